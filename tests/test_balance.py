@@ -4801,7 +4801,13 @@ def test_a_sweeps_console_is_short_and_each_runs_log_whole(
     and its iteration lines (a 4-lambda image sweep some 1,950 lines), the
     sweep's own lines buried among them. By default the console shows the
     sweep's lines, one line per epoch and each run's result with its log
-    file, which still holds everything; ``verbose`` shows it all again."""
+    file, which still holds everything; ``verbose`` shows it all again.
+    After the sweep, MMEngine's current logger (its last run's) shows INFO
+    lines again (before, the short console's filter stayed on it and a
+    later ``print_log(..., logger='current')`` in the same process showed
+    nothing)."""
+    from mmengine.logging import print_log
+
     from openselfsup.apis import balance_sweep as bs
     monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
     opts = {**demo_on_test_slides(crossmodal_root),
@@ -4823,6 +4829,8 @@ def test_a_sweeps_console_is_short_and_each_runs_log_whole(
                 '1 of 1', '1 of 2', '2 of 2']
     assert 'sweep: lambda 0.5: kappa ' in out
     assert f'its full log: {log_path}' in out
+    print_log('a line logged after the sweep', logger='current')
+    assert 'a line logged after the sweep' in capsys.readouterr().out
     bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 'v'),
                          baseline_epochs=1, cfg_options=opts, verbose=True)
     out = capsys.readouterr().out

@@ -1568,27 +1568,30 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         else:
             run_cfg = starting('the baseline', base_dir, base_settings,
                                base_opts, base_skip, epochs=baseline_epochs)
-            if baseline_epochs:
-                with console('the baseline'):
+            # its evaluation on its short console too (which is taken off
+            # when the console's block ends)
+            with console('the baseline'):
+                if baseline_epochs:
                     runner = train(config, work_dir=base_dir, amp=amp,
                                    cfg_options=base_opts,
                                    earlier_run_hint=earlier_run_hint,
                                    loaded=run_cfg)
-            else:
-                # evaluated, never trained: it writes over no checkpoint
-                # of an earlier baseline there, and says nothing of them
-                with console('the baseline'):
+                else:
+                    # evaluated, never trained: it writes over no
+                    # checkpoint of an earlier baseline there, and says
+                    # nothing of them
                     runner = build_runner(config, work_dir=base_dir,
                                           amp=amp, cfg_options=base_opts,
                                           trains=False, loaded=run_cfg)
-                # as a training run starts: its init_cfg applied
-                _initialise(runner)
-            # evaluated before its weights are saved: evaluation data that
-            # cannot be read (a missing feature file; with 0 epochs nothing
-            # has read it yet) stops the sweep before it writes anything
-            rows = [dict(name='baseline', **{'lambda': None},
-                         epochs=baseline_epochs,
-                         metrics=evaluate(runner, 'the baseline'))]
+                    # as a training run starts: its init_cfg applied
+                    _initialise(runner)
+                # evaluated before its weights are saved: evaluation data
+                # that cannot be read (a missing feature file; with 0
+                # epochs nothing has read it yet) stops the sweep before
+                # it writes anything
+                rows = [dict(name='baseline', **{'lambda': None},
+                             epochs=baseline_epochs,
+                             metrics=evaluate(runner, 'the baseline'))]
             # its bytes are the baseline's identity (the lambda runs record
             # them): nothing of where the config lies (a path as typed,
             # ./configs/x.py or configs/x.py, made equal weights another
@@ -1629,12 +1632,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                                cfg_options=opts,
                                earlier_run_hint=earlier_run_hint,
                                loaded=run_cfg)
+                metrics = evaluate(runner, run)
             name = f'lambda={lambda_name(lam)}'
             seeded = {} if seed is None else dict(seed=seed)
             rows.append(dict(name=name + (f' seed={seed}' if seeded else ''),
                              **{'lambda': lam}, **seeded,
-                             epochs=int(runner.epoch),
-                             metrics=evaluate(runner, run)))
+                             epochs=int(runner.epoch), metrics=metrics))
             save_json(os.path.join(run_dir, RUN_RECORD), dict(
                 version=RECORD_VERSION,
                 settings=dict(here, baseline=baseline), row=rows[-1]))

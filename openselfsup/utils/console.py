@@ -8,19 +8,25 @@ among them. Inside :func:`short_console`, each runner built
 it is, and its console shows only warnings and errors, the lines logged
 inside :func:`shown`, and one line per training epoch
 (:class:`~openselfsup.engine.console.EpochLineHook`). MMEngine is not
-changed: its console handler is given a filter (:func:`shorten`).
+changed: its console handler is given a filter (:func:`shorten`), taken
+off again when the :func:`short_console` ends (before, it stayed on the
+last run's logger, MMEngine's "current" one after the sweep, and later
+INFO lines logged to it in the same process were not shown).
 Standard library only: the sweep's command imports it before the model
 stack.
 """
 import contextlib
 import logging
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 #: the labels of the runs being built with a short console, innermost last
 #: (empty: every console as MMEngine sets it)
 _SHORT: List[str] = []
 #: set while the lines logged are shown on a short console (:func:`shown`)
 _SHOWN: List[bool] = []
+#: the filters :func:`shorten` gave handlers in each :func:`short_console`
+#: (innermost last), taken off when it ends
+_ADDED: List[List[Tuple[logging.Handler, logging.Filter]]] = []
 
 
 class _ShortFilter(logging.Filter):
@@ -34,12 +40,16 @@ class _ShortFilter(logging.Filter):
 @contextlib.contextmanager
 def short_console(label: str) -> Iterator[None]:
     """Runners built in the body have a short console; ``label`` names the
-    run in its epoch lines (``lambda 0.3``)."""
+    run in its epoch lines (``lambda 0.3``). When it ends, the consoles
+    it shortened are as MMEngine set them again."""
     _SHORT.append(label)
+    _ADDED.append([])
     try:
         yield
     finally:
         _SHORT.pop()
+        for handler, added in _ADDED.pop():
+            handler.removeFilter(added)
 
 
 def short_label() -> Optional[str]:
@@ -60,12 +70,15 @@ def shown() -> Iterator[None]:
 def shorten(logger: logging.Logger) -> None:
     """Give ``logger``'s console handlers (its stream handlers that write
     no file) the filter of a short console; its file handler is left as it
-    is."""
+    is. Inside :func:`short_console`, taken off when it ends."""
     for handler in logger.handlers:
         if isinstance(handler, logging.StreamHandler) and \
                 not isinstance(handler, logging.FileHandler) and \
                 not any(isinstance(f, _ShortFilter) for f in handler.filters):
-            handler.addFilter(_ShortFilter())
+            added = _ShortFilter()
+            handler.addFilter(added)
+            if _ADDED:
+                _ADDED[-1].append((handler, added))
 
 
 def log_file(logger: Optional[logging.Logger]) -> Optional[str]:
