@@ -4837,6 +4837,38 @@ def test_a_sweeps_console_is_short_and_each_runs_log_whole(
     assert 'System environment' in out and 'Epoch(train)' in out
 
 
+def test_a_sweeps_short_console_says_a_run_stopped_early(
+        crossmodal_root, tmp_path, capsys, monkeypatch):
+    """The early-stopping line is an INFO line: a short console hid it,
+    and nothing else on it said that a run stopped before its last epoch
+    (its epoch lines just ended). A lambda run of 5 epochs, stepping
+    every iteration, with a patience of 1 on ``task_loss`` taken as
+    greater-is-better (on these slides that loss falls: it stops after
+    epoch 2): the console says where it stopped, the epoch its log file
+    and its row say."""
+    from openselfsup.apis import balance_sweep as bs
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 5, 'train_cfg.val_interval': 1,
+            'default_hooks.checkpoint.interval': 100,
+            'optim_wrapper.accumulative_counts': 1,
+            'custom_hooks': [
+                dict(type='NegativeTextPoolHook'),
+                dict(type='PatienceEarlyStoppingHook', monitor='task_loss',
+                     rule='greater', patience=1, min_epoch=1)]}
+    result = bs.run_balance_sweep(SLIDE_DEMO, [0.5],
+                                  work_dir=str(tmp_path / 's'),
+                                  baseline_epochs=0, cfg_options=opts)
+    out = capsys.readouterr().out
+    stops = [line[line.index('early stopping after'):] for line in
+             _logs(tmp_path / 's' / 'lambda_0.5').splitlines()
+             if 'early stopping after' in line]
+    epochs = result['rows'][1]['epochs']
+    assert len(stops) == 1 and epochs < 5, (stops, epochs)
+    assert stops[0].startswith(f'early stopping after epoch {epochs}:')
+    assert stops[0] in out
+
+
 def test_a_window_gradient_of_iterations_trained_again_is_not_put_back(
         crossmodal_root, tmp_path):
     """An epoch-based run saving by iteration

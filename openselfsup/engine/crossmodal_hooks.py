@@ -16,6 +16,7 @@ from mmengine.model import is_model_wrapper
 
 from ..registry import HOOKS
 from ..utils import InputError
+from ..utils.console import shown
 
 
 @HOOKS.register_module()
@@ -262,10 +263,13 @@ class PatienceEarlyStoppingHook(Hook):
         if self.step(epoch, value):
             self.stopped_epoch = epoch
             runner.train_loop.stop_training = True
-            runner.logger.info(
-                f'early stopping after epoch {epoch}: {self.monitor} has not '
-                f'improved for {self.counter} evaluations (best at epoch '
-                f'{self.best_epoch})')
+            # shown on a sweep's short console too: its epoch lines end
+            # there, and before, nothing there said why
+            with shown():
+                runner.logger.info(
+                    f'early stopping after epoch {epoch}: {self.monitor} has '
+                    f'not improved for {self.counter} evaluations (best at '
+                    f'epoch {self.best_epoch})')
 
 
 def validate_leaving_training(runner) -> None:
