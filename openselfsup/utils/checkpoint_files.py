@@ -413,13 +413,17 @@ def is_whole_legacy(f: BinaryIO) -> bool:
         pass
     f.seek(0)
     try:
-        walker = _LegacyWalker(f)
+        # a fresh unpickler for each pickle, as torch.load reads them: one
+        # kept across them would carry its memo (protocol 4 / 5 number it
+        # across loads), so back-references would name earlier pickles'
+        # objects
         for _ in range(3):  # magic number, protocol version, system info
-            info = walker.load()
+            info = _OpaqueUnpickler(f).load()
         little = info.get('little_endian', True) \
             if isinstance(info, dict) else True
+        walker = _LegacyWalker(f)
         walker.load()  # the object, its storages kept
-        keys = walker.load()
+        keys = _OpaqueUnpickler(f).load()
     except Exception:  # noqa: BLE001 (a pickle it does not read)
         return f.tell() < size  # the bytes ran out: cut short
     for key in keys if isinstance(keys, list) else ():
