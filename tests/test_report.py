@@ -1776,6 +1776,34 @@ def _two_models_run(w, mine, base):
     return specs
 
 
+def test_a_report_reads_each_feature_file_once(tmp_path, monkeypatch):
+    """summarize and --compare judge each result's inputs (current or
+    changed) and then each result's encoders: each began its own cache,
+    so every feature .npy was read and hashed twice per report. Counted
+    by wrapping np.load: each .npy of the workdir loaded at most once per
+    report, and loaded at all (the check reads them)."""
+    import collections
+
+    from openselfsup.lowshot.compare import compare
+    w = str(tmp_path / 'w')
+    _two_models_run(w, {'NCT_train': 'a' * 64, 'NCT_test': 'a' * 64,
+                        'LC': 'a' * 64}, 'c' * 64)
+    loads = collections.Counter()
+    real_load = np.load
+
+    def counted(path, *args, **kwargs):
+        loads[os.path.abspath(str(path))] += 1
+        return real_load(path, *args, **kwargs)
+
+    monkeypatch.setattr(np, 'load', counted)
+    for report in (lambda: summarize(w), lambda: compare(w, 'mine', 'base')):
+        loads.clear()
+        report()
+        npy = {p: n for p, n in loads.items() if p.endswith('.npy')}
+        assert npy, loads
+        assert max(npy.values()) == 1, npy
+
+
 def test_a_model_whose_results_come_from_two_encoders_says_so(tmp_path):
     """One model name, two checkpoints: the near-domain sets extracted
     again from another checkpoint (``evaluate_encoder.sh`` with

@@ -416,11 +416,12 @@ def compare(workdir: str, model_a: str, model_b: str,
     """
     from .report import (COMPARE_KEYS, report_paths, workdir_results,
                          write_report)
+    cache: dict = {}  # each input file read once for the report
     results, left_out = workdir_results(workdir, clf, (model_a, model_b),
-                                        ablation)
+                                        ablation, cache)
     cmp = compare_results(results, model_a, model_b)
     cmp['results'] = 'ablation' if ablation else 'results'
-    cmp['mixed_encoders'] = mixed_encoders(results, workdir)
+    cmp['mixed_encoders'] = mixed_encoders(results, workdir, cache)
     cmp['left_out'] = left_out
     out = report_paths(workdir, output,
                        paths.compare_name(model_a, model_b, clf, ablation),

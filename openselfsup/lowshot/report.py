@@ -431,14 +431,17 @@ def ablation_rerun_command(result: dict, workdir: str) -> str:
 
 
 def current_results(results: Sequence[dict], workdir: str,
-                    command: Optional[Callable[[dict, str], str]] = None
+                    command: Optional[Callable[[dict, str], str]] = None,
+                    cache: Optional[Dict] = None
                     ) -> Tuple[List[dict], List[dict]]:
     """Split results into those computed on the workdir's current inputs
     and those whose features or tasks have changed since (left out of
     tables: their numbers describe an encoder or tasks no longer there);
     ``command(result, workdir)``: the command that runs a result again
     (default :func:`rerun_command`; the ablation's:
-    :func:`ablation_rerun_command`).
+    :func:`ablation_rerun_command`); ``cache``: what :func:`_now` read,
+    passed on to :func:`mixed_encoders` so each file is read once per
+    report (a fresh one when not given).
 
     Returns:
         tuple: ``(current, left_out)``; each of ``left_out`` is ``{file,
@@ -447,7 +450,7 @@ def current_results(results: Sequence[dict], workdir: str,
         tasks: the old result stays out until it is deleted).
     """
     command = command or rerun_command
-    cache: Dict = {}
+    cache = {} if cache is None else cache
     current, left_out = [], []
     for r in results:
         changed = changed_inputs(r, workdir, cache)
@@ -698,7 +701,8 @@ def result_encoders(result: dict, workdir: Optional[str] = None,
     return found
 
 
-def mixed_encoders(results: Sequence[dict], workdir: Optional[str] = None
+def mixed_encoders(results: Sequence[dict], workdir: Optional[str] = None,
+                   cache: Optional[Dict] = None
                    ) -> Dict[str, List[dict]]:
     """The models of ``results`` whose results came from more than one
     encoder (:func:`result_encoders`, of their feature files in
@@ -708,9 +712,10 @@ def mixed_encoders(results: Sequence[dict], workdir: Optional[str] = None
     again from another checkpoint (``evaluate_encoder.sh`` with
     ``DOMAINS=near``) keeps its mixture- and out-domain results of the
     first, each computed on inputs that are still there, and its row
-    would show two encoders as one."""
+    would show two encoders as one (``cache``: as in
+    :func:`current_results`)."""
     by_model: Dict[str, Dict[str, dict]] = {}
-    cache: Dict = {}
+    cache = {} if cache is None else cache
     for r in results:
         for identity, words in result_encoders(r, workdir, cache).items():
             entry = by_model.setdefault(r['model'], {}).setdefault(
@@ -1076,7 +1081,8 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
 
 def workdir_results(workdir: str, clf: Optional[str] = None,
                     models: Optional[Sequence[str]] = None,
-                    ablation: bool = False
+                    ablation: bool = False,
+                    cache: Optional[Dict] = None
                     ) -> Tuple[List[dict], List[dict]]:
     """Every result JSON of a workdir (:func:`load_results`), only those of
     classifier ``clf`` and of ``models`` if given, split by
@@ -1086,6 +1092,8 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
         ablation (bool): read the ablation's results
             (:func:`~.paths.ablation_results_dir`, ``wsi_workdir/
             ablation.py``'s) instead of ``results/``.
+        cache (dict, optional): what :func:`_now` read (filled here; pass
+            the same to :func:`mixed_encoders`).
 
     Returns:
         tuple: ``(current, left_out)``.
@@ -1123,7 +1131,7 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
     # a result left out is run again by the command that wrote it
     current, left_out = current_results(
         results, workdir,
-        ablation_rerun_command if ablation else rerun_command)
+        ablation_rerun_command if ablation else rerun_command, cache)
     for model in models or ():
         gone = [i for i in left_out if i['model'] == model]
         if gone and not any(r['model'] == model for r in current):
@@ -1212,9 +1220,10 @@ def summarize(workdir: str,
     Returns:
         dict: ``markdown`` (the text), and the paths ``md``, ``json``, ``png``.
     """
-    results, left_out = workdir_results(workdir, clf)
+    cache: Dict = {}  # each input file read once for the report
+    results, left_out = workdir_results(workdir, clf, cache=cache)
     table = build_table(results)
-    table['mixed_encoders'] = mixed_encoders(results, workdir)
+    table['mixed_encoders'] = mixed_encoders(results, workdir, cache)
     table['left_out'] = left_out
     out = report_paths(workdir, output,
                        'summary' if clf is None else f'summary_{clf}')
