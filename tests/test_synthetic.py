@@ -526,6 +526,42 @@ def test_the_data_digest_does_not_depend_on_the_command_that_wrote_it(
     assert digests == [reference, reference]
 
 
+@pytest.mark.parametrize('script, sub', [
+    ('make_synthetic_hierarchical.py', None),  # --out is the folder
+    ('make_synthetic.py', 'NCT')])  # --out holds the folder
+def test_an_unfinished_folder_of_the_default_out_gets_its_out(
+        tmp_path, monkeypatch, script, sub):
+    """A generator run without --out (its default, data/hier or data)
+    left the rerun hint's argv as typed: run from another directory it
+    wrote elsewhere. The command file records the output root, and the
+    hint gives --out naming it from the current directory (absolute where
+    that is not above it). The command file is written as the generator
+    writes it (claim under its argv); the --out is checked against the
+    folder by os.path, from two directories."""
+    import shlex
+
+    from openselfsup.datasets.synthetic import ownership
+    first = tmp_path / 'first'
+    root = first / 'data' / 'gen'
+    folder = root / sub if sub else root
+    folder.mkdir(parents=True)
+    monkeypatch.chdir(first)
+    kind = ownership.KINDS[sub or 'hierarchical'][0]
+    monkeypatch.setattr('sys.argv', [f'tools/prepare_data/{script}',
+                                     '--size', '8'])
+    ownership.claim(os.path.relpath(folder), kind=kind)
+    for cwd in (tmp_path, tmp_path / 'elsewhere'):
+        cwd.mkdir(exist_ok=True)
+        monkeypatch.chdir(cwd)
+        line = ownership.unfinished_line(str(folder))
+        words = shlex.split(line.split('; rerun ', 1)[1])
+        assert words[:4] == ['python', f'tools/prepare_data/{script}',
+                             '--size', '8'], line
+        assert words[4] == '--out', line
+        assert os.path.abspath(words[5]) == str(root), line
+        assert not os.path.isabs(words[5]) or cwd != tmp_path, line
+
+
 def test_an_unfinished_folder_moved_or_being_written_is_named_so(
         tmp_path, monkeypatch, capsys):
     """The rerun command of an unfinished folder gave the --out typed,

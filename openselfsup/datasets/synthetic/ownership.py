@@ -36,7 +36,8 @@ MARKER = 'SYNTHETIC.json'
 #: the plain-text marker make_synthetic wrote before this module
 LEGACY_MARKER = 'SYNTHETIC.txt'
 #: the generator's command line (JSON: ``argv``, the working directory
-#: ``cwd`` and the ``folder``, absolute, when it wrote there), beside
+#: ``cwd``, the ``folder`` and its output root ``out`` (its ``--out``, typed
+#: or the default), absolute, when it wrote there), beside
 #: :data:`MARKER` while the folder is being written (for the rerun hint of
 #: an unfinished folder, :func:`_rerun`), removed when it is done: hidden,
 #: and not in the marker, so that the data's fingerprint
@@ -228,16 +229,21 @@ def writing(folders: Sequence[str]) -> Iterator[None]:
             raise
 
 
-def _command(folder: str) -> Optional[dict]:
+def _command(folder: str, kind: Optional[str] = None) -> Optional[dict]:
     """What :data:`COMMAND` records of this process where it is a
-    generator (``tools/prepare_data/make_*.py``) writing ``folder``: its
-    ``argv`` as typed, ``cwd`` and ``folder`` (absolute); None otherwise
-    (a library call)."""
+    generator (``tools/prepare_data/make_*.py``) writing ``folder`` (of
+    ``kind``, :data:`KINDS`): its ``argv`` as typed, ``cwd``, ``folder``
+    and ``out``, its output root (absolute: ``folder`` itself for the
+    hierarchical generator, the folder above it for the others, whose
+    folders are named as their kinds); None otherwise (a library call)."""
     script = os.path.basename(sys.argv[0]) if sys.argv else ''
-    if not any(kind.startswith(script + ' ') for kind, _ in KINDS.values()):
+    if not any(k.startswith(script + ' ') for k, _ in KINDS.values()):
         return None
-    return dict(argv=list(sys.argv), cwd=os.getcwd(),
-                folder=os.path.abspath(folder))
+    folder = os.path.abspath(folder)
+    out = folder if kind == KINDS['hierarchical'][0] else \
+        os.path.dirname(folder)
+    return dict(argv=list(sys.argv), cwd=os.getcwd(), folder=folder,
+                out=out)
 
 
 def unfinished(folder: str) -> bool:
@@ -246,22 +252,28 @@ def unfinished(folder: str) -> bool:
     return _marker_state(folder).get('state') == 'writing'
 
 
-def _out_here(argv: list, cwd: str, then: str, here: str) -> list:
+def _out_here(argv: list, cwd: str, then: str, here: str,
+              out: Optional[str] = None) -> list:
     """``argv`` with its ``--out`` (relative to ``cwd``, whose folder
-    ``then`` it wrote) made the one that writes ``here`` (the folder
-    ``then`` is now, moved or copied), as typed from the current
-    directory (absolute where it is not below it); as it is without
-    ``--out``."""
+    ``then`` it wrote; ``out``: the output root recorded, absolute, where
+    ``argv`` has no ``--out``, the generator's default) made the one that
+    writes ``here`` (the folder ``then`` is now, moved or copied), as
+    typed from the current directory (absolute where it is not below
+    it); added where ``argv`` has none; as it is without either (a
+    command recorded before ``out`` was)."""
     for i, arg in enumerate(argv):
         if arg == '--out' and i + 1 < len(argv):
             at, flag, value = i + 1, '', argv[i + 1]
+            out = os.path.join(cwd, os.path.expanduser(value))
             break
         if arg.startswith('--out='):
             at, flag, value = i, '--out=', arg[len('--out='):]
+            out = os.path.join(cwd, os.path.expanduser(value))
             break
     else:
-        return argv
-    out = os.path.join(cwd, os.path.expanduser(value))
+        if out is None:
+            return argv
+        argv, at, flag = [*argv, '--out', ''], len(argv) + 1, ''
     out = os.path.normpath(os.path.join(here, os.path.relpath(out, then)))
     shown = os.path.relpath(out)
     if shown == os.pardir or shown.startswith(os.pardir + os.sep):
@@ -280,7 +292,8 @@ def _rerun(folder: str) -> str:
             rec = json.load(f)
         argv = [str(a) for a in rec['argv']]
         argv = _out_here(argv, str(rec['cwd']), str(rec['folder']),
-                         os.path.abspath(folder))
+                         os.path.abspath(folder),
+                         str(rec['out']) if rec.get('out') else None)
         return f'rerun {shlex.join(["python", *argv])}'
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -378,8 +391,9 @@ def _mark(folder: str, files: Optional[str],
     if files:
         return
     command = os.path.join(folder, COMMAND)  # after the marker: ours
-    if _command(folder):
-        save_json(command, _command(folder))
+    rec = _command(folder, kind)
+    if rec:
+        save_json(command, rec)
     else:  # a library call: no earlier command's
         with contextlib.suppress(FileNotFoundError):
             os.remove(command)
