@@ -17,6 +17,7 @@ import functools
 import logging
 import os
 import re
+import shlex
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
                     Tuple)
 
@@ -1896,6 +1897,75 @@ def _model_differences(text: Optional[str], cfg
     return old, new, diff
 
 
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are equal and of the same types, item by
+    item (``1 != True``, ``[2] != (2,)`` here)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(_same_value, a, b))
+    return a == b
+
+
+def option_text(value: Any) -> Optional[str]:
+    """``value`` (a number, bool, None, a string, a list or tuple of them)
+    written as a ``--cfg-options`` value that MMEngine's ``DictAction``
+    reads back as the same value of the same type (``[2]``, ``(2,)``);
+    None where none does: a dict, a string with spaces, quotes or
+    brackets, or one it reads as another type (``'16'``, ``'None'``,
+    ``'true'``: it strips quotes, so quoting does not keep them strings)."""
+    if isinstance(value, (list, tuple)):
+        items = [option_text(v) for v in value]
+        if None in items:
+            return None
+        text = ','.join(items)
+        if isinstance(value, tuple):
+            text = f'({text},)' if len(items) == 1 else f'({text})'
+        else:
+            text = f'[{text}]'
+    elif value is None or isinstance(value, (bool, int, float)):
+        text = repr(value)
+    elif isinstance(value, str) and value and not re.search(
+            r'[\s\'"=,\[\](){}]', value):
+        text = value
+    else:
+        return None
+    try:
+        read = DictAction._parse_iterable(text)
+    except (AssertionError, RecursionError, ValueError):
+        return None
+    return text if _same_value(read, value) else None
+
+
+def _option_key(saved: dict, key: str) -> str:
+    """The key of the ``saved`` model (nested) that a ``--cfg-options``
+    item sets for its dotted leaf ``key``: ``key`` itself, or the list or
+    tuple above it, given whole, where the path goes through a tuple or
+    through a list item that is not a dict (MMEngine's index keys,
+    ``a.0.b=1``, set keys of dicts in lists only: ``a.0=2`` on a list of
+    numbers fails inside it, on a tuple ``load_config`` refuses it)."""
+    parts = key.split('.')
+    node: Any = saved
+    for i, part in enumerate(parts):
+        if isinstance(node, (list, tuple)):
+            item = node[int(part)]
+            if isinstance(node, tuple) or not isinstance(item, dict):
+                return '.'.join(parts[:i])
+            node = item
+        elif isinstance(node, dict):
+            node = node[part]
+    return key
+
+
+def _value_at(saved: dict, key: str) -> Any:
+    """The value of the dotted ``key`` in the nested ``saved``."""
+    node: Any = saved
+    for part in key.split('.'):
+        node = node[int(part)] if isinstance(node, (list, tuple)) else \
+            node[part]
+    return node
+
+
 def saved_model_options(text: Optional[str], cfg) -> Optional[List[str]]:
     """The ``--cfg-options`` (``['model.backbone.base_channels=16']``)
     that turn ``cfg``'s model into the one the saved config text ``text``
@@ -1903,26 +1973,31 @@ def saved_model_options(text: Optional[str], cfg) -> Optional[List[str]]:
     with ``--cfg-options``), where every difference is such a setting: a
     value both models have (a key only one has, which ``load_config``
     would refuse or cannot remove, and a ``type``, another class whose
-    other arguments differ too, are none), a number, bool, None or a
-    string without spaces or quotes (a list is flattened to its items).
-    None where one difference is not, or the models agree."""
+    other arguments differ too, are none) that ``DictAction`` reads back
+    as itself (:func:`option_text`: a number, bool, None, a string
+    without spaces, quotes or brackets that it does not read as another
+    type). A list is set by index where its items are dicts, else whole
+    (``model.backbone.out_indices='(2,)'``), as a tuple is. Each item is
+    quoted for the shell where it needs it. None where one difference is
+    not such a setting, or the models agree."""
     found = _model_differences(text, cfg)
     if not found or not found[2]:
         return None
     old, new, diff = found
+    saved = config_text_section(text, 'model')
     options = []
     for key in diff:
         value = old.get(key, UNSET)
         if key.split('.')[-1] == 'type' or UNSET in (value,
                                                      new.get(key, UNSET)):
             return None
-        if isinstance(value, str) and value and not re.search(
-                r'[\s\'"=,\[\](){}]', value):
-            options.append(f'model.{key}={value}')
-        elif value is None or isinstance(value, (bool, int, float)):
-            options.append(f'model.{key}={value!r}')
-        else:
+        where = _option_key(saved, key)
+        written = option_text(_value_at(saved, where))
+        if written is None:
             return None
+        item = shlex.quote(f'model.{where}={written}')
+        if item not in options:
+            options.append(item)
     return options
 
 

@@ -1744,6 +1744,66 @@ def test_a_checkpoint_of_the_given_config_and_other_settings_gets_them(
         {'model.backbone.base_channels': 16})
 
 
+_OPTIONS_CONFIG = """model = dict(
+    type='X', backbone=dict(type='ResNet', depth=18, out_indices=(3,),
+                            strides=[1, 2, 2, 2], norm='bn'),
+    heads=[dict(type='A', k=1), dict(type='B', k=2)])
+"""
+
+
+@pytest.mark.parametrize('saved, offered', [
+    ({'backbone.out_indices': (2,)}, True),  # a tuple: given whole
+    ({'backbone.strides': [1, 2, 1, 2]}, True),  # a list of numbers: whole
+    ({'backbone.strides': [1, 2, 1, 2], 'heads.0.k': 5}, True),
+    ({'backbone.out_indices': (2, 3)}, False),  # a key only it has
+    ({'backbone.norm': 'gn'}, True),
+    ({'backbone.norm': '16'}, False),  # DictAction reads numbers
+    ({'backbone.norm': 'None'}, False),
+    ({'backbone.norm': 'true'}, False)])
+def test_the_settings_a_checkpoint_was_trained_with_load_as_saved(
+        tmp_path, saved, offered):
+    """saved_model_options offered model.backbone.out_indices.0=2 for a
+    tuple (load_config refuses an index into a tuple) or a list of
+    numbers (MMEngine fails inside on 'int' object has no attribute
+    'copy'), and strings DictAction reads back as another type
+    ('16' -> 16). Each option offered, split as the shell splits it, goes
+    through parse_cfg_options and load_config and gives the saved model
+    (the reference: the saved dict, its types compared); where none can,
+    none is offered."""
+    import shlex
+
+    from mmengine.config import Config
+
+    from openselfsup.config import (load_config, parse_cfg_options,
+                                    saved_model_options)
+    path = tmp_path / 'given.py'
+    path.write_text(_OPTIONS_CONFIG)
+    cfg = load_config(str(path))
+    want = Config.fromstring(_OPTIONS_CONFIG, '.py').model.to_dict()
+    for key, value in saved.items():
+        *parents, last = key.split('.')
+        node = want
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node[last] = value
+    text = f'model = {want!r}\n'
+    options = saved_model_options(text, cfg)
+    if not offered:
+        assert options is None, options
+        return
+    assert options, text
+    words = [w for option in options for w in shlex.split(option)]
+    got = load_config(str(path), parse_cfg_options(words)).model.to_dict()
+
+    def typed(node):
+        if isinstance(node, dict):
+            return {k: typed(v) for k, v in node.items()}
+        if isinstance(node, (list, tuple)):
+            return (type(node).__name__, [typed(v) for v in node])
+        return (type(node).__name__, node)
+    assert typed(got) == typed(want), options
+
+
 def test_the_config_a_checkpoint_was_trained_with_is_read_from_its_meta():
     from openselfsup.config import trained_config_name
     assert trained_config_name(
