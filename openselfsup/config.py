@@ -2063,8 +2063,9 @@ def trained_config_said(meta: Any, checkpoint: Optional[str] = None,
     own, ``<config>_lambda_0.5``: no config file of that name exists
     anywhere, and the line told the user to evaluate with it). A file of
     that name counts only where it is not ``config`` itself and builds
-    the model the meta records (:func:`_builds_saved_model`); else the
-    words say that it builds another model.
+    the model the meta records (:func:`_not_the_saved_model`); else the
+    words say that it builds another model, or that it cannot be read
+    (its error's first line).
 
     Returns:
         tuple: ``(words or None, found)``; ``(None, False)`` where the
@@ -2076,21 +2077,24 @@ def trained_config_said(meta: Any, checkpoint: Optional[str] = None,
     folders = [os.path.dirname(p) for p in (checkpoint, config) if p]
     files = [os.path.join(f, name) for f in dict.fromkeys(folders)
              if os.path.isfile(os.path.join(f, name))]
-    found = next((f for f in files
-                  if _builds_saved_model(f, meta, config)), None)
+    why_not = {f: _not_the_saved_model(f, meta, config) for f in files}
+    found = next((f for f in files if why_not[f] is None), None)
     if found:
         return found, True
     where = ' or '.join(f or '.' for f in dict.fromkeys(folders))
-    why = (f'{" and ".join(files)} builds another model' if files else
+    why = (' and '.join(f'{f} {why_not[f]}' for f in files) if files else
            f'no such file {"in " + where if where else "here"}')
     return (f'the config its meta names {name} (from MMEngine\'s '
             f'experiment_name {meta["experiment_name"]}; {why})', False)
 
 
-def _builds_saved_model(path: str, meta: dict,
-                        config: Optional[str]) -> bool:
-    """Whether the config file ``path`` is one to evaluate a checkpoint
-    of ``meta`` with (:func:`trained_config_said`): not ``config`` itself
+def _not_the_saved_model(path: str, meta: dict,
+                         config: Optional[str]) -> Optional[str]:
+    """None where the config file ``path`` is one to evaluate a
+    checkpoint of ``meta`` with (:func:`trained_config_said`), else why
+    not in words (``'builds another model'``, ``'cannot be read (<its
+    error's first line>)'``; before, a file that could not be read was
+    said to build another model): not ``config`` itself
     (a run of it with ``--cfg-options``, whose checkpoint was copied
     away: the line told the user to evaluate with the config they gave),
     and building the model the meta's config text records
@@ -2099,10 +2103,10 @@ def _builds_saved_model(path: str, meta: dict,
     checkpoint only as data (:func:`config_text_section`: it comes with
     the checkpoint, and a run's dump is such text)."""
     if config and os.path.isfile(config) and os.path.samefile(path, config):
-        return False
+        return 'builds another model'
     text = meta.get('cfg')
     if not isinstance(text, str):
-        return True
+        return None
     try:
         if config and os.path.samefile(os.path.dirname(path) or '.',
                                        os.path.dirname(config) or '.'):
@@ -2111,10 +2115,12 @@ def _builds_saved_model(path: str, meta: dict,
             with open(path, encoding='utf-8') as f:
                 there = Config(dict(model=config_text_section(f.read(),
                                                               'model')))
-    except Exception:  # a file that cannot be read: not offered
-        return False
-    return isinstance(there.get('model'), dict) and \
-        saved_model_difference(text, there) is None
+    except Exception as exc:  # noqa: BLE001 (cannot be read: not offered)
+        return f'cannot be read ({first_line(exc, with_type=True)})'
+    if isinstance(there.get('model'), dict) and \
+            saved_model_difference(text, there) is None:
+        return None
+    return 'builds another model'
 
 
 def trained_checkpoint_words(meta: Any, checkpoint: Optional[str] = None,

@@ -1738,6 +1738,13 @@ def test_a_checkpoint_of_the_given_config_and_other_settings_gets_them(
         "MMEngine's experiment_name my_run_20261203_101500; "
         f'{dumped} builds another model), {diff}: give --cfg-options '
         'model.backbone.base_channels=16'), line()
+    # one that cannot be read (not UTF-8): said so, not another model
+    dumped.write_bytes(b'model = dict(\xff\n')
+    unread = line()
+    assert f'{dumped} cannot be read (UnicodeDecodeError: ' in unread, unread
+    assert 'builds another model' not in unread, unread
+    assert unread.endswith(
+        f'{diff}: give --cfg-options model.backbone.base_channels=16'), unread
     # the advice followed: the weights load (what stops it later is not
     # the checkpoint)
     assert "does not fit the config's model" not in line(
