@@ -7381,3 +7381,49 @@ def test_a_pretrained_file_of_an_object_is_one_line_weights_only_opted_out(
         check_launch(config, opts)
         build_runner(config, work_dir=str(tmp_path / 'w2'),
                      cfg_options=opts)._init_model_weights()
+
+
+def test_a_load_from_file_of_an_object_is_one_line_weights_only_opted_out(
+        synthetic_root, tmp_path, monkeypatch):
+    """The load_from twin of the Pretrained case above: under torch's
+    opt-out a load_from file whose top level is an object (a script's
+    argparse.Namespace(state_dict=...)) passed --check-config, exit 0, and
+    the run stopped on MMEngine's AttributeError ('Namespace' object has
+    no attribute 'get'; the reference: MMEngine's own load of it into the
+    model, a TypeError). One
+    line now, the same from the check and the run, in either format; its
+    dict twin trains."""
+    import argparse
+
+    import torch
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+    from openselfsup.apis.train import build_runner, check_launch, train
+    from openselfsup.utils import InputError
+    config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+                  ann_file='meta/train_labeled.txt')
+    model = build_runner(config, work_dir=str(tmp_path / 'w0')).model
+    weights = model.state_dict()
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    for zipped in (True, False):
+        path = str(tmp_path / f'ns_{zipped}.pth')
+        torch.save(argparse.Namespace(state_dict=weights), path,
+                   _use_new_zipfile_serialization=zipped)
+        with pytest.raises((AttributeError, TypeError)):  # not loadable
+            _load_checkpoint_to_model(
+                model, torch.load(path, weights_only=False))
+        with pytest.raises(InputError) as check:
+            check_launch(config, {'load_from': path})
+        assert str(check.value) == (
+            f'load_from {path}: its top level is an object, not a dict, '
+            "where MMEngine's load finds no state dict; save the weights "
+            "as a dict (torch.save({'state_dict': weights}, NEW.pth))"), \
+            str(check.value)
+        with pytest.raises(InputError) as run:
+            train(config, work_dir=str(tmp_path / f'w_{zipped}'),
+                  cfg_options={'load_from': path})
+        assert str(run.value) == str(check.value)
+        twin = str(tmp_path / f'dict_{zipped}.pth')
+        torch.save({'state_dict': weights}, twin,
+                   _use_new_zipfile_serialization=zipped)
+        check_launch(config, {'load_from': twin})

@@ -1538,7 +1538,8 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     initial = cfg.get('load_from')
     if not resumed and isinstance(initial, str) and initial and \
             local_file(initial):
-        _check_run_reads(local_file(initial), 'load_from ')
+        _check_run_reads(local_file(initial), 'load_from ',
+                         needs_dict=True)
     if cfg.get('load_from_check', True) is not False:
         # the files of Pretrained init_cfgs, read when the run initialises
         # its weights (resumed or not), as the run's check refuses them

@@ -3258,6 +3258,14 @@ class AtomicRunner(Runner):
             count_trained_again(self.optim_wrapper, self._counted_past)
             self._continue_window()
         elif fn_name == 'after_load_checkpoint':
+            if not self._resume:  # a load_from file of an object (under
+                # torch's opt-out, read as itself): the check's line, where
+                # the .get below (and MMEngine's) was an AttributeError
+                from ..utils.checkpoint import no_state_dict_in
+                why = no_state_dict_in(kwargs['checkpoint'])
+                if why:
+                    path = local_file(self._load_from) or self._load_from
+                    raise InputError(f'load_from {path}: {why}')
             self._loaded_streams = kwargs['checkpoint'].get(RANDOM_STREAMS)
             self._loaded_window = kwargs['checkpoint'].get(WINDOW_GRADIENT) \
                 if self._resume else None

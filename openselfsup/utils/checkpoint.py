@@ -367,11 +367,14 @@ def no_state_dict_in(saved: Any) -> Optional[str]:
     read as, objects that are not allow-listed as placeholders): its top
     level is no dict (a script's ``argparse.Namespace(state_dict=...)``,
     unpickled under torch's opt-out: MMEngine's 'No state_dict found in
-    checkpoint file' traceback); None where it is one."""
+    checkpoint file' traceback, and as ``load_from`` its AttributeError);
+    None where it is one."""
     if isinstance(saved, dict):
         return None
-    what = 'an object' if isinstance(saved, _Inert) else \
-        f'a {type(saved).__name__}'
+    # (an object read as a placeholder, or as itself where MMEngine's load
+    # of load_from unpickles it: the same words; a list, a tensor named)
+    what = f'a {type(saved).__name__}' if not isinstance(saved, _Inert) \
+        and type(saved).__module__ in ('builtins', 'torch') else 'an object'
     return (f'its top level is {what}, not a dict, where MMEngine\'s load '
             'finds no state dict; save the weights as a dict '
             "(torch.save({'state_dict': weights}, NEW.pth))")
@@ -399,7 +402,7 @@ def check_run_reads(path: str, head: str = '', resume: bool = False,
     is :func:`load_legacy_checkpoint`'s line with ``head``, the run's.
     Any other error (a damaged member behind a whole zip directory) is
     left to the run, which tests every CRC. ``needs_dict`` (a
-    ``Pretrained`` file): under the opt-out, a file whose top level is an
+    ``Pretrained`` or ``load_from`` file): under the opt-out, a file whose top level is an
     object is :func:`no_state_dict_in`'s line with ``head``, the run's
     (its objects read as placeholders, :func:`read_inert`). Imports torch
     (about 1 s).
@@ -426,8 +429,11 @@ def check_run_reads(path: str, head: str = '', resume: bool = False,
                 why = no_state_dict_in(read_inert(path))
             except Exception:  # noqa: BLE001 (left to the run)
                 why = None
-            if why:
-                raise InputError(f'{head}{why}') from None
+            if why:  # (a head ending in ':' names the file: a Pretrained
+                # key's; load_from's is followed by the path, as the run's)
+                lead = head if head.rstrip().endswith(':') else \
+                    f'{head}{path}: '
+                raise InputError(f'{lead}{why}') from None
     if legacy:  # as the run's reader says what is wrong with it
         try:
             load_legacy_checkpoint(path, tensors_only=True)
