@@ -1179,11 +1179,11 @@ def test_a_work_dirs_cut_short_legacy_checkpoint_is_passed_over(tmp_path,
     # logger imports torch), said on it when flushed: the same lines
     from mmengine.logging import MMLogger
 
-    from openselfsup.utils.checkpoint_files import LoggerWhenUsed
+    from openselfsup.utils.checkpoint_files import HeldWarnings
     current = Log()
     monkeypatch.setattr(MMLogger, 'get_current_instance',
                         classmethod(lambda cls: current))
-    held = LoggerWhenUsed()
+    held = HeldWarnings()
     assert read_resolved_checkpoint(str(work), logger=held)[0] == old
     assert current.lines == []
     held.flush()

@@ -1038,9 +1038,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # or damaged one is refused at once. These bytes are those loaded
         # and hashed: the file is read once, here, not tested cheaply here
         # (its zip directory: a damaged member passed) and read later
-        from ..utils.checkpoint_files import (LoggerWhenUsed,
+        from ..utils.checkpoint_files import (HeldWarnings,
                                               read_resolved_checkpoint)
-        passed_over = LoggerWhenUsed()
+        passed_over = HeldWarnings()
         checkpoint, buffer, sha1 = read_resolved_checkpoint(
             checkpoint, logger=passed_over)
         held = [buffer]  # taken by the load: not kept while the model runs

@@ -591,7 +591,7 @@ def read_checkpoint(path: str) -> Tuple[io.BytesIO, str]:
     return buffer, sha1
 
 
-class LoggerWhenUsed:
+class HeldWarnings:
     """The warnings said on it held, then said on MMEngine's current logger
     by :meth:`flush` (the ``logger`` of :func:`read_resolved_checkpoint`):
     fetching that logger makes one, which imports ``mmengine.dist`` and so
