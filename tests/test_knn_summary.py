@@ -336,6 +336,46 @@ def test_a_result_of_data_written_again_since_is_marked(tmp_path):
                ', '.join(keys) in n for n in notes), notes
 
 
+def test_a_mean_of_a_seed_not_checked_is_not_checked(tmp_path):
+    """A mean over seeds of which one was not checked against the data now
+    (written before the data was recorded) read as checked: no mark in the
+    JSON, never named under the table, only its seed's row was. It now
+    carries its seeds' mark: ``data_unchecked`` and the seeds not checked
+    in the JSON, and a name in the line that names them; a mean of seeds
+    all checked carries none (by hand: seeds 0 and 2 recorded, 1 not)."""
+    from openselfsup.utils import data_folder_sha1
+    data = _data_folder(tmp_path)
+    keys = ('knn_eval.bank.data_root', 'knn_eval.query.data_root')
+    recorded = dict(knn_data_sha1={k: data_folder_sha1(str(data))
+                                   for k in keys},
+                    knn_data_folders={k: str(data) for k in keys})
+    paths = [write(tmp_path, f'knn_seed{s}.json',
+                   result([0.5 + s / 10] * 6, seed=s,
+                          **({} if s == 1 else recorded)))
+             for s in (0, 1, 2)]
+    for given, unchecked in ((paths, [1]), (paths[::2], None)):
+        out = summarize(given, tmp_path / f'out{len(given)}')
+        rows = json.loads((tmp_path / f'out{len(given)}.json').read_text()
+                          )['rows']
+        mean = rows[-1]
+        assert mean['mean'] and mean['seeds'] == (
+            [0, 1, 2] if unchecked else [0, 2])
+        # each row's mark, by hand: seed 1 alone is not checked
+        assert [r.get('data_unchecked') for r in rows[:-1]] == [
+            True if r['seed'] == 1 else None for r in rows[:-1]]
+        assert mean.get('data_unchecked') == (True if unchecked else None)
+        assert mean.get('data_unchecked_seeds') == unchecked
+        lines = [line for line in out['markdown'].splitlines()
+                 if 'not checked against the data now' in line]
+        if unchecked:
+            assert len(lines) == 1, out['markdown']
+            assert lines[0].endswith(
+                ': hlss_demo, random init seed 1; hlss_demo, random init '
+                'mean of seeds 0, 1, 2'), lines
+        else:
+            assert lines == [], out['markdown']
+
+
 def test_results_on_other_data_are_refused_together(tmp_path, capfd):
     """Two results evaluated on other data under the same folder (one
     before the data was written again, one after) are refused in one

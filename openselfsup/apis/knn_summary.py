@@ -266,7 +266,10 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
     ``{level: {acc, mca, n}}``), a model's seeds at initialisation
     together (at the place of its first, by seed) and, where there are
     several, a row of their mean (``mean`` true, ``seeds``, ``n``,
-    ``metrics`` the means, ``ci95`` the half-widths: :data:`SPREAD`).
+    ``metrics`` the means, ``ci95`` the half-widths: :data:`SPREAD`;
+    marked as its seeds are: ``(earlier data)`` where one of them is, and
+    ``data_unchecked`` with the seeds not checked against the data now,
+    ``data_unchecked_seeds``, where one of them is not).
 
     Raises:
         InputError: one checkpoint (the same SHA-1 in the same model), or
@@ -342,12 +345,21 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                     mu, half = next(cells)
                     metrics.setdefault(lv, {})[m] = mu
                     ci95.setdefault(lv, {})[m] = half
+            # a mean is of the data its seeds were evaluated on: of
+            # earlier data where one of them is, not checked against the
+            # data now where one of them is not (named by their seeds; the
+            # lines under the table give it each of their reasons)
+            unchecked = [_seed(records[i]) for i, row in zip(
+                members, rows[-len(members):]) if row.get('data_unchecked')]
             rows.append(dict(mean=True, model=labels[members[0]],
                              weights='random init' + (
                                  ' (earlier data)' if any(
                                      changed[i] for i in members) else ''),
                              seeds=[_seed(records[i]) for i in members],
-                             n=len(members), metrics=metrics, ci95=ci95))
+                             n=len(members), metrics=metrics, ci95=ci95,
+                             **({'data_unchecked': True,
+                                 'data_unchecked_seeds': unchecked}
+                                if unchecked else {})))
     return rows
 
 
@@ -457,10 +469,12 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
     from .knn import UNJUDGED_DATA
     for why, unchecked in (
             ('evaluated before the results recorded their data folders\' '
-             'fingerprint', [r for r in rows if r.get('data_unchecked') and
-                             not r.get('data_unchecked_keys')]),
-            *((words, [r for r in rows if reason in
-                       r.get('data_unchecked_why', {}).values()])
+             'fingerprint', [r for r in rows if any(
+                 m.get('data_unchecked') and not m.get('data_unchecked_keys')
+                 for m in _unchecked_members(r, rows))]),
+            *((words, [r for r in rows if any(
+                reason in m.get('data_unchecked_why', {}).values()
+                for m in _unchecked_members(r, rows))])
               for reason, words in UNJUDGED_DATA.items())):
         if unchecked:
             lines += ['', f'- not checked against the data now ({why}; '
@@ -477,9 +491,24 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
 
 
 def _row_name(row: dict) -> str:
-    """A row in words under the table: its model, weights and seed."""
+    """A row in words under the table: its model, weights and seed (a
+    mean row: its seeds)."""
+    if row.get('mean'):
+        return (f'{row["model"]}, {row["weights"]} mean of seeds '
+                f'{", ".join(map(str, row["seeds"]))}')
     seed = f' seed {row["seed"]}' if row.get('seed') is not None else ''
     return f'{row["model"]}, {row["weights"]}{seed}'
+
+
+def _unchecked_members(row: dict, rows: Sequence[dict]) -> List[dict]:
+    """The rows whose data marks a row carries: the row itself, or for a
+    mean row (:func:`summary_rows`) those of its seeds not checked
+    against the data now (``data_unchecked_seeds``)."""
+    if not row.get('mean'):
+        return [row]
+    seeds = row.get('data_unchecked_seeds', ())
+    return [r for r in rows if not r.get('mean') and
+            r['model'] == row['model'] and r['seed'] in seeds]
 
 
 def _warns(title: str) -> bool:
