@@ -67,6 +67,50 @@ def crossmodal_root(tmp_path_factory):
     return root
 
 
+def test_a_file_missing_in_a_folder_left_unfinished_says_so(tmp_path):
+    """make_crossmodal.py stopped while it cleared its folder for a rerun
+    (its marker says 'writing'; the fold JSONs of the earlier run still
+    there, some of the files they name removed): every path the config
+    names is there, so the data check of the sweep and tools/train.py
+    passed it, and the dataset said only '... feature file ... not
+    found' (an image, for the captioned images). It now says, as the
+    data check says of a missing list there, that the folder was left
+    unfinished, by which generator, and what to rerun; a file missing
+    from a finished folder is said as before."""
+    from openselfsup.datasets.synthetic import (CaptionedImagesSpec,
+                                                SlideReportsSpec,
+                                                make_captioned_images,
+                                                make_slide_reports)
+    from openselfsup.datasets.synthetic.crossmodal import KINDS
+    from openselfsup.datasets.synthetic.ownership import claim
+    from openselfsup.utils import InputError
+    make_captioned_images(str(tmp_path / 'images'), CaptionedImagesSpec(
+        size=32, train=2, val=1, captions=1, seed=1))
+    make_slide_reports(str(tmp_path / 'slides'), SlideReportsSpec(
+        train=2, val=1, feat_dim=FEAT, min_regions=2, max_regions=2,
+        seed=1))
+    for kind, build, removed in (
+            ('slides', slide_dataset, 'features/case_00000.pt'),
+            ('images', image_dataset, 'images/train_00000.png')):
+        folder = tmp_path / kind
+        kept = (folder / removed).read_bytes()
+        (folder / removed).unlink()  # a file gone from a finished folder
+        with pytest.raises(InputError) as err:
+            build(tmp_path)
+        before = str(err.value)
+        assert before.endswith(f'{folder / removed} not found'), before
+        (folder / removed).write_bytes(kept)
+        # the generator's rerun marks it, then clears it: stopped there
+        claim(str(folder), clear=(), kind=KINDS[kind])
+        (folder / removed).unlink()
+        with pytest.raises(InputError) as err:
+            build(tmp_path)
+        assert str(err.value) == (
+            f'{before}: {folder}: was left unfinished by make_crossmodal.py '
+            f'({kind}) (interrupted); rerun make_crossmodal.py with the '
+            'same flags'), err.value
+
+
 def tiny_hipt(**kw):
     return dict(type='LocalGlobalHIPT', embed_dim_patch=FEAT,
                 embed_dim_region=8, embed_dim_slide=SLIDE, region_depth=1,

@@ -770,11 +770,12 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
                 what, path, kind, how = missing
                 # in a generator's folder it was stopped while writing:
                 # the list is missing because the data is unfinished
-                from ..datasets.synthetic.ownership import unfinished_line
-                unfinished = unfinished_line(path)
+                from ..datasets.synthetic.ownership import \
+                    unfinished_not_found
+                unfinished = unfinished_not_found(f'{path}: {kind} not found',
+                                                  path)
                 if unfinished:
-                    raise InputError(f'{path}: {kind} not found: '
-                                     f'{unfinished}')
+                    raise InputError(unfinished)
                 where = '' if os.path.isabs(path) else \
                     f', relative to the current directory {os.getcwd()}'
                 raise InputError(

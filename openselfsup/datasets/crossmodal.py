@@ -30,6 +30,7 @@ from ..utils import InputError, is_int
 from ..utils.io import read_json_object  # noqa: F401  (its readers')
 from .data_files import classes_file
 from .list_files import CheckedIndices
+from .synthetic.ownership import unfinished_not_found
 
 
 def read_classes(classes: Union[int, str, Sequence[str]],
@@ -155,7 +156,9 @@ class CaptionedImages(CheckedIndices, BaseDataset):
             name = self.filename_tmpl.format(image_id) + self.img_suffix
             img = os.path.join(img_dir, name)
             if not os.path.isfile(img):
-                raise InputError(f'{where}: image {img} not found')
+                line = f'{where}: image {img} not found'
+                # in a generator's folder stopped while writing: said so
+                raise InputError(unfinished_not_found(line, img) or line)
             out.append(dict(img_path=img, img_id=str(image_id),
                             target=target, captions=list(caps)))
         return out
@@ -195,7 +198,9 @@ class SlideReports(CheckedIndices, BaseDataset):
 
     def _check_features(self, where: str, path: str) -> None:
         if not os.path.isfile(path):
-            raise InputError(f'{where}: feature file {path} not found')
+            line = f'{where}: feature file {path} not found'
+            # in a generator's folder stopped while writing: said so
+            raise InputError(unfinished_not_found(line, path) or line)
         try:
             t = torch.load(path, map_location='cpu', mmap=True,
                            weights_only=True)

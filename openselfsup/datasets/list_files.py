@@ -100,12 +100,11 @@ def read_list_file(path: str,
     if os.path.isdir(path):  # was "list file not found"
         raise InputError(f'{path}: is a folder, not a list file')
     if not os.path.isfile(path):
-        from .synthetic.ownership import unfinished_line
-        unfinished = unfinished_line(path)
-        if unfinished:  # a generator's folder, stopped while writing
-            raise InputError(f'{path}: list file not found: {unfinished}')
-        raise InputError(with_missing_note(f'{path}: list file not found',
-                                           path))
+        from .synthetic.ownership import unfinished_not_found
+        line = f'{path}: list file not found'
+        # in a generator's folder, stopped while writing: said so
+        raise InputError(unfinished_not_found(line, path) or
+                         with_missing_note(line, path))
     entries: List[ListEntry] = []
     try:
         opener = gzip.open if path.endswith('.gz') else open

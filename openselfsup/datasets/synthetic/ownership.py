@@ -324,6 +324,16 @@ def unfinished_line(path: str) -> Optional[str]:
         here = parent
 
 
+def unfinished_not_found(line: str, path: str) -> Optional[str]:
+    """``line``, the 'not found' line of ``path`` (a list, folder or data
+    file a config names or a list names), followed by
+    :func:`unfinished_line` where ``path`` lies in a folder a generator
+    was stopped while writing (or is writing): the path is missing
+    because the data is unfinished; None where it does not."""
+    unfinished = unfinished_line(path)
+    return f'{line}: {unfinished}' if unfinished else None
+
+
 def generator(make: Callable) -> Callable:
     """``make(root, spec)``, a generator of one folder, run under
     :func:`writing`'s lock on ``root``, taken once ``spec.check()`` has
