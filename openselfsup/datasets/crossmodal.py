@@ -30,7 +30,15 @@ from ..utils import InputError, is_int
 from ..utils.io import read_json_object  # noqa: F401  (its readers')
 from .data_files import classes_file
 from .list_files import CheckedIndices
-from .synthetic.ownership import unfinished_not_found
+
+
+def _not_found(what: str, path: str) -> str:
+    """The line of a file ``path`` a fold JSON names that is not there
+    (``what`` names it), with what a generator left unfinished there says
+    (:func:`~.synthetic.ownership.unfinished_not_found`)."""
+    from .synthetic.ownership import unfinished_not_found
+    line = f'{what} not found'
+    return unfinished_not_found(line, path) or line
 
 
 def read_classes(classes: Union[int, str, Sequence[str]],
@@ -156,9 +164,7 @@ class CaptionedImages(CheckedIndices, BaseDataset):
             name = self.filename_tmpl.format(image_id) + self.img_suffix
             img = os.path.join(img_dir, name)
             if not os.path.isfile(img):
-                line = f'{where}: image {img} not found'
-                # in a generator's folder stopped while writing: said so
-                raise InputError(unfinished_not_found(line, img) or line)
+                raise InputError(_not_found(f'{where}: image {img}', img))
             out.append(dict(img_path=img, img_id=str(image_id),
                             target=target, captions=list(caps)))
         return out
@@ -198,9 +204,8 @@ class SlideReports(CheckedIndices, BaseDataset):
 
     def _check_features(self, where: str, path: str) -> None:
         if not os.path.isfile(path):
-            line = f'{where}: feature file {path} not found'
-            # in a generator's folder stopped while writing: said so
-            raise InputError(unfinished_not_found(line, path) or line)
+            raise InputError(_not_found(f'{where}: feature file {path}',
+                                        path))
         try:
             t = torch.load(path, map_location='cpu', mmap=True,
                            weights_only=True)
