@@ -25,8 +25,7 @@ checkpoint or the config, else as its meta names it) and the first
 difference of the two models; a checkpoint of an algorithm without kNN
 evaluation (balanced cross-modal tuning) is named as one. A missing bank
 or query data folder or file is refused as tools/train.py refuses it,
-naming its config key, before the model is built and the checkpoint
-loaded into it. Results under the output name of another model,
+naming its config key. Results under the output name of another model,
 or of the same model under other kNN settings (another config's knn_eval:
 its splits, data, k), are refused, never replaced (a checkpoint is known
 by its SHA-1 and the config's model settings, as another pooling or

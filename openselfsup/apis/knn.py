@@ -1078,7 +1078,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
             built_flat = model_settings(cfg.model.to_dict(), True)
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
-    if checkpoint is None:
+    if checkpoint is None:  # built once its results may be written
+        model = None
         # the config in the name: several models' baselines share a folder
         name = os.path.splitext(os.path.basename(config))[0]
         stem = f'random_init_{name}_seed{seed}'
@@ -1086,7 +1087,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # their contents: the same path may hold another file, or be
         # relative to another directory
         model_files = named_file_digests(cfg.model.to_dict(), 'model')
-    else:  # its weights loaded once the checks below have passed
+    else:
+        model, trained = _model_from_checkpoint(cfg.model, checkpoint, held,
+                                                cfg, config)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
         where = os.path.dirname(os.path.abspath(checkpoint))
         if out_dir and os.path.abspath(out_dir) != where:
@@ -1115,20 +1118,13 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                             os.path.join(out_dir, f'knn_{stem}.png')),
                       flag='--out-dir', given=out_dir_given)
     # the bank's and the query's folders and files, as tools/train.py checks
-    # them (and the KNNEvalHook's), before the datasets and the model are
-    # built: a mistyped data_root was blamed on the metadata when the bank
-    # was built, 'names a missing patch', not named with its option; and
-    # with a checkpoint it was found only once the checkpoint was loaded
-    # into the model built for it
+    # them (and the KNNEvalHook's), before the datasets and a baseline's
+    # model are built: a mistyped data_root was blamed on the metadata when
+    # the bank was built, 'names a missing patch', not named with its option
     from .train import check_dataset_paths
     check_dataset_paths(cfg, ['knn_eval'])
-    # built once its results may be written and its data is there, not
-    # before: HLSS's text tower takes minutes on CPU
-    if checkpoint is None:
+    if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_initialised(cfg.model, seed)
-    else:
-        model, trained = _model_from_checkpoint(cfg.model, checkpoint, held,
-                                                cfg, config)
     # a random init trained on no patients; a checkpoint's None: not read
     # (a warning said why, or it records no config), which the results
     # keep as null, not absent ("none found")
