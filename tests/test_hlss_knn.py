@@ -1626,6 +1626,38 @@ def test_a_checkpoint_of_another_method_names_the_config_it_was_trained_with(
     assert not os.path.exists(tmp_path / 'out')
 
 
+def test_a_checkpoint_that_does_not_fit_is_said_before_its_results(
+        tmp_path, monkeypatch):
+    """A checkpoint evaluated once with its own config, then with another
+    method's: the line says it does not fit that config (and which config
+    trained it), not that its results beside it were made under another
+    model section, with 'delete it to replace them' (the fit was checked
+    after the results for a while: the user was told to delete good
+    results); the results stay as they were."""
+    import torch
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    _patients_here(tmp_path, monkeypatch)
+    hlss = os.path.join(os.path.dirname(HIDISC_DEMO),
+                        'hlss_rn50w8_synthetic.py')
+    bare = _demo_checkpoint(tmp_path / 'run' / 'iter_2.pth')
+    saved = torch.load(str(bare), weights_only=True)
+    saved['meta'].update(
+        cfg=Config.fromfile(HIDISC_DEMO).pretty_text,
+        experiment_name='hidisc_r18w8_synthetic_20261203_101500')
+    torch.save(saved, str(bare))
+    _, written = knn_eval_checkpoint(HIDISC_DEMO, str(bare), None)
+    before = open(written, 'rb').read()
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(hlss, str(bare), None)
+    line = str(err.value)
+    assert line.startswith(f"{bare}: does not fit the config's model: "), \
+        line
+    assert 'delete it' not in line, line
+    assert open(written, 'rb').read() == before
+
+
 def test_a_checkpoint_of_a_method_without_knn_or_a_config_not_here(
         tmp_path):
     """A balanced-tuning checkpoint (model.type 'BalancedCrossModal') was
