@@ -376,6 +376,54 @@ def test_a_mean_of_a_seed_not_checked_is_not_checked(tmp_path):
             assert lines == [], out['markdown']
 
 
+def test_a_means_marks_reach_its_line_and_its_bar_whatever_its_labels(
+        tmp_path, monkeypatch):
+    """A mean's seeds were found under the table by their model label,
+    but seeds are meaned by their model (SHA-1s), so seeds of one model
+    under two config paths (labelled by path) lost the mean's name in the
+    not-checked line while its JSON row held the mark; and the plot
+    labelled every mean 'random init', a mean of seeds of earlier data
+    too, while the table marks it. By hand: seed 1 (config b) not
+    checked; then the data written again under both."""
+    import matplotlib.axes
+
+    from openselfsup.apis.knn_summary import plot_summary
+    from openselfsup.utils import data_folder_sha1
+    data = _data_folder(tmp_path)
+    keys = ('knn_eval.bank.data_root', 'knn_eval.query.data_root')
+    recorded = dict(knn_data_sha1={k: data_folder_sha1(str(data))
+                                   for k in keys},
+                    knn_data_folders={k: str(data) for k in keys})
+    a = write(tmp_path, 'a.json', result([0.5] * 6, seed=0,
+                                         config='/a/hlss_demo.py',
+                                         **recorded))
+    b = write(tmp_path, 'b.json', result([0.6] * 6, seed=1,
+                                         config='/b/hlss_demo.py'))
+    out = summarize([a, b], tmp_path / 'two')
+    rows = json.loads((tmp_path / 'two.json').read_text())['rows']
+    mean = rows[-1]
+    assert mean['mean'] and mean['files'] == [a, b]
+    assert mean['data_unchecked_seeds'] == [1]
+    lines = [line for line in out['markdown'].splitlines()
+             if 'not checked against the data now' in line]
+    assert len(lines) == 1 and 'mean of seeds 0, 1' in lines[0], lines
+    # the plot: the mean's bar only, labelled with its weights' mark
+    labels = []
+    real_bar = matplotlib.axes.Axes.bar
+    monkeypatch.setattr(matplotlib.axes.Axes, 'bar', lambda self, *args,
+                        **kw: labels.append(kw['label']) or real_bar(
+                            self, *args, **kw))
+    (data / 'patches' / 'p0.png').write_bytes(b'patch 0, again')
+    c = write(tmp_path, 'c.json', result([0.7] * 6, seed=1, **recorded))
+    d = write(tmp_path, 'd.json', result([0.8] * 6, seed=2, **recorded))
+    summarize([c, d], tmp_path / 'earlier')
+    rows = json.loads((tmp_path / 'earlier.json').read_text())['rows']
+    assert rows[-1]['weights'] == 'random init (earlier data)'
+    plot_summary(rows)
+    assert set(labels) == {
+        'hlss_demo, random init (earlier data) (mean of 2 seeds)'}, labels
+
+
 def test_results_on_other_data_are_refused_together(tmp_path, capfd):
     """Two results evaluated on other data under the same folder (one
     before the data was written again, one after) are refused in one

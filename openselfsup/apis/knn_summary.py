@@ -265,7 +265,8 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
     ``weights``, ``seed``, ``title``, the SHA-1s and ``metrics``
     ``{level: {acc, mca, n}}``), a model's seeds at initialisation
     together (at the place of its first, by seed) and, where there are
-    several, a row of their mean (``mean`` true, ``seeds``, ``n``,
+    several, a row of their mean (``mean`` true, ``seeds``, ``files``
+    their result files, ``n``,
     ``metrics`` the means, ``ci95`` the half-widths: :data:`SPREAD`;
     marked as its seeds are: ``(earlier data)`` where one of them is, and
     ``data_unchecked`` with the seeds not checked against the data now,
@@ -356,6 +357,8 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                                  ' (earlier data)' if any(
                                      changed[i] for i in members) else ''),
                              seeds=[_seed(records[i]) for i in members],
+                             files=[os.path.abspath(paths[i])
+                                    for i in members],
                              n=len(members), metrics=metrics, ci95=ci95,
                              **({'data_unchecked': True,
                                  'data_unchecked_seeds': unchecked}
@@ -503,12 +506,14 @@ def _row_name(row: dict) -> str:
 def _unchecked_members(row: dict, rows: Sequence[dict]) -> List[dict]:
     """The rows whose data marks a row carries: the row itself, or for a
     mean row (:func:`summary_rows`) those of its seeds not checked
-    against the data now (``data_unchecked_seeds``)."""
+    against the data now (``data_unchecked_seeds``), known by their
+    files (a mean's seeds may be of configs with other labels, one label
+    may be of two models)."""
     if not row.get('mean'):
         return [row]
     seeds = row.get('data_unchecked_seeds', ())
     return [r for r in rows if not r.get('mean') and
-            r['model'] == row['model'] and r['seed'] in seeds]
+            r['file'] in row['files'] and r['seed'] in seeds]
 
 
 def _warns(title: str) -> bool:
@@ -525,10 +530,10 @@ def plot_summary(rows: Sequence[dict], title: str = '') -> bytes:
     import numpy as np
 
     from ..utils.plot import figure_png, pyplot
-    # a model's seeds are shown by their mean, where there is one
-    meaned = {r['model'] for r in rows if r.get('mean')}
-    shown = [r for r in rows if r.get('mean') or not (
-        r['seed'] is not None and r['model'] in meaned)]
+    # a model's seeds are shown by their mean, where there is one (known
+    # by their files, as :func:`_unchecked_members`)
+    meaned = {f for r in rows if r.get('mean') for f in r['files']}
+    shown = [r for r in rows if r.get('mean') or r['file'] not in meaned]
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
     width = 0.8 / len(shown)
@@ -552,8 +557,8 @@ def plot_summary(rows: Sequence[dict], title: str = '') -> bytes:
 
 
 def _bar_label(row: dict) -> str:
-    if row.get('mean'):
-        return f'{row["model"]}, random init (mean of {row["n"]} seeds)'
+    if row.get('mean'):  # its weights: '(earlier data)' where marked
+        return f'{row["model"]}, {row["weights"]} (mean of {row["n"]} seeds)'
     seed = f' seed {row["seed"]}' if row['seed'] is not None else ''
     return f'{row["model"]}, {row["weights"]}{seed}'
 
