@@ -1542,13 +1542,20 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
     with pytest.raises(InputError, match=re.escape(
             f'--resume from {ckpt}: not a training checkpoint')):
         check_launch(str(config), resume=str(ckpt), world=1)
-    # a pickle that is not one: the run reads the file
+    # a pickle that is not one: not read for its meta; torch's read of it
+    # (the run's) refuses it, in the run's line (it passed, and the run
+    # stopped on torch's traceback)
     with zipfile.ZipFile(ckpt, 'w') as zf:
         zf.writestr('archive/data.pkl', b'x' * 100)
         zf.writestr('archive/version', '3\n')
     with pytest.raises(MetaUnread):
         checkpoint_meta(str(ckpt))
-    check_launch(str(config), resume=str(ckpt), world=2)
+    damaged = re.escape(f'--resume from {ckpt}: not a readable PyTorch '
+                        'checkpoint (its pickle is damaged')
+    with pytest.raises(InputError, match='^' + damaged):
+        resume_notes(str(ckpt), cfg, 2)
+    with pytest.raises(InputError, match='^' + damaged):
+        check_launch(str(config), resume=str(ckpt), world=2)
 
 
 def test_check_config_refuses_what_the_runs_torch_load_refuses(
@@ -1606,6 +1613,96 @@ def test_check_config_refuses_what_the_runs_torch_load_refuses(
         ['tools/train.py', config, '--check-config', '--resume', str(ckpt)],
         MODEL_STACK)
     assert rc == 2 and lines == [f'error: {said[0]}'], lines
+
+
+def test_a_damaged_pickle_is_not_called_objects_refused_for_safety(
+        tmp_path, synthetic_root, monkeypatch):
+    """torch.load(weights_only=True) says 'Weights only load failed' also
+    for bytes that are no pickle it can read ('Unsupported operand'): a
+    torch zip whose data.pkl is other bytes (CRCs whole) passed
+    --check-config, exit 0, and the run said load_from and a Pretrained
+    file 'hold objects other than tensors ... if you trust its source',
+    --resume stopped on an UnpicklingError traceback, under torch's opt-out
+    load_from on 'invalid load key'; a damaged legacy file, load_from's
+    UnicodeDecodeError traceback, or torch's first line 'Re-running
+    torch.load with weights_only set to False will likely succeed'. Now
+    one line, the same from the check and the run, that says the file is
+    damaged; nothing written. The reference: torch.load without
+    weights_only fails on each file too (no object to trust)."""
+    import io
+    import pickle
+
+    import torch
+
+    from openselfsup.apis.train import build_runner, check_launch, train
+    from openselfsup.utils import InputError
+    config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+                  ann_file='meta/train_labeled.txt')
+    saved = {'meta': {'epoch': 1, 'iter': 1},
+             'state_dict': {'conv1.weight': torch.ones(100)}}
+    buf = io.BytesIO()
+    torch.save(saved, buf)
+    damaged = tmp_path / 'damaged.pth'
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(damaged, 'w') as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            dst.writestr(name, b'\xff' * len(data)
+                         if name.endswith('data.pkl') else data)
+    buf = io.BytesIO()
+    torch.save(saved, buf, _use_new_zipfile_serialization=False)
+    data = buf.getvalue()
+    buf.seek(0)
+    for _ in range(3):  # magic number, protocol, system info
+        pickle.load(buf)
+    at = buf.tell()  # the checkpoint's pickle: garbled, as bytes or text
+    legacy_op, legacy_text = tmp_path / 'op.pth', tmp_path / 'text.pth'
+    legacy_op.write_bytes(data[:at] + b'\xff' * 20 + data[at + 20:])
+    legacy_text.write_bytes(data[:40] + b'\xa6' * 100 + data[140:])
+    for path in (damaged, legacy_op, legacy_text):
+        with pytest.raises((pickle.UnpicklingError, UnicodeDecodeError)):
+            torch.load(path, weights_only=False)  # the reference
+    work = tmp_path / 'work'
+    key = 'model.backbone.init_cfg'
+    damage = 'not a readable PyTorch checkpoint (its pickle is damaged, ' \
+        'or is not one torch.save wrote: '
+
+    def lines(path, flags, opts):
+        with pytest.raises(InputError) as run:
+            if key in opts:
+                build_runner(config, work_dir=str(work),
+                             cfg_options=opts)._init_model_weights()
+            else:
+                train(config, work_dir=str(work), cfg_options=opts,
+                      **flags)
+        with pytest.raises(InputError) as check:
+            check_launch(config, opts, **flags)
+        # (a runner built by hand makes its work dir; a run leaves none)
+        assert not work.exists() or key in opts
+        shutil.rmtree(work, ignore_errors=True)
+        return str(run.value), str(check.value)
+    pretrained = {key: [dict(type='Pretrained', checkpoint=str(damaged))]}
+    for opted_out in (False, True):
+        if opted_out:
+            monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+        for head, flags, opts in (
+                ('load_from ', {}, {'load_from': str(damaged)}),
+                (f'{key} (Pretrained, {damaged}): ', {}, pretrained),
+                ('--resume from ', dict(resume=str(damaged)), {})):
+            run, check = lines(damaged, flags, opts)
+            assert run.startswith(f'{head}{damaged}: {damage}') and \
+                '\n' not in run and 'trust' not in run and \
+                'TORCH_FORCE' not in run, (opted_out, run)
+            # (the opt-out's load_from: Python's unpickler's words)
+            assert check == run or opted_out and check.split(': ')[:-1] \
+                == run.split(': ')[:-1], (check, run)
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')
+    for path, why in ((legacy_op, 'UnpicklingError: Unsupported operand'),
+                      (legacy_text, 'UnicodeDecodeError: ')):
+        run, check = lines(path, {}, {'load_from': str(path)})
+        assert run == check and run.startswith(
+            f'load_from {path}: neither a zip archive nor a checkpoint of '
+            f"torch's legacy format torch.load(weights_only=True) reads "
+            f'({why}') and '\n' not in run, run
 
 
 def test_check_config_refuses_a_cut_short_legacy_file_as_the_run(
@@ -2769,11 +2866,13 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
                              str(gone)])
     assert rc == 2 and err.strip() == (
         f'error: --resume {gone}: no such checkpoint file or work dir'), err
-    import zipfile
+    import torch
     gone.parent.mkdir()
-    with zipfile.ZipFile(gone.parent / 'epoch_2.pth', 'w') as zf:
-        zf.writestr('archive/data.pkl', b'x' * 1000)
-        zf.writestr('archive/version', '3\n')
+    # (a training checkpoint torch reads: a zip whose data.pkl is no
+    # pickle is refused, as the run refuses it)
+    torch.save({'meta': {'epoch': 2, 'iter': 2},
+                'state_dict': {'w': torch.ones(1000)}},
+               gone.parent / 'epoch_2.pth')
     data = (gone.parent / 'epoch_2.pth').read_bytes()
     gone.write_bytes(data[:len(data) // 2])  # cut short
     rc, out, err = run_tool([tool, *head, CLP_DEMO, *n, '--resume',
@@ -3947,16 +4046,18 @@ def test_a_missing_load_from_is_refused_before_the_run(
             'checkpoint of torch\'s legacy format') and \
             '\n' not in str(run.value), str(run.value)
         assert not work.exists()
-    (tmp_path / 'w.pth').write_bytes(whole)  # there: not refused
+    # there: not refused (a checkpoint torch reads: a zip whose data.pkl
+    # is no pickle is refused as the run refuses it, test_a_damaged_pickle_
+    # is_not_called_objects_refused_for_safety)
+    torch.save({'state_dict': {'w': torch.ones(1)}}, tmp_path / 'w.pth')
     for ok in ('~/w.pth', 'w.pth', 'https://example.invalid/w.pth',
                's3://bucket/w.pth', None):
         check_launch(cfg, {'load_from': ok})
     # a run that resumes does not read load_from: not refused
     run = tmp_path / 'run'
     run.mkdir()
-    with zipfile.ZipFile(run / 'epoch_1.pth', 'w') as zf:
-        zf.writestr('archive/data.pkl', b'x' * 100)
-        zf.writestr('archive/version', '3\n')
+    torch.save({'meta': {'epoch': 1, 'iter': 1}, 'state_dict': {}},
+               run / 'epoch_1.pth')
     opts = {'load_from': str(gone)}
     check_launch(cfg, opts, resume=str(run / 'epoch_1.pth'))
     check_launch(cfg, opts, resume=True, work_dir=str(run))
@@ -3990,16 +4091,17 @@ def test_check_config_resume_reads_the_zip_directory_not_the_checkpoint(
                ann_file='meta/train_labeled.txt')
     run = tmp_path / 'run'
     run.mkdir()
-    for name in ('epoch_1.pth', 'epoch_2.pth'):
-        with zipfile.ZipFile(run / name, 'w') as zf:  # stored, CRC each
-            zf.writestr('archive/data.pkl', b'x' * 1000)
-            zf.writestr('archive/version', '3\n')
+    import torch
+    ones = torch.ones(1000)
+    for name in ('epoch_1.pth', 'epoch_2.pth'):  # stored, CRC each
+        torch.save({'meta': {'epoch': 1, 'iter': 1},
+                    'state_dict': {'w': ones}}, run / name)
     damaged = run / 'epoch_2.pth'
     data = damaged.read_bytes()
-    at = data.index(b'x' * 1000) + 500
+    at = data.index(ones.numpy().tobytes()) + 500  # in the tensor's bytes
     damaged.write_bytes(data[:at] + b'y' + data[at + 1:])
     with zipfile.ZipFile(damaged) as zf:  # the directory reads, a CRC not
-        assert zf.testzip() == 'archive/data.pkl'
+        assert zf.testzip() == 'epoch_2/data/0'
     (run / 'last_checkpoint').write_text(str(damaged))
     cut = run / 'cut.pth'
     cut.write_bytes(data[:len(data) // 2])

@@ -57,7 +57,7 @@ from ..config import accumulation_count, named_wrappers, seeded_workers
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, is_int, is_number,
                      settings_refused, terminate_raises)
-from ..utils.checkpoint import (load_legacy_checkpoint,
+from ..utils.checkpoint import (damaged_pickle, load_legacy_checkpoint,
                                 register_safe_globals, unpickling_refusal)
 from ..utils.checkpoint_files import (checkpoint_folder,
                                       checkpoint_step,  # noqa: F401
@@ -179,9 +179,12 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             run on a list that holds out other classes
             (:func:`check_same_held_out`), or a seed out of numpy's reach.
     """
-    from ..utils.checkpoint import checkpoint_config
+    from ..utils.checkpoint import DamagedPickle, checkpoint_config
     from ..utils.checkpoint_files import saved_meta
-    saved = saved_checkpoint(path)
+    try:
+        saved = saved_checkpoint(path)
+    except DamagedPickle as exc:  # as the resume's load names it
+        raise InputError(f'--resume from {path}: {exc.what}') from None
     meta = saved_meta(saved)  # as the launchers' check reads it
     # the refusals its meta decides: those of the launchers' check too
     check_resume_meta(path, cfg, world, meta)
@@ -4149,31 +4152,42 @@ class AtomicRunner(Runner):
         path = self._load_from
         if isinstance(path, str):
             path = local_file(path) or path
+        head = '--resume from ' if self._resume else 'load_from '
+        if is_url_download(path, self.work_dir):
+            head = f'{head.rstrip()} URL, downloaded to '
         try:
             yield
         except pickle.UnpicklingError as exc:
-            head = '--resume from ' if self._resume else 'load_from '
-            if is_url_download(path, self.work_dir):
-                head = f'{head.rstrip()} URL, downloaded to '
             refused = unpickling_refusal(path, exc, head,
                                          resume=self._resume)
-            if refused is None:
+            if refused is not None:
+                raise refused from None
+            self._refuse_unread_legacy(path)
+            # a pickle torch cannot read ('Unsupported operand', under the
+            # opt-out 'invalid load key'): it was said to hold refused
+            # objects, or was torch's traceback
+            damaged = damaged_pickle(path, exc, head)
+            if damaged is None:
                 raise
-            raise refused from None
-        except (EOFError, RuntimeError) as exc:
-            # a load_from file of torch's legacy format that torch cannot
-            # read (cut short: 'unexpected EOF, expected N more bytes', an
-            # EOFError): its traceback; the reader here, read again on
-            # this failure alone, says it in the Pretrained file's line
-            # (a file it reads: another error, raised as it was)
-            if self._resume or not isinstance(path, str) or \
-                    not is_legacy_format(path):
-                raise
-            try:
-                load_legacy_checkpoint(path, tensors_only=True)
-            except InputError as unread:
-                raise InputError(f'load_from {unread}') from None
-            raise exc
+            raise damaged from None
+        except (EOFError, RuntimeError, UnicodeDecodeError):
+            self._refuse_unread_legacy(path)
+            raise
+
+    def _refuse_unread_legacy(self, path) -> None:
+        """Where ``load_from`` ``path`` is a file of torch's legacy format
+        that torch cannot read (cut short: 'unexpected EOF, expected N
+        more bytes', an EOFError; damaged: a UnicodeDecodeError, an
+        unpickler's error), which was torch's traceback: the reader here,
+        read again on this failure alone, says it in the Pretrained
+        file's line (a file it reads: the caller's error is another)."""
+        if self._resume or not isinstance(path, str) or \
+                not is_legacy_format(path):
+            return
+        try:
+            load_legacy_checkpoint(path, tensors_only=True)
+        except InputError as unread:
+            raise InputError(f'load_from {unread}') from None
 
     def _count_past(self, per: Optional[int]) -> None:
         """The iterations an epoch loop resumed from this checkpoint

@@ -357,7 +357,7 @@ def load_legacy_checkpoint(path: str, resume: bool = False,
             raise refused from None
         raise InputError(f'{path}: neither a zip archive nor a checkpoint '
                          f'of torch\'s legacy format torch.load(weights_only'
-                         f'=True) reads ({first_line(exc, with_type=True)})'
+                         f'=True) reads ({load_error(exc, with_type=True)})'
                          ) from None
 
 
@@ -399,9 +399,11 @@ def check_run_reads(path: str, head: str = '', resume: bool = False,
     torch's opt-out (:func:`weights_only_opted_out`: MMEngine's
     ``torch.load`` unpickles them); a file of the legacy format torch
     cannot read (cut short while it was written: the pickle has no CRC)
-    is :func:`load_legacy_checkpoint`'s line with ``head``, the run's.
-    Any other error (a damaged member behind a whole zip directory) is
-    left to the run, which tests every CRC. ``needs_dict`` (a
+    is :func:`load_legacy_checkpoint`'s line with ``head``, the run's; a
+    zip whose pickle torch cannot read (whole CRCs, other bytes than a
+    pickle: 'Unsupported operand') :func:`damaged_pickle`'s, the run's
+    (it passed). Any other error (a damaged member behind a whole zip
+    directory) is left to the run, which tests every CRC. ``needs_dict`` (a
     ``Pretrained`` or ``load_from`` file): under the opt-out, a file whose top level is an
     object is :func:`no_state_dict_in`'s line with ``head``, the run's
     (its objects read as placeholders, :func:`read_inert`). Imports torch
@@ -424,6 +426,11 @@ def check_run_reads(path: str, head: str = '', resume: bool = False,
             unpickling_refusal(path, exc, head, resume=resume)
         if refused is not None:
             raise refused from None
+        # a zip's pickle torch cannot read (the legacy format's: its
+        # reader's line below): the run's line, where it passed
+        damaged = None if legacy else damaged_pickle(path, exc, head)
+        if damaged is not None:
+            raise damaged from None
         if opted_out and needs_dict and refused_global(exc) is not None:
             try:
                 why = no_state_dict_in(read_inert(path))
@@ -497,9 +504,11 @@ def _torch_load(source, path: str, map_location, tensors_only: bool,
             source.seek(0)
         return source
     opted_out = weights_only_opted_out()  # (both set: refused first)
-    unsafe = unsafe_globals(rewound()) if tensors_only else []
     extra = dict(mmap=True) if mmap else {}
+    unsafe: List[str] = []
     try:
+        # (a damaged pickle: torch's error here, as torch.load's below)
+        unsafe = unsafe_globals(rewound()) if tensors_only else []
         with _inert_runtime(unsafe) if unsafe else contextlib.nullcontext():
             return torch.load(rewound(), map_location=map_location,
                               weights_only=True, **extra)
@@ -514,6 +523,9 @@ def _torch_load(source, path: str, map_location, tensors_only: bool,
                                      source=rewound)
         if refused is not None:
             raise refused from None
+        damaged = damaged_pickle(path, exc)
+        if damaged is not None:
+            raise damaged from None
         raise InputError(f'{path}: cannot load checkpoint with weights_only='
                          f'True ({first_line(exc, with_type=True)})') from None
 
@@ -538,11 +550,67 @@ def _placeholders_for(exc: BaseException, source, inert: bool) -> Any:
 _UNREAD = object()
 
 
+#: the errors of torch's weights-only unpickler (``torch.
+#: _weights_only_unpickler``) for bytes it cannot read as a pickle (random
+#: bytes, a damaged pickle): torch.load wraps them in the same 'Weights
+#: only load failed' as a refused object, with the advice to load the file
+#: with ``weights_only=False``
+DAMAGED_PICKLE_ERRORS = ('Unsupported operand', 'String is too long',
+                         'persistent_load id must be',
+                         'Only persistent_load of storage',
+                         'unsupported persistent id')
+
+
 def is_weights_only_refusal(exc: BaseException) -> bool:
     """Whether ``torch.load(weights_only=True)`` raised ``exc`` refusing
-    a pickled class or call (not another error of the file)."""
+    a pickled class or call (not another error of the file: torch says
+    'Weights only load failed' too for a pickle it cannot read,
+    :data:`DAMAGED_PICKLE_ERRORS`)."""
     return isinstance(exc, pickle.UnpicklingError) and \
-        'Weights only load failed' in str(exc)
+        'Weights only load failed' in str(exc) and \
+        not any(words in str(exc) for words in DAMAGED_PICKLE_ERRORS)
+
+
+def damaged_pickle(path: str, exc: BaseException,
+                   head: str = '') -> Optional[InputError]:
+    """The one-line refusal of the checkpoint ``path`` whose ``torch.load``
+    raised ``exc``, where that is an unpickler's error that refuses no
+    object (:func:`is_weights_only_refusal`): the pickle in it is damaged,
+    or is none torch wrote (a zip of torch's layout whose ``data.pkl`` is
+    other bytes, CRCs whole; under torch's opt-out, Python's unpickler's
+    'invalid load key'). It was said to hold objects refused for safety,
+    with the advice to read it with ``weights_only=False``, or was
+    torch's traceback. ``head`` (``'load_from '``) comes before the path.
+    None for another error."""
+    if not isinstance(exc, pickle.UnpicklingError) or \
+            is_weights_only_refusal(exc):
+        return None
+    line = str(not_a_checkpoint(path, 'its pickle is damaged, or is not '
+                                f'one torch.save wrote: {load_error(exc)}'))
+    damaged = DamagedPickle(f'{head}{line}')
+    damaged.what = line[len(f'{path}: '):]  # for a line naming the file
+    return damaged
+
+
+def load_error(exc: BaseException, with_type: bool = False) -> str:
+    """``torch.load``'s error ``exc`` as a refusal quotes it
+    (:func:`~openselfsup.utils.errors.first_line`), the weights-only
+    unpickler's own words where torch wrapped them ('Unsupported operand
+    255', not the first line 'Weights only load failed. In PyTorch 2.6,
+    ... Re-running torch.load with weights_only set to False will likely
+    succeed', untrue of a damaged file)."""
+    found = re.search(r'WeightsUnpickler error:\s*(\S[^\n]*)', str(exc))
+    if not found:
+        return first_line(exc, with_type=with_type)
+    said = found.group(1).strip()
+    return f'{type(exc).__name__}: {said}' if with_type else said
+
+
+class DamagedPickle(InputError):
+    """:func:`damaged_pickle`'s line; ``what``: the line after the file's
+    name."""
+
+    what = ''
 
 
 class UnpicklingRefused(InputError):

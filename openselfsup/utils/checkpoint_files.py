@@ -548,10 +548,12 @@ def is_opaque(value: Any) -> bool:
     return isinstance(value, _Opaque)
 
 
-def not_a_checkpoint(path: str) -> InputError:
-    """The refusal of a file that is not a complete ``torch.save`` zip."""
-    return InputError(f'{path}: not a readable PyTorch checkpoint '
-                      '(truncated, or not written by torch.save)')
+def not_a_checkpoint(path: str,
+                     why: str = 'truncated, or not written by torch.save'
+                     ) -> InputError:
+    """The refusal of a file that is not a complete ``torch.save`` zip
+    (``why``: what is wrong with it, where known better)."""
+    return InputError(f'{path}: not a readable PyTorch checkpoint ({why})')
 
 
 def read_with_sha1(path: str) -> Tuple[io.BytesIO, str]:
