@@ -4130,6 +4130,66 @@ def test_check_config_resume_reads_the_zip_directory_not_the_checkpoint(
     assert find_resumable_checkpoint(str(run)) == str(run / 'epoch_1.pth')
 
 
+def test_resume_does_not_pass_over_a_newer_legacy_checkpoint(
+        tmp_path, synthetic_root):
+    """--resume (the work dir's newest) where the newest checkpoint is of
+    torch's legacy format, which the resume's checks do not read: it was
+    passed over as incomplete with a warning in the log, the run resumed
+    from the older zip and trained over the newer file's epochs, exit 0
+    (the launchers' check passed it); with no older one it trained from
+    scratch. Refused now in one line naming both files, from the check
+    and the run, nothing written; an older legacy file is not in the
+    way."""
+    import torch
+
+    from openselfsup.apis.train import check_launch, train
+    from openselfsup.utils import InputError
+    cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+               ann_file='meta/train_labeled.txt')
+    run = tmp_path / 'run'
+    run.mkdir()
+
+    def save(epoch, legacy):
+        torch.save({'meta': {'epoch': epoch, 'iter': epoch},
+                    'state_dict': {}}, run / f'epoch_{epoch}.pth',
+                   _use_new_zipfile_serialization=not legacy)
+    for pointer in (True, False):  # last_checkpoint names it, or not
+        save(1, False)
+        save(2, True)
+        if pointer:
+            (run / 'last_checkpoint').write_text(str(run / 'epoch_2.pth'))
+        before = sorted(os.listdir(run))
+        said = (f'the newest checkpoint in {run}, {run}/epoch_2.pth, is not '
+                f'resumed (the resume would go back to the older {run}/'
+                f'epoch_1.pth and train over the later steps; --resume '
+                f"{run}/epoch_1.pth to do so): a training checkpoint of "
+                "torch's legacy format")
+        for flag, kwargs in (('--resume', dict(resume=True,
+                                               work_dir=str(run))),
+                             (f'--resume {run}', dict(resume=str(run)))):
+            with pytest.raises(InputError) as check:
+                check_launch(cfg, **kwargs)
+            assert str(check.value).startswith(f'{flag}: {said}') and \
+                '\n' not in str(check.value), str(check.value)
+            with pytest.raises(InputError) as ran:
+                train(cfg, **kwargs)
+            assert str(ran.value) == str(check.value)
+            assert sorted(os.listdir(run)) == before
+        (run / 'epoch_1.pth').unlink()  # no other: not a new run either
+        for kwargs in (dict(resume=True, work_dir=str(run)),
+                       dict(resume=str(run))):
+            with pytest.raises(InputError, match=re.escape(
+                    f'{run}/epoch_2.pth, is not resumed (the resume would '
+                    'find no other checkpoint and train from scratch)')):
+                check_launch(cfg, **kwargs)
+        for name in os.listdir(run):
+            os.unlink(run / name)
+    save(1, True)  # older than the one resumed: not in the way
+    save(2, False)
+    check_launch(cfg, resume=True, work_dir=str(run))
+    check_launch(cfg, resume=str(run))
+
+
 def test_a_configs_resume_value_is_not_read_with_the_flag(monkeypatch,
                                                          tmp_path):
     """A config's ``resume`` other than True or False is refused where the

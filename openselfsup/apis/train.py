@@ -954,14 +954,49 @@ def resume_path(given: str,
     if given and local_file(given) is None:
         return given
     is_complete = is_complete or is_complete_checkpoint
-    path = resolve_checkpoint(os.path.expanduser(given), '--resume',
-                              is_complete=is_complete)
+    folder = os.path.expanduser(given)
+    try:
+        path = resolve_checkpoint(folder, '--resume',
+                                  is_complete=is_complete)
+    except InputError:  # (a folder without a complete one: unless the
+        # newest is a legacy file, which is said instead)
+        if given and os.path.isdir(folder):
+            check_resumes_newest(f'--resume {given}', folder, None)
+        raise
+    if given and os.path.isdir(folder):
+        check_resumes_newest(f'--resume {given}', folder, path)
     if not os.path.isfile(path):
         raise InputError(f'--resume {given}: no such checkpoint file or '
                          'work dir')
     if not is_complete(path) or not is_torch_archive(path):
         raise _not_resumable(given, path)
     return path
+
+
+def check_resumes_newest(flag: str, work_dir: str,
+                         found: Optional[str]) -> None:
+    """Refuse ``flag`` (``--resume``, ``--resume WORK_DIR``) where the
+    checkpoint it resumes from in ``work_dir``, ``found`` (None: none, a
+    new run) is older than a checkpoint of torch's legacy format there
+    (:func:`~openselfsup.utils.checkpoint_files.newer_legacy_checkpoint`:
+    ``last_checkpoint``'s file, or a later step), which cannot be resumed:
+    it was passed over as incomplete with a warning in the log alone, the
+    run resumed from the older file (or trained from scratch) and wrote
+    over the newer one's epochs. The line names both files and says of
+    the newer what :func:`_not_resumable` says of it given alone (a
+    training checkpoint: the command that saves it again in the zip
+    format)."""
+    from ..utils.checkpoint_files import newer_legacy_checkpoint
+    legacy = newer_legacy_checkpoint(work_dir, found)
+    if legacy is None:
+        return
+    why = str(_not_resumable(legacy, legacy))[len(f'--resume {legacy}: '):]
+    back = (f'go back to the older {found} and train over the later '
+            f'steps; --resume {found} to do so' if found else
+            'find no other checkpoint and train from scratch')
+    raise InputError(f'{flag}: the newest checkpoint in {work_dir}, '
+                     f'{legacy}, is not resumed (the resume would {back}): '
+                     f'{why}')
 
 
 def _not_resumable(given: str, path: str) -> InputError:
@@ -1515,6 +1550,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
         # without the data check, as a named checkpoint is read)
         resumed = find_resumable_checkpoint(
             cfg.work_dir, is_complete=has_zip_directory)
+        check_resumes_newest('--resume', cfg.work_dir, resumed)
     # the refusals the checkpoint's meta decides (another model, the seed
     # the resume re-seeds numpy with...), the run's (resume_notes), from
     # the meta read without torch: a file without one (a state dict saved
@@ -1613,6 +1649,8 @@ def prepare_config(cfg: Config, config_path: str,
     # config's load_from if it sets one, refused here if it is missing)
     path = (load_from or find_resumable_checkpoint(cfg.work_dir)) \
         if resume is not False else None
+    if resume is True:  # the work dir's newest: not a legacy file's
+        check_resumes_newest('--resume', cfg.work_dir, path)
     initial_notes = check_load_from(cfg, path)
     # MMEngine names the run's MessageHub, Visualizer and logger
     # '<experiment_name or config stem>_<timestamp to the second>' and reuses

@@ -687,6 +687,43 @@ def checkpoints_in(work_dir: str) -> List[str]:
     return [p for _, _, p in sorted(found, reverse=True)]
 
 
+def last_checkpoint_named(work_dir: str) -> Optional[str]:
+    """The checkpoint ``work_dir``'s ``last_checkpoint`` names (None: no
+    such file, or empty), as MMEngine's resume reads it: MMEngine writes
+    the absolute path, which in a copied or moved work dir still names
+    the original's file; the one of that name in ``work_dir`` wins."""
+    pointer = os.path.join(work_dir, 'last_checkpoint')
+    named = None
+    if os.path.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip() or None
+    if named:
+        here = os.path.join(work_dir, os.path.basename(named))
+        if os.path.isfile(here):
+            named = here
+    return named
+
+
+def newer_legacy_checkpoint(work_dir: str,
+                            found: Optional[str]) -> Optional[str]:
+    """A checkpoint of torch's legacy format (:func:`is_legacy_format`)
+    in ``work_dir`` newer than ``found``, the one
+    :func:`find_resumable_checkpoint` picks for a resume (None: none):
+    the file ``last_checkpoint`` names, or an ``epoch_*`` / ``iter_*``
+    file of a later step. It is passed over as incomplete (the resume's
+    checks read zips only), and ``--resume`` went back to ``found`` (or
+    started afresh) with a warning alone, training over the later steps;
+    None where there is none. Reads a few bytes of each; no torch."""
+    named = last_checkpoint_named(work_dir)
+    for path in ([named] if named else []) + checkpoints_in(work_dir):
+        if found is not None and os.path.realpath(path) == \
+                os.path.realpath(found):
+            return None
+        if is_legacy_format(path):
+            return path
+    return None
+
+
 def find_resumable_checkpoint(
         work_dir: str, logger=None,
         is_complete: Optional[Callable[[str], bool]] = None
@@ -710,17 +747,7 @@ def find_resumable_checkpoint(
             logger.warning(msg)
 
     is_complete = is_complete or is_complete_checkpoint
-    pointer = os.path.join(work_dir, 'last_checkpoint')
-    named = None
-    if os.path.isfile(pointer):
-        with open(pointer) as f:
-            named = f.read().strip() or None
-    if named:
-        # MMEngine writes the absolute path: in a copied or moved work dir
-        # it still names the original's file; the one here wins
-        here = os.path.join(work_dir, os.path.basename(named))
-        if os.path.isfile(here):
-            named = here
+    named = last_checkpoint_named(work_dir)
     if named and is_complete(named):
         return named
     below = checkpoint_step(named) if named else None
