@@ -1532,12 +1532,13 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
     torch.save({'meta': {'epoch': 1, 'iter': 1, 'seed': top,
                          'cfg': "model = dict(type='Other')\n"},
                 'state_dict': {}}, ckpt)
-    other = re.escape(f'--resume from {ckpt}: it was trained with another '
-                      "model (model.type: 'Other' -> ")
-    with pytest.raises(InputError, match='^' + other):
-        resume_notes(str(ckpt), cfg, 2)
-    with pytest.raises(InputError, match='^' + other):
-        check_launch(str(config), resume=str(ckpt), world=2)
+    def refused_alike(line):  # by the run's check and the launchers'
+        with pytest.raises(InputError, match='^' + line):
+            resume_notes(str(ckpt), cfg, 2)
+        with pytest.raises(InputError, match='^' + line):
+            check_launch(str(config), resume=str(ckpt), world=2)
+    refused_alike(re.escape(f'--resume from {ckpt}: it was trained with '
+                            "another model (model.type: 'Other' -> "))
     torch.save({'meta': {'seed': 1}, 'state_dict': {}}, ckpt)  # weights
     with pytest.raises(InputError, match=re.escape(
             f'--resume from {ckpt}: not a training checkpoint')):
@@ -1550,12 +1551,8 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
         zf.writestr('archive/version', '3\n')
     with pytest.raises(MetaUnread):
         checkpoint_meta(str(ckpt))
-    damaged = re.escape(f'--resume from {ckpt}: not a readable PyTorch '
-                        'checkpoint (its pickle is damaged')
-    with pytest.raises(InputError, match='^' + damaged):
-        resume_notes(str(ckpt), cfg, 2)
-    with pytest.raises(InputError, match='^' + damaged):
-        check_launch(str(config), resume=str(ckpt), world=2)
+    refused_alike(re.escape(f'--resume from {ckpt}: not a readable PyTorch '
+                            'checkpoint (its pickle is damaged'))
 
 
 def test_check_config_refuses_what_the_runs_torch_load_refuses(
