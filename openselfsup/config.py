@@ -1406,7 +1406,8 @@ def _configs_in(folder: str, shown: int = 3) -> str:
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None,
-                allow_new_keys: bool = False) -> Config:
+                allow_new_keys: bool = False,
+                given: Optional[Sequence[str]] = None) -> Config:
     """Read a Python config and apply ``--cfg-options`` overrides.
 
     Args:
@@ -1415,6 +1416,10 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         allow_new_keys (bool): accept overrides of keys the config does not
             have (MMEngine's behaviour). Defaults to False: a typo in a key
             is an error, not a silently ignored setting.
+        given (sequence of str, optional): the keys of ``cfg_options`` the
+            user gave, where the caller adds its own (a sweep's run:
+            ``model.balance``...): :func:`options_given` (default: every
+            key).
 
     Raises:
         InputError: the file does not exist, is not a Python config (a
@@ -1457,6 +1462,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         except TypeError as exc:  # a dict given where the file has a value
             raise InputError(f'--cfg-options: {first_line(exc)}') from None
         object.__setattr__(cfg, _OPTIONS_SET, set_by)
+    if given is not None:
+        object.__setattr__(cfg, _OPTIONS_GIVEN, list(given))
     _import_custom_modules(path, cfg)
     return cfg
 
@@ -1464,6 +1471,23 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
 #: the attribute of a :func:`load_config` config that records the keys its
 #: ``--cfg-options`` set (:func:`option_setting`)
 _OPTIONS_SET = '_openselfsup_options_set'
+
+
+#: the attribute of a :func:`load_config` config that records the keys of
+#: its ``--cfg-options`` the user gave, where a caller added its own
+_OPTIONS_GIVEN = '_openselfsup_options_given'
+
+
+def options_given(cfg: Config) -> List[str]:
+    """The ``--cfg-options`` keys the user gave for ``cfg`` (to
+    :func:`load_config`; ``given`` where its caller added its own), in
+    their order (empty: none, or ``cfg`` not made by :func:`load_config`):
+    the refusal of a setting names them
+    (:func:`~openselfsup.utils.errors.settings_refused`)."""
+    given = vars(cfg).get(_OPTIONS_GIVEN)
+    if given is not None:
+        return list(given)
+    return list(dict.fromkeys((vars(cfg).get(_OPTIONS_SET) or {}).values()))
 
 
 def option_setting(cfg: Config, key: str) -> Optional[str]:

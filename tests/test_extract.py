@@ -307,6 +307,7 @@ def test_a_model_setting_of_a_wrong_type_is_tools_train_s_one_line(
     run by demo_lowshot.sh (its third argument), how that script takes
     the options. Nothing written."""
     from mmpretrain.models import ResNet
+    from openselfsup.config import load_config
     from openselfsup.utils import InputError, settings_refused
     good = str(tmp_path / 'good.pth')
     torch.save({'state_dict': weights}, good)
@@ -320,8 +321,10 @@ def test_a_model_setting_of_a_wrong_type_is_tools_train_s_one_line(
     # settings_refused gives any setting of the config refused so
     with pytest.raises(TypeError) as raised:
         ResNet(depth=18, base_channels='sixteen', stem_channels=WIDTH)
-    with pytest.raises(InputError) as said:
-        with settings_refused(config, 'model'):
+    with pytest.raises(InputError) as said:  # (the options it names)
+        with settings_refused(load_config(config, {
+                **_options(synthetic_root, 'NCT'),
+                'model.backbone.base_channels': 'sixteen'}), 'model'):
             raise raised.value
     for how in (['--pretrained', good], ['--random-init']):
         code, err = _run_cli(capsys, base + how)

@@ -4805,6 +4805,70 @@ def test_the_launchers_check_refuses_a_config_that_does_not_train(tmp_path):
     assert (rc, lines[-1:], loaded) == (2, [f'error: {err.value}'], [])
 
 
+def test_a_refused_setting_names_the_cfg_options_given(tmp_path,
+                                                       synthetic_root):
+    """A setting a class refuses while the runner (or an extraction model)
+    is built ended on 'check the settings changed from the shipped config
+    (--cfg-options)' in every case: with no --cfg-options, and of a config
+    of the user's own. It names the --cfg-options given now, in their
+    order, and without any says to check the config's settings; the
+    library's error still quoted (the reference: the class itself)."""
+    from mmpretrain.models import ResNet
+
+    from _foundation_helpers import CLP_DEMO
+    from openselfsup.apis.extract import build_extractor
+    from openselfsup.apis.train import build_runner, train
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    with pytest.raises(KeyError) as ref:
+        ResNet(depth=19)
+    quoted = f'(KeyError: {ref.value})'
+    debug = ', or run with OPENSELFSUP_DEBUG=1 for the traceback'
+    opts = {'model.backbone.depth': 19, 'randomness.seed': 3}
+    with pytest.raises(InputError) as given:
+        build_runner(CLP_DEMO, work_dir=str(tmp_path / 'w'),
+                     cfg_options=opts)
+    assert str(given.value) == (
+        f'{CLP_DEMO}: the model or data could not be built from the config '
+        f'{quoted}; check the --cfg-options given (model.backbone.depth, '
+        f"randomness.seed) and the config's settings{debug}")
+    own = load_config(CLP_DEMO)
+    own.model.backbone.depth = 19
+    own.dump(str(tmp_path / 'own.py'))
+    with pytest.raises(InputError) as none:
+        build_runner(str(tmp_path / 'own.py'), work_dir=str(tmp_path / 'w'))
+    assert str(none.value) == (
+        f'{tmp_path}/own.py: the model or data could not be built from the '
+        f"config {quoted}; check the config's settings{debug}")
+    with pytest.raises(InputError) as extract:  # extraction's model
+        build_extractor(load_config(CLP_DEMO, {'model.backbone.depth': 19}))
+    assert str(extract.value).endswith(
+        f'{quoted}; check the --cfg-options given (model.backbone.depth) '
+        f"and the config's settings{debug}"), str(extract.value)
+    # a caller's own options beside the user's (a balance sweep's run:
+    # model.balance...): the user's alone named
+    from openselfsup.utils import settings_refused
+    with pytest.raises(InputError) as sweep:
+        with settings_refused(load_config(CLP_DEMO, opts, given=[
+                'randomness.seed']), 'model'):
+            raise ref.value
+    assert str(sweep.value).endswith(
+        f'{quoted}; check the --cfg-options given (randomness.seed) and '
+        f"the config's settings{debug}"), str(sweep.value)
+    # a part the runner builds when training starts (the training loop)
+    cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+               ann_file='meta/train_labeled.txt')
+    with pytest.raises(InputError) as loop:
+        train(cfg, work_dir=str(tmp_path / 'l'),
+              cfg_options={'train_cfg.type': 'IterBasedTrainLoop'})
+    assert str(loop.value).startswith(
+        f'{cfg}: the training loop or its data could not be built') and \
+        str(loop.value).endswith(
+            "; check the --cfg-options given (train_cfg.type) and the "
+            f"config's settings{debug}"), str(loop.value)
+    assert not (tmp_path / 'l').exists()
+
+
 def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,
                                                           monkeypatch):
     """Three tracebacks a user met: an extraction config given to

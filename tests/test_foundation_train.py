@@ -1023,9 +1023,8 @@ def test_a_constructor_that_cannot_build_the_groups_is_one_line(
             runner.model)
     line = (f"{lrd}: the optimizer (optim_wrapper.constructor={name!r}) "
             'could not be built from the config (NotImplementedError: '
-            'raised in ResNet.get_layer_depth); check the settings changed '
-            'from the shipped config (--cfg-options), or run with '
-            'OPENSELFSUP_DEBUG=1 for the traceback')
+            "raised in ResNet.get_layer_depth); check the config's "
+            'settings, or run with OPENSELFSUP_DEBUG=1 for the traceback')
     said = []
     for work, resume in (('new', False), ('resumed', str(ckpt))):
         with pytest.raises(InputError) as caught:

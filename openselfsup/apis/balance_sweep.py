@@ -1530,7 +1530,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # annotation list written again) trained this run with other
             # settings than its record's and the other runs', one report
             # mixing both without a word
-            run_cfg = load_config(config, opts)
+            # (a refused setting names the user's --cfg-options alone)
+            run_cfg = load_config(config, opts, given=list(cfg_options))
             diff = _settings_difference(here, compared(run_cfg, skip,
                                                        **fields))
             if diff:

@@ -381,7 +381,7 @@ def build_extractor(cfg) -> torch.nn.Module:
     from .. import models  # noqa: F401  (fills the registries)
     from ..registry import MODELS
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
-    with settings_refused(cfg.filename, 'model'):
+    with settings_refused(cfg, 'model'):
         return MODELS.build(cfg.model)
 
 
@@ -1322,7 +1322,7 @@ def build_random_extractor(cfg, seed: int) -> torch.nn.Module:
 
     from ..models.extraction import build_initialised
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
-    with settings_refused(cfg.filename, 'model'):  # as build_extractor
+    with settings_refused(cfg, 'model'):  # as build_extractor
         return build_initialised(cfg.model, seed)
 
 

@@ -1939,7 +1939,7 @@ def _built(cfg: Config, notes: list, config: str):
     # parts MMEngine builds later (training loop and its data, optimizer,
     # schedule): AtomicRunner's build methods
     try:
-        with settings_refused(config, 'model or data'):
+        with settings_refused(cfg, 'model or data'):
             runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
                 Runner.from_cfg(cfg)
     except BaseException:

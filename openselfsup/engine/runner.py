@@ -3536,19 +3536,19 @@ class AtomicRunner(Runner):
     def build_train_loop(self, loop):
         """As the Runner's; a refused setting is one line
         (:func:`~openselfsup.utils.errors.settings_refused`)."""
-        with settings_refused(self._config_name(), 'training loop or its '
+        with settings_refused(self.cfg, 'training loop or its '
                               'data'):
             return super().build_train_loop(loop)
 
     def build_val_loop(self, loop):
         """As :meth:`build_train_loop`, for the validation loop."""
-        with settings_refused(self._config_name(), 'validation loop or its '
+        with settings_refused(self.cfg, 'validation loop or its '
                               'data'):
             return super().build_val_loop(loop)
 
     def build_test_loop(self, loop):
         """As :meth:`build_train_loop`, for the test loop."""
-        with settings_refused(self._config_name(), 'test loop or its data'):
+        with settings_refused(self.cfg, 'test loop or its data'):
             return super().build_test_loop(loop)
 
     def build_optim_wrapper(self, optim_wrapper):
@@ -3569,13 +3569,13 @@ class AtomicRunner(Runner):
             if isinstance(optim_wrapper, dict) else None
         what = 'optimizer' if maker is None else \
             f'optimizer (optim_wrapper.constructor={maker!r})'
-        with settings_refused(self._config_name(), what,
+        with settings_refused(self.cfg, what,
                               also=(NotImplementedError,)):
             return super().build_optim_wrapper(optim_wrapper)
 
     def build_param_scheduler(self, scheduler):
         """As the Runner's; a refused setting is one line."""
-        with settings_refused(self._config_name(), 'learning-rate schedule'):
+        with settings_refused(self.cfg, 'learning-rate schedule'):
             return super().build_param_scheduler(scheduler)
 
     def _config_name(self) -> str:

@@ -310,7 +310,7 @@ def own_bug(exc: BaseException) -> bool:
 
 
 @contextmanager
-def settings_refused(config: str, what: str,
+def settings_refused(config, what: str,
                      also: Tuple[Type[BaseException], ...] = ()
                      ) -> Iterator[None]:
     """Turn a setting refused while ``what`` is built from ``config`` into
@@ -322,8 +322,15 @@ def settings_refused(config: str, what: str,
     openselfsup's own code (:func:`own_bug`). An InputError passes
     unchanged.
 
+    The line ends by pointing at the settings: the config's, and the
+    ``--cfg-options`` given, named, where there were any (it said 'check
+    the settings changed from the shipped config (--cfg-options)' of
+    every run, one of a config of the user's own without any too).
+
     Args:
-        config (str): the config file, named in the line.
+        config (Config or str): the config (``load_config``'s, whose
+            record names the ``--cfg-options`` given), or its file: named
+            in the line.
         what (str): what is built, e.g. ``'model or data'``.
         also (tuple[type]): errors refused as settings here beside
             :data:`SETTING_ERRORS` (an optimizer constructor's
@@ -338,10 +345,31 @@ def settings_refused(config: str, what: str,
             raise
         said = first_line(exc) if str(exc).strip() else raised_in(exc)
         raise InputError(
-            f'{config}: the {what} could not be built from the config '
-            f'({type(exc).__name__}: {said}); check the settings '
-            'changed from the shipped config (--cfg-options), or run with '
-            'OPENSELFSUP_DEBUG=1 for the traceback') from exc
+            f'{_config_file(config)}: the {what} could not be built from '
+            f'the config ({type(exc).__name__}: {said}); '
+            f'{_settings_to_check(config)}, or run with OPENSELFSUP_DEBUG=1 '
+            'for the traceback') from exc
+
+
+def _config_file(config) -> str:
+    """The file of ``config`` (a Config, or its file), for a refusal."""
+    if isinstance(config, str):
+        return config
+    return getattr(config, 'filename', None) or 'the config'
+
+
+def _settings_to_check(config) -> str:
+    """What :func:`settings_refused`'s line says to check: the config's
+    settings, and the ``--cfg-options`` given to ``config`` where there
+    were any (a file alone: whatever were given)."""
+    if isinstance(config, str):
+        return "check the config's settings and any --cfg-options given"
+    from ..config import options_given  # (config imports this module)
+    given = options_given(config)
+    if not given:
+        return "check the config's settings"
+    return ("check the --cfg-options given (" + ', '.join(given) +
+            ") and the config's settings")
 
 
 def raised_in(exc: BaseException) -> str:
