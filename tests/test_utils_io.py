@@ -1468,3 +1468,66 @@ def test_text_tower_weights_digest_follows_a_same_size_copy(tmp_path):
     assert os.stat(weights).st_mtime_ns == os.stat(other).st_mtime_ns
     assert text_encoder_identity(cfg)['pretrained']['sha256'] == \
         hashlib.sha256(b'b' * 256).hexdigest()
+
+
+def test_read_once_reads_a_file_once_per_version_within_a_scope(tmp_path):
+    """utils.read_once, the one 'each input file read once per command'
+    of the kNN commands' metadata and the low-shot report's inputs,
+    against a reader that counts its calls by hand: each call reads
+    outside a scope; within one, an unchanged file is read once, again
+    once written over (another size and time; the same size and times
+    through a rename, another inode), each kind of reading on its own; a
+    scope within another shares the outer's; a new scope reads again; a
+    reader that raises, or a file that is not there, keeps nothing."""
+    from openselfsup.utils import read_once, reading_once
+    path = tmp_path / 'a.txt'
+    path.write_text('one')
+    calls = []
+
+    def reader(p):
+        calls.append(p)
+        with open(p) as f:
+            return f.read()
+
+    def read(kind='text'):
+        return read_once(kind, str(path), reader)
+
+    assert [read(), read()] == ['one', 'one'] and len(calls) == 2
+    with reading_once():
+        assert [read(), read(), read()] == ['one'] * 3 and len(calls) == 3
+        assert read('other kind') == 'one' and len(calls) == 4
+        with reading_once():  # shares the outer's
+            assert read() == 'one' and len(calls) == 4
+        assert read() == 'one' and len(calls) == 4
+        st = os.stat(path)
+        path.write_text('three')  # another size
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))
+        assert [read(), read()] == ['three', 'three'] and len(calls) == 5
+        # the same size and times, written by a rename (a new inode)
+        st = os.stat(path)
+        other = tmp_path / 'b.txt'
+        other.write_text('THREE')
+        os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(other, path)
+        assert os.stat(path).st_size == st.st_size
+        assert [read(), read()] == ['THREE', 'THREE'] and len(calls) == 6
+    with reading_once():  # another command: read again
+        assert [read(), read()] == ['THREE', 'THREE'] and len(calls) == 7
+        missing = str(tmp_path / 'missing.txt')
+        for _ in range(2):
+            with pytest.raises(FileNotFoundError):
+                read_once('text', missing, reader)
+        assert len(calls) == 9
+
+        def failing(p):
+            calls.append(p)
+            raise ValueError('unreadable')
+        for _ in range(2):
+            with pytest.raises(ValueError):
+                read_once('failing', str(path), failing)
+        assert len(calls) == 11
+    with pytest.raises(RuntimeError):  # left by an exception
+        with reading_once():
+            assert read() == 'THREE' and len(calls) == 12
+            raise RuntimeError
+    assert read() == 'THREE' and len(calls) == 13

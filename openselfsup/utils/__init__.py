@@ -1,6 +1,7 @@
 """Small shared helpers: atomic output files, one-line input errors,
-fingerprints, a warning said once. (``utils.device`` imports torch and
-``utils.progress``, the progress bars, tqdm; import them explicitly.)"""
+fingerprints, a warning said once, a file read once per command.
+(``utils.device`` imports torch and ``utils.progress``, the progress
+bars, tqdm; import them explicitly.)"""
 from .errors import (InputError, Terminated, cfg_options_here,  # noqa: F401
                      check_distinct, check_finite, check_fraction,
                      check_seed, first_line,
@@ -18,4 +19,4 @@ from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
                  locked, missing_note, remove_set, save_json, save_npy,
                  save_npz, save_set, save_text, save_torch,
                  with_missing_note)
-from .once import Once  # noqa: F401
+from .once import Once, read_once, reading_once  # noqa: F401
