@@ -628,12 +628,13 @@ def test_one_summary_reads_each_metadata_file_once(tmp_path, monkeypatch):
 
 def test_the_metadata_is_read_once_within_a_scope_only(tmp_path,
                                                       monkeypatch):
-    """named_patches parses a metadata once within metadata_read_once
+    """named_patches parses a metadata once within reading_once
     (one command) while its size and times are unchanged; outside one,
     every call reads it, so a rewrite between two calls is seen; a scope
     left by an exception leaves no cache behind, and one within another
     shares the outer's."""
     from openselfsup.apis import knn as knn_mod
+    from openselfsup.utils import reading_once
     meta = tmp_path / 'meta.json'
     reads = _reads_of(meta, monkeypatch)
 
@@ -647,14 +648,14 @@ def test_the_metadata_is_read_once_within_a_scope_only(tmp_path,
     assert folder() == '/d/aa'
     name('bb')  # the same size, at once
     assert folder() == '/d/bb' and len(reads) == 2
-    with knn_mod.metadata_read_once():
+    with reading_once():
         assert [folder(), folder()] == ['/d/bb', '/d/bb'] and \
             len(reads) == 3
-        with knn_mod.metadata_read_once():  # shares the outer's
+        with reading_once():  # shares the outer's
             assert folder() == '/d/bb' and len(reads) == 3
         assert folder() == '/d/bb' and len(reads) == 3
     with pytest.raises(RuntimeError):
-        with knn_mod.metadata_read_once():
+        with reading_once():
             assert folder() == '/d/bb' and len(reads) == 4
             raise RuntimeError
     name('cc')

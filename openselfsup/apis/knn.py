@@ -9,8 +9,6 @@ The model stack (torch, mmpretrain) is imported where it is used:
 ``tools/knn_eval.py`` checks its command line with
 :func:`check_knn_arguments` before any of it is loaded.
 """
-import contextlib
-import contextvars
 import json
 import logging
 import os
@@ -25,7 +23,8 @@ from ..config import (PATCHES_DIGEST, UNSET, data_contents_change,
                       named_file_digests, recorded_settings)
 from ..datasets.data_files import patch_root
 from ..utils import (InputError, check_replaceable, check_seed,
-                     check_writable, is_int, save_set)
+                     check_writable, is_int, read_once, reading_once,
+                     save_set)
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
 #: (the DataLoader's batches and workers): not part of an evaluation's
@@ -185,32 +184,6 @@ class NamedPatches(NamedTuple):
     top_level: bool
 
 
-#: the metadata files read in this command (:func:`metadata_read_once`):
-#: ``{(absolute path, size and times): NamedPatches or None}``; None
-#: outside one (each call reads the file)
-_METADATA_READ: contextvars.ContextVar = contextvars.ContextVar(
-    'knn_metadata_read', default=None)
-
-
-@contextlib.contextmanager
-def metadata_read_once():
-    """Within it (a command: ``knn_eval_checkpoint``, ``summarize_knn``),
-    :func:`named_patches` parses each metadata file once while its size
-    and times are unchanged, not once per caller, dataset and record (the
-    folders, the digests, the earlier rule of each record compared); one
-    within another shares the outer's. Outside one, each call reads the
-    file: a metadata written again between two commands of one process
-    within the filesystem's timestamp resolution, at the same size, is
-    never taken for the earlier one."""
-    token = None if _METADATA_READ.get() is not None else \
-        _METADATA_READ.set({})
-    try:
-        yield
-    finally:
-        if token is not None:
-            _METADATA_READ.reset(token)
-
-
 def named_patches(metadata: str) -> Optional[NamedPatches]:
     """The patches the hierarchical ``metadata`` names, each joined to its
     folder as the dataset joins them without a ``data_root``
@@ -220,20 +193,11 @@ def named_patches(metadata: str) -> Optional[NamedPatches]:
     or names no patch. The one reader of the metadata for the data
     folders and their digests (:func:`patches_folder`,
     :func:`fallen_back_patches`); once per file in a command
-    (:func:`metadata_read_once`)."""
-    path = os.path.abspath(metadata)
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    read = _METADATA_READ.get()
-    if read is None:
-        return _read_patches(path)
-    key = (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
-           st.st_ctime_ns)
-    if key not in read:
-        read[key] = _read_patches(path)
-    return read[key]
+    (:func:`~openselfsup.utils.reading_once`, entered by
+    :func:`knn_eval_checkpoint` and ``summarize_knn``: not once per
+    caller, dataset and record), each call outside one."""
+    return read_once('knn metadata', os.path.abspath(metadata),
+                     _read_patches)
 
 
 def _read_patches(metadata: str) -> Optional[NamedPatches]:
@@ -947,7 +911,7 @@ def _results_of(source: str, sha1: Optional[str], model_sha1: Optional[str],
     return source
 
 
-@metadata_read_once()  # each metadata file parsed once
+@reading_once()  # each metadata file parsed once
 def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                         out_dir: Optional[str] = None,
                         cfg_options: Optional[dict] = None,

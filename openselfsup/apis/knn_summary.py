@@ -585,8 +585,8 @@ def summarize_knn(paths: Sequence[str], output: str) -> Dict[str, str]:
             be written or is another command's file (or an input).
     """
     from ..lowshot.report import report_prefix
-    from ..utils import check_replaceable, check_writable, save_set
-    from .knn import metadata_read_once
+    from ..utils import (check_replaceable, check_writable, reading_once,
+                         save_set)
     if not paths:
         raise InputError('give the kNN result JSONs to summarise')
     check_distinct('results', paths, key=os.path.realpath,
@@ -603,7 +603,7 @@ def summarize_knn(paths: Sequence[str], output: str) -> Dict[str, str]:
                       'a kNN summary written by knn_summary.py',
                       also=(out['md'], out['png']))
     records = [load_knn_result(p) for p in paths]
-    with metadata_read_once():  # each metadata file parsed once
+    with reading_once():  # each metadata file parsed once
         check_one_setting(paths, records)
         rows = summary_rows(paths, records)
     text = format_summary(rows, records[0])
