@@ -1776,18 +1776,10 @@ def _two_models_run(w, mine, base):
     return specs
 
 
-def test_a_report_reads_each_feature_file_once(tmp_path, monkeypatch):
-    """summarize and --compare judge each result's inputs (current or
-    changed) and then each result's encoders: each began its own cache,
-    so every feature .npy was read and hashed twice per report. Counted
-    by wrapping np.load: each .npy of the workdir loaded at most once per
-    report, and loaded at all (the check reads them)."""
+def _np_loads(monkeypatch):
+    """A Counter of each file np.load opens from now on, by absolute
+    path."""
     import collections
-
-    from openselfsup.lowshot.compare import compare
-    w = str(tmp_path / 'w')
-    _two_models_run(w, {'NCT_train': 'a' * 64, 'NCT_test': 'a' * 64,
-                        'LC': 'a' * 64}, 'c' * 64)
     loads = collections.Counter()
     real_load = np.load
 
@@ -1796,12 +1788,61 @@ def test_a_report_reads_each_feature_file_once(tmp_path, monkeypatch):
         return real_load(path, *args, **kwargs)
 
     monkeypatch.setattr(np, 'load', counted)
+    return loads
+
+
+def test_a_report_reads_each_feature_file_once(tmp_path, monkeypatch):
+    """summarize and --compare judge each result's inputs (current or
+    changed) and then each result's encoders: each began its own cache,
+    so every feature .npy was read and hashed twice per report. Counted
+    by wrapping np.load: each .npy of the workdir loaded at most once per
+    report, and loaded at all (the check reads them)."""
+    from openselfsup.lowshot.compare import compare
+    w = str(tmp_path / 'w')
+    _two_models_run(w, {'NCT_train': 'a' * 64, 'NCT_test': 'a' * 64,
+                        'LC': 'a' * 64}, 'c' * 64)
+    loads = _np_loads(monkeypatch)
     for report in (lambda: summarize(w), lambda: compare(w, 'mine', 'base')):
         loads.clear()
         report()
         npy = {p: n for p, n in loads.items() if p.endswith('.npy')}
         assert npy, loads
         assert max(npy.values()) == 1, npy
+
+
+def test_a_task_store_drawn_again_is_read_once_per_report(tmp_path,
+                                                           monkeypatch):
+    """A result whose task store was drawn again with another seed: the
+    report reads the store to judge the result and again for the seed its
+    rerun command names (the scope of the command, utils.reading_once,
+    keeps the first read: np.load of the store counted, once per
+    report); the next report reads it again, so a store drawn again
+    between two reports of one process gives the second its new seed."""
+    from lowshot_data import make_workdir
+    from openselfsup.lowshot.compare import compare
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.spec import RunSpec, TaskSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    w = str(tmp_path / 'w')
+    for model in ('clp', 'fsp'):
+        make_workdir(w, model)
+    specs = [RunSpec(m, task, 1, num_task=4) for m in ('clp', 'fsp')
+             for task in ('near', 'mixture')]
+    for spec in specs:
+        generate_task_store(w, spec.tasks)
+        run_meta_test(w, spec, progress=False, threads=1)
+    loads = _np_loads(monkeypatch)
+    store = specs[0].tasks.path(w)
+    for seed in (1, 2):
+        generate_task_store(w, TaskSpec('near', 1, 4, seed=seed),
+                            replace=True)
+        for report in (lambda: summarize(w)['markdown'],
+                       lambda: compare(w, 'clp', 'fsp')['markdown']):
+            loads.clear()
+            text = report()
+            assert loads[store] == 1, loads
+            assert f'its task store now holds tasks of seed {seed}' \
+                in text, text
 
 
 def test_a_model_whose_results_come_from_two_encoders_says_so(tmp_path):

@@ -43,7 +43,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils import InputError
+from ..utils import InputError, reading_once
 from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import SIGNED_RANK_RULE, fmt_pct, mean_ci, signed_rank_p
@@ -385,6 +385,7 @@ def plot_compare(cmp: Dict) -> bytes:
     return figure_png(fig)
 
 
+@reading_once()  # each input file read once for the report
 def compare(workdir: str, model_a: str, model_b: str,
             output: Optional[str] = None,
             clf: Optional[str] = None,
@@ -416,12 +417,11 @@ def compare(workdir: str, model_a: str, model_b: str,
     """
     from .report import (COMPARE_KEYS, report_paths, workdir_results,
                          write_report)
-    cache: dict = {}  # each input file read once for the report
     results, left_out = workdir_results(workdir, clf, (model_a, model_b),
-                                        ablation, cache)
+                                        ablation)
     cmp = compare_results(results, model_a, model_b)
     cmp['results'] = 'ablation' if ablation else 'results'
-    cmp['mixed_encoders'] = mixed_encoders(results, workdir, cache)
+    cmp['mixed_encoders'] = mixed_encoders(results, workdir)
     cmp['left_out'] = left_out
     out = report_paths(workdir, output,
                        paths.compare_name(model_a, model_b, clf, ablation),

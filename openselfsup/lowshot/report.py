@@ -32,7 +32,8 @@ import numpy as np
 
 from ..classes import (COLON_CLASSES, LUNG_CLASSES, held_out,
                        split_model_name)
-from ..utils import InputError, is_number, load_json, remove_set, save_set
+from ..utils import (InputError, is_number, load_json, read_once,
+                     reading_once, remove_set, save_set)
 from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import ci_bound, fmt_pct, mean_ci
@@ -286,7 +287,7 @@ def _in_workdir(recorded: str, workdir: str, anchor: str) -> str:
     return recorded
 
 
-def _now(path: str, kind: str, cache: Dict):
+def _now(path: str, kind: str):
     """What the meta-test would record of ``path`` now, or None when the
     file is absent (not judged). Features: ``(sha1, extraction)``, the
     digest of the ``.npy`` itself (before, the provenance JSON's
@@ -295,34 +296,40 @@ def _now(path: str, kind: str, cache: Dict):
     provenance JSON beside it names, None where that JSON records the
     digest of other features (it does not describe the file, which is
     then judged by its digest alone); labels: their digest; tasks: the
-    store. Cost: each file read once per report (``cache``); 100,000 x
-    512 float32 features (205 MB), 0.15-0.19 s in the page cache on a
-    2-core machine at load 2, 2026-12-05."""
-    from ..utils import array_sha1, load_json
-    from .features import provenance_extraction
-    from .tasks import TaskStore
+    store. Cost: each file read once per command
+    (:func:`~openselfsup.utils.reading_once`, entered by :func:`summarize`
+    and ``--compare``, and by each public function here that reads them
+    when called alone), again where it is written again meanwhile (its
+    provenance JSON is read with it); 100,000 x 512 float32 features
+    (205 MB), 0.15-0.19 s in the page cache on a 2-core machine at load 2,
+    2026-12-05."""
     if not os.path.isfile(path):
         return None
-    if path not in cache:
-        try:
-            if kind == 'tasks':
-                cache[path] = TaskStore.load(path)
-            else:
-                prov = None
-                if kind == 'features':
-                    meta = os.path.splitext(path)[0] + '.json'
-                    if os.path.isfile(meta):
-                        prov = load_json(meta, 'provenance JSON')
-                array = np.load(path, mmap_mode='r', allow_pickle=False)
-                sha = array_sha1(np.ascontiguousarray(
-                    array, np.float32 if kind == 'features' else np.int64))
-                if isinstance(prov, dict) and prov.get('features_sha1') \
-                        not in (None, sha):
-                    prov = None  # of other features: not this file's
-                cache[path] = (sha, provenance_extraction(prov))
-        except (InputError, ValueError, OSError, EOFError):
-            cache[path] = ('unreadable', None)
-    return cache[path]
+    return read_once(f'report {kind}', path, lambda p: _read_now(p, kind))
+
+
+def _read_now(path: str, kind: str):
+    """:func:`_now` of the file ``path``, read now."""
+    from ..utils import array_sha1
+    from .features import provenance_extraction
+    from .tasks import TaskStore
+    try:
+        if kind == 'tasks':
+            return TaskStore.load(path)
+        prov = None
+        if kind == 'features':
+            meta = os.path.splitext(path)[0] + '.json'
+            if os.path.isfile(meta):
+                prov = load_json(meta, 'provenance JSON')
+        array = np.load(path, mmap_mode='r', allow_pickle=False)
+        sha = array_sha1(np.ascontiguousarray(
+            array, np.float32 if kind == 'features' else np.int64))
+        if isinstance(prov, dict) and prov.get('features_sha1') \
+                not in (None, sha):
+            prov = None  # of other features: not this file's
+        return sha, provenance_extraction(prov)
+    except (InputError, ValueError, OSError, EOFError):
+        return 'unreadable', None
 
 
 def _same_bytes(rec: dict, now) -> bool:
@@ -336,8 +343,8 @@ def _same_bytes(rec: dict, now) -> bool:
     return rec.get('sha1') == now[0]
 
 
-def changed_inputs(result: dict, workdir: str, cache: Dict
-                   ) -> List[Tuple[str, str]]:
+@reading_once()  # each input file read once (also over results)
+def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
     """The input files of ``result`` that are not what it was computed on:
     features (support, query, image-augmented, and the base features a
     latent mode's dictionary was built from) of another digest than the
@@ -357,7 +364,6 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
     Args:
         result (dict): from :func:`load_result`.
         workdir (str): the work directory the result belongs to.
-        cache (dict): what :func:`_now` read (shared over results).
 
     Returns:
         list: ``(path, kind)`` of each changed file.
@@ -382,7 +388,7 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
                 not rec.get('sha1'):
             continue
         path = _in_workdir(str(rec['path']), workdir, anchor)
-        now = _now(path, kind, cache)
+        now = _now(path, kind)
         if now is None:
             continue
         if kind == 'tasks':
@@ -430,18 +436,19 @@ def ablation_rerun_command(result: dict, workdir: str) -> str:
         always) + ['--workdir', workdir, "with its parts' flags"])
 
 
+@reading_once()  # each input file read once, not once per result
 def current_results(results: Sequence[dict], workdir: str,
-                    command: Optional[Callable[[dict, str], str]] = None,
-                    cache: Optional[Dict] = None
+                    command: Optional[Callable[[dict, str], str]] = None
                     ) -> Tuple[List[dict], List[dict]]:
     """Split results into those computed on the workdir's current inputs
     and those whose features or tasks have changed since (left out of
     tables: their numbers describe an encoder or tasks no longer there);
     ``command(result, workdir)``: the command that runs a result again
     (default :func:`rerun_command`; the ablation's:
-    :func:`ablation_rerun_command`); ``cache``: what :func:`_now` read,
-    passed on to :func:`mixed_encoders` so each file is read once per
-    report (a fresh one when not given).
+    :func:`ablation_rerun_command`). Each input file is read once in a
+    command (:func:`~openselfsup.utils.reading_once`: :func:`summarize`'s
+    and ``--compare``'s, which :func:`mixed_encoders` shares), once per
+    call where called alone.
 
     Returns:
         tuple: ``(current, left_out)``; each of ``left_out`` is ``{file,
@@ -450,10 +457,9 @@ def current_results(results: Sequence[dict], workdir: str,
         tasks: the old result stays out until it is deleted).
     """
     command = command or rerun_command
-    cache = {} if cache is None else cache
     current, left_out = [], []
     for r in results:
-        changed = changed_inputs(r, workdir, cache)
+        changed = changed_inputs(r, workdir)
         if not changed:
             current.append(r)
             continue
@@ -461,9 +467,11 @@ def current_results(results: Sequence[dict], workdir: str,
                     changed=[p for p, _ in changed],
                     command=command(r, workdir))
         for path, kind in changed:
-            seed = getattr(cache.get(path), 'seed', None)
-            if kind == 'tasks' and seed is not None and \
-                    seed != r.get('task_seed', 0):
+            if kind != 'tasks':
+                continue
+            # the store changed_inputs read (once in the scope)
+            seed = getattr(_now(path, kind), 'seed', None)
+            if seed is not None and seed != r.get('task_seed', 0):
                 item['command'] = command(dict(r, task_seed=seed),
                                           workdir)
                 item['note'] = (f'its task store now holds tasks of seed '
@@ -667,8 +675,9 @@ def normalised_note(values) -> List[str]:
             'L2-normalised features or not recorded.']
 
 
-def result_encoders(result: dict, workdir: Optional[str] = None,
-                    cache: Optional[Dict] = None) -> Dict[str, str]:
+@reading_once()  # each feature file read once
+def result_encoders(result: dict, workdir: Optional[str] = None
+                    ) -> Dict[str, str]:
     """The encoders a result's feature files came from, as their
     provenance named them when the result was computed (the first field
     of each ``files.*.extraction``, read by :func:`~.features.
@@ -677,9 +686,10 @@ def result_encoders(result: dict, workdir: Optional[str] = None,
     empty where none is recorded (imported features, older results).
     With ``workdir``: a feature file there that is the very file the
     result recorded (:func:`_same_bytes`, the rule that keeps it current)
-    is of the encoder its provenance names now (``cache``: as in
-    :func:`changed_inputs`): the same features under a checkpoint
-    written again, of another SHA-256, are one encoder."""
+    is of the encoder its provenance names now (read as
+    :func:`changed_inputs` reads it, once in a command): the same
+    features under a checkpoint written again, of another SHA-256, are
+    one encoder."""
     from .features import extraction_encoder
     features = {name: anchor for name, kind, anchor in _RESULT_INPUTS
                 if kind == 'features'}
@@ -691,8 +701,7 @@ def result_encoders(result: dict, workdir: Optional[str] = None,
         if workdir is not None and name in features and rec.get('path') \
                 and rec.get('sha1'):
             now = _now(_in_workdir(str(rec['path']), workdir,
-                                   features[name]),
-                       'features', {} if cache is None else cache)
+                                   features[name]), 'features')
             if now is not None and _same_bytes(rec, now) and now[1]:
                 extraction = now[1]
         encoder = extraction_encoder(extraction)
@@ -701,8 +710,8 @@ def result_encoders(result: dict, workdir: Optional[str] = None,
     return found
 
 
-def mixed_encoders(results: Sequence[dict], workdir: Optional[str] = None,
-                   cache: Optional[Dict] = None
+@reading_once()  # each feature file read once, not once per result
+def mixed_encoders(results: Sequence[dict], workdir: Optional[str] = None
                    ) -> Dict[str, List[dict]]:
     """The models of ``results`` whose results came from more than one
     encoder (:func:`result_encoders`, of their feature files in
@@ -712,12 +721,11 @@ def mixed_encoders(results: Sequence[dict], workdir: Optional[str] = None,
     again from another checkpoint (``evaluate_encoder.sh`` with
     ``DOMAINS=near``) keeps its mixture- and out-domain results of the
     first, each computed on inputs that are still there, and its row
-    would show two encoders as one (``cache``: as in
-    :func:`current_results`)."""
+    would show two encoders as one (each feature file read as
+    :func:`current_results` reads it: once in a command)."""
     by_model: Dict[str, Dict[str, dict]] = {}
-    cache = {} if cache is None else cache
     for r in results:
-        for identity, words in result_encoders(r, workdir, cache).items():
+        for identity, words in result_encoders(r, workdir).items():
             entry = by_model.setdefault(r['model'], {}).setdefault(
                 identity, dict(encoder=words, domains=[], files=[]))
             if r['task'] not in entry['domains']:
@@ -1081,8 +1089,7 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
 
 def workdir_results(workdir: str, clf: Optional[str] = None,
                     models: Optional[Sequence[str]] = None,
-                    ablation: bool = False,
-                    cache: Optional[Dict] = None
+                    ablation: bool = False
                     ) -> Tuple[List[dict], List[dict]]:
     """Every result JSON of a workdir (:func:`load_results`), only those of
     classifier ``clf`` and of ``models`` if given, split by
@@ -1092,8 +1099,6 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
         ablation (bool): read the ablation's results
             (:func:`~.paths.ablation_results_dir`, ``wsi_workdir/
             ablation.py``'s) instead of ``results/``.
-        cache (dict, optional): what :func:`_now` read (filled here; pass
-            the same to :func:`mixed_encoders`).
 
     Returns:
         tuple: ``(current, left_out)``.
@@ -1131,7 +1136,7 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
     # a result left out is run again by the command that wrote it
     current, left_out = current_results(
         results, workdir,
-        ablation_rerun_command if ablation else rerun_command, cache)
+        ablation_rerun_command if ablation else rerun_command)
     for model in models or ():
         gone = [i for i in left_out if i['model'] == model]
         if gone and not any(r['model'] == model for r in current):
@@ -1202,6 +1207,7 @@ def write_report(out: Dict[str, str], text: str, data,
     save_set({out['md']: text, out['json']: data, out['png']: bytes(png)})
 
 
+@reading_once()  # each input file read once for the report
 def summarize(workdir: str,
               output: Optional[str] = None,
               clf: Optional[str] = None) -> Dict[str, str]:
@@ -1220,10 +1226,9 @@ def summarize(workdir: str,
     Returns:
         dict: ``markdown`` (the text), and the paths ``md``, ``json``, ``png``.
     """
-    cache: Dict = {}  # each input file read once for the report
-    results, left_out = workdir_results(workdir, clf, cache=cache)
+    results, left_out = workdir_results(workdir, clf)
     table = build_table(results)
-    table['mixed_encoders'] = mixed_encoders(results, workdir, cache)
+    table['mixed_encoders'] = mixed_encoders(results, workdir)
     table['left_out'] = left_out
     out = report_paths(workdir, output,
                        'summary' if clf is None else f'summary_{clf}')
