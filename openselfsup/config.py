@@ -25,6 +25,8 @@ from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
 from .utils import (InputError, file_sha1, first_line, is_int, is_number,
                     with_article, with_missing_note)
+from .utils.errors import OPTIONS_GIVEN as _OPTIONS_GIVEN
+from .utils.errors import OPTIONS_SET as _OPTIONS_SET
 from .utils.fingerprint import data_folder_sha1, folder_sha1
 
 
@@ -1418,7 +1420,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
             is an error, not a silently ignored setting.
         given (sequence of str, optional): the keys of ``cfg_options`` the
             user gave, where the caller adds its own (a sweep's run:
-            ``model.balance``...): :func:`options_given` (default: every
+            ``model.balance``...): :func:`~openselfsup.utils.errors.options_given` (default: every
             key).
 
     Raises:
@@ -1466,28 +1468,6 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         object.__setattr__(cfg, _OPTIONS_GIVEN, list(given))
     _import_custom_modules(path, cfg)
     return cfg
-
-
-#: the attribute of a :func:`load_config` config that records the keys its
-#: ``--cfg-options`` set (:func:`option_setting`)
-_OPTIONS_SET = '_openselfsup_options_set'
-
-
-#: the attribute of a :func:`load_config` config that records the keys of
-#: its ``--cfg-options`` the user gave, where a caller added its own
-_OPTIONS_GIVEN = '_openselfsup_options_given'
-
-
-def options_given(cfg: Config) -> List[str]:
-    """The ``--cfg-options`` keys the user gave for ``cfg`` (to
-    :func:`load_config`; ``given`` where its caller added its own), in
-    their order (empty: none, or ``cfg`` not made by :func:`load_config`):
-    the refusal of a setting names them
-    (:func:`~openselfsup.utils.errors.settings_refused`)."""
-    given = vars(cfg).get(_OPTIONS_GIVEN)
-    if given is not None:
-        return list(given)
-    return list(dict.fromkeys((vars(cfg).get(_OPTIONS_SET) or {}).values()))
 
 
 def option_setting(cfg: Config, key: str) -> Optional[str]:

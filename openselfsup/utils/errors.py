@@ -364,12 +364,34 @@ def _settings_to_check(config) -> str:
     were any (a file alone: whatever were given)."""
     if isinstance(config, str):
         return "check the config's settings and any --cfg-options given"
-    from ..config import options_given  # (config imports this module)
     given = options_given(config)
     if not given:
         return "check the config's settings"
     return ("check the --cfg-options given (" + ', '.join(given) +
             ") and the config's settings")
+
+
+#: the attribute of a :func:`~openselfsup.config.load_config` config that
+#: records the keys its ``--cfg-options`` set
+#: (:func:`~openselfsup.config.option_setting`); here, below the config
+#: layer, as the refusal of a setting reads it
+OPTIONS_SET = '_openselfsup_options_set'
+
+#: the attribute of a :func:`~openselfsup.config.load_config` config that
+#: records the keys of its ``--cfg-options`` the user gave, where a caller
+#: added its own
+OPTIONS_GIVEN = '_openselfsup_options_given'
+
+
+def options_given(cfg) -> List[str]:
+    """The ``--cfg-options`` keys the user gave for ``cfg`` (to
+    :func:`~openselfsup.config.load_config`; ``given`` where its caller
+    added its own), in their order (empty: none, or ``cfg`` not made by
+    ``load_config``): :func:`settings_refused` names them."""
+    given = vars(cfg).get(OPTIONS_GIVEN)
+    if given is not None:
+        return list(given)
+    return list(dict.fromkeys((vars(cfg).get(OPTIONS_SET) or {}).values()))
 
 
 def raised_in(exc: BaseException) -> str:
