@@ -408,6 +408,65 @@ def test_resume_from_a_given_checkpoint(synthetic_root, tmp_path):
         a / 'epoch_2.pth')
 
 
+def test_a_resume_with_epochs_of_another_length_is_refused(
+        synthetic_root, tmp_path):
+    """A CLP run of 16 images in batches of 8 (epochs of 2 iterations)
+    resumed in batches of 16 (epochs of 1): MMEngine took the checkpoint's
+    iteration (2) and counted max_iters as 2 epochs x 1, so the key
+    encoder's momentum (``pi x iteration / max_iters``) jumped to the end
+    of its schedule at once (the log's ETA negative), with only the batch
+    change in the log. Now one line before training, nothing written. An
+    FSP run (an epoch-stepped schedule) resumes with the other batch as
+    before; with a scheduler converted to iterations of the epoch length
+    (HLSS's recipe) it is refused too. The epoch lengths are worked out
+    by hand: 16 / 8 and 16 / 16 (drop_last), 16 / 4 for FSP."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(CLP_DEMO, path, _nct(synthetic_root),
+                                 n_images=16, batch=8, epochs=1))
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    train(path, work_dir=str(a))
+    c.total_batch_size = c.train_dataloader.batch_size = 16
+    c.train_cfg.max_epochs = c.param_scheduler[0].end = 2
+    c.dump(path)
+    ckpt = str(a / 'epoch_1.pth')
+    with pytest.raises(InputError) as refused:
+        train(path, work_dir=str(b), resume=ckpt)
+    assert str(refused.value) == (
+        f'--resume from {ckpt}: its run trained 2 iterations an epoch, this '
+        'one would train 1 (total batch 8 -> 16), and model.momentum_encoder '
+        '(HostStepCosineEMA: its momentum from iteration / max_iters) counts '
+        'iterations of the epoch length: continued from the checkpoint\'s '
+        'iteration 2 against epochs of 1 (max_iters 2 x 1 = 2), the schedule '
+        'would not be its run\'s nor this config\'s; resume with the batch '
+        'and data of that run (--cfg-options total_batch_size=8), or start '
+        f'a new run from its weights: --cfg-options load_from={ckpt} '
+        '--work-dir NEW_DIR')
+    assert not b.exists()
+    # FSP: epoch-stepped, resumed with epochs of 4 iterations
+    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
+                                 n_images=16, batch=8, epochs=1))
+    train(path, work_dir=str(tmp_path / 'f'))
+    c.total_batch_size = c.train_dataloader.batch_size = 4
+    c.train_cfg.max_epochs = 2
+    c.dump(path)
+    ckpt = str(tmp_path / 'f' / 'epoch_1.pth')
+    runner = train(path, work_dir=str(tmp_path / 'g'), resume=ckpt)
+    assert (runner.epoch, runner.iter) == (2, 2 + 16 // 4)
+    c.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True,
+                              begin=0, end=2, T_max=2,
+                              convert_to_iter_based=True)]
+    c.dump(path)
+    with pytest.raises(InputError, match=(
+            r'its run trained 2 iterations an epoch, this one would train '
+            r'4 \(total batch 8 -> 4\), and param_scheduler.0 '
+            r'\(CosineAnnealingLR, convert_to_iter_based\) counts ')):
+        train(path, work_dir=str(tmp_path / 'h'), resume=ckpt)
+    assert not (tmp_path / 'h').exists()
+
+
 def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
                                                   monkeypatch):
     """--resume DIR (a run's work dir) or --resume FILE (a checkpoint in

@@ -797,6 +797,23 @@ def _saved_epoch_length(saved: dict) -> Optional[int]:
     length not known (its ``epoch_length``:
     :meth:`AtomicRunner._even_epoch_length`; epochs of 5, then 15
     iterations, then 10 count 30 in 3 epochs and read as epochs of 10)."""
+    length = _saved_run_epoch_length(saved)
+    if length is None:
+        return None
+    progress = saved.get(EPOCH_PROGRESS)
+    if isinstance(progress, dict) and 'epoch_length' in progress and \
+            progress['epoch_length'] != length:
+        return None  # earlier epochs of another length, or not known
+    return length
+
+
+def _saved_run_epoch_length(saved: dict) -> Optional[int]:
+    """The iterations of an epoch of the last run that trained the
+    checkpoint ``saved`` (an epoch-based run's, by its config text's
+    ``train_cfg``): its message hub's (:func:`_hub_epoch_length`); None
+    where the checkpoint does not tell. Earlier runs it resumed may have
+    trained epochs of another length (:func:`_saved_epoch_length` asks
+    that all were of this one)."""
     from ..utils.checkpoint import checkpoint_config
     hub = saved.get('message_hub')
     length = _hub_epoch_length(hub.get('runtime_info')
@@ -805,11 +822,50 @@ def _saved_epoch_length(saved: dict) -> Optional[int]:
     if length is None or not text or \
             _saved_loop_kind(text) != 'EpochBasedTrainLoop':
         return None
-    progress = saved.get(EPOCH_PROGRESS)
-    if isinstance(progress, dict) and 'epoch_length' in progress and \
-            progress['epoch_length'] != length:
-        return None  # earlier epochs of another length, or not known
     return length
+
+
+def step_counted_schedules(cfg, model, hooks: Sequence = ()) -> List[str]:
+    """What of a run counts its schedule in training iterations of the
+    epoch length (in an epoch loop, MMEngine's ``max_iters`` is
+    ``max_epochs`` times the epoch's iterations), one phrase each: a
+    ``CosineEMA`` of ``model`` or of an ``EMAHook`` of ``hooks``
+    (mmpretrain's, the MoCo-v3 key encoder's: its momentum from
+    ``pi x steps / max_iters``, the steps its buffer counts), and each
+    scheduler of ``cfg``'s ``param_scheduler`` whose iterations come from
+    the epoch length when it is built: ``convert_to_iter_based`` (its
+    ``begin`` / ``end`` turned into iterations) and one stepped each
+    iteration without an ``end`` (``max_iters`` by default); a resume
+    loads the saved ones over them. A resume whose epochs are of another
+    length than the checkpoint's run's continues them from the
+    checkpoint's iteration against another count
+    (:meth:`AtomicRunner._check_epoch_length`). A scheduler of
+    ``by_epoch=False`` with its own ``end`` counts iterations as its
+    config gives them, whatever the epoch length: not named."""
+    from mmpretrain.models.utils import CosineEMA
+
+    from ..config import config_dicts, type_name
+    averaged = {'model': getattr(model, 'module', model)}
+    averaged.update((f'custom_hooks {type(h).__name__}.ema_model',
+                     h.ema_model) for h in hooks
+                    if isinstance(getattr(h, 'ema_model', None), CosineEMA))
+    said = [f'{where}.{name}'.rstrip('.') +
+            f' ({type(m).__name__}: its momentum from iteration / max_iters)'
+            for where, module in averaged.items()
+            for name, m in module.named_modules()
+            if isinstance(m, CosineEMA)]
+    for key, s in config_dicts(cfg.get('param_scheduler'),
+                               'param_scheduler'):
+        if 'type' not in s:
+            continue
+        if s.get('by_epoch', True) is not False and \
+                s.get('convert_to_iter_based') is True:
+            said.append(f'{key} ({type_name(s["type"])}, '
+                        'convert_to_iter_based)')
+        elif s.get('by_epoch', True) is False and 'end' not in s:
+            said.append(f'{key} ({type_name(s["type"])}, stepped each '
+                        'iteration to max_iters)')
+    return said
 
 
 def _hub_epoch_length(info: Any) -> Optional[int]:
@@ -3293,6 +3349,7 @@ class AtomicRunner(Runner):
             self._loaded_length = _saved_epoch_length(
                 kwargs['checkpoint']) if self._loaded_epochs else None
             if self._resume:
+                self._check_epoch_length(kwargs['checkpoint'])
                 self._match_scheduler_states(kwargs['checkpoint'])
             # the saved scheduler states as loaded (matched), where the
             # optimizer's is loaded too (start_unloaded_schedulers)
@@ -3326,6 +3383,63 @@ class AtomicRunner(Runner):
         if fn_name in ('after_train_iter', 'after_val_epoch',
                        'after_test_epoch'):
             self._mark_started()
+
+    def _check_epoch_length(self, checkpoint: dict) -> None:
+        """Refuse a resume whose epochs are of another length than those
+        of the run that wrote ``checkpoint`` (another total batch, or
+        training data of another size) where the run counts a schedule
+        in iterations (:func:`step_counted_schedules`): MMEngine's
+        resume takes the checkpoint's iteration and counts ``max_iters``
+        as ``max_epochs`` times this run's epoch length, so the CLP key
+        encoder's momentum (``pi x iteration / max_iters``) and an
+        iteration scheduler jumped to another point of their schedule
+        (resumed at epoch 100 of 200 with twice the batch: at its end,
+        the key encoder frozen, then climbing back), and the log's ETA
+        went negative; the log said only the batch change. An epoch-based
+        schedule alone (FSP's) goes on by epoch and is not refused. Not
+        checked where either length is not known (a loop not built: a
+        runner resumed by itself; a loader without a length; a checkpoint
+        that does not record its run's, :func:`_saved_run_epoch_length`).
+
+        Raises:
+            InputError: one line naming both lengths, the batch change
+                and what counts iterations.
+        """
+        from mmengine.runner import EpochBasedTrainLoop
+        loop = self._train_loop
+        if not isinstance(loop, EpochBasedTrainLoop):
+            return
+        before = _saved_run_epoch_length(checkpoint)
+        try:
+            now = len(loop.dataloader)
+        except TypeError:  # a loader without a length
+            return
+        if before is None or before == now:
+            return
+        counted = step_counted_schedules(self.cfg, self.model, self.hooks)
+        if not counted:
+            return
+        meta = checkpoint.get('meta')
+        meta = meta if isinstance(meta, dict) else {}
+        there = meta.get('total_batch_size')
+        here = run_meta(self.cfg, self.world_size).get('total_batch_size')
+        why = (f'total batch {there} -> {here}' if is_int(there) and
+               is_int(here) and there != here else
+               'the same total batch: training data of another size')
+        keep = f' (--cfg-options total_batch_size={there})' \
+            if why.startswith('total batch ') else ''
+        path = self._load_from
+        raise InputError(
+            f'--resume from {path}: its run trained {before} iterations an '
+            f'epoch, this one would train {now} ({why}), and '
+            f'{"; ".join(counted)} count{"" if len(counted) > 1 else "s"} '
+            'iterations of the epoch length: continued from the '
+            f'checkpoint\'s iteration {meta.get("iter")} against epochs of '
+            f'{now} (max_iters {loop.max_epochs} x {now} = '
+            f'{loop.max_epochs * now}), the schedule would not be its run\'s '
+            f'nor this config\'s; resume with the batch and data of that '
+            f'run{keep}, or start a new run from its weights: --cfg-options '
+            f'load_from={path} --work-dir NEW_DIR')
 
     def _even_epoch_length(self) -> Optional[int]:
         """The epoch length a checkpoint's progress record
