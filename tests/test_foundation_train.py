@@ -467,6 +467,56 @@ def test_a_resume_with_epochs_of_another_length_is_refused(
     assert not (tmp_path / 'h').exists()
 
 
+def test_a_resume_from_another_directory_names_the_data_it_reads(
+        synthetic_root, tmp_path, monkeypatch):
+    """A run whose config reads a relative ``data_root`` (``data/NCT/``,
+    as the shipped configs), resumed from another folder holding its own
+    ``data/NCT``, trained on that folder's images without a word (the
+    checkpoint's meta records the run's ``cwd``; nothing compared it),
+    where the same folder given through ``--cfg-options`` is warned of as
+    training data that differ. Now the same warning names the two
+    locations; from the run's own folder, or another whose ``data`` is a
+    link to the same images, nothing is said, nor for a checkpoint without
+    the record (older code). The reference: the paths joined by hand."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    a, b, same = tmp_path / 'a', tmp_path / 'b', tmp_path / 'same'
+    for d in (a, b, same):
+        d.mkdir()
+    os.symlink(synthetic_root, a / 'data')
+    os.symlink(synthetic_root, same / 'data')
+    shutil.copytree(os.path.join(synthetic_root, 'NCT', 'meta'),
+                    b / 'data' / 'NCT' / 'meta')
+    monkeypatch.chdir(a)
+    path = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), 'data/NCT/',
+                        n_images=8, batch=8, epochs=1)
+    train(path, work_dir=str(tmp_path / 'w'))
+    ckpt = str(tmp_path / 'w' / 'epoch_1.pth')
+    head = (f'warning: --resume from {ckpt}: this config\'s training data '
+            'differ from those of the run that wrote it: ')
+
+    def said(where, checkpoint=ckpt):
+        monkeypatch.chdir(where)
+        c = load_config(path)
+        c.train_cfg.max_epochs = 2
+        return [n for n in prepare_config(c, path, str(tmp_path / 'x'),
+                                          resume=checkpoint)
+                if 'training data differ' in n]
+
+    assert said(a) == [] and said(same) == []
+    assert said(b) == [
+        f"{head}train_dataloader.dataset.data_root: "
+        f"{os.path.realpath(os.path.join(synthetic_root, 'NCT'))} -> "
+        f"{os.path.realpath(b / 'data' / 'NCT')} ('data/NCT/' read from "
+        "another directory); the run continues with this config's"]
+    old = load_checkpoint_file(ckpt)
+    assert old['meta'].pop('cwd') == str(a)
+    torch.save(old, tmp_path / 'old.pth')
+    assert said(b, str(tmp_path / 'old.pth')) == []
+
+
 def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
                                                   monkeypatch):
     """--resume DIR (a run's work dir) or --resume FILE (a checkpoint in

@@ -339,8 +339,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             'loss scaler state the checkpoint holds (MMEngine\'s '
             'AmpOptimWrapper.load_state_dict), with the values of the run '
             f'that wrote it (to train with this config\'s: {anew})')
-    data = [line for _, line in schedule_changes(text, cfg, DATA_KEYS,
-                                                 batch=False)]
+    data = [line for _, line in [
+        *schedule_changes(text, cfg, DATA_KEYS, batch=False),
+        *moved_data_paths(text, cfg, meta.get('cwd'))]]
     if data:
         notes.append(
             f'warning: --resume from {path}: this config\'s training data '
@@ -2241,6 +2242,75 @@ _WRAPPER_KEYS = tuple(k.split('.', 1)[1] for k in SCHEDULE_KEYS
 #: ``augment_on`` make: ``schedule_changes(text, cfg,
 #: DATA_KEYS, batch=False)``)
 DATA_KEYS = ('train_dataloader.dataset', 'model.data_preprocessor')
+
+
+#: the keys of a dataset config that MMEngine's ``BaseDataset`` joins
+#: to its ``data_root`` where that is set (read from the current
+#: directory otherwise)
+_ROOTED_KEYS = ('ann_file', 'data_prefix')
+
+
+def moved_data_paths(text: Optional[str], cfg, there: Any,
+                     here: Optional[str] = None) -> List[Tuple[str, str]]:
+    """The training data paths that ``cfg`` and the run whose config text
+    (``meta['cfg']``) is ``text`` give alike but that name other places:
+    a relative path read from another current directory (the run's,
+    ``there``: its meta's ``cwd``, :func:`run_meta`; this one's, ``here``,
+    default :func:`os.getcwd`). From another folder holding its own
+    ``data/NCT``, ``--resume`` trained on those images without a word
+    (the same ``data_root`` given through ``--cfg-options`` from another
+    folder was warned of, as a change of :data:`DATA_KEYS`). Compared:
+    each string setting of ``train_dataloader.dataset`` (and the datasets
+    under it) that is the same on both sides, relative, not a URL, that
+    names a file or folder from either directory, and whose two resolved
+    locations (real paths) differ; an ``ann_file`` / ``data_prefix``
+    beside a ``data_root`` is read under that (:data:`_ROOTED_KEYS`).
+    Empty where ``there`` is not recorded (a checkpoint of older code:
+    as before) or ``text`` holds no dataset read as data.
+
+    Returns:
+        list[tuple[str, str]]: the key and the line for the log
+        (``train_dataloader.dataset.data_root: /a/data/NCT -> /b/data/NCT
+        ('data/NCT/' read from another directory)``), in key order.
+    """
+    from ..config import config_dicts, local_file, trained_dataset
+    here = os.getcwd() if here is None else here
+    saved = trained_dataset(text) if text is not None else None
+    mine = (cfg.get('train_dataloader') or {}).get('dataset')
+    if not isinstance(there, str) or not os.path.isabs(there) or \
+            saved is None or mine is None:
+        return []
+    old = dict(config_dicts(saved, 'train_dataloader.dataset'))
+    changes = []
+    for key, section in config_dicts(mine, 'train_dataloader.dataset'):
+        before = old.get(key)
+        if not isinstance(before, dict):
+            continue
+        rooted = bool(section.get('data_root'))
+        for name, value in section.items():
+            if name == 'type':
+                continue
+            values = value.items() if name == 'data_prefix' and \
+                isinstance(value, dict) else [(None, value)]
+            for sub, raw in values:
+                was = before.get(name)
+                was = was.get(sub) if sub is not None and \
+                    isinstance(was, dict) else was
+                if not isinstance(raw, str) or not raw or raw != was or \
+                        (rooted and name in _ROOTED_KEYS):
+                    continue
+                path = local_file(raw)
+                if path is None or os.path.isabs(path):
+                    continue
+                places = [os.path.realpath(os.path.join(d, path))
+                          for d in (there, here)]
+                if places[0] != places[1] and any(map(os.path.exists,
+                                                      places)):
+                    where = f'{key}.{name}' + (f'.{sub}' if sub else '')
+                    changes.append((where, f'{where}: {places[0]} -> '
+                                    f'{places[1]} ({raw!r} read from '
+                                    'another directory)'))
+    return changes
 
 
 def schedule_changes(text: Optional[str], cfg,
