@@ -135,6 +135,17 @@ def lists_named(lists: Sequence[str]) -> str:
     return ' + '.join(lists)
 
 
+def trained_on_words(lists: Sequence[str],
+                     init: Sequence[str] = ()) -> str:
+    """What an encoder was trained on, in messages: its lists
+    (:func:`lists_named`), and those its initial weights had been trained
+    on where they are known (``init``): ``meta/wo_3_train.txt (from
+    initial weights trained on meta/train.txt)``."""
+    said = lists_named(lists)
+    return f'{said} (from initial weights trained on ' \
+        f'{lists_named(init)})' if init else said
+
+
 def split_model_name(model: str) -> Tuple[str, Optional[str]]:
     """A feature model's name as its family and the held-out class id its
     ``_wo_<c>`` suffix names (the sweep's ``{model}_wo_{novel}``):

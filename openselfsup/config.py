@@ -2214,19 +2214,157 @@ def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
     Raises:
         InputError: the two lists hold out other classes.
     """
-    from .classes import held_out_words, lists_held_out, lists_named
+    from .classes import lists_held_out, lists_named
     there, here = trained_lists(text), trained_lists(cfg)
     before, now = lists_held_out(there), lists_held_out(here)
     if before is None or now is None or before == now:
         return
-    raise InputError(
-        f'--resume from {path}: its run trained on {lists_named(there)}, '
-        f'which {held_out_words(before)}, and this config trains on '
+    raise _held_out_mix(
+        f'--resume from {path}', lists_named(there), before, here, now,
+        '(its checkpoints naming the second only); resume with the config '
+        'that wrote it, or start a new run with --work-dir')
+
+
+def _held_out_mix(head: str, there: str, before: Tuple[int, ...],
+                  here: Sequence[str], now: Tuple[int, ...],
+                  tail: str) -> InputError:
+    """The refusal of an encoder trained on ``there`` (in words: leaving
+    out ``before``) that a run on the lists ``here`` (leaving out ``now``)
+    would go on training: :func:`check_same_held_out`'s, and
+    :func:`check_initial_held_out`'s."""
+    from .classes import held_out_words, lists_named
+    return InputError(
+        f'{head}: its run trained on {there}, which '
+        f'{held_out_words(before)}, and this config trains on '
         f'{lists_named(here)}, which {held_out_words(now)}: the encoder '
-        'would mix the two held-out settings (its checkpoints naming the '
-        'second only); '
-        'resume with the config that wrote it, or start a new run with '
-        '--work-dir')
+        f'would mix the two held-out settings {tail}')
+
+
+def saved_train_lists(meta: Any) -> Optional[Tuple[str, ...]]:
+    """The training lists (``ann_file``) the encoder of a checkpoint whose
+    ``meta`` this is was trained on (several: a ``ConcatDataset``'s
+    parts): the ``meta['train_list']`` that
+    :func:`~openselfsup.utils.checkpoint.extract_backbone_weights` writes
+    beside backbone weights (one list's path, or a list of them), else
+    from the training config MMEngine keeps in a training checkpoint
+    (``meta['cfg']``, through the dataset wrappers: :func:`trained_lists`);
+    None where neither is there. Torch-free: the run and extraction
+    (:func:`~openselfsup.utils.checkpoint.checkpoint_train_lists`, on the
+    file read whole) and the launchers' check (on the meta read without
+    torch) read it alike."""
+    found = meta.get('train_list') if isinstance(meta, dict) else None
+    if isinstance(found, str) and found:
+        return (found,)
+    if isinstance(found, (list, tuple)) and found and all(
+            isinstance(f, str) and f for f in found):
+        return tuple(found)
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    return trained_lists(text if isinstance(text, str) else None)
+
+
+#: the checkpoints' meta key of the training lists their run's initial
+#: weights (``load_from``, ``Pretrained`` files) had been trained on, the
+#: generations before them included (:func:`initial_weight_lists`)
+INIT_LISTS_KEY = 'init_train_list'
+
+
+def saved_init_lists(meta: Any) -> Tuple[str, ...]:
+    """The training lists a checkpoint's encoder saw through its initial
+    weights (``meta['init_train_list']``, :data:`INIT_LISTS_KEY`: a run
+    from ``load_from`` or a ``Pretrained`` file records what that file was
+    trained on); empty where the meta records none (a run from scratch,
+    from weights of unknown training, or one saved before it was
+    recorded)."""
+    found = meta.get(INIT_LISTS_KEY) if isinstance(meta, dict) else None
+    if isinstance(found, (list, tuple)) and all(
+            isinstance(f, str) and f for f in found):
+        return tuple(found)
+    return ()
+
+
+def check_initial_held_out(head: str, cfg, there: Sequence[str],
+                           init: Sequence[str]) -> None:
+    """Refuse a new run on a list that holds out NCT classes
+    (``wo_<c>_train.txt``) from initial weights trained on ``there``
+    (which saw ``init`` through initial weights of its own) that saw one
+    of them: the ``wo_3`` config given the all-class run's checkpoint as
+    ``load_from`` (or as a ``Pretrained`` backbone file) trained without
+    a word, its checkpoints named ``wo_3`` as their training list, and
+    its features passed for ``clp_wo_3``, an encoder that had seen LYM.
+    Judged by the lists' names, as a resume is (:func:`check_same_held_out`:
+    what the lists together leave out,
+    :func:`~openselfsup.classes.lists_held_out`); weights whose lists are
+    not known, or whose names say no classes, are not judged.
+
+    Args:
+        head (str): how the line names the file (``load_from FILE``).
+        cfg: the run's config (its training lists: :func:`trained_lists`).
+        there (Sequence[str]): the lists the file's encoder was trained
+            on (:func:`saved_train_lists`).
+        init (Sequence[str]): those its own initial weights were trained
+            on (:func:`saved_init_lists`).
+
+    Raises:
+        InputError: the initial weights saw a class this run leaves out.
+    """
+    from .classes import lists_held_out, nct_names, trained_on_words
+    here = trained_lists(cfg)
+    now = lists_held_out(here)
+    before = lists_held_out(tuple(there) + tuple(init))
+    if before is None or now is None:
+        return
+    seen = sorted(set(now) - set(before))
+    if not seen:
+        return
+    raise _held_out_mix(
+        head, trained_on_words(there, init), before, here, now,
+        f'(it has seen {nct_names(seen)}, which this run leaves out); '
+        f'start from weights trained without {nct_names(seen)}, or from '
+        'none')
+
+
+def initial_weight_lists(cfg, load_from: Any = None) -> Tuple[str, ...]:
+    """The training lists a new run's initial weights were trained on,
+    recorded in its checkpoints' meta (:data:`INIT_LISTS_KEY`): each local
+    file the run loads, ``load_from`` (``cfg.load_from`` where not given)
+    and the ``Pretrained`` ``init_cfg`` files
+    (:func:`pretrained_init_files`), read as extraction reads a
+    checkpoint's (:func:`saved_train_lists`, with the lists that file's
+    initial weights saw: :func:`saved_init_lists`), each list once, in
+    order. A file that records no training list (ImageNet or torchvision
+    weights, a user's file), a URL, or a file whose meta is not read
+    without loading it (torch's legacy format) adds none. Torch-free (the
+    meta read from the zip: :func:`~openselfsup.utils.checkpoint_files.
+    checkpoint_meta`): the launchers' check, the run before its runner is
+    built, and the runner call it.
+
+    Raises:
+        InputError: a file whose encoder saw a class the run's list leaves
+            out (:func:`check_initial_held_out`).
+    """
+    from .utils.checkpoint_files import MetaUnread, checkpoint_meta
+    if load_from is None:
+        load_from = cfg.get('load_from')
+    files = [(f'load_from {load_from}', load_from)]
+    files += [(pretrained_head(key, path), path)
+              for key, path in pretrained_init_files(cfg.get('model'))]
+    found: List[str] = []
+    for head, path in files:
+        local = local_file(path) if isinstance(path, str) and path \
+            else None
+        if local is None or not os.path.isfile(local):
+            continue  # missing: refused by the checks of the file
+        try:
+            meta = checkpoint_meta(local)
+        except MetaUnread:
+            continue
+        there = saved_train_lists(meta)
+        if there is None:
+            continue
+        init = saved_init_lists(meta)
+        check_initial_held_out(head, cfg, there, init)
+        found += [*there, *init]
+    return tuple(dict.fromkeys(found))
 
 
 def is_training_meta(meta: Any) -> bool:

@@ -2107,6 +2107,90 @@ def test_a_resume_reads_held_out_classes_through_dataset_wrappers(
     assert resumed(concat, config('concat', concat)) is None
 
 
+def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
+        tmp_path):
+    """The ``wo_3`` config given the all-class run's checkpoint as
+    ``load_from`` (or its backbone weights as a ``Pretrained`` file)
+    trained without a word, its checkpoints named ``wo_3`` as their list,
+    and their features passed for ``clp_wo_3``: refused, by the run and
+    the launchers' check, naming the file and what it was trained on (with
+    what its own initial weights saw); weights trained without LYM, and
+    weights of unknown training (no training list in the file), start the
+    run, which records what they saw."""
+    import torch
+
+    from openselfsup.apis.train import check_launch
+    from openselfsup.config import initial_weight_lists, load_config
+    from openselfsup.utils import InputError
+
+    def config(ann_file, **top):
+        path = tmp_path / f'{ann_file.replace("/", "_")}.py'
+        path.write_text(f"_base_ = ['{CLP_DEMO}']\n"
+                        f"train_dataloader = dict(dataset=dict("
+                        f"ann_file='{ann_file}'))\n")
+        cfg = load_config(str(path))
+        cfg.merge_from_dict(top)
+        return cfg
+
+    def saved(name, meta):
+        path = tmp_path / name
+        torch.save({'state_dict': {'conv1.weight': torch.ones(1)},
+                    **({'meta': meta} if meta is not None else {})}, path)
+        return str(path)
+
+    def run(name, meta):  # a training checkpoint of a run on that list
+        return saved(name, {'epoch': 1, 'iter': 1,
+                            'cfg': config(meta).pretty_text})
+
+    def pretrained(path):
+        return {'model.backbone.init_cfg': dict(
+            _delete_=True, type='Pretrained', checkpoint=path)}
+
+    wo_3 = 'meta/wo_3_train.txt'
+    every = run('all.pth', 'meta/train.txt')
+    backbone = saved('backbone.pth', {'train_list': 'meta/train.txt'})
+    # trained on wo_3 from the all-class weights: it has seen LYM
+    second = saved('second.pth', {'train_list': wo_3,
+                                  'init_train_list': ['meta/train.txt']})
+    tail = (', and this config trains on meta/wo_3_train.txt, which leaves '
+            'out LYM: the encoder would mix the two held-out settings (it '
+            'has seen LYM, which this run leaves out); start from weights '
+            'trained without LYM, or from none')
+    for top, head in (
+            ({'load_from': every}, f'load_from {every}: its run trained on '
+             'meta/train.txt, which holds every class'),
+            (pretrained(backbone), f'model.backbone.init_cfg (Pretrained, '
+             f'{backbone}): its run trained on meta/train.txt, which holds '
+             'every class'),
+            ({'load_from': second}, f'load_from {second}: its run trained '
+             'on meta/wo_3_train.txt (from initial weights trained on '
+             'meta/train.txt), which holds every class')):
+        with pytest.raises(InputError, match='^' + re.escape(head + tail)
+                           + '$'):
+            initial_weight_lists(config(wo_3, **top))
+        with pytest.raises(InputError, match='^' + re.escape(head)):
+            check_launch(str(tmp_path / 'meta_wo_3_train.txt.py'), top,
+                         work_dir=str(tmp_path / 'w'))
+    # STR+TUM left out before, STR now: neither seen
+    assert initial_weight_lists(config('meta/wo_7_train.txt', load_from=run(
+        'wo_78.pth', 'meta/wo_78_train.txt'))) == ('meta/wo_78_train.txt',)
+    with pytest.raises(InputError, match='it has seen TUM'):
+        initial_weight_lists(config('meta/wo_78_train.txt', load_from=run(
+            'wo_7.pth', 'meta/wo_7_train.txt')))
+    own = run('wo_3.pth', wo_3)
+    assert initial_weight_lists(config(wo_3, load_from=own)) == (wo_3,)
+    # the all-class list from wo_3's weights, and both files: each once
+    assert initial_weight_lists(config('meta/train.txt', load_from=second,
+                                       **pretrained(own))) == (
+        wo_3, 'meta/train.txt')
+    # weights of unknown training: a file without a meta or its list
+    for meta in (None, {'train_image_size': [32, 32]}):
+        unknown = saved('imagenet.pth', meta)
+        assert initial_weight_lists(config(wo_3, load_from=unknown)) == ()
+        assert initial_weight_lists(config(wo_3, **pretrained(unknown))) \
+            == ()
+
+
 def test_numpy_values_in_a_config(tmp_path):
     """numpy scalars become the Python values they hold (the same
     number); a numpy array anywhere in the config (a section or the file's

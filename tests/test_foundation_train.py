@@ -2208,6 +2208,87 @@ def _refused_load_from(cfg, path, tmp_path, match):
     assert not work.exists()
 
 
+def _init_lists(path):
+    """What a checkpoint records of its initial weights' training."""
+    return torch.load(str(path), weights_only=True)['meta'].get(
+        'init_train_list')
+
+
+def test_a_held_out_run_from_weights_that_saw_its_class_is_refused(
+        fsp_epoch_1, synthetic_root, tmp_path):
+    """The ``wo_3`` config from the all-class run's checkpoint
+    (``load_from``) or its backbone weights (a ``Pretrained`` backbone
+    file) trained without a word, and its checkpoints named only the
+    ``wo_3`` list: refused before it trains (by the run, and by a runner
+    built alone), nothing left behind. Weights that never saw LYM, and
+    weights of unknown training (no meta), start it; the checkpoints
+    record what the initial weights were trained on, kept by a resume and
+    adding up over generations."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import AtomicRunner
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    cfg, a, _ = fsp_epoch_1  # trained on meta/train_labeled.txt
+    wo_3 = small_config(FSP_DEMO, str(tmp_path / 'wo_3.py'),
+                        _nct(synthetic_root), n_images=8, batch=8,
+                        ann_file='meta/wo_3_train_labeled.txt')
+    every = a / 'epoch_1.pth'
+    said = re.escape(
+        ': its run trained on meta/train_labeled.txt, which holds every '
+        'class, and this config trains on meta/wo_3_train_labeled.txt, '
+        'which leaves out LYM: the encoder would mix the two held-out '
+        'settings (it has seen LYM')
+    backbone = tmp_path / 'backbone.pth'
+    extract_backbone_weights(str(every), str(backbone))
+    for options, head in (
+            ({'load_from': str(every)}, f'load_from {every}'),
+            ({'model.backbone.init_cfg': dict(
+                _delete_=True, type='Pretrained', checkpoint=str(backbone))},
+             f'model.backbone.init_cfg (Pretrained, {backbone})')):
+        match = '^' + re.escape(head) + said
+        for make in (train, build_runner):
+            work = tmp_path / 'run'
+            with pytest.raises(InputError, match=match):
+                make(wo_3, work_dir=str(work), cfg_options=options)
+            assert not work.exists()
+        # a runner built from the config alone
+        built = load_config(wo_3, options)
+        built.work_dir = str(tmp_path / 'alone')
+        runner = AtomicRunner.from_cfg(built)
+        with pytest.raises(InputError, match=match):
+            runner.train()
+        assert not list((tmp_path / 'alone').glob('*.pth'))
+    # wo_3 from wo_3's own weights: recorded, kept by a resume
+    first, second = tmp_path / 'first', tmp_path / 'second'
+    train(wo_3, work_dir=str(first))
+    assert _init_lists(first / 'epoch_1.pth') is None
+    train(wo_3, work_dir=str(second),
+          cfg_options={'load_from': str(first / 'epoch_1.pth')})
+    assert _init_lists(second / 'epoch_1.pth') == [
+        'meta/wo_3_train_labeled.txt']
+    train(wo_3, work_dir=str(second), resume=True, cfg_options={
+        'train_cfg.max_epochs': 2, 'param_scheduler.0.end': 2})
+    assert _init_lists(second / 'epoch_2.pth') == [
+        'meta/wo_3_train_labeled.txt']
+    # the all-class list from it, then a run from that: both generations
+    third, fourth = tmp_path / 'third', tmp_path / 'fourth'
+    train(cfg, work_dir=str(third),
+          cfg_options={'load_from': str(second / 'epoch_2.pth')})
+    train(cfg, work_dir=str(fourth),
+          cfg_options={'load_from': str(third / 'epoch_1.pth')})
+    assert _init_lists(fourth / 'epoch_1.pth') == [
+        'meta/train_labeled.txt', 'meta/wo_3_train_labeled.txt']
+    # the all-class weights without their meta (of unknown training)
+    unknown = tmp_path / 'unknown.pth'
+    torch.save({'state_dict': torch.load(every, weights_only=True)[
+        'state_dict']}, unknown)
+    fifth = tmp_path / 'fifth'
+    train(wo_3, work_dir=str(fifth), cfg_options={'load_from': str(unknown)})
+    assert _init_lists(fifth / 'epoch_1.pth') is None
+
+
 def test_load_from_of_a_bare_backbone_is_refused(fsp_epoch_1, tmp_path):
     """(c) A backbone's weights alone (torchvision's, or
     extract_backbone_weights.py's: names without 'backbone.') as

@@ -29,9 +29,9 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
                       accumulation_count, check_pretrained_file,
                       check_uneven_windows, config_dicts, default_work_dir,
-                      is_int, is_number, is_whole, load_config, local_file,
-                      named_wrappers, numpy_seed, option_setting,
-                      pretrained_head, pretrained_init_files,
+                      initial_weight_lists, is_int, is_number, is_whole,
+                      load_config, local_file, named_wrappers, numpy_seed,
+                      option_setting, pretrained_head, pretrained_init_files,
                       train_loop_kind, type_name,
                       variable_source)
 from ..datasets.data_files import build_time_paths
@@ -1586,6 +1586,8 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
             if local:
                 _check_run_reads(local, f'{pretrained_head(key, path)}: ',
                                  needs_dict=True)
+    if not resumed:  # initial weights that saw a class the list leaves out
+        initial_weight_lists(cfg)
     check_data_paths(cfg)  # last, as in a run
     if world is not None:  # as the run's first epoch
         check_listed_batch(cfg, world)
@@ -1652,6 +1654,8 @@ def prepare_config(cfg: Config, config_path: str,
     if resume is True:  # the work dir's newest: not a legacy file's
         check_resumes_newest('--resume', cfg.work_dir, path)
     initial_notes = check_load_from(cfg, path)
+    if path is None:  # a new run: its initial weights' held-out classes
+        initial_weight_lists(cfg)
     # MMEngine names the run's MessageHub, Visualizer and logger
     # '<experiment_name or config stem>_<timestamp to the second>' and reuses
     # an existing instance of that name: a second run started in the same

@@ -49,9 +49,10 @@ from mmengine.config import config as mm_config
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
-from ..config import (UNSET, _code_keys, check_resume_meta,  # noqa: F401
-                      check_same_held_out, check_saved_model, flat_config,
-                      key_below, key_change, local_file,
+from ..config import (INIT_LISTS_KEY, UNSET, _code_keys,  # noqa: F401
+                      check_resume_meta, check_same_held_out,
+                      check_saved_model, flat_config, initial_weight_lists,
+                      key_below, key_change, local_file, saved_init_lists,
                       saved_model_difference, uneven_windows_refusal)
 from ..config import accumulation_count, named_wrappers, seeded_workers
 from ..registry import RUNNERS
@@ -3267,6 +3268,9 @@ class AtomicRunner(Runner):
         #: the iterations of an epoch done that a resume trains again
         #: (:meth:`_repeats_an_epoch`)
         self._trained_again = 0
+        #: the training lists the run's initial weights had been trained
+        #: on, recorded in its checkpoints' meta (:meth:`load_or_resume`)
+        self._initial_lists = ()
         #: the iterations the resumed run trains past MMEngine's count of
         #: them (``max_iters``): its meta's iteration past its epochs'
         #: (:meth:`_warn_if_finished`)
@@ -3402,6 +3406,8 @@ class AtomicRunner(Runner):
             # counts and lost gradients (_continue_window)
             self._window_resumed = bool(self._resume)
             meta = kwargs['checkpoint'].get('meta')
+            if self._resume:  # the run's initial weights, as it recorded
+                self._initial_lists = saved_init_lists(meta)
             self._loaded_world = meta.get('world_size') \
                 if isinstance(meta, dict) else None
             # the state a best checkpoint lacks, which the resume starts
@@ -3792,6 +3798,8 @@ class AtomicRunner(Runner):
         if getattr(self, '_built_groups', None):
             meta['built_groups'] = self._built_groups
             meta['auto_scale_ratio'] = self._auto_scale_ratio
+        if self._initial_lists:
+            meta[INIT_LISTS_KEY] = list(self._initial_lists)
         if len(args) > at:
             args[at] = meta
         else:
@@ -3843,6 +3851,18 @@ class AtomicRunner(Runner):
             model = model.to(memory_format=torch.channels_last)
         return super().wrap_model(model_wrapper_cfg, model)
 
+    def _record_initial_weights(self) -> None:
+        """What a new run's initial weights (``load_from``, ``Pretrained``
+        files) were trained on, for its checkpoints' meta
+        (:func:`~openselfsup.config.initial_weight_lists`; a resume keeps
+        the resumed checkpoint's, read in ``after_load_checkpoint``).
+
+        Raises:
+            InputError: initial weights that saw a class the run's list
+                leaves out.
+        """
+        self._initial_lists = initial_weight_lists(self.cfg, self._load_from)
+
     def load_or_resume(self) -> None:
         """As the Runner's, but auto-resume picks a complete checkpoint,
         and a checkpoint of another model (found, or given: ``load_from``
@@ -3860,6 +3880,7 @@ class AtomicRunner(Runner):
                 # incomplete file it names
                 self._resume = False
                 self._has_loaded = True
+                self._record_initial_weights()
                 return None
             self._load_from = path
         if is_url_download(self._load_from, self.work_dir):
@@ -3880,6 +3901,8 @@ class AtomicRunner(Runner):
             # not read here (the log said so: apis.train.url_resume_note)
             if local_file(self._load_from) is not None:
                 check_same_model(self._load_from, self.cfg)
+        if not self._resume:
+            self._record_initial_weights()
         # (a value other than True or False: refused before the runner is
         # built, apis.train.RUN_VALUES)
         self._checks_load_from = \
