@@ -628,13 +628,13 @@ def test_plain_mmengine_checkpoint_gives_its_weights(tmp_path):
             load_checkpoint_file(ns)
         assert '(argparse.Namespace, builtins.getattr), not unpickled' in \
             str(refused.value), str(refused.value)
-        weights, _, _, _ = load_backbone_weights(ns)
+        weights, _, _, _, _ = load_backbone_weights(ns)
         torch.manual_seed(0)
         assert torch.equal(weights['conv1.weight'], torch.randn(8, 3, 7, 7))
     assert 'builtins.getattr' in unsafe_globals(path)
     with pytest.raises(InputError, match='weights_only=True'):
         load_checkpoint_file(path)
-    weights, kind, _, _ = load_backbone_weights(path)
+    weights, kind, _, _, _ = load_backbone_weights(path)
     torch.manual_seed(0)
     np.testing.assert_array_equal(weights['conv1.weight'].numpy(),
                                   torch.randn(8, 3, 7, 7).numpy())
@@ -697,7 +697,7 @@ def test_legacy_files_and_torchs_opt_out_are_read_as_pretrained_reads(
     torch.save(saved, legacy, _use_new_zipfile_serialization=False)
     torch.save(saved, zipped)
     want = torch.load(legacy, weights_only=False)['state_dict']
-    weights, kind, _, _ = load_backbone_weights(str(legacy))
+    weights, kind, _, _, _ = load_backbone_weights(str(legacy))
     assert kind == 'full checkpoint' and torch.equal(
         weights['conv1.weight'], want['backbone.conv1.weight'])
     # extract_many's check before it reads: it refused the file read above
@@ -1593,7 +1593,7 @@ def test_training_image_size_is_read_without_running_the_config(tmp_path):
     torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(4, 3, 7,
                                                                     7)},
                 'meta': {'cfg': text}}, path)
-    weights, kind, size, _ = load_backbone_weights(str(path))
+    weights, kind, size, _, _ = load_backbone_weights(str(path))
     # mmpretrain's crop takes (h, w): 48 high, 40 wide
     assert size == (40, 48) and kind == 'full checkpoint'
     assert not marker.exists()
@@ -1796,6 +1796,59 @@ def test_features_of_another_held_out_class_are_refused(
         code, err = _run_cli(capsys, [
             '--config', _config('nct_test.py'), '--pretrained', backbone,
             '--output', str(out), '--no-progress', '--cfg-options', *opts])
+        assert code == 0 and out.is_file(), err
+
+
+def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
+        synthetic_root, weights, tmp_path, capsys):
+    """A ``wo_3`` run whose initial weights had been trained on the
+    all-class list (its meta's ``init_train_list``) has seen LYM, but its
+    checkpoint, naming only the ``wo_3`` list, passed for ``clp_wo_3``:
+    refused, for the training checkpoint and the backbone weights taken
+    from it (which carry what the initial weights saw), naming both
+    generations; initial weights trained without LYM pass."""
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    train = str(tmp_path / 'epoch_1.pth')
+    backbone = str(tmp_path / 'backbone.pth')
+    cfg = ("train_dataloader = dict(dataset=dict(\n"
+           "    ann_file='meta/wo_3_train.txt',\n"
+           "    pipeline=[dict(type='Resize', scale=32)]))\n")
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    out = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_3' / 'NCT_test.npy'
+
+    def run(ckpt):
+        return _run_cli(capsys, [
+            '--config', _config('nct_test.py'), '--pretrained', ckpt,
+            '--output', str(out), '--no-progress', '--cfg-options', *opts])
+
+    def extract(init):
+        """the exit status and error of extracting into clp_wo_3 from the
+        checkpoint of a wo_3 run whose initial weights saw ``init``, and
+        from its backbone weights"""
+        torch.save({'state_dict': {f'backbone.{k}': v
+                                   for k, v in weights.items()},
+                    'meta': {'cfg': cfg, 'init_train_list': init}}, train)
+        said = run(train)
+        if os.path.exists(backbone):
+            os.remove(backbone)
+        extract_backbone_weights(train, backbone)
+        assert torch.load(backbone, weights_only=True)['meta'] == {
+            'train_image_size': [32, 32],
+            'train_list': 'meta/wo_3_train.txt', 'init_train_list': init}
+        return [said, run(backbone)]
+
+    for ckpt, (code, err) in zip((train, backbone),
+                                 extract(['meta/train.txt'])):
+        assert code == 2 and err == (
+            f'error: {out}: the folder clp_wo_3 names the encoder trained '
+            f'without LYM, but {ckpt} was trained on meta/wo_3_train.txt '
+            '(from initial weights trained on meta/train.txt), which holds '
+            'every class; give the checkpoint trained without LYM, or write '
+            'its features under extracted_feats/clp/'), err
+        assert not (tmp_path / 'w').exists()
+    for code, err in extract(['meta/wo_78_train.txt', 'meta/wo_3_train.txt']):
+        assert code == 2 and 'which holds every class' in err, err
+    for code, err in extract(['meta/wo_3_train.txt']):
         assert code == 0 and out.is_file(), err
 
 

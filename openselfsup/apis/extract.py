@@ -68,8 +68,8 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger, print_log
 
-from ..classes import (held_out_words, lists_held_out, lists_named,
-                       model_held_out, nct_names, split_model_name)
+from ..classes import (held_out_words, lists_held_out, model_held_out,
+                       nct_names, split_model_name, trained_on_words)
 from ..config import (argument_value, key_below, load_config,
                       model_settings_sha1, pipeline_image_size,
                       sized_pipeline)
@@ -93,7 +93,8 @@ _RESNET_DEPTHS = {(2, 2, 2, 2, False): 18, (3, 4, 6, 3, False): 34,
 def load_backbone_weights(path: str, warn: bool = True
                           ) -> Tuple['OrderedDict[str, torch.Tensor]', str,
                                      Optional[Tuple[int, int]],
-                                     Optional[Tuple[str, ...]]]:
+                                     Optional[Tuple[str, ...]],
+                                     Tuple[str, ...]]:
     """Read the backbone's weights from any of the accepted checkpoint kinds.
 
     Args:
@@ -105,17 +106,21 @@ def load_backbone_weights(path: str, warn: bool = True
             file was read before.
 
     Returns:
-        tuple: ``(state_dict, kind, size, train_lists)``: the backbone's
+        tuple: ``(state_dict, kind, size, train_lists, init_lists)``: the
+        backbone's
         tensors keyed without the ``backbone.`` prefix (``conv1.weight``,
         ``layer1.0.bn1.bias``...), ``kind``, ``'full checkpoint'`` or
         ``'backbone weights'``, the ``(w, h)`` of the training images and
         the training list files (one, or a ``ConcatDataset``'s parts) where
-        the file records them (else None).
+        the file records them (else None), and those its run's initial
+        weights had been trained on (:func:`~openselfsup.utils.checkpoint.
+        checkpoint_init_lists`; empty where it records none).
 
     Raises:
         InputError: missing or unreadable file, or no backbone weights in it.
     """
     from ..utils.checkpoint import (checkpoint_image_size,
+                                    checkpoint_init_lists,
                                     checkpoint_train_lists,
                                     load_checkpoint_file, state_dict_of)
     obj = load_checkpoint_file(path, tensors_only=True)
@@ -140,11 +145,12 @@ def load_backbone_weights(path: str, warn: bool = True
     if bad:
         raise InputError(f'{path}: backbone entry {bad[0]} is not a tensor')
     return (weights, kind, checkpoint_image_size(obj, path if warn else None),
-            checkpoint_train_lists(obj))
+            checkpoint_train_lists(obj), checkpoint_init_lists(obj))
 
 
 def check_held_out(output: str, checkpoint: str,
-                   train_lists: Optional[Tuple[str, ...]]) -> None:
+                   train_lists: Optional[Tuple[str, ...]],
+                   init_lists: Sequence[str] = ()) -> None:
     """Refuse features written under a ``<model>_wo_<c>`` folder of the
     workdir from a checkpoint trained on a list that holds out other
     classes (or none): ``--pretrained .../r18_bs256_ep200_wo_3/...
@@ -155,13 +161,18 @@ def check_held_out(output: str, checkpoint: str,
     ``ConcatDataset``'s lists hold out what every one leaves out,
     :func:`~openselfsup.classes.model_held_out`): a folder without the
     suffix, a checkpoint that records no training list, or a list of
-    another name, is not judged."""
+    another name, is not judged. The lists its run's initial weights had
+    been trained on (``init_lists``, recorded by the run:
+    :func:`~openselfsup.config.initial_weight_lists`) count as its own: a
+    ``wo_3`` run started from the all-class run's checkpoint had seen LYM,
+    and its features passed for ``clp_wo_3``."""
     out = output_paths(output)
     if not out['shared']:
         return
     model = os.path.basename(os.path.dirname(out['features']))
     said = model_held_out(model)
-    trained = lists_held_out(train_lists)
+    trained = None if train_lists is None else \
+        lists_held_out(tuple(train_lists) + tuple(init_lists))
     if said is None or trained is None or said == trained:
         return
     family = split_model_name(model)[0]
@@ -170,7 +181,8 @@ def check_held_out(output: str, checkpoint: str,
     raise InputError(
         f'{output}: the folder {model} names the encoder trained without '
         f'{nct_names(said)}, but {checkpoint} was trained on '
-        f'{lists_named(train_lists)}, which {held_out_words(trained)}; '
+        f'{trained_on_words(train_lists, init_lists)}, which '
+        f'{held_out_words(trained)}; '
         f'give the checkpoint trained without {nct_names(said)}, or write its '
         f'features under extracted_feats/{fits}/')
 
@@ -1602,11 +1614,12 @@ def extract_many(configs: Sequence[str],
     for checkpoint in dict.fromkeys(checkpoints):
         if checkpoint is None:  # random init
             continue
-        weights, kind, size, train_lists = load_backbone_weights(checkpoint)
+        weights, kind, size, train_lists, init_lists = \
+            load_backbone_weights(checkpoint)
         read[checkpoint] = (kind, file_sha256(checkpoint))
         for output, ckpt in zip(outputs, checkpoints):
             if ckpt == checkpoint:
-                check_held_out(output, checkpoint, train_lists)
+                check_held_out(output, checkpoint, train_lists, init_lists)
         for listing, ckpt in zip(listings, checkpoints):
             entry = encoder(listing['cfg'])
             note = image_size_note(listing['cfg'], checkpoint, size) \

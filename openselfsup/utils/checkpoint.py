@@ -1051,6 +1051,10 @@ def extract_backbone_weights(checkpoint: str, out: str,
     lists = checkpoint_train_lists(obj)
     if lists is not None:  # read by extraction (held-out classes)
         meta['train_list'] = lists[0] if len(lists) == 1 else list(lists)
+        init = checkpoint_init_lists(obj)
+        if init:  # what its initial weights saw (held-out classes too)
+            from ..config import INIT_LISTS_KEY
+            meta[INIT_LISTS_KEY] = list(init)
     if meta:
         saved['meta'] = meta
     save_torch(out, saved)
@@ -1060,14 +1064,16 @@ def extract_backbone_weights(checkpoint: str, out: str,
 def _is_backbone_export(obj: Any) -> bool:
     """Whether a loaded checkpoint file is what
     :func:`extract_backbone_weights` writes: ``state_dict`` and a meta of
-    the training image size and list only (a full model with its training
+    the training image size and lists only (a full model with its training
     meta, which mmpretrain's publish_model.py keeps with the state dict,
     is not)."""
+    from ..config import INIT_LISTS_KEY
     meta = obj.get('meta', {}) if isinstance(obj, dict) else None
     return (isinstance(obj, dict) and 'state_dict' in obj
             and set(obj) <= {'state_dict', 'meta'}
             and isinstance(meta, dict)
-            and set(meta) <= {'train_image_size', 'train_list'})
+            and set(meta) <= {'train_image_size', 'train_list',
+                              INIT_LISTS_KEY})
 
 
 def checkpoint_config(obj: Any) -> Optional[str]:
@@ -1164,21 +1170,22 @@ def resolve_trained_checkpoint(path: str, flag: str = '',
 
 def checkpoint_train_lists(obj: Any) -> Optional[Tuple[str, ...]]:
     """The training lists (``ann_file``) the checkpoint's encoder was
-    trained on (several: a ``ConcatDataset``'s parts): from the training
-    config in a training checkpoint (through MMEngine's dataset wrappers,
-    :func:`~openselfsup.config.trained_lists`), or the
-    ``meta['train_list']`` that :func:`extract_backbone_weights` writes
-    beside backbone weights (one list's path, or a list of them); None
-    where neither is there."""
-    meta = obj.get('meta') if isinstance(obj, dict) else None
-    found = meta.get('train_list') if isinstance(meta, dict) else None
-    if isinstance(found, str) and found:
-        return (found,)
-    if isinstance(found, (list, tuple)) and found and all(
-            isinstance(f, str) and f for f in found):
-        return tuple(found)
-    from ..config import trained_lists
-    return trained_lists(checkpoint_config(obj))
+    trained on (several: a ``ConcatDataset``'s parts), read from its meta
+    (:func:`~openselfsup.config.saved_train_lists`: the backbone weights'
+    ``train_list``, else the training config); None where neither is
+    there."""
+    from ..config import saved_train_lists
+    return saved_train_lists(obj.get('meta') if isinstance(obj, dict)
+                             else None)
+
+
+def checkpoint_init_lists(obj: Any) -> Tuple[str, ...]:
+    """The training lists the checkpoint's encoder saw through its run's
+    initial weights (:func:`~openselfsup.config.saved_init_lists`); empty
+    where its meta records none."""
+    from ..config import saved_init_lists
+    return saved_init_lists(obj.get('meta') if isinstance(obj, dict)
+                            else None)
 
 
 def checkpoint_image_size(obj: Any, source: Optional[str] = None
