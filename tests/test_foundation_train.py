@@ -2242,24 +2242,26 @@ def test_a_held_out_run_from_weights_that_saw_its_class_is_refused(
         'settings (it has seen LYM')
     backbone = tmp_path / 'backbone.pth'
     extract_backbone_weights(str(every), str(backbone))
-    for options, head in (
+    for n, (options, head) in enumerate((
             ({'load_from': str(every)}, f'load_from {every}'),
             ({'model.backbone.init_cfg': dict(
                 _delete_=True, type='Pretrained', checkpoint=str(backbone))},
-             f'model.backbone.init_cfg (Pretrained, {backbone})')):
+             f'model.backbone.init_cfg (Pretrained, {backbone})'))):
         match = '^' + re.escape(head) + said
         for make in (train, build_runner):
             work = tmp_path / 'run'
             with pytest.raises(InputError, match=match):
                 make(wo_3, work_dir=str(work), cfg_options=options)
             assert not work.exists()
-        # a runner built from the config alone
+        # a runner built from the config alone (a work dir each: two
+        # runners started within one second share MMEngine's timestamped
+        # visualizer, whose folder the first refusal removed)
         built = load_config(wo_3, options)
-        built.work_dir = str(tmp_path / 'alone')
+        built.work_dir = str(tmp_path / f'alone{n}')
         runner = AtomicRunner.from_cfg(built)
         with pytest.raises(InputError, match=match):
             runner.train()
-        assert not list((tmp_path / 'alone').glob('*.pth'))
+        assert not list((tmp_path / f'alone{n}').glob('*.pth'))
     # wo_3 from wo_3's own weights: recorded, kept by a resume
     first, second = tmp_path / 'first', tmp_path / 'second'
     train(wo_3, work_dir=str(first))
