@@ -6763,14 +6763,34 @@ def test_a_stop_while_the_notes_are_logged_leaves_nothing_behind(
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
-def test_sigterm_has_its_default_action_once_the_run_has_started(
+def test_sigterm_raises_to_the_end_of_a_one_process_run(
         synthetic_root, tmp_path):
-    """train() makes SIGTERM raise until the run has started; from then on
-    its action is the default again, not a Python handler that passes the
-    signal on: that runs only between bytecodes, so a rank waiting inside
-    a C call (a collective for a dead peer) would not end on torchrun's or
-    Slurm's SIGTERM, only on the SIGKILL that follows."""
+    """train() makes SIGTERM raise until the run has started, and in a run
+    of one process to its end (Slurm's preemption, a `kill`: one line and
+    exit 143, as Ctrl-C; it ended where it stood, exit -15, no line);
+    the default action is back once train() returns."""
     from openselfsup.apis import train
+    cfg = _probe_config(synthetic_root, tmp_path)
+    _SIGTERM_SEEN.clear()
+    train(cfg, work_dir=str(tmp_path / 'w'))
+    seen = dict(_SIGTERM_SEEN)
+    assert seen[0] not in (signal.SIG_DFL, None)  # raising: not started
+    assert seen[1] is seen[0], seen  # the first iteration ended: still
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_sigterm_has_its_default_action_once_a_run_of_several_processes_has_started(
+        synthetic_root, tmp_path, monkeypatch):
+    """In a run of several processes SIGTERM's action is the default again
+    once the run has started, not a Python handler: that runs only between
+    bytecodes, so a rank waiting inside a C call (a collective for a dead
+    peer) would not end on torchrun's or Slurm's SIGTERM, only on the
+    SIGKILL that follows. (The world size is faked: the one process
+    trains alone.)"""
+    from openselfsup.apis import train
+    from openselfsup.engine.runner import AtomicRunner
+    monkeypatch.setattr(AtomicRunner, 'world_size',
+                        property(lambda self: 2), raising=False)
     cfg = _probe_config(synthetic_root, tmp_path)
     _SIGTERM_SEEN.clear()
     train(cfg, work_dir=str(tmp_path / 'w'))
@@ -6895,8 +6915,8 @@ def test_a_sigterm_before_the_run_has_started_leaves_nothing_behind(
     Slurm on scancel), before the first iteration has ended: the log folder
     the run made and the work dir made for it are removed, as after any
     failed start, and the run ends with one line and exit 143. After the
-    first iteration the run has started: SIGTERM ends it as before, its
-    log folder and config dump kept."""
+    first iteration the run has started: SIGTERM ends it with the same
+    line and exit, its log folder and config dump kept."""
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
                        os.path.join(synthetic_root, 'NCT') + '/',
                        n_images=8, batch=4, custom_hooks=[
@@ -6909,13 +6929,16 @@ def test_a_sigterm_before_the_run_has_started_leaves_nothing_behind(
     assert 'Traceback' not in err
     assert not fresh.exists()
 
+    # a run of one process that has started ends as on Ctrl-C: one line,
+    # exit 143, its lock file removed, its log folder and dump kept (it
+    # ended where it stood, exit -15, no line, the lock file left)
     work = tmp_path / 'started'
     rc, err, seen = _train_until_sigterm(tmp_path, cfg, work, at=1)
-    assert rc == -signal.SIGTERM, err[-3000:]
-    # the lock file stays (the process ended where it stood), its lock
-    # gone with it: the next run takes it over
+    assert rc == 128 + signal.SIGTERM, err[-3000:]
+    assert error_lines(err)[-1:] == ['terminated (SIGTERM)'], err[-3000:]
+    assert 'Traceback' not in err
     assert _layout(_files(work)) == [
-        '.train.lock', 'TS', 'TS/TS.log', 'TS/vis_data',
+        'TS', 'TS/TS.log', 'TS/vis_data',
         'TS/vis_data/TS.json', 'TS/vis_data/config.py',
         'TS/vis_data/scalars.json', 'cfg.py']
 

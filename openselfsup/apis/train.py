@@ -2285,17 +2285,24 @@ def train(config: str,
     from ..utils import terminate_raises
     runner = None
 
-    def not_started() -> bool:
-        return runner is None or not getattr(runner, 'started', True)
+    def raising() -> bool:
+        return runner is None or not getattr(runner, 'started', True) or \
+            getattr(runner, 'world_size', 1) == 1
 
     # SIGTERM raises Terminated from before the lock is taken (the work dir
     # made for it) until the run has started, so that the clean-up runs:
     # the runner's own handler, which it sets only over the default action,
     # would come too late (the build imports the model stack: seconds).
-    # From the start on its action is the default again (the runner
-    # restores it: when_started), on a failed start not before train()
-    # returns (the lock's clean-up comes after the runner's)
-    restore_sigterm = terminate_raises(not_started)
+    # A run of several processes gives SIGTERM its default action from the
+    # start on (the runner restores it: when_started; a Python handler runs
+    # only between bytecodes, and a rank waiting in a collective for a dead
+    # peer would not end on it), on a failed start not before train()
+    # returns (the lock's clean-up comes after the runner's). A run of one
+    # process waits in no collective: it keeps the handler to its end, so
+    # that a SIGTERM (Slurm's preemption, `kill`) ends it as Ctrl-C does,
+    # one line and the lock released (exit 143; it ended where it stood,
+    # exit -15, no line)
+    restore_sigterm = terminate_raises(raising)
     try:
         # rank 0 alone: refused, it exits with the one line before the
         # process group forms, and the launcher ends the other ranks, which
@@ -2306,7 +2313,7 @@ def train(config: str,
             when_started = getattr(runner, 'when_started', None)
             if when_started is None:  # a runner that never says it started
                 restore_sigterm()
-            else:
+            elif runner.world_size > 1:
                 when_started(restore_sigterm)
             with discard_on_failure(runner):  # runner.train() has its own
                 check_steps(runner, config)
