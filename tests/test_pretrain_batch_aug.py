@@ -1846,6 +1846,62 @@ def test_self_sup_preprocessor_makes_two_seeded_views():
                               data_samples=None), True)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize('base', [CLP_DEMO, FSP_DEMO], ids=['clp', 'fsp'])
+def test_images_of_several_sizes_on_the_batched_views_are_one_line(
+        base, synthetic_root, tmp_path):
+    """The per-image pipeline crops each image at its own size; the
+    batched views (augment_on='device', 'auto' on a GPU) take one stacked
+    batch, and a batch of several sizes ended in torch's ``stack expects
+    each tensor to be equal size`` traceback from MMEngine's
+    default_collate. It is one line naming the image, its size, the
+    batch's and the way out; the failed start leaves nothing behind."""
+    from openselfsup.apis import train
+    from openselfsup.utils import InputError
+    root = os.path.join(synthetic_root, 'NCT')
+    ann = Config.fromfile(base).train_dataloader.dataset.ann_file
+    with open(os.path.join(root, ann)) as f:
+        lines = [ln.split() for ln in f if ln.strip()][:4]
+    # absolute paths; the last image a 8x8 copy in a folder of its class
+    entries = [[os.path.join(root, 'data', ln[0])] + ln[1:] for ln in lines]
+    odd = tmp_path / 'odd' / lines[-1][0]
+    odd.parent.mkdir(parents=True)
+    with Image.open(entries[-1][0]) as im:
+        size = im.size
+        im.convert('RGB').resize((8, 8)).save(odd, format='TIFF')
+    entries[-1][0] = str(odd)
+    listed = tmp_path / 'mixed.txt'
+    listed.write_text(''.join(' '.join(e) + '\n' for e in entries))
+    cfg = small_config(base, str(tmp_path / 'cfg.py'), root + '/',
+                       n_images=4, batch=4, ann_file=str(listed))
+    work = tmp_path / 'w'
+    with pytest.raises(InputError) as caught:
+        train(cfg, work_dir=str(work),
+              cfg_options={'augment_on': 'device'})
+    assert str(caught.value) == (
+        f"{odd}: 8x8 px, in a batch of {size[0]}x{size[1]} px images; "
+        "the batched views (augment_on='device', what 'auto' picks on a "
+        "GPU) need images of one size: set augment_on=cpu (--cfg-options "
+        "augment_on=cpu), or resize the images to one size")
+    assert not work.exists()
+
+
+def test_the_decoded_collate_is_default_collate_for_one_size():
+    """A batch of one image size is collated as MMEngine's default_collate
+    collates it (the batched views bit for bit as before)."""
+    from mmengine.dataset import default_collate
+    from mmpretrain.structures import DataSample
+
+    from openselfsup.datasets.batch_aug import decoded_collate
+    images = torch.from_numpy(np.stack(_patches(3, 12))).permute(0, 3, 1, 2)
+    batch = [dict(inputs=im, data_samples=DataSample().set_gt_label(i))
+             for i, im in enumerate(images)]
+    got, want = decoded_collate(batch), default_collate(batch)
+    assert torch.equal(got['inputs'], want['inputs'])
+    assert [d.gt_label.tolist() for d in got['data_samples']] == \
+        [d.gt_label.tolist() for d in want['data_samples']] == [[0], [1], [2]]
+
+
 @pytest.mark.parametrize('num_views', [[2, 2], [1, 2], [1, 1]])
 def test_batched_views_follow_multiview_order(num_views):
     """A ``MultiView`` of two different pipelines, each repeated

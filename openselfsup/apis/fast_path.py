@@ -184,6 +184,11 @@ def batched_views_config(cfg, note: List[str]) -> None:
                 BatchAugment(v, 'train_dataloader.dataset.pipeline')
     model.data_preprocessor = new
     loader.dataset.pipeline = [load, pack]
+    # the same batch, a batch of several image sizes refused in one line
+    # (torch's stack traceback); a collate of the user's own is kept
+    collate = loader.get('collate_fn')
+    if isinstance(collate, dict) and collate.get('type') == 'default_collate':
+        loader.collate_fn = dict(collate, type='decoded_collate')
     note.append(f'augment_on: {num_views} view(s) made batched on the '
                 'training device; data-loader workers only decode')
 

@@ -51,6 +51,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.dataset import default_collate
+from mmengine.registry import FUNCTIONS
 
 from ..utils import InputError, is_int
 from .pipeline_checks import JITTER as _JITTER
@@ -1866,6 +1868,46 @@ def _fold_flips(ops: List[_Op]) -> List[_Op]:
         else:
             out.append(op)
     return out
+
+
+def _image_size(shape) -> str:
+    """``'<width>x<height> px'`` of a decoded ``[3, H, W]`` image's
+    shape."""
+    return f'{shape[-1]}x{shape[-2]} px'
+
+
+@FUNCTIONS.register_module(name='decoded_collate')
+def decoded_collate(batch: Sequence[Dict]) -> Dict:
+    """MMEngine's ``default_collate`` for the decoded images that the
+    batched views take (``augment_on='device'``, set by
+    :func:`~openselfsup.apis.fast_path.batched_views_config`): the same
+    batch, and a batch of images of several sizes refused in one line (it
+    was torch's ``stack expects each tensor to be equal size`` traceback;
+    the per-image pipeline takes them, its crop reads each image at its
+    own size). Checked per batch, as it is collated: no pass over the
+    data before the run.
+
+    Raises:
+        InputError: naming the first image of another size than most of
+            the batch's, its size, the batch's and the way out.
+    """
+    sizes = [tuple(item['inputs'].shape) for item in batch
+             if isinstance(item, dict) and hasattr(item.get('inputs'),
+                                                   'shape')]
+    if len(set(sizes)) > 1:
+        common = max(set(sizes), key=sizes.count)
+        odd = next(item for item in batch
+                   if tuple(item['inputs'].shape) != common)
+        sample = odd.get('data_samples')
+        path = getattr(sample, 'metainfo', {}).get('img_path',
+                                                    'an image')
+        raise InputError(
+            f'{path}: {_image_size(odd["inputs"].shape)}, in a batch of '
+            f'{_image_size(common)} images; the batched views '
+            "(augment_on='device', what 'auto' picks on a GPU) need images "
+            'of one size: set augment_on=cpu (--cfg-options '
+            'augment_on=cpu), or resize the images to one size')
+    return default_collate(batch)
 
 
 class BatchAugment:
