@@ -48,6 +48,36 @@ def test_two_iterations(base, synthetic_root, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_more_workers_than_cores_is_one_warning_in_the_log(synthetic_root,
+                                                          tmp_path):
+    """train_dataloader.num_workers above the cores torch suggests (the
+    configs' published 8 on a 2-core machine): torch warned twice a run
+    (the loader built, its workers started), naming no way out; it is one
+    warning of the run's log with the count that follows the suggestion.
+    The count is kept (another one draws other views)."""
+    import glob
+    import warnings
+
+    from openselfsup.apis import train
+    cores = len(os.sched_getaffinity(0))
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=4,
+                       workers=cores + 1)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter('always')
+        runner = train(cfg, work_dir=str(tmp_path / 'w'))
+    assert runner.train_dataloader.num_workers == cores + 1  # not capped
+    assert [str(w.message) for w in seen
+            if 'worker processes' in str(w.message)] == []
+    log, = glob.glob(str(tmp_path / 'w' / '*' / '*.log'))
+    lines = [ln for ln in open(log) if 'num_workers=' in ln
+             and ' WARNING ' in ln]
+    assert len(lines) == 1, lines
+    assert f'num_workers={cores + 1} on {cores} CPU core' in lines[0]
+    assert f'train_dataloader.num_workers={cores} follows' in lines[0]
+
+
 def test_clp_loss_goes_down(synthetic_root, tmp_path):
     """A short seeded CLP run: 16 images (all classes) in one batch, 20
     epochs, temperature 0.2, LARS lr 10 (the published LARS adapts every

@@ -19,6 +19,7 @@ import os
 import re
 import shlex
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import (Any, Callable, Iterator, List, Optional, Tuple,
                     Union)
@@ -151,6 +152,44 @@ def torchrun(argv: Sequence[str]) -> int:
             if handler is not None:
                 signal.signal(getattr(signal, name), handler)
     return 0
+
+
+def worker_count_notes(loader) -> List[str]:
+    """A warning note for a ``train_dataloader.num_workers`` above the CPU
+    cores this process may run on (what torch suggests at most), in place
+    of torch's own warning, which came twice a run (the loader built, its
+    workers started) and named no way out. The count is kept, not capped:
+    with the per-image pipeline each worker draws from its own seeded
+    stream and makes every ``num_workers``-th batch, so another count
+    draws other views (of the same distribution) than the configs'
+    published 8 on the same machine.
+
+    Args:
+        loader (dict): the training data loader config.
+
+    Returns:
+        list[str]: the note (``'warning: ...'``), or none.
+    """
+    from ..lowshot.parallel import available_cores
+    workers, cores = loader.get('num_workers', 0) or 0, available_cores()
+    if workers <= cores:
+        return []
+    # torch's (DataLoader.check_worker_number_rationality), for this count
+    # on this machine only
+    warnings.filterwarnings(
+        'ignore', category=UserWarning, message=(
+            f'This DataLoader will create {workers} worker processes in '
+            f'total. Our suggested max number of worker in current system '
+            f'is {cores},'))
+    return [f'warning: train_dataloader.num_workers={workers} on {cores} '
+            f'CPU core(s): torch suggests at most {cores} (more workers '
+            'than cores may run slowly); the shipped CLP / FSP configs '
+            'keep the published 8, for a GPU node. --cfg-options '
+            f'train_dataloader.num_workers={cores} follows the suggestion; '
+            "with the per-image views (augment_on='cpu') it draws other "
+            f'views than {workers} workers do '
+            "(each worker has its own seeded stream), of the same "
+            'distribution']
 
 
 def per_process_batch(total: int, world_size: int) -> int:
@@ -1698,6 +1737,7 @@ def prepare_config(cfg: Config, config_path: str,
         # page-locked batches are for copies to a GPU; without one torch
         # warns at every run of the shipped r18 configs
         loader['pin_memory'] = False
+    notes += worker_count_notes(loader)
     flag_over = None
     if amp:  # --amp is the config key amp='float16' (loss scaling included)
         flag_over = cfg.get('amp', 'off')
