@@ -63,12 +63,16 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
 from benchmarks._common import (add_output, count, count_or_zero,
                                 describe, machine, parse, parser, run_main,
                                 save, seconds)
+from openselfsup.apis.fast_path import resolved_augment_on
 
 RECIPES = {
     'clp': dict(config='configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py',
-                epochs=200, list='meta/train.txt'),
+                epochs=200, list='meta/train.txt',
+                one_epoch={'param_scheduler.0.T_max': 1,
+                           'param_scheduler.0.end': 1}),
     'fsp': dict(config='configs/classification/nct/r18_bs512_ep100_all.py',
-                epochs=100, list='meta/train_labeled.txt'),
+                epochs=100, list='meta/train_labeled.txt',
+                one_epoch={'param_scheduler.0.milestones': []}),
 }
 DATASET_IMAGES = 100_000
 
@@ -503,12 +507,17 @@ def print_profile(recipe: str, prof: dict) -> None:
                   f'{r["host_ms"]:8.2f} {r["gpu_ms"]:8.2f}')
 
 
-def train_options(nct_root: str, ann: str, workers: int, augment_on: str,
-                  batch: int, compile_views: bool) -> dict:
-    """The ``--cfg-options`` of an end-to-end run: the synthetic images,
-    one epoch, no checkpoint and no log lines in the timed steps (the
-    scalars still go to ``vis_data/``, where the peak memory is read)."""
-    return {
+def train_options(recipe: str, nct_root: str, ann: str, workers: int,
+                  augment_on: str, batch: int, compile_views: bool) -> dict:
+    """The ``--cfg-options`` of an end-to-end run of ``recipe``: the
+    synthetic images, one epoch, no checkpoint and no log lines in the
+    timed steps (the scalars still go to ``vis_data/``, where the peak
+    memory is read). The learning-rate schedule is fitted to the one
+    epoch (``RECIPES[recipe]['one_epoch']``; its steps' rate is the
+    recipe's first epoch's: a cosine's start, no milestone reached): the
+    run warned, inside the benchmark's table, that the recipe's schedule
+    does not span it, which says nothing about the benchmark."""
+    return {**RECIPES[recipe]['one_epoch'],
         'train_dataloader.dataset.data_root': nct_root,
         'train_dataloader.dataset.ann_file': ann,
         'train_dataloader.num_workers': workers,
@@ -538,8 +547,8 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
     labelled = RECIPES[recipe]['list']
     ann = cycled_list(nct_root, labelled, 'meta/bench_' +
                       os.path.basename(labelled), batch * (steps + warmup))
-    options = train_options(nct_root, ann, workers, augment_on, batch,
-                            compile_views)
+    options = train_options(recipe, nct_root, ann, workers, augment_on,
+                            batch, compile_views)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     config = RECIPES[recipe]['config']
@@ -855,8 +864,19 @@ def main(argv=None):
                     os.cpu_count() or 1)
                 ceiling = res.get('ceiling', {}).get(
                     'amp=bf16 channels_last=True', {}).get('images_per_s')
-                # (tag, augment_on, compile_views) of each (b) run
-                runs = [(a, a, False) for a in args.augment_on]
+                # (tag, augment_on, compile_views) of each (b) run; one
+                # run per path: without a GPU 'auto' is the per-image
+                # path, 'cpu''s (both rows were run and printed)
+                runs, paths = [], {}
+                for a in args.augment_on:
+                    path = resolved_augment_on(a, cuda)
+                    if path in paths:
+                        print(f'{recipe} (b) augment_on={a}: not run, the '
+                              f'path of augment_on={paths[path]} here '
+                              f'({path}{"" if cuda else ", no GPU"})')
+                        continue
+                    paths[path] = a
+                    runs.append((a, a, False))
                 if compiles:
                     runs.append(('compiled', 'auto' if cuda else 'device',
                                  True))
@@ -879,9 +899,14 @@ def main(argv=None):
                         f'{e["ratio_to_ceiling"]:5.2f}'
                     e['projected_hours'] = hours(e['images_per_s'], epochs)
                     res[name] = e
+                    # 'auto' with the path it took on this machine
+                    e['augment_on_resolved'] = resolved_augment_on(
+                        augment_on, cuda)
                     label = 'compile_views' if compiled else \
-                        f'augment_on={augment_on:<5}'
-                    print(f'{recipe} (b) {label:<16} '
+                        f'augment_on={augment_on}' + (
+                            f' ({e["augment_on_resolved"]})'
+                            if augment_on == 'auto' else '')
+                    print(f'{recipe} (b) {label:<24} '
                           f'{e["images_per_s"]:8.1f} img/s  (b)/(a) '
                           f'{ratio}  '
                           f'data wait {e["data_wait_s"] * 1000:6.1f} ms/step '
@@ -923,15 +948,19 @@ def no_gpu_line(skip, end_to_end_on_cpu: bool) -> str:
     """What a run without a GPU measured, and what needs one: the parts
     it ran by their names (it said 'the data path alone' also where
     ``--end-to-end-on-cpu`` ran (b), or where ``cpu_path`` was skipped)."""
+    cpu_b = end_to_end_on_cpu and 'end_to_end' not in skip
     ran = [name for name, on in (
         ('the data path', 'cpu_path' not in skip),
         ('the step op counts', 'step_ops' not in skip),
-        ('(b) on the CPU', end_to_end_on_cpu and 'end_to_end' not in skip))
+        ('(b) on the CPU', cpu_b))
         if on]
+    # (b) measured on the CPU: what needs a GPU is (a) and (b) there (the
+    # line said the (b) figures need a GPU right after printing them)
+    need = ("(a) and a GPU's (b) figures" if cpu_b else
+            'the (a) and (b) figures')
     return ('no GPU on this machine: measured ' +
             (', '.join(ran) if ran else 'nothing (every part skipped)') +
-            '; the (a) and (b) figures need a GPU (bash benchmarks/'
-            'gpu_run.sh pretrain)')
+            f'; {need} need a GPU (bash benchmarks/gpu_run.sh pretrain)')
 
 
 def failed_status(out: dict, recipes) -> int:

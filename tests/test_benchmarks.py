@@ -694,10 +694,14 @@ def test_bench_pretrain_end_to_end_options_accepted(recipe, monkeypatch):
     monkeypatch.chdir(REPO)
     config = bench_pretrain.RECIPES[recipe]['config']
     cfg = load_config(config, bench_pretrain.train_options(
-        '/data/NCT', 'meta/bench.txt', 2, 'auto', 8, False))
+        recipe, '/data/NCT', 'meta/bench.txt', 2, 'auto', 8, False))
     assert cfg.train_dataloader.dataset.ann_file == 'meta/bench.txt'
     assert cfg.visualizer.vis_backends == [dict(type='LocalVisBackend')]
     assert cfg.total_batch_size == 8
+    # the one-epoch run's schedule is not warned of inside the table (the
+    # recipe's milestones 30, 60, 90 / cosine over 200 epochs were)
+    from openselfsup.apis.train import schedule_notes
+    assert cfg.train_cfg.max_epochs == 1 and schedule_notes(cfg) == []
 
 
 @pytest.mark.parametrize('failing', [(), ('fsp', ), ('clp', 'fsp')])
@@ -741,6 +745,44 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
             assert f'{recipe} step_ops' not in last, err
     assert rc == (1 if failing else 0), (out, err)
     assert last.startswith('bench_pretrain: FAILED') == bool(failing), err
+
+
+def test_bench_pretrain_runs_one_path_once_without_a_gpu(tmp_path,
+                                                          monkeypatch,
+                                                          capsys):
+    """Without a GPU, (b)'s augment_on=auto is the per-image path, as
+    augment_on=cpu: both were run and printed as two paths. It runs once,
+    its row says the path it took, and the line for the other says why it
+    did not run. (Stand-in end_to_end; no images written.)"""
+    from benchmarks import bench_pretrain
+    from openselfsup.apis import fast_path
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(bench_pretrain, 'make_images',
+                        lambda root, num: (str(tmp_path), {}))
+    calls = []
+
+    def end_to_end(recipe, nct, augment_on, *args):
+        calls.append((recipe, augment_on))
+        return dict(images_per_s=2.0, step_s=4.0, data_wait_s=0.0,
+                    data_wait_share=0.0)
+    monkeypatch.setattr(bench_pretrain, 'end_to_end', end_to_end)
+    rc = run_cli(bench_pretrain.main, [
+        '--end-to-end-on-cpu', '--recipes', 'fsp', '--batch', '8',
+        '--skip', 'ceiling', 'cpu_path', 'step_ops', '--output',
+        str(tmp_path / 'out.json')])
+    out = capsys.readouterr().out
+    assert rc == 0
+    # the path apply_fast_path takes for each value without a GPU
+    assert {a: fast_path.resolved_augment_on(a, False)
+            for a in ('auto', 'cpu')} == {'auto': 'cpu', 'cpu': 'cpu'}
+    assert calls == [('fsp', 'auto')]
+    assert 'fsp (b) augment_on=auto (cpu) ' in out
+    assert 'fsp (b) augment_on=cpu: not run, the path of augment_on=auto ' \
+        'here (cpu, no GPU)' in out
+    saved = json.loads((tmp_path / 'out.json').read_text())['fsp']
+    assert saved['end_to_end_auto']['augment_on_resolved'] == 'cpu'
+    assert 'end_to_end_cpu' not in saved
 
 
 def test_bench_pretrain_names_what_its_write_time_covers(tmp_path,
@@ -836,8 +878,11 @@ def test_bench_pretrain_says_what_a_run_without_a_gpu_measured():
             'gpu_run.sh pretrain)')
     assert no_gpu_line([], False) == \
         head + 'the data path, the step op counts' + tail
+    # (b) measured on the CPU: the line said the (b) figures need a GPU
+    # right after them
     assert no_gpu_line(['cpu_path'], True) == \
-        head + 'the step op counts, (b) on the CPU' + tail
+        head + "the step op counts, (b) on the CPU; (a) and a GPU's (b) " \
+        'figures need a GPU (bash benchmarks/gpu_run.sh pretrain)'
     assert no_gpu_line(['end_to_end'], True) == \
         head + 'the data path, the step op counts' + tail
     assert no_gpu_line(['cpu_path', 'step_ops'], False) == \

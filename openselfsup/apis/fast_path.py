@@ -193,6 +193,14 @@ def batched_views_config(cfg, note: List[str]) -> None:
                 'training device; data-loader workers only decode')
 
 
+def resolved_augment_on(augment: str, cuda: bool) -> str:
+    """Where ``augment_on`` makes the views: ``'device'`` (batched, by the
+    model's data preprocessor) or ``'cpu'`` (the per-image pipeline in the
+    workers); ``'auto'`` is the device on a GPU (``cuda``), else the CPU."""
+    return 'device' if augment == 'device' or (
+        augment == 'auto' and cuda) else 'cpu'
+
+
 def _amp_refusal(amp: str, flag_over) -> str:
     """The line refusing a GPU-only ``amp`` on the CPU, with the change
     that passes: leave out ``--amp`` where it set it, and set the config's
@@ -244,7 +252,7 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
     amp = cfg.get('amp', 'off')
     channels_last = cfg.get('channels_last', False)
     compile_views = cfg.get('compile_views', False)
-    batched = augment == 'device' or (augment == 'auto' and cuda)
+    batched = resolved_augment_on(augment, cuda) == 'device'
     if compile_views and not batched:
         raise InputError('compile_views=True compiles the batched views: it '
                          "needs augment_on='device' (or 'auto' on a GPU)")
