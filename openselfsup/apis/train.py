@@ -2312,7 +2312,8 @@ def train(config: str,
             config dump in ``work_dir`` untouched:
             :class:`~openselfsup.engine.runner.AtomicRunner`); a SIGTERM
             before then raises :class:`~openselfsup.utils.Terminated`
-            after the same clean-up. Another run training into the same
+            after the same clean-up, and in a run of one process also
+            after (its log folder and checkpoints kept). Another run training into the same
             work dir now (its lock, ``<work_dir>/.train.lock``, held by its
             rank 0 from before its build to after its last checkpoint):
             refused before anything is written
