@@ -6779,7 +6779,7 @@ def test_sigterm_raises_to_the_end_of_a_one_process_run(
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
-def test_sigterm_has_its_default_action_once_a_run_of_several_processes_has_started(
+def test_sigterm_is_the_default_once_a_run_of_processes_has_started(
         synthetic_root, tmp_path, monkeypatch):
     """In a run of several processes SIGTERM's action is the default again
     once the run has started, not a Python handler: that runs only between
