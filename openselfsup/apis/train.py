@@ -2315,8 +2315,9 @@ def train(config: str,
             after the same clean-up, and in a run of one process also
             after (its log folder and checkpoints kept). Another run
             training into the same work dir now (its lock,
-            ``<work_dir>/.train.lock``, held by its rank 0 from before its build to after its last checkpoint):
-            refused before anything is written
+            ``<work_dir>/.train.lock``, held by its rank 0 from before
+            its build to after its last checkpoint): refused before
+            anything is written
             (:func:`~openselfsup.engine.runner.work_dir_lock`).
     """
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
