@@ -750,7 +750,8 @@ def main(argv=None):
                    choices=['auto', 'cpu'],
                    help='(b) runs: auto (the default path: views on the '
                    'GPU) and/or cpu (the published per-image pipeline in '
-                   'the workers) (default: both)')
+                   'the workers) (default: both; without a GPU auto is the '
+                   'per-image path, run once)')
     p.add_argument('--profile', type=count_or_zero, default=0,
                    metavar='STEPS',
                    help='after the timed (b) runs, one more default-path run '
