@@ -1704,6 +1704,28 @@ def accumulation_count(value: Any) -> Optional[int]:
     return int(value) if is_whole(value) and value >= 1 else None
 
 
+def process_share(samples: int, world: int) -> int:
+    """The samples MMEngine's ``DefaultSampler`` gives the first of
+    ``world`` processes of a dataset of ``samples``: ``ceil(samples /
+    world)`` (with ``round_up``, every process's: the list padded from
+    its start to a multiple of ``world``; without, the first process's)."""
+    return -(-samples // world)
+
+
+def sampler_epoch_length(samples: int, world: int, batch: int,
+                         drop_last: bool = True) -> int:
+    """The iterations of an epoch of MMEngine's training loader on the
+    first of ``world`` processes (the one that saves the checkpoint): its
+    ``DefaultSampler`` share of ``samples`` (:func:`process_share`) in
+    batches of ``batch`` per process, the short last batch dropped
+    (``drop_last``, the CLP and FSP configs) or kept. With the same total
+    batch (``batch x world``) and data it depends on the process count:
+    69,100 images (the published 80k split without class 5) in batches of
+    256 are 269 iterations on 1 to 16 processes, 270 on 32."""
+    share = process_share(samples, world)
+    return share // batch if drop_last else -(-share // batch)
+
+
 def numpy_seed(value: Any) -> bool:
     """Whether numpy's global generator takes ``value`` as its seed: an
     int (not a bool) from 0 to :data:`NUMPY_SEED_MAX`."""

@@ -452,6 +452,7 @@ def test_a_resume_with_epochs_of_another_length_is_refused(
     by hand: 16 / 8 and 16 / 16 (drop_last), 16 / 4 for FSP."""
     from openselfsup.apis import train
     from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
     from openselfsup.utils import InputError
     path = str(tmp_path / 'cfg.py')
     c = load_config(small_config(CLP_DEMO, path, _nct(synthetic_root),
@@ -475,6 +476,38 @@ def test_a_resume_with_epochs_of_another_length_is_refused(
         f'a new run from its weights: --cfg-options load_from={ckpt} '
         '--work-dir NEW_DIR')
     assert not b.exists()
+    # a checkpoint saved before its meta recorded the total batch (and
+    # the process count), of a config without total_batch_size: it was
+    # blamed on 'the same total batch: training data of another size'.
+    # Its config's batch of 8 per process gives 2 iterations of the 16
+    # images on 1 process alone (16 / 8; on 2, 8 // 8 = 1)
+    old = load_checkpoint_file(ckpt)
+    for key in ('total_batch_size', 'world_size'):
+        del old['meta'][key]
+    old['meta']['cfg'] = re.sub(r'(?m)^total_batch_size = .*$', '',
+                                old['meta']['cfg'])
+    torch.save(old, tmp_path / 'old.pth')
+    with pytest.raises(InputError, match=re.escape(
+            'would train 1 (the checkpoint does not record its total batch '
+            '(saved before it was recorded), its config\'s '
+            'train_dataloader.batch_size was 8), and ') + '.*' + re.escape(
+            'resume with the batch and data of that run (--cfg-options '
+            'total_batch_size=8: 8 on the 1 process(es) that give 2 '
+            'iterations of these 16 samples), or start')):
+        train(path, work_dir=str(b), resume=str(tmp_path / 'old.pth'))
+    # the same total batch and 15 images (the list shrunk): 1 iteration
+    # an epoch (15 // 8), named as the data's change
+    c.total_batch_size = c.train_dataloader.batch_size = 8
+    c.train_dataloader.dataset.indices = c.train_dataloader.dataset.indices[
+        :15]
+    c.dump(path)
+    with pytest.raises(InputError, match=re.escape(
+            'its run trained 2 iterations an epoch, this one would train 1 '
+            '(the same total batch 8: training data of another size: the 15 '
+            'samples here would give 1 iterations an epoch on its 1 '
+            'process(es) too)')):
+        train(path, work_dir=str(b), resume=ckpt)
+    assert not b.exists()
     # FSP: epoch-stepped, resumed with epochs of 4 iterations
     c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
                                  n_images=16, batch=8, epochs=1))
@@ -495,6 +528,76 @@ def test_a_resume_with_epochs_of_another_length_is_refused(
             r'\(CosineAnnealingLR, convert_to_iter_based\) counts ')):
         train(path, work_dir=str(tmp_path / 'h'), resume=ckpt)
     assert not (tmp_path / 'h').exists()
+
+
+@pytest.mark.parametrize('drop_last', [True, False])
+def test_the_epoch_length_is_that_of_mmengines_sampler(drop_last):
+    """``sampler_epoch_length``: the batches of MMEngine's DefaultSampler
+    on rank 0 of ``world`` processes (``get_dist_info`` patched: CPU
+    training runs one process), counted by a loop over its indices, for
+    the same total batch on 1 to 8 processes (15 samples in 8: one
+    iteration on 1 process, two on 2)."""
+    from unittest import mock
+
+    import mmengine.dataset.sampler as sampler
+
+    from openselfsup.config import sampler_epoch_length
+    for samples in (1, 7, 15, 16, 17, 33):
+        for world, total in ((1, 8), (2, 8), (4, 8), (8, 8), (3, 6),
+                             (2, 4)):
+            with mock.patch.object(sampler, 'get_dist_info',
+                                   lambda: (0, world)):
+                drawn = list(sampler.DefaultSampler(list(range(samples)),
+                                                    shuffle=False))
+            batch = total // world
+            batches = [drawn[i:i + batch]
+                       for i in range(0, len(drawn), batch)]
+            if drop_last:
+                batches = [b for b in batches if len(b) == batch]
+            assert sampler_epoch_length(samples, world, batch,
+                                        drop_last) == len(batches)
+
+
+def test_a_resume_on_another_process_count_is_warned_of(synthetic_root,
+                                                        tmp_path):
+    """A CLP run of 15 images, total batch 8, short batch dropped, has
+    epochs of 2 iterations on 2 processes (ceil(15 / 2) = 8 each, in
+    batches of 4) and of 1 on one (15 // 8): its resume on the other
+    count was refused as 'training data of another size', with advice
+    that could not be followed. Now it resumes, and the log names the
+    cause and how far the momentum schedule is off. The 2-process run's
+    checkpoint is the 1-process one as its rank 0 would have saved it
+    (process count in the meta, 2 iterations an epoch in the message
+    hub): CPU training runs one process."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    path = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                        _nct(synthetic_root), n_images=15, batch=8,
+                        epochs=1)
+    train(path, work_dir=str(tmp_path / 'a'))
+    saved = load_checkpoint_file(str(tmp_path / 'a' / 'epoch_1.pth'))
+    assert saved['meta']['iter'] == 1  # 15 // 8
+    saved['meta'].update(world_size=2, iter=2)
+    saved['message_hub']['runtime_info'].update(max_iters=2, iter=2)
+    ckpt = str(tmp_path / 'two.pth')
+    torch.save(saved, ckpt)
+    c = load_config(path)
+    c.train_cfg.max_epochs = c.param_scheduler[0].end = 2
+    c.dump(path)
+    runner = train(path, work_dir=str(tmp_path / 'b'), resume=ckpt)
+    assert (runner.epoch, runner.iter) == (2, 2 + 1)
+    assert (
+        f'--resume from {ckpt}: its run trained 2 iterations an epoch, this '
+        'one trains 1: the same total batch 8 and 15 samples on 2 '
+        'process(es) and on 1: MMEngine\'s DefaultSampler gives each process '
+        'ceil(15 / processes) of them, the short batch dropped, so the '
+        'epoch length depends on the process count; model.momentum_encoder '
+        '(HostStepCosineEMA: its momentum from iteration / max_iters) counts '
+        'iterations of the epoch length, continued from the checkpoint\'s '
+        'iteration 2 against max_iters 2 x 1 = 2: 1 iteration(s) ahead of '
+        'the start of its epoch 2 here (50% of max_iters)') in \
+        _log_text(tmp_path / 'b')
 
 
 def test_a_resume_from_another_directory_names_the_data_it_reads(

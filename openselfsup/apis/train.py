@@ -33,6 +33,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       initial_weight_lists, is_int, is_number, is_whole,
                       load_config, local_file, named_wrappers, numpy_seed,
                       option_setting, pretrained_head, pretrained_init_files,
+                      process_share, sampler_epoch_length,
                       train_loop_kind, type_name,
                       variable_source)
 from ..datasets.data_files import build_time_paths
@@ -2392,8 +2393,8 @@ def _no_step(config: str, samples: int, batch: int,
              world: int) -> InputError:
     """The refusal of a run whose epoch has no training step
     (:func:`check_steps`, :func:`check_listed_batch`)."""
-    per = f', {-(-samples // world)} per process on {world} processes' \
-        if world > 1 else ''
+    per = (f', {process_share(samples, world)} per process on {world} '
+           'processes') if world > 1 else ''
     return InputError(
         f'{config}: the training list has {samples} sample(s){per}, '
         f'fewer than one batch of {batch} per process, and the '
@@ -2473,7 +2474,7 @@ def check_listed_batch(cfg: Config, world: int) -> None:
     if listed is None:
         return
     samples = sum(listed.values())
-    if steps and -(-samples // world) < batch:
+    if steps and sampler_epoch_length(samples, world, batch) < 1:
         raise _no_step(cfg.filename, samples, batch, world)
 
 

@@ -54,7 +54,8 @@ from ..config import (INIT_LISTS_KEY, UNSET, _code_keys,  # noqa: F401
                       check_saved_model, flat_config, initial_weight_lists,
                       key_below, key_change, local_file, saved_init_lists,
                       saved_model_difference, uneven_windows_refusal)
-from ..config import accumulation_count, named_wrappers, seeded_workers
+from ..config import (accumulation_count, config_text_section, named_wrappers,
+                      sampler_epoch_length, seeded_workers)
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, is_int, is_number,
                      settings_refused, terminate_raises)
@@ -825,6 +826,117 @@ def _saved_run_epoch_length(saved: dict) -> Optional[int]:
             _saved_loop_kind(text) != 'EpochBasedTrainLoop':
         return None
     return length
+
+
+def _sampled(loader) -> Optional[Tuple[int, bool]]:
+    """The samples and ``drop_last`` of a training ``loader`` drawn by
+    MMEngine's ``DefaultSampler`` in batches of its ``batch_size``, whose
+    epoch length :func:`~openselfsup.config.sampler_epoch_length` counts;
+    None for another sampler or a batch sampler of its own."""
+    from mmengine.dataset import DefaultSampler
+    sampler = getattr(loader, 'sampler', None)
+    if not isinstance(sampler, DefaultSampler) or \
+            getattr(loader, 'batch_size', None) is None:
+        return None
+    try:
+        return len(sampler.dataset), bool(loader.drop_last)
+    except TypeError:  # a dataset without a length
+        return None
+
+
+def _process_count_cause(loader, meta: dict, total: int, before: int,
+                         world: int) -> Optional[str]:
+    """Why a resumed run's epochs of ``loader`` (on ``world`` processes)
+    hold another number of iterations than ``before``, those of the run
+    that saved the checkpoint of ``meta``, where both have the total
+    batch ``total``, if the process count alone explains it: the same
+    samples on that run's process count (its meta's ``world_size``; not
+    recorded, the first count that divides ``total`` and gives
+    ``before``) give ``before`` (:func:`~openselfsup.config.
+    sampler_epoch_length`). None where they do not (data of another
+    size) or the loader's epochs are not counted so (:func:`_sampled`)."""
+    sampled = _sampled(loader)
+    if sampled is None:
+        return None
+    samples, drop = sampled
+    ran = meta.get('world_size')
+    recorded = is_int(ran) and ran > 0
+    counts = [ran] if recorded else range(1, total + 1)
+    found = next((w for w in counts if w != world and total % w == 0 and
+                  sampler_epoch_length(samples, w, total // w, drop)
+                  == before), None)
+    if found is None:
+        return None
+    how = '' if recorded else \
+        ' (not recorded: the count that gives its length)'
+    dropped = ', the short batch dropped' if drop else ''
+    return (f'the same total batch {total} and {samples} samples on '
+            f'{found} process(es){how} and on {world}: MMEngine\'s '
+            f'DefaultSampler gives each process ceil({samples} / processes) '
+            f'of them{dropped}, so the epoch length depends on the process '
+            'count')
+
+
+def _schedule_shift(meta: dict, length: int, epochs: int) -> str:
+    """How far a schedule counted in iterations (:func:`
+    step_counted_schedules`) is off after a resume from a checkpoint of
+    ``meta`` (its ``epoch`` and ``iter``) into epochs of ``length``
+    iterations, ``epochs`` of them: the checkpoint's iteration against
+    the one where this run's next epoch begins (``': N iteration(s)
+    behind the start of its epoch E here (x% of max_iters)'``); ``''``
+    where the meta does not say."""
+    epoch, it = meta.get('epoch'), meta.get('iter')
+    if not (is_int(epoch) and is_int(it)) or epochs * length < 1:
+        return ''
+    off = epoch * length - it
+    side = 'behind' if off > 0 else 'ahead of'
+    return (f': {abs(off)} iteration(s) {side} the start of its epoch '
+            f'{epoch + 1} here ({100 * abs(off) / (epochs * length):.2g}% '
+            'of max_iters)')
+
+
+def _other_data(loader, meta: dict, total: int) -> str:
+    """The cause of epochs of another length at the same total batch
+    ``total`` where the process count does not explain it
+    (:func:`_process_count_cause`): training data of another size, with
+    what this run's samples would give on the checkpoint's run's process
+    count (its ``meta``'s ``world_size``) where both are known."""
+    why = f'the same total batch {total}: training data of another size'
+    sampled, ran = _sampled(loader), meta.get('world_size')
+    if sampled is None or not is_int(ran) or ran < 1 or total % ran:
+        return why
+    samples, drop = sampled
+    return (f'{why}: the {samples} samples here would give '
+            f'{sampler_epoch_length(samples, ran, total // ran, drop)} '
+            f'iterations an epoch on its {ran} process(es) too')
+
+
+def _unrecorded_batch(text: str, loader, before: int) -> Tuple[str, str]:
+    """The cause of epochs of another length, and the setting that keeps
+    the checkpoint's run's (``''`` where not found), for a checkpoint
+    that records no total batch (saved before its meta recorded it; its
+    config text ``text`` has no ``total_batch_size``): its config's
+    per-process ``train_dataloader.batch_size``, and the one total batch
+    of that per-process batch that gives ``before`` iterations of this
+    loader's samples on some process count, where there is one."""
+    why = ('the checkpoint does not record its total batch (saved before '
+           'it was recorded)')
+    section = config_text_section(text, 'train_dataloader') if text else None
+    batch = section.get('batch_size') if isinstance(section, dict) else None
+    if not is_int(batch) or batch < 1:
+        return why, ''
+    why += f', its config\'s train_dataloader.batch_size was {batch}'
+    sampled = _sampled(loader)
+    if sampled is None:
+        return why, ''
+    samples, drop = sampled
+    worlds = [w for w in range(1, samples + 1)
+              if sampler_epoch_length(samples, w, batch, drop) == before]
+    if len(worlds) != 1:
+        return why, ''
+    return why, (f' (--cfg-options total_batch_size={batch * worlds[0]}: '
+                 f'{batch} on the {worlds[0]} process(es) that give '
+                 f'{before} iterations of these {samples} samples)')
 
 
 def step_counted_schedules(cfg, model, hooks: Sequence = ()) -> List[str]:
@@ -3463,26 +3575,39 @@ class AtomicRunner(Runner):
 
     def _check_epoch_length(self, checkpoint: dict) -> None:
         """Refuse a resume whose epochs are of another length than those
-        of the run that wrote ``checkpoint`` (another total batch, or
-        training data of another size) where the run counts a schedule
-        in iterations (:func:`step_counted_schedules`): MMEngine's
-        resume takes the checkpoint's iteration and counts ``max_iters``
-        as ``max_epochs`` times this run's epoch length, so the CLP key
-        encoder's momentum (``pi x iteration / max_iters``) and an
-        iteration scheduler jumped to another point of their schedule
-        (resumed at epoch 100 of 200 with twice the batch: at its end,
-        the key encoder frozen, then climbing back), and the log's ETA
-        went negative; the log said only the batch change. An epoch-based
-        schedule alone (FSP's) goes on by epoch and is not refused. Not
-        checked where either length is not known (a loop not built: a
-        runner resumed by itself; a loader without a length; a checkpoint
-        that does not record its run's, :func:`_saved_run_epoch_length`).
+        of the run that wrote ``checkpoint`` because the config or the
+        data changed it (another total batch, or training data of another
+        size) where the run counts a schedule in iterations
+        (:func:`step_counted_schedules`): MMEngine's resume takes the
+        checkpoint's iteration and counts ``max_iters`` as ``max_epochs``
+        times this run's epoch length, so the CLP key encoder's momentum
+        (``pi x iteration / max_iters``) and an iteration scheduler
+        jumped to another point of their schedule (resumed at epoch 100
+        of 200 with twice the batch: at its end, the key encoder frozen,
+        then climbing back), and the log's ETA went negative; the log said
+        only the batch change. An epoch-based schedule alone (FSP's) goes
+        on by epoch and is not refused. Not checked where either length is
+        not known (a loop not built: a runner resumed by itself; a loader
+        without a length; a checkpoint that does not record its run's,
+        :func:`_saved_run_epoch_length`).
+
+        Where the same total batch and data give the other length on
+        another process count alone (MMEngine's ``DefaultSampler`` gives
+        each process ``ceil(N / processes)`` samples and the short batch
+        is dropped: :func:`~openselfsup.config.sampler_epoch_length`; the
+        run's process count from its meta, else any that gives its
+        length), the schedules are an iteration or so an epoch off:
+        warned of in the log, not refused (:meth:`_process_count_cause`).
 
         Raises:
-            InputError: one line naming both lengths, the batch change
-                and what counts iterations.
+            InputError: one line naming both lengths, the cause (the
+                batch change, data of another size, or a checkpoint that
+                does not record its total batch) and what counts
+                iterations.
         """
         from mmengine.runner import EpochBasedTrainLoop
+
+        from ..utils.checkpoint import checkpoint_config
         loop = self._train_loop
         if not isinstance(loop, EpochBasedTrainLoop):
             return
@@ -3498,19 +3623,41 @@ class AtomicRunner(Runner):
             return
         meta = checkpoint.get('meta')
         meta = meta if isinstance(meta, dict) else {}
+        text = checkpoint_config(checkpoint) or ''
         there = meta.get('total_batch_size')
+        if not is_int(there):  # saved before the meta recorded it
+            there = config_text_section(text, 'total_batch_size') \
+                if text else None
+            there = there if is_int(there) else None
         here = run_meta(self.cfg, self.world_size).get('total_batch_size')
-        why = (f'total batch {there} -> {here}' if is_int(there) and
-               is_int(here) and there != here else
-               'the same total batch: training data of another size')
-        keep = f' (--cfg-options total_batch_size={there})' \
-            if why.startswith('total batch ') else ''
         path = self._load_from
+        iters = (f'{"; ".join(counted)} count'
+                 f'{"" if len(counted) > 1 else "s"} iterations of the epoch '
+                 'length')
+        keep = ''
+        if there is not None and is_int(here) and there != here:
+            why = f'total batch {there} -> {here}'
+            keep = f' (--cfg-options total_batch_size={there})'
+        elif there is None:
+            why, keep = _unrecorded_batch(text, loop.dataloader, before)
+        else:
+            shift = _process_count_cause(loop.dataloader, meta, there,
+                                         before, self.world_size)
+            if shift is None:
+                why = _other_data(loop.dataloader, meta, there)
+            else:
+                self.logger.warning(
+                    f'--resume from {path}: its run trained {before} '
+                    f'iterations an epoch, this one trains {now}: {shift}; '
+                    f'{iters}, continued from the checkpoint\'s iteration '
+                    f'{meta.get("iter")} against max_iters {loop.max_epochs}'
+                    f' x {now} = {loop.max_epochs * now}'
+                    f'{_schedule_shift(meta, now, loop.max_epochs)}')
+                return
         raise InputError(
             f'--resume from {path}: its run trained {before} iterations an '
-            f'epoch, this one would train {now} ({why}), and '
-            f'{"; ".join(counted)} count{"" if len(counted) > 1 else "s"} '
-            'iterations of the epoch length: continued from the '
+            f'epoch, this one would train {now} ({why}), and {iters}: '
+            'continued from the '
             f'checkpoint\'s iteration {meta.get("iter")} against epochs of '
             f'{now} (max_iters {loop.max_epochs} x {now} = '
             f'{loop.max_epochs * now}), the schedule would not be its run\'s '
