@@ -530,6 +530,24 @@ def test_a_resume_with_epochs_of_another_length_is_refused(
     assert not (tmp_path / 'h').exists()
 
 
+def test_a_scheduler_stepped_each_iteration_by_a_false_by_epoch_is_counted():
+    """MMEngine steps a scheduler each iteration where its ``by_epoch`` is
+    false (``0`` too) and converts one to iterations where its
+    ``convert_to_iter_based`` is true (``1`` too): ``step_counted_schedules``
+    asked ``is False`` / ``is True`` and named neither."""
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import step_counted_schedules
+    cfg = Config(dict(param_scheduler=[
+        dict(type='LinearLR', by_epoch=0),
+        dict(type='LinearLR', by_epoch=False, end=4),
+        dict(type='CosineAnnealingLR', by_epoch=1, convert_to_iter_based=1),
+        dict(type='CosineAnnealingLR', by_epoch=True)]))
+    assert step_counted_schedules(cfg, torch.nn.Linear(1, 1)) == [
+        'param_scheduler.0 (LinearLR, stepped each iteration to max_iters)',
+        'param_scheduler.2 (CosineAnnealingLR, convert_to_iter_based)']
+
+
 @pytest.mark.parametrize('drop_last', [True, False])
 def test_the_epoch_length_is_that_of_mmengines_sampler(drop_last):
     """``sampler_epoch_length``: the batches of MMEngine's DefaultSampler

@@ -972,11 +972,12 @@ def step_counted_schedules(cfg, model, hooks: Sequence = ()) -> List[str]:
                                'param_scheduler'):
         if 'type' not in s:
             continue
-        if s.get('by_epoch', True) is not False and \
-                s.get('convert_to_iter_based') is True:
+        # read as MMEngine's schedulers read them: by truth value
+        # (by_epoch=0 is stepped each iteration)
+        if s.get('by_epoch', True) and s.get('convert_to_iter_based'):
             said.append(f'{key} ({type_name(s["type"])}, '
                         'convert_to_iter_based)')
-        elif s.get('by_epoch', True) is False and 'end' not in s:
+        elif not s.get('by_epoch', True) and 'end' not in s:
             said.append(f'{key} ({type_name(s["type"])}, stepped each '
                         'iteration to max_iters)')
     return said
