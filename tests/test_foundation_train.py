@@ -648,10 +648,11 @@ def test_a_resume_from_another_directory_names_the_data_it_reads(
     head = (f'warning: --resume from {ckpt}: this config\'s training data '
             'differ from those of the run that wrote it: ')
 
-    def said(where, checkpoint=ckpt):
+    def said(where, checkpoint=ckpt, **dataset):
         monkeypatch.chdir(where)
         c = load_config(path)
         c.train_cfg.max_epochs = 2
+        c.train_dataloader.dataset.update(dataset)
         return [n for n in prepare_config(c, path, str(tmp_path / 'x'),
                                           resume=checkpoint)
                 if 'training data differ' in n]
@@ -666,6 +667,41 @@ def test_a_resume_from_another_directory_names_the_data_it_reads(
     assert old['meta'].pop('cwd') == str(a)
     torch.save(old, tmp_path / 'old.pth')
     assert said(b, str(tmp_path / 'old.pth')) == []
+    # the same folder written another way, from the run's directory: no
+    # change (it was 'data_root: 'data/NCT/' -> './data/NCT/''); another
+    # folder given is still said, as written
+    for spelt in (str(a / 'data' / 'NCT'), './data/NCT/', 'data/NCT',
+                  str(same / 'data' / 'NCT') + '/'):
+        assert said(a, data_root=spelt) == [], spelt
+    other = str(b / 'data' / 'NCT')
+    assert said(a, data_root=other) == [
+        f"{head}train_dataloader.dataset.data_root: 'data/NCT/' -> "
+        f"{other!r}; the run continues with this config's"]
+    # settings that are no paths, or paths the dataset reads elsewhere,
+    # the same on both sides: a 'train' folder here but not in the run's
+    # directory (HLSS's split_name='train'), a classes file read under an
+    # absolute data_root (CaptionedImages), were warned of as read from
+    # another directory. The checkpoint's config and this one given them
+    # alike; resume_notes reads no dataset
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import resume_notes
+    (b / 'train').mkdir()
+    (b / 'classes.txt').write_text('a\nb\n')
+    nct = os.path.join(synthetic_root, 'NCT')
+    for name, dataset in (
+            ('split', dict(data_root=nct, split_name='train',
+                           img_suffix='train')),
+            ('classes', dict(type='CaptionedImages', data_root=nct,
+                             classes='classes.txt'))):
+        saved = load_checkpoint_file(ckpt)
+        c = Config.fromstring(saved['meta']['cfg'], '.py')
+        c.train_dataloader.dataset.update(dataset)
+        saved['meta']['cfg'] = c.pretty_text
+        torch.save(saved, tmp_path / f'{name}.pth')
+        monkeypatch.chdir(b)
+        assert [n for n in resume_notes(str(tmp_path / f'{name}.pth'), c)
+                if 'training data differ' in n] == [], name
 
 
 def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,

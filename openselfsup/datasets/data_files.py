@@ -13,7 +13,7 @@ the dataset classes).
 import os
 from typing import Any, List, Optional, Tuple
 
-from ..config import prefix_folder
+from ..config import annotation_path, prefix_folder, type_name
 
 #: the OpenSRH release's metadata and split files, relative to data_root
 OPENSRH_METADATA = 'meta/opensrh.json'
@@ -114,3 +114,21 @@ def build_time_paths(kind: str, node: dict
         if folder:
             out.append((f'data_prefix.{name}', folder, 'folder', ''))
     return out
+
+
+def dataset_paths(node: dict) -> List[Tuple[str, str, str, str]]:
+    """Every file and folder a dataset config ``node`` reads when built,
+    as :func:`build_time_paths` gives them: its ``data_root`` folder (as
+    given: MMEngine's datasets do not expand it), its ``ann_file`` (joined
+    to the ``data_root``: :func:`~openselfsup.config.annotation_path`),
+    then those of :func:`build_time_paths` for its type. A URL gives
+    none. What the ``--resume`` check of the training data compares
+    (:func:`~openselfsup.engine.runner.data_path_changes`)."""
+    root = node.get('data_root')
+    out = []
+    if isinstance(root, str) and root and '://' not in root:
+        out.append(('data_root', root, 'folder', ''))
+    ann = annotation_path(node)
+    if ann:
+        out.append(('ann_file', ann, 'file', ''))
+    return out + build_time_paths(type_name(node.get('type')) or '', node)

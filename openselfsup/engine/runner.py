@@ -341,9 +341,12 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             'loss scaler state the checkpoint holds (MMEngine\'s '
             'AmpOptimWrapper.load_state_dict), with the values of the run '
             f'that wrote it (to train with this config\'s: {anew})')
-    data = [line for _, line in [
-        *schedule_changes(text, cfg, DATA_KEYS, batch=False),
-        *moved_data_paths(text, cfg, meta.get('cwd'))]]
+    # the paths compared where they lead (a folder written another way
+    # is no change; one read from another directory is)
+    moves, spelled = data_path_changes(text, cfg, meta.get('cwd'))
+    data = [line for key, line in [
+        *schedule_changes(text, cfg, DATA_KEYS, batch=False), *moves]
+        if key not in spelled]
     if data:
         notes.append(
             f'warning: --resume from {path}: this config\'s training data '
@@ -2358,73 +2361,83 @@ _WRAPPER_KEYS = tuple(k.split('.', 1)[1] for k in SCHEDULE_KEYS
 DATA_KEYS = ('train_dataloader.dataset', 'model.data_preprocessor')
 
 
-#: the keys of a dataset config that MMEngine's ``BaseDataset`` joins
-#: to its ``data_root`` where that is set (read from the current
-#: directory otherwise)
-_ROOTED_KEYS = ('ann_file', 'data_prefix')
-
-
-def moved_data_paths(text: Optional[str], cfg, there: Any,
-                     here: Optional[str] = None) -> List[Tuple[str, str]]:
-    """The training data paths that ``cfg`` and the run whose config text
-    (``meta['cfg']``) is ``text`` give alike but that name other places:
-    a relative path read from another current directory (the run's,
-    ``there``: its meta's ``cwd``, :func:`run_meta`; this one's, ``here``,
-    default :func:`os.getcwd`). From another folder holding its own
-    ``data/NCT``, ``--resume`` trained on those images without a word
-    (the same ``data_root`` given through ``--cfg-options`` from another
-    folder was warned of, as a change of :data:`DATA_KEYS`). Compared:
-    each string setting of ``train_dataloader.dataset`` (and the datasets
-    under it) that is the same on both sides, relative, not a URL, that
-    names a file or folder from either directory, and whose two resolved
-    locations (real paths) differ; an ``ann_file`` / ``data_prefix``
-    beside a ``data_root`` is read under that (:data:`_ROOTED_KEYS`).
-    Empty where ``there`` is not recorded (a checkpoint of older code:
-    as before) or ``text`` holds no dataset read as data.
+def data_path_changes(text: Optional[str], cfg, there: Any,
+                      here: Optional[str] = None
+                      ) -> Tuple[List[Tuple[str, str]], List[str]]:
+    """How the files and folders ``cfg``'s training datasets read differ
+    from those of the run whose config text (``meta['cfg']``) is
+    ``text``, each resolved as the dataset resolves it
+    (:func:`~openselfsup.datasets.data_files.dataset_paths`: ``data_root``,
+    ``ann_file``, and the files and folders of this project's datasets)
+    and a relative one from the run's current directory (``there``: its
+    meta's ``cwd``, :func:`run_meta`) and this one's (``here``, default
+    :func:`os.getcwd`), compared as real paths (a link to the same images
+    is no difference), in each dataset config of the same type on both
+    sides.
 
     Returns:
-        list[tuple[str, str]]: the key and the line for the log
-        (``train_dataloader.dataset.data_root: /a/data/NCT -> /b/data/NCT
-        ('data/NCT/' read from another directory)``), in key order.
+        tuple: the moves, ``(key, line)`` of each path setting given
+        alike on both sides that names another place (``data/NCT/`` read
+        from another folder holding its own ``data/NCT``, which
+        ``--resume`` trained on without a word;
+        ``train_dataloader.dataset.data_root: /a/data/NCT -> /b/data/NCT
+        ('data/NCT/' read from another directory)``; a path under a
+        ``data_root`` that moved is the ``data_root``'s line), and the
+        keys of path settings written otherwise that name the same place
+        (``'data/NCT/'``, ``'./data/NCT'`` and its absolute path: no
+        change of :data:`DATA_KEYS`). Both empty where ``there`` is not
+        recorded (a checkpoint of older code: the settings are compared
+        as written) or ``text`` holds no dataset read as data. Other
+        settings (``split_name``, ``layout``, ``img_suffix``) are
+        compared as written, never as paths.
     """
-    from ..config import config_dicts, local_file, trained_dataset
+    from ..config import config_dicts, trained_dataset, type_name
+    from ..datasets.data_files import dataset_paths
     here = os.getcwd() if here is None else here
     saved = trained_dataset(text) if text is not None else None
     mine = (cfg.get('train_dataloader') or {}).get('dataset')
     if not isinstance(there, str) or not os.path.isabs(there) or \
             saved is None or mine is None:
-        return []
+        return [], []
     old = dict(config_dicts(saved, 'train_dataloader.dataset'))
-    changes = []
-    for key, section in config_dicts(mine, 'train_dataloader.dataset'):
+    moves, spelled = [], []
+    for key, node in config_dicts(mine, 'train_dataloader.dataset'):
         before = old.get(key)
-        if not isinstance(before, dict):
+        if not isinstance(before, dict) or 'type' not in node or \
+                type_name(node.get('type')) != type_name(before.get('type')):
             continue
-        rooted = bool(section.get('data_root'))
-        for name, value in section.items():
-            if name == 'type':
+        # {setting: (real path, path as the dataset joins it)}
+        places = [{name: (os.path.realpath(os.path.join(cwd, path)), path)
+                   for name, path, _, how in dataset_paths(side) if not how}
+                  for side, cwd in ((before, there), (node, here))]
+        root = node.get('data_root')
+        moved_root = places[0].get('data_root', (None,))[0] != \
+            places[1].get('data_root', (None,))[0]
+        for name, (place, path) in places[1].items():
+            if name not in places[0]:
                 continue
-            values = value.items() if name == 'data_prefix' and \
-                isinstance(value, dict) else [(None, value)]
-            for sub, raw in values:
-                was = before.get(name)
-                was = was.get(sub) if sub is not None and \
-                    isinstance(was, dict) else was
-                if not isinstance(raw, str) or not raw or raw != was or \
-                        (rooted and name in _ROOTED_KEYS):
-                    continue
-                path = local_file(raw)
-                if path is None or os.path.isabs(path):
-                    continue
-                places = [os.path.realpath(os.path.join(d, path))
-                          for d in (there, here)]
-                if places[0] != places[1] and any(map(os.path.exists,
-                                                      places)):
-                    where = f'{key}.{name}' + (f'.{sub}' if sub else '')
-                    changes.append((where, f'{where}: {places[0]} -> '
-                                    f'{places[1]} ({raw!r} read from '
-                                    'another directory)'))
-    return changes
+            raws = [_setting(side, name) for side in (before, node)]
+            if places[0][name][0] == place:
+                if raws[0] != raws[1]:
+                    spelled.append(f'{key}.{name}')
+                continue
+            # a path joined to a data_root that moved: the root's line
+            under_root = name != 'data_root' and isinstance(root, str) and \
+                path != os.path.expanduser(raws[1])
+            if raws[0] == raws[1] and not (moved_root and under_root):
+                where = f'{key}.{name}'
+                moves.append((where, f'{where}: {places[0][name][0]} -> '
+                               f'{place} ({raws[1]!r} read from another '
+                               'directory)'))
+    return moves, spelled
+
+
+def _setting(node: dict, name: str) -> Any:
+    """The value of a dataset config ``node`` at the dotted ``name``
+    (``data_prefix.img_path``), None where it has none."""
+    for part in name.split('.'):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
 
 
 def schedule_changes(text: Optional[str], cfg,
