@@ -702,6 +702,21 @@ def test_a_resume_from_another_directory_names_the_data_it_reads(
         monkeypatch.chdir(b)
         assert [n for n in resume_notes(str(tmp_path / f'{name}.pth'), c)
                 if 'training data differ' in n] == [], name
+    # the classes file under the relative data_root that moved: the
+    # data_root's line alone (it was also looked up as ./classes.txt)
+    saved = load_checkpoint_file(ckpt)
+    c = Config.fromstring(saved['meta']['cfg'], '.py')
+    c.train_dataloader.dataset.update(type='CaptionedImages',
+                                      classes='classes.txt')
+    saved['meta']['cfg'] = c.pretty_text
+    torch.save(saved, tmp_path / 'rooted.pth')
+    assert [n for n in resume_notes(str(tmp_path / 'rooted.pth'), c)
+            if 'training data differ' in n] == [
+        f"{head.replace(ckpt, str(tmp_path / 'rooted.pth'))}"
+        "train_dataloader.dataset.data_root: "
+        f"{os.path.realpath(os.path.join(synthetic_root, 'NCT'))} -> "
+        f"{os.path.realpath(b / 'data' / 'NCT')} ('data/NCT/' read from "
+        "another directory); the run continues with this config's"]
 
 
 def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
