@@ -1702,6 +1702,88 @@ def test_a_damaged_pickle_is_not_called_objects_refused_for_safety(
             f'({why}') and '\n' not in run, run
 
 
+def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
+        tmp_path, synthetic_root, monkeypatch):
+    """A valid checkpoint saved with torch.save(..., pickle_protocol=4)
+    (zip or legacy format), which torch.load(weights_only=False) reads
+    (the reference), was called damaged ('its pickle is damaged ...:
+    Unsupported operand 149', torch's weights-only reader lacking FRAME),
+    and under torch's opt-out --check-config refused a load_from file the
+    run loads. Now its protocol is named with the trusted-source advice,
+    the same line from the check and the run, for load_from, a Pretrained
+    file and --resume; under the opt-out the check does what the run does
+    (load_from: read; the others, read weights_only=True: refused). A
+    damaged pickle is still said so (test_a_damaged_pickle_...)."""
+    import torch
+
+    from openselfsup.apis.train import build_runner, check_launch, train
+    from openselfsup.utils import InputError
+    config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+                  ann_file='meta/train_labeled.txt')
+    work = tmp_path / 'work'
+    state = build_runner(config, work_dir=str(work)).model.state_dict()
+    shutil.rmtree(work)
+    key = 'model.backbone.init_cfg'
+    backbone = {k[len('backbone.'):]: v for k, v in state.items()
+                if k.startswith('backbone.')}
+    files = {}
+    for zipped in (True, False):
+        for what, saved in (('w', {'state_dict': state}),
+                            ('b', {'state_dict': backbone}),
+                            ('r', {'meta': {'epoch': 1, 'iter': 1},
+                                   'state_dict': state})):
+            path = tmp_path / f'{what}{int(zipped)}.pth'
+            torch.save(saved, path, pickle_protocol=4,
+                       _use_new_zipfile_serialization=zipped)
+            torch.load(path, weights_only=False)  # the reference: valid
+            files[what, zipped] = str(path)
+
+    def outcome(call):
+        try:
+            call()
+        except InputError as exc:
+            return str(exc)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 'read'
+    said = ('its pickle, of protocol 4, uses an operation torch.load('
+            'weights_only=True) does not read (Unsupported operand 149: '
+            'FRAME); if you trust its source, save it again in torch\'s '
+            'default protocol and give that file: ')
+    for opted_out in (False, True):
+        if opted_out:
+            monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+        for zipped in (True, False):
+            weights, resumed = files['w', zipped], files['r', zipped]
+            pretrained = {key: [dict(type='Pretrained',
+                                     checkpoint=files['b', zipped])]}
+            for head, flags, opts in (
+                    (f'load_from {weights}: ', {}, {'load_from': weights}),
+                    (f'{key} (Pretrained, {files["b", zipped]}): '
+                     f'{files["b", zipped]}: ', {}, pretrained),
+                    (f'--resume from {resumed}: ', dict(resume=resumed), {})):
+                if key in opts:
+                    run = outcome(lambda: build_runner(
+                        config, work_dir=str(work),
+                        cfg_options=opts)._init_model_weights())
+                else:
+                    run = outcome(lambda: train(
+                        config, work_dir=str(work), cfg_options=opts,
+                        **flags))
+                check = outcome(lambda: check_launch(config, opts, **flags))
+                case = (opted_out, zipped, head)
+                assert check == run, (case, check, run)
+                if opted_out and 'load_from' in opts:
+                    assert run == 'read', case  # MMEngine's torch.load
+                elif not zipped and flags:  # (a legacy file: not resumed)
+                    assert said in run and 'damaged' not in run, (case, run)
+                else:
+                    assert run.startswith(head + said) and '\n' not in run \
+                        and ('load_from_check=False' in run) == (
+                            opted_out and key in opts), (case, run)
+        monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+
+
 def test_check_config_refuses_a_cut_short_legacy_file_as_the_run(
         tmp_path, synthetic_root):
     """A load_from (or Pretrained) file of torch's legacy format cut short

@@ -1625,7 +1625,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
             local = local_file(path) if isinstance(path, str) else None
             if local:
                 _check_run_reads(local, f'{pretrained_head(key, path)}: ',
-                                 needs_dict=True)
+                                 needs_dict=True, pretrained=True)
     if not resumed:  # initial weights that saw a class the list leaves out
         initial_weight_lists(cfg)
     check_data_paths(cfg)  # last, as in a run
@@ -1635,14 +1635,16 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
 
 
 def _check_run_reads(path: str, head: str, resume: bool = False,
-                     needs_dict: bool = False) -> None:
+                     needs_dict: bool = False,
+                     pretrained: bool = False) -> None:
     """What the run's ``torch.load`` refuses in the checkpoint file
     ``path`` it reads (an object ``weights_only`` does not unpickle, a file
     of the legacy format cut short), in the run's line
     (:func:`~openselfsup.utils.checkpoint.check_run_reads`): the launchers'
     check imports torch for it only where it meets a local checkpoint."""
     from ..utils.checkpoint import check_run_reads
-    check_run_reads(path, head, resume=resume, needs_dict=needs_dict)
+    check_run_reads(path, head, resume=resume, needs_dict=needs_dict,
+                    pretrained=pretrained)
 
 
 #: what the warning about an earlier run's checkpoints in a new run's work

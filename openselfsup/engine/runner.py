@@ -181,11 +181,13 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             run on a list that holds out other classes
             (:func:`check_same_held_out`), or a seed out of numpy's reach.
     """
-    from ..utils.checkpoint import DamagedPickle, checkpoint_config
+    from ..utils.checkpoint import (DamagedPickle, UnreadProtocol,
+                                    checkpoint_config)
     from ..utils.checkpoint_files import saved_meta
     try:
         saved = saved_checkpoint(path)
-    except DamagedPickle as exc:  # as the resume's load names it
+    except (DamagedPickle, UnreadProtocol) as exc:  # as the resume's
+        # load names it
         raise InputError(f'--resume from {path}: {exc.what}') from None
     meta = saved_meta(saved)  # as the launchers' check reads it
     # the refusals its meta decides: those of the launchers' check too
@@ -4274,10 +4276,9 @@ class AtomicRunner(Runner):
         from ..config import (check_pretrained_file, init_overrides,
                               is_pretrained_init, pretrained_head)
         from ..models.state_dict import held_under, load_from_fit
-        from ..utils.checkpoint import (UnpicklingRefused,
-                                        load_checkpoint_file,
-                                        no_state_dict_in, unread_state_dict,
-                                        weights_only_opted_out)
+        from ..utils.checkpoint import (load_checkpoint_file,
+                                        no_state_dict_in, opted_out_note,
+                                        unread_state_dict)
 
         def inits(module, name):
             if isinstance(module, BaseModule) and not module.is_init:
@@ -4327,13 +4328,8 @@ class AtomicRunner(Runner):
                 # which MMEngine's torch.load honours, read as a placeholder
                 saved = load_checkpoint_file(local, mmap=True)
             except InputError as exc:
-                note = (' (not read here with the objects as placeholders; '
-                        'with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD, '
-                        'load_from_check=False leaves it to MMEngine\'s '
-                        'load, unchecked)' if isinstance(
-                            exc, UnpicklingRefused) and
-                        weights_only_opted_out() else '')
-                raise InputError(f'{head}: {exc}{note}') from None
+                raise InputError(f'{head}: {exc}{opted_out_note(exc)}') \
+                    from None
             _, state = self._model_and_state(saved)
             why = no_state_dict_in(saved)
             if why:  # MMEngine's 'No state_dict found' traceback

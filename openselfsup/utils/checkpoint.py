@@ -43,6 +43,7 @@ import contextlib
 import copyreg
 import os
 import pickle
+import pickletools
 import re
 from typing import Any, BinaryIO, List, Optional, Tuple
 
@@ -53,7 +54,8 @@ from .checkpoint_files import (cut_short, has_zip_directory,  # noqa: F401
                                is_complete_checkpoint, is_legacy_format,
                                is_loadable_checkpoint, is_safetensors_name,
                                is_whole_loadable, not_a_checkpoint,
-                               read_checkpoint, weights_only_opted_out)
+                               pickle_protocol, read_checkpoint,
+                               weights_only_opted_out)
 from .errors import InputError, first_line
 from .io import check_file
 
@@ -355,6 +357,10 @@ def load_legacy_checkpoint(path: str, resume: bool = False,
             if refused_global(exc) else None
         if refused is not None:
             raise refused from None
+        unread = unread_protocol(path, exc,
+                                 source=None if source is None else rewound)
+        if unread is not None:  # a valid file: its protocol named
+            raise unread from None
         raise InputError(f'{path}: neither a zip archive nor a checkpoint '
                          f'of torch\'s legacy format torch.load(weights_only'
                          f'=True) reads ({load_error(exc, with_type=True)})'
@@ -381,7 +387,8 @@ def no_state_dict_in(saved: Any) -> Optional[str]:
 
 
 def check_run_reads(path: str, head: str = '', resume: bool = False,
-                    needs_dict: bool = False) -> None:
+                    needs_dict: bool = False,
+                    pretrained: bool = False) -> None:
     """Refuse the local checkpoint file ``path`` where the run's
     ``torch.load`` of it refuses it, in the run's line: the launchers'
     ``--check-config`` (:func:`~openselfsup.apis.train.check_launch`) for
@@ -406,8 +413,14 @@ def check_run_reads(path: str, head: str = '', resume: bool = False,
     directory) is left to the run, which tests every CRC. ``needs_dict`` (a
     ``Pretrained`` or ``load_from`` file): under the opt-out, a file whose top level is an
     object is :func:`no_state_dict_in`'s line with ``head``, the run's
-    (its objects read as placeholders, :func:`read_inert`). Imports torch
-    (about 1 s).
+    (its objects read as placeholders, :func:`read_inert`). A valid file
+    whose pickle's protocol torch's weights-only reader does not read
+    (``pickle_protocol=4``) is :func:`unread_protocol`'s line, the run's;
+    under the opt-out it passes for ``load_from`` (MMEngine's load reads
+    it), not for ``--resume`` (``resume``) nor a ``Pretrained`` file
+    (``pretrained``), which the run reads with ``weights_only=True``
+    first (the latter's line with :func:`opted_out_note`, the run's).
+    Imports torch (about 1 s).
 
     Raises:
         InputError: one line, ``head`` then ``path``.
@@ -420,6 +433,17 @@ def check_run_reads(path: str, head: str = '', resume: bool = False,
                    mmap=not legacy)
         return
     except Exception as exc:  # noqa: BLE001 (pickle's errors and friends)
+        # a valid pickle of an operation torch's weights-only reader lacks
+        # (protocol 4), either format: under the opt-out, MMEngine's load
+        # of load_from reads it; the run's own reads of a Pretrained file
+        # and of --resume's refuse it (weights_only=True), as here
+        unread = unread_protocol(path, exc, head)
+        if unread is not None:
+            if opted_out and not (resume or pretrained):
+                return
+            note = opted_out_note(unread) if pretrained else ''
+            raise (InputError(f'{unread}{note}') if note else unread) \
+                from None
         # an object torch refuses: named (a pickle that is none, a damaged
         # member, is refused so too by torch, but names no object)
         refused = None if opted_out or refused_global(exc) is None else \
@@ -571,8 +595,8 @@ def is_weights_only_refusal(exc: BaseException) -> bool:
         not any(words in str(exc) for words in DAMAGED_PICKLE_ERRORS)
 
 
-def damaged_pickle(path: str, exc: BaseException,
-                   head: str = '') -> Optional[InputError]:
+def damaged_pickle(path: str, exc: BaseException, head: str = '',
+                   source=None) -> Optional[InputError]:
     """The one-line refusal of the checkpoint ``path`` whose ``torch.load``
     raised ``exc``, where that is an unpickler's error that refuses no
     object (:func:`is_weights_only_refusal`): the pickle in it is damaged,
@@ -580,16 +604,60 @@ def damaged_pickle(path: str, exc: BaseException,
     other bytes, CRCs whole; under torch's opt-out, Python's unpickler's
     'invalid load key'). It was said to hold objects refused for safety,
     with the advice to read it with ``weights_only=False``, or was
-    torch's traceback. ``head`` (``'load_from '``) comes before the path.
-    None for another error."""
+    torch's traceback. A pickle that parses whole, of an operation the
+    weights-only reader lacks (protocol 4), is no damage:
+    :func:`unread_protocol`'s line. ``head`` (``'load_from '``) comes
+    before the path; ``source``: as :func:`unread_protocol`'s. None for
+    another error."""
     if not isinstance(exc, pickle.UnpicklingError) or \
             is_weights_only_refusal(exc):
         return None
+    unread = unread_protocol(path, exc, head, source)
+    if unread is not None:
+        return unread
     line = str(not_a_checkpoint(path, 'its pickle is damaged, or is not '
                                 f'one torch.save wrote: {load_error(exc)}'))
     damaged = DamagedPickle(f'{head}{line}')
     damaged.what = line[len(f'{path}: '):]  # for a line naming the file
     return damaged
+
+
+def unread_protocol(path: str, exc: BaseException, head: str = '',
+                    source=None) -> Optional['UnreadProtocol']:
+    """The one-line refusal of the checkpoint ``path`` (either format)
+    whose ``torch.load(weights_only=True)`` raised ``exc``, an operation
+    its unpickler does not read ('Unsupported operand 149', ``FRAME``),
+    where the file's pickle parses whole
+    (:func:`~openselfsup.utils.checkpoint_files.pickle_protocol`): a valid
+    file saved with ``torch.save(..., pickle_protocol=4)`` (or 5), which
+    ``torch.load(weights_only=False)`` reads. It was said to be damaged
+    (since 14d8d5b); before, to hold objects refused for safety. The line
+    names the protocol and, for a file of a trusted source, the command
+    that saves it again in torch's default protocol. ``head``
+    (``'load_from '``) comes before the path; ``source``: a callable
+    giving the file's bytes from their start (a buffer of them), where
+    ``path`` is not to be read again. None for another error, or a
+    pickle that does not parse (damaged)."""
+    said = load_error(exc)
+    found = re.match(r'Unsupported operand (\d+)', said)
+    if not isinstance(exc, pickle.UnpicklingError) or not found:
+        return None
+    protocol = pickle_protocol(source() if callable(source) else
+                               source if source is not None else path)
+    if protocol is None:
+        return None
+    code = int(found.group(1))
+    op = next((op.name for op in pickletools.opcodes
+               if code < 256 and op.code == chr(code)), None)
+    what = (f'its pickle, of protocol {protocol}, uses an operation '
+            f'torch.load(weights_only=True) does not read ({said}'
+            f'{": " + op if op else ""}); if you trust its source, save it '
+            "again in torch's default protocol and give that file: import "
+            'torch, openselfsup.engine; torch.save(torch.load(FILE, '
+            'weights_only=False), NEW)')
+    unread = UnreadProtocol(f'{head}{path}: {what}')
+    unread.what = what
+    return unread
 
 
 def load_error(exc: BaseException, with_type: bool = False) -> str:
@@ -620,6 +688,28 @@ class UnpicklingRefused(InputError):
     the file's name."""
 
     what = ''
+
+
+class UnreadProtocol(UnpicklingRefused):
+    """:func:`unread_protocol`'s line: a valid checkpoint whose pickle's
+    protocol ``torch.load(weights_only=True)`` does not read; ``what``:
+    the line after the file's name."""
+
+
+def opted_out_note(exc: BaseException) -> str:
+    """What a ``Pretrained`` file's refusal ``exc`` (the run's read of it,
+    ``weights_only=True``) adds under torch's opt-out
+    (:func:`weights_only_opted_out`), where MMEngine's own load of the
+    file would unpickle what was refused: that ``load_from_check=False``
+    leaves the file to that load. Empty for another refusal, or without
+    the opt-out."""
+    if not isinstance(exc, UnpicklingRefused) or \
+            not weights_only_opted_out():
+        return ''
+    how = '' if isinstance(exc, UnreadProtocol) else \
+        ' with the objects as placeholders'
+    return (f' (not read here{how}; with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD, '
+            'load_from_check=False leaves it to MMEngine\'s load, unchecked)')
 
 
 def refused_global(exc: BaseException) -> Optional[str]:

@@ -518,14 +518,13 @@ def checkpoint_meta(path: str) -> Any:
     try:
         with zipfile.ZipFile(path) as zf:
             _crcs_left_out(zf)  # (a torch.save without CRCs: read as torch)
-            names = [n for n in zf.namelist()
-                     if n.count('/') == 1 and n.endswith('/data.pkl')]
+            name = _pickle_member(zf)
             # a member bigger than a pickle of structure (a crafted zip
             # inflating to gigabytes) is not read
-            if len(names) != 1 or \
-                    zf.getinfo(names[0]).file_size > META_PICKLE_MAX:
+            if name is None or \
+                    zf.getinfo(name).file_size > META_PICKLE_MAX:
                 raise MetaUnread(path)
-            data = zf.read(names[0])
+            data = zf.read(name)
         # the extension opcodes (EXT1/2/4) push an object copyreg's cache
         # holds without asking find_class: a pickle using them is not read
         # (torch.save writes none)
@@ -540,6 +539,66 @@ def checkpoint_meta(path: str) -> Any:
     if is_opaque(obj):  # an object (a dict subclass?): the run reads it
         raise MetaUnread(path)
     return saved_meta(obj)
+
+
+def _pickle_member(zf: zipfile.ZipFile) -> Optional[str]:
+    """The name of the pickle member of a ``torch.save`` zip
+    (``<archive>/data.pkl``: the checkpoint's structure, its tensors the
+    other members); None where the zip holds not exactly one."""
+    names = [n for n in zf.namelist()
+             if n.count('/') == 1 and n.endswith('/data.pkl')]
+    return names[0] if len(names) == 1 else None
+
+
+def _read_pickle(f: BinaryIO) -> int:
+    """Walk one pickle of the binary file ``f`` to its ``STOP`` (its
+    opcodes parsed, :func:`pickletools.genops`; nothing built), leaving
+    ``f`` after it; its protocol (its ``PROTO``'s, else the highest of
+    its opcodes'). Raises ValueError (an opcode it does not know, bytes
+    that run out before ``STOP``)."""
+    protocol = 0
+    for op, arg, _ in pickletools.genops(f):
+        protocol = arg if op.name == 'PROTO' else max(protocol, op.proto)
+    return protocol
+
+
+def pickle_protocol(source) -> Optional[int]:
+    """The pickle protocol of the checkpoint ``source`` (a path, or a
+    binary file of its bytes, left at its start), where its pickle parses
+    whole (:mod:`pickletools`: every opcode known, to ``STOP``): a zip's
+    ``data.pkl`` (no byte after it), the legacy format's five pickles
+    (magic number, protocol version, system info, the object, its storage
+    keys). None where it does not (damaged bytes, no pickle, no torch zip).
+    Tells a file that ``torch.load(weights_only=True)`` cannot read
+    because its pickle uses an operation that reader lacks (``torch.save(
+    ..., pickle_protocol=4)``: 'Unsupported operand 149', ``FRAME``) from
+    a damaged one, which the same error names. Nothing is built, imported
+    or called; without torch."""
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, 'rb') as f:
+                return pickle_protocol(f)
+        except OSError:
+            return None
+    try:
+        source.seek(0)
+        if is_legacy_format(source):
+            for _ in range(4):  # the magic number ... the object
+                protocol = _read_pickle(source)
+            _read_pickle(source)  # its storage keys
+            return protocol
+        source.seek(0)
+        with zipfile.ZipFile(source) as zf:
+            name = _pickle_member(zf)
+            if name is None:
+                return None
+            with zf.open(name) as member:
+                protocol = _read_pickle(member)
+                return None if member.read(1) else protocol
+    except Exception:  # noqa: BLE001 (no pickle that parses whole)
+        return None
+    finally:
+        source.seek(0)
 
 
 def is_opaque(value: Any) -> bool:
