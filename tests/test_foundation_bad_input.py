@@ -4351,6 +4351,26 @@ def test_resume_does_not_pass_over_a_newer_legacy_checkpoint(
     save(2, False)
     check_launch(cfg, resume=True, work_dir=str(run))
     check_launch(cfg, resume=str(run))
+    # an earlier run's legacy epoch_5 beside this run's, whose
+    # last_checkpoint names its epoch_3, cut short (killed while saving)
+    # or deleted: the resume passes epoch_5 over as an earlier run's
+    # (find_resumable_checkpoint's step filter) and goes back to epoch_2;
+    # it was refused as 'the newest checkpoint ... epoch_5.pth'
+    from openselfsup.utils.checkpoint_files import find_resumable_checkpoint
+    for cut in (True, False):
+        for name in os.listdir(run):
+            os.unlink(run / name)
+        save(5, True)
+        save(1, False)
+        save(2, False)
+        if cut:
+            save(3, False)
+            data = (run / 'epoch_3.pth').read_bytes()
+            (run / 'epoch_3.pth').write_bytes(data[:len(data) // 2])
+        (run / 'last_checkpoint').write_text(str(run / 'epoch_3.pth'))
+        assert find_resumable_checkpoint(str(run)) == str(run / 'epoch_2.pth')
+        check_launch(cfg, resume=True, work_dir=str(run))
+        check_launch(cfg, resume=str(run))
 
 
 def test_a_configs_resume_value_is_not_read_with_the_flag(monkeypatch,

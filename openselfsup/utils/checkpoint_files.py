@@ -16,7 +16,8 @@ import pickletools
 import re
 import zipfile
 import zlib
-from typing import Any, BinaryIO, Callable, List, Optional, Tuple
+from typing import (Any, BinaryIO, Callable, Iterator, List, Optional,
+                    Tuple)
 
 from .errors import InputError
 from .io import check_file
@@ -763,18 +764,50 @@ def last_checkpoint_named(work_dir: str) -> Optional[str]:
     return named
 
 
+def resume_candidates(work_dir: str,
+                      warn: Optional[Callable[[str], None]] = None
+                      ) -> Iterator[str]:
+    """The files a resume of ``work_dir`` tries, in order: the one
+    ``last_checkpoint`` names (:func:`last_checkpoint_named`), then each
+    ``epoch_*`` / ``iter_*`` file, newest first (:func:`checkpoints_in`),
+    but, where ``last_checkpoint`` names one, only those of an earlier
+    step of its unit: another unit, or a later step, is an earlier run's
+    file left in the work dir, passed over (``warn``, where given, names
+    it). The one
+    walk of :func:`find_resumable_checkpoint` and
+    :func:`newer_legacy_checkpoint`."""
+    named = last_checkpoint_named(work_dir)
+    if named:
+        yield named
+    below = checkpoint_step(named) if named else None
+    for path in checkpoints_in(work_dir):
+        step = checkpoint_step(path)
+        if below is not None and (step[0] != below[0] or
+                                  step[1] >= below[1]):
+            # another unit, or a later step than the run's last: an
+            # earlier run's file left in the work dir, not this run's
+            if warn is not None:
+                warn(f'skipping {path}: not an earlier step of the run '
+                     'last_checkpoint names (left by an earlier run)')
+            continue
+        yield path
+
+
 def newer_legacy_checkpoint(work_dir: str,
                             found: Optional[str]) -> Optional[str]:
     """A checkpoint of torch's legacy format (:func:`is_legacy_format`)
     in ``work_dir`` newer than ``found``, the one
     :func:`find_resumable_checkpoint` picks for a resume (None: none):
     the file ``last_checkpoint`` names, or an ``epoch_*`` / ``iter_*``
-    file of a later step. It is passed over as incomplete (the resume's
-    checks read zips only), and ``--resume`` went back to ``found`` (or
-    started afresh) with a warning alone, training over the later steps;
-    None where there is none. Reads a few bytes of each; no torch."""
-    named = last_checkpoint_named(work_dir)
-    for path in ([named] if named else []) + checkpoints_in(work_dir):
+    file of a later step, among the files that resume tries
+    (:func:`resume_candidates`: not an earlier run's file of a later step
+    than the one ``last_checkpoint`` names, which was refused as newest
+    where the resume went back to this run's ``found``). It is passed
+    over as incomplete (the resume's checks read zips only), and
+    ``--resume`` went back to ``found`` (or started afresh) with a
+    warning alone, training over the later steps; None where there is
+    none. Reads a few bytes of each; no torch."""
+    for path in resume_candidates(work_dir):
         if found is not None and os.path.realpath(path) == \
                 os.path.realpath(found):
             return None
@@ -788,7 +821,8 @@ def find_resumable_checkpoint(
         is_complete: Optional[Callable[[str], bool]] = None
 ) -> Optional[str]:
     """The checkpoint to resume from: ``last_checkpoint`` if it is complete,
-    otherwise the newest complete ``epoch_*``/``iter_*`` checkpoint.
+    otherwise the newest complete ``epoch_*``/``iter_*`` checkpoint of an
+    earlier step (:func:`resume_candidates`).
 
     Args:
         work_dir (str): the run's work directory.
@@ -807,24 +841,14 @@ def find_resumable_checkpoint(
 
     is_complete = is_complete or is_complete_checkpoint
     named = last_checkpoint_named(work_dir)
-    if named and is_complete(named):
-        return named
-    below = checkpoint_step(named) if named else None
-    if named:
-        warn(f'last_checkpoint names {named}, which is missing or '
-             'incomplete; looking for an older checkpoint')
-    for path in checkpoints_in(work_dir):
-        step = checkpoint_step(path)
-        if below is not None and (step[0] != below[0] or
-                                  step[1] >= below[1]):
-            # another unit, or a later step than the run's last: an
-            # earlier run's file left in the work dir, not this run's
-            warn(f'skipping {path}: not an earlier step of the run '
-                 'last_checkpoint names (left by an earlier run)')
-            continue
+    for at, path in enumerate(resume_candidates(work_dir, warn)):
         if is_complete(path):
             return path
-        warn(f'skipping incomplete checkpoint {path}')
+        if at == 0 and named:
+            warn(f'last_checkpoint names {named}, which is missing or '
+                 'incomplete; looking for an older checkpoint')
+        else:
+            warn(f'skipping incomplete checkpoint {path}')
     return None
 
 
