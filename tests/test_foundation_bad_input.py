@@ -5031,6 +5031,26 @@ def test_a_refused_setting_names_the_cfg_options_given(tmp_path,
     assert str(extract.value).endswith(
         f'{quoted}; check the --cfg-options given (model.backbone.depth) '
         f"and the config's settings{debug}"), str(extract.value)
+    # extraction's --data-root (the option dataset.data_root it adds) is
+    # no --cfg-options the user gave: it was named as one
+    from openselfsup.apis.extract import extract_many
+    nct = os.path.join(REPO, 'configs', 'extraction', 'nct_test.py')
+    own = load_config(nct)
+    own.model.backbone.depth = 19
+    own.dump(str(tmp_path / 'own_ex.py'))
+    for config, options, named in (
+            (nct, {'model.backbone.depth': 19},
+             '--cfg-options given (model.backbone.depth) and the config\'s'),
+            (str(tmp_path / 'own_ex.py'), None, 'config\'s')):
+        with pytest.raises(InputError) as rooted:
+            extract_many([config], None, [str(tmp_path / 'x' / 'f.npy')],
+                         data_roots=[os.path.join(synthetic_root, 'NCT')],
+                         cfg_options=options, random_init=True,
+                         progress=False)
+        assert str(rooted.value).endswith(
+            f'{quoted}; check the {named} settings{debug}'), \
+            str(rooted.value)
+    assert not (tmp_path / 'x').exists()
     # a caller's own options beside the user's (a balance sweep's run:
     # model.balance...): the user's alone named
     from openselfsup.utils import settings_refused

@@ -809,7 +809,8 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
               copies: int = 1, need_model: bool = True,
               check_images: Optional[str] = None,
               read: Optional[Dict] = None,
-              splits: Optional[Dict] = None) -> Dict:
+              splits: Optional[Dict] = None,
+              given: Optional[Sequence[str]] = None) -> Dict:
     """Everything about the image list a feature file is written for,
     checked before any work: the outputs (writable; shared labels of the
     same list; a workdir set's domain and split, by the list's name and
@@ -831,6 +832,10 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
         splits (dict, optional): what the split check found of lists'
             images so far in this call, filled here
             (:func:`_check_set_split`).
+        given (sequence of str, optional): the keys of ``cfg_options``
+            the user gave, where the caller adds its own (``--data-root``'s
+            ``dataset.data_root``), for a refusal that names them
+            (:func:`~openselfsup.config.load_config`; default: every key).
 
     Returns:
         dict: ``out`` (:func:`output_paths`), ``cfg``, ``dataset``,
@@ -854,7 +859,8 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
                                     (out['labels'], out['meta'])),
         what_path=f'the provenance JSON of {by}')
     listing = {**(read or _read_list(config, cfg_options, copies,
-                                     need_model, check_images)), 'out': out}
+                                     need_model, check_images, given)),
+               'out': out}
     _check_set_classes(out, listing['meta'], config)
     _check_set_split(out, listing['meta'], config, splits)
     _check_shared(out, listing['meta'], listing['labels'])
@@ -988,10 +994,12 @@ def _check_set_split(out: Dict, meta: Dict, config: str,
 
 
 def _read_list(config: str, cfg_options: Optional[dict], copies: int,
-               need_model: bool, check_images: Optional[str]) -> Dict:
+               need_model: bool, check_images: Optional[str],
+               given: Optional[Sequence[str]] = None) -> Dict:
     """What :func:`open_list` returns but ``out``: the config, its dataset
-    (images checked as the config says), meta, labels and digest."""
-    cfg = load_config(config, cfg_options)
+    (images checked as the config says), meta, labels and digest
+    (``given``: as :func:`open_list`'s)."""
+    cfg = load_config(config, cfg_options, given=given)
     for key in ('model', 'dataset') if need_model else ('dataset', ):
         if key not in cfg:
             raise InputError(f'{config}: not an extraction config (no '
@@ -1446,8 +1454,10 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
         # a list given again (the same config and options, e.g. NCT train
         # for each of several encoders) is read and its images checked once
         key = (os.path.abspath(config), repr(sorted(opts.items())))
+        # (a refusal names the user's --cfg-options, not --data-root's)
         listing = open_list(config, output, opts, copies, need_model,
-                            read=read.get(key), splits=splits)
+                            read=read.get(key), splits=splits,
+                            given=list(cfg_options or {}))
         read.setdefault(key, listing)
         listing.update(config=config, cfg_options=opts)
         # keyed as the outputs are: two workdirs that are one folder
