@@ -459,6 +459,27 @@ def test_vit_and_its_classifier_load_from_a_timm_file(tmp_path):
         MODELS.build(tiny_vit(checkpoint=wide))
 
 
+def test_a_sweeps_refused_setting_names_the_users_options_alone(
+        crossmodal_root, tmp_path):
+    """A model setting a class refuses when a sweep's run builds its
+    model names the --cfg-options the user gave, not those the sweep adds
+    to each run (model.balance, the baseline's epochs): the sweep loads
+    each run's config with given= the user's keys. The reference: the
+    same setting given to a plain run (train), whose line names it."""
+    from openselfsup.apis import run_balance_sweep
+    from openselfsup.apis.train import train
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'model.head.type': 'NoSuchHead'}
+    with pytest.raises(InputError) as plain:
+        train(SLIDE_DEMO, work_dir=str(tmp_path / 'plain'), cfg_options=opts)
+    with pytest.raises(InputError) as swept:
+        run_balance_sweep(SLIDE_DEMO, [0], work_dir=str(tmp_path / 'sweep'),
+                          baseline_epochs=1, cfg_options=opts)
+    named = f'check the --cfg-options given ({", ".join(opts)})'
+    assert named in str(plain.value) and named in str(swept.value), \
+        (str(plain.value), str(swept.value))
+
+
 def test_a_missing_weights_file_is_refused_none_is_random_init(tmp_path):
     """A configured weights file that is not there stops the build with one
     line naming it (the published code stops there too; before, the model
