@@ -1782,6 +1782,15 @@ def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
                         and ('load_from_check=False' in run) == (
                             opted_out and key in opts), (case, run)
         monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    # a reader of the bytes already read (extraction's): the protocol is
+    # read from them, not from the file again (here gone: 'damaged')
+    from openselfsup.utils.checkpoint import load_checkpoint_bytes
+    from openselfsup.utils.checkpoint_files import read_checkpoint
+    buffer, _ = read_checkpoint(files['w', True])
+    os.unlink(files['w', True])
+    with pytest.raises(InputError, match=re.escape(
+            f'{files["w", True]}: {said}')):
+        load_checkpoint_bytes(buffer, files['w', True])
 
 
 def test_check_config_refuses_a_cut_short_legacy_file_as_the_run(

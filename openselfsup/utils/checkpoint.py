@@ -547,7 +547,8 @@ def _torch_load(source, path: str, map_location, tensors_only: bool,
                                      source=rewound)
         if refused is not None:
             raise refused from None
-        damaged = damaged_pickle(path, exc)
+        # (a buffer's protocol read from it, not from path again)
+        damaged = damaged_pickle(path, exc, source=rewound)
         if damaged is not None:
             raise damaged from None
         raise InputError(f'{path}: cannot load checkpoint with weights_only='
