@@ -6,8 +6,15 @@ import subprocess
 import pytest
 import torch
 
-# CI has 2 cores; keep intra-op threads at that so tests do not oversubscribe.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# One intra-op thread for the whole session. The models the tests run are
+# tiny (widths of 8 to 32, 32-px images): a second thread costs more to wake
+# than it saves, and far more where another job shares the 2 cores (an
+# extraction test of 4 sets ran 160 s with 2 threads beside other work, its
+# forward passes ~40 ms a convolution; a 16-convolution stack measured 510
+# to 790 ms a pass with 2 threads, 14 to 35 ms with one, in one process).
+# Tests that compare runs bit for bit make them all under this one count;
+# code that picks its own count (the low-shot --threads) sets it itself.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -22,21 +29,6 @@ def _earlier_objects_out_of_the_collectors_sight():
     gc.collect()
     gc.freeze()
     yield
-
-
-@pytest.fixture(scope='module')
-def torch_one_thread():
-    """One intra-op thread for a module's tests (``pytestmark =
-    pytest.mark.usefixtures('torch_one_thread')``), the count before put
-    back after them. The tiny models trained in tests (widths of 8 to 32)
-    spend their time waking threads, not computing: a 2-epoch run of the
-    balance slide demo took 1.7 to 3 s of CPU with 2 threads on a busy
-    2-core machine, 0.33 s with one. Runs a test compares bit for bit are
-    all made under the one count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

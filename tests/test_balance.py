@@ -37,8 +37,6 @@ from openselfsup.utils import InputError
 timm = pytest.importorskip('timm')   # pip install -e ".[tests]" brings it
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# the tiny models' training is thread wake-ups with 2 threads (conftest)
-pytestmark = pytest.mark.usefixtures('torch_one_thread')
 
 FEAT = 8          # synthetic patch feature width in these tests
 SLIDE = 12        # slide embedding width of the tiny HIPT (3 heads)
@@ -201,12 +199,12 @@ def demo_on_test_slides(root):
 
 
 @pytest.fixture(scope='module')
-def tiny_sweep(torch_one_thread, crossmodal_root, tmp_path_factory):
+def tiny_sweep(crossmodal_root, tmp_path_factory):
     """One sweep trained for real (lambdas 0 and 1 after a 1-epoch
     baseline, the slide demo on the test slides, one epoch a run, no
     checkpoint but the last), shared by the tests that only read it:
-    (its options, its result). Trained under the module's one thread, as
-    the sweeps the tests compare it with."""
+    (its options, its result). Trained under the session's one thread
+    (conftest), as the sweeps the tests compare it with."""
     from openselfsup.apis import run_balance_sweep
     opts = {**demo_on_test_slides(crossmodal_root),
             'train_cfg.max_epochs': 1,

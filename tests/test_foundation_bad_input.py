@@ -21,10 +21,6 @@ from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, error_lines,
                                  run_tool_here, small_config)
 
 
-# the tiny models' training is thread wake-ups with 2 threads (conftest)
-pytestmark = pytest.mark.usefixtures('torch_one_thread')
-
-
 @pytest.fixture()
 def nct_copy(synthetic_root, tmp_path):
     """A private NCT tree (images symlinked, lists copied) to break."""

@@ -19,11 +19,6 @@ import torch.nn.functional as F
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, loaded_modules,
                                  run_advice, run_tool, small_config)
 
-# the tiny models trained here spend their time waking threads: one
-# intra-op thread for the module (a test's runs compared bit for bit are
-# all made under it; the subprocesses' runs are compared with each other)
-pytestmark = pytest.mark.usefixtures('torch_one_thread')
-
 
 def _nct(root):
     return os.path.join(root, 'NCT') + os.sep

@@ -16,10 +16,6 @@ CONFIGS = {'hlss': 'configs/demo/hlss_rn50w8_synthetic.py',
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-# the tiny models' training is thread wake-ups with 2 threads (conftest)
-pytestmark = pytest.mark.usefixtures('torch_one_thread')
-
-
 class _Payload:
     """Pickles as a call that creates ``path`` when unpickled unsafely."""
 

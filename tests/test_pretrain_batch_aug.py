@@ -27,10 +27,6 @@ from scipy import stats
 
 from _foundation_helpers import CLP_DEMO, FSP_DEMO, REPO, small_config
 
-# tiny tensor ops are dominated by thread wake-ups on a busy 2-core
-# machine: one intra-op thread for the whole module (the views a test
-# compares bit for bit are all made under that one count)
-pytestmark = pytest.mark.usefixtures('torch_one_thread')
 
 CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
 FSP = os.path.join(REPO, 'configs/classification/nct/r18_bs512_ep100_all.py')

@@ -29,10 +29,6 @@ CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
 FSP = os.path.join(REPO, 'configs/classification/nct/r18_bs512_ep100_all.py')
 
 
-# the tiny models' training is thread wake-ups with 2 threads (conftest)
-pytestmark = pytest.mark.usefixtures('torch_one_thread')
-
-
 @pytest.fixture(scope='module', autouse=True)
 def registries():
     import openselfsup.datasets  # noqa: F401
