@@ -103,18 +103,108 @@ def run_tool(args, cwd=None, timeout=300, env_extra=None):
 def run_advice(command, path, new, env_extra=None):
     """Run a refusal's advised Python command (``... torch.load(FILE, ...)
     ...; torch.save(c, NEW)``) on ``path``, writing ``new``, as its user
-    does: ``python -c`` in a fresh interpreter (nothing this process
-    imported or registered, as this project's pickling hook, helps it;
-    the tests' own classes importable, as a user's are to them)."""
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        [REPO, os.path.join(REPO, 'tests'), env.get('PYTHONPATH', '')])
-    env.update(env_extra or {})
+    does: ``python -c`` in an interpreter of its own, nothing this process
+    imported or registered (as this project's pickling hook) there to help
+    it; the tests' own classes importable, as a user's are to them.
+
+    The interpreter is a fork of one that imported torch alone (the first
+    import of every advised command; :func:`_advice_server`), not a cold
+    start: importing torch took 2 s of a start (some 40 s a command on the
+    shared machine). ``env_extra``: variables torch reads when it loads a
+    file (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD), set in the fork; others get a
+    cold start."""
+    env_extra = dict(env_extra or {})
     code = command.replace('FILE', repr(str(path))).replace(
         'NEW', repr(str(new)))
-    p = subprocess.run([sys.executable, '-c', code], env=env, text=True,
-                       capture_output=True, timeout=120)
-    assert p.returncode == 0, (code, p.stderr[-2000:])
+    if set(env_extra) <= {'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'}:
+        rc, stderr = _advice_server().run(code, env_extra)
+    else:
+        env = dict(os.environ, PYTHONPATH=_advice_path(), **env_extra)
+        p = subprocess.run([sys.executable, '-c', code], env=env, text=True,
+                           capture_output=True, timeout=120)
+        rc, stderr = p.returncode, p.stderr
+    assert rc == 0, (code, stderr[-2000:])
+
+
+def _advice_path():
+    return os.pathsep.join([REPO, os.path.join(REPO, 'tests'),
+                            os.environ.get('PYTHONPATH', '')])
+
+
+#: the server's loop: per line of JSON ({code, env, stderr}), a fork runs
+#: ``code`` as ``python -c`` does (``__main__``, sys.argv ['-c']), its
+#: stderr into the named file; the exit status is written back
+_SERVER = r"""
+import json, os, sys, traceback
+import torch  # noqa: F401 (what every advised command imports first)
+for line in sys.stdin:
+    req = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)
+            os.dup2(os.open(req['stderr'], os.O_WRONLY | os.O_TRUNC), 2)
+            os.environ.update(req['env'])
+            sys.argv = ['-c']
+            exec(compile(req['code'], '<string>', 'exec'),
+                 {'__name__': '__main__', '__builtins__': __builtins__})
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (
+                0 if e.code is None else 1)
+            if not isinstance(e.code, (int, type(None))):
+                print(e.code, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+"""
+
+
+class _AdviceServer:
+    """An interpreter that imported torch, forked once per command."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, '-c', _SERVER], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True,
+            env=dict(os.environ, PYTHONPATH=_advice_path()))
+
+    def run(self, code, env):
+        import json
+        import select
+        with tempfile.NamedTemporaryFile('r', suffix='.err') as err:
+            self.proc.stdin.write(json.dumps(dict(
+                code=code, env=env, stderr=err.name)) + '\n')
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], 300)
+            assert ready, 'the advice server gave no exit status in 300 s'
+            status = self.proc.stdout.readline()
+            assert status, 'the advice server ended'
+            return int(status), err.read()
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+_ADVICE = []
+
+
+def _advice_server():
+    """The session's :class:`_AdviceServer`, started at its first use and
+    ended at the interpreter's exit."""
+    if not _ADVICE or _ADVICE[0].proc.poll() is not None:
+        import atexit
+        _ADVICE[:] = [_AdviceServer()]
+        atexit.register(_ADVICE[0].close)
+    return _ADVICE[0]
 
 
 _TOOLS = {}

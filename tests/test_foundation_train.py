@@ -3211,6 +3211,36 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']
 
 
+def test_run_advice_runs_in_an_interpreter_this_process_does_not_help(
+        tmp_path):
+    """The advised commands the tests run (run_advice, a fork of an
+    interpreter that imported torch alone) find nothing this process
+    imported or registered: no module of the project, MMEngine or the
+    tests, no safe globals added to torch's list, and the environment
+    given to one command only."""
+    from openselfsup.engine import load_checkpoint_file  # noqa: F401
+    def theirs(globs):  # registered by MMEngine's or numpy's users
+        return [g for g in globs if getattr(g, '__module__', '').split(
+            '.')[0] in ('mmengine', 'numpy', 'openselfsup')]
+    assert theirs(torch.serialization.get_safe_globals())  # here
+    path = tmp_path / 'in.pth'
+    torch.save({'x': torch.ones(1)}, path)
+    run_advice(
+        'import sys, os, torch; assert not [m for m in sys.modules if '
+        "m.split('.')[0] in ('openselfsup', 'mmengine', 'mmpretrain', "
+        "'_foundation_helpers', 'conftest')], sys.modules; "
+        "assert not [g for g in torch.serialization.get_safe_globals() "
+        "if getattr(g, '__module__', '').split('.')[0] in ('mmengine', "
+        "'numpy', 'openselfsup')]; "
+        "assert os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] == '1'; "
+        'torch.save(torch.load(FILE), NEW)', path, tmp_path / 'a.pth',
+        {'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1'})
+    run_advice("import os; assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in "
+               'os.environ', path, tmp_path / 'b.pth')
+    with pytest.raises(AssertionError, match='ZeroDivisionError'):
+        run_advice('1 / 0', path, tmp_path / 'c.pth')
+
+
 def test_the_resume_advice_deletes_the_objects_not_the_meta(fsp_epoch_1,
                                                            tmp_path):
     """A training checkpoint whose meta holds three Namespaces beside its
