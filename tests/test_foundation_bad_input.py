@@ -1698,6 +1698,51 @@ def test_a_damaged_pickle_is_not_called_objects_refused_for_safety(
             f'({why}') and '\n' not in run, run
 
 
+def test_a_damaged_pickle_of_protocol_2_that_parses_is_damaged(
+        tmp_path, monkeypatch):
+    """A torch zip whose protocol-2 data.pkl has one byte turned into an
+    opcode (POP) still parses whole, and torch's reader says 'Unsupported
+    operand 48': it was named a pickle of protocol 2 to save again in
+    torch's default protocol (2: the advice cannot be followed, and
+    torch.load(weights_only=False) fails on it), and under torch's opt-out
+    the launchers' check passed it as load_from. It is a damaged pickle,
+    from the check and the reader alike (the reference: the unpickler
+    without weights_only fails)."""
+    import io
+    import pickle
+
+    import torch
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import (check_run_reads,
+                                              load_checkpoint_file)
+    buf = io.BytesIO()
+    torch.save({'state_dict': {'w': torch.zeros(3)},
+                'meta': {'epoch': 1, 'iter': 10}}, buf)
+    path = tmp_path / 'pop.pth'
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, 'w') as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name.endswith('data.pkl'):
+                assert data[:2] == b'\x80\x02'  # protocol 2
+                data = data[:2] + b'0' + data[3:]  # POP
+            dst.writestr(name, data)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=False)  # the reference
+    damage = f'{path}: not a readable PyTorch checkpoint (its pickle is ' \
+        'damaged'
+    with pytest.raises(InputError) as read:
+        load_checkpoint_file(str(path))
+    assert str(read.value).startswith(damage), read.value
+    for opted_out in (False, True):
+        if opted_out:
+            monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+        with pytest.raises(InputError) as check:
+            check_run_reads(str(path), 'load_from ')
+        assert str(check.value).startswith(f'load_from {damage}') and \
+            'protocol' not in str(check.value), (opted_out, check.value)
+
+
 def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
         tmp_path, synthetic_root, monkeypatch):
     """A valid checkpoint saved with torch.save(..., pickle_protocol=4)

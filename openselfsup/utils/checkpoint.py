@@ -648,11 +648,19 @@ def unread_protocol(path: str, exc: BaseException, head: str = '',
     if protocol is None:
         return None
     code = int(found.group(1))
-    op = next((op.name for op in pickletools.opcodes
-               if code < 256 and op.code == chr(code)), None)
+    opcode = next((op for op in pickletools.opcodes
+                   if code < 256 and op.code == chr(code)), None)
+    # torch's reader reads protocols 2 and 3; the operation it lacks must
+    # be one of the file's protocol the others lack (FRAME of 4, INT of
+    # 0): a damaged pickle of protocol 2 may still parse whole (a byte
+    # turned into POP), and the line's advice would not read it
+    if opcode is None or protocol in (2, 3) or (
+            protocol >= 4 and opcode.proto < 4):
+        return None
+    op = opcode.name
     what = (f'its pickle, of protocol {protocol}, uses an operation '
             f'torch.load(weights_only=True) does not read ({said}'
-            f'{": " + op if op else ""}); if you trust its source, save it '
+            f': {op}); if you trust its source, save it '
             "again in torch's default protocol and give that file: import "
             'torch, openselfsup.engine; torch.save(torch.load(FILE, '
             'weights_only=False), NEW)')
