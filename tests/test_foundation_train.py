@@ -2450,11 +2450,14 @@ def test_a_held_out_run_from_weights_that_saw_its_class_is_refused(
             with pytest.raises(InputError, match=match):
                 make(wo_3, work_dir=str(work), cfg_options=options)
             assert not work.exists()
-        # a runner built from the config alone (a work dir each: two
-        # runners started within one second share MMEngine's timestamped
-        # visualizer, whose folder the first refusal removed)
+        # a runner built from the config alone, its experiment named
+        # apart: MMEngine keys its visualizer by the experiment name (the
+        # config's stem and the time to the second), so two runners built
+        # within one second shared the first's, whose folder its refusal
+        # removed, and the second failed with FileNotFoundError
         built = load_config(wo_3, options)
         built.work_dir = str(tmp_path / f'alone{n}')
+        built.experiment_name = f'alone{n}'
         runner = AtomicRunner.from_cfg(built)
         with pytest.raises(InputError, match=match):
             runner.train()
