@@ -794,26 +794,36 @@ def trained_image_size(cfg_text: Any, source: Optional[str] = None
     return next(iter(sizes.values()))
 
 
-def trained_lists(cfg_text: Any) -> Optional[Tuple[str, ...]]:
-    """The training lists (``ann_file``) of a config (a ``Config`` or the
-    text MMEngine keeps in a checkpoint's ``meta['cfg']``, read as data,
-    never executed), through MMEngine's dataset wrappers
-    (:func:`dataset_parts`): the one list of a dataset or of a
-    ``RepeatDataset`` / ``ClassBalancedDataset`` of it, each part's of a
-    ``ConcatDataset``, in order, each once. None where there is no
-    training dataset, or a part has no list read as data (code, a dataset
-    without ``ann_file``): the lists of some parts only would read as the
-    whole set's (:func:`~openselfsup.classes.lists_held_out`)."""
+def trained_list_roots(cfg_text: Any) -> Optional[Dict[str, str]]:
+    """``{list: data_root}`` of the training lists (``ann_file``) of a
+    config (a ``Config`` or the text MMEngine keeps in a checkpoint's
+    ``meta['cfg']``, read as data, never executed), through MMEngine's
+    dataset wrappers (:func:`dataset_parts`): the one list of a dataset or
+    of a ``RepeatDataset`` / ``ClassBalancedDataset`` of it, each part's
+    of a ``ConcatDataset``, in order, each once, with the ``data_root``
+    its part reads it from (``''`` where none: the list's path as given).
+    None where there is no training dataset, or a part has no list read
+    as data (code, a dataset without ``ann_file``): the lists of some
+    parts only would read as the whole set's
+    (:func:`~openselfsup.classes.lists_held_out`)."""
     dataset = trained_dataset(cfg_text)
     if dataset is None:
         return None
-    lists = []
+    found: Dict[str, str] = {}
     for _, part in dataset_parts(dataset):
         ann_file = part.get('ann_file') if isinstance(part, dict) else None
         if not (isinstance(ann_file, str) and ann_file):
             return None
-        lists.append(ann_file)
-    return tuple(dict.fromkeys(lists))
+        root = part.get('data_root')
+        found.setdefault(ann_file, root if isinstance(root, str) else '')
+    return found
+
+
+def trained_lists(cfg_text: Any) -> Optional[Tuple[str, ...]]:
+    """The training lists (``ann_file``) of a config, in order, each once
+    (:func:`trained_list_roots`, without their roots); None as there."""
+    found = trained_list_roots(cfg_text)
+    return None if found is None else tuple(found)
 
 
 @functools.lru_cache(maxsize=None)
@@ -2284,6 +2294,54 @@ def saved_train_lists(meta: Any) -> Optional[Tuple[str, ...]]:
     return trained_lists(text if isinstance(text, str) else None)
 
 
+#: the meta key, beside ``train_list``, of the ``data_root`` the lists of
+#: backbone weights were read from (one for all, or one per list), written
+#: by :func:`~openselfsup.utils.checkpoint.extract_backbone_weights`
+TRAIN_ROOT_KEY = 'data_root'
+
+
+def saved_list_roots(meta: Any) -> Optional[Dict[str, str]]:
+    """``{list: data_root}`` of the lists :func:`saved_train_lists` reads
+    from a checkpoint's ``meta``: the root the exported backbone weights
+    record beside their ``train_list`` (:data:`TRAIN_ROOT_KEY`), else the
+    training config's (:func:`trained_list_roots`); None where the lists
+    or their root are not recorded (backbone weights exported before the
+    root was)."""
+    lists = saved_train_lists(meta)
+    if lists is None:
+        return None
+    found = meta.get('train_list')
+    if not (isinstance(found, str) and found) and not (
+            isinstance(found, (list, tuple)) and found):
+        return trained_list_roots(meta.get('cfg'))
+    roots = meta.get(TRAIN_ROOT_KEY)
+    if isinstance(roots, str):
+        roots = [roots] * len(lists)
+    if not (isinstance(roots, (list, tuple)) and len(roots) == len(lists)
+            and all(isinstance(r, str) for r in roots)):
+        return None
+    return dict(zip(lists, roots))
+
+
+def _list_path(root: str, name: str) -> str:
+    """A list's file as MMEngine's dataset reads it (``name`` joined to its
+    ``data_root`` unless absolute), its real path."""
+    return os.path.realpath(os.path.join(root, name))
+
+
+def _this_dataset_name(path: str, roots: Sequence[str],
+                       base: str) -> Optional[str]:
+    """``path`` (a list's real path) named relative to ``base`` (the run's
+    first ``data_root``) where it lies under one of the run's ``roots``
+    (its lists' ``data_root``, or their folder where they have none): a
+    list of this run's dataset; None where it is of another (ImageNet's
+    ``meta/train.txt``)."""
+    if not any(path == r or path.startswith(r.rstrip(os.sep) + os.sep)
+               for r in roots):
+        return None
+    return os.path.relpath(path, _list_path(base, ''))
+
+
 #: the checkpoints' meta key of the training lists their run's initial
 #: weights (``load_from``, ``Pretrained`` files) had been trained on, the
 #: generations before them included (:func:`initial_weight_lists`)
@@ -2367,6 +2425,14 @@ def initial_weight_lists(cfg, load_from: Any = None) -> Tuple[str, ...]:
     from .utils.checkpoint_files import MetaUnread, checkpoint_meta
     if load_from is None:
         load_from = cfg.get('load_from')
+    here = trained_list_roots(cfg)
+    if not here:
+        return ()  # the run's lists unknown: of which dataset, unknown
+    # the run's dataset: its lists' data_root (their folder without one)
+    roots = [_list_path(root, '') if root else
+             os.path.dirname(_list_path('', name))
+             for name, root in here.items()]
+    base = next(iter(here.values()))
     files = [(f'load_from {load_from}', load_from)]
     files += [(pretrained_head(key, path), path)
               for key, path in pretrained_init_files(cfg.get('model'))]
@@ -2380,11 +2446,20 @@ def initial_weight_lists(cfg, load_from: Any = None) -> Tuple[str, ...]:
             meta = checkpoint_meta(local)
         except MetaUnread:
             continue
-        there = saved_train_lists(meta)
-        if there is None:
+        saved = saved_list_roots(meta)
+        if saved is None:
             continue
-        init = saved_init_lists(meta)
-        check_initial_held_out(head, cfg, there, init)
+        # its initial weights' lists, as recorded: beside its own
+        first = next(iter(saved.values()), '')
+        there, init = ([n for n in (
+            _this_dataset_name(_list_path(root, name), roots, base)
+            for name, root in pairs) if n is not None]
+            for pairs in (saved.items(),
+                          [(name, first) for name in saved_init_lists(meta)]))
+        if not there and not init:
+            continue  # of another dataset (ImageNet's): not judged
+        if cfg.get('load_from_check', True) is not False:
+            check_initial_held_out(head, cfg, there, init)
         found += [*there, *init]
     return tuple(dict.fromkeys(found))
 

@@ -1765,7 +1765,8 @@ def test_features_of_another_held_out_class_are_refused(
     backbone = str(tmp_path / 'backbone.pth')
     extract_backbone_weights(train, backbone)
     assert torch.load(backbone, weights_only=True)['meta'] == {
-        'train_image_size': [32, 32], 'train_list': 'meta/wo_3_train.txt'}
+        'train_image_size': [32, 32], 'train_list': 'meta/wo_3_train.txt',
+        'data_root': ''}  # its config sets none: the list as given
     opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
     feats = tmp_path / 'w' / 'extracted_feats'
     for ckpt in (train, backbone):
@@ -1834,7 +1835,8 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
         extract_backbone_weights(train, backbone)
         assert torch.load(backbone, weights_only=True)['meta'] == {
             'train_image_size': [32, 32],
-            'train_list': 'meta/wo_3_train.txt', 'init_train_list': init}
+            'train_list': 'meta/wo_3_train.txt', 'data_root': '',
+            'init_train_list': init}
         return [said, run(backbone)]
 
     for ckpt, (code, err) in zip((train, backbone),

@@ -2280,9 +2280,12 @@ def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
 
     wo_3 = 'meta/wo_3_train.txt'
     every = run('all.pth', 'meta/train.txt')
-    backbone = saved('backbone.pth', {'train_list': 'meta/train.txt'})
+    # exported backbone weights, with the data_root of their lists
+    backbone = saved('backbone.pth', {'train_list': 'meta/train.txt',
+                                      'data_root': 'data/NCT/'})
     # trained on wo_3 from the all-class weights: it has seen LYM
     second = saved('second.pth', {'train_list': wo_3,
+                                  'data_root': 'data/NCT/',
                                   'init_train_list': ['meta/train.txt']})
     tail = (', and this config trains on meta/wo_3_train.txt, which leaves '
             'out LYM: the encoder would mix the two held-out settings (it '
@@ -2321,6 +2324,56 @@ def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
         assert initial_weight_lists(config(wo_3, load_from=unknown)) == ()
         assert initial_weight_lists(config(wo_3, **pretrained(unknown))) \
             == ()
+
+
+def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
+    """Initial weights' lists are judged only where they are of the run's
+    dataset (under its data_root): an ImageNet checkpoint trained, as
+    mmpretrain's configs do, on ``data/imagenet/`` + ``meta/train.txt``
+    was refused as "has seen LYM" for every ``wo_<c>`` run; it starts the
+    run, recording nothing, as exported weights that record no root do.
+    The same list name under the run's data_root is refused, and
+    ``load_from_check=False`` starts it unchecked, recording the list."""
+    import torch
+
+    from openselfsup.config import initial_weight_lists, load_config
+    from openselfsup.utils import InputError
+
+    def config(ann_file, data_root='data/NCT/', **top):
+        path = tmp_path / f'{ann_file.replace("/", "_")}.py'
+        path.write_text(f"_base_ = ['{CLP_DEMO}']\n"
+                        f"train_dataloader = dict(dataset=dict("
+                        f"data_root='{data_root}', ann_file='{ann_file}'))\n")
+        cfg = load_config(str(path))
+        cfg.merge_from_dict(top)
+        return cfg
+
+    def saved(name, meta):
+        path = tmp_path / name
+        torch.save({'state_dict': {'conv1.weight': torch.ones(1)},
+                    'meta': meta}, path)
+        return str(path)
+
+    wo_3 = 'meta/wo_3_train.txt'
+    imagenet = saved('swav_in1k.pth', {'epoch': 200, 'iter': 1, 'cfg': config(
+        'meta/train.txt', data_root='data/imagenet/').pretty_text})
+    nct = saved('all.pth', {'epoch': 1, 'iter': 1,
+                            'cfg': config('meta/train.txt').pretty_text})
+    exported = saved('in1k_backbone.pth', {
+        'train_list': 'meta/train.txt', 'data_root': 'data/imagenet/'})
+    unrooted = saved('old_backbone.pth', {'train_list': 'meta/train.txt'})
+    for path in (imagenet, exported, unrooted):
+        for top in ({'load_from': path}, {'model.backbone.init_cfg': dict(
+                _delete_=True, type='Pretrained', checkpoint=path)}):
+            assert initial_weight_lists(config(wo_3, **top)) == ()
+    with pytest.raises(InputError, match='it has seen LYM'):
+        initial_weight_lists(config(wo_3, load_from=nct))
+    # the same root written otherwise (no trailing slash) is the same
+    with pytest.raises(InputError, match='it has seen LYM'):
+        initial_weight_lists(config(wo_3, data_root='data/NCT',
+                                    load_from=nct))
+    assert initial_weight_lists(config(
+        wo_3, load_from=nct, load_from_check=False)) == ('meta/train.txt',)
 
 
 def test_numpy_values_in_a_config(tmp_path):

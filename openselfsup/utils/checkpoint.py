@@ -1150,6 +1150,12 @@ def extract_backbone_weights(checkpoint: str, out: str,
     lists = checkpoint_train_lists(obj)
     if lists is not None:  # read by extraction (held-out classes)
         meta['train_list'] = lists[0] if len(lists) == 1 else list(lists)
+        from ..config import TRAIN_ROOT_KEY, saved_list_roots
+        roots = saved_list_roots(obj.get('meta'))
+        if roots is not None:  # which dataset's lists (initial weights)
+            kept = list(dict.fromkeys(roots.values()))
+            meta[TRAIN_ROOT_KEY] = kept[0] if len(kept) == 1 \
+                else [roots[name] for name in lists]
         init = checkpoint_init_lists(obj)
         if init:  # what its initial weights saw (held-out classes too)
             from ..config import INIT_LISTS_KEY
@@ -1166,13 +1172,13 @@ def _is_backbone_export(obj: Any) -> bool:
     the training image size and lists only (a full model with its training
     meta, which mmpretrain's publish_model.py keeps with the state dict,
     is not)."""
-    from ..config import INIT_LISTS_KEY
+    from ..config import INIT_LISTS_KEY, TRAIN_ROOT_KEY
     meta = obj.get('meta', {}) if isinstance(obj, dict) else None
     return (isinstance(obj, dict) and 'state_dict' in obj
             and set(obj) <= {'state_dict', 'meta'}
             and isinstance(meta, dict)
             and set(meta) <= {'train_image_size', 'train_list',
-                              INIT_LISTS_KEY})
+                              INIT_LISTS_KEY, TRAIN_ROOT_KEY})
 
 
 def checkpoint_config(obj: Any) -> Optional[str]:
