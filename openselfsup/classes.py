@@ -71,12 +71,13 @@ def nct_names(labels) -> str:
     return '+'.join(NCT_CLASSES[i] for i in labels)
 
 
-def held_out_words(labels) -> str:
+def held_out_words(labels, at_most: bool = False) -> str:
     """What a pre-training list with ``labels`` held out holds, in words
     (:func:`list_held_out`): ``'leaves out STR'``, or for ``()``
-    ``'holds every class'``."""
-    return f'leaves out {nct_names(labels)}' if labels \
-        else 'holds every class'
+    ``'holds every class'``; ``at_most``: lists of unknown name beside
+    (:func:`lists_held_out_at_most`), ``'leaves out at most STR'``."""
+    return (f'leaves out {"at most " if at_most else ""}'
+            f'{nct_names(labels)}') if labels else 'holds every class'
 
 
 #: the NCT training lists of all nine classes (the published names)
@@ -127,6 +128,22 @@ def lists_held_out(lists: Optional[Sequence[str]]
     if not held or any(h is None for h in held):
         return None
     return tuple(sorted(set(held[0]).intersection(*held[1:])))
+
+
+def lists_held_out_at_most(lists: Optional[Sequence[str]]
+                           ) -> Optional[Tuple[int, ...]]:
+    """The NCT labels a training set read from ``lists`` may leave out:
+    those every list of a known name leaves out (:func:`list_held_out`);
+    a list whose name says neither may hold any class, so it can only
+    take labels away, never add one: a class a known list holds is
+    certainly seen (``meta/my_finetune.txt`` + ``meta/train.txt`` has
+    seen every class). Equal to :func:`lists_held_out` where every list
+    is known; None where none is (nothing known decides it)."""
+    known = [h for h in (list_held_out(f) for f in lists or ())
+             if h is not None]
+    if not known:
+        return None
+    return tuple(sorted(set(known[0]).intersection(*known[1:])))
 
 
 def lists_named(lists: Sequence[str]) -> str:

@@ -2259,15 +2259,16 @@ def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
 
 def _held_out_mix(head: str, there: str, before: Tuple[int, ...],
                   here: Sequence[str], now: Tuple[int, ...],
-                  tail: str) -> InputError:
+                  tail: str, at_most: bool = False) -> InputError:
     """The refusal of an encoder trained on ``there`` (in words: leaving
-    out ``before``) that a run on the lists ``here`` (leaving out ``now``)
-    would go on training: :func:`check_same_held_out`'s, and
+    out ``before``; ``at_most``: a list of unknown name among them) that
+    a run on the lists ``here`` (leaving out ``now``) would go on
+    training: :func:`check_same_held_out`'s, and
     :func:`check_initial_held_out`'s."""
     from .classes import held_out_words, lists_named
     return InputError(
         f'{head}: its run trained on {there}, which '
-        f'{held_out_words(before)}, and this config trains on '
+        f'{held_out_words(before, at_most)}, and this config trains on '
         f'{lists_named(here)}, which {held_out_words(now)}: the encoder '
         f'would mix the two held-out settings {tail}')
 
@@ -2374,7 +2375,9 @@ def check_initial_held_out(head: str, cfg, there: Sequence[str],
     Judged by the lists' names, as a resume is (:func:`check_same_held_out`:
     what the lists together leave out,
     :func:`~openselfsup.classes.lists_held_out`); weights whose lists are
-    not known, or whose names say no classes, are not judged.
+    not known, or whose names all say no classes, are not judged (a list
+    of unknown name beside known ones can only add seen classes:
+    :func:`~openselfsup.classes.lists_held_out_at_most`).
 
     Args:
         head (str): how the line names the file (``load_from FILE``).
@@ -2387,10 +2390,12 @@ def check_initial_held_out(head: str, cfg, there: Sequence[str],
     Raises:
         InputError: the initial weights saw a class this run leaves out.
     """
-    from .classes import lists_held_out, nct_names, trained_on_words
+    from .classes import (lists_held_out, lists_held_out_at_most,
+                          nct_names, trained_on_words)
     here = trained_lists(cfg)
     now = lists_held_out(here)
-    before = lists_held_out(tuple(there) + tuple(init))
+    # a list of unknown name beside known ones can only add seen classes
+    before = lists_held_out_at_most(tuple(there) + tuple(init))
     if before is None or now is None:
         return
     seen = sorted(set(now) - set(before))
@@ -2400,7 +2405,7 @@ def check_initial_held_out(head: str, cfg, there: Sequence[str],
         head, trained_on_words(there, init), before, here, now,
         f'(it has seen {nct_names(seen)}, which this run leaves out); '
         f'start from weights trained without {nct_names(seen)}, or from '
-        'none')
+        'none', lists_held_out(tuple(there) + tuple(init)) is None)
 
 
 def initial_weight_lists(cfg, load_from: Any = None) -> Tuple[str, ...]:

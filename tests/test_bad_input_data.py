@@ -3,6 +3,7 @@ reader (issue 17): one line, exit code 2, nothing written or the previous
 files unchanged."""
 import gzip
 import os
+import re
 import shutil
 
 import pytest
@@ -764,6 +765,16 @@ def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
         with pytest.raises(InputError, match='which leaves out STR'):
             check_held_out(out, 'ck.pth', (trained, ))
         check_held_out(out.replace('wo_3', 'wo_7'), 'ck.pth', (trained, ))
+    # a user-named list beside (its initial weights' or a part's) can only
+    # add seen classes: a wo_3 run's encoder has seen STR, whatever else
+    for lists, init in ((('wo_3_train.txt',), ('my_list.txt',)),
+                        (('wo_3_train.txt', 'my_list.txt'), ())):
+        with pytest.raises(InputError, match=re.escape(
+                'which leaves out at most LYM; give the checkpoint trained '
+                'without STR') + '$'):
+            check_held_out(out.replace('wo_3', 'wo_7'), 'ck.pth', lists,
+                           init)
+        check_held_out(out, 'ck.pth', lists, init)  # not decided: written
     # a wo_<c> of no NCT class, of NCT images: refused in one line
     for name, said in (('wo_9_train_labeled.txt', 'wo_9'),
                        ('wo_87_train.txt', 'wo_87')):

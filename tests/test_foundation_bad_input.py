@@ -2376,6 +2376,63 @@ def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
         wo_3, load_from=nct, load_from_check=False)) == ('meta/train.txt',)
 
 
+def test_a_user_named_list_does_not_hide_a_seen_held_out_class(tmp_path):
+    """A list whose name says no classes (a user's own) can only add
+    seen classes: weights fine-tuned on ``meta/my_finetune.txt`` from the
+    all-class run's (``init_train_list``), or trained on ``train.txt`` +
+    a user's list, have seen LYM, and started a ``wo_3`` run unjudged
+    (r67 B2); refused, as judged by the known lists. Where no list is
+    known, not judged."""
+    import torch
+
+    from openselfsup.classes import (lists_held_out,
+                                     lists_held_out_at_most)
+    from openselfsup.config import initial_weight_lists, load_config
+    from openselfsup.utils import InputError
+
+    path = tmp_path / 'wo_3.py'
+    path.write_text(f"_base_ = ['{CLP_DEMO}']\n"
+                    "train_dataloader = dict(dataset=dict("
+                    "data_root='data/NCT/', ann_file='meta/wo_3_train.txt'))"
+                    "\n")
+
+    def start(name, meta):
+        ckpt = tmp_path / name
+        torch.save({'state_dict': {'conv1.weight': torch.ones(1)},
+                    'meta': {'data_root': 'data/NCT/', **meta}}, ckpt)
+        return initial_weight_lists(load_config(str(path),
+                                                {'load_from': str(ckpt)}))
+
+    for name, meta, said in (
+            ('stage2.pth', {'train_list': 'meta/my_finetune.txt',
+                            'init_train_list': ['meta/train.txt']},
+             'meta/my_finetune.txt (from initial weights trained on '
+             'meta/train.txt), which holds every class'),
+            ('concat.pth', {'train_list': ['meta/wo_7_train.txt',
+                                           'extra/my_list.txt']},
+             'meta/wo_7_train.txt + extra/my_list.txt, which leaves out at '
+             'most STR')):
+        with pytest.raises(InputError, match=re.escape(
+                f': its run trained on {said}, and this config') +
+                '.*it has seen LYM'):
+            start(name, meta)
+    # only lists of unknown name, or known ones that leave LYM out: start
+    assert start('mine.pth', {'train_list': 'meta/my_finetune.txt'}) == (
+        'meta/my_finetune.txt',)
+    assert start('wo_3_mine.pth', {'train_list': ['meta/wo_3_train.txt',
+                                                  'meta/mine.txt']}) == (
+        'meta/wo_3_train.txt', 'meta/mine.txt')
+    # the bound, by hand: every known list's held-out classes in common
+    for lists, expected in ((['mine.txt'], None),
+                            (['wo_3_train.txt', 'mine.txt'], (3,)),
+                            (['wo_78_train.txt', 'wo_7_train.txt',
+                              'mine.txt'], (7,)),
+                            (['train.txt', 'mine.txt'], ())):
+        assert lists_held_out_at_most(lists) == expected
+        known = [n for n in lists if n != 'mine.txt']
+        assert lists_held_out_at_most(known) == lists_held_out(known)
+
+
 def test_numpy_values_in_a_config(tmp_path):
     """numpy scalars become the Python values they hold (the same
     number); a numpy array anywhere in the config (a section or the file's

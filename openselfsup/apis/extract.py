@@ -68,7 +68,8 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger, print_log
 
-from ..classes import (held_out_words, lists_held_out, model_held_out,
+from ..classes import (held_out_words, lists_held_out,
+                       lists_held_out_at_most, model_held_out,
                        nct_names, split_model_name, trained_on_words)
 from ..config import (argument_value, key_below, load_config,
                       model_settings_sha1, pipeline_image_size,
@@ -160,8 +161,11 @@ def check_held_out(output: str, checkpoint: str,
     names only (:func:`~openselfsup.classes.lists_held_out`: a
     ``ConcatDataset``'s lists hold out what every one leaves out,
     :func:`~openselfsup.classes.model_held_out`): a folder without the
-    suffix, a checkpoint that records no training list, or a list of
-    another name, is not judged. The lists its run's initial weights had
+    suffix, a checkpoint that records no training list, or lists of
+    other names only, are not judged; beside known lists, a list of
+    another name can only add seen classes
+    (:func:`~openselfsup.classes.lists_held_out_at_most`): a class a
+    known list holds is refused. The lists its run's initial weights had
     been trained on (``init_lists``, recorded by the run:
     :func:`~openselfsup.config.initial_weight_lists`) count as its own: a
     ``wo_3`` run started from the all-class run's checkpoint had seen LYM,
@@ -171,20 +175,28 @@ def check_held_out(output: str, checkpoint: str,
         return
     model = os.path.basename(os.path.dirname(out['features']))
     said = model_held_out(model)
-    trained = None if train_lists is None else \
-        lists_held_out(tuple(train_lists) + tuple(init_lists))
-    if said is None or trained is None or said == trained:
+    lists = None if train_lists is None else \
+        tuple(train_lists) + tuple(init_lists)
+    trained = lists_held_out(lists)
+    # a list of unknown name beside known ones can only add seen classes:
+    # refused where a known list holds a class the folder names
+    at_most = lists_held_out_at_most(lists) if trained is None else None
+    if said is None or (trained is None and (
+            at_most is None or set(said) <= set(at_most))) \
+            or said == trained:
         return
     family = split_model_name(model)[0]
-    fits = (f'{family}_wo_{"".join(map(str, trained))}' if trained
-            else family)
+    fits = '' if trained is None else \
+        ', or write its features under extracted_feats/' + (
+            f'{family}_wo_{"".join(map(str, trained))}/' if trained
+            else f'{family}/')  # a folder only where every list is known
+    words = held_out_words(at_most, True) if trained is None \
+        else held_out_words(trained)
     raise InputError(
         f'{output}: the folder {model} names the encoder trained without '
         f'{nct_names(said)}, but {checkpoint} was trained on '
-        f'{trained_on_words(train_lists, init_lists)}, which '
-        f'{held_out_words(trained)}; '
-        f'give the checkpoint trained without {nct_names(said)}, or write its '
-        f'features under extracted_feats/{fits}/')
+        f'{trained_on_words(train_lists, init_lists)}, which {words}; '
+        f'give the checkpoint trained without {nct_names(said)}{fits}')
 
 
 def image_size_note(cfg, checkpoint: str,
