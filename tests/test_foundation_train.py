@@ -2470,8 +2470,11 @@ def test_a_held_out_run_from_weights_that_saw_its_class_is_refused(
           cfg_options={'load_from': str(first / 'epoch_1.pth')})
     assert _init_lists(second / 'epoch_1.pth') == [
         'meta/wo_3_train_labeled.txt']
+    # resumed with a load_from that saw LYM: not read on a resume, so not
+    # judged (the resumed checkpoint's record kept)
     train(wo_3, work_dir=str(second), resume=True, cfg_options={
-        'train_cfg.max_epochs': 2, 'param_scheduler.0.end': 2})
+        'train_cfg.max_epochs': 2, 'param_scheduler.0.end': 2,
+        'load_from': str(every)})
     assert _init_lists(second / 'epoch_2.pth') == [
         'meta/wo_3_train_labeled.txt']
     # the all-class list from it, then a run from that: both generations
