@@ -2239,6 +2239,29 @@ def test_a_resume_reads_held_out_classes_through_dataset_wrappers(
     assert resumed(concat, config('concat', concat)) is None
 
 
+def _list_config(folder, ann_file, data_root=None, **top):
+    """The CLP demo config trained on ``ann_file`` (under ``data_root``
+    where given), with ``top`` merged, written to ``folder``."""
+    path = folder / f'{ann_file.replace("/", "_")}.py'
+    root = f"data_root='{data_root}', " if data_root is not None else ''
+    path.write_text(f"_base_ = ['{CLP_DEMO}']\n"
+                    f"train_dataloader = dict(dataset=dict("
+                    f"{root}ann_file='{ann_file}'))\n")
+    from openselfsup.config import load_config
+    cfg = load_config(str(path))
+    cfg.merge_from_dict(top)
+    return cfg
+
+
+def _weights_file(folder, name, meta):
+    """A one-tensor checkpoint in ``folder`` with ``meta`` (none: None)."""
+    import torch
+    path = folder / name
+    torch.save({'state_dict': {'conv1.weight': torch.ones(1)},
+                **({'meta': meta} if meta is not None else {})}, path)
+    return str(path)
+
+
 def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
         tmp_path):
     """The ``wo_3`` config given the all-class run's checkpoint as
@@ -2249,26 +2272,15 @@ def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
     what its own initial weights saw); weights trained without LYM, and
     weights of unknown training (no training list in the file), start the
     run, which records what they saw."""
-    import torch
-
     from openselfsup.apis.train import check_launch
-    from openselfsup.config import initial_weight_lists, load_config
+    from openselfsup.config import initial_weight_lists
     from openselfsup.utils import InputError
 
     def config(ann_file, **top):
-        path = tmp_path / f'{ann_file.replace("/", "_")}.py'
-        path.write_text(f"_base_ = ['{CLP_DEMO}']\n"
-                        f"train_dataloader = dict(dataset=dict("
-                        f"ann_file='{ann_file}'))\n")
-        cfg = load_config(str(path))
-        cfg.merge_from_dict(top)
-        return cfg
+        return _list_config(tmp_path, ann_file, **top)
 
     def saved(name, meta):
-        path = tmp_path / name
-        torch.save({'state_dict': {'conv1.weight': torch.ones(1)},
-                    **({'meta': meta} if meta is not None else {})}, path)
-        return str(path)
+        return _weights_file(tmp_path, name, meta)
 
     def run(name, meta):  # a training checkpoint of a run on that list
         return saved(name, {'epoch': 1, 'iter': 1,
@@ -2334,25 +2346,14 @@ def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
     run, recording nothing, as exported weights that record no root do.
     The same list name under the run's data_root is refused, and
     ``load_from_check=False`` starts it unchecked, recording the list."""
-    import torch
-
-    from openselfsup.config import initial_weight_lists, load_config
+    from openselfsup.config import initial_weight_lists
     from openselfsup.utils import InputError
 
     def config(ann_file, data_root='data/NCT/', **top):
-        path = tmp_path / f'{ann_file.replace("/", "_")}.py'
-        path.write_text(f"_base_ = ['{CLP_DEMO}']\n"
-                        f"train_dataloader = dict(dataset=dict("
-                        f"data_root='{data_root}', ann_file='{ann_file}'))\n")
-        cfg = load_config(str(path))
-        cfg.merge_from_dict(top)
-        return cfg
+        return _list_config(tmp_path, ann_file, data_root, **top)
 
     def saved(name, meta):
-        path = tmp_path / name
-        torch.save({'state_dict': {'conv1.weight': torch.ones(1)},
-                    'meta': meta}, path)
-        return str(path)
+        return _weights_file(tmp_path, name, meta)
 
     wo_3 = 'meta/wo_3_train.txt'
     imagenet = saved('swav_in1k.pth', {'epoch': 200, 'iter': 1, 'cfg': config(
@@ -2383,25 +2384,16 @@ def test_a_user_named_list_does_not_hide_a_seen_held_out_class(tmp_path):
     a user's list, have seen LYM, and started a ``wo_3`` run unjudged
     (r67 B2); refused, as judged by the known lists. Where no list is
     known, not judged."""
-    import torch
-
     from openselfsup.classes import (lists_held_out,
                                      lists_held_out_at_most)
-    from openselfsup.config import initial_weight_lists, load_config
+    from openselfsup.config import initial_weight_lists
     from openselfsup.utils import InputError
 
-    path = tmp_path / 'wo_3.py'
-    path.write_text(f"_base_ = ['{CLP_DEMO}']\n"
-                    "train_dataloader = dict(dataset=dict("
-                    "data_root='data/NCT/', ann_file='meta/wo_3_train.txt'))"
-                    "\n")
-
     def start(name, meta):
-        ckpt = tmp_path / name
-        torch.save({'state_dict': {'conv1.weight': torch.ones(1)},
-                    'meta': {'data_root': 'data/NCT/', **meta}}, ckpt)
-        return initial_weight_lists(load_config(str(path),
-                                                {'load_from': str(ckpt)}))
+        ckpt = _weights_file(tmp_path, name, {'data_root': 'data/NCT/',
+                                              **meta})
+        return initial_weight_lists(_list_config(
+            tmp_path, 'meta/wo_3_train.txt', 'data/NCT/', load_from=ckpt))
 
     for name, meta, said in (
             ('stage2.pth', {'train_list': 'meta/my_finetune.txt',
