@@ -43,7 +43,6 @@ def test_two_iterations(base, synthetic_root, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_more_workers_than_cores_is_one_warning_in_the_log(synthetic_root,
                                                           tmp_path):
     """train_dataloader.num_workers above the cores torch suggests (the
@@ -73,6 +72,7 @@ def test_more_workers_than_cores_is_one_warning_in_the_log(synthetic_root,
     assert f'train_dataloader.num_workers={cores} follows' in lines[0]
 
 
+@pytest.mark.slow
 def test_clp_loss_goes_down(synthetic_root, tmp_path):
     """A short seeded CLP run: 16 images (all classes) in one batch, 20
     epochs, temperature 0.2, LARS lr 10 (the published LARS adapts every
