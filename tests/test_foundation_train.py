@@ -602,8 +602,9 @@ def test_a_resume_on_another_process_count_is_warned_of(synthetic_root,
     assert (runner.epoch, runner.iter) == (2, 2 + 1)
     assert (
         f'--resume from {ckpt}: its run trained 2 iterations an epoch, this '
-        'one trains 1: the same total batch 8 and 15 samples on 2 '
-        'process(es) and on 1: MMEngine\'s DefaultSampler gives each process '
+        'one trains 1: the same total batch 8, and this run\'s 15 samples '
+        'give its length on 2 process(es), this one\'s on 1: MMEngine\'s '
+        'DefaultSampler gives each process '
         'ceil(15 / processes) of them, the short batch dropped, so the '
         'epoch length depends on the process count; model.momentum_encoder '
         '(HostStepCosineEMA: its momentum from iteration / max_iters) counts '

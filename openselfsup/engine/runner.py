@@ -873,10 +873,13 @@ def _process_count_cause(loader, meta: dict, total: int, before: int,
     if found is None:
         return None
     how = '' if recorded else \
-        ' (not recorded: the count that gives its length)'
+        ' (not recorded: the fewest that give its length)'
     dropped = ', the short batch dropped' if drop else ''
-    return (f'the same total batch {total} and {samples} samples on '
-            f'{found} process(es){how} and on {world}: MMEngine\'s '
+    # (the checkpoint does not record its sample count: this run's samples
+    # give its length there, which a list grown or shrunk by a few may too)
+    return (f'the same total batch {total}, and this run\'s {samples} '
+            f'samples give its length on {found} process(es){how}, this '
+            f'one\'s on {world}: MMEngine\'s '
             f'DefaultSampler gives each process ceil({samples} / processes) '
             f'of them{dropped}, so the epoch length depends on the process '
             'count')
