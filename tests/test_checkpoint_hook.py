@@ -1229,3 +1229,36 @@ def test_a_legacy_file_is_whole_where_torch_reads_it(tmp_path, protocol):
         with pytest.raises(Exception):
             torch.load(io.BytesIO(data[:end]), weights_only=False)
         assert not is_whole_loadable(io.BytesIO(data[:end])), end
+
+
+def test_the_file_last_checkpoint_names_is_not_called_an_earlier_runs(
+        tmp_path):
+    """last_checkpoint names iter_100.pth, cut short while it was saved,
+    with iter_50.pth complete beside it: the resume goes back to iter_50
+    and says why once; the named file itself was also walked as an
+    ``iter_*`` file of no earlier step and called 'left by an earlier
+    run'. (A later step of another run is still passed over so.)"""
+    import torch
+
+    from openselfsup.engine import find_resumable_checkpoint
+    work = tmp_path / 'work'
+    work.mkdir()
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'meta': {'iter': 50}},
+               str(work / 'iter_50.pth'))
+    whole = (work / 'iter_50.pth').read_bytes()
+    (work / 'iter_100.pth').write_bytes(whole[:len(whole) // 2])
+    (work / 'iter_200.pth').write_bytes(whole)  # an earlier run's
+    (work / 'last_checkpoint').write_text(str(work / 'iter_100.pth'))
+
+    class Said:
+        lines: list = []
+
+        def warning(self, msg):
+            self.lines.append(msg)
+    said = Said()
+    assert find_resumable_checkpoint(str(work), said) == \
+        str(work / 'iter_50.pth')
+    assert [m.split(':')[0] for m in said.lines] == [
+        f'last_checkpoint names {work}/iter_100.pth, which is missing or '
+        'incomplete; looking for an older checkpoint'.split(':')[0],
+        f'skipping {work}/iter_200.pth'], said.lines

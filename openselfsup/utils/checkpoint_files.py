@@ -781,6 +781,8 @@ def resume_candidates(work_dir: str,
         yield named
     below = checkpoint_step(named) if named else None
     for path in checkpoints_in(work_dir):
+        if named and os.path.realpath(path) == os.path.realpath(named):
+            continue  # tried first, above: no earlier run's file
         step = checkpoint_step(path)
         if below is not None and (step[0] != below[0] or
                                   step[1] >= below[1]):
