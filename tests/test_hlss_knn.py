@@ -1587,6 +1587,21 @@ def test_a_leak_check_not_made_is_null_in_the_json(tmp_path, monkeypatch):
     assert 'not checked' not in record['title']
 
 
+def _with_hidisc_meta(path, out=None):
+    """The checkpoint ``path`` saved to ``out`` (default: over itself) with
+    the meta a HiDisc demo run writes: its config text and MMEngine's
+    experiment_name; returns the path written."""
+    import torch
+    from mmengine.config import Config
+    saved = torch.load(str(path), weights_only=True)
+    saved['meta'].update(
+        cfg=Config.fromfile(HIDISC_DEMO).pretty_text,
+        experiment_name='hidisc_r18w8_synthetic_20261203_101500')
+    out = path if out is None else out
+    torch.save(saved, str(out))
+    return out
+
+
 def test_a_checkpoint_of_another_method_names_the_config_it_was_trained_with(
         tmp_path):
     """A HiDisc checkpoint evaluated with the HLSS config said only '132
@@ -1596,19 +1611,11 @@ def test_a_checkpoint_of_another_method_names_the_config_it_was_trained_with(
     published evaluation loads strictly too (Lightning's
     load_from_checkpoint), so it stays a refusal. A checkpoint without
     that meta keeps the line it had."""
-    import torch
-    from mmengine.config import Config
-
     from openselfsup.apis.knn import knn_eval_checkpoint
     hlss = os.path.join(os.path.dirname(HIDISC_DEMO),
                         'hlss_rn50w8_synthetic.py')
     bare = _demo_checkpoint(tmp_path / 'run' / 'iter_2.pth')
-    saved = torch.load(str(bare), weights_only=True)
-    saved['meta'].update(
-        cfg=Config.fromfile(HIDISC_DEMO).pretty_text,
-        experiment_name='hidisc_r18w8_synthetic_20261203_101500')
-    ckpt = tmp_path / 'run' / 'iter_3.pth'
-    torch.save(saved, str(ckpt))
+    ckpt = _with_hidisc_meta(bare, tmp_path / 'run' / 'iter_3.pth')
     with pytest.raises(InputError) as err:
         knn_eval_checkpoint(hlss, str(ckpt), str(tmp_path / 'out'))
     line = str(err.value)
@@ -1634,19 +1641,12 @@ def test_a_checkpoint_that_does_not_fit_is_said_before_its_results(
     model section, with 'delete it to replace them' (the fit was checked
     after the results for a while: the user was told to delete good
     results); the results stay as they were."""
-    import torch
-    from mmengine.config import Config
-
     from openselfsup.apis.knn import knn_eval_checkpoint
     _patients_here(tmp_path, monkeypatch)
     hlss = os.path.join(os.path.dirname(HIDISC_DEMO),
                         'hlss_rn50w8_synthetic.py')
-    bare = _demo_checkpoint(tmp_path / 'run' / 'iter_2.pth')
-    saved = torch.load(str(bare), weights_only=True)
-    saved['meta'].update(
-        cfg=Config.fromfile(HIDISC_DEMO).pretty_text,
-        experiment_name='hidisc_r18w8_synthetic_20261203_101500')
-    torch.save(saved, str(bare))
+    bare = _with_hidisc_meta(
+        _demo_checkpoint(tmp_path / 'run' / 'iter_2.pth'))
     _, written = knn_eval_checkpoint(HIDISC_DEMO, str(bare), None)
     before = open(written, 'rb').read()
     with pytest.raises(InputError) as err:
