@@ -3961,9 +3961,12 @@ def test_extract_backbone_weights(synthetic_root, tmp_path):
     # at another size is warned of with the override that matches (a 64-px
     # demo encoder on the configs' 224-px images was silent)
     # and so does the training list (its held-out classes are checked
-    # against the feature folder's name at extraction)
+    # against the feature folder's name at extraction), with the data
+    # root it lies under (initial weights are judged on this run's data
+    # only)
     assert torch.load(out, weights_only=True)['meta'] == {
-        'train_image_size': [32, 32], 'train_list': 'meta/train.txt'}
+        'train_image_size': [32, 32], 'train_list': 'meta/train.txt',
+        'data_root': _nct(synthetic_root)}
     from openselfsup.apis.extract import image_size_note, \
         load_backbone_weights
     from openselfsup.config import load_config
