@@ -21,6 +21,7 @@ from typing import (Any, BinaryIO, Callable, Iterator, List, Optional,
 
 from .errors import InputError
 from .io import check_file
+from .once import file_version
 
 
 #: the file :func:`is_complete_checkpoint` last found complete: its
@@ -44,8 +45,7 @@ def is_complete_checkpoint(path: str) -> bool:
     try:
         with open(path, 'rb') as f:
             st = os.fstat(f.fileno())  # of the file read below
-            key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
-                   st.st_ctime_ns)
+            key = file_version(st)
             if key == _LAST_COMPLETE:
                 return True
             complete = is_complete_archive(f)

@@ -19,6 +19,7 @@ from typing import Any, Dict, Optional, Set
 import numpy as np
 
 from .errors import InputError
+from .once import file_version
 
 
 def library_version(name: str, build: bool = False) -> str:
@@ -212,8 +213,7 @@ def _signature(path: str, files: list) -> tuple:
         except OSError:  # as os.path.exists: missing, a loop, a file
             sig.append((rel, 'link', os.readlink(full)))
             continue
-        sig.append((rel, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
-                    st.st_ctime_ns))
+        sig.append((rel,) + file_version(st))
     return tuple(sig)
 
 

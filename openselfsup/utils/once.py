@@ -57,6 +57,17 @@ def reading_once() -> Iterator[None]:
             _READ.reset(token)
 
 
+def file_version(st: os.stat_result) -> tuple:
+    """What tells one version of a file from another by its ``os.stat``
+    result ``st``: device, inode, size and the times of its last write and
+    change in nanoseconds (any write, truncation or replacement changes
+    one; a rewrite in place at the same size within the filesystem's
+    timestamp resolution does not). The key of :func:`read_once`, of the
+    checkpoint completeness cache and of the folder signatures."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+            st.st_ctime_ns)
+
+
 def read_once(kind: str, path: str, reader: Callable[[str], T]) -> T:
     """``reader(path)``: what ``kind`` of reading (one name per reader:
     ``'knn metadata'``, ``'report features'``) makes of the file ``path``.
@@ -83,8 +94,7 @@ def read_once(kind: str, path: str, reader: Callable[[str], T]) -> T:
         st = os.stat(full)
     except (OSError, ValueError):
         return reader(path)
-    key = (kind, full, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
-           st.st_ctime_ns)
+    key = (kind, full) + file_version(st)
     if key not in read:
         read[key] = reader(path)
     return read[key]
