@@ -124,10 +124,9 @@ def lists_held_out(lists: Optional[Sequence[str]]
     ``wo_3`` + ``wo_7`` holds every class); None where a list is not
     judged (its name says neither: its images may hold any class) or
     there are none."""
-    held = [list_held_out(f) for f in lists or ()]
-    if not held or any(h is None for h in held):
+    if any(list_held_out(f) is None for f in lists or ()):
         return None
-    return tuple(sorted(set(held[0]).intersection(*held[1:])))
+    return lists_held_out_at_most(lists)  # every list known: the same
 
 
 def lists_held_out_at_most(lists: Optional[Sequence[str]]
