@@ -715,6 +715,70 @@ def test_a_resume_from_another_directory_names_the_data_it_reads(
         "another directory); the run continues with this config's"]
 
 
+def test_a_resume_names_a_list_whose_contents_changed(synthetic_root,
+                                                      tmp_path):
+    """A training list that gained or lost a line at the same path (the
+    ``wo_LYM`` list rewritten) keeps the config as written and, at a few
+    lines, the epoch length: ``--resume`` trained on other data without a
+    word. The checkpoint's meta now records each list's line count and
+    SHA-1 (the reference here: counted and hashed by hand), and the
+    resume names a list that differs, as training data that differ; the
+    same list, or a checkpoint without the record (older code), says
+    nothing."""
+    import hashlib
+
+    from openselfsup.apis import train
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    listed = tmp_path / 'train.txt'
+    nct = _nct(synthetic_root)
+    shutil.copy(os.path.join(nct, load_config(FSP_DEMO).train_dataloader
+                             .dataset.ann_file), listed)
+    text = listed.read_bytes()
+    path = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), nct, n_images=8,
+                        batch=8, epochs=1, ann_file=str(listed))
+    train(path, work_dir=str(tmp_path / 'w'))
+    ckpt = str(tmp_path / 'w' / 'epoch_1.pth')
+    lines = text.decode().splitlines()
+    assert load_checkpoint_file(ckpt)['meta']['data_files'] == {
+        'train_dataloader.dataset.ann_file': {
+            'path': str(listed), 'lines': len(lines),
+            'sha1': hashlib.sha1(text).hexdigest()}}
+    head = (f'warning: --resume from {ckpt}: this config\'s training data '
+            'differ from those of the run that wrote it: ')
+
+    def said(checkpoint=ckpt):
+        c = load_config(path)
+        c.train_cfg.max_epochs = 2
+        return [n for n in prepare_config(c, path, str(tmp_path / 'x'),
+                                          resume=checkpoint)
+                if 'training data differ' in n]
+
+    assert said() == []
+    # a line dropped (the last: the config's indices read the same
+    # number of images, so the epochs keep their length)
+    listed.write_text('\n'.join(lines[:-1]) + '\n')
+    assert said() == [
+        f'{head}train_dataloader.dataset.ann_file: {listed} is not the file '
+        f'the run read ({len(lines)} -> {len(lines) - 1} lines); the run '
+        'continues with this config\'s']
+    # as many lines, one label changed
+    first, label = lines[0].rsplit(' ', 1)
+    listed.write_text('\n'.join(
+        [f'{first} {int(label) + 1}'] + lines[1:]) + '\n')
+    assert said() == [
+        f'{head}train_dataloader.dataset.ann_file: {listed} is not the file '
+        f'the run read ({len(lines)} lines, other contents); the run '
+        'continues with this config\'s']
+    old = load_checkpoint_file(ckpt)
+    old['meta'].pop('data_files')
+    torch.save(old, tmp_path / 'old.pth')
+    assert said(str(tmp_path / 'old.pth')) == []
+    listed.write_bytes(text)
+    assert said() == []
+
+
 def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
                                                   monkeypatch):
     """--resume DIR (a run's work dir) or --resume FILE (a checkpoint in

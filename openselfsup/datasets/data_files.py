@@ -132,3 +132,38 @@ def dataset_paths(node: dict) -> List[Tuple[str, str, str, str]]:
     if ann:
         out.append(('ann_file', ann, 'file', ''))
     return out + build_time_paths(type_name(node.get('type')) or '', node)
+
+
+def data_file_records(node: Any, key: str) -> dict:
+    """``{name: {'path': path, 'lines': n, 'sha1': hex}}`` of each file (never a folder,
+    an image) the datasets of the config section ``node`` (at dotted
+    ``key``: ``train_dataloader.dataset``) read when built, as
+    :func:`dataset_paths` resolves them, relative ones from the current
+    directory (``path`` as the dataset joins it; ``lines`` and ``sha1``:
+    :func:`~openselfsup.utils.fingerprint.file_lines_sha1`):
+    the list files' contents, which a checkpoint's meta records and a
+    ``--resume`` compares (a list grown or shrunk by a few lines keeps
+    its path and, often, the epoch length). ``name`` is the setting's
+    dotted key (``train_dataloader.dataset.ann_file``), a default file
+    under the ``data_root`` the root's key and the file under it
+    (``...data_root/meta/opensrh.json``). A file missing or unreadable is
+    left out (the data check and the dataset name it)."""
+    from ..config import config_dicts
+    from ..utils.fingerprint import file_lines_sha1
+    out = {}
+    for at, section in config_dicts(node, key):
+        if 'type' not in section:
+            continue
+        root = section.get('data_root')
+        for name, path, kind, how in dataset_paths(section):
+            if kind != 'file':
+                continue
+            where = f'{at}.{name}'
+            if how:  # a default path under the data_root
+                where += '/' + os.path.relpath(path, root)
+            try:
+                lines, sha1 = file_lines_sha1(path)
+            except OSError:
+                continue
+            out[where] = {'path': path, 'lines': lines, 'sha1': sha1}
+    return out

@@ -346,9 +346,13 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     # the paths compared where they lead (a folder written another way
     # is no change; one read from another directory is)
     moves, spelled = data_path_changes(text, cfg, meta.get('cwd'))
-    data = [line for key, line in [
+    data = [(key, line) for key, line in [
         *schedule_changes(text, cfg, DATA_KEYS, batch=False), *moves]
         if key not in spelled]
+    # the lists' contents, where the same files are read
+    data += data_file_changes(meta.get(DATA_FILES_KEY), cfg,
+                              [key for key, _ in data])
+    data = [line for _, line in data]
     if data:
         notes.append(
             f'warning: --resume from {path}: this config\'s training data '
@@ -2365,6 +2369,50 @@ _WRAPPER_KEYS = tuple(k.split('.', 1)[1] for k in SCHEDULE_KEYS
 #: DATA_KEYS, batch=False)``)
 DATA_KEYS = ('train_dataloader.dataset', 'model.data_preprocessor')
 
+#: the key of a checkpoint's meta that records the contents of the files
+#: its run's training datasets read (the lists: :func:`data_file_changes`)
+DATA_FILES_KEY = 'data_files'
+
+
+def train_data_files(cfg) -> dict:
+    """The record of the files ``cfg``'s training datasets read
+    (:func:`~openselfsup.datasets.data_files.data_file_records` of
+    ``train_dataloader.dataset``), read now from the current directory:
+    what a checkpoint's meta holds under :data:`DATA_FILES_KEY`."""
+    from ..datasets.data_files import data_file_records
+    return data_file_records(
+        (cfg.get('train_dataloader') or {}).get('dataset'),
+        'train_dataloader.dataset')
+
+
+def data_file_changes(saved: Any, cfg, said: Sequence[str]
+                      ) -> List[Tuple[str, str]]:
+    """``(key, line)`` of each file ``cfg``'s training datasets read whose
+    contents differ from those the checkpoint's run read (``saved``, its
+    meta's :data:`DATA_FILES_KEY` record; :func:`train_data_files` now):
+    a list that gained or lost lines at the same path, which a resume
+    trained on without a word where the epoch length stayed. Not said
+    for a file whose setting or dataset ``data_root`` is among ``said``
+    (the keys already named as changed or moved: another file is read);
+    none where the checkpoint holds no record (older code)."""
+    if not isinstance(saved, dict):
+        return []
+    out = []
+    for name, now in train_data_files(cfg).items():
+        before = saved.get(name)
+        if not isinstance(before, dict) or before.get('sha1') == now['sha1']:
+            continue
+        setting = name.split('/')[0]
+        if setting in said or \
+                f'{setting.rsplit(".", 1)[0]}.data_root' in said:
+            continue
+        lines = before.get('lines')
+        count = (f'{lines} -> {now["lines"]} lines' if lines != now['lines']
+                 else f'{lines} lines, other contents')
+        out.append((setting, f'{name}: {now["path"]} is not the file the '
+                    f'run read ({count})'))
+    return out
+
 
 def data_path_changes(text: Optional[str], cfg, there: Any,
                       here: Optional[str] = None
@@ -3402,6 +3450,10 @@ class AtomicRunner(Runner):
         #: the training lists the run's initial weights had been trained
         #: on, recorded in its checkpoints' meta (:meth:`load_or_resume`)
         self._initial_lists = ()
+        #: the contents of the files the training datasets read, read
+        #: when training starts and recorded in the checkpoints' meta
+        #: (:data:`DATA_FILES_KEY`)
+        self._data_files = None
         #: the iterations the resumed run trains past MMEngine's count of
         #: them (``max_iters``): its meta's iteration past its epochs'
         #: (:meth:`_warn_if_finished`)
@@ -3520,6 +3572,8 @@ class AtomicRunner(Runner):
             if window is not None:
                 kwargs['checkpoint'][WINDOW_GRADIENT] = window
         elif fn_name == 'before_train':
+            # the lists as the datasets, built with the loop, read them
+            self._data_files = train_data_files(self.cfg)
             count_trained_again(self.optim_wrapper, self._counted_past)
             self._continue_window()
         elif fn_name == 'after_load_checkpoint':
@@ -3955,7 +4009,10 @@ class AtomicRunner(Runner):
         and each param group's settings as this run's config built them
         (:func:`built_groups`, taken at :meth:`scale_lr`, and the ratio
         ``--auto-scale-lr`` scaled the lr by, ``auto_scale_ratio``),
-        which a resume compares the groups' values with.
+        which a resume compares the groups' values with, and the
+        contents of the files its training datasets read
+        (:data:`DATA_FILES_KEY`, read when training started), which a
+        resume compares the lists with (:func:`data_file_changes`).
         """
         # meta: MMEngine's 4th positional argument after the file name
         args, at = list(args), 3
@@ -3967,6 +4024,8 @@ class AtomicRunner(Runner):
             meta['auto_scale_ratio'] = self._auto_scale_ratio
         if self._initial_lists:
             meta[INIT_LISTS_KEY] = list(self._initial_lists)
+        if self._data_files is not None:
+            meta[DATA_FILES_KEY] = self._data_files
         if len(args) > at:
             args[at] = meta
         else:
