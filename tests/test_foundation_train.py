@@ -715,6 +715,44 @@ def test_a_resume_from_another_directory_names_the_data_it_reads(
         "another directory); the run continues with this config's"]
 
 
+def test_a_folder_written_another_way_is_the_same_data_without_a_cwd(
+        fsp_epoch_1, synthetic_root, tmp_path, monkeypatch):
+    """A checkpoint that does not record its run's directory (older code)
+    compared its paths as written: ``data_root='data/NCT/'`` resumed as
+    ``'./data/NCT'`` was warned of as training data that differ. The
+    same folder written two ways (``os.path.normpath`` of both relative
+    paths is one) is no change now; another folder, or the absolute path
+    (which depends on the run's directory, not known), is still said."""
+    from mmengine.config import Config
+
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.engine.runner import resume_notes
+    _, work, _ = fsp_epoch_1
+    os.symlink(synthetic_root, tmp_path / 'data')
+    monkeypatch.chdir(tmp_path)
+    saved = load_checkpoint_file(str(work / 'epoch_1.pth'))
+    c = Config.fromstring(saved['meta']['cfg'], '.py')
+    c.train_dataloader.dataset.data_root = 'data/NCT/'
+    saved['meta']['cfg'] = c.pretty_text
+    saved['meta'].pop('cwd')
+    ckpt = str(tmp_path / 'old.pth')
+    torch.save(saved, ckpt)
+
+    def said(data_root):
+        c.train_dataloader.dataset.data_root = data_root
+        return [n for n in resume_notes(ckpt, c)
+                if 'training data differ' in n]
+
+    for spelt in ('data/NCT/', './data/NCT', 'data//NCT', './data/./NCT/'):
+        assert said(spelt) == [], spelt
+    for other in ('data/LC25000/', str(tmp_path / 'data' / 'NCT')):
+        assert said(other) == [
+            f'warning: --resume from {ckpt}: this config\'s training data '
+            'differ from those of the run that wrote it: '
+            f"train_dataloader.dataset.data_root: 'data/NCT/' -> {other!r}; "
+            'the run continues with this config\'s'], other
+
+
 def test_a_resume_names_a_list_whose_contents_changed(synthetic_root,
                                                       tmp_path):
     """A training list that gained or lost a line at the same path (the

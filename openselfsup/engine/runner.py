@@ -2438,9 +2438,13 @@ def data_path_changes(text: Optional[str], cfg, there: Any,
         ``data_root`` that moved is the ``data_root``'s line), and the
         keys of path settings written otherwise that name the same place
         (``'data/NCT/'``, ``'./data/NCT'`` and its absolute path: no
-        change of :data:`DATA_KEYS`). Both empty where ``there`` is not
-        recorded (a checkpoint of older code: the settings are compared
-        as written) or ``text`` holds no dataset read as data. Other
+        change of :data:`DATA_KEYS`). Where ``there`` is not recorded (a
+        checkpoint of older code) no move is known, and the paths are
+        the same place where written alike but for
+        :func:`os.path.normpath` (``'data/NCT/'`` and ``'./data/NCT'``;
+        not a relative path and an absolute one, which depends on the
+        run's directory). Both empty where ``text`` holds no dataset read
+        as data. Other
         settings (``split_name``, ``layout``, ``img_suffix``) are
         compared as written, never as paths.
     """
@@ -2449,9 +2453,12 @@ def data_path_changes(text: Optional[str], cfg, there: Any,
     here = os.getcwd() if here is None else here
     saved = trained_dataset(text) if text is not None else None
     mine = (cfg.get('train_dataloader') or {}).get('dataset')
-    if not isinstance(there, str) or not os.path.isabs(there) or \
-            saved is None or mine is None:
+    if saved is None or mine is None:
         return [], []
+    # the run's directory not recorded (older code): where a relative
+    # path led is not known, and one folder written two ways
+    # (os.path.normpath) alone is no change
+    recorded = isinstance(there, str) and os.path.isabs(there)
     old = dict(config_dicts(saved, 'train_dataloader.dataset'))
     moves, spelled = [], []
     for key, node in config_dicts(mine, 'train_dataloader.dataset'):
@@ -2460,7 +2467,8 @@ def data_path_changes(text: Optional[str], cfg, there: Any,
                 type_name(node.get('type')) != type_name(before.get('type')):
             continue
         # {setting: (real path, path as the dataset joins it)}
-        places = [{name: (os.path.realpath(os.path.join(cwd, path)), path)
+        places = [{name: (os.path.realpath(os.path.join(cwd, path))
+                          if recorded else os.path.normpath(path), path)
                    for name, path, _, how in dataset_paths(side) if not how}
                   for side, cwd in ((before, there), (node, here))]
         root = node.get('data_root')
@@ -2477,7 +2485,8 @@ def data_path_changes(text: Optional[str], cfg, there: Any,
             # a path joined to a data_root that moved: the root's line
             under_root = name != 'data_root' and isinstance(root, str) and \
                 path != os.path.expanduser(raws[1])
-            if raws[0] == raws[1] and not (moved_root and under_root):
+            if recorded and raws[0] == raws[1] and \
+                    not (moved_root and under_root):
                 where = f'{key}.{name}'
                 moves.append((where, f'{where}: {places[0][name][0]} -> '
                                f'{place} ({raws[1]!r} read from another '
