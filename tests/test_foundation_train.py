@@ -525,6 +525,56 @@ def test_a_resume_with_epochs_of_another_length_is_refused(
     assert not (tmp_path / 'h').exists()
 
 
+def test_gradient_accumulation_leaves_the_momentum_schedule_counted_by_iteration(
+        synthetic_root, tmp_path, monkeypatch):
+    """``optim_wrapper.accumulative_counts`` groups iterations into
+    windows of one optimizer step, but MMEngine's loader length, its
+    ``max_iters`` (``max_epochs`` x that length) and the CLP key encoder's
+    step count (one update per forward, each iteration) are the same
+    whatever the count: a resume with another ``accumulative_counts`` puts
+    the momentum schedule (``pi x steps / max_iters``) nowhere else, and
+    is not refused (the resume's warning names the changed count). With
+    accumulation, another epoch length is the refused one, as without.
+    Reference: the (steps, max_iters) each momentum is computed from in
+    the resumed epoch, worked out by hand: iterations 2 and 3 of 2
+    epochs x (16 / 8)."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.models.algorithms.mocov3 import HostStepCosineEMA
+    from openselfsup.utils import InputError
+    from mmengine.logging import MessageHub
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(CLP_DEMO, path, _nct(synthetic_root),
+                                 n_images=16, batch=8, epochs=1))
+    train(path, work_dir=str(tmp_path / 'a'))
+    ckpt = str(tmp_path / 'a' / 'epoch_1.pth')
+    c.optim_wrapper.accumulative_counts = 2
+    c.train_cfg.max_epochs = c.param_scheduler[0].end = 2
+    c.dump(path)
+    used = []
+    at = HostStepCosineEMA.momentum_at
+
+    def momentum_at(self, steps):
+        used.append((steps, MessageHub.get_current_instance().get_info(
+            'max_iters')))
+        return at(self, steps)
+
+    monkeypatch.setattr(HostStepCosineEMA, 'momentum_at', momentum_at)
+    runner = train(path, work_dir=str(tmp_path / 'b'), resume=ckpt)
+    assert used == [(2, 4), (3, 4)]
+    assert int(runner.model.momentum_encoder.steps) == runner.iter == 4
+    assert 'optim_wrapper.accumulative_counts: unset -> 2; the run ' \
+        'continues with this config\'s' in _log_text(tmp_path / 'b')
+    # another epoch length under accumulation: refused as without it
+    c.total_batch_size = c.train_dataloader.batch_size = 16
+    c.dump(path)
+    with pytest.raises(InputError, match=re.escape(
+            'its run trained 2 iterations an epoch, this one would train 1 '
+            '(total batch 8 -> 16), and model.momentum_encoder')):
+        train(path, work_dir=str(tmp_path / 'c'), resume=ckpt)
+    assert not (tmp_path / 'c').exists()
+
+
 def test_a_scheduler_stepped_each_iteration_by_a_false_by_epoch_is_counted():
     """MMEngine steps a scheduler each iteration where its ``by_epoch`` is
     false (``0`` too) and converts one to iterations where its
