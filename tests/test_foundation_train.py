@@ -575,6 +575,53 @@ def test_gradient_accumulation_leaves_the_momentum_schedule_counted_by_iteration
     assert not (tmp_path / 'c').exists()
 
 
+def test_an_fsp_resume_with_another_batch_counts_its_eta_to_its_end(
+        synthetic_root, tmp_path):
+    """FSP (an epoch-stepped schedule) resumed with another total batch
+    goes on by epoch, as it should, but MMEngine counted ``max_iters`` as
+    ``max_epochs`` x the new epoch length from iteration 0 while the run
+    went on from the checkpoint's iteration: resumed with twice the batch
+    the log's ETA went negative (``eta: -1 day, 23:59:58``), with half of
+    it the ETA at the last iteration was that of 4 iterations more. Now
+    the loop counts to the run's end: the ETA at the last iteration is 0
+    and ``max_iters`` is the last iteration (worked out by hand: 4
+    iterations of epoch 1, then 2 epochs of 16 / 8 or 16 / 2). The
+    learning rate of each epoch is the uninterrupted run's (a cosine over
+    3 epochs, 0.05 x (1 + cos(pi e / 3)) / 2)."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
+                                 n_images=16, batch=4, epochs=3))
+    c.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True,
+                              begin=0, end=3, T_max=3, eta_min=0.)]
+    c.dump(path)
+    whole = train(path, work_dir=str(tmp_path / 'a'))
+    cosine = [0.05 * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)]
+    assert _lrs(whole) == pytest.approx([lr for lr in cosine
+                                         for _ in range(4)])
+    assert whole.message_hub.get_info('eta') == 0
+    for batch, per in ((8, 2), (2, 8)):
+        c.total_batch_size = c.train_dataloader.batch_size = batch
+        c.dump(path)
+        runner = train(path, work_dir=str(tmp_path / f'b{batch}'),
+                       resume=str(tmp_path / 'a' / 'epoch_1.pth'))
+        assert runner.message_hub.get_info('eta') == 0, batch
+        assert runner.iter == runner.max_iters == 4 + 2 * per, batch
+        # (the hub's history holds the checkpoint's run's first)
+        assert _lrs(runner)[-2 * per - 1:] == pytest.approx(
+            [cosine[0]] + [lr for lr in cosine[1:] for _ in range(per)]), \
+            batch
+        # the message hub (and the checkpoints) keep MMEngine's count:
+        # the epoch length of this run
+        assert runner.message_hub.get_info('max_iters') == 3 * per
+
+
+def _lrs(runner):
+    return [float(v) for v in
+            runner.message_hub.get_scalar('train/lr').data[0]]
+
+
 def test_a_scheduler_stepped_each_iteration_by_a_false_by_epoch_is_counted():
     """MMEngine steps a scheduler each iteration where its ``by_epoch`` is
     false (``0`` too) and converts one to iterations where its

@@ -3465,7 +3465,8 @@ class AtomicRunner(Runner):
         self._data_files = None
         #: the iterations the resumed run trains past MMEngine's count of
         #: them (``max_iters``): its meta's iteration past its epochs'
-        #: (:meth:`_warn_if_finished`)
+        #: (:meth:`_warn_if_finished`); negative where it ends short of
+        #: the count (epochs longer than the checkpoint's run's)
         self._counted_past = 0
         #: the iterations of the current epoch trained (saved with a
         #: checkpoint: EPOCH_PROGRESS), and the loaded checkpoint's
@@ -3645,6 +3646,8 @@ class AtomicRunner(Runner):
             # after it (by_epoch=True's meta counts this epoch done) holds
             # none of its iterations
             self._epoch_iterations = 0
+        if fn_name == 'before_train':
+            self._count_to_the_end()
         if fn_name == 'after_load_checkpoint' and self._resume:
             self._trained_weights_back(kwargs['checkpoint'])
         if fn_name == 'after_load_checkpoint' and self._checks_load_from:
@@ -4635,11 +4638,34 @@ class AtomicRunner(Runner):
         those an earlier such resume trained again, which the iteration
         still counts (a checkpoint saved by epoch after it too: before,
         that resume stopped on MMEngine's 'loss_factor should be larger
-        than zero!' or left its last window unstepped). ``per``: the
-        epoch's iterations (None: a loader without a length, nothing
-        counted)."""
+        than zero!' or left its last window unstepped); and those of a
+        checkpoint of a run of longer epochs (another total batch: an
+        FSP run resumed with twice the batch), or, negative, of shorter
+        ones. The loop's count is moved by as many
+        (:meth:`_count_to_the_end`). ``per``: the epoch's iterations
+        (None: a loader without a length, nothing counted)."""
         if per is not None:
-            self._counted_past = max(self.iter - self.epoch * per, 0)
+            self._counted_past = self.iter - self.epoch * per
+
+    def _count_to_the_end(self) -> None:
+        """Set a resumed epoch loop's ``max_iters`` to the iteration the
+        run ends at, once MMEngine's ``RuntimeInfoHook`` has recorded its
+        own count in the message hub (``max_epochs`` x the epoch length,
+        which the checkpoints' epoch length and the CLP key encoder read).
+        MMEngine counts ``max_iters`` from iteration 0 and the resumed run
+        trains whole epochs from the checkpoint's iteration: where that
+        is past or short of its epochs' (:meth:`_count_past`: epochs of
+        another length, an FSP run resumed with another total batch, or
+        an epoch trained again), the log's ETA (``IterTimerHook``:
+        ``max_iters - iter``) went negative (``eta: -1 day, 23:59:58``,
+        twice the batch) or stayed above 0 at the run's last iteration
+        (half the batch), and the last-iteration checks
+        (``CheckpointHook``'s ``save_last`` by iteration) came at another
+        iteration than the last."""
+        from mmengine.runner import EpochBasedTrainLoop
+        loop = self._train_loop
+        if self._counted_past and isinstance(loop, EpochBasedTrainLoop):
+            loop._max_iters += self._counted_past
 
     def _repeats_an_epoch(self, per: int, end: int) -> bool:
         """Warn, and return True, where an epoch loop resumes from a
