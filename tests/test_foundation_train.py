@@ -617,6 +617,36 @@ def test_an_fsp_resume_with_another_batch_counts_its_eta_to_its_end(
         assert runner.message_hub.get_info('max_iters') == 3 * per
 
 
+def test_a_resume_into_longer_epochs_steps_its_last_accumulation_window(
+        synthetic_root, tmp_path):
+    """FSP in windows of 3 (``accumulative_counts``), 4 iterations an
+    epoch (16 images, batch 4), resumed after epoch 1 with batch 2 for 3
+    epochs: the run ends at iteration 4 + 2 x 8 = 20, and MMEngine's
+    accumulation counted 3 x 8 = 24, whose remainder by 3 is 0: the
+    window of iterations 19 and 20 was divided by 3 and never stepped,
+    its gradient left unapplied in the weights' ``.grad``. Now the count
+    is the run's end (worked out by hand above): that window steps,
+    divided by its 2 iterations, and no gradient is left."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
+                                 n_images=16, batch=4, epochs=1))
+    c.optim_wrapper.accumulative_counts = 3
+    c.dump(path)
+    train(path, work_dir=str(tmp_path / 'a'))
+    c.total_batch_size = c.train_dataloader.batch_size = 2
+    c.train_cfg.max_epochs = 3
+    c.dump(path)
+    runner = train(path, work_dir=str(tmp_path / 'b'),
+                   resume=str(tmp_path / 'a' / 'epoch_1.pth'))
+    wrapper = runner.optim_wrapper
+    assert runner.iter == wrapper._inner_count == 20
+    assert all(p.grad is None or not p.grad.any()
+               for p in runner.model.parameters())
+    assert (wrapper._max_counts, wrapper._remainder_counts) == (20, 2)
+
+
 def _lrs(runner):
     return [float(v) for v in
             runner.message_hub.get_scalar('train/lr').data[0]]

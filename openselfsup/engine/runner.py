@@ -2883,14 +2883,19 @@ def count_trained_again(optim_wrapper, trained_again: int) -> None:
     past the count were divided by the count's remainder (0 where
     ``accumulative_counts`` divides it: the run stopped on MMEngine's
     'loss_factor should be larger than zero!' at the first of them),
-    and a last window left unfinished there never stepped. In an
+    and a last window left unfinished there never stepped. Negative
+    where the run ends short of the count (resumed from a run of shorter
+    epochs: an FSP run with half its batch): its last window, unfinished
+    at the count's remainder, never stepped (its gradient left in the
+    weights' ``.grad``, unapplied); it now ends, divided by its length, at
+    the run's end. In an
     ``OptimWrapperDict`` (several optimizers), each wrapper's own count,
     by its own ``accumulative_counts`` (before, the dict was skipped: a
     wrapper whose count was set, as MMEngine's ``OptimWrapperDict.
     initialize_count_status`` asks each to be, stopped as one wrapper
     did); one MMEngine's dict leaves uncounted (``_max_counts`` -1) has
     no end to move."""
-    if trained_again <= 0:
+    if trained_again == 0:
         return
     for wrapper in _each_wrapper(optim_wrapper).values():
         most = getattr(wrapper, '_max_counts', -1)
