@@ -525,7 +525,7 @@ def test_a_resume_with_epochs_of_another_length_is_refused(
     assert not (tmp_path / 'h').exists()
 
 
-def test_gradient_accumulation_leaves_the_momentum_schedule_counted_by_iteration(
+def test_accumulation_leaves_the_momentum_schedule_counted_by_iteration(
         synthetic_root, tmp_path, monkeypatch):
     """``optim_wrapper.accumulative_counts`` groups iterations into
     windows of one optimizer step, but MMEngine's loader length, its

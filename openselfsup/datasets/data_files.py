@@ -135,12 +135,12 @@ def dataset_paths(node: dict) -> List[Tuple[str, str, str, str]]:
 
 
 def data_file_records(node: Any, key: str) -> dict:
-    """``{name: {'path': path, 'lines': n, 'sha1': hex}}`` of each file (never a folder,
-    an image) the datasets of the config section ``node`` (at dotted
-    ``key``: ``train_dataloader.dataset``) read when built, as
-    :func:`dataset_paths` resolves them, relative ones from the current
-    directory (``path`` as the dataset joins it; ``lines`` and ``sha1``:
-    :func:`~openselfsup.utils.fingerprint.file_lines_sha1`):
+    """``{name: {'path': path, 'lines': n, 'sha1': hex}}`` of each file
+    (never a folder, an image) the datasets of the config section
+    ``node`` (at dotted ``key``: ``train_dataloader.dataset``) read when
+    built, as :func:`dataset_paths` resolves them, relative ones from the
+    current directory (``path`` as the dataset joins it; ``lines`` and
+    ``sha1``: :func:`~openselfsup.utils.fingerprint.file_lines_sha1`):
     the list files' contents, which a checkpoint's meta records and a
     ``--resume`` compares (a list grown or shrunk by a few lines keeps
     its path and, often, the epoch length). ``name`` is the setting's
