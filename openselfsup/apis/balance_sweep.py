@@ -52,7 +52,7 @@ from ..utils import (InputError, check_distinct, check_fraction,
                      remove_set, save_json, save_set)
 from ..utils.checkpoint_files import SWEEP_RUN_RECORD
 from ..utils.console import log_file, short_console, shown
-from ..utils.errors import note_interruption
+from ..utils.errors import note_interruption, terminate_raising
 from ..utils.fingerprint import file_sha1_kept, unread_digests
 from ..utils.io import json_text
 from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
@@ -1136,6 +1136,11 @@ def _stops_early(hooks: list) -> bool:
                h.get('enable', True) for h in hooks)
 
 
+# SIGTERM (scancel, `kill`) ends the whole sweep as Ctrl-C does: each
+# run's training sets the handler for its run only, and between two runs
+# (an evaluation, baseline.pth saved) it ended the process where it stood
+# (exit -15, no line, the sweep's lock file left)
+@terminate_raising()
 def run_balance_sweep(config: str, lambdas: Sequence[float],
                       work_dir: Optional[str] = None,
                       baseline_epochs: Optional[int] = None,
@@ -1199,6 +1204,11 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             per epoch, and the sweep says which run trains, each run's
             result and the log file that holds all of it
             (:func:`~openselfsup.utils.console.short_console`).
+
+    A SIGTERM anywhere in the sweep raises
+    :class:`~openselfsup.utils.Terminated` (between runs too:
+    :func:`~openselfsup.utils.errors.terminate_raising`), which ends it as
+    Ctrl-C does (the lock released, the runs that ended recorded).
 
     Returns:
         dict: ``rows`` (name, lambda, epochs, metrics; with ``seeds``, each

@@ -8,7 +8,7 @@ from .errors import (InputError, Terminated, cfg_options_here,  # noqa: F401
                      given_twice, is_index_sequence, is_int,
                      is_number, run_cli,
                      settings_refused,
-                     terminate_raises, with_article)
+                     terminate_raises, terminate_raising, with_article)
 from .fingerprint import (array_sha1, config_sha1,  # noqa: F401
                           data_folder_sha1, file_sha1, file_sha256,
                           files_sample_sha1,

@@ -120,6 +120,23 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
     return restore
 
 
+@contextmanager
+def terminate_raising() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` throughout the body (as a
+    decorator: the function's call), :func:`terminate_raises`' handler
+    set before and its default action back after: for a process that
+    runs several runs one after the other (the lambda sweep), whose
+    training sets the handler for each run only (``apis.train.train``),
+    so that a SIGTERM between two runs (an evaluation, a save) ends it as
+    Ctrl-C does, its clean-ups run, not where it stood. Inside, a run's
+    own :func:`terminate_raises` finds this handler set and leaves it."""
+    restore = terminate_raises(lambda: True)
+    try:
+        yield
+    finally:
+        restore()
+
+
 def given_twice(values: Iterable,
                 key: Optional[Callable[[Any], Hashable]] = None) -> List[List]:
     """The values of a list that stand for the same thing (the same
