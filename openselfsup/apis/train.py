@@ -12,6 +12,7 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 ``train_dataloader.batch_size`` (per process).
 """
 import collections
+import contextlib
 import itertools
 import json
 import math
@@ -155,11 +156,35 @@ def torchrun(argv: Sequence[str]) -> int:
     return 0
 
 
+def _worker_excess(loader) -> Optional[Tuple[int, int]]:
+    """``(num_workers, cores)`` of the training data loader config
+    ``loader`` where it asks for more workers than the CPU cores this
+    process may run on (what torch suggests at most), else None."""
+    from ..lowshot.parallel import available_cores
+    workers, cores = loader.get('num_workers', 0) or 0, available_cores()
+    return (workers, cores) if workers > cores else None
+
+
+def torch_worker_warning(workers: int) -> str:
+    """The pattern of torch's warning for a DataLoader of ``workers``
+    workers above what it suggests, every wording of it
+    (``DataLoader.check_worker_number_rationality``): the suggested count
+    on Linux; with `` (`cpuset` is not taken into account)`` where
+    ``os.sched_getaffinity`` is missing (macOS, Windows); that it cannot
+    compute one where the CPU count is not known."""
+    return (f'This DataLoader will create {workers} worker processes in '
+            r'total\. (Our suggested max number of worker in current '
+            r'system is \d+( \(`cpuset` is not taken into account\))?,|'
+            'DataLoader is not able to compute a suggested max number of '
+            'worker)')
+
+
 def worker_count_notes(loader) -> List[str]:
     """A warning note for a ``train_dataloader.num_workers`` above the CPU
     cores this process may run on (what torch suggests at most), in place
     of torch's own warning, which came twice a run (the loader built, its
-    workers started) and named no way out. The count is kept, not capped:
+    workers started) and named no way out (:func:`worker_warning_replaced`
+    keeps it out of the run). The count is kept, not capped:
     with the per-image pipeline each worker draws from its own seeded
     stream and makes every ``num_workers``-th batch, so another count
     draws other views (of the same distribution) than the configs'
@@ -171,17 +196,10 @@ def worker_count_notes(loader) -> List[str]:
     Returns:
         list[str]: the note (``'warning: ...'``), or none.
     """
-    from ..lowshot.parallel import available_cores
-    workers, cores = loader.get('num_workers', 0) or 0, available_cores()
-    if workers <= cores:
+    excess = _worker_excess(loader)
+    if excess is None:
         return []
-    # torch's (DataLoader.check_worker_number_rationality), for this count
-    # on this machine only
-    warnings.filterwarnings(
-        'ignore', category=UserWarning, message=(
-            f'This DataLoader will create {workers} worker processes in '
-            f'total. Our suggested max number of worker in current system '
-            f'is {cores},'))
+    workers, cores = excess
     return [f'warning: train_dataloader.num_workers={workers} on {cores} '
             f'CPU core(s): torch suggests at most {cores} (more workers '
             'than cores may run slowly); the shipped CLP / FSP configs '
@@ -191,6 +209,35 @@ def worker_count_notes(loader) -> List[str]:
             f'views than {workers} workers do '
             "(each worker has its own seeded stream), of the same "
             'distribution']
+
+
+@contextlib.contextmanager
+def worker_warning_replaced(loader) -> Iterator[None]:
+    """In the body (:func:`train`: the run, where torch warns as the
+    loader is built and again as each epoch's workers start), torch's
+    warning of a ``loader`` that :func:`worker_count_notes` gives a note
+    for is not shown (the note says it). The filter is the run's: it
+    stayed for the process, and a loader of that count built after the
+    run went without torch's warning. Only this filter is taken out
+    after: those set in the body (a library's, on its import) stay.
+
+    Args:
+        loader (dict): the training data loader config.
+    """
+    excess = _worker_excess(loader)
+    if excess is None:
+        yield
+        return
+    warnings.filterwarnings('ignore', category=UserWarning,
+                            message=torch_worker_warning(excess[0]))
+    entry = warnings.filters[0]
+    try:
+        yield
+    finally:
+        for i, f in enumerate(warnings.filters):
+            if f is entry:
+                del warnings.filters[i]
+                break
 
 
 def per_process_batch(total: int, world_size: int) -> int:
@@ -2353,7 +2400,10 @@ def train(config: str,
         # process group forms, and the launcher ends the other ranks, which
         # wait for it there (torchrun and srun --kill-on-bad-exit: SIGTERM,
         # a Terminated before the run has started, then SIGKILL)
-        with work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]):
+        # torch's warning of more workers than cores: said in the log
+        # instead (worker_count_notes), for this run only
+        with work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]), \
+                worker_warning_replaced(cfg.get('train_dataloader') or {}):
             runner = _built(cfg, notes, config)
             when_started = getattr(runner, 'when_started', None)
             if when_started is None:  # a runner that never says it started
