@@ -1842,10 +1842,30 @@ def test_self_sup_preprocessor_makes_two_seeded_views():
                               data_samples=None), True)
 
 
+def _collate_named(cfg: str, collate) -> str:
+    """The config file ``cfg`` with ``train_dataloader.collate_fn`` of
+    the type ``collate``, or none (None: MMEngine's default,
+    pseudo_collate); the file, written again."""
+    c = Config.fromfile(cfg)
+    c.train_dataloader.pop('collate_fn', None)
+    if collate is not None:
+        c.train_dataloader.collate_fn = dict(type=collate)
+    c.dump(cfg)
+    return cfg
+
+
+#: (base config, train_dataloader.collate_fn): the configs' own
+#: default_collate, and a config naming none (MMEngine's pseudo_collate)
+_COLLATES = pytest.mark.parametrize('base, collate', [
+    (CLP_DEMO, 'default_collate'), (FSP_DEMO, 'default_collate'),
+    (CLP_DEMO, None), (FSP_DEMO, 'pseudo_collate')],
+    ids=['clp', 'fsp', 'clp-no-collate', 'fsp-pseudo-collate'])
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize('base', [CLP_DEMO, FSP_DEMO], ids=['clp', 'fsp'])
+@_COLLATES
 def test_images_of_several_sizes_on_the_batched_views_are_one_line(
-        base, synthetic_root, tmp_path):
+        base, collate, synthetic_root, tmp_path):
     """The per-image pipeline crops each image at its own size; the
     batched views (augment_on='device', 'auto' on a GPU) take one stacked
     batch, and a batch of several sizes ended in torch's ``stack expects
@@ -1868,8 +1888,9 @@ def test_images_of_several_sizes_on_the_batched_views_are_one_line(
     entries[-1][0] = str(odd)
     listed = tmp_path / 'mixed.txt'
     listed.write_text(''.join(' '.join(e) + '\n' for e in entries))
-    cfg = small_config(base, str(tmp_path / 'cfg.py'), root + '/',
-                       n_images=4, batch=4, ann_file=str(listed))
+    cfg = _collate_named(small_config(base, str(tmp_path / 'cfg.py'),
+                                      root + '/', n_images=4, batch=4,
+                                      ann_file=str(listed)), collate)
     work = tmp_path / 'w'
     with pytest.raises(InputError) as caught:
         train(cfg, work_dir=str(work),
@@ -1931,14 +1952,18 @@ def test_batched_views_follow_multiview_order(num_views):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('base', [CLP_DEMO, FSP_DEMO], ids=['clp', 'fsp'])
-def test_batched_path_trains(base, synthetic_root, tmp_path):
+@_COLLATES
+def test_batched_path_trains(base, collate, synthetic_root, tmp_path):
     """Two iterations with augment_on='device' on the CPU: workers decode,
-    the model's preprocessor makes the views."""
+    the model's preprocessor makes the views. Also from a config that
+    names no collate, or MMEngine's pseudo_collate (a list of images,
+    which the batched views refused though every image had one size: the
+    one size's stacked batch is collated for them)."""
     from openselfsup.apis import train
-    cfg = small_config(base, str(tmp_path / 'cfg.py'),
-                       os.path.join(synthetic_root, 'NCT') + os.sep,
-                       n_images=16, batch=8, augment_on='device')
+    cfg = _collate_named(small_config(
+        base, str(tmp_path / 'cfg.py'),
+        os.path.join(synthetic_root, 'NCT') + os.sep, n_images=16, batch=8,
+        augment_on='device'), collate)
     runner = train(cfg, work_dir=str(tmp_path / 'work'))
     assert runner.iter == 2
     assert type(runner.model.data_preprocessor).__name__.startswith(

@@ -29,6 +29,7 @@ import copy
 import logging
 from typing import List
 
+from ..config import type_name
 from ..utils import InputError
 
 AUGMENT_ON = ('auto', 'cpu', 'device')
@@ -185,10 +186,14 @@ def batched_views_config(cfg, note: List[str]) -> None:
     model.data_preprocessor = new
     loader.dataset.pipeline = [load, pack]
     # the same batch, a batch of several image sizes refused in one line
-    # (torch's stack traceback); a collate of the user's own is kept
+    # (torch's stack traceback); also for a config that names no collate
+    # (MMEngine's default, pseudo_collate, gives a list of images, which
+    # the batched views refused even where every image had one size); a
+    # collate of the user's own is kept
     collate = loader.get('collate_fn')
-    if isinstance(collate, dict) and collate.get('type') == 'default_collate':
-        loader.collate_fn = dict(collate, type='decoded_collate')
+    if collate is None or isinstance(collate, dict) and type_name(
+            collate.get('type')) in ('default_collate', 'pseudo_collate'):
+        loader.collate_fn = dict(collate or {}, type='decoded_collate')
     note.append(f'augment_on: {num_views} view(s) made batched on the '
                 'training device; data-loader workers only decode')
 
