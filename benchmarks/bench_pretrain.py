@@ -774,9 +774,12 @@ def main(argv=None):
     cuda = torch.cuda.is_available()
     out = {'machine': machine(), 'commit': describe() or 'unknown',
            'args': vars(args), 'gpu': cuda}
+    # without a GPU, what this run measures (it said 'data path only'
+    # also where (b) ran on the CPU, or the data path was skipped)
+    gpu = out['machine']['gpu'] or no_gpu_header(args.skip,
+                                                 args.end_to_end_on_cpu)
     print(f'commit {out["commit"]}; {out["machine"]["cores"]} cores, load '
-          f'{out["machine"]["load_average"]}; GPU: '
-          f'{out["machine"]["gpu"] or "none (data path only)"}')
+          f'{out["machine"]["load_average"]}; GPU: {gpu}')
     with tempfile.TemporaryDirectory() as tmp:
         # writing the whole synthetic NCT layout: the training images the
         # parts read, the 9 test images the layout needs (never read) and
@@ -945,20 +948,38 @@ def main(argv=None):
     return failed_status(out, args.recipes)
 
 
+def _cpu_b(skip, end_to_end_on_cpu: bool) -> bool:
+    """Whether a run without a GPU runs (b) (on the CPU)."""
+    return end_to_end_on_cpu and 'end_to_end' not in skip
+
+
+def measured_without_gpu(skip, end_to_end_on_cpu: bool) -> list:
+    """The names of the parts a run without a GPU measures (none where
+    every part is skipped)."""
+    return [name for name, on in (
+        ('the data path', 'cpu_path' not in skip),
+        ('the step op counts', 'step_ops' not in skip),
+        ('(b) on the CPU', _cpu_b(skip, end_to_end_on_cpu)))
+        if on]
+
+
+def no_gpu_header(skip, end_to_end_on_cpu: bool) -> str:
+    """The GPU of the first line of a run without one: none, and what the
+    run measures (:func:`measured_without_gpu`)."""
+    ran = measured_without_gpu(skip, end_to_end_on_cpu)
+    return 'none (' + ('measuring ' + ', '.join(ran) if ran else
+                       'every part skipped') + ')'
+
+
 def no_gpu_line(skip, end_to_end_on_cpu: bool) -> str:
     """What a run without a GPU measured, and what needs one: the parts
     it ran by their names (it said 'the data path alone' also where
     ``--end-to-end-on-cpu`` ran (b), or where ``cpu_path`` was skipped)."""
-    cpu_b = end_to_end_on_cpu and 'end_to_end' not in skip
-    ran = [name for name, on in (
-        ('the data path', 'cpu_path' not in skip),
-        ('the step op counts', 'step_ops' not in skip),
-        ('(b) on the CPU', cpu_b))
-        if on]
     # (b) measured on the CPU: what needs a GPU is (a) and (b) there (the
     # line said the (b) figures need a GPU right after printing them)
-    need = ("(a) and a GPU's (b) figures" if cpu_b else
-            'the (a) and (b) figures')
+    need = ("(a) and a GPU's (b) figures" if _cpu_b(skip, end_to_end_on_cpu)
+            else 'the (a) and (b) figures')
+    ran = measured_without_gpu(skip, end_to_end_on_cpu)
     return ('no GPU on this machine: measured ' +
             (', '.join(ran) if ran else 'nothing (every part skipped)') +
             f'; {need} need a GPU (bash benchmarks/gpu_run.sh pretrain)')

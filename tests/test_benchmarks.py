@@ -734,6 +734,9 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
     out, err = capsys.readouterr()
     saved = json.loads(output.read_text())
     last = (err.splitlines() or [''])[-1]
+    # the data path skipped: the first line said 'data path only'
+    assert out.splitlines()[0].endswith(
+        '; GPU: none (measuring the step op counts)'), out
     for recipe in ('clp', 'fsp'):
         if recipe in failing:
             assert saved[recipe]['step_ops_error'] == \
@@ -773,6 +776,10 @@ def test_bench_pretrain_runs_one_path_once_without_a_gpu(tmp_path,
         str(tmp_path / 'out.json')])
     out = capsys.readouterr().out
     assert rc == 0
+    # the first line says what the run measures: (b) on the CPU (it said
+    # 'data path only', a part this run skipped)
+    assert out.splitlines()[0].endswith(
+        '; GPU: none (measuring (b) on the CPU)'), out
     # the path apply_fast_path takes for each value without a GPU
     assert {a: fast_path.resolved_augment_on(a, False)
             for a in ('auto', 'cpu')} == {'auto': 'cpu', 'cpu': 'cpu'}
