@@ -100,6 +100,39 @@ def run_tool(args, cwd=None, timeout=300, env_extra=None):
     return p.returncode, p.stdout, p.stderr
 
 
+def sigterm_once_blocked(cmd, marker, group=False, when_blocked=None,
+                         wait=240):
+    """Run ``cmd`` (a driver that touches ``marker`` where it blocks; this
+    checkout on PYTHONPATH), wait until it blocks, call ``when_blocked``
+    (if given), then send it SIGTERM (with ``group``, to its process
+    group, as torchrun does). Returns (exit status, stderr,
+    ``when_blocked``'s value)."""
+    import signal
+    import time
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            start_new_session=group)
+    try:
+        deadline = time.time() + wait
+        while not os.path.exists(marker):
+            assert proc.poll() is None, proc.stderr.read()[-3000:]
+            assert time.time() < deadline, 'the run never blocked'
+            time.sleep(0.1)
+        seen = when_blocked() if when_blocked is not None else None
+        if group:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, err, seen
+
+
 def run_advice(command, path, new, env_extra=None):
     """Run a refusal's advised Python command (``... torch.load(FILE, ...)
     ...; torch.save(c, NEW)``) on ``path``, writing ``new``, as its user

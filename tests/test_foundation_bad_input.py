@@ -18,7 +18,8 @@ import pytest
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, error_lines,
                                  loaded_modules, run_advice, run_tool,
-                                 run_tool_here, small_config)
+                                 run_tool_here, sigterm_once_blocked,
+                                 small_config)
 
 
 @pytest.fixture()
@@ -7150,36 +7151,15 @@ def _train_until_sigterm(tmp_path, cfg, work, at, group=False):
     iteration ``at``; send SIGTERM there (with ``group``, to its process
     group, as torchrun does). Returns (exit status, stderr, the layout of
     ``work`` when the signal was sent)."""
-    import subprocess
     import sys
-    import time
     driver = tmp_path / 'driver.py'
     driver.write_text(_BLOCKING_DRIVER)
     marker = tmp_path / f'blocked_{at}'
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
-    proc = subprocess.Popen(
+    return sigterm_once_blocked(
         [sys.executable, str(driver), str(at), str(marker),
          os.path.join(REPO, 'tools', 'train.py'), cfg, '--work-dir',
-         str(work)], env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True, start_new_session=group)
-    try:
-        deadline = time.time() + 240
-        while not marker.exists():
-            assert proc.poll() is None, proc.stderr.read()[-3000:]
-            assert time.time() < deadline, 'the run never blocked'
-            time.sleep(0.1)
-        seen = _layout(_files(work))
-        if group:
-            os.killpg(proc.pid, signal.SIGTERM)
-        else:
-            proc.send_signal(signal.SIGTERM)
-        err = proc.communicate(timeout=60)[1]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return proc.returncode, err, seen
+         str(work)], marker, group=group,
+        when_blocked=lambda: _layout(_files(work)))
 
 
 @pytest.mark.slow

@@ -3,13 +3,11 @@ between its runs ends it as Ctrl-C does. The runs are stand-ins (nothing
 trains, no model is built): what is under test is the sweep around them."""
 import os
 import signal
-import subprocess
 import sys
-import time
 
 import pytest
 
-from _foundation_helpers import REPO, error_lines
+from _foundation_helpers import REPO, error_lines, sigterm_once_blocked
 
 SLIDE_DEMO = os.path.join(REPO, 'configs', 'demo',
                           'balance_slide_synthetic.py')
@@ -82,30 +80,14 @@ def _sweep_until_sigterm(tmp_path, slides, at):
     driver = tmp_path / 'driver.py'
     driver.write_text(_BLOCKING_SWEEP_DRIVER)
     marker, work = tmp_path / 'blocked', tmp_path / 'sweep'
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
-    proc = subprocess.Popen(
+    rc, err, _ = sigterm_once_blocked(
         [sys.executable, str(driver), at, str(marker),
          os.path.join(REPO, 'tools', 'balance_sweep.py'), SLIDE_DEMO,
          '--lambdas', '0', '1', '--baseline-epochs', '1', '--work-dir',
          str(work), '--cfg-options',
          f'train_dataloader.dataset.data_root={slides}',
-         f'val_dataloader.dataset.data_root={slides}'],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True)
-    try:
-        deadline = time.time() + 240
-        while not marker.exists():
-            assert proc.poll() is None, proc.stderr.read()[-3000:]
-            assert time.time() < deadline, 'the sweep never blocked'
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        err = proc.communicate(timeout=60)[1]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return proc.returncode, err, work
+         f'val_dataloader.dataset.data_root={slides}'], marker)
+    return rc, err, work
 
 
 @pytest.mark.parametrize('at, kept', [
