@@ -1222,6 +1222,86 @@ def argument_value(cls, node: Any, arg: str) -> Any:
         else param.default
 
 
+#: the argument annotations :func:`check_setting_types` checks a value
+#: against: (test, what the line says is expected)
+_NUMBER_KINDS = {int: (is_int, 'an integer'),
+                 float: (is_number, 'a number')}
+
+
+def _number_rule(hint: Any) -> Optional[Tuple[Callable[[Any], bool], str]]:
+    """The rule of :data:`_NUMBER_KINDS` for an annotation ``int``,
+    ``float``, ``Optional[int]``, ``Optional[float]`` or ``Union[int,
+    float]`` (with None: None passes too), else None (not checked)."""
+    import typing
+    if hint in _NUMBER_KINDS:
+        return _NUMBER_KINDS[hint]
+    if typing.get_origin(hint) is not typing.Union:
+        return None
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if not args or any(a not in _NUMBER_KINDS for a in args):
+        return None
+    test, what = _NUMBER_KINDS[float if float in args else int]
+    if len(args) == len(typing.get_args(hint)):
+        return test, what
+    return (lambda v: v is None or test(v)), f'{what} or None'
+
+
+@functools.lru_cache(maxsize=None)
+def _own_number_arguments(cls) -> Dict[str, Tuple[Callable, str]]:
+    """``{argument: rule}`` of the ``int`` / ``float`` arguments of a
+    class of this package (its ``__init__``'s annotations); empty for
+    another package's class (its errors are its own, quoted as settings)
+    or annotations that cannot be read."""
+    import inspect
+    import typing
+    if not inspect.isclass(cls) or \
+            not cls.__module__.startswith(__name__.partition('.')[0] + '.'):
+        return {}
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # a forward reference that does not resolve
+        return {}
+    rules = {name: _number_rule(hint) for name, hint in hints.items()}
+    return {name: rule for name, rule in rules.items() if rule is not None}
+
+
+#: the config parts whose settings :func:`check_setting_types` checks
+SETTING_ROOTS = ('model', 'train_dataloader', 'val_dataloader',
+                 'test_dataloader')
+
+
+def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
+                        ) -> None:
+    """Refuse a number setting of one of this package's classes that is no
+    number: a string from ``--cfg-options`` (``model.backbone.
+    region_depth=x``, ``train_dataloader.dataset.feat_dim=x``) reached
+    ``range(depth)`` or ``int(feat_dim)`` in the class, a TypeError or
+    ValueError hit by openselfsup's own line, which
+    :func:`~openselfsup.utils.errors.settings_refused` keeps as a bug's
+    traceback. Every typed dict under ``roots`` whose class is this
+    package's is checked against its ``__init__``'s annotations (``int``:
+    an integer, not a bool; ``float``: an int or float; ``Optional``:
+    None too); other packages' classes say their own errors. Call inside
+    ``settings_refused``, which makes the TypeError its one line with the
+    config and the ``--cfg-options`` given. Imports the model stack.
+
+    Raises:
+        TypeError: ``<key> must be <kind> (<Class>'s <argument>), got
+            <value>``, of the first such setting.
+    """
+    for root in roots:
+        for key, node in config_dicts(cfg.get(root), root):
+            name = type_name(node.get('type'))
+            if name is None:
+                continue
+            cls = node['type'] if not isinstance(node['type'], str) \
+                else _resolve(node['type'])
+            for arg, (test, what) in _own_number_arguments(cls).items():
+                if arg in node and not test(node[arg]):
+                    raise TypeError(f'{key}.{arg} must be {what} ({name}\'s '
+                                    f'{arg}), got {node[arg]!r}')
+
+
 def _keyword_names(built, node: Any) -> Optional[Dict[str, Any]]:
     """The keyword arguments ``built`` takes (name: default,
     ``inspect.Parameter.empty`` where none), or None where that cannot be

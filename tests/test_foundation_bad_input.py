@@ -5228,6 +5228,60 @@ def test_a_refused_setting_names_the_cfg_options_given(tmp_path,
     assert not (tmp_path / 'l').exists()
 
 
+def test_a_number_setting_given_a_string_is_one_line_naming_it(tmp_path):
+    """A string where a class of the project takes a number
+    (``--cfg-options model.backbone.region_depth=x`` to the slide demo)
+    reached ``range(depth)`` or ``int(feat_dim)`` in openselfsup's own
+    line: a TypeError or ValueError there is kept as a bug's traceback
+    (own_bug), and HiDiscLoss took a string temperature without a word.
+    Each is now the settings line, naming the key, the class's argument,
+    the value and the type expected (the annotation of the class's
+    __init__). The reference: the unchecked class hits the error in its
+    own line."""
+    from openselfsup.apis.train import build_runner
+    from openselfsup.datasets.synthetic import (SlideReportsSpec,
+                                                make_slide_reports)
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils import InputError
+    from openselfsup.utils.errors import own_bug
+    slides = str(tmp_path / 'slides')
+    make_slide_reports(slides, SlideReportsSpec(
+        train=4, val=2, feat_dim=8, min_regions=2, max_regions=2, seed=1))
+    with pytest.raises(ValueError) as unchecked:  # the class as it was
+        DATASETS.build(dict(type='SlideReports', data_root=slides,
+                            ann_file='train.json', feat_dim='x'))
+    assert own_bug(unchecked.value)
+    slide = os.path.join(REPO, 'configs', 'demo',
+                         'balance_slide_synthetic.py')
+    hidisc = os.path.join(REPO, 'configs', 'demo',
+                          'hidisc_r18w8_synthetic.py')
+    debug = ', or run with OPENSELFSUP_DEBUG=1 for the traceback'
+    for config, key, value, cls, what in (
+            (slide, 'model.backbone.region_depth', 'x', 'LocalGlobalHIPT',
+             'an integer'),
+            (slide, 'model.backbone.region_depth', True, 'LocalGlobalHIPT',
+             'an integer'),
+            (slide, 'train_dataloader.dataset.feat_dim', 'x', 'SlideReports',
+             'an integer'),
+            (hidisc, 'model.loss.temperature', 'x', 'HiDiscLoss', 'a number'),
+            (hidisc, 'train_dataloader.dataset.pipeline.2.transforms.0.0.'
+             'crop_size', '32', 'HiDiscAugment', 'an integer')):
+        arg = key.rpartition('.')[2]
+        with pytest.raises(InputError) as err:
+            build_runner(config, work_dir=str(tmp_path / 'w'),
+                         cfg_options={key: value})
+        assert str(err.value) == (
+            f'{config}: the model or data could not be built from the '
+            f'config (TypeError: {key} must be {what} ({cls}\'s {arg}), got '
+            f'{value!r}); check the --cfg-options given ({key}) and the '
+            f"config's settings{debug}"), str(err.value)
+        assert not (tmp_path / 'w').exists()
+    # an int where a float is taken, None where None is, pass
+    from openselfsup.config import check_setting_types, load_config
+    check_setting_types(load_config(slide, {
+        'model.contrastive_loss.margin': 2, 'model.backbone.dropout': 0,
+        'train_dataloader.dataset.pipeline.0.max_regions': None}))
+
 def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,
                                                           monkeypatch):
     """Three tracebacks a user met: an extraction config given to

@@ -71,7 +71,8 @@ from mmengine.logging import MMLogger, print_log
 from ..classes import (held_out_words, lists_held_out,
                        lists_held_out_at_most, model_held_out,
                        nct_names, split_model_name, trained_on_words)
-from ..config import (argument_value, key_below, load_config,
+from ..config import (argument_value, check_setting_types, key_below,
+                      load_config,
                       model_settings_sha1, pipeline_image_size,
                       sized_pipeline)
 from ..lowshot import paths
@@ -406,6 +407,7 @@ def build_extractor(cfg) -> torch.nn.Module:
     from ..registry import MODELS
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     with settings_refused(cfg, 'model'):
+        check_setting_types(cfg, ('model', ))
         return MODELS.build(cfg.model)
 
 
@@ -1355,6 +1357,7 @@ def build_random_extractor(cfg, seed: int) -> torch.nn.Module:
     from ..models.extraction import build_initialised
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     with settings_refused(cfg, 'model'):  # as build_extractor
+        check_setting_types(cfg, ('model', ))
         return build_initialised(cfg.model, seed)
 
 

@@ -30,7 +30,8 @@ from mmengine.config import Config
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
                       accumulation_count, check_pretrained_file,
-                      check_uneven_windows, config_dicts, default_work_dir,
+                      check_setting_types, check_uneven_windows,
+                      config_dicts, default_work_dir,
                       initial_weight_lists, is_int, is_number, is_whole,
                       load_config, local_file, named_wrappers, numpy_seed,
                       option_setting, pretrained_head, pretrained_init_files,
@@ -2034,6 +2035,7 @@ def _built(cfg: Config, notes: list, config: str):
     # schedule): AtomicRunner's build methods
     try:
         with settings_refused(cfg, 'model or data'):
+            check_setting_types(cfg)
             runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
                 Runner.from_cfg(cfg)
     except BaseException:
