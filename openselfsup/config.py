@@ -1964,6 +1964,24 @@ def check_seed_reach(cfg: Config, world: int,
 _NOT_THE_MODEL = INITIAL_WEIGHT_KEYS | {'data_preprocessor'}
 
 
+#: model keys (at any depth) whose values train the same weights another
+#: way: a run resumed with another ``base_momentum`` (the momentum
+#: encoder's EMA), temperature, loss weight, lambda, margin or dropout is
+#: a fine-tune of the same weights, not another model. Compared apart
+#: (:func:`saved_hyper_parameter_changes`: the resume's warning), not
+#: refused (:func:`saved_model_difference`)
+HYPER_PARAMETER_KEYS = frozenset((
+    'base_momentum', 'momentum', 'temperature', 'loss_weight', 'weights',
+    'balance', 'margin', 'align_weight', 'dropout', 'drop_path_rate'))
+
+
+def is_hyper_parameter(key: str) -> bool:
+    """Whether the dotted model ``key`` is (or lies below) one of
+    :data:`HYPER_PARAMETER_KEYS` (``head.loss.loss_weight``,
+    ``loss.weights.patient``)."""
+    return not HYPER_PARAMETER_KEYS.isdisjoint(key.split('.'))
+
+
 def _code_keys(flat: dict, unreadable) -> tuple:
     """The keys of a flattened saved config whose value is code (not read
     as data): they and the keys below them are not compared."""
@@ -1975,7 +1993,8 @@ def saved_model_difference(text: Optional[str], cfg) -> Optional[str]:
     stores it in a checkpoint's ``meta['cfg']``; read as data, never
     executed: the file may come from elsewhere) differs from ``cfg``'s.
     Keys under :data:`_NOT_THE_MODEL` (initial weights, data
-    preprocessor) are not compared.
+    preprocessor) are not compared, nor hyper-parameters
+    (:func:`is_hyper_parameter`: :func:`saved_hyper_parameter_changes`).
 
     Returns:
         str | None: the first differing key (the shallowest), the saved
@@ -1992,11 +2011,25 @@ def saved_model_difference(text: Optional[str], cfg) -> Optional[str]:
                       new.get(key, UNSET))
 
 
-def _model_differences(text: Optional[str], cfg
+def saved_hyper_parameter_changes(text: Optional[str], cfg) -> List[str]:
+    """The model hyper-parameters (:func:`is_hyper_parameter`) of the run
+    whose config text is ``text`` that ``cfg`` changes, each as
+    :func:`key_change` writes it (``model.base_momentum: 0.004 ->
+    0.01``), the shallowest first; empty where none differ."""
+    found = _model_differences(text, cfg, hyper=True)
+    if not found:
+        return []
+    old, new, diff = found
+    return [key_change(f'model.{k}', old.get(k, UNSET), new.get(k, UNSET))
+            for k in diff]
+
+
+def _model_differences(text: Optional[str], cfg, hyper: bool = False
                        ) -> Optional[Tuple[dict, dict, List[str]]]:
     """``(saved, cfg's, keys)``: the flattened models of
     :func:`saved_model_difference` and their differing keys, the
-    shallowest first; None where there is nothing to compare."""
+    shallowest first (``hyper``: the hyper-parameters' alone, else the
+    others'); None where there is nothing to compare."""
     if text is None or 'model' not in cfg:
         return None
     saved = config_text_section(text, 'model')
@@ -2008,7 +2041,8 @@ def _model_differences(text: Optional[str], cfg
     # two algorithms better than a key deep in their backbones
     diff = sorted((k for k in set(old) | set(new) if old.get(k) != new.get(k)
                    and not key_below(k, code)
-                   and _NOT_THE_MODEL.isdisjoint(k.split('.'))),
+                   and _NOT_THE_MODEL.isdisjoint(k.split('.'))
+                   and is_hyper_parameter(k) == hyper),
                   key=lambda k: (k.count('.'), not k.endswith('type'), k))
     return old, new, diff
 

@@ -7754,6 +7754,55 @@ def test_a_resume_in_another_precision_is_warned(tmp_path):
     assert notes('float16', 'float16') == notes(None, 'float16') == []
 
 
+def test_a_resume_with_other_hyper_parameters_is_warned(tmp_path):
+    """``--resume ... --cfg-options model.base_momentum=0.01`` was refused
+    as 'another model', as was a temperature or a loss weight: the
+    weights fit, and a resume with a changed momentum is a fine-tune. It
+    is now one warning naming each old and new value; a change of
+    architecture is refused as before, also beside such a change, and a
+    new run into the work dir of such a run is no other model's run. On
+    the CPU from a hand-made checkpoint of the CLP demo's config."""
+    import torch
+
+    from openselfsup.config import check_resume_meta, load_config
+    from openselfsup.engine.runner import check_new_run_dir, resume_notes
+    from openselfsup.utils import InputError
+    saved = load_config(CLP_DEMO)
+    ckpt = tmp_path / 'epoch_1.pth'
+    meta = {'epoch': 1, 'iter': 1, 'cfg': saved.pretty_text}
+    torch.save({'meta': meta, 'state_dict': {}, 'optimizer': {},
+                'param_schedulers': []}, ckpt)
+    momentum = saved.model.base_momentum
+    temperature = saved.model.head.temperature
+    weight = saved.model.head.loss.loss_weight
+    changed = {'model.base_momentum': 0.01, 'model.head.temperature': 0.5,
+               'model.head.loss.loss_weight': 1.0}
+    cfg = load_config(CLP_DEMO, changed)
+    check_resume_meta(str(ckpt), cfg, 1, meta)
+    warned = [n for n in resume_notes(str(ckpt), cfg, 1)
+              if 'hyper-parameters' in n]
+    assert warned == [
+        f'warning: --resume from {ckpt}: this config\'s model '
+        'hyper-parameters differ from those of the run that wrote it: '
+        f'model.base_momentum: {momentum!r} -> 0.01, '
+        f'model.head.temperature: {temperature!r} -> 0.5, '
+        f'model.head.loss.loss_weight: {weight!r} -> 1.0; the run continues '
+        "with this config's (resume with the old values to continue the run "
+        'as it was)'], warned
+    assert check_new_run_dir(str(tmp_path), cfg) == ['epoch_1.pth']
+    same = load_config(CLP_DEMO)
+    assert not [n for n in resume_notes(str(ckpt), same, 1)
+                if 'hyper-parameters' in n]
+    # another architecture: refused, beside a hyper-parameter too
+    other = load_config(CLP_DEMO, {**changed, 'model.backbone.depth': 34})
+    with pytest.raises(InputError) as err:
+        check_resume_meta(str(ckpt), other, 1, meta)
+    assert str(err.value) == (
+        f'--resume from {ckpt}: it was trained with another model '
+        '(model.backbone.depth: 18 -> 34); resume with the config that '
+        'wrote it, or start a new run with --work-dir')
+
+
 def test_a_resume_with_another_loss_scale_is_warned(tmp_path):
     """A float16 run's checkpoint holds its loss scaler's state (MMEngine's
     ``AmpOptimWrapper``: ``optimizer['loss_scaler']``), which the resume

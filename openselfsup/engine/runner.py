@@ -53,7 +53,8 @@ from ..config import (INIT_LISTS_KEY, UNSET, _code_keys,  # noqa: F401
                       check_resume_meta, check_same_held_out,
                       check_saved_model, flat_config, initial_weight_lists,
                       key_below, key_change, local_file, saved_init_lists,
-                      saved_model_difference, uneven_windows_refusal)
+                      saved_hyper_parameter_changes, saved_model_difference,
+                      uneven_windows_refusal)
 from ..config import (accumulation_count, config_text_section, named_wrappers,
                       sampler_epoch_length, seeded_workers)
 from ..registry import RUNNERS
@@ -151,7 +152,11 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     numpy with on ``world`` processes.
 
     Returns:
-        list[str]: warnings for the run's log: the training state the
+        list[str]: warnings for the run's log: the model
+        hyper-parameters this config changes (one line naming each, old
+        and new: :func:`~openselfsup.config.
+        saved_hyper_parameter_changes`; the rest of the model is refused
+        where it differs), the training state the
         checkpoint lacks (a best checkpoint is saved without the optimizer
         and the schedulers, which MMEngine's resume then silently starts
         afresh; with the optimizer's state and not the schedulers', the
@@ -194,6 +199,15 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     check_resume_meta(path, cfg, world, meta)
     text = checkpoint_config(saved)
     notes = []
+    # a hyper-parameter changed (check_saved_model refuses the rest): the
+    # same weights, trained on another way, as a fine-tune does
+    changed = saved_hyper_parameter_changes(text, cfg)
+    if changed:
+        notes.append(
+            f'warning: --resume from {path}: this config\'s model '
+            'hyper-parameters differ from those of the run that wrote it: '
+            f'{", ".join(changed)}; the run continues with this config\'s '
+            '(resume with the old values to continue the run as it was)')
     # what this config builds for each param group, the checkpoint's
     # config read for it once for the resume's warnings
     built = _built_values_of(saved, cfg, world)
