@@ -94,6 +94,36 @@ def list_held_out_id(list_file: Optional[str]) -> Optional[str]:
     return found.group(1) if found else None
 
 
+def unjudged_held_out_note(list_file: Optional[str]) -> Optional[str]:
+    """Why a list whose name holds ``wo_<word>`` (``wo_LYM_train.txt``: a
+    class name where the published lists write its number) is not judged,
+    or None for any other name: :func:`list_held_out_id` reads digits
+    only, so such a list trained as a user's own, every held-out check
+    (the resume's, the initial weights', extraction's ``<model>_wo_<c>``
+    folder, the meta-test's pairing) passing it without a word. Said, not
+    read as the class: ``wo_`` of a user's name may mean another thing
+    left out (``wo_norm``: without stain normalisation). Where the word
+    names NCT classes (``+``-joined, any case) that an id stands for, the
+    note gives the name that is judged (``wo_3`` for LYM)."""
+    if not isinstance(list_file, str):
+        return None
+    found = re.search(r'(?<![A-Za-z0-9])wo_([A-Za-z][A-Za-z0-9+]*)',
+                      os.path.basename(list_file))
+    if found is None:
+        return None
+    word = found.group(1)
+    upper = [NCT_CLASSES.index(w) for w in word.upper().split('+')
+             if w in NCT_CLASSES]
+    ids = [k for k, v in NCT_HELD_OUT.items()
+           if sorted(upper) == list(v) and len(upper) == len(word.split('+'))]
+    fix = (f'; if it leaves out {nct_names(NCT_HELD_OUT[ids[0]])}, name it '
+           f'{ids[0]} in its place to have it judged') if ids else ''
+    return (f'{list_file}: its name says wo_{word}, which names no held-out '
+            'class the checks read (wo_0 .. wo_8 in the published order BACK '
+            '0, ADI 1, ... TUM 8, or wo_78): which classes it leaves out is '
+            f'not judged, as for a list of the user\'s own{fix}')
+
+
 def list_held_out(list_file: Optional[str]) -> Optional[Tuple[int, ...]]:
     """NCT labels a pre-training list leaves out, read from its file name
     as the published lists are named: ``meta/wo_7_train.txt`` -> ``(7,)``,

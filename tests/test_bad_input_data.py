@@ -791,6 +791,59 @@ def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
     assert len(ImageList(ann_file=str(lc), **kwargs)) == 1
 
 
+def test_a_held_out_list_named_by_a_class_name_is_warned_once(
+        tmp_path, monkeypatch):
+    """``wo_LYM_train.txt`` (a class name where the published lists write
+    its number, ``wo_3``) trained as a user's own list without a word:
+    the held-out id is read as digits only, so every check (the resume's,
+    the initial weights', extraction's folder, the meta-test's pairing)
+    passed it unjudged. It is still not read as the class (``wo_norm``
+    of a user may mean another thing left out), but warned of once per
+    list when it is read, naming the id that is judged where the word
+    names classes an id stands for. The reference: the same lines as
+    ``wo_3_train.txt`` are judged (LYM left out), and a list of another
+    name, or of a known id, says nothing."""
+    from openselfsup.classes import list_held_out, lists_held_out_at_most
+    from openselfsup.datasets import ImageList
+    from openselfsup.datasets import image_list as il
+    from openselfsup.utils.once import Once
+    lines = []
+    monkeypatch.setattr(il, 'print_log', lambda msg, **kw: lines.append(msg),
+                        raising=False)
+    monkeypatch.setattr(il, '_UNJUDGED_SAID', Once(), raising=False)
+    kwargs = dict(data_prefix=str(tmp_path), num_classes=9, check='none')
+    text = ''.join(f'{NONORM}/{cls}/{cls}-0.tif\n' for cls in NCT_ORDER
+                   if cls != 'LYM')
+
+    def read(name):
+        path = tmp_path / 'meta' / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        ImageList(ann_file=str(path), **kwargs)
+        return str(path)
+
+    known = read('wo_3_train.txt')
+    assert lists_held_out_at_most([known]) == (3, )  # judged: LYM
+    read('train_mine.txt')
+    assert lines == []
+    named = read('wo_LYM_train.txt')
+    read('wo_LYM_train.txt')  # read again (validation, a second build)
+    assert lists_held_out_at_most([named]) is None  # not judged
+    head = ('which names no held-out class the checks read (wo_0 .. wo_8 in '
+            'the published order BACK 0, ADI 1, ... TUM 8, or wo_78): which '
+            'classes it leaves out is not judged, as for a list of the '
+            "user's own")
+    assert lines == [f'{named}: its name says wo_LYM, {head}; if it leaves '
+                     'out LYM, name it wo_3 in its place to have it judged']
+    pair = read('wo_str+tum_train.txt')
+    other = read('wo_stain_train.txt')
+    assert lines[1:] == [
+        f'{pair}: its name says wo_str+tum, {head}; if it leaves out '
+        'STR+TUM, name it wo_78 in its place to have it judged',
+        f'{other}: its name says wo_stain, {head}']
+    assert list_held_out('wo_78_train.txt') == (7, 8)
+
+
 def test_list_labelled_in_another_class_order_is_refused(tmp_path):
     """A labelled list numbering NCT's classes alphabetically (ADI 0,
     BACK 1: ImageFolder's order) instead of the published BACK 0, ADI 1

@@ -7,16 +7,19 @@ writer live in :mod:`.list_files`). Every list is validated once, when the
 dataset is built, so that a bad file stops the run with one line naming the
 file, the line and the problem before any training starts.
 """
+import logging
 import os
 from typing import List, Optional, Sequence
 
+from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from PIL import Image
 
 from ..classes import (NCT_CLASSES, held_out_words, list_held_out,
-                       list_held_out_id)
+                       list_held_out_id, unjudged_held_out_note)
 from ..registry import DATASETS
 from ..utils import InputError, first_line
+from ..utils.once import Once
 from .list_files import (CheckedIndices, ListEntry,  # noqa: F401
                          read_list_file)  # (ListEntry re-exported)
 from .prepare import check_list_releases
@@ -116,6 +119,10 @@ def check_label_folders(entries: Sequence[ListEntry],
                 'this order)')
 
 
+#: the lists :func:`check_held_out_folders` warned of (once a process)
+_UNJUDGED_SAID = Once()
+
+
 def check_held_out_folders(entries: Sequence[ListEntry],
                            list_path: str) -> None:
     """Refuse an entry of a list named for the NCT classes it leaves out
@@ -138,6 +145,10 @@ def check_held_out_folders(entries: Sequence[ListEntry],
     """
     held = list_held_out(list_path)
     said = list_held_out_id(list_path)
+    # wo_LYM: a class name where the checks read a number, not judged
+    note = unjudged_held_out_note(list_path) if held is None else None
+    if note and _UNJUDGED_SAID(os.path.realpath(list_path)):
+        print_log(note, logger='current', level=logging.WARNING)
     if held is None and said is not None:
         # wo_9, wo_87: a name of the held-out convention that names no NCT
         # class; every check then let the list by unjudged (a typo for
