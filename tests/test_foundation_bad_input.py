@@ -2012,6 +2012,52 @@ def test_check_config_refuses_a_cut_short_legacy_file_as_the_run(
     check_launch(config, {'load_from': str(whole)})
 
 
+def test_resume_of_a_cut_short_legacy_file_says_it_is_cut_short(
+        tmp_path, synthetic_root):
+    """--resume of a training checkpoint of torch's legacy format cut
+    short while it was written (in its tensors, in its pickles) was said
+    to be 'not a checkpoint (neither the zip archive torch.save writes
+    nor torch's legacy format)': it is one, cut short, and the line says
+    so with the way out, from the run and the launchers' check alike,
+    nothing written. The references: torch.load without weights_only
+    fails on each cut file, and the whole file is named a training
+    checkpoint of the legacy format."""
+    import torch
+
+    from openselfsup.apis.train import check_launch, train
+    from openselfsup.utils import InputError
+    config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+                  ann_file='meta/train_labeled.txt')
+    whole = tmp_path / 'whole.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 1},
+                'state_dict': {'conv1.weight': torch.ones(1000)}}, whole,
+               _use_new_zipfile_serialization=False)
+    data = whole.read_bytes()
+    cut = tmp_path / 'cut.pth'
+    work = tmp_path / 'work'
+    for size in (len(data) - 100, 60):  # in the tensors, in the pickles
+        cut.write_bytes(data[:size])
+        with pytest.raises((EOFError, RuntimeError, pickle.UnpicklingError)):
+            torch.load(cut, weights_only=False)  # the reference
+        said = []
+        for call in (lambda: train(config, work_dir=str(work),
+                                   resume=str(cut)),
+                     lambda: check_launch(config, {}, resume=str(cut))):
+            with pytest.raises(InputError) as refused:
+                call()
+            said.append(str(refused.value))
+        assert said[0] == said[1] == (
+            f'--resume {cut}: a checkpoint of torch\'s legacy format (a '
+            'pickle) cut short, damaged or incomplete (its bytes end before '
+            'its pickles or tensors do); give another one, or the run\'s '
+            'work dir for its newest complete one'), (size, said)
+        assert not work.exists()
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume {whole}: a training checkpoint of torch\'s legacy '
+            'format')):
+        check_launch(config, {}, resume=str(whole))
+
+
 def test_a_cut_short_legacy_load_from_under_home_is_one_line_as_checked(
         tmp_path, synthetic_root, monkeypatch):
     """load_from '~/cut.pth' (a leading ~, which MMEngine's loader expands)

@@ -1094,7 +1094,11 @@ def _not_resumable(given: str, path: str) -> InputError:
     (:func:`~openselfsup.utils.checkpoint.load_legacy_checkpoint`, which
     imports torch: only on this refusal), which the resume's checks do
     not read: a training checkpoint with the command that saves it again
-    in the zip format, another file said to be no training checkpoint
+    in the zip format, one cut short said so (its pickles and tensors
+    walked, torch-free: :func:`~openselfsup.utils.checkpoint_files.
+    is_whole_loadable`; it was called no checkpoint, 'neither the zip
+    archive ... nor torch's legacy format'), another file said to be no
+    training checkpoint
     (its weights for ``load_from`` / ``init_cfg``: a converted copy was
     refused as none), one holding an object ``weights_only`` does not
     read named with it (:func:`~openselfsup.utils.checkpoint.
@@ -1109,7 +1113,8 @@ def _not_resumable(given: str, path: str) -> InputError:
     from ..utils.checkpoint_files import (NO_CHECKPOINT, cut_short,
                                           is_legacy_format,
                                           is_safetensors_name,
-                                          is_torch_archive)
+                                          is_torch_archive,
+                                          is_whole_loadable)
     other = 'give another one, or the run\'s work dir for its newest ' \
         'complete one'
     short = (f'--resume {given}: not a complete checkpoint (cut short '
@@ -1124,6 +1129,12 @@ def _not_resumable(given: str, path: str) -> InputError:
         # (a zip of other files than torch's: no checkpoint)
         return InputError(short if cut_short(path) or has_zip_directory(
             path) and is_torch_archive(path) else neither)
+    if not is_whole_loadable(path):  # its bytes end before its pickles or
+        # tensors do: it was called no checkpoint, nor of the legacy format
+        return InputError(
+            f'--resume {given}: a checkpoint of torch\'s legacy format (a '
+            'pickle) cut short, damaged or incomplete (its bytes end before '
+            f'its pickles or tensors do); {other}')
     from ..utils.checkpoint import (UnpicklingRefused,
                                     load_legacy_checkpoint,
                                     weights_only_opted_out)
