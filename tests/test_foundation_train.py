@@ -3894,8 +3894,8 @@ def test_load_from_holding_pickled_objects(synthetic_root, tmp_path,
     load, refuses): MMEngine's traceback (UnpicklingError: Weights only
     load failed, ten lines advising weights_only=False). Now one line
     naming the file and what it holds, the object not made; from a URL,
-    the download's file, and the work dir the download made is gone
-    after the failed start."""
+    the URL (test_a_url_load_from_refusal_names_the_url), and the work
+    dir the download made is gone after the failed start."""
     from _foundation_helpers import served
 
     from openselfsup.apis.train import build_runner
@@ -3927,14 +3927,63 @@ def test_load_from_holding_pickled_objects(synthetic_root, tmp_path,
     with served(www, monkeypatch) as base:
         runner = build_runner(cfg, work_dir=str(work), cfg_options={
             'load_from': f'{base}/calls.pth'})
-        download = runner.cfg.load_from
         with pytest.raises(InputError, match=re.escape(
-                f'load_from URL, downloaded to {download}: {head}'
+                f'load_from {base}/calls.pth: {head}'
                 'os.makedirs), not unpickled for safety')):
             runner.train()
     assert not (tmp_path / 'called').exists()
     assert not (tmp_path / 'new').exists(), list(
         (tmp_path / 'new').rglob('*'))
+
+
+def test_a_url_load_from_refusal_names_the_url(synthetic_root, tmp_path,
+                                                monkeypatch):
+    """A new run's load_from URL whose download the run refuses (a pickled
+    object in it; a checkpoint of another width): the line named the
+    downloaded file, <work_dir>/url_downloads/<digest>_w.pth, which the
+    failed start had removed with the work dir made for it. It names the
+    URL given, the work dir gone (the downloader the run calls stands in
+    for the network: it copies a local file); a refusal while the file is
+    still there names where it was downloaded to."""
+    import argparse
+    import importlib
+
+    from openselfsup.apis.train import train
+    from openselfsup.utils import InputError
+    train_api = importlib.import_module('openselfsup.apis.train')
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8)
+    www = tmp_path / 'www'
+    www.mkdir()
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(3)},
+                'args': argparse.Namespace(lr=0.1)}, www / 'objects.pth')
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(3, 3)}},
+               www / 'width.pth')
+    fetched = []
+
+    def download(url, path, key='--resume'):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        shutil.copy(www / url.rsplit('/', 1)[1], path)
+        fetched.append(path)
+        return 'digest'
+    monkeypatch.setattr(train_api, 'download_checkpoint', download)
+    for name, said in (('objects', 'holds objects other than tensors and '
+                        'plain containers (argparse.Namespace)'),
+                       ('width', "does not fit the config's model")):
+        url = f'https://example.invalid/run/{name}.pth'
+        work = tmp_path / 'made' / name
+        with pytest.raises(InputError) as refused:
+            train(cfg, work_dir=str(work), cfg_options={'load_from': url})
+        line = str(refused.value)
+        assert fetched[-1].startswith(str(work)), fetched  # downloaded
+        assert line.startswith(f'load_from {url}: {said}') and \
+            str(work) not in line and '\n' not in line, line
+        assert not (tmp_path / 'made').exists()
+    from openselfsup.utils.checkpoint_files import url_named
+    kept = tmp_path / 'kept.pth'
+    kept.write_bytes(b'x')
+    assert url_named(f'load_from {kept}: no', str(kept), 'https://x/k.pth') \
+        == f'load_from https://x/k.pth (downloaded to {kept}): no'
 
 
 def pasted(line, cwd):

@@ -46,7 +46,7 @@ from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
                                       find_resumable_checkpoint,
                                       has_zip_directory, is_http_url,
                                       is_opaque, remove_url_download,
-                                      url_download_path)
+                                      url_download_path, url_named)
 from ..utils.launcher import launcher_env
 from .fast_path import (apply_fast_path, check_fast_path_values,
                         fast_path_warnings)
@@ -1331,7 +1331,7 @@ def checkpoint_from_url(cfg: Config) -> List[str]:
         except InputError as exc:
             remove_url_download(path)
             # the file is gone: the URL given
-            raise InputError(str(exc).replace(path, url)) from None
+            raise InputError(url_named(str(exc), path, url)) from None
         except BaseException:
             remove_url_download(path)
             raise
@@ -2037,6 +2037,7 @@ def _built(cfg: Config, notes: list, config: str):
     # made for it (the work dir, as it was before: build_runner has no
     # lock, whose clean-up train()'s failed start has)
     made = missing_dirs(cfg.work_dir)
+    url = cfg.get('load_from')  # (a URL: the download's file once fetched)
     url_notes = checkpoint_from_url(cfg)
     notes = notes + url_notes
     # a setting the model or dataset classes refuse (e.g. a ResNet depth
@@ -2049,15 +2050,20 @@ def _built(cfg: Config, notes: list, config: str):
             check_setting_types(cfg)
             runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
                 Runner.from_cfg(cfg)
-    except BaseException:
+    except BaseException as exc:
         if url_notes:  # the download of this process (rank 0)
             remove_url_download(cfg.load_from)
             remove_empty_dirs(made)
+            if isinstance(exc, InputError):  # the file gone: the URL
+                raise InputError(url_named(str(exc), cfg.load_from, url)) \
+                    from None
         raise
     if url_notes:
         made_for_run = getattr(runner, 'made_for_run', None)
         if made_for_run is not None:
             made_for_run(made)
+    if is_http_url(url) and hasattr(runner, 'downloaded_from'):
+        runner.downloaded_from(url)
     from ..engine.runner import discard_on_failure
     with discard_on_failure(runner):  # the runner made its log folder
         for note in notes:

@@ -68,7 +68,7 @@ from ..utils.checkpoint_files import (checkpoint_folder,
                                       find_resumable_checkpoint,
                                       is_legacy_format, is_url_download,
                                       remove_url_download,
-                                      resolve_checkpoint)
+                                      resolve_checkpoint, url_named)
 from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held)
 from ..utils.launcher import launcher_env
@@ -2739,13 +2739,21 @@ def discard_on_failure(runner) -> Iterator[None]:
     :class:`~openselfsup.utils.Terminated` included, remove what the runner
     made (:meth:`AtomicRunner.discard_failed_start`, where the runner has
     it: a no-op once the run has started), then raise. Around the
-    runner's build, its runs, and what a caller does between the two."""
+    runner's build, its runs, and what a caller does between the two. A
+    refusal naming the file a URL checkpoint was downloaded to names the
+    URL (:func:`~openselfsup.utils.checkpoint_files.url_named`)."""
     try:
         yield
-    except BaseException:
+    except BaseException as exc:
         discard = getattr(runner, 'discard_failed_start', None)
         if discard is not None:
             discard()
+        named = getattr(runner, '_url_named', None)
+        if isinstance(exc, InputError) and named:
+            # a URL's download, named in the line: the URL the user gave
+            said = url_named(str(exc), *named)
+            if said != str(exc):
+                raise InputError(said) from None
         raise
 
 
@@ -3471,6 +3479,10 @@ class AtomicRunner(Runner):
         self._url_download = load_from if (
             self._env_rank == 0 and
             is_url_download(load_from, work_dir)) else None
+        #: (the file, the URL it was downloaded from), where load_from is
+        #: a URL's download (:meth:`downloaded_from`): a refusal names the
+        #: URL (:func:`discard_on_failure`)
+        self._url_named: Optional[Tuple[str, str]] = None
         #: while a new run loads its load_from, or a run resumes
         #: (:meth:`load_or_resume`): the checkpoint is checked against the
         #: model before the load (:meth:`_check_load_from`)
@@ -3937,6 +3949,16 @@ class AtomicRunner(Runner):
         if rank == 0:
             remove_empty_dirs(self._new_dirs)
         self._new_dirs = []
+
+    def downloaded_from(self, url: str) -> None:
+        """The run's checkpoint (``load_from``) is the download of ``url``
+        (``--resume URL`` or a ``load_from`` URL: apis.train.
+        checkpoint_from_url): a refusal that names the file names the URL
+        the user gave (:func:`discard_on_failure`), where it named a file
+        that the failed start had removed, with the work dir made for
+        it."""
+        if is_url_download(self._load_from, self.work_dir):
+            self._url_named = (self._load_from, url)
 
     def made_for_run(self, dirs: List[str]) -> None:
         """Count ``dirs`` (:func:`missing_dirs` of the work dir, taken
@@ -4614,8 +4636,6 @@ class AtomicRunner(Runner):
         if isinstance(path, str):
             path = local_file(path) or path
         head = '--resume from ' if self._resume else 'load_from '
-        if is_url_download(path, self.work_dir):
-            head = f'{head.rstrip()} URL, downloaded to '
         try:
             yield
         except pickle.UnpicklingError as exc:

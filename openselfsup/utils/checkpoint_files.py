@@ -1006,6 +1006,21 @@ def is_url_download(path, work_dir: str) -> bool:
             os.path.abspath(work_dir), URL_DOWNLOADS)
 
 
+def url_named(text: str, path: str, url: str) -> str:
+    """``text`` (a refusal's line) with the file ``path`` that ``url`` was
+    downloaded to (:func:`url_download_path`) named as the URL the user
+    gave: ``url`` where the file is gone (a failed start removes it, and
+    the work dir made for it: the line named a file in a folder no longer
+    there), ``url (downloaded to path)`` where it is still there. The one
+    rule of the download's own check (:func:`~openselfsup.apis.train.
+    checkpoint_from_url`) and of the run's refusals
+    (:func:`~openselfsup.engine.runner.discard_on_failure`)."""
+    if not path or path not in text:
+        return text
+    kept = f' (downloaded to {path})' if os.path.isfile(path) else ''
+    return text.replace(path, f'{url}{kept}')
+
+
 def remove_url_download(path: str) -> None:
     """Remove the download ``path`` of ``--resume URL`` (or ``load_from``
     URL: :func:`url_download_path`), and its folder if that is left empty;
