@@ -115,6 +115,62 @@ def test_a_model_named_for_another_held_out_class_is_refused(wd, capsys):
                         '_wo_<class> suffix'), err
 
 
+def test_a_held_out_model_without_a_novel_class_is_refused(wd, capsys):
+    """``clp_wo_7`` without ``--novel_class`` (a new user's walk): the
+    dictionary was built on all nine classes, STR among them, which the
+    encoder never saw, and the meta-test scored near-domain tasks of no
+    novel class, the result shown as any ``clp_wo_7`` row. Refused now,
+    by the run and dictionary specs every command builds, in one line
+    with the two ways out; ``--novel_class none`` given is the run of no
+    novel class on purpose (its rerun command says ``none``, and parses
+    back to the same spec), and a model without the suffix, or another
+    domain, takes the flag left out as before."""
+    import argparse
+
+    from openselfsup.lowshot import spec as S
+    shutil.copytree(os.path.join(wd, 'extracted_feats', 'clp'),
+                    os.path.join(wd, 'extracted_feats', 'clp_wo_7'))
+    err = cli_fails(DICT, ['--model', 'clp_wo_7', '--workdir', wd, *K],
+                    capsys, wd, '--model clp_wo_7 is named as the encoder '
+                    'trained without class 7 (STR), but no --novel_class '
+                    'is given: its dictionary would be built of every '
+                    'class')
+    assert 'give --novel_class 7 (the published pairing), or ' \
+        '--novel_class none to build it of every class on purpose' in err
+    meta = ['--task', 'near', '--num_shots', '5', '--num_task', '10',
+            '--model', 'clp_wo_7', '--workdir', wd]
+    for mode in ('linear', 'latent_aug'):
+        err = cli_fails(META, [*meta, '--mode', mode, *K], capsys, wd,
+                        'but no --novel_class is given: its near-domain '
+                        'tasks would be scored without a novel class')
+        assert err.endswith('give --novel_class 7 (the published '
+                            'pairing), or --novel_class none to score it '
+                            'without a novel class on purpose'), err
+    # given, either way, it runs: the dictionary of its novel class, or
+    # of every class on purpose (named "all")
+    for novel, excluded in (('7', [7]), ('none', None)):
+        out = cli_ok(DICT, ['--model', 'clp_wo_7', '--novel_class', novel,
+                            '--workdir', wd, *K], capsys)
+        assert f'(classes {excluded or "none"} left out)' in out, out
+    # no suffix, or not the near domain: left out means none, as before
+    assert S.RunSpec('clp', 'near', 5).novel_class is None
+    assert S.DictionarySpec('clp').novel_class is None
+    mix = S.RunSpec('clp_wo_7', 'mixture', 5, mode='latent_aug')
+    assert mix.novel_class is None and mix.dictionary.excluded == ()
+    assert S.DictionarySpec('clp_wo_7', features='LC').novel_class is None
+    # on purpose: the commands that run it again say none
+    on_purpose = S.RunSpec('clp_wo_7', 'near', 5, novel_class=None)
+    words = on_purpose.command(wd).split()
+    assert words[words.index('--novel_class') + 1] == 'none'
+    parser = argparse.ArgumentParser()
+    S.add_arguments(parser, ['task', 'model', 'num_shots', 'novel_class'])
+    args, _ = parser.parse_known_args(words[2:])
+    assert S.RunSpec(**S.spec_kwargs(args)) == on_purpose
+    for made in (mix.dictionary, S.DictionarySpec('clp_wo_7', None)):
+        words = made.command(wd).split()
+        assert words[words.index('--novel_class') + 1] == 'none'
+
+
 def test_a_model_novel_class_mismatch_says_what_the_class_table_says():
     """The run check and the results check of a ``<family>_wo_<c>`` model
     on another novel class said things the class table denies: the

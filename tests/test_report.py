@@ -1686,6 +1686,35 @@ def test_an_all_classes_model_of_one_novel_class_says_which(tmp_path):
     assert '| uni (novel 3) | linear | Ridge | 25.00 ± 2.00 |' in text
 
 
+def test_a_held_out_model_run_without_a_novel_class_is_said_so(tmp_path):
+    """clp_wo_3's near-domain run of no novel class (``--novel_class
+    none``; before it was refused, the flag left out) was the row
+    ``clp_wo_3 | latent_aug | Ridge | 55.03``, read as the paper's
+    novel-class-3 result. Its near cells are the row ``clp_wo_3 (no
+    novel class)`` now, beside the rows of its novel-class-3 run (a
+    model with runs of two novel classes: a row per novel class) and of
+    its mixture run, each cell its result's number."""
+    w = str(tmp_path / 'w')
+    _write(w, 'clp_wo_3', 'near', 'latent_aug', 'Ridge', 5, 0.5503, 0.01,
+           NCT)
+    _write(w, 'clp_wo_3', 'near', 'latent_aug', 'Ridge', 1, 0.61, 0.01,
+           NCT, novel=3)
+    _write(w, 'clp_wo_3', 'mixture', 'latent_aug', 'Ridge', 5, 0.42, 0.02,
+           LC)
+    _, rows = _md_rows(format_markdown(build_table(load_results(
+        paths.results_dir(w)))))
+    assert rows == {
+        ('clp_wo_3', 'latent_aug', 'Ridge'): {
+            'near 1-shot': '–', 'near 5-shot': '–',
+            'mixture 5-shot': '42.00 ± 2.00'},
+        ('clp_wo_3 (novel 3)', 'latent_aug', 'Ridge'): {
+            'near 1-shot': '61.00 ± 1.00', 'near 5-shot': '–',
+            'mixture 5-shot': '–'},
+        ('clp_wo_3 (no novel class)', 'latent_aug', 'Ridge'): {
+            'near 1-shot': '–', 'near 5-shot': '55.03 ± 1.00',
+            'mixture 5-shot': '–'}}
+
+
 def test_the_novel_class_table_leaves_out_runs_without_one(tmp_path):
     """Near-domain runs without a novel class (the demo's NOVEL=none, an
     encoder's NOVEL_CLASSES=none) have no novel-class F1: the novel-class

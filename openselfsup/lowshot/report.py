@@ -542,13 +542,18 @@ def novel_cell(result: dict) -> Optional[dict]:
     return dict(mean=float(m), ci=None if math.isnan(h) else float(h))
 
 
-def run_label(model: str, variant: str = '', novel=None) -> str:
+def run_label(model: str, variant: str = '', novel=None,
+              no_novel: bool = False) -> str:
     """The name of a set of runs, one rule for the table's model column
     (:func:`row_label`) and the plot's legend (:func:`curve_label`): the
     model, its variant (non-default parameters) in brackets if any, then
     ``(novel <c>)`` for a row of near-domain runs of novel class ``c``
-    (``clp [K32] (novel 7)``)."""
+    (``clp [K32] (novel 7)``), or :data:`NO_NOVEL` for near-domain runs
+    of no novel class that are not what the name would say (``no_novel``:
+    a ``<family>_wo_<c>`` model's, ``--novel_class none``)."""
     label = f'{model} [{variant}]' if variant else model
+    if no_novel:
+        return f'{label} {NO_NOVEL}'
     return label if novel is None else f'{label} (novel {novel})'
 
 
@@ -556,9 +561,13 @@ def row_label(row: dict) -> str:
     """The model column of a table row (:func:`run_label`): the model, its
     variant (non-default parameters) if any, and the novel class of a row
     of near-domain results where one model has several or is a model of
-    all classes (``row['novel_row']``)."""
+    all classes (``row['novel_row']``), or ``(no novel class)`` for the
+    near-domain results without one of a model named ``<family>_wo_<c>``
+    (``row['no_novel_row']``: ``clp_wo_3 [K8] (no novel class)``; the
+    row was ``clp_wo_3 [K8]``, read as the paper's novel-class-3
+    result)."""
     return run_label(row['model'], row.get('variant') or '',
-                     row.get('novel_row'))
+                     row.get('novel_row'), bool(row.get('no_novel_row')))
 
 
 def _novel_rows(results: Sequence[dict]) -> set:
@@ -586,10 +595,12 @@ def build_table(results: Sequence[dict]) -> dict:
 
     Returns:
         dict: ``columns`` (list of ``{domain, shots}``) and ``rows`` (list of
-        ``{model, variant, mode, clf, novel_row, cells}``: ``novel_row`` is
-        the novel class of a row of near-domain cells when one model has
-        results of several novel classes or is a model of all classes
-        (:func:`_novel_rows`), else None; ``cells`` maps
+        ``{model, variant, mode, clf, novel_row, no_novel_row, cells}``:
+        ``novel_row`` is the novel class of a row of near-domain cells
+        when one model has results of several novel classes or is a model
+        of all classes (:func:`_novel_rows`), else None; ``no_novel_row``
+        true for the row of a ``<family>_wo_<c>`` model's near-domain
+        cells of no novel class; ``cells`` maps
         ``"<domain>/<shots>"`` to ``{mean, ci, num_task, novel_class, novel,
         harmonic_mean, harmonic_ci, convergence, dtype, normalised, file}``,
         F1 as fractions, ci None where undefined, dtype and normalised None
@@ -606,11 +617,15 @@ def build_table(results: Sequence[dict]) -> dict:
         key = (r['model'], r.get('variant') or '', r['mode'], r['clf'])
         novel = r.get('novel_class') if r['task'] == 'near' and key in split \
             else None
+        # a _wo_<c> model's near runs without a novel class: a row of
+        # their own, said (not the paper's novel-class result)
+        no_novel = r['task'] == 'near' and r.get('novel_class') is None \
+            and split_model_name(key[0])[1] is not None
         col = (r['task'], int(r['num_shots']))
         columns.add(col)
-        row = rows.setdefault(key + (novel, ), dict(
+        row = rows.setdefault(key + (novel, no_novel), dict(
             model=key[0], variant=key[1], mode=key[2], clf=key[3],
-            novel_row=novel, cells={}))
+            novel_row=novel, no_novel_row=no_novel, cells={}))
         cell_key = f'{col[0]}/{col[1]}'
         if cell_key in row['cells']:
             raise InputError(
@@ -628,7 +643,7 @@ def build_table(results: Sequence[dict]) -> dict:
     ordered_rows = sorted(rows.values(), key=lambda r: (
         _natural(r['model']), r['variant'], _order(r['mode'], MODES),
         _order(r['clf'], CLASSIFIERS),
-        -1 if r['novel_row'] is None else r['novel_row']))
+        -1 if r['novel_row'] is None else r['novel_row'], r['no_novel_row']))
     return dict(columns=[dict(domain=d, shots=s) for d, s in ordered_cols],
                 rows=ordered_rows, ci=AVERAGE_CI)
 

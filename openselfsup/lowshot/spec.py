@@ -161,6 +161,29 @@ def novel_class_arg(text: str) -> Optional[int]:
             f'{text!r} is neither a class id nor "none"') from None
 
 
+class _NovelClassLeftOut:
+    """The type of :data:`NOVEL_CLASS_LEFT_OUT`."""
+
+    def __repr__(self) -> str:
+        return 'none'
+
+
+#: the novel class of a run or dictionary spec whose ``--novel_class`` was
+#: left out (the specs' default, and the flag's on
+#: ``distributed_meta_test.py`` and ``dict_construction.py``): no novel
+#: class, as ``none`` given, but refused for a model named
+#: ``<family>_wo_<c>`` where the novel class counts
+#: (:func:`check_model_novel_class`); the spec holds None once checked
+NOVEL_CLASS_LEFT_OUT = _NovelClassLeftOut()
+
+
+def names_held_out_class(model: str) -> bool:
+    """Whether ``model``'s name says which class its encoder held out
+    (``<family>_wo_<c>``): its near-domain runs and its NCT dictionary
+    take a novel class given, ``none`` on purpose, never left out."""
+    return split_model_name(model)[1] is not None
+
+
 def check_novel_class(novel_class: Optional[int]) -> Tuple[int, ...]:
     """Labels a novel-class id stands for, or one line naming the flag."""
     try:
@@ -218,7 +241,11 @@ def model_novel_mismatch(model: str, novel_class: Optional[int],
 
 def check_model_novel_class(model: str, novel_class: Optional[int],
                             novel_flag: str = '--novel_class',
-                            model_words: Optional[str] = None) -> None:
+                            model_words: Optional[str] = None,
+                            left_out: str = 'its near-domain tasks would '
+                            'be scored without a novel class',
+                            on_purpose: str = 'score it without a novel '
+                            'class on purpose') -> None:
     """Refuse a model named for another held-out class than the run's
     novel class (:func:`model_novel_mismatch`): ``clp_wo_7`` (the
     published name of the encoder trained without class 7, the sweep's
@@ -232,12 +259,33 @@ def check_model_novel_class(model: str, novel_class: Optional[int],
     novel class (the sweep's ``--novel_classes``; words that are no flag,
     ``"the ablation's novel class"``, where the command fixes it: then
     only the model is advised), ``model_words`` what named the model
-    (default ``--model <model>``; the sweep's ``--model_template``)."""
+    (default ``--model <model>``; the sweep's ``--model_template``).
+
+    A ``novel_class`` left out (:data:`NOVEL_CLASS_LEFT_OUT`) is refused
+    for a ``<family>_wo_<c>`` model too: ``clp_wo_3`` without
+    ``--novel_class`` was scored on near-domain tasks of no novel class,
+    and its dictionary built on all nine classes, class 3 among them,
+    their results shown as any ``clp_wo_3`` result. ``left_out`` says
+    what the run would do, ``on_purpose`` what ``none`` given does (the
+    way to ask for it)."""
+    family, said_class = split_model_name(model)
+    if novel_class is NOVEL_CLASS_LEFT_OUT:
+        if said_class is None:
+            return
+        try:
+            names = f' ({nct_names(held_out(int(said_class)))})'
+        except ValueError:  # no NCT class: not named
+            names = ''
+        raise InputError(
+            f'{model_words or f"--model {model}"} is named as the encoder '
+            f'trained without class {said_class}{names}, but no '
+            f'{novel_flag} is given: {left_out}; give {novel_flag} '
+            f'{said_class} (the published pairing), or {novel_flag} none '
+            f'to {on_purpose}')
     line = model_novel_mismatch(model, novel_class, novel_flag,
                                 model_words or f'--model {model}')
     if line is None:
         return
-    family, said_class = split_model_name(model)
     fix = (f'{novel_flag} {said_class} or ' if novel_flag.startswith('--')
            else '')
     raise InputError(
@@ -245,6 +293,18 @@ def check_model_novel_class(model: str, novel_class: Optional[int],
         f'({family}_wo_{novel_class}); to score an encoder '
         'on another class on purpose, name its feature folder without the '
         '_wo_<class> suffix')
+
+
+def _settle_novel_class(spec, counts: bool, **words) -> None:
+    """Set a spec's novel class left out (:data:`NOVEL_CLASS_LEFT_OUT`)
+    to None, none, after refusing it where it ``counts`` (near-domain
+    tasks, an NCT dictionary) for a model named ``<family>_wo_<c>``
+    (:func:`check_model_novel_class` with ``words``)."""
+    if spec.novel_class is not NOVEL_CLASS_LEFT_OUT:
+        return
+    if counts:
+        check_model_novel_class(spec.model, NOVEL_CLASS_LEFT_OUT, **words)
+    object.__setattr__(spec, 'novel_class', None)
 
 
 def check_novel_pairing(where: str, model: str, novel_class: Optional[int],
@@ -379,7 +439,7 @@ class DictionarySpec:
         seed (int): seed of k-means and of the shift draws.
     """
     model: str
-    novel_class: Optional[int] = None
+    novel_class: Optional[int] = NOVEL_CLASS_LEFT_OUT
     features: str = 'NCT_train'
     num_prototypes: int = 16
     num_shift_vectors: int = 2000
@@ -393,14 +453,25 @@ class DictionarySpec:
         _positive('num_prototypes', self.num_prototypes)
         _positive('num_shift_vectors', self.num_shift_vectors)
         _seed('dict_seed', self.seed)
+        _settle_novel_class(
+            self, self.of_nct,
+            left_out='its dictionary would be built of every class, the '
+            'held-out ones among them',
+            on_purpose='build it of every class on purpose (as the '
+            'mixture- and out-domain runs of the model read it)')
         check_novel_class(self.novel_class)
         check_model_novel_class(self.model, self.novel_class)
-        if self.novel_class is not None and feature_set_classes(
-                self.features) != feature_set_classes('NCT_train'):
+        if self.novel_class is not None and not self.of_nct:
             raise InputError(
                 f'--novel_class {self.novel_class} is an NCT class; '
                 f'--features {self.features} holds other classes (leave '
                 '--novel_class out to use all of them)')
+
+    @property
+    def of_nct(self) -> bool:
+        """Built of NCT's classes (a novel class can be left out of it)."""
+        return feature_set_classes(self.features) == feature_set_classes(
+            'NCT_train')
 
     @property
     def excluded(self) -> Tuple[int, ...]:
@@ -415,7 +486,10 @@ class DictionarySpec:
     def command(self, workdir: str) -> str:
         """The ``dict_construction.py`` command that writes this
         dictionary (the flags that differ from its defaults)."""
-        flags = [('--novel_class', self.novel_class, None),
+        flags = [('--novel_class', 'none' if self.novel_class is None
+                  else self.novel_class,
+                  'none' if not (self.of_nct and names_held_out_class(
+                      self.model)) else None),
                  ('--features', self.features, 'NCT_train'),
                  ('--num_prototypes', self.num_prototypes, 16),
                  ('--num_shift_vectors', self.num_shift_vectors, 2000),
@@ -475,7 +549,7 @@ class RunSpec:
     shots: int
     clf: str = 'Ridge'
     mode: str = 'linear'
-    novel_class: Optional[int] = None
+    novel_class: Optional[int] = NOVEL_CLASS_LEFT_OUT
     num_task: int = 1000
     task_seed: int = 0
     seed: int = 0
@@ -499,6 +573,7 @@ class RunSpec:
         if self.mode == 'latent_aug_expected' and \
                 self.clf not in EXPECTED_CLASSIFIERS:
             raise InputError(no_closed_form('--mode', [self.clf]))
+        _settle_novel_class(self, get_setting(self.task).domain == 'near')
         self.tasks  # validates task, shots, num_task, novel class, task seed
         check_model_novel_class(self.model, self.novel_class)
         _seed('seed', self.seed)
@@ -573,7 +648,10 @@ class RunSpec:
     def command(self, workdir: str) -> str:
         """The ``distributed_meta_test.py`` command that runs this setting
         (the fields that differ from the defaults and matter to it)."""
-        always = ('task', 'model', 'num_shots')
+        always = ('task', 'model', 'num_shots') + (
+            ('novel_class', ) if self.novel_class is None
+            and self.setting.domain == 'near'
+            and names_held_out_class(self.model) else ())  # none, said
         flags = [flag for flag, (key, _, _) in _FLAGS.items()
                  if flag in always or self._relevant(key)]
         return ' '.join(['python wsi_workdir/distributed_meta_test.py']
@@ -587,6 +665,7 @@ class RunSpec:
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in result.items() if k in names}
         kwargs['shots'] = result['num_shots']
+        kwargs.setdefault('novel_class', None)  # a result records none
         return cls(**kwargs)
 
     def info(self) -> Dict:
@@ -647,7 +726,7 @@ _FLAGS = {
     'model': ('model', str, 'feature model, e.g. clp, fsp, clp_wo_7'),
     'novel_class': ('novel_class', novel_class_arg, 'near domain: class '
                     'held out of pre-training (0..8; 78 = 7 and 8), or '
-                    'none: no novel class, as without the flag'),
+                    'none: no novel class'),
     'num_task': ('num_task', int, 'tasks per setting'),
     'task_seed': ('task_seed', int, 'seed of task sampling'),
     'seed': ('seed', int, 'seed of the latent augmentation draws'),
@@ -687,7 +766,8 @@ _USES = {
     },
 }
 _CHOICES = {'task': TASKS, 'clf': CLASSIFIERS, 'mode': MODES}
-_DEFAULTS = {f.name: f.default for f in fields(RunSpec)
+_DEFAULTS = {f.name: None if f.default is NOVEL_CLASS_LEFT_OUT
+             else f.default for f in fields(RunSpec)
              if f.default is not MISSING}
 
 
@@ -717,7 +797,8 @@ def changed_flags(values: Mapping, flags: Iterable[str],
         value = values.get(key, _DEFAULTS.get(key))
         if flag in always or value != _DEFAULTS.get(key):
             words += [f'--{flag}', repr(value) if isinstance(
-                value, float) else str(value)]   # every digit
+                value, float) else 'none' if value is None
+                else str(value)]   # every digit
     return words
 
 
@@ -767,6 +848,11 @@ def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str],
         elif name in default_words:
             kw['default'] = None
             kw['help'] += f' (default: {default_words[name]})'
+        elif key == 'novel_class' and name not in many:
+            # left out, refused for a <family>_wo_<c> model (the specs')
+            kw['default'] = NOVEL_CLASS_LEFT_OUT
+            kw['help'] += ('; left out, none, but for a model named '
+                           '<family>_wo_<c>, which takes c or none given')
         else:
             value = defaults.get(name, _DEFAULTS.get(key))
             kw['default'] = value
