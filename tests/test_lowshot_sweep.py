@@ -278,6 +278,56 @@ def test_a_later_run_of_a_listed_result_removes_the_sweep_index(tmp_path):
     assert lines == []
 
 
+def test_a_replaced_result_removes_the_reports_that_read_it(tmp_path):
+    """The summary and a paired comparison were left saying the numbers
+    of a result replaced since (the quick start's ``compare/clp/
+    vs_random/all.*`` after ``DOMAINS=near`` ran the demo again; the
+    sweep removed its own index only). A report's JSON now lists the
+    result files it read, and whoever replaces one with another result
+    removes that report, with a line, as a sweep's index: the summary
+    and the comparison go with a result of clp, the summary alone with
+    one of fsp (the comparison of clp and rnd never read it); the same
+    result again keeps them both."""
+    import shutil
+
+    from openselfsup.lowshot.compare import compare
+    from openselfsup.lowshot.report import summarize
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    for other in ('rnd', 'fsp'):
+        shutil.copytree(os.path.join(wd, 'extracted_feats', 'clp'),
+                        os.path.join(wd, 'extracted_feats', other))
+    spec = {m: RunSpec(m, 'mixture', 1, num_task=4)
+            for m in ('clp', 'rnd', 'fsp')}
+    # the task store made on the way; no index to remove
+    run_sweep(wd, list(spec.values()), log=None, write_index=False)
+
+    def reports():
+        made = [summarize(wd), compare(wd, 'clp', 'rnd')]
+        return [[r['json'], r['md'], r['png']] for r in made]
+    (summary, pair) = reports()
+    assert all(os.path.isfile(f) for f in summary + pair)
+    lines = []
+    run_meta_test(wd, spec['clp'], progress=False, log=lines.append)
+    assert lines == [] and all(os.path.isfile(f) for f in summary + pair)
+
+    def removed(report, result):
+        return (f'removed {", ".join(report)}: the report listed {result},'
+                ' which is being replaced by another result (run '
+                'wsi_workdir/summarize.py (with the --compare that wrote '
+                'it) again to write them anew)')
+    for model, gone in (('fsp', [summary]), ('clp', [summary, pair])):
+        reports()
+        lines.clear()
+        run_meta_test(wd, RunSpec(model, 'mixture', 1, num_task=3),
+                      progress=False, log=lines.append)
+        path = spec[model].result_path(wd)
+        assert [ln for ln in lines if ln.startswith('removed ')] == [
+            removed(r, path) for r in gone]
+        for r in (summary, pair):
+            assert all(os.path.exists(f) == (r not in gone) for f in r)
+        run_meta_test(wd, spec[model], progress=False, log=None)
+
+
 def test_an_overlapping_sweep_removes_the_other_index_not_a_newer_one(
         tmp_path):
     """Another sweep that rewrites a setting of an earlier one with

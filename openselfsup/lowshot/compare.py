@@ -428,5 +428,7 @@ def compare(workdir: str, model_a: str, model_b: str,
                        COMPARE_KEYS,
                        'a comparison written by summarize.py --compare')
     text = format_compare(cmp)
-    write_report(out, text, cmp, plot_compare(cmp))
+    write_report(out, text, cmp, plot_compare(cmp),
+                 [r['_file'] for r in results]
+                 + [item['file'] for item in left_out])
     return dict(out, markdown=text, comparison=cmp)

@@ -639,25 +639,29 @@ def replaced_note(path: str, old: Optional[Dict], result: Dict
 
 def release_result(path: str, result: Dict,
                    log: Optional[Callable[[str], None]] = None,
-                   warn: Optional[Callable[[str], None]] = None
-                   ) -> List[Dict]:
+                   warn: Optional[Callable[[str], None]] = None,
+                   workdir: Optional[str] = None) -> List[Dict]:
     """Before ``result`` replaces the result JSON at ``path``: remove the
     index set of every sweep that lists the file there (its ``sweeps``
-    field: module docstring), unless ``result`` is that same result (equal
-    in everything but ``execution`` and the ``path`` of each of its
-    ``files``, their digests kept: a rerun on the same inputs, in a workdir
-    copied or moved too), so that
+    field: module docstring), and, with ``workdir``, every report under
+    its ``summary/`` whose JSON lists the file among those it read (a
+    summary, a ``--compare``: :func:`~.report.reports_listing`; they were
+    left saying the old numbers), unless ``result`` is that same result
+    (equal in everything but ``execution`` and the ``path`` of each of
+    its ``files``, their digests kept: a rerun on the same inputs, in a
+    workdir copied or moved too), so that
     no index or table lists numbers the results folder no longer holds.
     An index since removed, or rewritten by another sweep (another
     ``sweep_id``: it no longer lists this file), is passed over, as is a
     ref naming files other than an index JSON and files of its stem (its
-    table, the ablation's plot). An index that cannot be removed (its
-    folder not writable) is named in a warning to ``warn``; the new result
-    is written all the same (its work is done). A result over another
-    number of tasks or in another precision is named to ``warn`` too
-    (:func:`replaced_note`). ``log`` receives the lines naming the indexes
-    removed; ``warn`` (default ``log``) those two, warning-level facts
-    that a quiet caller (``sweep.py --quiet``: no ``log``) still prints.
+    table, the ablation's plot). An index or report that cannot be
+    removed (its folder not writable) is named in a warning to ``warn``;
+    the new result is written all the same (its work is done). A result
+    over another number of tasks or in another precision is named to
+    ``warn`` too (:func:`replaced_note`). ``log`` receives the lines
+    naming the files removed; ``warn`` (default ``log``) those two,
+    warning-level facts that a quiet caller (``sweep.py --quiet``: no
+    ``log``) still prints.
 
     Returns:
         list[dict]: the ``sweeps`` entries of the indexes kept (they still
@@ -676,13 +680,13 @@ def release_result(path: str, result: Dict,
     note = replaced_note(path, old, result)
     if note and warn:
         warn(note)
+    same = old is not None and content(old) == content(result)
     refs = old.get('sweeps') if old else None
-    if not isinstance(refs, list):
-        return []
-    same = content(old) == content(result)
     base = os.path.dirname(os.path.abspath(path))
     kept = []
-    for ref in refs:
+    # (files, what listed the result, how to write them anew)
+    stale = []
+    for ref in refs if isinstance(refs, list) else ():
         if not (isinstance(ref, dict) and isinstance(ref.get('id'), str)
                 and isinstance(ref.get('files'), list) and ref['files']
                 and all(isinstance(f, str) for f in ref['files'])):
@@ -701,19 +705,26 @@ def release_result(path: str, result: Dict,
         if same:
             kept.append(ref)
             continue
+        stale.append((files, 'the sweep index', 'rerun that sweep'))
+    if workdir is not None and not same:
+        from .report import reports_listing
+        stale += [(files, 'the report', 'run wsi_workdir/summarize.py '
+                   '(with the --compare that wrote it) again')
+                  for files in reports_listing(workdir, path)]
+    for files, lister, again in stale:
         try:
             gone = remove_set(files)
         except OSError as exc:  # the result is written all the same
             if warn:
                 warn(f'warning: could not remove {", ".join(files)} '
-                    f'({exc.strerror or exc}): the sweep index lists {path}, '
-                    'which is being replaced by another result, and its '
-                    'numbers; delete them')
+                     f'({exc.strerror or exc}): {lister} lists {path}, '
+                     'which is being replaced by another result, and its '
+                     'numbers; delete them')
             continue
         if gone and log:
-            log(f'removed {", ".join(gone)}: the sweep index listed {path}, '
-                'which is being replaced by another result (rerun that '
-                'sweep to write them anew)')
+            log(f'removed {", ".join(gone)}: {lister} listed {path}, '
+                f'which is being replaced by another result ({again} to '
+                'write them anew)')
     return kept
 
 
@@ -750,7 +761,7 @@ def run_meta_test(workdir: str, spec: RunSpec, device: str = 'cpu',
     check_execution(device, chunk_size, threads)
     result = evaluate(Inputs(workdir), spec, device, chunk_size, threads,
                       dtype, progress)
-    kept = release_result(out, result, log)
+    kept = release_result(out, result, log, workdir=workdir)
     if kept:  # the same result: the indexes that list it still hold
         result['sweeps'] = kept
     save_json(out, result)

@@ -32,8 +32,8 @@ import numpy as np
 
 from ..classes import (COLON_CLASSES, LUNG_CLASSES, held_out,
                        split_model_name)
-from ..utils import (InputError, is_number, load_json, read_once,
-                     reading_once, remove_set, save_set)
+from ..utils import (InputError, is_number, json_object_or_none, load_json,
+                     read_once, reading_once, remove_set, save_set)
 from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import ci_bound, fmt_pct, mean_ci
@@ -1209,17 +1209,50 @@ def report_paths(workdir: str, output: Optional[str], name: str,
 
 
 def write_report(out: Dict[str, str], text: str, data,
-                 png: Optional[bytes]) -> None:
+                 png: Optional[bytes], read: Sequence[str] = ()) -> None:
     """Write a report's Markdown, JSON and PNG as one set (an interrupted
     run leaves the old report whole, not a new table beside old numbers),
     all computed before the first is written. ``png`` None: nothing to
     plot; an earlier report's PNG is removed first (it would sit beside a
-    table it does not show)."""
+    table it does not show). ``read``: the result files the report read,
+    recorded in its JSON as ``read_results`` (relative to its folder), so
+    that whoever replaces one of them with another result removes the
+    report (:func:`reports_listing`)."""
+    base = os.path.dirname(os.path.abspath(out['json']))
+    data['read_results'] = [os.path.relpath(os.path.abspath(f), base)
+                            for f in read]
     if png is None:
         remove_set([out['png']])
         save_set({out['md']: text, out['json']: data})
         return
     save_set({out['md']: text, out['json']: data, out['png']: bytes(png)})
+
+
+def reports_listing(workdir: str, result: str) -> List[List[str]]:
+    """The reports under ``<workdir>/summary/`` (summaries and
+    comparisons, :func:`write_report`'s) whose JSON lists the result file
+    ``result`` among those it read (``read_results``): each report's
+    ``[json, md, png]``, for :func:`~.meta_test.release_result` to remove
+    before another result replaces that file. A report written elsewhere
+    (``--output`` outside the workdir's summary folder) is not looked for.
+    """
+    root = os.path.dirname(paths.summary_path(workdir, 'json'))
+    target = os.path.normpath(os.path.abspath(result))
+    found = []
+    for folder, subs, names in os.walk(root):
+        subs.sort()
+        for name in sorted(names):
+            if not name.endswith('.json'):
+                continue
+            path = os.path.join(folder, name)
+            listed = (json_object_or_none(path) or {}).get('read_results')
+            if isinstance(listed, list) and any(
+                    isinstance(f, str) and os.path.normpath(os.path.join(
+                        os.path.abspath(folder), f)) == target
+                    for f in listed):
+                stem = path[:-len('.json')]
+                found.append([path, f'{stem}.md', f'{stem}.png'])
+    return found
 
 
 @reading_once()  # each input file read once for the report
@@ -1248,5 +1281,7 @@ def summarize(workdir: str,
     out = report_paths(workdir, output,
                        'summary' if clf is None else f'summary_{clf}')
     text = format_markdown(table)
-    write_report(out, text, table, plot_table(table))
+    write_report(out, text, table, plot_table(table),
+                 [r['_file'] for r in results]
+                 + [item['file'] for item in left_out])
     return dict(out, markdown=text)

@@ -20,9 +20,10 @@ whoever replaces that file later with another result (a single
 ``distributed_meta_test.py`` run, another sweep with a setting in common)
 removes those indexes and tables first; the same result again (a rerun on
 the same inputs) keeps them (:func:`~.meta_test.release_result`). An index
-rewritten since, whose ``sweep_id`` differs, is not touched. So an index
-or table never lists numbers its results no longer hold; the summary reads
-the results themselves and is always current.
+rewritten since, whose ``sweep_id`` differs, is not touched; the reports
+under ``summary/`` that read the file (the summary, a ``--compare``) are
+removed alike (:func:`~.report.reports_listing`). So an index or table
+never lists numbers its results no longer hold.
 
 For the near domain the features of novel class ``c`` come from the model
 ``model_template.format(model=M, novel=c)``, by default ``M_wo_c`` (the
@@ -433,7 +434,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
                     'this sweep completes)')
         # another sweep's index that lists this file goes, unless this is
         # the same result (then the file names that index and this one)
-        result['sweeps'] = [*release_result(path, result, log, warn),
+        result['sweeps'] = [*release_result(path, result, log, warn,
+                                            workdir),
                             sweep_ref(path, sweep_id, own)]
         save_json(path, result)
         results.append(result)
