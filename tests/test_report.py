@@ -1917,6 +1917,54 @@ def test_a_model_whose_results_come_from_two_encoders_says_so(tmp_path):
         assert json.load(f)['mixed_encoders'] == {}
 
 
+def test_the_plot_says_what_the_table_notes_of_encoders_and_left_out(
+        tmp_path, monkeypatch):
+    """summary.md said 'Mixed encoders: the results of mine come from 2
+    encoders' and listed the results left out, while summary.png drew the
+    same curves without a word. The plot's notes now say both, in the
+    table note's words (the encoders and domains of each, the count left
+    out); a workdir of one encoder per model and nothing left out: no
+    such note."""
+    from lowshot_data import CHECKPOINT_PROVENANCE, write_provenance
+    from openselfsup.lowshot import report
+    from openselfsup.lowshot.meta_test import run_meta_test
+    w = str(tmp_path / 'w')
+    one, two = 'a' * 64, 'b' * 64
+    specs = _two_models_run(
+        w, {'NCT_train': two, 'NCT_test': two, 'LC': one}, 'c' * 64)
+    lc = paths.features_path(w, 'base', 'LC')
+    np.save(lc, np.load(lc)[::-1].copy())   # base's LC extracted again
+    figs = []
+    monkeypatch.setattr(report, 'figure_png',
+                        lambda fig: figs.append(fig) or b'png')
+
+    def notes():
+        figs.clear()
+        md = open(summarize(w)['md']).read()
+        return md, ' '.join(t.get_text() for t in sorted(  # top down
+            figs[0].texts, key=lambda t: -t.get_position()[1]))
+    md, plot = notes()
+    assert 'Mixed encoders: the results of mine come from 2 encoders' in md
+    assert 'Left out: 1 result(s) computed on inputs' in md
+    for words in ('mixed encoders: the results of mine come from 2 '
+                  'encoders (', 'near from checkpoint SHA-256 bbbbbbbbbbbb '
+                  '(1 result(s))', 'mixture from checkpoint SHA-256 '
+                  'aaaaaaaaaaaa (1 result(s))',
+                  'left out: 1 result(s) computed on inputs that have '
+                  'changed since'):
+        assert words in plot, plot
+    assert 'results of base' not in plot
+    # one encoder per model, every result current: no such note
+    for model, sha in (('mine', two), ('base', 'c' * 64)):
+        write_provenance(w, model, 'LC', **dict(CHECKPOINT_PROVENANCE,
+                                                checkpoint_sha256=sha))
+    for spec in specs[1::2]:
+        run_meta_test(w, spec, progress=False, threads=1)
+    md, plot = notes()
+    assert 'Mixed encoders' not in md and 'Left out' not in md, md
+    assert 'mixed encoders' not in plot and 'left out' not in plot, plot
+
+
 def test_the_same_features_under_a_checkpoint_written_again_are_one_encoder(
         tmp_path):
     """A result whose features are byte-identical to the ones there now

@@ -25,6 +25,7 @@ import glob
 import math
 import os
 import re
+import textwrap
 from collections import Counter
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -481,14 +482,21 @@ def current_results(results: Sequence[dict], workdir: str,
     return current, left_out
 
 
+def left_out_words(left_out: Sequence[dict]) -> str:
+    """What a report left out, in words (the table's note under it and
+    the plot's, :func:`plot_table`)."""
+    return (f'{len(left_out)} result(s) computed on inputs that have '
+            'changed since (features extracted another way, other labels, '
+            'tasks drawn again)')
+
+
 def left_out_lines(left_out: Sequence[dict]) -> List[str]:
     """The lines a report prints under its table about results left out,
     a blank line first (none when none are)."""
     if not left_out:
         return []
-    lines = ['', f'Left out: {len(left_out)} result(s) computed on inputs '
-             'that have changed since (features extracted another way, '
-             'other labels, tasks drawn again); run each again:', '']
+    lines = ['', f'Left out: {left_out_words(left_out)}; run each again:',
+             '']
     for item in left_out:
         note = f' ({item["note"]})' if item.get('note') else ''
         lines.append(f'- {item["file"]} ({", ".join(item["changed"])} '
@@ -754,19 +762,31 @@ def mixed_encoders_note(mixed: Dict[str, List[dict]]) -> List[str]:
     several encoders (:func:`mixed_encoders`), a blank line first; none
     when there is none."""
     lines = []
+    for model, words in mixed_encoders_words(mixed):
+        lines += ['', f'Mixed encoders: {words}, as the provenance '
+                  'of their feature files names them (a file changed since: '
+                  'as it named them when the result was computed); '
+                  f'extract every set of {model} with one encoder and run '
+                  'the others again (the report\'s JSON: mixed_encoders).']
+    return lines
+
+
+def mixed_encoders_words(mixed: Dict[str, List[dict]]
+                         ) -> List[Tuple[str, str]]:
+    """Each model of :func:`mixed_encoders` and its encoders in words,
+    ``the results of clp come from 2 encoders (near from ...; mixture,
+    out from ...)``: the table's note (:func:`mixed_encoders_note`) and
+    the plot's (:func:`plot_table`)."""
+    out = []
     for model, entries in sorted(mixed.items()):
         parts = '; '.join(
             ', '.join(sorted(e['domains'],
                              key=lambda d: _order(d, DOMAINS)))
             + f' from {e["encoder"]} ({len(e["files"])} result(s))'
             for e in entries)
-        lines += ['', f'Mixed encoders: the results of {model} come from '
-                  f'{len(entries)} encoders ({parts}), as the provenance '
-                  'of their feature files names them (a file changed since: '
-                  'as it named them when the result was computed); '
-                  f'extract every set of {model} with one encoder and run '
-                  'the others again (the report\'s JSON: mixed_encoders).']
-    return lines
+        out.append((model, f'the results of {model} come from '
+                    f'{len(entries)} encoders ({parts})'))
+    return out
 
 
 def cell_marks(cell: dict) -> List[str]:
@@ -966,7 +986,10 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     novel class without results at that shot count: the curve's step would
     be a change of runs, not of shots) is an open circle labelled ``n of
     N`` (n of the N rows the curve averages in the panel), with a note
-    under the legend.
+    under the legend. The notes also say what the table's notes say of
+    the results (``table['mixed_encoders']``, ``table['left_out']``,
+    in their words: :func:`mixed_encoders_words`,
+    :func:`left_out_words`), each note wrapped to the figure's width.
 
     Args:
         table (dict): from :func:`build_table`.
@@ -1089,6 +1112,17 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
         notes.append(f'points of runs over different numbers of tasks '
                      f'({", ".join(map(str, counts))}); the table marks '
                      'each cell\'s')
+    # what the table's notes say of the curves' results (the same words)
+    notes += [f'mixed encoders: {words}; the table\'s note says more'
+              for _, words in mixed_encoders_words(
+                  table.get('mixed_encoders') or {})]
+    if table.get('left_out'):
+        notes.append(f'left out: {left_out_words(table["left_out"])}; '
+                     'the table lists them')
+    # one line each, wrapped to the figure's width (about 16 characters
+    # an inch at this size)
+    notes = [line for text in notes for line in textwrap.wrap(
+        text, int(16 * fig.get_figwidth()))]
     note = 0.08 + 0.17 * len(notes)  # inches under the legend
     fig.legend(handles, labels, loc='lower center', fontsize=8,
                ncol=min(4, len(labels)), frameon=False,
