@@ -1243,7 +1243,8 @@ def report_paths(workdir: str, output: Optional[str], name: str,
 
 
 def write_report(out: Dict[str, str], text: str, data,
-                 png: Optional[bytes], read: Sequence[str] = ()) -> None:
+                 png: Optional[bytes],
+                 read: Optional[Sequence[str]] = None) -> None:
     """Write a report's Markdown, JSON and PNG as one set (an interrupted
     run leaves the old report whole, not a new table beside old numbers),
     all computed before the first is written. ``png`` None: nothing to
@@ -1251,10 +1252,12 @@ def write_report(out: Dict[str, str], text: str, data,
     table it does not show). ``read``: the result files the report read,
     recorded in its JSON as ``read_results`` (relative to its folder), so
     that whoever replaces one of them with another result removes the
-    report (:func:`reports_listing`)."""
-    base = os.path.dirname(os.path.abspath(out['json']))
-    data['read_results'] = [os.path.relpath(os.path.abspath(f), base)
-                            for f in read]
+    report (:func:`reports_listing`); None for a sweep's index written
+    here (the ablation's), which its results name instead."""
+    if read is not None:
+        base = os.path.dirname(os.path.abspath(out['json']))
+        data['read_results'] = [os.path.relpath(os.path.abspath(f), base)
+                                for f in read]
     if png is None:
         remove_set([out['png']])
         save_set({out['md']: text, out['json']: data})
