@@ -37,10 +37,14 @@ def test_sweep_equals_single_runs_and_makes_missing_inputs(tmp_path):
     # a line before and after preparing the inputs, then a block each
     assert lines[0].startswith('preparing the inputs of 24 settings')
     assert lines[1].startswith('inputs ready in ')
-    lines = lines[2:]
-    assert len(saved['settings']) == len(specs) == len(lines)
-    assert lines[0].startswith('== clp near novel 0 | 1-shot | Ridge | '
-                               'linear')
+    # then each setting: a line as it starts, its block when done
+    starts, blocks = lines[2::2], lines[3::2]
+    assert len(saved['settings']) == len(specs) == len(starts) == \
+        len(blocks)
+    assert starts[0] == ('-> clp near novel 0 | 1-shot | Ridge | linear  '
+                         '(1/24, 6 tasks): meta-testing')
+    assert blocks[0].startswith('== clp near novel 0 | 1-shot | Ridge | '
+                                'linear')
     for entry, spec in zip(saved['settings'], specs):
         written = json.load(open(entry['output']))
         assert entry['output'] == spec.result_path(wd)
@@ -787,3 +791,57 @@ def test_the_sweep_rebuilds_only_its_own_stale_dictionary(tmp_path, case):
     base = load_features(wd, 'clp', 'NCT_train')
     assert made_by_sweep_from_replaced(dic, spec, base, wd) == (
         case == "the sweep's own, features replaced")
+
+
+def test_a_sweep_says_each_setting_as_it_starts_and_shows_its_chunks(
+        tmp_path):
+    """Run as the scripts run it (stdout and stderr redirected to one log
+    file), a sweep printed a setting's header only once the setting was
+    done, with no progress bar over its chunks (a logistic-regression
+    latent_aug setting: the log silent for minutes). Each setting now has
+    a line as it starts, then its chunks' progress lines (the meta-test's
+    bar: one line at the end of a short setting in a log file), then its
+    block; the results are those of a run without a log (``--quiet``)."""
+    import subprocess
+    import sys
+    from lowshot_data import ROOT
+    wd = make_workdir(str(tmp_path / 'w'), model='clp', dim=16)
+    args = [sys.executable, os.path.join(ROOT, 'wsi_workdir', 'sweep.py'),
+            '--model', 'clp', '--task', 'mixture', '--shots', '1', '2',
+            '--clfs', 'Ridge', 'nearest_centroid', '--modes', 'linear',
+            '--num_task', '5', '--chunk_size', '2', '--threads', '1',
+            '--workdir', wd]
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    log = tmp_path / 'log.txt'
+    with open(log, 'w') as f:
+        subprocess.run(args, stdout=f, stderr=subprocess.STDOUT, env=env,
+                       check=True, timeout=300)
+    lines = log.read_text().splitlines()
+    specs = sweep_specs('clp', 'mixture', shots=[1, 2],
+                        clfs=['Ridge', 'nearest_centroid'],
+                        modes=['linear'], num_task=5)
+    assert len(specs) == 4
+    results = {}
+    for i, spec in enumerate(specs, 1):
+        name = (f'clp mixture | {spec.shots}-shot | {spec.clf} | linear')
+        start = lines.index(f'-> {name}  ({i}/4, 5 tasks): meta-testing')
+        end = next(k for k, line in enumerate(lines)
+                   if line.startswith(f'== {name}  ({i}/4, 5 tasks, '))
+        # between them: the bar over its 3 chunks (5 tasks, 2 per chunk),
+        # whole lines, no \r redraws
+        bar = lines[start + 1:end]
+        assert bar and all(f'{spec.clf} linear: ' in line for line in bar)
+        assert '3/3' in bar[-1] and not any('\r' in b for b in bar)
+        with open(spec.result_path(wd)) as f:
+            results[spec] = json.load(f)['per_task_f1']
+    # the same numbers as a quiet sweep (no log, no bar)
+    quiet = tmp_path / 'quiet.txt'
+    with open(quiet, 'w') as f:
+        subprocess.run(args + ['--quiet'], stdout=f,
+                       stderr=subprocess.STDOUT, env=env, check=True,
+                       timeout=300)
+    assert 'meta-testing' not in quiet.read_text()
+    assert '/3 ' not in quiet.read_text()
+    for spec, f1 in results.items():
+        with open(spec.result_path(wd)) as f:
+            assert json.load(f)['per_task_f1'] == f1

@@ -40,6 +40,7 @@ Sweep file (``paths.sweep_path``)::
                 average_ci, harmonic_mean, num_task, elapsed_s}]
 """
 import os
+import sys
 import time
 import uuid
 from typing import Callable, Dict, List, Optional, Sequence
@@ -267,12 +268,26 @@ def plot_sweep_results(results: Sequence[Dict],
                                    for r, s in zip(results, settings)]))
 
 
-def setting_header(spec: RunSpec) -> str:
-    """The first line of a setting's block in the log."""
+def setting_name(spec: RunSpec) -> str:
+    """A setting in the log: model, domain, novel class, shots,
+    classifier, mode and variant."""
     novel = '' if spec.novel_class is None else f' novel {spec.novel_class}'
     variant = f' [{spec.variant}]' if spec.variant else ''
-    return (f'== {spec.model} {spec.task}{novel} | {spec.shots}-shot | '
+    return (f'{spec.model} {spec.task}{novel} | {spec.shots}-shot | '
             f'{spec.clf} | {spec.mode}{variant}')
+
+
+def setting_header(spec: RunSpec) -> str:
+    """The first line of a setting's block in the log (written when the
+    setting is done)."""
+    return f'== {setting_name(spec)}'
+
+
+def setting_start(spec: RunSpec, i: int, n: int) -> str:
+    """The line that says setting ``i`` of ``n`` starts (its chunks'
+    progress bar follows on stderr)."""
+    return (f'-> {setting_name(spec)}  ({i}/{n}, '
+            f'{tasks_words(spec.num_task)}): meta-testing')
 
 
 def feature_sets_read(specs: Sequence[RunSpec]) -> List[tuple]:
@@ -329,8 +344,13 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             ``paths.sweep_path(workdir, model, <tasks>)``).
         make_missing (bool): draw missing task stores and build missing
             dictionaries.
-        log (callable, optional): receives each setting's block (None:
-            quiet).
+        log (callable, optional): receives a line as each setting starts
+            (:func:`setting_start`) and its block when it is done; with a
+            ``log``, the setting's chunks have a progress bar on stderr
+            (:func:`~openselfsup.utils.progress.progress_bar`: in a log
+            file, a line at most every 30 s and one at the end), and
+            stdout is flushed after each line, so that a log file holds
+            them in order as they happen (None: quiet, no bar).
         warn (callable, optional): receives the warning-level lines,
             also where ``log`` is None (``--quiet``): a result replaced
             by one over another number of tasks or in another precision,
@@ -420,7 +440,13 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     meta_time = 0.0
     sweep_id = uuid.uuid4().hex
     for i, spec in enumerate(specs, 1):
-        result = evaluate(inputs, spec, device, chunk_size, threads, dtype)
+        if log:
+            # a setting can take minutes (logistic regression, latent_aug):
+            # say which one runs, then its chunks' bar, as a single run
+            log(setting_start(spec, i, len(specs)))
+            sys.stdout.flush()  # print's, before the bar's stderr lines
+        result = evaluate(inputs, spec, device, chunk_size, threads, dtype,
+                          progress=log is not None)
         meta_time += result['execution']['elapsed_s']
         path = spec.result_path(workdir, results_dir)
         if i == 1:
@@ -450,6 +476,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
                 f'{result["num_task"]} tasks, '
                 f'{result["execution"]["elapsed_s"]:.2f} s)\n'
                 f'{result_table(result)}\nwrote {path}')
+            sys.stdout.flush()
     timing = {k: float(inputs.timing[k]) for k in ('load', 'tasks',
                                                    'dictionaries')}
     timing.update(meta_test=meta_time,
