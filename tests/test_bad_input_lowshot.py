@@ -7,6 +7,7 @@ unchanged).
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -892,17 +893,72 @@ def test_missing_store_and_dictionary_name_the_command_that_makes_them(
            capsys)
 
 
-def test_store_with_fewer_tasks_names_the_command_that_redraws_it(wd,
-                                                                  capsys):
-    """A store of 10 tasks asked for 20 said 'pass --overwrite', which the
-    scripts and the sweep do not take; the line now holds the command."""
-    import shlex
+def test_a_store_with_fewer_tasks_is_extended_its_tasks_kept(wd, capsys):
+    """A store of 10 tasks asked for 20 was refused ('holds 10 tasks
+    (asked: 20); draw it again with: ... --overwrite'), one store per
+    rerun of a script. Stores are drawn in blocks, so the 20 tasks' first
+    10 are the 10: the store is extended, its 10 tasks kept bit for bit,
+    the 20 those of a store drawn for 20 at once (elsewhere), and a result
+    on the 10 stays current for the summary."""
+    from openselfsup.lowshot.report import changed_inputs
+    from openselfsup.lowshot.spec import TaskSpec
+    from openselfsup.lowshot.tasks import TaskStore, generate_task_store
     cli_ok(GEN, _gen(wd), capsys)
+    path = TaskSpec('near', 5, 10, 7).path(wd)
+    before = TaskStore.load(path)
+    out = cli_ok(META, _meta(wd, '--mode', 'linear', '--clf', 'Ridge'),
+                 capsys)
+    result_file = out.split('wrote ')[1].split(' (')[0]
+    out = cli_ok(GEN, near_args(wd, num_task=20), capsys)
+    assert f'note: extended {path} from 10 to 20 tasks' in out, out
+    after = TaskStore.load(path)
+    assert after.num_task == 20
+    for k in ('support_idx', 'query_idx', 'support_labels',
+              'query_labels'):
+        np.testing.assert_array_equal(getattr(after, k)[:10],
+                                      getattr(before, k))
+    # the reference: 20 tasks drawn at once in a copy of the labels
+    other = os.path.join(os.path.dirname(wd), 'other')
+    shutil.copytree(os.path.join(wd, 'extracted_feats'),
+                    os.path.join(other, 'extracted_feats'))
+    fresh, _ = generate_task_store(other, TaskSpec('near', 5, 20, 7))
+    assert fresh.sha1 == after.sha1
+    with open(result_file) as f:
+        assert changed_inputs(json.load(f), wd) == []
+    cli_ok(META, _meta(wd, '--mode', 'linear', '--num_task', '20'), capsys)
+
+
+def test_a_store_whose_first_tasks_depend_on_its_size_is_not_extended(
+        wd, capsys, monkeypatch):
+    """A store drawn all at once (sampler 2, of another count than 1000:
+    its first tasks differ from a larger draw's) cannot be extended
+    exactly: refused with the command that draws it again, untouched."""
+    from openselfsup.lowshot import tasks
+    monkeypatch.setattr(tasks, 'TASK_BLOCK', 10)  # one block of 10: 2's
+    cli_ok(GEN, _gen(wd), capsys)
+    monkeypatch.undo()
     err = cli_fails(GEN, near_args(wd, num_task=20), capsys, wd,
-                    'holds 10 tasks (asked: 20); draw it again with: ')
+                    'holds 10 tasks (asked: 20), drawn by an earlier '
+                    'version')
     cmd = err.split('draw it again with: ')[1]
     assert cmd.endswith(' --num_task 20 --novel_class 7 --workdir '
                         f'{wd} --overwrite'), cmd
+    cli_ok(GEN, shlex.split(cmd)[2:], capsys)
+    cli_ok(META, _meta(wd, '--mode', 'linear', '--num_task', '20'), capsys)
+
+
+def test_a_meta_test_of_more_tasks_than_its_store_names_the_way_out(
+        wd, capsys):
+    """``distributed_meta_test.py --num_task 20`` on a 10-task store said
+    'larger than the 10 tasks in ...' and no more; the line now holds the
+    command that draws the rest, which extends the store."""
+    cli_ok(GEN, _gen(wd), capsys)
+    err = cli_fails(META, _meta(wd, '--mode', 'linear', '--num_task', '20'),
+                    capsys, wd, '--num_task 20 is larger than the 10 tasks')
+    cmd = err.split('draw the rest with: ')[1].split(' (its 10')[0]
+    assert cmd == ('python wsi_workdir/tools/generate_task.py --task near '
+                   '--num_shots 5 --num_task 20 --novel_class 7 '
+                   f'--workdir {wd}'), cmd
     cli_ok(GEN, shlex.split(cmd)[2:], capsys)
     cli_ok(META, _meta(wd, '--mode', 'linear', '--num_task', '20'), capsys)
 

@@ -845,3 +845,30 @@ def test_a_sweep_says_each_setting_as_it_starts_and_shows_its_chunks(
     for spec, f1 in results.items():
         with open(spec.result_path(wd)) as f:
             assert json.load(f)['per_task_f1'] == f1
+
+
+def test_a_sweep_of_more_tasks_extends_the_stores_it_drew(tmp_path):
+    """A sweep over more tasks than its stores hold (``NUM_TASK=100`` after
+    the 30-task quick start) stopped at the first store, one store per
+    rerun; it extends each, says so, and its tasks are those of a sweep
+    that drew them at once."""
+    from openselfsup.lowshot.tasks import TaskStore
+    wd = make_workdir(str(tmp_path / 'a'), model='clp', dim=16)
+    fresh = make_workdir(str(tmp_path / 'b'), model='clp', dim=16)
+
+    def specs(n):
+        return sweep_specs('clp', 'mixture', shots=[1, 2], clfs=['Ridge'],
+                           modes=['linear'], num_task=n)
+    run_sweep(wd, specs(4), log=None)
+    notes = []
+    run_sweep(wd, specs(9), log=None, warn=notes.append)
+    run_sweep(fresh, specs(9), log=None)
+    extended = [n for n in notes if n.startswith('note: extended ')]
+    assert len(extended) == 2, notes
+    assert all('from 4 to 9 tasks' in n for n in extended)
+    for spec in specs(9):
+        assert TaskStore.load(spec.tasks.path(wd)).sha1 == \
+            TaskStore.load(spec.tasks.path(fresh)).sha1
+        with open(spec.result_path(wd)) as a, \
+                open(spec.result_path(fresh)) as b:
+            assert json.load(a)['per_task_f1'] == json.load(b)['per_task_f1']

@@ -341,7 +341,8 @@ class Inputs:
             extracted again since (:func:`~.dictionary.
             made_by_sweep_from_replaced`).
         warn (callable, optional): receives the line that says such a
-            dictionary was built again.
+            dictionary was built again, or a task store extended (one
+            asked for more tasks than it holds; ``make_missing``).
     """
 
     def __init__(self, workdir: str, make_missing: bool = False,
@@ -392,14 +393,15 @@ class Inputs:
             if ikey not in self._store_inputs:
                 self._store_inputs[ikey] = store_inputs(self.workdir, tspec)
             inputs = self._store_inputs[ikey]
-            if self.make_missing:
+            if self.make_missing:  # extended where it holds fewer tasks
                 store, _ = generate_task_store(self.workdir, tspec,
-                                               inputs=inputs)
+                                               inputs=inputs, note=self.warn)
             else:
                 store = load_task_store(self.workdir, tspec, inputs)
             self._stores[key] = store
             self.timing['tasks'] += time.perf_counter() - t0
-        return self._stores[key].head(spec.num_task)
+        return self._stores[key].head(spec.num_task,
+                                      more=tspec.command(self.workdir))
 
     def dictionary(self, spec: RunSpec):
         """The run's checked dictionary (latent modes): loaded (or made)

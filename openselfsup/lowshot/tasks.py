@@ -50,13 +50,15 @@ scheme. A store of sampler 2 (all its tasks drawn at once) is served: of
 tasks. A novel-class store of sampler 1 (an earlier version: one draw for
 every novel class) is refused with the command that draws it again.
 Stores are written only if absent (two runs drawing one store at once: one
-wins, the other says so and fails), or replaced on request.
+wins, the other says so and fails), or replaced on request; a store asked
+for more tasks than it holds is extended (drawn again with the rest, and
+written only where its tasks are the new draw's first, bit for bit).
 """
 import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -335,11 +337,17 @@ class TaskStore:
             raise InputError(f'{self.path}: indices out of range of the '
                              'features')
 
-    def head(self, num_task: int) -> 'TaskStore':
-        """The first ``num_task`` tasks (error if the store has fewer)."""
+    def head(self, num_task: int,
+             more: Optional[str] = None) -> 'TaskStore':
+        """The first ``num_task`` tasks (error if the store has fewer;
+        ``more``: the command that draws the rest, named in it)."""
         if num_task > self.num_task:
+            way_out = '' if more is None else (
+                f'; draw the rest with: {more} (its {self.num_task} tasks '
+                'are kept as they are)')
             raise InputError(f'--num_task {num_task} is larger than the '
-                             f'{self.num_task} tasks in {self.path}')
+                             f'{self.num_task} tasks in {self.path}'
+                             + way_out)
         if num_task < 1:
             raise InputError(f'--num_task must be positive, got {num_task}')
         out = TaskStore(**{**self.__dict__})
@@ -516,15 +524,21 @@ def store_inputs(workdir: str, spec: TaskSpec
 
 
 def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
-                        inputs: Optional[Tuple] = None
+                        inputs: Optional[Tuple] = None,
+                        note: Optional[Callable[[str], None]] = None
                         ) -> Tuple[TaskStore, bool]:
     """Make (or reuse) the task store of one setting under ``workdir``.
 
     Without ``replace`` an existing store is reused if it is the one asked
     for (labels, shots, ways, novel class, seed) and holds at least
-    ``spec.num_task`` tasks; otherwise an error says to pass ``--overwrite``.
-    Never replaced silently; if another run writes the store while this one
-    draws it, this one fails and says so.
+    ``spec.num_task`` tasks. One that holds fewer is extended: its tasks
+    drawn again with the rest, and written only if the new draw's first
+    tasks are the store's, bit for bit (stores are drawn in blocks, so
+    they are: results on those tasks stay current); a store whose first
+    tasks depended on its size (sampler 2, not 1000 tasks) is refused with
+    the command that draws it again (``--overwrite``), as is one not the
+    one asked for. Never replaced silently; if another run writes the
+    store while this one draws it, this one fails and says so.
 
     Args:
         workdir (str): the low-shot work directory (labels are read from
@@ -532,32 +546,48 @@ def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
         spec (TaskSpec): the store.
         replace (bool): draw anew even if a store exists.
         inputs (tuple, optional): :func:`store_inputs`, if already loaded.
+        note (callable, optional): receives the line saying a store was
+            extended.
 
     Returns:
-        (TaskStore, bool): the store and whether it was newly written.
+        (TaskStore, bool): the store and whether it was newly written
+        (drawn or extended).
     """
-    return generate_task_stores(workdir, [spec], replace, inputs)[0]
+    return generate_task_stores(workdir, [spec], replace, inputs, note)[0]
 
 
 def generate_task_stores(workdir: str, specs: Sequence[TaskSpec],
                          replace: bool = False,
-                         inputs: Optional[Tuple] = None
+                         inputs: Optional[Tuple] = None,
+                         note: Optional[Callable[[str], None]] = None
                          ) -> List[Tuple[TaskStore, bool]]:
     """:func:`generate_task_store` of each of ``specs``, every store
     checked or drawn before the first is written, so a setting that cannot
     be drawn (too few samples for its shots) leaves the workdir as it was
     (``generate_task.py --num_shots 1 5 10 50 100`` wrote the first four
-    stores, then stopped at 100). ``inputs`` serve every spec."""
+    stores, then stopped at 100). ``inputs`` serve every spec; ``note``
+    receives a line per store extended."""
     once = {}  # a store named twice (--num_shots 5 5): reused the second time
-    drawn = []
+    drawn, kept = [], {}
     for spec in specs:
         path = spec.path(workdir)
-        drawn.append((once[path][0], False) if path in once else
-                     _checked_or_drawn(workdir, spec, replace, inputs))
-        once.setdefault(path, drawn[-1])
+        if path in once:
+            drawn.append((once[path][0], False))
+            continue
+        store, new, old = _checked_or_drawn(workdir, spec, replace, inputs)
+        drawn.append((store, new))
+        once[path] = drawn[-1]
+        if old is not None:
+            kept[path] = old
     for spec, (store, new) in zip(specs, drawn):
-        if new:
-            path = spec.path(workdir)
+        path = spec.path(workdir)
+        if new and path in kept:  # an extension replaces the smaller store
+            store.save(path, exclusive=False)
+            if note:
+                note(f'note: extended {path} from {kept[path]} to '
+                     f'{store.num_task} tasks (its {kept[path]} tasks kept '
+                     'as they were: results on them stay current)')
+        elif new:
             try:
                 store.save(path, exclusive=not replace)
             except FileExistsError:
@@ -567,10 +597,22 @@ def generate_task_stores(workdir: str, specs: Sequence[TaskSpec],
     return drawn
 
 
+def _same_tasks(a: TaskStore, b: TaskStore) -> bool:
+    """Whether two stores of one request (:meth:`TaskStore.check_request`)
+    hold the same tasks, bit for bit: indices, labels, classes and the
+    labels they were drawn from."""
+    return a.fingerprint == b.fingerprint and all(
+        np.array_equal(getattr(a, k), getattr(b, k))
+        for k in ('support_idx', 'query_idx', 'support_labels',
+                  'query_labels', 'classes'))
+
+
 def _checked_or_drawn(workdir: str, spec: TaskSpec, replace: bool,
-                      inputs: Optional[Tuple]) -> Tuple[TaskStore, bool]:
+                      inputs: Optional[Tuple]
+                      ) -> Tuple[TaskStore, bool, Optional[int]]:
     """The existing store of ``spec``, checked (``False``), or its tasks
-    drawn anew, not yet written (``True``)."""
+    drawn anew, not yet written (``True``); the third item is the task
+    count of the existing store the draw extends (None: none)."""
     path = spec.path(workdir)
     s_lab, q_lab, slides = inputs or store_inputs(workdir, spec)
     if os.path.exists(path) and not replace:
@@ -578,14 +620,21 @@ def _checked_or_drawn(workdir: str, spec: TaskSpec, replace: bool,
         store = TaskStore.load(path, remake)
         store.check_request(spec, workdir)
         store.check_labels(s_lab, q_lab, slides, remake)
-        if store.num_task < spec.num_task:
+        if store.num_task >= spec.num_task:
+            return store, False, None
+        from ..utils import check_writable
+        check_writable(path)
+        more = sample_tasks(spec, s_lab, q_lab, slides)
+        if not _same_tasks(more.head(store.num_task), store):
             raise InputError(
                 f'{path} holds {store.num_task} tasks (asked: '
-                f'{spec.num_task}); draw it again with: {remake}')
-        return store, False
+                f'{spec.num_task}), drawn by an earlier version whose first '
+                'tasks depend on how many were drawn, so it cannot be '
+                f'extended; draw it again with: {remake}')
+        return more, True, store.num_task
     from ..utils import check_writable
     check_writable(path)
-    return sample_tasks(spec, s_lab, q_lab, slides), True
+    return sample_tasks(spec, s_lab, q_lab, slides), True, None
 
 
 def load_task_store(workdir: str, spec: TaskSpec,

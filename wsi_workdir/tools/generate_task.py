@@ -5,8 +5,10 @@ A store is reused when it is the one asked for, never replaced unless
 --overwrite (or --initialization, as the published scripts pass it) is
 given; the tasks are indices and serve every model. A store's first n
 tasks are the same whatever --num_task it was drawn for (drawn in blocks of
-1000), so a short run's tasks are the first of the full run's. Several
---num_shots and --novel_class values make several stores in one process.
+1000), so a short run's tasks are the first of the full run's, and a store
+asked for more tasks than it holds is extended, its tasks kept as they are
+(results on them stay current). Several --num_shots and --novel_class
+values make several stores in one process.
 
 Example::
 
@@ -71,7 +73,7 @@ def main(argv=None):
     inputs = store_inputs(args.workdir, specs[0])
     for store, written in generate_task_stores(
             args.workdir, specs, replace=args.initialization or args.overwrite,
-            inputs=inputs):
+            inputs=inputs, note=print):
         verb = 'wrote' if written else 'reusing'
         print(f'{verb} {store.path}: {store.num_task} tasks, {store.ways}-way '
               f'{store.shots}-shot, {store.queries} queries per class, '
