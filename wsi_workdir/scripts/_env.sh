@@ -538,9 +538,10 @@ check_singular_forms() {
 check_singular_forms
 # OVERWRITE is the task-store scripts' (generate_*_tasks.sh: it draws their
 # stores again); the others never replace a store (the sweep draws missing
-# ones and refuses a store of fewer tasks or another seed, with the command
-# that draws it again): evaluate_encoder.sh and demo_lowshot.sh ignored
-# OVERWRITE=1 without a word and stopped on that refusal
+# ones, extends one of fewer tasks, its tasks kept, and refuses one it
+# cannot extend or of another seed, with the command that draws it again):
+# evaluate_encoder.sh and demo_lowshot.sh ignored OVERWRITE=1 without a
+# word and stopped on that refusal
 check_overwrite() {
     case $(basename "$0") in generate_*_tasks.sh) return ;; esac
     if [ -z "${OVERWRITE:-}" ]; then return; fi
