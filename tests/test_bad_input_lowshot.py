@@ -350,9 +350,19 @@ def test_store_of_another_novel_class_names_none_not_its_code(wd, capsys):
 
 def test_store_of_another_seed_is_refused_and_results_record_the_seed(
         wd, capsys):
+    """A seed's store has a name of its own (not seed 0's); one of another
+    seed under a seed's name (renamed, or drawn by an earlier version,
+    whose names had no seed) is refused."""
     cli_ok(GEN, _gen(wd, '--seed', '3'), capsys)
     cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
-           'seed (--task_seed) 3 (asked: 0)')
+              'task store not found')
+    seed3 = TaskSpec('near', 5, 10, 7, seed=3).path(wd)
+    seed0 = TaskSpec('near', 5, 10, 7).path(wd)
+    assert seed3 == seed0[:-len('.npz')] + '_seed3.npz'
+    shutil.copy(seed3, seed0)
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+              'seed (--task_seed) 3 (asked: 0)')
+    os.remove(seed0)
     cli_ok(META, _meta(wd, '--mode', 'linear', '--task_seed', '3'), capsys)
     spec = RunSpec('clp', 'near', 5, novel_class=7, num_task=10, task_seed=3)
     with open(spec.result_path(wd)) as f:

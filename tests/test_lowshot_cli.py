@@ -4,6 +4,7 @@ Bad input: one line on stderr, a non-zero exit, nothing written.
 """
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -120,9 +121,15 @@ def test_reuse_never_silently_replaces(workdir, capsys):
     cli_ok(GEN, _gen(workdir), capsys)
     path = paths.task_store_path(workdir, 'near', 9, 5, novel_class=7)
     first = TaskStore.load(path).support_idx
-    cli_fails(GEN, _gen(workdir, '--seed', '1'), capsys, workdir, '--overwrite')
-    cli_ok(GEN, _gen(workdir, '--seed', '1', '--overwrite'), capsys)
-    assert not np.array_equal(TaskStore.load(path).support_idx, first)
+    # another seed: a store of its own, seed 0's untouched
+    cli_ok(GEN, _gen(workdir, '--seed', '1'), capsys)
+    np.testing.assert_array_equal(TaskStore.load(path).support_idx, first)
+    other = paths.task_store_path(workdir, 'near', 9, 5, novel_class=7,
+                                  seed=1)
+    assert not np.array_equal(TaskStore.load(other).support_idx, first)
+    # one of another seed under seed 0's name: replaced only on request
+    shutil.copy(other, path)
+    cli_fails(GEN, _gen(workdir), capsys, workdir, '--overwrite')
     cli_ok(GEN, _gen(workdir, '--seed', '0', '--initialization'), capsys)
     np.testing.assert_array_equal(TaskStore.load(path).support_idx, first)
 

@@ -566,18 +566,30 @@ def test_results_of_changed_inputs_are_left_out(tmp_path, capsys):
     table, _ = summary()
     assert table['left_out'] == [] and len(table['columns']) == 2
 
-    # the near-domain store drawn again with another seed: its result is
-    # out, and with the LC features changed again every result is: one
-    # line, nothing written
-    store = TaskSpec('near', 1, 6, seed=1)
-    generate_task_store(w, store, replace=True)
+    # the near-domain store drawn again over it with another seed (by an
+    # earlier version, when a store's name did not say its seed): its
+    # result is out, the note says where that seed's store goes and how
+    # to draw its own seed's again; with the LC features changed again
+    # every result is: one line, nothing written
+    own = specs[0].tasks.path(w)
+    store, _ = generate_task_store(w, TaskSpec('near', 1, 6, seed=1))
+    assert store.path != own  # a seed of its own: beside seed 0's
+    shutil.copy(store.path, own)
+    os.remove(store.path)
     table, text = summary()
     [out] = table['left_out']
-    assert out['changed'] == [store.path(w)]
+    assert out['changed'] == [own]
     assert out['command'] == ('python wsi_workdir/distributed_meta_test.py '
                               '--task near --num_shots 1 --model clp '
-                              f'--num_task 6 --task_seed 1 --workdir {w}')
-    assert 'its task store now holds tasks of seed 1' in text
+                              f'--num_task 6 --workdir {w}')
+    draw = ('python wsi_workdir/tools/generate_task.py --task near '
+            f'--num_shots 1 --num_task 6 --workdir {w}')
+    assert out['note'] == (
+        'its task store now holds tasks of seed 1, written under the name '
+        "of seed 0's store by an earlier version (each seed has a store of "
+        f"its own now): move it to {store.path} to keep it for seed 1, "
+        f"draw seed 0's again with `{draw}`, then run the command")
+    assert out['note'] in text
     np.save(lc, feats)
     os.remove(paths.summary_path(w, 'md'))
     assert run_cli(main, ['--workdir', w]) == 2
@@ -1863,8 +1875,9 @@ def test_a_task_store_drawn_again_is_read_once_per_report(tmp_path,
     loads = _np_loads(monkeypatch)
     store = specs[0].tasks.path(w)
     for seed in (1, 2):
-        generate_task_store(w, TaskSpec('near', 1, 4, seed=seed),
-                            replace=True)
+        # drawn over it, as an earlier version's --seed --overwrite did
+        generate_task_store(w, TaskSpec('near', 1, 4, seed=seed))[0].save(
+            store, exclusive=False)
         for report in (lambda: summarize(w)['markdown'],
                        lambda: compare(w, 'clp', 'fsp')['markdown']):
             loads.clear()
@@ -2042,3 +2055,46 @@ def test_one_decoder_reads_the_encoder_of_a_recorded_extraction():
     short = json.dumps([provenance_encoder(ckpt)[0]])
     assert result_encoders({'files': {'f': {'extraction': short}}}) == {}
     assert result_encoders({'files': {'f': {'extraction': '[1'}}}) == {}
+
+
+def test_task_stores_of_two_seeds_live_side_by_side(tmp_path, capsys):
+    """A store's name did not say its seed: ``generate_task.py --seed 1``
+    was refused on seed 0's store and, with ``--overwrite``, replaced it,
+    and every seed-0 result was then left out of the summary. A seed other
+    than 0 has a store of its own (seed 0's keeps the published name), so
+    both seeds' results stay, each in its row, with its own numbers."""
+    from lowshot_data import make_workdir, script_main
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.spec import RunSpec
+    w = make_workdir(str(tmp_path / 'w'), dim=8)
+    gen = script_main('wsi_workdir/tools/generate_task.py')
+    tasks = os.path.join(w, 'tasks')
+    for seed in ('0', '1'):
+        assert run_cli(gen, ['--task', 'mixture', '--num_shots', '1',
+                             '--num_task', '4', '--seed', seed,
+                             '--workdir', w]) == 0, capsys.readouterr().err
+        if seed == '0':
+            with open(os.path.join(tasks, 'mixture_5way_1shot.npz'),
+                      'rb') as f:
+                seed0 = f.read()
+    assert sorted(os.listdir(tasks)) == ['mixture_5way_1shot.npz',
+                                         'mixture_5way_1shot_seed1.npz']
+    with open(os.path.join(tasks, 'mixture_5way_1shot.npz'), 'rb') as f:
+        assert f.read() == seed0  # untouched by seed 1's draw
+    means = {}
+    for seed in (0, 1):
+        r = run_meta_test(w, RunSpec('clp', 'mixture', 1, num_task=4,
+                                     task_seed=seed), progress=False,
+                          threads=1)
+        assert r['files']['task_store']['seed'] == seed
+        means[seed] = r['average_mean']
+    assert means[0] != means[1]  # other tasks
+    capsys.readouterr()
+    assert run_cli(script_main('wsi_workdir/summarize.py'),
+                   ['--workdir', w]) == 0, capsys.readouterr().err
+    with open(paths.summary_path(w, 'md')) as f:
+        text = f.read()
+    assert 'Left out' not in text
+    for seed, model in ((0, 'clp'), (1, 'clp [tseed1]')):
+        row = f'| {model} | linear | Ridge | {100 * means[seed]:.2f} ± '
+        assert row in text, text

@@ -9,7 +9,9 @@ One function per kind of file, so that no script assembles a path inline::
                                                         models of a workdir; bound to
                                                         one list file's content)
     <workdir>/extracted_feats/<NAME>_meta.json          image paths, class names, list digest
-    <workdir>/tasks/<domain>[_<mode>]_<ways>way_<shots>shot[_novel<C>].npz   task store
+    <workdir>/tasks/<domain>[_<mode>]_<ways>way_<shots>shot[_novel<C>][_seed<S>].npz
+                                                        task store (``_seed<S>``: a
+                                                        seed other than 0)
     <workdir>/dictionaries/<model>/<features>_K<K>_M<M>_seed<S>_<all|wo<C>>.npz
                                                         base dictionary
     <workdir>/results/<model>/<task>[_novel<C>]_<mode>_<clf>_<shots>shot[_<variant>].json
@@ -62,11 +64,17 @@ def _novel(novel_class: Optional[int]) -> str:
 
 def task_store_path(workdir: str, domain: str, ways: int, shots: int,
                     mode: Optional[str] = None,
-                    novel_class: Optional[int] = None) -> str:
+                    novel_class: Optional[int] = None, seed: int = 0) -> str:
+    """A task store; one of a seed other than 0 (``--task_seed``) has a
+    name of its own (``_seed<S>``), so that stores of several seeds live
+    side by side (a store of seed 1 replaced seed 0's, and every result
+    on it was left out); seed 0's keeps the published layout's name."""
     mode_part = f'_{mode}' if mode else ''
+    seed_part = f'_seed{seed}' if seed else ''
     return os.path.join(
         workdir, 'tasks',
-        f'{domain}{mode_part}_{ways}way_{shots}shot{_novel(novel_class)}.npz')
+        f'{domain}{mode_part}_{ways}way_{shots}shot{_novel(novel_class)}'
+        f'{seed_part}.npz')
 
 
 def dictionary_path(workdir: str, model: str, features: str,

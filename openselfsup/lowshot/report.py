@@ -453,9 +453,8 @@ def current_results(results: Sequence[dict], workdir: str,
 
     Returns:
         tuple: ``(current, left_out)``; each of ``left_out`` is ``{file,
-        model, changed (paths), command}``, and ``note`` where the rerun
-        writes another file (the task store now holds another seed's
-        tasks: the old result stays out until it is deleted).
+        model, changed (paths), command}``, and ``note`` where the task
+        store now holds another seed's tasks (:func:`other_seed_note`).
     """
     command = command or rerun_command
     current, left_out = [], []
@@ -473,11 +472,7 @@ def current_results(results: Sequence[dict], workdir: str,
             # the store changed_inputs read (once in the scope)
             seed = getattr(_now(path, kind), 'seed', None)
             if seed is not None and seed != r.get('task_seed', 0):
-                item['command'] = command(dict(r, task_seed=seed),
-                                          workdir)
-                item['note'] = (f'its task store now holds tasks of seed '
-                                f'{seed}: the command runs those; delete '
-                                'this file to drop it from the note')
+                item['note'] = other_seed_note(r, path, seed, workdir)
         left_out.append(item)
     return current, left_out
 
@@ -488,6 +483,32 @@ def left_out_words(left_out: Sequence[dict]) -> str:
     return (f'{len(left_out)} result(s) computed on inputs that have '
             'changed since (features extracted another way, other labels, '
             'tasks drawn again)')
+
+
+def other_seed_note(result: dict, path: str, seed: int,
+                    workdir: str) -> str:
+    """The note on a result whose task store ``path`` now holds tasks of
+    another ``seed``: a store drawn by an earlier version, when a store's
+    name did not say its seed and ``generate_task.py --seed S
+    --overwrite`` replaced seed 0's (now each seed's store has a name of
+    its own, :func:`~.paths.task_store_path`): where that seed's store
+    belongs, and the command that draws the result's own seed's again."""
+    from dataclasses import replace
+    from .spec import RunSpec
+    own = result.get('task_seed', 0)
+    head = (f'its task store now holds tasks of seed {seed}, written under '
+            f'the name of seed {own}\'s store by an earlier version (each '
+            'seed has a store of its own now)')
+    try:
+        tasks = RunSpec.from_result(result).tasks
+    except (InputError, KeyError, TypeError, ValueError):
+        return head
+    theirs = replace(tasks, seed=seed).path(workdir)
+    move = f'delete it ({theirs} holds seed {seed}\'s)' \
+        if os.path.exists(theirs) else \
+        f'move it to {theirs} to keep it for seed {seed}'
+    return (f'{head}: {move}, draw seed {own}\'s again with '
+            f'`{tasks.command(workdir)}`, then run the command')
 
 
 def left_out_lines(left_out: Sequence[dict]) -> List[str]:

@@ -371,7 +371,8 @@ class TaskSpec:
             pre-training (0..8, 78 = 7 and 8); names the store and seeds
             its draw with ``seed`` (one independent draw per novel class,
             as published); every task holds all nine classes either way.
-        seed (int): sampling seed.
+        seed (int): sampling seed (``--task_seed``; a seed other than 0
+            names its store: ``_seed<S>``).
         queries (int): query samples per class.
     """
     task: str
@@ -399,7 +400,8 @@ class TaskSpec:
     def path(self, workdir: str) -> str:
         s = self.setting
         return paths.task_store_path(workdir, s.domain, s.ways, self.shots,
-                                     s.store_mode or None, self.novel_class)
+                                     s.store_mode or None, self.novel_class,
+                                     self.seed)
 
     def command(self, workdir: str) -> str:
         """The ``generate_task.py`` command that writes this store."""
@@ -728,7 +730,10 @@ _FLAGS = {
                     'held out of pre-training (0..8; 78 = 7 and 8), or '
                     'none: no novel class'),
     'num_task': ('num_task', int, 'tasks per setting'),
-    'task_seed': ('task_seed', int, 'seed of task sampling'),
+    'task_seed': ('task_seed', int, 'seed of task sampling: another '
+                  'seed runs another draw of the tasks, from a store of its '
+                  'own (tasks/..._seed<S>.npz; its results are named '
+                  '..._tseed<S>)'),
     'seed': ('seed', int, 'seed of the latent augmentation draws'),
     'alpha': ('alpha', float, 'Ridge L2 strength'),
     'C': ('C', float, 'logistic regression inverse L2 strength'),

@@ -44,7 +44,9 @@ def parse_args(argv=None):
                                    f'the task: {published}'})
     p.add_argument('--seed', '--task_seed', dest='task_seed', type=int,
                    default=S.default('task_seed'),
-                   help='sampling seed (default: %(default)s)')
+                   help='sampling seed (default: %(default)s); a seed other '
+                   'than 0 writes a store of its own, <name>_seed<S>.npz, '
+                   "beside seed 0's")
     p.add_argument('--model', default=None,
                    help='accepted for compatibility; tasks are indices and '
                    'serve every model')
