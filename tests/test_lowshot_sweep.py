@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from lowshot_data import make_workdir
+from lowshot_data import make_workdir, snapshot
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.meta_test import run_meta_test
 from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
@@ -872,3 +872,47 @@ def test_a_sweep_of_more_tasks_extends_the_stores_it_drew(tmp_path):
         with open(spec.result_path(wd)) as a, \
                 open(spec.result_path(fresh)) as b:
             assert json.load(a)['per_task_f1'] == json.load(b)['per_task_f1']
+
+
+def test_sweep_names_every_store_it_cannot_extend_at_once(tmp_path,
+                                                          monkeypatch):
+    """Stores of fewer tasks than asked that cannot be extended (drawn all
+    at once, an earlier version's sampler 2: their first tasks depend on
+    their size) were refused one per run; the sweep names them all in one
+    line, with one command per domain, before anything runs or is
+    written; those commands make the sweep run."""
+    import shlex
+
+    from lowshot_data import script_main
+    from openselfsup.lowshot import tasks
+    from openselfsup.utils import run_cli
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+
+    def specs(n):
+        return [s for task in ('mixture', 'out') for s in sweep_specs(
+            'clp', task, shots=[1, 2], clfs=['Ridge'], modes=['linear'],
+            num_task=n)]
+    monkeypatch.setattr(tasks, 'TASK_BLOCK', 4)  # 4 tasks drawn at once
+    for spec in specs(4):  # stores as sampler 2 wrote them
+        store, _ = tasks.generate_task_store(wd, spec.tasks)
+        with np.load(store.path) as z:
+            old = {k: z[k] for k in z.files}
+        np.savez(store.path, **dict(old, sampler=np.int64(2)))
+    monkeypatch.undo()
+    before = snapshot(wd)
+    with pytest.raises(InputError) as err:
+        run_sweep(wd, specs(9), log=None)
+    msg = str(err.value)
+    assert msg.startswith(f'4 task store(s) in {wd}/tasks hold fewer tasks '
+                          'than asked and were drawn by an earlier version'
+                          ), msg
+    cmds = msg.split('draw them again with: ')[1].split(' ; ')
+    assert cmds == [f'python wsi_workdir/tools/generate_task.py --task {t} '
+                    f'--num_shots 1 2 --num_task 9 --workdir {wd} '
+                    '--overwrite' for t in ('mixture', 'out --mode hetero')
+                    ], cmds
+    assert snapshot(wd) == before  # nothing written
+    gen = script_main('wsi_workdir/tools/generate_task.py')
+    for cmd in cmds:
+        assert run_cli(gen, shlex.split(cmd)[2:]) == 0
+    assert len(run_sweep(wd, specs(9), log=None)['results']) == 4

@@ -107,36 +107,53 @@ def redraw_command(spec: Optional[TaskSpec] = None,
 
 
 def check_samplers(workdir: str, specs: Sequence[TaskSpec]) -> None:
-    """Refuse, all at once, the novel-class stores among ``specs`` drawn
-    by the earlier sampler (the nine novel classes' stores held the same
-    tasks), with one ``generate_task.py`` command per (tasks, seed) that
-    draws them all again (a sweep met them one store per run before).
+    """Refuse, all at once, the stores among ``specs`` of an earlier
+    sampler that cannot serve them: novel-class stores of sampler 1 (the
+    nine novel classes' stores held the same tasks), and stores of fewer
+    tasks than asked whose first tasks depended on how many were drawn
+    (sampler 2, not :data:`TASK_BLOCK` tasks: not extended, as a store
+    drawn in blocks is), with one ``generate_task.py`` command per
+    (domain, tasks, seed) that draws them all again (a sweep met them one
+    store per run before).
 
     Raises:
-        InputError: such stores exist (how many, and the command).
+        InputError: such stores exist (how many, and the commands).
     """
-    stale = {}
+    stale, short = {}, {}
     for spec in dict.fromkeys(specs):
         path = spec.path(workdir)
-        if spec.novel_class is None or not os.path.isfile(path):
+        if not os.path.isfile(path):
             continue
         try:
             with np.load(path, allow_pickle=False) as z:
                 sampler = _sampler(z)
-        except (OSError, ValueError, zipfile.BadZipFile):
+                held = int(z['support_idx'].shape[0])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             continue  # the store's own checks name a broken file
         if _stale(spec.novel_class, sampler):
             stale.setdefault((spec.num_task, spec.seed), []).append(spec)
-    if not stale:
-        return
-    commands = [generate_task_command(group, workdir) + ' --overwrite'
-                for group in stale.values()]
-    n = sum(map(len, stale.values()))
-    raise InputError(
-        f'{n} near-domain task store(s) in {workdir}/tasks were drawn by an '
-        'earlier version, whose stores held the same tasks for every novel '
-        'class (the published draws, and the stores now, are independent per '
-        f'class); draw them again with: {" ; ".join(commands)}')
+        elif sampler < SAMPLER and spec.num_task > held != TASK_BLOCK:
+            short.setdefault((spec.task, spec.num_task, spec.seed),
+                             []).append(spec)
+
+    def commands(groups):
+        return ' ; '.join(generate_task_command(group, workdir)
+                          + ' --overwrite' for group in groups.values())
+    if stale:
+        n = sum(map(len, stale.values()))
+        raise InputError(
+            f'{n} near-domain task store(s) in {workdir}/tasks were drawn '
+            'by an earlier version, whose stores held the same tasks for '
+            'every novel class (the published draws, and the stores now, '
+            'are independent per class); draw them again with: '
+            f'{commands(stale)}')
+    if short:
+        n = sum(map(len, short.values()))
+        raise InputError(
+            f'{n} task store(s) in {workdir}/tasks hold fewer tasks than '
+            'asked and were drawn by an earlier version, whose first tasks '
+            'depend on how many were drawn, so they cannot be extended; '
+            f'draw them again with: {commands(short)}')
 
 
 def labels_fingerprint(*arrays: np.ndarray) -> str:
