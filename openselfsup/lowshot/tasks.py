@@ -136,24 +136,20 @@ def check_samplers(workdir: str, specs: Sequence[TaskSpec]) -> None:
             short.setdefault((spec.task, spec.num_task, spec.seed),
                              []).append(spec)
 
-    def commands(groups):
-        return ' ; '.join(generate_task_command(group, workdir)
-                          + ' --overwrite' for group in groups.values())
-    if stale:
-        n = sum(map(len, stale.values()))
-        raise InputError(
-            f'{n} near-domain task store(s) in {workdir}/tasks were drawn '
-            'by an earlier version, whose stores held the same tasks for '
-            'every novel class (the published draws, and the stores now, '
-            'are independent per class); draw them again with: '
-            f'{commands(stale)}')
-    if short:
-        n = sum(map(len, short.values()))
-        raise InputError(
-            f'{n} task store(s) in {workdir}/tasks hold fewer tasks than '
-            'asked and were drawn by an earlier version, whose first tasks '
-            'depend on how many were drawn, so they cannot be extended; '
-            f'draw them again with: {commands(short)}')
+    for groups, what in (
+            (stale, f'near-domain task store(s) in {workdir}/tasks were '
+             'drawn by an earlier version, whose stores held the same tasks '
+             'for every novel class (the published draws, and the stores '
+             'now, are independent per class)'),
+            (short, f'task store(s) in {workdir}/tasks hold fewer tasks than '
+             'asked and were drawn by an earlier version, whose first tasks '
+             'depend on how many were drawn, so they cannot be extended')):
+        if groups:
+            commands = ' ; '.join(generate_task_command(group, workdir)
+                                  + ' --overwrite'
+                                  for group in groups.values())
+            raise InputError(f'{sum(map(len, groups.values()))} {what}; '
+                             f'draw them again with: {commands}')
 
 
 def labels_fingerprint(*arrays: np.ndarray) -> str:
