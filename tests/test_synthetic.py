@@ -492,6 +492,68 @@ def test_an_interrupted_generator_and_the_next_command_say_what_to_rerun(
     check_dataset_paths(cfg, ['train_dataloader'])
 
 
+def test_a_folder_stopped_before_its_marker_is_not_read_as_whole(
+        tmp_path, monkeypatch, capsys):
+    """A generator stopped after its last list but before it marked the
+    folder done left every list and image there under a marker that still
+    says 'writing' (and no digest): the data check and the list reader
+    read it as whole, without a word, though nothing tells it from a
+    folder stopped while its lists were moved in. Both now refuse it in
+    one line naming the path, the folder and the command that writes it
+    whole; written whole by that command, it is read as before."""
+    import json
+
+    from _data_helpers import run_data_tool
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import check_dataset_paths
+    from openselfsup.datasets.synthetic import layouts
+    from openselfsup.datasets.synthetic.ownership import MARKER
+    from openselfsup.utils import InputError
+    argv = ['--size', '8', '--nct-train', '1', '--nct-test', '1',
+            '--domains', 'nct']
+    script = 'tools/prepare_data/make_synthetic.py'
+    whole, out = tmp_path / 'whole', tmp_path / 'syn'
+    monkeypatch.setattr('sys.argv', [script, '--out', str(whole), *argv])
+    assert run_data_tool('make_synthetic',
+                         ['--out', str(whole), *argv], capsys)[0] == 0
+    argv = ['--out', str(out), *argv]
+    monkeypatch.setattr('sys.argv', [script, *argv])
+    real = layouts.mark_done
+
+    def stopped(*args, **kwargs):  # Ctrl-C between the lists and marker
+        raise KeyboardInterrupt
+    monkeypatch.setattr(layouts, 'mark_done', stopped)
+    assert run_data_tool('make_synthetic', argv, capsys)[0] == 130
+    nct = out / 'NCT'
+    # every file of a whole run there, the same bytes; marked 'writing'
+    def files(root):
+        return {os.path.relpath(os.path.join(d, f), root):
+                open(os.path.join(d, f), 'rb').read()
+                for d, _, names in os.walk(root) for f in names
+                if not f.startswith('.') and f != MARKER}
+    assert files(nct) == files(whole / 'NCT')
+    assert json.loads((nct / MARKER).read_text())['state'] == 'writing'
+    lst = nct / 'meta' / 'train_labeled.txt'
+    said = (f'{lst}: not read: {nct}: was left unfinished by '
+            f'make_synthetic.py (NCT) (interrupted); rerun python {script} '
+            + ' '.join(argv))
+    with pytest.raises(InputError) as err:
+        read_list_file(str(lst))
+    assert str(err.value) == said
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='ImageList', data_root=str(nct),
+        ann_file='meta/train_labeled.txt'))))
+    with pytest.raises(InputError) as err:
+        check_dataset_paths(cfg, ['train_dataloader'])
+    assert str(err.value) == said.replace(str(lst), str(nct), 1)
+    # written whole by the command it names: read as before
+    monkeypatch.setattr(layouts, 'mark_done', real)
+    assert run_data_tool('make_synthetic', argv, capsys)[0] == 0
+    assert len(read_list_file(str(lst))) == len(NCT_CLASSES)
+    check_dataset_paths(cfg, ['train_dataloader'])
+
+
 def test_the_data_digest_does_not_depend_on_the_command_that_wrote_it(
         tmp_path, monkeypatch, capsys):
     """The generator's command, recorded in the folder's marker, entered

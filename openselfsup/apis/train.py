@@ -38,7 +38,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       process_share, sampler_epoch_length,
                       train_loop_kind, type_name,
                       variable_source)
-from ..datasets.data_files import build_time_paths
+from ..datasets.data_files import build_time_paths, dataset_paths
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, settings_refused)
 from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
@@ -816,10 +816,14 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
     resolve them
     (:func:`~openselfsup.datasets.data_files.build_time_paths`: the
     functions the datasets call, MMEngine's join for a ``data_prefix``),
-    without importing them (torch).
+    without importing them (torch); then any of those paths that lies in
+    a generator's folder whose marker still says 'writing', every file
+    there or not (:func:`~openselfsup.datasets.synthetic.ownership.
+    check_finished`).
 
     Raises:
-        InputError: naming the missing path and its config key.
+        InputError: naming the missing path and its config key; the path
+            in an unfinished folder and the command that finishes it.
     """
     for name in keys:
         for key, node in config_dicts(cfg.get(name) or {}, name):
@@ -870,6 +874,11 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
                     f'{path}: {kind} not found{where} ({key}.{what} in '
                     f'{cfg.filename}{how}; '
                     f'{_path_fix(cfg, f"{key}.{what}")})')
+            # all there, in a generator's folder whose marker still says
+            # 'writing': trained on without a word before
+            from ..datasets.synthetic.ownership import check_finished
+            for _, there, _, _ in dataset_paths(node):
+                check_finished(there)
 
 
 def _absolute_list(path: Optional[str]) -> bool:

@@ -99,12 +99,13 @@ def read_list_file(path: str,
     """
     if os.path.isdir(path):  # was "list file not found"
         raise InputError(f'{path}: is a folder, not a list file')
+    from .synthetic.ownership import check_finished, unfinished_not_found
     if not os.path.isfile(path):
-        from .synthetic.ownership import unfinished_not_found
         line = f'{path}: list file not found'
         # in a generator's folder, stopped while writing: said so
         raise InputError(unfinished_not_found(line, path) or
                          with_missing_note(line, path))
+    check_finished(path)  # there, but its folder not marked done
     entries: List[ListEntry] = []
     try:
         opener = gzip.open if path.endswith('.gz') else open

@@ -324,6 +324,25 @@ def unfinished_line(path: str) -> Optional[str]:
         here = parent
 
 
+def check_finished(path: str) -> None:
+    """Refuse ``path`` (a list, folder or data file a config names, there)
+    where it lies in, or is, a folder a generator is writing or was
+    stopped while writing (:func:`unfinished_line`): its marker says
+    'writing' and records no digest, so a folder stopped between its last
+    list and its marker (every file there) cannot be told from one
+    stopped while its lists were moved in, or cleared for a rerun; read,
+    it was trained on without a word. The way out is the generator's
+    command, which writes it whole (the same seed, the same bytes).
+
+    Raises:
+        InputError: naming ``path``, the folder, its generator and the
+            command (or, a run writing it now, the run to wait for).
+    """
+    line = unfinished_line(path)
+    if line:
+        raise InputError(f'{path}: not read: {line}')
+
+
 def unfinished_not_found(line: str, path: str) -> Optional[str]:
     """``line``, the 'not found' line of ``path`` (a list, folder or data
     file a config names or a list names), followed by
