@@ -77,13 +77,16 @@ def test_unreadable_image(nct_copy, tmp_path, capfd):
     _write_list(nct_copy, 'bad.txt', [f'{rel} 1'] * 4)
     line = _train_fails(capfd, _cfg(tmp_path, nct_copy))
     assert 'ADI-SYN00000.tif' in line and 'unreadable' in line
-    # and why (it said only '(UnidentifiedImageError)'), as PIL says it
+    # and why (it said only '(UnidentifiedImageError)'), as PIL says it,
+    # then the way out
     from PIL import Image
+
+    from openselfsup.datasets.image_list import REPLACE_IMAGE
     try:
         Image.open(nct_copy / 'data' / rel)
     except Exception as exc:
         why = f'{type(exc).__name__}: {str(exc).splitlines()[0]}'
-    assert line.endswith(f'({why})'), line
+    assert line.endswith(f'({why}); {REPLACE_IMAGE}'), line
 
 
 @pytest.mark.slow
@@ -104,6 +107,45 @@ def test_corrupt_image_data_named_at_decode_time(nct_copy, tmp_path,
     _write_list(nct_copy, 'bad.txt', [f'{rel} 1'] * 4)
     line = _train_fails(capfd, _cfg(tmp_path, nct_copy, workers=1))
     assert 'broken.png' in line and 'corrupt' in line
+
+
+def test_a_bad_image_is_one_line_with_the_way_out(tmp_path):
+    """An image that does not open (a text file of an image's name: the
+    build-time header check) or does not decode (a PNG cut short, whose
+    header reads: the first time a step draws it, possibly hours into a
+    run) was named with what PIL said and nothing on what to do; the line
+    now ends with the way out: replace the file (a training run stopped
+    by it continues with --resume) or take its line out of the list."""
+    from PIL import Image
+
+    from openselfsup.datasets import ImageList
+    from openselfsup.utils import InputError
+    way_out = ('replace it with a readable copy (a training run stopped '
+               'by it continues with --resume), or take its line out of '
+               'the list')
+    Image.new('RGB', (16, 16), (200, 30, 90)).save(tmp_path / 'ok.png')
+    whole = (tmp_path / 'ok.png').read_bytes()
+    (tmp_path / 'cut.png').write_bytes(whole[:len(whole) // 2])
+    (tmp_path / 'text.png').write_text('not an image')
+    lst = tmp_path / 'list.txt'
+    lst.write_text('ok.png 0\ntext.png 1\n')
+    with pytest.raises(InputError) as err:
+        ImageList(ann_file=str(lst), data_prefix=str(tmp_path))
+    line = str(err.value)
+    assert line.startswith(f'{lst}: entry 2 names an unreadable image '
+                           f'{tmp_path / "text.png"} (') and \
+        line.endswith(f'); {way_out}') and '\n' not in line, line
+    lst.write_text('ok.png 0\ncut.png 1\n')
+    data = ImageList(ann_file=str(lst), data_prefix=str(tmp_path),
+                     pipeline=[dict(type='LoadImageFromFile',
+                                    imdecode_backend='pillow')])
+    assert data[0]['img'].shape == (16, 16, 3)
+    with pytest.raises(InputError) as err:
+        data[1]
+    line = str(err.value)
+    assert line.startswith(f'{tmp_path / "cut.png"}: corrupt image, cannot '
+                           'decode (') and line.endswith(
+        f'); listed in {lst}: {way_out}') and '\n' not in line, line
 
 
 @pytest.mark.slow

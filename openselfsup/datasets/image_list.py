@@ -25,6 +25,13 @@ from .list_files import (CheckedIndices, ListEntry,  # noqa: F401
 from .prepare import check_list_releases
 
 
+#: the way out of an image that does not open or decode (:func:`check_images`,
+#: :meth:`ImageList.prepare_data`)
+REPLACE_IMAGE = ('replace it with a readable copy (a training run stopped '
+                 'by it continues with --resume), or take its line out of '
+                 'the list')
+
+
 def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
                  mode: str = 'header') -> None:
     """Check that the images a list names exist (and open).
@@ -55,7 +62,8 @@ def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
             except Exception as exc:  # PIL raises several types
                 raise InputError(
                     f'{list_path}: entry {lineno} names an unreadable image '
-                    f'{full} ({first_line(exc, with_type=True)})') from None
+                    f'{full} ({first_line(exc, with_type=True)}); '
+                    f'{REPLACE_IMAGE}') from None
 
 
 def _decode_problem(path: str) -> Optional[str]:
@@ -244,8 +252,8 @@ class ImageList(CheckedIndices, BaseDataset):
             if problem is None:
                 raise
             raise InputError(f'{path}: corrupt image, cannot decode '
-                             f'({problem}); listed in {self.ann_file}') \
-                from exc
+                             f'({problem}); listed in {self.ann_file}: '
+                             f'{REPLACE_IMAGE}') from exc
 
     def load_data_list(self) -> List[dict]:
         entries = read_list_file(self.ann_file, self.num_classes,
