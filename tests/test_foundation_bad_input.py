@@ -149,6 +149,50 @@ def test_a_bad_image_is_one_line_with_the_way_out(tmp_path):
 
 
 @pytest.mark.slow
+def test_an_image_found_corrupt_mid_run_is_said_in_the_run_log(
+        nct_copy, tmp_path):
+    """Images cut short once the run has started (the header check at the
+    build passed them): the step that draws one stops the run with the
+    one line naming the file; the run's log said nothing of it, ending on
+    the last iteration's line, though it is what outlives the terminal
+    of a run hours long. Its last line now says why the run stopped, as
+    the command does; no checkpoint or temporary is left half-written."""
+    from mmengine.hooks import Hook
+
+    from openselfsup.apis import train
+    from openselfsup.registry import HOOKS
+    from openselfsup.utils import InputError
+    data = nct_copy / 'data'
+
+    class CutImagesHookForTests(Hook):  # after the first iteration
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            if runner.iter == 0:
+                for d, _, names in os.walk(data):
+                    for name in names:
+                        path = os.path.join(d, name)
+                        whole = pathlib.Path(path).read_bytes()
+                        pathlib.Path(path).write_bytes(
+                            whole[:len(whole) // 2])
+    HOOKS.register_module(module=CutImagesHookForTests, force=True)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), str(nct_copy) +
+                       '/', n_images=8, batch=4, custom_hooks=[
+                           dict(type='CutImagesHookForTests')])
+    work = tmp_path / 'w'
+    with pytest.raises(InputError) as err:
+        train(cfg, work_dir=str(work))
+    line = str(err.value)
+    assert 'corrupt image, cannot decode' in line and '\n' not in line
+    logs = list(work.glob('*/*.log'))
+    assert len(logs) == 1
+    last = logs[0].read_text().rstrip().splitlines()[-1]
+    assert ' - mmengine - ERROR - ' in last and \
+        last.endswith(f' - run stopped: error: {line}'), last
+    assert sorted(p.name for p in work.iterdir() if p.is_file()) == \
+        ['cfg.py']  # the dump; no checkpoint yet, no temporary
+
+
+@pytest.mark.slow
 def test_label_out_of_range(nct_copy, tmp_path, capfd):
     rows = (nct_copy / 'meta' / 'train_labeled.txt').read_text().split('\n')
     path = rows[0].split()[0]

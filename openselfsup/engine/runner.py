@@ -60,6 +60,7 @@ from ..config import (accumulation_count, config_text_section, named_wrappers,
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, is_int, is_number,
                      settings_refused, terminate_raises)
+from ..utils.errors import one_line
 from ..utils.checkpoint import (damaged_pickle, load_legacy_checkpoint,
                                 register_safe_globals, unpickling_refusal)
 from ..utils.checkpoint_files import (checkpoint_folder,
@@ -3974,10 +3975,27 @@ class AtomicRunner(Runner):
         checkpoint (resumed at its end, an evaluation) removes the file
         ``--resume URL`` or a ``load_from`` URL downloaded too."""
         with discard_on_failure(self):
-            out = run()
+            try:
+                out = run()
+            except Exception as exc:
+                self._log_stop(exc)
+                raise
         self._mark_started()
         self._drop_url_download()
         return out
+
+    def _log_stop(self, exc: Exception) -> None:
+        """Say in the log of a started run why it stopped: the line the
+        command prints for a refusal (an image found corrupt when a step
+        first drew it, hours into the run), the error's first line
+        otherwise (its traceback goes to stderr). The log ended on the
+        last iteration's line, though it outlives the terminal. Nothing
+        for a failed start, whose log folder is removed."""
+        if not self._started:
+            return
+        why = f'error: {one_line(exc)}' if isinstance(exc, InputError) \
+            else f'{first_line(exc, with_type=True)} (traceback on stderr)'
+        self.logger.error(f'run stopped: {why}')
 
     def train(self):
         """As the Runner's; an exception before the first iteration ended
