@@ -627,6 +627,44 @@ def test_features_of_different_encoders_are_not_mixed(wd, capsys):
         check_dictionary(dic, spec, base, run)
 
 
+def test_a_set_without_provenance_beside_one_with_it_is_refused(wd, capsys):
+    """A feature file copied from another model's folder without its
+    provenance JSON (the random encoder's NCT_test into clp's) was used
+    beside clp's NCT_train without a word: check_same_kind compares the
+    encoders their provenance names, and a set without one was not
+    compared (F1 at chance, written as clp's result; with the JSON copied
+    too, refused). Now one line naming the file, the JSON it lacks and
+    the two commands that write one; sets that all lack provenance, and
+    imported ones, stay not compared. Reference: which sets of the run
+    have a JSON, set by hand in each case."""
+    from openselfsup.lowshot.features import (check_same_kind,
+                                              load_features)
+    cli_ok(GEN, _gen(wd), capsys)
+    # no set with provenance (the fixture): not judged
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    # the support set extracted, the query set a bare copy
+    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE)
+    qry = paths.features_path(wd, 'clp', 'NCT_test')
+    err = cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+                    f'{qry} has no provenance JSON')
+    assert paths.provenance_path(wd, 'clp', 'NCT_test') in err, err
+    assert 'wsi_workdir/extract.py --config configs/extraction/' \
+        f'nct_test.py --pretrained CKPT --output {qry}' in err, err
+    assert 'wsi_workdir/import_features.py --config configs/extraction/' \
+        f'nct_test.py --source FEATURES' in err, err
+    # either order of the sets: the one without is named
+    sup, q = (load_features(wd, 'clp', n) for n in ('NCT_train', 'NCT_test'))
+    for sets in ((sup, q), (q, sup), (sup, sup, q)):
+        with pytest.raises(InputError, match=re.escape(
+                f'{qry} has no provenance JSON')):
+            check_same_kind(*sets)
+    # the query set imported (its encoder unknown by its record): runs
+    write_provenance(wd, 'clp', 'NCT_test', checkpoint=None,
+                     checkpoint_kind='imported features',
+                     source='/w/feats.h5', source_sha256='c' * 64)
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+
+
 def test_support_and_queries_that_share_an_image_are_refused(wd, tmp_path,
                                                             capsys):
     """Nothing checked that the support and query sets hold other images:
@@ -704,6 +742,9 @@ def test_support_and_queries_that_share_an_image_are_refused(wd, tmp_path,
     # the model's own provenance names its folder (the meta JSON's is the
     # last model's written): another folder, no shared image; the same
     meta('NCT_train', train, 'data/NCT')
+    # (the queries' provenance recording no folder: a set without one
+    # beside one with one is refused, check_all_recorded)
+    write_provenance(wd, 'clp', 'NCT_test')
     write_provenance(wd, 'clp', 'NCT_train', data_prefix='other/NCT')
     cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
     write_provenance(wd, 'clp', 'NCT_train', data_prefix='data/NCT')

@@ -614,6 +614,10 @@ def test_one_pass_over_the_list_as_augmented_copies_is_refused(tmp_path):
                    aug_times=2)
     generate_task_store(wd, spec.tasks)
     assert evaluate(Inputs(wd), spec)['num_task'] == 4  # no provenance
+    # (the support and query sets extracted: a set without a provenance
+    # beside one with one is refused, check_all_recorded)
+    for name in ('NCT_train', 'NCT_test'):
+        write_provenance(wd, 'clp_wo_78', name, **CHECKPOINT_PROVENANCE)
     for fields in (dict(checkpoint_kind=IMPORTED, aug_times=None),
                    dict(CHECKPOINT_PROVENANCE, aug_times=0)):
         write_provenance(wd, 'clp_wo_78', 'NCT_aug', **fields)

@@ -630,14 +630,38 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
     return None
 
 
+def check_all_recorded(sets) -> None:
+    """Refuse a feature set without a provenance JSON beside one that has
+    one: its encoder cannot be compared with the other's (a file copied
+    from another model's folder without its JSON was used beside this
+    model's without a word). Sets that all lack one (written before
+    provenance was recorded, or by hand) are not judged; features computed
+    elsewhere get theirs from ``import_features.py``, which records them
+    as imported (not compared)."""
+    recorded = [fs for fs in sets if fs.provenance is not None]
+    missing = [fs for fs in sets if fs.provenance is None]
+    if recorded and missing:
+        fs, other = missing[0], recorded[0]
+        out = fs.features_path
+        raise InputError(
+            f'{out} has no provenance JSON '
+            f'({os.path.splitext(out)[0]}.json) but {other.features_path} '
+            'has one: what encoder made it cannot be compared; extract it '
+            f'again: {_EXTRACT_HINT.format(config=fs.name.lower(), out=out)}'
+            ', or, computed elsewhere, import it: '
+            + _IMPORT_HINT.format(config=fs.name.lower(), out=out))
+
+
 def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
     """Refuse feature sets of different widths, normalisation or encoders,
     or of one encoder extracted another way (:func:`_extraction_difference`:
     another model, precision or library release (each library both
     record: torch, timm...), or unless ``pipeline`` is False another
     image pipeline; ``NCT_aug``'s augmenting pipeline is another by design,
-    its image size is compared) (as their provenance names them; sets
-    without one are not compared)."""
+    its image size is compared) (as their provenance names them; a set
+    without one beside one with one is refused, :func:`check_all_recorded`;
+    sets that all lack one, and imported ones, are not compared)."""
+    check_all_recorded(sets)
     first = sets[0]
     for other in sets[1:]:
         a, b = encoder_of(first), encoder_of(other)
