@@ -273,25 +273,35 @@ def test_dictionary_of_features_extracted_again_is_refused(wd, capsys):
 
 
 @pytest.mark.parametrize('maker', ['sweep', 'dict_construction.py',
-                                   'unknown', 'sweep, then --overwrite'])
+                                   'unknown', 'sweep, then --overwrite',
+                                   'sweep, its workdir copied'])
 def test_the_sweep_builds_again_only_its_own_stale_dictionary(wd, capsys,
-                                                              maker):
+                                                              maker,
+                                                              tmp_path):
     """NCT_train extracted again (another encoder, other EXTRACT_OPTS):
     the sweep refused the dictionary it had made itself from the replaced
     features, one novel class per rerun. It now builds again a dictionary
     whose file says the sweep made it from that same feature file, with a
     line naming it; one dict_construction.py made, or one whose maker is
     not recorded (a file written before the field), is still refused with
-    the command that makes it again. Reference: the digest of the current
-    features."""
+    the command that makes it again. A workdir copied whole (cp -r, then
+    demo_lowshot.sh with another checkpoint on the copy) holds the
+    sweep's own too: the dictionary recorded its base feature file by
+    its absolute path, the original's, and the copy's sweep refused it.
+    Reference: the digest of the current features."""
     from openselfsup.lowshot.dictionary import load_dictionary
     from openselfsup.lowshot.features import load_features
-    argv = ['--model', 'clp', '--task', 'near', '--novel_classes', '7',
-            '--model_template', '{model}', '--shots', '1', '--clfs',
-            'Ridge', '--modes', 'latent_aug', '--num_task', '2',
-            '--num_aug_shots', '3', *K, '--workdir', wd, '--quiet']
-    path = DictionarySpec('clp', 7, num_prototypes=4,
-                          num_shift_vectors=50).path(wd)
+
+    def argv_of(wd):
+        return ['--model', 'clp', '--task', 'near', '--novel_classes', '7',
+                '--model_template', '{model}', '--shots', '1', '--clfs',
+                'Ridge', '--modes', 'latent_aug', '--num_task', '2',
+                '--num_aug_shots', '3', *K, '--workdir', wd, '--quiet']
+
+    def path_of(wd):
+        return DictionarySpec('clp', 7, num_prototypes=4,
+                              num_shift_vectors=50).path(wd)
+    argv, path = argv_of(wd), path_of(wd)
     if maker == 'dict_construction.py':
         cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir',
                       wd, *K], capsys)
@@ -306,6 +316,10 @@ def test_the_sweep_builds_again_only_its_own_stale_dictionary(wd, capsys,
         with np.load(path) as z:
             arrays = {k: z[k] for k in z.files if k != 'made_by'}
         np.savez(path, **arrays)
+    if maker == 'sweep, its workdir copied':
+        copy = str(tmp_path / 'copy' / 'demo')
+        shutil.copytree(wd, copy)
+        wd, argv, path = copy, argv_of(copy), path_of(copy)
     fpath = paths.features_path(wd, 'clp', 'NCT_train')
     np.save(fpath, np.load(fpath) * 1.01)  # extracted again
     if maker in ('dict_construction.py', 'unknown'):

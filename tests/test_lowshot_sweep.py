@@ -739,7 +739,9 @@ def test_a_later_familys_missing_feature_set_stops_the_first_sweep(
 
 @pytest.mark.parametrize('case', [
     'the sweep\'s own, features replaced', 'features the same (re-saved)',
-    'made by dict_construction.py', 'copied from another workdir',
+    'made by dict_construction.py', 'its workdir copied whole',
+    'another workdir, absolute record (before 2026-12-05)',
+    'in place, absolute record (before 2026-12-05)',
     'other K under its name', 'other novel class under its name',
     'other model recorded', 'found elsewhere'])
 def test_the_sweep_rebuilds_only_its_own_stale_dictionary(tmp_path, case):
@@ -748,7 +750,11 @@ def test_the_sweep_rebuilds_only_its_own_stale_dictionary(tmp_path, case):
     and novel class, of its model and feature set, from the same base
     feature file, whose features have been replaced since; each case
     below breaks exactly one condition (deleting that condition from the
-    function makes its case fail). Reference: the conditions as the
+    function makes its case fail). The feature file is the one at the
+    same place under the workdir (a workdir copied whole, or moved, is
+    the same workdir: the copy's sweep refused its own dictionary); a
+    file written before 2026-12-05 records it by its absolute path, the
+    same file only at that place. Reference: the conditions as the
     module docstring states them, applied by hand to each case."""
     import shutil
     from openselfsup.lowshot.dictionary import (construct_dictionary,
@@ -766,11 +772,9 @@ def test_the_sweep_rebuilds_only_its_own_stale_dictionary(tmp_path, case):
         np.save(fpath, np.load(fpath))
     else:  # extracted again (another encoder)
         np.save(fpath, np.load(fpath) * 1.01)
-    if case == 'copied from another workdir':
-        # its features file is the other workdir's, replaced since there
-        wd = make_workdir(str(tmp_path / 'b'), 'clp', dim=6, seed=1)
-        os.makedirs(os.path.dirname(spec.path(wd)))
-        shutil.copy(path, spec.path(wd))
+    if case.startswith(('its workdir copied', 'another workdir')):
+        # the whole workdir, features replaced since, copied elsewhere
+        wd = shutil.copytree(wd, str(tmp_path / 'b' / 'copy'))
         path = spec.path(wd)
     elif case == 'other K under its name':  # a K=3 file under K=4's name
         spec = DictionarySpec('clp', 7, num_prototypes=4,
@@ -788,9 +792,15 @@ def test_the_sweep_rebuilds_only_its_own_stale_dictionary(tmp_path, case):
     dic = load_dictionary(path)
     if case == 'other model recorded':
         dic.source['model'] = 'fsp'
+    if 'absolute record' in case:  # as written before 2026-12-05
+        assert dic.source['features_path'] == os.path.join(
+            'extracted_feats', 'clp', 'NCT_train.npy')
+        dic.source['features_path'] = os.path.abspath(fpath)
     base = load_features(wd, 'clp', 'NCT_train')
     assert made_by_sweep_from_replaced(dic, spec, base, wd) == (
-        case == "the sweep's own, features replaced")
+        case in ("the sweep's own, features replaced",
+                 'its workdir copied whole',
+                 'in place, absolute record (before 2026-12-05)'))
 
 
 def test_a_sweep_says_each_setting_as_it_starts_and_shows_its_chunks(

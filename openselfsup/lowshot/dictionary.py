@@ -24,6 +24,9 @@ model never overwrite each other)::
     seed int64   excluded int64 [*]  (labels left out of the base set)
     normalised bool                  (the base features had unit norm)
     model, features_name, features_path, features_sha1, labels_sha1 (str)
+                                     (features_path relative to the workdir;
+                                     absolute in files written before
+                                     2026-12-05, still read)
     features_shape int64 [2]
     made_by (str)                    ('sweep': made by a sweep where it was
                                      missing, or a sweep's own made again by
@@ -351,9 +354,32 @@ def made_by_sweep_from_replaced(dic: Dictionary, spec: DictionarySpec,
             and tuple(dic.excluded) == tuple(spec.excluded)
             and (src.get('model'), src.get('features_name')) == (
                 spec.model, spec.features)
-            and src.get('features_path') == os.path.abspath(
-                base.features_path)
+            and _same_features_file(src.get('features_path'),
+                                    base.features_path, workdir)
             and src.get('features_sha1') != base.features_sha1)
+
+
+def _recorded_path(features_path: str, workdir: str) -> str:
+    """The base feature file as a dictionary records it: relative to the
+    workdir, so that a workdir moved or copied whole still names its own
+    file (an absolute path named the old place, and the sweep refused to
+    build its own dictionary again in the copy)."""
+    return os.path.relpath(os.path.abspath(features_path),
+                           os.path.abspath(workdir))
+
+
+def _same_features_file(recorded: Optional[str], features_path: str,
+                        workdir: str) -> bool:
+    """Whether a dictionary's recorded base feature file is
+    ``features_path``: relative to ``workdir`` as recorded now
+    (:func:`_recorded_path`), or, as files written before 2026-12-05
+    record it, absolute."""
+    if not recorded:
+        return False
+    if os.path.isabs(recorded):
+        return recorded == os.path.abspath(features_path)
+    return os.path.normpath(recorded) == _recorded_path(features_path,
+                                                        workdir)
 
 
 def _made_by(path: str) -> str:
@@ -405,7 +431,8 @@ def construct_dictionary(workdir: str, spec: DictionarySpec,
                            name=fs.features_path)
     dic.normalised = fs.normalised
     dic.source = {'model': spec.model, 'features_name': fs.name,
-                  'features_path': os.path.abspath(fs.features_path),
+                  'features_path': _recorded_path(fs.features_path,
+                                                  workdir),
                   'features_sha1': fs.features_sha1,
                   'labels_sha1': fs.labels_sha1,
                   'features_shape': list(fs.features.shape),
