@@ -3012,6 +3012,51 @@ def test_generate_task_draws_every_store_before_writing_one(wd, capsys, mode,
     assert out.startswith('wrote '), out
 
 
+@pytest.mark.parametrize('task,shots,flag,setting,line', [
+    ('out', ['1', '50'], '--out_shots', 'OUT_SHOTS',
+     'PAIP_train: class 0 has 36 samples, fewer than shots = 50; run at '
+     'most 36 shots'),
+    ('out_homo', ['5', '20'], '--out_homo_shots', 'OUT_HOMO_SHOTS',
+     'PAIP_train: no slide has 20 samples of every class (needed by homo '
+     'tasks); run at most 12 shots')])
+def test_a_sweep_draws_every_store_before_writing_one(wd, capsys, task,
+                                                      shots, flag, setting,
+                                                      line):
+    """``sweep.py --task out`` at the published shots on the quick start's
+    PAIP19 (60 samples a class) wrote the 10- and 50-shot stores, then
+    stopped at 100 with a line naming neither fewer shots nor more data.
+    Every store of the sweep is now drawn before one is written (nothing
+    written by a refused sweep), and the line names the sweep's flag of
+    the domain, the scripts' setting and the generator's flag of the set.
+    Reference: the fixture's PAIP_train, 3 slides cycling over 108 rows,
+    12 rows of each class on a slide (36 in all); the flags, read from
+    the parsers that take them."""
+    argv = ['--workdir', wd, '--model', 'clp', '--task', task, '--shots',
+            *shots, '--clfs', 'Ridge', '--modes', 'linear', '--num_task',
+            '2', '--quiet']
+    err = cli_fails(SWEEP, argv, capsys, wd, line)
+    assert f'(sweep.py {flag}, {setting} in the scripts; --num_shots of ' \
+        'generate_task.py and distributed_meta_test.py), or give it more ' \
+        'samples per class (the synthetic data: tools/prepare_data/' \
+        'make_synthetic.py --paip-per-class N, then extract it again)' \
+        in err, err
+    # the counts in the line, from the fixture's labels and slides
+    lab = np.load(paths.labels_path(wd, 'PAIP_train'))
+    with open(paths.meta_path(wd, 'PAIP_train')) as f:
+        slide = np.array([p.split('/')[0] for p in json.load(f)['paths']])
+    assert (lab == 0).sum() == 36
+    assert max(min((slide[lab == c] == s).sum() for c in range(3))
+               for s in set(slide)) == 12
+    # the flags named exist: the sweep's takes the shots that fit
+    out = cli_ok(SWEEP, [*argv[:argv.index('--shots')], flag, shots[0],
+                         *argv[argv.index('--shots') + 1 + len(shots):]],
+                 capsys)
+    assert 'wrote ' in out, out
+    gen = script_main('tools/prepare_data/make_synthetic.py')
+    assert gen.__globals__['parse_args'](
+        ['--paip-per-class', '5']).paip_per_class == 5
+
+
 def test_support_and_queries_of_other_library_releases_are_not_mixed(
         wd, capsys):
     """Support and query sets of one checkpoint extracted by hand under

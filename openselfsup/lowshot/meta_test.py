@@ -55,7 +55,7 @@ import math
 import os
 import time
 from collections import Counter
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -382,17 +382,50 @@ class Inputs:
             self.timing['load'] += time.perf_counter() - t0
         return sup, qry
 
+    @staticmethod
+    def _store_key(tspec) -> tuple:
+        return (tspec.task, tspec.shots, tspec.novel_class, tspec.seed)
+
+    def _store_inputs_of(self, tspec) -> tuple:
+        """:func:`~.tasks.store_inputs` of a task spec, read once per
+        domain (and homo or not)."""
+        from .tasks import store_inputs
+        ikey = (tspec.task, tspec.setting.homo)
+        if ikey not in self._store_inputs:
+            self._store_inputs[ikey] = store_inputs(self.workdir, tspec)
+        return self._store_inputs[ikey]
+
+    def prepare_stores(self, specs: Sequence[RunSpec]) -> None:
+        """With ``make_missing`` (a sweep), the task stores of every one
+        of ``specs`` checked or drawn before the first missing one is
+        written (:func:`~.tasks.generate_task_stores`): a shot count the
+        data cannot give (``--task out`` at 100 shots, a class of 60)
+        stopped the sweep after it had written the stores of the counts
+        before it. Without it, nothing (each store is loaded when asked)."""
+        from .tasks import generate_task_stores
+        if not self.make_missing:
+            return
+        todo = {}
+        for spec in specs:
+            key = self._store_key(spec.tasks)
+            if key not in self._stores:
+                todo.setdefault(key, spec.tasks)
+        t0 = time.perf_counter()
+        made = generate_task_stores(self.workdir, list(todo.values()),
+                                    inputs=self._store_inputs_of,
+                                    note=self.warn)
+        for key, (store, _) in zip(todo, made):
+            self._stores[key] = store
+        self.timing['tasks'] += time.perf_counter() - t0
+
     def store(self, spec: RunSpec) -> TaskStore:
         """The run's task store (its first ``num_task`` tasks), checked."""
-        from .tasks import generate_task_store, load_task_store, store_inputs
+        from .tasks import generate_task_store, load_task_store
         tspec = spec.tasks
-        key = (tspec.task, tspec.shots, tspec.novel_class, tspec.seed)
+        key = self._store_key(tspec)
         if key not in self._stores:
             t0 = time.perf_counter()
-            ikey = (tspec.task, tspec.setting.homo)
-            if ikey not in self._store_inputs:
-                self._store_inputs[ikey] = store_inputs(self.workdir, tspec)
-            inputs = self._store_inputs[ikey]
+            inputs = self._store_inputs_of(tspec)
             if self.make_missing:  # extended where it holds fewer tasks
                 store, _ = generate_task_store(self.workdir, tspec,
                                                inputs=inputs, note=self.warn)

@@ -432,6 +432,9 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     if log:
         log(f'preparing the inputs of {count_words(len(specs), "setting")} '
             '(features; task stores and dictionaries, made where missing)')
+    # the task stores first, all drawn before any is written: a shot
+    # count the data cannot give leaves no store of the others behind
+    inputs.prepare_stores(specs)
     for spec in specs:
         inputs.gather(spec)
     if log:

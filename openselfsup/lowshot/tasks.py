@@ -58,7 +58,7 @@ import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -191,9 +191,43 @@ def _class_pool(labels: np.ndarray, c: int) -> np.ndarray:
     return np.flatnonzero(labels == c)
 
 
-def _too_few(name: str, c: int, have: int, need: int, what: str) -> InputError:
+#: the flag of ``tools/prepare_data/make_synthetic.py`` that sets the
+#: samples per class of each feature set's synthetic data (the quick start's)
+SYNTHETIC_SIZE_FLAGS = {'NCT_train': '--nct-train', 'NCT_test': '--nct-test',
+                        'LC': '--lc', 'PAIP_train': '--paip-per-class',
+                        'PAIP_test': '--paip-per-class'}
+
+
+def shots_way_out(setting: TaskSetting, at_most: int) -> str:
+    """The flags that run ``setting``'s tasks at fewer shots, at most
+    ``at_most``: the sweep's ``--<task>_shots``, the scripts' setting
+    (:data:`~.script_settings.DOMAIN_SHOTS`), a single run's
+    ``--num_shots``."""
+    from .script_settings import DOMAIN_SHOTS
+    return (f'run at most {at_most} shots (sweep.py --{setting.task}_shots, '
+            f'{DOMAIN_SHOTS[setting.task]} in the scripts; --num_shots of '
+            'generate_task.py and distributed_meta_test.py)')
+
+
+def more_samples_way_out(name: str) -> str:
+    """How feature set ``name`` gets more samples per class: its data with
+    more (the synthetic data: the generator's flag of that set)."""
+    return ('give it more samples per class (the synthetic data: '
+            'tools/prepare_data/make_synthetic.py '
+            f'{SYNTHETIC_SIZE_FLAGS[name]} N, then extract it again)')
+
+
+def _too_few(setting: TaskSetting, name: str, c: int, have: int, need: int,
+             what: str, shots_at_most: Optional[int] = None) -> InputError:
+    """Class ``c`` of feature set ``name`` has ``have`` samples, fewer
+    than ``need`` (``what``): the line, with the way out (fewer shots,
+    at most ``shots_at_most``, where at least one is possible; more
+    samples)."""
+    ways = [more_samples_way_out(name)]
+    if shots_at_most is not None and shots_at_most >= 1:
+        ways.insert(0, shots_way_out(setting, shots_at_most))
     return InputError(f'{name}: class {c} has {have} samples, fewer than '
-                      f'{what} = {need}')
+                      f'{what} = {need}; {", or ".join(ways)}')
 
 
 @dataclass
@@ -481,15 +515,17 @@ def _draw_block(rng: np.random.Generator, spec: TaskSpec,
         if setting.same_pool:
             need = shots + queries
             if len(s_pool) < need:
-                raise _too_few(setting.support_set, int(c), len(s_pool), need,
-                               f'shots + queries ({shots} + {queries})')
+                raise _too_few(setting, setting.support_set, int(c),
+                               len(s_pool), need,
+                               f'shots + queries ({shots} + {queries})',
+                               len(s_pool) - queries)
             rows = s_pool[sample_rows(rng, len(s_pool), need, num_task)]
             s_idx[:, w], q_idx[:, w] = rows[:, :shots], rows[:, shots:]
             continue
         q_pool = _class_pool(query_labels, c)
         if len(q_pool) < queries:
-            raise _too_few(setting.query_set, int(c), len(q_pool), queries,
-                           'queries')
+            raise _too_few(setting, setting.query_set, int(c), len(q_pool),
+                           queries, 'queries')
         if homo:
             for slide in np.unique(slide_of_task):
                 tasks = np.flatnonzero(slide_of_task == slide)
@@ -498,8 +534,8 @@ def _draw_block(rng: np.random.Generator, spec: TaskSpec,
                                                    len(tasks))]
         else:
             if len(s_pool) < shots:
-                raise _too_few(setting.support_set, int(c), len(s_pool),
-                               shots, 'shots')
+                raise _too_few(setting, setting.support_set, int(c),
+                               len(s_pool), shots, 'shots', len(s_pool))
             s_idx[:, w] = s_pool[sample_rows(rng, len(s_pool), shots,
                                              num_task)]
         q_idx[:, w] = q_pool[sample_rows(rng, len(q_pool), queries, num_task)]
@@ -516,8 +552,13 @@ def _pick_slides(rng: np.random.Generator, setting: TaskSetting,
                                    minlength=counts.shape[0])
     eligible = np.flatnonzero((counts >= shots).all(axis=1))
     if eligible.size == 0:
+        most = int(counts.min(axis=1).max())
+        ways = [more_samples_way_out(setting.support_set)]
+        if most >= 1:
+            ways.insert(0, shots_way_out(setting, most))
         raise InputError(f'{setting.support_set}: no slide has {shots} '
-                         'samples of every class (needed by homo tasks)')
+                         'samples of every class (needed by homo tasks); '
+                         + ', or '.join(ways))
     return eligible[rng.integers(0, eligible.size, size=num_task)]
 
 
@@ -571,15 +612,17 @@ def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
 
 def generate_task_stores(workdir: str, specs: Sequence[TaskSpec],
                          replace: bool = False,
-                         inputs: Optional[Tuple] = None,
+                         inputs: Union[None, Tuple,
+                                       Callable[[TaskSpec], Tuple]] = None,
                          note: Optional[Callable[[str], None]] = None
                          ) -> List[Tuple[TaskStore, bool]]:
     """:func:`generate_task_store` of each of ``specs``, every store
     checked or drawn before the first is written, so a setting that cannot
     be drawn (too few samples for its shots) leaves the workdir as it was
     (``generate_task.py --num_shots 1 5 10 50 100`` wrote the first four
-    stores, then stopped at 100). ``inputs`` serve every spec; ``note``
-    receives a line per store extended."""
+    stores, then stopped at 100). ``inputs`` serve every spec, or, a
+    callable, give each spec's (specs of several domains: a sweep's);
+    ``note`` receives a line per store extended."""
     once = {}  # a store named twice (--num_shots 5 5): reused the second time
     drawn, kept = [], {}
     for spec in specs:
@@ -587,7 +630,9 @@ def generate_task_stores(workdir: str, specs: Sequence[TaskSpec],
         if path in once:
             drawn.append((once[path][0], False))
             continue
-        store, new, old = _checked_or_drawn(workdir, spec, replace, inputs)
+        store, new, old = _checked_or_drawn(
+            workdir, spec, replace,
+            inputs(spec) if callable(inputs) else inputs)
         drawn.append((store, new))
         once[path] = drawn[-1]
         if old is not None:
