@@ -66,6 +66,22 @@ def held_out(novel_class: Optional[int]) -> Tuple[int, ...]:
                      f'0..{len(NCT_CLASSES) - 1} or 78 (classes 7 and 8)')
 
 
+def novel_class_ids() -> str:
+    """Every novel-class id with its NCT class names, in words:
+    ``'0 BACK, 1 ADI, ..., 8 TUM, 78 STR+TUM'``."""
+    ids = [*range(len(NCT_CLASSES)), *PAIR_NOVEL]
+    return ', '.join(f'{c} {nct_names(held_out(c))}' for c in ids)
+
+
+def novel_class_of_name(name: str) -> Optional[int]:
+    """The novel-class id whose NCT class names are ``name``
+    (case-insensitive: ``'lym'`` -> 3, ``'STR+TUM'`` -> 78); None where
+    it names none."""
+    ids = [*range(len(NCT_CLASSES)), *PAIR_NOVEL]
+    named = {nct_names(held_out(c)).lower(): c for c in ids}
+    return named.get(name.strip().lower())
+
+
 def nct_names(labels) -> str:
     """NCT labels in words, ``+``-joined: ``(7, 8)`` -> ``'STR+TUM'``."""
     return '+'.join(NCT_CLASSES[i] for i in labels)

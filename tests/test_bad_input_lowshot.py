@@ -172,6 +172,33 @@ def test_a_held_out_model_without_a_novel_class_is_refused(wd, capsys):
         assert words[words.index('--novel_class') + 1] == 'none'
 
 
+@pytest.mark.parametrize('value', ['LYM', 'lym', 'str+tum', 'STR', 'XYZ'])
+def test_a_novel_class_given_by_name_is_answered_with_its_id(wd, capsys,
+                                                            value):
+    """``--novel_class STR`` was refused as "neither a class id nor
+    \"none\"", naming no id. The line now gives the id of a class name
+    (case-insensitive, the pair STR+TUM too) and else every id with its
+    classes; names are not taken as ids, since the id names the
+    ``<model>_wo_<id>`` folders the scripts loop over. Reference: the
+    label order written out here, as the published lists give it."""
+    order = 'BACK ADI DEB LYM MUC MUS NORM STR TUM'.split()
+    ids = {**{n.lower(): i for i, n in enumerate(order)}, 'str+tum': 78}
+    args = _meta(wd, '--mode', 'linear')
+    args[args.index('--novel_class') + 1] = value
+    with pytest.raises(SystemExit) as exit_:  # argparse's refusal
+        META(args)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    want = ids.get(value.lower())
+    if want is not None:
+        assert err.endswith(f"'{value}' is neither a class id nor \"none\" "
+                            f'({value} is novel class {want}: give {want})'), \
+            err
+    else:
+        listed = ', '.join(f'{i} {n}' for i, n in enumerate(order))
+        assert err.endswith(f'(the ids: {listed}, 78 STR+TUM)'), err
+
+
 def test_a_model_novel_class_mismatch_says_what_the_class_table_says():
     """The run check and the results check of a ``<family>_wo_<c>`` model
     on another novel class said things the class table denies: the

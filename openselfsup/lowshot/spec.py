@@ -22,7 +22,8 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import (Collection, Dict, Iterable, List, Mapping, Optional,
                     Sequence, Tuple)
 
-from ..classes import held_out, model_held_out, nct_names, split_model_name
+from ..classes import (held_out, model_held_out, nct_names, novel_class_ids,
+                       novel_class_of_name, split_model_name)
 from ..utils import InputError, check_distinct, check_seed, is_int
 from . import paths
 
@@ -151,14 +152,20 @@ def check_model_name(model: str) -> None:
 def novel_class_arg(text: str) -> Optional[int]:
     """A novel class on a command line (argparse ``type``): a class id, or
     None for ``none`` (near-domain tasks without a novel class, as when
-    the flag is not given)."""
+    the flag is not given). A class name is refused with its id (the id
+    names the ``<model>_wo_<id>`` feature folders and the scripts' loops),
+    anything else with every id and its classes."""
     if text.lower() == 'none':
         return None
     try:
         return int(text)
     except ValueError:
+        named = novel_class_of_name(text)
+        way = (f'{text} is novel class {named}: give {named}'
+               if named is not None
+               else f'the ids: {novel_class_ids()}')
         raise argparse.ArgumentTypeError(
-            f'{text!r} is neither a class id nor "none"') from None
+            f'{text!r} is neither a class id nor "none" ({way})') from None
 
 
 class _NovelClassLeftOut:
