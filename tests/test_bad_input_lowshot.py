@@ -689,6 +689,10 @@ def test_a_set_without_provenance_beside_one_with_it_is_refused(wd, capsys):
     err = cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
                     f'{qry} has no provenance JSON')
     assert paths.provenance_path(wd, 'clp', 'NCT_test') in err, err
+    # the commands named refuse a set without its JSON at their --output
+    # (check_replaceable): the line says to delete it first
+    assert 'delete it (the commands that write a set do not replace one ' \
+        'without its JSON) and extract it again' in err, err
     assert 'wsi_workdir/extract.py --config configs/extraction/' \
         f'nct_test.py --pretrained CKPT --output {qry}' in err, err
     assert 'wsi_workdir/import_features.py --config configs/extraction/' \

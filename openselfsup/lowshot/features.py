@@ -646,8 +646,10 @@ def check_all_recorded(sets) -> None:
         raise InputError(
             f'{out} has no provenance JSON '
             f'({os.path.splitext(out)[0]}.json) but {other.features_path} '
-            'has one: what encoder made it cannot be compared; extract it '
-            f'again: {_EXTRACT_HINT.format(config=fs.name.lower(), out=out)}'
+            'has one: what encoder made it cannot be compared; delete it '
+            '(the commands that write a set do not replace one without '
+            'its JSON) and extract it again: '
+            f'{_EXTRACT_HINT.format(config=fs.name.lower(), out=out)}'
             ', or, computed elsewhere, import it: '
             + _IMPORT_HINT.format(config=fs.name.lower(), out=out))
 
