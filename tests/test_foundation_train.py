@@ -6158,6 +6158,52 @@ def test_an_added_scheduler_that_cannot_start_at_the_resume_is_refused(
             begin=2)])
 
 
+def test_an_added_iteration_scheduler_is_judged_against_the_runs_end(
+        synthetic_root, tmp_path):
+    """FSP, 4 iterations an epoch (16 images, batch 4), resumed after
+    epoch 1 for epochs 2-3 with another total batch and a ``OneCycleLR``
+    stepped each iteration (``by_epoch=False``) added: the run has (3 -
+    1) x 16 / batch iterations left (by hand: 4 at batch 8, 16 at batch
+    2), where MMEngine's count, 3 x 16 / batch from iteration 0, leaves
+    2 and 20. Judged against that count, one beginning 3 iterations
+    after the resume at batch 8 was let through and stopped the run on a
+    ``KeyError: 'max_lr'`` traceback in epoch 3; one beginning at 18,
+    past the 16 left at batch 2, was refused though it never steps. Now
+    the first is refused in one line before the run (nothing written),
+    the second trains to the end (iteration 4 + 16) with the config's lr
+    at every iteration (0.05: its MultiStepLR ended after epoch 1)."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
+                                 n_images=16, batch=4, epochs=1))
+    train(path, work_dir=str(tmp_path / 'a'))
+    ckpt = str(tmp_path / 'a' / 'epoch_1.pth')
+    c.train_cfg.max_epochs = 3
+    base = list(c.param_scheduler)
+
+    def resumed(batch, begin):
+        c.total_batch_size = c.train_dataloader.batch_size = batch
+        c.param_scheduler = base + [dict(
+            type='OneCycleLR', by_epoch=False, eta_max=0.1, total_steps=4,
+            begin=begin, end=begin + 4)]
+        c.dump(path)
+        return train(path, work_dir=str(tmp_path / f'b{batch}'),
+                     resume=ckpt)
+
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume from {ckpt}: param_scheduler.1 (OneCycleLR), '
+            'without a saved state, cannot start at its begin after this '
+            "resume: its steps read 'max_lr'")):
+        resumed(8, 3)
+    assert not (tmp_path / 'b8').exists()
+    runner = resumed(2, 18)
+    assert runner.iter == 4 + 16
+    assert _lrs(runner)[-16:] == pytest.approx(
+        [c.optim_wrapper.optimizer.lr] * 16)
+
+
 def test_a_swap_per_optimizer_says_each_optimizers_lr(
         synthetic_root, tmp_path, two_optimizers):
     """Two optimizers (named wrappers), each a MultiStepLR by optimizer

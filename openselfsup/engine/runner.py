@@ -855,6 +855,16 @@ def _saved_run_epoch_length(saved: dict) -> Optional[int]:
     return length
 
 
+def _epoch_iterations(loop) -> Optional[int]:
+    """The iterations of an epoch of the training ``loop`` (an
+    ``EpochBasedTrainLoop``): its loader's length; None for a loader
+    without one."""
+    try:
+        return len(loop.dataloader)
+    except TypeError:  # a loader without a length
+        return None
+
+
 def _sampled(loader) -> Optional[Tuple[int, bool]]:
     """The samples and ``drop_last`` of a training ``loader`` drawn by
     MMEngine's ``DefaultSampler`` in batches of its ``batch_size``, whose
@@ -3732,11 +3742,8 @@ class AtomicRunner(Runner):
         if not isinstance(loop, EpochBasedTrainLoop):
             return
         before = _saved_run_epoch_length(checkpoint)
-        try:
-            now = len(loop.dataloader)
-        except TypeError:  # a loader without a length
-            return
-        if before is None or before == now:
+        now = _epoch_iterations(loop)
+        if now is None or before is None or before == now:
             return
         counted = step_counted_schedules(self.cfg, self.model, self.hooks)
         if not counted:
@@ -4596,18 +4603,29 @@ class AtomicRunner(Runner):
         checkpoint holds no state for takes its first step again on the
         values the optimizer resumes with (:func:`start_unloaded_schedulers`:
         the loaded state replaced what it set at its building)."""
-        from mmengine.runner import IterBasedTrainLoop
+        from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
         self._loaded_streams = self._loaded_schedulers = None
         self._build_as_train()
         super().resume(filename, resume_optimizer, resume_param_scheduler,
                        map_location)
+        loop = self._train_loop
+        if isinstance(loop, EpochBasedTrainLoop) and \
+                self.epoch < loop.max_epochs:
+            # before the steps left are counted from it
+            self._count_past(_epoch_iterations(loop))
         if self._loaded_schedulers is not None and resume_optimizer and \
                 self.param_schedulers:
             # the steps the run has left, where its loop is built (train()
-            # builds it before the resume; not built here for the others)
-            loop = self._train_loop
+            # builds it before the resume; not built here for the others),
+            # counted to the iteration it ends at (:meth:`_count_past`;
+            # MMEngine's max_iters, max_epochs x the epoch length, counts
+            # from iteration 0: an FSP run resumed with another batch
+            # judged an added iteration scheduler against another end,
+            # with twice the batch one it reached was let through and
+            # stopped on a KeyError traceback mid-run, with half the
+            # batch one it never reached was refused)
             left = None if isinstance(loop, dict) or loop is None else {
-                'iter': loop.max_iters - self.iter,
+                'iter': loop.max_iters + self._counted_past - self.iter,
                 'epoch': loop.max_epochs - self.epoch}
             lines = start_unloaded_schedulers(
                 self.param_schedulers, self._loaded_schedulers[0] if
@@ -4702,8 +4720,10 @@ class AtomicRunner(Runner):
         checkpoint of a run of longer epochs (another total batch: an
         FSP run resumed with twice the batch), or, negative, of shorter
         ones. The loop's count is moved by as many
-        (:meth:`_count_to_the_end`). ``per``: the epoch's iterations
-        (None: a loader without a length, nothing counted)."""
+        (:meth:`_count_to_the_end`); counted at :meth:`resume`, before
+        the steps the run has left are (:func:`start_unloaded_schedulers`).
+        ``per``: the epoch's iterations (None: a loader without a length,
+        nothing counted)."""
         if per is not None:
             self._counted_past = self.iter - self.epoch * per
 
@@ -4793,14 +4813,10 @@ class AtomicRunner(Runner):
         else:  # not built (val, test) or a loop of its own
             return
         end = getattr(loop, key)
-        if unit == 'epoch' and at < end:
-            try:
-                per = len(loop.dataloader)
-            except TypeError:  # a loader without a length
-                per = None
-            self._count_past(per)
-            if self._repeats_an_epoch(per or 0, end):
-                return
+        # (:meth:`_count_past` counted at :meth:`resume`)
+        if unit == 'epoch' and at < end and \
+                self._repeats_an_epoch(_epoch_iterations(loop) or 0, end):
+            return
         if at < end:
             return
         where, above = ('the end of', '') if at == end else \
