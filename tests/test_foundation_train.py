@@ -664,6 +664,39 @@ def test_an_fsp_resume_with_another_batch_counts_its_eta_to_its_end(
         assert runner.message_hub.get_info('max_iters') == 3 * per
 
 
+def test_an_older_checkpoint_resumed_with_a_larger_batch_repeats_nothing(
+        synthetic_root, tmp_path):
+    """A checkpoint of older code (no ``epoch_progress`` record), saved
+    by epoch after epoch 1 of 4 iterations (16 images, batch 4), resumed
+    with batch 8 (epochs of 2): its meta's iteration 4 past 1 epoch of
+    the NEW length read as 2 iterations into epoch 2, and the log said
+    the resume trained those again ("saved by iteration ... those 2
+    again"), which it does not. Now counted against the epoch length
+    the checkpoint records (its message hub's, 4): nothing said, as for
+    the same checkpoint with its record (the reference), and both train
+    epoch 2 from iteration 4 to 4 + 2."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.engine.runner import EPOCH_PROGRESS
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
+                                 n_images=16, batch=4, epochs=1))
+    train(path, work_dir=str(tmp_path / 'a'))
+    ckpt = str(tmp_path / 'a' / 'epoch_1.pth')
+    old = load_checkpoint_file(ckpt)
+    del old[EPOCH_PROGRESS]
+    torch.save(old, tmp_path / 'old.pth')
+    c.total_batch_size = c.train_dataloader.batch_size = 8
+    c.train_cfg.max_epochs = 2
+    c.dump(path)
+    for name, checkpoint in (('new', ckpt), ('old', tmp_path / 'old.pth')):
+        runner = train(path, work_dir=str(tmp_path / name),
+                       resume=str(checkpoint))
+        assert runner.iter == 6, name
+        assert 'saved by iteration' not in _log_text(tmp_path / name), name
+
+
 def test_a_resume_into_longer_epochs_steps_its_last_accumulation_window(
         synthetic_root, tmp_path):
     """FSP in windows of 3 (``accumulative_counts``), 4 iterations an

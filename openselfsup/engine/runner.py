@@ -4756,16 +4756,21 @@ class AtomicRunner(Runner):
         iteration of ``max_epochs`` (an ended run, which :func:`~openselfsup.
         utils.checkpoint.unfinished_run` takes for one) a whole epoch past
         the schedule. Decided by the checkpoint (its :data:`EPOCH_PROGRESS`;
-        in one of older code, its meta's iteration past its epochs'), not
-        by this config's checkpoint hook: resumed with ``by_epoch=True``
-        (the default), MMEngine trains those iterations again all the
-        same. ``per``: the epoch's iterations (0: a loader without a
-        length); called after :meth:`_count_past`."""
+        in one of older code, its meta's iteration past its epochs', of
+        the length it records, :func:`_saved_epoch_length`, or else of
+        ``per``), not by this config's checkpoint hook: resumed with
+        ``by_epoch=True`` (the default), MMEngine trains those iterations
+        again all the same. ``per``: the epoch's iterations (0: a loader
+        without a length)."""
         at = self.epoch
         progress = self._loaded_progress
         done = _iterations_into(progress, at)
-        if done is None:  # older code's checkpoint: by its meta
-            done = self._counted_past if per else 0  # (_count_past's)
+        if done is None:  # older code's checkpoint: by its meta, its
+            # iteration past its epochs of the length it trained (where
+            # it tells: its message hub's; a larger batch's shorter
+            # epochs counted its epoch's end as iterations into the next)
+            saved = self._loaded_length or per
+            done = self.iter - at * saved if saved else 0
         done = min(done, per)
         if not (per and done > 0):
             return False
