@@ -664,7 +664,7 @@ def test_a_sweep_of_one_setting_says_setting(tmp_path, capsys):
         out = capsys.readouterr().out
         assert f'preparing the inputs of {want} (' in out, out
         assert f': {want} in ' in out, out
-    from openselfsup.lowshot.report import count_words
+    from openselfsup.utils import count_words
     assert [count_words(n, 'setting') for n in (0, 1, 2)] == [
         '0 settings', '1 setting', '2 settings']
 

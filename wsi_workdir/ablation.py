@@ -112,8 +112,9 @@ def main(argv=None):
                                               ablation_table, plot_ablation,
                                               plotted, skipped_note,
                                               unique_specs)
-    from openselfsup.lowshot.report import count_words, write_report
+    from openselfsup.lowshot.report import write_report
     from openselfsup.lowshot.sweep import run_sweep
+    from openselfsup.utils import count_words
     rows = ablation_settings(
         args.model, args.num_shots, args.num_task, args.clf,
         args.prototypes, args.image, args.latent, args.hybrid,

@@ -124,9 +124,9 @@ def main(argv=None):
 
 
 def _main(args):
-    from openselfsup.lowshot.report import count_words
     from openselfsup.lowshot.sweep import (cli_specs, other_models_specs,
                                            run_sweep)
+    from openselfsup.utils import count_words
     # (said by the run, not by --check: the scripts run both)
     specs = cli_specs(args, note=None if args.check else print)
     others = other_models_specs(args, args.check_models)

@@ -33,8 +33,9 @@ import numpy as np
 
 from ..classes import (COLON_CLASSES, LUNG_CLASSES, held_out,
                        split_model_name)
-from ..utils import (InputError, is_number, json_object_or_none, load_json,
-                     read_once, reading_once, remove_set, save_set)
+from ..utils import (InputError, count_words, is_number, json_object_or_none,
+                     load_json, read_once, reading_once, remove_set,
+                     save_set)
 from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import ci_bound, fmt_pct, mean_ci
@@ -844,12 +845,6 @@ def _markdown(table: dict, pick) -> str:
         lines.append('| ' + ' | '.join(
             [row_label(row), row['mode'], row['clf']] + cells) + ' |')
     return '\n'.join(lines)
-
-
-def count_words(n: int, noun: str) -> str:
-    """``'5 settings'``, ``'1 setting'``: a count and its noun (``noun``
-    singular; an ``s`` added for any count but 1)."""
-    return f'{n} {noun}{"" if n == 1 else "s"}'
 
 
 def tasks_words(n: int) -> str:

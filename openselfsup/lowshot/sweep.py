@@ -50,11 +50,11 @@ import torch
 
 from ..classes import split_model_name
 from ..utils import (InputError, check_replaceable, check_writable,
-                     remove_set, save_json, save_set)
+                     count_words, remove_set, save_json, save_set)
 from . import paths
 from .meta_test import (Inputs, check_execution, evaluate, release_result,
                         result_table, sweep_ref)
-from .report import count_words, tasks_words
+from .report import tasks_words
 from .spec import (CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec,
                    check_model_novel_class, no_closed_form)
 from .tasks import check_samplers

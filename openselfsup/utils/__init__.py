@@ -4,7 +4,7 @@ fingerprints, a warning said once, a file read once per command.
 bars, tqdm; import them explicitly.)"""
 from .errors import (InputError, Terminated, cfg_options_here,  # noqa: F401
                      check_distinct, check_finite, check_fraction,
-                     check_seed, first_line,
+                     check_seed, count_words, first_line,
                      given_twice, is_index_sequence, is_int,
                      is_number, run_cli,
                      settings_refused,

@@ -280,6 +280,12 @@ def with_article(name: str) -> str:
     return f'{"an" if vowel else "a"} {name}'
 
 
+def count_words(n: int, noun: str) -> str:
+    """``'5 settings'``, ``'1 setting'``: a count and its noun (``noun``
+    singular; an ``s`` added for any count but 1)."""
+    return f'{n} {noun}{"" if n == 1 else "s"}'
+
+
 def first_line(exc: BaseException, with_type: bool = False) -> str:
     """The first line of ``exc``'s message (its type name if empty), after
     ``'<type name>: '`` with ``with_type``: for library errors quoted
