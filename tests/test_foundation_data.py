@@ -163,3 +163,42 @@ def test_generator_classes_learnable_not_trivial(tmp_path):
                             LogisticRegression(C=0.01, max_iter=300))
         acc = clf.fit(xtr, ytr).score(xte, yte)
     assert 0.4 < acc < 0.9, acc
+
+
+def test_a_lists_fingerprint_is_of_the_entries_the_reader_reads(tmp_path):
+    """The fingerprint a checkpoint records of a training list
+    (``list_entries_sha1``): the entries ``read_list_file`` reads and
+    their SHA-1. Of the published NCT split (gzipped, CRLF line ends):
+    its entries, not the 2134 newlines of the compressed bytes, and the
+    SHA-1 of its lines with LF ends (the reference: gzip and hashlib by
+    hand). A list of other bytes with the same entries (gzipped again
+    at another time, lone CR ends, blank lines, tabs between the
+    fields) has the same fingerprint; a list ``write_list_set`` wrote,
+    the SHA-1 of its bytes (the one its ``lists.json`` records)."""
+    import gzip
+    import hashlib
+    import json
+
+    from openselfsup.datasets.list_files import (list_entries_sha1,
+                                                 write_list_set)
+    from openselfsup.datasets.splits import published_path
+    path = published_path('nct_train')
+    with open(path, 'rb') as f:
+        text = gzip.decompress(f.read()).decode()
+    lines = [' '.join(ln.split()) + '\n' for ln in text.splitlines()
+             if ln.strip()]
+    assert list_entries_sha1(path) == (
+        len(lines), hashlib.sha1(''.join(lines).encode()).hexdigest())
+    body = b'a.png 0\nb.png 1\n'
+    write_list_set(str(tmp_path), {'train': [('a.png', 0), ('b.png', 1)]},
+                   ['x', 'y'], str(tmp_path))
+    recorded = json.loads((tmp_path / LISTS_RECORD).read_text())['files']
+    want = (2, hashlib.sha1(body).hexdigest())
+    assert list_entries_sha1(str(tmp_path / 'train_labeled.txt')) == \
+        (2, recorded['train_labeled.txt']) == want
+    for name, data in (('a.txt.gz', gzip.compress(body, mtime=1)),
+                       ('b.txt.gz', gzip.compress(body, mtime=2)),
+                       ('c.txt', b'a.png 0\rb.png 1'),
+                       ('d.txt', b'\r\na.png\t0\r\n\r\n  b.png 1  \r\n\n')):
+        (tmp_path / name).write_bytes(data)
+        assert list_entries_sha1(str(tmp_path / name)) == want, name

@@ -965,31 +965,48 @@ def test_a_resume_names_a_list_whose_contents_changed(synthetic_root,
     """A training list that gained or lost a line at the same path (the
     ``wo_LYM`` list rewritten) keeps the config as written and, at a few
     lines, the epoch length: ``--resume`` trained on other data without a
-    word. The checkpoint's meta now records each list's line count and
-    SHA-1 (the reference here: counted and hashed by hand), and the
-    resume names a list that differs, as training data that differ; the
-    same list, or a checkpoint without the record (older code), says
-    nothing."""
+    word. The checkpoint's meta records each list's entries, as the
+    dataset reads them, and their SHA-1 (the reference here: the list's
+    lines counted by hand, and the SHA-1 of the text the list writer
+    wrote), and the resume names a list that differs, as training data
+    that differ. The list is a gzipped one (as the package ships its
+    published splits): the bytes of the compressed file were counted as
+    its lines (one here, 2134 for the published 80,000-image split), and
+    the same list gzipped again (another gzip time stamp), its line ends
+    made CRLF or lone CR, or blank lines added, was warned of as other
+    data, which the dataset reads the same: now nothing is said. A
+    checkpoint without the record (older code), or of a list's record
+    of older code (its line count and the SHA-1 of its bytes), says
+    nothing either."""
+    import gzip
     import hashlib
 
     from openselfsup.apis import train
     from openselfsup.apis.train import prepare_config
     from openselfsup.config import load_config
     from openselfsup.engine import load_checkpoint_file
-    listed = tmp_path / 'train.txt'
     nct = _nct(synthetic_root)
-    shutil.copy(os.path.join(nct, load_config(FSP_DEMO).train_dataloader
-                             .dataset.ann_file), listed)
-    text = listed.read_bytes()
+    plain = os.path.join(nct, load_config(FSP_DEMO).train_dataloader
+                         .dataset.ann_file)
+    text = open(plain, 'rb').read()
+    lines = text.decode().splitlines()
+    listed = tmp_path / 'train.txt.gz'
+
+    def write(body: bytes, mtime: int = 1):
+        listed.write_bytes(gzip.compress(body, mtime=mtime))
+
+    write(text)
     path = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), nct, n_images=8,
-                        batch=8, epochs=1, ann_file=str(listed))
+                        batch=8, epochs=1, ann_file=plain)
+    c = load_config(path)
+    c.train_dataloader.dataset.ann_file = str(listed)
+    c.dump(path)
     train(path, work_dir=str(tmp_path / 'w'))
     ckpt = str(tmp_path / 'w' / 'epoch_1.pth')
-    lines = text.decode().splitlines()
     assert load_checkpoint_file(ckpt)['meta']['data_files'] == {
         'train_dataloader.dataset.ann_file': {
-            'path': str(listed), 'lines': len(lines),
-            'sha1': hashlib.sha1(text).hexdigest()}}
+            'path': str(listed), 'entries': len(lines),
+            'sha1': hashlib.sha1(text).hexdigest(), 'sha1_of': 'entries'}}
     head = (f'warning: --resume from {ckpt}: this config\'s training data '
             'differ from those of the run that wrote it: ')
 
@@ -1001,27 +1018,75 @@ def test_a_resume_names_a_list_whose_contents_changed(synthetic_root,
                 if 'training data differ' in n]
 
     assert said() == []
+    # the same entries in other bytes: said nothing
+    for body, mtime in ((text, 2), (text.replace(b'\n', b'\r\n'), 1),
+                        (text.replace(b'\n', b'\r'), 1),
+                        (b'\n' + text.replace(b'\n', b'\n\n'), 1)):
+        write(body, mtime)
+        assert said() == [], body[:60]
     # a line dropped (the last: the config's indices read the same
     # number of images, so the epochs keep their length)
-    listed.write_text('\n'.join(lines[:-1]) + '\n')
+    write(('\n'.join(lines[:-1]) + '\n').encode())
     assert said() == [
         f'{head}train_dataloader.dataset.ann_file: {listed} is not the file '
-        f'the run read ({len(lines)} -> {len(lines) - 1} lines); the run '
-        'continues with this config\'s']
+        f'the run read ({len(lines)} -> {len(lines) - 1} images listed); the '
+        'run continues with this config\'s']
     # as many lines, one label changed
     first, label = lines[0].rsplit(' ', 1)
-    listed.write_text('\n'.join(
-        [f'{first} {int(label) + 1}'] + lines[1:]) + '\n')
+    write('\n'.join([f'{first} {int(label) + 1}'] + lines[1:]).encode())
     assert said() == [
         f'{head}train_dataloader.dataset.ann_file: {listed} is not the file '
-        f'the run read ({len(lines)} lines, other contents); the run '
-        'continues with this config\'s']
+        f'the run read ({len(lines)} images listed, with other paths or '
+        'labels); the run continues with this config\'s']
+    # one line left: its count and noun
+    write(lines[0].encode())
+    assert f'({len(lines)} -> 1 image listed)' in said()[0]
     old = load_checkpoint_file(ckpt)
     old['meta'].pop('data_files')
     torch.save(old, tmp_path / 'old.pth')
     assert said(str(tmp_path / 'old.pth')) == []
-    listed.write_bytes(text)
+    # older code's record of the list: its bytes (gzipped with time 1)
+    write(text)
+    old['meta']['data_files'] = {'train_dataloader.dataset.ann_file': {
+        'path': str(listed), 'lines': len(lines),  # (not read)
+        'sha1': hashlib.sha1(listed.read_bytes()).hexdigest()}}
+    torch.save(old, tmp_path / 'old.pth')
+    write(text, mtime=2)
+    assert said(str(tmp_path / 'old.pth')) == []
+    write(text)
     assert said() == []
+
+
+def test_a_file_not_a_list_is_compared_by_its_bytes(tmp_path):
+    """The files a dataset reads that are not lists (a hierarchical
+    dataset's metadata and split JSON) are recorded by the SHA-1 of
+    their bytes (the reference: hashlib on the file), as older code
+    recorded them (with a line count, not read): a record of either
+    says a changed file as other contents, and nothing of the same
+    file."""
+    import hashlib
+
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import data_file_changes, train_data_files
+    meta, split = tmp_path / 'meta.json', tmp_path / 'split.json'
+    meta.write_text('{"a": 1}\n')
+    split.write_text('{"train": []}\n')
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='HierarchicalPatchDataset', metadata=str(meta),
+        split=str(split)))))
+    key = 'train_dataloader.dataset.metadata'
+    now = train_data_files(cfg)
+    assert now[key] == {'path': str(meta), 'sha1': hashlib.sha1(
+        meta.read_bytes()).hexdigest()}
+    older = {name: dict(record, lines=1) for name, record in now.items()}
+    for saved in (now, older):
+        assert data_file_changes(saved, cfg, []) == []
+    meta.write_text('{"a": 2}\n')
+    for saved in (now, older):
+        assert data_file_changes(saved, cfg, []) == [(key, (
+            f'{key}: {meta} is not the file the run read (other '
+            'contents)'))]
 
 
 def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,

@@ -172,22 +172,6 @@ def test_array_sha1_is_the_digest_artefacts_recorded():
         assert array_sha1(a) == want, (a.dtype, a.shape)
 
 
-def test_file_lines_sha1_counts_lines_as_splitlines_and_hashes_bytes(
-        tmp_path):
-    """A list's fingerprint (checkpoints record it): its lines, a last
-    one without a newline counted too, read in blocks smaller than the
-    file; the SHA-1 of its bytes. Reference: ``str.splitlines`` and
-    hashlib on the whole file."""
-    import hashlib
-
-    from openselfsup.utils.fingerprint import file_lines_sha1
-    for text in ('', 'a 0\n', 'a 0\nb 1', 'a 0\n\nb 1\n', 'x' * 9 + '\n'):
-        path = tmp_path / 'list.txt'
-        path.write_bytes(text.encode())
-        assert file_lines_sha1(str(path), chunk=4) == (
-            len(text.splitlines()), hashlib.sha1(text.encode()).hexdigest())
-
-
 def test_load_npy_says_why_a_file_is_not_an_array(tmp_path):
     """A text file saved as .npy got numpy's advice to allow pickles; a
     folder where a file belongs read as 'not found'. Each is one line."""

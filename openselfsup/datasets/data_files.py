@@ -13,7 +13,10 @@ the dataset classes).
 import os
 from typing import Any, List, Optional, Tuple
 
-from ..config import annotation_path, prefix_folder, type_name
+from ..config import (annotation_path, config_dicts, prefix_folder,
+                      type_name)
+from ..utils import InputError, file_sha1
+from .list_files import list_entries_sha1
 
 #: the OpenSRH release's metadata and split files, relative to data_root
 OPENSRH_METADATA = 'meta/opensrh.json'
@@ -134,27 +137,39 @@ def dataset_paths(node: dict) -> List[Tuple[str, str, str, str]]:
     return out + build_time_paths(type_name(node.get('type')) or '', node)
 
 
+#: the ``sha1_of`` of a :func:`data_file_records` record of a list file
+#: (an ``ImageList``'s ``ann_file``): its SHA-1 is that of its entries
+#: (:func:`~openselfsup.datasets.list_files.list_entries_sha1`); a record
+#: without ``sha1_of`` holds the SHA-1 of the file's bytes (any other
+#: file; a list in a checkpoint of older code)
+LIST_ENTRIES = 'entries'
+
+
 def data_file_records(node: Any, key: str) -> dict:
-    """``{name: {'path': path, 'lines': n, 'sha1': hex}}`` of each file
-    (never a folder, an image) the datasets of the config section
-    ``node`` (at dotted ``key``: ``train_dataloader.dataset``) read when
-    built, as :func:`dataset_paths` resolves them, relative ones from the
-    current directory (``path`` as the dataset joins it; ``lines`` and
-    ``sha1``: :func:`~openselfsup.utils.fingerprint.file_lines_sha1`):
-    the list files' contents, which a checkpoint's meta records and a
-    ``--resume`` compares (a list grown or shrunk by a few lines keeps
+    """``{name: record}`` of each file (never a folder, an image) the
+    datasets of the config section ``node`` (at dotted ``key``:
+    ``train_dataloader.dataset``) read when built, as
+    :func:`dataset_paths` resolves them, relative ones from the current
+    directory: the files' contents, which a checkpoint's meta records and
+    a ``--resume`` compares (a list grown or shrunk by a few lines keeps
     its path and, often, the epoch length). ``name`` is the setting's
     dotted key (``train_dataloader.dataset.ann_file``), a default file
     under the ``data_root`` the root's key and the file under it
-    (``...data_root/meta/opensrh.json``). A file missing or unreadable is
-    left out (the data check and the dataset name it)."""
-    from ..config import config_dicts
-    from ..utils.fingerprint import file_lines_sha1
+    (``...data_root/meta/opensrh.json``). A record is ``{'path': path,
+    'sha1': hex}`` (``path`` as the dataset joins it; ``sha1``: of the
+    file's bytes), and of an ``ImageList``'s list ``{'path': path,
+    'entries': n, 'sha1': hex, 'sha1_of':`` :data:`LIST_ENTRIES` ``}``,
+    the entries the dataset reads and their SHA-1
+    (:func:`~openselfsup.datasets.list_files.list_entries_sha1`: the
+    list gzipped again or its line ends changed is the same list). A
+    file missing or unreadable, a list the reader refuses, is left out
+    (the data check and the dataset name it)."""
     out = {}
     for at, section in config_dicts(node, key):
         if 'type' not in section:
             continue
         root = section.get('data_root')
+        listed = type_name(section.get('type')) == 'ImageList'
         for name, path, kind, how in dataset_paths(section):
             if kind != 'file':
                 continue
@@ -162,8 +177,12 @@ def data_file_records(node: Any, key: str) -> dict:
             if how:  # a default path under the data_root
                 where += '/' + os.path.relpath(path, root)
             try:
-                lines, sha1 = file_lines_sha1(path)
-            except OSError:
+                if listed and name == 'ann_file':
+                    entries, sha1 = list_entries_sha1(path)
+                    out[where] = {'path': path, 'entries': entries,
+                                  'sha1': sha1, 'sha1_of': LIST_ENTRIES}
+                else:
+                    out[where] = {'path': path, 'sha1': file_sha1(path)}
+            except (OSError, InputError):
                 continue
-            out[where] = {'path': path, 'lines': lines, 'sha1': sha1}
     return out

@@ -132,6 +132,33 @@ def read_list_file(path: str,
     return entries
 
 
+def list_line(path: str, label: Optional[int] = None) -> str:
+    """One entry of a list file as :func:`write_list_set` writes it:
+    ``'path label\\n'``, or ``'path\\n'`` without a label."""
+    return f'{path}\n' if label is None else f'{path} {label}\n'
+
+
+def list_entries_sha1(path: str) -> Tuple[int, str]:
+    """A list file's fingerprint, of what the datasets read of it: its
+    entries, as :func:`read_list_file` reads them (a ``.gz`` list
+    decompressed, any line end, blank lines skipped), and the hex SHA-1
+    of them written one a line (:func:`list_line`; of a list
+    :func:`write_list_set` wrote, the SHA-1 of its bytes). The same
+    entries give the same fingerprint whatever the file's bytes: the
+    list gzipped again (another gzip time stamp), its line ends or its
+    blank lines changed. What a checkpoint records of its training
+    lists (``engine.runner.data_file_changes`` compares them).
+
+    Raises:
+        InputError: as :func:`read_list_file`.
+    """
+    entries = read_list_file(path)
+    digest = hashlib.sha1()
+    for rel, label in entries:
+        digest.update(list_line(rel, label).encode('utf-8'))
+    return len(entries), digest.hexdigest()
+
+
 def check_list_indices(indices: Any, samples: int, path: str,
                        where: str = '') -> None:
     """Refuse a dataset's sequence of ``indices`` (a list, a tuple, a
@@ -455,9 +482,9 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
     files = {}
     for name, entries in lists.items():
         files[os.path.join(meta, f'{name}.txt')] = \
-            ''.join(f'{p}\n' for p, _ in entries)
+            ''.join(list_line(p) for p, _ in entries)
         files[os.path.join(meta, f'{name}_labeled.txt')] = \
-            ''.join(f'{p} {c}\n' for p, c in entries)
+            ''.join(list_line(p, c) for p, c in entries)
     files[os.path.join(meta, 'classes.txt')] = '\n'.join(classes) + '\n'
     recorded = _check_lists_replaceable(meta, files)
     recorded.update({os.path.basename(path): hashlib.sha1(

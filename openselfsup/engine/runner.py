@@ -58,8 +58,8 @@ from ..config import (INIT_LISTS_KEY, UNSET, _code_keys,  # noqa: F401
 from ..config import (accumulation_count, config_text_section, named_wrappers,
                       sampler_epoch_length, seeded_workers)
 from ..registry import RUNNERS
-from ..utils import (InputError, first_line, is_int, is_number,
-                     settings_refused, terminate_raises)
+from ..utils import (InputError, count_words, first_line, is_int,
+                     is_number, settings_refused, terminate_raises)
 from ..utils.errors import one_line
 from ..utils.checkpoint import (damaged_pickle, load_legacy_checkpoint,
                                 register_safe_globals, unpickling_refusal)
@@ -2418,25 +2418,37 @@ def data_file_changes(saved: Any, cfg, said: Sequence[str]
     """``(key, line)`` of each file ``cfg``'s training datasets read whose
     contents differ from those the checkpoint's run read (``saved``, its
     meta's :data:`DATA_FILES_KEY` record; :func:`train_data_files` now):
-    a list that gained or lost lines at the same path, which a resume
-    trained on without a word where the epoch length stayed. Not said
-    for a file whose setting or dataset ``data_root`` is among ``said``
-    (the keys already named as changed or moved: another file is read);
-    none where the checkpoint holds no record (older code)."""
+    a list that gained or lost images at the same path, which a resume
+    trained on without a word where the epoch length stayed. A list is
+    compared by the entries the dataset reads (a ``.gz`` list gzipped
+    again, its line ends or blank lines changed, is the same list), and
+    named with the images it lists then and now; another file by its
+    bytes. Not said for a file whose setting or dataset ``data_root`` is
+    among ``said`` (the keys already named as changed or moved: another
+    file is read); none where the checkpoint holds no record, or one of
+    another kind (older code: the SHA-1 of a list's bytes, which
+    another gzip time stamp or line end changes)."""
+    from ..datasets.data_files import LIST_ENTRIES
     if not isinstance(saved, dict):
         return []
     out = []
     for name, now in train_data_files(cfg).items():
         before = saved.get(name)
-        if not isinstance(before, dict) or before.get('sha1') == now['sha1']:
+        if not isinstance(before, dict) or \
+                before.get('sha1_of') != now.get('sha1_of') or \
+                before.get('sha1') == now['sha1']:
             continue
         setting = name.split('/')[0]
         if setting in said or \
                 f'{setting.rsplit(".", 1)[0]}.data_root' in said:
             continue
-        lines = before.get('lines')
-        count = (f'{lines} -> {now["lines"]} lines' if lines != now['lines']
-                 else f'{lines} lines, other contents')
+        count = 'other contents'
+        if now.get('sha1_of') == LIST_ENTRIES:
+            was, listed = before.get('entries'), now['entries']
+            count = (f'{was} -> {count_words(listed, "image")} listed'
+                     if was != listed else
+                     f'{count_words(listed, "image")} listed, with other '
+                     'paths or labels')
         out.append((setting, f'{name}: {now["path"]} is not the file the '
                     f'run read ({count})'))
     return out

@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 import time
-from typing import Any, Dict, Optional, Set, Tuple
+from typing import Any, Dict, Optional, Set
 
 import numpy as np
 
@@ -56,20 +56,6 @@ def _file_digest(path: str, algorithm: str, chunk: int = 1 << 20) -> str:
 def file_sha1(path: str) -> str:
     """Hex SHA-1 of a file's bytes."""
     return _file_digest(path, 'sha1')
-
-
-def file_lines_sha1(path: str, chunk: int = 1 << 20) -> Tuple[int, str]:
-    """The lines of a file (its newlines, and a last line without one)
-    and the hex SHA-1 of its bytes (:func:`file_sha1`'s), in one read: a
-    list file's fingerprint a checkpoint records (a 100,000-line list
-    reads in milliseconds), its line count to say how it changed."""
-    digest, lines, last = hashlib.sha1(), 0, b'\n'
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            digest.update(block)
-            lines += block.count(b'\n')
-            last = block[-1:]
-    return lines + (last != b'\n'), digest.hexdigest()
 
 
 def file_sha256(path: str) -> str:
