@@ -1,7 +1,13 @@
-"""Records left out of the current MMEngine logger while a body runs."""
+"""Records left out of the current MMEngine logger, and Python warnings
+left out, while a body runs."""
+import itertools
 import logging
+import warnings
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Type
+
+#: makes each filter of :func:`warnings_left_out` its own
+_filter_ids = itertools.count()
 
 
 @contextmanager
@@ -22,3 +28,33 @@ def records_left_out(
         yield
     finally:
         logger.removeFilter(keep)
+
+
+@contextmanager
+def warnings_left_out(message: str,
+                      category: Type[Warning] = Warning) -> Iterator[None]:
+    """Leave the warnings of ``category`` whose message matches the regular
+    expression ``message`` (from its start, as :func:`warnings.
+    filterwarnings`) unshown while the body runs. The filter is this
+    call's own (its pattern ends in a comment that numbers it), so a
+    filter equal to it set before (a user's, or another call's around
+    this one: ``warnings.filterwarnings`` removes an equal one first) is
+    left in place, and only this filter is taken out after: those set in
+    the body stay.
+
+    Args:
+        message (str): regular expression of the messages left out.
+        category (type): the warning class (and its subclasses).
+    """
+    own = f'(?:{message})(?#left out {next(_filter_ids)})'
+    warnings.filterwarnings('ignore', message=own, category=category)
+    entry = warnings.filters[0]
+    try:
+        yield
+    finally:
+        # equal to no other filter: the first equal entry is this one
+        if entry in warnings.filters:  # (a body's resetwarnings took it)
+            warnings.filters.remove(entry)
+            mutated = getattr(warnings, '_filters_mutated', None)
+            if mutated is not None:  # the warnings' once-registries
+                mutated()
