@@ -12,7 +12,6 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 ``train_dataloader.batch_size`` (per process).
 """
 import collections
-import contextlib
 import itertools
 import json
 import math
@@ -20,7 +19,6 @@ import os
 import re
 import shlex
 import sys
-import warnings
 from collections.abc import Sequence
 from typing import (Any, Callable, Iterator, List, Optional, Tuple,
                     Union)
@@ -157,13 +155,17 @@ def torchrun(argv: Sequence[str]) -> int:
     return 0
 
 
-def _worker_excess(loader) -> Optional[Tuple[int, int]]:
+def _worker_excess(loader) -> Optional[Tuple[int, Optional[int]]]:
     """``(num_workers, cores)`` of the training data loader config
-    ``loader`` where it asks for more workers than the CPU cores this
-    process may run on (what torch suggests at most), else None."""
-    from ..lowshot.parallel import available_cores
-    workers, cores = loader.get('num_workers', 0) or 0, available_cores()
-    return (workers, cores) if workers > cores else None
+    ``loader`` where torch warns of its workers
+    (``DataLoader.check_worker_number_rationality``): more than the CPU
+    cores this process may run on (what torch suggests at most), or any
+    where the count of cores is not known (cores None: torch cannot
+    suggest one), else None."""
+    from ..lowshot.parallel import known_cores
+    workers, cores = loader.get('num_workers', 0) or 0, known_cores()
+    return (workers, cores) if workers > (0 if cores is None else cores) \
+        else None
 
 
 def torch_worker_warning(workers: int) -> str:
@@ -182,10 +184,12 @@ def torch_worker_warning(workers: int) -> str:
 
 def worker_count_notes(loader) -> List[str]:
     """A warning note for a ``train_dataloader.num_workers`` above the CPU
-    cores this process may run on (what torch suggests at most), in place
-    of torch's own warning, which came twice a run (the loader built, its
-    workers started) and named no way out (:func:`worker_warning_replaced`
-    keeps it out of the run). The count is kept, not capped:
+    cores this process may run on (what torch suggests at most), or for
+    any workers where the count of cores is not known (torch then says it
+    cannot suggest one), in place of torch's own warning, which came
+    twice a run (the loader built, its workers started) and named no way
+    out (:func:`_built` has the runner leave it out while it runs:
+    :func:`worker_warning_left_out`). The count is kept, not capped:
     with the per-image pipeline each worker draws from its own seeded
     stream and makes every ``num_workers``-th batch, so another count
     draws other views (of the same distribution) than the configs'
@@ -201,44 +205,44 @@ def worker_count_notes(loader) -> List[str]:
     if excess is None:
         return []
     workers, cores = excess
-    return [f'warning: train_dataloader.num_workers={workers} on {cores} '
-            f'CPU core(s): torch suggests at most {cores} (more workers '
-            'than cores may run slowly); the shipped CLP / FSP configs '
-            'keep the published 8, for a GPU node. --cfg-options '
-            f'train_dataloader.num_workers={cores} follows the suggestion; '
-            "with the per-image views (augment_on='cpu') it draws other "
-            f'views than {workers} workers do '
-            "(each worker has its own seeded stream), of the same "
-            'distribution']
+    if cores is None:  # torch: 'not able to compute a suggested max'
+        said = (f'warning: train_dataloader.num_workers={workers}: torch '
+                'cannot count the CPU cores of this system, so it suggests '
+                'no number of workers (more workers than cores may run '
+                'slowly)')
+        way = ('--cfg-options train_dataloader.num_workers=<the cores '
+               'this run may use> follows the cores')
+    else:
+        said = (f'warning: train_dataloader.num_workers={workers} on '
+                f'{cores} CPU core(s): torch suggests at most {cores} '
+                '(more workers than cores may run slowly)')
+        way = (f'--cfg-options train_dataloader.num_workers={cores} '
+               'follows the suggestion')
+    return [f'{said}; the shipped CLP / FSP configs keep the published 8, '
+            f"for a GPU node. {way}; with the per-image views "
+            f"(augment_on='cpu') it draws other views than {workers} "
+            "workers do (each worker has its own seeded stream), of the "
+            'same distribution']
 
 
-@contextlib.contextmanager
-def worker_warning_replaced(loader) -> Iterator[None]:
-    """In the body (:func:`train`: the run, where torch warns as the
-    loader is built and again as each epoch's workers start), torch's
-    warning of a ``loader`` that :func:`worker_count_notes` gives a note
-    for is not shown (the note says it). The filter is the run's: it
-    stayed for the process, and a loader of that count built after the
-    run went without torch's warning. Only this filter is taken out
-    after: those set in the body (a library's, on its import) stay.
+def worker_warning_left_out(runner, loader) -> None:
+    """Have ``runner`` (an :class:`~openselfsup.engine.runner.
+    AtomicRunner`) leave torch's warning of a ``loader`` (the training
+    data loader config it was built from) that :func:`worker_count_notes`
+    gives a note for unshown whenever it builds or runs a loop: the
+    training, and the evaluations after it (a sweep's ``runner.val()``),
+    where torch warns as each loader is built and as its workers start
+    (the note says it). Outside the runner's use (a loader of that count
+    built after it) torch's warning is shown.
 
     Args:
+        runner: the runner built from the config of ``loader``.
         loader (dict): the training data loader config.
     """
     excess = _worker_excess(loader)
-    if excess is None:
-        yield
-        return
-    warnings.filterwarnings('ignore', category=UserWarning,
-                            message=torch_worker_warning(excess[0]))
-    entry = warnings.filters[0]
-    try:
-        yield
-    finally:
-        for i, f in enumerate(warnings.filters):
-            if f is entry:
-                del warnings.filters[i]
-                break
+    leave_out = getattr(runner, 'leave_out_warnings', None)
+    if excess is not None and leave_out is not None:
+        leave_out(torch_worker_warning(excess[0]), UserWarning)
 
 
 def per_process_batch(total: int, world_size: int) -> int:
@@ -2073,6 +2077,9 @@ def _built(cfg: Config, notes: list, config: str):
             made_for_run(made)
     if is_http_url(url) and hasattr(runner, 'downloaded_from'):
         runner.downloaded_from(url)
+    # torch's warning of more workers than cores: said in the log instead
+    # (worker_count_notes), while this runner trains or evaluates
+    worker_warning_left_out(runner, cfg.get('train_dataloader') or {})
     from ..engine.runner import discard_on_failure
     with discard_on_failure(runner):  # the runner made its log folder
         for note in notes:
@@ -2428,10 +2435,7 @@ def train(config: str,
         # process group forms, and the launcher ends the other ranks, which
         # wait for it there (torchrun and srun --kill-on-bad-exit: SIGTERM,
         # a Terminated before the run has started, then SIGKILL)
-        # torch's warning of more workers than cores: said in the log
-        # instead (worker_count_notes), for this run only
-        with work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]), \
-                worker_warning_replaced(cfg.get('train_dataloader') or {}):
+        with work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]):
             runner = _built(cfg, notes, config)
             when_started = getattr(runner, 'when_started', None)
             if when_started is None:  # a runner that never says it started

@@ -42,7 +42,7 @@ import pickle
 import shutil
 import signal
 import weakref
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import config as mm_config
@@ -73,6 +73,7 @@ from ..utils.checkpoint_files import (checkpoint_folder,
 from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held)
 from ..utils.launcher import launcher_env
+from ..utils.log_filters import warnings_left_out
 from .checkpoint_hook import without_file_client_warnings
 from ..utils.console import short_label, shorten
 from .console import EpochLineHook
@@ -3547,6 +3548,8 @@ class AtomicRunner(Runner):
         weakref.finalize(self, self._restore_sigterm)
         #: called when the run starts (:meth:`when_started`)
         self._on_start: List[Callable[[], None]] = []
+        #: the warnings left out while it runs (:meth:`leave_out_warnings`)
+        self._left_out: List[Tuple[str, type]] = []
         with discard_on_failure(self):
             super().__init__(*args, **kwargs)
         label = short_label()
@@ -3989,11 +3992,31 @@ class AtomicRunner(Runner):
         if len(dirs) > len(self._new_dirs):
             self._new_dirs = list(dirs)
 
+    def leave_out_warnings(self, message: str,
+                           category: type = Warning) -> None:
+        """Leave the warnings of ``category`` whose message matches
+        ``message`` (a regular expression) unshown while this runner
+        builds a loop (its data loader) or runs one (``train``, ``val``,
+        ``test``), and only then (:func:`~openselfsup.utils.log_filters.
+        warnings_left_out`): torch's warning of more data-loader workers
+        than cores, which the run's log says in a note of its own
+        (apis.train), for every use of the runner (a sweep's evaluations
+        after its training), not for a loader built after it."""
+        self._left_out.append((message, category))
+
+    @contextmanager
+    def _warnings_left_out(self) -> Iterator[None]:
+        """The body with :meth:`leave_out_warnings`'s filters."""
+        with ExitStack() as stack:
+            for message, category in self._left_out:
+                stack.enter_context(warnings_left_out(message, category))
+            yield
+
     def _guarded(self, run):
         """``run`` (train, val or test); a run that ends without saving a
         checkpoint (resumed at its end, an evaluation) removes the file
         ``--resume URL`` or a ``load_from`` URL downloaded too."""
-        with discard_on_failure(self):
+        with discard_on_failure(self), self._warnings_left_out():
             try:
                 out = run()
             except Exception as exc:
@@ -4041,18 +4064,21 @@ class AtomicRunner(Runner):
         """As the Runner's; a refused setting is one line
         (:func:`~openselfsup.utils.errors.settings_refused`)."""
         with settings_refused(self.cfg, 'training loop or its '
-                              'data'):
+                              'data'), \
+                self._warnings_left_out():
             return super().build_train_loop(loop)
 
     def build_val_loop(self, loop):
         """As :meth:`build_train_loop`, for the validation loop."""
         with settings_refused(self.cfg, 'validation loop or its '
-                              'data'):
+                              'data'), \
+                self._warnings_left_out():
             return super().build_val_loop(loop)
 
     def build_test_loop(self, loop):
         """As :meth:`build_train_loop`, for the test loop."""
-        with settings_refused(self.cfg, 'test loop or its data'):
+        with settings_refused(self.cfg, 'test loop or its data'), \
+                self._warnings_left_out():
             return super().build_test_loop(loop)
 
     def build_optim_wrapper(self, optim_wrapper):

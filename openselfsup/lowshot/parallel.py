@@ -60,12 +60,20 @@ MIN_PARALLEL_BYTES = 64 << 20
 CHUNKS_PER_THREAD = 4
 
 
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask)."""
+def known_cores() -> Optional[int]:
+    """CPU cores this process may run on (its affinity mask; off Linux,
+    the machine's), as torch counts them for its DataLoader's suggestion
+    of workers; None where the count is not known."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        return os.cpu_count()
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (:func:`known_cores`; 1 where
+    the count is not known)."""
+    return max(1, known_cores() or 1)
 
 
 def resolve_threads(threads: Optional[int]) -> int:
