@@ -1903,6 +1903,84 @@ def test_images_of_several_sizes_on_the_batched_views_are_one_line(
     assert not work.exists()
 
 
+def pseudo_collate(batch):
+    """A user's collate of MMEngine's name: the items' images as a list
+    (as MMEngine's ``pseudo_collate`` gives them)."""
+    return dict(inputs=[item['inputs'] for item in batch],
+                data_samples=[item['data_samples'] for item in batch])
+
+
+def _mmengine_pseudo():
+    from mmengine.dataset import pseudo_collate as mmengine_pseudo
+    return mmengine_pseudo
+
+
+#: (train_dataloader.collate_fn, what the batched path makes of it: the
+#: stacking decoded_collate, or None: kept)
+_COLLATE_SETTINGS = pytest.mark.parametrize('setting, stacked', [
+    (lambda: _mmengine_pseudo(), True),
+    (lambda: dict(type=_mmengine_pseudo()), True),
+    (lambda: dict(type='mmengine.pseudo_collate'), True),
+    (lambda: dict(type='default_collate'), True),
+    (lambda: pseudo_collate, False),
+    (lambda: dict(type=pseudo_collate), False),
+    (lambda: dict(type='mypkg.default_collate'), False)],
+    ids=['mmengine-function', 'mmengine-function-type', 'mmengine-scope',
+         'default-collate', 'own-function', 'own-function-type',
+         'own-scope'])
+
+
+@_COLLATE_SETTINGS
+def test_mmengine_collates_are_stacked_and_a_users_own_is_kept(
+        setting, stacked):
+    """The batched views stack the batch through decoded_collate in place
+    of MMEngine's own pseudo_collate and default_collate, however the
+    config gives them: by name, scoped name, or the function itself (a
+    Python config's ``collate_fn = pseudo_collate``, which was kept and
+    refused as a list of 'images of one size'). A collate of the user's is
+    kept, also one of the same name (its own function, or a name of
+    another scope: they were swapped for decoded_collate by their name),
+    and named to the data preprocessor for its refusal of a list."""
+    from openselfsup.apis.fast_path import batched_views_config
+    cfg = Config.fromfile(FSP_DEMO)
+    given = setting()
+    cfg.train_dataloader.collate_fn = given
+    batched_views_config(cfg, [])
+    got = cfg.train_dataloader.collate_fn
+    if stacked:
+        assert got == dict(type='decoded_collate')
+        assert 'collate' not in cfg.model.data_preprocessor
+    else:
+        assert got is given or got == given
+        kind = given.get('type') if isinstance(given, dict) else given
+        assert cfg.model.data_preprocessor.collate == (
+            kind if isinstance(kind, str) else f'{__name__}.pseudo_collate')
+
+
+def test_a_users_collate_giving_a_list_is_named_with_the_way_out():
+    """A collate of the user's own that gives a list of images, on the
+    batched views: the line said 'needs images of one size', which the
+    images had; it names the collate and augment_on=cpu."""
+    from openselfsup.apis.fast_path import batched_views_config
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import InputError
+    cfg = Config.fromfile(FSP_DEMO)
+    cfg.train_dataloader.collate_fn = dict(type=pseudo_collate)
+    batched_views_config(cfg, [])
+    init_default_scope('openselfsup')
+    pre = MODELS.build(cfg.model.data_preprocessor)
+    images = [torch.zeros(3, 8, 8, dtype=torch.uint8)] * 2
+    with pytest.raises(InputError) as caught:
+        pre(dict(inputs=images, data_samples=None), True)
+    assert str(caught.value) == (
+        "the batched views (augment_on='device', what 'auto' picks on a "
+        "GPU) need a stacked batch (one tensor) from the data loader's "
+        f'collate, train_dataloader.collate_fn={__name__}.pseudo_collate, '
+        "which gave a list: have it stack the images (as MMEngine's "
+        'default_collate does), or set augment_on=cpu (--cfg-options '
+        'augment_on=cpu)')
+
+
 def test_the_decoded_collate_is_default_collate_for_one_size():
     """A batch of one image size is collated as MMEngine's default_collate
     collates it (the batched views bit for bit as before)."""

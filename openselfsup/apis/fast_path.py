@@ -27,9 +27,8 @@ channels_last=False`` switches all of it back (docs/pretraining.md).
 """
 import copy
 import logging
-from typing import List
+from typing import Any, Callable, List, Optional
 
-from ..config import type_name
 from ..utils import InputError
 
 AUGMENT_ON = ('auto', 'cpu', 'device')
@@ -143,6 +142,48 @@ def split_pipeline(pipeline: list, where: str):
     return pipeline[0], [middle], 1, pipeline[-1]
 
 
+def collate_function(collate: Any) -> Optional[Callable]:
+    """The function a ``train_dataloader.collate_fn`` setting builds, as
+    MMEngine's ``Runner.build_dataloader`` finds it: none given is
+    ``pseudo_collate``; a dict's ``type`` a name in MMEngine's
+    ``FUNCTIONS`` registry (a scope of its own, ``mypkg.my_collate``,
+    looked up there) or the function itself; a function given as the
+    setting (a Python config's ``collate_fn = pseudo_collate``) itself.
+    None where it is none of these (an unregistered name)."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import FUNCTIONS
+    if collate is None:
+        return pseudo_collate
+    kind = collate.get('type') if isinstance(collate, dict) else collate
+    if isinstance(kind, str):
+        try:
+            return FUNCTIONS.get(kind)
+        except (KeyError, ImportError):  # a scope that cannot be imported
+            return None
+    return kind if callable(kind) else None
+
+
+def is_mmengine_collate(collate: Any) -> bool:
+    """Whether a ``train_dataloader.collate_fn`` setting builds MMEngine's
+    own ``pseudo_collate`` or ``default_collate`` (the functions
+    themselves, not a user's of the same name: :func:`collate_function`),
+    which the batched views take as ``decoded_collate``."""
+    from mmengine.dataset import default_collate, pseudo_collate
+    fn = collate_function(collate)
+    return fn is pseudo_collate or fn is default_collate
+
+
+def collate_said(collate: Any) -> str:
+    """A ``train_dataloader.collate_fn`` setting as a refusal names it: its
+    ``type`` name as given, or a function's module and name."""
+    kind = collate.get('type') if isinstance(collate, dict) else collate
+    if isinstance(kind, str):
+        return kind
+    name = getattr(kind, '__qualname__', None)
+    return f'{kind.__module__}.{name}' if name and getattr(
+        kind, '__module__', None) else repr(kind)
+
+
 def batched_views_config(cfg, note: List[str]) -> None:
     """Move the training augmentations from the workers to the model.
 
@@ -177,23 +218,26 @@ def batched_views_config(cfg, note: List[str]) -> None:
     # pipeline once, its warnings held back: the model's data preprocessor
     # builds the views again in the runner, which logs them (mmpretrain's
     # jitter clip warning came twice, once before the runner's log began)
-    from ..datasets.batch_aug import BatchAugment
+    from ..datasets.batch_aug import BatchAugment, decoded_collate
     from ..utils.log_filters import records_left_out
     with records_left_out(lambda record: record.levelno == logging.WARNING):
         for i, v in enumerate(views):
             if v not in views[:i]:
                 BatchAugment(v, 'train_dataloader.dataset.pipeline')
-    model.data_preprocessor = new
-    loader.dataset.pipeline = [load, pack]
     # the same batch, a batch of several image sizes refused in one line
     # (torch's stack traceback); also for a config that names no collate
     # (MMEngine's default, pseudo_collate, gives a list of images, which
     # the batched views refused even where every image had one size); a
-    # collate of the user's own is kept
+    # collate of the user's own is kept, and named where it gives no
+    # stacked batch
     collate = loader.get('collate_fn')
-    if collate is None or isinstance(collate, dict) and type_name(
-            collate.get('type')) in ('default_collate', 'pseudo_collate'):
-        loader.collate_fn = dict(collate or {}, type='decoded_collate')
+    if is_mmengine_collate(collate):
+        loader.collate_fn = dict(collate if isinstance(collate, dict)
+                                 else {}, type='decoded_collate')
+    elif collate_function(collate) is not decoded_collate:
+        new.update(collate=collate_said(collate))
+    model.data_preprocessor = new
+    loader.dataset.pipeline = [load, pack]
     note.append(f'augment_on: {num_views} view(s) made batched on the '
                 'training device; data-loader workers only decode')
 

@@ -39,7 +39,7 @@ class _BatchAugMixin:
     """Generator, view pipelines and the final layout shared by both."""
 
     def _setup(self, views, num_views, seed, channels_last, where,
-               compile_views=False):
+               compile_views=False, collate=None):
         pipelines = _views(views)
         if len(pipelines) not in (1, num_views):
             raise InputError(f'{where}: {len(pipelines)} view pipelines for '
@@ -48,6 +48,8 @@ class _BatchAugMixin:
                          for p in pipelines]
         self.num_views = num_views
         self.channels_last = channels_last
+        #: the data loader's collate, named where it gives no stacked batch
+        self.collate = collate
         self.seed = int(torch.initial_seed() if seed is None else seed) \
             % (2**63)
         self._gen: Optional[torch.Generator] = None
@@ -60,10 +62,14 @@ class _BatchAugMixin:
 
     def _uint8_rgb(self, inputs, flip: bool) -> torch.Tensor:
         if not isinstance(inputs, torch.Tensor):
+            named = f'={self.collate}' if self.collate else ''
             raise InputError(
-                'batched augmentation needs images of one size (a stacked '
-                'batch); the data loader gave a list. Resize the images to '
-                "one size or set augment_on='cpu'")
+                "the batched views (augment_on='device', what 'auto' picks "
+                'on a GPU) need a stacked batch (one tensor) from the data '
+                f"loader's collate, train_dataloader.collate_fn{named}, "
+                f'which gave a {type(inputs).__name__}: have it stack the '
+                "images (as MMEngine's default_collate does), or set "
+                'augment_on=cpu (--cfg-options augment_on=cpu)')
         return inputs.flip(1) if flip else inputs
 
     def _make_view(self, rgb: torch.Tensor, v: int,
@@ -88,16 +94,20 @@ class BatchAugSelfSupDataPreprocessor(_BatchAugMixin, SelfSupDataPreprocessor):
         seed (int, optional): generator seed (default: the run's).
         channels_last (bool): return channels-last views.
         compile_views (bool): ``BatchAugment(compile=True)``.
+        collate (str, optional): the data loader's ``collate_fn``, a
+            user's own that the batched path keeps (set by apis.fast_path),
+            named where it gives no stacked batch.
         **kwargs: ``SelfSupDataPreprocessor`` arguments (mean, std, to_rgb,
             non_blocking...).
     """
 
     def __init__(self, views: Sequence, num_views: int = 2,
                  seed: Optional[int] = None, channels_last: bool = False,
-                 compile_views: bool = False, **kwargs):
+                 compile_views: bool = False, collate: Optional[str] = None,
+                 **kwargs):
         super().__init__(**kwargs)
         self._setup(views, num_views, seed, channels_last,
-                    'model.data_preprocessor.views', compile_views)
+                    'model.data_preprocessor.views', compile_views, collate)
 
     def forward(self, data: dict, training: bool = False) -> Dict:
         data = self.cast_data(data)
@@ -129,6 +139,9 @@ class BatchAugClsDataPreprocessor(_BatchAugMixin, ClsDataPreprocessor):
         channels_last (bool): return a channels-last batch.
         non_blocking (bool): copy batches to the device without blocking.
         compile_views (bool): ``BatchAugment(compile=True)``.
+        collate (str, optional): the data loader's ``collate_fn``, a
+            user's own that the batched path keeps (set by apis.fast_path),
+            named where it gives no stacked batch.
         **kwargs: ``ClsDataPreprocessor`` arguments (mean, std, to_rgb,
             num_classes...).
     """
@@ -136,11 +149,11 @@ class BatchAugClsDataPreprocessor(_BatchAugMixin, ClsDataPreprocessor):
     def __init__(self, views: Union[Sequence[dict], Sequence],
                  seed: Optional[int] = None, channels_last: bool = False,
                  non_blocking: bool = False, compile_views: bool = False,
-                 **kwargs):
+                 collate: Optional[str] = None, **kwargs):
         super().__init__(**kwargs)
         self._non_blocking = non_blocking  # ClsDataPreprocessor lacks the arg
         self._setup(views, 1, seed, channels_last,
-                    'model.data_preprocessor.views', compile_views)
+                    'model.data_preprocessor.views', compile_views, collate)
 
     def forward(self, data: dict, training: bool = False) -> Dict:
         if not training:
