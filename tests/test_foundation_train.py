@@ -69,6 +69,17 @@ _TORCH_WORDING = {
                'number of worker in current system.'}
 
 
+def _worker_warnings(body):
+    """``(body(), torch's warnings of its DataLoaders' worker counts that
+    body showed)``, every warning shown."""
+    import warnings
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter('always')
+        out = body()
+    return out, [str(w.message) for w in seen
+                 if 'worker processes' in str(w.message)]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('platform', ['linux', 'other', 'unknown'])
 def test_more_workers_than_cores_is_one_warning_in_the_log(
@@ -87,7 +98,6 @@ def test_more_workers_than_cores_is_one_warning_in_the_log(
     no note, and more got a note of '1 CPU core(s)' that torch suggests
     at most 1."""
     import glob
-    import warnings
 
     from torch.utils.data import DataLoader
 
@@ -98,17 +108,10 @@ def test_more_workers_than_cores_is_one_warning_in_the_log(
                        _nct(synthetic_root), n_images=8, batch=4,
                        workers=workers)
     _torch_cpu_count_as(monkeypatch, platform)
-
-    def torch_warnings(seen):
-        return [str(w.message) for w in seen
-                if 'worker processes' in str(w.message)]
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter('always')
-        runner = train(cfg, work_dir=str(tmp_path / 'w'))
-        during = torch_warnings(seen)
-        seen.clear()
-        DataLoader(range(4), num_workers=workers)
-        after = torch_warnings(seen)
+    runner, during = _worker_warnings(
+        lambda: train(cfg, work_dir=str(tmp_path / 'w')))
+    _, after = _worker_warnings(
+        lambda: DataLoader(range(4), num_workers=workers))
     assert runner.train_dataloader.num_workers == workers  # not capped
     assert during == []
     wording = _TORCH_WORDING[platform].format(workers=workers, cores=cores)
@@ -138,7 +141,6 @@ def test_the_worker_warning_is_left_out_for_every_use_of_the_runner(
     did runner.val() after train(). Outside the runner's use it is shown
     (a loader built after)."""
     import glob
-    import warnings
 
     from torch.utils.data import DataLoader
 
@@ -153,20 +155,14 @@ def test_the_worker_warning_is_left_out_for_every_use_of_the_runner(
                 "sampler=dict(type='DefaultSampler', shuffle=False))\n"
                 "val_cfg = dict()\nval_evaluator = dict(type='Accuracy')\n")
 
-    def torch_warnings(seen):
-        return [str(w.message) for w in seen
-                if 'worker processes' in str(w.message)]
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter('always')
+    def runs():
         built = build_runner(cfg, work_dir=str(tmp_path / 'b'))
         built.train()
         built.val()
-        trained = train(cfg, work_dir=str(tmp_path / 't'))
-        trained.val()
-        during = torch_warnings(seen)
-        seen.clear()
-        DataLoader(range(4), num_workers=workers)
-        after = torch_warnings(seen)
+        train(cfg, work_dir=str(tmp_path / 't')).val()
+    _, during = _worker_warnings(runs)
+    _, after = _worker_warnings(
+        lambda: DataLoader(range(4), num_workers=workers))
     assert during == []
     assert len(after) == 1
     for run in ('b', 't'):
