@@ -622,8 +622,8 @@ def damaged_pickle(path: str, exc: BaseException, head: str = '',
     other bytes, CRCs whole; under torch's opt-out, Python's unpickler's
     'invalid load key'). It was said to hold objects refused for safety,
     with the advice to read it with ``weights_only=False``, or was
-    torch's traceback. A pickle that parses as far as the operation the
-    weights-only reader lacks, one of its protocol's (4), is no damage:
+    torch's traceback. A pickle that parses whole, of an operation the
+    weights-only reader lacks (protocol 4), is no damage:
     :func:`unread_protocol`'s line. ``head`` (``'load_from '``) comes
     before the path; ``source``, ``resume``: as :func:`unread_protocol`'s.
     None for another error."""
