@@ -2,7 +2,6 @@
 import contextlib
 import functools
 import glob
-import itertools
 import json
 import os
 import pathlib
@@ -1865,12 +1864,11 @@ def _protocol_4_files(tmp_path, config, extra=None):
     return files
 
 
-def _run_and_check_reads(config, work, files, monkeypatch):
+def _run_and_check_reads(config, work, files, zipped):
     """For load_from, a Pretrained file and --resume of ``files`` (as
-    :func:`_protocol_4_files`'s), each format, without and with torch's
-    opt-out: (opted out, zipped, the head of the run's line, the file, the
-    run's outcome), an outcome 'read' or the refusal's line, the
-    launchers' check's asserted the same; nothing left in ``work``."""
+    :func:`_protocol_4_files`'s, of the format ``zipped``): (the head of
+    the run's line, the file, the run's outcome, the launchers' check's),
+    an outcome 'read' or the refusal's line; nothing left in ``work``."""
     from openselfsup.apis.train import build_runner, check_launch, train
     from openselfsup.utils import InputError
 
@@ -1883,31 +1881,24 @@ def _run_and_check_reads(config, work, files, monkeypatch):
             shutil.rmtree(work, ignore_errors=True)
         return 'read'
     key = PRETRAINED_KEY
-    for opted_out, zipped in itertools.product((False, True), (True, False)):
-        if opted_out:
-            monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
-        weights, resumed = files['w', zipped], files['r', zipped]
-        pretrained = {key: [dict(type='Pretrained',
-                                 checkpoint=files['b', zipped])]}
-        for head, path, flags, opts in (
-                (f'load_from {weights}: ', weights, {},
-                 {'load_from': weights}),
-                (f'{key} (Pretrained, {files["b", zipped]}): '
-                 f'{files["b", zipped]}: ', files['b', zipped], {},
-                 pretrained),
-                (f'--resume from {resumed}: ', resumed,
-                 dict(resume=resumed), {})):
-            if key in opts:
-                run = outcome(lambda: build_runner(
-                    config, work_dir=str(work),
-                    cfg_options=opts)._init_model_weights())
-            else:
-                run = outcome(lambda: train(
-                    config, work_dir=str(work), cfg_options=opts, **flags))
-            check = outcome(lambda: check_launch(config, opts, **flags))
-            assert check == run, ((opted_out, zipped, head), check, run)
-            yield opted_out, zipped, head, path, run
-    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    weights, resumed = files['w', zipped], files['r', zipped]
+    pretrained = {key: [dict(type='Pretrained',
+                             checkpoint=files['b', zipped])]}
+    for head, path, flags, opts in (
+            (f'load_from {weights}: ', weights, {}, {'load_from': weights}),
+            (f'{key} (Pretrained, {files["b", zipped]}): '
+             f'{files["b", zipped]}: ', files['b', zipped], {}, pretrained),
+            (f'--resume from {resumed}: ', resumed, dict(resume=resumed),
+             {})):
+        if key in opts:
+            run = outcome(lambda: build_runner(
+                config, work_dir=str(work),
+                cfg_options=opts)._init_model_weights())
+        else:
+            run = outcome(lambda: train(
+                config, work_dir=str(work), cfg_options=opts, **flags))
+        yield head, path, run, outcome(
+            lambda: check_launch(config, opts, **flags))
 
 
 def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
@@ -1933,19 +1924,25 @@ def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
             'weights_only=True) does not read (Unsupported operand 149: '
             'FRAME); if you trust its source, save it again in torch\'s '
             'default protocol and give that file: ')
-    for opted_out, zipped, head, _, run in _run_and_check_reads(
-            config, tmp_path / 'work', files, monkeypatch):
-        case = (opted_out, zipped, head)
-        if not zipped and head.startswith('--resume'):
-            # (a legacy file: not resumed, said so)
-            assert (said not in run and 'legacy format' in run
-                    if opted_out else said in run) and \
-                'damaged' not in run, (case, run)
-        elif opted_out:  # MMEngine's torch.load, and the checks
-            assert run == 'read', (case, run)
-        else:
-            assert run.startswith(head + said) and '\n' not in run \
-                and 'load_from_check' not in run, (case, run)
+    for opted_out in (False, True):
+        if opted_out:
+            monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+        for zipped in (True, False):
+            for head, _, run, check in _run_and_check_reads(
+                    config, tmp_path / 'work', files, zipped):
+                case = (opted_out, zipped, head)
+                assert check == run, (case, check, run)
+                if not zipped and head.startswith('--resume'):
+                    # (a legacy file: not resumed, said so)
+                    assert (said not in run and 'legacy format' in run
+                            if opted_out else said in run) and \
+                        'damaged' not in run, (case, run)
+                elif opted_out:  # MMEngine's torch.load, and the checks
+                    assert run == 'read', (case, run)
+                else:
+                    assert run.startswith(head + said) and '\n' not in run \
+                        and 'load_from_check' not in run, (case, run)
+        monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
     # a reader of the bytes already read (extraction's): the protocol is
     # read from them, not from the file again (here gone: 'damaged')
     from openselfsup.utils.checkpoint import load_checkpoint_bytes
@@ -1987,29 +1984,36 @@ def test_a_pickle_of_protocol_4_holding_objects_names_both(
     torch.save(torch.load(files['w', True], weights_only=False), again)
     with pytest.raises(pickle.UnpicklingError, match='Namespace'):
         torch.load(again, weights_only=True)
-    for opted_out, zipped, head, path, run in _run_and_check_reads(
-            config, tmp_path / 'work', files, monkeypatch):
-        case = (opted_out, zipped, head)
-        resumed = head.startswith('--resume')
-        if opted_out:  # read (a legacy file: not resumed, said so)
-            assert run == 'read' or not zipped and resumed and \
-                'legacy format' in run and 'of protocol' not in run, \
-                (case, run)
-            continue
-        # (a legacy file to resume: '--resume FILE: ...')
-        assert run.startswith(head + protocol) or not zipped and \
-            resumed and f'{path}: {protocol}' in run, (case, run)
-        assert '\n' not in run, (case, run)
-        assert run.endswith(', then --resume NEW') == resumed, run
-        # the advice, run: a file weights_only=True reads
-        code = run[run.index('import torch, '):].split(', then')[0]
-        code = code.replace('FILE', repr(path)).replace(
-            'NEW', repr(str(again)))
-        again.unlink()
-        subprocess.run([sys.executable, '-c', code], check=True,
-                       env={**os.environ, 'PYTHONPATH': REPO})
-        saved = torch.load(again, weights_only=True)
-        assert 'args' not in saved and saved['state_dict'], case
+    for opted_out in (False, True):
+        if opted_out:
+            monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+        for zipped in (True, False):
+            for head, path, run, check in _run_and_check_reads(
+                    config, tmp_path / 'work', files, zipped):
+                case = (opted_out, zipped, head)
+                assert check == run, (case, check, run)
+                resumed = head.startswith('--resume')
+                if opted_out:  # read (a legacy file: not resumed, said so)
+                    assert run == 'read' or not zipped and resumed and \
+                        'legacy format' in run and 'of protocol' not in run, \
+                        (case, run)
+                    continue
+                # (a legacy file to resume: '--resume FILE: ...')
+                assert run.startswith(head + protocol) or not zipped and \
+                    resumed and f'{path}: {protocol}' in run, (case, run)
+                assert '\n' not in run, (case, run)
+                assert run.endswith(', then --resume NEW') == resumed, run
+                # the advice, run: a file weights_only=True reads
+                code = run[run.index('import torch, '):].split(', then')[0]
+                code = code.replace('FILE', repr(path)).replace(
+                    'NEW', repr(str(again)))
+                again.unlink()
+                monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD',
+                                   raising=False)
+                subprocess.run([sys.executable, '-c', code], check=True)
+                saved = torch.load(again, weights_only=True)
+                assert 'args' not in saved and saved['state_dict'], case
+        monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
 
 
 def test_the_protocol_of_a_refused_pickle_is_judged_where_torch_stopped(
