@@ -5,7 +5,6 @@ import glob
 import json
 import os
 import pathlib
-import pickle
 import re
 import shutil
 import signal
@@ -1831,76 +1830,6 @@ def test_a_damaged_pickle_of_protocol_2_that_parses_is_damaged(
             'protocol' not in str(check.value), (opted_out, check.value)
 
 
-PRETRAINED_KEY = 'model.backbone.init_cfg'
-
-
-def _protocol_4_files(tmp_path, config, extra=None):
-    """Checkpoints saved with torch.save(..., pickle_protocol=4), each of
-    the zip and the legacy format (``files[what, zipped]``): a model's
-    weights ``'w'`` (for load_from), its backbone's ``'b'`` (Pretrained),
-    a training checkpoint of ``config`` ``'r'`` (resumed; its run ended),
-    each with the entries ``extra`` added; each read by
-    torch.load(weights_only=False), the reference: valid."""
-    import torch
-
-    from openselfsup.apis.train import train
-    trained = tmp_path / 'trained'
-    if not trained.exists():
-        train(config, work_dir=str(trained))
-    checkpoint = torch.load(trained / 'epoch_1.pth')
-    state = checkpoint['state_dict']
-    backbone = {k[len('backbone.'):]: v for k, v in state.items()
-                if k.startswith('backbone.')}
-    files = {}
-    for zipped in (True, False):
-        for what, saved in (('w', {'state_dict': state}),
-                            ('b', {'state_dict': backbone}),
-                            ('r', checkpoint)):
-            path = tmp_path / f'{what}{int(zipped)}{len(extra or ())}.pth'
-            torch.save({**saved, **(extra or {})}, path, pickle_protocol=4,
-                       _use_new_zipfile_serialization=zipped)
-            torch.load(path, weights_only=False)
-            files[what, zipped] = str(path)
-    return files
-
-
-def _run_and_check_reads(config, work, files, zipped):
-    """For load_from, a Pretrained file and --resume of ``files`` (as
-    :func:`_protocol_4_files`'s, of the format ``zipped``): (the head of
-    the run's line, the file, the run's outcome, the launchers' check's),
-    an outcome 'read' or the refusal's line; nothing left in ``work``."""
-    from openselfsup.apis.train import build_runner, check_launch, train
-    from openselfsup.utils import InputError
-
-    def outcome(call):
-        try:
-            call()
-        except InputError as exc:
-            return str(exc)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        return 'read'
-    key = PRETRAINED_KEY
-    weights, resumed = files['w', zipped], files['r', zipped]
-    pretrained = {key: [dict(type='Pretrained',
-                             checkpoint=files['b', zipped])]}
-    for head, path, flags, opts in (
-            (f'load_from {weights}: ', weights, {}, {'load_from': weights}),
-            (f'{key} (Pretrained, {files["b", zipped]}): '
-             f'{files["b", zipped]}: ', files['b', zipped], {}, pretrained),
-            (f'--resume from {resumed}: ', resumed, dict(resume=resumed),
-             {})):
-        if key in opts:
-            run = outcome(lambda: build_runner(
-                config, work_dir=str(work),
-                cfg_options=opts)._init_model_weights())
-        else:
-            run = outcome(lambda: train(
-                config, work_dir=str(work), cfg_options=opts, **flags))
-        yield head, path, run, outcome(
-            lambda: check_launch(config, opts, **flags))
-
-
 def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
         tmp_path, synthetic_root, monkeypatch):
     """A valid checkpoint saved with torch.save(..., pickle_protocol=4)
@@ -1910,16 +1839,41 @@ def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
     and under torch's opt-out --check-config refused a load_from file the
     run loads. Now its protocol is named with the trusted-source advice,
     the same line from the check and the run, for load_from, a Pretrained
-    file and --resume. Under torch's opt-out, under which MMEngine's
-    torch.load reads it, the three read it, the check as the run: a
-    load_from file was read, while --resume and a Pretrained file, which
-    the run's own checks read with weights_only=True first, were refused
-    (the Pretrained line naming load_from_check=False). A damaged pickle
-    is still said so (test_a_damaged_pickle_...)."""
+    file and --resume; under the opt-out the check does what the run does
+    (load_from: read; the others, read weights_only=True: refused). A
+    damaged pickle is still said so (test_a_damaged_pickle_...)."""
+    import torch
+
+    from openselfsup.apis.train import build_runner, check_launch, train
     from openselfsup.utils import InputError
     config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
                   ann_file='meta/train_labeled.txt')
-    files = _protocol_4_files(tmp_path, config)
+    work = tmp_path / 'work'
+    state = build_runner(config, work_dir=str(work)).model.state_dict()
+    shutil.rmtree(work)
+    key = 'model.backbone.init_cfg'
+    backbone = {k[len('backbone.'):]: v for k, v in state.items()
+                if k.startswith('backbone.')}
+    files = {}
+    for zipped in (True, False):
+        for what, saved in (('w', {'state_dict': state}),
+                            ('b', {'state_dict': backbone}),
+                            ('r', {'meta': {'epoch': 1, 'iter': 1},
+                                   'state_dict': state})):
+            path = tmp_path / f'{what}{int(zipped)}.pth'
+            torch.save(saved, path, pickle_protocol=4,
+                       _use_new_zipfile_serialization=zipped)
+            torch.load(path, weights_only=False)  # the reference: valid
+            files[what, zipped] = str(path)
+
+    def outcome(call):
+        try:
+            call()
+        except InputError as exc:
+            return str(exc)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 'read'
     said = ('its pickle, of protocol 4, uses an operation torch.load('
             'weights_only=True) does not read (Unsupported operand 149: '
             'FRAME); if you trust its source, save it again in torch\'s '
@@ -1928,20 +1882,33 @@ def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
         if opted_out:
             monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
         for zipped in (True, False):
-            for head, _, run, check in _run_and_check_reads(
-                    config, tmp_path / 'work', files, zipped):
+            weights, resumed = files['w', zipped], files['r', zipped]
+            pretrained = {key: [dict(type='Pretrained',
+                                     checkpoint=files['b', zipped])]}
+            for head, flags, opts in (
+                    (f'load_from {weights}: ', {}, {'load_from': weights}),
+                    (f'{key} (Pretrained, {files["b", zipped]}): '
+                     f'{files["b", zipped]}: ', {}, pretrained),
+                    (f'--resume from {resumed}: ', dict(resume=resumed), {})):
+                if key in opts:
+                    run = outcome(lambda: build_runner(
+                        config, work_dir=str(work),
+                        cfg_options=opts)._init_model_weights())
+                else:
+                    run = outcome(lambda: train(
+                        config, work_dir=str(work), cfg_options=opts,
+                        **flags))
+                check = outcome(lambda: check_launch(config, opts, **flags))
                 case = (opted_out, zipped, head)
                 assert check == run, (case, check, run)
-                if not zipped and head.startswith('--resume'):
-                    # (a legacy file: not resumed, said so)
-                    assert (said not in run and 'legacy format' in run
-                            if opted_out else said in run) and \
-                        'damaged' not in run, (case, run)
-                elif opted_out:  # MMEngine's torch.load, and the checks
-                    assert run == 'read', (case, run)
+                if opted_out and 'load_from' in opts:
+                    assert run == 'read', case  # MMEngine's torch.load
+                elif not zipped and flags:  # (a legacy file: not resumed)
+                    assert said in run and 'damaged' not in run, (case, run)
                 else:
                     assert run.startswith(head + said) and '\n' not in run \
-                        and 'load_from_check' not in run, (case, run)
+                        and ('load_from_check=False' in run) == (
+                            opted_out and key in opts), (case, run)
         monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
     # a reader of the bytes already read (extraction's): the protocol is
     # read from them, not from the file again (here gone: 'damaged')
@@ -1952,107 +1919,6 @@ def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
     with pytest.raises(InputError, match=re.escape(
             f'{files["w", True]}: {said}')):
         load_checkpoint_bytes(buffer, files['w', True])
-
-
-def test_a_pickle_of_protocol_4_holding_objects_names_both(
-        tmp_path, synthetic_root, monkeypatch):
-    """A protocol-4 checkpoint that also holds an object weights_only=True
-    refuses (a script's argparse.Namespace under 'args') was named for its
-    protocol alone, with the advice to save it again in torch's default
-    protocol: the file so saved still held the Namespace, refused in its
-    turn. The line names both, with the command that saves it without
-    them (torch.save: the default protocol), the check's as the run's, for
-    load_from, a Pretrained file and --resume (whose advice resumes from
-    the new file). The reference: that command, run, writes a file
-    torch.load(weights_only=True) reads, where the protocol's advice
-    alone writes one it refuses. Under torch's opt-out the three read it,
-    as MMEngine's torch.load."""
-    import argparse
-    import sys
-
-    import torch
-    config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
-                  ann_file='meta/train_labeled.txt')
-    files = _protocol_4_files(tmp_path, config,
-                              {'args': argparse.Namespace(lr=0.1)})
-    protocol = ('its pickle, of protocol 4, uses an operation torch.load('
-                'weights_only=True) does not read (Unsupported operand 149: '
-                'FRAME) and holds objects other than tensors and plain '
-                'containers (argparse.Namespace), not unpickled for safety')
-    # the protocol's advice alone: its file is refused for the Namespace
-    again = tmp_path / 'again.pth'
-    torch.save(torch.load(files['w', True], weights_only=False), again)
-    with pytest.raises(pickle.UnpicklingError, match='Namespace'):
-        torch.load(again, weights_only=True)
-    for opted_out in (False, True):
-        if opted_out:
-            monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
-        for zipped in (True, False):
-            for head, path, run, check in _run_and_check_reads(
-                    config, tmp_path / 'work', files, zipped):
-                case = (opted_out, zipped, head)
-                assert check == run, (case, check, run)
-                resumed = head.startswith('--resume')
-                if opted_out:  # read (a legacy file: not resumed, said so)
-                    assert run == 'read' or not zipped and resumed and \
-                        'legacy format' in run and 'of protocol' not in run, \
-                        (case, run)
-                    continue
-                # (a legacy file to resume: '--resume FILE: ...')
-                assert run.startswith(head + protocol) or not zipped and \
-                    resumed and f'{path}: {protocol}' in run, (case, run)
-                assert '\n' not in run, (case, run)
-                assert run.endswith(', then --resume NEW') == resumed, run
-                # the advice, run: a file weights_only=True reads
-                code = run[run.index('import torch, '):].split(', then')[0]
-                code = code.replace('FILE', repr(path)).replace(
-                    'NEW', repr(str(again)))
-                again.unlink()
-                monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD',
-                                   raising=False)
-                subprocess.run([sys.executable, '-c', code], check=True)
-                saved = torch.load(again, weights_only=True)
-                assert 'args' not in saved and saved['state_dict'], case
-        monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
-
-
-def test_the_protocol_of_a_refused_pickle_is_judged_where_torch_stopped(
-        tmp_path, monkeypatch):
-    """To tell a protocol-4 checkpoint from a damaged one, its whole
-    pickle was parsed with pickletools (a 25 MB data.pkl: 6-13 s on the
-    refusal path, before the line); torch's reader stops on FRAME, the
-    pickle's second operation, and the pickle is parsed as far as that
-    operation. The reference: pickletools' count of the pickle's
-    operations, against those parsed for the refusal."""
-    import pickletools
-
-    import torch
-
-    from openselfsup.utils import InputError
-    from openselfsup.utils.checkpoint import check_run_reads
-    path = tmp_path / 'long.pth'
-    torch.save({'state_dict': {'w': torch.zeros(3)},
-                'meta': {'history': list(range(20000))}}, path,
-               pickle_protocol=4)
-    with zipfile.ZipFile(path) as zf:
-        total = sum(1 for _ in pickletools.genops(zf.read(next(
-            n for n in zf.namelist() if n.endswith('/data.pkl')))))
-    parsed = []
-    genops = pickletools.genops
-
-    def counted(source):
-        for op in genops(source):
-            parsed.append(op[0].name)
-            yield op
-    monkeypatch.setattr(pickletools, 'genops', counted)
-    with pytest.raises(InputError, match=re.escape(
-            'its pickle, of protocol 4, uses an operation torch.load('
-            'weights_only=True) does not read (Unsupported operand 149: '
-            'FRAME); if you trust its source')):
-        check_run_reads(str(path), 'load_from ')
-    # (judged twice: the line, then the objects it may hold)
-    assert total > 20000 and set(parsed) == {'PROTO', 'FRAME'} and \
-        len(parsed) <= 4, (total, parsed)
 
 
 def test_check_config_refuses_a_cut_short_legacy_file_as_the_run(

@@ -189,16 +189,13 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             (:func:`check_same_held_out`), or a seed out of numpy's reach.
     """
     from ..utils.checkpoint import (DamagedPickle, UnreadProtocol,
-                                    checkpoint_config, unread_protocol)
+                                    checkpoint_config)
     from ..utils.checkpoint_files import saved_meta
     try:
         saved = saved_checkpoint(path)
     except (DamagedPickle, UnreadProtocol) as exc:  # as the resume's
-        # load names it (objects in a file of another protocol: the
-        # advice of a resume, as the launchers' check's)
-        what = unread_protocol(path, exc.error, resume=True).what \
-            if isinstance(exc, UnreadProtocol) else exc.what
-        raise InputError(f'--resume from {path}: {what}') from None
+        # load names it
+        raise InputError(f'--resume from {path}: {exc.what}') from None
     meta = saved_meta(saved)  # as the launchers' check reads it
     # the refusals its meta decides: those of the launchers' check too
     check_resume_meta(path, cfg, world, meta)
@@ -4721,7 +4718,7 @@ class AtomicRunner(Runner):
             # a pickle torch cannot read ('Unsupported operand', under the
             # opt-out 'invalid load key'): it was said to hold refused
             # objects, or was torch's traceback
-            damaged = damaged_pickle(path, exc, head, resume=self._resume)
+            damaged = damaged_pickle(path, exc, head)
             if damaged is None:
                 raise
             raise damaged from None

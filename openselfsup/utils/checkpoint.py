@@ -45,7 +45,6 @@ import os
 import pickle
 import pickletools
 import re
-import types
 from typing import Any, BinaryIO, List, Optional, Tuple
 
 import numpy as np
@@ -359,8 +358,7 @@ def load_legacy_checkpoint(path: str, resume: bool = False,
         if refused is not None:
             raise refused from None
         unread = unread_protocol(path, exc,
-                                 source=None if source is None else rewound,
-                                 resume=resume)
+                                 source=None if source is None else rewound)
         if unread is not None:  # a valid file: its protocol named
             raise unread from None
         raise InputError(f'{path}: neither a zip archive nor a checkpoint '
@@ -418,13 +416,10 @@ def check_run_reads(path: str, head: str = '', resume: bool = False,
     (its objects read as placeholders, :func:`read_inert`). A valid file
     whose pickle's protocol torch's weights-only reader does not read
     (``pickle_protocol=4``) is :func:`unread_protocol`'s line, the run's;
-    under the opt-out it passes, as MMEngine's load reads it, for
-    ``load_from``, ``--resume`` (``resume``) and a ``Pretrained`` file
-    (``pretrained``) alike, whose run's own checks read it with its
-    objects as placeholders (:func:`_read_any_protocol`; they refused it
-    where the ``load_from`` check passed it); one those cannot read so
-    is refused (a ``Pretrained`` file's line with :func:`opted_out_note`,
-    the run's).
+    under the opt-out it passes for ``load_from`` (MMEngine's load reads
+    it), not for ``--resume`` (``resume``) nor a ``Pretrained`` file
+    (``pretrained``), which the run reads with ``weights_only=True``
+    first (the latter's line with :func:`opted_out_note`, the run's).
     Imports torch (about 1 s).
 
     Raises:
@@ -438,22 +433,14 @@ def check_run_reads(path: str, head: str = '', resume: bool = False,
                    mmap=not legacy)
         return
     except Exception as exc:  # noqa: BLE001 (pickle's errors and friends)
-        # (a head ending in ':' names the file: a Pretrained key's;
-        # load_from's is followed by the path, as the run's)
-        lead = head if head.rstrip().endswith(':') else f'{head}{path}: '
         # a valid pickle of an operation torch's weights-only reader lacks
         # (protocol 4), either format: under the opt-out, MMEngine's load
-        # reads it, and the run's own reads (--resume's and a Pretrained
-        # file's checks) read it with its objects as placeholders, as here
-        if opted_out and _protocol_unread(exc, path) is not None:
-            saved = _placeholders_for(exc, path, True)
-            if saved is not _UNREAD:
-                why = no_state_dict_in(saved) if needs_dict else None
-                if why:
-                    raise InputError(f'{lead}{why}') from None
-                return
-        unread = unread_protocol(path, exc, head, resume=resume)
+        # of load_from reads it; the run's own reads of a Pretrained file
+        # and of --resume's refuse it (weights_only=True), as here
+        unread = unread_protocol(path, exc, head)
         if unread is not None:
+            if opted_out and not (resume or pretrained):
+                return
             note = opted_out_note(unread) if pretrained else ''
             raise (InputError(f'{unread}{note}') if note else unread) \
                 from None
@@ -473,7 +460,10 @@ def check_run_reads(path: str, head: str = '', resume: bool = False,
                 why = no_state_dict_in(read_inert(path))
             except Exception:  # noqa: BLE001 (left to the run)
                 why = None
-            if why:
+            if why:  # (a head ending in ':' names the file: a Pretrained
+                # key's; load_from's is followed by the path, as the run's)
+                lead = head if head.rstrip().endswith(':') else \
+                    f'{head}{path}: '
                 raise InputError(f'{lead}{why}') from None
     if legacy:  # as the run's reader says what is wrong with it
         try:
@@ -572,14 +562,8 @@ def _placeholders_for(exc: BaseException, source, inert: bool) -> Any:
     alone), the checkpoint ``source`` (as :func:`read_inert` takes it)
     read with such objects as placeholders; else, or where it cannot be
     read so (a dict subclass holding the weights), :data:`_UNREAD` (the
-    refusal is then the caller's). Under torch's opt-out, also a valid
-    file whose pickle's protocol torch's weights-only reader does not
-    read (:func:`_protocol_unread`: ``pickle_protocol=4``), which
-    MMEngine's ``torch.load`` reads there: it was refused by ``--resume``'s
-    and a ``Pretrained`` file's checks, read as ``load_from``."""
-    if inert and is_weights_only_refusal(exc) or \
-            weights_only_opted_out() and \
-            _protocol_unread(exc, source) is not None:
+    refusal is then the caller's)."""
+    if inert and is_weights_only_refusal(exc):
         try:
             return read_inert(source)
         except Exception:  # noqa: BLE001 (not so read: refused)
@@ -613,8 +597,7 @@ def is_weights_only_refusal(exc: BaseException) -> bool:
 
 
 def damaged_pickle(path: str, exc: BaseException, head: str = '',
-                   source=None, resume: bool = False
-                   ) -> Optional[InputError]:
+                   source=None) -> Optional[InputError]:
     """The one-line refusal of the checkpoint ``path`` whose ``torch.load``
     raised ``exc``, where that is an unpickler's error that refuses no
     object (:func:`is_weights_only_refusal`): the pickle in it is damaged,
@@ -625,12 +608,12 @@ def damaged_pickle(path: str, exc: BaseException, head: str = '',
     torch's traceback. A pickle that parses whole, of an operation the
     weights-only reader lacks (protocol 4), is no damage:
     :func:`unread_protocol`'s line. ``head`` (``'load_from '``) comes
-    before the path; ``source``, ``resume``: as :func:`unread_protocol`'s.
-    None for another error."""
+    before the path; ``source``: as :func:`unread_protocol`'s. None for
+    another error."""
     if not isinstance(exc, pickle.UnpicklingError) or \
             is_weights_only_refusal(exc):
         return None
-    unread = unread_protocol(path, exc, head, source, resume)
+    unread = unread_protocol(path, exc, head, source)
     if unread is not None:
         return unread
     line = str(not_a_checkpoint(path, 'its pickle is damaged, or is not '
@@ -640,81 +623,49 @@ def damaged_pickle(path: str, exc: BaseException, head: str = '',
     return damaged
 
 
-def _protocol_unread(exc: BaseException, source
-                     ) -> Optional[Tuple[int, str, str]]:
-    """Where ``torch.load(weights_only=True)`` of the checkpoint
-    ``source`` (a path, a binary file of its bytes, or a callable giving
-    one from their start) raised ``exc`` on an operation its unpickler
-    does not read ('Unsupported operand 149', ``FRAME``), one of the
-    protocol of the file's pickle, which parses as far as that operation
-    (:func:`~openselfsup.utils.checkpoint_files.pickle_protocol`): a valid
-    file saved with ``torch.save(..., pickle_protocol=4)`` (or 5, or 0,
-    1), which ``torch.load(weights_only=False)`` reads: (the protocol,
-    torch's words, the operation's name). None for another error, or a
-    pickle that does not parse so far (damaged)."""
-    said = load_error(exc)
-    found = re.match(r'Unsupported operand (\d+)', said)
-    if not isinstance(exc, pickle.UnpicklingError) or not found:
-        return None
-    code = int(found.group(1))
-    opcode = next((op for op in pickletools.opcodes
-                   if code < 256 and op.code == chr(code)), None)
-    if opcode is None:
-        return None
-    # parsed as far as the operation torch stopped on (its first of that
-    # byte: the reader parses as pickletools does), not whole
-    protocol = pickle_protocol(source() if callable(source) else source,
-                               until=code)
-    # torch's reader reads protocols 2 and 3; the operation it lacks must
-    # be one of the file's protocol the others lack (FRAME of 4, INT of
-    # 0): a damaged pickle of protocol 2 may still parse whole (a byte
-    # turned into POP), and the line's advice would not read it
-    if protocol is None or protocol in (2, 3) or (
-            protocol >= 4 and opcode.proto < 4):
-        return None
-    return protocol, said, opcode.name
-
-
 def unread_protocol(path: str, exc: BaseException, head: str = '',
-                    source=None, resume: bool = False
-                    ) -> Optional['UnreadProtocol']:
+                    source=None) -> Optional['UnreadProtocol']:
     """The one-line refusal of the checkpoint ``path`` (either format)
     whose ``torch.load(weights_only=True)`` raised ``exc``, an operation
-    its unpickler does not read, of a valid pickle of another protocol
-    (:func:`_protocol_unread`): ``torch.save(..., pickle_protocol=4)``.
-    It was said to be damaged (since 14d8d5b); before, to hold objects
-    refused for safety. The line names the protocol and, for a file of a
-    trusted source, the command that saves it again in torch's default
-    protocol; where the file also holds objects ``weights_only=True``
-    refuses (an ``argparse.Namespace``; read as placeholders,
-    :func:`_read_any_protocol`), which a file saved again so would still
-    hold (it was named for its protocol alone), it names them too, with
-    :func:`unpickling_refusal`'s command that saves it without them
-    (``resume``: as there), in torch's default protocol. ``head``
+    its unpickler does not read ('Unsupported operand 149', ``FRAME``),
+    where the file's pickle parses whole
+    (:func:`~openselfsup.utils.checkpoint_files.pickle_protocol`): a valid
+    file saved with ``torch.save(..., pickle_protocol=4)`` (or 5), which
+    ``torch.load(weights_only=False)`` reads. It was said to be damaged
+    (since 14d8d5b); before, to hold objects refused for safety. The line
+    names the protocol and, for a file of a trusted source, the command
+    that saves it again in torch's default protocol. ``head``
     (``'load_from '``) comes before the path; ``source``: a callable
     giving the file's bytes from their start (a buffer of them), where
     ``path`` is not to be read again. None for another error, or a
     pickle that does not parse (damaged)."""
-    given = source if source is not None else path
-    found = _protocol_unread(exc, given)
-    if found is None:
+    said = load_error(exc)
+    found = re.match(r'Unsupported operand (\d+)', said)
+    if not isinstance(exc, pickle.UnpicklingError) or not found:
         return None
-    protocol, said, op = found
+    protocol = pickle_protocol(source() if callable(source) else
+                               source if source is not None else path)
+    if protocol is None:
+        return None
+    code = int(found.group(1))
+    opcode = next((op for op in pickletools.opcodes
+                   if code < 256 and op.code == chr(code)), None)
+    # torch's reader reads protocols 2 and 3; the operation it lacks must
+    # be one of the file's protocol the others lack (FRAME of 4, INT of
+    # 0): a damaged pickle of protocol 2 may still parse whole (a byte
+    # turned into POP), and the line's advice would not read it
+    if opcode is None or protocol in (2, 3) or (
+            protocol >= 4 and opcode.proto < 4):
+        return None
+    op = opcode.name
     what = (f'its pickle, of protocol {protocol}, uses an operation '
-            f'torch.load(weights_only=True) does not read ({said}: {op})')
-    names, held, todo = _objects_refused(given, [], None, resume)
-    if names:
-        what += (f' and {held}; saved again in torch\'s default protocol '
-                 f'it would still hold them: if you trust its source, '
-                 f'{todo}')
-    else:
-        what += ("; if you trust its source, save it again in torch's "
-                 'default protocol and give that file: import torch, '
-                 'openselfsup.engine; torch.save(torch.load(FILE, '
-                 'weights_only=False), NEW)')
+            f'torch.load(weights_only=True) does not read ({said}'
+            f': {op}); if you trust its source, save it '
+            "again in torch's default protocol and give that file: import "
+            'torch, openselfsup.engine; torch.save(torch.load(FILE, '
+            'weights_only=False), NEW)')
     unread = UnreadProtocol(f'{head}{path}: {what}')
     unread.what = what
-    unread.error = exc
     return unread
 
 
@@ -751,9 +702,7 @@ class UnpicklingRefused(InputError):
 class UnreadProtocol(UnpicklingRefused):
     """:func:`unread_protocol`'s line: a valid checkpoint whose pickle's
     protocol ``torch.load(weights_only=True)`` does not read; ``what``:
-    the line after the file's name; ``error``: torch's error it judged."""
-
-    error: BaseException = None
+    the line after the file's name."""
 
 
 def opted_out_note(exc: BaseException) -> str:
@@ -829,33 +778,13 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
     a KeyError on every file without one."""
     if not is_weights_only_refusal(exc):
         return None
-    _, held, todo = _objects_refused(
-        source if source is not None else path, names, refused_global(exc),
-        resume)
-    said = f'{held}; if you trust its source, {todo}'
-    refused = UnpicklingRefused(f'{head}{path}: {said}')
-    refused.what = said  # for a line naming the file its own way
-    return refused
-
-
-def _objects_refused(source, names: Optional[List[str]],
-                     first: Optional[str], resume: bool
-                     ) -> Tuple[List[str], str, str]:
-    """The words of :func:`unpickling_refusal` about the objects that
-    ``torch.load(weights_only=True)`` refuses in the checkpoint
-    ``source`` (a path, or a callable giving its bytes), found reading it
-    with them as placeholders (:func:`_read_inert_into`, in any protocol;
-    ``names``, where known, else those found, else ``first``, the one
-    torch's error names): (their names, what it holds, the advice after
-    'if you trust its source, ': the file's own command, ``resume`` as
-    :func:`unpickling_refusal`'s)."""
+    # one read, as placeholders: every refused object's name (torch's
+    # error names the first only) and where they sit
     found: List[str] = []
     try:
-        # one read, as placeholders: every refused object's name (torch's
-        # error names the first only) and where they sit
-        saved = _read_inert_into(source, found)
-        # (no placeholder read, none to find: a long file's walk spared)
-        told = bool(found) and bool(_entries_in(saved))
+        saved = _read_inert_into(source if source is not None else path,
+                                 found)
+        told = bool(_entries_in(saved))
         # the advised command saves it again with openselfsup.engine
         # imported, which pickles plain MMEngine's HistoryBuffers as
         # weights_only=True loads them: those are kept (with a resume's
@@ -864,6 +793,7 @@ def _objects_refused(source, names: Optional[List[str]],
         entries = _entries_in(saved, resaved=True) if told else []
     except Exception:  # noqa: BLE001 (not so read: no entries known)
         told, entries = False, []
+    first = refused_global(exc)
     names = names or found or ([first] if first else [])
     what = f' ({refused_words(names)})' if names else ''
     if told and all(_literal(k) for at in entries for k in at):
@@ -892,10 +822,13 @@ def _objects_refused(source, names: Optional[List[str]],
                 'weights_only=False) reads it) and ' + (
                     'start a new run from them: --cfg-options load_from=NEW '
                     '--work-dir NEW_DIR' if resume else 'give that file'))
-    held = (f'holds objects other than tensors and plain containers{what}'
+    said = (f'holds objects other than tensors and plain containers{what}'
             ', not unpickled for safety (unpickling them can run code from '
-            'the file; torch.load weights_only=True)')
-    return names, held, todo
+            'the file; torch.load weights_only=True); if you trust its '
+            f'source, {todo}')
+    refused = UnpicklingRefused(f'{head}{path}: {said}')
+    refused.what = said  # for a line naming the file its own way
+    return refused
 
 
 def read_inert(source) -> Any:
@@ -929,11 +862,6 @@ def _read_inert_into(source, names: List[str]) -> Any:
                 return torch.load(read(), map_location='cpu',
                                   weights_only=True)
         except Exception as exc:  # noqa: BLE001
-            if _protocol_unread(exc, source) is not None:
-                # a valid pickle of protocol 4 or 5, which torch's
-                # weights-only reader does not read: Python's, finding
-                # the same globals
-                return _read_any_protocol(source, names)
             name = refused_global(exc)
             # (a placeholder of this module's named: one that cannot stand
             # where it is, a dict subclass's items set on it)
@@ -941,45 +869,6 @@ def _read_inert_into(source, names: List[str]) -> Any:
                     name.startswith(f'{__name__}.'):
                 raise
             names.append(name)
-
-
-def _read_any_protocol(source, names: List[str]) -> Any:
-    """The checkpoint ``source`` (as :func:`read_inert` takes it) read
-    as ``torch.load(weights_only=False)`` reads it, in any pickle
-    protocol (torch's weights-only reader lacks protocol 4's ``FRAME``),
-    by Python's unpickler finding only the globals torch's weights-only
-    reader allows (torch's own and this project's allow-list,
-    :func:`register_safe_globals`), MMEngine's runtime classes as
-    :class:`_InertRuntime` and every other global as an inert
-    placeholder (:class:`_Inert`, its ``module.name`` added to
-    ``names``): nothing is called that ``weights_only=True`` would not
-    call. Its tensors are read whole (a zip's mapped, where a path).
-
-    Raises:
-        Exception: the unpickler's or torch's error.
-    """
-    from torch._weights_only_unpickler import (_get_allowed_globals,
-                                               _get_user_allowed_globals)
-    register_safe_globals()
-    with _inert_runtime([]):  # (the runtime classes as placeholders)
-        allowed = {**_get_allowed_globals(), **_get_user_allowed_globals()}
-
-    class Unpickler(pickle.Unpickler):
-        def find_class(self, module: str, name: str) -> Any:
-            full = f'{module}.{name}'
-            if full in allowed:
-                return allowed[full]
-            names.append(full)
-            return _Inert
-
-    found = types.ModuleType('pickle_allowed_globals')
-    found.Unpickler = Unpickler
-    found.load = lambda f, **kwargs: Unpickler(f, **kwargs).load()
-    given = source() if callable(source) else source
-    mmap = isinstance(given, (str, os.PathLike)) and \
-        not is_legacy_format(given)
-    return torch.load(given, map_location='cpu', weights_only=False,
-                      pickle_module=found, mmap=mmap)
 
 
 #: the most refused objects a refusal names (sorted; the others counted)

@@ -551,40 +551,25 @@ def _pickle_member(zf: zipfile.ZipFile) -> Optional[str]:
     return names[0] if len(names) == 1 else None
 
 
-def _read_pickle(f: BinaryIO, until: Optional[int] = None) -> int:
-    """Walk one pickle of the binary file ``f`` (its opcodes parsed,
-    :func:`pickletools.genops`; nothing built) to its ``STOP``, leaving
-    ``f`` after it, or, with ``until`` (an opcode's byte), to the first
-    opcode of that byte; its protocol (its ``PROTO``'s, else the highest
-    of its opcodes' read). Raises ValueError (an opcode it does not know,
-    bytes that run out before ``STOP``); :class:`_Reached` where it
-    stopped at ``until``."""
+def _read_pickle(f: BinaryIO) -> int:
+    """Walk one pickle of the binary file ``f`` to its ``STOP`` (its
+    opcodes parsed, :func:`pickletools.genops`; nothing built), leaving
+    ``f`` after it; its protocol (its ``PROTO``'s, else the highest of
+    its opcodes'). Raises ValueError (an opcode it does not know, bytes
+    that run out before ``STOP``)."""
     protocol = 0
     for op, arg, _ in pickletools.genops(f):
-        if until is not None and ord(op.code) == until:
-            raise _Reached(arg if op.name == 'PROTO' else
-                           max(protocol, op.proto))
         protocol = arg if op.name == 'PROTO' else max(protocol, op.proto)
     return protocol
 
 
-class _Reached(Exception):
-    """:func:`_read_pickle` met the opcode it was to stop at; ``args[0]``:
-    the pickle's protocol."""
-
-
-def pickle_protocol(source, until: Optional[int] = None) -> Optional[int]:
+def pickle_protocol(source) -> Optional[int]:
     """The pickle protocol of the checkpoint ``source`` (a path, or a
     binary file of its bytes, left at its start), where its pickle parses
-    (:mod:`pickletools`: every opcode known), whole (to ``STOP``: a zip's
-    ``data.pkl``, no byte after it; the legacy format's five pickles:
-    magic number, protocol version, system info, the object, its storage
-    keys), or, with ``until`` (the byte of the opcode a reader stopped
-    on: torch's weights-only reader's 'Unsupported operand 149'), as far
-    as the first such opcode, where that reader stopped: a 27 MB
-    ``data.pkl`` of protocol 4 was parsed whole (5-7 s) to judge its
-    ``FRAME``, its third byte. None where it does not (damaged bytes, no
-    pickle, no torch zip; with ``until``, no such opcode before the end).
+    whole (:mod:`pickletools`: every opcode known, to ``STOP``): a zip's
+    ``data.pkl`` (no byte after it), the legacy format's five pickles
+    (magic number, protocol version, system info, the object, its storage
+    keys). None where it does not (damaged bytes, no pickle, no torch zip).
     Tells a file that ``torch.load(weights_only=True)`` cannot read
     because its pickle uses an operation that reader lacks (``torch.save(
     ..., pickle_protocol=4)``: 'Unsupported operand 149', ``FRAME``) from
@@ -593,27 +578,24 @@ def pickle_protocol(source, until: Optional[int] = None) -> Optional[int]:
     if isinstance(source, (str, os.PathLike)):
         try:
             with open(source, 'rb') as f:
-                return pickle_protocol(f, until)
+                return pickle_protocol(f)
         except OSError:
             return None
     try:
         source.seek(0)
         if is_legacy_format(source):
             for _ in range(4):  # the magic number ... the object
-                protocol = _read_pickle(source, until)
-            _read_pickle(source, until)  # its storage keys
-            return None if until is not None else protocol
+                protocol = _read_pickle(source)
+            _read_pickle(source)  # its storage keys
+            return protocol
         source.seek(0)
         with zipfile.ZipFile(source) as zf:
             name = _pickle_member(zf)
             if name is None:
                 return None
             with zf.open(name) as member:
-                protocol = _read_pickle(member, until)
-                return None if until is not None or member.read(1) \
-                    else protocol
-    except _Reached as reached:  # where the reader stopped: so far valid
-        return reached.args[0]
+                protocol = _read_pickle(member)
+                return None if member.read(1) else protocol
     except Exception:  # noqa: BLE001 (no pickle that parses whole)
         return None
     finally:
