@@ -1830,6 +1830,127 @@ def test_a_damaged_pickle_of_protocol_2_that_parses_is_damaged(
             'protocol' not in str(check.value), (opted_out, check.value)
 
 
+def _legacy_file_of(obj_pickle: bytes) -> bytes:
+    """The bytes of a checkpoint of torch's legacy format whose object
+    pickle is ``obj_pickle`` (magic number, protocol version and system
+    info as torch.save writes them; no storages)."""
+    import pickle
+    info = {'protocol_version': 1001, 'little_endian': True,
+            'type_sizes': {'short': 2, 'int': 4, 'long': 4}}
+    return (pickle.dumps(0x1950a86a20f9469cfc6c, 4) + pickle.dumps(1001, 4)
+            + pickle.dumps(info, 4) + obj_pickle + pickle.dumps([], 4))
+
+
+def test_a_protocol_4_pickle_acting_on_allowed_globals_changes_nothing(
+        tmp_path, monkeypatch):
+    """Review r73: a 300-byte legacy file whose protocol-4 object pickle
+    BUILDs state onto globals torch's weights-only reader allows (the
+    class collections.Counter, the function torch.serialization.
+    _get_layout) set Counter.__init__ to codecs.encode and poisoned
+    _get_layout's cache for the whole process when the launchers' check
+    merely refused it (a Python unpickler restricted only in find_class
+    read it to name its objects). The check, with and without torch's
+    opt-out, for load_from, --resume and a Pretrained file, leaves both
+    as they were: nothing reads the file but torch's weights-only reader
+    (the reference: torch.load(weights_only=True) refuses it unread)."""
+    import collections
+    import pickle
+    import struct
+
+    import torch
+    import torch.serialization as serialization
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import check_run_reads
+
+    def text(s):  # SHORT_BINUNICODE
+        return b'\x8c' + bytes([len(s)]) + s.encode()
+    body = (b'ccollections\nCounter\nN}' + text('__init__')
+            + b'c_codecs\nencode\ns\x86b0'  # BUILD (None, {...}) on Counter
+            + b'ctorch.serialization\n_get_layout\n}' + text('cache')
+            + b'}' + text('torch.strided') + b'K\x07ssb0'  # and its cache
+            + b'}' + text('state_dict') + b'}s.')
+    path = tmp_path / 'build.pth'
+    path.write_bytes(_legacy_file_of(
+        b'\x80\x04\x95' + struct.pack('<Q', len(body)) + body))
+    init = collections.Counter.__dict__['__init__']
+    cache = dict(serialization._get_layout.cache)
+    with pytest.raises(pickle.UnpicklingError):  # the reference
+        torch.load(path, weights_only=True)
+    try:
+        for opted_out in (False, True):
+            if opted_out:
+                monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+            for flags in ({}, dict(resume=True),
+                          dict(pretrained=True, needs_dict=True),
+                          dict(needs_dict=True)):
+                try:
+                    check_run_reads(str(path), 'load_from ', **flags)
+                except InputError:
+                    pass
+                case = (opted_out, flags)
+                assert collections.Counter.__dict__['__init__'] is init, case
+                assert serialization._get_layout.cache == cache, case
+    finally:  # (a failure must not poison the other tests)
+        collections.Counter.__init__ = init
+        serialization._get_layout.cache.clear()
+        serialization._get_layout.cache.update(cache)
+
+
+def test_a_protocol_4_pickle_damaged_after_its_frame_is_damaged(
+        tmp_path, monkeypatch):
+    """Review r73: the protocol of a pickle torch's weights-only reader
+    stopped on (FRAME, 'Unsupported operand 149') was judged from its
+    first three bytes, so a protocol-4 torch zip damaged after them (an
+    operation turned into a byte no pickle has, right after FRAME or
+    just before STOP) was called a valid file of protocol 4, with the
+    advice to save it again with torch.load(weights_only=False), which
+    fails on it (the reference). Each is a damaged pickle, from the check
+    (with and without torch's opt-out) and the reader alike."""
+    import io
+    import pickle
+    import pickletools
+
+    import torch
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import (check_run_reads,
+                                              load_checkpoint_file)
+    buf = io.BytesIO()
+    torch.save({'state_dict': {'w': torch.zeros(3)},
+                'meta': {'epoch': 1, 'iter': 10}}, buf, pickle_protocol=4)
+    with zipfile.ZipFile(buf) as src:
+        members = {name: src.read(name) for name in src.namelist()}
+    name = next(n for n in members if n.endswith('data.pkl'))
+    ops = [(op.name, at) for op, _, at in
+           pickletools.genops(members[name])]
+    assert [op for op, _ in ops[:2]] == ['PROTO', 'FRAME']
+    for where in (ops[2][1], ops[-2][1]):  # after FRAME; before STOP
+        data = members[name]
+        path = tmp_path / f'damaged{where}.pth'
+        with zipfile.ZipFile(path, 'w') as dst:
+            for member, content in members.items():
+                dst.writestr(member, data[:where] + b'\xff' +
+                             data[where + 1:] if member == name else content)
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(path, weights_only=False)  # the reference
+        damage = f'{path}: not a readable PyTorch checkpoint (its pickle ' \
+            'is damaged'
+        monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+        with pytest.raises(InputError) as read:
+            load_checkpoint_file(str(path))
+        assert str(read.value).startswith(damage) and \
+            'of protocol' not in str(read.value), (where, read.value)
+        for opted_out in (False, True):
+            if opted_out:
+                monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+            with pytest.raises(InputError) as check:
+                check_run_reads(str(path), 'load_from ')
+            assert str(check.value).startswith(f'load_from {damage}') and \
+                'of protocol' not in str(check.value), \
+                (where, opted_out, check.value)
+
+
 def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
         tmp_path, synthetic_root, monkeypatch):
     """A valid checkpoint saved with torch.save(..., pickle_protocol=4)
