@@ -1785,6 +1785,37 @@ def test_a_damaged_pickle_is_not_called_objects_refused_for_safety(
             f'({why}') and '\n' not in run, run
 
 
+def _said_damaged(path, monkeypatch) -> None:
+    """Assert that the checkpoint ``path``, a torch zip whose pickle
+    torch.load(weights_only=False) fails on (the reference), is said to
+    be damaged, not a pickle of another protocol, by the reader and by
+    the launchers' check of load_from, with and without torch's opt-out
+    (left set)."""
+    import pickle
+
+    import torch
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import (check_run_reads,
+                                              load_checkpoint_file)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=False)  # the reference
+    damage = f'{path}: not a readable PyTorch checkpoint (its pickle is ' \
+        'damaged'
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    with pytest.raises(InputError) as read:
+        load_checkpoint_file(str(path))
+    assert str(read.value).startswith(damage) and \
+        'of protocol' not in str(read.value), read.value
+    for opted_out in (False, True):
+        if opted_out:
+            monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+        with pytest.raises(InputError) as check:
+            check_run_reads(str(path), 'load_from ')
+        assert str(check.value).startswith(f'load_from {damage}') and \
+            'of protocol' not in str(check.value), (opted_out, check.value)
+
+
 def test_a_damaged_pickle_of_protocol_2_that_parses_is_damaged(
         tmp_path, monkeypatch):
     """A torch zip whose protocol-2 data.pkl has one byte turned into an
@@ -1796,13 +1827,8 @@ def test_a_damaged_pickle_of_protocol_2_that_parses_is_damaged(
     from the check and the reader alike (the reference: the unpickler
     without weights_only fails)."""
     import io
-    import pickle
 
     import torch
-
-    from openselfsup.utils import InputError
-    from openselfsup.utils.checkpoint import (check_run_reads,
-                                              load_checkpoint_file)
     buf = io.BytesIO()
     torch.save({'state_dict': {'w': torch.zeros(3)},
                 'meta': {'epoch': 1, 'iter': 10}}, buf)
@@ -1814,20 +1840,7 @@ def test_a_damaged_pickle_of_protocol_2_that_parses_is_damaged(
                 assert data[:2] == b'\x80\x02'  # protocol 2
                 data = data[:2] + b'0' + data[3:]  # POP
             dst.writestr(name, data)
-    with pytest.raises(pickle.UnpicklingError):
-        torch.load(path, weights_only=False)  # the reference
-    damage = f'{path}: not a readable PyTorch checkpoint (its pickle is ' \
-        'damaged'
-    with pytest.raises(InputError) as read:
-        load_checkpoint_file(str(path))
-    assert str(read.value).startswith(damage), read.value
-    for opted_out in (False, True):
-        if opted_out:
-            monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
-        with pytest.raises(InputError) as check:
-            check_run_reads(str(path), 'load_from ')
-        assert str(check.value).startswith(f'load_from {damage}') and \
-            'protocol' not in str(check.value), (opted_out, check.value)
+    _said_damaged(path, monkeypatch)
 
 
 def _legacy_file_of(obj_pickle: bytes) -> bytes:
@@ -1908,14 +1921,9 @@ def test_a_protocol_4_pickle_damaged_after_its_frame_is_damaged(
     fails on it (the reference). Each is a damaged pickle, from the check
     (with and without torch's opt-out) and the reader alike."""
     import io
-    import pickle
     import pickletools
 
     import torch
-
-    from openselfsup.utils import InputError
-    from openselfsup.utils.checkpoint import (check_run_reads,
-                                              load_checkpoint_file)
     buf = io.BytesIO()
     torch.save({'state_dict': {'w': torch.zeros(3)},
                 'meta': {'epoch': 1, 'iter': 10}}, buf, pickle_protocol=4)
@@ -1932,23 +1940,7 @@ def test_a_protocol_4_pickle_damaged_after_its_frame_is_damaged(
             for member, content in members.items():
                 dst.writestr(member, data[:where] + b'\xff' +
                              data[where + 1:] if member == name else content)
-        with pytest.raises(pickle.UnpicklingError):
-            torch.load(path, weights_only=False)  # the reference
-        damage = f'{path}: not a readable PyTorch checkpoint (its pickle ' \
-            'is damaged'
-        monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
-        with pytest.raises(InputError) as read:
-            load_checkpoint_file(str(path))
-        assert str(read.value).startswith(damage) and \
-            'of protocol' not in str(read.value), (where, read.value)
-        for opted_out in (False, True):
-            if opted_out:
-                monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
-            with pytest.raises(InputError) as check:
-                check_run_reads(str(path), 'load_from ')
-            assert str(check.value).startswith(f'load_from {damage}') and \
-                'of protocol' not in str(check.value), \
-                (where, opted_out, check.value)
+        _said_damaged(path, monkeypatch)
 
 
 def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
