@@ -2087,6 +2087,8 @@ def test_resume_of_a_cut_short_legacy_file_says_it_is_cut_short(
     nothing written. The references: torch.load without weights_only
     fails on each cut file, and the whole file is named a training
     checkpoint of the legacy format."""
+    import pickle
+
     import torch
 
     from openselfsup.apis.train import check_launch, train
