@@ -1159,7 +1159,7 @@ def refresh_variables(cfg: Config, copies: Dict[str, List[str]],
         if all(_same_value(v, values[0]) for v in values[1:]):
             cfg[name] = values[0]
         else:
-            cfg.pop(name)
+            cfg._cfg_dict.pop(name)
 
 
 def _registered(type_name: str):
