@@ -1130,12 +1130,9 @@ def refresh_variables(cfg: Config, copies: Dict[str, List[str]],
     ``crop_size = 224`` (and ``view_pipeline`` with its 224) in the config
     dump and the checkpoint's config, which then described another run
     than the one trained. A variable whose copies the options changed to
-    different values, or beside a copy of the same name they left on the
-    old value (``model.head.group_size=16`` beside ``model.backbone.
-    norm_cfg.group_size``, both set from ``group_size``), describes none
-    of them and is removed; a copy of another name that the options left
-    alone (another key of the same value by chance: a width of 64 beside
-    a crop of 64) does not count."""
+    different values describes none of them and is removed; a copy the
+    options left alone (another key of the same value by chance: a width
+    of 224) does not count."""
     tree = cfg.to_dict()
     for name, keys in copies.items():
         changed = [k for k in keys if any(key_below(k, [o]) or
@@ -1143,12 +1140,9 @@ def refresh_variables(cfg: Config, copies: Dict[str, List[str]],
                                           for o in options)]
         if not changed:
             continue
-        names = {name} | {k.rpartition('.')[2] for k in changed}
-        left = [k for k in keys if k not in changed
-                and k.rpartition('.')[2] in names]
         like = cfg[name]
         values = []
-        for key in changed + left:
+        for key in changed:
             value = _value_at(tree, key)
             if isinstance(like, dict) and isinstance(value, dict):
                 # a dict spread into a larger one: its own keys

@@ -7458,18 +7458,6 @@ def test_the_dump_holds_the_variables_the_run_used(synthetic_root,
             said.train_dataloader.dataset.pipeline[1].transforms[0]
         assert said.train_pipeline == said.train_dataloader.dataset.pipeline
         assert (said.view_pipeline[0].scale, ) * 2 == ran
-    # the demo's widths of 64 (a crop of 64 beside them by chance) are no
-    # copies of crop_size; a copy of the same name left on the file's
-    # value is: group_size (the loss's and BatchNorm's groups) then
-    # describes neither and is left out, and both changed, it is theirs
-    from openselfsup.config import load_config
-    head, norm = 'model.head.group_size', 'model.backbone.norm_cfg.group_size'
-    file = load_config(CLP_DEMO)
-    assert file.model.neck.out_channels == file.crop_size == 64
-    one = load_config(CLP_DEMO, {head: 16})
-    assert 'group_size' not in one and \
-        one.model.backbone.norm_cfg.group_size == file.group_size != 16
-    assert load_config(CLP_DEMO, {head: 16, norm: 16}).group_size == 16
 
 
 #: tools/train.py with a hook that, at the start of iteration ``at``,
