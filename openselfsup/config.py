@@ -1103,59 +1103,6 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
                 f'value: {", ".join(uses[:4])}{more}){there}')
 
 
-def variable_copies(cfg: Config) -> Dict[str, List[str]]:
-    """``{variable: the keys holding its value}`` of a config file's
-    variables (:func:`config_variables`) of a number, a string, a dict or
-    a list: where the file may have copied each when it was read (a dict
-    or list: :func:`_copies`; a number or string: :func:`_uses`, its
-    value itself, not a path below it). Taken before ``--cfg-options``
-    change those keys (:func:`refresh_variables`)."""
-    found = {}
-    for name in config_variables(cfg):
-        value = cfg.get(name)
-        if isinstance(value, (dict, list, tuple)):
-            found[name] = _copies(cfg, name)
-        elif isinstance(value, str) or is_number(value):
-            found[name] = [k for k in _uses(cfg, name, value)
-                           if _same_value(_value_at(cfg, k), value)]
-    return found
-
-
-def refresh_variables(cfg: Config, copies: Dict[str, List[str]],
-                      options: Sequence[str]) -> None:
-    """Set each variable of :func:`variable_copies` (``copies``, taken
-    before the ``options`` keys were set) that an option changed where
-    the file copied it to the value the run uses there: ``--cfg-options
-    train_dataloader.dataset.pipeline.1.transforms.0.0.scale=32`` left
-    ``crop_size = 224`` (and ``view_pipeline`` with its 224) in the config
-    dump and the checkpoint's config, which then described another run
-    than the one trained. A variable whose copies the options changed to
-    different values describes none of them and is removed; a copy the
-    options left alone (another key of the same value by chance: a width
-    of 224) does not count."""
-    tree = cfg.to_dict()
-    for name, keys in copies.items():
-        changed = [k for k in keys if any(key_below(k, [o]) or
-                                          key_below(o, [k])
-                                          for o in options)]
-        if not changed:
-            continue
-        like = cfg[name]
-        values = []
-        for key in changed:
-            value = _value_at(tree, key)
-            if isinstance(like, dict) and isinstance(value, dict):
-                # a dict spread into a larger one: its own keys
-                value = {k: value.get(k) for k in like}
-            elif isinstance(like, tuple) and isinstance(value, list):
-                value = tuple(value)
-            values.append(value)
-        if all(_same_value(v, values[0]) for v in values[1:]):
-            cfg[name] = values[0]
-        else:
-            cfg._cfg_dict.pop(name)
-
-
 def _registered(type_name: str):
     """The class or function a config ``type`` names in the project's
     scope (any registry), or None. Imports the model stack."""
@@ -1601,15 +1548,11 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         set_by = {copy: key for key in cfg_options
                   for copy in mirrored_overrides(cfg, {key: cfg_options[key]})}
         set_by.update((key, key) for key in cfg_options)
-        copies = variable_copies(cfg)
         try:
             cfg.merge_from_dict({key: cfg_options[typed]
                                  for key, typed in set_by.items()})
         except TypeError as exc:  # a dict given where the file has a value
             raise InputError(f'--cfg-options: {first_line(exc)}') from None
-        # the file's variables copied where the options changed: the run's
-        # values (the config dump and the checkpoint's config say them)
-        refresh_variables(cfg, copies, list(set_by))
         object.__setattr__(cfg, _OPTIONS_SET, set_by)
     if given is not None:
         object.__setattr__(cfg, _OPTIONS_GIVEN, list(given))
