@@ -1554,10 +1554,65 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         except TypeError as exc:  # a dict given where the file has a value
             raise InputError(f'--cfg-options: {first_line(exc)}') from None
         object.__setattr__(cfg, _OPTIONS_SET, set_by)
+        # its text (the dump, the checkpoint's config) says so at its top
+        object.__setattr__(cfg, '__class__', OptionsConfig)
+        object.__setattr__(cfg, _OPTIONS_NOTE,
+                           options_note(cfg, cfg_options))
     if given is not None:
         object.__setattr__(cfg, _OPTIONS_GIVEN, list(given))
     _import_custom_modules(path, cfg)
     return cfg
+
+
+#: the attribute of an :class:`OptionsConfig` holding its
+#: :func:`options_note`
+_OPTIONS_NOTE = '_openselfsup_options_note'
+
+
+def options_note(cfg: Config, cfg_options: Dict[str, Any]) -> str:
+    """The comment an :class:`OptionsConfig`'s text starts with: the
+    ``--cfg-options`` given (``cfg_options``, each as the command line
+    writes it where :func:`option_text` can, else Python's ``repr``), and
+    that the file's top-level variables (:func:`config_variables` of the
+    changed ``cfg``) keep the file's values while the sections hold what
+    ran: ``--cfg-options train_dataloader.dataset.pipeline.1.transforms.
+    0.0.scale=32`` trained 32 px crops and the dump still said
+    ``crop_size = 224``. Which variable a section copied cannot be told
+    exactly from the loaded config (a key that merely holds the same
+    value is no copy), so none is changed."""
+    import textwrap
+    lines = ['# This config was changed with --cfg-options:']
+    lines += [f'#   {key}={option_text(value) or repr(value)}'
+              for key, value in cfg_options.items()]
+    names = ', '.join(config_variables(cfg)) or 'none here'
+    lines += textwrap.wrap(
+        'The sections (model, data loaders, schedules, hooks...) hold the '
+        'values this run used. The top-level variables of the config file '
+        f'({names}) keep the file\'s values: where an option changed a '
+        'section that copied one, the section, not the variable, says '
+        'what ran.', width=77, initial_indent='# ',
+        subsequent_indent='# ')
+    return '\n'.join(lines) + '\n'
+
+
+class OptionsConfig(Config):
+    """A config :func:`load_config` changed with ``--cfg-options``: its
+    text (``pretty_text``: the config dump in the work dir, the
+    checkpoint's ``meta['cfg']``, ``vis_data/config.py``, the log) starts
+    with :func:`options_note`, a comment, so it still loads and builds
+    the same run. The note is kept through copies and pickling."""
+
+    @property
+    def pretty_text(self) -> str:
+        return vars(self).get(_OPTIONS_NOTE, '') + super().pretty_text
+
+    def __getstate__(self):
+        return super().__getstate__() + (vars(self).get(_OPTIONS_NOTE),)
+
+    def __setstate__(self, state):
+        super().__setstate__(state[:-1])
+        if state[-1] is not None:
+            object.__setattr__(self, _OPTIONS_NOTE, state[-1])
 
 
 def option_setting(cfg: Config, key: str) -> Optional[str]:

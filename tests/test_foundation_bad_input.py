@@ -1,5 +1,6 @@
 """Bad input through tools/train.py (and dist_train.sh): one line, exit != 0."""
 import contextlib
+import copy
 import functools
 import glob
 import json
@@ -7378,9 +7379,10 @@ def test_sigterm_is_the_default_once_a_run_of_processes_has_started(
 
 def _without_run_keys(text):
     """A config dump without the keys that differ between two runs of one
-    config (work dir, runner, run name)."""
+    config (work dir, runner, run name) and the note on the
+    ``--cfg-options`` that set them (its comment lines)."""
     return [ln for ln in text.splitlines() if not ln.startswith(
-        ('work_dir =', 'runner_type =', 'experiment_name ='))]
+        ('work_dir =', 'runner_type =', 'experiment_name =', '#'))]
 
 
 def _layout(paths):
@@ -8361,3 +8363,92 @@ def test_a_load_from_file_of_an_object_is_one_line_weights_only_opted_out(
         torch.save({'state_dict': weights}, twin,
                    _use_new_zipfile_serialization=zipped)
         check_launch(config, {'load_from': twin})
+
+
+def _leading_comment(text: str) -> str:
+    """The comment lines a config text starts with."""
+    lines = itertools.takewhile(lambda line: line.startswith('#'),
+                                text.splitlines())
+    return '\n'.join(lines)
+
+
+def test_a_dump_of_a_run_with_cfg_options_names_them(synthetic_root,
+                                                     tmp_path):
+    """``--cfg-options train_dataloader.dataset.pipeline.1.transforms.0.0.
+    scale=32`` trained 32 px crops while the config dump and the
+    checkpoint's config still said ``crop_size = 64`` (the file's
+    variable) without a word. Their text now starts with a comment naming
+    the options and saying that the top-level variables keep the file's
+    values; read back, it is the config the run trained (its sections
+    equal the file merged with the option by MMEngine), the variable
+    still the file's."""
+    from mmengine.config import Config
+
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import saved_checkpoint
+    from openselfsup.utils.checkpoint import checkpoint_config
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'clp.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=4, batch=4, crop=64)
+    key = 'train_dataloader.dataset.pipeline.1.transforms.0.0.scale'
+    work = tmp_path / 'w'
+    runner = train(cfg, work_dir=str(work), cfg_options={key: 32})
+    views = runner.train_dataloader.dataset.pipeline.transforms[1]
+    crop = views.pipelines[0].transforms[0]
+    assert type(crop).__name__ == 'RandomResizedCrop'
+    assert crop.scale == (32, 32)  # what ran
+    reference = Config.fromfile(cfg)
+    reference.merge_from_dict({key: 32})
+    texts = [(work / 'clp.py').read_text(),
+             checkpoint_config(saved_checkpoint(str(work / 'epoch_1.pth'))),
+             pathlib.Path(glob.glob(str(work / '*' / 'vis_data' /
+                                        'config.py'))[0]).read_text()]
+    for text in texts:
+        note = _leading_comment(text)
+        assert f'#   {key}=32\n' in note
+        assert 'crop_size' in note and "keep the file's" in note
+        said = Config.fromstring(text, '.py')
+        assert said.crop_size == Config.fromfile(cfg).crop_size == 64
+        for section in ('model', 'train_dataloader', 'optim_wrapper',
+                        'param_scheduler', 'train_cfg', 'default_hooks'):
+            assert said[section] == reference[section], section
+        assert said.train_dataloader.dataset.pipeline[1].transforms[0][0] \
+            .scale == 32
+    # the dump itself loads and builds what ran, and says nothing more of
+    # it: it was loaded without options
+    again = load_config(str(work / 'clp.py'))
+    assert again.to_dict() == Config.fromstring(texts[0], '.py').to_dict()
+    assert not again.pretty_text.startswith('#')
+    # the note is kept where the config is copied or pickled (a spawned
+    # process's)
+    loaded = load_config(cfg, {key: 32})
+    assert pickle.loads(pickle.dumps(loaded)).pretty_text == \
+        loaded.pretty_text == copy.deepcopy(loaded).pretty_text
+    assert _leading_comment(loaded.pretty_text) == _leading_comment(texts[0])
+    # a config without options says nothing: MMEngine's text
+    assert load_config(cfg).pretty_text == Config.fromfile(cfg).pretty_text
+
+
+@pytest.mark.parametrize('config, options', [
+    ('configs/demo/hidisc_r18w8_synthetic.py', ['knn_eval=None']),
+    ('configs/demo/hidisc_r18w8_synthetic.py', ['custom_hooks=[]']),
+    ('configs/demo/hidisc_r18w8_synthetic.py', ['custom_hooks=None']),
+    ('configs/demo/clp_r18_demo.py', ['param_scheduler=[]']),
+    ('configs/demo/clp_r18_demo.py', ['model.backbone.norm_cfg=None']),
+    ('configs/demo/balance_slide_synthetic.py',
+     ['test_dataloader=None', 'test_evaluator=None', 'test_cfg=None']),
+    ('configs/demo/balance_vit_tiny_synthetic.py',
+     ['test_dataloader=None', 'test_evaluator=None', 'test_cfg=None'])])
+def test_options_that_remove_or_shorten_a_section_load(config, options):
+    """``--cfg-options`` that set a section to None or an empty list (r72:
+    each crashed ``load_config`` with a traceback while the dump's
+    variables were traced) load as MMEngine merges them."""
+    from mmengine.config import Config
+
+    from openselfsup.config import load_config, parse_cfg_options
+    path = os.path.join(REPO, config)
+    parsed = parse_cfg_options(options)
+    reference = Config.fromfile(path)
+    reference.merge_from_dict(parsed)
+    assert load_config(path, parsed).to_dict() == reference.to_dict()
