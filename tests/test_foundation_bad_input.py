@@ -6556,6 +6556,16 @@ def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path,
     torch.save({'meta': {'cfg': cfg.pretty_text}, 'state_dict': {}},
                str(ckpt))
     assert check_new_run_dir(str(work), cfg) == ['epoch_1.pth']
+    # ... but not a run of it with another loss weight (a hyper-parameter,
+    # which --resume takes with a warning): another experiment's
+    # checkpoints, refused as before
+    before = ckpt.read_bytes()
+    weight = cfg.model.head.loss.loss_weight
+    line = _train_fails(capfd, fsp, '--work-dir', str(work), '--cfg-options',
+                        f'model.head.loss.loss_weight={weight * 2}')
+    assert f'{work} holds the run of another model ({ckpt}, ' \
+        f'model.head.loss.loss_weight: {weight!r} -> {weight * 2!r})' in line
+    assert ckpt.read_bytes() == before
 
 
 # -- a run that fails at its start leaves nothing behind ---------------------
@@ -8038,7 +8048,15 @@ def test_a_resume_with_other_hyper_parameters_is_warned(tmp_path):
         f'model.head.loss.loss_weight: {weight!r} -> 1.0; the run continues '
         "with this config's (resume with the old values to continue the run "
         'as it was)'], warned
-    assert check_new_run_dir(str(tmp_path), cfg) == ['epoch_1.pth']
+    # a new run (not a resume) into that run's work dir would replace
+    # another experiment's checkpoints: refused, naming the first change
+    with pytest.raises(InputError, match=re.escape(
+            f'{tmp_path} holds the run of another model ({ckpt}, '
+            f'model.base_momentum: {momentum!r} -> 0.01); training here '
+            'would write over its checkpoints')):
+        check_new_run_dir(str(tmp_path), cfg)
+    assert check_new_run_dir(str(tmp_path), load_config(CLP_DEMO)) == \
+        ['epoch_1.pth']
     same = load_config(CLP_DEMO)
     assert not [n for n in resume_notes(str(ckpt), same, 1)
                 if 'hyper-parameters' in n]

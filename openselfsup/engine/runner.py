@@ -2662,13 +2662,22 @@ def check_new_run_dir(work_dir: str, cfg) -> List[str]:
 
     Raises:
         InputError: they are of another model (:func:`model_difference`
-            on the one ``--resume`` would read): a ``--work-dir`` naming
-            another config's run, whose checkpoints the new run would
-            replace under the same names.
+            on the one ``--resume`` would read), a model hyper-parameter
+            included (``model.balance: 0.3 -> 0.5``, :func:`~openselfsup.
+            config.saved_hyper_parameter_changes`: a resume warns of it as
+            a fine-tune, a new run would replace another experiment's
+            checkpoints): a ``--work-dir`` naming another config's run,
+            whose checkpoints the new run would replace under the same
+            names.
     """
+    from ..utils.checkpoint import checkpoint_config
     earlier = [os.path.basename(p) for p in checkpoints_in(work_dir)]
     newest = find_resumable_checkpoint(work_dir) if earlier else None
-    diff = model_difference(newest, cfg) if newest else None
+    diff = None
+    if newest:
+        text = checkpoint_config(saved_checkpoint(newest))
+        diff = model_difference(newest, cfg, text) or next(
+            iter(saved_hyper_parameter_changes(text, cfg)), None)
     if diff:
         raise InputError(
             f'{work_dir} holds the run of another model ({newest}, {diff}); '
