@@ -1224,7 +1224,7 @@ def argument_value(cls, node: Any, arg: str) -> Any:
 
 #: the argument annotations :func:`check_setting_types` checks a value
 #: against: (test, what the line says is expected)
-_NUMBER_KINDS = {int: (is_int, 'an integer'),
+_NUMBER_KINDS = {int: (lambda v: is_whole(v), 'an integer'),
                  float: (is_number, 'a number')}
 
 
@@ -1280,8 +1280,11 @@ def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
     :func:`~openselfsup.utils.errors.settings_refused` keeps as a bug's
     traceback. Every typed dict under ``roots`` whose class is this
     package's is checked against its ``__init__``'s annotations (``int``:
-    an integer, not a bool; ``float``: an int or float; ``Optional``:
-    None too); other packages' classes say their own errors. Call inside
+    an integer, not a bool, or a whole float, as elsewhere
+    (:func:`is_whole`: ``feat_dim=8.0`` ran before this check), set to
+    the int it is so that ``range(depth)`` takes it; ``float``: an int or
+    float; ``Optional``: None too); other packages' classes say their own
+    errors. Call inside
     ``settings_refused``, which makes the TypeError its one line with the
     config and the ``--cfg-options`` given. Imports the model stack.
 
@@ -1300,6 +1303,9 @@ def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
                 if arg in node and not test(node[arg]):
                     raise TypeError(f'{key}.{arg} must be {what} ({name}\'s '
                                     f'{arg}), got {node[arg]!r}')
+                if arg in node and isinstance(node[arg], float) and \
+                        what.startswith('an integer'):
+                    node[arg] = int(node[arg])  # whole: range() takes it
 
 
 def _keyword_names(built, node: Any) -> Optional[Dict[str, Any]]:

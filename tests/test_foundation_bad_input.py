@@ -5529,6 +5529,24 @@ def test_a_number_setting_given_a_string_is_one_line_naming_it(tmp_path):
     check_setting_types(load_config(slide, {
         'model.contrastive_loss.margin': 2, 'model.backbone.dropout': 0,
         'train_dataloader.dataset.pipeline.0.max_regions': None}))
+    # a whole float where an int is taken ran before the check
+    # (train_dataloader.dataset.feat_dim=8.0: int(feat_dim)) and builds as
+    # the int does, range(region_depth) too; 2.5 stays refused
+    def built(options):
+        runner = build_runner(slide, work_dir=str(tmp_path / 'w'),
+                              cfg_options=options)
+        return ({k: tuple(v.shape) for k, v in
+                 runner.model.state_dict().items()},
+                runner.cfg.train_dataloader.dataset.feat_dim)
+    depth, feat = 'model.backbone.region_depth', \
+        'train_dataloader.dataset.feat_dim'
+    dim = load_config(slide).train_dataloader.dataset.feat_dim
+    assert built({depth: 1.0, feat: float(dim)}) == built({depth: 1})
+    assert built({depth: 1})[0] != built({depth: 2})[0]  # depth tells
+    with pytest.raises(InputError, match=re.escape(
+            f'{depth} must be an integer (LocalGlobalHIPT\'s region_depth), '
+            'got 2.5')):
+        built({depth: 2.5})
 
 def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,
                                                           monkeypatch):
