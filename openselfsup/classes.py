@@ -115,8 +115,11 @@ def unjudged_held_out_note(list_file: Optional[str]) -> Optional[str]:
     class name where the published lists write its number) is not judged,
     or None for any other name: :func:`list_held_out_id` reads digits
     only, so such a list trained as a user's own, every held-out check
-    (the resume's, the initial weights', extraction's ``<model>_wo_<c>``
-    folder, the meta-test's pairing) passing it without a word. Said, not
+    that reads list names (the resume's, the initial weights', extraction's
+    ``<model>_wo_<c>`` folder) passing it without a word; the meta-test
+    pairs a model folder's name with its novel class and reads no list
+    name, so features of such a run under ``clp_wo_3/`` were scored on
+    the word of extraction's folder check alone, which passed them. Said, not
     read as the class: ``wo_`` of a user's name may mean another thing
     left out (``wo_norm``: without stain normalisation). Where the word
     names NCT classes (``+``-joined, any case) that an id stands for, the
