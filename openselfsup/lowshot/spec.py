@@ -768,8 +768,9 @@ _USES = {
                      'without that class)',
         'tasks': 'names the store and seeds its draw (every task still '
                  'holds all nine classes)',
-        'dictionary': 'left out of the base set the dictionary is built '
-                      'from; give the meta-test the same class',
+        'dictionary': 'its classes are kept out of the base set the '
+                      'dictionary is built from; give the meta-test the '
+                      'same class',
     },
     'aug_times': {
         'meta_test': '',
@@ -777,6 +778,11 @@ _USES = {
                  'own NCT_aug',
     },
 }
+#: command -> where a ``<family>_wo_<c>`` model cannot leave
+#: ``--novel_class`` out (:func:`_settle_novel_class`), for its ``--help``
+_NOVEL_REQUIRED_FOR = {'meta_test': 'for the near domain (--task near)',
+                       'dictionary': 'for NCT features (--features '
+                                     'NCT_train, the default)'}
 _CHOICES = {'task': TASKS, 'clf': CLASSIFIERS, 'mode': MODES}
 _DEFAULTS = {f.name: None if f.default is NOVEL_CLASS_LEFT_OUT
              else f.default for f in fields(RunSpec)
@@ -861,10 +867,12 @@ def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str],
             kw['default'] = None
             kw['help'] += f' (default: {default_words[name]})'
         elif key == 'novel_class' and name not in many:
-            # left out, refused for a <family>_wo_<c> model (the specs')
+            # none, but refused without the flag for a <family>_wo_<c>
+            # model where it counts (the specs': _settle_novel_class)
             kw['default'] = NOVEL_CLASS_LEFT_OUT
-            kw['help'] += ('; left out, none, but for a model named '
-                           '<family>_wo_<c>, which takes c or none given')
+            kw['help'] += (' (default: none; a model named <family>_wo_<c> '
+                           f'must give it {_NOVEL_REQUIRED_FOR[command]}: '
+                           'c, the published pairing, or none on purpose)')
         else:
             value = defaults.get(name, _DEFAULTS.get(key))
             kw['default'] = value
