@@ -172,6 +172,41 @@ def test_a_held_out_model_without_a_novel_class_is_refused(wd, capsys):
         assert words[words.index('--novel_class') + 1] == 'none'
 
 
+def test_a_model_suffix_that_is_no_class_id_is_never_advised(wd, capsys):
+    """``clp_wo_99`` without ``--novel_class`` was told to give
+    ``--novel_class 99 (the published pairing)``, which is then refused
+    as out of range; with ``--novel_class 3`` it was told alike. A suffix
+    that names no NCT class (:func:`held_out` refuses it) is said to be
+    no class id; the ways out advised are ones that run."""
+    from openselfsup.classes import held_out
+    shutil.copytree(os.path.join(wd, 'extracted_feats', 'clp'),
+                    os.path.join(wd, 'extracted_feats', 'clp_wo_99'))
+    with pytest.raises(ValueError):  # the reference: 99 names no class
+        held_out(99)
+    meta = ['--task', 'near', '--num_shots', '5', '--num_task', '10',
+            '--model', 'clp_wo_99', '--workdir', wd]
+    err = cli_fails(META, meta, capsys, wd,
+                    '--model clp_wo_99 is named as the encoder trained '
+                    'without class 99, but 99 is no novel class id')
+    assert 'novel_class 99' not in err, err
+    assert err.endswith('give --novel_class none to score it without a '
+                        'novel class on purpose, or name its feature folder '
+                        '<family>_wo_<c> for the class c its encoder held '
+                        'out'), err
+    err = cli_fails(META, [*meta, '--novel_class', '3'], capsys, wd,
+                    'without class 99 (no novel class id), but '
+                    '--novel_class 3 (LYM)')
+    assert 'novel_class 99' not in err, err
+    assert 'give the model without class 3 (clp_wo_3)' in err, err
+    # the way out advised is taken (the run's spec builds)
+    from openselfsup.lowshot.spec import RunSpec
+    assert RunSpec('clp_wo_99', 'near', 5, novel_class=None).novel_class \
+        is None
+    err = cli_fails(DICT, ['--model', 'clp_wo_99', '--workdir', wd, *K],
+                    capsys, wd, 'but 99 is no novel class id')
+    assert 'novel_class 99' not in err, err
+
+
 @pytest.mark.parametrize('value', ['LYM', 'lym', 'str+tum', 'STR', 'XYZ'])
 def test_a_novel_class_given_by_name_is_answered_with_its_id(wd, capsys,
                                                             value):

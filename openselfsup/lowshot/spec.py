@@ -238,7 +238,8 @@ def model_novel_mismatch(model: str, novel_class: Optional[int],
                          'tasks')
     return (f'{model_words or model} is named as the encoder trained '
             f'without class {said}'
-            f'{f" ({nct_names(held)})" if held else ""}, but {novel_words} '
+            f' ({nct_names(held) if held else "no novel class id"})'
+            f', but {novel_words} '
             f'{novel_class}{f" ({nct_names(novel)})" if novel else ""} '
             f'scores it on that class\'s tasks'
             f'{": that encoder " + " and ".join(facts) if facts else ""} (the '
@@ -276,16 +277,24 @@ def check_model_novel_class(model: str, novel_class: Optional[int],
     what the run would do, ``on_purpose`` what ``none`` given does (the
     way to ask for it)."""
     family, said_class = split_model_name(model)
+    try:  # a suffix that is no class id (clp_wo_99) is never advised
+        said_names = said_class and nct_names(held_out(int(said_class)))
+    except ValueError:
+        said_names = None
     if novel_class is NOVEL_CLASS_LEFT_OUT:
         if said_class is None:
             return
-        try:
-            names = f' ({nct_names(held_out(int(said_class)))})'
-        except ValueError:  # no NCT class: not named
-            names = ''
+        named = f'{model_words or f"--model {model}"} is named as the ' \
+            f'encoder trained without class {said_class}'
+        if said_names is None:
+            raise InputError(
+                f'{named}, but {said_class} is no novel class id (0..8, or '
+                f'78 for 7 and 8) and no {novel_flag} is given: {left_out}; '
+                f'give {novel_flag} none to {on_purpose}, or name its '
+                'feature folder <family>_wo_<c> for the class c its encoder '
+                'held out')
         raise InputError(
-            f'{model_words or f"--model {model}"} is named as the encoder '
-            f'trained without class {said_class}{names}, but no '
+            f'{named} ({said_names}), but no '
             f'{novel_flag} is given: {left_out}; give {novel_flag} '
             f'{said_class} (the published pairing), or {novel_flag} none '
             f'to {on_purpose}')
@@ -294,7 +303,7 @@ def check_model_novel_class(model: str, novel_class: Optional[int],
     if line is None:
         return
     fix = (f'{novel_flag} {said_class} or ' if novel_flag.startswith('--')
-           else '')
+           and said_names is not None else '')
     raise InputError(
         f'{line}; give {fix}the model without class {novel_class} '
         f'({family}_wo_{novel_class}); to score an encoder '
