@@ -19,7 +19,10 @@
 # Environment: MODEL (name in the workdir, default clp), NUM_TASK (30), SHOTS
 # ("1 5": near and mixture), OUT_SHOTS ("1 5": out), OUT_HOMO_SHOTS ("5":
 # out_homo, which has no published 1-shot), DOMAINS ("near mixture out"; add
-# out_homo), NOVEL (near-domain novel class, default none), DATA (data),
+# out_homo), NOVEL (near-domain novel class; default: c for a MODEL named
+# <family>_wo_<c>, the encoder trained without class c (the published
+# pairing), else none; NOVEL=none runs such a model without one on
+# purpose), DATA (data),
 # DEVICE (cpu); see also _env.sh (whose MODELS and NOVEL_CLASSES this
 # script refuses: MODEL and NOVEL are its forms).
 set -e
@@ -37,7 +40,13 @@ DOMAINS=${DOMAINS:-"near mixture out"}
 _default_SHOTS="1 5"
 _default_OUT_SHOTS="1 5"
 _default_OUT_HOMO_SHOTS=5
-NOVEL_CLASSES=${NOVEL:-none}
+# a MODEL named <family>_wo_<c> (c digits, as spec.split_model_name reads
+# it) is scored on its own class c where NOVEL is unset: passing none on
+# the user's behalf ran clp_wo_7 on near-domain tasks of no novel class,
+# which distributed_meta_test.py refuses
+case $MODEL in *_wo_*) _held=${MODEL##*_wo_} ;; *) _held= ;; esac
+case $_held in ''|*[!0-9]*) _held=none ;; esac
+NOVEL_CLASSES=${NOVEL:-$_held}
 NUM_PROTOTYPES=${NUM_PROTOTYPES:-8}
 NUM_AUG_SHOTS=${NUM_AUG_SHOTS:-10}
 EXTRACT_BATCH=${EXTRACT_BATCH:-64}
