@@ -1939,7 +1939,9 @@ def test_the_plot_says_what_the_table_notes_of_encoders_and_left_out(
     out); a workdir of one encoder per model and nothing left out: no
     such note."""
     from lowshot_data import CHECKPOINT_PROVENANCE, write_provenance
+    from openselfsup.lowshot import compare as C
     from openselfsup.lowshot import report
+    from openselfsup.lowshot.compare import compare
     from openselfsup.lowshot.meta_test import run_meta_test
     w = str(tmp_path / 'w')
     one, two = 'a' * 64, 'b' * 64
@@ -1948,13 +1950,19 @@ def test_the_plot_says_what_the_table_notes_of_encoders_and_left_out(
     lc = paths.features_path(w, 'base', 'LC')
     np.save(lc, np.load(lc)[::-1].copy())   # base's LC extracted again
     figs = []
-    monkeypatch.setattr(report, 'figure_png',
-                        lambda fig: figs.append(fig) or b'png')
+    for module in (report, C):
+        monkeypatch.setattr(module, 'figure_png',
+                            lambda fig: figs.append(fig) or b'png')
 
     def notes():
         figs.clear()
         md = open(summarize(w)['md']).read()
         return md, ' '.join(t.get_text() for t in sorted(  # top down
+            figs[0].texts, key=lambda t: -t.get_position()[1]))
+    def compare_notes():
+        figs.clear()
+        compare(w, 'mine', 'base')
+        return ' '.join(t.get_text() for t in sorted(
             figs[0].texts, key=lambda t: -t.get_position()[1]))
     md, plot = notes()
     assert 'Mixed encoders: the results of mine come from 2 encoders' in md
@@ -1967,6 +1975,13 @@ def test_the_plot_says_what_the_table_notes_of_encoders_and_left_out(
                   'changed since'):
         assert words in plot, plot
     assert 'results of base' not in plot
+    # the comparison's plot says it too (it drew its curves without a
+    # word, though GETTING_STARTED said the plot's notes name them)
+    plot = compare_notes()
+    for words in ('mixed encoders: the results of mine come from 2 '
+                  'encoders (', 'left out: 1 result(s) computed on inputs '
+                  'that have changed since'):
+        assert words in plot, plot
     # one encoder per model, every result current: no such note
     for model, sha in (('mine', two), ('base', 'c' * 64)):
         write_provenance(w, model, 'LC', **dict(CHECKPOINT_PROVENANCE,
@@ -1976,6 +1991,7 @@ def test_the_plot_says_what_the_table_notes_of_encoders_and_left_out(
     md, plot = notes()
     assert 'Mixed encoders' not in md and 'Left out' not in md, md
     assert 'mixed encoders' not in plot and 'left out' not in plot, plot
+    assert compare_notes() == ''
 
 
 def test_the_same_features_under_a_checkpoint_written_again_are_one_encoder(

@@ -39,6 +39,7 @@ one model ran are listed as unpaired. F1 values are fractions; the
 Markdown prints percent and percentage points.
 """
 import math
+import textwrap
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -49,7 +50,7 @@ from . import paths
 from .metrics import SIGNED_RANK_RULE, fmt_pct, mean_ci, signed_rank_p
 from .report import (DOMAINS, _natural, _order, dtype_mark, dtype_note,
                      left_out_lines, mixed_encoders, mixed_encoders_note,
-                     result_dtype, result_normalised)
+                     result_dtype, result_normalised, results_notes)
 from .spec import CLASSIFIERS, MODES
 
 #: the Holm p below which the plot fills a setting's marker (significant)
@@ -353,7 +354,12 @@ def plot_compare(cmp: Dict) -> bytes:
 
     settings = cmp['settings']
     n = len(settings)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * n + 2), 4.6))
+    width = max(6.0, 0.32 * n + 2)
+    # what the table's notes say of the results (mixed encoders, left
+    # out), as the summary's plot: one line each, wrapped to the width
+    notes = [line for text in results_notes(cmp)
+             for line in textwrap.wrap(text, int(16 * width))]
+    fig, ax = plt.subplots(figsize=(width, 4.6 + 0.17 * len(notes)))
     colours = plt.get_cmap('tab10')
     modes = sorted({s['mode'] for s in settings},
                    key=lambda m: _order(m, MODES))
@@ -381,7 +387,11 @@ def plot_compare(cmp: Dict) -> bytes:
     for j, mode in enumerate(modes):
         ax.plot([], [], 'o', color=colours(j % 10), label=mode)
     ax.legend(fontsize=7, frameon=False, loc='best')
-    fig.tight_layout()
+    for k, text in enumerate(reversed(notes)):
+        fig.text(0.5, (0.08 + 0.17 * k) / fig.get_figheight(), text,
+                 ha='center', fontsize=7)
+    fig.tight_layout(rect=(0, (0.08 + 0.17 * len(notes))
+                           / fig.get_figheight(), 1, 1))
     return figure_png(fig)
 
 

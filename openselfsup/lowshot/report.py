@@ -486,6 +486,21 @@ def left_out_words(left_out: Sequence[dict]) -> str:
             'tasks drawn again)')
 
 
+def results_notes(data: Dict) -> List[str]:
+    """A report plot's notes on its results, in the table notes' words:
+    the models whose results come from several encoders and the results
+    left out (``data``: a summary table or a comparison, with
+    ``mixed_encoders`` and ``left_out``); :func:`plot_table`'s and
+    :func:`~.compare.plot_compare`'s."""
+    notes = [f'mixed encoders: {words}; the table\'s note says more'
+             for _, words in mixed_encoders_words(
+                 data.get('mixed_encoders') or {})]
+    if data.get('left_out'):
+        notes.append(f'left out: {left_out_words(data["left_out"])}; '
+                     'the table lists them')
+    return notes
+
+
 def other_seed_note(result: dict, path: str, seed: int,
                     workdir: str) -> str:
     """The note on a result whose task store ``path`` now holds tasks of
@@ -1128,13 +1143,7 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
         notes.append(f'points of runs over different numbers of tasks '
                      f'({", ".join(map(str, counts))}); the table marks '
                      'each cell\'s')
-    # what the table's notes say of the curves' results (the same words)
-    notes += [f'mixed encoders: {words}; the table\'s note says more'
-              for _, words in mixed_encoders_words(
-                  table.get('mixed_encoders') or {})]
-    if table.get('left_out'):
-        notes.append(f'left out: {left_out_words(table["left_out"])}; '
-                     'the table lists them')
+    notes += results_notes(table)
     # one line each, wrapped to the figure's width (about 16 characters
     # an inch at this size)
     notes = [line for text in notes for line in textwrap.wrap(
