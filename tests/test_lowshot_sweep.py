@@ -1,16 +1,17 @@
 """The one-process sweep against one meta-test run per setting."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
 
-from lowshot_data import make_workdir, snapshot
+from lowshot_data import make_workdir, script_main, snapshot
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.meta_test import run_meta_test
 from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
 from openselfsup.lowshot.sweep import run_sweep, sweep_specs
-from openselfsup.utils import InputError
+from openselfsup.utils import InputError, run_cli
 
 KW = dict(num_aug_shots=5, num_prototypes=4, num_shift_vectors=30,
           num_task=6)
@@ -314,11 +315,14 @@ def test_a_replaced_result_removes_the_reports_that_read_it(tmp_path):
     run_meta_test(wd, spec['clp'], progress=False, log=lines.append)
     assert lines == [] and all(os.path.isfile(f) for f in summary + pair)
 
+    again = {summary[0]: f'python wsi_workdir/summarize.py --workdir {wd}',
+             pair[0]: f'python wsi_workdir/summarize.py --workdir {wd} '
+             '--compare clp rnd'}
+
     def removed(report, result):
         return (f'removed {", ".join(report)}: the report listed {result},'
-                ' which is being replaced by another result (run '
-                'wsi_workdir/summarize.py (with the --compare that wrote '
-                'it) again to write them anew)')
+                f' which is being replaced by another result (run '
+                f'{again[report[0]]} again to write them anew)')
     for model, gone in (('fsp', [summary]), ('clp', [summary, pair])):
         reports()
         lines.clear()
@@ -330,6 +334,160 @@ def test_a_replaced_result_removes_the_reports_that_read_it(tmp_path):
         for r in (summary, pair):
             assert all(os.path.exists(f) == (r not in gone) for f in r)
         run_meta_test(wd, spec[model], progress=False, log=None)
+
+
+SWEEP = script_main('wsi_workdir/sweep.py')
+SUMMARY = script_main('wsi_workdir/summarize.py')
+ABLATION = script_main('wsi_workdir/ablation.py')
+
+
+def _removal_lines(out):
+    """``{report JSON: the command its removal line gives}`` of the
+    report removal lines in ``out``."""
+    found = {}
+    for line in out.splitlines():
+        m = re.match(r'removed (\S+\.json), \S+, \S+: the report listed '
+                     r'\S+, which is being replaced by another result '
+                     r'\(run (.*) again to write them anew\)$', line)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+def _summarize(capsys, *args):
+    assert run_cli(SUMMARY, list(args)) == 0, capsys.readouterr().err
+    capsys.readouterr()
+
+
+def test_sweep_quiet_names_each_report_it_removes_and_its_command(
+        tmp_path, capsys):
+    """Through ``sweep.py --quiet`` (the path the shipped scripts run):
+    the summary and comparisons of the workdir that read a replaced result
+    were removed without a word (the lines went to ``log``, None when
+    quiet), each line named the same vague way out, and removing
+    ``workdir`` from sweep.py's ``release_result`` call left every test
+    passing. Each report under ``summary/`` that read the result is
+    removed with a line giving the command that writes it again, which
+    does (run here); a report written outside ``summary/`` (``--output``
+    elsewhere), or in another workdir's ``summary/``, is kept."""
+    import shlex
+    import shutil
+    wd = make_workdir(str(tmp_path / 'w'), model='clp', dim=16)
+    shutil.copytree(os.path.join(wd, 'extracted_feats', 'clp'),
+                    os.path.join(wd, 'extracted_feats', 'rnd'))
+    flags = ['--task', 'mixture', '--mixture_shots', '1', '--clfs', 'Ridge',
+             '--modes', 'linear', '--workdir', wd, '--quiet']
+    for model in ('clp', 'rnd'):
+        assert run_cli(SWEEP, ['--model', model, '--num_task', '4',
+                               *flags]) == 0, capsys.readouterr().err
+    other = str(tmp_path / 'other')  # another workdir, its own result
+    shutil.copytree(wd, other)
+    capsys.readouterr()
+    summary = os.path.join(wd, 'summary')
+    mine = os.path.join(summary, 'mine')
+    elsewhere = str(tmp_path / 'elsewhere' / 'report')
+    of_wd_in_other = os.path.join(other, 'summary', 'of_w')
+    reports = {  # the report JSON: the command written here by hand
+        os.path.join(summary, 'summary.json'):
+            f'python wsi_workdir/summarize.py --workdir {wd}',
+        os.path.join(summary, 'summary_Ridge.json'):
+            f'python wsi_workdir/summarize.py --workdir {wd} --clf Ridge',
+        os.path.join(summary, 'compare', 'clp', 'vs_rnd', 'all.json'):
+            f'python wsi_workdir/summarize.py --workdir {wd} '
+            '--compare clp rnd',
+        f'{mine}.json': f'python wsi_workdir/summarize.py --workdir {wd} '
+                        f'--output {mine}'}
+    for cmd in reports.values():
+        _summarize(capsys, *shlex.split(cmd)[2:])
+    kept = [f'{elsewhere}.json', f'{of_wd_in_other}.json',
+            os.path.join(other, 'summary', 'summary.json')]
+    _summarize(capsys, '--workdir', wd, '--output', elsewhere)
+    _summarize(capsys, '--workdir', wd, '--output', of_wd_in_other)
+    _summarize(capsys, '--workdir', other)
+    assert all(os.path.isfile(f) for f in [*reports, *kept])
+    # another result of clp (3 tasks), the other workdir's too
+    for w in (wd, other):
+        assert run_cli(SWEEP, ['--model', 'clp', '--num_task', '3', *[
+            w if f == wd else f for f in flags]]) == 0
+        out = capsys.readouterr().out
+        if w == wd:
+            assert _removal_lines(out) == reports, out
+            assert not any(os.path.exists(f) for f in reports)
+        else:  # its own summary only
+            assert list(_removal_lines(out)) == [kept[2]], out
+    assert all(os.path.isfile(f) for f in kept[:2])
+    # rnd on the same 3 tasks (a pair is of one task count), then each
+    # command writes its report again
+    assert run_cli(SWEEP, ['--model', 'rnd', '--num_task', '3', *flags]) == 0
+    for path, cmd in reports.items():
+        _summarize(capsys, *shlex.split(cmd)[2:])
+        assert os.path.isfile(path)
+
+
+def test_a_rerun_ablation_removes_the_ablation_comparison(tmp_path, capsys):
+    """The ablation writes results that ``summarize.py --compare A B
+    --ablation`` reads: another ablation result of A removes that
+    comparison, with the command that writes it again (its
+    ``--ablation`` too), even with ``--quiet``."""
+    import shlex
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'clp_wo_78', seed=0, spread=1.0)
+    make_workdir(w, 'fsp_wo_78', seed=1, spread=0.4)
+
+    def ablation(model, num_task):
+        assert run_cli(ABLATION, [
+            '--workdir', w, '--model', model, '--num_task', str(num_task),
+            '--num_shots', '2', '--prototypes', 'none', '--image', 'none',
+            '--latent', 'none', '--hybrid', 'none', '--quiet']) == 0, \
+            capsys.readouterr().err
+        return capsys.readouterr().out
+    for model in ('clp_wo_78', 'fsp_wo_78'):
+        ablation(model, 8)
+    _summarize(capsys, '--workdir', w, '--compare', 'clp_wo_78', 'fsp_wo_78',
+               '--ablation')
+    report = paths.summary_path(w, 'json', paths.compare_name(
+        'clp_wo_78', 'fsp_wo_78', ablation=True))
+    assert os.path.isfile(report)
+    cmd = (f'python wsi_workdir/summarize.py --workdir {w} --compare '
+           'clp_wo_78 fsp_wo_78 --ablation')
+    assert _removal_lines(ablation('clp_wo_78', 6)) == {report: cmd}
+    assert not os.path.exists(report)
+    ablation('fsp_wo_78', 6)  # the pair on the same tasks, then written
+    _summarize(capsys, *shlex.split(cmd)[2:])
+    assert os.path.isfile(report)
+
+
+def test_a_sweep_reads_each_summary_report_once(tmp_path, monkeypatch):
+    """Every result written parsed every JSON under ``summary/`` (0.5 s
+    per result with 95 reports), also where no result was there before,
+    which nothing can have read. A sweep writing new results reads none
+    of them; one replacing results reads each report once, however many
+    results it replaces, and still removes those that read one."""
+    from openselfsup.lowshot import report as R
+    from openselfsup.lowshot.report import summarize
+    parsed = []
+    real = R.json_object_or_none
+
+    def counting(path):
+        parsed.append(path)
+        return real(path)
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    specs = sweep_specs('clp', 'mixture', shots=[1, 2],
+                        clfs=['Ridge', 'nearest_centroid'],
+                        modes=['linear'], num_task=4)
+    ridge, nc = ([s for s in specs if s.clf == c]
+                 for c in ('Ridge', 'nearest_centroid'))
+    run_sweep(wd, [ridge[0], nc[0]], log=None)
+    kept = summarize(wd, clf='nearest_centroid')  # nothing of Ridge
+    summary = summarize(wd)
+    monkeypatch.setattr(R, 'json_object_or_none', counting)
+    run_sweep(wd, [ridge[1], nc[1]], log=None)   # new results
+    assert parsed == []
+    run_sweep(wd, [RunSpec(s.model, s.task, s.shots, clf=s.clf, mode=s.mode,
+                           num_task=3) for s in ridge], log=None)
+    assert sorted(parsed) == sorted([kept['json'], summary['json']])
+    assert os.path.isfile(kept['json'])
+    assert not os.path.exists(summary['json'])
 
 
 def test_an_overlapping_sweep_removes_the_other_index_not_a_newer_one(
@@ -349,7 +507,8 @@ def test_an_overlapping_sweep_removes_the_other_index_not_a_newer_one(
         f.write(b'plot')
     _other_features(wd)
     lines = []
-    a = run_sweep(wd, specs, log=lines.append)   # rewrites 2-shot: b's
+    a = run_sweep(wd, specs, log=lines.append,  # rewrites 2-shot: b's
+                  warn=lines.append)
     assert not any(os.path.exists(p) for p in (other, b['summary_md'], png))
     assert [ln for ln in lines if ln.startswith('removed ')] == [
         f'removed {other}, {b["summary_md"]}, {png}: the sweep index listed '

@@ -87,7 +87,9 @@ def parse_args(argv=None):
                    help='no per-setting blocks, only the final table (and '
                    'the line naming the parts skipped, and the warnings: a '
                    'result replaced by one over another number of tasks or '
-                   'in another precision)')
+                   'in another precision; each --compare --ablation report '
+                   'removed because it read a result replaced, with the '
+                   'command that writes it again)')
     args = p.parse_args(argv)
     args.skipped = {}  # part -> how its flag skipped it, said by the run
     for part in ('prototypes', 'image', 'latent', 'hybrid'):

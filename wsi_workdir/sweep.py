@@ -110,7 +110,10 @@ def parse_args(argv=None, script=None):
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table (and '
                    'the warnings: a result replaced by one over another '
-                   'number of tasks or in another precision)')
+                   'number of tasks or in another precision; each summary, '
+                   'comparison or other sweep\'s index removed because it '
+                   'read a result replaced, with the command that writes '
+                   'it again)')
     return p.parse_args(argv)
 
 

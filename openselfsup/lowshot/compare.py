@@ -440,5 +440,6 @@ def compare(workdir: str, model_a: str, model_b: str,
     text = format_compare(cmp)
     write_report(out, text, cmp, plot_compare(cmp),
                  [r['_file'] for r in results]
-                 + [item['file'] for item in left_out])
+                 + [item['file'] for item in left_out],
+                 dict(compare=[model_a, model_b], clf=clf, ablation=ablation))
     return dict(out, markdown=text, comparison=cmp)

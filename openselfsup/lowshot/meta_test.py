@@ -675,12 +675,13 @@ def replaced_note(path: str, old: Optional[Dict], result: Dict
 def release_result(path: str, result: Dict,
                    log: Optional[Callable[[str], None]] = None,
                    warn: Optional[Callable[[str], None]] = None,
-                   workdir: Optional[str] = None) -> List[Dict]:
+                   workdir: Optional[str] = None,
+                   reports=None) -> List[Dict]:
     """Before ``result`` replaces the result JSON at ``path``: remove the
     index set of every sweep that lists the file there (its ``sweeps``
     field: module docstring), and, with ``workdir``, every report under
     its ``summary/`` whose JSON lists the file among those it read (a
-    summary, a ``--compare``: :func:`~.report.reports_listing`; they were
+    summary, a ``--compare``: :class:`~.report.SummaryReports`; they were
     left saying the old numbers), unless ``result`` is that same result
     (equal in everything but ``execution`` and the ``path`` of each of
     its ``files``, their digests kept: a rerun on the same inputs, in a
@@ -693,10 +694,15 @@ def release_result(path: str, result: Dict,
     removed (its folder not writable) is named in a warning to ``warn``;
     the new result is written all the same (its work is done). A result
     over another number of tasks or in another precision is named to
-    ``warn`` too (:func:`replaced_note`). ``log`` receives the lines
-    naming the files removed; ``warn`` (default ``log``) those two,
-    warning-level facts that a quiet caller (``sweep.py --quiet``: no
-    ``log``) still prints.
+    ``warn`` too (:func:`replaced_note`). ``warn`` (default ``log``)
+    receives these and the lines naming the files removed, each with the
+    command that writes it again (a report's, from the ``summarize.py``
+    settings its JSON records): warning-level facts that a quiet caller
+    (``sweep.py --quiet``: no ``log``) still prints; a user's summary
+    removed without a word was found gone later. ``reports``: the
+    :class:`~.report.SummaryReports` of ``workdir`` to reuse (a sweep's,
+    one for all its results); where no file is at ``path`` nothing can
+    have read it, and ``summary/`` is not read at all.
 
     Returns:
         list[dict]: the ``sweeps`` entries of the indexes kept (they still
@@ -741,11 +747,14 @@ def release_result(path: str, result: Dict,
             kept.append(ref)
             continue
         stale.append((files, 'the sweep index', 'rerun that sweep'))
-    if workdir is not None and not same:
-        from .report import reports_listing
-        stale += [(files, 'the report', 'run wsi_workdir/summarize.py '
-                   '(with the --compare that wrote it) again')
-                  for files in reports_listing(workdir, path)]
+    if workdir is not None and not same and os.path.exists(path):
+        if reports is None:
+            from .report import SummaryReports
+            reports = SummaryReports(workdir)
+        stale += [(files, 'the report', f'run {again} again' if again else
+                   'run wsi_workdir/summarize.py (with the --compare that '
+                   'wrote it) again')
+                  for files, again in reports.listing(path)]
     for files, lister, again in stale:
         try:
             gone = remove_set(files)
@@ -756,8 +765,8 @@ def release_result(path: str, result: Dict,
                      'which is being replaced by another result, and its '
                      'numbers; delete them')
             continue
-        if gone and log:
-            log(f'removed {", ".join(gone)}: {lister} listed {path}, '
+        if gone and warn:
+            warn(f'removed {", ".join(gone)}: {lister} listed {path}, '
                 f'which is being replaced by another result ({again} to '
                 'write them anew)')
     return kept

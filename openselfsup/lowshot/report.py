@@ -25,6 +25,7 @@ import glob
 import math
 import os
 import re
+import shlex
 import textwrap
 from collections import Counter
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -1269,7 +1270,8 @@ def report_paths(workdir: str, output: Optional[str], name: str,
 
 def write_report(out: Dict[str, str], text: str, data,
                  png: Optional[bytes],
-                 read: Optional[Sequence[str]] = None) -> None:
+                 read: Optional[Sequence[str]] = None,
+                 written_by: Optional[Dict] = None) -> None:
     """Write a report's Markdown, JSON and PNG as one set (an interrupted
     run leaves the old report whole, not a new table beside old numbers),
     all computed before the first is written. ``png`` None: nothing to
@@ -1277,12 +1279,18 @@ def write_report(out: Dict[str, str], text: str, data,
     table it does not show). ``read``: the result files the report read,
     recorded in its JSON as ``read_results`` (relative to its folder), so
     that whoever replaces one of them with another result removes the
-    report (:func:`reports_listing`); None for a sweep's index written
-    here (the ablation's), which its results name instead."""
+    report (:class:`SummaryReports`); None for a sweep's index written
+    here (the ablation's), which its results name instead. ``written_by``:
+    the ``summarize.py`` settings that wrote it (``compare`` [A, B] or
+    None, ``clf``, ``ablation``), recorded as ``written_by`` so that the
+    line removing it gives the command that writes it again
+    (:func:`summarize_command`)."""
     if read is not None:
         base = os.path.dirname(os.path.abspath(out['json']))
         data['read_results'] = [os.path.relpath(os.path.abspath(f), base)
                                 for f in read]
+    if written_by is not None:
+        data['written_by'] = dict(written_by)
     if png is None:
         remove_set([out['png']])
         save_set({out['md']: text, out['json']: data})
@@ -1290,31 +1298,90 @@ def write_report(out: Dict[str, str], text: str, data,
     save_set({out['md']: text, out['json']: data, out['png']: bytes(png)})
 
 
-def reports_listing(workdir: str, result: str) -> List[List[str]]:
+def summarize_command(workdir: str, compare: Optional[Sequence[str]] = None,
+                      clf: Optional[str] = None, ablation: bool = False,
+                      output: Optional[str] = None) -> str:
+    """The ``summarize.py`` command that writes the report of these
+    settings in ``workdir``; ``output`` (a path prefix, ``.json`` cut
+    off) added where it is not the settings' default place."""
+    name = (paths.compare_name(*compare, clf, ablation) if compare
+            else 'summary' if clf is None else f'summary_{clf}')
+    words = ['python', 'wsi_workdir/summarize.py', '--workdir', workdir]
+    words += ['--compare', *compare] if compare else []
+    words += ['--clf', clf] if clf else []
+    words += ['--ablation'] if ablation else []
+    if output is not None and os.path.abspath(f'{output}.json') != \
+            os.path.abspath(paths.summary_path(workdir, 'json', name)):
+        words += ['--output', output]
+    return ' '.join(map(shlex.quote, words))
+
+
+class SummaryReports:
     """The reports under ``<workdir>/summary/`` (summaries and
-    comparisons, :func:`write_report`'s) whose JSON lists the result file
-    ``result`` among those it read (``read_results``): each report's
-    ``[json, md, png]``, for :func:`~.meta_test.release_result` to remove
-    before another result replaces that file. A report written elsewhere
-    (``--output`` outside the workdir's summary folder) is not looked for.
-    """
-    root = os.path.dirname(paths.summary_path(workdir, 'json'))
-    target = os.path.normpath(os.path.abspath(result))
-    found = []
-    for folder, subs, names in os.walk(root):
-        subs.sort()
-        for name in sorted(names):
-            if not name.endswith('.json'):
-                continue
-            path = os.path.join(folder, name)
-            listed = (json_object_or_none(path) or {}).get('read_results')
-            if isinstance(listed, list) and any(
-                    isinstance(f, str) and os.path.normpath(os.path.join(
-                        os.path.abspath(folder), f)) == target
-                    for f in listed):
+    comparisons, :func:`write_report`'s) by the result files they read
+    (``read_results``), for :func:`~.meta_test.release_result` to remove
+    those of a result before another replaces it. One object serves a
+    whole sweep: each call walks the folder again (a report written or
+    removed since is seen) but parses a JSON only when it is new or
+    changed (its size and modification time), not every report once per
+    result (0.5 s per result with 95 reports). A report written elsewhere
+    (``--output`` outside the workdir's summary folder) is not looked
+    for. Reports written before ``read_results`` was recorded list none:
+    never removed."""
+
+    def __init__(self, workdir: str):
+        self.workdir = workdir
+        self.root = os.path.dirname(paths.summary_path(workdir, 'json'))
+        self._parsed: Dict[str, Tuple] = {}  # path -> (stamp, reads, by)
+
+    def _read(self, path: str):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return frozenset(), None
+        stamp = (st.st_mtime_ns, st.st_size)
+        seen = self._parsed.get(path)
+        if seen is None or seen[0] != stamp:
+            data = json_object_or_none(path) or {}
+            listed, by = data.get('read_results'), data.get('written_by')
+            folder = os.path.dirname(os.path.abspath(path))
+            reads = frozenset(
+                os.path.normpath(os.path.join(folder, f))
+                for f in (listed if isinstance(listed, list) else ())
+                if isinstance(f, str))
+            seen = self._parsed[path] = (
+                stamp, reads, by if isinstance(by, dict) else None)
+        return seen[1], seen[2]
+
+    def listing(self, result: str) -> List[Tuple[List[str], Optional[str]]]:
+        """Each report that read ``result``: its ``[json, md, png]`` and
+        the command that writes it again (None where its JSON does not
+        record it: written before ``written_by``)."""
+        target = os.path.normpath(os.path.abspath(result))
+        found, present = [], set()
+        for folder, subs, names in os.walk(self.root):
+            subs.sort()
+            for name in sorted(names):
+                if not name.endswith('.json'):
+                    continue
+                path = os.path.join(folder, name)
+                present.add(path)
+                reads, by = self._read(path)
+                if target not in reads:
+                    continue
                 stem = path[:-len('.json')]
-                found.append([path, f'{stem}.md', f'{stem}.png'])
-    return found
+                again = None
+                if by is not None:
+                    try:
+                        again = summarize_command(
+                            self.workdir, by.get('compare'), by.get('clf'),
+                            bool(by.get('ablation')), stem)
+                    except (TypeError, ValueError):  # not as we write it
+                        again = None
+                found.append(([path, f'{stem}.md', f'{stem}.png'], again))
+        for gone in set(self._parsed) - present:
+            del self._parsed[gone]
+        return found
 
 
 @reading_once()  # each input file read once for the report
@@ -1345,5 +1412,5 @@ def summarize(workdir: str,
     text = format_markdown(table)
     write_report(out, text, table, plot_table(table),
                  [r['_file'] for r in results]
-                 + [item['file'] for item in left_out])
+                 + [item['file'] for item in left_out], dict(clf=clf))
     return dict(out, markdown=text)

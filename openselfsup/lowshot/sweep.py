@@ -22,8 +22,11 @@ removes those indexes and tables first; the same result again (a rerun on
 the same inputs) keeps them (:func:`~.meta_test.release_result`). An index
 rewritten since, whose ``sweep_id`` differs, is not touched; the reports
 under ``summary/`` that read the file (the summary, a ``--compare``) are
-removed alike (:func:`~.report.reports_listing`). So an index or table
-never lists numbers its results no longer hold.
+removed alike (:class:`~.report.SummaryReports`). So an index, or a
+report under ``summary/``, never lists numbers its results no longer hold;
+a report written elsewhere (``summarize.py --output`` outside
+``summary/``), or before reports recorded the results they read
+(``read_results``), is not looked for and may.
 
 For the near domain the features of novel class ``c`` come from the model
 ``model_template.format(model=M, novel=c)``, by default ``M_wo_c`` (the
@@ -54,7 +57,7 @@ from ..utils import (InputError, check_replaceable, check_writable,
 from . import paths
 from .meta_test import (Inputs, check_execution, evaluate, release_result,
                         result_table, sweep_ref)
-from .report import tasks_words
+from .report import SummaryReports, tasks_words
 from .spec import (CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec,
                    check_model_novel_class, no_closed_form)
 from .tasks import check_samplers
@@ -442,6 +445,9 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     results, index = [], []
     meta_time = 0.0
     sweep_id = uuid.uuid4().hex
+    # the summary folder's reports by the results they read: each JSON
+    # parsed once for the whole sweep, not once per result written
+    reports = SummaryReports(workdir)
     for i, spec in enumerate(specs, 1):
         if log:
             # a setting can take minutes (logistic regression, latent_aug):
@@ -464,7 +470,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         # another sweep's index that lists this file goes, unless this is
         # the same result (then the file names that index and this one)
         result['sweeps'] = [*release_result(path, result, log, warn,
-                                            workdir),
+                                            workdir, reports),
                             sweep_ref(path, sweep_id, own)]
         save_json(path, result)
         results.append(result)
