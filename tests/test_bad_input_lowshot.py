@@ -20,7 +20,7 @@ from lowshot_data import (CHECKPOINT_PROVENANCE, cli_fails, cli_ok,
                           write_provenance)
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
-from openselfsup.utils import InputError
+from openselfsup.utils import InputError, run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -466,6 +466,56 @@ def test_concurrent_writers_of_one_store(wd, capsys, monkeypatch):
     assert 'nothing replaced' in err
     assert tasks.TaskStore.load(TaskSpec('near', 5, novel_class=7).path(wd)
                                 ).seed == 9
+
+
+@pytest.mark.parametrize('meanwhile', [30, 15, 'other'])
+def test_two_extensions_of_one_store_at_once_never_shrink_it(
+        wd, capsys, monkeypatch, meanwhile):
+    """A 10-task store extended to 20 tasks while another run extends it
+    (to 30, to 15) or writes other tasks over it: the run that ended second
+    replaced the store on disk with its own, unread (30 tasks cut to 20,
+    and the results on the 30 left out). The store on disk is read again
+    under its lock before it is replaced: 30 tasks are reused, 15 (the
+    first of the 20) extended to 20, others left as they are, with a line
+    that says so."""
+    from openselfsup.lowshot import tasks
+    cli_ok(GEN, _gen(wd), capsys)
+    path = TaskSpec('near', 5, 10, 7).path(wd)
+    original = tasks.sample_tasks
+    theirs = {}
+
+    def racing(spec, *args, **kw):
+        store = original(spec, *args, **kw)
+        # meanwhile another run wrote the store
+        n = 15 if meanwhile == 'other' else meanwhile
+        other = original(TaskSpec('near', 5, n, 7), *args, **kw)
+        if meanwhile == 'other':  # tasks of its own (an edited store)
+            other.support_idx = other.support_idx[::-1].copy()
+        other.save(path, exclusive=False)
+        theirs['sha1'] = other.sha1
+        return store
+    monkeypatch.setattr(tasks, 'sample_tasks', racing)
+    args = near_args(wd, num_task=20)
+    if meanwhile == 'other':
+        assert run_cli(GEN, args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (f'error: {path} was written by another run while this '
+                       'one drew its tasks; nothing replaced (run again to '
+                       'reuse it)'), err
+    else:
+        out = cli_ok(GEN, args, capsys)
+        if meanwhile == 30:
+            assert f'reusing {path}: 30 tasks' in out, out
+        else:
+            assert f'note: extended {path} from 15 to 20 tasks' in out, out
+    monkeypatch.undo()
+    now = tasks.TaskStore.load(path)
+    if meanwhile == 15:  # the 20 tasks of a draw of 20 at once
+        assert now.sha1 == tasks.sample_tasks(
+            TaskSpec('near', 5, 20, 7), *tasks.store_inputs(
+                wd, TaskSpec('near', 5, 20, 7))).sha1
+    else:
+        assert now.sha1 == theirs['sha1']
 
 
 def test_temporaries_of_killed_writers_are_removed(wd, capsys):

@@ -49,10 +49,14 @@ scheme. A store of sampler 2 (all its tasks drawn at once) is served: of
 1000 tasks it equals sampler 3's, of another count it holds other first
 tasks. A novel-class store of sampler 1 (an earlier version: one draw for
 every novel class) is refused with the command that draws it again.
-Stores are written only if absent (two runs drawing one store at once: one
-wins, the other says so and fails), or replaced on request; a store asked
+Stores are written only if absent, or replaced on request; a store asked
 for more tasks than it holds is extended (drawn again with the rest, and
-written only where its tasks are the new draw's first, bit for bit).
+written only where its tasks are the new draw's first, bit for bit). The
+store on disk is read again under its lock before it is written (two runs
+drawing or extending one store at once: the second to end reuses the
+first's store where it holds the tasks asked, extends it where it holds
+the first of them, else says so and fails): a store is never replaced by
+one of fewer tasks.
 """
 import hashlib
 import os
@@ -592,7 +596,9 @@ def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
     tasks depended on its size (sampler 2, not 1000 tasks) is refused with
     the command that draws it again (``--overwrite``), as is one not the
     one asked for. Never replaced silently; if another run writes the
-    store while this one draws it, this one fails and says so.
+    store while this one draws it, this one reuses it where it holds the
+    tasks asked (extends it where it holds the first of them), else fails
+    and says so (:func:`_written`).
 
     Args:
         workdir (str): the low-shot work directory (labels are read from
@@ -624,35 +630,81 @@ def generate_task_stores(workdir: str, specs: Sequence[TaskSpec],
     callable, give each spec's (specs of several domains: a sweep's);
     ``note`` receives a line per store extended."""
     once = {}  # a store named twice (--num_shots 5 5): reused the second time
-    drawn, kept = [], {}
+    drawn, given = [], {}
     for spec in specs:
         path = spec.path(workdir)
         if path in once:
             drawn.append((once[path][0], False))
             continue
-        store, new, old = _checked_or_drawn(
-            workdir, spec, replace,
-            inputs(spec) if callable(inputs) else inputs)
-        drawn.append((store, new))
+        given[path] = inputs(spec) if callable(inputs) else inputs
+        drawn.append(_checked_or_drawn(workdir, spec, replace, given[path]))
         once[path] = drawn[-1]
-        if old is not None:
-            kept[path] = old
-    for spec, (store, new) in zip(specs, drawn):
+    final = {}
+    for i, (spec, (store, new)) in enumerate(zip(specs, drawn)):
         path = spec.path(workdir)
-        if new and path in kept:  # an extension replaces the smaller store
+        if path in final:  # named twice: as written (or reused) the first
+            drawn[i] = (final[path][0], False)
+            continue
+        if new:
+            drawn[i] = _written(workdir, spec, store, replace, given[path],
+                                note)
+        final[path] = drawn[i]
+    return drawn
+
+
+def _written(workdir: str, spec: TaskSpec, store: TaskStore, replace: bool,
+             inputs: Optional[Tuple],
+             note: Optional[Callable[[str], None]]) -> Tuple[TaskStore, bool]:
+    """Write a store drawn by :func:`_checked_or_drawn`, the store on disk
+    checked again under its lock (:func:`~openselfsup.utils.io.locked`), as
+    another run may have written it meanwhile: one that holds the tasks
+    asked and is the one asked for is reused (``False``), never replaced by
+    fewer tasks (two extensions at once, to 100 and 50 tasks: the second to
+    end replaced the first's 100 with 50); one whose tasks are the draw's
+    first, bit for bit, is extended (``True``, a ``note``); any other is
+    replaced only on request (``replace``), else nothing is written and
+    the line says so."""
+    from ..utils import locked
+    path = spec.path(workdir)
+    with locked(path):
+        if replace:
+            store.save(path, exclusive=False)
+            return store, True
+        now = _store_on_disk(workdir, spec, inputs)
+        if now is not None and now.num_task >= spec.num_task:
+            return now, False  # drawn by another run meanwhile
+        if now is not None and _same_tasks(store.head(now.num_task), now):
+            held = now.num_task
             store.save(path, exclusive=False)
             if note:
-                note(f'note: extended {path} from {kept[path]} to '
-                     f'{store.num_task} tasks (its {kept[path]} tasks kept '
-                     'as they were: results on them stay current)')
-        elif new:
-            try:
-                store.save(path, exclusive=not replace)
-            except FileExistsError:
-                raise InputError(f'{path} was written by another run while '
-                                 'this one drew its tasks; nothing replaced '
-                                 '(run again to reuse it)') from None
-    return drawn
+                note(f'note: extended {path} from {held} to '
+                     f'{store.num_task} tasks (its {held} tasks kept as they '
+                     'were: results on them stay current)')
+            return store, True
+        try:
+            store.save(path, exclusive=True)
+        except FileExistsError:
+            raise InputError(f'{path} was written by another run while this '
+                             'one drew its tasks; nothing replaced (run '
+                             'again to reuse it)') from None
+        return store, True
+
+
+def _store_on_disk(workdir: str, spec: TaskSpec,
+                   inputs: Optional[Tuple]) -> Optional[TaskStore]:
+    """The store at ``spec``'s path if it is the one asked for (labels,
+    shots, ways, novel class, seed), else None (absent, unreadable, or
+    another)."""
+    path = spec.path(workdir)
+    if not os.path.isfile(path):
+        return None
+    try:
+        store = TaskStore.load(path)
+        store.check_request(spec, workdir)
+        store.check_labels(*(inputs or store_inputs(workdir, spec)))
+    except InputError:
+        return None
+    return store
 
 
 def _same_tasks(a: TaskStore, b: TaskStore) -> bool:
@@ -667,10 +719,10 @@ def _same_tasks(a: TaskStore, b: TaskStore) -> bool:
 
 def _checked_or_drawn(workdir: str, spec: TaskSpec, replace: bool,
                       inputs: Optional[Tuple]
-                      ) -> Tuple[TaskStore, bool, Optional[int]]:
+                      ) -> Tuple[TaskStore, bool]:
     """The existing store of ``spec``, checked (``False``), or its tasks
-    drawn anew, not yet written (``True``); the third item is the task
-    count of the existing store the draw extends (None: none)."""
+    drawn anew (all of them, where they extend it), not yet written
+    (``True``: :func:`_written` writes them)."""
     path = spec.path(workdir)
     s_lab, q_lab, slides = inputs or store_inputs(workdir, spec)
     if os.path.exists(path) and not replace:
@@ -679,7 +731,7 @@ def _checked_or_drawn(workdir: str, spec: TaskSpec, replace: bool,
         store.check_request(spec, workdir)
         store.check_labels(s_lab, q_lab, slides, remake)
         if store.num_task >= spec.num_task:
-            return store, False, None
+            return store, False
         from ..utils import check_writable
         check_writable(path)
         more = sample_tasks(spec, s_lab, q_lab, slides)
@@ -689,10 +741,10 @@ def _checked_or_drawn(workdir: str, spec: TaskSpec, replace: bool,
                 f'{spec.num_task}), drawn by an earlier version whose first '
                 'tasks depend on how many were drawn, so it cannot be '
                 f'extended; draw it again with: {remake}')
-        return more, True, store.num_task
+        return more, True
     from ..utils import check_writable
     check_writable(path)
-    return sample_tasks(spec, s_lab, q_lab, slides), True, None
+    return sample_tasks(spec, s_lab, q_lab, slides), True
 
 
 def load_task_store(workdir: str, spec: TaskSpec,
