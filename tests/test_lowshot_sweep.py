@@ -1085,3 +1085,99 @@ def test_sweep_names_every_store_it_cannot_extend_at_once(tmp_path,
     for cmd in cmds:
         assert run_cli(gen, shlex.split(cmd)[2:]) == 0
     assert len(run_sweep(wd, specs(9), log=None)['results']) == 4
+
+
+def _as_written_by(path, sampler):
+    """Rewrite the store at ``path`` as an earlier sampler wrote it: its
+    ``sampler`` field ``sampler``, or none (sampler 1, before the field)."""
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files if k != 'sampler'}
+    if sampler is not None:
+        arrays['sampler'] = np.int64(sampler)
+    np.savez(path, **arrays)
+
+
+def test_the_command_for_stores_that_cannot_be_extended_covers_none(
+        tmp_path, monkeypatch):
+    """A near-domain sweep of the store without a novel class and novel
+    class 7's (``--novel_classes none 7``), both too small to extend: the
+    line's command listed ``--novel_class 7`` alone, and the sweep run
+    after it was refused again on the other store. The command names
+    ``none`` beside 7, and after it the sweep runs."""
+    import shlex
+
+    from lowshot_data import script_main
+    from openselfsup.lowshot import tasks
+    from openselfsup.utils import run_cli
+    wd = str(tmp_path)
+    for model in ('clp', 'clp_wo_7'):
+        make_workdir(wd, model=model, dim=8)
+
+    def specs(n):
+        return sweep_specs('clp', 'near', shots=[1], clfs=['Ridge'],
+                           modes=['linear'], num_task=n,
+                           novel_classes=[None, 7])
+    monkeypatch.setattr(tasks, 'TASK_BLOCK', 4)
+    for spec in specs(4):
+        _as_written_by(tasks.generate_task_store(wd, spec.tasks)[0].path, 2)
+    monkeypatch.undo()
+    with pytest.raises(InputError) as err:
+        run_sweep(wd, specs(9), log=None)
+    [cmd] = str(err.value).split('draw them again with: ')[1].split(' ; ')
+    assert cmd == ('python wsi_workdir/tools/generate_task.py --task near '
+                   '--num_shots 1 --num_task 9 --novel_class none 7 '
+                   f'--workdir {wd} --overwrite'), cmd
+    gen = script_main('wsi_workdir/tools/generate_task.py')
+    assert run_cli(gen, shlex.split(cmd)[2:]) == 0
+    assert len(run_sweep(wd, specs(9), log=None)['results']) == 2
+
+
+@pytest.mark.parametrize('kind', ['short', 'stale'])
+def test_the_redraw_commands_draw_exactly_the_stores_named(
+        tmp_path, monkeypatch, kind):
+    """The stores to draw again are 1-shot of novel class 0 and 5-shot of
+    7; 5-shot 0 and 1-shot 7 are fine (50 tasks, drawn now). One command
+    for both, ``--num_shots 1 5 --novel_class 0 7``, drew all four, and
+    with ``--overwrite`` cut the fine ones to the tasks asked. One command
+    per (shots, novel classes) group, each of exactly the stores named
+    (read back by generate_task.py's own parser); run, the fine stores
+    are untouched and the check passes."""
+    import shlex
+
+    from lowshot_data import script_main
+    from openselfsup.lowshot import tasks
+    from openselfsup.utils import run_cli
+    wd = make_workdir(str(tmp_path), model='clp', dim=8)
+    fine = [TaskSpec('near', 5, 50, novel_class=0),
+            TaskSpec('near', 1, 50, novel_class=7)]
+    for spec in fine:
+        tasks.generate_task_store(wd, spec)
+    redraw = [TaskSpec('near', 1, 4, novel_class=0),
+              TaskSpec('near', 5, 4, novel_class=7)]
+    if kind == 'short':  # drawn all at once (sampler 2), 4 tasks
+        monkeypatch.setattr(tasks, 'TASK_BLOCK', 4)
+    for spec in redraw:
+        path = tasks.generate_task_store(wd, spec)[0].path
+        _as_written_by(path, 2 if kind == 'short' else None)
+    monkeypatch.undo()
+    before = {s.path(wd): open(s.path(wd), 'rb').read() for s in fine}
+    asked = [TaskSpec('near', sh, 9, novel_class=c)
+             for c in (0, 7) for sh in (1, 5)]
+    with pytest.raises(InputError) as err:
+        tasks.check_samplers(wd, asked)
+    cmds = str(err.value).split('draw them again with: ')[1].split(' ; ')
+    gen = script_main('wsi_workdir/tools/generate_task.py')
+    parse = gen.__globals__['parse_args']
+    drawn = []
+    for cmd in cmds:
+        args = parse(shlex.split(cmd)[2:])
+        assert args.overwrite and args.num_task == 9
+        drawn += [(args.task, shots, c) for shots in args.num_shots
+                  for c in args.novel_class]
+    assert sorted(drawn) == [('near', 1, 0), ('near', 5, 7)], cmds
+    for cmd in cmds:
+        assert run_cli(gen, shlex.split(cmd)[2:]) == 0
+    for path, data in before.items():
+        with open(path, 'rb') as f:
+            assert f.read() == data
+    tasks.check_samplers(wd, asked)

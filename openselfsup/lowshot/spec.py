@@ -421,26 +421,42 @@ class TaskSpec:
 
     def command(self, workdir: str) -> str:
         """The ``generate_task.py`` command that writes this store."""
-        return generate_task_command([self], workdir)
+        return generate_task_commands([self], workdir)[0]
 
 
-def generate_task_command(specs: Sequence['TaskSpec'], workdir: str) -> str:
-    """The one ``generate_task.py`` command that writes the stores of
-    ``specs`` (of one setting, task count and seed: their shots and novel
-    classes are listed together)."""
-    first = specs[0]
-    s = first.setting
-    shots = sorted({t.shots for t in specs})
-    novels = sorted({t.novel_class for t in specs
-                     if t.novel_class is not None})
-    return ' '.join(
-        ['python wsi_workdir/tools/generate_task.py', '--task', s.domain]
-        + (['--mode', s.store_mode] if s.store_mode else [])
-        + ['--num_shots', *map(str, shots), '--num_task',
-           str(first.num_task)]
-        + (['--novel_class', *map(str, novels)] if novels else [])
-        + ([] if first.seed == 0 else ['--seed', str(first.seed)])
-        + ['--workdir', workdir])
+def generate_task_commands(specs: Sequence['TaskSpec'],
+                           workdir: str) -> List[str]:
+    """The ``generate_task.py`` commands that write exactly the stores of
+    ``specs``: one per setting, task count and seed and, within those, per
+    set of novel classes, listing the shots drawn for that set (a command
+    draws every shots and novel class it lists, so one command for
+    ``1``-shot ``0`` and ``5``-shot ``7``, ``--num_shots 1 5 --novel_class
+    0 7``, drew, and with ``--overwrite`` cut, two stores more); the store
+    without a novel class is ``none`` beside novel classes (it was left
+    out of the command)."""
+    groups = {}
+    for t in dict.fromkeys(specs):
+        groups.setdefault((t.task, t.num_task, t.seed), {}).setdefault(
+            t.shots, set()).add(t.novel_class)
+    commands = []
+    for (task, num_task, seed), novels_of in groups.items():
+        shots_of = {}
+        for shots in sorted(novels_of):
+            shots_of.setdefault(frozenset(novels_of[shots]), []).append(shots)
+        s = SETTINGS[task]
+        for novels, shots in shots_of.items():
+            words = ['none' if c is None else str(c) for c in
+                     sorted(novels, key=lambda c: -1 if c is None else c)]
+            commands.append(' '.join(
+                ['python wsi_workdir/tools/generate_task.py', '--task',
+                 s.domain]
+                + (['--mode', s.store_mode] if s.store_mode else [])
+                + ['--num_shots', *map(str, shots), '--num_task',
+                   str(num_task)]
+                + ([] if words == ['none'] else ['--novel_class', *words])
+                + ([] if seed == 0 else ['--seed', str(seed)])
+                + ['--workdir', workdir]))
+    return commands
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ import numpy as np
 from ..utils import InputError, array_sha1, save_npz
 from . import paths
 from .spec import (TaskSetting, TaskSpec, check_novel_class,
-                   generate_task_command)
+                   generate_task_commands)
 
 
 #: the sampling scheme of new stores (1: novel-class stores drawn from the
@@ -102,6 +102,14 @@ def _stale(novel_class: Optional[int], sampler: int) -> bool:
     return novel_class not in (None, -1) and sampler < 2
 
 
+def _extendable(sampler: int, held: int) -> bool:
+    """Whether a store of ``held`` tasks drawn by ``sampler`` holds the
+    first tasks of a larger draw now: drawn in blocks (3), or all at once
+    (2, 1) where it holds one whole block (:data:`TASK_BLOCK`), which is
+    block 0's draw."""
+    return sampler >= SAMPLER or held == TASK_BLOCK
+
+
 def redraw_command(spec: Optional[TaskSpec] = None,
                    workdir: Optional[str] = None) -> str:
     """The command that draws a store again over the old one (the spec's
@@ -116,14 +124,14 @@ def check_samplers(workdir: str, specs: Sequence[TaskSpec]) -> None:
     nine novel classes' stores held the same tasks), and stores of fewer
     tasks than asked whose first tasks depended on how many were drawn
     (sampler 2, not :data:`TASK_BLOCK` tasks: not extended, as a store
-    drawn in blocks is), with one ``generate_task.py`` command per
-    (domain, tasks, seed) that draws them all again (a sweep met them one
-    store per run before).
+    drawn in blocks is), with the ``generate_task.py`` commands that draw
+    them all again, and no other store (:func:`~.spec.
+    generate_task_commands`; a sweep met them one store per run before).
 
     Raises:
         InputError: such stores exist (how many, and the commands).
     """
-    stale, short = {}, {}
+    stale, short = [], []
     for spec in dict.fromkeys(specs):
         path = spec.path(workdir)
         if not os.path.isfile(path):
@@ -135,12 +143,11 @@ def check_samplers(workdir: str, specs: Sequence[TaskSpec]) -> None:
         except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             continue  # the store's own checks name a broken file
         if _stale(spec.novel_class, sampler):
-            stale.setdefault((spec.num_task, spec.seed), []).append(spec)
-        elif sampler < SAMPLER and spec.num_task > held != TASK_BLOCK:
-            short.setdefault((spec.task, spec.num_task, spec.seed),
-                             []).append(spec)
+            stale.append(spec)
+        elif spec.num_task > held and not _extendable(sampler, held):
+            short.append(spec)
 
-    for groups, what in (
+    for group, what in (
             (stale, f'near-domain task store(s) in {workdir}/tasks were '
              'drawn by an earlier version, whose stores held the same tasks '
              'for every novel class (the published draws, and the stores '
@@ -148,11 +155,11 @@ def check_samplers(workdir: str, specs: Sequence[TaskSpec]) -> None:
             (short, f'task store(s) in {workdir}/tasks hold fewer tasks than '
              'asked and were drawn by an earlier version, whose first tasks '
              'depend on how many were drawn, so they cannot be extended')):
-        if groups:
-            commands = ' ; '.join(generate_task_command(group, workdir)
-                                  + ' --overwrite'
-                                  for group in groups.values())
-            raise InputError(f'{sum(map(len, groups.values()))} {what}; '
+        if group:
+            commands = ' ; '.join(
+                f'{command} --overwrite'
+                for command in generate_task_commands(group, workdir))
+            raise InputError(f'{len(group)} {what}; '
                              f'draw them again with: {commands}')
 
 
