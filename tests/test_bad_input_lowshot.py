@@ -1113,17 +1113,31 @@ def test_a_store_whose_first_tasks_depend_on_its_size_is_not_extended(
         wd, capsys, monkeypatch):
     """A store drawn all at once (sampler 2, of another count than 1000:
     its first tasks differ from a larger draw's) cannot be extended
-    exactly: refused with the command that draws it again, untouched."""
+    exactly: refused with the command that draws it again, untouched. The
+    meta-test of more tasks said 'draw the rest with: <the command
+    without --overwrite> (its 10 tasks are kept as they are)', a command
+    that was then refused: it names the reason and the command that draws
+    the store again."""
     from openselfsup.lowshot import tasks
     monkeypatch.setattr(tasks, 'TASK_BLOCK', 10)  # one block of 10: 2's
     cli_ok(GEN, _gen(wd), capsys)
     monkeypatch.undo()
+    path = TaskSpec('near', 5, 10, 7).path(wd)
+    with np.load(path) as z:  # its sampler field as sampler 2 wrote it
+        np.savez(path, **dict({k: z[k] for k in z.files},
+                              sampler=np.int64(2)))
+    reason = ('drawn by an earlier version whose first tasks depend on how '
+              'many were drawn, so it cannot be extended; draw it again '
+              'with: ')
     err = cli_fails(GEN, near_args(wd, num_task=20), capsys, wd,
-                    'holds 10 tasks (asked: 20), drawn by an earlier '
-                    'version')
+                    'holds 10 tasks (asked: 20), ' + reason)
     cmd = err.split('draw it again with: ')[1]
     assert cmd.endswith(' --num_task 20 --novel_class 7 --workdir '
                         f'{wd} --overwrite'), cmd
+    err = cli_fails(META, _meta(wd, '--mode', 'linear', '--num_task', '20'),
+                    capsys, wd, f'--num_task 20 is larger than the 10 tasks '
+                    f'in {path}, {reason}')
+    assert err.split('draw it again with: ')[1] == cmd, err
     cli_ok(GEN, shlex.split(cmd)[2:], capsys)
     cli_ok(META, _meta(wd, '--mode', 'linear', '--num_task', '20'), capsys)
 

@@ -110,6 +110,11 @@ def _extendable(sampler: int, held: int) -> bool:
     return sampler >= SAMPLER or held == TASK_BLOCK
 
 
+#: why a store of :func:`_extendable` False serves no more tasks
+_NOT_EXTENDABLE = ('drawn by an earlier version whose first tasks depend on '
+                   'how many were drawn, so it cannot be extended')
+
+
 def redraw_command(spec: Optional[TaskSpec] = None,
                    workdir: Optional[str] = None) -> str:
     """The command that draws a store again over the old one (the spec's
@@ -398,11 +403,18 @@ class TaskStore:
     def head(self, num_task: int,
              more: Optional[str] = None) -> 'TaskStore':
         """The first ``num_task`` tasks (error if the store has fewer;
-        ``more``: the command that draws the rest, named in it)."""
+        ``more``: the command that draws the store's ``num_task`` tasks,
+        named in it: the rest, or, a store that cannot be extended
+        (:func:`_extendable`), all of them again with ``--overwrite``)."""
         if num_task > self.num_task:
-            way_out = '' if more is None else (
-                f'; draw the rest with: {more} (its {self.num_task} tasks '
-                'are kept as they are)')
+            if more is None:
+                way_out = ''
+            elif _extendable(self.sampler, self.num_task):
+                way_out = (f'; draw the rest with: {more} (its '
+                           f'{self.num_task} tasks are kept as they are)')
+            else:
+                way_out = (f', {_NOT_EXTENDABLE}; draw it again with: '
+                           f'{more} --overwrite')
             raise InputError(f'--num_task {num_task} is larger than the '
                              f'{self.num_task} tasks in {self.path}'
                              + way_out)
@@ -745,9 +757,8 @@ def _checked_or_drawn(workdir: str, spec: TaskSpec, replace: bool,
         if not _same_tasks(more.head(store.num_task), store):
             raise InputError(
                 f'{path} holds {store.num_task} tasks (asked: '
-                f'{spec.num_task}), drawn by an earlier version whose first '
-                'tasks depend on how many were drawn, so it cannot be '
-                f'extended; draw it again with: {remake}')
+                f'{spec.num_task}), {_NOT_EXTENDABLE}; draw it again with: '
+                f'{remake}')
         return more, True
     from ..utils import check_writable
     check_writable(path)
