@@ -1,5 +1,6 @@
 """Summary table and plot of meta-test results, checked against hand-made numbers."""
 import importlib.util
+import glob
 import json
 import os
 import re
@@ -585,10 +586,12 @@ def test_results_of_changed_inputs_are_left_out(tmp_path, capsys):
     draw = ('python wsi_workdir/tools/generate_task.py --task near '
             f'--num_shots 1 --num_task 6 --workdir {w}')
     assert out['note'] == (
-        'its task store now holds tasks of seed 1, written under the name '
-        "of seed 0's store by an earlier version (each seed has a store of "
-        f"its own now): move it to {store.path} to keep it for seed 1, "
-        f"draw seed 0's again with `{draw}`, then run the command")
+        "its task store now holds tasks of seed 1, under seed 0's name "
+        '(written by an earlier version, whose store names did not say the '
+        'seed: each seed has a store of its own now): move it to '
+        f"{store.path} to keep it for seed 1 and draw seed 0's with "
+        f"`{draw}`, or draw seed 0's over it with `{draw} --overwrite`, "
+        'then run the command')
     assert out['note'] in text
     np.save(lc, feats)
     os.remove(paths.summary_path(w, 'md'))
@@ -597,6 +600,104 @@ def test_results_of_changed_inputs_are_left_out(tmp_path, capsys):
     assert len(err.splitlines()) == 1
     assert 'all 2 results were computed on inputs that have changed' in err
     assert not os.path.exists(paths.summary_path(w, 'md'))
+
+
+@pytest.mark.parametrize('case', ['seed 0 there', 'own there',
+                                  'third seed there', 'a third seed'])
+def test_the_note_on_another_seed_s_store_never_drops_a_valid_store(
+        tmp_path, capsys, case):
+    """A result of an earlier version recorded its store under seed 0's
+    name, whatever its seed. A seed-1 result naming seed 0's store, which
+    holds seed 0's tasks again (drawn over the seed-1 tasks, as the
+    refusal advises), was told to 'delete it (... holds seed 0's)': seed
+    0's own, valid store. Each branch of the note, followed: no store in
+    its own seed's place is lost (its bytes kept), and the result's
+    setting runs again to a current result. Where the store of seed 0's
+    name holds seed 1's tasks, a seed-0 run's refusal gives the way out
+    the note gives."""
+    from lowshot_data import make_workdir, script_main
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.report import current_results, load_results
+    from openselfsup.lowshot.spec import RunSpec, TaskSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    from openselfsup.utils import save_json
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'clp')
+    own = 2 if case == 'own there' else 1
+    spec = RunSpec('clp', 'mixture', 1, num_task=4, task_seed=own)
+    seed0, mine = TaskSpec('mixture', 1, 4).path(w), spec.tasks.path(w)
+    assert mine != seed0
+    generate_task_store(w, spec.tasks)
+    run_meta_test(w, spec, progress=False, threads=1)
+    with open(spec.result_path(w)) as f:  # as the earlier version wrote it
+        result = json.load(f)
+    result['files']['task_store']['path'] = seed0
+    save_json(spec.result_path(w), result)
+    held = 0 if case in ('seed 0 there', 'own there') else 3
+    if case == 'third seed there':  # seed 3's own store too, and
+        generate_task_store(w, TaskSpec('mixture', 1, 4, seed=held))
+    if case != 'own there':
+        os.remove(mine)
+    # seed 0's name holds seed `held`'s tasks
+    drawn = generate_task_store(w, TaskSpec('mixture', 1, 4, seed=held))[0]
+    drawn.save(seed0, exclusive=False)
+    if case == 'a third seed':  # under seed 0's name alone
+        os.remove(TaskSpec('mixture', 1, 4, seed=held).path(w))
+    kept = {p: open(p, 'rb').read() for p in glob.glob(f'{w}/tasks/*.npz')}
+    _, [item] = current_results(load_results(paths.results_dir(w)), w)
+    note = item['note']
+    assert note.startswith(f'its task store now holds tasks of seed {held}')
+    assert 'delete' not in note, note
+    draw = spec.tasks.command(w)
+    theirs = TaskSpec('mixture', 1, 4, seed=held).path(w)
+    if case == 'seed 0 there':  # the review's: seed 0's store kept
+        assert note.endswith(f"{seed0} is seed 0's store, keep it; its "
+                             f'seed-1 store is now {mine}: draw it with '
+                             f'`{draw}`, then run the command'), note
+        assert draw.endswith(f'--seed 1 --workdir {w}')
+    elif case == 'own there':
+        assert note.endswith(f'its seed-2 store is now {mine}, there '
+                             'already: run the command'), note
+    elif case == 'third seed there':
+        assert f"{theirs} holds seed 3's store; its seed-1" in note, note
+    else:
+        assert f'move {seed0} to {theirs} to keep it for seed 3; ' in note
+        os.rename(seed0, theirs)
+        kept[theirs] = kept.pop(seed0)
+    if f'draw it with `{draw}`' in note:
+        assert run_cli(script_main('wsi_workdir/tools/generate_task.py'),
+                       draw.split()[2:]) == 0
+    assert run_cli(script_main('wsi_workdir/distributed_meta_test.py'),
+                   item['command'].split()[2:] + ['--threads', '1']) == 0
+    capsys.readouterr()
+    for p, data in kept.items():
+        with open(p, 'rb') as f:
+            assert f.read() == data, p
+    assert current_results(load_results(paths.results_dir(w)), w)[1] == []
+    if held:  # a seed-0 run refused with the note's way out
+        argv = ['--model', 'clp', '--task', 'mixture', '--num_shots', '1',
+                '--num_task', '4', '--workdir', w]
+        if case == 'a third seed':
+            os.rename(theirs, seed0)
+        assert run_cli(script_main('wsi_workdir/distributed_meta_test.py'),
+                       argv) == 2
+        err = capsys.readouterr().err
+        seed0_spec = RunSpec('clp', 'mixture', 1, num_task=4)
+        way = ("under seed 0's name (written by an earlier version, whose "
+               'store names did not say the seed: each seed has a store of '
+               'its own now): ')
+        assert f'this store has seed (--task_seed) {held} (asked: 0), ' \
+            + way in err, err
+        cmd = seed0_spec.tasks.command(w)
+        if os.path.exists(theirs):
+            assert err.strip().endswith(
+                f"{theirs} holds seed {held}'s store; draw seed 0's over it "
+                f'with `{cmd} --overwrite`'), err
+        else:
+            assert err.strip().endswith(
+                f'move it to {theirs} to keep it for seed {held} and draw '
+                f"seed 0's with `{cmd}`, or draw seed 0's over it with "
+                f'`{cmd} --overwrite`'), err
 
 
 def test_features_of_the_same_encoder_extracted_again_stay_current(

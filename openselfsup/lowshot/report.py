@@ -509,23 +509,19 @@ def other_seed_note(result: dict, path: str, seed: int,
     name did not say its seed and ``generate_task.py --seed S
     --overwrite`` replaced seed 0's (now each seed's store has a name of
     its own, :func:`~.paths.task_store_path`): where that seed's store
-    belongs, and the command that draws the result's own seed's again."""
-    from dataclasses import replace
+    belongs, and the command that draws the result's own seed's
+    (:func:`~.tasks.other_seed_way_out`)."""
     from .spec import RunSpec
-    own = result.get('task_seed', 0)
-    head = (f'its task store now holds tasks of seed {seed}, written under '
-            f'the name of seed {own}\'s store by an earlier version (each '
-            'seed has a store of its own now)')
+    from .tasks import other_seed_way_out
+    head = f'its task store now holds tasks of seed {seed}'
     try:
         tasks = RunSpec.from_result(result).tasks
     except (InputError, KeyError, TypeError, ValueError):
-        return head
-    theirs = replace(tasks, seed=seed).path(workdir)
-    move = f'delete it ({theirs} holds seed {seed}\'s)' \
-        if os.path.exists(theirs) else \
-        f'move it to {theirs} to keep it for seed {seed}'
-    return (f'{head}: {move}, draw seed {own}\'s again with '
-            f'`{tasks.command(workdir)}`, then run the command')
+        return (f'{head}, not its own seed\'s (an earlier version wrote '
+                'the store of every seed under seed 0\'s name; each seed has a '
+                'store of its own now)')
+    return head + other_seed_way_out(tasks, path, seed, workdir,
+                                     then='run the command')
 
 
 def left_out_lines(left_out: Sequence[dict]) -> List[str]:

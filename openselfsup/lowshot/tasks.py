@@ -123,6 +123,59 @@ def redraw_command(spec: Optional[TaskSpec] = None,
             'python wsi_workdir/tools/generate_task.py ...') + ' --overwrite'
 
 
+def other_seed_way_out(spec: TaskSpec, path: str, held: int, workdir: str,
+                       then: str = '') -> str:
+    """What to do where the store at ``path`` holds tasks of seed ``held``
+    and ``spec``, of another seed, is asked (its run refused, or a result
+    of it left out of a report): an earlier version named every seed's
+    store as seed 0's is named now, so ``generate_task.py --seed S
+    --overwrite`` wrote seed S's tasks under seed 0's name; each seed has a
+    store of its own now (:func:`~.paths.task_store_path`). A store in its
+    own seed's place is never to be removed (a seed-1 result naming seed
+    0's store, which holds seed 0's tasks again, was told to delete it);
+    ``then``: what follows once the store is drawn (``run the command``).
+
+    Returns:
+        str: the words after a line's head (``<store>: this store has seed
+        (--task_seed) 1 (asked: 0)``, ``its task store now holds tasks of
+        seed 1``), from the comma.
+    """
+    from dataclasses import replace
+    own = spec.seed
+    mine, at = spec.path(workdir), os.path.abspath(path)
+    theirs = replace(spec, seed=held).path(workdir)
+    draw = spec.command(workdir)
+    after = f', then {then}' if then else ''
+    if at == os.path.abspath(mine):  # another seed's tasks in its place
+        earlier = (' (written by an earlier version, whose store names did '
+                   'not say the seed: each seed has a store of its own now)'
+                   if own == 0 else '')
+        if os.path.exists(theirs):
+            return (f", under seed {own}'s name{earlier}: {theirs} holds "
+                    f"seed {held}'s store; draw seed {own}'s over it with "
+                    f"`{draw} --overwrite`{after}")
+        return (f", under seed {own}'s name{earlier}: move it to {theirs} "
+                f"to keep it for seed {held} and draw seed {own}'s with "
+                f"`{draw}`, or draw seed {own}'s over it with `{draw} "
+                f"--overwrite`{after}")
+    # the result of seed `own` names the store of seed 0's name, where an
+    # earlier version wrote every seed's
+    where = (f"{at} is seed {held}'s store, keep it"
+             if at == os.path.abspath(theirs) else
+             f'move {at} to {theirs} to keep it for seed {held}'
+             if not os.path.exists(theirs) else
+             f"{theirs} holds seed {held}'s store")
+    mine_now = f'its seed-{own} store is now {mine}'
+    named = (", the store it names being seed 0's, where an earlier version "
+             'wrote the store of every seed (each seed has a store of its own '
+             'now)' if at == os.path.abspath(replace(spec, seed=0).path(
+                 workdir)) else f', in {at}, not its seed\'s store')
+    return (f'{named}: {where}; ' + (
+                f'{mine_now}, there already' + (f': {then}' if then else '')
+                if os.path.exists(mine) else
+                f'{mine_now}: draw it with `{draw}`{after}'))
+
+
 def check_samplers(workdir: str, specs: Sequence[TaskSpec]) -> None:
     """Refuse, all at once, the stores among ``specs`` of an earlier
     sampler that cannot serve them: novel-class stores of sampler 1 (the
@@ -376,6 +429,10 @@ class TaskStore:
                 else repr(value)
         diff = [f'{k} {shown(k, have[k])} (asked: {shown(k, want[k])})'
                 for k in want if have[k] != want[k]]
+        if len(diff) == 1 and self.seed != spec.seed and workdir:
+            raise InputError(f'{self.path}: this store has {diff[0]}'
+                             + other_seed_way_out(spec, self.path,
+                                                  self.seed, workdir))
         if diff:
             raise InputError(f'{self.path}: this store has '
                              f'{"; ".join(diff)}; make it again with: '
