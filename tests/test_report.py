@@ -689,6 +689,7 @@ def test_the_note_on_another_seed_s_store_never_drops_a_valid_store(
         assert f'this store has seed (--task_seed) {held} (asked: 0), ' \
             + way in err, err
         cmd = seed0_spec.tasks.command(w)
+        follow = f'{cmd} --overwrite'
         if os.path.exists(theirs):
             assert err.strip().endswith(
                 f"{theirs} holds seed {held}'s store; draw seed 0's over it "
@@ -698,6 +699,15 @@ def test_the_note_on_another_seed_s_store_never_drops_a_valid_store(
                 f'move it to {theirs} to keep it for seed {held} and draw '
                 f"seed 0's with `{cmd}`, or draw seed 0's over it with "
                 f'`{cmd} --overwrite`'), err
+            os.rename(seed0, theirs)  # followed: moved, then drawn
+            follow = cmd
+        kept = {theirs: open(theirs, 'rb').read()}
+        assert run_cli(script_main('wsi_workdir/tools/generate_task.py'),
+                       follow.split()[2:]) == 0
+        assert run_cli(script_main('wsi_workdir/distributed_meta_test.py'),
+                       argv + ['--threads', '1']) == 0
+        with open(theirs, 'rb') as f:  # seed 3's store kept
+            assert f.read() == kept[theirs]
 
 
 def test_features_of_the_same_encoder_extracted_again_stay_current(
