@@ -517,9 +517,9 @@ def other_seed_note(result: dict, path: str, seed: int,
     try:
         tasks = RunSpec.from_result(result).tasks
     except (InputError, KeyError, TypeError, ValueError):
-        return (f'{head}, not its own seed\'s (an earlier version wrote '
-                'the store of every seed under seed 0\'s name; each seed has a '
-                'store of its own now)')
+        return (f"{head}, not its own seed's (an earlier version wrote "
+                "the store of every seed under seed 0's name; each seed has "
+                'a store of its own now)')
     return head + other_seed_way_out(tasks, path, seed, workdir,
                                      then='run the command')
 
