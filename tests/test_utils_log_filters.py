@@ -65,3 +65,30 @@ def test_filters_set_in_the_body_stay_and_a_raising_body_cleans_up():
         except RuntimeError:
             pass
         assert warnings.filters == before and _shown() == 1
+
+
+def test_a_filter_added_just_after_the_calls_own_is_not_taken_for_it(
+        monkeypatch):
+    """The call took ``warnings.filters[0]`` after setting its filter as
+    its own: a filter another thread added between the two (simulated
+    here by a ``filterwarnings`` that adds one more after its own) was
+    removed at the end in its place, and the call's filter stayed for
+    the rest of the process."""
+    from openselfsup.utils import log_filters
+    real = warnings.filterwarnings
+
+    def and_another_thread(*args, **kwargs):
+        real(*args, **kwargs)
+        real('ignore', message='a thread of its own')
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('always')
+        monkeypatch.setattr(log_filters.warnings, 'filterwarnings',
+                            and_another_thread)
+        with warnings_left_out(PATTERN, UserWarning):
+            assert _shown() == 0
+        monkeypatch.undo()
+        patterns = [getattr(f[1], 'pattern', None) for f in warnings.filters]
+        assert 'a thread of its own' in patterns
+        assert not any(p and 'left out' in p for p in patterns)
+        assert _shown() == 1

@@ -48,12 +48,16 @@ def warnings_left_out(message: str,
     """
     own = f'(?:{message})(?#left out {next(_filter_ids)})'
     warnings.filterwarnings('ignore', message=own, category=category)
-    entry = warnings.filters[0]
     try:
         yield
     finally:
-        # equal to no other filter: the first equal entry is this one
-        if entry in warnings.filters:  # (a body's resetwarnings took it)
+        # found by its own pattern, not as filters[0] after the call: a
+        # filter another thread added between the two would be taken for
+        # it (and removed in its place); none when the body's
+        # resetwarnings took it
+        entry = next((f for f in warnings.filters
+                      if getattr(f[1], 'pattern', None) == own), None)
+        if entry is not None:
             warnings.filters.remove(entry)
             mutated = getattr(warnings, '_filters_mutated', None)
             if mutated is not None:  # the warnings' once-registries
