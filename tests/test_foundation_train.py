@@ -1088,8 +1088,15 @@ def test_a_resume_names_a_list_whose_contents_changed(synthetic_root,
     write('\n'.join([f'{first} {int(label) + 1}'] + lines[1:]).encode())
     assert said() == [
         f'{head}train_dataloader.dataset.ann_file: {listed} is not the file '
-        f'the run read ({len(lines)} images listed, with other paths or '
-        'labels); the run continues with this config\'s']
+        f'the run read ({len(lines)} images listed, with other paths, '
+        'labels or order); the run continues with this config\'s']
+    # the same entries in another order (it changes the samples an
+    # index picks): named so, not as other paths or labels only
+    write(('\n'.join(lines[::-1]) + '\n').encode())
+    assert said() == [
+        f'{head}train_dataloader.dataset.ann_file: {listed} is not the file '
+        f'the run read ({len(lines)} images listed, with other paths, '
+        'labels or order); the run continues with this config\'s']
     # one line left: its count and noun
     write(lines[0].encode())
     assert f'({len(lines)} -> 1 image listed)' in said()[0]

@@ -2446,7 +2446,7 @@ def data_file_changes(saved: Any, cfg, said: Sequence[str]
             count = (f'{was} -> {count_words(listed, "image")} listed'
                      if was != listed else
                      f'{count_words(listed, "image")} listed, with other '
-                     'paths or labels')
+                     'paths, labels or order')
         out.append((setting, f'{name}: {now["path"]} is not the file the '
                     f'run read ({count})'))
     return out
