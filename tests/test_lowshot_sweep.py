@@ -459,10 +459,9 @@ def test_a_rerun_ablation_removes_the_ablation_comparison(tmp_path, capsys):
 
 def test_a_sweep_reads_each_summary_report_once(tmp_path, monkeypatch):
     """Every result written parsed every JSON under ``summary/`` (0.5 s
-    per result with 95 reports), also where no result was there before,
-    which nothing can have read. A sweep writing new results reads none
-    of them; one replacing results reads each report once, however many
-    results it replaces, and still removes those that read one."""
+    per result with 95 reports). A sweep reads each report once, however
+    many results it writes or replaces, and still removes those that read
+    one."""
     from openselfsup.lowshot import report as R
     from openselfsup.lowshot.report import summarize
     parsed = []
@@ -482,12 +481,34 @@ def test_a_sweep_reads_each_summary_report_once(tmp_path, monkeypatch):
     summary = summarize(wd)
     monkeypatch.setattr(R, 'json_object_or_none', counting)
     run_sweep(wd, [ridge[1], nc[1]], log=None)   # new results
-    assert parsed == []
+    assert sorted(parsed) == sorted([kept['json'], summary['json']])
+    parsed.clear()
     run_sweep(wd, [RunSpec(s.model, s.task, s.shots, clf=s.clf, mode=s.mode,
                            num_task=3) for s in ridge], log=None)
     assert sorted(parsed) == sorted([kept['json'], summary['json']])
     assert os.path.isfile(kept['json'])
     assert not os.path.exists(summary['json'])
+
+
+def test_a_result_deleted_then_run_again_removes_the_reports_of_it(
+        tmp_path):
+    """A report that read a result the user then deleted kept its numbers
+    when the result was run again: reports were looked for only where a
+    result file was there to be replaced (nothing, it was assumed, can
+    have read a file that is not there)."""
+    from openselfsup.lowshot.report import summarize
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    spec, = sweep_specs('clp', 'mixture', shots=[1], clfs=['Ridge'],
+                        modes=['linear'], num_task=4)
+    run_sweep(wd, [spec], log=None)
+    summary = summarize(wd)
+    os.remove(spec.result_path(wd))
+    lines = []
+    run_sweep(wd, [RunSpec(spec.model, spec.task, spec.shots, clf=spec.clf,
+                           mode=spec.mode, num_task=3)],
+              log=None, warn=lines.append)
+    assert not os.path.exists(summary['json'])
+    assert any(ln.startswith(f'removed {summary["json"]}') for ln in lines)
 
 
 def test_an_overlapping_sweep_removes_the_other_index_not_a_newer_one(

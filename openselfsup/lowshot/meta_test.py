@@ -701,8 +701,9 @@ def release_result(path: str, result: Dict,
     (``sweep.py --quiet``: no ``log``) still prints; a user's summary
     removed without a word was found gone later. ``reports``: the
     :class:`~.report.SummaryReports` of ``workdir`` to reuse (a sweep's,
-    one for all its results); where no file is at ``path`` nothing can
-    have read it, and ``summary/`` is not read at all.
+    one for all its results). A report is looked for also where no file
+    is at ``path`` now: one may have read a result the user deleted
+    before running it again (it kept the deleted result's numbers).
 
     Returns:
         list[dict]: the ``sweeps`` entries of the indexes kept (they still
@@ -747,7 +748,7 @@ def release_result(path: str, result: Dict,
             kept.append(ref)
             continue
         stale.append((files, 'the sweep index', 'rerun that sweep'))
-    if workdir is not None and not same and os.path.exists(path):
+    if workdir is not None and not same:
         if reports is None:
             from .report import SummaryReports
             reports = SummaryReports(workdir)

@@ -1335,7 +1335,9 @@ class SummaryReports:
             st = os.stat(path)
         except OSError:
             return frozenset(), None
-        stamp = (st.st_mtime_ns, st.st_size)
+        # the inode too: reports are written by rename, so a report
+        # rewritten within a coarse mtime's second at its size is seen
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         seen = self._parsed.get(path)
         if seen is None or seen[0] != stamp:
             data = json_object_or_none(path) or {}
