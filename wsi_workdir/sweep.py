@@ -110,10 +110,11 @@ def parse_args(argv=None, script=None):
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table (and '
                    'the warnings: a result replaced by one over another '
-                   'number of tasks or in another precision; each summary, '
-                   'comparison or other sweep\'s index removed because it '
-                   'read a result replaced, with the command that writes '
-                   'it again)')
+                   'number of tasks or in another precision; each summary '
+                   'or comparison removed because it read a result '
+                   'replaced, with the command that writes it again, and '
+                   'each other sweep\'s index removed so, to be written '
+                   'by running that sweep again)')
     return p.parse_args(argv)
 
 

@@ -2,7 +2,8 @@
 # The low-shot chain, shortened, for one encoder on the synthetic data:
 # evaluate_encoder.sh with demo settings: the five feature sets, the base
 # dictionary, 30 tasks per setting (every classifier, linear and latent_aug,
-# 1 and 5 shots, near / mixture / out domain, no novel class; K 8, 10
+# 1 and 5 shots, near / mixture / out domain, no novel class (a MODEL
+# named <family>_wo_<c>: novel class c, see NOVEL below); K 8, 10
 # augmentation shots) in one sweep process, then the summary. A couple of
 # minutes on 2 CPU cores.
 #
