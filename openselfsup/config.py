@@ -1563,7 +1563,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         # its text (the dump, the checkpoint's config) says so at its top
         object.__setattr__(cfg, '__class__', OptionsConfig)
         object.__setattr__(cfg, _OPTIONS_NOTE,
-                           options_note(cfg, cfg_options))
+                           options_note(cfg, cfg_options, given))
     if given is not None:
         object.__setattr__(cfg, _OPTIONS_GIVEN, list(given))
     _import_custom_modules(path, cfg)
@@ -1575,10 +1575,15 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
 _OPTIONS_NOTE = '_openselfsup_options_note'
 
 
-def options_note(cfg: Config, cfg_options: Dict[str, Any]) -> str:
+def options_note(cfg: Config, cfg_options: Dict[str, Any],
+                 given: Optional[Sequence[str]] = None) -> str:
     """The comment an :class:`OptionsConfig`'s text starts with: the
-    ``--cfg-options`` given (``cfg_options``, each as the command line
-    writes it where :func:`option_text` can, else Python's ``repr``), and
+    ``--cfg-options`` given (the keys of ``cfg_options`` in ``given``,
+    every key where it is None; each as the command line writes it where
+    :func:`option_text` can, else Python's ``repr``), the settings the
+    command set itself (the others: a balance sweep's per-run ``model.
+    balance``, hooks, schedule; they were called ``--cfg-options`` the
+    user never gave), and
     that the file's top-level variables (:func:`config_variables` of the
     changed ``cfg``) keep the file's values while the sections hold what
     ran: ``--cfg-options train_dataloader.dataset.pipeline.1.transforms.
@@ -1587,9 +1592,19 @@ def options_note(cfg: Config, cfg_options: Dict[str, Any]) -> str:
     exactly from the loaded config (a key that merely holds the same
     value is no copy), so none is changed."""
     import textwrap
-    lines = ['# This config was changed with --cfg-options:']
-    lines += [f'#   {key}={option_text(value) or repr(value)}'
-              for key, value in cfg_options.items()]
+    def said(keys):
+        return [f'#   {key}='
+                f'{option_text(cfg_options[key]) or repr(cfg_options[key])}'
+                for key in keys]
+    users = [k for k in cfg_options if given is None or k in given]
+    own = [k for k in cfg_options if k not in users]
+    lines = []
+    if users:
+        lines += ['# This config was changed with --cfg-options:',
+                  *said(users)]
+    if own:
+        lines += ['# This config was changed by the command that ran it '
+                  '(its own settings of this run):', *said(own)]
     names = ', '.join(config_variables(cfg)) or 'none here'
     lines += textwrap.wrap(
         'The sections (model, data loaders, schedules, hooks...) hold the '

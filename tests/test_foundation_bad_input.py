@@ -3,9 +3,11 @@ import contextlib
 import copy
 import functools
 import glob
+import itertools
 import json
 import os
 import pathlib
+import pickle
 import re
 import shutil
 import signal
@@ -8488,3 +8490,29 @@ def test_options_that_remove_or_shorten_a_section_load(config, options):
     reference = Config.fromfile(path)
     reference.merge_from_dict(parsed)
     assert load_config(path, parsed).to_dict() == reference.to_dict()
+
+
+def test_the_dump_names_only_the_options_the_user_gave():
+    """A balance sweep loads each run's config with settings of its own
+    (``model.balance``, ``experiment_name``...), passing the user's keys
+    as ``given``: the config text's comment called them all
+    "changed with --cfg-options", options the user never gave. The
+    user's are named so, the command's own under their own words."""
+    from openselfsup.config import load_config
+    config = os.path.join(REPO, 'configs', 'demo',
+                          'balance_slide_synthetic.py')
+    options = {'model.balance': 0.5, 'experiment_name': 'x'}
+    text = load_config(config, dict(options), given=[]).pretty_text
+    assert '--cfg-options' not in text.split('# The sections')[0]
+    assert text.startswith('# This config was changed by the command '
+                           'that ran it (its own settings of this run):\n'
+                           '#   model.balance=0.5\n#   experiment_name=x\n')
+    text = load_config(config, dict(options),
+                       given=['model.balance']).pretty_text
+    assert text.startswith('# This config was changed with --cfg-options:\n'
+                           '#   model.balance=0.5\n# This config was changed'
+                           ' by the command that ran it (its own settings '
+                           'of this run):\n#   experiment_name=x\n')
+    text = load_config(config, dict(options)).pretty_text  # given: all
+    assert text.startswith('# This config was changed with --cfg-options:\n'
+                           '#   model.balance=0.5\n#   experiment_name=x\n#')
