@@ -795,6 +795,72 @@ def test_a_set_without_provenance_beside_one_with_it_is_refused(wd, capsys):
     cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
 
 
+def test_a_set_without_provenance_is_judged_beside_its_model_folder(
+        wd, capsys):
+    """r77: LC.npy copied into clp's folder without its JSON, clp's other
+    sets with theirs: the mixture domain draws support and queries from
+    LC alone, so the run had no other set to compare it with and ran as
+    clp's (its result recording no extraction). Any other set of the
+    model's folder with a provenance JSON now judges it, as within a run.
+    Reference: which JSONs exist, set by hand; with LC's own JSON, or
+    with no set of the model recorded, it runs."""
+    gen = ['--task', 'mixture', '--num_shots', '1', '--num_task', '3',
+           '--workdir', wd]
+    meta = [*gen, '--model', 'clp', '--mode', 'linear']
+    cli_ok(GEN, gen, capsys)
+    cli_ok(META, meta, capsys)  # no set of clp recorded: not judged
+    for name in ('NCT_train', 'NCT_test', 'PAIP_train', 'PAIP_test'):
+        write_provenance(wd, 'clp', name, **CHECKPOINT_PROVENANCE)
+    lc = paths.features_path(wd, 'clp', 'LC')
+    err = cli_fails(META, meta, capsys, wd, f'{lc} has no provenance JSON')
+    assert f"but {paths.features_path(wd, 'clp', 'NCT_train')} has one" \
+        in err, err
+    # LC with its own JSON: compared, the same encoder
+    write_provenance(wd, 'clp', 'LC', **CHECKPOINT_PROVENANCE)
+    cli_ok(META, meta, capsys)
+
+
+def test_the_missing_provenance_line_names_commands_that_write_the_set(
+        wd):
+    """r77: for NCT_aug both ways out of the missing-provenance line were
+    refused commands (extract.py without --aug_times, and the import,
+    one pass over the list, not copies); for a model whose other sets
+    came from a library model (--model-source) it named --pretrained
+    CKPT. The commands named are read back by the parsers that take them
+    (extract.py's), against the sibling's provenance written by hand."""
+    from openselfsup.lowshot.features import (check_same_kind, copies_command,
+                                              load_features)
+    extract = script_main('wsi_workdir/extract.py').__globals__['parse_args']
+    # a library model: its source and weights as recorded
+    write_provenance(wd, 'clp', 'NCT_train', checkpoint='/w/uni.bin',
+                     checkpoint_sha256='a' * 64,
+                     checkpoint_kind='open_clip weights (safetensors)',
+                     encoder={'library': 'open_clip', 'model': 'ViT-B-16',
+                              'pretrained_tag': 'laion'})
+    sup, qry = (load_features(wd, 'clp', n) for n in ('NCT_train', 'NCT_test'))
+    with pytest.raises(InputError) as e:
+        check_same_kind(sup, qry)
+    line = str(e.value)
+    assert '--pretrained' not in line, line
+    command = line.split('extract it again: python ')[1].split(', or')[0]
+    args = extract(shlex.split(command)[1:])
+    assert (args.model_source, args.weights, args.output) == (
+        'open_clip:ViT-B-16:laion', '/w/uni.bin',
+        [paths.features_path(wd, 'clp', 'NCT_test')]), command
+    # NCT_aug: the copies' extraction alone, no import
+    aug = paths.features_path(wd, 'clp', 'NCT_aug')
+    np.save(aug, sup.features)
+    np.save(paths.labels_path(wd, 'NCT_aug'), sup.labels)
+    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE)
+    sup, copies = (load_features(wd, 'clp', n)
+                   for n in ('NCT_train', 'NCT_aug'))
+    with pytest.raises(InputError) as e:
+        check_same_kind(sup, copies, pipeline=False)
+    line = str(e.value)
+    assert line.endswith(f'extract it again: {copies_command(aug)}'), line
+    assert 'import' not in line, line
+
+
 def test_support_and_queries_that_share_an_image_are_refused(wd, tmp_path,
                                                             capsys):
     """Nothing checked that the support and query sets hold other images:

@@ -630,28 +630,92 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
     return None
 
 
+def _recorded_sibling(fs: FeatureSet) -> Optional[str]:
+    """The features path of another set of ``fs``'s model folder
+    (``extracted_feats/<model>/``) that has a provenance JSON beside it, by
+    the files' existence alone (nothing read); None where none has."""
+    folder = os.path.dirname(fs.features_path)
+    for other in paths.FEATURE_NAMES:
+        npy = os.path.join(folder, f'{other}.npy')
+        if other != fs.name and os.path.isfile(npy) and \
+                os.path.isfile(os.path.join(folder, f'{other}.json')):
+            return npy
+    return None
+
+
+def _sibling_json(features_path: str):
+    """The provenance JSON beside ``features_path``, or None where it
+    cannot be read (that set's own load names it)."""
+    try:
+        return load_json(os.path.splitext(features_path)[0] + '.json')
+    except InputError:
+        return None
+
+
+def _write_again(fs: FeatureSet, prov) -> str:
+    """The commands that write set ``fs`` again, as its model's set with
+    provenance ``prov`` was written: its library model
+    (``--model-source``, as recorded) or a config checkpoint; or, computed
+    elsewhere, the import. ``NCT_aug``: the augmented copies' extraction
+    alone (:func:`copies_command`; an import is one pass over the list,
+    not copies, and refused as such)."""
+    out, config = fs.features_path, fs.name.lower()
+    enc = prov.get('encoder') if isinstance(prov, dict) else None
+    library = isinstance(enc, dict) and enc.get('library') and \
+        enc.get('model')
+    if fs.name == 'NCT_aug':
+        return copies_command(out) + (
+            f' (augmented copies come from a config\'s checkpoint; '
+            f'--model-source makes none: without them, skip the image and '
+            f'hybrid parts, ablation.py --image none --hybrid none)'
+            if library else '')
+    if library:
+        tag = enc.get('pretrained_tag')
+        source = f'{enc["library"]}:{enc["model"]}' + (f':{tag}' if tag
+                                                        else '')
+        weights = prov.get('checkpoint')
+        seed = prov.get('seed')
+        encoder = f'--model-source {source} ' + (
+            f'--weights {weights}' if weights else '--random-init'
+            + (f' --seed {seed}' if isinstance(seed, int) and seed else ''))
+        extract = (f'python wsi_workdir/extract.py --config '
+                   f'configs/extraction/{config}.py {encoder} '
+                   f'--output {out}')
+    else:
+        extract = _EXTRACT_HINT.format(config=config, out=out)
+    return (f'{extract}, or, computed elsewhere, import it: '
+            + _IMPORT_HINT.format(config=config, out=out))
+
+
 def check_all_recorded(sets) -> None:
     """Refuse a feature set without a provenance JSON beside one that has
     one: its encoder cannot be compared with the other's (a file copied
     from another model's folder without its JSON was used beside this
-    model's without a word). Sets that all lack one (written before
+    model's without a word). "Beside" is the run's other sets, or any
+    other set of the model's folder (``extracted_feats/<model>/``, by the
+    JSON's existence alone: the mixture domain reads one set, ``LC``, for
+    support and queries, and a copied ``LC`` there had nothing of the run
+    to be compared with). Sets that all lack one (written before
     provenance was recorded, or by hand) are not judged; features computed
     elsewhere get theirs from ``import_features.py``, which records them
-    as imported (not compared)."""
+    as imported (not compared). The line names the commands that write
+    the set again, as the other set was written (:func:`_write_again`)."""
     recorded = [fs for fs in sets if fs.provenance is not None]
-    missing = [fs for fs in sets if fs.provenance is None]
-    if recorded and missing:
-        fs, other = missing[0], recorded[0]
+    for fs in sets:
+        if fs.provenance is not None:
+            continue
+        other = recorded[0].features_path if recorded else \
+            _recorded_sibling(fs)
+        if other is None:
+            continue
+        prov = recorded[0].provenance if recorded else _sibling_json(other)
         out = fs.features_path
         raise InputError(
             f'{out} has no provenance JSON '
-            f'({os.path.splitext(out)[0]}.json) but {other.features_path} '
+            f'({os.path.splitext(out)[0]}.json) but {other} '
             'has one: what encoder made it cannot be compared; delete it '
             '(the commands that write a set do not replace one without '
-            'its JSON) and extract it again: '
-            f'{_EXTRACT_HINT.format(config=fs.name.lower(), out=out)}'
-            ', or, computed elsewhere, import it: '
-            + _IMPORT_HINT.format(config=fs.name.lower(), out=out))
+            f'its JSON) and extract it again: {_write_again(fs, prov)}')
 
 
 def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
