@@ -3208,6 +3208,56 @@ def test_generate_task_draws_every_store_before_writing_one(wd, capsys, mode,
     assert out.startswith('wrote '), out
 
 
+def test_the_shots_a_too_few_line_allows_can_be_drawn(wd, capsys):
+    """r77: the bound the line named was the first short class's own
+    count: PAIP_train classes of 52, 20 and 36 samples, --num_shots 55
+    said 'run at most 52 shots', and 52 then said 'at most 20'; and the
+    queries were checked class by class beside the support, so a short
+    query class after a short support class got 'run at most N shots'
+    where no shot count works. The bound is now the least over the
+    task's classes, each class's queries counted (one pool), and a query
+    class short says that no shot count works. Reference: the counts,
+    made by hand from the fixture's (36 of each PAIP_train class, 20 of
+    PAIP_test, 40 of LC; 15 queries); the bound named is drawn."""
+    def relabel(name, frm, to, n):
+        lp = paths.labels_path(wd, name)
+        lab = np.load(lp)
+        lab[np.flatnonzero(lab == frm)[:n]] = to
+        np.save(lp, lab)
+        return np.bincount(lab).tolist()
+
+    def gen(task, shots):
+        return ['--task', task, '--num_shots', str(shots), '--num_task', '2',
+                '--workdir', wd]
+
+    assert relabel('PAIP_train', 1, 0, 16) == [52, 20, 36]
+    for shots in (55, 21):
+        cli_fails(GEN, gen('out', shots), capsys, wd,
+                  f'PAIP_train: class 1 has 20 samples, fewer than shots = '
+                  f'{shots}; run at most 20 shots (')
+    assert cli_ok(GEN, gen('out', 20), capsys).startswith('wrote ')
+    # one pool: 15 queries of each class come first
+    assert relabel('LC', 2, 0, 22) == [62, 40, 18, 40, 40]
+    cli_fails(GEN, gen('mixture', 5), capsys, wd,
+              'LC: class 2 has 18 samples, fewer than shots + queries '
+              '(5 + 15) = 20; run at most 3 shots (')
+    assert cli_ok(GEN, gen('mixture', 3), capsys).startswith('wrote ')
+    assert relabel('LC', 2, 0, 3) == [65, 40, 15, 40, 40]
+    err = cli_fails(GEN, gen('mixture', 1), capsys, wd,
+                    'LC: class 2 has 15 samples, fewer than shots + queries '
+                    '(1 + 15) = 16; no shot count works: give it more '
+                    'samples per class')
+    assert 'run at most' not in err, err
+    # a query class short, the support short too: no shot count works
+    assert relabel('PAIP_test', 2, 0, 10) == [30, 20, 10]
+    for mode in ('hetero', 'homo'):
+        err = cli_fails(GEN, [*gen('out', 55), '--mode', mode], capsys, wd,
+                        'PAIP_test: class 2 has 10 samples, fewer than '
+                        'queries = 15; no shot count works: give it more '
+                        'samples per class')
+        assert 'run at most' not in err, err
+
+
 @pytest.mark.parametrize('task,shots,flag,setting,line', [
     ('out', ['1', '50'], '--out_shots', 'OUT_SHOTS',
      'PAIP_train: class 0 has 36 samples, fewer than shots = 50; run at '
@@ -3234,8 +3284,10 @@ def test_a_sweep_draws_every_store_before_writing_one(wd, capsys, task,
     assert f'(sweep.py {flag}, {setting} in the scripts; --num_shots of ' \
         'generate_task.py and distributed_meta_test.py), or give it more ' \
         'samples per class (the synthetic data: tools/prepare_data/' \
-        'make_synthetic.py --paip-per-class N, then extract it again)' \
-        in err, err
+        'make_synthetic.py --paip-per-class N, then extract every set into ' \
+        "a new workdir, this one's shared labels being the old lists': sh " \
+        'wsi_workdir/scripts/demo_lowshot.sh CKPT NEW_WORKDIR extracts ' \
+        'them all)' in err, err
     # the counts in the line, from the fixture's labels and slides
     lab = np.load(paths.labels_path(wd, 'PAIP_train'))
     with open(paths.meta_path(wd, 'PAIP_train')) as f:

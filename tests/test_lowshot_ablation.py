@@ -119,6 +119,34 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
                       'has baseline, hybrid')
 
 
+def test_the_ablation_too_few_shots_line_names_its_own_flag(tmp_path,
+                                                           capsys):
+    """r77: the ablation's too-few-shots line named sweep.py's
+    --near_shots and the scripts' SHOTS, which ablation.sh refuses; it
+    names ablation.py's --num_shots now (the caller's flags, passed into
+    the one message). Reference: NCT_train's class 0 cut to 4 samples by
+    hand; the flag named is read back by ablation.py's parser and the
+    count it names runs."""
+    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
+    lp = paths.labels_path(wd, 'NCT_train')
+    lab = np.load(lp)
+    lab[np.flatnonzero(lab == 0)[4:]] = 1
+    np.save(lp, lab)
+    ablation = script_main('wsi_workdir/ablation.py')
+    common = ['--workdir', wd, '--num_task', '3', '--image', 'none',
+              '--prototypes', 'none', '--hybrid', 'none', '--latent',
+              'none', '--quiet']
+    assert run_cli(ablation, common) == 2
+    err = capsys.readouterr().err
+    assert 'NCT_train: class 0 has 4 samples, fewer than shots = 5; run at ' \
+        'most 4 shots (ablation.py --num_shots; ablation.sh runs the ' \
+        'published 5 shots' in err, err
+    assert 'sweep.py' not in err and 'SHOTS' not in err, err
+    parse = ablation.__globals__['parse_args']
+    assert parse(['--num_shots', '4']).num_shots == 4
+    assert run_cli(ablation, [*common, '--num_shots', '4']) == 0
+
+
 def _plotted_prototypes_part(tmp_path):
     """A workdir whose ablation ran the prototypes part alone (K=2), so
     its plot is there: (workdir, the ablation's main, the flags that skip

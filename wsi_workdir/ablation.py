@@ -109,7 +109,7 @@ def main(argv=None):
     import torch
 
     from openselfsup.lowshot import paths
-    from openselfsup.lowshot.ablation import (ablation_rows,
+    from openselfsup.lowshot.ablation import (SHOTS_FLAGS, ablation_rows,
                                               ablation_settings,
                                               ablation_table, plot_ablation,
                                               plotted, skipped_note,
@@ -134,7 +134,8 @@ def main(argv=None):
                       write_index=False,
                       # an earlier run's plot too (none written: removed)
                       describing=[png],
-                      results_dir=paths.ablation_results_dir(args.workdir))
+                      results_dir=paths.ablation_results_dir(args.workdir),
+                      shots_flags=SHOTS_FLAGS)
     table_rows = ablation_rows(rows, sweep['results'])
     table = ablation_table(table_rows)
     # the sweep index (run_sweep's return value less the keys it adds)

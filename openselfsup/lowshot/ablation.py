@@ -39,6 +39,12 @@ PUBLISHED = dict(prototypes=(2, 4, 8, 16, 32, 64, 128, 256),
                  hybrid=tuple(range(2, 17)))
 PARTS = ('baseline', 'prototypes', 'image', 'latent', 'hybrid')
 
+#: the ablation's flag of its shots, where the data cannot give them
+#: (:func:`~.tasks.shots_way_out`): ablation.sh refuses SHOTS and runs the
+#: published 5
+SHOTS_FLAGS = ('ablation.py --num_shots; ablation.sh runs the published 5 '
+               'shots: run ablation.py with --num_shots instead')
+
 
 def ablation_settings(model: str = 'clp_wo_78', shots: int = 5,
                       num_task: int = 300, clf: str = 'Ridge',

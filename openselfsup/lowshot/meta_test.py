@@ -343,12 +343,17 @@ class Inputs:
         warn (callable, optional): receives the line that says such a
             dictionary was built again, or a task store extended (one
             asked for more tasks than it holds; ``make_missing``).
+        shots_flags (str, optional): the caller's flags that set the
+            shots, named where a store cannot be drawn at the shots asked
+            (:func:`~.tasks.check_enough_samples`; default: the sweep's
+            and the scripts').
     """
 
     def __init__(self, workdir: str, make_missing: bool = False,
-                 warn: Optional[Callable[[str], None]] = None):
+                 warn: Optional[Callable[[str], None]] = None,
+                 shots_flags: Optional[str] = None):
         self.workdir, self.make_missing = workdir, make_missing
-        self.warn = warn
+        self.warn, self.shots_flags = warn, shots_flags
         self._features, self._stores, self._store_inputs = {}, {}, {}
         self._dicts, self._metas = {}, {}
         self._disjoint = set()  # (model, support, query) checked
@@ -401,8 +406,10 @@ class Inputs:
         written (:func:`~.tasks.generate_task_stores`): a shot count the
         data cannot give (``--task out`` at 100 shots, a class of 60)
         stopped the sweep after it had written the stores of the counts
-        before it. Without it, nothing (each store is loaded when asked)."""
-        from .tasks import generate_task_stores
+        before it. A store the data cannot give is refused before any is
+        drawn, naming the caller's shots flags (``shots_flags``). Without
+        ``make_missing``, nothing (each store is loaded when asked)."""
+        from .tasks import check_enough_samples, generate_task_stores
         if not self.make_missing:
             return
         todo = {}
@@ -411,6 +418,9 @@ class Inputs:
             if key not in self._stores:
                 todo.setdefault(key, spec.tasks)
         t0 = time.perf_counter()
+        for tspec in todo.values():
+            check_enough_samples(tspec, *self._store_inputs_of(tspec),
+                                 shots_flags=self.shots_flags)
         made = generate_task_stores(self.workdir, list(todo.values()),
                                     inputs=self._store_inputs_of,
                                     note=self.warn)

@@ -336,7 +336,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
               results_dir: Optional[str] = None,
               model: Optional[str] = None,
               warn: Optional[Callable[[str], None]] = print,
-              check_also: Sequence[RunSpec] = ()) -> Dict:
+              check_also: Sequence[RunSpec] = (),
+              shots_flags: Optional[str] = None) -> Dict:
     """Run every setting; write each result JSON, the index and its table.
 
     Args:
@@ -388,6 +389,10 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             later model families, :func:`other_models_specs`) whose
             feature sets must be present too: checked with the sweep's
             own, before anything is made or written; not run.
+        shots_flags (str, optional): the caller's flags that set the
+            shots, named where the data cannot give a setting's shots
+            (the ablation's; default: the sweep's and the scripts',
+            :func:`~.tasks.shots_way_out`).
 
     Returns:
         dict: the index (module docstring schema) with ``output``,
@@ -427,7 +432,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     # sweep) stops the sweep before the stores and dictionaries of the
     # earlier ones are made
     check_features_present(workdir, [*specs, *check_also])
-    inputs = Inputs(workdir, make_missing=make_missing, warn=warn)
+    inputs = Inputs(workdir, make_missing=make_missing, warn=warn,
+                    shots_flags=shots_flags)
     # every setting's inputs (features, task store, dictionary, augmented
     # support) loaded, drawn or built and checked before the first runs: a
     # setting that cannot run (too few samples for its shots, say) stops

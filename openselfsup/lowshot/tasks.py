@@ -267,36 +267,103 @@ SYNTHETIC_SIZE_FLAGS = {'NCT_train': '--nct-train', 'NCT_test': '--nct-test',
                         'PAIP_test': '--paip-per-class'}
 
 
-def shots_way_out(setting: TaskSetting, at_most: int) -> str:
+def shots_way_out(setting: TaskSetting, at_most: int,
+                  flags: Optional[str] = None) -> str:
     """The flags that run ``setting``'s tasks at fewer shots, at most
-    ``at_most``: the sweep's ``--<task>_shots``, the scripts' setting
+    ``at_most``: ``flags``, the caller's own (the ablation's), else the
+    sweep's ``--<task>_shots``, the scripts' setting
     (:data:`~.script_settings.DOMAIN_SHOTS`), a single run's
     ``--num_shots``."""
-    from .script_settings import DOMAIN_SHOTS
-    return (f'run at most {at_most} shots (sweep.py --{setting.task}_shots, '
-            f'{DOMAIN_SHOTS[setting.task]} in the scripts; --num_shots of '
-            'generate_task.py and distributed_meta_test.py)')
+    if flags is None:
+        from .script_settings import DOMAIN_SHOTS
+        flags = (f'sweep.py --{setting.task}_shots, '
+                 f'{DOMAIN_SHOTS[setting.task]} in the scripts; --num_shots '
+                 'of generate_task.py and distributed_meta_test.py')
+    return f'run at most {at_most} shots ({flags})'
 
 
 def more_samples_way_out(name: str) -> str:
     """How feature set ``name`` gets more samples per class: its data with
-    more (the synthetic data: the generator's flag of that set)."""
+    more (the synthetic data: the generator's flag of that set), every set
+    extracted into a new workdir (the workdir's shared labels and image
+    lists are the old data's: a set of the new lists extracted into it is
+    refused)."""
     return ('give it more samples per class (the synthetic data: '
             'tools/prepare_data/make_synthetic.py '
-            f'{SYNTHETIC_SIZE_FLAGS[name]} N, then extract it again)')
+            f'{SYNTHETIC_SIZE_FLAGS[name]} N, then extract every set into '
+            "a new workdir, this one's shared labels being the old lists': "
+            'sh wsi_workdir/scripts/demo_lowshot.sh CKPT NEW_WORKDIR '
+            'extracts them all)')
 
 
 def _too_few(setting: TaskSetting, name: str, c: int, have: int, need: int,
-             what: str, shots_at_most: Optional[int] = None) -> InputError:
+             what: str, shots_at_most: int,
+             shots_flags: Optional[str] = None) -> InputError:
     """Class ``c`` of feature set ``name`` has ``have`` samples, fewer
     than ``need`` (``what``): the line, with the way out (fewer shots,
-    at most ``shots_at_most``, where at least one is possible; more
-    samples)."""
-    ways = [more_samples_way_out(name)]
-    if shots_at_most is not None and shots_at_most >= 1:
-        ways.insert(0, shots_way_out(setting, shots_at_most))
+    at most ``shots_at_most``, named by ``shots_flags``
+    (:func:`shots_way_out`), where at least one is possible, else that no
+    shot count works; more samples)."""
+    more = more_samples_way_out(name)
+    way = f'{shots_way_out(setting, shots_at_most, shots_flags)}, or ' \
+        f'{more}' if shots_at_most >= 1 else f'no shot count works: {more}'
     return InputError(f'{name}: class {c} has {have} samples, fewer than '
-                      f'{what} = {need}; {", or ".join(ways)}')
+                      f'{what} = {need}; {way}')
+
+
+def check_enough_samples(spec: TaskSpec, support_labels: np.ndarray,
+                         query_labels: np.ndarray,
+                         support_slides: Optional[np.ndarray] = None,
+                         shots_flags: Optional[str] = None) -> None:
+    """Refuse, before any task is drawn, a store the data cannot give:
+    a class of the query set with fewer samples than the queries (no
+    shot count helps), or more shots than the task's classes allow, the
+    bound being the least over the classes, each class's queries counted
+    (one pool: its samples less the queries; ``homo``: the most that one
+    slide holds of every class). The line names the class that sets the
+    bound and the bound (``shots_flags``: the caller's flags that set the
+    shots, :func:`shots_way_out`), or says no shot count works.
+
+    Args:
+        spec (TaskSpec): the store asked for.
+        support_labels, query_labels, support_slides: as
+            :func:`sample_tasks`.
+        shots_flags (str, optional): the caller's words for its shots
+            flags (default: the sweep's, the scripts', a single run's).
+    """
+    setting = spec.setting
+    shots, queries = spec.shots, spec.queries
+    classes = np.unique(support_labels)
+    count = {int(c): int((support_labels == c).sum()) for c in classes}
+    if setting.same_pool:
+        allows = {c: n - queries for c, n in count.items()}
+        c = min(allows, key=allows.get)
+        if shots > allows[c]:
+            raise _too_few(setting, setting.support_set, c, count[c],
+                           shots + queries,
+                           f'shots + queries ({shots} + {queries})',
+                           allows[c], shots_flags)
+        return
+    for c in count:  # the queries first: no shot count helps them
+        have = int((query_labels == c).sum())
+        if have < queries:
+            raise _too_few(setting, setting.query_set, c, have, queries,
+                           'queries', 0)
+    if setting.homo:
+        most = int(_slide_counts(support_labels, support_slides,
+                                 classes).min(axis=1).max())
+        if shots > most:
+            way = f'{shots_way_out(setting, most, shots_flags)}, or ' \
+                if most >= 1 else 'no shot count works: '
+            raise InputError(f'{setting.support_set}: no slide has {shots} '
+                             'samples of every class (needed by homo '
+                             'tasks); ' + way
+                             + more_samples_way_out(setting.support_set))
+        return
+    c = min(count, key=count.get)
+    if shots > count[c]:
+        raise _too_few(setting, setting.support_set, c, count[c], shots,
+                       'shots', count[c], shots_flags)
 
 
 @dataclass
@@ -526,6 +593,7 @@ def sample_tasks(spec: TaskSpec, support_labels: np.ndarray,
                              f'in {setting.support_set}')
     if setting.homo and support_slides is None:
         raise InputError('homo tasks need slide ids of the support set')
+    check_enough_samples(spec, support_labels, query_labels, support_slides)
     # whole blocks of TASK_BLOCK tasks, each from its own stream, so that
     # the first n tasks are the same whatever count the store is drawn for;
     # the store's arrays first (a count beyond memory fails here, at once)
@@ -588,24 +656,16 @@ def _draw_block(rng: np.random.Generator, spec: TaskSpec,
     q_idx = np.empty((num_task, ways, queries), dtype=np.int64)
     homo = setting.homo
     if homo:
-        slide_of_task = _pick_slides(rng, setting, support_labels,
-                                     support_slides, classes, shots, num_task)
+        slide_of_task = _pick_slides(rng, support_labels, support_slides,
+                                     classes, shots, num_task)
     for w, c in enumerate(classes):
         s_pool = _class_pool(support_labels, c)
-        if setting.same_pool:
+        if setting.same_pool:  # counts checked: check_enough_samples
             need = shots + queries
-            if len(s_pool) < need:
-                raise _too_few(setting, setting.support_set, int(c),
-                               len(s_pool), need,
-                               f'shots + queries ({shots} + {queries})',
-                               len(s_pool) - queries)
             rows = s_pool[sample_rows(rng, len(s_pool), need, num_task)]
             s_idx[:, w], q_idx[:, w] = rows[:, :shots], rows[:, shots:]
             continue
         q_pool = _class_pool(query_labels, c)
-        if len(q_pool) < queries:
-            raise _too_few(setting, setting.query_set, int(c), len(q_pool),
-                           queries, 'queries')
         if homo:
             for slide in np.unique(slide_of_task):
                 tasks = np.flatnonzero(slide_of_task == slide)
@@ -613,32 +673,29 @@ def _draw_block(rng: np.random.Generator, spec: TaskSpec,
                 s_idx[tasks, w] = pool[sample_rows(rng, len(pool), shots,
                                                    len(tasks))]
         else:
-            if len(s_pool) < shots:
-                raise _too_few(setting, setting.support_set, int(c),
-                               len(s_pool), shots, 'shots', len(s_pool))
             s_idx[:, w] = s_pool[sample_rows(rng, len(s_pool), shots,
                                              num_task)]
         q_idx[:, w] = q_pool[sample_rows(rng, len(q_pool), queries, num_task)]
     return s_idx, q_idx
 
 
-def _pick_slides(rng: np.random.Generator, setting: TaskSetting,
-                 labels: np.ndarray, slides: np.ndarray,
-                 classes: np.ndarray, shots: int, num_task: int) -> np.ndarray:
-    """A slide per task, uniform over slides with >= shots of every class."""
+def _slide_counts(labels: np.ndarray, slides: np.ndarray,
+                  classes: np.ndarray) -> np.ndarray:
+    """Samples of each class on each slide: ``[slides, len(classes)]``."""
     counts = np.zeros((slides.max() + 1, len(classes)), dtype=np.int64)
     for w, c in enumerate(classes):
         counts[:, w] = np.bincount(slides[labels == c],
                                    minlength=counts.shape[0])
+    return counts
+
+
+def _pick_slides(rng: np.random.Generator,
+                 labels: np.ndarray, slides: np.ndarray,
+                 classes: np.ndarray, shots: int, num_task: int) -> np.ndarray:
+    """A slide per task, uniform over slides with >= shots of every class
+    (one at least: :func:`check_enough_samples`)."""
+    counts = _slide_counts(labels, slides, classes)
     eligible = np.flatnonzero((counts >= shots).all(axis=1))
-    if eligible.size == 0:
-        most = int(counts.min(axis=1).max())
-        ways = [more_samples_way_out(setting.support_set)]
-        if most >= 1:
-            ways.insert(0, shots_way_out(setting, most))
-        raise InputError(f'{setting.support_set}: no slide has {shots} '
-                         'samples of every class (needed by homo tasks); '
-                         + ', or '.join(ways))
     return eligible[rng.integers(0, eligible.size, size=num_task)]
 
 
