@@ -3258,6 +3258,26 @@ def test_the_shots_a_too_few_line_allows_can_be_drawn(wd, capsys):
         assert 'run at most' not in err, err
 
 
+def test_a_refused_shot_count_leaves_smaller_stores_as_they_were(wd,
+                                                                 capsys):
+    """r77's mutant: a store extension written as soon as it is drawn,
+    before the later stores are (a shot count the data cannot give among
+    them), passed every test. Stores of fewer tasks than asked and a shot
+    count refused, by generate_task.py and by the sweep: every store is
+    left as it was, byte for byte (cli_fails compares the workdir's files
+    before and after); then, the count dropped, both are extended."""
+    cli_ok(GEN, ['--task', 'out', '--num_task', '5', '--workdir', wd,
+                 '--num_shots', '1', '2'], capsys)
+    more = ['--task', 'out', '--num_task', '1500', '--workdir', wd]
+    cli_fails(GEN, [*more, '--num_shots', '1', '2', '50'], capsys, wd,
+              'fewer than shots = 50')
+    sweep = ['--model', 'clp', '--clfs', 'Ridge', '--modes', 'linear',
+             '--quiet', *more, '--shots', '1', '2', '50']
+    cli_fails(SWEEP, sweep, capsys, wd, 'fewer than shots = 50')
+    out = cli_ok(GEN, [*more, '--num_shots', '1', '2'], capsys)
+    assert out.count('note: extended') == 2, out
+
+
 @pytest.mark.parametrize('task,shots,flag,setting,line', [
     ('out', ['1', '50'], '--out_shots', 'OUT_SHOTS',
      'PAIP_train: class 0 has 36 samples, fewer than shots = 50; run at '
