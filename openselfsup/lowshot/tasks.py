@@ -304,11 +304,20 @@ def _too_few(setting: TaskSetting, name: str, c: int, have: int, need: int,
     at most ``shots_at_most``, named by ``shots_flags``
     (:func:`shots_way_out`), where at least one is possible, else that no
     shot count works; more samples)."""
-    more = more_samples_way_out(name)
-    way = f'{shots_way_out(setting, shots_at_most, shots_flags)}, or ' \
-        f'{more}' if shots_at_most >= 1 else f'no shot count works: {more}'
     return InputError(f'{name}: class {c} has {have} samples, fewer than '
-                      f'{what} = {need}; {way}')
+                      f'{what} = {need}; '
+                      + _ways_out(setting, name, shots_at_most, shots_flags))
+
+
+def _ways_out(setting: TaskSetting, name: str, shots_at_most: int,
+              shots_flags: Optional[str]) -> str:
+    """The ways out of a too-few-samples line: at most ``shots_at_most``
+    shots (:func:`shots_way_out`), where at least one is possible, else
+    that no shot count works; more samples of set ``name``."""
+    more = more_samples_way_out(name)
+    if shots_at_most < 1:
+        return f'no shot count works: {more}'
+    return f'{shots_way_out(setting, shots_at_most, shots_flags)}, or {more}'
 
 
 def check_enough_samples(spec: TaskSpec, support_labels: np.ndarray,
@@ -353,12 +362,10 @@ def check_enough_samples(spec: TaskSpec, support_labels: np.ndarray,
         most = int(_slide_counts(support_labels, support_slides,
                                  classes).min(axis=1).max())
         if shots > most:
-            way = f'{shots_way_out(setting, most, shots_flags)}, or ' \
-                if most >= 1 else 'no shot count works: '
-            raise InputError(f'{setting.support_set}: no slide has {shots} '
-                             'samples of every class (needed by homo '
-                             'tasks); ' + way
-                             + more_samples_way_out(setting.support_set))
+            name = setting.support_set
+            raise InputError(f'{name}: no slide has {shots} samples of '
+                             'every class (needed by homo tasks); '
+                             + _ways_out(setting, name, most, shots_flags))
         return
     c = min(count, key=count.get)
     if shots > count[c]:
@@ -689,9 +696,9 @@ def _slide_counts(labels: np.ndarray, slides: np.ndarray,
     return counts
 
 
-def _pick_slides(rng: np.random.Generator,
-                 labels: np.ndarray, slides: np.ndarray,
-                 classes: np.ndarray, shots: int, num_task: int) -> np.ndarray:
+def _pick_slides(rng: np.random.Generator, labels: np.ndarray,
+                 slides: np.ndarray, classes: np.ndarray, shots: int,
+                 num_task: int) -> np.ndarray:
     """A slide per task, uniform over slides with >= shots of every class
     (one at least: :func:`check_enough_samples`)."""
     counts = _slide_counts(labels, slides, classes)
