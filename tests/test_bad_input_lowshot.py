@@ -832,11 +832,11 @@ def test_the_missing_provenance_line_names_commands_that_write_the_set(
                                               load_features)
     extract = script_main('wsi_workdir/extract.py').__globals__['parse_args']
     # a library model: its source and weights as recorded
-    write_provenance(wd, 'clp', 'NCT_train', checkpoint='/w/uni.bin',
-                     checkpoint_sha256='a' * 64,
-                     checkpoint_kind='open_clip weights (safetensors)',
-                     encoder={'library': 'open_clip', 'model': 'ViT-B-16',
-                              'pretrained_tag': 'laion'})
+    library = dict(checkpoint='/w/uni.bin', checkpoint_sha256='a' * 64,
+                   checkpoint_kind='open_clip weights (safetensors)',
+                   encoder={'library': 'open_clip', 'model': 'ViT-B-16',
+                            'pretrained_tag': 'laion'})
+    write_provenance(wd, 'clp', 'NCT_train', **library)
     sup, qry = (load_features(wd, 'clp', n) for n in ('NCT_train', 'NCT_test'))
     with pytest.raises(InputError) as e:
         check_same_kind(sup, qry)
@@ -859,6 +859,18 @@ def test_the_missing_provenance_line_names_commands_that_write_the_set(
     line = str(e.value)
     assert line.endswith(f'extract it again: {copies_command(aug)}'), line
     assert 'import' not in line, line
+    # beside a library model's sets: no copies can be made, the image
+    # parts are skipped (flags read back by ablation.py's parser)
+    write_provenance(wd, 'clp', 'NCT_train', **library)
+    with pytest.raises(InputError) as e:
+        check_same_kind(load_features(wd, 'clp', 'NCT_train'), copies,
+                        pipeline=False)
+    line = str(e.value)
+    assert f'extract it again: {copies_command(aug)} (' in line, line
+    skip = line.split('ablation.py ')[1].rstrip(')').split()
+    ablation = script_main('wsi_workdir/ablation.py').__globals__
+    args = ablation['parse_args'](skip)
+    assert args.skipped == {'image': 'none', 'hybrid': 'none'}, line
 
 
 def test_support_and_queries_that_share_an_image_are_refused(wd, tmp_path,
