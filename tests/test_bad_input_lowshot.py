@@ -988,6 +988,10 @@ def test_support_and_queries_that_share_an_image_are_refused(wd, tmp_path,
     ptrain[1] = ptrain[0]
     meta('PAIP_train', ptrain, 'data/PAIP19')
     meta('PAIP_test', ptest, 'data/PAIP19')
+    # (clp's NCT sets recorded: its PAIP sets must be too, a set without
+    # a JSON being judged beside its model folder's, check_all_recorded)
+    for name in ('PAIP_train', 'PAIP_test'):
+        write_provenance(wd, 'clp', name)
     Inputs(wd).pools(RunSpec('clp', 'out', 5))
     ptrain[2] = ptest[3]
     meta('PAIP_train', ptrain, 'data/PAIP19')
