@@ -222,15 +222,20 @@ def test_prepare_paip19_refuses_sizes_and_seeds(synthetic_root, tmp_path,
                                          ('prepare_lc25000', 'LC25000'),
                                          ('prepare_paip19', 'PAIP19')])
 def test_converters_refuse_a_half_written_synthetic_folder(
-        synthetic_root, tmp_path, capsys, tool, folder):
+        synthetic_root, tmp_path, capsys, monkeypatch, tool, folder):
     """A converter run on a folder whose synthetic generator was stopped
     (marker 'writing', a part of the images there) made list files from
     the part, which then looked whole (an interruption audit); now one
-    line naming the generator to rerun, and no list written."""
+    line naming the generator to rerun, and no list written. It is the
+    data check's line (``ownership.check_finished``): the converter's own
+    named make_synthetic.py for every folder, never the command recorded
+    nor a generator still writing (its lock held)."""
     import json
+    import re
     import shutil
 
-    from openselfsup.datasets.synthetic.ownership import MARKER
+    from openselfsup.datasets.synthetic.ownership import COMMAND, MARKER
+    from openselfsup.utils import locked
     root = tmp_path / folder
     shutil.copytree(os.path.join(synthetic_root, folder), root)
     shutil.rmtree(root / 'meta')
@@ -240,10 +245,28 @@ def test_converters_refuse_a_half_written_synthetic_folder(
     marker.write_text(json.dumps(dict(state, state='writing', files=None)))
     rc, _, lines = run_data_tool(tool, ['--root', str(root)], capsys)
     assert rc == 2 and lines == [
-        f'error: {root}: the synthetic-data generator was stopped while '
-        f'writing it ({MARKER} says so); run it again (python '
-        'tools/prepare_data/make_synthetic.py) before using the folder'], \
-        lines
+        f'error: {root}: not read: was left unfinished by make_synthetic.py '
+        f'({folder}) (interrupted); rerun make_synthetic.py with the same '
+        'flags'], lines
+    # the command the generator recorded, its --out the one that writes
+    # the folder where it is now, from the current directory
+    monkeypatch.chdir(tmp_path)
+    (root / COMMAND).write_text(json.dumps(dict(
+        argv=['tools/prepare_data/make_synthetic.py', '--out', 'syn',
+              '--size', '8'], cwd=str(tmp_path / 'x'),
+        folder=str(tmp_path / 'x' / 'syn' / folder),
+        out=str(tmp_path / 'x' / 'syn'))))
+    rc, _, lines = run_data_tool(tool, ['--root', str(root)], capsys)
+    assert rc == 2 and lines == [
+        f'error: {root}: not read: was left unfinished by make_synthetic.py '
+        f'({folder}) (interrupted); rerun python tools/prepare_data/'
+        'make_synthetic.py --out . --size 8'], lines
+    with locked(str(root)):  # a generator writing it now: wait
+        rc, _, lines = run_data_tool(tool, ['--root', str(root)], capsys)
+    assert rc == 2 and len(lines) == 1 and re.fullmatch(
+        rf'error: {re.escape(str(root))}: not read: is being written by '
+        rf'make_synthetic.py \({folder}\) \({os.getpid()}@\S+ since .+\); '
+        'wait for it to end', lines[0]), lines
     assert not (root / 'meta').exists()
 
 

@@ -509,7 +509,7 @@ def test_a_folder_stopped_before_its_marker_is_not_read_as_whole(
     from openselfsup.apis.train import check_dataset_paths
     from openselfsup.datasets.synthetic import layouts
     from openselfsup.datasets.synthetic.ownership import MARKER
-    from openselfsup.utils import InputError
+    from openselfsup.utils import InputError, locked
     argv = ['--size', '8', '--nct-train', '1', '--nct-test', '1',
             '--domains', 'nct']
     script = 'tools/prepare_data/make_synthetic.py'
@@ -541,12 +541,27 @@ def test_a_folder_stopped_before_its_marker_is_not_read_as_whole(
     with pytest.raises(InputError) as err:
         read_list_file(str(lst))
     assert str(err.value) == said
+    (tmp_path / 'cfg.py').write_text('')  # the config's file, named
     cfg = Config(dict(train_dataloader=dict(dataset=dict(
-        type='ImageList', data_root=str(nct),
-        ann_file='meta/train_labeled.txt'))))
+        type='ImageList', data_root=str(nct) + '/',
+        ann_file='meta/train_labeled.txt'))),
+        filename=str(tmp_path / 'cfg.py'))
     with pytest.raises(InputError) as err:
         check_dataset_paths(cfg, ['train_dataloader'])
-    assert str(err.value) == said.replace(str(lst), str(nct), 1)
+    # the config key named, as the data check's 'not found' line does; the
+    # folder once (it said '<nct>/: not read: <nct>: ...')
+    key = f'train_dataloader.dataset.data_root in {tmp_path}/cfg.py'
+    assert str(err.value) == (
+        f'{nct}/: not read ({key}): was left unfinished by '
+        f'make_synthetic.py (NCT) (interrupted); rerun python {script} '
+        + ' '.join(argv))
+    with locked(str(nct)):  # a generator writing it now
+        with pytest.raises(InputError) as err:
+            check_dataset_paths(cfg, ['train_dataloader'])
+    assert re.fullmatch(
+        rf'{re.escape(str(nct))}/: not read \({re.escape(key)}\): is being '
+        rf'written by make_synthetic.py \(NCT\) \({os.getpid()}@\S+ since '
+        r'.+\); wait for it to end', str(err.value)), str(err.value)
     # written whole by the command it names: read as before
     monkeypatch.setattr(layouts, 'mark_done', real)
     assert run_data_tool('make_synthetic', argv, capsys)[0] == 0

@@ -881,8 +881,8 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
             # all there, in a generator's folder whose marker still says
             # 'writing': trained on without a word before
             from ..datasets.synthetic.ownership import check_finished
-            for _, there, _, _ in dataset_paths(node):
-                check_finished(there)
+            for what, there, _, _ in dataset_paths(node):
+                check_finished(there, f'{key}.{what} in {cfg.filename}')
 
 
 def _absolute_list(path: Optional[str]) -> bool:

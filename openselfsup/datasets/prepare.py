@@ -470,8 +470,8 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
 def _check_data_folder(data: str) -> None:
     """One line when ``<root>/data`` (where the images go) is missing, or
     when ``<root>`` is synthetic data whose generator was stopped."""
-    from .synthetic.ownership import check_not_half_written
-    check_not_half_written(os.path.dirname(os.path.abspath(data)))
+    from .synthetic.ownership import check_finished
+    check_finished(os.path.dirname(os.path.abspath(data)))
     if not os.path.isdir(data):
         root = os.path.dirname(os.path.normpath(data))
         if os.path.basename(root) == 'data' and os.path.isdir(root):

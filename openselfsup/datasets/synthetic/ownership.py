@@ -26,7 +26,7 @@ import os
 import shlex
 import shutil
 import sys
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence, Tuple
 
 from ...utils import InputError, check_writable_dir, locked, save_json
 from ...utils.errors import note_interruption
@@ -301,46 +301,68 @@ def _rerun(folder: str) -> str:
     return f'rerun {kind.split(" ")[0]} with the same flags'
 
 
-def unfinished_line(path: str) -> Optional[str]:
-    """Where ``path`` (a missing list or folder a config names) lies in,
-    or is, a folder a generator was stopped while writing
-    (:func:`unfinished`, the nearest at or above it): one line naming the
-    folder, its generator and the command that writes it whole; a folder
-    a generator is still writing (it holds :func:`writing`'s lock) is
-    named so, with the holder (before, as interrupted); None otherwise."""
+def _unfinished_at(path: str) -> Optional[Tuple[str, str]]:
+    """Where ``path`` lies in, or is, a folder a generator was stopped
+    while writing (:func:`unfinished`, the nearest at or above it): that
+    folder (absolute) and what to say of it, its generator and the
+    command that writes it whole; a folder a generator is still writing
+    (it holds :func:`writing`'s lock) is named so, with the holder
+    (before, as interrupted); None otherwise."""
     here = os.path.abspath(path)
     while True:
         if unfinished(here):
             kind = _generator(here) or 'a synthetic-data generator'
             holder = lock_holder(here)
             if holder:
-                return (f'{here}: is being written by {kind} ({holder}); '
-                        'wait for it to end')
-            return (f'{here}: was left unfinished by {kind} (interrupted); '
-                    f'{_rerun(here)}')
+                return here, (f'is being written by {kind} ({holder}); '
+                              'wait for it to end')
+            return here, (f'was left unfinished by {kind} (interrupted); '
+                          f'{_rerun(here)}')
         parent = os.path.dirname(here)
         if parent == here:
             return None
         here = parent
 
 
-def check_finished(path: str) -> None:
-    """Refuse ``path`` (a list, folder or data file a config names, there)
-    where it lies in, or is, a folder a generator is writing or was
-    stopped while writing (:func:`unfinished_line`): its marker says
-    'writing' and records no digest, so a folder stopped between its last
-    list and its marker (every file there) cannot be told from one
-    stopped while its lists were moved in, or cleared for a rerun; read,
-    it was trained on without a word. The way out is the generator's
-    command, which writes it whole (the same seed, the same bytes).
+def unfinished_line(path: str) -> Optional[str]:
+    """Where ``path`` (a missing list or folder a config names) lies in,
+    or is, a folder a generator is writing or was stopped while writing
+    (:func:`_unfinished_at`): one line naming the folder, its generator
+    and the command that writes it whole (or the run to wait for); None
+    otherwise."""
+    found = _unfinished_at(path)
+    return f'{found[0]}: {found[1]}' if found else None
+
+
+def check_finished(path: str, source: Optional[str] = None) -> None:
+    """Refuse ``path`` (a list, folder or data file a config names, there;
+    a converter's dataset folder) where it lies in, or is, a folder a
+    generator is writing or was stopped while writing
+    (:func:`_unfinished_at`): its marker says 'writing' and records no
+    digest, so a folder stopped between its last list and its marker
+    (every file there) cannot be told from one stopped while its lists
+    were moved in, or cleared for a rerun; read, it was trained on without
+    a word (and a converter made lists of a part of its images, which then
+    looked whole). The way out is the generator's command, which writes it
+    whole (the same seed, the same bytes).
+
+    Args:
+        path (str): the path read.
+        source (str, optional): what names it (``train_dataloader.dataset.
+            data_root in cfg.py``), said after ``not read``.
 
     Raises:
-        InputError: naming ``path``, the folder, its generator and the
-            command (or, a run writing it now, the run to wait for).
+        InputError: naming ``path`` (and ``source``), the folder where it
+            is not ``path`` itself, its generator and the command (or, a
+            run writing it now, the run to wait for).
     """
-    line = unfinished_line(path)
-    if line:
-        raise InputError(f'{path}: not read: {line}')
+    found = _unfinished_at(path)
+    if found is None:
+        return
+    folder, why = found
+    by = f' ({source})' if source else ''
+    there = '' if folder == os.path.abspath(path) else f'{folder}: '
+    raise InputError(f'{path}: not read{by}: {there}{why}')
 
 
 def unfinished_not_found(line: str, path: str) -> Optional[str]:
@@ -367,17 +389,6 @@ def generator(make: Callable) -> Callable:
             return make(root, spec, *args, **kwargs)
     locked_make.unlocked = make
     return locked_make
-
-
-def check_not_half_written(folder: str) -> None:
-    """Refuse a folder a generator was stopped while writing (its marker
-    still says 'writing'): its images are a part of the set, and list
-    files made from them would look whole."""
-    if _marker_state(folder).get('state') == 'writing':
-        raise InputError(
-            f'{folder}: the synthetic-data generator was stopped while '
-            f'writing it ({MARKER} says so); run it again (python '
-            'tools/prepare_data/make_synthetic.py) before using the folder')
 
 
 def claim(folder: str, parts: Optional[Sequence[str]] = None,
