@@ -151,7 +151,7 @@ def test_a_bad_image_is_one_line_with_the_way_out(tmp_path):
 
 @pytest.mark.slow
 def test_an_image_found_corrupt_mid_run_is_said_in_the_run_log(
-        nct_copy, tmp_path):
+        nct_copy, tmp_path, capfd):
     """Images cut short once the run has started (the header check at the
     build passed them): the step that draws one stops the run with the
     one line naming the file; the run's log said nothing of it, ending on
@@ -184,13 +184,71 @@ def test_an_image_found_corrupt_mid_run_is_said_in_the_run_log(
         train(cfg, work_dir=str(work))
     line = str(err.value)
     assert 'corrupt image, cannot decode' in line and '\n' not in line
+    # the log file's line alone: the command prints the error once, on
+    # stderr (MMEngine's console repeated the logged error on stdout)
+    out = capfd.readouterr().out
+    assert 'Epoch(train)' in out and 'run stopped' not in out, out[-2000:]
     logs = list(work.glob('*/*.log'))
     assert len(logs) == 1
     last = logs[0].read_text().rstrip().splitlines()[-1]
-    assert ' - mmengine - ERROR - ' in last and \
-        last.endswith(f' - run stopped: error: {line}'), last
+    # '<date> <time> - mmengine - <level> - <message>': logged as an error,
+    # it also named the source, '/.../runner.py - _log_stop - 3888 -'
+    assert re.fullmatch(r'\d{4}/\d\d/\d\d \d\d:\d\d:\d\d - mmengine - '
+                        r'WARNING - run stopped: error: ' + re.escape(line),
+                        last), last
     assert sorted(p.name for p in work.iterdir() if p.is_file()) == \
         ['cfg.py']  # the dump; no checkpoint yet, no temporary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('how', ['cause', 'context', 'none'])
+def test_an_error_from_a_sigterm_is_not_said_to_stop_the_run(
+        nct_copy, tmp_path, how):
+    """A SIGTERM to a run with DataLoader workers ends the workers too, and
+    torch turns their deaths into a RuntimeError ('DataLoader worker ...
+    killed by signal: Terminated') raised while the project's Terminated is
+    handled: the log said 'run stopped: RuntimeError: ...' while the
+    command said 'terminated (SIGTERM)' (1 in 7 tries). An error raised
+    from, or while handling, a Terminated leaves no such line; any other
+    error that stops the started run still does."""
+    from mmengine.hooks import Hook
+
+    from openselfsup.apis import train
+    from openselfsup.registry import HOOKS
+    from openselfsup.utils.errors import Terminated
+
+    def error():
+        exc = RuntimeError('DataLoader worker (pid 1) is killed by signal: '
+                           'Terminated.')
+        if how == 'cause':  # raise ... from Terminated()
+            exc.__cause__ = Terminated()
+        elif how == 'context':  # raised in its handler, as torch does
+            exc.__context__ = Terminated()
+        return exc
+
+    class StopHookForTests(Hook):  # the run started: an iteration done
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            if runner.iter >= 1:
+                raise error()
+    HOOKS.register_module(module=StopHookForTests, force=True)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), str(nct_copy) +
+                       '/', n_images=8, batch=4, custom_hooks=[
+                           dict(type='StopHookForTests')])
+    work = tmp_path / 'w'
+    with pytest.raises(RuntimeError):
+        train(cfg, work_dir=str(work))
+    logs = list(work.glob('*/*.log'))
+    assert len(logs) == 1
+    text = logs[0].read_text()
+    assert 'Epoch(train)' in text  # started: its iteration logged
+    stopped = [ln for ln in text.splitlines() if 'run stopped' in ln]
+    if how != 'none':
+        assert stopped == [], stopped
+    else:  # the error's first line, with its type
+        assert len(stopped) == 1 and stopped[0].endswith(
+            ' - run stopped: RuntimeError: DataLoader worker (pid 1) is '
+            'killed by signal: Terminated. (traceback on stderr)'), stopped
 
 
 @pytest.mark.slow

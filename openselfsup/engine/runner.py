@@ -60,7 +60,7 @@ from ..config import (accumulation_count, config_text_section, named_wrappers,
 from ..registry import RUNNERS
 from ..utils import (InputError, count_words, first_line, is_int,
                      is_number, settings_refused, terminate_raises)
-from ..utils.errors import one_line
+from ..utils.errors import interruption, one_line
 from ..utils.checkpoint import (damaged_pickle, load_legacy_checkpoint,
                                 register_safe_globals, unpickling_refusal)
 from ..utils.checkpoint_files import (checkpoint_folder,
@@ -75,7 +75,7 @@ from ..utils.io import (atomic_path, lock_file, locked,
 from ..utils.launcher import launcher_env
 from ..utils.log_filters import warnings_left_out
 from .checkpoint_hook import without_file_client_warnings
-from ..utils.console import short_label, shorten
+from ..utils.console import short_label, shorten, to_log_file
 from .console import EpochLineHook
 
 
@@ -4037,13 +4037,23 @@ class AtomicRunner(Runner):
         command prints for a refusal (an image found corrupt when a step
         first drew it, hours into the run), the error's first line
         otherwise (its traceback goes to stderr). The log ended on the
-        last iteration's line, though it outlives the terminal. Nothing
-        for a failed start, whose log folder is removed."""
-        if not self._started:
+        last iteration's line, though it outlives the terminal. Written to
+        the log file alone (:func:`~openselfsup.utils.console.
+        to_log_file`), at WARNING, which MMEngine's file lines give no
+        source location: the command prints it once on stderr (logged as
+        an error, MMEngine's console repeated it on stdout, and the file
+        line named ``runner.py - _log_stop - <line>``). Where this process
+        writes no log file (a rank other than 0 of a distributed run), its
+        stderr alone says it. Nothing for a failed start, whose log folder
+        is removed, nor for an error raised while a Ctrl-C or SIGTERM was
+        handled (:func:`~openselfsup.utils.errors.interruption`: torch
+        turns the DataLoader workers' deaths to a SIGTERM into a
+        RuntimeError), which the command reports as the interruption."""
+        if not self._started or interruption(exc) is not None:
             return
         why = f'error: {one_line(exc)}' if isinstance(exc, InputError) \
             else f'{first_line(exc, with_type=True)} (traceback on stderr)'
-        self.logger.error(f'run stopped: {why}')
+        to_log_file(self.logger, f'run stopped: {why}')
 
     def train(self):
         """As the Runner's; an exception before the first iteration ended

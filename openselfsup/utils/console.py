@@ -88,3 +88,22 @@ def log_file(logger: Optional[logging.Logger]) -> Optional[str]:
         if isinstance(handler, logging.FileHandler):
             return handler.baseFilename
     return None
+
+
+def to_log_file(logger: Optional[logging.Logger], message: str,
+                level: int = logging.WARNING) -> bool:
+    """Write ``message`` at ``level`` to the file ``logger`` writes
+    (:func:`log_file`: its file handlers) and to nothing else: a line the
+    command also prints on stderr, which the console handler would repeat
+    on stdout. False where ``logger`` writes no file (MMEngine's logger
+    writes one on rank 0 only, unless asked for one per rank)."""
+    handlers = [h for h in getattr(logger, 'handlers', ())
+                if isinstance(h, logging.FileHandler)]
+    if not handlers:
+        return False
+    record = logger.makeRecord(logger.name, level, '(unknown file)', 0,
+                               message, None, None)
+    for handler in handlers:
+        if record.levelno >= handler.level:
+            handler.handle(record)
+    return True

@@ -494,7 +494,7 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
     except KeyboardInterrupt as exc:
         return _stopped(exc)
     except Exception as exc:
-        stop = _interruption(exc)
+        stop = interruption(exc)
         if stop is None:
             why = _out_of_memory(exc) if memory_line else None
             if why is None:
@@ -538,7 +538,7 @@ def note_interruption(exc: BaseException, note: str) -> None:
     Ctrl-C (or :class:`Terminated`) ``exc`` is or was raised while
     handling: :func:`run_cli` prints it on the ``interrupted`` line.
     Nothing for another exception."""
-    stop = _interruption(exc)
+    stop = interruption(exc)
     if stop is not None:
         stop.add_note(note)
 
@@ -562,7 +562,7 @@ def _stopped(stop: KeyboardInterrupt) -> int:
     return 130
 
 
-def _interruption(exc: BaseException) -> Optional[KeyboardInterrupt]:
+def interruption(exc: BaseException) -> Optional[KeyboardInterrupt]:
     """The Ctrl-C (or :class:`Terminated`) ``exc`` is or was raised while
     handling, else None."""
     seen = set()
