@@ -107,7 +107,10 @@ def test_corrupt_image_data_named_at_decode_time(nct_copy, tmp_path,
         assert im.size == (32, 32)  # header fine
     _write_list(nct_copy, 'bad.txt', [f'{rel} 1'] * 4)
     line = _train_fails(capfd, _cfg(tmp_path, nct_copy, workers=1))
-    assert 'broken.png' in line and 'corrupt' in line
+    # the dataset's own line, read down from the worker's traceback (torch
+    # re-raises the error's class, UnreadableImage, with it as message)
+    assert line.startswith(f'error: {full}: corrupt image, cannot decode ('), \
+        line
 
 
 def test_a_bad_image_is_one_line_with_the_way_out(tmp_path):
@@ -115,14 +118,16 @@ def test_a_bad_image_is_one_line_with_the_way_out(tmp_path):
     build-time header check) or does not decode (a PNG cut short, whose
     header reads: the first time a step draws it, possibly hours into a
     run) was named with what PIL said and nothing on what to do; the line
-    now ends with the way out: replace the file (a training run stopped
-    by it continues with --resume) or take its line out of the list."""
+    now ends with the way out: replace the file or take its line out of
+    the list. Neither says that --resume continues a run: the header
+    check runs before any run started, and extraction (the decode line's
+    other caller) has no --resume (a training run says it itself, where
+    it saved a checkpoint to continue from)."""
     from PIL import Image
 
     from openselfsup.datasets import ImageList
     from openselfsup.utils import InputError
-    way_out = ('replace it with a readable copy (a training run stopped '
-               'by it continues with --resume), or take its line out of '
+    way_out = ('replace it with a readable copy, or take its line out of '
                'the list')
     Image.new('RGB', (16, 16), (200, 30, 90)).save(tmp_path / 'ok.png')
     whole = (tmp_path / 'ok.png').read_bytes()
@@ -136,6 +141,7 @@ def test_a_bad_image_is_one_line_with_the_way_out(tmp_path):
     assert line.startswith(f'{lst}: entry 2 names an unreadable image '
                            f'{tmp_path / "text.png"} (') and \
         line.endswith(f'); {way_out}') and '\n' not in line, line
+    assert '--resume' not in line, line
     lst.write_text('ok.png 0\ncut.png 1\n')
     data = ImageList(ann_file=str(lst), data_prefix=str(tmp_path),
                      pipeline=[dict(type='LoadImageFromFile',
@@ -147,17 +153,22 @@ def test_a_bad_image_is_one_line_with_the_way_out(tmp_path):
     assert line.startswith(f'{tmp_path / "cut.png"}: corrupt image, cannot '
                            'decode (') and line.endswith(
         f'); listed in {lst}: {way_out}') and '\n' not in line, line
+    assert '--resume' not in line, line
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('saved', [False, True])
 def test_an_image_found_corrupt_mid_run_is_said_in_the_run_log(
-        nct_copy, tmp_path, capfd):
+        nct_copy, tmp_path, capfd, saved):
     """Images cut short once the run has started (the header check at the
     build passed them): the step that draws one stops the run with the
     one line naming the file; the run's log said nothing of it, ending on
     the last iteration's line, though it is what outlives the terminal
     of a run hours long. Its last line now says why the run stopped, as
-    the command does; no checkpoint or temporary is left half-written."""
+    the command does; no checkpoint or temporary is left half-written.
+    Found after the run saved a checkpoint (``saved``: in its second
+    epoch), the line adds that --resume continues the run from it (the
+    image's own line said so also where no run had started)."""
     from mmengine.hooks import Hook
 
     from openselfsup.apis import train
@@ -165,10 +176,10 @@ def test_an_image_found_corrupt_mid_run_is_said_in_the_run_log(
     from openselfsup.utils import InputError
     data = nct_copy / 'data'
 
-    class CutImagesHookForTests(Hook):  # after the first iteration
+    class CutImagesHookForTests(Hook):  # after iteration 1 (or 2 of 2)
         def after_train_iter(self, runner, batch_idx, data_batch=None,
                              outputs=None):
-            if runner.iter == 0:
+            if runner.iter == int(saved):
                 for d, _, names in os.walk(data):
                     for name in names:
                         path = os.path.join(d, name)
@@ -177,13 +188,16 @@ def test_an_image_found_corrupt_mid_run_is_said_in_the_run_log(
                             whole[:len(whole) // 2])
     HOOKS.register_module(module=CutImagesHookForTests, force=True)
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), str(nct_copy) +
-                       '/', n_images=8, batch=4, custom_hooks=[
+                       '/', n_images=8, batch=4, epochs=2, custom_hooks=[
                            dict(type='CutImagesHookForTests')])
     work = tmp_path / 'w'
     with pytest.raises(InputError) as err:
         train(cfg, work_dir=str(work))
     line = str(err.value)
     assert 'corrupt image, cannot decode' in line and '\n' not in line
+    resume = '; then this run continues from its last checkpoint with --resume'
+    assert line.endswith('or take its line out of the list' +
+                         (resume if saved else '')), line
     # the log file's line alone: the command prints the error once, on
     # stderr (MMEngine's console repeated the logged error on stdout)
     out = capfd.readouterr().out
@@ -196,8 +210,9 @@ def test_an_image_found_corrupt_mid_run_is_said_in_the_run_log(
     assert re.fullmatch(r'\d{4}/\d\d/\d\d \d\d:\d\d:\d\d - mmengine - '
                         r'WARNING - run stopped: error: ' + re.escape(line),
                         last), last
+    # the dump and the whole checkpoint of epoch 1 where saved; no temporary
     assert sorted(p.name for p in work.iterdir() if p.is_file()) == \
-        ['cfg.py']  # the dump; no checkpoint yet, no temporary
+        ['cfg.py'] + (['epoch_1.pth', 'last_checkpoint'] if saved else [])
 
 
 @pytest.mark.slow

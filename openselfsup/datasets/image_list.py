@@ -26,10 +26,18 @@ from .prepare import check_list_releases
 
 
 #: the way out of an image that does not open or decode (:func:`check_images`,
-#: :meth:`ImageList.prepare_data`)
-REPLACE_IMAGE = ('replace it with a readable copy (a training run stopped '
-                 'by it continues with --resume), or take its line out of '
+#: :meth:`ImageList.prepare_data`); how a training run it stopped continues
+#: is the runner's to say (:class:`UnreadableImage`): at the build no run
+#: has started, and extraction has no ``--resume``
+REPLACE_IMAGE = ('replace it with a readable copy, or take its line out of '
                  'the list')
+
+
+class UnreadableImage(InputError):
+    """An image a step drew and could not decode
+    (:meth:`ImageList.prepare_data`), possibly hours into a run: a
+    training run it stopped after saving a checkpoint adds that ``--resume``
+    continues it (:class:`~openselfsup.engine.runner.AtomicRunner`)."""
 
 
 def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
@@ -251,9 +259,9 @@ class ImageList(CheckedIndices, BaseDataset):
             problem = _decode_problem(path) if path else None
             if problem is None:
                 raise
-            raise InputError(f'{path}: corrupt image, cannot decode '
-                             f'({problem}); listed in {self.ann_file}: '
-                             f'{REPLACE_IMAGE}') from exc
+            raise UnreadableImage(f'{path}: corrupt image, cannot decode '
+                                  f'({problem}); listed in {self.ann_file}: '
+                                  f'{REPLACE_IMAGE}') from exc
 
     def load_data_list(self) -> List[dict]:
         entries = read_list_file(self.ann_file, self.num_classes,

@@ -47,7 +47,7 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import config as mm_config
 from mmengine.dist import barrier, master_only
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from ..config import (INIT_LISTS_KEY, UNSET, _code_keys,  # noqa: F401
                       check_resume_meta, check_same_held_out,
@@ -4018,13 +4018,28 @@ class AtomicRunner(Runner):
                 stack.enter_context(warnings_left_out(message, category))
             yield
 
-    def _guarded(self, run):
+    def _guarded(self, run, training: bool = False):
         """``run`` (train, val or test); a run that ends without saving a
         checkpoint (resumed at its end, an evaluation) removes the file
-        ``--resume URL`` or a ``load_from`` URL downloaded too."""
+        ``--resume URL`` or a ``load_from`` URL downloaded too. A training
+        run (``training``) stopped by an image it could not decode, once
+        it has saved a checkpoint, says that ``--resume`` continues it
+        (the dataset's line says what to do with the image alone: it is
+        also extraction's, and the build's, where no run has started)."""
+        from ..datasets.image_list import UnreadableImage
         with discard_on_failure(self), self._warnings_left_out():
             try:
                 out = run()
+            except UnreadableImage as exc:
+                if not (training and self._started and
+                        find_latest_checkpoint(self.work_dir)):
+                    self._log_stop(exc)
+                    raise
+                said = UnreadableImage(
+                    f'{one_line(exc)}; then this run continues from its '
+                    'last checkpoint with --resume')
+                self._log_stop(said)
+                raise said from exc
             except Exception as exc:
                 self._log_stop(exc)
                 raise
@@ -4058,7 +4073,7 @@ class AtomicRunner(Runner):
     def train(self):
         """As the Runner's; an exception before the first iteration ended
         leaves nothing behind (:meth:`discard_failed_start`)."""
-        return self._guarded(super().train)
+        return self._guarded(super().train, training=True)
 
     def val(self) -> dict:
         """As the Runner's, with :meth:`train`'s clean-up."""

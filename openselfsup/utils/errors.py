@@ -434,16 +434,21 @@ def one_line(exc: BaseException) -> str:
 
     An InputError raised inside a DataLoader worker reaches the main process
     re-raised with the worker's traceback in its message; its last line is
-    ``openselfsup.utils.errors.InputError: <the original message>``.
+    ``openselfsup.utils.errors.InputError: <the original message>`` (or
+    the module and name of the InputError's own class, which torch
+    re-raises).
     """
     lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
     if not lines:
         return type(exc).__name__
     if len(lines) == 1:
         return lines[0]
-    prefix = f'{InputError.__module__}.{InputError.__qualname__}: '
     last = lines[-1].strip()
-    return last[len(prefix):] if last.startswith(prefix) else last
+    for kind in {InputError, type(exc)}:
+        prefix = f'{kind.__module__}.{kind.__qualname__}: '
+        if issubclass(kind, InputError) and last.startswith(prefix):
+            return last[len(prefix):]
+    return last
 
 
 #: the environment variable a script that runs a command sets to say how
