@@ -1148,6 +1148,39 @@ def test_a_file_not_a_list_is_compared_by_its_bytes(tmp_path):
             'contents)'))]
 
 
+
+def test_a_scoped_image_list_of_another_package_is_recorded_by_bytes(
+        tmp_path):
+    """A dataset type of another scope named ImageList
+    (``mypkg.ImageList``: its name read without the scope) whose
+    ``ann_file`` this project's list reader refuses (a JSON file) is
+    recorded by the SHA-1 of its bytes (hashlib on the file), so a
+    resume still compares it: it was left out of the record, and a
+    changed file said nowhere. A list the reader takes keeps its record
+    of entries."""
+    import hashlib
+
+    from mmengine.config import Config
+
+    from openselfsup.datasets.data_files import LIST_ENTRIES
+    from openselfsup.engine.runner import data_file_changes, train_data_files
+    ann = tmp_path / 'ann.json'
+    ann.write_text('{"a.png": 0, "b.png": 1}\n')
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='mypkg.ImageList', ann_file=str(ann)))))
+    key = 'train_dataloader.dataset.ann_file'
+    saved = train_data_files(cfg)
+    assert saved == {key: {'path': str(ann), 'sha1': hashlib.sha1(
+        ann.read_bytes()).hexdigest()}}
+    ann.write_text('{"a.png": 0, "b.png": 1, "c.png": 0}\n')
+    assert data_file_changes(saved, cfg, []) == [(key, (
+        f'{key}: {ann} is not the file the run read (other contents)'))]
+    listed = tmp_path / 'l.txt'
+    listed.write_text('a.png 0\nb.png 1\n')
+    cfg.train_dataloader.dataset.ann_file = str(listed)
+    record = train_data_files(cfg)[key]
+    assert (record['entries'], record['sha1_of']) == (2, LIST_ENTRIES)
+
 def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
                                                   monkeypatch):
     """--resume DIR (a run's work dir) or --resume FILE (a checkpoint in

@@ -161,9 +161,11 @@ def data_file_records(node: Any, key: str) -> dict:
     'entries': n, 'sha1': hex, 'sha1_of':`` :data:`LIST_ENTRIES` ``}``,
     the entries the dataset reads and their SHA-1
     (:func:`~openselfsup.datasets.list_files.list_entries_sha1`: the
-    list gzipped again or its line ends changed is the same list). A
-    file missing or unreadable, a list the reader refuses, is left out
-    (the data check and the dataset name it)."""
+    list gzipped again or its line ends changed is the same list); a
+    file the list reader refuses by its bytes (the type's name is read
+    without its scope: ``mypkg.ImageList``, another package's dataset,
+    may read a JSON file). A file missing or unreadable is left out (the
+    data check and the dataset name it)."""
     out = {}
     for at, section in config_dicts(node, key):
         if 'type' not in section:
@@ -178,11 +180,17 @@ def data_file_records(node: Any, key: str) -> dict:
                 where += '/' + os.path.relpath(path, root)
             try:
                 if listed and name == 'ann_file':
-                    entries, sha1 = list_entries_sha1(path)
-                    out[where] = {'path': path, 'entries': entries,
-                                  'sha1': sha1, 'sha1_of': LIST_ENTRIES}
-                else:
-                    out[where] = {'path': path, 'sha1': file_sha1(path)}
-            except (OSError, InputError):
+                    try:
+                        entries, sha1 = list_entries_sha1(path)
+                        out[where] = {'path': path, 'entries': entries,
+                                      'sha1': sha1, 'sha1_of': LIST_ENTRIES}
+                        continue
+                    except InputError:  # not a list of ours: the type
+                        # name without its scope may be another package's
+                        # ImageList (mypkg.ImageList), whose file is
+                        # recorded by its bytes as any other
+                        pass
+                out[where] = {'path': path, 'sha1': file_sha1(path)}
+            except OSError:
                 continue
     return out
