@@ -749,6 +749,55 @@ def test_an_older_checkpoint_resumed_with_a_larger_batch_repeats_nothing(
         assert 'saved by iteration' not in _log_text(tmp_path / name), name
 
 
+
+def test_a_mid_epoch_checkpoint_resumed_with_another_batch_says_its_share(
+        synthetic_root, tmp_path):
+    """A checkpoint saved by iteration at iteration 6 of epochs of 4
+    (16 images, batch 4, 2 epochs): 2 iterations, 8 images, into epoch 2.
+    Resumed with batch 8 the 2 were compared with the new epoch of 2 and
+    said as "the last of epoch 2 ... its run had ended"; with batch 2 as
+    "2 of 8 ... those 2 again" where 8 images, 4 of its iterations, are
+    trained again. Now, by hand: the images done, 2 x 4, are
+    ceil(8 / batch) iterations of this run, which it says and counts
+    (``_trained_again``), for the checkpoint with its progress record and
+    one of older code without it (by its meta's iteration)."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.engine.runner import EPOCH_PROGRESS
+    images, batch, saved_at = 16, 4, 6
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
+                                 n_images=images, batch=batch, epochs=2))
+    c.default_hooks.checkpoint.by_epoch = False
+    c.default_hooks.checkpoint.interval = saved_at
+    c.dump(path)
+    train(path, work_dir=str(tmp_path / 'a'))
+    ckpt = str(tmp_path / 'a' / f'iter_{saved_at}.pth')
+    old = load_checkpoint_file(ckpt)
+    del old[EPOCH_PROGRESS]
+    torch.save(old, tmp_path / 'old.pth')
+    length = images // batch
+    done = saved_at - length  # into epoch 2
+    for now in (8, 2):
+        per, again = images // now, -(-done * batch // now)
+        c.total_batch_size = c.train_dataloader.batch_size = now
+        c.default_hooks.checkpoint.by_epoch = True
+        c.default_hooks.checkpoint.interval = 1
+        c.dump(path)
+        for name, checkpoint in (('new', ckpt), ('old', tmp_path / 'old.pth')):
+            work = tmp_path / f'{name}{now}'
+            runner = train(path, work_dir=str(work), resume=str(checkpoint))
+            log = _log_text(work)
+            assert runner._trained_again == again, (now, name)
+            assert runner.iter == saved_at + per, (now, name)
+            assert f'at iteration {saved_at}, {done} of {length} ' \
+                f'iterations of its batch; {again} of {per} of this ' \
+                "run's into epoch 2 (its meta counts 1 epoch done): " \
+                'MMEngine\'s resume trains epoch 2 from its first ' \
+                f'iteration, those {again} again' in log, (now, name, log)
+            assert 'its run had ended' not in log, (now, name)
+
 def test_a_resume_into_longer_epochs_steps_its_last_accumulation_window(
         synthetic_root, tmp_path):
     """FSP in windows of 3 (``accumulative_counts``), 4 iterations an

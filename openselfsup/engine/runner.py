@@ -3540,6 +3540,10 @@ class AtomicRunner(Runner):
         #: done (0: of several lengths, or not known), None where it
         #: counts none (:meth:`_even_epoch_length`)
         self._loaded_length = None
+        #: the epoch length of the run that wrote the resumed checkpoint
+        #: (None: not known), that of the epoch it saved mid-way
+        #: (:meth:`_repeats_an_epoch`)
+        self._loaded_run_length = None
         self._loaded_epochs = False
         #: the loaded checkpoint's scheduler states, in a 1-tuple, where
         #: a resume loaded its optimizer state (:meth:`resume`)
@@ -3686,6 +3690,8 @@ class AtomicRunner(Runner):
                 meta, dict) and meta.get('epoch'))
             self._loaded_length = _saved_epoch_length(
                 kwargs['checkpoint']) if self._loaded_epochs else None
+            self._loaded_run_length = _saved_run_epoch_length(
+                kwargs['checkpoint'])
             if self._resume:
                 self._check_epoch_length(kwargs['checkpoint'])
                 self._match_scheduler_states(kwargs['checkpoint'])
@@ -4830,7 +4836,11 @@ class AtomicRunner(Runner):
         ``per``), not by this config's checkpoint hook: resumed with
         ``by_epoch=True`` (the default), MMEngine trains those iterations
         again all the same. ``per``: the epoch's iterations (0: a loader
-        without a length)."""
+        without a length). Resumed with another batch, the iterations
+        done (of the checkpoint's run's epoch length, where it tells) are
+        that share of the epoch, which this run's first ``ceil(done x per
+        / saved length)`` iterations train again (exact where both batches
+        divide the epoch's images)."""
         at = self.epoch
         progress = self._loaded_progress
         done = _iterations_into(progress, at)
@@ -4840,15 +4850,19 @@ class AtomicRunner(Runner):
             # epochs counted its epoch's end as iterations into the next)
             saved = self._loaded_length or per
             done = self.iter - at * saved if saved else 0
-        done = min(done, per)
-        if not (per and done > 0):
+        length = self._loaded_run_length or per
+        if not (per and done > 0 and length):
             return False
+        done = min(done, length)
+        # this run's iterations that hold those images: the sampler's
+        # batches of this run, in the same order
+        again = min(-(-done * per // length), per)
         # (:meth:`_continue_window`)
-        self._trained_again = done
+        self._trained_again = again
         head = (f'--resume: {self._load_from} was saved by iteration '
                 '(default_hooks.checkpoint.by_epoch=False) at iteration '
                 f'{self.iter}, ')
-        if at + 1 >= end and done == per:
+        if at + 1 >= end and done == length:
             self.logger.warning(
                 f'{head}the last of epoch {at + 1} = train_cfg.max_epochs '
                 f'({per} iterations an epoch), which its meta counts as '
@@ -4857,11 +4871,13 @@ class AtomicRunner(Runner):
                 'schedule); to train longer, raise train_cfg.max_epochs, '
                 'and the learning-rate schedule\'s end with it')
         else:
+            other = f' of its batch; {again} of {per} of this run\'s' \
+                if length != per else ''
             self.logger.warning(
-                f'{head}{done} of {per} iterations into epoch {at + 1} (its '
-                f'meta counts {at} epochs done): MMEngine\'s resume trains '
-                f'epoch {at + 1} from its first iteration, those {done} '
-                'again')
+                f'{head}{done} of {length} iterations{other} into epoch '
+                f'{at + 1} (its meta counts {count_words(at, "epoch")} '
+                f'done): MMEngine\'s resume trains epoch {at + 1} from its '
+                f'first iteration, those {again} again')
         return True
 
     def _warn_if_finished(self) -> None:
