@@ -243,7 +243,7 @@ def test_each_command_tells_its_own_use_of_a_shared_flag(capsys):
     assert shared in meta and 'selects the task store and the ' \
         'dictionary' in meta
     dic = _flag_help(DICT, '--novel_class', capsys)
-    assert shared in dic and 'left out of the base set' in dic
+    assert shared in dic and 'kept out of the base set' in dic
     assert 'task store' not in dic
     gen = _flag_help(GEN, '--novel_class', capsys)
     assert shared in gen and 'names the store' in gen
