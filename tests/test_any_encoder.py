@@ -1430,3 +1430,79 @@ def test_a_library_models_release_is_read_once_for_every_field(
         assert prov['encoder']['library_version'] == '1.0.3'
         assert prov['versions']['torch'] == '2.4.1'
         assert prov['torch'] == '2.4.1+cu121'
+
+
+@pytest.mark.parametrize('case', ['file', 'folder', 'random'])
+def test_the_missing_provenance_line_writes_the_set_as_recorded(
+        synthetic_root, vit, tmp_path, capsys, case):
+    """r81: the line for a set without its JSON beside a library model's
+    named ``--model-source`` and ``--weights`` alone, dropping the recorded
+    --model-kwargs (the tiny ViT's command was refused: 'does not fit timm
+    vit_tiny_patch16_224 ... cls_token'), --preprocess, --pool, --amp,
+    --no-normalise and a hub folder's config. The command named is read
+    back by extract.py's parser against every setting the sibling's JSON
+    records, then run: its set is the same kind as the recorded one."""
+    from safetensors.torch import save_file
+
+    from openselfsup.config import parse_cfg_options
+    from openselfsup.lowshot.features import (FeatureSet, check_all_recorded,
+                                              check_same_kind, load_features)
+    from openselfsup.utils import InputError
+    model, weights = vit
+    workdir = str(tmp_path / 'w')
+    flags = {'file': ['--model-source', f'timm:{VIT}', '--weights', weights,
+                      '--preprocess', 'crop_pct=1.0',
+                      'mean=[0.485,0.456,0.406]', '--pool', 'avg', '--amp',
+                      '--no-normalise'] + VIT_FLAGS + ['fc_norm=False'],
+             'random': ['--model-source', f'timm:{VIT}', '--random-init',
+                        '--seed', '3'] + VIT_FLAGS}.get(case)
+    if case == 'folder':
+        folder = tmp_path / 'hub'
+        folder.mkdir()
+        save_file(model.state_dict(), str(folder / 'model.safetensors'))
+        with open(folder / 'config.json', 'w') as f:
+            json.dump({'architecture': VIT, 'model_args': VIT_KWARGS,
+                       'pretrained_cfg': {'input_size': [3, 32, 32],
+                                          'crop_pct': 1.0,
+                                          'mean': IMAGENET[0],
+                                          'std': IMAGENET[1],
+                                          'interpolation': 'bicubic',
+                                          'classifier': 'head'}}, f)
+        flags = ['--model-source', 'timm', '--weights', str(folder)]
+    train = paths.features_path(workdir, 'vit', 'NCT_train')
+    code, err, _ = _run(capsys, 'extract', _base(
+        synthetic_root, train, 'nct_train.py') + flags)
+    assert code == 0, err
+    recorded = load_features(workdir, 'vit', 'NCT_train')
+    prov, enc = recorded.provenance, recorded.provenance['encoder']
+    out = paths.features_path(workdir, 'vit', 'NCT_test')
+    bare = FeatureSet('vit', 'NCT_test', recorded.features, recorded.labels,
+                      out, 'l', recorded.normalised, None)
+    with pytest.raises(InputError) as e:
+        check_all_recorded([recorded, bare])
+    line = str(e.value)
+    command = line.split('extract it again: python ')[1].split(', or')[0]
+    assert 'settings recorded in' not in command, command
+    argv = command.split()[1:]
+    args = _cli('extract').parse_args(argv)
+    kwargs = parse_cfg_options(args.model_kwargs, dotted=False) or {}
+    if args.pool is not None:
+        kwargs['global_pool'] = args.pool
+    assert (args.model_source, kwargs, parse_cfg_options(
+        args.preprocess, dotted=False) or {}, args.amp, args.normalise,
+        args.projection, args.output) == (
+        enc['source'], enc['model_kwargs'], enc['preprocess_overrides'],
+        prov['amp'], prov['normalised'], True, [out]), command
+    if case == 'random':
+        assert args.random_init and args.weights is None, command
+        assert args.seed == prov['seed'] == 3, command
+    else:
+        assert not args.random_init, command
+        assert args.weights == (str(folder) if case == 'folder'
+                                else prov['checkpoint']), command
+    # the command, run, writes the set the recorded one's kind
+    code, err, _ = _run(capsys, 'extract', argv + [
+        '--workers', '0', '--no-progress', '--cfg-options',
+        f'dataset.data_root={os.path.join(synthetic_root, "NCT")}'])
+    assert code == 0, err
+    check_same_kind(recorded, load_features(workdir, 'vit', 'NCT_test'))

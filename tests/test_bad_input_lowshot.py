@@ -778,8 +778,11 @@ def test_a_set_without_provenance_beside_one_with_it_is_refused(wd, capsys):
     # (check_replaceable): the line says to delete it first
     assert 'delete it (the commands that write a set do not replace one ' \
         'without its JSON) and extract it again' in err, err
+    # the recorded checkpoint and settings (write_provenance: raw
+    # features), not a placeholder (r81)
     assert 'wsi_workdir/extract.py --config configs/extraction/' \
-        f'nct_test.py --pretrained CKPT --output {qry}' in err, err
+        f'nct_test.py --pretrained /w/clp.pth --no-normalise --output ' \
+        f'{qry}' in err, err
     assert 'wsi_workdir/import_features.py --config configs/extraction/' \
         f'nct_test.py --source FEATURES' in err, err
     # either order of the sets: the one without is named
@@ -866,11 +869,64 @@ def test_the_missing_provenance_line_names_commands_that_write_the_set(
         check_same_kind(load_features(wd, 'clp', 'NCT_train'), copies,
                         pipeline=False)
     line = str(e.value)
-    assert f'extract it again: {copies_command(aug)} (' in line, line
-    skip = line.split('ablation.py ')[1].rstrip(')').split()
+    # r81: the config checkpoint's extraction, which would be refused as
+    # another encoder, is not named; the parts are skipped, by ablation.py's
+    # flags and ablation.sh's variables (as the script reads them)
+    assert copies_command(aug) not in line and '--pretrained' not in line, \
+        line
+    skip = line.split('ablation.py ')[1].split(' (')[0].split()
     ablation = script_main('wsi_workdir/ablation.py').__globals__
     args = ablation['parse_args'](skip)
     assert args.skipped == {'image': 'none', 'hybrid': 'none'}, line
+    with open(os.path.join(ROOT, 'wsi_workdir', 'scripts',
+                           'ablation.sh')) as f:
+        script = f.read()
+    shell = line.split(' (')[-1].split(' sh wsi_workdir/scripts/ablation.sh')
+    assert shell[1] == ')', line
+    for assignment in shell[0].split():
+        var, value = assignment.split('=')
+        assert value == 'none' and \
+            f'${{{var}:+--{var.lower()} ${var}}}' in script, line
+
+
+def test_the_missing_provenance_line_names_the_recorded_settings(wd):
+    """r81: a config model's random-init baseline was named
+    ``--pretrained CKPT``; it is ``--random-init --seed`` as recorded. A
+    library model's setting that does not spell back as a flag (a dict
+    keyword) is not claimed: the line names the sibling's JSON for it.
+    Read back by extract.py's parser against the provenance written by
+    hand."""
+    from openselfsup.lowshot.features import check_same_kind, load_features
+    extract = script_main('wsi_workdir/extract.py').__globals__['parse_args']
+    sibling = paths.provenance_path(wd, 'clp', 'NCT_train')
+
+    def named(**prov):
+        write_provenance(wd, 'clp', 'NCT_train', **prov)
+        sup, qry = (load_features(wd, 'clp', n)
+                    for n in ('NCT_train', 'NCT_test'))
+        with pytest.raises(InputError) as e:
+            check_same_kind(sup, qry)
+        line = str(e.value)
+        return line, line.split('extract it again: python ')[1].split(
+            ', or')[0]
+
+    line, command = named(checkpoint=None, seed=3,
+                          checkpoint_kind='random init (seed 3)')
+    args = extract(shlex.split(command)[1:])
+    assert (args.pretrained, args.random_init, args.seed,
+            args.model_source) == (None, True, 3, None), line
+    assert sibling not in line, line
+    line, command = named(
+        checkpoint='/w/m.bin', checkpoint_sha256='a' * 64,
+        checkpoint_kind='timm weights (safetensors)',
+        encoder={'library': 'timm', 'model': 'vit', 'source': 'timm:vit',
+                 'model_kwargs': {'depth': 2, 'act': {'k': 1}}})
+    assert command.endswith(f'(with the settings recorded in {sibling}: '
+                            '--model-kwargs act do not spell back as '
+                            'flags)'), line
+    args = extract(shlex.split(command.split(' (')[0])[1:])
+    assert (args.model_source, args.weights, args.model_kwargs) == (
+        'timm:vit', '/w/m.bin', ['depth=2']), line
 
 
 def test_support_and_queries_that_share_an_image_are_refused(wd, tmp_path,

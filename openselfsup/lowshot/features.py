@@ -25,6 +25,7 @@ meta JSONs and provenance name one image file (:func:`check_disjoint`).
 """
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -652,37 +653,124 @@ def _sibling_json(features_path: str):
         return None
 
 
-def _write_again(fs: FeatureSet, prov) -> str:
+#: a string value extract.py's KEY=VALUE flags read back as itself
+_PLAIN = re.compile(r'[A-Za-z_][A-Za-z0-9_./-]*$')
+
+
+def _flag_value(value) -> Optional[str]:
+    """``value`` as the VALUE of a ``KEY=VALUE`` flag of ``extract.py``
+    (MMEngine's ``DictAction`` parsing) that reads back as the same JSON
+    value, or None where none is known to: a nested dict, a list of
+    anything but numbers, an empty list, a string that reads as a number,
+    boolean or None."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, (int, float)):
+        return repr(value) if np.isfinite(value) else None
+    if isinstance(value, str):
+        return value if _PLAIN.match(value) and value.lower() not in (
+            'true', 'false', 'none') else None
+    if isinstance(value, list) and value and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool)
+            and np.isfinite(v) for v in value):
+        return '[' + ','.join(repr(v) for v in value) + ']'
+    return None
+
+
+def _key_values(flag: str, recorded, unmapped: List[str]) -> str:
+    """`` --flag KEY=VALUE ...`` of a recorded dict; the keys whose values
+    do not spell back (:func:`_flag_value`) go to ``unmapped``."""
+    items = []
+    for key, value in (recorded or {}).items():
+        text = _flag_value(value)
+        if text is None or not _PLAIN.match(key):
+            unmapped.append(f'{flag} {key}')
+        else:
+            items.append(f'{key}={text}')
+    return f' {flag} ' + ' '.join(items) if items else ''
+
+
+def _encoder_flags(prov) -> Tuple[str, List[str]]:
+    """The ``extract.py`` flags of the encoder and the settings a
+    provenance JSON records (``--model-source`` as given, ``--weights``
+    (a hub folder's as the folder), ``--random-init --seed``,
+    ``--model-kwargs``, ``--preprocess``, ``--pool``, ``--no-proj``;
+    a config's ``--pretrained`` checkpoint or ``--random-init --seed``;
+    ``--amp`` with its ``--device``, ``--no-normalise``), and the settings
+    that do not spell back as flags."""
+    unmapped: List[str] = []
+    enc = prov.get('encoder')
+    kind = prov.get('checkpoint_kind')
+    seed = prov.get('seed')
+    random = isinstance(kind, str) and 'random init' in kind
+    if random and not isinstance(seed, int):
+        unmapped.append('--seed')
+    init = '--random-init' + (f' --seed {seed}'
+                              if isinstance(seed, int) else '')
+    if isinstance(enc, dict) and enc.get('library'):
+        tag = enc.get('pretrained_tag')
+        source = enc.get('source') or (
+            f'{enc["library"]}:{enc.get("model")}' + (f':{tag}' if tag
+                                                      else ''))
+        folder = enc.get('model_config')
+        weights = os.path.dirname(folder) if folder else \
+            prov.get('checkpoint')
+        kwargs = dict(enc.get('model_kwargs') or {})
+        # --pool is recorded as the model's global_pool keyword
+        pool = kwargs.pop('global_pool', None)
+        flags = f'--model-source {source} ' + (
+            f'--weights {weights}' if weights and not random else init)
+        flags += _key_values('--model-kwargs', kwargs, unmapped)
+        flags += _key_values('--preprocess', enc.get('preprocess_overrides'),
+                             unmapped)
+        if pool is not None:
+            text = _flag_value(pool)
+            if text is None:
+                unmapped.append('--pool')
+            else:
+                flags += f' --pool {text}'
+        if enc.get('projection') is False:
+            flags += ' --no-proj'
+    else:
+        checkpoint = prov.get('checkpoint')
+        flags = init if random else (
+            f'--pretrained {checkpoint}' if checkpoint
+            else '--pretrained CKPT')
+    if prov.get('amp'):
+        flags += ' --amp' + (f' --device {prov["device"]}'
+                             if prov.get('device') else '')
+    if prov.get('normalised') is False:
+        flags += ' --no-normalise'
+    return flags, unmapped
+
+
+def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
     """The commands that write set ``fs`` again, as its model's set with
-    provenance ``prov`` was written: its library model
-    (``--model-source``, as recorded) or a config checkpoint; or, computed
+    provenance ``prov`` (the JSON ``recorded_in``) was written: its
+    encoder and settings as recorded (:func:`_encoder_flags`; those that
+    do not spell back as flags are named as the JSON's); or, computed
     elsewhere, the import. ``NCT_aug``: the augmented copies' extraction
     alone (:func:`copies_command`; an import is one pass over the list,
-    not copies, and refused as such)."""
+    not copies, and refused as such), of a config's checkpoint; a library
+    model makes none: skip the parts that read them."""
     out, config = fs.features_path, fs.name.lower()
     enc = prov.get('encoder') if isinstance(prov, dict) else None
-    library = isinstance(enc, dict) and enc.get('library') and \
-        enc.get('model')
     if fs.name == 'NCT_aug':
-        return copies_command(out) + (
-            f' (augmented copies come from a config\'s checkpoint; '
-            f'--model-source makes none: without them, skip the image and '
-            f'hybrid parts, ablation.py --image none --hybrid none)'
-            if library else '')
-    if library:
-        tag = enc.get('pretrained_tag')
-        source = f'{enc["library"]}:{enc["model"]}' + (f':{tag}' if tag
-                                                        else '')
-        weights = prov.get('checkpoint')
-        seed = prov.get('seed')
-        encoder = f'--model-source {source} ' + (
-            f'--weights {weights}' if weights else '--random-init'
-            + (f' --seed {seed}' if isinstance(seed, int) and seed else ''))
-        extract = (f'python wsi_workdir/extract.py --config '
-                   f'configs/extraction/{config}.py {encoder} '
-                   f'--output {out}')
-    else:
+        if isinstance(enc, dict) and enc.get('library'):
+            return ('none for a library model (--model-source makes no '
+                    'augmented copies): skip the image and hybrid parts, '
+                    'ablation.py --image none --hybrid none (IMAGE=none '
+                    'HYBRID=none sh wsi_workdir/scripts/ablation.sh)')
+        return copies_command(out)
+    if not isinstance(prov, dict):
         extract = _EXTRACT_HINT.format(config=config, out=out)
+    else:
+        flags, unmapped = _encoder_flags(prov)
+        extract = (f'python wsi_workdir/extract.py --config '
+                   f'configs/extraction/{config}.py {flags} --output {out}')
+        if unmapped:
+            extract += (f' (with the settings recorded in {recorded_in}: '
+                        f'{", ".join(unmapped)} do not spell back as flags)')
     return (f'{extract}, or, computed elsewhere, import it: '
             + _IMPORT_HINT.format(config=config, out=out))
 
@@ -715,7 +803,8 @@ def check_all_recorded(sets) -> None:
             f'({os.path.splitext(out)[0]}.json) but {other} '
             'has one: what encoder made it cannot be compared; delete it '
             '(the commands that write a set do not replace one without '
-            f'its JSON) and extract it again: {_write_again(fs, prov)}')
+            f'its JSON) and extract it again: '
+            f'{_write_again(fs, prov, os.path.splitext(other)[0] + ".json")}')
 
 
 def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
