@@ -1,4 +1,6 @@
 """Task sampling: counts, no overlap, no repeats, determinism, homo slides."""
+import os
+
 import numpy as np
 import pytest
 
@@ -195,3 +197,30 @@ def test_one_inputs_serves_runs_of_different_task_counts(tmp_path):
         assert np.array_equal(got.query_idx, alone.query_idx)
     with pytest.raises(InputError, match='larger than the 6 tasks'):
         shared.store(RunSpec('clp', 'near', 1, num_task=7))
+
+
+def test_too_few_samples_among_several_stores_is_refused_before_any_draw(
+        tmp_path, monkeypatch):
+    """r81: ``generate_task.py --task out --num_task 200000 --num_shots 1
+    5 10 30 50`` drew every earlier store (5.8 s) before it refused 50
+    shots. Every spec's counts are checked before any task is drawn:
+    sample_tasks is never called and nothing is written. Reference: 40
+    support samples a class, so 100 shots is too many (the line is the
+    one check_enough_samples gives that spec alone)."""
+    from openselfsup.lowshot import tasks
+    s_lab, q_lab = _labels(40, 9), _labels(20, 9)
+    specs = [TaskSpec('near', shots, 1000) for shots in (1, 5, 100)]
+    with pytest.raises(InputError) as alone:
+        tasks.check_enough_samples(specs[-1], s_lab, q_lab)
+    calls = []
+
+    def drawn(spec, *args):
+        calls.append(spec.shots)
+        raise AssertionError(f'{spec.shots} shots drawn before the counts '
+                             'of every store were checked')
+    monkeypatch.setattr(tasks, 'sample_tasks', drawn)
+    with pytest.raises(InputError) as e:
+        tasks.generate_task_stores(str(tmp_path), specs,
+                                   inputs=(s_lab, q_lab, None))
+    assert str(e.value) == str(alone.value) and calls == [], str(e.value)
+    assert not any(os.path.exists(s.path(str(tmp_path))) for s in specs)

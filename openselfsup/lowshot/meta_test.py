@@ -409,7 +409,7 @@ class Inputs:
         before it. A store the data cannot give is refused before any is
         drawn, naming the caller's shots flags (``shots_flags``). Without
         ``make_missing``, nothing (each store is loaded when asked)."""
-        from .tasks import check_enough_samples, generate_task_stores
+        from .tasks import generate_task_stores
         if not self.make_missing:
             return
         todo = {}
@@ -418,12 +418,10 @@ class Inputs:
             if key not in self._stores:
                 todo.setdefault(key, spec.tasks)
         t0 = time.perf_counter()
-        for tspec in todo.values():
-            check_enough_samples(tspec, *self._store_inputs_of(tspec),
-                                 shots_flags=self.shots_flags)
         made = generate_task_stores(self.workdir, list(todo.values()),
                                     inputs=self._store_inputs_of,
-                                    note=self.warn)
+                                    note=self.warn,
+                                    shots_flags=self.shots_flags)
         for key, (store, _) in zip(todo, made):
             self._stores[key] = store
         self.timing['tasks'] += time.perf_counter() - t0
