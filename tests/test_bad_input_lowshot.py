@@ -911,10 +911,14 @@ def test_the_missing_provenance_line_names_the_recorded_settings(wd):
             ', or')[0]
 
     line, command = named(checkpoint=None, seed=3,
-                          checkpoint_kind='random init (seed 3)')
+                          checkpoint_kind='random init (seed 3)',
+                          cfg_options={'dataset.data_root': '/d/NCT',
+                                       'model.backbone.depth': 18})
     args = extract(shlex.split(command)[1:])
+    # the model's option, not where the sibling's images lie
     assert (args.pretrained, args.random_init, args.seed,
-            args.model_source) == (None, True, 3, None), line
+            args.model_source, args.cfg_options) == (
+        None, True, 3, None, ['model.backbone.depth=18']), line
     assert sibling not in line, line
     line, command = named(
         checkpoint='/w/m.bin', checkpoint_sha256='a' * 64,

@@ -696,8 +696,9 @@ def _encoder_flags(prov) -> Tuple[str, List[str]]:
     (a hub folder's as the folder), ``--random-init --seed``,
     ``--model-kwargs``, ``--preprocess``, ``--pool``, ``--no-proj``;
     a config's ``--pretrained`` checkpoint or ``--random-init --seed``;
-    ``--amp`` with its ``--device``, ``--no-normalise``), and the settings
-    that do not spell back as flags."""
+    ``--cfg-options`` but where the images lie, ``--amp`` with its
+    ``--device``, ``--no-normalise``), and the settings that do not spell
+    back as flags."""
     unmapped: List[str] = []
     enc = prov.get('encoder')
     kind = prov.get('checkpoint_kind')
@@ -736,6 +737,11 @@ def _encoder_flags(prov) -> Tuple[str, List[str]]:
         flags = init if random else (
             f'--pretrained {checkpoint}' if checkpoint
             else '--pretrained CKPT')
+    # the options that can change the features (:func:`extraction_options`;
+    # where the sibling's images lie is not this set's)
+    flags += _key_values('--cfg-options',
+                         extraction_options(prov.get('cfg_options')),
+                         unmapped)
     if prov.get('amp'):
         flags += ' --amp' + (f' --device {prov["device"]}'
                              if prov.get('device') else '')
