@@ -195,13 +195,17 @@ def test_an_image_found_corrupt_mid_run_is_said_in_the_run_log(
         train(cfg, work_dir=str(work))
     line = str(err.value)
     assert 'corrupt image, cannot decode' in line and '\n' not in line
-    resume = '; then this run continues from its last checkpoint with --resume'
+    resume = f'; then this run continues with --resume {work}/epoch_1.pth'
     assert line.endswith('or take its line out of the list' +
                          (resume if saved else '')), line
+    if not saved:  # nothing saved to continue from
+        assert '--resume' not in line, line
     # the log file's line alone: the command prints the error once, on
     # stderr (MMEngine's console repeated the logged error on stdout)
     out = capfd.readouterr().out
     assert 'Epoch(train)' in out and 'run stopped' not in out, out[-2000:]
+    # (MMEngine's find_latest_checkpoint said it on stdout where none was)
+    assert 'Did not find last_checkpoint' not in out, out[-2000:]
     logs = list(work.glob('*/*.log'))
     assert len(logs) == 1
     last = logs[0].read_text().rstrip().splitlines()[-1]
@@ -213,6 +217,68 @@ def test_an_image_found_corrupt_mid_run_is_said_in_the_run_log(
     # the dump and the whole checkpoint of epoch 1 where saved; no temporary
     assert sorted(p.name for p in work.iterdir() if p.is_file()) == \
         ['cfg.py'] + (['epoch_1.pth', 'last_checkpoint'] if saved else [])
+
+
+@pytest.mark.slow
+def test_the_resume_advice_names_the_checkpoint_this_run_continues_from(
+        nct_copy, tmp_path, capfd):
+    """A new run into the work dir of an earlier, ended run, stopped by an
+    image found corrupt before it saved a checkpoint: its line said that
+    --resume continued it, from the earlier run's ``last_checkpoint``
+    (read by MMEngine's ``find_latest_checkpoint``, which printed 'Did
+    not find last_checkpoint to be resumed.' on stdout where there was
+    none), not from anything this run did. Now the advice comes only
+    where this process saved a checkpoint or resumed from one, and names
+    it: a run resumed from the earlier run's epoch_1.pth into another
+    work dir and stopped before its own save names that file and the
+    work dir (--resume of it alone would continue in its own folder)."""
+    from mmengine.hooks import Hook
+
+    from openselfsup.apis import train
+    from openselfsup.registry import HOOKS
+    from openselfsup.utils import InputError
+    data = nct_copy / 'data'
+    files = {p: p.read_bytes() for p in data.rglob('*') if p.is_file()}
+    cut = {'at': None}
+
+    class CutAtHookForTests(Hook):  # after the iteration cut['at']
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            if runner.iter == cut['at']:
+                for path, whole in files.items():
+                    path.write_bytes(whole[:len(whole) // 2])
+    HOOKS.register_module(module=CutAtHookForTests, force=True)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), str(nct_copy) +
+                       '/', n_images=8, batch=4, epochs=2, custom_hooks=[
+                           dict(type='CutAtHookForTests')])
+    earlier = tmp_path / 'a'
+    train(cfg, work_dir=str(earlier))  # epochs of 2 iterations
+    assert (earlier / 'last_checkpoint').is_file()
+
+    def stopped(at, **kwargs):
+        cut['at'] = at
+        try:
+            with pytest.raises(InputError) as err:
+                train(cfg, **kwargs)
+        finally:
+            cut['at'] = None
+            for path, whole in files.items():
+                path.write_bytes(whole)
+        out = capfd.readouterr().out
+        assert 'Did not find last_checkpoint' not in out, out[-2000:]
+        line = str(err.value)
+        assert 'corrupt image, cannot decode' in line, line
+        return line
+
+    # a new run into it, stopped in its first epoch: nothing of its own
+    line = stopped(0, work_dir=str(earlier))
+    assert line.endswith('or take its line out of the list'), line
+    assert '--resume' not in line, line
+    # resumed from epoch 1 into b, stopped in epoch 2 before its save
+    ckpt = earlier / 'epoch_1.pth'
+    line = stopped(2, work_dir=str(tmp_path / "b"), resume=str(ckpt))
+    assert line.endswith('; then this run continues with --resume '
+                         f'{ckpt} --work-dir {tmp_path / "b"}'), line
 
 
 @pytest.mark.slow

@@ -47,7 +47,7 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import config as mm_config
 from mmengine.dist import barrier, master_only
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.runner import Runner
 
 from ..config import (INIT_LISTS_KEY, UNSET, _code_keys,  # noqa: F401
                       check_resume_meta, check_same_held_out,
@@ -3520,6 +3520,11 @@ class AtomicRunner(Runner):
         #: the iterations of an epoch done that a resume trains again
         #: (:meth:`_repeats_an_epoch`)
         self._trained_again = 0
+        #: the checkpoint this run continues from: the last one it saved
+        #: with its training state in this process, else the one it
+        #: resumed from (None: neither), which :meth:`_guarded`'s advice
+        #: names
+        self._continue_from: Optional[str] = None
         #: the training lists the run's initial weights had been trained
         #: on, recorded in its checkpoints' meta (:meth:`load_or_resume`)
         self._initial_lists = ()
@@ -4029,21 +4034,32 @@ class AtomicRunner(Runner):
         checkpoint (resumed at its end, an evaluation) removes the file
         ``--resume URL`` or a ``load_from`` URL downloaded too. A training
         run (``training``) stopped by an image it could not decode, once
-        it has saved a checkpoint, says that ``--resume`` continues it
-        (the dataset's line says what to do with the image alone: it is
-        also extraction's, and the build's, where no run has started)."""
+        it has saved a checkpoint, or resumed from one, in this process,
+        says that ``--resume`` of that checkpoint continues it (with its
+        ``--work-dir`` where the checkpoint lies elsewhere). Not from the
+        work dir's ``last_checkpoint``, which an earlier run may have
+        written (the advice was given to a new run that had saved
+        nothing, and MMEngine's ``find_latest_checkpoint`` printed 'Did
+        not find last_checkpoint to be resumed.' on stdout where there
+        was none). The dataset's line says what to do with the image
+        alone: it is also extraction's, and the build's, where no run has
+        started."""
         from ..datasets.image_list import UnreadableImage
         with discard_on_failure(self), self._warnings_left_out():
             try:
                 out = run()
             except UnreadableImage as exc:
-                if not (training and self._started and
-                        find_latest_checkpoint(self.work_dir)):
+                path = self._continue_from
+                if not (training and self._started and path):
                     self._log_stop(exc)
                     raise
+                # --resume CHECKPOINT continues in the folder it lies in
+                # (apis.train.resumed_run_dir): elsewhere, the work dir
+                here = '' if checkpoint_folder(path) == os.path.realpath(
+                    self.work_dir) else f' --work-dir {self.work_dir}'
                 said = UnreadableImage(
-                    f'{one_line(exc)}; then this run continues from its '
-                    'last checkpoint with --resume')
+                    f'{one_line(exc)}; then this run continues with '
+                    f'--resume {path}{here}')
                 self._log_stop(said)
                 raise said from exc
             except Exception as exc:
@@ -4202,6 +4218,12 @@ class AtomicRunner(Runner):
                         'is full); free space or give another --work-dir'
                     ) from None
                 raise
+        # the training state saved (a best checkpoint is saved without):
+        # what a --resume continues from (:meth:`_guarded`)
+        optimizer = args[1] if len(args) > 1 else \
+            kwargs.get('save_optimizer', True)
+        if optimizer is not False:
+            self._continue_from = target
         self._mark_started()
         self._drop_url_download()
 
@@ -4319,6 +4341,7 @@ class AtomicRunner(Runner):
         finally:
             self._checks_load_from = False
         self._check_resumed_optimizer(built)
+        self._continue_from = self._load_from
         self._warn_if_finished()
 
     def _build_as_train(self) -> None:
