@@ -1,6 +1,7 @@
 """Training: CLP and FSP iterate, the CLP loss falls, resume after a kill,
 atomic checkpoints, backbone extraction, and the MoCo-v3 loss formula."""
 import collections
+import itertools
 import math
 import os
 import pickle
@@ -797,6 +798,100 @@ def test_a_mid_epoch_checkpoint_resumed_with_another_batch_says_its_share(
                 'MMEngine\'s resume trains epoch 2 from its first ' \
                 f'iteration, those {again} again' in log, (now, name, log)
             assert 'its run had ended' not in log, (now, name)
+
+def _brute_trained_again(images, saved_batch, saved_world, batch, world,
+                         drop_last, done):
+    """By hand, as MMEngine's ``DefaultSampler`` draws an epoch: one order
+    of the ``images`` (any: it does not depend on the batch), padded by
+    its start to a multiple of the processes, rank r taking places r,
+    r + world, ...; each process its batches of its places (the last
+    short, or left out with ``drop_last``). The iterations of the epoch
+    of ``saved_batch`` x ``saved_world`` and those of ``batch`` x
+    ``world``, and how many of the second hold every image the first
+    ``done`` iterations of the first drew (all of them, where the epoch
+    leaves some out)."""
+    order = list(range(images))
+
+    def iterations(b, w):
+        padded = (order * w)[:-(-images // w) * w]
+        ranks = [padded[r::w] for r in range(w)]
+        count = len(ranks[0]) // b if drop_last else -(-len(ranks[0]) // b)
+        return [{i for r in ranks for i in r[k * b:(k + 1) * b]}
+                for k in range(count)]
+    saved, here = iterations(saved_batch, saved_world), iterations(batch, world)
+    drawn = set().union(*saved[:done])
+    for k in range(len(here) + 1):
+        if drawn <= set().union(*here[:k]):
+            return len(saved), len(here), k
+    return len(saved), len(here), len(here)
+
+
+def test_a_mid_epoch_resume_trains_again_the_iterations_holding_its_images():
+    """``iterations_again``, what a resume from a checkpoint saved by
+    iteration mid-epoch trains again, against the sampler drawn by hand
+    (:func:`_brute_trained_again`) over image counts that the batches do
+    and do not divide, with and without ``drop_last``, on one process and
+    several: the share of the epoch, ``ceil(done x new length / saved
+    length)``, was off where the batches do not divide the images (10
+    images, batch 3 with drop_last, 2 done: 4 batches of 2 where 3 hold
+    the 6 images)."""
+    from openselfsup.engine.runner import iterations_again
+    checked = 0
+    for images, (saved_batch, saved_world), (batch, world), drop_last in \
+            itertools.product((10, 16, 17, 23), ((3, 1), (4, 1), (2, 3)),
+                              ((2, 1), (5, 1), (8, 1), (3, 2)),
+                              (True, False)):
+        epoch = _brute_trained_again(images, saved_batch, saved_world,
+                                     batch, world, drop_last, 0)[0]
+        for done in range(1, epoch + 1):
+            length, per, again = _brute_trained_again(
+                images, saved_batch, saved_world, batch, world, drop_last,
+                done)
+            assert iterations_again(
+                done, length, per, saved_batch * saved_world,
+                batch * world, images) == again, \
+                (images, saved_batch, saved_world, batch, world, drop_last,
+                 done)
+            checked += 1
+    assert checked > 200
+    # the reviewer's case, by hand: 3 batches of 2 hold the 6 images
+    assert _brute_trained_again(10, 3, 1, 2, 1, True, 2) == (3, 5, 3)
+    assert iterations_again(2, 3, 5, 3, 2, 10) == 3
+    # no total batch recorded: the share of the epoch, as before
+    assert iterations_again(2, 3, 5) == 4
+
+
+def test_a_mid_epoch_checkpoint_of_batches_not_dividing_the_images(
+        synthetic_root, tmp_path):
+    """10 images in batches of 3 (drop_last: epochs of 3), saved by
+    iteration at iteration 5 (2 into epoch 2, 6 images), resumed with
+    batch 2 (epochs of 5): the resume said and counted 4 iterations
+    trained again, where 3 hold those images; now as the sampler drawn by
+    hand (:func:`_brute_trained_again`)."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    images, batch, saved_at, now = 10, 3, 5, 2
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
+                                 n_images=images, batch=batch, epochs=3))
+    assert c.train_dataloader.drop_last is True
+    c.default_hooks.checkpoint.by_epoch = False
+    c.default_hooks.checkpoint.interval = saved_at
+    c.dump(path)
+    train(path, work_dir=str(tmp_path / 'a'))
+    length, per, _ = _brute_trained_again(images, batch, 1, now, 1, True, 0)
+    done = saved_at - length
+    _, _, again = _brute_trained_again(images, batch, 1, now, 1, True, done)
+    c.total_batch_size = c.train_dataloader.batch_size = now
+    c.default_hooks.checkpoint.by_epoch = True
+    c.default_hooks.checkpoint.interval = 1
+    c.dump(path)
+    runner = train(path, work_dir=str(tmp_path / 'b'),
+                   resume=str(tmp_path / 'a' / f'iter_{saved_at}.pth'))
+    assert runner._trained_again == again == 3
+    assert f'{done} of {length} iterations of its batch; {again} of {per} ' \
+        "of this run's into epoch 2" in _log_text(tmp_path / 'b')
+
 
 def test_a_resume_into_longer_epochs_steps_its_last_accumulation_window(
         synthetic_root, tmp_path):

@@ -853,6 +853,30 @@ def _saved_run_epoch_length(saved: dict) -> Optional[int]:
     return length
 
 
+def iterations_again(done: int, length: int, per: int,
+                     saved_total: Optional[int] = None,
+                     total: Optional[int] = None,
+                     samples: Optional[int] = None) -> int:
+    """The iterations of an epoch of ``per`` that train again the images
+    of ``done`` iterations of an epoch of ``length`` that a checkpoint
+    saved by iteration had trained: MMEngine's ``DefaultSampler`` orders
+    an epoch's ``samples`` images the same whatever the batch (rank ``r``
+    of ``w`` takes places ``r, r + w, ...`` of the order, padded by its
+    start: ``k`` iterations of a total batch ``b`` hold its first ``k x
+    b`` places), so the ``min(done x saved_total, samples)`` images done
+    are this run's first ``ceil(images / total)`` iterations (at most
+    ``per``: ``drop_last`` leaves the rest out of the epoch). Where the
+    checkpoint records no total batch (``saved_total`` None), the share
+    of the epoch, ``ceil(done x per / length)`` (exact where both batches
+    divide the images: 10 images in batches of 3 with ``drop_last``, 2
+    done, are 3 batches of 2 and the share counted 4)."""
+    if saved_total and total and samples:
+        again = -(-min(done * saved_total, samples) // total)
+    else:
+        again = -(-done * per // length)
+    return min(again, per)
+
+
 def _epoch_iterations(loop) -> Optional[int]:
     """The iterations of an epoch of the training ``loop`` (an
     ``EpochBasedTrainLoop``): its loader's length; None for a loader
@@ -3549,6 +3573,8 @@ class AtomicRunner(Runner):
         #: (None: not known), that of the epoch it saved mid-way
         #: (:meth:`_repeats_an_epoch`)
         self._loaded_run_length = None
+        #: the total batch its meta records (None: not recorded)
+        self._loaded_total = None
         self._loaded_epochs = False
         #: the loaded checkpoint's scheduler states, in a 1-tuple, where
         #: a resume loaded its optimizer state (:meth:`resume`)
@@ -3681,6 +3707,10 @@ class AtomicRunner(Runner):
                 self._initial_lists = saved_init_lists(meta)
             self._loaded_world = meta.get('world_size') \
                 if isinstance(meta, dict) else None
+            # its run's total batch (:meth:`_repeats_an_epoch`)
+            total = meta.get('total_batch_size') \
+                if isinstance(meta, dict) else None
+            self._loaded_total = total if is_int(total) else None
             # the state a best checkpoint lacks, which the resume starts
             # afresh (resume_notes warns of it): the window's step is then
             # not the uninterrupted run's (_continue_window)
@@ -4860,10 +4890,9 @@ class AtomicRunner(Runner):
         ``by_epoch=True`` (the default), MMEngine trains those iterations
         again all the same. ``per``: the epoch's iterations (0: a loader
         without a length). Resumed with another batch, the iterations
-        done (of the checkpoint's run's epoch length, where it tells) are
-        that share of the epoch, which this run's first ``ceil(done x per
-        / saved length)`` iterations train again (exact where both batches
-        divide the epoch's images)."""
+        done (of the checkpoint's run's epoch length, where it tells) hold
+        the images its total batch drew, which this run's first
+        iterations train again (:func:`iterations_again`)."""
         at = self.epoch
         progress = self._loaded_progress
         done = _iterations_into(progress, at)
@@ -4879,7 +4908,12 @@ class AtomicRunner(Runner):
         done = min(done, length)
         # this run's iterations that hold those images: the sampler's
         # batches of this run, in the same order
-        again = min(-(-done * per // length), per)
+        loader = self._train_loop.dataloader
+        sampled = _sampled(loader)
+        again = iterations_again(
+            done, length, per, self._loaded_total,
+            loader.batch_size * self.world_size if sampled else None,
+            sampled[0] if sampled else None)
         # (:meth:`_continue_window`)
         self._trained_again = again
         head = (f'--resume: {self._load_from} was saved by iteration '
