@@ -906,6 +906,26 @@ def test_resuming_an_ended_run_saved_by_iteration_says_it_trains_again(
     assert 'saved by iteration' not in _log_text(work)
 
 
+def test_a_resume_saved_by_iteration_in_epoch_2_says_one_epoch_done(
+        tmp_path):
+    """The unchanged batch's line at epoch 1 done (by hand: 4 images in
+    batches of 2, 2 iterations an epoch; saved by iteration at iteration
+    3 alone, 1 into epoch 2): '(its meta counts 1 epoch done)', in the
+    singular, and no share of another batch; MMEngine's resume trains
+    that 1 iteration again (iteration 3 -> 3 + 2)."""
+    work = tmp_path / 'work'
+    _train(work, epochs=2, interval=3, by_epoch=False, save_last=False)
+    assert _kept(work) == (['iter_3.pth'], 'iter_3.pth')
+    runner = _train(work, epochs=2, interval=3, by_epoch=False,
+                    save_last=False, resume=True)
+    assert (runner.epoch, runner.iter, runner._trained_again) == (2, 5, 1)
+    log = _log_text(work)
+    assert ('iter_3.pth was saved by iteration (default_hooks.checkpoint.'
+            'by_epoch=False) at iteration 3, 1 of 2 iterations into epoch 2 '
+            "(its meta counts 1 epoch done): MMEngine's resume trains "
+            'epoch 2 from its first iteration, those 1 again') in log, log
+
+
 def test_a_work_dir_reached_by_another_path_is_not_taken_for_moved(
         tmp_path, monkeypatch):
     """A run trained in a work dir through a symlink and resumed through
