@@ -25,6 +25,19 @@ def _nct(root):
     return os.path.join(root, 'NCT') + os.sep
 
 
+def _one_epoch_trained(tmp_path, synthetic_root, demo, batch):
+    """A demo config of 16 images in batches of ``batch`` written to
+    ``tmp_path/cfg.py`` and trained one epoch into ``tmp_path/a``: its
+    path, the loaded config (to change for a resume) and ``epoch_1.pth``."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(demo, path, _nct(synthetic_root),
+                                 n_images=16, batch=batch, epochs=1))
+    train(path, work_dir=str(tmp_path / 'a'))
+    return path, c, str(tmp_path / 'a' / 'epoch_1.pth')
+
+
 def _losses(runner):
     return [float(v) for v in
             runner.message_hub.get_scalar('train/loss').data[0]]
@@ -639,15 +652,11 @@ def test_accumulation_leaves_the_momentum_schedule_counted_by_iteration(
     the resumed epoch, worked out by hand: iterations 2 and 3 of 2
     epochs x (16 / 8)."""
     from openselfsup.apis import train
-    from openselfsup.config import load_config
     from openselfsup.models.algorithms.mocov3 import HostStepCosineEMA
     from openselfsup.utils import InputError
     from mmengine.logging import MessageHub
-    path = str(tmp_path / 'cfg.py')
-    c = load_config(small_config(CLP_DEMO, path, _nct(synthetic_root),
-                                 n_images=16, batch=8, epochs=1))
-    train(path, work_dir=str(tmp_path / 'a'))
-    ckpt = str(tmp_path / 'a' / 'epoch_1.pth')
+    path, c, ckpt = _one_epoch_trained(tmp_path, synthetic_root, CLP_DEMO,
+                                       8)
     c.optim_wrapper.accumulative_counts = 2
     c.train_cfg.max_epochs = c.param_scheduler[0].end = 2
     c.dump(path)
@@ -729,14 +738,10 @@ def test_an_older_checkpoint_resumed_with_a_larger_batch_repeats_nothing(
     the same checkpoint with its record (the reference), and both train
     epoch 2 from iteration 4 to 4 + 2."""
     from openselfsup.apis import train
-    from openselfsup.config import load_config
     from openselfsup.engine import load_checkpoint_file
     from openselfsup.engine.runner import EPOCH_PROGRESS
-    path = str(tmp_path / 'cfg.py')
-    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
-                                 n_images=16, batch=4, epochs=1))
-    train(path, work_dir=str(tmp_path / 'a'))
-    ckpt = str(tmp_path / 'a' / 'epoch_1.pth')
+    path, c, ckpt = _one_epoch_trained(tmp_path, synthetic_root, FSP_DEMO,
+                                       4)
     old = load_checkpoint_file(ckpt)
     del old[EPOCH_PROGRESS]
     torch.save(old, tmp_path / 'old.pth')
@@ -6507,13 +6512,9 @@ def test_an_added_iteration_scheduler_is_judged_against_the_runs_end(
     the second trains to the end (iteration 4 + 16) with the config's lr
     at every iteration (0.05: its MultiStepLR ended after epoch 1)."""
     from openselfsup.apis import train
-    from openselfsup.config import load_config
     from openselfsup.utils import InputError
-    path = str(tmp_path / 'cfg.py')
-    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
-                                 n_images=16, batch=4, epochs=1))
-    train(path, work_dir=str(tmp_path / 'a'))
-    ckpt = str(tmp_path / 'a' / 'epoch_1.pth')
+    path, c, ckpt = _one_epoch_trained(tmp_path, synthetic_root, FSP_DEMO,
+                                       4)
     c.train_cfg.max_epochs = 3
     base = list(c.param_scheduler)
 
