@@ -37,6 +37,7 @@ from ..classes import (COLON_CLASSES, LUNG_CLASSES, held_out,
 from ..utils import (InputError, count_words, is_number, json_object_or_none,
                      load_json, read_once, reading_once, remove_set,
                      save_set)
+from ..utils.once import file_version
 from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import ci_bound, fmt_pct, mean_ci
@@ -1335,9 +1336,10 @@ class SummaryReports:
             st = os.stat(path)
         except OSError:
             return frozenset(), None
-        # the inode too: reports are written by rename, so a report
-        # rewritten within a coarse mtime's second at its size is seen
-        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        # the project's key of a file's version (its inode among them:
+        # reports are written by rename, so one rewritten within a coarse
+        # mtime's second at its size is seen)
+        stamp = file_version(st)
         seen = self._parsed.get(path)
         if seen is None or seen[0] != stamp:
             data = json_object_or_none(path) or {}
