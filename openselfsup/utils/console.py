@@ -81,13 +81,18 @@ def shorten(logger: logging.Logger) -> None:
                 _ADDED[-1].append((handler, added))
 
 
+def _file_handlers(logger: Optional[logging.Logger]) -> list:
+    """The handlers of ``logger`` that write a file (none where it is
+    None)."""
+    return [h for h in getattr(logger, 'handlers', ())
+            if isinstance(h, logging.FileHandler)]
+
+
 def log_file(logger: Optional[logging.Logger]) -> Optional[str]:
     """The file ``logger`` writes (MMEngine's ``<work_dir>/<timestamp>/
     <timestamp>.log``), None where it writes none (or is None)."""
-    for handler in getattr(logger, 'handlers', ()):
-        if isinstance(handler, logging.FileHandler):
-            return handler.baseFilename
-    return None
+    handlers = _file_handlers(logger)
+    return handlers[0].baseFilename if handlers else None
 
 
 def to_log_file(logger: Optional[logging.Logger], message: str,
@@ -97,8 +102,7 @@ def to_log_file(logger: Optional[logging.Logger], message: str,
     command also prints on stderr, which the console handler would repeat
     on stdout. False where ``logger`` writes no file (MMEngine's logger
     writes one on rank 0 only, unless asked for one per rank)."""
-    handlers = [h for h in getattr(logger, 'handlers', ())
-                if isinstance(h, logging.FileHandler)]
+    handlers = _file_handlers(logger)
     if not handlers:
         return False
     record = logger.makeRecord(logger.name, level, '(unknown file)', 0,
