@@ -333,6 +333,42 @@ def test_an_error_from_a_sigterm_is_not_said_to_stop_the_run(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('level', ['ERROR', 'WARNING'])
+def test_the_stop_line_reaches_the_log_whatever_its_level(
+        nct_copy, tmp_path, capfd, level):
+    """``log_level='ERROR'`` in the config: the log's handler is set to
+    ERROR, and the 'run stopped' line, written to it at WARNING, was
+    dropped (the log ended on the last iteration's line, the run stopped
+    without a word in it). Under either level the log file ends on it,
+    and the terminal has the line once (on stderr, the command's), not
+    repeated by MMEngine's console."""
+    from mmengine.hooks import Hook
+
+    from openselfsup.registry import HOOKS
+    from openselfsup.utils import InputError
+    why = 'the data went away (a test)'
+
+    class StopsAtTwoHookForTests(Hook):  # the run started: an iteration
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            if runner.iter >= 1:
+                raise InputError(why)
+    HOOKS.register_module(module=StopsAtTwoHookForTests, force=True)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), str(nct_copy) +
+                       '/', n_images=8, batch=4, log_level=level,
+                       custom_hooks=[dict(type='StopsAtTwoHookForTests')])
+    work = tmp_path / 'w'
+    rc, out, err = run_tool_here(['tools/train.py', cfg, '--work-dir',
+                                  str(work)], capfd)
+    assert rc != 0
+    assert (out + err).count(why) == 1 and \
+        error_lines(err) == [f'error: {why}'], (out[-2000:], err[-2000:])
+    log, = work.glob('*/*.log')
+    last = log.read_text().rstrip().splitlines()[-1]
+    assert last.endswith(f' - WARNING - run stopped: error: {why}'), last
+
+
+@pytest.mark.slow
 def test_label_out_of_range(nct_copy, tmp_path, capfd):
     rows = (nct_copy / 'meta' / 'train_labeled.txt').read_text().split('\n')
     path = rows[0].split()[0]

@@ -4106,10 +4106,12 @@ class AtomicRunner(Runner):
         otherwise (its traceback goes to stderr). The log ended on the
         last iteration's line, though it outlives the terminal. Written to
         the log file alone (:func:`~openselfsup.utils.console.
-        to_log_file`), at WARNING, which MMEngine's file lines give no
-        source location: the command prints it once on stderr (logged as
-        an error, MMEngine's console repeated it on stdout, and the file
-        line named ``runner.py - _log_stop - <line>``). Where this process
+        to_log_file`), whatever the config's ``log_level`` (under
+        ``'ERROR'`` it was dropped), labelled WARNING, which MMEngine's
+        file lines give no source location: the command prints it once
+        on stderr (logged as an error, MMEngine's console repeated it on
+        stdout, and the file line named ``runner.py - _log_stop -
+        <line>``). Where this process
         writes no log file (a rank other than 0 of a distributed run), its
         stderr alone says it. Nothing for a failed start, whose log folder
         is removed, nor for an error raised while a Ctrl-C or SIGTERM was

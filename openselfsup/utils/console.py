@@ -97,10 +97,13 @@ def log_file(logger: Optional[logging.Logger]) -> Optional[str]:
 
 def to_log_file(logger: Optional[logging.Logger], message: str,
                 level: int = logging.WARNING) -> bool:
-    """Write ``message`` at ``level`` to the file ``logger`` writes
-    (:func:`log_file`: its file handlers) and to nothing else: a line the
-    command also prints on stderr, which the console handler would repeat
-    on stdout. False where ``logger`` writes no file (MMEngine's logger
+    """Write ``message``, labelled ``level``, to the file ``logger``
+    writes (:func:`log_file`: its file handlers) and to nothing else: a
+    line the command also prints on stderr, which the console handler
+    would repeat on stdout. Written whatever the handlers' level (the
+    config's ``log_level``: a WARNING line was dropped under
+    ``log_level='ERROR'``), since it is the line that must reach the
+    log. False where ``logger`` writes no file (MMEngine's logger
     writes one on rank 0 only, unless asked for one per rank)."""
     handlers = _file_handlers(logger)
     if not handlers:
@@ -108,6 +111,5 @@ def to_log_file(logger: Optional[logging.Logger], message: str,
     record = logger.makeRecord(logger.name, level, '(unknown file)', 0,
                                message, None, None)
     for handler in handlers:
-        if record.levelno >= handler.level:
-            handler.handle(record)
+        handler.handle(record)  # its filters, not its level
     return True
