@@ -185,6 +185,109 @@ def test_the_worker_warning_is_left_out_for_every_use_of_the_runner(
                     in ln and ' WARNING ' in ln]) == 1
 
 
+def _worker_log_lines(work):
+    """The log lines of the run in ``work`` that note a loader's
+    ``num_workers``."""
+    import glob
+    log, = glob.glob(str(work / '*' / '*.log'))
+    return [ln for ln in open(log) if 'num_workers=' in ln
+            and ' WARNING ' in ln]
+
+
+@pytest.mark.slow
+def test_an_evaluation_loader_of_more_workers_gets_the_note_alone(
+        synthetic_root, tmp_path):
+    """The note and the filter keyed on the training loader's count only:
+    a validation loader of more workers than cores (the training one
+    without workers) showed torch's warning, as it was built and as its
+    workers started, and the log said nothing of it. It is the run's
+    note now, naming that loader and the count that follows the
+    suggestion (without the training views' words), and torch's warning
+    is left out for the runner's training and its evaluation after."""
+    from openselfsup.apis import train
+    cores = len(os.sched_getaffinity(0))
+    workers = cores + 1
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=4,
+                       workers=0)
+    with open(cfg, 'a') as f:  # a validation of the training images
+        f.write('\nval_dataloader = dict(train_dataloader, drop_last=False,'
+                f' num_workers={workers}, '
+                "sampler=dict(type='DefaultSampler', shuffle=False))\n"
+                "val_cfg = dict()\nval_evaluator = dict(type='Accuracy')\n")
+    _, during = _worker_warnings(
+        lambda: train(cfg, work_dir=str(tmp_path / 'w')).val())
+    assert during == []
+    line, = _worker_log_lines(tmp_path / 'w')
+    assert f'val_dataloader.num_workers={workers} on {cores} CPU core' \
+        in line and 'train_dataloader' not in line, line
+    assert line.rstrip().endswith(
+        f'--cfg-options val_dataloader.num_workers={cores} follows the '
+        'suggestion'), line
+
+
+@pytest.mark.slow
+def test_mmengines_own_runner_gets_the_note_alone(synthetic_root, tmp_path):
+    """A config without ``runner_type`` trains on MMEngine's Runner, which
+    cannot be asked to leave torch's warning out (the project's
+    AtomicRunner can): the run logged the note and showed torch's warning
+    beside it, twice. train() leaves it out around the plain runner's
+    training as the project's runner does."""
+    from mmengine.runner import Runner
+
+    from openselfsup.apis import train
+    from openselfsup.engine.runner import AtomicRunner
+    cores = len(os.sched_getaffinity(0))
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=4,
+                       workers=cores + 1)
+    with open(cfg) as f:
+        text = [ln for ln in f if not ln.startswith('runner_type')]
+    with open(cfg, 'w') as f:
+        f.writelines(text)
+    runner, during = _worker_warnings(
+        lambda: train(cfg, work_dir=str(tmp_path / 'w')))
+    assert type(runner) is Runner and not isinstance(runner, AtomicRunner)
+    assert during == []
+    assert len(_worker_log_lines(tmp_path / 'w')) == 1
+
+
+def test_a_knn_hooks_workers_are_noted_and_left_out(monkeypatch):
+    """The kNN hook of the HLSS configs builds its bank and query loaders
+    with its own ``num_workers`` (``custom_hooks.<i>``): beyond the cores
+    it is in the note, and torch's warning of a loader of its count (a
+    DataLoader built as the hook builds one) is left out with it; the
+    training loader's count within the cores gives none."""
+    from mmengine.config import Config
+    from torch.utils.data import DataLoader
+
+    from openselfsup.apis.train import worker_count_notes
+    cores = len(os.sched_getaffinity(0))
+    cfg = Config(dict(
+        train_dataloader=dict(num_workers=cores),
+        custom_hooks=[dict(type='EMAHook'),
+                      dict(type='KNNEvalHook', num_workers=cores + 2)]))
+    note, = worker_count_notes(cfg)
+    assert note.startswith(f'warning: custom_hooks.1.num_workers={cores + 2}'
+                           f' on {cores} CPU core(s)'), note
+    assert 'train_dataloader' not in note, note
+
+    def built():  # as the hook's loaders (evaluation.knn._loader)
+        DataLoader(range(4), num_workers=cores + 2)
+    _, shown = _worker_warnings(built)
+    assert len(shown) == 1  # torch warns of it
+    from openselfsup.apis.train import worker_warnings_left_out
+
+    def left_out():  # a runner that leaves nothing out itself
+        with worker_warnings_left_out(object(), cfg):
+            built()
+    _, left = _worker_warnings(left_out)
+    assert left == []
+    # within the cores: no note
+    cfg.custom_hooks[1].num_workers = cores
+    assert worker_count_notes(cfg) == []
+
+
 @pytest.mark.slow
 def test_clp_loss_goes_down(synthetic_root, tmp_path):
     """A short seeded CLP run: 16 images (all classes) in one batch, 20

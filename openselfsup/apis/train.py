@@ -12,6 +12,7 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 ``train_dataloader.batch_size`` (per process).
 """
 import collections
+import contextlib
 import itertools
 import json
 import math
@@ -155,17 +156,40 @@ def torchrun(argv: Sequence[str]) -> int:
     return 0
 
 
-def _worker_excess(loader) -> Optional[Tuple[int, Optional[int]]]:
-    """``(num_workers, cores)`` of the training data loader config
-    ``loader`` where torch warns of its workers
-    (``DataLoader.check_worker_number_rationality``): more than the CPU
-    cores this process may run on (what torch suggests at most), or any
-    where the count of cores is not known (cores None: torch cannot
-    suggest one), else None."""
+def _worker_loaders(cfg) -> List[Tuple[str, int]]:
+    """``(config key, num_workers)`` of each data loader a runner built
+    from ``cfg`` makes: ``train_dataloader``; ``val_dataloader`` where
+    ``val_cfg`` is set (the validations during training, a sweep's
+    ``runner.val()``), ``test_dataloader`` where ``test_cfg`` is set (a
+    sweep's ``--test``); each ``KNNEvalHook`` of ``custom_hooks`` (the
+    HLSS configs': its bank and query loaders, ``custom_hooks.<i>``)."""
+    found = []
+    for name, needs in (('train_dataloader', None),
+                        ('val_dataloader', 'val_cfg'),
+                        ('test_dataloader', 'test_cfg')):
+        loader = cfg.get(name)
+        if isinstance(loader, dict) and (
+                needs is None or cfg.get(needs) is not None):
+            found.append((name, loader.get('num_workers', 0)))
+    for i, hook in enumerate(cfg.get('custom_hooks') or ()):
+        kind = hook.get('type') if isinstance(hook, dict) else None
+        kind = getattr(kind, '__name__', kind)
+        if isinstance(kind, str) and kind.split('.')[-1] == 'KNNEvalHook':
+            found.append((f'custom_hooks.{i}', hook.get('num_workers', 0)))
+    return [(key, workers) for key, workers in found if is_int(workers)]
+
+
+def _worker_excess(cfg) -> Tuple[List[Tuple[str, int]], Optional[int]]:
+    """``(the loaders, cores)``: the ``(config key, num_workers)`` of the
+    data loaders of ``cfg`` (:func:`_worker_loaders`) that torch warns of
+    (``DataLoader.check_worker_number_rationality``), more workers than
+    the CPU cores this process may run on (what torch suggests at most),
+    or any where the count of cores is not known (cores None: torch
+    cannot suggest one)."""
     from ..lowshot.parallel import known_cores
-    workers, cores = loader.get('num_workers', 0) or 0, known_cores()
-    return (workers, cores) if workers > (0 if cores is None else cores) \
-        else None
+    cores = known_cores()
+    return [(key, workers) for key, workers in _worker_loaders(cfg)
+            if workers > (0 if cores is None else cores)], cores
 
 
 def torch_worker_warning(workers: int) -> str:
@@ -182,67 +206,100 @@ def torch_worker_warning(workers: int) -> str:
             'worker)')
 
 
-def worker_count_notes(loader) -> List[str]:
-    """A warning note for a ``train_dataloader.num_workers`` above the CPU
-    cores this process may run on (what torch suggests at most), or for
+def worker_count_notes(cfg) -> List[str]:
+    """A warning note for the data loaders of ``cfg`` (the training
+    loader, the validation, test and kNN loaders the run builds:
+    :func:`_worker_loaders`) whose ``num_workers`` is above the CPU cores
+    this process may run on (what torch suggests at most), or that have
     any workers where the count of cores is not known (torch then says it
     cannot suggest one), in place of torch's own warning, which came
-    twice a run (the loader built, its workers started) and named no way
-    out (:func:`_built` has the runner leave it out while it runs:
-    :func:`worker_warning_left_out`). The count is kept, not capped:
-    with the per-image pipeline each worker draws from its own seeded
-    stream and makes every ``num_workers``-th batch, so another count
-    draws other views (of the same distribution) than the configs'
+    twice a loader (built, its workers started) and named no way out
+    (:func:`_built` has the runner leave it out while it runs:
+    :func:`worker_warning_left_out`). The counts are kept, not capped:
+    with the per-image pipeline each training worker draws from its own
+    seeded stream and makes every ``num_workers``-th batch, so another
+    count draws other views (of the same distribution) than the configs'
     published 8 on the same machine.
 
     Args:
-        loader (dict): the training data loader config.
+        cfg (Config): the run's config.
 
     Returns:
-        list[str]: the note (``'warning: ...'``), or none.
+        list[str]: the note (``'warning: ...'``, one line naming every
+        such loader), or none.
     """
-    excess = _worker_excess(loader)
-    if excess is None:
+    excess, cores = _worker_excess(cfg)
+    if not excess:
         return []
-    workers, cores = excess
+    counts = ', '.join(f'{key}.num_workers={workers}'
+                       for key, workers in excess)
     if cores is None:  # torch: 'not able to compute a suggested max'
-        said = (f'warning: train_dataloader.num_workers={workers}: torch '
-                'cannot count the CPU cores of this system, so it suggests '
-                'no number of workers (more workers than cores may run '
-                'slowly)')
-        way = ('--cfg-options train_dataloader.num_workers=<the cores '
-               'this run may use> follows the cores')
+        said = (f'warning: {counts}: torch cannot count the CPU cores of '
+                'this system, so it suggests no number of workers (more '
+                'workers than cores may run slowly)')
+        way = ('--cfg-options ' + ' '.join(
+            f'{key}.num_workers=<the cores this run may use>'
+            for key, _ in excess) + ' follows the cores')
     else:
-        said = (f'warning: train_dataloader.num_workers={workers} on '
-                f'{cores} CPU core(s): torch suggests at most {cores} '
-                '(more workers than cores may run slowly)')
-        way = (f'--cfg-options train_dataloader.num_workers={cores} '
-               'follows the suggestion')
-    return [f'{said}; the shipped CLP / FSP configs keep the published 8, '
-            f"for a GPU node. {way}; with the per-image views "
-            f"(augment_on='cpu') it draws other views than {workers} "
-            "workers do (each worker has its own seeded stream), of the "
-            'same distribution']
+        said = (f'warning: {counts} on {cores} CPU core(s): torch suggests '
+                f'at most {cores} (more workers than cores may run slowly)')
+        way = ('--cfg-options ' + ' '.join(
+            f'{key}.num_workers={cores}' for key, _ in excess) +
+            ' follows the suggestion')
+    trained = dict(excess).get('train_dataloader')
+    if trained is None:  # no training views drawn by them
+        return [f'{said}. {way}']
+    return [f'{said}; the shipped configs keep the published counts (8 '
+            f"for CLP / FSP), for a GPU node. {way}; with the per-image views "
+            f"(augment_on='cpu') it draws other views than {trained} "
+            "training workers do (each worker has its own seeded stream), "
+            'of the same distribution']
 
 
-def worker_warning_left_out(runner, loader) -> None:
+def _worker_warnings(cfg) -> List[str]:
+    """The patterns of torch's warnings that :func:`worker_count_notes`
+    replaces for ``cfg``: one per worker count noted."""
+    return [torch_worker_warning(workers) for workers in
+            sorted({workers for _, workers in _worker_excess(cfg)[0]})]
+
+
+def worker_warning_left_out(runner, cfg) -> None:
     """Have ``runner`` (an :class:`~openselfsup.engine.runner.
-    AtomicRunner`) leave torch's warning of a ``loader`` (the training
-    data loader config it was built from) that :func:`worker_count_notes`
-    gives a note for unshown whenever it builds or runs a loop: the
-    training, and the evaluations after it (a sweep's ``runner.val()``),
-    where torch warns as each loader is built and as its workers start
-    (the note says it). Outside the runner's use (a loader of that count
-    built after it) torch's warning is shown.
+    AtomicRunner`) leave torch's warnings of the loaders of ``cfg`` (the
+    config it was built from) that :func:`worker_count_notes` gives a
+    note for unshown whenever it builds or runs a loop: the training,
+    and the evaluations after it (a sweep's ``runner.val()``), where
+    torch warns as each loader is built and as its workers start (the
+    note says it). Outside the runner's use (a loader of that count
+    built after it) torch's warning is shown. MMEngine's own Runner (a
+    config without ``runner_type``) cannot: :func:`train` leaves them
+    out around its training (:func:`worker_warnings_left_out`).
 
     Args:
-        runner: the runner built from the config of ``loader``.
-        loader (dict): the training data loader config.
+        runner: the runner built from ``cfg``.
+        cfg (Config): its config.
     """
-    excess = _worker_excess(loader)
     leave_out = getattr(runner, 'leave_out_warnings', None)
-    if excess is not None and leave_out is not None:
-        leave_out(torch_worker_warning(excess[0]), UserWarning)
+    if leave_out is not None:
+        for pattern in _worker_warnings(cfg):
+            leave_out(pattern, UserWarning)
+
+
+@contextlib.contextmanager
+def worker_warnings_left_out(runner, cfg) -> Iterator[None]:
+    """The body (a training run of ``runner``) with torch's warnings of
+    the loaders of ``cfg`` that :func:`worker_count_notes` gives a note
+    for left out, where ``runner`` does not leave them out itself
+    (MMEngine's Runner, built from a config without ``runner_type``: it
+    showed torch's warning beside the note); nothing more for an
+    :class:`~openselfsup.engine.runner.AtomicRunner`
+    (:func:`worker_warning_left_out`)."""
+    from ..utils.log_filters import warnings_left_out
+    with contextlib.ExitStack() as stack:
+        if getattr(runner, 'leave_out_warnings', None) is None:
+            for pattern in _worker_warnings(cfg):
+                stack.enter_context(warnings_left_out(pattern, UserWarning))
+        yield
 
 
 def per_process_batch(total: int, world_size: int) -> int:
@@ -1812,7 +1869,7 @@ def prepare_config(cfg: Config, config_path: str,
         # page-locked batches are for copies to a GPU; without one torch
         # warns at every run of the shipped r18 configs
         loader['pin_memory'] = False
-    notes += worker_count_notes(loader)
+    notes += worker_count_notes(cfg)
     flag_over = None
     if amp:  # --amp is the config key amp='float16' (loss scaling included)
         flag_over = cfg.get('amp', 'off')
@@ -2079,7 +2136,7 @@ def _built(cfg: Config, notes: list, config: str):
         runner.downloaded_from(url)
     # torch's warning of more workers than cores: said in the log instead
     # (worker_count_notes), while this runner trains or evaluates
-    worker_warning_left_out(runner, cfg.get('train_dataloader') or {})
+    worker_warning_left_out(runner, cfg)
     from ..engine.runner import discard_on_failure
     with discard_on_failure(runner):  # the runner made its log folder
         for note in notes:
@@ -2442,9 +2499,10 @@ def train(config: str,
                 restore_sigterm()
             elif runner.world_size > 1:
                 when_started(restore_sigterm)
-            with discard_on_failure(runner):  # runner.train() has its own
-                check_steps(runner, config)
-            runner.train()
+            with worker_warnings_left_out(runner, cfg):
+                with discard_on_failure(runner):  # runner.train(): its own
+                    check_steps(runner, config)
+                runner.train()
     finally:
         restore_sigterm()
     return runner
