@@ -1368,6 +1368,105 @@ def test_a_resume_names_a_list_whose_contents_changed(synthetic_root,
     assert said() == []
 
 
+def test_a_list_read_is_digested_once_and_again_when_it_changes(
+        tmp_path, monkeypatch):
+    """The fingerprint of a list file (``list_entries_sha1``) is the one
+    its read by the dataset (``read_list_file``) kept, without parsing
+    the file again, while the file is unchanged: the same value as a
+    fresh parse (the reference: hashlib of its entries written one a
+    line). A file written after that read (same size, a later time; or
+    another size) is parsed and digested again, never served stale."""
+    import hashlib
+
+    from openselfsup.datasets import list_files
+    from openselfsup.datasets.list_files import (list_entries_sha1,
+                                                 read_list_file)
+    listed = tmp_path / 'train.txt'
+
+    def write(lines):  # CRLF and a blank line: not the digested bytes
+        listed.write_bytes(('\r\n'.join(lines) + '\r\n\r\n').encode())
+        return len(lines), hashlib.sha1(''.join(
+            f'{line}\n' for line in lines).encode()).hexdigest()
+
+    def no_parse(*args):
+        raise AssertionError('the list was parsed again')
+
+    first = write(['a/1.png 0', 'b/2.png 1', 'c/3.png 2'])
+    assert len(read_list_file(str(listed), 3, True)) == 3
+    with monkeypatch.context() as m:
+        m.setattr(list_files, '_parse_line', no_parse)
+        assert list_entries_sha1(str(listed)) == first
+    # the same size, other labels, written later: parsed again
+    stamp = listed.stat().st_mtime_ns
+    second = write(['a/1.png 1', 'b/2.png 1', 'c/3.png 2'])
+    os.utime(listed, ns=(stamp + 10 ** 9, stamp + 10 ** 9))
+    assert second != first
+    assert list_entries_sha1(str(listed)) == second
+    # another size (a line dropped)
+    third = write(['a/1.png 1', 'b/2.png 1'])
+    assert list_entries_sha1(str(listed)) == third
+    # and a list never read before is parsed (relative path: one key)
+    other = tmp_path / 'other.txt'
+    other.write_text('x.png\n')
+    monkeypatch.chdir(tmp_path)
+    assert list_entries_sha1('other.txt') == (1, hashlib.sha1(
+        b'x.png\n').hexdigest())
+    with monkeypatch.context() as m:
+        m.setattr(list_files, '_parse_line', no_parse)
+        assert list_entries_sha1(str(other)) == list_entries_sha1(
+            'other.txt')
+
+
+def test_a_run_start_digests_its_list_from_a_read_it_made(
+        synthetic_root, tmp_path, monkeypatch):
+    """A run start records its training list's fingerprint (before_train)
+    from the parse its dataset made, and a ``--resume`` start compares it
+    from the parse its check made first: the digest parses the list no
+    more than once per run start (it parsed it once more in before_train,
+    and again in the resume check). The record is the list's entries'
+    (hashlib of the list that write_list_set wrote, its bytes)."""
+    import hashlib
+
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.datasets import data_files, list_files
+    from openselfsup.engine import load_checkpoint_file
+    parses = collections.Counter()
+    digesting = []
+    real_parse, real_sha1 = list_files._parse_line, \
+        data_files.list_entries_sha1
+
+    def parse(raw, where, *args):
+        if where.endswith(':1'):  # a parse of the file begins
+            parses['digest' if digesting else 'other'] += 1
+        return real_parse(raw, where, *args)
+
+    def sha1(path):
+        digesting.append(path)
+        try:
+            return real_sha1(path)
+        finally:
+            digesting.pop()
+
+    monkeypatch.setattr(list_files, '_parse_line', parse)
+    monkeypatch.setattr(data_files, 'list_entries_sha1', sha1)
+    path, c, ckpt = _one_epoch_trained(tmp_path, synthetic_root, FSP_DEMO, 8)
+    assert parses['other'] >= 1 and parses['digest'] == 0, parses
+    ann = c.train_dataloader.dataset.ann_file
+    ann = os.path.join(c.train_dataloader.dataset.data_root, ann)
+    text = open(ann, 'rb').read()
+    record, = load_checkpoint_file(ckpt)['meta']['data_files'].values()
+    assert (record['entries'], record['sha1']) == (
+        text.count(b'\n'), hashlib.sha1(text).hexdigest())
+    parses.clear()
+    list_files._DIGESTS.clear()  # as in a new process
+    c = load_config(path)
+    c.train_cfg.max_epochs = 2
+    c.dump(path)
+    train(path, work_dir=str(tmp_path / 'a'), resume=ckpt)
+    assert parses['digest'] == 1, parses
+
+
 def test_a_file_not_a_list_is_compared_by_its_bytes(tmp_path):
     """The files a dataset reads that are not lists (a hierarchical
     dataset's metadata and split JSON) are recorded by the SHA-1 of

@@ -34,6 +34,7 @@ from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
 from ..utils import (InputError, check_replaceable, file_sha1,
                      is_index_sequence, json_object_or_none, save_set,
                      with_missing_note)
+from ..utils.once import file_version
 
 #: the record :func:`write_list_set` keeps in a meta folder: the files it
 #: wrote there and their digests (the lists it may replace)
@@ -78,10 +79,32 @@ def _parse_line(raw: str, where: str, num_classes: Optional[int],
     return parts[0], label
 
 
+#: the fingerprint of each list file :func:`read_list_file` parsed in
+#: this process (:func:`entries_sha1` of its entries), and the version of
+#: the file it was read from: ``{absolute path: (file_version, (entries,
+#: sha1))}``, what :func:`list_entries_sha1` gives while the file is that
+#: version (one small tuple per list file)
+_DIGESTS: Dict[str, Tuple[tuple, Tuple[int, str]]] = {}
+
+
+def _version(path: str) -> Optional[tuple]:
+    """:func:`~openselfsup.utils.once.file_version` of ``path``, or None
+    where it cannot be read by ``os.stat``."""
+    try:
+        return file_version(os.stat(path))
+    except (OSError, ValueError):
+        return None
+
+
 def read_list_file(path: str,
                    num_classes: Optional[int] = None,
                    require_labels: bool = False) -> List[ListEntry]:
     """Parse a list file into ``(relative_path, label_or_None)`` pairs.
+
+    The entries' fingerprint (:func:`entries_sha1`) is kept with the
+    version of the file they were read from (taken before the read, so a
+    file written during it is another version): :func:`list_entries_sha1`
+    gives it without parsing the file again while the file is unchanged.
 
     Args:
         path (str): the list file (``.gz``: gzip-compressed).
@@ -106,6 +129,7 @@ def read_list_file(path: str,
         raise InputError(unfinished_not_found(line, path) or
                          with_missing_note(line, path))
     check_finished(path)  # there, but its folder not marked done
+    version = _version(path)
     entries: List[ListEntry] = []
     try:
         opener = gzip.open if path.endswith('.gz') else open
@@ -129,6 +153,10 @@ def read_list_file(path: str,
     has_label = {label is not None for _, label in entries}
     if len(has_label) > 1:
         raise InputError(f'{path}: some lines have labels and some do not')
+    if version is None:
+        _DIGESTS.pop(os.path.abspath(path), None)
+    else:
+        _DIGESTS[os.path.abspath(path)] = (version, entries_sha1(entries))
     return entries
 
 
@@ -138,25 +166,43 @@ def list_line(path: str, label: Optional[int] = None) -> str:
     return f'{path}\n' if label is None else f'{path} {label}\n'
 
 
+def entries_sha1(entries: Sequence[ListEntry]) -> Tuple[int, str]:
+    """The fingerprint of a list's ``entries`` (:func:`read_list_file`'s):
+    their count and the hex SHA-1 of them written one a line
+    (:func:`list_line`; of a list :func:`write_list_set` wrote, the SHA-1
+    of its bytes)."""
+    digest = hashlib.sha1()
+    for rel, label in entries:
+        digest.update(list_line(rel, label).encode('utf-8'))
+    return len(entries), digest.hexdigest()
+
+
 def list_entries_sha1(path: str) -> Tuple[int, str]:
     """A list file's fingerprint, of what the datasets read of it: its
     entries, as :func:`read_list_file` reads them (a ``.gz`` list
     decompressed, any line end, blank lines skipped), and the hex SHA-1
-    of them written one a line (:func:`list_line`; of a list
-    :func:`write_list_set` wrote, the SHA-1 of its bytes). The same
+    of them (:func:`entries_sha1`). The same
     entries give the same fingerprint whatever the file's bytes: the
     list gzipped again (another gzip time stamp), its line ends or its
     blank lines changed. What a checkpoint records of its training
     lists (``engine.runner.data_file_changes`` compares them).
 
+    The fingerprint :func:`read_list_file` kept of the file, where this
+    process read it and it is still that version (the same device,
+    inode, size and times: :func:`~openselfsup.utils.once.file_version`;
+    the dataset read it when the run was built); otherwise the file is
+    parsed. Not seen: a file rewritten in place at the same size within
+    the file system's clock granularity of the read.
+
     Raises:
         InputError: as :func:`read_list_file`.
     """
-    entries = read_list_file(path)
-    digest = hashlib.sha1()
-    for rel, label in entries:
-        digest.update(list_line(rel, label).encode('utf-8'))
-    return len(entries), digest.hexdigest()
+    full = os.path.abspath(path)
+    kept = _DIGESTS.get(full)
+    if kept is None or kept[0] != _version(path):
+        entries = read_list_file(path)  # keeps it, unless not stat-able
+        kept = _DIGESTS.get(full) or (None, entries_sha1(entries))
+    return kept[1]
 
 
 def check_list_indices(indices: Any, samples: int, path: str,
