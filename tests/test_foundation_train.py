@@ -1468,36 +1468,105 @@ def test_a_run_start_digests_its_list_from_a_read_it_made(
 
 
 def test_a_file_not_a_list_is_compared_by_its_bytes(tmp_path):
-    """The files a dataset reads that are not lists (a hierarchical
-    dataset's metadata and split JSON) are recorded by the SHA-1 of
-    their bytes (the reference: hashlib on the file), as older code
-    recorded them (with a line count, not read): a record of either
-    says a changed file as other contents, and nothing of the same
-    file."""
+    """The files a dataset reads that are neither lists nor JSON (a
+    ``CaptionedImages`` classes file, one name a line) are recorded by
+    the SHA-1 of their bytes (the reference: hashlib on the file), as
+    older code recorded them (with a line count, not read): a record of
+    either says a changed file as other contents, and nothing of the
+    same file."""
     import hashlib
 
     from mmengine.config import Config
 
     from openselfsup.engine.runner import data_file_changes, train_data_files
-    meta, split = tmp_path / 'meta.json', tmp_path / 'split.json'
-    meta.write_text('{"a": 1}\n')
-    split.write_text('{"train": []}\n')
+    classes, fold = tmp_path / 'classes.txt', tmp_path / 'fold.json'
+    classes.write_text('tumour\nnormal\n')
+    fold.write_text('{"a": {"labels": ["tumour"], "captions": ["x"]}}\n')
     cfg = Config(dict(train_dataloader=dict(dataset=dict(
-        type='HierarchicalPatchDataset', metadata=str(meta),
-        split=str(split)))))
-    key = 'train_dataloader.dataset.metadata'
+        type='CaptionedImages', ann_file=str(fold), classes=str(classes)))))
+    key = 'train_dataloader.dataset.classes'
     now = train_data_files(cfg)
-    assert now[key] == {'path': str(meta), 'sha1': hashlib.sha1(
-        meta.read_bytes()).hexdigest()}
+    assert now[key] == {'path': str(classes), 'sha1': hashlib.sha1(
+        classes.read_bytes()).hexdigest()}
     older = {name: dict(record, lines=1) for name, record in now.items()}
     for saved in (now, older):
         assert data_file_changes(saved, cfg, []) == []
-    meta.write_text('{"a": 2}\n')
+    classes.write_text('tumour\nstroma\n')
     for saved in (now, older):
         assert data_file_changes(saved, cfg, []) == [(key, (
-            f'{key}: {meta} is not the file the run read (other '
+            f'{key}: {classes} is not the file the run read (other '
             'contents)'))]
 
+
+def test_a_json_file_is_compared_by_the_value_it_holds(tmp_path):
+    """A JSON file a dataset of this project reads (a hierarchical
+    dataset's metadata and split, a CaptionedImages fold) is recorded by
+    the SHA-1 of its value written compactly (the reference: that text
+    written by hand): the same value re-indented, respaced, with escapes
+    or other number spellings is the same file (it was warned of as other
+    data), a changed value is not, and neither are keys in another order,
+    which the dataset reads in another order (a patient's slides: the
+    draws of a seed pick others). A checkpoint of older code, which
+    recorded the file's bytes, is judged by its bytes as then (re-indented,
+    said as changed, as before; never its bytes' digest against the
+    value's, which always differ)."""
+    import hashlib
+    import json
+
+    from mmengine.config import Config
+
+    from openselfsup.datasets.data_files import JSON_CONTENT
+    from openselfsup.datasets.hierarchical import read_hierarchy
+    from openselfsup.engine.runner import data_file_changes, train_data_files
+    meta, split = tmp_path / 'meta.json', tmp_path / 'split.json'
+    compact = ('{"p\\u00e9":{"class":"a","mpp":0.5,"slides":{"s1":["x.png"],'
+               '"s2":["y.png"]}}}')
+    meta.write_text(compact)
+    split.write_text('{"train": ["p\\u00e9"]}')
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='HierarchicalPatientDataset', metadata=str(meta),
+        split=str(split)))))
+    key = 'train_dataloader.dataset.metadata'
+    saved = train_data_files(cfg)
+    assert saved[key] == {'path': str(meta), 'sha1_of': JSON_CONTENT,
+                          'sha1': hashlib.sha1(compact.encode()).hexdigest()}
+    older = {name: {'path': record['path'], 'lines': 1,
+                    'sha1': hashlib.sha1(open(record['path'], 'rb').read())
+                    .hexdigest()} for name, record in saved.items()}
+    assert data_file_changes(older, cfg, []) == []
+    changed = [(key, f'{key}: {meta} is not the file the run read '
+                '(other contents)')]
+    value = json.loads(compact)
+    for text in (json.dumps(value, indent=4), json.dumps(value, indent='\t',
+                 ensure_ascii=False) + '\n\n', compact.replace(
+                     '0.5', '5e-1').replace(':', ' : ')):
+        meta.write_text(text, encoding='utf-8')
+        assert data_file_changes(saved, cfg, []) == [], text
+        assert data_file_changes(older, cfg, []) == changed, text
+    # the slides in another order: the dataset reads them so
+    order = [sid for sid, _ in read_hierarchy(
+        str(meta), str(split), 'train', check_files=False)[0][0]['slides']]
+    meta.write_text(compact.replace('"s1":["x.png"],"s2":["y.png"]',
+                                    '"s2":["y.png"],"s1":["x.png"]'))
+    assert [sid for sid, _ in read_hierarchy(
+        str(meta), str(split), 'train', check_files=False)[0][0][
+            'slides']] == order[::-1]
+    for record in (saved, older):
+        assert data_file_changes(record, cfg, []) == changed
+    # a value changed
+    meta.write_text(compact.replace('0.5', '0.25'))
+    for record in (saved, older):
+        assert data_file_changes(record, cfg, []) == changed
+    # the fold of a CaptionedImages dataset (its classes file: bytes)
+    fold = tmp_path / 'fold.json'
+    fold.write_text('{"b": {"labels": ["a"], "captions": ["y"]},\n'
+                    ' "a": {"labels": ["a"], "captions": ["x"]}}')
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='CaptionedImages', ann_file=str(fold), classes=3))))
+    record, = train_data_files(cfg).values()
+    assert record['sha1'] == hashlib.sha1(
+        b'{"b":{"labels":["a"],"captions":["y"]},'
+        b'"a":{"labels":["a"],"captions":["x"]}}').hexdigest()
 
 
 def test_a_scoped_image_list_of_another_package_is_recorded_by_bytes(

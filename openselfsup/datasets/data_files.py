@@ -15,7 +15,7 @@ from typing import Any, List, Optional, Tuple
 
 from ..config import (annotation_path, config_dicts, prefix_folder,
                       type_name)
-from ..utils import InputError, file_sha1
+from ..utils import InputError, file_sha1, json_content_sha1
 from .list_files import list_entries_sha1
 
 #: the OpenSRH release's metadata and split files, relative to data_root
@@ -144,6 +144,22 @@ def dataset_paths(node: dict) -> List[Tuple[str, str, str, str]]:
 #: file; a list in a checkpoint of older code)
 LIST_ENTRIES = 'entries'
 
+#: the ``sha1_of`` of a :func:`data_file_records` record of a JSON file a
+#: dataset of this project reads (:data:`_READ_AS_JSON`): its SHA-1 is
+#: that of the value it holds (:func:`~openselfsup.utils.json_content_sha1`:
+#: re-indented or respaced, the same file; its keys reordered, another)
+JSON_CONTENT = 'json'
+
+#: the files each dataset type of this project reads as JSON
+#: (``json.load``), by their key (:func:`dataset_paths`'; None: every file
+#: it reads, the hierarchical datasets' metadata and split, also where a
+#: default under ``data_root``); a ``CaptionedImages`` classes file is
+#: text, one name a line
+_READ_AS_JSON = {'HierarchicalPatientDataset': None,
+                 'HierarchicalPatchDataset': None,
+                 'CaptionedImages': ('ann_file', ),
+                 'SlideReports': ('ann_file', )}
+
 
 def data_file_records(node: Any, key: str) -> dict:
     """``{name: record}`` of each file (never a folder, an image) the
@@ -164,14 +180,20 @@ def data_file_records(node: Any, key: str) -> dict:
     list gzipped again or its line ends changed is the same list); a
     file the list reader refuses by its bytes (the type's name is read
     without its scope: ``mypkg.ImageList``, another package's dataset,
-    may read a JSON file). A file missing or unreadable is left out (the
-    data check and the dataset name it)."""
+    may read a JSON file). A JSON file a dataset of this project reads
+    (:data:`_READ_AS_JSON`) is ``{'path': path, 'sha1': hex,
+    'sha1_of':`` :data:`JSON_CONTENT` ``}``, the SHA-1 of its value
+    (:func:`~openselfsup.utils.json_content_sha1`), or by its bytes
+    where it is not JSON (the dataset refuses it). A file missing or
+    unreadable is left out (the data check and the dataset name it)."""
     out = {}
     for at, section in config_dicts(node, key):
         if 'type' not in section:
             continue
         root = section.get('data_root')
-        listed = type_name(section.get('type')) == 'ImageList'
+        kind_name = type_name(section.get('type'))
+        listed = kind_name == 'ImageList'
+        as_json = _READ_AS_JSON.get(kind_name, ())
         for name, path, kind, how in dataset_paths(section):
             if kind != 'file':
                 continue
@@ -190,7 +212,38 @@ def data_file_records(node: Any, key: str) -> dict:
                         # ImageList (mypkg.ImageList), whose file is
                         # recorded by its bytes as any other
                         pass
+                if as_json is None or name in as_json:
+                    try:
+                        out[where] = {'path': path, 'sha1_of': JSON_CONTENT,
+                                      'sha1': json_content_sha1(path)}
+                        continue
+                    except ValueError:  # not JSON: by its bytes
+                        pass
                 out[where] = {'path': path, 'sha1': file_sha1(path)}
             except OSError:
                 continue
     return out
+
+
+def same_contents(before: Any, now: dict) -> Optional[bool]:
+    """Whether a file a checkpoint's run read (``before``, its
+    :func:`data_file_records` record then) holds what it holds now
+    (``now``, its record now): records of one kind compared by their
+    SHA-1; a JSON file recorded by its bytes then (by older code) and by
+    its value now (:data:`JSON_CONTENT`) compared by its bytes now, as
+    that code compared it (re-indented since, it is said as changed, as
+    it was; never its bytes' SHA-1 against its value's, which always
+    differ). None where they cannot be compared: no record then, or one
+    of another kind (a list's bytes, by older code: another gzip time
+    stamp or line end changes them), or the file unreadable now."""
+    if not isinstance(before, dict):
+        return None
+    kind = before.get('sha1_of')
+    if kind == now.get('sha1_of'):
+        return before.get('sha1') == now['sha1']
+    if kind is None and now.get('sha1_of') == JSON_CONTENT:
+        try:
+            return before.get('sha1') == file_sha1(now['path'])
+        except OSError:
+            return None
+    return None

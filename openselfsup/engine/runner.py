@@ -2444,21 +2444,23 @@ def data_file_changes(saved: Any, cfg, said: Sequence[str]
     trained on without a word where the epoch length stayed. A list is
     compared by the entries the dataset reads (a ``.gz`` list gzipped
     again, its line ends or blank lines changed, is the same list), and
-    named with the images it lists then and now; another file by its
-    bytes. Not said for a file whose setting or dataset ``data_root`` is
+    named with the images it lists then and now; a JSON file a dataset
+    of this project reads by the value it holds (re-indented, the same
+    file); another file by its bytes
+    (:func:`~openselfsup.datasets.data_files.same_contents`). Not said
+    for a file whose setting or dataset ``data_root`` is
     among ``said`` (the keys already named as changed or moved: another
     file is read); none where the checkpoint holds no record, or one of
     another kind (older code: the SHA-1 of a list's bytes, which
-    another gzip time stamp or line end changes)."""
-    from ..datasets.data_files import LIST_ENTRIES
+    another gzip time stamp or line end changes; older code's record of
+    a JSON file, its bytes, is compared with its bytes now)."""
+    from ..datasets.data_files import LIST_ENTRIES, same_contents
     if not isinstance(saved, dict):
         return []
     out = []
     for name, now in train_data_files(cfg).items():
         before = saved.get(name)
-        if not isinstance(before, dict) or \
-                before.get('sha1_of') != now.get('sha1_of') or \
-                before.get('sha1') == now['sha1']:
+        if same_contents(before, now) is not False:
             continue
         setting = name.split('/')[0]
         if setting in said or \

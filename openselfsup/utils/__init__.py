@@ -11,7 +11,7 @@ from .errors import (InputError, Terminated, cfg_options_here,  # noqa: F401
                      terminate_raises, terminate_raising, with_article)
 from .fingerprint import (array_sha1, config_sha1,  # noqa: F401
                           data_folder_sha1, file_sha1, file_sha256,
-                          files_sample_sha1,
+                          files_sample_sha1, json_content_sha1,
                           library_version, plain_value)
 from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
                  check_replaceable, close_entry, check_writable, check_writable_dir,

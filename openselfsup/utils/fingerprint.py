@@ -2,7 +2,8 @@
 
 Every artefact names what it was made from by these digests: an array's
 (:func:`array_sha1`: dtype, shape and bytes), a file's bytes
-(:func:`file_sha1`, :func:`file_sha256`), a model folder's files
+(:func:`file_sha1`, :func:`file_sha256`), a JSON file's value
+(:func:`json_content_sha1`), a model folder's files
 (:func:`folder_sha1`), a data folder's listing and a sample of its
 files (:func:`data_folder_sha1`) or a config section's settings
 (:func:`config_sha1`).
@@ -61,6 +62,27 @@ def file_sha1(path: str) -> str:
 def file_sha256(path: str) -> str:
     """Hex SHA-256 of a file's bytes."""
     return _file_digest(path, 'sha256')
+
+
+def json_content_sha1(path: str) -> str:
+    """Hex SHA-1 of the value a JSON file holds, as ``json.load`` reads
+    it (the readers of the project's datasets), written in one form
+    (``json.dumps`` with ``separators=(',', ':')``): the same value
+    re-indented, with other spacing, escapes (``\\u00e9`` for ``é``) or
+    number spellings (``1e2`` for ``100.0``) is the same digest. The order
+    of an object's keys is kept, not sorted: the datasets take it as the
+    order of their items (a ``CaptionedImages`` fold's images) or of a
+    patient's slides (a hierarchical dataset's draws), so keys reordered
+    are another file to them.
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: it is not UTF-8 JSON text.
+    """
+    with open(path, encoding='utf-8') as f:
+        value = json.load(f)
+    return hashlib.sha1(json.dumps(value, separators=(',', ':')).encode(
+        'ascii')).hexdigest()
 
 
 #: how recent a file's modification (or status change) time may be for
