@@ -9,6 +9,7 @@ import importlib.util
 import os
 import shlex
 import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -35,12 +36,21 @@ def _parser(rel):
 PARSERS = {rel: _parser(rel) for rel in CLIS}
 
 
+#: a recording PYTHON's first line: ``-m openselfsup...`` (the scripts'
+#: queries of the library, ``held_class``) runs the real interpreter
+_LIBRARY_QUERIES = (f'case "$1 $2" in "-m openselfsup."*) '
+                    f'exec {sys.executable} "$@" ;; esac\n')
+
+
 def _record(tmp_path, script, env=None, args=()):
     """Run ``script`` with a PYTHON that records its arguments; parse each
-    command with the real CLI (a bad flag fails the test)."""
+    command with the real CLI (a bad flag fails the test). The library's
+    own small queries (``-m openselfsup...``: the held-out class a model's
+    name says, ``held_class`` of ``_env.sh``) run for real, unrecorded."""
     log = tmp_path / f'{script}.log'
     recorder = tmp_path / 'python'
-    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\n')
+    recorder.write_text(f'#!/bin/sh\n{_LIBRARY_QUERIES}'
+                        f'printf "%s\\n" "$*" >> {log}\n')
     recorder.chmod(0o755)
     full_env = {k: v for k, v in os.environ.items()
                 if k not in ('NUM_TASK', 'SEED', 'SHOTS', 'OUT_SHOTS',
@@ -814,6 +824,89 @@ def test_demo_scores_a_held_out_model_on_its_own_class(tmp_path, model,
     assert sweeps and all(
         {(s.model, s.novel_class) for s in _settings(a)} == {
             (model, expected)} for a in sweeps)
+
+
+#: model names as split_model_name reads them or not: leading zeros, a
+#: pair, no NCT class, a word, a suffix after the class, the suffix twice
+HELD_NAMES = ('clp_wo_7', 'clp_wo_07', 'fsp_wo_78', 'fsp_wo_078',
+              'clp_wo_99', 'fsp_wo_LYM', 'clp_wo_3_seed1', 'my_wo_net_wo_3',
+              'clp', 'clp_wo_', 'clp_wo_7x')
+
+
+def _novel_words(tmp_path, script, env, args):
+    """The ``--novel_classes`` words of each sweep command ``script``
+    runs, as the recorded command line holds them (not parsed: the
+    sweep's parser refuses some of the names' classes, ``99``)."""
+    log = tmp_path / 'sweeps.log'
+    recorder = tmp_path / 'python'
+    recorder.write_text(f'#!/bin/sh\n{_LIBRARY_QUERIES}'
+                        f'printf "%s\\n" "$*" >> {log}\n')
+    recorder.chmod(0o755)
+    full = {k: v for k, v in os.environ.items()
+            if k not in ('NOVEL', 'NOVEL_CLASSES', 'MODEL', 'SHOTS')}
+    full.update(PYTHON=str(recorder), WORKDIR='wd', DOMAINS='near',
+                SHOTS='5', **env)
+    subprocess.run(['sh', os.path.join(SCRIPTS, script), *args], cwd=REPO,
+                   env=full, check=True, capture_output=True)
+    words = []
+    for line in log.read_text().splitlines():
+        argv = shlex.split(line)
+        if 'wsi_workdir/sweep.py' in argv:
+            at = argv.index('--novel_classes') + 1
+            end = next((i for i in range(at, len(argv))
+                        if argv[i].startswith('--')), len(argv))
+            words.append(argv[at:end])
+    return words
+
+
+@pytest.mark.parametrize('model', HELD_NAMES)
+def test_the_scripts_read_a_model_names_class_as_the_library(tmp_path,
+                                                             model):
+    """demo_lowshot.sh read a ``<family>_wo_<c>`` name's class in the shell
+    (``${MODEL##*_wo_}``) beside the library's reader, split_model_name:
+    ``clp_wo_07`` gave the sweep ``--novel_classes 07`` where every command
+    reads class ``7``. The scripts now ask the library (``python -m
+    openselfsup.classes held_class``), so the class each script passes
+    for a name it defaults (demo_lowshot.sh without NOVEL,
+    evaluate_encoder.sh without NOVEL_CLASSES) is split_model_name's, word
+    for word; a name that says none runs as before (demo: none,
+    evaluate_encoder.sh: 0..8)."""
+    from openselfsup.classes import split_model_name
+    held = split_model_name(model)[1]
+    for d in ('demo', 'enc'):
+        (tmp_path / d).mkdir()
+    demo = _novel_words(tmp_path / 'demo', 'demo_lowshot.sh',
+                        {'MODEL': model}, ('random',))
+    assert demo and all(w == [held or 'none'] for w in demo), demo
+    enc = _novel_words(tmp_path / 'enc', 'evaluate_encoder.sh', {},
+                       (model, '-'))
+    assert enc == [[held] if held else list('012345678')], enc
+
+
+@pytest.mark.parametrize('model, given, expected', [
+    ('clp_wo_7', None, {7}), ('clp_wo_78', None, {78}),
+    ('clp_wo_07', None, {7}), ('clp_wo_7', 'none', {None}),
+    ('clp_wo_7', '7 none', {7, None}), ('enc', None, set(range(9))),
+    ('clp_wo_7x', None, set(range(9)))])
+def test_evaluate_encoder_pairs_a_held_out_model_with_its_class(
+        tmp_path, model, given, expected):
+    """evaluate_encoder.sh run on a ``<family>_wo_<c>`` model with
+    NOVEL_CLASSES unset passed the default 0..8, and the sweep refused the
+    first class other than c (the near-domain runs of a ``_wo_c`` model
+    pair with novel class c). NOVEL_CLASSES unset now defaults to c for
+    such a model (as demo_lowshot.sh does); one given is kept; another
+    name keeps 0..8. The reference: the settings the real sweep CLI
+    expands, against the classes written here by hand."""
+    env = {'DOMAINS': 'near', 'SHOTS': '5'}
+    if given is not None:
+        env['NOVEL_CLASSES'] = given
+    sweeps = [a for s, a in _record(tmp_path, 'evaluate_encoder.sh', env,
+                                    args=(model, 'c.pth'))
+              if s == 'wsi_workdir/sweep.py']
+    assert len(sweeps) == 2  # the check before extracting, and the run
+    for a in sweeps:
+        assert {(s.model, s.novel_class) for s in _settings(a)} == {
+            (model, c) for c in expected}
 
 
 def test_a_family_without_features_stops_the_script_before_any_sweep(

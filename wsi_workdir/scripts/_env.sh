@@ -32,6 +32,7 @@ DEVICE=${DEVICE:-cpu}                     # cpu, cuda or cuda:N (extraction and 
 _models_given=${MODELS:-}                 # (the ablation scripts read it: one_model)
 MODELS=${MODELS:-"clp fsp"}               # model families: CLP (MoCo-v3) and FSP (supervised);
                                           # the ablation scripts take one, default clp
+_novel_given=${NOVEL_CLASSES:-}           # (evaluate_encoder.sh reads it: novel_default)
 NOVEL_CLASSES=${NOVEL_CLASSES:-"0 1 2 3 4 5 6 7 8"}   # held-out NCT classes (add 78 for 7+8;
                                           # none: no novel class, the families' models of all classes)
 MODES=${MODES:-"linear latent_aug"}
@@ -83,6 +84,29 @@ checkpoint() {
     else
         echo "$_dir/$_ckpt"
     fi
+}
+
+# held_class MODEL: the class id a MODEL named <family>_wo_<c> says its
+# encoder held out (c; clp_wo_07: 7), nothing for another name (clp,
+# fsp_wo_LYM, clp_wo_3_seed1), as the library reads it
+# (openselfsup.classes.split_model_name, the one reader of that suffix:
+# the scripts read it in the shell beside it, and clp_wo_07 gave 07); call
+# it as _c=$(held_class "$MODEL"), so that set -e stops the script where
+# python cannot run it
+held_class() {
+    $PYTHON -m openselfsup.classes held_class "$1"
+}
+
+# novel_default MODEL: sets NOVEL_CLASSES, where it was not given, to the
+# class a MODEL named <family>_wo_<c> held out (held_class: the published
+# pairing; the default 0..8 paired such a model with eight classes its
+# encoder trained on, each refused by the sweep), else to the script's
+# default of it, _default_NOVEL_CLASSES (demo_lowshot.sh's: none), else
+# to the default above; a NOVEL_CLASSES given is kept
+novel_default() {
+    if [ -n "$_novel_given" ]; then return 0; fi
+    _c=$(held_class "$1")
+    NOVEL_CLASSES=${_c:-${_default_NOVEL_CLASSES:-$NOVEL_CLASSES}}
 }
 
 # data_root NAME: the dataset folder a feature set is read from

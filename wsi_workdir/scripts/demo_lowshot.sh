@@ -41,13 +41,13 @@ DOMAINS=${DOMAINS:-"near mixture out"}
 _default_SHOTS="1 5"
 _default_OUT_SHOTS="1 5"
 _default_OUT_HOMO_SHOTS=5
-# a MODEL named <family>_wo_<c> (c digits, as spec.split_model_name reads
-# it) is scored on its own class c where NOVEL is unset: passing none on
-# the user's behalf ran clp_wo_7 on near-domain tasks of no novel class,
-# which distributed_meta_test.py refuses
-case $MODEL in *_wo_*) _held=${MODEL##*_wo_} ;; *) _held= ;; esac
-case $_held in ''|*[!0-9]*) _held=none ;; esac
-NOVEL_CLASSES=${NOVEL:-$_held}
+# a MODEL named <family>_wo_<c> is scored on its own class c where NOVEL
+# is unset (evaluate_encoder.sh's novel_default, which asks the library's
+# reader of the name): passing none on the user's behalf ran clp_wo_7 on
+# near-domain tasks of no novel class, which distributed_meta_test.py
+# refuses; another MODEL runs without one
+NOVEL_CLASSES=${NOVEL:-}
+_default_NOVEL_CLASSES=none
 NUM_PROTOTYPES=${NUM_PROTOTYPES:-8}
 NUM_AUG_SHOTS=${NUM_AUG_SHOTS:-10}
 EXTRACT_BATCH=${EXTRACT_BATCH:-64}

@@ -6,7 +6,8 @@
 # mode, each setting's result JSON under $WORKDIR/results/MODEL/), then the
 # summary. Defaults are the published protocol's (_env.sh, spec.py): 1000
 # tasks, shots 1 5 10 (out: 1 5 10 50 100, homo 5 10 50 100), novel classes
-# 0..8, Ridge / logistic regression / nearest centroid, linear and latent_aug.
+# 0..8 (c alone for a MODEL named <family>_wo_<c>), Ridge / logistic
+# regression / nearest centroid, linear and latent_aug.
 #
 #   sh wsi_workdir/scripts/evaluate_encoder.sh MODEL ENCODER [WORKDIR]
 #
@@ -23,7 +24,10 @@
 #          again.
 # WORKDIR  low-shot workdir (default $WORKDIR or wsi_workdir/workdir)
 # Environment: DOMAINS ("near mixture out out_homo"), NOVEL_CLASSES (near
-# domain; "none": tasks without a novel class), SHOTS (near and mixture),
+# domain; default 0..8, but c for a MODEL named <family>_wo_<c>, the
+# encoder trained without class c (the published pairing: the near domain
+# scores it on c alone, and refuses it on another class); "none": tasks
+# without a novel class; given, it is kept), SHOTS (near and mixture),
 # OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo), each unset the published
 # list (as in the domain scripts: SHOTS never reaches out_homo, whose
 # published shots have no 1-shot; each is refused where DOMAINS hold
@@ -40,6 +44,9 @@ ENCODER=$2
 WORKDIR=${3:-${WORKDIR:-wsi_workdir/workdir}}
 DOMAINS=${DOMAINS:-"near mixture out out_homo"}
 . "$(dirname "$0")/_env.sh"
+# a MODEL named <family>_wo_<c> pairs with novel class c where
+# NOVEL_CLASSES is unset (novel_default, _env.sh)
+novel_default "$MODEL"
 
 # each domain's own shots flag, where it runs and its variable is set
 # (SHOTS: near and mixture; OUT_SHOTS: out; OUT_HOMO_SHOTS: out_homo:
