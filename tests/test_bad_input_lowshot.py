@@ -823,6 +823,59 @@ def test_a_set_without_provenance_is_judged_beside_its_model_folder(
     cli_ok(META, meta, capsys)
 
 
+def _copies_args(command: str):
+    """A named copies' extraction (``python wsi_workdir/extract.py ...
+    --aug_times N``) read back by extract.py's parser, its ``N`` given a
+    count as a user would, checked to be NCT_aug's config with copies."""
+    extract = script_main('wsi_workdir/extract.py').__globals__['parse_args']
+    argv = shlex.split(command)
+    assert argv[:2] == ['python', 'wsi_workdir/extract.py'], command
+    args = extract(['4' if a == 'N' else a for a in argv[2:]])
+    assert args.config == ['configs/extraction/nct_aug.py'], command
+    assert args.aug_times == 4, command  # the copies, not one pass
+    return args
+
+
+@pytest.mark.parametrize('recorded, encoder', [
+    (CHECKPOINT_PROVENANCE, {'pretrained': ['/w/clp.pth']}),
+    (dict(checkpoint=None, checkpoint_kind='MoCo config, random init',
+          seed=3), {'random_init': True, 'seed': 3}),
+    (None, {'pretrained': ['CKPT']})])
+def test_missing_copies_are_named_with_their_extraction(wd, recorded,
+                                                        encoder):
+    """NCT_aug not found named ``extract.py --config
+    configs/extraction/nct_aug.py --pretrained CKPT --output ...``: one
+    pass over the list, without ``--aug_times``, which the ablation then
+    refuses as no copies; and the copies' extraction named ``--pretrained
+    CKPT`` where the checkpoint is recorded beside them (NCT_train's
+    JSON). Both now name the copies' one spelling (copies_command) with
+    the encoder the model's other set records (its checkpoint, or its
+    seeded random initialisation; ``CKPT`` where none is recorded). The
+    reference: extract.py's parser, against the provenance written by
+    hand."""
+    from openselfsup.lowshot.features import (check_copies_of,
+                                              load_features)
+    if recorded is not None:
+        write_provenance(wd, 'clp', 'NCT_train', **recorded)
+    aug = paths.features_path(wd, 'clp', 'NCT_aug')
+    with pytest.raises(InputError) as e:
+        load_features(wd, 'clp', 'NCT_aug')
+    line = str(e.value)
+    assert line.startswith(f'features not found: {aug} (make it with: ')
+    args = _copies_args(line.split('make it with: ')[1].rstrip(')'))
+    assert args.output == [aug]
+    assert {k: getattr(args, k) for k in encoder} == encoder, line
+    # copies of one pass (no aug_times recorded): the same command
+    sup = load_features(wd, 'clp', 'NCT_train')
+    np.save(aug, sup.features)
+    np.save(paths.labels_path(wd, 'NCT_aug'), sup.labels)
+    write_provenance(wd, 'clp', 'NCT_aug', **(recorded or {}), aug_times=0)
+    with pytest.raises(InputError) as e:
+        check_copies_of(sup, load_features(wd, 'clp', 'NCT_aug'))
+    args = _copies_args(str(e.value).split('extract them: ')[1])
+    assert {k: getattr(args, k) for k in encoder} == encoder, e.value
+
+
 def test_the_missing_provenance_line_names_commands_that_write_the_set(
         wd):
     """r77: for NCT_aug both ways out of the missing-provenance line were
@@ -860,7 +913,9 @@ def test_the_missing_provenance_line_names_commands_that_write_the_set(
     with pytest.raises(InputError) as e:
         check_same_kind(sup, copies, pipeline=False)
     line = str(e.value)
-    assert line.endswith(f'extract it again: {copies_command(aug)}'), line
+    named = _copies_args(line.split('extract it again: ')[1])
+    assert (named.pretrained, named.output) == (
+        [CHECKPOINT_PROVENANCE['checkpoint']], [aug]), line
     assert 'import' not in line, line
     # beside a library model's sets: no copies can be made, the image
     # parts are skipped (flags read back by ablation.py's parser)

@@ -53,7 +53,13 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
           model: Optional[str] = None) -> str:
     """The command that makes feature set ``name`` at ``out``: extraction,
     or the import when ``model``'s other sets in ``workdir`` were imported
-    (it has no checkpoint to extract from)."""
+    (it has no checkpoint to extract from); for ``NCT_aug`` the copies'
+    extraction (:func:`_copies_way`, of the encoder a set beside it
+    records: it named extract.py without ``--aug_times``, one pass over
+    the list, which the ablation refuses as no copies)."""
+    if name == 'NCT_aug':  # copies (--aug_times), never one pass
+        other = _recorded_sibling(out, name)
+        return _copies_way(out, _sibling_json(other) if other else None)
     hint = _EXTRACT_HINT
     if model is not None and _imported(workdir, model):
         hint = _IMPORT_HINT
@@ -631,14 +637,15 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
     return None
 
 
-def _recorded_sibling(fs: FeatureSet) -> Optional[str]:
-    """The features path of another set of ``fs``'s model folder
-    (``extracted_feats/<model>/``) that has a provenance JSON beside it, by
-    the files' existence alone (nothing read); None where none has."""
-    folder = os.path.dirname(fs.features_path)
+def _recorded_sibling(features_path: str, name: str) -> Optional[str]:
+    """The features path of another set than ``name`` in the model folder
+    of ``features_path`` (``extracted_feats/<model>/``) that has a
+    provenance JSON beside it, by the files' existence alone (nothing
+    read); None where none has."""
+    folder = os.path.dirname(features_path)
     for other in paths.FEATURE_NAMES:
         npy = os.path.join(folder, f'{other}.npy')
-        if other != fs.name and os.path.isfile(npy) and \
+        if other != name and os.path.isfile(npy) and \
                 os.path.isfile(os.path.join(folder, f'{other}.json')):
             return npy
     return None
@@ -690,6 +697,29 @@ def _key_values(flag: str, recorded, unmapped: List[str]) -> str:
     return f' {flag} ' + ' '.join(items) if items else ''
 
 
+def _init_flags(prov, unmapped: List[str]) -> Tuple[bool, str]:
+    """Whether a provenance records an encoder at its seeded random
+    initialisation, and the flags of it, ``--random-init --seed S``
+    (``--seed`` goes to ``unmapped`` where it records none)."""
+    kind, seed = prov.get('checkpoint_kind'), prov.get('seed')
+    random = isinstance(kind, str) and 'random init' in kind
+    if random and not isinstance(seed, int):
+        unmapped.append('--seed')
+    return random, '--random-init' + (f' --seed {seed}'
+                                      if isinstance(seed, int) else '')
+
+
+def _checkpoint_flags(prov, unmapped: List[str]) -> str:
+    """``extract.py``'s flags of a config's encoder as a provenance records
+    it: ``--pretrained <the checkpoint it records>``, or its random
+    initialisation (:func:`_init_flags`), or ``--pretrained CKPT`` where
+    it records neither."""
+    random, init = _init_flags(prov, unmapped)
+    checkpoint = prov.get('checkpoint')
+    return init if random else (f'--pretrained {checkpoint}' if checkpoint
+                                else '--pretrained CKPT')
+
+
 def _encoder_flags(prov) -> Tuple[str, List[str]]:
     """The ``extract.py`` flags of the encoder and the settings a
     provenance JSON records (``--model-source`` as given, ``--weights``
@@ -700,15 +730,9 @@ def _encoder_flags(prov) -> Tuple[str, List[str]]:
     ``--device``, ``--no-normalise``), and the settings that do not spell
     back as flags."""
     unmapped: List[str] = []
-    enc = prov.get('encoder')
-    kind = prov.get('checkpoint_kind')
-    seed = prov.get('seed')
-    random = isinstance(kind, str) and 'random init' in kind
-    if random and not isinstance(seed, int):
-        unmapped.append('--seed')
-    init = '--random-init' + (f' --seed {seed}'
-                              if isinstance(seed, int) else '')
-    if isinstance(enc, dict) and enc.get('library'):
+    enc = _library_encoder(prov)
+    if enc:
+        random, init = _init_flags(prov, unmapped)
         tag = enc.get('pretrained_tag')
         source = enc.get('source') or (
             f'{enc["library"]}:{enc.get("model")}' + (f':{tag}' if tag
@@ -733,10 +757,7 @@ def _encoder_flags(prov) -> Tuple[str, List[str]]:
         if enc.get('projection') is False:
             flags += ' --no-proj'
     else:
-        checkpoint = prov.get('checkpoint')
-        flags = init if random else (
-            f'--pretrained {checkpoint}' if checkpoint
-            else '--pretrained CKPT')
+        flags = _checkpoint_flags(prov, unmapped)
     # the options that can change the features (:func:`extraction_options`;
     # where the sibling's images lie is not this set's)
     flags += _key_values('--cfg-options',
@@ -760,14 +781,8 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
     not copies, and refused as such), of a config's checkpoint; a library
     model makes none: skip the parts that read them."""
     out, config = fs.features_path, fs.name.lower()
-    enc = prov.get('encoder') if isinstance(prov, dict) else None
     if fs.name == 'NCT_aug':
-        if isinstance(enc, dict) and enc.get('library'):
-            return ('none for a library model (--model-source makes no '
-                    'augmented copies): skip the image and hybrid parts, '
-                    'ablation.py --image none --hybrid none (IMAGE=none '
-                    'HYBRID=none sh wsi_workdir/scripts/ablation.sh)')
-        return copies_command(out)
+        return _copies_way(out, prov)
     if not isinstance(prov, dict):
         extract = _EXTRACT_HINT.format(config=config, out=out)
     else:
@@ -779,6 +794,27 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
                         f'{", ".join(unmapped)} do not spell back as flags)')
     return (f'{extract}, or, computed elsewhere, import it: '
             + _IMPORT_HINT.format(config=config, out=out))
+
+
+def _library_encoder(prov) -> Optional[Dict]:
+    """The ``encoder`` a provenance records of a library model (timm,
+    open_clip: ``--model-source``), which makes no augmented copies; None
+    for a config's encoder."""
+    enc = prov.get('encoder') if isinstance(prov, dict) else None
+    return enc if isinstance(enc, dict) and enc.get('library') else None
+
+
+def _copies_way(out: str, prov) -> str:
+    """How the ablation's augmented copies ``out`` (``NCT_aug``) are made,
+    beside a set of the model with provenance ``prov``: their extraction
+    from its encoder (:func:`copies_command`); a library model makes
+    none: skip the parts that read them."""
+    if _library_encoder(prov):
+        return ('none for a library model (--model-source makes no '
+                'augmented copies): skip the image and hybrid parts, '
+                'ablation.py --image none --hybrid none (IMAGE=none '
+                'HYBRID=none sh wsi_workdir/scripts/ablation.sh)')
+    return copies_command(out, prov)
 
 
 def check_all_recorded(sets) -> None:
@@ -799,7 +835,7 @@ def check_all_recorded(sets) -> None:
         if fs.provenance is not None:
             continue
         other = recorded[0].features_path if recorded else \
-            _recorded_sibling(fs)
+            _recorded_sibling(fs.features_path, fs.name)
         if other is None:
             continue
         prov = recorded[0].provenance if recorded else _sibling_json(other)
@@ -847,11 +883,19 @@ def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
                 '(wsi_workdir/extract.py normalises unless --no-normalise)')
 
 
-def copies_command(output: str) -> str:
+def copies_command(output: str, prov=None) -> str:
     """The command that extracts the ablation's image-augmented copies of
-    ``NCT_train`` (``NCT_aug``) to ``output``."""
+    ``NCT_train`` (``NCT_aug``) to ``output``, from the encoder of the
+    model's set whose provenance is ``prov`` (``NCT_train``'s, the support
+    the copies go with), as it records it (:func:`_checkpoint_flags`: the
+    checkpoint's path, which it named ``CKPT``); ``--pretrained CKPT``
+    where none is known (no ``prov``, imported features, a library
+    model's, which makes none: :func:`_copies_way`)."""
+    known = isinstance(prov, dict) and not _library_encoder(prov) and \
+        prov.get('checkpoint_kind') != IMPORTED
+    encoder = _checkpoint_flags(prov, []) if known else '--pretrained CKPT'
     return ('python wsi_workdir/extract.py --config '
-            'configs/extraction/nct_aug.py --pretrained CKPT --aug_times N '
+            f'configs/extraction/nct_aug.py {encoder} --aug_times N '
             f'--output {output}')
 
 
@@ -880,7 +924,7 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
             'import_features.py and extract.py with --aug_times 0 write), '
             f'not the augmented copies of {support.name} that the image '
             'part reads; extract them: '
-            + copies_command(copies.features_path))
+            + copies_command(copies.features_path, pa))
     if not (isinstance(pa, dict) and isinstance(pb, dict)):
         return
     for field, words in (('list_sha1', 'another image list'),
@@ -892,7 +936,8 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
                 f'{copies.features_path} holds augmented copies of {words} '
                 f'than {support.features_path} ({field} {b[:12]} vs '
                 f'{a[:12]}); extract them again from the list and images '
-                f'of {support.name}: {copies_command(copies.features_path)} '
+                f'of {support.name}: '
+                f'{copies_command(copies.features_path, pa)} '
                 '(or wsi_workdir/scripts/extract_ablation_feats.sh)')
 
 
