@@ -42,16 +42,23 @@ _LIBRARY_QUERIES = (f'case "$1 $2" in "-m openselfsup."*) '
                     f'exec {sys.executable} "$@" ;; esac\n')
 
 
+def _recording_python(tmp_path, log):
+    """A PYTHON (its path) that appends each command line to ``log`` and
+    runs nothing, but for the library's own queries (``_LIBRARY_QUERIES``)."""
+    recorder = tmp_path / 'python'
+    recorder.write_text(f'#!/bin/sh\n{_LIBRARY_QUERIES}'
+                        f'printf "%s\\n" "$*" >> {log}\n')
+    recorder.chmod(0o755)
+    return recorder
+
+
 def _record(tmp_path, script, env=None, args=()):
     """Run ``script`` with a PYTHON that records its arguments; parse each
     command with the real CLI (a bad flag fails the test). The library's
     own small queries (``-m openselfsup...``: the held-out class a model's
     name says, ``held_class`` of ``_env.sh``) run for real, unrecorded."""
     log = tmp_path / f'{script}.log'
-    recorder = tmp_path / 'python'
-    recorder.write_text(f'#!/bin/sh\n{_LIBRARY_QUERIES}'
-                        f'printf "%s\\n" "$*" >> {log}\n')
-    recorder.chmod(0o755)
+    recorder = _recording_python(tmp_path, log)
     full_env = {k: v for k, v in os.environ.items()
                 if k not in ('NUM_TASK', 'SEED', 'SHOTS', 'OUT_SHOTS',
                              'OUT_HOMO_SHOTS')}
@@ -838,13 +845,10 @@ def _novel_words(tmp_path, script, env, args):
     runs, as the recorded command line holds them (not parsed: the
     sweep's parser refuses some of the names' classes, ``99``)."""
     log = tmp_path / 'sweeps.log'
-    recorder = tmp_path / 'python'
-    recorder.write_text(f'#!/bin/sh\n{_LIBRARY_QUERIES}'
-                        f'printf "%s\\n" "$*" >> {log}\n')
-    recorder.chmod(0o755)
     full = {k: v for k, v in os.environ.items()
             if k not in ('NOVEL', 'NOVEL_CLASSES', 'MODEL', 'SHOTS')}
-    full.update(PYTHON=str(recorder), WORKDIR='wd', DOMAINS='near',
+    full.update(PYTHON=str(_recording_python(tmp_path, log)), WORKDIR='wd',
+                DOMAINS='near',
                 SHOTS='5', **env)
     subprocess.run(['sh', os.path.join(SCRIPTS, script), *args], cwd=REPO,
                    env=full, check=True, capture_output=True)
