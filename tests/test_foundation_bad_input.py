@@ -2248,6 +2248,56 @@ def test_the_protocol_of_a_torch_file_is_the_one_it_was_saved_in(
         assert pickle_protocol(str(bad)) is None
 
 
+def test_a_protocol_4_checkpoint_saved_without_crcs_is_no_damaged_pickle(
+        tmp_path, monkeypatch):
+    """A protocol-4 checkpoint torch.save wrote without CRCs
+    (compute_crc32 = False: every CRC 0), which torch.load(weights_only=
+    False) reads (the reference), was called damaged ('its pickle is
+    damaged, or is not one torch.save wrote'), by the reader and the
+    launchers' check: its data.pkl read to its end failed zipfile's CRC
+    test, as the readers read such a zip unchecked. It is a pickle of
+    protocol 4, with the re-save advice; its data.pkl damaged after
+    FRAME is still damaged."""
+    import pickletools
+
+    import torch
+    import torch.utils.serialization as serialization
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import (check_run_reads,
+                                              load_checkpoint_file)
+    path = tmp_path / 'nocrc4.pth'
+    monkeypatch.setattr(serialization.config.save, 'compute_crc32', False)
+    torch.save({'state_dict': {'w': torch.zeros(3)}}, path,
+               pickle_protocol=4)
+    monkeypatch.undo()
+    with zipfile.ZipFile(path) as zf:  # what makes it this case
+        assert {i.CRC for i in zf.infolist()} == {0}
+    assert torch.equal(torch.load(path, weights_only=False)['state_dict'][
+        'w'], torch.zeros(3))
+    said = f'{path}: its pickle, of protocol 4, uses an operation ' \
+        'torch.load(weights_only=True) does not read (Unsupported ' \
+        'operand 149: FRAME); if you trust its source'
+    with pytest.raises(InputError) as read:
+        load_checkpoint_file(str(path))
+    assert str(read.value).startswith(said), read.value
+    with pytest.raises(InputError) as check:
+        check_run_reads(str(path), 'load_from ')
+    assert str(check.value).startswith(f'load_from {said}'), check.value
+    # damaged after FRAME, in place: every CRC still 0
+    with zipfile.ZipFile(path) as zf:
+        info = next(i for i in zf.infolist()
+                    if i.filename.endswith('/data.pkl'))
+        del info.CRC  # (read unchecked, as torch reads it)
+        pickled = zf.read(info)
+    at = path.read_bytes().index(pickled) + \
+        [at for _, _, at in pickletools.genops(pickled)][2]
+    bad = tmp_path / 'nocrc4_damaged.pth'
+    bad.write_bytes(path.read_bytes()[:at] + b'\xff' +
+                    path.read_bytes()[at + 1:])
+    _said_damaged(bad, monkeypatch)
+
+
 def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
         tmp_path, synthetic_root, monkeypatch):
     """A valid checkpoint saved with torch.save(..., pickle_protocol=4)

@@ -661,7 +661,7 @@ def pickle_protocol(source) -> Optional[int]:
     binary file of its bytes, left at its start), where its pickle parses
     whole (every opcode known, to ``STOP``: :func:`_walk_pickle`, as
     :mod:`pickletools` reads it): a zip's ``data.pkl`` (no byte after it;
-    its CRC checked), the legacy format's five pickles (magic number,
+    its CRC checked, where torch wrote CRCs), the legacy format's five pickles (magic number,
     protocol version, system info, the object, its storage keys; its
     tensors' bytes after them are not read). None where it does not
     (damaged bytes, no pickle, no torch zip). Tells a file that
@@ -689,6 +689,8 @@ def pickle_protocol(source) -> Optional[int]:
                 return protocol
         source.seek(0)
         with zipfile.ZipFile(source) as zf:
+            # (a torch.save without CRCs: read unchecked, as torch reads it)
+            _crcs_left_out(zf)
             name = _pickle_member(zf)
             if name is None:
                 return None
