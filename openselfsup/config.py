@@ -1265,9 +1265,20 @@ def _own_number_arguments(cls) -> Dict[str, Tuple[Callable, str]]:
     return {name: rule for name, rule in rules.items() if rule is not None}
 
 
-#: the config parts whose settings :func:`check_setting_types` checks
+#: the config parts whose settings :func:`check_setting_types` checks:
+#: the model, its data, what evaluates it (``knn_eval`` before
+#: ``custom_hooks``, which the HLSS configs build from a copy of it: a
+#: ``knn_eval`` option reaches both, :func:`mirrored_overrides`, and is
+#: named as given) and the hooks
 SETTING_ROOTS = ('model', 'train_dataloader', 'val_dataloader',
-                 'test_dataloader')
+                 'test_dataloader', 'knn_eval', 'custom_hooks',
+                 'val_evaluator', 'test_evaluator')
+
+#: top-level sections without a ``type`` whose keys are the arguments of
+#: a class: ``knn_eval``, the kNN hook's (the HLSS configs build it as
+#: ``dict(type='KNNEvalHook', **knn_eval)``; ``tools/knn_eval.py`` passes
+#: the same keys to ``run_knn``)
+_SECTION_CLASSES = {'knn_eval': 'KNNEvalHook'}
 
 
 def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
@@ -1284,7 +1295,9 @@ def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
     (:func:`is_whole`: ``feat_dim=8.0`` ran before this check), set to
     the int it is so that ``range(depth)`` takes it; ``float``: an int or
     float; ``Optional``: None too); other packages' classes say their own
-    errors. Call inside
+    errors. Lists of typed dicts are read item by item (``custom_hooks``,
+    ``val_evaluator``, a pipeline), and a section of
+    :data:`_SECTION_CLASSES` as the arguments of its class. Call inside
     ``settings_refused``, which makes the TypeError its one line with the
     config and the ``--cfg-options`` given. Imports the model stack.
 
@@ -1294,11 +1307,11 @@ def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
     """
     for root in roots:
         for key, node in config_dicts(cfg.get(root), root):
-            name = type_name(node.get('type'))
+            kind = node.get('type', _SECTION_CLASSES.get(key))
+            name = type_name(kind)
             if name is None:
                 continue
-            cls = node['type'] if not isinstance(node['type'], str) \
-                else _resolve(node['type'])
+            cls = kind if not isinstance(kind, str) else _resolve(kind)
             for arg, (test, what) in _own_number_arguments(cls).items():
                 if arg in node and not test(node[arg]):
                     raise TypeError(f'{key}.{arg} must be {what} ({name}\'s '

@@ -337,6 +337,62 @@ def test_a_model_setting_of_a_wrong_type_is_tools_train_s_one_line(
                            'takes them as its third argument)'), err
 
 
+def test_a_dataset_setting_of_a_wrong_type_is_one_line(synthetic_root,
+                                                      tmp_path, capsys):
+    """The number settings of the project's classes were checked on the
+    extraction config's ``model`` only: ``--cfg-options
+    dataset.num_classes=x`` stopped extract.py on a TypeError traceback
+    from the list's reading (ImageList compares each label with it), and
+    a ToUnitTensor of ``size=x`` in its pipeline on torch's TypeError
+    from the first image. Each is now the settings line, naming the key,
+    the class's argument and the value, before the list is read; nothing
+    written. A whole float where an int is taken extracts as the int.
+    The references: the classes as they were."""
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.datasets import registered  # noqa: F401
+    from openselfsup.registry import DATASETS, TRANSFORMS
+    from openselfsup.utils.errors import own_bug
+    init_default_scope('openselfsup')
+    nct = os.path.join(synthetic_root, 'NCT')
+    with pytest.raises(TypeError) as unchecked:
+        DATASETS.build(dict(type='ImageList', data_root=nct,
+                            ann_file='meta/test_labeled.txt',
+                            data_prefix='data', num_classes='x'))
+    assert own_bug(unchecked.value)  # kept as a bug's traceback
+    assert TRANSFORMS.build(dict(type='ToUnitTensor', size='x'))  # taken
+    out = tmp_path / 'out'
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    config = _config('nct_test.py')
+    base = ['--config', config, '--random-init', '--output',
+            str(out / 'x.npy'), '--workers', '0', '--no-progress',
+            '--cfg-options', *opts]
+    for extra, key, cls, given in (
+            (['dataset.num_classes=x'], 'dataset.num_classes', 'ImageList',
+             'dataset.num_classes'),
+            (["dataset.pipeline.2={type:'ToUnitTensor',size:'x'}"],
+             'dataset.pipeline.2.size', 'ToUnitTensor',
+             'dataset.pipeline.2.type, dataset.pipeline.2.size')):
+        code, err = _run_cli(capsys, base + extra)
+        assert (code, err) == (2, (
+            f'error: {config}: the dataset could not be built from the '
+            f'config (TypeError: {key} must be an integer or None ({cls}\'s '
+            f"{key.rpartition('.')[2]}), got 'x'); check the --cfg-options "
+            f'given ({", ".join(_options(synthetic_root, "NCT"))}, {given}) '
+            "and the config's settings, or run with OPENSELFSUP_DEBUG=1 for "
+            'the traceback')), err
+        assert not out.exists()
+    got = {}
+    for value in ('9.0', '9'):
+        code, err = _run_cli(capsys, [
+            *base[:4], str(out / value / 'x.npy'), *base[5:],
+            f'dataset.num_classes={value}'])
+        assert code == 0, err
+        got[value] = [np.load(out / value / name) for name in
+                      ('x.npy', 'x_labels.npy')]
+    assert all(np.array_equal(a, b) for a, b in zip(got['9.0'], got['9']))
+
+
 def test_a_checkpoint_of_another_kind_of_backbone_is_named_by_its_meta(
         synthetic_root, weights, tmp_path, capsys):
     """--pretrained of an HLSS (or balance) checkpoint with a ResNet-18

@@ -5902,6 +5902,87 @@ def test_a_number_setting_given_a_string_is_one_line_naming_it(tmp_path):
             'got 2.5')):
         built({depth: 2.5})
 
+
+def test_a_number_setting_of_a_hook_evaluator_or_knn_eval_is_one_line(
+        tmp_path):
+    """The check of number settings read the model and its dataloaders
+    only: a string given to a hook (``custom_hooks.0.interval=x``: the
+    KNNEvalHook's ``runner.iter % 'x'``, a TypeError traceback when
+    training started), to the ``knn_eval`` section (``batch_size=x``:
+    torch's ValueError traceback from the kNN loader; the section has no
+    ``type``, its keys are KNNEvalHook's arguments), to its pipelines, or
+    to an evaluator (``val_evaluator.threshold=x``: taken by
+    CrossModalMetric without a word, a grade task never reads it;
+    ``gallery_seed=x``: numpy's TypeError traceback before the first
+    epoch) went unchecked. Each is now the settings line of the model's
+    settings, before anything is built; lists of typed dicts (hooks, an
+    evaluator given as a list of metrics) item by item. The references:
+    the classes as they were take or trip over the strings."""
+    from openselfsup.apis.train import build_runner
+    from openselfsup.config import check_setting_types, load_config
+    from openselfsup.engine.crossmodal_hooks import PatienceEarlyStoppingHook
+    from openselfsup.engine.knn_hook import KNNEvalHook
+    from openselfsup.evaluation.crossmodal_metrics import CrossModalMetric
+    from openselfsup.utils import InputError
+    from openselfsup.utils.errors import own_bug
+    # unchecked, the classes take them (and fail, if ever, much later)
+    assert CrossModalMetric(task='grade', threshold='x').threshold == 'x'
+    assert KNNEvalHook(bank={}, query={}, interval='x').interval == 'x'
+    with pytest.raises(ValueError) as unchecked:
+        PatienceEarlyStoppingHook('kappa', patience='x')
+    assert own_bug(unchecked.value)  # kept as a bug's traceback
+    slide = os.path.join(REPO, 'configs', 'demo',
+                         'balance_slide_synthetic.py')
+    hidisc = os.path.join(REPO, 'configs', 'demo',
+                          'hidisc_r18w8_synthetic.py')
+    debug = ', or run with OPENSELFSUP_DEBUG=1 for the traceback'
+    for config, key, cls, what in (
+            (hidisc, 'custom_hooks.0.interval', 'KNNEvalHook', 'an integer'),
+            (hidisc, 'knn_eval.batch_size', 'KNNEvalHook', 'an integer'),
+            (hidisc, 'knn_eval.temperature', 'KNNEvalHook', 'a number'),
+            (hidisc, 'knn_eval.query.pipeline.1.size', 'ToUnitTensor',
+             'an integer or None'),
+            (slide, 'val_evaluator.threshold', 'CrossModalMetric',
+             'a number'),
+            (slide, 'val_evaluator.gallery_seed', 'CrossModalMetric',
+             'an integer'),
+            (slide, 'test_evaluator.num_grades', 'CrossModalMetric',
+             'an integer')):
+        arg = key.rpartition('.')[2]
+        with pytest.raises(InputError) as err:
+            build_runner(config, work_dir=str(tmp_path / 'w'),
+                         cfg_options={key: 'x'})
+        assert str(err.value) == (
+            f'{config}: the model or data could not be built from the '
+            f'config (TypeError: {key} must be {what} ({cls}\'s {arg}), got '
+            f"'x'); check the --cfg-options given ({key}) and the config's "
+            f'settings{debug}'), str(err.value)
+        assert not (tmp_path / 'w').exists()
+    # lists of typed dicts, item by item: a hook list given whole, an
+    # evaluator given as a list of metrics
+    for options, key, cls in (
+            ({'custom_hooks': [dict(type='NegativeTextPoolHook'),
+                               dict(type='PatienceEarlyStoppingHook',
+                                    monitor='kappa', patience='x')]},
+             'custom_hooks.1.patience', 'PatienceEarlyStoppingHook'),
+            ({'val_evaluator': [dict(type='CrossModalMetric', task='grade',
+                                     num_grades='x')]},
+             'val_evaluator.0.num_grades', 'CrossModalMetric')):
+        with pytest.raises(TypeError, match=re.escape(
+                f"{key} must be an integer ({cls}'s "
+                f"{key.rpartition('.')[2]}), got 'x'")):
+            check_setting_types(load_config(slide, options))
+    # numbers pass, a whole float where an int is taken as the int
+    cfg = load_config(hidisc, {'custom_hooks.0.interval': 4.0,
+                               'knn_eval.batch_size': 8.0,
+                               'knn_eval.temperature': 1})
+    check_setting_types(cfg)
+    assert (cfg.custom_hooks[0].interval, cfg.knn_eval.batch_size) == (4, 8)
+    assert type(cfg.custom_hooks[0].interval) is int
+    cfg = load_config(slide, {'val_evaluator.threshold': 1,
+                              'val_evaluator.gallery_seed': 3})
+    check_setting_types(cfg)
+
 def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,
                                                           monkeypatch):
     """Three tracebacks a user met: an extraction config given to

@@ -412,12 +412,22 @@ def build_extractor(cfg) -> torch.nn.Module:
 
 
 def build_dataset(cfg):
-    """Build the config's ``dataset`` (an ImageList with the test pipeline)."""
+    """Build the config's ``dataset`` (an ImageList with the test pipeline).
+
+    Raises:
+        InputError: a number setting of the project's dataset or
+            transforms that is no number (``--cfg-options
+            dataset.num_classes=x``: a TypeError traceback from the list's
+            reading), in the line of :func:`build_extractor`'s
+            (:func:`~openselfsup.config.check_setting_types`).
+    """
     from mmengine.registry import init_default_scope
 
     from ..datasets import registered  # noqa: F401  (ImageList, transforms)
     from ..registry import DATASETS
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    with settings_refused(cfg, 'dataset'):
+        check_setting_types(cfg, ('dataset', ))
     return DATASETS.build(cfg.dataset)
 
 
