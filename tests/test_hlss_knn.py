@@ -697,6 +697,81 @@ def test_a_refused_baseline_builds_no_model(tmp_path, monkeypatch):
     assert path.read_text() == kept
 
 
+def test_a_refused_model_or_knn_setting_is_tools_train_s_line(tmp_path,
+                                                             monkeypatch):
+    """knn_eval.py built its model outside the settings check that
+    tools/train.py and extract.py run: a string where a class of the
+    project takes a number was a traceback (``model.heads.out_channels=x``:
+    torch's TypeError from MLPHead; ``knn_eval.batch_size=x``: torch's
+    ValueError from the kNN loader; ``knn_eval.bank.pipeline.1.size=x``:
+    torch's TypeError from ToUnitTensor at the first patch) or taken
+    without a word (``model.loss.temperature=x``: HiDiscLoss, unused by
+    kNN), and a setting the model's classes refuse (ResNet
+    ``depth=19``) was mmpretrain's KeyError traceback, at initialisation
+    and for a checkpoint. Each is now the line tools/train.py says, before
+    the model is built, nothing written. The references: the model stack
+    as it was, and settings_refused's line for mmpretrain's error."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.config import load_config
+    from openselfsup.datasets.synthetic import (HierarchicalSpec,
+                                                make_synthetic_hierarchical)
+    from openselfsup.registry import MODELS, TRANSFORMS
+    from openselfsup.utils import settings_refused
+    make_synthetic_hierarchical(str(tmp_path / 'data' / 'hier32'),
+                                HierarchicalSpec(
+        size=32, classes=('TUM', 'ADI'), train_patients=2, val_patients=2,
+        slides=(1, 2), patches=(2, 3), seed=0))
+    monkeypatch.chdir(tmp_path)  # the config's data/hier32
+    init_default_scope('openselfsup')
+    demo = Config.fromfile(HIDISC_DEMO).model
+    with pytest.raises(TypeError):  # unchecked: torch's, deep inside
+        MODELS.build({**demo, 'heads': {**demo.heads, 'out_channels': 'x'}})
+    assert MODELS.build({**demo, 'loss': {**demo.loss, 'temperature': 'x'}})
+    assert TRANSFORMS.build(dict(type='ToUnitTensor', size='x'))
+    torch.manual_seed(0)
+    ckpt = tmp_path / 'run' / 'iter_2.pth'
+    ckpt.parent.mkdir()
+    torch.save({'state_dict': MODELS.build(demo).state_dict(),
+                'meta': {'iter': 2}}, str(ckpt))
+    out = tmp_path / 'out'
+    debug = ', or run with OPENSELFSUP_DEBUG=1 for the traceback'
+    for key, cls, what in (
+            ('model.heads.out_channels', 'MLPHead', 'an integer'),
+            ('model.loss.temperature', 'HiDiscLoss', 'a number'),
+            ('knn_eval.batch_size', 'KNNEvalHook', 'an integer'),
+            ('knn_eval.bank.pipeline.1.size', 'ToUnitTensor',
+             'an integer or None')):
+        for checkpoint in (None, str(ckpt)):
+            with pytest.raises(InputError) as err:
+                knn_eval_checkpoint(HIDISC_DEMO, checkpoint, str(out),
+                                    cfg_options={key: 'x'})
+            assert str(err.value) == (
+                f'{HIDISC_DEMO}: the model or data could not be built from '
+                f"the config (TypeError: {key} must be {what} ({cls}'s "
+                f"{key.rpartition('.')[2]}), got 'x'); check the "
+                f"--cfg-options given ({key}) and the config's "
+                f'settings{debug}'), (key, checkpoint, str(err.value))
+            assert not out.exists()
+    # a setting the model's class refuses, built at initialisation and
+    # for a checkpoint: mmpretrain's KeyError, in settings_refused's line
+    options = {'model.backbone.depth': 19}
+    with pytest.raises(KeyError) as raised:
+        MODELS.build({**demo, 'backbone': {**demo.backbone, 'depth': 19}})
+    with pytest.raises(InputError) as said:
+        with settings_refused(load_config(HIDISC_DEMO, options), 'model'):
+            raise raised.value
+    for checkpoint in (None, str(ckpt)):
+        with pytest.raises(InputError) as err:
+            knn_eval_checkpoint(HIDISC_DEMO, checkpoint, str(out),
+                                cfg_options=options)
+        assert str(err.value) == str(said.value)
+        assert not out.exists()
+
+
 @pytest.mark.parametrize('ext', ['txt', 'png'])
 def test_a_users_table_or_plot_beside_no_results_is_refused(tmp_path,
                                                             monkeypatch, ext):

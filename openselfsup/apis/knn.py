@@ -14,8 +14,8 @@ import logging
 import os
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from ..config import (PATCHES_DIGEST, UNSET, data_contents_change,
-                      data_folder_digests,
+from ..config import (PATCHES_DIGEST, UNSET, check_setting_types,
+                      data_contents_change, data_folder_digests,
                       data_folders, digest_noun, file_contents_change,
                       first_difference, is_patches_digest, key_change,
                       load_config,
@@ -24,7 +24,7 @@ from ..config import (PATCHES_DIGEST, UNSET, data_contents_change,
 from ..datasets.data_files import patch_root
 from ..utils import (InputError, check_replaceable, check_seed,
                      check_writable, is_int, read_once, reading_once,
-                     save_set)
+                     save_set, settings_refused)
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
 #: (the DataLoader's batches and workers): not part of an evaluation's
@@ -633,8 +633,10 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
     ckpt = load_checkpoint_bytes(held.pop(), checkpoint, tensors_only=True)
     state = state_dict_of(ckpt, checkpoint)
     meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
-    # every weight comes from the checkpoint (loaded strictly below)
-    model = MODELS.build(model_cfg)
+    # every weight comes from the checkpoint (loaded strictly below); a
+    # setting the model's classes refuse is the line tools/train.py says
+    with settings_refused(config if cfg is None else cfg, 'model'):
+        model = MODELS.build(model_cfg)
 
     def said() -> Optional[str]:
         # a checkpoint of an algorithm without kNN evaluation (a balance
@@ -1014,9 +1016,16 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
 
     import openselfsup.datasets.registered  # noqa: F401  (the datasets)
     from ..evaluation.knn import format_table, knn_title, run_knn
-    from ..models.extraction import build_initialised  # registers models
+    from ..models import extraction  # noqa: F401  (registers the models)
     from ..models.open_clip import without_clip_weights
+    from .extract import build_random_extractor
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    # a number setting of the project's classes that is no number (a
+    # string from --cfg-options), before anything is built: the line
+    # tools/train.py says (a whole float is set to its int here, so that
+    # the model's settings below record what is built)
+    with settings_refused(cfg, 'model or data'):
+        check_setting_types(cfg, ('model', 'knn_eval'))
     own_model = cfg.model.to_dict()  # as the config gives it
     stand_ins, built_flat = {}, None
     if checkpoint is not None:
@@ -1088,7 +1097,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     from .train import check_dataset_paths
     check_dataset_paths(cfg, ['knn_eval'])
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
-        model = build_initialised(cfg.model, seed)
+        model = build_random_extractor(cfg, seed)
     # a random init trained on no patients; a checkpoint's None: not read
     # (a warning said why, or it records no config), which the results
     # keep as null, not absent ("none found")
