@@ -2113,6 +2113,20 @@ def saved_hyper_parameter_changes(text: Optional[str], cfg) -> List[str]:
             for k in diff]
 
 
+def hyper_parameter_changes_said(text: Optional[str], cfg) -> Optional[str]:
+    """What a resume's warning and a new run's refusal say of the model
+    hyper-parameters ``cfg`` changes from the run whose config text is
+    ``text`` (:func:`saved_hyper_parameter_changes`, each old and new):
+    ``this config's model hyper-parameters differ from those of the run
+    that wrote it: model.base_momentum: 0.004 -> 0.01``; None where none
+    differ."""
+    changed = saved_hyper_parameter_changes(text, cfg)
+    if not changed:
+        return None
+    return ("this config's model hyper-parameters differ from those of the "
+            f'run that wrote it: {", ".join(changed)}')
+
+
 def _model_differences(text: Optional[str], cfg, hyper: bool = False
                        ) -> Optional[Tuple[dict, dict, List[str]]]:
     """``(saved, cfg's, keys)``: the flattened models of

@@ -7011,13 +7011,19 @@ def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path,
     assert check_new_run_dir(str(work), cfg) == ['epoch_1.pth']
     # ... but not a run of it with another loss weight (a hyper-parameter,
     # which --resume takes with a warning): another experiment's
-    # checkpoints, refused as before
+    # checkpoints, refused as before, naming the change and the ways out
     before = ckpt.read_bytes()
     weight = cfg.model.head.loss.loss_weight
     line = _train_fails(capfd, fsp, '--work-dir', str(work), '--cfg-options',
                         f'model.head.loss.loss_weight={weight * 2}')
-    assert f'{work} holds the run of another model ({ckpt}, ' \
-        f'model.head.loss.loss_weight: {weight!r} -> {weight * 2!r})' in line
+    assert line.endswith(
+        f'{work} holds the checkpoints of another run ({ckpt}): this '
+        "config's model hyper-parameters differ from those of the run that "
+        f'wrote it: model.head.loss.loss_weight: {weight!r} -> '
+        f'{weight * 2!r}; a new run here would write over them: give '
+        '--resume to go on with that run with the changed values, or '
+        "another --work-dir for a new run (or remove that run's "
+        'checkpoints)'), line
     assert ckpt.read_bytes() == before
 
 
@@ -8502,12 +8508,21 @@ def test_a_resume_with_other_hyper_parameters_is_warned(tmp_path):
         "with this config's (resume with the old values to continue the run "
         'as it was)'], warned
     # a new run (not a resume) into that run's work dir would replace
-    # another experiment's checkpoints: refused, naming the first change
-    with pytest.raises(InputError, match=re.escape(
-            f'{tmp_path} holds the run of another model ({ckpt}, '
-            f'model.base_momentum: {momentum!r} -> 0.01); training here '
-            'would write over its checkpoints')):
+    # another experiment's checkpoints: refused, in the resume warning's
+    # words (every change, old and new; it said 'the run of another model'
+    # and the first change only), with the ways out: --resume to go on
+    # with the changed values (taken, above), or another --work-dir
+    with pytest.raises(InputError) as err:
         check_new_run_dir(str(tmp_path), cfg)
+    assert str(err.value) == (
+        f'{tmp_path} holds the checkpoints of another run ({ckpt}): this '
+        "config's model hyper-parameters differ from those of the run that "
+        f'wrote it: model.base_momentum: {momentum!r} -> 0.01, '
+        f'model.head.temperature: {temperature!r} -> 0.5, '
+        f'model.head.loss.loss_weight: {weight!r} -> 1.0; a new run here '
+        'would write over them: give --resume to go on with that run with '
+        'the changed values, or another --work-dir for a new run (or remove '
+        "that run's checkpoints)"), str(err.value)
     assert check_new_run_dir(str(tmp_path), load_config(CLP_DEMO)) == \
         ['epoch_1.pth']
     same = load_config(CLP_DEMO)

@@ -53,7 +53,7 @@ from ..config import (INIT_LISTS_KEY, UNSET, _code_keys,  # noqa: F401
                       check_resume_meta, check_same_held_out,
                       check_saved_model, flat_config, initial_weight_lists,
                       key_below, key_change, local_file, saved_init_lists,
-                      saved_hyper_parameter_changes, saved_model_difference,
+                      hyper_parameter_changes_said, saved_model_difference,
                       uneven_windows_refusal)
 from ..config import (accumulation_count, config_text_section, named_wrappers,
                       sampler_epoch_length, seeded_workers)
@@ -203,13 +203,12 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     notes = []
     # a hyper-parameter changed (check_saved_model refuses the rest): the
     # same weights, trained on another way, as a fine-tune does
-    changed = saved_hyper_parameter_changes(text, cfg)
+    changed = hyper_parameter_changes_said(text, cfg)
     if changed:
         notes.append(
-            f'warning: --resume from {path}: this config\'s model '
-            'hyper-parameters differ from those of the run that wrote it: '
-            f'{", ".join(changed)}; the run continues with this config\'s '
-            '(resume with the old values to continue the run as it was)')
+            f'warning: --resume from {path}: {changed}; the run continues '
+            'with this config\'s (resume with the old values to continue the '
+            'run as it was)')
     # what this config builds for each param group, the checkpoint's
     # config read for it once for the resume's warnings
     built = _built_values_of(saved, cfg, world)
@@ -2688,27 +2687,37 @@ def check_new_run_dir(work_dir: str, cfg) -> List[str]:
 
     Raises:
         InputError: they are of another model (:func:`model_difference`
-            on the one ``--resume`` would read), a model hyper-parameter
-            included (``model.balance: 0.3 -> 0.5``, :func:`~openselfsup.
-            config.saved_hyper_parameter_changes`: a resume warns of it as
-            a fine-tune, a new run would replace another experiment's
-            checkpoints): a ``--work-dir`` naming another config's run,
-            whose checkpoints the new run would replace under the same
-            names.
+            on the one ``--resume`` would read: the first key that
+            differs), or of the same model trained with other
+            hyper-parameters (``model.balance: 0.3 -> 0.5``, each named
+            old and new in the words of the resume's warning,
+            :func:`~openselfsup.config.hyper_parameter_changes_said`: a
+            resume goes on with them as a fine-tune, which the line
+            offers, a new run would replace another experiment's
+            checkpoints): a ``--work-dir`` naming another run, whose
+            checkpoints the new run would replace under the same names.
     """
     from ..utils.checkpoint import checkpoint_config
     earlier = [os.path.basename(p) for p in checkpoints_in(work_dir)]
     newest = find_resumable_checkpoint(work_dir) if earlier else None
-    diff = None
-    if newest:
-        text = checkpoint_config(saved_checkpoint(newest))
-        diff = model_difference(newest, cfg, text) or next(
-            iter(saved_hyper_parameter_changes(text, cfg)), None)
+    if not newest:
+        return earlier
+    text = checkpoint_config(saved_checkpoint(newest))
+    diff = model_difference(newest, cfg, text)
     if diff:
         raise InputError(
             f'{work_dir} holds the run of another model ({newest}, {diff}); '
             'training here would write over its checkpoints: give another '
             '--work-dir (or remove that run\'s checkpoints)')
+    # the same model, trained with other hyper-parameters: the resume's
+    # words, and its way to go on with the changed values
+    changed = hyper_parameter_changes_said(text, cfg)
+    if changed:
+        raise InputError(
+            f'{work_dir} holds the checkpoints of another run ({newest}): '
+            f'{changed}; a new run here would write over them: give --resume '
+            'to go on with that run with the changed values, or another '
+            '--work-dir for a new run (or remove that run\'s checkpoints)')
     return earlier
 
 
