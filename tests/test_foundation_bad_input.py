@@ -5830,6 +5830,24 @@ def test_a_refused_setting_names_the_cfg_options_given(tmp_path,
     assert not (tmp_path / 'l').exists()
 
 
+def _refused_number_setting(tmp_path, config, key, value, cls, what):
+    """tools/train.py's runner refuses ``--cfg-options key=value`` in the
+    settings line naming the key, ``cls``'s argument, the value and
+    ``what`` is expected, before anything is built: no work dir."""
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError) as err:
+        build_runner(config, work_dir=str(tmp_path / 'w'),
+                     cfg_options={key: value})
+    assert str(err.value) == (
+        f'{config}: the model or data could not be built from the config '
+        f"(TypeError: {key} must be {what} ({cls}'s "
+        f"{key.rpartition('.')[2]}), got {value!r}); check the "
+        f"--cfg-options given ({key}) and the config's settings, or run "
+        'with OPENSELFSUP_DEBUG=1 for the traceback'), str(err.value)
+    assert not (tmp_path / 'w').exists()
+
+
 def test_a_number_setting_given_a_string_is_one_line_naming_it(tmp_path):
     """A string where a class of the project takes a number
     (``--cfg-options model.backbone.region_depth=x`` to the slide demo)
@@ -5857,7 +5875,6 @@ def test_a_number_setting_given_a_string_is_one_line_naming_it(tmp_path):
                          'balance_slide_synthetic.py')
     hidisc = os.path.join(REPO, 'configs', 'demo',
                           'hidisc_r18w8_synthetic.py')
-    debug = ', or run with OPENSELFSUP_DEBUG=1 for the traceback'
     for config, key, value, cls, what in (
             (slide, 'model.backbone.region_depth', 'x', 'LocalGlobalHIPT',
              'an integer'),
@@ -5868,16 +5885,7 @@ def test_a_number_setting_given_a_string_is_one_line_naming_it(tmp_path):
             (hidisc, 'model.loss.temperature', 'x', 'HiDiscLoss', 'a number'),
             (hidisc, 'train_dataloader.dataset.pipeline.2.transforms.0.0.'
              'crop_size', '32', 'HiDiscAugment', 'an integer')):
-        arg = key.rpartition('.')[2]
-        with pytest.raises(InputError) as err:
-            build_runner(config, work_dir=str(tmp_path / 'w'),
-                         cfg_options={key: value})
-        assert str(err.value) == (
-            f'{config}: the model or data could not be built from the '
-            f'config (TypeError: {key} must be {what} ({cls}\'s {arg}), got '
-            f'{value!r}); check the --cfg-options given ({key}) and the '
-            f"config's settings{debug}"), str(err.value)
-        assert not (tmp_path / 'w').exists()
+        _refused_number_setting(tmp_path, config, key, value, cls, what)
     # an int where a float is taken, None where None is, pass
     from openselfsup.config import check_setting_types, load_config
     check_setting_types(load_config(slide, {
@@ -5918,12 +5926,10 @@ def test_a_number_setting_of_a_hook_evaluator_or_knn_eval_is_one_line(
     settings, before anything is built; lists of typed dicts (hooks, an
     evaluator given as a list of metrics) item by item. The references:
     the classes as they were take or trip over the strings."""
-    from openselfsup.apis.train import build_runner
     from openselfsup.config import check_setting_types, load_config
     from openselfsup.engine.crossmodal_hooks import PatienceEarlyStoppingHook
     from openselfsup.engine.knn_hook import KNNEvalHook
     from openselfsup.evaluation.crossmodal_metrics import CrossModalMetric
-    from openselfsup.utils import InputError
     from openselfsup.utils.errors import own_bug
     # unchecked, the classes take them (and fail, if ever, much later)
     assert CrossModalMetric(task='grade', threshold='x').threshold == 'x'
@@ -5935,7 +5941,6 @@ def test_a_number_setting_of_a_hook_evaluator_or_knn_eval_is_one_line(
                          'balance_slide_synthetic.py')
     hidisc = os.path.join(REPO, 'configs', 'demo',
                           'hidisc_r18w8_synthetic.py')
-    debug = ', or run with OPENSELFSUP_DEBUG=1 for the traceback'
     for config, key, cls, what in (
             (hidisc, 'custom_hooks.0.interval', 'KNNEvalHook', 'an integer'),
             (hidisc, 'knn_eval.batch_size', 'KNNEvalHook', 'an integer'),
@@ -5948,16 +5953,7 @@ def test_a_number_setting_of_a_hook_evaluator_or_knn_eval_is_one_line(
              'an integer'),
             (slide, 'test_evaluator.num_grades', 'CrossModalMetric',
              'an integer')):
-        arg = key.rpartition('.')[2]
-        with pytest.raises(InputError) as err:
-            build_runner(config, work_dir=str(tmp_path / 'w'),
-                         cfg_options={key: 'x'})
-        assert str(err.value) == (
-            f'{config}: the model or data could not be built from the '
-            f'config (TypeError: {key} must be {what} ({cls}\'s {arg}), got '
-            f"'x'); check the --cfg-options given ({key}) and the config's "
-            f'settings{debug}'), str(err.value)
-        assert not (tmp_path / 'w').exists()
+        _refused_number_setting(tmp_path, config, key, 'x', cls, what)
     # lists of typed dicts, item by item: a hook list given whole, an
     # evaluator given as a list of metrics
     for options, key, cls in (

@@ -410,6 +410,28 @@ def test_a_checkpoint_is_read_once_for_its_weights_and_its_sha1(
     assert torch.equal(saved['state_dict']['w'], weights['w'])
 
 
+def _demo_data_and_weights(tmp_path, monkeypatch) -> dict:
+    """The HiDisc demo's data where its config reads it (``data/hier32``
+    under ``tmp_path``, made the current folder), and what a checkpoint of
+    its model at a seeded initialisation holds."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.datasets.synthetic import (HierarchicalSpec,
+                                                make_synthetic_hierarchical)
+    from openselfsup.registry import MODELS
+    make_synthetic_hierarchical(str(tmp_path / 'data' / 'hier32'),
+                                HierarchicalSpec(
+        size=32, classes=('TUM', 'ADI'), train_patients=2, val_patients=2,
+        slides=(1, 2), patches=(2, 3), seed=0))
+    monkeypatch.chdir(tmp_path)  # the config's data/hier32
+    init_default_scope('openselfsup')
+    torch.manual_seed(0)
+    return {'state_dict': MODELS.build(Config.fromfile(HIDISC_DEMO).model)
+            .state_dict(), 'meta': {'iter': 2}}
+
+
 def test_a_legacy_format_checkpoint_evaluates_as_its_zip_twin(
         tmp_path, monkeypatch):
     """knn_eval.py refused a checkpoint of torch's legacy format
@@ -424,22 +446,9 @@ def test_a_legacy_format_checkpoint_evaluates_as_its_zip_twin(
     import json
 
     import torch
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
     from openselfsup.apis.knn import knn_eval_checkpoint
-    from openselfsup.datasets.synthetic import (HierarchicalSpec,
-                                                make_synthetic_hierarchical)
-    from openselfsup.registry import MODELS
-    make_synthetic_hierarchical(str(tmp_path / 'data' / 'hier32'),
-                                HierarchicalSpec(
-        size=32, classes=('TUM', 'ADI'), train_patients=2, val_patients=2,
-        slides=(1, 2), patches=(2, 3), seed=0))
-    monkeypatch.chdir(tmp_path)  # the config's data/hier32
-    init_default_scope('openselfsup')
-    torch.manual_seed(0)
-    saved = {'state_dict': MODELS.build(Config.fromfile(HIDISC_DEMO).model)
-             .state_dict(), 'meta': {'iter': 2}}
+    saved = _demo_data_and_weights(tmp_path, monkeypatch)
     results = {}
     for fmt in ('zip', 'legacy'):
         (tmp_path / fmt).mkdir()
@@ -713,30 +722,19 @@ def test_a_refused_model_or_knn_setting_is_tools_train_s_line(tmp_path,
     as it was, and settings_refused's line for mmpretrain's error."""
     import torch
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
     from openselfsup.apis.knn import knn_eval_checkpoint
     from openselfsup.config import load_config
-    from openselfsup.datasets.synthetic import (HierarchicalSpec,
-                                                make_synthetic_hierarchical)
     from openselfsup.registry import MODELS, TRANSFORMS
     from openselfsup.utils import settings_refused
-    make_synthetic_hierarchical(str(tmp_path / 'data' / 'hier32'),
-                                HierarchicalSpec(
-        size=32, classes=('TUM', 'ADI'), train_patients=2, val_patients=2,
-        slides=(1, 2), patches=(2, 3), seed=0))
-    monkeypatch.chdir(tmp_path)  # the config's data/hier32
-    init_default_scope('openselfsup')
+    ckpt = tmp_path / 'run' / 'iter_2.pth'
+    ckpt.parent.mkdir()
+    torch.save(_demo_data_and_weights(tmp_path, monkeypatch), str(ckpt))
     demo = Config.fromfile(HIDISC_DEMO).model
     with pytest.raises(TypeError):  # unchecked: torch's, deep inside
         MODELS.build({**demo, 'heads': {**demo.heads, 'out_channels': 'x'}})
     assert MODELS.build({**demo, 'loss': {**demo.loss, 'temperature': 'x'}})
     assert TRANSFORMS.build(dict(type='ToUnitTensor', size='x'))
-    torch.manual_seed(0)
-    ckpt = tmp_path / 'run' / 'iter_2.pth'
-    ckpt.parent.mkdir()
-    torch.save({'state_dict': MODELS.build(demo).state_dict(),
-                'meta': {'iter': 2}}, str(ckpt))
     out = tmp_path / 'out'
     debug = ', or run with OPENSELFSUP_DEBUG=1 for the traceback'
     for key, cls, what in (
