@@ -357,3 +357,23 @@ def served(folder, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def worker_warnings_shown(body):
+    """``(body(), torch's warnings of its DataLoaders' worker counts that
+    body showed)``, every warning shown."""
+    import warnings
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter('always')
+        out = body()
+    return out, [str(w.message) for w in seen
+                 if 'worker processes' in str(w.message)]
+
+
+def worker_log_lines(work):
+    """The log lines of the run in ``work`` that note a loader's
+    ``num_workers``."""
+    import glob
+    log, = glob.glob(str(work / '*' / '*.log'))
+    return [ln for ln in open(log) if 'num_workers=' in ln
+            and ' WARNING ' in ln]

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, loaded_modules,
-                                 run_advice, run_tool, small_config)
+                                 run_advice, run_tool, small_config,
+                                 worker_log_lines, worker_warnings_shown)
 
 
 def _nct(root):
@@ -83,17 +84,6 @@ _TORCH_WORDING = {
                'number of worker in current system.'}
 
 
-def _worker_warnings(body):
-    """``(body(), torch's warnings of its DataLoaders' worker counts that
-    body showed)``, every warning shown."""
-    import warnings
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter('always')
-        out = body()
-    return out, [str(w.message) for w in seen
-                 if 'worker processes' in str(w.message)]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('platform', ['linux', 'other', 'unknown'])
 def test_more_workers_than_cores_is_one_warning_in_the_log(
@@ -122,9 +112,9 @@ def test_more_workers_than_cores_is_one_warning_in_the_log(
                        _nct(synthetic_root), n_images=8, batch=4,
                        workers=workers)
     _torch_cpu_count_as(monkeypatch, platform)
-    runner, during = _worker_warnings(
+    runner, during = worker_warnings_shown(
         lambda: train(cfg, work_dir=str(tmp_path / 'w')))
-    _, after = _worker_warnings(
+    _, after = worker_warnings_shown(
         lambda: DataLoader(range(4), num_workers=workers))
     assert runner.train_dataloader.num_workers == workers  # not capped
     assert during == []
@@ -174,8 +164,8 @@ def test_the_worker_warning_is_left_out_for_every_use_of_the_runner(
         built.train()
         built.val()
         train(cfg, work_dir=str(tmp_path / 't')).val()
-    _, during = _worker_warnings(runs)
-    _, after = _worker_warnings(
+    _, during = worker_warnings_shown(runs)
+    _, after = worker_warnings_shown(
         lambda: DataLoader(range(4), num_workers=workers))
     assert during == []
     assert len(after) == 1
@@ -183,15 +173,6 @@ def test_the_worker_warning_is_left_out_for_every_use_of_the_runner(
         log, = glob.glob(str(tmp_path / run / '*' / '*.log'))
         assert len([ln for ln in open(log) if f'num_workers={workers} on '
                     in ln and ' WARNING ' in ln]) == 1
-
-
-def _worker_log_lines(work):
-    """The log lines of the run in ``work`` that note a loader's
-    ``num_workers``."""
-    import glob
-    log, = glob.glob(str(work / '*' / '*.log'))
-    return [ln for ln in open(log) if 'num_workers=' in ln
-            and ' WARNING ' in ln]
 
 
 @pytest.mark.slow
@@ -215,10 +196,10 @@ def test_an_evaluation_loader_of_more_workers_gets_the_note_alone(
                 f' num_workers={workers}, '
                 "sampler=dict(type='DefaultSampler', shuffle=False))\n"
                 "val_cfg = dict()\nval_evaluator = dict(type='Accuracy')\n")
-    _, during = _worker_warnings(
+    _, during = worker_warnings_shown(
         lambda: train(cfg, work_dir=str(tmp_path / 'w')).val())
     assert during == []
-    line, = _worker_log_lines(tmp_path / 'w')
+    line, = worker_log_lines(tmp_path / 'w')
     assert f'val_dataloader.num_workers={workers} on {cores} CPU core' \
         in line and 'train_dataloader' not in line, line
     assert line.rstrip().endswith(
@@ -245,11 +226,11 @@ def test_mmengines_own_runner_gets_the_note_alone(synthetic_root, tmp_path):
         text = [ln for ln in f if not ln.startswith('runner_type')]
     with open(cfg, 'w') as f:
         f.writelines(text)
-    runner, during = _worker_warnings(
+    runner, during = worker_warnings_shown(
         lambda: train(cfg, work_dir=str(tmp_path / 'w')))
     assert type(runner) is Runner and not isinstance(runner, AtomicRunner)
     assert during == []
-    assert len(_worker_log_lines(tmp_path / 'w')) == 1
+    assert len(worker_log_lines(tmp_path / 'w')) == 1
 
 
 def test_a_knn_hooks_workers_are_noted_and_left_out(monkeypatch):
@@ -274,14 +255,14 @@ def test_a_knn_hooks_workers_are_noted_and_left_out(monkeypatch):
 
     def built():  # as the hook's loaders (evaluation.knn._loader)
         DataLoader(range(4), num_workers=cores + 2)
-    _, shown = _worker_warnings(built)
+    _, shown = worker_warnings_shown(built)
     assert len(shown) == 1  # torch warns of it
     from openselfsup.apis.train import worker_warnings_left_out
 
     def left_out():  # a runner that leaves nothing out itself
         with worker_warnings_left_out(object(), cfg):
             built()
-    _, left = _worker_warnings(left_out)
+    _, left = worker_warnings_shown(left_out)
     assert left == []
     # within the cores: no note
     cfg.custom_hooks[1].num_workers = cores
