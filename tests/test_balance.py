@@ -214,6 +214,57 @@ def tiny_sweep(crossmodal_root, tmp_path_factory):
                                    baseline_epochs=1, cfg_options=opts)
 
 
+@pytest.mark.slow
+def test_a_sweep_on_mmengines_runner_notes_its_evaluation_loaders_alone(
+        crossmodal_root, tmp_path):
+    """The sweep evaluates each run's runner itself (``runner.val()``,
+    ``runner.test()`` with ``--test``). On MMEngine's own Runner (a config
+    without ``runner_type``), which cannot be asked to leave torch's
+    warning out, train() left it out around its training only: a
+    validation loader of more workers than cores showed torch's warning
+    at every evaluation of the sweep, beside the note. Each run's log
+    has the one note, naming the loaders its evaluations start (the test
+    loader with --test), and torch's warning is not shown."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from _foundation_helpers import worker_log_lines, worker_warnings_shown
+    from openselfsup.apis import balance_sweep, run_balance_sweep
+    cores = len(os.sched_getaffinity(0))
+    plain = Config.fromfile(SLIDE_DEMO)
+    plain.pop('runner_type')
+    plain.dump(str(tmp_path / 'plain.py'))
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 1,
+            'default_hooks.checkpoint.interval': 100,
+            'val_dataloader.num_workers': cores + 1,
+            'test_dataloader.num_workers': cores + 2,
+            'test_dataloader.persistent_workers': False,
+            'test_dataloader.dataset.data_root':
+                str(crossmodal_root / 'slides'),
+            'test_dataloader.dataset.feat_dim': FEAT,
+            'test_dataloader.batch_size': 12}
+    runners = []
+    built = balance_sweep.build_runner
+
+    def kept(*args, **kwargs):  # the baseline's runner, to see its kind
+        runners.append(built(*args, **kwargs))
+        return runners[-1]
+    work = tmp_path / 'sweep'
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(balance_sweep, 'build_runner', kept)
+        _, shown = worker_warnings_shown(lambda: run_balance_sweep(
+            str(tmp_path / 'plain.py'), [0], work_dir=str(work),
+            baseline_epochs=0, cfg_options=opts, test=True))
+    assert type(runners[0]) is Runner
+    assert shown == []
+    for run in ('baseline', 'lambda_0'):
+        line, = worker_log_lines(work / run)
+        assert f'val_dataloader.num_workers={cores + 1}, ' \
+            f'test_dataloader.num_workers={cores + 2} on {cores} CPU ' \
+            'core(s)' in line, line
+
+
 def batch_of(dataset, idx):
     return pseudo_collate([dataset[i] for i in idx])
 

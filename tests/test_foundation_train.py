@@ -233,6 +233,85 @@ def test_mmengines_own_runner_gets_the_note_alone(synthetic_root, tmp_path):
     assert len(worker_log_lines(tmp_path / 'w')) == 1
 
 
+@pytest.mark.slow
+def test_loaders_the_run_never_starts_are_not_noted(synthetic_root,
+                                                      tmp_path):
+    """A ``tools/train.py`` run never builds the test loader (MMEngine's
+    ``train()`` builds its training and validation loops), and a
+    validation loader whose ``val_begin`` lies past the run's end is built
+    and never started: the note named both (``test_cfg`` / ``val_cfg``
+    set was all it asked) with the ``--cfg-options`` to change them. No
+    note now, and torch's warning of the validation loader, which it
+    gives as the loader is built, is left out still."""
+    from openselfsup.apis import train
+    cores = len(os.sched_getaffinity(0))
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=4,
+                       workers=0)
+    with open(cfg, 'a') as f:  # validation from epoch 2 of 1; a test set
+        f.write('\nval_dataloader = dict(train_dataloader, drop_last=False,'
+                f' num_workers={cores + 1}, persistent_workers=False, '
+                "sampler=dict(type='DefaultSampler', shuffle=False))\n"
+                "val_cfg = dict()\nval_evaluator = dict(type='Accuracy')\n"
+                'test_dataloader = dict(val_dataloader, '
+                f'num_workers={cores + 2})\n'
+                "test_cfg = dict()\ntest_evaluator = val_evaluator\n"
+                'train_cfg = dict(train_cfg, val_begin=2)\n')
+    runner, during = worker_warnings_shown(
+        lambda: train(cfg, work_dir=str(tmp_path / 'w')))
+    # as MMEngine ran it: the validation loader built, never iterated
+    # (no validation: no val/ scalar), the test loop never built
+    assert runner.epoch == 1 and runner.val_loop.dataloader is not None
+    assert not any(k.startswith('val/') for k in
+                   runner.message_hub.log_scalars)
+    assert isinstance(runner._test_loop, dict)
+    assert during == []
+    assert worker_log_lines(tmp_path / 'w') == []
+
+
+def test_the_note_names_the_loaders_of_the_evaluations_asked_for():
+    """The loaders a caller's own evaluations start (the lambda sweep's
+    ``runner.val()``, and ``runner.test()`` with ``--test``) are named
+    where it says it runs them, also on a runner it never trains (the
+    0-epoch baseline: no training loader); the validation loader of a
+    run that validates during training is named without it. Torch's
+    warning of every loader named is left out around that use."""
+    from mmengine.config import Config
+    from torch.utils.data import DataLoader
+
+    from openselfsup.apis.train import (worker_count_notes,
+                                        worker_warnings_left_out)
+    cores = len(os.sched_getaffinity(0))
+    cfg = Config(dict(
+        train_dataloader=dict(num_workers=cores + 1),
+        train_cfg=dict(by_epoch=True, max_epochs=2, val_begin=3),
+        val_dataloader=dict(num_workers=cores + 2), val_cfg=dict(),
+        test_dataloader=dict(num_workers=cores + 3), test_cfg=dict()))
+
+    def named(**kw):
+        note, = worker_count_notes(cfg, **kw)
+        return re.findall(r'(\w+)\.num_workers=(\d+)',
+                          note.split(' on ')[0])
+    assert named() == [('train_dataloader', str(cores + 1))]
+    assert named(evaluates=('val',)) == [
+        ('train_dataloader', str(cores + 1)),
+        ('val_dataloader', str(cores + 2))]
+    assert named(trains=False, evaluates=('val', 'test')) == [
+        ('val_dataloader', str(cores + 2)),
+        ('test_dataloader', str(cores + 3))]
+    cfg.train_cfg.val_begin = 2  # validates at its last epoch
+    assert named() == [('train_dataloader', str(cores + 1)),
+                       ('val_dataloader', str(cores + 2))]
+
+    def evaluated():  # the loaders the evaluations build
+        with worker_warnings_left_out(object(), cfg, trains=False,
+                                      evaluates=('val', 'test')):
+            DataLoader(range(4), num_workers=cores + 2)
+            DataLoader(range(4), num_workers=cores + 3)
+    _, shown = worker_warnings_shown(evaluated)
+    assert shown == []
+
+
 def test_a_knn_hooks_workers_are_noted_and_left_out(monkeypatch):
     """The kNN hook of the HLSS configs builds its bank and query loaders
     with its own ``num_workers`` (``custom_hooks.<i>``): beyond the cores

@@ -64,7 +64,8 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       seed_additions, type_name)
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
-                    check_not_sweep_run_dir, resume_choice, train)
+                    check_not_sweep_run_dir, resume_choice, train,
+                    worker_warnings_left_out)
 
 #: the file in a run's folder that says the run has ended and been
 #: evaluated: ``version`` (:data:`RECORD_VERSION`), ``settings``
@@ -1359,10 +1360,20 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         # each run's console: MMEngine's with verbose, else short
         return contextlib.nullcontext() if verbose else short_console(run)
 
-    def evaluate(runner, run: str) -> dict:
-        metrics = dict(runner.val())
-        if test:
-            metrics.update({f'test/{k}': v for k, v in runner.test().items()})
+    # the evaluations each run's runner is given after training (or, the
+    # 0-epoch baseline, without it): their loaders are in the worker note
+    evaluated = ('val', 'test') if test else ('val',)
+
+    def evaluate(runner, run: str, run_cfg) -> dict:
+        # torch's warning of their workers left out on MMEngine's own
+        # Runner too (a config without runner_type; run_cfg: the config
+        # it was built from), as in training
+        with worker_warnings_left_out(runner, run_cfg, trains=False,
+                                      evaluates=evaluated):
+            metrics = dict(runner.val())
+            if test:
+                metrics.update({f'test/{k}': v
+                                for k, v in runner.test().items()})
         # its result, and where the rest of it is (a short console showed
         # none of its evaluation lines)
         result = ', '.join(f'{k} {_fmt(metrics[k])}' for k in dict.fromkeys(
@@ -1586,14 +1597,15 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     runner = train(config, work_dir=base_dir, amp=amp,
                                    cfg_options=base_opts,
                                    earlier_run_hint=earlier_run_hint,
-                                   loaded=run_cfg)
+                                   loaded=run_cfg, evaluates=evaluated)
                 else:
                     # evaluated, never trained: it writes over no
                     # checkpoint of an earlier baseline there, and says
                     # nothing of them
                     runner = build_runner(config, work_dir=base_dir,
                                           amp=amp, cfg_options=base_opts,
-                                          trains=False, loaded=run_cfg)
+                                          trains=False, loaded=run_cfg,
+                                          evaluates=evaluated)
                     # as a training run starts: its init_cfg applied
                     _initialise(runner)
                 # evaluated before its weights are saved: evaluation data
@@ -1602,7 +1614,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                 # it writes anything
                 rows = [dict(name='baseline', **{'lambda': None},
                              epochs=baseline_epochs,
-                             metrics=evaluate(runner, 'the baseline'))]
+                             metrics=evaluate(runner, 'the baseline',
+                                              run_cfg))]
             # its bytes are the baseline's identity (the lambda runs record
             # them): nothing of where the config lies (a path as typed,
             # ./configs/x.py or configs/x.py, made equal weights another
@@ -1642,8 +1655,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                 runner = train(config, work_dir=run_dir, amp=amp,
                                cfg_options=opts,
                                earlier_run_hint=earlier_run_hint,
-                               loaded=run_cfg)
-                metrics = evaluate(runner, run)
+                               loaded=run_cfg, evaluates=evaluated)
+                metrics = evaluate(runner, run, run_cfg)
             name = f'lambda={lambda_name(lam)}'
             seeded = {} if seed is None else dict(seed=seed)
             rows.append(dict(name=name + (f' seed={seed}' if seeded else ''),

@@ -156,40 +156,73 @@ def torchrun(argv: Sequence[str]) -> int:
     return 0
 
 
-def _worker_loaders(cfg) -> List[Tuple[str, int]]:
-    """``(config key, num_workers)`` of each data loader a runner built
-    from ``cfg`` makes: ``train_dataloader``; ``val_dataloader`` where
-    ``val_cfg`` is set (the validations during training, a sweep's
-    ``runner.val()``), ``test_dataloader`` where ``test_cfg`` is set (a
-    sweep's ``--test``); each ``KNNEvalHook`` of ``custom_hooks`` (the
-    HLSS configs': its bank and query loaders, ``custom_hooks.<i>``)."""
+def _training_validates(cfg) -> bool:
+    """Whether training the runner of ``cfg`` runs its validation loop:
+    MMEngine's training loops validate from ``train_cfg.val_begin`` on
+    (default 1; at the last epoch or iteration whatever
+    ``val_interval``), so not where it lies past the run's length (the
+    lambda sweep's runs, which it evaluates after training); a
+    ``ValidateBeforeTrainHook`` validates first whatever it says. A
+    length or ``val_begin`` that is not a number: it validates."""
+    for hook in cfg.get('custom_hooks') or ():
+        if isinstance(hook, dict) and \
+                type_name(hook.get('type')) == 'ValidateBeforeTrainHook':
+            return True
+    loop = cfg.get('train_cfg')
+    length = _run_length(loop)
+    begin = loop.get('val_begin', 1) if isinstance(loop, dict) else 1
+    return length is None or not is_int(begin) or begin <= length[0]
+
+
+def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = ()
+                    ) -> List[Tuple[str, int, bool]]:
+    """``(config key, num_workers, started)`` of each data loader a
+    runner built from ``cfg`` builds, ``started`` where the run starts
+    its workers (iterates it). Training (``trains``) builds
+    ``train_dataloader``, each ``KNNEvalHook`` of ``custom_hooks`` (the
+    HLSS configs': its bank and query loaders, ``custom_hooks.<i>``) and,
+    where ``val_cfg`` is set, ``val_dataloader``, which it starts where
+    it validates (:func:`_training_validates`: built and never started
+    where ``val_begin`` lies past the run's end). ``evaluates``: the
+    evaluations the caller runs on the runner itself (the lambda sweep's
+    ``'val'``, and ``'test'`` with ``--test``), which build and start
+    ``val_dataloader`` / ``test_dataloader`` (where ``val_cfg`` /
+    ``test_cfg`` is set); a ``tools/train.py`` run evaluates nothing
+    after training, and never builds the test loader."""
     found = []
-    for name, needs in (('train_dataloader', None),
-                        ('val_dataloader', 'val_cfg'),
-                        ('test_dataloader', 'test_cfg')):
-        loader = cfg.get(name)
-        if isinstance(loader, dict) and (
-                needs is None or cfg.get(needs) is not None):
-            found.append((name, loader.get('num_workers', 0)))
-    for i, hook in enumerate(cfg.get('custom_hooks') or ()):
+    if trains:
+        found.append(('train_dataloader', True))
+    if cfg.get('val_cfg') is not None and (trains or 'val' in evaluates):
+        found.append(('val_dataloader', 'val' in evaluates or (
+            trains and _training_validates(cfg))))
+    if cfg.get('test_cfg') is not None and 'test' in evaluates:
+        found.append(('test_dataloader', True))
+    loaders = [(name, (cfg.get(name) or {}).get('num_workers', 0), started)
+               for name, started in found if isinstance(cfg.get(name), dict)]
+    hooks = (cfg.get('custom_hooks') or ()) if trains else ()
+    for i, hook in enumerate(hooks):
         kind = hook.get('type') if isinstance(hook, dict) else None
         kind = getattr(kind, '__name__', kind)
         if isinstance(kind, str) and kind.split('.')[-1] == 'KNNEvalHook':
-            found.append((f'custom_hooks.{i}', hook.get('num_workers', 0)))
-    return [(key, workers) for key, workers in found if is_int(workers)]
+            loaders.append((f'custom_hooks.{i}', hook.get('num_workers', 0),
+                            True))
+    return [(key, workers, started) for key, workers, started in loaders
+            if is_int(workers)]
 
 
-def _worker_excess(cfg) -> Tuple[List[Tuple[str, int]], Optional[int]]:
-    """``(the loaders, cores)``: the ``(config key, num_workers)`` of the
-    data loaders of ``cfg`` (:func:`_worker_loaders`) that torch warns of
-    (``DataLoader.check_worker_number_rationality``), more workers than
-    the CPU cores this process may run on (what torch suggests at most),
-    or any where the count of cores is not known (cores None: torch
-    cannot suggest one)."""
+def _worker_excess(cfg, trains: bool = True, evaluates: Sequence[str] = ()
+                   ) -> Tuple[List[Tuple[str, int, bool]], Optional[int]]:
+    """``(the loaders, cores)``: the ``(config key, num_workers,
+    started)`` of the data loaders the run of ``cfg`` builds
+    (:func:`_worker_loaders`) that torch warns of
+    (``DataLoader.check_worker_number_rationality``, as each is built and
+    as its workers start), more workers than the CPU cores this process
+    may run on (what torch suggests at most), or any where the count of
+    cores is not known (cores None: torch cannot suggest one)."""
     from ..lowshot.parallel import known_cores
     cores = known_cores()
-    return [(key, workers) for key, workers in _worker_loaders(cfg)
-            if workers > (0 if cores is None else cores)], cores
+    return [loader for loader in _worker_loaders(cfg, trains, evaluates)
+            if loader[1] > (0 if cores is None else cores)], cores
 
 
 def torch_worker_warning(workers: int) -> str:
@@ -206,29 +239,39 @@ def torch_worker_warning(workers: int) -> str:
             'worker)')
 
 
-def worker_count_notes(cfg) -> List[str]:
-    """A warning note for the data loaders of ``cfg`` (the training
-    loader, the validation, test and kNN loaders the run builds:
-    :func:`_worker_loaders`) whose ``num_workers`` is above the CPU cores
+def worker_count_notes(cfg, trains: bool = True,
+                       evaluates: Sequence[str] = ()) -> List[str]:
+    """A warning note for the data loaders whose workers the run of
+    ``cfg`` starts (the training loader, the validation, test and kNN
+    loaders of the run: :func:`_worker_loaders`, ``trains`` and
+    ``evaluates`` as there) whose ``num_workers`` is above the CPU cores
     this process may run on (what torch suggests at most), or that have
     any workers where the count of cores is not known (torch then says it
     cannot suggest one), in place of torch's own warning, which came
     twice a loader (built, its workers started) and named no way out
     (:func:`_built` has the runner leave it out while it runs:
-    :func:`worker_warning_left_out`). The counts are kept, not capped:
-    with the per-image pipeline each training worker draws from its own
-    seeded stream and makes every ``num_workers``-th batch, so another
-    count draws other views (of the same distribution) than the configs'
-    published 8 on the same machine.
+    :func:`worker_warning_left_out`). A loader built and never started
+    (a validation loader of a run that never validates) is not named
+    (it named the test loader of every config setting ``test_cfg``,
+    which a ``tools/train.py`` run never builds). The counts are kept,
+    not capped: with the per-image pipeline each training worker draws
+    from its own seeded stream and makes every ``num_workers``-th batch,
+    so another count draws other views (of the same distribution) than
+    the configs' published 8 on the same machine.
 
     Args:
         cfg (Config): the run's config.
+        trains (bool): the run trains (False: a runner only evaluated).
+        evaluates (Sequence[str]): the evaluations the caller runs on the
+            runner itself, ``'val'`` and ``'test'``.
 
     Returns:
         list[str]: the note (``'warning: ...'``, one line naming every
         such loader), or none.
     """
-    excess, cores = _worker_excess(cfg)
+    excess, cores = _worker_excess(cfg, trains, evaluates)
+    excess = [(key, workers) for key, workers, started in excess
+              if started]
     if not excess:
         return []
     counts = ', '.join(f'{key}.num_workers={workers}'
@@ -256,48 +299,59 @@ def worker_count_notes(cfg) -> List[str]:
             'of the same distribution']
 
 
-def _worker_warnings(cfg) -> List[str]:
-    """The patterns of torch's warnings that :func:`worker_count_notes`
-    replaces for ``cfg``: one per worker count noted."""
-    return [torch_worker_warning(workers) for workers in
-            sorted({workers for _, workers in _worker_excess(cfg)[0]})]
+def _worker_warnings(cfg, trains: bool = True,
+                     evaluates: Sequence[str] = ()) -> List[str]:
+    """The patterns of torch's warnings of the loaders the run of ``cfg``
+    builds with more workers than cores (:func:`_worker_excess`): those
+    :func:`worker_count_notes` names, and those built and never started,
+    which torch warns of as they are built, one per worker count."""
+    return [torch_worker_warning(workers) for workers in sorted(
+        {loader[1] for loader in _worker_excess(cfg, trains, evaluates)[0]})]
 
 
-def worker_warning_left_out(runner, cfg) -> None:
+def worker_warning_left_out(runner, cfg, trains: bool = True,
+                            evaluates: Sequence[str] = ()) -> None:
     """Have ``runner`` (an :class:`~openselfsup.engine.runner.
-    AtomicRunner`) leave torch's warnings of the loaders of ``cfg`` (the
-    config it was built from) that :func:`worker_count_notes` gives a
-    note for unshown whenever it builds or runs a loop: the training,
-    and the evaluations after it (a sweep's ``runner.val()``), where
-    torch warns as each loader is built and as its workers start (the
-    note says it). Outside the runner's use (a loader of that count
-    built after it) torch's warning is shown. MMEngine's own Runner (a
-    config without ``runner_type``) cannot: :func:`train` leaves them
-    out around its training (:func:`worker_warnings_left_out`).
+    AtomicRunner`) leave torch's warnings of the loaders the run of
+    ``cfg`` builds with more workers than cores (:func:`_worker_warnings`,
+    ``trains`` and ``evaluates`` as there) unshown whenever it builds or
+    runs a loop: the training, and the evaluations after it (a sweep's
+    ``runner.val()``), where torch warns as each loader is built and as
+    its workers start (the note says it). Outside the runner's use (a
+    loader of that count built after it) torch's warning is shown.
+    MMEngine's own Runner (a config without ``runner_type``) cannot: its
+    callers leave them out around its use (:func:`worker_warnings_left_out`:
+    :func:`train` around its training, the lambda sweep around its
+    evaluations).
 
     Args:
         runner: the runner built from ``cfg``.
         cfg (Config): its config.
+        trains (bool): the runner is trained.
+        evaluates (Sequence[str]): the evaluations its caller runs.
     """
     leave_out = getattr(runner, 'leave_out_warnings', None)
     if leave_out is not None:
-        for pattern in _worker_warnings(cfg):
+        for pattern in _worker_warnings(cfg, trains, evaluates):
             leave_out(pattern, UserWarning)
 
 
 @contextlib.contextmanager
-def worker_warnings_left_out(runner, cfg) -> Iterator[None]:
-    """The body (a training run of ``runner``) with torch's warnings of
-    the loaders of ``cfg`` that :func:`worker_count_notes` gives a note
-    for left out, where ``runner`` does not leave them out itself
-    (MMEngine's Runner, built from a config without ``runner_type``: it
-    showed torch's warning beside the note); nothing more for an
+def worker_warnings_left_out(runner, cfg, trains: bool = True,
+                             evaluates: Sequence[str] = ()
+                             ) -> Iterator[None]:
+    """The body (a use of ``runner``: its training where ``trains``, the
+    evaluations ``evaluates``, :func:`_worker_loaders`) with torch's
+    warnings of the loaders it builds with more workers than cores left
+    out, where ``runner`` does not leave them out itself (MMEngine's
+    Runner, built from a config without ``runner_type``: it showed
+    torch's warning beside the note); nothing more for an
     :class:`~openselfsup.engine.runner.AtomicRunner`
     (:func:`worker_warning_left_out`)."""
     from ..utils.log_filters import warnings_left_out
     with contextlib.ExitStack() as stack:
         if getattr(runner, 'leave_out_warnings', None) is None:
-            for pattern in _worker_warnings(cfg):
+            for pattern in _worker_warnings(cfg, trains, evaluates):
                 stack.enter_context(warnings_left_out(pattern, UserWarning))
         yield
 
@@ -1787,7 +1841,8 @@ def prepare_config(cfg: Config, config_path: str,
                    amp: bool = False, launcher: str = 'none',
                    auto_scale_lr: bool = False,
                    earlier_run_hint: str = EARLIER_RUN_HINT,
-                   trains: bool = True) -> list:
+                   trains: bool = True,
+                   evaluates: Sequence[str] = ()) -> list:
     """Apply the command-line choices to a loaded config, in place.
 
     ``earlier_run_hint``: what the warning about an earlier run's
@@ -1796,7 +1851,10 @@ def prepare_config(cfg: Config, config_path: str,
     trains runs of its own (a sweep) names its own. ``trains`` False: the
     runner is evaluated and never trained (a sweep's 0-epoch baseline); it
     saves no checkpoint, so an earlier run's in the work dir are neither
-    warned of nor refused (it writes over none).
+    warned of nor refused (it writes over none). ``evaluates``: the
+    evaluations the caller runs on the runner (``'val'``, ``'test'``),
+    whose data loaders the note of worker counts names
+    (:func:`worker_count_notes`).
 
     Returns:
         list[str]: notes for the run's log (launcher and batch decisions).
@@ -1869,7 +1927,7 @@ def prepare_config(cfg: Config, config_path: str,
         # page-locked batches are for copies to a GPU; without one torch
         # warns at every run of the shipped r18 configs
         loader['pin_memory'] = False
-    notes += worker_count_notes(cfg)
+    notes += worker_count_notes(cfg, trains, evaluates)
     flag_over = None
     if amp:  # --amp is the config key amp='float16' (loss scaling included)
         flag_over = cfg.get('amp', 'off')
@@ -2049,13 +2107,14 @@ def build_runner(config: str,
                  cfg_options: Optional[dict] = None,
                  launcher: str = 'none', auto_scale_lr: bool = False,
                  check_data: bool = False, trains: bool = True,
-                 loaded: Optional[Config] = None):
+                 loaded: Optional[Config] = None,
+                 evaluates: Sequence[str] = ()):
     """The runner :func:`train` trains, built and not run (its arguments):
     e.g. ``runner.val()`` evaluates the config's model as it starts.
     ``check_data``: :func:`check_data_paths` first. ``trains`` False: the
     caller only evaluates it (:func:`prepare_config`: the work dir's
-    checkpoints are not warned of, as it writes over none). ``loaded``:
-    as :func:`train`'s.
+    checkpoints are not warned of, as it writes over none). ``loaded``,
+    ``evaluates``: as :func:`train`'s.
 
     Returns:
         mmengine.runner.Runner: the built runner.
@@ -2068,8 +2127,9 @@ def build_runner(config: str,
     """
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
                            launcher, auto_scale_lr, check_data,
-                           trains=trains, loaded=loaded)
-    return _built(cfg, notes, config)
+                           trains=trains, loaded=loaded,
+                           evaluates=evaluates)
+    return _built(cfg, notes, config, trains, evaluates)
 
 
 def _prepared(config: str, work_dir: Optional[str],
@@ -2077,21 +2137,24 @@ def _prepared(config: str, work_dir: Optional[str],
               cfg_options: Optional[dict], launcher: str,
               auto_scale_lr: bool, check_data: bool,
               earlier_run_hint: str = EARLIER_RUN_HINT, trains: bool = True,
-              loaded: Optional[Config] = None):
+              loaded: Optional[Config] = None,
+              evaluates: Sequence[str] = ()):
     """:func:`build_runner`'s config, checked, and the notes for its log:
     the config and the command line first, their mistakes reported before
     the model stack is imported. ``loaded``: the config already loaded
     (:func:`train`), not read again."""
     cfg = loaded if loaded is not None else load_config(config, cfg_options)
     notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
-                           auto_scale_lr, earlier_run_hint, trains) + \
+                           auto_scale_lr, earlier_run_hint, trains,
+                           evaluates) + \
         schedule_notes(cfg)
     if check_data:
         check_data_paths(cfg)
     return cfg, notes
 
 
-def _built(cfg: Config, notes: list, config: str):
+def _built(cfg: Config, notes: list, config: str, trains: bool = True,
+           evaluates: Sequence[str] = ()):
     """:func:`build_runner`'s runner from the :func:`_prepared` config
     ``cfg`` (of the file ``config``), ``notes`` logged."""
     from mmengine.runner import Runner
@@ -2136,7 +2199,7 @@ def _built(cfg: Config, notes: list, config: str):
         runner.downloaded_from(url)
     # torch's warning of more workers than cores: said in the log instead
     # (worker_count_notes), while this runner trains or evaluates
-    worker_warning_left_out(runner, cfg)
+    worker_warning_left_out(runner, cfg, trains, evaluates)
     from ..engine.runner import discard_on_failure
     with discard_on_failure(runner):  # the runner made its log folder
         for note in notes:
@@ -2403,7 +2466,8 @@ def train(config: str,
           cfg_options: Optional[dict] = None,
           launcher: str = 'none', auto_scale_lr: bool = False,
           earlier_run_hint: str = EARLIER_RUN_HINT,
-          loaded: Optional[Config] = None):
+          loaded: Optional[Config] = None,
+          evaluates: Sequence[str] = ()):
     """Build a runner from ``config`` and train.
 
     Args:
@@ -2440,6 +2504,12 @@ def train(config: str,
             again): the lambda sweep checks a run's settings on the config
             it then trains, so a config edited after the check cannot
             train a run with other settings than it records.
+        evaluates (Sequence[str]): the evaluations the caller runs on the
+            runner returned, ``'val'`` and ``'test'`` (the lambda sweep's):
+            the log's note of worker counts names their data loaders
+            (:func:`worker_count_notes`), and an AtomicRunner leaves
+            torch's warning of them out; MMEngine's own Runner does not:
+            its caller evaluates it inside :func:`worker_warnings_left_out`.
 
     Returns:
         mmengine.runner.Runner: the runner after training.
@@ -2464,7 +2534,8 @@ def train(config: str,
     """
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
                            launcher, auto_scale_lr, check_data=True,
-                           earlier_run_hint=earlier_run_hint, loaded=loaded)
+                           earlier_run_hint=earlier_run_hint, loaded=loaded,
+                           evaluates=evaluates)
     from ..engine.runner import discard_on_failure, work_dir_lock
     from ..utils import terminate_raises
     runner = None
@@ -2493,7 +2564,7 @@ def train(config: str,
         # wait for it there (torchrun and srun --kill-on-bad-exit: SIGTERM,
         # a Terminated before the run has started, then SIGKILL)
         with work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]):
-            runner = _built(cfg, notes, config)
+            runner = _built(cfg, notes, config, evaluates=evaluates)
             when_started = getattr(runner, 'when_started', None)
             if when_started is None:  # a runner that never says it started
                 restore_sigterm()
