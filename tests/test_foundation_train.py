@@ -312,6 +312,38 @@ def test_the_note_names_the_loaders_of_the_evaluations_asked_for():
     assert shown == []
 
 
+@pytest.mark.parametrize('config, views', [
+    ('configs/classification/nct/r18_bs512_ep100_all.py', True),
+    ('configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py', True),
+    ('configs/hlss/hidisc_r50_b10p_opensrh.py', False),
+    ('configs/balance/balance_vit_captions.py', False)])
+def test_the_views_words_are_for_the_configs_with_those_views(
+        monkeypatch, config, views):
+    """The note of a training loader beyond the cores said of every config
+    that the shipped CLP / FSP configs keep the published 8 and that, with
+    the per-image views (``augment_on='cpu'``), another count draws other
+    views: words of the CLP / FSP configs (their ``augment_on``), given to
+    the HLSS and balance ones, which have neither that key nor those
+    views. Those get the count and the way out alone."""
+    from openselfsup.apis.train import worker_count_notes
+    from openselfsup.config import load_config
+    from openselfsup.lowshot import parallel
+    monkeypatch.setattr(parallel, 'known_cores', lambda: 2)
+    cfg = load_config(os.path.join(REPO, config))
+    assert ('augment_on' in cfg) is views  # what the words are of
+    workers = cfg.train_dataloader.num_workers
+    note, = worker_count_notes(cfg)
+    assert note.startswith(
+        f'warning: train_dataloader.num_workers={workers}'), note
+    said = ('the shipped CLP / FSP configs keep the published 8, for a GPU '
+            'node', "with the per-image views (augment_on='cpu') it draws "
+            f'other views than {workers} training workers do')
+    assert [w in note for w in said] == [views, views], note
+    if not views:  # the count, then the way out, and nothing after
+        assert 'CLP' not in note and 'augment_on' not in note and \
+            note.endswith(' follows the suggestion'), note
+
+
 def test_a_knn_hooks_workers_are_noted_and_left_out(monkeypatch):
     """The kNN hook of the HLSS configs builds its bank and query loaders
     with its own ``num_workers`` (``custom_hooks.<i>``): beyond the cores

@@ -254,10 +254,12 @@ def worker_count_notes(cfg, trains: bool = True,
     (a validation loader of a run that never validates) is not named
     (it named the test loader of every config setting ``test_cfg``,
     which a ``tools/train.py`` run never builds). The counts are kept,
-    not capped: with the per-image pipeline each training worker draws
-    from its own seeded stream and makes every ``num_workers``-th batch,
-    so another count draws other views (of the same distribution) than
-    the configs' published 8 on the same machine.
+    not capped: with the CLP / FSP per-image views each training worker
+    draws from its own seeded stream and makes every ``num_workers``-th
+    batch, so another count draws other views (of the same distribution)
+    than the configs' published 8 on the same machine (said for a config
+    with those views, one setting ``augment_on``; not for the HLSS and
+    balance configs).
 
     Args:
         cfg (Config): the run's config.
@@ -290,10 +292,13 @@ def worker_count_notes(cfg, trains: bool = True,
             f'{key}.num_workers={cores}' for key, _ in excess) +
             ' follows the suggestion')
     trained = dict(excess).get('train_dataloader')
-    if trained is None:  # no training views drawn by them
+    # the CLP / FSP configs' views (their fast-path key): the HLSS and
+    # balance configs were told of them, and of a published 8 they do not
+    # all have
+    if trained is None or 'augment_on' not in cfg:
         return [f'{said}. {way}']
-    return [f'{said}; the shipped configs keep the published counts (8 '
-            f"for CLP / FSP), for a GPU node. {way}; with the per-image views "
+    return [f'{said}; the shipped CLP / FSP configs keep the published 8, '
+            f"for a GPU node. {way}; with the per-image views "
             f"(augment_on='cpu') it draws other views than {trained} "
             "training workers do (each worker has its own seeded stream), "
             'of the same distribution']
