@@ -368,6 +368,43 @@ def test_the_stop_line_reaches_the_log_whatever_its_level(
     assert last.endswith(f' - WARNING - run stopped: error: {why}'), last
 
 
+@pytest.mark.parametrize('level, own_file', [('DEBUG', True),
+                                              ('INFO', False)])
+def test_a_rank_writes_the_stop_line_in_a_file_of_its_own_under_debug(
+        tmp_path, monkeypatch, level, own_file):
+    """The docs said MMEngine writes the log file on rank 0 alone, so a
+    failing rank other than 0 says why it stopped on its stderr only:
+    under ``log_level='DEBUG'`` MMEngine's logger gives each rank of a run
+    of several processes a file of its own (``..._rank1.log``), where
+    ``to_log_file`` writes the line; under another level rank 1 has no
+    file, and nothing is written (False)."""
+    from mmengine.logging import MMLogger
+    from mmengine.logging import logger as mmengine_logger
+
+    from openselfsup.utils.console import to_log_file
+    monkeypatch.setattr(mmengine_logger, '_get_world_size', lambda: 2)
+    monkeypatch.setattr(mmengine_logger, '_get_rank', lambda: 1)
+    logger = MMLogger.get_instance(
+        f'rank1_{level}_{tmp_path.name}', log_level=level,
+        log_file=str(tmp_path / 'run.log'))
+    try:
+        wrote = to_log_file(logger, 'run stopped: error: a test')
+    finally:
+        for handler in list(logger.handlers):
+            handler.close()
+            logger.removeHandler(handler)
+    files = sorted(tmp_path.iterdir())
+    assert wrote is own_file
+    if own_file:
+        log, = files
+        assert log.name.startswith('run_') and \
+            log.name.endswith('_rank1.log'), log.name
+        assert log.read_text().rstrip().endswith(
+            ' - WARNING - run stopped: error: a test')
+    else:
+        assert files == []
+
+
 @pytest.mark.slow
 def test_label_out_of_range(nct_copy, tmp_path, capfd):
     rows = (nct_copy / 'meta' / 'train_labeled.txt').read_text().split('\n')

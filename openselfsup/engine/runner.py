@@ -4123,8 +4123,9 @@ class AtomicRunner(Runner):
         on stderr (logged as an error, MMEngine's console repeated it on
         stdout, and the file line named ``runner.py - _log_stop -
         <line>``). Where this process
-        writes no log file (a rank other than 0 of a distributed run), its
-        stderr alone says it. Nothing for a failed start, whose log folder
+        writes no log file (a rank other than 0 of a distributed run,
+        unless ``log_level='DEBUG'``, under which MMEngine gives each
+        rank a file of its own), its stderr alone says it. Nothing for a failed start, whose log folder
         is removed, nor for an error raised while a Ctrl-C or SIGTERM was
         handled (:func:`~openselfsup.utils.errors.interruption`: torch
         turns the DataLoader workers' deaths to a SIGTERM into a

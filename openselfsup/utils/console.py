@@ -97,14 +97,22 @@ def log_file(logger: Optional[logging.Logger]) -> Optional[str]:
 
 def to_log_file(logger: Optional[logging.Logger], message: str,
                 level: int = logging.WARNING) -> bool:
-    """Write ``message``, labelled ``level``, to the file ``logger``
-    writes (:func:`log_file`: its file handlers) and to nothing else: a
-    line the command also prints on stderr, which the console handler
-    would repeat on stdout. Written whatever the handlers' level (the
-    config's ``log_level``: a WARNING line was dropped under
-    ``log_level='ERROR'``), since it is the line that must reach the
-    log. False where ``logger`` writes no file (MMEngine's logger
-    writes one on rank 0 only, unless asked for one per rank)."""
+    """Write ``message`` to the file ``logger`` writes (:func:`log_file`:
+    its file handlers) and to nothing else: a line the command also
+    prints on stderr, which the console handler would repeat on stdout.
+
+    ``level`` is the label the line carries (its level name in the file),
+    not a threshold: neither the logger's level nor its handlers' (the
+    config's ``log_level``) is applied, the line is written whatever they
+    are (a WARNING line was dropped under ``log_level='ERROR'``), since
+    it is a line that must reach the log; a caller whose line should
+    follow ``log_level`` logs it as usual. The handlers' filters apply.
+    False where ``logger`` writes no file: MMEngine's logger writes one
+    on rank 0 alone, but under ``log_level='DEBUG'`` (or its own
+    ``distributed=True``, which MMEngine's Runner does not set) every
+    rank of a run of several processes writes one of its own
+    (``<timestamp>_<user>@<host>_device<d>_rank<r>.log``, rank 0's
+    too)."""
     handlers = _file_handlers(logger)
     if not handlers:
         return False
