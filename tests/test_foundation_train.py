@@ -1693,6 +1693,54 @@ def test_a_scoped_image_list_of_another_package_is_recorded_by_bytes(
     record = train_data_files(cfg)[key]
     assert (record['entries'], record['sha1_of']) == (2, LIST_ENTRIES)
 
+
+def test_a_json_file_or_list_then_unreadable_as_such_now_is_changed(
+        tmp_path):
+    """A file recorded by the JSON value it held (a ``SlideReports`` fold,
+    also of another package's scope, ``mypkg.SlideReports``) that is no
+    longer JSON now (a second value appended, as a JSON Lines reader
+    takes it; recorded now by its bytes) holds other contents for
+    certain: the resume says so, as it did when the bytes were compared
+    (the records, of two kinds, were 'cannot compare' and nothing was
+    said). The same for a list recorded by its entries (``mypkg.ImageList``)
+    that the list reader no longer takes. The same value written back,
+    re-indented, is the same file again (the check can say nothing)."""
+    import json
+
+    from mmengine.config import Config
+
+    from openselfsup.datasets.data_files import JSON_CONTENT, LIST_ENTRIES
+    from openselfsup.engine.runner import data_file_changes, train_data_files
+    ann = tmp_path / 'ann.json'
+    key = 'train_dataloader.dataset.ann_file'
+    changed = [(key, f'{key}: {ann} is not the file the run read '
+                '(other contents)')]
+    first = {'c1': {'label': 0, 'report': 'x'}}
+    for kind in ('SlideReports', 'mypkg.SlideReports'):
+        ann.write_text(json.dumps(first) + '\n')
+        cfg = Config(dict(train_dataloader=dict(dataset=dict(
+            type=kind, ann_file=str(ann), feat_dim=4))))
+        saved = train_data_files(cfg)
+        assert saved[key]['sha1_of'] == JSON_CONTENT
+        ann.write_text(json.dumps(first) + '\n' + json.dumps(
+            {'c2': {'label': 1, 'report': 'y'}}) + '\n')
+        assert 'sha1_of' not in train_data_files(cfg)[key]  # bytes now
+        assert data_file_changes(saved, cfg, []) == changed, kind
+        ann.write_text(json.dumps(first, indent=3))
+        assert data_file_changes(saved, cfg, []) == [], kind
+    listed = tmp_path / 'l.txt'
+    listed.write_text('a.png 0\nb.png 1\n')
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='mypkg.ImageList', ann_file=str(listed)))))
+    saved = train_data_files(cfg)
+    assert saved[key]['sha1_of'] == LIST_ENTRIES
+    listed.write_text('a.png 0\nb.png 1\nc.png 2 extra\n')
+    assert data_file_changes(saved, cfg, []) == [(key, (
+        f'{key}: {listed} is not the file the run read (other contents)'))]
+    listed.write_text('a.png 0\r\n\r\nb.png 1\r\n')
+    assert data_file_changes(saved, cfg, []) == []
+
+
 def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
                                                   monkeypatch):
     """--resume DIR (a run's work dir) or --resume FILE (a checkpoint in

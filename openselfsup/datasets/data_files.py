@@ -229,21 +229,34 @@ def same_contents(before: Any, now: dict) -> Optional[bool]:
     """Whether a file a checkpoint's run read (``before``, its
     :func:`data_file_records` record then) holds what it holds now
     (``now``, its record now): records of one kind compared by their
-    SHA-1; a JSON file recorded by its bytes then (by older code) and by
-    its value now (:data:`JSON_CONTENT`) compared by its bytes now, as
-    that code compared it (re-indented since, it is said as changed, as
-    it was; never its bytes' SHA-1 against its value's, which always
-    differ). None where they cannot be compared: no record then, or one
-    of another kind (a list's bytes, by older code: another gzip time
-    stamp or line end changes them), or the file unreadable now."""
+    SHA-1; one of another kind now by the file read now as the record
+    then read it. A JSON value (:data:`JSON_CONTENT`) or a list's entries
+    (:data:`LIST_ENTRIES`) then, of a file that is no longer JSON or a
+    list (recorded by its bytes now: a second JSON value appended, as a
+    JSON Lines reader of another package reads it), is other contents
+    for certain; a JSON file recorded by its bytes then (by older code)
+    and by its value now is compared by its bytes now, as that code
+    compared it (re-indented since, it is said as changed, as it was;
+    never its bytes' SHA-1 against its value's, which always differ).
+    None where they cannot be compared: no record then, a list recorded
+    by its bytes (older code: another gzip time stamp or line end
+    changes them), or the file unreadable now."""
     if not isinstance(before, dict):
         return None
     kind = before.get('sha1_of')
     if kind == now.get('sha1_of'):
         return before.get('sha1') == now['sha1']
-    if kind is None and now.get('sha1_of') == JSON_CONTENT:
-        try:
-            return before.get('sha1') == file_sha1(now['path'])
-        except OSError:
-            return None
-    return None
+    if kind is None and now.get('sha1_of') == LIST_ENTRIES or \
+            kind not in _CONTENT_SHA1:
+        return None
+    try:
+        return before.get('sha1') == _CONTENT_SHA1[kind](now['path'])
+    except OSError:
+        return None
+    except (ValueError, InputError):  # no longer JSON, or a list
+        return False
+
+
+#: the SHA-1 of each kind of record (its ``sha1_of``) of a file read now
+_CONTENT_SHA1 = {None: file_sha1, JSON_CONTENT: json_content_sha1,
+                 LIST_ENTRIES: lambda path: list_entries_sha1(path)[1]}
