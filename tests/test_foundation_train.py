@@ -1741,6 +1741,79 @@ def test_a_json_file_or_list_then_unreadable_as_such_now_is_changed(
     assert data_file_changes(saved, cfg, []) == []
 
 
+def test_each_json_file_of_a_dataset_is_recorded_by_its_value(tmp_path):
+    """The JSON files this project's datasets read are recorded by their
+    value (the reference: the compact text written by hand): a
+    ``SlideReports`` fold, and the files ``layout='opensrh'`` reads under
+    ``data_root`` where no ``metadata`` / ``split`` is given (named by the
+    root's key and the file under it, the shipped HLSS OpenSRH configs'
+    records); re-indented, the same file, a value changed, named. A file
+    of theirs that is not JSON (the dataset refuses it) is recorded by
+    its bytes (hashlib on the file) and compared by them, also against
+    the JSON it holds later."""
+    import hashlib
+    import json
+
+    from mmengine.config import Config
+
+    from openselfsup.datasets.data_files import JSON_CONTENT
+    from openselfsup.engine.runner import data_file_changes, train_data_files
+
+    def by_value(path, compact):
+        return {'path': str(path), 'sha1_of': JSON_CONTENT,
+                'sha1': hashlib.sha1(compact.encode()).hexdigest()}
+
+    fold = tmp_path / 'fold.json'
+    fold.write_text('{\n  "c1": {"label": 2, "report": "x"}\n}\n')
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='SlideReports', ann_file=str(fold), feat_dim=4))))
+    assert train_data_files(cfg) == {'train_dataloader.dataset.ann_file':
+                                     by_value(fold, '{"c1":{"label":2,'
+                                              '"report":"x"}}')}
+    root = tmp_path / 'srh'
+    (root / 'meta').mkdir(parents=True)
+    meta, split = root / 'meta' / 'opensrh.json', \
+        root / 'meta' / 'train_val_split.json'
+    meta_text = ('{"NIO_1":{"class":"hgg","slides":{"s1":{"tumor_patches":'
+                 '["p/a.tif"]}}}}')
+    split_text = '{"train":["NIO_1"],"val":[]}'
+    meta.write_text(json.dumps(json.loads(meta_text), indent=2))
+    split.write_text(json.dumps(json.loads(split_text), indent='\t'))
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='HierarchicalPatientDataset', layout='opensrh',
+        data_root=str(root)))))
+    at = 'train_dataloader.dataset.data_root'
+    saved = train_data_files(cfg)
+    assert saved == {f'{at}/meta/opensrh.json': by_value(meta, meta_text),
+                     f'{at}/meta/train_val_split.json':
+                     by_value(split, split_text)}
+    split.write_text(split_text.replace(',', ', '))
+    assert data_file_changes(saved, cfg, []) == []
+    split.write_text(split_text.replace('[]', '["NIO_2"]'))
+    assert data_file_changes(saved, cfg, []) == [(at, (
+        f'{at}/meta/train_val_split.json: {split} is not the file the run '
+        'read (other contents)'))]
+    # not JSON: by its bytes
+    for kind, name in (('SlideReports', 'ann_file'),
+                       ('CaptionedImages', 'ann_file'),
+                       ('HierarchicalPatchDataset', 'metadata')):
+        broken = tmp_path / f'{kind}.json'
+        broken.write_text('{"c1": {"label": 2, "report": "x"},}\n')
+        cfg = Config(dict(train_dataloader=dict(dataset=dict(
+            type=kind, classes=3, feat_dim=4, split=str(split),
+            **{name: str(broken)}))))
+        key = f'train_dataloader.dataset.{name}'
+        saved = train_data_files(cfg)
+        assert saved[key] == {'path': str(broken), 'sha1': hashlib.sha1(
+            broken.read_bytes()).hexdigest()}, kind
+        assert data_file_changes(saved, cfg, []) == []
+        broken.write_text('{"c1": {"label": 2, "report": "x"}}\n')
+        assert data_file_changes(saved, cfg, []) == [(key, (
+            f'{key}: {broken} is not the file the run read (other '
+            'contents)'))], kind
+
+
+
 def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
                                                   monkeypatch):
     """--resume DIR (a run's work dir) or --resume FILE (a checkpoint in
