@@ -26,7 +26,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 
 from ..registry import DATASETS, TRANSFORMS
-from ..utils import InputError, is_int
+from ..utils import InputError, is_int, read_json_digested
 from ..utils.io import read_json_object  # noqa: F401  (its readers')
 from .data_files import classes_file
 from .list_files import CheckedIndices
@@ -124,7 +124,7 @@ class CaptionedImages(CheckedIndices, BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         path = self.ann_file
-        ann = read_json_object(path)
+        ann = read_json_digested(path, read_json_object)
         classes = list(self.metainfo['classes'])
         index = {c: i for i, c in enumerate(classes)}
         img_dir = self.data_prefix.get('img_path', '')
@@ -223,7 +223,7 @@ class SlideReports(CheckedIndices, BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         path = self.ann_file
-        ann = read_json_object(path)
+        ann = read_json_digested(path, read_json_object)
         feat_dir = self.data_prefix.get('feat_path', '')
         out = []
         for case_id, entry in ann.items():

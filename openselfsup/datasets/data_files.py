@@ -16,6 +16,7 @@ from typing import Any, List, Optional, Tuple
 from ..config import (annotation_path, config_dicts, prefix_folder,
                       type_name)
 from ..utils import InputError, file_sha1, json_content_sha1
+from ..utils.once import want_digests
 from .list_files import list_entries_sha1
 
 #: the OpenSRH release's metadata and split files, relative to data_root
@@ -187,42 +188,60 @@ def data_file_records(node: Any, key: str) -> dict:
     where it is not JSON (the dataset refuses it). A file missing or
     unreadable is left out (the data check and the dataset name it)."""
     out = {}
+    for where, path, kind_name, name in _data_files(node, key):
+        try:
+            if kind_name == 'ImageList' and name == 'ann_file':
+                try:
+                    entries, sha1 = list_entries_sha1(path)
+                    out[where] = {'path': path, 'entries': entries,
+                                  'sha1': sha1, 'sha1_of': LIST_ENTRIES}
+                    continue
+                except InputError:  # not a list of ours: the type name
+                    # without its scope may be another package's
+                    # ImageList (mypkg.ImageList), whose file is recorded
+                    # by its bytes as any other
+                    pass
+            as_json = _READ_AS_JSON.get(kind_name, ())
+            if as_json is None or name in as_json:
+                try:
+                    out[where] = {'path': path, 'sha1_of': JSON_CONTENT,
+                                  'sha1': json_content_sha1(path)}
+                    continue
+                except ValueError:  # not JSON: by its bytes
+                    pass
+            out[where] = {'path': path, 'sha1': file_sha1(path)}
+        except OSError:
+            continue
+    return out
+
+
+def _data_files(node: Any, key: str) -> List[Tuple[str, str, str, str]]:
+    """``(name, path, type name, key under the dataset)`` of each file
+    :func:`data_file_records` records (its ``name`` and ``path``), of the
+    datasets of ``node`` (at ``key``), without reading them."""
+    out = []
     for at, section in config_dicts(node, key):
         if 'type' not in section:
             continue
         root = section.get('data_root')
-        kind_name = type_name(section.get('type'))
-        listed = kind_name == 'ImageList'
-        as_json = _READ_AS_JSON.get(kind_name, ())
+        kind_name = type_name(section.get('type')) or ''
         for name, path, kind, how in dataset_paths(section):
             if kind != 'file':
                 continue
             where = f'{at}.{name}'
             if how:  # a default path under the data_root
                 where += '/' + os.path.relpath(path, root)
-            try:
-                if listed and name == 'ann_file':
-                    try:
-                        entries, sha1 = list_entries_sha1(path)
-                        out[where] = {'path': path, 'entries': entries,
-                                      'sha1': sha1, 'sha1_of': LIST_ENTRIES}
-                        continue
-                    except InputError:  # not a list of ours: the type
-                        # name without its scope may be another package's
-                        # ImageList (mypkg.ImageList), whose file is
-                        # recorded by its bytes as any other
-                        pass
-                if as_json is None or name in as_json:
-                    try:
-                        out[where] = {'path': path, 'sha1_of': JSON_CONTENT,
-                                      'sha1': json_content_sha1(path)}
-                        continue
-                    except ValueError:  # not JSON: by its bytes
-                        pass
-                out[where] = {'path': path, 'sha1': file_sha1(path)}
-            except OSError:
-                continue
+            out.append((where, path, kind_name, name))
     return out
+
+
+def want_file_digests(node: Any, key: str) -> None:
+    """Say that :func:`data_file_records` of ``node`` (at ``key``) will be
+    asked in this process (a training run's, in ``before_train``): the
+    datasets keep the digest of each of those files as they read it
+    (:func:`~openselfsup.utils.once.want_digests`), which the record
+    then takes without reading the file again."""
+    want_digests(path for _, path, _, _ in _data_files(node, key))
 
 
 def same_contents(before: Any, now: dict) -> Optional[bool]:

@@ -35,7 +35,8 @@ from mmengine.logging import print_log
 from PIL import Image
 
 from ..registry import DATASETS, TRANSFORMS
-from ..utils import InputError, Once, given_twice, is_int
+from ..utils import (InputError, Once, given_twice, is_int,
+                     read_json_digested)
 from .data_files import hierarchy_files, patch_root
 from .list_files import CheckedIndices
 
@@ -247,6 +248,13 @@ def _warn_shared(spl: dict, split: str) -> None:
 
 
 def _read_json(path: str):
+    """The value of the JSON file ``path`` (its digest kept where a
+    training run will ask it:
+    :func:`~openselfsup.utils.read_json_digested`)."""
+    return read_json_digested(path, _load_json)
+
+
+def _load_json(path: str):
     if not os.path.isfile(path):
         raise InputError(f'{path}: file not found')
     try:

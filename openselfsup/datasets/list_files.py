@@ -34,7 +34,8 @@ from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
 from ..utils import (InputError, check_replaceable, file_sha1,
                      is_index_sequence, json_object_or_none, save_set,
                      with_missing_note)
-from ..utils.once import file_version
+from ..utils.once import (digest_wanted, keep_digest, kept_digest,
+                          stat_version)
 
 #: the record :func:`write_list_set` keeps in a meta folder: the files it
 #: wrote there and their digests (the lists it may replace)
@@ -79,21 +80,9 @@ def _parse_line(raw: str, where: str, num_classes: Optional[int],
     return parts[0], label
 
 
-#: the fingerprint of each list file :func:`read_list_file` parsed in
-#: this process (:func:`entries_sha1` of its entries), and the version of
-#: the file it was read from: ``{absolute path: (file_version, (entries,
-#: sha1))}``, what :func:`list_entries_sha1` gives while the file is that
-#: version (one small tuple per list file)
-_DIGESTS: Dict[str, Tuple[tuple, Tuple[int, str]]] = {}
-
-
-def _version(path: str) -> Optional[tuple]:
-    """:func:`~openselfsup.utils.once.file_version` of ``path``, or None
-    where it cannot be read by ``os.stat``."""
-    try:
-        return file_version(os.stat(path))
-    except (OSError, ValueError):
-        return None
+#: the kind of digest :func:`list_entries_sha1` keeps of a list file
+#: (:func:`~openselfsup.utils.once.kept_digest`)
+LIST_DIGEST = 'list entries'
 
 
 def read_list_file(path: str,
@@ -101,10 +90,13 @@ def read_list_file(path: str,
                    require_labels: bool = False) -> List[ListEntry]:
     """Parse a list file into ``(relative_path, label_or_None)`` pairs.
 
-    The entries' fingerprint (:func:`entries_sha1`) is kept with the
-    version of the file they were read from (taken before the read, so a
-    file written during it is another version): :func:`list_entries_sha1`
-    gives it without parsing the file again while the file is unchanged.
+    Of a list whose fingerprint a training run will ask
+    (:func:`~openselfsup.utils.once.want_digests`), the entries'
+    fingerprint (:func:`entries_sha1`) is kept with the version of the
+    file they were read from (taken before the read, so a file written
+    during it is another version): :func:`list_entries_sha1` gives it
+    without parsing the file again while the file is unchanged. Other
+    lists are not digested (some 15% of a read).
 
     Args:
         path (str): the list file (``.gz``: gzip-compressed).
@@ -129,7 +121,7 @@ def read_list_file(path: str,
         raise InputError(unfinished_not_found(line, path) or
                          with_missing_note(line, path))
     check_finished(path)  # there, but its folder not marked done
-    version = _version(path)
+    version = stat_version(path) if digest_wanted(path) else None
     entries: List[ListEntry] = []
     try:
         opener = gzip.open if path.endswith('.gz') else open
@@ -153,10 +145,8 @@ def read_list_file(path: str,
     has_label = {label is not None for _, label in entries}
     if len(has_label) > 1:
         raise InputError(f'{path}: some lines have labels and some do not')
-    if version is None:
-        _DIGESTS.pop(os.path.abspath(path), None)
-    else:
-        _DIGESTS[os.path.abspath(path)] = (version, entries_sha1(entries))
+    if version is not None:
+        keep_digest(LIST_DIGEST, path, version, lambda: entries_sha1(entries))
     return entries
 
 
@@ -187,22 +177,18 @@ def list_entries_sha1(path: str) -> Tuple[int, str]:
     blank lines changed. What a checkpoint records of its training
     lists (``engine.runner.data_file_changes`` compares them).
 
-    The fingerprint :func:`read_list_file` kept of the file, where this
-    process read it and it is still that version (the same device,
-    inode, size and times: :func:`~openselfsup.utils.once.file_version`;
-    the dataset read it when the run was built); otherwise the file is
+    The fingerprint kept of the file (by :func:`read_list_file`, the
+    dataset's read when the run was built, or an earlier call), where it
+    is still that version (the same device, inode, size and times:
+    :func:`~openselfsup.utils.once.kept_digest`); otherwise the file is
     parsed. Not seen: a file rewritten in place at the same size within
     the file system's clock granularity of the read.
 
     Raises:
         InputError: as :func:`read_list_file`.
     """
-    full = os.path.abspath(path)
-    kept = _DIGESTS.get(full)
-    if kept is None or kept[0] != _version(path):
-        entries = read_list_file(path)  # keeps it, unless not stat-able
-        kept = _DIGESTS.get(full) or (None, entries_sha1(entries))
-    return kept[1]
+    return kept_digest(LIST_DIGEST, path,
+                       lambda p: entries_sha1(read_list_file(p)))
 
 
 def check_list_indices(indices: Any, samples: int, path: str,

@@ -2429,9 +2429,13 @@ def train_data_files(cfg) -> dict:
     ``train_dataloader.dataset``), read now from the current directory:
     what a checkpoint's meta holds under :data:`DATA_FILES_KEY`."""
     from ..datasets.data_files import data_file_records
-    return data_file_records(
-        (cfg.get('train_dataloader') or {}).get('dataset'),
-        'train_dataloader.dataset')
+    return data_file_records(*_train_datasets(cfg))
+
+
+def _train_datasets(cfg) -> Tuple[Any, str]:
+    """``cfg``'s training dataset section and its dotted key."""
+    return ((cfg.get('train_dataloader') or {}).get('dataset'),
+            'train_dataloader.dataset')
 
 
 def data_file_changes(saved: Any, cfg, said: Sequence[str]
@@ -3604,6 +3608,10 @@ class AtomicRunner(Runner):
         self._left_out: List[Tuple[str, type]] = []
         with discard_on_failure(self):
             super().__init__(*args, **kwargs)
+        # the training datasets, built later, keep the digests of the files
+        # they read for the record before_train takes (train_data_files)
+        from ..datasets.data_files import want_file_digests
+        want_file_digests(*_train_datasets(self.cfg))
         label = short_label()
         if label is not None:  # a run of a sweep: one console line an epoch
             self.register_hook(EpochLineHook(label), 'LOWEST')

@@ -12,6 +12,7 @@ from .errors import (InputError, Terminated, cfg_options_here,  # noqa: F401
 from .fingerprint import (array_sha1, config_sha1,  # noqa: F401
                           data_folder_sha1, file_sha1, file_sha256,
                           files_sample_sha1, json_content_sha1,
+                          read_json_digested,
                           library_version, plain_value)
 from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
                  check_replaceable, close_entry, check_writable, check_writable_dir,

@@ -15,12 +15,13 @@ import os
 import re
 import tempfile
 import time
-from typing import Any, Dict, Optional, Set
+from typing import Any, Callable, Dict, Optional, Set
 
 import numpy as np
 
 from .errors import InputError
-from .once import file_version
+from .once import (digest_wanted, file_version, keep_digest, kept_digest,
+                   stat_version)
 
 
 def library_version(name: str, build: bool = False) -> str:
@@ -64,25 +65,65 @@ def file_sha256(path: str) -> str:
     return _file_digest(path, 'sha256')
 
 
+#: the kind of digest :func:`json_content_sha1` keeps of a JSON file
+#: (:func:`~openselfsup.utils.once.kept_digest`)
+JSON_DIGEST = 'json value'
+
+
+def json_value_sha1(value: Any) -> str:
+    """Hex SHA-1 of a JSON ``value`` (as ``json.load`` reads it) written in
+    one form (``json.dumps`` with ``separators=(',', ':')``): what
+    :func:`json_content_sha1` gives of the file that holds it."""
+    return hashlib.sha1(json.dumps(value, separators=(',', ':')).encode(
+        'ascii')).hexdigest()
+
+
 def json_content_sha1(path: str) -> str:
     """Hex SHA-1 of the value a JSON file holds, as ``json.load`` reads
     it (the readers of the project's datasets), written in one form
-    (``json.dumps`` with ``separators=(',', ':')``): the same value
-    re-indented, with other spacing, escapes (``\\u00e9`` for ``é``) or
-    number spellings (``1e2`` for ``100.0``) is the same digest. The order
-    of an object's keys is kept, not sorted: the datasets take it as the
-    order of their items (a ``CaptionedImages`` fold's images) or of a
-    patient's slides (a hierarchical dataset's draws), so keys reordered
-    are another file to them.
+    (:func:`json_value_sha1`): the same value re-indented, with other
+    spacing, escapes (``\\u00e9`` for ``é``) or number spellings (``1e2``
+    for ``100.0``) is the same digest. What is not the same value is
+    another digest, also where the dataset reads it alike: ``2`` and
+    ``2.0`` (an integer and a float; a label the dataset takes as the
+    same grade), an object's keys in another order (kept, not sorted:
+    the datasets take it as the order of their items, a
+    ``CaptionedImages`` fold's images, or of a patient's slides, a
+    hierarchical dataset's draws; a split file's top-level keys too,
+    which the dataset looks up by name). So a check that compares these
+    digests may say as changed a file whose data are the same to the
+    dataset, never the other way.
+
+    The digest kept of the file (by its dataset's read,
+    :func:`read_json_digested`, or an earlier call) while the file is
+    that version (:func:`~openselfsup.utils.once.kept_digest`): a run
+    start parses it once, not once per check.
 
     Raises:
         OSError: the file cannot be read.
         ValueError: it is not UTF-8 JSON text.
     """
-    with open(path, encoding='utf-8') as f:
-        value = json.load(f)
-    return hashlib.sha1(json.dumps(value, separators=(',', ':')).encode(
-        'ascii')).hexdigest()
+    def digest(path: str) -> str:
+        with open(path, encoding='utf-8') as f:
+            return json_value_sha1(json.load(f))
+
+    return kept_digest(JSON_DIGEST, path, digest)
+
+
+def read_json_digested(path: str, load: Callable[[str], Any]) -> Any:
+    """``load(path)``, a dataset's read of a JSON file; of a file whose
+    digest a training run will ask
+    (:func:`~openselfsup.utils.once.want_digests`), the digest of the
+    value read (:func:`json_value_sha1`) is kept with the version of the
+    file (taken before the read) for :func:`json_content_sha1`, unless
+    kept of that version already. Other files are not digested (as long
+    as a parse)."""
+    version = stat_version(path) if digest_wanted(path) else None
+    value = load(path)
+    if version is not None:
+        keep_digest(JSON_DIGEST, path, version,
+                    lambda: json_value_sha1(value))
+    return value
 
 
 #: how recent a file's modification (or status change) time may be for
