@@ -2,6 +2,7 @@
 slide / patient aggregation against a hand-computed case where it and the
 raw-sum rule disagree, planted embeddings, and scikit-learn for the metrics."""
 import hashlib
+import logging
 import math
 import os
 import re
@@ -1854,6 +1855,86 @@ def test_a_checkpoint_of_the_given_config_and_other_settings_gets_them(
     # the checkpoint)
     assert "does not fit the config's model" not in line(
         {'model.backbone.base_channels': 16})
+
+
+def _trained_elsewhere(tmp_path, config, trained_options, dumped=True):
+    """A checkpoint of ``config`` trained with ``trained_options`` (a
+    ``--cfg-options`` dict) in ``tmp_path/run`` (its weights a freshly
+    built model's), its meta as MMEngine writes it: the config's text and
+    an experiment_name of ``config``'s name; ``dumped``: the run's dump of
+    its config beside it. Returns the checkpoint's path."""
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.config import load_config
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    trained = load_config(config, trained_options)
+    name = os.path.splitext(os.path.basename(config))[0]
+    run = tmp_path / 'run'
+    run.mkdir()
+    ckpt = run / 'iter_3.pth'
+    torch.save({'state_dict': MODELS.build(trained.model).state_dict(),
+                'meta': {'iter': 3, 'cfg': trained.pretty_text,
+                         'experiment_name': f'{name}_20261205_101500'}},
+               str(ckpt))
+    if dumped:
+        (run / f'{name}.py').write_text(trained.pretty_text)
+    return ckpt
+
+
+def _knn_warnings(monkeypatch):
+    """The warning lines knn_eval_checkpoint logs (mmengine's print_log at
+    WARNING), collected; its kNN a stand-in."""
+    import mmengine.logging
+
+    from openselfsup.evaluation import knn as knn_module
+    said = []
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: dict(
+        k=1, patch=level, slide=level, patient=level))
+    real = mmengine.logging.print_log
+
+    def print_log(msg, logger=None, level=logging.INFO):
+        if level == logging.WARNING:
+            said.append(msg)
+        return real(msg, logger, level)
+    monkeypatch.setattr(mmengine.logging, 'print_log', print_log)
+    return said
+
+
+def test_an_hlss_checkpoint_of_another_width_gets_its_options(
+        tmp_path, monkeypatch):
+    """An HLSS demo checkpoint trained at vision width 16, copied out of
+    its work dir and evaluated with the demo config, was told its model
+    differs in model.text_encoder.type: 'OpenCLIPText' -> 'HashedBagOfWords'
+    (the evaluation's own stand-in for the text tower, made in the config
+    in place before the checkpoint's recorded config was compared with
+    it), and so 'evaluate it with the config that trained it', never the
+    option that works. The config's own model is compared: the line names
+    the width and gives its --cfg-options, which, followed (split as the
+    shell splits them), load the weights."""
+    pytest.importorskip('open_clip')
+    import shlex
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.config import parse_cfg_options
+    _patients_here(tmp_path, monkeypatch)
+    hlss = os.path.join(os.path.dirname(HIDISC_DEMO),
+                        'hlss_rn50w8_synthetic.py')
+    key = 'model.backbone.model_cfg.vision_cfg.width'
+    ckpt = _trained_elsewhere(tmp_path, hlss, {key: 16}, dumped=False)
+    said = _knn_warnings(monkeypatch)
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(hlss, str(ckpt), str(tmp_path / 'a'))
+    line = str(err.value)
+    assert 'HashedBagOfWords' not in line, line
+    assert f'({key}: 16 -> 8)' in line, line
+    assert line.endswith(f': give --cfg-options {key}=16'), line
+    options = parse_cfg_options(shlex.split(line.split(
+        ': give --cfg-options ')[1]))
+    knn_eval_checkpoint(hlss, str(ckpt), str(tmp_path / 'a'), options)
+    assert said == []  # the settings it was trained with: nothing to say
 
 
 _OPTIONS_CONFIG = """model = dict(

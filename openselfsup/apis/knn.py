@@ -1027,13 +1027,17 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     with settings_refused(cfg, 'model or data'):
         check_setting_types(cfg, ('model', 'knn_eval'))
     own_model = cfg.model.to_dict()  # as the config gives it
+    # the section as it is built (a copy: cfg.model stays the config's,
+    # which a checkpoint's recorded config is compared with; the stand-in
+    # text tower made in place was named as the first difference)
+    built_model = cfg.model.to_dict()
     stand_ins, built_flat = {}, None
     if checkpoint is not None:
         # the model a checkpoint's weights fill, as it is built: an
         # open_clip tower's own files (HLSS: the CC12M checkpoint, the
         # text tower) are neither read nor part of what it is; a text
         # tower a stand-in of its width (kNN reads image features only)
-        stand_ins = without_clip_weights(cfg.model)
+        stand_ins = without_clip_weights(built_model)
     try:  # the model's settings identify it: two configs of one name at
         # initialisation, one checkpoint's weights in two models (what takes
         # no weights: a pooling, out_indices), in one --out-dir. Where a
@@ -1041,14 +1045,13 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # come from (init_cfg, pretrained: replaced, the features the same).
         # The SHA-1 of the section as built, stand-ins included, as results
         # already written record it
-        model_sha1 = model_settings_sha1(cfg.model.to_dict(),
-                                         checkpoint is not None)
+        model_sha1 = model_settings_sha1(built_model, checkpoint is not None)
         # and key by key, the config's own (the text encoder it names, not
         # the stand-in): a refusal names the key that differs
         model_flat = model_settings(own_model, checkpoint is not None)
         if stand_ins:  # as results written before they recorded the
             # config's own settings hold them: the section as built
-            built_flat = model_settings(cfg.model.to_dict(), True)
+            built_flat = model_settings(built_model, True)
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
     if checkpoint is None:  # built once its results may be written
@@ -1061,8 +1064,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # relative to another directory
         model_files = named_file_digests(cfg.model.to_dict(), 'model')
     else:
-        model, trained = _model_from_checkpoint(cfg.model, checkpoint, held,
-                                                cfg, config)
+        model, trained = _model_from_checkpoint(built_model, checkpoint,
+                                                held, cfg, config)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
         where = os.path.dirname(os.path.abspath(checkpoint))
         if out_dir and os.path.abspath(out_dir) != where:
