@@ -2448,6 +2448,134 @@ def trained_config_note(meta: Any, cfg, config: str,
                ': evaluate it with the config that trained it'))
 
 
+#: ``model.data_preprocessor`` settings that hold no weights but change
+#: the features a checkpoint gives: its normalisation and channel order
+FEATURE_PREPROCESSING = ('mean', 'std', 'to_rgb', 'bgr_to_rgb',
+                         'rgb_to_bgr')
+
+
+def _saved_feature_changes(text: str, cfg
+                           ) -> List[Tuple[str, Optional[str]]]:
+    """``(change, the --cfg-options item that sets the recorded value or
+    None)``, the change as :func:`key_change` writes it (``model.
+    data_preprocessor.mean: [0.5, 0.5, 0.5] -> unset``; an image size as
+    ``32 x 32 px``), of each setting that carries no
+    weights but changes a checkpoint's features, where ``cfg`` differs
+    from the config text ``text`` (a checkpoint's ``meta['cfg']``, read as
+    data): the data preprocessor's :data:`FEATURE_PREPROCESSING`, every
+    backbone setting but those naming initial weights and the
+    hyper-parameters (a backbone that takes the checkpoint's weights and
+    pools, or picks its stage, otherwise), and the image size of the
+    ``knn_eval`` bank's and query's pipelines (:func:`pipeline_image_size`)
+    where the training's ``knn_eval`` records one."""
+    found = []
+    saved = config_text_section(text, 'model')
+    saved = saved if isinstance(saved, dict) else {}
+    own = cfg.model.to_dict() if 'model' in cfg else {}
+
+    def option(key: str, value: Any, node: Any, at: str) -> Optional[str]:
+        if value is UNSET:  # a key only this config has: none removes it
+            return None
+        written = option_text(_value_at(node, at))
+        return None if written is None else shlex.quote(f'{key}={written}')
+
+    def part(node: Any, key: str) -> dict:
+        for name in key.split('.'):
+            node = node.get(name) if isinstance(node, dict) else None
+        return node if isinstance(node, dict) else {}
+
+    there, here = (part(n, 'data_preprocessor') for n in (saved, own))
+    for name in FEATURE_PREPROCESSING:
+        old, new = there.get(name, UNSET), here.get(name, UNSET)
+        if old is not UNREADABLE and not _same_value(old, new):
+            key = f'model.data_preprocessor.{name}'
+            found.append((key_change(key, old, new), option(
+                key, old, saved, f'data_preprocessor.{name}')))
+    nodes = [part(n, 'backbone') for n in (saved, own)]
+    there, here = (flat_config(n) for n in nodes)
+    code = _code_keys(there, UNREADABLE)
+    keys = []  # a list or tuple of numbers whole, as an option sets it
+    for key in sorted(set(there) | set(here),
+                      key=lambda k: (k.count('.'), k)):
+        if not (_same_value(there.get(key, UNSET), here.get(key, UNSET))
+                or key_below(key, code) or is_hyper_parameter(key)
+                or not INITIAL_WEIGHT_KEYS.isdisjoint(key.split('.'))):
+            key = _option_key(nodes[0] if key in there else nodes[1], key)
+            keys += [] if key in keys else [key]
+    for key in keys:
+        old, new = (_value_at(n, key) if _has_key(n, key) else UNSET
+                    for n in nodes)
+        found.append((key_change(f'model.backbone.{key}', old, new),
+                      option(f'model.backbone.{key}', old, saved,
+                             f'backbone.{key}')))
+    recorded = config_text_section(text, 'knn_eval')
+    for side in ('bank', 'query'):
+        key = f'knn_eval.{side}.pipeline'
+        old = pipeline_image_size(part(recorded, side).get('pipeline') or [],
+                                  key)
+        if old is None:  # none recorded: not compared
+            continue
+        new = pipeline_image_size(part(cfg.get('knn_eval'), side).get(
+            'pipeline') or [], key) if 'knn_eval' in cfg else None
+        if new is None or new[1] != old[1]:
+            same_key = new is not None and new[0] == old[0]
+            found.append((key_change(old[0], old[1], new[1] if new else UNSET,
+                                     _size_words),
+                          option(old[0], old[1], recorded,
+                                 old[0][len('knn_eval.'):])
+                          if same_key else None))
+    return found
+
+
+def _has_key(node: Any, key: str) -> bool:
+    """Whether the nested ``node`` has the dotted ``key``
+    (:func:`_value_at` reads it)."""
+    try:
+        _value_at(node, key)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _size_words(size: Any) -> str:
+    """An image size ``(w, h)`` in words, ``32 x 32 px``; ``unset``."""
+    return repr(size) if size is UNSET else '{} x {} px'.format(*size)
+
+
+def trained_settings_note(meta: Any, cfg, config: str,
+                          checkpoint: str) -> Optional[str]:
+    """A warning (logged as one) where a checkpoint whose weights load into
+    ``cfg``'s model (``config``: its file) is evaluated with settings that
+    carry no weights but change its features, and differ from those its
+    ``meta`` records it was trained with (:func:`_saved_feature_changes`:
+    a run with another normalisation, evaluated with the shipped config,
+    gave other numbers than its training's kNN table without a word); as
+    ``extract.py`` warns of images of another size than the encoder's
+    (:func:`~openselfsup.apis.extract.image_size_note`). Each difference
+    is named, recorded value first, then how to evaluate as trained: the
+    config it was trained with where it is a file here
+    (:func:`trained_config_said`: the run's dump in its work dir), and the
+    ``--cfg-options`` that spell the recorded values where each is such a
+    setting. None where the meta records no config, or none differs."""
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    if not isinstance(text, str):
+        return None
+    found = _saved_feature_changes(text, cfg)
+    if not found:
+        return None
+    changes = ', '.join(change for change, _ in found)
+    said, here = trained_config_said(meta, checkpoint, config)
+    options = [o for _, o in found]
+    ways = ([f'with {said}'] if here else []) + (
+        [f'with --cfg-options {" ".join(dict.fromkeys(options))}']
+        if None not in options else [])
+    way = ' or '.join(ways) if ways else \
+        'with the config that trained it'
+    return (f'{checkpoint}: evaluated with other settings than it was '
+            f'trained with, which change its features ({changes}); '
+            f'evaluate it as trained {way}')
+
+
 def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
     """Refuse to resume from a checkpoint whose run trained on a list that
     holds out other NCT classes than ``cfg``'s training list (the held-out

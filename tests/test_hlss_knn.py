@@ -1903,6 +1903,105 @@ def _knn_warnings(monkeypatch):
     return said
 
 
+@pytest.mark.parametrize('case', ['model', 'knn_images'])
+def test_a_checkpoint_evaluated_with_other_feature_settings_is_warned(
+        tmp_path, monkeypatch, case):
+    """knn_eval.py scored a checkpoint trained with another normalisation
+    (--cfg-options model.data_preprocessor.mean/std) with the shipped
+    config, which loads its weights: other numbers than its training's
+    kNN table, exit 0, no word. The settings that hold no weights but
+    change the features (the data preprocessor's mean / std, a backbone
+    setting: its strides; the kNN pipeline's image size the training's
+    knn_eval recorded) are compared with the config its meta records: a
+    warning, as extract.py warns of images of another size, naming each
+    difference (recorded value first) and how to evaluate as trained; that
+    way followed (the run's dump, or the options, split as the shell
+    splits them), the warning is gone and the settings are the trained
+    ones (the reference: the config the run was trained with)."""
+    import shlex
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.config import load_config, parse_cfg_options
+    _patients_here(tmp_path, monkeypatch)
+    said = _knn_warnings(monkeypatch)
+    config = HIDISC_DEMO
+    if case == 'model':
+        trained_options = {'model.data_preprocessor.mean': [0.5, 0.5, 0.5],
+                           'model.data_preprocessor.std': [0.25] * 3,
+                           'model.backbone.strides': (1, 2, 2, 1)}
+        changes = ('model.data_preprocessor.mean: [0.5, 0.5, 0.5] -> unset, '
+                   'model.data_preprocessor.std: [0.25, 0.25, 0.25] -> '
+                   'unset, model.backbone.strides: (1, 2, 2, 1) -> unset')
+    else:  # a config whose kNN images are resized, trained at 16 px
+        config = str(tmp_path / 'resized.py')
+        resize = "dict(type='Resize', scale=32)"
+        with open(config, 'w') as f:
+            f.write(f'_base_ = [{HIDISC_DEMO!r}]\n'
+                    f'eval_pipeline = [dict(type="LoadHistoPatch", '
+                    f'mode="rgb"), {resize}, dict(type="ToUnitTensor"), '
+                    'dict(type="PackInputs")]\n'
+                    'knn_eval = dict(bank=dict(pipeline=eval_pipeline), '
+                    'query=dict(pipeline=eval_pipeline))\n')
+        trained_options = {'knn_eval.bank.pipeline.1.scale': 16,
+                           'knn_eval.query.pipeline.1.scale': 16}
+        changes = ('knn_eval.bank.pipeline.1.scale: 16 x 16 px -> 32 x 32 '
+                   'px, knn_eval.query.pipeline.1.scale: 16 x 16 px -> '
+                   '32 x 32 px')
+    ckpt = _trained_elsewhere(tmp_path, config, trained_options)
+    knn_eval_checkpoint(config, str(ckpt), str(tmp_path / 'a'))
+    assert len(said) == 1, said
+    dump = tmp_path / 'run' / os.path.basename(config)
+    head = (f'{ckpt}: evaluated with other settings than it was trained '
+            f'with, which change its features ({changes}); evaluate it as '
+            f'trained with {dump} or with --cfg-options ')
+    assert said[0].startswith(head), said[0]
+    options = parse_cfg_options(shlex.split(said[0][len(head):]))
+    trained = load_config(config, trained_options)
+    followed = load_config(config, options)
+    for key in trained_options:
+        *parents, last = key.split('.')
+        node, want = followed, trained
+        for part in parents:
+            node, want = ((n[int(part)] if isinstance(n, list) else n[part])
+                          for n in (node, want))
+        assert node[last] == want[last], key
+    del said[:]
+    knn_eval_checkpoint(config, str(ckpt), str(tmp_path / 'b'), options)
+    knn_eval_checkpoint(str(dump), str(ckpt), str(tmp_path / 'c'))
+    assert said == []
+    # no dump beside it: the options alone; a checkpoint whose meta
+    # records no config is not judged
+    os.remove(dump)
+    knn_eval_checkpoint(config, str(ckpt), str(tmp_path / 'd'))
+    assert said[0].endswith(
+        'evaluate it as trained with --cfg-options '
+        + said[0].split(' with --cfg-options ')[1]), said
+    assert str(dump) not in said[0]
+
+
+def test_a_feature_setting_only_this_config_has_names_the_trained_config(
+        tmp_path, monkeypatch):
+    """A setting the evaluation's config has and the training's had not
+    (a normalisation added since): no --cfg-options removes it, so none
+    is offered; the run's dump is, or where none is here, the config
+    that trained it."""
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    _patients_here(tmp_path, monkeypatch)
+    said = _knn_warnings(monkeypatch)
+    ckpt = _trained_elsewhere(tmp_path, HIDISC_DEMO, {}, dumped=False)
+    knn_eval_checkpoint(HIDISC_DEMO, str(ckpt), str(tmp_path / 'a'))
+    assert said == []  # the same settings: nothing said
+    knn_eval_checkpoint(HIDISC_DEMO, str(ckpt), str(tmp_path / 'b'),
+                        {'model.data_preprocessor.mean': [1.0, 1.0, 1.0],
+                         'model.data_preprocessor.std': [2.0, 2.0, 2.0]})
+    assert said == [
+        f'{ckpt}: evaluated with other settings than it was trained with, '
+        'which change its features (model.data_preprocessor.mean: unset -> '
+        '[1.0, 1.0, 1.0], model.data_preprocessor.std: unset -> [2.0, 2.0, '
+        '2.0]); evaluate it as trained with the config that trained it'], \
+        said
+
+
 def test_an_hlss_checkpoint_of_another_width_gets_its_options(
         tmp_path, monkeypatch):
     """An HLSS demo checkpoint trained at vision width 16, copied out of

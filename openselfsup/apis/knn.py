@@ -627,7 +627,7 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
     """
     from ..utils.checkpoint import load_checkpoint_bytes, state_dict_of
     from ..config import (checkpoint_kind_words, saved_model_type,
-                          trained_config_note)
+                          trained_config_note, trained_settings_note)
     from ..models.state_dict import load_state
     from ..registry import MODELS
     ckpt = load_checkpoint_bytes(held.pop(), checkpoint, tensors_only=True)
@@ -649,6 +649,14 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
         return trained_config_note(meta, cfg, config, checkpoint)
 
     load_state(model, state, checkpoint, "the config's model", said)
+    # the weights fit; settings that hold none but change the features
+    # (normalisation, the backbone's pooling, the kNN images' size) other
+    # than trained: said, as extract.py says images of another size
+    note = trained_settings_note(meta, cfg, config, checkpoint) \
+        if cfg is not None else None
+    if note:
+        from mmengine.logging import print_log
+        print_log(note, logger='current', level=logging.WARNING)
     return model, trained_patients(ckpt, checkpoint)
 
 
