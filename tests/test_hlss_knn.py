@@ -312,13 +312,20 @@ def test_knn_results_are_replaced_by_their_own_checkpoint_only(tmp_path):
     record(checkpoint=a, checkpoint_sha1=sa)
     check_own_results(path, a, sa)  # a rerun
     check_own_results(path, b, sa)  # its folder moved or copied
-    for source in (b, a):  # another run's file; a retraining's
-        with pytest.raises(InputError) as err:
-            check_own_results(path, source, sb)
-        assert str(err.value) == (
-            f'{path}: holds the kNN results of {a} (SHA-1 aaaaaaaaaaaa), '
-            f'not of {source} (SHA-1 bbbbbbbbbbbb); give another --out-dir, '
-            'or delete it to replace them')
+    with pytest.raises(InputError) as err:  # another run's file
+        check_own_results(path, b, sb)
+    assert str(err.value) == (
+        f'{path}: holds the kNN results of {a} (SHA-1 aaaaaaaaaaaa), '
+        f'not of {b} (SHA-1 bbbbbbbbbbbb); give another --out-dir, '
+        'or delete it to replace them')
+    # a retraining's: the same path named twice, 'not of' itself, before
+    with pytest.raises(InputError) as err:
+        check_own_results(path, a, sb)
+    assert str(err.value) == (
+        f'{path}: holds the kNN results of {a} as it was when they were '
+        'written (SHA-1 aaaaaaaaaaaa); that file has been replaced since by '
+        'another checkpoint (SHA-1 bbbbbbbbbbbb): give another --out-dir to '
+        'keep both, or delete those results to replace them')
     with pytest.raises(InputError, match='not of random init'):
         check_own_results(path, 'random init (seed 0)', None)
     # a record without the SHA-1 (written before it was recorded): its path
@@ -2034,6 +2041,58 @@ def test_an_hlss_checkpoint_of_another_width_gets_its_options(
         ': give --cfg-options ')[1]))
     knn_eval_checkpoint(hlss, str(ckpt), str(tmp_path / 'a'), options)
     assert said == []  # the settings it was trained with: nothing to say
+
+
+def test_a_checkpoint_trained_again_gets_a_command_that_runs(
+        tmp_path, monkeypatch):
+    """A run trained again into its work dir, over a checkpoint evaluated
+    before: knn_summary.py said 'tools/knn_eval.py evaluates the current
+    one', and that command was refused, 'holds the kNN results of X (SHA-1
+    a...), not of X (SHA-1 b...)', the same path twice, no word that the
+    file was replaced. The rerun's line says so, and the summary names a
+    command that runs: split as the shell splits it and run as
+    tools/knn_eval.py, it evaluates the file's current bytes (their SHA-1
+    read here) and leaves the earlier results as they were."""
+    import hashlib
+    import json
+    import shlex
+
+    import torch
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.apis.knn_summary import summarize_knn
+    from openselfsup.utils import run_cli
+    _patients_here(tmp_path, monkeypatch)
+    ckpt = _trained_elsewhere(tmp_path, HIDISC_DEMO, {})
+    _knn_warnings(monkeypatch)  # the kNN a stand-in
+    _, first = knn_eval_checkpoint(HIDISC_DEMO, str(ckpt))
+    before = open(first, 'rb').read()
+    old = hashlib.sha1(ckpt.read_bytes()).hexdigest()
+    saved = torch.load(str(ckpt), weights_only=True)  # trained again
+    saved['state_dict'] = {k: v + 1 if v.is_floating_point() else v
+                           for k, v in saved['state_dict'].items()}
+    torch.save(saved, str(ckpt))
+    new = hashlib.sha1(ckpt.read_bytes()).hexdigest()
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(HIDISC_DEMO, str(ckpt))
+    assert str(err.value) == (
+        f'{first}: holds the kNN results of {ckpt} as it was when they '
+        f'were written (SHA-1 {old[:12]}); that file has been replaced '
+        f'since by another checkpoint (SHA-1 {new[:12]}): give another '
+        '--out-dir to keep both, or delete those results to replace them')
+    out = summarize_knn([first], str(tmp_path / 'summary'))
+    note = [line for line in out['markdown'].splitlines()
+            if 'now holds another checkpoint' in line]
+    assert len(note) == 1 and note[0].count('`') == 2, out['markdown']
+    words = shlex.split(note[0].split('`')[1])
+    assert words[:2] == ['python', 'tools/knn_eval.py'], words
+    assert run_cli(_knn_tool().main, words[2:]) == 0
+    written = [os.path.join(d, f) for d, _, files in os.walk(tmp_path / 'run')
+               for f in files if f.endswith('.json') and
+               os.path.join(d, f) != first]
+    assert len(written) == 1, written
+    assert json.load(open(written[0]))['checkpoint_sha1'] == new
+    assert open(first, 'rb').read() == before
 
 
 _OPTIONS_CONFIG = """model = dict(

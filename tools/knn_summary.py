@@ -10,7 +10,9 @@ under other kNN settings (k, temperature, aggregation, bank or query data
 and splits) are refused, naming the first setting that differs: summarise
 each setting apart. A result whose checkpoint file holds another
 checkpoint now (trained again into its work dir) keeps its row, named by
-the SHA-1 evaluated, with a line under the table; a result whose data
+the SHA-1 evaluated, with a line under the table naming the knn_eval.py
+command that evaluates the current file (into a folder of its own beside
+it, --out-dir <folder>/knn_<SHA-1>); a result whose data
 folder was written again since keeps its row too, marked "(earlier
 data)", with a line under the table. Writes PREFIX.md, PREFIX.json and
 PREFIX.png together; prints the table.

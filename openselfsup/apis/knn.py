@@ -785,6 +785,15 @@ def check_own_results(json_path: str, source: str,
         _check_same_settings(json_path, record, settings, config,
                              model_sha1, model_flat)
         return
+    if sha1 and before_sha1 and before == source:
+        # one path, other bytes: the checkpoint there was replaced since
+        # (trained again into its work dir); the line named the path twice
+        raise InputError(
+            f'{json_path}: holds the kNN results of {source} as it was '
+            f'when they were written (SHA-1 {str(before_sha1)[:12]}); that '
+            'file has been replaced since by another checkpoint (SHA-1 '
+            f'{str(sha1)[:12]}): give another --out-dir to keep both, or '
+            'delete those results to replace them')
     # the files whose contents differ, named on both sides
     there, here = (f if isinstance(f, dict) else {} for f in files)
     changed = sorted(k for k in set(there) | set(here)

@@ -14,7 +14,9 @@ one report of them: a Markdown table, a JSON and a PNG, as one set.
   balance sweeps, :func:`~openselfsup.lowshot.metrics.mean_ci`).
 * **Checkpoints written over.** A result whose checkpoint file holds
   other bytes now than those evaluated (:func:`written_over`) is named by
-  the SHA-1 it was evaluated on, with a line under the table.
+  the SHA-1 it was evaluated on, with a line under the table naming the
+  ``tools/knn_eval.py`` command that evaluates the current file
+  (:func:`current_checkpoint_command`).
 * **Columns.** Accuracy and mean class accuracy per level (patch, slide,
   patient), in percent, as the results hold them.
 * **One evaluation setting.** Every result must have been evaluated under
@@ -166,6 +168,24 @@ def written_over(records: Sequence[dict]) -> List[Optional[str]]:
             current = None
         now.append(current if current not in (None, sha1) else None)
     return now
+
+
+def current_checkpoint_command(row: dict) -> str:
+    """The ``tools/knn_eval.py`` command that evaluates the checkpoint a
+    summary ``row`` names as its file holds it now (``checkpoint_now_sha1``:
+    :func:`written_over`) with the row's config, into a folder of its own
+    beside it, named for that SHA-1 (``knn_<SHA-1>``): the results of the
+    checkpoint evaluated before lie under the output name beside it, which
+    knn_eval.py refuses to replace (the line said only that knn_eval.py
+    evaluates the current one, and the command it reads as was refused).
+    Paths quoted for the shell."""
+    import shlex
+    ckpt = row['checkpoint']
+    fresh = os.path.join(os.path.dirname(ckpt),
+                         f'knn_{row["checkpoint_now_sha1"][:12]}')
+    return ' '.join(['python tools/knn_eval.py'] + [
+        shlex.quote(p) for p in (row['config'], ckpt)] + [
+        '--out-dir', shlex.quote(fresh)])
 
 
 def data_written_over(records: Sequence[dict],
@@ -439,8 +459,8 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
                   'holds another checkpoint (SHA-1 '
                   f'{r["checkpoint_now_sha1"][:12]}) than the one evaluated '
                   f'(SHA-1 {str(r["checkpoint_sha1"])[:12]}), whose results '
-                  'the row shows; tools/knn_eval.py evaluates the current one'
-                  for r in over]
+                  'the row shows; to evaluate the current one beside them: '
+                  f'`{current_checkpoint_command(r)}`' for r in over]
     stale = [r for r in rows if r.get('data_now_sha1')]
     if stale:
         from ..config import data_digest_words, is_patches_digest
