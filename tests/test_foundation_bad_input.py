@@ -2161,37 +2161,54 @@ def test_a_protocol_4_pickle_damaged_after_its_frame_is_damaged(
 def _genops_walk(data: bytes, at: int = 0):
     """The reference of the pickle walk: pickletools.genops over the
     pickle at ``at`` of ``data``, its protocol (PROTO's argument, raised
-    by a later opcode of a higher protocol, as the walk defines it) and
-    the position after its STOP; raises where genops does."""
+    by a later opcode of a higher protocol, as the walk defines it), the
+    position after its STOP and whether an extension opcode (EXT1/2/4) is
+    in it; raises where genops does."""
     import io
     import pickletools
     f = io.BytesIO(data)
     f.seek(at)
-    protocol = 0
+    protocol, extension = 0, False
     for op, arg, _ in pickletools.genops(f):
         protocol = arg if op.name == 'PROTO' else max(protocol, op.proto)
-    return protocol, f.tell()
+        extension = extension or op.name.startswith('EXT')
+    return protocol, f.tell(), extension
 
 
 def _walk_or_error(walk, data: bytes, at: int = 0):
     try:
-        return walk(data, at)
+        return tuple(walk(data, at))
     except Exception:  # noqa: BLE001 (which error: the walk's own)
         return 'error'
+
+
+#: pickles of the extension opcodes (EXT1, EXT2, EXT4), one after a run
+#: of floats (which the walk steps over in one match), and hand-made
+#: pickles whose PROTO comes after an opcode of a higher protocol (FRAME,
+#: of 4; another PROTO): the protocol is the last PROTO's, then raised
+#: by the opcodes after it, so (2, 13) and (0, 6)
+_EXTENDED = [b'\x80\x02\x82\x01.', b'\x80\x02\x83\x01\x02.',
+             b'\x80\x02\x84\x01\x02\x03\x04.',
+             b'\x80\x02(' + b'G' + bytes(8) + b'G' + bytes(8) +
+             b'\x83\xff\xffe.']
+_PROTO_AFTER = {b'\x95' + (3).to_bytes(8, 'little') + b'\x80\x02N.': (2, 13),
+                b'\x80\x05\x80\x00N.': (0, 6),
+                b'\x80\x05\x80\x02\x95' + bytes(8) + b'N.': (4, 15)}
 
 
 def test_the_pickle_walk_reads_a_pickle_as_pickletools_does():
     """The protocol test of a checkpoint walks its whole pickle (a damaged
     byte anywhere makes the re-save advice fail) but steps over runs of
-    fixed-size opcodes in one match, where pickletools.genops (3 s for a
-    24 MB data.pkl of logged floats, 12 s under load) reads each. Against
-    genops itself (the reference): the same protocol and end, or an
-    error, for pickles of every protocol and kind of opcode (text ones of
-    protocol 0, frames and a payload outside them, memo, globals,
-    protocol 5's buffers), each byte of each small one turned into every
-    other value, each cut short, and with bytes after STOP. Where a
-    pickle's protocol is the one asked of pickle.dumps (2 to 5: its PROTO)
-    that is the protocol the walk gives."""
+    fixed-size opcodes in regex matches, where pickletools.genops reads
+    each. Against genops itself (the reference): the same protocol, end
+    and use of an extension opcode (EXT1/2/4, which checkpoint_meta
+    refuses to read), or an error, for pickles of every protocol and kind
+    of opcode (text ones of protocol 0, frames and a payload outside
+    them, memo, globals, protocol 5's buffers, extensions), each byte of
+    each small one turned into every other value, each cut short, and
+    with bytes after STOP. Where a pickle's protocol is the one asked of
+    pickle.dumps (2 to 5: its PROTO) that is the protocol the walk gives;
+    a PROTO after an opcode of a higher protocol sets it (hand-computed)."""
     import collections
     import io
     import pickle
@@ -2212,9 +2229,14 @@ def test_the_pickle_walk_reads_a_pickle_as_pickletools_does():
     # protocol 5's buffers out of band (NEXT_BUFFER, READONLY_BUFFER)
     pickles.append(pickle.dumps(pickle.PickleBuffer(b'pb'), 5,
                                 buffer_callback=lambda b: True))
-    for data in pickles:
+    for data in pickles + _EXTENDED + list(_PROTO_AFTER):
         assert _walk_or_error(_walk_pickle, data) == \
             _walk_or_error(_genops_walk, data) != 'error'
+    assert [_walk_pickle(data).extension for data in _EXTENDED] == \
+        [True] * len(_EXTENDED)
+    for data, (protocol, end) in _PROTO_AFTER.items():
+        assert _walk_pickle(data)[:2] == (protocol, end) == \
+            (protocol, len(data))
     for v in values + [big]:
         for protocol in (2, 3, 4, 5):
             data = pickle.dumps(v, protocol)
@@ -2224,10 +2246,11 @@ def test_the_pickle_walk_reads_a_pickle_as_pickletools_does():
     # each one cut short
     small = [pickle.dumps({'w': [1.5, (-3, 'é')],
                            'o': collections.OrderedDict(b=b'c')}, protocol)
-             for protocol in range(5)]  # (5 writes these as 4)
+             for protocol in range(5)]  # (protocols 0 to 4: 5's differ
+    # from 4's in their PROTO alone, having no out-of-band buffer)
     others = sorted({ord(op.code) for op in pickletools.opcodes} |
                     {0, ord('\n'), 0xff})
-    for data in small:
+    for data in small + _EXTENDED[:1]:
         for end in range(len(data)):
             assert _walk_or_error(_walk_pickle, data[:end]) == 'error'
         for where in range(len(data)):
@@ -2235,17 +2258,164 @@ def test_the_pickle_walk_reads_a_pickle_as_pickletools_does():
                 bad = data[:where] + bytes([byte]) + data[where + 1:]
                 assert _walk_or_error(_walk_pickle, bad) == \
                     _walk_or_error(_genops_walk, bad), (data, where, byte)
-    # pickles one after another (the legacy format), from a buffer or a
-    # mapped file: each from where the last ended, bytes after them left
+    # pickles one after another (the legacy format), from a buffer: each
+    # from where the last ended, bytes after them left
     data = b''.join(small) + b'\x00tensor bytes'
-    for view in (data, memoryview(data), io.BytesIO(data).getbuffer()):
+    for view in (data, memoryview(data), io.BytesIO(data).getbuffer(),
+                 bytearray(data)):
         at, ends = 0, []
         for _ in small:
-            protocol, at = _walk_pickle(view, at)
-            assert (protocol, at) == _genops_walk(data, ends[-1] if ends
-                                                  else 0)
+            walk = _walk_pickle(view, at)
+            at = walk.end
+            assert tuple(walk) == _genops_walk(data, ends[-1] if ends
+                                               else 0)
             ends.append(at)
         assert at == len(data) - len(b'\x00tensor bytes')
+
+
+def test_the_pickle_walk_of_a_file_reads_it_in_pieces_as_genops_does():
+    """The legacy format's pickles are walked in the bytes read from the
+    file (not mapped: a file cut short while it is walked, as torch.save
+    opening it 'wb' cuts it, stopped the process on SIGBUS), in pieces
+    that double, each walk going on where a piece ended. Against genops
+    over the whole bytes (the reference), for every first piece's size
+    from 1 byte: the same protocols, or an error where a pickle is
+    damaged or cut short."""
+    import collections
+    import gzip
+    import io
+    import pickle
+
+    from openselfsup.utils.checkpoint_files import _walk_pickles
+    small = [pickle.dumps({'w': [1.5, (-3, 'é')], 'x': 'é' * 40,
+                           'o': collections.OrderedDict(b=b'c')}, protocol)
+             for protocol in range(6)] + _EXTENDED + list(_PROTO_AFTER)
+    data = b''.join(small)
+    expected, at = [], 0
+    for _ in small:
+        protocol, at, _ = _genops_walk(data, at)
+        expected.append(protocol)
+    tail = b'\x00tensor bytes'
+    for size in range(1, 40):
+        assert _walk_pickles(io.BytesIO(data + tail), len(small),
+                             size) == expected, size
+        for bad in (data[:-1], data[:len(data) // 2], b'\xff' + data[1:]):
+            with pytest.raises(ValueError):
+                _walk_pickles(io.BytesIO(bad), len(small), size)
+    # a wrapper whose fileno is not its bytes: read through its read()
+    packed = io.BytesIO(gzip.compress(data + tail))
+    assert _walk_pickles(gzip.GzipFile(fileobj=packed), len(small)) == \
+        expected
+
+
+def test_a_legacy_file_cut_short_while_it_is_walked_is_no_pickle(
+        tmp_path):
+    """A legacy-format file another process cuts short (torch.save
+    opens it 'wb') while its pickles are walked: mapped, it stopped the
+    walking process with SIGBUS (rc -7); read, it has no protocol (None,
+    the old answer). Run in a child process, the file cut on the walk's
+    first call to 64 kB (mapped, the bytes past the page it ends in are
+    no longer the file's; those before it read as zeros). A gzip'd
+    legacy file opened with gzip.open (whose fileno() is the compressed
+    file's) has its protocol: it was None, the compressed bytes mapped."""
+    import gzip
+
+    import torch
+
+    from openselfsup.utils.checkpoint_files import pickle_protocol
+    path = tmp_path / 'legacy.pth'
+    torch.save({'state_dict': {'w': torch.ones(3)},
+                'meta': {'history': [i / 7 for i in range(300000)]}},
+               path, pickle_protocol=4, _use_new_zipfile_serialization=False)
+    whole = path.read_bytes()
+    assert pickle_protocol(str(path)) == 4
+    child = (
+        'import os, sys\n'
+        'from openselfsup.utils import checkpoint_files as cf\n'
+        'walk = cf._walk_pickle\n'
+        'def cut_then_walk(*args, **kwargs):\n'
+        '    os.truncate(sys.argv[1], 1 << 16)\n'
+        '    return walk(*args, **kwargs)\n'
+        'cf._walk_pickle = cut_then_walk\n'
+        'print(cf.pickle_protocol(sys.argv[1]))\n')
+    done = subprocess.run([sys.executable, '-c', child, str(path)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, 'PYTHONPATH': REPO})
+    assert (done.returncode, done.stdout) == (0, 'None\n'), done
+    path.write_bytes(whole)
+    assert pickle_protocol(str(path)) == 4
+    packed = tmp_path / 'legacy.pth.gz'
+    packed.write_bytes(gzip.compress(whole))
+    with gzip.open(packed, 'rb') as f:
+        assert pickle_protocol(f) == 4
+
+
+def _pattern_ops(parsed):
+    """Every operation of a parsed regular expression (re's parser's
+    tree), nested ones too."""
+    for op, av in parsed:
+        yield str(op)
+        for item in av if isinstance(av, (tuple, list)) else (av, ):
+            if hasattr(item, 'data'):
+                yield from _pattern_ops(item)
+            elif isinstance(item, (tuple, list)):
+                for sub in item:
+                    if hasattr(sub, 'data'):
+                        yield from _pattern_ops(sub)
+
+
+def test_the_pickle_walk_runs_on_python_3_10(monkeypatch):
+    """The project takes Python 3.10 (pyproject, README): the walk's
+    patterns hold no construct re gained in 3.11 (a possessive repeat
+    '*+', an atomic group), with which re.compile raised on 3.10 and every
+    valid protocol-4 file was called damaged; compiled on 3.10 itself
+    where it is installed. A programming error in the walk is not taken
+    for a damaged file: it raises, where the protocol was None."""
+    import pickle
+
+    try:
+        from re import _parser as parser
+    except ImportError:  # Python 3.10
+        import sre_parse as parser
+
+    from openselfsup.utils import checkpoint_files
+    patterns = checkpoint_files._PLAIN_RUNS
+    ops = {op for p in patterns for op in _pattern_ops(
+        parser.parse(p.pattern, p.flags))}
+    assert 'MAX_REPEAT' in ops  # (the walk of the tree reaches repeats)
+    assert not ops & {'POSSESSIVE_REPEAT', 'ATOMIC_GROUP'}, ops
+    sources = [(p.pattern, p.flags) for p in patterns]
+    for old in glob.glob(os.path.expanduser(
+            '~/.pyenv/versions/3.10*/bin/python')) + list(
+                filter(None, [shutil.which('python3.10')])):
+        probe = subprocess.run([old, '-c', 'import sys; print(sys.version)'],
+                               capture_output=True, text=True, timeout=60)
+        if probe.stdout.startswith('3.10'):  # (not a shim that fails)
+            done = subprocess.run(
+                [old, '-c', f'import re; [re.compile(*s) for s in '
+                 f'{sources!r}]'], capture_output=True, text=True,
+                timeout=60)
+            assert done.returncode == 0, done.stderr
+            break
+
+    def broken(*args, **kwargs):
+        raise TypeError('a bug in the walk')
+    valid = _zipped_pickle(pickle.dumps({'a': 1}, 4))
+    assert checkpoint_files.pickle_protocol(valid) == 4
+    monkeypatch.setattr(checkpoint_files, '_walk_pickle', broken)
+    with pytest.raises(TypeError, match='a bug in the walk'):
+        checkpoint_files.pickle_protocol(valid)
+
+
+def _zipped_pickle(data: bytes):
+    """A zip laid out as torch's archive holding the pickle ``data``."""
+    import io
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w') as zf:
+        zf.writestr('archive/data.pkl', data)
+        zf.writestr('archive/version', '3\n')
+    buffer.seek(0)
+    return buffer
 
 
 @pytest.mark.parametrize('zipped', [True, False])
@@ -2778,6 +2948,10 @@ def test_checkpoint_meta_imports_and_calls_nothing(tmp_path):
         with pytest.raises(MetaUnread):
             meta_of(b"\x80\x02}X\x04\x00\x00\x00meta}X\x01\x00\x00\x00a"
                     b"\x83\xf0\x7fX\x01\x00\x00\x00x\x85Rss.")
+        with pytest.raises(MetaUnread):  # in a run of plain opcodes
+            meta_of(b"\x80\x02}X\x04\x00\x00\x00meta}X\x01\x00\x00\x00a"
+                    b"](G?\xf8\x00\x00\x00\x00\x00\x00\x83\xf0\x7f"
+                    b"X\x01\x00\x00\x00x\x85Ress.")
     finally:
         copyreg.remove_extension(__name__, '_record_call', 0x7ff0)
         copyreg.clear_extension_cache()
