@@ -2475,8 +2475,8 @@ def test_a_protocol_4_checkpoint_saved_without_crcs_is_no_damaged_pickle(
                                               load_checkpoint_file)
     path = tmp_path / 'nocrc4.pth'
     monkeypatch.setattr(serialization.config.save, 'compute_crc32', False)
-    torch.save({'state_dict': {'w': torch.zeros(3)}}, path,
-               pickle_protocol=4)
+    torch.save({'state_dict': {'w': torch.zeros(3), 'b': torch.ones(2)},
+                'meta': {'epoch': 1}}, path, pickle_protocol=4)
     monkeypatch.undo()
     with zipfile.ZipFile(path) as zf:  # what makes it this case
         assert {i.CRC for i in zf.infolist()} == {0}
@@ -2503,6 +2503,24 @@ def test_a_protocol_4_checkpoint_saved_without_crcs_is_no_damaged_pickle(
     bad.write_bytes(path.read_bytes()[:at] + b'\xff' +
                     path.read_bytes()[at + 1:])
     _said_damaged(bad, monkeypatch)
+    # damaged but of a whole syntax (its first BINGET's memo index made
+    # 200, an entry it has not): nothing tells it from a valid file
+    # without loading it; the line says the advice is for a file written
+    # whole, and that its load says if it is damaged, as it does
+    at = path.read_bytes().index(pickled) + 1 + next(
+        at for op, _, at in pickletools.genops(pickled) if op.name == 'BINGET')
+    bad.write_bytes(path.read_bytes()[:at] + bytes([200]) +
+                    path.read_bytes()[at + 1:])
+    with pytest.raises(pickle.UnpicklingError, match='Memo value not found'):
+        torch.load(bad, weights_only=False)  # the advice's load
+    with pytest.raises(InputError) as read:
+        load_checkpoint_file(str(bad))
+    assert str(read.value).startswith(
+        f'{bad}: its pickle, of protocol 4, uses an operation ') and \
+        "if you trust its source and it was written whole (its pickle's " \
+        'syntax alone is checked here; the load below says if it is ' \
+        "damaged), save it again in torch's default protocol" in \
+        str(read.value), read.value
 
 
 def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
@@ -2551,8 +2569,10 @@ def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
         return 'read'
     said = ('its pickle, of protocol 4, uses an operation torch.load('
             'weights_only=True) does not read (Unsupported operand 149: '
-            'FRAME); if you trust its source, save it again in torch\'s '
-            'default protocol and give that file: ')
+            'FRAME); if you trust its source and it was written whole '
+            "(its pickle's syntax alone is checked here; the load below "
+            "says if it is damaged), save it again in torch's default "
+            'protocol and give that file: ')
     for opted_out in (False, True):
         if opted_out:
             monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
@@ -2579,7 +2599,8 @@ def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
                 if opted_out and 'load_from' in opts:
                     assert run == 'read', case  # MMEngine's torch.load
                 elif not zipped and flags:  # (a legacy file: not resumed)
-                    assert said in run and 'damaged' not in run, (case, run)
+                    assert said in run and 'its pickle is damaged' not in \
+                        run, (case, run)
                 else:
                     assert run.startswith(head + said) and '\n' not in run \
                         and ('load_from_check=False' in run) == (

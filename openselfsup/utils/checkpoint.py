@@ -634,7 +634,10 @@ def unread_protocol(path: str, exc: BaseException, head: str = '',
     ``torch.load(weights_only=False)`` reads. It was said to be damaged
     (since 14d8d5b); before, to hold objects refused for safety. The line
     names the protocol and, for a file of a trusted source, the command
-    that saves it again in torch's default protocol. ``head``
+    that saves it again in torch's default protocol, where the file was
+    written whole: a pickle whose syntax is whole may still be damaged
+    (a memo index of no entry, in a zip without CRCs or of the legacy
+    format), which that command's load then says. ``head``
     (``'load_from '``) comes before the path; ``source``: a callable
     giving the file's bytes from their start (a buffer of them), where
     ``path`` is not to be read again. None for another error, or a
@@ -660,10 +663,11 @@ def unread_protocol(path: str, exc: BaseException, head: str = '',
     op = opcode.name
     what = (f'its pickle, of protocol {protocol}, uses an operation '
             f'torch.load(weights_only=True) does not read ({said}'
-            f': {op}); if you trust its source, save it '
-            "again in torch's default protocol and give that file: import "
-            'torch, openselfsup.engine; torch.save(torch.load(FILE, '
-            'weights_only=False), NEW)')
+            f': {op}); if you trust its source and it was written whole '
+            "(its pickle's syntax alone is checked here; the load below "
+            "says if it is damaged), save it again in torch's default "
+            'protocol and give that file: import torch, openselfsup.engine'
+            '; torch.save(torch.load(FILE, weights_only=False), NEW)')
     unread = UnreadProtocol(f'{head}{path}: {what}')
     unread.what = what
     return unread
