@@ -2426,8 +2426,11 @@ def test_the_protocol_of_a_torch_file_is_the_one_it_was_saved_in(
     legacy, from its path and from a buffer of its bytes (left at its
     start), its pickle holding a frame-sized history and a string written
     outside the frames; a zip whose data.pkl has a byte after STOP, or is
-    cut short (its CRC rewritten: zipfile's writestr), has none."""
+    cut short (its CRC rewritten: zipfile's writestr), has none, nor a
+    legacy file whose last pickle, its storage keys, is damaged (which
+    torch.load(weights_only=False) refuses: the reference)."""
     import io
+    import pickle
 
     import torch
 
@@ -2442,7 +2445,16 @@ def test_the_protocol_of_a_torch_file_is_the_one_it_was_saved_in(
         assert pickle_protocol(str(path)) == protocol
         buffer = io.BytesIO(path.read_bytes())
         assert pickle_protocol(buffer) == protocol and buffer.tell() == 0
-    if not zipped:
+    if not zipped:  # the fifth pickle's first opcode after PROTO damaged
+        data = path.read_bytes()
+        at = 0
+        for _ in range(4):
+            at = _genops_walk(data, at)[1]
+        bad = tmp_path / 'bad.pth'
+        bad.write_bytes(data[:at + 2] + b'\xff' + data[at + 3:])
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(bad, weights_only=False)
+        assert pickle_protocol(str(bad)) is None
         return
     with zipfile.ZipFile(path) as src:
         members = {name: src.read(name) for name in src.namelist()}
