@@ -282,6 +282,49 @@ def test_the_resume_advice_names_the_checkpoint_this_run_continues_from(
 
 
 @pytest.mark.slow
+def test_a_ctrl_c_after_a_save_names_the_checkpoint_to_resume(
+        nct_copy, tmp_path, capsys):
+    """Ctrl-C of a training run that had saved a checkpoint said only
+    ``interrupted`` (exit 130), while an error stop names the checkpoint
+    and ``balance_sweep.py`` the command that continues: it now says
+    that --resume of the checkpoint this process saved continues it, as
+    the error stop does; nothing where it saved none (stopped in its
+    first epoch, epochs of 2 iterations)."""
+    from mmengine.hooks import Hook
+
+    from openselfsup.apis import train
+    from openselfsup.registry import HOOKS
+    from openselfsup.utils.errors import _stopped
+    at = {'iter': None}
+
+    class CtrlCHookForTests(Hook):  # a Ctrl-C after the iteration at['iter']
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            if runner.iter == at['iter']:
+                raise KeyboardInterrupt
+    HOOKS.register_module(module=CtrlCHookForTests, force=True)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), str(nct_copy) +
+                       '/', n_images=8, batch=4, epochs=2, custom_hooks=[
+                           dict(type='CtrlCHookForTests')])
+
+    def line(iteration, work):
+        at['iter'] = iteration
+        with pytest.raises(KeyboardInterrupt) as stop:
+            train(cfg, work_dir=str(work))
+        capsys.readouterr()
+        assert _stopped(stop.value) == 130
+        return capsys.readouterr().err.strip()
+
+    # in epoch 2, after epoch_1.pth was saved
+    work = tmp_path / 'w'
+    assert line(2, work) == ('interrupted: this run continues with '
+                             f'--resume {work}/epoch_1.pth')
+    assert (work / 'epoch_1.pth').is_file()
+    # in epoch 1: nothing saved, nothing to continue from
+    assert line(0, tmp_path / 'v') == 'interrupted'
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize('how', ['cause', 'context', 'none'])
 def test_an_error_from_a_sigterm_is_not_said_to_stop_the_run(
         nct_copy, tmp_path, how):

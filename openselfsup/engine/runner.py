@@ -60,7 +60,7 @@ from ..config import (accumulation_count, config_text_section, named_wrappers,
 from ..registry import RUNNERS
 from ..utils import (InputError, count_words, first_line, is_int,
                      is_number, settings_refused, terminate_raises)
-from ..utils.errors import interruption, one_line
+from ..utils.errors import interruption, note_interruption, one_line
 from ..utils.checkpoint import (damaged_pickle, load_legacy_checkpoint,
                                 register_safe_globals, unpickling_refusal)
 from ..utils.checkpoint_files import (checkpoint_folder,
@@ -4098,25 +4098,49 @@ class AtomicRunner(Runner):
             try:
                 out = run()
             except UnreadableImage as exc:
-                path = self._continue_from
-                if not (training and self._started and path):
+                advice = self._resume_advice(training)
+                if advice is None:
                     self._log_stop(exc)
                     raise
-                # --resume CHECKPOINT continues in the folder it lies in
-                # (apis.train.resumed_run_dir): elsewhere, the work dir
-                here = '' if checkpoint_folder(path) == os.path.realpath(
-                    self.work_dir) else f' --work-dir {self.work_dir}'
                 said = UnreadableImage(
                     f'{one_line(exc)}; then this run continues with '
-                    f'--resume {path}{here}')
+                    f'{advice}')
                 self._log_stop(said)
                 raise said from exc
             except Exception as exc:
                 self._log_stop(exc)
+                # an error torch raised on the Ctrl-C (a DataLoader
+                # worker's death) is the interruption's too
+                self._note_resume(exc, training)
+                raise
+            except KeyboardInterrupt as exc:  # Ctrl-C, Terminated
+                self._note_resume(exc, training)
                 raise
         self._mark_started()
         self._drop_url_download()
         return out
+
+    def _resume_advice(self, training: bool) -> Optional[str]:
+        """``--resume CHECKPOINT`` (with ``--work-dir`` where the
+        checkpoint lies elsewhere: ``--resume`` continues in the folder it
+        lies in, apis.train.resumed_run_dir) that continues this training
+        run (``training``), from the checkpoint this process saved or
+        resumed from; None where it has neither, or is no training run."""
+        path = self._continue_from
+        if not (training and self._started and path):
+            return None
+        here = '' if checkpoint_folder(path) == os.path.realpath(
+            self.work_dir) else f' --work-dir {self.work_dir}'
+        return f'--resume {path}{here}'
+
+    def _note_resume(self, exc: BaseException, training: bool) -> None:
+        """Add :meth:`_resume_advice` to the Ctrl-C (or ``Terminated``)
+        ``exc`` is or was raised while handling, for its ``interrupted``
+        line (:func:`~openselfsup.utils.errors.note_interruption`): it
+        said only ``interrupted``, as the sweep's said how to continue."""
+        advice = self._resume_advice(training)
+        if advice is not None:
+            note_interruption(exc, f'this run continues with {advice}')
 
     def _log_stop(self, exc: Exception) -> None:
         """Say in the log of a started run why it stopped: the line the
