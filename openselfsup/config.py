@@ -1567,11 +1567,14 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         set_by = {copy: key for key in cfg_options
                   for copy in mirrored_overrides(cfg, {key: cfg_options[key]})}
         set_by.update((key, key) for key in cfg_options)
+        moved = _moved_variables(cfg, {key: cfg_options[typed]
+                                       for key, typed in set_by.items()})
         try:
             cfg.merge_from_dict({key: cfg_options[typed]
                                  for key, typed in set_by.items()})
         except TypeError as exc:  # a dict given where the file has a value
             raise InputError(f'--cfg-options: {first_line(exc)}') from None
+        object.__setattr__(cfg, _UNMOVED_NOTE, moved)
         object.__setattr__(cfg, _OPTIONS_SET, set_by)
         # its text (the dump, the checkpoint's config) says so at its top
         object.__setattr__(cfg, '__class__', OptionsConfig)
@@ -1581,6 +1584,104 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         object.__setattr__(cfg, _OPTIONS_GIVEN, list(given))
     _import_custom_modules(path, cfg)
     return cfg
+
+
+#: the attribute of a loaded config holding what
+#: :func:`unmoved_copies_note` reads (:func:`_moved_variables`)
+_UNMOVED_NOTE = '_openselfsup_unmoved_note'
+
+
+def _moved_variables(cfg: Config, overrides: Dict[str, Any]
+                     ) -> List[Tuple[str, str, str, Dict[str, Any]]]:
+    """Before ``overrides`` (``{dotted key: value}``, the copies of each
+    option included) are merged into ``cfg``: for each string variable of
+    the file (:func:`variable_source`, set into two keys or more) of
+    which an override moves one copy from the variable's folder to
+    another (``train_dataloader.dataset.data_root=/x`` of ``data_root =
+    'data/hier32'``; ``...metadata=/x/metadata.json`` moves it to ``/x``
+    too), ``(variable, its value, the new folder, {key set from it: its
+    value})``, the first override of a variable deciding its new
+    folder."""
+    flat = flat_config(cfg.to_dict())
+    found: Dict[str, Tuple[str, str, str, Dict[str, Any]]] = {}
+    for key, value in overrides.items():
+        old = flat.get(key)
+        if not (isinstance(value, str) and isinstance(old, str)) or \
+                value == old:
+            continue
+        source = variable_source(cfg, key)
+        if source is None or len(source[1]) < 2 or source[0] in found:
+            continue
+        name, uses, _ = source
+        root = cfg[name]
+        rest = old[len(root):]  # '' or '/metadata.json'
+        if not old.startswith(root) or not value.endswith(rest):
+            continue  # no folder to tell
+        folder = value[:len(value) - len(rest)]
+        if folder.rstrip('/') != root.rstrip('/'):
+            found[name] = (name, root, folder,
+                           {use: flat.get(use) for use in uses})
+    return list(found.values())
+
+
+def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
+                        take: bool = False) -> Optional[str]:
+    """A warning for the run's log where the ``--cfg-options`` given to
+    :func:`load_config` moved some of the keys a variable of the config
+    file set (``data_root``, which the HLSS demo copies into its
+    training set, kNN bank and query sets and their hook: 15 keys) to
+    another folder and left others on the variable's:
+    ``train_dataloader.dataset.data_root=/x`` trained on ``/x`` and the
+    kNN table came from ``data/hier32``, exit 0, no word. Naming the keys
+    left and the ``--cfg-options`` that move them too; None where every
+    copy was set, no option changed one, or the file itself points its
+    keys at several folders (only options count).
+
+    Args:
+        cfg (Config): a config :func:`load_config` loaded.
+        unread (sequence of str): top-level sections the caller does not
+            read, whose keys left are not said (``test_dataloader`` for
+            a run that trains and validates).
+        take (bool): said by the caller, not again (a lambda sweep says
+            it once, at its start, and not in each run's log).
+    """
+    moved = vars(cfg).get(_UNMOVED_NOTE)
+    if take:
+        object.__setattr__(cfg, _UNMOVED_NOTE, None)
+    if not moved:
+        return None
+    set_by = vars(cfg).get(_OPTIONS_SET) or {}
+    flat = flat_config(cfg.to_dict())
+    said = []
+    for name, root, folder, uses in moved:
+        # still the file's value (a section replaced, custom_hooks=[],
+        # holds it no more)
+        left = {use: value for use, value in uses.items()
+                if option_setting(cfg, use) is None
+                and use.split('.', 1)[0] not in unread
+                and use in flat and flat[use] == value}
+        if not left:
+            continue
+        options = sorted({set_by[k] for k in set_by if k in uses})
+        new = {use: folder + value[len(root):]
+               for use, value in left.items()}
+        # the copies an option of another reaches (custom_hooks.0.bank
+        # follows knn_eval.bank) need none of their own
+        reached = mirrored_overrides(cfg, new)
+        fix = ' '.join(f'{use}={option_text(value) or repr(value)}'
+                       for use, value in new.items() if use not in reached)
+        where = _variable_file(cfg.filename, name) if cfg.filename \
+            else None
+        there = f'; or set {name} in {where}' if where else ''
+        more = f' and {len(left) - 4} more' if len(left) > 4 else ''
+        said.append(
+            f'--cfg-options {", ".join(options)} moved to {folder} '
+            f'keys that {cfg.filename} sets from its variable {name} '
+            f'({root}) and left {len(left)} of them on {root} '
+            f'({", ".join(list(left)[:4])}{more}):'
+            ' the config now points at both folders; set them too: '
+            f'--cfg-options {fix}{there}')
+    return 'warning: ' + '; '.join(said) if said else None
 
 
 #: the attribute of an :class:`OptionsConfig` holding its

@@ -508,6 +508,40 @@ def test_vit_and_its_classifier_load_from_a_timm_file(tmp_path):
         MODELS.build(tiny_vit(checkpoint=wide))
 
 
+@pytest.mark.slow
+def test_a_sweep_moved_to_another_folder_in_part_warns_once(
+        crossmodal_root, tmp_path, capfd, monkeypatch):
+    """The demo's data_root sets its training, validation and test sets'
+    folders: options moving the first two trained and validated on the
+    test slides and, with --test, scored the test set of the demo's
+    data/balance/slides, exit 0, no word. The sweep now warns once at its
+    start (not in each run), naming test_dataloader.dataset.data_root and
+    the option that moves it; without --test, which reads no test set,
+    nothing."""
+    from openselfsup.apis import run_balance_sweep
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'test_dataloader.dataset.feat_dim': FEAT,
+            'train_cfg.max_epochs': 1,
+            'default_hooks.checkpoint.interval': 100}
+    slides = opts['val_dataloader.dataset.data_root']
+    monkeypatch.chdir(tmp_path)  # the demo's data/balance/slides, relative
+    shutil.copytree(slides, tmp_path / 'data' / 'balance' / 'slides')
+    for test in (False, True):
+        work = tmp_path / f'sweep_{test}'
+        run_balance_sweep(SLIDE_DEMO, [0], work_dir=str(work),
+                          baseline_epochs=0, cfg_options=opts, test=test,
+                          resume_command='')
+        out = ''.join(capfd.readouterr())
+        said = [line for line in out.splitlines()
+                if 'the config now points at both folders' in line]
+        assert len(said) == int(test), said
+        if test:
+            assert ('left 1 of them on data/balance/slides '
+                    '(test_dataloader.dataset.data_root)') in said[0], said
+            assert f'--cfg-options test_dataloader.dataset.data_root=' \
+                f'{slides};' in said[0], said
+
+
 def test_a_sweeps_refused_setting_names_the_users_options_alone(
         crossmodal_root, tmp_path):
     """A model setting a class refuses when a sweep's run builds its

@@ -5634,6 +5634,78 @@ def test_override_of_a_variable_the_config_already_used(tmp_path):
         load_config(hidisc, {'data_root': 'mine'})
 
 
+def _fix_of(note):
+    """``{key: value}`` of the ``--cfg-options`` a note of
+    :func:`~openselfsup.config.unmoved_copies_note` says to set too."""
+    said = note.split('set them too: --cfg-options ', 1)[1]
+    said = said.split('; or set ', 1)[0]
+    return dict(item.split('=', 1) for item in said.split())
+
+
+def test_options_moving_some_copies_of_a_data_root_are_warned(tmp_path):
+    """``--cfg-options train_dataloader.dataset.data_root=/x`` on a config
+    whose ``data_root`` variable also set its other loaders' (and its
+    list's) paths trained on /x and evaluated on the file's folder, exit
+    0, no word. Now a warning names the keys left on the file's folder and
+    the --cfg-options that move them too: given, every key is on /x and
+    nothing is said. Nothing either where the options set every copy,
+    set none, or set a key the file pointed at another folder itself; a
+    section the caller does not read (the test set of a run that does not
+    test) is not named."""
+    from openselfsup.config import load_config, unmoved_copies_note
+    cfg = tmp_path / 'c.py'
+    cfg.write_text(
+        "data_root = 'data/A'\n"
+        "train_dataloader = dict(dataset=dict(data_root=data_root, "
+        "ann_file=data_root + '/meta/train.txt'))\n"
+        "val_dataloader = dict(dataset=dict(data_root=data_root))\n"
+        "test_dataloader = val_dataloader\n"
+        "other = dict(dataset=dict(data_root='data/B'))\n")
+    options = {'train_dataloader.dataset.data_root': '/x'}
+    note = unmoved_copies_note(load_config(str(cfg), options),
+                               unread=('test_dataloader',))
+    assert note == (
+        'warning: --cfg-options train_dataloader.dataset.data_root moved '
+        f'to /x keys that {cfg} sets from its variable data_root (data/A) '
+        'and left 2 of them on data/A (val_dataloader.dataset.data_root, '
+        'train_dataloader.dataset.ann_file): the config now points at both '
+        'folders; set them too: --cfg-options '
+        'val_dataloader.dataset.data_root=/x '
+        'train_dataloader.dataset.ann_file=/x/meta/train.txt; '
+        f'or set data_root in {cfg}')
+    # the test set too where the caller reads it
+    assert 'test_dataloader.dataset.data_root=/x' in unmoved_copies_note(
+        load_config(str(cfg), options))
+    every = {**options, **_fix_of(note),
+             'test_dataloader.dataset.data_root': '/x'}
+    for quiet in ({}, every, {'other.dataset.data_root': '/y'},
+                  {'train_dataloader.dataset.data_root': 'data/A'}):
+        assert unmoved_copies_note(load_config(str(cfg), quiet or None)) \
+            is None, quiet
+
+    # the HLSS demo, whose data_root sets 15 keys (its kNN sets', its
+    # hook's, its metadata and split files'): the keys left are those the
+    # file set under data/hier32, read here from the file alone
+    from mmengine.config import Config
+
+    from openselfsup.config import config_variables, flat_config
+    hlss = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+    read = Config.fromfile(hlss)
+    flat = flat_config(read.to_dict())
+    # (not the file's variables: data_root, its dict data)
+    under = sorted(k for k, v in flat.items()
+                   if k.split('.')[0] not in config_variables(read) and
+                   isinstance(v, str) and v.startswith('data/hier32'))
+    assert len(under) == 15
+    options = {'train_dataloader.dataset.data_root': '/x'}
+    note = unmoved_copies_note(load_config(hlss, options))
+    assert f'left {len(under) - 1} of them on data/hier32 (' in note, note
+    moved = load_config(hlss, {**options, **_fix_of(note)})
+    assert unmoved_copies_note(moved) is None
+    flat = flat_config(moved.to_dict())
+    assert [flat[k][:len('/x')] for k in under] == ['/x'] * len(under)
+
+
 def test_overrides_inside_copied_variables_name_the_key_that_runs():
     """A key inside a dict or list variable the file copied
     (view_pipeline.0.scale, data_preprocessor.mean where the model has its

@@ -214,6 +214,35 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     assert not os.path.exists(marker)
 
 
+@pytest.mark.slow
+def test_a_run_moved_to_another_folder_in_part_warns_once(
+        hier_root, tmp_path, monkeypatch):
+    """``--cfg-options train_dataloader.dataset.data_root=...`` (and its
+    metadata and split) on the HiDisc demo trained on that folder and left
+    the kNN sets, which tools/knn_eval.py reads from the run's config, on
+    data/hier32, exit 0, no word; the run's log now warns once, naming
+    the kNN keys left and the options that move them."""
+    from openselfsup.apis import train
+    monkeypatch.chdir(tmp_path)  # the demo's data/hier32, relative
+    shutil.copytree(hier_root, tmp_path / 'data' / 'hier32')
+    opts = {k: v for k, v in _options(hier_root, knn_hook=False).items()
+            if not k.startswith('knn_eval.')}
+    work = tmp_path / 'work'
+    train(os.path.join(ROOT, CONFIGS['hidisc']), work_dir=str(work),
+          cfg_options=opts)
+    logs = list(work.glob('*/*.log'))
+    assert len(logs) == 1
+    said = [line for line in logs[0].read_text().splitlines()
+            if 'the config now points at both folders' in line]
+    assert len(said) == 1, said
+    left = [f'knn_eval.{s}.{k}' for s in ('bank', 'query')
+            for k in ('data_root', 'metadata', 'split')]
+    assert f'left {len(left)} of them on data/hier32 (' in said[0], said
+    for key in left:
+        value = opts[f'train_dataloader.dataset.{key.rsplit(".", 1)[1]}']
+        assert f' {key}={value}' in said[0], (key, said)
+
+
 def test_random_init_baseline(hier_root, tmp_path, monkeypatch, capsys):
     """--random-init evaluates the untrained model; same seed, same result;
     checkpoint and --random-init exclude each other. The printed table, the

@@ -61,7 +61,7 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       first_difference, is_int, is_number,
                       key_change, load_config,
                       numpy_seed, prefix_folder, recorded_settings,
-                      seed_additions, type_name)
+                      seed_additions, type_name, unmoved_copies_note)
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
                     check_not_sweep_run_dir, resume_choice, train,
@@ -1261,6 +1261,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     'and model.seed of each lambda run; leave it out (the '
                     'baseline keeps the config\'s seeds)')
     cfg = load_config(config, cfg_options)
+    # once, not in every run's log; the test set where --test reads it
+    unmoved = unmoved_copies_note(
+        cfg, unread=() if test else ('test_dataloader',))
+    if unmoved:
+        print_log(unmoved[len('warning: '):], logger='current',
+                  level=logging.WARNING)
     if type_name(cfg.model.get('type')) != 'BalancedCrossModal':
         raise InputError(f'{config}: model.type is {cfg.model.get("type")!r},'
                          ' not BalancedCrossModal')
@@ -1553,6 +1559,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # mixing both without a word
             # (a refused setting names the user's --cfg-options alone)
             run_cfg = load_config(config, opts, given=list(cfg_options))
+            unmoved_copies_note(run_cfg, take=True)  # said at the start
             diff = _settings_difference(here, compared(run_cfg, skip,
                                                        **fields))
             if diff:

@@ -36,7 +36,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       option_setting, pretrained_head, pretrained_init_files,
                       process_share, sampler_epoch_length,
                       train_loop_kind, type_name,
-                      variable_source)
+                      unmoved_copies_note, variable_source)
 from ..datasets.data_files import build_time_paths, dataset_paths
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, settings_refused)
@@ -1866,12 +1866,16 @@ def prepare_config(cfg: Config, config_path: str,
     """
     # torch-free: reported before torch loads
     base = check_config_values(cfg, config_path, auto_scale_lr)
+    # --cfg-options that moved some copies of a data_root, not all (the
+    # test set, which a training run does not read, aside)
+    unmoved = unmoved_copies_note(cfg, unread=('test_dataloader',))
     import torch
     # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
     # look for, never no --resume
     resume = resume if isinstance(resume, str) else bool(resume)
     # the config's resume = True: --resume
     resume, notes = resume_choice(cfg, resume)
+    notes += [unmoved] if unmoved else []
     load_from = resume_path(resume) if isinstance(resume, str) else None
     run_dir = continued_run_dir(cfg, resume, load_from, work_dir)
     if run_dir:
