@@ -325,6 +325,50 @@ def test_hidisc_head_is_one_shared_linear():
 HIDISC_DEMO = os.path.join(ROOT, 'configs/demo/hidisc_r18w8_synthetic.py')
 
 
+def test_a_hidisc_head_narrower_than_the_backbone_is_one_line(tmp_path):
+    """``--cfg-options model.backbone.base_channels=16`` on the HiDisc demo
+    (a ResNet-18 whose features are then 128-d, not 64) built, then
+    stopped the first step with a 70-line 'mat1 and mat2 shapes cannot be
+    multiplied (48x128 and 64x128)' traceback from ``MLPHead.forward``;
+    now the build refuses it in one line naming both widths and the
+    option, whose value is the width a forward pass of the backbone
+    gives; with it the model runs. A per-level head of another width is
+    named by its level."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.models.widths import width_mismatch
+    from openselfsup.utils import InputError
+    wide = {'model.backbone.base_channels': 16}
+    with pytest.raises(InputError) as err:
+        build_runner(HIDISC_DEMO, work_dir=str(tmp_path / 'w'),
+                     cfg_options=wide)
+    cfg = Config.fromfile(HIDISC_DEMO)
+    cfg.merge_from_dict(wide)
+    model = MODELS.build(cfg.model)
+    width = model.extract_feat(torch.rand(2, 3, 32, 32)).shape[1]
+    assert str(err.value) == (
+        f'{HIDISC_DEMO}: model.backbone gives {width}-d features but '
+        'model.heads.in_channels is 64: set --cfg-options '
+        f'model.heads.in_channels={width}')
+    assert not (tmp_path / 'w').exists()
+    cfg.merge_from_dict({'model.heads.in_channels': width})
+    model = MODELS.build(cfg.model)
+    assert width_mismatch(model) is None
+    emb, _ = model.level_heads['patch'](model.extract_feat(
+        torch.rand(2, 3, 32, 32)))
+    assert emb.shape == (2, 128)
+    # one head per level, the slide's of another width
+    cfg = Config.fromfile(HIDISC_DEMO)
+    head = dict(cfg.model.heads)
+    cfg.model.heads = {lv: dict(head, in_channels=64 if lv != 'slide'
+                                else 32) for lv in LEVELS}
+    assert width_mismatch(MODELS.build(cfg.model)) == (
+        'model.backbone gives 64-d features but model.heads.slide.'
+        'in_channels is 32: set --cfg-options model.heads.slide.'
+        'in_channels=64')
+
+
 def test_a_weighted_level_without_its_head_is_one_line():
     """A heads dict without a level whose loss weight is not 0 built, then
     stopped the run at its first iteration with ``KeyError: 'patient'``.

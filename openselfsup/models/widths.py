@@ -10,9 +10,10 @@ the built model and names the key to set.
 Only the parts whose widths are known are read (mmpretrain's ``ResNet``
 family, which says its last stage's width in ``feat_dim``, and an
 earlier stage's in its last block's ``out_channels``; ``NonLinearNeck``,
-``GlobalAveragePooling``, ``LinearClsHead`` and the MoCo-v3 heads'
-predictor); the chain is not checked past a part it does not know, so a
-model of other parts is never refused here.
+``GlobalAveragePooling``, ``LinearClsHead``, the MoCo-v3 heads'
+predictor, and the HLSS / HiDisc per-level ``MLPHead``); the chain is not
+checked past a part it does not know, so a model of other parts is never
+refused here.
 """
 from typing import Optional
 
@@ -111,11 +112,13 @@ def width_mismatch(model, prefix: str = 'model') -> Optional[str]:
     if width is None:
         return None
     said = f'{prefix}.backbone gives {width}-d features'
-    for name in ('neck', 'head'):
+    for name in ('neck', 'head', 'level_heads'):
         part = getattr(model, name, None)
         key = f'{prefix}.{name}'
         if part is None or isinstance(part, GlobalAveragePooling):
             continue  # the width passes unchanged
+        if name == 'level_heads':
+            return _level_heads_mismatch(part, width, said, prefix)
         if isinstance(part, MoCoV3Head):  # the predictor reads the neck's
             part, key = getattr(part, 'predictor', None), key + '.predictor'
         if isinstance(part, NonLinearNeck):
@@ -131,4 +134,28 @@ def width_mismatch(model, prefix: str = 'model') -> Optional[str]:
         if width_out is None:
             return None
         width, said = width_out, f'{key}.out_channels is {width_out}'
+    return None
+
+
+def _level_heads_mismatch(heads, width: int, said: str,
+                          prefix: str) -> Optional[str]:
+    """:func:`width_mismatch` of an HLSS / HiDisc model's ``level_heads``
+    (``{level: head}``, one module for every level where the config gave
+    one head, ``model.heads``, as HiDisc's): each ``MLPHead``'s input
+    width (its first ``Linear``'s) against the ``width`` the backbone and
+    neck hand on. A wider HiDisc backbone
+    (``model.backbone.base_channels=16``) was a 'mat1 and mat2 shapes'
+    traceback from ``MLPHead.forward`` at the first step. Other heads are
+    not read."""
+    from .heads import MLPHead
+    items = list(heads.items())
+    shared = len(items) > 1 and len({id(h) for _, h in items}) == 1
+    for level, head in items[:1] if shared else items:
+        if not isinstance(head, MLPHead):
+            continue
+        key = f'{prefix}.heads' if shared else f'{prefix}.heads.{level}'
+        width_in = head.layers[0].in_features
+        if width_in != width:
+            return (f'{said} but {key}.in_channels is {width_in}: set '
+                    f'--cfg-options {key}.in_channels={width}')
     return None
