@@ -27,7 +27,8 @@ from .utils import (InputError, file_sha1, first_line, is_int, is_number,
                     with_article, with_missing_note)
 from .utils.errors import OPTIONS_GIVEN as _OPTIONS_GIVEN
 from .utils.errors import OPTIONS_SET as _OPTIONS_SET
-from .utils.fingerprint import data_folder_sha1, folder_sha1
+from .utils.fingerprint import (SIZE_ARGUMENTS, data_folder_sha1,
+                                folder_sha1)
 
 
 def _missing_key(cfg: Config, key: str
@@ -589,14 +590,6 @@ def flat_settings(node: Any, key: str = '', skip: Sequence[str] = ()
               if not key_below(f'{prefix}{k}', skip)}
     return json.loads(json_text(values))
 
-#: transforms that set the size of the image a pipeline ends with: the
-#: argument that holds it (an int or a pair) and the pair's order
-#: (mmpretrain's crops take ``(h, w)``, mmcv's Resize and CenterCrop
-#: ``(w, h)``)
-_SIZE_ARGUMENTS = {'RandomResizedCrop': ('scale', 'hw'),
-                   'RandomCrop': ('crop_size', 'hw'),
-                   'Resize': ('scale', 'wh'),
-                   'CenterCrop': ('crop_size', 'wh')}
 
 
 def pipeline_image_size(pipeline: Any, key: str
@@ -607,7 +600,7 @@ def pipeline_image_size(pipeline: Any, key: str
     included), or None."""
     found = None
     for where, node in config_dicts(pipeline, key):
-        arg, order = _SIZE_ARGUMENTS.get(str(node.get('type')), (None, ''))
+        arg, order = SIZE_ARGUMENTS.get(str(node.get('type')), (None, ''))
         size = node.get(arg) if arg else None
         if is_int(size):
             found = (f'{where}.{arg}', (size, size), order)
@@ -621,12 +614,12 @@ def pipeline_image_size(pipeline: Any, key: str
 
 def sized_pipeline(pipeline: Any) -> Any:
     """``pipeline`` (plain dicts, nested pipelines included) with every
-    size argument of :data:`_SIZE_ARGUMENTS` given as one int ``n``
+    size argument of :data:`SIZE_ARGUMENTS` given as one int ``n``
     written as the pair ``[n, n]`` its transform makes of it: ``scale=64``
     and ``scale=(64, 64)`` are one pipeline (a tuple and a list are one in
     :func:`~openselfsup.utils.config_sha1`)."""
     if isinstance(pipeline, dict):
-        arg = _SIZE_ARGUMENTS.get(str(pipeline.get('type')), (None, ''))[0]
+        arg = SIZE_ARGUMENTS.get(str(pipeline.get('type')), (None, ''))[0]
         out = {k: sized_pipeline(v) for k, v in pipeline.items()}
         size = out.get(arg) if arg else None
         if is_int(size):

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import shutil
 
 import numpy as np
@@ -1483,7 +1484,8 @@ def test_the_missing_provenance_line_writes_the_set_as_recorded(
     line = str(e.value)
     command = line.split('extract it again: python ')[1].split(', or')[0]
     assert 'settings recorded in' not in command, command
-    argv = command.split()[1:]
+    # read as the shell reads it (a list value is quoted: a glob unquoted)
+    argv = shlex.split(command)[1:]
     args = _cli('extract').parse_args(argv)
     kwargs = parse_cfg_options(args.model_kwargs, dotted=False) or {}
     if args.pool is not None:

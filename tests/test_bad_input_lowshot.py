@@ -876,6 +876,143 @@ def test_missing_copies_are_named_with_their_extraction(wd, recorded,
     assert {k: getattr(args, k) for k in encoder} == encoder, e.value
 
 
+def test_the_named_copies_command_writes_copies_the_ablation_takes(
+        tmp_path, capsys):
+    """r85: the copies' command kept the checkpoint alone of what
+    NCT_train's JSON records, so for a width-16 encoder at 32 px (its
+    ``--cfg-options``) the copies it wrote were refused by the ablation
+    (another model, another image size), and a path with a space did not
+    run as printed. The command named now spells back every recorded
+    setting as the other sets' commands do: the model's options, the
+    image size at nct_aug.py's own size key (a Resize's ``(w, h)`` is its
+    RandomResizedCrop's ``(h, w)``), ``--no-normalise``; paths quoted.
+    The reference: the ablation itself, run on what the printed command,
+    run verbatim by the shell with N given, wrote."""
+    import torch
+    from mmpretrain.models import ResNet
+
+    from openselfsup.datasets.synthetic import SyntheticSpec, make_synthetic
+    space = tmp_path / 'my run'
+    # 15 queries a class: the ablation's tasks
+    data = str(space / 'da ta')
+    make_synthetic(data, SyntheticSpec(size=32, nct_train=16, nct_test=16,
+                                       domains=('nct', )))
+    ckpt = str(space / 'enc 8.pth')
+    torch.manual_seed(1)
+    torch.save({'state_dict': ResNet(depth=18, base_channels=8,
+                                     stem_channels=8,
+                                     out_indices=(3, )).state_dict()}, ckpt)
+    w = str(space / 'w d')
+    sets = ('NCT_train', 'NCT_test')
+    extract = script_main('wsi_workdir/extract.py')
+    cli_ok(extract, [
+        '--config', *(os.path.join(ROOT, 'configs', 'extraction',
+                                   f'{n.lower()}.py') for n in sets),
+        '--pretrained', ckpt, '--output',
+        *(paths.features_path(w, 'clp_wo_78', n) for n in sets),
+        '--data-root', *[os.path.join(data, 'NCT')] * 2,
+        '--workers', '0', '--no-progress', '--no-normalise',
+        '--cfg-options', 'model.backbone.base_channels=8',
+        'model.backbone.stem_channels=8', 'dataset.pipeline.1.scale=[32,24]'],
+        capsys)
+    ablation = script_main('wsi_workdir/ablation.py')
+    args = ['--model', 'clp_wo_78', '--workdir', w, '--num_task', '2',
+            '--prototypes', '--latent', '--hybrid', '--image', '2']
+    aug = paths.features_path(w, 'clp_wo_78', 'NCT_aug')
+    err = cli_fails(ablation, args, capsys, w,
+                    f'features not found: {aug} (make it with: python ')
+    command = err.split('make it with: ')[1][:-1]
+    assert ' (with the settings' not in command, command
+    # run as printed, from a folder laid out as the repository (where the
+    # images lie is not carried: data/NCT, as the config names it)
+    run = tmp_path / 'repo'
+    (run / 'data').mkdir(parents=True)
+    for part in ('configs', 'wsi_workdir'):
+        (run / part).symlink_to(os.path.join(ROOT, part))
+    (run / 'data' / 'NCT').symlink_to(os.path.join(data, 'NCT'))
+    argv = shlex.split(command)
+    assert argv[argv.index('--aug_times') + 1] == 'N', command
+    done = subprocess.run(
+        command.replace(' --aug_times N ', ' --aug_times 2 ') +
+        ' --workers 0 --no-progress', shell=True, cwd=str(run),
+        env={**os.environ, 'PYTHONPATH': ROOT}, capture_output=True,
+        text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert np.load(aug).shape[0] == 2 * np.load(
+        paths.features_path(w, 'clp_wo_78', 'NCT_train')).shape[0]
+    cli_ok(ablation, args, capsys)
+
+
+def test_the_copies_command_spells_every_recorded_setting(wd):
+    """r85: the copies' command kept the recorded checkpoint alone. It now
+    spells back the model's ``--cfg-options``, the image size at the
+    copies' config's own size key and order (:data:`COPIES_SIZE`, checked
+    here against nct_aug.py as the config reader resolves it), ``--amp``
+    with its ``--device``, ``--no-normalise``; an option of another op of
+    the set's own pipeline, and a random initialisation's unrecorded
+    seed, are named as the JSON's, not claimed. The reference: extract.py's
+    parser, and the image size nct_aug.py gives with the options read
+    back, against the provenance written by hand."""
+    from openselfsup.apis.extract import check_not_copies
+    from openselfsup.config import (load_config, parse_cfg_options,
+                                    pipeline_image_size)
+    from openselfsup.lowshot.features import (COPIES_SIZE, NO_LIBRARY_COPIES,
+                                              copies_command, load_features)
+    cfg = os.path.join(ROOT, 'configs', 'extraction', 'nct_aug.py')
+    key, size, _ = COPIES_SIZE
+    assert pipeline_image_size(load_config(cfg).dataset.pipeline,
+                               'dataset.pipeline') == COPIES_SIZE
+    aug = paths.features_path(wd, 'clp_wo_78', 'NCT_aug')
+    sibling = paths.provenance_path(wd, 'clp_wo_78', 'NCT_train')
+    recorded = dict(CHECKPOINT_PROVENANCE, amp=True, device='cuda:1',
+                    normalised=False,
+                    image_size=[32, 24], cfg_options={
+                        'model.backbone.base_channels': 16,
+                        'dataset.data_root': '/d/NCT',
+                        'dataset.pipeline.1.scale': [32, 24],
+                        'dataset.pipeline.2.meta_keys': ['img_path']})
+    line = copies_command(aug, recorded, sibling)
+    command, note = line.split(' (with the settings recorded in ')
+    args = _copies_args(command)
+    options = parse_cfg_options(args.cfg_options)
+    assert options == {'model.backbone.base_channels': 16,
+                       key: [24, 32]}, line
+    assert pipeline_image_size(load_config(cfg, options).dataset.pipeline,
+                               'dataset.pipeline')[1] == (32, 24)
+    assert (args.pretrained, args.amp, args.device, args.normalise,
+            args.output) == (['/w/clp.pth'], True, 'cuda:1', False,
+                             [aug]), line
+    assert note.startswith(f'{sibling}: --cfg-options '
+                           'dataset.pipeline.2.meta_keys'), line
+    # a square size at the copies' own: nothing to spell
+    square = dict(recorded, image_size=list(size),
+                  cfg_options={'dataset.pipeline.1.scale': size[0]})
+    assert '--cfg-options' not in copies_command(aug, square, sibling)
+    # a random initialisation without its seed: said to be unknown
+    line = copies_command(aug, dict(checkpoint=None, checkpoint_kind=(
+        'MoCo config, random init')), sibling)
+    assert '--random-init' in line and 'seed' in line.split(
+        ' (with the settings recorded in ')[1] and 'unknown' in line, line
+    # extract.py's and import_features.py's own refusal of one pass there:
+    # the encoder NCT_train records, not --pretrained CKPT
+    os.makedirs(os.path.dirname(aug))
+    shutil.copy(paths.features_path(wd, 'clp', 'NCT_train'),
+                paths.features_path(wd, 'clp_wo_78', 'NCT_train'))
+    write_provenance(wd, 'clp_wo_78', 'NCT_train', **recorded)
+    with pytest.raises(InputError) as e:
+        check_not_copies(aug, 'import_features.py writes one row per image')
+    assert str(e.value).endswith('not copies: extract them with '
+                                 + copies_command(aug, recorded, sibling))
+    # beside a library model's sets there are none to make: the line said
+    # "make it with: none for a library model"
+    write_provenance(wd, 'clp_wo_78', 'NCT_train', checkpoint='/w/uni.bin',
+                     checkpoint_sha256='a' * 64, checkpoint_kind='weights',
+                     encoder={'library': 'open_clip', 'model': 'ViT-B-16'})
+    with pytest.raises(InputError) as e:
+        load_features(wd, 'clp_wo_78', 'NCT_aug')
+    assert str(e.value) == f'features not found: {aug} ({NO_LIBRARY_COPIES})'
+
+
 def test_the_missing_provenance_line_names_commands_that_write_the_set(
         wd):
     """r77: for NCT_aug both ways out of the missing-provenance line were
@@ -2594,12 +2731,13 @@ def test_one_pass_of_the_random_pipeline_is_refused(synthetic_root, tmp_path,
     # NCT_aug without --aug_times, of either pipeline (the deterministic
     # one's pass was taken for one augmented copy: the support features
     # themselves), before anything is read
+    # (r85: the way out named --pretrained CKPT, not the user's encoder and
+    # options: it is this command with --aug_times, run below)
     copies = f"{aug}: NCT_aug holds the augmentation ablation's augmented " \
         'copies of NCT_train; extract.py with --aug_times 0 (the default) ' \
-        'writes one pass over the list, not copies: extract them with ' \
-        'python ' \
-        'wsi_workdir/extract.py --config configs/extraction/nct_aug.py ' \
-        f'--pretrained CKPT --aug_times N --output {aug}'
+        'writes one pass over the list, not copies: add --aug_times N to ' \
+        'this command (N seeded copies; its --config a random pipeline, ' \
+        'configs/extraction/nct_aug.py)'
     for config, zero in (('nct_aug.py', ()),
                          ('nct_train.py', ('--aug_times', '0'))):
         err = cli_fails(extract, _extract_args(synthetic_root, config, aug,

@@ -891,20 +891,30 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
     return listing
 
 
-def check_not_copies(output: str, why: str) -> None:
+#: the way out of :func:`check_not_copies` for ``extract.py`` of a
+#: config: the user's own command (encoder, options) with the copies
+ADD_AUG_TIMES = ('add --aug_times N to this command (N seeded copies; its '
+                 '--config a random pipeline, configs/extraction/nct_aug.py)')
+
+
+def check_not_copies(output: str, why: str,
+                     way: Optional[str] = None) -> None:
     """Refuse ``output`` where it is a workdir's ``NCT_aug`` (the
     ablation's image-augmented copies of ``NCT_train``, copy-major) and
     the command writes one row per image instead (``why``): the ablation
     took such a set for one augmented copy, identical to the support
     features where they came from the same encoder and pipeline, and
-    reported its image part without a word."""
-    from ..lowshot.features import copies_command
+    reported its image part without a word. ``way``: how the copies are
+    made instead (:data:`ADD_AUG_TIMES`, the library's
+    ``NO_LIBRARY_COPIES``); by default their extraction from the encoder
+    another set of the model records (``lowshot.features.copies_way``)."""
+    from ..lowshot.features import copies_way, way_words
     out = output_paths(output)
     if out['shared'] and _set_name(out) == 'NCT_aug':
         raise InputError(
             f'{output}: NCT_aug holds the augmentation ablation\'s augmented '
-            f'copies of NCT_train; {why}, not copies: extract them with '
-            f'{copies_command(output)}')
+            f'copies of NCT_train; {why}, not copies: '
+            + (way or way_words('extract them with ', copies_way(output))))
 
 
 def _set_name(out: Dict) -> str:
@@ -1589,7 +1599,8 @@ def extract_many(configs: Sequence[str],
     check_seed(seed)  # beyond 2**64 a traceback from torch
     for output in outputs if not aug_times else ():
         check_not_copies(output, 'extract.py with --aug_times 0 (the '
-                         'default) writes one pass over the list')
+                         'default) writes one pass over the list',
+                         ADD_AUG_TIMES)
     for output in outputs if aug_times else ():
         # augmented copies are the ablation's NCT_aug; under another set's
         # name every reader would take them for that set's features
@@ -1881,12 +1892,13 @@ def extract_external_many(configs: Sequence[str],
         list of dict: the provenance record of each set (also written), in
         order.
     """
+    from ..lowshot.features import NO_LIBRARY_COPIES
     from ..models.external import build_external_encoder
     _check_run_args(batch_size, workers)
     check_seed(seed)
     for output in outputs:  # one pass of a library model's transform
         check_not_copies(output, f'extract.py --model-source {source} '
-                         'writes one pass over the list')
+                         'writes one pass over the list', NO_LIBRARY_COPIES)
     keep = reused_sets(reuse, outputs)
     dev = str(resolve_device(device))
     listings = open_lists(configs, outputs, data_roots, cfg_options,

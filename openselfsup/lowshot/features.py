@@ -26,6 +26,7 @@ meta JSONs and provenance name one image file (:func:`check_disjoint`).
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -33,6 +34,7 @@ import numpy as np
 
 from ..classes import split_model_name
 from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
+from ..utils.fingerprint import SIZE_ARGUMENTS
 from . import paths
 
 _EXTRACT_HINT = ('python wsi_workdir/extract.py --config '
@@ -54,16 +56,15 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     """The command that makes feature set ``name`` at ``out``: extraction,
     or the import when ``model``'s other sets in ``workdir`` were imported
     (it has no checkpoint to extract from); for ``NCT_aug`` the copies'
-    extraction (:func:`_copies_way`, of the encoder a set beside it
+    extraction (:func:`copies_way`, of the encoder a set beside it
     records: it named extract.py without ``--aug_times``, one pass over
     the list, which the ablation refuses as no copies)."""
     if name == 'NCT_aug':  # copies (--aug_times), never one pass
-        other = _recorded_sibling(out, name)
-        return _copies_way(out, _sibling_json(other) if other else None)
+        return copies_way(out)
     hint = _EXTRACT_HINT
     if model is not None and _imported(workdir, model):
         hint = _IMPORT_HINT
-    return hint.format(config=name.lower(), out=out)
+    return hint.format(config=name.lower(), out=shlex.quote(out))
 
 
 def _imported(workdir: str, model: str) -> bool:
@@ -93,12 +94,22 @@ def _load_array(path: str, what: str, hint: Callable[[], str],
     (both called only then: the hint may read the provenance JSONs of the
     model's other sets, and every run loads several sets)."""
     if not os.path.exists(path):
-        raise InputError(f'{what} not found: {path} (make it with: '
-                         f'{hint()})' + others())
+        raise InputError(f'{what} not found: {path} ('
+                         f'{way_words("make it with: ", hint())})'
+                         + others())
     try:
         return load_npy(path, what)
     except InputError as exc:
-        raise InputError(f'{exc}; make it again with: {hint()}') from None
+        raise InputError(f'{exc}; '
+                         f'{way_words("make it again with: ", hint())}'
+                         ) from None
+
+
+def way_words(lead: str, way: str, other: str = '') -> str:
+    """``way``, the way to make a set, after ``lead`` (``make it with:``)
+    where it is a command; a way that is none (:data:`NO_LIBRARY_COPIES`)
+    after ``other``."""
+    return f'{lead}{way}' if way.startswith('python ') else f'{other}{way}'
 
 
 def _other_models(workdir: str, model: str) -> str:
@@ -651,11 +662,16 @@ def _recorded_sibling(features_path: str, name: str) -> Optional[str]:
     return None
 
 
+def _json_of(features_path: str) -> str:
+    """The path of the provenance JSON beside ``features_path``."""
+    return os.path.splitext(features_path)[0] + '.json'
+
+
 def _sibling_json(features_path: str):
     """The provenance JSON beside ``features_path``, or None where it
     cannot be read (that set's own load names it)."""
     try:
-        return load_json(os.path.splitext(features_path)[0] + '.json')
+        return load_json(_json_of(features_path))
     except InputError:
         return None
 
@@ -685,50 +701,97 @@ def _flag_value(value) -> Optional[str]:
 
 
 def _key_values(flag: str, recorded, unmapped: List[str]) -> str:
-    """`` --flag KEY=VALUE ...`` of a recorded dict; the keys whose values
-    do not spell back (:func:`_flag_value`) go to ``unmapped``."""
+    """`` --flag KEY=VALUE ...`` of a recorded dict, each quoted for the
+    shell (``scale=[32,48]`` is a glob pattern unquoted); the keys whose
+    values do not spell back (:func:`_flag_value`) go to ``unmapped``."""
     items = []
     for key, value in (recorded or {}).items():
         text = _flag_value(value)
         if text is None or not _PLAIN.match(key):
             unmapped.append(f'{flag} {key}')
         else:
-            items.append(f'{key}={text}')
+            items.append(shlex.quote(f'{key}={text}'))
     return f' {flag} ' + ' '.join(items) if items else ''
+
+
+#: the note's words (:func:`_unmapped_note`) for a random initialisation
+#: whose record holds no integer seed
+_SEED_UNKNOWN = ('the seed of its random initialisation is unknown (none '
+                 'recorded), so --seed is not given')
 
 
 def _init_flags(prov, unmapped: List[str]) -> Tuple[bool, str]:
     """Whether a provenance records an encoder at its seeded random
     initialisation, and the flags of it, ``--random-init --seed S``
-    (``--seed`` goes to ``unmapped`` where it records none)."""
+    (``--seed``, unknown, goes to ``unmapped`` where it records none)."""
     kind, seed = prov.get('checkpoint_kind'), prov.get('seed')
     random = isinstance(kind, str) and 'random init' in kind
     if random and not isinstance(seed, int):
-        unmapped.append('--seed')
+        unmapped.append(_SEED_UNKNOWN)
     return random, '--random-init' + (f' --seed {seed}'
                                       if isinstance(seed, int) else '')
 
 
 def _checkpoint_flags(prov, unmapped: List[str]) -> str:
     """``extract.py``'s flags of a config's encoder as a provenance records
-    it: ``--pretrained <the checkpoint it records>``, or its random
-    initialisation (:func:`_init_flags`), or ``--pretrained CKPT`` where
-    it records neither."""
+    it: ``--pretrained <the checkpoint it records>`` (quoted for the
+    shell), or its random initialisation (:func:`_init_flags`), or
+    ``--pretrained CKPT`` where it records neither."""
     random, init = _init_flags(prov, unmapped)
     checkpoint = prov.get('checkpoint')
-    return init if random else (f'--pretrained {checkpoint}' if checkpoint
-                                else '--pretrained CKPT')
+    return init if random else (
+        f'--pretrained {shlex.quote(checkpoint)}' if checkpoint
+        else '--pretrained CKPT')
 
 
-def _encoder_flags(prov) -> Tuple[str, List[str]]:
+#: ``configs/extraction/nct_aug.py``'s image size as its pipeline sets it,
+#: as ``config.pipeline_image_size`` reads it: the ``--cfg-options`` key
+#: of the size (its RandomResizedCrop's ``scale``, at the index of the
+#: extraction configs' Resize), the size it gives ``(w, h)`` and the order
+#: a pair takes there (``(h, w)``; the Resize's is ``(w, h)``) (checked
+#: against the config by ``tests/test_bad_input_lowshot.py``)
+COPIES_SIZE = ('dataset.pipeline.1.scale', (224, 224), 'hw')
+
+
+def _copies_options(prov, unmapped: List[str]) -> Dict:
+    """The ``--cfg-options`` of the copies' extraction (``nct_aug.py``)
+    from those a set's provenance records (:func:`extraction_options`):
+    those of the model and any other part as recorded; those of its
+    image pipeline address the ops of that set's deterministic pipeline,
+    not the copies' random one, so the image size the ablation compares
+    (``image_size``) is spelt at the copies' size key
+    (:data:`COPIES_SIZE`, where it is not theirs already), and the
+    pipeline's other options go to ``unmapped``."""
+    options = extraction_options(prov.get('cfg_options'))
+    kept = {k: v for k, v in options.items()
+            if not k.startswith('dataset.pipeline')}
+    dropped = [k for k in options if k not in kept]
+    key, own, order = COPIES_SIZE
+    size = prov.get('image_size')
+    if isinstance(size, (list, tuple)) and len(size) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0
+            for v in size):
+        w, h = size
+        if (w, h) != tuple(own):
+            kept[key] = w if w == h else (
+                [h, w] if order == 'hw' else [w, h])
+        sizes = {arg for arg, _ in SIZE_ARGUMENTS.values()}
+        dropped = [k for k in dropped if k.rsplit('.', 1)[-1] not in sizes]
+    unmapped.extend(f"--cfg-options {k} (an op of that set's pipeline, "
+                    "not of the copies')" for k in dropped)
+    return kept
+
+
+def _encoder_flags(prov, copies: bool = False) -> Tuple[str, List[str]]:
     """The ``extract.py`` flags of the encoder and the settings a
     provenance JSON records (``--model-source`` as given, ``--weights``
     (a hub folder's as the folder), ``--random-init --seed``,
     ``--model-kwargs``, ``--preprocess``, ``--pool``, ``--no-proj``;
     a config's ``--pretrained`` checkpoint or ``--random-init --seed``;
-    ``--cfg-options`` but where the images lie, ``--amp`` with its
-    ``--device``, ``--no-normalise``), and the settings that do not spell
-    back as flags."""
+    ``--cfg-options`` but where the images lie (``copies``: as the
+    augmented copies' config takes them, :func:`_copies_options`),
+    ``--amp`` with its ``--device``, ``--no-normalise``; paths quoted for
+    the shell), and the settings that do not spell back as flags."""
     unmapped: List[str] = []
     enc = _library_encoder(prov)
     if enc:
@@ -743,8 +806,9 @@ def _encoder_flags(prov) -> Tuple[str, List[str]]:
         kwargs = dict(enc.get('model_kwargs') or {})
         # --pool is recorded as the model's global_pool keyword
         pool = kwargs.pop('global_pool', None)
-        flags = f'--model-source {source} ' + (
-            f'--weights {weights}' if weights and not random else init)
+        flags = f'--model-source {shlex.quote(source)} ' + (
+            f'--weights {shlex.quote(weights)}' if weights and not random
+            else init)
         flags += _key_values('--model-kwargs', kwargs, unmapped)
         flags += _key_values('--preprocess', enc.get('preprocess_overrides'),
                              unmapped)
@@ -760,9 +824,9 @@ def _encoder_flags(prov) -> Tuple[str, List[str]]:
         flags = _checkpoint_flags(prov, unmapped)
     # the options that can change the features (:func:`extraction_options`;
     # where the sibling's images lie is not this set's)
-    flags += _key_values('--cfg-options',
-                         extraction_options(prov.get('cfg_options')),
-                         unmapped)
+    options = _copies_options(prov, unmapped) if copies else \
+        extraction_options(prov.get('cfg_options'))
+    flags += _key_values('--cfg-options', options, unmapped)
     if prov.get('amp'):
         flags += ' --amp' + (f' --device {prov["device"]}'
                              if prov.get('device') else '')
@@ -782,18 +846,30 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
     model makes none: skip the parts that read them."""
     out, config = fs.features_path, fs.name.lower()
     if fs.name == 'NCT_aug':
-        return _copies_way(out, prov)
+        return _copies_way(out, prov, recorded_in)
     if not isinstance(prov, dict):
-        extract = _EXTRACT_HINT.format(config=config, out=out)
+        extract = _EXTRACT_HINT.format(config=config, out=shlex.quote(out))
     else:
         flags, unmapped = _encoder_flags(prov)
         extract = (f'python wsi_workdir/extract.py --config '
-                   f'configs/extraction/{config}.py {flags} --output {out}')
-        if unmapped:
-            extract += (f' (with the settings recorded in {recorded_in}: '
-                        f'{", ".join(unmapped)} do not spell back as flags)')
+                   f'configs/extraction/{config}.py {flags} --output '
+                   f'{shlex.quote(out)}' + _unmapped_note(unmapped,
+                                                          recorded_in))
     return (f'{extract}, or, computed elsewhere, import it: '
-            + _IMPORT_HINT.format(config=config, out=out))
+            + _IMPORT_HINT.format(config=config, out=shlex.quote(out)))
+
+
+def _unmapped_note(unmapped: List[str], recorded_in: Optional[str]) -> str:
+    """`` (with the settings recorded in <json>: ... do not spell back as
+    flags)`` after a command that writes a set as the set of the JSON
+    ``recorded_in`` was written, for the ``unmapped`` settings of
+    :func:`_encoder_flags`; nothing where there are none."""
+    flags = [u for u in unmapped if u != _SEED_UNKNOWN]
+    said = [f'{", ".join(flags)} do not spell back as flags'] if flags \
+        else []
+    said += [_SEED_UNKNOWN] if _SEED_UNKNOWN in unmapped else []
+    return (f' (with the settings recorded in {recorded_in}: '
+            f'{"; ".join(said)})') if said else ''
 
 
 def _library_encoder(prov) -> Optional[Dict]:
@@ -804,17 +880,36 @@ def _library_encoder(prov) -> Optional[Dict]:
     return enc if isinstance(enc, dict) and enc.get('library') else None
 
 
-def _copies_way(out: str, prov) -> str:
+#: the way out where the copies would come from a library model
+#: (``--model-source``), which makes none
+NO_LIBRARY_COPIES = ('a library model (--model-source) makes no augmented '
+                     'copies: skip the image and hybrid parts, which read '
+                     'them, ablation.py --image none --hybrid none '
+                     '(IMAGE=none HYBRID=none sh '
+                     'wsi_workdir/scripts/ablation.sh)')
+
+
+def copies_way(output: str) -> str:
+    """How the augmented copies ``output`` (a workdir's ``NCT_aug``) are
+    made, by the provenance of another set of their model
+    (:func:`_recorded_sibling`): the copies' extraction from the encoder
+    and with the settings it records (:func:`copies_command`; ``CKPT``
+    where none records one), or, beside a library model's sets, none
+    (:data:`NO_LIBRARY_COPIES`)."""
+    other = _recorded_sibling(output, 'NCT_aug')
+    return _copies_way(output, _sibling_json(other) if other else None,
+                       _json_of(other) if other else None)
+
+
+def _copies_way(out: str, prov, recorded_in: Optional[str] = None) -> str:
     """How the ablation's augmented copies ``out`` (``NCT_aug``) are made,
-    beside a set of the model with provenance ``prov``: their extraction
-    from its encoder (:func:`copies_command`); a library model makes
-    none: skip the parts that read them."""
+    beside a set of the model with provenance ``prov`` (the JSON
+    ``recorded_in``): their extraction from its encoder, with its settings
+    (:func:`copies_command`); a library model makes none: skip the parts
+    that read them (:data:`NO_LIBRARY_COPIES`)."""
     if _library_encoder(prov):
-        return ('none for a library model (--model-source makes no '
-                'augmented copies): skip the image and hybrid parts, '
-                'ablation.py --image none --hybrid none (IMAGE=none '
-                'HYBRID=none sh wsi_workdir/scripts/ablation.sh)')
-    return copies_command(out, prov)
+        return NO_LIBRARY_COPIES
+    return copies_command(out, prov, recorded_in)
 
 
 def check_all_recorded(sets) -> None:
@@ -845,8 +940,8 @@ def check_all_recorded(sets) -> None:
             f'({os.path.splitext(out)[0]}.json) but {other} '
             'has one: what encoder made it cannot be compared; delete it '
             '(the commands that write a set do not replace one without '
-            f'its JSON) and extract it again: '
-            f'{_write_again(fs, prov, os.path.splitext(other)[0] + ".json")}')
+            'its JSON)' + way_words(' and extract it again: ', _write_again(
+                fs, prov, _json_of(other)), '; '))
 
 
 def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
@@ -883,20 +978,27 @@ def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
                 '(wsi_workdir/extract.py normalises unless --no-normalise)')
 
 
-def copies_command(output: str, prov=None) -> str:
+def copies_command(output: str, prov=None,
+                   recorded_in: Optional[str] = None) -> str:
     """The command that extracts the ablation's image-augmented copies of
     ``NCT_train`` (``NCT_aug``) to ``output``, from the encoder of the
-    model's set whose provenance is ``prov`` (``NCT_train``'s, the support
-    the copies go with), as it records it (:func:`_checkpoint_flags`: the
-    checkpoint's path, which it named ``CKPT``); ``--pretrained CKPT``
-    where none is known (no ``prov``, imported features, a library
-    model's, which makes none: :func:`_copies_way`)."""
+    model's set whose provenance is ``prov`` (the JSON ``recorded_in``;
+    ``NCT_train``'s, the support the copies go with) with the settings it
+    records, spelt back as every set's are (:func:`_encoder_flags`: its
+    checkpoint or seeded random initialisation, the model's
+    ``--cfg-options``, its image size at the copies' size key, ``--amp``
+    with its ``--device``, ``--no-normalise``; what does not spell back
+    named as the JSON's), paths quoted for the shell; ``--pretrained
+    CKPT`` where no encoder is known (no ``prov``, imported features, a
+    library model's, which makes none: :func:`_copies_way`)."""
     known = isinstance(prov, dict) and not _library_encoder(prov) and \
         prov.get('checkpoint_kind') != IMPORTED
-    encoder = _checkpoint_flags(prov, []) if known else '--pretrained CKPT'
+    encoder, unmapped = _encoder_flags(prov, copies=True) if known else \
+        ('--pretrained CKPT', [])
     return ('python wsi_workdir/extract.py --config '
             f'configs/extraction/nct_aug.py {encoder} --aug_times N '
-            f'--output {output}')
+            f'--output {shlex.quote(output)}'
+            + _unmapped_note(unmapped, recorded_in))
 
 
 def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
@@ -913,6 +1015,8 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
     ``aug_times``, or 0: ``import_features.py``, ``extract.py`` without
     ``--aug_times``) are refused: one pass over the list, not copies."""
     pa, pb = support.provenance, copies.provenance
+    command = copies_command(copies.features_path, pa,
+                             _json_of(support.features_path))
     made = pb.get('aug_times') if isinstance(pb, dict) else 1
     if not (isinstance(made, int) and made >= 1):
         # one pass over the list (import_features.py, extract.py without
@@ -923,8 +1027,7 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
             f'copies (aug_times {made!r}: one pass over the list, as '
             'import_features.py and extract.py with --aug_times 0 write), '
             f'not the augmented copies of {support.name} that the image '
-            'part reads; extract them: '
-            + copies_command(copies.features_path, pa))
+            'part reads; extract them: ' + command)
     if not (isinstance(pa, dict) and isinstance(pb, dict)):
         return
     for field, words in (('list_sha1', 'another image list'),
@@ -936,8 +1039,7 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
                 f'{copies.features_path} holds augmented copies of {words} '
                 f'than {support.features_path} ({field} {b[:12]} vs '
                 f'{a[:12]}); extract them again from the list and images '
-                f'of {support.name}: '
-                f'{copies_command(copies.features_path, pa)} '
+                f'of {support.name}: {command} '
                 '(or wsi_workdir/scripts/extract_ablation_feats.sh)')
 
 

@@ -24,6 +24,17 @@ from .once import (digest_wanted, file_version, keep_digest, kept_digest,
                    stat_version)
 
 
+#: transforms that set the size of the image a pipeline ends with: the
+#: argument that holds it (an int or a pair) and the pair's order
+#: (mmpretrain's crops take ``(h, w)``, mmcv's Resize and CenterCrop
+#: ``(w, h)``); here, below the config reader, so that the low-shot
+#: readers of a provenance know a size option too
+SIZE_ARGUMENTS = {'RandomResizedCrop': ('scale', 'hw'),
+                  'RandomCrop': ('crop_size', 'hw'),
+                  'Resize': ('scale', 'wh'),
+                  'CenterCrop': ('crop_size', 'wh')}
+
+
 def library_version(name: str, build: bool = False) -> str:
     """The release of library ``name`` as imported: its ``__version__``
     (``'?'`` where it has none) without a local part (torch's
