@@ -11,7 +11,6 @@ Imports nothing beyond the standard library, so every layer may use it
 """
 import os
 import re
-import sys
 from typing import Dict, Optional, Sequence, Tuple
 
 #: NCT-CRC-HE-100K(-NONORM), in the published label order
@@ -233,28 +232,3 @@ def model_held_out(model: str) -> Optional[Tuple[int, ...]]:
     novel = split_model_name(model)[1]
     return None if novel is None else NCT_HELD_OUT.get(f'wo_{novel}')
 
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m openselfsup.classes held_class MODEL``: prints the
-    class id ``MODEL``'s ``_wo_<c>`` suffix names, as
-    :func:`split_model_name` reads it (``clp_wo_07`` -> ``7``,
-    ``fsp_wo_78`` -> ``78``), and nothing for a name that names none
-    (``clp``, ``fsp_wo_LYM``, ``clp_wo_3_seed1``). The low-shot scripts'
-    one way to read that suffix (``held_class`` of
-    ``wsi_workdir/scripts/_env.sh``): they read it in the shell beside
-    this reader (``clp_wo_07`` gave ``07`` there). Exit 2 with one line
-    for any other arguments."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 2 or args[0] != 'held_class':
-        print('error: usage: python -m openselfsup.classes held_class '
-              f'MODEL (got {" ".join(map(repr, args)) or "no arguments"})',
-              file=sys.stderr)
-        return 2
-    held = split_model_name(args[1])[1]
-    if held is not None:
-        print(held)
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

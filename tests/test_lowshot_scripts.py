@@ -36,9 +36,10 @@ def _parser(rel):
 PARSERS = {rel: _parser(rel) for rel in CLIS}
 
 
-#: a recording PYTHON's first line: ``-m openselfsup...`` (the scripts'
-#: queries of the library, ``held_class``) runs the real interpreter
-_LIBRARY_QUERIES = (f'case "$1 $2" in "-m openselfsup."*) '
+#: a recording PYTHON's first line: ``-c ...openselfsup.lowshot...`` (the
+#: scripts' queries of the library, ``held_class``) runs the real
+#: interpreter
+_LIBRARY_QUERIES = (f'case "$1 $2" in "-c "*openselfsup.lowshot.*) '
                     f'exec {sys.executable} "$@" ;; esac\n')
 
 
@@ -55,8 +56,9 @@ def _recording_python(tmp_path, log):
 def _record(tmp_path, script, env=None, args=()):
     """Run ``script`` with a PYTHON that records its arguments; parse each
     command with the real CLI (a bad flag fails the test). The library's
-    own small queries (``-m openselfsup...``: the held-out class a model's
-    name says, ``held_class`` of ``_env.sh``) run for real, unrecorded."""
+    own small queries (``-c ...openselfsup.lowshot...``: the held-out class
+    a model's name says, ``held_class`` of ``_env.sh``) run for real,
+    unrecorded."""
     log = tmp_path / f'{script}.log'
     recorder = _recording_python(tmp_path, log)
     full_env = {k: v for k, v in os.environ.items()
@@ -835,8 +837,9 @@ def test_demo_scores_a_held_out_model_on_its_own_class(tmp_path, model,
 
 #: model names as split_model_name reads them or not: leading zeros, a
 #: pair, no NCT class, a word, a suffix after the class, the suffix twice
+#: (a suffix that is no class id, clp_wo_99: the next test)
 HELD_NAMES = ('clp_wo_7', 'clp_wo_07', 'fsp_wo_78', 'fsp_wo_078',
-              'clp_wo_99', 'fsp_wo_LYM', 'clp_wo_3_seed1', 'my_wo_net_wo_3',
+              'fsp_wo_LYM', 'clp_wo_3_seed1', 'my_wo_net_wo_3',
               'clp', 'clp_wo_', 'clp_wo_7x')
 
 
@@ -869,8 +872,8 @@ def test_the_scripts_read_a_model_names_class_as_the_library(tmp_path,
     """demo_lowshot.sh read a ``<family>_wo_<c>`` name's class in the shell
     (``${MODEL##*_wo_}``) beside the library's reader, split_model_name:
     ``clp_wo_07`` gave the sweep ``--novel_classes 07`` where every command
-    reads class ``7``. The scripts now ask the library (``python -m
-    openselfsup.classes held_class``), so the class each script passes
+    reads class ``7``. The scripts now ask the library (``held_class`` of
+    _env.sh, spec.script_novel_class), so the class each script passes
     for a name it defaults (demo_lowshot.sh without NOVEL,
     evaluate_encoder.sh without NOVEL_CLASSES) is split_model_name's, word
     for word; a name that says none runs as before (demo: none,
@@ -885,6 +888,71 @@ def test_the_scripts_read_a_model_names_class_as_the_library(tmp_path,
     enc = _novel_words(tmp_path / 'enc', 'evaluate_encoder.sh', {},
                        (model, '-'))
     assert enc == [[held] if held else list('012345678')], enc
+
+
+def test_the_scripts_ask_their_own_repositorys_library(tmp_path):
+    """r85: ``held_class`` ran ``python -m openselfsup.classes``, which
+    finds the package only where the current folder is on sys.path (not
+    under PYTHONSAFEPATH=1) or a package is installed: without one, the
+    script stopped on python's "No module named 'openselfsup'", and
+    another copy first on the path (an installed release, another
+    checkout) answered for this one. It now puts the repository root
+    from the script's place first, as the wsi_workdir/*.py commands do.
+    Here another ``openselfsup`` that fails to import is first on
+    PYTHONPATH and the current folder is not searched; the class read is
+    the library's, split_model_name's."""
+    from openselfsup.classes import split_model_name
+    shadow = tmp_path / 'shadow' / 'openselfsup'
+    shadow.mkdir(parents=True)
+    (shadow / '__init__.py').write_text(
+        "raise ImportError('another openselfsup')\n")
+    env = {'PYTHONPATH': str(shadow.parent), 'PYTHONSAFEPATH': '1'}
+    words = _novel_words(tmp_path, 'evaluate_encoder.sh', env,
+                         ('clp_wo_07', '-'))
+    assert words == [[split_model_name('clp_wo_07')[1]]], words
+
+
+@pytest.mark.parametrize('script, args, env, variable', [
+    ('demo_lowshot.sh', ('random', ), {'MODEL': 'clp_wo_99'}, 'NOVEL'),
+    ('evaluate_encoder.sh', ('clp_wo_99', '-'), {}, 'NOVEL_CLASSES'),
+    ('evaluate_encoder.sh', ('clp_wo_99', 'c.pth'), {}, 'NOVEL_CLASSES')])
+def test_a_suffix_that_is_no_class_stops_the_script_naming_model(
+        tmp_path, script, args, env, variable):
+    """r85: the scripts' reader printed 99 for ``clp_wo_99``, which the
+    library reads as no held-out class (model_held_out: None), so both
+    scripts defaulted to a class every command refuses, the error blaming
+    NOVEL_CLASSES="99" the user never gave (with ENCODER ``-`` a bare
+    ``--novel_class 99 is out of range``). Now one line naming MODEL, the
+    variable the script takes and the library's ways out (``none``, or a
+    folder named for the class held out), before any command runs; the
+    way out given (``none``) runs. The reference: the meta-test's own
+    refusal of the name, run for real, gives the same ways out."""
+    log = tmp_path / 'all.log'
+    full = {k: v for k, v in os.environ.items()
+            if k not in ('NOVEL', 'NOVEL_CLASSES', 'MODEL', 'SHOTS')}
+    full.update(PYTHON=str(_recording_python(tmp_path, log)), WORKDIR='wd',
+                DOMAINS='near', SHOTS='5', **env)
+    done = subprocess.run(['sh', os.path.join(SCRIPTS, script), *args],
+                          cwd=REPO, env=full, capture_output=True, text=True)
+    err = done.stderr.strip()
+    assert done.returncode == 2 and '\n' not in err, err
+    assert err.startswith('error: MODEL clp_wo_99 is named as the encoder '
+                          'trained without class 99, but 99 is no novel '
+                          f'class id (0..8, or 78 for 7 and 8) and no '
+                          f'{variable} is given'), err
+    assert not log.exists()  # nothing ran
+    meta = subprocess.run(
+        [sys.executable, 'wsi_workdir/distributed_meta_test.py', '--task',
+         'near', '--num_shots', '5', '--model', 'clp_wo_99', '--workdir',
+         str(tmp_path / 'none')], cwd=REPO,
+        capture_output=True, text=True)
+    way = meta.stderr.split('; give --novel_class ')[1]
+    assert err.endswith(f'; give {variable} {way.strip()}'), (err, way)
+    # the way out, given: the script runs with it
+    if args[-1] != 'c.pth':
+        words = _novel_words(tmp_path, script, {**env, variable: 'none'},
+                             args)
+        assert words and all(w == ['none'] for w in words), words
 
 
 @pytest.mark.parametrize('model, given, expected', [

@@ -311,6 +311,43 @@ def check_model_novel_class(model: str, novel_class: Optional[int],
         '_wo_<class> suffix')
 
 
+def script_novel_class(model: str, variable: str = 'NOVEL_CLASSES'
+                       ) -> Optional[str]:
+    """The novel class a low-shot script pairs ``model`` with where its
+    ``variable`` (``NOVEL_CLASSES``; ``demo_lowshot.sh``'s ``NOVEL``) is
+    unset: the class id a ``<family>_wo_<c>`` name holds out as
+    :func:`~openselfsup.classes.model_held_out` reads it (``clp_wo_07``:
+    ``'7'``, ``fsp_wo_078``: ``'78'``), None for a name without the
+    suffix (``clp``, ``fsp_wo_LYM``, ``clp_wo_3_seed1``: the script's own
+    default). A suffix that is no novel class id (``clp_wo_99``: every
+    command refuses that model with any class but none) is refused with
+    the commands' words and ways out (:func:`check_model_novel_class`),
+    naming ``MODEL`` and ``variable``."""
+    said = split_model_name(model)[1]
+    if said is None or model_held_out(model) is not None:
+        return said
+    check_model_novel_class(
+        model, NOVEL_CLASS_LEFT_OUT, variable, f'MODEL {model}',
+        left_out='the script has no class to pair it with')
+    return None  # not reached: refused above
+
+
+def held_class_main(argv: Optional[Sequence[str]] = None) -> int:
+    """``held_class MODEL [VARIABLE]``, the low-shot scripts' query
+    (``held_class`` of ``wsi_workdir/scripts/_env.sh``): prints
+    :func:`script_novel_class` of ``MODEL``, nothing where it is None;
+    one ``error:`` line, exit 2, for a refused name or other arguments
+    (run by :func:`~openselfsup.utils.run_cli`)."""
+    args = list(argv or ())
+    if not 1 <= len(args) <= 2:
+        raise InputError('usage: held_class MODEL [VARIABLE] (got '
+                         f'{" ".join(map(repr, args)) or "no arguments"})')
+    held = script_novel_class(*args)
+    if held is not None:
+        print(held)
+    return 0
+
+
 def _settle_novel_class(spec, counts: bool, **words) -> None:
     """Set a spec's novel class left out (:data:`NOVEL_CLASS_LEFT_OUT`)
     to None, none, after refusing it where it ``counts`` (near-domain

@@ -86,26 +86,36 @@ checkpoint() {
     fi
 }
 
-# held_class MODEL: the class id a MODEL named <family>_wo_<c> says its
-# encoder held out (c; clp_wo_07: 7), nothing for another name (clp,
-# fsp_wo_LYM, clp_wo_3_seed1), as the library reads it
-# (openselfsup.classes.split_model_name, the one reader of that suffix:
-# the scripts read it in the shell beside it, and clp_wo_07 gave 07); call
-# it as _c=$(held_class "$MODEL"), so that set -e stops the script where
-# python cannot run it
+# held_class MODEL [VARIABLE]: the class id a MODEL named <family>_wo_<c>
+# says its encoder held out (c; clp_wo_07: 7), nothing for another name
+# (clp, fsp_wo_LYM, clp_wo_3_seed1), as the library reads it
+# (openselfsup.lowshot.spec.script_novel_class, on classes.model_held_out);
+# a suffix that is no novel class id (clp_wo_99) is one error: line naming
+# MODEL and VARIABLE (default NOVEL_CLASSES), the variable that would
+# choose a class instead. Python is given the repository root from this
+# script's place, first on sys.path, as the wsi_workdir/*.py commands
+# insert it themselves (python -m found the package only where the
+# current folder is on sys.path, not under PYTHONSAFEPATH=1, or where one
+# is installed, perhaps another copy). Call it as
+# _c=$(held_class "$MODEL"), so that set -e stops the script where it fails
 held_class() {
-    $PYTHON -m openselfsup.classes held_class "$1"
+    $PYTHON -c 'import sys; sys.path.insert(0, sys.argv[1]); '\
+'from openselfsup.lowshot.spec import held_class_main; '\
+'from openselfsup.utils import run_cli; '\
+'sys.exit(run_cli(held_class_main, sys.argv[2:]))' \
+        "$(cd "$(dirname "$0")/../.." && pwd)" "$@"
 }
 
 # novel_default MODEL: sets NOVEL_CLASSES, where it was not given, to the
 # class a MODEL named <family>_wo_<c> held out (held_class: the published
-# pairing; the default 0..8 paired such a model with eight classes its
-# encoder trained on, each refused by the sweep), else to the script's
+# pairing; the default 0..8 paired such a model with classes its encoder
+# trained on, and the sweep stopped at the first, 0), else to the script's
 # default of it, _default_NOVEL_CLASSES (demo_lowshot.sh's: none), else
-# to the default above; a NOVEL_CLASSES given is kept
+# to the default above; a NOVEL_CLASSES given is kept. _novel_variable
+# names the variable the user sets (demo_lowshot.sh's NOVEL)
 novel_default() {
     if [ -n "$_novel_given" ]; then return 0; fi
-    _c=$(held_class "$1")
+    _c=$(held_class "$1" "${_novel_variable:-NOVEL_CLASSES}")
     NOVEL_CLASSES=${_c:-${_default_NOVEL_CLASSES:-$NOVEL_CLASSES}}
 }
 

@@ -23,7 +23,8 @@
 # out_homo), NOVEL (near-domain novel class; default: c for a MODEL named
 # <family>_wo_<c>, the encoder trained without class c (the published
 # pairing), else none; NOVEL=none runs such a model without one on
-# purpose), DATA (data),
+# purpose; a suffix that is no class id, clp_wo_99, stops the script
+# with the ways out), DATA (data),
 # DEVICE (cpu); see also _env.sh (whose MODELS and NOVEL_CLASSES this
 # script refuses: MODEL and NOVEL are its forms).
 set -e
@@ -42,12 +43,13 @@ _default_SHOTS="1 5"
 _default_OUT_SHOTS="1 5"
 _default_OUT_HOMO_SHOTS=5
 # a MODEL named <family>_wo_<c> is scored on its own class c where NOVEL
-# is unset (evaluate_encoder.sh's novel_default, which asks the library's
-# reader of the name): passing none on the user's behalf ran clp_wo_7 on
-# near-domain tasks of no novel class, which distributed_meta_test.py
-# refuses; another MODEL runs without one
+# is unset (novel_default of _env.sh, which evaluate_encoder.sh calls and
+# which asks the library's reader of the name): passing none on the
+# user's behalf ran clp_wo_7 on near-domain tasks of no novel class, which
+# distributed_meta_test.py refuses; another MODEL runs without one
 NOVEL_CLASSES=${NOVEL:-}
 _default_NOVEL_CLASSES=none
+_novel_variable=NOVEL
 NUM_PROTOTYPES=${NUM_PROTOTYPES:-8}
 NUM_AUG_SHOTS=${NUM_AUG_SHOTS:-10}
 EXTRACT_BATCH=${EXTRACT_BATCH:-64}

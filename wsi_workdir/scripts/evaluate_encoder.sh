@@ -26,8 +26,9 @@
 # Environment: DOMAINS ("near mixture out out_homo"), NOVEL_CLASSES (near
 # domain; default 0..8, but c for a MODEL named <family>_wo_<c>, the
 # encoder trained without class c (the published pairing: the near domain
-# scores it on c alone, and refuses it on another class); "none": tasks
-# without a novel class; given, it is kept), SHOTS (near and mixture),
+# scores it on c alone, and refuses it on another class; a suffix that is
+# no class id, clp_wo_99, stops the script with the ways out); "none":
+# tasks without a novel class; given, it is kept), SHOTS (near and mixture),
 # OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo), each unset the published
 # list (as in the domain scripts: SHOTS never reaches out_homo, whose
 # published shots have no 1-shot; each is refused where DOMAINS hold
