@@ -923,18 +923,13 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
                     f'features not found: {aug} (make it with: python ')
     command = err.split('make it with: ')[1][:-1]
     assert ' (with the settings' not in command, command
-    # run as printed, from a folder laid out as the repository (where the
-    # images lie is not carried: data/NCT, as the config names it)
-    run = tmp_path / 'repo'
-    (run / 'data').mkdir(parents=True)
-    for part in ('configs', 'wsi_workdir'):
-        (run / part).symlink_to(os.path.join(ROOT, part))
-    (run / 'data' / 'NCT').symlink_to(os.path.join(data, 'NCT'))
+    # run as printed, by the shell, from the repository root (the images
+    # are NCT_train's: its --data-root)
     argv = shlex.split(command)
     assert argv[argv.index('--aug_times') + 1] == 'N', command
     done = subprocess.run(
         command.replace(' --aug_times N ', ' --aug_times 2 ') +
-        ' --workers 0 --no-progress', shell=True, cwd=str(run),
+        ' --workers 0 --no-progress', shell=True, cwd=ROOT,
         env={**os.environ, 'PYTHONPATH': ROOT}, capture_output=True,
         text=True)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -980,8 +975,8 @@ def test_the_copies_command_spells_every_recorded_setting(wd):
     assert pipeline_image_size(load_config(cfg, options).dataset.pipeline,
                                'dataset.pipeline')[1] == (32, 24)
     assert (args.pretrained, args.amp, args.device, args.normalise,
-            args.output) == (['/w/clp.pth'], True, 'cuda:1', False,
-                             [aug]), line
+            args.data_root, args.output) == (
+        ['/w/clp.pth'], True, 'cuda:1', False, ['/d/NCT'], [aug]), line
     assert note.startswith(f'{sibling}: --cfg-options '
                            'dataset.pipeline.2.meta_keys'), line
     # a square size at the copies' own: nothing to spell

@@ -988,17 +988,39 @@ def copies_command(output: str, prov=None,
     checkpoint or seeded random initialisation, the model's
     ``--cfg-options``, its image size at the copies' size key, ``--amp``
     with its ``--device``, ``--no-normalise``; what does not spell back
-    named as the JSON's), paths quoted for the shell; ``--pretrained
-    CKPT`` where no encoder is known (no ``prov``, imported features, a
-    library model's, which makes none: :func:`_copies_way`)."""
+    named as the JSON's), and, recorded by ``NCT_train``, the folder of
+    its images (:func:`_support_images`), paths quoted for the shell;
+    ``--pretrained CKPT`` where no encoder is known (no ``prov``,
+    imported features, a library model's, which makes none:
+    :func:`_copies_way`)."""
     known = isinstance(prov, dict) and not _library_encoder(prov) and \
         prov.get('checkpoint_kind') != IMPORTED
     encoder, unmapped = _encoder_flags(prov, copies=True) if known else \
         ('--pretrained CKPT', [])
+    if known and recorded_in is not None and \
+            os.path.basename(recorded_in) == 'NCT_train.json':
+        encoder += _support_images(prov, unmapped)
     return ('python wsi_workdir/extract.py --config '
             f'configs/extraction/nct_aug.py {encoder} --aug_times N '
             f'--output {shlex.quote(output)}'
             + _unmapped_note(unmapped, recorded_in))
+
+
+def _support_images(prov, unmapped: List[str]) -> str:
+    """`` --data-root <folder>`` (quoted) of the images ``NCT_train``'s
+    provenance ``prov`` records having been read from (its
+    ``dataset.data_root``, ``--data-root``'s), which its copies are made
+    of (:func:`check_copies_of` compares them); the list or prefix of
+    another place (``dataset.ann_file``, ``dataset.data_prefix``) goes to
+    ``unmapped``. Nothing where the config's own folder was read."""
+    options = prov.get('cfg_options')
+    options = options if isinstance(options, dict) else {}
+    root = options.get('dataset.data_root')
+    unmapped.extend(f'--cfg-options {k} (where its images lie)'
+                    for k in options if k != 'dataset.data_root'
+                    and set(str(k).split('.')) & set(_WHERE_KEYS))
+    return f' --data-root {shlex.quote(root)}' if isinstance(root, str) \
+        and root else ''
 
 
 def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
