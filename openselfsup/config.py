@@ -2548,7 +2548,45 @@ FEATURE_PREPROCESSING = ('mean', 'std', 'to_rgb', 'bgr_to_rgb',
                          'rgb_to_bgr')
 
 
-def _saved_feature_changes(text: str, cfg
+#: backbone settings that change how its weights are trained, not the
+#: features they give in evaluation: initialisation, freezing, gradient
+#: checkpointing and the batch-norm groups of training (a ``GhostBN``'s
+#: ``group_size``); a CLP run's ``norm_cfg=dict(type='GhostBN',
+#: group_size=32)`` extracted with ``dict(type='BN')`` is the same encoder
+TRAINING_ONLY_KEYS = frozenset(('zero_init_residual', 'frozen_stages',
+                                'norm_eval', 'with_cp', 'group_size',
+                                'requires_grad'))
+
+#: ``norm_cfg`` types that are torch's ``BatchNorm2d`` in evaluation
+#: (running statistics, affine): compared as one
+EVAL_BATCH_NORMS = frozenset(('BN', 'BN2d', 'SyncBN', 'GhostBN'))
+
+
+def _built_settings(node: dict) -> dict:
+    """The backbone config ``node`` as its class is built from it, for
+    comparing what it gives: every argument it leaves out at the
+    default of its ``type``'s signature (a training config's ResNet
+    without ``out_indices`` is one with ``(3,)``, as extraction configs
+    spell it), a batch norm of :data:`EVAL_BATCH_NORMS` named ``BN``;
+    ``node`` itself where its class is not found."""
+    import inspect
+    name = type_name(node.get('type'))
+    cls = _resolve(name) if name else None
+    try:
+        params = inspect.signature(cls).parameters if cls else {}
+    except (TypeError, ValueError):  # no signature to read
+        params = {}
+    built = {k: p.default for k, p in params.items()
+             if p.default is not p.empty and k not in node}
+    built.update(node)
+    norm = built.get('norm_cfg')
+    if isinstance(norm, dict) and type_name(norm.get('type')) in \
+            EVAL_BATCH_NORMS:
+        built['norm_cfg'] = {**norm, 'type': 'BN'}
+    return built
+
+
+def _saved_feature_changes(text: str, cfg, knn_images: bool = True
                            ) -> List[Tuple[str, Optional[str]]]:
     """``(change, the --cfg-options item that sets the recorded value or
     None)``, the change as :func:`key_change` writes it (``model.
@@ -2559,9 +2597,13 @@ def _saved_feature_changes(text: str, cfg
     data): the data preprocessor's :data:`FEATURE_PREPROCESSING`, every
     backbone setting but those naming initial weights and the
     hyper-parameters (a backbone that takes the checkpoint's weights and
-    pools, or picks its stage, otherwise), and the image size of the
-    ``knn_eval`` bank's and query's pipelines (:func:`pipeline_image_size`)
-    where the training's ``knn_eval`` records one."""
+    pools, or picks its stage, otherwise), compared as built
+    (:func:`_built_settings`: an argument left out at its default) and
+    without :data:`TRAINING_ONLY_KEYS`, and, with ``knn_images``, the
+    image size of the ``knn_eval`` bank's and query's pipelines
+    (:func:`pipeline_image_size`) where the training's ``knn_eval``
+    records one (extraction compares its own images:
+    :func:`~openselfsup.apis.extract.image_size_note`)."""
     found = []
     saved = config_text_section(text, 'model')
     saved = saved if isinstance(saved, dict) else {}
@@ -2586,15 +2628,20 @@ def _saved_feature_changes(text: str, cfg
             found.append((key_change(key, old, new), option(
                 key, old, saved, f'data_preprocessor.{name}')))
     nodes = [part(n, 'backbone') for n in (saved, own)]
-    there, here = (flat_config(n) for n in nodes)
+    # compared as built (defaults filled in); named as written
+    built = [_built_settings(n) for n in nodes] \
+        if type_name(nodes[0].get('type')) == \
+        type_name(nodes[1].get('type')) else nodes
+    there, here = (flat_config(n) for n in built)
     code = _code_keys(there, UNREADABLE)
     keys = []  # a list or tuple of numbers whole, as an option sets it
     for key in sorted(set(there) | set(here),
                       key=lambda k: (k.count('.'), k)):
         if not (_same_value(there.get(key, UNSET), here.get(key, UNSET))
                 or key_below(key, code) or is_hyper_parameter(key)
-                or not INITIAL_WEIGHT_KEYS.isdisjoint(key.split('.'))):
-            key = _option_key(nodes[0] if key in there else nodes[1], key)
+                or not INITIAL_WEIGHT_KEYS.isdisjoint(key.split('.'))
+                or not TRAINING_ONLY_KEYS.isdisjoint(key.split('.'))):
+            key = _option_key(built[0] if key in there else built[1], key)
             keys += [] if key in keys else [key]
     for key in keys:
         old, new = (_value_at(n, key) if _has_key(n, key) else UNSET
@@ -2603,7 +2650,7 @@ def _saved_feature_changes(text: str, cfg
                       option(f'model.backbone.{key}', old, saved,
                              f'backbone.{key}')))
     recorded = config_text_section(text, 'knn_eval')
-    for side in ('bank', 'query'):
+    for side in ('bank', 'query') if knn_images else ():
         key = f'knn_eval.{side}.pipeline'
         old = pipeline_image_size(part(recorded, side).get('pipeline') or [],
                                   key)
@@ -2636,12 +2683,24 @@ def _size_words(size: Any) -> str:
     return repr(size) if size is UNSET else '{} x {} px'.format(*size)
 
 
-def trained_settings_note(meta: Any, cfg, config: str,
-                          checkpoint: str) -> Optional[str]:
+def trained_feature_changes(meta: Any, cfg, knn_images: bool = True
+                            ) -> Optional[List[Tuple[str, Optional[str]]]]:
+    """:func:`_saved_feature_changes` of ``cfg`` against the config a
+    checkpoint's ``meta`` records (``meta['cfg']``): ``(change, option)``
+    of each setting that changes its features and differs; None where
+    the meta records no config (not judged)."""
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    if not isinstance(text, str):
+        return None
+    return _saved_feature_changes(text, cfg, knn_images)
+
+
+def trained_settings_note(meta: Any, cfg, config: str, checkpoint: str,
+                          use: str = 'evaluate') -> Optional[str]:
     """A warning (logged as one) where a checkpoint whose weights load into
     ``cfg``'s model (``config``: its file) is evaluated with settings that
     carry no weights but change its features, and differ from those its
-    ``meta`` records it was trained with (:func:`_saved_feature_changes`:
+    ``meta`` records it was trained with (:func:`trained_feature_changes`:
     a run with another normalisation, evaluated with the shipped config,
     gave other numbers than its training's kNN table without a word); as
     ``extract.py`` warns of images of another size than the encoder's
@@ -2650,24 +2709,28 @@ def trained_settings_note(meta: Any, cfg, config: str,
     config it was trained with where it is a file here
     (:func:`trained_config_said`: the run's dump in its work dir), and the
     ``--cfg-options`` that spell the recorded values where each is such a
-    setting. None where the meta records no config, or none differs."""
-    text = meta.get('cfg') if isinstance(meta, dict) else None
-    if not isinstance(text, str):
-        return None
-    found = _saved_feature_changes(text, cfg)
+    setting. ``use``: ``'evaluate'`` (``knn_eval.py``) or ``'extract'``
+    (``extract.py``, whose config is an extraction config: the training's
+    is no way, and its images are compared apart). None where the meta
+    records no config, or none differs."""
+    extract = use == 'extract'
+    found = trained_feature_changes(meta, cfg, knn_images=not extract)
     if not found:
         return None
     changes = ', '.join(change for change, _ in found)
-    said, here = trained_config_said(meta, checkpoint, config)
+    said, here = (None, False) if extract else \
+        trained_config_said(meta, checkpoint, config)
     options = [o for _, o in found]
     ways = ([f'with {said}'] if here else []) + (
         [f'with --cfg-options {" ".join(dict.fromkeys(options))}']
         if None not in options else [])
     way = ' or '.join(ways) if ways else \
-        'with the config that trained it'
-    return (f'{checkpoint}: evaluated with other settings than it was '
+        'with a config whose model has the settings it was trained with' \
+        if extract else 'with the config that trained it'
+    done = {'evaluate': 'evaluated', 'extract': 'extracted'}[use]
+    return (f'{checkpoint}: {done} with other settings than it was '
             f'trained with, which change its features ({changes}); '
-            f'evaluate it as trained {way}')
+            f'{use} it as trained {way}')
 
 
 def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:

@@ -5,6 +5,7 @@ ResNet-18 built directly from mmpretrain with the same weights, then averages
 the last stage over space. The extraction goes through the config, the
 checkpoint reader, the MMEngine pipeline and the data preprocessor.
 """
+import glob
 import hashlib
 import importlib.util
 import json
@@ -2410,3 +2411,39 @@ def test_a_list_read_through_a_link_to_another_nct_release_is_refused(
     os.symlink(downloads / nonorm, root / 'data' / nonorm)
     code, err = _run_cli(capsys, argv)
     assert code == 0 and out.exists(), err
+
+
+def _shipped(folder):
+    return sorted(os.path.relpath(p, REPO) for p in glob.glob(
+        os.path.join(REPO, 'configs', folder, '**', '*.py'), recursive=True))
+
+
+@pytest.mark.parametrize('trained', _shipped('wsi_selfsup')
+                         + _shipped('classification')
+                         + ['configs/demo/clp_r18_demo.py',
+                            'configs/demo/fsp_r18_demo.py'])
+def test_shipped_training_configs_extract_without_a_settings_warning(
+        trained):
+    """Every shipped CLP / FSP training config (and the quick start's
+    demo recipes, with its extraction options) against every shipped
+    extraction config: no difference of the settings that change the
+    features, so no warning. They spell the same encoder otherwise (the
+    ResNet's defaults left out or written, ``GhostBN`` groups of training
+    against ``BN``: the same in evaluation). The reference: the same
+    comparison with one number of the mean changed is warned."""
+    from openselfsup.config import load_config, trained_settings_note
+    meta = {'cfg': load_config(os.path.join(REPO, trained)).pretty_text}
+    opts = {'model.backbone.base_channels': 16,
+            'model.backbone.stem_channels': 16,
+            'dataset.pipeline.1.scale': 64} if 'demo' in trained else {}
+    for extraction in _shipped('extraction'):
+        if '_base_' in extraction:
+            continue
+        path = os.path.join(REPO, extraction)
+        assert trained_settings_note(meta, load_config(path, opts), path,
+                                     'c.pth', use='extract') is None
+    other = load_config(path, {**opts, 'model.data_preprocessor.mean':
+                               [123.675, 116.28, 103.5]})
+    assert 'model.data_preprocessor.mean: [123.675, 116.28, 103.53] -> ' \
+        '[123.675, 116.28, 103.5]' in trained_settings_note(
+            meta, other, path, 'c.pth', use='extract')
