@@ -56,8 +56,9 @@ def weights():
     return out
 
 
-def _reference(root, domain, list_name, state):
-    """Backbone + global average pooling, computed without the extraction code."""
+def _reference(root, domain, list_name, state, mean=MEAN, std=STD):
+    """Backbone + global average pooling, computed without the extraction
+    code, of images normalised by hand with ``mean`` and ``std``."""
     from PIL import Image
     model = _resnet()
     model.load_state_dict(state)
@@ -72,7 +73,7 @@ def _reference(root, domain, list_name, state):
     for rel in rels:
         img = np.asarray(Image.open(os.path.join(data, rel)).convert('RGB'),
                          dtype=np.float32)
-        x = torch.from_numpy((img - MEAN) / STD).permute(2, 0, 1)[None]
+        x = torch.from_numpy((img - mean) / std).permute(2, 0, 1)[None]
         with torch.no_grad():
             feats.append(model(x)[-1].mean(dim=(2, 3))[0].numpy())
     return np.stack(feats), np.array(labels), rels
@@ -2411,6 +2412,114 @@ def test_a_list_read_through_a_link_to_another_nct_release_is_refused(
     os.symlink(downloads / nonorm, root / 'data' / nonorm)
     code, err = _run_cli(capsys, argv)
     assert code == 0 and out.exists(), err
+
+
+def _trained_demo_checkpoint(path, state, **preprocessor):
+    """A training checkpoint of the quick start's CLP demo recipe at the
+    tests' width and image size (its config as ``meta['cfg']``, as
+    MMEngine saves it), trained with ``preprocessor``'s
+    ``model.data_preprocessor`` settings (the shipped ones where none)."""
+    from openselfsup.config import load_config
+    cfg = load_config(os.path.join(REPO, 'configs', 'demo',
+                                   'clp_r18_demo.py'), {
+        'model.backbone.base_channels': WIDTH,
+        'model.backbone.stem_channels': WIDTH,
+        **{f'model.data_preprocessor.{k}': v
+           for k, v in preprocessor.items()}})
+    cfg.train_dataloader.dataset.pipeline[1].transforms[0][0].scale = 32
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in state.items()},
+                'meta': {'cfg': cfg.pretty_text, 'epoch': 15}}, path)
+
+
+def test_a_checkpoint_trained_with_another_normalisation_is_warned(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """A checkpoint trained with another normalisation (``--cfg-options
+    model.data_preprocessor.mean=[0.5,0.5,0.5] ...std=[0.25,0.25,0.25]``)
+    extracted with the shipped configs, which load its weights, gave
+    features of other statistics, and low-shot F1 of them, without a word
+    (only the image size was compared). Warned now as knn_eval.py warns
+    (``trained_settings_note``): each difference, recorded value first,
+    and the ``--cfg-options`` that spell the trained values; those given,
+    the warning is gone and the features are those of images normalised
+    by hand with the trained mean and std (the reference). The provenance
+    records the differences; one trained with the shipped normalisation
+    is not warned."""
+    import shlex
+
+    from openselfsup.apis import extract as ex
+    from openselfsup.config import parse_cfg_options
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+    ckpt = str(tmp_path / 'other.pth')
+    _trained_demo_checkpoint(ckpt, weights, mean=[0.5] * 3, std=[0.25] * 3)
+    workdir = str(tmp_path / 'w')
+    out = paths.features_path(workdir, 'clp', 'NCT_test')
+    opts = _options(synthetic_root, 'NCT')
+    record, = ex.extract_many([_config('nct_test.py')], ckpt, [out],
+                              cfg_options=opts, progress=False)
+    changes = ['model.data_preprocessor.mean: [0.5, 0.5, 0.5] -> [123.675, '
+               '116.28, 103.53]', 'model.data_preprocessor.std: [0.25, '
+               '0.25, 0.25] -> [58.395, 57.12, 57.375]']
+    head = (f'{ckpt}: extracted with other settings than it was trained '
+            f'with, which change its features ({", ".join(changes)}); '
+            'extract it as trained with --cfg-options ')
+    assert len(lines) == 1 and lines[0].startswith(head), lines
+    prov = paths.provenance_path(workdir, 'clp', 'NCT_test')
+    with open(prov) as f:
+        assert json.load(f)['trained_settings_differ'] == changes
+    assert record['trained_settings_differ'] == changes
+    # the way out, as the shell splits it, given to extract.py
+    given = parse_cfg_options(shlex.split(lines[0][len(head):]))
+    assert given == {'model.data_preprocessor.mean': [0.5] * 3,
+                     'model.data_preprocessor.std': [0.25] * 3}
+    tail = shlex.split(lines[0][len(head):])
+    lines.clear()  # given to the command as the line spells them
+    out2 = str(tmp_path / 'as_trained' / 'NCT_test.npy')
+    code, err = _run_cli(capsys, [
+        '--config', _config('nct_test.py'), '--pretrained', ckpt,
+        '--output', out2, '--workers', '0', '--no-progress', '--cfg-options',
+        *[f'{k}={v}' for k, v in opts.items()], *tail])
+    assert code == 0 and lines == [], (err, lines)
+    with open(ex.output_paths(out2)['provenance']) as f:
+        assert json.load(f)['trained_settings_differ'] == []
+    ref = _reference(synthetic_root, 'NCT', 'test_labeled.txt', weights,
+                     np.float32(0.5), np.float32(0.25))[0]
+    ref = ref / np.linalg.norm(ref, axis=1, keepdims=True)
+    np.testing.assert_allclose(np.load(out2), ref, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(np.load(out), np.load(out2), atol=1e-3)
+    # trained with the shipped normalisation: nothing said
+    same = str(tmp_path / 'same.pth')
+    _trained_demo_checkpoint(same, weights)
+    record, = ex.extract_many([_config('nct_test.py')], same,
+                              [str(tmp_path / 'same' / 'NCT_test.npy')],
+                              cfg_options=opts, progress=False)
+    assert lines == [] and record['trained_settings_differ'] == []
+    # backbone weights alone record no training config: not judged
+    bare = str(tmp_path / 'bare.pth')
+    torch.save({'state_dict': weights}, bare)
+    record, = ex.extract_many([_config('nct_test.py')], bare,
+                              [str(tmp_path / 'bare' / 'NCT_test.npy')],
+                              cfg_options=opts, progress=False)
+    assert lines == [] and record['trained_settings_differ'] is None
+
+
+def test_the_normalisation_warning_says_how_a_script_takes_options(
+        weights, tmp_path, monkeypatch):
+    """Run by a low-shot script, the warning ends as the image size's
+    does: how that script takes --cfg-options."""
+    from openselfsup.apis.extract import _settings_note
+    from openselfsup.config import load_config
+    from openselfsup.utils.checkpoint_files import checkpoint_meta
+    ckpt = str(tmp_path / 'other.pth')
+    _trained_demo_checkpoint(ckpt, weights, std=[1.0] * 3)
+    monkeypatch.setenv('OPENSELFSUP_CFG_OPTIONS_AS', 'x.sh takes them in X')
+    listing = dict(cfg=load_config(_config('nct_test.py'), {
+        'model.backbone.base_channels': WIDTH,
+        'model.backbone.stem_channels': WIDTH}), config=_config('nct_test.py'))
+    note = _settings_note(checkpoint_meta(ckpt), listing, ckpt)
+    assert note.endswith('extract it as trained with --cfg-options '
+                         "'model.data_preprocessor.std=[1.0,1.0,1.0]' "
+                         '(x.sh takes them in X)'), note
 
 
 def _shipped(folder):

@@ -62,7 +62,7 @@ import platform
 import random
 import re
 from collections import OrderedDict
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -74,7 +74,7 @@ from ..classes import (held_out_words, lists_held_out,
 from ..config import (argument_value, check_setting_types, key_below,
                       load_config,
                       model_settings_sha1, pipeline_image_size,
-                      sized_pipeline)
+                      sized_pipeline, trained_feature_changes)
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, cfg_options_here,
                      check_distinct, check_finite,
@@ -226,6 +226,33 @@ def image_size_note(cfg, checkpoint: str,
     return note + cfg_options_here(note)
 
 
+def _trained_meta(checkpoint: str) -> Any:
+    """The ``meta`` of ``checkpoint`` (read without its tensors), or None
+    where it holds none or it cannot be read so (backbone weights, a
+    bare state dict: their training settings are not judged)."""
+    from ..utils.checkpoint_files import MetaUnread, checkpoint_meta
+    try:
+        return checkpoint_meta(checkpoint)
+    except (MetaUnread, InputError, OSError):
+        return None
+
+
+def _settings_note(meta: Any, listing: Dict, checkpoint: str
+                   ) -> Optional[str]:
+    """The warning of :func:`~openselfsup.config.trained_settings_note`
+    for a set extracted from ``checkpoint`` (whose ``meta`` records the
+    config it was trained with) with settings that change its features
+    other than trained: another normalisation (``model.data_preprocessor``
+    mean / std / channel order) or backbone setting than the training's
+    gave features of other statistics, and low-shot F1 of them, without a
+    word. Run by a script, it ends with how that script takes
+    ``--cfg-options``."""
+    from ..config import trained_settings_note
+    note = trained_settings_note(meta, listing['cfg'], listing['config'],
+                                 checkpoint, use='extract')
+    return note and note + cfg_options_here(note)
+
+
 def resnet_depth(state: Dict[str, torch.Tensor]) -> Optional[int]:
     """The depth of the ResNet whose (unprefixed) weights these are, from
     its blocks per stage and block type (None if not a known ResNet)."""
@@ -304,11 +331,7 @@ def _fit_hint(weights: Dict[str, torch.Tensor],
     from ..config import saved_model_type, trained_checkpoint_words
     from ..registry import MODELS
     from ..utils import with_article
-    from ..utils.checkpoint_files import MetaUnread, checkpoint_meta
-    try:  # the meta alone, without torch; a file it cannot read says none
-        meta = checkpoint_meta(checkpoint)
-    except (MetaUnread, InputError, OSError):
-        meta = None
+    meta = _trained_meta(checkpoint)  # a file it cannot read says none
     what = trained_checkpoint_words(meta, checkpoint)
     shape = _shape_hint(weights, own)
     if what is None:
@@ -1657,33 +1680,43 @@ def extract_many(configs: Sequence[str],
         encoder(listing['cfg'])
     read = {None: (f'random init (seed {seed})', None)}  # -> (kind, SHA-256)
     notes: List[str] = []  # each warning once
+    # per set: the settings that change its features other than trained
+    # (None: not judged, no training config recorded), for its provenance
+    differ: List[Optional[List[str]]] = [None] * len(listings)
     for checkpoint in dict.fromkeys(checkpoints):
         if checkpoint is None:  # random init
             continue
         weights, kind, size, train_lists, init_lists = \
             load_backbone_weights(checkpoint)
         read[checkpoint] = (kind, file_sha256(checkpoint))
+        meta = _trained_meta(checkpoint)
         for output, ckpt in zip(outputs, checkpoints):
             if ckpt == checkpoint:
                 check_held_out(output, checkpoint, train_lists, init_lists)
-        for listing, ckpt in zip(listings, checkpoints):
+        for at, (listing, ckpt) in enumerate(zip(listings, checkpoints)):
             entry = encoder(listing['cfg'])
-            note = image_size_note(listing['cfg'], checkpoint, size) \
-                if ckpt == checkpoint else None
-            if note and note not in notes:
-                notes.append(note)
-                print_log(note, logger='current', level=logging.WARNING)
+            if ckpt == checkpoint:
+                found = trained_feature_changes(meta, listing['cfg'], False)
+                differ[at] = None if found is None else \
+                    [change for change, _ in found]
+            for note in (image_size_note(listing['cfg'], checkpoint, size),
+                         _settings_note(meta, listing, checkpoint)) \
+                    if ckpt == checkpoint else ():
+                if note and note not in notes:
+                    notes.append(note)
+                    print_log(note, logger='current', level=logging.WARNING)
             if ckpt == checkpoint and entry[2] != checkpoint:
                 load(entry, checkpoint, weights)
         del weights
     records = []
     versions = library_versions(LIBRARIES['config'])
-    for listing, checkpoint, how, reuse_set in zip(listings, checkpoints,
-                                                   settings, keep):
+    for listing, checkpoint, how, reuse_set, changes in zip(
+            listings, checkpoints, settings, keep, differ):
         entry = encoder(listing['cfg'])
         kind, sha = read[checkpoint]
         fields = _set_fields(listing, checkpoint, sha, dev, amp,
                              checkpoint_kind=kind, **how,
+                             trained_settings_differ=changes,
                              aug_times=int(aug_times),
                              seed=int(seed) if aug_times or random_init
                              else None, versions=versions)
