@@ -3475,6 +3475,51 @@ def test_a_resumed_seeded_sweep_reuses_each_finished_lambda_and_seed(
         'with other settings than this sweep\'s (model.seed: 0 -> 1')
 
 
+def test_a_sweep_into_a_sweep_of_other_hyper_parameters_is_told_no_loop(
+        crossmodal_root, tmp_path):
+    """A sweep into the work dir of a sweep of another contrastive margin
+    (a model hyper-parameter) is refused, without ``--resume`` in its
+    run folder's checkpoints, with ``--resume`` at the run's record. The
+    first line said to give ``--resume`` (tools/train.py's, which the
+    sweep's is not), the second to rerun without it, which got the first
+    line again: each now says what replaces that sweep, removing its work
+    dir (after which the sweep runs), or another ``--work-dir``."""
+    from openselfsup.apis import run_balance_sweep
+    from openselfsup.config import load_config
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 1,
+            'default_hooks.checkpoint.interval': 100}
+    work = tmp_path / 'sweep'
+
+    def sweep(margin, resume=False):
+        return run_balance_sweep(
+            SLIDE_DEMO, [0], work_dir=str(work), baseline_epochs=1,
+            resume=resume, cfg_options={
+                **opts, 'model.contrastive_loss.margin': margin})
+
+    margin = load_config(SLIDE_DEMO).model.contrastive_loss.margin
+    sweep(margin)
+    ways = f'remove {work} to replace'
+    with pytest.raises(InputError) as new:
+        sweep(margin + 1)
+    line = str(new.value)
+    assert f'model.contrastive_loss.margin: {margin!r} -> ' \
+        f'{margin + 1!r}' in line, line
+    assert '--resume' not in line, line
+    assert line.endswith(f'give another --work-dir, or {ways} that sweep'), \
+        line
+    with pytest.raises(InputError) as resumed:
+        sweep(margin + 1, resume=True)
+    line = str(resumed.value)
+    assert line.startswith('--resume: ') and 'margin' in line, line
+    assert 'rerun without --resume' not in line, line
+    assert f'; {ways} the sweep' in line, line
+    # the way out is true: the sweep runs once its work dir is removed
+    shutil.rmtree(work)
+    sweep(margin + 1)
+    assert (work / 'sweep.json').is_file()
+
+
 def test_sweep_seeds_refusals_are_one_line_before_anything_runs(
         crossmodal_root, tmp_path, monkeypatch, capsys):
     """``--seeds`` with no seed, a seed given twice (two runs would share

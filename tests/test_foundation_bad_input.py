@@ -7380,6 +7380,68 @@ def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path,
         "another --work-dir for a new run (or remove that run's "
         'checkpoints)'), line
     assert ckpt.read_bytes() == before
+    # that run at the end of this config's schedule: --resume alone would
+    # train nothing, and the line says so (it offered --resume as it is)
+    end = cfg.train_cfg.max_epochs
+    torch.save({'meta': {'cfg': cfg.pretty_text, 'epoch': end},
+                'state_dict': {}}, str(ckpt))
+    line = _train_fails(capfd, fsp, '--work-dir', str(work), '--cfg-options',
+                        f'model.head.loss.loss_weight={weight * 2}')
+    assert line.endswith(
+        f'a new run here would write over them: that run finished (epoch '
+        f'{end}, train_cfg.max_epochs = {end} here), so --resume alone '
+        'trains nothing: raise train_cfg.max_epochs and give --resume to go '
+        'on with it with the changed values, or another --work-dir for a '
+        "new run (or remove that run's checkpoints)"), line
+    # with a schedule that goes past it, --resume goes on: offered as such
+    line = _train_fails(capfd, fsp, '--work-dir', str(work), '--cfg-options',
+                        f'model.head.loss.loss_weight={weight * 2}',
+                        f'train_cfg.max_epochs={end + 1}')
+    assert line.endswith(
+        'a new run here would write over them: give --resume to go on with '
+        'that run with the changed values, or another --work-dir for a new '
+        "run (or remove that run's checkpoints)"), line
+
+
+def test_a_resume_of_another_run_into_a_run_of_other_hyper_parameters(
+        synthetic_root, tmp_path, capfd):
+    """``--resume B/epoch_1.pth --work-dir A`` where A holds a run of the
+    same model with another loss weight (a hyper-parameter): refused, as
+    it would write over A's checkpoints, and the way out is another
+    ``--work-dir`` alone: the line said to give --resume (given: it
+    continues B's run, not A's) to go on with A's run."""
+    import torch
+    from mmengine.config import Config
+
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    fsp = small_config(FSP_DEMO, str(tmp_path / 'fsp.py'), nct, n_images=4,
+                       batch=4)
+    cfg = Config.fromfile(fsp)
+    weight = cfg.model.head.loss.loss_weight
+    work = tmp_path / 'a'
+    work.mkdir()
+    ckpt = work / 'epoch_1.pth'
+    torch.save({'meta': {'cfg': cfg.pretty_text, 'epoch': 1},
+                'state_dict': {}}, str(ckpt))
+    before = ckpt.read_bytes()
+    # B: a run of the changed loss weight, trained
+    rc, out, err = run_tool_here(
+        ['tools/train.py', fsp, '--work-dir', str(tmp_path / 'b'),
+         '--cfg-options', f'model.head.loss.loss_weight={weight * 2}'],
+        capfd)
+    assert rc == 0, err[-2000:]
+    other = str(tmp_path / 'b' / f'epoch_{cfg.train_cfg.max_epochs}.pth')
+    line = _train_fails(capfd, fsp, '--work-dir', str(work), '--resume',
+                        other, '--cfg-options',
+                        f'model.head.loss.loss_weight={weight * 2}')
+    assert line.endswith(
+        f'{work} holds the checkpoints of another run ({ckpt}): this '
+        "config's model hyper-parameters differ from those of the run that "
+        f'wrote it: model.head.loss.loss_weight: {weight!r} -> '
+        f'{weight * 2!r}; resuming {other} here would write over them: give '
+        "another --work-dir to go on with it (or remove that run's "
+        'checkpoints)'), line
+    assert ckpt.read_bytes() == before
 
 
 # -- a run that fails at its start leaves nothing behind ---------------------

@@ -837,13 +837,19 @@ def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
 
 def _refuse_other_settings(run: str, run_dir: str, diff: str,
                            others: Sequence[str] = (),
-                           made: Optional[str] = None) -> None:
+                           made: Optional[str] = None,
+                           other_model: bool = False) -> None:
     """Refuse the recorded ``run`` in ``run_dir`` (and the lambda runs in
     ``others``, refused for the same reason), made with other settings
     (``diff``) or, ``made``, otherwise (in words), saying what to do:
     remove their folders, or, for the baseline, replace the sweep (its
     lambda runs were tuned from it: with a baseline trained again they are
-    refused in turn)."""
+    refused in turn). A sweep without ``--resume`` replaces it, but where
+    a run there is of another model, ``other_model`` (a model setting
+    differs: a new run into its folder is refused,
+    :func:`~openselfsup.engine.runner.check_new_run_dir`; the line said to
+    rerun without ``--resume``, whose refusal said to give ``--resume``):
+    removing the sweep's work dir does."""
     if run == 'the baseline':
         remove = ''
         replace = ' (its lambda runs were tuned from that baseline)'
@@ -853,9 +859,21 @@ def _refuse_other_settings(run: str, run_dir: str, diff: str,
                   f'{"those runs" if others else "that run"} again, ')
         replace = ''
     made = made or f'made with other settings than this sweep\'s ({diff})'
+    rerun = f'remove {os.path.dirname(run_dir)}' if other_model else \
+        'rerun without --resume'
     raise InputError(
-        f'--resume: {run_dir} holds {run} {made}; rerun without --resume to '
-        f'replace the sweep{replace}, {remove}or give another --work-dir')
+        f'--resume: {run_dir} holds {run} {made}; {rerun} to replace the '
+        f'sweep{replace}, {remove}or give another --work-dir')
+
+
+def _other_model(there: dict, here: dict) -> bool:
+    """Whether a run's recorded settings ``there`` and this sweep's
+    ``here`` differ in a model setting (``config.model.*``): a sweep
+    without ``--resume`` is refused that run's folder (its checkpoints are
+    of another model or other model hyper-parameters) rather than
+    replacing it (:func:`_refuse_other_settings`)."""
+    return any(there.get(k, UNSET) != here.get(k, UNSET)
+               for k in {*there, *here} if k.startswith('config.model.'))
 
 
 def _other_code(version) -> str:
@@ -904,7 +922,9 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
     # of how they were recorded
     if record.get('version') != RECORD_VERSION:
         _refuse_other_settings(run, run_dir, '',
-                               made=_other_code(record.get('version')))
+                               made=_other_code(record.get('version')),
+                               other_model=_other_model(record['settings'],
+                                                        settings))
     # a record written before the data folders were fingerprinted holds
     # none of them: compared without them, as then (the caller says so)
     unfingerprinted = () if any(k.startswith('data.') for k in
@@ -922,7 +942,8 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
         skip=('baseline', *uncompared, *unfingerprinted,
               *_unscaled_there(record['settings'], settings)))
     if diff:
-        _refuse_other_settings(run, run_dir, diff)
+        _refuse_other_settings(run, run_dir, diff, other_model=_other_model(
+            record['settings'], settings))
     missing = _lacks(record['row'], metrics)
     if missing:
         _refuse_other_settings(run, run_dir, '', made=(
@@ -1439,6 +1460,11 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         'keeps both') if resume else (
         'a sweep without --resume trains every run again; with it, the runs '
         'that ended with its settings are reused; --work-dir keeps both')
+    # what the refusal of a run folder holding a run of other model
+    # hyper-parameters says to do: tools/train.py's --resume is not the
+    # sweep's, and a sweep without it is refused there in turn
+    other_run_ways = (f'give another --work-dir, or remove {work_dir} to '
+                      'replace that sweep')
 
     def compared(run_cfg, skip: Sequence[str] = (), **fields) -> dict:
         # the settings of the run of the loaded config run_cfg
@@ -1604,6 +1630,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     runner = train(config, work_dir=base_dir, amp=amp,
                                    cfg_options=base_opts,
                                    earlier_run_hint=earlier_run_hint,
+                                   other_run_ways=other_run_ways,
                                    loaded=run_cfg, evaluates=evaluated)
                 else:
                     # evaluated, never trained: it writes over no
@@ -1662,6 +1689,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                 runner = train(config, work_dir=run_dir, amp=amp,
                                cfg_options=opts,
                                earlier_run_hint=earlier_run_hint,
+                               other_run_ways=other_run_ways,
                                loaded=run_cfg, evaluates=evaluated)
                 metrics = evaluate(runner, run, run_cfg)
             name = f'lambda={lambda_name(lam)}'

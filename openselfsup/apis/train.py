@@ -1847,13 +1847,17 @@ def prepare_config(cfg: Config, config_path: str,
                    auto_scale_lr: bool = False,
                    earlier_run_hint: str = EARLIER_RUN_HINT,
                    trains: bool = True,
-                   evaluates: Sequence[str] = ()) -> list:
+                   evaluates: Sequence[str] = (),
+                   other_run_ways: Optional[str] = None) -> list:
     """Apply the command-line choices to a loaded config, in place.
 
     ``earlier_run_hint``: what the warning about an earlier run's
     checkpoints in a new run's work dir suggests (default:
     :data:`EARLIER_RUN_HINT`, tools/train.py's flags); a caller that
-    trains runs of its own (a sweep) names its own. ``trains`` False: the
+    trains runs of its own (a sweep) names its own, and so
+    ``other_run_ways``: the ways out of the refusal of a work dir holding
+    a run of other model hyper-parameters (default: tools/train.py's,
+    :func:`~openselfsup.engine.runner.check_new_run_dir`). ``trains`` False: the
     runner is evaluated and never trained (a sweep's 0-epoch baseline); it
     saves no checkpoint, so an earlier run's in the work dir are neither
     warned of nor refused (it writes over none). ``evaluates``: the
@@ -1977,7 +1981,11 @@ def prepare_config(cfg: Config, config_path: str,
             cfg.load_from and checkpoint_folder(cfg.load_from) !=
             os.path.realpath(cfg.work_dir))):
         from ..engine.runner import check_new_run_dir
-        earlier = check_new_run_dir(cfg.work_dir, cfg)
+        # another run's checkpoint resumed here: --resume is given
+        resumed = cfg.load_from if resume is not False and cfg.resume \
+            else None
+        earlier = check_new_run_dir(cfg.work_dir, cfg, resumed,
+                                    other_run_ways)
         if earlier:
             notes.append(
                 f'warning: {cfg.work_dir} holds {len(earlier)} '
@@ -2147,7 +2155,8 @@ def _prepared(config: str, work_dir: Optional[str],
               auto_scale_lr: bool, check_data: bool,
               earlier_run_hint: str = EARLIER_RUN_HINT, trains: bool = True,
               loaded: Optional[Config] = None,
-              evaluates: Sequence[str] = ()):
+              evaluates: Sequence[str] = (),
+              other_run_ways: Optional[str] = None):
     """:func:`build_runner`'s config, checked, and the notes for its log:
     the config and the command line first, their mistakes reported before
     the model stack is imported. ``loaded``: the config already loaded
@@ -2155,7 +2164,7 @@ def _prepared(config: str, work_dir: Optional[str],
     cfg = loaded if loaded is not None else load_config(config, cfg_options)
     notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
                            auto_scale_lr, earlier_run_hint, trains,
-                           evaluates) + \
+                           evaluates, other_run_ways) + \
         schedule_notes(cfg)
     if check_data:
         check_data_paths(cfg)
@@ -2476,7 +2485,8 @@ def train(config: str,
           launcher: str = 'none', auto_scale_lr: bool = False,
           earlier_run_hint: str = EARLIER_RUN_HINT,
           loaded: Optional[Config] = None,
-          evaluates: Sequence[str] = ()):
+          evaluates: Sequence[str] = (),
+          other_run_ways: Optional[str] = None):
     """Build a runner from ``config`` and train.
 
     Args:
@@ -2507,6 +2517,9 @@ def train(config: str,
         earlier_run_hint (str): what the log's warning about an earlier
             run's checkpoints in ``work_dir`` (a new run writes over those
             of the same names) suggests: :func:`prepare_config`.
+        other_run_ways (str, optional): the ways out of the refusal of
+            a ``work_dir`` holding a run of other model hyper-parameters
+            (:func:`prepare_config`).
         loaded (Config, optional): ``config`` as
             :func:`~openselfsup.config.load_config` has already loaded it
             with ``cfg_options``, trained as it is (not read from the file
@@ -2544,7 +2557,8 @@ def train(config: str,
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
                            launcher, auto_scale_lr, check_data=True,
                            earlier_run_hint=earlier_run_hint, loaded=loaded,
-                           evaluates=evaluates)
+                           evaluates=evaluates,
+                           other_run_ways=other_run_ways)
     from ..engine.runner import discard_on_failure, work_dir_lock
     from ..utils import terminate_raises
     runner = None

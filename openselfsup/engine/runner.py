@@ -2682,8 +2682,10 @@ def _flat_at(node, path: List[str], key: str) -> dict:
     return {} if node is None else flat_config(node, f'{key}.')
 
 
-def check_new_run_dir(work_dir: str, cfg) -> List[str]:
-    """The checkpoints a new (not resumed) run in ``work_dir`` writes over.
+def check_new_run_dir(work_dir: str, cfg, resumed: Optional[str] = None,
+                      ways_out: Optional[str] = None) -> List[str]:
+    """The checkpoints a new (not resumed) run in ``work_dir`` writes over,
+    or a run resumed from ``resumed``, another run's checkpoint.
 
     Returns:
         list[str]: the file names of the earlier run's checkpoints (empty
@@ -2695,17 +2697,68 @@ def check_new_run_dir(work_dir: str, cfg) -> List[str]:
             differs), or of the same model trained with other
             hyper-parameters (``model.balance: 0.3 -> 0.5``, each named
             old and new in the words of the resume's warning,
-            :func:`~openselfsup.config.hyper_parameter_changes_said`: a
-            resume goes on with them as a fine-tune, which the line
-            offers, a new run would replace another experiment's
-            checkpoints): a ``--work-dir`` naming another run, whose
-            checkpoints the new run would replace under the same names.
+            :func:`~openselfsup.config.hyper_parameter_changes_said`): a
+            ``--work-dir`` naming another run, whose checkpoints this run
+            would replace under the same names. The ways out of the
+            latter are the caller's (:func:`_other_run_ways`).
     """
     from ..utils.checkpoint import checkpoint_config
     earlier = [os.path.basename(p) for p in checkpoints_in(work_dir)]
     newest = find_resumable_checkpoint(work_dir) if earlier else None
     if not newest:
         return earlier
+    saved = saved_checkpoint(newest)
+    text = checkpoint_config(saved)
+    diff = model_difference(newest, cfg, text)
+    if diff:
+        raise InputError(
+            f'{work_dir} holds the run of another model ({newest}, {diff}); '
+            'training here would write over its checkpoints: give another '
+            '--work-dir (or remove that run\'s checkpoints)')
+    # the same model, trained with other hyper-parameters: the resume's
+    # words, and the caller's ways out
+    changed = hyper_parameter_changes_said(text, cfg)
+    if changed:
+        raise InputError(
+            f'{work_dir} holds the checkpoints of another run ({newest}): '
+            f'{changed}; {_other_run_ways(saved, cfg, resumed, ways_out)}')
+    return earlier
+
+
+def _other_run_ways(saved, cfg, resumed: Optional[str],
+                    ways_out: Optional[str]) -> str:
+    """The end of :func:`check_new_run_dir`'s refusal of a run into the
+    work dir of a run of other hyper-parameters (whose newest checkpoint
+    is ``saved``): what would write over its checkpoints and the ways out
+    its caller has. A caller's own, ``ways_out`` (the lambda sweep's: its
+    ``--resume`` is another thing); a resume of another run's checkpoint,
+    ``resumed``: another ``--work-dir`` alone (``--resume`` is given, and
+    goes on with that checkpoint's run, not this work dir's); else a new
+    ``tools/train.py`` run's: ``--resume``, which goes on with that run
+    with the changed values, or another ``--work-dir``. A ``--resume`` of a
+    run at the end of this config's schedule trains nothing
+    (:func:`~openselfsup.utils.checkpoint.run_position`): the line says to
+    raise the schedule's end with it."""
+    from ..utils.checkpoint import run_position
+    undo = ' (or remove that run\'s checkpoints)'
+    if ways_out:
+        return f'this run would write over them: {ways_out}'
+    if resumed:
+        return (f'resuming {resumed} here would write over them: give '
+                f'another --work-dir to go on with it{undo}')
+    where = run_position(saved, cfg.get('train_cfg'),
+                         cfg.get('default_hooks'))
+    if where is not None and where[1] >= where[3]:
+        unit, done, key, end, _ = where
+        resume = (f'that run finished ({unit} {done}, train_cfg.{key} = '
+                  f'{end} here), so --resume alone trains nothing: raise '
+                  f'train_cfg.{key} and give --resume to go on with it with '
+                  'the changed values')
+    else:
+        resume = ('give --resume to go on with that run with the changed '
+                  'values')
+    return (f'a new run here would write over them: {resume}, or another '
+            f'--work-dir for a new run{undo}')
     text = checkpoint_config(saved_checkpoint(newest))
     diff = model_difference(newest, cfg, text)
     if diff:

@@ -1197,22 +1197,40 @@ def unfinished_run(obj: Any) -> Optional[Tuple[str, int, str, int]]:
     """Where a training checkpoint stands in a run that had not reached
     its end: ``(unit, at, key, end)`` (``('epoch', 2, 'max_epochs', 30)``)
     where its meta's epoch (iteration) is short of the training loop's
-    ``max_epochs`` (``max_iters``) in the config it records (the loop
-    MMEngine's runner built from its ``train_cfg``: the ``type``, else the
-    one ``by_epoch`` chooses, read as the key check reads it,
-    :func:`~openselfsup.config._untyped`: ``dict(max_iters=100)`` is an
-    iteration loop); None for a checkpoint at its run's end, or one whose
-    loop cannot be read (no config, a loop of its own). An epoch-based run
-    that saves by iteration (``default_hooks.checkpoint.by_epoch=False``)
-    records the epochs it
-    completed, its last checkpoint in epoch ``max_epochs - 1``: it is
-    judged by the epoch it was saved in."""
-    meta = obj.get('meta') if isinstance(obj, dict) else None
+    ``max_epochs`` (``max_iters``) in the config it records
+    (:func:`run_position`); None for a checkpoint at its run's end, or one
+    whose loop cannot be read (no config, a loop of its own)."""
     text = checkpoint_config(obj)
-    if not isinstance(meta, dict) or text is None:
+    if text is None:
         return None
-    from ..config import config_text_section, train_loop_kind
-    loop = config_text_section(text, 'train_cfg')
+    from ..config import config_text_section
+    where = run_position(obj, config_text_section(text, 'train_cfg'),
+                         config_text_section(text, 'default_hooks'))
+    if where is None or where[1] >= where[3]:
+        return None
+    return where[0], where[4], where[2], where[3]
+
+
+def run_position(obj: Any, loop: Any, hooks: Any
+                 ) -> Optional[Tuple[str, int, str, int, int]]:
+    """Where the training checkpoint ``obj`` (its meta) stands in the
+    training loop ``loop`` (a ``train_cfg``: its own run's, or the one a
+    ``--resume`` of it would train to) saved by the ``default_hooks``
+    ``hooks``: ``(unit, done, key, end, at)``, ``('epoch', 2,
+    'max_epochs', 30, 2)``, ``done >= end`` where that loop has nothing
+    left to train from it. The loop is the one MMEngine's runner builds
+    from ``loop`` (the ``type``, else the one ``by_epoch`` chooses, read as
+    the key check reads it, :func:`~openselfsup.config._untyped`:
+    ``dict(max_iters=100)`` is an iteration loop); ``at`` the meta's epoch
+    (iteration). An epoch-based run that saves by iteration
+    (``default_hooks.checkpoint.by_epoch=False``) records the epochs it
+    completed, its last checkpoint in epoch ``max_epochs - 1``: it is
+    judged by the epoch it was saved in (``done = at + 1``). None where
+    the meta or the loop cannot be read (a loop of its own)."""
+    meta = obj.get('meta') if isinstance(obj, dict) else None
+    if not isinstance(meta, dict) or not isinstance(loop, dict):
+        return None
+    from ..config import train_loop_kind
     # the loop MMEngine's runner built from it, as the key check reads it
     kind = train_loop_kind(loop)
     if kind == 'EpochBasedTrainLoop':
@@ -1225,16 +1243,13 @@ def unfinished_run(obj: Any) -> Optional[Tuple[str, int, str, int]]:
     if not (isinstance(at, int) and isinstance(end, (int, float))) or \
             isinstance(end, bool):
         return None
-    hooks = config_text_section(text, 'default_hooks')
     hook = hooks.get('checkpoint') if isinstance(hooks, dict) else None
     # an epoch-based run saving by iteration (checkpoint.by_epoch=False):
     # MMEngine's meta then counts the epochs completed, and the last
     # iteration's checkpoint of an ended run is at max_epochs - 1
     done = at + 1 if unit == 'epoch' and isinstance(hook, dict) and \
         hook.get('by_epoch', True) is False else at
-    if done >= end:
-        return None
-    return unit, at, key, int(end)
+    return unit, done, key, int(end), at
 
 
 def resolve_trained_checkpoint(path: str, flag: str = '',
