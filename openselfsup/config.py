@@ -1188,16 +1188,29 @@ def _loop_arguments(name: str) -> Optional[Dict[str, Any]]:
 
 
 def _resolve(name: str):
-    """The class or function a config ``type`` (a registered name or a
-    dotted import path) names, or None."""
-    import importlib
-    if '.' not in name:
-        return _registered(name)
-    module, _, attr = name.rpartition('.')
-    try:
-        return getattr(importlib.import_module(module), attr, None)
-    except ImportError:
-        return None
+    """The class or function a config ``type`` names, or None, found as
+    MMEngine's ``Registry.get`` finds it: a registered name in the
+    project's scope (any registry, its parents' too), a scoped one
+    (``openselfsup.KNNEvalHook``: the project's registries;
+    ``mmpretrain.Accuracy``: mmpretrain's; it was looked up on the
+    package, where it is not, and its settings went unchecked), or a
+    dotted import path (``torch.nn.utils.clip_grad_norm_``: imported
+    without the model stack where its first part is a package without a
+    ``registry`` module, as MMEngine would find no scope there)."""
+    import importlib.util
+    scope, dot, _ = name.partition('.')
+    if dot:
+        try:
+            scoped = importlib.util.find_spec(f'{scope}.registry') is not None
+        except (ImportError, ValueError):  # no such package
+            scoped = False
+        if not scoped:
+            from mmengine.utils import get_object_from_string
+            try:
+                return get_object_from_string(name)
+            except Exception:  # what importing it raised
+                return None
+    return _registered(name)
 
 
 def argument_value(cls, node: Any, arg: str) -> Any:

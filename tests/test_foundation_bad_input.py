@@ -6338,6 +6338,57 @@ def test_a_number_setting_of_a_hook_evaluator_or_knn_eval_is_one_line(
                               'val_evaluator.gallery_seed': 3})
     check_setting_types(cfg)
 
+
+def test_a_type_named_with_its_scope_has_its_settings_checked():
+    """A ``type`` written with its registry scope, as MMEngine builds it
+    (``openselfsup.CrossModalMetric``, ``openselfsup.KNNEvalHook``,
+    ``openselfsup.PatienceEarlyStoppingHook``, a model part
+    ``openselfsup.HiDiscLoss``) was looked up on the top-level package,
+    where none is, and its settings went unchecked: a string threshold
+    was taken by the metric without a word. It is found through the
+    registries now, as the unscoped name is (the reference: MMEngine's
+    own lookup of the scoped name gives the same class), and refused
+    alike; a valid scoped one passes, and so does mmpretrain's scope."""
+    from openselfsup.config import check_setting_types, load_config
+    from openselfsup.registry import HOOKS, METRICS, MODELS
+    slide = os.path.join(REPO, 'configs', 'demo',
+                         'balance_slide_synthetic.py')
+    hidisc = os.path.join(REPO, 'configs', 'demo',
+                          'hidisc_r18w8_synthetic.py')
+    metric = dict(type='openselfsup.CrossModalMetric', task='grade')
+    assert METRICS.get(metric['type']).__name__ == 'CrossModalMetric'
+    with pytest.raises(TypeError, match=re.escape(
+            "val_evaluator.threshold must be a number (CrossModalMetric's "
+            "threshold), got 'x'")):
+        check_setting_types(load_config(slide, {
+            'val_evaluator': dict(metric, threshold='x')}))
+    check_setting_types(load_config(slide, {
+        'val_evaluator': dict(metric, threshold=0.3)}))
+    check_setting_types(load_config(slide, {'val_evaluator': [
+        metric, dict(type='mmpretrain.Accuracy', topk=(1, ))]}))
+    patience = dict(type='openselfsup.PatienceEarlyStoppingHook',
+                    monitor='kappa', patience='x')
+    for config, options, key, registry in (
+            (hidisc, {'custom_hooks.0.type': 'openselfsup.KNNEvalHook',
+                      'custom_hooks.0.interval': 'x'},
+             'custom_hooks.0.interval', HOOKS),
+            (slide, {'custom_hooks': [patience]}, 'custom_hooks.0.patience',
+             HOOKS),
+            (hidisc, {'model.loss.type': 'openselfsup.HiDiscLoss',
+                      'model.loss.temperature': 'x'},
+             'model.loss.temperature', MODELS)):
+        cfg = load_config(config, options)
+        node = cfg
+        for part in key.split('.')[:-1]:
+            node = node[int(part)] if part.isdigit() else node[part]
+        cls = registry.get(node['type']).__name__  # MMEngine's lookup
+        with pytest.raises(TypeError) as err:
+            check_setting_types(cfg)
+        assert str(err.value).endswith(
+            f"({cls}'s {key.rpartition('.')[2]}), got 'x'"), str(err.value)
+        assert str(err.value).startswith(f'{key} must be a'), str(err.value)
+
+
 def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,
                                                           monkeypatch):
     """Three tracebacks a user met: an extraction config given to
