@@ -1309,7 +1309,10 @@ def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
 
     Raises:
         TypeError: ``<key> must be <kind> (<Class>'s <argument>), got
-            <value>``, of the first such setting.
+            <value>``, of the first such setting; its ``setting`` is
+            ``(key, argument, value, kind)``, for a command that says it
+            in its own words (``knn_eval.py``, which builds no hook from
+            its ``knn_eval`` section).
     """
     for root in roots:
         for key, node in config_dicts(cfg.get(root), root):
@@ -1320,8 +1323,10 @@ def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
             cls = kind if not isinstance(kind, str) else _resolve(kind)
             for arg, (test, what) in _own_number_arguments(cls).items():
                 if arg in node and not test(node[arg]):
-                    raise TypeError(f'{key}.{arg} must be {what} ({name}\'s '
-                                    f'{arg}), got {node[arg]!r}')
+                    error = TypeError(f'{key}.{arg} must be {what} '
+                                      f'({name}\'s {arg}), got {node[arg]!r}')
+                    error.setting = (f'{key}.{arg}', arg, node[arg], what)
+                    raise error
                 if arg in node and isinstance(node[arg], float) and \
                         what.startswith('an integer'):
                     node[arg] = int(node[arg])  # whole: range() takes it

@@ -747,21 +747,42 @@ def test_a_refused_model_or_knn_setting_is_tools_train_s_line(tmp_path,
     debug = ', or run with OPENSELFSUP_DEBUG=1 for the traceback'
     for key, cls, what in (
             ('model.heads.out_channels', 'MLPHead', 'an integer'),
-            ('model.loss.temperature', 'HiDiscLoss', 'a number'),
-            ('knn_eval.batch_size', 'KNNEvalHook', 'an integer'),
-            ('knn_eval.bank.pipeline.1.size', 'ToUnitTensor',
-             'an integer or None')):
+            ('model.loss.temperature', 'HiDiscLoss', 'a number')):
         for checkpoint in (None, str(ckpt)):
             with pytest.raises(InputError) as err:
                 knn_eval_checkpoint(HIDISC_DEMO, checkpoint, str(out),
                                     cfg_options={key: 'x'})
             assert str(err.value) == (
-                f'{HIDISC_DEMO}: the model or data could not be built from '
+                f'{HIDISC_DEMO}: the model could not be built from '
                 f"the config (TypeError: {key} must be {what} ({cls}'s "
                 f"{key.rpartition('.')[2]}), got 'x'); check the "
                 f"--cfg-options given ({key}) and the config's "
                 f'settings{debug}'), (key, checkpoint, str(err.value))
             assert not out.exists()
+    # a knn_eval setting: named as the setting, in the kNN check's short
+    # line (it was that long line, naming "KNNEvalHook's k", a hook
+    # knn_eval.py never builds); k and temperature with their bounds, as
+    # check_knn_settings says them (the reference)
+    from openselfsup.evaluation.knn import check_knn_settings
+    with pytest.raises(InputError) as short:
+        check_knn_settings('x', 0.07, 'l1_softmax')
+    for key, line in (
+            ('knn_eval.k', str(short.value)),
+            ('knn_eval.temperature',
+             "knn_eval.temperature = 'x': must be a positive number"),
+            ('knn_eval.batch_size',
+             "knn_eval.batch_size = 'x': must be an integer"),
+            ('knn_eval.bank.pipeline.1.size',
+             "knn_eval.bank.pipeline.1.size = 'x': must be an integer or "
+             'None')):
+        for checkpoint in (None, str(ckpt)):
+            with pytest.raises(InputError) as err:
+                knn_eval_checkpoint(HIDISC_DEMO, checkpoint, str(out),
+                                    cfg_options={key: 'x'})
+            assert str(err.value) == line, (key, checkpoint, str(err.value))
+            assert not out.exists()
+    assert str(short.value) == \
+        "knn_eval.k = 'x': must be an integer of at least 1"
     # a setting the model's class refuses, built at initialisation and
     # for a checkpoint: mmpretrain's KeyError, in settings_refused's line
     options = {'model.backbone.depth': 19}
@@ -1342,6 +1363,36 @@ def test_metadata_in_the_current_directory_fingerprints_its_patches(
     record(then, folders)
     (tmp_path / 'patches' / 'P1' / '0.png').write_bytes(b'written again')
     _refused_as_other_data(tmp_path / 'patches', path, ckpt, sa, settings())
+
+
+def test_a_whole_float_k_is_recorded_as_the_int_that_ran(tmp_path,
+                                                         monkeypatch):
+    """``--cfg-options knn_eval.k=20.0``: the settings check takes it as
+    the 20 it is, and the kNN runs with 20, but the recorded settings
+    were read before the check and said 20.0. They are read after it
+    now: the record is that of ``knn_eval.k=20`` (the reference), key by
+    key and as JSON writes it. The kNN is a stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
+    import json
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.evaluation import knn as knn_module
+    ckpt = _demo_checkpoint(tmp_path / 'run' / 'iter_2.pth')
+    evaluated = []
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
+        evaluated.append(kw['k']), dict(k=kw['k'], patch=level,
+                                        slide=level, patient=level))[1])
+    records = []
+    for k, out in ((20, 'int'), (20.0, 'float')):
+        res, path = knn_eval_checkpoint(HIDISC_DEMO, str(ckpt),
+                                        str(tmp_path / out),
+                                        cfg_options={'knn_eval.k': k})
+        records.append(json.load(open(path))['knn_settings'])
+        assert json.dumps(res['knn_settings']) == json.dumps(records[-1])
+    assert [type(k) for k in evaluated] == [int, int]
+    assert json.dumps(records[1]) == json.dumps(records[0])
+    assert type(records[1]['knn_eval.k']) is int
 
 
 def test_a_checkpoint_under_another_configs_knn_settings_is_refused(

@@ -14,7 +14,8 @@ import logging
 import os
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from ..config import (PATCHES_DIGEST, UNSET, check_setting_types,
+from ..config import (PATCHES_DIGEST, UNSET, argument_value,
+                      check_setting_types,
                       data_contents_change, data_folder_digests,
                       data_folders, digest_noun, file_contents_change,
                       first_difference, is_patches_digest, key_change,
@@ -124,6 +125,39 @@ def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
     """
     return recorded_settings(knn_eval, 'knn_eval', skip=tuple(
         f'knn_eval.{k}' for k in _NOT_THE_RESULT))
+
+
+def check_knn_section(cfg) -> None:
+    """``knn_eval.py``'s check of the config's ``knn_eval`` section (the
+    arguments of :func:`~openselfsup.evaluation.knn.run_knn`) before
+    anything is built: a whole float of an integer setting is taken as its
+    int (``knn_eval.k=20.0``: 20, as :func:`~openselfsup.config.
+    check_setting_types` takes it for ``tools/train.py``); a number
+    setting that is no number is refused naming the setting in the short
+    line of :func:`~openselfsup.evaluation.knn.check_knn_settings`
+    (``knn_eval.k = 'x': must be an integer of at least 1``; it was
+    :func:`~openselfsup.utils.settings_refused`'s line naming
+    ``KNNEvalHook's k``, a hook ``knn_eval.py`` never builds), as are a
+    ``k``, ``temperature`` or aggregation out of range. Imports the model
+    stack.
+
+    Raises:
+        InputError: ``knn_eval.<key> = <value>: must be ...``.
+    """
+    from ..evaluation.knn import check_knn_settings, run_knn
+    try:
+        check_setting_types(cfg, ('knn_eval', ))
+        bad = None
+    except TypeError as exc:
+        bad = getattr(exc, 'setting', None)
+        if bad is None:  # not the check's refusal
+            raise
+    if bad is None or bad[1] in ('k', 'temperature'):
+        check_knn_settings(*(argument_value(run_knn, cfg.knn_eval, arg)
+                             for arg in ('k', 'temperature', 'aggregation')))
+    if bad is not None:
+        key, _, value, what = bad
+        raise InputError(f'{key} = {value!r}: must be {what}')
 
 
 def knn_data_folders(knn_eval: dict) -> Dict[str, str]:
@@ -1041,8 +1075,12 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # string from --cfg-options), before anything is built: the line
     # tools/train.py says (a whole float is set to its int here, so that
     # the model's settings below record what is built)
-    with settings_refused(cfg, 'model or data'):
-        check_setting_types(cfg, ('model', 'knn_eval'))
+    with settings_refused(cfg, 'model'):
+        check_setting_types(cfg, ('model', ))
+    check_knn_section(cfg)
+    # the settings recorded as the check leaves them, which is what runs
+    # (knn_eval.k=20.0 evaluates as 20: it was recorded as 20.0)
+    settings = (*knn_settings(cfg.knn_eval.to_dict()), *settings[2:])
     own_model = cfg.model.to_dict()  # as the config gives it
     # the section as it is built (a copy: cfg.model stays the config's,
     # which a checkpoint's recorded config is compared with; the stand-in
