@@ -2759,23 +2759,6 @@ def _other_run_ways(saved, cfg, resumed: Optional[str],
                   'values')
     return (f'a new run here would write over them: {resume}, or another '
             f'--work-dir for a new run{undo}')
-    text = checkpoint_config(saved_checkpoint(newest))
-    diff = model_difference(newest, cfg, text)
-    if diff:
-        raise InputError(
-            f'{work_dir} holds the run of another model ({newest}, {diff}); '
-            'training here would write over its checkpoints: give another '
-            '--work-dir (or remove that run\'s checkpoints)')
-    # the same model, trained with other hyper-parameters: the resume's
-    # words, and its way to go on with the changed values
-    changed = hyper_parameter_changes_said(text, cfg)
-    if changed:
-        raise InputError(
-            f'{work_dir} holds the checkpoints of another run ({newest}): '
-            f'{changed}; a new run here would write over them: give --resume '
-            'to go on with that run with the changed values, or another '
-            '--work-dir for a new run (or remove that run\'s checkpoints)')
-    return earlier
 
 
 def missing_dirs(path: str) -> List[str]:
