@@ -1857,10 +1857,10 @@ def prepare_config(cfg: Config, config_path: str,
     trains runs of its own (a sweep) names its own, and so
     ``other_run_ways``: the ways out of the refusal of a work dir holding
     a run of other model hyper-parameters (default: tools/train.py's,
-    :func:`~openselfsup.engine.runner.check_new_run_dir`). ``trains`` False: the
-    runner is evaluated and never trained (a sweep's 0-epoch baseline); it
-    saves no checkpoint, so an earlier run's in the work dir are neither
-    warned of nor refused (it writes over none). ``evaluates``: the
+    :func:`~openselfsup.engine.runner.check_new_run_dir`). ``trains``
+    False: the runner is evaluated and never trained (a sweep's 0-epoch
+    baseline); it saves no checkpoint, so an earlier run's in the work dir
+    are neither warned of nor refused (it writes over none). ``evaluates``: the
     evaluations the caller runs on the runner (``'val'``, ``'test'``),
     whose data loaders the note of worker counts names
     (:func:`worker_count_notes`).
