@@ -6,9 +6,11 @@ and writes <work-dir>/sweep.{md,json,png}: every metric of every run, and a
 plot of the task and retrieval metrics against lambda.
 
 A rerun in the same --work-dir trains every run again and replaces the
-sweep; with --resume it continues an interrupted one instead: the runs that
-ended there with the same settings are reused (named in the log), only the
-others train, and the report is the one an uninterrupted sweep writes.
+sweep (but a sweep of another model, or of other model hyper-parameters, is
+refused: remove that work dir to replace it); with --resume it continues an
+interrupted one instead: the runs that ended there with the same settings
+are reused (named in the log), only the others train, and the report is the
+one an uninterrupted sweep writes.
 
 Example (synthetic slides, a few minutes on a CPU):
     python tools/prepare_data/make_crossmodal.py --out data/balance
