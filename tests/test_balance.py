@@ -3189,6 +3189,61 @@ def test_a_resumed_sweep_trains_only_the_runs_that_did_not_end(
     assert len(runs.calls) == 4 and report(work) == want
 
 
+def test_a_resumed_sweep_of_other_lambdas_names_the_finished_runs_it_leaves_out(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A sweep of 0 0.5 1, then one of 0 0.3 with --resume in the same
+    folder: the log said the old report's runs were "being added to or
+    replaced", and the new report held the baseline, 0 and 0.3 alone, the
+    finished lambda_0.5 and lambda_1 on disk named nowhere. The removal
+    line now says the new report holds the lambdas asked for and names
+    the runs left out; the report (table and log) names them with the
+    sweep that reports them too, which, run, trains nothing and reports
+    every run. The runs are stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+    said = []
+    monkeypatch.setattr(bs, 'print_log',
+                        lambda msg, *a, **k: said.append(msg))
+    work = tmp_path / 'sweep'
+
+    def sweep(lambdas, **kwargs):
+        said.clear()
+        runs.calls.clear()
+        return bs.run_balance_sweep(SLIDE_DEMO, lambdas, work_dir=str(work),
+                                    baseline_epochs=1, cfg_options=opts,
+                                    **kwargs)
+
+    first = sweep([0, 0.5, 1])
+    assert 'left_out' not in first and 'note:' not in first['table']
+    res = sweep([0, 0.3], resume=True)
+    assert [os.path.basename(c) for c in runs.calls] == ['lambda_0.3']
+    assert [r['name'] for r in res['rows']] == [
+        'baseline', 'lambda=0', 'lambda=0.3']
+    removed = [m for m in said if 'removed the previous' in m]
+    assert removed == [
+        f'{work}: removed the previous sweep\'s sweep.json, sweep.md, '
+        'sweep.png: this sweep reports the lambdas asked for (0 0.3), whose '
+        'runs are being added to or replaced; the finished runs lambda_0.5, '
+        'lambda_1 stay on disk, out of its report (this sweep writes them '
+        'anew when it completes)']
+    note = ('note: finished runs not in this report, which holds the '
+            'lambdas asked for (0 0.3): lambda_0.5, lambda_1; to report them '
+            'too, rerun with --lambdas 0 0.3 0.5 1 --resume (it reuses the '
+            'runs that ended with its settings and trains only the others)')
+    assert res['left_out'] == ['lambda_0.5', 'lambda_1']
+    assert res['table'].rstrip().endswith(note)
+    assert (work / 'sweep.md').read_text() == res['table']
+    assert json.loads((work / 'sweep.json').read_text())['left_out'] == [
+        'lambda_0.5', 'lambda_1']
+    assert f'{work}: {note}' in said
+    # the way out it names: nothing trains, every finished run reported
+    every = sweep([0, 0.3, 0.5, 1], resume=True)
+    assert runs.calls == [] and 'left_out' not in every
+    assert [r['name'] for r in every['rows']] == [
+        'baseline', 'lambda=0', 'lambda=0.3', 'lambda=0.5', 'lambda=1']
+    assert not any('note: finished runs' in m for m in said)
+
+
 def test_a_sweep_says_which_of_its_runs_trains(crossmodal_root, tmp_path,
                                                monkeypatch):
     """Each run of a sweep logged its epochs and eta alone, between config

@@ -1013,6 +1013,59 @@ def _run_folders(folder: str) -> List[str]:
             and os.path.isdir(os.path.join(folder, n))]
 
 
+def runs_left_out(work_dir: str, reported: Sequence[str]) -> List[dict]:
+    """The finished runs in ``work_dir`` that a report of the run folders
+    ``reported`` does not hold: every lambda run folder there
+    (:func:`_run_folders`) with its record (:data:`RUN_RECORD`), as
+    ``dict(folder=<name>, lambda=<value or None>, seed=<seed or None>)``
+    (the values its record's row holds; None where it cannot be read). A
+    sweep run with other ``--lambdas`` (or ``--seeds``) than the one
+    before it in the folder reports the runs asked for; these stay on
+    disk, named by :func:`left_out_line`."""
+    reported = {os.path.abspath(d) for d in reported}
+    out = []
+    for run_dir in _run_folders(work_dir):
+        if os.path.basename(run_dir) == 'baseline' or \
+                os.path.abspath(run_dir) in reported or \
+                not os.path.isfile(os.path.join(run_dir, RUN_RECORD)):
+            continue
+        try:
+            row = load_json(os.path.join(run_dir, RUN_RECORD),
+                            'sweep run record')['row']
+            lam, seed = row.get('lambda'), row.get('seed')
+        except (InputError, KeyError, TypeError, AttributeError):
+            lam = seed = None
+        out.append({'folder': os.path.basename(run_dir), 'lambda': lam,
+                    'seed': seed})
+    return out
+
+
+def left_out_line(left: Sequence[dict], lambdas: Sequence[float],
+                  seeds: Optional[Sequence[int]]) -> str:
+    """One line naming the finished runs ``left`` (:func:`runs_left_out`)
+    that the report of ``lambdas`` (``seeds``) leaves out, and the sweep
+    that reports them too: the lambdas asked for and theirs, with
+    ``--resume``, which reuses every run that ended with its settings."""
+    asked = [lambda_name(v) for v in lambdas]
+    theirs = [lambda_name(r['lambda']) for r in left
+              if isinstance(r['lambda'], (int, float))]
+    every = sorted(set(asked) | set(theirs), key=float)
+    other_seeds = sorted({r['seed'] for r in left if r['seed'] is not None}
+                         - set(seeds or ()))
+    way = f'rerun with --lambdas {" ".join(every)}'
+    if other_seeds:
+        way += ' --seeds ' + ' '.join(
+            str(s) for s in sorted(set(seeds or ()) | set(other_seeds)))
+    way += ' --resume (it reuses the runs that ended with its settings and ' \
+        'trains only the others)'
+    if seeds is not None and any(r['seed'] is None for r in left):
+        way += '; runs without a seed are reported by a sweep without --seeds'
+    return (f'note: finished runs not in this report, which holds the '
+            f'lambdas asked for ({" ".join(asked)}): '
+            f'{", ".join(r["folder"] for r in left)}; to report them too, '
+            f'{way}')
+
+
 def holds_sweep(folder: str, tag: Optional[str] = None) -> bool:
     """Whether a sweep has started in ``folder``: its ``baseline`` folder
     (every sweep's first run) is there, or a lambda run's record
@@ -1569,6 +1622,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             _say(f'--resume: {done} of {len(records) + 1} runs have '
                  f'ended in {work_dir} with this sweep\'s settings; '
                  f'training the other {len(records) + 1 - done}')
+        def reported_dirs() -> List[str]:
+            # the run folders this sweep's report holds (a seeded run
+            # reused from the unseeded run's folder: that folder)
+            return [(r or {}).get('run_dir', run[3])
+                    for run, r in zip(lambda_runs, records)]
+
         first = [True]
         order = ['the baseline'] + [run for _, _, run, *_ in lambda_runs]
 
@@ -1603,9 +1662,15 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # replaced (or added to), and with them what the old report says
             if first:
                 first.clear()
+                left = runs_left_out(work_dir, reported_dirs())
                 _remove_previous_report(
-                    work_dir, list(paths.values()), 'the runs they describe '
-                    f'are being {"added to or " if resume else ""}replaced')
+                    work_dir, list(paths.values()), 'this sweep reports the '
+                    f'lambdas asked for ({" ".join(names)}), ' + (
+                        'whose runs are being added to or replaced'
+                        if resume else 'whose runs are being replaced') + (
+                        f'; the finished runs '
+                        f'{", ".join(r["folder"] for r in left)} stay '
+                        'on disk, out of its report' if left else ''))
             _forget_run(run_dir)
             # where the sweep is: each run's log shows its own epochs and
             # eta only, between config dumps of a hundred lines
@@ -1728,6 +1793,14 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             title += f' ({len(seeds)} seeds)'
         if same_set:  # above the table, where its columns are read
             table = f'{TEST_IS_VALIDATION}\n\n{table}'
+        # finished runs of other lambdas (seeds) in the work dir: named
+        # under the table and in the log, with the sweep that reports them
+        left = runs_left_out(work_dir, reported_dirs())
+        if left:
+            note = left_out_line(left, lambdas, seeds)
+            table = f'{table}\n{note}\n'
+            result['left_out'] = [r['folder'] for r in left]
+            _say(f'{work_dir}: {note}')
         save_set({paths['json']: result,  # the rows, table and plot together
                   paths['markdown']: table,
                   paths['png']: plot_sweep(plotted, plot_metrics, cls_metric,
