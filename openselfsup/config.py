@@ -374,6 +374,88 @@ def pretrained_init_files(model: Any, key: str = 'model'
                     yield f'{at}.{where}', built.get('checkpoint')
 
 
+#: the open_clip file both HLSS towers read (``pretrained``)
+_CLIP_FILE = ('the open_clip weights of its model_name (as published: '
+              "open_clip's RN50-quickgelu CC12M checkpoint, "
+              'rn50-quickgelu-cc12m-f000538c.pt)')
+#: a backbone's task-trained weights (``checkpoint``, read by
+#: :func:`~openselfsup.models.backbones.pretrained.read_weights`)
+_RANDOM = 'put the file there, or --cfg-options {key}=None for a random ' \
+    'initialisation'
+#: the weights files and folders a model component reads when it is built,
+#: by its type: ``(parameter, 'file' or 'folder', what it is called, the
+#: key it has in the shipped configs, what it should be, the way out
+#: ({key}: its key))``; :func:`missing_model_file` words a missing one,
+#: :func:`check_model_files` looks for them before a run is built
+MODEL_FILES = {
+    'OpenCLIPImageTower': ('pretrained', 'file', 'open_clip checkpoint',
+                           'model.backbone.pretrained', _CLIP_FILE,
+                           _RANDOM),
+    'OpenCLIPText': ('pretrained', 'file', 'open_clip checkpoint',
+                     'model.text_encoder.pretrained', _CLIP_FILE, _RANDOM),
+    'SentenceTransformerText': (
+        'path', 'folder', 'text encoder folder', 'model.text_encoder.path',
+        'a local sentence-transformers model folder (as the balance '
+        'configs: roberta-base-nli-stsb-mean-tokens, 768-d)',
+        'put the folder there, or --cfg-options {key}=None for the bundled '
+        '384-d all-MiniLM-L6-v2 (with model.projection=text where the '
+        "model's other side is not 384-d)"),
+    'HFMeanPoolText': ('path', 'folder', 'text encoder folder',
+                       'model.text_encoder.path',
+                       'a local Hugging Face model folder (config.json, '
+                       'weights, tokenizer)', 'put the folder there'),
+    'LocalGlobalHIPT': ('checkpoint', 'file', 'weights of LocalGlobalHIPT',
+                        'model.backbone.checkpoint',
+                        "HIPT's LocalGlobalRegressionHIPT state dict",
+                        _RANDOM),
+    'TimmVisionTransformer': ('checkpoint', 'file', 'weights of the ViT',
+                              'model.backbone.checkpoint',
+                              'a timm ViT state dict of its model_name',
+                              _RANDOM),
+}
+
+
+def missing_model_file(kind: str, path: Any, key: Optional[str] = None,
+                       what: Optional[str] = None) -> str:
+    """The line of a weights file or folder (:data:`MODEL_FILES`) that the
+    component of type ``kind`` reads and that is not at ``path``: the
+    path, the config ``key`` (default: the shipped configs'), what the
+    file should be, the way out, and where a relative path is looked for.
+    ``what``: the file's name in the line (default: the table's)."""
+    _, form, name, usual, should, way = MODEL_FILES[kind]
+    key = key or usual
+    return with_missing_note(
+        f'{path}: {what or name} not found', os.fspath(path),
+        f'{key}: {should}; {way.format(key=key)}')
+
+
+def check_model_files(model: Any, key: str = 'model') -> None:
+    """Refuse, torch-free, the model config ``model`` (at ``key``) whose
+    components read a weights file or folder (:data:`MODEL_FILES`) that
+    is not there, before the run is built: found when the component was
+    built, after MMEngine had logged its environment and config (some
+    300 lines) and, where the image tower had none, a warning that both
+    open_clip towers start at random. A path None or empty is no file
+    (random weights, or the bundled text encoder).
+
+    Raises:
+        InputError: :func:`missing_model_file`'s line, naming the key.
+    """
+    for where, node in config_dicts(model, key):
+        kind = type_name(node.get('type'))
+        if kind not in MODEL_FILES:
+            continue
+        param, form = MODEL_FILES[kind][:2]
+        path = node.get(param)
+        if not isinstance(path, (str, os.PathLike)) or not str(path):
+            continue
+        there = os.path.isdir if form == 'folder' else os.path.isfile
+        if not there(os.fspath(path)) and not (
+                form == 'file' and os.path.isdir(os.fspath(path))):
+            raise InputError(missing_model_file(kind, path,
+                                                f'{where}.{param}'))
+
+
 def check_pretrained_file(key: str, path: Any) -> None:
     """Refuse, torch-free, the file of the ``Pretrained`` ``init_cfg``
     ``key`` (:func:`pretrained_init_files`) that ``torch.load`` cannot

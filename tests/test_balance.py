@@ -587,9 +587,69 @@ def test_a_missing_relative_weights_file_names_the_current_folder(
     with pytest.raises(InputError) as err:
         MODELS.build(tiny_hipt(checkpoint='checkpoints/nope.pt'))
     assert str(err.value) == (
-        'checkpoints/nope.pt: weights of LocalGlobalHIPT not found (put the '
-        'file there, or set model.backbone.checkpoint=None for a random '
-        f'initialisation; relative to the current folder {tmp_path})')
+        'checkpoints/nope.pt: weights of LocalGlobalHIPT not found '
+        "(model.backbone.checkpoint: HIPT's LocalGlobalRegressionHIPT state "
+        'dict; put the file there, or --cfg-options '
+        'model.backbone.checkpoint=None for a random initialisation; '
+        f'relative to the current folder {tmp_path})')
+
+
+def test_a_missing_text_encoder_folder_is_refused_before_anything_runs(
+        crossmodal_root, tmp_path, monkeypatch):
+    """``tools/train.py configs/balance/balance_hipt_isup.py`` without the
+    roberta folder stopped, after some 300 lines of MMEngine's
+    environment, on ``checkpoints/roberta-base-nli-stsb-mean-tokens: text
+    encoder path is not a directory``: no config key, no way out. A
+    missing weights folder or file of the model (the text encoder's
+    ``path``, the backbone's ``checkpoint``) is refused by ``train``, the
+    launchers' check and the sweep before anything is built or written,
+    naming the key, what belongs there and the way out."""
+    import importlib
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import check_model_files, load_config
+    train_mod = importlib.import_module('openselfsup.apis.train')
+    folder = str(tmp_path / 'roberta')
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'model.text_encoder.type': 'SentenceTransformerText',
+            'model.text_encoder.path': folder}
+    want = (f'{folder}: text encoder folder not found '
+            '(model.text_encoder.path: a local sentence-transformers model '
+            'folder (as the balance configs: '
+            'roberta-base-nli-stsb-mean-tokens, 768-d); put the folder '
+            'there, or --cfg-options model.text_encoder.path=None for the '
+            'bundled 384-d all-MiniLM-L6-v2 (with model.projection=text '
+            "where the model's other side is not 384-d))")
+    work = tmp_path / 'work'
+    calls = [lambda: train_mod.train(SLIDE_DEMO, work_dir=str(work),
+                                     cfg_options=opts),
+             lambda: train_mod.check_launch(SLIDE_DEMO, opts),
+             lambda: bs.run_balance_sweep(SLIDE_DEMO, [0.5],
+                                          work_dir=str(work),
+                                          cfg_options=opts)]
+    for call in calls:
+        with pytest.raises(InputError) as err:
+            call()
+        assert str(err.value) == want
+        assert not work.exists()
+    # the published config, run from a folder without its files: the
+    # backbone's file first (its line as the backbone's own), then, that
+    # set to None, the text encoder's folder; with the way out, none
+    monkeypatch.chdir(tmp_path)
+    published = os.path.join(ROOT, 'configs/balance/balance_hipt_isup.py')
+    with pytest.raises(InputError) as err:
+        check_model_files(load_config(published).model)
+    with pytest.raises(InputError) as built:
+        MODELS.build(tiny_hipt(
+            checkpoint='checkpoints/LocalGlobalHIPT_2048_768.pt'))
+    assert str(err.value) == str(built.value)
+    with pytest.raises(InputError, match=r'^checkpoints/roberta-base-nli-'
+                       r'stsb-mean-tokens: text encoder folder not found '
+                       r'\(model\.text_encoder\.path: '):
+        check_model_files(load_config(
+            published, {'model.backbone.checkpoint': None}).model)
+    check_model_files(load_config(published, {
+        'model.backbone.checkpoint': None, 'model.text_encoder.path': None,
+        'model.projection': 'text'}).model)
 
 
 # Parameter names of HIPT's LocalGlobalHIPT (clemsgrs/hipt), which a

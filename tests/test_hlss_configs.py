@@ -195,6 +195,51 @@ def test_paper_hlss_without_its_weights_stops_with_one_line(tmp_path,
     with pytest.raises(InputError) as err:
         OpenCLIPImageTower(**{k: v for k, v in cfg.model.backbone.items()
                               if k != 'type'})
-    assert str(err.value) == ('checkpoints/rn50-quickgelu-cc12m-f000538c.pt:'
-                              ' open_clip checkpoint not found (relative to '
-                              f'the current folder {tmp_path})')
+    assert str(err.value) == (
+        'checkpoints/rn50-quickgelu-cc12m-f000538c.pt: open_clip checkpoint '
+        'not found (model.backbone.pretrained: the open_clip weights of its '
+        "model_name (as published: open_clip's RN50-quickgelu CC12M "
+        'checkpoint, rn50-quickgelu-cc12m-f000538c.pt); put the file there, '
+        'or --cfg-options model.backbone.pretrained=None for a random '
+        f'initialisation; relative to the current folder {tmp_path})')
+
+
+def test_a_missing_text_tower_file_is_refused_before_the_run_is_built(
+        tmp_path, monkeypatch):
+    """``tools/train.py <HLSS demo> --cfg-options
+    model.text_encoder.pretrained=/tmp/missing.pt``: after some 300 lines of
+    MMEngine's environment and a warning that 'image and text towers start
+    at random initialisation' (false for the text tower), the run stopped
+    on ``/tmp/missing.pt: open_clip checkpoint not found``, naming neither
+    the config key nor a way out. It is refused before the runner is
+    built (no work dir, no warning), naming the key, the published file
+    and the way out; the launchers' check refuses it the same."""
+    import importlib
+    train_mod = importlib.import_module('openselfsup.apis.train')
+    from openselfsup.models import open_clip as oc_mod
+    from openselfsup.utils import InputError
+    said = []
+    monkeypatch.setattr(oc_mod, 'print_log',
+                        lambda msg, *a, **k: said.append(msg))
+    missing = str(tmp_path / 'missing.pt')
+    work = tmp_path / 'work'
+    config = os.path.join(ROOT, 'configs/demo/hlss_rn50w8_synthetic.py')
+    want = (f'{missing}: open_clip checkpoint not found '
+            '(model.text_encoder.pretrained: the open_clip weights of its '
+            "model_name (as published: open_clip's RN50-quickgelu CC12M "
+            'checkpoint, rn50-quickgelu-cc12m-f000538c.pt); put the file '
+            'there, or --cfg-options model.text_encoder.pretrained=None for '
+            'a random initialisation)')
+    opts = {'model.text_encoder.pretrained': missing}
+    with pytest.raises(InputError) as err:
+        train_mod.train(config, work_dir=str(work), cfg_options=opts)
+    assert str(err.value) == want
+    assert not work.exists() and said == []
+    with pytest.raises(InputError) as err:
+        train_mod.check_launch(config, opts)
+    assert str(err.value) == want
+    # the way out it names: no file, the tower at random, and the check
+    # passes (None is no file to look for)
+    from openselfsup.config import check_model_files, load_config
+    check_model_files(load_config(
+        config, {'model.text_encoder.pretrained': None}).model)

@@ -148,8 +148,34 @@ def test_random_init_warns_once(monkeypatch):
                         lambda msg, **kw: lines.append(msg))
     monkeypatch.setattr(oc_mod, '_WARNED_RANDOM', Once())
     _model(None)  # image tower and text tower, both without weights
-    assert len(lines) == 1 and 'random initialisation' in lines[0]
-    assert '\n' not in lines[0]
+    assert lines == [f'open_clip {NAME}: no pretrained checkpoint given, '
+                     f'the {tower} tower starts at random initialisation'
+                     for tower in ('image', 'text')]
+    _model(None)  # once per process and tower
+    assert len(lines) == 2
+
+
+def test_the_random_init_warning_names_the_tower_without_weights(
+        monkeypatch, clip_file):
+    """The demo's image tower without weights, the text tower given a
+    file (``model.text_encoder.pretrained=...``): the warning said that
+    'image and text towers start at random initialisation', false for the
+    text tower. It names the image tower alone; a text tower without a
+    file, the text tower alone."""
+    path, _ = clip_file
+    lines = []
+    monkeypatch.setattr(oc_mod, 'print_log',
+                        lambda msg, **kw: lines.append(msg))
+    monkeypatch.setattr(oc_mod, '_WARNED_RANDOM', Once())
+    oc_mod.OpenCLIPImageTower(NAME, None, TINY)
+    oc_mod.OpenCLIPText(NAME, path, TINY, device='cpu')
+    assert lines == [f'open_clip {NAME}: no pretrained checkpoint given, '
+                     'the image tower starts at random initialisation']
+    lines.clear()
+    oc_mod.OpenCLIPImageTower(NAME, path, TINY)
+    oc_mod.OpenCLIPText(NAME, None, TINY, device='cpu')
+    assert lines == [f'open_clip {NAME}: no pretrained checkpoint given, '
+                     'the text tower starts at random initialisation']
 
 
 def test_bad_checkpoints_are_one_line(tmp_path, clip_file):

@@ -42,7 +42,7 @@ def test_hashed_bag_of_words_matches_reference_and_is_deterministic():
 
 
 def test_bad_text_encoder_config_is_one_line(tmp_path):
-    with pytest.raises(InputError, match='not a directory'):
+    with pytest.raises(InputError, match='text encoder folder not found'):
         build_text_encoder(dict(type='HFMeanPoolText',
                                 path=str(tmp_path / 'nope')))
     with pytest.raises(InputError, match='no config.json'):
@@ -60,12 +60,15 @@ def test_a_missing_relative_text_encoder_folder_names_the_current_folder(
     line of a missing one says so, as the other missing-path lines do; a
     file there is named as before (it is there: no note)."""
     monkeypatch.chdir(tmp_path)
+    from openselfsup.config import MODEL_FILES
     for kind in ('HFMeanPoolText', 'SentenceTransformerText'):
         with pytest.raises(InputError) as err:
             build_text_encoder(dict(type=kind, path='checkpoints/roberta'))
+        _, _, _, key, should, way = MODEL_FILES[kind]
         assert str(err.value) == (
-            'checkpoints/roberta: text encoder path is not a directory '
-            f'(relative to the current folder {tmp_path})')
+            f'checkpoints/roberta: text encoder folder not found ({key}: '
+            f'{should}; {way.format(key=key)}; relative to the current '
+            f'folder {tmp_path})')
     (tmp_path / 'file').write_text('x')
     with pytest.raises(InputError) as err:
         build_text_encoder(dict(type='HFMeanPoolText', path='file'))

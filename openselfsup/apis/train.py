@@ -28,7 +28,8 @@ from mmengine.config import Config
 
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
-                      accumulation_count, check_pretrained_file,
+                      accumulation_count, check_model_files,
+                      check_pretrained_file,
                       check_setting_types, check_uneven_windows,
                       config_dicts, default_work_dir,
                       initial_weight_lists, is_int, is_number, is_whole,
@@ -1695,7 +1696,10 @@ def check_config_values(cfg: Config, config_path: str,
     (:func:`check_training_config`), ``--auto-scale-lr``'s base
     (:func:`check_auto_scale_lr`, which sets ``enable`` before the run
     values refuse what it cannot scale), the run values
-    (:func:`check_run_values`).
+    (:func:`check_run_values`), the weights files and folders the model's
+    components read when built (:func:`~openselfsup.config.
+    check_model_files`: found when the model was built, after some 300
+    lines of MMEngine's environment and config).
 
     Returns:
         the base batch of ``--auto-scale-lr`` (None without it).
@@ -1703,6 +1707,7 @@ def check_config_values(cfg: Config, config_path: str,
     check_training_config(cfg, config_path)
     base = check_auto_scale_lr(cfg, config_path) if auto_scale_lr else None
     check_run_values(cfg)
+    check_model_files(cfg.get('model'))
     return base
 
 

@@ -42,15 +42,18 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
-from ..config import config_dicts
+from ..config import config_dicts, missing_model_file
 from ..registry import MODELS
-from ..utils import InputError, Once, with_missing_note
+from ..utils import InputError, Once
 from ..utils.progress import progress_bar
 from .state_dict import load_state
 from .text_encoders import _FrozenTextEncoder
 
-#: model names that were built without weights (one warning each)
+#: (model name, tower) built without weights (one warning each)
 _WARNED_RANDOM = Once()
+#: how the warning of a tower built without weights names it
+_TOWERS = {'OpenCLIPImageTower': 'the image tower starts',
+           'OpenCLIPText': 'the text tower starts'}
 
 
 def _open_clip():
@@ -93,8 +96,10 @@ def clip_config(model_name: str, model_cfg: Optional[dict] = None) -> dict:
     return cfg
 
 
-def read_clip_state(path: str) -> dict:
-    """The state dict of an open_clip checkpoint file.
+def read_clip_state(path: str, kind: str = 'OpenCLIPImageTower') -> dict:
+    """The state dict of an open_clip checkpoint file, read for the
+    component of type ``kind`` (whose config key a missing file's line
+    names: :func:`~openselfsup.config.missing_model_file`).
 
     Raises:
         InputError: missing file, not a ``torch.save`` file readable with
@@ -104,8 +109,7 @@ def read_clip_state(path: str) -> dict:
         raise InputError(f'{path}: is a folder, not an open_clip checkpoint '
                          'file (name the .pt / .bin file in it)')
     if not os.path.isfile(path):
-        raise InputError(with_missing_note(
-            f'{path}: open_clip checkpoint not found', path))
+        raise InputError(missing_model_file(kind, path))
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:  # unpickling, zip and EOF errors
@@ -123,7 +127,8 @@ def read_clip_state(path: str) -> dict:
 
 def build_clip(model_name: str = 'RN50-quickgelu',
                pretrained: Union[str, None, bool] = None,
-               model_cfg: Optional[dict] = None) -> torch.nn.Module:
+               model_cfg: Optional[dict] = None,
+               kind: Optional[str] = None) -> torch.nn.Module:
     """An open_clip ``CLIP`` model, with the checkpoint's weights if given.
 
     Args:
@@ -134,6 +139,11 @@ def build_clip(model_name: str = 'RN50-quickgelu',
             that loads a checkpoint of the whole model next
             (:func:`without_clip_weights`).
         model_cfg (dict, optional): overrides, see :func:`clip_config`.
+        kind (str, optional): the tower built from it,
+            ``'OpenCLIPImageTower'`` or ``'OpenCLIPText'``: the warning
+            names that tower alone (it named both, the other one perhaps
+            given a file), and a missing file's line its config key. None:
+            the whole model, both towers.
 
     Returns:
         open_clip.CLIP: on the CPU, in eval mode.
@@ -146,13 +156,15 @@ def build_clip(model_name: str = 'RN50-quickgelu',
     oc = _open_clip()
     config = clip_config(model_name, model_cfg)
     # the file first: a missing one is said before the model is built
-    state = read_clip_state(pretrained) if pretrained else None
+    state = read_clip_state(pretrained, kind or 'OpenCLIPImageTower') \
+        if pretrained else None
     model = oc.CLIP(**config)
     if pretrained:
         load_state(model, state, pretrained, f'open_clip {model_name}')
-    elif pretrained is not False and _WARNED_RANDOM(model_name):
+    elif pretrained is not False and _WARNED_RANDOM((model_name, kind)):
+        towers = _TOWERS.get(kind, 'image and text towers start')
         print_log(f'open_clip {model_name}: no pretrained checkpoint given, '
-                  'image and text towers start at random initialisation',
+                  f'{towers} at random initialisation',
                   logger='current', level=logging.WARNING)
     return model.eval()
 
@@ -221,7 +233,8 @@ class OpenCLIPImageTower(BaseModule):
                  model_cfg: Optional[dict] = None, normalize: bool = True,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        clip = build_clip(model_name, pretrained, model_cfg)
+        clip = build_clip(model_name, pretrained, model_cfg,
+                          'OpenCLIPImageTower')
         self.visual = clip.visual
         self.embed_dim = int(clip.text_projection.shape[1])
         self.normalize = normalize
@@ -277,7 +290,7 @@ class OpenCLIPText(_FrozenTextEncoder):
                  model_cfg: Optional[dict] = None, batch_size: int = 64,
                  device: Optional[str] = None):
         super().__init__()
-        clip = build_clip(model_name, pretrained, model_cfg)
+        clip = build_clip(model_name, pretrained, model_cfg, 'OpenCLIPText')
         del clip.visual
         self.clip = clip
         self.model_name = model_name

@@ -41,8 +41,9 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import nn
 
+from ..config import missing_model_file
 from ..registry import MODELS
-from ..utils import InputError, first_line, with_missing_note
+from ..utils import InputError, first_line
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -70,17 +71,22 @@ def _no_progress_bars():
             hf_logging.enable_progress_bar()
 
 
-def _check_model_dir(path: str) -> str:
-    """Return ``path`` if it is a local Hugging Face model directory.
+def _check_model_dir(path: str, kind: str) -> str:
+    """Return ``path`` if it is a local Hugging Face model directory, read
+    by the text encoder of type ``kind``.
 
     Raises:
-        InputError: ``path`` is not a directory or holds no ``config.json``.
+        InputError: ``path`` is missing (its config key, what it should
+            be and the way out: :func:`~openselfsup.config.
+            missing_model_file`), not a directory, or holds no
+            ``config.json``.
     """
     path = os.fspath(path)
-    if not os.path.isdir(path):
+    if not os.path.exists(path):
         # a relative path is the current folder's: the line says which
-        raise InputError(with_missing_note(
-            f'{path}: text encoder path is not a directory', path))
+        raise InputError(missing_model_file(kind, path))
+    if not os.path.isdir(path):
+        raise InputError(f'{path}: text encoder path is not a directory')
     if not os.path.isfile(os.path.join(path, 'config.json')):
         raise InputError(f'{path}: not a model directory (no config.json); '
                          'give a local Hugging Face / sentence-transformers '
@@ -259,7 +265,7 @@ class HFMeanPoolText(_FrozenTextEncoder):
     def __init__(self, path: str, normalize: bool = True,
                  max_length: int = 128, batch_size: int = 64):
         super().__init__()
-        path = _check_model_dir(path)
+        path = _check_model_dir(path, 'HFMeanPoolText')
         _offline()
         try:
             from transformers import AutoModel, AutoTokenizer
@@ -331,7 +337,8 @@ class SentenceTransformerText(_FrozenTextEncoder):
     def __init__(self, path: Optional[str] = None, normalize: bool = True,
                  batch_size: int = 64, max_length: Optional[int] = None):
         super().__init__()
-        path = _check_model_dir(path if path else _bundled_minilm_path())
+        path = _check_model_dir(path if path else _bundled_minilm_path(),
+                                'SentenceTransformerText')
         _offline()
         try:
             from sentence_transformers import SentenceTransformer

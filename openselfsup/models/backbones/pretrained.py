@@ -12,7 +12,8 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from ...utils import InputError, with_missing_note
+from ...config import missing_model_file
+from ...utils import InputError
 
 
 def require_timm(what: str):
@@ -25,7 +26,8 @@ def require_timm(what: str):
     return timm
 
 
-def read_weights(path: Optional[str], what: str
+def read_weights(path: Optional[str], what: str,
+                 kind: str = 'LocalGlobalHIPT'
                  ) -> Optional[Dict[str, torch.Tensor]]:
     """The state dict in ``path``, or None for a random initialisation.
 
@@ -33,6 +35,9 @@ def read_weights(path: Optional[str], what: str
         path (str | None): a local weights file. None: no file wanted (the
             weights come from elsewhere, e.g. ``load_from``), silently.
         what (str): the model's name, for messages.
+        kind (str): the backbone's type, whose config key, file and way
+            out a missing file's line names
+            (:func:`~openselfsup.config.missing_model_file`).
 
     Returns:
         dict | None: None when ``path`` is None.
@@ -48,10 +53,8 @@ def read_weights(path: Optional[str], what: str
     path = os.fspath(path)
     if not os.path.isfile(path):
         # a relative path is the current folder's: the line says which
-        raise InputError(with_missing_note(
-            f'{path}: weights of {what} not found', path, 'put the file '
-            'there, or set model.backbone.checkpoint=None for a random '
-            'initialisation'))
+        raise InputError(missing_model_file(kind, path,
+                                            what=f'weights of {what}'))
     timm = require_timm(what)
     try:
         state = timm.models.load_state_dict(path, weights_only=True)

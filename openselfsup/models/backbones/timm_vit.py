@@ -62,7 +62,8 @@ class TimmVisionTransformer(KeepsLoadedWeights, BaseModule):
         self.final_norm = bool(final_norm)
         self.frozen_blocks = int(frozen_blocks)
         self.classifier_state = {}
-        state = read_weights(checkpoint, model_name)
+        state = read_weights(checkpoint, model_name,
+                             'TimmVisionTransformer')
         if state is not None:
             from timm.models.vision_transformer import checkpoint_filter_fn
             state, self.classifier_state = split_prefix(state, 'head.')
