@@ -859,3 +859,56 @@ def test_other_data_without_its_folder_recorded_is_named_in_words(tmp_path):
         f'folder {key} names (its listing and a sample of its files, '
         f'SHA-1): {"a" * 12} -> {"b" * 12}); one table compares models '
         "under one setting: summarise each setting's results apart")
+
+
+def test_error_bars_past_the_axis_are_cut_there_and_said(tmp_path,
+                                                         monkeypatch):
+    """A 2-seed mean's 95% half-width (t of 1 degree of freedom, 12.71)
+    reaches far past 0-100: the bar ran off the axis with no note. Bars
+    are drawn to the axis, and a note under the plot names each cut bar
+    with its mean and half-width; a bar within the axis is drawn whole.
+    By hand: seeds 0.1 and 0.9 at patch accuracy, mean 50, half-width
+    12.706 * 0.8 / 2 = 508.2 points; seeds 0.50 and 0.52 elsewhere, mean
+    51, half-width 12.706 * 0.01414 / 1.414 = 12.7 points."""
+    from scipy import stats
+
+    import openselfsup.utils.plot as plot_mod
+    from openselfsup.apis.knn_summary import CUT_NOTE, plot_summary
+    a = write(tmp_path, 'a.json', result([0.1] + [0.5] * 5, seed=0))
+    b = write(tmp_path, 'b.json', result([0.9] + [0.52] * 5, seed=1))
+    summarize([a, b], tmp_path / 'two')
+    rows = json.loads((tmp_path / 'two.json').read_text())['rows']
+    figures = []
+    real = plot_mod.figure_png
+    monkeypatch.setattr(plot_mod, 'figure_png', lambda fig, **kw: (
+        figures.append(fig), real(fig, **kw))[1])
+    plot_summary(rows)
+    fig, = figures
+    t = stats.t.ppf(0.975, 1)
+    wide = 100 * t * np.std([0.1, 0.9], ddof=1) / np.sqrt(2)
+    narrow = 100 * t * np.std([0.5, 0.52], ddof=1) / np.sqrt(2)
+    assert wide > 500 and 10 < narrow < 50
+    # the error bars' vertical segments: every one within the axis, the
+    # patch accuracy's from 0 to 100, the others whole
+    ax = fig.axes[0]
+    from matplotlib.container import BarContainer
+    segments = [seg for c in ax.containers if isinstance(c, BarContainer)
+                and c.errorbar is not None
+                for seg in c.errorbar.lines[2][0].get_segments()]
+    assert len(segments) == 3  # the mean's bar at each level
+    spans = [(round(s[0][1], 6), round(s[1][1], 6)) for s in segments]
+    assert spans[0] == (0, 100)
+    for lo, hi in spans[1:]:
+        assert abs(lo - (51 - narrow)) < 1e-6 and abs(hi - (51 + narrow)) \
+            < 1e-6
+    notes = [t.get_text() for t in fig.texts if CUT_NOTE in t.get_text()]
+    label = rows[-1]['model'] + ', ' + rows[-1]['weights']
+    assert notes == [f'{CUT_NOTE}{label} (mean of 2 seeds), patch accuracy '
+                     f'50.0 \u00b1 {wide:.1f}']
+    # within the axis: no note
+    figures.clear()
+    c = write(tmp_path, 'c.json', result([0.5] * 6, seed=0))
+    d = write(tmp_path, 'd.json', result([0.52] * 6, seed=1))
+    summarize([c, d], tmp_path / 'near')
+    plot_summary(json.loads((tmp_path / 'near.json').read_text())['rows'])
+    assert not any(CUT_NOTE in t.get_text() for t in figures[0].texts)

@@ -543,13 +543,19 @@ def _warns(title: str) -> bool:
     return not re.match(r'kNN \(k=\d+\) ', title)
 
 
+#: the plot's note under error bars cut at its 0-100 axis
+#: (:func:`plot_summary`), before the bars' means and half-widths
+CUT_NOTE = 'error bars cut at the 0-100 axis (95% half-width beyond it): '
+
+
 def plot_summary(rows: Sequence[dict], title: str = '') -> bytes:
     """Bars of accuracy and mean class accuracy per level, one bar per
     checkpoint and per baseline (several seeds: their mean, with the
-    half-width as an error bar), as PNG bytes."""
+    half-width as an error bar, cut at the 0-100 axis and then said in a
+    note under the plot, :data:`CUT_NOTE`), as PNG bytes."""
     import numpy as np
 
-    from ..utils.plot import figure_png, pyplot
+    from ..utils.plot import bars_within, figure_png, pyplot
     # a model's seeds are shown by their mean, where there is one (known
     # by their files, as :func:`_unchecked_members`)
     meaned = {f for r in rows if r.get('mean') for f in r['files']}
@@ -558,12 +564,21 @@ def plot_summary(rows: Sequence[dict], title: str = '') -> bytes:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
     width = 0.8 / len(shown)
     x = np.arange(len(LEVELS))
+    cut = []  # the error bars cut at the axis, in words
     for ax, m, name in zip(axes, METRICS,
                            ('accuracy', 'mean class accuracy')):
         for j, r in enumerate(shown):
             values = [100 * r['metrics'][lv][m] for lv in LEVELS]
-            err = ([100 * r['ci95'][lv][m] for lv in LEVELS]
-                   if r.get('mean') else None)
+            err = None
+            if r.get('mean'):
+                # a few seeds' half-width can reach past 0 or 100: drawn
+                # to the axis, and said under the plot
+                halves = [100 * r['ci95'][lv][m] for lv in LEVELS]
+                below, above, off = bars_within(values, halves, 0, 100)
+                err = [below, above]
+                cut += [f'{_bar_label(r)}, {lv} {name} {v:.1f} '
+                        f'\u00b1 {h:.1f}' for lv, v, h, o in zip(
+                            LEVELS, values, halves, off) if o]
             ax.bar(x - 0.4 + width * (j + 0.5), values, width, yerr=err,
                    capsize=2, label=_bar_label(r))
         ax.set_xticks(x, LEVELS)
@@ -573,6 +588,9 @@ def plot_summary(rows: Sequence[dict], title: str = '') -> bytes:
     axes[1].legend(fontsize=6, loc='upper left', bbox_to_anchor=(1, 1))
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()
+    if cut:
+        fig.text(0.01, -0.02, CUT_NOTE + '; '.join(cut), fontsize=6,
+                 va='top', wrap=True)
     return figure_png(fig, dpi=100, title=title)
 
 
