@@ -3304,6 +3304,89 @@ def test_a_resumed_sweep_of_other_lambdas_names_the_finished_runs_it_leaves_out(
     assert not any('note: finished runs' in m for m in said)
 
 
+def _grade_results(scores, grades, seed=0):
+    """CrossModalMetric results (as its ``process`` keeps them) of one
+    grade output per slide, ``scores``, and true ``grades``."""
+    rng = np.random.default_rng(seed)
+    return [dict(score=np.array([s], np.float32),
+                 logits=np.array([s], np.float32), target=np.array([t]),
+                 img=rng.normal(size=4).astype(np.float32),
+                 txt=rng.normal(size=(1, 4)).astype(np.float32),
+                 captions=[f'report {i}'], batch=0)
+            for i, (s, t) in enumerate(zip(scores, grades))]
+
+
+def test_constant_grade_predictions_are_noted_beside_their_kappa(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A slide run that predicted one grade for every slide showed
+    ``kappa 0.0000`` in the sweep's table beside the others, with no word:
+    quadratic kappa of constant predictions is 0 by construction (observed
+    and chance disagreement equal; nan where the truth is one grade too).
+    The metric warns and keeps a note by result name (its prefix too);
+    the sweep's row holds it and the table prints it under the rows, also
+    when the run is reused by --resume. Kappa checked against
+    scikit-learn's. The runs are stand-ins."""
+    import mmengine.logging
+    from sklearn.metrics import cohen_kappa_score
+
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.evaluation.crossmodal_metrics import CrossModalMetric
+    warned = []
+    monkeypatch.setattr(mmengine.logging, 'print_log',
+                        lambda msg, *a, **k: warned.append(msg))
+    grades = np.array([0, 1, 2, 3, 4, 5] * 2)
+    note = ('all 12 predictions are grade 2: kappa is 0 by construction '
+            '(nan where the truth is one grade too), not a measure of '
+            'grading')
+
+    def evaluated(scores, truth=grades, prefix=None):
+        metric = CrossModalMetric(task='grade', ks=(1, ), prefix=prefix)
+        return metric, metric.compute_metrics(_grade_results(scores, truth))
+
+    flat, out = evaluated([2.2] * 12)
+    assert out['kappa'] == cohen_kappa_score(grades, [2] * 12,
+                                             weights='quadratic') == 0
+    assert flat.notes == {'kappa': note}
+    assert warned == [f'CrossModalMetric: kappa: {note}']
+    varied, out = evaluated(grades + 0.3)
+    assert varied.notes == {} and out['kappa'] == 1
+    one, out = evaluated([2.2] * 12, truth=[2] * 12, prefix='val')
+    assert math.isnan(out['kappa']) and one.notes == {'val/kappa': note}
+    # flat again: the notes are the last evaluation's
+    flat.compute_metrics(_grade_results(grades + 0.3, grades))
+    assert flat.notes == {}
+    flat.compute_metrics(_grade_results([2.2] * 12, grades))
+
+    # the sweep: the lambda 1 run predicted grade 2 for every slide
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')
+    plain = runs.__call__
+
+    def train(config, **kwargs):
+        runner = plain(config, **kwargs)
+        metrics = [flat if kwargs['cfg_options']['model.balance'] == 1
+                   else varied]
+        runner.val_loop = SimpleNamespace(
+            evaluator=SimpleNamespace(metrics=metrics))
+        return runner
+    monkeypatch.setattr(bs, 'train', train)
+    work = tmp_path / 'sweep'
+
+    def sweep(**kwargs):
+        return bs.run_balance_sweep(SLIDE_DEMO, [0, 1], work_dir=str(work),
+                                    baseline_epochs=1, cfg_options=opts,
+                                    **kwargs)
+    res = sweep()
+    assert [r.get('notes') for r in res['rows']] == [None, None,
+                                                     {'kappa': note}]
+    lines = res['table'].splitlines()
+    assert lines[-1] == f'note: lambda=1: kappa: {note}'
+    assert lines[-3].startswith('| lambda=1 | 1 |') and lines[-2] == ''
+    assert (work / 'sweep.md').read_text() == res['table']
+    os.remove(work / 'lambda_0' / bs.RUN_RECORD)
+    assert sweep(resume=True)['table'] == res['table']
+
+
 def test_a_sweep_says_which_of_its_runs_trains(crossmodal_root, tmp_path,
                                                monkeypatch):
     """Each run of a sweep logged its epochs and eta alone, between config

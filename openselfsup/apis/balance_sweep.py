@@ -192,8 +192,35 @@ def check_rows(rows: List[dict], keys: Sequence[str]) -> None:
                 'has, or rows of one sweep')
 
 
+def metric_notes(runner, loop: str) -> Dict[str, str]:
+    """The notes of the evaluator metrics of the runner's ``loop``
+    (``'val_loop'``, ``'test_loop'``) on their last evaluation (a
+    metric's ``notes``, by result name: :class:`~openselfsup.evaluation.
+    crossmodal_metrics.CrossModalMetric`'s constant grade predictions)."""
+    try:
+        evaluator = getattr(runner, loop).evaluator
+    except (AttributeError, RuntimeError):  # a stand-in, or no such loop
+        return {}
+    notes = {}
+    for metric in getattr(evaluator, 'metrics', ()):
+        notes.update(getattr(metric, 'notes', None) or {})
+    return notes
+
+
+def note_lines(rows: List[dict]) -> str:
+    """One ``note:`` line per row whose ``notes`` (:func:`metric_notes`)
+    say what its numbers do not, under the table: a kappa of constant
+    grade predictions showed ``0.0000`` beside the others'. ``''`` where
+    there are none."""
+    lines = [f'note: {r["name"]}: ' + '; '.join(
+        f'{k}: {v}' for k, v in r['notes'].items())
+        for r in rows if r.get('notes')]
+    return '\n' + '\n'.join(lines) + '\n' if lines else ''
+
+
 def sweep_table(rows: List[dict], keys: Sequence[str]) -> str:
-    """Markdown table: one row per run (``name``, ``lambda``, metrics).
+    """Markdown table: one row per run (``name``, ``lambda``, metrics),
+    then the rows' notes (:func:`note_lines`).
 
     Raises:
         InputError: a row without one of ``keys`` (:func:`check_rows`).
@@ -207,7 +234,7 @@ def sweep_table(rows: List[dict], keys: Sequence[str]) -> str:
         lines.append('| ' + ' | '.join(
             [r['name'], lam] + [_fmt(r['metrics'][k]) for k in keys])
             + ' |')
-    return '\n'.join(lines) + '\n'
+    return '\n'.join(lines) + '\n' + note_lines(rows)
 
 
 def check_seeds(seeds: Sequence) -> List[int]:
@@ -1446,16 +1473,22 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # 0-epoch baseline, without it): their loaders are in the worker note
     evaluated = ('val', 'test') if test else ('val',)
 
-    def evaluate(runner, run: str, run_cfg) -> dict:
+    def evaluate(runner, run: str, run_cfg) -> tuple:
         # torch's warning of their workers left out on MMEngine's own
         # Runner too (a config without runner_type; run_cfg: the config
         # it was built from), as in training
         with worker_warnings_left_out(runner, run_cfg, trains=False,
                                       evaluates=evaluated):
             metrics = dict(runner.val())
+            notes = metric_notes(runner, 'val_loop')
             if test:
                 metrics.update({f'test/{k}': v
                                 for k, v in runner.test().items()})
+                notes.update({f'test/{k}': v for k, v in metric_notes(
+                    runner, 'test_loop').items()})
+        # what its numbers do not say (constant grade predictions): its
+        # row holds them as ``notes`` where there are any
+        noted = dict(notes=notes) if notes else {}
         # its result, and where the rest of it is (a short console showed
         # none of its evaluation lines)
         result = ', '.join(f'{k} {_fmt(metrics[k])}' for k in dict.fromkeys(
@@ -1463,7 +1496,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         where = log_file(getattr(runner, 'logger', None))
         _say(f'sweep: {run}: {result}' +
              (f'; its full log: {where}' if where else ''))
-        return metrics
+        return metrics, noted
 
     # every run's options, as trained and as recorded: the baseline is
     # task-only training, or with 0 epochs the model as it is built (the
@@ -1713,10 +1746,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                 # that cannot be read (a missing feature file; with 0
                 # epochs nothing has read it yet) stops the sweep before
                 # it writes anything
+                metrics, noted = evaluate(runner, 'the baseline', run_cfg)
                 rows = [dict(name='baseline', **{'lambda': None},
-                             epochs=baseline_epochs,
-                             metrics=evaluate(runner, 'the baseline',
-                                              run_cfg))]
+                             epochs=baseline_epochs, metrics=metrics,
+                             **noted)]
             # its bytes are the baseline's identity (the lambda runs record
             # them): nothing of where the config lies (a path as typed,
             # ./configs/x.py or configs/x.py, made equal weights another
@@ -1758,12 +1791,13 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                                earlier_run_hint=earlier_run_hint,
                                other_run_ways=other_run_ways,
                                loaded=run_cfg, evaluates=evaluated)
-                metrics = evaluate(runner, run, run_cfg)
+                metrics, noted = evaluate(runner, run, run_cfg)
             name = f'lambda={lambda_name(lam)}'
             seeded = {} if seed is None else dict(seed=seed)
             rows.append(dict(name=name + (f' seed={seed}' if seeded else ''),
                              **{'lambda': lam}, **seeded,
-                             epochs=int(runner.epoch), metrics=metrics))
+                             epochs=int(runner.epoch), metrics=metrics,
+                             **noted))
             save_json(os.path.join(run_dir, RUN_RECORD), dict(
                 version=RECORD_VERSION,
                 settings=dict(here, baseline=baseline), row=rows[-1]))

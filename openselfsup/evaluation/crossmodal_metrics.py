@@ -146,6 +146,15 @@ def quadratic_weighted_kappa(y_true: Sequence[int],
     return float(1 - (w * o).sum() / denom)
 
 
+def constant_grade_note(grade: int, n: int) -> str:
+    """What a quadratic kappa of ``n`` predictions all of ``grade`` is: 0
+    by construction (observed and chance disagreement are equal), nan
+    where every true grade is that one too, whatever the model learnt."""
+    return (f'all {n} predictions are grade {grade}: kappa is 0 by '
+            'construction (nan where the truth is one grade too), not a '
+            'measure of grading')
+
+
 def _tie_hit(above: np.ndarray, tied_hits: np.ndarray,
              tied_others: np.ndarray, k: int) -> np.ndarray:
     """Per query, the chance of a hit in the top ``k`` when ``above``
@@ -398,6 +407,11 @@ class CrossModalMetric(BaseMetric):
         self.ks = recall_cut_offs(ks)
         self.threshold = threshold
         self.num_grades = num_grades
+        #: what the last evaluation's numbers do not say, by result name
+        #: (its ``prefix`` added): a grade task whose predictions are all
+        #: one grade (:func:`constant_grade_note`), whose ``kappa`` is 0
+        #: (or nan) by construction; a sweep's table prints them under it
+        self.notes: Dict[str, str] = {}
         self.gallery_seed = gallery_seed
 
     @property
@@ -472,6 +486,7 @@ class CrossModalMetric(BaseMetric):
     RETRIEVAL = ('ret_kappa', 'recall@', 'mean_cos', 'allcap_')
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        self.notes = {}
         if not results:  # numpy's "need at least one array to stack"
             from ..utils import InputError
             raise InputError(
@@ -568,6 +583,16 @@ class CrossModalMetric(BaseMetric):
             y = targets[:, 0].astype(int)
             pred = self.grades(scores)
             out['kappa'] = quadratic_weighted_kappa(y, pred)
+            if len(pred) and (pred == pred[0]).all():
+                # every sample one grade: no agreement beyond chance can be
+                # measured, whatever the truth
+                name = f'{self.prefix}/kappa' if self.prefix else 'kappa'
+                self.notes[name] = constant_grade_note(int(pred[0]),
+                                                       len(pred))
+                from mmengine.logging import print_log
+                print_log(f'CrossModalMetric: {name}: '
+                          f'{self.notes[name]}', logger='current',
+                          level=logging.WARNING)
             out['accuracy'] = float((pred == y).mean())
             if logits.shape[1] == 1:
                 out['task_loss'] = mean_of_batch_means(
