@@ -221,6 +221,10 @@ def test_a_missing_text_tower_file_is_refused_before_the_run_is_built(
     said = []
     monkeypatch.setattr(oc_mod, 'print_log',
                         lambda msg, *a, **k: said.append(msg))
+    # the demo's data need not be here: the data checks, which come first,
+    # pass it
+    monkeypatch.setattr(train_mod, 'check_dataset_paths', lambda *a: None)
+    monkeypatch.setattr(train_mod, 'check_disjoint_splits', lambda *a: None)
     missing = str(tmp_path / 'missing.pt')
     work = tmp_path / 'work'
     config = os.path.join(ROOT, 'configs/demo/hlss_rn50w8_synthetic.py')

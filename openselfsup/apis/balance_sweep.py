@@ -55,8 +55,7 @@ from ..utils.console import log_file, short_console, shown
 from ..utils.errors import note_interruption, terminate_raising
 from ..utils.fingerprint import file_sha1_kept, unread_digests
 from ..utils.io import json_text
-from ..config import (NUMPY_SEED_MAX, UNSET, check_model_files,
-                      config_variables,
+from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       data_contents_change, data_folder_digests,
                       data_folders, default_work_dir, file_contents_change,
                       first_difference, is_int, is_number,
@@ -1425,7 +1424,6 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # baseline only builds a runner, and every run reads the same data)
     check_data_paths(cfg, test)  # and the splits' (test: the test set's)
     check_load_from(cfg)
-    check_model_files(cfg.get('model'))  # the encoders' weights files
     # each run trains from its start: a config's resume = True (the
     # runs' --resume) would continue the checkpoints an interrupted
     # attempt left in a run's folder, a run an uninterrupted sweep does

@@ -907,12 +907,17 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
     the machine they are started from. Then the evaluation sets that hold
     samples of the training set (:func:`check_disjoint_splits`: the
     validation set of a run that validates, with ``test`` the test set).
+    Then the weights files and folders the model's components read when
+    built (:func:`~openselfsup.config.check_model_files`: an open_clip
+    tower's ``pretrained``, a text encoder's ``path``, a backbone's
+    ``checkpoint``), found when the model was built, after those lines.
     Images, patches, feature files and list contents are checked when
     the datasets are built.
 
     Raises:
         InputError: naming the missing path and the config key, or the
-            evaluation file that holds training samples.
+            evaluation file that holds training samples; a missing weights
+            file or folder, its key and the way out.
     """
     loaders = ['train_dataloader']
     if cfg.get('val_cfg') is not None:
@@ -921,6 +926,7 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
         loaders.append('test_dataloader')
     check_dataset_paths(cfg, loaders + ['custom_hooks'])
     check_disjoint_splits(cfg, test)
+    check_model_files(cfg.get('model'))
 
 
 def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
@@ -1696,10 +1702,7 @@ def check_config_values(cfg: Config, config_path: str,
     (:func:`check_training_config`), ``--auto-scale-lr``'s base
     (:func:`check_auto_scale_lr`, which sets ``enable`` before the run
     values refuse what it cannot scale), the run values
-    (:func:`check_run_values`), the weights files and folders the model's
-    components read when built (:func:`~openselfsup.config.
-    check_model_files`: found when the model was built, after some 300
-    lines of MMEngine's environment and config).
+    (:func:`check_run_values`).
 
     Returns:
         the base batch of ``--auto-scale-lr`` (None without it).
@@ -1707,7 +1710,6 @@ def check_config_values(cfg: Config, config_path: str,
     check_training_config(cfg, config_path)
     base = check_auto_scale_lr(cfg, config_path) if auto_scale_lr else None
     check_run_values(cfg)
-    check_model_files(cfg.get('model'))
     return base
 
 
