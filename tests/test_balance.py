@@ -5920,12 +5920,20 @@ def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
     assert file_contents_change(
         'file.val_dataloader.dataset.ann_file', 'a' * 40, UNSET,
         str(tmp_path / 'gone.json')).startswith('the contents of the file ')
+    assert file_contents_change(
+        'file.model.text_encoder.path', 'a' * 40, UNSET,
+        str(tmp_path / 'gone')) == ('the contents of the file or folder '
+                                    'model.text_encoder.path names, SHA-1: '
+                                    'aaaaaaaaaaaa -> unset')
+    # the folder deleted, the sweep refuses it before it reads the
+    # records: no run could build its text encoder (the weights check,
+    # config.check_model_files)
     shutil.rmtree(text)
     line = _refused(runs, lambda: bs.run_balance_sweep(
         SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=1,
         resume=True, cfg_options=opts))
-    assert 'the contents of the file or folder model.text_encoder.path ' \
-        'names, SHA-1: ' in line and line.count(' -> unset') == 1, line
+    assert line.startswith(f'{text}: text encoder folder not found '
+                           '(model.text_encoder.path: '), line
 
 
 def test_a_resumed_sweep_refuses_runs_of_data_written_again(

@@ -7778,7 +7778,8 @@ DATASET_MODULES = ('openselfsup.datasets.hierarchical',
 @pytest.fixture(scope='module')
 def shipped_data(tmp_path_factory, synthetic_root):
     """A run's directory holding the ``data/`` folders of
-    :data:`SHIPPED_TRAINING`: the synthetic generators' NCT (a copy of
+    :data:`SHIPPED_TRAINING` (and, empty, the ``checkpoints/`` files and
+    folder its paper configs name): the synthetic generators' NCT (a copy of
     the tests' tree), patients, captioned images and slide reports, an
     OpenSRH ``meta/`` (its two JSON files, no patch: the check reads no
     patch) and the COCO folds' files (two disjoint folds, an empty image
@@ -7814,6 +7815,13 @@ def shipped_data(tmp_path_factory, synthetic_root):
     for fold, image in (('train', 1), ('val', 2)):
         (coco / 'folds' / f'{fold}_fold0.json').write_text(json.dumps(
             {str(image): {'labels': [0], 'captions': ['a cat']}}))
+    # the weights files and folders the paper configs name (the check
+    # looks for them, config.check_model_files; it reads none)
+    weights = run / 'checkpoints'
+    (weights / 'roberta-base-nli-stsb-mean-tokens').mkdir(parents=True)
+    for name in ('rn50-quickgelu-cc12m-f000538c.pt',
+                 'vit_b16_coco.safetensors', 'LocalGlobalHIPT_2048_768.pt'):
+        (weights / name).write_bytes(b'')
     return run
 
 
