@@ -2556,3 +2556,60 @@ def test_shipped_training_configs_extract_without_a_settings_warning(
     assert 'model.data_preprocessor.mean: [123.675, 116.28, 103.53] -> ' \
         '[123.675, 116.28, 103.5]' in trained_settings_note(
             meta, other, path, 'c.pth', use='extract')
+
+
+def test_backbone_weights_exported_keep_what_the_settings_warning_needs(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """The published pipeline and the quick start extract from the
+    ``backbone.pth`` that tools/extract_backbone_weights.py writes, which
+    recorded no training config: a backbone trained with another mean /
+    std, extracted with the shipped configs, was never judged
+    (``trained_settings_differ: null``) and its features silently of
+    other statistics. The export keeps the config text as the training
+    checkpoint holds it (and stays plain weights torch.load(weights_only=
+    True) reads): extracted with nct_train.py it is warned as the training
+    checkpoint is, the options given remove the warning, and one trained
+    with the shipped normalisation is judged and not warned."""
+    import shlex
+
+    from openselfsup.apis import extract as ex
+    from openselfsup.config import parse_cfg_options
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+    opts = _options(synthetic_root, 'NCT')
+
+    def exported(name, **preprocessor):
+        trained = str(tmp_path / f'{name}_epoch.pth')
+        _trained_demo_checkpoint(trained, weights, **preprocessor)
+        out = str(tmp_path / f'{name}_backbone.pth')
+        assert extract_backbone_weights(trained, out) == len(weights)
+        saved = torch.load(out, weights_only=True)
+        assert set(saved['state_dict']) == set(weights)
+        return out
+
+    def run(ckpt, name, extra=()):
+        lines.clear()
+        record, = ex.extract_many(
+            [_config('nct_train.py')], ckpt,
+            [str(tmp_path / name / 'NCT_train.npy')],
+            cfg_options={**opts, **(parse_cfg_options(list(extra)) or {})},
+            progress=False)
+        return record
+
+    other = exported('other', mean=[0.5] * 3, std=[0.25] * 3)
+    record = run(other, 'other')
+    changes = ['model.data_preprocessor.mean: [0.5, 0.5, 0.5] -> [123.675, '
+               '116.28, 103.53]', 'model.data_preprocessor.std: [0.25, '
+               '0.25, 0.25] -> [58.395, 57.12, 57.375]']
+    head = (f'{other}: extracted with other settings than it was trained '
+            f'with, which change its features ({", ".join(changes)}); '
+            'extract it as trained with --cfg-options ')
+    assert len(lines) == 1 and lines[0].startswith(head), lines
+    assert record['trained_settings_differ'] == changes
+    # the way out, as the shell splits it
+    record = run(other, 'as_trained', shlex.split(lines[0][len(head):]))
+    assert lines == [] and record['trained_settings_differ'] == []
+    same = exported('same')
+    record = run(same, 'same')
+    assert lines == [] and record['trained_settings_differ'] == []

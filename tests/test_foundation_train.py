@@ -5183,10 +5183,13 @@ def test_extract_backbone_weights(synthetic_root, tmp_path):
     # and so does the training list (its held-out classes are checked
     # against the feature folder's name at extraction), with the data
     # root it lies under (initial weights are judged on this run's data
-    # only)
+    # only), and the training config as the checkpoint holds it (its
+    # normalisation and backbone settings are judged at extraction)
+    from openselfsup.utils.checkpoint_files import checkpoint_meta
     assert torch.load(out, weights_only=True)['meta'] == {
         'train_image_size': [32, 32], 'train_list': 'meta/train.txt',
-        'data_root': _nct(synthetic_root)}
+        'data_root': _nct(synthetic_root),
+        'cfg': checkpoint_meta(str(ckpt))['cfg']}
     from openselfsup.apis.extract import image_size_note, \
         load_backbone_weights
     from openselfsup.config import load_config

@@ -10,8 +10,9 @@ Example:
 
 Writes {'state_dict': weights} with the 'backbone.' prefix stripped (the
 query encoder for MoCo-v3, the ResNet for supervised models), atomically,
-and the training image size and list file beside them (extraction
-warns of another image size and refuses a `<model>_wo_<c>` output folder
+and the training image size, list file and config text beside them
+(extraction warns of another image size, and of another normalisation or
+backbone setting than trained, and refuses a `<model>_wo_<c>` output folder
 that names other held-out classes than the list). The checkpoint is read with
 torch.load(weights_only=True). A run's work dir stands for its last complete
 checkpoint (the one --resume would continue from), once the run has ended

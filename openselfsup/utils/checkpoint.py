@@ -1100,6 +1100,12 @@ def extract_backbone_weights(checkpoint: str, out: str,
     stripped from every name, so that ``ResNet`` (or the backbone of another
     config) loads it directly, e.g. through
     ``init_cfg=dict(type='Pretrained', checkpoint=out)``. Written atomically.
+    Beside them a ``meta`` of what extraction judges them by (read as from
+    the training checkpoint): the training image size and lists and, for
+    the model's backbone (``prefix`` ``'backbone.'``), the training config
+    as the checkpoint holds it (``meta['cfg']``, its text: extraction
+    with another normalisation or backbone setting than trained is warned
+    of). The file stays loadable by ``torch.load(weights_only=True)``.
 
     Args:
         checkpoint (str): a checkpoint written by training.
@@ -1164,6 +1170,13 @@ def extract_backbone_weights(checkpoint: str, out: str,
         if init:  # what its initial weights saw (held-out classes too)
             from ..config import INIT_LISTS_KEY
             meta[INIT_LISTS_KEY] = list(init)
+    text = checkpoint_config(obj)
+    if text is not None and prefix == 'backbone.':
+        # read by extraction as from the training checkpoint: another
+        # normalisation or backbone setting than trained is warned of
+        # (config.trained_feature_changes); the weights of another prefix
+        # are not the model.backbone that config describes
+        meta['cfg'] = text
     if meta:
         saved['meta'] = meta
     save_torch(out, saved)
@@ -1173,15 +1186,15 @@ def extract_backbone_weights(checkpoint: str, out: str,
 def _is_backbone_export(obj: Any) -> bool:
     """Whether a loaded checkpoint file is what
     :func:`extract_backbone_weights` writes: ``state_dict`` and a meta of
-    the training image size and lists only (a full model with its training
-    meta, which mmpretrain's publish_model.py keeps with the state dict,
-    is not)."""
+    the training image size, lists and config text only (a full model with
+    its training meta, which mmpretrain's publish_model.py keeps with the
+    state dict, is not)."""
     from ..config import INIT_LISTS_KEY, TRAIN_ROOT_KEY
     meta = obj.get('meta', {}) if isinstance(obj, dict) else None
     return (isinstance(obj, dict) and 'state_dict' in obj
             and set(obj) <= {'state_dict', 'meta'}
             and isinstance(meta, dict)
-            and set(meta) <= {'train_image_size', 'train_list',
+            and set(meta) <= {'train_image_size', 'train_list', 'cfg',
                               INIT_LISTS_KEY, TRAIN_ROOT_KEY})
 
 
