@@ -5344,6 +5344,43 @@ def test_a_resume_warns_of_restarted_workers_of_epoch_loops_only():
     assert workers_restart_note(cfg, epochs) is None
 
 
+def test_the_quick_start_path_judges_its_backbone_and_says_nothing(
+        synthetic_root, tmp_path):
+    """tools/quickstart.sh's commands, tiny: the demo recipe trained,
+    its work dir exported by tools/extract_backbone_weights.py, the
+    backbone.pth extracted by wsi_workdir/extract.py with the extraction
+    options that match the encoder (width, image size). The export
+    recorded no training config, so the settings that change the
+    features were never judged (provenance ``trained_settings_differ:
+    null``); now judged, and the demo's normalisation is the extraction
+    configs': no warning, no difference."""
+    import json
+
+    from openselfsup.apis import train
+    from openselfsup.apis.extract import output_paths
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8)
+    work = str(tmp_path / 'work')
+    train(cfg, work_dir=work)
+    backbone = os.path.join(work, 'backbone.pth')
+    rc, _, err = run_tool(['tools/extract_backbone_weights.py', work,
+                           backbone])
+    assert rc == 0, err
+    out = str(tmp_path / 'features' / 'NCT_train.npy')
+    rc, _, err = run_tool([
+        'wsi_workdir/extract.py', '--config',
+        os.path.join(REPO, 'configs', 'extraction', 'nct_train.py'),
+        '--pretrained', backbone, '--output', out, '--workers', '0',
+        '--no-progress', '--cfg-options',
+        f'dataset.data_root={_nct(synthetic_root)}',
+        'model.backbone.base_channels=8', 'model.backbone.stem_channels=8',
+        'dataset.pipeline.1.scale=32'])
+    assert rc == 0 and 'WARNING' not in err and \
+        'other settings than it was trained' not in err, err
+    with open(output_paths(out)['provenance']) as f:
+        assert json.load(f)['trained_settings_differ'] == []
+
+
 def test_exporting_backbone_weights_again_says_they_are_exported(
         tmp_path):
     """Backbone weights this tool wrote, given to it again as the
