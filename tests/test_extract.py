@@ -640,7 +640,7 @@ def test_backbone_weights_never_replace_a_published_model(tmp_path):
     out = str(tmp_path / 'backbone.pth')  # its own output: rewritten
     assert extract_backbone_weights(train, out) == 1
     assert torch.load(out, weights_only=True)['meta'] == {
-        'train_image_size': [32, 32]}
+        'train_image_size': [32, 32], 'cfg': cfg}
     assert extract_backbone_weights(train, out) == 1
     # a link is replaced, the model it points to kept
     link = tmp_path / 'link.pth'
@@ -1824,7 +1824,8 @@ def test_features_of_another_held_out_class_are_refused(
     extract_backbone_weights(train, backbone)
     assert torch.load(backbone, weights_only=True)['meta'] == {
         'train_image_size': [32, 32], 'train_list': 'meta/wo_3_train.txt',
-        'data_root': ''}  # its config sets none: the list as given
+        'data_root': '',  # its config sets none: the list as given
+        'cfg': cfg}
     opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
     feats = tmp_path / 'w' / 'extracted_feats'
     for ckpt in (train, backbone):
@@ -1894,7 +1895,7 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
         assert torch.load(backbone, weights_only=True)['meta'] == {
             'train_image_size': [32, 32],
             'train_list': 'meta/wo_3_train.txt', 'data_root': '',
-            'init_train_list': init}
+            'init_train_list': init, 'cfg': cfg}
         return [said, run(backbone)]
 
     for ckpt, (code, err) in zip((train, backbone),
@@ -1942,14 +1943,15 @@ def test_a_wrapped_training_set_gives_its_lists_and_image_size(
         whose config trains on ``dataset`` is ``expected``, and both files
         give what it records"""
         train, out = tmp_path / 'epoch_1.pth', tmp_path / 'backbone.pth'
-        torch.save({'state_dict': state, 'meta': {'cfg': (
-            f'train_dataloader = dict(dataset={dataset})\n')}}, train)
+        text = f'train_dataloader = dict(dataset={dataset})\n'
+        torch.save({'state_dict': state, 'meta': {'cfg': text}}, train)
         out.unlink(missing_ok=True)
         extract_backbone_weights(str(train), str(out))
         meta = torch.load(out, weights_only=True).get('meta')
         if meta and 'train_list' in meta:  # its parts set no data_root
             assert meta.pop('data_root') == '', dataset
-        assert meta == expected, dataset
+        assert meta.pop('cfg') == text, dataset  # kept as the checkpoint's
+        assert (meta or None) == expected, dataset
         size = (meta or {}).get('train_image_size')
         for ckpt in (train, out):  # read from the config, and as recorded
             assert load_backbone_weights(str(ckpt))[2] == (
@@ -1999,17 +2001,15 @@ def test_a_wrapped_training_set_gives_its_lists_and_image_size(
     # parts of other sizes: no size, said in one line
     export(concat.format(part(), part(size=64)),
            {'train_list': 'meta/wo_3_train.txt'})
+    # (the export, and the reading of each file: the backbone weights
+    # keep the config it is read from)
     assert lines == [
-        f'{tmp_path / "epoch_1.pth"}: the parts of its training dataset '
+        f'{tmp_path / name}: the parts of its training dataset '
         'read images of other sizes (w x h: '
         'train_dataloader.dataset.datasets.0.pipeline.0.scale = 32 x 32, '
         'train_dataloader.dataset.datasets.1.pipeline.0.scale = 64 x 64); '
-        'the size of the images given to it is not checked',
-        f'{tmp_path / "epoch_1.pth"}: the parts of its training dataset '
-        'read images of other sizes (w x h: '
-        'train_dataloader.dataset.datasets.0.pipeline.0.scale = 32 x 32, '
-        'train_dataloader.dataset.datasets.1.pipeline.0.scale = 64 x 64); '
-        'the size of the images given to it is not checked'], lines
+        'the size of the images given to it is not checked'
+        for name in ('epoch_1.pth', 'epoch_1.pth', 'backbone.pth')], lines
     lines.clear()
     # a part that is code, or a list that is: nothing recorded, as for
     # the unwrapped dataset whose list is code
