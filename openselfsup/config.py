@@ -2647,6 +2647,38 @@ def trained_config_note(meta: Any, cfg, config: str,
 FEATURE_PREPROCESSING = ('mean', 'std', 'to_rgb', 'bgr_to_rgb',
                          'rgb_to_bgr')
 
+#: the data preprocessor settings that give an extraction config's images
+#: (``LoadImageFromFile``: uint8, BGR order) as an encoder trained on
+#: ``LoadHistoPatch(mode='rgb')`` then ``ToUnitTensor`` saw them (RGB
+#: order, values in [0, 1], no mean / std: the HLSS / HiDisc configs)
+UNIT_IMAGE_PREPROCESSING = dict(mean=[0, 0, 0], std=[255, 255, 255],
+                                to_rgb=True)
+
+
+def _unit_image_preprocessing(text: str, node: dict, cfg) -> dict:
+    """The training's ``model.data_preprocessor`` ``node`` as ``cfg``'s
+    extraction (its ``dataset.pipeline`` loads with ``LoadImageFromFile``
+    in BGR order) spells it, where the config text ``text`` trained on
+    images in [0, 1] without mean / std (:data:`UNIT_IMAGE_PREPROCESSING`:
+    RGB patches through ``ToUnitTensor``); ``node`` itself otherwise (SRH
+    patches, ``mode='srh'``, are no images an extraction config reads)."""
+    if any(k in node for k in FEATURE_PREPROCESSING):
+        return node
+    dataset = trained_dataset(text)
+    kinds = {}  # type -> its transforms, in the training's pipeline
+    for _, t in config_dicts((dataset or {}).get('pipeline'), ''):
+        kinds.setdefault(type_name(t.get('type')), []).append(t)
+    loads = [] if 'ToUnitTensor' not in kinds else \
+        kinds.get('LoadHistoPatch', [])
+    own = cfg.get('dataset', {}).get('pipeline') or [] \
+        if isinstance(cfg.get('dataset'), dict) else []
+    bgr = [t for t in own if isinstance(t, dict)
+           and type_name(t.get('type')) == 'LoadImageFromFile'
+           and t.get('channel_order', 'bgr') == 'bgr']
+    if loads and bgr and all(t.get('mode', 'rgb') == 'rgb' for t in loads):
+        return {**node, **UNIT_IMAGE_PREPROCESSING}
+    return node
+
 
 #: backbone settings that change how its weights are trained, not the
 #: features they give in evaluation: initialisation, freezing, gradient
@@ -2721,6 +2753,9 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
         return node if isinstance(node, dict) else {}
 
     there, here = (part(n, 'data_preprocessor') for n in (saved, own))
+    if not knn_images:  # extraction: its images spell the trained ones'
+        there = _unit_image_preprocessing(text, there, cfg)
+        saved = {**saved, 'data_preprocessor': there}
     for name in FEATURE_PREPROCESSING:
         old, new = there.get(name, UNSET), here.get(name, UNSET)
         if old is not UNREADABLE and not _same_value(old, new):

@@ -2613,3 +2613,71 @@ def test_backbone_weights_exported_keep_what_the_settings_warning_needs(
     same = exported('same')
     record = run(same, 'same')
     assert lines == [] and record['trained_settings_differ'] == []
+
+
+def _unit_image_checkpoint(path, state, mode='rgb'):
+    """A checkpoint of an HLSS / HiDisc-like run (its config text as
+    MMEngine saves it): ``LoadHistoPatch(mode)`` then ``ToUnitTensor``,
+    images in [0, 1], and a data preprocessor with no mean / std."""
+    text = (
+        "train_dataloader = dict(dataset=dict(type='HierarchicalPatchDataset"
+        f"', pipeline=[dict(type='LoadHistoPatch', mode='{mode}'), "
+        "dict(type='ToUnitTensor'), dict(type='MultiView', num_views=2, "
+        "transforms=[[dict(type='HiDiscAugment', crop_size=32)]]), "
+        "dict(type='PackInputs')]))\n"
+        "model = dict(type='HLSS', data_preprocessor=dict(type="
+        "'SelfSupDataPreprocessor'), backbone=dict(type='ResNet', depth=18, "
+        f"base_channels={WIDTH}, stem_channels={WIDTH}))\n")
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in state.items()},
+                'meta': {'cfg': text}}, path)
+
+
+def test_a_checkpoint_trained_on_unit_images_is_offered_the_options(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """An HLSS / HiDisc checkpoint (RGB patches through ToUnitTensor, no
+    mean / std) extracted with the shipped configs was warned 'mean:
+    unset -> [...]', 'to_rgb: unset -> True' with no options: the
+    features differ (normalised against [0, 1]), but the channel order
+    does not (its loader reads RGB, the extraction's BGR turned by
+    to_rgb). Now the mean / std that spell its images are offered, and
+    with them the features are those of its own pipeline's images (RGB
+    / 255, the reference); SRH patches (mode='srh') cannot be spelt:
+    warned without options, as before."""
+    import shlex
+
+    from openselfsup.apis import extract as ex
+    from openselfsup.config import parse_cfg_options
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+    opts = _options(synthetic_root, 'NCT')
+    ckpt = str(tmp_path / 'hlss.pth')
+    _unit_image_checkpoint(ckpt, weights)
+
+    def run(name, extra=()):
+        lines.clear()
+        out = str(tmp_path / name / 'NCT_test.npy')
+        record, = ex.extract_many(
+            [_config('nct_test.py')], ckpt, [out],
+            cfg_options={**opts, **(parse_cfg_options(list(extra)) or {})},
+            progress=False)
+        return record, np.load(out)
+
+    record, shipped = run('shipped')
+    head = (f'{ckpt}: extracted with other settings than it was trained '
+            'with, which change its features (model.data_preprocessor.mean'
+            ': [0, 0, 0] -> [123.675, 116.28, 103.53], model.data_'
+            'preprocessor.std: [255, 255, 255] -> [58.395, 57.12, 57.375]);'
+            ' extract it as trained with --cfg-options ')
+    assert len(lines) == 1 and lines[0].startswith(head), lines
+    record, spelt = run('as_trained', shlex.split(lines[0][len(head):]))
+    assert lines == [] and record['trained_settings_differ'] == []
+    ref = _reference(synthetic_root, 'NCT', 'test_labeled.txt', weights,
+                     np.float32(0), np.float32(255))[0]
+    ref = ref / np.linalg.norm(ref, axis=1, keepdims=True)
+    np.testing.assert_allclose(spelt, ref, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(shipped, spelt, atol=1e-3)
+    _unit_image_checkpoint(ckpt, weights, mode='srh')
+    run('srh')
+    assert len(lines) == 1 and 'to_rgb: unset -> True' in lines[0] and \
+        lines[0].endswith('with a config whose model has the settings it '
+                          'was trained with'), lines
