@@ -2414,6 +2414,21 @@ def test_a_list_read_through_a_link_to_another_nct_release_is_refused(
     assert code == 0 and out.exists(), err
 
 
+#: the warning's changes of a checkpoint trained with mean [0.5] * 3 and
+#: std [0.25] * 3, extracted with the shipped configs
+OTHER_NORMALISATION = [
+    'model.data_preprocessor.mean: [0.5, 0.5, 0.5] -> [123.675, 116.28, '
+    '103.53]', 'model.data_preprocessor.std: [0.25, 0.25, 0.25] -> '
+    '[58.395, 57.12, 57.375]']
+
+
+def _settings_warning_head(ckpt, changes):
+    """The settings warning of ``ckpt`` up to its --cfg-options."""
+    return (f'{ckpt}: extracted with other settings than it was trained '
+            f'with, which change its features ({", ".join(changes)}); '
+            'extract it as trained with --cfg-options ')
+
+
 def _trained_demo_checkpoint(path, state, **preprocessor):
     """A training checkpoint of the quick start's CLP demo recipe at the
     tests' width and image size (its config as ``meta['cfg']``, as
@@ -2457,12 +2472,8 @@ def test_a_checkpoint_trained_with_another_normalisation_is_warned(
     opts = _options(synthetic_root, 'NCT')
     record, = ex.extract_many([_config('nct_test.py')], ckpt, [out],
                               cfg_options=opts, progress=False)
-    changes = ['model.data_preprocessor.mean: [0.5, 0.5, 0.5] -> [123.675, '
-               '116.28, 103.53]', 'model.data_preprocessor.std: [0.25, '
-               '0.25, 0.25] -> [58.395, 57.12, 57.375]']
-    head = (f'{ckpt}: extracted with other settings than it was trained '
-            f'with, which change its features ({", ".join(changes)}); '
-            'extract it as trained with --cfg-options ')
+    changes = OTHER_NORMALISATION
+    head = _settings_warning_head(ckpt, changes)
     assert len(lines) == 1 and lines[0].startswith(head), lines
     prov = paths.provenance_path(workdir, 'clp', 'NCT_test')
     with open(prov) as f:
@@ -2599,12 +2610,8 @@ def test_backbone_weights_exported_keep_what_the_settings_warning_needs(
 
     other = exported('other', mean=[0.5] * 3, std=[0.25] * 3)
     record = run(other, 'other')
-    changes = ['model.data_preprocessor.mean: [0.5, 0.5, 0.5] -> [123.675, '
-               '116.28, 103.53]', 'model.data_preprocessor.std: [0.25, '
-               '0.25, 0.25] -> [58.395, 57.12, 57.375]']
-    head = (f'{other}: extracted with other settings than it was trained '
-            f'with, which change its features ({", ".join(changes)}); '
-            'extract it as trained with --cfg-options ')
+    changes = OTHER_NORMALISATION
+    head = _settings_warning_head(other, changes)
     assert len(lines) == 1 and lines[0].startswith(head), lines
     assert record['trained_settings_differ'] == changes
     # the way out, as the shell splits it
@@ -2663,11 +2670,10 @@ def test_a_checkpoint_trained_on_unit_images_is_offered_the_options(
         return record, np.load(out)
 
     record, shipped = run('shipped')
-    head = (f'{ckpt}: extracted with other settings than it was trained '
-            'with, which change its features (model.data_preprocessor.mean'
-            ': [0, 0, 0] -> [123.675, 116.28, 103.53], model.data_'
-            'preprocessor.std: [255, 255, 255] -> [58.395, 57.12, 57.375]);'
-            ' extract it as trained with --cfg-options ')
+    head = _settings_warning_head(ckpt, [
+        'model.data_preprocessor.mean: [0, 0, 0] -> [123.675, 116.28, '
+        '103.53]', 'model.data_preprocessor.std: [255, 255, 255] -> '
+        '[58.395, 57.12, 57.375]'])
     assert len(lines) == 1 and lines[0].startswith(head), lines
     record, spelt = run('as_trained', shlex.split(lines[0][len(head):]))
     assert lines == [] and record['trained_settings_differ'] == []
