@@ -2718,6 +2718,42 @@ def _built_settings(node: dict) -> dict:
     return built
 
 
+def _same_setting(a: Any, b: Any) -> bool:
+    """Whether two settings give the same model: as
+    :func:`~openselfsup.utils.config_sha1` reads them (a tuple and a list
+    are one, :func:`~openselfsup.utils.fingerprint.plain_value` of each
+    leaf) and a whole float the int it equals (``std=[1, 1, 1]`` is
+    ``[1.0, 1.0, 1.0]``); a bool is no number (``True != 1``)."""
+    from .utils.fingerprint import _plain
+
+    def same(x: Any, y: Any) -> bool:
+        if isinstance(x, dict) and isinstance(y, dict):
+            return x.keys() == y.keys() and all(same(x[k], y[k]) for k in x)
+        if isinstance(x, list) and isinstance(y, list):
+            return len(x) == len(y) and all(map(same, x, y))
+        numbers = [isinstance(v, (int, float)) and not isinstance(v, bool)
+                   for v in (x, y)]
+        if all(numbers):
+            return x == y
+        return type(x) is type(y) and x == y
+    if UNSET in (a, b) or UNREADABLE in (a, b):
+        return a is b
+    try:
+        return same(_plain(a, ''), _plain(b, ''))
+    except InputError:  # no fingerprint: compared as they are
+        return _same_value(a, b)
+
+
+def _eval_ignored_keys(node: dict) -> Tuple[str, ...]:
+    """The settings of the backbone config ``node`` that its class
+    declares to leave its evaluation features unchanged
+    (``EVAL_IGNORED_KEYS``: an ``OpenCLIPImageTower`` keeps only the
+    image tower, so its ``model_cfg.text_cfg`` is not compared)."""
+    name = type_name(node.get('type'))
+    cls = _resolve(name) if name else None
+    return tuple(getattr(cls, 'EVAL_IGNORED_KEYS', ()))
+
+
 def _saved_feature_changes(text: str, cfg, knn_images: bool = True
                            ) -> List[Tuple[str, Optional[str]]]:
     """``(change, the --cfg-options item that sets the recorded value or
@@ -2738,7 +2774,12 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
     :func:`~openselfsup.apis.extract.image_size_note`)."""
     found = []
     saved = config_text_section(text, 'model')
-    saved = saved if isinstance(saved, dict) else {}
+    if not isinstance(saved, dict):  # no model to read: not compared
+        from mmengine.logging import print_log
+        print_log('the recorded config has no readable model section: its '
+                  'feature settings are not compared', logger='current',
+                  level=logging.DEBUG)
+        return found
     own = cfg.model.to_dict() if 'model' in cfg else {}
 
     def option(key: str, value: Any, node: Any, at: str) -> Optional[str]:
@@ -2756,9 +2797,14 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
     if not knn_images:  # extraction: its images spell the trained ones'
         there = _unit_image_preprocessing(text, there, cfg)
         saved = {**saved, 'data_preprocessor': there}
+    # as built (a left-out to_rgb at its class's default); named as written
+    built = [_built_settings(n) for n in (there, here)] \
+        if type_name(there.get('type')) == type_name(here.get('type')) \
+        else (there, here)
     for name in FEATURE_PREPROCESSING:
-        old, new = there.get(name, UNSET), here.get(name, UNSET)
-        if old is not UNREADABLE and not _same_value(old, new):
+        old, new = (n.get(name, UNSET) for n in (there, here))
+        if old is not UNREADABLE and not _same_setting(
+                *(n.get(name, UNSET) for n in built)):
             key = f'model.data_preprocessor.{name}'
             found.append((key_change(key, old, new), option(
                 key, old, saved, f'data_preprocessor.{name}')))
@@ -2769,11 +2815,13 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
         type_name(nodes[1].get('type')) else nodes
     there, here = (flat_config(n) for n in built)
     code = _code_keys(there, UNREADABLE)
+    ignored = _eval_ignored_keys(nodes[1])
     keys = []  # a list or tuple of numbers whole, as an option sets it
     for key in sorted(set(there) | set(here),
                       key=lambda k: (k.count('.'), k)):
-        if not (_same_value(there.get(key, UNSET), here.get(key, UNSET))
-                or key_below(key, code) or is_hyper_parameter(key)
+        if not (_same_setting(there.get(key, UNSET), here.get(key, UNSET))
+                or key_below(key, code) or key_below(key, ignored)
+                or is_hyper_parameter(key)
                 or not INITIAL_WEIGHT_KEYS.isdisjoint(key.split('.'))
                 or not TRAINING_ONLY_KEYS.isdisjoint(key.split('.'))):
             key = _option_key(built[0] if key in there else built[1], key)

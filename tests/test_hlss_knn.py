@@ -2466,3 +2466,88 @@ def test_patches_under_top_level_trees_are_fingerprinted_by_their_files(
     monkeypatch.chdir(tmp_path)  # the summary, from another directory
     now = data_written_over([record])[0]
     assert now is not None and set(now) == set(then), now
+
+
+HLSS_DEMO = os.path.join(os.path.dirname(HIDISC_DEMO),
+                         'hlss_rn50w8_synthetic.py')
+
+
+def _note(trained, evaluated, config):
+    """trained_settings_note of a checkpoint whose meta records the
+    config ``trained`` (a Config: its text; a str: the text itself),
+    evaluated with the Config ``evaluated`` of file ``config``."""
+    from openselfsup.config import trained_settings_note
+    text = trained if isinstance(trained, str) else trained.pretty_text
+    return trained_settings_note({'cfg': text}, evaluated, config, 'c.pth')
+
+
+def test_text_tower_settings_are_not_compared_for_an_image_tower():
+    """OpenCLIPImageTower keeps only clip.visual: a run trained with other
+    text_cfg settings gives the same image features, and was warned
+    'model.backbone.model_cfg.text_cfg.layers: 2 -> 1'. The reference: a
+    vision_cfg setting of the same tower is still warned."""
+    pytest.importorskip('open_clip')
+    from openselfsup.config import load_config
+    here = load_config(HLSS_DEMO)
+    for key, value in (('text_cfg.layers', 2), ('text_cfg.width', 32),
+                       ('text_cfg.heads', 4)):
+        trained = load_config(HLSS_DEMO, {
+            f'model.backbone.model_cfg.{key}': value,
+            f'model.text_encoder.model_cfg.{key}': value})
+        assert _note(trained, here, HLSS_DEMO) is None, key
+    trained = load_config(HLSS_DEMO, {
+        'model.backbone.model_cfg.vision_cfg.image_size': 64})
+    note = _note(trained, here, HLSS_DEMO)
+    assert note and 'model.backbone.model_cfg.vision_cfg.image_size: ' \
+        '64 -> 32' in note, note
+
+
+@pytest.mark.parametrize('text', [
+    '', '{not: python', 'optimizer = dict(lr=0.1)\n', 'model = make_model()\n'])
+def test_a_recorded_config_without_a_readable_model_is_not_compared(text):
+    """A checkpoint whose recorded config has no model section that reads
+    as data (empty, not Python, none, code) was warned 'unset -> X' of
+    every setting, and 'evaluate it with the config that trained it':
+    nothing is compared, so nothing is said. The reference: a recorded
+    model of another mean is warned."""
+    from openselfsup.config import load_config
+    for config in (HIDISC_DEMO, HLSS_DEMO):
+        if config == HLSS_DEMO and text == '':
+            pytest.importorskip('open_clip')
+        assert _note(text, load_config(config), config) is None, config
+    here = load_config(HIDISC_DEMO)
+    note = _note("model = dict(type='HiDisc', data_preprocessor="
+                 "dict(type='SelfSupDataPreprocessor', mean=[1, 2, 3]))\n",
+                 here, HIDISC_DEMO)
+    assert 'model.data_preprocessor.mean: [1, 2, 3] -> unset' in note, note
+
+
+@pytest.mark.parametrize('trained,evaluated', [
+    ({'model.data_preprocessor.mean': [1, 2, 3]},
+     {'model.data_preprocessor.mean': (1, 2, 3)}),
+    ({'model.data_preprocessor.std': [1, 1, 1]},
+     {'model.data_preprocessor.std': [1.0, 1.0, 1.0]}),
+    ({'model.data_preprocessor.std': (1.0, 1.0, 1.0)},
+     {'model.data_preprocessor.std': [1, 1, 1]}),
+    ({}, {'model.data_preprocessor.to_rgb': False}),
+    ({}, {'model.backbone.strides': (1, 2, 2, 2)}),
+    ({}, {'model.backbone.style': 'pytorch'}),
+    ({'model.backbone.out_indices': [3]}, {}),
+])
+def test_settings_written_otherwise_are_the_same(trained, evaluated):
+    """A list and a tuple of the same numbers, a whole float and its int,
+    an explicit class default and a setting left out give the same model
+    (config_sha1 takes a tuple and a list as one): no warning. The list
+    and tuple of the mean were warned '[..] -> (..)', std [1, 1, 1] ->
+    [1.0, 1.0, 1.0] and to_rgb 'unset -> False' likewise. The reference:
+    the evaluated value changed by one (or to_rgb True) is warned."""
+    from openselfsup.config import load_config
+    before = load_config(HIDISC_DEMO, trained)
+    assert _note(before, load_config(HIDISC_DEMO, evaluated),
+                 HIDISC_DEMO) is None
+    key, value = next(iter((evaluated or trained).items()))
+    other = (True if value is False else
+             'caffe' if value == 'pytorch' else
+             type(value)([v + 1 for v in value]))
+    note = _note(before, load_config(HIDISC_DEMO, {key: other}), HIDISC_DEMO)
+    assert note and f'{key}: ' in note, note

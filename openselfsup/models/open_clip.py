@@ -228,6 +228,11 @@ class OpenCLIPImageTower(BaseModule):
     them, or whatever the data preprocessor makes) -> ``([N, embed_dim], )``.
     """
 
+    #: settings that leave the image features unchanged: only the image
+    #: tower is kept, so the text tower's settings are not compared when a
+    #: checkpoint is evaluated (``config.trained_settings_note``)
+    EVAL_IGNORED_KEYS = ('model_cfg.text_cfg',)
+
     def __init__(self, model_name: str = 'RN50-quickgelu',
                  pretrained: Union[str, None, bool] = None,
                  model_cfg: Optional[dict] = None, normalize: bool = True,
