@@ -2017,7 +2017,8 @@ def test_a_checkpoint_evaluated_with_other_feature_settings_is_warned(
             f'with, which change its features ({changes}); evaluate it as '
             f'trained with {dump} or with --cfg-options ')
     assert said[0].startswith(head), said[0]
-    options = parse_cfg_options(shlex.split(said[0][len(head):]))
+    options = parse_cfg_options(shlex.split(
+        said[0][len(head):].split(' (and another --out-dir ')[0]))
     trained = load_config(config, trained_options)
     followed = load_config(config, options)
     for key in trained_options:
@@ -2060,7 +2061,10 @@ def test_a_feature_setting_only_this_config_has_names_the_trained_config(
         f'{ckpt}: evaluated with other settings than it was trained with, '
         'which change its features (model.data_preprocessor.mean: unset -> '
         '[1.0, 1.0, 1.0], model.data_preprocessor.std: unset -> [2.0, 2.0, '
-        '2.0]); evaluate it as trained with the config that trained it'], \
+        '2.0]); evaluate it as trained with the config that trained it (and '
+        f'another --out-dir than {tmp_path / "b"}, or delete '
+        f'{tmp_path / "b" / "knn_run_iter_3.json"} first: these results '
+        'are written there, marked as evaluated with other settings)'], \
         said
 
 
@@ -2555,3 +2559,50 @@ def test_settings_written_otherwise_are_the_same(trained, evaluated):
              type(value)([v + 1 for v in value]))
     note = _note(before, load_config(HIDISC_DEMO, {key: other}), HIDISC_DEMO)
     assert note and f'{key}: ' in note, note
+
+
+def test_the_settings_warnings_way_out_runs_and_its_results_are_marked(
+        tmp_path, monkeypatch):
+    """After the warning, the results were written beside the checkpoint,
+    and its way out (the --cfg-options), run as said into the same folder,
+    was refused: 'holds the kNN results ... under another model section'.
+    The warning names another --out-dir (or deleting those results); the
+    results record the settings that differed, which knn_summary.py notes
+    under its table; followed, the way out runs, and its results record
+    none."""
+    import json
+    import shlex
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.apis.knn_summary import summarize_knn
+    from openselfsup.config import parse_cfg_options
+    _patients_here(tmp_path, monkeypatch)
+    said = _knn_warnings(monkeypatch)
+    ckpt = _trained_elsewhere(tmp_path, HIDISC_DEMO, {
+        'model.data_preprocessor.mean': [0.5] * 3,
+        'model.data_preprocessor.std': [0.25] * 3}, dumped=False)
+    res, warned = knn_eval_checkpoint(HIDISC_DEMO, str(ckpt), None)
+    assert len(said) == 1, said
+    changes = ['model.data_preprocessor.mean: [0.5, 0.5, 0.5] -> unset',
+               'model.data_preprocessor.std: [0.25, 0.25, 0.25] -> unset']
+    head = 'evaluate it as trained with --cfg-options '
+    options, tail = said[0].split(head)[1].split(' (and ', 1)
+    assert tail == (f'another --out-dir than {ckpt.parent}, or delete '
+                    f'{warned} first: these results are written there, '
+                    'marked as evaluated with other settings)'), said[0]
+    with open(warned) as f:
+        assert json.load(f)['settings_other_than_trained'] == changes
+    # the way out into the same folder: refused, as the warning says
+    options = parse_cfg_options(shlex.split(options))
+    with pytest.raises(InputError, match='under another model section'):
+        knn_eval_checkpoint(HIDISC_DEMO, str(ckpt), None, options)
+    del said[:]
+    _, followed = knn_eval_checkpoint(HIDISC_DEMO, str(ckpt),
+                                      str(tmp_path / 'other'), options)
+    assert said == []
+    with open(followed) as f:
+        assert json.load(f)['settings_other_than_trained'] == []
+    summarize_knn([warned, followed], str(tmp_path / 's'))
+    table = (tmp_path / 's.md').read_text()
+    notes = [line for line in table.splitlines() if 'other settings' in line]
+    assert len(notes) == 1 and ', '.join(changes) in notes[0], table

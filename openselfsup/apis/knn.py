@@ -661,7 +661,8 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
     """
     from ..utils.checkpoint import load_checkpoint_bytes, state_dict_of
     from ..config import (checkpoint_kind_words, saved_model_type,
-                          trained_config_note, trained_settings_note)
+                          trained_config_note, trained_feature_changes,
+                          trained_settings_note)
     from ..models.state_dict import load_state
     from ..registry import MODELS
     ckpt = load_checkpoint_bytes(held.pop(), checkpoint, tensors_only=True)
@@ -685,13 +686,13 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
     load_state(model, state, checkpoint, "the config's model", said)
     # the weights fit; settings that hold none but change the features
     # (normalisation, the backbone's pooling, the kNN images' size) other
-    # than trained: said, as extract.py says images of another size
+    # than trained: said once the results' path is known (the caller), as
+    # extract.py says images of another size
     note = trained_settings_note(meta, cfg, config, checkpoint) \
         if cfg is not None else None
-    if note:
-        from mmengine.logging import print_log
-        print_log(note, logger='current', level=logging.WARNING)
-    return model, trained_patients(ckpt, checkpoint)
+    changes = [c for c, _ in trained_feature_changes(meta, cfg) or ()] \
+        if note else []
+    return model, trained_patients(ckpt, checkpoint), note, changes
 
 
 def check_own_results(json_path: str, source: str,
@@ -1119,8 +1120,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # relative to another directory
         model_files = named_file_digests(cfg.model.to_dict(), 'model')
     else:
-        model, trained = _model_from_checkpoint(built_model, checkpoint,
-                                                held, cfg, config)
+        model, trained, note, other_settings = _model_from_checkpoint(
+            built_model, checkpoint, held, cfg, config)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
         where = os.path.dirname(os.path.abspath(checkpoint))
         if out_dir and os.path.abspath(out_dir) != where:
@@ -1154,6 +1155,14 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # the bank was built, 'names a missing patch', not named with its option
     from .train import check_dataset_paths
     check_dataset_paths(cfg, ['knn_eval'])
+    if checkpoint is not None and note:
+        # the way out run into the same folder was refused as results
+        # 'under another model section': it names where these go
+        from mmengine.logging import print_log
+        print_log(f'{note} (and another --out-dir than {out_dir}, or '
+                  f'delete {json_path} first: these results are written '
+                  'there, marked as evaluated with other settings)',
+                  logger='current', level=logging.WARNING)
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_random_extractor(cfg, seed)
     # a random init trained on no patients; a checkpoint's None: not read
@@ -1173,6 +1182,11 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res['checkpoint_sha1'] = sha1
     res['model_config_sha1'] = model_sha1
     res['model_settings'] = model_flat
+    # the feature settings that differ from those the checkpoint was
+    # trained with (the warning's), none where the same or not known:
+    # knn_summary.py marks such rows
+    res['settings_other_than_trained'] = \
+        other_settings if checkpoint is not None else []
     # what was built in place of the config's for the evaluation
     res['model_stand_ins'] = stand_ins
     if checkpoint is None:  # the files a checkpoint's weights replace

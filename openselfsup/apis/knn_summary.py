@@ -342,6 +342,10 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                 metrics={lv: dict(n=r[lv]['n'], **{
                     m: _value(r, lv, m) for m in METRICS}) for lv in LEVELS},
                 **({'checkpoint_now_sha1': now[i]} if now[i] else {}),
+                # evaluated with other feature settings than it was
+                # trained with (knn_eval.py's warning)
+                **({'other_settings': r['settings_other_than_trained']}
+                   if r.get('settings_other_than_trained') else {}),
                 # the data it was evaluated on: written again since, or
                 # not known (a result written before it was recorded)
                 **({'data_now_sha1': changed[i],
@@ -461,6 +465,13 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
                   f'(SHA-1 {str(r["checkpoint_sha1"])[:12]}), whose results '
                   'the row shows; to evaluate the current one beside them: '
                   f'`{current_checkpoint_command(r)}`' for r in over]
+    other = [r for r in rows if r.get('other_settings')]
+    if other:
+        lines.append('')
+        lines += [f'- {_row_name(r)}: evaluated with other settings than '
+                  'its checkpoint was trained with, which change its '
+                  f'features ({", ".join(r["other_settings"])})'
+                  for r in other]
     stale = [r for r in rows if r.get('data_now_sha1')]
     if stale:
         from ..config import data_digest_words, is_patches_digest
