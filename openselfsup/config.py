@@ -2404,6 +2404,45 @@ def _option_key(saved: dict, key: str) -> str:
     return key
 
 
+def recorded_options(recorded: Dict[str, Any], current: Dict[str, Any],
+                     cfg) -> Optional[List[str]]:
+    """The ``--cfg-options`` that turn the settings ``current`` of the
+    config ``cfg`` into ``recorded`` (both ``{dotted key: value}`` as a
+    record holds them, :func:`flat_settings`: a results JSON's
+    ``model_settings`` and ``knn_settings``, and the same of ``cfg`` now),
+    each key as :func:`_option_key` sets it (a list of numbers whole),
+    quoted for the shell: how a result's command evaluates what it
+    evaluated. ``[]`` where they agree; None where one difference is not
+    such an option (a key only one side has that no whole list sets, a
+    value :func:`option_text` cannot write)."""
+    nested = cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg
+    options = []
+    for key in sorted(set(recorded) | set(current)):
+        if _same_setting(recorded.get(key, UNSET), current.get(key, UNSET)):
+            continue
+        try:
+            at = _option_key(nested, key)
+        except (KeyError, IndexError, ValueError, TypeError):
+            return None
+        if at == key:
+            if key not in recorded:
+                return None
+            value = recorded[key]
+        else:  # a list given whole: its items as recorded, in order
+            items = {k[len(at) + 1:]: v for k, v in recorded.items()
+                     if k.startswith(f'{at}.')}
+            if not items or not all(i.isdigit() for i in items) or \
+                    sorted(map(int, items)) != list(range(len(items))):
+                return None
+            value = [items[str(i)] for i in range(len(items))]
+        written = option_text(value)
+        if written is None:
+            return None
+        item = shlex.quote(f'{at}={written}')
+        options += [] if item in options else [item]
+    return options
+
+
 def _value_at(saved: dict, key: str) -> Any:
     """The value of the dotted ``key`` in the nested ``saved``."""
     node: Any = saved

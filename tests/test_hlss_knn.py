@@ -2606,3 +2606,62 @@ def test_the_settings_warnings_way_out_runs_and_its_results_are_marked(
     table = (tmp_path / 's.md').read_text()
     notes = [line for line in table.splitlines() if 'other settings' in line]
     assert len(notes) == 1 and ', '.join(changes) in notes[0], table
+
+
+def test_the_command_for_a_replaced_checkpoint_keeps_its_options(
+        tmp_path, monkeypatch):
+    """A checkpoint trained with --cfg-options and evaluated with them,
+    then trained again over: knn_summary.py's command named the config
+    alone, and run as it read, knn_eval.py refused the checkpoint as of
+    another model (its weights do not fit the shipped width). The command
+    spells the model and kNN settings the results record as
+    --cfg-options: split as the shell splits it and run, it evaluates the
+    current file with the same settings (the reference: the first
+    results' model_settings and knn_settings)."""
+    import json
+    import shlex
+
+    import torch
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.apis.knn_summary import summarize_knn
+    from openselfsup.utils import run_cli
+    _patients_here(tmp_path, monkeypatch)
+    options = {'model.backbone.base_channels': 16,
+               'model.backbone.stem_channels': 16,
+               'model.backbone.out_indices': (2,), 'knn_eval.k': 3}
+    ckpt = _trained_elsewhere(tmp_path, HIDISC_DEMO, options)
+    _knn_warnings(monkeypatch)  # the kNN a stand-in
+    out = str(tmp_path / 'results')  # elsewhere than the checkpoint
+    _, first = knn_eval_checkpoint(HIDISC_DEMO, str(ckpt), out, options)
+    saved = torch.load(str(ckpt), weights_only=True)  # trained again
+    saved['state_dict'] = {k: v + 1 if v.is_floating_point() else v
+                           for k, v in saved['state_dict'].items()}
+    torch.save(saved, str(ckpt))
+    md = summarize_knn([first], str(tmp_path / 'summary'))['markdown']
+    note = [line for line in md.splitlines()
+            if 'now holds another checkpoint' in line]
+    assert len(note) == 1 and 'beside them' not in note[0], md
+    words = shlex.split(note[0].split('`')[1])
+    assert '--cfg-options' in words, words
+    assert run_cli(_knn_tool().main, words[2:]) == 0
+    written = [os.path.join(d, f) for d, _, files in os.walk(ckpt.parent)
+               for f in files if f.endswith('.json')]
+    assert len(written) == 1, written
+    then, now = (json.load(open(p)) for p in (first, written[0]))
+    for key in ('model_settings', 'knn_settings'):
+        assert now[key] == then[key], key
+    assert now['checkpoint_sha1'] != then['checkpoint_sha1']
+
+
+def test_knn_eval_help_names_the_settings_warning_and_the_replaced_refusal(
+        capsys):
+    """tools/knn_eval.py --help said nothing of the warning of other
+    settings than trained nor of the refusal of results of a checkpoint
+    replaced since: a user met both unannounced."""
+    with pytest.raises(SystemExit):
+        _knn_tool().parse_args(['--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    assert 'was replaced since' in text, text
+    assert 'other settings that change its features' in text, text
+    assert 'settings_other_than_trained' in text, text

@@ -34,7 +34,16 @@ initial weights, init_cfg or pretrained, which its weights replace; a
 model at initialisation by its seed, the config's model settings and the
 contents of the files they name; an evaluation also by its knn_eval
 settings, but batch_size and num_workers, and the contents of the files
-they name); a rerun with the same replaces its own.
+they name); a rerun with the same replaces its own. Results of a checkpoint
+whose file was replaced since (trained again into its work dir) are refused
+as such: give another --out-dir to keep both, or delete them.
+
+A checkpoint whose weights load but whose meta records other settings that
+change its features (the data preprocessor's mean / std, a backbone setting,
+the kNN images' size) is warned, one line naming each difference and how to
+evaluate it as trained (its run's config, or --cfg-options, with another
+--out-dir); the results are written, and record those differences
+(settings_other_than_trained), which knn_summary.py notes.
 """
 import argparse
 import os

@@ -183,9 +183,34 @@ def current_checkpoint_command(row: dict) -> str:
     ckpt = row['checkpoint']
     fresh = os.path.join(os.path.dirname(ckpt),
                          f'knn_{row["checkpoint_now_sha1"][:12]}')
+    options = row.get('options') or []
     return ' '.join(['python tools/knn_eval.py'] + [
         shlex.quote(p) for p in (row['config'], ckpt)] + [
-        '--out-dir', shlex.quote(fresh)])
+        '--out-dir', shlex.quote(fresh)] + (
+        ['--cfg-options'] + options if options else []))
+
+
+def evaluated_options(record: dict) -> Optional[List[str]]:
+    """The ``--cfg-options`` with which the config a kNN result records
+    (``config``) evaluates the model and kNN settings the result records
+    (``model_settings``, ``knn_settings``: the options it was evaluated
+    with, which a command naming the config alone would drop), from the
+    config as it is now (:func:`~openselfsup.config.recorded_options`);
+    None where they cannot be spelled, or the config or the record's
+    settings are not there to read."""
+    from ..config import load_config, model_settings, recorded_options
+    from .knn import knn_settings
+    model, knn = record.get('model_settings'), record.get('knn_settings')
+    if not (isinstance(model, dict) and isinstance(knn, dict)):
+        return None
+    try:
+        cfg = load_config(record['config'])
+        now = {**model_settings(cfg.model.to_dict(),
+                                _seed(record) is None),
+               **knn_settings(cfg.knn_eval.to_dict())[0]}
+    except (InputError, OSError, KeyError, AttributeError):
+        return None
+    return recorded_options({**model, **knn}, now, cfg)
 
 
 def data_written_over(records: Sequence[dict],
@@ -341,7 +366,8 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                 model_config_sha1=r.get('model_config_sha1'),
                 metrics={lv: dict(n=r[lv]['n'], **{
                     m: _value(r, lv, m) for m in METRICS}) for lv in LEVELS},
-                **({'checkpoint_now_sha1': now[i]} if now[i] else {}),
+                **({'checkpoint_now_sha1': now[i],
+                    'options': evaluated_options(r)} if now[i] else {}),
                 # evaluated with other feature settings than it was
                 # trained with (knn_eval.py's warning)
                 **({'other_settings': r['settings_other_than_trained']}
@@ -463,8 +489,12 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
                   'holds another checkpoint (SHA-1 '
                   f'{r["checkpoint_now_sha1"][:12]}) than the one evaluated '
                   f'(SHA-1 {str(r["checkpoint_sha1"])[:12]}), whose results '
-                  'the row shows; to evaluate the current one beside them: '
-                  f'`{current_checkpoint_command(r)}`' for r in over]
+                  'the row shows; to evaluate the current one into a folder '
+                  'of its own beside it'
+                  + ('' if r.get('options') is not None else
+                     ' (with the settings its results record, which no '
+                     '--cfg-options spell here)')
+                  + f': `{current_checkpoint_command(r)}`' for r in over]
     other = [r for r in rows if r.get('other_settings')]
     if other:
         lines.append('')
