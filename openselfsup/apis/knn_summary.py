@@ -482,26 +482,20 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
               f'{queries}; acc: accuracy, mca: mean class accuracy.']
     if any(r.get('mean') for r in rows):
         lines.append(f'± : {SPREAD}.')
-    over = [r for r in rows if r.get('checkpoint_now_sha1')]
-    if over:
-        lines.append('')
-        lines += [f'- {r["model"]}, {r["weights"]}: {r["checkpoint"]} now '
-                  'holds another checkpoint (SHA-1 '
-                  f'{r["checkpoint_now_sha1"][:12]}) than the one evaluated '
-                  f'(SHA-1 {str(r["checkpoint_sha1"])[:12]}), whose results '
-                  'the row shows; to evaluate the current one into a folder '
-                  'of its own beside it'
-                  + ('' if r.get('options') is not None else
-                     ' (with the settings its results record, which no '
-                     '--cfg-options spell here)')
-                  + f': `{current_checkpoint_command(r)}`' for r in over]
-    other = [r for r in rows if r.get('other_settings')]
-    if other:
-        lines.append('')
-        lines += [f'- {_row_name(r)}: evaluated with other settings than '
-                  'its checkpoint was trained with, which change its '
-                  f'features ({", ".join(r["other_settings"])})'
-                  for r in other]
+    lines += _notes(rows, 'checkpoint_now_sha1', lambda r: (
+        f'{r["model"]}, {r["weights"]}: {r["checkpoint"]} now holds another '
+        f'checkpoint (SHA-1 {r["checkpoint_now_sha1"][:12]}) than the one '
+        f'evaluated (SHA-1 {str(r["checkpoint_sha1"])[:12]}), whose results '
+        'the row shows; to evaluate the current one into a folder of its '
+        'own beside it' + ('' if r.get('options') is not None else
+                           ' (the settings its results record are not '
+                           'spelled as --cfg-options here: give it the '
+                           'config that evaluated them)')
+        + f': `{current_checkpoint_command(r)}`'))
+    lines += _notes(rows, 'other_settings', lambda r: (
+        f'{_row_name(r)}: evaluated with other settings than its checkpoint '
+        f'was trained with, which change its features '
+        f'({", ".join(r["other_settings"])})'))
     stale = [r for r in rows if r.get('data_now_sha1')]
     if stale:
         from ..config import data_digest_words, is_patches_digest
@@ -552,6 +546,13 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
                   + (f' seed {r["seed"]}' if r['seed'] is not None else '')
                   + f': {r["title"]}' for r in warned]
     return '\n'.join(lines) + '\n'
+
+
+def _notes(rows: Sequence[dict], key: str, say) -> List[str]:
+    """The lines under the table of the rows that have ``key``: an empty
+    line, then ``- <say(row)>`` each; none where no row has it."""
+    said = [f'- {say(r)}' for r in rows if r.get(key)]
+    return [''] + said if said else []
 
 
 def _row_name(row: dict) -> str:
