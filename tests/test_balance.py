@@ -4201,7 +4201,7 @@ def test_a_0_epoch_baseline_says_nothing_of_checkpoints_it_leaves(
                           ).names(1)
     logged = []
 
-    def built(cfg, notes, config):  # the runner, with the notes it logs
+    def built(cfg, notes, config, *args):  # the runner, the notes it logs
         logged.append(notes)
         return SimpleNamespace(model=nn.Linear(2, 1), epoch=0,
                                val=lambda: {k: 0.5 for k in names},
@@ -6515,7 +6515,7 @@ def test_a_sweep_trains_the_config_it_checked(crossmodal_root, tmp_path,
 
     built = []
 
-    def build(cfg, notes, config_path):
+    def build(cfg, notes, config_path, *args, **kwargs):
         built.append(cfg.optim_wrapper.optimizer.lr)
         raise Built
     monkeypatch.setattr(bs, '_settings_difference', checked)
