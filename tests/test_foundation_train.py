@@ -234,39 +234,136 @@ def test_mmengines_own_runner_gets_the_note_alone(synthetic_root, tmp_path):
 
 
 @pytest.mark.slow
+def _evaluated_loaders_config(root, tmp_path, monkeypatch):
+    """A small FSP config on 2 CPU cores (the affinity torch and the note
+    count, patched): validation from epoch 2 of 1 (its loader built by
+    MMEngine for training, never started) of 3 workers, and a test set
+    of 4."""
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 1},
+                        raising=False)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), _nct(root),
+                       n_images=8, batch=4, workers=0)
+    with open(cfg, 'a') as f:
+        f.write('\nval_dataloader = dict(train_dataloader, drop_last=False,'
+                ' num_workers=3, persistent_workers=False, '
+                "sampler=dict(type='DefaultSampler', shuffle=False))\n"
+                "val_cfg = dict()\nval_evaluator = dict(type='Accuracy')\n"
+                'test_dataloader = dict(val_dataloader, num_workers=4)\n'
+                "test_cfg = dict()\ntest_evaluator = val_evaluator\n"
+                'train_cfg = dict(train_cfg, val_begin=2)\n')
+    return cfg
+
+
 def test_loaders_the_run_never_starts_are_not_noted(synthetic_root,
-                                                      tmp_path):
+                                                      tmp_path, capfd,
+                                                      monkeypatch):
     """A ``tools/train.py`` run never builds the test loader (MMEngine's
     ``train()`` builds its training and validation loops), and a
     validation loader whose ``val_begin`` lies past the run's end is built
     and never started: the note named both (``test_cfg`` / ``val_cfg``
     set was all it asked) with the ``--cfg-options`` to change them. No
     note now, and torch's warning of the validation loader, which it
-    gives as the loader is built, is left out still."""
-    from openselfsup.apis import train
-    cores = len(os.sched_getaffinity(0))
-    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
-                       _nct(synthetic_root), n_images=8, batch=4,
-                       workers=0)
-    with open(cfg, 'a') as f:  # validation from epoch 2 of 1; a test set
-        f.write('\nval_dataloader = dict(train_dataloader, drop_last=False,'
-                f' num_workers={cores + 1}, persistent_workers=False, '
-                "sampler=dict(type='DefaultSampler', shuffle=False))\n"
-                "val_cfg = dict()\nval_evaluator = dict(type='Accuracy')\n"
-                'test_dataloader = dict(val_dataloader, '
-                f'num_workers={cores + 2})\n'
-                "test_cfg = dict()\ntest_evaluator = val_evaluator\n"
-                'train_cfg = dict(train_cfg, val_begin=2)\n')
-    runner, during = worker_warnings_shown(
-        lambda: train(cfg, work_dir=str(tmp_path / 'w')))
+    gives as the loader is built, is left out still. Run as
+    ``tools/train.py`` runs it (it tells ``train()`` it evaluates
+    nothing after training)."""
+    import openselfsup.apis as apis
+
+    from _foundation_helpers import run_tool_here
+    cfg = _evaluated_loaders_config(synthetic_root, tmp_path, monkeypatch)
+    real, runners = apis.train, []
+
+    def kept(*args, **kwargs):  # the real train(), its runner kept
+        runners.append(real(*args, **kwargs))
+        return runners[-1]
+    monkeypatch.setattr(apis, 'train', kept)
+    (code, _, _), during = worker_warnings_shown(lambda: run_tool_here(
+        ['tools/train.py', cfg, '--work-dir', str(tmp_path / 'w')], capfd))
+    runner, = runners
     # as MMEngine ran it: the validation loader built, never iterated
     # (no validation: no val/ scalar), the test loop never built
+    assert code == 0
     assert runner.epoch == 1 and runner.val_loop.dataloader is not None
     assert not any(k.startswith('val/') for k in
                    runner.message_hub.log_scalars)
     assert isinstance(runner._test_loop, dict)
     assert during == []
     assert worker_log_lines(tmp_path / 'w') == []
+
+
+def test_an_api_callers_evaluations_are_noted(synthetic_root, tmp_path,
+                                              monkeypatch):
+    """``train()`` and ``build_runner()`` are told the evaluations their
+    caller runs on the runner (``evaluates``); with ``()`` as the default
+    the documented use, ``runner = train(cfg); runner.val()``, had no
+    word of its loaders: a validation loader that training never started
+    (``val_begin`` past the end) had its warning left out and no note,
+    and the test loader got torch's warning and no note. The default is
+    the config's evaluations: the note names both loaders (3 and 4
+    workers on 2 cores) and torch's warning is left out; the evaluations
+    ran (their results)."""
+    from openselfsup.apis import train
+    cfg = _evaluated_loaders_config(synthetic_root, tmp_path, monkeypatch)
+
+    def used():
+        runner = train(cfg, work_dir=str(tmp_path / 'w'))
+        return runner.val(), runner.test()
+    (val, test), shown = worker_warnings_shown(used)
+    assert 'accuracy/top1' in val and 'accuracy/top1' in test
+    assert shown == []
+    note, = worker_log_lines(tmp_path / 'w')
+    assert re.findall(r'(\w+)\.num_workers=(\d+)',
+                      note.split(' on ')[0]) == [
+        ('val_dataloader', '3'), ('test_dataloader', '4')]
+
+
+def test_a_resumed_run_names_no_validation_before_training(
+        synthetic_root, tmp_path, monkeypatch):
+    """A ``ValidateBeforeTrainHook`` validates before training, except in
+    a resumed run (it skips where ``runner.iter > 0``): the note named the
+    validation loader of a resumed run whose ``val_begin`` lies past its
+    end, which never started. The new run names it and validates first;
+    the resumed one neither; torch's warning is left out in both."""
+    import glob
+
+    from openselfsup.apis import train
+    cfg = _evaluated_loaders_config(synthetic_root, tmp_path, monkeypatch)
+    with open(cfg, 'a') as f:
+        f.write("custom_hooks = [dict(type='ValidateBeforeTrainHook')]\n")
+    work = tmp_path / 'w'
+    logs = []
+    for kw in ({}, dict(resume=True, cfg_options={
+            'train_cfg.max_epochs': 2, 'train_cfg.val_begin': 3})):
+        _, shown = worker_warnings_shown(lambda: train(
+            cfg, work_dir=str(work), evaluates=(), **kw))
+        assert shown == []
+        log, = set(glob.glob(str(work / '*' / '*.log'))) - {
+            path for path, _ in logs}
+        logs.append((log, open(log).read()))
+    (_, new), (_, resumed) = logs
+    assert 'WARNING - val_dataloader.num_workers=3 on 2 CPU' in new
+    assert 'evaluating the baseline before training' in new
+    assert not [line for line in resumed.splitlines()
+                if ' WARNING ' in line and 'num_workers=' in line]
+    assert 'evaluating the baseline before training' not in resumed
+    assert 'Epoch(train) [2]' in resumed
+
+
+def test_evaluates_is_a_tuple_of_evaluations():
+    """``evaluates`` is an API argument: a bare string (``'val'``, read
+    letter by letter as no evaluation at all) or a name that is no
+    evaluation is refused in one line before anything is read."""
+    from openselfsup.apis.train import build_runner, train
+    for call in (train, build_runner):
+        with pytest.raises(TypeError) as exc:
+            call('no_such_config.py', evaluates='val')
+        assert str(exc.value) == (
+            "evaluates='val': not a tuple of the evaluations run on the "
+            "runner; give e.g. evaluates=('val',), or () for none")
+        with pytest.raises(ValueError) as exc:
+            call('no_such_config.py', evaluates=('val', 'tests'))
+        assert str(exc.value) == (
+            "evaluates=('val', 'tests'): 'tests' is no evaluation of the "
+            "runner; give names of ('val', 'test')")
 
 
 def test_the_note_names_the_loaders_of_the_evaluations_asked_for():

@@ -120,7 +120,8 @@ def main(argv=None):
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,
                    cfg_options=a.cfg_options,
                    launcher=a.launcher or 'none',
-                   auto_scale_lr=a.auto_scale_lr)
+                   auto_scale_lr=a.auto_scale_lr,
+                   evaluates=())  # nothing evaluated after training
     print(finished_line(runner))
 
 

@@ -157,15 +157,16 @@ def torchrun(argv: Sequence[str]) -> int:
     return 0
 
 
-def _training_validates(cfg) -> bool:
+def _training_validates(cfg, resumes: bool = False) -> bool:
     """Whether training the runner of ``cfg`` runs its validation loop:
     MMEngine's training loops validate from ``train_cfg.val_begin`` on
     (default 1; at the last epoch or iteration whatever
     ``val_interval``), so not where it lies past the run's length (the
     lambda sweep's runs, which it evaluates after training); a
-    ``ValidateBeforeTrainHook`` validates first whatever it says. A
+    ``ValidateBeforeTrainHook`` validates first whatever it says, except
+    in a run that ``resumes`` from a checkpoint (it skips there). A
     length or ``val_begin`` that is not a number: it validates."""
-    for hook in cfg.get('custom_hooks') or ():
+    for hook in () if resumes else cfg.get('custom_hooks') or ():
         if isinstance(hook, dict) and \
                 type_name(hook.get('type')) == 'ValidateBeforeTrainHook':
             return True
@@ -175,8 +176,8 @@ def _training_validates(cfg) -> bool:
     return length is None or not is_int(begin) or begin <= length[0]
 
 
-def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = ()
-                    ) -> List[Tuple[str, int, bool]]:
+def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = (),
+                    resumes: bool = False) -> List[Tuple[str, int, bool]]:
     """``(config key, num_workers, started)`` of each data loader a
     runner built from ``cfg`` builds, ``started`` where the run starts
     its workers (iterates it). Training (``trains``) builds
@@ -189,13 +190,14 @@ def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = ()
     ``'val'``, and ``'test'`` with ``--test``), which build and start
     ``val_dataloader`` / ``test_dataloader`` (where ``val_cfg`` /
     ``test_cfg`` is set); a ``tools/train.py`` run evaluates nothing
-    after training, and never builds the test loader."""
+    after training, and never builds the test loader. ``resumes``: the
+    run continues a checkpoint (:func:`_training_validates`)."""
     found = []
     if trains:
         found.append(('train_dataloader', True))
     if cfg.get('val_cfg') is not None and (trains or 'val' in evaluates):
         found.append(('val_dataloader', 'val' in evaluates or (
-            trains and _training_validates(cfg))))
+            trains and _training_validates(cfg, resumes))))
     if cfg.get('test_cfg') is not None and 'test' in evaluates:
         found.append(('test_dataloader', True))
     loaders = [(name, (cfg.get(name) or {}).get('num_workers', 0), started)
@@ -211,7 +213,30 @@ def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = ()
             if is_int(workers)]
 
 
-def _worker_excess(cfg, trains: bool = True, evaluates: Sequence[str] = ()
+#: the evaluations a caller of :func:`train` / :func:`build_runner` may
+#: run on the runner (``evaluates``)
+EVALUATIONS = ('val', 'test')
+
+
+def checked_evaluations(evaluates) -> Tuple[str, ...]:
+    """``evaluates`` of :func:`train` / :func:`build_runner` as a tuple:
+    a tuple or list of :data:`EVALUATIONS` names; a bare string
+    (``'val'``, read letter by letter) is a TypeError, another name a
+    ValueError, each one line."""
+    if not isinstance(evaluates, (tuple, list)):
+        raise TypeError(
+            f'evaluates={evaluates!r}: not a tuple of the evaluations run '
+            "on the runner; give e.g. evaluates=('val',), or () for none")
+    unknown = [name for name in evaluates if name not in EVALUATIONS]
+    if unknown:
+        raise ValueError(
+            f'evaluates={tuple(evaluates)!r}: {unknown[0]!r} is no '
+            f"evaluation of the runner; give names of {EVALUATIONS!r}")
+    return tuple(evaluates)
+
+
+def _worker_excess(cfg, trains: bool = True, evaluates: Sequence[str] = (),
+                   resumes: bool = False
                    ) -> Tuple[List[Tuple[str, int, bool]], Optional[int]]:
     """``(the loaders, cores)``: the ``(config key, num_workers,
     started)`` of the data loaders the run of ``cfg`` builds
@@ -222,8 +247,8 @@ def _worker_excess(cfg, trains: bool = True, evaluates: Sequence[str] = ()
     cores is not known (cores None: torch cannot suggest one)."""
     from ..lowshot.parallel import known_cores
     cores = known_cores()
-    return [loader for loader in _worker_loaders(cfg, trains, evaluates)
-            if loader[1] > (0 if cores is None else cores)], cores
+    return [loader for loader in _worker_loaders(cfg, trains, evaluates,
+                                                 resumes) if loader[1] > (0 if cores is None else cores)], cores
 
 
 def torch_worker_warning(workers: int) -> str:
@@ -241,7 +266,8 @@ def torch_worker_warning(workers: int) -> str:
 
 
 def worker_count_notes(cfg, trains: bool = True,
-                       evaluates: Sequence[str] = ()) -> List[str]:
+                       evaluates: Sequence[str] = (),
+                       resumes: bool = False) -> List[str]:
     """A warning note for the data loaders whose workers the run of
     ``cfg`` starts (the training loader, the validation, test and kNN
     loaders of the run: :func:`_worker_loaders`, ``trains`` and
@@ -267,12 +293,14 @@ def worker_count_notes(cfg, trains: bool = True,
         trains (bool): the run trains (False: a runner only evaluated).
         evaluates (Sequence[str]): the evaluations the caller runs on the
             runner itself, ``'val'`` and ``'test'``.
+        resumes (bool): the run continues a checkpoint (a
+            ``ValidateBeforeTrainHook`` skips).
 
     Returns:
         list[str]: the note (``'warning: ...'``, one line naming every
         such loader), or none.
     """
-    excess, cores = _worker_excess(cfg, trains, evaluates)
+    excess, cores = _worker_excess(cfg, trains, evaluates, resumes)
     excess = [(key, workers) for key, workers, started in excess
               if started]
     if not excess:
@@ -1947,7 +1975,8 @@ def prepare_config(cfg: Config, config_path: str,
         # page-locked batches are for copies to a GPU; without one torch
         # warns at every run of the shipped r18 configs
         loader['pin_memory'] = False
-    notes += worker_count_notes(cfg, trains, evaluates)
+    notes += worker_count_notes(cfg, trains, evaluates,
+                                resumes=path is not None)
     flag_over = None
     if amp:  # --amp is the config key amp='float16' (loss scaling included)
         flag_over = cfg.get('amp', 'off')
@@ -2132,7 +2161,7 @@ def build_runner(config: str,
                  launcher: str = 'none', auto_scale_lr: bool = False,
                  check_data: bool = False, trains: bool = True,
                  loaded: Optional[Config] = None,
-                 evaluates: Sequence[str] = ()):
+                 evaluates: Sequence[str] = EVALUATIONS):
     """The runner :func:`train` trains, built and not run (its arguments):
     e.g. ``runner.val()`` evaluates the config's model as it starts.
     ``check_data``: :func:`check_data_paths` first. ``trains`` False: the
@@ -2149,6 +2178,7 @@ def build_runner(config: str,
             it included, also where rank 0 downloaded a URL checkpoint into
             it (:func:`checkpoint_from_url`) before the runner was built.
     """
+    evaluates = checked_evaluations(evaluates)
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
                            launcher, auto_scale_lr, check_data,
                            trains=trains, loaded=loaded,
@@ -2492,7 +2522,7 @@ def train(config: str,
           launcher: str = 'none', auto_scale_lr: bool = False,
           earlier_run_hint: str = EARLIER_RUN_HINT,
           loaded: Optional[Config] = None,
-          evaluates: Sequence[str] = (),
+          evaluates: Sequence[str] = EVALUATIONS,
           other_run_ways: Optional[str] = None):
     """Build a runner from ``config`` and train.
 
@@ -2534,11 +2564,16 @@ def train(config: str,
             it then trains, so a config edited after the check cannot
             train a run with other settings than it records.
         evaluates (Sequence[str]): the evaluations the caller runs on the
-            runner returned, ``'val'`` and ``'test'`` (the lambda sweep's):
-            the log's note of worker counts names their data loaders
-            (:func:`worker_count_notes`), and an AtomicRunner leaves
-            torch's warning of them out; MMEngine's own Runner does not:
-            its caller evaluates it inside :func:`worker_warnings_left_out`.
+            runner returned, a tuple of ``'val'`` and ``'test'``
+            (:func:`checked_evaluations`; default both, each where the
+            config sets ``val_cfg`` / ``test_cfg``: a caller's
+            ``runner.val()`` had neither note nor torch's warning;
+            ``tools/train.py``, which evaluates nothing after training,
+            gives ``()``): the log's note of worker counts names their
+            data loaders (:func:`worker_count_notes`), and an AtomicRunner
+            leaves torch's warning of them out; MMEngine's own Runner does
+            not: its caller evaluates it inside
+            :func:`worker_warnings_left_out`.
 
     Returns:
         mmengine.runner.Runner: the runner after training.
@@ -2561,6 +2596,7 @@ def train(config: str,
             anything is written
             (:func:`~openselfsup.engine.runner.work_dir_lock`).
     """
+    evaluates = checked_evaluations(evaluates)
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
                            launcher, auto_scale_lr, check_data=True,
                            earlier_run_hint=earlier_run_hint, loaded=loaded,
