@@ -561,7 +561,9 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                     f'\ncustom_hooks = [dict(type="BenchStepProfileHook", '
                     f'skip={warmup}, steps={profile_steps})]\n')
     t0 = time.perf_counter()
-    runner = train(config, work_dir=work_dir, cfg_options=options)
+    # trained as tools/train.py trains it: nothing evaluated after
+    runner = train(config, work_dir=work_dir, cfg_options=options,
+                   evaluates=())
     wall = time.perf_counter() - t0
     hub = runner.message_hub
     times = np.array(hub.get_scalar('train/time').data[0])[warmup:]
