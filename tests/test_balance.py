@@ -4520,6 +4520,61 @@ def test_demo_configs_build_and_step(crossmodal_root):
     assert model.backbone.embed_dims == model.text_encoder.dim == 48
 
 
+def test_a_run_start_digests_a_caption_fold_from_its_read(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A training run records the digest of its ``CaptionedImages`` fold
+    (``json_content_sha1``, in the checkpoint's data files): the dataset's
+    read keeps it (``read_json_digested``), so the digest is made once,
+    from that read, and the file is not parsed again for it. A real
+    ``train()`` of the image demo: the fold's ``json.load`` calls are
+    the data check's (``check_disjoint_splits``, before the runner is
+    built) and the dataset's, none from ``json_content_sha1`` (a dataset
+    read without the digest kept parsed it a third time there); the
+    digest recorded equals one of the file computed afresh."""
+    import json
+    import traceback
+
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.utils import fingerprint, json_content_sha1, once
+    images = str(crossmodal_root / 'images')
+    fold = os.path.realpath(os.path.join(images, 'train.json'))
+    real_load, real_sha1 = json.load, fingerprint.json_value_sha1
+    parsed_by, digests = [], []
+
+    def load(f, *args, **kwargs):  # who parses the fold
+        if os.path.realpath(getattr(f, 'name', '')) == fold:
+            names = [frame.name for frame in traceback.extract_stack()]
+            parsed_by.append(next(name for name in (
+                'json_content_sha1', 'check_disjoint_splits',
+                'load_data_list') if name in names))
+        return real_load(f, *args, **kwargs)
+
+    def sha1(value):
+        digests.append(value)
+        return real_sha1(value)
+    monkeypatch.setattr(json, 'load', load)
+    monkeypatch.setattr(fingerprint, 'json_value_sha1', sha1)
+    once._DIGESTS.clear()  # as in a new process
+    runner = train(os.path.join(
+        ROOT, 'configs/demo/balance_vit_tiny_synthetic.py'),
+        work_dir=str(tmp_path / 'w'), evaluates=(), cfg_options={
+            'train_dataloader.dataset.data_root': images,
+            'val_dataloader.dataset.data_root': images,
+            'train_dataloader.batch_size': 8, 'total_batch_size': 8,
+            'val_dataloader.batch_size': 8, 'train_cfg.max_epochs': 1,
+            'custom_hooks': [dict(type='NegativeTextPoolHook')]})
+    assert runner.epoch == 1
+    assert parsed_by == ['check_disjoint_splits', 'load_data_list']
+    fold_value = real_load(open(fold))
+    assert [v for v in digests if v == fold_value] == [fold_value]
+    ckpt = load_checkpoint_file(str(tmp_path / 'w' / 'epoch_1.pth'))
+    recorded = [r for r in ckpt['meta']['data_files'].values()
+                if os.path.realpath(r['path']) == fold]
+    once._DIGESTS.clear()
+    assert [r['sha1'] for r in recorded] == [json_content_sha1(fold)]
+
+
 def test_caption_config_pipelines_are_the_published_torchvision_ones(
         tmp_path):
     """The paper config's evaluation pipeline equals torchvision's

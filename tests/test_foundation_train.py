@@ -1564,8 +1564,8 @@ def test_a_list_read_is_digested_once_and_again_when_it_changes(
     the file again, while the file is unchanged, where a training run
     said it would ask (``want_digests``): the same value as a fresh parse
     (the reference: hashlib of its entries written one a line). A list
-    no one asks of is read without a digest (it cost some 15% of every
-    read). A file written after that read (same size, a later time; or
+    no one asks of is read without a digest (its cost: read_list_file's
+    docstring). A file written after that read (same size, a later time; or
     another size) is parsed and digested again, never served stale."""
     import hashlib
 

@@ -96,7 +96,9 @@ def read_list_file(path: str,
     file they were read from (taken before the read, so a file written
     during it is another version): :func:`list_entries_sha1` gives it
     without parsing the file again while the file is unchanged. Other
-    lists are not digested (some 15% of a read).
+    lists are not digested: the digest adds about a quarter to a read
+    (0.04-0.06 s to 0.18-0.25 s for 100,000 lines, measured on two
+    shared CPU cores at load 8).
 
     Args:
         path (str): the list file (``.gz``: gzip-compressed).
