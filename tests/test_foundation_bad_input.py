@@ -3,6 +3,7 @@ import contextlib
 import copy
 import functools
 import glob
+import io
 import itertools
 import json
 import os
@@ -2349,6 +2350,149 @@ def test_the_pickle_walk_of_a_file_reads_it_in_pieces_as_genops_does():
     packed = io.BytesIO(gzip.compress(data + tail))
     assert _walk_pickles(gzip.GzipFile(fileobj=packed), len(small)) == \
         expected
+
+
+class _CountedReads(io.RawIOBase):
+    """A seekable raw reader of the bytes ``data`` whose read() gives at
+    most ``chunk`` bytes a call (None: all asked), as a pipe's gives 64
+    KiB: records the sizes asked of read() and the bytes given."""
+
+    def __init__(self, data: bytes, chunk=None) -> None:
+        super().__init__()
+        self.data, self.chunk, self.at = data, chunk, 0
+        self.asked, self.given = [], 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        self.at = (0, self.at, len(self.data))[whence] + pos
+        return self.at
+
+    def tell(self) -> int:
+        return self.at
+
+    def readinto(self, b) -> int:
+        n = min(len(b), self.chunk or len(b), len(self.data) - self.at)
+        b[:n] = self.data[self.at:self.at + n]
+        self.at += n
+        self.given += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        self.asked.append(size)
+        return super().read(size)
+
+
+def test_the_pickle_walk_reads_pieces_whole_from_a_reader_of_short_reads():
+    """A raw reader may give fewer bytes than read() asks (a pipe, 64 KiB a
+    call): the walk asked again with a piece twice as large after every
+    read, 1 MiB ... 32 GiB, and raised MemoryError on a valid 1.8 MB
+    legacy file. It reads each piece whole, asking again for the rest,
+    and doubles the next one after it: read() is never asked for more
+    than twice the file, and a piece's count of calls grows as its
+    size's logarithm (from a first piece of 1 byte, a reader that gives
+    all it is asked). The protocol is the one torch.save was asked for
+    (the reference); the pickles' as genops reads them."""
+    import torch
+
+    from openselfsup.utils.checkpoint_files import (_walk_pickles,
+                                                    pickle_protocol)
+    saved = io.BytesIO()
+    torch.save({'state_dict': {'w': torch.ones(3)},
+                'meta': {'history': [i / 7 for i in range(200000)]}},
+               saved, pickle_protocol=4, _use_new_zipfile_serialization=False)
+    data = saved.getvalue()
+    for chunk in (1 << 16, 1000, None):
+        reader = _CountedReads(data, chunk)
+        assert pickle_protocol(reader) == 4, chunk
+        assert max(reader.asked) <= 2 * len(data), (chunk, reader.asked)
+    small = [pickle.dumps([i / 7 for i in range(2000)], protocol)
+             for protocol in range(6)]
+    whole = b''.join(small) + b'\x00tensor bytes'
+    expected, at = [], 0
+    for _ in small:
+        protocol, at, _ = _genops_walk(whole, at)
+        expected.append(protocol)
+    for chunk in (None, 7):
+        reader = _CountedReads(whole, chunk)
+        assert _walk_pickles(reader, len(small), 1) == expected, chunk
+        assert max(reader.asked) <= 2 * len(whole), (chunk, reader.asked)
+        if chunk is None:  # each piece one call: as many as doublings
+            assert len(reader.asked) <= len(whole).bit_length() + 1, \
+                len(reader.asked)
+
+
+def _legacy_with_tensor(path, numel: int) -> bytes:
+    """A legacy-format checkpoint at ``path`` holding a float tensor of
+    ``numel`` elements and a name; its bytes."""
+    import torch
+    torch.save({'state_dict': {'w': torch.ones(numel)},
+                'meta': {'name': 'abcdef'}}, path,
+               _use_new_zipfile_serialization=False)
+    return path.read_bytes()
+
+
+def test_the_pickle_walk_of_a_legacy_file_does_not_read_its_tensors(
+        tmp_path):
+    """A legacy checkpoint's pickles come before its tensors' bytes,
+    which the walk does not read: a file of a 16 MB tensor is read for
+    less than a tenth of its bytes, from a reader that counts them (one
+    that reads the whole file reads them all). Its protocol is 2, the
+    one torch.save writes by default (the reference)."""
+    from openselfsup.utils.checkpoint_files import pickle_protocol
+    data = _legacy_with_tensor(tmp_path / 'big.pth', 4 << 20)
+    assert pickle.DEFAULT_PROTOCOL != 2  # (2: torch's own default)
+    reader = _CountedReads(data)
+    assert pickle_protocol(reader) == 2
+    assert reader.given < len(data) // 10, (reader.given, len(data))
+
+
+def test_a_damaged_length_past_a_legacy_file_end_is_not_read_to_it(
+        tmp_path):
+    """A legacy file whose string length is damaged to 2 GB (its fourth
+    pickle's first BINUNICODE) has no protocol (torch.load refuses it:
+    the reference); the walk read the whole file into memory for that
+    argument (a 300 MB file: 1.48 GB peak). A length past the file's end
+    is damage, known from the file's size: a file read directly (os.fstat)
+    is read for less than a tenth of its bytes, as an io.BytesIO; a
+    reader whose size is not known (a wrapper, a pipe) is read up to
+    its end, and still has none."""
+    import pickletools
+
+    import torch
+
+    from openselfsup.utils.checkpoint_files import pickle_protocol
+    path = tmp_path / 'bad.pth'
+    data = bytearray(_legacy_with_tensor(path, 4 << 20))
+    f = io.BytesIO(bytes(data))
+    for _ in range(3):
+        list(pickletools.genops(f))
+    at = next(at for op, _, at in pickletools.genops(f)
+              if op.name == 'BINUNICODE')
+    data[at + 1:at + 5] = (0x7fffffff).to_bytes(4, 'little')
+    path.write_bytes(data)
+    with pytest.raises(Exception):
+        torch.load(path, weights_only=False)
+
+    class Counted(io.FileIO):
+        given = 0
+
+        def read(self, size=-1):
+            got = super().read(size)
+            self.given += len(got)
+            return got
+    with Counted(path) as counted:
+        assert pickle_protocol(counted) is None
+        assert counted.given < len(data) // 10, (counted.given, len(data))
+    assert pickle_protocol(str(path)) is None
+    assert pickle_protocol(io.BytesIO(bytes(data))) is None
+    reader = _CountedReads(bytes(data), 1 << 16)
+    assert pickle_protocol(reader) is None
+    assert max(reader.asked) <= 2 * len(data), reader.asked
 
 
 def test_a_legacy_file_cut_short_while_it_is_walked_is_no_pickle(

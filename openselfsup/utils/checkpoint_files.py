@@ -14,6 +14,7 @@ import os
 import pickle
 import pickletools
 import re
+import stat
 import zipfile
 import zlib
 from typing import (Any, BinaryIO, Callable, Iterator, List, Optional,
@@ -598,17 +599,23 @@ class _Cursor:
 
     def __init__(self, buffer, at: int) -> None:
         self.buffer, self.at = buffer, at
+        #: where the bytes the last read asked for end (a line not ended
+        #: in the buffer: one past its end)
+        self.asked = at
 
     def read(self, size: int = -1) -> bytes:
         end = len(self.buffer) if size < 0 else self.at + size
         data = bytes(self.buffer[self.at:end])
-        self.at += len(data)
+        self.at, self.asked = self.at + len(data), end
         return data
 
     def readline(self) -> bytes:
         found = self._LINE_END.search(self.buffer, self.at)
-        return self.read((found.end() if found else len(self.buffer))
+        line = self.read((found.end() if found else len(self.buffer))
                          - self.at)
+        if not found:
+            self.asked = len(self.buffer) + 1
+        return line
 
 
 class _Walk(collections.namedtuple('_Walk', 'protocol end extension')):
@@ -619,9 +626,11 @@ class _Walk(collections.namedtuple('_Walk', 'protocol end extension')):
 class _RanOut(ValueError):
     """:func:`_walk_pickle` stopped at the end of its buffer: more bytes
     may end the pickle; ``walked``, the walk so far (``end``: where the
-    opcode that ran out starts), from which it goes on."""
+    opcode that ran out starts), from which it goes on; ``wanted``, where
+    the bytes that opcode asked for end (its argument's length read)."""
 
     walked = _Walk(0, 0, False)
+    wanted = 0
 
 
 def _walk_pickle(buffer, at: int = 0, protocol: int = 0,
@@ -671,11 +680,43 @@ def _walk_pickle(buffer, at: int = 0, protocol: int = 0,
                 raise
             ran_out = _RanOut(str(exc))
             ran_out.walked = _Walk(protocol, start, extension)
+            ran_out.wanted = cursor.asked
             raise ran_out from None
         protocol = arg if op.name == 'PROTO' else max(protocol, op.proto)
         extension = extension or op.name in _EXTENSIONS
         if op.name == 'STOP':
             return _Walk(protocol, cursor.at, extension)
+
+
+def _bytes_after(f: BinaryIO) -> Optional[int]:
+    """How many bytes the binary file ``f`` holds after its position,
+    where that is known without reading them: an ``io.BytesIO``'s buffer,
+    a regular file read directly (``os.fstat``); None for another reader
+    (a wrapper such as ``gzip.open``'s, whose ``fileno`` is the compressed
+    file's and whose end is found by reading through it; a pipe)."""
+    if hasattr(f, 'getbuffer'):
+        with f.getbuffer() as view:
+            return max(view.nbytes - f.tell(), 0)
+    raw = getattr(f, 'raw', f)
+    if isinstance(raw, io.FileIO):
+        st = os.fstat(raw.fileno())
+        if stat.S_ISREG(st.st_mode):
+            return max(st.st_size - f.tell(), 0)
+    return None
+
+
+def _read_into(data: bytearray, f: BinaryIO, size: int) -> int:
+    """Append ``size`` bytes of ``f.read`` to ``data``, fewer where ``f``
+    ends, asking again where a read gives fewer than asked (a raw reader:
+    a pipe's 64 KiB a call); the count appended."""
+    got = 0
+    while got < size:
+        more = f.read(size - got)
+        if not more:
+            break
+        data += more
+        got += len(more)
+    return got
 
 
 def _walk_pickles(f: BinaryIO, count: int,
@@ -684,21 +725,38 @@ def _walk_pickles(f: BinaryIO, count: int,
     file ``f`` from its position, walked (:func:`_walk_pickle`) in the
     bytes of ``f.read`` (a file's, or a wrapper's such as ``gzip.open``'s;
     not mapped: a file cut short while it is read is read short), read in
-    pieces that double from ``size`` while a pickle runs on past them (a
-    legacy checkpoint's tensors after its pickles are not read), each walk
-    going on where it ran out."""
+    pieces from ``size`` that double as each is read whole (however few
+    bytes each call of ``f.read`` gives) while a pickle runs on past them
+    (a legacy checkpoint's tensors after its pickles are not read), each
+    walk going on where it ran out. An argument that runs past the end of
+    the file (a damaged length field) is damage, told from the file's
+    size (:func:`_bytes_after`) before its bytes are read; where that size
+    is not known, they are read up to the file's end.
+
+    Raises:
+        ValueError: as :func:`_walk_pickle`, on the bytes read.
+    """
     data, protocols = bytearray(), []
+    left = _bytes_after(f)
     walked = _Walk(0, 0, False)
     while len(protocols) < count:
         try:
             walk = _walk_pickle(data, walked.end, walked.protocol,
                                 walked.extension)
         except _RanOut as ran_out:
-            more = f.read(size)
-            if not more:  # the file ends: the pickle is cut short
-                raise
-            data += more
-            size *= 2
+            if left is not None and ran_out.wanted > left:
+                raise ValueError(
+                    f'at position {ran_out.walked.end}, an opcode asks '
+                    f'for bytes up to {ran_out.wanted}, past the end of '
+                    f'the file ({left} bytes)') from None
+            wanted = max(ran_out.wanted, len(data) + 1)
+            while len(data) < wanted:
+                got = _read_into(data, f, size)
+                if got < size:  # the file ends
+                    if len(data) < wanted:  # the pickle is cut short
+                        raise
+                    break
+                size *= 2
             walked = ran_out.walked
             continue
         protocols.append(walk.protocol)
