@@ -2654,6 +2654,15 @@ def test_the_protocol_of_a_torch_file_is_the_one_it_was_saved_in(
         assert pickle_protocol(str(bad)) is None
 
 
+#: the re-save advice of a file whose pickle's syntax alone is checked:
+#: damage of a whole syntax may fail the advice's load, or load wrong
+#: values without a word
+_WHOLE_SYNTAX_ONLY = (
+    "if you trust its source and it was written whole (its pickle's "
+    'syntax alone is checked here: a damaged file may still fail the '
+    "command's load, or load wrong values), save it")
+
+
 def test_a_protocol_4_checkpoint_saved_without_crcs_is_no_damaged_pickle(
         tmp_path, monkeypatch):
     """A protocol-4 checkpoint torch.save wrote without CRCs
@@ -2675,7 +2684,7 @@ def test_a_protocol_4_checkpoint_saved_without_crcs_is_no_damaged_pickle(
     path = tmp_path / 'nocrc4.pth'
     monkeypatch.setattr(serialization.config.save, 'compute_crc32', False)
     torch.save({'state_dict': {'w': torch.zeros(3), 'b': torch.ones(2)},
-                'meta': {'epoch': 1}}, path, pickle_protocol=4)
+                'meta': {'epoch': 1, 'lr': 0.5}}, path, pickle_protocol=4)
     monkeypatch.undo()
     with zipfile.ZipFile(path) as zf:  # what makes it this case
         assert {i.CRC for i in zf.infolist()} == {0}
@@ -2705,7 +2714,7 @@ def test_a_protocol_4_checkpoint_saved_without_crcs_is_no_damaged_pickle(
     # damaged but of a whole syntax (its first BINGET's memo index made
     # 200, an entry it has not): nothing tells it from a valid file
     # without loading it; the line says the advice is for a file written
-    # whole, and that its load says if it is damaged, as it does
+    # whole, and that the command's load may fail, as it does
     at = path.read_bytes().index(pickled) + 1 + next(
         at for op, _, at in pickletools.genops(pickled) if op.name == 'BINGET')
     bad.write_bytes(path.read_bytes()[:at] + bytes([200]) +
@@ -2716,10 +2725,19 @@ def test_a_protocol_4_checkpoint_saved_without_crcs_is_no_damaged_pickle(
         load_checkpoint_file(str(bad))
     assert str(read.value).startswith(
         f'{bad}: its pickle, of protocol 4, uses an operation ') and \
-        "if you trust its source and it was written whole (its pickle's " \
-        'syntax alone is checked here; the load below says if it is ' \
-        "damaged), save it again in torch's default protocol" in \
-        str(read.value), read.value
+        _WHOLE_SYNTAX_ONLY in str(read.value), read.value
+    # damaged in a float's bytes (lr's last byte): the advice's load reads
+    # another value without a word, which the line says it may
+    lr = next(at for op, arg, at in pickletools.genops(pickled)
+              if op.name == 'BINFLOAT' and arg == 0.5)
+    at = path.read_bytes().index(pickled) + lr + 8
+    bad.write_bytes(path.read_bytes()[:at] + b'\x01' +
+                    path.read_bytes()[at + 1:])
+    assert torch.load(bad, weights_only=False)['meta']['lr'] != 0.5
+    with pytest.raises(InputError) as read:
+        load_checkpoint_file(str(bad))
+    assert _WHOLE_SYNTAX_ONLY in str(read.value) and \
+        'or load wrong values' in str(read.value), read.value
 
 
 def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
@@ -2768,9 +2786,7 @@ def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
         return 'read'
     said = ('its pickle, of protocol 4, uses an operation torch.load('
             'weights_only=True) does not read (Unsupported operand 149: '
-            'FRAME); if you trust its source and it was written whole '
-            "(its pickle's syntax alone is checked here; the load below "
-            "says if it is damaged), save it again in torch's default "
+            f'FRAME); {_WHOLE_SYNTAX_ONLY} again in torch\'s default '
             'protocol and give that file: ')
     for opted_out in (False, True):
         if opted_out:

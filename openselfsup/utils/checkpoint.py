@@ -636,8 +636,9 @@ def unread_protocol(path: str, exc: BaseException, head: str = '',
     names the protocol and, for a file of a trusted source, the command
     that saves it again in torch's default protocol, where the file was
     written whole: a pickle whose syntax is whole may still be damaged
-    (a memo index of no entry, in a zip without CRCs or of the legacy
-    format), which that command's load then says. ``head``
+    (in a zip without CRCs or of the legacy format), which that command's
+    load may refuse (a memo index of no entry) or read without a word to
+    wrong values (a byte of a float's). ``head``
     (``'load_from '``) comes before the path; ``source``: a callable
     giving the file's bytes from their start (a buffer of them), where
     ``path`` is not to be read again. None for another error, or a
@@ -664,10 +665,11 @@ def unread_protocol(path: str, exc: BaseException, head: str = '',
     what = (f'its pickle, of protocol {protocol}, uses an operation '
             f'torch.load(weights_only=True) does not read ({said}'
             f': {op}); if you trust its source and it was written whole '
-            "(its pickle's syntax alone is checked here; the load below "
-            "says if it is damaged), save it again in torch's default "
-            'protocol and give that file: import torch, openselfsup.engine'
-            '; torch.save(torch.load(FILE, weights_only=False), NEW)')
+            "(its pickle's syntax alone is checked here: a damaged file "
+            "may still fail the command's load, or load wrong values), "
+            "save it again in torch's default protocol and give that "
+            'file: import torch, openselfsup.engine; torch.save('
+            'torch.load(FILE, weights_only=False), NEW)')
     unread = UnreadProtocol(f'{head}{path}: {what}')
     unread.what = what
     return unread
