@@ -749,14 +749,10 @@ def _walk_pickles(f: BinaryIO, count: int,
                     f'at position {ran_out.walked.end}, an opcode asks '
                     f'for bytes up to {ran_out.wanted}, past the end of '
                     f'the file ({left} bytes)') from None
-            wanted = max(ran_out.wanted, len(data) + 1)
-            while len(data) < wanted:
-                got = _read_into(data, f, size)
-                if got < size:  # the file ends
-                    if len(data) < wanted:  # the pickle is cut short
-                        raise
-                    break
-                size *= 2
+            if not _read_into(data, f, size):
+                raise  # the file ends: the pickle is cut short
+            # each piece read whole: a short one ends the file
+            size *= 2
             walked = ran_out.walked
             continue
         protocols.append(walk.protocol)
