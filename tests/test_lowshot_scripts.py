@@ -955,6 +955,32 @@ def test_a_suffix_that_is_no_class_stops_the_script_naming_model(
         assert words and all(w == ['none'] for w in words), words
 
 
+@pytest.mark.parametrize('script, args, env', [
+    ('demo_lowshot.sh', ('random', ), {'MODEL': 'clp_wo_99'}),
+    ('evaluate_encoder.sh', ('clp_wo_99', '-'), {})])
+def test_a_suffix_that_is_no_class_runs_domains_without_a_novel_class(
+        tmp_path, script, args, env):
+    """r92: the novel class is the near domain's alone (the sweep is given
+    --novel_classes for near only), yet ``clp_wo_99`` with the variable
+    unset was refused with ``DOMAINS=mixture`` too (rc 2; rc 0 before
+    r85). Without near the name is not asked: the script runs the sweep
+    of the domains given, and no sweep command names a novel class."""
+    log = tmp_path / 'all.log'
+    full = {k: v for k, v in os.environ.items()
+            if k not in ('NOVEL', 'NOVEL_CLASSES', 'MODEL', 'SHOTS')}
+    full.update(PYTHON=str(_recording_python(tmp_path, log)), WORKDIR='wd',
+                DOMAINS='mixture', SHOTS='5', **env)
+    done = subprocess.run(['sh', os.path.join(SCRIPTS, script), *args],
+                          cwd=REPO, env=full, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    sweeps = [shlex.split(line) for line in log.read_text().splitlines()
+              if 'wsi_workdir/sweep.py' in line]
+    assert sweeps, log.read_text()
+    for argv in sweeps:
+        assert argv[argv.index('--task') + 1:][:1] == ['mixture'], argv
+        assert '--novel_classes' not in argv, argv
+
+
 @pytest.mark.parametrize('model, given, expected', [
     ('clp_wo_7', None, {7}), ('clp_wo_78', None, {78}),
     ('clp_wo_07', None, {7}), ('clp_wo_7', 'none', {None}),

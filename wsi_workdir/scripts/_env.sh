@@ -106,15 +106,19 @@ held_class() {
         "$(cd "$(dirname "$0")/../.." && pwd)" "$@"
 }
 
-# novel_default MODEL: sets NOVEL_CLASSES, where it was not given, to the
-# class a MODEL named <family>_wo_<c> held out (held_class: the published
-# pairing; the default 0..8 paired such a model with classes its encoder
-# trained on, and the sweep stopped at the first, 0), else to the script's
-# default of it, _default_NOVEL_CLASSES (demo_lowshot.sh's: none), else
-# to the default above; a NOVEL_CLASSES given is kept. _novel_variable
-# names the variable the user sets (demo_lowshot.sh's NOVEL)
+# novel_default MODEL DOMAIN...: sets NOVEL_CLASSES, where it was not
+# given, to the class a MODEL named <family>_wo_<c> held out (held_class:
+# the published pairing; the default 0..8 paired such a model with classes
+# its encoder trained on, and the sweep stopped at the first, 0), else to
+# the script's default of it, _default_NOVEL_CLASSES (demo_lowshot.sh's:
+# none), else to the default above; a NOVEL_CLASSES given is kept.
+# _novel_variable names the variable the user sets (demo_lowshot.sh's
+# NOVEL). The novel class is the near domain's alone (sweep passes
+# --novel_classes for near only): without near among the DOMAINs nothing
+# is asked, and a MODEL whose suffix is no class (clp_wo_99) runs
 novel_default() {
     if [ -n "$_novel_given" ]; then return 0; fi
+    case " $* " in *" near "*) ;; *) return 0 ;; esac
     _c=$(held_class "$1" "${_novel_variable:-NOVEL_CLASSES}")
     NOVEL_CLASSES=${_c:-${_default_NOVEL_CLASSES:-$NOVEL_CLASSES}}
 }

@@ -47,7 +47,7 @@ DOMAINS=${DOMAINS:-"near mixture out out_homo"}
 . "$(dirname "$0")/_env.sh"
 # a MODEL named <family>_wo_<c> pairs with novel class c where
 # NOVEL_CLASSES is unset (novel_default, _env.sh)
-novel_default "$MODEL"
+novel_default "$MODEL" $DOMAINS
 
 # each domain's own shots flag, where it runs and its variable is set
 # (SHOTS: near and mixture; OUT_SHOTS: out; OUT_HOMO_SHOTS: out_homo:
