@@ -876,8 +876,9 @@ def test_missing_copies_are_named_with_their_extraction(wd, recorded,
     assert {k: getattr(args, k) for k in encoder} == encoder, e.value
 
 
+@pytest.mark.parametrize('where', ['absolute', 'relative', 'config'])
 def test_the_named_copies_command_writes_copies_the_ablation_takes(
-        tmp_path, capsys):
+        tmp_path, capsys, monkeypatch, where):
     """r85: the copies' command kept the checkpoint alone of what
     NCT_train's JSON records, so for a width-16 encoder at 32 px (its
     ``--cfg-options``) the copies it wrote were refused by the ablation
@@ -887,14 +888,18 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     image size at nct_aug.py's own size key (a Resize's ``(w, h)`` is its
     RandomResizedCrop's ``(h, w)``), ``--no-normalise``; paths quoted.
     The reference: the ablation itself, run on what the printed command,
-    run verbatim by the shell with N given, wrote."""
+    run verbatim by the shell with N given, wrote. r92: ``NCT_train``
+    extracted from another folder with a relative ``--data-root``
+    (``relative``), or with none, the config's ``data/NCT`` read there
+    (``config``): the command, run from the repository root, named the
+    relative folder as recorded and found no images there."""
     import torch
     from mmpretrain.models import ResNet
 
     from openselfsup.datasets.synthetic import SyntheticSpec, make_synthetic
     space = tmp_path / 'my run'
     # 15 queries a class: the ablation's tasks
-    data = str(space / 'da ta')
+    data = str(space / ('data' if where == 'config' else 'da ta'))
     make_synthetic(data, SyntheticSpec(size=32, nct_train=16, nct_test=16,
                                        domains=('nct', )))
     ckpt = str(space / 'enc 8.pth')
@@ -904,13 +909,17 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
                                      out_indices=(3, )).state_dict()}, ckpt)
     w = str(space / 'w d')
     sets = ('NCT_train', 'NCT_test')
+    roots = {'absolute': ['--data-root', *[os.path.join(data, 'NCT')] * 2],
+             'relative': ['--data-root', *[os.path.join('da ta', 'NCT')] * 2],
+             'config': []}[where]
+    if where != 'absolute':  # extracted from the folder the data is in
+        monkeypatch.chdir(space)
     extract = script_main('wsi_workdir/extract.py')
     cli_ok(extract, [
         '--config', *(os.path.join(ROOT, 'configs', 'extraction',
                                    f'{n.lower()}.py') for n in sets),
         '--pretrained', ckpt, '--output',
-        *(paths.features_path(w, 'clp_wo_78', n) for n in sets),
-        '--data-root', *[os.path.join(data, 'NCT')] * 2,
+        *(paths.features_path(w, 'clp_wo_78', n) for n in sets), *roots,
         '--workers', '0', '--no-progress', '--no-normalise',
         '--cfg-options', 'model.backbone.base_channels=8',
         'model.backbone.stem_channels=8', 'dataset.pipeline.1.scale=[32,24]'],
@@ -951,10 +960,12 @@ def test_the_copies_command_spells_every_recorded_setting(wd):
     from openselfsup.apis.extract import check_not_copies
     from openselfsup.config import (load_config, parse_cfg_options,
                                     pipeline_image_size)
-    from openselfsup.lowshot.features import (COPIES_SIZE, NO_LIBRARY_COPIES,
+    from openselfsup.lowshot.features import (COPIES_DATA_ROOT, COPIES_SIZE,
+                                              NO_LIBRARY_COPIES,
                                               copies_command, load_features)
     cfg = os.path.join(ROOT, 'configs', 'extraction', 'nct_aug.py')
     key, size, _ = COPIES_SIZE
+    assert load_config(cfg).dataset.data_root == COPIES_DATA_ROOT
     assert pipeline_image_size(load_config(cfg).dataset.pipeline,
                                'dataset.pipeline') == COPIES_SIZE
     aug = paths.features_path(wd, 'clp_wo_78', 'NCT_aug')

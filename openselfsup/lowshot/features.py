@@ -35,6 +35,7 @@ import numpy as np
 from ..classes import split_model_name
 from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
 from ..utils.fingerprint import SIZE_ARGUMENTS
+from ..utils.io import REPO_ROOT
 from . import paths
 
 _EXTRACT_HINT = ('python wsi_workdir/extract.py --config '
@@ -752,6 +753,12 @@ def _checkpoint_flags(prov, unmapped: List[str]) -> str:
 #: against the config by ``tests/test_bad_input_lowshot.py``)
 COPIES_SIZE = ('dataset.pipeline.1.scale', (224, 224), 'hw')
 
+#: ``configs/extraction/nct_aug.py``'s ``dataset.data_root``, where its
+#: images are read from without ``--data-root`` (relative to the folder
+#: the command is run from; checked against the config by
+#: ``tests/test_bad_input_lowshot.py``)
+COPIES_DATA_ROOT = 'data/NCT'
+
 
 def _copies_options(prov, unmapped: List[str]) -> Dict:
     """The ``--cfg-options`` of the copies' extraction (``nct_aug.py``)
@@ -1008,19 +1015,33 @@ def copies_command(output: str, prov=None,
 
 def _support_images(prov, unmapped: List[str]) -> str:
     """`` --data-root <folder>`` (quoted) of the images ``NCT_train``'s
-    provenance ``prov`` records having been read from (its
-    ``dataset.data_root``, ``--data-root``'s), which its copies are made
-    of (:func:`check_copies_of` compares them); the list or prefix of
-    another place (``dataset.ann_file``, ``dataset.data_prefix``) goes to
-    ``unmapped``. Nothing where the config's own folder was read."""
+    provenance ``prov`` records having been read from, which its copies
+    are made of (:func:`check_copies_of` compares them), for the command
+    run from the repository root: its ``dataset.data_root``
+    (``--data-root``'s), a relative one joined with the recorded ``cwd``
+    it was relative to; without one, the config's own folder
+    (:data:`COPIES_DATA_ROOT`, where the recorded list lies under it) read
+    from another ``cwd`` than the root, joined with it. The list or
+    prefix of another place (``dataset.ann_file``,
+    ``dataset.data_prefix``) goes to ``unmapped``. Nothing where the
+    config's own folder was read from the root."""
     options = prov.get('cfg_options')
     options = options if isinstance(options, dict) else {}
+    cwd = prov.get('cwd')
+    cwd = cwd if isinstance(cwd, str) and os.path.isabs(cwd) else None
     root = options.get('dataset.data_root')
+    if not (isinstance(root, str) and root):
+        listed = prov.get('list_file')
+        root = COPIES_DATA_ROOT if cwd and isinstance(listed, str) and \
+            os.path.normpath(listed).startswith(
+                os.path.normpath(COPIES_DATA_ROOT) + os.sep) and \
+            os.path.realpath(cwd) != os.path.realpath(REPO_ROOT) else None
+    if root and cwd and not os.path.isabs(root):
+        root = os.path.join(cwd, root)
     unmapped.extend(f'--cfg-options {k} (where its images lie)'
                     for k in options if k != 'dataset.data_root'
                     and set(str(k).split('.')) & set(_WHERE_KEYS))
-    return f' --data-root {shlex.quote(root)}' if isinstance(root, str) \
-        and root else ''
+    return f' --data-root {shlex.quote(root)}' if root else ''
 
 
 def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
