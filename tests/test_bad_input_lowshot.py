@@ -947,6 +947,52 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     cli_ok(ablation, args, capsys)
 
 
+def test_the_copies_command_of_imported_features_spells_what_is_known(
+        tmp_path, capsys, monkeypatch):
+    """r92: for an imported NCT_train the copies' command was
+    ``--pretrained CKPT`` alone: the images' folder its JSON records and
+    ``--no-normalise`` (raw rows kept) were dropped, so the copies were
+    read from data/NCT and normalised, and nothing said which encoder
+    CKPT must be. Now both are spelt back (the folder as found from the
+    repository root, the import run with a relative one from another
+    folder) and the line says the copies must come from the encoder that
+    computed the imported features. The reference: the import run for
+    real, its flags against extract.py's parser of the printed command."""
+    from openselfsup.datasets.synthetic import SyntheticSpec, make_synthetic
+    from openselfsup.lowshot.features import load_features
+    space = tmp_path / 'my run'
+    make_synthetic(str(space / 'dat'), SyntheticSpec(
+        size=32, nct_train=4, nct_test=4, domains=('nct', )))
+    monkeypatch.chdir(space)
+    root = os.path.join('dat', 'NCT')
+    with open(os.path.join(root, 'meta', 'train_labeled.txt')) as f:
+        rels = [line.split()[0] for line in f if line.strip()]
+    np.save('f.npy', 3 * np.random.default_rng(0).normal(
+        size=(len(rels), 4)).astype(np.float32))
+    (space / 'p.txt').write_text('\n'.join(rels) + '\n')
+    w = str(space / 'w d')
+    out = paths.features_path(w, 'mine', 'NCT_train')
+    cli_ok(script_main('wsi_workdir/import_features.py'), [
+        '--config', os.path.join(ROOT, 'configs', 'extraction',
+                                 'nct_train.py'), '--source', 'f.npy',
+        '--paths', 'p.txt', '--output', out, '--no-normalise',
+        '--cfg-options', f'dataset.data_root={root}'], capsys)
+    aug = paths.features_path(w, 'mine', 'NCT_aug')
+    with pytest.raises(InputError) as e:
+        load_features(w, 'mine', 'NCT_aug')
+    line = str(e.value)
+    assert line.startswith(f'features not found: {aug} (make it with: ')
+    command, note = line.split('make it with: ')[1].split(' (CKPT: ')
+    args = _copies_args(command)
+    assert (args.pretrained, args.normalise, args.data_root,
+            args.output) == (['CKPT'], False, [str(space / root)], [aug]), \
+        line
+    assert note == ('a checkpoint of the encoder that computed the imported '
+                    'features recorded in '
+                    f'{paths.provenance_path(w, "mine", "NCT_train")}: the '
+                    'copies must come from it))'), line
+
+
 def test_the_copies_command_spells_every_recorded_setting(wd):
     """r85: the copies' command kept the recorded checkpoint alone. It now
     spells back the model's ``--cfg-options``, the image size at the

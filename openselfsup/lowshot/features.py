@@ -837,9 +837,13 @@ def _encoder_flags(prov, copies: bool = False) -> Tuple[str, List[str]]:
     if prov.get('amp'):
         flags += ' --amp' + (f' --device {prov["device"]}'
                              if prov.get('device') else '')
-    if prov.get('normalised') is False:
-        flags += ' --no-normalise'
-    return flags, unmapped
+    return flags + _normalise_flag(prov), unmapped
+
+
+def _normalise_flag(prov) -> str:
+    """`` --no-normalise`` where a provenance records its rows kept as
+    they were (``normalised`` False), else nothing."""
+    return ' --no-normalise' if prov.get('normalised') is False else ''
 
 
 def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
@@ -997,20 +1001,28 @@ def copies_command(output: str, prov=None,
     with its ``--device``, ``--no-normalise``; what does not spell back
     named as the JSON's), and, recorded by ``NCT_train``, the folder of
     its images (:func:`_support_images`), paths quoted for the shell;
-    ``--pretrained CKPT`` where no encoder is known (no ``prov``,
-    imported features, a library model's, which makes none:
-    :func:`_copies_way`)."""
+    ``--pretrained CKPT`` where no encoder is known (no ``prov``, a
+    library model's, which makes none: :func:`_copies_way`), and for
+    imported features, with what their JSON records (``--no-normalise``,
+    the images' folder) and that ``CKPT`` must be the encoder that
+    computed them."""
+    imported = isinstance(prov, dict) and \
+        prov.get('checkpoint_kind') == IMPORTED
     known = isinstance(prov, dict) and not _library_encoder(prov) and \
-        prov.get('checkpoint_kind') != IMPORTED
+        not imported
     encoder, unmapped = _encoder_flags(prov, copies=True) if known else \
-        ('--pretrained CKPT', [])
-    if known and recorded_in is not None and \
+        ('--pretrained CKPT' + (_normalise_flag(prov) if imported else ''),
+         [])
+    if (known or imported) and recorded_in is not None and \
             os.path.basename(recorded_in) == 'NCT_train.json':
         encoder += _support_images(prov, unmapped)
+    encoder_note = (' (CKPT: a checkpoint of the encoder that computed '
+                    f'the imported features recorded in {recorded_in}: '
+                    'the copies must come from it)' if imported else '')
     return ('python wsi_workdir/extract.py --config '
             f'configs/extraction/nct_aug.py {encoder} --aug_times N '
             f'--output {shlex.quote(output)}'
-            + _unmapped_note(unmapped, recorded_in))
+            + _unmapped_note(unmapped, recorded_in) + encoder_note)
 
 
 def _support_images(prov, unmapped: List[str]) -> str:
