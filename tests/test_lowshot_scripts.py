@@ -946,8 +946,13 @@ def test_a_suffix_that_is_no_class_stops_the_script_naming_model(
          'near', '--num_shots', '5', '--model', 'clp_wo_99', '--workdir',
          str(tmp_path / 'none')], cwd=REPO,
         capture_output=True, text=True)
-    way = meta.stderr.split('; give --novel_class ')[1]
-    assert err.endswith(f'; give {variable} {way.strip()}'), (err, way)
+    way = meta.stderr.split('; give --novel_class ')[1].strip()
+    # r92: a script's settings are environment variables and its folder
+    # the MODEL given: "give NOVEL_CLASSES none" became "set ...=none"
+    assert way.startswith('none to ') and ', or name its feature folder ' \
+        '<family>_wo_<c> ' in way, way
+    assert err.endswith(f'; set {variable}=' + way.replace(
+        'name its feature folder <family>', 'set MODEL=<family>')), (err, way)
     # the way out, given: the script runs with it
     if args[-1] != 'c.pth':
         words = _novel_words(tmp_path, script, {**env, variable: 'none'},

@@ -275,7 +275,10 @@ def check_model_novel_class(model: str, novel_class: Optional[int],
     and its dictionary built on all nine classes, class 3 among them,
     their results shown as any ``clp_wo_3`` result. ``left_out`` says
     what the run would do, ``on_purpose`` what ``none`` given does (the
-    way to ask for it)."""
+    way to ask for it). A ``novel_flag`` that is no flag (a script's
+    environment variable, ``NOVEL_CLASSES``: :func:`script_novel_class`)
+    is advised as ``set NOVEL_CLASSES=none``, the folder way out as
+    ``MODEL=<family>_wo_<c>``."""
     family, said_class = split_model_name(model)
     try:  # a suffix that is no class id (clp_wo_99) is never advised
         said_names = said_class and nct_names(held_out(int(said_class)))
@@ -287,12 +290,18 @@ def check_model_novel_class(model: str, novel_class: Optional[int],
         named = f'{model_words or f"--model {model}"} is named as the ' \
             f'encoder trained without class {said_class}'
         if said_names is None:
+            # a script's setting is an environment variable: set X=none,
+            # and its folder is the MODEL it is given
+            script = not novel_flag.startswith('--')
+            give = f'set {novel_flag}=none' if script else \
+                f'give {novel_flag} none'
+            folder = 'set MODEL=<family>_wo_<c>' if script else \
+                'name its feature folder <family>_wo_<c>'
             raise InputError(
                 f'{named}, but {said_class} is no novel class id (0..8, or '
                 f'78 for 7 and 8) and no {novel_flag} is given: {left_out}; '
-                f'give {novel_flag} none to {on_purpose}, or name its '
-                'feature folder <family>_wo_<c> for the class c its encoder '
-                'held out')
+                f'{give} to {on_purpose}, or {folder} for the class c its '
+                'encoder held out')
         raise InputError(
             f'{named} ({said_names}), but no '
             f'{novel_flag} is given: {left_out}; give {novel_flag} '
