@@ -1033,10 +1033,12 @@ def _support_images(prov, unmapped: List[str]) -> str:
     (``--data-root``'s), a relative one joined with the recorded ``cwd``
     it was relative to; without one, the config's own folder
     (:data:`COPIES_DATA_ROOT`, where the recorded list lies under it) read
-    from another ``cwd`` than the root, joined with it. The list or
+    from another ``cwd`` than the root, joined with it; and the list or
     prefix of another place (``dataset.ann_file``,
-    ``dataset.data_prefix``) goes to ``unmapped``. Nothing where the
-    config's own folder was read from the root."""
+    ``dataset.data_prefix``, relative to the data root) as recorded
+    (``--cfg-options``; a value that does not spell back goes to
+    ``unmapped``). Nothing where the config's own folder and list were
+    read from the root."""
     options = prov.get('cfg_options')
     options = options if isinstance(options, dict) else {}
     cwd = prov.get('cwd')
@@ -1050,10 +1052,21 @@ def _support_images(prov, unmapped: List[str]) -> str:
             os.path.realpath(cwd) != os.path.realpath(REPO_ROOT) else None
     if root and cwd and not os.path.isabs(root):
         root = os.path.join(cwd, root)
+    # the list and prefix, relative to the data root as mmpretrain reads
+    # them, spelt back as recorded (a value that does not read back as
+    # itself is named as the JSON's)
+    where = {k: v for k, v in options.items() if k in _SUPPORT_LIST_KEYS}
     unmapped.extend(f'--cfg-options {k} (where its images lie)'
                     for k in options if k != 'dataset.data_root'
+                    and k not in where
                     and set(str(k).split('.')) & set(_WHERE_KEYS))
-    return f' --data-root {shlex.quote(root)}' if root else ''
+    return (f' --data-root {shlex.quote(root)}' if root else '') + \
+        _key_values('--cfg-options', where, unmapped)
+
+
+#: where ``NCT_train``'s list and images lie under its data root, the
+#: options the copies' command gives as recorded (:func:`_support_images`)
+_SUPPORT_LIST_KEYS = ('dataset.ann_file', 'dataset.data_prefix')
 
 
 def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
