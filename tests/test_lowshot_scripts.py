@@ -912,6 +912,20 @@ def test_the_scripts_ask_their_own_repositorys_library(tmp_path):
     assert words == [[split_model_name('clp_wo_07')[1]]], words
 
 
+def _run_unset(tmp_path, script, args, env, domains):
+    """Run ``script`` with ``args`` under a recording PYTHON, the novel
+    class and model settings unset but for ``env``, on ``domains`` with
+    5 shots: ``(log of the commands, the completed process)``."""
+    log = tmp_path / 'all.log'
+    full = {k: v for k, v in os.environ.items()
+            if k not in ('NOVEL', 'NOVEL_CLASSES', 'MODEL', 'SHOTS')}
+    full.update(PYTHON=str(_recording_python(tmp_path, log)), WORKDIR='wd',
+                DOMAINS=domains, SHOTS='5', **env)
+    return log, subprocess.run(
+        ['sh', os.path.join(SCRIPTS, script), *args], cwd=REPO, env=full,
+        capture_output=True, text=True)
+
+
 @pytest.mark.parametrize('script, args, env, variable', [
     ('demo_lowshot.sh', ('random', ), {'MODEL': 'clp_wo_99'}, 'NOVEL'),
     ('evaluate_encoder.sh', ('clp_wo_99', '-'), {}, 'NOVEL_CLASSES'),
@@ -927,13 +941,7 @@ def test_a_suffix_that_is_no_class_stops_the_script_naming_model(
     folder named for the class held out), before any command runs; the
     way out given (``none``) runs. The reference: the meta-test's own
     refusal of the name, run for real, gives the same ways out."""
-    log = tmp_path / 'all.log'
-    full = {k: v for k, v in os.environ.items()
-            if k not in ('NOVEL', 'NOVEL_CLASSES', 'MODEL', 'SHOTS')}
-    full.update(PYTHON=str(_recording_python(tmp_path, log)), WORKDIR='wd',
-                DOMAINS='near', SHOTS='5', **env)
-    done = subprocess.run(['sh', os.path.join(SCRIPTS, script), *args],
-                          cwd=REPO, env=full, capture_output=True, text=True)
+    log, done = _run_unset(tmp_path, script, args, env, 'near')
     err = done.stderr.strip()
     assert done.returncode == 2 and '\n' not in err, err
     assert err.startswith('error: MODEL clp_wo_99 is named as the encoder '
@@ -952,7 +960,8 @@ def test_a_suffix_that_is_no_class_stops_the_script_naming_model(
     assert way.startswith('none to ') and ', or name its feature folder ' \
         '<family>_wo_<c> ' in way, way
     assert err.endswith(f'; set {variable}=' + way.replace(
-        'name its feature folder <family>', 'set MODEL=<family>')), (err, way)
+        'name its feature folder <family>', 'set MODEL=<family>')), \
+        (err, way)
     # the way out, given: the script runs with it
     if args[-1] != 'c.pth':
         words = _novel_words(tmp_path, script, {**env, variable: 'none'},
@@ -970,13 +979,7 @@ def test_a_suffix_that_is_no_class_runs_domains_without_a_novel_class(
     unset was refused with ``DOMAINS=mixture`` too (rc 2; rc 0 before
     r85). Without near the name is not asked: the script runs the sweep
     of the domains given, and no sweep command names a novel class."""
-    log = tmp_path / 'all.log'
-    full = {k: v for k, v in os.environ.items()
-            if k not in ('NOVEL', 'NOVEL_CLASSES', 'MODEL', 'SHOTS')}
-    full.update(PYTHON=str(_recording_python(tmp_path, log)), WORKDIR='wd',
-                DOMAINS='mixture', SHOTS='5', **env)
-    done = subprocess.run(['sh', os.path.join(SCRIPTS, script), *args],
-                          cwd=REPO, env=full, capture_output=True, text=True)
+    log, done = _run_unset(tmp_path, script, args, env, 'mixture')
     assert done.returncode == 0, done.stderr
     sweeps = [shlex.split(line) for line in log.read_text().splitlines()
               if 'wsi_workdir/sweep.py' in line]
