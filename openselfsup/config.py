@@ -1976,7 +1976,8 @@ def _dict_items(path: Tuple[str, ...], value: str, flag: str, item: str
         if not rest or not name:
             raise InputError(f'{flag} {item!r}: {entry.strip()!r} in the '
                              'dict is not KEY: VALUE')
-        items += _dict_items(path + (name,), ':'.join(rest), flag, item)
+        items += _dict_items(path + (name,), ':'.join(rest).strip(' '),
+                             flag, item)
     return items
 
 
@@ -1990,11 +1991,56 @@ def _split_dict(value: Any) -> bool:
         value.startswith('{') and value.endswith('}'))
 
 
+#: stands in for a space inside an item while ``DictAction`` reads a
+#: value (no argv string can hold it)
+_KEPT_SPACE = '\0'
+#: spaces between two characters that are no separator of DictAction's
+#: (``,()[]``): inside an item, where it would remove them
+_INNER_SPACES = re.compile(r'(?<=[^ ,()\[\]]) +(?=[^ ,()\[\]])')
+
+
+def _restore_spaces(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return type(value)(_restore_spaces(v) for v in value)
+    return value.replace(_KEPT_SPACE, ' ') if isinstance(value, str) \
+        else value
+
+
+def parse_option_value(text: str) -> Any:
+    """One ``--cfg-options`` VALUE read as MMEngine's ``DictAction`` reads
+    it (numbers, booleans, None, lists, tuples, quotes stripped), but for
+    its spaces: ``DictAction`` removes every one, so ``da ta/NCT`` was
+    read as ``data/NCT``, another folder, without a word. Here a value
+    that is no list or tuple keeps its spaces exactly (a number, boolean
+    or None, which hold none, is read from it without the spaces at its
+    ends, as ``DictAction`` reads ``' 1'``), and an item of a list or
+    tuple keeps the spaces inside it (``[a b, c]`` is ``['a b', 'c']``;
+    an item with a space inside is a string: ``[1 2]`` is ``['1 2']``,
+    not ``[12]``), the spaces beside commas and brackets (``[1, 2]``)
+    dropped as before.
+
+    Args:
+        text (str): the text after the first ``=`` of an item.
+
+    Raises:
+        AssertionError: brackets that do not pair (``DictAction``'s).
+        RecursionError: brackets inside an item not itself in brackets.
+    """
+    val = text.strip('\'"')
+    bare = val.replace(' ', '')
+    if ',' not in bare and not (bare[:1] + bare[-1:] in ('()', '[]')):
+        read = DictAction._parse_int_float_bool(val.strip(' '))
+        return val if isinstance(read, str) else read
+    return _restore_spaces(DictAction._parse_iterable(
+        _INNER_SPACES.sub(lambda m: _KEPT_SPACE * len(m.group()), val)))
+
+
 def parse_cfg_options(items, flag: str = '--cfg-options',
                       dotted: bool = True) -> Optional[Dict[str, Any]]:
     """``--cfg-options KEY=VALUE ...`` strings (or those of another
     ``flag``) to a dict, with MMEngine's ``DictAction`` value parsing
-    (numbers, lists, tuples, booleans, None; a later item of one key wins);
+    (numbers, lists, tuples, booleans, None; a later item of one key wins)
+    but for the spaces it removes, kept here (:func:`parse_option_value`);
     for commands that parse their flags before importing MMEngine, and for
     those that parse them with :class:`CfgOptionsAction`. A dict value,
     ``'x={a: 1, b: [1, 2]}'``, which ``DictAction`` split into strings
@@ -2018,10 +2064,8 @@ def parse_cfg_options(items, flag: str = '--cfg-options',
             raise InputError(f'{flag} {item!r}: expected KEY=VALUE')
         key, value = item.split('=', 1)
         for path, text in _dict_items((key,), value, flag, item):
-            ns = argparse.Namespace()
             try:
-                DictAction(option_strings=[], dest='opts')(
-                    None, ns, [f'{key}={text}'])
+                parsed = parse_option_value(text)
             except AssertionError:  # its one check: '(' / ')', '[' / ']'
                 raise InputError(
                     f'{flag} {item!r}: the brackets of the value do not '
@@ -2034,7 +2078,6 @@ def parse_cfg_options(items, flag: str = '--cfg-options',
                     'inside a list); bracket a list whole, \'key=[1, [2, '
                     '3]]\', and give a dict as \'key={a: 1}\' or key.a=1'
                 ) from None
-            parsed = ns.opts[key]
             if isinstance(parsed, (list, tuple)) and _split_dict(parsed):
                 raise InputError(
                     f'{flag} {item!r}: a dict inside a list or tuple is not '
@@ -2378,7 +2421,7 @@ def option_text(value: Any) -> Optional[str]:
     else:
         return None
     try:
-        read = DictAction._parse_iterable(text)
+        read = parse_option_value(text)
     except (AssertionError, RecursionError, ValueError):
         return None
     return text if _same_value(read, value) else None

@@ -9000,7 +9000,7 @@ def test_an_unparsable_cfg_option_is_one_line(tool, args, tmp_path, capsys):
     assert os.listdir(tmp_path) == []
     good = ['a=1', 'b=[1,(2,3)]', 'c=x,y', 'a=None', 'd=True', 'e=0.5',
             # '=' in a value, an empty value, quotes the shell passed on
-            'f=k=v', 'g=', 'h="[1, 2]"', "i='x y'"]
+            'f=k=v', 'g=', 'h="[1, 2]"', "i='x'"]
     reference = argparse.Namespace()
     DictAction([], 'opts')(None, reference, good)
     assert parse_cfg_options(good) == reference.opts
@@ -9010,6 +9010,53 @@ def test_an_unparsable_cfg_option_is_one_line(tool, args, tmp_path, capsys):
     p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     assert p.parse_args(['--cfg-options', *good[:3], '--cfg-options',
                          *good[3:]]).cfg_options == reference.opts
+
+
+@pytest.mark.parametrize('value', [
+    '1', '-2', '0.5', '1e3', 'inf', 'True', 'false', 'None', 'none', '',
+    'x', 's3://b/k', 'a=b', '1,2', 'a,b', '[1,2]', '[]', '()', '(1,)',
+    '[1,(2,3)]', '[[a,b],(c,[d])]', '(None,True,0.5)', '"[1,2]"', "'x'",
+    "['a','b']", '"a,b"',
+    # spaces beside commas and brackets only: dropped, as DictAction does
+    '[1, 2]', 'a, b', '( 1 , 2 )', ' 3', 'True ', '[ a, [b , c] ]'])
+def test_a_cfg_option_value_reads_as_dictaction_reads_it(value):
+    """A value without a space inside an item reads as MMEngine's
+    ``DictAction`` reads it (the reference), through the parser every
+    command uses and through ``CfgOptionsAction``."""
+    import argparse
+
+    from mmengine.config import DictAction
+
+    from openselfsup.config import CfgOptionsAction, parse_cfg_options
+    reference = argparse.Namespace()
+    DictAction([], 'opts')(None, reference, [f'k={value}'])
+    assert parse_cfg_options([f'k={value}']) == reference.opts
+    p = argparse.ArgumentParser()
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
+    assert p.parse_args(['--cfg-options', f'k={value}']).cfg_options == \
+        reference.opts
+
+
+def test_spaces_inside_a_cfg_option_value_are_kept():
+    """MMEngine's ``DictAction`` removes every space of a value:
+    ``dataset.data_root=da ta/NCT`` (one argv item, a folder with a
+    space) was read as ``data/NCT``, another folder that may exist,
+    without a word, and ``[1 2]`` as ``[12]``. A value that is no list
+    keeps its spaces exactly, an item of a list those inside it; the
+    loaded config holds the folder given."""
+    from openselfsup.config import load_config, parse_cfg_options
+    cases = {'da ta/NCT': 'da ta/NCT', ' da ta ': ' da ta ',
+             "'x y'": 'x y', '1 2': '1 2', 'Tr ue': 'Tr ue',
+             '[a b, c]': ['a b', 'c'], 'a  b,c': ['a  b', 'c'],
+             '[1 2, (x y, 3)]': ['1 2', ('x y', 3)],
+             "['a b', c]": ['a b', 'c'], '{p: da ta}': None}
+    for value, want in cases.items():
+        got = parse_cfg_options([f'k={value}'])
+        assert got == ({'k.p': 'da ta'} if want is None else {'k': want}), \
+            value
+    cfg = load_config(CLP_DEMO, parse_cfg_options(
+        ['train_dataloader.dataset.data_root=da ta/NCT']))
+    assert cfg.train_dataloader.dataset.data_root == 'da ta/NCT'
 
 
 def test_extract_passes_a_dict_keyword_argument_as_a_dict(monkeypatch):
