@@ -2514,6 +2514,29 @@ def test_a_checkpoint_trained_with_another_normalisation_is_warned(
     assert lines == [] and record['trained_settings_differ'] is None
 
 
+def test_a_refused_load_is_not_warned_as_extracted(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """A checkpoint trained with another normalisation whose weights do
+    not fit the config's model (another width) was refused, but only
+    after the settings warning had said it was "extracted" with other
+    settings: the warning is given once the weights have loaded, so a
+    refused load logs nothing before its refusal."""
+    from openselfsup.apis import extract as ex
+    from openselfsup.utils import InputError
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+    ckpt = str(tmp_path / 'other.pth')
+    _trained_demo_checkpoint(ckpt, weights, mean=[0.5] * 3, std=[0.25] * 3)
+    opts = {**_options(synthetic_root, 'NCT'),
+            'model.backbone.base_channels': 2 * WIDTH,
+            'model.backbone.stem_channels': 2 * WIDTH}
+    with pytest.raises(InputError):
+        ex.extract_many([_config('nct_test.py')], ckpt,
+                        [str(tmp_path / 'w' / 'NCT_test.npy')],
+                        cfg_options=opts, progress=False)
+    assert lines == [], lines
+
+
 def test_the_normalisation_warning_says_how_a_script_takes_options(
         weights, tmp_path, monkeypatch):
     """Run by a low-shot script, the warning ends as the image size's

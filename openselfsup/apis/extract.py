@@ -1704,10 +1704,12 @@ def extract_many(configs: Sequence[str],
                     if ckpt == checkpoint else ():
                 if note and note not in notes:
                     notes.append(note)
-                    print_log(note, logger='current', level=logging.WARNING)
             if ckpt == checkpoint and entry[2] != checkpoint:
                 load(entry, checkpoint, weights)
         del weights
+    # said once every checkpoint has loaded: a refused load is no extraction
+    for note in notes:
+        print_log(note, logger='current', level=logging.WARNING)
     records = []
     versions = library_versions(LIBRARIES['config'])
     for listing, checkpoint, how, reuse_set, changes in zip(
