@@ -2826,6 +2826,16 @@ def _same_setting(a: Any, b: Any) -> bool:
         return _same_value(a, b)
 
 
+def _same_type(a: Any, b: Any) -> bool:
+    """Whether two config ``type`` values build the same thing: as
+    written, or resolved (:func:`_resolve`) to one class
+    (``mmpretrain.ResNet`` is ``ResNet``)."""
+    if _same_setting(a, b):
+        return True
+    return all(isinstance(v, str) for v in (a, b)) and \
+        _resolve(a) is not None and _resolve(a) is _resolve(b)
+
+
 def _eval_ignored_keys(node: dict) -> Tuple[str, ...]:
     """The settings of the backbone config ``node`` that its class
     declares to leave its evaluation features unchanged
@@ -2864,10 +2874,10 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
         return found
     own = cfg.model.to_dict() if 'model' in cfg else {}
 
-    def option(key: str, value: Any, node: Any, at: str) -> Optional[str]:
+    def option(key: str, value: Any) -> Optional[str]:
         if value is UNSET:  # a key only this config has: none removes it
             return None
-        written = option_text(_value_at(node, at))
+        written = option_text(value)
         return None if written is None else shlex.quote(f'{key}={written}')
 
     def part(node: Any, key: str) -> dict:
@@ -2881,39 +2891,37 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
         saved = {**saved, 'data_preprocessor': there}
     # as built (a left-out to_rgb at its class's default); named as written
     built = [_built_settings(n) for n in (there, here)] \
-        if type_name(there.get('type')) == type_name(here.get('type')) \
-        else (there, here)
+        if _same_type(there.get('type'), here.get('type')) else (there, here)
     for name in FEATURE_PREPROCESSING:
         old, new = (n.get(name, UNSET) for n in (there, here))
         if old is not UNREADABLE and not _same_setting(
                 *(n.get(name, UNSET) for n in built)):
             key = f'model.data_preprocessor.{name}'
-            found.append((key_change(key, old, new), option(
-                key, old, saved, f'data_preprocessor.{name}')))
+            found.append((key_change(key, old, new), option(key, old)))
     nodes = [part(n, 'backbone') for n in (saved, own)]
-    # compared as built (defaults filled in); named as written
+    # compared and named as built (defaults filled in)
     built = [_built_settings(n) for n in nodes] \
-        if type_name(nodes[0].get('type')) == \
-        type_name(nodes[1].get('type')) else nodes
+        if _same_type(nodes[0].get('type'), nodes[1].get('type')) else nodes
     there, here = (flat_config(n) for n in built)
     code = _code_keys(there, UNREADABLE)
     ignored = _eval_ignored_keys(nodes[1])
     keys = []  # a list or tuple of numbers whole, as an option sets it
     for key in sorted(set(there) | set(here),
                       key=lambda k: (k.count('.'), k)):
-        if not (_same_setting(there.get(key, UNSET), here.get(key, UNSET))
+        same = _same_type if key.rsplit('.', 1)[-1] == 'type' \
+            else _same_setting  # a type as resolved, not as written
+        if not (same(there.get(key, UNSET), here.get(key, UNSET))
                 or key_below(key, code) or key_below(key, ignored)
                 or is_hyper_parameter(key)
                 or not INITIAL_WEIGHT_KEYS.isdisjoint(key.split('.'))
                 or not TRAINING_ONLY_KEYS.isdisjoint(key.split('.'))):
             key = _option_key(built[0] if key in there else built[1], key)
             keys += [] if key in keys else [key]
-    for key in keys:
+    for key in keys:  # as built: a left-out argument at its default
         old, new = (_value_at(n, key) if _has_key(n, key) else UNSET
-                    for n in nodes)
+                    for n in built)
         found.append((key_change(f'model.backbone.{key}', old, new),
-                      option(f'model.backbone.{key}', old, saved,
-                             f'backbone.{key}')))
+                      option(f'model.backbone.{key}', old)))
     recorded = config_text_section(text, 'knn_eval')
     for side in ('bank', 'query') if knn_images else ():
         key = f'knn_eval.{side}.pipeline'
@@ -2927,8 +2935,8 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
             same_key = new is not None and new[0] == old[0]
             found.append((key_change(old[0], old[1], new[1] if new else UNSET,
                                      _size_words),
-                          option(old[0], old[1], recorded,
-                                 old[0][len('knn_eval.'):])
+                          option(old[0], _value_at(
+                              recorded, old[0][len('knn_eval.'):]))
                           if same_key else None))
     return found
 

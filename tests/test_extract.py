@@ -2537,6 +2537,48 @@ def test_a_refused_load_is_not_warned_as_extracted(
     assert lines == [], lines
 
 
+def _extract_note(train_options, extract_options):
+    """The settings warning of a checkpoint trained with the CLP recipe
+    and ``train_options``, extracted with the NCT config and
+    ``extract_options`` (its config text as MMEngine saves it)."""
+    from openselfsup.config import load_config, trained_settings_note
+    trained = load_config(os.path.join(
+        REPO, 'configs', 'wsi_selfsup', 'moco_v3', 'r18_bs256_ep200_all.py'),
+        train_options)
+    config = _config('nct_train.py')
+    return trained_settings_note({'cfg': trained.pretty_text},
+                                 load_config(config, extract_options),
+                                 config, 'c.pth', use='extract')
+
+
+def test_a_backbone_type_is_compared_as_it_resolves():
+    """A backbone type written with its scope (``mmpretrain.ResNet``)
+    builds the class ``ResNet`` does: it was warned as another setting,
+    compared as written; another class is still warned."""
+    assert _extract_note({'model.backbone.type': 'mmpretrain.ResNet'},
+                         {}) is None
+    note = _extract_note({'model.backbone.type': 'ResNetV1c'}, {})
+    assert "model.backbone.type: 'ResNetV1c' -> 'ResNet'" in note, note
+
+
+def test_the_settings_warning_names_the_values_as_built():
+    """Compared as built, a setting the training config left out at its
+    default was named ``unset`` and no option was offered: the recorded
+    value is the class's default (read from its signature here), and the
+    option that sets it is given."""
+    import inspect
+
+    from mmpretrain.models import ResNet
+    default = inspect.signature(ResNet).parameters['out_indices'].default
+    note = _extract_note({}, {'model.backbone.out_indices': (2, )})
+    change = f'model.backbone.out_indices: {default!r} -> (2,)'
+    assert note == (
+        f'c.pth: extracted with other settings than it was trained with, '
+        f'which change its features ({change}); extract it as trained '
+        f"with --cfg-options 'model.backbone.out_indices="
+        f"({','.join(map(str, default))},)'"), note
+
+
 def test_the_normalisation_warning_says_how_a_script_takes_options(
         weights, tmp_path, monkeypatch):
     """Run by a low-shot script, the warning ends as the image size's
