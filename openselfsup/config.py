@@ -2653,30 +2653,37 @@ def _not_the_saved_model(path: str, meta: dict,
 
 
 def trained_checkpoint_words(meta: Any, checkpoint: Optional[str] = None,
-                             config: Optional[str] = None) -> Optional[str]:
+                             config: Optional[str] = None,
+                             exported: bool = False) -> Optional[str]:
     """``'a BalancedCrossModal checkpoint (balanced cross-modal tuning)
     trained with <config>'``: what a checkpoint's ``meta`` says it is
     (:func:`saved_model_type`, :data:`MODEL_METHODS`,
     :func:`trained_config_said`), for a line about a checkpoint that does
-    not fit; None where the meta says neither."""
-    kind = checkpoint_kind_words(meta)
+    not fit; ``exported``: the file is the backbone weights
+    :func:`~openselfsup.utils.checkpoint.extract_backbone_weights` wrote
+    from such a run's checkpoint (``'backbone weights exported from a
+    MoCoV3 run ...'``). None where the meta says neither."""
+    kind = checkpoint_kind_words(meta, 'run' if exported else 'checkpoint')
     said = trained_config_said(meta, checkpoint, config)[0]
     if kind is None and said is None:
         return None
-    return (kind or 'a checkpoint') + (f' trained with {said}' if said
-                                       else '')
+    head = ('backbone weights exported from ' + (kind or 'a run')) \
+        if exported else (kind or 'a checkpoint')
+    return head + (f' trained with {said}' if said else '')
 
 
-def checkpoint_kind_words(meta: Any) -> Optional[str]:
+def checkpoint_kind_words(meta: Any, noun: str = 'checkpoint'
+                          ) -> Optional[str]:
     """``'a BalancedCrossModal checkpoint (balanced cross-modal tuning)'``:
     the algorithm a checkpoint's ``meta`` records (:func:`saved_model_type`,
-    :data:`MODEL_METHODS`); None where it records none."""
+    :data:`MODEL_METHODS`), ``noun`` naming what of it (``'run'``); None
+    where it records none."""
     kind = saved_model_type(meta)
     if kind is None:
         return None
     method = MODEL_METHODS.get(kind)
-    return f'{with_article(kind)} checkpoint' + (f' ({method})' if method
-                                                 else '')
+    return f'{with_article(kind)} {noun}' + (f' ({method})' if method
+                                             else '')
 
 
 def trained_config_note(meta: Any, cfg, config: str,
@@ -2886,8 +2893,10 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
         return node if isinstance(node, dict) else {}
 
     there, here = (part(n, 'data_preprocessor') for n in (saved, own))
+    unit = False  # trained on [0, 1] images, spelt as this config's
     if not knn_images:  # extraction: its images spell the trained ones'
-        there = _unit_image_preprocessing(text, there, cfg)
+        spelt = _unit_image_preprocessing(text, there, cfg)
+        unit, there = spelt is not there, spelt
         saved = {**saved, 'data_preprocessor': there}
     # as built (a left-out to_rgb at its class's default); named as written
     built = [_built_settings(n) for n in (there, here)] \
@@ -2897,7 +2906,12 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
         if old is not UNREADABLE and not _same_setting(
                 *(n.get(name, UNSET) for n in built)):
             key = f'model.data_preprocessor.{name}'
-            found.append((key_change(key, old, new), option(key, old)))
+            change = key_change(key, old, new)
+            if unit:  # not recorded: the value that spells its images here
+                change = change.replace(
+                    f'{key}: {old!r}', f'{key}: {old!r} for its [0, 1] RGB '
+                    'images (ToUnitTensor)', 1)
+            found.append((change, option(key, old)))
     nodes = [part(n, 'backbone') for n in (saved, own)]
     # compared and named as built (defaults filled in)
     built = [_built_settings(n) for n in nodes] \

@@ -2685,6 +2685,15 @@ def test_backbone_weights_exported_keep_what_the_settings_warning_needs(
     same = exported('same')
     record = run(same, 'same')
     assert lines == [] and record['trained_settings_differ'] == []
+    # of another width: refused as the run's exported backbone weights,
+    # not as the run's checkpoint (which the file is not)
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError) as err:
+        run(same, 'wide', ['model.backbone.base_channels=16',
+                           'model.backbone.stem_channels=16'])
+    assert 'it is backbone weights exported from a MoCoV3 run' in \
+        str(err.value) and 'MoCoV3 checkpoint' not in str(err.value), \
+        str(err.value)
 
 
 def _unit_image_checkpoint(path, state, mode='rgb'):
@@ -2735,10 +2744,12 @@ def test_a_checkpoint_trained_on_unit_images_is_offered_the_options(
         return record, np.load(out)
 
     record, shipped = run('shipped')
+    # its mean / std not recorded: named as what spells its images
     head = _settings_warning_head(ckpt, [
-        'model.data_preprocessor.mean: [0, 0, 0] -> [123.675, 116.28, '
-        '103.53]', 'model.data_preprocessor.std: [255, 255, 255] -> '
-        '[58.395, 57.12, 57.375]'])
+        'model.data_preprocessor.mean: [0, 0, 0] for its [0, 1] RGB images '
+        '(ToUnitTensor) -> [123.675, 116.28, 103.53]',
+        'model.data_preprocessor.std: [255, 255, 255] for its [0, 1] RGB '
+        'images (ToUnitTensor) -> [58.395, 57.12, 57.375]'])
     assert len(lines) == 1 and lines[0].startswith(head), lines
     record, spelt = run('as_trained', shlex.split(lines[0][len(head):]))
     assert lines == [] and record['trained_settings_differ'] == []

@@ -228,8 +228,10 @@ def image_size_note(cfg, checkpoint: str,
 
 def _trained_meta(checkpoint: str) -> Any:
     """The ``meta`` of ``checkpoint`` (read without its tensors), or None
-    where it holds none or it cannot be read so (backbone weights, a
-    bare state dict: their training settings are not judged)."""
+    where it holds none or it cannot be read so (a bare state dict: its
+    training settings are not judged). Backbone weights that
+    :func:`~openselfsup.utils.checkpoint.extract_backbone_weights` wrote
+    carry the training config's text in theirs, and are judged by it."""
     from ..utils.checkpoint_files import MetaUnread, checkpoint_meta
     try:
         return checkpoint_meta(checkpoint)
@@ -331,8 +333,10 @@ def _fit_hint(weights: Dict[str, torch.Tensor],
     from ..config import saved_model_type, trained_checkpoint_words
     from ..registry import MODELS
     from ..utils import with_article
+    from ..utils.checkpoint import is_backbone_export_meta
     meta = _trained_meta(checkpoint)  # a file it cannot read says none
-    what = trained_checkpoint_words(meta, checkpoint)
+    what = trained_checkpoint_words(meta, checkpoint,
+                                    exported=is_backbone_export_meta(meta))
     shape = _shape_hint(weights, own)
     if what is None:
         return shape

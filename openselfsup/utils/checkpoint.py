@@ -1191,13 +1191,20 @@ def _is_backbone_export(obj: Any) -> bool:
     the training image size, lists and config text only (a full model with
     its training meta, which mmpretrain's publish_model.py keeps with the
     state dict, is not)."""
-    from ..config import INIT_LISTS_KEY, TRAIN_ROOT_KEY
     meta = obj.get('meta', {}) if isinstance(obj, dict) else None
     return (isinstance(obj, dict) and 'state_dict' in obj
             and set(obj) <= {'state_dict', 'meta'}
-            and isinstance(meta, dict)
-            and set(meta) <= {'train_image_size', 'train_list', 'cfg',
-                              INIT_LISTS_KEY, TRAIN_ROOT_KEY})
+            and is_backbone_export_meta(meta))
+
+
+def is_backbone_export_meta(meta: Any) -> bool:
+    """Whether a checkpoint's ``meta`` is one that
+    :func:`extract_backbone_weights` writes (the training image size,
+    lists and config text only; a training run's holds more)."""
+    from ..config import INIT_LISTS_KEY, TRAIN_ROOT_KEY
+    return isinstance(meta, dict) and set(meta) <= {
+        'train_image_size', 'train_list', 'cfg', INIT_LISTS_KEY,
+        TRAIN_ROOT_KEY}
 
 
 def checkpoint_config(obj: Any) -> Optional[str]:
