@@ -429,6 +429,41 @@ def missing_model_file(kind: str, path: Any, key: Optional[str] = None,
         f'{key}: {should}; {way.format(key=key)}')
 
 
+def heads_needing_text(heads: Dict[str, Any]) -> List[str]:
+    """The keys of ``heads`` (``{name: head config}``: an HLSS model's
+    level heads, or its one shared head) whose ``TextInitHead`` embeds its
+    attribute sentences with the model's ``text_encoder``: one without an
+    ``embeddings_file`` and without an ``encoder`` of its own. The one rule
+    by which :class:`~openselfsup.models.algorithms.HLSS` builds its text
+    tower and :func:`check_model_files` looks for the tower's weights."""
+    return [k for k, cfg in heads.items()
+            if isinstance(cfg, dict)
+            and type_name(cfg.get('type')) == 'TextInitHead'
+            and not cfg.get('embeddings_file')
+            and cfg.get('encoder') is None]
+
+
+def _unbuilt_text_encoders(model: Any, key: str) -> List[str]:
+    """The dotted keys of the text encoders under ``model`` that are never
+    built, so whose weights are not read: an HLSS model's ``text_encoder``
+    where no head needs it (:func:`heads_needing_text`: every
+    ``TextInitHead`` reads an ``embeddings_file``, the
+    ``tools/make_attribute_embeddings.py`` workflow), and the ``encoder``
+    of a head that reads an ``embeddings_file`` (the file wins)."""
+    unbuilt = []
+    for where, node in config_dicts(model, key):
+        heads = node.get('heads')
+        if not isinstance(heads, dict):
+            continue
+        named = ({f'{where}.heads': heads} if 'type' in heads else
+                 {f'{where}.heads.{k}': v for k, v in heads.items()})
+        if not heads_needing_text(named):
+            unbuilt.append(f'{where}.text_encoder')
+        unbuilt += [f'{at}.encoder' for at, head in named.items()
+                    if isinstance(head, dict) and head.get('embeddings_file')]
+    return unbuilt
+
+
 def check_model_files(model: Any, key: str = 'model') -> None:
     """Refuse, torch-free, the model config ``model`` (at ``key``) whose
     components read a weights file or folder (:data:`MODEL_FILES`) that
@@ -436,14 +471,17 @@ def check_model_files(model: Any, key: str = 'model') -> None:
     built, after MMEngine had logged its environment and config (some
     300 lines) and, where the image tower had none, a warning that both
     open_clip towers start at random. A path None or empty is no file
-    (random weights, or the bundled text encoder).
+    (random weights, or the bundled text encoder), and a text encoder
+    that is never built is not looked for (:func:`_unbuilt_text_encoders`).
 
     Raises:
         InputError: :func:`missing_model_file`'s line, naming the key.
     """
+    unbuilt = _unbuilt_text_encoders(model, key)
     for where, node in config_dicts(model, key):
         kind = type_name(node.get('type'))
-        if kind not in MODEL_FILES:
+        if kind not in MODEL_FILES or any(
+                where == u or where.startswith(u + '.') for u in unbuilt):
             continue
         param, form = MODEL_FILES[kind][:2]
         path = node.get(param)

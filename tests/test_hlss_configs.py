@@ -247,3 +247,38 @@ def test_a_missing_text_tower_file_is_refused_before_the_run_is_built(
     from openselfsup.config import check_model_files, load_config
     check_model_files(load_config(
         config, {'model.text_encoder.pretrained': None}).model)
+
+
+def test_a_text_tower_that_is_never_built_is_not_looked_for(tmp_path):
+    """Every ``TextInitHead`` reading an ``embeddings_file`` (the
+    ``tools/make_attribute_embeddings.py`` workflow), HLSS never builds its
+    text tower: a ``model.text_encoder.pretrained`` not there was refused
+    all the same. It is looked for only where a head embeds its sentences
+    with it (the model's own rule, ``heads_needing_text``), and a head's
+    own ``encoder`` only where that head reads no file."""
+    from openselfsup.config import (check_model_files, heads_needing_text,
+                                    load_config)
+    from openselfsup.utils import InputError
+    config = os.path.join(ROOT, 'configs/demo/hlss_rn50w8_synthetic.py')
+    missing = str(tmp_path / 'missing.pt')
+    files = {f'model.heads.{lv}.embeddings_file': str(tmp_path / f'{lv}.npy')
+             for lv in ('patient', 'slide', 'patch')}
+    opts = dict(files, **{'model.text_encoder.pretrained': missing})
+    model = load_config(config, opts).model
+    assert heads_needing_text(dict(model.heads)) == []
+    check_model_files(model)  # no head builds the tower
+    # one head without its file: the tower is built for it, and refused
+    del opts['model.heads.slide.embeddings_file']
+    model = load_config(config, opts).model
+    assert heads_needing_text(dict(model.heads)) == ['slide']
+    with pytest.raises(InputError, match='model.text_encoder.pretrained'):
+        check_model_files(model)
+    # a head's own encoder: skipped beside its file, looked for without
+    own = dict(type='OpenCLIPText', model_name='RN50-quickgelu',
+               pretrained=missing)
+    model = load_config(config, files).model
+    model.heads.patch.encoder = dict(own)
+    check_model_files(model)
+    model.heads.patch.embeddings_file = None
+    with pytest.raises(InputError, match='model.heads.patch.encoder'):
+        check_model_files(model)

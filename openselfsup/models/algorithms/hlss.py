@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Union
 import torch
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 
-from ...config import type_name
+from ...config import heads_needing_text
 from ...registry import MODELS
 from ...utils import InputError
 from ..losses.hidisc import LEVELS, unknown_levels
@@ -87,10 +87,7 @@ class HLSS(BaseSelfSupervisor):
             cfgs = {lv: dict(cfg, level=lv) for lv, cfg in heads.items()}
         # the text encoder serves every TextInitHead, shared or per level
         encoder = None
-        needs_text = [k for k, cfg in cfgs.items()
-                      if type_name(cfg.get('type')) == 'TextInitHead'
-                      and not cfg.get('embeddings_file')
-                      and cfg.get('encoder') is None]
+        needs_text = heads_needing_text(cfgs)
         if needs_text and text_encoder is not None:
             from ..text_encoders import build_text_encoder
             encoder = build_text_encoder(dict(text_encoder))
