@@ -383,10 +383,12 @@ _CLIP_FILE = ('the open_clip weights of its model_name (as published: '
 _RANDOM = 'put the file there, or --cfg-options {key}=None for a random ' \
     'initialisation'
 #: the weights files and folders a model component reads when it is built,
-#: by its type: ``(parameter, 'file' or 'folder', what it is called, the
-#: key it has in the shipped configs, what it should be, the way out
-#: ({key}: its key))``; :func:`missing_model_file` words a missing one,
-#: :func:`check_model_files` looks for them before a run is built
+#: by its type: ``(parameter, 'file' or 'folder', what it is called
+#: ({model_name}: the component's), the key it has in the shipped configs,
+#: what it should be, the way out ({key}: its key))``;
+#: :func:`model_file_problem` words one that is not there, both for the
+#: component when it is built and for :func:`check_model_files`, which
+#: looks for them before a run is built (only text encoders read folders)
 MODEL_FILES = {
     'OpenCLIPImageTower': ('pretrained', 'file', 'open_clip checkpoint',
                            'model.backbone.pretrained', _CLIP_FILE,
@@ -408,24 +410,40 @@ MODEL_FILES = {
                         'model.backbone.checkpoint',
                         "HIPT's LocalGlobalRegressionHIPT state dict",
                         _RANDOM),
-    'TimmVisionTransformer': ('checkpoint', 'file', 'weights of the ViT',
+    'TimmVisionTransformer': ('checkpoint', 'file',
+                              'weights of {model_name}',
                               'model.backbone.checkpoint',
                               'a timm ViT state dict of its model_name',
                               _RANDOM),
 }
 
 
-def missing_model_file(kind: str, path: Any, key: Optional[str] = None,
-                       what: Optional[str] = None) -> str:
+#: the ViT ``TimmVisionTransformer`` builds without a ``model_name``
+TIMM_VIT_DEFAULT = 'vit_base_patch16_224'
+
+
+def model_file_problem(kind: str, path: Any, key: Optional[str] = None,
+                       model_name: Optional[str] = None) -> Optional[str]:
     """The line of a weights file or folder (:data:`MODEL_FILES`) that the
-    component of type ``kind`` reads and that is not at ``path``: the
-    path, the config ``key`` (default: the shipped configs'), what the
-    file should be, the way out, and where a relative path is looked for.
-    ``what``: the file's name in the line (default: the table's)."""
+    component of type ``kind`` reads and that is not at ``path``, or None
+    where it is there: a folder that is a file (``text encoder path is not
+    a directory``), else a path not there (the path, the config ``key``,
+    default the shipped configs', what the file should be, the way out,
+    and where a relative path is looked for). A file's path that is a
+    folder is left to the component, which says what it reads there.
+    ``model_name``: the component's, where the table's name holds it."""
     _, form, name, usual, should, way = MODEL_FILES[kind]
+    path = os.fspath(path)
+    if os.path.isfile(path) if form == 'file' else os.path.isdir(path):
+        return None
+    if form == 'file' and os.path.isdir(path):
+        return None
+    if os.path.exists(path):
+        return f'{path}: text encoder path is not a directory'
     key = key or usual
+    name = name.format(model_name=model_name or TIMM_VIT_DEFAULT)
     return with_missing_note(
-        f'{path}: {what or name} not found', os.fspath(path),
+        f'{path}: {name} not found', path,
         f'{key}: {should}; {way.format(key=key)}')
 
 
@@ -475,7 +493,7 @@ def check_model_files(model: Any, key: str = 'model') -> None:
     that is never built is not looked for (:func:`_unbuilt_text_encoders`).
 
     Raises:
-        InputError: :func:`missing_model_file`'s line, naming the key.
+        InputError: :func:`model_file_problem`'s line, naming the key.
     """
     unbuilt = _unbuilt_text_encoders(model, key)
     for where, node in config_dicts(model, key):
@@ -483,15 +501,14 @@ def check_model_files(model: Any, key: str = 'model') -> None:
         if kind not in MODEL_FILES or any(
                 where == u or where.startswith(u + '.') for u in unbuilt):
             continue
-        param, form = MODEL_FILES[kind][:2]
+        param = MODEL_FILES[kind][0]
         path = node.get(param)
         if not isinstance(path, (str, os.PathLike)) or not str(path):
             continue
-        there = os.path.isdir if form == 'folder' else os.path.isfile
-        if not there(os.fspath(path)) and not (
-                form == 'file' and os.path.isdir(os.fspath(path))):
-            raise InputError(missing_model_file(kind, path,
-                                                f'{where}.{param}'))
+        problem = model_file_problem(kind, path, f'{where}.{param}',
+                                     node.get('model_name'))
+        if problem:
+            raise InputError(problem)
 
 
 def check_pretrained_file(key: str, path: Any) -> None:

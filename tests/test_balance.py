@@ -652,6 +652,32 @@ def test_a_missing_text_encoder_folder_is_refused_before_anything_runs(
         'model.projection': 'text'}).model)
 
 
+def test_the_early_weights_check_says_what_the_component_says(tmp_path):
+    """The check before the run is built (``check_model_files``) and the
+    component built without it say one line: a text encoder ``path`` that
+    is a file was 'text encoder folder not found' early and 'text encoder
+    path is not a directory' when built; a ViT's missing ``checkpoint``
+    'weights of the ViT not found' early, 'weights of
+    vit_base_patch16_224 not found' when built."""
+    from openselfsup.config import check_model_files
+    from openselfsup.models.text_encoders import build_text_encoder
+    afile = tmp_path / 'afile'
+    afile.write_text('x')
+    cases = [('text_encoder', dict(type='HFMeanPoolText', path=str(afile)),
+              lambda cfg: build_text_encoder(dict(cfg))),
+             ('backbone', tiny_vit(checkpoint=str(tmp_path / 'vit.pth')),
+              lambda cfg: MODELS.build(dict(cfg)))]
+    for key, cfg, build in cases:
+        with pytest.raises(InputError) as early:
+            check_model_files({key: cfg}, 'model')
+        with pytest.raises(InputError) as built:
+            build(cfg)
+        assert str(early.value) == str(built.value)
+    assert str(early.value).startswith(
+        f'{tmp_path}/vit.pth: weights of vit_base_patch16_224 not found '
+        '(model.backbone.checkpoint: ')
+
+
 # Parameter names of HIPT's LocalGlobalHIPT (clemsgrs/hipt), which a
 # published checkpoint holds: a renamed module would no longer load it.
 HIPT_KEYS = [

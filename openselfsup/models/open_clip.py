@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
-from ..config import config_dicts, missing_model_file
+from ..config import config_dicts, model_file_problem
 from ..registry import MODELS
 from ..utils import InputError, Once
 from ..utils.progress import progress_bar
@@ -99,7 +99,7 @@ def clip_config(model_name: str, model_cfg: Optional[dict] = None) -> dict:
 def read_clip_state(path: str, kind: str = 'OpenCLIPImageTower') -> dict:
     """The state dict of an open_clip checkpoint file, read for the
     component of type ``kind`` (whose config key a missing file's line
-    names: :func:`~openselfsup.config.missing_model_file`).
+    names: :func:`~openselfsup.config.model_file_problem`).
 
     Raises:
         InputError: missing file, not a ``torch.save`` file readable with
@@ -109,7 +109,7 @@ def read_clip_state(path: str, kind: str = 'OpenCLIPImageTower') -> dict:
         raise InputError(f'{path}: is a folder, not an open_clip checkpoint '
                          'file (name the .pt / .bin file in it)')
     if not os.path.isfile(path):
-        raise InputError(missing_model_file(kind, path))
+        raise InputError(model_file_problem(kind, path))
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:  # unpickling, zip and EOF errors

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import nn
 
-from ..config import missing_model_file
+from ..config import model_file_problem
 from ..registry import MODELS
 from ..utils import InputError, first_line
 
@@ -77,16 +77,14 @@ def _check_model_dir(path: str, kind: str) -> str:
 
     Raises:
         InputError: ``path`` is missing (its config key, what it should
-            be and the way out: :func:`~openselfsup.config.
-            missing_model_file`), not a directory, or holds no
+            be and the way out), not a directory (both
+            :func:`~openselfsup.config.model_file_problem`), or holds no
             ``config.json``.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        # a relative path is the current folder's: the line says which
-        raise InputError(missing_model_file(kind, path))
-    if not os.path.isdir(path):
-        raise InputError(f'{path}: text encoder path is not a directory')
+    problem = model_file_problem(kind, path)
+    if problem:
+        raise InputError(problem)
     if not os.path.isfile(os.path.join(path, 'config.json')):
         raise InputError(f'{path}: not a model directory (no config.json); '
                          'give a local Hugging Face / sentence-transformers '

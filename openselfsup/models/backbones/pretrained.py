@@ -12,7 +12,7 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from ...config import missing_model_file
+from ...config import model_file_problem
 from ...utils import InputError
 
 
@@ -37,7 +37,7 @@ def read_weights(path: Optional[str], what: str,
         what (str): the model's name, for messages.
         kind (str): the backbone's type, whose config key, file and way
             out a missing file's line names
-            (:func:`~openselfsup.config.missing_model_file`).
+            (:func:`~openselfsup.config.model_file_problem`).
 
     Returns:
         dict | None: None when ``path`` is None.
@@ -53,8 +53,9 @@ def read_weights(path: Optional[str], what: str,
     path = os.fspath(path)
     if not os.path.isfile(path):
         # a relative path is the current folder's: the line says which
-        raise InputError(missing_model_file(kind, path,
-                                            what=f'weights of {what}'))
+        raise InputError(model_file_problem(kind, path, model_name=what)
+                         or f'{path}: is a folder, not a weights file of '
+                         f'{what} (name the file in it)')
     timm = require_timm(what)
     try:
         state = timm.models.load_state_dict(path, weights_only=True)

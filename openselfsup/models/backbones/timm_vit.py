@@ -11,6 +11,7 @@ from typing import Optional, Tuple
 import torch
 from mmengine.model import BaseModule
 
+from ...config import TIMM_VIT_DEFAULT
 from ...registry import MODELS
 from ...utils import InputError
 from .pretrained import (KeepsLoadedWeights, load_exact, read_weights,
@@ -41,7 +42,7 @@ class TimmVisionTransformer(KeepsLoadedWeights, BaseModule):
     Outputs a 1-tuple of ``[B, embed_dim]``.
     """
 
-    def __init__(self, model_name: str = 'vit_base_patch16_224',
+    def __init__(self, model_name: str = TIMM_VIT_DEFAULT,
                  checkpoint: Optional[str] = None, frozen_blocks: int = 0,
                  final_norm: bool = False, init_cfg=None, **kwargs):
         super().__init__(init_cfg)
@@ -81,7 +82,7 @@ class TimmVisionTransformer(KeepsLoadedWeights, BaseModule):
         built on the meta device (no weights, no memory); None where timm
         cannot build it."""
         timm = require_timm('TimmVisionTransformer')
-        name = cfg.get('model_name', 'vit_base_patch16_224')
+        name = cfg.get('model_name', TIMM_VIT_DEFAULT)
         try:
             with torch.device('meta'):
                 return type(timm.create_model(name, pretrained=False,
