@@ -676,6 +676,15 @@ def test_the_early_weights_check_says_what_the_component_says(tmp_path):
     assert str(early.value).startswith(
         f'{tmp_path}/vit.pth: weights of vit_base_patch16_224 not found '
         '(model.backbone.checkpoint: ')
+    # a folder for the file: left to the component, which says so (it
+    # said 'not found' of a folder that is there)
+    check_model_files({'backbone': tiny_vit(checkpoint=str(tmp_path))},
+                      'model')
+    with pytest.raises(InputError) as built:
+        MODELS.build(tiny_vit(checkpoint=str(tmp_path)))
+    assert str(built.value) == (
+        f'{tmp_path}: is a folder, not a weights file of '
+        'vit_base_patch16_224 (name the file in it)')
 
 
 # Parameter names of HIPT's LocalGlobalHIPT (clemsgrs/hipt), which a
