@@ -3321,14 +3321,15 @@ def test_a_resumed_sweep_of_other_lambdas_names_the_finished_runs_it_leaves_out(
     removed = [m for m in said if 'removed the previous' in m]
     assert removed == [
         f'{work}: removed the previous sweep\'s sweep.json, sweep.md, '
-        'sweep.png: this sweep reports the lambdas asked for (0 0.3), whose '
-        'runs are being added to or replaced; the finished runs lambda_0.5, '
-        'lambda_1 stay on disk, out of its report (this sweep writes them '
-        'anew when it completes)']
+        'sweep.png (this sweep writes its own report when it completes): '
+        'this sweep reports the lambdas asked for (0 0.3), whose runs are '
+        'being added to or replaced; the finished runs lambda_0.5, lambda_1 '
+        'stay on disk, out of its report']
     note = ('note: finished runs not in this report, which holds the '
-            'lambdas asked for (0 0.3): lambda_0.5, lambda_1; to report them '
-            'too, rerun with --lambdas 0 0.3 0.5 1 --resume (it reuses the '
-            'runs that ended with its settings and trains only the others)')
+            'lambdas asked for (0 0.3): lambda_0.5, lambda_1; to report '
+            'lambda_0.5, lambda_1 too, rerun with --lambdas 0 0.3 0.5 1 '
+            '--resume (it reuses the runs that ended with its settings and '
+            'trains only the others)')
     assert res['left_out'] == ['lambda_0.5', 'lambda_1']
     assert res['table'].rstrip().endswith(note)
     assert (work / 'sweep.md').read_text() == res['table']
@@ -3341,6 +3342,151 @@ def test_a_resumed_sweep_of_other_lambdas_names_the_finished_runs_it_leaves_out(
     assert [r['name'] for r in every['rows']] == [
         'baseline', 'lambda=0', 'lambda=0.3', 'lambda=0.5', 'lambda=1']
     assert not any('note: finished runs' in m for m in said)
+
+
+def _left_out_sweeps(crossmodal_root, tmp_path, monkeypatch):
+    """Stand-in sweeps in one work dir, each returning its result and
+    clearing the log lines and calls before: (sweep, options, runs,
+    said)."""
+    from openselfsup.apis import balance_sweep as bs
+    opts, runs = _stand_ins(crossmodal_root, monkeypatch)
+    said = []
+    monkeypatch.setattr(bs, 'print_log',
+                        lambda msg, *a, **k: said.append(msg))
+
+    def sweep(lambdas, options=None, **kwargs):
+        said.clear()
+        runs.calls.clear()
+        return bs.run_balance_sweep(
+            SLIDE_DEMO, lambdas, work_dir=str(tmp_path / 'sweep'),
+            baseline_epochs=1, cfg_options=options or opts, **kwargs)
+    return sweep, opts, runs, said
+
+
+def test_left_out_runs_that_no_resume_reuses_are_named_so(
+        crossmodal_root, tmp_path, monkeypatch):
+    """The left-out runs' way out, ``--lambdas ... --resume``, was given
+    for runs it refuses: runs of another learning rate (a sweep of other
+    settings in the folder since), and runs tuned from a baseline trained
+    again to other weights. Each left-out run is judged as --resume judges
+    it: these are named with why, and no --resume is offered for them;
+    a record that cannot be read is named as such, not a finished run."""
+    sweep, opts, runs, said = _left_out_sweeps(crossmodal_root, tmp_path,
+                                               monkeypatch)
+    work = tmp_path / 'sweep'
+    sweep([0.5])
+    other = {**opts, 'optim_wrapper.optimizer.lr': 0.0005}
+    res = sweep([0.3], other)
+    note = res['table'].rstrip().splitlines()[-1]
+    assert note == (
+        'note: finished runs not in this report, which holds the lambdas '
+        'asked for (0.3): lambda_0.5; not reusable by a --resume of these '
+        "settings: lambda_0.5 (tuned with other settings than this "
+        "sweep's)")
+    # as --resume judges it: the sweep of both lambdas refuses it
+    with pytest.raises(InputError, match='lambda_0.5'):
+        sweep([0.3, 0.5], other, resume=True)
+    # the baseline trained again to other weights: the runs tuned from
+    # the old one are refused by a --resume, and named so
+    sweep([0, 0.5], other)
+    runs.seed = 1
+    res = sweep([0], other)
+    assert res['table'].rstrip().splitlines()[-1] == (
+        'note: finished runs not in this report, which holds the lambdas '
+        'asked for (0): lambda_0.3, lambda_0.5; not reusable by a --resume '
+        'of these settings: lambda_0.3 (tuned from a baseline replaced '
+        'since), lambda_0.5 (tuned from a baseline replaced since)')
+    with pytest.raises(InputError, match='baseline'):
+        sweep([0, 0.5], other, resume=True)
+    # a run of these settings and baseline (trained again: the same
+    # weights): offered; a record that cannot be read: named as
+    # unreadable, with no lambda to offer
+    sweep([0, 0.3], other)
+    (work / 'lambda_0.7').mkdir()
+    from openselfsup.apis.balance_sweep import RUN_RECORD
+    (work / 'lambda_0.7' / RUN_RECORD).write_text('{not json')
+    res = sweep([0, 0.4], other, resume=True)
+    assert res['table'].rstrip().splitlines()[-1] == (
+        'note: finished runs not in this report, which holds the lambdas '
+        'asked for (0 0.4): lambda_0.3, lambda_0.5; to report lambda_0.3 '
+        'too, rerun with --lambdas 0 0.3 0.4 --resume (it reuses the runs '
+        'that ended with its settings and trains only the others); not '
+        'reusable by a --resume of these settings: lambda_0.5 (tuned from a '
+        'baseline replaced since), lambda_0.7 (its run record cannot be '
+        'read)')
+    [removed] = [m for m in said if 'removed the previous' in m]
+    assert removed.endswith('; the finished runs lambda_0.3, lambda_0.5 '
+                            'stay on disk, out of its report')
+
+
+def test_left_out_runs_of_seeds_are_offered_the_command_that_reports_them(
+        crossmodal_root, tmp_path, monkeypatch):
+    """Seeded runs left out of an unseeded sweep's report (and the
+    reverse) were offered ``--lambdas ... --seeds ... --resume`` 'to report
+    them too', which reports no run of the other kind. The line says the
+    command that reports them, without 'too'; run, it reports them."""
+    sweep, opts, runs, said = _left_out_sweeps(crossmodal_root, tmp_path,
+                                               monkeypatch)
+    sweep([0.5], seeds=[0, 1])
+    res = sweep([0.5], seeds=[0], resume=True)  # one kind: too
+    assert res['table'].rstrip().splitlines()[-1].endswith(
+        'lambda_0.5_seed_1; to report lambda_0.5_seed_1 too, rerun with '
+        '--lambdas 0.5 --seeds 0 1 --resume (it reuses the runs that ended '
+        'with its settings and trains only the others)')
+    res = sweep([0.5], resume=True)
+    note = res['table'].rstrip().splitlines()[-1]
+    assert note == (
+        'note: finished runs not in this report, which holds the lambdas '
+        'asked for (0.5): lambda_0.5_seed_0, lambda_0.5_seed_1; '
+        'lambda_0.5_seed_0, lambda_0.5_seed_1 ran with --seeds, which a '
+        'sweep without them does not report: --lambdas 0.5 --seeds 0 1 '
+        '--resume reports them')
+    # the command it names reports them, training nothing
+    every = sweep([0.5], seeds=[0, 1], resume=True)
+    assert runs.calls == []
+    assert {'lambda=0.5 seed=0', 'lambda=0.5 seed=1'} <= {
+        r['name'] for r in every['rows']}
+    # the reverse: the unseeded run, left out of a seeded report of
+    # another lambda
+    res = sweep([0.3], seeds=[0, 1], resume=True)
+    assert res['table'].rstrip().splitlines()[-1].endswith(
+        'lambda_0.5 ran without --seeds, which a sweep with them does not '
+        'report: --lambdas 0.5 --resume, without --seeds, reports them')
+    again = sweep([0.5], resume=True)
+    assert runs.calls == [] and [r['name'] for r in again['rows']] == [
+        'baseline', 'lambda=0.5']
+
+
+def test_a_seed_reused_from_the_unseeded_run_keeps_its_notes(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A seeded --resume reuses the unseeded run as the config seed's
+    run: its row was built again without the run's ``notes`` (constant
+    grade predictions), so the kappa note under the table went missing."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    sweep, opts, runs, said = _left_out_sweeps(crossmodal_root, tmp_path,
+                                               monkeypatch)
+    plain = bs.train
+    note = 'all 12 predictions are grade 2'
+
+    def train(config, **kwargs):
+        runner = plain(config, **kwargs)
+        noted = kwargs['cfg_options']['model.balance'] == 0.5
+        metric = SimpleNamespace(notes={'kappa': note} if noted else {})
+        runner.val_loop = SimpleNamespace(
+            evaluator=SimpleNamespace(metrics=[metric]))
+        return runner
+    monkeypatch.setattr(bs, 'train', train)
+    seed = bs.config_seed(load_config(SLIDE_DEMO, opts))
+    first = sweep([0.5])
+    [own] = [r for r in first['rows'] if r['name'] == 'lambda=0.5']
+    assert own['notes'] == {'kappa': note}
+    res = sweep([0.5], seeds=[seed, seed + 1], resume=True)
+    assert [os.path.basename(c) for c in runs.calls] == [
+        f'lambda_0.5_seed_{seed + 1}']
+    rows = {r['name']: r for r in res['rows']}
+    assert rows[f'lambda=0.5 seed={seed}']['notes'] == own['notes']
+    assert f'note: lambda=0.5 seed={seed}: kappa: {note}' in res['table']
 
 
 def _grade_results(scores, grades, seed=0):

@@ -718,8 +718,8 @@ def _remove_previous_report(work_dir: str, paths: Sequence[str],
     if not there:
         return
     _say(f'{work_dir}: removed the previous sweep\'s '
-         f'{", ".join(os.path.basename(p) for p in there)}: {why} '
-         '(this sweep writes them anew when it completes)')
+         f'{", ".join(os.path.basename(p) for p in there)} (this sweep '
+         f'writes its own report when it completes): {why}')
 
 
 def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
@@ -1040,12 +1040,29 @@ def _run_folders(folder: str) -> List[str]:
             and os.path.isdir(os.path.join(folder, n))]
 
 
-def runs_left_out(work_dir: str, reported: Sequence[str]) -> List[dict]:
-    """The finished runs in ``work_dir`` that a report of the run folders
+#: what :func:`runs_left_out` says of a run folder left out of a report:
+#: its record holds this sweep's settings and baseline (a ``--resume`` of
+#: its lambda reuses it), other settings, another baseline's digest, or
+#: it cannot be read
+LEFT_OUT_STATES = {
+    'reusable': '',
+    'other settings': 'tuned with other settings than this sweep\'s',
+    'replaced baseline': 'tuned from a baseline replaced since',
+    'unreadable': 'its run record cannot be read',
+}
+
+
+def runs_left_out(work_dir: str, reported: Sequence[str],
+                  judge: Optional[Callable[[str, dict], str]] = None
+                  ) -> List[dict]:
+    """The runs in ``work_dir`` that a report of the run folders
     ``reported`` does not hold: every lambda run folder there
-    (:func:`_run_folders`) with its record (:data:`RUN_RECORD`), as
-    ``dict(folder=<name>, lambda=<value or None>, seed=<seed or None>)``
-    (the values its record's row holds; None where it cannot be read). A
+    (:func:`_run_folders`) with a record (:data:`RUN_RECORD`), as
+    ``dict(folder=<name>, lambda=<value or None>, seed=<seed or None>,
+    state=...)``: the values its record's row holds, and its state
+    (:data:`LEFT_OUT_STATES`): ``'unreadable'`` where the record cannot be
+    read, else ``judge(run_dir, row)`` (the sweep's comparison of the
+    record with its settings and baseline), ``'finished'`` without one. A
     sweep run with other ``--lambdas`` (or ``--seeds``) than the one
     before it in the folder reports the runs asked for; these stay on
     disk, named by :func:`left_out_line`."""
@@ -1060,37 +1077,71 @@ def runs_left_out(work_dir: str, reported: Sequence[str]) -> List[dict]:
             row = load_json(os.path.join(run_dir, RUN_RECORD),
                             'sweep run record')['row']
             lam, seed = row.get('lambda'), row.get('seed')
+            if not (_is_row(row) and is_number(lam)
+                    and (seed is None or is_int(seed))):
+                raise TypeError  # no run's row: as unreadable
         except (InputError, KeyError, TypeError, AttributeError):
-            lam = seed = None
+            out.append({'folder': os.path.basename(run_dir), 'lambda': None,
+                        'seed': None, 'state': 'unreadable'})
+            continue
         out.append({'folder': os.path.basename(run_dir), 'lambda': lam,
-                    'seed': seed})
+                    'seed': seed,
+                    'state': judge(run_dir, row) if judge else 'finished'})
     return out
 
 
 def left_out_line(left: Sequence[dict], lambdas: Sequence[float],
                   seeds: Optional[Sequence[int]]) -> str:
-    """One line naming the finished runs ``left`` (:func:`runs_left_out`)
-    that the report of ``lambdas`` (``seeds``) leaves out, and the sweep
-    that reports them too: the lambdas asked for and theirs, with
-    ``--resume``, which reuses every run that ended with its settings."""
+    """One line naming the runs ``left`` (:func:`runs_left_out`) that the
+    report of ``lambdas`` (``seeds``) leaves out and what reports them:
+    those this sweep could reuse (``'reusable'``) of its kind (with seeds,
+    or without), the sweep of the lambdas asked for and theirs with
+    ``--resume``, which reuses every run that ended with its settings;
+    those of the other kind, the one command that reports them (a sweep
+    with ``--seeds`` reports no run without a seed, and the reverse);
+    the others named with their state, without a ``--resume`` (which
+    refuses a run of other settings or another baseline)."""
+    folders = lambda rs: ', '.join(r['folder'] for r in rs)  # noqa: E731
+    names = lambda rs: sorted({lambda_name(r['lambda']) for r in rs},  # noqa
+                              key=float)
     asked = [lambda_name(v) for v in lambdas]
-    theirs = [lambda_name(r['lambda']) for r in left
-              if isinstance(r['lambda'], (int, float))]
-    every = sorted(set(asked) | set(theirs), key=float)
-    other_seeds = sorted({r['seed'] for r in left if r['seed'] is not None}
-                         - set(seeds or ()))
-    way = f'rerun with --lambdas {" ".join(every)}'
-    if other_seeds:
-        way += ' --seeds ' + ' '.join(
-            str(s) for s in sorted(set(seeds or ()) | set(other_seeds)))
-    way += ' --resume (it reuses the runs that ended with its settings and ' \
-        'trains only the others)'
-    if seeds is not None and any(r['seed'] is None for r in left):
-        way += '; runs without a seed are reported by a sweep without --seeds'
-    return (f'note: finished runs not in this report, which holds the '
-            f'lambdas asked for ({" ".join(asked)}): '
-            f'{", ".join(r["folder"] for r in left)}; to report them too, '
-            f'{way}')
+    finished = [r for r in left if r['state'] != 'unreadable']
+    reuse = [r for r in finished if r['state'] == 'reusable']
+    mine = [r for r in reuse if (r['seed'] is None) == (seeds is None)]
+    other_kind = [r for r in reuse if r not in mine]
+    parts = []
+    if mine:
+        way = ('--lambdas '
+               + ' '.join(sorted(set(asked) | set(names(mine)), key=float)))
+        if seeds is not None:
+            way += ' --seeds ' + ' '.join(str(s) for s in sorted(
+                set(seeds) | {r['seed'] for r in mine}))
+        parts.append(f'to report {folders(mine)} too, rerun with {way} '
+                     '--resume (it reuses the runs that ended with its '
+                     'settings and trains only the others)')
+    if other_kind:
+        if seeds is None:
+            theirs = ' '.join(str(s) for s in sorted(
+                {r['seed'] for r in other_kind}))
+            parts.append(f'{folders(other_kind)} ran with --seeds, which a '
+                         'sweep without them does not report: --lambdas '
+                         f'{" ".join(names(other_kind))} --seeds {theirs} '
+                         '--resume reports them')
+        else:
+            parts.append(f'{folders(other_kind)} ran without --seeds, which '
+                         'a sweep with them does not report: --lambdas '
+                         f'{" ".join(names(other_kind))} --resume, without '
+                         '--seeds, reports them')
+    stuck = [r for r in left if r['state'] not in ('reusable', 'finished')]
+    if stuck:
+        parts.append('not reusable by a --resume of these settings: ' + ', '
+                     .join(f'{r["folder"]} ({LEFT_OUT_STATES[r["state"]]})'
+                           for r in stuck))
+    head = (f'note: finished runs not in this report, which holds the '
+            f'lambdas asked for ({" ".join(asked)}): {folders(finished)}'
+            if finished else 'note: run folders not in this report, which '
+            f'holds the lambdas asked for ({" ".join(asked)})')
+    return head + ''.join(f'; {p}' for p in parts)
 
 
 def holds_sweep(folder: str, tag: Optional[str] = None) -> bool:
@@ -1613,25 +1664,43 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         # where it ended with this sweep's other settings, code version and
         # the baseline reused here; another run there is not this sweep's
         # (neither refused nor reused: the seed's own run trains)
+        def judged(lam: float, seed: Optional[int], baseline: str,
+                   run_dir: Optional[str] = None) -> tuple:
+            # the run of (lam, seed) in its folder (or ``run_dir``, which
+            # must be that folder) judged as --resume judges it, neither
+            # refused nor reused: (state, record), the state one of
+            # LEFT_OUT_STATES' (the record where it is 'reusable')
+            _, _, run, there, opts = lambda_run(lam, lambda_name(lam), seed)
+            if run_dir is not None and \
+                    os.path.abspath(run_dir) != os.path.abspath(there):
+                return 'other settings', None  # not the folder of its run
+            here, uncompared = settings(opts, skip=('load_from',))
+            try:
+                record = _recorded_run(there, here, run, uncompared,
+                                       available)
+            except InputError:
+                return 'other settings', None
+            if not record:
+                return 'unreadable', None
+            if record['settings'].get('baseline') != baseline:
+                return 'replaced baseline', None
+            return 'reusable', record
+
         same_seed = config_seed(cfg) if resume and base_record and \
             seeds is not None else None
         for i, (lam, seed, *_) in enumerate(lambda_runs):
             if same_seed is None or seed != same_seed or records[i]:
                 continue
             name = lambda_name(lam)
-            _, _, unseeded, there, opts = lambda_run(lam, name)
-            here, uncompared = settings(opts, skip=('load_from',))
-            try:
-                record = _recorded_run(there, here, unseeded, uncompared,
-                                       available)
-            except InputError:
-                record = None
-            if record and record['settings'].get('baseline') == \
-                    base_record['checkpoint']:
+            state, record = judged(lam, None, base_record['checkpoint'])
+            if state == 'reusable':
                 row = record['row']
-                records[i] = dict(record, run_dir=there, row=dict(
+                records[i] = dict(record, run_dir=lambda_run(lam, name)[3],
+                                  row=dict(
                     name=f'lambda={name} seed={seed}', **{'lambda': lam},
-                    seed=seed, epochs=row['epochs'], metrics=row['metrics']))
+                    seed=seed, epochs=row['epochs'], metrics=row['metrics'],
+                    # what its numbers do not say, as in its own row
+                    **({'notes': row['notes']} if row.get('notes') else {})))
         # runs recorded before the data folders were fingerprinted: reused
         # as then, said once
         unchecked = [d for d, r in [(base_dir, base_record)] + [
@@ -1695,15 +1764,15 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # replaced (or added to), and with them what the old report says
             if first:
                 first.clear()
-                left = runs_left_out(work_dir, reported_dirs())
+                left = [r['folder'] for r in runs_left_out(
+                    work_dir, reported_dirs()) if r['state'] != 'unreadable']
                 _remove_previous_report(
                     work_dir, list(paths.values()), 'this sweep reports the '
                     f'lambdas asked for ({" ".join(names)}), ' + (
                         'whose runs are being added to or replaced'
                         if resume else 'whose runs are being replaced') + (
-                        f'; the finished runs '
-                        f'{", ".join(r["folder"] for r in left)} stay '
-                        'on disk, out of its report' if left else ''))
+                        f'; the finished runs {", ".join(left)} stay on '
+                        'disk, out of its report' if left else ''))
             _forget_run(run_dir)
             # where the sweep is: each run's log shows its own epochs and
             # eta only, between config dumps of a hundred lines
@@ -1829,7 +1898,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             table = f'{TEST_IS_VALIDATION}\n\n{table}'
         # finished runs of other lambdas (seeds) in the work dir: named
         # under the table and in the log, with the sweep that reports them
-        left = runs_left_out(work_dir, reported_dirs())
+        left = runs_left_out(
+            work_dir, reported_dirs(),
+            lambda run_dir, row: judged(row['lambda'], row.get('seed'),
+                                        baseline, run_dir)[0])
         if left:
             note = left_out_line(left, lambdas, seeds)
             table = f'{table}\n{note}\n'
