@@ -3376,28 +3376,31 @@ def test_left_out_runs_that_no_resume_reuses_are_named_so(
     work = tmp_path / 'sweep'
     sweep([0.5])
     other = {**opts, 'optim_wrapper.optimizer.lr': 0.0005}
-    res = sweep([0.3], other)
-    note = res['table'].rstrip().splitlines()[-1]
-    assert note == (
-        'note: finished runs not in this report, which holds the lambdas '
-        'asked for (0.3): lambda_0.5; not reusable by a --resume of these '
-        "settings: lambda_0.5 (tuned with other settings than this "
-        "sweep's)")
-    # as --resume judges it: the sweep of both lambdas refuses it
-    with pytest.raises(InputError, match='lambda_0.5'):
-        sweep([0.3, 0.5], other, resume=True)
+
+    def named_and_refused(asked, left, resumed, refused):
+        # the sweep of ``asked`` names the runs ``left`` (folder: why)
+        # as no --resume reuses them, and the --resume of ``resumed``
+        # (those lambdas) is refused, naming ``refused``
+        res = sweep(asked, other)
+        assert res['table'].rstrip().splitlines()[-1] == (
+            'note: finished runs not in this report, which holds the '
+            f'lambdas asked for ({" ".join(map(str, asked))}): '
+            f'{", ".join(left)}; not reusable by a --resume of these '
+            'settings: ' + ', '.join(f'{f} ({why})'
+                                     for f, why in left.items()))
+        with pytest.raises(InputError, match=refused):
+            sweep(resumed, other, resume=True)
+
+    named_and_refused([0.3], {'lambda_0.5': "tuned with other settings "
+                                            "than this sweep's"},
+                      [0.3, 0.5], 'lambda_0.5')
     # the baseline trained again to other weights: the runs tuned from
     # the old one are refused by a --resume, and named so
     sweep([0, 0.5], other)
     runs.seed = 1
-    res = sweep([0], other)
-    assert res['table'].rstrip().splitlines()[-1] == (
-        'note: finished runs not in this report, which holds the lambdas '
-        'asked for (0): lambda_0.3, lambda_0.5; not reusable by a --resume '
-        'of these settings: lambda_0.3 (tuned from a baseline replaced '
-        'since), lambda_0.5 (tuned from a baseline replaced since)')
-    with pytest.raises(InputError, match='baseline'):
-        sweep([0, 0.5], other, resume=True)
+    replaced = 'tuned from a baseline replaced since'
+    named_and_refused([0], {'lambda_0.3': replaced, 'lambda_0.5': replaced},
+                      [0, 0.5], 'baseline')
     # a run of these settings and baseline (trained again: the same
     # weights): offered; a record that cannot be read: named as
     # unreadable, with no lambda to offer
