@@ -3003,6 +3003,42 @@ def test_an_interrupted_sweep_says_the_command_that_continues_it(
     assert runs.calls == [str(work / 'lambda_0'), str(work / 'lambda_1')]
 
 
+@pytest.mark.slow
+def test_a_ctrl_c_in_a_real_lambda_run_says_the_sweeps_way_alone(
+        crossmodal_root, tmp_path, monkeypatch, capsys):
+    """Ctrl-C in a lambda run that had saved epoch_1.pth printed the
+    runner's advice before the sweep's: 'this run continues with --resume
+    <sweep>/lambda_0.5/epoch_1.pth; <sweep>: ...', and that tools/train.py
+    --resume trains the run's folder with the config's model.balance, not
+    0.5, without a word. The line is the sweep's alone (a real sweep, its
+    lambda run stopped by a hook after its first checkpoint)."""
+    from mmengine.hooks import CheckpointHook
+
+    from openselfsup.apis import run_balance_sweep
+    from openselfsup.utils import run_cli
+    work = tmp_path / 'sweep'
+    saved = CheckpointHook.after_train_epoch
+
+    def save_then_stop(self, runner):  # Ctrl-C once epoch_1.pth is saved
+        saved(self, runner)
+        if os.path.basename(runner.work_dir) == 'lambda_0.5':
+            assert os.path.isfile(os.path.join(runner.work_dir,
+                                               'epoch_1.pth'))
+            raise KeyboardInterrupt
+    monkeypatch.setattr(CheckpointHook, 'after_train_epoch', save_then_stop)
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 2,
+            'default_hooks.checkpoint.interval': 1}
+    capsys.readouterr()
+    assert run_cli(lambda _: run_balance_sweep(
+        SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=0,
+        cfg_options=opts, resume_command='SWEEP --resume'), []) == 130
+    said = [line for line in capsys.readouterr().err.splitlines()
+            if line.startswith('interrupted')]
+    assert said == [f'interrupted: {work}: the runs that ended are kept; '
+                    'continue the sweep with: SWEEP --resume'], said
+
+
 def test_an_interrupted_rerun_with_other_settings_is_not_told_to_resume(
         crossmodal_root, tmp_path, monkeypatch, capsys):
     """A finished sweep run again without --resume and with another

@@ -1798,7 +1798,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                                    cfg_options=base_opts,
                                    earlier_run_hint=earlier_run_hint,
                                    other_run_ways=other_run_ways,
-                                   loaded=run_cfg, evaluates=evaluated)
+                                   loaded=run_cfg, evaluates=evaluated,
+                                   says_how_to_continue=False)  # _how_to_continue's
                 else:
                     # evaluated, never trained: it writes over no
                     # checkpoint of an earlier baseline there, and says
@@ -1857,7 +1858,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                                cfg_options=opts,
                                earlier_run_hint=earlier_run_hint,
                                other_run_ways=other_run_ways,
-                               loaded=run_cfg, evaluates=evaluated)
+                               loaded=run_cfg, evaluates=evaluated,
+                               says_how_to_continue=False)  # _how_to_continue's
                 metrics, noted = evaluate(runner, run, run_cfg)
             name = f'lambda={lambda_name(lam)}'
             seeded = {} if seed is None else dict(seed=seed)

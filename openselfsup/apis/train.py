@@ -2523,7 +2523,8 @@ def train(config: str,
           earlier_run_hint: str = EARLIER_RUN_HINT,
           loaded: Optional[Config] = None,
           evaluates: Sequence[str] = EVALUATIONS,
-          other_run_ways: Optional[str] = None):
+          other_run_ways: Optional[str] = None,
+          says_how_to_continue: bool = True):
     """Build a runner from ``config`` and train.
 
     Args:
@@ -2574,6 +2575,11 @@ def train(config: str,
             leaves torch's warning of them out; MMEngine's own Runner does
             not: its caller evaluates it inside
             :func:`worker_warnings_left_out`.
+        says_how_to_continue (bool): whether a Ctrl-C's ``interrupted``
+            line names the ``--resume`` of this run's checkpoint (an
+            AtomicRunner's); False where the caller says its own (the
+            lambda sweep: that --resume would train with the config's
+            lambda).
 
     Returns:
         mmengine.runner.Runner: the runner after training.
@@ -2631,6 +2637,8 @@ def train(config: str,
         # a Terminated before the run has started, then SIGKILL)
         with work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]):
             runner = _built(cfg, notes, config, evaluates=evaluates)
+            if hasattr(runner, 'says_how_to_continue'):
+                runner.says_how_to_continue = says_how_to_continue
             when_started = getattr(runner, 'when_started', None)
             if when_started is None:  # a runner that never says it started
                 restore_sigterm()

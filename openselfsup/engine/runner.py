@@ -3600,6 +3600,12 @@ class AtomicRunner(Runner):
         #: resumed from (None: neither), which :meth:`_guarded`'s advice
         #: names
         self._continue_from: Optional[str] = None
+        #: whether a Ctrl-C's ``interrupted`` line names the ``--resume``
+        #: of tools/train.py that continues this run (:meth:`_note_resume`);
+        #: False where the caller says its own way to continue (a lambda
+        #: sweep: tools/train.py's --resume of a run's checkpoint trains
+        #: it with the config's lambda, not the sweep's)
+        self.says_how_to_continue = True
         #: the training lists the run's initial weights had been trained
         #: on, recorded in its checkpoints' meta (:meth:`load_or_resume`)
         self._initial_lists = ()
@@ -4175,7 +4181,7 @@ class AtomicRunner(Runner):
         line (:func:`~openselfsup.utils.errors.note_interruption`): it
         said only ``interrupted``, as the sweep's said how to continue."""
         advice = self._resume_advice(training)
-        if advice is not None:
+        if advice is not None and self.says_how_to_continue:
             note_interruption(exc, f'this run continues with {advice}')
 
     def _log_stop(self, exc: Exception) -> None:
