@@ -308,10 +308,10 @@ def test_a_ctrl_c_after_a_save_names_the_checkpoint_to_resume(
                        '/', n_images=8, batch=4, epochs=2, custom_hooks=[
                            dict(type='CtrlCHookForTests')])
 
-    def line(iteration, work):
+    def line(iteration, work, resume=False):
         at['iter'] = iteration
         with pytest.raises(KeyboardInterrupt) as stop:
-            train(cfg, work_dir=str(work))
+            train(cfg, work_dir=str(work), resume=resume)
         capsys.readouterr()
         assert _stopped(stop.value) == 130
         return capsys.readouterr().err.strip()
@@ -321,6 +321,14 @@ def test_a_ctrl_c_after_a_save_names_the_checkpoint_to_resume(
     assert line(2, work) == ('interrupted: this run continues with '
                              f'--resume {work}/epoch_1.pth')
     assert (work / 'epoch_1.pth').is_file()
+    # resumed from it into another folder and stopped in its second
+    # iteration, before it saved one of its own: the checkpoint it resumed
+    # from, with that folder
+    other = tmp_path / 'r'
+    assert line(3, other, resume=str(work / 'epoch_1.pth')) == (
+        'interrupted: this run continues with --resume '
+        f'{work}/epoch_1.pth --work-dir {other}')
+    assert not (other / 'epoch_2.pth').exists()
     # in epoch 1: nothing saved, nothing to continue from
     assert line(0, tmp_path / 'v') == 'interrupted'
 
