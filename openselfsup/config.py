@@ -1743,45 +1743,65 @@ def _moved_variables(cfg: Config, overrides: Dict[str, Any]
                      ) -> List[Tuple[str, str, str, Dict[str, Any]]]:
     """Before ``overrides`` (``{dotted key: value}``, the copies of each
     option included) are merged into ``cfg``: for each string variable of
-    the file (:func:`variable_source`, set into two keys or more) of
-    which an override moves one copy from the variable's folder to
-    another (``train_dataloader.dataset.data_root=/x`` of ``data_root =
-    'data/hier32'``; ``...metadata=/x/metadata.json`` moves it to ``/x``
-    too), ``(variable, its value, the new folder, {key set from it: its
-    value})``, the first override of a variable deciding its new
-    folder."""
+    the file that names a path (:func:`_names_a_path`) and is copied as it
+    is into two keys or more, of which an override moves one copy to
+    another folder (``train_dataloader.dataset.data_root=/x`` of
+    ``data_root = 'data/hier32'``), ``(variable, its value, the new
+    value, {key holding a copy: its value})``, the first override of a
+    variable deciding its new value. A key whose value only starts with
+    the variable (``ann_file=data_root + 'meta/train.txt'``) is no copy:
+    an override of it moves no folder (it was read as moving
+    ``data_root`` to ``''``); the same folder written another way
+    (``./data/hier32``, its absolute path) moves nothing."""
     flat = flat_config(cfg.to_dict())
     found: Dict[str, Tuple[str, str, str, Dict[str, Any]]] = {}
     for key, value in overrides.items():
         old = flat.get(key)
         if not (isinstance(value, str) and isinstance(old, str)) or \
-                value == old:
+                not value or _same_folder(value, old):
             continue
         source = variable_source(cfg, key)
-        if source is None or len(source[1]) < 2 or source[0] in found:
+        if source is None or source[0] in found or cfg[source[0]] != old:
             continue
         name, uses, _ = source
-        root = cfg[name]
-        rest = old[len(root):]  # '' or '/metadata.json'
-        if not old.startswith(root) or not value.endswith(rest):
-            continue  # no folder to tell
-        folder = value[:len(value) - len(rest)]
-        if folder.rstrip('/') != root.rstrip('/'):
-            found[name] = (name, root, folder,
-                           {use: flat.get(use) for use in uses})
+        copies = {use: old for use in uses if flat.get(use) == old}
+        if len(copies) > 1 and _names_a_path(old, copies):
+            found[name] = (name, old, value, copies)
     return list(found.values())
 
 
+def _same_folder(a: str, b: str) -> bool:
+    """Whether the paths ``a`` and ``b`` name the same file or folder
+    (``./data/hier32``, ``data/hier32/`` and its absolute path do)."""
+    return os.path.normpath(a) == os.path.normpath(b) or \
+        os.path.realpath(a) == os.path.realpath(b)
+
+
+#: the names of the keys whose value is a path (a dataset's folder, its
+#: list, the HLSS metadata and split files)
+_PATH_KEYS = ('data_root', 'ann_file', 'metadata', 'split', 'data_prefix')
+
+
+def _names_a_path(value: str, copies: Sequence[str]) -> bool:
+    """Whether a variable of ``value`` copied into the keys ``copies``
+    names a path: a key of :data:`_PATH_KEYS` holds it, or it holds a
+    path separator, or it exists on disk (not ``layout='opensrh'``, nor
+    a transform's ``backend='pillow'``)."""
+    return any(use.rsplit('.', 1)[-1] in _PATH_KEYS for use in copies) or \
+        '/' in value or os.sep in value or os.path.exists(value)
+
+
 def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
-                        take: bool = False) -> Optional[str]:
-    """A warning for the run's log where the ``--cfg-options`` given to
-    :func:`load_config` moved some of the keys a variable of the config
-    file set (``data_root``, which the HLSS demo copies into its
-    training set, kNN bank and query sets and their hook: 15 keys) to
-    another folder and left others on the variable's:
+                        take: bool = False) -> List[str]:
+    """Warnings for the run's log where the ``--cfg-options`` given to
+    :func:`load_config` moved some of the copies of a path variable of
+    the config file (``data_root``, which the HiDisc demo copies into its
+    training set, kNN bank and query sets and their hook) to another
+    folder and left others on the variable's:
     ``train_dataloader.dataset.data_root=/x`` trained on ``/x`` and the
-    kNN table came from ``data/hier32``, exit 0, no word. Naming the keys
-    left and the ``--cfg-options`` that move them too; None where every
+    kNN table came from ``data/hier32``, exit 0, no word. One line per
+    variable (``data_root``, ``metadata``, ``split``), naming its copies
+    left and the ``--cfg-options`` that move them too; none where every
     copy was set, no option changed one, or the file itself points its
     keys at several folders (only options count).
 
@@ -1797,39 +1817,37 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
     if take:
         object.__setattr__(cfg, _UNMOVED_NOTE, None)
     if not moved:
-        return None
+        return []
     set_by = vars(cfg).get(_OPTIONS_SET) or {}
     flat = flat_config(cfg.to_dict())
     said = []
-    for name, root, folder, uses in moved:
+    for name, root, target, copies in moved:
         # still the file's value (a section replaced, custom_hooks=[],
         # holds it no more)
-        left = {use: value for use, value in uses.items()
+        left = [use for use, value in copies.items()
                 if option_setting(cfg, use) is None
                 and use.split('.', 1)[0] not in unread
-                and use in flat and flat[use] == value}
+                and flat.get(use) == value]
         if not left:
             continue
-        options = sorted({set_by[k] for k in set_by if k in uses})
-        new = {use: folder + value[len(root):]
-               for use, value in left.items()}
+        options = sorted({set_by[k] for k in set_by if k in copies})
         # the copies an option of another reaches (custom_hooks.0.bank
         # follows knn_eval.bank) need none of their own
-        reached = mirrored_overrides(cfg, new)
-        fix = ' '.join(f'{use}={option_text(value) or repr(value)}'
-                       for use, value in new.items() if use not in reached)
+        reached = mirrored_overrides(cfg, dict.fromkeys(left, target))
+        value = option_text(target) or repr(target)
+        fix = ' '.join(f'{use}={value}' for use in left
+                       if use not in reached)
         where = _variable_file(cfg.filename, name) if cfg.filename \
             else None
         there = f'; or set {name} in {where}' if where else ''
         more = f' and {len(left) - 4} more' if len(left) > 4 else ''
         said.append(
-            f'--cfg-options {", ".join(options)} moved to {folder} '
-            f'keys that {cfg.filename} sets from its variable {name} '
-            f'({root}) and left {len(left)} of them on {root} '
-            f'({", ".join(list(left)[:4])}{more}):'
-            ' the config now points at both folders; set them too: '
-            f'--cfg-options {fix}{there}')
-    return 'warning: ' + '; '.join(said) if said else None
+            f'warning: --cfg-options {", ".join(options)} moved to '
+            f'{target} keys that {cfg.filename} sets from its variable '
+            f'{name} ({root}) and left {len(left)} of them on {root} '
+            f'({", ".join(left[:4])}{more}): the config now points at '
+            f'both paths; set them too: --cfg-options {fix}{there}')
+    return said
 
 
 #: the attribute of an :class:`OptionsConfig` holding its

@@ -517,7 +517,7 @@ def test_a_sweep_moved_to_another_folder_in_part_warns_once(
     data/balance/slides, exit 0, no word. The sweep now warns once at its
     start (not in each run), naming test_dataloader.dataset.data_root and
     the option that moves it; without --test, which reads no test set,
-    nothing."""
+    nothing; the validation set left, once too (each run reads it)."""
     from openselfsup.apis import run_balance_sweep
     opts = {**demo_on_test_slides(crossmodal_root),
             'test_dataloader.dataset.feat_dim': FEAT,
@@ -526,19 +526,25 @@ def test_a_sweep_moved_to_another_folder_in_part_warns_once(
     slides = opts['val_dataloader.dataset.data_root']
     monkeypatch.chdir(tmp_path)  # the demo's data/balance/slides, relative
     shutil.copytree(slides, tmp_path / 'data' / 'balance' / 'slides')
-    for test in (False, True):
-        work = tmp_path / f'sweep_{test}'
+    # the validation set left too, without --test: each run (the baseline,
+    # the lambda run) reads it, and its log would say it again
+    val_left = {k: v for k, v in opts.items()
+                if k != 'val_dataloader.dataset.data_root'}
+    for test, options, left in ((False, opts, None),
+                                (True, opts, 'test'),
+                                (False, val_left, 'val')):
+        work = tmp_path / f'sweep_{test}_{left}'
         run_balance_sweep(SLIDE_DEMO, [0], work_dir=str(work),
-                          baseline_epochs=0, cfg_options=opts, test=test,
+                          baseline_epochs=0, cfg_options=options, test=test,
                           resume_command='')
         out = ''.join(capfd.readouterr())
         said = [line for line in out.splitlines()
-                if 'the config now points at both folders' in line]
-        assert len(said) == int(test), said
-        if test:
+                if 'the config now points at both paths' in line]
+        assert len(said) == int(left is not None), said
+        if left:
             assert ('left 1 of them on data/balance/slides '
-                    '(test_dataloader.dataset.data_root)') in said[0], said
-            assert f'--cfg-options test_dataloader.dataset.data_root=' \
+                    f'({left}_dataloader.dataset.data_root)') in said[0], said
+            assert f'--cfg-options {left}_dataloader.dataset.data_root=' \
                 f'{slides};' in said[0], said
 
 

@@ -5810,17 +5810,24 @@ def _fix_of(note):
     return dict(item.split('=', 1) for item in said.split())
 
 
-def test_options_moving_some_copies_of_a_data_root_are_warned(tmp_path):
+def test_options_moving_some_copies_of_a_data_root_are_warned(
+        tmp_path, monkeypatch):
     """``--cfg-options train_dataloader.dataset.data_root=/x`` on a config
-    whose ``data_root`` variable also set its other loaders' (and its
-    list's) paths trained on /x and evaluated on the file's folder, exit
-    0, no word. Now a warning names the keys left on the file's folder and
-    the --cfg-options that move them too: given, every key is on /x and
-    nothing is said. Nothing either where the options set every copy,
-    set none, or set a key the file pointed at another folder itself; a
-    section the caller does not read (the test set of a run that does not
-    test) is not named."""
+    whose ``data_root`` variable also set its other loaders' folders
+    trained on /x and evaluated on the file's folder, exit 0, no word. Now
+    a warning names the copies left on the file's folder and the
+    --cfg-options that move them too: given, every copy is on /x and
+    nothing is said. Nothing either where the options set every copy, set
+    none, set a key the file pointed at another folder itself, or set the
+    same folder written another way; a section the caller does not read
+    (the test set of a run that does not test) is not named. A key whose
+    value only starts with the variable (``ann_file=data_root +
+    '/meta/train.txt'``) is no copy: its override moves no folder (it
+    was read as moving data_root to '', and advised data_root='')."""
     from openselfsup.config import load_config, unmoved_copies_note
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'data' / 'A').mkdir(parents=True)
+    os.symlink(tmp_path / 'data' / 'A', tmp_path / 'link')
     cfg = tmp_path / 'c.py'
     cfg.write_text(
         "data_root = 'data/A'\n"
@@ -5830,30 +5837,57 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(tmp_path):
         "test_dataloader = val_dataloader\n"
         "other = dict(dataset=dict(data_root='data/B'))\n")
     options = {'train_dataloader.dataset.data_root': '/x'}
-    note = unmoved_copies_note(load_config(str(cfg), options),
-                               unread=('test_dataloader',))
-    assert note == (
+    notes = unmoved_copies_note(load_config(str(cfg), options),
+                                unread=('test_dataloader',))
+    assert notes == [
         'warning: --cfg-options train_dataloader.dataset.data_root moved '
         f'to /x keys that {cfg} sets from its variable data_root (data/A) '
-        'and left 2 of them on data/A (val_dataloader.dataset.data_root, '
-        'train_dataloader.dataset.ann_file): the config now points at both '
-        'folders; set them too: --cfg-options '
-        'val_dataloader.dataset.data_root=/x '
-        'train_dataloader.dataset.ann_file=/x/meta/train.txt; '
-        f'or set data_root in {cfg}')
+        'and left 1 of them on data/A (val_dataloader.dataset.data_root): '
+        'the config now points at both paths; set them too: --cfg-options '
+        f'val_dataloader.dataset.data_root=/x; or set data_root in {cfg}']
     # the test set too where the caller reads it
-    assert 'test_dataloader.dataset.data_root=/x' in unmoved_copies_note(
-        load_config(str(cfg), options))
-    every = {**options, **_fix_of(note),
+    assert _fix_of(unmoved_copies_note(load_config(str(cfg), options))[0]) \
+        == {'val_dataloader.dataset.data_root': '/x',
+            'test_dataloader.dataset.data_root': '/x'}
+    every = {**options, 'val_dataloader.dataset.data_root': '/x',
              'test_dataloader.dataset.data_root': '/x'}
+    train = 'train_dataloader.dataset.'
     for quiet in ({}, every, {'other.dataset.data_root': '/y'},
-                  {'train_dataloader.dataset.data_root': 'data/A'}):
+                  {train + 'data_root': 'data/A'},
+                  # the same folder, written another way
+                  {train + 'data_root': './data/A'},
+                  {train + 'data_root': 'data/A/'},
+                  {train + 'data_root': str(tmp_path / 'data' / 'A')},
+                  {train + 'data_root': 'link'},
+                  # a list given anew, its images where they were
+                  {train + 'ann_file': 'meta/train.txt'},
+                  {train + 'ann_file': '/lists/meta/train.txt'}):
         assert unmoved_copies_note(load_config(str(cfg), quiet or None)) \
-            is None, quiet
+            == [], quiet
 
-    # the HLSS demo, whose data_root sets 15 keys (its kNN sets', its
-    # hook's, its metadata and split files'): the keys left are those the
-    # file set under data/hier32, read here from the file alone
+    # a variable that names no path is no folder to move: a transform's
+    # backend, a dataset's layout; one whose copies are data_root keys is
+    other = tmp_path / 'o.py'
+    other.write_text(
+        "backend = 'pillow'\nlayout = 'opensrh'\nroot = 'mine'\n"
+        "train_dataloader = dict(dataset=dict(layout=layout, "
+        "data_root=root, pipeline=[dict(backend=backend)]))\n"
+        "val_dataloader = dict(dataset=dict(layout=layout, "
+        "data_root=root, pipeline=[dict(backend=backend)]))\n")
+    assert unmoved_copies_note(load_config(str(other), {
+        train + 'pipeline.0.backend': 'cv2',
+        train + 'layout': 'metadata'})) == []
+    said = unmoved_copies_note(load_config(str(other), {
+        train + 'data_root': 'yours'}))
+    assert [_fix_of(n) for n in said] == [
+        {'val_dataloader.dataset.data_root': 'yours'}], said
+
+    # the HiDisc demo, whose data_root, metadata and split variables are
+    # each copied into the training set, the kNN sets and their hook:
+    # options moving the training set's (metadata and split to another
+    # folder than the images) get one warning per variable, naming its
+    # own copies left and its own target; set, every key the file set
+    # under data/hier32 (read from the file alone) has moved
     from mmengine.config import Config
 
     from openselfsup.config import config_variables, flat_config
@@ -5865,13 +5899,25 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(tmp_path):
                    if k.split('.')[0] not in config_variables(read) and
                    isinstance(v, str) and v.startswith('data/hier32'))
     assert len(under) == 15
-    options = {'train_dataloader.dataset.data_root': '/x'}
-    note = unmoved_copies_note(load_config(hlss, options))
-    assert f'left {len(under) - 1} of them on data/hier32 (' in note, note
-    moved = load_config(hlss, {**options, **_fix_of(note)})
-    assert unmoved_copies_note(moved) is None
+    targets = {'data_root': '/x', 'metadata': '/m/meta.json',
+               'split': '/m/split.json'}
+    options = {train + name: value for name, value in targets.items()}
+    notes = unmoved_copies_note(load_config(hlss, options))
+    assert len(notes) == 3, notes
+    fixes = {}
+    for name, note in zip(targets, notes):
+        assert f'its variable {name} (' in note, note
+        fix = _fix_of(note)
+        # the kNN bank's and query's (the hook follows knn_eval)
+        assert sorted(fix) == [f'knn_eval.{s}.{name}'
+                               for s in ('bank', 'query')], note
+        assert set(fix.values()) == {targets[name]}, note
+        fixes.update(fix)
+    moved = load_config(hlss, {**options, **fixes})
+    assert unmoved_copies_note(moved) == []
     flat = flat_config(moved.to_dict())
-    assert [flat[k][:len('/x')] for k in under] == ['/x'] * len(under)
+    assert sorted(flat[k] for k in under) == sorted(
+        targets[k.rsplit('.', 1)[1]] for k in under)
 
 
 def test_overrides_inside_copied_variables_name_the_key_that_runs():

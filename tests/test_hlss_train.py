@@ -220,8 +220,8 @@ def test_a_run_moved_to_another_folder_in_part_warns_once(
     """``--cfg-options train_dataloader.dataset.data_root=...`` (and its
     metadata and split) on the HiDisc demo trained on that folder and left
     the kNN sets, which tools/knn_eval.py reads from the run's config, on
-    data/hier32, exit 0, no word; the run's log now warns once, naming
-    the kNN keys left and the options that move them."""
+    data/hier32, exit 0, no word; the run's log now warns once per
+    variable, naming its kNN keys left and the options that move them."""
     from openselfsup.apis import train
     monkeypatch.chdir(tmp_path)  # the demo's data/hier32, relative
     shutil.copytree(hier_root, tmp_path / 'data' / 'hier32')
@@ -233,14 +233,16 @@ def test_a_run_moved_to_another_folder_in_part_warns_once(
     logs = list(work.glob('*/*.log'))
     assert len(logs) == 1
     said = [line for line in logs[0].read_text().splitlines()
-            if 'the config now points at both folders' in line]
-    assert len(said) == 1, said
-    left = [f'knn_eval.{s}.{k}' for s in ('bank', 'query')
-            for k in ('data_root', 'metadata', 'split')]
-    assert f'left {len(left)} of them on data/hier32 (' in said[0], said
-    for key in left:
-        value = opts[f'train_dataloader.dataset.{key.rsplit(".", 1)[1]}']
-        assert f' {key}={value}' in said[0], (key, said)
+            if 'the config now points at both paths' in line]
+    # one line per variable moved, each naming its own kNN keys alone
+    names = ('data_root', 'metadata', 'split')
+    assert len(said) == len(names), said
+    for name in names:
+        line, = [one for one in said if f'its variable {name} (' in one]
+        value = opts[f'train_dataloader.dataset.{name}']
+        fix = line.split('set them too: --cfg-options ', 1)[1].split(';')[0]
+        assert sorted(fix.split()) == [f'knn_eval.{s}.{name}={value}'
+                                       for s in ('bank', 'query')], line
 
 
 def test_random_init_baseline(hier_root, tmp_path, monkeypatch, capsys):

@@ -1414,9 +1414,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     'baseline keeps the config\'s seeds)')
     cfg = load_config(config, cfg_options)
     # once, not in every run's log; the test set where --test reads it
-    unmoved = unmoved_copies_note(
-        cfg, unread=() if test else ('test_dataloader',))
-    if unmoved:
+    for unmoved in unmoved_copies_note(
+            cfg, unread=() if test else ('test_dataloader',)):
         print_log(unmoved[len('warning: '):], logger='current',
                   level=logging.WARNING)
     if type_name(cfg.model.get('type')) != 'BalancedCrossModal':

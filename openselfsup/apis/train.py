@@ -1914,7 +1914,7 @@ def prepare_config(cfg: Config, config_path: str,
     resume = resume if isinstance(resume, str) else bool(resume)
     # the config's resume = True: --resume
     resume, notes = resume_choice(cfg, resume)
-    notes += [unmoved] if unmoved else []
+    notes += unmoved
     load_from = resume_path(resume) if isinstance(resume, str) else None
     run_dir = continued_run_dir(cfg, resume, load_from, work_dir)
     if run_dir:
