@@ -333,6 +333,28 @@ def test_a_ctrl_c_after_a_save_names_the_checkpoint_to_resume(
     assert line(0, tmp_path / 'v') == 'interrupted'
 
 
+def test_only_rank_0_names_the_checkpoint_to_resume():
+    """In a run of several processes every rank of a resumed run holds the
+    checkpoint it resumed from, and ranks 1 and above named it on their
+    ``interrupted`` line while rank 0 (which saves) may name a newer one:
+    rank 0 alone says it; neither where the caller says its own (a lambda
+    sweep)."""
+    from types import SimpleNamespace
+
+    from openselfsup.engine.runner import AtomicRunner
+
+    def notes(rank, says=True):
+        stop = KeyboardInterrupt()
+        runner = SimpleNamespace(
+            rank=rank, says_how_to_continue=says,
+            _resume_advice=lambda training: '--resume w/epoch_1.pth')
+        AtomicRunner._note_resume(runner, stop, True)
+        return getattr(stop, '__notes__', [])
+    assert notes(0) == ['this run continues with --resume w/epoch_1.pth']
+    assert notes(1) == [] and notes(3) == []
+    assert notes(0, says=False) == []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('how', ['cause', 'context', 'none'])
 def test_an_error_from_a_sigterm_is_not_said_to_stop_the_run(

@@ -4179,9 +4179,13 @@ class AtomicRunner(Runner):
         """Add :meth:`_resume_advice` to the Ctrl-C (or ``Terminated``)
         ``exc`` is or was raised while handling, for its ``interrupted``
         line (:func:`~openselfsup.utils.errors.note_interruption`): it
-        said only ``interrupted``, as the sweep's said how to continue."""
+        said only ``interrupted``, as the sweep's said how to continue.
+        Rank 0 alone, which saves the checkpoints: ranks 1 and above of a
+        resumed run named the checkpoint it resumed from, beside rank 0's
+        newer one."""
         advice = self._resume_advice(training)
-        if advice is not None and self.says_how_to_continue:
+        if advice is not None and self.says_how_to_continue and \
+                self.rank == 0:
             note_interruption(exc, f'this run continues with {advice}')
 
     def _log_stop(self, exc: Exception) -> None:
