@@ -1752,7 +1752,13 @@ def _moved_variables(cfg: Config, overrides: Dict[str, Any]
     the variable (``ann_file=data_root + 'meta/train.txt'``) is no copy:
     an override of it moves no folder (it was read as moving
     ``data_root`` to ``''``); the same folder written another way
-    (``./data/hier32``, its absolute path) moves nothing."""
+    (``./data/hier32``, its absolute path) moves nothing. But such a key
+    under the variable's folder (``f'{data_root}/metadata.json'``) is
+    among those a move leaves behind (the dict's value: its own path):
+    the HiDisc demo's training set, kNN bank and query moved to ``/x``
+    still read ``data/hier32/metadata.json`` and ``split.json``, patients
+    and labels of the old folder beside the new folder's images, without
+    a word (review r95)."""
     flat = flat_config(cfg.to_dict())
     found: Dict[str, Tuple[str, str, str, Dict[str, Any]]] = {}
     for key, value in overrides.items():
@@ -1764,10 +1770,27 @@ def _moved_variables(cfg: Config, overrides: Dict[str, Any]
         if source is None or source[0] in found or cfg[source[0]] != old:
             continue
         name, uses, _ = source
-        copies = {use: old for use in uses if flat.get(use) == old}
+        copies = {use: flat[use] for use in uses
+                  if flat.get(use) == old or _under(flat.get(use), old)}
         if len(copies) > 1 and _names_a_path(old, copies):
             found[name] = (name, old, value, copies)
     return list(found.values())
+
+
+def _under(path: Any, folder: str) -> bool:
+    """Whether the string ``path`` is written as a path inside ``folder``
+    (``data/hier32/metadata.json`` of ``data/hier32``; not
+    ``data/hier32_train.txt``)."""
+    return isinstance(path, str) and path != folder and \
+        path.startswith(folder) and (folder.endswith('/') or
+                                     path[len(folder)] == '/')
+
+
+def _moved_path(path: str, folder: str, target: str) -> str:
+    """``path`` (``folder`` itself, or a path :func:`_under` it) with
+    ``folder`` replaced by ``target``."""
+    rest = path[len(folder):].lstrip('/')
+    return target if not rest else f"{target.rstrip('/')}/{rest}"
 
 
 def _same_folder(a: str, b: str) -> bool:
@@ -1820,12 +1843,18 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
         return []
     set_by = vars(cfg).get(_OPTIONS_SET) or {}
     flat = flat_config(cfg.to_dict())
+    # a key under data_root that is a copy of a variable moved itself
+    # (metadata moved to /m/meta.json) is that variable's to name, not
+    # data_root's (they advised it two targets)
+    own = {use: name for name, root, _, copies in moved
+           for use, value in copies.items() if value == root}
     said = []
     for name, root, target, copies in moved:
         # still the file's value (a section replaced, custom_hooks=[],
         # holds it no more)
         left = [use for use, value in copies.items()
-                if option_setting(cfg, use) is None
+                if own.get(use, name) == name
+                and option_setting(cfg, use) is None
                 and use.split('.', 1)[0] not in unread
                 and flat.get(use) == value]
         if not left:
@@ -1833,10 +1862,12 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
         options = sorted({set_by[k] for k in set_by if k in copies})
         # the copies an option of another reaches (custom_hooks.0.bank
         # follows knn_eval.bank) need none of their own
-        reached = mirrored_overrides(cfg, dict.fromkeys(left, target))
-        value = option_text(target) or repr(target)
-        fix = ' '.join(f'{use}={value}' for use in left
-                       if use not in reached)
+        moves = {use: _moved_path(copies[use], root, target)
+                 for use in left}
+        reached = mirrored_overrides(cfg, moves)
+        fix = ' '.join(
+            f'{use}={option_text(moves[use]) or repr(moves[use])}'
+            for use in left if use not in reached)
         where = _variable_file(cfg.filename, name) if cfg.filename \
             else None
         there = f'; or set {name} in {where}' if where else ''
@@ -2084,9 +2115,10 @@ def parse_option_value(text: str) -> Any:
     it (numbers, booleans, None, lists, tuples, quotes stripped), but for
     its spaces: ``DictAction`` removes every one, so ``da ta/NCT`` was
     read as ``data/NCT``, another folder, without a word. Here a value
-    that is no list or tuple keeps its spaces exactly (a number, boolean
-    or None, which hold none, is read from it without the spaces at its
-    ends, as ``DictAction`` reads ``' 1'``), and an item of a list or
+    that is no list or tuple keeps the spaces inside it (those at its
+    ends dropped, as ``DictAction`` drops them and as a list item's are:
+    ``'data/NCT '`` is ``data/NCT``; a number, boolean or None is read
+    from it so), and an item of a list or
     tuple keeps the spaces inside it (``[a b, c]`` is ``['a b', 'c']``;
     an item with a space inside is a string: ``[1 2]`` is ``['1 2']``,
     not ``[12]``), the spaces beside commas and brackets (``[1, 2]``)
@@ -2102,8 +2134,7 @@ def parse_option_value(text: str) -> Any:
     val = text.strip('\'"')
     bare = val.replace(' ', '')
     if ',' not in bare and not (bare[:1] + bare[-1:] in ('()', '[]')):
-        read = DictAction._parse_int_float_bool(val.strip(' '))
-        return val if isinstance(read, str) else read
+        return DictAction._parse_int_float_bool(val.strip(' '))
     return _restore_spaces(DictAction._parse_iterable(
         _INNER_SPACES.sub(lambda m: _KEPT_SPACE * len(m.group()), val)))
 

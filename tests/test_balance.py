@@ -3013,15 +3013,21 @@ def test_an_interrupted_sweep_says_the_command_that_continues_it(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('stop', ['ctrl_c', 'unreadable_image'])
 def test_a_ctrl_c_in_a_real_lambda_run_says_the_sweeps_way_alone(
-        crossmodal_root, tmp_path, monkeypatch, capsys):
+        crossmodal_root, tmp_path, monkeypatch, capsys, stop):
     """Ctrl-C in a lambda run that had saved epoch_1.pth printed the
     runner's advice before the sweep's: 'this run continues with --resume
     <sweep>/lambda_0.5/epoch_1.pth; <sweep>: ...', and that tools/train.py
     --resume trains the run's folder with the config's model.balance, not
     0.5, without a word. The line is the sweep's alone (a real sweep, its
-    lambda run stopped by a hook after its first checkpoint)."""
+    lambda run stopped by a hook after its first checkpoint). An image
+    found unreadable there (review r95) was advised the same --resume
+    ('...; then this run continues with --resume <sweep>/lambda_0.5/
+    epoch_1.pth'): its line names none."""
     from mmengine.hooks import CheckpointHook
+
+    from openselfsup.datasets.image_list import UnreadableImage
 
     from openselfsup.apis import run_balance_sweep
     from openselfsup.utils import run_cli
@@ -3033,15 +3039,24 @@ def test_a_ctrl_c_in_a_real_lambda_run_says_the_sweeps_way_alone(
         if os.path.basename(runner.work_dir) == 'lambda_0.5':
             assert os.path.isfile(os.path.join(runner.work_dir,
                                                'epoch_1.pth'))
+            if stop == 'unreadable_image':
+                raise UnreadableImage('img/x.png: cannot be decoded')
             raise KeyboardInterrupt
     monkeypatch.setattr(CheckpointHook, 'after_train_epoch', save_then_stop)
     opts = {**demo_on_test_slides(crossmodal_root),
             'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 2,
             'default_hooks.checkpoint.interval': 1}
     capsys.readouterr()
-    assert run_cli(lambda _: run_balance_sweep(
+    rc = run_cli(lambda _: run_balance_sweep(
         SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=0,
-        cfg_options=opts, resume_command='SWEEP --resume'), []) == 130
+        cfg_options=opts, resume_command='SWEEP --resume'), [])
+    if stop == 'unreadable_image':
+        said = [line for line in capsys.readouterr().err.splitlines()
+                if line.startswith('error')]
+        assert rc == 2 and said and \
+            not any('--resume' in line for line in said), (rc, said)
+        return
+    assert rc == 130
     said = [line for line in capsys.readouterr().err.splitlines()
             if line.startswith('interrupted')]
     assert said == [f'interrupted: {work}: the runs that ended are kept; '

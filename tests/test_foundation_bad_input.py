@@ -338,7 +338,9 @@ def test_only_rank_0_names_the_checkpoint_to_resume():
     checkpoint it resumed from, and ranks 1 and above named it on their
     ``interrupted`` line while rank 0 (which saves) may name a newer one:
     rank 0 alone says it; neither where the caller says its own (a lambda
-    sweep)."""
+    sweep). The same advice for an image found unreadable
+    (``_resume_advice``: its line named a sweep run's checkpoint, review
+    r95)."""
     from types import SimpleNamespace
 
     from openselfsup.engine.runner import AtomicRunner
@@ -346,11 +348,16 @@ def test_only_rank_0_names_the_checkpoint_to_resume():
     def notes(rank, says=True):
         stop = KeyboardInterrupt()
         runner = SimpleNamespace(
-            rank=rank, says_how_to_continue=says,
-            _resume_advice=lambda training: '--resume w/epoch_1.pth')
+            rank=rank, says_how_to_continue=says, _started=True,
+            _continue_from=os.path.join(os.sep, 'w', 'epoch_1.pth'),
+            work_dir=os.path.join(os.sep, 'w'))
+        runner._resume_advice = lambda training: \
+            AtomicRunner._resume_advice(runner, training)
         AtomicRunner._note_resume(runner, stop, True)
         return getattr(stop, '__notes__', [])
-    assert notes(0) == ['this run continues with --resume w/epoch_1.pth']
+    assert notes(0) == [
+        f"this run continues with --resume {os.path.join(os.sep, 'w')}"
+        f"{os.sep}epoch_1.pth"]
     assert notes(1) == [] and notes(3) == []
     assert notes(0, says=False) == []
 
@@ -5845,7 +5852,11 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     (the test set of a run that does not test) is not named. A key whose
     value only starts with the variable (``ann_file=data_root +
     '/meta/train.txt'``) is no copy: its override moves no folder (it
-    was read as moving data_root to '', and advised data_root='')."""
+    was read as moving data_root to '', and advised data_root=''); but
+    it is left behind by a move of data_root and named with its path
+    under the new folder (review r95: the HiDisc demo's training and kNN
+    sets moved to /x still read data/hier32's metadata.json and
+    split.json, without a word)."""
     from openselfsup.config import load_config, unmoved_copies_note
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'data' / 'A').mkdir(parents=True)
@@ -5864,14 +5875,19 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     assert notes == [
         'warning: --cfg-options train_dataloader.dataset.data_root moved '
         f'to /x keys that {cfg} sets from its variable data_root (data/A) '
-        'and left 1 of them on data/A (val_dataloader.dataset.data_root): '
-        'the config now points at both paths; set them too: --cfg-options '
-        f'val_dataloader.dataset.data_root=/x; or set data_root in {cfg}']
+        'and left 2 of them on data/A (val_dataloader.dataset.data_root, '
+        'train_dataloader.dataset.ann_file): the config now points at both '
+        'paths; set them too: --cfg-options '
+        'val_dataloader.dataset.data_root=/x '
+        'train_dataloader.dataset.ann_file=/x/meta/train.txt; '
+        f'or set data_root in {cfg}']
     # the test set too where the caller reads it
     assert _fix_of(unmoved_copies_note(load_config(str(cfg), options))[0]) \
         == {'val_dataloader.dataset.data_root': '/x',
+            'train_dataloader.dataset.ann_file': '/x/meta/train.txt',
             'test_dataloader.dataset.data_root': '/x'}
     every = {**options, 'val_dataloader.dataset.data_root': '/x',
+             'train_dataloader.dataset.ann_file': '/x/meta/train.txt',
              'test_dataloader.dataset.data_root': '/x'}
     train = 'train_dataloader.dataset.'
     for quiet in ({}, every, {'other.dataset.data_root': '/y'},
@@ -5940,6 +5956,23 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     flat = flat_config(moved.to_dict())
     assert sorted(flat[k] for k in under) == sorted(
         targets[k.rsplit('.', 1)[1]] for k in under)
+    # data_root's copies alone moved (review r95: metadata.json and
+    # split.json, written under data_root, stayed on data/hier32 without
+    # a word): they are named, under the new folder; set, all 15 moved
+    roots = {f'{s}.data_root': '/x' for s in (
+        'train_dataloader.dataset', 'knn_eval.bank', 'knn_eval.query')}
+    notes = unmoved_copies_note(load_config(hlss, roots))
+    assert len(notes) == 1, notes
+    fix = _fix_of(notes[0])
+    assert fix == {f'{s}.{name}': f'/x/{name}.json'
+                   for s in ('train_dataloader.dataset', 'knn_eval.bank',
+                             'knn_eval.query')
+                   for name in ('metadata', 'split')}, fix
+    moved = load_config(hlss, {**roots, **fix})
+    assert unmoved_copies_note(moved) == []
+    flat = flat_config(moved.to_dict())
+    assert all(flat[k].startswith('/x') for k in under), \
+        [k for k in under if not flat[k].startswith('/x')]
 
 
 def test_overrides_inside_copied_variables_name_the_key_that_runs():
@@ -9118,10 +9151,12 @@ def test_spaces_inside_a_cfg_option_value_are_kept():
     ``dataset.data_root=da ta/NCT`` (one argv item, a folder with a
     space) was read as ``data/NCT``, another folder that may exist,
     without a word, and ``[1 2]`` as ``[12]``. A value that is no list
-    keeps its spaces exactly, an item of a list those inside it; the
-    loaded config holds the folder given."""
+    keeps the spaces inside it, an item of a list those inside it (the
+    spaces at a value's ends dropped, as ``DictAction`` drops them: a
+    stray ``'data/NCT '`` is ``data/NCT``); the loaded config holds the
+    folder given."""
     from openselfsup.config import load_config, parse_cfg_options
-    cases = {'da ta/NCT': 'da ta/NCT', ' da ta ': ' da ta ',
+    cases = {'da ta/NCT': 'da ta/NCT', ' da ta ': 'da ta', 'data/NCT ': 'data/NCT', "' '": '',
              "'x y'": 'x y', '1 2': '1 2', 'Tr ue': 'Tr ue',
              '[a b, c]': ['a b', 'c'], 'a  b,c': ['a  b', 'c'],
              '[1 2, (x y, 3)]': ['1 2', ('x y', 3)],

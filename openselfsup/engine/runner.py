@@ -4167,9 +4167,17 @@ class AtomicRunner(Runner):
         checkpoint lies elsewhere: ``--resume`` continues in the folder it
         lies in, apis.train.resumed_run_dir) that continues this training
         run (``training``), from the checkpoint this process saved or
-        resumed from; None where it has neither, or is no training run."""
+        resumed from; None where it has neither, or is no training run,
+        or its caller says how to continue (``says_how_to_continue``
+        False: a lambda sweep's run, which that --resume would train with
+        the config's lambda), and on ranks other than 0, which save no
+        checkpoint (a resumed run's ranks 1 and above named the one it
+        resumed from, beside rank 0's newer one). For a Ctrl-C and an
+        image found unreadable alike: the latter's line still advised a
+        sweep's run ``--resume <lambda run>/epoch_1.pth``."""
         path = self._continue_from
-        if not (training and self._started and path):
+        if not (training and self._started and path
+                and self.says_how_to_continue and self.rank == 0):
             return None
         here = '' if checkpoint_folder(path) == os.path.realpath(
             self.work_dir) else f' --work-dir {self.work_dir}'
@@ -4179,13 +4187,9 @@ class AtomicRunner(Runner):
         """Add :meth:`_resume_advice` to the Ctrl-C (or ``Terminated``)
         ``exc`` is or was raised while handling, for its ``interrupted``
         line (:func:`~openselfsup.utils.errors.note_interruption`): it
-        said only ``interrupted``, as the sweep's said how to continue.
-        Rank 0 alone, which saves the checkpoints: ranks 1 and above of a
-        resumed run named the checkpoint it resumed from, beside rank 0's
-        newer one."""
+        said only ``interrupted``, as the sweep's said how to continue."""
         advice = self._resume_advice(training)
-        if advice is not None and self.says_how_to_continue and \
-                self.rank == 0:
+        if advice is not None:
             note_interruption(exc, f'this run continues with {advice}')
 
     def _log_stop(self, exc: Exception) -> None:
