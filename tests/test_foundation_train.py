@@ -333,6 +333,10 @@ def test_a_resumed_run_names_no_validation_before_training(
     logs = []
     for kw in ({}, dict(resume=True, cfg_options={
             'train_cfg.max_epochs': 2, 'train_cfg.val_begin': 3})):
+        # MMEngine names a run's log folder by the second it started in:
+        # two runs in one second shared it (the fresh-clone CI's failure,
+        # 'not enough values to unpack')
+        time.sleep(1.1 if logs else 0)
         _, shown = worker_warnings_shown(lambda: train(
             cfg, work_dir=str(work), evaluates=(), **kw))
         assert shown == []
