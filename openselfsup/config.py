@@ -1069,8 +1069,7 @@ def _uses(cfg: Config, key: str, value: Any) -> List[str]:
     that happen to be equal)."""
     def hit(leaf) -> bool:
         if isinstance(value, str):
-            return isinstance(leaf, str) and (
-                leaf == value or leaf.startswith(value.rstrip('/') + '/'))
+            return leaf == value or _under(leaf, value)
         return type(leaf) is type(value) and leaf == value
 
     found = []
@@ -1779,11 +1778,9 @@ def _moved_variables(cfg: Config, overrides: Dict[str, Any]
 
 def _under(path: Any, folder: str) -> bool:
     """Whether the string ``path`` is written as a path inside ``folder``
-    (``data/hier32/metadata.json`` of ``data/hier32``; not
-    ``data/hier32_train.txt``)."""
-    return isinstance(path, str) and path != folder and \
-        path.startswith(folder) and (folder.endswith('/') or
-                                     path[len(folder)] == '/')
+    (``data/hier32/metadata.json`` of ``data/hier32`` or ``data/hier32/``;
+    not ``data/hier32_train.txt``)."""
+    return isinstance(path, str) and path.startswith(folder.rstrip('/') + '/')
 
 
 def _moved_path(path: str, folder: str, target: str) -> str:
