@@ -231,4 +231,3 @@ def model_held_out(model: str) -> Optional[Tuple[int, ...]]:
     without a ``_wo_<class>`` suffix of an NCT class (not judged)."""
     novel = split_model_name(model)[1]
     return None if novel is None else NCT_HELD_OUT.get(f'wo_{novel}')
-

@@ -110,7 +110,7 @@ def way_words(lead: str, way: str, other: str = '') -> str:
     """``way``, the way to make a set, after ``lead`` (``make it with:``)
     where it is a command; a way that is none (:data:`NO_LIBRARY_COPIES`)
     after ``other``."""
-    return f'{lead}{way}' if way.startswith('python ') else f'{other}{way}'
+    return f'{other}{way}' if way == NO_LIBRARY_COPIES else f'{lead}{way}'
 
 
 def _other_models(workdir: str, model: str) -> str:
@@ -1083,8 +1083,10 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
     ``aug_times``, or 0: ``import_features.py``, ``extract.py`` without
     ``--aug_times``) are refused: one pass over the list, not copies."""
     pa, pb = support.provenance, copies.provenance
-    command = copies_command(copies.features_path, pa,
-                             _json_of(support.features_path))
+
+    def command() -> str:  # the way out, made where a refusal names it
+        return copies_command(copies.features_path, pa,
+                              _json_of(support.features_path))
     made = pb.get('aug_times') if isinstance(pb, dict) else 1
     if not (isinstance(made, int) and made >= 1):
         # one pass over the list (import_features.py, extract.py without
@@ -1095,7 +1097,7 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
             f'copies (aug_times {made!r}: one pass over the list, as '
             'import_features.py and extract.py with --aug_times 0 write), '
             f'not the augmented copies of {support.name} that the image '
-            'part reads; extract them: ' + command)
+            'part reads; extract them: ' + command())
     if not (isinstance(pa, dict) and isinstance(pb, dict)):
         return
     for field, words in (('list_sha1', 'another image list'),
@@ -1107,7 +1109,7 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
                 f'{copies.features_path} holds augmented copies of {words} '
                 f'than {support.features_path} ({field} {b[:12]} vs '
                 f'{a[:12]}); extract them again from the list and images '
-                f'of {support.name}: {command} '
+                f'of {support.name}: {command()} '
                 '(or wsi_workdir/scripts/extract_ablation_feats.sh)')
 
 
