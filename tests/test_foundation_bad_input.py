@@ -2488,23 +2488,15 @@ def test_the_pickle_walk_of_a_legacy_file_does_not_read_its_tensors(
     assert reader.given < len(data) // 10, (reader.given, len(data))
 
 
-def test_a_damaged_length_past_a_legacy_file_end_is_not_read_to_it(
-        tmp_path):
-    """A legacy file whose string length is damaged to 2 GB (its fourth
-    pickle's first BINUNICODE) has no protocol (torch.load refuses it:
-    the reference); the walk read the whole file into memory for that
-    argument (a 300 MB file: 1.48 GB peak). A length past the file's end
-    is damage, known from the file's size: a file read directly (os.fstat)
-    is read for less than a tenth of its bytes, as an io.BytesIO; a
-    reader whose size is not known (a wrapper, a pipe) is read up to
-    its end, and still has none."""
+def _damaged_legacy_length(path, numel: int) -> bytes:
+    """:func:`_legacy_with_tensor`'s file at ``path`` whose first string
+    length of its fourth pickle (the object's first BINUNICODE) is damaged
+    to 2 GB, which torch.load refuses (checked: the reference); its
+    bytes."""
     import pickletools
 
     import torch
-
-    from openselfsup.utils.checkpoint_files import pickle_protocol
-    path = tmp_path / 'bad.pth'
-    data = bytearray(_legacy_with_tensor(path, 4 << 20))
+    data = bytearray(_legacy_with_tensor(path, numel))
     f = io.BytesIO(bytes(data))
     for _ in range(3):
         list(pickletools.genops(f))
@@ -2514,6 +2506,22 @@ def test_a_damaged_length_past_a_legacy_file_end_is_not_read_to_it(
     path.write_bytes(data)
     with pytest.raises(Exception):
         torch.load(path, weights_only=False)
+    return bytes(data)
+
+
+def test_a_damaged_length_past_a_legacy_file_end_is_not_read_to_it(
+        tmp_path):
+    """A legacy file whose string length is damaged to 2 GB (its fourth
+    pickle's first BINUNICODE) has no protocol (torch.load refuses it:
+    the reference); the walk read the whole file into memory for that
+    argument (a 300 MB file: 1.48 GB peak). A length past the file's end
+    is damage, known from the file's size: a file read directly (os.fstat)
+    is read for less than a tenth of its bytes, as an io.BytesIO; a
+    reader whose size is not known but that seeks is sought to its end
+    (the gzip case: the next test), and still has none."""
+    from openselfsup.utils.checkpoint_files import pickle_protocol
+    path = tmp_path / 'bad.pth'
+    data = bytearray(_damaged_legacy_length(path, 4 << 20))
 
     class Counted(io.FileIO):
         given = 0
@@ -2530,6 +2538,35 @@ def test_a_damaged_length_past_a_legacy_file_end_is_not_read_to_it(
     reader = _CountedReads(bytes(data), 1 << 16)
     assert pickle_protocol(reader) is None
     assert max(reader.asked) <= 2 * len(data), reader.asked
+
+
+def test_a_damaged_length_in_a_gzipped_legacy_file_is_not_held_whole(
+        tmp_path):
+    """gzip.open's reader of a legacy file (its size not known without
+    reading through it) whose string length is damaged to 2 GB: the walk
+    read the rest of the file into memory for that argument (a 16 MB file:
+    tracemalloc's peak over 16 MB). It finds the reader's end by seeking
+    (gzip reads through in 8 KiB pieces): the peak is under a quarter of
+    the file, and the file still has no protocol (torch.load refuses it:
+    the reference). A whole file read the same way has its protocol, 2
+    (torch.save's)."""
+    import gzip
+    import tracemalloc
+
+    from openselfsup.utils.checkpoint_files import pickle_protocol
+    data = _damaged_legacy_length(tmp_path / 'bad.pth', 4 << 20)
+    for content, expected in ((data, None), (_legacy_with_tensor(
+            tmp_path / 'whole.pth', 4 << 20), 2)):
+        packed = tmp_path / 'packed.pth.gz'
+        packed.write_bytes(gzip.compress(content))
+        with gzip.open(packed, 'rb') as reader:
+            tracemalloc.start()
+            try:
+                assert pickle_protocol(reader) == expected
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+        assert peak < len(content) // 4, (peak, len(content), expected)
 
 
 def test_a_legacy_file_cut_short_while_it_is_walked_is_no_pickle(
