@@ -1251,6 +1251,55 @@ def test_a_legacy_file_is_whole_where_torch_reads_it(tmp_path, protocol):
         assert not is_whole_loadable(io.BytesIO(data[:end])), end
 
 
+def test_the_legacy_element_sizes_are_torchs_for_every_dtype_it_saves():
+    """Every dtype of torch (each ``torch.dtype`` it names), a tensor of it
+    saved in the legacy format where torch saves it (int1..7 and uint1..7
+    it refuses, KeyError): the storage type the pickle names is in
+    _LEGACY_ELEMENT_BYTES, with torch's own element size of that type's
+    dtype (an ``UntypedStorage``, which torch writes for the dtypes of no
+    legacy type, uint16/32/64, float8, complex32, bits: its count is
+    bytes, its element 1 byte, as ``torch.UntypedStorage.element_size``),
+    and the table holds no other name. The file is whole by
+    is_whole_legacy, and cut by one byte it is not: the untyped ones were
+    missing, so a cut-short file of a uint16 tensor was judged whole."""
+    import io
+
+    from openselfsup.utils.checkpoint_files import (
+        _LEGACY_ELEMENT_BYTES, _LegacyWalker, _OpaqueUnpickler,
+        is_whole_legacy)
+    dtypes = {v for v in vars(torch).values() if isinstance(v, torch.dtype)}
+    named, refused = set(), set()
+    for dtype in sorted(dtypes, key=str):
+        tensor = torch.empty(4, dtype=dtype)
+        if tensor.is_quantized:  # (of no quantizer: made by quantizing)
+            tensor = torch.quantize_per_tensor(torch.ones(8), 0.5, 0, dtype)
+        buf = io.BytesIO()
+        try:
+            torch.save(tensor, buf, _use_new_zipfile_serialization=False)
+        except KeyError:  # 'dtype torch.int4 is not recognized'
+            refused.add(dtype)
+            continue
+        data = buf.getvalue()
+        f = io.BytesIO(data)
+        for _ in range(3):  # magic number, protocol version, system info
+            _OpaqueUnpickler(f).load()
+        walker = _LegacyWalker(f)
+        walker.load()
+        (name, _), = walker.storages.values()
+        kind = getattr(torch, name)
+        width = torch.empty((), dtype=kind.dtype).element_size() \
+            if hasattr(kind, 'dtype') else kind(1).element_size()
+        assert _LEGACY_ELEMENT_BYTES.get(name) == width, (dtype, name)
+        named.add(name)
+        assert is_whole_legacy(io.BytesIO(data)), dtype
+        assert not is_whole_legacy(io.BytesIO(data[:-1])), dtype
+    assert named == set(_LEGACY_ELEMENT_BYTES), \
+        set(_LEGACY_ELEMENT_BYTES) ^ named
+    # the dtypes torch refuses to save so are its sub-byte integers
+    assert all(d.itemsize == 1 and not d.is_floating_point
+               for d in refused), refused
+
+
 def test_the_file_last_checkpoint_names_is_not_called_an_earlier_runs(
         tmp_path):
     """last_checkpoint names iter_100.pth, cut short while it was saved,

@@ -362,14 +362,19 @@ def is_loadable_checkpoint(source) -> bool:
 
 
 #: the bytes of one element of each storage type a file of torch's legacy
-#: format names (``torch._utils._element_size`` of its dtype)
+#: format names (``torch._utils._element_size`` of its dtype): the typed
+#: ones of torch's ``_dtype_to_storage_type_map``, and ``UntypedStorage``,
+#: whose count is bytes, which torch writes for a dtype of no legacy type
+#: (uint16/32/64, float8, complex32, bits; torch 2.14's legacy reader
+#: then stops on its missing ``dtype``; without it a file of one cut short
+#: was judged whole)
 _LEGACY_ELEMENT_BYTES = {
     'DoubleStorage': 8, 'FloatStorage': 4, 'HalfStorage': 2,
     'LongStorage': 8, 'IntStorage': 4, 'ShortStorage': 2, 'CharStorage': 1,
     'ByteStorage': 1, 'BoolStorage': 1, 'BFloat16Storage': 2,
     'ComplexDoubleStorage': 16, 'ComplexFloatStorage': 8,
     'QInt8Storage': 1, 'QInt32Storage': 4, 'QUInt8Storage': 1,
-    'QUInt4x2Storage': 1, 'QUInt2x4Storage': 1}
+    'QUInt4x2Storage': 1, 'QUInt2x4Storage': 1, 'UntypedStorage': 1}
 
 
 class _LegacyWalker(_OpaqueUnpickler):
