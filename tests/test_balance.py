@@ -3024,7 +3024,10 @@ def test_a_ctrl_c_in_a_real_lambda_run_says_the_sweeps_way_alone(
     lambda run stopped by a hook after its first checkpoint). An image
     found unreadable there (review r95) was advised the same --resume
     ('...; then this run continues with --resume <sweep>/lambda_0.5/
-    epoch_1.pth'): its line names none."""
+    epoch_1.pth'): its line names no run's --resume, and now the sweep's
+    own way on (it named none): a rerun without --resume (the image's
+    mend changes the data the runs recorded:
+    test_a_corrupt_image_in_a_sweep_names_it_and_the_way_on)."""
     from mmengine.hooks import CheckpointHook
 
     from openselfsup.datasets.image_list import UnreadableImage
@@ -3053,14 +3056,73 @@ def test_a_ctrl_c_in_a_real_lambda_run_says_the_sweeps_way_alone(
     if stop == 'unreadable_image':
         said = [line for line in capsys.readouterr().err.splitlines()
                 if line.startswith('error')]
-        assert rc == 2 and said and \
-            not any('--resume' in line for line in said), (rc, said)
+        assert rc == 2 and said == [
+            f'error: img/x.png: cannot be decoded; then rerun the sweep in '
+            f'{work} without --resume (its runs recorded the data before '
+            'the mend, which --resume compares)'], (rc, said)
         return
     assert rc == 130
     said = [line for line in capsys.readouterr().err.splitlines()
             if line.startswith('interrupted')]
     assert said == [f'interrupted: {work}: the runs that ended are kept; '
                     'continue the sweep with: SWEEP --resume'], said
+
+
+VIT_DEMO = os.path.join(ROOT, 'configs/demo/balance_vit_tiny_synthetic.py')
+
+
+@pytest.mark.slow
+def test_a_corrupt_image_in_a_sweep_names_it_and_the_way_on(
+        crossmodal_root, tmp_path, capsys):
+    """A training image of the captioned demo cut short after its header
+    stopped a sweep's lambda run on PIL's traceback ('image file is
+    truncated'), and, said as one line, the sweep added no way to
+    continue it. The line names the image and its fold, and the sweep's
+    way on: once the image is mended, --resume compares the data with
+    what the runs that ended recorded (a sample of the folder's files,
+    the mended one among them here: refused), so the way is a rerun
+    without --resume, which trains the lambda run with the sweep's
+    lambda (a real sweep of the tiny ViT demo)."""
+    from openselfsup.apis import run_balance_sweep
+    from openselfsup.apis.balance_sweep import RUN_RECORD
+    from openselfsup.utils import run_cli
+    images = tmp_path / 'images'
+    shutil.copytree(crossmodal_root / 'images', images)
+    first = sorted(json.loads((images / 'train.json').read_text()))[0]
+    bad = images / 'images' / f'{first}.png'
+    kept = bad.read_bytes()
+    bad.write_bytes(kept[:len(kept) // 2])  # the header reads, not the data
+    work = tmp_path / 'sweep'
+    opts = {'train_dataloader.dataset.data_root': str(images),
+            'val_dataloader.dataset.data_root': str(images),
+            'train_dataloader.batch_size': 8, 'total_batch_size': 8,
+            'val_dataloader.batch_size': 8, 'train_cfg.max_epochs': 1,
+            'train_cfg.val_interval': 1}
+
+    def sweep(resume=False):
+        return run_balance_sweep(
+            VIT_DEMO, [0.5], work_dir=str(work), baseline_epochs=0,
+            cfg_options=opts, resume=resume,
+            resume_command='SWEEP --resume')
+    capsys.readouterr()
+    assert run_cli(lambda _: sweep(), []) == 2
+    said = [line for line in capsys.readouterr().err.splitlines()
+            if line.startswith('error')]
+    assert len(said) == 1 and said[0].startswith(
+        f'error: {bad}: corrupt image, cannot decode (') and \
+        f'listed in {images / "train.json"}: replace it with a readable ' \
+        'copy, or take its entry out of that file; then rerun the sweep ' \
+        f'in {work} without --resume' in said[0], said
+    assert '.pth' not in said[0], said  # no run's own --resume
+    bad.write_bytes(kept[:-1] + bytes([kept[-1] ^ 1]))  # another copy
+    # what the line spares the user: --resume refuses the baseline
+    with pytest.raises(InputError, match='rerun without --resume'):
+        sweep(resume=True)
+    result = sweep()
+    assert [(r['name'], r['epochs']) for r in result['rows']] == [
+        ('baseline', 0), ('lambda=0.5', 1)]
+    record = json.loads((work / 'lambda_0.5' / RUN_RECORD).read_text())
+    assert record['settings']['config.model.balance'] == 0.5
 
 
 def test_an_interrupted_rerun_with_other_settings_is_not_told_to_resume(

@@ -52,7 +52,7 @@ from ..utils import (InputError, check_distinct, check_fraction,
                      remove_set, save_json, save_set)
 from ..utils.checkpoint_files import SWEEP_RUN_RECORD
 from ..utils.console import log_file, short_console, shown
-from ..utils.errors import note_interruption, terminate_raising
+from ..utils.errors import note_interruption, one_line, terminate_raising
 from ..utils.fingerprint import file_sha1_kept, unread_digests
 from ..utils.io import json_text
 from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
@@ -1229,9 +1229,27 @@ def _how_to_continue(work_dir: str, command: Optional[str],
     that reads the runs' records as ``--resume`` does (raising its
     refusal); where it refuses them (a rerun with other settings stopped
     before it had replaced every run), the line says to rerun without
-    ``--resume`` instead (it gave a command that was then refused)."""
+    ``--resume`` instead (it gave a command that was then refused).
+
+    An image found unreadable in a run (:class:`~openselfsup.datasets.
+    image_list.UnreadableImage`) gets the sweep's way on after its own
+    line: it named none (the run's own ``--resume`` would train with the
+    config's lambda). That way is a rerun without ``--resume``: the image
+    mended (another copy, or its entry taken out of its file), the runs
+    that ended hold the data as it was, which ``--resume`` compares (the
+    annotation file, a sample of the data folder's files) and refuses
+    where it changed (in this call, the runs that ended are at most a
+    0-epoch baseline: every training run reads every training image)."""
+    from ..datasets.image_list import UnreadableImage
     try:
         yield
+    except UnreadableImage as exc:
+        if not holds_sweep(work_dir):
+            raise
+        raise UnreadableImage(
+            f'{one_line(exc)}; then rerun the sweep in {work_dir} without '
+            '--resume (its runs recorded the data before the mend, which '
+            '--resume compares)') from exc
     except BaseException as exc:
         if holds_sweep(work_dir):
             try:

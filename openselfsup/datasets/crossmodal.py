@@ -29,6 +29,7 @@ from ..registry import DATASETS, TRANSFORMS
 from ..utils import InputError, is_int, read_json_digested
 from ..utils.io import read_json_object  # noqa: F401  (its readers')
 from .data_files import classes_file
+from .image_list import NamesUndecodableImages
 from .list_files import CheckedIndices
 
 
@@ -88,7 +89,7 @@ def label_index(label, num: int, where: str, expected: str) -> int:
 
 
 @DATASETS.register_module()
-class CaptionedImages(CheckedIndices, BaseDataset):
+class CaptionedImages(CheckedIndices, NamesUndecodableImages, BaseDataset):
     """Multi-label images with one or more captions each.
 
     Args:
@@ -109,7 +110,14 @@ class CaptionedImages(CheckedIndices, BaseDataset):
             ``PackInputs(algorithm_keys=('target',), meta_keys=(...,
             'captions'))``.
         **kwargs: other :class:`mmengine.dataset.BaseDataset` arguments.
+
+    An image that does not decode when a step draws it (a file cut short)
+    is one line naming it (:class:`~openselfsup.datasets.image_list.
+    NamesUndecodableImages`), where it was PIL's traceback.
     """
+
+    image_way_out = ('replace it with a readable copy, or take its entry '
+                     'out of that file')
 
     def __init__(self, ann_file: str, classes, img_suffix: str = '',
                  filename_tmpl: str = '{}', data_root: str = '',

@@ -25,19 +25,51 @@ from .list_files import (CheckedIndices, ListEntry,  # noqa: F401
 from .prepare import check_list_releases
 
 
-#: the way out of an image that does not open or decode (:func:`check_images`,
-#: :meth:`ImageList.prepare_data`); how a training run it stopped continues
-#: is the runner's to say (:class:`UnreadableImage`): at the build no run
-#: has started, and extraction has no ``--resume``
+#: the way out of an image of a list that does not open or decode
+#: (:func:`check_images`, :meth:`NamesUndecodableImages.prepare_data`); how
+#: a training run it stopped continues is the runner's to say
+#: (:class:`UnreadableImage`): at the build no run has started, and
+#: extraction has no ``--resume``
 REPLACE_IMAGE = ('replace it with a readable copy, or take its line out of '
                  'the list')
 
 
 class UnreadableImage(InputError):
     """An image a step drew and could not decode
-    (:meth:`ImageList.prepare_data`), possibly hours into a run: a
-    training run it stopped after saving a checkpoint adds that ``--resume``
-    continues it (:class:`~openselfsup.engine.runner.AtomicRunner`)."""
+    (:meth:`NamesUndecodableImages.prepare_data`), possibly hours into a
+    run: a training run it stopped after saving a checkpoint adds that
+    ``--resume`` continues it (:class:`~openselfsup.engine.runner.
+    AtomicRunner`); a lambda sweep's run, that the sweep's ``--resume``
+    continues the sweep (:mod:`~openselfsup.apis.balance_sweep`)."""
+
+
+class NamesUndecodableImages:
+    """Base of a dataset of image files, before MMEngine's
+    ``BaseDataset``: an item whose pipeline fails on an image that does
+    not fully decode raises :class:`UnreadableImage` naming the file, its
+    annotation file and :attr:`image_way_out` (a build-time check reads
+    headers at most, so image data cut short fails while decoding, and a
+    loader's traceback said only what PIL said, 'image file is
+    truncated'); other errors pass unchanged."""
+
+    #: what to do about the image, the end of the line
+    image_way_out = REPLACE_IMAGE
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline on item ``idx``; blame a corrupt image by
+        name."""
+        try:
+            return super().prepare_data(idx)
+        except InputError:
+            raise
+        except Exception as exc:
+            path = self.get_data_info(idx).get('img_path')
+            problem = _decode_problem(path) if path else None
+            if problem is None:
+                raise
+            raise UnreadableImage(f'{path}: corrupt image, cannot decode '
+                                  f'({problem}); listed in {self.ann_file}: '
+                                  f'{self.image_way_out}') from exc
 
 
 def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
@@ -198,7 +230,7 @@ def check_held_out_folders(entries: Sequence[ListEntry],
 
 
 @DATASETS.register_module()
-class ImageList(CheckedIndices, BaseDataset):
+class ImageList(CheckedIndices, NamesUndecodableImages, BaseDataset):
     """A dataset of images named by a list file, with optional labels.
 
     Args:
@@ -241,27 +273,6 @@ class ImageList(CheckedIndices, BaseDataset):
             data_prefix=data_prefix,
             metainfo=metainfo,
             **kwargs)
-
-    def prepare_data(self, idx: int):
-        """Run the pipeline on item ``idx``; blame a corrupt image by name.
-
-        The build-time check reads headers only, so image data that is cut
-        short or damaged fails later, while decoding. When the pipeline
-        raises and the image itself does not fully decode, this raises an
-        InputError naming the file instead (other errors pass unchanged).
-        """
-        try:
-            return super().prepare_data(idx)
-        except InputError:
-            raise
-        except Exception as exc:
-            path = self.get_data_info(idx).get('img_path')
-            problem = _decode_problem(path) if path else None
-            if problem is None:
-                raise
-            raise UnreadableImage(f'{path}: corrupt image, cannot decode '
-                                  f'({problem}); listed in {self.ann_file}: '
-                                  f'{REPLACE_IMAGE}') from exc
 
     def load_data_list(self) -> List[dict]:
         entries = read_list_file(self.ann_file, self.num_classes,
