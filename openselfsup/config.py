@@ -1862,8 +1862,8 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
         moves = {use: _moved_path(copies[use], root, target)
                  for use in left}
         reached = mirrored_overrides(cfg, moves)
-        fix = ' '.join(
-            f'{use}={option_text(moves[use]) or repr(moves[use])}'
+        fix = ' '.join(shlex.quote(
+            f'{use}={option_text(moves[use]) or repr(moves[use])}')
             for use in left if use not in reached)
         where = _variable_file(cfg.filename, name) if cfg.filename \
             else None
@@ -2500,11 +2500,17 @@ def _same_value(a: Any, b: Any) -> bool:
 
 def option_text(value: Any) -> Optional[str]:
     """``value`` (a number, bool, None, a string, a list or tuple of them)
-    written as a ``--cfg-options`` value that MMEngine's ``DictAction``
-    reads back as the same value of the same type (``[2]``, ``(2,)``);
-    None where none does: a dict, a string with spaces, quotes or
-    brackets, or one it reads as another type (``'16'``, ``'None'``,
-    ``'true'``: it strips quotes, so quoting does not keep them strings)."""
+    written as a ``--cfg-options`` value that :func:`parse_cfg_options`
+    (MMEngine's ``DictAction`` reading, its spaces kept:
+    :func:`parse_option_value`) reads back as the same value of the same
+    type (``[2]``, ``(2,)``); None where none does: a dict, a string with
+    quotes, brackets, whitespace other than a space or spaces at its ends
+    (dropped when read), or one read as another type (``'16'``,
+    ``'None'``, ``'true'``: quotes are stripped, so quoting does not keep
+    them strings). Spaces inside a string are kept (``da ta/NCT``; in a
+    list, ``[a b,c]``): they were refused, as ``DictAction`` removed them.
+    Not quoted for a shell: the caller quotes the whole ``KEY=VALUE``
+    item (``shlex.quote``) where it prints a command."""
     if isinstance(value, (list, tuple)):
         items = [option_text(v) for v in value]
         if None in items:
@@ -2517,7 +2523,7 @@ def option_text(value: Any) -> Optional[str]:
     elif value is None or isinstance(value, (bool, int, float)):
         text = repr(value)
     elif isinstance(value, str) and value and not re.search(
-            r'[\s\'"=,\[\](){}]', value):
+            r'[^\S ]|[\'"=,\[\](){}]', value):
         text = value
     else:
         return None

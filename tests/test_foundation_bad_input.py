@@ -9207,6 +9207,60 @@ def test_spaces_inside_a_cfg_option_value_are_kept():
     assert cfg.train_dataloader.dataset.data_root == 'da ta/NCT'
 
 
+def test_a_value_with_inner_spaces_is_spelled_as_an_option(tmp_path,
+                                                           monkeypatch):
+    """``option_text`` refused a string with a space, though
+    ``parse_cfg_options`` keeps the spaces inside a value: the command of
+    a result recorded with ``data_root='da ta/NCT'`` was not given, and
+    the moved-copies warning fell back on ``repr``. Such a string (or list
+    item) is now spelled; the item quoted for the shell, as its printers
+    quote it, comes back the same through ``shlex.split`` and
+    ``parse_cfg_options``: ``option_text``'s, the recorded settings'
+    command's (``recorded_options``) and the moved-copies warning's. What
+    the parser would not give back (spaces at a value's ends) stays
+    unspelled, and so do a tab and a line break, which a printed line
+    would not show as such."""
+    import shlex
+
+    from openselfsup.config import (load_config, option_text,
+                                    parse_cfg_options, recorded_options,
+                                    unmoved_copies_note)
+
+    def shell(items):  # a printed command read back as a shell does
+        return parse_cfg_options(shlex.split(' '.join(items)))
+    for value in ('da ta/NCT', 'a  b', '1 2', ['x y', 'z'], ('p q',),
+                  [1, 'u v w']):
+        text = option_text(value)
+        assert text is not None, value
+        back = shell([shlex.quote(f'k={text}')])['k']
+        assert back == value and type(back) is type(value), (value, back)
+    for value, spelled in ((' lead', ' lead'), ('trail ', 'trail '),
+                           (['x ', 'y'], '[x ,y]')):
+        assert option_text(value) is None, value
+        # the parser would not give it back
+        assert parse_cfg_options([f'k={spelled}'])['k'] != value, value
+    assert option_text('a\tb') is None and option_text('a\nb') is None
+    said = recorded_options({'a.b': 'da ta/NCT', 'a.c': ['x y', 'z']},
+                            {'a.b': 'data/NCT', 'a.c': ['x']},
+                            {'a': {'b': 'data/NCT', 'c': ['x']}})
+    assert said is not None and shell(said) == {
+        'a.b': 'da ta/NCT', 'a.c': ['x y', 'z']}, said
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / 'c.py'
+    cfg.write_text(
+        "data_root = 'data/A'\n"
+        "train_dataloader = dict(dataset=dict(data_root=data_root, "
+        "ann_file=data_root + '/meta/train.txt'))\n"
+        "val_dataloader = dict(dataset=dict(data_root=data_root))\n")
+    note, = unmoved_copies_note(load_config(str(cfg), {
+        'train_dataloader.dataset.data_root': '/x y'}))
+    fix = note.split('set them too: --cfg-options ', 1)[1]
+    fix = fix.split('; or set ', 1)[0]
+    assert shell([fix]) == {
+        'val_dataloader.dataset.data_root': '/x y',
+        'train_dataloader.dataset.ann_file': '/x y/meta/train.txt'}, note
+
+
 def test_extract_passes_a_dict_keyword_argument_as_a_dict(monkeypatch):
     """``wsi_workdir/extract.py --model-kwargs 'k={a: 1}'`` (and
     ``--preprocess``) are keyword arguments of the model's library, not
