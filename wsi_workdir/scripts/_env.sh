@@ -32,7 +32,7 @@ DEVICE=${DEVICE:-cpu}                     # cpu, cuda or cuda:N (extraction and 
 _models_given=${MODELS:-}                 # (the ablation scripts read it: one_model)
 MODELS=${MODELS:-"clp fsp"}               # model families: CLP (MoCo-v3) and FSP (supervised);
                                           # the ablation scripts take one, default clp
-_novel_given=${NOVEL_CLASSES:-}           # (evaluate_encoder.sh reads it: novel_default)
+_novel_given=${NOVEL_CLASSES:-}           # (evaluate_encoder.sh gives it to novel_default)
 NOVEL_CLASSES=${NOVEL_CLASSES:-"0 1 2 3 4 5 6 7 8"}   # held-out NCT classes (add 78 for 7+8;
                                           # none: no novel class, the families' models of all classes)
 MODES=${MODES:-"linear latent_aug"}
@@ -106,21 +106,25 @@ held_class() {
         "$(cd "$(dirname "$0")/../.." && pwd)" "$@"
 }
 
-# novel_default MODEL DOMAIN...: sets NOVEL_CLASSES, where it was not
-# given, to the class a MODEL named <family>_wo_<c> held out (held_class:
-# the published pairing; the default 0..8 paired such a model with classes
-# its encoder trained on, and the sweep stopped at the first, 0), else to
-# the script's default of it, _default_NOVEL_CLASSES (demo_lowshot.sh's:
-# none), else to the default above; a NOVEL_CLASSES given is kept.
-# _novel_variable names the variable the user sets (demo_lowshot.sh's
-# NOVEL). The novel class is the near domain's alone (sweep passes
-# --novel_classes for near only): without near among the DOMAINs nothing
-# is asked, and a MODEL whose suffix is no class (clp_wo_99) runs
+# novel_default GIVEN VARIABLE DEFAULT MODEL DOMAIN...: sets NOVEL_CLASSES,
+# where GIVEN (the novel classes the user gave) is empty, to the class a
+# MODEL named <family>_wo_<c> held out (held_class: the published pairing;
+# the default 0..8 paired such a model with classes its encoder trained
+# on, and the sweep stopped at the first, 0), else to DEFAULT (the
+# script's: demo_lowshot.sh's none, else the default above); classes given
+# are kept. VARIABLE names the variable the user sets (NOVEL_CLASSES;
+# demo_lowshot.sh's NOVEL), for held_class's line. The novel class is the
+# near domain's alone (sweep passes --novel_classes for near only):
+# without near among the DOMAINs nothing is asked, and a MODEL whose
+# suffix is no class (clp_wo_99) runs
 novel_default() {
-    if [ -n "$_novel_given" ]; then return 0; fi
+    if [ -n "$1" ]; then return 0; fi
+    _variable=$2
+    _default=$3
+    shift 3
     case " $* " in *" near "*) ;; *) return 0 ;; esac
-    _c=$(held_class "$1" "${_novel_variable:-NOVEL_CLASSES}")
-    NOVEL_CLASSES=${_c:-${_default_NOVEL_CLASSES:-$NOVEL_CLASSES}}
+    _c=$(held_class "$1" "$_variable")
+    NOVEL_CLASSES=${_c:-$_default}
 }
 
 # data_root NAME: the dataset folder a feature set is read from

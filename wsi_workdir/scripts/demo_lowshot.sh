@@ -43,10 +43,11 @@ _default_SHOTS="1 5"
 _default_OUT_SHOTS="1 5"
 _default_OUT_HOMO_SHOTS=5
 # a MODEL named <family>_wo_<c> is scored on its own class c where NOVEL
-# is unset (novel_default of _env.sh, which evaluate_encoder.sh calls and
-# which asks the library's reader of the name): passing none on the
-# user's behalf ran clp_wo_7 on near-domain tasks of no novel class, which
-# distributed_meta_test.py refuses; another MODEL runs without one
+# is unset (novel_default of _env.sh, which evaluate_encoder.sh calls with
+# the two below and which asks the library's reader of the name): passing
+# none on the user's behalf ran clp_wo_7 on near-domain tasks of no novel
+# class, which distributed_meta_test.py refuses; another MODEL runs
+# without one
 NOVEL_CLASSES=${NOVEL:-}
 _default_NOVEL_CLASSES=none
 _novel_variable=NOVEL

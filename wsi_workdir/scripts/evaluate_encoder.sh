@@ -46,8 +46,12 @@ WORKDIR=${3:-${WORKDIR:-wsi_workdir/workdir}}
 DOMAINS=${DOMAINS:-"near mixture out out_homo"}
 . "$(dirname "$0")/_env.sh"
 # a MODEL named <family>_wo_<c> pairs with novel class c where
-# NOVEL_CLASSES is unset (novel_default, _env.sh)
-novel_default "$MODEL" $DOMAINS
+# NOVEL_CLASSES is unset (novel_default, _env.sh); demo_lowshot.sh, which
+# sources this script and sets NOVEL_CLASSES from its NOVEL, gives that
+# variable's name and its default (none) in _novel_variable and
+# _default_NOVEL_CLASSES
+novel_default "$_novel_given" "${_novel_variable:-NOVEL_CLASSES}" \
+    "${_default_NOVEL_CLASSES:-$NOVEL_CLASSES}" "$MODEL" $DOMAINS
 
 # each domain's own shots flag, where it runs and its variable is set
 # (SHOTS: near and mixture; OUT_SHOTS: out; OUT_HOMO_SHOTS: out_homo:
