@@ -39,8 +39,9 @@ class UnreadableImage(InputError):
     (:meth:`NamesUndecodableImages.prepare_data`), possibly hours into a
     run: a training run it stopped after saving a checkpoint adds that
     ``--resume`` continues it (:class:`~openselfsup.engine.runner.
-    AtomicRunner`); a lambda sweep's run, that the sweep's ``--resume``
-    continues the sweep (:mod:`~openselfsup.apis.balance_sweep`)."""
+    AtomicRunner`); a lambda sweep's run, that the sweep is run again
+    without ``--resume`` once it is mended (:func:`~openselfsup.apis.
+    balance_sweep._how_to_continue`)."""
 
 
 class NamesUndecodableImages:
