@@ -3106,11 +3106,26 @@ def trained_settings_note(meta: Any, cfg, config: str, checkpoint: str,
     setting. ``use``: ``'evaluate'`` (``knn_eval.py``) or ``'extract'``
     (``extract.py``, whose config is an extraction config: the training's
     is no way, and its images are compared apart). None where the meta
-    records no config, or none differs."""
-    extract = use == 'extract'
-    found = trained_feature_changes(meta, cfg, knn_images=not extract)
+    records no config, or none differs: :func:`settings_changes_note` of
+    what :func:`trained_feature_changes` finds."""
+    found = trained_feature_changes(meta, cfg, knn_images=use != 'extract')
+    return settings_changes_note(found, meta, config, checkpoint, use)
+
+
+def settings_changes_note(found: Optional[List[Tuple[str, Optional[str]]]],
+                          meta: Any, config: str, checkpoint: str,
+                          use: str = 'evaluate') -> Optional[str]:
+    """The words of :func:`trained_settings_note` for the changes
+    :func:`trained_feature_changes` found (``found``: its ``(change,
+    option)`` pairs, or None), for a caller that keeps them too (the
+    provenance of ``extract.py``, the results of ``knn_eval.py``): the
+    comparison made once per checkpoint and config, not again for the
+    words. ``meta``, ``config``, ``checkpoint``, ``use``: as
+    :func:`trained_settings_note`. None where ``found`` is empty or
+    None."""
     if not found:
         return None
+    extract = use == 'extract'
     changes = ', '.join(change for change, _ in found)
     said, here = (None, False) if extract else \
         trained_config_said(meta, checkpoint, config)

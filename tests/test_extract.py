@@ -2514,6 +2514,35 @@ def test_a_checkpoint_trained_with_another_normalisation_is_warned(
     assert lines == [] and record['trained_settings_differ'] is None
 
 
+def test_the_trained_settings_are_compared_once_per_extraction(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """extract_many compared a set's settings with the checkpoint's
+    recorded config for its provenance, and then again for the warning's
+    words (trained_settings_note): two comparisons of the same config and
+    meta. Once now, and the warning and the provenance still say the
+    same changes (the reference: the comparison's own result)."""
+    from openselfsup import config as config_module
+    from openselfsup.apis import extract as ex
+    lines, calls = [], []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+    real = config_module._saved_feature_changes
+
+    def counted(*args, **kwargs):
+        calls.append(real(*args, **kwargs))
+        return calls[-1]
+    monkeypatch.setattr(config_module, '_saved_feature_changes', counted)
+    ckpt = str(tmp_path / 'other.pth')
+    _trained_demo_checkpoint(ckpt, weights, mean=[0.5] * 3, std=[0.25] * 3)
+    record, = ex.extract_many(
+        [_config('nct_test.py')], ckpt, [str(tmp_path / 'w' / 'NCT.npy')],
+        cfg_options=_options(synthetic_root, 'NCT'), progress=False)
+    assert len(calls) == 1, len(calls)
+    changes = [change for change, _ in calls[0]]
+    assert record['trained_settings_differ'] == changes == OTHER_NORMALISATION
+    assert len(lines) == 1 and lines[0].startswith(
+        _settings_warning_head(ckpt, changes)), lines
+
+
 def test_a_refused_load_is_not_warned_as_extracted(
         synthetic_root, weights, tmp_path, monkeypatch):
     """A checkpoint trained with another normalisation whose weights do
@@ -2584,7 +2613,7 @@ def test_the_normalisation_warning_says_how_a_script_takes_options(
     """Run by a low-shot script, the warning ends as the image size's
     does: how that script takes --cfg-options."""
     from openselfsup.apis.extract import _settings_note
-    from openselfsup.config import load_config
+    from openselfsup.config import load_config, trained_feature_changes
     from openselfsup.utils.checkpoint_files import checkpoint_meta
     ckpt = str(tmp_path / 'other.pth')
     _trained_demo_checkpoint(ckpt, weights, std=[1.0] * 3)
@@ -2592,7 +2621,9 @@ def test_the_normalisation_warning_says_how_a_script_takes_options(
     listing = dict(cfg=load_config(_config('nct_test.py'), {
         'model.backbone.base_channels': WIDTH,
         'model.backbone.stem_channels': WIDTH}), config=_config('nct_test.py'))
-    note = _settings_note(checkpoint_meta(ckpt), listing, ckpt)
+    meta = checkpoint_meta(ckpt)
+    note = _settings_note(trained_feature_changes(meta, listing['cfg'], False),
+                          meta, listing, ckpt)
     assert note.endswith('extract it as trained with --cfg-options '
                          "'model.data_preprocessor.std=[1.0,1.0,1.0]' "
                          '(x.sh takes them in X)'), note

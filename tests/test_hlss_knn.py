@@ -2048,6 +2048,38 @@ def test_a_checkpoint_evaluated_with_other_feature_settings_is_warned(
     assert str(dump) not in said[0]
 
 
+def test_the_trained_settings_are_compared_once_per_evaluation(
+        tmp_path, monkeypatch):
+    """knn_eval_checkpoint compared the config with the checkpoint's
+    recorded one for the warning (trained_settings_note) and again for
+    the results' settings_other_than_trained: two comparisons of the same
+    config and meta. Once now; the warning and the results still name
+    the same changes (the reference: written out by hand)."""
+    import json
+
+    from openselfsup import config as config_module
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    _patients_here(tmp_path, monkeypatch)
+    said = _knn_warnings(monkeypatch)
+    calls = []
+    real = config_module._saved_feature_changes
+
+    def counted(*args, **kwargs):
+        calls.append(real(*args, **kwargs))
+        return calls[-1]
+    monkeypatch.setattr(config_module, '_saved_feature_changes', counted)
+    ckpt = _trained_elsewhere(tmp_path, HIDISC_DEMO, {
+        'model.data_preprocessor.mean': [0.5] * 3,
+        'model.data_preprocessor.std': [0.25] * 3}, dumped=False)
+    _, path = knn_eval_checkpoint(HIDISC_DEMO, str(ckpt), str(tmp_path / 'a'))
+    assert len(calls) == 1, len(calls)
+    changes = ['model.data_preprocessor.mean: [0.5, 0.5, 0.5] -> unset',
+               'model.data_preprocessor.std: [0.25, 0.25, 0.25] -> unset']
+    with open(path) as f:
+        assert json.load(f)['settings_other_than_trained'] == changes
+    assert len(said) == 1 and f'({", ".join(changes)})' in said[0], said
+
+
 def test_a_feature_setting_only_this_config_has_names_the_trained_config(
         tmp_path, monkeypatch):
     """A setting the evaluation's config has and the training's had not

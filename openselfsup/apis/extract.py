@@ -239,19 +239,22 @@ def _trained_meta(checkpoint: str) -> Any:
         return None
 
 
-def _settings_note(meta: Any, listing: Dict, checkpoint: str
+def _settings_note(found: Optional[List[Tuple[str, Optional[str]]]],
+                   meta: Any, listing: Dict, checkpoint: str
                    ) -> Optional[str]:
     """The warning of :func:`~openselfsup.config.trained_settings_note`
     for a set extracted from ``checkpoint`` (whose ``meta`` records the
     config it was trained with) with settings that change its features
-    other than trained: another normalisation (``model.data_preprocessor``
-    mean / std / channel order) or backbone setting than the training's
-    gave features of other statistics, and low-shot F1 of them, without a
-    word. Run by a script, it ends with how that script takes
-    ``--cfg-options``."""
-    from ..config import trained_settings_note
-    note = trained_settings_note(meta, listing['cfg'], listing['config'],
-                                 checkpoint, use='extract')
+    other than trained (``found``: what
+    :func:`~openselfsup.config.trained_feature_changes` found of the set's
+    config, which its provenance records too): another normalisation
+    (``model.data_preprocessor`` mean / std / channel order) or backbone
+    setting than the training's gave features of other statistics, and
+    low-shot F1 of them, without a word. Run by a script, it ends with
+    how that script takes ``--cfg-options``."""
+    from ..config import settings_changes_note
+    note = settings_changes_note(found, meta, listing['config'], checkpoint,
+                                 use='extract')
     return note and note + cfg_options_here(note)
 
 
@@ -1699,15 +1702,16 @@ def extract_many(configs: Sequence[str],
                 check_held_out(output, checkpoint, train_lists, init_lists)
         for at, (listing, ckpt) in enumerate(zip(listings, checkpoints)):
             entry = encoder(listing['cfg'])
-            if ckpt == checkpoint:
+            if ckpt == checkpoint:  # compared once: provenance and warning
                 found = trained_feature_changes(meta, listing['cfg'], False)
                 differ[at] = None if found is None else \
                     [change for change, _ in found]
-            for note in (image_size_note(listing['cfg'], checkpoint, size),
-                         _settings_note(meta, listing, checkpoint)) \
-                    if ckpt == checkpoint else ():
-                if note and note not in notes:
-                    notes.append(note)
+                for note in (image_size_note(listing['cfg'], checkpoint,
+                                             size),
+                             _settings_note(found, meta, listing,
+                                            checkpoint)):
+                    if note and note not in notes:
+                        notes.append(note)
             if ckpt == checkpoint and entry[2] != checkpoint:
                 load(entry, checkpoint, weights)
         del weights

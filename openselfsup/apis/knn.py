@@ -661,8 +661,8 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
     """
     from ..utils.checkpoint import load_checkpoint_bytes, state_dict_of
     from ..config import (checkpoint_kind_words, saved_model_type,
-                          trained_config_note, trained_feature_changes,
-                          trained_settings_note)
+                          settings_changes_note, trained_config_note,
+                          trained_feature_changes)
     from ..models.state_dict import load_state
     from ..registry import MODELS
     ckpt = load_checkpoint_bytes(held.pop(), checkpoint, tensors_only=True)
@@ -687,11 +687,11 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
     # the weights fit; settings that hold none but change the features
     # (normalisation, the backbone's pooling, the kNN images' size) other
     # than trained: said once the results' path is known (the caller), as
-    # extract.py says images of another size
-    note = trained_settings_note(meta, cfg, config, checkpoint) \
-        if cfg is not None else None
-    changes = [c for c, _ in trained_feature_changes(meta, cfg) or ()] \
-        if note else []
+    # extract.py says images of another size (compared once: the words
+    # and the results' record of the same changes)
+    found = trained_feature_changes(meta, cfg) if cfg is not None else None
+    note = settings_changes_note(found, meta, config, checkpoint)
+    changes = [c for c, _ in found] if note else []
     return model, trained_patients(ckpt, checkpoint), note, changes
 
 
