@@ -96,7 +96,7 @@ def load_backbone_weights(path: str, warn: bool = True
                           ) -> Tuple['OrderedDict[str, torch.Tensor]', str,
                                      Optional[Tuple[int, int]],
                                      Optional[Tuple[str, ...]],
-                                     Tuple[str, ...]]:
+                                     Tuple[str, ...], Any]:
     """Read the backbone's weights from any of the accepted checkpoint kinds.
 
     Args:
@@ -108,15 +108,19 @@ def load_backbone_weights(path: str, warn: bool = True
             file was read before.
 
     Returns:
-        tuple: ``(state_dict, kind, size, train_lists, init_lists)``: the
-        backbone's
+        tuple: ``(state_dict, kind, size, train_lists, init_lists,
+        meta)``: the backbone's
         tensors keyed without the ``backbone.`` prefix (``conv1.weight``,
         ``layer1.0.bn1.bias``...), ``kind``, ``'full checkpoint'`` or
         ``'backbone weights'``, the ``(w, h)`` of the training images and
         the training list files (one, or a ``ConcatDataset``'s parts) where
         the file records them (else None), and those its run's initial
         weights had been trained on (:func:`~openselfsup.utils.checkpoint.
-        checkpoint_init_lists`; empty where it records none).
+        checkpoint_init_lists`; empty where it records none), and the
+        file's ``meta`` as read here (:func:`~openselfsup.utils.
+        checkpoint_files.saved_meta`; None where it holds none), whose
+        recorded training config the settings warning compares: the file
+        is not read again for it.
 
     Raises:
         InputError: missing or unreadable file, or no backbone weights in it.
@@ -125,6 +129,7 @@ def load_backbone_weights(path: str, warn: bool = True
                                     checkpoint_init_lists,
                                     checkpoint_train_lists,
                                     load_checkpoint_file, state_dict_of)
+    from ..utils.checkpoint_files import saved_meta
     obj = load_checkpoint_file(path, tensors_only=True)
     state = state_dict_of(obj, path)
     prefixed = OrderedDict((k[len(_BACKBONE_PREFIX):], v)
@@ -147,7 +152,8 @@ def load_backbone_weights(path: str, warn: bool = True
     if bad:
         raise InputError(f'{path}: backbone entry {bad[0]} is not a tensor')
     return (weights, kind, checkpoint_image_size(obj, path if warn else None),
-            checkpoint_train_lists(obj), checkpoint_init_lists(obj))
+            checkpoint_train_lists(obj), checkpoint_init_lists(obj),
+            saved_meta(obj))
 
 
 def check_held_out(output: str, checkpoint: str,
@@ -1693,10 +1699,10 @@ def extract_many(configs: Sequence[str],
     for checkpoint in dict.fromkeys(checkpoints):
         if checkpoint is None:  # random init
             continue
-        weights, kind, size, train_lists, init_lists = \
+        # its meta as read with the weights: the file read once
+        weights, kind, size, train_lists, init_lists, meta = \
             load_backbone_weights(checkpoint)
         read[checkpoint] = (kind, file_sha256(checkpoint))
-        meta = _trained_meta(checkpoint)
         for output, ckpt in zip(outputs, checkpoints):
             if ckpt == checkpoint:
                 check_held_out(output, checkpoint, train_lists, init_lists)
