@@ -1812,7 +1812,8 @@ def _names_a_path(value: str, copies: Sequence[str]) -> bool:
 
 
 def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
-                        take: bool = False) -> List[str]:
+                        take: bool = False,
+                        read: Optional[Sequence[str]] = None) -> List[str]:
     """Warnings for the run's log where the ``--cfg-options`` given to
     :func:`load_config` moved some of the copies of a path variable of
     the config file (``data_root``, which the HiDisc demo copies into its
@@ -1832,6 +1833,10 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
             a run that trains and validates).
         take (bool): said by the caller, not again (a lambda sweep says
             it once, at its start, and not in each run's log).
+        read (sequence of str, optional): the only top-level sections the
+            caller reads, every other one unread (``knn_eval.py``: the
+            model and ``knn_eval``; ``extract.py``: the model and
+            ``dataset``); None: all but ``unread``.
     """
     moved = vars(cfg).get(_UNMOVED_NOTE)
     if take:
@@ -1853,6 +1858,7 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
                 if own.get(use, name) == name
                 and option_setting(cfg, use) is None
                 and use.split('.', 1)[0] not in unread
+                and (read is None or use.split('.', 1)[0] in read)
                 and flat.get(use) == value]
         if not left:
             continue

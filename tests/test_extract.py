@@ -2606,6 +2606,66 @@ def test_a_legacy_format_checkpoint_is_judged_by_its_recorded_settings(
     assert said[legacy][0] == OTHER_NORMALISATION, said
 
 
+def test_options_moving_some_copies_of_a_data_root_are_warned(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """A config whose variable ``root`` sets the dataset's folder and,
+    under it, its list (and a test loader's folder), extracted with
+    ``--cfg-options dataset.data_root=<copy>``: images from the copy, the
+    list from the file's folder, exit 0, without a word (tools/train.py
+    warns of such options; extraction did not ask). Warned now, naming
+    the list's key under the new folder; the test loader, which
+    extraction does not read, is not named. No override, and an override
+    of both keys extraction reads, are not warned."""
+    import shutil
+
+    from openselfsup.apis import extract as ex
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+    old = os.path.join(synthetic_root, 'NCT')
+    new = str(tmp_path / 'NCT_copy')
+    shutil.copytree(old, new)
+    config = tmp_path / 'own.py'
+    config.write_text(
+        f'_base_ = [{_config("nct_test.py")!r}]\n'
+        f'root = {old!r}\n'
+        "dataset = dict(data_root=root, ann_file=f'{root}/meta/"
+        "test_labeled.txt')\n"
+        'test_dataloader = dict(dataset=dict(data_root=root))\n')
+    bare = str(tmp_path / 'bare.pth')
+    torch.save({'state_dict': weights}, bare)
+    opts = {k: v for k, v in _options(synthetic_root, 'NCT').items()
+            if k != 'dataset.data_root'}
+
+    def extract(name, **moved):
+        lines.clear()
+        ex.extract_many([str(config)], bare, [str(tmp_path / name / 'f.npy')],
+                        cfg_options={**opts, **moved}, progress=False)
+        return list(lines)
+
+    assert extract('none') == []
+    said = extract('one', **{'dataset.data_root': new})
+    assert len(said) == 1, said
+    # the key left, and the option that moves it, written by hand
+    assert f'its variable root ({old}) and left 1 of them on {old} ' \
+        '(dataset.ann_file)' in said[0], said
+    assert said[0].endswith(
+        f'set them too: --cfg-options dataset.ann_file={new}/meta/'
+        f'test_labeled.txt; or set root in {config}'), said
+    assert extract('both', **{
+        'dataset.data_root': new,
+        'dataset.ann_file': f'{new}/meta/test_labeled.txt'}) == []
+    # a library model's extraction reads the dataset alone: said alike
+    pytest.importorskip('timm')
+    lines.clear()
+    ex.extract_external_many(
+        [str(config)], 'timm:vit_tiny_patch16_224',
+        [str(tmp_path / 'timm' / 'f.npy')],
+        model_kwargs=dict(img_size=32, patch_size=8, depth=1, embed_dim=16,
+                          num_heads=2),
+        cfg_options={'dataset.data_root': new}, progress=False)
+    assert lines == said, lines
+
+
 def test_a_refused_load_is_not_warned_as_extracted(
         synthetic_root, weights, tmp_path, monkeypatch):
     """A checkpoint trained with another normalisation whose weights do

@@ -1207,6 +1207,63 @@ def test_a_mistyped_data_folder_is_named_as_tools_train_names_it(
         assert not (tmp_path / 'out').exists()
 
 
+def test_options_moving_some_copies_of_a_data_root_are_warned(
+        tmp_path, monkeypatch):
+    """knn_eval.py --cfg-options knn_eval.bank.data_root=<another folder> on
+    the HiDisc demo, whose data_root (the HLSS demo's) also sets the query's
+    folder and (under it) the metadata and split files: the bank's patches
+    from one folder, the rest from the other, exit 0, without a word, where
+    tools/train.py warns of such options (knn_eval.py does not go through
+    its check). Warned now, naming the kNN keys left (not the training
+    loader's or the hook's, which knn_eval.py does not read); so is an
+    option that moved only the training set's folder (evaluated on the
+    file's). No override, and one of every key knn_eval reads, are not
+    warned (the reference: the same options as tools/train.py judges them
+    name the training set's copies too)."""
+    import shutil
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.config import load_config, unmoved_copies_note
+    _patients_here(tmp_path, monkeypatch)
+    shutil.copytree(tmp_path / 'data' / 'hier32', tmp_path / 'data' / 'copy')
+    said = _knn_warnings(monkeypatch)
+    runs = iter(range(100))
+
+    def evaluate(options):
+        del said[:]
+        knn_eval_checkpoint(HIDISC_DEMO, None,
+                            str(tmp_path / f'out{next(runs)}'), options)
+        return list(said)
+
+    assert evaluate({}) == []
+    knn_keys = [f'knn_eval.{side}.{name}' for side in ('bank', 'query')
+                for name in ('data_root', 'metadata', 'split')]
+    moved = evaluate({'knn_eval.bank.data_root': 'data/copy'})
+    assert len(moved) == 1, moved
+    # the keys left on data/hier32 and their values under data/copy, by
+    # hand
+    left = [k for k in knn_keys if k != 'knn_eval.bank.data_root']
+    fix = {k: 'data/copy' + ('' if k.endswith('data_root') else
+                             f'/{k.rsplit(".", 1)[1]}.json') for k in left}
+    assert f'and left {len(left)} of them on data/hier32' in moved[0], moved
+    said_fix = dict(item.split('=', 1) for item in moved[0].split(
+        'set them too: --cfg-options ')[1].split('; or set ')[0].split())
+    assert said_fix == fix, moved
+    trained = evaluate({'train_dataloader.dataset.data_root': 'data/copy'})
+    assert len(trained) == 1 and 'train_dataloader' not in trained[0].split(
+        'set them too')[1], trained
+    every = {**fix, 'knn_eval.bank.data_root': 'data/copy'}
+    assert evaluate(every) == []
+    # the reference: as a training run reads them, the training set's
+    # folder and files are left on data/hier32 (data_root, metadata and
+    # split: a line each)
+    notes = unmoved_copies_note(load_config(HIDISC_DEMO, every))
+    assert sorted(note.split('set them too: --cfg-options ')[1].split(
+        '=')[0] for note in notes) == [
+            f'train_dataloader.dataset.{name}'
+            for name in ('data_root', 'metadata', 'split')], notes
+
+
 def _demo_checkpoint(path):
     """Save the weights of a freshly built HLSS demo model as a training
     checkpoint at ``path`` (its folder made); returns ``path``."""

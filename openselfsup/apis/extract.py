@@ -264,6 +264,25 @@ def _settings_note(found: Optional[List[Tuple[str, Optional[str]]]],
     return note and note + cfg_options_here(note)
 
 
+def _unmoved_notes(listings: Sequence[Dict], model: bool = True
+                   ) -> List[str]:
+    """The warnings of :func:`~openselfsup.config.unmoved_copies_note`
+    for the sets' configs, each once: ``--cfg-options`` that moved some
+    copies of a path variable of a config file and left others in what
+    extraction reads, the ``dataset`` (images from the new folder, the
+    list from the file's) and, where ``model``, the model (a library
+    model's extraction reads none); copies in other sections (a training
+    config's loaders) are not read and not said."""
+    from ..config import unmoved_copies_note
+    read = ('dataset', 'model') if model else ('dataset', )
+    said: List[str] = []
+    for listing in listings:
+        for note in unmoved_copies_note(listing['cfg'], read=read):
+            note = note[len('warning: '):]  # logged as a warning
+            said += [] if note in said else [note]
+    return said
+
+
 def resnet_depth(state: Dict[str, torch.Tensor]) -> Optional[int]:
     """The depth of the ResNet whose (unprefixed) weights these are, from
     its blocks per stage and block type (None if not a known ResNet)."""
@@ -1692,7 +1711,8 @@ def extract_many(configs: Sequence[str],
     for listing in listings:
         encoder(listing['cfg'])
     read = {None: (f'random init (seed {seed})', None)}  # -> (kind, SHA-256)
-    notes: List[str] = []  # each warning once
+    # each warning once: a data_root's copies moved in part, first
+    notes: List[str] = _unmoved_notes(listings)
     # per set: the settings that change its features other than trained
     # (None: not judged, no training config recorded), for its provenance
     differ: List[Optional[List[str]]] = [None] * len(listings)
@@ -1954,6 +1974,9 @@ def extract_external_many(configs: Sequence[str],
                           need_model=False)
     encoder = build_external_encoder(source, weights, model_kwargs,
                                      preprocess, pool, projection, seed)
+    # once the model is built: a refusal of it comes alone
+    for note in _unmoved_notes(listings, model=False):
+        print_log(note, logger='current', level=logging.WARNING)
     info = dict(encoder.info)
     preprocessing = info.pop('preprocess')
     transform = info.pop('transform')

@@ -21,7 +21,8 @@ from ..config import (PATCHES_DIGEST, UNSET, argument_value,
                       first_difference, is_patches_digest, key_change,
                       load_config,
                       model_settings, model_settings_sha1,
-                      named_file_digests, recorded_settings)
+                      named_file_digests, recorded_settings,
+                      unmoved_copies_note)
 from ..datasets.data_files import patch_root
 from ..utils import (InputError, check_replaceable, check_seed,
                      check_writable, is_int, read_once, reading_once,
@@ -31,6 +32,11 @@ from ..utils import (InputError, check_replaceable, check_seed,
 #: (the DataLoader's batches and workers): not part of an evaluation's
 #: identity (:func:`knn_settings`)
 _NOT_THE_RESULT = ('batch_size', 'num_workers')
+
+
+#: the top-level sections of a config that :func:`knn_eval_checkpoint`
+#: reads (the others, its training's loaders and hooks, it does not)
+_SECTIONS_READ = ('model', 'knn_eval')
 
 
 def check_knn_arguments(checkpoint: Optional[str], random_init: bool,
@@ -1155,10 +1161,17 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # the bank was built, 'names a missing patch', not named with its option
     from .train import check_dataset_paths
     check_dataset_paths(cfg, ['knn_eval'])
+    from mmengine.logging import print_log
+    # --cfg-options that moved some copies of a path variable (the HLSS
+    # configs' data_root) and left others where this evaluation reads
+    # them, its model and knn_eval (the bank on /x, the query on the
+    # file's folder): said as tools/train.py says it of a run
+    for unmoved in unmoved_copies_note(cfg, read=_SECTIONS_READ):
+        print_log(unmoved[len('warning: '):], logger='current',
+                  level=logging.WARNING)
     if checkpoint is not None and note:
         # the way out run into the same folder was refused as results
         # 'under another model section': it names where these go
-        from mmengine.logging import print_log
         print_log(f'{note} (and another --out-dir than {out_dir}, or '
                   f'delete {json_path} first: these results are written '
                   'there, marked as evaluated with other settings)',
