@@ -176,6 +176,30 @@ def _training_validates(cfg, resumes: bool = False) -> bool:
     return length is None or not is_int(begin) or begin <= length[0]
 
 
+#: the config sections of the data loaders a runner builds
+#: (:func:`_run_loaders`)
+LOADER_SECTIONS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _run_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = (),
+                 resumes: bool = False) -> List[Tuple[str, bool]]:
+    """``(section, started)`` of each of :data:`LOADER_SECTIONS` that the
+    runner of ``cfg`` builds, so whose data it reads (arguments and
+    ``started`` as :func:`_worker_loaders`'): ``train_dataloader`` where
+    it ``trains``, ``val_dataloader`` where ``val_cfg`` is set and it
+    trains or the caller validates, ``test_dataloader`` where
+    ``test_cfg`` is set and the caller tests."""
+    found = []
+    if trains:
+        found.append(('train_dataloader', True))
+    if cfg.get('val_cfg') is not None and (trains or 'val' in evaluates):
+        found.append(('val_dataloader', 'val' in evaluates or (
+            trains and _training_validates(cfg, resumes))))
+    if cfg.get('test_cfg') is not None and 'test' in evaluates:
+        found.append(('test_dataloader', True))
+    return found
+
+
 def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = (),
                     resumes: bool = False) -> List[Tuple[str, int, bool]]:
     """``(config key, num_workers, started)`` of each data loader a
@@ -192,16 +216,10 @@ def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = (),
     ``test_cfg`` is set); a ``tools/train.py`` run evaluates nothing
     after training, and never builds the test loader. ``resumes``: the
     run continues a checkpoint (:func:`_training_validates`)."""
-    found = []
-    if trains:
-        found.append(('train_dataloader', True))
-    if cfg.get('val_cfg') is not None and (trains or 'val' in evaluates):
-        found.append(('val_dataloader', 'val' in evaluates or (
-            trains and _training_validates(cfg, resumes))))
-    if cfg.get('test_cfg') is not None and 'test' in evaluates:
-        found.append(('test_dataloader', True))
     loaders = [(name, (cfg.get(name) or {}).get('num_workers', 0), started)
-               for name, started in found if isinstance(cfg.get(name), dict)]
+               for name, started in _run_loaders(cfg, trains, evaluates,
+                                                 resumes)
+               if isinstance(cfg.get(name), dict)]
     hooks = (cfg.get('custom_hooks') or ()) if trains else ()
     for i, hook in enumerate(hooks):
         kind = hook.get('type') if isinstance(hook, dict) else None
@@ -1898,16 +1916,23 @@ def prepare_config(cfg: Config, config_path: str,
     are neither warned of nor refused (it writes over none). ``evaluates``: the
     evaluations the caller runs on the runner (``'val'``, ``'test'``),
     whose data loaders the note of worker counts names
-    (:func:`worker_count_notes`).
+    (:func:`worker_count_notes`), and the warning of copies of a path the
+    ``--cfg-options`` left behind (:func:`~openselfsup.config.
+    unmoved_copies_note`), of the loaders the run reads alone
+    (:func:`_run_loaders`: it named no test copy, which an API caller's
+    ``runner.test()`` then read from the old folder).
 
     Returns:
         list[str]: notes for the run's log (launcher and batch decisions).
     """
     # torch-free: reported before torch loads
     base = check_config_values(cfg, config_path, auto_scale_lr)
-    # --cfg-options that moved some copies of a data_root, not all (the
-    # test set, which a training run does not read, aside)
-    unmoved = unmoved_copies_note(cfg, unread=('test_dataloader',))
+    # --cfg-options that moved some copies of a data_root, not all, of
+    # the loaders the run reads: the test set where the caller tests
+    # (train()'s and build_runner()'s default; never tools/train.py)
+    read = [name for name, _ in _run_loaders(cfg, trains, evaluates)]
+    unmoved = unmoved_copies_note(cfg, unread=tuple(
+        name for name in LOADER_SECTIONS if name not in read))
     import torch
     # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
     # look for, never no --resume
