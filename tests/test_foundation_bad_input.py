@@ -290,7 +290,9 @@ def test_a_ctrl_c_after_a_save_names_the_checkpoint_to_resume(
     and ``balance_sweep.py`` the command that continues: it now says
     that --resume of the checkpoint this process saved continues it, as
     the error stop does; nothing where it saved none (stopped in its
-    first epoch, epochs of 2 iterations)."""
+    first epoch, epochs of 2 iterations). Also in the first iteration
+    after a resume, before the run has started: it said a bare
+    ``interrupted``, though the checkpoint it resumed from is there."""
     from mmengine.hooks import Hook
 
     from openselfsup.apis import train
@@ -329,6 +331,16 @@ def test_a_ctrl_c_after_a_save_names_the_checkpoint_to_resume(
         'interrupted: this run continues with --resume '
         f'{work}/epoch_1.pth --work-dir {other}')
     assert not (other / 'epoch_2.pth').exists()
+    # stopped in the first iteration after the resume, before the run
+    # has started (it said a bare 'interrupted'): the checkpoint it
+    # resumed from is there still, in its own work dir and in another
+    ckpt = work / 'epoch_1.pth'
+    assert line(2, work, resume=str(ckpt)) == (
+        f'interrupted: this run continues with --resume {ckpt}')
+    assert line(2, tmp_path / 'q', resume=str(ckpt)) == (
+        'interrupted: this run continues with --resume '
+        f'{ckpt} --work-dir {tmp_path / "q"}')
+    assert ckpt.is_file() and not (work / 'epoch_2.pth').exists()
     # in epoch 1: nothing saved, nothing to continue from
     assert line(0, tmp_path / 'v') == 'interrupted'
 
@@ -345,12 +357,14 @@ def test_only_rank_0_names_the_checkpoint_to_resume():
 
     from openselfsup.engine.runner import AtomicRunner
 
-    def notes(rank, says=True):
+    def notes(rank, says=True, started=True, url=None):
         stop = KeyboardInterrupt()
         runner = SimpleNamespace(
-            rank=rank, says_how_to_continue=says, _started=True,
+            rank=rank, says_how_to_continue=says, _started=started,
             _continue_from=os.path.join(os.sep, 'w', 'epoch_1.pth'),
-            work_dir=os.path.join(os.sep, 'w'))
+            work_dir=os.path.join(os.sep, 'w'), _url_named=None)
+        if url:  # resumed from the download of --resume URL
+            runner._url_named = (runner._continue_from, url)
         runner._resume_advice = lambda training: \
             AtomicRunner._resume_advice(runner, training)
         AtomicRunner._note_resume(runner, stop, True)
@@ -360,6 +374,15 @@ def test_only_rank_0_names_the_checkpoint_to_resume():
         f"{os.sep}epoch_1.pth"]
     assert notes(1) == [] and notes(3) == []
     assert notes(0, says=False) == []
+    # resumed, not started yet: the checkpoint resumed from, or, where it
+    # is a URL's download (which the failed start removes), the URL
+    assert notes(0, started=False) == notes(0)
+    url = 'https://example.org/epoch_1.pth'
+    assert notes(0, url=url) == notes(0)  # started: the download is kept
+    assert notes(0, started=False, url=url) == [
+        f"this run continues with --resume {url} --work-dir "
+        f"{os.path.join(os.sep, 'w')}"]
+    assert notes(1, started=False) == []
 
 
 @pytest.mark.slow

@@ -4174,11 +4174,18 @@ class AtomicRunner(Runner):
         checkpoint (a resumed run's ranks 1 and above named the one it
         resumed from, beside rank 0's newer one). For a Ctrl-C and an
         image found unreadable alike: the latter's line still advised a
-        sweep's run ``--resume <lambda run>/epoch_1.pth``."""
+        sweep's run ``--resume <lambda run>/epoch_1.pth``. Also before the
+        run has started (a Ctrl-C in the first iteration after a resume
+        said a bare ``interrupted``): the checkpoint resumed from is there
+        still, unless it is the download of ``--resume URL``, which the
+        failed start removes: the URL is named then, with the work dir."""
         path = self._continue_from
-        if not (training and self._started and path
-                and self.says_how_to_continue and self.rank == 0):
+        if not (training and path and self.says_how_to_continue
+                and self.rank == 0):
             return None
+        if not self._started and self._url_named and \
+                path == self._url_named[0]:
+            return f'--resume {self._url_named[1]} --work-dir {self.work_dir}'
         here = '' if checkpoint_folder(path) == os.path.realpath(
             self.work_dir) else f' --work-dir {self.work_dir}'
         return f'--resume {path}{here}'
