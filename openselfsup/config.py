@@ -461,17 +461,27 @@ def heads_needing_text(heads: Dict[str, Any]) -> List[str]:
             and cfg.get('encoder') is None]
 
 
+#: the model types whose ``text_encoder`` serves their ``heads``'
+#: ``TextInitHead`` alone, and is built only where one needs it
+#: (:func:`heads_needing_text`): HLSS's
+TEXT_HEAD_MODELS = ('HLSS',)
+
+
 def _unbuilt_text_encoders(model: Any, key: str) -> List[str]:
     """The dotted keys of the text encoders under ``model`` that are never
     built, so whose weights are not read: an HLSS model's ``text_encoder``
     where no head needs it (:func:`heads_needing_text`: every
     ``TextInitHead`` reads an ``embeddings_file``, the
     ``tools/make_attribute_embeddings.py`` workflow), and the ``encoder``
-    of a head that reads an ``embeddings_file`` (the file wins)."""
+    of a head that reads an ``embeddings_file`` (the file wins). Of the
+    model types of :data:`TEXT_HEAD_MODELS` alone: another model with
+    ``heads`` and a ``text_encoder`` (a user's) builds it by its own
+    rule, and its missing weights were not looked for."""
     unbuilt = []
     for where, node in config_dicts(model, key):
         heads = node.get('heads')
-        if not isinstance(heads, dict):
+        if not isinstance(heads, dict) or \
+                type_name(node.get('type')) not in TEXT_HEAD_MODELS:
             continue
         named = ({f'{where}.heads': heads} if 'type' in heads else
                  {f'{where}.heads.{k}': v for k, v in heads.items()})

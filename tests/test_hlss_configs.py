@@ -282,3 +282,37 @@ def test_a_text_tower_that_is_never_built_is_not_looked_for(tmp_path):
     model.heads.patch.embeddings_file = None
     with pytest.raises(InputError, match='model.heads.patch.encoder'):
         check_model_files(model)
+
+
+def test_another_models_text_tower_is_not_judged_by_hlsss_rule(tmp_path):
+    """HLSS's rule (``heads_needing_text``: its ``text_encoder`` is built
+    only for a ``TextInitHead`` without an ``embeddings_file``) was
+    applied to any model with ``heads`` and a ``text_encoder``: another
+    model type (a user's), which builds its tower by its own rule, had
+    its missing weights passed unlooked for. The same model as HLSS's
+    passes; as another type it is refused, and so is a head's own
+    ``encoder`` beside its file."""
+    from openselfsup.config import check_model_files, load_config
+    from openselfsup.utils import InputError
+    config = os.path.join(ROOT, 'configs/demo/hlss_rn50w8_synthetic.py')
+    missing = str(tmp_path / 'missing.pt')
+    files = {f'model.heads.{lv}.embeddings_file': str(tmp_path / f'{lv}.npy')
+             for lv in ('patient', 'slide', 'patch')}
+    model = load_config(config, dict(
+        files, **{'model.text_encoder.pretrained': missing})).model
+    check_model_files(model)  # HLSS: no head builds the tower
+    for kind in ('MyTextModel', 'mymodels.MyTextModel'):
+        model.type = kind
+        with pytest.raises(InputError) as err:
+            check_model_files(model)
+        assert str(err.value).startswith(
+            f'{missing}: open_clip checkpoint not found'), str(err.value)
+        assert 'model.text_encoder.pretrained' in str(err.value)
+    model = load_config(config, files).model
+    model.heads.patch.encoder = dict(type='OpenCLIPText',
+                                     model_name='RN50-quickgelu',
+                                     pretrained=missing)
+    check_model_files(model)  # HLSS: the file wins over the encoder
+    model.type = 'MyTextModel'
+    with pytest.raises(InputError, match='model.heads.patch.encoder'):
+        check_model_files(model)
