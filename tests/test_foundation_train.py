@@ -7516,3 +7516,50 @@ def test_the_data_root_warning_names_the_loaders_the_run_reads(
         f'test_dataloader.dataset.data_root={new}; or set data_root in '
         f'{cfg}'), warned
     assert said('tool', ()) == []
+
+
+def test_an_evaluation_not_announced_is_noted_when_it_runs(
+        synthetic_root, tmp_path, monkeypatch):
+    """``train(cfg, evaluates=())`` then ``runner.val()`` on a validation
+    loader that training built and never started (``val_begin`` past the
+    end): neither the note of its workers (3 on 2 cores) nor torch's
+    warning, left out for the training. The note is now said when the
+    evaluation first runs, naming the ``evaluates`` that says it before
+    the run, torch's warning still left out; once, and likewise for the
+    test loader (4 workers), whose torch warning was shown. An
+    evaluation announced gets the note before the run alone."""
+    from openselfsup.apis import train
+    cfg = _evaluated_loaders_config(synthetic_root, tmp_path, monkeypatch)
+
+    def used(work, evaluates):
+        runner = train(cfg, work_dir=str(tmp_path / work),
+                       evaluates=evaluates)
+        before = len(worker_log_lines(tmp_path / work))
+        return before, runner.val(), runner.val(), runner.test()
+    (before, *results), shown = worker_warnings_shown(lambda: used('w', ()))
+    assert all('accuracy/top1' in result for result in results)
+    assert shown == [] and before == 0
+    lines = [line.split(' - WARNING - ', 1)[1].rstrip('\n')
+             for line in worker_log_lines(tmp_path / 'w')]
+    assert lines == [
+        "runner.val() is not in the evaluates=() the runner was built with "
+        "(evaluates=('val',) says this before the run): "
+        'val_dataloader.num_workers=3 on 2 CPU core(s): torch suggests at '
+        'most 2 (more workers than cores may run slowly). --cfg-options '
+        'val_dataloader.num_workers=2 follows the suggestion',
+        "runner.test() is not in the evaluates=() the runner was built "
+        "with (evaluates=('test',) says this before the run): "
+        'test_dataloader.num_workers=4 on 2 CPU core(s): torch suggests at '
+        'most 2 (more workers than cores may run slowly). --cfg-options '
+        'test_dataloader.num_workers=2 follows the suggestion']
+    # the validation announced: named before the run, the test alone later
+    (before, *_), shown = worker_warnings_shown(
+        lambda: used('v', ('val',)))
+    assert shown == [] and before == 1
+    first, later = worker_log_lines(tmp_path / 'v')
+    assert 'val_dataloader.num_workers=3' in first and \
+        'runner.' not in first
+    assert later.split(' - WARNING - ', 1)[1].startswith(
+        "runner.test() is not in the evaluates=('val',) the runner was "
+        "built with (evaluates=('val', 'test') says this before the run): "
+        'test_dataloader.num_workers=4'), later

@@ -388,6 +388,37 @@ def worker_warning_left_out(runner, cfg, trains: bool = True,
             leave_out(pattern, UserWarning)
 
 
+def unannounced_evaluation_notes(runner, cfg,
+                                 evaluates: Sequence[str] = ()) -> None:
+    """Have ``runner`` (an :class:`~openselfsup.engine.runner.
+    AtomicRunner`) say the note of worker counts
+    (:func:`worker_count_notes`) of the loader of each evaluation of
+    :data:`EVALUATIONS` its caller did not announce in ``evaluates``, when
+    that evaluation first runs (``runner.val()`` after ``train(cfg,
+    evaluates=())``), naming the ``evaluates`` that says it before the
+    run, with torch's warning of it left out meanwhile
+    (:meth:`~openselfsup.engine.runner.AtomicRunner.note_when_evaluated`):
+    a validation loader built for training and never started had neither
+    (its warning left out for the training). Nothing on MMEngine's own
+    Runner, whose evaluations show torch's warning."""
+    note_when_evaluated = getattr(runner, 'note_when_evaluated', None)
+    if note_when_evaluated is None:
+        return
+    for name in EVALUATIONS:
+        if name in evaluates:
+            continue
+        notes = worker_count_notes(cfg, trains=False, evaluates=(name,))
+        if not notes:
+            continue
+        announced = tuple(e for e in EVALUATIONS
+                          if e in evaluates or e == name)
+        note_when_evaluated(name, [
+            f'runner.{name}() is not in the evaluates={tuple(evaluates)!r} '
+            f'the runner was built with (evaluates={announced!r} says '
+            f'this before the run): {note[len("warning: "):]}'
+            for note in notes], _worker_warnings(cfg, False, (name,)))
+
+
 @contextlib.contextmanager
 def worker_warnings_left_out(runner, cfg, trains: bool = True,
                              evaluates: Sequence[str] = ()
@@ -2280,6 +2311,7 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
     # torch's warning of more workers than cores: said in the log instead
     # (worker_count_notes), while this runner trains or evaluates
     worker_warning_left_out(runner, cfg, trains, evaluates)
+    unannounced_evaluation_notes(runner, cfg, evaluates)
     from ..engine.runner import discard_on_failure
     with discard_on_failure(runner):  # the runner made its log folder
         for note in notes:

@@ -43,7 +43,8 @@ import shutil
 import signal
 import weakref
 from contextlib import ExitStack, contextmanager
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 from mmengine.config import config as mm_config
 from mmengine.dist import barrier, master_only
@@ -3648,6 +3649,10 @@ class AtomicRunner(Runner):
         self._on_start: List[Callable[[], None]] = []
         #: the warnings left out while it runs (:meth:`leave_out_warnings`)
         self._left_out: List[Tuple[str, type]] = []
+        #: the lines logged, and torch's warnings left out, when an
+        #: evaluation its caller did not announce first runs
+        #: (:meth:`note_when_evaluated`)
+        self._evaluation_notes: Dict[str, Tuple[List[str], List[str]]] = {}
         with discard_on_failure(self):
             super().__init__(*args, **kwargs)
         # the training datasets, built later, keep the digests of the files
@@ -3825,6 +3830,8 @@ class AtomicRunner(Runner):
         if fn_name in ('after_train_iter', 'after_val_epoch',
                        'after_test_epoch'):
             self._mark_started()
+        if fn_name == 'before_val':  # training's validation: noted before
+            self._evaluation_notes.pop('val', None)
 
     def _check_epoch_length(self, checkpoint: dict) -> None:
         """Refuse a resume whose epochs are of another length than those
@@ -4112,15 +4119,30 @@ class AtomicRunner(Runner):
         after its training), not for a loader built after it."""
         self._left_out.append((message, category))
 
+    def note_when_evaluated(self, evaluation: str, lines: Sequence[str],
+                            left_out: Sequence[str] = ()) -> None:
+        """Log ``lines`` (warnings) when ``evaluation`` (``'val'``,
+        ``'test'``) first runs (:meth:`val`, :meth:`test`), with torch's
+        :class:`UserWarning` matching a pattern of ``left_out`` unshown
+        meanwhile; not where training has run its loop before (its
+        validation). An API caller's evaluation it did not announce
+        (apis.train's ``evaluates``) had neither the note of its loader's
+        workers nor torch's warning, left out for the training."""
+        self._evaluation_notes[evaluation] = (list(lines), list(left_out))
+
     @contextmanager
-    def _warnings_left_out(self) -> Iterator[None]:
-        """The body with :meth:`leave_out_warnings`'s filters."""
+    def _warnings_left_out(self, extra: Sequence[str] = ()
+                           ) -> Iterator[None]:
+        """The body with :meth:`leave_out_warnings`'s filters, and those of
+        the ``extra`` patterns of :class:`UserWarning`."""
         with ExitStack() as stack:
-            for message, category in self._left_out:
+            for message, category in self._left_out + [
+                    (pattern, UserWarning) for pattern in extra]:
                 stack.enter_context(warnings_left_out(message, category))
             yield
 
-    def _guarded(self, run, training: bool = False):
+    def _guarded(self, run, training: bool = False,
+                 evaluation: Optional[str] = None):
         """``run`` (train, val or test); a run that ends without saving a
         checkpoint (resumed at its end, an evaluation) removes the file
         ``--resume URL`` or a ``load_from`` URL downloaded too. A training
@@ -4134,9 +4156,13 @@ class AtomicRunner(Runner):
         not find last_checkpoint to be resumed.' on stdout where there
         was none). The dataset's line says what to do with the image
         alone: it is also extraction's, and the build's, where no run has
-        started."""
+        started. ``evaluation``: the one ``run`` is, whose
+        :meth:`note_when_evaluated` lines it logs first."""
         from ..datasets.image_list import UnreadableImage
-        with discard_on_failure(self), self._warnings_left_out():
+        lines, left_out = self._evaluation_notes.pop(evaluation, ((), ()))
+        for line in lines:
+            self.logger.warning(line)
+        with discard_on_failure(self), self._warnings_left_out(left_out):
             try:
                 out = run()
             except UnreadableImage as exc:
@@ -4232,11 +4258,11 @@ class AtomicRunner(Runner):
 
     def val(self) -> dict:
         """As the Runner's, with :meth:`train`'s clean-up."""
-        return self._guarded(super().val)
+        return self._guarded(super().val, evaluation='val')
 
     def test(self) -> dict:
         """As the Runner's, with :meth:`train`'s clean-up."""
-        return self._guarded(super().test)
+        return self._guarded(super().test, evaluation='test')
 
     # The parts MMEngine builds only when they are first used (the training
     # loop with its dataloader, dataset and pipeline when the loop is first
