@@ -65,7 +65,7 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
                     check_not_sweep_run_dir, resume_choice, train,
-                    worker_warnings_left_out)
+                    unread_loaders, worker_warnings_left_out)
 
 #: the file in a run's folder that says the run has ended and been
 #: evaluated: ``version`` (:data:`RECORD_VERSION`), ``settings``
@@ -1431,9 +1431,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     'and model.seed of each lambda run; leave it out (the '
                     'baseline keeps the config\'s seeds)')
     cfg = load_config(config, cfg_options)
+    # the evaluations each run's runner is given after training (or, the
+    # 0-epoch baseline, without it): their loaders are in the worker note
+    evaluated = ('val', 'test') if test else ('val',)
     # once, not in every run's log; the test set where --test reads it
     for unmoved in unmoved_copies_note(
-            cfg, unread=() if test else ('test_dataloader',)):
+            cfg, unread=unread_loaders(cfg, evaluates=evaluated)):
         print_log(unmoved[len('warning: '):], logger='current',
                   level=logging.WARNING)
     if type_name(cfg.model.get('type')) != 'BalancedCrossModal':
@@ -1534,10 +1537,6 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     def console(run: str):
         # each run's console: MMEngine's with verbose, else short
         return contextlib.nullcontext() if verbose else short_console(run)
-
-    # the evaluations each run's runner is given after training (or, the
-    # 0-epoch baseline, without it): their loaders are in the worker note
-    evaluated = ('val', 'test') if test else ('val',)
 
     def evaluate(runner, run: str, run_cfg) -> tuple:
         # torch's warning of their workers left out on MMEngine's own

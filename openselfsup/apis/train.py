@@ -200,6 +200,16 @@ def _run_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = (),
     return found
 
 
+def unread_loaders(cfg, trains: bool = True,
+                   evaluates: Sequence[str] = ()) -> Tuple[str, ...]:
+    """The sections of :data:`LOADER_SECTIONS` whose data the run of
+    ``cfg`` does not read (:func:`_run_loaders`, ``trains`` and
+    ``evaluates`` as there): the ``unread`` of :func:`~openselfsup.config.
+    unmoved_copies_note` (the test set of a run that does not test)."""
+    read = [name for name, _ in _run_loaders(cfg, trains, evaluates)]
+    return tuple(name for name in LOADER_SECTIONS if name not in read)
+
+
 def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = (),
                     resumes: bool = False) -> List[Tuple[str, int, bool]]:
     """``(config key, num_workers, started)`` of each data loader a
@@ -1961,9 +1971,8 @@ def prepare_config(cfg: Config, config_path: str,
     # --cfg-options that moved some copies of a data_root, not all, of
     # the loaders the run reads: the test set where the caller tests
     # (train()'s and build_runner()'s default; never tools/train.py)
-    read = [name for name, _ in _run_loaders(cfg, trains, evaluates)]
-    unmoved = unmoved_copies_note(cfg, unread=tuple(
-        name for name in LOADER_SECTIONS if name not in read))
+    unmoved = unmoved_copies_note(cfg, unread=unread_loaders(
+        cfg, trains, evaluates))
     import torch
     # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
     # look for, never no --resume
