@@ -3859,7 +3859,8 @@ def _damaged_checkpoint(path):
 
 
 @pytest.mark.parametrize('case', ['missing file', 'work dir', 'config',
-                                  'damaged work dir', 'damaged file'])
+                                  'damaged work dir', 'damaged file',
+                                  'clp config'])
 def test_knn_eval_bad_paths_are_refused_before_the_model_stack(tmp_path,
                                                                case):
     """A missing checkpoint, a run's work dir without a complete one, and
@@ -3869,7 +3870,9 @@ def test_knn_eval_bad_paths_are_refused_before_the_model_stack(tmp_path,
     a work dir whose checkpoints are damaged inside (their zip directories
     read, a CRC does not: the cheap test passed them) and such a file: the
     checkpoint is read, every CRC tested, before the stack (the read that
-    is then loaded and hashed, once)."""
+    is then loaded and hashed, once). A CLP config given a knn_eval
+    section (a model kNN evaluation is not for) is refused from the config
+    alone, before the checkpoint is looked for."""
     config, ckpt = KNN_DEMO, tmp_path / 'nope.pth'
     expected = f'error: {ckpt}: checkpoint not found'
     if case in ('work dir', 'damaged work dir'):
@@ -3891,6 +3894,14 @@ def test_knn_eval_bad_paths_are_refused_before_the_model_stack(tmp_path,
         config = tmp_path / 'bad.py'
         config.write_text('knn_eval = dict(\n')
         expected = f'error: {config}:1: syntax error in the config'
+    elif case == 'clp config':
+        config = tmp_path / 'clp_knn.py'
+        config.write_text(f'_base_ = [{CLP_DEMO!r}]\n'
+                          'knn_eval = dict(bank=dict(), query=dict())\n')
+        expected = (f"error: {config}: model.type 'MoCoV3' (MoCo-v3 "
+                    'contrastive pre-training): kNN evaluation is for HLSS '
+                    "/ HiDisc encoders (model.type 'HLSS'); evaluate its "
+                    'encoder with the low-shot protocol instead')
     before = sorted(map(str, tmp_path.rglob('*')))
     rc, _, lines, loaded = loaded_modules(
         ['tools/knn_eval.py', str(config), str(ckpt)], MODEL_STACK)

@@ -345,16 +345,117 @@ def test_knn_results_are_replaced_by_their_own_checkpoint_only(tmp_path):
 
 
 def test_a_config_without_knn_settings_is_one_line(tmp_path):
-    """A training config of another method (no ``knn_eval`` dict) is named
-    in one line, before any model is built or anything written."""
+    """A config of an HLSS model without a ``knn_eval`` dict is named in
+    one line, before any model is built or anything written. A training
+    config of another method (the CLP demo) is refused for its model, not
+    told to add a ``knn_eval``, which would not make it one to evaluate."""
     from openselfsup.apis.knn import knn_eval_checkpoint
-    config = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), 'configs', 'demo', 'clp_r18_demo.py')
+    config = tmp_path / 'hlss_without_knn.py'
+    config.write_text("model = dict(type='HLSS')\n")
     with pytest.raises(InputError, match=r'no knn_eval = dict\(bank=\.\.\., '
                        r'query=\.\.\.\) in the config') as err:
-        knn_eval_checkpoint(config, None, str(tmp_path / 'out'))
-    assert str(err.value).startswith(config)
+        knn_eval_checkpoint(str(config), None, str(tmp_path / 'out'))
+    assert str(err.value).startswith(str(config))
+    clp = os.path.join(os.path.dirname(HIDISC_DEMO), 'clp_r18_demo.py')
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(clp, None, str(tmp_path / 'out'))
+    assert str(err.value).startswith(f"{clp}: model.type 'MoCoV3' "), \
+        err.value
+    assert 'knn_eval = dict' not in str(err.value)
     assert not os.path.exists(tmp_path / 'out')
+
+
+def _knn_section_on(base, folder):
+    """A config file in ``folder`` that inherits ``base`` and adds the
+    HiDisc demo's ``knn_eval`` section (its patches, LoadHistoPatch ->
+    ToUnitTensor -> PackInputs), as a user adds it to a CLP or FSP demo
+    config; returns its path."""
+    from mmengine.config import Config
+    knn = Config.fromfile(HIDISC_DEMO).knn_eval.to_dict()
+    path = folder / f'knn_{os.path.basename(base)}'
+    path.write_text(f'_base_ = [{base!r}]\nknn_eval = {knn!r}\n')
+    return str(path)
+
+
+@pytest.mark.parametrize('demo,kind,method', [
+    ('clp_r18_demo.py', 'MoCoV3', 'MoCo-v3 contrastive pre-training'),
+    ('fsp_r18_demo.py', 'ImageClassifier', 'supervised pre-training')])
+def test_a_model_knn_is_not_for_is_refused_before_any_work(
+        tmp_path, monkeypatch, capsys, demo, kind, method):
+    """knn_eval.py on a tiny CLP (MoCoV3) or FSP (ImageClassifier)
+    checkpoint, its config given the HiDisc demo's knn_eval section, wrote
+    a table and a JSON, exit 0, without a word: the model's ImageNet
+    mean / std applied to [0, 1] patches, MoCoV3's extract_feat an
+    unpooled map, flattened (near-constant features). The algorithm is
+    judged from the config (KNN_MODEL_TYPES: HLSS, which the HiDisc
+    configs build too), in one line naming it and the low-shot protocol
+    that evaluates such an encoder, before the checkpoint is read (the
+    table was consulted only for a checkpoint whose weights did not
+    load); at random initialisation too; nothing written."""
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.config import load_config
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import checkpoint_files, run_cli
+    _patients_here(tmp_path, monkeypatch)  # the kNN data it ran on
+    config = _knn_section_on(os.path.join(os.path.dirname(HIDISC_DEMO),
+                                          demo), tmp_path)
+    cfg = load_config(config)
+    assert cfg.model.type == kind
+    init_default_scope('openselfsup')
+    (tmp_path / 'run').mkdir()
+    ckpt = str(tmp_path / 'run' / 'epoch_1.pth')
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(),
+                'meta': {'epoch': 1, 'cfg': cfg.pretty_text}}, ckpt)
+    read = []
+    real = checkpoint_files.read_resolved_checkpoint
+    monkeypatch.setattr(checkpoint_files, 'read_resolved_checkpoint',
+                        lambda *a, **kw: read.append(a) or real(*a, **kw))
+    capsys.readouterr()  # the generator's progress bar
+    out = tmp_path / 'out'
+    for args in ([ckpt], ['--random-init']):
+        code = run_cli(_knn_tool().main, [config, *args,
+                                          '--out-dir', str(out)])
+        err = capsys.readouterr().err
+        assert code == 2, (args, err)
+        assert err.count('\n') == 1, err
+        assert err.startswith(
+            f"error: {config}: model.type {kind!r} ({method}): kNN "
+            "evaluation is for HLSS / HiDisc encoders (model.type "
+            "'HLSS'); evaluate its encoder with the low-shot protocol "
+            'instead: wsi_workdir/extract.py'), err
+        assert 'evaluate_encoder.sh' in err, err
+    assert read == []
+    assert not out.exists()
+
+
+def test_every_shipped_knn_config_builds_a_model_knn_is_for():
+    """The table of the algorithms kNN evaluation is for
+    (KNN_MODEL_TYPES) holds the model of every shipped config that has a
+    knn_eval section (HLSS and HiDisc: type 'HLSS'); a CLP or FSP config
+    is refused by it."""
+    import glob
+
+    from openselfsup.apis.knn import check_knn_model
+    from openselfsup.config import load_config
+    root = os.path.dirname(os.path.dirname(HIDISC_DEMO))
+    found = []
+    for path in sorted(glob.glob(os.path.join(root, '**', '*.py'),
+                                 recursive=True)):
+        if '_base_' in path.split(os.sep):
+            continue
+        cfg = load_config(path)
+        if 'knn_eval' in cfg:
+            check_knn_model(cfg, path)  # no refusal
+            found.append(os.path.basename(path))
+        elif cfg.get('model', {}).get('type') in ('MoCoV3',
+                                                  'ImageClassifier'):
+            with pytest.raises(InputError, match='low-shot protocol'):
+                check_knn_model(cfg, path)
+    assert {'hidisc_r18w8_synthetic.py', 'hlss_rn50w8_synthetic.py',
+            'hidisc_r50_b10p_opensrh.py',
+            'hlss_clip-rn50_b32p_opensrh.py'} <= set(found), found
 
 
 class _NotAllowListed:
@@ -1883,7 +1984,9 @@ def test_a_checkpoint_of_a_method_without_knn_or_a_config_not_here(
                    'iter_3.pth')
     assert line.endswith(
         '; a BalancedCrossModal checkpoint (balanced cross-modal tuning); '
-        'kNN evaluation is for HLSS / HiDisc encoders'), line
+        "kNN evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "
+        "its classification and retrieval metrics are tools/train.py's "
+        'validation (val_evaluator)'), line
     hidisc = Config.fromfile(HIDISC_DEMO).pretty_text
     name = 'my_hidisc_run'
     meta = dict(cfg=hidisc, experiment_name=f'{name}_20261203_101500')
@@ -2760,3 +2863,4 @@ def test_knn_eval_help_names_the_settings_warning_and_the_replaced_refusal(
     assert 'was replaced since' in text, text
     assert 'other settings that change its features' in text, text
     assert 'settings_other_than_trained' in text, text
+
