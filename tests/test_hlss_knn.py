@@ -2864,3 +2864,25 @@ def test_knn_eval_help_names_the_settings_warning_and_the_replaced_refusal(
     assert 'other settings that change its features' in text, text
     assert 'settings_other_than_trained' in text, text
 
+
+def test_knn_eval_help_says_what_it_refuses_and_which_size_it_compares(
+        capsys):
+    """--help promised a warning for "the kNN images' size", and a 48 px
+    patch set evaluated by an encoder trained on 32 px patches ran without
+    one: only the size a kNN pipeline resizes to is compared with the
+    training's knn_eval (the patches' own size is in neither config; an
+    HLSS training's size is not read from its config either, so
+    extract.py does not warn of it). It says so now, and names the
+    algorithms kNN evaluation is for (the refusal of a CLP / FSP config)
+    from the table the refusal reads."""
+    from openselfsup.apis.knn import KNN_MODEL_TYPES
+    with pytest.raises(SystemExit):
+        _knn_tool().parse_args(['--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    assert "the kNN images' size" not in text, text
+    assert 'the size the kNN pipeline resizes its patches to, where the ' \
+        "training's knn_eval set one" in text, text
+    assert 'The size of the patches as the data gives them is not ' \
+        'compared' in text, text
+    assert 'kNN evaluation is for HLSS / HiDisc encoders (model.type ' \
+        + ', '.join(repr(t) for t in KNN_MODEL_TYPES) + ')' in text, text

@@ -17,13 +17,18 @@ Example:
     python tools/knn_eval.py configs/demo/hlss_rn50w8_synthetic.py \\
         --random-init --out-dir work_dirs/demo/random_init_hlss
 
-The checkpoint is read once with torch.load(weights_only=True), its SHA-1
-recorded; one of another architecture is refused with one line naming its
-first mismatched tensors and, where its meta records them, the config it
-was trained with (by its path where that config is a file beside the
-checkpoint or the config, else as its meta names it) and the first
+kNN evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'): a
+config of another algorithm (CLP's MoCoV3, FSP's ImageClassifier, a
+balanced cross-modal tuning) is refused before anything is read, in one
+line naming its model.type and how it is evaluated instead (a CLP / FSP
+encoder: the low-shot protocol, wsi_workdir/extract.py then the
+meta-test). The checkpoint is read once with torch.load(weights_only=True),
+its SHA-1 recorded; one of another architecture is refused with one line
+naming its first mismatched tensors and, where its meta records them, the
+config it was trained with (by its path where that config is a file beside
+the checkpoint or the config, else as its meta names it) and the first
 difference of the two models; a checkpoint of an algorithm without kNN
-evaluation (balanced cross-modal tuning) is named as one. A missing bank
+evaluation is named as one. A missing bank
 or query data folder or file is refused as tools/train.py refuses it,
 naming its config key. Results under the output name of another model,
 or of the same model under other kNN settings (another config's knn_eval:
@@ -40,10 +45,15 @@ as such: give another --out-dir to keep both, or delete them.
 
 A checkpoint whose weights load but whose meta records other settings that
 change its features (the data preprocessor's mean / std, a backbone setting,
-the kNN images' size) is warned, one line naming each difference and how to
+the size the kNN pipeline resizes its patches to, where the training's
+knn_eval set one) is warned, one line naming each difference and how to
 evaluate it as trained (its run's config, or --cfg-options, with another
 --out-dir); the results are written, and record those differences
-(settings_other_than_trained), which knn_summary.py notes.
+(settings_other_than_trained), which knn_summary.py notes. The size of the
+patches as the data gives them is not compared with the size trained on
+(48 px patches evaluated by a HiDisc encoder trained on 32 px ones run
+without a word: neither config states it); an open_clip image tower
+refuses a size it cannot take.
 """
 import argparse
 import os
