@@ -345,44 +345,62 @@ def test_a_ctrl_c_after_a_save_names_the_checkpoint_to_resume(
     assert line(0, tmp_path / 'v') == 'interrupted'
 
 
-def test_only_rank_0_names_the_checkpoint_to_resume():
+@pytest.mark.parametrize('stop', ['ctrl_c', 'unreadable_image'])
+def test_only_rank_0_names_the_checkpoint_to_resume(stop):
     """In a run of several processes every rank of a resumed run holds the
     checkpoint it resumed from, and ranks 1 and above named it on their
     ``interrupted`` line while rank 0 (which saves) may name a newer one:
     rank 0 alone says it; neither where the caller says its own (a lambda
-    sweep). The same advice for an image found unreadable
-    (``_resume_advice``: its line named a sweep run's checkpoint, review
-    r95)."""
+    sweep). The same for an image found unreadable, whose line adds
+    '; then this run continues with --resume ...' (review r95 moved the
+    rank test into ``_resume_advice``, which both read; review r98: this
+    test went through the Ctrl-C path alone, and passed with the rank
+    test back in ``_note_resume``). Both go through the runner's own
+    ``_guarded``, a stub runner around it."""
+    from contextlib import nullcontext
     from types import SimpleNamespace
 
+    from openselfsup.datasets.image_list import UnreadableImage
     from openselfsup.engine.runner import AtomicRunner
+    work = os.path.join(os.sep, 'w')
+    ckpt = os.path.join(work, 'epoch_1.pth')
 
-    def notes(rank, says=True, started=True, url=None):
-        stop = KeyboardInterrupt()
+    def said(rank, says=True, started=True, url=None):
         runner = SimpleNamespace(
             rank=rank, says_how_to_continue=says, _started=started,
-            _continue_from=os.path.join(os.sep, 'w', 'epoch_1.pth'),
-            work_dir=os.path.join(os.sep, 'w'), _url_named=None)
+            _continue_from=ckpt, work_dir=work, _url_named=None,
+            _evaluation_notes={},
+            _warnings_left_out=nullcontext, _log_stop=lambda exc: None)
         if url:  # resumed from the download of --resume URL
-            runner._url_named = (runner._continue_from, url)
-        runner._resume_advice = lambda training: \
-            AtomicRunner._resume_advice(runner, training)
-        AtomicRunner._note_resume(runner, stop, True)
-        return getattr(stop, '__notes__', [])
-    assert notes(0) == [
-        f"this run continues with --resume {os.path.join(os.sep, 'w')}"
-        f"{os.sep}epoch_1.pth"]
-    assert notes(1) == [] and notes(3) == []
-    assert notes(0, says=False) == []
-    # resumed, not started yet: the checkpoint resumed from, or, where it
-    # is a URL's download (which the failed start removes), the URL
-    assert notes(0, started=False) == notes(0)
-    url = 'https://example.org/epoch_1.pth'
-    assert notes(0, url=url) == notes(0)  # started: the download is kept
-    assert notes(0, started=False, url=url) == [
-        f"this run continues with --resume {url} --work-dir "
-        f"{os.path.join(os.sep, 'w')}"]
-    assert notes(1, started=False) == []
+            runner._url_named = (ckpt, url)
+        for name in ('_resume_advice', '_note_resume'):
+            setattr(runner, name, getattr(AtomicRunner, name).__get__(
+                runner))
+
+        def run():
+            if stop == 'ctrl_c':
+                raise KeyboardInterrupt
+            raise UnreadableImage('img/x.png: corrupt image, cannot decode')
+        with pytest.raises((KeyboardInterrupt, UnreadableImage)) as out:
+            AtomicRunner._guarded(runner, run, training=True)
+        if stop == 'ctrl_c':
+            return getattr(out.value, '__notes__', [])
+        return str(out.value)
+    if stop == 'ctrl_c':
+        assert said(0) == [f'this run continues with --resume {ckpt}']
+        assert said(1) == [] and said(3) == [] and said(0, says=False) == []
+        # resumed, not started yet: the checkpoint resumed from, or, where
+        # it is a URL's download (which the failed start removes), the URL
+        assert said(0, started=False) == said(0)
+        url = 'https://example.org/epoch_1.pth'
+        assert said(0, url=url) == said(0)  # started: the download is kept
+        assert said(0, started=False, url=url) == [
+            f'this run continues with --resume {url} --work-dir {work}']
+        assert said(1, started=False) == []
+        return
+    bare = 'img/x.png: corrupt image, cannot decode'
+    assert said(0) == f'{bare}; then this run continues with --resume {ckpt}'
+    assert said(1) == bare and said(3) == bare and said(0, says=False) == bare
 
 
 @pytest.mark.slow
