@@ -3264,8 +3264,7 @@ def _this_dataset_name(path: str, roots: Sequence[str],
     (its lists' ``data_root``, or their folder where they have none): a
     list of this run's dataset; None where it is of another (ImageNet's
     ``meta/train.txt``)."""
-    if not any(path == r or path.startswith(r.rstrip(os.sep) + os.sep)
-               for r in roots):
+    if not any(path == r or _under(path, r) for r in roots):
         return None
     return os.path.relpath(path, _list_path(base, ''))
 
