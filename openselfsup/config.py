@@ -1228,7 +1228,6 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
             continue
         uses = _uses(cfg, key, value)
         if uses:
-            more = f' and {len(uses) - 4} more' if len(uses) > 4 else ''
             # the file of the _base_ chain where it is set: changed there,
             # every key is set from the new value (the HiDisc demo's
             # data_root, in the HLSS demo it inherits: 15 keys)
@@ -1239,7 +1238,7 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
                 f'--cfg-options {key}: a variable of {cfg.filename}, used '
                 'when the file was read, so changing it now changes nothing; '
                 'override the keys set from it instead (those holding its '
-                f'value: {", ".join(uses[:4])}{more}){there}')
+                f'value: {_some_keys(uses)}){there}')
 
 
 def _registered(type_name: str):
@@ -1749,27 +1748,26 @@ _UNMOVED_NOTE = '_openselfsup_unmoved_note'
 
 
 def _moved_variables(cfg: Config, overrides: Dict[str, Any]
-                     ) -> List[Tuple[str, str, str, Dict[str, Any]]]:
+                     ) -> List[Tuple[str, str, Dict[str, Any]]]:
     """Before ``overrides`` (``{dotted key: value}``, the copies of each
     option included) are merged into ``cfg``: for each string variable of
     the file that names a path (:func:`_names_a_path`) and is copied as it
     is into two keys or more, of which an override moves one copy to
     another folder (``train_dataloader.dataset.data_root=/x`` of
-    ``data_root = 'data/hier32'``), ``(variable, its value, the new
-    value, {key holding a copy: its value})``, the first override of a
-    variable deciding its new value. A key whose value only starts with
-    the variable (``ann_file=data_root + 'meta/train.txt'``) is no copy:
-    an override of it moves no folder (it was read as moving
+    ``data_root = 'data/hier32'``), ``(variable, its value, {key holding
+    a copy or a path under it: its value})``. A key whose value only
+    starts with the variable (``ann_file=data_root + '/meta/train.txt'``)
+    is no copy: an override of it moves no folder (it was read as moving
     ``data_root`` to ``''``); the same folder written another way
     (``./data/hier32``, its absolute path) moves nothing. But such a key
-    under the variable's folder (``f'{data_root}/metadata.json'``) is
-    among those a move leaves behind (the dict's value: its own path):
-    the HiDisc demo's training set, kNN bank and query moved to ``/x``
-    still read ``data/hier32/metadata.json`` and ``split.json``, patients
-    and labels of the old folder beside the new folder's images, without
-    a word (review r95)."""
+    under the variable's folder (``f'{data_root}/metadata.json'``) may be
+    left behind by a move (:func:`unmoved_copies_note` tells which): the
+    HiDisc demo's training set, kNN bank and query moved to ``/x`` still
+    read ``data/hier32/metadata.json`` and ``split.json``, patients and
+    labels of the old folder beside the new folder's images, without a
+    word (review r95)."""
     flat = flat_config(cfg.to_dict())
-    found: Dict[str, Tuple[str, str, str, Dict[str, Any]]] = {}
+    found: Dict[str, Tuple[str, str, Dict[str, Any]]] = {}
     for key, value in overrides.items():
         old = flat.get(key)
         if not (isinstance(value, str) and isinstance(old, str)) or \
@@ -1782,7 +1780,7 @@ def _moved_variables(cfg: Config, overrides: Dict[str, Any]
         copies = {use: flat[use] for use in uses
                   if flat.get(use) == old or _under(flat.get(use), old)}
         if len(copies) > 1 and _names_a_path(old, copies):
-            found[name] = (name, old, value, copies)
+            found[name] = (name, old, copies)
     return list(found.values())
 
 
@@ -1811,6 +1809,11 @@ def _same_folder(a: str, b: str) -> bool:
 #: list, the HLSS metadata and split files)
 _PATH_KEYS = ('data_root', 'ann_file', 'metadata', 'split', 'data_prefix')
 
+#: the keys of a dataset that MMEngine's ``BaseDataset`` joins to its
+#: ``data_root`` where relative (``_join_prefix``: :func:`annotation_path`,
+#: :func:`prefix_folder`); ``data_prefix`` a string or a dict of them
+_JOINED_KEYS = ('ann_file', 'data_prefix')
+
 
 def _names_a_path(value: str, copies: Sequence[str]) -> bool:
     """Whether a variable of ``value`` copied into the keys ``copies``
@@ -1819,6 +1822,36 @@ def _names_a_path(value: str, copies: Sequence[str]) -> bool:
     a transform's ``backend='pillow'``)."""
     return any(use.rsplit('.', 1)[-1] in _PATH_KEYS for use in copies) or \
         '/' in value or os.sep in value or os.path.exists(value)
+
+
+def _some_keys(keys: Sequence[str]) -> str:
+    """The first four of ``keys``, then how many more."""
+    more = f' and {len(keys) - 4} more' if len(keys) > 4 else ''
+    return f'{", ".join(keys[:4])}{more}'
+
+
+def _holder(key: str, exact: Sequence[str]) -> Optional[str]:
+    """The dict (dotted) nearest above ``key`` that holds one of the keys
+    ``exact`` (a variable's copies) other than ``key``: the dataset that
+    reads ``key`` beside its copy of the variable; None where none
+    does."""
+    parents = {e.rsplit('.', 1)[0] for e in exact if e != key}
+    parts = key.split('.')
+    for end in range(len(parts) - 1, 0, -1):
+        where = '.'.join(parts[:end])
+        if where in parents:
+            return where
+    return None
+
+
+def _folders(paths: Sequence[str]) -> List[str]:
+    """``paths`` less those naming a folder named before
+    (:func:`_same_folder`)."""
+    out: List[str] = []
+    for path in paths:
+        if not any(_same_folder(path, seen) for seen in out):
+            out.append(path)
+    return out
 
 
 def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
@@ -1832,9 +1865,22 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
     ``train_dataloader.dataset.data_root=/x`` trained on ``/x`` and the
     kNN table came from ``data/hier32``, exit 0, no word. One line per
     variable (``data_root``, ``metadata``, ``split``), naming its copies
-    left and the ``--cfg-options`` that move them too; none where every
-    copy was set, no option changed one, or the file itself points its
-    keys at several folders (only options count).
+    left, the paths under its folder left in the datasets that copy it
+    (``metadata.json``; a path elsewhere, a model's weights file, is not
+    set from it), and the ``--cfg-options`` that move them too; none
+    where every copy was set, no option changed one, or the file itself
+    points its keys at several folders (only options count).
+
+    A path under the folder goes where its own dataset's copy went (the
+    HiDisc demo's training set moved to ``/x`` and its kNN sets to ``/y``
+    were all told ``/y``, review r98), or where the options moved every
+    copy; where they moved them to several folders and none in its
+    dataset, the line names it without a folder. A path that is its
+    dataset's ``ann_file`` or ``data_prefix`` is given relative to the
+    folder, as the dataset joins it to its ``data_root``
+    (:data:`_JOINED_KEYS`). A path under the folder of a deeper variable
+    that the options moved too (``meta_dir = f'{data_root}/meta'``) is
+    that one's alone to name.
 
     Args:
         cfg (Config): a config :func:`load_config` loaded.
@@ -1853,44 +1899,97 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
         object.__setattr__(cfg, _UNMOVED_NOTE, None)
     if not moved:
         return []
-    set_by = vars(cfg).get(_OPTIONS_SET) or {}
     flat = flat_config(cfg.to_dict())
-    # a key under data_root that is a copy of a variable moved itself
-    # (metadata moved to /m/meta.json) is that variable's to name, not
-    # data_root's (they advised it two targets)
-    own = {use: name for name, root, _, copies in moved
-           for use, value in copies.items() if value == root}
+    exact = {name: [use for use, value in copies.items() if value == root]
+             for name, root, copies in moved}
+    # the keys each variable may name: its copies, and the paths under its
+    # folder in a dict holding one; each the innermost variable's (a path
+    # under meta_dir = f'{data_root}/meta', both moved, is meta_dir's:
+    # data_root's line advised it another folder, review r98)
+    own: Dict[str, str] = {}
+    for name, root, copies in sorted(moved, key=lambda m: len(m[1])):
+        own.update((use, name) for use in copies if use in exact[name]
+                   or _holder(use, exact[name]) is not None)
     said = []
-    for name, root, target, copies in moved:
-        # still the file's value (a section replaced, custom_hooks=[],
-        # holds it no more)
-        left = [use for use, value in copies.items()
-                if own.get(use, name) == name
-                and option_setting(cfg, use) is None
-                and use.split('.', 1)[0] not in unread
-                and (read is None or use.split('.', 1)[0] in read)
-                and flat.get(use) == value]
-        if not left:
+    for name, root, copies in moved:
+        # each copy an option set: the folder it moved to, None where it
+        # stays (the same folder written another way, a section dropped)
+        went: Dict[str, Optional[str]] = {}
+        for use in exact[name]:
+            if own.get(use) == name and option_setting(cfg, use) is not None:
+                new = flat.get(use)
+                went[use] = new if isinstance(new, str) and new and \
+                    not _same_folder(new, root) else None
+        folders = _folders([f for f in went.values() if f is not None])
+        options = {f: sorted({option_setting(cfg, use) for use, to in
+                              went.items() if to and _same_folder(to, f)})
+                   for f in folders}
+        moves: Dict[str, str] = {}
+        unsure: List[str] = []
+        left: List[str] = []
+        for use, value in copies.items():
+            # still the file's value (a section replaced, custom_hooks=[],
+            # holds it no more)
+            if own.get(use) != name or option_setting(cfg, use) is not None \
+                    or use.split('.', 1)[0] in unread \
+                    or (read is not None
+                        and use.split('.', 1)[0] not in read) \
+                    or flat.get(use) != value:
+                continue
+            where = _holder(use, exact[name])
+            here = [went[e] for e in exact[name] if e in went
+                    and e != use and e.rsplit('.', 1)[0] == where]
+            if here and all(to is None for to in here):
+                continue  # its dataset stays on the folder
+            targets = _folders([to for to in here if to]) or folders
+            left.append(use)
+            if len(targets) != 1 or None in here:
+                unsure.append(use)
+                continue
+            rest = value[len(root):].lstrip('/')
+            joined = where and f'{where}.data_root' in exact[name] and \
+                use[len(where) + 1:].split('.')[0] in _JOINED_KEYS
+            moves[use] = rest if rest and joined else \
+                _moved_path(value, root, targets[0])
+        if not left or not folders:
             continue
-        options = sorted({set_by[k] for k in set_by if k in copies})
         # the copies an option of another reaches (custom_hooks.0.bank
         # follows knn_eval.bank) need none of their own
-        moves = {use: _moved_path(copies[use], root, target)
-                 for use in left}
-        reached = mirrored_overrides(cfg, moves)
+        reached = mirrored_overrides(cfg, {**moves,
+                                           **dict.fromkeys(unsure)})
         fix = ' '.join(shlex.quote(
             f'{use}={option_text(moves[use]) or repr(moves[use])}')
-            for use in left if use not in reached)
-        where = _variable_file(cfg.filename, name) if cfg.filename \
-            else None
+            for use in left if use in moves and use not in reached)
+        unsure = [use for use in unsure if use not in reached]
+        if len(folders) == 1:
+            went_to = f'{", ".join(options[folders[0]])} moved to ' \
+                f'{folders[0]} keys that {cfg.filename} sets from its ' \
+                f'variable {name} ({root})'
+            both = 'both paths'
+        else:
+            each = [f'{", ".join(options[f])} (to {f})' for f in folders]
+            went_to = f'{", ".join(each[:-1])} and {each[-1]} moved keys ' \
+                f'that {cfg.filename} sets from its variable {name} ' \
+                f'({root}) to {len(folders)} folders'
+            both = f'{len(folders) + 1} folders'
+        copied = [use for use in left if copies[use] == root]
+        paths = [use for use in left if copies[use] != root]
+        kept = ([f'{len(copied)} of them ({_some_keys(copied)})']
+                if copied else []) + (
+            [f'{len(paths)} path{"s" if len(paths) > 1 else ""} under it '
+             f'({_some_keys(paths)})'] if paths else [])
+        set_too = f'; set them too: --cfg-options {fix}' if fix else ''
+        if unsure:
+            set_too += (
+                f'; {_some_keys(unsure)}: no option moved their dataset '
+                f'and the options moved {name} to {len(folders)} folders: '
+                'set them to the folder that dataset reads')
+        where = _variable_file(cfg.filename, name) \
+            if cfg.filename and len(folders) == 1 else None
         there = f'; or set {name} in {where}' if where else ''
-        more = f' and {len(left) - 4} more' if len(left) > 4 else ''
         said.append(
-            f'warning: --cfg-options {", ".join(options)} moved to '
-            f'{target} keys that {cfg.filename} sets from its variable '
-            f'{name} ({root}) and left {len(left)} of them on {root} '
-            f'({", ".join(left[:4])}{more}): the config now points at '
-            f'both paths; set them too: --cfg-options {fix}{there}')
+            f'warning: --cfg-options {went_to} and left {" and ".join(kept)}'
+            f' on {root}: the config now points at {both}{set_too}{there}')
     return said
 
 

@@ -542,8 +542,8 @@ def test_a_sweep_moved_to_another_folder_in_part_warns_once(
                 if 'the config now points at both paths' in line]
         assert len(said) == int(left is not None), said
         if left:
-            assert ('left 1 of them on data/balance/slides '
-                    f'({left}_dataloader.dataset.data_root)') in said[0], said
+            assert (f'left 1 of them ({left}_dataloader.dataset.data_root)'
+                    ' on data/balance/slides') in said[0], said
             assert f'--cfg-options {left}_dataloader.dataset.data_root=' \
                 f'{slides};' in said[0], said
 

@@ -5924,7 +5924,7 @@ def _fix_of(note):
     """``{key: value}`` of the ``--cfg-options`` a note of
     :func:`~openselfsup.config.unmoved_copies_note` says to set too."""
     said = note.split('set them too: --cfg-options ', 1)[1]
-    said = said.split('; or set ', 1)[0]
+    said = said.split(';', 1)[0]
     return dict(item.split('=', 1) for item in said.split())
 
 
@@ -5945,14 +5945,21 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     it is left behind by a move of data_root and named with its path
     under the new folder (review r95: the HiDisc demo's training and kNN
     sets moved to /x still read data/hier32's metadata.json and
-    split.json, without a word)."""
+    split.json, without a word). MMEngine joins the list to its
+    dataset's data_root, so the list is named by its path under it
+    (review r98: ``/x/meta/train.txt`` read ``data/x/data/x/...`` where
+    the new folder is relative); the file's data_root is absolute, as
+    a list written under it needs (a relative one is joined twice)."""
+    from mmengine.dataset import BaseDataset
+
     from openselfsup.config import load_config, unmoved_copies_note
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'data' / 'A').mkdir(parents=True)
     os.symlink(tmp_path / 'data' / 'A', tmp_path / 'link')
+    root = str(tmp_path / 'data' / 'A')
     cfg = tmp_path / 'c.py'
     cfg.write_text(
-        "data_root = 'data/A'\n"
+        f"data_root = {root!r}\n"
         "train_dataloader = dict(dataset=dict(data_root=data_root, "
         "ann_file=data_root + '/meta/train.txt'))\n"
         "val_dataloader = dict(dataset=dict(data_root=data_root))\n"
@@ -5961,30 +5968,35 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     options = {'train_dataloader.dataset.data_root': '/x'}
     notes = unmoved_copies_note(load_config(str(cfg), options),
                                 unread=('test_dataloader',))
+    # the copy and the path under the folder counted apart (review r98:
+    # 'left 2 of them on data/A')
     assert notes == [
         'warning: --cfg-options train_dataloader.dataset.data_root moved '
-        f'to /x keys that {cfg} sets from its variable data_root (data/A) '
-        'and left 2 of them on data/A (val_dataloader.dataset.data_root, '
-        'train_dataloader.dataset.ann_file): the config now points at both '
-        'paths; set them too: --cfg-options '
+        f'to /x keys that {cfg} sets from its variable data_root ({root}) '
+        'and left 1 of them (val_dataloader.dataset.data_root) and 1 path '
+        f'under it (train_dataloader.dataset.ann_file) on {root}: the '
+        'config now points at both paths; set them too: --cfg-options '
         'val_dataloader.dataset.data_root=/x '
-        'train_dataloader.dataset.ann_file=/x/meta/train.txt; '
+        'train_dataloader.dataset.ann_file=meta/train.txt; '
         f'or set data_root in {cfg}']
+    # the list as MMEngine's dataset reads it, under the new folder
+    assert BaseDataset(ann_file='meta/train.txt', data_root='/x',
+                       lazy_init=True).ann_file == '/x/meta/train.txt'
     # the test set too where the caller reads it
     assert _fix_of(unmoved_copies_note(load_config(str(cfg), options))[0]) \
         == {'val_dataloader.dataset.data_root': '/x',
-            'train_dataloader.dataset.ann_file': '/x/meta/train.txt',
+            'train_dataloader.dataset.ann_file': 'meta/train.txt',
             'test_dataloader.dataset.data_root': '/x'}
     every = {**options, 'val_dataloader.dataset.data_root': '/x',
-             'train_dataloader.dataset.ann_file': '/x/meta/train.txt',
+             'train_dataloader.dataset.ann_file': 'meta/train.txt',
              'test_dataloader.dataset.data_root': '/x'}
     train = 'train_dataloader.dataset.'
     for quiet in ({}, every, {'other.dataset.data_root': '/y'},
-                  {train + 'data_root': 'data/A'},
+                  {train + 'data_root': root},
                   # the same folder, written another way
                   {train + 'data_root': './data/A'},
                   {train + 'data_root': 'data/A/'},
-                  {train + 'data_root': str(tmp_path / 'data' / 'A')},
+                  {train + 'data_root': root + '/'},
                   {train + 'data_root': 'link'},
                   # a list given anew, its images where they were
                   {train + 'ann_file': 'meta/train.txt'},
@@ -6062,6 +6074,200 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     flat = flat_config(moved.to_dict())
     assert all(flat[k].startswith('/x') for k in under), \
         [k for k in under if not flat[k].startswith('/x')]
+
+
+def test_a_data_root_moved_to_several_folders_names_each_datasets_own(
+        tmp_path):
+    """Review r98: the HiDisc demo's training set moved to /x and its kNN
+    sets to /y (another cohort) were told to read /y's metadata.json and
+    split.json, all 'moved to /y': a path under the folder is named under
+    the folder its own dataset's data_root moved to, and the options by
+    the folder each moved to. A dataset no option moved, while they moved
+    the variable to several folders, is said to be left without a folder
+    picked for it. Set as advised, nothing is said and each set reads
+    its own folder."""
+    from openselfsup.config import (flat_config, load_config,
+                                    unmoved_copies_note)
+    hidisc = os.path.join(REPO, 'configs', 'demo',
+                          'hidisc_r18w8_synthetic.py')
+    sets = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+    train, bank, query = ('train_dataloader.dataset', 'knn_eval.bank',
+                          'knn_eval.query')
+    options = {f'{train}.data_root': '/x', f'{bank}.data_root': '/y',
+               f'{query}.data_root': '/y'}
+    notes = unmoved_copies_note(load_config(hidisc, options))
+    assert len(notes) == 1, notes
+    assert notes[0].startswith(
+        f'warning: --cfg-options {train}.data_root (to /x) and '
+        f'{bank}.data_root, {query}.data_root (to /y) moved keys that '
+        f'{hidisc} sets from its variable data_root (data/hier32) to 2 '
+        'folders and left 10 paths under it ('), notes
+    # no single folder to set the variable to in the file
+    assert f'or set data_root in {sets}' not in notes[0], notes
+    fix = _fix_of(notes[0])
+    folder = {train: '/x', bank: '/y', query: '/y'}
+    assert fix == {f'{s}.{name}': f'{folder[s]}/{name}.json'
+                   for s in folder for name in ('metadata', 'split')}, fix
+    flat = flat_config(load_config(hidisc, {**options, **fix}).to_dict())
+    seen = 0
+    for key, value in flat.items():
+        where, _, name = key.rpartition('.')
+        where = where.replace('custom_hooks.0.', 'knn_eval.')
+        if where in folder and name in ('data_root', 'metadata', 'split'):
+            seen += 1
+            assert value.startswith(folder[where] + '/') or \
+                value == folder[where], (key, value)
+    assert seen == 15
+    assert unmoved_copies_note(load_config(hidisc, {**options, **fix})) \
+        == []
+
+    # a set no option moved: its folder and list are left, no folder
+    # picked for them
+    cfg = tmp_path / 'three.py'
+    cfg.write_text(
+        "data_root = '/data/A'\n"
+        "train_dataloader = dict(dataset=dict(data_root=data_root, "
+        "ann_file=data_root + '/meta/train.txt'))\n"
+        "val_dataloader = dict(dataset=dict(data_root=data_root, "
+        "ann_file=data_root + '/meta/val.txt'))\n"
+        "test_dataloader = dict(dataset=dict(data_root=data_root, "
+        "ann_file=data_root + '/meta/test.txt'))\n")
+    notes = unmoved_copies_note(load_config(str(cfg), {
+        'train_dataloader.dataset.data_root': '/x',
+        'val_dataloader.dataset.data_root': '/y'}))
+    assert notes == [
+        'warning: --cfg-options train_dataloader.dataset.data_root (to /x) '
+        'and val_dataloader.dataset.data_root (to /y) moved keys that '
+        f'{cfg} sets from its variable data_root (/data/A) to 2 folders '
+        'and left 1 of them (test_dataloader.dataset.data_root) and 3 '
+        'paths under it (train_dataloader.dataset.ann_file, '
+        'val_dataloader.dataset.ann_file, test_dataloader.dataset.ann_file)'
+        ' on /data/A: the config now points at 3 folders; set them too: '
+        '--cfg-options train_dataloader.dataset.ann_file=meta/train.txt '
+        'val_dataloader.dataset.ann_file=meta/val.txt; '
+        'test_dataloader.dataset.data_root, '
+        'test_dataloader.dataset.ann_file: no option moved their dataset '
+        'and the options moved data_root to 2 folders: set them to the '
+        'folder that dataset reads'], notes
+
+
+def test_a_path_under_two_moved_folders_is_the_innermost_variables(
+        tmp_path):
+    """Review r98: a path under a deeper variable's folder that options
+    moved (``metadata`` under ``meta_dir``, itself under ``data_root``)
+    was named in both lines, with two folders (``/x/meta/metadata.json``
+    and ``/m/metadata.json``): it is the innermost moved variable's
+    (and the data_root line, whose copies all moved, says nothing)."""
+    from openselfsup.config import load_config, unmoved_copies_note
+    cfg = tmp_path / 'n.py'
+    cfg.write_text(
+        "data_root = 'data/A'\n"
+        "meta_dir = f'{data_root}/meta'\n"
+        "data = dict(data_root=data_root, meta=meta_dir, "
+        "metadata=f'{meta_dir}/metadata.json')\n"
+        "train_dataloader = dict(dataset=dict(type='D', **data))\n"
+        "val_dataloader = dict(dataset=dict(type='D', **data))\n")
+    train, val = 'train_dataloader.dataset', 'val_dataloader.dataset'
+    notes = unmoved_copies_note(load_config(str(cfg), {
+        f'{train}.data_root': '/x', f'{val}.data_root': '/x',
+        f'{train}.meta': '/m'}))
+    assert len(notes) == 1 and 'its variable meta_dir (data/A/meta)' in \
+        notes[0], notes
+    assert _fix_of(notes[0]) == {f'{val}.meta': '/m',
+                                 f'{train}.metadata': '/m/metadata.json',
+                                 f'{val}.metadata': '/m/metadata.json'}
+
+
+def test_a_variables_line_names_the_options_that_moved_its_copies(
+        tmp_path):
+    """Review r98: on the HLSS demo, options moving the training set's
+    data_root to /x and its metadata and split files to /m gave a
+    data_root line opening '--cfg-options train_dataloader.dataset.
+    data_root, train_dataloader.dataset.metadata, train_dataloader.
+    dataset.split moved to /x': each line names the options that moved
+    its variable's copies, and only those, and their folder."""
+    from openselfsup.config import load_config, unmoved_copies_note
+    hlss = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+    train = 'train_dataloader.dataset'
+    targets = {'data_root': '/x', 'metadata': '/m/meta.json',
+               'split': '/m/split.json'}
+    notes = unmoved_copies_note(load_config(hlss, {
+        f'{train}.{name}': value for name, value in targets.items()}))
+    assert [n.split(' keys that ', 1)[0] for n in notes] == [
+        f'warning: --cfg-options {train}.{name} moved to {value}'
+        for name, value in targets.items()], notes
+
+
+def test_a_path_under_the_folder_outside_the_datasets_is_not_named(
+        tmp_path):
+    """Review r98: options moving a config's training and validation sets
+    from /data to /scratch/data were warned that they left the model's
+    weights file, '/data/weights/hipt.pth', a literal of the file, and
+    told to set it to /scratch/data/weights/hipt.pth. A path merely
+    written under the folder outside the datasets that copy the variable
+    is not named: nothing sets it from the variable, and moving the data
+    does not move it."""
+    from openselfsup.config import load_config, unmoved_copies_note
+    train, val = 'train_dataloader.dataset', 'val_dataloader.dataset'
+    weights = tmp_path / 'm.py'
+    weights.write_text(
+        "data_root = '/data'\n"
+        "model = dict(backbone=dict(checkpoint='/data/weights/hipt.pth'))\n"
+        "train_dataloader = dict(dataset=dict(data_root=data_root))\n"
+        "val_dataloader = dict(dataset=dict(data_root=data_root))\n")
+    moved = {f'{s}.data_root': '/scratch/data' for s in (train, val)}
+    assert unmoved_copies_note(load_config(str(weights), moved)) == []
+    # the training set alone moved: the validation set's folder is named,
+    # the weights file still not
+    notes = unmoved_copies_note(load_config(str(weights), {
+        f'{train}.data_root': '/scratch/data'}))
+    assert len(notes) == 1 and _fix_of(notes[0]) == {
+        f'{val}.data_root': '/scratch/data'}, notes
+
+
+def test_a_list_under_a_folder_moved_to_a_relative_one_is_read_there(
+        tmp_path):
+    """Review r98: with a config's absolute data_root moved to the
+    relative ``data/x``, the list written under the old folder was
+    advised as ``data/x/meta/train.txt``, which MMEngine joins to the
+    dataset's data_root: ``data/x/data/x/meta/train.txt``. The advice,
+    for the keys a dataset joins to its data_root (``ann_file``,
+    ``data_prefix``), names the file under the new folder once joined
+    (MMEngine's BaseDataset the reference)."""
+    from mmengine.dataset import BaseDataset
+
+    from openselfsup.config import load_config, unmoved_copies_note
+    root = str(tmp_path / 'A')
+    cfg = tmp_path / 'c.py'
+    cfg.write_text(
+        f"data_root = {root!r}\n"
+        "train_dataloader = dict(dataset=dict(data_root=data_root, "
+        "ann_file=data_root + '/meta/train.txt', "
+        "data_prefix=dict(img_path=data_root + '/images')))\n"
+        "val_dataloader = dict(dataset=dict(data_root=data_root, "
+        "data_prefix=data_root + '/val_images'))\n")
+    train, val = 'train_dataloader.dataset', 'val_dataloader.dataset'
+    for new in ('data/x', '/x', './data/x/'):
+        notes = unmoved_copies_note(load_config(str(cfg), {
+            f'{train}.data_root': new, f'{val}.data_root': new}))
+        assert len(notes) == 1, notes
+        fix = _fix_of(notes[0])
+        assert sorted(fix) == [f'{train}.ann_file',
+                               f'{train}.data_prefix.img_path',
+                               f'{val}.data_prefix'], fix
+        train_set = BaseDataset(
+            ann_file=fix[f'{train}.ann_file'], data_root=new,
+            data_prefix=dict(img_path=fix[f'{train}.data_prefix.img_path']),
+            lazy_init=True)
+        val_set = BaseDataset(
+            data_root=new, lazy_init=True,
+            data_prefix=dict(img_path=fix[f'{val}.data_prefix']))
+        assert os.path.normpath(train_set.ann_file) == os.path.normpath(
+            os.path.join(new, 'meta', 'train.txt')), (new, fix)
+        assert os.path.normpath(train_set.data_prefix['img_path']) == \
+            os.path.normpath(os.path.join(new, 'images')), (new, fix)
+        assert os.path.normpath(val_set.data_prefix['img_path']) == \
+            os.path.normpath(os.path.join(new, 'val_images')), (new, fix)
 
 
 def test_overrides_inside_copied_variables_name_the_key_that_runs():
