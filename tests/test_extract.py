@@ -2646,11 +2646,16 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     said = extract('one', **{'dataset.data_root': new})
     assert len(said) == 1, said
     # the key left, and the option that moves it, written by hand
-    assert f'its variable root ({old}) and left 1 of them on {old} ' \
-        '(dataset.ann_file)' in said[0], said
+    assert f'its variable root ({old}) and left 1 path under it ' \
+        f'(dataset.ann_file) on {old}' in said[0], said
+    # the list relative to the folder, as the dataset joins it (review
+    # r98)
     assert said[0].endswith(
-        f'set them too: --cfg-options dataset.ann_file={new}/meta/'
+        'set them too: --cfg-options dataset.ann_file=meta/'
         f'test_labeled.txt; or set root in {config}'), said
+    assert extract('advised', **{
+        'dataset.data_root': new,
+        'dataset.ann_file': 'meta/test_labeled.txt'}) == []
     assert extract('both', **{
         'dataset.data_root': new,
         'dataset.ann_file': f'{new}/meta/test_labeled.txt'}) == []

@@ -1346,7 +1346,12 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     left = [k for k in knn_keys if k != 'knn_eval.bank.data_root']
     fix = {k: 'data/copy' + ('' if k.endswith('data_root') else
                              f'/{k.rsplit(".", 1)[1]}.json') for k in left}
-    assert f'and left {len(left)} of them on data/hier32' in moved[0], moved
+    copied = [k for k in left if k.endswith('data_root')]
+    paths = [k for k in left if k not in copied]
+    assert f'and left {len(copied)} of them ({", ".join(copied)}) and ' \
+        f'{len(paths)} paths under it (' in moved[0], moved
+    assert sorted(moved[0].split(' paths under it (')[1].split(
+        ') on data/hier32')[0].split(', ')) == sorted(paths), moved
     said_fix = dict(item.split('=', 1) for item in moved[0].split(
         'set them too: --cfg-options ')[1].split('; or set ')[0].split())
     assert said_fix == fix, moved
