@@ -4838,11 +4838,12 @@ def test_a_run_start_digests_a_caption_fold_from_its_read(
     read without the digest kept parsed it a third time there); the
     digest recorded equals one of the file computed afresh."""
     import json
+    import time
     import traceback
 
     from openselfsup.apis import train
     from openselfsup.engine import load_checkpoint_file
-    from openselfsup.utils import fingerprint, json_content_sha1, once
+    from openselfsup.utils import fingerprint, json_content_sha1
     images = str(crossmodal_root / 'images')
     fold = os.path.realpath(os.path.join(images, 'train.json'))
     real_load, real_sha1 = json.load, fingerprint.json_value_sha1
@@ -4861,7 +4862,11 @@ def test_a_run_start_digests_a_caption_fold_from_its_read(
         return real_sha1(value)
     monkeypatch.setattr(json, 'load', load)
     monkeypatch.setattr(fingerprint, 'json_value_sha1', sha1)
-    once._DIGESTS.clear()  # as in a new process
+    # the fold older than RECENT_NS, as one made before the run is (the
+    # digest of a file changed just before is not kept)
+    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
+    time.sleep(0.15)
+    fingerprint._KEPT.clear()  # as in a new process
     runner = train(os.path.join(
         ROOT, 'configs/demo/balance_vit_tiny_synthetic.py'),
         work_dir=str(tmp_path / 'w'), evaluates=(), cfg_options={
@@ -4877,7 +4882,7 @@ def test_a_run_start_digests_a_caption_fold_from_its_read(
     ckpt = load_checkpoint_file(str(tmp_path / 'w' / 'epoch_1.pth'))
     recorded = [r for r in ckpt['meta']['data_files'].values()
                 if os.path.realpath(r['path']) == fold]
-    once._DIGESTS.clear()
+    fingerprint._KEPT.clear()
     assert [r['sha1'] for r in recorded] == [json_content_sha1(fold)]
 
 

@@ -1570,13 +1570,18 @@ def test_a_list_read_is_digested_once_and_again_when_it_changes(
     (the reference: hashlib of its entries written one a line). A list
     no one asks of is read without a digest (its cost: read_list_file's
     docstring). A file written after that read (same size, a later time; or
-    another size) is parsed and digested again, never served stale."""
+    another size) is parsed and digested again, never served stale. (The
+    list is read RECENT_NS after it was written: the digest of a file
+    changed just before is not kept,
+    ``test_a_file_read_just_after_it_changed_keeps_no_digest``.)"""
     import hashlib
 
     from openselfsup.datasets import list_files
     from openselfsup.datasets.list_files import (list_entries_sha1,
                                                  read_list_file)
-    from openselfsup.utils.once import want_digests
+    from openselfsup.utils import fingerprint
+    from openselfsup.utils.fingerprint import want_digests
+    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
     listed = tmp_path / 'train.txt'
 
     def write(lines):  # CRLF and a blank line: not the digested bytes
@@ -1591,6 +1596,7 @@ def test_a_list_read_is_digested_once_and_again_when_it_changes(
         raise AssertionError('a list no one asks of was digested')
 
     first = write(['a/1.png 0', 'b/2.png 1', 'c/3.png 2'])
+    time.sleep(0.15)  # written a while before the read: kept
     with monkeypatch.context() as m:
         m.setattr(list_files, 'entries_sha1', no_digest)
         assert len(read_list_file(str(listed), 3, True)) == 3
@@ -1611,6 +1617,7 @@ def test_a_list_read_is_digested_once_and_again_when_it_changes(
     # and a list never read before is parsed (relative path: one key)
     other = tmp_path / 'other.txt'
     other.write_text('x.png\n')
+    time.sleep(0.15)
     monkeypatch.chdir(tmp_path)
     assert list_entries_sha1('other.txt') == (1, hashlib.sha1(
         b'x.png\n').hexdigest())
@@ -1627,14 +1634,18 @@ def test_a_run_start_digests_its_list_from_a_read_it_made(
     from the parse its check made first: the digest parses the list no
     more than once per run start (it parsed it once more in before_train,
     and again in the resume check). The record is the list's entries'
-    (hashlib of the list that write_list_set wrote, its bytes)."""
+    (hashlib of the list that write_list_set wrote, its bytes). (The list
+    older than RECENT_NS, as a list made before the run is: the digest
+    of a file changed just before is not kept.)"""
     import hashlib
 
     from openselfsup.apis import train
     from openselfsup.config import load_config
     from openselfsup.datasets import data_files, list_files
     from openselfsup.engine import load_checkpoint_file
-    from openselfsup.utils import once
+    from openselfsup.utils import fingerprint
+    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
+    time.sleep(0.15)  # the session's data written a while before
     parses = collections.Counter()
     digesting = []
     real_parse, real_sha1 = list_files._parse_line, \
@@ -1663,7 +1674,7 @@ def test_a_run_start_digests_its_list_from_a_read_it_made(
     assert (record['entries'], record['sha1']) == (
         text.count(b'\n'), hashlib.sha1(text).hexdigest())
     parses.clear()
-    once._DIGESTS.clear()  # as in a new process
+    fingerprint._KEPT.clear()  # as in a new process
     c = load_config(path)
     c.train_cfg.max_epochs = 2
     c.dump(path)
@@ -1934,18 +1945,22 @@ def test_a_json_file_read_is_digested_once_and_again_when_it_changes(
     before_train after the dataset's read), where a training run said it
     would ask (``want_digests``); a file no one asks of is read without a
     digest. The reference: hashlib of the value written compactly by
-    hand. A file written since is parsed again, never served stale."""
+    hand. A file written since is parsed again, never served stale. (The
+    files are read RECENT_NS after they were written: the digest of a
+    file changed just before is not kept.)"""
     import hashlib
     import json
 
     from openselfsup.datasets import SlideReports
     from openselfsup.datasets.hierarchical import read_hierarchy
     from openselfsup.utils import fingerprint, json_content_sha1
-    from openselfsup.utils.once import want_digests
+    from openselfsup.utils.fingerprint import want_digests
+    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
     meta, split = tmp_path / 'meta.json', tmp_path / 'split.json'
     meta_text = '{"p":{"class":"a","slides":{"s1":["x.png"]}}}'
     meta.write_text(json.dumps(json.loads(meta_text), indent=2))
     split.write_text('{"train": ["p"]}')
+    time.sleep(0.15)  # written a while before the reads
 
     def refuse(what):
         def call(*args, **kwargs):
@@ -1978,6 +1993,7 @@ def test_a_json_file_read_is_digested_once_and_again_when_it_changes(
     torch.save(torch.zeros(1, 64, 4), tmp_path / 'feats' / 'c1.pt')
     fold = tmp_path / 'fold.json'
     fold.write_text('{"c1": {"label": 2, "report": "x"}}')
+    time.sleep(0.15)
     want_digests([str(fold)])
     assert len(SlideReports(ann_file=str(fold), feat_dim=4, data_prefix=dict(
         feat_path=str(tmp_path / 'feats')))) == 1
@@ -1985,6 +2001,72 @@ def test_a_json_file_read_is_digested_once_and_again_when_it_changes(
         m.setattr(json, 'load', refuse('parsed again'))
         assert json_content_sha1(str(fold)) == hashlib.sha1(
             b'{"c1":{"label":2,"report":"x"}}').hexdigest()
+
+
+@pytest.mark.parametrize('kind', ['list', 'json'])
+def test_a_file_read_just_after_it_changed_keeps_no_digest(
+        tmp_path, monkeypatch, kind):
+    """A training run's record of a data file (``data_file_records``, what
+    a ``--resume`` compares) takes the digest the dataset's read kept
+    (``read_list_file``, ``read_json_digested``) only of a file changed
+    at least RECENT_NS before that read: one changed just before may be
+    rewritten in place at the same size within the file system's time
+    resolution, and keep all its times (before, such a digest was kept,
+    and the record gave the old file's digest for the new contents: a
+    ``--resume`` took a changed list or fold as unchanged). The file
+    system here is one whose clock did not move between the two writes
+    (its times held at the first write's); the reference: hashlib of the
+    new contents, by hand."""
+    import hashlib
+
+    from openselfsup.datasets.data_files import (data_file_records,
+                                                 want_file_digests)
+    from openselfsup.datasets.list_files import read_list_file
+    from openselfsup.utils import read_json_digested
+    from openselfsup.utils.io import read_json_object
+    if kind == 'list':
+        path = tmp_path / 'train.txt'
+        before, after = 'a/1.png 0\nb/2.png 1\n', 'a/1.png 1\nb/2.png 0\n'
+        node = dict(type='ImageList', ann_file=str(path))
+        expected = hashlib.sha1(after.encode()).hexdigest()
+    else:
+        path = tmp_path / 'fold.json'
+        before, after = ('{"c1": {"label": 2, "report": "x"}}',
+                         '{"c1": {"label": 3, "report": "x"}}')
+        node = dict(type='SlideReports', ann_file=str(path))
+        expected = hashlib.sha1(
+            b'{"c1":{"label":3,"report":"x"}}').hexdigest()
+    assert len(before) == len(after)
+    path.write_text(before)
+    first = os.stat(path)
+    real_stat, target = os.stat, os.path.realpath(path)
+
+    class Held:  # the file's stat, its times those of the first write
+        def __init__(self, st):
+            self.st = st
+
+        def __getattr__(self, name):
+            if name in ('st_mtime_ns', 'st_ctime_ns', 'st_mtime',
+                        'st_ctime'):
+                return getattr(first, name)
+            return getattr(self.st, name)
+
+    def stat(p, *args, **kwargs):
+        st = real_stat(p, *args, **kwargs)
+        if isinstance(p, (str, os.PathLike)) and \
+                os.path.realpath(p) == target:
+            return Held(st)
+        return st
+    monkeypatch.setattr(os, 'stat', stat)
+    want_file_digests(node, 'd')
+    if kind == 'list':  # the dataset's read
+        assert len(read_list_file(str(path))) == 2
+    else:
+        assert len(read_json_digested(str(path), read_json_object)) == 1
+    path.write_text(after)  # in place, the same size
+    assert os.stat(path).st_mtime_ns == first.st_mtime_ns
+    record = data_file_records(node, 'd')['d.ann_file']
+    assert record['sha1'] == expected, record
 
 
 def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,

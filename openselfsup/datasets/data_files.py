@@ -16,7 +16,7 @@ from typing import Any, List, Optional, Tuple
 from ..config import (annotation_path, config_dicts, prefix_folder,
                       type_name)
 from ..utils import InputError, file_sha1, json_content_sha1
-from ..utils.once import want_digests
+from ..utils.fingerprint import want_digests
 from .list_files import list_entries_sha1
 
 #: the OpenSRH release's metadata and split files, relative to data_root
@@ -239,7 +239,7 @@ def want_file_digests(node: Any, key: str) -> None:
     """Say that :func:`data_file_records` of ``node`` (at ``key``) will be
     asked in this process (a training run's, in ``before_train``): the
     datasets keep the digest of each of those files as they read it
-    (:func:`~openselfsup.utils.once.want_digests`), which the record
+    (:func:`~openselfsup.utils.fingerprint.want_digests`), which the record
     then takes without reading the file again."""
     want_digests(path for _, path, _, _ in _data_files(node, key))
 

@@ -34,8 +34,7 @@ from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
 from ..utils import (InputError, check_replaceable, file_sha1,
                      is_index_sequence, json_object_or_none, save_set,
                      with_missing_note)
-from ..utils.once import (digest_wanted, keep_digest, kept_digest,
-                          stat_version)
+from ..utils.fingerprint import file_digest_kept, read_digested
 
 #: the record :func:`write_list_set` keeps in a meta folder: the files it
 #: wrote there and their digests (the lists it may replace)
@@ -80,25 +79,20 @@ def _parse_line(raw: str, where: str, num_classes: Optional[int],
     return parts[0], label
 
 
-#: the kind of digest :func:`list_entries_sha1` keeps of a list file
-#: (:func:`~openselfsup.utils.once.kept_digest`)
-LIST_DIGEST = 'list entries'
-
-
 def read_list_file(path: str,
                    num_classes: Optional[int] = None,
                    require_labels: bool = False) -> List[ListEntry]:
     """Parse a list file into ``(relative_path, label_or_None)`` pairs.
 
     Of a list whose fingerprint a training run will ask
-    (:func:`~openselfsup.utils.once.want_digests`), the entries'
+    (:func:`~openselfsup.utils.fingerprint.want_digests`), the entries'
     fingerprint (:func:`entries_sha1`) is kept with the version of the
-    file they were read from (taken before the read, so a file written
-    during it is another version): :func:`list_entries_sha1` gives it
-    without parsing the file again while the file is unchanged. Other
-    lists are not digested: the digest adds about a quarter to a read
-    (0.04-0.06 s to 0.18-0.25 s for 100,000 lines, measured on two
-    shared CPU cores at load 8).
+    file they were read from
+    (:func:`~openselfsup.utils.fingerprint.read_digested`):
+    :func:`list_entries_sha1` gives it without parsing the file again
+    while the file is unchanged. Other lists are not digested: the digest
+    adds about a quarter to a read (0.04-0.06 s to 0.18-0.25 s for
+    100,000 lines, measured on two shared CPU cores at load 8).
 
     Args:
         path (str): the list file (``.gz``: gzip-compressed).
@@ -114,6 +108,14 @@ def read_list_file(path: str,
             file, a malformed line, a label that is not an integer or is out
             of range, or lines with and without labels mixed.
     """
+    return read_digested(
+        path, lambda p: _read_entries(p, num_classes, require_labels),
+        _list_file_sha1, entries_sha1)
+
+
+def _read_entries(path: str, num_classes: Optional[int] = None,
+                  require_labels: bool = False) -> List[ListEntry]:
+    """:func:`read_list_file`'s parse, without a digest kept."""
     if os.path.isdir(path):  # was "list file not found"
         raise InputError(f'{path}: is a folder, not a list file')
     from .synthetic.ownership import check_finished, unfinished_not_found
@@ -123,7 +125,6 @@ def read_list_file(path: str,
         raise InputError(unfinished_not_found(line, path) or
                          with_missing_note(line, path))
     check_finished(path)  # there, but its folder not marked done
-    version = stat_version(path) if digest_wanted(path) else None
     entries: List[ListEntry] = []
     try:
         opener = gzip.open if path.endswith('.gz') else open
@@ -147,8 +148,6 @@ def read_list_file(path: str,
     has_label = {label is not None for _, label in entries}
     if len(has_label) > 1:
         raise InputError(f'{path}: some lines have labels and some do not')
-    if version is not None:
-        keep_digest(LIST_DIGEST, path, version, lambda: entries_sha1(entries))
     return entries
 
 
@@ -181,16 +180,22 @@ def list_entries_sha1(path: str) -> Tuple[int, str]:
 
     The fingerprint kept of the file (by :func:`read_list_file`, the
     dataset's read when the run was built, or an earlier call), where it
-    is still that version (the same device, inode, size and times:
-    :func:`~openselfsup.utils.once.kept_digest`); otherwise the file is
-    parsed. Not seen: a file rewritten in place at the same size within
-    the file system's clock granularity of the read.
+    is still that version
+    (:func:`~openselfsup.utils.fingerprint.file_digest_kept`: the same
+    device, inode, size and times, and none kept of a file changed less
+    than ``RECENT_NS`` before, which a same-size rewrite within the file
+    system's clock granularity could hide); otherwise the file is parsed.
 
     Raises:
         InputError: as :func:`read_list_file`.
     """
-    return kept_digest(LIST_DIGEST, path,
-                       lambda p: entries_sha1(read_list_file(p)))
+    return file_digest_kept(path, _list_file_sha1)
+
+
+def _list_file_sha1(path: str) -> Tuple[int, str]:
+    """:func:`entries_sha1` of the list file ``path``, parsed now (what
+    :func:`list_entries_sha1` keeps)."""
+    return entries_sha1(_read_entries(path))
 
 
 def check_list_indices(indices: Any, samples: int, path: str,

@@ -15,13 +15,14 @@ import os
 import re
 import tempfile
 import time
-from typing import Any, Callable, Dict, Optional, Set
+from typing import Any, Callable, Dict, Iterable, Optional, Set, TypeVar
 
 import numpy as np
 
 from .errors import InputError
-from .once import (digest_wanted, file_version, keep_digest, kept_digest,
-                   stat_version)
+from .once import stat_version
+
+T = TypeVar('T')
 
 
 #: transforms that set the size of the image a pipeline ends with: the
@@ -76,17 +77,19 @@ def file_sha256(path: str) -> str:
     return _file_digest(path, 'sha256')
 
 
-#: the kind of digest :func:`json_content_sha1` keeps of a JSON file
-#: (:func:`~openselfsup.utils.once.kept_digest`)
-JSON_DIGEST = 'json value'
-
-
 def json_value_sha1(value: Any) -> str:
     """Hex SHA-1 of a JSON ``value`` (as ``json.load`` reads it) written in
     one form (``json.dumps`` with ``separators=(',', ':')``): what
     :func:`json_content_sha1` gives of the file that holds it."""
     return hashlib.sha1(json.dumps(value, separators=(',', ':')).encode(
         'ascii')).hexdigest()
+
+
+def _json_file_sha1(path: str) -> str:
+    """:func:`json_value_sha1` of the value the JSON file ``path`` holds,
+    parsed now (what :func:`json_content_sha1` keeps)."""
+    with open(path, encoding='utf-8') as f:
+        return json_value_sha1(json.load(f))
 
 
 def json_content_sha1(path: str) -> str:
@@ -105,40 +108,67 @@ def json_content_sha1(path: str) -> str:
     digests may say as changed a file whose data are the same to the
     dataset, never the other way.
 
-    The digest kept of the file (by its dataset's read,
-    :func:`read_json_digested`, or an earlier call) while the file is
-    that version (:func:`~openselfsup.utils.once.kept_digest`): a run
+    Kept per version of the file (:func:`file_digest_kept`), by its
+    dataset's read (:func:`read_json_digested`) or an earlier call: a run
     start parses it once, not once per check.
 
     Raises:
         OSError: the file cannot be read.
         ValueError: it is not UTF-8 JSON text.
     """
-    def digest(path: str) -> str:
-        with open(path, encoding='utf-8') as f:
-            return json_value_sha1(json.load(f))
-
-    return kept_digest(JSON_DIGEST, path, digest)
+    return file_digest_kept(path, _json_file_sha1)
 
 
 def read_json_digested(path: str, load: Callable[[str], Any]) -> Any:
-    """``load(path)``, a dataset's read of a JSON file; of a file whose
-    digest a training run will ask
-    (:func:`~openselfsup.utils.once.want_digests`), the digest of the
-    value read (:func:`json_value_sha1`) is kept with the version of the
-    file (taken before the read) for :func:`json_content_sha1`, unless
-    kept of that version already. Other files are not digested (as long
-    as a parse)."""
-    version = stat_version(path) if digest_wanted(path) else None
-    value = load(path)
-    if version is not None:
-        keep_digest(JSON_DIGEST, path, version,
-                    lambda: json_value_sha1(value))
-    return value
+    """``load(path)``, a dataset's read of a JSON file, keeping the
+    digest of the value read for :func:`json_content_sha1`
+    (:func:`read_digested`)."""
+    return read_digested(path, load, _json_file_sha1, json_value_sha1)
+
+
+#: the absolute paths whose digests a caller will ask for
+#: (:func:`want_digests`): the readers of those files keep a digest as
+#: they read (:func:`read_digested`); others are not digested at all
+_WANTED: set = set()
+
+
+def want_digests(paths: Iterable[str]) -> None:
+    """Say that the digests of the files ``paths`` will be asked in this
+    process (a training run's record of its training data, asked in
+    ``before_train`` after the datasets read them): their readers keep
+    the digest of what they read (:func:`read_digested`), so it is not
+    read again. Files not named here are read without any digest."""
+    _WANTED.update(os.path.abspath(p) for p in paths)
+
+
+def read_digested(path: str, load: Callable[[str], T],
+                  file_digest: Callable[[str], Any],
+                  value_digest: Callable[[T], Any]) -> T:
+    """``load(path)``, a dataset's read of its file ``path`` (a list
+    file's entries, a JSON file's value). Of a file whose digest a
+    training run will ask (:func:`want_digests`), ``value_digest`` of
+    what was read is kept as the ``file_digest`` of the file
+    (:func:`file_digest_kept` then gives it without reading the file
+    again), by the rules of every kept digest (:func:`_kept`: the
+    file's signature taken before the read, nothing kept of a file
+    changed less than :data:`RECENT_NS` before it), unless it is kept
+    of that version already (``value_digest`` is not called). Other
+    files are read without a digest (it would add to each read: about
+    a quarter to a 100,000-line list's)."""
+    if os.path.abspath(path) not in _WANTED:
+        return load(path)
+    read = []
+
+    def compute():
+        read.append(load(path))
+        return value_digest(read[0])
+    _file_kept(path, file_digest, compute)
+    return read[0] if read else load(path)
 
 
 #: how recent a file's modification (or status change) time may be for
-#: its digest to be kept (:func:`folder_sha1`, :func:`file_digest_kept`):
+#: its digest to be kept (:func:`folder_sha1`, :func:`file_digest_kept`,
+#: :func:`read_digested`):
 #: a file rewritten within the file system's time resolution (a clock
 #: tick on Linux, 1 s on ext3 / HFS+, 2 s on FAT) with the same size
 #: could keep its times, so a digest read then is computed again on the
@@ -154,8 +184,11 @@ RECENT_NS = 3 * 10 ** 9
 #: clocks differ by less than an hour
 UNKNOWN_CLOCK_NS = 3600 * 10 ** 9
 
-#: digests kept in this process: ``{(what, real path, digest):
-#: (signature, value)}``
+#: digests kept in this process, every kind in one place (:func:`_kept`):
+#: ``{(what, real path, digest function): (signature, value)}``, ``what``
+#: ``'folder'`` (:func:`folder_sha1`) or ``'file'`` (:func:`_file_kept`:
+#: :func:`file_digest_kept`, also of the digests a dataset's read keeps,
+#: :func:`read_digested`)
 _KEPT = {}
 
 
@@ -165,7 +198,10 @@ def _kept(key: tuple, folder: str, files: list, compute):
     was changed less than :data:`RECENT_NS` before the call, by the
     clock of the file system that stamps their times
     (:func:`_file_system_now`; where that clock cannot be read, by this
-    process's less :data:`UNKNOWN_CLOCK_NS`)."""
+    process's less :data:`UNKNOWN_CLOCK_NS`): the signature and that
+    clock are read before ``compute``, so a file written during it is
+    another version, or too recent to keep. Where ``compute`` raises,
+    nothing is kept."""
     sig = _signature(folder, files)
     kept = _KEPT.get(key)
     if kept is not None and kept[0] == sig:
@@ -174,8 +210,8 @@ def _kept(key: tuple, folder: str, files: list, compute):
     if start is None:
         start = time.time_ns() - UNKNOWN_CLOCK_NS
     value = compute()
-    if all(s[1] == 'link' or max(s[4], s[5]) < start - RECENT_NS
-           for s in sig):
+    if all(s[1] == 'link' or s[1] != 'missing' and
+           max(s[4], s[5]) < start - RECENT_NS for s in sig):
         _KEPT[key] = (sig, value)
     else:
         _KEPT.pop(key, None)
@@ -278,16 +314,20 @@ def _signature(path: str, files: list) -> tuple:
     inode, size, modification and status change times of the file it
     reads (a link followed), or the target of a link that reads nothing
     (to nothing, to itself, through a file: ``os.path.exists`` is False,
-    as :func:`folder_sha1` hashes it)."""
+    as :func:`folder_sha1` hashes it), or ``'missing'`` (neither: a file
+    gone, whose digest :func:`_kept` never keeps; its reader says what
+    that means)."""
     sig = []
     for rel in files:
         full = os.path.join(path, rel)
-        try:
-            st = os.stat(full)
-        except OSError:  # as os.path.exists: missing, a loop, a file
-            sig.append((rel, 'link', os.readlink(full)))
+        version = stat_version(full)
+        if version is not None:
+            sig.append((rel,) + version)
             continue
-        sig.append((rel,) + file_version(st))
+        try:  # as os.path.exists: missing, a loop, a file
+            sig.append((rel, 'link', os.readlink(full)))
+        except (OSError, ValueError):
+            sig.append((rel, 'missing'))
     return tuple(sig)
 
 
@@ -347,10 +387,26 @@ def file_digest_kept(path: str, digest=file_sha1) -> str:
     runs' files with (each run names the same annotation lists and
     checkpoints; before, a cache of its own kept each file's digest by its
     path for the whole sweep: a file rewritten during it kept the old
-    one)."""
+    one), and what keeps a training run's record of its data files: a
+    JSON file's value (:func:`json_content_sha1`), a list's entries
+    (``datasets.list_files.list_entries_sha1``), each also kept by the
+    dataset's read (:func:`read_digested`; before, those two had a cache
+    of their own without the :data:`RECENT_NS` rule: a file rewritten in
+    place at the same size within the file system's time resolution kept
+    its stale digest, and a ``--resume`` took the changed file as
+    unchanged)."""
+    real = os.path.realpath(path)
+    return _file_kept(real, digest, lambda: digest(real))
+
+
+def _file_kept(path: str, digest: Callable[[str], Any],
+               compute: Callable[[], Any]) -> Any:
+    """``compute()``, which gives ``digest(path)``, kept by :func:`_kept`
+    as the ``digest`` of the file at the real path of ``path`` (one key
+    for :func:`file_digest_kept` and :func:`read_digested`)."""
     real = os.path.realpath(path)
     return _kept(('file', real, digest), os.path.dirname(real),
-                 [os.path.basename(real)], lambda: digest(real))
+                 [os.path.basename(real)], compute)
 
 
 def file_sha1_kept(path: str) -> str:

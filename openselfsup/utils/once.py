@@ -1,10 +1,10 @@
-"""Say a thing once per process; read a file once per command; digest a
-file once per version of it."""
+"""Say a thing once per process; read a file once per command; tell one
+version of a file from another (the digests kept per version of a file:
+:mod:`.fingerprint`)."""
 import contextlib
 import contextvars
 import os
-from typing import (Any, Callable, Hashable, Iterable, Iterator, Optional,
-                    TypeVar)
+from typing import Callable, Hashable, Iterator, Optional, TypeVar
 
 T = TypeVar('T')
 
@@ -70,6 +70,18 @@ def file_version(st: os.stat_result) -> tuple:
             st.st_ctime_ns)
 
 
+def stat_version(path: str) -> Optional[tuple]:
+    """:func:`file_version` of ``path``, or None where it cannot be read
+    by ``os.stat`` (absent, no permission to its folder, a name
+    ``os.stat`` refuses): the one stat of a file's version, of
+    :func:`read_once` and of the kept digests' signatures
+    (:mod:`.fingerprint`)."""
+    try:
+        return file_version(os.stat(path))
+    except (OSError, ValueError):
+        return None
+
+
 def read_once(kind: str, path: str, reader: Callable[[str], T]) -> T:
     """``reader(path)``: what ``kind`` of reading (one name per reader:
     ``'knn metadata'``, ``'report features'``) makes of the file ``path``.
@@ -92,78 +104,10 @@ def read_once(kind: str, path: str, reader: Callable[[str], T]) -> T:
     if read is None:
         return reader(path)
     full = os.path.abspath(path)
-    try:
-        st = os.stat(full)
-    except (OSError, ValueError):
+    version = stat_version(full)
+    if version is None:
         return reader(path)
-    key = (kind, full) + file_version(st)
+    key = (kind, full) + version
     if key not in read:
         read[key] = reader(path)
     return read[key]
-
-
-#: the digests of input files kept in this process (:func:`keep_digest`):
-#: ``{(kind, absolute path): (file_version, digest)}``, one small entry a
-#: file, given by :func:`kept_digest` while the file is that version
-_DIGESTS: dict = {}
-
-#: the absolute paths whose digests a caller will ask for
-#: (:func:`want_digests`): the readers of those files keep a digest as
-#: they read (:func:`digest_wanted`); others are not digested at all
-_WANTED: set = set()
-
-
-def stat_version(path: str) -> Optional[tuple]:
-    """:func:`file_version` of ``path``, or None where it cannot be read
-    by ``os.stat``."""
-    try:
-        return file_version(os.stat(path))
-    except (OSError, ValueError):
-        return None
-
-
-def want_digests(paths: Iterable[str]) -> None:
-    """Say that the digests of the files ``paths`` will be asked in this
-    process (a training run's record of its training data, asked in
-    ``before_train`` after the datasets read them): their readers keep
-    the digest of what they read (:func:`digest_wanted`), so it is not
-    read again. Files not named here are read without any digest."""
-    _WANTED.update(os.path.abspath(p) for p in paths)
-
-
-def digest_wanted(path: str) -> bool:
-    """Whether :func:`want_digests` named ``path``: its reader keeps the
-    digest of what it reads (:func:`keep_digest`)."""
-    return os.path.abspath(path) in _WANTED
-
-
-def keep_digest(kind: str, path: str, version: Optional[tuple],
-                digest: Callable[[], Any]) -> None:
-    """Keep ``digest()``, the ``kind`` of digest (one name per digest:
-    ``'list entries'``, ``'json value'``) of the file ``path`` as read at
-    ``version`` (:func:`stat_version`, taken before the read, so a file
-    written during it is another version; None: nothing is kept), unless
-    the one kept is of that version already (``digest`` is not
-    called)."""
-    key = (kind, os.path.abspath(path))
-    if version is None:
-        _DIGESTS.pop(key, None)
-    elif _DIGESTS.get(key, (None,))[0] != version:
-        _DIGESTS[key] = (version, digest())
-
-
-def kept_digest(kind: str, path: str, compute: Callable[[str], T]) -> T:
-    """The ``kind`` of digest of the file ``path``: the one kept
-    (:func:`keep_digest`, by a reader of the file or an earlier call)
-    while the file is still the version it was taken of (the same
-    device, inode, size and times: :func:`file_version`), otherwise
-    ``compute(path)``, kept in turn. Not seen: a file rewritten in place
-    at the same size within the file system's clock granularity of the
-    read. Where ``compute`` raises, nothing is kept."""
-    version = stat_version(path)
-    kept = _DIGESTS.get((kind, os.path.abspath(path)))
-    if version is not None and kept is not None and kept[0] == version:
-        return kept[1]
-    digest = compute(path)
-    keep_digest(kind, path, version, lambda: digest)
-    return digest
