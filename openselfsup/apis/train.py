@@ -1073,7 +1073,8 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
                 missing = next((found for found in gaps if not (
                     found[2] == 'folder' and absolute)), None)
             if missing:
-                what, path, kind, how = missing
+                what, path, read, how = missing
+                kind = 'folder' if read == 'folder' else 'file'  # json too
                 # in a generator's folder it was stopped while writing:
                 # the list is missing because the data is unfinished
                 from ..datasets.synthetic.ownership import \

@@ -68,16 +68,34 @@ def build_time_paths(kind: str, node: dict
                      ) -> List[Tuple[str, str, str, str]]:
     """The files and folders a dataset config ``node`` of type ``kind``
     (its class name) reads when the dataset is built, other than its
-    ``data_root`` and ``ann_file``: ``(key under the dataset, path,
-    'file' or 'folder', note)``, each path resolved as the dataset
-    resolves it. A default path is under the key it is made from
-    (``data_root`` for OpenSRH's ``meta/opensrh.json``), its note saying
-    how (``''`` for a path the key gives). Values a dataset refuses
-    itself (a path that is not a string, an unknown layout) give none."""
+    ``data_root`` and ``ann_file``: :func:`_read_paths` but its
+    ``ann_file``."""
+    return [p for p in _read_paths(kind, node) if p[0] != 'ann_file']
+
+
+def _read_paths(kind: str, node: dict) -> List[Tuple[str, str, str, str]]:
+    """The files and folders a dataset config ``node`` of type ``kind``
+    (its class name) reads when the dataset is built, other than its
+    ``data_root``: its ``ann_file`` (joined to the ``data_root``:
+    :func:`~openselfsup.config.annotation_path`), then the others of this
+    project's dataset types. ``(key under the dataset, path, how it is
+    read, note)``, each path resolved as the dataset resolves it, and
+    read as ``'list'`` (a list file:
+    :func:`~openselfsup.datasets.list_files.read_list_file`), ``'json'``
+    (``json.load``), ``'file'`` (any other file: text, or a file of
+    another package's dataset) or ``'folder'``: what a run's record of
+    its data files digests (:func:`data_file_records`), so that each
+    type's files are known in this one place. A default path is under
+    the key it is made from (``data_root`` for OpenSRH's
+    ``meta/opensrh.json``), its note saying how (``''`` for a path the
+    key gives). Values a dataset refuses itself (a path that is not a
+    string, an unknown layout) give none."""
     root = node.get('data_root')
     root = root if isinstance(root, str) else ''
+    ann_read = 'file'  # another type's: by code not this project's
     out = []
     if kind in ('HierarchicalPatientDataset', 'HierarchicalPatchDataset'):
+        ann_read = 'json'  # (they take none: every file they read)
         layout = node.get('layout', 'metadata')
         given = [node.get(k, '') for k in ('metadata', 'split')]
         if layout in ('metadata', 'opensrh') and '://' not in root and \
@@ -87,20 +105,21 @@ def build_time_paths(kind: str, node: dict
                     ('metadata', 'split'), given, paths,
                     (OPENSRH_METADATA, OPENSRH_SPLIT)):
                 if path and value:
-                    out.append((key, path, 'file', ''))
+                    out.append((key, path, 'json', ''))
                 elif path:
-                    out.append(('data_root', path, 'file', (
+                    out.append(('data_root', path, 'json', (
                         f": layout='opensrh' reads {default} under it "
                         f'unless {key} is given')))
     if kind == 'CaptionedImages' and '://' not in root:
         path = classes_file(node.get('classes'), root)
-        if path:
+        if path:  # text, one name a line
             out.append(('classes', path, 'file', ''))
     if kind == 'ImageList':  # mmpretrain's BaseDataset: a string is the
         # image folder, its ~ expanded; MMEngine's joins it to data_root.
         # Named, so looked for, as data_root is, whatever its check mode
         # (the images of 'none' are read by the first step); a list of
         # absolute paths does not read it (apis.train._absolute_list)
+        ann_read = 'list'
         prefix = node.get('data_prefix', '')
         key = 'data_prefix'
         if isinstance(prefix, str):
@@ -110,32 +129,30 @@ def build_time_paths(kind: str, node: dict
         folder = prefix_folder(prefix, root)
         if folder:
             out.append((key, folder, 'folder', ''))
-    if kind in _PREFIX_FOLDERS:
+    if kind in _PREFIX_FOLDERS:  # their ann_file a JSON object of samples
+        ann_read = 'json'
         prefix = node.get('data_prefix')
         name = _PREFIX_FOLDERS[kind]
         folder = prefix_folder(prefix.get(name), root) \
             if isinstance(prefix, dict) else None
         if folder:
             out.append((f'data_prefix.{name}', folder, 'folder', ''))
-    return out
+    ann = annotation_path(node)
+    return ([('ann_file', ann, ann_read, '')] if ann else []) + out
 
 
 def dataset_paths(node: dict) -> List[Tuple[str, str, str, str]]:
-    """Every file and folder a dataset config ``node`` reads when built,
-    as :func:`build_time_paths` gives them: its ``data_root`` folder (as
-    given: MMEngine's datasets do not expand it), its ``ann_file`` (joined
-    to the ``data_root``: :func:`~openselfsup.config.annotation_path`),
-    then those of :func:`build_time_paths` for its type. A URL gives
-    none. What the ``--resume`` check of the training data compares
-    (:func:`~openselfsup.engine.runner.data_path_changes`)."""
+    """Every file and folder a dataset config ``node`` reads when built:
+    its ``data_root`` folder (as given: MMEngine's datasets do not expand
+    it), then those of :func:`_read_paths` for its type (its ``ann_file``
+    first). A URL gives none. What the ``--resume`` check of the training
+    data compares (:func:`~openselfsup.engine.runner.data_path_changes`)
+    and the run's record of its data files (:func:`data_file_records`)."""
     root = node.get('data_root')
     out = []
     if isinstance(root, str) and root and '://' not in root:
         out.append(('data_root', root, 'folder', ''))
-    ann = annotation_path(node)
-    if ann:
-        out.append(('ann_file', ann, 'file', ''))
-    return out + build_time_paths(type_name(node.get('type')) or '', node)
+    return out + _read_paths(type_name(node.get('type')) or '', node)
 
 
 #: the ``sha1_of`` of a :func:`data_file_records` record of a list file
@@ -146,20 +163,11 @@ def dataset_paths(node: dict) -> List[Tuple[str, str, str, str]]:
 LIST_ENTRIES = 'entries'
 
 #: the ``sha1_of`` of a :func:`data_file_records` record of a JSON file a
-#: dataset of this project reads (:data:`_READ_AS_JSON`): its SHA-1 is
-#: that of the value it holds (:func:`~openselfsup.utils.json_content_sha1`:
-#: re-indented or respaced, the same file; its keys reordered, another)
+#: dataset of this project reads (:func:`_read_paths`' ``'json'``): its
+#: SHA-1 is that of the value it holds
+#: (:func:`~openselfsup.utils.json_content_sha1`: re-indented or
+#: respaced, the same file; its keys reordered, another)
 JSON_CONTENT = 'json'
-
-#: the files each dataset type of this project reads as JSON
-#: (``json.load``), by their key (:func:`dataset_paths`'; None: every file
-#: it reads, the hierarchical datasets' metadata and split, also where a
-#: default under ``data_root``); a ``CaptionedImages`` classes file is
-#: text, one name a line
-_READ_AS_JSON = {'HierarchicalPatientDataset': None,
-                 'HierarchicalPatchDataset': None,
-                 'CaptionedImages': ('ann_file', ),
-                 'SlideReports': ('ann_file', )}
 
 
 def data_file_records(node: Any, key: str) -> dict:
@@ -182,15 +190,15 @@ def data_file_records(node: Any, key: str) -> dict:
     file the list reader refuses by its bytes (the type's name is read
     without its scope: ``mypkg.ImageList``, another package's dataset,
     may read a JSON file). A JSON file a dataset of this project reads
-    (:data:`_READ_AS_JSON`) is ``{'path': path, 'sha1': hex,
+    (:func:`_read_paths`' ``'json'``) is ``{'path': path, 'sha1': hex,
     'sha1_of':`` :data:`JSON_CONTENT` ``}``, the SHA-1 of its value
     (:func:`~openselfsup.utils.json_content_sha1`), or by its bytes
     where it is not JSON (the dataset refuses it). A file missing or
     unreadable is left out (the data check and the dataset name it)."""
     out = {}
-    for where, path, kind_name, name in _data_files(node, key):
+    for where, path, read in _data_files(node, key):
         try:
-            if kind_name == 'ImageList' and name == 'ann_file':
+            if read == 'list':
                 try:
                     entries, sha1 = list_entries_sha1(path)
                     out[where] = {'path': path, 'entries': entries,
@@ -201,8 +209,7 @@ def data_file_records(node: Any, key: str) -> dict:
                     # ImageList (mypkg.ImageList), whose file is recorded
                     # by its bytes as any other
                     pass
-            as_json = _READ_AS_JSON.get(kind_name, ())
-            if as_json is None or name in as_json:
+            if read == 'json':
                 try:
                     out[where] = {'path': path, 'sha1_of': JSON_CONTENT,
                                   'sha1': json_content_sha1(path)}
@@ -215,23 +222,23 @@ def data_file_records(node: Any, key: str) -> dict:
     return out
 
 
-def _data_files(node: Any, key: str) -> List[Tuple[str, str, str, str]]:
-    """``(name, path, type name, key under the dataset)`` of each file
-    :func:`data_file_records` records (its ``name`` and ``path``), of the
-    datasets of ``node`` (at ``key``), without reading them."""
+def _data_files(node: Any, key: str) -> List[Tuple[str, str, str]]:
+    """``(name, path, how it is read)`` of each file
+    :func:`data_file_records` records (its ``name`` and ``path``; how:
+    one of :func:`_read_paths`' kinds but ``'folder'``), of the datasets
+    of ``node`` (at ``key``), without reading them."""
     out = []
     for at, section in config_dicts(node, key):
         if 'type' not in section:
             continue
         root = section.get('data_root')
-        kind_name = type_name(section.get('type')) or ''
-        for name, path, kind, how in dataset_paths(section):
-            if kind != 'file':
+        for name, path, read, how in dataset_paths(section):
+            if read == 'folder':
                 continue
             where = f'{at}.{name}'
             if how:  # a default path under the data_root
                 where += '/' + os.path.relpath(path, root)
-            out.append((where, path, kind_name, name))
+            out.append((where, path, read))
     return out
 
 
@@ -241,7 +248,7 @@ def want_file_digests(node: Any, key: str) -> None:
     datasets keep the digest of each of those files as they read it
     (:func:`~openselfsup.utils.fingerprint.want_digests`), which the record
     then takes without reading the file again."""
-    want_digests(path for _, path, _, _ in _data_files(node, key))
+    want_digests(path for _, path, _ in _data_files(node, key))
 
 
 def same_contents(before: Any, now: dict) -> Optional[bool]:
