@@ -4832,18 +4832,23 @@ def test_a_run_start_digests_a_caption_fold_from_its_read(
     (``json_content_sha1``, in the checkpoint's data files): the dataset's
     read keeps it (``read_json_digested``), so the digest is made once,
     from that read, and the file is not parsed again for it. A real
-    ``train()`` of the image demo: the fold's ``json.load`` calls are
-    the data check's (``check_disjoint_splits``, before the runner is
-    built) and the dataset's, none from ``json_content_sha1`` (a dataset
-    read without the digest kept parsed it a third time there); the
-    digest recorded equals one of the file computed afresh."""
+    ``train()`` of the image demo: the fold is parsed (``json.load``)
+    once, by the data check (``check_disjoint_splits``, before the
+    runner is built), whose read the dataset's takes (``read_json_object``
+    within the run start's ``reading_once``; it parsed the fold a second
+    time), and never by ``json_content_sha1`` (a dataset read without
+    the digest kept parsed it a third time there); the digest recorded
+    equals one of the file computed afresh. The scope is let go before
+    training (no read kept while the run trains)."""
     import json
     import time
     import traceback
 
+    from mmengine.runner import Runner
+
     from openselfsup.apis import train
     from openselfsup.engine import load_checkpoint_file
-    from openselfsup.utils import fingerprint, json_content_sha1
+    from openselfsup.utils import fingerprint, json_content_sha1, once
     images = str(crossmodal_root / 'images')
     fold = os.path.realpath(os.path.join(images, 'train.json'))
     real_load, real_sha1 = json.load, fingerprint.json_value_sha1
@@ -4860,6 +4865,13 @@ def test_a_run_start_digests_a_caption_fold_from_its_read(
     def sha1(value):
         digests.append(value)
         return real_sha1(value)
+    scopes = []
+    real_train = Runner.train
+
+    def trains(self):  # the read-once scope while the run trains
+        scopes.append(once._READ.get())
+        return real_train(self)
+    monkeypatch.setattr(Runner, 'train', trains)
     monkeypatch.setattr(json, 'load', load)
     monkeypatch.setattr(fingerprint, 'json_value_sha1', sha1)
     # the fold older than RECENT_NS, as one made before the run is (the
@@ -4876,7 +4888,8 @@ def test_a_run_start_digests_a_caption_fold_from_its_read(
             'val_dataloader.batch_size': 8, 'train_cfg.max_epochs': 1,
             'custom_hooks': [dict(type='NegativeTextPoolHook')]})
     assert runner.epoch == 1
-    assert parsed_by == ['check_disjoint_splits', 'load_data_list']
+    assert parsed_by == ['check_disjoint_splits']
+    assert scopes == [None]
     fold_value = real_load(open(fold))
     assert [v for v in digests if v == fold_value] == [fold_value]
     ckpt = load_checkpoint_file(str(tmp_path / 'w' / 'epoch_1.pth'))

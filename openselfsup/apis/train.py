@@ -40,7 +40,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       unmoved_copies_note, variable_source)
 from ..datasets.data_files import build_time_paths, dataset_paths
 from ..utils import (InputError, check_writable_dir, first_line,
-                     is_index_sequence, settings_refused)
+                     is_index_sequence, reading_once, settings_refused)
 from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
                                       checkpoint_meta,
                                       find_resumable_checkpoint,
@@ -2670,54 +2670,61 @@ def train(config: str,
             (:func:`~openselfsup.engine.runner.work_dir_lock`).
     """
     evaluates = checked_evaluations(evaluates)
-    cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
-                           launcher, auto_scale_lr, check_data=True,
-                           earlier_run_hint=earlier_run_hint, loaded=loaded,
-                           evaluates=evaluates,
-                           other_run_ways=other_run_ways)
-    from ..engine.runner import discard_on_failure, work_dir_lock
-    from ..utils import terminate_raises
-    runner = None
+    # the data check (its disjoint-splits check) and the training set's
+    # build (check_steps) parse each fold they both read once, not twice
+    # (read_json_object); what was read is let go before training
+    start = contextlib.ExitStack()
+    start.enter_context(reading_once())
+    with start:
+        cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
+                               launcher, auto_scale_lr, check_data=True,
+                               earlier_run_hint=earlier_run_hint,
+                               loaded=loaded, evaluates=evaluates,
+                               other_run_ways=other_run_ways)
+        from ..engine.runner import discard_on_failure, work_dir_lock
+        from ..utils import terminate_raises
+        runner = None
 
-    def raising() -> bool:
-        return runner is None or not getattr(runner, 'started', True) or \
-            getattr(runner, 'world_size', 1) == 1
+        def raising() -> bool:
+            return runner is None or not getattr(runner, 'started', True) or \
+                getattr(runner, 'world_size', 1) == 1
 
-    # SIGTERM raises Terminated from before the lock is taken (the work dir
-    # made for it) until the run has started, so that the clean-up runs:
-    # the runner's own handler, which it sets only over the default action,
-    # would come too late (the build imports the model stack: seconds).
-    # A run of several processes gives SIGTERM its default action from the
-    # start on (the runner restores it: when_started; a Python handler runs
-    # only between bytecodes, and a rank waiting in a collective for a dead
-    # peer would not end on it), on a failed start not before train()
-    # returns (the lock's clean-up comes after the runner's). A run of one
-    # process waits in no collective: it keeps the handler to its end, so
-    # that a SIGTERM (Slurm's preemption, `kill`) ends it as Ctrl-C does,
-    # one line and the lock released (exit 143; it ended where it stood,
-    # exit -15, no line)
-    restore_sigterm = terminate_raises(raising)
-    try:
-        # rank 0 alone: refused, it exits with the one line before the
-        # process group forms, and the launcher ends the other ranks, which
-        # wait for it there (torchrun and srun --kill-on-bad-exit: SIGTERM,
-        # a Terminated before the run has started, then SIGKILL)
-        with work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]):
-            runner = _built(cfg, notes, config, evaluates=evaluates)
-            if hasattr(runner, 'says_how_to_continue'):
-                runner.says_how_to_continue = says_how_to_continue
-            when_started = getattr(runner, 'when_started', None)
-            if when_started is None:  # a runner that never says it started
-                restore_sigterm()
-            elif runner.world_size > 1:
-                when_started(restore_sigterm)
-            with worker_warnings_left_out(runner, cfg):
-                with discard_on_failure(runner):  # runner.train(): its own
-                    check_steps(runner, config)
-                runner.train()
-    finally:
-        restore_sigterm()
-    return runner
+        # SIGTERM raises Terminated from before the lock is taken (the work dir
+        # made for it) until the run has started, so that the clean-up runs:
+        # the runner's own handler, which it sets only over the default action,
+        # would come too late (the build imports the model stack: seconds).
+        # A run of several processes gives SIGTERM its default action from the
+        # start on (the runner restores it: when_started; a Python handler runs
+        # only between bytecodes, and a rank waiting in a collective for a dead
+        # peer would not end on it), on a failed start not before train()
+        # returns (the lock's clean-up comes after the runner's). A run of one
+        # process waits in no collective: it keeps the handler to its end, so
+        # that a SIGTERM (Slurm's preemption, `kill`) ends it as Ctrl-C does,
+        # one line and the lock released (exit 143; it ended where it stood,
+        # exit -15, no line)
+        restore_sigterm = terminate_raises(raising)
+        try:
+            # rank 0 alone: refused, it exits with the one line before the
+            # process group forms, and the launcher ends the other ranks, which
+            # wait for it there (torchrun and srun --kill-on-bad-exit: SIGTERM,
+            # a Terminated before the run has started, then SIGKILL)
+            with work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]):
+                runner = _built(cfg, notes, config, evaluates=evaluates)
+                if hasattr(runner, 'says_how_to_continue'):
+                    runner.says_how_to_continue = says_how_to_continue
+                when_started = getattr(runner, 'when_started', None)
+                if when_started is None:  # a runner that never says it started
+                    restore_sigterm()
+                elif runner.world_size > 1:
+                    when_started(restore_sigterm)
+                with worker_warnings_left_out(runner, cfg):
+                    with discard_on_failure(runner):  # runner.train(): its own
+                        check_steps(runner, config)
+                    start.close()  # the training set built
+                    runner.train()
+        finally:
+            restore_sigterm()
+        return runner
 
 
 def finished_line(runner) -> str:

@@ -49,6 +49,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
 import numpy as np
 
 from .errors import InputError
+from .once import read_once
 
 
 def _umask() -> int:
@@ -919,7 +920,17 @@ def check_writable_dir(path: str) -> None:
 def read_json_object(path: str) -> dict:
     """Read a JSON file whose top level is an object, or raise InputError
     (the annotation files of the cross-modal datasets; without torch: the
-    launchers' check of their splits reads them too)."""
+    launchers' check of their splits reads them too). Within a
+    :func:`~openselfsup.utils.once.reading_once` scope (a run's start,
+    :func:`openselfsup.apis.train.train`: the check of its splits, then
+    its training set built from the same fold), parsed once per version
+    of the file: every caller gets the same object, to read, not to
+    change."""
+    return read_once('json object', path, _read_json_object)
+
+
+def _read_json_object(path: str) -> dict:
+    """:func:`read_json_object`'s read of the file."""
     obj = load_json(path, 'annotation file')
     if not isinstance(obj, dict) or not obj:
         raise InputError(f'{path}: expected a non-empty JSON object '
