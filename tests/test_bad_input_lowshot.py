@@ -876,7 +876,8 @@ def test_missing_copies_are_named_with_their_extraction(wd, recorded,
     assert {k: getattr(args, k) for k in encoder} == encoder, e.value
 
 
-@pytest.mark.parametrize('where', ['absolute', 'relative', 'config'])
+@pytest.mark.parametrize('where', ['absolute', 'relative', 'config',
+                                   'list', 'spaced list'])
 def test_the_named_copies_command_writes_copies_the_ablation_takes(
         tmp_path, capsys, monkeypatch, where):
     """r85: the copies' command kept the checkpoint alone of what
@@ -892,7 +893,12 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     extracted from another folder with a relative ``--data-root``
     (``relative``), or with none, the config's ``data/NCT`` read there
     (``config``): the command, run from the repository root, named the
-    relative folder as recorded and found no images there."""
+    relative folder as recorded and found no images there. h154:
+    ``NCT_train`` read from a list of its own (fewer images than the
+    config's), by an absolute ``dataset.ann_file`` (``list``) or one with
+    a space (``spaced list``): the list was said not to spell back as a
+    flag (a pattern refused a leading ``/`` and spaces), so the command
+    made copies of the config's list, which the ablation refused."""
     import torch
     from mmpretrain.models import ResNet
 
@@ -907,23 +913,38 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     torch.save({'state_dict': ResNet(depth=18, base_channels=8,
                                      stem_channels=8,
                                      out_indices=(3, )).state_dict()}, ckpt)
-    w = str(space / 'w d')
+    # the ablation's workdir: relative to the folder it is run from
+    w = 'w d' if where == 'workdir' else str(space / 'w d')
     sets = ('NCT_train', 'NCT_test')
-    roots = {'absolute': ['--data-root', *[os.path.join(data, 'NCT')] * 2],
-             'relative': ['--data-root', *[os.path.join('da ta', 'NCT')] * 2],
-             'config': []}[where]
-    if where != 'absolute':  # extracted from the folder the data is in
+    roots = {'relative': ['--data-root', *[os.path.join('da ta', 'NCT')] * 2],
+             'config': []}.get(where, [
+                 '--data-root', *[os.path.join(data, 'NCT')] * 2])
+    if where in ('relative', 'config', 'workdir'):  # from another folder
         monkeypatch.chdir(space)
+    listed = {'list': str(space / 'my lists' / 'train.txt'),
+              'spaced list': 'meta/my train.txt'}.get(where)
+    if listed:  # NCT_train's own list: the config's but its last image
+        nct = os.path.join(data, 'NCT')  # a relative list lies under it
+        with open(os.path.join(nct, 'meta', 'train_labeled.txt')) as f:
+            lines = f.readlines()
+        os.makedirs(os.path.dirname(os.path.join(nct, listed)),
+                    exist_ok=True)
+        with open(os.path.join(nct, listed), 'w') as f:
+            f.writelines(lines[:-1])
     extract = script_main('wsi_workdir/extract.py')
-    cli_ok(extract, [
-        '--config', *(os.path.join(ROOT, 'configs', 'extraction',
-                                   f'{n.lower()}.py') for n in sets),
-        '--pretrained', ckpt, '--output',
-        *(paths.features_path(w, 'clp_wo_78', n) for n in sets), *roots,
-        '--workers', '0', '--no-progress', '--no-normalise',
-        '--cfg-options', 'model.backbone.base_channels=8',
-        'model.backbone.stem_channels=8', 'dataset.pipeline.1.scale=[32,24]'],
-        capsys)
+    options = ['model.backbone.base_channels=8',
+               'model.backbone.stem_channels=8',
+               'dataset.pipeline.1.scale=[32,24]']
+    for i, n in enumerate(sets):  # the list NCT_train's alone
+        cli_ok(extract, [
+            '--config', os.path.join(ROOT, 'configs', 'extraction',
+                                     f'{n.lower()}.py'),
+            '--pretrained', ckpt, '--output',
+            paths.features_path(w, 'clp_wo_78', n), *roots[:2],
+            '--workers', '0', '--no-progress', '--no-normalise',
+            '--cfg-options', *options,
+            *([f'dataset.ann_file={listed}'] if listed and i == 0 else [])],
+            capsys)
     ablation = script_main('wsi_workdir/ablation.py')
     args = ['--model', 'clp_wo_78', '--workdir', w, '--num_task', '2',
             '--prototypes', '--latent', '--hybrid', '--image', '2']
@@ -933,9 +954,13 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     command = err.split('make it with: ')[1][:-1]
     assert ' (with the settings' not in command, command
     # run as printed, by the shell, from the repository root (the images
-    # are NCT_train's: its --data-root)
+    # are NCT_train's: its --data-root); the file it writes is the one the
+    # ablation reads (checked first: a relative one is not written into
+    # the repository)
     argv = shlex.split(command)
     assert argv[argv.index('--aug_times') + 1] == 'N', command
+    written = os.path.join(ROOT, argv[argv.index('--output') + 1])
+    assert os.path.abspath(written) == os.path.abspath(aug), command
     done = subprocess.run(
         command.replace(' --aug_times N ', ' --aug_times 2 ') +
         ' --workers 0 --no-progress', shell=True, cwd=ROOT,
@@ -991,6 +1016,61 @@ def test_the_copies_command_of_imported_features_spells_what_is_known(
                     'features recorded in '
                     f'{paths.provenance_path(w, "mine", "NCT_train")}: the '
                     'copies must come from it))'), line
+
+
+@pytest.mark.parametrize('value', [
+    '/d/NCT/meta/train.txt', 'meta/my train.txt', '/my run/a b.txt',
+    'data/NCT', "it's/a.txt", 'x=y', 'none', '/', 'token', 'a\tb', '',
+    '[a', 'a(b', 'a{b}', '-x', 16, 0.5, True, None, [32, 24],
+    # do not read back as themselves: refused
+    '16', '1e5', '1_0', 'nan', 'inf', '-Infinity', 'True', 'FALSE',
+    'None', 'a,b', '[a]', '(a)', '{a}', '{a: 1}', 'a{b', ' a', 'a ', "'a'",
+    '"a', [], ['a'], {'a': 1}])
+def test_a_spelt_value_reads_back_as_itself(value):
+    """h154: a string value of a KEY=VALUE flag of the copies' command
+    (``dataset.ann_file`` ...) was spelt back only where a pattern
+    allowed it, which refused a leading ``/`` and any space: an absolute
+    list, or one whose path holds a space, was said not to spell back as
+    flags. Now every value spelt reads back as itself, and an absolute
+    path, or one with spaces inside, is spelt. The reference:
+    extract.py's own reader of ``--cfg-options`` (parse_cfg_options) on
+    the item as the shell passes it (the command quotes each item); for
+    ``--pool``, a value of its own that starts with ``-`` too, extract.py's
+    parser."""
+    from openselfsup.config import parse_cfg_options
+    from openselfsup.lowshot.features import _key_values
+
+    def read(item):  # extract.py's reading of one item, or None
+        try:
+            read = parse_cfg_options([item]).get('dataset.ann_file')
+        except InputError:
+            return None
+        return read if type(read) is type(value) and read == value \
+            else None
+    unmapped = []
+    flags = _key_values('--cfg-options', {'dataset.ann_file': value},
+                        unmapped)
+    if isinstance(value, str):  # spelt exactly where it reads back
+        assert (not unmapped) == (read(f'dataset.ann_file={value}')
+                                  is not None), (value, flags)
+    if isinstance(value, str) and value.startswith(('/', 'meta/', 'data/')):
+        assert not unmapped, value  # a path is spelt
+    if unmapped:
+        assert flags == '' and unmapped == ['--cfg-options '
+                                            'dataset.ann_file'], value
+        return
+    argv = shlex.split(flags)  # as the shell passes it
+    assert argv[0] == '--cfg-options' and len(argv) == 2, flags
+    assert read(argv[1]) == value, flags
+    if isinstance(value, str):  # --pool, a flag's own value, read so
+        from openselfsup.lowshot.features import _encoder_flags
+        flags, unmapped = _encoder_flags({'encoder': {
+            'library': 'timm', 'model': 'm',
+            'model_kwargs': {'global_pool': value}}})
+        parse = script_main('wsi_workdir/extract.py').__globals__[
+            'parse_args']
+        assert not unmapped and parse(shlex.split(flags) + [
+            '--config', 'c.py', '--output', 'o.npy']).pool == value, flags
 
 
 def test_the_copies_command_spells_every_recorded_setting(wd):

@@ -677,23 +677,46 @@ def _sibling_json(features_path: str):
         return None
 
 
-#: a string value extract.py's KEY=VALUE flags read back as itself
-_PLAIN = re.compile(r'[A-Za-z_][A-Za-z0-9_./-]*$')
+#: a key of extract.py's KEY=VALUE flags
+_PLAIN_KEY = re.compile(r'[A-Za-z_][A-Za-z0-9_./-]*$')
+
+
+def _reads_as_itself(text: str) -> bool:
+    """Whether extract.py reads the string ``text``, given as the VALUE of
+    a ``KEY=VALUE`` flag (``config.parse_cfg_options``: MMEngine's
+    ``DictAction`` parsing, the spaces inside a value kept), back as
+    itself: no quote or space at its ends (stripped), no comma (a list),
+    no brackets around it (a list, tuple or dict) nor braces that do not
+    pair (refused), and no number, boolean or None (``'16'``, ``'nan'``,
+    ``'True'``, ``'None'``; as ``DictAction`` tells them). A path with
+    spaces inside, or absolute, does."""
+    if text != text.strip().strip('\'"') or ',' in text or \
+            text[:1] + text[-1:] in ('()', '[]', '{}') or \
+            text.count('{') != text.count('}') or text == 'None' or \
+            text.lower() in ('true', 'false'):
+        return False
+    for number in (int, float):
+        try:
+            number(text)
+            return False
+        except ValueError:
+            pass
+    return True
 
 
 def _flag_value(value) -> Optional[str]:
     """``value`` as the VALUE of a ``KEY=VALUE`` flag of ``extract.py``
-    (MMEngine's ``DictAction`` parsing) that reads back as the same JSON
-    value, or None where none is known to: a nested dict, a list of
-    anything but numbers, an empty list, a string that reads as a number,
-    boolean or None."""
+    that reads back as the same JSON value (unquoted: the caller quotes
+    the item for the shell), or None where none is known to: a nested
+    dict, a list of anything but numbers, an empty list, a string that
+    does not read as itself (:func:`_reads_as_itself`: one that reads as
+    a number, boolean or None, a list, tuple or dict)."""
     if isinstance(value, bool) or value is None:
         return str(value)
     if isinstance(value, (int, float)):
         return repr(value) if np.isfinite(value) else None
     if isinstance(value, str):
-        return value if _PLAIN.match(value) and value.lower() not in (
-            'true', 'false', 'none') else None
+        return value if _reads_as_itself(value) else None
     if isinstance(value, list) and value and all(
             isinstance(v, (int, float)) and not isinstance(v, bool)
             and np.isfinite(v) for v in value):
@@ -708,7 +731,7 @@ def _key_values(flag: str, recorded, unmapped: List[str]) -> str:
     items = []
     for key, value in (recorded or {}).items():
         text = _flag_value(value)
-        if text is None or not _PLAIN.match(key):
+        if text is None or not _PLAIN_KEY.match(key):
             unmapped.append(f'{flag} {key}')
         else:
             items.append(shlex.quote(f'{key}={text}'))
@@ -824,7 +847,8 @@ def _encoder_flags(prov, copies: bool = False) -> Tuple[str, List[str]]:
             if text is None:
                 unmapped.append('--pool')
             else:
-                flags += f' --pool {text}'
+                # one item: a value that starts with '-' is no flag
+                flags += f' {shlex.quote(f"--pool={text}")}'
         if enc.get('projection') is False:
             flags += ' --no-proj'
     else:
