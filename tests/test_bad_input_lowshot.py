@@ -877,7 +877,7 @@ def test_missing_copies_are_named_with_their_extraction(wd, recorded,
 
 
 @pytest.mark.parametrize('where', ['absolute', 'relative', 'config',
-                                   'list', 'spaced list'])
+                                   'list', 'spaced list', 'workdir'])
 def test_the_named_copies_command_writes_copies_the_ablation_takes(
         tmp_path, capsys, monkeypatch, where):
     """r85: the copies' command kept the checkpoint alone of what
@@ -898,7 +898,11 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     config's), by an absolute ``dataset.ann_file`` (``list``) or one with
     a space (``spaced list``): the list was said not to spell back as a
     flag (a pattern refused a leading ``/`` and spaces), so the command
-    made copies of the config's list, which the ablation refused."""
+    made copies of the config's list, which the ablation refused; and the
+    ablation run from another folder with a relative ``--workdir``
+    (``workdir``): ``--output`` was printed relative to that folder, so
+    the command, run from the repository root, wrote the copies where the
+    ablation never looks."""
     import torch
     from mmpretrain.models import ResNet
 

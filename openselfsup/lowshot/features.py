@@ -1016,8 +1016,10 @@ def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
 def copies_command(output: str, prov=None,
                    recorded_in: Optional[str] = None) -> str:
     """The command that extracts the ablation's image-augmented copies of
-    ``NCT_train`` (``NCT_aug``) to ``output``, from the encoder of the
-    model's set whose provenance is ``prov`` (the JSON ``recorded_in``;
+    ``NCT_train`` (``NCT_aug``) to ``output`` (a relative one joined with
+    the current folder, where it was given, :func:`_joined`: the command
+    is run from the repository root), from the encoder of the model's
+    set whose provenance is ``prov`` (the JSON ``recorded_in``;
     ``NCT_train``'s, the support the copies go with) with the settings it
     records, spelt back as every set's are (:func:`_encoder_flags`: its
     checkpoint or seeded random initialisation, the model's
@@ -1045,8 +1047,17 @@ def copies_command(output: str, prov=None,
                     'the copies must come from it)' if imported else '')
     return ('python wsi_workdir/extract.py --config '
             f'configs/extraction/nct_aug.py {encoder} --aug_times N '
-            f'--output {shlex.quote(output)}'
+            f'--output {shlex.quote(_joined(output, os.getcwd()))}'
             + _unmapped_note(unmapped, recorded_in) + encoder_note)
+
+
+def _joined(path: str, cwd: Optional[str]) -> str:
+    """``path`` as given in the folder ``cwd`` (absolute), for a command
+    run from another folder (the copies' command, run from the
+    repository root): a relative one joined with ``cwd``; as given where
+    absolute or ``cwd`` is None (unknown)."""
+    return os.path.join(cwd, path) if cwd and not os.path.isabs(path) \
+        else path
 
 
 def _support_images(prov, unmapped: List[str]) -> str:
@@ -1074,8 +1085,7 @@ def _support_images(prov, unmapped: List[str]) -> str:
             os.path.normpath(listed).startswith(
                 os.path.normpath(COPIES_DATA_ROOT) + os.sep) and \
             os.path.realpath(cwd) != os.path.realpath(REPO_ROOT) else None
-    if root and cwd and not os.path.isabs(root):
-        root = os.path.join(cwd, root)
+    root = root and _joined(root, cwd)
     # the list and prefix, relative to the data root as mmpretrain reads
     # them, spelt back as recorded (a value that does not read back as
     # itself is named as the JSON's)
