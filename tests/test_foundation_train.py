@@ -7593,7 +7593,7 @@ def test_the_data_root_warning_names_the_loaders_the_run_reads(
                 if 'the config now points at both paths' in line]
     warned, = said('api', ('val', 'test'))
     assert warned.endswith(
-        'and left 1 of them on old/ (test_dataloader.dataset.data_root): '
+        'and left 1 of them (test_dataloader.dataset.data_root) on old/: '
         'the config now points at both paths; set them too: --cfg-options '
         f'test_dataloader.dataset.data_root={new}; or set data_root in '
         f'{cfg}'), warned

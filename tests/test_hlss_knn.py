@@ -1990,8 +1990,8 @@ def test_a_checkpoint_of_a_method_without_knn_or_a_config_not_here(
     assert line.endswith(
         '; a BalancedCrossModal checkpoint (balanced cross-modal tuning); '
         "kNN evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "
-        "its classification and retrieval metrics are tools/train.py's "
-        'validation (val_evaluator)'), line
+        'its classification and retrieval metrics are the validation of '
+        'tools/train.py (val_evaluator)'), line
     hidisc = Config.fromfile(HIDISC_DEMO).pretty_text
     name = 'my_hidisc_run'
     meta = dict(cfg=hidisc, experiment_name=f'{name}_20261203_101500')

@@ -58,7 +58,7 @@ _EVALUATED_INSTEAD = {
     'MoCoV3': _LOW_SHOT,
     'ImageClassifier': _LOW_SHOT,
     'BalancedCrossModal': ('its classification and retrieval metrics are '
-                           "tools/train.py's validation (val_evaluator)"),
+                           "the validation of tools/train.py (val_evaluator)"),
 }
 
 
