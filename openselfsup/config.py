@@ -15,6 +15,7 @@ import ast
 import difflib
 import functools
 import logging
+import math
 import os
 import re
 import shlex
@@ -1074,9 +1075,10 @@ def _uses(cfg: Config, key: str, value: Any) -> List[str]:
     """Dotted keys below the top level of the sections a run reads
     (:func:`_live`) whose value is ``value``, or, for a string, starts with
     it as a path (``data_root + '/meta/x.txt'``): where a config variable
-    may have been copied when the file was read; the keys whose names
-    resemble ``key`` first (a crop size's ``scale`` before channel widths
-    that happen to be equal)."""
+    may have been copied when the file was read, matched by value (a crop
+    size of 64 matches channel widths of 64 too: :func:`_traced_uses` tells
+    which keys a variable really set); the keys whose names resemble
+    ``key`` first (:func:`_by_likeness`)."""
     def hit(leaf) -> bool:
         if isinstance(value, str):
             return leaf == value or _under(leaf, value)
@@ -1095,12 +1097,144 @@ def _uses(cfg: Config, key: str, value: Any) -> List[str]:
                           if hit(leaf)]
             elif hit(item):
                 found.append(dotted)
+    return _by_likeness(found, key)
 
+
+def _by_likeness(keys: Sequence[str], name: str) -> List[str]:
+    """Dotted ``keys``, those whose last part is ``name`` first, then those
+    whose last part resembles it most (a crop size's ``scale``)."""
     def likeness(dotted: str) -> float:
-        name = dotted.rsplit('.', 1)[-1]
-        return 2.0 if name == key else difflib.SequenceMatcher(
-            None, key, name).ratio()
-    return sorted(found, key=likeness, reverse=True)
+        last = dotted.rsplit('.', 1)[-1]
+        return 2.0 if last == name else difflib.SequenceMatcher(
+            None, name, last).ratio()
+    return sorted(keys, key=likeness, reverse=True)
+
+
+class _Untraced(Exception):
+    """Why :func:`_traced_uses` cannot tell which keys a variable set."""
+
+
+def _trace_value(value: Any) -> Any:
+    """Another value of the type of ``value`` (a string or a number) for
+    :func:`_traced_uses` to give a variable: a string the same path with
+    ``-traced`` after it (a path built on it stays a path), a number
+    1009 more (odd, so that halving it changes it too)."""
+    if isinstance(value, str):
+        end = '/' if value.endswith('/') else ''
+        return f"{value.rstrip('/')}-traced{end}"
+    if isinstance(value, float):
+        return value + 1009.25 if math.isfinite(value) else 1009.25
+    return value + 1009
+
+
+def _read_with(path: str, file: str, name: str, value: Any) -> Config:
+    """The config ``path`` read again as MMEngine reads it, with the
+    top-level variable ``name`` set to ``value`` right after the last
+    top-level assignment of it in ``file`` (``path`` or one of its
+    ``_base_`` files). MMEngine executes each file of the chain from a
+    copy it writes (``Config._substitute_predefined_vars``, which gets the
+    file's own path): the copy of ``file`` gets ``; name = value`` at the
+    end of that statement, no file is written beside the configs.
+
+    Raises:
+        _Untraced: the file was not read so, or reading it failed.
+    """
+    original = Config.__dict__['_substitute_predefined_vars']
+    wanted = os.path.realpath(file)
+    done = []
+
+    def substitute(filename: str, temp_config_name: str) -> None:
+        original.__func__(filename, temp_config_name)
+        if os.path.realpath(filename) != wanted:
+            return
+        with open(temp_config_name, encoding='utf-8', newline='') as f:
+            text = f.read()
+        last = [stmt for stmt in ast.parse(text).body
+                if isinstance(stmt, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == name
+                    for t in stmt.targets)][-1:]
+        if not last:
+            return
+        # lines as ast counts them; its columns count a line's UTF-8 bytes
+        lines = text.split('\n')
+        row = lines[last[0].end_lineno - 1].encode('utf-8')
+        col = last[0].end_col_offset
+        lines[last[0].end_lineno - 1] = (
+            row[:col] + f'; {name} = {value!r}'.encode('utf-8')
+            + row[col:]).decode('utf-8')
+        with open(temp_config_name, 'w', encoding='utf-8', newline='') as f:
+            f.write('\n'.join(lines))
+        done.append(filename)
+
+    Config._substitute_predefined_vars = staticmethod(substitute)
+    try:
+        again = Config.fromfile(path, import_custom_modules=False)
+    except Exception as exc:  # the file refuses the value, a failing base
+        raise _Untraced(f'reading the file again with {name}={value!r} '
+                        f'failed: {first_line(exc, with_type=True)}'
+                        ) from None
+    finally:
+        Config._substitute_predefined_vars = original
+    if not done or again.get(name) != value:
+        raise _Untraced(f'the value {file} gives it could not be changed '
+                        'there')
+    return again
+
+
+def _traced_uses(cfg: Config, name: str) -> Tuple[List[str], List[str]]:
+    """The dotted keys of the sections a run reads (:func:`_live`) that
+    the top-level string or number variable ``name`` of the config file
+    set when the file was read, as ``(those holding its value, those
+    computed from it)``: ``train_cfg.max_epochs`` of ``max_epochs``, and
+    ``ann_file`` of ``data_root + '/meta/x.txt'`` (its value at the start),
+    hold it; ``T_max=max_epochs * 2`` is computed from it. Found by reading
+    the file again with the variable given another value
+    (:func:`_trace_value`) in the file of its ``_base_`` chain that sets it
+    (:func:`_variable_file`) and comparing key by key: exact, where
+    matching values (:func:`_uses`) named a crop size's 64 in projector
+    widths of 64, a class count's 9 in a schedule's milestone, an epoch
+    count's 10 in the log window. Each list in order of likeness to
+    ``name`` (:func:`_by_likeness`).
+
+    Raises:
+        _Untraced: the config has no file, no file of its chain sets
+            ``name`` at its top level, or the file fails with another
+            value (the reason).
+    """
+    value = cfg.get(name)
+    file = _variable_file(cfg.filename, name) if cfg.filename else None
+    if file is None:
+        raise _Untraced(f'no file of {cfg.filename or "the config"} sets '
+                        'it at its top level')
+    other = _trace_value(value)
+    before = flat_config(cfg.to_dict())
+    after = flat_config(_read_with(cfg.filename, file, name, other).to_dict())
+    live = {top: _live(cfg, top) for top in cfg.keys()}
+    held, computed = [], []
+    for key in dict.fromkeys([*before, *after]):
+        old, new = before.get(key, UNSET), after.get(key, UNSET)
+        if key == name or not live.get(key.split('.', 1)[0]) or \
+                _same_leaf(old, new):
+            continue
+        if isinstance(value, str):
+            holds = isinstance(old, str) and old.startswith(value) and \
+                new == other + old[len(value):]
+        else:
+            holds = type(old) is type(value) and old == value and \
+                type(new) is type(other) and new == other
+        (held if holds else computed).append(key)
+    return _by_likeness(held, name), _by_likeness(computed, name)
+
+
+def _same_leaf(a: Any, b: Any) -> bool:
+    """Whether two leaves of two reads of one config are the same value
+    (NaN is NaN; a value ``==`` cannot compare is compared as printed)."""
+    try:
+        if a == b:
+            return True
+    except Exception:  # an array's ambiguous truth
+        pass
+    return type(a) is type(b) and repr(a) == repr(b)
 
 
 def _copies(cfg: Config, top: str) -> List[str]:
@@ -1226,19 +1360,33 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
             continue
         if not (isinstance(value, str) or is_number(value)):
             continue
-        uses = _uses(cfg, key, value)
-        if uses:
-            # the file of the _base_ chain where it is set: changed there,
-            # every key is set from the new value (the HiDisc demo's
-            # data_root, in the HLSS demo it inherits: 15 keys)
-            where = _variable_file(cfg.filename, key) \
-                if cfg.filename else None
+        # the file of the _base_ chain where it is set: changed there,
+        # every key is set from the new value (the HiDisc demo's
+        # data_root, in the HLSS demo it inherits: 15 keys)
+        where = _variable_file(cfg.filename, key) if cfg.filename else None
+        try:
+            held, computed = _traced_uses(cfg, key)
+        except _Untraced as exc:
+            # keys merely equal to its value are no advice (a crop size's
+            # 64 in channel widths): say why none is named
+            if _uses(cfg, key, value):
+                raise InputError(
+                    f'--cfg-options {key}: a variable of {cfg.filename} '
+                    'that the file may have used when it was read (which '
+                    f'keys it set cannot be told: {exc}), so changing it '
+                    'now may change nothing; set it in '
+                    f'{where or "the config file"} instead') from None
+            continue
+        if held or computed:
+            named = '; '.join(
+                f'{words}: {_some_keys(keys)}' for words, keys in (
+                    ('those holding its value', held),
+                    ('computed from it', computed)) if keys)
             there = f', or set it in {where}' if where else ''
             raise InputError(
                 f'--cfg-options {key}: a variable of {cfg.filename}, used '
                 'when the file was read, so changing it now changes nothing; '
-                'override the keys set from it instead (those holding its '
-                f'value: {_some_keys(uses)}){there}')
+                f'override the keys set from it instead ({named}){there}')
 
 
 def _registered(type_name: str):

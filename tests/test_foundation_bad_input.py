@@ -5896,11 +5896,10 @@ def test_override_of_a_variable_the_config_already_used(tmp_path):
         'set from it instead (those holding its value: '
         'train_dataloader.dataset.data_root, '
         f'train_dataloader.dataset.ann_file), or set it in {cfg}')
-    # a number: every key below the top level of that value is named (a
-    # batch size of 7 too), those of its own name first; a string matches
-    # whole or as a path prefix ('data/NCT2' would not be a use)
+    # a number: the keys set from it, those of its own name first; the
+    # batch size of 7, equal but written as a number, is not one; a string
+    # is held whole or at the start ('data/NCT2' is not a use)
     with pytest.raises(InputError, match=r'value: train_cfg.max_epochs, '
-                       r'train_dataloader.batch_size, '
                        r'param_scheduler.0.T_max\), or set it in '):
         load_config(str(cfg), {'max_epochs': 2})
     done = load_config(str(cfg), {'spare': 'x', 'total_batch_size': 14,
@@ -5908,6 +5907,81 @@ def test_override_of_a_variable_the_config_already_used(tmp_path):
                                   'train_cfg.max_epochs': 2})
     assert (done.spare, done.total_batch_size, done.train_cfg.max_epochs,
             done.train_dataloader.dataset.data_root) == ('x', 14, 2, 'd')
+
+
+@pytest.mark.parametrize('config,option,keys,equal', [
+    # the crop's scale; the projector widths of 64 are written as numbers
+    ('CLP_DEMO', 'crop_size',
+     ['train_dataloader.dataset.pipeline.1.transforms.0.0.scale'],
+     ['model.neck.out_channels', 'model.head.predictor.in_channels',
+      'model.head.predictor.out_channels']),
+    # the dataset's (the head's 9 is a number of the model's file, the
+    # third milestone 9 of the demo's schedule)
+    ('FSP_DEMO', 'num_classes', ['train_dataloader.dataset.num_classes'],
+     ['model.head.num_classes', 'param_scheduler.0.milestones.2']),
+    # the loop's; the log window of 10 is the runtime file's
+    ('FSP_DEMO', 'max_epochs', ['train_cfg.max_epochs'],
+     ['log_processor.window_size']),
+])
+def test_a_variable_override_names_only_the_keys_set_from_it(
+        config, option, keys, equal):
+    """The refusal of ``--cfg-options <variable>`` named every key whose
+    value equalled the variable's, as keys "holding its value" to override
+    instead: ``crop_size=48`` on the CLP demo named the projector widths of
+    64, ``num_classes=12`` on the FSP demo a milestone of its schedule,
+    ``max_epochs=3`` the log window; following it changed the network or
+    the schedule. It names the keys the file set from the variable."""
+    import _foundation_helpers
+
+    from openselfsup.config import flat_config, load_config
+    from openselfsup.utils import InputError
+    path = getattr(_foundation_helpers, config)
+    flat = flat_config(load_config(path).to_dict())
+    value = flat[option]
+    # the keys left out hold the same value: matching values named them
+    assert all(flat[key] == value for key in keys + equal), flat
+    with pytest.raises(InputError) as err:
+        load_config(path, {option: value + 3})
+    assert f'(those holding its value: {", ".join(keys)}), or set it in ' \
+        in str(err.value), str(err.value)
+
+
+def test_a_variable_override_names_keys_computed_from_it(tmp_path):
+    """Keys the file computed from a variable are named apart from those
+    holding its value (an override of them is not the variable's value);
+    a variable no running key was set from is overridden, whatever keys
+    equal it; where the keys a variable set cannot be told (the file
+    refuses another value), the line says so and names no key."""
+    from mmengine.config import Config
+
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    substitute = Config.__dict__['_substitute_predefined_vars']
+    cfg = tmp_path / 'c.py'
+    cfg.write_text(
+        "max_epochs = 8\nwidth = 8\ncrop = 8\nassert crop == 8\n"
+        "train_cfg = dict(max_epochs=max_epochs)\n"
+        "param_scheduler = [dict(T_max=max_epochs * 2, end=max_epochs // 2,"
+        " by_epoch=True)]\n"
+        "model = dict(width=8, crop=crop)\n")
+    with pytest.raises(InputError) as err:
+        load_config(str(cfg), {'max_epochs': 4})
+    assert str(err.value).endswith(
+        'override the keys set from it instead (those holding its value: '
+        'train_cfg.max_epochs; computed from it: param_scheduler.0.T_max, '
+        f'param_scheduler.0.end), or set it in {cfg}'), str(err.value)
+    # width = 8 sets nothing (model.width is the number 8)
+    assert load_config(str(cfg), {'width': 4}).width == 4
+    with pytest.raises(InputError) as err:
+        load_config(str(cfg), {'crop': 4})
+    assert str(err.value) == (
+        f'--cfg-options crop: a variable of {cfg} that the file may have '
+        'used when it was read (which keys it set cannot be told: reading '
+        'the file again with crop=1017 failed: AssertionError), so changing '
+        'it '
+        f'now may change nothing; set it in {cfg} instead')
+    # MMEngine's reading is as it was
+    assert Config.__dict__['_substitute_predefined_vars'] is substitute
     # a variable set in a file the config inherits: that file (the HiDisc
     # demo's data_root, which sets 15 keys, in the HLSS demo's: set there,
     # every key follows, test_missing_data_root_of_a_variable_...)
@@ -6275,7 +6349,7 @@ def test_overrides_inside_copied_variables_name_the_key_that_runs():
     (view_pipeline.0.scale, data_preprocessor.mean where the model has its
     own) and train_dataloader.batch_size where total_batch_size sets it
     passed the checks and changed nothing that runs; each is one line
-    naming the key to override. A crop size names the crop's scale first
+    naming the key to override. A crop size names the crop's scale alone
     (not the channel widths that happen to equal it)."""
     from _foundation_helpers import CLP_DEMO
 
@@ -6288,7 +6362,7 @@ def test_overrides_inside_copied_variables_name_the_key_that_runs():
              'override model.data_preprocessor.mean instead'),
             ('train_dataloader.batch_size', 'override total_batch_size '
              'instead'),
-            ('crop_size', f'(those holding its value: {crop}, '),
+            ('crop_size', f'(those holding its value: {crop}), or set '),
             ('view_pipeline', 'copied into train_dataloader.dataset.'
              'pipeline.1.transforms.0 when the file was read, so replacing '
              'it now changes nothing')):
