@@ -3516,6 +3516,33 @@ def _this_dataset_name(path: str, roots: Sequence[str],
     return os.path.relpath(path, _list_path(base, ''))
 
 
+def lists_of_root(lists: Sequence[str], init: Sequence[str],
+                  roots: Optional[Dict[str, str]], data_root: str
+                  ) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """The training lists of an encoder (``lists``; ``init``, those its
+    initial weights saw, recorded relative to its first list's root:
+    :func:`initial_weight_lists`) that may be lists of the dataset under
+    ``data_root``: those whose file, the ``data_root`` its run recorded
+    for it (``roots``, :func:`saved_list_roots`) joined as MMEngine joins
+    it, lies under ``data_root`` (both read from the current folder), and
+    those whose folder is not known (``roots`` None or without the list:
+    not recorded; a relative list of no root: relative to the folder the
+    run ran in), as recorded. A list recorded elsewhere is of another
+    dataset (a user's own ``data/MINE/meta/train.txt``, which bears the
+    name of NCT's all-class list): its name says nothing of this
+    dataset's classes."""
+    base = _list_path(data_root, '')
+    first = (roots or {}).get(lists[0], '') if lists else ''
+
+    def here(name: str, root: Optional[str]) -> bool:
+        if root is None or (not root and not os.path.isabs(name)):
+            return True  # where it lies is not known
+        return _this_dataset_name(_list_path(root, name), [base],
+                                  data_root) is not None
+    return (tuple(n for n in lists if here(n, (roots or {}).get(n))),
+            tuple(n for n in init if here(n, first if roots else None)))
+
+
 #: the checkpoints' meta key of the training lists their run's initial
 #: weights (``load_from``, ``Pretrained`` files) had been trained on, the
 #: generations before them included (:func:`initial_weight_lists`)

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -1911,6 +1912,90 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
         assert code == 2 and 'which holds every class' in err, err
     for code, err in extract(['meta/wo_3_train.txt']):
         assert code == 0 and out.is_file(), err
+
+
+def test_an_encoder_trained_on_another_datasets_lists_is_not_judged(
+        synthetic_root, weights, tmp_path, capsys):
+    """An encoder trained on a user's own data (``MINE/meta/train.txt``,
+    bearing the name of NCT's all-class list but holding none of its
+    images) was refused for ``clp_wo_7`` as one that "holds every class":
+    the check read the list's name only. The checkpoint records where the
+    list lies (its ``data_root``), and a list outside the NCT data root of
+    the set written is of another dataset, not judged; the same list name
+    under the NCT root, as recorded, is still refused, from the training
+    checkpoint and from the backbone weights taken from it."""
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    mine = tmp_path / 'MINE'
+    (mine / 'meta').mkdir(parents=True)
+    (mine / 'meta' / 'train.txt').write_text('tumour/tumour_0.png\n')
+    nct = os.path.join(synthetic_root, 'NCT')
+    feats = tmp_path / 'w' / 'extracted_feats'
+
+    def run(root, model='clp_wo_7', name='NCT_test'):
+        """the exit status and error of extracting ``name`` into
+        ``model``'s folder from the checkpoint of a run on
+        ``<root>/meta/train.txt`` and from its backbone weights"""
+        train = str(tmp_path / 'epoch_1.pth')
+        backbone = str(tmp_path / 'backbone.pth')
+        cfg = ("train_dataloader = dict(dataset=dict(\n"
+               f"    data_root={str(root) + os.sep!r},\n"
+               "    ann_file='meta/train.txt',\n"
+               "    pipeline=[dict(type='Resize', scale=32)]))\n")
+        torch.save({'state_dict': {f'backbone.{k}': v
+                                   for k, v in weights.items()},
+                    'meta': {'cfg': cfg}}, train)
+        if os.path.exists(backbone):
+            os.remove(backbone)
+        extract_backbone_weights(train, backbone)
+        said = []
+        for ckpt in (train, backbone):
+            out = feats / model / f'{name}.npy'
+            code, err = _run_cli(capsys, [
+                '--config', _config(f'{name.lower()}.py'), '--pretrained',
+                ckpt, '--output', str(out), '--no-progress',
+                '--cfg-options', *opts])
+            said.append((code, err, ckpt, out, out.is_file()))
+            shutil.rmtree(tmp_path / 'w', ignore_errors=True)
+        return said
+
+    for code, err, ckpt, out, written in run(mine):
+        assert code == 0 and written, err
+    for code, err, ckpt, out, written in run(nct):  # NCT's own list
+        assert code == 2 and err == (
+            f'error: {out}: the folder clp_wo_7 names the encoder trained '
+            f'without STR, but {ckpt} was trained on meta/train.txt, which '
+            'holds every class; give the checkpoint trained without STR, '
+            'or write its features under extracted_feats/clp/'), err
+        assert not written
+
+
+def test_lists_of_root_reads_the_recorded_roots_from_here(
+        tmp_path, monkeypatch):
+    """Which recorded training lists may be of the dataset under a root:
+    a list whose recorded root, read from the current folder as MMEngine
+    reads it, lies under it; one whose root is not recorded (or a
+    relative list of none) is kept, not known to be elsewhere; the
+    initial weights' lists follow the first list's root."""
+    from openselfsup.config import lists_of_root
+    monkeypatch.chdir(tmp_path)
+    lists = ('meta/train.txt', 'meta/wo_3_train.txt')
+    init = ('meta/wo_78_train.txt',)
+    assert lists_of_root(lists, init, None, 'data/NCT') == (lists, init)
+    assert lists_of_root(lists, init, {lists[0]: 'data/MINE/',
+                                       lists[1]: 'data/NCT/'},
+                         'data/NCT') == (lists[1:], ())
+    assert lists_of_root(lists, init, {lists[0]: 'data/NCT/',
+                                       lists[1]: 'data/MINE'},
+                         str(tmp_path / 'data' / 'NCT')) == (lists[:1], init)
+    assert lists_of_root(lists, (), {lists[0]: '', lists[1]: ''},
+                         'data/NCT') == (lists, ())
+    assert lists_of_root((str(tmp_path / 'data/NCT/meta/train.txt'),
+                          str(tmp_path / 'meta/train.txt')), (),
+                         {str(tmp_path / 'data/NCT/meta/train.txt'): '',
+                          str(tmp_path / 'meta/train.txt'): ''},
+                         'data/NCT/') == (
+        (str(tmp_path / 'data/NCT/meta/train.txt'),), ())
 
 
 def test_a_wrapped_training_set_gives_its_lists_and_image_size(

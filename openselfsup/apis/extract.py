@@ -68,13 +68,14 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger, print_log
 
-from ..classes import (held_out_words, lists_held_out,
+from ..classes import (NCT_CLASSES, held_out_words, lists_held_out,
                        lists_held_out_at_most, model_held_out,
                        nct_names, split_model_name, trained_on_words)
 from ..config import (argument_value, check_setting_types, key_below,
-                      load_config,
+                      lists_of_root, load_config,
                       model_settings_sha1, pipeline_image_size,
-                      sized_pipeline, trained_feature_changes)
+                      saved_list_roots, sized_pipeline,
+                      trained_feature_changes)
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, cfg_options_here,
                      check_distinct, check_finite,
@@ -158,7 +159,9 @@ def load_backbone_weights(path: str, warn: bool = True
 
 def check_held_out(output: str, checkpoint: str,
                    train_lists: Optional[Tuple[str, ...]],
-                   init_lists: Sequence[str] = ()) -> None:
+                   init_lists: Sequence[str] = (),
+                   roots: Optional[Dict[str, str]] = None,
+                   data_root: Optional[str] = None) -> None:
     """Refuse features written under a ``<model>_wo_<c>`` folder of the
     workdir from a checkpoint trained on a list that holds out other
     classes (or none): ``--pretrained .../r18_bs256_ep200_wo_3/...
@@ -176,10 +179,23 @@ def check_held_out(output: str, checkpoint: str,
     been trained on (``init_lists``, recorded by the run:
     :func:`~openselfsup.config.initial_weight_lists`) count as its own: a
     ``wo_3`` run started from the all-class run's checkpoint had seen LYM,
-    and its features passed for ``clp_wo_3``."""
+    and its features passed for ``clp_wo_3``. Only the lists of NCT's
+    dataset are judged by their names: given the NCT ``data_root`` of the
+    set written (its extraction config's, for an NCT set) and the roots
+    the checkpoint records for its lists (``roots``,
+    :func:`~openselfsup.config.saved_list_roots`), a list recorded outside
+    it is of another dataset (a user's own ``data/MINE/meta/train.txt``
+    was refused as NCT's all-class list, though its images hold no NCT
+    class: :func:`~openselfsup.config.lists_of_root`); an encoder trained
+    on such lists alone is not judged."""
     out = output_paths(output)
     if not out['shared']:
         return
+    if train_lists is not None and data_root is not None:
+        train_lists, init_lists = lists_of_root(train_lists, init_lists,
+                                                roots, data_root)
+        if not train_lists:
+            return  # trained on another dataset: its names say nothing
     model = os.path.basename(os.path.dirname(out['features']))
     said = model_held_out(model)
     lists = None if train_lists is None else \
@@ -204,6 +220,21 @@ def check_held_out(output: str, checkpoint: str,
         f'{nct_names(said)}, but {checkpoint} was trained on '
         f'{trained_on_words(train_lists, init_lists)}, which {words}; '
         f'give the checkpoint trained without {nct_names(said)}{fits}')
+
+
+def _nct_data_root(output: str, cfg) -> Optional[str]:
+    """The NCT ``data_root`` the training lists of the encoder of
+    ``output`` are compared with (:func:`check_held_out`): the extraction
+    config's (``dataset.data_root``) where ``output`` is an NCT set of the
+    workdir (``NCT_train``, ``NCT_test``, ``NCT_aug``); None for a set of
+    another dataset (LC25000, PAIP19), whose config names no NCT folder."""
+    from ..lowshot.spec import feature_set_classes
+    out = output_paths(output)
+    root = (cfg.get('dataset') or {}).get('data_root')
+    if not out['shared'] or not isinstance(root, str) or \
+            feature_set_classes(_set_name(out)) != NCT_CLASSES:
+        return None
+    return root
 
 
 def image_size_note(cfg, checkpoint: str,
@@ -1723,9 +1754,11 @@ def extract_many(configs: Sequence[str],
         weights, kind, size, train_lists, init_lists, meta = \
             load_backbone_weights(checkpoint)
         read[checkpoint] = (kind, file_sha256(checkpoint))
-        for output, ckpt in zip(outputs, checkpoints):
+        for output, ckpt, listing in zip(outputs, checkpoints, listings):
             if ckpt == checkpoint:
-                check_held_out(output, checkpoint, train_lists, init_lists)
+                check_held_out(output, checkpoint, train_lists, init_lists,
+                               saved_list_roots(meta),
+                               _nct_data_root(output, listing['cfg']))
         for at, (listing, ckpt) in enumerate(zip(listings, checkpoints)):
             entry = encoder(listing['cfg'])
             if ckpt == checkpoint:  # compared once: provenance and warning
