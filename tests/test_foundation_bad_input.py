@@ -7336,6 +7336,42 @@ def test_a_head_too_small_for_a_wrapped_list_is_one_line(
                  cfg_options={'model.head.num_classes': label + 1})
 
 
+def test_labels_beyond_the_datasets_classes_name_the_keys(
+        synthetic_root, tmp_path):
+    """FSP on a user's own list of labels 6-9 under the nine-class default
+    stopped on the dataset's ``train12_labeled.txt:49: label 9 is outside
+    the class range [0, 9)``, which named no key to change: the line now
+    names the dataset's key and gives the ``--cfg-options`` of the keys
+    below the classes the list needs (the head's and the data
+    preprocessor's too, where smaller), with which the runner is built."""
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg, ann = _head_run(tmp_path, synthetic_root, 'train12_labeled.txt',
+                         lambda row: int(row.split()[1]) < 4)
+    with open(ann) as f:
+        rows = [f'{r.split()[0]} {int(r.split()[1]) + 6}\n' for r in f]
+    pathlib.Path(ann).write_text(''.join(rows))
+    line = 1 + [int(r.split()[1]) for r in rows].index(9)  # by hand
+    head = f'{ann}:{line}: label 9 is outside the class range [0, 9) ' \
+        f'(train_dataloader.dataset.num_classes in {cfg}); for labels up ' \
+        'to 9, set --cfg-options train_dataloader.dataset.num_classes=10'
+    for opts, keys in (
+            ({}, ' model.head.num_classes=10 '
+                 'model.data_preprocessor.num_classes=10'),
+            ({'model.head.num_classes': 12,
+              'model.data_preprocessor.num_classes': 10}, '')):
+        work = tmp_path / 'w'
+        with pytest.raises(InputError, match='^' + re.escape(
+                f'{head}{keys}, or number the list\'s classes from 0')
+                + '$'):
+            build_runner(cfg, work_dir=str(work), cfg_options=opts)
+        assert not work.exists()
+    build_runner(cfg, work_dir=str(tmp_path / 'ok'), cfg_options={
+        'train_dataloader.dataset.num_classes': 10,
+        'model.head.num_classes': 10,
+        'model.data_preprocessor.num_classes': 10})
+
+
 @pytest.mark.parametrize('name, lines', [
     ('five.txt', lambda row: int(row.split()[1]) < 5),
     ('wo_8_train_labeled.txt', None),

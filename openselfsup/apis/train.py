@@ -2503,9 +2503,13 @@ def check_head_classes(runner, config: str) -> None:
     (:func:`~openselfsup.config.dataset_parts`: the dataset of a
     ``RepeatDataset`` / ``ClassBalancedDataset``, every part of a
     ``ConcatDataset``; they were skipped, and the run reached the
-    traceback). Other datasets, a list not on this machine and a label
-    beyond the dataset's ``num_classes`` (which the dataset refuses,
-    naming the line) are left to the run."""
+    traceback). First, a list with a label beyond its dataset's
+    ``num_classes`` (any model; the dataset reads every line, whatever
+    its ``indices``): the dataset's line named the list's line only
+    (``train12_labeled.txt:49: label 9 is outside the class range [0,
+    9)``: a user's own labels 6-9 under the nine-class default), and no
+    key to change; :func:`label_range_refusal` adds them. Other
+    datasets and a list not on this machine are left to the run."""
     from mmengine.model import is_model_wrapper
     from mmpretrain.models.heads import ClsHead
 
@@ -2516,22 +2520,25 @@ def check_head_classes(runner, config: str) -> None:
     head = getattr(model, 'head', None)
     outputs = getattr(head, 'num_classes', None)
     if not (isinstance(head, ClsHead) and is_int(outputs)):
-        return
+        outputs = None
     found = None  # (top label, listed) of the part of the largest label
     for key, part in dataset_parts(
             runner.cfg.train_dataloader.get('dataset') or {}):
         listed = listed_training_set(runner.cfg, part, key) \
             if isinstance(part, dict) else None
+        if listed is None:
+            continue
+        bound = part.get('num_classes')
+        every = [label for _, label in listed[1] if label is not None]
+        if is_int(bound) and every and max(every) >= bound:
+            raise label_range_refusal(runner.cfg, config, key, listed[0],
+                                      bound, max(every), outputs)
         labels = [label for _, label in listed[2] if label is not None] \
-            if listed is not None and listed[2] else []
-        if not labels:
+            if listed[2] else []
+        if not labels or (found is not None and max(labels) <= found[0]):
             continue
-        top, bound = max(labels), part.get('num_classes')
-        if (is_int(bound) and top >= bound) or \
-                (found is not None and top <= found[0]):
-            continue
-        found = top, listed
-    if found is None or found[0] < outputs:
+        found = max(labels), listed
+    if outputs is None or found is None or found[0] < outputs:
         return
     top, listed = found
     kept = '' if listed[2] == listed[1] else \
@@ -2541,6 +2548,37 @@ def check_head_classes(runner, config: str) -> None:
         f'list {listed[0]}{kept} holds label {top}: a head of {top + 1} '
         f'outputs at least (set --cfg-options model.head.num_classes='
         f'{top + 1})')
+
+
+def label_range_refusal(cfg: Config, config: str, key: str, path: str,
+                        bound: int, top: int,
+                        outputs: Optional[int]) -> InputError:
+    """The dataset's own line for the list ``path`` of the training
+    dataset at ``key`` whose labels reach ``top``, beyond its
+    ``num_classes`` ``bound`` (the list's line and label, as
+    :func:`~openselfsup.datasets.list_files.read_list_file` says it when
+    the run builds the dataset), with the keys that take the classes
+    ``top + 1``: the dataset's ``num_classes``, the classification head's
+    (``outputs``, where the model has one of fewer) and its data
+    preprocessor's, which one-hot labels read (where the config sets one
+    lower)."""
+    from ..datasets.list_files import read_list_file
+    try:
+        read_list_file(path, bound)
+        said = f'{path}: label {top} is outside the class range [0, {bound})'
+    except InputError as exc:  # the first such line, as the run says it
+        said = str(exc)
+    keys = [f'{key}.num_classes']
+    if outputs is not None and outputs <= top:
+        keys.append('model.head.num_classes')
+    pre = ((cfg.get('model') or {}).get('data_preprocessor') or {}) \
+        .get('num_classes')
+    if is_int(pre) and pre <= top:
+        keys.append('model.data_preprocessor.num_classes')
+    return InputError(
+        f'{said} ({key}.num_classes in {config}); for labels up to {top}, '
+        f'set --cfg-options {" ".join(f"{k}={top + 1}" for k in keys)}, '
+        'or number the list\'s classes from 0')
 
 
 def listed_training_set(cfg: Config, node: Optional[dict] = None,
