@@ -892,7 +892,23 @@ def test_list_labelled_in_another_class_order_is_refused(tmp_path):
     assert msg.startswith(
         f'{swapped}: entry 1 ({NONORM}/BACK/BACK-0.tif) is labelled 1 (ADI) '
         'but lies in the folder of class BACK (label 0)'), msg
+    assert msg.endswith('(the converters in tools/prepare_data write lists '
+                        'in this order)'), msg
     assert '\n' not in msg
+    # a user's own classes: no converter writes their lists; the line
+    # says the order it reads and the two ways out
+    own = ('tumour', 'stroma')
+    mine = tmp_path / 'mine_labeled.txt'
+    mine.write_text('stroma/stroma_0.png 0\ntumour/tumour_0.png 1\n')
+    with pytest.raises(InputError) as info:
+        ImageList(ann_file=str(mine), data_prefix=str(tmp_path),
+                  classes=own, num_classes=2, check='none')
+    assert str(info.value) == (
+        f'{mine}: entry 1 (stroma/stroma_0.png) is labelled 0 (tumour) but '
+        'lies in the folder of class stroma (label 1); the list numbers the '
+        'classes in another order than tumour, stroma (the config\'s '
+        'classes, label 0 first): number the list in that order, or give '
+        'the classes in the list\'s')
     # no class names: nothing to judge; folders naming no class: passes
     assert len(ImageList(ann_file=str(swapped), data_prefix=str(tmp_path),
                          num_classes=9, check='none')) == 9

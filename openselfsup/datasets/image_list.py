@@ -15,8 +15,9 @@ from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from PIL import Image
 
-from ..classes import (NCT_CLASSES, held_out_words, list_held_out,
-                       list_held_out_id, unjudged_held_out_note)
+from ..classes import (DOMAIN_CLASSES, NCT_CLASSES, held_out_words,
+                       list_held_out, list_held_out_id,
+                       unjudged_held_out_note)
 from ..registry import DATASETS
 from ..utils import InputError, first_line
 from ..utils.once import Once
@@ -159,13 +160,18 @@ def check_label_folders(entries: Sequence[ListEntry],
         folder = _own_folder(rel)
         found = index.get(folder)
         if found is not None and found != label:
+            # the converters write a known dataset's lists, not own ones
+            tail = ('(the converters in tools/prepare_data write lists in '
+                    'this order)') if tuple(classes) in \
+                DOMAIN_CLASSES.values() else (
+                '(the config\'s classes, label 0 first): number the list '
+                'in that order, or give the classes in the list\'s')
             raise InputError(
                 f'{list_path}: entry {lineno} ({rel}) is labelled '
                 f'{label} ({classes[label]}) but lies in the folder of '
                 f'class {folder} (label {found}); the list numbers the '
                 f'classes in another order than {", ".join(classes)} '
-                '(the converters in tools/prepare_data write lists in '
-                'this order)')
+                + tail)
 
 
 #: the lists :func:`check_held_out_folders` warned of (once a process)
