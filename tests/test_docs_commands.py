@@ -410,8 +410,13 @@ def _is_flag(word: str) -> bool:
 
 
 def _unbracket(word: str) -> str:
-    """``[--seed`` and ``S]`` of an optional part as the doc shows it."""
-    return word.lstrip('[').rstrip(']')
+    """``[--seed`` and ``S]`` of an optional part as the doc shows it; a
+    list value's own brackets kept (``'dataset.classes=[a,b]'``, ``S]]``
+    of an optional part ending in one: ``[a]``)."""
+    word = word.lstrip('[')
+    while word.endswith(']') and word.count(']') > word.count('['):
+        word = word[:-1]
+    return word
 
 
 def _values(action, args, i):
