@@ -1846,6 +1846,15 @@ def test_features_of_another_domain_under_a_set_name_are_refused(
               capsys, str(tmp_path), 'or write these as LC.npy')
     cli_ok(IMPORT, _import_args(synthetic_root, tmp_path, 'LC',
                                 paths.features_path(w, 'clp', 'LC')), capsys)
+    # a user's own classes (given over the set's own config): that config
+    # was named as the way out; no set takes them, and the line says so
+    own = cli_fails(IMPORT, _import_args(
+        synthetic_root, tmp_path, 'NCT_test', out) + [
+        'dataset.classes=[a,b,c,d,e,f,g,h,i]'],  # after its --cfg-options
+        capsys, str(tmp_path), 'lists the classes a, b, c, d, e, f, g, h, '
+        'i; no low-shot set holds these classes: write their features to an '
+        '--output outside extracted_feats/ (docs/own_data.md)')
+    assert 'configs/extraction/nct_test.py' not in own.split('; ')[-1]
 
 
 def test_features_not_found_name_the_models_there(wd, capsys, tmp_path):

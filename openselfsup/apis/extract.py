@@ -1029,10 +1029,14 @@ def _check_set_classes(out: Dict, meta: Dict, config: str) -> None:
         return
     fits = [n for n in paths.FEATURE_NAMES if n != 'NCT_aug'
             and feature_set_classes(n) == got]
+    # classes of no set (a user's own): the set's config is no way out
+    way = _own_config(name, fits) if fits else (
+        'no low-shot set holds these classes: write their features to an '
+        '--output outside extracted_feats/ (docs/own_data.md)')
     raise InputError(
         f'{out["features"]}: {name} holds images of the classes '
         f'{", ".join(want)}, but {config} lists the classes '
-        f'{", ".join(got)}; {_own_config(name, fits)}')
+        f'{", ".join(got)}; {way}')
 
 
 #: words of a list file's name that name a split: ``train_labeled.txt`` /
