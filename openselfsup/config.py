@@ -3517,28 +3517,34 @@ def _this_dataset_name(path: str, roots: Sequence[str],
 
 
 def lists_of_root(lists: Sequence[str], init: Sequence[str],
-                  roots: Optional[Dict[str, str]], data_root: str
+                  roots: Optional[Dict[str, str]],
+                  data_root: Optional[str],
+                  holds: Optional[Callable[[str], bool]] = None
                   ) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
     """The training lists of an encoder (``lists``; ``init``, those its
     initial weights saw, recorded relative to its first list's root:
     :func:`initial_weight_lists`) that may be lists of the dataset under
-    ``data_root``: those whose file, the ``data_root`` its run recorded
-    for it (``roots``, :func:`saved_list_roots`) joined as MMEngine joins
-    it, lies under ``data_root`` (both read from the current folder), and
-    those whose folder is not known (``roots`` None or without the list:
-    not recorded; a relative list of no root: relative to the folder the
-    run ran in), as recorded. A list recorded elsewhere is of another
-    dataset (a user's own ``data/MINE/meta/train.txt``, which bears the
-    name of NCT's all-class list): its name says nothing of this
-    dataset's classes."""
-    base = _list_path(data_root, '')
+    ``data_root``, as recorded. A list is of it where its file, the
+    ``data_root`` its run recorded for it (``roots``,
+    :func:`saved_list_roots`) joined as MMEngine joins it, lies under
+    ``data_root`` (both read from the current folder); where that root is
+    not given (None) or the list's is none (a relative list read from the
+    folder the run ran in), where ``holds`` says so of its file (read
+    from the current folder: its content); and where its root is not
+    recorded at all, always (not known). A list recorded elsewhere is of
+    another dataset (a user's own ``data/MINE/meta/train.txt``, which
+    bears the name of NCT's all-class list): its name says nothing of
+    this dataset's classes."""
     first = (roots or {}).get(lists[0], '') if lists else ''
 
     def here(name: str, root: Optional[str]) -> bool:
-        if root is None or (not root and not os.path.isabs(name)):
-            return True  # where it lies is not known
-        return _this_dataset_name(_list_path(root, name), [base],
-                                  data_root) is not None
+        if root is None:
+            return True  # where it lies is not recorded
+        path = _list_path(root, name)
+        if data_root is not None and (root or os.path.isabs(name)):
+            return _this_dataset_name(path, [_list_path(data_root, '')],
+                                      data_root) is not None
+        return holds is None or holds(path)
     return (tuple(n for n in lists if here(n, (roots or {}).get(n))),
             tuple(n for n in init if here(n, first if roots else None)))
 

@@ -1923,9 +1923,10 @@ def test_an_encoder_trained_on_another_datasets_lists_is_not_judged(
     list lies (its ``data_root``), and a list outside the NCT data root of
     the set written is of another dataset, not judged; the same list name
     under the NCT root, as recorded, is still refused, from the training
-    checkpoint and from the backbone weights taken from it."""
+    checkpoint and from the backbone weights taken from it. The LC25000
+    set's config names no NCT folder: there the list is judged by what it
+    holds (images in NCT class folders or none), the same way."""
     from openselfsup.utils.checkpoint import extract_backbone_weights
-    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
     mine = tmp_path / 'MINE'
     (mine / 'meta').mkdir(parents=True)
     (mine / 'meta' / 'train.txt').write_text('tumour/tumour_0.png\n')
@@ -1951,32 +1952,39 @@ def test_an_encoder_trained_on_another_datasets_lists_is_not_judged(
         said = []
         for ckpt in (train, backbone):
             out = feats / model / f'{name}.npy'
+            domain = 'NCT' if name.startswith('NCT') else 'LC25000'
             code, err = _run_cli(capsys, [
                 '--config', _config(f'{name.lower()}.py'), '--pretrained',
                 ckpt, '--output', str(out), '--no-progress',
-                '--cfg-options', *opts])
+                '--cfg-options', *[f'{k}={v}' for k, v in _options(
+                    synthetic_root, domain).items()]])
             said.append((code, err, ckpt, out, out.is_file()))
             shutil.rmtree(tmp_path / 'w', ignore_errors=True)
         return said
 
-    for code, err, ckpt, out, written in run(mine):
-        assert code == 0 and written, err
-    for code, err, ckpt, out, written in run(nct):  # NCT's own list
-        assert code == 2 and err == (
-            f'error: {out}: the folder clp_wo_7 names the encoder trained '
-            f'without STR, but {ckpt} was trained on meta/train.txt, which '
-            'holds every class; give the checkpoint trained without STR, '
-            'or write its features under extracted_feats/clp/'), err
-        assert not written
+    for name in ('NCT_test', 'LC'):
+        for code, err, ckpt, out, written in run(mine, name=name):
+            assert code == 0 and written, err
+        for code, err, ckpt, out, written in run(nct, name=name):  # NCT's
+            assert code == 2 and err == (
+                f'error: {out}: the folder clp_wo_7 names the encoder '
+                f'trained without STR, but {ckpt} was trained on '
+                'meta/train.txt, which holds every class; give the '
+                'checkpoint trained without STR, or write its features '
+                'under extracted_feats/clp/'), err
+            assert not written
 
 
 def test_lists_of_root_reads_the_recorded_roots_from_here(
         tmp_path, monkeypatch):
     """Which recorded training lists may be of the dataset under a root:
     a list whose recorded root, read from the current folder as MMEngine
-    reads it, lies under it; one whose root is not recorded (or a
-    relative list of none) is kept, not known to be elsewhere; the
-    initial weights' lists follow the first list's root."""
+    reads it, lies under it; where no root is given to compare with (a
+    set of another dataset than NCT) or the list has none (a relative
+    list, read from the folder the run ran in), what ``holds`` says of its
+    file; one whose root is not recorded is kept, not known to be
+    elsewhere; the initial weights' lists follow the first list's
+    root."""
     from openselfsup.config import lists_of_root
     monkeypatch.chdir(tmp_path)
     lists = ('meta/train.txt', 'meta/wo_3_train.txt')
@@ -1996,6 +2004,23 @@ def test_lists_of_root_reads_the_recorded_roots_from_here(
                           str(tmp_path / 'meta/train.txt'): ''},
                          'data/NCT/') == (
         (str(tmp_path / 'data/NCT/meta/train.txt'),), ())
+    asked = []
+
+    def holds(path):
+        asked.append(path)
+        return path.endswith('wo_3_train.txt')
+    assert lists_of_root(lists, init, {lists[0]: 'data/MINE/', lists[1]: ''},
+                         None, holds) == (lists[1:], ())
+    assert asked == [str(tmp_path / 'data/MINE/meta/train.txt'),
+                     str(tmp_path / 'meta/wo_3_train.txt'),
+                     str(tmp_path / 'data/MINE/meta/wo_78_train.txt')]
+    asked.clear()  # a root to compare with: only the rootless list asked
+    assert lists_of_root(lists, (), {lists[0]: 'data/MINE/', lists[1]: ''},
+                         'data/NCT', holds) == (lists[1:], ())
+    assert asked == [str(tmp_path / 'meta/wo_3_train.txt')]
+    asked.clear()  # none recorded: kept, nothing asked
+    assert lists_of_root(lists, init, None, None, holds) == (lists, init)
+    assert asked == []
 
 
 def test_a_wrapped_training_set_gives_its_lists_and_image_size(

@@ -180,20 +180,23 @@ def check_held_out(output: str, checkpoint: str,
     :func:`~openselfsup.config.initial_weight_lists`) count as its own: a
     ``wo_3`` run started from the all-class run's checkpoint had seen LYM,
     and its features passed for ``clp_wo_3``. Only the lists of NCT's
-    dataset are judged by their names: given the NCT ``data_root`` of the
-    set written (its extraction config's, for an NCT set) and the roots
-    the checkpoint records for its lists (``roots``,
-    :func:`~openselfsup.config.saved_list_roots`), a list recorded outside
-    it is of another dataset (a user's own ``data/MINE/meta/train.txt``
-    was refused as NCT's all-class list, though its images hold no NCT
-    class: :func:`~openselfsup.config.lists_of_root`); an encoder trained
-    on such lists alone is not judged."""
+    dataset are judged by their names (a user's own
+    ``data/MINE/meta/train.txt`` was refused as NCT's all-class list,
+    though its images hold no NCT class:
+    :func:`~openselfsup.config.lists_of_root`): with the roots the
+    checkpoint records for its lists (``roots``,
+    :func:`~openselfsup.config.saved_list_roots`), a list outside the NCT
+    ``data_root`` of an NCT set (``data_root``, its extraction config's)
+    is of another dataset; for the other sets (LC, PAIP), whose config
+    names no NCT folder, a list whose file holds no image in an NCT
+    class's folder (:func:`_holds_nct_images`). An encoder trained on
+    such lists alone is not judged."""
     out = output_paths(output)
     if not out['shared']:
         return
-    if train_lists is not None and data_root is not None:
-        train_lists, init_lists = lists_of_root(train_lists, init_lists,
-                                                roots, data_root)
+    if train_lists is not None:
+        train_lists, init_lists = lists_of_root(
+            train_lists, init_lists, roots, data_root, _holds_nct_images)
         if not train_lists:
             return  # trained on another dataset: its names say nothing
     model = os.path.basename(os.path.dirname(out['features']))
@@ -222,12 +225,27 @@ def check_held_out(output: str, checkpoint: str,
         f'give the checkpoint trained without {nct_names(said)}{fits}')
 
 
+def _holds_nct_images(list_file: str) -> bool:
+    """Whether the training list ``list_file`` may hold NCT images: an
+    entry in the folder of an NCT class
+    (:func:`~openselfsup.datasets.image_list.first_nct_entry`), or a file
+    not read here (missing, unreadable: not known)."""
+    from ..datasets.image_list import first_nct_entry
+    from ..datasets.list_files import read_list_file
+    try:
+        entries = read_list_file(list_file)
+    except (InputError, OSError, UnicodeDecodeError):
+        return True
+    return first_nct_entry(entries) is not None
+
+
 def _nct_data_root(output: str, cfg) -> Optional[str]:
     """The NCT ``data_root`` the training lists of the encoder of
     ``output`` are compared with (:func:`check_held_out`): the extraction
     config's (``dataset.data_root``) where ``output`` is an NCT set of the
     workdir (``NCT_train``, ``NCT_test``, ``NCT_aug``); None for a set of
-    another dataset (LC25000, PAIP19), whose config names no NCT folder."""
+    another dataset (LC25000, PAIP19), whose config names no NCT folder
+    (its lists are judged by what they hold, :func:`_holds_nct_images`)."""
     from ..lowshot.spec import feature_set_classes
     out = output_paths(output)
     root = (cfg.get('dataset') or {}).get('data_root')

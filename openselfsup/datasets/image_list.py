@@ -174,6 +174,15 @@ def check_label_folders(entries: Sequence[ListEntry],
                 + tail)
 
 
+def first_nct_entry(entries: Sequence[ListEntry]) -> Optional[int]:
+    """The line (from 1) of the first entry of a list that lies in the
+    folder of an NCT class (``.../STR/STR-0.tif``: every NCT layout keeps
+    an image directly in its class folder), or None: a list of no NCT
+    image (LC25000's, PAIP19's, a user's own classes)."""
+    return next((lineno for lineno, (rel, _) in enumerate(entries, 1)
+                 if _own_folder(rel) in NCT_CLASSES), None)
+
+
 #: the lists :func:`check_held_out_folders` warned of (once a process)
 _UNJUDGED_SAID = Once()
 
@@ -209,16 +218,16 @@ def check_held_out_folders(entries: Sequence[ListEntry],
         # class; every check then let the list by unjudged (a typo for
         # wo_8 that kept TUM was scored on TUM as novel). Refused where
         # the list holds NCT images (LC25000's, PAIP19's are not judged)
-        for lineno, (rel, _) in enumerate(entries, 1):
-            if _own_folder(rel) in NCT_CLASSES:
-                raise InputError(
-                    f'{list_path}: its name says wo_{said}, which names no '
-                    'NCT class to leave out (wo_0 .. wo_8 in the published '
-                    'order BACK 0, ADI 1, ... TUM 8, or wo_78), but entry '
-                    f'{lineno} ({rel}) is an NCT image; every check and '
-                    'the meta-test read a held-out class from the name: '
-                    'name it for the classes it leaves out, or without '
-                    'wo_')
+        lineno = first_nct_entry(entries)
+        if lineno is not None:
+            raise InputError(
+                f'{list_path}: its name says wo_{said}, which names no '
+                'NCT class to leave out (wo_0 .. wo_8 in the published '
+                'order BACK 0, ADI 1, ... TUM 8, or wo_78), but entry '
+                f'{lineno} ({entries[lineno - 1][0]}) is an NCT image; '
+                'every check and the meta-test read a held-out class from '
+                'the name: name it for the classes it leaves out, or '
+                'without wo_')
         return
     if not held:
         return
