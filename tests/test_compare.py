@@ -646,3 +646,116 @@ def test_each_comparison_has_a_name_of_its_own(tmp_path):
         with open(path) as f:
             cmp = json.load(f)
         assert (cmp['model_a'], cmp['model_b']) == (a, b)
+
+
+def _provenance_of_images(w, model, digests, date, root):
+    """Provenance JSONs of ``model``'s sets as extract.py writes them: one
+    checkpoint, the images of each set read from ``root/<set>`` on
+    ``date``, the digest of a sample of their bytes ``digests[set]`` (none
+    recorded where it is None, as before it was)."""
+    from lowshot_data import CHECKPOINT_PROVENANCE, write_provenance
+    for name, digest in digests.items():
+        fields = dict(CHECKPOINT_PROVENANCE, checkpoint=f'/w/{model}.pth',
+                      checkpoint_sha256=model * 64, date=date,
+                      cfg_options={'dataset.data_root': f'{root}/{name}'})
+        if digest is not None:
+            fields['images_sha1'] = digest
+        write_provenance(w, model, name, **fields)
+
+
+def test_models_scored_on_other_images_are_not_paired(tmp_path, capsys):
+    """The dataset written again under the same names and a's sets
+    extracted again from it, b's left: every result of both was current
+    (each on its own features), summary.md showed both rows without a word
+    and --compare wrote paired differences and Wilcoxon p-values of tasks
+    that hold other images. The images' digests their provenance records
+    differ: the summary says so under the table, naming the sets, the two
+    models and the commands that extract b's (the older) again from the
+    images a's were read from; --compare refuses in one line naming the
+    two models, the sets and those commands, and writes nothing. Sets
+    whose provenance records no digest (older runs) are not refused: the
+    comparison is written, noted as of unknown images. The same digests:
+    no note."""
+    from openselfsup.lowshot.report import summarize
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'a', seed=0)
+    make_workdir(w, 'b', seed=1)
+    new = {n: f'{i}' * 40 for i, n in enumerate(('NCT_train', 'NCT_test',
+                                                   'LC'))}
+    _provenance_of_images(w, 'a', new, '2026-12-05T10:00:00+00:00',
+                          '/data/new')
+    _provenance_of_images(w, 'b', new, '2026-12-04T10:00:00+00:00',
+                          '/data/new')
+    for model in ('a', 'b'):
+        for task in ('near', 'mixture'):
+            _meta_test(w, model, task, 1, 'Ridge', num_task=6)
+    read = set()  # the sets the results read, from their files
+    for model in ('a', 'b'):
+        for task in ('near', 'mixture'):
+            with open(paths.result_path(w, model, task, 'linear', 'Ridge',
+                                        1)) as f:
+                files = json.load(f)['files']
+            read |= {os.path.splitext(os.path.basename(rec['path']))[0]
+                     for key, rec in files.items()
+                     if key.endswith('_features') and rec}
+    assert read == set(new)
+    # the same images: nothing said, the pairs written
+    assert 'Other images' not in summarize(w)['markdown']
+    code, err, printed = _run(capsys, ['--workdir', w, '--compare', 'a',
+                                       'b'])
+    assert code == 0 and 'images' not in printed.lower(), err
+    shutil.rmtree(os.path.join(w, 'summary'))
+    # b's sets from the images before they were written again
+    old = {n: f'{i}' * 40 for i, n in zip('abc', new)}
+    _provenance_of_images(w, 'b', old, '2026-12-04T10:00:00+00:00',
+                          '/data/old')
+    ways = [(name, ['python', 'wsi_workdir/extract.py', '--config',
+                    f'configs/extraction/{name.lower()}.py', '--pretrained',
+                    '/w/b.pth', '--no-normalise', '--data-root',
+                    f'/data/new/{name}',
+                    '--output', paths.features_path(w, 'b', name)])
+            for name in ('NCT_train', 'NCT_test', 'LC')]
+    head = ('NCT_train, NCT_test, LC were extracted from other images '
+            'under the same names for a (extracted 2026-12-05T10:00:00'
+            '+00:00) and for b (extracted 2026-12-04T10:00:00+00:00)')
+    out = summarize(w)
+    notes = [line for line in out['markdown'].splitlines()
+             if line.startswith('Other images')]
+    assert len(notes) == 1 and notes[0].startswith(
+        f'Other images: {head}'), out['markdown']
+    for _, words in ways:
+        assert f'`{" ".join(words)}`' in notes[0], notes[0]
+    with open(out['json']) as f:
+        other = json.load(f)['other_images']
+    assert sorted(other) == sorted(new)
+    assert {(e['images_sha1'], tuple(e['models']))
+            for e in other['LC']} == {(new['LC'], ('a',)),
+                                      (old['LC'], ('b',))}
+    before = sorted(os.listdir(os.path.join(w, 'summary')))
+    code, err, printed = _run(capsys, ['--workdir', w, '--compare', 'a',
+                                       'b'])
+    assert code == 2 and printed == '' and '\n' not in err, (code, err)
+    assert err.startswith(f'error: --compare a b: {head}'), err
+    for _, words in ways:
+        assert ' '.join(words) in err, err
+    assert sorted(os.listdir(os.path.join(w, 'summary'))) == before
+    # each way out is a command extract.py reads as written
+    spec = importlib.util.spec_from_file_location(
+        'wsi_extract', os.path.join(REPO, 'wsi_workdir', 'extract.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, words in ways:
+        args = module.parse_args(words[2:])
+        assert (args.pretrained, args.output, args.data_root) == (
+            ['/w/b.pth'], [paths.features_path(w, 'b', name)],
+            [f'/data/new/{name}'])
+    # b's provenance written before the digest was recorded: unknown,
+    # compared and said
+    _provenance_of_images(w, 'b', dict.fromkeys(new), None, '/data/old')
+    code, err, printed = _run(capsys, ['--workdir', w, '--compare', 'a',
+                                       'b'])
+    assert code == 0, err
+    unknown = ('Images unknown: NCT_train, NCT_test, LC of b record no '
+               'digest of their images')
+    assert unknown in printed and 'Other images' not in printed, printed
+    assert unknown in summarize(w)['markdown']

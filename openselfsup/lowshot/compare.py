@@ -49,8 +49,10 @@ from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import SIGNED_RANK_RULE, fmt_pct, mean_ci, signed_rank_p
 from .report import (DOMAINS, _natural, _order, dtype_mark, dtype_note,
-                     left_out_lines, mixed_encoders, mixed_encoders_note,
-                     result_dtype, result_normalised, results_notes)
+                     image_groups, left_out_lines, mixed_encoders,
+                     mixed_encoders_note, other_images, other_images_note,
+                     other_images_way, other_images_words, result_dtype,
+                     result_normalised, results_notes)
 from .spec import CLASSIFIERS, MODES
 
 #: the Holm p below which the plot fills a setting's marker (significant)
@@ -267,6 +269,27 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
                 set(b) - set(a), key=_sort_key)]))
 
 
+def paired(cmp: Dict) -> set:
+    """The result files a comparison paired (both sides)."""
+    return {s[f'file_{k}'] for s in cmp['settings'] for k in 'ab'}
+
+
+def check_same_images(cmp: Dict) -> None:
+    """Refuse a comparison whose paired results read a feature set
+    extracted from other images under the same names for the two models
+    (``cmp['other_images']``, :func:`~.report.other_images`: two digests
+    recorded; a side recording none is noted, not refused): the same
+    task indices pick other images, so the pairs are not the same tasks.
+    The line names the two models, the set and the extraction that makes
+    the older set again (:func:`~.report.other_images_way`)."""
+    a, b = cmp['model_a'], cmp['model_b']
+    for group in image_groups(cmp.get('other_images') or {}):
+        raise InputError(
+            f'--compare {a} {b}: {other_images_words(group)}, so the same '
+            'task indices pick other images and no pair is the same task; '
+            + other_images_way(group))
+
+
 def _pp(value: Optional[float]) -> str:
     """A difference in percentage points, signed."""
     return '–' if value is None else f'{100 * value:+.2f}'
@@ -337,6 +360,7 @@ def format_compare(cmp: Dict) -> str:
                   '(files.normalised); the difference includes the '
                   'normalisation.']
     lines += mixed_encoders_note(cmp.get('mixed_encoders') or {})
+    lines += other_images_note(cmp.get('other_images') or {})
     lines += ['', f'Test: {cmp["test"]}.']
     return '\n'.join(lines + left_out_lines(cmp.get('left_out') or ())) \
         + '\n'
@@ -432,6 +456,11 @@ def compare(workdir: str, model_a: str, model_b: str,
     cmp = compare_results(results, model_a, model_b)
     cmp['results'] = 'ablation' if ablation else 'results'
     cmp['mixed_encoders'] = mixed_encoders(results, workdir)
+    # of the results paired: a set of other images refused, one whose
+    # images are unknown on a side noted
+    cmp['other_images'] = other_images(
+        [r for r in results if r['_file'] in paired(cmp)], workdir)
+    check_same_images(cmp)
     cmp['left_out'] = left_out
     out = report_paths(workdir, output,
                        paths.compare_name(model_a, model_b, clf, ablation),

@@ -530,6 +530,16 @@ def extraction_encoder(text) -> Optional[Tuple[str, str]]:
     return identity, _encoder_words(sha, kind, model)
 
 
+def extraction_images(text) -> Optional[str]:
+    """The digest of a sample of the images' bytes (``images_sha1``) a
+    :func:`provenance_extraction` string records, as a result records it;
+    None where it is no such string or records none (imported features,
+    files written before the digest was recorded)."""
+    read = _read_extraction(text)
+    images = read[1].get('images_sha1') if read is not None else None
+    return images if isinstance(images, str) and images else None
+
+
 #: how an image becomes a feature, as the provenance records it: the
 #: digest of the resolved setting (:func:`openselfsup.apis.extract.
 #: extraction_settings`), what it is in words, and the ``--cfg-options``
@@ -873,25 +883,39 @@ def _normalise_flag(prov) -> str:
 def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
     """The commands that write set ``fs`` again, as its model's set with
     provenance ``prov`` (the JSON ``recorded_in``) was written: its
-    encoder and settings as recorded (:func:`_encoder_flags`; those that
-    do not spell back as flags are named as the JSON's); or, computed
-    elsewhere, the import. ``NCT_aug``: the augmented copies' extraction
-    alone (:func:`copies_command`; an import is one pass over the list,
-    not copies, and refused as such), of a config's checkpoint; a library
-    model makes none: skip the parts that read them."""
+    encoder and settings as recorded (:func:`extract_command`); or,
+    computed elsewhere, the import. ``NCT_aug``: the augmented copies'
+    extraction alone (:func:`copies_command`; an import is one pass over
+    the list, not copies, and refused as such), of a config's checkpoint;
+    a library model makes none: skip the parts that read them."""
     out, config = fs.features_path, fs.name.lower()
     if fs.name == 'NCT_aug':
         return _copies_way(out, prov, recorded_in)
-    if not isinstance(prov, dict):
-        extract = _EXTRACT_HINT.format(config=config, out=shlex.quote(out))
-    else:
-        flags, unmapped = _encoder_flags(prov)
-        extract = (f'python wsi_workdir/extract.py --config '
-                   f'configs/extraction/{config}.py {flags} --output '
-                   f'{shlex.quote(out)}' + _unmapped_note(unmapped,
-                                                          recorded_in))
-    return (f'{extract}, or, computed elsewhere, import it: '
+    return (f'{extract_command(out, fs.name, prov, recorded_in)}, or, '
+            'computed elsewhere, import it: '
             + _IMPORT_HINT.format(config=config, out=shlex.quote(out)))
+
+
+def extract_command(out: str, name: str, prov, recorded_in: str,
+                    images=None) -> str:
+    """The ``extract.py`` command that writes feature set ``name`` (not
+    ``NCT_aug``: :func:`copies_command`) to ``out`` with the encoder and
+    settings a provenance ``prov`` (the JSON ``recorded_in``) records
+    (:func:`_encoder_flags`; those that do not spell back as flags are
+    named as the JSON's), ``--pretrained CKPT`` where ``prov`` is none;
+    with ``images``, another set's provenance, from the folder of the
+    images that set was read from (:func:`_support_images`: its
+    ``--data-root`` as recorded; nothing where it read the config's own
+    folder)."""
+    config = name.lower()
+    if not isinstance(prov, dict):
+        return _EXTRACT_HINT.format(config=config, out=shlex.quote(out))
+    flags, unmapped = _encoder_flags(prov)
+    if isinstance(images, dict):
+        flags += _support_images(images, unmapped)
+    return (f'python wsi_workdir/extract.py --config '
+            f'configs/extraction/{config}.py {flags} --output '
+            f'{shlex.quote(out)}' + _unmapped_note(unmapped, recorded_in))
 
 
 def _unmapped_note(unmapped: List[str], recorded_in: Optional[str]) -> str:

@@ -490,13 +490,18 @@ def left_out_words(left_out: Sequence[dict]) -> str:
 
 def results_notes(data: Dict) -> List[str]:
     """A report plot's notes on its results, in the table notes' words:
-    the models whose results come from several encoders and the results
-    left out (``data``: a summary table or a comparison, with
-    ``mixed_encoders`` and ``left_out``); :func:`plot_table`'s and
+    the models whose results come from several encoders, the sets read
+    from other images by some models (:func:`other_images`) and the
+    results left out (``data``: a summary table or a comparison, with
+    ``mixed_encoders``, ``other_images`` and ``left_out``);
+    :func:`plot_table`'s and
     :func:`~.compare.plot_compare`'s."""
     notes = [f'mixed encoders: {words}; the table\'s note says more'
              for _, words in mixed_encoders_words(
                  data.get('mixed_encoders') or {})]
+    notes += [f'other images: {other_images_words(group)}; the table\'s '
+              'note says more'
+              for group in image_groups(data.get('other_images') or {})]
     if data.get('left_out'):
         notes.append(f'left out: {left_out_words(data["left_out"])}; '
                      'the table lists them')
@@ -749,9 +754,27 @@ def result_encoders(result: dict, workdir: Optional[str] = None
     features under a checkpoint written again, of another SHA-256, are
     one encoder."""
     from .features import extraction_encoder
+    found = {}
+    for _, _, extraction in _result_extractions(result, workdir):
+        encoder = extraction_encoder(extraction)
+        if encoder is not None:
+            found[encoder[0]] = encoder[1]
+    return found
+
+
+def _result_extractions(result: dict, workdir: Optional[str] = None
+                        ) -> List[Tuple[str, dict, Optional[str]]]:
+    """``(name, record, extraction)`` of each file a result records
+    (``files.<name>``): the :func:`~.features.provenance_extraction`
+    string it recorded, or, with ``workdir``, for a feature file there
+    that is the very file the result recorded (:func:`_same_bytes`, the
+    rule that keeps it current), the one its provenance gives now (read as
+    :func:`changed_inputs` reads it, once in a command); None where
+    neither records one. :func:`result_encoders`' and
+    :func:`result_images`' reading of a result."""
     features = {name: anchor for name, kind, anchor in _RESULT_INPUTS
                 if kind == 'features'}
-    found = {}
+    out = []
     for name, rec in (result.get('files') or {}).items():
         if not isinstance(rec, dict):
             continue
@@ -762,10 +785,8 @@ def result_encoders(result: dict, workdir: Optional[str] = None
                                    features[name]), 'features')
             if now is not None and _same_bytes(rec, now) and now[1]:
                 extraction = now[1]
-        encoder = extraction_encoder(extraction)
-        if encoder is not None:
-            found[encoder[0]] = encoder[1]
-    return found
+        out.append((name, rec, extraction))
+    return out
 
 
 @reading_once()  # each feature file read once, not once per result
@@ -822,6 +843,174 @@ def mixed_encoders_words(mixed: Dict[str, List[dict]]
         out.append((model, f'the results of {model} come from '
                     f'{len(entries)} encoders ({parts})'))
     return out
+
+
+def result_images(result: dict, workdir: Optional[str] = None
+                  ) -> List[Tuple[str, Optional[str], str]]:
+    """``(set, images_sha1, features path)`` of each feature file a result
+    read (support, query, augmented, base): the set's name (``NCT_test``),
+    the digest of a sample of its images' bytes as the extraction recorded
+    it (:func:`_result_extractions`, :func:`~.features.extraction_images`;
+    None where none is recorded: imported features, files extracted before
+    the digest was, older results) and the file (in ``workdir`` where
+    given, as :func:`changed_inputs` finds it)."""
+    from .features import extraction_images
+    features = {name: anchor for name, kind, anchor in _RESULT_INPUTS
+                if kind == 'features'}
+    out = []
+    for name, rec, extraction in _result_extractions(result, workdir):
+        if name not in features or not rec.get('path'):
+            continue
+        path = str(rec['path'])
+        if workdir is not None:
+            path = _in_workdir(path, workdir, features[name])
+        out.append((os.path.splitext(os.path.basename(path))[0],
+                    extraction_images(extraction), path))
+    return out
+
+
+@reading_once()  # each feature file read once, not once per result
+def other_images(results: Sequence[dict], workdir: Optional[str] = None
+                 ) -> Dict[str, List[dict]]:
+    """The feature sets that ``results`` read from other images under the
+    same names (a dataset written again, and one model's sets extracted
+    again from it while another's stayed): ``{set: [{images_sha1,
+    models, features ({model: file}), extracted ({model: the date its
+    provenance records, or None}), files}]}``, one entry per digest
+    (:func:`result_images`; None: recorded by none of its files), for each
+    set with two digests or more, or with one and files that record none
+    (whose images cannot be compared). Every model's results are scored on
+    the same tasks (indices into a set), so two models' rows are the same
+    tasks only where their sets hold the same images; the shared labels
+    and image paths cannot tell."""
+    by_set: Dict[str, Dict[Optional[str], dict]] = {}
+    for r in results:
+        for name, digest, path in result_images(r, workdir):
+            entry = by_set.setdefault(name, {}).setdefault(
+                digest, dict(images_sha1=digest, models=[], features={},
+                             files=[]))
+            if r['model'] not in entry['models']:
+                entry['models'].append(r['model'])
+                entry['features'][r['model']] = path
+            if r['_file'] not in entry['files']:
+                entry['files'].append(r['_file'])
+    found = {}
+    for name in sorted(by_set, key=lambda n: _order(n, paths.FEATURE_NAMES)):
+        entries = list(by_set[name].values())
+        known = [e for e in entries if e['images_sha1']]
+        if len(known) < 2 and len(known) in (0, len(entries)):
+            continue
+        for e in entries:
+            e['extracted'] = {m: _extracted_date(p)
+                              for m, p in e['features'].items()}
+        found[name] = entries
+    return found
+
+
+def _extracted_date(features: str) -> Optional[str]:
+    """The date the provenance JSON beside ``features`` records, None
+    where it records none or cannot be read."""
+    prov = json_object_or_none(os.path.splitext(features)[0] + '.json')
+    date = (prov or {}).get('date')
+    return date if isinstance(date, str) else None
+
+
+def _newest_first(entries: Sequence[dict]) -> List[dict]:
+    """The entries of a set of :func:`other_images` that record a digest,
+    the one of the latest extraction first (by the dates their provenance
+    records; an entry of no date last)."""
+    known = [e for e in entries if e['images_sha1']]
+    return sorted(known, key=lambda e: max(
+        (d for d in e['extracted'].values() if d), default=''),
+        reverse=True)
+
+
+def image_groups(other: Dict[str, List[dict]]
+                 ) -> List[List[Tuple[str, List[dict]]]]:
+    """The sets of :func:`other_images` read from other images (two
+    digests or more), grouped by the models of each digest, the latest
+    extraction's first (``[(set, entries)]`` per group: a dataset written
+    again and one model's sets extracted again from it make one group of
+    every set): one note, one refusal, for them all."""
+    groups: Dict[Tuple, List[Tuple[str, List[dict]]]] = {}
+    for name, entries in other.items():
+        known = _newest_first(entries)
+        if len(known) > 1:
+            key = tuple(tuple(e['models']) for e in known)
+            groups.setdefault(key, []).append((name, entries))
+    return list(groups.values())
+
+
+def other_images_words(group: Sequence[Tuple[str, List[dict]]]) -> str:
+    """A group of :func:`image_groups` in words: ``NCT_test, LC were
+    extracted from other images under the same names for clp (extracted
+    <latest date>) and for fsp (extracted <date>)``, their digests (the
+    report's JSON holds them) left out."""
+    sides = zip(*(_newest_first(entries) for _, entries in group))
+    parts = []
+    for side in sides:
+        when = [d for e in side for d in e['extracted'].values() if d]
+        parts.append(' and '.join(side[0]['models'])
+                     + (f' (extracted {max(when)})' if when else ''))
+    names = [name for name, _ in group]
+    return (f'{", ".join(names)} {"was" if len(names) == 1 else "were"} '
+            'extracted from other images under the same names for '
+            + ' and for '.join(parts)
+            + ' (the images_sha1 of their provenance differ: the dataset '
+            'written again since?)')
+
+
+def other_images_way(group: Sequence[Tuple[str, List[dict]]],
+                     quote: str = '') -> str:
+    """The way out for a group of :func:`image_groups`: extract each set
+    again for the models of every digest but the latest extraction's,
+    with each one's own encoder and settings, from the images the latest
+    was read from (:func:`~.features.extract_command`, each between
+    ``quote``), then run their meta-tests again."""
+    from .features import extract_command
+    commands, models, source = [], [], None
+    for name, entries in group:
+        newest, *older = _newest_first(entries)
+        source = newest['models'][0]
+        images = json_object_or_none(os.path.splitext(
+            newest['features'][source])[0] + '.json')
+        for e in older:
+            for model, path in e['features'].items():
+                recorded = os.path.splitext(path)[0] + '.json'
+                commands.append(quote + extract_command(
+                    path, name, json_object_or_none(recorded), recorded,
+                    images) + quote)
+                if model not in models:
+                    models.append(model)
+    return (f'extract {"them" if len(group) > 1 else "it"} again for '
+            f"{', '.join(models)} from the images {source}'s "
+            f'{"were" if len(group) > 1 else "was"} read from, then run '
+            f'{"its" if len(models) == 1 else "their"} meta-test again '
+            '(summarize.py then lists the commands): ' + '; '.join(commands))
+
+
+def other_images_note(other: Dict[str, List[dict]]) -> List[str]:
+    """The lines under a report on :func:`other_images`, a blank line
+    before each: the sets read from other images by some models, a line
+    per group (:func:`image_groups`) with the way out
+    (:func:`other_images_way`), and the sets of each model whose images
+    cannot be compared (no digest recorded); none when there is none."""
+    lines = []
+    for group in image_groups(other):
+        lines += ['', f'Other images: {other_images_words(group)}: their '
+                  'rows are not scored on the same images (the report\'s '
+                  f'JSON: other_images); {other_images_way(group, "`")}.']
+    unknown: Dict[str, List[str]] = {}
+    for name, entries in other.items():
+        for e in entries:
+            for model in e['models'] if not e['images_sha1'] else ():
+                unknown.setdefault(model, []).append(name)
+    for model, names in unknown.items():
+        lines += ['', f'Images unknown: {", ".join(names)} of {model} '
+                  'record no digest of their images (imported, or '
+                  'extracted before it was recorded): whether they are '
+                  'the images the other models read cannot be told.']
+    return lines
 
 
 def cell_marks(cell: dict) -> List[str]:
@@ -947,6 +1136,7 @@ def format_markdown(table: dict) -> str:
     parts += dtype_note(c.get('dtype') for c in cells)
     parts += normalised_note(c.get('normalised') for c in cells)
     parts += mixed_encoders_note(table.get('mixed_encoders') or {})
+    parts += other_images_note(table.get('other_images') or {})
     return '\n'.join(parts + left_out_lines(table.get('left_out') or ())) \
         + '\n'
 
@@ -1406,6 +1596,7 @@ def summarize(workdir: str,
     results, left_out = workdir_results(workdir, clf)
     table = build_table(results)
     table['mixed_encoders'] = mixed_encoders(results, workdir)
+    table['other_images'] = other_images(results, workdir)
     table['left_out'] = left_out
     out = report_paths(workdir, output,
                        'summary' if clf is None else f'summary_{clf}')
