@@ -3032,3 +3032,82 @@ def test_a_checkpoint_trained_on_unit_images_is_offered_the_options(
     assert len(lines) == 1 and 'to_rgb: unset -> True' in lines[0] and \
         lines[0].endswith('with a config whose model has the settings it '
                           'was trained with'), lines
+
+
+def test_sets_of_other_models_from_other_images_are_named(
+        synthetic_root, tmp_path, monkeypatch, capsys):
+    """The dataset written again in place (``make_synthetic.py --seed 1``:
+    the same file names and labels, other pixels) and clp's sets extracted
+    again: the shared labels and image paths are the same, so the check of
+    them passed without a word while fsp's sets stayed the features of the
+    images before, and every report paired the two models on other
+    images. The run now warns in one line naming fsp, its sets and the
+    commands that extract them again from the images there now, each with
+    fsp's own encoder and settings (its seeded random initialisation);
+    those commands run, the two models' sets record the same images and
+    nothing is said. Not a refusal: clp's new sets are the images there
+    now. Before the data changed: nothing said."""
+    import shlex
+    import shutil
+
+    from openselfsup.apis import extract as ex
+    from openselfsup.datasets.synthetic import (SyntheticSpec,
+                                                make_synthetic)
+    from openselfsup.utils import run_cli
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+    root = str(tmp_path / 'data')
+    shutil.copytree(synthetic_root, root)
+    workdir = str(tmp_path / 'w')
+    sets = (('nct_test.py', 'NCT_test', 'NCT'), ('lc.py', 'LC', 'LC25000'))
+
+    def run(model, seed, reuse=False):
+        return ex.extract_many(
+            [_config(c) for c, _, _ in sets], None,
+            [paths.features_path(workdir, model, n) for _, n, _ in sets],
+            data_roots=[os.path.join(root, d) for _, _, d in sets],
+            cfg_options={k: v for k, v in _options(root, 'NCT').items()
+                         if k != 'dataset.data_root'},
+            progress=False, random_init=True, seed=seed, reuse=reuse)
+
+    def digest(model, name):
+        with open(paths.provenance_path(workdir, model, name)) as f:
+            return json.load(f)['images_sha1']
+    run('fsp', 1)
+    run('clp', 0)
+    assert lines == []
+    # the same names, other pixels (the generator's own rerun)
+    make_synthetic(root, SyntheticSpec(
+        size=32, nct_train=12, nct_test=6, lc=8, paip_train_slides=2,
+        paip_test_slides=1, paip_per_class=4, seed=1))
+    run('clp', 0)
+    assert all(digest('clp', n) != digest('fsp', n) for _, n, _ in sets)
+    assert len(lines) == 1 and '\n' not in lines[0], lines
+    line = lines[0]
+    assert line.startswith(
+        f'{os.path.join(workdir, "extracted_feats")}: NCT_test, LC of fsp '
+        "were extracted from other images than this run's under the same "
+        'names'), line
+    assert 'clp' not in line.split('; extract them again')[0]
+    commands = line.split('from these images: ')[1].split('; ')
+    assert len(commands) == 2
+    for command, (config, name, domain) in zip(commands, sets):
+        words = shlex.split(command)
+        assert words[:2] == ['python', 'wsi_workdir/extract.py']
+        args = _cli().parse_args(words[2:])
+        assert args.random_init and args.seed == 1
+        assert args.output == [paths.features_path(workdir, 'fsp', name)]
+        assert args.data_root == [os.path.join(root, domain)]
+        assert args.config == [f'configs/extraction/{config}']
+        lines.clear()
+        cwd = os.getcwd()
+        os.chdir(REPO)  # the command's paths are the repository root's
+        try:
+            assert run_cli(_cli().main, words[2:]) == 0, \
+                capsys.readouterr().err
+        finally:
+            os.chdir(cwd)
+    assert all(digest('clp', n) == digest('fsp', n) for _, n, _ in sets)
+    lines.clear()
+    run('clp', 0, reuse=True)  # kept sets are judged too
+    assert lines == []

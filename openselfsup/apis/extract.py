@@ -81,8 +81,8 @@ from ..utils import (InputError, array_sha1, cfg_options_here,
                      check_distinct, check_finite,
                      check_replaceable, check_seed, check_writable,
                      config_sha1, file_sha1, file_sha256, files_sample_sha1,
-                     is_number, library_version, load_json, locked, save_set,
-                     settings_refused)
+                     is_number, json_object_or_none, library_version,
+                     load_json, locked, save_set, settings_refused)
 from ..utils.device import resolve_device
 from ..utils.io import to_jsonable
 
@@ -1476,6 +1476,66 @@ def write_outputs(listing: Dict, features: np.ndarray,
         save_set(files)
 
 
+def other_images_notes(records: Sequence[Dict]) -> List[str]:
+    """A line per workdir naming the other models whose sets of the names
+    ``records`` (a run's sets, written or kept) were written in its layout
+    from other images under the same names: their provenance records a
+    digest of a sample of the images' bytes (``images_sha1``) other than
+    the set's of this run (a dataset written again, and one model's sets
+    extracted again from it). The shared labels and image paths
+    (:func:`_check_shared`) are the same; every report would pair the two
+    models' results on the same task indices of other images
+    (``summarize.py`` notes them, ``--compare`` refuses them). The way out:
+    extract them again, each with its own encoder and settings as
+    recorded, from the images this run read
+    (:func:`~openselfsup.lowshot.features.extract_command`). Sets of no
+    recorded digest on either side (older files, imported features) are
+    not judged. Not a refusal: this run's sets are the images there now."""
+    from ..lowshot.features import extract_command
+    found: Dict[str, Dict[str, List[Tuple[str, str]]]] = OrderedDict()
+    for record in records:
+        features = (record.get('outputs') or {}).get('features')
+        mine = record.get('images_sha1')
+        if not features or not mine or not output_paths(features)['shared']:
+            continue
+        folder = os.path.dirname(os.path.dirname(features))
+        model, name = os.path.basename(os.path.dirname(features)), \
+            _set_name(output_paths(features))
+        workdir = os.path.dirname(folder)
+        for other in sorted(os.listdir(folder)):
+            recorded = paths.provenance_path(workdir, other, name)
+            prov = json_object_or_none(recorded) if other != model and \
+                os.path.isfile(recorded) else None
+            theirs = (prov or {}).get('images_sha1')
+            if theirs and theirs != mine:
+                found.setdefault(folder, OrderedDict()).setdefault(
+                    other, []).append((name, extract_command(
+                        paths.features_path(workdir, other, name), name,
+                        prov, recorded, record)))
+    lines = []
+    for folder, models in found.items():
+        sets = '; '.join(f'{", ".join(n for n, _ in done)} of {model}'
+                         for model, done in models.items())
+        one = sum(len(done) for done in models.values()) == 1
+        lines.append(
+            f'{folder}: {sets} {"was" if one else "were"} extracted from '
+            "other images than this run's under the same names (the "
+            'images_sha1 of their provenance differ: the dataset written '
+            'again since?); a summary notes them and summarize.py --compare '
+            "refuses to pair them with this run's; extract "
+            f'{"it" if one else "them"} again from these images: '
+            + '; '.join(c for done in models.values() for _, c in done))
+    return lines
+
+
+def warn_other_images(records: Sequence[Dict]) -> None:
+    """Log :func:`other_images_notes` of a run's sets as warnings, once
+    every set of the run is written (a model whose sets the same run
+    extracts again is not named)."""
+    for note in other_images_notes(records):
+        print_log(note, logger='current', level=logging.WARNING)
+
+
 def build_random_extractor(cfg, seed: int) -> torch.nn.Module:
     """The config's ``model`` at its own initialisation (``init_weights``),
     drawn from a seeded generator (:func:`~openselfsup.models.extraction.
@@ -1834,6 +1894,7 @@ def extract_many(configs: Sequence[str],
 
         _one_set(listing, normalise, fields, reuse_set, compute,
                  checkpoint or 'the random encoder', records, on_written)
+    warn_other_images(records)
     return records
 
 
@@ -2062,6 +2123,7 @@ def extract_external_many(configs: Sequence[str],
 
         _one_set(listing, normalise, fields, reuse_set, compute,
                  weights or source, records, on_written)
+    warn_other_images(records)
     return records
 
 
