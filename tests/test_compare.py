@@ -759,3 +759,42 @@ def test_models_scored_on_other_images_are_not_paired(tmp_path, capsys):
                'digest of their images')
     assert unknown in printed and 'Other images' not in printed, printed
     assert unknown in summarize(w)['markdown']
+
+
+def test_the_way_out_for_other_images_makes_nct_aug_as_copies(tmp_path):
+    """The way out of the other-images note and refusal extracts each set
+    of the older model again; for the ablation's NCT_aug (augmented
+    copies of NCT_train, copy-major) one pass over the list is what the
+    ablation refuses as no copies. NCT_aug gets the copies' command
+    (configs/extraction/nct_aug.py with --aug_times), another set one
+    pass of its own config, from the newer set's images."""
+    import shlex
+
+    from openselfsup.lowshot.report import other_images_way
+    w = str(tmp_path / 'w')
+
+    def entry(model, digest, date, name):
+        return dict(images_sha1=digest, models=[model],
+                    features={model: paths.features_path(w, model, name)},
+                    extracted={model: date}, files=[])
+    from openselfsup.utils import save_json
+    for model in ('a', 'b'):
+        for name in ('NCT_aug', 'NCT_test'):
+            save_json(paths.provenance_path(w, model, name), dict(
+                checkpoint=f'/w/{model}.pth', checkpoint_sha256='a' * 64,
+                checkpoint_kind='MoCo checkpoint', aug_times=2,
+                cfg_options={'dataset.data_root': f'/{model}/NCT'}))
+    for name, config, copies in (('NCT_aug', 'nct_aug.py', True),
+                                 ('NCT_test', 'nct_test.py', False)):
+        way = other_images_way([(name, [
+            entry('a', 'new', '2026-12-05', name),
+            entry('b', 'old', '2026-12-04', name)])])
+        words = shlex.split(way.split('(summarize.py then lists the '
+                                      'commands): ')[1])
+        assert words[words.index('--config') + 1] == \
+            f'configs/extraction/{config}', way
+        assert ('--aug_times' in words) == copies, way
+        if not copies:  # from a's images
+            assert words[words.index('--data-root') + 1] == '/a/NCT', way
+        assert words[words.index('--output') + 1] == \
+            paths.features_path(w, 'b', name)

@@ -898,16 +898,18 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
 
 def extract_command(out: str, name: str, prov, recorded_in: str,
                     images=None) -> str:
-    """The ``extract.py`` command that writes feature set ``name`` (not
-    ``NCT_aug``: :func:`copies_command`) to ``out`` with the encoder and
-    settings a provenance ``prov`` (the JSON ``recorded_in``) records
-    (:func:`_encoder_flags`; those that do not spell back as flags are
-    named as the JSON's), ``--pretrained CKPT`` where ``prov`` is none;
-    with ``images``, another set's provenance, from the folder of the
-    images that set was read from (:func:`_support_images`: its
-    ``--data-root`` as recorded; nothing where it read the config's own
-    folder)."""
+    """The ``extract.py`` command that writes feature set ``name`` to
+    ``out`` with the encoder and settings a provenance ``prov`` (the JSON
+    ``recorded_in``) records (:func:`_encoder_flags`; those that do not
+    spell back as flags are named as the JSON's), ``--pretrained CKPT``
+    where ``prov`` is none; with ``images``, another set's provenance,
+    from the folder of the images that set was read from
+    (:func:`_support_images`: its ``--data-root`` as recorded; nothing
+    where it read the config's own folder). ``NCT_aug``: the augmented
+    copies' way (:func:`_copies_way`), ``images`` aside."""
     config = name.lower()
+    if name == 'NCT_aug':
+        return _copies_way(out, prov, recorded_in)
     if not isinstance(prov, dict):
         return _EXTRACT_HINT.format(config=config, out=shlex.quote(out))
     flags, unmapped = _encoder_flags(prov)
@@ -1087,7 +1089,8 @@ def _joined(path: str, cwd: Optional[str]) -> str:
 def _support_images(prov, unmapped: List[str]) -> str:
     """`` --data-root <folder>`` (quoted) of the images ``NCT_train``'s
     provenance ``prov`` records having been read from, which its copies
-    are made of (:func:`check_copies_of` compares them), for the command
+    are made of (:func:`check_copies_of` compares them; any set's, for
+    :func:`extract_command` reading another model's images), for the command
     run from the repository root: its ``dataset.data_root``
     (``--data-root``'s), a relative one joined with the recorded ``cwd``
     it was relative to; without one, the config's own folder
