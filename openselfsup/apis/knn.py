@@ -193,6 +193,28 @@ def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
         f'knn_eval.{k}' for k in _NOT_THE_RESULT))
 
 
+#: the results' fields of :func:`knn_evaluation_settings`, in its order
+KNN_RECORD_KEYS = ('knn_settings', 'knn_files_sha1', 'knn_data_sha1',
+                   'knn_data_folders')
+
+
+def knn_evaluation_settings(knn_eval: dict) -> Tuple:
+    """Everything a kNN evaluation's results depend on beyond the model,
+    as :func:`check_own_results` compares them and the results record
+    them (under :data:`KNN_RECORD_KEYS`): ``(knn_settings,
+    knn_files_sha1, knn_data_sha1, knn_data_folders)`` of the plain
+    ``knn_eval`` section (:func:`knn_settings`; the data its files name,
+    :func:`knn_data_sha1`: data written again under the same metadata
+    gave results that read as this data's).
+
+    Raises:
+        InputError: a value without a fingerprint (:func:`knn_settings`).
+    """
+    values, files = knn_settings(knn_eval)
+    folders = knn_data_folders(knn_eval)
+    return values, files, knn_data_sha1(folders, values), folders
+
+
 def check_knn_section(cfg) -> None:
     """``knn_eval.py``'s check of the config's ``knn_eval`` section (the
     arguments of :func:`~openselfsup.evaluation.knn.run_knn`) before
@@ -947,9 +969,8 @@ def _check_same_settings(json_path: str, record: dict,
         there_files = there_files if isinstance(there_files, dict) else {}
         # the data folders' files where the record has them (written
         # before they were recorded: compared without them, as then)
-        there_data, here_data = judged_data(record, dict(zip((
-            'knn_settings', 'knn_files_sha1', 'knn_data_sha1',
-            'knn_data_folders'), settings)), now=True)
+        there_data, here_data = judged_data(
+            record, dict(zip(KNN_RECORD_KEYS, settings)), now=True)
         change = _settings_change(
             with_files(there, there_files, there_data),
             with_files(*settings[:2], here_data),
@@ -1105,14 +1126,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                          'in the config')
     check_knn_arguments(checkpoint, checkpoint is None, out_dir=out_dir)
     try:  # what the evaluation is beyond the model, before the model
-        settings = knn_settings(cfg.knn_eval.to_dict())
+        settings = knn_evaluation_settings(cfg.knn_eval.to_dict())
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
-    # and the data its files name: the patches, by their folders' listing
-    # and a sample of their bytes (data written again under the same
-    # metadata gave results that read as this data's)
-    folders = knn_data_folders(cfg.knn_eval.to_dict())
-    settings = (*settings, knn_data_sha1(folders, settings[0]), folders)
     sha1 = model_files = trained = None
     if checkpoint is not None:
         # the checkpoint whole (in a run's work dir, the one it picks),
@@ -1264,10 +1280,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         res['model_files_sha1'] = model_files
         # and what each was (a folder replaced by a file keeps its path)
         res['model_files_kind'] = _digest_nouns(model_files, model_flat)
-    res['knn_settings'], res['knn_files_sha1'] = settings[:2]
-    # the data folders' files, and where they are (knn_summary.py reads
-    # them again to tell results of data written since)
-    res['knn_data_sha1'], res['knn_data_folders'] = settings[2:]
+    # the settings, the data folders' files, and where they are
+    # (knn_summary.py reads them again to tell results of data written
+    # since)
+    res.update(zip(KNN_RECORD_KEYS, settings))
     # one name for every output, the files' stem (the config's name at
     # initialisation: several models' baselines share a folder); the title
     # says when k was capped at the bank
