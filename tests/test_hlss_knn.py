@@ -2891,3 +2891,76 @@ def test_knn_eval_help_says_what_it_refuses_and_which_size_it_compares(
         'compared' in text, text
     assert 'kNN evaluation is for HLSS / HiDisc encoders (model.type ' \
         + ', '.join(repr(t) for t in KNN_MODEL_TYPES) + ')' in text, text
+
+
+def test_a_file_beside_the_patches_is_not_other_data(tmp_path, monkeypatch):
+    """A kNN data folder's digest was of every file in it: a README
+    written beside the patches (the patches and metadata unchanged) made
+    knn_summary.py refuse the earlier results as 'other kNN settings' and
+    the checkpoint's rerun be refused ('delete it'). The digest is now of
+    what the evaluation reads: the patches the metadata names (joined to
+    data_root), the metadata and split by their own SHA-1. A file added
+    beside them changes nothing; a named patch written over is still
+    refused, in the words of the patch files, and still marked by the
+    summary, read from another directory too (the metadata recorded)."""
+    import json
+
+    from openselfsup.apis.knn import (KNN_RECORD_KEYS, check_own_results,
+                                      knn_evaluation_settings)
+    from openselfsup.apis.knn_summary import check_one_setting, \
+        data_written_over
+    from openselfsup.utils import files_sample_sha1
+    data = tmp_path / 'M2'
+    names = [f'patches/P{p}/S0/{i}.png' for p in range(2) for i in range(3)]
+    for name in names:
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_bytes(name.encode())
+    (data / 'metadata.json').write_text(json.dumps({
+        f'P{p}': {'class': 'TUM' if p else 'NOR',
+                  'slides': {'S0': names[3 * p:3 * p + 3]}}
+        for p in range(2)}))
+    (data / 'split.json').write_text(json.dumps({'train': ['P0'],
+                                                 'val': ['P1']}))
+    monkeypatch.chdir(tmp_path)  # the metadata given relative to here
+    knn = {side: dict(type='HierarchicalPatchDataset', data_root=str(data),
+                      metadata='M2/metadata.json', split='M2/split.json',
+                      split_name=name)
+           for side, name in (('bank', 'train'), ('query', 'val'))}
+    settings = knn_evaluation_settings(knn)
+    then = settings[KNN_RECORD_KEYS.index('knn_data_sha1')]
+    paths = sorted(str(data / n) for n in names)
+    ref = hashlib.sha1(''.join(f'{n}\n' for n in sorted(names)).encode())
+    ref.update(files_sample_sha1(paths).encode())
+    assert set(then.values()) == {ref.hexdigest() + ':patches'}, then
+    ckpt, sa = '/runs/run/iter_2.pth', 'a' * 40
+    record = dict(checkpoint=ckpt, checkpoint_sha1=sa, config='/c/a.py',
+                  patch={'n': 3}, slide={'n': 1}, patient={'n': 1},
+                  **dict(zip(KNN_RECORD_KEYS, settings)))
+    path = str(tmp_path / 'knn_iter_2.json')
+    with open(path, 'w') as f:
+        json.dump(record, f)
+    (data / 'README.txt').write_text('notes')
+    (data / 'patches' / 'P0' / 'notes.txt').write_text('more notes')
+    assert knn_evaluation_settings(knn) == settings
+    check_own_results(path, ckpt, sa, config='/c/a.py',
+                      settings=knn_evaluation_settings(knn))
+    later = dict(record, **dict(zip(KNN_RECORD_KEYS,
+                                    knn_evaluation_settings(knn))))
+    check_one_setting(['a.json', 'b.json'], [record, later])
+    monkeypatch.chdir(data / 'patches')  # the summary from elsewhere
+    assert data_written_over([record]) == [None]
+    monkeypatch.chdir(tmp_path)
+    (data / names[4]).write_bytes(b'written over')
+    now = dict(zip(KNN_RECORD_KEYS, knn_evaluation_settings(knn)))[
+        'knn_data_sha1']['knn_eval.bank.data_root']
+    assert now != then['knn_eval.bank.data_root']
+    with pytest.raises(InputError) as err:
+        check_own_results(path, ckpt, sa, config='/c/a.py',
+                          settings=knn_evaluation_settings(knn))
+    assert (f'(the patch files the metadata in {data} names '
+            '(knn_eval.bank.data_root: their sorted paths and a sample of '
+            f'them, SHA-1): {then["knn_eval.bank.data_root"][:12]} -> '
+            f'{now[:12]}; 1 more differs)') in str(err.value), err.value
+    monkeypatch.chdir(data / 'patches')
+    assert data_written_over([record]) == [
+        {k: now for k in then}]

@@ -195,24 +195,28 @@ def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
 
 #: the results' fields of :func:`knn_evaluation_settings`, in its order
 KNN_RECORD_KEYS = ('knn_settings', 'knn_files_sha1', 'knn_data_sha1',
-                   'knn_data_folders')
+                   'knn_data_folders', 'knn_data_metadata')
 
 
 def knn_evaluation_settings(knn_eval: dict) -> Tuple:
     """Everything a kNN evaluation's results depend on beyond the model,
     as :func:`check_own_results` compares them and the results record
     them (under :data:`KNN_RECORD_KEYS`): ``(knn_settings,
-    knn_files_sha1, knn_data_sha1, knn_data_folders)`` of the plain
-    ``knn_eval`` section (:func:`knn_settings`; the data its files name,
-    :func:`knn_data_sha1`: data written again under the same metadata
-    gave results that read as this data's).
+    knn_files_sha1, knn_data_sha1, knn_data_folders,
+    knn_data_metadata)`` of the plain ``knn_eval``
+    section (:func:`knn_settings`; the data its files name, the patches
+    by their paths and a sample of their bytes, :func:`knn_data_sha1`:
+    data written again under the same metadata gave results that read
+    as this data's).
 
     Raises:
         InputError: a value without a fingerprint (:func:`knn_settings`).
     """
     values, files = knn_settings(knn_eval)
     folders = knn_data_folders(knn_eval)
-    return values, files, knn_data_sha1(folders, values), folders
+    metadata = knn_data_metadata(knn_eval)
+    return (values, files, knn_data_sha1(folders, values, metadata),
+            folders, metadata)
 
 
 def check_knn_section(cfg) -> None:
@@ -304,6 +308,9 @@ class NamedPatches(NamedTuple):
     #: (:func:`_top_level`): :func:`patches_folder` falls back to the
     #: metadata's folder, :func:`fallen_back_patches` gives the files
     top_level: bool
+    #: the paths as the metadata writes them, normalized, sorted, each
+    #: once: what a ``data_root`` is joined to (:func:`named_patch_files`)
+    names: Tuple[str, ...] = ()
 
 
 def named_patches(metadata: str) -> Optional[NamedPatches]:
@@ -329,16 +336,38 @@ def _read_patches(metadata: str) -> Optional[NamedPatches]:
     try:
         with open(metadata, encoding='utf-8') as f:
             patients = json.load(f)
-        paths = tuple(sorted({os.path.normpath(os.path.join(root, p))
+        names = tuple(sorted({os.path.normpath(p)
                               for entry in patients.values()
                               for paths in entry['slides'].values()
                               for p in paths}))
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return None
-    if not paths:
+    if not names:
         return None
+    paths = _joined(root, names)
     folder = os.path.commonpath(sorted({os.path.dirname(p) for p in paths}))
-    return NamedPatches(paths, folder, _top_level(folder))
+    return NamedPatches(paths, folder, _top_level(folder), names)
+
+
+def _joined(root: str, names) -> Tuple[str, ...]:
+    """The patch ``names`` of a metadata joined to ``root`` as the dataset
+    joins them, normalized, sorted, each once."""
+    return tuple(sorted({os.path.normpath(os.path.join(root, n))
+                         for n in names}))
+
+
+def named_patch_files(metadata: str, data_root: str = ''
+                      ) -> Optional[List[str]]:
+    """The files a kNN dataset of ``layout='metadata'`` reads: each patch
+    its ``metadata`` names, joined to ``data_root`` or, without one, to
+    the metadata's folder (:func:`~openselfsup.datasets.data_files.
+    patch_root`), absolute, sorted; None where the metadata cannot be
+    read as such or names no patch (:func:`named_patches`)."""
+    named = named_patches(metadata)
+    if named is None:
+        return None
+    return list(_joined(data_root, named.names) if data_root
+                else named.paths)
 
 
 def _top_level(folder: str) -> bool:
@@ -366,42 +395,90 @@ def fallen_back_patches(metadata: str) -> Optional[List[str]]:
 # recorded before it (the metadata's folder) is no evidence either way
 
 
+def knn_data_metadata(knn_eval: dict) -> Dict[str, str]:
+    """``{dotted key: absolute metadata file}`` of the kNN datasets of
+    ``layout='metadata'`` (a plain ``knn_eval`` section), under the key
+    of their data folder (:func:`knn_data_folders`, ``...data_root``):
+    the file whose named patches :func:`knn_data_sha1` digests, as the
+    results record it (``knn_data_metadata``), so that
+    ``tools/knn_summary.py`` reads the same file from any directory."""
+    out = {}
+    for side in ('bank', 'query'):
+        part = knn_eval.get(side)
+        if not isinstance(part, dict) or \
+                part.get('layout', 'metadata') != 'metadata':
+            continue
+        meta = part.get('metadata')
+        if isinstance(meta, str) and meta:
+            out[f'knn_eval.{side}.data_root'] = os.path.abspath(meta)
+    return out
+
+
 def knn_data_sha1(folders: Dict[str, str],
-                  settings: Optional[Dict] = None
+                  settings: Optional[Dict] = None,
+                  metadata: Optional[Dict[str, str]] = None
                   ) -> Dict[str, Optional[str]]:
-    """``{dotted key: digest}`` of the data folders ``folders``
-    (:func:`knn_data_folders`): each one's listing and a sample of its
-    files (:func:`~openselfsup.config.data_folder_digests`), as the
-    results record them (``knn_data_sha1``): the metadata's SHA-1 does
-    not change where the patches were written again under the same
-    names (the synthetic generator run again with another size or
-    stain variation). Where ``settings`` (:func:`knn_settings`, as
-    recorded) give a dataset no ``data_root`` and its metadata, lying in
-    the folder recorded, names patches whose folder is top-level
-    (:func:`fallen_back_patches`), the digest is of those files instead
-    (their sorted paths and a sample of 16 of them,
+    """``{dotted key: digest}`` of the data the kNN datasets of
+    ``folders`` (:func:`knn_data_folders`) read, as the results record
+    them (``knn_data_sha1``): the metadata's SHA-1 does not change where
+    the patches were written again under the same names (the synthetic
+    generator run again with another size or stain variation).
+
+    Where ``metadata`` (:func:`knn_data_metadata`, as recorded) gives the
+    dataset's metadata file and it names patches, the digest is of those
+    files (:func:`named_patch_files`, joined to the ``data_root`` that
+    ``settings`` (:func:`knn_settings`) give, which is the folder; their
+    sorted paths, relative to the folder where they lie under it
+    (:func:`_listed_names`), and a sample of 16 of them,
     :func:`~openselfsup.utils.fingerprint.listing_sha1`), ended by
-    :data:`PATCHES_DIGEST`."""
+    :data:`PATCHES_DIGEST`: what the evaluation reads, not every file of
+    the folder (a README written beside the patches read as other data,
+    and refused the rerun of a checkpoint). Without it (results written
+    before it was recorded), the rules they were recorded by: where the
+    dataset has no ``data_root`` and its metadata, lying in the folder
+    recorded, names patches whose folder is top-level
+    (:func:`fallen_back_patches`), the same digest of those files; else
+    the folder's listing and a sample of its files
+    (:func:`~openselfsup.config.data_folder_digests`)."""
     from ..utils.fingerprint import listing_sha1
     out, rest = {}, {}
     for key, folder in folders.items():
-        files = _fallen_back_files(key, folder, settings or {})
+        files = _digested_files(key, folder, settings or {}, metadata or {})
         if files is None:
             rest[key] = folder
             continue
-        digest = listing_sha1(files, files)
+        digest = listing_sha1(_listed_names(files, folder), files)
         out[key] = None if digest is None else digest + PATCHES_DIGEST
     out.update(data_folder_digests(rest))
     return {k: out[k] for k in folders}
 
 
-def _fallen_back_files(key: str, folder: Any, settings: Dict
-                       ) -> Optional[List[str]]:
-    """:func:`fallen_back_patches` of the metadata of ``key``'s dataset
-    where it has no ``data_root`` and lay in the recorded ``folder``
-    (:func:`_recorded_meta_file`); None where another rule holds."""
-    meta_file = _recorded_meta_file(key, folder, settings)
-    return None if meta_file is None else fallen_back_patches(meta_file)
+def _listed_names(files: List[str], folder: Any) -> List[str]:
+    """The names :func:`knn_data_sha1` lists the patch ``files`` by: each
+    one's path relative to the data ``folder`` where it lies under it
+    (the same data elsewhere, a ``data_root`` given relative and run
+    from another directory, is the same data), else its absolute path
+    (the top-level fall-back's patches, as it recorded them)."""
+    if not isinstance(folder, str):
+        return files
+    top = os.path.join(folder, '')
+    return [os.path.relpath(f, folder) if f.startswith(top) else f
+            for f in files]
+
+
+def _digested_files(key: str, folder: Any, settings: Dict,
+                    metadata: Dict[str, str]) -> Optional[List[str]]:
+    """The files :func:`knn_data_sha1` digests for the dataset of ``key``
+    in place of its ``folder``: the patches its recorded ``metadata``
+    file names (:func:`named_patch_files`), or without one those of
+    :func:`fallen_back_patches`; None where its folder is digested."""
+    meta = metadata.get(key) if isinstance(metadata, dict) else None
+    if not isinstance(meta, str):
+        meta_file = _recorded_meta_file(key, folder, settings)
+        return None if meta_file is None else fallen_back_patches(meta_file)
+    root = settings.get(key) if isinstance(settings, dict) else None
+    return named_patch_files(meta, folder if root and isinstance(
+        folder, str) else '')
 
 
 def _recorded_meta_file(key: str, folder: Any, settings: Any
@@ -497,8 +574,6 @@ def unjudged_data_keys(there: Any, here: Any, now: bool = False
     if not (isinstance(there_d, dict) and isinstance(here_d, dict)):
         return {}
     earlier = _earlier_rule_sides(there, here, now)
-    folders = there.get('knn_data_folders')
-    folders = folders if isinstance(folders, dict) else {}
     out = {}
     for key in set(there_d) & set(here_d):
         old, new = there_d[key], here_d[key]
@@ -510,11 +585,25 @@ def unjudged_data_keys(there: Any, here: Any, now: bool = False
                 not now and is_patches_digest(old) != is_patches_digest(new):
             out[key] = 'folder_digest'
         elif is_patches_digest(old) and not is_patches_digest(new):
-            meta = _recorded_meta_file(key, folders.get(key),
-                                       there.get('knn_settings'))
+            meta = digested_metadata(there, key)
             if meta is None or named_patches(meta) is None:
                 out[key] = 'metadata_unread'
     return out
+
+
+def digested_metadata(record: dict, key: str) -> Optional[str]:
+    """The metadata file whose named patches a results ``record``'s data
+    digest of ``key`` is of: the one it records (``knn_data_metadata``),
+    or, recorded before that was, the one of the top-level fall-back
+    (:func:`_recorded_meta_file`); None where neither is known."""
+    metadata = record.get('knn_data_metadata')
+    meta = metadata.get(key) if isinstance(metadata, dict) else None
+    if isinstance(meta, str):
+        return meta
+    folders = record.get('knn_data_folders')
+    return _recorded_meta_file(key, (folders if isinstance(folders, dict)
+                                     else {}).get(key),
+                               record.get('knn_settings'))
 
 
 def _earlier_rule_sides(there: dict, here: dict, now: bool) -> Set[str]:

@@ -257,10 +257,17 @@ def data_now(records: Sequence[dict]) -> List[Dict[str, Optional[str]]]:
                     continue
                 # the patches' files where the fall-back read them
                 # (knn_data_sha1): their metadata is in the folder
-                seen = (folder, _meta_setting(r, key))
+                # and the patches its recorded metadata names, where it
+                # records one (knn_data_metadata)
+                metadata = r.get('knn_data_metadata')
+                seen = (folder, _meta_setting(r, key), json.dumps(
+                    metadata.get(key) if isinstance(metadata, dict)
+                    else None, default=str))
                 if seen not in read:
                     read[seen] = knn_data_sha1(
-                        {key: folder}, r.get('knn_settings'))[key]
+                        {key: folder}, r.get('knn_settings'),
+                        metadata if isinstance(metadata, dict)
+                        else None)[key]
                 digests[key] = read[seen]
         now.append(digests)
     return now
