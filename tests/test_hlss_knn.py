@@ -2964,3 +2964,17 @@ def test_a_file_beside_the_patches_is_not_other_data(tmp_path, monkeypatch):
     monkeypatch.chdir(data / 'patches')
     assert data_written_over([record]) == [
         {k: now for k in then}]
+    # the metadata rewritten (a patch dropped): the line names the
+    # metadata, which changed, not the patch list that changes with it
+    monkeypatch.chdir(tmp_path)
+    meta = json.loads((data / 'metadata.json').read_text())
+    meta['P0']['slides']['S0'].pop()
+    (data / 'metadata.json').write_text(json.dumps(meta))
+    with pytest.raises(InputError) as err:
+        check_own_results(path, ckpt, sa, config='/c/a.py',
+                          settings=knn_evaluation_settings(knn))
+    changed = dict(zip(KNN_RECORD_KEYS, knn_evaluation_settings(knn)))[
+        'knn_files_sha1']['knn_eval.bank.metadata']
+    assert ('(the contents of the file knn_eval.bank.metadata names, '
+            f'SHA-1: {record["knn_files_sha1"]["knn_eval.bank.metadata"][:12]}'
+            f' -> {changed[:12]}; ') in str(err.value), err.value

@@ -676,7 +676,11 @@ def _settings_change(there: Dict, here: Dict,
     ``there`` differ from ``here`` (:func:`with_files`), the recorded
     value first, and how many more differ
     (:func:`~openselfsup.config.first_difference`); None when they
-    agree. ``folders``: the data folders by key, named in the line."""
+    agree. ``folders``: the data folders by key, named in the line. The
+    digest of the patches a metadata names is left out where that
+    metadata's own SHA-1 differs too (:func:`_metadata_changed`): the
+    line names the metadata, which changed, not the images it names (it
+    led with them, the metadata among "3 more")."""
     def describe(key, old, new):
         if key.startswith('file.'):
             return file_contents_change(key, old, new)
@@ -684,7 +688,21 @@ def _settings_change(there: Dict, here: Dict,
             return data_contents_change(key, old, new, (folders or {}).get(
                 key[len('data.'):]))
         return key_change(key, old, new)
-    return first_difference(there, here, describe)
+    return first_difference(there, here, describe,
+                            skip=_metadata_changed(there, here))
+
+
+def _metadata_changed(there: Dict, here: Dict) -> List[str]:
+    """The ``data.<...>.data_root`` keys of two :func:`with_files` dicts
+    whose dataset's metadata file differs in its SHA-1
+    (``file.<...>.metadata``): the patches it names are another list."""
+    out = []
+    for key in set(there) & set(here):
+        if key.startswith('data.') and key.endswith('.data_root'):
+            meta = 'file.' + key[len('data.'):-len('data_root')] + 'metadata'
+            if there.get(meta, UNSET) != here.get(meta, UNSET):
+                out.append(key)
+    return out
 
 
 #: the settings of :data:`_PATIENT_SETTINGS` that are paths (a relative
