@@ -222,17 +222,20 @@ def counts_a_folder(key: str) -> bool:
 
 def first_difference(there: dict, here: dict,
                      describe: Callable[[str, Any, Any], str],
-                     skip: Sequence[str] = ()) -> Optional[str]:
+                     skip: Sequence[str] = (),
+                     last: Sequence[str] = ()) -> Optional[str]:
     """The first key (the shallowest, then by name) in which the flat
     settings recorded ``there`` differ from ``here``, as ``describe(key,
     recorded value, this value)`` writes it (:data:`UNSET`: a key one side
     does not have), and how many more differ; None when they agree (the
-    keys ``skip`` and those below them aside). How the lambda sweep and the
-    kNN results name what differs from an earlier record."""
+    keys ``skip`` and those below them aside; the keys ``last`` named
+    only where no other differs, counted among the more). How the lambda
+    sweep and the kNN results name what differs from an earlier
+    record."""
     diff = sorted((k for k in set(there) | set(here)
                    if not key_below(k, skip) and
                    there.get(k, UNSET) != here.get(k, UNSET)),
-                  key=lambda k: (k.count('.'), k))
+                  key=lambda k: (k in last, k.count('.'), k))
     if not diff:
         return None
     more = '' if len(diff) == 1 else \

@@ -2977,4 +2977,5 @@ def test_a_file_beside_the_patches_is_not_other_data(tmp_path, monkeypatch):
         'knn_files_sha1']['knn_eval.bank.metadata']
     assert ('(the contents of the file knn_eval.bank.metadata names, '
             f'SHA-1: {record["knn_files_sha1"]["knn_eval.bank.metadata"][:12]}'
-            f' -> {changed[:12]}; ') in str(err.value), err.value
+            f' -> {changed[:12]}; 3 more differ)') in str(err.value), \
+        err.value  # the query's metadata and both patch lists counted

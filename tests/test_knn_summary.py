@@ -786,8 +786,9 @@ def test_a_patch_files_result_whose_metadata_changed_since(
         f'{work} ({", ".join(keys)}) was written again since it was '
         'evaluated'), lines
     assert f'{folder_now[:12]} now' in lines[0], lines
-    # knn_eval.py's rerun: refused by the data too (the first key that
-    # differs), not only by the metadata file's SHA-1
+    # knn_eval.py's rerun: refused by the data too (counted), not only
+    # by the metadata file's SHA-1, which the line names first (what
+    # changed: the patch list changes with it)
     folders = knn_data_folders(knn)
     assert set(folders.values()) == {str(tmp_path / 'x' / 'P0')}
     now = knn_data_sha1(folders, knn_settings(knn)[0])
@@ -795,12 +796,14 @@ def test_a_patch_files_result_whose_metadata_changed_since(
         check_own_results(path, rec['checkpoint'], rec['checkpoint_sha1'],
                           config=rec['config'], settings=(
                               *knn_settings(knn), now, folders))
-    then = recorded['knn_data_sha1'][keys[0]]
-    assert (f'(the data {keys[0]} reads (then the patch files its metadata '
-            'named: their sorted paths and a sample of them; now the data '
-            f'in {tmp_path / "x" / "P0"}: its listing and a sample of its '
-            f'files; SHA-1): {then[:12]} -> {now[keys[0]][:12]}; 3 more '
-            'differ)') in str(err.value), err.value
+    meta_key = keys[0][:-len('data_root')] + 'metadata'
+    assert (f'(the contents of the file {meta_key} names, SHA-1: '
+            f'{files[meta_key][:12]} -> '
+            f'{knn_settings(knn)[1][meta_key][:12]}; 3 more differ)'
+            ) in str(err.value), err.value
+    from openselfsup.apis.knn import judged_data
+    then, here = judged_data(rec, dict(rec, knn_data_sha1=now), now=True)
+    assert then == recorded['knn_data_sha1'] and here == now != then
 
 
 def test_two_metadata_files_of_one_folder_are_named_apart(

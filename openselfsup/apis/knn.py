@@ -677,10 +677,10 @@ def _settings_change(there: Dict, here: Dict,
     value first, and how many more differ
     (:func:`~openselfsup.config.first_difference`); None when they
     agree. ``folders``: the data folders by key, named in the line. The
-    digest of the patches a metadata names is left out where that
+    digest of the patches a metadata names comes last where that
     metadata's own SHA-1 differs too (:func:`_metadata_changed`): the
-    line names the metadata, which changed, not the images it names (it
-    led with them, the metadata among "3 more")."""
+    line names the metadata, which changed, not first the images it
+    names (it led with them, the metadata among "3 more")."""
     def describe(key, old, new):
         if key.startswith('file.'):
             return file_contents_change(key, old, new)
@@ -689,7 +689,7 @@ def _settings_change(there: Dict, here: Dict,
                 key[len('data.'):]))
         return key_change(key, old, new)
     return first_difference(there, here, describe,
-                            skip=_metadata_changed(there, here))
+                            last=_metadata_changed(there, here))
 
 
 def _metadata_changed(there: Dict, here: Dict) -> List[str]:
