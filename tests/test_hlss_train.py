@@ -1049,3 +1049,82 @@ def test_the_logged_kl_terms_are_averaged_as_the_losses(hier_root, tmp_path,
         assert len(raw) == 4
         assert tag[key] == pytest.approx(np.mean(raw[-2:]), rel=1e-5), \
             (key, raw, line)
+
+
+def test_a_query_of_some_of_the_banks_classes_is_evaluated_in_its_labels(
+        tmp_path, monkeypatch):
+    """A query metadata holding 2 of the bank's 4 classes (NORM, TUM)
+    was refused in a bare line (`kNN: bank and query datasets disagree on
+    classes`, naming no file, class or way out): each dataset numbers the
+    classes its own metadata holds, the query NORM 0 and TUM 1, the bank
+    NORM 1 and TUM 3. The bank's classes are the label space and the
+    query's labels are renumbered in it by name; the accuracies agree
+    with a brute-force kNN that votes by class name (any features)."""
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.datasets.synthetic import (HierarchicalSpec,
+                                                make_synthetic_hierarchical)
+    from openselfsup.evaluation import knn as knn_module
+    init_default_scope('openselfsup')
+    root = tmp_path / 'hier'
+    make_synthetic_hierarchical(str(root), HierarchicalSpec(
+        size=16, classes=('ADI', 'NORM', 'STR', 'TUM'), train_patients=2,
+        val_patients=1, slides=(1, 1), patches=(2, 3), seed=0))
+    meta = json.load(open(root / 'metadata.json'))
+    split = json.load(open(root / 'split.json'))
+    kept = [p for p in split['val'] if meta[p]['class'] in ('NORM', 'TUM')]
+    json.dump({p: meta[p] for p in kept}, open(root / 'query_meta.json', 'w'))
+    json.dump({'val': kept}, open(root / 'query_split.json', 'w'))
+    pipeline = [dict(type='LoadImageFromFile'),
+                dict(type='PackInputs', meta_keys=('img_path',))]
+    bank = dict(type='HierarchicalPatchDataset', data_root=str(root),
+                metadata=str(root / 'metadata.json'),
+                split=str(root / 'split.json'), split_name='train',
+                pipeline=pipeline)
+    query = dict(bank, metadata=str(root / 'query_meta.json'),
+                 split=str(root / 'query_split.json'), split_name='val')
+    data = knn_module.prepare_knn_data(bank, query)
+    assert data.classes == ('ADI', 'NORM', 'STR', 'TUM')
+    assert not data.unpredictable
+    names = {os.path.normpath(os.path.join(str(root), p)): meta[pid]['class']
+             for pid in meta for s in meta[pid]['slides'].values() for p in s}
+    truth = [names[os.path.normpath(p)] for p in data.query_info['path']]
+    assert [data.classes[i] for i in data.query_info['label']] == truth
+    assert set(truth) == {'NORM', 'TUM'}
+    rng = np.random.default_rng(0)
+    feats = {}
+    monkeypatch.setattr(knn_module, 'extract_features', lambda m, loader,
+                        desc: feats.setdefault(desc, rng.normal(
+                            size=(len(loader.dataset), 8))))
+    k, t = 3, 0.07
+    res = knn_module.evaluate_knn_data(None, data, k=k, temperature=t)
+    bank_names = [names[os.path.normpath(p)] for p in data.bank_info['path']]
+    b, q = feats['kNN bank'], feats['kNN queries']
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    q = q / np.linalg.norm(q, axis=1, keepdims=True)
+    preds = []
+    for row in q:  # brute force, votes summed by class name
+        sims = b @ row
+        votes = {}
+        for j in np.argsort(-sims)[:k]:
+            votes[bank_names[j]] = votes.get(bank_names[j], 0) + \
+                np.exp(sims[j] / t)
+        preds.append(max(votes, key=votes.get))
+    hits = np.array([p == y for p, y in zip(preds, truth)])
+    assert res['patch']['acc'] == pytest.approx(hits.mean())
+    assert res['patch']['mca'] == pytest.approx(np.mean(
+        [hits[[y == c for y in truth]].mean() for c in ('NORM', 'TUM')]))
+
+
+def test_a_query_class_the_bank_lacks_joins_the_label_space_after_its():
+    """A query class the bank has none of (hand-computed): the bank's
+    classes keep their numbers, the query's LYM is numbered after them
+    (no bank patch votes for it: classes_without_bank names it), TUM
+    takes the bank's number."""
+    from openselfsup.evaluation.knn import bank_label_space
+    classes, labels = bank_label_space(('ADI', 'TUM'), ('LYM', 'TUM'),
+                                       [0, 1, 1, 0])
+    assert classes == ('ADI', 'TUM', 'LYM')
+    assert labels.tolist() == [2, 1, 1, 2]
+    classes, labels = bank_label_space(('ADI', 'TUM'), ('ADI', 'TUM'), [1, 0])
+    assert classes == ('ADI', 'TUM') and labels.tolist() == [1, 0]

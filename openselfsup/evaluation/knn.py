@@ -338,6 +338,39 @@ def classes_without_bank(bank_info: dict, query_info: dict,
         np.asarray(query_info['label']).tolist()) - bank)]
 
 
+def bank_label_space(bank_classes: Sequence[str],
+                     query_classes: Sequence[str], query_labels
+                     ) -> Tuple[tuple, np.ndarray]:
+    """The classes of a kNN evaluation and the query labels in them.
+
+    A hierarchical dataset's classes are the sorted names its own
+    metadata holds, and its labels index them: a query metadata holding
+    2 of the bank's 4 classes numbered them 0 and 1, the bank's 0 to 3
+    (refused: ``kNN: bank and query datasets disagree on classes``,
+    naming neither file nor class; the published HLSS code, whose
+    datasets number their own classes too, would have compared the two
+    numberings). The bank's classes are the label space: its classes,
+    in its order, then any query class it lacks (no bank patch votes for
+    it: :func:`classes_without_bank` says so); each query label is
+    renumbered by its class name. Where the two lists agree (the
+    published setting) nothing changes.
+
+    Args:
+        bank_classes, query_classes (sequence[str]): each dataset's
+            ``metainfo['classes']``.
+        query_labels (array): ``[M]`` query labels indexing
+            ``query_classes``.
+
+    Returns:
+        tuple: (classes, query labels indexing them).
+    """
+    classes = tuple(bank_classes) + tuple(
+        c for c in query_classes if c not in bank_classes)
+    where = np.array([classes.index(c) for c in query_classes], np.int64)
+    labels = np.asarray(query_labels, np.int64)
+    return classes, where[labels] if len(labels) else labels
+
+
 def _warn(message: str) -> None:
     from mmengine.logging import print_log
     print_log(message, logger='current', level=logging.WARNING)
@@ -356,7 +389,8 @@ class KNNData(NamedTuple):
     Attributes:
         bank_loader, query_loader: DataLoaders over the two datasets, in
             item order.
-        classes (tuple): the class names (the datasets agree on them).
+        classes (tuple): the class names: the bank's, then any query class
+            it lacks (:func:`bank_label_space`).
         bank_info, query_info (dict): the datasets' ``hierarchy_arrays()``.
         shared (list): the query patients who also have patches in the bank
             (:func:`shared_patients`).
@@ -384,8 +418,8 @@ def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
                      num_workers: int = 0,
                      trained_patients: Optional[Sequence[str]] = ()
                      ) -> KNNData:
-    """Build the bank and query datasets and their loaders, check that they
-    agree on the classes, read their hierarchy and say (one warning line
+    """Build the bank and query datasets and their loaders, number the
+    query's classes in the bank's, read their hierarchy and say (one warning line
     each) when query patients also have patches in the bank, when query
     patch files are also bank patches (under another patient name), and
     when query patients were trained on. The training hook does this
@@ -402,17 +436,20 @@ def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
             not be read (the check is not made, and the results say so:
             ``trained_patients: None``).
 
+    The bank's classes are the label space; the query's labels are
+    renumbered in it by name (:func:`bank_label_space`: a query holding
+    some of the bank's classes is evaluated, not refused).
+
     Raises:
-        InputError: the datasets disagree on the classes (or a dataset
-            refuses its input).
+        InputError: a dataset refuses its input.
     """
     bank_ds, bank_loader = _loader(bank, batch_size, num_workers)
     query_ds, query_loader = _loader(query, batch_size, num_workers)
-    classes = tuple(bank_ds.metainfo['classes'])
-    if tuple(query_ds.metainfo['classes']) != classes:
-        raise InputError('kNN: bank and query datasets disagree on classes')
     bank_info = bank_ds.hierarchy_arrays()
     query_info = query_ds.hierarchy_arrays()
+    classes, query_info['label'] = bank_label_space(
+        bank_ds.metainfo['classes'], query_ds.metainfo['classes'],
+        query_info['label'])
     shared = shared_patients(bank_info, query_info)
     if shared:
         _warn(f'kNN: {len(shared)} query patient(s) also have patches '
