@@ -2167,9 +2167,9 @@ def options_note(cfg: Config, cfg_options: Dict[str, Any],
     value is no copy), so none is changed."""
     import textwrap
     def said(keys):
-        return [f'#   {key}='
-                f'{option_text(cfg_options[key]) or repr(cfg_options[key])}'
-                for key in keys]
+        return ['#   ' + shlex.quote(
+            f'{key}={option_text(cfg_options[key]) or repr(cfg_options[key])}')
+            for key in keys]
     users = [k for k in cfg_options if given is None or k in given]
     own = [k for k in cfg_options if k not in users]
     lines = []
@@ -2877,8 +2877,8 @@ def saved_model_options(text: Optional[str], cfg) -> Optional[List[str]]:
     would refuse or cannot remove, and a ``type``, another class whose
     other arguments differ too, are none) that ``DictAction`` reads back
     as itself (:func:`option_text`: a number, bool, None, a string
-    without spaces, quotes or brackets that it does not read as another
-    type). A list is set by index where its items are dicts, else whole
+    without spaces at its ends, tabs, line breaks, quotes or brackets
+    that it does not read as another type). A list is set by index where its items are dicts, else whole
     (``model.backbone.out_indices='(2,)'``), as a tuple is. Each item is
     quoted for the shell where it needs it. None where one difference is
     not such a setting, or the models agree."""

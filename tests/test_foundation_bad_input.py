@@ -10218,3 +10218,14 @@ def test_the_dump_names_only_the_options_the_user_gave():
     text = load_config(config, dict(options)).pretty_text  # given: all
     assert text.startswith('# This config was changed with --cfg-options:\n'
                            '#   model.balance=0.5\n#   experiment_name=x\n#')
+    # a value with a space inside, quoted for the shell as the other
+    # printers of option_text quote it: the line copied reads back the
+    # same (review r101: it was split into two items)
+    import shlex
+
+    from openselfsup.config import parse_cfg_options
+    text = load_config(config, {'experiment_name': 'my run'}).pretty_text
+    line = text.splitlines()[1]
+    assert line == "#   'experiment_name=my run'", line
+    assert parse_cfg_options(shlex.split(line[4:])) == {
+        'experiment_name': 'my run'}
