@@ -1238,8 +1238,11 @@ def _how_to_continue(work_dir: str, command: Optional[str],
     mended (another copy, or its entry taken out of its file), the runs
     that ended hold the data as it was, which ``--resume`` compares (the
     annotation file, a sample of the data folder's files) and refuses
-    where it changed (in this call, the runs that ended are at most a
-    0-epoch baseline: every training run reads every training image)."""
+    where it changed. A rerun redoes every run: in this call the runs
+    that ended are at most a 0-epoch baseline (every training run reads
+    every training image), but runs kept from earlier calls of a
+    ``--resume`` sweep are redone too, where ``--resume`` would keep them
+    if the image was put back byte for byte (review r101)."""
     from ..datasets.image_list import UnreadableImage
     try:
         yield
