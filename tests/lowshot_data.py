@@ -56,6 +56,26 @@ def script_main(rel):
     return mod.main
 
 
+def printed_output(command):
+    """The files a printed command (``python wsi_workdir/extract.py ...``
+    or ``import_features.py ...``) writes run where the line says, from
+    the repository root: its ``--output`` as the script's own parser reads
+    it, joined with the root, and the labels, meta and provenance written
+    with it (``apis.extract.output_paths``); the placeholders a user fills
+    in (``--aug_times N``, ``[--paths PATHS]``) given."""
+    import shlex
+
+    from openselfsup.apis.extract import output_paths
+    argv = shlex.split(command)
+    assert argv[0] == 'python' and argv[1] in (
+        'wsi_workdir/extract.py', 'wsi_workdir/import_features.py'), command
+    parse = script_main(argv[1]).__globals__['parse_args']
+    args = parse(['2' if a == 'N' else a for a in argv[2:]
+                  if a not in ('[--paths', 'PATHS]')])
+    out = args.output[0] if isinstance(args.output, list) else args.output
+    return output_paths(os.path.normpath(os.path.join(ROOT, out)))
+
+
 def snapshot(root):
     """Every file under ``root`` and its bytes."""
     out = {}

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from lowshot_data import (CHECKPOINT_PROVENANCE, cli_fails, cli_ok,
-                          make_workdir, near_args, script_main,
-                          write_provenance)
+                          make_workdir, near_args, printed_output,
+                          script_main, write_provenance)
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
 from openselfsup.utils import InputError, run_cli
@@ -974,6 +974,81 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     assert np.load(aug).shape[0] == 2 * np.load(
         paths.features_path(w, 'clp_wo_78', 'NCT_train')).shape[0]
     cli_ok(ablation, args, capsys)
+
+
+def _printed_commands(err, *leads):
+    """The commands of a refusal ``err`` after each of ``leads``, up to
+    the next lead, or the bracket the command closes."""
+    commands = []
+    for lead, after in zip(leads, leads[1:] + (None, )):
+        rest = err.split(lead, 1)[1]
+        rest = rest.split(after, 1)[0] if after else rest
+        if rest.endswith(')') and rest.count(')') > rest.count('('):
+            rest = rest[:-1]
+        commands.append(rest)
+    return commands
+
+
+def _remove(*files):
+    for f in files:
+        os.remove(f)
+
+
+@pytest.mark.parametrize('case', ['features', 'imported', 'labels',
+                                  'changed', 'unrecorded', 'meta'])
+def test_a_printed_command_writes_the_file_read_from_another_folder(
+        tmp_path, capsys, monkeypatch, case):
+    """h166: a command run from another folder with a relative
+    ``--workdir`` (``cd wsi_workdir && python distributed_meta_test.py
+    --workdir workdir``) printed the ``extract.py`` / ``import_features.py``
+    command that makes a missing or stale set with ``--output`` relative
+    to that folder, while the command says to run it from the repository
+    root: run there, it wrote the set where no reader looks (the features
+    or labels not found, the import's line, a set changed since
+    extraction, the missing-provenance line's two commands). A PAIP set's
+    missing meta JSON named ``--output OUT.npy``, which writes no
+    workdir meta at all. The reference: the files the printed command's
+    ``--output`` writes, read by the script's own parser from the root
+    (``printed_output``), against those the refusing reader reads."""
+    monkeypatch.chdir(tmp_path)
+    w = 'w d'  # relative to the folder the reader is run from
+    make_workdir(w, spread=0.25)
+    name, key = ('PAIP_train', 'meta') if case == 'meta' else \
+        ('NCT_test', 'labels' if case == 'labels' else 'features')
+    feats = paths.features_path(w, 'clp', name)
+    leads = ('make it with: ', )
+    if case == 'features':
+        _remove(feats)
+    elif case == 'imported':  # the model's sets were imported
+        write_provenance(w, 'clp', 'NCT_train',
+                         checkpoint_kind='imported features')
+        _remove(feats)
+    elif case == 'labels':
+        _remove(paths.labels_path(w, name))
+    elif case == 'changed':  # NCT_test written again by hand
+        write_provenance(w, 'clp', name, **CHECKPOINT_PROVENANCE)
+        np.save(feats, np.load(feats)[::-1].copy())
+        leads = ('make them again with: ', )
+    elif case == 'unrecorded':  # NCT_test without its provenance JSON
+        write_provenance(w, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE)
+        leads = ('extract it again: ', ', or, computed elsewhere, import '
+                 'it: ')
+    else:
+        _remove(paths.meta_path(w, name))
+        leads = ('written by extraction: ', )
+    read = {'features': feats, 'labels': paths.labels_path(w, name),
+            'meta': paths.meta_path(w, name)}[key]
+    command, args = (GEN, ['--task', 'out', '--mode', 'homo', '--num_shots',
+                           '5', '--num_task', '4', '--workdir', w]) \
+        if case == 'meta' else (META, _meta(w))
+    err = cli_fails(command, args, capsys, w, leads[0])
+    commands = _printed_commands(err, *leads)
+    assert [c.split()[1] for c in commands] == [
+        'wsi_workdir/extract.py', 'wsi_workdir/import_features.py'][
+            :len(leads)] if case != 'imported' else \
+        ['wsi_workdir/import_features.py'], err
+    for printed in commands:
+        assert printed_output(printed)[key] == os.path.abspath(read), err
 
 
 def test_the_copies_command_of_imported_features_spells_what_is_known(

@@ -54,7 +54,8 @@ IMPORTED = 'imported features'
 
 def _hint(name: str, out: str, workdir: Optional[str] = None,
           model: Optional[str] = None) -> str:
-    """The command that makes feature set ``name`` at ``out``: extraction,
+    """The command that makes feature set ``name`` at ``out`` (as given
+    in the current folder, :func:`_printed`): extraction,
     or the import when ``model``'s other sets in ``workdir`` were imported
     (it has no checkpoint to extract from); for ``NCT_aug`` the copies'
     extraction (:func:`copies_way`, of the encoder a set beside it
@@ -65,7 +66,7 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     hint = _EXTRACT_HINT
     if model is not None and _imported(workdir, model):
         hint = _IMPORT_HINT
-    return hint.format(config=name.lower(), out=shlex.quote(out))
+    return hint.format(config=name.lower(), out=_printed(out))
 
 
 def _imported(workdir: str, model: str) -> bool:
@@ -893,14 +894,15 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
         return _copies_way(out, prov, recorded_in)
     return (f'{extract_command(out, fs.name, prov, recorded_in)}, or, '
             'computed elsewhere, import it: '
-            + _IMPORT_HINT.format(config=config, out=shlex.quote(out)))
+            + _IMPORT_HINT.format(config=config, out=_printed(out)))
 
 
 def extract_command(out: str, name: str, prov, recorded_in: str,
                     images=None) -> str:
     """The ``extract.py`` command that writes feature set ``name`` to
-    ``out`` with the encoder and settings a provenance ``prov`` (the JSON
-    ``recorded_in``) records (:func:`_encoder_flags`; those that do not
+    ``out`` (as given in the current folder, :func:`_printed`) with the
+    encoder and settings a provenance ``prov`` (the JSON ``recorded_in``)
+    records (:func:`_encoder_flags`; those that do not
     spell back as flags are named as the JSON's), ``--pretrained CKPT``
     where ``prov`` is none; with ``images``, another set's provenance,
     from the folder of the images that set was read from
@@ -911,13 +913,13 @@ def extract_command(out: str, name: str, prov, recorded_in: str,
     if name == 'NCT_aug':
         return _copies_way(out, prov, recorded_in)
     if not isinstance(prov, dict):
-        return _EXTRACT_HINT.format(config=config, out=shlex.quote(out))
+        return _EXTRACT_HINT.format(config=config, out=_printed(out))
     flags, unmapped = _encoder_flags(prov)
     if isinstance(images, dict):
         flags += _support_images(images, unmapped)
     return (f'python wsi_workdir/extract.py --config '
             f'configs/extraction/{config}.py {flags} --output '
-            f'{shlex.quote(out)}' + _unmapped_note(unmapped, recorded_in))
+            f'{_printed(out)}' + _unmapped_note(unmapped, recorded_in))
 
 
 def _unmapped_note(unmapped: List[str], recorded_in: Optional[str]) -> str:
@@ -1043,7 +1045,7 @@ def copies_command(output: str, prov=None,
                    recorded_in: Optional[str] = None) -> str:
     """The command that extracts the ablation's image-augmented copies of
     ``NCT_train`` (``NCT_aug``) to ``output`` (a relative one joined with
-    the current folder, where it was given, :func:`_joined`: the command
+    the current folder, where it was given, :func:`_printed`: the command
     is run from the repository root), from the encoder of the model's
     set whose provenance is ``prov`` (the JSON ``recorded_in``;
     ``NCT_train``'s, the support the copies go with) with the settings it
@@ -1073,15 +1075,24 @@ def copies_command(output: str, prov=None,
                     'the copies must come from it)' if imported else '')
     return ('python wsi_workdir/extract.py --config '
             f'configs/extraction/nct_aug.py {encoder} --aug_times N '
-            f'--output {shlex.quote(_joined(output, os.getcwd()))}'
+            f'--output {_printed(output)}'
             + _unmapped_note(unmapped, recorded_in) + encoder_note)
+
+
+def _printed(path: str) -> str:
+    """``path``, given in the current folder, as a printed command run
+    from the repository root (``python wsi_workdir/...``) names it: a
+    relative one joined with the current folder (:func:`_joined`; a
+    relative ``--workdir`` given from another folder named a file there
+    that, run from the root, is another), quoted for the shell."""
+    return shlex.quote(_joined(path, os.getcwd()))
 
 
 def _joined(path: str, cwd: Optional[str]) -> str:
     """``path`` as given in the folder ``cwd`` (absolute), for a command
-    run from another folder (the copies' command, run from the
-    repository root): a relative one joined with ``cwd``; as given where
-    absolute or ``cwd`` is None (unknown)."""
+    run from another folder (a printed command, run from the repository
+    root: :func:`_printed`): a relative one joined with ``cwd``; as given
+    where absolute or ``cwd`` is None (unknown)."""
     return os.path.join(cwd, path) if cwd and not os.path.isabs(path) \
         else path
 
@@ -1305,7 +1316,8 @@ def load_meta(workdir: str, name: str, required: bool = False,
         if required:
             raise InputError(
                 f'image metadata not found: {path} (written by extraction: '
-                + _hint(name, 'OUT.npy') + ')')
+                + _hint(name, paths.features_path(workdir, '<model>', name))
+                + ')')
         return None
     meta = load_json(path, 'image metadata JSON')
     if not isinstance(meta, dict):
