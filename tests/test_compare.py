@@ -798,3 +798,41 @@ def test_the_way_out_for_other_images_makes_nct_aug_as_copies(tmp_path):
             assert words[words.index('--data-root') + 1] == '/a/NCT', way
         assert words[words.index('--output') + 1] == \
             paths.features_path(w, 'b', name)
+
+
+def test_other_images_commands_write_the_files_read_from_another_folder(
+        tmp_path, capsys, monkeypatch):
+    """h166: summarize.py run from another folder with a relative
+    ``--workdir`` (``cd /tmp/x && python .../summarize.py --workdir wd``)
+    named the ``extract.py`` commands of the older model's sets with
+    ``--output`` relative to that folder, while the commands are run from
+    the repository root: they wrote the sets where no result reads them.
+    The reference: the files each printed command writes, read by
+    extract.py's own parser from the root (``printed_output``), against
+    the features the results read, in the --compare refusal and the
+    summary's note alike."""
+    from lowshot_data import printed_output
+
+    from openselfsup.lowshot.report import summarize
+    monkeypatch.chdir(tmp_path)
+    w = 'w d'  # relative to the folder summarize.py is run from
+    make_workdir(w, 'a', seed=0)
+    make_workdir(w, 'b', seed=1)
+    sets = ('NCT_train', 'NCT_test')
+    _provenance_of_images(w, 'a', {n: 'a' * 40 for n in sets},
+                          '2026-12-05T10:00:00+00:00', '/data/new')
+    _provenance_of_images(w, 'b', {n: 'b' * 40 for n in sets},
+                          '2026-12-04T10:00:00+00:00', '/data/old')
+    for model in ('a', 'b'):
+        _meta_test(w, model, 'near', 1, 'Ridge', num_task=4)
+    read = [os.path.abspath(paths.features_path(w, 'b', n)) for n in sets]
+    code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'a', 'b'])
+    assert code == 2, err
+    refused = err.split('(summarize.py then lists the commands): ')[1]
+    note = [line for line in summarize(w)['markdown'].splitlines()
+            if line.startswith('Other images')]
+    assert len(note) == 1, note
+    noted = note[0].split('(summarize.py then lists the commands): ')[1]
+    for commands in (refused.split('; '), noted.rstrip('.').split('; ')):
+        assert [printed_output(c.strip('`'))['features']
+                for c in commands] == read, (err, note)
