@@ -3111,3 +3111,43 @@ def test_sets_of_other_models_from_other_images_are_named(
     lines.clear()
     run('clp', 0, reuse=True)  # kept sets are judged too
     assert lines == []
+
+
+def test_the_commands_for_other_images_write_the_files_read_elsewhere(
+        synthetic_root, tmp_path, monkeypatch):
+    """h166: extract.py run from another folder with a relative workdir
+    (``--output w/extracted_feats/clp/NCT_test.npy``) named the commands
+    that extract another model's sets of other images again with
+    ``--output`` relative to that folder, while they are run from the
+    repository root: they wrote the sets where no meta-test reads them.
+    The reference: the file the printed command writes, read by
+    extract.py's own parser from the root (``printed_output``), against
+    fsp's set in the workdir the run was given."""
+    from lowshot_data import printed_output
+
+    from openselfsup.apis import extract as ex
+    from openselfsup.datasets.synthetic import (SyntheticSpec,
+                                                make_synthetic)
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+    shutil.copytree(synthetic_root, str(tmp_path / 'data'))
+    monkeypatch.chdir(tmp_path)
+    workdir = 'w d'  # relative to the folder extract.py is run in
+
+    def run(model, seed):
+        ex.extract_many(
+            [_config('nct_test.py')], None,
+            [paths.features_path(workdir, model, 'NCT_test')],
+            data_roots=[os.path.join('data', 'NCT')],
+            cfg_options={k: v for k, v in _options('data', 'NCT').items()
+                         if k != 'dataset.data_root'},
+            progress=False, random_init=True, seed=seed)
+    run('fsp', 1)
+    make_synthetic('data', SyntheticSpec(  # the same names, other pixels
+        size=32, nct_train=12, nct_test=6, lc=8, paip_train_slides=2,
+        paip_test_slides=1, paip_per_class=4, seed=1))
+    run('clp', 0)
+    assert len(lines) == 1, lines
+    command = lines[0].split('from these images: ')[1]
+    assert printed_output(command)['features'] == os.path.abspath(
+        paths.features_path(workdir, 'fsp', 'NCT_test')), lines[0]
