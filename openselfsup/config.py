@@ -1960,11 +1960,6 @@ def _same_folder(a: str, b: str) -> bool:
 #: list, the HLSS metadata and split files)
 _PATH_KEYS = ('data_root', 'ann_file', 'metadata', 'split', 'data_prefix')
 
-#: the keys of a dataset that MMEngine's ``BaseDataset`` joins to its
-#: ``data_root`` where relative (``_join_prefix``: :func:`annotation_path`,
-#: :func:`prefix_folder`); ``data_prefix`` a string or a dict of them
-_JOINED_KEYS = ('ann_file', 'data_prefix')
-
 
 def _names_a_path(value: str, copies: Sequence[str]) -> bool:
     """Whether a variable of ``value`` copied into the keys ``copies``
@@ -1981,17 +1976,18 @@ def _some_keys(keys: Sequence[str]) -> str:
     return f'{", ".join(keys[:4])}{more}'
 
 
-def _holder(key: str, exact: Sequence[str]) -> Optional[str]:
-    """The dict (dotted) nearest above ``key`` that holds one of the keys
-    ``exact`` (a variable's copies) other than ``key``: the dataset that
-    reads ``key`` beside its copy of the variable; None where none
-    does."""
-    parents = {e.rsplit('.', 1)[0] for e in exact if e != key}
+def _dataset_of(key: str) -> Optional[str]:
+    """The dataset config (dotted) nearest above ``key``, told by its place:
+    a dict under a ``dataset`` key (a loader's, a wrapper's, extraction's
+    top-level one), an item of a wrapper's ``datasets`` list, a kNN
+    ``bank`` or ``query`` (``knn_eval``'s and its hook's); None outside
+    any (a model's weights file)."""
     parts = key.split('.')
     for end in range(len(parts) - 1, 0, -1):
-        where = '.'.join(parts[:end])
-        if where in parents:
-            return where
+        if parts[end - 1] in ('dataset', 'bank', 'query') or (
+                end > 1 and parts[end - 2] == 'datasets'
+                and parts[end - 1].isdigit()):
+            return '.'.join(parts[:end])
     return None
 
 
@@ -2005,9 +2001,11 @@ def _folders(paths: Sequence[str]) -> List[str]:
     return out
 
 
-def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
-                        take: bool = False,
-                        read: Optional[Sequence[str]] = None) -> List[str]:
+def unmoved_copies_note(cfg: Config, read: Optional[Sequence[str]] = None,
+                        take: bool = False, *,
+                        joins: Callable[[dict, str], bool],
+                        flags: Optional[Dict[str, str]] = None
+                        ) -> List[str]:
     """Warnings for the run's log where the ``--cfg-options`` given to
     :func:`load_config` moved some of the copies of a path variable of
     the config file (``data_root``, which the HiDisc demo copies into its
@@ -2016,34 +2014,42 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
     ``train_dataloader.dataset.data_root=/x`` trained on ``/x`` and the
     kNN table came from ``data/hier32``, exit 0, no word. One line per
     variable (``data_root``, ``metadata``, ``split``), naming its copies
-    left, the paths under its folder left in the datasets that copy it
-    (``metadata.json``; a path elsewhere, a model's weights file, is not
-    set from it), and the ``--cfg-options`` that move them too; none
-    where every copy was set, no option changed one, or the file itself
-    points its keys at several folders (only options count).
+    left, the paths under its folder left in datasets (:func:`_dataset_of`:
+    ``metadata.json``, a list written ``f'{data_root}/meta/val.txt'`` by a
+    dataset with no ``data_root`` of its own; a path elsewhere, a model's
+    weights file, is not set from it), and the ``--cfg-options`` that move
+    them too; none where every copy was set, no option changed one, or
+    the file itself points its keys at several folders (only options
+    count). Only the sections the caller reads count, for the copies left
+    and for the options' moves alike (an option moving the test set alone
+    of a run that trains and validates moved nothing it reads).
 
     A path under the folder goes where its own dataset's copy went (the
     HiDisc demo's training set moved to ``/x`` and its kNN sets to ``/y``
     were all told ``/y``, review r98), or where the options moved every
     copy; where they moved them to several folders and none in its
-    dataset, the line names it without a folder. A path that is its
-    dataset's ``ann_file`` or ``data_prefix`` is given relative to the
-    folder, as the dataset joins it to its ``data_root``
-    (:data:`_JOINED_KEYS`). A path under the folder of a deeper variable
-    that the options moved too (``meta_dir = f'{data_root}/meta'``) is
-    that one's alone to name.
+    dataset, the line names it without a folder. A path its dataset
+    joins to the ``data_root`` it copies from the variable (``joins``) is
+    given relative to the folder, as the dataset reads it (``''`` for
+    the folder itself), any other in full. A path under the folder of a
+    deeper variable that the options moved too (``meta_dir =
+    f'{data_root}/meta'``) is that one's alone to name.
 
     Args:
         cfg (Config): a config :func:`load_config` loaded.
-        unread (sequence of str): top-level sections the caller does not
-            read, whose keys left are not said (``test_dataloader`` for
-            a run that trains and validates).
+        read (sequence of str, optional): the top-level sections the
+            caller reads (``knn_eval.py``: the model and ``knn_eval``;
+            ``extract.py``: the model and ``dataset``; a run that trains
+            and validates every one but ``test_dataloader``); None: all.
         take (bool): said by the caller, not again (a lambda sweep says
             it once, at its start, and not in each run's log).
-        read (sequence of str, optional): the only top-level sections the
-            caller reads, every other one unread (``knn_eval.py``: the
-            model and ``knn_eval``; ``extract.py``: the model and
-            ``dataset``); None: all but ``unread``.
+        joins (callable): ``joins(dataset config, key under it)``, whether
+            that dataset joins a relative path at the key to its
+            ``data_root`` (:func:`~openselfsup.datasets.data_files.
+            joins_to_root`, each type's own).
+        flags (dict, optional): ``{option key: the flag that set it}``
+            for options the command set from a flag of its own
+            (``extract.py --data-root``: ``dataset.data_root``), named so.
     """
     moved = vars(cfg).get(_UNMOVED_NOTE)
     if take:
@@ -2051,23 +2057,31 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
     if not moved:
         return []
     flat = flat_config(cfg.to_dict())
+    dicts = dict(config_dicts(cfg.to_dict()))
+    flags = flags or {}
+
+    def reads(use: str) -> bool:
+        return read is None or use.split('.', 1)[0] in read
+
     exact = {name: [use for use, value in copies.items() if value == root]
              for name, root, copies in moved}
     # the keys each variable may name: its copies, and the paths under its
-    # folder in a dict holding one; each the innermost variable's (a path
-    # under meta_dir = f'{data_root}/meta', both moved, is meta_dir's:
+    # folder in a dataset; each the innermost variable's (a path under
+    # meta_dir = f'{data_root}/meta', both moved, is meta_dir's:
     # data_root's line advised it another folder, review r98)
     own: Dict[str, str] = {}
     for name, root, copies in sorted(moved, key=lambda m: len(m[1])):
         own.update((use, name) for use in copies if use in exact[name]
-                   or _holder(use, exact[name]) is not None)
+                   or _dataset_of(use) is not None)
     said = []
     for name, root, copies in moved:
-        # each copy an option set: the folder it moved to, None where it
-        # stays (the same folder written another way, a section dropped)
+        # each copy an option set in a section read: the folder it moved
+        # to, None where it stays (the same folder written another way, a
+        # section dropped)
         went: Dict[str, Optional[str]] = {}
         for use in exact[name]:
-            if own.get(use) == name and option_setting(cfg, use) is not None:
+            if own.get(use) == name and reads(use) and \
+                    option_setting(cfg, use) is not None:
                 new = flat.get(use)
                 went[use] = new if isinstance(new, str) and new and \
                     not _same_folder(new, root) else None
@@ -2082,14 +2096,11 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
             # still the file's value (a section replaced, custom_hooks=[],
             # holds it no more)
             if own.get(use) != name or option_setting(cfg, use) is not None \
-                    or use.split('.', 1)[0] in unread \
-                    or (read is not None
-                        and use.split('.', 1)[0] not in read) \
-                    or flat.get(use) != value:
+                    or not reads(use) or flat.get(use) != value:
                 continue
-            where = _holder(use, exact[name])
+            where = _dataset_of(use)
             here = [went[e] for e in exact[name] if e in went
-                    and e != use and e.rsplit('.', 1)[0] == where]
+                    and e != use and _dataset_of(e) == where]
             if here and all(to is None for to in here):
                 continue  # its dataset stays on the folder
             targets = _folders([to for to in here if to]) or folders
@@ -2097,10 +2108,10 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
             if len(targets) != 1 or None in here:
                 unsure.append(use)
                 continue
-            rest = value[len(root):].lstrip('/')
-            joined = where and f'{where}.data_root' in exact[name] and \
-                use[len(where) + 1:].split('.')[0] in _JOINED_KEYS
-            moves[use] = rest if rest and joined else \
+            joined = where is not None and \
+                f'{where}.data_root' in exact[name] and \
+                joins(dicts.get(where) or {}, use[len(where) + 1:])
+            moves[use] = value[len(root):].lstrip('/') if joined else \
                 _moved_path(value, root, targets[0])
         if not left or not folders:
             continue
@@ -2108,17 +2119,28 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
         # follows knn_eval.bank) need none of their own
         reached = mirrored_overrides(cfg, {**moves,
                                            **dict.fromkeys(unsure)})
-        fix = ' '.join(shlex.quote(
-            f'{use}={option_text(moves[use]) or repr(moves[use])}')
+        fix = ' '.join(
+            # '' (the dataset's folder itself): the shell passes key=
+            f"{use}=''" if moves[use] == '' else shlex.quote(
+                f'{use}={option_text(moves[use]) or repr(moves[use])}')
             for use in left if use in moves and use not in reached)
         unsure = [use for use in unsure if use not in reached]
+        # options named as given: a command's own flag by its name
+        typed = [k for f in folders for k in options[f] if k not in flags]
+        lead = '--cfg-options ' if typed and len(typed) == sum(
+            len(options[f]) for f in folders) else ''
+
+        def named(keys: Sequence[str]) -> str:
+            return ', '.join(flags[k] if k in flags else
+                             k if lead else f'--cfg-options {k}'
+                             for k in keys)
         if len(folders) == 1:
-            went_to = f'{", ".join(options[folders[0]])} moved to ' \
+            went_to = f'{named(options[folders[0]])} moved to ' \
                 f'{folders[0]} keys that {cfg.filename} sets from its ' \
                 f'variable {name} ({root})'
             both = 'both paths'
         else:
-            each = [f'{", ".join(options[f])} (to {f})' for f in folders]
+            each = [f'{named(options[f])} (to {f})' for f in folders]
             went_to = f'{", ".join(each[:-1])} and {each[-1]} moved keys ' \
                 f'that {cfg.filename} sets from its variable {name} ' \
                 f'({root}) to {len(folders)} folders'
@@ -2139,7 +2161,7 @@ def unmoved_copies_note(cfg: Config, unread: Sequence[str] = (),
             if cfg.filename and len(folders) == 1 else None
         there = f'; or set {name} in {where}' if where else ''
         said.append(
-            f'warning: --cfg-options {went_to} and left {" and ".join(kept)}'
+            f'warning: {lead}{went_to} and left {" and ".join(kept)}'
             f' on {root}: the config now points at {both}{set_too}{there}')
     return said
 

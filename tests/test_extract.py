@@ -2766,6 +2766,15 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     assert extract('advised', **{
         'dataset.data_root': new,
         'dataset.ann_file': 'meta/test_labeled.txt'}) == []
+    # given as --data-root, named so (review r100: it said '--cfg-options
+    # dataset.data_root', which the user did not type; with both given
+    # extraction is refused)
+    lines.clear()
+    ex.extract_many([str(config)], bare, [str(tmp_path / 'root' / 'f.npy')],
+                    data_roots=[new], cfg_options=dict(opts), progress=False)
+    assert lines == [said[0].replace(
+        '--cfg-options dataset.data_root moved', '--data-root moved')], lines
+    assert lines[0].startswith(f'--data-root moved to {new} keys that '), lines
     assert extract('both', **{
         'dataset.data_root': new,
         'dataset.ann_file': f'{new}/meta/test_labeled.txt'}) == []

@@ -5996,7 +5996,7 @@ def test_a_variable_override_names_keys_computed_from_it(tmp_path):
 
 def _fix_of(note):
     """``{key: value}`` of the ``--cfg-options`` a note of
-    :func:`~openselfsup.config.unmoved_copies_note` says to set too."""
+    :func:`~openselfsup.apis.train.unmoved_notes` says to set too."""
     said = note.split('set them too: --cfg-options ', 1)[1]
     said = said.split(';', 1)[0]
     return dict(item.split('=', 1) for item in said.split())
@@ -6026,7 +6026,8 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     a list written under it needs (a relative one is joined twice)."""
     from mmengine.dataset import BaseDataset
 
-    from openselfsup.config import load_config, unmoved_copies_note
+    from openselfsup.apis.train import unmoved_notes
+    from openselfsup.config import load_config
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'data' / 'A').mkdir(parents=True)
     os.symlink(tmp_path / 'data' / 'A', tmp_path / 'link')
@@ -6040,8 +6041,8 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
         "test_dataloader = val_dataloader\n"
         "other = dict(dataset=dict(data_root='data/B'))\n")
     options = {'train_dataloader.dataset.data_root': '/x'}
-    notes = unmoved_copies_note(load_config(str(cfg), options),
-                                unread=('test_dataloader',))
+    notes = unmoved_notes(load_config(str(cfg), options),
+                          ('train_dataloader', 'val_dataloader', 'other'))
     # the copy and the path under the folder counted apart (review r98:
     # 'left 2 of them on data/A')
     assert notes == [
@@ -6057,7 +6058,7 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     assert BaseDataset(ann_file='meta/train.txt', data_root='/x',
                        lazy_init=True).ann_file == '/x/meta/train.txt'
     # the test set too where the caller reads it
-    assert _fix_of(unmoved_copies_note(load_config(str(cfg), options))[0]) \
+    assert _fix_of(unmoved_notes(load_config(str(cfg), options))[0]) \
         == {'val_dataloader.dataset.data_root': '/x',
             'train_dataloader.dataset.ann_file': 'meta/train.txt',
             'test_dataloader.dataset.data_root': '/x'}
@@ -6075,7 +6076,7 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
                   # a list given anew, its images where they were
                   {train + 'ann_file': 'meta/train.txt'},
                   {train + 'ann_file': '/lists/meta/train.txt'}):
-        assert unmoved_copies_note(load_config(str(cfg), quiet or None)) \
+        assert unmoved_notes(load_config(str(cfg), quiet or None)) \
             == [], quiet
 
     # a variable that names no path is no folder to move: a transform's
@@ -6087,10 +6088,10 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
         "data_root=root, pipeline=[dict(backend=backend)]))\n"
         "val_dataloader = dict(dataset=dict(layout=layout, "
         "data_root=root, pipeline=[dict(backend=backend)]))\n")
-    assert unmoved_copies_note(load_config(str(other), {
+    assert unmoved_notes(load_config(str(other), {
         train + 'pipeline.0.backend': 'cv2',
         train + 'layout': 'metadata'})) == []
-    said = unmoved_copies_note(load_config(str(other), {
+    said = unmoved_notes(load_config(str(other), {
         train + 'data_root': 'yours'}))
     assert [_fix_of(n) for n in said] == [
         {'val_dataloader.dataset.data_root': 'yours'}], said
@@ -6115,7 +6116,7 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     targets = {'data_root': '/x', 'metadata': '/m/meta.json',
                'split': '/m/split.json'}
     options = {train + name: value for name, value in targets.items()}
-    notes = unmoved_copies_note(load_config(hlss, options))
+    notes = unmoved_notes(load_config(hlss, options))
     assert len(notes) == 3, notes
     fixes = {}
     for name, note in zip(targets, notes):
@@ -6127,7 +6128,7 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
         assert set(fix.values()) == {targets[name]}, note
         fixes.update(fix)
     moved = load_config(hlss, {**options, **fixes})
-    assert unmoved_copies_note(moved) == []
+    assert unmoved_notes(moved) == []
     flat = flat_config(moved.to_dict())
     assert sorted(flat[k] for k in under) == sorted(
         targets[k.rsplit('.', 1)[1]] for k in under)
@@ -6136,7 +6137,7 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     # a word): they are named, under the new folder; set, all 15 moved
     roots = {f'{s}.data_root': '/x' for s in (
         'train_dataloader.dataset', 'knn_eval.bank', 'knn_eval.query')}
-    notes = unmoved_copies_note(load_config(hlss, roots))
+    notes = unmoved_notes(load_config(hlss, roots))
     assert len(notes) == 1, notes
     fix = _fix_of(notes[0])
     assert fix == {f'{s}.{name}': f'/x/{name}.json'
@@ -6144,7 +6145,7 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
                              'knn_eval.query')
                    for name in ('metadata', 'split')}, fix
     moved = load_config(hlss, {**roots, **fix})
-    assert unmoved_copies_note(moved) == []
+    assert unmoved_notes(moved) == []
     flat = flat_config(moved.to_dict())
     assert all(flat[k].startswith('/x') for k in under), \
         [k for k in under if not flat[k].startswith('/x')]
@@ -6160,8 +6161,8 @@ def test_a_data_root_moved_to_several_folders_names_each_datasets_own(
     the variable to several folders, is said to be left without a folder
     picked for it. Set as advised, nothing is said and each set reads
     its own folder."""
-    from openselfsup.config import (flat_config, load_config,
-                                    unmoved_copies_note)
+    from openselfsup.apis.train import unmoved_notes
+    from openselfsup.config import flat_config, load_config
     hidisc = os.path.join(REPO, 'configs', 'demo',
                           'hidisc_r18w8_synthetic.py')
     sets = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
@@ -6169,7 +6170,7 @@ def test_a_data_root_moved_to_several_folders_names_each_datasets_own(
                           'knn_eval.query')
     options = {f'{train}.data_root': '/x', f'{bank}.data_root': '/y',
                f'{query}.data_root': '/y'}
-    notes = unmoved_copies_note(load_config(hidisc, options))
+    notes = unmoved_notes(load_config(hidisc, options))
     assert len(notes) == 1, notes
     assert notes[0].startswith(
         f'warning: --cfg-options {train}.data_root (to /x) and '
@@ -6192,7 +6193,7 @@ def test_a_data_root_moved_to_several_folders_names_each_datasets_own(
             assert value.startswith(folder[where] + '/') or \
                 value == folder[where], (key, value)
     assert seen == 15
-    assert unmoved_copies_note(load_config(hidisc, {**options, **fix})) \
+    assert unmoved_notes(load_config(hidisc, {**options, **fix})) \
         == []
 
     # a set no option moved: its folder and list are left, no folder
@@ -6206,7 +6207,7 @@ def test_a_data_root_moved_to_several_folders_names_each_datasets_own(
         "ann_file=data_root + '/meta/val.txt'))\n"
         "test_dataloader = dict(dataset=dict(data_root=data_root, "
         "ann_file=data_root + '/meta/test.txt'))\n")
-    notes = unmoved_copies_note(load_config(str(cfg), {
+    notes = unmoved_notes(load_config(str(cfg), {
         'train_dataloader.dataset.data_root': '/x',
         'val_dataloader.dataset.data_root': '/y'}))
     assert notes == [
@@ -6232,7 +6233,8 @@ def test_a_path_under_two_moved_folders_is_the_innermost_variables(
     was named in both lines, with two folders (``/x/meta/metadata.json``
     and ``/m/metadata.json``): it is the innermost moved variable's
     (and the data_root line, whose copies all moved, says nothing)."""
-    from openselfsup.config import load_config, unmoved_copies_note
+    from openselfsup.apis.train import unmoved_notes
+    from openselfsup.config import load_config
     cfg = tmp_path / 'n.py'
     cfg.write_text(
         "data_root = 'data/A'\n"
@@ -6242,7 +6244,7 @@ def test_a_path_under_two_moved_folders_is_the_innermost_variables(
         "train_dataloader = dict(dataset=dict(type='D', **data))\n"
         "val_dataloader = dict(dataset=dict(type='D', **data))\n")
     train, val = 'train_dataloader.dataset', 'val_dataloader.dataset'
-    notes = unmoved_copies_note(load_config(str(cfg), {
+    notes = unmoved_notes(load_config(str(cfg), {
         f'{train}.data_root': '/x', f'{val}.data_root': '/x',
         f'{train}.meta': '/m'}))
     assert len(notes) == 1 and 'its variable meta_dir (data/A/meta)' in \
@@ -6260,12 +6262,13 @@ def test_a_variables_line_names_the_options_that_moved_its_copies(
     data_root, train_dataloader.dataset.metadata, train_dataloader.
     dataset.split moved to /x': each line names the options that moved
     its variable's copies, and only those, and their folder."""
-    from openselfsup.config import load_config, unmoved_copies_note
+    from openselfsup.apis.train import unmoved_notes
+    from openselfsup.config import load_config
     hlss = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
     train = 'train_dataloader.dataset'
     targets = {'data_root': '/x', 'metadata': '/m/meta.json',
                'split': '/m/split.json'}
-    notes = unmoved_copies_note(load_config(hlss, {
+    notes = unmoved_notes(load_config(hlss, {
         f'{train}.{name}': value for name, value in targets.items()}))
     assert [n.split(' keys that ', 1)[0] for n in notes] == [
         f'warning: --cfg-options {train}.{name} moved to {value}'
@@ -6281,7 +6284,8 @@ def test_a_path_under_the_folder_outside_the_datasets_is_not_named(
     written under the folder outside the datasets that copy the variable
     is not named: nothing sets it from the variable, and moving the data
     does not move it."""
-    from openselfsup.config import load_config, unmoved_copies_note
+    from openselfsup.apis.train import unmoved_notes
+    from openselfsup.config import load_config
     train, val = 'train_dataloader.dataset', 'val_dataloader.dataset'
     weights = tmp_path / 'm.py'
     weights.write_text(
@@ -6290,10 +6294,10 @@ def test_a_path_under_the_folder_outside_the_datasets_is_not_named(
         "train_dataloader = dict(dataset=dict(data_root=data_root))\n"
         "val_dataloader = dict(dataset=dict(data_root=data_root))\n")
     moved = {f'{s}.data_root': '/scratch/data' for s in (train, val)}
-    assert unmoved_copies_note(load_config(str(weights), moved)) == []
+    assert unmoved_notes(load_config(str(weights), moved)) == []
     # the training set alone moved: the validation set's folder is named,
     # the weights file still not
-    notes = unmoved_copies_note(load_config(str(weights), {
+    notes = unmoved_notes(load_config(str(weights), {
         f'{train}.data_root': '/scratch/data'}))
     assert len(notes) == 1 and _fix_of(notes[0]) == {
         f'{val}.data_root': '/scratch/data'}, notes
@@ -6310,7 +6314,8 @@ def test_a_list_under_a_folder_moved_to_a_relative_one_is_read_there(
     (MMEngine's BaseDataset the reference)."""
     from mmengine.dataset import BaseDataset
 
-    from openselfsup.config import load_config, unmoved_copies_note
+    from openselfsup.apis.train import unmoved_notes
+    from openselfsup.config import load_config
     root = str(tmp_path / 'A')
     cfg = tmp_path / 'c.py'
     cfg.write_text(
@@ -6322,7 +6327,7 @@ def test_a_list_under_a_folder_moved_to_a_relative_one_is_read_there(
         "data_prefix=data_root + '/val_images'))\n")
     train, val = 'train_dataloader.dataset', 'val_dataloader.dataset'
     for new in ('data/x', '/x', './data/x/'):
-        notes = unmoved_copies_note(load_config(str(cfg), {
+        notes = unmoved_notes(load_config(str(cfg), {
             f'{train}.data_root': new, f'{val}.data_root': new}))
         assert len(notes) == 1, notes
         fix = _fix_of(notes[0])
@@ -6342,6 +6347,112 @@ def test_a_list_under_a_folder_moved_to_a_relative_one_is_read_there(
             os.path.normpath(os.path.join(new, 'images')), (new, fix)
         assert os.path.normpath(val_set.data_prefix['img_path']) == \
             os.path.normpath(os.path.join(new, 'val_images')), (new, fix)
+
+
+def test_a_dataset_without_a_data_root_of_its_own_is_named(tmp_path):
+    """Review r100: a validation set with no ``data_root`` key, reading
+    ``ann_file=f'{data_root}/meta/val.txt'`` and ``data_prefix=
+    f'{data_root}/data'``, got no warning when an option moved the
+    training set's ``data_root`` (it trained on the new folder and
+    validated on the old): a path under the folder was named only in a
+    dict holding a copy of the variable. A dataset is told by its place
+    now; its paths, joined to no ``data_root``, are advised in full
+    (MMEngine's BaseDataset the reference), and a path outside the
+    datasets (the model's weights file) is still not named."""
+    from mmengine.dataset import BaseDataset
+
+    from openselfsup.apis.train import unmoved_notes
+    from openselfsup.config import load_config
+    cfg = tmp_path / 'c.py'
+    cfg.write_text(
+        "data_root = 'data/nct'\n"
+        "model = dict(backbone=dict(checkpoint=f'{data_root}/w.pth'))\n"
+        "train_dataloader = dict(dataset=dict(type='ImageList', "
+        "data_root=data_root, ann_file='meta/train.txt', "
+        "data_prefix='data'))\n"
+        "val_dataloader = dict(dataset=dict(type='ImageList', "
+        "ann_file=f'{data_root}/meta/val.txt', "
+        "data_prefix=f'{data_root}/data'))\n")
+    val = 'val_dataloader.dataset'
+    notes = unmoved_notes(load_config(str(cfg), {
+        'train_dataloader.dataset.data_root': '/y'}))
+    assert len(notes) == 1 and 'model.' not in notes[0], notes
+    fix = _fix_of(notes[0])
+    assert fix == {f'{val}.data_prefix': '/y/data',
+                   f'{val}.ann_file': '/y/meta/val.txt'}, notes
+    moved = BaseDataset(ann_file=fix[f'{val}.ann_file'], lazy_init=True,
+                        data_prefix=dict(img_path=fix[f'{val}.data_prefix']))
+    assert (moved.ann_file, moved.data_prefix['img_path']) == (
+        '/y/meta/val.txt', '/y/data')
+
+
+def test_a_path_advised_under_a_moved_folder_is_read_there(
+        tmp_path, monkeypatch):
+    """Review r100: two advices read a doubled path. A ``data_prefix``
+    equal to the variable was advised the new folder itself, which the
+    ``ImageList`` joins to its ``data_root`` (``data/ilc/data/ilc``); a
+    ``CaptionedImages`` ``classes`` file under the folder was advised in
+    full, which the dataset joins too (``data/bcopy/data/bcopy/
+    classes.txt: classes file not found``). The keys joined are each
+    type's (``datasets.data_files.joins_to_root``): the prefix is
+    advised ``''``, the classes file relative. Each advice followed as a
+    shell reads it, the datasets built read the new folder's list, class
+    names and images."""
+    import shlex
+
+    from openselfsup.apis.train import unmoved_notes
+    from openselfsup.config import load_config, parse_cfg_options
+    from openselfsup.datasets.crossmodal import CaptionedImages
+    from openselfsup.datasets.image_list import ImageList
+    monkeypatch.chdir(tmp_path)
+    old, new = tmp_path / 'old', tmp_path / 'data' / 'new'
+    for folder, names in ((old, ['a']), (new, ['b', 'c'])):
+        (folder / 'images').mkdir(parents=True)
+        (folder / 'list.txt').write_text(
+            ''.join(f'{n}.png 0\n' for n in names))
+        (folder / 'classes.txt').write_text('\n'.join(names) + '\n')
+        (folder / 'train.json').write_text(json.dumps(
+            {n: {'labels': [names[0]], 'captions': 'x'} for n in names}))
+
+    def followed(cfg, options, section):
+        notes = unmoved_notes(load_config(str(cfg), options))
+        assert len(notes) == 1, notes
+        fix = notes[0].split('set them too: --cfg-options ', 1)[1]
+        fix = parse_cfg_options(shlex.split(fix.split('; or set ', 1)[0]))
+        node = load_config(str(cfg), {**options, **fix})[section].dataset
+        return fix, {k: v for k, v in node.items() if k != 'type'}
+
+    cfg = tmp_path / 'il.py'
+    cfg.write_text(
+        f"data_root = {str(old)!r}\n"
+        "train_dataloader = dict(dataset=dict(type='ImageList', "
+        "data_root=data_root, ann_file=f'{data_root}/list.txt', "
+        "data_prefix=data_root, check='none'))\n"
+        "val_dataloader = dict(dataset=dict(type='ImageList', "
+        "data_root=data_root, ann_file='list.txt', check='none'))\n")
+    fix, node = followed(cfg, {'val_dataloader.dataset.data_root':
+                               'data/new'}, 'train_dataloader')
+    assert fix['train_dataloader.dataset.data_prefix'] == '', fix
+    images = ImageList(**node)
+    assert os.path.normpath(images.img_prefix) == 'data/new'
+    assert os.path.normpath(images.ann_file) == 'data/new/list.txt'
+    assert len(images) == 2
+
+    cfg = tmp_path / 'cap.py'
+    cfg.write_text(
+        f"data_root = {str(old)!r}\n"
+        "dataset = dict(type='CaptionedImages', data_root=data_root, "
+        "ann_file='train.json', classes=f'{data_root}/classes.txt', "
+        "data_prefix=dict(img_path=f'{data_root}/images'))\n"
+        "train_dataloader = dict(dataset=dataset)\n"
+        "val_dataloader = dict(dataset=dataset)\n")
+    fix, node = followed(cfg, {'train_dataloader.dataset.data_root':
+                               'data/new'}, 'val_dataloader')
+    assert fix['val_dataloader.dataset.classes'] == 'classes.txt', fix
+    captioned = CaptionedImages(**node, lazy_init=True)
+    assert captioned.metainfo['classes'] == ('b', 'c')
+    assert os.path.normpath(captioned.data_prefix['img_path']) == \
+        'data/new/images'
 
 
 def test_overrides_inside_copied_variables_name_the_key_that_runs():
@@ -9590,9 +9701,9 @@ def test_a_value_with_inner_spaces_is_spelled_as_an_option(tmp_path,
     would not show as such."""
     import shlex
 
+    from openselfsup.apis.train import unmoved_notes
     from openselfsup.config import (load_config, option_text,
-                                    parse_cfg_options, recorded_options,
-                                    unmoved_copies_note)
+                                    parse_cfg_options, recorded_options)
 
     def shell(items):  # a printed command read back as a shell does
         return parse_cfg_options(shlex.split(' '.join(items)))
@@ -9620,7 +9731,7 @@ def test_a_value_with_inner_spaces_is_spelled_as_an_option(tmp_path,
         "train_dataloader = dict(dataset=dict(data_root=data_root, "
         "ann_file=data_root + '/meta/train.txt'))\n"
         "val_dataloader = dict(dataset=dict(data_root=data_root))\n")
-    note, = unmoved_copies_note(load_config(str(cfg), {
+    note, = unmoved_notes(load_config(str(cfg), {
         'train_dataloader.dataset.data_root': '/x y'}))
     fix = note.split('set them too: --cfg-options ', 1)[1]
     fix = fix.split('; or set ', 1)[0]

@@ -7600,6 +7600,57 @@ def test_the_data_root_warning_names_the_loaders_the_run_reads(
     assert said('tool', ()) == []
 
 
+def _moved_runner(synthetic_root, tmp_path, monkeypatch):
+    """A config whose ``data_root`` variable (``old/``, a copy of the
+    synthetic NCT set) its three loaders copy, and a ``build_runner`` of
+    it with ``--cfg-options`` moving some of them to the set's folder
+    that returns the runner and the data_root warnings of its log."""
+    import glob
+
+    from openselfsup.apis.train import build_runner
+    monkeypatch.chdir(tmp_path)
+    _evaluated_loaders_config(synthetic_root, tmp_path, monkeypatch)
+    shutil.copytree(_nct(synthetic_root), tmp_path / 'old')
+    cfg = tmp_path / 'moved.py'
+    cfg.write_text(
+        "_base_ = ['./cfg.py']\n"
+        "data_root = 'old/'\n"
+        "train_dataloader = dict(dataset=dict(data_root=data_root))\n"
+        "val_dataloader = dict(dataset=dict(data_root=data_root))\n"
+        "test_dataloader = dict(dataset=dict(data_root=data_root))\n")
+
+    def build(work, loaders, evaluates):
+        runner = build_runner(
+            str(cfg), work_dir=str(tmp_path / work), evaluates=evaluates,
+            cfg_options={f'{loader}.dataset.data_root': _nct(synthetic_root)
+                         for loader in loaders})
+
+        def said():
+            log, = glob.glob(str(tmp_path / work / '*' / '*.log'))
+            return [line.split(' - WARNING - ', 1)[1]
+                    for line in open(log).read().splitlines()
+                    if 'the config now points at both paths' in line]
+        return runner, said
+    return cfg, build
+
+
+def test_an_option_moving_only_loaders_the_run_does_not_read_is_quiet(
+        synthetic_root, tmp_path, monkeypatch):
+    """Review r100: on ``tools/train.py``'s path (``evaluates=()``: the
+    test set unread) ``--cfg-options test_dataloader.dataset.data_root``
+    alone told the user to move the training and validation sets, which
+    the run reads from one folder. The options' moves count in the
+    sections the run reads, as the copies left do: nothing said; said
+    where the caller tests (it then reads two folders)."""
+    _, build = _moved_runner(synthetic_root, tmp_path, monkeypatch)
+    _, said = build('tool', ('test_dataloader',), ())
+    assert said() == []
+    _, said = build('api', ('test_dataloader',), ('val', 'test'))
+    warned, = said()
+    assert 'and left 2 of them (train_dataloader.dataset.data_root, ' \
+        'val_dataloader.dataset.data_root) on old/' in warned, warned
+
+
 def test_an_evaluation_not_announced_is_noted_when_it_runs(
         synthetic_root, tmp_path, monkeypatch):
     """``train(cfg, evaluates=())`` then ``runner.val()`` on a validation

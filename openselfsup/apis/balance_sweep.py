@@ -61,11 +61,12 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       first_difference, is_int, is_number,
                       key_change, load_config,
                       numpy_seed, prefix_folder, recorded_settings,
-                      seed_additions, type_name, unmoved_copies_note)
+                      seed_additions, type_name)
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
                     check_not_sweep_run_dir, resume_choice, train,
-                    unread_loaders, worker_warnings_left_out)
+                    read_sections, unmoved_notes,
+                    worker_warnings_left_out)
 
 #: the file in a run's folder that says the run has ended and been
 #: evaluated: ``version`` (:data:`RECORD_VERSION`), ``settings``
@@ -1438,8 +1439,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # 0-epoch baseline, without it): their loaders are in the worker note
     evaluated = ('val', 'test') if test else ('val',)
     # once, not in every run's log; the test set where --test reads it
-    for unmoved in unmoved_copies_note(
-            cfg, unread=unread_loaders(cfg, evaluates=evaluated)):
+    for unmoved in unmoved_notes(
+            cfg, read_sections(cfg, evaluates=evaluated)):
         print_log(unmoved[len('warning: '):], logger='current',
                   level=logging.WARNING)
     if type_name(cfg.model.get('type')) != 'BalancedCrossModal':
@@ -1765,7 +1766,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # mixing both without a word
             # (a refused setting names the user's --cfg-options alone)
             run_cfg = load_config(config, opts, given=list(cfg_options))
-            unmoved_copies_note(run_cfg, take=True)  # said at the start
+            unmoved_notes(run_cfg, take=True)  # said at the start
             diff = _settings_difference(here, compared(run_cfg, skip,
                                                        **fields))
             if diff:

@@ -321,12 +321,18 @@ def _unmoved_notes(listings: Sequence[Dict], model: bool = True
     extraction reads, the ``dataset`` (images from the new folder, the
     list from the file's) and, where ``model``, the model (a library
     model's extraction reads none); copies in other sections (a training
-    config's loaders) are not read and not said."""
-    from ..config import unmoved_copies_note
+    config's loaders) are not read and not said. A ``dataset.data_root``
+    that ``--data-root`` set (:func:`open_lists`) is named so."""
+    from ..utils.errors import OPTIONS_GIVEN
+    from .train import unmoved_notes
     read = ('dataset', 'model') if model else ('dataset', )
     said: List[str] = []
     for listing in listings:
-        for note in unmoved_copies_note(listing['cfg'], read=read):
+        given = vars(listing['cfg']).get(OPTIONS_GIVEN)
+        flags = {'dataset.data_root': '--data-root'} if given is not None \
+            and 'dataset.data_root' in listing['cfg_options'] and \
+            'dataset.data_root' not in given else None
+        for note in unmoved_notes(listing['cfg'], read, flags=flags):
             note = note[len('warning: '):]  # logged as a warning
             said += [] if note in said else [note]
     return said

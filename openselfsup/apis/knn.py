@@ -21,8 +21,7 @@ from ..config import (PATCHES_DIGEST, UNSET, argument_value,
                       first_difference, is_patches_digest, key_change,
                       load_config,
                       model_settings, model_settings_sha1,
-                      named_file_digests, recorded_settings,
-                      unmoved_copies_note)
+                      named_file_digests, recorded_settings)
 from ..datasets.data_files import patch_root
 from ..utils import (InputError, check_replaceable, check_seed,
                      check_writable, is_int, read_once, reading_once,
@@ -1340,14 +1339,14 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # them (and the KNNEvalHook's), before the datasets and a baseline's
     # model are built: a mistyped data_root was blamed on the metadata when
     # the bank was built, 'names a missing patch', not named with its option
-    from .train import check_dataset_paths
+    from .train import check_dataset_paths, unmoved_notes
     check_dataset_paths(cfg, ['knn_eval'])
     from mmengine.logging import print_log
     # --cfg-options that moved some copies of a path variable (the HLSS
     # configs' data_root) and left others where this evaluation reads
     # them, its model and knn_eval (the bank on /x, the query on the
     # file's folder): said as tools/train.py says it of a run
-    for unmoved in unmoved_copies_note(cfg, read=_SECTIONS_READ):
+    for unmoved in unmoved_notes(cfg, _SECTIONS_READ):
         print_log(unmoved[len('warning: '):], logger='current',
                   level=logging.WARNING)
     if checkpoint is not None and note:

@@ -21,7 +21,7 @@ import re
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import (Any, Callable, Iterator, List, Optional, Tuple,
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Tuple,
                     Union)
 
 from mmengine.config import Config
@@ -38,7 +38,8 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       process_share, sampler_epoch_length,
                       train_loop_kind, type_name,
                       unmoved_copies_note, variable_source)
-from ..datasets.data_files import build_time_paths, dataset_paths
+from ..datasets.data_files import (build_time_paths, dataset_paths,
+                                   joins_to_root)
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, reading_once, settings_refused)
 from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
@@ -200,14 +201,28 @@ def _run_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = (),
     return found
 
 
-def unread_loaders(cfg, trains: bool = True,
-                   evaluates: Sequence[str] = ()) -> Tuple[str, ...]:
-    """The sections of :data:`LOADER_SECTIONS` whose data the run of
-    ``cfg`` does not read (:func:`_run_loaders`, ``trains`` and
-    ``evaluates`` as there): the ``unread`` of :func:`~openselfsup.config.
-    unmoved_copies_note` (the test set of a run that does not test)."""
-    read = [name for name, _ in _run_loaders(cfg, trains, evaluates)]
-    return tuple(name for name in LOADER_SECTIONS if name not in read)
+def read_sections(cfg, trains: bool = True,
+                  evaluates: Sequence[str] = ()) -> Tuple[str, ...]:
+    """The top-level sections of ``cfg`` that its run reads: every one
+    but the loaders of :data:`LOADER_SECTIONS` it does not run
+    (:func:`_run_loaders`, ``trains`` and ``evaluates`` as there; the test
+    set of a run that does not test): the ``read`` of
+    :func:`~openselfsup.config.unmoved_copies_note`."""
+    run = [name for name, _ in _run_loaders(cfg, trains, evaluates)]
+    return tuple(name for name in cfg.keys()
+                 if name not in LOADER_SECTIONS or name in run)
+
+
+def unmoved_notes(cfg, read: Optional[Sequence[str]] = None,
+                  take: bool = False,
+                  flags: Optional[Dict[str, str]] = None) -> List[str]:
+    """:func:`~openselfsup.config.unmoved_copies_note` of ``cfg``, each
+    dataset's paths joined to its ``data_root`` as its type joins them
+    (:func:`~openselfsup.datasets.data_files.joins_to_root`): the one
+    call of every command that warns of ``--cfg-options`` moving some
+    copies of a path variable (``read``, ``take``, ``flags`` as there)."""
+    return unmoved_copies_note(cfg, read, take, joins=joins_to_root,
+                               flags=flags)
 
 
 def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = (),
@@ -1972,8 +1987,7 @@ def prepare_config(cfg: Config, config_path: str,
     # --cfg-options that moved some copies of a data_root, not all, of
     # the loaders the run reads: the test set where the caller tests
     # (train()'s and build_runner()'s default; never tools/train.py)
-    unmoved = unmoved_copies_note(cfg, unread=unread_loaders(
-        cfg, trains, evaluates))
+    unmoved = unmoved_notes(cfg, read_sections(cfg, trains, evaluates))
     import torch
     # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
     # look for, never no --resume

@@ -141,6 +141,32 @@ def _read_paths(kind: str, node: dict) -> List[Tuple[str, str, str, str]]:
     return ([('ann_file', ann, ann_read, '')] if ann else []) + out
 
 
+def joins_to_root(node: dict, key: str) -> bool:
+    """Whether the dataset config ``node`` reads a relative path given at
+    its ``key`` (dotted under it: ``ann_file``, ``data_prefix``,
+    ``data_prefix.img_path``, ``classes``) under its ``data_root``, as
+    :func:`_read_paths` resolves its type's files (``ann_file`` of every
+    type, the ``data_prefix`` folders of this project's types, a
+    ``CaptionedImages`` ``classes`` file; not a hierarchical dataset's
+    ``metadata`` and ``split``, read as given). How a path under a moved
+    ``data_root`` is advised (:func:`~openselfsup.config.
+    unmoved_copies_note`: relative where joined, else in full). A
+    ``data_prefix`` folder of a type not of this project too: MMEngine's
+    ``BaseDataset`` joins each (:func:`~openselfsup.config.prefix_folder`),
+    though :func:`_read_paths` knows only this project's types' folders."""
+    head, _, tail = key.partition('.')
+    if head == 'data_prefix':
+        return True
+    probe = dict(node, data_root='root')
+    inner = node.get(head)
+    probe[head] = dict(inner if isinstance(inner, dict) else {},
+                       **{tail: 'path'}) if tail else 'path'
+    joined = os.path.join('root', 'path')
+    return any(found[0] == key and os.path.normpath(found[1]) == joined
+               for found in _read_paths(type_name(node.get('type')) or '',
+                                        probe))
+
+
 def dataset_paths(node: dict) -> List[Tuple[str, str, str, str]]:
     """Every file and folder a dataset config ``node`` reads when built:
     its ``data_root`` folder (as given: MMEngine's datasets do not expand
