@@ -7634,6 +7634,35 @@ def _moved_runner(synthetic_root, tmp_path, monkeypatch):
     return cfg, build
 
 
+def test_an_unannounced_test_warns_of_the_test_sets_old_folder(
+        synthetic_root, tmp_path, monkeypatch):
+    """Review r100: ``build_runner(evaluates=())`` with ``--cfg-options``
+    moving the training and validation sets' ``data_root`` and not the
+    test set's, then ``runner.test()``: it read the old folder without a
+    word (announced, the warning is logged before the run). The runner
+    now says it when the test first runs, as it says the worker note of
+    an unannounced evaluation, naming the ``evaluates`` that says it
+    before the run."""
+    cfg, build = _moved_runner(synthetic_root, tmp_path, monkeypatch)
+    new = _nct(synthetic_root)
+    runner, said = build('w', ('train_dataloader', 'val_dataloader'), ())
+    assert said() == []
+    runner.test()
+    warned, = said()
+    assert warned.startswith(
+        "runner.test() is not in the evaluates=() the runner was built "
+        "with (evaluates=('test',) says this before the run): "
+        '--cfg-options train_dataloader.dataset.data_root, '
+        f'val_dataloader.dataset.data_root moved to {new} keys'), warned
+    assert warned.endswith(
+        'and left 1 of them (test_dataloader.dataset.data_root) on old/: '
+        'the config now points at both paths; set them too: --cfg-options '
+        f'test_dataloader.dataset.data_root={new}; or set data_root in '
+        f'{cfg}'), warned
+    # the test loader read the old folder the line names
+    assert runner.test_dataloader.dataset.data_root == 'old/'
+
+
 def test_an_option_moving_only_loaders_the_run_does_not_read_is_quiet(
         synthetic_root, tmp_path, monkeypatch):
     """Review r100: on ``tools/train.py``'s path (``evaluates=()``: the

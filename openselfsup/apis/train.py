@@ -414,25 +414,34 @@ def worker_warning_left_out(runner, cfg, trains: bool = True,
 
 
 def unannounced_evaluation_notes(runner, cfg,
-                                 evaluates: Sequence[str] = ()) -> None:
+                                 evaluates: Sequence[str] = (),
+                                 trains: bool = True) -> None:
     """Have ``runner`` (an :class:`~openselfsup.engine.runner.
-    AtomicRunner`) say the note of worker counts
-    (:func:`worker_count_notes`) of the loader of each evaluation of
+    AtomicRunner`) say the notes of the loader of each evaluation of
     :data:`EVALUATIONS` its caller did not announce in ``evaluates``, when
     that evaluation first runs (``runner.val()`` after ``train(cfg,
     evaluates=())``), naming the ``evaluates`` that says it before the
     run, with torch's warning of it left out meanwhile
     (:meth:`~openselfsup.engine.runner.AtomicRunner.note_when_evaluated`):
-    a validation loader built for training and never started had neither
-    (its warning left out for the training). Nothing on MMEngine's own
-    Runner, whose evaluations show torch's warning."""
+    its worker counts (:func:`worker_count_notes`: a validation loader
+    built for training and never started had neither the note nor
+    torch's warning, left out for the training), and the warning of
+    ``--cfg-options`` that moved some copies of a path variable where
+    that loader's section read too changes it (:func:`unmoved_notes` of
+    the sections the run reads, ``trains`` as :func:`read_sections`':
+    ``runner.test()`` read the test set's old folder without a word)."""
     note_when_evaluated = getattr(runner, 'note_when_evaluated', None)
     if note_when_evaluated is None:
         return
+    run = read_sections(cfg, trains, evaluates)
+    before = unmoved_notes(cfg, run)
     for name in EVALUATIONS:
         if name in evaluates:
             continue
         notes = worker_count_notes(cfg, trains=False, evaluates=(name,))
+        if f'{name}_dataloader' not in run:
+            notes += [note for note in unmoved_notes(
+                cfg, run + (f'{name}_dataloader',)) if note not in before]
         if not notes:
             continue
         announced = tuple(e for e in EVALUATIONS
@@ -2335,7 +2344,7 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
     # torch's warning of more workers than cores: said in the log instead
     # (worker_count_notes), while this runner trains or evaluates
     worker_warning_left_out(runner, cfg, trains, evaluates)
-    unannounced_evaluation_notes(runner, cfg, evaluates)
+    unannounced_evaluation_notes(runner, cfg, evaluates, trains)
     from ..engine.runner import discard_on_failure
     with discard_on_failure(runner):  # the runner made its log folder
         for note in notes:
