@@ -7565,39 +7565,18 @@ def test_the_data_root_warning_names_the_loaders_the_run_reads(
     ``runner.test()`` read the old folder. Named now where the caller
     tests; not on ``tools/train.py``'s path (``evaluates=()``), which
     never builds the test loader."""
-    import glob
-
-    from openselfsup.apis.train import build_runner
-    monkeypatch.chdir(tmp_path)
-    base = _evaluated_loaders_config(synthetic_root, tmp_path, monkeypatch)
-    old = tmp_path / 'old'
-    shutil.copytree(_nct(synthetic_root), old)
-    cfg = tmp_path / 'moved.py'
-    cfg.write_text(
-        "_base_ = ['./cfg.py']\n"
-        "data_root = 'old/'\n"
-        "train_dataloader = dict(dataset=dict(data_root=data_root))\n"
-        "val_dataloader = dict(dataset=dict(data_root=data_root))\n"
-        "test_dataloader = dict(dataset=dict(data_root=data_root))\n")
-    assert os.path.basename(base) == 'cfg.py'
+    cfg, build = _moved_runner(synthetic_root, tmp_path, monkeypatch)
     new = _nct(synthetic_root)
-    options = {f'{loader}.dataset.data_root': new
-               for loader in ('train_dataloader', 'val_dataloader')}
-
-    def said(work, evaluates):
-        build_runner(str(cfg), work_dir=str(tmp_path / work),
-                     cfg_options=dict(options), evaluates=evaluates)
-        log, = glob.glob(str(tmp_path / work / '*' / '*.log'))
-        return [line.split(' - WARNING - ', 1)[1]
-                for line in open(log).read().splitlines()
-                if 'the config now points at both paths' in line]
-    warned, = said('api', ('val', 'test'))
+    both = ('train_dataloader', 'val_dataloader')
+    _, said = build('api', both, ('val', 'test'))
+    warned, = said()
     assert warned.endswith(
         'and left 1 of them (test_dataloader.dataset.data_root) on old/: '
         'the config now points at both paths; set them too: --cfg-options '
         f'test_dataloader.dataset.data_root={new}; or set data_root in '
         f'{cfg}'), warned
-    assert said('tool', ()) == []
+    _, said = build('tool', both, ())
+    assert said() == []
 
 
 def _moved_runner(synthetic_root, tmp_path, monkeypatch):
