@@ -877,7 +877,8 @@ def test_missing_copies_are_named_with_their_extraction(wd, recorded,
 
 
 @pytest.mark.parametrize('where', ['absolute', 'relative', 'config',
-                                   'list', 'spaced list', 'workdir'])
+                                   'list', 'spaced list', 'workdir',
+                                   'config list'])
 def test_the_named_copies_command_writes_copies_the_ablation_takes(
         tmp_path, capsys, monkeypatch, where):
     """r85: the copies' command kept the checkpoint alone of what
@@ -902,14 +903,19 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     ablation run from another folder with a relative ``--workdir``
     (``workdir``): ``--output`` was printed relative to that folder, so
     the command, run from the repository root, wrote the copies where the
-    ablation never looks."""
+    ablation never looks. h167: an absolute list read with the config's
+    ``data/NCT`` from another folder (``config list``): no ``--data-root``
+    was named (the config's folder was inferred only for a list under
+    it), so the copies' images were looked for under the root's
+    ``data/NCT``."""
     import torch
     from mmpretrain.models import ResNet
 
     from openselfsup.datasets.synthetic import SyntheticSpec, make_synthetic
     space = tmp_path / 'my run'
     # 15 queries a class: the ablation's tasks
-    data = str(space / ('data' if where == 'config' else 'da ta'))
+    data = str(space / ('data' if where.startswith('config') else
+                        'da ta'))
     make_synthetic(data, SyntheticSpec(size=32, nct_train=16, nct_test=16,
                                        domains=('nct', )))
     ckpt = str(space / 'enc 8.pth')
@@ -921,11 +927,12 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     w = 'w d' if where == 'workdir' else str(space / 'w d')
     sets = ('NCT_train', 'NCT_test')
     roots = {'relative': ['--data-root', *[os.path.join('da ta', 'NCT')] * 2],
-             'config': []}.get(where, [
+             'config': [], 'config list': []}.get(where, [
                  '--data-root', *[os.path.join(data, 'NCT')] * 2])
-    if where in ('relative', 'config', 'workdir'):  # from another folder
-        monkeypatch.chdir(space)
+    if where in ('relative', 'config', 'workdir', 'config list'):
+        monkeypatch.chdir(space)  # from another folder
     listed = {'list': str(space / 'my lists' / 'train.txt'),
+              'config list': str(space / 'my lists' / 'train.txt'),
               'spaced list': 'meta/my train.txt'}.get(where)
     if listed:  # NCT_train's own list: the config's but its last image
         nct = os.path.join(data, 'NCT')  # a relative list lies under it

@@ -1105,9 +1105,10 @@ def _support_images(prov, unmapped: List[str]) -> str:
     run from the repository root: its ``dataset.data_root``
     (``--data-root``'s), a relative one joined with the recorded ``cwd``
     it was relative to; without one, the config's own folder
-    (:data:`COPIES_DATA_ROOT`, where the recorded list lies under it) read
-    from another ``cwd`` than the root, joined with it; and the list or
-    prefix of another place (``dataset.ann_file``,
+    (:data:`COPIES_DATA_ROOT`, where the recorded list or images lie
+    under it, :func:`_read_under_copies_root`, whatever the list's own
+    path) read from another ``cwd`` than the root, joined with it; and
+    the list or prefix of another place (``dataset.ann_file``,
     ``dataset.data_prefix``, relative to the data root) as recorded
     (``--cfg-options``; a value that does not spell back goes to
     ``unmapped``). Nothing where the config's own folder and list were
@@ -1118,11 +1119,9 @@ def _support_images(prov, unmapped: List[str]) -> str:
     cwd = cwd if isinstance(cwd, str) and os.path.isabs(cwd) else None
     root = options.get('dataset.data_root')
     if not (isinstance(root, str) and root):
-        listed = prov.get('list_file')
-        root = COPIES_DATA_ROOT if cwd and isinstance(listed, str) and \
-            os.path.normpath(listed).startswith(
-                os.path.normpath(COPIES_DATA_ROOT) + os.sep) and \
-            os.path.realpath(cwd) != os.path.realpath(REPO_ROOT) else None
+        root = COPIES_DATA_ROOT if cwd and _read_under_copies_root(prov) \
+            and os.path.realpath(cwd) != os.path.realpath(REPO_ROOT) \
+            else None
     root = root and _joined(root, cwd)
     # the list and prefix, relative to the data root as mmpretrain reads
     # them, spelt back as recorded (a value that does not read back as
@@ -1134,6 +1133,19 @@ def _support_images(prov, unmapped: List[str]) -> str:
                     and set(str(k).split('.')) & set(_WHERE_KEYS))
     return (f' --data-root {shlex.quote(root)}' if root else '') + \
         _key_values('--cfg-options', where, unmapped)
+
+
+def _read_under_copies_root(prov) -> bool:
+    """Whether the set of provenance ``prov`` read its list or its images
+    under the copies' config's own relative data root
+    (:data:`COPIES_DATA_ROOT`), as mmpretrain joins them to it: its
+    recorded ``list_file`` or image folder (``data_prefix``) relative and
+    at or under it. An absolute list (``dataset.ann_file=/...``) is not
+    under it, but the images it names are still read under the root."""
+    top = os.path.normpath(COPIES_DATA_ROOT)
+    return any(isinstance(p, str) and p and not os.path.isabs(p) and
+               (os.path.normpath(p) + os.sep).startswith(top + os.sep)
+               for p in (prov.get('list_file'), prov.get('data_prefix')))
 
 
 #: where ``NCT_train``'s list and images lie under its data root, the
