@@ -919,6 +919,8 @@ def test_import_refuses_nct_aug(synthetic_root, tmp_path, capsys):
     np.save(src, np.random.default_rng(0).normal(size=(len(rels), 4)))
     listed.write_text('\n'.join(rels) + '\n')
     workdir = str(tmp_path / 'w')
+    # h167: the copies' command runs from any folder, its paths the
+    # checkout's (no NCT_train records another folder of images)
     for config in ('nct_aug.py', 'nct_train.py'):
         out = paths.features_path(workdir, 'mine_wo_78', 'NCT_aug')
         code, err, _ = _run(capsys, 'import_features', [
@@ -929,8 +931,9 @@ def test_import_refuses_nct_aug(synthetic_root, tmp_path, capsys):
             f"error: {out}: NCT_aug holds the augmentation ablation's "
             'augmented copies of NCT_train; import_features.py writes one '
             'row per image of the list, not copies: extract them with python '
-            'wsi_workdir/extract.py --config configs/extraction/nct_aug.py '
-            f'--pretrained CKPT --aug_times N --output {out}'), err
+            f'{REPO}/wsi_workdir/extract.py --config '
+            f'{REPO}/configs/extraction/nct_aug.py --pretrained CKPT '
+            f'--data-root {REPO}/data/NCT --aug_times N --output {out}'), err
         assert not os.path.exists(workdir)
     # a timm / open_clip model's one pass: refused before the model is built
     from openselfsup.apis.extract import extract_external_many

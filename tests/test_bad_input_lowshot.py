@@ -829,9 +829,12 @@ def _copies_args(command: str):
     count as a user would, checked to be NCT_aug's config with copies."""
     extract = script_main('wsi_workdir/extract.py').__globals__['parse_args']
     argv = shlex.split(command)
-    assert argv[:2] == ['python', 'wsi_workdir/extract.py'], command
+    # h167: the checkout's, absolute: run from any folder
+    assert argv[:2] == ['python', os.path.join(ROOT, 'wsi_workdir',
+                                               'extract.py')], command
     args = extract(['4' if a == 'N' else a for a in argv[2:]])
-    assert args.config == ['configs/extraction/nct_aug.py'], command
+    assert args.config == [os.path.join(ROOT, 'configs', 'extraction',
+                                        'nct_aug.py')], command
     assert args.aug_times == 4, command  # the copies, not one pass
     return args
 
@@ -907,7 +910,9 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     ``data/NCT`` from another folder (``config list``): no ``--data-root``
     was named (the config's folder was inferred only for a list under
     it), so the copies' images were looked for under the root's
-    ``data/NCT``."""
+    ``data/NCT``; and the command ran only from the repository root (its
+    script and config relative), never said so, and failed from the
+    folder the ablation ran in: it now runs from either."""
     import torch
     from mmpretrain.models import ResNet
 
@@ -964,23 +969,63 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
                     f'features not found: {aug} (make it with: python ')
     command = err.split('make it with: ')[1][:-1]
     assert ' (with the settings' not in command, command
-    # run as printed, by the shell, from the repository root (the images
-    # are NCT_train's: its --data-root); the file it writes is the one the
-    # ablation reads (checked first: a relative one is not written into
-    # the repository)
+    # run as printed, by the shell, from the folder the ablation ran in
+    # and from the repository root (the images are NCT_train's: its
+    # --data-root); the file it writes is the one the ablation reads
+    # (checked first: a relative one is not written into the repository)
     argv = shlex.split(command)
     assert argv[argv.index('--aug_times') + 1] == 'N', command
     written = os.path.join(ROOT, argv[argv.index('--output') + 1])
     assert os.path.abspath(written) == os.path.abspath(aug), command
-    done = subprocess.run(
-        command.replace(' --aug_times N ', ' --aug_times 2 ') +
-        ' --workers 0 --no-progress', shell=True, cwd=ROOT,
-        env={**os.environ, 'PYTHONPATH': ROOT}, capture_output=True,
-        text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert np.load(aug).shape[0] == 2 * np.load(
-        paths.features_path(w, 'clp_wo_78', 'NCT_train')).shape[0]
-    cli_ok(ablation, args, capsys)
+    folder = os.path.dirname(aug)
+    before = set(os.listdir(folder))
+    for cwd in dict.fromkeys((os.getcwd(), ROOT)):
+        done = subprocess.run(
+            command.replace(' --aug_times N ', ' --aug_times 2 ') +
+            ' --workers 0 --no-progress', shell=True, cwd=cwd,
+            env={**os.environ, 'PYTHONPATH': ROOT}, capture_output=True,
+            text=True)
+        assert done.returncode == 0, (cwd, done.stderr[-2000:])
+        assert np.load(aug).shape[0] == 2 * np.load(
+            paths.features_path(w, 'clp_wo_78', 'NCT_train')).shape[0]
+        cli_ok(ablation, args, capsys)
+        for made in set(os.listdir(folder)) - before:  # for the next run
+            os.remove(os.path.join(folder, made))
+
+
+@pytest.mark.parametrize('recorded, folder', [
+    # read from the root with the config's data/NCT: nothing was named,
+    # so the command run from another folder read that folder's data/NCT
+    (dict(cwd=ROOT, list_file='data/NCT/meta/train_labeled.txt',
+          data_prefix='data/NCT/data'), os.path.join(ROOT, 'data', 'NCT')),
+    # an absolute list read with the config's data/NCT from /x/my run
+    (dict(cwd='/x/my run', list_file='/x/my run/my lists/t.txt',
+          data_prefix='data/NCT/data',
+          cfg_options={'dataset.ann_file': '/x/my run/my lists/t.txt'}),
+     '/x/my run/data/NCT'),
+    # a relative --data-root of a run that recorded no folder: the root's
+    (dict(list_file='d/NCT/meta/train_labeled.txt', data_prefix='d/NCT/data',
+          cfg_options={'dataset.data_root': 'd/NCT'}),
+     os.path.join(ROOT, 'd', 'NCT')),
+    # nothing recorded of the images: the config's, as read from the root
+    ({}, os.path.join(ROOT, 'data', 'NCT'))])
+def test_the_copies_command_names_its_images_folder_absolute(
+        wd, recorded, folder):
+    """h167: the copies' command, whose script and config are now the
+    checkout's and run from any folder, names the folder NCT_train's
+    images were read from absolute in every case, as a hand-joined
+    reference: the config's ``data/NCT`` read from the repository root
+    was not named (the command, run elsewhere, would read that folder's),
+    nor for an absolute list read with it from another folder (the folder
+    was inferred only for a list under ``data/NCT``); a relative folder
+    recorded without the folder it was relative to is the root's, where
+    the commands ran. Read back by extract.py's parser."""
+    from openselfsup.lowshot.features import copies_command
+    aug = paths.features_path(wd, 'clp_wo_78', 'NCT_aug')
+    sibling = paths.provenance_path(wd, 'clp_wo_78', 'NCT_train')
+    args = _copies_args(copies_command(
+        aug, dict(CHECKPOINT_PROVENANCE, **recorded), sibling))
+    assert args.data_root == [folder], args
 
 
 def _printed_commands(err, *leads):

@@ -1045,16 +1045,21 @@ def copies_command(output: str, prov=None,
                    recorded_in: Optional[str] = None) -> str:
     """The command that extracts the ablation's image-augmented copies of
     ``NCT_train`` (``NCT_aug``) to ``output`` (a relative one joined with
-    the current folder, where it was given, :func:`_printed`: the command
-    is run from the repository root), from the encoder of the model's
-    set whose provenance is ``prov`` (the JSON ``recorded_in``;
-    ``NCT_train``'s, the support the copies go with) with the settings it
-    records, spelt back as every set's are (:func:`_encoder_flags`: its
+    the current folder, where it was given, :func:`_printed`), run from
+    any folder: every path absolute, the script and config the
+    checkout's (h167: they were relative, and the command, run from the
+    folder the ablation ran in, did not find the script), from the
+    encoder of the model's set whose provenance is ``prov`` (the JSON
+    ``recorded_in``; ``NCT_train``'s, the support the copies go with)
+    with the settings it records, spelt back as every set's are
+    (:func:`_encoder_flags`: its
     checkpoint or seeded random initialisation, the model's
     ``--cfg-options``, its image size at the copies' size key, ``--amp``
     with its ``--device``, ``--no-normalise``; what does not spell back
     named as the JSON's), and, recorded by ``NCT_train``, the folder of
-    its images (:func:`_support_images`), paths quoted for the shell;
+    its images (:func:`_support_images`; where it records none, the
+    config's own folder in the checkout, as the command run from the
+    root read it), paths quoted for the shell;
     ``--pretrained CKPT`` where no encoder is known (no ``prov``, a
     library model's, which makes none: :func:`_copies_way`), and for
     imported features, with what their JSON records (``--no-normalise``,
@@ -1067,14 +1072,19 @@ def copies_command(output: str, prov=None,
     encoder, unmapped = _encoder_flags(prov, copies=True) if known else \
         ('--pretrained CKPT' + (_normalise_flag(prov) if imported else ''),
          [])
-    if (known or imported) and recorded_in is not None and \
-            os.path.basename(recorded_in) == 'NCT_train.json':
-        encoder += _support_images(prov, unmapped)
+    support = (known or imported) and recorded_in is not None and \
+        os.path.basename(recorded_in) == 'NCT_train.json'
+    # the config's folder, as the command run from the root read it, where
+    # NCT_train records no other
+    encoder += _support_images(prov if support else {}, unmapped,
+                               os.path.join(REPO_ROOT, COPIES_DATA_ROOT))
     encoder_note = (' (CKPT: a checkpoint of the encoder that computed '
                     f'the imported features recorded in {recorded_in}: '
                     'the copies must come from it)' if imported else '')
-    return ('python wsi_workdir/extract.py --config '
-            f'configs/extraction/nct_aug.py {encoder} --aug_times N '
+    script, config = (shlex.quote(os.path.join(REPO_ROOT, *p)) for p in (
+        ('wsi_workdir', 'extract.py'), ('configs', 'extraction',
+                                        'nct_aug.py')))
+    return (f'python {script} --config {config} {encoder} --aug_times N '
             f'--output {_printed(output)}'
             + _unmapped_note(unmapped, recorded_in) + encoder_note)
 
@@ -1097,31 +1107,30 @@ def _joined(path: str, cwd: Optional[str]) -> str:
         else path
 
 
-def _support_images(prov, unmapped: List[str]) -> str:
+def _support_images(prov, unmapped: List[str],
+                    default_root: Optional[str] = None) -> str:
     """`` --data-root <folder>`` (quoted) of the images ``NCT_train``'s
     provenance ``prov`` records having been read from, which its copies
     are made of (:func:`check_copies_of` compares them; any set's, for
-    :func:`extract_command` reading another model's images), for the command
-    run from the repository root: its ``dataset.data_root``
-    (``--data-root``'s), a relative one joined with the recorded ``cwd``
-    it was relative to; without one, the config's own folder
+    :func:`extract_command` reading another model's images), absolute, for
+    a command run from any folder: its ``dataset.data_root``
+    (``--data-root``'s); without one, the config's own folder
     (:data:`COPIES_DATA_ROOT`, where the recorded list or images lie
     under it, :func:`_read_under_copies_root`, whatever the list's own
-    path) read from another ``cwd`` than the root, joined with it; and
-    the list or prefix of another place (``dataset.ann_file``,
-    ``dataset.data_prefix``, relative to the data root) as recorded
-    (``--cfg-options``; a value that does not spell back goes to
-    ``unmapped``). Nothing where the config's own folder and list were
-    read from the root."""
+    path), else ``default_root``; a relative one joined with the
+    recorded ``cwd`` it was relative to (the repository root, where the
+    commands ran, where none is recorded); and the list or prefix of
+    another place (``dataset.ann_file``, ``dataset.data_prefix``,
+    relative to the data root) as recorded (``--cfg-options``; a value
+    that does not spell back goes to ``unmapped``)."""
     options = prov.get('cfg_options')
     options = options if isinstance(options, dict) else {}
     cwd = prov.get('cwd')
-    cwd = cwd if isinstance(cwd, str) and os.path.isabs(cwd) else None
+    cwd = cwd if isinstance(cwd, str) and os.path.isabs(cwd) else REPO_ROOT
     root = options.get('dataset.data_root')
     if not (isinstance(root, str) and root):
-        root = COPIES_DATA_ROOT if cwd and _read_under_copies_root(prov) \
-            and os.path.realpath(cwd) != os.path.realpath(REPO_ROOT) \
-            else None
+        root = COPIES_DATA_ROOT if _read_under_copies_root(prov) else \
+            default_root
     root = root and _joined(root, cwd)
     # the list and prefix, relative to the data root as mmpretrain reads
     # them, spelt back as recorded (a value that does not read back as
