@@ -2961,6 +2961,67 @@ MODEL_METHODS = {'HLSS': 'HLSS / HiDisc pre-training',
                  'MoCoV3': 'MoCo-v3 contrastive pre-training',
                  'ImageClassifier': 'supervised pre-training'}
 
+#: the algorithms (a config's ``model.type``) kNN evaluation is for: HLSS,
+#: and HiDisc, an HLSS model without text-initialised heads (the shipped
+#: configs with a ``knn_eval`` section, ``configs/hlss/``, ``configs/demo/
+#: hlss_*`` and ``hidisc_*``, all build ``type='HLSS'``). The one table
+#: (here beside :data:`MODEL_METHODS`, where every layer can read it): the
+#: config's model (:func:`check_knn_model`) and the algorithm a
+#: checkpoint's meta records are judged by it
+KNN_MODEL_TYPES = ('HLSS',)
+
+#: the low-shot protocol, which evaluates a CLP / FSP encoder
+_LOW_SHOT = ('evaluate its encoder with the low-shot protocol instead: '
+             'wsi_workdir/extract.py, then the meta-test (both run by sh '
+             'wsi_workdir/scripts/evaluate_encoder.sh MODEL CHECKPOINT; a '
+             'demo encoder by wsi_workdir/scripts/demo_lowshot.sh)')
+
+#: how a model of an algorithm without kNN evaluation is evaluated
+#: instead, by its ``model.type``
+_EVALUATED_INSTEAD = {
+    'MoCoV3': _LOW_SHOT,
+    'ImageClassifier': _LOW_SHOT,
+    'BalancedCrossModal': ('its classification and retrieval metrics are '
+                           "the validation of tools/train.py (val_evaluator)"),
+}
+
+
+def knn_is_for(kind: Optional[str]) -> str:
+    """What kNN evaluation is for, and how a model of the algorithm
+    ``kind`` (a ``model.type``, not one of :data:`KNN_MODEL_TYPES`) is
+    evaluated instead (:data:`_EVALUATED_INSTEAD`; another: with a config
+    of an HLSS model): the end of the line refusing one."""
+    types = ', '.join(repr(t) for t in KNN_MODEL_TYPES)
+    return (f'kNN evaluation is for HLSS / HiDisc encoders (model.type '
+            f'{types}); ' + _EVALUATED_INSTEAD.get(
+                kind, 'give a config of an HLSS / HiDisc model'))
+
+
+def check_knn_model(cfg, config: str) -> None:
+    """Refuse a config whose model (``model.type``) kNN evaluation does not
+    support (:data:`KNN_MODEL_TYPES`), from the config alone, before the
+    checkpoint is read or the model stack imported: a MoCo-v3 (CLP) or
+    supervised (FSP) config given a ``knn_eval`` section ran, its
+    ImageNet mean / std on [0, 1] patches and ``MoCoV3.extract_feat``'s
+    unpooled map flattened, and wrote a table of near-constant features
+    without a word. A model without a type read is not judged here (its
+    build says what is wrong).
+
+    Raises:
+        InputError: ``<config>: model.type 'MoCoV3' (MoCo-v3 contrastive
+            pre-training): kNN evaluation is for ...; <how it is evaluated
+            instead>`` (:func:`knn_is_for`).
+    """
+    model = cfg.get('model')
+    kind = type_name(model.get('type')) if isinstance(model, dict) else None
+    if kind is None or kind in KNN_MODEL_TYPES:
+        return
+    method = MODEL_METHODS.get(kind)
+    raise InputError(f'{config}: model.type {kind!r}'
+                     + (f' ({method})' if method else '')
+                     + f': {knn_is_for(kind)}')
+
+
 
 def saved_model_type(meta: Any, key: str = 'type') -> Optional[str]:
     """The type name at ``model.<key>`` (``'type'``: the algorithm,

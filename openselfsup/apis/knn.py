@@ -14,12 +14,12 @@ import logging
 import os
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from ..config import (PATCHES_DIGEST, UNSET, argument_value,
-                      check_setting_types,
+from ..config import (KNN_MODEL_TYPES, PATCHES_DIGEST, UNSET,
+                      argument_value, check_knn_model, check_setting_types,
                       data_contents_change, data_folder_digests,
                       data_folders, digest_noun, file_contents_change,
                       first_difference, is_patches_digest, key_change,
-                      load_config,
+                      knn_is_for, load_config,
                       model_settings, model_settings_sha1,
                       named_file_digests, recorded_settings)
 from ..datasets.data_files import patch_root
@@ -36,67 +36,6 @@ _NOT_THE_RESULT = ('batch_size', 'num_workers')
 #: the top-level sections of a config that :func:`knn_eval_checkpoint`
 #: reads (the others, its training's loaders and hooks, it does not)
 _SECTIONS_READ = ('model', 'knn_eval')
-
-#: the algorithms (a config's ``model.type``) kNN evaluation is for: HLSS,
-#: and HiDisc, an HLSS model without text-initialised heads (the shipped
-#: configs with a ``knn_eval`` section, ``configs/hlss/``, ``configs/demo/
-#: hlss_*`` and ``hidisc_*``, all build ``type='HLSS'``). The one table: the
-#: config's model (:func:`check_knn_model`) and the algorithm a
-#: checkpoint's meta records are judged by it
-KNN_MODEL_TYPES = ('HLSS',)
-
-#: the low-shot protocol, which evaluates a CLP / FSP encoder
-_LOW_SHOT = ('evaluate its encoder with the low-shot protocol instead: '
-             'wsi_workdir/extract.py, then the meta-test (both run by sh '
-             'wsi_workdir/scripts/evaluate_encoder.sh MODEL CHECKPOINT; a '
-             'demo encoder by wsi_workdir/scripts/demo_lowshot.sh)')
-
-#: how a model of an algorithm without kNN evaluation is evaluated
-#: instead, by its ``model.type``
-_EVALUATED_INSTEAD = {
-    'MoCoV3': _LOW_SHOT,
-    'ImageClassifier': _LOW_SHOT,
-    'BalancedCrossModal': ('its classification and retrieval metrics are '
-                           "the validation of tools/train.py (val_evaluator)"),
-}
-
-
-def knn_is_for(kind: Optional[str]) -> str:
-    """What kNN evaluation is for, and how a model of the algorithm
-    ``kind`` (a ``model.type``, not one of :data:`KNN_MODEL_TYPES`) is
-    evaluated instead (:data:`_EVALUATED_INSTEAD`; another: with a config
-    of an HLSS model): the end of the line refusing one."""
-    types = ', '.join(repr(t) for t in KNN_MODEL_TYPES)
-    return (f'kNN evaluation is for HLSS / HiDisc encoders (model.type '
-            f'{types}); ' + _EVALUATED_INSTEAD.get(
-                kind, 'give a config of an HLSS / HiDisc model'))
-
-
-def check_knn_model(cfg, config: str) -> None:
-    """Refuse a config whose model (``model.type``) kNN evaluation does not
-    support (:data:`KNN_MODEL_TYPES`), from the config alone, before the
-    checkpoint is read or the model stack imported: a MoCo-v3 (CLP) or
-    supervised (FSP) config given a ``knn_eval`` section ran, its
-    ImageNet mean / std on [0, 1] patches and ``MoCoV3.extract_feat``'s
-    unpooled map flattened, and wrote a table of near-constant features
-    without a word. A model without a type read is not judged here (its
-    build says what is wrong).
-
-    Raises:
-        InputError: ``<config>: model.type 'MoCoV3' (MoCo-v3 contrastive
-            pre-training): kNN evaluation is for ...; <how it is evaluated
-            instead>`` (:func:`knn_is_for`).
-    """
-    from ..config import MODEL_METHODS, type_name
-    model = cfg.get('model')
-    kind = type_name(model.get('type')) if isinstance(model, dict) else None
-    if kind is None or kind in KNN_MODEL_TYPES:
-        return
-    method = MODEL_METHODS.get(kind)
-    raise InputError(f'{config}: model.type {kind!r}'
-                     + (f' ({method})' if method else '')
-                     + f': {knn_is_for(kind)}')
-
 
 def check_knn_arguments(checkpoint: Optional[str], random_init: bool,
                         seed: Optional[int] = None,
