@@ -2963,11 +2963,13 @@ MODEL_METHODS = {'HLSS': 'HLSS / HiDisc pre-training',
 
 #: the algorithms (a config's ``model.type``) kNN evaluation is for: HLSS,
 #: and HiDisc, an HLSS model without text-initialised heads (the shipped
-#: configs with a ``knn_eval`` section, ``configs/hlss/``, ``configs/demo/
-#: hlss_*`` and ``hidisc_*``, all build ``type='HLSS'``). The one table
-#: (here beside :data:`MODEL_METHODS`, where every layer can read it): the
-#: config's model (:func:`check_knn_model`) and the algorithm a
-#: checkpoint's meta records are judged by it
+#: configs with a ``knn_eval`` section or a ``KNNEvalHook``,
+#: ``configs/hlss/``, ``configs/demo/hlss_*`` and ``hidisc_*``, all build
+#: ``type='HLSS'``). The one table (here beside :data:`MODEL_METHODS`,
+#: where every layer can read it): the config's model of ``knn_eval.py``
+#: and of a training run with the hook (:func:`check_knn_model`,
+#: :func:`check_knn_hooks`) and the algorithm a checkpoint's meta records
+#: are judged by it
 KNN_MODEL_TYPES = ('HLSS',)
 
 #: the low-shot protocol, which evaluates a CLP / FSP encoder
@@ -2985,42 +2987,74 @@ _EVALUATED_INSTEAD = {
                            "the validation of tools/train.py (val_evaluator)"),
 }
 
+#: what kNN evaluation is for, in the lines refusing another model
+_KNN_IS_FOR = ('kNN evaluation is for HLSS / HiDisc encoders (model.type '
+               + ', '.join(repr(t) for t in KNN_MODEL_TYPES) + ')')
+
 
 def knn_is_for(kind: Optional[str]) -> str:
     """What kNN evaluation is for, and how a model of the algorithm
     ``kind`` (a ``model.type``, not one of :data:`KNN_MODEL_TYPES`) is
     evaluated instead (:data:`_EVALUATED_INSTEAD`; another: with a config
     of an HLSS model): the end of the line refusing one."""
-    types = ', '.join(repr(t) for t in KNN_MODEL_TYPES)
-    return (f'kNN evaluation is for HLSS / HiDisc encoders (model.type '
-            f'{types}); ' + _EVALUATED_INSTEAD.get(
-                kind, 'give a config of an HLSS / HiDisc model'))
+    return f'{_KNN_IS_FOR}; ' + _EVALUATED_INSTEAD.get(
+        kind, 'give a config of an HLSS / HiDisc model')
 
 
-def check_knn_model(cfg, config: str) -> None:
+def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
     """Refuse a config whose model (``model.type``) kNN evaluation does not
-    support (:data:`KNN_MODEL_TYPES`), from the config alone, before the
-    checkpoint is read or the model stack imported: a MoCo-v3 (CLP) or
-    supervised (FSP) config given a ``knn_eval`` section ran, its
-    ImageNet mean / std on [0, 1] patches and ``MoCoV3.extract_feat``'s
-    unpooled map flattened, and wrote a table of near-constant features
-    without a word. A model without a type read is not judged here (its
-    build says what is wrong).
+    support (:data:`KNN_MODEL_TYPES`), from the config alone, torch-free:
+    a MoCo-v3 (CLP) or supervised (FSP) model ran, its ImageNet mean / std
+    on [0, 1] patches and ``MoCoV3.extract_feat``'s unpooled map
+    flattened, and its kNN accuracies were of near-constant features,
+    without a word: a table written by ``tools/knn_eval.py`` (a
+    ``knn_eval`` section added to such a config), or the scalars a
+    ``KNNEvalHook`` logged while it trained (:func:`check_knn_hooks`). A
+    model without a type read is not judged here (its build says what is
+    wrong).
+
+    Args:
+        cfg (Config): the config.
+        config (str): its file, as the line names it.
+        hook (str, optional): the key of a ``KNNEvalHook`` in the config
+            (``'custom_hooks.0'``), named in the line with the way out of
+            removing it; None: the config given to ``knn_eval.py``.
 
     Raises:
         InputError: ``<config>: model.type 'MoCoV3' (MoCo-v3 contrastive
             pre-training): kNN evaluation is for ...; <how it is evaluated
-            instead>`` (:func:`knn_is_for`).
+            instead>`` (:func:`knn_is_for`); with ``hook``, ``<config>:
+            <hook> (KNNEvalHook) on model.type 'MoCoV3' (...): kNN
+            evaluation is for ...; remove the hook from custom_hooks[; how
+            its encoder is evaluated instead]``.
     """
     model = cfg.get('model')
     kind = type_name(model.get('type')) if isinstance(model, dict) else None
     if kind is None or kind in KNN_MODEL_TYPES:
         return
     method = MODEL_METHODS.get(kind)
-    raise InputError(f'{config}: model.type {kind!r}'
-                     + (f' ({method})' if method else '')
-                     + f': {knn_is_for(kind)}')
+    what = f'model.type {kind!r}' + (f' ({method})' if method else '')
+    if hook is None:
+        raise InputError(f'{config}: {what}: {knn_is_for(kind)}')
+    instead = _EVALUATED_INSTEAD.get(kind)
+    raise InputError(f'{config}: {hook} (KNNEvalHook) on {what}: '
+                     f'{_KNN_IS_FOR}; remove the hook from custom_hooks'
+                     + (f'; {instead}' if instead else ''))
 
+
+def check_knn_hooks(cfg, config: str) -> None:
+    """Refuse a training config with a ``KNNEvalHook`` under
+    ``custom_hooks`` on a model kNN evaluation is not for
+    (:func:`check_knn_model`; a CLP or FSP config given the HLSS demo's
+    hook logged ``knn/*`` accuracies of near-constant features while it
+    trained), torch-free, before the runner is built: the run's and the
+    launchers' config checks (``apis.train.check_config_values``)."""
+    hooks = cfg.get('custom_hooks') or ()
+    for i, hook in enumerate(hooks if isinstance(hooks, (list, tuple))
+                             else ()):
+        if isinstance(hook, dict) and \
+                type_name(hook.get('type')) == 'KNNEvalHook':
+            check_knn_model(cfg, config, f'custom_hooks.{i}')
 
 
 def saved_model_type(meta: Any, key: str = 'type') -> Optional[str]:

@@ -433,19 +433,23 @@ def test_a_model_knn_is_not_for_is_refused_before_any_work(
 def test_every_shipped_knn_config_builds_a_model_knn_is_for():
     """The table of the algorithms kNN evaluation is for
     (KNN_MODEL_TYPES) holds the model of every shipped config that has a
-    knn_eval section (HLSS and HiDisc: type 'HLSS'); a CLP or FSP config
-    is refused by it."""
+    knn_eval section or a KNNEvalHook (HLSS and HiDisc: type 'HLSS'); a
+    CLP or FSP config is refused by it."""
     import glob
 
-    from openselfsup.apis.knn import check_knn_model
-    from openselfsup.config import load_config
+    from openselfsup.config import (check_knn_hooks, check_knn_model,
+                                    load_config)
     root = os.path.dirname(os.path.dirname(HIDISC_DEMO))
-    found = []
+    found, hooked = [], []
     for path in sorted(glob.glob(os.path.join(root, '**', '*.py'),
                                  recursive=True)):
         if '_base_' in path.split(os.sep):
             continue
         cfg = load_config(path)
+        check_knn_hooks(cfg, path)  # no refusal
+        if any(h.get('type') == 'KNNEvalHook'
+               for h in cfg.get('custom_hooks') or ()):
+            hooked.append(os.path.basename(path))
         if 'knn_eval' in cfg:
             check_knn_model(cfg, path)  # no refusal
             found.append(os.path.basename(path))
@@ -456,6 +460,9 @@ def test_every_shipped_knn_config_builds_a_model_knn_is_for():
     assert {'hidisc_r18w8_synthetic.py', 'hlss_rn50w8_synthetic.py',
             'hidisc_r50_b10p_opensrh.py',
             'hlss_clip-rn50_b32p_opensrh.py'} <= set(found), found
+    assert {'hidisc_r18w8_synthetic.py', 'hlss_rn50w8_synthetic.py',
+            'hidisc_r50_b10p_opensrh.py',
+            'hlss_clip-rn50_b32p_opensrh.py'} <= set(hooked), hooked
 
 
 class _NotAllowListed:

@@ -1128,3 +1128,82 @@ def test_a_query_class_the_bank_lacks_joins_the_label_space_after_its():
     assert labels.tolist() == [2, 1, 1, 2]
     classes, labels = bank_label_space(('ADI', 'TUM'), ('ADI', 'TUM'), [1, 0])
     assert classes == ('ADI', 'TUM') and labels.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize('demo,kind,method', [
+    ('clp_r18_demo.py', 'MoCoV3', 'MoCo-v3 contrastive pre-training'),
+    ('fsp_r18_demo.py', 'ImageClassifier', 'supervised pre-training')])
+def test_a_knn_hook_on_a_model_knn_is_not_for_is_refused_before_the_run(
+        hier_root, synthetic_root, tmp_path, demo, kind, method):
+    """A tiny CLP (MoCoV3) or FSP (ImageClassifier) run given the HiDisc
+    demo's KNNEvalHook passed the launchers' --check-config, exit 0, and
+    trained, logging knn/* accuracies of near-constant features (its
+    ImageNet mean / std on [0, 1] patches, MoCoV3's unpooled map
+    flattened) without a word: knn_eval.py refused such a config, the
+    training did not. Both refuse it now from the one table
+    (KNN_MODEL_TYPES), torch-free, before the runner is built, in one
+    line naming the hook's key (here the second hook), the model type and
+    the way out; nothing written."""
+    from _foundation_helpers import small_config
+    from mmengine.config import Config
+    knn = Config.fromfile(os.path.join(ROOT, CONFIGS['hidisc'])).knn_eval
+    for part in (knn.bank, knn.query):
+        part.update(metadata=f'{hier_root}/metadata.json',
+                    split=f'{hier_root}/split.json', data_root=hier_root)
+    hooks = [dict(type='EmptyCacheHook'),
+             dict(type='KNNEvalHook', interval=1, **knn.to_dict())]
+    config = small_config(os.path.join(ROOT, 'configs', 'demo', demo),
+                          str(tmp_path / f'knn_hook_{demo}'),
+                          os.path.join(synthetic_root, 'NCT') + '/',
+                          custom_hooks=hooks)
+    expected = [
+        f'error: {config}: custom_hooks.1 (KNNEvalHook) on model.type '
+        f"{kind!r} ({method}): kNN evaluation is for HLSS / HiDisc encoders "
+        "(model.type 'HLSS'); remove the hook from custom_hooks; evaluate "
+        'its encoder with the low-shot protocol instead: '
+        'wsi_workdir/extract.py, then the meta-test (both run by sh '
+        'wsi_workdir/scripts/evaluate_encoder.sh MODEL CHECKPOINT; a demo '
+        'encoder by wsi_workdir/scripts/demo_lowshot.sh)']
+    from _foundation_helpers import loaded_modules
+    work = tmp_path / 'work'
+    # the launchers' check (with its data check: the data is there), then
+    # the run itself
+    for args in (['--check-config'], []):
+        rc, _, lines, loaded = loaded_modules(
+            ['tools/train.py', config, '--work-dir', str(work), *args],
+            ('torch', 'mmpretrain') if args else ())
+        assert (rc, lines, loaded) == (2, expected, []), (args, lines)
+        assert not work.exists()
+
+
+@pytest.mark.parametrize('kind,way_out', [
+    ('openselfsup.BalancedCrossModal',
+     '; its classification and retrieval metrics are the validation of '
+     'tools/train.py (val_evaluator)'),
+    ('MyModel', ''),
+    ('HLSS', None)])
+def test_a_knn_hooks_way_out_is_its_models(kind, way_out):
+    """The hook's line ends on how a model of each algorithm is evaluated
+    instead (a scoped type read as its name); one of no known way, on
+    removing the hook; an HLSS model (the table's) and a hook of another
+    type are not refused."""
+    from mmengine.config import Config
+
+    from openselfsup.config import check_knn_hooks
+    from openselfsup.utils import InputError
+    cfg = Config(dict(model=dict(type=kind), custom_hooks=[
+        dict(type='openselfsup.KNNEvalHook'), dict(type='EMAHook')]))
+    if way_out is None:
+        check_knn_hooks(cfg, 'c.py')
+        return
+    name = kind.rsplit('.', 1)[-1]
+    method = {'BalancedCrossModal': ' (balanced cross-modal tuning)'}.get(
+        name, '')
+    with pytest.raises(InputError) as exc:
+        check_knn_hooks(cfg, 'c.py')
+    assert str(exc.value) == (
+        f"c.py: custom_hooks.0 (KNNEvalHook) on model.type {name!r}{method}:"
+        " kNN evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "
+        f'remove the hook from custom_hooks{way_out}')
+    cfg.custom_hooks = [dict(type='EMAHook')]
+    check_knn_hooks(cfg, 'c.py')  # no kNN hook: nothing to refuse
