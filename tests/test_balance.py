@@ -7167,3 +7167,27 @@ def test_data_folders_join_prefixes_as_the_datasets_do(tmp_path,
     assert folders(data_root=root, data_prefix='none') == {
         key + 'data_root': root}
     assert folders(data_root='s3://bucket/x', data_prefix='data') == {}
+
+
+def test_sweep_refuses_a_knn_hook_with_nothing_made(crossmodal_root,
+                                                    tmp_path):
+    """A KNNEvalHook (for HLSS / HiDisc models only) in a balance sweep's
+    config is refused by its first run's config check
+    (check_config_values, as tools/train.py refuses it), before the
+    sweep's work dir is made, in the hook's line."""
+    from openselfsup.apis import balance_sweep as bs
+    work = tmp_path / 'sweep'
+    with pytest.raises(InputError) as exc:
+        bs.run_balance_sweep(
+            SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=0,
+            cfg_options={**demo_on_test_slides(crossmodal_root),
+                         'custom_hooks': [
+                             dict(type='NegativeTextPoolHook'),
+                             dict(type='KNNEvalHook', bank={}, query={})]})
+    assert str(exc.value) == (
+        f"{SLIDE_DEMO}: custom_hooks.1 (KNNEvalHook) on model.type "
+        "'BalancedCrossModal' (balanced cross-modal tuning): kNN evaluation "
+        "is for HLSS / HiDisc encoders (model.type 'HLSS'); remove the hook "
+        'from custom_hooks; its classification and retrieval metrics are '
+        'the validation of tools/train.py (val_evaluator)'), exc.value
+    assert not work.exists()
