@@ -1180,13 +1180,19 @@ def test_a_knn_hook_on_a_model_knn_is_not_for_is_refused_before_the_run(
     ('openselfsup.BalancedCrossModal',
      '; its classification and retrieval metrics are the validation of '
      'tools/train.py (val_evaluator)'),
-    ('MyModel', ''),
+    ('MoCoV3', '; evaluate its encoder with the low-shot protocol '
+     'instead: wsi_workdir/extract.py, then the meta-test (both run by sh '
+     'wsi_workdir/scripts/evaluate_encoder.sh MODEL CHECKPOINT; a demo '
+     'encoder by wsi_workdir/scripts/demo_lowshot.sh)'),
+    ('MyHLSS', None),
     ('HLSS', None)])
 def test_a_knn_hooks_way_out_is_its_models(kind, way_out):
     """The hook's line ends on how a model of each algorithm is evaluated
-    instead (a scoped type read as its name); one of no known way, on
-    removing the hook; an HLSS model (the table's) and a hook of another
-    type are not refused."""
+    instead (a scoped type read as its name); an HLSS model (the table's),
+    a type this project does not know as another algorithm (a user's
+    subclass of HLSS registered under its own name, review r101: refused
+    by name, though it evaluated) and a hook of another type are not
+    refused."""
     from mmengine.config import Config
 
     from openselfsup.config import check_knn_hooks
@@ -1197,8 +1203,8 @@ def test_a_knn_hooks_way_out_is_its_models(kind, way_out):
         check_knn_hooks(cfg, 'c.py')
         return
     name = kind.rsplit('.', 1)[-1]
-    method = {'BalancedCrossModal': ' (balanced cross-modal tuning)'}.get(
-        name, '')
+    method = {'BalancedCrossModal': ' (balanced cross-modal tuning)',
+              'MoCoV3': ' (MoCo-v3 contrastive pre-training)'}.get(name, '')
     with pytest.raises(InputError) as exc:
         check_knn_hooks(cfg, 'c.py')
     assert str(exc.value) == (
