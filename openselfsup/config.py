@@ -829,6 +829,26 @@ def _text_assignments(text: str) -> Optional[Dict[str, ast.expr]]:
     return found
 
 
+def _assigned_names(stmt: ast.stmt) -> List[str]:
+    """The names a top-level statement of a config binds: ``x = ...``,
+    ``x, y = ...`` (and ``[x, *rest] = ...``), ``x: int = ...`` and
+    ``x += ...``; none for any other statement."""
+    def names(target: ast.expr) -> List[str]:
+        if isinstance(target, ast.Name):
+            return [target.id]
+        if isinstance(target, ast.Starred):
+            return names(target.value)
+        if isinstance(target, (ast.Tuple, ast.List)):
+            return [n for item in target.elts for n in names(item)]
+        return []
+    if isinstance(stmt, ast.Assign):
+        return [n for target in stmt.targets for n in names(target)]
+    if isinstance(stmt, ast.AugAssign) or (
+            isinstance(stmt, ast.AnnAssign) and stmt.value is not None):
+        return names(stmt.target)
+    return []
+
+
 def config_text_section(text: str, name: str) -> Any:
     """The top-level ``name = ...`` of a Python config's text, read as
     data (:func:`_literal`): a checkpoint's ``meta['cfg']`` comes with the
@@ -1117,23 +1137,28 @@ class _Untraced(Exception):
     """Why :func:`_traced_uses` cannot tell which keys a variable set."""
 
 
-def _trace_value(value: Any) -> Any:
-    """Another value of the type of ``value`` (a string or a number) for
-    :func:`_traced_uses` to give a variable: a string the same path with
-    ``-traced`` after it (a path built on it stays a path), a number
-    1009 more (odd, so that halving it changes it too)."""
+def _trace_values(value: Any) -> List[Any]:
+    """Other values of the type of ``value`` (a string or a number) for
+    :func:`_traced_uses` to give a variable: for a string the same path
+    with ``-traced`` after it (a path built on it stays a path); for a
+    number one 1009 more and one 1009 less (odd, so that halving it
+    changes it too; one above and one below, so that a condition,
+    ``12 if max_epochs > 5 else 4``, or a ``min`` / ``max`` of it changes
+    with one of them)."""
     if isinstance(value, str):
         end = '/' if value.endswith('/') else ''
-        return f"{value.rstrip('/')}-traced{end}"
+        return [f"{value.rstrip('/')}-traced{end}"]
     if isinstance(value, float):
-        return value + 1009.25 if math.isfinite(value) else 1009.25
-    return value + 1009
+        value = value if math.isfinite(value) else 0.0
+        return [value + 1009.25, value - 1009.25]
+    return [value + 1009, value - 1009]
 
 
 def _read_with(path: str, file: str, name: str, value: Any) -> Config:
     """The config ``path`` read again as MMEngine reads it, with the
     top-level variable ``name`` set to ``value`` right after the last
-    top-level assignment of it in ``file`` (``path`` or one of its
+    top-level assignment of it (:func:`_assigned_names`: ``=``, ``+=``,
+    ``x: int =``, ``x, y =``) in ``file`` (``path`` or one of its
     ``_base_`` files). MMEngine executes each file of the chain from a
     copy it writes (``Config._substitute_predefined_vars``, which gets the
     file's own path): the copy of ``file`` gets ``; name = value`` at the
@@ -1153,9 +1178,7 @@ def _read_with(path: str, file: str, name: str, value: Any) -> Config:
         with open(temp_config_name, encoding='utf-8', newline='') as f:
             text = f.read()
         last = [stmt for stmt in ast.parse(text).body
-                if isinstance(stmt, ast.Assign) and any(
-                    isinstance(t, ast.Name) and t.id == name
-                    for t in stmt.targets)][-1:]
+                if name in _assigned_names(stmt)][-1:]
         if not last:
             return
         # lines as ast counts them; its columns count a line's UTF-8 bytes
@@ -1178,55 +1201,82 @@ def _read_with(path: str, file: str, name: str, value: Any) -> Config:
                         ) from None
     finally:
         Config._substitute_predefined_vars = original
-    if not done or again.get(name) != value:
+    if not done:
         raise _Untraced(f'the value {file} gives it could not be changed '
                         'there')
     return again
 
 
-def _traced_uses(cfg: Config, name: str) -> Tuple[List[str], List[str]]:
+def _traced_uses(cfg: Config, name: str
+                 ) -> Tuple[List[str], List[str], Optional[str], List[str]]:
     """The dotted keys of the sections a run reads (:func:`_live`) that
     the top-level string or number variable ``name`` of the config file
     set when the file was read, as ``(those holding its value, those
-    computed from it)``: ``train_cfg.max_epochs`` of ``max_epochs``, and
-    ``ann_file`` of ``data_root + '/meta/x.txt'`` (its value at the start),
-    hold it; ``T_max=max_epochs * 2`` is computed from it. Found by reading
-    the file again with the variable given another value
-    (:func:`_trace_value`) in the file of its ``_base_`` chain that sets it
-    (:func:`_variable_file`) and comparing key by key: exact, where
-    matching values (:func:`_uses`) named a crop size's 64 in projector
-    widths of 64, a class count's 9 in a schedule's milestone, an epoch
-    count's 10 in the log window. Each list in order of likeness to
-    ``name`` (:func:`_by_likeness`).
+    computed from it, why they may be more, the files they were set
+    in)``: ``train_cfg.max_epochs`` of ``max_epochs``, and ``ann_file``
+    of ``data_root + '/meta/x.txt'`` (its value at the start), hold it;
+    ``T_max=max_epochs * 2`` and ``12 if max_epochs > 5 else 4`` are
+    computed from it. Found by reading the file again with the variable
+    given other values (:func:`_trace_values`) in each file of its
+    ``_base_`` chain that sets it (:func:`_variable_files`: a child
+    restating its base's ``data_root`` leaves the base's keys on the
+    base's), one file and one value at a time, and comparing key by key:
+    exact, where matching values (:func:`_uses`) named a crop size's 64 in
+    projector widths of 64, a class count's 9 in a schedule's milestone,
+    an epoch count's 10 in the log window. A key holds the value where
+    every reading that changed it holds the other value there. Each list
+    of keys in order of likeness to ``name`` (:func:`_by_likeness`); the
+    reason is None where every reading was done, else why the first that
+    failed did; the files are those whose readings changed a key.
 
     Raises:
         _Untraced: the config has no file, no file of its chain sets
-            ``name`` at its top level, or the file fails with another
-            value (the reason).
+            ``name`` at its top level, or every reading failed (the
+            first reason).
     """
     value = cfg.get(name)
-    file = _variable_file(cfg.filename, name) if cfg.filename else None
-    if file is None:
+    files = _variable_files(cfg.filename, name) if cfg.filename else []
+    if not files:
         raise _Untraced(f'no file of {cfg.filename or "the config"} sets '
                         'it at its top level')
-    other = _trace_value(value)
     before = flat_config(cfg.to_dict())
-    after = flat_config(_read_with(cfg.filename, file, name, other).to_dict())
     live = {top: _live(cfg, top) for top in cfg.keys()}
-    held, computed = [], []
-    for key in dict.fromkeys([*before, *after]):
-        old, new = before.get(key, UNSET), after.get(key, UNSET)
-        if key == name or not live.get(key.split('.', 1)[0]) or \
-                _same_leaf(old, new):
-            continue
-        if isinstance(value, str):
-            holds = isinstance(old, str) and old.startswith(value) and \
-                new == other + old[len(value):]
-        else:
-            holds = type(old) is type(value) and old == value and \
-                type(new) is type(other) and new == other
-        (held if holds else computed).append(key)
-    return _by_likeness(held, name), _by_likeness(computed, name)
+    changed: Dict[str, bool] = {}  # key: whether it held each value
+    setters: List[str] = []
+    failed = []
+    for file in files:
+        for other in _trace_values(value):
+            try:
+                again = _read_with(cfg.filename, file, name, other)
+                # the first file's value is the one the config keeps
+                if file == files[0] and again.get(name) != other:
+                    raise _Untraced(f'the value {file} gives it could not '
+                                    'be changed there')
+            except _Untraced as exc:
+                failed.append(str(exc))
+                continue
+            after = flat_config(again.to_dict())
+            for key in dict.fromkeys([*before, *after]):
+                old, new = before.get(key, UNSET), after.get(key, UNSET)
+                if key == name or not live.get(key.split('.', 1)[0]) or \
+                        _same_leaf(old, new):
+                    continue
+                if isinstance(value, str):
+                    holds = isinstance(old, str) and \
+                        old.startswith(value) and \
+                        new == other + old[len(value):]
+                else:
+                    holds = type(old) is type(value) and old == value and \
+                        type(new) is type(other) and new == other
+                changed[key] = changed.get(key, True) and holds
+                if file not in setters:
+                    setters.append(file)
+    if len(failed) == len(files) * len(_trace_values(value)):
+        raise _Untraced(failed[0])
+    held = [key for key, holds in changed.items() if holds]
+    computed = [key for key, holds in changed.items() if not holds]
+    return (_by_likeness(held, name), _by_likeness(computed, name),
+            failed[0] if failed else None, setters)
 
 
 def _same_leaf(a: Any, b: Any) -> bool:
@@ -1268,28 +1318,47 @@ def _copies(cfg: Config, top: str) -> List[str]:
     return found
 
 
+def _variable_files(path: str, name: str) -> List[str]:
+    """The config files that set the top-level variable ``name`` of the
+    config ``path`` (any assignment :func:`_assigned_names` reads): the
+    file itself where it does, then those of its ``_base_`` files
+    (relative to its folder; a ``package::`` one is not read), each
+    searched in the same way, each named once; none where none does. A
+    child restating its base's ``data_root`` sets it in both, and the
+    base's keys were set from the base's. A file that cannot be read or
+    parsed is passed over."""
+    found: List[str] = []
+    seen = set()
+
+    def walk(path: str) -> None:
+        if os.path.realpath(path) in seen:
+            return
+        seen.add(os.path.realpath(path))
+        try:
+            with open(path, encoding='utf-8') as f:
+                text = f.read()
+            body = ast.parse(text).body
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError,
+                RecursionError):
+            return
+        if any(name in _assigned_names(stmt) for stmt in body):
+            found.append(path)
+        bases = config_text_section(text, '_base_')
+        bases = [bases] if isinstance(bases, str) else bases
+        for base in bases if isinstance(bases, list) else ():
+            if isinstance(base, str) and '::' not in base:
+                walk(os.path.normpath(os.path.join(os.path.dirname(path),
+                                                   base)))
+    walk(path)
+    return found
+
+
 def _variable_file(path: str, name: str) -> Optional[str]:
-    """The config file that sets the top-level variable ``name`` of the
-    config ``path``: the file itself where it assigns it, else the first
-    of its ``_base_`` files (relative to its folder; a ``package::`` one
-    is not read) that does, searched in the same way; None where none
-    does or a file cannot be read."""
-    try:
-        with open(path, encoding='utf-8') as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError):
-        return None
-    if name in (_text_assignments(text) or {}):
-        return path
-    bases = config_text_section(text, '_base_')
-    bases = [bases] if isinstance(bases, str) else bases
-    for base in bases if isinstance(bases, list) else ():
-        if isinstance(base, str) and '::' not in base:
-            found = _variable_file(os.path.normpath(os.path.join(
-                os.path.dirname(path), base)), name)
-            if found:
-                return found
-    return None
+    """The first of the config files that set the top-level variable
+    ``name`` of the config ``path`` (:func:`_variable_files`): the file
+    itself where it assigns it, else the first of its ``_base_`` files
+    that does; None where none does."""
+    return next(iter(_variable_files(path, name)), None)
 
 
 def variable_source(cfg: Config, key: str
@@ -1363,33 +1432,48 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
             continue
         if not (isinstance(value, str) or is_number(value)):
             continue
-        # the file of the _base_ chain where it is set: changed there,
-        # every key is set from the new value (the HiDisc demo's
-        # data_root, in the HLSS demo it inherits: 15 keys)
-        where = _variable_file(cfg.filename, key) if cfg.filename else None
+        # the files of the _base_ chain whose value of it set keys (or
+        # every file that sets it): changed there, every key is set from
+        # the new value (the HiDisc demo's data_root, in the HLSS demo it
+        # inherits: 15 keys; a child restating its base's max_epochs, of
+        # which each set keys: both)
+        files = _variable_files(cfg.filename, key) if cfg.filename else []
         try:
-            held, computed = _traced_uses(cfg, key)
+            held, computed, why, setters = _traced_uses(cfg, key)
         except _Untraced as exc:
-            # keys merely equal to its value are no advice (a crop size's
-            # 64 in channel widths): say why none is named
-            if _uses(cfg, key, value):
-                raise InputError(
-                    f'--cfg-options {key}: a variable of {cfg.filename} '
-                    'that the file may have used when it was read (which '
-                    f'keys it set cannot be told: {exc}), so changing it '
-                    'now may change nothing; set it in '
-                    f'{where or "the config file"} instead') from None
-            continue
+            held, computed, why, setters = [], [], \
+                f'which keys it set cannot be told: {exc}', []
+        where = ' and '.join(setters or files) or \
+            f'the file of {cfg.filename or "the config"} that sets it'
+        # keys merely equal to its value are no advice where the trace
+        # is whole (a crop size's 64 in channel widths), but where it may
+        # have missed some they are named as what they are: the rule
+        # before, of equal values, refused every such override
+        equal = [use for use in _uses(cfg, key, value)
+                 if use not in held and use not in computed]
         if held or computed:
             named = '; '.join(
                 f'{words}: {_some_keys(keys)}' for words, keys in (
                     ('those holding its value', held),
-                    ('computed from it', computed)) if keys)
-            there = f', or set it in {where}' if where else ''
+                    ('computed from it', computed),
+                    (f'keys holding the same value, which may be copies '
+                     f'too ({why})', equal if why else [])) if keys)
             raise InputError(
                 f'--cfg-options {key}: a variable of {cfg.filename}, used '
                 'when the file was read, so changing it now changes nothing; '
-                f'override the keys set from it instead ({named}){there}')
+                f'override the keys set from it instead ({named}), or set '
+                f'it in {where}')
+        if equal:
+            if why is None:
+                why = (f'reading it again with {key}='
+                       f'{" and ".join(map(repr, _trace_values(value)))} '
+                       'changed no key, which a condition of it may hide')
+            raise InputError(
+                f'--cfg-options {key}: a variable of {cfg.filename} that '
+                f'the file may have used when it was read ({why}), so '
+                'changing it now may change nothing; keys holding the same '
+                f'value, which may be copies: {_some_keys(equal)}; set it '
+                f'in {where} instead')
 
 
 def _registered(type_name: str):

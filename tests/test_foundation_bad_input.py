@@ -5949,9 +5949,11 @@ def test_a_variable_override_names_only_the_keys_set_from_it(
 def test_a_variable_override_names_keys_computed_from_it(tmp_path):
     """Keys the file computed from a variable are named apart from those
     holding its value (an override of them is not the variable's value);
-    a variable no running key was set from is overridden, whatever keys
-    equal it; where the keys a variable set cannot be told (the file
-    refuses another value), the line says so and names no key."""
+    where the keys a variable set cannot be told (the file refuses another
+    value) or reading it again changed none, the keys of its value are
+    named as keys that may be copies (review r102: such overrides, which
+    the rule before refused, were accepted, and the line named no key);
+    where one reading failed, they are named beside the keys traced."""
     from mmengine.config import Config
 
     from openselfsup.config import load_config
@@ -5970,16 +5972,38 @@ def test_a_variable_override_names_keys_computed_from_it(tmp_path):
         'override the keys set from it instead (those holding its value: '
         'train_cfg.max_epochs; computed from it: param_scheduler.0.T_max, '
         f'param_scheduler.0.end), or set it in {cfg}'), str(err.value)
-    # width = 8 sets nothing (model.width is the number 8)
-    assert load_config(str(cfg), {'width': 4}).width == 4
+    # width = 8 sets no key read again with 1017 and -1001, but keys of
+    # its value may be copies through a condition no reading crossed (the
+    # rule before, of equal values, refused it): named as such
+    with pytest.raises(InputError) as err:
+        load_config(str(cfg), {'width': 4})
+    assert str(err.value) == (
+        f'--cfg-options width: a variable of {cfg} that the file may have '
+        'used when it was read (reading it again with width=1017 and -1001 '
+        'changed no key, which a condition of it may hide), so changing it '
+        'now may change nothing; keys holding the same value, which may be '
+        'copies: model.width, train_cfg.max_epochs, model.crop; set it in '
+        f'{cfg} instead')
     with pytest.raises(InputError) as err:
         load_config(str(cfg), {'crop': 4})
     assert str(err.value) == (
         f'--cfg-options crop: a variable of {cfg} that the file may have '
         'used when it was read (which keys it set cannot be told: reading '
         'the file again with crop=1017 failed: AssertionError), so changing '
-        'it '
-        f'now may change nothing; set it in {cfg} instead')
+        'it now may change nothing; keys holding the same value, which may '
+        'be copies: model.crop, train_cfg.max_epochs, model.width; set it '
+        f'in {cfg} instead')
+    # read again with 1017 alone (-1001 fails): model.other may be a copy
+    part = tmp_path / 'part.py'
+    part.write_text("size = 8\nassert size > 0\n"
+                    "model = dict(size=size, other=8, wide=16)\n")
+    with pytest.raises(InputError) as err:
+        load_config(str(part), {'size': 4})
+    assert str(err.value).endswith(
+        '(those holding its value: model.size; keys holding the same value, '
+        'which may be copies too (reading the file again with size=-1001 '
+        f'failed: AssertionError): model.other), or set it in {part}'), \
+        str(err.value)
     # MMEngine's reading is as it was
     assert Config.__dict__['_substitute_predefined_vars'] is substitute
     # a variable set in a file the config inherits: that file (the HiDisc
@@ -5993,6 +6017,104 @@ def test_a_variable_override_names_keys_computed_from_it(tmp_path):
             f'{sets}') + '$'):
         load_config(hidisc, {'data_root': 'mine'})
 
+
+
+def _write_configs(folder, **files):
+    """Write ``name.py`` files into ``folder``; the path of each."""
+    paths = {}
+    for name, text in files.items():
+        paths[name] = folder / f'{name}.py'
+        paths[name].write_text(text)
+    return paths
+
+
+def test_a_variable_restated_down_the_chain_is_traced_in_every_file(
+        tmp_path):
+    """A child config restating its base's variables (``max_epochs = 10``,
+    ``data_root = 'data/NCT'``, from which the base built ``train_cfg`` and
+    the training set): only the child was read again with another value,
+    so ``data_root=data/x`` was accepted (the run still read data/NCT) and
+    ``max_epochs=3`` named the child's log interval alone. Every file of
+    the chain that assigns it is read so, and those whose value set keys
+    are named to set it in (the child's data_root sets none)."""
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    paths = _write_configs(
+        tmp_path,
+        base="max_epochs = 10\ndata_root = 'data/NCT'\n"
+             "train_cfg = dict(by_epoch=True, max_epochs=max_epochs)\n"
+             "train_dataloader = dict(batch_size=2, dataset=dict("
+             "type='ImageList', data_root=data_root, "
+             "ann_file=f'{data_root}/meta/train.txt'))\n",
+        child="_base_ = ['./base.py']\nmax_epochs = 10\n"
+              "data_root = 'data/NCT'\n"
+              "default_hooks = dict(logger=dict(type='LoggerHook', "
+              "interval=max_epochs))\n")
+    child, base = paths['child'], paths['base']
+    # what the run reads: the base's keys hold the base's values
+    cfg = load_config(str(child))
+    assert cfg.train_dataloader.dataset.data_root == 'data/NCT'
+    assert (cfg.train_cfg.max_epochs, cfg.default_hooks.logger.interval) \
+        == (10, 10)
+    with pytest.raises(InputError) as err:
+        load_config(str(child), {'data_root': 'data/x'})
+    assert str(err.value) == (
+        f'--cfg-options data_root: a variable of {child}, used when the '
+        'file was read, so changing it now changes nothing; override the '
+        'keys set from it instead (those holding its value: '
+        'train_dataloader.dataset.data_root, '
+        f'train_dataloader.dataset.ann_file), or set it in {base}')
+    with pytest.raises(InputError) as err:
+        load_config(str(child), {'max_epochs': 3})
+    assert str(err.value).endswith(
+        '(those holding its value: train_cfg.max_epochs, '
+        f'default_hooks.logger.interval), or set it in {child} and {base}'
+    ), str(err.value)
+
+
+def test_a_variable_used_in_a_condition_is_refused(tmp_path):
+    """``max_epochs = 12`` used only through ``12 if max_epochs > 5 else
+    4`` and ``min(max_epochs, 5)``: read again with 1021 alone, no key
+    changed and ``max_epochs=3`` was accepted, the run still 12 epochs
+    (the rule before named ``train_cfg.max_epochs``, of equal value). It
+    is read with a smaller value too."""
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    cfg = _write_configs(tmp_path, cond=(
+        "max_epochs = 12\n"
+        "train_cfg = dict(by_epoch=True, max_epochs=12 if max_epochs > 5 "
+        "else 4)\n"
+        "default_hooks = dict(logger=dict(type='LoggerHook', "
+        "interval=min(max_epochs, 5)))\n"))['cond']
+    # with 3 the file would set both keys otherwise
+    assert (12 if 3 > 5 else 4, min(3, 5)) != (12, 5)
+    with pytest.raises(InputError) as err:
+        load_config(str(cfg), {'max_epochs': 3})
+    assert str(err.value).endswith(
+        '(computed from it: train_cfg.max_epochs, '
+        f'default_hooks.logger.interval), or set it in {cfg}'), \
+        str(err.value)
+
+
+@pytest.mark.parametrize('assigns', [
+    'max_epochs: int = 12', 'max_epochs, warm = 12, 2',
+    '[max_epochs, *rest] = [12, 2, 3]', 'max_epochs = 10\nmax_epochs += 2'])
+def test_a_variable_assigned_otherwise_is_traced(tmp_path, assigns):
+    """A variable set by an annotated, tuple or augmented assignment was
+    said to be set by 'no file of c.py ... at its top level' (it is), the
+    line naming no key and no file to set it in; it is read again as one
+    set by ``=``."""
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    cfg = _write_configs(tmp_path, c=(
+        f"{assigns}\n"
+        "train_cfg = dict(by_epoch=True, max_epochs=max_epochs)\n"))['c']
+    assert load_config(str(cfg)).train_cfg.max_epochs == 12
+    with pytest.raises(InputError) as err:
+        load_config(str(cfg), {'max_epochs': 3})
+    assert str(err.value).endswith(
+        '(those holding its value: train_cfg.max_epochs), or set it in '
+        f'{cfg}'), str(err.value)
 
 def _fix_of(note):
     """``{key: value}`` of the ``--cfg-options`` a note of
