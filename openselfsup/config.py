@@ -2220,14 +2220,14 @@ def unmoved_copies_note(cfg: Config, read: Optional[Sequence[str]] = None,
                              for k in keys)
         if len(folders) == 1:
             went_to = f'{named(options[folders[0]])} moved to ' \
-                f'{folders[0]} keys that {cfg.filename} sets from its ' \
-                f'variable {name} ({root})'
+                f'{folders[0]} keys that hold the value {cfg.filename} ' \
+                f'gives its variable {name} ({root})'
             both = 'both paths'
         else:
             each = [f'{named(options[f])} (to {f})' for f in folders]
             went_to = f'{", ".join(each[:-1])} and {each[-1]} moved keys ' \
-                f'that {cfg.filename} sets from its variable {name} ' \
-                f'({root}) to {len(folders)} folders'
+                f'that hold the value {cfg.filename} gives its variable ' \
+                f'{name} ({root}) to {len(folders)} folders'
             both = f'{len(folders) + 1} folders'
         copied = [use for use in left if copies[use] == root]
         paths = [use for use in left if copies[use] != root]

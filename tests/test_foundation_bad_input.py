@@ -6169,7 +6169,8 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
     # 'left 2 of them on data/A')
     assert notes == [
         'warning: --cfg-options train_dataloader.dataset.data_root moved '
-        f'to /x keys that {cfg} sets from its variable data_root ({root}) '
+        f'to /x keys that hold the value {cfg} gives its variable data_root '
+        f'({root}) '
         'and left 1 of them (val_dataloader.dataset.data_root) and 1 path '
         f'under it (train_dataloader.dataset.ann_file) on {root}: the '
         'config now points at both paths; set them too: --cfg-options '
@@ -6273,6 +6274,38 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
         [k for k in under if not flat[k].startswith('/x')]
 
 
+
+def test_the_moved_copies_warning_does_not_say_a_literal_was_set_from_it(
+        tmp_path):
+    """``val_dataloader.dataset.data_root='data/hier32'`` written as a
+    literal beside ``data_root = 'data/hier32'``: the refusal of
+    ``data_root=...`` names the training set's key alone (read again with
+    another value, the literal does not change), and the warning after
+    ``train_dataloader.dataset.data_root=data/x`` called the literal a key
+    the file "sets from its variable", contradicting it. It says the keys
+    hold the variable's value (review r102)."""
+    from openselfsup.config import load_config, unmoved_copies_note
+    from openselfsup.utils import InputError
+    cfg = _write_configs(tmp_path, lit=(
+        "data_root = 'data/hier32'\n"
+        "train_dataloader = dict(batch_size=2, dataset=dict(type='ImageList',"
+        " data_root=data_root, ann_file='meta/train.txt'))\n"
+        "val_dataloader = dict(batch_size=2, dataset=dict(type='ImageList', "
+        "data_root='data/hier32', ann_file='meta/val.txt'))\n"
+        "val_cfg = dict()\nval_evaluator = dict(type='Accuracy')\n"))['lit']
+    with pytest.raises(InputError, match=re.escape(
+            '(those holding its value: train_dataloader.dataset.data_root), '
+            f'or set it in {cfg}') + '$'):
+        load_config(str(cfg), {'data_root': 'data/x'})
+    notes = unmoved_copies_note(load_config(
+        str(cfg), {'train_dataloader.dataset.data_root': 'data/x'}))
+    assert len(notes) == 1 and 'sets from its variable' not in notes[0] \
+        and notes[0].startswith(
+            'warning: --cfg-options train_dataloader.dataset.data_root moved '
+            f'to data/x keys that hold the value {cfg} gives its variable '
+            'data_root (data/hier32) and left 1 of them '
+            '(val_dataloader.dataset.data_root) on data/hier32'), notes
+
 def test_a_data_root_moved_to_several_folders_names_each_datasets_own(
         tmp_path):
     """Review r98: the HiDisc demo's training set moved to /x and its kNN
@@ -6296,8 +6329,8 @@ def test_a_data_root_moved_to_several_folders_names_each_datasets_own(
     assert len(notes) == 1, notes
     assert notes[0].startswith(
         f'warning: --cfg-options {train}.data_root (to /x) and '
-        f'{bank}.data_root, {query}.data_root (to /y) moved keys that '
-        f'{hidisc} sets from its variable data_root (data/hier32) to 2 '
+        f'{bank}.data_root, {query}.data_root (to /y) moved keys that hold '
+        f'the value {hidisc} gives its variable data_root (data/hier32) to 2 '
         'folders and left 10 paths under it ('), notes
     # no single folder to set the variable to in the file
     assert f'or set data_root in {sets}' not in notes[0], notes
@@ -6334,8 +6367,8 @@ def test_a_data_root_moved_to_several_folders_names_each_datasets_own(
         'val_dataloader.dataset.data_root': '/y'}))
     assert notes == [
         'warning: --cfg-options train_dataloader.dataset.data_root (to /x) '
-        'and val_dataloader.dataset.data_root (to /y) moved keys that '
-        f'{cfg} sets from its variable data_root (/data/A) to 2 folders '
+        'and val_dataloader.dataset.data_root (to /y) moved keys that hold '
+        f'the value {cfg} gives its variable data_root (/data/A) to 2 folders '
         'and left 1 of them (test_dataloader.dataset.data_root) and 3 '
         'paths under it (train_dataloader.dataset.ann_file, '
         'val_dataloader.dataset.ann_file, test_dataloader.dataset.ann_file)'
