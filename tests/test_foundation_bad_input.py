@@ -5888,9 +5888,7 @@ def test_override_of_a_variable_the_config_already_used(tmp_path):
         "batch_size=7)\n"
         "train_cfg = dict(max_epochs=max_epochs)\n"
         "param_scheduler = [dict(T_max=max_epochs, by_epoch=True)]\n")
-    with pytest.raises(InputError) as err:
-        load_config(str(cfg), {'data_root': '/data/NCT'})
-    assert str(err.value) == (
+    assert _refused(cfg, {'data_root': '/data/NCT'}) == (
         f'--cfg-options data_root: a variable of {cfg}, used when the file '
         'was read, so changing it now changes nothing; override the keys '
         'set from it instead (those holding its value: '
@@ -5966,27 +5964,22 @@ def test_a_variable_override_names_keys_computed_from_it(tmp_path):
         "param_scheduler = [dict(T_max=max_epochs * 2, end=max_epochs // 2,"
         " by_epoch=True)]\n"
         "model = dict(width=8, crop=crop)\n")
-    with pytest.raises(InputError) as err:
-        load_config(str(cfg), {'max_epochs': 4})
-    assert str(err.value).endswith(
+    said = _refused(cfg, {'max_epochs': 4})
+    assert said.endswith(
         'override the keys set from it instead (those holding its value: '
         'train_cfg.max_epochs; computed from it: param_scheduler.0.T_max, '
-        f'param_scheduler.0.end), or set it in {cfg}'), str(err.value)
+        f'param_scheduler.0.end), or set it in {cfg}'), said
     # width = 8 sets no key read again with 1017 and -1001, but keys of
     # its value may be copies through a condition no reading crossed (the
     # rule before, of equal values, refused it): named as such
-    with pytest.raises(InputError) as err:
-        load_config(str(cfg), {'width': 4})
-    assert str(err.value) == (
+    assert _refused(cfg, {'width': 4}) == (
         f'--cfg-options width: a variable of {cfg} that the file may have '
         'used when it was read (reading it again with width=1017 and -1001 '
         'changed no key, which a condition of it may hide), so changing it '
         'now may change nothing; keys holding the same value, which may be '
         'copies: model.width, train_cfg.max_epochs, model.crop; set it in '
         f'{cfg} instead')
-    with pytest.raises(InputError) as err:
-        load_config(str(cfg), {'crop': 4})
-    assert str(err.value) == (
+    assert _refused(cfg, {'crop': 4}) == (
         f'--cfg-options crop: a variable of {cfg} that the file may have '
         'used when it was read (which keys it set cannot be told: reading '
         'the file again with crop=1017 failed: AssertionError), so changing '
@@ -5997,13 +5990,11 @@ def test_a_variable_override_names_keys_computed_from_it(tmp_path):
     part = tmp_path / 'part.py'
     part.write_text("size = 8\nassert size > 0\n"
                     "model = dict(size=size, other=8, wide=16)\n")
-    with pytest.raises(InputError) as err:
-        load_config(str(part), {'size': 4})
-    assert str(err.value).endswith(
+    said = _refused(part, {'size': 4})
+    assert said.endswith(
         '(those holding its value: model.size; keys holding the same value, '
         'which may be copies too (reading the file again with size=-1001 '
-        f'failed: AssertionError): model.other), or set it in {part}'), \
-        str(err.value)
+        f'failed: AssertionError): model.other), or set it in {part}'), said
     # MMEngine's reading is as it was
     assert Config.__dict__['_substitute_predefined_vars'] is substitute
     # a variable set in a file the config inherits: that file (the HiDisc
@@ -6017,6 +6008,16 @@ def test_a_variable_override_names_keys_computed_from_it(tmp_path):
             f'{sets}') + '$'):
         load_config(hidisc, {'data_root': 'mine'})
 
+
+
+def _refused(path, options):
+    """The line :func:`~openselfsup.config.load_config` refuses the config
+    ``path`` with under the ``--cfg-options`` ``options``."""
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError) as err:
+        load_config(str(path), options)
+    return str(err.value)
 
 
 def _write_configs(folder, **files):
@@ -6038,7 +6039,6 @@ def test_a_variable_restated_down_the_chain_is_traced_in_every_file(
     the chain that assigns it is read so, and those whose value set keys
     are named to set it in (the child's data_root sets none)."""
     from openselfsup.config import load_config
-    from openselfsup.utils import InputError
     paths = _write_configs(
         tmp_path,
         base="max_epochs = 10\ndata_root = 'data/NCT'\n"
@@ -6056,20 +6056,17 @@ def test_a_variable_restated_down_the_chain_is_traced_in_every_file(
     assert cfg.train_dataloader.dataset.data_root == 'data/NCT'
     assert (cfg.train_cfg.max_epochs, cfg.default_hooks.logger.interval) \
         == (10, 10)
-    with pytest.raises(InputError) as err:
-        load_config(str(child), {'data_root': 'data/x'})
-    assert str(err.value) == (
+    assert _refused(child, {'data_root': 'data/x'}) == (
         f'--cfg-options data_root: a variable of {child}, used when the '
         'file was read, so changing it now changes nothing; override the '
         'keys set from it instead (those holding its value: '
         'train_dataloader.dataset.data_root, '
         f'train_dataloader.dataset.ann_file), or set it in {base}')
-    with pytest.raises(InputError) as err:
-        load_config(str(child), {'max_epochs': 3})
-    assert str(err.value).endswith(
+    said = _refused(child, {'max_epochs': 3})
+    assert said.endswith(
         '(those holding its value: train_cfg.max_epochs, '
         f'default_hooks.logger.interval), or set it in {child} and {base}'
-    ), str(err.value)
+    ), said
 
 
 def test_a_variable_used_in_a_condition_is_refused(tmp_path):
