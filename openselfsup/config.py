@@ -1432,7 +1432,7 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
             continue
         if not (isinstance(value, str) or is_number(value)):
             continue
-        # the files of the _base_ chain whose value of it set keys (or
+        # the files of the _base_ chain whose value of it set keys (else
         # every file that sets it): changed there, every key is set from
         # the new value (the HiDisc demo's data_root, in the HLSS demo it
         # inherits: 15 keys; a child restating its base's max_epochs, of
@@ -1443,7 +1443,8 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
         except _Untraced as exc:
             held, computed, why, setters = [], [], \
                 f'which keys it set cannot be told: {exc}', []
-        where = ' and '.join(setters or files) or \
+        # where a reading failed, a file may have set keys unseen
+        where = ' and '.join(files if why or not setters else setters) or \
             f'the file of {cfg.filename or "the config"} that sets it'
         # keys merely equal to its value are no advice where the trace
         # is whole (a crop size's 64 in channel widths), but where it may

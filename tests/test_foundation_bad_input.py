@@ -6067,6 +6067,15 @@ def test_a_variable_restated_down_the_chain_is_traced_in_every_file(
         '(those holding its value: train_cfg.max_epochs, '
         f'default_hooks.logger.interval), or set it in {child} and {base}'
     ), said
+    # a base that refuses other values cannot be traced: its keys of the
+    # value are named as keys that may be copies, and it is named too
+    base.write_text(base.read_text() + 'assert max_epochs == 10\n')
+    said = _refused(child, {'max_epochs': 3})
+    assert said.endswith(
+        '(those holding its value: default_hooks.logger.interval; keys '
+        'holding the same value, which may be copies too (reading the file '
+        'again with max_epochs=1019 failed: AssertionError): '
+        f'train_cfg.max_epochs), or set it in {child} and {base}'), said
 
 
 def test_a_variable_used_in_a_condition_is_refused(tmp_path):
