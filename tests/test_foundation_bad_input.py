@@ -6290,7 +6290,8 @@ def test_the_moved_copies_warning_does_not_say_a_literal_was_set_from_it(
     ``train_dataloader.dataset.data_root=data/x`` called the literal a key
     the file "sets from its variable", contradicting it. It says the keys
     hold the variable's value (review r102)."""
-    from openselfsup.config import load_config, unmoved_copies_note
+    from openselfsup.apis.train import unmoved_notes
+    from openselfsup.config import load_config
     from openselfsup.utils import InputError
     cfg = _write_configs(tmp_path, lit=(
         "data_root = 'data/hier32'\n"
@@ -6303,7 +6304,7 @@ def test_the_moved_copies_warning_does_not_say_a_literal_was_set_from_it(
             '(those holding its value: train_dataloader.dataset.data_root), '
             f'or set it in {cfg}') + '$'):
         load_config(str(cfg), {'data_root': 'data/x'})
-    notes = unmoved_copies_note(load_config(
+    notes = unmoved_notes(load_config(
         str(cfg), {'train_dataloader.dataset.data_root': 'data/x'}))
     assert len(notes) == 1 and 'sets from its variable' not in notes[0] \
         and notes[0].startswith(
