@@ -3730,33 +3730,27 @@ def _this_dataset_name(path: str, roots: Sequence[str],
 
 def lists_of_root(lists: Sequence[str], init: Sequence[str],
                   roots: Optional[Dict[str, str]],
-                  data_root: Optional[str],
-                  holds: Optional[Callable[[str], bool]] = None
+                  holds: Callable[[str], bool]
                   ) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
     """The training lists of an encoder (``lists``; ``init``, those its
     initial weights saw, recorded relative to its first list's root:
-    :func:`initial_weight_lists`) that may be lists of the dataset under
-    ``data_root``, as recorded. A list is of it where its file, the
-    ``data_root`` its run recorded for it (``roots``,
-    :func:`saved_list_roots`) joined as MMEngine joins it, lies under
-    ``data_root`` (both read from the current folder); where that root is
-    not given (None) or the list's is none (a relative list read from the
-    folder the run ran in), where ``holds`` says so of its file (read
-    from the current folder: its content); and where its root is not
-    recorded at all, always (not known). A list recorded elsewhere is of
-    another dataset (a user's own ``data/MINE/meta/train.txt``, which
-    bears the name of NCT's all-class list): its name says nothing of
-    this dataset's classes."""
+    :func:`initial_weight_lists`) that may be of the dataset judged (NCT's),
+    as recorded: every list but those known to be of another dataset,
+    whose file (the ``data_root`` its run recorded for it, ``roots``,
+    :func:`saved_list_roots`, joined as MMEngine joins it; a list of no
+    root: read from the folder the run ran in), read from the current
+    folder, ``holds`` says holds none of its images (a user's own
+    ``data/MINE/meta/train.txt``, which bears the name of NCT's all-class
+    list: its name says nothing of this dataset's classes). A list whose
+    root is not recorded (``roots`` None or without it) or whose file
+    ``holds`` cannot read is kept: not known to be another's. Where a
+    list lies decides nothing: NCT's list recorded outside the folder
+    extracted from (a copy of it, a cluster's path, a relative root of a
+    run in another folder) passed as another dataset's."""
     first = (roots or {}).get(lists[0], '') if lists else ''
 
     def here(name: str, root: Optional[str]) -> bool:
-        if root is None:
-            return True  # where it lies is not recorded
-        path = _list_path(root, name)
-        if data_root is not None and (root or os.path.isabs(name)):
-            return _this_dataset_name(path, [_list_path(data_root, '')],
-                                      data_root) is not None
-        return holds is None or holds(path)
+        return root is None or holds(_list_path(root, name))
     return (tuple(n for n in lists if here(n, (roots or {}).get(n))),
             tuple(n for n in init if here(n, first if roots else None)))
 

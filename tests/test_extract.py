@@ -1915,22 +1915,29 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
 
 
 def test_an_encoder_trained_on_another_datasets_lists_is_not_judged(
-        synthetic_root, weights, tmp_path, capsys):
+        synthetic_root, weights, tmp_path, capsys, monkeypatch):
     """An encoder trained on a user's own data (``MINE/meta/train.txt``,
     bearing the name of NCT's all-class list but holding none of its
     images) was refused for ``clp_wo_7`` as one that "holds every class":
     the check read the list's name only. The checkpoint records where the
-    list lies (its ``data_root``), and a list outside the NCT data root of
-    the set written is of another dataset, not judged; the same list name
-    under the NCT root, as recorded, is still refused, from the training
-    checkpoint and from the backbone weights taken from it. The LC25000
-    set's config names no NCT folder: there the list is judged by what it
-    holds (images in NCT class folders or none), the same way."""
+    list lies (its ``data_root``); a list whose file, read here, holds no
+    image in an NCT class folder is of another dataset, not judged. NCT's
+    list is still refused, from the training checkpoint and from the
+    backbone weights taken from it, wherever it was recorded: under the
+    extraction's NCT root, in a copy of the NCT folder elsewhere (read
+    here: it holds NCT images), under a root not found here (the
+    cluster's scratch, or a relative ``NCT/`` of a run in another folder:
+    not read, judged by its name). These three passed, exit 0, where a
+    list outside the extraction's ``data_root`` was taken for another
+    dataset's. The same rule for the LC25000 set."""
     from openselfsup.utils.checkpoint import extract_backbone_weights
+    monkeypatch.chdir(tmp_path)  # the relative root NCT/ is not found here
     mine = tmp_path / 'MINE'
     (mine / 'meta').mkdir(parents=True)
     (mine / 'meta' / 'train.txt').write_text('tumour/tumour_0.png\n')
     nct = os.path.join(synthetic_root, 'NCT')
+    copy = tmp_path / 'copy' / 'NCT'  # the same NCT lists elsewhere
+    shutil.copytree(os.path.join(nct, 'meta'), copy / 'meta')
     feats = tmp_path / 'w' / 'extracted_feats'
 
     def run(root, model='clp_wo_7', name='NCT_test'):
@@ -1965,62 +1972,58 @@ def test_an_encoder_trained_on_another_datasets_lists_is_not_judged(
     for name in ('NCT_test', 'LC'):
         for code, err, ckpt, out, written in run(mine, name=name):
             assert code == 0 and written, err
-        for code, err, ckpt, out, written in run(nct, name=name):  # NCT's
-            assert code == 2 and err == (
-                f'error: {out}: the folder clp_wo_7 names the encoder '
-                f'trained without STR, but {ckpt} was trained on '
-                'meta/train.txt, which holds every class; give the '
-                'checkpoint trained without STR, or write its features '
-                'under extracted_feats/clp/'), err
-            assert not written
+        for root in (nct, copy, '/cluster/scratch/NCT', 'NCT'):  # NCT's
+            for code, err, ckpt, out, written in run(root, name=name):
+                assert code == 2 and err == (
+                    f'error: {out}: the folder clp_wo_7 names the encoder '
+                    f'trained without STR, but {ckpt} was trained on '
+                    'meta/train.txt, which holds every class; give the '
+                    'checkpoint trained without STR, or write its features '
+                    'under extracted_feats/clp/'), (root, err)
+                assert not written
 
 
 def test_lists_of_root_reads_the_recorded_roots_from_here(
         tmp_path, monkeypatch):
-    """Which recorded training lists may be of the dataset under a root:
-    a list whose recorded root, read from the current folder as MMEngine
-    reads it, lies under it; where no root is given to compare with (a
-    set of another dataset than NCT) or the list has none (a relative
-    list, read from the folder the run ran in), what ``holds`` says of its
-    file; one whose root is not recorded is kept, not known to be
-    elsewhere; the initial weights' lists follow the first list's
-    root."""
+    """Which recorded training lists may be of the dataset judged: every
+    list whose file ``holds`` does not call another dataset's, that file
+    being its recorded root joined as MMEngine joins it (an absolute list
+    ignores it; a list of no root is read from the current folder), read
+    from here, wherever it lies (no root to compare with: NCT's list
+    recorded outside the folder extracted from is NCT's); one whose root
+    is not recorded is kept, nothing asked; the initial weights' lists
+    follow the first list's root."""
     from openselfsup.config import lists_of_root
     monkeypatch.chdir(tmp_path)
     lists = ('meta/train.txt', 'meta/wo_3_train.txt')
     init = ('meta/wo_78_train.txt',)
-    assert lists_of_root(lists, init, None, 'data/NCT') == (lists, init)
-    assert lists_of_root(lists, init, {lists[0]: 'data/MINE/',
-                                       lists[1]: 'data/NCT/'},
-                         'data/NCT') == (lists[1:], ())
-    assert lists_of_root(lists, init, {lists[0]: 'data/NCT/',
-                                       lists[1]: 'data/MINE'},
-                         str(tmp_path / 'data' / 'NCT')) == (lists[:1], init)
-    assert lists_of_root(lists, (), {lists[0]: '', lists[1]: ''},
-                         'data/NCT') == (lists, ())
-    assert lists_of_root((str(tmp_path / 'data/NCT/meta/train.txt'),
-                          str(tmp_path / 'meta/train.txt')), (),
-                         {str(tmp_path / 'data/NCT/meta/train.txt'): '',
-                          str(tmp_path / 'meta/train.txt'): ''},
-                         'data/NCT/') == (
-        (str(tmp_path / 'data/NCT/meta/train.txt'),), ())
     asked = []
 
     def holds(path):
+        """NCT's where the file lies in a folder named NCT"""
         asked.append(path)
-        return path.endswith('wo_3_train.txt')
-    assert lists_of_root(lists, init, {lists[0]: 'data/MINE/', lists[1]: ''},
-                         None, holds) == (lists[1:], ())
+        return os.sep + 'NCT' + os.sep in path
+    assert lists_of_root(lists, init, None, holds) == (lists, init)
+    assert asked == []  # none recorded: kept, nothing asked
+    assert lists_of_root(lists, init, {lists[0]: 'data/MINE/',
+                                       lists[1]: '/cluster/NCT'},
+                         holds) == (lists[1:], ())
     assert asked == [str(tmp_path / 'data/MINE/meta/train.txt'),
-                     str(tmp_path / 'meta/wo_3_train.txt'),
+                     '/cluster/NCT/meta/wo_3_train.txt',
                      str(tmp_path / 'data/MINE/meta/wo_78_train.txt')]
-    asked.clear()  # a root to compare with: only the rootless list asked
-    assert lists_of_root(lists, (), {lists[0]: 'data/MINE/', lists[1]: ''},
-                         'data/NCT', holds) == (lists[1:], ())
-    assert asked == [str(tmp_path / 'meta/wo_3_train.txt')]
-    asked.clear()  # none recorded: kept, nothing asked
-    assert lists_of_root(lists, init, None, None, holds) == (lists, init)
-    assert asked == []
+    asked.clear()
+    assert lists_of_root(lists, init, {lists[0]: 'NCT',
+                                       lists[1]: str(tmp_path / 'MINE')},
+                         holds) == (lists[:1], init)
+    assert asked == [str(tmp_path / 'NCT/meta/train.txt'),
+                     str(tmp_path / 'MINE/meta/wo_3_train.txt'),
+                     str(tmp_path / 'NCT/meta/wo_78_train.txt')]
+    asked.clear()  # no root: from here; an absolute list ignores its root
+    absolute = str(tmp_path / 'NCT' / 'meta' / 'train.txt')
+    assert lists_of_root((absolute, lists[1]), (), {absolute: 'data/MINE/',
+                                                    lists[1]: ''},
+                         holds) == ((absolute,), ())
+    assert asked == [absolute, str(tmp_path / 'meta/wo_3_train.txt')]
 
 
 def test_a_wrapped_training_set_gives_its_lists_and_image_size(

@@ -68,7 +68,7 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger, print_log
 
-from ..classes import (NCT_CLASSES, held_out_words, lists_held_out,
+from ..classes import (held_out_words, lists_held_out,
                        lists_held_out_at_most, model_held_out,
                        nct_names, split_model_name, trained_on_words)
 from ..config import (argument_value, check_setting_types, key_below,
@@ -160,8 +160,7 @@ def load_backbone_weights(path: str, warn: bool = True
 def check_held_out(output: str, checkpoint: str,
                    train_lists: Optional[Tuple[str, ...]],
                    init_lists: Sequence[str] = (),
-                   roots: Optional[Dict[str, str]] = None,
-                   data_root: Optional[str] = None) -> None:
+                   roots: Optional[Dict[str, str]] = None) -> None:
     """Refuse features written under a ``<model>_wo_<c>`` folder of the
     workdir from a checkpoint trained on a list that holds out other
     classes (or none): ``--pretrained .../r18_bs256_ep200_wo_3/...
@@ -182,21 +181,21 @@ def check_held_out(output: str, checkpoint: str,
     and its features passed for ``clp_wo_3``. Only the lists of NCT's
     dataset are judged by their names (a user's own
     ``data/MINE/meta/train.txt`` was refused as NCT's all-class list,
-    though its images hold no NCT class:
-    :func:`~openselfsup.config.lists_of_root`): with the roots the
-    checkpoint records for its lists (``roots``,
-    :func:`~openselfsup.config.saved_list_roots`), a list outside the NCT
-    ``data_root`` of an NCT set (``data_root``, its extraction config's)
-    is of another dataset; for the other sets (LC, PAIP), whose config
-    names no NCT folder, a list whose file holds no image in an NCT
-    class's folder (:func:`_holds_nct_images`). An encoder trained on
-    such lists alone is not judged."""
+    though its images hold no NCT class): a list whose file, as the
+    checkpoint records it (``roots``,
+    :func:`~openselfsup.config.saved_list_roots`) and read here, holds no
+    image in an NCT class's folder (:func:`_holds_nct_images`) is of
+    another dataset (:func:`~openselfsup.config.lists_of_root`), the same
+    for every set; an encoder trained on such lists alone is not judged.
+    A list not read here (a cluster's path, a relative root of a run in
+    another folder) or of no recorded root is judged by its name: where
+    it lies says nothing (NCT's list in a copy of its folder is NCT's)."""
     out = output_paths(output)
     if not out['shared']:
         return
     if train_lists is not None:
         train_lists, init_lists = lists_of_root(
-            train_lists, init_lists, roots, data_root, _holds_nct_images)
+            train_lists, init_lists, roots, _holds_nct_images)
         if not train_lists:
             return  # trained on another dataset: its names say nothing
     model = os.path.basename(os.path.dirname(out['features']))
@@ -237,22 +236,6 @@ def _holds_nct_images(list_file: str) -> bool:
     except (InputError, OSError, UnicodeDecodeError):
         return True
     return first_nct_entry(entries) is not None
-
-
-def _nct_data_root(output: str, cfg) -> Optional[str]:
-    """The NCT ``data_root`` the training lists of the encoder of
-    ``output`` are compared with (:func:`check_held_out`): the extraction
-    config's (``dataset.data_root``) where ``output`` is an NCT set of the
-    workdir (``NCT_train``, ``NCT_test``, ``NCT_aug``); None for a set of
-    another dataset (LC25000, PAIP19), whose config names no NCT folder
-    (its lists are judged by what they hold, :func:`_holds_nct_images`)."""
-    from ..lowshot.spec import feature_set_classes
-    out = output_paths(output)
-    root = (cfg.get('dataset') or {}).get('data_root')
-    if not out['shared'] or not isinstance(root, str) or \
-            feature_set_classes(_set_name(out)) != NCT_CLASSES:
-        return None
-    return root
 
 
 def image_size_note(cfg, checkpoint: str,
@@ -1845,8 +1828,7 @@ def extract_many(configs: Sequence[str],
         for output, ckpt, listing in zip(outputs, checkpoints, listings):
             if ckpt == checkpoint:
                 check_held_out(output, checkpoint, train_lists, init_lists,
-                               saved_list_roots(meta),
-                               _nct_data_root(output, listing['cfg']))
+                               saved_list_roots(meta))
         for at, (listing, ckpt) in enumerate(zip(listings, checkpoints)):
             entry = encoder(listing['cfg'])
             if ckpt == checkpoint:  # compared once: provenance and warning
