@@ -7616,33 +7616,46 @@ def test_labels_beyond_the_datasets_classes_name_the_keys(
     the class range [0, 9)``, which named no key to change: the line now
     names the dataset's key and gives the ``--cfg-options`` of the keys
     below the classes the list needs (the head's and the data
-    preprocessor's too, where smaller), with which the runner is built."""
+    preprocessor's too, where smaller), with which the runner is built.
+    Numbering the classes from 0 is offered only where it is a way out:
+    labels 6-9 (from 6: four classes), not a 12-class list numbered 0-11
+    (r102: it was told to number them from 0) nor one numbered 1-12
+    (from 0 still twelve classes beyond nine)."""
     from openselfsup.apis.train import build_runner
     from openselfsup.utils import InputError
     cfg, ann = _head_run(tmp_path, synthetic_root, 'train12_labeled.txt',
                          lambda row: int(row.split()[1]) < 4)
     with open(ann) as f:
-        rows = [f'{r.split()[0]} {int(r.split()[1]) + 6}\n' for r in f]
-    pathlib.Path(ann).write_text(''.join(rows))
-    line = 1 + [int(r.split()[1]) for r in rows].index(9)  # by hand
-    head = f'{ann}:{line}: label 9 is outside the class range [0, 9) ' \
-        f'(train_dataloader.dataset.num_classes in {cfg}); for labels up ' \
-        'to 9, set --cfg-options train_dataloader.dataset.num_classes=10'
-    for opts, keys in (
-            ({}, ' model.head.num_classes=10 '
-                 'model.data_preprocessor.num_classes=10'),
-            ({'model.head.num_classes': 12,
-              'model.data_preprocessor.num_classes': 10}, '')):
-        work = tmp_path / 'w'
-        with pytest.raises(InputError, match='^' + re.escape(
-                f'{head}{keys}, or number the list\'s classes from 0')
-                + '$'):
-            build_runner(cfg, work_dir=str(work), cfg_options=opts)
-        assert not work.exists()
-    build_runner(cfg, work_dir=str(tmp_path / 'ok'), cfg_options={
-        'train_dataloader.dataset.num_classes': 10,
-        'model.head.num_classes': 10,
-        'model.data_preprocessor.num_classes': 10})
+        paths = [r.split()[0] for r in f]
+    for number, renumber in (
+            (lambda at, row: int(row.split()[1]) + 6,
+             ', or number the list\'s classes from 0 (they start at 6)'),
+            (lambda at, row: at % 12, ''), (lambda at, row: at % 12 + 1, '')):
+        with open(ann) as f:
+            labels = [number(at, row) for at, row in enumerate(f)]
+        pathlib.Path(ann).write_text(''.join(
+            f'{path} {label}\n' for path, label in zip(paths, labels)))
+        assert len(set(labels)) == (4 if renumber else 12), labels
+        top = max(labels)
+        line = 1 + [label >= 9 for label in labels].index(True)  # by hand
+        head = f'{ann}:{line}: label {labels[line - 1]} is outside the ' \
+            'class range [0, 9) (train_dataloader.dataset.num_classes in ' \
+            f'{cfg}); for labels up to {top}, set --cfg-options ' \
+            f'train_dataloader.dataset.num_classes={top + 1}'
+        for opts, keys in (
+                ({}, f' model.head.num_classes={top + 1} '
+                     f'model.data_preprocessor.num_classes={top + 1}'),
+                ({'model.head.num_classes': 13,
+                  'model.data_preprocessor.num_classes': 13}, '')):
+            work = tmp_path / 'w'
+            with pytest.raises(InputError, match='^' + re.escape(
+                    f'{head}{keys}{renumber}') + '$'):
+                build_runner(cfg, work_dir=str(work), cfg_options=opts)
+            assert not work.exists()
+        build_runner(cfg, work_dir=str(tmp_path / f'ok{top}'), cfg_options={
+            'train_dataloader.dataset.num_classes': top + 1,
+            'model.head.num_classes': top + 1,
+            'model.data_preprocessor.num_classes': top + 1})
 
 
 @pytest.mark.parametrize('name, lines', [

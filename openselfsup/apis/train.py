@@ -2560,7 +2560,7 @@ def check_head_classes(runner, config: str) -> None:
         every = [label for _, label in listed[1] if label is not None]
         if is_int(bound) and every and max(every) >= bound:
             raise label_range_refusal(runner.cfg, config, key, listed[0],
-                                      bound, max(every), outputs)
+                                      bound, every, outputs)
         labels = [label for _, label in listed[2] if label is not None] \
             if listed[2] else []
         if not labels or (found is not None and max(labels) <= found[0]):
@@ -2579,18 +2579,22 @@ def check_head_classes(runner, config: str) -> None:
 
 
 def label_range_refusal(cfg: Config, config: str, key: str, path: str,
-                        bound: int, top: int,
+                        bound: int, labels: Sequence[int],
                         outputs: Optional[int]) -> InputError:
     """The dataset's own line for the list ``path`` of the training
-    dataset at ``key`` whose labels reach ``top``, beyond its
-    ``num_classes`` ``bound`` (the list's line and label, as
+    dataset at ``key`` whose ``labels`` reach beyond its ``num_classes``
+    ``bound`` (the list's line and label, as
     :func:`~openselfsup.datasets.list_files.read_list_file` says it when
-    the run builds the dataset), with the keys that take the classes
-    ``top + 1``: the dataset's ``num_classes``, the classification head's
-    (``outputs``, where the model has one of fewer) and its data
-    preprocessor's, which one-hot labels read (where the config sets one
-    lower)."""
+    the run builds the dataset), with the keys that take the classes up
+    to its largest label: the dataset's ``num_classes``, the
+    classification head's (``outputs``, where the model has one of fewer)
+    and its data preprocessor's, which one-hot labels read (where the
+    config sets one lower). Numbering the list's classes from 0 is offered
+    where that is a way out: its lowest label above 0 and its classes no
+    more than ``bound`` (a 12-class list numbered 0-11 was told to number
+    them from 0)."""
     from ..datasets.list_files import read_list_file
+    top, low = max(labels), min(labels)
     try:
         read_list_file(path, bound)
         said = f'{path}: label {top} is outside the class range [0, {bound})'
@@ -2603,10 +2607,12 @@ def label_range_refusal(cfg: Config, config: str, key: str, path: str,
         .get('num_classes')
     if is_int(pre) and pre <= top:
         keys.append('model.data_preprocessor.num_classes')
+    renumber = f', or number the list\'s classes from 0 (they start at ' \
+        f'{low})' if low > 0 and len(set(labels)) <= bound else ''
     return InputError(
         f'{said} ({key}.num_classes in {config}); for labels up to {top}, '
-        f'set --cfg-options {" ".join(f"{k}={top + 1}" for k in keys)}, '
-        'or number the list\'s classes from 0')
+        f'set --cfg-options {" ".join(f"{k}={top + 1}" for k in keys)}'
+        + renumber)
 
 
 def listed_training_set(cfg: Config, node: Optional[dict] = None,
