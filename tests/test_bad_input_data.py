@@ -908,7 +908,22 @@ def test_list_labelled_in_another_class_order_is_refused(tmp_path):
         'lies in the folder of class stroma (label 1); the list numbers the '
         'classes in another order than tumour, stroma (the config\'s '
         'classes, label 0 first): number the list in that order, or give '
-        'the classes in the list\'s')
+        'the classes in the list\'s order in the dataset\'s classes key '
+        '(dataset.classes for extract.py, train_dataloader.dataset.classes '
+        'for tools/train.py)')
+    # the keys named are the ImageList's of those commands' configs, and
+    # the list's order given there is the way out
+    from mmengine.config import Config
+    for config, key in (('configs/extraction/nct_test.py', 'dataset'),
+                        ('configs/demo/fsp_r18_demo.py',
+                         'train_dataloader.dataset')):
+        node = Config.fromfile(os.path.join(REPO, config))
+        for part in key.split('.'):
+            node = node[part]
+        assert node['type'] == 'ImageList', (config, key)
+    assert len(ImageList(ann_file=str(mine), data_prefix=str(tmp_path),
+                         classes=own[::-1], num_classes=2,
+                         check='none')) == 2
     # no class names: nothing to judge; folders naming no class: passes
     assert len(ImageList(ann_file=str(swapped), data_prefix=str(tmp_path),
                          num_classes=9, check='none')) == 9

@@ -165,7 +165,10 @@ def check_label_folders(entries: Sequence[ListEntry],
                     'this order)') if tuple(classes) in \
                 DOMAIN_CLASSES.values() else (
                 '(the config\'s classes, label 0 first): number the list '
-                'in that order, or give the classes in the list\'s')
+                'in that order, or give the classes in the list\'s order '
+                'in the dataset\'s classes key (dataset.classes for '
+                'extract.py, train_dataloader.dataset.classes for '
+                'tools/train.py)')
             raise InputError(
                 f'{list_path}: entry {lineno} ({rel}) is labelled '
                 f'{label} ({classes[label]}) but lies in the folder of '
