@@ -4876,7 +4876,7 @@ def test_a_run_start_digests_a_caption_fold_from_its_read(
     monkeypatch.setattr(fingerprint, 'json_value_sha1', sha1)
     # the fold older than RECENT_NS, as one made before the run is (the
     # digest of a file changed just before is not kept)
-    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8)
     time.sleep(0.15)
     fingerprint._KEPT.clear()  # as in a new process
     runner = train(os.path.join(
@@ -4897,6 +4897,95 @@ def test_a_run_start_digests_a_caption_fold_from_its_read(
                 if os.path.realpath(r['path']) == fold]
     fingerprint._KEPT.clear()
     assert [r['sha1'] for r in recorded] == [json_content_sha1(fold)]
+
+
+def _train_image_demo(images, work_dir, **kwargs):
+    """``train()`` of the image demo (VIT_DEMO) on the captioned images
+    ``images``, one epoch of batches of 8, no evaluation."""
+    from openselfsup.apis import train
+    return train(VIT_DEMO, work_dir=str(work_dir), evaluates=(),
+                 cfg_options={
+                     'train_dataloader.dataset.data_root': images,
+                     'val_dataloader.dataset.data_root': images,
+                     'train_dataloader.batch_size': 8, 'total_batch_size': 8,
+                     'val_dataloader.batch_size': 8,
+                     'train_cfg.max_epochs': 1,
+                     'custom_hooks': [dict(type='NegativeTextPoolHook')]},
+                 **kwargs)
+
+
+def _captions_rewritten(fold):
+    """The text of the JSON file ``fold`` with the first letter of its
+    first caption made 'Z': another fold of the same size."""
+    text = open(fold).read()
+    at = text.index('"captions"')
+    at = text.index('"', text.index('[', at)) + 1
+    assert text[at] != 'Z'
+    return text[:at] + 'Z' + text[at + 1:]
+
+
+def _fold_captions(fold):
+    """``{image id: captions}`` of the fold JSON ``fold``, read by hand."""
+    with open(fold) as f:
+        return {k: v['captions'] for k, v in json.load(f).items()}
+
+
+def _trained_captions(runner):
+    """``{image id: captions}`` of the run's training set, as built."""
+    dataset = runner.train_dataloader.dataset
+    return {info['img_id']: info['captions'] for info in
+            (dataset.get_data_info(i) for i in range(len(dataset)))}
+
+
+def test_a_run_start_trains_the_fold_it_records(crossmodal_root, tmp_path,
+                                                monkeypatch):
+    """A training run's start parses its CaptionedImages fold once (the
+    data check's ``read_json_object`` within the start's
+    ``reading_once``, taken by the dataset) and records the fold's digest
+    (the checkpoint's data files: what a ``--resume`` compares). The fold
+    rewritten in place at the same size between the data check and the
+    training set's build (``check_steps``), within the file system's time
+    resolution (its times held), is a version no stat tells apart: the
+    dataset trains the fold on disk when it read it, the one the record
+    digests (before, it took the data check's parse of the fold written
+    first, while the record read the new one: a later ``--resume`` was
+    accepted though epoch 1 trained other data). Every read here falls
+    within the fold's recent window (RECENT_NS a minute), as one does in
+    a file system's time resolution. References: the fold's captions and
+    the SHA-1 of its value in one form, read by hand."""
+    import hashlib
+    import importlib
+
+    from _io_helpers import held_times
+
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.utils import fingerprint, once
+    tmod = importlib.import_module('openselfsup.apis.train')
+    images = str(tmp_path / 'images')
+    shutil.copytree(str(crossmodal_root / 'images'), images)
+    fold = os.path.realpath(os.path.join(images, 'train.json'))
+    new = _captions_rewritten(fold)
+    held_times(monkeypatch, fold)
+    monkeypatch.setattr(once, 'RECENT_NS', 60 * 10 ** 9)
+    fingerprint._KEPT.clear()  # as in a new process
+    real_check = tmod.check_disjoint_splits
+
+    def check(cfg, test=False):  # then the fold rewritten in place
+        real_check(cfg, test)
+        with open(fold, 'r+') as f:
+            f.write(new)
+    monkeypatch.setattr(tmod, 'check_disjoint_splits', check)
+    runner = _train_image_demo(images, tmp_path / 'w')
+    assert runner.epoch == 1
+    assert open(fold).read() == new
+    trained, on_disk = _trained_captions(runner), _fold_captions(fold)
+    assert trained == on_disk
+    with open(fold) as f:
+        by_hand = hashlib.sha1(json.dumps(
+            json.load(f), separators=(',', ':')).encode()).hexdigest()
+    ckpt = load_checkpoint_file(str(tmp_path / 'w' / 'epoch_1.pth'))
+    assert [r['sha1'] for r in ckpt['meta']['data_files'].values()
+            if os.path.realpath(r['path']) == fold] == [by_hand]
 
 
 def test_caption_config_pipelines_are_the_published_torchvision_ones(
@@ -6509,7 +6598,7 @@ def test_a_sweep_records_each_runs_text_encoder_folder_as_it_then_is(
     from _io_helpers import folder_by_hand
 
     from openselfsup.apis import balance_sweep as bs
-    from openselfsup.utils import fingerprint
+    from openselfsup.utils import fingerprint, once
     opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
     monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
     text = tmp_path / 'text_model'
@@ -6519,7 +6608,7 @@ def test_a_sweep_records_each_runs_text_encoder_folder_as_it_then_is(
                                             path=str(text)),
                  'model.projection': 'text'})
     # a folder saved a while ago; the file system here keeps ns times
-    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8)
     time.sleep(0.15)
     first = folder_by_hand(text)
     weights, = [p for p in text.iterdir()

@@ -1579,9 +1579,9 @@ def test_a_list_read_is_digested_once_and_again_when_it_changes(
     from openselfsup.datasets import list_files
     from openselfsup.datasets.list_files import (list_entries_sha1,
                                                  read_list_file)
-    from openselfsup.utils import fingerprint
+    from openselfsup.utils import fingerprint, once
     from openselfsup.utils.fingerprint import want_digests
-    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8)
     listed = tmp_path / 'train.txt'
 
     def write(lines):  # CRLF and a blank line: not the digested bytes
@@ -1643,8 +1643,8 @@ def test_a_run_start_digests_its_list_from_a_read_it_made(
     from openselfsup.config import load_config
     from openselfsup.datasets import data_files, list_files
     from openselfsup.engine import load_checkpoint_file
-    from openselfsup.utils import fingerprint
-    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
+    from openselfsup.utils import fingerprint, once
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8)
     time.sleep(0.15)  # the session's data written a while before
     parses = collections.Counter()
     digesting = []
@@ -1953,9 +1953,9 @@ def test_a_json_file_read_is_digested_once_and_again_when_it_changes(
 
     from openselfsup.datasets import SlideReports
     from openselfsup.datasets.hierarchical import read_hierarchy
-    from openselfsup.utils import fingerprint, json_content_sha1
+    from openselfsup.utils import fingerprint, json_content_sha1, once
     from openselfsup.utils.fingerprint import want_digests
-    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8)
     meta, split = tmp_path / 'meta.json', tmp_path / 'split.json'
     meta_text = '{"p":{"class":"a","slides":{"s1":["x.png"]}}}'
     meta.write_text(json.dumps(json.loads(meta_text), indent=2))
@@ -2019,6 +2019,8 @@ def test_a_file_read_just_after_it_changed_keeps_no_digest(
     new contents, by hand."""
     import hashlib
 
+    from _io_helpers import held_times
+
     from openselfsup.datasets.data_files import (data_file_records,
                                                  want_file_digests)
     from openselfsup.datasets.list_files import read_list_file
@@ -2039,25 +2041,7 @@ def test_a_file_read_just_after_it_changed_keeps_no_digest(
     assert len(before) == len(after)
     path.write_text(before)
     first = os.stat(path)
-    real_stat, target = os.stat, os.path.realpath(path)
-
-    class Held:  # the file's stat, its times those of the first write
-        def __init__(self, st):
-            self.st = st
-
-        def __getattr__(self, name):
-            if name in ('st_mtime_ns', 'st_ctime_ns', 'st_mtime',
-                        'st_ctime'):
-                return getattr(first, name)
-            return getattr(self.st, name)
-
-    def stat(p, *args, **kwargs):
-        st = real_stat(p, *args, **kwargs)
-        if isinstance(p, (str, os.PathLike)) and \
-                os.path.realpath(p) == target:
-            return Held(st)
-        return st
-    monkeypatch.setattr(os, 'stat', stat)
+    held_times(monkeypatch, path)  # its times those of the first write
     want_file_digests(node, 'd')
     if kind == 'list':  # the dataset's read
         assert len(read_list_file(str(path))) == 2

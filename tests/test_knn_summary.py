@@ -632,11 +632,15 @@ def test_the_metadata_is_read_once_within_a_scope_only(tmp_path,
     (one command) while its size and times are unchanged; outside one,
     every call reads it, so a rewrite between two calls is seen; a scope
     left by an exception leaves no cache behind, and one within another
-    shares the outer's."""
+    shares the outer's. The metadata taken as written long before its
+    reads (one changed just before is read on each call)."""
+    from _io_helpers import written_long_ago
+
     from openselfsup.apis import knn as knn_mod
     from openselfsup.utils import reading_once
     meta = tmp_path / 'meta.json'
     reads = _reads_of(meta, monkeypatch)
+    written_long_ago(monkeypatch)
 
     def name(folder):  # one patch under /d/<folder>, at one size
         meta.write_text(json.dumps({'P': {'slides': {'S': [

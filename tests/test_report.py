@@ -1948,8 +1948,13 @@ def test_a_report_reads_each_feature_file_once(tmp_path, monkeypatch):
     changed) and then each result's encoders: each began its own cache,
     so every feature .npy was read and hashed twice per report. Counted
     by wrapping np.load: each .npy of the workdir loaded at most once per
-    report, and loaded at all (the check reads them)."""
+    report, and loaded at all (the check reads them). The files taken as
+    written long before the report (one changed just before it is read
+    on each call)."""
+    from _io_helpers import written_long_ago
+
     from openselfsup.lowshot.compare import compare
+    written_long_ago(monkeypatch)
     w = str(tmp_path / 'w')
     _two_models_run(w, {'NCT_train': 'a' * 64, 'NCT_test': 'a' * 64,
                         'LC': 'a' * 64}, 'c' * 64)
@@ -1969,12 +1974,16 @@ def test_a_task_store_drawn_again_is_read_once_per_report(tmp_path,
     rerun command names (the scope of the command, utils.reading_once,
     keeps the first read: np.load of the store counted, once per
     report); the next report reads it again, so a store drawn again
-    between two reports of one process gives the second its new seed."""
+    between two reports of one process gives the second its new seed.
+    The files taken as written long before each report (one changed just
+    before it is read on each call)."""
+    from _io_helpers import written_long_ago
     from lowshot_data import make_workdir
     from openselfsup.lowshot.compare import compare
     from openselfsup.lowshot.meta_test import run_meta_test
     from openselfsup.lowshot.spec import RunSpec, TaskSpec
     from openselfsup.lowshot.tasks import generate_task_store
+    written_long_ago(monkeypatch)
     w = str(tmp_path / 'w')
     for model in ('clp', 'fsp'):
         make_workdir(w, model)

@@ -1266,14 +1266,14 @@ def test_folder_sha1_reads_a_folder_once_per_version(tmp_path, monkeypatch):
     import time
 
     from openselfsup.models.heads.attribute_heads import text_encoder_identity
-    from openselfsup.utils import fingerprint
+    from openselfsup.utils import fingerprint, once
     folder = tmp_path / 'text'
     (folder / '1_Pooling').mkdir(parents=True)
     (folder / 'model.safetensors').write_bytes(b'a' * 64)
     (folder / 'config.json').write_text('{"hidden_size": 8}')
     (folder / '1_Pooling' / 'config.json').write_text('{"mean": true}')
     # a folder saved a while ago; the file system here keeps ns times
-    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8, raising=False)
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8, raising=False)
     time.sleep(0.15)
     reads = []
     real = fingerprint._file_digest
@@ -1307,13 +1307,13 @@ def test_a_folder_hashed_by_hlss_and_the_sweep_is_read_once(tmp_path,
     every file was read twice), to the digest made by hand."""
     from openselfsup.config import named_file_digests
     from openselfsup.models.heads.attribute_heads import text_encoder_identity
-    from openselfsup.utils import fingerprint
+    from openselfsup.utils import fingerprint, once
     folder = tmp_path / 'text'
     (folder / '1_Pooling').mkdir(parents=True)
     (folder / 'model.safetensors').write_bytes(b'a' * 64)
     (folder / 'config.json').write_text('{"hidden_size": 8}')
     (folder / '1_Pooling' / 'config.json').write_text('{"mean": true}')
-    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8)
     time.sleep(0.15)  # saved a while ago
     reads = []
     real = fingerprint._file_digest
@@ -1362,7 +1362,7 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
     import hashlib
     from types import SimpleNamespace
 
-    from openselfsup.utils import fingerprint
+    from openselfsup.utils import fingerprint, once
     folder = tmp_path / 'text'
     folder.mkdir()
     for name in ('config.json', 'model.safetensors'):
@@ -1372,7 +1372,7 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
     monkeypatch.setattr(fingerprint, '_file_digest',
                         lambda path, *a, **k: reads.append(path) or
                         real(path, *a, **k))
-    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 9)
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 9)
     process_ns = time.time_ns
     monkeypatch.setattr(time, 'time_ns',
                         lambda: process_ns() + ahead * 10 ** 9)
@@ -1397,7 +1397,7 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
 
     def refused(*args, **kwargs):
         raise PermissionError(13, 'Permission denied')
-    monkeypatch.setattr(fingerprint, 'tempfile', SimpleNamespace(
+    monkeypatch.setattr(once, 'tempfile', SimpleNamespace(
         mkstemp=refused, gettempdir=tempfile.gettempdir))
     fingerprint._KEPT.clear()
     for name in ('config.json', 'model.safetensors'):  # just written
@@ -1408,7 +1408,7 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
     # an hour later (a shared folder's files, changed long before): once
     # (their status change time moves with any utime, so the clock moves)
     monkeypatch.setattr(time, 'time_ns', lambda: process_ns() + ahead *
-                        10 ** 9 + fingerprint.UNKNOWN_CLOCK_NS + 120 * 10 ** 9)
+                        10 ** 9 + once.UNKNOWN_CLOCK_NS + 120 * 10 ** 9)
     assert calls() == 3
 
 
@@ -1426,7 +1426,7 @@ def test_the_clock_probe_leaves_the_folder_as_it_was(tmp_path, monkeypatch,
     import tempfile
     from types import SimpleNamespace
 
-    from openselfsup.utils import fingerprint
+    from openselfsup.utils import fingerprint, once
     folder = tmp_path / 'text'
     folder.mkdir()
     (folder / 'config.json').write_text('{}')
@@ -1441,9 +1441,9 @@ def test_the_clock_probe_leaves_the_folder_as_it_was(tmp_path, monkeypatch,
         return real(*args, **kwargs)
     scratch = tempfile.gettempdir() if where == 'temporary folder' \
         else str(tmp_path / 'no temporary folder')
-    monkeypatch.setattr(fingerprint, 'tempfile', SimpleNamespace(
+    monkeypatch.setattr(once, 'tempfile', SimpleNamespace(
         mkstemp=mkstemp, gettempdir=lambda: scratch))
-    now = fingerprint._file_system_now(str(folder))
+    now = once._file_system_now(str(folder))
     assert made == [scratch if where == 'temporary folder' else str(folder)]
     assert now >= written
     st = os.stat(folder)
@@ -1480,7 +1480,8 @@ def test_text_tower_weights_digest_follows_a_same_size_copy(tmp_path):
         hashlib.sha256(b'b' * 256).hexdigest()
 
 
-def test_read_once_reads_a_file_once_per_version_within_a_scope(tmp_path):
+def test_read_once_reads_a_file_once_per_version_within_a_scope(
+        tmp_path, monkeypatch):
     """utils.read_once, the one 'each input file read once per command'
     of the kNN commands' metadata and the low-shot report's inputs,
     against a reader that counts its calls by hand: each call reads
@@ -1488,8 +1489,14 @@ def test_read_once_reads_a_file_once_per_version_within_a_scope(tmp_path):
     once written over (another size and time; the same size and times
     through a rename, another inode), each kind of reading on its own; a
     scope within another shares the outer's; a new scope reads again; a
-    reader that raises, or a file that is not there, keeps nothing."""
+    reader that raises, or a file that is not there, keeps nothing. The
+    files are taken as changed long enough before (the file system's
+    clock a minute ahead): a file changed just before its read is
+    another test's."""
+    from _io_helpers import written_long_ago
+
     from openselfsup.utils import read_once, reading_once
+    written_long_ago(monkeypatch)
     path = tmp_path / 'a.txt'
     path.write_text('one')
     calls = []
@@ -1541,3 +1548,40 @@ def test_read_once_reads_a_file_once_per_version_within_a_scope(tmp_path):
             assert read() == 'THREE' and len(calls) == 12
             raise RuntimeError
     assert read() == 'THREE' and len(calls) == 13
+
+
+def test_read_once_keeps_no_read_of_a_file_changed_just_before_it(
+        tmp_path, monkeypatch):
+    """Within a ``reading_once`` scope, a file changed less than RECENT_NS
+    before its read (by the file system's clock) may be rewritten in
+    place at the same size within the file system's time resolution and
+    keep all its times: what was read of it is not kept, the next call
+    reads the file as it is (before, the first read was given again: a
+    training run's start trained the fold its data check had parsed and
+    recorded the fold rewritten since); once older than RECENT_NS, one
+    read, as the kept digests (one rule, ``once.settled``). The file
+    system's clock and the file's times held (os.stat) by hand; the
+    reference: the file's contents as written."""
+    from _io_helpers import held_times
+
+    from openselfsup.utils import once, read_once, reading_once
+    path = tmp_path / 'fold.json'
+    path.write_text('one')
+    written = os.stat(path)
+    held_times(monkeypatch, path)
+    clock = [max(written.st_mtime_ns, written.st_ctime_ns) + 1]
+    monkeypatch.setattr(once, '_file_system_now', lambda folder: clock[0])
+    calls = []
+
+    def read():
+        return read_once('text', str(path),
+                         lambda p: calls.append(p) or open(p).read())
+
+    with reading_once():
+        assert read() == 'one' and len(calls) == 1
+        path.write_text('two')  # in place, the same size and times
+        assert os.stat(path).st_mtime_ns == written.st_mtime_ns
+        assert read() == 'two' and len(calls) == 2
+        assert read() == 'two' and len(calls) == 3  # still recent
+        clock[0] += once.RECENT_NS  # RECENT_NS later: kept
+        assert [read(), read()] == ['two', 'two'] and len(calls) == 4

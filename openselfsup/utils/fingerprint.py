@@ -13,14 +13,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
-import time
 from typing import Any, Callable, Dict, Iterable, Optional, Set, TypeVar
 
 import numpy as np
 
 from .errors import InputError
-from .once import stat_version
+from .once import settled, stat_version
 
 T = TypeVar('T')
 
@@ -151,10 +149,10 @@ def read_digested(path: str, load: Callable[[str], T],
     (:func:`file_digest_kept` then gives it without reading the file
     again), by the rules of every kept digest (:func:`_kept`: the
     file's signature taken before the read, nothing kept of a file
-    changed less than :data:`RECENT_NS` before it), unless it is kept
-    of that version already (``value_digest`` is not called). Other
-    files are read without a digest (it would add to each read: about
-    a quarter to a 100,000-line list's)."""
+    changed less than :data:`~.once.RECENT_NS` before it), unless it is
+    kept of that version already (``value_digest`` is not called). Other
+    files are read without a digest (it would add to each read: about a
+    quarter to a 100,000-line list's)."""
     if os.path.abspath(path) not in _WANTED:
         return load(path)
     read = []
@@ -165,24 +163,6 @@ def read_digested(path: str, load: Callable[[str], T],
     _file_kept(path, file_digest, compute)
     return read[0] if read else load(path)
 
-
-#: how recent a file's modification (or status change) time may be for
-#: its digest to be kept (:func:`folder_sha1`, :func:`file_digest_kept`,
-#: :func:`read_digested`):
-#: a file rewritten within the file system's time resolution (a clock
-#: tick on Linux, 1 s on ext3 / HFS+, 2 s on FAT) with the same size
-#: could keep its times, so a digest read then is computed again on the
-#: next call (git's "racily clean" entries)
-RECENT_NS = 3 * 10 ** 9
-
-#: where the file system's clock cannot be read (:func:`_file_system_now`
-#: is None: a shared model folder of another user, on another file system
-#: than the temporary folder), a file counts as changed recently unless
-#: it is older than :data:`RECENT_NS` plus this margin by this process's
-#: clock: files of a shared folder, changed days before, are read once;
-#: a file written there just now is read on each call while the two
-#: clocks differ by less than an hour
-UNKNOWN_CLOCK_NS = 3600 * 10 ** 9
 
 #: digests kept in this process, every kind in one place (:func:`_kept`):
 #: ``{(what, real path, digest function): (signature, value)}``, ``what``
@@ -195,96 +175,23 @@ _KEPT = {}
 def _kept(key: tuple, folder: str, files: list, compute):
     """``compute()``, kept under ``key`` while the :func:`_signature` of
     ``files`` (relative to ``folder``) stays the same and none of them
-    was changed less than :data:`RECENT_NS` before the call, by the
-    clock of the file system that stamps their times
-    (:func:`_file_system_now`; where that clock cannot be read, by this
-    process's less :data:`UNKNOWN_CLOCK_NS`): the signature and that
-    clock are read before ``compute``, so a file written during it is
-    another version, or too recent to keep. Where ``compute`` raises,
-    nothing is kept."""
+    was changed less than :data:`~.once.RECENT_NS` before the call
+    (:func:`~.once.settled`, the rule of :func:`~.once.read_once` too):
+    the signature and the file system's clock are read before
+    ``compute``, so a file written during it is another version, or too
+    recent to keep. Where ``compute`` raises, nothing is kept."""
     sig = _signature(folder, files)
     kept = _KEPT.get(key)
     if kept is not None and kept[0] == sig:
         return kept[1]
-    start = _file_system_now(folder)
-    if start is None:
-        start = time.time_ns() - UNKNOWN_CLOCK_NS
+    keep = all(s[1] != 'missing' for s in sig) and settled(
+        folder, [s[1:] for s in sig if s[1] != 'link'])
     value = compute()
-    if all(s[1] == 'link' or s[1] != 'missing' and
-           max(s[4], s[5]) < start - RECENT_NS for s in sig):
+    if keep:
         _KEPT[key] = (sig, value)
     else:
         _KEPT.pop(key, None)
     return value
-
-
-def _file_system_now(folder: str) -> Optional[int]:
-    """The time now, in ns, by the clock of the file system ``folder`` is
-    on: the modification time of a hidden file created there and removed
-    (git's racy-clean test compares with its index file's time alike).
-    A file's times come from that clock (an NFS server's), which may be
-    seconds away from this process's: a minute ahead here, a file just
-    written was taken as older than :data:`RECENT_NS` and its digest kept;
-    a minute behind, every file changed in that minute was read again on
-    each call. Read on a miss only, after the files' times (by far less
-    than :data:`RECENT_NS` later).
-
-    The file is made in the temporary folder where that is on the same
-    file system (a place of no user's), else in ``folder`` itself, whose
-    modification and access times are then set back as they were (before,
-    each probe left the user's folder modified now; its status change
-    time moves, which no call can set, and a file another process adds
-    there in the microseconds between leaves the folder's time as it
-    was before). Where neither can be done (a
-    folder of another user, or one this process may not write, a
-    read-only mount, on another file system than the temporary folder),
-    None: the file system's clock is not known, and :func:`_kept` keeps
-    only the digests of files older than an hour by this process's clock
-    (:data:`UNKNOWN_CLOCK_NS`; before, this process's clock was taken as
-    the file system's without a word, which, ahead of it, kept the digest
-    of a file just written; a mount read-only here may be written on its
-    server)."""
-    folder = folder or '.'
-    try:
-        here = os.stat(folder)
-    except OSError:
-        return None
-    try:
-        scratch = tempfile.gettempdir()
-        if os.stat(scratch).st_dev == here.st_dev:
-            now = _created_time(scratch)
-            if now is not None:
-                return now
-    except OSError:
-        pass
-    if here.st_uid == os.geteuid() or os.geteuid() == 0:  # may set them
-        now = _created_time(folder)
-        if now is not None:
-            try:
-                os.utime(folder, ns=(here.st_atime_ns, here.st_mtime_ns))
-            except OSError:
-                pass
-            return now
-    return None
-
-
-def _created_time(folder: str) -> Optional[int]:
-    """The modification time of a hidden file created in ``folder`` and
-    removed (:func:`_file_system_now`); None where none can be made."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix='.clock-', dir=folder)
-    except OSError:
-        return None
-    try:
-        os.close(fd)
-        return os.stat(tmp).st_mtime_ns
-    except OSError:
-        return None
-    finally:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
 
 
 def _folder_files(path: str) -> list:
@@ -355,11 +262,11 @@ def folder_sha1(path: str, digest=file_sha1) -> str:
     sweep's records and an HLSS build in one process read the folder once;
     before, each kept its own), and computed again when a file's name,
     inode, size, modification or status change time differs, and
-    whenever a file was changed less than :data:`RECENT_NS` before the
-    call (a same-size rewrite within the file system's time resolution
-    could keep its times; where that file system's clock cannot be read,
-    :func:`_file_system_now`, less than an hour plus :data:`RECENT_NS`
-    by this process's clock)."""
+    whenever a file was changed less than :data:`~.once.RECENT_NS` before
+    the call (a same-size rewrite within the file system's time
+    resolution could keep its times; where that file system's clock
+    cannot be read, :func:`~.once._file_system_now`, less than an hour
+    plus :data:`~.once.RECENT_NS` by this process's clock)."""
     # the folder's digest is kept here: its files' need not be
     digest = _UNKEPT.get(digest, digest)
     files = _folder_files(path)
@@ -383,18 +290,18 @@ def file_digest_kept(path: str, digest=file_sha1) -> str:
     time differs (before, by its size and modification time alone:
     another file of the same size copied over it with its times, ``cp
     -p``, kept the old digest), or it was changed less than
-    :data:`RECENT_NS` before the call. What the lambda sweep hashes its
-    runs' files with (each run names the same annotation lists and
+    :data:`~.once.RECENT_NS` before the call. What the lambda sweep hashes
+    its runs' files with (each run names the same annotation lists and
     checkpoints; before, a cache of its own kept each file's digest by its
     path for the whole sweep: a file rewritten during it kept the old
     one), and what keeps a training run's record of its data files: a
     JSON file's value (:func:`json_content_sha1`), a list's entries
     (``datasets.list_files.list_entries_sha1``), each also kept by the
     dataset's read (:func:`read_digested`; before, those two had a cache
-    of their own without the :data:`RECENT_NS` rule: a file rewritten in
-    place at the same size within the file system's time resolution kept
-    its stale digest, and a ``--resume`` took the changed file as
-    unchanged)."""
+    of their own without the :data:`~.once.RECENT_NS` rule: a file
+    rewritten in place at the same size within the file system's time
+    resolution kept its stale digest, and a ``--resume`` took the changed
+    file as unchanged)."""
     real = os.path.realpath(path)
     return _file_kept(real, digest, lambda: digest(real))
 

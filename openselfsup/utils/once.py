@@ -4,7 +4,10 @@ version of a file from another (the digests kept per version of a file:
 import contextlib
 import contextvars
 import os
-from typing import Callable, Hashable, Iterator, Optional, TypeVar
+import tempfile
+import time
+from typing import (Callable, Hashable, Iterable, Iterator, Optional,
+                    TypeVar)
 
 T = TypeVar('T')
 
@@ -82,6 +85,120 @@ def stat_version(path: str) -> Optional[tuple]:
         return None
 
 
+#: how recent a file's modification (or status change) time may be for
+#: what is read of it to be kept for its version (:func:`settled`: the
+#: digests kept, :mod:`.fingerprint`, and :func:`read_once`'s reads):
+#: a file rewritten within the file system's time resolution (a clock
+#: tick on Linux, 1 s on ext3 / HFS+, 2 s on FAT) with the same size
+#: could keep its times, so what was read then is read again on the
+#: next call (git's "racily clean" entries)
+RECENT_NS = 3 * 10 ** 9
+
+#: where the file system's clock cannot be read (:func:`_file_system_now`
+#: is None: a shared model folder of another user, on another file system
+#: than the temporary folder), a file counts as changed recently unless
+#: it is older than :data:`RECENT_NS` plus this margin by this process's
+#: clock: files of a shared folder, changed days before, are read once;
+#: a file written there just now is read on each call while the two
+#: clocks differ by less than an hour
+UNKNOWN_CLOCK_NS = 3600 * 10 ** 9
+
+
+def settled(folder: str, versions: Iterable[tuple]) -> bool:
+    """Whether what is read now of the files of ``versions`` (their
+    :func:`file_version`, taken before this call), in ``folder``, may be
+    kept for those versions: each was last written and changed at least
+    :data:`RECENT_NS` before now, by the clock of the file system that
+    stamps their times (:func:`_file_system_now`; where that clock cannot
+    be read, by this process's less :data:`UNKNOWN_CLOCK_NS`). A file
+    changed more recently may be rewritten in place at the same size
+    within the file system's time resolution and keep all its times, a
+    version no stat tells from the one read (git's "racily clean"
+    entries): what was read of it is read again on the next call. The
+    one rule of what is kept per version of a file: the digests
+    (:func:`~openselfsup.utils.fingerprint._kept`) and
+    :func:`read_once`'s reads. Ask it after taking the versions and
+    before the read, so that a file written during the read is another
+    version, or too recent to keep."""
+    versions = list(versions)
+    if not versions:
+        return True
+    now = _file_system_now(folder)
+    if now is None:
+        now = time.time_ns() - UNKNOWN_CLOCK_NS
+    return all(max(v[3], v[4]) < now - RECENT_NS for v in versions)
+
+
+def _file_system_now(folder: str) -> Optional[int]:
+    """The time now, in ns, by the clock of the file system ``folder`` is
+    on: the modification time of a hidden file created there and removed
+    (git's racy-clean test compares with its index file's time alike).
+    A file's times come from that clock (an NFS server's), which may be
+    seconds away from this process's: a minute ahead here, a file just
+    written was taken as older than :data:`RECENT_NS` and its digest kept
+    (:mod:`.fingerprint`);
+    a minute behind, every file changed in that minute was read again on
+    each call. Read on a miss only, after the files' times (by far less
+    than :data:`RECENT_NS` later).
+
+    The file is made in the temporary folder where that is on the same
+    file system (a place of no user's), else in ``folder`` itself, whose
+    modification and access times are then set back as they were (before,
+    each probe left the user's folder modified now; its status change
+    time moves, which no call can set, and a file another process adds
+    there in the microseconds between leaves the folder's time as it
+    was before). Where neither can be done (a
+    folder of another user, or one this process may not write, a
+    read-only mount, on another file system than the temporary folder),
+    None: the file system's clock is not known, and :func:`settled` keeps
+    only what is read of files older than an hour by this process's clock
+    (:data:`UNKNOWN_CLOCK_NS`; before, this process's clock was taken as
+    the file system's without a word, which, ahead of it, kept the digest
+    of a file just written; a mount read-only here may be written on its
+    server)."""
+    folder = folder or '.'
+    try:
+        here = os.stat(folder)
+    except OSError:
+        return None
+    try:
+        scratch = tempfile.gettempdir()
+        if os.stat(scratch).st_dev == here.st_dev:
+            now = _created_time(scratch)
+            if now is not None:
+                return now
+    except OSError:
+        pass
+    if here.st_uid == os.geteuid() or os.geteuid() == 0:  # may set them
+        now = _created_time(folder)
+        if now is not None:
+            try:
+                os.utime(folder, ns=(here.st_atime_ns, here.st_mtime_ns))
+            except OSError:
+                pass
+            return now
+    return None
+
+
+def _created_time(folder: str) -> Optional[int]:
+    """The modification time of a hidden file created in ``folder`` and
+    removed (:func:`_file_system_now`); None where none can be made."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.clock-', dir=folder)
+    except OSError:
+        return None
+    try:
+        os.close(fd)
+        return os.stat(tmp).st_mtime_ns
+    except OSError:
+        return None
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
 def read_once(kind: str, path: str, reader: Callable[[str], T]) -> T:
     """``reader(path)``: what ``kind`` of reading (one name per reader:
     ``'knn metadata'``, ``'report features'``) makes of the file ``path``.
@@ -93,13 +210,17 @@ def read_once(kind: str, path: str, reader: Callable[[str], T]) -> T:
     file written over during the report). A file written again within the
     command is read again: one replaced by a rename (the project's atomic
     writes, ``utils.io``) as another inode, one written over in place as
-    another size or time; not one written over in place at the same size
-    within the file system's clock granularity (milliseconds) of the
-    first read. Only ``path`` is watched: another file the reader reads
-    beside it (a feature file's provenance JSON) is read again with it,
-    not when it alone changes. Outside a scope, where ``path`` cannot be
-    read by ``os.stat`` (absent: the reader says what that means), and
-    where the reader raises, nothing is kept: each call reads."""
+    another size or time, and one changed less than :data:`RECENT_NS`
+    before its read (:func:`settled`, the rule of the kept digests too),
+    which a rewrite in place at the same size within the file system's
+    time resolution may leave with all its times (before, such a read was
+    kept: a training run's start trained the fold its data check had
+    parsed, and recorded the fold rewritten since). Only ``path`` is
+    watched: another file the reader reads beside it (a feature file's
+    provenance JSON) is read again with it, not when it alone changes.
+    Outside a scope, where ``path`` cannot be read by ``os.stat`` (absent:
+    the reader says what that means), and where the reader raises,
+    nothing is kept: each call reads."""
     read = _READ.get()
     if read is None:
         return reader(path)
@@ -108,6 +229,10 @@ def read_once(kind: str, path: str, reader: Callable[[str], T]) -> T:
     if version is None:
         return reader(path)
     key = (kind, full) + version
-    if key not in read:
-        read[key] = reader(path)
-    return read[key]
+    if key in read:
+        return read[key]
+    keep = settled(os.path.dirname(full), [version])
+    value = reader(path)
+    if keep:
+        read[key] = value
+    return value
