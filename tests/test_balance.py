@@ -4826,6 +4826,21 @@ def test_demo_configs_build_and_step(crossmodal_root):
     assert model.backbone.embed_dims == model.text_encoder.dim == 48
 
 
+def _train_image_demo(images, work_dir, **kwargs):
+    """``train()`` of the image demo (VIT_DEMO) on the captioned images
+    ``images``, one epoch of batches of 8, no evaluation."""
+    from openselfsup.apis import train
+    return train(VIT_DEMO, work_dir=str(work_dir), evaluates=(),
+                 cfg_options={
+                     'train_dataloader.dataset.data_root': images,
+                     'val_dataloader.dataset.data_root': images,
+                     'train_dataloader.batch_size': 8, 'total_batch_size': 8,
+                     'val_dataloader.batch_size': 8,
+                     'train_cfg.max_epochs': 1,
+                     'custom_hooks': [dict(type='NegativeTextPoolHook')]},
+                 **kwargs)
+
+
 def test_a_run_start_digests_a_caption_fold_from_its_read(
         crossmodal_root, tmp_path, monkeypatch):
     """A training run records the digest of its ``CaptionedImages`` fold
@@ -4846,7 +4861,6 @@ def test_a_run_start_digests_a_caption_fold_from_its_read(
 
     from mmengine.runner import Runner
 
-    from openselfsup.apis import train
     from openselfsup.engine import load_checkpoint_file
     from openselfsup.utils import fingerprint, json_content_sha1, once
     images = str(crossmodal_root / 'images')
@@ -4879,14 +4893,7 @@ def test_a_run_start_digests_a_caption_fold_from_its_read(
     monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8)
     time.sleep(0.15)
     fingerprint._KEPT.clear()  # as in a new process
-    runner = train(os.path.join(
-        ROOT, 'configs/demo/balance_vit_tiny_synthetic.py'),
-        work_dir=str(tmp_path / 'w'), evaluates=(), cfg_options={
-            'train_dataloader.dataset.data_root': images,
-            'val_dataloader.dataset.data_root': images,
-            'train_dataloader.batch_size': 8, 'total_batch_size': 8,
-            'val_dataloader.batch_size': 8, 'train_cfg.max_epochs': 1,
-            'custom_hooks': [dict(type='NegativeTextPoolHook')]})
+    runner = _train_image_demo(images, tmp_path / 'w')
     assert runner.epoch == 1
     assert parsed_by == ['check_disjoint_splits']
     assert scopes == [None]
@@ -4897,21 +4904,6 @@ def test_a_run_start_digests_a_caption_fold_from_its_read(
                 if os.path.realpath(r['path']) == fold]
     fingerprint._KEPT.clear()
     assert [r['sha1'] for r in recorded] == [json_content_sha1(fold)]
-
-
-def _train_image_demo(images, work_dir, **kwargs):
-    """``train()`` of the image demo (VIT_DEMO) on the captioned images
-    ``images``, one epoch of batches of 8, no evaluation."""
-    from openselfsup.apis import train
-    return train(VIT_DEMO, work_dir=str(work_dir), evaluates=(),
-                 cfg_options={
-                     'train_dataloader.dataset.data_root': images,
-                     'val_dataloader.dataset.data_root': images,
-                     'train_dataloader.batch_size': 8, 'total_batch_size': 8,
-                     'val_dataloader.batch_size': 8,
-                     'train_cfg.max_epochs': 1,
-                     'custom_hooks': [dict(type='NegativeTextPoolHook')]},
-                 **kwargs)
 
 
 def _captions_rewritten(fold):
@@ -4986,6 +4978,67 @@ def test_a_run_start_trains_the_fold_it_records(crossmodal_root, tmp_path,
     ckpt = load_checkpoint_file(str(tmp_path / 'w' / 'epoch_1.pth'))
     assert [r['sha1'] for r in ckpt['meta']['data_files'].values()
             if os.path.realpath(r['path']) == fold] == [by_hand]
+
+
+@pytest.mark.parametrize('fails_in', ['data check', 'check_steps'])
+def test_a_run_start_that_fails_leaves_no_read_once_scope_open(
+        crossmodal_root, tmp_path, monkeypatch, fails_in):
+    """A run's start holds a ``reading_once`` scope from the data check to
+    the training set's build: an error in the data check, or Ctrl-C in
+    ``check_steps``, leaves it (one left open would give a later reader
+    in this process a parse kept from this start). The scope is seen
+    open where the start fails, and closed after ``train()`` raised."""
+    import importlib
+
+    from openselfsup.utils import once
+    tmod = importlib.import_module('openselfsup.apis.train')
+    images = str(crossmodal_root / 'images')
+    open_at_failure = []
+
+    name, error = {'data check': ('check_disjoint_splits', InputError),
+                   'check_steps': ('check_steps', KeyboardInterrupt)}[
+                       fails_in]
+
+    def fail(*args, **kwargs):
+        open_at_failure.append(once._READ.get() is not None)
+        raise error('stopped here')
+    monkeypatch.setattr(tmod, name, fail)
+    with pytest.raises(error):
+        _train_image_demo(images, tmp_path / 'w')
+    assert open_at_failure == [True]
+    assert once._READ.get() is None
+
+
+def test_a_second_run_in_one_process_trains_its_fold_as_changed(
+        crossmodal_root, tmp_path, monkeypatch):
+    """Two ``train()`` calls in one process (a sweep's runs): the second
+    trains the fold as it is at its start, rewritten in place at the
+    same size after the first run, its times held (a version no stat
+    tells apart, made older than RECENT_NS so that a scope keeps its
+    parse): the first start's ``reading_once`` scope ended with it.
+    Reference: the fold's captions read by hand after each write."""
+    import time
+
+    from _io_helpers import held_times
+
+    from openselfsup.utils import fingerprint, once
+    images = str(tmp_path / 'images')
+    shutil.copytree(str(crossmodal_root / 'images'), images)
+    fold = os.path.realpath(os.path.join(images, 'train.json'))
+    new = _captions_rewritten(fold)
+    held_times(monkeypatch, fold)
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8)
+    time.sleep(0.15)
+    fingerprint._KEPT.clear()
+    first = _fold_captions(fold)
+    assert _trained_captions(_train_image_demo(images, tmp_path / 'a')) \
+        == first
+    with open(fold, 'r+') as f:
+        f.write(new)
+    second = _fold_captions(fold)
+    assert second != first
+    assert _trained_captions(_train_image_demo(images, tmp_path / 'b')) \
+        == second
 
 
 def test_caption_config_pipelines_are_the_published_torchvision_ones(
