@@ -1099,7 +1099,9 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
                     found[2] == 'folder' and absolute)), None)
             if missing:
                 what, path, read, how = missing
-                kind = 'folder' if read == 'folder' else 'file'  # json too
+                # the line says 'file' of a list or JSON file too (how it
+                # is read aside: 'list', 'json', 'file')
+                kind = 'folder' if read == 'folder' else 'file'
                 # in a generator's folder it was stopped while writing:
                 # the list is missing because the data is unfinished
                 from ..datasets.synthetic.ownership import \

@@ -7,6 +7,11 @@ Every artefact names what it was made from by these digests: an array's
 (:func:`folder_sha1`), a data folder's listing and a sample of its
 files (:func:`data_folder_sha1`) or a config section's settings
 (:func:`config_sha1`).
+
+The digests kept per version of a file or folder in a process (also the
+list and JSON digests a training run records) are kept in one cache,
+:func:`_kept`, never of a file changed less than
+:data:`~.once.RECENT_NS` before (:func:`~.once.settled`).
 """
 import functools
 import hashlib
