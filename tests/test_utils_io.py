@@ -1480,6 +1480,32 @@ def test_text_tower_weights_digest_follows_a_same_size_copy(tmp_path):
         hashlib.sha256(b'b' * 256).hexdigest()
 
 
+@pytest.mark.parametrize('digest', ['list_entries_sha1',
+                                    'json_content_sha1', 'file_sha1_kept'])
+def test_a_kept_digest_of_a_link_to_nothing_names_the_link(tmp_path,
+                                                           digest):
+    """A kept digest (file_digest_kept: a list's entries, a JSON file's
+    value, a file's bytes) of a link to nothing says the path it was
+    given, the link, not the link's target (it read the file by its real
+    path, and the reader's line named the target the user never wrote).
+    Reference: the link's path and its target, as made here."""
+    from openselfsup.datasets.list_files import list_entries_sha1
+    from openselfsup.utils import InputError, fingerprint
+    link = tmp_path / 'train.txt'
+    target = tmp_path / 'gone' / 'train.txt'
+    os.symlink(target, link)
+    call, error = {
+        'list_entries_sha1': (list_entries_sha1, InputError),
+        'json_content_sha1': (fingerprint.json_content_sha1,
+                              FileNotFoundError),
+        'file_sha1_kept': (fingerprint.file_sha1_kept,
+                           FileNotFoundError)}[digest]
+    with pytest.raises(error) as raised:
+        call(str(link))
+    line = str(raised.value)
+    assert str(link) in line and str(target) not in line, line
+
+
 def test_read_once_reads_a_file_once_per_version_within_a_scope(
         tmp_path, monkeypatch):
     """utils.read_once, the one 'each input file read once per command'

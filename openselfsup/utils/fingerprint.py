@@ -308,7 +308,10 @@ def file_digest_kept(path: str, digest=file_sha1) -> str:
     resolution kept its stale digest, and a ``--resume`` took the changed
     file as unchanged)."""
     real = os.path.realpath(path)
-    return _file_kept(real, digest, lambda: digest(real))
+    # a path that reads nothing (a link to nothing) is read as given, so
+    # that the reader's line names it (nothing is kept of it)
+    return _file_kept(real, digest, lambda: digest(
+        real if os.path.exists(real) else path))
 
 
 def _file_kept(path: str, digest: Callable[[str], Any],
