@@ -1,6 +1,7 @@
 """Say a thing once per process; read a file once per command; tell one
-version of a file from another (the digests kept per version of a file:
-:mod:`.fingerprint`)."""
+version of a file from another, and whether what is read of it may be
+kept for that version (:func:`settled`: also of the digests kept per
+version of a file, :mod:`.fingerprint`)."""
 import contextlib
 import contextvars
 import os
