@@ -56,24 +56,39 @@ def script_main(rel):
     return mod.main
 
 
+def printed_args(command, *scripts):
+    """A printed command (``python wsi_workdir/<script> ...``, ``<script>``
+    one of ``scripts``) as that script's own parser reads it, run where
+    the line says, from the repository root (a path it names:
+    :func:`from_root`); the placeholders a user fills in given
+    (``--aug_times N``, ``[--paths PATHS]``, the ablation's trailing
+    ``with its parts' flags``)."""
+    import shlex
+    command = command.split(" with its parts' flags")[0]
+    argv = shlex.split(command)
+    assert argv[0] == 'python' and argv[1] in scripts, command
+    parse = script_main(argv[1]).__globals__['parse_args']
+    return parse(['2' if a == 'N' else a for a in argv[2:]
+                  if a not in ('[--paths', 'PATHS]')])
+
+
+def from_root(path):
+    """``path`` of a printed command as read run from the repository
+    root, absolute."""
+    return os.path.normpath(os.path.join(ROOT, path))
+
+
 def printed_output(command):
     """The files a printed command (``python wsi_workdir/extract.py ...``
     or ``import_features.py ...``) writes run where the line says, from
     the repository root: its ``--output`` as the script's own parser reads
-    it, joined with the root, and the labels, meta and provenance written
-    with it (``apis.extract.output_paths``); the placeholders a user fills
-    in (``--aug_times N``, ``[--paths PATHS]``) given."""
-    import shlex
-
+    it (:func:`printed_args`), joined with the root, and the labels, meta
+    and provenance written with it (``apis.extract.output_paths``)."""
     from openselfsup.apis.extract import output_paths
-    argv = shlex.split(command)
-    assert argv[0] == 'python' and argv[1] in (
-        'wsi_workdir/extract.py', 'wsi_workdir/import_features.py'), command
-    parse = script_main(argv[1]).__globals__['parse_args']
-    args = parse(['2' if a == 'N' else a for a in argv[2:]
-                  if a not in ('[--paths', 'PATHS]')])
+    args = printed_args(command, 'wsi_workdir/extract.py',
+                        'wsi_workdir/import_features.py')
     out = args.output[0] if isinstance(args.output, list) else args.output
-    return output_paths(os.path.normpath(os.path.join(ROOT, out)))
+    return output_paths(from_root(out))
 
 
 def snapshot(root):

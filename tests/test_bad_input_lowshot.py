@@ -1103,6 +1103,48 @@ def test_a_printed_command_writes_the_file_read_from_another_folder(
         assert printed_output(printed)[key] == os.path.abspath(read), err
 
 
+@pytest.mark.parametrize('case', ['tasks', 'more tasks', 'dictionary'])
+def test_a_printed_store_or_dictionary_command_names_the_workdir_read(
+        tmp_path, capsys, monkeypatch, case):
+    """h170: the ``generate_task.py`` and ``dict_construction.py``
+    commands a meta-test prints for a missing task store, a store of
+    fewer tasks and a missing dictionary named a relative ``--workdir`` as
+    given in the folder it was run from (``cd wsi_workdir && python
+    distributed_meta_test.py --workdir workdir``), unquoted, while they are
+    run from the repository root: there they wrote the store or
+    dictionary into another workdir (and ``'w d'`` split into two
+    words). The reference: the printed command's ``--workdir`` as the
+    script's own parser reads it from the root (``printed_args``), the
+    store and dictionary of those settings there, against those the
+    refusing reader reads."""
+    from lowshot_data import from_root, printed_args
+    monkeypatch.chdir(tmp_path)
+    w = 'w d'  # relative to the folder the reader is run from
+    make_workdir(w, spread=0.25)
+    tspec = TaskSpec('near', 5, 10, 7)
+    script, read = 'wsi_workdir/tools/generate_task.py', tspec.path(w)
+    lead, extra = 'make it with: ', ['--mode', 'linear']
+    if case == 'more tasks':
+        cli_ok(GEN, near_args(w, num_task=4), capsys)
+        lead = 'draw the rest with: '
+    elif case == 'dictionary':
+        cli_ok(GEN, _gen(w), capsys)
+        dspec = RunSpec('clp', 'near', 5, mode='latent_aug', novel_class=7,
+                        num_task=10, num_prototypes=4,
+                        num_shift_vectors=50).dictionary
+        script, read = 'wsi_workdir/dict_construction.py', dspec.path(w)
+        extra = ['--mode', 'latent_aug', *K]
+    err = cli_fails(META, _meta(w, *extra), capsys, w, lead)
+    [printed] = _printed_commands(err, lead)
+    printed = printed.split(' (its ')[0].split(', or run ')[0]
+    args = printed_args(printed, script)
+    at = from_root(args.workdir)
+    assert at == os.path.abspath(w), err
+    there = tspec.path(at) if script.endswith('generate_task.py') else \
+        dspec.path(at)
+    assert there == os.path.abspath(read), err
+
+
 def test_the_copies_command_of_imported_features_spells_what_is_known(
         tmp_path, capsys, monkeypatch):
     """r92: for an imported NCT_train the copies' command was

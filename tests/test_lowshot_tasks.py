@@ -86,10 +86,10 @@ def test_novel_class_stores_are_independent_draws(tmp_path):
     with pytest.raises(InputError, match='drawn by an earlier version.*'
                        'draw it again with: python wsi_workdir/tools/'
                        'generate_task.py --task near --num_shots 5 '
-                       '--num_task 50 --novel_class 7 --seed 3 --workdir w '
+                       '--num_task 50 --novel_class 7 --seed 3 --workdir /w '
                        '--overwrite'):
         loaded.check_request(TaskSpec('near', 5, 50, novel_class=7, seed=3),
-                             'w')
+                             '/w')
     path = str(tmp_path / 'plain.npz')
     plain.save(path)
     with np.load(path) as z:

@@ -1870,15 +1870,16 @@ def test_rerun_commands_write_the_flags_that_differ():
     two wrote on their own (written out here as they printed them): the
     meta-test's the flags that differ and matter to the setting (a float
     with every digit), the ablation's its model, shots, tasks, classifier
-    and the seeds and shift vectors that differ, relevant or not."""
+    and the seeds and shift vectors that differ, relevant or not (an
+    absolute workdir, printed as given)."""
     from openselfsup.lowshot.report import ablation_rerun_command
     from openselfsup.lowshot.spec import RunSpec
     meta = 'python wsi_workdir/distributed_meta_test.py'
     abl = 'python wsi_workdir/ablation.py'
-    tail = "--workdir W with its parts' flags"
+    tail = "--workdir /w with its parts' flags"
     cases = [
         (RunSpec('clp', 'mixture', 5),
-         f'{meta} --task mixture --num_shots 5 --model clp --workdir W',
+         f'{meta} --task mixture --num_shots 5 --model clp --workdir /w',
          f'{abl} --model clp --num_shots 5 --num_task 1000 --clf Ridge '
          f'{tail}'),
         (RunSpec('clp_wo_78', 'near', 5, 'logistic_regression',
@@ -1889,19 +1890,19 @@ def test_rerun_commands_write_the_flags_that_differ():
          '--mode latent_aug --model clp_wo_78 --novel_class 78 --num_task '
          '300 --task_seed 3 --seed 4 --C 0.5 --max_iter 77 --num_aug_shots '
          '25 --num_prototypes 32 --num_shift_vectors 500 --dict_seed 9 '
-         '--workdir W',
+         '--workdir /w',
          f'{abl} --model clp_wo_78 --num_shots 5 --num_task 300 --clf '
          'logistic_regression --task_seed 3 --seed 4 --num_shift_vectors '
          f'500 --dict_seed 9 {tail}'),
         (RunSpec('x', 'out', 1, 'Ridge', alpha=0.1234567, seed=5,
                  dict_seed=2),
          f'{meta} --task out --num_shots 1 --model x --alpha 0.1234567 '
-         '--workdir W',
+         '--workdir /w',
          f'{abl} --model x --num_shots 1 --num_task 1000 --clf Ridge '
          f'--seed 5 --dict_seed 2 {tail}')]
     for spec, meta_command, ablation_command in cases:
-        assert spec.command('W') == meta_command
-        assert ablation_rerun_command(spec.info(), 'W') == ablation_command
+        assert spec.command('/w') == meta_command
+        assert ablation_rerun_command(spec.info(), '/w') == ablation_command
 
 
 def _two_models_run(w, mine, base):

@@ -288,7 +288,7 @@ def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
             makes the dictionary again (:meth:`DictionarySpec.command`).
     """
     run = run or base
-    remake = spec.command(workdir or '<workdir>') + ' --overwrite'
+    remake = spec.command(workdir) + ' --overwrite'
 
     # what its file name says (and the run records as its settings): a
     # dictionary copied or renamed was used under another K, M or seed

@@ -26,6 +26,7 @@ from ..classes import (held_out, model_held_out, nct_names, novel_class_ids,
                        novel_class_of_name, split_model_name)
 from ..utils import InputError, check_distinct, check_seed, is_int
 from . import paths
+from .features import _printed
 
 #: query samples per class in every task (the published code's ``num_querys``)
 NUM_QUERIES = 15
@@ -479,7 +480,9 @@ def generate_task_commands(specs: Sequence['TaskSpec'],
     ``1``-shot ``0`` and ``5``-shot ``7``, ``--num_shots 1 5 --novel_class
     0 7``, drew, and with ``--overwrite`` cut, two stores more); the store
     without a novel class is ``none`` beside novel classes (it was left
-    out of the command)."""
+    out of the command). ``workdir`` as given in the current folder: the
+    commands, run from the repository root, name it from there
+    (:func:`~.features._printed`)."""
     groups = {}
     for t in dict.fromkeys(specs):
         groups.setdefault((t.task, t.num_task, t.seed), {}).setdefault(
@@ -501,7 +504,7 @@ def generate_task_commands(specs: Sequence['TaskSpec'],
                    str(num_task)]
                 + ([] if words == ['none'] else ['--novel_class', *words])
                 + ([] if seed == 0 else ['--seed', str(seed)])
-                + ['--workdir', workdir]))
+                + ['--workdir', _printed(workdir)]))
     return commands
 
 
@@ -563,9 +566,11 @@ class DictionarySpec:
             self.num_shift_vectors, self.seed,
             novel_suffix(self.novel_class))
 
-    def command(self, workdir: str) -> str:
+    def command(self, workdir: Optional[str]) -> str:
         """The ``dict_construction.py`` command that writes this
-        dictionary (the flags that differ from its defaults)."""
+        dictionary (the flags that differ from its defaults), run from
+        the repository root: ``workdir`` as given in the current folder
+        (:func:`~.features._printed`), ``<workdir>`` where unknown."""
         flags = [('--novel_class', 'none' if self.novel_class is None
                   else self.novel_class,
                   'none' if not (self.of_nct and names_held_out_class(
@@ -577,7 +582,8 @@ class DictionarySpec:
         return ' '.join(
             ['python wsi_workdir/dict_construction.py --model', self.model]
             + [f'{flag} {value}' for flag, value, plain in flags
-               if value != plain] + ['--workdir', workdir])
+               if value != plain]
+            + ['--workdir', _printed(workdir) if workdir else '<workdir>'])
 
 
 #: RunSpec fields that name the result file when they differ from the
@@ -727,7 +733,9 @@ class RunSpec:
 
     def command(self, workdir: str) -> str:
         """The ``distributed_meta_test.py`` command that runs this setting
-        (the fields that differ from the defaults and matter to it)."""
+        (the fields that differ from the defaults and matter to it), run
+        from the repository root: ``workdir`` as given in the current
+        folder (:func:`~.features._printed`)."""
         always = ('task', 'model', 'num_shots') + (
             ('novel_class', ) if self.novel_class is None
             and self.setting.domain == 'near'
@@ -736,7 +744,7 @@ class RunSpec:
                  if flag in always or self._relevant(key)]
         return ' '.join(['python wsi_workdir/distributed_meta_test.py']
                         + changed_flags(asdict(self), flags, always)
-                        + ['--workdir', workdir])
+                        + ['--workdir', _printed(workdir)])
 
     @classmethod
     def from_result(cls, result: Dict) -> 'RunSpec':
