@@ -602,6 +602,90 @@ def test_results_of_changed_inputs_are_left_out(tmp_path, capsys):
     assert not os.path.exists(paths.summary_path(w, 'md'))
 
 
+def test_a_removed_report_s_command_names_it_as_run_from_the_root(
+        tmp_path, capsys, monkeypatch):
+    """h170: a meta-test run from another folder with a relative
+    ``--workdir`` (``cd wsi_workdir && python distributed_meta_test.py
+    --workdir workdir``), replacing a result that reports had read,
+    removed them with the ``summarize.py`` command that writes each
+    again, its ``--workdir`` and ``--output`` as given in that folder,
+    while it is run from the repository root: there it wrote another
+    workdir's report (``'w d'`` split into two words). The reference:
+    the printed command read by summarize.py's own parser from the root
+    (``printed_args``), against the workdir and report removed."""
+    from lowshot_data import (from_root, make_workdir, printed_args,
+                              script_main)
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    monkeypatch.chdir(tmp_path)
+    w = 'w d'  # relative to the folder the meta-test is run from
+    make_workdir(w, 'clp')
+    spec = RunSpec('clp', 'mixture', 1, num_task=6)
+    generate_task_store(w, spec.tasks)
+    run_meta_test(w, spec, progress=False, threads=1)
+    main = script_main('wsi_workdir/summarize.py')
+    mine = os.path.join(w, 'summary', 'mine')  # --output in the folder
+    for argv in (['--workdir', w], ['--workdir', w, '--output', mine]):
+        assert run_cli(main, argv) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    # the report removed with the result it read, replaced by another
+    lines = []
+    run_meta_test(w, RunSpec('clp', 'mixture', 1, num_task=5),
+                  progress=False, threads=1, log=lines.append)
+    again = {m.group(1): m.group(2) for m in (re.match(
+        r'removed (.+?\.json), .*\(run (.*) again to write them anew\)$',
+        line) for line in lines) if m}
+    assert set(again) == {paths.summary_path(w, 'json'), f'{mine}.json'}, \
+        lines
+    for report, command in again.items():
+        args = printed_args(command, 'wsi_workdir/summarize.py')
+        assert from_root(args.workdir) == os.path.abspath(w), command
+        written = f'{from_root(args.output)}.json' if args.output else \
+            paths.summary_path(from_root(args.workdir), 'json')
+        assert written == os.path.abspath(report), command
+
+
+def test_a_left_out_result_s_commands_name_the_workdir_as_run_from_the_root(
+        tmp_path, capsys, monkeypatch):
+    """h170: a summary run from another folder with a relative
+    ``--workdir`` printed the commands that run its left-out results
+    again (``distributed_meta_test.py``, and the ablation's
+    ``ablation.py``) with that ``--workdir`` as given, unquoted, while
+    they are run from the repository root: there they ran on another
+    workdir (``'w d'`` split into two words). The reference: each
+    printed command read by its script's own parser from the root
+    (``printed_args``), against the workdir the summary read."""
+    from lowshot_data import (from_root, make_workdir, printed_args,
+                              script_main)
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.report import ablation_rerun_command
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    monkeypatch.chdir(tmp_path)
+    w = 'w d'  # relative to the folder the summary is run from
+    make_workdir(w, 'clp')
+    main = script_main('wsi_workdir/summarize.py')
+    for spec in (RunSpec('clp', 'mixture', 1, num_task=6),
+                 RunSpec('clp', 'near', 1, num_task=6, novel_class=7)):
+        generate_task_store(w, spec.tasks)
+        run_meta_test(w, spec, progress=False, threads=1)
+    # the LC features changed: the result left out, its command given
+    lc = paths.features_path(w, 'clp', 'LC')
+    np.save(lc, np.load(lc)[::-1].copy())
+    assert run_cli(main, ['--workdir', w]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    with open(paths.summary_path(w, 'json')) as f:
+        [out] = json.load(f)['left_out']
+    with open(out['file']) as f:
+        result = json.load(f)
+    for script, command in (
+            ('distributed_meta_test.py', out['command']),
+            ('ablation.py', ablation_rerun_command(result, w))):
+        args = printed_args(command, f'wsi_workdir/{script}')
+        assert from_root(args.workdir) == os.path.abspath(w), command
+
+
 @pytest.mark.parametrize('case', ['seed 0 there', 'own there',
                                   'third seed there', 'a third seed'])
 def test_the_note_on_another_seed_s_store_never_drops_a_valid_store(
