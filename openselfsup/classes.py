@@ -205,8 +205,11 @@ def trained_on_words(lists: Sequence[str],
     """What an encoder was trained on, in messages: its lists
     (:func:`lists_named`), and those its initial weights had been trained
     on where they are known (``init``): ``meta/wo_3_train.txt (from
-    initial weights trained on meta/train.txt)``."""
-    said = lists_named(lists)
+    initial weights trained on meta/train.txt)``; where the encoder's own
+    lists are of another dataset than those judged (none given: a user's
+    own data), ``another dataset (from initial weights trained on
+    meta/train.txt)``."""
+    said = lists_named(lists) if lists else 'another dataset'
     return f'{said} (from initial weights trained on ' \
         f'{lists_named(init)})' if init else said
 

@@ -3728,31 +3728,44 @@ def _this_dataset_name(path: str, roots: Sequence[str],
     return os.path.relpath(path, _list_path(base, ''))
 
 
-def lists_of_root(lists: Sequence[str], init: Sequence[str],
+def lists_of_root(lists: Sequence[str],
+                  init: Sequence[Tuple[str, Optional[str]]],
                   roots: Optional[Dict[str, str]],
-                  holds: Callable[[str], bool]
+                  holds: Callable[[str], Optional[bool]]
                   ) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
     """The training lists of an encoder (``lists``; ``init``, those its
-    initial weights saw, recorded relative to its first list's root:
-    :func:`initial_weight_lists`) that may be of the dataset judged (NCT's),
-    as recorded: every list but those known to be of another dataset,
-    whose file (the ``data_root`` its run recorded for it, ``roots``,
-    :func:`saved_list_roots`, joined as MMEngine joins it; a list of no
-    root: read from the folder the run ran in), read from the current
-    folder, ``holds`` says holds none of its images (a user's own
-    ``data/MINE/meta/train.txt``, which bears the name of NCT's all-class
-    list: its name says nothing of this dataset's classes). A list whose
-    root is not recorded (``roots`` None or without it) or whose file
-    ``holds`` cannot read is kept: not known to be another's. Where a
-    list lies decides nothing: NCT's list recorded outside the folder
-    extracted from (a copy of it, a cluster's path, a relative root of a
-    run in another folder) passed as another dataset's."""
+    initial weights saw, each with the ``data_root`` recorded for it:
+    :func:`saved_init_list_roots`) that may be of the dataset judged
+    (NCT's), as recorded: every list but those known to be of another
+    dataset, whose file (the ``data_root`` its run recorded for it,
+    ``roots``, :func:`saved_list_roots`, or ``init``'s, joined as MMEngine
+    joins it; a list of no root: read from the folder the run ran in),
+    read from the current folder, ``holds`` says holds none of its images
+    (a user's own ``data/MINE/meta/train.txt``, which bears the name of
+    NCT's all-class list: its name says nothing of this dataset's
+    classes). A list whose root is not recorded (``roots`` None or
+    without it) or whose file ``holds`` cannot read (None) is kept: not
+    known to be another's; but for an initial list not read here whose
+    root is another than the encoder's first list's: initial weights the
+    run's start took for another dataset's (an ImageNet checkpoint's
+    ``data/imagenet/meta/train.txt`` on a machine without it, which its
+    name alone would read as NCT's all-class list) are not judged, as
+    weights of unknown training are not. Where a list lies decides
+    nothing else: NCT's list recorded outside the folder extracted from
+    (a copy of it, a cluster's path, a relative root of a run in another
+    folder) passed as another dataset's."""
     first = (roots or {}).get(lists[0], '') if lists else ''
 
-    def here(name: str, root: Optional[str]) -> bool:
-        return root is None or holds(_list_path(root, name))
+    def here(name: str, root: Optional[str], init: bool = False) -> bool:
+        if root is None:
+            return True  # where it lies is not recorded
+        held = holds(_list_path(root, name))
+        if held is not None:
+            return held
+        return not (init and roots is not None
+                    and _list_path(root, '') != _list_path(first, ''))
     return (tuple(n for n in lists if here(n, (roots or {}).get(n))),
-            tuple(n for n in init if here(n, first if roots else None)))
+            tuple(n for n, r in init if here(n, r, True)))
 
 
 #: the checkpoints' meta key of the training lists their run's initial
@@ -3773,6 +3786,45 @@ def saved_init_lists(meta: Any) -> Tuple[str, ...]:
             isinstance(f, str) and f for f in found):
         return tuple(found)
     return ()
+
+
+#: the checkpoints' meta key, beside :data:`INIT_LISTS_KEY`, of the
+#: ``data_root`` each of those lists was read from (one per list, in
+#: order): a run on a user's own data from NCT weights keeps NCT's lists,
+#: with the root that says whose they are
+INIT_ROOTS_KEY = 'init_data_root'
+
+
+def saved_init_list_roots(meta: Any
+                          ) -> Tuple[Tuple[str, Optional[str]], ...]:
+    """``(list, data_root)`` of each list a checkpoint's encoder saw
+    through its initial weights (:func:`saved_init_lists`): the root
+    recorded beside them (:data:`INIT_ROOTS_KEY`), else, recorded before
+    it was, the root of the checkpoint's first own list
+    (:func:`saved_list_roots`), which they were recorded relative to;
+    None where neither is recorded (not known)."""
+    lists = saved_init_lists(meta)
+    roots = meta.get(INIT_ROOTS_KEY) if lists else None
+    if isinstance(roots, (list, tuple)) and len(roots) == len(lists) \
+            and all(isinstance(r, str) for r in roots):
+        return tuple(zip(lists, roots))
+    own = saved_list_roots(meta) if lists else None
+    first = next(iter(own.values()), '') if own else None
+    return tuple((name, first) for name in lists)
+
+
+def init_lists_meta(pairs: Sequence[Tuple[str, Optional[str]]]
+                    ) -> Dict[str, List[str]]:
+    """The meta entries that record the lists an encoder's initial
+    weights saw (``pairs``: :func:`saved_init_list_roots`,
+    :func:`initial_weight_lists`): :data:`INIT_LISTS_KEY`, and
+    :data:`INIT_ROOTS_KEY` where every root is known; empty for none."""
+    if not pairs:
+        return {}
+    found = {INIT_LISTS_KEY: [name for name, _ in pairs]}
+    if all(isinstance(root, str) for _, root in pairs):
+        found[INIT_ROOTS_KEY] = [root for _, root in pairs]
+    return found
 
 
 def check_initial_held_out(head: str, cfg, there: Sequence[str],
@@ -3820,20 +3872,28 @@ def check_initial_held_out(head: str, cfg, there: Sequence[str],
         'none', lists_held_out(tuple(there) + tuple(init)) is None)
 
 
-def initial_weight_lists(cfg, load_from: Any = None) -> Tuple[str, ...]:
+def initial_weight_lists(cfg, load_from: Any = None
+                         ) -> Tuple[Tuple[str, str], ...]:
     """The training lists a new run's initial weights were trained on,
-    recorded in its checkpoints' meta (:data:`INIT_LISTS_KEY`): each local
-    file the run loads, ``load_from`` (``cfg.load_from`` where not given)
-    and the ``Pretrained`` ``init_cfg`` files
-    (:func:`pretrained_init_files`), read as extraction reads a
-    checkpoint's (:func:`saved_train_lists`, with the lists that file's
-    initial weights saw: :func:`saved_init_lists`), each list once, in
-    order. A file that records no training list (ImageNet or torchvision
-    weights, a user's file), a URL, or a file whose meta is not read
-    without loading it (torch's legacy format) adds none. Torch-free (the
-    meta read from the zip: :func:`~openselfsup.utils.checkpoint_files.
-    checkpoint_meta`): the launchers' check, the run before its runner is
-    built, and the runner call it.
+    each with its ``data_root``, recorded in its checkpoints' meta
+    (:data:`INIT_LISTS_KEY`, :data:`INIT_ROOTS_KEY`): each local file the
+    run loads, ``load_from`` (``cfg.load_from`` where not given) and the
+    ``Pretrained`` ``init_cfg`` files (:func:`pretrained_init_files`),
+    read as extraction reads a checkpoint's (:func:`saved_list_roots`,
+    with the lists that file's initial weights saw:
+    :func:`saved_init_list_roots`), each list once, in order: one of the
+    run's dataset named from the run's first ``data_root``, one of
+    another dataset as its file recorded it (a run on a user's own data
+    from NCT weights keeps NCT's lists, and its features are judged by
+    them under a ``<model>_wo_<c>`` folder). A file that records no
+    training list or no root for it (ImageNet or torchvision weights, a
+    user's file, backbone weights exported before the root was
+    recorded), a URL, or a file whose meta is not read without loading
+    it (torch's legacy format) adds none. Only the lists of the run's
+    dataset are judged here. Torch-free (the meta read from the zip:
+    :func:`~openselfsup.utils.checkpoint_files.checkpoint_meta`): the
+    launchers' check, the run before its runner is built, and the runner
+    call it.
 
     Raises:
         InputError: a file whose encoder saw a class the run's list leaves
@@ -3853,7 +3913,7 @@ def initial_weight_lists(cfg, load_from: Any = None) -> Tuple[str, ...]:
     files = [(f'load_from {load_from}', load_from)]
     files += [(pretrained_head(key, path), path)
               for key, path in pretrained_init_files(cfg.get('model'))]
-    found: List[str] = []
+    found: List[Tuple[str, str]] = []
     for head, path in files:
         local = local_file(path) if isinstance(path, str) and path \
             else None
@@ -3866,18 +3926,20 @@ def initial_weight_lists(cfg, load_from: Any = None) -> Tuple[str, ...]:
         saved = saved_list_roots(meta)
         if saved is None:
             continue
-        # its initial weights' lists, as recorded: beside its own
-        first = next(iter(saved.values()), '')
-        there, init = ([n for n in (
-            _this_dataset_name(_list_path(root, name), roots, base)
-            for name, root in pairs) if n is not None]
-            for pairs in (saved.items(),
-                          [(name, first) for name in saved_init_lists(meta)]))
-        if not there and not init:
-            continue  # of another dataset (ImageNet's): not judged
-        if cfg.get('load_from_check', True) is not False:
+        # its own lists, then its initial weights', as recorded
+        pairs = [(name, root) for name, root in (
+            *saved.items(), *saved_init_list_roots(meta))
+            if root is not None]
+        mine = [_this_dataset_name(_list_path(root, name), roots, base)
+                for name, root in pairs]
+        there, init = ([n for n in mine[part] if n is not None]
+                       for part in (slice(len(saved)),
+                                    slice(len(saved), None)))
+        if (there or init) and \
+                cfg.get('load_from_check', True) is not False:
             check_initial_held_out(head, cfg, there, init)
-        found += [*there, *init]
+        found += [(n, base) if n is not None else pair
+                  for n, pair in zip(mine, pairs)]
     return tuple(dict.fromkeys(found))
 
 

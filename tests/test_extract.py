@@ -1896,7 +1896,9 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
         assert torch.load(backbone, weights_only=True)['meta'] == {
             'train_image_size': [32, 32],
             'train_list': 'meta/wo_3_train.txt', 'data_root': '',
-            'init_train_list': init, 'cfg': cfg}
+            'init_train_list': init, 'cfg': cfg,
+            # recorded relative to the run's list, of no data_root
+            'init_data_root': [''] * len(init)}
         return [said, run(backbone)]
 
     for ckpt, (code, err) in zip((train, backbone),
@@ -1983,6 +1985,67 @@ def test_an_encoder_trained_on_another_datasets_lists_is_not_judged(
                 assert not written
 
 
+def test_an_own_data_encoder_from_nct_weights_is_judged_by_them(
+        synthetic_root, weights, tmp_path, capsys):
+    """A run on a user's own data (``MINE/meta/train.txt``) from NCT
+    weights: its own list says nothing of NCT's classes, and its features
+    passed for ``clp_wo_7`` though its initial weights (NCT's all-class
+    ``meta/train.txt``, recorded with NCT's data_root) had seen STR.
+    Refused, for the NCT and LC25000 sets, from the training checkpoint
+    and from the backbone weights taken from it; initial weights trained
+    without STR (a ``wo_7`` run's) pass."""
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    mine = tmp_path / 'MINE'
+    (mine / 'meta').mkdir(parents=True)
+    (mine / 'meta' / 'train.txt').write_text('tumour/tumour_0.png\n')
+    nct = os.path.join(synthetic_root, 'NCT') + os.sep
+    train = str(tmp_path / 'epoch_1.pth')
+    backbone = str(tmp_path / 'backbone.pth')
+    cfg = ("train_dataloader = dict(dataset=dict(\n"
+           f"    data_root={str(mine) + os.sep!r},\n"
+           "    ann_file='meta/train.txt',\n"
+           "    pipeline=[dict(type='Resize', scale=32)]))\n")
+
+    def run(init):
+        """(exit status, error, checkpoint, output, written) of extracting
+        each set into clp_wo_7 from the own-data run's checkpoint whose
+        initial weights saw NCT's ``init`` list, and from its backbone
+        weights"""
+        torch.save({'state_dict': {f'backbone.{k}': v
+                                   for k, v in weights.items()},
+                    'meta': {'cfg': cfg, 'init_train_list': [init],
+                             'init_data_root': [nct]}}, train)
+        if os.path.exists(backbone):
+            os.remove(backbone)
+        extract_backbone_weights(train, backbone)
+        said = []
+        for name in ('NCT_test', 'LC'):
+            for ckpt in (train, backbone):
+                out = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_7' / \
+                    f'{name}.npy'
+                domain = 'NCT' if name.startswith('NCT') else 'LC25000'
+                code, err = _run_cli(capsys, [
+                    '--config', _config(f'{name.lower()}.py'),
+                    '--pretrained', ckpt, '--output', str(out),
+                    '--no-progress', '--cfg-options', *[
+                        f'{k}={v}' for k, v in _options(
+                            synthetic_root, domain).items()]])
+                said.append((code, err, ckpt, out, out.is_file()))
+                shutil.rmtree(tmp_path / 'w', ignore_errors=True)
+        return said
+
+    for code, err, ckpt, out, written in run('meta/train.txt'):
+        assert code == 2 and err == (
+            f'error: {out}: the folder clp_wo_7 names the encoder trained '
+            f'without STR, but {ckpt} was trained on another dataset (from '
+            'initial weights trained on meta/train.txt), which holds every '
+            'class; give the checkpoint trained without STR, or write its '
+            'features under extracted_feats/clp/'), err
+        assert not written
+    for code, err, ckpt, out, written in run('meta/wo_7_train.txt'):
+        assert code == 0 and written, err
+
+
 def test_lists_of_root_reads_the_recorded_roots_from_here(
         tmp_path, monkeypatch):
     """Which recorded training lists may be of the dataset judged: every
@@ -1991,39 +2054,54 @@ def test_lists_of_root_reads_the_recorded_roots_from_here(
     ignores it; a list of no root is read from the current folder), read
     from here, wherever it lies (no root to compare with: NCT's list
     recorded outside the folder extracted from is NCT's); one whose root
-    is not recorded is kept, nothing asked; the initial weights' lists
-    follow the first list's root."""
+    is not recorded is kept, nothing asked; the initial weights' lists,
+    each by its own root. A file not read here (``holds`` None) is kept,
+    but for an initial list of another root than the first list's
+    (initial weights of another dataset, which are not judged)."""
     from openselfsup.config import lists_of_root
     monkeypatch.chdir(tmp_path)
     lists = ('meta/train.txt', 'meta/wo_3_train.txt')
-    init = ('meta/wo_78_train.txt',)
+    wo_78 = 'meta/wo_78_train.txt'
+    init = (wo_78,)
     asked = []
 
     def holds(path):
         """NCT's where the file lies in a folder named NCT"""
         asked.append(path)
         return os.sep + 'NCT' + os.sep in path
-    assert lists_of_root(lists, init, None, holds) == (lists, init)
+    assert lists_of_root(lists, [(wo_78, None)], None, holds) == (
+        lists, init)
     assert asked == []  # none recorded: kept, nothing asked
-    assert lists_of_root(lists, init, {lists[0]: 'data/MINE/',
-                                       lists[1]: '/cluster/NCT'},
+    assert lists_of_root(lists, [(wo_78, 'data/MINE/')],
+                         {lists[0]: 'data/MINE/', lists[1]: '/cluster/NCT'},
                          holds) == (lists[1:], ())
     assert asked == [str(tmp_path / 'data/MINE/meta/train.txt'),
                      '/cluster/NCT/meta/wo_3_train.txt',
                      str(tmp_path / 'data/MINE/meta/wo_78_train.txt')]
     asked.clear()
-    assert lists_of_root(lists, init, {lists[0]: 'NCT',
-                                       lists[1]: str(tmp_path / 'MINE')},
+    assert lists_of_root(lists, [(wo_78, 'NCT')],
+                         {lists[0]: 'NCT', lists[1]: str(tmp_path / 'MINE')},
                          holds) == (lists[:1], init)
     assert asked == [str(tmp_path / 'NCT/meta/train.txt'),
                      str(tmp_path / 'MINE/meta/wo_3_train.txt'),
                      str(tmp_path / 'NCT/meta/wo_78_train.txt')]
+    asked.clear()  # an own-data run from NCT weights: the initial list
+    assert lists_of_root(lists[:1], [(wo_78, '/cluster/NCT/')],
+                         {lists[0]: 'data/MINE/'}, holds) == ((), init)
+    assert asked == [str(tmp_path / 'data/MINE/meta/train.txt'),
+                     '/cluster/NCT/meta/wo_78_train.txt']
     asked.clear()  # no root: from here; an absolute list ignores its root
     absolute = str(tmp_path / 'NCT' / 'meta' / 'train.txt')
     assert lists_of_root((absolute, lists[1]), (), {absolute: 'data/MINE/',
                                                     lists[1]: ''},
                          holds) == ((absolute,), ())
     assert asked == [absolute, str(tmp_path / 'meta/wo_3_train.txt')]
+    # files not read here: kept (judged by their names), but an initial
+    # list of another root than the first list's
+    assert lists_of_root(lists[:1], [(wo_78, 'data/MINE/'),
+                                     ('meta/train.txt', 'data/imagenet/')],
+                         {lists[0]: 'data/MINE/'},
+                         lambda path: None) == (lists[:1], init)
 
 
 def test_a_wrapped_training_set_gives_its_lists_and_image_size(

@@ -3483,18 +3483,21 @@ def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
         with pytest.raises(InputError, match='^' + re.escape(head)):
             check_launch(str(tmp_path / 'meta_wo_3_train.txt.py'), top,
                          work_dir=str(tmp_path / 'w'))
+    nct = 'data/NCT/'  # the demo's data_root: each list with its root
     # STR+TUM left out before, STR now: neither seen
     assert initial_weight_lists(config('meta/wo_7_train.txt', load_from=run(
-        'wo_78.pth', 'meta/wo_78_train.txt'))) == ('meta/wo_78_train.txt',)
+        'wo_78.pth', 'meta/wo_78_train.txt'))) == (
+        ('meta/wo_78_train.txt', nct),)
     with pytest.raises(InputError, match='it has seen TUM'):
         initial_weight_lists(config('meta/wo_78_train.txt', load_from=run(
             'wo_7.pth', 'meta/wo_7_train.txt')))
     own = run('wo_3.pth', wo_3)
-    assert initial_weight_lists(config(wo_3, load_from=own)) == (wo_3,)
+    assert initial_weight_lists(config(wo_3, load_from=own)) == (
+        (wo_3, nct),)
     # the all-class list from wo_3's weights, and both files: each once
     assert initial_weight_lists(config('meta/train.txt', load_from=second,
                                        **pretrained(own))) == (
-        wo_3, 'meta/train.txt')
+        (wo_3, nct), ('meta/train.txt', nct))
     # weights of unknown training: a file without a meta or its list
     for meta in (None, {'train_image_size': [32, 32]}):
         unknown = saved('imagenet.pth', meta)
@@ -3508,7 +3511,9 @@ def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
     dataset (under its data_root): an ImageNet checkpoint trained, as
     mmpretrain's configs do, on ``data/imagenet/`` + ``meta/train.txt``
     was refused as "has seen LYM" for every ``wo_<c>`` run; it starts the
-    run, recording nothing, as exported weights that record no root do.
+    run, recording its list with its root (judged where a later run or
+    extraction is of that dataset); exported weights that record no root
+    start it recording nothing.
     The same list name under the run's data_root is refused, and
     ``load_from_check=False`` starts it unchecked, recording the list."""
     from openselfsup.config import initial_weight_lists
@@ -3528,10 +3533,12 @@ def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
     exported = saved('in1k_backbone.pth', {
         'train_list': 'meta/train.txt', 'data_root': 'data/imagenet/'})
     unrooted = saved('old_backbone.pth', {'train_list': 'meta/train.txt'})
-    for path in (imagenet, exported, unrooted):
+    for path, kept in ((imagenet, (('meta/train.txt', 'data/imagenet/'),)),
+                       (exported, (('meta/train.txt', 'data/imagenet/'),)),
+                       (unrooted, ())):
         for top in ({'load_from': path}, {'model.backbone.init_cfg': dict(
                 _delete_=True, type='Pretrained', checkpoint=path)}):
-            assert initial_weight_lists(config(wo_3, **top)) == ()
+            assert initial_weight_lists(config(wo_3, **top)) == kept
     with pytest.raises(InputError, match='it has seen LYM'):
         initial_weight_lists(config(wo_3, load_from=nct))
     # the same root written otherwise (no trailing slash) is the same
@@ -3539,7 +3546,69 @@ def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
         initial_weight_lists(config(wo_3, data_root='data/NCT',
                                     load_from=nct))
     assert initial_weight_lists(config(
-        wo_3, load_from=nct, load_from_check=False)) == ('meta/train.txt',)
+        wo_3, load_from=nct, load_from_check=False)) == (
+        ('meta/train.txt', 'data/NCT/'),)
+
+
+def test_a_run_on_own_data_keeps_what_its_nct_weights_saw(tmp_path):
+    """A run on a user's own data (``data/MINE/``) from NCT weights
+    recorded no ``init_train_list``: NCT's lists, not under the run's
+    data_root, were dropped, and its features then passed for
+    ``clp_wo_<c>`` though its initial weights had seen class c. Each list
+    is kept with its root (not judged for the own-data run, whose lists
+    leave out nothing), over generations: an NCT ``wo_3`` run from the
+    own-data checkpoint is refused as having seen LYM, one from an
+    own-data run of ``wo_3`` weights starts. Initial lists recorded
+    before their roots were follow the first own list's root."""
+    from openselfsup.config import initial_weight_lists
+    from openselfsup.utils import InputError
+
+    def config(ann_file, data_root, **top):
+        return _list_config(tmp_path, ann_file, data_root, **top)
+
+    def run(name, ann_file, data_root, init=()):
+        """a training checkpoint of a run on ``data_root`` + ``ann_file``
+        whose initial weights saw ``init`` (pairs), as the runner writes
+        its meta"""
+        return _weights_file(tmp_path, name, {
+            'epoch': 1, 'iter': 1,
+            'cfg': config(ann_file, data_root).pretty_text,
+            **({'init_train_list': [n for n, _ in init],
+                'init_data_root': [r for _, r in init]} if init else {})})
+
+    nct, mine = 'data/NCT/', 'data/MINE/'
+    for lists in ('meta/train.txt', 'meta/wo_7_train.txt'):
+        start = run('nct.pth', lists, nct)
+        kept = initial_weight_lists(config('meta/train.txt', mine,
+                                           load_from=start))
+        assert kept == ((lists, nct),)
+        # the own-data run's checkpoint, then an NCT wo_3 run from it
+        second = run('mine.pth', 'meta/train.txt', mine, kept)
+        then = config('meta/wo_3_train.txt', nct, load_from=second)
+        with pytest.raises(InputError, match=re.escape(
+                f'load_from {second}: its run trained on another dataset '
+                f'(from initial weights trained on {lists}), which holds '
+                'every class') if lists == 'meta/train.txt' else
+                'it has seen LYM'):
+            initial_weight_lists(then)
+        # an all-class NCT run from it: both datasets' lists, each once
+        assert initial_weight_lists(config(
+            'meta/train.txt', nct, load_from=second)) == (
+            ('meta/train.txt', mine), (lists, nct))
+    start = run('wo_3.pth', 'meta/wo_3_train.txt', nct)
+    second = run('mine.pth', 'meta/train.txt', mine, initial_weight_lists(
+        config('meta/train.txt', mine, load_from=start)))
+    assert initial_weight_lists(config(
+        'meta/wo_3_train.txt', nct, load_from=second)) == (
+        ('meta/train.txt', mine), ('meta/wo_3_train.txt', nct))
+    # recorded without roots: relative to the checkpoint's first list's
+    # (the own list's root: of no NCT list, not judged)
+    old = _weights_file(tmp_path, 'old.pth', {
+        'train_list': 'meta/train.txt', 'data_root': mine,
+        'init_train_list': ['meta/train.txt']})
+    assert initial_weight_lists(config(
+        'meta/wo_3_train.txt', nct, load_from=old)) == (
+        ('meta/train.txt', mine),)
 
 
 def test_a_user_named_list_does_not_hide_a_seen_held_out_class(tmp_path):
@@ -3575,10 +3644,10 @@ def test_a_user_named_list_does_not_hide_a_seen_held_out_class(tmp_path):
             start(name, meta)
     # only lists of unknown name, or known ones that leave LYM out: start
     assert start('mine.pth', {'train_list': 'meta/my_finetune.txt'}) == (
-        'meta/my_finetune.txt',)
+        ('meta/my_finetune.txt', 'data/NCT/'),)
     assert start('wo_3_mine.pth', {'train_list': ['meta/wo_3_train.txt',
                                                   'meta/mine.txt']}) == (
-        'meta/wo_3_train.txt', 'meta/mine.txt')
+        ('meta/wo_3_train.txt', 'data/NCT/'), ('meta/mine.txt', 'data/NCT/'))
     # the bound, by hand: every known list's held-out classes in common
     for lists, expected in ((['mine.txt'], None),
                             (['wo_3_train.txt', 'mine.txt'], (3,)),

@@ -3744,10 +3744,10 @@ def _refused_load_from(cfg, path, tmp_path, match):
     assert not work.exists()
 
 
-def _init_lists(path):
-    """What a checkpoint records of its initial weights' training."""
-    return torch.load(str(path), weights_only=True)['meta'].get(
-        'init_train_list')
+def _init_lists(path, key='init_train_list'):
+    """What a checkpoint records of its initial weights' training (``key``:
+    ``init_data_root``, the root of each of those lists)."""
+    return torch.load(str(path), weights_only=True)['meta'].get(key)
 
 
 def test_a_held_out_run_from_weights_that_saw_its_class_is_refused(
@@ -3816,6 +3816,10 @@ def test_a_held_out_run_from_weights_that_saw_its_class_is_refused(
         'load_from': str(every)})
     assert _init_lists(second / 'epoch_2.pth') == [
         'meta/wo_3_train_labeled.txt']
+    # with the data_root of each list, written and kept by the resume
+    for epoch in (1, 2):
+        assert _init_lists(second / f'epoch_{epoch}.pth',
+                           'init_data_root') == [_nct(synthetic_root)]
     # the all-class list from it, then a run from that: both generations
     third, fourth = tmp_path / 'third', tmp_path / 'fourth'
     train(cfg, work_dir=str(third),

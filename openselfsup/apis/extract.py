@@ -97,7 +97,8 @@ def load_backbone_weights(path: str, warn: bool = True
                           ) -> Tuple['OrderedDict[str, torch.Tensor]', str,
                                      Optional[Tuple[int, int]],
                                      Optional[Tuple[str, ...]],
-                                     Tuple[str, ...], Any]:
+                                     Tuple[Tuple[str, Optional[str]], ...],
+                                     Any]:
     """Read the backbone's weights from any of the accepted checkpoint kinds.
 
     Args:
@@ -116,8 +117,9 @@ def load_backbone_weights(path: str, warn: bool = True
         ``'backbone weights'``, the ``(w, h)`` of the training images and
         the training list files (one, or a ``ConcatDataset``'s parts) where
         the file records them (else None), and those its run's initial
-        weights had been trained on (:func:`~openselfsup.utils.checkpoint.
-        checkpoint_init_lists`; empty where it records none), and the
+        weights had been trained on, each with its ``data_root``
+        (:func:`~openselfsup.utils.checkpoint.checkpoint_init_lists`;
+        empty where it records none), and the
         file's ``meta`` as read here (:func:`~openselfsup.utils.
         checkpoint_files.saved_meta`; None where it holds none), whose
         recorded training config the settings warning compares: the file
@@ -159,7 +161,7 @@ def load_backbone_weights(path: str, warn: bool = True
 
 def check_held_out(output: str, checkpoint: str,
                    train_lists: Optional[Tuple[str, ...]],
-                   init_lists: Sequence[str] = (),
+                   init_lists: Sequence[Tuple[str, Optional[str]]] = (),
                    roots: Optional[Dict[str, str]] = None) -> None:
     """Refuse features written under a ``<model>_wo_<c>`` folder of the
     workdir from a checkpoint trained on a list that holds out other
@@ -175,28 +177,34 @@ def check_held_out(output: str, checkpoint: str,
     another name can only add seen classes
     (:func:`~openselfsup.classes.lists_held_out_at_most`): a class a
     known list holds is refused. The lists its run's initial weights had
-    been trained on (``init_lists``, recorded by the run:
-    :func:`~openselfsup.config.initial_weight_lists`) count as its own: a
-    ``wo_3`` run started from the all-class run's checkpoint had seen LYM,
-    and its features passed for ``clp_wo_3``. Only the lists of NCT's
+    been trained on (``init_lists``, each with its ``data_root``, recorded
+    by the run: :func:`~openselfsup.config.initial_weight_lists`) count as
+    its own: a ``wo_3`` run started from the all-class run's checkpoint
+    had seen LYM, and its features passed for ``clp_wo_3``; so had a run
+    on a user's own data from those weights, whose own lists are not
+    judged. Only the lists of NCT's
     dataset are judged by their names (a user's own
     ``data/MINE/meta/train.txt`` was refused as NCT's all-class list,
     though its images hold no NCT class): a list whose file, as the
     checkpoint records it (``roots``,
-    :func:`~openselfsup.config.saved_list_roots`) and read here, holds no
-    image in an NCT class's folder (:func:`_holds_nct_images`) is of
-    another dataset (:func:`~openselfsup.config.lists_of_root`), the same
-    for every set; an encoder trained on such lists alone is not judged.
-    A list not read here (a cluster's path, a relative root of a run in
-    another folder) or of no recorded root is judged by its name: where
-    it lies says nothing (NCT's list in a copy of its folder is NCT's)."""
+    :func:`~openselfsup.config.saved_list_roots`; an initial list, with
+    its own root) and read here, holds no image in an NCT class's folder
+    (:func:`_holds_nct_images`) is of another dataset
+    (:func:`~openselfsup.config.lists_of_root`), the same for every set;
+    an encoder trained on such lists alone, from initial weights of no
+    NCT list, is not judged. A list not read here (a cluster's path, a
+    relative root of a run in another folder) or of no recorded root is
+    judged by its name: where it lies says nothing (NCT's list in a copy
+    of its folder is NCT's); but an initial list not read here, recorded
+    at another root than the encoder's own (an ImageNet checkpoint's
+    ``data/imagenet/meta/train.txt``), is not judged."""
     out = output_paths(output)
     if not out['shared']:
         return
     if train_lists is not None:
         train_lists, init_lists = lists_of_root(
             train_lists, init_lists, roots, _holds_nct_images)
-        if not train_lists:
+        if not train_lists and not init_lists:
             return  # trained on another dataset: its names say nothing
     model = os.path.basename(os.path.dirname(out['features']))
     said = model_held_out(model)
@@ -224,17 +232,17 @@ def check_held_out(output: str, checkpoint: str,
         f'give the checkpoint trained without {nct_names(said)}{fits}')
 
 
-def _holds_nct_images(list_file: str) -> bool:
-    """Whether the training list ``list_file`` may hold NCT images: an
-    entry in the folder of an NCT class
-    (:func:`~openselfsup.datasets.image_list.first_nct_entry`), or a file
-    not read here (missing, unreadable: not known)."""
+def _holds_nct_images(list_file: str) -> Optional[bool]:
+    """Whether the training list ``list_file`` holds NCT images: an entry
+    in the folder of an NCT class
+    (:func:`~openselfsup.datasets.image_list.first_nct_entry`); None for a
+    file not read here (missing, unreadable: not known)."""
     from ..datasets.image_list import first_nct_entry
     from ..datasets.list_files import read_list_file
     try:
         entries = read_list_file(list_file)
     except (InputError, OSError, UnicodeDecodeError):
-        return True
+        return None
     return first_nct_entry(entries) is not None
 
 

@@ -50,10 +50,11 @@ from mmengine.config import config as mm_config
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
-from ..config import (INIT_LISTS_KEY, UNSET, _code_keys,  # noqa: F401
+from ..config import (UNSET, _code_keys,  # noqa: F401
                       check_resume_meta, check_same_held_out,
                       check_saved_model, flat_config, initial_weight_lists,
-                      key_below, key_change, local_file, saved_init_lists,
+                      init_lists_meta, key_below, key_change, local_file,
+                      saved_init_list_roots,
                       hyper_parameter_changes_said, saved_model_difference,
                       uneven_windows_refusal)
 from ..config import (accumulation_count, config_text_section, named_wrappers,
@@ -3770,7 +3771,7 @@ class AtomicRunner(Runner):
             self._window_resumed = bool(self._resume)
             meta = kwargs['checkpoint'].get('meta')
             if self._resume:  # the run's initial weights, as it recorded
-                self._initial_lists = saved_init_lists(meta)
+                self._initial_lists = saved_init_list_roots(meta)
             self._loaded_world = meta.get('world_size') \
                 if isinstance(meta, dict) else None
             # its run's total batch (:meth:`_repeats_an_epoch`)
@@ -4353,8 +4354,8 @@ class AtomicRunner(Runner):
         if getattr(self, '_built_groups', None):
             meta['built_groups'] = self._built_groups
             meta['auto_scale_ratio'] = self._auto_scale_ratio
-        if self._initial_lists:
-            meta[INIT_LISTS_KEY] = list(self._initial_lists)
+        # what the initial weights saw, with the root of each list
+        meta.update(init_lists_meta(self._initial_lists))
         if self._data_files is not None:
             meta[DATA_FILES_KEY] = self._data_files
         if len(args) > at:

@@ -1168,10 +1168,9 @@ def extract_backbone_weights(checkpoint: str, out: str,
             kept = list(dict.fromkeys(roots.values()))
             meta[TRAIN_ROOT_KEY] = kept[0] if len(kept) == 1 \
                 else [roots[name] for name in lists]
-        init = checkpoint_init_lists(obj)
-        if init:  # what its initial weights saw (held-out classes too)
-            from ..config import INIT_LISTS_KEY
-            meta[INIT_LISTS_KEY] = list(init)
+        # what its initial weights saw (held-out classes too), with roots
+        from ..config import init_lists_meta
+        meta.update(init_lists_meta(checkpoint_init_lists(obj)))
     text = checkpoint_config(obj)
     if text is not None and prefix == 'backbone.':
         # read by extraction as from the training checkpoint: another
@@ -1201,10 +1200,10 @@ def is_backbone_export_meta(meta: Any) -> bool:
     """Whether a checkpoint's ``meta`` is one that
     :func:`extract_backbone_weights` writes (the training image size,
     lists and config text only; a training run's holds more)."""
-    from ..config import INIT_LISTS_KEY, TRAIN_ROOT_KEY
+    from ..config import INIT_LISTS_KEY, INIT_ROOTS_KEY, TRAIN_ROOT_KEY
     return isinstance(meta, dict) and set(meta) <= {
         'train_image_size', 'train_list', 'cfg', INIT_LISTS_KEY,
-        TRAIN_ROOT_KEY}
+        INIT_ROOTS_KEY, TRAIN_ROOT_KEY}
 
 
 def checkpoint_config(obj: Any) -> Optional[str]:
@@ -1325,13 +1324,15 @@ def checkpoint_train_lists(obj: Any) -> Optional[Tuple[str, ...]]:
                              else None)
 
 
-def checkpoint_init_lists(obj: Any) -> Tuple[str, ...]:
+def checkpoint_init_lists(obj: Any
+                          ) -> Tuple[Tuple[str, Optional[str]], ...]:
     """The training lists the checkpoint's encoder saw through its run's
-    initial weights (:func:`~openselfsup.config.saved_init_lists`); empty
-    where its meta records none."""
-    from ..config import saved_init_lists
-    return saved_init_lists(obj.get('meta') if isinstance(obj, dict)
-                            else None)
+    initial weights, each with its ``data_root``
+    (:func:`~openselfsup.config.saved_init_list_roots`); empty where its
+    meta records none."""
+    from ..config import saved_init_list_roots
+    return saved_init_list_roots(obj.get('meta') if isinstance(obj, dict)
+                                 else None)
 
 
 def checkpoint_image_size(obj: Any, source: Optional[str] = None
