@@ -790,7 +790,8 @@ def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
         check_held_out(out.replace('wo_3', 'wo_7'), 'ck.pth', (trained, ))
     # a user-named list beside (its initial weights' or a part's) can only
     # add seen classes: a wo_3 run's encoder has seen STR, whatever else
-    for lists, init in ((('wo_3_train.txt',), ('my_list.txt',)),
+    # (its initial weights' lists with their root, here not recorded)
+    for lists, init in ((('wo_3_train.txt',), (('my_list.txt', None),)),
                         (('wo_3_train.txt', 'my_list.txt'), ())):
         with pytest.raises(InputError, match=re.escape(
                 'which leaves out at most LYM; give the checkpoint trained '
