@@ -1916,6 +1916,54 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
         assert code == 0 and out.is_file(), err
 
 
+def _own_data(tmp_path):
+    """A user's own data folder, ``MINE``, whose ``meta/train.txt`` (the
+    name of NCT's all-class list) holds an image of no NCT class."""
+    mine = tmp_path / 'MINE'
+    (mine / 'meta').mkdir(parents=True)
+    (mine / 'meta' / 'train.txt').write_text('tumour/tumour_0.png\n')
+    return mine
+
+
+def _extract_from_run_on(root, name, synthetic_root, weights, tmp_path,
+                         capsys, init=()):
+    """``(exit status, error, checkpoint, output, written)`` of extracting
+    the set ``name`` into the ``clp_wo_7`` folder from the checkpoint of
+    a run on ``<root>/meta/train.txt`` whose initial weights saw ``init``
+    (``(list, data_root)`` pairs, as the run records them), and from the
+    backbone weights taken from it."""
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    train = str(tmp_path / 'epoch_1.pth')
+    backbone = str(tmp_path / 'backbone.pth')
+    cfg = ("train_dataloader = dict(dataset=dict(\n"
+           f"    data_root={str(root) + os.sep!r},\n"
+           "    ann_file='meta/train.txt',\n"
+           "    pipeline=[dict(type='Resize', scale=32)]))\n")
+    meta = {'cfg': cfg}
+    if init:
+        meta.update(init_train_list=[n for n, _ in init],
+                    init_data_root=[r for _, r in init])
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in weights.items()},
+                'meta': meta}, train)
+    if os.path.exists(backbone):
+        os.remove(backbone)
+    extract_backbone_weights(train, backbone)
+    said = []
+    for ckpt in (train, backbone):
+        out = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_7' / \
+            f'{name}.npy'
+        domain = 'NCT' if name.startswith('NCT') else 'LC25000'
+        code, err = _run_cli(capsys, [
+            '--config', _config(f'{name.lower()}.py'), '--pretrained',
+            ckpt, '--output', str(out), '--no-progress',
+            '--cfg-options', *[f'{k}={v}' for k, v in _options(
+                synthetic_root, domain).items()]])
+        said.append((code, err, ckpt, out, out.is_file()))
+        shutil.rmtree(tmp_path / 'w', ignore_errors=True)
+    return said
+
+
 def test_an_encoder_trained_on_another_datasets_lists_is_not_judged(
         synthetic_root, weights, tmp_path, capsys, monkeypatch):
     """An encoder trained on a user's own data (``MINE/meta/train.txt``,
@@ -1932,50 +1980,21 @@ def test_an_encoder_trained_on_another_datasets_lists_is_not_judged(
     not read, judged by its name). These three passed, exit 0, where a
     list outside the extraction's ``data_root`` was taken for another
     dataset's. The same rule for the LC25000 set."""
-    from openselfsup.utils.checkpoint import extract_backbone_weights
     monkeypatch.chdir(tmp_path)  # the relative root NCT/ is not found here
-    mine = tmp_path / 'MINE'
-    (mine / 'meta').mkdir(parents=True)
-    (mine / 'meta' / 'train.txt').write_text('tumour/tumour_0.png\n')
+    mine = _own_data(tmp_path)
     nct = os.path.join(synthetic_root, 'NCT')
     copy = tmp_path / 'copy' / 'NCT'  # the same NCT lists elsewhere
     shutil.copytree(os.path.join(nct, 'meta'), copy / 'meta')
-    feats = tmp_path / 'w' / 'extracted_feats'
 
-    def run(root, model='clp_wo_7', name='NCT_test'):
-        """the exit status and error of extracting ``name`` into
-        ``model``'s folder from the checkpoint of a run on
-        ``<root>/meta/train.txt`` and from its backbone weights"""
-        train = str(tmp_path / 'epoch_1.pth')
-        backbone = str(tmp_path / 'backbone.pth')
-        cfg = ("train_dataloader = dict(dataset=dict(\n"
-               f"    data_root={str(root) + os.sep!r},\n"
-               "    ann_file='meta/train.txt',\n"
-               "    pipeline=[dict(type='Resize', scale=32)]))\n")
-        torch.save({'state_dict': {f'backbone.{k}': v
-                                   for k, v in weights.items()},
-                    'meta': {'cfg': cfg}}, train)
-        if os.path.exists(backbone):
-            os.remove(backbone)
-        extract_backbone_weights(train, backbone)
-        said = []
-        for ckpt in (train, backbone):
-            out = feats / model / f'{name}.npy'
-            domain = 'NCT' if name.startswith('NCT') else 'LC25000'
-            code, err = _run_cli(capsys, [
-                '--config', _config(f'{name.lower()}.py'), '--pretrained',
-                ckpt, '--output', str(out), '--no-progress',
-                '--cfg-options', *[f'{k}={v}' for k, v in _options(
-                    synthetic_root, domain).items()]])
-            said.append((code, err, ckpt, out, out.is_file()))
-            shutil.rmtree(tmp_path / 'w', ignore_errors=True)
-        return said
+    def run(root, name):
+        return _extract_from_run_on(root, name, synthetic_root, weights,
+                                    tmp_path, capsys)
 
     for name in ('NCT_test', 'LC'):
-        for code, err, ckpt, out, written in run(mine, name=name):
+        for code, err, ckpt, out, written in run(mine, name):
             assert code == 0 and written, err
         for root in (nct, copy, '/cluster/scratch/NCT', 'NCT'):  # NCT's
-            for code, err, ckpt, out, written in run(root, name=name):
+            for code, err, ckpt, out, written in run(root, name):
                 assert code == 2 and err == (
                     f'error: {out}: the folder clp_wo_7 names the encoder '
                     f'trained without STR, but {ckpt} was trained on '
@@ -1994,45 +2013,14 @@ def test_an_own_data_encoder_from_nct_weights_is_judged_by_them(
     Refused, for the NCT and LC25000 sets, from the training checkpoint
     and from the backbone weights taken from it; initial weights trained
     without STR (a ``wo_7`` run's) pass."""
-    from openselfsup.utils.checkpoint import extract_backbone_weights
-    mine = tmp_path / 'MINE'
-    (mine / 'meta').mkdir(parents=True)
-    (mine / 'meta' / 'train.txt').write_text('tumour/tumour_0.png\n')
+    mine = _own_data(tmp_path)
     nct = os.path.join(synthetic_root, 'NCT') + os.sep
-    train = str(tmp_path / 'epoch_1.pth')
-    backbone = str(tmp_path / 'backbone.pth')
-    cfg = ("train_dataloader = dict(dataset=dict(\n"
-           f"    data_root={str(mine) + os.sep!r},\n"
-           "    ann_file='meta/train.txt',\n"
-           "    pipeline=[dict(type='Resize', scale=32)]))\n")
 
     def run(init):
-        """(exit status, error, checkpoint, output, written) of extracting
-        each set into clp_wo_7 from the own-data run's checkpoint whose
-        initial weights saw NCT's ``init`` list, and from its backbone
-        weights"""
-        torch.save({'state_dict': {f'backbone.{k}': v
-                                   for k, v in weights.items()},
-                    'meta': {'cfg': cfg, 'init_train_list': [init],
-                             'init_data_root': [nct]}}, train)
-        if os.path.exists(backbone):
-            os.remove(backbone)
-        extract_backbone_weights(train, backbone)
-        said = []
-        for name in ('NCT_test', 'LC'):
-            for ckpt in (train, backbone):
-                out = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_7' / \
-                    f'{name}.npy'
-                domain = 'NCT' if name.startswith('NCT') else 'LC25000'
-                code, err = _run_cli(capsys, [
-                    '--config', _config(f'{name.lower()}.py'),
-                    '--pretrained', ckpt, '--output', str(out),
-                    '--no-progress', '--cfg-options', *[
-                        f'{k}={v}' for k, v in _options(
-                            synthetic_root, domain).items()]])
-                said.append((code, err, ckpt, out, out.is_file()))
-                shutil.rmtree(tmp_path / 'w', ignore_errors=True)
-        return said
+        return [said for name in ('NCT_test', 'LC')
+                for said in _extract_from_run_on(
+                    mine, name, synthetic_root, weights, tmp_path, capsys,
+                    [(init, nct)])]
 
     for code, err, ckpt, out, written in run('meta/train.txt'):
         assert code == 2 and err == (
