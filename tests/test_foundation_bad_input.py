@@ -3550,7 +3550,7 @@ def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
         ('meta/train.txt', 'data/NCT/'),)
 
 
-def test_a_run_on_own_data_keeps_what_its_nct_weights_saw(tmp_path):
+def test_a_run_on_own_data_keeps_what_its_initial_weights_saw(tmp_path):
     """A run on a user's own data (``data/MINE/``) from NCT weights
     recorded no ``init_train_list``: NCT's lists, not under the run's
     data_root, were dropped, and its features then passed for
