@@ -1926,10 +1926,10 @@ def _own_data(tmp_path):
 
 
 def _extract_from_run_on(root, name, synthetic_root, weights, tmp_path,
-                         capsys, init=()):
+                         capsys, init=(), ann_file='meta/train.txt'):
     """``(exit status, error, checkpoint, output, written)`` of extracting
     the set ``name`` into the ``clp_wo_7`` folder from the checkpoint of
-    a run on ``<root>/meta/train.txt`` whose initial weights saw ``init``
+    a run on ``<root>/<ann_file>`` whose initial weights saw ``init``
     (``(list, data_root)`` pairs, as the run records them), and from the
     backbone weights taken from it."""
     from openselfsup.utils.checkpoint import extract_backbone_weights
@@ -1937,7 +1937,7 @@ def _extract_from_run_on(root, name, synthetic_root, weights, tmp_path,
     backbone = str(tmp_path / 'backbone.pth')
     cfg = ("train_dataloader = dict(dataset=dict(\n"
            f"    data_root={str(root) + os.sep!r},\n"
-           "    ann_file='meta/train.txt',\n"
+           f"    ann_file={ann_file!r},\n"
            "    pipeline=[dict(type='Resize', scale=32)]))\n")
     meta = {'cfg': cfg}
     if init:
@@ -2032,6 +2032,47 @@ def test_an_own_data_encoder_from_nct_weights_is_judged_by_them(
         assert not written
     for code, err, ckpt, out, written in run('meta/wo_7_train.txt'):
         assert code == 0 and written, err
+
+
+def test_an_nct_encoder_from_imagenet_weights_not_found_here_is_written(
+        synthetic_root, weights, tmp_path, capsys):
+    """A ``wo_7`` run on NCT from an ImageNet checkpoint trained, as
+    mmpretrain's configs do, on ``data/imagenet/`` + ``meta/train.txt``
+    records that list with its root. On a machine without that folder the
+    file is not read, and its name alone reads as NCT's all-class list:
+    judged by it, the encoder's ``clp_wo_7`` features were refused as
+    "from initial weights trained on meta/train.txt, which holds every
+    class". An initial list recorded under another root than the
+    encoder's own list and not read here is not judged (the run's start
+    took it for another dataset's): written, for the NCT and LC25000
+    sets, from the checkpoint and its backbone weights; so with the
+    ImageNet list read here (no image in an NCT class folder). The same
+    list recorded under the encoder's own NCT root (weights of NCT's
+    all-class run) is refused."""
+    nct = os.path.join(synthetic_root, 'NCT')
+    imagenet = tmp_path / 'data' / 'imagenet'
+
+    def run(init):
+        return [said for name in ('NCT_test', 'LC')
+                for said in _extract_from_run_on(
+                    nct, name, synthetic_root, weights, tmp_path, capsys,
+                    [('meta/train.txt', init)], 'meta/wo_7_train.txt')]
+
+    for code, err, ckpt, out, written in run(str(imagenet) + os.sep):
+        assert code == 0 and written, err  # not found here
+    (imagenet / 'meta').mkdir(parents=True)
+    (imagenet / 'meta' / 'train.txt').write_text(
+        'train/n01440764/n01440764_10026.JPEG 0\n')
+    for code, err, ckpt, out, written in run(str(imagenet) + os.sep):
+        assert code == 0 and written, err  # read: no NCT image
+    for code, err, ckpt, out, written in run(nct + os.sep):
+        assert code == 2 and err == (
+            f'error: {out}: the folder clp_wo_7 names the encoder trained '
+            f'without STR, but {ckpt} was trained on meta/wo_7_train.txt '
+            '(from initial weights trained on meta/train.txt), which holds '
+            'every class; give the checkpoint trained without STR, or '
+            'write its features under extracted_feats/clp/'), err
+        assert not written
 
 
 def test_lists_of_root_reads_the_recorded_roots_from_here(
