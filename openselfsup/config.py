@@ -1239,7 +1239,8 @@ def _traced_uses(cfg: Config, name: str
     if not files:
         raise _Untraced(f'no file of {cfg.filename or "the config"} sets '
                         'it at its top level')
-    before = flat_config(cfg.to_dict())
+    kept = cfg.to_dict()
+    before = flat_config(kept)
     live = {top: _live(cfg, top) for top in cfg.keys()}
     changed: Dict[str, bool] = {}  # key: whether it held each value
     setters: List[str] = []
@@ -1255,13 +1256,21 @@ def _traced_uses(cfg: Config, name: str
             except _Untraced as exc:
                 failed.append(str(exc))
                 continue
-            after = flat_config(again.to_dict())
+            tree = again.to_dict()
+            after = flat_config(tree)
             for key in dict.fromkeys([*before, *after]):
                 old, new = before.get(key, UNSET), after.get(key, UNSET)
                 if key == name or not live.get(key.split('.', 1)[0]) or \
                         _same_leaf(old, new):
                     continue
-                if isinstance(value, str):
+                if UNSET in (old, new):
+                    # a key one reading alone has (a list of n items): the
+                    # innermost key both have, which the run's config has
+                    key = _shared_key(key, kept, tree)
+                    if key is None:
+                        continue
+                    holds = False
+                elif isinstance(value, str):
                     holds = isinstance(old, str) and \
                         old.startswith(value) and \
                         new == other + old[len(value):]
@@ -1273,10 +1282,27 @@ def _traced_uses(cfg: Config, name: str
                     setters.append(file)
     if len(failed) == len(files) * len(_trace_values(value)):
         raise _Untraced(failed[0])
+    # a key below a list named whole (its length changed) is in it
+    whole = [key for key in changed if key not in before]
+    changed = {key: holds for key, holds in changed.items()
+               if not key_below(key, [w for w in whole if w != key])}
     held = [key for key, holds in changed.items() if holds]
     computed = [key for key, holds in changed.items() if not holds]
     return (_by_likeness(held, name), _by_likeness(computed, name),
             failed[0] if failed else None, setters)
+
+
+def _shared_key(key: str, one: dict, other: dict) -> Optional[str]:
+    """The innermost of dotted ``key`` and the keys above it that both
+    nested configs ``one`` and ``other`` have (``model.layers`` of
+    ``model.layers.3.w`` where the list is 3 long in one and 4 in the
+    other); else its top-level key where ``one`` has that; else None."""
+    parts = key.split('.')
+    for end in range(len(parts), 0, -1):
+        above = '.'.join(parts[:end])
+        if _has_key(one, above) and _has_key(other, above):
+            return above
+    return parts[0] if parts[0] in one else None
 
 
 def _same_leaf(a: Any, b: Any) -> bool:

@@ -6191,6 +6191,37 @@ def test_a_variable_assigned_otherwise_is_traced(tmp_path, assigns):
         '(those holding its value: train_cfg.max_epochs), or set it in '
         f'{cfg}'), str(err.value)
 
+
+def test_a_variable_override_names_only_keys_the_config_has(tmp_path):
+    """``layers=[dict(w=i) for i in range(n)]`` with ``n = 3``: read again
+    with n=1012 and n=-1006, the lists of 1012 and of none were compared
+    key by key, and the refusal of ``n=2`` named ``model.layers.3.w`` ...
+    "and 1008 more", keys the run's config does not have (overriding them
+    is refused as unknown keys; review r103). The list whose length
+    changes is named whole, and set as advised the config is the one the
+    file gives with n = 2."""
+    from openselfsup.config import _missing_key, load_config
+    text = ("n = {}\ntrain_cfg = dict(by_epoch=True, max_epochs=n)\n"
+            "model = dict(type='X', layers=[dict(w=i) for i in range(n)])\n")
+    paths = _write_configs(tmp_path, big=text.format(3), two=text.format(2))
+    said = _refused(paths['big'], {'n': 2})
+    named = said.split('instead (', 1)[1].rsplit('), or set it in', 1)[0]
+    keys = [k for part in named.split('; ')
+            for k in part.split(': ', 1)[1].split(', ')]
+    cfg = load_config(str(paths['big']))
+    assert all(_missing_key(cfg, k) is None for k in keys), said
+    assert said.endswith(
+        'override the keys set from it instead (those holding its value: '
+        'train_cfg.max_epochs; computed from it: model.layers), or set it '
+        f"in {paths['big']}"), said
+    want = load_config(str(paths['two']))
+    got = load_config(str(paths['big']), {
+        'train_cfg.max_epochs': 2,
+        'model.layers': [dict(w=i) for i in range(2)]})
+    assert got.model.to_dict() == want.model.to_dict() and \
+        got.train_cfg.to_dict() == want.train_cfg.to_dict()
+
+
 def _fix_of(note):
     """``{key: value}`` of the ``--cfg-options`` a note of
     :func:`~openselfsup.apis.train.unmoved_notes` says to set too."""
