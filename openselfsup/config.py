@@ -2112,6 +2112,19 @@ def _folders(paths: Sequence[str]) -> List[str]:
     return out
 
 
+def _all_set_from(cfg: Config, name: str, keys: Sequence[str]) -> bool:
+    """Whether the config file's variable ``name`` set every one of the
+    dotted ``keys`` when the file was read (:func:`_traced_uses`), so that
+    setting it in the file moves them all: a literal of its value
+    (``data_root='data/hier32'`` beside ``data_root = 'data/hier32'``) it
+    did not set; False where that cannot be told."""
+    try:
+        held, computed, _, _ = _traced_uses(cfg, name)
+    except _Untraced:
+        return False
+    return set(keys) <= {*held, *computed}
+
+
 def unmoved_copies_note(cfg: Config, read: Optional[Sequence[str]] = None,
                         take: bool = False, *,
                         joins: Callable[[dict, str], bool],
@@ -2269,7 +2282,8 @@ def unmoved_copies_note(cfg: Config, read: Optional[Sequence[str]] = None,
                 f'and the options moved {name} to {len(folders)} folders: '
                 'set them to the folder that dataset reads')
         where = _variable_file(cfg.filename, name) \
-            if cfg.filename and len(folders) == 1 else None
+            if cfg.filename and len(folders) == 1 and \
+            _all_set_from(cfg, name, left) else None
         there = f'; or set {name} in {where}' if where else ''
         said.append(
             f'warning: {lead}{went_to} and left {" and ".join(kept)}'

@@ -6406,12 +6406,25 @@ def test_the_moved_copies_warning_does_not_say_a_literal_was_set_from_it(
         load_config(str(cfg), {'data_root': 'data/x'})
     notes = unmoved_notes(load_config(
         str(cfg), {'train_dataloader.dataset.data_root': 'data/x'}))
-    assert len(notes) == 1 and 'sets from its variable' not in notes[0] \
-        and notes[0].startswith(
-            'warning: --cfg-options train_dataloader.dataset.data_root moved '
-            f'to data/x keys that hold the value {cfg} gives its variable '
-            'data_root (data/hier32) and left 1 of them '
-            '(val_dataloader.dataset.data_root) on data/hier32'), notes
+    # the whole line: setting data_root in the file would move the
+    # training set alone, so that is not advised (review r103)
+    assert notes == [
+        'warning: --cfg-options train_dataloader.dataset.data_root moved '
+        f'to data/x keys that hold the value {cfg} gives its variable '
+        'data_root (data/hier32) and left 1 of them '
+        '(val_dataloader.dataset.data_root) on data/hier32: the config now '
+        'points at both paths; set them too: --cfg-options '
+        'val_dataloader.dataset.data_root=data/x'], notes
+    # the validation set's data_root read from the variable too: set in
+    # the file, it moves both, and that is advised
+    cfg.write_text(cfg.read_text().replace(
+        "data_root='data/hier32', ann_file='meta/val.txt'",
+        "data_root=data_root, ann_file='meta/val.txt'"))
+    notes = unmoved_notes(load_config(
+        str(cfg), {'train_dataloader.dataset.data_root': 'data/x'}))
+    assert len(notes) == 1 and notes[0].endswith(
+        '--cfg-options val_dataloader.dataset.data_root=data/x; or set '
+        f'data_root in {cfg}'), notes
 
 def test_a_data_root_moved_to_several_folders_names_each_datasets_own(
         tmp_path):
