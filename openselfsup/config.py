@@ -1224,7 +1224,9 @@ def _traced_uses(cfg: Config, name: str
     exact, where matching values (:func:`_uses`) named a crop size's 64 in
     projector widths of 64, a class count's 9 in a schedule's milestone,
     an epoch count's 10 in the log window. A key holds the value where
-    every reading that changed it holds the other value there. Each list
+    every reading that changed it holds the other value there, and held
+    the value the file read gives it before (a base's ``max_epochs = 10``
+    that its child restates as 20: the base's keys hold 10). Each list
     of keys in order of likeness to ``name`` (:func:`_by_likeness`); the
     reason is None where every reading was done, else why the first that
     failed did; the files are those whose readings changed a key.
@@ -1246,6 +1248,16 @@ def _traced_uses(cfg: Config, name: str
     setters: List[str] = []
     failed = []
     for file in files:
+        # the value this file gives it, which its keys hold (a child
+        # restating its base's max_epochs = 10 as 20 keeps 20, while the
+        # base's train_cfg.max_epochs holds 10)
+        given = value
+        if file != files[0]:
+            try:
+                given = Config.fromfile(
+                    file, import_custom_modules=False).get(name, value)
+            except Exception:  # a base not readable alone: the kept value
+                pass
         for other in _trace_values(value):
             try:
                 again = _read_with(cfg.filename, file, name, other)
@@ -1272,10 +1284,10 @@ def _traced_uses(cfg: Config, name: str
                     holds = False
                 elif isinstance(value, str):
                     holds = isinstance(old, str) and \
-                        old.startswith(value) and \
-                        new == other + old[len(value):]
+                        isinstance(given, str) and old.startswith(given) \
+                        and new == other + old[len(given):]
                 else:
-                    holds = type(old) is type(value) and old == value and \
+                    holds = type(old) is type(given) and old == given and \
                         type(new) is type(other) and new == other
                 changed[key] = changed.get(key, True) and holds
                 if file not in setters:

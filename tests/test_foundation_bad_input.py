@@ -6147,6 +6147,44 @@ def test_a_variable_restated_down_the_chain_is_traced_in_every_file(
         f'train_cfg.max_epochs), or set it in {child} and {base}'), said
 
 
+def test_a_key_holding_a_base_value_a_child_restated_holds_it(tmp_path):
+    """A base's ``max_epochs = 10`` set ``train_cfg.max_epochs``; its
+    child restates ``max_epochs = 20`` (and ``data_root``): the base's key,
+    holding 10, was compared with the child's 20 and called "computed
+    from it" (review r103). Each file's keys are compared with the value
+    that file gives the variable: holding it, named so; a key computed
+    from the base's value is still computed."""
+    from openselfsup.config import load_config
+    paths = _write_configs(
+        tmp_path,
+        base="max_epochs = 10\ndata_root = 'data/NCT'\n"
+             "train_cfg = dict(by_epoch=True, max_epochs=max_epochs)\n"
+             "param_scheduler = [dict(type='CosineAnnealingLR', by_epoch="
+             "True, T_max=max_epochs * 2)]\n"
+             "train_dataloader = dict(batch_size=2, dataset=dict("
+             "type='ImageList', data_root=data_root, "
+             "ann_file=f'{data_root}/meta/train.txt'))\n",
+        child="_base_ = ['./base.py']\nmax_epochs = 20\n"
+              "data_root = 'data/X'\n"
+              "default_hooks = dict(logger=dict(type='LoggerHook', "
+              "interval=max_epochs))\n")
+    child, base = paths['child'], paths['base']
+    cfg = load_config(str(child))
+    # what the run reads: the base's keys hold the base's values
+    assert (cfg.max_epochs, cfg.train_cfg.max_epochs,
+            cfg.default_hooks.logger.interval,
+            cfg.param_scheduler[0].T_max) == (20, 10, 20, 20)
+    assert cfg.train_dataloader.dataset.ann_file == 'data/NCT/meta/train.txt'
+    said = _refused(child, {'max_epochs': 3})
+    assert said.endswith(
+        '(those holding its value: train_cfg.max_epochs, '
+        'default_hooks.logger.interval; computed from it: '
+        f'param_scheduler.0.T_max), or set it in {child} and {base}'), said
+    assert _refused(child, {'data_root': 'data/y'}).endswith(
+        '(those holding its value: train_dataloader.dataset.data_root, '
+        f'train_dataloader.dataset.ann_file), or set it in {base}')
+
+
 def test_a_variable_used_in_a_condition_is_refused(tmp_path):
     """``max_epochs = 12`` used only through ``12 if max_epochs > 5 else
     4`` and ``min(max_epochs, 5)``: read again with 1021 alone, no key
