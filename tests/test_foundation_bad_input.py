@@ -10,6 +10,7 @@ import os
 import pathlib
 import pickle
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -6193,14 +6194,19 @@ def test_a_variable_used_in_a_condition_is_refused(tmp_path):
     is read with a smaller value too."""
     from openselfsup.config import load_config
     from openselfsup.utils import InputError
-    cfg = _write_configs(tmp_path, cond=(
-        "max_epochs = 12\n"
-        "train_cfg = dict(by_epoch=True, max_epochs=12 if max_epochs > 5 "
-        "else 4)\n"
-        "default_hooks = dict(logger=dict(type='LoggerHook', "
-        "interval=min(max_epochs, 5)))\n"))['cond']
-    # with 3 the file would set both keys otherwise
-    assert (12 if 3 > 5 else 4, min(3, 5)) != (12, 5)
+    text = ("max_epochs = {}\n"
+            "train_cfg = dict(by_epoch=True, max_epochs=12 if max_epochs > 5 "
+            "else 4)\n"
+            "default_hooks = dict(logger=dict(type='LoggerHook', "
+            "interval=min(max_epochs, 5)))\n")
+    paths = _write_configs(tmp_path, cond=text.format(12),
+                           three=text.format(3))
+    cfg = paths['cond']
+    # with 3 the file sets both keys otherwise
+    kept, three = load_config(str(cfg)), load_config(str(paths['three']))
+    assert kept.train_cfg.max_epochs != three.train_cfg.max_epochs and \
+        kept.default_hooks.logger.interval != \
+        three.default_hooks.logger.interval
     with pytest.raises(InputError) as err:
         load_config(str(cfg), {'max_epochs': 3})
     assert str(err.value).endswith(
@@ -6265,7 +6271,8 @@ def _fix_of(note):
     :func:`~openselfsup.apis.train.unmoved_notes` says to set too."""
     said = note.split('set them too: --cfg-options ', 1)[1]
     said = said.split(';', 1)[0]
-    return dict(item.split('=', 1) for item in said.split())
+    # as the shell reads it: key='' is the key set to ''
+    return dict(item.split('=', 1) for item in shlex.split(said))
 
 
 def test_options_moving_some_copies_of_a_data_root_are_warned(
@@ -6418,7 +6425,6 @@ def test_options_moving_some_copies_of_a_data_root_are_warned(
         [k for k in under if not flat[k].startswith('/x')]
 
 
-
 def test_the_moved_copies_warning_does_not_say_a_literal_was_set_from_it(
         tmp_path):
     """``val_dataloader.dataset.data_root='data/hier32'`` written as a
@@ -6463,6 +6469,7 @@ def test_the_moved_copies_warning_does_not_say_a_literal_was_set_from_it(
     assert len(notes) == 1 and notes[0].endswith(
         '--cfg-options val_dataloader.dataset.data_root=data/x; or set '
         f'data_root in {cfg}'), notes
+
 
 def test_a_data_root_moved_to_several_folders_names_each_datasets_own(
         tmp_path):
