@@ -6099,6 +6099,26 @@ def _write_configs(folder, **files):
     return paths
 
 
+def _restated_chain(folder, max_epochs, data_root, more=''):
+    """A child config restating its base's ``max_epochs = 10`` and
+    ``data_root = 'data/NCT'`` as ``max_epochs`` and ``data_root``: the
+    base sets ``train_cfg`` and the training set from them (and writes
+    ``more``), the child its log interval; the paths of child and base."""
+    paths = _write_configs(
+        folder,
+        base="max_epochs = 10\ndata_root = 'data/NCT'\n"
+             "train_cfg = dict(by_epoch=True, max_epochs=max_epochs)\n"
+             f"{more}"
+             "train_dataloader = dict(batch_size=2, dataset=dict("
+             "type='ImageList', data_root=data_root, "
+             "ann_file=f'{data_root}/meta/train.txt'))\n",
+        child=f"_base_ = ['./base.py']\nmax_epochs = {max_epochs}\n"
+              f"data_root = {data_root!r}\n"
+              "default_hooks = dict(logger=dict(type='LoggerHook', "
+              "interval=max_epochs))\n")
+    return paths['child'], paths['base']
+
+
 def test_a_variable_restated_down_the_chain_is_traced_in_every_file(
         tmp_path):
     """A child config restating its base's variables (``max_epochs = 10``,
@@ -6109,18 +6129,7 @@ def test_a_variable_restated_down_the_chain_is_traced_in_every_file(
     the chain that assigns it is read so, and those whose value set keys
     are named to set it in (the child's data_root sets none)."""
     from openselfsup.config import load_config
-    paths = _write_configs(
-        tmp_path,
-        base="max_epochs = 10\ndata_root = 'data/NCT'\n"
-             "train_cfg = dict(by_epoch=True, max_epochs=max_epochs)\n"
-             "train_dataloader = dict(batch_size=2, dataset=dict("
-             "type='ImageList', data_root=data_root, "
-             "ann_file=f'{data_root}/meta/train.txt'))\n",
-        child="_base_ = ['./base.py']\nmax_epochs = 10\n"
-              "data_root = 'data/NCT'\n"
-              "default_hooks = dict(logger=dict(type='LoggerHook', "
-              "interval=max_epochs))\n")
-    child, base = paths['child'], paths['base']
+    child, base = _restated_chain(tmp_path, 10, 'data/NCT')
     # what the run reads: the base's keys hold the base's values
     cfg = load_config(str(child))
     assert cfg.train_dataloader.dataset.data_root == 'data/NCT'
@@ -6156,20 +6165,10 @@ def test_a_key_holding_a_base_value_a_child_restated_holds_it(tmp_path):
     that file gives the variable: holding it, named so; a key computed
     from the base's value is still computed."""
     from openselfsup.config import load_config
-    paths = _write_configs(
-        tmp_path,
-        base="max_epochs = 10\ndata_root = 'data/NCT'\n"
-             "train_cfg = dict(by_epoch=True, max_epochs=max_epochs)\n"
-             "param_scheduler = [dict(type='CosineAnnealingLR', by_epoch="
-             "True, T_max=max_epochs * 2)]\n"
-             "train_dataloader = dict(batch_size=2, dataset=dict("
-             "type='ImageList', data_root=data_root, "
-             "ann_file=f'{data_root}/meta/train.txt'))\n",
-        child="_base_ = ['./base.py']\nmax_epochs = 20\n"
-              "data_root = 'data/X'\n"
-              "default_hooks = dict(logger=dict(type='LoggerHook', "
-              "interval=max_epochs))\n")
-    child, base = paths['child'], paths['base']
+    child, base = _restated_chain(
+        tmp_path, 20, 'data/X',
+        "param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, "
+        "T_max=max_epochs * 2)]\n")
     cfg = load_config(str(child))
     # what the run reads: the base's keys hold the base's values
     assert (cfg.max_epochs, cfg.train_cfg.max_epochs,
