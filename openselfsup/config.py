@@ -3165,8 +3165,8 @@ def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
             pre-training): kNN evaluation is for ...; <how it is evaluated
             instead>`` (:func:`knn_is_for`); with ``hook``, ``<config>:
             <hook> (KNNEvalHook) on model.type 'MoCoV3' (...): kNN
-            evaluation is for ...; remove the hook from custom_hooks[; how
-            its encoder is evaluated instead]``.
+            evaluation is for ...; remove the hook from custom_hooks (or
+            default_hooks)[; how its encoder is evaluated instead]``.
     """
     model = cfg.get('model')
     kind = type_name(model.get('type')) if isinstance(model, dict) else None
@@ -3181,24 +3181,31 @@ def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
     if hook is None:
         raise InputError(f'{config}: {what}: {knn_is_for(kind)}')
     instead = _EVALUATED_INSTEAD.get(kind)
+    section = hook.split('.', 1)[0]  # custom_hooks or default_hooks
     raise InputError(f'{config}: {hook} (KNNEvalHook) on {what}: '
-                     f'{_KNN_IS_FOR}; remove the hook from custom_hooks'
+                     f'{_KNN_IS_FOR}; remove the hook from {section}'
                      + (f'; {instead}' if instead else ''))
 
 
 def check_knn_hooks(cfg, config: str) -> None:
     """Refuse a training config with a ``KNNEvalHook`` under
-    ``custom_hooks`` on a model kNN evaluation is not for
-    (:func:`check_knn_model`; a CLP or FSP config given the HLSS demo's
-    hook logged ``knn/*`` accuracies of near-constant features while it
-    trained), torch-free, before the runner is built: the run's and the
-    launchers' config checks (``apis.train.check_config_values``)."""
+    ``custom_hooks`` or ``default_hooks`` (MMEngine registers a key of its
+    own there too: review r104, it got through) on a model kNN evaluation
+    is not for (:func:`check_knn_model`; a CLP or FSP config given the
+    HLSS demo's hook logged ``knn/*`` accuracies of near-constant features
+    while it trained), torch-free, before the runner is built: the run's
+    and the launchers' config checks (``apis.train.check_config_values``).
+    """
     hooks = cfg.get('custom_hooks') or ()
-    for i, hook in enumerate(hooks if isinstance(hooks, (list, tuple))
-                             else ()):
+    named = [(f'custom_hooks.{i}', hook) for i, hook in enumerate(
+        hooks if isinstance(hooks, (list, tuple)) else ())]
+    hooks = cfg.get('default_hooks') or {}
+    named += [(f'default_hooks.{key}', hook) for key, hook in (
+        hooks.items() if isinstance(hooks, dict) else ())]
+    for key, hook in named:
         if isinstance(hook, dict) and \
                 type_name(hook.get('type')) == 'KNNEvalHook':
-            check_knn_model(cfg, config, f'custom_hooks.{i}')
+            check_knn_model(cfg, config, key)
 
 
 def saved_model_type(meta: Any, key: str = 'type') -> Optional[str]:

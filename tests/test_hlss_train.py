@@ -1176,6 +1176,42 @@ def test_a_knn_hook_on_a_model_knn_is_not_for_is_refused_before_the_run(
         assert not work.exists()
 
 
+def test_a_knn_hook_under_default_hooks_is_refused_as_under_custom_hooks(
+        hier_root, synthetic_root, tmp_path):
+    """MMEngine registers a key of its own under default_hooks too: a
+    KNNEvalHook there on a CLP (MoCoV3) config passed the launchers'
+    --check-config, exit 0 (the check read custom_hooks alone; review
+    r104). It is refused by the same line, naming default_hooks.<key> and
+    removing it from default_hooks; torch-free, nothing written."""
+    from _foundation_helpers import loaded_modules, small_config
+    from mmengine.config import Config
+    knn = Config.fromfile(os.path.join(ROOT, CONFIGS['hidisc'])).knn_eval
+    for part in (knn.bank, knn.query):
+        part.update(metadata=f'{hier_root}/metadata.json',
+                    split=f'{hier_root}/split.json', data_root=hier_root)
+    config = small_config(os.path.join(ROOT, 'configs', 'demo',
+                                       'clp_r18_demo.py'),
+                          str(tmp_path / 'knn_default_hook.py'),
+                          os.path.join(synthetic_root, 'NCT') + '/')
+    cfg = Config.fromfile(config)
+    cfg.default_hooks.knn = dict(type='KNNEvalHook', interval=1,
+                                 **knn.to_dict())
+    cfg.dump(config)
+    work = tmp_path / 'work'
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/train.py', config, '--work-dir', str(work),
+         '--check-config'], ('torch', 'mmpretrain'))
+    assert (rc, loaded) == (2, []), lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(
+        f'error: {config}: default_hooks.knn (KNNEvalHook) on model.type '
+        "'MoCoV3' (MoCo-v3 contrastive pre-training): kNN evaluation is "
+        "for HLSS / HiDisc encoders (model.type 'HLSS'); remove the hook "
+        'from default_hooks; evaluate its encoder with the low-shot '
+        'protocol instead'), lines
+    assert not work.exists()
+
+
 @pytest.mark.parametrize('kind,way_out', [
     ('openselfsup.BalancedCrossModal',
      '; its classification and retrieval metrics are the validation of '
