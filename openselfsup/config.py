@@ -3138,6 +3138,15 @@ def knn_is_for(kind: Optional[str]) -> str:
         kind, 'give a config of an HLSS / HiDisc model')
 
 
+def knn_is_not_for(kind: Optional[str]) -> bool:
+    """Whether ``kind`` (a ``model.type`` name) is one this project knows as
+    another algorithm, one kNN evaluation is not for
+    (:data:`_EVALUATED_INSTEAD`): the one rule of the config's refusal
+    (:func:`check_knn_model`) and of a checkpoint's line (a type of
+    another name, a user's subclass of HLSS, is not judged by its name)."""
+    return kind in _EVALUATED_INSTEAD
+
+
 def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
     """Refuse a config whose model (``model.type``) kNN evaluation does not
     support (:data:`KNN_MODEL_TYPES`), from the config alone, torch-free:
@@ -3170,8 +3179,7 @@ def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
     """
     model = cfg.get('model')
     kind = type_name(model.get('type')) if isinstance(model, dict) else None
-    if kind is None or kind in KNN_MODEL_TYPES \
-            or kind not in _EVALUATED_INSTEAD:
+    if not knn_is_not_for(kind):
         # another name (a user's subclass of HLSS registered under its
         # own, review r101: refused by name though it evaluated) is left
         # to the build and the checkpoint's check

@@ -465,6 +465,140 @@ def test_every_shipped_knn_config_builds_a_model_knn_is_for():
             'hlss_clip-rn50_b32p_opensrh.py'} <= set(hooked), hooked
 
 
+def _registered(monkeypatch, name, base):
+    """A user's subclass ``name`` of ``base`` registered in the project's
+    models under its own name for the test alone (removed after)."""
+    from openselfsup.registry import MODELS
+    cls = type(name, (base, ), {})
+    monkeypatch.setitem(MODELS._module_dict, name, cls)
+    return cls
+
+
+@pytest.mark.parametrize('base,way_out', [
+    ('MoCoV3', 'evaluate its encoder with the low-shot protocol instead: '
+     'wsi_workdir/extract.py'),
+    ('BYOL', 'give a config of an HLSS / HiDisc model')])
+def test_a_subclass_of_another_algorithm_is_refused_by_its_ancestry(
+        tmp_path, monkeypatch, capsys, base, way_out):
+    """A user's subclass of MoCoV3 (or mmpretrain's BYOL) registered
+    under its own name, its config given the HiDisc demo's knn_eval
+    section, passed the config's check (a deny-list of type names) and
+    wrote a table of near-constant features, exit 0 (review r104). The
+    class the type resolves to is judged by its ancestry (HLSS or a
+    subclass) before a model is built: one line naming the type, its
+    bases and the way out; nothing written, at random initialisation and
+    with a checkpoint (not read)."""
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmpretrain import models as mmpretrain_models
+
+    from openselfsup.utils import checkpoint_files, run_cli
+    name = f'My{base}'
+    _registered(monkeypatch, name, getattr(mmpretrain_models, base))
+    _patients_here(tmp_path, monkeypatch)
+    config = _knn_section_on(os.path.join(os.path.dirname(HIDISC_DEMO),
+                                          'clp_r18_demo.py'), tmp_path)
+    with open(config, 'a') as f:
+        f.write(f"model = dict(type={name!r})\n")
+    init_default_scope('openselfsup')
+    (tmp_path / 'run').mkdir()
+    ckpt = str(tmp_path / 'run' / 'epoch_1.pth')
+    torch.save({'state_dict': {}, 'meta': {'epoch': 1}}, ckpt)
+    built = []
+    monkeypatch.setattr(torch.nn.Module, '__init__', (
+        lambda real: lambda self, *a, **kw: built.append(type(self)) or
+        real(self, *a, **kw))(torch.nn.Module.__init__))
+    capsys.readouterr()
+    out = tmp_path / 'out'
+    for args in (['--random-init'], [ckpt]):
+        code = run_cli(_knn_tool().main, [config, *args,
+                                          '--out-dir', str(out)])
+        err = capsys.readouterr().err
+        assert code == 2, (args, err)
+        assert err.count('\n') == 1, err
+        assert err.startswith(
+            f"error: {config}: model.type {name!r} ("), err
+        bases = [c.__name__ for c in getattr(mmpretrain_models,
+                                             base).__mro__]
+        assert f'a subclass of {", ".join(bases[:3])}' in err, err
+        assert "): kNN evaluation is for HLSS / HiDisc encoders " \
+            f"(model.type 'HLSS'); {way_out}" in err, err
+    assert built == []  # judged before any model was built
+    assert not out.exists()
+
+
+def _myhlss_checkpoint(tmp_path, monkeypatch, extra=None):
+    """The HiDisc demo's config with its model a user's subclass of HLSS
+    (``MyHLSS``, registered for the test), and a checkpoint of it whose
+    meta records that config (plus the tensors ``extra``): (config,
+    checkpoint)."""
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.config import load_config
+    from openselfsup.models.algorithms.hlss import HLSS
+    from openselfsup.registry import MODELS
+    _registered(monkeypatch, 'MyHLSS', HLSS)
+    init_default_scope('openselfsup')
+    config = tmp_path / 'my_hlss.py'
+    config.write_text(f"_base_ = [{HIDISC_DEMO!r}]\n"
+                      "model = dict(type='MyHLSS')\n")
+    cfg = load_config(str(config))
+    model = MODELS.build(cfg.model)
+    assert type(model).__name__ == 'MyHLSS'
+    state = dict(model.state_dict(), **(extra or {}))
+    (tmp_path / 'run').mkdir()
+    ckpt = str(tmp_path / 'run' / 'epoch_1.pth')
+    torch.save({'state_dict': state, 'meta': {
+        'epoch': 1, 'cfg': cfg.pretty_text,
+        'experiment_name': 'my_hlss_20260101_000000'}}, ckpt)
+    return str(config), ckpt
+
+
+def test_a_subclass_of_hlss_evaluates(tmp_path, monkeypatch, capsys):
+    """A user's subclass of HLSS under its own name is an HLSS model: its
+    checkpoint evaluates (the ancestry check refuses no such class), its
+    results written, exit 0."""
+    import json
+
+    from openselfsup.utils import run_cli
+    _patients_here(tmp_path, monkeypatch)
+    config, ckpt = _myhlss_checkpoint(tmp_path, monkeypatch)
+    code = run_cli(_knn_tool().main, [config, ckpt, '--out-dir',
+                                      str(tmp_path / 'out')])
+    assert code == 0, capsys.readouterr().err
+    with open(tmp_path / 'out' / 'knn_run_epoch_1.json') as f:
+        assert json.load(f)['checkpoint'] == os.path.abspath(ckpt)
+
+
+def test_a_subclass_of_hlss_checkpoint_that_does_not_fit_gets_the_usual_line(
+        tmp_path, monkeypatch, capsys):
+    """A checkpoint of a user's subclass of HLSS (an HLSS model) with one
+    tensor the given config's model lacks, evaluated with the HiDisc
+    demo's config, was told 'kNN evaluation is for HLSS ...; give a
+    config of an HLSS / HiDisc model' (the checkpoint's line judged the
+    recorded type by an allow-list of names; review r104); it gets the
+    usual line: the config that trained it, named as its meta names
+    it."""
+    import torch
+
+    from openselfsup.utils import run_cli
+    _patients_here(tmp_path, monkeypatch)
+    _, ckpt = _myhlss_checkpoint(
+        tmp_path, monkeypatch, {'backbone.extra_w': torch.zeros(3)})
+    capsys.readouterr()
+    code = run_cli(_knn_tool().main, [HIDISC_DEMO, ckpt, '--out-dir',
+                                      str(tmp_path / 'out')])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count('\n') == 1, err
+    assert "1 unexpected (backbone.extra_w)" in err, err
+    assert 'kNN evaluation is for' not in err, err
+    assert "model.type: 'MyHLSS' -> 'HLSS'" in err, err
+    assert err.rstrip().endswith('evaluate it with the config that '
+                                 'trained it'), err
+
+
 class _NotAllowListed:
     """A pickled class that torch.load(weights_only=True) refuses."""
 
@@ -2890,7 +3024,7 @@ def test_knn_eval_help_says_what_it_refuses_and_which_size_it_compares(
     extract.py does not warn of it). It says so now, and names the
     algorithms kNN evaluation is for (the refusal of a CLP / FSP config)
     from the table the refusal reads."""
-    from openselfsup.apis.knn import KNN_MODEL_TYPES
+    from openselfsup.config import KNN_MODEL_TYPES
     with pytest.raises(SystemExit):
         _knn_tool().parse_args(['--help'])
     text = ' '.join(capsys.readouterr().out.split())

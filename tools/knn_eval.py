@@ -22,7 +22,10 @@ config of another algorithm (CLP's MoCoV3, FSP's ImageClassifier, a
 balanced cross-modal tuning) is refused before anything is read, in one
 line naming its model.type and how it is evaluated instead (a CLP / FSP
 encoder: the low-shot protocol, wsi_workdir/extract.py then the
-meta-test). The checkpoint is read once with torch.load(weights_only=True),
+meta-test); a model.type of another name (a user's own class) is judged
+by its class once the model stack is imported: HLSS or a subclass of it
+evaluates, another (a subclass of MoCoV3) is refused the same way, naming
+its base classes, before a model is built. The checkpoint is read once with torch.load(weights_only=True),
 its SHA-1 recorded; one of another architecture is refused with one line
 naming its first mismatched tensors and, where its meta records them, the
 config it was trained with (by its path where that config is a file beside

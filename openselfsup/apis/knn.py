@@ -14,12 +14,12 @@ import logging
 import os
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from ..config import (KNN_MODEL_TYPES, PATCHES_DIGEST, UNSET,
+from ..config import (MODEL_METHODS, PATCHES_DIGEST, UNSET,
                       argument_value, check_knn_model, check_setting_types,
                       data_contents_change, data_folder_digests,
                       data_folders, digest_noun, file_contents_change,
                       first_difference, is_patches_digest, key_change,
-                      knn_is_for, load_config,
+                      knn_is_for, knn_is_not_for, load_config,
                       model_settings, model_settings_sha1,
                       named_file_digests, recorded_settings)
 from ..datasets.data_files import patch_root
@@ -766,6 +766,47 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     return list(patients)
 
 
+def check_knn_model_class(cfg, config: str) -> None:
+    """Refuse a config whose model is of no class kNN evaluation is for by
+    its ancestry: the class its ``model.type`` resolves to in the registry
+    (the one the build makes) must be :class:`~openselfsup.models.
+    algorithms.hlss.HLSS` or a subclass. The config's refusal
+    (:func:`~openselfsup.config.check_knn_model`, torch-free) judges the
+    type names this project knows as other algorithms alone: a user's
+    subclass of MoCoV3 (or mmpretrain's SimCLR, BYOL) under its own name
+    ran and wrote a table of near-constant features, exit 0 (review r104).
+    After the model stack is imported, before a checkpoint is loaded or a
+    model built; a type the registry does not resolve to a class is left
+    to the build, which says what is wrong.
+
+    Raises:
+        InputError: ``<config>: model.type 'MyMoCoV3' (a subclass of
+            MoCoV3, BaseSelfSupervisor, BaseModel, ...): kNN evaluation is
+            for ...; <how it is evaluated instead>`` (the first base this
+            project knows as another algorithm says how:
+            :func:`~openselfsup.config.knn_is_for`).
+    """
+    import inspect
+
+    from ..models.algorithms.hlss import HLSS
+    from ..registry import MODELS
+    kind = cfg.model.get('type') if isinstance(cfg.get('model'), dict) \
+        else None
+    cls = kind if inspect.isclass(kind) else (
+        MODELS.get(kind) if isinstance(kind, str) else None)
+    if not inspect.isclass(cls) or issubclass(cls, HLSS):
+        return
+    bases = [c.__name__ for c in cls.__mro__[1:]
+             if c.__module__.split('.', 1)[0] not in ('torch', 'builtins')]
+    known = next((b for b in (cls.__name__, *bases) if knn_is_not_for(b)),
+                 None)
+    method = MODEL_METHODS.get(known) if known else None
+    what = f'model.type {cls.__name__!r} (' + (
+        f'{method}, ' if method else '') + (
+        'a subclass of ' + ', '.join(bases) if bases else 'a model') + ')'
+    raise InputError(f'{config}: {what}: {knn_is_for(known)}')
+
+
 def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
                            cfg=None, config: str = 'the config'):
     """The model of ``model_cfg`` (the config's ``model`` section as a
@@ -806,7 +847,8 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
         # tuning's): no config evaluates it; the line said to evaluate it
         # with the config its meta names, a sweep run's name of no file
         kind = saved_model_type(meta)
-        if kind not in (None, *KNN_MODEL_TYPES):
+        if knn_is_not_for(kind):  # the config refusal's rule: a type of
+            # another name (a user's subclass of HLSS) gets the usual line
             return f'{checkpoint_kind_words(meta)}; {knn_is_for(kind)}'
         # another config of a kNN method: what its meta says it is
         return trained_config_note(meta, cfg, config, checkpoint)
@@ -1197,6 +1239,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     from ..models.open_clip import without_clip_weights
     from .extract import build_random_extractor
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    # a model of no HLSS class by its ancestry (a user's subclass of
+    # MoCoV3 under its own name passed the config's check), before a
+    # checkpoint is loaded or a model built
+    check_knn_model_class(cfg, config)
     # a number setting of the project's classes that is no number (a
     # string from --cfg-options), before anything is built: the line
     # tools/train.py says (a whole float is set to its int here, so that
