@@ -377,6 +377,20 @@ def _knn_section_on(base, folder):
     return str(path)
 
 
+def _one_line_refusals(config, runs, out, capsys):
+    """knn_eval.py on ``config`` with each of ``runs`` (its other
+    arguments) into ``out``: each refused, exit 2, in one line; yields
+    the lines."""
+    from openselfsup.utils import run_cli
+    for args in runs:
+        code = run_cli(_knn_tool().main, [config, *args,
+                                          '--out-dir', str(out)])
+        err = capsys.readouterr().err
+        assert code == 2, (args, err)
+        assert err.count('\n') == 1, err
+        yield err
+
+
 @pytest.mark.parametrize('demo,kind,method', [
     ('clp_r18_demo.py', 'MoCoV3', 'MoCo-v3 contrastive pre-training'),
     ('fsp_r18_demo.py', 'ImageClassifier', 'supervised pre-training')])
@@ -397,7 +411,7 @@ def test_a_model_knn_is_not_for_is_refused_before_any_work(
 
     from openselfsup.config import load_config
     from openselfsup.registry import MODELS
-    from openselfsup.utils import checkpoint_files, run_cli
+    from openselfsup.utils import checkpoint_files
     _patients_here(tmp_path, monkeypatch)  # the kNN data it ran on
     config = _knn_section_on(os.path.join(os.path.dirname(HIDISC_DEMO),
                                           demo), tmp_path)
@@ -414,12 +428,8 @@ def test_a_model_knn_is_not_for_is_refused_before_any_work(
                         lambda *a, **kw: read.append(a) or real(*a, **kw))
     capsys.readouterr()  # the generator's progress bar
     out = tmp_path / 'out'
-    for args in ([ckpt], ['--random-init']):
-        code = run_cli(_knn_tool().main, [config, *args,
-                                          '--out-dir', str(out)])
-        err = capsys.readouterr().err
-        assert code == 2, (args, err)
-        assert err.count('\n') == 1, err
+    for err in _one_line_refusals(config, ([ckpt], ['--random-init']),
+                                  out, capsys):
         assert err.startswith(
             f"error: {config}: model.type {kind!r} ({method}): kNN "
             "evaluation is for HLSS / HiDisc encoders (model.type "
@@ -487,12 +497,11 @@ def test_a_subclass_of_another_algorithm_is_refused_by_its_ancestry(
     class the type resolves to is judged by its ancestry (HLSS or a
     subclass) before a model is built: one line naming the type, its
     bases and the way out; nothing written, at random initialisation and
-    with a checkpoint (not read)."""
+    with a checkpoint (not loaded)."""
     import torch
     from mmengine.registry import init_default_scope
     from mmpretrain import models as mmpretrain_models
 
-    from openselfsup.utils import checkpoint_files, run_cli
     name = f'My{base}'
     _registered(monkeypatch, name, getattr(mmpretrain_models, base))
     _patients_here(tmp_path, monkeypatch)
@@ -510,12 +519,8 @@ def test_a_subclass_of_another_algorithm_is_refused_by_its_ancestry(
         real(self, *a, **kw))(torch.nn.Module.__init__))
     capsys.readouterr()
     out = tmp_path / 'out'
-    for args in (['--random-init'], [ckpt]):
-        code = run_cli(_knn_tool().main, [config, *args,
-                                          '--out-dir', str(out)])
-        err = capsys.readouterr().err
-        assert code == 2, (args, err)
-        assert err.count('\n') == 1, err
+    for err in _one_line_refusals(config, (['--random-init'], [ckpt]),
+                                  out, capsys):
         assert err.startswith(
             f"error: {config}: model.type {name!r} ("), err
         bases = [c.__name__ for c in getattr(mmpretrain_models,
