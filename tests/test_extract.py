@@ -2004,6 +2004,48 @@ def test_an_encoder_trained_on_another_datasets_lists_is_not_judged(
                 assert not written
 
 
+def test_own_class_folders_of_an_nct_class_name_are_not_nct_images(
+        synthetic_root, weights, tmp_path, capsys):
+    """A user's own list whose class folders share a name with an NCT
+    class (``mine/TUM/a.png`` beside ``mine/normal/b.png``: TUM, NORM,
+    STR are common names in colorectal data) was taken for NCT's, and its
+    encoder refused for ``clp_wo_7`` as trained on a list "which holds
+    every class", false of the user's data. A list is NCT's where an entry
+    bears an NCT file name (``ADI-AAA.tif``, in any folder: lower-case
+    class folders too) or every entry lies in an NCT class folder; the
+    user's list is written, the others refused."""
+    for text, refused in (('mine/TUM/a.png 0\nmine/normal/b.png 1\n', False),
+                          ('NCT-CRC-HE-100K-NONORM/adi/ADI-AAA.tif 1\n'
+                           'NCT-CRC-HE-100K-NONORM/str/STR-AAA.tif 7\n',
+                           True)):
+        root = tmp_path / 'R'
+        (root / 'meta').mkdir(parents=True, exist_ok=True)
+        (root / 'meta' / 'train.txt').write_text(text)
+        for code, err, ckpt, out, written in _extract_from_run_on(
+                root, 'NCT_test', synthetic_root, weights, tmp_path,
+                capsys):
+            if refused:
+                assert code == 2 and not written and err.endswith(
+                    'was trained on meta/train.txt, which holds every '
+                    'class; give the checkpoint trained without STR, or '
+                    'write its features under extracted_feats/clp/'), err
+            else:
+                assert code == 0 and written, err
+    from openselfsup.datasets.prepare import first_nct_entry
+    cases = {  # the lines, the line of the first NCT image (by hand)
+        'mine/TUM/a.png 0\nmine/normal/b.png 1\n': None,
+        'mine/tumour/a.png 0\nmine/normal/b.png 1\n': None,
+        'mine/TUM/a.png 0\nmine/STR/b.png 1\n': 1,
+        'N/adi/x.png 1\nN/adi/ADI-AAA.tif 1\n': 2,
+        'N/ADI-AAA.tif 1\n': 1,
+        'N\\ADI\\ADI-AAA.tif 1\n': 1,
+        'mine/TUM/TUMOUR-1.png 0\nmine/x/b.png 1\n': None,
+    }
+    for text, line in cases.items():
+        entries = [(r.split()[0], None) for r in text.splitlines()]
+        assert first_nct_entry(entries) == line, text
+
+
 def test_an_own_data_encoder_from_nct_weights_is_judged_by_them(
         synthetic_root, weights, tmp_path, capsys):
     """A run on a user's own data (``MINE/meta/train.txt``) from NCT

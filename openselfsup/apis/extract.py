@@ -188,9 +188,10 @@ def check_held_out(output: str, checkpoint: str,
     though its images hold no NCT class): a list whose file, as the
     checkpoint records it (``roots``,
     :func:`~openselfsup.config.saved_list_roots`; an initial list, with
-    its own root) and read here, holds no image in an NCT class's folder
-    (:func:`_holds_nct_images`) is of another dataset
-    (:func:`~openselfsup.config.lists_of_root`), the same for every set;
+    its own root) and read here, holds no NCT image (NCT's file names, or
+    NCT class folders only:
+    :func:`~openselfsup.datasets.prepare.holds_nct_images`) is of
+    another dataset (:func:`~openselfsup.config.lists_of_root`), the same for every set;
     an encoder trained on such lists alone, from initial weights of no
     NCT list, is not judged. A list not read here (a cluster's path, a
     relative root of a run in another folder) or of no recorded root is
@@ -202,8 +203,9 @@ def check_held_out(output: str, checkpoint: str,
     if not out['shared']:
         return
     if train_lists is not None:
+        from ..datasets.prepare import holds_nct_images
         train_lists, init_lists = lists_of_root(
-            train_lists, init_lists, roots, _holds_nct_images)
+            train_lists, init_lists, roots, holds_nct_images)
         if not train_lists and not init_lists:
             return  # trained on another dataset: its names say nothing
     model = os.path.basename(os.path.dirname(out['features']))
@@ -230,20 +232,6 @@ def check_held_out(output: str, checkpoint: str,
         f'{nct_names(said)}, but {checkpoint} was trained on '
         f'{trained_on_words(train_lists, init_lists)}, which {words}; '
         f'give the checkpoint trained without {nct_names(said)}{fits}')
-
-
-def _holds_nct_images(list_file: str) -> Optional[bool]:
-    """Whether the training list ``list_file`` holds NCT images: an entry
-    in the folder of an NCT class
-    (:func:`~openselfsup.datasets.image_list.first_nct_entry`); None for a
-    file not read here (missing, unreadable: not known)."""
-    from ..datasets.image_list import first_nct_entry
-    from ..datasets.list_files import read_list_file
-    try:
-        entries = read_list_file(list_file)
-    except (InputError, OSError, UnicodeDecodeError):
-        return None
-    return first_nct_entry(entries) is not None
 
 
 def image_size_note(cfg, checkpoint: str,

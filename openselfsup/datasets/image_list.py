@@ -23,7 +23,7 @@ from ..utils import InputError, first_line
 from ..utils.once import Once
 from .list_files import (CheckedIndices, ListEntry,  # noqa: F401
                          read_list_file)  # (ListEntry re-exported)
-from .prepare import check_list_releases
+from .prepare import check_list_releases, first_nct_entry, own_folder
 
 
 #: the way out of an image of a list that does not open or decode
@@ -118,14 +118,6 @@ def _decode_problem(path: str) -> Optional[str]:
     return None
 
 
-def _own_folder(rel: str) -> Optional[str]:
-    """The folder an image of a list lies in directly (its class folder in
-    the real layouts: NCT ``BACK/BACK-....tif``), not those above; None
-    for a bare file name."""
-    parts = rel.replace('\\', '/').split('/')
-    return parts[-2] if len(parts) > 1 else None
-
-
 def check_label_folders(entries: Sequence[ListEntry],
                         classes: Optional[Sequence[str]],
                         list_path: str) -> None:
@@ -157,7 +149,7 @@ def check_label_folders(entries: Sequence[ListEntry],
     for lineno, (rel, label) in enumerate(entries, 1):
         if label is None or label >= len(classes):
             continue
-        folder = _own_folder(rel)
+        folder = own_folder(rel)
         found = index.get(folder)
         if found is not None and found != label:
             # the converters write a known dataset's lists, not own ones
@@ -175,15 +167,6 @@ def check_label_folders(entries: Sequence[ListEntry],
                 f'class {folder} (label {found}); the list numbers the '
                 f'classes in another order than {", ".join(classes)} '
                 + tail)
-
-
-def first_nct_entry(entries: Sequence[ListEntry]) -> Optional[int]:
-    """The line (from 1) of the first entry of a list that lies in the
-    folder of an NCT class (``.../STR/STR-0.tif``: every NCT layout keeps
-    an image directly in its class folder), or None: a list of no NCT
-    image (LC25000's, PAIP19's, a user's own classes)."""
-    return next((lineno for lineno, (rel, _) in enumerate(entries, 1)
-                 if _own_folder(rel) in NCT_CLASSES), None)
 
 
 #: the lists :func:`check_held_out_folders` warned of (once a process)
@@ -236,7 +219,7 @@ def check_held_out_folders(entries: Sequence[ListEntry],
         return
     names = {NCT_CLASSES[i] for i in held}
     for lineno, (rel, _) in enumerate(entries, 1):
-        folder = _own_folder(rel)
+        folder = own_folder(rel)
         if folder in names:
             raise InputError(
                 f'{list_path}: its name says it {held_out_words(held)}, but '

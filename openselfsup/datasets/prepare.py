@@ -68,8 +68,8 @@ from ..classes import LC_FILE_STEMS
 from ..utils import (InputError, check_distinct, check_seed,
                      check_writable_dir)
 from .list_files import (LC_CLASSES, NCT_CLASSES, NONORM, PAIP_CLASSES,
-                         Entry, nct_lists, read_list_file, slide_order,
-                         write_list_set)
+                         Entry, ListEntry, nct_lists, read_list_file,
+                         slide_order, write_list_set)
 from .splits import PUBLISHED, read_published
 
 #: the image files the converters list, in any case (``.TIF``, ``.JPEG``);
@@ -336,7 +336,7 @@ def _check_no_loose_images(folder: str, holder: str) -> None:
 _LC_STEM_CLASS = {stem: cls for cls, stem in LC_FILE_STEMS.items()}
 
 
-def _named_class(name: str, classes: Sequence[str]) -> Optional[str]:
+def named_class(name: str, classes: Sequence[str]) -> Optional[str]:
     """The class an NCT or LC25000 file name says, as the downloads name
     their images (``ADI-AAAWMSFI.tif``, ``colonca12.jpeg``); None for a
     name of another form (images of another source) or other classes."""
@@ -349,6 +349,41 @@ def _named_class(name: str, classes: Sequence[str]) -> Optional[str]:
     return None
 
 
+def own_folder(rel: str) -> Optional[str]:
+    """The folder an image of a list lies in directly (its class folder in
+    the real layouts: NCT ``BACK/BACK-....tif``), not those above; None
+    for a bare file name."""
+    parts = rel.replace('\\', '/').split('/')
+    return parts[-2] if len(parts) > 1 else None
+
+
+def first_nct_entry(entries: Sequence[ListEntry]) -> Optional[int]:
+    """The line (from 1) of the first NCT image of a list: an entry of an
+    NCT file name (``ADI-AAAWMSFI.tif``, in any folder: :func:`named_class`),
+    else line 1 where every entry lies in the folder of an NCT class
+    (``STR/x.png``); None otherwise: a list of no NCT image (LC25000's, PAIP19's, a user's own
+    classes, also where some of its class folders bear an NCT class's
+    name: ``mine/TUM/a.png`` beside ``mine/normal/b.png``)."""
+    named = next((lineno for lineno, (rel, _) in enumerate(entries, 1)
+                  if named_class(rel.replace('\\', '/').rsplit('/', 1)[-1],
+                                 NCT_CLASSES) is not None), None)
+    if named is not None:
+        return named
+    return 1 if entries and all(own_folder(rel) in NCT_CLASSES
+                                for rel, _ in entries) else None
+
+
+def holds_nct_images(list_file: str) -> Optional[bool]:
+    """Whether the training list ``list_file`` holds NCT images
+    (:func:`first_nct_entry`), wherever it lies; None for a file not read
+    here (missing, unreadable: not known)."""
+    try:
+        entries = read_list_file(list_file)
+    except (InputError, OSError, UnicodeDecodeError):
+        return None
+    return first_nct_entry(entries) is not None
+
+
 def _check_names_say_folders(entries: Sequence[Entry],
                              classes: Sequence[str], data: str) -> None:
     """Refuse an entry whose file name says another class than its class
@@ -357,7 +392,7 @@ def _check_names_say_folders(entries: Sequence[Entry],
     (one name under two class folders) and would be listed under the
     folder's label."""
     for rel, label in entries:
-        named = _named_class(rel.rsplit('/', 1)[-1], classes)
+        named = named_class(rel.rsplit('/', 1)[-1], classes)
         if named is not None and named != classes[label]:
             raise InputError(
                 f'{os.path.join(data, rel)}: the file name says class '
