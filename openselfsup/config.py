@@ -3939,7 +3939,9 @@ def check_initial_held_out(head: str, cfg, there: Sequence[str],
         'none', lists_held_out(tuple(there) + tuple(init)) is None)
 
 
-def initial_weight_lists(cfg, load_from: Any = None
+def initial_weight_lists(cfg, load_from: Any = None,
+                         holds: Callable[[str], Optional[bool]] = (
+                             lambda path: None)
                          ) -> Tuple[Tuple[str, str], ...]:
     """The training lists a new run's initial weights were trained on,
     each with its ``data_root``, recorded in its checkpoints' meta
@@ -3956,8 +3958,16 @@ def initial_weight_lists(cfg, load_from: Any = None
     training list or no root for it (ImageNet or torchvision weights, a
     user's file, backbone weights exported before the root was
     recorded), a URL, or a file whose meta is not read without loading
-    it (torch's legacy format) adds none. Only the lists of the run's
-    dataset are judged here. Torch-free (the meta read from the zip:
+    it (torch's legacy format) adds none. Only NCT's lists are judged
+    here: those of the run's dataset (under its roots), and, wherever it
+    lies, a list whose file (its recorded root joined as MMEngine joins
+    it) ``holds`` (:func:`~openselfsup.datasets.prepare.holds_nct_images`,
+    given by the callers: this floor reads no list) says holds NCT images,
+    as extraction judges it (:func:`lists_of_root`): a ``wo_7`` run from
+    the all-class run's weights recorded under a copy of the NCT folder
+    or a cluster's path was started without a word. One not read here
+    and elsewhere is not judged (an ImageNet checkpoint's
+    ``data/imagenet/meta/train.txt``). Torch-free (the meta read from the zip:
     :func:`~openselfsup.utils.checkpoint_files.checkpoint_meta`): the
     launchers' check, the run before its runner is built, and the runner
     call it.
@@ -3999,7 +4009,10 @@ def initial_weight_lists(cfg, load_from: Any = None
             if root is not None]
         mine = [_this_dataset_name(_list_path(root, name), roots, base)
                 for name, root in pairs]
-        there, init = ([n for n in mine[part] if n is not None]
+        # NCT's lists elsewhere, known by what their files hold
+        judged = [n if n is not None or not holds(_list_path(root, name))
+                  else name for n, (name, root) in zip(mine, pairs)]
+        there, init = ([n for n in judged[part] if n is not None]
                        for part in (slice(len(saved)),
                                     slice(len(saved), None)))
         if (there or init) and \

@@ -3551,6 +3551,52 @@ def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
         ('meta/train.txt', 'data/NCT/'),)
 
 
+def test_initial_weights_of_an_nct_list_elsewhere_are_judged(tmp_path):
+    """A ``wo_7`` NCT run from weights whose meta records NCT's all-class
+    ``meta/train_labeled.txt`` under another root than the run's (a copy
+    of the NCT folder, a cluster's scratch) started without a word: only
+    lists under the run's own roots were judged, though extraction judges
+    a list by what its file holds wherever it lies. Refused now (the run's
+    start and the launchers' check) where the file, read here, holds NCT
+    images; a user's own list of that name (class folders TUM, normal)
+    and one not read here start the run, recorded with their root."""
+    from openselfsup.apis.train import check_launch
+    from openselfsup.config import initial_weight_lists
+    from openselfsup.utils import InputError
+    name = 'meta/train_labeled.txt'
+    nct = ''.join(f'NCT-CRC-HE-100K-NONORM/{c}/{c}-0.tif {i}\n'
+                  for i, c in enumerate(('BACK', 'ADI', 'STR')))
+    for folder, text, refused in (('copy/NCT', nct, True),
+                                  ('scratch/NCT', nct, True),
+                                  ('MINE', 'mine/TUM/a.png 0\n'
+                                   'mine/normal/b.png 1\n', False),
+                                  ('gone/NCT', None, False)):
+        root = str(tmp_path / folder) + os.sep
+        if text is not None:
+            os.makedirs(os.path.join(root, 'meta'), exist_ok=True)
+            with open(os.path.join(root, name), 'w') as f:
+                f.write(text)
+        start = _weights_file(tmp_path, 'all.pth', {
+            'epoch': 1, 'iter': 1, 'cfg': _list_config(
+                tmp_path, name, root).pretty_text})
+        top = {'load_from': start}
+        cfg = _list_config(tmp_path, 'meta/wo_7_train.txt', **top)
+        said = (f'load_from {start}: its run trained on {name}, which '
+                'holds every class')
+        if refused:  # the launchers' check, as users run it, first
+            with pytest.raises(InputError, match='^' + re.escape(said)):
+                check_launch(str(tmp_path / 'meta_wo_7_train.txt.py'), top,
+                             work_dir=str(tmp_path / 'w'))
+        from openselfsup.datasets.prepare import holds_nct_images
+        if not refused:
+            assert initial_weight_lists(cfg, holds=holds_nct_images) == (
+                (name, root),)
+            continue
+        with pytest.raises(InputError, match='^' + re.escape(said) +
+                           '.*it has seen STR'):
+            initial_weight_lists(cfg, holds=holds_nct_images)
+
+
 def test_a_run_on_own_data_keeps_what_its_initial_weights_saw(tmp_path):
     """A run on a user's own data (``data/MINE/``) from NCT weights
     recorded no ``init_train_list``: NCT's lists, not under the run's

@@ -41,6 +41,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       unmoved_copies_note, variable_source)
 from ..datasets.data_files import (build_time_paths, dataset_paths,
                                    joins_to_root)
+from ..datasets.prepare import holds_nct_images
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, reading_once, settings_refused)
 from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
@@ -1941,7 +1942,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                 _check_run_reads(local, f'{pretrained_head(key, path)}: ',
                                  needs_dict=True, pretrained=True)
     if not resumed:  # initial weights that saw a class the list leaves out
-        initial_weight_lists(cfg)
+        initial_weight_lists(cfg, holds=holds_nct_images)
     check_data_paths(cfg)  # last, as in a run
     if world is not None:  # as the run's first epoch
         check_listed_batch(cfg, world)
@@ -2028,7 +2029,7 @@ def prepare_config(cfg: Config, config_path: str,
         check_resumes_newest('--resume', cfg.work_dir, path)
     initial_notes = check_load_from(cfg, path)
     if path is None:  # a new run: its initial weights' held-out classes
-        initial_weight_lists(cfg)
+        initial_weight_lists(cfg, holds=holds_nct_images)
     # MMEngine names the run's MessageHub, Visualizer and logger
     # '<experiment_name or config stem>_<timestamp to the second>' and reuses
     # an existing instance of that name: a second run started in the same

@@ -4425,7 +4425,9 @@ class AtomicRunner(Runner):
             InputError: initial weights that saw a class the run's list
                 leaves out.
         """
-        self._initial_lists = initial_weight_lists(self.cfg, self._load_from)
+        from ..datasets.prepare import holds_nct_images
+        self._initial_lists = initial_weight_lists(
+            self.cfg, self._load_from, holds_nct_images)
 
     def load_or_resume(self) -> None:
         """As the Runner's, but auto-resume picks a complete checkpoint,
