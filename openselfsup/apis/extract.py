@@ -191,9 +191,9 @@ def check_held_out(output: str, checkpoint: str,
     its own root) and read here, holds no NCT image (NCT's file names, or
     NCT class folders only:
     :func:`~openselfsup.datasets.prepare.holds_nct_images`) is of
-    another dataset (:func:`~openselfsup.config.lists_of_root`), the same for every set;
-    an encoder trained on such lists alone, from initial weights of no
-    NCT list, is not judged. A list not read here (a cluster's path, a
+    another dataset (:func:`~openselfsup.config.lists_of_root`), the same
+    for every set; an encoder trained on such lists alone, from initial
+    weights of no NCT list, is not judged. A list not read here (a cluster's path, a
     relative root of a run in another folder) or of no recorded root is
     judged by its name: where it lies says nothing (NCT's list in a copy
     of its folder is NCT's); but an initial list not read here, recorded

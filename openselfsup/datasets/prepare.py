@@ -361,9 +361,10 @@ def first_nct_entry(entries: Sequence[ListEntry]) -> Optional[int]:
     """The line (from 1) of the first NCT image of a list: an entry of an
     NCT file name (``ADI-AAAWMSFI.tif``, in any folder: :func:`named_class`),
     else line 1 where every entry lies in the folder of an NCT class
-    (``STR/x.png``); None otherwise: a list of no NCT image (LC25000's, PAIP19's, a user's own
-    classes, also where some of its class folders bear an NCT class's
-    name: ``mine/TUM/a.png`` beside ``mine/normal/b.png``)."""
+    (``STR/x.png``); None otherwise: a list of no NCT image (LC25000's,
+    PAIP19's, a user's own classes, also where some of its class folders
+    bear an NCT class's name: ``mine/TUM/a.png`` beside
+    ``mine/normal/b.png``)."""
     named = next((lineno for lineno, (rel, _) in enumerate(entries, 1)
                   if named_class(rel.replace('\\', '/').rsplit('/', 1)[-1],
                                  NCT_CLASSES) is not None), None)
