@@ -56,39 +56,53 @@ def script_main(rel):
     return mod.main
 
 
+#: the folder a printed command is read as run from: not the repository
+#: root, as a user runs it from any folder (h177: the script and config
+#: were printed relative to the root)
+ELSEWHERE = os.path.dirname(ROOT)
+
+
 def printed_args(command, *scripts):
-    """A printed command (``python wsi_workdir/<script> ...``, ``<script>``
-    one of ``scripts``) as that script's own parser reads it, run where
-    the line says, from the repository root (a path it names:
-    :func:`from_root`); the placeholders a user fills in given
-    (``--aug_times N``, ``[--paths PATHS]``, the ablation's trailing
-    ``with its parts' flags``)."""
+    """A printed command (``python <script> ...``, ``<script>`` one of
+    ``scripts``, relative to the repository root) as that script's own
+    parser reads it, run from another folder than the root
+    (:data:`ELSEWHERE`; a path it names: :func:`from_elsewhere`): the
+    script it names there must be that checkout's file; the
+    placeholders a user fills in given (``--aug_times N``,
+    ``[--paths PATHS]``, the ablation's trailing ``with its parts'
+    flags``)."""
     import shlex
     command = command.split(" with its parts' flags")[0]
     argv = shlex.split(command)
-    assert argv[0] == 'python' and argv[1] in scripts, command
-    parse = script_main(argv[1]).__globals__['parse_args']
+    assert argv[0] == 'python', command
+    script = os.path.relpath(from_elsewhere(argv[1]), ROOT)
+    assert script in scripts and os.path.isfile(from_elsewhere(argv[1])), \
+        f'{command} names no script of {scripts} run from {ELSEWHERE}'
+    if '--config' in argv:  # the config it names, there, too
+        config = from_elsewhere(argv[argv.index('--config') + 1])
+        assert os.path.isfile(config), f'{command}: {config} not found'
+    parse = script_main(script).__globals__['parse_args']
     return parse(['2' if a == 'N' else a for a in argv[2:]
                   if a not in ('[--paths', 'PATHS]')])
 
 
-def from_root(path):
-    """``path`` of a printed command as read run from the repository
-    root, absolute."""
-    return os.path.normpath(os.path.join(ROOT, path))
+def from_elsewhere(path):
+    """``path`` of a printed command as read run from :data:`ELSEWHERE`,
+    absolute."""
+    return os.path.normpath(os.path.join(ELSEWHERE, path))
 
 
 def printed_output(command):
-    """The files a printed command (``python wsi_workdir/extract.py ...``
-    or ``import_features.py ...``) writes run where the line says, from
-    the repository root: its ``--output`` as the script's own parser reads
-    it (:func:`printed_args`), joined with the root, and the labels, meta
+    """The files a printed command (``python .../wsi_workdir/extract.py
+    ...`` or ``import_features.py ...``) writes run from another folder
+    than the root: its ``--output`` as the script's own parser reads it
+    (:func:`printed_args`), joined with that folder, and the labels, meta
     and provenance written with it (``apis.extract.output_paths``)."""
     from openselfsup.apis.extract import output_paths
     args = printed_args(command, 'wsi_workdir/extract.py',
                         'wsi_workdir/import_features.py')
     out = args.output[0] if isinstance(args.output, list) else args.output
-    return output_paths(from_root(out))
+    return output_paths(from_elsewhere(out))
 
 
 def snapshot(root):

@@ -327,7 +327,8 @@ def test_dictionary_of_features_extracted_again_is_refused(wd, capsys):
     # the workdir, so it made another file and the run failed again)
     import shlex
     cmd = err.split('make it again with: ')[1]
-    assert cmd == ('python wsi_workdir/dict_construction.py --model clp '
+    assert cmd == (f'python {ROOT}/wsi_workdir/dict_construction.py '
+                   '--model clp '
                    '--novel_class 7 --num_prototypes 4 --num_shift_vectors '
                    f'50 --workdir {wd} --overwrite'), cmd
     cli_ok(DICT, shlex.split(cmd)[2:], capsys)
@@ -554,7 +555,8 @@ def test_truncated_store_and_dictionary(wd, capsys, content):
         f.write(content)
     dspec = DictionarySpec('clp', 7, num_prototypes=4, num_shift_vectors=50)
     # the exact command that makes it again, not a generic one
-    make = (f'python wsi_workdir/dict_construction.py --model clp '
+    make = (f'python {ROOT}/wsi_workdir/dict_construction.py '
+            '--model clp '
             f'--novel_class 7 --num_prototypes 4 --num_shift_vectors 50 '
             f'--workdir {wd} --overwrite')
     assert dspec.command(wd) + ' --overwrite' == make
@@ -780,10 +782,12 @@ def test_a_set_without_provenance_beside_one_with_it_is_refused(wd, capsys):
         'without its JSON) and extract it again' in err, err
     # the recorded checkpoint and settings (write_provenance: raw
     # features), not a placeholder (r81)
-    assert 'wsi_workdir/extract.py --config configs/extraction/' \
+    assert f'{ROOT}/wsi_workdir/extract.py --config ' \
+        f'{ROOT}/configs/extraction/' \
         f'nct_test.py --pretrained /w/clp.pth --no-normalise --output ' \
         f'{qry}' in err, err
-    assert 'wsi_workdir/import_features.py --config configs/extraction/' \
+    assert f'{ROOT}/wsi_workdir/import_features.py --config ' \
+        f'{ROOT}/configs/extraction/' \
         f'nct_test.py --source FEATURES' in err, err
     # either order of the sets: the one without is named
     sup, q = (load_features(wd, 'clp', n) for n in ('NCT_train', 'NCT_test'))
@@ -1060,7 +1064,7 @@ def test_a_printed_command_writes_the_file_read_from_another_folder(
     extraction, the missing-provenance line's two commands). A PAIP set's
     missing meta JSON named ``--output OUT.npy``, which writes no
     workdir meta at all. The reference: the files the printed command's
-    ``--output`` writes, read by the script's own parser from the root
+    ``--output`` writes, read by the script's own parser from another folder
     (``printed_output``), against those the refusing reader reads."""
     monkeypatch.chdir(tmp_path)
     w = 'w d'  # relative to the folder the reader is run from
@@ -1095,7 +1099,7 @@ def test_a_printed_command_writes_the_file_read_from_another_folder(
         if case == 'meta' else (META, _meta(w))
     err = cli_fails(command, args, capsys, w, leads[0])
     commands = _printed_commands(err, *leads)
-    assert [c.split()[1] for c in commands] == [
+    assert [os.path.relpath(shlex.split(c)[1], ROOT) for c in commands] == [
         'wsi_workdir/extract.py', 'wsi_workdir/import_features.py'][
             :len(leads)] if case != 'imported' else \
         ['wsi_workdir/import_features.py'], err
@@ -1114,10 +1118,10 @@ def test_a_printed_store_or_dictionary_command_names_the_workdir_read(
     run from the repository root: there they wrote the store or
     dictionary into another workdir (and ``'w d'`` split into two
     words). The reference: the printed command's ``--workdir`` as the
-    script's own parser reads it from the root (``printed_args``), the
+    script's own parser reads it from another folder (``printed_args``), the
     store and dictionary of those settings there, against those the
     refusing reader reads."""
-    from lowshot_data import from_root, printed_args
+    from lowshot_data import from_elsewhere, printed_args
     monkeypatch.chdir(tmp_path)
     w = 'w d'  # relative to the folder the reader is run from
     make_workdir(w, spread=0.25)
@@ -1138,7 +1142,7 @@ def test_a_printed_store_or_dictionary_command_names_the_workdir_read(
     [printed] = _printed_commands(err, lead)
     printed = printed.split(' (its ')[0].split(', or run ')[0]
     args = printed_args(printed, script)
-    at = from_root(args.workdir)
+    at = from_elsewhere(args.workdir)
     assert at == os.path.abspath(w), err
     there = tspec.path(at) if script.endswith('generate_task.py') else \
         dspec.path(at)
@@ -1702,14 +1706,16 @@ def test_missing_store_and_dictionary_name_the_command_that_makes_them(
     err = cli_fails(META, _meta(wd, '--mode', 'linear', '--task_seed', '3'),
                     capsys, wd, 'task store not found')
     cmd = err.split('make it with: ')[1].rstrip(')')
-    assert cmd == ('python wsi_workdir/tools/generate_task.py --task near '
+    assert cmd == (f'python {ROOT}/wsi_workdir/tools/generate_task.py '
+                   '--task near '
                    f'--num_shots 5 --num_task 10 --novel_class 7 --seed 3 '
                    f'--workdir {wd}')
     cli_ok(GEN, shlex.split(cmd)[2:], capsys)
     err = cli_fails(META, _meta(wd, '--mode', 'latent_aug', '--task_seed',
                                 '3', *K), capsys, wd, 'dictionary not found')
     cmd = err.split('make it with: ')[1].split(', or run')[0]
-    assert cmd == ('python wsi_workdir/dict_construction.py --model clp '
+    assert cmd == (f'python {ROOT}/wsi_workdir/dict_construction.py '
+                   '--model clp '
                    '--novel_class 7 --num_prototypes 4 --num_shift_vectors '
                    f'50 --workdir {wd}')
     cli_ok(DICT, shlex.split(cmd)[2:], capsys)
@@ -1794,7 +1800,8 @@ def test_a_meta_test_of_more_tasks_than_its_store_names_the_way_out(
     err = cli_fails(META, _meta(wd, '--mode', 'linear', '--num_task', '20'),
                     capsys, wd, '--num_task 20 is larger than the 10 tasks')
     cmd = err.split('draw the rest with: ')[1].split(' (its 10')[0]
-    assert cmd == ('python wsi_workdir/tools/generate_task.py --task near '
+    assert cmd == (f'python {ROOT}/wsi_workdir/tools/generate_task.py '
+                   '--task near '
                    '--num_shots 5 --num_task 20 --novel_class 7 '
                    f'--workdir {wd}'), cmd
     cli_ok(GEN, shlex.split(cmd)[2:], capsys)
@@ -3489,16 +3496,17 @@ def test_missing_set_of_imported_features_names_the_import(wd, capsys):
     cli_ok(GEN, _gen(wd), capsys)
     os.remove(paths.features_path(wd, 'clp', 'NCT_test'))
     err = cli_fails(META, _meta(wd), capsys, wd, 'NCT_test.npy (make it '
-                    'with: python wsi_workdir/extract.py --config '
-                    'configs/extraction/nct_test.py --pretrained CKPT')
+                    f'with: python {ROOT}/wsi_workdir/extract.py --config '
+                    f'{ROOT}/configs/extraction/nct_test.py --pretrained '
+                    'CKPT')
     assert 'import_features' not in err
     with open(paths.provenance_path(wd, 'clp', 'NCT_train'), 'w') as f:
         json.dump({'checkpoint': None,
                    'checkpoint_kind': 'imported features'}, f)
     out = paths.features_path(wd, 'clp', 'NCT_test')
     cli_fails(META, _meta(wd), capsys, wd, 'NCT_test.npy (make it with: '
-              'python wsi_workdir/import_features.py --config '
-              'configs/extraction/nct_test.py --source FEATURES '
+              f'python {ROOT}/wsi_workdir/import_features.py --config '
+              f'{ROOT}/configs/extraction/nct_test.py --source FEATURES '
               f'[--paths PATHS] --output {out})')
 
 

@@ -358,7 +358,7 @@ def test_compare_refuses_other_tasks(two_models, tmp_path, capsys):
     code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'a', 'b'])
     assert code == 2 and len(err.splitlines()) == 1, err
     assert 'every result of b (' in err and 'run them again, e.g.: ' \
-        'python wsi_workdir/distributed_meta_test.py' in err, err
+        f'python {REPO}/wsi_workdir/distributed_meta_test.py' in err, err
     assert not os.path.exists(os.path.join(w, 'summary'))
 
 
@@ -604,7 +604,8 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
     code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'clp_wo_78',
                                  'fsp_wo_78', '--ablation'])
     assert code == 2 and err.endswith(
-        'run them again, e.g.: python wsi_workdir/ablation.py --model '
+        f'run them again, e.g.: python {REPO}/wsi_workdir/ablation.py '
+        '--model '
         'fsp_wo_78 --num_shots 2 --num_task 8 --clf Ridge '
         '--num_shift_vectors 20 --workdir '
         f"{w} with its parts' flags"), err
@@ -709,8 +710,10 @@ def test_models_scored_on_other_images_are_not_paired(tmp_path, capsys):
     old = {n: f'{i}' * 40 for i, n in zip('abc', new)}
     _provenance_of_images(w, 'b', old, '2026-12-04T10:00:00+00:00',
                           '/data/old')
-    ways = [(name, ['python', 'wsi_workdir/extract.py', '--config',
-                    f'configs/extraction/{name.lower()}.py', '--pretrained',
+    ways = [(name, ['python', os.path.join(REPO, 'wsi_workdir', 'extract.py'),
+                    '--config', os.path.join(REPO, 'configs', 'extraction',
+                                             f'{name.lower()}.py'),
+                    '--pretrained',
                     '/w/b.pth', '--no-normalise', '--data-root',
                     f'/data/new/{name}',
                     '--output', paths.features_path(w, 'b', name)])
@@ -791,11 +794,10 @@ def test_the_way_out_for_other_images_makes_nct_aug_as_copies(tmp_path):
             entry('b', 'old', '2026-12-04', name)])])
         words = shlex.split(way.split('(summarize.py then lists the '
                                       'commands): ')[1])
-        # h167: the copies' command runs from any folder, its config the
+        # h167, h177: every command runs from any folder, its config the
         # checkout's
-        assert words[words.index('--config') + 1] == (
-            os.path.join(REPO, 'configs', 'extraction', config) if copies
-            else f'configs/extraction/{config}'), way
+        assert words[words.index('--config') + 1] == os.path.join(
+            REPO, 'configs', 'extraction', config), way
         assert ('--aug_times' in words) == copies, way
         if not copies:  # from a's images
             assert words[words.index('--data-root') + 1] == '/a/NCT', way
@@ -811,7 +813,7 @@ def test_other_images_commands_write_the_files_read_from_another_folder(
     ``--output`` relative to that folder, while the commands are run from
     the repository root: they wrote the sets where no result reads them.
     The reference: the files each printed command writes, read by
-    extract.py's own parser from the root (``printed_output``), against
+    extract.py's own parser from another folder (``printed_output``), against
     the features the results read, in the --compare refusal and the
     summary's note alike."""
     from lowshot_data import printed_output

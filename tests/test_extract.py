@@ -3254,15 +3254,18 @@ def test_sets_of_other_models_from_other_images_are_named(
     assert len(commands) == 2
     for command, (config, name, domain) in zip(commands, sets):
         words = shlex.split(command)
-        assert words[:2] == ['python', 'wsi_workdir/extract.py']
+        assert words[:2] == ['python', os.path.join(REPO, 'wsi_workdir',
+                                                    'extract.py')]
         args = _cli().parse_args(words[2:])
         assert args.random_init and args.seed == 1
         assert args.output == [paths.features_path(workdir, 'fsp', name)]
         assert args.data_root == [os.path.join(root, domain)]
-        assert args.config == [f'configs/extraction/{config}']
+        assert args.config == [os.path.join(REPO, 'configs', 'extraction',
+                                            config)]
         lines.clear()
         cwd = os.getcwd()
-        os.chdir(REPO)  # the command's paths are the repository root's
+        # h177: the command runs from any folder, not the root alone
+        os.chdir(os.path.dirname(REPO))
         try:
             assert run_cli(_cli().main, words[2:]) == 0, \
                 capsys.readouterr().err
@@ -3282,7 +3285,7 @@ def test_the_commands_for_other_images_write_the_files_read_elsewhere(
     ``--output`` relative to that folder, while they are run from the
     repository root: they wrote the sets where no meta-test reads them.
     The reference: the file the printed command writes, read by
-    extract.py's own parser from the root (``printed_output``), against
+    extract.py's own parser from another folder (``printed_output``), against
     fsp's set in the workdir the run was given."""
     from lowshot_data import printed_output
 

@@ -141,8 +141,8 @@ def test_missing_features(workdir, capsys):
                  'features not found')
     assert paths.features_path(workdir, 'nomodel', 'NCT_train') in err
     # the hint names a config that exists, for every feature set
-    assert 'wsi_workdir/extract.py --config configs/extraction/nct_train.py' \
-        in err
+    assert f'{ROOT}/wsi_workdir/extract.py --config ' \
+        f'{ROOT}/configs/extraction/nct_train.py' in err
     from openselfsup.lowshot.features import load_features
     for name in paths.FEATURE_NAMES:
         with pytest.raises(InputError) as exc:

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from lowshot_data import make_workdir, script_main, snapshot
+from lowshot_data import ROOT, make_workdir, script_main, snapshot
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.meta_test import run_meta_test
 from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
@@ -315,9 +315,9 @@ def test_a_replaced_result_removes_the_reports_that_read_it(tmp_path):
     run_meta_test(wd, spec['clp'], progress=False, log=lines.append)
     assert lines == [] and all(os.path.isfile(f) for f in summary + pair)
 
-    again = {summary[0]: f'python wsi_workdir/summarize.py --workdir {wd}',
-             pair[0]: f'python wsi_workdir/summarize.py --workdir {wd} '
-             '--compare clp rnd'}
+    script = f'python {ROOT}/wsi_workdir/summarize.py'
+    again = {summary[0]: f'{script} --workdir {wd}',
+             pair[0]: f'{script} --workdir {wd} --compare clp rnd'}
 
     def removed(report, result):
         return (f'removed {", ".join(report)}: the report listed {result},'
@@ -387,16 +387,14 @@ def test_sweep_quiet_names_each_report_it_removes_and_its_command(
     mine = os.path.join(summary, 'mine')
     elsewhere = str(tmp_path / 'elsewhere' / 'report')
     of_wd_in_other = os.path.join(other, 'summary', 'of_w')
+    base = f'python {ROOT}/wsi_workdir/summarize.py --workdir {wd}'
     reports = {  # the report JSON: the command written here by hand
-        os.path.join(summary, 'summary.json'):
-            f'python wsi_workdir/summarize.py --workdir {wd}',
+        os.path.join(summary, 'summary.json'): base,
         os.path.join(summary, 'summary_Ridge.json'):
-            f'python wsi_workdir/summarize.py --workdir {wd} --clf Ridge',
+            f'{base} --clf Ridge',
         os.path.join(summary, 'compare', 'clp', 'vs_rnd', 'all.json'):
-            f'python wsi_workdir/summarize.py --workdir {wd} '
-            '--compare clp rnd',
-        f'{mine}.json': f'python wsi_workdir/summarize.py --workdir {wd} '
-                        f'--output {mine}'}
+            f'{base} --compare clp rnd',
+        f'{mine}.json': f'{base} --output {mine}'}
     for cmd in reports.values():
         _summarize(capsys, *shlex.split(cmd)[2:])
     kept = [f'{elsewhere}.json', f'{of_wd_in_other}.json',
@@ -448,7 +446,7 @@ def test_a_rerun_ablation_removes_the_ablation_comparison(tmp_path, capsys):
     report = paths.summary_path(w, 'json', paths.compare_name(
         'clp_wo_78', 'fsp_wo_78', ablation=True))
     assert os.path.isfile(report)
-    cmd = (f'python wsi_workdir/summarize.py --workdir {w} --compare '
+    cmd = (f'python {ROOT}/wsi_workdir/summarize.py --workdir {w} --compare '
            'clp_wo_78 fsp_wo_78 --ablation')
     assert _removal_lines(ablation('clp_wo_78', 6)) == {report: cmd}
     assert not os.path.exists(report)
@@ -576,7 +574,8 @@ def test_sweep_names_every_store_of_the_earlier_sampler_at_once(tmp_path):
     assert msg.startswith(f'4 near-domain task store(s) in {wd}/tasks were '
                           'drawn by an earlier version'), msg
     cmd = msg.split('draw them again with: ')[1]
-    assert cmd == ('python wsi_workdir/tools/generate_task.py --task near '
+    assert cmd == (f'python {ROOT}/wsi_workdir/tools/generate_task.py '
+                   '--task near '
                    '--num_shots 1 2 --num_task 5 --novel_class 0 3 '
                    f'--workdir {wd} --overwrite')
     assert not os.path.isdir(os.path.join(wd, 'results'))  # nothing ran
@@ -1097,7 +1096,8 @@ def test_sweep_names_every_store_it_cannot_extend_at_once(tmp_path,
                           'than asked and were drawn by an earlier version'
                           ), msg
     cmds = msg.split('draw them again with: ')[1].split(' ; ')
-    assert cmds == [f'python wsi_workdir/tools/generate_task.py --task {t} '
+    assert cmds == [f'python {ROOT}/wsi_workdir/tools/generate_task.py '
+                    f'--task {t} '
                     f'--num_shots 1 2 --num_task 9 --workdir {wd} '
                     '--overwrite' for t in ('mixture', 'out --mode hetero')
                     ], cmds
@@ -1145,7 +1145,8 @@ def test_the_command_for_stores_that_cannot_be_extended_covers_none(
     with pytest.raises(InputError) as err:
         run_sweep(wd, specs(9), log=None)
     [cmd] = str(err.value).split('draw them again with: ')[1].split(' ; ')
-    assert cmd == ('python wsi_workdir/tools/generate_task.py --task near '
+    assert cmd == (f'python {ROOT}/wsi_workdir/tools/generate_task.py '
+                   '--task near '
                    '--num_shots 1 --num_task 9 --novel_class none 7 '
                    f'--workdir {wd} --overwrite'), cmd
     gen = script_main('wsi_workdir/tools/generate_task.py')

@@ -1,5 +1,6 @@
 """Task sampling: counts, no overlap, no repeats, determinism, homo slides."""
 import os
+import re
 
 import numpy as np
 import pytest
@@ -7,6 +8,8 @@ import pytest
 from openselfsup.lowshot.spec import TaskSpec
 from openselfsup.lowshot.tasks import class_counts, sample_rows, sample_tasks
 from openselfsup.utils import InputError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _labels(per_class, num_classes):
@@ -84,7 +87,9 @@ def test_novel_class_stores_are_independent_draws(tmp_path):
     loaded = TaskStore.load(path)
     assert loaded.sampler == 1 and draws[7].sampler == SAMPLER == 3
     with pytest.raises(InputError, match='drawn by an earlier version.*'
-                       'draw it again with: python wsi_workdir/tools/'
+                       'draw it again with: python '
+                       + re.escape(os.path.join(ROOT, 'wsi_workdir', 'tools'))
+                       + '/'
                        'generate_task.py --task near --num_shots 5 '
                        '--num_task 50 --novel_class 7 --seed 3 --workdir /w '
                        '--overwrite'):

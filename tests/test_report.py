@@ -555,7 +555,8 @@ def test_results_of_changed_inputs_are_left_out(tmp_path, capsys):
     mixture = specs[1].result_path(w)
     [out] = table['left_out']
     assert out['file'] == mixture and out['changed'] == [lc]
-    assert out['command'] == ('python wsi_workdir/distributed_meta_test.py '
+    assert out['command'] == (f'python {REPO}/wsi_workdir/'
+                              'distributed_meta_test.py '
                               '--task mixture --num_shots 1 --model clp '
                               f'--num_task 6 --alpha 2.0 --workdir {w}')
     assert f'- {mixture} ({lc} changed): `{out["command"]}`' in text
@@ -580,10 +581,11 @@ def test_results_of_changed_inputs_are_left_out(tmp_path, capsys):
     table, text = summary()
     [out] = table['left_out']
     assert out['changed'] == [own]
-    assert out['command'] == ('python wsi_workdir/distributed_meta_test.py '
+    assert out['command'] == (f'python {REPO}/wsi_workdir/'
+                              'distributed_meta_test.py '
                               '--task near --num_shots 1 --model clp '
                               f'--num_task 6 --workdir {w}')
-    draw = ('python wsi_workdir/tools/generate_task.py --task near '
+    draw = (f'python {REPO}/wsi_workdir/tools/generate_task.py --task near '
             f'--num_shots 1 --num_task 6 --workdir {w}')
     assert out['note'] == (
         "its task store now holds tasks of seed 1, under seed 0's name "
@@ -611,9 +613,9 @@ def test_a_removed_report_s_command_names_it_as_run_from_the_root(
     again, its ``--workdir`` and ``--output`` as given in that folder,
     while it is run from the repository root: there it wrote another
     workdir's report (``'w d'`` split into two words). The reference:
-    the printed command read by summarize.py's own parser from the root
+    the printed command read by summarize.py's own parser from another folder
     (``printed_args``), against the workdir and report removed."""
-    from lowshot_data import (from_root, make_workdir, printed_args,
+    from lowshot_data import (from_elsewhere, make_workdir, printed_args,
                               script_main)
     from openselfsup.lowshot.meta_test import run_meta_test
     from openselfsup.lowshot.spec import RunSpec
@@ -640,9 +642,9 @@ def test_a_removed_report_s_command_names_it_as_run_from_the_root(
         lines
     for report, command in again.items():
         args = printed_args(command, 'wsi_workdir/summarize.py')
-        assert from_root(args.workdir) == os.path.abspath(w), command
-        written = f'{from_root(args.output)}.json' if args.output else \
-            paths.summary_path(from_root(args.workdir), 'json')
+        assert from_elsewhere(args.workdir) == os.path.abspath(w), command
+        written = f'{from_elsewhere(args.output)}.json' if args.output else \
+            paths.summary_path(from_elsewhere(args.workdir), 'json')
         assert written == os.path.abspath(report), command
 
 
@@ -654,9 +656,9 @@ def test_a_left_out_result_s_commands_name_the_workdir_as_run_from_the_root(
     ``ablation.py``) with that ``--workdir`` as given, unquoted, while
     they are run from the repository root: there they ran on another
     workdir (``'w d'`` split into two words). The reference: each
-    printed command read by its script's own parser from the root
+    printed command read by its script's own parser from another folder
     (``printed_args``), against the workdir the summary read."""
-    from lowshot_data import (from_root, make_workdir, printed_args,
+    from lowshot_data import (from_elsewhere, make_workdir, printed_args,
                               script_main)
     from openselfsup.lowshot.meta_test import run_meta_test
     from openselfsup.lowshot.report import ablation_rerun_command
@@ -683,7 +685,7 @@ def test_a_left_out_result_s_commands_name_the_workdir_as_run_from_the_root(
             ('distributed_meta_test.py', out['command']),
             ('ablation.py', ablation_rerun_command(result, w))):
         args = printed_args(command, f'wsi_workdir/{script}')
-        assert from_root(args.workdir) == os.path.abspath(w), command
+        assert from_elsewhere(args.workdir) == os.path.abspath(w), command
 
 
 @pytest.mark.parametrize('case', ['seed 0 there', 'own there',
@@ -1958,8 +1960,8 @@ def test_rerun_commands_write_the_flags_that_differ():
     absolute workdir, printed as given)."""
     from openselfsup.lowshot.report import ablation_rerun_command
     from openselfsup.lowshot.spec import RunSpec
-    meta = 'python wsi_workdir/distributed_meta_test.py'
-    abl = 'python wsi_workdir/ablation.py'
+    meta = f'python {REPO}/wsi_workdir/distributed_meta_test.py'
+    abl = f'python {REPO}/wsi_workdir/ablation.py'
     tail = "--workdir /w with its parts' flags"
     cases = [
         (RunSpec('clp', 'mixture', 5),

@@ -38,16 +38,12 @@ from ..utils.fingerprint import SIZE_ARGUMENTS
 from ..utils.io import REPO_ROOT
 from . import paths
 
-_EXTRACT_HINT = ('python wsi_workdir/extract.py --config '
-                 'configs/extraction/{config}.py --pretrained CKPT '
-                 '--output {out}')
+_EXTRACT_HINT = '{head} --pretrained CKPT --output {out}'
 #: tolerance on ``| ||x|| - 1 |`` for a row to count as unit norm
 UNIT_NORM_ATOL = 1e-3
 
 
-_IMPORT_HINT = ('python wsi_workdir/import_features.py --config '
-                'configs/extraction/{config}.py --source FEATURES '
-                '[--paths PATHS] --output {out}')
+_IMPORT_HINT = '{head} --source FEATURES [--paths PATHS] --output {out}'
 #: ``checkpoint_kind`` of the provenance ``import_features.py`` writes
 IMPORTED = 'imported features'
 
@@ -63,10 +59,11 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     the list, which the ablation refuses as no copies)."""
     if name == 'NCT_aug':  # copies (--aug_times), never one pass
         return copies_way(out)
-    hint = _EXTRACT_HINT
+    hint, script = _EXTRACT_HINT, 'extract.py'
     if model is not None and _imported(workdir, model):
-        hint = _IMPORT_HINT
-    return hint.format(config=name.lower(), out=_printed(out))
+        hint, script = _IMPORT_HINT, 'import_features.py'
+    return hint.format(head=_with_config(script, name.lower()),
+                       out=_printed(out))
 
 
 def _imported(workdir: str, model: str) -> bool:
@@ -894,7 +891,9 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
         return _copies_way(out, prov, recorded_in)
     return (f'{extract_command(out, fs.name, prov, recorded_in)}, or, '
             'computed elsewhere, import it: '
-            + _IMPORT_HINT.format(config=config, out=_printed(out)))
+            + _IMPORT_HINT.format(head=_with_config('import_features.py',
+                                                    config),
+                                  out=_printed(out)))
 
 
 def extract_command(out: str, name: str, prov, recorded_in: str,
@@ -913,12 +912,12 @@ def extract_command(out: str, name: str, prov, recorded_in: str,
     if name == 'NCT_aug':
         return _copies_way(out, prov, recorded_in)
     if not isinstance(prov, dict):
-        return _EXTRACT_HINT.format(config=config, out=_printed(out))
+        return _EXTRACT_HINT.format(head=_with_config('extract.py', config),
+                                    out=_printed(out))
     flags, unmapped = _encoder_flags(prov)
     if isinstance(images, dict):
         flags += _support_images(images, unmapped)
-    return (f'python wsi_workdir/extract.py --config '
-            f'configs/extraction/{config}.py {flags} --output '
+    return (f"{_with_config('extract.py', config)} {flags} --output "
             f'{_printed(out)}' + _unmapped_note(unmapped, recorded_in))
 
 
@@ -1081,27 +1080,45 @@ def copies_command(output: str, prov=None,
     encoder_note = (' (CKPT: a checkpoint of the encoder that computed '
                     f'the imported features recorded in {recorded_in}: '
                     'the copies must come from it)' if imported else '')
-    script, config = (shlex.quote(os.path.join(REPO_ROOT, *p)) for p in (
-        ('wsi_workdir', 'extract.py'), ('configs', 'extraction',
-                                        'nct_aug.py')))
-    return (f'python {script} --config {config} {encoder} --aug_times N '
+    return (f"{_with_config('extract.py', 'nct_aug')} {encoder} "
+            '--aug_times N '
             f'--output {_printed(output)}'
             + _unmapped_note(unmapped, recorded_in) + encoder_note)
 
 
+def _script(*parts: str) -> str:
+    """The checkout's file at ``parts`` under the repository root
+    (``'wsi_workdir', 'extract.py'``), absolute and quoted for the shell,
+    as every printed command names its script and config, so that it runs
+    from any folder as printed (h177: they were relative,
+    ``python wsi_workdir/extract.py --config configs/extraction/...``,
+    while their paths were absolute, so they ran from the root alone,
+    and the lines did not say so)."""
+    return shlex.quote(os.path.join(REPO_ROOT, *parts))
+
+
+def _with_config(script: str, config: str) -> str:
+    """``python <script> --config <config>``: the checkout's
+    ``wsi_workdir/<script>`` with its extraction config
+    ``configs/extraction/<config>.py`` (:func:`_script`)."""
+    return (f"python {_script('wsi_workdir', script)} --config "
+            f"{_script('configs', 'extraction', config + '.py')}")
+
+
 def _printed(path: str) -> str:
-    """``path``, given in the current folder, as a printed command run
-    from the repository root (``python wsi_workdir/...``) names it: a
-    relative one joined with the current folder (:func:`_joined`; a
-    relative ``--workdir`` given from another folder named a file there
-    that, run from the root, is another), quoted for the shell."""
+    """``path``, given in the current folder, as a printed command names
+    it, run from any folder (its script the checkout's, :func:`_script`):
+    absolute, a relative one joined with the current folder
+    (:func:`_joined`; a relative ``--workdir`` given from another folder
+    named a file there that, run from the root, is another), quoted for
+    the shell."""
     return shlex.quote(_joined(path, os.getcwd()))
 
 
 def _joined(path: str, cwd: Optional[str]) -> str:
     """``path`` as given in the folder ``cwd`` (absolute), for a command
-    run from another folder (a printed command, run from the repository
-    root: :func:`_printed`): a relative one joined with ``cwd``; as given
+    run from another folder (a printed command, run from any folder:
+    :func:`_printed`): a relative one joined with ``cwd``; as given
     where absolute or ``cwd`` is None (unknown)."""
     return os.path.join(cwd, path) if cwd and not os.path.isabs(path) \
         else path

@@ -26,7 +26,7 @@ from ..classes import (held_out, model_held_out, nct_names, novel_class_ids,
                        novel_class_of_name, split_model_name)
 from ..utils import InputError, check_distinct, check_seed, is_int
 from . import paths
-from .features import _printed
+from .features import _printed, _script
 
 #: query samples per class in every task (the published code's ``num_querys``)
 NUM_QUERIES = 15
@@ -481,7 +481,7 @@ def generate_task_commands(specs: Sequence['TaskSpec'],
     0 7``, drew, and with ``--overwrite`` cut, two stores more); the store
     without a novel class is ``none`` beside novel classes (it was left
     out of the command). ``workdir`` as given in the current folder: the
-    commands, run from the repository root, name it from there
+    commands, run from any folder, name it absolute
     (:func:`~.features._printed`)."""
     groups = {}
     for t in dict.fromkeys(specs):
@@ -497,7 +497,8 @@ def generate_task_commands(specs: Sequence['TaskSpec'],
             words = ['none' if c is None else str(c) for c in
                      sorted(novels, key=lambda c: -1 if c is None else c)]
             commands.append(' '.join(
-                ['python wsi_workdir/tools/generate_task.py', '--task',
+                ['python', _script('wsi_workdir', 'tools', 'generate_task.py'),
+                 '--task',
                  s.domain]
                 + (['--mode', s.store_mode] if s.store_mode else [])
                 + ['--num_shots', *map(str, shots), '--num_task',
@@ -569,7 +570,7 @@ class DictionarySpec:
     def command(self, workdir: Optional[str]) -> str:
         """The ``dict_construction.py`` command that writes this
         dictionary (the flags that differ from its defaults), run from
-        the repository root: ``workdir`` as given in the current folder
+        any folder: ``workdir`` as given in the current folder
         (:func:`~.features._printed`), ``<workdir>`` where unknown."""
         flags = [('--novel_class', 'none' if self.novel_class is None
                   else self.novel_class,
@@ -580,7 +581,8 @@ class DictionarySpec:
                  ('--num_shift_vectors', self.num_shift_vectors, 2000),
                  ('--seed', self.seed, 0)]
         return ' '.join(
-            ['python wsi_workdir/dict_construction.py --model', self.model]
+            ['python', _script('wsi_workdir', 'dict_construction.py'),
+             '--model', self.model]
             + [f'{flag} {value}' for flag, value, plain in flags
                if value != plain]
             + ['--workdir', _printed(workdir) if workdir else '<workdir>'])
@@ -734,7 +736,7 @@ class RunSpec:
     def command(self, workdir: str) -> str:
         """The ``distributed_meta_test.py`` command that runs this setting
         (the fields that differ from the defaults and matter to it), run
-        from the repository root: ``workdir`` as given in the current
+        from any folder: ``workdir`` as given in the current
         folder (:func:`~.features._printed`)."""
         always = ('task', 'model', 'num_shots') + (
             ('novel_class', ) if self.novel_class is None
@@ -742,7 +744,8 @@ class RunSpec:
             and names_held_out_class(self.model) else ())  # none, said
         flags = [flag for flag, (key, _, _) in _FLAGS.items()
                  if flag in always or self._relevant(key)]
-        return ' '.join(['python wsi_workdir/distributed_meta_test.py']
+        return ' '.join(['python', _script('wsi_workdir',
+                                                   'distributed_meta_test.py')]
                         + changed_flags(asdict(self), flags, always)
                         + ['--workdir', _printed(workdir)])
 

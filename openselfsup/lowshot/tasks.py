@@ -68,6 +68,7 @@ import numpy as np
 
 from ..utils import InputError, array_sha1, save_npz
 from . import paths
+from .features import _script
 from .spec import (TaskSetting, TaskSpec, check_novel_class,
                    generate_task_commands)
 
@@ -115,12 +116,17 @@ _NOT_EXTENDABLE = ('drawn by an earlier version whose first tasks depend on '
                    'how many were drawn, so it cannot be extended')
 
 
+#: the general form of the command that draws a store (its flags
+#: unknown), the checkout's script, run from any folder
+_DRAW_ANY = f"python {_script('wsi_workdir', 'tools', 'generate_task.py')} ..."
+
+
 def redraw_command(spec: Optional[TaskSpec] = None,
                    workdir: Optional[str] = None) -> str:
     """The command that draws a store again over the old one (the spec's
     own with ``workdir``, else its general form)."""
     return (spec.command(workdir) if spec is not None and workdir else
-            'python wsi_workdir/tools/generate_task.py ...') + ' --overwrite'
+            _DRAW_ANY) + ' --overwrite'
 
 
 def other_seed_way_out(spec: TaskSpec, path: str, held: int, workdir: str,
@@ -442,11 +448,10 @@ class TaskStore:
     def load(cls, path: str, remake: Optional[str] = None) -> 'TaskStore':
         """Read a store; a missing, truncated or foreign file is one line
         (``remake``: the command that draws it again, where known)."""
-        remake = remake or ('python wsi_workdir/tools/generate_task.py ... '
-                            '--overwrite')
+        remake = remake or redraw_command()
         if not os.path.isfile(path):
             raise InputError(f'task store not found: {path} (make it with: '
-                             'python wsi_workdir/tools/generate_task.py ...)')
+                             f'{_DRAW_ANY})')
         try:
             with np.load(path, allow_pickle=False) as z:
                 d = {k: z[k] for k in z.files}
