@@ -38,11 +38,13 @@ from ..utils.fingerprint import SIZE_ARGUMENTS
 from ..utils.io import REPO_ROOT
 from . import paths
 
+#: a set's extraction of an unknown encoder; ``head``: :func:`_with_config`
 _EXTRACT_HINT = '{head} --pretrained CKPT --output {out}'
 #: tolerance on ``| ||x|| - 1 |`` for a row to count as unit norm
 UNIT_NORM_ATOL = 1e-3
 
 
+#: a set's import; ``head``: :func:`_with_config`
 _IMPORT_HINT = '{head} --source FEATURES [--paths PATHS] --output {out}'
 #: ``checkpoint_kind`` of the provenance ``import_features.py`` writes
 IMPORTED = 'imported features'
