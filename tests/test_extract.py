@@ -2037,9 +2037,15 @@ def test_own_class_folders_of_an_nct_class_name_are_not_nct_images(
         'mine/tumour/a.png 0\nmine/normal/b.png 1\n': None,
         'mine/TUM/a.png 0\nmine/STR/b.png 1\n': 1,
         'N/adi/x.png 1\nN/adi/ADI-AAA.tif 1\n': 2,
-        'N/ADI-AAA.tif 1\n': 1,
+        'N/ADI-AAA.tif 1\n': None,  # named by a class, not in its folder
+        'N/ADI-AAAWMSFI.tif 1\n': 1,  # a download's name, any folder
+        'N/ADI-TCGA-AAICEQFN.tif 1\n': 1,
         'N\\ADI\\ADI-AAA.tif 1\n': 1,
         'mine/TUM/TUMOUR-1.png 0\nmine/x/b.png 1\n': None,
+        # own patches named by class in own folders (review r105: taken
+        # for NCT's all-class list, refused in a false line)
+        'mine/tumour/TUM-0001.png 0\nmine/normal/NORM-0001.png 1\n': None,
+        'TUM-0001.png 0\n': None,
     }
     for text, line in cases.items():
         entries = [(r.split()[0], None) for r in text.splitlines()]

@@ -357,17 +357,39 @@ def own_folder(rel: str) -> Optional[str]:
     return parts[-2] if len(parts) > 1 else None
 
 
+#: the name of an image of the NCT downloads themselves: its class, then
+#: eight capitals (NCT-CRC-HE-100K ``ADI-AAAWMSFI.tif``), or ``TCGA-`` and
+#: eight (CRC-VAL-HE-7K ``ADI-TCGA-AAICEQFN.tif``)
+_NCT_DOWNLOAD_NAME = re.compile(r'[A-Z]+-(?:TCGA-)?[A-Z]{8}\.tif')
+
+
+def _nct_named(rel: str) -> bool:
+    """Whether the list entry ``rel`` is an NCT image by its name: named
+    by an NCT class (:func:`named_class`) and lying in that class's folder
+    (``adi/ADI-X.tif`` too), or named as the downloads name their images
+    (:data:`_NCT_DOWNLOAD_NAME`, in any folder). A user's own patches
+    named by class in their own folders (``tumour/TUM-0001.png``) are not
+    (review r105: they were taken for NCT's and refused as its all-class
+    list)."""
+    parts = rel.replace('\\', '/').split('/')
+    named = named_class(parts[-1], NCT_CLASSES)
+    if named is None:
+        return False
+    folder = parts[-2] if len(parts) > 1 else ''
+    return folder.upper() == named or \
+        _NCT_DOWNLOAD_NAME.fullmatch(parts[-1]) is not None
+
+
 def first_nct_entry(entries: Sequence[ListEntry]) -> Optional[int]:
-    """The line (from 1) of the first NCT image of a list: an entry of an
-    NCT file name (``ADI-AAAWMSFI.tif``, in any folder: :func:`named_class`),
-    else line 1 where every entry lies in the folder of an NCT class
+    """The line (from 1) of the first NCT image of a list: an entry NCT
+    names (:func:`_nct_named`: ``ADI/ADI-X.tif``, ``adi/ADI-X.tif``, or a
+    download's name ``ADI-AAAWMSFI.tif`` in any folder), else line 1 where every entry lies in the folder of an NCT class
     (``STR/x.png``); None otherwise: a list of no NCT image (LC25000's,
     PAIP19's, a user's own classes, also where some of its class folders
     bear an NCT class's name: ``mine/TUM/a.png`` beside
     ``mine/normal/b.png``)."""
     named = next((lineno for lineno, (rel, _) in enumerate(entries, 1)
-                  if named_class(rel.replace('\\', '/').rsplit('/', 1)[-1],
-                                 NCT_CLASSES) is not None), None)
+                  if _nct_named(rel)), None)
     if named is not None:
         return named
     return 1 if entries and all(own_folder(rel) in NCT_CLASSES
