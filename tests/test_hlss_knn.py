@@ -604,6 +604,43 @@ def test_a_subclass_of_hlss_checkpoint_that_does_not_fit_gets_the_usual_line(
                                  'trained it'), err
 
 
+def test_a_checkpoint_of_another_algorithms_subclass_gets_the_knn_words(
+        tmp_path, monkeypatch, capsys):
+    """A checkpoint whose meta records a user's subclass of MoCoV3 under
+    its own name, given with the HiDisc demo's config, was told 'evaluate
+    it with the config that trained it' (the recorded type judged by its
+    name alone), and that config was then refused by its ancestry (review
+    r105): the recorded type is judged by ancestry too, and the line says
+    what kNN evaluation is for and how a MoCo-v3 encoder is evaluated."""
+    import torch
+
+    from openselfsup.models.algorithms import MoCoV3
+    from openselfsup.utils import run_cli
+    _patients_here(tmp_path, monkeypatch)
+    _registered(monkeypatch, 'MyMoCoV3', MoCoV3)
+    from openselfsup.config import load_config
+    clp = os.path.join(os.path.dirname(HIDISC_DEMO), 'clp_r18_demo.py')
+    config = tmp_path / 'my_clp.py'
+    config.write_text(f"_base_ = [{clp!r}]\nmodel = dict(type='MyMoCoV3')\n")
+    text = load_config(str(config)).pretty_text
+    (tmp_path / 'run').mkdir()
+    ckpt = str(tmp_path / 'run' / 'epoch_1.pth')
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(3)},
+                'meta': {'epoch': 1, 'cfg': text}}, ckpt)
+    capsys.readouterr()
+    code = run_cli(_knn_tool().main, [HIDISC_DEMO, ckpt, '--out-dir',
+                                      str(tmp_path / 'out')])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count('\n') == 1, err
+    assert 'evaluate it with the config that trained it' not in err, err
+    assert err.rstrip().endswith(
+        "kNN evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "
+        'evaluate its encoder with the low-shot protocol instead: '
+        'wsi_workdir/extract.py, then the meta-test (both run by sh '
+        'wsi_workdir/scripts/evaluate_encoder.sh MODEL CHECKPOINT; a demo '
+        'encoder by wsi_workdir/scripts/demo_lowshot.sh)'), err
+
+
 class _NotAllowListed:
     """A pickled class that torch.load(weights_only=True) refuses."""
 

@@ -786,25 +786,41 @@ def check_knn_model_class(cfg, config: str) -> None:
             project knows as another algorithm says how:
             :func:`~openselfsup.config.knn_is_for`).
     """
+    kind = cfg.model.get('type') if isinstance(cfg.get('model'), dict) \
+        else None
+    found = _not_knn_class(kind)
+    if found is None:
+        return
+    name, bases, known = found
+    method = MODEL_METHODS.get(known) if known else None
+    what = f'model.type {name!r} (' + (
+        f'{method}, ' if method else '') + (
+        'a subclass of ' + ', '.join(bases) if bases else 'a model') + ')'
+    raise InputError(f'{config}: {what}: {knn_is_for(known)}')
+
+
+def _not_knn_class(kind) -> Optional[Tuple[str, List[str], Optional[str]]]:
+    """For a ``model.type`` (a name or a class) the registry resolves to a
+    class that is not :class:`~openselfsup.models.algorithms.hlss.HLSS` or
+    a subclass: its name, its bases' names (torch's left out) and the
+    first of them this project knows as another algorithm
+    (:func:`~openselfsup.config.knn_is_not_for`; None where none is);
+    None for an HLSS class or a type not resolved to a class (left to the
+    build). The one ancestry rule of the config and of a checkpoint's
+    recorded type."""
     import inspect
 
     from ..models.algorithms.hlss import HLSS
     from ..registry import MODELS
-    kind = cfg.model.get('type') if isinstance(cfg.get('model'), dict) \
-        else None
     cls = kind if inspect.isclass(kind) else (
         MODELS.get(kind) if isinstance(kind, str) else None)
     if not inspect.isclass(cls) or issubclass(cls, HLSS):
-        return
+        return None
     bases = [c.__name__ for c in cls.__mro__[1:]
              if c.__module__.split('.', 1)[0] not in ('torch', 'builtins')]
     known = next((b for b in (cls.__name__, *bases) if knn_is_not_for(b)),
                  None)
-    method = MODEL_METHODS.get(known) if known else None
-    what = f'model.type {cls.__name__!r} (' + (
-        f'{method}, ' if method else '') + (
-        'a subclass of ' + ', '.join(bases) if bases else 'a model') + ')'
-    raise InputError(f'{config}: {what}: {knn_is_for(known)}')
+    return cls.__name__, bases, known
 
 
 def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
@@ -847,9 +863,13 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
         # tuning's): no config evaluates it; the line said to evaluate it
         # with the config its meta names, a sweep run's name of no file
         kind = saved_model_type(meta)
-        if knn_is_not_for(kind):  # the config refusal's rule: a type of
-            # another name (a user's subclass of HLSS) gets the usual line
-            return f'{checkpoint_kind_words(meta)}; {knn_is_for(kind)}'
+        # the config's rule, by ancestry where the type resolves: a user's
+        # subclass of HLSS gets the usual line, one of MoCoV3 or BYOL the
+        # kNN words (review r105: sent to its own config, then refused)
+        other = _not_knn_class(kind) if kind else None
+        if knn_is_not_for(kind) or other is not None:
+            known = kind if knn_is_not_for(kind) else other[2]
+            return f'{checkpoint_kind_words(meta)}; {knn_is_for(known)}'
         # another config of a kNN method: what its meta says it is
         return trained_config_note(meta, cfg, config, checkpoint)
 
