@@ -3321,3 +3321,38 @@ def test_the_commands_for_other_images_write_the_files_read_elsewhere(
     command = lines[0].split('from these images: ')[1]
     assert printed_output(command)['features'] == os.path.abspath(
         paths.features_path(workdir, 'fsp', 'NCT_test')), lines[0]
+
+
+def test_a_checkpoints_recorded_list_is_read_once_for_all_its_outputs(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """Two sets written under a ``clp_wo_7`` folder from one checkpoint
+    trained on a user's own list: the held-out check read that list again
+    for each output (NCT's list is 100,000 lines; evaluate_encoder.sh
+    extracts five sets from one checkpoint). It is read once per
+    checkpoint, and both sets are written as before."""
+    from openselfsup.apis import extract as ex
+    from openselfsup.datasets import prepare
+    mine = tmp_path / 'MINE'
+    (mine / 'meta').mkdir(parents=True)
+    (mine / 'meta' / 'train.txt').write_text(
+        'mine/tumour/a.png 0\nmine/normal/b.png 1\n')
+    ckpt = str(tmp_path / 'epoch_1.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in weights.items()},
+                'meta': {'cfg': (
+                    "train_dataloader = dict(dataset=dict(\n"
+                    f"    data_root={str(mine) + os.sep!r},\n"
+                    "    ann_file='meta/train.txt'))\n")}}, ckpt)
+    reads = []
+    real = prepare.read_list_file
+    monkeypatch.setattr(prepare, 'read_list_file',
+                        lambda path, *a, **k: reads.append(path)
+                        or real(path, *a, **k))
+    feats = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_7'
+    outputs = [str(feats / 'NCT_test.npy'), str(feats / 'NCT_train.npy')]
+    ex.extract_many([_config('nct_test.py'), _config('nct_train.py')], ckpt,
+                    outputs, cfg_options=_options(synthetic_root, 'NCT'),
+                    progress=False)
+    assert all(os.path.isfile(out) for out in outputs)
+    listed = [p for p in reads if 'MINE' in str(p)]
+    assert len(listed) == 1, reads

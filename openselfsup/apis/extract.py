@@ -162,7 +162,9 @@ def load_backbone_weights(path: str, warn: bool = True
 def check_held_out(output: str, checkpoint: str,
                    train_lists: Optional[Tuple[str, ...]],
                    init_lists: Sequence[Tuple[str, Optional[str]]] = (),
-                   roots: Optional[Dict[str, str]] = None) -> None:
+                   roots: Optional[Dict[str, str]] = None,
+                   holds: Optional[Callable[[str], Optional[bool]]] = None
+                   ) -> None:
     """Refuse features written under a ``<model>_wo_<c>`` folder of the
     workdir from a checkpoint trained on a list that holds out other
     classes (or none): ``--pretrained .../r18_bs256_ep200_wo_3/...
@@ -198,14 +200,19 @@ def check_held_out(output: str, checkpoint: str,
     judged by its name: where it lies says nothing (NCT's list in a copy
     of its folder is NCT's); but an initial list not read here, recorded
     at another root than the encoder's own (an ImageNet checkpoint's
-    ``data/imagenet/meta/train.txt``), is not judged."""
+    ``data/imagenet/meta/train.txt``), is not judged. ``holds``: how a
+    list file is read for NCT images (default
+    :func:`~openselfsup.datasets.prepare.holds_nct_images`; a caller
+    judging several outputs of one checkpoint passes one that reads each
+    list once)."""
     out = output_paths(output)
     if not out['shared']:
         return
     if train_lists is not None:
-        from ..datasets.prepare import holds_nct_images
+        if holds is None:
+            from ..datasets.prepare import holds_nct_images as holds
         train_lists, init_lists = lists_of_root(
-            train_lists, init_lists, roots, holds_nct_images)
+            train_lists, init_lists, roots, holds)
         if not train_lists and not init_lists:
             return  # trained on another dataset: its names say nothing
     model = os.path.basename(os.path.dirname(out['features']))
@@ -1821,10 +1828,15 @@ def extract_many(configs: Sequence[str],
         weights, kind, size, train_lists, init_lists, meta = \
             load_backbone_weights(checkpoint)
         read[checkpoint] = (kind, file_sha256(checkpoint))
-        for output, ckpt, listing in zip(outputs, checkpoints, listings):
+        # each recorded list read once for all this checkpoint's outputs
+        # (it was read again per output: NCT's list is 100,000 lines)
+        from ..datasets.prepare import holds_nct_images
+        holds = functools.lru_cache(maxsize=None)(holds_nct_images)
+        roots = saved_list_roots(meta)
+        for output, ckpt in zip(outputs, checkpoints):
             if ckpt == checkpoint:
                 check_held_out(output, checkpoint, train_lists, init_lists,
-                               saved_list_roots(meta))
+                               roots, holds)
         for at, (listing, ckpt) in enumerate(zip(listings, checkpoints)):
             entry = encoder(listing['cfg'])
             if ckpt == checkpoint:  # compared once: provenance and warning
