@@ -1611,3 +1611,84 @@ def test_read_once_keeps_no_read_of_a_file_changed_just_before_it(
         assert read() == 'two' and len(calls) == 3  # still recent
         clock[0] += once.RECENT_NS  # RECENT_NS later: kept
         assert [read(), read()] == ['two', 'two'] and len(calls) == 4
+
+
+def test_old_files_read_the_file_systems_clock_once(tmp_path, monkeypatch):
+    """The report and ``--compare`` read hundreds of files of a workdir in
+    one scope, and each first read made and removed a file to read the
+    file system's clock (``once.settled``), though a file changed hours
+    before is older than RECENT_NS by any clock within an hour of this
+    process's. Twenty files written two hours before (the file system's
+    clock and this process's moved on two hours) are each read once, with
+    one reading of the file system's clock in all (before, twenty); a file
+    written after (the clocks set back: written just now by both) still
+    reads the clock on its first read, and is read again on the next
+    call. Reference: the probes and reads counted, the contents as
+    written."""
+    from openselfsup.utils import once, read_once, reading_once
+    monkeypatch.setattr(once, '_CLOCKS', {}, raising=False)
+    shift = [2 * 3600 * 10 ** 9]
+    probes = []
+    real_created, process_ns = once._created_time, time.time_ns
+
+    def created(folder):
+        probes.append(folder)
+        made = real_created(folder)
+        return None if made is None else made + shift[0]
+    monkeypatch.setattr(once, '_created_time', created)
+    monkeypatch.setattr(time, 'time_ns', lambda: process_ns() + shift[0])
+    files = []
+    for i in range(20):
+        files.append(tmp_path / f'{i}.txt')
+        files[-1].write_text(f'file {i}')
+    calls = []
+
+    def read(path):
+        return read_once('text', str(path),
+                         lambda p: calls.append(p) or open(p).read())
+
+    with reading_once():
+        for _ in range(2):
+            assert [read(p) for p in files] == \
+                [f'file {i}' for i in range(20)]
+        assert len(calls) == 20 and len(probes) == 1, (len(calls), probes)
+        shift[0] = 0
+        new = tmp_path / 'new.txt'
+        new.write_text('new')
+        assert [read(new), read(new)] == ['new', 'new']
+        assert len(calls) == 22 and len(probes) == 3
+
+
+def test_a_file_system_clock_hours_behind_keeps_no_read_of_a_new_file(
+        tmp_path, monkeypatch):
+    """Why the file system's clock is read once before old files are
+    settled without it: on a file system whose clock runs two hours
+    behind this process's (a file server's clock or time zone set wrong),
+    a file written just now is stamped two hours before this process's
+    now, and this process's clock alone would keep what was read of it;
+    by the file system's clock it is new, and a rewrite in place at the
+    same size that keeps its times (held here, as within the time
+    resolution) is read on the next call, as before. Reference: the
+    reads counted, the contents as written."""
+    from _io_helpers import held_times
+
+    from openselfsup.utils import once, read_once, reading_once
+    monkeypatch.setattr(once, '_CLOCKS', {}, raising=False)
+    process_ns = time.time_ns
+    monkeypatch.setattr(time, 'time_ns',
+                        lambda: process_ns() + 2 * 3600 * 10 ** 9)
+    calls = []
+
+    def read(path):
+        return read_once('text', str(path),
+                         lambda p: calls.append(p) or open(p).read())
+
+    with reading_once():
+        for name in ('a.txt', 'b.txt'):  # the clock read, then not
+            path = tmp_path / name
+            path.write_text('one')
+            held_times(monkeypatch, path)
+            assert read(path) == 'one'
+            path.write_text('two')
+            assert [read(path), read(path)] == ['two', 'two']
+        assert len(calls) == 6
