@@ -1692,3 +1692,38 @@ def test_a_file_system_clock_hours_behind_keeps_no_read_of_a_new_file(
             path.write_text('two')
             assert [read(path), read(path)] == ['two', 'two']
         assert len(calls) == 6
+
+
+def test_a_kept_file_digest_resolves_its_path_once(tmp_path, monkeypatch):
+    """``file_digest_kept`` (the lambda sweep's digests of every run's
+    lists and checkpoints, a training run's record of its data files)
+    takes the real path of the file once per call, where it took it twice
+    (``_file_kept`` again), on a first call and on a kept one alike; the
+    digest is the link's target's (hashlib's, the reference), also when
+    kept. Counted through ``os.path.realpath``."""
+    import hashlib
+
+    from _io_helpers import written_long_ago
+
+    from openselfsup.utils import fingerprint
+    written_long_ago(monkeypatch)
+    target = tmp_path / 'weights.bin'
+    target.write_bytes(b'w' * 32)
+    link = tmp_path / 'link.bin'
+    os.symlink(target, link)
+    resolved, real = [], os.path.realpath
+    monkeypatch.setattr(os.path, 'realpath',
+                        lambda p, *a, **k: resolved.append(p) or
+                        real(p, *a, **k))
+    reads = []
+
+    def digest(p):
+        reads.append(p)
+        with open(p, 'rb') as f:
+            return hashlib.sha1(f.read()).hexdigest()
+    for _ in range(2):
+        resolved.clear()
+        assert fingerprint.file_digest_kept(str(link), digest) == \
+            hashlib.sha1(b'w' * 32).hexdigest()
+        assert resolved == [str(link)], resolved
+    assert reads == [str(target)]  # kept on the second call

@@ -165,7 +165,7 @@ def read_digested(path: str, load: Callable[[str], T],
     def compute():
         read.append(load(path))
         return value_digest(read[0])
-    _file_kept(path, file_digest, compute)
+    _file_kept(os.path.realpath(path), file_digest, compute)
     return read[0] if read else load(path)
 
 
@@ -314,12 +314,12 @@ def file_digest_kept(path: str, digest=file_sha1) -> str:
         real if os.path.exists(real) else path))
 
 
-def _file_kept(path: str, digest: Callable[[str], Any],
+def _file_kept(real: str, digest: Callable[[str], Any],
                compute: Callable[[], Any]) -> Any:
-    """``compute()``, which gives ``digest(path)``, kept by :func:`_kept`
-    as the ``digest`` of the file at the real path of ``path`` (one key
-    for :func:`file_digest_kept` and :func:`read_digested`)."""
-    real = os.path.realpath(path)
+    """``compute()``, which gives ``digest(real)``, kept by :func:`_kept`
+    as the ``digest`` of the file at the real path ``real`` (its callers
+    take it once: one key for :func:`file_digest_kept` and
+    :func:`read_digested`)."""
     return _kept(('file', real, digest), os.path.dirname(real),
                  [os.path.basename(real)], compute)
 
