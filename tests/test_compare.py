@@ -293,6 +293,31 @@ def test_compare_command_numbers_from_the_result_files(two_models, capsys):
     assert f'Test: {cmp["test"]}.' in printed
 
 
+def test_the_results_paired_are_gathered_once(two_models, tmp_path,
+                                             monkeypatch):
+    """``--compare`` hands the other-images check the results of both
+    sides of every paired setting, picked by the set of paired files
+    (``compare.paired``), built once per comparison where it was built
+    again for each result of the workdir (hundreds of results: hundreds
+    of sets of every paired file). The results handed are the result
+    files of the settings both models ran, by ``paths.result_path``, a's
+    setting of its own left out. Counted through ``compare.paired``."""
+    from openselfsup.lowshot import compare as module
+    built, handed = [], []
+    real_paired, real_other = module.paired, module.other_images
+    monkeypatch.setattr(module, 'paired', lambda cmp: built.append(1) or
+                        real_paired(cmp))
+    monkeypatch.setattr(module, 'other_images', lambda results, w: (
+        handed.extend(r['_file'] for r in results) or
+        real_other(results, w)))
+    module.compare(two_models, 'a', 'b', output=str(tmp_path / 'cmp'))
+    assert len(built) == 1
+    assert sorted(map(os.path.realpath, handed)) == sorted(
+        os.path.realpath(paths.result_path(two_models, m, task, 'linear',
+                                           clf, shots))
+        for task, shots, clf in SETTINGS for m in 'ab')
+
+
 def test_compare_refuses_other_tasks(two_models, tmp_path, capsys):
     """Results of b made on another workdir's task stores (its lists in
     another order: the same settings, other tasks) are left out by the

@@ -458,8 +458,9 @@ def compare(workdir: str, model_a: str, model_b: str,
     cmp['mixed_encoders'] = mixed_encoders(results, workdir)
     # of the results paired: a set of other images refused, one whose
     # images are unknown on a side noted
+    both = paired(cmp)
     cmp['other_images'] = other_images(
-        [r for r in results if r['_file'] in paired(cmp)], workdir)
+        [r for r in results if r['_file'] in both], workdir)
     check_same_images(cmp)
     cmp['left_out'] = left_out
     out = report_paths(workdir, output,
