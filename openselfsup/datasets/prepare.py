@@ -164,7 +164,7 @@ def entries_split(classes: Sequence[str], paths: Sequence[str],
     classes = tuple(classes)
     if not paths or classes not in (NCT_CLASSES, PAIP_CLASSES):
         return None
-    split_paths = [p.replace('\\', '/').split('/') for p in paths]
+    split_paths = [entry_parts(p) for p in paths]
     if classes == PAIP_CLASSES:
         slides = {parts[0] for parts in split_paths}
         found = [(s, f'the slides of the published PAIP19 {s} list')
@@ -349,11 +349,17 @@ def named_class(name: str, classes: Sequence[str]) -> Optional[str]:
     return None
 
 
+def entry_parts(rel: str) -> List[str]:
+    """The components of a list entry's path (``/`` or ``\\`` between
+    them): ``NCT/ADI/ADI-X.tif`` -> ``['NCT', 'ADI', 'ADI-X.tif']``."""
+    return rel.replace('\\', '/').split('/')
+
+
 def own_folder(rel: str) -> Optional[str]:
     """The folder an image of a list lies in directly (its class folder in
     the real layouts: NCT ``BACK/BACK-....tif``), not those above; None
     for a bare file name."""
-    parts = rel.replace('\\', '/').split('/')
+    parts = entry_parts(rel)
     return parts[-2] if len(parts) > 1 else None
 
 
@@ -371,13 +377,12 @@ def _nct_named(rel: str) -> bool:
     named by class in their own folders (``tumour/TUM-0001.png``) are not
     (review r105: they were taken for NCT's and refused as its all-class
     list)."""
-    parts = rel.replace('\\', '/').split('/')
-    named = named_class(parts[-1], NCT_CLASSES)
+    name = entry_parts(rel)[-1]
+    named = named_class(name, NCT_CLASSES)
     if named is None:
         return False
-    folder = parts[-2] if len(parts) > 1 else ''
-    return folder.upper() == named or \
-        _NCT_DOWNLOAD_NAME.fullmatch(parts[-1]) is not None
+    return (own_folder(rel) or '').upper() == named or \
+        _NCT_DOWNLOAD_NAME.fullmatch(name) is not None
 
 
 def first_nct_entry(entries: Sequence[ListEntry]) -> Optional[int]:
@@ -805,7 +810,7 @@ def _split_entries(path: str, entries) -> List[Entry]:
     """
     out: List[Entry] = []
     for i, (rel, label) in enumerate(entries, 1):
-        parts = rel.replace('\\', '/').split('/')
+        parts = entry_parts(rel)
         cls = parts[-2] if len(parts) >= 2 else None
         if cls not in NCT_CLASSES:
             raise InputError(f'{path}: entry {i} ({rel}) is not '
