@@ -3939,9 +3939,8 @@ def check_initial_held_out(head: str, cfg, there: Sequence[str],
         'none', lists_held_out(tuple(there) + tuple(init)) is None)
 
 
-def initial_weight_lists(cfg, load_from: Any = None,
-                         holds: Callable[[str], Optional[bool]] = (
-                             lambda path: None)
+def initial_weight_lists(cfg, load_from: Any = None, *,
+                         holds: Callable[[str], Optional[bool]]
                          ) -> Tuple[Tuple[str, str], ...]:
     """The training lists a new run's initial weights were trained on,
     each with its ``data_root``, recorded in its checkpoints' meta
@@ -3962,7 +3961,7 @@ def initial_weight_lists(cfg, load_from: Any = None,
     here: those of the run's dataset (under its roots), and, wherever it
     lies, a list whose file (its recorded root joined as MMEngine joins
     it) ``holds`` (:func:`~openselfsup.datasets.prepare.holds_nct_images`,
-    given by the callers: this floor reads no list) says holds NCT images,
+    given by every caller: this floor reads no list) says holds NCT images,
     as extraction judges it (:func:`lists_of_root`): a ``wo_7`` run from
     the all-class run's weights recorded under a copy of the NCT folder
     or a cluster's path was started without a word. One not read here

@@ -3428,6 +3428,14 @@ def _weights_file(folder, name, meta):
     return str(path)
 
 
+def _initial_lists(cfg):
+    """What a run's initial weights saw, read as the run and the
+    launchers read it (each list's file judged for NCT images)."""
+    from openselfsup.config import initial_weight_lists
+    from openselfsup.datasets.prepare import holds_nct_images
+    return initial_weight_lists(cfg, holds=holds_nct_images)
+
+
 def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
         tmp_path):
     """The ``wo_3`` config given the all-class run's checkpoint as
@@ -3439,7 +3447,6 @@ def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
     weights of unknown training (no training list in the file), start the
     run, which records what they saw."""
     from openselfsup.apis.train import check_launch
-    from openselfsup.config import initial_weight_lists
     from openselfsup.utils import InputError
 
     def config(ann_file, **top):
@@ -3480,30 +3487,30 @@ def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
              'meta/train.txt), which holds every class')):
         with pytest.raises(InputError, match='^' + re.escape(head + tail)
                            + '$'):
-            initial_weight_lists(config(wo_3, **top))
+            _initial_lists(config(wo_3, **top))
         with pytest.raises(InputError, match='^' + re.escape(head)):
             check_launch(str(tmp_path / 'meta_wo_3_train.txt.py'), top,
                          work_dir=str(tmp_path / 'w'))
     nct = 'data/NCT/'  # the demo's data_root: each list with its root
     # STR+TUM left out before, STR now: neither seen
-    assert initial_weight_lists(config('meta/wo_7_train.txt', load_from=run(
+    assert _initial_lists(config('meta/wo_7_train.txt', load_from=run(
         'wo_78.pth', 'meta/wo_78_train.txt'))) == (
         ('meta/wo_78_train.txt', nct),)
     with pytest.raises(InputError, match='it has seen TUM'):
-        initial_weight_lists(config('meta/wo_78_train.txt', load_from=run(
+        _initial_lists(config('meta/wo_78_train.txt', load_from=run(
             'wo_7.pth', 'meta/wo_7_train.txt')))
     own = run('wo_3.pth', wo_3)
-    assert initial_weight_lists(config(wo_3, load_from=own)) == (
+    assert _initial_lists(config(wo_3, load_from=own)) == (
         (wo_3, nct),)
     # the all-class list from wo_3's weights, and both files: each once
-    assert initial_weight_lists(config('meta/train.txt', load_from=second,
+    assert _initial_lists(config('meta/train.txt', load_from=second,
                                        **pretrained(own))) == (
         (wo_3, nct), ('meta/train.txt', nct))
     # weights of unknown training: a file without a meta or its list
     for meta in (None, {'train_image_size': [32, 32]}):
         unknown = saved('imagenet.pth', meta)
-        assert initial_weight_lists(config(wo_3, load_from=unknown)) == ()
-        assert initial_weight_lists(config(wo_3, **pretrained(unknown))) \
+        assert _initial_lists(config(wo_3, load_from=unknown)) == ()
+        assert _initial_lists(config(wo_3, **pretrained(unknown))) \
             == ()
 
 
@@ -3517,7 +3524,6 @@ def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
     start it recording nothing.
     The same list name under the run's data_root is refused, and
     ``load_from_check=False`` starts it unchecked, recording the list."""
-    from openselfsup.config import initial_weight_lists
     from openselfsup.utils import InputError
 
     def config(ann_file, data_root='data/NCT/', **top):
@@ -3539,14 +3545,14 @@ def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
                        (unrooted, ())):
         for top in ({'load_from': path}, {'model.backbone.init_cfg': dict(
                 _delete_=True, type='Pretrained', checkpoint=path)}):
-            assert initial_weight_lists(config(wo_3, **top)) == kept
+            assert _initial_lists(config(wo_3, **top)) == kept
     with pytest.raises(InputError, match='it has seen LYM'):
-        initial_weight_lists(config(wo_3, load_from=nct))
+        _initial_lists(config(wo_3, load_from=nct))
     # the same root written otherwise (no trailing slash) is the same
     with pytest.raises(InputError, match='it has seen LYM'):
-        initial_weight_lists(config(wo_3, data_root='data/NCT',
+        _initial_lists(config(wo_3, data_root='data/NCT',
                                     load_from=nct))
-    assert initial_weight_lists(config(
+    assert _initial_lists(config(
         wo_3, load_from=nct, load_from_check=False)) == (
         ('meta/train.txt', 'data/NCT/'),)
 
@@ -3561,7 +3567,6 @@ def test_initial_weights_of_an_nct_list_elsewhere_are_judged(tmp_path):
     images; a user's own list of that name (class folders TUM, normal)
     and one not read here start the run, recorded with their root."""
     from openselfsup.apis.train import check_launch
-    from openselfsup.config import initial_weight_lists
     from openselfsup.utils import InputError
     name = 'meta/train_labeled.txt'
     nct = ''.join(f'NCT-CRC-HE-100K-NONORM/{c}/{c}-0.tif {i}\n'
@@ -3587,14 +3592,13 @@ def test_initial_weights_of_an_nct_list_elsewhere_are_judged(tmp_path):
             with pytest.raises(InputError, match='^' + re.escape(said)):
                 check_launch(str(tmp_path / 'meta_wo_7_train.txt.py'), top,
                              work_dir=str(tmp_path / 'w'))
-        from openselfsup.datasets.prepare import holds_nct_images
         if not refused:
-            assert initial_weight_lists(cfg, holds=holds_nct_images) == (
+            assert _initial_lists(cfg) == (
                 (name, root),)
             continue
         with pytest.raises(InputError, match='^' + re.escape(said) +
                            '.*it has seen STR'):
-            initial_weight_lists(cfg, holds=holds_nct_images)
+            _initial_lists(cfg)
 
 
 def test_a_run_on_own_data_keeps_what_its_initial_weights_saw(tmp_path):
@@ -3607,7 +3611,6 @@ def test_a_run_on_own_data_keeps_what_its_initial_weights_saw(tmp_path):
     own-data checkpoint is refused as having seen LYM, one from an
     own-data run of ``wo_3`` weights starts. Initial lists recorded
     before their roots were follow the first own list's root."""
-    from openselfsup.config import initial_weight_lists
     from openselfsup.utils import InputError
 
     def config(ann_file, data_root, **top):
@@ -3626,7 +3629,7 @@ def test_a_run_on_own_data_keeps_what_its_initial_weights_saw(tmp_path):
     nct, mine = 'data/NCT/', 'data/MINE/'
     for lists in ('meta/train.txt', 'meta/wo_7_train.txt'):
         start = run('nct.pth', lists, nct)
-        kept = initial_weight_lists(config('meta/train.txt', mine,
+        kept = _initial_lists(config('meta/train.txt', mine,
                                            load_from=start))
         assert kept == ((lists, nct),)
         # the own-data run's checkpoint, then an NCT wo_3 run from it
@@ -3637,15 +3640,15 @@ def test_a_run_on_own_data_keeps_what_its_initial_weights_saw(tmp_path):
                 f'(from initial weights trained on {lists}), which holds '
                 'every class') if lists == 'meta/train.txt' else
                 'it has seen LYM'):
-            initial_weight_lists(then)
+            _initial_lists(then)
         # an all-class NCT run from it: both datasets' lists, each once
-        assert initial_weight_lists(config(
+        assert _initial_lists(config(
             'meta/train.txt', nct, load_from=second)) == (
             ('meta/train.txt', mine), (lists, nct))
     start = run('wo_3.pth', 'meta/wo_3_train.txt', nct)
-    second = run('mine.pth', 'meta/train.txt', mine, initial_weight_lists(
+    second = run('mine.pth', 'meta/train.txt', mine, _initial_lists(
         config('meta/train.txt', mine, load_from=start)))
-    assert initial_weight_lists(config(
+    assert _initial_lists(config(
         'meta/wo_3_train.txt', nct, load_from=second)) == (
         ('meta/train.txt', mine), ('meta/wo_3_train.txt', nct))
     # recorded without roots: relative to the checkpoint's first list's
@@ -3653,7 +3656,7 @@ def test_a_run_on_own_data_keeps_what_its_initial_weights_saw(tmp_path):
     old = _weights_file(tmp_path, 'old.pth', {
         'train_list': 'meta/train.txt', 'data_root': mine,
         'init_train_list': ['meta/train.txt']})
-    assert initial_weight_lists(config(
+    assert _initial_lists(config(
         'meta/wo_3_train.txt', nct, load_from=old)) == (
         ('meta/train.txt', mine),)
 
@@ -3667,13 +3670,12 @@ def test_a_user_named_list_does_not_hide_a_seen_held_out_class(tmp_path):
     known, not judged."""
     from openselfsup.classes import (lists_held_out,
                                      lists_held_out_at_most)
-    from openselfsup.config import initial_weight_lists
     from openselfsup.utils import InputError
 
     def start(name, meta):
         ckpt = _weights_file(tmp_path, name, {'data_root': 'data/NCT/',
                                               **meta})
-        return initial_weight_lists(_list_config(
+        return _initial_lists(_list_config(
             tmp_path, 'meta/wo_3_train.txt', 'data/NCT/', load_from=ckpt))
 
     for name, meta, said in (

@@ -4427,7 +4427,7 @@ class AtomicRunner(Runner):
         """
         from ..datasets.prepare import holds_nct_images
         self._initial_lists = initial_weight_lists(
-            self.cfg, self._load_from, holds_nct_images)
+            self.cfg, self._load_from, holds=holds_nct_images)
 
     def load_or_resume(self) -> None:
         """As the Runner's, but auto-resume picks a complete checkpoint,
