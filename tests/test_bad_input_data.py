@@ -751,6 +751,75 @@ def test_held_out_list_holding_a_class_it_is_named_for_is_refused(
         f'{NONORM}/BACK/BACK-0.tif']), **kwargs)) == 1
 
 
+def test_held_out_list_is_judged_by_what_makes_a_list_nct_s(tmp_path):
+    """A ``wo_<c>`` list was judged by its entries' folder names alone, in
+    their own case: a ``wo_8`` list holding ``nct/tum/TUM-AAAWMSFI.tif``
+    (an NCT download's image of TUM, class 8) trained without a word,
+    while a user's own ``mine/TUM/`` beside ``mine/normal/`` was refused
+    for ``wo_8`` and passed for ``wo_9``. Judged now as extraction judges
+    a list (review r105): a list of NCT images (``first_nct_entry``) is
+    refused where an entry's folder, in any case, or its file name names a
+    class it leaves out; a list of no NCT image is not judged under any
+    ``wo_<c>`` name, as ``check_held_out`` does not judge an encoder
+    trained on it (the reference: the same files, extracted under a
+    folder of another class, are refused where the list is NCT's)."""
+    from openselfsup.apis.extract import check_held_out
+    from openselfsup.datasets import ImageList
+    assert NCT_ORDER.index('TUM') == 8
+    kwargs = dict(data_prefix=str(tmp_path), num_classes=9, check='none')
+    meta = tmp_path / 'meta'
+    meta.mkdir()
+
+    def built(name, lines):
+        """the list's length built, else the refusal (list as LIST)"""
+        path = meta / name
+        path.write_text(''.join(f'{line}\n' for line in lines))
+        try:
+            return len(ImageList(ann_file=str(path), **kwargs))
+        except InputError as err:
+            return str(err).replace(str(path), 'LIST')
+
+    def extracted(name, model):
+        """check_held_out of features under ``model`` from a checkpoint
+        trained on meta/``name`` (read where it lies): refused or not"""
+        out = str(tmp_path / 'extracted_feats' / model / 'NCT_train.npy')
+        try:
+            check_held_out(out, 'ck.pth', (f'meta/{name}', ),
+                           roots={f'meta/{name}': str(tmp_path)})
+        except InputError:
+            return True
+        return False
+
+    downloads = ['nct/adi/ADI-AAAWMSFI.tif', 'nct/tum/TUM-AAAWMSFI.tif']
+    tail = ('; every check and the meta-test read a held-out class from '
+            'the name')
+    assert built('wo_8_train.txt', downloads) == (
+        'LIST: its name says it leaves out TUM, but entry 2 '
+        '(nct/tum/TUM-AAAWMSFI.tif) lies in the folder of TUM' + tail +
+        ', in the published order (BACK 0, ADI 1, ... TUM 8; the converters '
+        'in tools/prepare_data write wo_<c> lists so): write the list '
+        'without those images, or name it for the classes it leaves out')
+    assert built('wo_1_train.txt', downloads[1:]) == 1
+    # named by the class it leaves out, in a list of NCT images: its name
+    named = built('wo_8_train.txt', downloads[:1] + ['mine/x/TUM-1.png'])
+    assert named.startswith('LIST: its name says it leaves out TUM, but '
+                            'entry 2 (mine/x/TUM-1.png) is named as an '
+                            'image of TUM' + tail), named
+    assert extracted('wo_8_train.txt', 'clp_wo_3')  # judged: NCT's
+    # a user's own list: not judged under either name, as extraction
+    own = ['mine/TUM/a.png', 'mine/normal/b.png']
+    for name in ('wo_8_train.txt', 'wo_9_train.txt'):
+        assert built(name, own) == 2
+        assert not extracted(name, 'clp_wo_3')
+    # the same folder in a list of NCT images: refused under both names
+    mixed = built('wo_8_train.txt', downloads[:1] + own)
+    assert mixed.startswith('LIST: its name says it leaves out TUM, but '
+                            'entry 2 (mine/TUM/a.png) lies in the folder of '
+                            'TUM' + tail), mixed
+    assert built('wo_9_train.txt', downloads[:1] + own).startswith(
+        'LIST: its name says wo_9, which names no NCT class')
+
+
 def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
     """A ``wo_<c>`` list name was read as text: ``wo_00_train.txt`` (or
     ``wo_07``) named no class and was judged by nothing, so a ``wo_00``

@@ -23,7 +23,8 @@ from ..utils import InputError, first_line
 from ..utils.once import Once
 from .list_files import (CheckedIndices, ListEntry,  # noqa: F401
                          read_list_file)  # (ListEntry re-exported)
-from .prepare import check_list_releases, first_nct_entry, own_folder
+from .prepare import (check_list_releases, entry_nct_classes,
+                      first_nct_entry, own_folder)
 
 
 #: the way out of an image of a list that does not open or decode
@@ -175,19 +176,38 @@ _UNJUDGED_SAID = Once()
 
 def check_held_out_folders(entries: Sequence[ListEntry],
                            list_path: str) -> None:
-    """Refuse an entry of a list named for the NCT classes it leaves out
-    (``wo_7_train.txt``: :func:`~openselfsup.classes.list_held_out`) that
-    lies in the folder of such a class.
+    """Refuse an entry of a list of NCT images named for the NCT classes
+    it leaves out (``wo_7_train.txt``:
+    :func:`~openselfsup.classes.list_held_out`) that is an image of such a
+    class.
 
     Every later check reads the name alone (the resume check, extraction's
     ``<model>_wo_<c>`` folder check, the meta-test pairing ``fsp_wo_0``
     with novel class 0), so a list that kept the class (numbered in
     another order, ImageFolder's ADI 0, BACK 1, and written without label
     0: ADI left out, BACK kept) had its encoder scored on a novel class it
-    was trained on. Judged by the folders, which name the images' classes
-    in every NCT layout; the labels are not (the classifier head is
-    dropped: a list relabelled after the class is taken out trains the
-    same backbone), nor are folders that name no NCT class.
+    was trained on. A list is judged where it holds NCT images, by the
+    rule extraction's check judges a list by
+    (:func:`~.prepare.first_nct_entry`); then each of its entries is of
+    the classes its folder or its file name names
+    (:func:`~.prepare.entry_nct_classes`: ``nct/tum/TUM-AAAWMSFI.tif``,
+    and in such a list ``NCT/TUM/0001.png`` or ``x/TUM-1.png``, are TUM's;
+    review r105: the folder was read alone, and in its own case, so the
+    first passed for ``wo_8``). The
+    labels are not judged (the classifier head is dropped: a list
+    relabelled after the class is taken out trains the same backbone),
+    nor are folders that name no NCT class. A list of no NCT image (a
+    user's own ``mine/TUM/`` beside ``mine/normal/``, LC25000's) is not
+    judged under any ``wo_<c>`` name, as
+    :func:`~openselfsup.apis.extract.check_held_out` judges no encoder
+    trained on such lists alone (its ``mine/TUM/`` was refused for
+    ``wo_8`` and passed for ``wo_9``). So a list of NCT images renamed
+    (``NCT/ADI/0001.png``) beside an entry of the user's own is not judged
+    either: by their paths they are the user's own class folders that
+    share an NCT class's name, which must pass (review r104), and no
+    sound rule tells them apart (a folder above them says nothing: a
+    user's per-slide folders hold some slides of one class only,
+    ``mine/slide2/TUM/``).
 
     Raises:
         InputError: naming the list file, what its name leaves out, the
@@ -215,15 +235,18 @@ def check_held_out_folders(entries: Sequence[ListEntry],
                 'the name: name it for the classes it leaves out, or '
                 'without wo_')
         return
-    if not held:
-        return
+    if not held or first_nct_entry(entries) is None:
+        return  # none left out, or no NCT image: not judged
     names = {NCT_CLASSES[i] for i in held}
     for lineno, (rel, _) in enumerate(entries, 1):
-        folder = own_folder(rel)
-        if folder in names:
+        folder, named = entry_nct_classes(rel)
+        where = (f'lies in the folder of {folder}' if folder in names else
+                 f'is named as an image of {named}' if named in names
+                 else None)
+        if where:
             raise InputError(
                 f'{list_path}: its name says it {held_out_words(held)}, but '
-                f'entry {lineno} ({rel}) lies in the folder of {folder}; '
+                f'entry {lineno} ({rel}) {where}; '
                 'every check and the meta-test read a held-out class from '
                 'the name, in the published order (BACK 0, ADI 1, ... TUM '
                 '8; the converters in tools/prepare_data write wo_<c> '

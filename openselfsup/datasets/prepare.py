@@ -377,12 +377,22 @@ def _nct_named(rel: str) -> bool:
     named by class in their own folders (``tumour/TUM-0001.png``) are not
     (review r105: they were taken for NCT's and refused as its all-class
     list)."""
-    name = entry_parts(rel)[-1]
-    named = named_class(name, NCT_CLASSES)
-    if named is None:
-        return False
-    return (own_folder(rel) or '').upper() == named or \
-        _NCT_DOWNLOAD_NAME.fullmatch(name) is not None
+    folder, named = entry_nct_classes(rel)
+    return named is not None and (
+        folder == named or
+        _NCT_DOWNLOAD_NAME.fullmatch(entry_parts(rel)[-1]) is not None)
+
+
+def entry_nct_classes(rel: str) -> Tuple[Optional[str], Optional[str]]:
+    """The NCT classes the list entry ``rel`` names: its own folder's
+    (:func:`own_folder`, in any case: ``tum/`` names TUM) and its file
+    name's (:func:`named_class`: ``TUM-0001.png``); None for either that
+    names none. What makes an entry NCT's (:func:`_nct_named`) and, in a
+    list of NCT images (:func:`first_nct_entry`), which classes an entry
+    holds (:func:`~.image_list.check_held_out_folders`)."""
+    folder = (own_folder(rel) or '').upper()
+    return (folder if folder in NCT_CLASSES else None,
+            named_class(entry_parts(rel)[-1], NCT_CLASSES))
 
 
 def first_nct_entry(entries: Sequence[ListEntry]) -> Optional[int]:
