@@ -820,6 +820,56 @@ def test_held_out_list_is_judged_by_what_makes_a_list_nct_s(tmp_path):
         'LIST: its name says wo_9, which names no NCT class')
 
 
+def test_renamed_nct_images_in_a_release_folder_are_nct_s(tmp_path):
+    """NCT images renamed (``0001.png``) beside one entry of the user's
+    own held no NCT image by the content rule (every entry in an NCT class
+    folder fails with one own entry), so a ``wo_3`` list keeping LYM's
+    images passed, and extraction took its encoder for another dataset's.
+    Those in a class folder of an NCT release's folder
+    (``NCT-CRC-HE-100K-NONORM/LYM/``) are NCT's now, for every check of
+    the rule; those in folders of the user's naming (``NCT/LYM/``) are
+    not: by their paths they are the user's own class folders of an NCT
+    class's name (``mine/TUM/`` beside ``mine/normal/``), which pass."""
+    from openselfsup.apis.extract import check_held_out
+    from openselfsup.datasets import ImageList
+    from openselfsup.datasets.prepare import first_nct_entry
+    own = 'mine/normal/b.png'
+    cases = {  # the entries, the line of the first NCT image (by hand)
+        (f'{NONORM}/LYM/0001.png', own): 1,
+        (own, 'CRC-VAL-HE-7K/TUM/x.png', 'NCT-CRC-HE-100K/ADI/y.png'): 2,
+        ('x\\NCT-CRC-HE-100K\\TUM\\0001.png', own): 1,
+        ('NCT/LYM/0001.png', own): None,  # a folder of the user's naming
+        (f'{NONORM}/mine/LYM/0001.png', own): None,  # not the release's
+        (f'{NONORM}/normal/b.png', own): None,  # no NCT class folder
+        (f'{NONORM}/lym/0001.png', own): None,  # nor in another case
+        ('mine/TUM/a.png', own): None,
+    }
+    for paths, line in cases.items():
+        assert first_nct_entry([(p, None) for p in paths]) == line, paths
+    kwargs = dict(data_prefix=str(tmp_path), num_classes=9, check='none')
+    meta = tmp_path / 'meta'
+    meta.mkdir()
+    out = str(tmp_path / 'extracted_feats' / 'clp_wo_3' / 'NCT_train.npy')
+    for folder, nct in ((NONORM, True), ('NCT', False)):
+        lines = f'{folder}/LYM/0001.png\n{folder}/ADI/0002.png\n{own}\n'
+        listed = meta / 'wo_3_train.txt'
+        listed.write_text(lines)
+        every = meta / 'train.txt'
+        every.write_text(lines)
+        if nct:
+            with pytest.raises(InputError, match=re.escape(
+                    f'{listed}: its name says it leaves out LYM, but entry '
+                    f'1 ({folder}/LYM/0001.png) lies in the folder of LYM')):
+                ImageList(ann_file=str(listed), **kwargs)
+            with pytest.raises(InputError, match='which holds every class'):
+                check_held_out(out, 'ck.pth', ('meta/train.txt', ),
+                               roots={'meta/train.txt': str(tmp_path)})
+        else:
+            assert len(ImageList(ann_file=str(listed), **kwargs)) == 3
+            check_held_out(out, 'ck.pth', ('meta/train.txt', ),
+                           roots={'meta/train.txt': str(tmp_path)})
+
+
 def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
     """A ``wo_<c>`` list name was read as text: ``wo_00_train.txt`` (or
     ``wo_07``) named no class and was judged by nothing, so a ``wo_00``

@@ -201,9 +201,10 @@ def check_held_out_folders(entries: Sequence[ListEntry],
     judged under any ``wo_<c>`` name, as
     :func:`~openselfsup.apis.extract.check_held_out` judges no encoder
     trained on such lists alone (its ``mine/TUM/`` was refused for
-    ``wo_8`` and passed for ``wo_9``). So a list of NCT images renamed
-    (``NCT/ADI/0001.png``) beside an entry of the user's own is not judged
-    either: by their paths they are the user's own class folders that
+    ``wo_8`` and passed for ``wo_9``). So a list of NCT images renamed in
+    folders of the user's naming (``NCT/ADI/0001.png``; in an NCT
+    release's folder, ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``, they are
+    NCT's) beside an entry of the user's own is not judged either: by their paths they are the user's own class folders that
     share an NCT class's name, which must pass (review r104), and no
     sound rule tells them apart (a folder above them says nothing: a
     user's per-slide folders hold some slides of one class only,

@@ -370,17 +370,27 @@ _NCT_DOWNLOAD_NAME = re.compile(r'[A-Z]+-(?:TCGA-)?[A-Z]{8}\.tif')
 
 
 def _nct_named(rel: str) -> bool:
-    """Whether the list entry ``rel`` is an NCT image by its name: named
+    """Whether the list entry ``rel`` is an NCT image by its names: named
     by an NCT class (:func:`named_class`) and lying in that class's folder
-    (``adi/ADI-X.tif`` too), or named as the downloads name their images
-    (:data:`_NCT_DOWNLOAD_NAME`, in any folder). A user's own patches
-    named by class in their own folders (``tumour/TUM-0001.png``) are not
-    (review r105: they were taken for NCT's and refused as its all-class
-    list)."""
+    (``adi/ADI-X.tif`` too), named as the downloads name their images
+    (:data:`_NCT_DOWNLOAD_NAME`, in any folder), or lying in an NCT class
+    folder of a folder named as an NCT release, under any file name
+    (:func:`written_release`: ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``,
+    renamed in the downloads' own folders; review r105: beside one entry
+    of the user's own, such a list held no NCT image). A user's own
+    patches named by class in their own folders
+    (``tumour/TUM-0001.png``) are not (review r105: they were taken for
+    NCT's and refused as its all-class list), nor are images renamed in
+    folders of the user's naming (``NCT/ADI/0001.png``): by their paths
+    they are the user's own class folders that share an NCT class's name
+    (``mine/TUM/a.png``, review r104)."""
+    parts = entry_parts(rel)
+    if written_release('/'.join(parts[:-1]), unnamed=None) is not None:
+        return True
     folder, named = entry_nct_classes(rel)
     return named is not None and (
         folder == named or
-        _NCT_DOWNLOAD_NAME.fullmatch(entry_parts(rel)[-1]) is not None)
+        _NCT_DOWNLOAD_NAME.fullmatch(parts[-1]) is not None)
 
 
 def entry_nct_classes(rel: str) -> Tuple[Optional[str], Optional[str]]:
@@ -397,12 +407,19 @@ def entry_nct_classes(rel: str) -> Tuple[Optional[str], Optional[str]]:
 
 def first_nct_entry(entries: Sequence[ListEntry]) -> Optional[int]:
     """The line (from 1) of the first NCT image of a list: an entry NCT
-    names (:func:`_nct_named`: ``ADI/ADI-X.tif``, ``adi/ADI-X.tif``, or a
-    download's name ``ADI-AAAWMSFI.tif`` in any folder), else line 1 where every entry lies in the folder of an NCT class
-    (``STR/x.png``); None otherwise: a list of no NCT image (LC25000's,
-    PAIP19's, a user's own classes, also where some of its class folders
-    bear an NCT class's name: ``mine/TUM/a.png`` beside
-    ``mine/normal/b.png``)."""
+    names (:func:`_nct_named`: ``ADI/ADI-X.tif``, ``adi/ADI-X.tif``, a
+    download's name ``ADI-AAAWMSFI.tif`` in any folder, or any name in a
+    class folder of an NCT release's folder,
+    ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``), else line 1 where every
+    entry lies in the folder of an NCT class (``STR/x.png``); None
+    otherwise: a list of no NCT image (LC25000's, PAIP19's, a user's own
+    classes, also where some of its class folders bear an NCT class's
+    name: ``mine/TUM/a.png`` beside ``mine/normal/b.png``). NCT images
+    renamed in folders of the user's naming (``NCT/ADI/0001.png``) beside
+    one entry of the user's own are not found: no rule of names tells
+    them from ``mine/TUM/a.png``, which must pass, and a folder above
+    says nothing (a user's per-slide folders, ``mine/slide2/TUM/``, hold
+    some slides of one class only)."""
     named = next((lineno for lineno, (rel, _) in enumerate(entries, 1)
                   if _nct_named(rel)), None)
     if named is not None:
