@@ -204,11 +204,11 @@ def check_held_out_folders(entries: Sequence[ListEntry],
     ``wo_8`` and passed for ``wo_9``). So a list of NCT images renamed in
     folders of the user's naming (``NCT/ADI/0001.png``; in an NCT
     release's folder, ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``, they are
-    NCT's) beside an entry of the user's own is not judged either: by their paths they are the user's own class folders that
-    share an NCT class's name, which must pass (review r104), and no
-    sound rule tells them apart (a folder above them says nothing: a
-    user's per-slide folders hold some slides of one class only,
-    ``mine/slide2/TUM/``).
+    NCT's) beside an entry of the user's own is not judged either: by
+    their paths they are the user's own class folders that share an NCT
+    class's name, which must pass (review r104), and no sound rule tells
+    them apart (a folder above them says nothing: a user's per-slide
+    folders hold some slides of one class only, ``mine/slide2/TUM/``).
 
     Raises:
         InputError: naming the list file, what its name leaves out, the
