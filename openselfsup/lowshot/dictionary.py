@@ -53,7 +53,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 
 from ..utils import InputError, save_npz
-from .features import _script
+from .paths import script
 from .spec import DictionarySpec
 
 #: at most this fraction of the available memory for the dictionary's
@@ -243,7 +243,7 @@ def load_dictionary(path: str, make: Optional[str] = None) -> Dictionary:
         InputError: missing (with the command that makes it), truncated or
             not a dictionary.
     """
-    make = make or (f"python {_script('wsi_workdir', 'dict_construction.py')}"
+    make = make or (f"python {script('wsi_workdir', 'dict_construction.py')}"
                     ' --model M [--novel_class C] ...')
     if not os.path.isfile(path):
         raise InputError(f'dictionary not found: {path} (make it with: '

@@ -37,6 +37,7 @@ from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
 from ..utils.fingerprint import SIZE_ARGUMENTS
 from ..utils.io import REPO_ROOT
 from . import paths
+from .paths import joined, printed, script
 
 #: a set's extraction of an unknown encoder; ``head``: :func:`_with_config`
 _EXTRACT_HINT = '{head} --pretrained CKPT --output {out}'
@@ -53,7 +54,7 @@ IMPORTED = 'imported features'
 def _hint(name: str, out: str, workdir: Optional[str] = None,
           model: Optional[str] = None) -> str:
     """The command that makes feature set ``name`` at ``out`` (as given
-    in the current folder, :func:`_printed`): extraction,
+    in the current folder, :func:`~.paths.printed`): extraction,
     or the import when ``model``'s other sets in ``workdir`` were imported
     (it has no checkpoint to extract from); for ``NCT_aug`` the copies'
     extraction (:func:`copies_way`, of the encoder a set beside it
@@ -61,11 +62,11 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     the list, which the ablation refuses as no copies)."""
     if name == 'NCT_aug':  # copies (--aug_times), never one pass
         return copies_way(out)
-    hint, script = _EXTRACT_HINT, 'extract.py'
+    hint, tool = _EXTRACT_HINT, 'extract.py'
     if model is not None and _imported(workdir, model):
-        hint, script = _IMPORT_HINT, 'import_features.py'
-    return hint.format(head=_with_config(script, name.lower()),
-                       out=_printed(out))
+        hint, tool = _IMPORT_HINT, 'import_features.py'
+    return hint.format(head=_with_config(tool, name.lower()),
+                       out=printed(out))
 
 
 def _imported(workdir: str, model: str) -> bool:
@@ -895,13 +896,13 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
             'computed elsewhere, import it: '
             + _IMPORT_HINT.format(head=_with_config('import_features.py',
                                                     config),
-                                  out=_printed(out)))
+                                  out=printed(out)))
 
 
 def extract_command(out: str, name: str, prov, recorded_in: str,
                     images=None) -> str:
     """The ``extract.py`` command that writes feature set ``name`` to
-    ``out`` (as given in the current folder, :func:`_printed`) with the
+    ``out`` (as given in the current folder, :func:`~.paths.printed`) with the
     encoder and settings a provenance ``prov`` (the JSON ``recorded_in``)
     records (:func:`_encoder_flags`; those that do not
     spell back as flags are named as the JSON's), ``--pretrained CKPT``
@@ -915,12 +916,12 @@ def extract_command(out: str, name: str, prov, recorded_in: str,
         return _copies_way(out, prov, recorded_in)
     if not isinstance(prov, dict):
         return _EXTRACT_HINT.format(head=_with_config('extract.py', config),
-                                    out=_printed(out))
+                                    out=printed(out))
     flags, unmapped = _encoder_flags(prov)
     if isinstance(images, dict):
         flags += _support_images(images, unmapped)
     return (f"{_with_config('extract.py', config)} {flags} --output "
-            f'{_printed(out)}' + _unmapped_note(unmapped, recorded_in))
+            f'{printed(out)}' + _unmapped_note(unmapped, recorded_in))
 
 
 def _unmapped_note(unmapped: List[str], recorded_in: Optional[str]) -> str:
@@ -1046,7 +1047,7 @@ def copies_command(output: str, prov=None,
                    recorded_in: Optional[str] = None) -> str:
     """The command that extracts the ablation's image-augmented copies of
     ``NCT_train`` (``NCT_aug``) to ``output`` (a relative one joined with
-    the current folder, where it was given, :func:`_printed`), run from
+    the current folder, where it was given, :func:`~.paths.printed`), run from
     any folder: every path absolute, the script and config the
     checkout's (h167: they were relative, and the command, run from the
     folder the ablation ran in, did not find the script), from the
@@ -1084,46 +1085,16 @@ def copies_command(output: str, prov=None,
                     'the copies must come from it)' if imported else '')
     return (f"{_with_config('extract.py', 'nct_aug')} {encoder} "
             '--aug_times N '
-            f'--output {_printed(output)}'
+            f'--output {printed(output)}'
             + _unmapped_note(unmapped, recorded_in) + encoder_note)
 
 
-def _script(*parts: str) -> str:
-    """The checkout's file at ``parts`` under the repository root
-    (``'wsi_workdir', 'extract.py'``), absolute and quoted for the shell,
-    as every printed command names its script and config, so that it runs
-    from any folder as printed (h177: they were relative,
-    ``python wsi_workdir/extract.py --config configs/extraction/...``,
-    while their paths were absolute, so they ran from the root alone,
-    and the lines did not say so)."""
-    return shlex.quote(os.path.join(REPO_ROOT, *parts))
-
-
-def _with_config(script: str, config: str) -> str:
+def _with_config(name: str, config: str) -> str:
     """``python <script> --config <config>``: the checkout's
-    ``wsi_workdir/<script>`` with its extraction config
-    ``configs/extraction/<config>.py`` (:func:`_script`)."""
-    return (f"python {_script('wsi_workdir', script)} --config "
-            f"{_script('configs', 'extraction', config + '.py')}")
-
-
-def _printed(path: str) -> str:
-    """``path``, given in the current folder, as a printed command names
-    it, run from any folder (its script the checkout's, :func:`_script`):
-    absolute, a relative one joined with the current folder
-    (:func:`_joined`; a relative ``--workdir`` given from another folder
-    named a file there that, run from the root, is another), quoted for
-    the shell."""
-    return shlex.quote(_joined(path, os.getcwd()))
-
-
-def _joined(path: str, cwd: Optional[str]) -> str:
-    """``path`` as given in the folder ``cwd`` (absolute), for a command
-    run from another folder (a printed command, run from any folder:
-    :func:`_printed`): a relative one joined with ``cwd``; as given
-    where absolute or ``cwd`` is None (unknown)."""
-    return os.path.join(cwd, path) if cwd and not os.path.isabs(path) \
-        else path
+    ``wsi_workdir/<name>`` with its extraction config
+    ``configs/extraction/<config>.py`` (:func:`~.paths.script`)."""
+    return (f"python {script('wsi_workdir', name)} --config "
+            f"{script('configs', 'extraction', config + '.py')}")
 
 
 def _support_images(prov, unmapped: List[str],
@@ -1150,7 +1121,7 @@ def _support_images(prov, unmapped: List[str],
     if not (isinstance(root, str) and root):
         root = COPIES_DATA_ROOT if _read_under_copies_root(prov) else \
             default_root
-    root = root and _joined(root, cwd)
+    root = root and joined(root, cwd)
     # the list and prefix, relative to the data root as mmpretrain reads
     # them, spelt back as recorded (a value that does not read back as
     # itself is named as the JSON's)

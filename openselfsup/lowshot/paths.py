@@ -32,7 +32,10 @@ NAME is one of :data:`FEATURE_NAMES`. ``model`` is a name such as ``clp``,
 (:mod:`openselfsup.lowshot.spec`).
 """
 import os
+import shlex
 from typing import Optional
+
+from ..utils.io import script  # noqa: F401  (the toolkit's name of it)
 
 #: feature sets the original code extracts, in its names; ``NCT_aug`` holds
 #: features of image-augmented copies of NCT_train (the ablation)
@@ -96,6 +99,25 @@ def result_path(workdir: str, model: str, task: str, mode: str, clf: str,
     return os.path.join(
         results or results_dir(workdir), model,
         f'{task}{_novel(novel_class)}_{mode}_{clf}_{shots}shot{tail}.json')
+
+
+def printed(path: str) -> str:
+    """``path``, given in the current folder, as a printed command names
+    it, run from any folder (its script the checkout's, :func:`script`):
+    absolute, a relative one joined with the current folder
+    (:func:`joined`; a relative ``--workdir`` given from another folder
+    named a file there that, run from the root, is another), quoted for
+    the shell."""
+    return shlex.quote(joined(path, os.getcwd()))
+
+
+def joined(path: str, cwd: Optional[str]) -> str:
+    """``path`` as given in the folder ``cwd`` (absolute), for a command
+    run from another folder (a printed command, run from any folder:
+    :func:`printed`): a relative one joined with ``cwd``; as given
+    where absolute (``os.path.join`` keeps an absolute ``path``) or
+    ``cwd`` is None (unknown)."""
+    return os.path.join(cwd, path) if cwd else path
 
 
 def check_workdir(workdir: str) -> None:

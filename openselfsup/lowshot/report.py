@@ -418,14 +418,14 @@ def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
 def rerun_command(result: dict, workdir: str) -> str:
     """The command that runs a result's setting again, from any folder
     (``workdir`` and the result file as given in the current folder,
-    :func:`~.features._printed`)."""
-    from .features import _printed, _script
+    :func:`~.paths.printed`)."""
+    from .paths import printed, script
     from .spec import RunSpec
     try:
         return RunSpec.from_result(result).command(workdir)
     except (InputError, KeyError, TypeError, ValueError):
-        return (f"python {_script('wsi_workdir', 'distributed_meta_test.py')}"
-                f' with the settings in {_printed(result["_file"])}')
+        return (f"python {script('wsi_workdir', 'distributed_meta_test.py')}"
+                f' with the settings in {printed(result["_file"])}')
 
 
 def ablation_rerun_command(result: dict, workdir: str) -> str:
@@ -436,16 +436,16 @@ def ablation_rerun_command(result: dict, workdir: str) -> str:
     shift vectors that differ from the defaults; the parts' flags are the
     user's (the run keeps its results of unchanged inputs); run from any
     folder (``workdir`` as given in the current folder,
-    :func:`~.features._printed`)."""
-    from .features import _printed, _script
+    :func:`~.paths.printed`)."""
+    from .paths import printed, script
     from .spec import changed_flags
     always = ('model', 'num_shots', 'num_task', 'clf')
     flags = changed_flags(
         dict(result, shots=result['num_shots']),
         always + ('task_seed', 'seed', 'num_shift_vectors', 'dict_seed'),
         always)
-    return ' '.join(['python', _script('wsi_workdir', 'ablation.py'), *flags,
-                     '--workdir', _printed(workdir), "with its parts' flags"])
+    return ' '.join(['python', script('wsi_workdir', 'ablation.py'), *flags,
+                     '--workdir', printed(workdir), "with its parts' flags"])
 
 
 @reading_once()  # each input file read once, not once per result
@@ -1500,19 +1500,19 @@ def summarize_command(workdir: str, compare: Optional[Sequence[str]] = None,
     settings in ``workdir``; ``output`` (a path prefix, ``.json`` cut
     off) added where it is not the settings' default place; run from any
     folder (both paths as given in the current folder,
-    :func:`~.features._printed`)."""
-    from .features import _printed, _script
+    :func:`~.paths.printed`)."""
+    from .paths import printed, script
     name = (paths.compare_name(*compare, clf, ablation) if compare
             else 'summary' if clf is None else f'summary_{clf}')
     flags = ['--compare', *compare] if compare else []
     flags += ['--clf', clf] if clf else []
     flags += ['--ablation'] if ablation else []
-    words = ['python', _script('wsi_workdir', 'summarize.py'), '--workdir',
-             _printed(workdir),
+    words = ['python', script('wsi_workdir', 'summarize.py'), '--workdir',
+             printed(workdir),
              *map(shlex.quote, flags)]
     if output is not None and os.path.abspath(f'{output}.json') != \
             os.path.abspath(paths.summary_path(workdir, 'json', name)):
-        words += ['--output', _printed(output)]
+        words += ['--output', printed(output)]
     return ' '.join(words)
 
 

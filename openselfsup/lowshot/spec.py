@@ -26,7 +26,7 @@ from ..classes import (held_out, model_held_out, nct_names, novel_class_ids,
                        novel_class_of_name, split_model_name)
 from ..utils import InputError, check_distinct, check_seed, is_int
 from . import paths
-from .features import _printed, _script
+from .paths import printed, script
 
 #: query samples per class in every task (the published code's ``num_querys``)
 NUM_QUERIES = 15
@@ -293,10 +293,10 @@ def check_model_novel_class(model: str, novel_class: Optional[int],
         if said_names is None:
             # a script's setting is an environment variable: set X=none,
             # and its folder is the MODEL it is given
-            script = not novel_flag.startswith('--')
-            give = f'set {novel_flag}=none' if script else \
+            setting = not novel_flag.startswith('--')
+            give = f'set {novel_flag}=none' if setting else \
                 f'give {novel_flag} none'
-            folder = 'set MODEL=<family>_wo_<c>' if script else \
+            folder = 'set MODEL=<family>_wo_<c>' if setting else \
                 'name its feature folder <family>_wo_<c>'
             raise InputError(
                 f'{named}, but {said_class} is no novel class id (0..8, or '
@@ -482,7 +482,7 @@ def generate_task_commands(specs: Sequence['TaskSpec'],
     without a novel class is ``none`` beside novel classes (it was left
     out of the command). ``workdir`` as given in the current folder: the
     commands, run from any folder, name it absolute
-    (:func:`~.features._printed`)."""
+    (:func:`~.paths.printed`)."""
     groups = {}
     for t in dict.fromkeys(specs):
         groups.setdefault((t.task, t.num_task, t.seed), {}).setdefault(
@@ -497,7 +497,7 @@ def generate_task_commands(specs: Sequence['TaskSpec'],
             words = ['none' if c is None else str(c) for c in
                      sorted(novels, key=lambda c: -1 if c is None else c)]
             commands.append(' '.join(
-                ['python', _script('wsi_workdir', 'tools', 'generate_task.py'),
+                ['python', script('wsi_workdir', 'tools', 'generate_task.py'),
                  '--task',
                  s.domain]
                 + (['--mode', s.store_mode] if s.store_mode else [])
@@ -505,7 +505,7 @@ def generate_task_commands(specs: Sequence['TaskSpec'],
                    str(num_task)]
                 + ([] if words == ['none'] else ['--novel_class', *words])
                 + ([] if seed == 0 else ['--seed', str(seed)])
-                + ['--workdir', _printed(workdir)]))
+                + ['--workdir', printed(workdir)]))
     return commands
 
 
@@ -571,7 +571,7 @@ class DictionarySpec:
         """The ``dict_construction.py`` command that writes this
         dictionary (the flags that differ from its defaults), run from
         any folder: ``workdir`` as given in the current folder
-        (:func:`~.features._printed`), ``<workdir>`` where unknown."""
+        (:func:`~.paths.printed`), ``<workdir>`` where unknown."""
         flags = [('--novel_class', 'none' if self.novel_class is None
                   else self.novel_class,
                   'none' if not (self.of_nct and names_held_out_class(
@@ -581,11 +581,11 @@ class DictionarySpec:
                  ('--num_shift_vectors', self.num_shift_vectors, 2000),
                  ('--seed', self.seed, 0)]
         return ' '.join(
-            ['python', _script('wsi_workdir', 'dict_construction.py'),
+            ['python', script('wsi_workdir', 'dict_construction.py'),
              '--model', self.model]
             + [f'{flag} {value}' for flag, value, plain in flags
                if value != plain]
-            + ['--workdir', _printed(workdir) if workdir else '<workdir>'])
+            + ['--workdir', printed(workdir) if workdir else '<workdir>'])
 
 
 #: RunSpec fields that name the result file when they differ from the
@@ -737,17 +737,17 @@ class RunSpec:
         """The ``distributed_meta_test.py`` command that runs this setting
         (the fields that differ from the defaults and matter to it), run
         from any folder: ``workdir`` as given in the current
-        folder (:func:`~.features._printed`)."""
+        folder (:func:`~.paths.printed`)."""
         always = ('task', 'model', 'num_shots') + (
             ('novel_class', ) if self.novel_class is None
             and self.setting.domain == 'near'
             and names_held_out_class(self.model) else ())  # none, said
         flags = [flag for flag, (key, _, _) in _FLAGS.items()
                  if flag in always or self._relevant(key)]
-        return ' '.join(['python', _script('wsi_workdir',
-                                                   'distributed_meta_test.py')]
+        return ' '.join(['python', script('wsi_workdir',
+                                          'distributed_meta_test.py')]
                         + changed_flags(asdict(self), flags, always)
-                        + ['--workdir', _printed(workdir)])
+                        + ['--workdir', printed(workdir)])
 
     @classmethod
     def from_result(cls, result: Dict) -> 'RunSpec':

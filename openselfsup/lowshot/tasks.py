@@ -68,7 +68,7 @@ import numpy as np
 
 from ..utils import InputError, array_sha1, save_npz
 from . import paths
-from .features import _script
+from .paths import script
 from .spec import (TaskSetting, TaskSpec, check_novel_class,
                    generate_task_commands)
 
@@ -118,7 +118,7 @@ _NOT_EXTENDABLE = ('drawn by an earlier version whose first tasks depend on '
 
 #: the general form of the command that draws a store (its flags
 #: unknown), the checkout's script, run from any folder
-_DRAW_ANY = f"python {_script('wsi_workdir', 'tools', 'generate_task.py')} ..."
+_DRAW_ANY = f"python {script('wsi_workdir', 'tools', 'generate_task.py')} ..."
 
 
 def redraw_command(spec: Optional[TaskSpec] = None,

@@ -632,6 +632,21 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 
+def script(*parts: str) -> str:
+    """The checkout's file at ``parts`` under the repository root
+    (``'wsi_workdir', 'extract.py'``; none: the root itself), absolute and
+    quoted for the shell, as every printed command names its script and
+    config, so that it runs from any folder as printed (h177: they were
+    relative, ``python wsi_workdir/extract.py --config
+    configs/extraction/...``, while their paths were absolute, so they ran
+    from the root alone, and the lines did not say so). Here, on the
+    ground floor, so that every layer's lines name them alike (the kNN
+    refusal of :mod:`openselfsup.config` as the low-shot toolkit's,
+    which reads it as :func:`openselfsup.lowshot.paths.script`)."""
+    import shlex
+    return shlex.quote(os.path.join(REPO_ROOT, *parts))
+
+
 def missing_note(path: str) -> str:
     """What a ``path`` that is not there may have meant, for its 'not
     found' line, or ``''``: a file's path ending in a separator
