@@ -30,6 +30,7 @@ from .utils.errors import OPTIONS_GIVEN as _OPTIONS_GIVEN
 from .utils.errors import OPTIONS_SET as _OPTIONS_SET
 from .utils.fingerprint import (SIZE_ARGUMENTS, data_folder_sha1,
                                 folder_sha1)
+from .utils.io import from_root
 
 
 def _missing_key(cfg: Config, key: str
@@ -3111,9 +3112,12 @@ KNN_MODEL_TYPES = ('HLSS',)
 
 #: the low-shot protocol, which evaluates a CLP / FSP encoder
 _LOW_SHOT = ('evaluate its encoder with the low-shot protocol instead: '
-             'wsi_workdir/extract.py, then the meta-test (both run by sh '
-             'wsi_workdir/scripts/evaluate_encoder.sh MODEL CHECKPOINT; a '
-             'demo encoder by wsi_workdir/scripts/demo_lowshot.sh)')
+             'wsi_workdir/extract.py, then the meta-test (both run by '
+             + from_root('sh wsi_workdir/scripts/evaluate_encoder.sh MODEL '
+                         'CHECKPOINT')
+             + '; a demo encoder by '
+             + from_root('sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT')
+             + ')')
 
 #: how a model of an algorithm without kNN evaluation is evaluated
 #: instead, by its ``model.type``

@@ -86,6 +86,31 @@ def printed_args(command, *scripts):
                   if a not in ('[--paths', 'PATHS]')])
 
 
+def printed_scripts(line):
+    """The shell-script commands a printed ``line`` names (``[cd <root>
+    &&] [VAR=value ...] sh <script>.sh [ARGS]``), each as a user pastes
+    it in another folder than the root (:data:`ELSEWHERE`): the folder
+    it runs the script in must be a checkout's root as the scripts' own
+    check reads it (``wsi_workdir/sweep.py`` and ``configs/`` there:
+    ``_env.sh`` refuses any other folder), and the script a file there.
+    Returns ``[(script path relative to that root, [ARGS])]``."""
+    import re
+    import shlex
+    found = re.findall(r'(?:cd (\S+) && )?(?:[A-Z_]+=\S+ )*sh (\S+\.sh)'
+                       r'((?: [A-Z][A-Z_]*)*)', line)
+    assert found, f'no script command in: {line}'
+    out = []
+    for root, script, args in found:
+        where = from_elsewhere(shlex.split(root)[0]) if root else ELSEWHERE
+        assert os.path.isfile(os.path.join(where, 'wsi_workdir', 'sweep.py')) \
+            and os.path.isdir(os.path.join(where, 'configs')), \
+            f'{script} of {line!r} is run in {where}, which _env.sh refuses'
+        assert os.path.isfile(os.path.join(where, script)), (script, line)
+        assert os.path.realpath(where) == os.path.realpath(ROOT), where
+        out.append((script, args.split()))
+    return out
+
+
 def from_elsewhere(path):
     """``path`` of a printed command as read run from :data:`ELSEWHERE`,
     absolute."""

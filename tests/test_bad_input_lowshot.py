@@ -3900,9 +3900,9 @@ def test_a_sweep_draws_every_store_before_writing_one(wd, capsys, task,
         'generate_task.py and distributed_meta_test.py), or give it more ' \
         'samples per class (the synthetic data: tools/prepare_data/' \
         'make_synthetic.py --paip-per-class N, then extract every set into ' \
-        "a new workdir, this one's shared labels being the old lists': sh " \
-        'wsi_workdir/scripts/demo_lowshot.sh CKPT NEW_WORKDIR extracts ' \
-        'them all)' in err, err
+        "a new workdir, this one's shared labels being the old lists': " \
+        f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh CKPT ' \
+        'NEW_WORKDIR extracts them all)' in err, err
     # the counts in the line, from the fixture's labels and slides
     lab = np.load(paths.labels_path(wd, 'PAIP_train'))
     with open(paths.meta_path(wd, 'PAIP_train')) as f:

@@ -643,8 +643,8 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
                                  'clp', '--ablation'])
     assert code == 2 and err == (
         "error: no ablation results of model 'clp' (models with ablation "
-        'results: clp_wo_78, fsp_wo_78); run wsi_workdir/ablation.py '
-        '--model clp')
+        f'results: clp_wo_78, fsp_wo_78); run python {REPO}/wsi_workdir/'
+        f'ablation.py --model clp --workdir {w}')
 
 
 def test_each_comparison_has_a_name_of_its_own(tmp_path):

@@ -16,10 +16,10 @@ from openselfsup.evaluation.knn import (accuracy_metrics, aggregate_scores,
                                         knn_scores, knn_search)
 from openselfsup.utils import InputError
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: the HLSS demo config (HiDisc, ResNet-18 at width 8, synthetic data)
-HIDISC_DEMO = os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), 'configs', 'demo',
-    'hidisc_r18w8_synthetic.py')
+HIDISC_DEMO = os.path.join(ROOT, 'configs', 'demo',
+                           'hidisc_r18w8_synthetic.py')
 
 
 def brute_knn_scores(bank, labels, queries, num_classes, k, t):
@@ -636,9 +636,11 @@ def test_a_checkpoint_of_another_algorithms_subclass_gets_the_knn_words(
     assert err.rstrip().endswith(
         "kNN evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "
         'evaluate its encoder with the low-shot protocol instead: '
-        'wsi_workdir/extract.py, then the meta-test (both run by sh '
-        'wsi_workdir/scripts/evaluate_encoder.sh MODEL CHECKPOINT; a demo '
-        'encoder by wsi_workdir/scripts/demo_lowshot.sh)'), err
+        'wsi_workdir/extract.py, then the meta-test (both run by '
+        f'cd {ROOT} && sh wsi_workdir/scripts/evaluate_encoder.sh '
+        'MODEL CHECKPOINT; a demo encoder by '
+        f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh '
+        'CHECKPOINT)'), err
 
 
 class _NotAllowListed:

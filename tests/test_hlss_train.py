@@ -1161,9 +1161,11 @@ def test_a_knn_hook_on_a_model_knn_is_not_for_is_refused_before_the_run(
         f"{kind!r} ({method}): kNN evaluation is for HLSS / HiDisc encoders "
         "(model.type 'HLSS'); remove the hook from custom_hooks; evaluate "
         'its encoder with the low-shot protocol instead: '
-        'wsi_workdir/extract.py, then the meta-test (both run by sh '
-        'wsi_workdir/scripts/evaluate_encoder.sh MODEL CHECKPOINT; a demo '
-        'encoder by wsi_workdir/scripts/demo_lowshot.sh)']
+        'wsi_workdir/extract.py, then the meta-test (both run by '
+        f'cd {ROOT} && sh wsi_workdir/scripts/evaluate_encoder.sh '
+        'MODEL CHECKPOINT; a demo encoder by '
+        f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh '
+        'CHECKPOINT)']
     from _foundation_helpers import loaded_modules
     work = tmp_path / 'work'
     # the launchers' check (with its data check: the data is there), then
@@ -1217,9 +1219,10 @@ def test_a_knn_hook_under_default_hooks_is_refused_as_under_custom_hooks(
      '; its classification and retrieval metrics are the validation of '
      'tools/train.py (val_evaluator)'),
     ('MoCoV3', '; evaluate its encoder with the low-shot protocol '
-     'instead: wsi_workdir/extract.py, then the meta-test (both run by sh '
-     'wsi_workdir/scripts/evaluate_encoder.sh MODEL CHECKPOINT; a demo '
-     'encoder by wsi_workdir/scripts/demo_lowshot.sh)'),
+     'instead: wsi_workdir/extract.py, then the meta-test (both run by '
+     f'cd {ROOT} && sh wsi_workdir/scripts/evaluate_encoder.sh MODEL '
+     'CHECKPOINT; a demo encoder by '
+     f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT)'),
     ('MyHLSS', None),
     ('HLSS', None)])
 def test_a_knn_hooks_way_out_is_its_models(kind, way_out):

@@ -611,15 +611,15 @@ def test_summary_of_an_ablation_only_workdir_says_where_its_table_is(
         capsys.readouterr().err
     capsys.readouterr()
     summarize = script_main('wsi_workdir/summarize.py')
+    run = (f'run python {ROOT}/wsi_workdir/distributed_meta_test.py --task '
+           f'TASK --model MODEL --num_shots SHOTS --workdir {wd} first')
     cli_fails(summarize, ['--workdir', wd], capsys, wd,
-              f"no results directory; run wsi_workdir/distributed_meta_test"
-              f".py first (the ablation's results in "
+              f"no results directory; {run} (the ablation's results in "
               f"{paths.ablation_results_dir(wd)} are not summarised: its "
               "table is sweeps/ablation/<model>.md)")
     os.makedirs(paths.results_dir(wd))
     cli_fails(summarize, ['--workdir', wd], capsys, wd,
-              "no result JSON files; run wsi_workdir/distributed_meta_test"
-              ".py first (the ablation's results in")
+              f"no result JSON files; {run} (the ablation's results in")
 
 
 def test_one_pass_over_the_list_as_augmented_copies_is_refused(tmp_path):

@@ -394,7 +394,9 @@ def test_missing_results_name_the_workdir_nearby(tmp_path, capsys):
         assert run_cli(main, ['--workdir', str(workdir)]) == 2
         err = capsys.readouterr().err.strip()
         assert err == (f'error: {workdir / "results"}: no results '
-                       'directory; run wsi_workdir/distributed_meta_test.py '
+                       f'directory; run python {REPO}/wsi_workdir/'
+                       'distributed_meta_test.py --task TASK --model MODEL '
+                       f'--num_shots SHOTS --workdir {workdir} '
                        f'first{hint}'), err
     # the meta-test (and sweep, dictionary) on a workdir without features:
     # the same hint for extracted_feats/ ('(--workdir?)' alone before)

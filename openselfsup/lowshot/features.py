@@ -37,7 +37,7 @@ from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
 from ..utils.fingerprint import SIZE_ARGUMENTS
 from ..utils.io import REPO_ROOT
 from . import paths
-from .paths import joined, printed, script
+from .paths import from_root, joined, printed, script
 
 #: a set's extraction of an unknown encoder; ``head``: :func:`_with_config`
 _EXTRACT_HINT = '{head} --pretrained CKPT --output {out}'
@@ -949,9 +949,9 @@ def _library_encoder(prov) -> Optional[Dict]:
 #: (``--model-source``), which makes none
 NO_LIBRARY_COPIES = ('a library model (--model-source) makes no augmented '
                      'copies: skip the image and hybrid parts, which read '
-                     'them, ablation.py --image none --hybrid none '
-                     '(IMAGE=none HYBRID=none sh '
-                     'wsi_workdir/scripts/ablation.sh)')
+                     'them, ablation.py --image none --hybrid none ('
+                     + from_root('IMAGE=none HYBRID=none sh '
+                                 'wsi_workdir/scripts/ablation.sh') + ')')
 
 
 def copies_way(output: str) -> str:
@@ -1192,8 +1192,9 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
                 f'{copies.features_path} holds augmented copies of {words} '
                 f'than {support.features_path} ({field} {b[:12]} vs '
                 f'{a[:12]}); extract them again from the list and images '
-                f'of {support.name}: {command()} '
-                '(or wsi_workdir/scripts/extract_ablation_feats.sh)')
+                f'of {support.name}: {command()} (or '
+                + from_root('sh wsi_workdir/scripts/extract_ablation_feats.sh')
+                + ')')
 
 
 def _recorded_images(fs: FeatureSet,

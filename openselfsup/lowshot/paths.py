@@ -35,7 +35,8 @@ import os
 import shlex
 from typing import Optional
 
-from ..utils.io import script  # noqa: F401  (the toolkit's name of it)
+# the toolkit's names of the checkout's scripts in printed commands
+from ..utils.io import from_root, script  # noqa: F401
 
 #: feature sets the original code extracts, in its names; ``NCT_aug`` holds
 #: features of image-augmented copies of NCT_train (the ablation)

@@ -254,8 +254,14 @@ def load_results(results_dir: str, ablation: bool = False) -> List[dict]:
     workdir = os.path.dirname(results_dir)
     # a workdir of the ablation only: its results are not the summary's
     apart = '' if ablation else paths.ablation_note(workdir)
-    run = 'wsi_workdir/ablation.py' if ablation else \
-        'wsi_workdir/distributed_meta_test.py'
+    # run from any folder: the checkout's script, the workdir absolute
+    # (the settings' flags are the user's to fill in)
+    run = ' '.join(
+        (['python', paths.script('wsi_workdir', 'ablation.py'), '--model',
+          'MODEL'] if ablation else
+         ['python', paths.script('wsi_workdir', 'distributed_meta_test.py'),
+          '--task', 'TASK', '--model', 'MODEL', '--num_shots', 'SHOTS'])
+        + ['--workdir', paths.printed(workdir)])
     name = os.path.basename(results_dir)
     if not os.path.isdir(results_dir):
         raise InputError(f'{results_dir}: no results directory; run '
@@ -1399,7 +1405,10 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
                 raise InputError(
                     f'no {what} of model {model!r} (models with {what}: '
                     f'{", ".join(known)})'
-                    + (f'; run wsi_workdir/ablation.py --model {model}'
+                    + ('; run ' + ' '.join(
+                        ['python', paths.script('wsi_workdir', 'ablation.py'),
+                         '--model', model, '--workdir',
+                         paths.printed(workdir)])
                        if ablation else paths.ablation_note(workdir, model))
                     + nearby)
         results = [r for r in results if r['model'] in models]

@@ -68,7 +68,7 @@ import numpy as np
 
 from ..utils import InputError, array_sha1, save_npz
 from . import paths
-from .paths import script
+from .paths import from_root, script
 from .spec import (TaskSetting, TaskSpec, check_novel_class,
                    generate_task_commands)
 
@@ -298,8 +298,9 @@ def more_samples_way_out(name: str) -> str:
             'tools/prepare_data/make_synthetic.py '
             f'{SYNTHETIC_SIZE_FLAGS[name]} N, then extract every set into '
             "a new workdir, this one's shared labels being the old lists': "
-            'sh wsi_workdir/scripts/demo_lowshot.sh CKPT NEW_WORKDIR '
-            'extracts them all)')
+            + from_root('sh wsi_workdir/scripts/demo_lowshot.sh CKPT '
+                        'NEW_WORKDIR')
+            + ' extracts them all)')
 
 
 def _too_few(setting: TaskSetting, name: str, c: int, have: int, need: int,

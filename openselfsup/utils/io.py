@@ -647,6 +647,16 @@ def script(*parts: str) -> str:
     return shlex.quote(os.path.join(REPO_ROOT, *parts))
 
 
+def from_root(command: str) -> str:
+    """``cd <root> && command``: a printed command of the checkout's shell
+    scripts (``sh wsi_workdir/scripts/<name>.sh ...``), which run from the
+    repository root alone (``_env.sh`` refuses another folder: their
+    commands' paths are the root's), so that it runs from any folder as
+    printed (the root named as :func:`script` names it); it was printed
+    relative to the root, with no word of where to run it."""
+    return f'cd {script()} && {command}'
+
+
 def missing_note(path: str) -> str:
     """What a ``path`` that is not there may have meant, for its 'not
     found' line, or ``''``: a file's path ending in a separator

@@ -1,0 +1,176 @@
+"""Printed commands of the low-shot toolkit, pasted in another folder than
+the repository root.
+
+Every command a line prints names the checkout's script absolute
+(``paths.script``), a path the user gave joined with the folder they gave
+it in (``paths.printed``); the shell scripts, which run from the root
+alone (``_env.sh``), as ``cd <root> && sh wsi_workdir/scripts/...``
+(``paths.from_root``). Before (h180), these lines named the scripts
+relative to the root: ``sh wsi_workdir/scripts/demo_lowshot.sh``,
+``ablation.sh``, ``extract_ablation_feats.sh``, the kNN refusal's
+``evaluate_encoder.sh``, ``run wsi_workdir/distributed_meta_test.py
+first`` (no ``--workdir``: run as printed, another workdir), and the
+ablation's rerun command ended on ``with its parts' flags``, which no
+shell reads.
+
+The checks read each command as the shell and its script's own parser
+read it, from another folder; none runs a script end to end but the
+ablation's rerun (a 4-task, 16-dimension ablation of two rows, a few
+seconds): the shell scripts' positional arguments are counted against
+their own ``positional_arguments`` line.
+"""
+import json
+import os
+import re
+import shlex
+
+import numpy as np
+import pytest
+
+from lowshot_data import (ELSEWHERE, ROOT, from_elsewhere, make_workdir,
+                          printed_scripts, script_main)
+from openselfsup.lowshot import paths
+from openselfsup.utils import InputError, run_cli
+
+
+def _script_arity(script):
+    """``(least, most)`` positional arguments a shell script takes, read
+    from its ``positional_arguments "<usage>" <least> <most>`` line; (0, 0)
+    for a script without one (it takes none: ``_help.sh`` refuses any)."""
+    with open(os.path.join(ROOT, script)) as f:
+        found = re.search(r'positional_arguments "[^"]*" (\d+) (\d+)',
+                          f.read())
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
+def _copies_refusal():
+    """The line refusing NCT_aug copies of another image list than
+    NCT_train's (``features.check_copies_of``), on sets written by hand."""
+    from openselfsup.lowshot.features import FeatureSet, check_copies_of
+    sets = [FeatureSet('clp_wo_78', name, np.zeros((2, 4), np.float32),
+                       np.zeros(2, np.int64), f'/w/{name}.npy',
+                       '/w/labels.npy', True,
+                       dict(list_sha1=sha1, aug_times=aug))
+            for name, sha1, aug in (('NCT_train', 'a' * 40, None),
+                                    ('NCT_aug', 'b' * 40, 2))]
+    with pytest.raises(InputError) as e:
+        check_copies_of(*sets)
+    return str(e.value)
+
+
+def _knn_line():
+    from openselfsup.config import knn_is_for
+    return knn_is_for('MoCoV3')
+
+
+def _more_samples_line():
+    from openselfsup.lowshot.tasks import more_samples_way_out
+    return more_samples_way_out('PAIP_train')
+
+
+def _library_copies_line():
+    from openselfsup.lowshot.features import NO_LIBRARY_COPIES
+    return NO_LIBRARY_COPIES
+
+
+@pytest.mark.parametrize('line, expected', [
+    (_knn_line, [('evaluate_encoder.sh', ['MODEL', 'CHECKPOINT']),
+                 ('demo_lowshot.sh', ['CHECKPOINT'])]),
+    (_more_samples_line, [('demo_lowshot.sh', ['CKPT', 'NEW_WORKDIR'])]),
+    (_library_copies_line, [('ablation.sh', [])]),
+    (_copies_refusal, [('extract_ablation_feats.sh', [])])])
+def test_a_script_command_runs_in_the_root_from_any_folder(
+        line, expected, monkeypatch):
+    """The kNN refusal's ``evaluate_encoder.sh`` / ``demo_lowshot.sh``,
+    the way out of too few samples (``demo_lowshot.sh CKPT
+    NEW_WORKDIR``), of copies a library model cannot make (``IMAGE=none
+    HYBRID=none sh ...ablation.sh``) and of copies of other images
+    (``extract_ablation_feats.sh``): pasted in another folder, each runs
+    its script in the checkout's root, where ``_env.sh`` lets it run, with
+    as many arguments as the script takes. The reference: the folder
+    check of ``_env.sh`` and each script's own ``positional_arguments``
+    line."""
+    monkeypatch.chdir(ELSEWHERE)
+    found = printed_scripts(line())
+    assert [(os.path.basename(s), a) for s, a in found] == expected
+    for script, args in found:
+        assert os.path.dirname(script) == os.path.join('wsi_workdir',
+                                                       'scripts')
+        least, most = _script_arity(script)
+        assert least <= len(args) <= most, (script, args)
+
+
+def _filled(command, script, **values):
+    """A printed ``python <script> ...`` command, shlex-split as the shell
+    reads it pasted in :data:`ELSEWHERE`, its placeholders (upper-case
+    words) given ``values``, read by the script's own parser: the script
+    must be the checkout's file there."""
+    argv = shlex.split(command)
+    assert argv[0] == 'python' and os.path.isfile(from_elsewhere(argv[1])) \
+        and os.path.relpath(from_elsewhere(argv[1]), ROOT) == script, command
+    placeholders = {a for a in argv[2:] if re.fullmatch(r'[A-Z_]+', a)}
+    assert placeholders == set(values), command
+    parse = script_main(script).__globals__['parse_args']
+    return parse([values.get(a, a) for a in argv[2:]])
+
+
+def _error(capsys, argv):
+    code = run_cli(script_main('wsi_workdir/summarize.py'), argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith('error: ') and '\n' not in err, err
+    return err
+
+
+def test_no_results_names_the_meta_test_of_the_workdir_read(
+        tmp_path, monkeypatch, capsys):
+    """summarize.py on a workdir without results said ``run
+    wsi_workdir/distributed_meta_test.py first``: relative to the root,
+    and without ``--workdir``, so that run as printed it wrote the default
+    workdir's results; ``--compare --ablation`` alike named
+    ``wsi_workdir/ablation.py``. Each line now names the command, its
+    settings the user's (upper-case), with the workdir read, as a user
+    gives it relative to their folder (here ``w d``, with a space). The
+    reference: the scripts' own parsers, the placeholders filled."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'w d').mkdir()
+    err = _error(capsys, ['--workdir', 'w d'])
+    command = re.search(r'; run (.*) first', err).group(1)
+    args = _filled(command, 'wsi_workdir/distributed_meta_test.py',
+                   TASK='near', MODEL='clp', SHOTS='1')
+    assert from_elsewhere(args.workdir) == str(tmp_path / 'w d')
+    err = _error(capsys, ['--workdir', 'w d', '--compare', 'a', 'b',
+                          '--ablation'])
+    command = re.search(r'; run (.*) first', err).group(1)
+    args = _filled(command, 'wsi_workdir/ablation.py', MODEL='a')
+    assert from_elsewhere(args.workdir) == str(tmp_path / 'w d')
+
+
+@pytest.fixture(scope='module')
+def ablated(tmp_path_factory):
+    """A workdir whose models ``clp_wo_78`` and ``fsp_wo_78`` ran a 4-task
+    ablation of the baseline and the prototypes part at K = 2 (no other
+    part), with the flags clp_wo_78's ran: its index records them."""
+    w = str(tmp_path_factory.mktemp('ablated') / 'w d')
+    flags = ['--num_task', '4', '--num_shots', '2', '--prototypes', '2',
+             '--image', 'none', '--latent', 'none', '--hybrid', 'none',
+             '--num_shift_vectors', '20', '--quiet']
+    for seed, model in enumerate(('fsp_wo_78', 'clp_wo_78')):
+        make_workdir(w, model, dim=16, seed=seed)
+        assert run_cli(script_main('wsi_workdir/ablation.py'),
+                       ['--workdir', w, '--model', model, *flags]) == 0
+    return w, ['--model', model, *flags]
+
+
+def test_a_model_without_ablation_results_names_its_ablation(
+        ablated, capsys, monkeypatch):
+    """``--compare A B --ablation`` with B's ablation not run said ``run
+    wsi_workdir/ablation.py --model B``: relative to the root, no
+    ``--workdir`` (run as printed: the default workdir's ablation). The
+    command now runs B's ablation in the workdir read, from any folder."""
+    w, _ = ablated
+    monkeypatch.chdir(os.path.dirname(w))
+    err = _error(capsys, ['--workdir', 'w d', '--compare', 'clp_wo_78',
+                          'clp', '--ablation'])
+    command = err.split('; run ')[1]
+    args = _filled(command, 'wsi_workdir/ablation.py')
+    assert args.model == 'clp' and from_elsewhere(args.workdir) == w
