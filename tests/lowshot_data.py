@@ -69,10 +69,13 @@ def printed_args(command, *scripts):
     (:data:`ELSEWHERE`; a path it names: :func:`from_elsewhere`): the
     script it names there must be that checkout's file; the
     placeholders a user fills in given (``--aug_times N``,
-    ``[--paths PATHS]``, the ablation's trailing ``with its parts'
-    flags``)."""
+    ``[--paths PATHS]``, the ablation's trailing words that name the
+    parts' flags to add where they are unknown,
+    ``ablation.PARTS_TO_ADD``)."""
     import shlex
-    command = command.split(" with its parts' flags")[0]
+
+    from openselfsup.lowshot.ablation import PARTS_TO_ADD
+    command = command.split(PARTS_TO_ADD)[0]
     argv = shlex.split(command)
     assert argv[0] == 'python', command
     script = os.path.relpath(from_elsewhere(argv[1]), ROOT)

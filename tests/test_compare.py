@@ -623,7 +623,8 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
     assert '(their ablation results)' in printed.splitlines()[0]
     # a result left out (its features extracted again since) is run again
     # by the ablation, which writes there (distributed_meta_test.py was
-    # named, which writes results/)
+    # named, which writes results/), with the parts' values it ran (h180:
+    # "with its parts' flags", which no shell reads)
     feats = paths.features_path(w, 'fsp_wo_78', 'NCT_test')
     np.save(feats, np.load(feats)[:, ::-1].copy())
     code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'clp_wo_78',
@@ -632,8 +633,8 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
         f'run them again, e.g.: python {REPO}/wsi_workdir/ablation.py '
         '--model '
         'fsp_wo_78 --num_shots 2 --num_task 8 --clf Ridge '
-        '--num_shift_vectors 20 --workdir '
-        f"{w} with its parts' flags"), err
+        '--num_shift_vectors 20 --prototypes 2 --image none --latent 4 '
+        f'--hybrid none --workdir {w}'), err
     # --ablation alone, and a model without ablation results: one line
     code, err, _ = _run(capsys, ['--workdir', w, '--ablation'])
     assert code == 2 and err == (

@@ -174,3 +174,63 @@ def test_a_model_without_ablation_results_names_its_ablation(
     command = err.split('; run ')[1]
     args = _filled(command, 'wsi_workdir/ablation.py')
     assert args.model == 'clp' and from_elsewhere(args.workdir) == w
+
+
+def _left_out_command(capsys):
+    """The command of the line refusing an ablation comparison whose
+    results of clp_wo_78 were all computed on features changed since."""
+    err = _error(capsys, ['--workdir', 'w d', '--compare', 'clp_wo_78',
+                          'fsp_wo_78', '--ablation'])
+    return err.split('run them again, e.g.: ')[1]
+
+
+def test_a_left_out_ablation_result_is_run_again_as_printed(
+        ablated, capsys, monkeypatch):
+    """An ablation result left out (its features extracted again since)
+    was named ``python .../ablation.py --model M ... --workdir W with its
+    parts' flags``: no shell reads the last words, and without them the
+    command ran every published part. The command now gives the parts'
+    values of the run that wrote it, as the ablation's index records them;
+    run exactly as printed, from another folder, it computes the results
+    again in the workdir read and writes the ablation's table whole (the
+    same rows), and the comparison reads them. Where the index records no
+    run of the setting, the line says which flags to add."""
+    w, flags = ablated
+    index = paths.ablation_index_path(w, 'clp_wo_78')
+    with open(index) as f:
+        rows = [(r['part'], r['x']) for r in json.load(f)['ablation_rows']]
+    assert rows == [('baseline', None), ('prototypes', 2)]
+    feats = paths.features_path(w, 'clp_wo_78', 'NCT_test')
+    np.save(feats, np.load(feats)[::-1].copy())
+    monkeypatch.chdir(os.path.dirname(w))
+    command = _left_out_command(capsys)
+    argv = shlex.split(command)  # as the shell reads it
+    assert argv[0] == 'python' and os.path.isfile(from_elsewhere(argv[1]))
+    main = script_main('wsi_workdir/ablation.py')
+    args = main.__globals__['parse_args'](argv[2:])
+    ran = main.__globals__['parse_args'](['--workdir', w, *flags])
+    for name in ('model', 'num_task', 'num_shots', 'prototypes', 'image',
+                 'latent', 'hybrid', 'num_shift_vectors'):
+        assert getattr(args, name) == getattr(ran, name), name
+    assert from_elsewhere(args.workdir) == w
+    monkeypatch.chdir(ELSEWHERE)  # pasted in yet another folder
+    assert run_cli(main, argv[2:]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    with open(index) as f:
+        assert [(r['part'], r['x']) for r in
+                json.load(f)['ablation_rows']] == rows
+    monkeypatch.chdir(os.path.dirname(w))
+    assert run_cli(script_main('wsi_workdir/summarize.py'), [
+        '--workdir', 'w d', '--compare', 'clp_wo_78', 'fsp_wo_78',
+        '--ablation']) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    # no index of the setting: the flags to add, said
+    from openselfsup.lowshot.ablation import PARTS_TO_ADD
+    os.remove(index)
+    np.save(feats, np.load(feats)[::-1].copy())
+    command = _left_out_command(capsys)
+    head, tail = command.split(PARTS_TO_ADD)
+    assert tail == (f" ({paths.ablation_index_path('w d', 'clp_wo_78')} "
+                    'records no run of this setting)')  # as given
+    args = main.__globals__['parse_args'](shlex.split(head)[2:])
+    assert from_elsewhere(args.workdir) == w

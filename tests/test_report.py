@@ -663,7 +663,8 @@ def test_a_left_out_result_s_commands_name_the_workdir_as_run_from_the_root(
     from lowshot_data import (from_elsewhere, make_workdir, printed_args,
                               script_main)
     from openselfsup.lowshot.meta_test import run_meta_test
-    from openselfsup.lowshot.report import ablation_rerun_command
+    from openselfsup.lowshot.ablation import rerun_command as \
+        ablation_rerun_command
     from openselfsup.lowshot.spec import RunSpec
     from openselfsup.lowshot.tasks import generate_task_store
     monkeypatch.chdir(tmp_path)
@@ -1953,23 +1954,28 @@ def test_the_novel_class_table_leaves_out_runs_without_one(tmp_path):
 
 def test_rerun_commands_write_the_flags_that_differ():
     """``RunSpec.command`` (distributed_meta_test.py) and
-    ``report.ablation_rerun_command`` (ablation.py) write their flags
+    ``ablation.rerun_command`` (ablation.py) write their flags
     through one helper, ``spec.changed_flags``; the commands are those the
     two wrote on their own (written out here as they printed them): the
     meta-test's the flags that differ and matter to the setting (a float
     with every digit), the ablation's its model, shots, tasks, classifier
     and the seeds and shift vectors that differ, relevant or not (an
     absolute workdir, printed as given)."""
-    from openselfsup.lowshot.report import ablation_rerun_command
+    from openselfsup.lowshot.ablation import PARTS_TO_ADD
+    from openselfsup.lowshot.ablation import rerun_command as \
+        ablation_rerun_command
     from openselfsup.lowshot.spec import RunSpec
     meta = f'python {REPO}/wsi_workdir/distributed_meta_test.py'
     abl = f'python {REPO}/wsi_workdir/ablation.py'
-    tail = "--workdir /w with its parts' flags"
+
+    def tail(model):  # no index in /w: the parts' flags to add, said
+        return (f'--workdir /w{PARTS_TO_ADD} (/w/sweeps/ablation/{model}.json '
+                'records no run of this setting)')
     cases = [
         (RunSpec('clp', 'mixture', 5),
          f'{meta} --task mixture --num_shots 5 --model clp --workdir /w',
          f'{abl} --model clp --num_shots 5 --num_task 1000 --clf Ridge '
-         f'{tail}'),
+         f'{tail("clp")}'),
         (RunSpec('clp_wo_78', 'near', 5, 'logistic_regression',
                  mode='latent_aug', novel_class=78, num_task=300,
                  task_seed=3, seed=4, C=0.5, max_iter=77, num_aug_shots=25,
@@ -1981,13 +1987,13 @@ def test_rerun_commands_write_the_flags_that_differ():
          '--workdir /w',
          f'{abl} --model clp_wo_78 --num_shots 5 --num_task 300 --clf '
          'logistic_regression --task_seed 3 --seed 4 --num_shift_vectors '
-         f'500 --dict_seed 9 {tail}'),
+         f'500 --dict_seed 9 {tail("clp_wo_78")}'),
         (RunSpec('x', 'out', 1, 'Ridge', alpha=0.1234567, seed=5,
                  dict_seed=2),
          f'{meta} --task out --num_shots 1 --model x --alpha 0.1234567 '
          '--workdir /w',
          f'{abl} --model x --num_shots 1 --num_task 1000 --clf Ridge '
-         f'--seed 5 --dict_seed 2 {tail}')]
+         f'--seed 5 --dict_seed 2 {tail("x")}')]
     for spec, meta_command, ablation_command in cases:
         assert spec.command('/w') == meta_command
         assert ablation_rerun_command(spec.info(), '/w') == ablation_command

@@ -27,10 +27,12 @@ The runs themselves go through :func:`~.sweep.run_sweep` (one process).
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..utils import InputError
+from ..utils import InputError, json_object_or_none
 from ..utils.plot import figure_png, pyplot
+from . import paths
 from .report import AVERAGE_CI, NOVEL_CI, _fmt, novel_cell
-from .spec import RunSpec, check_distinct_settings, check_model_novel_class
+from .spec import (RunSpec, changed_flags, check_distinct_settings,
+                   check_model_novel_class)
 
 #: the published values (ablation.sh)
 PUBLISHED = dict(prototypes=(2, 4, 8, 16, 32, 64, 128, 256),
@@ -222,3 +224,68 @@ def plot_ablation(table_rows: Sequence[Dict], title: str = ''
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return figure_png(fig)
+
+
+#: the end of a :func:`rerun_command` whose parts' values are unknown
+PARTS_TO_ADD = (', adding the --prototypes, --image, --latent and --hybrid '
+                'values of the ablation run that wrote it')
+
+
+def rerun_command(result: Dict, workdir: str) -> str:
+    """The ``ablation.py`` command that runs an ablation result's setting
+    again (the ablation writes its results, :func:`~.paths.
+    ablation_results_dir`; ``distributed_meta_test.py`` writes
+    ``results/``), run from any folder (``workdir`` as given in the
+    current folder, :func:`~.paths.printed`): its model, shots, tasks,
+    classifier and the seeds and shift vectors that differ from the
+    defaults, and the parts' values of the run that wrote it
+    (:func:`parts_flags`: the run keeps its results of unchanged inputs
+    and writes its table whole again; one part alone would write a table
+    of that part). Where no run of this setting is recorded, the line
+    says which flags to add (it ended on "with its parts' flags", which
+    no shell reads, and the command ran every published part)."""
+    always = ('model', 'num_shots', 'num_task', 'clf')
+    flags = changed_flags(
+        dict(result, shots=result['num_shots']),
+        always + ('task_seed', 'seed', 'num_shift_vectors', 'dict_seed'),
+        always)
+    command = ' '.join(['python', paths.script('wsi_workdir', 'ablation.py'),
+                        *flags])
+    parts = parts_flags(result, workdir)
+    if parts is None:
+        return (f'{command} --workdir {paths.printed(workdir)}'
+                f'{PARTS_TO_ADD} '
+                f'({paths.ablation_index_path(workdir, result["model"])} '
+                'records no run of this setting)')
+    return ' '.join([command, *parts, '--workdir', paths.printed(workdir)])
+
+
+def parts_flags(result: Dict, workdir: str) -> Optional[List[str]]:
+    """The part flags (``--prototypes 2 4 --image none ...``, every part,
+    ``none`` for one skipped) of the ablation run of ``result``'s model
+    in ``workdir`` that holds its setting, as its index records them
+    (:func:`~.paths.ablation_index_path`: the settings it ran, its table's
+    rows with each part's value ``x``); None where the index is missing,
+    unreadable, or of a run without this setting (a later run of the
+    model with other shots or tasks replaced it)."""
+    index = json_object_or_none(
+        paths.ablation_index_path(workdir, result['model']))
+    settings = index.get('settings') if index else None
+    rows = index.get('ablation_rows') if index else None
+    if not (isinstance(settings, list) and isinstance(rows, list)
+            and all(isinstance(r, dict) and (r.get('part') == 'baseline'
+                                             or isinstance(r.get('x'), int))
+                    for r in rows)):
+        return None
+    try:
+        mine = RunSpec.from_result(result)
+        if not any(isinstance(s, dict) and RunSpec.from_result(s) == mine
+                   for s in settings):
+            return None
+    except (InputError, KeyError, TypeError, ValueError):
+        return None
+    flags = []
+    for part in PARTS[1:]:
+        values = [str(r['x']) for r in rows if r.get('part') == part]
+        flags += [f'--{part}', *(values or ['none'])]
+    return flags

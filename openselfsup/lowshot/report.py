@@ -434,26 +434,6 @@ def rerun_command(result: dict, workdir: str) -> str:
                 f' with the settings in {printed(result["_file"])}')
 
 
-def ablation_rerun_command(result: dict, workdir: str) -> str:
-    """The ``ablation.py`` command that runs an ablation result's setting
-    again (the ablation writes its results, :func:`~.paths.
-    ablation_results_dir`; ``distributed_meta_test.py`` writes
-    ``results/``): its model, shots, tasks, classifier and the seeds and
-    shift vectors that differ from the defaults; the parts' flags are the
-    user's (the run keeps its results of unchanged inputs); run from any
-    folder (``workdir`` as given in the current folder,
-    :func:`~.paths.printed`)."""
-    from .paths import printed, script
-    from .spec import changed_flags
-    always = ('model', 'num_shots', 'num_task', 'clf')
-    flags = changed_flags(
-        dict(result, shots=result['num_shots']),
-        always + ('task_seed', 'seed', 'num_shift_vectors', 'dict_seed'),
-        always)
-    return ' '.join(['python', script('wsi_workdir', 'ablation.py'), *flags,
-                     '--workdir', printed(workdir), "with its parts' flags"])
-
-
 @reading_once()  # each input file read once, not once per result
 def current_results(results: Sequence[dict], workdir: str,
                     command: Optional[Callable[[dict, str], str]] = None
@@ -463,7 +443,7 @@ def current_results(results: Sequence[dict], workdir: str,
     tables: their numbers describe an encoder or tasks no longer there);
     ``command(result, workdir)``: the command that runs a result again
     (default :func:`rerun_command`; the ablation's:
-    :func:`ablation_rerun_command`). Each input file is read once in a
+    :func:`~.ablation.rerun_command`). Each input file is read once in a
     command (:func:`~openselfsup.utils.reading_once`: :func:`summarize`'s
     and ``--compare``'s, which :func:`mixed_encoders` shares), once per
     call where called alone.
@@ -1365,7 +1345,8 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
 
 def workdir_results(workdir: str, clf: Optional[str] = None,
                     models: Optional[Sequence[str]] = None,
-                    ablation: bool = False
+                    ablation: bool = False,
+                    command: Optional[Callable[[dict, str], str]] = None
                     ) -> Tuple[List[dict], List[dict]]:
     """Every result JSON of a workdir (:func:`load_results`), only those of
     classifier ``clf`` and of ``models`` if given, split by
@@ -1375,6 +1356,11 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
         ablation (bool): read the ablation's results
             (:func:`~.paths.ablation_results_dir`, ``wsi_workdir/
             ablation.py``'s) instead of ``results/``.
+        command: the command that runs a result left out again
+            (:func:`current_results`; default :func:`rerun_command`, the
+            meta-test's); the ablation's results need the ablation's,
+            :func:`~.ablation.rerun_command` (given by the caller: the
+            ablation module reads this one).
 
     Returns:
         tuple: ``(current, left_out)``.
@@ -1383,6 +1369,9 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
         InputError: no results, an unknown classifier, none of ``clf``,
             or none computed on the current inputs.
     """
+    if ablation and command is None:
+        raise ValueError("the ablation's results are run again by the "
+                         "ablation's command (ablation.rerun_command)")
     paths.check_workdir(workdir)
     folder = paths.ablation_results_dir(workdir) if ablation else \
         paths.results_dir(workdir)
@@ -1413,9 +1402,7 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
                     + nearby)
         results = [r for r in results if r['model'] in models]
     # a result left out is run again by the command that wrote it
-    current, left_out = current_results(
-        results, workdir,
-        ablation_rerun_command if ablation else rerun_command)
+    current, left_out = current_results(results, workdir, command)
     for model in models or ():
         gone = [i for i in left_out if i['model'] == model]
         if gone and not any(r['model'] == model for r in current):

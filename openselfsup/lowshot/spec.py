@@ -877,7 +877,7 @@ def changed_flags(values: Mapping, flags: Iterable[str],
     flag table), in their order: each flag of ``always``, and each other
     whose value differs from the spec's default. The one writer of the
     commands a report or refusal prints (``RunSpec.command``'s
-    ``distributed_meta_test.py``, ``report.ablation_rerun_command``'s
+    ``distributed_meta_test.py``, ``ablation.rerun_command``'s
     ``ablation.py``).
 
     Args:
