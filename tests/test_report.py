@@ -648,6 +648,25 @@ def test_a_removed_report_s_command_names_it_as_run_from_the_root(
         written = f'{from_elsewhere(args.output)}.json' if args.output else \
             paths.summary_path(from_elsewhere(args.workdir), 'json')
         assert written == os.path.abspath(report), command
+    # h180: a report that records no command (written before written_by)
+    # was named 'run wsi_workdir/summarize.py (with the --compare that
+    # wrote it) again', relative to the root, without --workdir: now the
+    # workdir's command, the flags to add said
+    assert run_cli(main, ['--workdir', w]) == 0, capsys.readouterr().err
+    with open(paths.summary_path(w, 'json')) as f:
+        data = json.load(f)
+    del data['written_by']
+    with open(paths.summary_path(w, 'json'), 'w') as f:
+        json.dump(data, f)
+    lines = []
+    run_meta_test(w, RunSpec('clp', 'mixture', 1, num_task=6),
+                  progress=False, threads=1, log=lines.append)
+    [command] = [m.group(1) for m in (re.match(
+        r'removed .+?\.json, .*\(run (.*) \(with the --compare, --clf, '
+        r'--ablation and --output that wrote it\) again to write them '
+        r'anew\)$', line) for line in lines) if m]
+    args = printed_args(command, 'wsi_workdir/summarize.py')
+    assert from_elsewhere(args.workdir) == os.path.abspath(w), command
 
 
 def test_a_left_out_result_s_commands_name_the_workdir_as_run_from_the_root(

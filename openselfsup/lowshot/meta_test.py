@@ -757,12 +757,14 @@ def release_result(path: str, result: Dict,
             continue
         stale.append((files, 'the sweep index', 'rerun that sweep'))
     if workdir is not None and not same:
+        from .report import SummaryReports, summarize_command
         if reports is None:
-            from .report import SummaryReports
             reports = SummaryReports(workdir)
+        # a report that records no command (written before written_by):
+        # its workdir's, run from any folder, the flags to add said
         stale += [(files, 'the report', f'run {again} again' if again else
-                   'run wsi_workdir/summarize.py (with the --compare that '
-                   'wrote it) again')
+                   f'run {summarize_command(workdir)} (with the --compare, '
+                   '--clf, --ablation and --output that wrote it) again')
                   for files, again in reports.listing(path)]
     for files, lister, again in stale:
         try:
