@@ -1208,7 +1208,14 @@ def _read_with(path: str, file: str, name: str, value: Any) -> Config:
     return again
 
 
-def _traced_uses(cfg: Config, name: str
+#: the attribute of a loaded config holding what :func:`_traced_uses`
+#: found of each variable it traced (``{name: its result, or the
+#: _Untraced it raised}``)
+_TRACED_USES = '_openselfsup_traced_uses'
+
+
+def _traced_uses(cfg: Config, name: str,
+                 files: Optional[List[str]] = None
                  ) -> Tuple[List[str], List[str], Optional[str], List[str]]:
     """The dotted keys of the sections a run reads (:func:`_live`) that
     the top-level string or number variable ``name`` of the config file
@@ -1232,13 +1239,42 @@ def _traced_uses(cfg: Config, name: str
     reason is None where every reading was done, else why the first that
     failed did; the files are those whose readings changed a key.
 
+    Traced once per config and variable (:data:`_TRACED_USES`): a run's
+    start asked it of ``data_root`` for each warning of copies moved in
+    part (:func:`unmoved_copies_note`: the run's, then each of an
+    evaluation it did not announce), each asking reading the ``_base_``
+    chain again. Which keys the variable set is the files' to tell: what
+    the command sets in the config after the first asking (the options,
+    a batch split) changes none of the keys a caller asks about, those
+    still as the file set them. ``files``: the files that set it
+    (:func:`_variable_files`), where the caller has them.
+
     Raises:
         _Untraced: the config has no file, no file of its chain sets
             ``name`` at its top level, or every reading failed (the
             first reason).
     """
+    traced = vars(cfg).get(_TRACED_USES)
+    if traced is None:
+        traced = {}
+        object.__setattr__(cfg, _TRACED_USES, traced)
+    if name not in traced:
+        try:
+            traced[name] = _trace(cfg, name, files)
+        except _Untraced as exc:
+            traced[name] = exc
+    found = traced[name]
+    if isinstance(found, _Untraced):
+        raise _Untraced(*found.args)
+    return found
+
+
+def _trace(cfg: Config, name: str, files: Optional[List[str]]
+           ) -> Tuple[List[str], List[str], Optional[str], List[str]]:
+    """What :func:`_traced_uses` finds of ``name``, traced anew."""
     value = cfg.get(name)
-    files = _variable_files(cfg.filename, name) if cfg.filename else []
+    if files is None:
+        files = _variable_files(cfg.filename, name) if cfg.filename else []
     if not files:
         raise _Untraced(f'no file of {cfg.filename or "the config"} sets '
                         'it at its top level')
@@ -1478,7 +1514,7 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
         # which each set keys: both)
         files = _variable_files(cfg.filename, key) if cfg.filename else []
         try:
-            held, computed, why, setters = _traced_uses(cfg, key)
+            held, computed, why, setters = _traced_uses(cfg, key, files)
         except _Untraced as exc:
             held, computed, why, setters = [], [], \
                 f'which keys it set cannot be told: {exc}', []

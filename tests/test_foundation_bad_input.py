@@ -6205,6 +6205,28 @@ def test_a_variable_restated_down_the_chain_is_traced_in_every_file(
         f'train_cfg.max_epochs), or set it in {child} and {base}'), said
 
 
+def test_a_refused_variable_override_finds_its_files_once(tmp_path,
+                                                          monkeypatch):
+    """Read-through h181: the refusal of ``--cfg-options data_root=...``
+    read the config's ``_base_`` chain for the files that set the
+    variable (``config._variable_files``), and its trace read the chain
+    for them again. Read once now, the refusal the same line
+    (``test_a_variable_restated_down_the_chain_is_traced_in_every_file``
+    holds its words)."""
+    import openselfsup.config as config
+    child, base = _restated_chain(tmp_path, 10, 'data/NCT')
+    walks = []
+    real = config._variable_files
+
+    def counted(path, name):
+        walks.append((path, name))
+        return real(path, name)
+    said = _refused(child, {'data_root': 'data/x'})
+    monkeypatch.setattr(config, '_variable_files', counted)
+    assert _refused(child, {'data_root': 'data/x'}) == said
+    assert walks == [(str(child), 'data_root')], walks
+
+
 def test_a_key_holding_a_base_value_a_child_restated_holds_it(tmp_path):
     """A base's ``max_epochs = 10`` set ``train_cfg.max_epochs``; its
     child restates ``max_epochs = 20`` (and ``data_root``): the base's key,

@@ -7647,6 +7647,35 @@ def test_an_option_moving_only_loaders_the_run_does_not_read_is_quiet(
         'val_dataloader.dataset.data_root) on old/' in warned, warned
 
 
+def test_a_run_start_traces_a_moved_variable_once(synthetic_root, tmp_path,
+                                                  monkeypatch):
+    """Read-through h181: a run start whose ``--cfg-options`` moved the
+    training set's copy of ``data_root`` and left the validation and test
+    sets' traced the variable (read the config's files again with it
+    changed, ``config._read_with``) for the run's warning, again to make
+    that warning anew for the test it did not announce, and again for the
+    test's own: every reading three times for one answer. Each reading
+    now comes once; the warnings are those said before (the run's in its
+    log; the test's when it runs:
+    ``test_an_unannounced_test_warns_of_the_test_sets_old_folder``)."""
+    import openselfsup.config as config
+    _, build = _moved_runner(synthetic_root, tmp_path, monkeypatch)
+    readings = []
+    real = config._read_with
+
+    def counted(path, file, name, value):
+        readings.append((file, name, value))
+        return real(path, file, name, value)
+    monkeypatch.setattr(config, '_read_with', counted)
+    _, said = build('w', ('train_dataloader',), ('val',))
+    warned, = said()
+    assert 'left 1 of them (val_dataloader.dataset.data_root)' in warned
+    # the variable traced: a reading of each file that sets it, once
+    assert readings and all(name == 'data_root' for _, name, _ in readings)
+    again = [r for r, n in collections.Counter(readings).items() if n > 1]
+    assert again == [], readings
+
+
 def test_an_evaluation_not_announced_is_noted_when_it_runs(
         synthetic_root, tmp_path, monkeypatch):
     """``train(cfg, evaluates=())`` then ``runner.val()`` on a validation

@@ -415,7 +415,7 @@ def worker_warning_left_out(runner, cfg, trains: bool = True,
             leave_out(pattern, UserWarning)
 
 
-def unannounced_evaluation_notes(runner, cfg,
+def unannounced_evaluation_notes(runner, cfg, said: Sequence[str],
                                  evaluates: Sequence[str] = (),
                                  trains: bool = True) -> None:
     """Have ``runner`` (an :class:`~openselfsup.engine.runner.
@@ -431,19 +431,22 @@ def unannounced_evaluation_notes(runner, cfg,
     ``--cfg-options`` that moved some copies of a path variable where
     that loader's section read too changes it (:func:`unmoved_notes` of
     the sections the run reads, ``trains`` as :func:`read_sections`':
-    ``runner.test()`` read the test set's old folder without a word)."""
+    ``runner.test()`` read the test set's old folder without a word),
+    those of them that ``said`` does not hold: the notes the run's log
+    says before it (:func:`prepare_config`'s, which hold its
+    :func:`unmoved_notes` of the sections the run reads; they were made
+    again here)."""
     note_when_evaluated = getattr(runner, 'note_when_evaluated', None)
     if note_when_evaluated is None:
         return
     run = read_sections(cfg, trains, evaluates)
-    before = unmoved_notes(cfg, run)
     for name in EVALUATIONS:
         if name in evaluates:
             continue
         notes = worker_count_notes(cfg, trains=False, evaluates=(name,))
         if f'{name}_dataloader' not in run:
             notes += [note for note in unmoved_notes(
-                cfg, run + (f'{name}_dataloader',)) if note not in before]
+                cfg, run + (f'{name}_dataloader',)) if note not in said]
         if not notes:
             continue
         announced = tuple(e for e in EVALUATIONS
@@ -2352,7 +2355,7 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
     # torch's warning of more workers than cores: said in the log instead
     # (worker_count_notes), while this runner trains or evaluates
     worker_warning_left_out(runner, cfg, trains, evaluates)
-    unannounced_evaluation_notes(runner, cfg, evaluates, trains)
+    unannounced_evaluation_notes(runner, cfg, notes, evaluates, trains)
     from ..engine.runner import discard_on_failure
     with discard_on_failure(runner):  # the runner made its log folder
         for note in notes:
