@@ -65,7 +65,7 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
                     check_not_sweep_run_dir, resume_choice, train,
-                    read_sections, unmoved_notes,
+                    read_sections, unmoved_notes, warning_words,
                     worker_warnings_left_out)
 
 #: the file in a run's folder that says the run has ended and been
@@ -1441,7 +1441,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # once, not in every run's log; the test set where --test reads it
     for unmoved in unmoved_notes(
             cfg, read_sections(cfg, evaluates=evaluated)):
-        print_log(unmoved[len('warning: '):], logger='current',
+        print_log(warning_words(unmoved), logger='current',
                   level=logging.WARNING)
     if type_name(cfg.model.get('type')) != 'BalancedCrossModal':
         raise InputError(f'{config}: model.type is {cfg.model.get("type")!r},'

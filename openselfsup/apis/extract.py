@@ -310,7 +310,7 @@ def _unmoved_notes(listings: Sequence[Dict], model: bool = True
     config's loaders) are not read and not said. A ``dataset.data_root``
     that ``--data-root`` set (:func:`open_lists`) is named so."""
     from ..utils.errors import OPTIONS_GIVEN
-    from .train import unmoved_notes
+    from .train import unmoved_notes, warning_words
     read = ('dataset', 'model') if model else ('dataset', )
     said: List[str] = []
     for listing in listings:
@@ -319,7 +319,7 @@ def _unmoved_notes(listings: Sequence[Dict], model: bool = True
             and 'dataset.data_root' in listing['cfg_options'] and \
             'dataset.data_root' not in given else None
         for note in unmoved_notes(listing['cfg'], read, flags=flags):
-            note = note[len('warning: '):]  # logged as a warning
+            note = warning_words(note)  # logged as a warning
             said += [] if note in said else [note]
     return said
 

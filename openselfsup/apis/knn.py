@@ -1344,7 +1344,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # them (and the KNNEvalHook's), before the datasets and a baseline's
     # model are built: a mistyped data_root was blamed on the metadata when
     # the bank was built, 'names a missing patch', not named with its option
-    from .train import check_dataset_paths, unmoved_notes
+    from .train import check_dataset_paths, unmoved_notes, warning_words
     check_dataset_paths(cfg, ['knn_eval'])
     from mmengine.logging import print_log
     # --cfg-options that moved some copies of a path variable (the HLSS
@@ -1352,7 +1352,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # them, its model and knn_eval (the bank on /x, the query on the
     # file's folder): said as tools/train.py says it of a run
     for unmoved in unmoved_notes(cfg, _SECTIONS_READ):
-        print_log(unmoved[len('warning: '):], logger='current',
+        print_log(warning_words(unmoved), logger='current',
                   level=logging.WARNING)
     if checkpoint is not None and note:
         # the way out run into the same folder was refused as results

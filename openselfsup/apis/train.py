@@ -227,6 +227,14 @@ def unmoved_notes(cfg, read: Optional[Sequence[str]] = None,
                                flags=flags)
 
 
+def warning_words(note: str) -> str:
+    """A note ``'warning: ...'`` (:func:`unmoved_notes`' lines,
+    :func:`worker_count_notes`', :func:`prepare_config`'s warnings) as a
+    logger's warning says it, whose level says ``warning``: its words
+    after the prefix (a note without it as it is)."""
+    return note.removeprefix('warning: ')
+
+
 def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = (),
                     resumes: bool = False) -> List[Tuple[str, int, bool]]:
     """``(config key, num_workers, started)`` of each data loader a
@@ -454,7 +462,7 @@ def unannounced_evaluation_notes(runner, cfg, said: Sequence[str],
         note_when_evaluated(name, [
             f'runner.{name}() is not in the evaluates={tuple(evaluates)!r} '
             f'the runner was built with (evaluates={announced!r} says '
-            f'this before the run): {note[len("warning: "):]}'
+            f'this before the run): {warning_words(note)}'
             for note in notes], _worker_warnings(cfg, False, (name,)))
 
 
@@ -2360,7 +2368,7 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
     with discard_on_failure(runner):  # the runner made its log folder
         for note in notes:
             if note.startswith('warning: '):
-                runner.logger.warning(note[len('warning: '):])
+                runner.logger.warning(warning_words(note))
             else:
                 runner.logger.info(note)
         check_widths(runner, config)
