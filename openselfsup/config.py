@@ -3671,40 +3671,30 @@ def trained_feature_changes(meta: Any, cfg, knn_images: bool = True
     return _saved_feature_changes(text, cfg, knn_images)
 
 
-def trained_settings_note(meta: Any, cfg, config: str, checkpoint: str,
-                          use: str = 'evaluate') -> Optional[str]:
-    """A warning (logged as one) where a checkpoint whose weights load into
-    ``cfg``'s model (``config``: its file) is evaluated with settings that
-    carry no weights but change its features, and differ from those its
-    ``meta`` records it was trained with (:func:`trained_feature_changes`:
-    a run with another normalisation, evaluated with the shipped config,
-    gave other numbers than its training's kNN table without a word); as
-    ``extract.py`` warns of images of another size than the encoder's
-    (:func:`~openselfsup.apis.extract.image_size_note`). Each difference
-    is named, recorded value first, then how to evaluate as trained: the
-    config it was trained with where it is a file here
-    (:func:`trained_config_said`: the run's dump in its work dir), and the
-    ``--cfg-options`` that spell the recorded values where each is such a
-    setting. ``use``: ``'evaluate'`` (``knn_eval.py``) or ``'extract'``
-    (``extract.py``, whose config is an extraction config: the training's
-    is no way, and its images are compared apart). None where the meta
-    records no config, or none differs: :func:`settings_changes_note` of
-    what :func:`trained_feature_changes` finds."""
-    found = trained_feature_changes(meta, cfg, knn_images=use != 'extract')
-    return settings_changes_note(found, meta, config, checkpoint, use)
-
-
 def settings_changes_note(found: Optional[List[Tuple[str, Optional[str]]]],
                           meta: Any, config: str, checkpoint: str,
                           use: str = 'evaluate') -> Optional[str]:
-    """The words of :func:`trained_settings_note` for the changes
-    :func:`trained_feature_changes` found (``found``: its ``(change,
-    option)`` pairs, or None), for a caller that keeps them too (the
-    provenance of ``extract.py``, the results of ``knn_eval.py``): the
-    comparison made once per checkpoint and config, not again for the
-    words. ``meta``, ``config``, ``checkpoint``, ``use``: as
-    :func:`trained_settings_note`. None where ``found`` is empty or
-    None."""
+    """A warning (logged as one) where a checkpoint whose weights load into
+    a config's model (``config``: its file) is evaluated with settings that
+    carry no weights but change its features, and differ from those its
+    ``meta`` records it was trained with: ``found``, the ``(change,
+    option)`` pairs :func:`trained_feature_changes` found of the config
+    (a run with another normalisation, evaluated with the shipped config,
+    gave other numbers than its training's kNN table without a word); as
+    ``extract.py`` warns of images of another size than the encoder's
+    (:func:`~openselfsup.apis.extract.image_size_note`). The comparison is
+    the caller's, which keeps it too (the provenance of ``extract.py``,
+    the results of ``knn_eval.py``): made once per checkpoint and config,
+    not again for the words. Each difference is named, recorded value
+    first, then how to evaluate as trained: the config it was trained
+    with where it is a file here (:func:`trained_config_said`: the run's
+    dump in its work dir), and the ``--cfg-options`` that spell the
+    recorded values where each is such a setting. ``use``:
+    ``'evaluate'`` (``knn_eval.py``) or ``'extract'`` (``extract.py``,
+    whose config is an extraction config: the training's is no way, and
+    its images are compared apart, ``found`` without the kNN images').
+    None where ``found`` is empty or None (the meta records no config,
+    or none differs)."""
     if not found:
         return None
     extract = use == 'extract'

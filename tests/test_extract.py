@@ -2721,7 +2721,7 @@ def test_a_checkpoint_trained_with_another_normalisation_is_warned(
     extracted with the shipped configs, which load its weights, gave
     features of other statistics, and low-shot F1 of them, without a word
     (only the image size was compared). Warned now as knn_eval.py warns
-    (``trained_settings_note``): each difference, recorded value first,
+    (``settings_changes_note``): each difference, recorded value first,
     and the ``--cfg-options`` that spell the trained values; those given,
     the warning is gone and the features are those of images normalised
     by hand with the trained mean and std (the reference). The provenance
@@ -2786,7 +2786,7 @@ def test_the_trained_settings_are_compared_once_per_extraction(
         synthetic_root, weights, tmp_path, monkeypatch):
     """extract_many compared a set's settings with the checkpoint's
     recorded config for its provenance, and then again for the warning's
-    words (trained_settings_note): two comparisons of the same config and
+    words (settings_changes_note): two comparisons of the same config and
     meta. Once now, and the warning and the provenance still say the
     same changes (the reference: the comparison's own result)."""
     from openselfsup import config as config_module
@@ -2975,14 +2975,24 @@ def _extract_note(train_options, extract_options):
     """The settings warning of a checkpoint trained with the CLP recipe
     and ``train_options``, extracted with the NCT config and
     ``extract_options`` (its config text as MMEngine saves it)."""
-    from openselfsup.config import load_config, trained_settings_note
+    from openselfsup.config import load_config
     trained = load_config(os.path.join(
         REPO, 'configs', 'wsi_selfsup', 'moco_v3', 'r18_bs256_ep200_all.py'),
         train_options)
     config = _config('nct_train.py')
-    return trained_settings_note({'cfg': trained.pretty_text},
-                                 load_config(config, extract_options),
-                                 config, 'c.pth', use='extract')
+    return _extraction_note({'cfg': trained.pretty_text},
+                            load_config(config, extract_options), config)
+
+
+def _extraction_note(meta, cfg, config):
+    """The settings warning of the checkpoint ``c.pth`` of ``meta``
+    extracted with the config ``cfg`` of file ``config``, as extract.py
+    makes it (``settings_changes_note`` of what
+    ``trained_feature_changes`` finds, the kNN images left out)."""
+    from openselfsup.config import (settings_changes_note,
+                                    trained_feature_changes)
+    return settings_changes_note(trained_feature_changes(meta, cfg, False),
+                                 meta, config, 'c.pth', use='extract')
 
 
 def test_a_backbone_type_is_compared_as_it_resolves():
@@ -3052,7 +3062,7 @@ def test_shipped_training_configs_extract_without_a_settings_warning(
     ResNet's defaults left out or written, ``GhostBN`` groups of training
     against ``BN``: the same in evaluation). The reference: the same
     comparison with one number of the mean changed is warned."""
-    from openselfsup.config import load_config, trained_settings_note
+    from openselfsup.config import load_config
     meta = {'cfg': load_config(os.path.join(REPO, trained)).pretty_text}
     opts = {'model.backbone.base_channels': 16,
             'model.backbone.stem_channels': 16,
@@ -3061,13 +3071,11 @@ def test_shipped_training_configs_extract_without_a_settings_warning(
         if '_base_' in extraction:
             continue
         path = os.path.join(REPO, extraction)
-        assert trained_settings_note(meta, load_config(path, opts), path,
-                                     'c.pth', use='extract') is None
+        assert _extraction_note(meta, load_config(path, opts), path) is None
     other = load_config(path, {**opts, 'model.data_preprocessor.mean':
                                [123.675, 116.28, 103.5]})
     assert 'model.data_preprocessor.mean: [123.675, 116.28, 103.53] -> ' \
-        '[123.675, 116.28, 103.5]' in trained_settings_note(
-            meta, other, path, 'c.pth', use='extract')
+        '[123.675, 116.28, 103.5]' in _extraction_note(meta, other, path)
 
 
 def test_backbone_weights_exported_keep_what_the_settings_warning_needs(

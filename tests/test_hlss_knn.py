@@ -2404,7 +2404,7 @@ def test_a_checkpoint_evaluated_with_other_feature_settings_is_warned(
 def test_the_trained_settings_are_compared_once_per_evaluation(
         tmp_path, monkeypatch):
     """knn_eval_checkpoint compared the config with the checkpoint's
-    recorded one for the warning (trained_settings_note) and again for
+    recorded one for the warning (settings_changes_note) and again for
     the results' settings_other_than_trained: two comparisons of the same
     config and meta. Once now; the warning and the results still name
     the same changes (the reference: written out by hand)."""
@@ -2872,12 +2872,17 @@ HLSS_DEMO = os.path.join(os.path.dirname(HIDISC_DEMO),
 
 
 def _note(trained, evaluated, config):
-    """trained_settings_note of a checkpoint whose meta records the
-    config ``trained`` (a Config: its text; a str: the text itself),
-    evaluated with the Config ``evaluated`` of file ``config``."""
-    from openselfsup.config import trained_settings_note
+    """The settings warning of a checkpoint whose meta records the config
+    ``trained`` (a Config: its text; a str: the text itself), evaluated
+    with the Config ``evaluated`` of file ``config``, as knn_eval.py
+    makes it (``settings_changes_note`` of what
+    ``trained_feature_changes`` finds)."""
+    from openselfsup.config import (settings_changes_note,
+                                    trained_feature_changes)
     text = trained if isinstance(trained, str) else trained.pretty_text
-    return trained_settings_note({'cfg': text}, evaluated, config, 'c.pth')
+    meta = {'cfg': text}
+    return settings_changes_note(trained_feature_changes(meta, evaluated),
+                                 meta, config, 'c.pth')
 
 
 def test_text_tower_settings_are_not_compared_for_an_image_tower():

@@ -283,7 +283,7 @@ def _trained_meta(checkpoint: str) -> Any:
 def _settings_note(found: Optional[List[Tuple[str, Optional[str]]]],
                    meta: Any, listing: Dict, checkpoint: str
                    ) -> Optional[str]:
-    """The warning of :func:`~openselfsup.config.trained_settings_note`
+    """The warning of :func:`~openselfsup.config.settings_changes_note`
     for a set extracted from ``checkpoint`` (whose ``meta`` records the
     config it was trained with) with settings that change its features
     other than trained (``found``: what

@@ -230,7 +230,7 @@ class OpenCLIPImageTower(BaseModule):
 
     #: settings that leave the image features unchanged: only the image
     #: tower is kept, so the text tower's settings are not compared when a
-    #: checkpoint is evaluated (``config.trained_settings_note``)
+    #: checkpoint is evaluated (``config.trained_feature_changes``)
     EVAL_IGNORED_KEYS = ('model_cfg.text_cfg',)
 
     def __init__(self, model_name: str = 'RN50-quickgelu',
