@@ -9100,6 +9100,42 @@ def test_a_file_the_dataset_reads_when_built_is_checked(
             f'{other} is given; ' in lines[0]
 
 
+def test_the_data_check_resolves_each_datasets_paths_once(tmp_path,
+                                                          monkeypatch):
+    """Read-through h181: the data check resolved a dataset's paths
+    (``data_files._read_paths``) for the files its type reads, then again
+    for those in an unfinished generator's folder (and joined its list to
+    its data_root apart). Once per dataset now; a missing path is still
+    named (``test_a_file_the_dataset_reads_when_built_is_checked`` and
+    the tests around it hold the words)."""
+    import collections
+
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import check_dataset_paths
+    from openselfsup.datasets import data_files
+    root = tmp_path / 'root'
+    (root / 'imgs').mkdir(parents=True)
+    (root / 'list.txt').write_text('b0.png 0\n')
+    node = dict(type='ImageList', data_root=str(root), ann_file='list.txt',
+                data_prefix='imgs/')
+    (tmp_path / 'c.py').write_text('')
+    cfg = Config(dict(train_dataloader=dict(dataset=node),
+                      val_dataloader=dict(dataset=dict(node))),
+                 filename=str(tmp_path / 'c.py'))
+    resolved = []
+    real = data_files._read_paths
+
+    def counted(kind, node):
+        resolved.append(node)  # (kept: each its own id)
+        return real(kind, node)
+    monkeypatch.setattr(data_files, '_read_paths', counted)
+    check_dataset_paths(cfg, ['train_dataloader', 'val_dataloader'])
+    # every dict is looked at (a loader's too, as a dataset of no type)
+    times = collections.Counter(map(id, resolved))
+    assert len(times) >= 2 and set(times.values()) == {1}, resolved
+
+
 def test_an_image_list_of_absolute_paths_needs_no_image_folder(tmp_path):
     """An ImageList whose list names every image by an absolute path
     never reads its ``data_prefix`` folder (the dataset joins the folder

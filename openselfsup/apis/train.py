@@ -39,8 +39,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       process_share, sampler_epoch_length,
                       train_loop_kind, type_name,
                       unmoved_copies_note, variable_source)
-from ..datasets.data_files import (build_time_paths, dataset_paths,
-                                   joins_to_root)
+from ..datasets.data_files import dataset_paths, joins_to_root
 from ..datasets.prepare import holds_nct_images
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, reading_once, settings_refused)
@@ -1065,7 +1064,7 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
     classes file, the image folder of it and of an ``ImageList``, the
     feature folder of ``SlideReports``), resolved as the datasets
     resolve them
-    (:func:`~openselfsup.datasets.data_files.build_time_paths`: the
+    (:func:`~openselfsup.datasets.data_files.dataset_paths`: the
     functions the datasets call, MMEngine's join for a ``data_prefix``),
     without importing them (torch); then any of those paths that lies in
     a generator's folder whose marker still says 'writing', every file
@@ -1080,23 +1079,28 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
         for key, node in config_dicts(cfg.get(name) or {}, name):
             root = node.get('data_root')
             root = root if isinstance(root, str) else ''
-            path = annotation_path(node)
             kind = type_name(node.get('type'))
+            # every path it reads when built, found once: its data_root
+            # folder, its ann_file, the other files its type reads (this
+            # project's datasets, which do not download)
+            paths = dataset_paths(node)
+            path = next((found[1] for found in paths
+                         if found[0] == 'ann_file'), None)
             no_root = bool(root) and '://' not in root and \
                 not os.path.isdir(root)
-            # the other files its type reads when built (this project's
-            # datasets, which do not download), those not there
-            gaps = [found for found in build_time_paths(kind, node)
-                    if not (os.path.isdir if found[2] == 'folder'
-                            else os.path.isfile)(found[1])]
+            # those not there but its ann_file (its data_root first where
+            # no_root: refused below as such, or, beside a list of
+            # absolute paths, passed over as its image folder is)
+            gaps = [found for found in paths if found[0] != 'ann_file'
+                    and not (os.path.isdir if found[2] == 'folder'
+                             else os.path.isfile)(found[1])]
             # an ImageList whose list names every image by an absolute
             # path reads neither its data_root (but for a list under it)
             # nor its image folder: its list is opened only where one of
             # those folders is missing, whether the list is there or not
             # (one missing or unreadable reads as not absolute)
-            absolute = kind == 'ImageList' and (
-                no_root or any(f[2] == 'folder' for f in gaps)) and \
-                _absolute_list(path)
+            absolute = kind == 'ImageList' and \
+                any(f[2] == 'folder' for f in gaps) and _absolute_list(path)
             missing = None
             if no_root and not absolute:
                 missing = ('data_root', root, 'folder', '')
@@ -1131,7 +1135,7 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
             # all there, in a generator's folder whose marker still says
             # 'writing': trained on without a word before
             from ..datasets.synthetic.ownership import check_finished
-            for what, there, _, _ in dataset_paths(node):
+            for what, there, _, _ in paths:
                 check_finished(there, f'{key}.{what} in {cfg.filename}')
 
 

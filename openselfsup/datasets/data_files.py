@@ -64,15 +64,6 @@ _PREFIX_FOLDERS = {'CaptionedImages': 'img_path',
                    'SlideReports': 'feat_path'}
 
 
-def build_time_paths(kind: str, node: dict
-                     ) -> List[Tuple[str, str, str, str]]:
-    """The files and folders a dataset config ``node`` of type ``kind``
-    (its class name) reads when the dataset is built, other than its
-    ``data_root`` and ``ann_file``: :func:`_read_paths` but its
-    ``ann_file``."""
-    return [p for p in _read_paths(kind, node) if p[0] != 'ann_file']
-
-
 def _read_paths(kind: str, node: dict) -> List[Tuple[str, str, str, str]]:
     """The files and folders a dataset config ``node`` of type ``kind``
     (its class name) reads when the dataset is built, other than its
