@@ -3187,6 +3187,42 @@ def knn_is_not_for(kind: Optional[str]) -> bool:
     return kind in _EVALUATED_INSTEAD
 
 
+def knn_model_refusal(config: str, kind: str, hook: Optional[str] = None,
+                      bases: Optional[Sequence[str]] = None,
+                      known: Optional[str] = None) -> str:
+    """The one line refusing kNN evaluation of a model it is not for: of
+    ``knn_eval.py``'s config and of a ``KNNEvalHook`` in training, judged
+    by the type name (:func:`check_knn_model`) or by the class's ancestry
+    (:func:`~openselfsup.engine.knn_hook.not_knn_class`: the config's
+    class once the model stack is imported, the hook's run's model).
+
+    Args:
+        config (str): the config file, as the line names it.
+        kind (str): the model's type (its class's name).
+        hook (str, optional): the key of the ``KNNEvalHook`` in the config
+            (``'custom_hooks.0'``, ``'default_hooks.knn'``), named with
+            the way to drop it; None: the config given to ``knn_eval.py``.
+        bases (sequence of str, optional): the class's bases, judged by
+            ancestry (named: ``a subclass of ...``); None: judged by name.
+        known (str, optional): the algorithm this project knows that the
+            model is (:data:`_EVALUATED_INSTEAD`): its method and how it
+            is evaluated instead; None: ``kind`` where it is one.
+    """
+    known = known or (kind if knn_is_not_for(kind) else None)
+    said = [MODEL_METHODS[known]] if known in MODEL_METHODS else []
+    if bases is not None:
+        said.append('a subclass of ' + ', '.join(bases) if bases
+                    else 'a model')
+    what = f'model.type {kind!r}' + (f' ({", ".join(said)})' if said else '')
+    if hook is None:
+        return f'{config}: {what}: {knn_is_for(known)}'
+    section = hook.split('.', 1)[0]  # custom_hooks or default_hooks
+    instead = _EVALUATED_INSTEAD.get(known)
+    return (f'{config}: {hook} (KNNEvalHook) on {what}: {_KNN_IS_FOR}; '
+            f'remove the hook from {section}'
+            + (f'; {instead}' if instead else ''))
+
+
 def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
     """Refuse a config whose model (``model.type``) kNN evaluation does not
     support (:data:`KNN_MODEL_TYPES`), from the config alone, torch-free:
@@ -3200,7 +3236,9 @@ def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
     wrong), nor one of a type this project does not know as another
     algorithm (:data:`_EVALUATED_INSTEAD`: a user's subclass of HLSS
     registered under another name evaluates; the type cannot be told
-    from the config without importing the model stack).
+    from the config without importing the model stack: judged by
+    ancestry then, by ``knn_eval.py`` and by the hook when the run
+    starts).
 
     Args:
         cfg (Config): the config.
@@ -3210,50 +3248,51 @@ def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
             removing it; None: the config given to ``knn_eval.py``.
 
     Raises:
-        InputError: ``<config>: model.type 'MoCoV3' (MoCo-v3 contrastive
-            pre-training): kNN evaluation is for ...; <how it is evaluated
-            instead>`` (:func:`knn_is_for`); with ``hook``, ``<config>:
-            <hook> (KNNEvalHook) on model.type 'MoCoV3' (...): kNN
-            evaluation is for ...; remove the hook from custom_hooks (or
-            default_hooks)[; how its encoder is evaluated instead]``.
+        InputError: :func:`knn_model_refusal`'s line: ``<config>:
+            model.type 'MoCoV3' (MoCo-v3 contrastive pre-training): kNN
+            evaluation is for ...; <how it is evaluated instead>``
+            (:func:`knn_is_for`); with ``hook``, ``<config>: <hook>
+            (KNNEvalHook) on model.type 'MoCoV3' (...): kNN evaluation is
+            for ...; remove the hook from custom_hooks[; how its encoder
+            is evaluated instead]``.
     """
     model = cfg.get('model')
     kind = type_name(model.get('type')) if isinstance(model, dict) else None
     if not knn_is_not_for(kind):
         # another name (a user's subclass of HLSS registered under its
         # own, review r101: refused by name though it evaluated) is left
-        # to the build and the checkpoint's check
+        # to the build and the checks by ancestry
         return
-    method = MODEL_METHODS.get(kind)
-    what = f'model.type {kind!r}' + (f' ({method})' if method else '')
-    if hook is None:
-        raise InputError(f'{config}: {what}: {knn_is_for(kind)}')
-    instead = _EVALUATED_INSTEAD.get(kind)
-    section = hook.split('.', 1)[0]  # custom_hooks or default_hooks
-    raise InputError(f'{config}: {hook} (KNNEvalHook) on {what}: '
-                     f'{_KNN_IS_FOR}; remove the hook from {section}'
-                     + (f'; {instead}' if instead else ''))
+    raise InputError(knn_model_refusal(config, kind, hook))
 
 
-def check_knn_hooks(cfg, config: str) -> None:
-    """Refuse a training config with a ``KNNEvalHook`` under
-    ``custom_hooks`` or ``default_hooks`` (MMEngine registers a key of its
-    own there too: review r104, it got through) on a model kNN evaluation
-    is not for (:func:`check_knn_model`; a CLP or FSP config given the
-    HLSS demo's hook logged ``knn/*`` accuracies of near-constant features
-    while it trained), torch-free, before the runner is built: the run's
-    and the launchers' config checks (``apis.train.check_config_values``).
-    """
+def knn_hook_keys(cfg) -> List[str]:
+    """The keys of the ``KNNEvalHook`` s of a config, in order: under
+    ``custom_hooks`` (``'custom_hooks.1'``) and under ``default_hooks``
+    (MMEngine registers a key of its own there too: ``'default_hooks.knn'``;
+    review r104, it got through)."""
     hooks = cfg.get('custom_hooks') or ()
     named = [(f'custom_hooks.{i}', hook) for i, hook in enumerate(
         hooks if isinstance(hooks, (list, tuple)) else ())]
     hooks = cfg.get('default_hooks') or {}
     named += [(f'default_hooks.{key}', hook) for key, hook in (
         hooks.items() if isinstance(hooks, dict) else ())]
-    for key, hook in named:
-        if isinstance(hook, dict) and \
-                type_name(hook.get('type')) == 'KNNEvalHook':
-            check_knn_model(cfg, config, key)
+    return [key for key, hook in named if isinstance(hook, dict) and
+            type_name(hook.get('type')) == 'KNNEvalHook']
+
+
+def check_knn_hooks(cfg, config: str) -> None:
+    """Refuse a training config with a ``KNNEvalHook`` (:func:`knn_hook_keys`)
+    on a model kNN evaluation is not for (:func:`check_knn_model`; a CLP
+    or FSP config given the HLSS demo's hook logged ``knn/*`` accuracies
+    of near-constant features while it trained), torch-free, before the
+    runner is built: the run's and the launchers' config checks
+    (``apis.train.check_config_values``). A type of another name (a
+    user's subclass) is judged by ancestry by the hook itself when the
+    run starts (``KNNEvalHook.before_run``).
+    """
+    for key in knn_hook_keys(cfg):
+        check_knn_model(cfg, config, key)
 
 
 def saved_model_type(meta: Any, key: str = 'type') -> Optional[str]:

@@ -1252,3 +1252,138 @@ def test_a_knn_hooks_way_out_is_its_models(kind, way_out):
         f'remove the hook from custom_hooks{way_out}')
     cfg.custom_hooks = [dict(type='EMAHook')]
     check_knn_hooks(cfg, 'c.py')  # no kNN hook: nothing to refuse
+
+
+#: a user's own algorithms, registered under their own names by a module
+#: the config imports (``custom_imports``), as a user's would be
+_USER_MODELS = """\
+from mmpretrain.models import MoCoV3
+from openselfsup.models.algorithms.hlss import HLSS
+from openselfsup.registry import MODELS
+
+
+@MODELS.register_module()
+class MyMoCoV3(MoCoV3):
+    pass
+
+
+@MODELS.register_module()
+class MyHLSS(HLSS):
+    pass
+"""
+
+
+def _user_model_run(tmp_path, monkeypatch, config, kind, hooks):
+    """``config`` written again with ``model.type`` the user's ``kind``
+    (from ``user_models.py``, imported by ``custom_imports``) and the
+    ``custom_hooks`` ``hooks``; run by tools/train.py in a fresh process:
+    (its config, exit status, stdout, stderr lines, work dir)."""
+    from _foundation_helpers import loaded_modules
+    from mmengine.config import Config
+    (tmp_path / 'user_models.py').write_text(_USER_MODELS)
+    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [
+        str(tmp_path), os.environ.get('PYTHONPATH')])))
+    cfg = Config.fromfile(config)
+    cfg.model.type = kind
+    cfg.custom_hooks = hooks
+    cfg.custom_imports = dict(imports=['user_models'],
+                              allow_failed_imports=False)
+    config = str(tmp_path / f'{kind}.py')
+    cfg.dump(config)
+    work = tmp_path / f'work_{kind}'
+    rc, out, lines, _ = loaded_modules(
+        ['tools/train.py', config, '--work-dir', str(work)], ())
+    return config, rc, out, lines, work
+
+
+def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
+        hier_root, synthetic_root, tmp_path, monkeypatch):
+    """A user's subclass of MoCoV3 registered under its own name
+    (``MyMoCoV3``, from the module its config imports) with the HiDisc
+    demo's KNNEvalHook passed the config's check (type names this project
+    knows) and trained, logging knn/* accuracies of near-constant
+    features (MoCo-v3's unpooled map, ImageNet mean / std), exit 0. The
+    hook judges the run's model by its class's ancestry, as knn_eval.py
+    does, before any training step: the config-time line's words, its
+    bases named; nothing trained, nothing written."""
+    from _foundation_helpers import small_config
+    from mmengine.config import Config
+    knn = Config.fromfile(os.path.join(ROOT, CONFIGS['hidisc'])).knn_eval
+    for part in (knn.bank, knn.query):
+        part.update(metadata=f'{hier_root}/metadata.json',
+                    split=f'{hier_root}/split.json', data_root=hier_root)
+    config = small_config(os.path.join(ROOT, 'configs', 'demo',
+                                       'clp_r18_demo.py'),
+                          str(tmp_path / 'clp.py'),
+                          os.path.join(synthetic_root, 'NCT') + '/')
+    config, rc, out, lines, work = _user_model_run(
+        tmp_path, monkeypatch, config, 'MyMoCoV3',
+        [dict(type='KNNEvalHook', interval=1, **knn.to_dict())])
+    assert rc == 2, (out[-2000:], lines)
+    assert lines == [
+        f"error: {config}: custom_hooks.0 (KNNEvalHook) on model.type "
+        "'MyMoCoV3' (MoCo-v3 contrastive pre-training, a subclass of "
+        'MoCoV3, BaseSelfSupervisor, BaseModel, BaseModule): kNN evaluation '
+        "is for HLSS / HiDisc encoders (model.type 'HLSS'); remove the hook "
+        'from custom_hooks; evaluate its encoder with the low-shot protocol '
+        'instead: wsi_workdir/extract.py, then the meta-test (both run by '
+        'sh wsi_workdir/scripts/evaluate_encoder.sh MODEL CHECKPOINT; a '
+        'demo encoder by wsi_workdir/scripts/demo_lowshot.sh)'], lines
+    assert 'Epoch(train)' not in out and 'kNN' not in out, out[-2000:]
+    assert not work.exists()
+
+
+def test_a_knn_hook_on_a_subclass_of_hlss_still_runs(
+        hier_root, tmp_path, monkeypatch):
+    """The hook's ancestry check passes a user's subclass of HLSS under
+    its own name (an HLSS model): the run trains and the hook logs its kNN
+    table."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(os.path.join(ROOT, CONFIGS['hidisc']))
+    cfg.merge_from_dict(dict(_options(hier_root, knn_hook=True),
+                             **{'train_cfg.max_iters': 1,
+                                'custom_hooks.0.interval': 1}))
+    config = str(tmp_path / 'hidisc.py')
+    cfg.dump(config)
+    _, rc, out, lines, work = _user_model_run(
+        tmp_path, monkeypatch, config, 'MyHLSS', cfg.custom_hooks)
+    assert rc == 0, (out[-2000:], lines)
+    assert 'after 1 iterations' in out and 'patient' in out, out[-2000:]
+    assert (work / 'iter_1.pth').is_file()
+
+
+def test_the_knn_hooks_check_judges_the_model_inside_a_wrapper(tmp_path):
+    """Under DDP the runner's model is a wrapper whose ``module`` is the
+    model (torch's DataParallel, which MMEngine counts as a model wrapper
+    as it counts DDP, stands for it on CPU): the hook judges the class
+    inside it, a subclass of MoCoV3 refused in the config's words, naming
+    the hook's key in the run's config (here under default_hooks), a
+    subclass of HLSS passed."""
+    from types import SimpleNamespace
+
+    import torch
+    from mmengine.config import Config
+    from mmpretrain.models import MoCoV3
+
+    from openselfsup.engine.knn_hook import KNNEvalHook
+    from openselfsup.models.algorithms.hlss import HLSS
+    from openselfsup.utils import InputError
+
+    def wrapped(name, base):  # an instance of a subclass, not built
+        model = torch.nn.Module.__new__(type(name, (base, ), {}))
+        torch.nn.Module.__init__(model)
+        return torch.nn.DataParallel(model)
+    config = tmp_path / 'c.py'
+    config.write_text("default_hooks = dict(knn=dict(type='KNNEvalHook'))\n")
+    cfg = Config.fromfile(str(config))
+    hook = KNNEvalHook(bank={}, query={})
+    with pytest.raises(InputError) as exc:
+        hook.before_run(SimpleNamespace(model=wrapped('MyMoCoV3', MoCoV3),
+                                        cfg=cfg))
+    assert str(exc.value).startswith(
+        f"{config}: default_hooks.knn (KNNEvalHook) on model.type "
+        "'MyMoCoV3' (MoCo-v3 contrastive pre-training, a subclass of "
+        'MoCoV3, BaseSelfSupervisor, BaseModel, BaseModule): kNN '
+        "evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "), \
+        str(exc.value)
+    hook.before_run(SimpleNamespace(model=wrapped('MyHLSS', HLSS), cfg=cfg))

@@ -14,13 +14,13 @@ import logging
 import os
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from ..config import (MODEL_METHODS, PATCHES_DIGEST, UNSET,
-                      argument_value, check_knn_model, check_setting_types,
+from ..config import (PATCHES_DIGEST, UNSET, argument_value,
+                      check_knn_model, check_setting_types,
                       data_contents_change, data_folder_digests,
                       data_folders, digest_noun, file_contents_change,
                       first_difference, is_patches_digest, key_change,
-                      knn_is_for, knn_is_not_for, load_config,
-                      model_settings, model_settings_sha1,
+                      knn_is_for, knn_is_not_for, knn_model_refusal,
+                      load_config, model_settings, model_settings_sha1,
                       named_file_digests, recorded_settings)
 from ..datasets.data_files import patch_root
 from ..utils import (InputError, check_replaceable, check_seed,
@@ -784,43 +784,17 @@ def check_knn_model_class(cfg, config: str) -> None:
             MoCoV3, BaseSelfSupervisor, BaseModel, ...): kNN evaluation is
             for ...; <how it is evaluated instead>`` (the first base this
             project knows as another algorithm says how:
-            :func:`~openselfsup.config.knn_is_for`).
+            :func:`~openselfsup.config.knn_model_refusal`, the words of
+            the hook's refusal too).
     """
+    from ..engine.knn_hook import not_knn_class
     kind = cfg.model.get('type') if isinstance(cfg.get('model'), dict) \
         else None
-    found = _not_knn_class(kind)
-    if found is None:
-        return
-    name, bases, known = found
-    method = MODEL_METHODS.get(known) if known else None
-    what = f'model.type {name!r} (' + (
-        f'{method}, ' if method else '') + (
-        'a subclass of ' + ', '.join(bases) if bases else 'a model') + ')'
-    raise InputError(f'{config}: {what}: {knn_is_for(known)}')
-
-
-def _not_knn_class(kind) -> Optional[Tuple[str, List[str], Optional[str]]]:
-    """For a ``model.type`` (a name or a class) the registry resolves to a
-    class that is not :class:`~openselfsup.models.algorithms.hlss.HLSS` or
-    a subclass: its name, its bases' names (torch's left out) and the
-    first of them this project knows as another algorithm
-    (:func:`~openselfsup.config.knn_is_not_for`; None where none is);
-    None for an HLSS class or a type not resolved to a class (left to the
-    build). The one ancestry rule of the config and of a checkpoint's
-    recorded type."""
-    import inspect
-
-    from ..models.algorithms.hlss import HLSS
-    from ..registry import MODELS
-    cls = kind if inspect.isclass(kind) else (
-        MODELS.get(kind) if isinstance(kind, str) else None)
-    if not inspect.isclass(cls) or issubclass(cls, HLSS):
-        return None
-    bases = [c.__name__ for c in cls.__mro__[1:]
-             if c.__module__.split('.', 1)[0] not in ('torch', 'builtins')]
-    known = next((b for b in (cls.__name__, *bases) if knn_is_not_for(b)),
-                 None)
-    return cls.__name__, bases, known
+    found = not_knn_class(kind)
+    if found is not None:
+        name, bases, known = found
+        raise InputError(knn_model_refusal(config, name, bases=bases,
+                                           known=known))
 
 
 def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
@@ -848,6 +822,7 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
     from ..config import (checkpoint_kind_words, saved_model_type,
                           settings_changes_note, trained_config_note,
                           trained_feature_changes)
+    from ..engine.knn_hook import not_knn_class
     from ..models.state_dict import load_state
     from ..registry import MODELS
     ckpt = load_checkpoint_bytes(held.pop(), checkpoint, tensors_only=True)
@@ -866,7 +841,7 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
         # the config's rule, by ancestry where the type resolves: a user's
         # subclass of HLSS gets the usual line, one of MoCoV3 or BYOL the
         # kNN words (review r105: sent to its own config, then refused)
-        other = _not_knn_class(kind) if kind else None
+        other = not_knn_class(kind) if kind else None
         if knn_is_not_for(kind) or other is not None:
             known = kind if knn_is_not_for(kind) else other[2]
             return f'{checkpoint_kind_words(meta)}; {knn_is_for(known)}'

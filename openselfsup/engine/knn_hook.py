@@ -5,14 +5,16 @@ query datasets) is :mod:`openselfsup.evaluation.knn`; a checkpoint is
 evaluated by :func:`openselfsup.apis.knn.knn_eval_checkpoint`.
 """
 import logging
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from mmengine.hooks import Hook
 
+from ..config import knn_hook_keys, knn_is_not_for, knn_model_refusal
 from ..evaluation.knn import (LEVEL_KEYS, NOT_LOOKED_FOR,
                               check_knn_settings, evaluate_knn_data,
                               format_table, knn_title, prepare_knn_data)
-from ..registry import HOOKS
+from ..registry import HOOKS, MODELS
+from ..utils import InputError
 
 
 def trained_patient_names(dataset) -> Optional[List[str]]:
@@ -51,6 +53,36 @@ def trained_patient_names(dataset) -> Optional[List[str]]:
             return None
         patients.update(dict.fromkeys(names()))
     return list(patients)
+
+
+def not_knn_class(kind) -> Optional[Tuple[str, List[str], Optional[str]]]:
+    """For a ``model.type`` (a name or a class) the registry resolves to a
+    class that is not :class:`~openselfsup.models.algorithms.hlss.HLSS` or
+    a subclass: its name, its bases' names (torch's left out) and the
+    first of them this project knows as another algorithm
+    (:func:`~openselfsup.config.knn_is_not_for`; None where none is);
+    None for an HLSS class or a type not resolved to a class (left to the
+    build). The one ancestry rule of ``knn_eval.py``'s config and of a
+    checkpoint's recorded type (:mod:`openselfsup.apis.knn`) and of the
+    model a run with a :class:`KNNEvalHook` trains."""
+    import inspect
+
+    from ..models.algorithms.hlss import HLSS
+    cls = kind if inspect.isclass(kind) else (
+        MODELS.get(kind) if isinstance(kind, str) else None)
+    if not inspect.isclass(cls) or issubclass(cls, HLSS):
+        return None
+    bases = [c.__name__ for c in cls.__mro__[1:]
+             if c.__module__.split('.', 1)[0] not in ('torch', 'builtins')]
+    known = next((b for b in (cls.__name__, *bases) if knn_is_not_for(b)),
+                 None)
+    return cls.__name__, bases, known
+
+
+def _unwrapped(model):
+    """The model inside a model wrapper (DDP's ``module``), else itself."""
+    from mmengine.model import is_model_wrapper
+    return model.module if is_model_wrapper(model) else model
 
 
 @HOOKS.register_module()
@@ -98,13 +130,11 @@ class KNNEvalHook(Hook):
     def _evaluate(self, runner, step: int) -> None:
         """Evaluate once per ``step`` (number of iterations trained)."""
         from mmengine.dist import barrier, is_main_process
-        from mmengine.model import is_model_wrapper
         if step == self._last:
             return
         self._last = step
         if is_main_process():
-            model = runner.model.module if is_model_wrapper(runner.model) \
-                else runner.model
+            model = _unwrapped(runner.model)
             self._prepare(runner)  # built already where before_train ran
             res = evaluate_knn_data(model, self._prepared, **self.knn)
             for level, _ in LEVEL_KEYS:
@@ -132,6 +162,32 @@ class KNNEvalHook(Hook):
                 dataset)
             self._prepared = prepare_knn_data(
                 **self.data, trained_patients=trained)
+
+    def before_run(self, runner) -> None:
+        """Refuse a run whose model kNN evaluation is not for, judged by
+        its class's ancestry (:func:`not_knn_class`; the model inside a
+        DDP wrapper), before any training step, on every process: the
+        config's check (:func:`~openselfsup.config.check_knn_hooks`)
+        knows type names only, and a user's subclass of MoCoV3 registered
+        under its own name trained and logged kNN accuracies of
+        near-constant features (review r105). The line is the config's
+        (:func:`~openselfsup.config.knn_model_refusal`), naming the hook's
+        key in the run's config (the first ``KNNEvalHook`` there).
+
+        Raises:
+            InputError: ``<config>: custom_hooks.0 (KNNEvalHook) on
+                model.type 'MyMoCoV3' (MoCo-v3 contrastive pre-training,
+                a subclass of MoCoV3, ...): kNN evaluation is for ...``.
+        """
+        found = not_knn_class(type(_unwrapped(runner.model)))
+        if found is None:
+            return
+        cfg = getattr(runner, 'cfg', None)
+        keys = knn_hook_keys(cfg) if cfg is not None else []
+        name, bases, known = found
+        raise InputError(knn_model_refusal(
+            getattr(cfg, 'filename', None) or 'the config', name,
+            keys[0] if keys else 'custom_hooks', bases, known))
 
     def before_train(self, runner) -> None:
         from mmengine.dist import is_main_process
