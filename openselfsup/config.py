@@ -3216,11 +3216,15 @@ def knn_model_refusal(config: str, kind: str, hook: Optional[str] = None,
     what = f'model.type {kind!r}' + (f' ({", ".join(said)})' if said else '')
     if hook is None:
         return f'{config}: {what}: {knn_is_for(known)}'
-    section = hook.split('.', 1)[0]  # custom_hooks or default_hooks
+    section, _, key = hook.partition('.')  # custom_hooks or default_hooks
+    # a default hook, maybe inherited through _base_ (which no edit of the
+    # config removes), is dropped by None (engine.runner.AtomicRunner)
+    drop = (f'drop the hook: --cfg-options {hook}=None, or {section} = '
+            f'dict({key}=None) in the config' if section == 'default_hooks'
+            else f'remove the hook from {section}')
     instead = _EVALUATED_INSTEAD.get(known)
     return (f'{config}: {hook} (KNNEvalHook) on {what}: {_KNN_IS_FOR}; '
-            f'remove the hook from {section}'
-            + (f'; {instead}' if instead else ''))
+            f'{drop}' + (f'; {instead}' if instead else ''))
 
 
 def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
@@ -3253,8 +3257,10 @@ def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
             evaluation is for ...; <how it is evaluated instead>``
             (:func:`knn_is_for`); with ``hook``, ``<config>: <hook>
             (KNNEvalHook) on model.type 'MoCoV3' (...): kNN evaluation is
-            for ...; remove the hook from custom_hooks[; how its encoder
-            is evaluated instead]``.
+            for ...; remove the hook from custom_hooks (under
+            default_hooks: drop the hook: --cfg-options
+            default_hooks.<key>=None, ...)[; how its encoder is evaluated
+            instead]``.
     """
     model = cfg.get('model')
     kind = type_name(model.get('type')) if isinstance(model, dict) else None

@@ -1208,10 +1208,93 @@ def test_a_knn_hook_under_default_hooks_is_refused_as_under_custom_hooks(
     assert lines[0].startswith(
         f'error: {config}: default_hooks.knn (KNNEvalHook) on model.type '
         "'MoCoV3' (MoCo-v3 contrastive pre-training): kNN evaluation is "
-        "for HLSS / HiDisc encoders (model.type 'HLSS'); remove the hook "
-        'from default_hooks; evaluate its encoder with the low-shot '
-        'protocol instead'), lines
+        "for HLSS / HiDisc encoders (model.type 'HLSS'); drop the hook: "
+        '--cfg-options default_hooks.knn=None, or default_hooks = '
+        'dict(knn=None) in the config; evaluate its encoder with the '
+        'low-shot protocol instead'), lines
     assert not work.exists()
+
+
+def test_an_inherited_knn_default_hook_is_dropped_as_the_refusal_says(
+        hier_root, synthetic_root, tmp_path):
+    """A KNNEvalHook under default_hooks that a CLP config inherits
+    through ``_base_`` was refused with 'remove the hook from
+    default_hooks', which the config cannot do; MMEngine's way to drop a
+    default hook, ``default_hooks.<key>=None``, then ended the run in
+    ``AssertionError: raised in Runner.register_default_hooks`` (MMEngine
+    takes None for its own keys only). The project's runner drops a hook
+    of any key set to None, and the refusal names that way: followed as
+    it says (its ``--cfg-options``), the run trains, without the hook;
+    the config's form of it is the same config."""
+    import re
+
+    from _foundation_helpers import loaded_modules, small_config
+    from mmengine.config import Config
+    knn = Config.fromfile(os.path.join(ROOT, CONFIGS['hidisc'])).knn_eval
+    for part in (knn.bank, knn.query):
+        part.update(metadata=f'{hier_root}/metadata.json',
+                    split=f'{hier_root}/split.json', data_root=hier_root)
+    base = small_config(os.path.join(ROOT, 'configs', 'demo',
+                                     'clp_r18_demo.py'),
+                        str(tmp_path / 'base_with_knn.py'),
+                        os.path.join(synthetic_root, 'NCT') + '/')
+    cfg = Config.fromfile(base)
+    cfg.default_hooks.knn = dict(type='KNNEvalHook', interval=1,
+                                 **knn.to_dict())
+    cfg.dump(base)
+    config = tmp_path / 'mine.py'
+    config.write_text(f'_base_ = [{base!r}]\n')
+    work = tmp_path / 'work'
+    train = ['tools/train.py', str(config), '--work-dir', str(work)]
+    rc, _, lines, _ = loaded_modules(train + ['--check-config'], ())
+    assert rc == 2 and len(lines) == 1, lines
+    advice = re.search(r'--cfg-options (\S+),', lines[0])
+    assert advice, lines
+    # the run (its config checked as --check-config checks it) trains
+    rc, out, lines, _ = loaded_modules(
+        train + ['--cfg-options', advice.group(1)], ())
+    assert rc == 0, (out[-2000:], lines)
+    assert 'Epoch(train) [1][2/2]' in out and 'kNN' not in out, out[-2000:]
+    assert (work / 'epoch_1.pth').is_file()
+    # the form for a config: the same config as the option's
+    mine = tmp_path / 'mine_in_config.py'
+    mine.write_text(f'_base_ = [{base!r}]\n'
+                    'default_hooks = dict(knn=None)\n')
+    given = Config.fromfile(str(config))
+    given.merge_from_dict({'default_hooks.knn': None})
+    assert Config.fromfile(str(mine)).default_hooks == given.default_hooks
+
+
+def test_the_runner_drops_a_default_hook_of_any_key_set_to_none():
+    """MMEngine drops a default hook set to None for its own keys
+    (``timer=None``) and asserts on any other (``knn=None``); the project's
+    runner drops both, and still registers the rest. MMEngine's keys are
+    the runner's table (MMENGINE_DEFAULT_HOOKS), checked against the
+    installed MMEngine: each of them set to None registers one hook
+    fewer."""
+    from types import SimpleNamespace
+
+    from mmengine.runner import Runner
+
+    from openselfsup.engine.runner import MMENGINE_DEFAULT_HOOKS, AtomicRunner
+
+    def registered(runner_type, hooks):
+        seen = []
+        runner_type.register_default_hooks(
+            SimpleNamespace(register_hook=seen.append), hooks)
+        return [hook['type'] for hook in seen]
+    every = registered(Runner, None)
+    assert len(every) == len(MMENGINE_DEFAULT_HOOKS)
+    for key in MMENGINE_DEFAULT_HOOKS:
+        fewer = registered(Runner, {key: None})
+        assert len(fewer) == len(every) - 1
+        assert registered(AtomicRunner, {key: None}) == fewer
+    with pytest.raises(AssertionError):
+        registered(Runner, {'knn': None})
+    assert registered(AtomicRunner, {'knn': None, 'timer': None}) == \
+        registered(Runner, {'timer': None})
+    assert registered(AtomicRunner, {'knn': dict(type='KNNEvalHook')}) == \
+        every + ['KNNEvalHook']
 
 
 @pytest.mark.parametrize('kind,way_out', [

@@ -3496,6 +3496,13 @@ class _AfterBatches:
         return getattr(self._it, name)
 
 
+#: the keys of the hooks MMEngine's Runner registers by default
+#: (``Runner.register_default_hooks``), which it drops where a config sets
+#: one to None
+MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
+                          'param_scheduler', 'checkpoint')
+
+
 @RUNNERS.register_module()
 class AtomicRunner(Runner):
     """:class:`mmengine.runner.Runner` with atomic checkpoints and a resume
@@ -3504,6 +3511,19 @@ class AtomicRunner(Runner):
     Select it with ``runner_type = 'AtomicRunner'`` in a config (set in
     ``configs/_base_/default_runtime.py``). Arguments are the Runner's.
     """
+
+    def register_default_hooks(self, hooks=None) -> None:
+        """MMEngine's, with a hook of any key set to None dropped (MMEngine
+        drops its own, :data:`MMENGINE_DEFAULT_HOOKS`, and asserts on any
+        other): a hook a config inherits under ``default_hooks`` (a
+        ``KNNEvalHook`` under ``knn``) is dropped as MMEngine's are, by
+        ``--cfg-options default_hooks.knn=None`` or ``default_hooks =
+        dict(knn=None)`` (review r105: the run stopped on a bare
+        ``AssertionError`` from ``Runner.register_default_hooks``)."""
+        if hooks:
+            hooks = {key: hook for key, hook in hooks.items()
+                     if hook is not None or key in MMENGINE_DEFAULT_HOOKS}
+        Runner.register_default_hooks(self, hooks)
 
     def scale_lr(self, optim_wrapper, auto_scale_lr=None) -> None:
         """MMEngine's linear rule (``--auto-scale-lr``: lr x processes x
