@@ -3164,6 +3164,14 @@ _EVALUATED_INSTEAD = {
                            "the validation of tools/train.py (val_evaluator)"),
 }
 
+#: how an encoder of no algorithm this project knows (a user's own
+#: model) is evaluated: the low-shot protocol, as GETTING_STARTED.md's
+#: "Evaluate your own encoder" runs it
+_OWN_ENCODER = ('evaluate another encoder with the low-shot protocol '
+                'instead: its features by wsi_workdir/extract.py (or '
+                'import_features.py), then the meta-test '
+                '(GETTING_STARTED.md, "Evaluate your own encoder")')
+
 #: what kNN evaluation is for, in the lines refusing another model
 _KNN_IS_FOR = ('kNN evaluation is for HLSS / HiDisc encoders (model.type '
                + ', '.join(repr(t) for t in KNN_MODEL_TYPES) + ')')
@@ -3172,10 +3180,11 @@ _KNN_IS_FOR = ('kNN evaluation is for HLSS / HiDisc encoders (model.type '
 def knn_is_for(kind: Optional[str]) -> str:
     """What kNN evaluation is for, and how a model of the algorithm
     ``kind`` (a ``model.type``, not one of :data:`KNN_MODEL_TYPES`) is
-    evaluated instead (:data:`_EVALUATED_INSTEAD`; another: with a config
-    of an HLSS model): the end of the line refusing one."""
+    evaluated instead (:data:`_EVALUATED_INSTEAD`; another, a user's own
+    model: a config of an HLSS model, or the low-shot protocol,
+    :data:`_OWN_ENCODER`): the end of the line refusing one."""
     return f'{_KNN_IS_FOR}; ' + _EVALUATED_INSTEAD.get(
-        kind, 'give a config of an HLSS / HiDisc model')
+        kind, f'give a config of an HLSS / HiDisc model, or {_OWN_ENCODER}')
 
 
 def knn_is_not_for(kind: Optional[str]) -> bool:
@@ -3222,9 +3231,9 @@ def knn_model_refusal(config: str, kind: str, hook: Optional[str] = None,
     drop = (f'drop the hook: --cfg-options {hook}=None, or {section} = '
             f'dict({key}=None) in the config' if section == 'default_hooks'
             else f'remove the hook from {section}')
-    instead = _EVALUATED_INSTEAD.get(known)
+    instead = _EVALUATED_INSTEAD.get(known, _OWN_ENCODER)
     return (f'{config}: {hook} (KNNEvalHook) on {what}: {_KNN_IS_FOR}; '
-            f'{drop}' + (f'; {instead}' if instead else ''))
+            f'{drop}; {instead}')
 
 
 def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
@@ -3259,8 +3268,8 @@ def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
             (KNNEvalHook) on model.type 'MoCoV3' (...): kNN evaluation is
             for ...; remove the hook from custom_hooks (under
             default_hooks: drop the hook: --cfg-options
-            default_hooks.<key>=None, ...)[; how its encoder is evaluated
-            instead]``.
+            default_hooks.<key>=None, ...); how its encoder is evaluated
+            instead``.
     """
     model = cfg.get('model')
     kind = type_name(model.get('type')) if isinstance(model, dict) else None

@@ -532,6 +532,45 @@ def test_a_subclass_of_another_algorithm_is_refused_by_its_ancestry(
     assert not out.exists()
 
 
+def test_a_users_own_model_is_told_knn_is_for_hlss_and_low_shot_for_it(
+        tmp_path, monkeypatch, capsys):
+    """A user's own model, of no algorithm this project knows (a
+    subclass of MMEngine's BaseModel registered under its own name), its
+    config given the HiDisc demo's knn_eval section: refused, as intended
+    (kNN evaluation is for HLSS / HiDisc encoders), but the line said only
+    'give a config of an HLSS / HiDisc model', not how another encoder is
+    evaluated. It says both: what kNN evaluation is for, and the low-shot
+    protocol for another encoder (GETTING_STARTED.md's 'Evaluate your own
+    encoder'); at random initialisation and with a checkpoint (not
+    loaded), nothing written."""
+    import torch
+    from mmengine.model import BaseModel
+    from mmengine.registry import init_default_scope
+
+    _registered(monkeypatch, 'MyEncoder', BaseModel)
+    _patients_here(tmp_path, monkeypatch)
+    config = _knn_section_on(HIDISC_DEMO, tmp_path)
+    with open(config, 'a') as f:
+        f.write("model = dict(_delete_=True, type='MyEncoder')\n")
+    init_default_scope('openselfsup')
+    (tmp_path / 'run').mkdir()
+    ckpt = str(tmp_path / 'run' / 'epoch_1.pth')
+    torch.save({'state_dict': {}, 'meta': {'epoch': 1}}, ckpt)
+    capsys.readouterr()
+    out = tmp_path / 'out'
+    for err in _one_line_refusals(config, (['--random-init'], [ckpt]),
+                                  out, capsys):
+        assert err == (
+            f"error: {config}: model.type 'MyEncoder' (a subclass of "
+            "BaseModel, BaseModule): kNN evaluation is for HLSS / HiDisc "
+            "encoders (model.type 'HLSS'); give a config of an HLSS / "
+            'HiDisc model, or evaluate another encoder with the low-shot '
+            'protocol instead: its features by wsi_workdir/extract.py (or '
+            'import_features.py), then the meta-test (GETTING_STARTED.md, '
+            '"Evaluate your own encoder")\n'), err
+    assert not out.exists()
+
+
 def _myhlss_checkpoint(tmp_path, monkeypatch, extra=None):
     """The HiDisc demo's config with its model a user's subclass of HLSS
     (``MyHLSS``, registered for the test), and a checkpoint of it whose
