@@ -1130,6 +1130,32 @@ def test_a_query_class_the_bank_lacks_joins_the_label_space_after_its():
     assert classes == ('ADI', 'TUM') and labels.tolist() == [1, 0]
 
 
+def _knn_section(hier_root):
+    """The HiDisc demo's ``knn_eval`` section (a Config) reading the
+    synthetic patients of ``hier_root``."""
+    from mmengine.config import Config
+    knn = Config.fromfile(os.path.join(ROOT, CONFIGS['hidisc'])).knn_eval
+    for part in (knn.bank, knn.query):
+        part.update(metadata=f'{hier_root}/metadata.json',
+                    split=f'{hier_root}/split.json', data_root=hier_root)
+    return knn
+
+
+def _clp_with_a_default_knn_hook(hier_root, synthetic_root, path):
+    """A tiny CLP (MoCoV3) config written to ``path`` with the HiDisc
+    demo's KNNEvalHook under ``default_hooks.knn``; returns ``path``."""
+    from _foundation_helpers import small_config
+    from mmengine.config import Config
+    config = small_config(os.path.join(ROOT, 'configs', 'demo',
+                                       'clp_r18_demo.py'), path,
+                          os.path.join(synthetic_root, 'NCT') + '/')
+    cfg = Config.fromfile(config)
+    cfg.default_hooks.knn = dict(type='KNNEvalHook', interval=1,
+                                 **_knn_section(hier_root).to_dict())
+    cfg.dump(config)
+    return config
+
+
 @pytest.mark.parametrize('demo,kind,method', [
     ('clp_r18_demo.py', 'MoCoV3', 'MoCo-v3 contrastive pre-training'),
     ('fsp_r18_demo.py', 'ImageClassifier', 'supervised pre-training')])
@@ -1145,11 +1171,7 @@ def test_a_knn_hook_on_a_model_knn_is_not_for_is_refused_before_the_run(
     line naming the hook's key (here the second hook), the model type and
     the way out; nothing written."""
     from _foundation_helpers import small_config
-    from mmengine.config import Config
-    knn = Config.fromfile(os.path.join(ROOT, CONFIGS['hidisc'])).knn_eval
-    for part in (knn.bank, knn.query):
-        part.update(metadata=f'{hier_root}/metadata.json',
-                    split=f'{hier_root}/split.json', data_root=hier_root)
+    knn = _knn_section(hier_root)
     hooks = [dict(type='EmptyCacheHook'),
              dict(type='KNNEvalHook', interval=1, **knn.to_dict())]
     config = small_config(os.path.join(ROOT, 'configs', 'demo', demo),
@@ -1185,20 +1207,9 @@ def test_a_knn_hook_under_default_hooks_is_refused_as_under_custom_hooks(
     --check-config, exit 0 (the check read custom_hooks alone; review
     r104). It is refused by the same line, naming default_hooks.<key> and
     removing it from default_hooks; torch-free, nothing written."""
-    from _foundation_helpers import loaded_modules, small_config
-    from mmengine.config import Config
-    knn = Config.fromfile(os.path.join(ROOT, CONFIGS['hidisc'])).knn_eval
-    for part in (knn.bank, knn.query):
-        part.update(metadata=f'{hier_root}/metadata.json',
-                    split=f'{hier_root}/split.json', data_root=hier_root)
-    config = small_config(os.path.join(ROOT, 'configs', 'demo',
-                                       'clp_r18_demo.py'),
-                          str(tmp_path / 'knn_default_hook.py'),
-                          os.path.join(synthetic_root, 'NCT') + '/')
-    cfg = Config.fromfile(config)
-    cfg.default_hooks.knn = dict(type='KNNEvalHook', interval=1,
-                                 **knn.to_dict())
-    cfg.dump(config)
+    from _foundation_helpers import loaded_modules
+    config = _clp_with_a_default_knn_hook(
+        hier_root, synthetic_root, str(tmp_path / 'knn_default_hook.py'))
     work = tmp_path / 'work'
     rc, _, lines, loaded = loaded_modules(
         ['tools/train.py', config, '--work-dir', str(work),
@@ -1228,20 +1239,10 @@ def test_an_inherited_knn_default_hook_is_dropped_as_the_refusal_says(
     the config's form of it is the same config."""
     import re
 
-    from _foundation_helpers import loaded_modules, small_config
+    from _foundation_helpers import loaded_modules
     from mmengine.config import Config
-    knn = Config.fromfile(os.path.join(ROOT, CONFIGS['hidisc'])).knn_eval
-    for part in (knn.bank, knn.query):
-        part.update(metadata=f'{hier_root}/metadata.json',
-                    split=f'{hier_root}/split.json', data_root=hier_root)
-    base = small_config(os.path.join(ROOT, 'configs', 'demo',
-                                     'clp_r18_demo.py'),
-                        str(tmp_path / 'base_with_knn.py'),
-                        os.path.join(synthetic_root, 'NCT') + '/')
-    cfg = Config.fromfile(base)
-    cfg.default_hooks.knn = dict(type='KNNEvalHook', interval=1,
-                                 **knn.to_dict())
-    cfg.dump(base)
+    base = _clp_with_a_default_knn_hook(
+        hier_root, synthetic_root, str(tmp_path / 'base_with_knn.py'))
     config = tmp_path / 'mine.py'
     config.write_text(f'_base_ = [{base!r}]\n')
     work = tmp_path / 'work'
@@ -1390,11 +1391,7 @@ def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
     does, before any training step: the config-time line's words, its
     bases named; nothing trained, nothing written."""
     from _foundation_helpers import small_config
-    from mmengine.config import Config
-    knn = Config.fromfile(os.path.join(ROOT, CONFIGS['hidisc'])).knn_eval
-    for part in (knn.bank, knn.query):
-        part.update(metadata=f'{hier_root}/metadata.json',
-                    split=f'{hier_root}/split.json', data_root=hier_root)
+    knn = _knn_section(hier_root)
     config = small_config(os.path.join(ROOT, 'configs', 'demo',
                                        'clp_r18_demo.py'),
                           str(tmp_path / 'clp.py'),
