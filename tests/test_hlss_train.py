@@ -1391,6 +1391,7 @@ def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
     does, before any training step: the config-time line's words, its
     bases named; nothing trained, nothing written."""
     from _foundation_helpers import small_config
+    from openselfsup.utils.io import from_root
     knn = _knn_section(hier_root)
     config = small_config(os.path.join(ROOT, 'configs', 'demo',
                                        'clp_r18_demo.py'),
@@ -1407,8 +1408,10 @@ def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
         "is for HLSS / HiDisc encoders (model.type 'HLSS'); remove the hook "
         'from custom_hooks; evaluate its encoder with the low-shot protocol '
         'instead: wsi_workdir/extract.py, then the meta-test (both run by '
-        'sh wsi_workdir/scripts/evaluate_encoder.sh MODEL CHECKPOINT; a '
-        'demo encoder by wsi_workdir/scripts/demo_lowshot.sh)'], lines
+        + from_root('sh wsi_workdir/scripts/evaluate_encoder.sh MODEL '
+                    'CHECKPOINT') + '; a demo encoder by '
+        + from_root('sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT')
+        + ')'], lines
     assert 'Epoch(train)' not in out and 'kNN' not in out, out[-2000:]
     assert not work.exists()
 
