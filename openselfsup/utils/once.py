@@ -120,68 +120,14 @@ def settled(folder: str, versions: Iterable[tuple]) -> bool:
     (:func:`~openselfsup.utils.fingerprint._kept`) and
     :func:`read_once`'s reads. Ask it after taking the versions and
     before the read, so that a file written during the read is another
-    version, or too recent to keep. Files older than
-    :data:`UNKNOWN_CLOCK_NS` plus :data:`RECENT_NS` by the file system's
-    clock as last read in this process are settled without reading it
-    again (:func:`_clocks_passed`: why that answers as the probe would;
-    before, each first read of a file made and removed one)."""
+    version, or too recent to keep."""
     versions = list(versions)
     if not versions:
         return True
-    newest = max(max(v[3], v[4]) for v in versions)
-    passed = _clocks_passed(folder)
-    if passed is not None and \
-            newest < passed - UNKNOWN_CLOCK_NS - RECENT_NS:
-        return True  # as the probe would say: no need to make one
     now = _file_system_now(folder)
     if now is None:
         now = time.time_ns() - UNKNOWN_CLOCK_NS
-    return newest < now - RECENT_NS
-
-
-#: the last reading of each file system's clock in this process
-#: (:func:`_file_system_now`): ``{device: (its time, this process's
-#: clock and monotonic clock just after, ns)}``
-_CLOCKS = {}
-
-
-def _clocks_passed(folder: str) -> Optional[int]:
-    """A time (ns) that this process's clock and the clock of the file
-    system ``folder`` is on have both passed, as far as can be told
-    without a probe: the smaller of this process's clock now and that
-    file system's clock as last read in this process (:data:`_CLOCKS`)
-    moved on by the time since, the lesser of what this process's clock
-    and its monotonic clock counted (a step of either then does not move
-    it on); None where that clock was not read in this process.
-
-    Why :func:`settled` may then skip the probe of a file older than
-    :data:`UNKNOWN_CLOCK_NS` plus :data:`RECENT_NS` before this time (the
-    report and ``--compare`` read hundreds of files of a workdir, and
-    each first read made a file and removed it; on NFS, round trips to
-    the server): where the probe can be made, it reads the file system's
-    clock at or past this time less :data:`UNKNOWN_CLOCK_NS` unless that
-    clock was set back by more than an hour against both of this
-    process's clocks since it was read, so it too finds such a file
-    older than :data:`RECENT_NS`; where it cannot (``None``: the folder
-    of another user), :func:`settled` compares with this process's clock
-    less :data:`UNKNOWN_CLOCK_NS`, which is past this time less it too.
-    Not the process clock alone, without one reading: a file system whose
-    clock is more than an hour behind this process's (a file server's
-    clock or time zone set wrong) stamps a file written just now as
-    older than that, and the probe, which reads that clock, did not keep
-    what was read of it; one reading per file system and process tells
-    that case from the others."""
-    try:
-        device = os.stat(folder or '.').st_dev
-    except OSError:
-        return None
-    read = _CLOCKS.get(device)
-    if read is None:
-        return None
-    then, process, monotonic = read
-    now = time.time_ns()
-    return min(now, then + min(now - process,
-                               time.monotonic_ns() - monotonic))
+    return all(max(v[3], v[4]) < now - RECENT_NS for v in versions)
 
 
 def _file_system_now(folder: str) -> Optional[int]:
@@ -194,8 +140,7 @@ def _file_system_now(folder: str) -> Optional[int]:
     (:mod:`.fingerprint`);
     a minute behind, every file changed in that minute was read again on
     each call. Read on a miss only, after the files' times (by far less
-    than :data:`RECENT_NS` later), and not for files older than an hour
-    once read in this process (:data:`_CLOCKS`, :func:`_clocks_passed`).
+    than :data:`RECENT_NS` later).
 
     The file is made in the temporary folder where that is on the same
     file system (a place of no user's), else in ``folder`` itself, whose
@@ -217,24 +162,23 @@ def _file_system_now(folder: str) -> Optional[int]:
         here = os.stat(folder)
     except OSError:
         return None
-    now = None
     try:
         scratch = tempfile.gettempdir()
         if os.stat(scratch).st_dev == here.st_dev:
             now = _created_time(scratch)
+            if now is not None:
+                return now
     except OSError:
         pass
-    if now is None and (here.st_uid == os.geteuid()
-                        or os.geteuid() == 0):  # may set them
+    if here.st_uid == os.geteuid() or os.geteuid() == 0:  # may set them
         now = _created_time(folder)
         if now is not None:
             try:
                 os.utime(folder, ns=(here.st_atime_ns, here.st_mtime_ns))
             except OSError:
                 pass
-    if now is not None:  # this process's clocks read after it
-        _CLOCKS[here.st_dev] = (now, time.time_ns(), time.monotonic_ns())
-    return now
+            return now
+    return None
 
 
 def _created_time(folder: str) -> Optional[int]:
