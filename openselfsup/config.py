@@ -3768,30 +3768,82 @@ def settings_changes_note(found: Optional[List[Tuple[str, Optional[str]]]],
             f'{use} it as trained {way}')
 
 
-def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
+def check_same_held_out(path: str, cfg, text: Optional[str], *,
+                        holds: Callable[[str], Optional[bool]]) -> None:
     """Refuse to resume from a checkpoint whose run trained on a list that
     holds out other NCT classes than ``cfg``'s training list (the held-out
-    classes read from the lists' names,
-    :func:`~openselfsup.classes.lists_held_out`, through dataset wrappers:
+    classes read from the names of the lists that may be NCT's,
+    :func:`nct_train_lists`, through dataset wrappers:
     :func:`trained_lists`): the ``wo_7`` config
     resumed from a ``wo_3`` run's checkpoint (same model, so nothing else
     objects) continued that run on the ``wo_7`` list, and its checkpoints
     then named ``wo_7`` as their training list, though the encoder had
-    seen class 7 in the epochs before. A list whose name says neither (a
-    user's own) is not judged; the same classes from another folder pass.
+    seen class 7 in the epochs before. A list whose name says neither is
+    not judged; the same classes from another folder pass. A list whose
+    file holds no NCT image (``holds``:
+    :func:`~openselfsup.datasets.prepare.holds_nct_images`, as the
+    training-time check and extraction read a list) is not judged under
+    any ``wo_<c>`` name: a run on a user's own ``wo_8_train.txt``
+    resumed with their own ``wo_3_train.txt`` mixes no NCT class. But a
+    run whose NCT lists are known, resumed on lists of no NCT image
+    only, is refused whatever their names: its later checkpoints would
+    name those lists alone, which extraction does not judge, and its
+    features would pass for ``clp_wo_<c>`` of a class it saw (a new run
+    from it, ``load_from``, records what its weights saw). Lists that are
+    the same files on both sides are not read.
 
     Raises:
-        InputError: the two lists hold out other classes.
+        InputError: the two lists hold out other classes, or an NCT run
+            would go on on another dataset's lists.
     """
-    from .classes import lists_held_out, lists_named
-    there, here = trained_lists(text), trained_lists(cfg)
+    from .classes import held_out_words, lists_held_out, lists_named
+    if _same_list_files(text, cfg):
+        return  # the same files: the same classes, whatever they hold
+    holds = functools.lru_cache(maxsize=None)(holds)
+    there, here = nct_train_lists(text, holds), nct_train_lists(cfg, holds)
     before, now = lists_held_out(there), lists_held_out(here)
+    if before is not None and here == ():
+        raise InputError(
+            f'--resume from {path}: its run trained on {lists_named(there)},'
+            f' which {held_out_words(before)}, and this config trains on '
+            f'{lists_named(trained_lists(cfg))}, which holds no NCT image: '
+            'its checkpoints would name only that, and their features would '
+            'pass for a <model>_wo_<c> folder of a class the encoder saw; '
+            'resume with the config that wrote it, or start a new run from '
+            'it with load_from (which records the lists its weights saw)')
     if before is None or now is None or before == now:
         return
     raise _held_out_mix(
         f'--resume from {path}', lists_named(there), before, here, now,
         '(its checkpoints naming the second only); resume with the config '
         'that wrote it, or start a new run with --work-dir')
+
+
+def _same_list_files(text: Any, cfg) -> bool:
+    """Whether two configs (a checkpoint's text, a run's) train on the
+    same list files (each ``data_root`` joined: :func:`_list_path`)."""
+    files = [None if found is None else
+             {_list_path(root, name) for name, root in found.items()}
+             for found in (trained_list_roots(text), trained_list_roots(cfg))]
+    return files[0] is not None and files[0] == files[1]
+
+
+def nct_train_lists(cfg_text: Any, holds: Callable[[str], Optional[bool]]
+                    ) -> Optional[Tuple[str, ...]]:
+    """The training lists of a config (a ``Config`` or a checkpoint's
+    ``meta['cfg']`` text: :func:`trained_list_roots`) that may be NCT's,
+    by the one rule that judges a list (:func:`lists_of_root`, as
+    extraction reads an encoder's lists, and as the training-time check,
+    :func:`~openselfsup.datasets.image_list.check_held_out_folders`,
+    reads one): every list but those whose file, its ``data_root``
+    joined and read from the current folder, ``holds`` says holds no NCT
+    image (a user's own ``wo_3_train.txt``: its name says nothing of
+    NCT's classes); one not read here is kept. Empty where every list is
+    another dataset's; None where the lists are not known."""
+    roots = trained_list_roots(cfg_text)
+    if roots is None:
+        return None
+    return lists_of_root(tuple(roots), (), roots, holds)[0]
 
 
 def _held_out_mix(head: str, there: str, before: Tuple[int, ...],
@@ -3978,7 +4030,8 @@ def init_lists_meta(pairs: Sequence[Tuple[str, Optional[str]]]
     return found
 
 
-def check_initial_held_out(head: str, cfg, there: Sequence[str],
+def check_initial_held_out(head: str, here: Optional[Sequence[str]],
+                           there: Sequence[str],
                            init: Sequence[str]) -> None:
     """Refuse a new run on a list that holds out NCT classes
     (``wo_<c>_train.txt``) from initial weights trained on ``there``
@@ -3987,27 +4040,30 @@ def check_initial_held_out(head: str, cfg, there: Sequence[str],
     ``load_from`` (or as a ``Pretrained`` backbone file) trained without
     a word, its checkpoints named ``wo_3`` as their training list, and
     its features passed for ``clp_wo_3``, an encoder that had seen LYM.
-    Judged by the lists' names, as a resume is (:func:`check_same_held_out`:
-    what the lists together leave out,
+    Judged by the names of the lists that may be NCT's, as a resume is
+    (:func:`check_same_held_out`: what the lists together leave out,
     :func:`~openselfsup.classes.lists_held_out`); weights whose lists are
     not known, or whose names all say no classes, are not judged (a list
     of unknown name beside known ones can only add seen classes:
-    :func:`~openselfsup.classes.lists_held_out_at_most`).
+    :func:`~openselfsup.classes.lists_held_out_at_most`), nor is a run
+    whose own lists hold no NCT image (``here`` empty: it leaves out no
+    NCT class, whatever its lists' names say).
 
     Args:
         head (str): how the line names the file (``load_from FILE``).
-        cfg: the run's config (its training lists: :func:`trained_lists`).
+        here (Sequence[str], optional): the run's training lists that may
+            be NCT's (:func:`nct_train_lists`); None: not known.
         there (Sequence[str]): the lists the file's encoder was trained
-            on (:func:`saved_train_lists`).
+            on that may be NCT's (:func:`initial_weight_lists` reads
+            them).
         init (Sequence[str]): those its own initial weights were trained
-            on (:func:`saved_init_lists`).
+            on, the same way.
 
     Raises:
         InputError: the initial weights saw a class this run leaves out.
     """
     from .classes import (lists_held_out, lists_held_out_at_most,
                           nct_names, trained_on_words)
-    here = trained_lists(cfg)
     now = lists_held_out(here)
     # a list of unknown name beside known ones can only add seen classes
     before = lists_held_out_at_most(tuple(there) + tuple(init))
@@ -4050,7 +4106,12 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     the all-class run's weights recorded under a copy of the NCT folder
     or a cluster's path was started without a word. One not read here
     and elsewhere is not judged (an ImageNet checkpoint's
-    ``data/imagenet/meta/train.txt``). Torch-free (the meta read from the zip:
+    ``data/imagenet/meta/train.txt``). A list whose file holds no NCT
+    image is not judged under any ``wo_<c>`` name, under the run's roots
+    too, nor is the run's own list of none (:func:`nct_train_lists`), as
+    the training-time check and extraction judge such lists: a user's
+    own ``wo_3`` run from their own ``wo_8`` run's weights (``mine/TUM``
+    beside ``mine/normal``) was refused as having seen LYM (review r109). Torch-free (the meta read from the zip:
     :func:`~openselfsup.utils.checkpoint_files.checkpoint_meta`): the
     launchers' check, the run before its runner is built, and the runner
     call it.
@@ -4074,6 +4135,7 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     files += [(pretrained_head(key, path), path)
               for key, path in pretrained_init_files(cfg.get('model'))]
     found: List[Tuple[str, str]] = []
+    holds = functools.lru_cache(maxsize=None)(holds)  # each list read once
     for head, path in files:
         local = local_file(path) if isinstance(path, str) and path \
             else None
@@ -4092,15 +4154,20 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
             if root is not None]
         mine = [_this_dataset_name(_list_path(root, name), roots, base)
                 for name, root in pairs]
-        # NCT's lists elsewhere, known by what their files hold
-        judged = [n if n is not None or not holds(_list_path(root, name))
-                  else name for n, (name, root) in zip(mine, pairs)]
+        # NCT's lists, known by what their files hold: one of no NCT
+        # image is another dataset's wherever it lies, whatever its name;
+        # one not read here is judged under the run's roots only
+        held = [holds(_list_path(root, name)) for name, root in pairs]
+        judged = [None if h is False else n if n is not None else
+                  name if h else None
+                  for n, h, (name, _) in zip(mine, held, pairs)]
         there, init = ([n for n in judged[part] if n is not None]
                        for part in (slice(len(saved)),
                                     slice(len(saved), None)))
         if (there or init) and \
                 cfg.get('load_from_check', True) is not False:
-            check_initial_held_out(head, cfg, there, init)
+            check_initial_held_out(head, nct_train_lists(cfg, holds),
+                                   there, init)
         found += [(n, base) if n is not None else pair
                   for n, pair in zip(mine, pairs)]
     return tuple(dict.fromkeys(found))
@@ -4115,14 +4182,18 @@ def is_training_meta(meta: Any) -> bool:
 
 
 def check_resume_meta(path: str, cfg: Config, world: int,
-                      meta: Any) -> None:
+                      meta: Any, *,
+                      holds: Callable[[str], Optional[bool]]) -> None:
     """The refusals of the checkpoint ``path`` to resume from that its
     ``meta`` decides, in the run's order: not a training checkpoint (no
     epoch and iteration: backbone weights, or a model published without
     its training state; MMEngine's resume failed on it with a
     ``KeyError`` after a screen of missing keys), of another model
     (:func:`check_saved_model`), of a run on a list holding out other
-    classes (:func:`check_same_held_out`), with a seed MMEngine's resume
+    classes (:func:`check_same_held_out`, its lists read for NCT images
+    by ``holds``: :func:`~openselfsup.datasets.prepare.holds_nct_images`,
+    given by every caller: this floor reads no list), with a seed
+    MMEngine's resume
     cannot seed numpy with on ``world`` processes
     (:func:`check_seed_reach`; after the model: another model's checkpoint
     is not to be resumed on fewer processes). Torch-free: the run
@@ -4143,7 +4214,7 @@ def check_resume_meta(path: str, cfg: Config, world: int,
             'a new run, e.g. through model.backbone.init_cfg)')
     text = meta.get('cfg') if isinstance(meta.get('cfg'), str) else None
     check_saved_model(path, cfg, text)
-    check_same_held_out(path, cfg, text)
+    check_same_held_out(path, cfg, text, holds=holds)
     # the seed MMEngine's resume re-seeds with, checked before the runner
     # is built (numpy's ValueError on ranks 1 and up, after the launcher
     # started them)

@@ -1856,6 +1856,7 @@ def test_a_crafted_resumed_seed_is_one_short_line(tmp_path):
     traceback) while the refusal was worded, a long string filled a
     screen; both are one short line."""
     from openselfsup.config import check_resume_meta, load_config
+    from openselfsup.datasets.prepare import holds_nct_images
     from openselfsup.utils import InputError
     config = tmp_path / 'cfg.py'
     config.write_text('randomness = dict(seed=0)\n')
@@ -1864,7 +1865,8 @@ def test_a_crafted_resumed_seed_is_one_short_line(tmp_path):
                         ('7' * 5000, repr('7' * 5000)[:36] + '...')):
         with pytest.raises(InputError) as info:
             check_resume_meta('c.pth', cfg, 1,
-                              {'epoch': 1, 'iter': 1, 'seed': seed})
+                              {'epoch': 1, 'iter': 1, 'seed': seed},
+                              holds=holds_nct_images)
         said = str(info.value)
         assert '\n' not in said and len(said) < 400, said
         assert f'its meta holds the seed {shown}, which' in said and \
@@ -3706,6 +3708,110 @@ def test_a_user_named_list_does_not_hide_a_seen_held_out_class(tmp_path):
         assert lists_held_out_at_most(lists) == expected
         known = [n for n in lists if n != 'mine.txt']
         assert lists_held_out_at_most(known) == lists_held_out(known)
+
+
+#: list files of a user's own classes (one folder bearing an NCT class's
+#: name) and of NCT images without LYM or STR, by the names they hold
+_OWN_LIST = 'mine/TUM/a.png\nmine/normal/b.png\n'
+_NCT_LIST = ('NCT-CRC-HE-100K/ADI/ADI-AAAWMSFI.tif\n'
+             'NCT-CRC-HE-100K/BACK/BACK-AAAWMSFI.tif\n')
+
+
+def _write_lists(names, text):
+    """``names`` (``root/meta/list.txt``, from the current folder), each
+    holding ``text``."""
+    for name in names:
+        os.makedirs(os.path.dirname(name), exist_ok=True)
+        with open(name, 'w') as f:
+            f.write(text)
+
+
+def test_initial_weights_of_own_lists_are_not_judged_by_name(
+        tmp_path, monkeypatch):
+    """The three held-out checks read one rule (review r109): a list of
+    no NCT image is not judged under any ``wo_<c>`` name. The training
+    and extraction checks passed a user's own ``wo_8`` and ``wo_3`` lists
+    (``mine/TUM/a.png`` beside ``mine/normal/b.png``), but a new own
+    ``wo_3`` run from the own ``wo_8`` run's weights was refused as
+    having seen LYM, both lists judged by their names under the run's
+    ``data_root``. It starts, recording the list; so does an own run
+    from NCT weights. The same names holding NCT images are NCT's, under
+    the run's root too, and refused."""
+    from openselfsup.utils import InputError
+    monkeypatch.chdir(tmp_path)
+    wo_8, wo_3 = 'meta/wo_8_train.txt', 'meta/wo_3_train.txt'
+
+    def start(root, ann_file, trained_on, trained_root):
+        weights = _weights_file(tmp_path, 'start.pth', {
+            'train_list': trained_on, 'data_root': trained_root})
+        return _initial_lists(_list_config(
+            tmp_path, ann_file, root, load_from=weights))
+
+    mine, nct = 'data/MINE/', 'data/NCT/'
+    _write_lists((mine + wo_8, mine + wo_3), _OWN_LIST)
+    _write_lists((nct + wo_8, nct + wo_3), _NCT_LIST)
+    assert start(mine, wo_3, wo_8, mine) == ((wo_8, mine),)
+    # an own run from NCT weights: its own lists leave out no NCT class
+    assert start(mine, wo_3, wo_8, nct) == ((wo_8, nct),)
+    # NCT's lists of those names, under the run's root: judged
+    with pytest.raises(InputError, match=re.escape(
+            f'its run trained on {wo_8}, which leaves out TUM, and this '
+            f'config trains on {wo_3}, which leaves out LYM') +
+            '.*it has seen LYM'):
+        start(nct, wo_3, wo_8, nct)
+    # an NCT run from an own run's weights: not judged by their name
+    assert start(nct, wo_3, wo_8, mine) == ((wo_8, mine),)
+
+
+def test_a_resume_judges_own_lists_by_what_they_hold(tmp_path,
+                                                     monkeypatch):
+    """The resume check read held-out classes from the lists' names
+    alone: a user's own ``wo_8`` run resumed with their own ``wo_3``
+    list was refused as mixing TUM and LYM, though neither list holds an
+    NCT image (the training and extraction checks pass both). It
+    resumes, as does an NCT run from such a checkpoint; NCT lists of
+    those names are refused. An NCT run resumed on own lists only is
+    refused whatever their names (by name, an own ``wo_7`` list was
+    refused and an own ``mine.txt`` passed): its later checkpoints would
+    name the own list alone, and its features pass for ``clp_wo_7``
+    though the encoder saw STR."""
+    import torch
+
+    from openselfsup.engine.runner import resume_notes
+    from openselfsup.utils import InputError
+    monkeypatch.chdir(tmp_path)
+    mine, nct = 'data/MINE/', 'data/NCT/'
+    wo_8, wo_3 = 'meta/wo_8_train.txt', 'meta/wo_3_train.txt'
+    _write_lists([mine + n for n in (wo_8, wo_3, 'meta/wo_7_train.txt',
+                                     'meta/mine.txt')], _OWN_LIST)
+    _write_lists((nct + wo_8, nct + wo_3), _NCT_LIST)
+
+    def resumed(root, ann_file, ckpt_root, ckpt_list):
+        ckpt = tmp_path / 'epoch_1.pth'
+        torch.save({'meta': {'epoch': 1, 'iter': 1, 'seed': 0,
+                             'cfg': _list_config(tmp_path, ckpt_list,
+                                                 ckpt_root).pretty_text},
+                    'state_dict': {}}, ckpt)
+        try:
+            resume_notes(str(ckpt), _list_config(tmp_path, ann_file, root),
+                         1)
+        except InputError as exc:
+            return str(exc).split(f'{ckpt}: ', 1)[1]
+        return None
+
+    assert resumed(mine, wo_3, mine, wo_8) is None
+    assert resumed(nct, wo_3, mine, wo_8) is None
+    assert resumed(nct, wo_3, nct, wo_8).startswith(
+        f'its run trained on {wo_8}, which leaves out TUM, and this config '
+        f'trains on {wo_3}, which leaves out LYM: ')
+    for own in ('meta/wo_7_train.txt', 'meta/mine.txt', wo_8):
+        assert resumed(mine, own, nct, wo_3) == (
+            f'its run trained on {wo_3}, which leaves out LYM, and this '
+            f'config trains on {own}, which holds no NCT image: its '
+            'checkpoints would name only that, and their features would '
+            'pass for a <model>_wo_<c> folder of a class the encoder saw; '
+            'resume with the config that wrote it, or start a new run from '
+            'it with load_from (which records the lists its weights saw)')
 
 
 def test_numpy_values_in_a_config(tmp_path):
@@ -10286,6 +10392,7 @@ def test_a_resume_with_other_hyper_parameters_is_warned(tmp_path):
     import torch
 
     from openselfsup.config import check_resume_meta, load_config
+    from openselfsup.datasets.prepare import holds_nct_images
     from openselfsup.engine.runner import check_new_run_dir, resume_notes
     from openselfsup.utils import InputError
     saved = load_config(CLP_DEMO)
@@ -10299,7 +10406,7 @@ def test_a_resume_with_other_hyper_parameters_is_warned(tmp_path):
     changed = {'model.base_momentum': 0.01, 'model.head.temperature': 0.5,
                'model.head.loss.loss_weight': 1.0}
     cfg = load_config(CLP_DEMO, changed)
-    check_resume_meta(str(ckpt), cfg, 1, meta)
+    check_resume_meta(str(ckpt), cfg, 1, meta, holds=holds_nct_images)
     warned = [n for n in resume_notes(str(ckpt), cfg, 1)
               if 'hyper-parameters' in n]
     assert warned == [
@@ -10334,7 +10441,8 @@ def test_a_resume_with_other_hyper_parameters_is_warned(tmp_path):
     # another architecture: refused, beside a hyper-parameter too
     other = load_config(CLP_DEMO, {**changed, 'model.backbone.depth': 34})
     with pytest.raises(InputError) as err:
-        check_resume_meta(str(ckpt), other, 1, meta)
+        check_resume_meta(str(ckpt), other, 1, meta,
+                          holds=holds_nct_images)
     assert str(err.value) == (
         f'--resume from {ckpt}: it was trained with another model '
         '(model.backbone.depth: 18 -> 34); resume with the config that '

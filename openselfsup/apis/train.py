@@ -1936,7 +1936,8 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     if read and not is_opaque(meta) and not (
             isinstance(meta, dict) and any(is_opaque(meta.get(k)) for k in (
                 'epoch', 'iter', 'cfg', 'seed'))):
-        check_resume_meta(resumed, cfg, processes, meta)
+        check_resume_meta(resumed, cfg, processes, meta,
+                          holds=holds_nct_images)
     if resumed and local_file(resumed):
         _check_run_reads(resumed, '--resume from ', resume=True)
     if not data_check:

@@ -200,7 +200,8 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         raise InputError(f'--resume from {path}: {exc.what}') from None
     meta = saved_meta(saved)  # as the launchers' check reads it
     # the refusals its meta decides: those of the launchers' check too
-    check_resume_meta(path, cfg, world, meta)
+    from ..datasets.prepare import holds_nct_images
+    check_resume_meta(path, cfg, world, meta, holds=holds_nct_images)
     text = checkpoint_config(saved)
     notes = []
     # a hyper-parameter changed (check_saved_model refuses the rest): the
