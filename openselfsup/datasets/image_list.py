@@ -201,7 +201,9 @@ def check_held_out_folders(entries: Sequence[ListEntry],
     judged under any ``wo_<c>`` name, as
     :func:`~openselfsup.apis.extract.check_held_out` judges no encoder
     trained on such lists alone (its ``mine/TUM/`` was refused for
-    ``wo_8`` and passed for ``wo_9``). So a list of NCT images renamed in
+    ``wo_8`` and passed for ``wo_9``), and the initial-weights and resume
+    checks judge no such list (:func:`~openselfsup.config.
+    nct_train_lists`). So a list of NCT images renamed in
     folders of the user's naming (``NCT/ADI/0001.png``; in an NCT
     release's folder, ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``, they are
     NCT's) beside an entry of the user's own is not judged either: by
