@@ -4098,7 +4098,8 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     user's file, backbone weights exported before the root was
     recorded), a URL, or a file whose meta is not read without loading
     it (torch's legacy format) adds none. Only NCT's lists are judged
-    here: those of the run's dataset (under its roots), and, wherever it
+    here: those of the run's dataset (under its roots; not one whose
+    file, read here, holds no NCT image, below), and, wherever it
     lies, a list whose file (its recorded root joined as MMEngine joins
     it) ``holds`` (:func:`~openselfsup.datasets.prepare.holds_nct_images`,
     given by every caller: this floor reads no list) says holds NCT images,
@@ -4111,7 +4112,8 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     too, nor is the run's own list of none (:func:`nct_train_lists`), as
     the training-time check and extraction judge such lists: a user's
     own ``wo_3`` run from their own ``wo_8`` run's weights (``mine/TUM``
-    beside ``mine/normal``) was refused as having seen LYM (review r109). Torch-free (the meta read from the zip:
+    beside ``mine/normal``) was refused as having seen LYM (review r109).
+    Torch-free (the meta read from the zip:
     :func:`~openselfsup.utils.checkpoint_files.checkpoint_meta`): the
     launchers' check, the run before its runner is built, and the runner
     call it.
