@@ -74,12 +74,12 @@ def test_missing_image(nct_copy, tmp_path, capfd):
 
 @pytest.mark.slow
 def test_unreadable_image(nct_copy, tmp_path, capfd):
-    rel = 'NCT-CRC-HE-100K-NONORM/ADI/ADI-SYN00000.tif'
+    rel = 'NCT-CRC-HE-100K-NONORM/ADI/ADI-SYNAAAAA.tif'
     (nct_copy / 'data' / rel).unlink()
     (nct_copy / 'data' / rel).write_bytes(b'not an image at all')
     _write_list(nct_copy, 'bad.txt', [f'{rel} 1'] * 4)
     line = _train_fails(capfd, _cfg(tmp_path, nct_copy))
-    assert 'ADI-SYN00000.tif' in line and 'unreadable' in line
+    assert 'ADI-SYNAAAAA.tif' in line and 'unreadable' in line
     # and why (it said only '(UnidentifiedImageError)'), as PIL says it,
     # then the way out
     from PIL import Image
@@ -100,7 +100,7 @@ def test_corrupt_image_data_named_at_decode_time(nct_copy, tmp_path,
     and still reaches the user as one line naming the file."""
     from PIL import Image
     rel = 'NCT-CRC-HE-100K-NONORM/ADI/broken.png'
-    src = nct_copy / 'data' / 'NCT-CRC-HE-100K-NONORM/ADI/ADI-SYN00000.tif'
+    src = nct_copy / 'data' / 'NCT-CRC-HE-100K-NONORM/ADI/ADI-SYNAAAAA.tif'
     full = nct_copy / 'data' / rel
     Image.open(src).save(full)
     data = full.read_bytes()

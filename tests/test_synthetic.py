@@ -66,7 +66,7 @@ def test_deterministic_for_seed(tmp_path):
                          domains=['nct'])
     make_synthetic(str(tmp_path / 'a'), spec)
     make_synthetic(str(tmp_path / 'b'), spec)
-    rel = 'NCT/data/NCT-CRC-HE-100K-NONORM/TUM/TUM-SYN00001.tif'
+    rel = 'NCT/data/NCT-CRC-HE-100K-NONORM/TUM/TUM-SYNAAAAB.tif'
     a = np.asarray(Image.open(tmp_path / 'a' / rel))
     b = np.asarray(Image.open(tmp_path / 'b' / rel))
     assert np.array_equal(a, b)
@@ -74,6 +74,29 @@ def test_deterministic_for_seed(tmp_path):
         size=32, nct_train=2, nct_test=1, seed=4, domains=['nct']))
     c = np.asarray(Image.open(tmp_path / 'c' / rel))
     assert not np.array_equal(a, c)
+
+
+def test_nct_ids_are_eight_capitals_in_index_order():
+    """The generator's NCT images are named as the downloads' are, their
+    class and eight capitals (review r108: ``SYN00001`` was not of that
+    form, and images of the generator's moved out of its release folder
+    were not NCT's): ``SYN`` and the index in five capitals, A 0 .. Z 25,
+    in the order of the index (the values by hand)."""
+    from openselfsup.datasets.synthetic.layouts import nct_synthetic_id
+    assert [nct_synthetic_id(i) for i in (0, 1, 25, 26, 27, 26 ** 2)] == [
+        'SYNAAAAA', 'SYNAAAAB', 'SYNAAAAZ', 'SYNAAABA', 'SYNAAABB',
+        'SYNAABAA']
+    assert nct_synthetic_id(26 ** 5 - 1) == 'SYNZZZZZ'
+    ids = [nct_synthetic_id(i) for i in range(0, 26 ** 5, 997)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    # more than the ids name: refused by the spec's check, before a run
+    # would draw millions of images (26 ** 5 = 11881376, by hand)
+    from openselfsup.utils import InputError
+    SyntheticSpec(nct_train=11881375, nct_test=1).check()
+    with pytest.raises(InputError, match=re.escape(
+            '--nct-train 11881376 --nct-test 1: at most 11881376 NCT '
+            'images per class in all')):
+        SyntheticSpec(nct_train=11881376, nct_test=1).check()
 
 
 def test_real_data_is_never_overwritten_and_reruns_leave_no_stale_images(
@@ -108,7 +131,7 @@ def test_real_data_is_never_overwritten_and_reruns_leave_no_stale_images(
                                        str(nct / 'meta' / 'train.txt')])
     make_synthetic(str(tmp_path), SyntheticSpec(**dict(spec, nct_train=1),
                                                 domains=['nct']))
-    assert sorted(os.listdir(tum)) == ['TUM-SYN00000.tif', 'TUM-SYN00001.tif']
+    assert sorted(os.listdir(tum)) == ['TUM-SYNAAAAA.tif', 'TUM-SYNAAAAB.tif']
     # a real image added beside the synthetic ones: refused, kept
     (tum / 'TUM-REAL.tif').write_bytes(b'real image')
     with pytest.raises(InputError, match='NCT: holds files added, removed '

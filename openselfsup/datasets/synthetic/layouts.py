@@ -3,10 +3,10 @@
 =========  ===============================================================  =====================================
 domain     images                                                           list files (``<root>/meta/``)
 =========  ===============================================================  =====================================
-NCT        ``NCT/data/NCT-CRC-HE-100K-NONORM/<CLS>/<CLS>-SYN<i>.tif``, one  ``train[_labeled].txt``,
-           pool per class; the first ``nct_train`` of each class train,     ``test[_labeled].txt``,
-           the next ``nct_test`` test (the published protocol: one set,     ``wo_<c>_train[_labeled].txt`` (c in
-           split in two)                                                    0..8 and ``78``)
+NCT        ``NCT/data/NCT-CRC-HE-100K-NONORM/<CLS>/<CLS>-SYN<id>.tif``,     ``train[_labeled].txt``,
+           one pool per class; the first ``nct_train`` of each class        ``test[_labeled].txt``,
+           train, the next ``nct_test`` test (the published protocol:       ``wo_<c>_train[_labeled].txt`` (c in
+           one set, split in two)                                           0..8 and ``78``)
 LC25000    ``LC25000/data/{colon,lung}_image_sets/<cls>/<img>.jpeg``        ``img_list[_labeled].txt``
 PAIP19     ``PAIP19/data/<slide_id>/<label>/<x>+<y>+<label>.png``           ``paip_{train,test}[_labeled].txt``
 =========  ===============================================================  =====================================
@@ -52,7 +52,7 @@ DOMAINS = ('nct', 'lc', 'paip')
 #: (``tests/test_synthetic.py`` holds it to the files a run writes)
 WRITTEN = """\
 written under --out, one folder per domain of --domains:
-  NCT/data/NCT-CRC-HE-100K-NONORM/<CLS>/<CLS>-SYN<i>.tif
+  NCT/data/NCT-CRC-HE-100K-NONORM/<CLS>/<CLS>-SYN<id>.tif
                                    images, one pool per class
   NCT/meta/{train,test}[_labeled].txt
                                    the lists of the train / test split
@@ -124,6 +124,11 @@ class SyntheticSpec:
         check_counts((f'--{f.name.replace("_", "-")}', getattr(self, f.name))
                      for f in fields(self)
                      if f.name not in ('domains', 'seed'))
+        if self.nct_train + self.nct_test > NCT_SYNTHETIC_IDS:
+            raise InputError(
+                f'--nct-train {self.nct_train} --nct-test {self.nct_test}: '
+                f'at most {NCT_SYNTHETIC_IDS} NCT images per class in all '
+                '(their ids, SYNAAAAA .. SYNZZZZZ, name no more)')
         if self.size > MAX_SIZE:
             raise InputError(f'--size {self.size}: at most {MAX_SIZE} px '
                              '(the real patches are 224 px)')
@@ -145,6 +150,24 @@ def _render_all(jobs, size: int, seed: int, desc: str) -> None:
                                        shift))
 
 
+#: NCT images per class the generator can name (:func:`nct_synthetic_id`)
+NCT_SYNTHETIC_IDS = 26 ** 5
+
+
+def nct_synthetic_id(i: int) -> str:
+    """The id of a class's ``i``-th synthetic NCT image: ``SYN`` and ``i``
+    in five capitals (A 0 ... Z 25: ``SYNAAAAA``, ``SYNAAAAB``, ...), eight
+    capitals as the downloads' ids (``ADI-AAAWMSFI.tif``), so that the
+    rule that tells NCT's images by their names reads the generator's as
+    NCT's (:func:`~..prepare.first_nct_entry`; review r108: ``SYN00001``
+    was not of the downloads' form), in the order of ``i``."""
+    letters = ''
+    for _ in range(5):
+        i, digit = divmod(i, 26)
+        letters = chr(ord('A') + digit) + letters
+    return 'SYN' + letters
+
+
 def _make_nct(root: str, spec: SyntheticSpec) -> Dict[str, int]:
     data, meta = os.path.join(root, 'NCT', 'data'), os.path.join(root, 'NCT',
                                                                  'meta')
@@ -152,7 +175,7 @@ def _make_nct(root: str, spec: SyntheticSpec) -> Dict[str, int]:
     jobs = []
     for c, cls in enumerate(NCT_CLASSES):
         for i in range(spec.nct_train + spec.nct_test):
-            rel = f'{NONORM}/{cls}/{cls}-SYN{i:05d}.tif'
+            rel = f'{NONORM}/{cls}/{cls}-{nct_synthetic_id(i)}.tif'
             lists['train' if i < spec.nct_train else 'test'].append((rel, c))
             jobs.append((os.path.join(data, rel), cls, PALETTES['nct'], None))
     _render_all(jobs, spec.size, spec.seed * 1000 + 1, 'NCT')
