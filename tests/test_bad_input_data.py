@@ -870,6 +870,90 @@ def test_renamed_nct_images_in_a_release_folder_are_nct_s(tmp_path):
                            roots={'meta/train.txt': str(tmp_path)})
 
 
+def test_nct_download_names_are_nct_s_in_any_image_extension_only(
+        tmp_path):
+    """Review r108. A flat copy of NCT converted to another format
+    (``NCT/ADI-AAAWMSFI.png``, ``.TIF``, ``.tiff``) held no NCT image: a
+    download's name was one ending in a literal ``.tif``, so an encoder
+    trained on its every-class list was written for ``clp_wo_7`` without
+    a word. And a user's own patches named by class in a folder of that
+    class's name, in any case (``mine/TUM/TUM-0001.png`` beside
+    ``mine/normal/NORM-0001.png``, ``tum/``, ``Tum/``), made the list
+    NCT's, refused as its every-class list. A class-named file is NCT's
+    where it bears the downloads' name form, with any image extension the
+    converters read, in any case: every name of the published lists (read
+    here with gzip) and every name the synthetic generator writes, each
+    in a folder of the user's naming beside an own entry; the user's own
+    names are not."""
+    from openselfsup.apis.extract import check_held_out
+    from openselfsup.datasets.prepare import IMAGE_EXTENSIONS, first_nct_entry
+    from openselfsup.datasets.splits import published_path
+    from openselfsup.datasets.synthetic import SyntheticSpec, make_synthetic
+    own = 'mine/normal/b.png'
+
+    def first(*paths):
+        return first_nct_entry([(p, None) for p in paths])
+
+    # each extension in lower and upper case, each published name once
+    exts = [e for ext in IMAGE_EXTENSIONS for e in (ext, ext.upper())]
+    names = []
+    for split in ('nct_train', 'nct_test'):
+        with gzip.open(published_path(split), 'rt') as f:
+            names += [line.split()[0].rsplit('/', 1)[1] for line in f
+                      if line.strip()]
+    assert len(names) == 100000 and all(n.endswith('.tif') for n in names)
+    not_nct = [n for i, n in enumerate(names)
+               if first(own, f'copy/{n[:-4]}{exts[i % len(exts)]}') != 2]
+    assert not_nct == []
+    for name in ('ADI-TCGA-AAICEQFN.tif', 'ADI-TCGA-AAICEQFN.JPG'):  # 7K
+        assert first(own, f'copy/{name}') == 2, name
+    # the generator's names, flat in a folder of the user's naming
+    make_synthetic(str(tmp_path / 'syn'), SyntheticSpec(
+        size=16, nct_train=2, nct_test=1, domains=['nct']))
+    listed = (tmp_path / 'syn' / 'NCT' / 'meta' / 'train.txt').read_text()
+    written = [line.rsplit('/', 1)[1] for line in listed.split()]
+    assert len(written) == 18
+    for name in written:
+        assert first(own, f'copy/{name}') == 2, name
+    cases = {  # the entries, the line of the first NCT image (by hand)
+        (own, 'NCT/ADI-AAAWMSFI.png'): 2,
+        (own, 'NCT/ADI-AAAWMSFI.TIF'): 2,
+        (own, 'x\\STR-AAAAAAAA.tiff'): 2,
+        (own, 'NCT/ADI-AAAWMSFI.webp'): None,  # no image the lists read
+        (own, 'NCT/ADI-AAAWMSFI.txt'): None,
+        (own, 'NCT/ADI-AAAWMSFI'): None,
+        (own, 'NCT/ADI-AAAWMSF.png'): None,  # seven capitals: not the form
+        (own, 'NCT/XYZ-AAAWMSFI.png'): None,  # no NCT class
+        ('mine/TUM/TUM-0001.png', 'mine/normal/NORM-0001.png'): None,
+        ('mine/tum/TUM-0001.png', 'mine/norm/NORM-0001.png'): None,
+        ('mine/Tum/TUM-0001.png', own): None,
+        ('mine/TUM/TUM-0001.png', own, 'mine/TUM/TUM-AAAWMSFI.png'): 3,
+        # every entry in an NCT class folder (the rule of folders alone)
+        ('TUM/TUM-0001.png', 'NORM/NORM-0001.png'): 1,
+    }
+    for paths, line in cases.items():
+        assert first(*paths) == line, paths
+    # what extraction writes (the reviewer's commands): the converted
+    # copy's every-class list refused for clp_wo_7, the user's written
+    out = str(tmp_path / 'extracted_feats' / 'clp_wo_7' / 'NCT_train.npy')
+    for lines, refused in (
+            (['NCT/ADI-AAAWMSFI.png 1', 'NCT/STR-AAAAAAAA.png 7'], True),
+            (['tum/TUM-0001.png 0', 'norm/NORM-0001.png 1'], False),
+            (['mine/TUM/TUM-0001.png 0', 'mine/normal/NORM-0001.png 1'],
+             False)):
+        root = tmp_path / ('R%d' % len(list(tmp_path.glob('R*'))))
+        (root / 'meta').mkdir(parents=True)
+        (root / 'meta' / 'train.txt').write_text('\n'.join(lines) + '\n')
+        judged = lambda: check_held_out(  # noqa: E731
+            out, 'ck.pth', ('meta/train.txt', ),
+            roots={'meta/train.txt': f'{root}/'})
+        if refused:
+            with pytest.raises(InputError, match='which holds every class'):
+                judged()
+        else:
+            judged()
+
+
 def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
     """A ``wo_<c>`` list name was read as text: ``wo_00_train.txt`` (or
     ``wo_07``) named no class and was judged by nothing, so a ``wo_00``

@@ -2011,12 +2011,12 @@ def test_own_class_folders_of_an_nct_class_name_are_not_nct_images(
     STR are common names in colorectal data) was taken for NCT's, and its
     encoder refused for ``clp_wo_7`` as trained on a list "which holds
     every class", false of the user's data. A list is NCT's where an entry
-    bears an NCT file name (``ADI-AAA.tif``, in any folder: lower-case
-    class folders too) or every entry lies in an NCT class folder; the
-    user's list is written, the others refused."""
+    bears an NCT download's file name (``ADI-AAAWMSFI.tif``, in any
+    folder: lower-case class folders too) or every entry lies in an NCT
+    class folder; the user's list is written, the others refused."""
     for text, refused in (('mine/TUM/a.png 0\nmine/normal/b.png 1\n', False),
-                          ('NCT-CRC-HE-100K-NONORM/adi/ADI-AAA.tif 1\n'
-                           'NCT-CRC-HE-100K-NONORM/str/STR-AAA.tif 7\n',
+                          ('NCT-CRC-HE-100K-NONORM/adi/ADI-AAAWMSFI.tif 1\n'
+                           'NCT-CRC-HE-100K-NONORM/str/STR-AAAWMSFI.tif 7\n',
                            True)):
         root = tmp_path / 'R'
         (root / 'meta').mkdir(parents=True, exist_ok=True)
@@ -2036,7 +2036,10 @@ def test_own_class_folders_of_an_nct_class_name_are_not_nct_images(
         'mine/TUM/a.png 0\nmine/normal/b.png 1\n': None,
         'mine/tumour/a.png 0\nmine/normal/b.png 1\n': None,
         'mine/TUM/a.png 0\nmine/STR/b.png 1\n': 1,
-        'N/adi/x.png 1\nN/adi/ADI-AAA.tif 1\n': 2,
+        'N/adi/x.png 1\nN/adi/ADI-AAAWMSFI.tif 1\n': 2,
+        # named by its folder's class but not as the downloads name their
+        # images: a user's own (review r108)
+        'N/adi/x.png 1\nN/adi/ADI-AAA.tif 1\n': None,
         'N/ADI-AAA.tif 1\n': None,  # named by a class, not in its folder
         'N/ADI-AAAWMSFI.tif 1\n': 1,  # a download's name, any folder
         'N/ADI-TCGA-AAICEQFN.tif 1\n': 1,

@@ -363,43 +363,56 @@ def own_folder(rel: str) -> Optional[str]:
     return parts[-2] if len(parts) > 1 else None
 
 
-#: the name of an image of the NCT downloads themselves: its class, then
-#: eight capitals (NCT-CRC-HE-100K ``ADI-AAAWMSFI.tif``), or ``TCGA-`` and
-#: eight (CRC-VAL-HE-7K ``ADI-TCGA-AAICEQFN.tif``)
-_NCT_DOWNLOAD_NAME = re.compile(r'[A-Z]+-(?:TCGA-)?[A-Z]{8}\.tif')
+#: the stem of an image's name in the NCT downloads themselves: its class,
+#: then eight capitals (NCT-CRC-HE-100K ``ADI-AAAWMSFI``), or ``TCGA-`` and
+#: eight (CRC-VAL-HE-7K ``ADI-TCGA-AAICEQFN``); every name of the published
+#: lists has it, and so has every name the synthetic generator writes
+_NCT_DOWNLOAD_STEM = re.compile(r'[A-Z]+-(?:TCGA-)?[A-Z]{8}')
+
+
+def _nct_download_name(name: str) -> bool:
+    """Whether the file name ``name`` is an image's name of the NCT
+    downloads (:data:`_NCT_DOWNLOAD_STEM`), with any extension of
+    :data:`IMAGE_EXTENSIONS` in any case (:func:`_image_name`): a copy
+    converted to another format (``ADI-AAAWMSFI.png``, ``.TIF``,
+    ``.tiff``) keeps the download's name (review r108: only ``.tif``
+    was, and an encoder trained on such a copy's every-class list was
+    written for ``clp_wo_7`` without a word)."""
+    return _image_name(name) and _NCT_DOWNLOAD_STEM.fullmatch(
+        os.path.splitext(name)[0]) is not None
 
 
 def _nct_named(rel: str) -> bool:
     """Whether the list entry ``rel`` is an NCT image by its names: named
-    by an NCT class (:func:`named_class`) and lying in that class's folder
-    (``adi/ADI-X.tif`` too), named as the downloads name their images
-    (:data:`_NCT_DOWNLOAD_NAME`, in any folder), or lying in an NCT class
-    folder of a folder named as an NCT release, under any file name
+    as the downloads name their images, by an NCT class
+    (:func:`named_class`; :func:`_nct_download_name`: ``ADI-AAAWMSFI.tif``
+    or ``.png``, in any folder), or lying in an NCT class folder of a
+    folder named as an NCT release, under any file name
     (:func:`written_release`: ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``,
     renamed in the downloads' own folders; review r105: beside one entry
     of the user's own, such a list held no NCT image). A user's own
-    patches named by class in their own folders
-    (``tumour/TUM-0001.png``) are not (review r105: they were taken for
-    NCT's and refused as its all-class list), nor are images renamed in
-    folders of the user's naming (``NCT/ADI/0001.png``): by their paths
-    they are the user's own class folders that share an NCT class's name
+    patches named by class (``tumour/TUM-0001.png``, review r105), also
+    in a folder of that class's name in any case (``mine/TUM/TUM-0001.png``,
+    ``tum/``, review r108), are not: they were taken for NCT's and
+    refused as its all-class list. Nor are images renamed in folders of
+    the user's naming (``NCT/ADI/0001.png``): by their paths they are the
+    user's own class folders that share an NCT class's name
     (``mine/TUM/a.png``, review r104)."""
     parts = entry_parts(rel)
     if written_release('/'.join(parts[:-1]), unnamed=None) is not None:
         return True
-    folder, named = entry_nct_classes(rel)
-    return named is not None and (
-        folder == named or
-        _NCT_DOWNLOAD_NAME.fullmatch(parts[-1]) is not None)
+    return named_class(parts[-1], NCT_CLASSES) is not None and \
+        _nct_download_name(parts[-1])
 
 
 def entry_nct_classes(rel: str) -> Tuple[Optional[str], Optional[str]]:
     """The NCT classes the list entry ``rel`` names: its own folder's
     (:func:`own_folder`, in any case: ``tum/`` names TUM) and its file
     name's (:func:`named_class`: ``TUM-0001.png``); None for either that
-    names none. What makes an entry NCT's (:func:`_nct_named`) and, in a
-    list of NCT images (:func:`first_nct_entry`), which classes an entry
-    holds (:func:`~.image_list.check_held_out_folders`)."""
+    names none. In a list of NCT images (:func:`first_nct_entry`), the
+    classes an entry holds (:func:`~.image_list.check_held_out_folders`);
+    they do not make an entry NCT's (:func:`_nct_named`: a user's own
+    ``mine/TUM/TUM-0001.png`` names TUM twice)."""
     folder = (own_folder(rel) or '').upper()
     return (folder if folder in NCT_CLASSES else None,
             named_class(entry_parts(rel)[-1], NCT_CLASSES))
@@ -407,14 +420,15 @@ def entry_nct_classes(rel: str) -> Tuple[Optional[str], Optional[str]]:
 
 def first_nct_entry(entries: Sequence[ListEntry]) -> Optional[int]:
     """The line (from 1) of the first NCT image of a list: an entry NCT
-    names (:func:`_nct_named`: ``ADI/ADI-X.tif``, ``adi/ADI-X.tif``, a
-    download's name ``ADI-AAAWMSFI.tif`` in any folder, or any name in a
+    names (:func:`_nct_named`: a download's name, ``ADI-AAAWMSFI.tif`` or
+    a converted ``ADI-AAAWMSFI.png``, in any folder, or any name in a
     class folder of an NCT release's folder,
     ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``), else line 1 where every
     entry lies in the folder of an NCT class (``STR/x.png``); None
     otherwise: a list of no NCT image (LC25000's, PAIP19's, a user's own
     classes, also where some of its class folders bear an NCT class's
-    name: ``mine/TUM/a.png`` beside ``mine/normal/b.png``). NCT images
+    name, ``mine/TUM/a.png`` beside ``mine/normal/b.png``, and its
+    patches are named by class, ``mine/TUM/TUM-0001.png``). NCT images
     renamed in folders of the user's naming (``NCT/ADI/0001.png``) beside
     one entry of the user's own are not found: no rule of names tells
     them from ``mine/TUM/a.png``, which must pass, and a folder above
