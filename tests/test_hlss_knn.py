@@ -571,6 +571,27 @@ def test_a_users_own_model_is_told_knn_is_for_hlss_and_low_shot_for_it(
     assert not out.exists()
 
 
+def test_a_base_name_two_classes_bear_is_given_with_its_package(
+        monkeypatch):
+    """A user's subclass of this project's MoCoV3 (itself a subclass of
+    mmpretrain's MoCoV3) was refused as ``a subclass of MoCoV3, MoCoV3,
+    BaseSelfSupervisor, ...``, one name for two classes (review r108):
+    each is named once, distinguishably, by its package; a name no other
+    class of the line bears stays bare (the line by hand)."""
+    from mmengine.config import Config
+    from openselfsup.apis.knn import check_knn_model_class
+    from openselfsup.models.algorithms.mocov3 import MoCoV3
+    _registered(monkeypatch, 'MyMoCoV3', MoCoV3)
+    with pytest.raises(InputError) as err:
+        check_knn_model_class(Config(dict(model=dict(type='MyMoCoV3'))),
+                              'my_clp.py')
+    assert str(err.value).startswith(
+        "my_clp.py: model.type 'MyMoCoV3' (MoCo-v3 contrastive "
+        "pre-training, a subclass of openselfsup's MoCoV3, mmpretrain's "
+        'MoCoV3, BaseSelfSupervisor, BaseModel, BaseModule): kNN '
+        'evaluation is for HLSS / HiDisc encoders'), err.value
+
+
 def _myhlss_checkpoint(tmp_path, monkeypatch, extra=None):
     """The HiDisc demo's config with its model a user's subclass of HLSS
     (``MyHLSS``, registered for the test), and a checkpoint of it whose

@@ -781,11 +781,11 @@ def check_knn_model_class(cfg, config: str) -> None:
 
     Raises:
         InputError: ``<config>: model.type 'MyMoCoV3' (a subclass of
-            MoCoV3, BaseSelfSupervisor, BaseModel, ...): kNN evaluation is
-            for ...; <how it is evaluated instead>`` (the first base this
-            project knows as another algorithm says how:
-            :func:`~openselfsup.config.knn_model_refusal`, the words of
-            the hook's refusal too).
+            openselfsup's MoCoV3, mmpretrain's MoCoV3, BaseSelfSupervisor,
+            ...): kNN evaluation is for ...; <how it is evaluated
+            instead>`` (the first base this project knows as another
+            algorithm says how: :func:`~openselfsup.config.knn_model_refusal`,
+            the words of the hook's refusal too).
     """
     from ..engine.knn_hook import not_knn_class
     kind = cfg.model.get('type') if isinstance(cfg.get('model'), dict) \

@@ -64,7 +64,10 @@ def not_knn_class(kind) -> Optional[Tuple[str, List[str], Optional[str]]]:
     None for an HLSS class or a type not resolved to a class (left to the
     build). The one ancestry rule of ``knn_eval.py``'s config and of a
     checkpoint's recorded type (:mod:`openselfsup.apis.knn`) and of the
-    model a run with a :class:`KNNEvalHook` trains."""
+    model a run with a :class:`KNNEvalHook` trains. A base's name that
+    another class of the line bears too is given with its package
+    (``openselfsup's MoCoV3, mmpretrain's MoCoV3``: review r108, the line
+    read ``MoCoV3, MoCoV3``)."""
     import inspect
 
     from ..models.algorithms.hlss import HLSS
@@ -72,10 +75,14 @@ def not_knn_class(kind) -> Optional[Tuple[str, List[str], Optional[str]]]:
         MODELS.get(kind) if isinstance(kind, str) else None)
     if not inspect.isclass(cls) or issubclass(cls, HLSS):
         return None
-    bases = [c.__name__ for c in cls.__mro__[1:]
-             if c.__module__.split('.', 1)[0] not in ('torch', 'builtins')]
-    known = next((b for b in (cls.__name__, *bases) if knn_is_not_for(b)),
-                 None)
+    mro = [c for c in cls.__mro__[1:]
+           if c.__module__.split('.', 1)[0] not in ('torch', 'builtins')]
+    names = [c.__name__ for c in (cls, *mro)]
+    known = next((b for b in names if knn_is_not_for(b)), None)
+    # a name two classes bear (openselfsup's MoCoV3 over mmpretrain's)
+    # is given with its package, so that each class is named once
+    bases = [f"{c.__module__.split('.', 1)[0]}'s {c.__name__}"
+             if names.count(c.__name__) > 1 else c.__name__ for c in mro]
     return cls.__name__, bases, known
 
 
