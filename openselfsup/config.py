@@ -2421,6 +2421,20 @@ def option_setting(cfg: Config, key: str) -> Optional[str]:
     return None
 
 
+def _custom_imports_failure(imports: Any) -> Optional[str]:
+    """Import the modules of a ``custom_imports`` setting (the dict
+    MMEngine takes: ``imports``, ``allow_failed_imports``) as
+    ``Config.fromfile`` does (``import_modules_from_strings``); None where
+    they were imported, else the first line of the error (an
+    ``ImportError``, an error raised inside a module, a bad dict)."""
+    from mmengine.utils import import_modules_from_strings
+    try:
+        import_modules_from_strings(**imports)
+    except Exception as exc:  # noqa: BLE001 (said by the callers)
+        return first_line(exc, with_type=True)
+    return None
+
+
 def _import_custom_modules(path: str, cfg: Config) -> None:
     """Import the modules the config's ``custom_imports`` names (after the
     overrides: an override of them is the one imported), as
@@ -2429,12 +2443,51 @@ def _import_custom_modules(path: str, cfg: Config) -> None:
     imports = cfg.get('custom_imports')
     if not imports:
         return
-    from mmengine.utils import import_modules_from_strings
-    try:
-        import_modules_from_strings(**imports)
-    except Exception as exc:  # ImportError, a bad custom_imports dict
+    failed = _custom_imports_failure(imports)
+    if failed is not None:
         raise InputError(f'{path}: cannot read the config (custom_imports: '
-                         f'{first_line(exc, with_type=True)})') from None
+                         f'{failed})')
+
+
+def import_recorded_modules(meta: Any) -> Optional[str]:
+    """Import the modules the ``custom_imports`` of the config a
+    checkpoint's ``meta['cfg']`` records names (read as data,
+    :func:`config_text_section`), as loading that config would
+    (:func:`_import_custom_modules`, one module at a time): a
+    ``model.type`` its run registered there (a user's subclass of MoCoV3
+    in their own module, the usual way) resolves then, and is judged by
+    its ancestry as the config would be (review r108: the type did not
+    resolve, the line sent the user to that config, which was then
+    refused).
+
+    Importing runs code, but not the checkpoint's: the text only names
+    modules, and only those found on this process's path (``sys.path``,
+    ``PYTHONPATH``: the user's own, installed or put there by them) are
+    imported, the ones that running the recorded config, as the line
+    about it tells the user to, imports anyway. Modules of the standard
+    library are not imported (no algorithm is registered there, and some
+    act on import: ``antigravity`` opens a web browser, ``this``
+    prints). Call it only where the recorded type does not resolve
+    otherwise.
+
+    Returns:
+        str | None: the first failure, ``"ModuleNotFoundError: No module
+        named 'my_algos'"`` (the others are still imported); None where
+        every module was imported, or the text names none (or no list of
+        names: not read).
+    """
+    import sys
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    imports = config_text_section(text, 'custom_imports') \
+        if isinstance(text, str) else None
+    names = imports.get('imports') if isinstance(imports, dict) else None
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(names, list):
+        return None
+    failures = [_custom_imports_failure(dict(imports=[name]))
+                for name in names if isinstance(name, str) and
+                name.split('.')[0] not in sys.stdlib_module_names]
+    return next((f for f in failures if f is not None), None)
 
 
 def _open_unset(cfg: Config, cfg_options: Dict[str, Any]) -> None:

@@ -703,6 +703,107 @@ def test_a_checkpoint_of_another_algorithms_subclass_gets_the_knn_words(
         'CHECKPOINT)'), err
 
 
+def _recorded_subclass_checkpoint(folder, imports):
+    """``folder/run/epoch_1.pth``, a checkpoint whose meta records the CLP
+    demo's config with ``model.type='MyMoCoV3'`` registered by
+    ``custom_imports=dict(imports=imports)`` (the usual way: the config's
+    text written as MMEngine dumps it, read here without importing
+    them), and that config beside it (a run's dump); its weights fit no
+    model."""
+    import torch
+    from mmengine.config import Config
+    clp = os.path.join(os.path.dirname(HIDISC_DEMO), 'clp_r18_demo.py')
+    (folder / 'run').mkdir()
+    config = folder / 'run' / 'my_clp.py'
+    config.write_text(f"_base_ = [{clp!r}]\n"
+                      f"custom_imports = dict(imports={imports!r}, "
+                      "allow_failed_imports=False)\n"
+                      "model = dict(type='MyMoCoV3')\n")
+    text = Config.fromfile(str(config),
+                           import_custom_modules=False).pretty_text
+    config.write_text(text)
+    ckpt = folder / 'run' / 'epoch_1.pth'
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(3)},
+                'meta': {'epoch': 1, 'cfg': text,
+                         'experiment_name': 'my_clp_20260101_000000'}},
+               str(ckpt))
+    return str(ckpt)
+
+
+#: the end of the line for a MoCo-v3 encoder given to knn_eval.py
+_MOCO_KNN_WORDS = (
+    "kNN evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "
+    'evaluate its encoder with the low-shot protocol instead: '
+    'wsi_workdir/extract.py, then the meta-test (both run by '
+    f'cd {ROOT} && sh wsi_workdir/scripts/evaluate_encoder.sh '
+    'MODEL CHECKPOINT; a demo encoder by '
+    f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT)')
+
+
+def test_a_checkpoint_of_a_subclass_registered_by_custom_imports_gets_the_knn_words(
+        tmp_path, monkeypatch):
+    """A checkpoint whose recorded config registers its MoCoV3 subclass
+    through ``custom_imports`` (the usual way), given with the HiDisc
+    demo's config: the recorded modules were never imported, the type
+    did not resolve, and the line sent the user to the config that
+    trained it, which was then refused as a subclass of MoCoV3 (a loop;
+    review r108). Run as users run it (a process of its own, the module
+    on PYTHONPATH): the recorded modules are imported as that config's
+    run would import them, and the first line says what kNN evaluation
+    is for and how a MoCo-v3 encoder is evaluated."""
+    from _foundation_helpers import REPO, run_tool
+    _patients_here(tmp_path, monkeypatch)
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'my_knn_algos_r108.py').write_text(
+        'from openselfsup.registry import MODELS\n'
+        'from openselfsup.models.algorithms import MoCoV3\n\n\n'
+        '@MODELS.register_module()\n'
+        'class MyMoCoV3(MoCoV3):\n'
+        '    pass\n')
+    ckpt = _recorded_subclass_checkpoint(tmp_path, ['my_knn_algos_r108'])
+    code, _, err = run_tool(
+        ['tools/knn_eval.py', HIDISC_DEMO, ckpt, '--out-dir',
+         str(tmp_path / 'out')], cwd=str(tmp_path),
+        env_extra={'PYTHONPATH': os.pathsep.join([REPO, str(mine)])})
+    assert code == 2 and err.count('\n') == 1, err
+    assert err.startswith(f'error: {ckpt}: does not fit the config'), err
+    assert 'evaluate it with that config' not in err, err
+    assert 'a MyMoCoV3 checkpoint' in err, err
+    assert err.rstrip().endswith(_MOCO_KNN_WORDS), err
+    assert not (tmp_path / 'out').exists()
+
+
+def test_recorded_custom_imports_not_found_here_are_said_and_the_stdlib_not_imported(
+        tmp_path, monkeypatch, capsys):
+    """A recorded config's ``custom_imports`` whose module is not on this
+    machine's path: the type is not judged (the line names the config
+    that trained it, as before) and says why, naming the module; a
+    module of the standard library it names is not imported (``this``
+    prints on import: a checkpoint's text chooses what is imported, and
+    no algorithm lives there)."""
+    import sys
+
+    from openselfsup.utils import run_cli
+    _patients_here(tmp_path, monkeypatch)
+    assert 'this' not in sys.modules
+    ckpt = _recorded_subclass_checkpoint(
+        tmp_path, ['this', 'no_such_module_r108'])
+    capsys.readouterr()
+    code = run_cli(_knn_tool().main, [HIDISC_DEMO, ckpt, '--out-dir',
+                                      str(tmp_path / 'out')])
+    out, err = capsys.readouterr()
+    assert code == 2 and err.count('\n') == 1, err
+    assert 'this' not in sys.modules and 'Zen of Python' not in out
+    assert (f"it was trained with {tmp_path / 'run' / 'my_clp.py'}, another "
+            f"model than {HIDISC_DEMO}'s (model.type: 'MyMoCoV3' -> 'HLSS')"
+            ': evaluate it with that config; ') in err, err
+    assert err.rstrip().endswith(
+        "; model.type 'MyMoCoV3' not judged: the custom_imports of the "
+        "config that trained it cannot be imported here "
+        "(ImportError: Failed to import no_such_module_r108)"), err
+
+
 class _NotAllowListed:
     """A pickled class that torch.load(weights_only=True) refuses."""
 
