@@ -740,7 +740,7 @@ _MOCO_KNN_WORDS = (
     f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT)')
 
 
-def test_a_checkpoint_of_a_subclass_registered_by_custom_imports_gets_the_knn_words(
+def test_a_subclass_registered_by_custom_imports_gets_the_knn_words(
         tmp_path, monkeypatch):
     """A checkpoint whose recorded config registers its MoCoV3 subclass
     through ``custom_imports`` (the usual way), given with the HiDisc
@@ -774,7 +774,7 @@ def test_a_checkpoint_of_a_subclass_registered_by_custom_imports_gets_the_knn_wo
     assert not (tmp_path / 'out').exists()
 
 
-def test_recorded_custom_imports_not_found_here_are_said_and_the_stdlib_not_imported(
+def test_recorded_imports_not_found_are_said_and_the_stdlib_not_imported(
         tmp_path, monkeypatch, capsys):
     """A recorded config's ``custom_imports`` whose module is not on this
     machine's path: the type is not judged (the line names the config
