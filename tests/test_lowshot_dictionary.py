@@ -97,3 +97,72 @@ def test_singular_covariance_works():
     assert np.isfinite(dic.shift_bank).all()
     one = int(np.flatnonzero(dic.counts == 1)[0])
     assert (dic.shift_bank[one] == 0).all()
+
+
+# K=16 prototypes, M=2000 shift vectors, D=512, N=1000 base features:
+# covariances 8*K*D*D = 33,554,432 B, two M x D float64 draws
+# 8*M*D*2 = 16,384,000, the float32 bank 4*K*M*D = 65,536,000 and the
+# base features 16*N*D = 8,192,000: 123,666,432 B (117.94 MiB, 0.115 GiB)
+_NEED = 123_666_432
+_SHAPE = dict(num_prototypes=16, num_shift_vectors=2000, dim=512,
+              num_base=1000)
+
+
+def _readings(monkeypatch, *values):
+    """available_memory() returns these in turn; the reads are counted."""
+    from openselfsup.lowshot import dictionary
+    reads = []
+
+    def fake():
+        reads.append(1)
+        return values[min(len(reads), len(values)) - 1]
+    monkeypatch.setattr(dictionary, 'available_memory', fake)
+    monkeypatch.setattr(dictionary, 'MEMORY_RECHECK_S', 0, raising=False)
+    return reads
+
+
+def _figures(message):
+    import re
+    return [(float(x), unit) for x, unit in
+            re.findall(r'(\d+(?:\.\d+)?) (MiB|GiB)', message)]
+
+
+def test_a_refusal_s_figures_tell_need_from_what_is_available(monkeypatch):
+    from openselfsup.lowshot.dictionary import check_memory
+    have = int(0.14 * 2 ** 30)   # 143.36 MiB: half of it, 71.68, < need
+    reads = _readings(monkeypatch, have)
+    with pytest.raises(InputError) as err:
+        check_memory(**_SHAPE)
+    msg = str(err.value)
+    assert '\n' not in msg and 'num_shift_vectors' in msg
+    (need, u1), (half, u2), (avail, u3) = _figures(msg)
+    assert u1 == u2 == u3 == 'MiB'   # below 1 GiB: 0.1 GiB was both
+    assert abs(need - _NEED / 2 ** 20) <= 0.05
+    assert abs(avail - have / 2 ** 20) <= 0.05
+    assert abs(half - have / 2 / 2 ** 20) <= 0.05
+    assert need > half
+    assert len(reads) == 2   # read again once before refusing
+
+
+def test_a_need_just_above_half_still_prints_above_it(monkeypatch):
+    from openselfsup.lowshot.dictionary import check_memory
+    have = 2 * _NEED - 2000   # half of it is 1000 B (0.001 MiB) below need
+    _readings(monkeypatch, have)
+    with pytest.raises(InputError) as err:
+        check_memory(**_SHAPE)
+    (need, _), (half, _), (avail, _) = _figures(str(err.value))
+    assert need > half
+    assert abs(need - _NEED / 2 ** 20) < 0.001
+    assert abs(half - (have / 2) / 2 ** 20) < 0.001
+
+
+def test_a_momentary_dip_in_available_memory_refuses_nothing(monkeypatch):
+    from openselfsup.lowshot.dictionary import check_memory
+    # first reading: 0.14 GiB (refuses), then 4 GiB again
+    reads = _readings(monkeypatch, int(0.14 * 2 ** 30), 4 * 2 ** 30)
+    check_memory(**_SHAPE)
+    assert len(reads) == 2
+    # enough at the first reading: read once, no wait
+    reads = _readings(monkeypatch, 4 * 2 ** 30)
+    check_memory(**_SHAPE)
+    assert len(reads) == 1

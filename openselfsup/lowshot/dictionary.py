@@ -46,6 +46,7 @@ from (digests compared), whose novel class it left out, whose K, M and seed
 it has (its file name says them), and whose normalisation it shares.
 """
 import os
+import time
 import zipfile
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Sequence
@@ -59,6 +60,10 @@ from .spec import DictionarySpec
 #: at most this fraction of the available memory for the dictionary's
 #: covariances and shift bank (checked before any work)
 MEMORY_FRACTION = 0.5
+#: seconds before the available memory is read a second time, once, where
+#: the first reading refuses: on a shared machine another process's brief
+#: peak refused a 0.12 GiB dictionary that a rerun built
+MEMORY_RECHECK_S = 1.0
 
 
 @dataclass
@@ -149,19 +154,48 @@ def available_memory() -> Optional[int]:
         return None
 
 
+def size_texts(*counts: float) -> list:
+    """Byte counts as text, in one unit, that tell different counts apart.
+
+    MiB where the largest is below 1 GiB, else GiB, with one decimal, or as
+    many more as it takes for no two different counts to print alike (a
+    refusal read "needs about 0.1 GiB, more than half of the 0.1 GiB
+    available").
+    """
+    unit, scale = ('GiB', 2 ** 30) if max(counts) >= 2 ** 30 \
+        else ('MiB', 2 ** 20)
+    for digits in range(1, 10):
+        texts = [f'{x / scale:.{digits}f} {unit}' for x in counts]
+        if len(set(texts)) == len(set(counts)):
+            break
+    return texts
+
+
 def check_memory(num_prototypes: int, num_shift_vectors: int, dim: int,
                  num_base: int) -> None:
-    """Refuse, before any work, a dictionary that cannot fit in memory."""
+    """Refuse, before any work, a dictionary that cannot fit in memory.
+
+    The available memory is read again once, after ``MEMORY_RECHECK_S``
+    seconds, before refusing, and the larger reading counts.
+    """
     need = 8 * num_prototypes * dim * dim + 8 * num_shift_vectors * dim * 2 \
         + 4 * num_prototypes * num_shift_vectors * dim + 16 * num_base * dim
     have = available_memory()
-    if have is not None and need > MEMORY_FRACTION * have:
-        raise InputError(
-            f'a dictionary of K={num_prototypes} prototypes x '
-            f'M={num_shift_vectors} shift vectors of width {dim} needs about '
-            f'{need / 2 ** 30:.1f} GiB, more than half of the '
-            f'{have / 2 ** 30:.1f} GiB available; use a smaller '
-            '--num_shift_vectors or --num_prototypes')
+    if have is None or need <= MEMORY_FRACTION * have:
+        return
+    time.sleep(MEMORY_RECHECK_S)
+    again = available_memory()
+    have = max(have, again or 0)
+    if need <= MEMORY_FRACTION * have:
+        return
+    need_text, half_text, have_text = size_texts(
+        need, MEMORY_FRACTION * have, have)
+    raise InputError(
+        f'a dictionary of K={num_prototypes} prototypes x '
+        f'M={num_shift_vectors} shift vectors of width {dim} needs about '
+        f'{need_text}, more than {half_text}, half of the '
+        f'{have_text} available; use a smaller '
+        '--num_shift_vectors or --num_prototypes')
 
 
 def build_dictionary(features: np.ndarray, labels: np.ndarray,
