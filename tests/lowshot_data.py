@@ -90,27 +90,53 @@ def printed_args(command, *scripts):
 
 
 def printed_scripts(line):
-    """The shell-script commands a printed ``line`` names (``[cd <root>
-    &&] [VAR=value ...] sh <script>.sh [ARGS]``), each as a user pastes
-    it in another folder than the root (:data:`ELSEWHERE`): the folder
-    it runs the script in must be a checkout's root as the scripts' own
-    check reads it (``wsi_workdir/sweep.py`` and ``configs/`` there:
-    ``_env.sh`` refuses any other folder), and the script a file there.
-    Returns ``[(script path relative to that root, [ARGS])]``."""
+    """The shell-script commands a printed ``line`` names (``cd <root> &&
+    [VAR=value ...] sh <script>.sh [ARGS]``), each read as the shell reads
+    it (``shlex``: a quoted root, ``cd '/a b/repo'``, is one word) and as a
+    user pastes it in another folder than the root (:data:`ELSEWHERE`):
+    the folder it runs the script in must be a checkout's root as the
+    scripts' own check reads it (``wsi_workdir/sweep.py`` and ``configs/``
+    there: ``_env.sh`` refuses any other folder), and the script a file
+    there; a script named without its ``cd`` is refused. Returns
+    ``[(script path relative to that root, [ARGS], {VAR: value})]``."""
     import re
     import shlex
-    found = re.findall(r'(?:cd (\S+) && )?(?:[A-Z_]+=\S+ )*sh (\S+\.sh)'
-                       r'((?: [A-Z][A-Z_]*)*)', line)
-    assert found, f'no script command in: {line}'
+    starts = [m.start() for m in re.finditer(r'(?<![^\s(])cd ', line)]
+    assert starts, f'no script command in: {line}'
+    assert len(starts) == len(re.findall(r'\bsh \S+\.sh', line)), \
+        f'a script named without its cd in: {line}'
     out = []
-    for root, script, args in found:
-        where = from_elsewhere(shlex.split(root)[0]) if root else ELSEWHERE
+    for start in starts:
+        lex = shlex.shlex(line[start:], posix=True, punctuation_chars=True)
+        lex.whitespace_split = True
+        assert lex.get_token() == 'cd', line
+        root = lex.get_token()
+        assert lex.get_token() == '&&', line
+        env, word = {}, lex.get_token()
+        while re.fullmatch(r'[A-Z_]+=.*', word, re.S):
+            key, value = word.split('=', 1)
+            env[key] = value
+            word = lex.get_token()
+        assert word == 'sh', line
+        script, args = lex.get_token(), []
+        while True:
+            try:
+                word = lex.get_token()
+            except ValueError:  # prose after the command (an apostrophe)
+                break
+            found = re.fullmatch(r'([A-Z][A-Z_]*)(,?)', word or '')
+            if not found:
+                break
+            args.append(found.group(1))
+            if found.group(2):  # the command ends at its comma
+                break
+        where = from_elsewhere(root)
         assert os.path.isfile(os.path.join(where, 'wsi_workdir', 'sweep.py')) \
             and os.path.isdir(os.path.join(where, 'configs')), \
             f'{script} of {line!r} is run in {where}, which _env.sh refuses'
         assert os.path.isfile(os.path.join(where, script)), (script, line)
         assert os.path.realpath(where) == os.path.realpath(ROOT), where
-        out.append((script, args.split()))
+        out.append((script, args, env))
     return out
 
 

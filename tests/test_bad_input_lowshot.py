@@ -1264,8 +1264,8 @@ def test_the_copies_command_spells_every_recorded_setting(wd):
     from openselfsup.config import (load_config, parse_cfg_options,
                                     pipeline_image_size)
     from openselfsup.lowshot.features import (COPIES_DATA_ROOT, COPIES_SIZE,
-                                              NO_LIBRARY_COPIES,
-                                              copies_command, load_features)
+                                              copies_command, load_features,
+                                              no_library_copies)
     cfg = os.path.join(ROOT, 'configs', 'extraction', 'nct_aug.py')
     key, size, _ = COPIES_SIZE
     assert load_config(cfg).dataset.data_root == COPIES_DATA_ROOT
@@ -1323,7 +1323,8 @@ def test_the_copies_command_spells_every_recorded_setting(wd):
                      encoder={'library': 'open_clip', 'model': 'ViT-B-16'})
     with pytest.raises(InputError) as e:
         load_features(wd, 'clp_wo_78', 'NCT_aug')
-    assert str(e.value) == f'features not found: {aug} ({NO_LIBRARY_COPIES})'
+    assert str(e.value) == \
+        f'features not found: {aug} ({no_library_copies(aug)})'
 
 
 def test_the_missing_provenance_line_names_commands_that_write_the_set(

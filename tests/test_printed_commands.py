@@ -43,13 +43,22 @@ def _script_arity(script):
     return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
 
 
-def _copies_refusal():
+#: a user's workdir, given relative to the folder they run in
+#: (:data:`ELSEWHERE`), a space in its name
+USER_WD = 'my w'
+#: where a printed script must run it: that folder joined with it
+AT_USER_WD = os.path.join(ELSEWHERE, USER_WD)
+
+
+def _copies_refusal(model='clp_wo_78'):
     """The line refusing NCT_aug copies of another image list than
-    NCT_train's (``features.check_copies_of``), on sets written by hand."""
+    NCT_train's (``features.check_copies_of``), on sets of ``model`` in
+    :data:`USER_WD` written by hand."""
     from openselfsup.lowshot.features import FeatureSet, check_copies_of
-    sets = [FeatureSet('clp_wo_78', name, np.zeros((2, 4), np.float32),
-                       np.zeros(2, np.int64), f'/w/{name}.npy',
-                       '/w/labels.npy', True,
+    sets = [FeatureSet(model, name, np.zeros((2, 4), np.float32),
+                       np.zeros(2, np.int64),
+                       paths.features_path(USER_WD, model, name),
+                       paths.labels_path(USER_WD, name), True,
                        dict(list_sha1=sha1, aug_times=aug))
             for name, sha1, aug in (('NCT_train', 'a' * 40, None),
                                     ('NCT_aug', 'b' * 40, 2))]
@@ -68,17 +77,31 @@ def _more_samples_line():
     return more_samples_way_out('PAIP_train')
 
 
-def _library_copies_line():
-    from openselfsup.lowshot.features import NO_LIBRARY_COPIES
-    return NO_LIBRARY_COPIES
+def _library_copies_line(model='uni_wo_78'):
+    """The way out of copies that library ``model`` in :data:`USER_WD`
+    cannot make."""
+    from openselfsup.lowshot.features import no_library_copies
+    return no_library_copies(paths.features_path(USER_WD, model, 'NCT_aug'))
+
+
+def _family_of(script):
+    """The family whose ``<family>_wo_78`` an ablation script runs: it
+    reads ``MODELS`` (``one_model``) into ``family`` and names the model
+    ``${family}_wo_78``, read from the script itself."""
+    with open(os.path.join(ROOT, script)) as f:
+        text = f.read()
+    assert 'family=$(one_model)' in text and '"${family}_wo_78' in text
+    return lambda model: model[:-len('_wo_78')]
 
 
 @pytest.mark.parametrize('line, expected', [
-    (_knn_line, [('evaluate_encoder.sh', ['MODEL', 'CHECKPOINT']),
-                 ('demo_lowshot.sh', ['CHECKPOINT'])]),
-    (_more_samples_line, [('demo_lowshot.sh', ['CKPT', 'NEW_WORKDIR'])]),
-    (_library_copies_line, [('ablation.sh', [])]),
-    (_copies_refusal, [('extract_ablation_feats.sh', [])])])
+    (_knn_line, [('evaluate_encoder.sh', ['MODEL', 'CHECKPOINT'], {}),
+                 ('demo_lowshot.sh', ['CHECKPOINT'], {})]),
+    (_more_samples_line, [('demo_lowshot.sh', ['CKPT', 'NEW_WORKDIR'], {})]),
+    (_library_copies_line, [('ablation.sh', [], dict(
+        WORKDIR=AT_USER_WD, MODELS='uni', IMAGE='none', HYBRID='none'))]),
+    (_copies_refusal, [('extract_ablation_feats.sh', [], dict(
+        WORKDIR=AT_USER_WD, MODELS='clp'))])])
 def test_a_script_command_runs_in_the_root_from_any_folder(
         line, expected, monkeypatch):
     """The kNN refusal's ``evaluate_encoder.sh`` / ``demo_lowshot.sh``,
@@ -87,17 +110,53 @@ def test_a_script_command_runs_in_the_root_from_any_folder(
     HYBRID=none sh ...ablation.sh``) and of copies of other images
     (``extract_ablation_feats.sh``): pasted in another folder, each runs
     its script in the checkout's root, where ``_env.sh`` lets it run, with
-    as many arguments as the script takes. The reference: the folder
-    check of ``_env.sh`` and each script's own ``positional_arguments``
-    line."""
+    as many arguments as the script takes, and the ablation scripts on the
+    line's workdir and model (review r111: ``WORKDIR`` and ``MODELS``
+    were not set, and they ran the default workdir's ``clp_wo_78``). The
+    reference: the folder check of ``_env.sh``, each script's own
+    ``positional_arguments`` line, the workdir as the user gave it joined
+    with their folder, and the model the script runs of its ``MODELS``."""
     monkeypatch.chdir(ELSEWHERE)
     found = printed_scripts(line())
-    assert [(os.path.basename(s), a) for s, a in found] == expected
-    for script, args in found:
+    assert [(os.path.basename(s), a, e) for s, a, e in found] == expected
+    for script, args, env in found:
         assert os.path.dirname(script) == os.path.join('wsi_workdir',
                                                        'scripts')
         least, most = _script_arity(script)
         assert least <= len(args) <= most, (script, args)
+        if 'MODELS' in env:
+            model = 'uni_wo_78' if line is _library_copies_line \
+                else 'clp_wo_78'
+            assert _family_of(script)(model) == env['MODELS']
+
+
+def test_a_library_models_copies_name_its_ablation_in_its_workdir(
+        monkeypatch):
+    """A library model makes no augmented copies: the way out named
+    ``ablation.py --image none --hybrid none`` and ``IMAGE=none
+    HYBRID=none sh ablation.sh``, one line for every model, whose script
+    ran the default workdir's ``clp_wo_78`` (review r111). The
+    ``ablation.py`` command now runs this model in this workdir, as its
+    parser reads it from the folder the user gave the workdir in; a model
+    ``ablation.sh`` does not run (no ``_wo_78`` name) has no script form,
+    nor copies whose workdir is unknown any command. The copies of other
+    images name ``extract_ablation_feats.sh`` only for a family whose
+    checkpoint the script finds (``_env.sh``'s ``checkpoint``: clp, fsp)."""
+    from openselfsup.lowshot.features import NO_LIBRARY_COPIES, \
+        no_library_copies
+    monkeypatch.chdir(ELSEWHERE)
+    for model, script in (('uni_wo_78', True), ('uni', False)):
+        line = _library_copies_line(model)
+        assert line.startswith(NO_LIBRARY_COPIES + ': ')
+        command = re.search(r'workdir: (python .*?)(, or cd |\)$)',
+                            line).group(1)
+        args = _filled(command, 'wsi_workdir/ablation.py')
+        assert (args.model, from_elsewhere(args.workdir), args.image,
+                args.hybrid) == (model, AT_USER_WD, [], []), line
+        assert (' sh ' in line) == script, line
+    assert 'python' not in no_library_copies('/x/NCT_aug.npy')
+    assert ' sh ' not in _copies_refusal('mine_wo_78')
+    assert ' sh ' not in _copies_refusal('clp_wo_7')
 
 
 def _filled(command, script, **values):

@@ -1002,7 +1002,7 @@ def check_not_copies(output: str, why: str,
     features where they came from the same encoder and pipeline, and
     reported its image part without a word. ``way``: how the copies are
     made instead (:data:`ADD_AUG_TIMES`, the library's
-    ``NO_LIBRARY_COPIES``); by default their extraction from the encoder
+    ``no_library_copies``); by default their extraction from the encoder
     another set of the model records (``lowshot.features.copies_way``)."""
     from ..lowshot.features import copies_way, way_words
     out = output_paths(output)
@@ -2073,13 +2073,14 @@ def extract_external_many(configs: Sequence[str],
         list of dict: the provenance record of each set (also written), in
         order.
     """
-    from ..lowshot.features import NO_LIBRARY_COPIES
+    from ..lowshot.features import no_library_copies
     from ..models.external import build_external_encoder
     _check_run_args(batch_size, workers)
     check_seed(seed)
     for output in outputs:  # one pass of a library model's transform
         check_not_copies(output, f'extract.py --model-source {source} '
-                         'writes one pass over the list', NO_LIBRARY_COPIES)
+                         'writes one pass over the list',
+                         no_library_copies(output))
     keep = reused_sets(reuse, outputs)
     dev = str(resolve_device(device))
     listings = open_lists(configs, outputs, data_roots, cfg_options,

@@ -109,9 +109,10 @@ def _load_array(path: str, what: str, hint: Callable[[], str],
 
 def way_words(lead: str, way: str, other: str = '') -> str:
     """``way``, the way to make a set, after ``lead`` (``make it with:``)
-    where it is a command; a way that is none (:data:`NO_LIBRARY_COPIES`)
+    where it is a command; a way that is none (:func:`no_library_copies`)
     after ``other``."""
-    return f'{other}{way}' if way == NO_LIBRARY_COPIES else f'{lead}{way}'
+    return f'{other}{way}' if way.startswith(NO_LIBRARY_COPIES) \
+        else f'{lead}{way}'
 
 
 def _other_models(workdir: str, model: str) -> str:
@@ -945,13 +946,66 @@ def _library_encoder(prov) -> Optional[Dict]:
     return enc if isinstance(enc, dict) and enc.get('library') else None
 
 
-#: the way out where the copies would come from a library model
-#: (``--model-source``), which makes none
+#: the start of :func:`no_library_copies`' line, a way out that makes no
+#: copies (:func:`way_words` says it as such)
 NO_LIBRARY_COPIES = ('a library model (--model-source) makes no augmented '
-                     'copies: skip the image and hybrid parts, which read '
-                     'them, ablation.py --image none --hybrid none ('
-                     + from_root('IMAGE=none HYBRID=none sh '
-                                 'wsi_workdir/scripts/ablation.sh') + ')')
+                     'copies')
+
+#: the model families whose checkpoints the shell scripts find (``_env.sh``'s
+#: ``checkpoint``: ``extract_ablation_feats.sh`` extracts no other)
+SCRIPT_FAMILIES = ('clp', 'fsp')
+
+
+def ablation_script(out: str, name: str, settings: Tuple[str, ...] = (),
+                    families: Optional[Tuple[str, ...]] = None
+                    ) -> Optional[str]:
+    """``cd <root> && WORKDIR=<workdir> MODELS=<family> [settings] sh
+    wsi_workdir/scripts/<name>``: an ablation script's command on the
+    workdir and model of the copies ``out``
+    (``<workdir>/extracted_feats/<family>_wo_78/NCT_aug.npy`` as given in
+    the current folder, named absolute: :func:`~.paths.printed`), as the
+    script reads them (``_env.sh``'s ``WORKDIR``; ``MODELS``, the one
+    family whose ``<family>_wo_78`` it runs); None where it cannot run
+    them: a file outside a workdir's layout, a model of another name, a
+    family not among ``families`` (those whose checkpoints the script
+    finds). Printed without them, the command ran the default workdir's
+    ``clp_wo_78`` (review r111)."""
+    place = paths.features_place(out)
+    if place is None:
+        return None
+    workdir, model = place
+    family = split_model_name(model)[0]
+    if model != f'{family}_wo_78' or not re.fullmatch(r'[\w.-]+', family) \
+            or (families is not None and family not in families):
+        return None
+    return from_root(' '.join([f'WORKDIR={printed(workdir)}',
+                               f'MODELS={family}', *settings, 'sh',
+                               f'wsi_workdir/scripts/{name}']))
+
+
+def no_library_copies(out: str) -> str:
+    """The way out where the augmented copies ``out`` (a workdir's
+    ``NCT_aug``, as given in the current folder) would come from a library
+    model (``--model-source``), which makes none: skip the parts that read
+    them, ``--image none --hybrid none``, with the ablation's command of
+    that model and workdir (and ``ablation.sh``'s, where it runs them:
+    :func:`ablation_script`). A line of its own model: one constant for
+    every model named ``ablation.sh`` alone, which ran the default
+    workdir's ``clp_wo_78`` (review r111)."""
+    skip = (f'{NO_LIBRARY_COPIES}: skip the image and hybrid parts, which '
+            'read them: add --image none --hybrid none to the ablation\'s '
+            'command')
+    place = paths.features_place(out)
+    if place is None:
+        return skip
+    workdir, model = place
+    sh = ablation_script(out, 'ablation.sh', ('IMAGE=none', 'HYBRID=none'))
+    return (f'{skip} (of this model and workdir: '
+            + ' '.join(['python', script('wsi_workdir', 'ablation.py'),
+                        '--model', shlex.quote(model), '--workdir',
+                        printed(workdir), '--image', 'none', '--hybrid',
+                        'none'])
+            + (f', or {sh}' if sh else '') + ')')
 
 
 def copies_way(output: str) -> str:
@@ -960,7 +1014,7 @@ def copies_way(output: str) -> str:
     (:func:`_recorded_sibling`): the copies' extraction from the encoder
     and with the settings it records (:func:`copies_command`; ``CKPT``
     where none records one), or, beside a library model's sets, none
-    (:data:`NO_LIBRARY_COPIES`)."""
+    (:func:`no_library_copies`)."""
     other = _recorded_sibling(output, 'NCT_aug')
     return _copies_way(output, _sibling_json(other) if other else None,
                        _json_of(other) if other else None)
@@ -971,9 +1025,9 @@ def _copies_way(out: str, prov, recorded_in: Optional[str] = None) -> str:
     beside a set of the model with provenance ``prov`` (the JSON
     ``recorded_in``): their extraction from its encoder, with its settings
     (:func:`copies_command`); a library model makes none: skip the parts
-    that read them (:data:`NO_LIBRARY_COPIES`)."""
+    that read them (:func:`no_library_copies`)."""
     if _library_encoder(prov):
-        return NO_LIBRARY_COPIES
+        return no_library_copies(out)
     return copies_command(out, prov, recorded_in)
 
 
@@ -1188,13 +1242,15 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
                           'names (the dataset written again since?)')):
         a, b = pa.get(field), pb.get(field)
         if a and b and a != b:
+            # the script of this workdir and model, where it extracts them
+            sh = ablation_script(copies.features_path,
+                                 'extract_ablation_feats.sh',
+                                 families=SCRIPT_FAMILIES)
             raise InputError(
                 f'{copies.features_path} holds augmented copies of {words} '
                 f'than {support.features_path} ({field} {b[:12]} vs '
                 f'{a[:12]}); extract them again from the list and images '
-                f'of {support.name}: {command()} (or '
-                + from_root('sh wsi_workdir/scripts/extract_ablation_feats.sh')
-                + ')')
+                f'of {support.name}: {command()}' + (f' (or {sh})' if sh else ''))
 
 
 def _recorded_images(fs: FeatureSet,
