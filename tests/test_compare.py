@@ -642,10 +642,14 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
         'table is <workdir>/sweeps/ablation/<model>.md)')
     code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'clp_wo_78',
                                  'clp', '--ablation'])
+    # with the flags clp_wo_78 ran, which pair with it (review r111: the
+    # model and workdir alone ran the published settings)
     assert code == 2 and err == (
         "error: no ablation results of model 'clp' (models with ablation "
         f'results: clp_wo_78, fsp_wo_78); run python {REPO}/wsi_workdir/'
-        f'ablation.py --model clp --workdir {w}')
+        'ablation.py --model clp --num_shots 2 --num_task 8 --clf Ridge '
+        '--num_shift_vectors 20 --prototypes 2 --image none --latent 4 '
+        f'--hybrid none --workdir {w}')
 
 
 def test_each_comparison_has_a_name_of_its_own(tmp_path):

@@ -197,22 +197,31 @@ def test_no_results_names_the_meta_test_of_the_workdir_read(
     args = _filled(command, 'wsi_workdir/distributed_meta_test.py',
                    TASK='near', MODEL='clp', SHOTS='1')
     assert from_elsewhere(args.workdir) == str(tmp_path / 'w d')
-    err = _error(capsys, ['--workdir', 'w d', '--compare', 'a', 'b',
-                          '--ablation'])
-    command = re.search(r'; run (.*) first', err).group(1)
-    args = _filled(command, 'wsi_workdir/ablation.py', MODEL='a')
-    assert from_elsewhere(args.workdir) == str(tmp_path / 'w d')
+    # --compare names its models (review r111: MODEL), each command its own
+    for compare in ([], ['--ablation']):
+        err = _error(capsys, ['--workdir', 'w d', '--compare', 'a', 'b',
+                              *compare])
+        commands = re.search(r'; run (.*) first', err).group(1)
+        for model, command in zip('ab', commands.split(' and ')):
+            if compare:
+                args = _filled(command, 'wsi_workdir/ablation.py')
+            else:
+                args = _filled(command, 'wsi_workdir/distributed_meta_test.py',
+                               TASK='near', SHOTS='1')
+            assert (args.model, from_elsewhere(args.workdir)) == \
+                (model, str(tmp_path / 'w d')), err
 
 
 @pytest.fixture(scope='module')
 def ablated(tmp_path_factory):
     """A workdir whose models ``clp_wo_78`` and ``fsp_wo_78`` ran a 4-task
     ablation of the baseline and the prototypes part at K = 2 (no other
-    part), with the flags clp_wo_78's ran: its index records them."""
+    part), in float32, with the flags clp_wo_78's ran: its index records
+    them."""
     w = str(tmp_path_factory.mktemp('ablated') / 'w d')
     flags = ['--num_task', '4', '--num_shots', '2', '--prototypes', '2',
              '--image', 'none', '--latent', 'none', '--hybrid', 'none',
-             '--num_shift_vectors', '20', '--quiet']
+             '--num_shift_vectors', '20', '--float32', '--quiet']
     for seed, model in enumerate(('fsp_wo_78', 'clp_wo_78')):
         make_workdir(w, model, dim=16, seed=seed)
         assert run_cli(script_main('wsi_workdir/ablation.py'),
@@ -220,19 +229,35 @@ def ablated(tmp_path_factory):
     return w, ['--model', model, *flags]
 
 
+#: the ablation.py flags that change a run's results (its index records
+#: them), compared between a printed command and the run it must match
+RESULT_FLAGS = ('num_task', 'num_shots', 'clf', 'prototypes', 'image',
+                'latent', 'hybrid', 'num_shift_vectors', 'seed', 'task_seed',
+                'dict_seed', 'float32')
+
+
 def test_a_model_without_ablation_results_names_its_ablation(
         ablated, capsys, monkeypatch):
     """``--compare A B --ablation`` with B's ablation not run said ``run
     wsi_workdir/ablation.py --model B``: relative to the root, no
-    ``--workdir`` (run as printed: the default workdir's ablation). The
-    command now runs B's ablation in the workdir read, from any folder."""
-    w, _ = ablated
+    ``--workdir`` (run as printed: the default workdir's ablation); then
+    (review r111) with the model and workdir alone, which ran the
+    published 5 shots, 300 tasks and every part (the image part refused
+    for lack of copies), not settings that pair with A's. The command now
+    runs B's ablation in the workdir read, from any folder, with the
+    flags of A's run: the reference, A's own command line read by the
+    same parser."""
+    w, flags = ablated
     monkeypatch.chdir(os.path.dirname(w))
     err = _error(capsys, ['--workdir', 'w d', '--compare', 'clp_wo_78',
                           'clp', '--ablation'])
     command = err.split('; run ')[1]
     args = _filled(command, 'wsi_workdir/ablation.py')
     assert args.model == 'clp' and from_elsewhere(args.workdir) == w
+    ran = script_main('wsi_workdir/ablation.py').__globals__['parse_args'](
+        flags)
+    for name in RESULT_FLAGS:
+        assert getattr(args, name) == getattr(ran, name), (name, command)
 
 
 def _left_out_command(capsys):
@@ -268,8 +293,7 @@ def test_a_left_out_ablation_result_is_run_again_as_printed(
     main = script_main('wsi_workdir/ablation.py')
     args = main.__globals__['parse_args'](argv[2:])
     ran = main.__globals__['parse_args'](['--workdir', w, *flags])
-    for name in ('model', 'num_task', 'num_shots', 'prototypes', 'image',
-                 'latent', 'hybrid', 'num_shift_vectors'):
+    for name in ('model', *RESULT_FLAGS):  # review r111: --float32 dropped
         assert getattr(args, name) == getattr(ran, name), name
     assert from_elsewhere(args.workdir) == w
     monkeypatch.chdir(ELSEWHERE)  # pasted in yet another folder
@@ -293,3 +317,43 @@ def test_a_left_out_ablation_result_is_run_again_as_printed(
                     'records no run of this setting)')  # as given
     args = main.__globals__['parse_args'](shlex.split(head)[2:])
     assert from_elsewhere(args.workdir) == w
+
+
+def test_a_left_out_result_of_a_run_the_index_no_longer_holds(
+        capsys, monkeypatch, tmp_path):
+    """Where the model's index is of ANOTHER run (an ablation of other
+    shots since, which wrote its own results beside the earlier ones),
+    the rerun command of an earlier result cannot give the parts' values
+    of the run that wrote it: the index's parts (here K = 4) are not its.
+    The line names the flags to add, and that the command replaces the
+    table of the run the index records (review r111: it was replaced
+    without a word). The reference: the two runs' own command lines, read
+    by the script's parser."""
+    from openselfsup.lowshot.ablation import PARTS_TO_ADD, rerun_command
+    from openselfsup.lowshot.report import load_result
+    monkeypatch.chdir(tmp_path)
+    make_workdir('w d', 'clp_wo_78', dim=16)
+    main = script_main('wsi_workdir/ablation.py')
+    parse = main.__globals__['parse_args']
+    common = ['--workdir', 'w d', '--model', 'clp_wo_78', '--num_task', '4',
+              '--image', 'none', '--latent', 'none', '--hybrid', 'none',
+              '--quiet']
+    first = [*common, '--num_shots', '2', '--prototypes', '2', '--float32']
+    for flags in (first, [*common, '--num_shots', '3', '--prototypes', '4']):
+        assert run_cli(main, flags) == 0
+    capsys.readouterr()
+    ran = parse(first)
+    earlier = load_result(paths.result_path(
+        'w d', 'clp_wo_78', 'near', 'linear', 'Ridge', 2, 78,
+        results=paths.ablation_results_dir('w d')))
+    index = paths.ablation_index_path('w d', 'clp_wo_78')
+    command = rerun_command(earlier, 'w d')
+    head, tail = command.split(PARTS_TO_ADD)
+    assert tail == (f' ({index} records no run of this setting; running it '
+                    'replaces the table of the run it records, '
+                    f'{os.path.splitext(index)[0]}.md)'), command
+    args = parse(shlex.split(head)[2:])
+    for name in ('model', 'num_task', 'num_shots', 'num_shift_vectors',
+                 'float32'):
+        assert getattr(args, name) == getattr(ran, name), (name, command)
+    assert args.workdir == str(tmp_path / 'w d')

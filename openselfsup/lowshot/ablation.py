@@ -25,6 +25,7 @@ row; the F1 of the two novel classes ± its 95% CI over tasks), shown by
 :func:`ablation_table` (Markdown) and :func:`plot_ablation` (PNG).
 The runs themselves go through :func:`~.sweep.run_sweep` (one process).
 """
+import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..utils import InputError, json_object_or_none
@@ -230,6 +231,29 @@ def plot_ablation(table_rows: Sequence[Dict], title: str = ''
 PARTS_TO_ADD = (', adding the --prototypes, --image, --latent and --hybrid '
                 'values of the ablation run that wrote it')
 
+#: the setting flags an ablation command gives: those written always, and
+#: those written where they differ from the defaults
+_ALWAYS = ('model', 'num_shots', 'num_task', 'clf')
+_CHANGED = _ALWAYS + ('task_seed', 'seed', 'num_shift_vectors', 'dict_seed')
+
+
+def _setting_flags(values: Dict) -> List[str]:
+    """The ``ablation.py`` flags of the setting a result (or an index's
+    setting) records, its model first: shots, tasks, classifier, and the
+    seeds and shift vectors that differ from the defaults."""
+    return changed_flags(dict(values, shots=values['num_shots']), _CHANGED,
+                         _ALWAYS)
+
+
+def precision_flags(record) -> List[str]:
+    """``['--float32']`` where a result's or an index's ``execution``
+    records its run in float32 (``--float32``: other numbers than the
+    default float64), else ``[]``: a command that runs it again without
+    the flag computed every result in float64 (review r111)."""
+    execution = record.get('execution') if isinstance(record, dict) else None
+    return ['--float32'] if isinstance(execution, dict) \
+        and execution.get('dtype') == 'float32' else []
+
 
 def rerun_command(result: Dict, workdir: str) -> str:
     """The ``ablation.py`` command that runs an ablation result's setting
@@ -237,55 +261,105 @@ def rerun_command(result: Dict, workdir: str) -> str:
     ablation_results_dir`; ``distributed_meta_test.py`` writes
     ``results/``), run from any folder (``workdir`` as given in the
     current folder, :func:`~.paths.printed`): its model, shots, tasks,
-    classifier and the seeds and shift vectors that differ from the
-    defaults, and the parts' values of the run that wrote it
-    (:func:`parts_flags`: the run keeps its results of unchanged inputs
-    and writes its table whole again; one part alone would write a table
-    of that part). Where no run of this setting is recorded, the line
-    says which flags to add (it ended on "with its parts' flags", which
-    no shell reads, and the command ran every published part)."""
-    always = ('model', 'num_shots', 'num_task', 'clf')
-    flags = changed_flags(
-        dict(result, shots=result['num_shots']),
-        always + ('task_seed', 'seed', 'num_shift_vectors', 'dict_seed'),
-        always)
+    classifier, the seeds and shift vectors that differ from the
+    defaults, ``--float32`` where it ran in float32
+    (:func:`precision_flags`), and the parts' values of the run that
+    wrote it (:func:`parts_flags`): the command runs every setting of
+    that run again (those of unchanged inputs to the same numbers) and
+    writes its table whole again; one part alone would write a table of
+    that part. Where the model's index records no run of this setting,
+    the line says which flags to add and, where the index is there, that
+    the command replaces the table of the run it records (another run
+    of the model since: review r111, it was replaced without a word)."""
     command = ' '.join(['python', paths.script('wsi_workdir', 'ablation.py'),
-                        *flags])
+                        *_setting_flags(result), *precision_flags(result)])
     parts = parts_flags(result, workdir)
     if parts is None:
+        index = paths.ablation_index_path(workdir, result['model'])
+        replaced = (f'; running it replaces the table of the run it '
+                    f'records, {os.path.splitext(index)[0]}.md'
+                    if os.path.exists(index) else '')
         return (f'{command} --workdir {paths.printed(workdir)}'
-                f'{PARTS_TO_ADD} '
-                f'({paths.ablation_index_path(workdir, result["model"])} '
-                'records no run of this setting)')
+                f'{PARTS_TO_ADD} ({index} records no run of this setting'
+                f'{replaced})')
     return ' '.join([command, *parts, '--workdir', paths.printed(workdir)])
 
 
-def parts_flags(result: Dict, workdir: str) -> Optional[List[str]]:
+def _index_parts(index) -> Optional[List[str]]:
     """The part flags (``--prototypes 2 4 --image none ...``, every part,
-    ``none`` for one skipped) of the ablation run of ``result``'s model
-    in ``workdir`` that holds its setting, as its index records them
-    (:func:`~.paths.ablation_index_path`: the settings it ran, its table's
-    rows with each part's value ``x``); None where the index is missing,
-    unreadable, or of a run without this setting (a later run of the
-    model with other shots or tasks replaced it)."""
-    index = json_object_or_none(
-        paths.ablation_index_path(workdir, result['model']))
-    settings = index.get('settings') if index else None
-    rows = index.get('ablation_rows') if index else None
-    if not (isinstance(settings, list) and isinstance(rows, list)
+    ``none`` for one skipped) of the run an ablation index records, from
+    its table's rows (each part's value ``x``); None where the index is
+    none or does not hold them."""
+    rows = index.get('ablation_rows') if isinstance(index, dict) else None
+    if not (isinstance(rows, list)
             and all(isinstance(r, dict) and (r.get('part') == 'baseline'
                                              or isinstance(r.get('x'), int))
                     for r in rows)):
-        return None
-    try:
-        mine = RunSpec.from_result(result)
-        if not any(isinstance(s, dict) and RunSpec.from_result(s) == mine
-                   for s in settings):
-            return None
-    except (InputError, KeyError, TypeError, ValueError):
         return None
     flags = []
     for part in PARTS[1:]:
         values = [str(r['x']) for r in rows if r.get('part') == part]
         flags += [f'--{part}', *(values or ['none'])]
     return flags
+
+
+def _index_settings(index) -> Optional[List[RunSpec]]:
+    """The settings an ablation index records, as specs; None where it
+    records none readable."""
+    settings = index.get('settings') if isinstance(index, dict) else None
+    if not isinstance(settings, list) or not settings:
+        return None
+    try:
+        return [RunSpec.from_result(s) for s in settings]
+    except (InputError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def parts_flags(result: Dict, workdir: str) -> Optional[List[str]]:
+    """The part flags (:func:`_index_parts`) of the ablation run of
+    ``result``'s model in ``workdir`` that holds its setting, as its index
+    records them (:func:`~.paths.ablation_index_path`: the settings it
+    ran, its table's rows with each part's value ``x``); None where the
+    index is missing, unreadable, or of a run without this setting (a
+    later run of the model with other shots or tasks replaced it)."""
+    index = json_object_or_none(
+        paths.ablation_index_path(workdir, result['model']))
+    settings = _index_settings(index)
+    try:
+        mine = RunSpec.from_result(result)
+    except (InputError, KeyError, TypeError, ValueError):
+        return None
+    if settings is None or mine not in settings:
+        return None
+    return _index_parts(index)
+
+
+def model_command(model: str, workdir: str, like: Optional[str] = None
+                  ) -> str:
+    """The ``ablation.py`` command that writes ``model``'s ablation
+    results in ``workdir``, run from any folder (``workdir`` as given in
+    the current folder, :func:`~.paths.printed`), with the settings of
+    the run of model ``like`` that its index records (its shots, tasks,
+    classifier, seeds, shift vectors, precision and parts), so that the
+    two pair in ``--compare like model --ablation`` (review r111: the
+    command named the model and workdir alone, which ran the published
+    5 shots, 300 tasks and every part: its image part refused for lack of
+    copies where ``like``'s skipped it, and other settings than
+    ``like``'s). Where no index of ``like`` records a run (or ``like`` is
+    None), the published settings, and, where ``like`` has ablation
+    results, the line says whose flags to add."""
+    index = None if like is None else json_object_or_none(
+        paths.ablation_index_path(workdir, like))
+    settings, parts = _index_settings(index), _index_parts(index)
+    tail = ['--workdir', paths.printed(workdir)]
+    if settings is None or parts is None:
+        ran = like is not None and os.path.isdir(
+            os.path.join(paths.ablation_results_dir(workdir), like))
+        return ' '.join(['python', paths.script('wsi_workdir', 'ablation.py'),
+                         '--model', model, *tail]) + (
+            f', with the flags of the ablation run of {like} it pairs with '
+            f'({paths.ablation_index_path(workdir, like)} records none)'
+            if ran else '')
+    flags = _setting_flags(dict(index['settings'][0], model=model))
+    return ' '.join(['python', paths.script('wsi_workdir', 'ablation.py'),
+                     *flags, *precision_flags(index), *parts, *tail])

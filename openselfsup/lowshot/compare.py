@@ -449,12 +449,16 @@ def compare(workdir: str, model_a: str, model_b: str,
         dict: ``markdown``, the comparison (``comparison``) and the paths
         ``md``, ``json``, ``png``.
     """
-    from .ablation import rerun_command
+    from .ablation import model_command, rerun_command
     from .report import (COMPARE_KEYS, report_paths, workdir_results,
                          write_report)
-    results, left_out = workdir_results(workdir, clf, (model_a, model_b),
-                                        ablation,
-                                        rerun_command if ablation else None)
+    # a model without ablation results: its ablation of the other's
+    # settings, which pairs with it
+    results, left_out = workdir_results(
+        workdir, clf, (model_a, model_b), ablation,
+        rerun_command if ablation else None,
+        (lambda m: model_command(m, workdir, model_b if m == model_a
+                                 else model_a)) if ablation else None)
     cmp = compare_results(results, model_a, model_b)
     cmp['results'] = 'ablation' if ablation else 'results'
     cmp['mixed_encoders'] = mixed_encoders(results, workdir)

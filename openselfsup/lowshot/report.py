@@ -243,10 +243,29 @@ def _check_per_task(result: dict, path: str, num_task: int) -> None:
             'edited or written by other code (run the meta-test again)')
 
 
-def load_results(results_dir: str, ablation: bool = False) -> List[dict]:
+def first_run_command(workdir: str, ablation: bool = False,
+                      model: str = 'MODEL') -> str:
+    """The command that writes ``model``'s results in ``workdir`` (as
+    given in the current folder, :func:`~.paths.printed`), run from any
+    folder: the meta-test's, its task and shots the user's to fill in
+    (upper-case), or with ``ablation`` the ablation's of the published
+    settings (the ablation's of another model's settings:
+    :func:`~.ablation.model_command`)."""
+    return ' '.join(
+        (['python', paths.script('wsi_workdir', 'ablation.py'), '--model',
+          model] if ablation else
+         ['python', paths.script('wsi_workdir', 'distributed_meta_test.py'),
+          '--task', 'TASK', '--model', model, '--num_shots', 'SHOTS'])
+        + ['--workdir', paths.printed(workdir)])
+
+
+def load_results(results_dir: str, ablation: bool = False,
+                 run: Optional[str] = None) -> List[dict]:
     """Every result JSON under ``results_dir`` (recursively), checked;
     ``ablation``: the folder is the ablation's
-    (:func:`~.paths.ablation_results_dir`), for the messages.
+    (:func:`~.paths.ablation_results_dir`), for the messages; ``run``: the
+    command(s) that write the results, named where there are none
+    (default :func:`first_run_command`, its model ``MODEL``).
 
     Raises:
         InputError: the directory is missing or holds no result JSON.
@@ -254,14 +273,7 @@ def load_results(results_dir: str, ablation: bool = False) -> List[dict]:
     workdir = os.path.dirname(results_dir)
     # a workdir of the ablation only: its results are not the summary's
     apart = '' if ablation else paths.ablation_note(workdir)
-    # run from any folder: the checkout's script, the workdir absolute
-    # (the settings' flags are the user's to fill in)
-    run = ' '.join(
-        (['python', paths.script('wsi_workdir', 'ablation.py'), '--model',
-          'MODEL'] if ablation else
-         ['python', paths.script('wsi_workdir', 'distributed_meta_test.py'),
-          '--task', 'TASK', '--model', 'MODEL', '--num_shots', 'SHOTS'])
-        + ['--workdir', paths.printed(workdir)])
+    run = run or first_run_command(workdir, ablation)
     name = os.path.basename(results_dir)
     if not os.path.isdir(results_dir):
         raise InputError(f'{results_dir}: no results directory; run '
@@ -1346,7 +1358,8 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
 def workdir_results(workdir: str, clf: Optional[str] = None,
                     models: Optional[Sequence[str]] = None,
                     ablation: bool = False,
-                    command: Optional[Callable[[dict, str], str]] = None
+                    command: Optional[Callable[[dict, str], str]] = None,
+                    model_command: Optional[Callable[[str], str]] = None
                     ) -> Tuple[List[dict], List[dict]]:
     """Every result JSON of a workdir (:func:`load_results`), only those of
     classifier ``clf`` and of ``models`` if given, split by
@@ -1361,6 +1374,11 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
             meta-test's); the ablation's results need the ablation's,
             :func:`~.ablation.rerun_command` (given by the caller: the
             ablation module reads this one).
+        model_command: the command that writes a model's results, named
+            for each of ``models`` where it has none (default
+            :func:`first_run_command`; the ablation's of the other model's
+            settings, :func:`~.ablation.model_command`, so that the two
+            pair: review r111).
 
     Returns:
         tuple: ``(current, left_out)``.
@@ -1375,7 +1393,11 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
     paths.check_workdir(workdir)
     folder = paths.ablation_results_dir(workdir) if ablation else \
         paths.results_dir(workdir)
-    results = load_results(folder, ablation)
+    model_command = model_command or (
+        lambda model: first_run_command(workdir, ablation, model))
+    # the models named, where --compare named them (review r111: 'MODEL')
+    results = load_results(folder, ablation, ' and '.join(
+        model_command(m) for m in models) if models else None)
     if clf is not None:
         if clf not in CLASSIFIERS:
             raise InputError(f'--clf {clf!r}: expected one of '
@@ -1394,10 +1416,7 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
                 raise InputError(
                     f'no {what} of model {model!r} (models with {what}: '
                     f'{", ".join(known)})'
-                    + ('; run ' + ' '.join(
-                        ['python', paths.script('wsi_workdir', 'ablation.py'),
-                         '--model', model, '--workdir',
-                         paths.printed(workdir)])
+                    + ('; run ' + model_command(model)
                        if ablation else paths.ablation_note(workdir, model))
                     + nearby)
         results = [r for r in results if r['model'] in models]
