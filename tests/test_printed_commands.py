@@ -159,6 +159,29 @@ def test_a_library_models_copies_name_its_ablation_in_its_workdir(
     assert ' sh ' not in _copies_refusal('clp_wo_7')
 
 
+def test_the_more_samples_generator_writes_the_data_the_demo_reads(
+        monkeypatch):
+    """Too few samples of a synthetic set: the way out named
+    ``tools/prepare_data/make_synthetic.py --paip-per-class N``, relative
+    to the root and without ``python``, whose default ``--out data`` is
+    the current folder's, while ``demo_lowshot.sh`` reads the root's
+    ``data/`` (review r111). Pasted in another folder, the generator is
+    now the checkout's and writes where the demo script reads: the
+    reference, ``_env.sh``'s ``DATA`` default, taken in the root, where
+    the script runs. The script's own arguments, read from the root after
+    the ``cd``, are said to be given absolute."""
+    monkeypatch.chdir(ELSEWHERE)
+    line = _more_samples_line()
+    command = re.search(r'data: (python .*? N),', line).group(1)
+    args = _filled(command, 'tools/prepare_data/make_synthetic.py', N='60')
+    with open(os.path.join(ROOT, 'wsi_workdir', 'scripts', '_env.sh')) as f:
+        data = re.search(r'^DATA=\$\{DATA:-(\S+)\}', f.read(), re.M).group(1)
+    assert from_elsewhere(args.out) == os.path.join(ROOT, data)
+    assert args.paip_per_class == 60
+    assert 'CKPT and NEW_WORKDIR are read from the root there: give them ' \
+        'absolute' in line
+
+
 def _filled(command, script, **values):
     """A printed ``python <script> ...`` command, shlex-split as the shell
     reads it pasted in :data:`ELSEWHERE`, its placeholders (upper-case

@@ -290,17 +290,25 @@ def shots_way_out(setting: TaskSetting, at_most: int,
 
 def more_samples_way_out(name: str) -> str:
     """How feature set ``name`` gets more samples per class: its data with
-    more (the synthetic data: the generator's flag of that set), every set
+    more (the synthetic data: the generator's flag of that set, writing
+    the root's ``data/``, which ``demo_lowshot.sh`` reads), every set
     extracted into a new workdir (the workdir's shared labels and image
     lists are the old data's: a set of the new lists extracted into it is
-    refused)."""
-    return ('give it more samples per class (the synthetic data: '
-            'tools/prepare_data/make_synthetic.py '
-            f'{SYNTHETIC_SIZE_FLAGS[name]} N, then extract every set into '
+    refused). Run from any folder: the generator named absolute with
+    ``python``, its ``--out`` the root's data folder (review r111: it was
+    named relative to the root without ``python``, and its default
+    ``--out data`` is the current folder's); the script's arguments,
+    read from the root after its ``cd``, said to be given absolute."""
+    return ('give it more samples per class (the synthetic data: python '
+            f"{script('tools', 'prepare_data', 'make_synthetic.py')} --out "
+            f"{script('data')} {SYNTHETIC_SIZE_FLAGS[name]} N, with the "
+            "other flags it was made with (the quick start's --size 64), "
+            'then extract every set into '
             "a new workdir, this one's shared labels being the old lists': "
             + from_root('sh wsi_workdir/scripts/demo_lowshot.sh CKPT '
                         'NEW_WORKDIR')
-            + ' extracts them all)')
+            + ' extracts them all; CKPT and NEW_WORKDIR are read from the '
+            'root there: give them absolute)')
 
 
 def _too_few(setting: TaskSetting, name: str, c: int, have: int, need: int,
