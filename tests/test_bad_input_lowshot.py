@@ -3896,14 +3896,12 @@ def test_a_sweep_draws_every_store_before_writing_one(wd, capsys, task,
     argv = ['--workdir', wd, '--model', 'clp', '--task', task, '--shots',
             *shots, '--clfs', 'Ridge', '--modes', 'linear', '--num_task',
             '2', '--quiet']
+    from openselfsup.lowshot.tasks import more_samples_way_out
     err = cli_fails(SWEEP, argv, capsys, wd, line)
+    # the way to more samples: its commands, tests/test_printed_commands.py
     assert f'(sweep.py {flag}, {setting} in the scripts; --num_shots of ' \
-        'generate_task.py and distributed_meta_test.py), or give it more ' \
-        'samples per class (the synthetic data: tools/prepare_data/' \
-        'make_synthetic.py --paip-per-class N, then extract every set into ' \
-        "a new workdir, this one's shared labels being the old lists': " \
-        f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh CKPT ' \
-        'NEW_WORKDIR extracts them all)' in err, err
+        'generate_task.py and distributed_meta_test.py), or ' \
+        + more_samples_way_out('PAIP_train') in err, err
     # the counts in the line, from the fixture's labels and slides
     lab = np.load(paths.labels_path(wd, 'PAIP_train'))
     with open(paths.meta_path(wd, 'PAIP_train')) as f:
