@@ -260,12 +260,13 @@ def first_run_command(workdir: str, ablation: bool = False,
 
 
 def load_results(results_dir: str, ablation: bool = False,
-                 run: Optional[str] = None) -> List[dict]:
+                 run: Optional[Callable[[], str]] = None) -> List[dict]:
     """Every result JSON under ``results_dir`` (recursively), checked;
     ``ablation``: the folder is the ablation's
-    (:func:`~.paths.ablation_results_dir`), for the messages; ``run``: the
-    command(s) that write the results, named where there are none
-    (default :func:`first_run_command`, its model ``MODEL``).
+    (:func:`~.paths.ablation_results_dir`), for the messages; ``run()``:
+    the command(s) that write the results, named where there are none
+    (called only then; default :func:`first_run_command`, its model
+    ``MODEL``).
 
     Raises:
         InputError: the directory is missing or holds no result JSON.
@@ -273,17 +274,17 @@ def load_results(results_dir: str, ablation: bool = False,
     workdir = os.path.dirname(results_dir)
     # a workdir of the ablation only: its results are not the summary's
     apart = '' if ablation else paths.ablation_note(workdir)
-    run = run or first_run_command(workdir, ablation)
+    run = run or (lambda: first_run_command(workdir, ablation))
     name = os.path.basename(results_dir)
     if not os.path.isdir(results_dir):
         raise InputError(f'{results_dir}: no results directory; run '
-                         f'{run} first{apart}'
+                         f'{run()} first{apart}'
                          + paths.workdir_nearby(workdir, name, name))
     files = sorted(glob.glob(os.path.join(results_dir, '**', '*.json'),
                              recursive=True))
     if not files:
         raise InputError(f'{results_dir}: no result JSON files; run '
-                         f'{run} first{apart}')
+                         f'{run()} first{apart}')
     return [load_result(f) for f in files]
 
 
@@ -1396,8 +1397,8 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
     model_command = model_command or (
         lambda model: first_run_command(workdir, ablation, model))
     # the models named, where --compare named them (review r111: 'MODEL')
-    results = load_results(folder, ablation, ' and '.join(
-        model_command(m) for m in models) if models else None)
+    results = load_results(folder, ablation, (lambda: ' and '.join(
+        model_command(m) for m in models)) if models else None)
     if clf is not None:
         if clf not in CLASSIFIERS:
             raise InputError(f'--clf {clf!r}: expected one of '
