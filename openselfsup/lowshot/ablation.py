@@ -33,7 +33,7 @@ from ..utils.plot import figure_png, pyplot
 from . import paths
 from .report import AVERAGE_CI, NOVEL_CI, _fmt, novel_cell
 from .spec import (RunSpec, changed_flags, check_distinct_settings,
-                   check_model_novel_class)
+                   check_model_novel_class, precision_flags)
 
 #: the published values (ablation.sh)
 PUBLISHED = dict(prototypes=(2, 4, 8, 16, 32, 64, 128, 256),
@@ -245,16 +245,6 @@ def _setting_flags(values: Dict) -> List[str]:
                          _ALWAYS)
 
 
-def precision_flags(record) -> List[str]:
-    """``['--float32']`` where a result's or an index's ``execution``
-    records its run in float32 (``--float32``: other numbers than the
-    default float64), else ``[]``: a command that runs it again without
-    the flag computed every result in float64 (review r111)."""
-    execution = record.get('execution') if isinstance(record, dict) else None
-    return ['--float32'] if isinstance(execution, dict) \
-        and execution.get('dtype') == 'float32' else []
-
-
 def rerun_command(result: Dict, workdir: str) -> str:
     """The ``ablation.py`` command that runs an ablation result's setting
     again (the ablation writes its results, :func:`~.paths.
@@ -263,7 +253,7 @@ def rerun_command(result: Dict, workdir: str) -> str:
     current folder, :func:`~.paths.printed`): its model, shots, tasks,
     classifier, the seeds and shift vectors that differ from the
     defaults, ``--float32`` where it ran in float32
-    (:func:`precision_flags`), and the parts' values of the run that
+    (:func:`~.spec.precision_flags`), and the parts' values of the run that
     wrote it (:func:`parts_flags`): the command runs every setting of
     that run again (those of unchanged inputs to the same numbers) and
     writes its table whole again; one part alone would write a table of

@@ -1250,7 +1250,8 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
                 f'{copies.features_path} holds augmented copies of {words} '
                 f'than {support.features_path} ({field} {b[:12]} vs '
                 f'{a[:12]}); extract them again from the list and images '
-                f'of {support.name}: {command()}' + (f' (or {sh})' if sh else ''))
+                f'of {support.name}: {command()}'
+                + (f' (or {sh})' if sh else ''))
 
 
 def _recorded_images(fs: FeatureSet,

@@ -437,11 +437,14 @@ def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
 def rerun_command(result: dict, workdir: str) -> str:
     """The command that runs a result's setting again, from any folder
     (``workdir`` and the result file as given in the current folder,
-    :func:`~.paths.printed`)."""
+    :func:`~.paths.printed`), ``--float32`` where it ran in float32
+    (:func:`~.spec.precision_flags`: dropped, the rerun computed it in
+    float64)."""
     from .paths import printed, script
-    from .spec import RunSpec
+    from .spec import RunSpec, precision_flags
     try:
-        return RunSpec.from_result(result).command(workdir)
+        return ' '.join([RunSpec.from_result(result).command(workdir),
+                         *precision_flags(result)])
     except (InputError, KeyError, TypeError, ValueError):
         return (f"python {script('wsi_workdir', 'distributed_meta_test.py')}"
                 f' with the settings in {printed(result["_file"])}')

@@ -989,6 +989,17 @@ def published_shots_words(names: Optional[Dict[str, str]] = None) -> str:
                      for t, s in DEFAULT_SHOTS.items())
 
 
+def precision_flags(record) -> List[str]:
+    """``['--float32']`` where a result's or an ablation index's
+    ``execution`` records its run in float32 (:func:`add_execution_arguments`'
+    ``--float32``: other numbers than the default float64), else ``[]``:
+    a command that ran it again without the flag computed it in float64
+    (review r111). The other execution flags do not change the numbers."""
+    execution = record.get('execution') if isinstance(record, dict) else None
+    return ['--float32'] if isinstance(execution, dict) \
+        and execution.get('dtype') == 'float32' else []
+
+
 def add_execution_arguments(parser: argparse.ArgumentParser) -> None:
     """``--device``, ``--threads``, ``--chunk_size``, ``--float32``: how a
     run is computed, never what it computes."""
