@@ -1209,8 +1209,8 @@ def _read_with(path: str, file: str, name: str, value: Any) -> Config:
 
 
 #: the attribute of a loaded config holding what :func:`_traced_uses`
-#: found of each variable it traced (``{name: its result, or the
-#: _Untraced it raised}``)
+#: found of each variable it traced (``{(name, files or None): its
+#: result, or (_Untraced, the words it raised)}``)
 _TRACED_USES = '_openselfsup_traced_uses'
 
 
@@ -1239,15 +1239,17 @@ def _traced_uses(cfg: Config, name: str,
     reason is None where every reading was done, else why the first that
     failed did; the files are those whose readings changed a key.
 
-    Traced once per config and variable (:data:`_TRACED_USES`): a run's
-    start asked it of ``data_root`` for each warning of copies moved in
-    part (:func:`unmoved_copies_note`: the run's, then each of an
-    evaluation it did not announce), each asking reading the ``_base_``
-    chain again. Which keys the variable set is the files' to tell: what
-    the command sets in the config after the first asking (the options,
-    a batch split) changes none of the keys a caller asks about, those
-    still as the file set them. ``files``: the files that set it
-    (:func:`_variable_files`), where the caller has them.
+    The readings are compared with the file read as it is, not with
+    ``cfg``: the answer is the files' alone, the same whenever it is
+    asked (after the ``--cfg-options``, a key an option changed was
+    counted as computed from the variable; before them, not: review
+    r112). So it is traced once per config, variable and ``files``
+    (:data:`_TRACED_USES`): a run's start asked it of ``data_root`` for
+    each warning of copies moved in part (:func:`unmoved_copies_note`:
+    the run's, then each of an evaluation it did not announce), each
+    asking reading the ``_base_`` chain again. Each call gets its own
+    lists. ``files``: the files that set it (:func:`_variable_files`),
+    where the caller has them (None: found here).
 
     Raises:
         _Untraced: the config has no file, no file of its chain sets
@@ -1258,29 +1260,40 @@ def _traced_uses(cfg: Config, name: str,
     if traced is None:
         traced = {}
         object.__setattr__(cfg, _TRACED_USES, traced)
-    if name not in traced:
+    asked = (name, None if files is None else tuple(files))
+    if asked not in traced:
         try:
-            traced[name] = _trace(cfg, name, files)
+            traced[asked] = _trace(cfg, name, files)
         except _Untraced as exc:
-            traced[name] = exc
-    found = traced[name]
-    if isinstance(found, _Untraced):
-        raise _Untraced(*found.args)
-    return found
+            # its words: the exception's traceback would keep the frames
+            # holding the configs read alive
+            traced[asked] = _Untraced, exc.args
+    found = traced[asked]
+    if found[0] is _Untraced:
+        raise _Untraced(*found[1])
+    held, computed, why, setters = found
+    return list(held), list(computed), why, list(setters)
 
 
 def _trace(cfg: Config, name: str, files: Optional[List[str]]
            ) -> Tuple[List[str], List[str], Optional[str], List[str]]:
     """What :func:`_traced_uses` finds of ``name``, traced anew."""
-    value = cfg.get(name)
     if files is None:
         files = _variable_files(cfg.filename, name) if cfg.filename else []
     if not files:
         raise _Untraced(f'no file of {cfg.filename or "the config"} sets '
                         'it at its top level')
-    kept = cfg.to_dict()
+    # the file as it reads, which the readings with other values differ
+    # from where the variable set a key: cfg may hold the options since
+    try:
+        read = Config.fromfile(cfg.filename, import_custom_modules=False)
+    except Exception as exc:  # changed or gone since the run read it
+        raise _Untraced(f'reading {cfg.filename} again failed: '
+                        f'{first_line(exc, with_type=True)}') from None
+    value = read.get(name)
+    kept = read.to_dict()
     before = flat_config(kept)
-    live = {top: _live(cfg, top) for top in cfg.keys()}
+    live = {top: _live(read, top) for top in read.keys()}
     changed: Dict[str, bool] = {}  # key: whether it held each value
     setters: List[str] = []
     failed = []

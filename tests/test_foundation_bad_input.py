@@ -6333,6 +6333,64 @@ def test_a_refused_variable_override_finds_its_files_once(tmp_path,
     assert walks == [(str(child), 'data_root')], walks
 
 
+def _traced_config(folder):
+    """A config whose ``max_epochs = 10`` sets ``train_cfg.max_epochs``
+    (holding it) and a scheduler's ``T_max`` (twice it: computed)."""
+    return _write_configs(
+        folder, cfg="max_epochs = 10\n"
+        "train_cfg = dict(by_epoch=True, max_epochs=max_epochs)\n"
+        "param_scheduler = dict(type='CosineAnnealingLR', "
+        "T_max=max_epochs * 2)\n"
+        "train_dataloader = dict(batch_size=2)\n")['cfg']
+
+
+def test_a_trace_after_the_options_is_the_files_answer(tmp_path):
+    """Review r112: the trace compared its readings with the config as it
+    was when first asked; asked after ``--cfg-options``, every key an
+    option changed was counted as computed from the variable
+    (``train_dataloader.batch_size``, and the ``train_cfg.max_epochs`` it
+    holds). By hand: ``max_epochs = 10`` is held by ``train_cfg``'s and
+    doubled into ``T_max``, whatever the options."""
+    from openselfsup.config import _traced_uses, load_config
+    path = _traced_config(tmp_path)
+    cfg = load_config(str(path), {'train_dataloader.batch_size': 4,
+                                  'train_cfg.max_epochs': 3})
+    held, computed, why, setters = _traced_uses(cfg, 'max_epochs')
+    assert (held, computed, why, setters) == (
+        ['train_cfg.max_epochs'], ['param_scheduler.T_max'], None,
+        [str(path)])
+
+
+def test_a_trace_kept_on_the_config_is_handed_out_as_copies(tmp_path):
+    """Review r112: the kept answer was handed out by reference (a caller
+    changing its list changed every later answer), a failed trace was
+    kept as its exception (whose traceback keeps the frames holding the
+    configs read alive), and an asking with other ``files`` got the
+    answer of the first."""
+    from openselfsup.config import _TRACED_USES, _traced_uses, _Untraced
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(_traced_config(tmp_path)))
+    held, computed, _, setters = _traced_uses(cfg, 'max_epochs')
+    held.append('x'), computed.clear(), setters.clear()
+    assert _traced_uses(cfg, 'max_epochs') == (
+        ['train_cfg.max_epochs'], ['param_scheduler.T_max'], None,
+        [cfg.filename])
+    # no file named: nothing set it
+    with pytest.raises(_Untraced, match='no file of'):
+        _traced_uses(cfg, 'max_epochs', [])
+    # a file refusing any other value: the words kept, no exception
+    refusing = _write_configs(tmp_path, refusing=(
+        "max_epochs = 10\nassert max_epochs == 10, 'ten only'\n"
+        "train_cfg = dict(max_epochs=max_epochs)\n"))['refusing']
+    cfg = Config.fromfile(str(refusing))
+    for _ in range(2):
+        with pytest.raises(_Untraced, match='ten only'):
+            _traced_uses(cfg, 'max_epochs')
+    kept = vars(cfg)[_TRACED_USES]
+    assert not any(isinstance(v, BaseException) for found in kept.values()
+                   for v in found), kept
+
+
 def test_a_key_holding_a_base_value_a_child_restated_holds_it(tmp_path):
     """A base's ``max_epochs = 10`` set ``train_cfg.max_epochs``; its
     child restates ``max_epochs = 20`` (and ``data_root``): the base's key,
