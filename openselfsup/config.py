@@ -2187,9 +2187,16 @@ def _all_set_from(cfg: Config, name: str, keys: Sequence[str]) -> bool:
     return set(keys) <= {*held, *computed}
 
 
+def unmoved_copies_said(cfg: Config) -> None:
+    """The warnings :func:`unmoved_copies_note` would give ``cfg`` said by
+    the caller already, not again, and not made (a lambda sweep says them
+    once, at its start, and loads each run's config again: its run's log
+    says none, and making them traced the variable again, review r112)."""
+    object.__setattr__(cfg, _UNMOVED_NOTE, None)
+
+
 def unmoved_copies_note(cfg: Config, read: Optional[Sequence[str]] = None,
-                        take: bool = False, *,
-                        joins: Callable[[dict, str], bool],
+                        *, joins: Callable[[dict, str], bool],
                         flags: Optional[Dict[str, str]] = None
                         ) -> List[str]:
     """Warnings for the run's log where the ``--cfg-options`` given to
@@ -2227,8 +2234,6 @@ def unmoved_copies_note(cfg: Config, read: Optional[Sequence[str]] = None,
             caller reads (``knn_eval.py``: the model and ``knn_eval``;
             ``extract.py``: the model and ``dataset``; a run that trains
             and validates every one but ``test_dataloader``); None: all.
-        take (bool): said by the caller, not again (a lambda sweep says
-            it once, at its start, and not in each run's log).
         joins (callable): ``joins(dataset config, key under it)``, whether
             that dataset joins a relative path at the key to its
             ``data_root`` (:func:`~openselfsup.datasets.data_files.
@@ -2238,8 +2243,6 @@ def unmoved_copies_note(cfg: Config, read: Optional[Sequence[str]] = None,
             (``extract.py --data-root``: ``dataset.data_root``), named so.
     """
     moved = vars(cfg).get(_UNMOVED_NOTE)
-    if take:
-        object.__setattr__(cfg, _UNMOVED_NOTE, None)
     if not moved:
         return []
     flat = flat_config(cfg.to_dict())

@@ -548,6 +548,40 @@ def test_a_sweep_moved_to_another_folder_in_part_warns_once(
                 f'{slides};' in said[0], said
 
 
+@pytest.mark.slow
+def test_a_sweeps_runs_do_not_trace_the_variable_for_a_note_said(
+        crossmodal_root, tmp_path, capfd, monkeypatch):
+    """Review r112: each run of a sweep made the warning of the copies
+    left on data_root again (``unmoved_notes(run_cfg, take=True)``) only
+    to throw it away, said at the sweep's start: a trace of the variable
+    (the config's files read again) per run. By hand: one config loaded
+    at the start traces it, once; the two runs (the baseline, lambda 0)
+    none; the warning said once."""
+    import openselfsup.config as config
+    from openselfsup.apis import run_balance_sweep
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'test_dataloader.dataset.feat_dim': FEAT,
+            'train_cfg.max_epochs': 1,
+            'default_hooks.checkpoint.interval': 100}
+    monkeypatch.chdir(tmp_path)  # the demo's data/balance/slides, relative
+    shutil.copytree(opts['val_dataloader.dataset.data_root'],
+                    tmp_path / 'data' / 'balance' / 'slides')
+    traced = []
+    real = config._trace
+
+    def counted(cfg, name, files):
+        traced.append(name)
+        return real(cfg, name, files)
+    monkeypatch.setattr(config, '_trace', counted)
+    run_balance_sweep(SLIDE_DEMO, [0], work_dir=str(tmp_path / 'w'),
+                      baseline_epochs=0, cfg_options=opts, test=True,
+                      resume_command='')
+    said = [line for line in ''.join(capfd.readouterr()).splitlines()
+            if 'the config now points at both paths' in line]
+    assert len(said) == 1, said
+    assert traced == ['data_root'], traced
+
+
 def test_a_sweeps_refused_setting_names_the_users_options_alone(
         crossmodal_root, tmp_path):
     """A model setting a class refuses when a sweep's run builds its

@@ -61,7 +61,7 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       first_difference, is_int, is_number,
                       key_change, load_config,
                       numpy_seed, prefix_folder, recorded_settings,
-                      seed_additions, type_name)
+                      seed_additions, type_name, unmoved_copies_said)
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
                     check_not_sweep_run_dir, resume_choice, train,
@@ -1766,7 +1766,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # mixing both without a word
             # (a refused setting names the user's --cfg-options alone)
             run_cfg = load_config(config, opts, given=list(cfg_options))
-            unmoved_notes(run_cfg, take=True)  # said at the start
+            unmoved_copies_said(run_cfg)  # at the start
             diff = _settings_difference(here, compared(run_cfg, skip,
                                                        **fields))
             if diff:

@@ -215,15 +215,13 @@ def read_sections(cfg, trains: bool = True,
 
 
 def unmoved_notes(cfg, read: Optional[Sequence[str]] = None,
-                  take: bool = False,
                   flags: Optional[Dict[str, str]] = None) -> List[str]:
     """:func:`~openselfsup.config.unmoved_copies_note` of ``cfg``, each
     dataset's paths joined to its ``data_root`` as its type joins them
     (:func:`~openselfsup.datasets.data_files.joins_to_root`): the one
     call of every command that warns of ``--cfg-options`` moving some
-    copies of a path variable (``read``, ``take``, ``flags`` as there)."""
-    return unmoved_copies_note(cfg, read, take, joins=joins_to_root,
-                               flags=flags)
+    copies of a path variable (``read``, ``flags`` as there)."""
+    return unmoved_copies_note(cfg, read, joins=joins_to_root, flags=flags)
 
 
 def warning_words(note: str) -> str:
