@@ -2226,7 +2226,9 @@ def unmoved_copies_note(cfg: Config, read: Optional[Sequence[str]] = None,
     given relative to the folder, as the dataset reads it (``''`` for
     the folder itself), any other in full. A path under the folder of a
     deeper variable that the options moved too (``meta_dir =
-    f'{data_root}/meta'``) is that one's alone to name.
+    f'{data_root}/meta'``) is that one's alone to name, where its
+    dataset's copy of the outer variable goes where no option of its own
+    moved it (review r112).
 
     Args:
         cfg (Config): a config :func:`load_config` loaded.
@@ -2262,25 +2264,54 @@ def unmoved_copies_note(cfg: Config, read: Optional[Sequence[str]] = None,
     for name, root, copies in sorted(moved, key=lambda m: len(m[1])):
         own.update((use, name) for use in copies if use in exact[name]
                    or _dataset_of(use) is not None)
-    said = []
-    for name, root, copies in moved:
-        # each copy an option set in a section read: the folder it moved
-        # to, None where it stays (the same folder written another way, a
-        # section dropped)
-        went: Dict[str, Optional[str]] = {}
+    # each copy an option set in a section read, of each variable: the
+    # folder it moved to, None where it stays (the same folder written
+    # another way, a section dropped)
+    went_of: Dict[str, Dict[str, Optional[str]]] = {}
+    for name, root, _ in moved:
+        went_of[name] = {}
         for use in exact[name]:
             if own.get(use) == name and reads(use) and \
                     option_setting(cfg, use) is not None:
                 new = flat.get(use)
-                went[use] = new if isinstance(new, str) and new and \
-                    not _same_folder(new, root) else None
+                went_of[name][use] = new if isinstance(new, str) and new \
+                    and not _same_folder(new, root) else None
+
+    def goes(name: str, root: str, dataset: str) -> Optional[str]:
+        """Where ``dataset``'s copy of the variable ``name`` goes: the
+        folder an option moved it to (``root`` where it stays), else the
+        one folder the options moved the others to (which the line
+        advises it); None where they moved them to several."""
+        went = went_of[name]
+        here = [to for use, to in went.items() if _dataset_of(use) == dataset]
+        folders = _folders([to for to in (here or went.values()) if to])
+        if here and not folders:
+            return root
+        return folders[0] if len(folders) == 1 else None
+
+    said = []
+    for name, root, copies in moved:
+        went = went_of[name]
         folders = _folders([f for f in went.values() if f is not None])
         options = {f: sorted({option_setting(cfg, use) for use, to in
                               went.items() if to and _same_folder(to, f)})
                    for f in folders}
+        # the variables whose folder holds this one's (data_root of
+        # metadata = f'{data_root}/metadata.json'), innermost first: a
+        # dataset they moved takes this one's path along (review r112:
+        # the training set moved to new32 by data_root and the bank's
+        # metadata to other32, the metadata line advised the training
+        # set other32/metadata.json, the data_root line new32)
+        outer = sorted(((o, r) for o, r, _ in moved if _under(root, r)),
+                       key=lambda m: -len(m[1]))
+        # every place the options point its path at, with theirs too
+        anywhere = _folders(folders + [
+            _moved_path(root, r, to) for o, r in outer
+            for to in went_of[o].values() if to])
         moves: Dict[str, str] = {}
         unsure: List[str] = []
         left: List[str] = []
+        aimed: List[str] = []
         for use, value in copies.items():
             # still the file's value (a section replaced, custom_hooks=[],
             # holds it no more)
@@ -2290,13 +2321,29 @@ def unmoved_copies_note(cfg: Config, read: Optional[Sequence[str]] = None,
             where = _dataset_of(use)
             here = [went[e] for e in exact[name] if e in went
                     and e != use and _dataset_of(e) == where]
+            if not here and where is not None and outer:
+                # its dataset goes where the innermost outer variable's
+                # copy in it goes: with the datasets going there whose
+                # copy of this one an option moved, else along
+                o, r = outer[0]
+                to = goes(o, r, where)
+                if to is None:
+                    left.append(use)
+                    unsure.append(use)
+                    continue
+                here = [went[e] for e in went if _dataset_of(e) not in (
+                    None, where) and goes(o, r, _dataset_of(e)) is not None
+                    and _same_folder(goes(o, r, _dataset_of(e)), to)] or [
+                    None if _same_folder(to, r) else
+                    _moved_path(root, r, to)]
             if here and all(to is None for to in here):
                 continue  # its dataset stays on the folder
-            targets = _folders([to for to in here if to]) or folders
+            targets = _folders([to for to in here if to]) or anywhere
             left.append(use)
             if len(targets) != 1 or None in here:
                 unsure.append(use)
                 continue
+            aimed.append(targets[0])
             joined = where is not None and \
                 f'{where}.data_root' in exact[name] and \
                 joins(dicts.get(where) or {}, use[len(where) + 1:])
@@ -2344,10 +2391,11 @@ def unmoved_copies_note(cfg: Config, read: Optional[Sequence[str]] = None,
         if unsure:
             set_too += (
                 f'; {_some_keys(unsure)}: no option moved their dataset '
-                f'and the options moved {name} to {len(folders)} folders: '
-                'set them to the folder that dataset reads')
+                f'and the options moved {name} to {len(anywhere)} '
+                'folders: set them to the folder that dataset reads')
         where = _variable_file(cfg.filename, name) \
-            if cfg.filename and len(folders) == 1 and \
+            if cfg.filename and not unsure and \
+            len(_folders(folders + aimed)) == 1 and \
             _all_set_from(cfg, name, left) else None
         there = f'; or set {name} in {where}' if where else ''
         said.append(

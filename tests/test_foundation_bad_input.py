@@ -6779,6 +6779,57 @@ def test_a_data_root_moved_to_several_folders_names_each_datasets_own(
         'folder that dataset reads'], notes
 
 
+def test_a_deeper_variables_line_follows_its_dataset_moved_by_data_root(
+        tmp_path, monkeypatch):
+    """Review r112: on the HLSS demo, the training set moved to new32 and
+    the kNN bank to other32 with its metadata there too: the data_root
+    line said the training set's split goes to new32, the metadata line
+    advised it other32/metadata.json (the one folder its own option
+    named), patients of another cohort beside new32's images. A path of
+    a deeper variable goes where its dataset's data_root went (with a
+    dataset going to the same folder whose copy an option moved, where
+    there is one); the query set, which no option moved while data_root
+    went to two folders, is unsure in both lines. Followed, the advice
+    builds the training set the user meant: new32's, every file of it
+    from new32 (the reference, built from new32's own files alone)."""
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.train import unmoved_notes
+    from openselfsup.config import load_config
+    from openselfsup.datasets.synthetic import (HierarchicalSpec,
+                                                make_synthetic_hierarchical)
+    from openselfsup.registry import DATASETS
+    for folder, patients, seed in (('new32', 2, 0), ('other32', 3, 1)):
+        make_synthetic_hierarchical(str(tmp_path / folder), HierarchicalSpec(
+            size=32, classes=('TUM', 'ADI'), train_patients=patients,
+            val_patients=2, slides=(1, 2), patches=(2, 3), seed=seed))
+    monkeypatch.chdir(tmp_path)
+    hlss = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+    train = 'train_dataloader.dataset'
+    options = {f'{train}.data_root': 'new32',
+               'knn_eval.bank.data_root': 'other32',
+               'knn_eval.bank.metadata': 'other32/metadata.json'}
+    notes = unmoved_notes(load_config(hlss, options))
+    assert len(notes) == 2, notes
+    fix = {k: v for note in notes for k, v in _fix_of(note).items()}
+    init_default_scope('openselfsup')
+    followed = DATASETS.build(
+        load_config(hlss, {**options, **fix}).train_dataloader.dataset)
+    meant = DATASETS.build(dict(
+        load_config(hlss).train_dataloader.dataset, data_root='new32',
+        metadata='new32/metadata.json', split='new32/split.json'))
+    assert len(followed) == len(meant) > 0
+    assert [followed.get_data_info(i) for i in range(len(followed))] == \
+        [meant.get_data_info(i) for i in range(len(meant))]
+    assert {k: v for k, v in fix.items() if k.startswith(train)} == {
+        f'{train}.split': 'new32/split.json',
+        f'{train}.metadata': 'new32/metadata.json'}, fix
+    for note in notes:
+        assert not [k for k in _fix_of(note)
+                    if k.startswith('knn_eval.query.')], note
+        assert 'no option moved their dataset' in note, note
+
+
 def test_a_path_under_two_moved_folders_is_the_innermost_variables(
         tmp_path):
     """Review r98: a path under a deeper variable's folder that options
