@@ -9351,6 +9351,51 @@ def test_the_data_check_resolves_each_datasets_paths_once(tmp_path,
     assert len(times) >= 2 and set(times.values()) == {1}, resolved
 
 
+def test_an_ann_file_that_is_a_folder_is_refused_by_the_data_check(
+        tmp_path):
+    """Review r112: the data check took an ``ann_file`` that is a folder
+    (``os.path.exists``) and the run stopped when the dataset was built,
+    on the dataset's own line. Refused by the check now, in the dataset's
+    words (the reference: the ``ImageList`` built, its refusal), with the
+    key and the way out; a ``CaptionedImages`` fold too (a JSON file);
+    another package's type, which may read a folder there, is not
+    judged."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.train import check_dataset_paths
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils import InputError
+    root = tmp_path / 'root'
+    (root / 'imgs').mkdir(parents=True)
+    (tmp_path / 'c.py').write_text('')
+    node = dict(type='ImageList', data_root=str(root), ann_file='imgs',
+                data_prefix='imgs/')
+    init_default_scope('openselfsup')
+    with pytest.raises(InputError) as built:
+        DATASETS.build(dict(node, pipeline=[]))
+    words = str(built.value)
+    assert words == f'{root}/imgs: is a folder, not a list file', words
+
+    def check(node):
+        check_dataset_paths(Config(dict(train_dataloader=dict(
+            dataset=node)), filename=str(tmp_path / 'c.py')),
+            ['train_dataloader'])
+    with pytest.raises(InputError) as checked:
+        check(node)
+    assert str(checked.value) == (
+        f'{words} (train_dataloader.dataset.ann_file in {tmp_path}/c.py; '
+        'fix the config or --cfg-options '
+        'train_dataloader.dataset.ann_file=...)'), str(checked.value)
+    with pytest.raises(InputError, match=re.escape(
+            f'{root}/imgs: is a folder, not a JSON file (train_dataloader.'
+            'dataset.ann_file in ')):
+        check(dict(type='CaptionedImages', data_root=str(root),
+                   ann_file='imgs', classes=['a'],
+                   data_prefix=dict(img_path='imgs')))
+    check(dict(type='mmpretrain.CUB', data_root=str(root), ann_file='imgs'))
+
+
 def test_an_image_list_of_absolute_paths_needs_no_image_folder(tmp_path):
     """An ImageList whose list names every image by an absolute path
     never reads its ``data_prefix`` folder (the dataset joins the folder

@@ -1082,8 +1082,8 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
             # folder, its ann_file, the other files its type reads (this
             # project's datasets, which do not download)
             paths = dataset_paths(node)
-            path = next((found[1] for found in paths
-                         if found[0] == 'ann_file'), None)
+            path, ann_read = next((found[1:3] for found in paths
+                                   if found[0] == 'ann_file'), (None, None))
             no_root = bool(root) and '://' not in root and \
                 not os.path.isdir(root)
             # those not there but its ann_file (its data_root first where
@@ -1111,6 +1111,16 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
             elif missing is None:
                 missing = next((found for found in gaps if not (
                     found[2] == 'folder' and absolute)), None)
+            # a list or JSON file of this project's types, a folder
+            # there (which os.path.exists took): in the words the dataset
+            # refuses it with when built (another package's type may
+            # read a folder: not judged)
+            if missing is None and ann_read in _FILE_NOUN and \
+                    os.path.isdir(path):
+                raise InputError(
+                    f'{path}: is a folder, not a {_FILE_NOUN[ann_read]} '
+                    f'file ({key}.ann_file in {cfg.filename}; '
+                    f'{_path_fix(cfg, f"{key}.ann_file")})')
             if missing:
                 what, path, read, how = missing
                 # the line says 'file' of a list or JSON file too (how it
@@ -1135,6 +1145,11 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
             from ..datasets.synthetic.ownership import check_finished
             for what, there, _, _ in paths:
                 check_finished(there, f'{key}.{what} in {cfg.filename}')
+
+
+#: what a dataset reads its ``ann_file`` as (``datasets.data_files.
+#: _read_paths``) that is never a folder: the word for it
+_FILE_NOUN = {'list': 'list', 'json': 'JSON'}
 
 
 def _absolute_list(path: Optional[str]) -> bool:
