@@ -870,6 +870,45 @@ def test_renamed_nct_images_in_a_release_folder_are_nct_s(tmp_path):
                            roots={'meta/train.txt': str(tmp_path)})
 
 
+def test_an_entry_is_read_in_the_form_its_image_is_opened(tmp_path):
+    """Review r109. The content rule read an entry's release from its
+    normalised path (``written_release``) but its class from the path as
+    written (``own_folder``): ``NCT-CRC-HE-100K-NONORM/LYM//0001.png``
+    (or ``LYM/./``) was an NCT image whose folder read as ``''`` (``'.'``),
+    so a ``wo_3`` list of such entries trained with LYM's images kept.
+    Each form is judged now as the path its image is opened at (the
+    reference: that path written plainly, by hand), and the files are
+    there (``check='exists'``), as a run opens them."""
+    from openselfsup.datasets import ImageList
+    from openselfsup.datasets.prepare import holds_nct_images, own_folder
+    own = 'mine/normal/b.png'
+    for rel in (f'{NONORM}/LYM/0001.png', f'{NONORM}/ADI/0002.png', own):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b'')
+    kwargs = dict(data_prefix=str(tmp_path), num_classes=9, check='exists')
+    meta = tmp_path / 'meta'
+    meta.mkdir()
+    listed = meta / 'wo_3_train.txt'
+    plain = f'{NONORM}/LYM/0001.png'
+    written = {  # each form, as written, of the plain path (by hand)
+        f'{NONORM}/LYM//0001.png', f'{NONORM}/LYM/./0001.png',
+        f'./{NONORM}/LYM/0001.png', f'{NONORM}/ADI/../LYM/0001.png',
+        f'{NONORM}//LYM/0001.png', plain}
+    for form in sorted(written):
+        assert own_folder(form) == 'LYM', form
+        for tail in ([f'{NONORM}/ADI/0002.png'],
+                     [f'{NONORM}/ADI/0002.png', own]):
+            listed.write_text('\n'.join([form] + tail) + '\n')
+            assert holds_nct_images(str(listed)) is True, form
+            with pytest.raises(InputError, match=re.escape(
+                    f'{listed}: its name says it leaves out LYM, but entry '
+                    f'1 ({form}) lies in the folder of LYM')):
+                ImageList(ann_file=str(listed), **kwargs)
+    # the reference passes where the list leaves LYM out
+    listed.write_text(f'{NONORM}/ADI/0002.png\n{own}\n')
+    assert len(ImageList(ann_file=str(listed), **kwargs)) == 2
+
+
 def test_nct_download_names_are_nct_s_in_any_image_extension_only(
         tmp_path):
     """Review r108. A flat copy of NCT converted to another format

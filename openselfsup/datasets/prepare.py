@@ -57,6 +57,7 @@ split and order it used.
 """
 import functools
 import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import (Callable, Dict, Iterator, List, Optional, Sequence,
@@ -351,8 +352,14 @@ def named_class(name: str, classes: Sequence[str]) -> Optional[str]:
 
 def entry_parts(rel: str) -> List[str]:
     """The components of a list entry's path (``/`` or ``\\`` between
-    them): ``NCT/ADI/ADI-X.tif`` -> ``['NCT', 'ADI', 'ADI-X.tif']``."""
-    return rel.replace('\\', '/').split('/')
+    them): ``NCT/ADI/ADI-X.tif`` -> ``['NCT', 'ADI', 'ADI-X.tif']``;
+    normalised as the image is opened (``posixpath.normpath``:
+    ``LYM//0001.tif``, ``LYM/./0001.tif`` and ``x/../LYM/0001.tif`` lie in
+    ``LYM/``), once for every reader of an entry's folders (review r109:
+    :func:`written_release` normalised, :func:`own_folder` did not, so a
+    ``wo_3`` list of ``NCT-CRC-HE-100K-NONORM/LYM//0001.tif`` held NCT
+    images whose folder read as ``''`` and trained with LYM kept)."""
+    return posixpath.normpath(rel.replace('\\', '/')).split('/')
 
 
 def own_folder(rel: str) -> Optional[str]:
