@@ -909,6 +909,62 @@ def test_an_entry_is_read_in_the_form_its_image_is_opened(tmp_path):
     assert len(ImageList(ann_file=str(listed), **kwargs)) == 2
 
 
+def test_the_release_folder_may_be_the_data_root_s(tmp_path, monkeypatch):
+    """Review r109. The content rule read an entry's release from the
+    entry alone: ``LYM/0001.png`` under a data prefix
+    ``.../NCT-CRC-HE-100K-NONORM`` (a layout in use: the data root is the
+    release folder, the entries ``<CLS>/<file>``) beside one own entry
+    given by its absolute path held no NCT image, and its ``wo_3`` list
+    trained with LYM's images kept. ImageList reads an entry under its
+    data prefix now, as the image is opened (a relative prefix from the
+    current folder). The reference: the same images listed under the
+    folder above, ``NCT-CRC-HE-100K-NONORM/LYM/0001.png``, refused by the
+    rule as it was."""
+    from openselfsup.datasets import ImageList
+    from openselfsup.datasets.prepare import first_nct_entry
+    release = tmp_path / 'NCT' / NONORM
+    own = tmp_path / 'mine' / 'normal' / 'b.png'
+    for path in (release / 'LYM' / '0001.png', release / 'ADI' / '0002.png',
+                 own, tmp_path / 'mine' / 'TUM' / 'a.png'):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b'')
+    meta = tmp_path / 'meta'
+    meta.mkdir()
+
+    def built(name, lines, prefix):
+        path = meta / name
+        path.write_text(''.join(f'{line}\n' for line in lines))
+        try:
+            return len(ImageList(ann_file=str(path), data_prefix=prefix,
+                                 num_classes=9, check='exists'))
+        except InputError as err:
+            return str(err).replace(str(path), 'LIST')
+
+    entries = ['LYM/0001.png', 'ADI/0002.png', str(own)]
+    said = ('LIST: its name says it leaves out LYM, but entry 1 ({}) lies '
+            'in the folder of LYM')
+    # the reference: the release in the entries
+    above = built('wo_3_train.txt', [f'{NONORM}/{e}' for e in entries[:2]]
+                  + entries[2:], str(tmp_path / 'NCT'))
+    assert above.startswith(said.format(f'{NONORM}/LYM/0001.png')), above
+    refused = built('wo_3_train.txt', entries, str(release))
+    assert refused.startswith(said.format('LYM/0001.png')), refused
+    monkeypatch.chdir(tmp_path / 'NCT')  # a relative data prefix
+    refused = built('wo_3_train.txt', entries, NONORM)
+    assert refused.startswith(said.format('LYM/0001.png')), refused
+    assert built('wo_9_train.txt', entries, NONORM).startswith(
+        'LIST: its name says wo_9, which names no NCT class')
+    # the prefix read, not the entries alone (their form passes there)
+    assert [first_nct_entry([(e, None) for e in entries], root)
+            for root in (None, NONORM, str(release), str(tmp_path))] == [
+        None, 1, 1, None]
+    # left out: passes; and a user's own data under its own root is not
+    # NCT's, its TUM folder beside normal/ (review r104)
+    assert built('wo_3_train.txt', entries[1:], str(release)) == 2
+    assert built('wo_8_train.txt', ['TUM/a.png', 'normal/b.png'],
+                 str(tmp_path / 'mine')) == 2
+
+
 def test_nct_download_names_are_nct_s_in_any_image_extension_only(
         tmp_path):
     """Review r108. A flat copy of NCT converted to another format

@@ -174,8 +174,8 @@ def check_label_folders(entries: Sequence[ListEntry],
 _UNJUDGED_SAID = Once()
 
 
-def check_held_out_folders(entries: Sequence[ListEntry],
-                           list_path: str) -> None:
+def check_held_out_folders(entries: Sequence[ListEntry], list_path: str,
+                           root: Optional[str] = None) -> None:
     """Refuse an entry of a list of NCT images named for the NCT classes
     it leaves out (``wo_7_train.txt``:
     :func:`~openselfsup.classes.list_held_out`) that is an image of such a
@@ -211,6 +211,11 @@ def check_held_out_folders(entries: Sequence[ListEntry],
     class's name, which must pass (review r104), and no sound rule tells
     them apart (a folder above them says nothing: a user's per-slide
     folders hold some slides of one class only, ``mine/slide2/TUM/``).
+    ``root``: the folder the entries are relative to (ImageList's data
+    prefix), where an entry's folders are read as its image is opened
+    (:func:`~.prepare.entry_parts`: the NCT release folder may be the
+    data root's, ``LYM/0001.png`` under ``.../NCT-CRC-HE-100K-NONORM``,
+    review r109); None: the entries alone.
 
     Raises:
         InputError: naming the list file, what its name leaves out, the
@@ -227,7 +232,7 @@ def check_held_out_folders(entries: Sequence[ListEntry],
         # class; every check then let the list by unjudged (a typo for
         # wo_8 that kept TUM was scored on TUM as novel). Refused where
         # the list holds NCT images (LC25000's, PAIP19's are not judged)
-        lineno = first_nct_entry(entries)
+        lineno = first_nct_entry(entries, root)
         if lineno is not None:
             raise InputError(
                 f'{list_path}: its name says wo_{said}, which names no '
@@ -238,11 +243,11 @@ def check_held_out_folders(entries: Sequence[ListEntry],
                 'the name: name it for the classes it leaves out, or '
                 'without wo_')
         return
-    if not held or first_nct_entry(entries) is None:
+    if not held or first_nct_entry(entries, root) is None:
         return  # none left out, or no NCT image: not judged
     names = {NCT_CLASSES[i] for i in held}
     for lineno, (rel, _) in enumerate(entries, 1):
-        folder, named = entry_nct_classes(rel)
+        folder, named = entry_nct_classes(rel, root)
         where = (f'lies in the folder of {folder}' if folder in names else
                  f'is named as an image of {named}' if named in names
                  else None)
@@ -307,8 +312,8 @@ class ImageList(CheckedIndices, NamesUndecodableImages, BaseDataset):
                                  self.require_labels)
         check_label_folders(entries, self.metainfo.get('classes'),
                             self.ann_file)
-        check_held_out_folders(entries, self.ann_file)
         root = self.img_prefix
+        check_held_out_folders(entries, self.ann_file, root)
         check_images(root, entries, self.ann_file, self.check)
         if self.check != 'none':  # the folders, as prepare_nct.py did
             check_list_releases(root, entries, self.ann_file)

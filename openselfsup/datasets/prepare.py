@@ -350,7 +350,7 @@ def named_class(name: str, classes: Sequence[str]) -> Optional[str]:
     return None
 
 
-def entry_parts(rel: str) -> List[str]:
+def entry_parts(rel: str, root: Optional[str] = None) -> List[str]:
     """The components of a list entry's path (``/`` or ``\\`` between
     them): ``NCT/ADI/ADI-X.tif`` -> ``['NCT', 'ADI', 'ADI-X.tif']``;
     normalised as the image is opened (``posixpath.normpath``:
@@ -358,15 +358,24 @@ def entry_parts(rel: str) -> List[str]:
     ``LYM/``), once for every reader of an entry's folders (review r109:
     :func:`written_release` normalised, :func:`own_folder` did not, so a
     ``wo_3`` list of ``NCT-CRC-HE-100K-NONORM/LYM//0001.tif`` held NCT
-    images whose folder read as ``''`` and trained with LYM kept)."""
-    return posixpath.normpath(rel.replace('\\', '/')).split('/')
+    images whose folder read as ``''`` and trained with LYM kept).
+    ``root``: the folder the list's entries are relative to, where the
+    caller knows it (ImageList's data prefix): the entry is then read
+    under it, a relative root from the current folder, as its image is
+    opened (``LYM/0001.tif`` under ``data/NCT-CRC-HE-100K-NONORM`` ->
+    ``[..., 'data', 'NCT-CRC-HE-100K-NONORM', 'LYM', '0001.tif']``);
+    None: the entry alone (a list file read without its dataset)."""
+    path = rel.replace('\\', '/')
+    if root is not None:
+        path = os.path.abspath(os.path.join(root, path)).replace('\\', '/')
+    return posixpath.normpath(path).split('/')
 
 
-def own_folder(rel: str) -> Optional[str]:
+def own_folder(rel: str, root: Optional[str] = None) -> Optional[str]:
     """The folder an image of a list lies in directly (its class folder in
     the real layouts: NCT ``BACK/BACK-....tif``), not those above; None
-    for a bare file name."""
-    parts = entry_parts(rel)
+    for a bare file name (with no ``root``: :func:`entry_parts`)."""
+    parts = entry_parts(rel, root)
     return parts[-2] if len(parts) > 1 else None
 
 
@@ -389,7 +398,7 @@ def _nct_download_name(name: str) -> bool:
         os.path.splitext(name)[0]) is not None
 
 
-def _nct_named(rel: str) -> bool:
+def _nct_named(rel: str, root: Optional[str] = None) -> bool:
     """Whether the list entry ``rel`` is an NCT image by its names: named
     as the downloads name their images, by an NCT class
     (:func:`named_class`; :func:`_nct_download_name`: ``ADI-AAAWMSFI.tif``
@@ -404,28 +413,33 @@ def _nct_named(rel: str) -> bool:
     refused as its all-class list. Nor are images renamed in folders of
     the user's naming (``NCT/ADI/0001.png``): by their paths they are the
     user's own class folders that share an NCT class's name
-    (``mine/TUM/a.png``, review r104)."""
-    parts = entry_parts(rel)
+    (``mine/TUM/a.png``, review r104). Its folders are read under
+    ``root`` where given (:func:`entry_parts`): ``LYM/0001.png`` of a
+    data prefix ``.../NCT-CRC-HE-100K-NONORM``."""
+    parts = entry_parts(rel, root)
     if written_release('/'.join(parts[:-1]), unnamed=None) is not None:
         return True
     return named_class(parts[-1], NCT_CLASSES) is not None and \
         _nct_download_name(parts[-1])
 
 
-def entry_nct_classes(rel: str) -> Tuple[Optional[str], Optional[str]]:
+def entry_nct_classes(rel: str, root: Optional[str] = None
+                      ) -> Tuple[Optional[str], Optional[str]]:
     """The NCT classes the list entry ``rel`` names: its own folder's
     (:func:`own_folder`, in any case: ``tum/`` names TUM) and its file
     name's (:func:`named_class`: ``TUM-0001.png``); None for either that
     names none. In a list of NCT images (:func:`first_nct_entry`), the
     classes an entry holds (:func:`~.image_list.check_held_out_folders`);
     they do not make an entry NCT's (:func:`_nct_named`: a user's own
-    ``mine/TUM/TUM-0001.png`` names TUM twice)."""
-    folder = (own_folder(rel) or '').upper()
+    ``mine/TUM/TUM-0001.png`` names TUM twice). ``root``: as
+    :func:`entry_parts` reads it."""
+    folder = (own_folder(rel, root) or '').upper()
     return (folder if folder in NCT_CLASSES else None,
             named_class(entry_parts(rel)[-1], NCT_CLASSES))
 
 
-def first_nct_entry(entries: Sequence[ListEntry]) -> Optional[int]:
+def first_nct_entry(entries: Sequence[ListEntry],
+                    root: Optional[str] = None) -> Optional[int]:
     """The line (from 1) of the first NCT image of a list: an entry NCT
     names (:func:`_nct_named`: a download's name, ``ADI-AAAWMSFI.tif`` or
     a converted ``ADI-AAAWMSFI.png``, in any folder, or any name in a
@@ -440,12 +454,19 @@ def first_nct_entry(entries: Sequence[ListEntry]) -> Optional[int]:
     one entry of the user's own are not found: no rule of names tells
     them from ``mine/TUM/a.png``, which must pass, and a folder above
     says nothing (a user's per-slide folders, ``mine/slide2/TUM/``, hold
-    some slides of one class only)."""
+    some slides of one class only). ``root``: the folder the entries are
+    relative to, where the caller knows it (ImageList: its data prefix),
+    as :func:`entry_parts` reads it: the release folder may be the data
+    root's (``LYM/0001.png`` under ``.../NCT-CRC-HE-100K-NONORM``, review
+    r109: read from the entry alone, such a list beside one own entry
+    held no NCT image, and its ``wo_3`` list trained with LYM kept);
+    None: the entries alone (:func:`holds_nct_images`, whose callers
+    know the list file only)."""
     named = next((lineno for lineno, (rel, _) in enumerate(entries, 1)
-                  if _nct_named(rel)), None)
+                  if _nct_named(rel, root)), None)
     if named is not None:
         return named
-    return 1 if entries and all(own_folder(rel) in NCT_CLASSES
+    return 1 if entries and all(own_folder(rel, root) in NCT_CLASSES
                                 for rel, _ in entries) else None
 
 
@@ -725,8 +746,10 @@ def entry_release(root: str, folder: str) -> Optional[str]:
     relative one from the current folder, as the image is opened
     (``<CLS>/<file>`` entries of a data root ``''`` run inside
     ``CRC-VAL-HE-7K/``: its images). ImageList's check, the split a
-    list's images say and ``import_features.py``'s rows read it here."""
-    return written_release(os.path.abspath(os.path.join(root, folder)))
+    list's images say and ``import_features.py``'s rows read it here, and
+    the content rule reads an entry under its root alike
+    (:func:`entry_parts`)."""
+    return written_release('/'.join(entry_parts(folder, root)))
 
 
 def check_list_releases(root: str, entries: Sequence[Tuple[str, object]],
