@@ -841,7 +841,7 @@ def test_renamed_nct_images_in_a_release_folder_are_nct_s(tmp_path):
         ('NCT/LYM/0001.png', own): None,  # a folder of the user's naming
         (f'{NONORM}/mine/LYM/0001.png', own): None,  # not the release's
         (f'{NONORM}/normal/b.png', own): None,  # no NCT class folder
-        (f'{NONORM}/lym/0001.png', own): None,  # nor in another case
+        (f'{NONORM}/lym/0001.png', own): 1,  # in any case (r109)
         ('mine/TUM/a.png', own): None,
     }
     for paths, line in cases.items():
@@ -963,6 +963,44 @@ def test_the_release_folder_may_be_the_data_root_s(tmp_path, monkeypatch):
     assert built('wo_3_train.txt', entries[1:], str(release)) == 2
     assert built('wo_8_train.txt', ['TUM/a.png', 'normal/b.png'],
                  str(tmp_path / 'mine')) == 2
+
+
+def test_class_folders_of_a_release_folder_are_read_in_any_case(tmp_path):
+    """Review r109. A class folder in a release's folder in lower case
+    (``NCT-CRC-HE-100K-NONORM/lym/0001.png``) made no entry NCT's, while
+    the classes an entry holds are read in any case: beside one own entry
+    its ``wo_3`` list trained with LYM's images kept. Any case now, as
+    the class is read; the reference: the same list in the downloads'
+    case, refused at the same line. The release's folder keeps its
+    name's case, and class folders of no release's folder stay a user's
+    own (``lym/`` beside ``adi/``, as ``mine/TUM/``, review r104)."""
+    from openselfsup.datasets import ImageList
+    from openselfsup.datasets.prepare import first_nct_entry
+    own = 'mine/normal/b.png'
+    meta = tmp_path / 'meta'
+    meta.mkdir()
+
+    def refusal(lines):
+        path = meta / 'wo_3_train.txt'
+        path.write_text(''.join(f'{line}\n' for line in lines))
+        try:
+            ImageList(ann_file=str(path), data_prefix=str(tmp_path),
+                      num_classes=9, check='none')
+        except InputError as err:
+            return str(err).replace(str(path), 'LIST')
+        return None
+
+    for cls in ('LYM', 'lym', 'Lym'):
+        lines = [f'{NONORM}/adi/0002.png', f'{NONORM}/{cls}/0001.png', own]
+        assert first_nct_entry([(p, None) for p in lines]) == 1, cls
+        msg = refusal(lines)
+        assert msg is not None and msg.startswith(
+            'LIST: its name says it leaves out LYM, but entry 2 '
+            f'({NONORM}/{cls}/0001.png) lies in the folder of LYM'), msg
+    for paths in ((f'{NONORM.lower()}/lym/0001.png', own),
+                  ('lym/0001.png', 'adi/0002.png')):
+        assert first_nct_entry([(p, None) for p in paths]) is None, paths
+        assert refusal(paths) is None, paths
 
 
 def test_nct_download_names_are_nct_s_in_any_image_extension_only(

@@ -406,7 +406,11 @@ def _nct_named(rel: str, root: Optional[str] = None) -> bool:
     folder named as an NCT release, under any file name
     (:func:`written_release`: ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``,
     renamed in the downloads' own folders; review r105: beside one entry
-    of the user's own, such a list held no NCT image). A user's own
+    of the user's own, such a list held no NCT image); the class folder
+    in any case, as :func:`entry_nct_classes` reads the class it holds
+    (``NCT-CRC-HE-100K-NONORM/lym/0001.png``, review r109: not NCT's, so
+    beside one own entry its ``wo_3`` list passed), the release's folder
+    as the downloads name it. A user's own
     patches named by class (``tumour/TUM-0001.png``, review r105), also
     in a folder of that class's name in any case (``mine/TUM/TUM-0001.png``,
     ``tum/``, review r108), are not: they were taken for NCT's and
@@ -417,7 +421,8 @@ def _nct_named(rel: str, root: Optional[str] = None) -> bool:
     ``root`` where given (:func:`entry_parts`): ``LYM/0001.png`` of a
     data prefix ``.../NCT-CRC-HE-100K-NONORM``."""
     parts = entry_parts(rel, root)
-    if written_release('/'.join(parts[:-1]), unnamed=None) is not None:
+    if entry_nct_classes(rel, root)[0] is not None and len(parts) > 2 \
+            and parts[-3] in NCT_RELEASES:  # as written_release reads it
         return True
     return named_class(parts[-1], NCT_CLASSES) is not None and \
         _nct_download_name(parts[-1])
