@@ -795,7 +795,8 @@ def test_held_out_list_is_judged_by_what_makes_a_list_nct_s(tmp_path):
             'the name')
     assert built('wo_8_train.txt', downloads) == (
         'LIST: its name says it leaves out TUM, but entry 2 '
-        '(nct/tum/TUM-AAAWMSFI.tif) lies in the folder of TUM' + tail +
+        '(nct/tum/TUM-AAAWMSFI.tif) lies in the folder of TUM, in a list of '
+        'NCT images (entry 1 (nct/adi/ADI-AAAWMSFI.tif) is one)' + tail +
         ', in the published order (BACK 0, ADI 1, ... TUM 8; the converters '
         'in tools/prepare_data write wo_<c> lists so): write the list '
         'without those images, or name it for the classes it leaves out')
@@ -804,18 +805,28 @@ def test_held_out_list_is_judged_by_what_makes_a_list_nct_s(tmp_path):
     named = built('wo_8_train.txt', downloads[:1] + ['mine/x/TUM-1.png'])
     assert named.startswith('LIST: its name says it leaves out TUM, but '
                             'entry 2 (mine/x/TUM-1.png) is named as an '
-                            'image of TUM' + tail), named
+                            'image of TUM, in a list of NCT images (entry 1 '
+                            '(nct/adi/ADI-AAAWMSFI.tif) is one)' + tail), named
     assert extracted('wo_8_train.txt', 'clp_wo_3')  # judged: NCT's
     # a user's own list: not judged under either name, as extraction
     own = ['mine/TUM/a.png', 'mine/normal/b.png']
     for name in ('wo_8_train.txt', 'wo_9_train.txt'):
         assert built(name, own) == 2
         assert not extracted(name, 'clp_wo_3')
-    # the same folder in a list of NCT images: refused under both names
+    # the same folder in a list of NCT images: refused under both names,
+    # naming the entry that makes the list NCT's (review r109: the line
+    # named the user's own entry alone), as the wo_9 line names it
     mixed = built('wo_8_train.txt', downloads[:1] + own)
     assert mixed.startswith('LIST: its name says it leaves out TUM, but '
                             'entry 2 (mine/TUM/a.png) lies in the folder of '
-                            'TUM' + tail), mixed
+                            'TUM, in a list of NCT images (entry 1 '
+                            '(nct/adi/ADI-AAAWMSFI.tif) is one)' + tail), mixed
+    assert '\n' not in mixed
+    # the entry refused is the one that makes it NCT's: said so
+    assert built('wo_8_train.txt', downloads[1:] + own).startswith(
+        'LIST: its name says it leaves out TUM, but entry 1 '
+        '(nct/tum/TUM-AAAWMSFI.tif) lies in the folder of TUM, in a list of '
+        'NCT images (this entry is one)' + tail)
     assert built('wo_9_train.txt', downloads[:1] + own).startswith(
         'LIST: its name says wo_9, which names no NCT class')
 

@@ -219,7 +219,7 @@ def check_held_out_folders(entries: Sequence[ListEntry], list_path: str,
 
     Raises:
         InputError: naming the list file, what its name leaves out, the
-            line and the folder.
+            line and the folder, and the entry that makes the list NCT's.
     """
     held = list_held_out(list_path)
     said = list_held_out_id(list_path)
@@ -243,7 +243,8 @@ def check_held_out_folders(entries: Sequence[ListEntry], list_path: str,
                 'the name: name it for the classes it leaves out, or '
                 'without wo_')
         return
-    if not held or first_nct_entry(entries, root) is None:
+    first = first_nct_entry(entries, root) if held else None
+    if first is None:
         return  # none left out, or no NCT image: not judged
     names = {NCT_CLASSES[i] for i in held}
     for lineno, (rel, _) in enumerate(entries, 1):
@@ -252,9 +253,14 @@ def check_held_out_folders(entries: Sequence[ListEntry], list_path: str,
                  f'is named as an image of {named}' if named in names
                  else None)
         if where:
+            # the entry that makes the list NCT's (review r109: a user's
+            # own mine/TUM/a.png was refused without it)
+            nct = 'this entry is one' if lineno == first else \
+                f'entry {first} ({entries[first - 1][0]}) is one'
             raise InputError(
                 f'{list_path}: its name says it {held_out_words(held)}, but '
-                f'entry {lineno} ({rel}) {where}; '
+                f'entry {lineno} ({rel}) {where}, in a list of NCT images '
+                f'({nct}); '
                 'every check and the meta-test read a held-out class from '
                 'the name, in the published order (BACK 0, ADI 1, ... TUM '
                 '8; the converters in tools/prepare_data write wo_<c> '
