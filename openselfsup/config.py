@@ -959,36 +959,43 @@ def trained_image_size(cfg_text: Any, source: Optional[str] = None
     return next(iter(sizes.values()))
 
 
-def trained_list_roots(cfg_text: Any) -> Optional[Dict[str, str]]:
-    """``{list: data_root}`` of the training lists (``ann_file``) of a
+def trained_list_roots(cfg_text: Any
+                       ) -> Optional[Tuple[Tuple[str, str], ...]]:
+    """``(list, data_root)`` of each training list (``ann_file``) of a
     config (a ``Config`` or the text MMEngine keeps in a checkpoint's
     ``meta['cfg']``, read as data, never executed), through MMEngine's
     dataset wrappers (:func:`dataset_parts`): the one list of a dataset or
     of a ``RepeatDataset`` / ``ClassBalancedDataset`` of it, each part's
-    of a ``ConcatDataset``, in order, each once, with the ``data_root``
-    its part reads it from (``''`` where none: the list's path as given).
-    None where there is no training dataset, or a part has no list read
-    as data (code, a dataset without ``ann_file``): the lists of some
-    parts only would read as the whole set's
+    of a ``ConcatDataset``, in order, each pair once, with the
+    ``data_root`` its part reads it from (``''`` where none: the list's
+    path as given). A pair, not a list's name, is one list: a
+    ``ConcatDataset`` of ``data/MINE/meta/train.txt`` and
+    ``data/NCT/meta/train.txt`` is two lists, which were kept as one
+    under the first root (review r114: NCT's part was never read, and the
+    encoder that saw every NCT class was resumed, extracted and loaded as
+    a user's own). None where there is no training dataset, or a part has
+    no list read as data (code, a dataset without ``ann_file``): the lists
+    of some parts only would read as the whole set's
     (:func:`~openselfsup.classes.lists_held_out`)."""
     dataset = trained_dataset(cfg_text)
     if dataset is None:
         return None
-    found: Dict[str, str] = {}
+    found: Dict[Tuple[str, str], None] = {}
     for _, part in dataset_parts(dataset):
         ann_file = part.get('ann_file') if isinstance(part, dict) else None
         if not (isinstance(ann_file, str) and ann_file):
             return None
         root = part.get('data_root')
-        found.setdefault(ann_file, root if isinstance(root, str) else '')
-    return found
+        found[ann_file, root if isinstance(root, str) else ''] = None
+    return tuple(found)
 
 
 def trained_lists(cfg_text: Any) -> Optional[Tuple[str, ...]]:
-    """The training lists (``ann_file``) of a config, in order, each once
-    (:func:`trained_list_roots`, without their roots); None as there."""
+    """The training lists (``ann_file``) of a config, in order, one per
+    list (:func:`trained_list_roots`, without their roots: a name twice
+    where two roots read it); None as there."""
     found = trained_list_roots(cfg_text)
-    return None if found is None else tuple(found)
+    return None if found is None else tuple(name for name, _ in found)
 
 
 @functools.lru_cache(maxsize=None)
@@ -3940,7 +3947,7 @@ def _same_list_files(text: Any, cfg) -> bool:
     """Whether two configs (a checkpoint's text, a run's) train on the
     same list files (each ``data_root`` joined: :func:`_list_path`)."""
     files = [None if found is None else
-             {_list_path(root, name) for name, root in found.items()}
+             {_list_path(root, name) for name, root in found}
              for found in (trained_list_roots(text), trained_list_roots(cfg))]
     return files[0] is not None and files[0] == files[1]
 
@@ -3960,7 +3967,7 @@ def nct_train_lists(cfg_text: Any, holds: Callable[[str], Optional[bool]]
     roots = trained_list_roots(cfg_text)
     if roots is None:
         return None
-    return lists_of_root(tuple(roots), (), roots, holds)[0]
+    return lists_of_root(roots, (), holds)[0]
 
 
 def _held_out_mix(head: str, there: str, before: Tuple[int, ...],
@@ -4007,9 +4014,10 @@ def saved_train_lists(meta: Any) -> Optional[Tuple[str, ...]]:
 TRAIN_ROOT_KEY = 'data_root'
 
 
-def saved_list_roots(meta: Any) -> Optional[Dict[str, str]]:
-    """``{list: data_root}`` of the lists :func:`saved_train_lists` reads
-    from a checkpoint's ``meta``: the root the exported backbone weights
+def saved_list_roots(meta: Any
+                     ) -> Optional[Tuple[Tuple[str, str], ...]]:
+    """``(list, data_root)`` of each list :func:`saved_train_lists` reads
+    from a checkpoint's ``meta``, in its order: the root the exported backbone weights
     record beside their ``train_list`` (:data:`TRAIN_ROOT_KEY`), else the
     training config's (:func:`trained_list_roots`); None where the lists
     or their root are not recorded (backbone weights exported before the
@@ -4027,7 +4035,7 @@ def saved_list_roots(meta: Any) -> Optional[Dict[str, str]]:
     if not (isinstance(roots, (list, tuple)) and len(roots) == len(lists)
             and all(isinstance(r, str) for r in roots)):
         return None
-    return dict(zip(lists, roots))
+    return tuple(zip(lists, roots))
 
 
 def _list_path(root: str, name: str) -> str:
@@ -4048,23 +4056,24 @@ def _this_dataset_name(path: str, roots: Sequence[str],
     return os.path.relpath(path, _list_path(base, ''))
 
 
-def lists_of_root(lists: Sequence[str],
+def lists_of_root(lists: Sequence[Tuple[str, Optional[str]]],
                   init: Sequence[Tuple[str, Optional[str]]],
-                  roots: Optional[Dict[str, str]],
                   holds: Callable[[str], Optional[bool]]
                   ) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
     """The training lists of an encoder (``lists``; ``init``, those its
-    initial weights saw, each with the ``data_root`` recorded for it:
-    :func:`saved_init_list_roots`) that may be of the dataset judged
-    (NCT's), as recorded: every list but those known to be of another
-    dataset, whose file (the ``data_root`` its run recorded for it,
-    ``roots``, :func:`saved_list_roots`, or ``init``'s, joined as MMEngine
-    joins it; a list of no root: read from the folder the run ran in),
-    read from the current folder, ``holds`` says holds none of its images
-    (a user's own ``data/MINE/meta/train.txt``, which bears the name of
-    NCT's all-class list: its name says nothing of this dataset's
-    classes). A list whose root is not recorded (``roots`` None or
-    without it) or whose file ``holds`` cannot read (None) is kept: not
+    initial weights saw), each with the ``data_root`` recorded for it
+    (:func:`saved_list_roots`, :func:`saved_init_list_roots`; None: not
+    recorded), that may be of the dataset judged (NCT's), as recorded,
+    each name once: every list but those known to be of another
+    dataset, whose file (its ``data_root`` joined as MMEngine joins it; a
+    list of root ``''``: read from the folder the run ran in), read from
+    the current folder, ``holds`` says holds none of its images (a user's
+    own ``data/MINE/meta/train.txt``, which bears the name of NCT's
+    all-class list: its name says nothing of this dataset's classes).
+    Each list is read under its own root: a ``ConcatDataset`` of
+    ``data/MINE/meta/train.txt`` and ``data/NCT/meta/train.txt`` keeps
+    NCT's. A list whose root is not recorded or whose file ``holds``
+    cannot read (None) is kept: not
     known to be another's; but for an initial list not read here whose
     root is another than the encoder's first list's: initial weights the
     run's start took for another dataset's (an ImageNet checkpoint's
@@ -4074,7 +4083,7 @@ def lists_of_root(lists: Sequence[str],
     nothing else: NCT's list recorded outside the folder extracted from
     (a copy of it, a cluster's path, a relative root of a run in another
     folder) passed as another dataset's."""
-    first = (roots or {}).get(lists[0], '') if lists else ''
+    first = lists[0][1] if lists else None
 
     def here(name: str, root: Optional[str], init: bool = False) -> bool:
         if root is None:
@@ -4082,10 +4091,10 @@ def lists_of_root(lists: Sequence[str],
         held = holds(_list_path(root, name))
         if held is not None:
             return held
-        return not (init and roots is not None
+        return not (init and first is not None
                     and _list_path(root, '') != _list_path(first, ''))
-    return (tuple(n for n in lists if here(n, (roots or {}).get(n))),
-            tuple(n for n, r in init if here(n, r, True)))
+    return (tuple(dict.fromkeys(n for n, r in lists if here(n, r))),
+            tuple(dict.fromkeys(n for n, r in init if here(n, r, True))))
 
 
 #: the checkpoints' meta key of the training lists their run's initial
@@ -4129,7 +4138,7 @@ def saved_init_list_roots(meta: Any
             and all(isinstance(r, str) for r in roots):
         return tuple(zip(lists, roots))
     own = saved_list_roots(meta) if lists else None
-    first = next(iter(own.values()), '') if own else None
+    first = own[0][1] if own else None
     return tuple((name, first) for name in lists)
 
 
@@ -4248,8 +4257,8 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     # the run's dataset: its lists' data_root (their folder without one)
     roots = [_list_path(root, '') if root else
              os.path.dirname(_list_path('', name))
-             for name, root in here.items()]
-    base = next(iter(here.values()))
+             for name, root in here]
+    base = here[0][1]
     files = [(f'load_from {load_from}', load_from)]
     files += [(pretrained_head(key, path), path)
               for key, path in pretrained_init_files(cfg.get('model'))]
@@ -4269,7 +4278,7 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
             continue
         # its own lists, then its initial weights', as recorded
         pairs = [(name, root) for name, root in (
-            *saved.items(), *saved_init_list_roots(meta))
+            *saved, *saved_init_list_roots(meta))
             if root is not None]
         mine = [_this_dataset_name(_list_path(root, name), roots, base)
                 for name, root in pairs]

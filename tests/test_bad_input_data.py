@@ -785,7 +785,7 @@ def test_held_out_list_is_judged_by_what_makes_a_list_nct_s(tmp_path):
         out = str(tmp_path / 'extracted_feats' / model / 'NCT_train.npy')
         try:
             check_held_out(out, 'ck.pth', (f'meta/{name}', ),
-                           roots={f'meta/{name}': str(tmp_path)})
+                           roots=((f'meta/{name}', str(tmp_path)),))
         except InputError:
             return True
         return False
@@ -874,11 +874,11 @@ def test_renamed_nct_images_in_a_release_folder_are_nct_s(tmp_path):
                 ImageList(ann_file=str(listed), **kwargs)
             with pytest.raises(InputError, match='which holds every class'):
                 check_held_out(out, 'ck.pth', ('meta/train.txt', ),
-                               roots={'meta/train.txt': str(tmp_path)})
+                               roots=(('meta/train.txt', str(tmp_path)),))
         else:
             assert len(ImageList(ann_file=str(listed), **kwargs)) == 3
             check_held_out(out, 'ck.pth', ('meta/train.txt', ),
-                           roots={'meta/train.txt': str(tmp_path)})
+                           roots=(('meta/train.txt', str(tmp_path)),))
 
 
 def test_an_entry_is_read_in_the_form_its_image_is_opened(tmp_path):
@@ -1090,7 +1090,7 @@ def test_nct_download_names_are_nct_s_in_any_image_extension_only(
         (root / 'meta' / 'train.txt').write_text('\n'.join(lines) + '\n')
         judged = lambda: check_held_out(  # noqa: E731
             out, 'ck.pth', ('meta/train.txt', ),
-            roots={'meta/train.txt': f'{root}/'})
+            roots=(('meta/train.txt', f'{root}/'),))
         if refused:
             with pytest.raises(InputError, match='which holds every class'):
                 judged()

@@ -1860,6 +1860,49 @@ def test_features_of_another_held_out_class_are_refused(
         assert code == 0 and out.is_file(), err
 
 
+def test_features_of_a_concat_of_an_own_and_an_nct_list_of_one_name(
+        synthetic_root, weights, tmp_path, capsys):
+    """Review r114. A run on a ``ConcatDataset`` of the user's own
+    ``MINE/meta/train.txt`` and NCT's ``NCT/meta/train.txt`` recorded one
+    list (one root per list name, the first): only the own file was
+    read, the list dropped as another dataset's, and the encoder that
+    saw every NCT class passed for ``clp_wo_7``. Each part is read under
+    its own root: refused, from the training checkpoint and from the
+    backbone weights taken from it (which record one root per part)."""
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    roots = [str(tmp_path / name) + '/' for name in ('MINE', 'NCT')]
+    for root, text in zip(roots, ('mine/TUM/a.png\nmine/normal/b.png\n',
+                                  'NCT-CRC-HE-100K/ADI/ADI-AAAWMSFI.tif\n')):
+        os.makedirs(root + 'meta')
+        with open(root + 'meta/train.txt', 'w') as f:
+            f.write(text)
+    parts = ', '.join(
+        f"dict(type='ImageList', data_root='{root}', "
+        "ann_file='meta/train.txt', "
+        "pipeline=[dict(type='Resize', scale=32)])" for root in roots)
+    cfg = ("train_dataloader = dict(dataset=dict(type='ConcatDataset', "
+           f"datasets=[{parts}]))\n")
+    train = str(tmp_path / 'epoch_1.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in weights.items()},
+                'meta': {'cfg': cfg}}, train)
+    backbone = str(tmp_path / 'backbone.pth')
+    extract_backbone_weights(train, backbone)
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    out = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_7' / 'NCT_test.npy'
+    for ckpt in (train, backbone):
+        code, err = _run_cli(capsys, [
+            '--config', _config('nct_test.py'), '--pretrained', ckpt,
+            '--output', str(out), '--no-progress', '--cfg-options', *opts])
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert 'folder clp_wo_7 names the encoder trained without STR' in err
+        assert 'which holds every class' in err, err
+        assert not (tmp_path / 'w').exists()
+    meta = torch.load(backbone, weights_only=True)['meta']
+    assert (meta['train_list'], meta['data_root']) == (
+        ['meta/train.txt'] * 2, roots)
+
+
 def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
         synthetic_root, weights, tmp_path, capsys):
     """A ``wo_3`` run whose initial weights had been trained on the
@@ -2149,38 +2192,38 @@ def test_lists_of_root_reads_the_recorded_roots_from_here(
         """NCT's where the file lies in a folder named NCT"""
         asked.append(path)
         return os.sep + 'NCT' + os.sep in path
-    assert lists_of_root(lists, [(wo_78, None)], None, holds) == (
+    unrecorded = tuple((n, None) for n in lists)
+    assert lists_of_root(unrecorded, [(wo_78, None)], holds) == (
         lists, init)
     assert asked == []  # none recorded: kept, nothing asked
-    assert lists_of_root(lists, [(wo_78, 'data/MINE/')],
-                         {lists[0]: 'data/MINE/', lists[1]: '/cluster/NCT'},
-                         holds) == (lists[1:], ())
+    assert lists_of_root(((lists[0], 'data/MINE/'),
+                          (lists[1], '/cluster/NCT')),
+                         [(wo_78, 'data/MINE/')], holds) == (lists[1:], ())
     assert asked == [str(tmp_path / 'data/MINE/meta/train.txt'),
                      '/cluster/NCT/meta/wo_3_train.txt',
                      str(tmp_path / 'data/MINE/meta/wo_78_train.txt')]
     asked.clear()
-    assert lists_of_root(lists, [(wo_78, 'NCT')],
-                         {lists[0]: 'NCT', lists[1]: str(tmp_path / 'MINE')},
-                         holds) == (lists[:1], init)
+    assert lists_of_root(((lists[0], 'NCT'),
+                          (lists[1], str(tmp_path / 'MINE'))),
+                         [(wo_78, 'NCT')], holds) == (lists[:1], init)
     assert asked == [str(tmp_path / 'NCT/meta/train.txt'),
                      str(tmp_path / 'MINE/meta/wo_3_train.txt'),
                      str(tmp_path / 'NCT/meta/wo_78_train.txt')]
     asked.clear()  # an own-data run from NCT weights: the initial list
-    assert lists_of_root(lists[:1], [(wo_78, '/cluster/NCT/')],
-                         {lists[0]: 'data/MINE/'}, holds) == ((), init)
+    assert lists_of_root(((lists[0], 'data/MINE/'),),
+                         [(wo_78, '/cluster/NCT/')], holds) == ((), init)
     assert asked == [str(tmp_path / 'data/MINE/meta/train.txt'),
                      '/cluster/NCT/meta/wo_78_train.txt']
     asked.clear()  # no root: from here; an absolute list ignores its root
     absolute = str(tmp_path / 'NCT' / 'meta' / 'train.txt')
-    assert lists_of_root((absolute, lists[1]), (), {absolute: 'data/MINE/',
-                                                    lists[1]: ''},
+    assert lists_of_root(((absolute, 'data/MINE/'), (lists[1], '')), (),
                          holds) == ((absolute,), ())
     assert asked == [absolute, str(tmp_path / 'meta/wo_3_train.txt')]
     # files not read here: kept (judged by their names), but an initial
     # list of another root than the first list's
-    assert lists_of_root(lists[:1], [(wo_78, 'data/MINE/'),
-                                     ('meta/train.txt', 'data/imagenet/')],
-                         {lists[0]: 'data/MINE/'},
+    assert lists_of_root(((lists[0], 'data/MINE/'),),
+                         [(wo_78, 'data/MINE/'),
+                          ('meta/train.txt', 'data/imagenet/')],
                          lambda path: None) == (lists[:1], init)
 
 

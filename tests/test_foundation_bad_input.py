@@ -3814,6 +3814,80 @@ def test_a_resume_judges_own_lists_by_what_they_hold(tmp_path,
             'it with load_from (which records the lists its weights saw)')
 
 
+def _concat_config(folder, parts, name='concat.py'):
+    """The CLP demo config trained on a ``ConcatDataset`` of
+    ``(data_root, ann_file)`` ``parts``, written to ``folder``."""
+    from openselfsup.config import load_config
+    datasets = ', '.join(
+        f"dict(type='ImageList', data_root='{root}', ann_file='{ann}', "
+        "pipeline=[])" for root, ann in parts)
+    path = folder / name
+    path.write_text(f"_base_ = ['{CLP_DEMO}']\n"
+                    "train_dataloader = dict(dataset=dict(_delete_=True, "
+                    f"type='ConcatDataset', datasets=[{datasets}]))\n")
+    return load_config(str(path))
+
+
+def _resume_refusal(tmp_path, saved_cfg, cfg):
+    """What the resume (as the run reads it) says of a checkpoint of a
+    run of ``saved_cfg`` resumed with ``cfg``: None where it resumes,
+    else the refusal after the file's name."""
+    import torch
+
+    from openselfsup.engine.runner import resume_notes
+    from openselfsup.utils import InputError
+    ckpt = tmp_path / 'epoch_1.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 1, 'seed': 0,
+                         'cfg': saved_cfg.pretty_text},
+                'state_dict': {}}, ckpt)
+    try:
+        resume_notes(str(ckpt), cfg, 1)
+    except InputError as exc:
+        return str(exc).split(f'{ckpt}: ', 1)[1]
+    return None
+
+
+def test_a_concat_of_two_roots_reads_each_list_under_its_own(
+        tmp_path, monkeypatch):
+    """Review r114. A run on a ``ConcatDataset`` of the user's own
+    ``data/MINE/meta/train.txt`` and NCT's ``data/NCT/meta/train.txt``
+    recorded one list, under the first root (one root per list name):
+    only the own file was read, the list dropped as another dataset's,
+    and the encoder that saw every NCT class was resumed on the
+    ``wo_7`` list, or on the own list alone, and given as ``load_from``
+    to a ``wo_7`` run, without a word. Each part is a list under its own
+    root: all three refused."""
+    from openselfsup.config import trained_list_roots
+    from openselfsup.utils import InputError
+    monkeypatch.chdir(tmp_path)
+    mine, nct = 'data/MINE/', 'data/NCT/'
+    every, wo_7 = 'meta/train.txt', 'meta/wo_7_train.txt'
+    _write_lists((mine + every,), _OWN_LIST)
+    _write_lists((nct + every, nct + wo_7), _NCT_LIST)
+    parts = [(mine, every), (nct, every)]
+    both = _concat_config(tmp_path, parts)
+    said = _resume_refusal(tmp_path, both,
+                           _list_config(tmp_path, wo_7, nct))
+    assert said is not None and said.startswith(
+        f'its run trained on {every}, which holds every class, and this '
+        f'config trains on {wo_7}, which leaves out STR: '), said
+    # its checkpoint as the initial weights of a new wo_7 run
+    with pytest.raises(InputError, match=re.escape(
+            f'its run trained on {every}, which holds every class, and this '
+            f'config trains on {wo_7}, which leaves out STR') +
+            '.*it has seen STR'):
+        _initial_lists(_list_config(tmp_path, wo_7, nct, load_from=str(
+            tmp_path / 'epoch_1.pth')))
+    # resumed on the own part alone: an NCT run going on on own lists
+    said = _resume_refusal(tmp_path, both, _concat_config(
+        tmp_path, parts[:1], 'own.py'))
+    assert said is not None and said.startswith(
+        f'its run trained on {every}, which holds every class, and this '
+        f'config trains on {every}, which holds no NCT image: '), said
+    assert trained_list_roots(both) == tuple(
+        (ann, root) for root, ann in parts)
+
+
 def test_numpy_values_in_a_config(tmp_path):
     """numpy scalars become the Python values they hold (the same
     number); a numpy array anywhere in the config (a section or the file's

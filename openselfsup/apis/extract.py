@@ -162,7 +162,7 @@ def load_backbone_weights(path: str, warn: bool = True
 def check_held_out(output: str, checkpoint: str,
                    train_lists: Optional[Tuple[str, ...]],
                    init_lists: Sequence[Tuple[str, Optional[str]]] = (),
-                   roots: Optional[Dict[str, str]] = None,
+                   roots: Optional[Sequence[Tuple[str, str]]] = None,
                    holds: Optional[Callable[[str], Optional[bool]]] = None
                    ) -> None:
     """Refuse features written under a ``<model>_wo_<c>`` folder of the
@@ -188,9 +188,10 @@ def check_held_out(output: str, checkpoint: str,
     dataset are judged by their names (a user's own
     ``data/MINE/meta/train.txt`` was refused as NCT's all-class list,
     though its images hold no NCT class): a list whose file, as the
-    checkpoint records it (``roots``,
-    :func:`~openselfsup.config.saved_list_roots`; an initial list, with
-    its own root) and read here, holds no NCT image (NCT's file names, or
+    checkpoint records it (``roots``: ``(list, data_root)`` of each of
+    ``train_lists``, :func:`~openselfsup.config.saved_list_roots`, each
+    read under its own root; an initial list, with its own root) and
+    read here, holds no NCT image (NCT's file names, or
     NCT class folders only:
     :func:`~openselfsup.datasets.prepare.holds_nct_images`) is of
     another dataset (:func:`~openselfsup.config.lists_of_root`), the same
@@ -212,7 +213,8 @@ def check_held_out(output: str, checkpoint: str,
         if holds is None:
             from ..datasets.prepare import holds_nct_images as holds
         train_lists, init_lists = lists_of_root(
-            train_lists, init_lists, roots, holds)
+            tuple((n, None) for n in train_lists) if roots is None
+            else roots, init_lists, holds)
         if not train_lists and not init_lists:
             return  # trained on another dataset: its names say nothing
     model = os.path.basename(os.path.dirname(out['features']))

@@ -1165,9 +1165,9 @@ def extract_backbone_weights(checkpoint: str, out: str,
         from ..config import TRAIN_ROOT_KEY, saved_list_roots
         roots = saved_list_roots(obj.get('meta'))
         if roots is not None:  # which dataset's lists (initial weights)
-            kept = list(dict.fromkeys(roots.values()))
+            kept = list(dict.fromkeys(root for _, root in roots))
             meta[TRAIN_ROOT_KEY] = kept[0] if len(kept) == 1 \
-                else [roots[name] for name in lists]
+                else [root for _, root in roots]  # one per list, in order
         # what its initial weights saw (held-out classes too), with roots
         from ..config import init_lists_meta
         meta.update(init_lists_meta(checkpoint_init_lists(obj)))
