@@ -3903,44 +3903,62 @@ def check_same_held_out(path: str, cfg, text: Optional[str], *,
     objects) continued that run on the ``wo_7`` list, and its checkpoints
     then named ``wo_7`` as their training list, though the encoder had
     seen class 7 in the epochs before. A list whose name says neither is
-    not judged; the same classes from another folder pass. A list whose
+    not judged where every list's is (a list of unknown name beside known
+    ones can only add seen classes, as extraction and the initial weights
+    read them: :func:`~openselfsup.classes.lists_held_out_at_most`; a
+    run on NCT's ``train.txt`` + ``val7k.txt`` has seen every class); the
+    same classes from another folder pass. A list whose
     file holds no NCT image (``holds``:
     :func:`~openselfsup.datasets.prepare.holds_nct_images`, as the
     training-time check and extraction read a list) is not judged under
     any ``wo_<c>`` name: a run on a user's own ``wo_8_train.txt``
     resumed with their own ``wo_3_train.txt`` mixes no NCT class. But a
-    run whose NCT lists are known, resumed on lists of no NCT image
-    only, is refused whatever their names: its later checkpoints would
-    name those lists alone, which extraction does not judge, and its
-    features would pass for ``clp_wo_<c>`` of a class it saw (a new run
-    from it, ``load_from``, records what its weights saw). Lists that are
-    the same files on both sides are not read.
+    run of NCT lists, one of its files read here holding NCT images,
+    resumed on lists of no NCT image only, is refused whatever their
+    names: its later checkpoints would name those lists alone, which
+    extraction does not judge, and its features would pass for
+    ``clp_wo_<c>`` of a class it saw (a new run from it, ``load_from``,
+    records what its weights saw). Where none of its files is read here
+    (its data moved: a cluster's scratch copy), the run is not known to
+    be NCT's and resumes (review r114: a user's own run on
+    ``meta/train.txt`` was refused as NCT's all-class run). Lists that
+    are the same files on both sides are not read.
 
     Raises:
         InputError: the two lists hold out other classes, or an NCT run
             would go on on another dataset's lists.
     """
-    from .classes import held_out_words, lists_held_out, lists_named
+    from .classes import (held_out_words, lists_held_out,
+                          lists_held_out_at_most, lists_named)
     if _same_list_files(text, cfg):
         return  # the same files: the same classes, whatever they hold
     holds = functools.lru_cache(maxsize=None)(holds)
     there, here = nct_train_lists(text, holds), nct_train_lists(cfg, holds)
-    before, now = lists_held_out(there), lists_held_out(here)
-    if before is not None and here == ():
-        raise InputError(
-            f'--resume from {path}: its run trained on {lists_named(there)},'
-            f' which {held_out_words(before)}, and this config trains on '
-            f'{lists_named(trained_lists(cfg))}, which holds no NCT image: '
-            'its checkpoints would name only that, and their features would '
-            'pass for a <model>_wo_<c> folder of a class the encoder saw; '
-            'resume with the config that wrote it, or start a new run from '
-            'it with load_from (which records the lists its weights saw)')
-    if before is None or now is None or before == now:
+    # a list of unknown name beside known ones can only add seen classes
+    before, now = lists_held_out_at_most(there), lists_held_out(here)
+    at_most = before is not None and lists_held_out(there) is None
+    if here == ():
+        if before is not None and any(
+                holds(_list_path(root, name))
+                for name, root in trained_list_roots(text)):
+            raise InputError(
+                f'--resume from {path}: its run trained on '
+                f'{lists_named(there)}, which '
+                f'{held_out_words(before, at_most)}, and this config trains '
+                f'on {lists_named(trained_lists(cfg))}, which holds no NCT '
+                'image: its checkpoints would name only that, and their '
+                'features would pass for a <model>_wo_<c> folder of a class '
+                'the encoder saw; resume with the config that wrote it, or '
+                'start a new run from it with load_from (which records the '
+                'lists its weights saw)')
+        return  # no NCT list goes on, nor is its run known to be NCT's
+    if before is None or now is None or before == now or (
+            at_most and set(now) <= set(before)):
         return
     raise _held_out_mix(
         f'--resume from {path}', lists_named(there), before, here, now,
         '(its checkpoints naming the second only); resume with the config '
-        'that wrote it, or start a new run with --work-dir')
+        'that wrote it, or start a new run with --work-dir', at_most)
 
 
 def _same_list_files(text: Any, cfg) -> bool:

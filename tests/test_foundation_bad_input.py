@@ -3847,6 +3847,43 @@ def _resume_refusal(tmp_path, saved_cfg, cfg):
     return None
 
 
+def test_a_resume_of_own_lists_moved_is_not_taken_for_nct_s(
+        tmp_path, monkeypatch):
+    """Review r114. A user's own run on ``data/MINE/meta/train.txt`` (the
+    name own_data.md gives), its data moved (the checkpoint records
+    ``/cluster/gone/MINE/``, not read here), resumed with the same lists
+    at ``data/MINE/`` was refused as NCT's all-class run going on on
+    lists of no NCT image: the checkpoint's list, not read, was judged
+    by its name. A run whose files are not read here is not known to be
+    NCT's: it resumes (so does ``wo_3_train.txt``); where the lists here
+    are NCT's, the names are still compared, and a run whose NCT list is
+    read here is refused on own lists."""
+    monkeypatch.chdir(tmp_path)
+    mine, nct, gone = 'data/MINE/', 'data/NCT/', '/cluster/gone/MINE/'
+    every, wo_3, wo_7 = ('meta/train.txt', 'meta/wo_3_train.txt',
+                         'meta/wo_7_train.txt')
+    _write_lists((mine + every, mine + wo_3), _OWN_LIST)
+    _write_lists((nct + every, nct + wo_3, nct + wo_7), _NCT_LIST)
+    assert not os.path.exists(gone)
+
+    def refusal(root, ann, saved_root, saved_ann):
+        return _resume_refusal(tmp_path,
+                               _list_config(tmp_path, saved_ann, saved_root),
+                               _list_config(tmp_path, ann, root))
+
+    assert refusal(mine, every, gone, every) is None
+    assert refusal(mine, wo_3, gone, wo_3) is None
+    assert refusal(nct, wo_3, '/cluster/gone/NCT/', wo_3) is None
+    said = refusal(nct, wo_7, '/cluster/gone/NCT/', wo_3)
+    assert said.startswith(f'its run trained on {wo_3}, which leaves out '
+                           f'LYM, and this config trains on {wo_7}, which '
+                           'leaves out STR: '), said
+    said = refusal(mine, every, nct, every)
+    assert said.startswith(f'its run trained on {every}, which holds every '
+                           f'class, and this config trains on {every}, '
+                           'which holds no NCT image: '), said
+
+
 def test_a_concat_of_two_roots_reads_each_list_under_its_own(
         tmp_path, monkeypatch):
     """Review r114. A run on a ``ConcatDataset`` of the user's own
@@ -3886,6 +3923,42 @@ def test_a_concat_of_two_roots_reads_each_list_under_its_own(
         f'config trains on {every}, which holds no NCT image: '), said
     assert trained_list_roots(both) == tuple(
         (ann, root) for root, ann in parts)
+
+
+def test_a_resume_reads_a_list_of_another_name_as_extraction_does(
+        tmp_path, monkeypatch):
+    """Review r114. The resume read held-out classes only where every
+    list's name says them (:func:`~openselfsup.classes.lists_held_out`),
+    where extraction and the initial weights read what the known lists
+    say (a list of another name can only add seen classes): a run on
+    NCT's ``train.txt`` + ``val7k.txt`` resumed on the user's own
+    ``mine.txt`` passed the refusal of an NCT run going on on own lists,
+    and resumed on ``wo_7`` it went on without a word. Both refused;
+    ``wo_7.txt`` + ``val7k.txt`` resumed on ``wo_7`` is not (it may
+    leave out STR, as extraction reads it), nor are the same files."""
+    monkeypatch.chdir(tmp_path)
+    mine, nct = 'data/MINE/', 'data/NCT/'
+    every, wo_7, val = ('meta/train.txt', 'meta/wo_7_train.txt',
+                        'meta/val7k.txt')
+    _write_lists((mine + 'meta/mine.txt',), _OWN_LIST)
+    _write_lists((nct + every, nct + wo_7, nct + val), _NCT_LIST)
+    saved = _concat_config(tmp_path, [(nct, every), (nct, val)])
+    said = _resume_refusal(tmp_path, saved, _list_config(
+        tmp_path, 'meta/mine.txt', mine))
+    assert said is not None and said.startswith(
+        f'its run trained on {every} + {val}, which holds every class, and '
+        'this config trains on meta/mine.txt, which holds no NCT image: '
+    ), said
+    said = _resume_refusal(tmp_path, saved, _list_config(tmp_path, wo_7,
+                                                         nct))
+    assert said is not None and said.startswith(
+        f'its run trained on {every} + {val}, which holds every class, and '
+        f'this config trains on {wo_7}, which leaves out STR: '), said
+    assert _resume_refusal(tmp_path, saved, _concat_config(
+        tmp_path, [(nct, every), (nct, val)], 'same.py')) is None
+    without = _concat_config(tmp_path, [(nct, wo_7), (nct, val)], 'wo.py')
+    assert _resume_refusal(tmp_path, without,
+                           _list_config(tmp_path, wo_7, nct)) is None
 
 
 def test_numpy_values_in_a_config(tmp_path):
