@@ -4035,8 +4035,9 @@ TRAIN_ROOT_KEY = 'data_root'
 def saved_list_roots(meta: Any
                      ) -> Optional[Tuple[Tuple[str, str], ...]]:
     """``(list, data_root)`` of each list :func:`saved_train_lists` reads
-    from a checkpoint's ``meta``, in its order: the root the exported backbone weights
-    record beside their ``train_list`` (:data:`TRAIN_ROOT_KEY`), else the
+    from a checkpoint's ``meta``, in its order: the root the exported
+    backbone weights record beside their ``train_list``
+    (:data:`TRAIN_ROOT_KEY`: one for all, or one per list), else the
     training config's (:func:`trained_list_roots`); None where the lists
     or their root are not recorded (backbone weights exported before the
     root was)."""
