@@ -33,6 +33,17 @@ from .utils.fingerprint import (SIZE_ARGUMENTS, data_folder_sha1,
 from .utils.io import from_root
 
 
+def near_key_hint(where: str, part: str, keys) -> str:
+    """`` (did you mean <where>.<key>?)`` for the key of ``keys`` closest
+    to ``part`` (a key not there, under the dotted ``where``; '' at the
+    top), or '' where none is close: how a key that is not in a config
+    is answered (:func:`check_cfg_options`,
+    :func:`check_dropped_default_hooks`)."""
+    near = difflib.get_close_matches(part, [str(k) for k in keys], n=1)
+    return (f' (did you mean {".".join(filter(None, [where, near[0]]))}?)'
+            if near else '')
+
+
 def _missing_key(cfg: Config, key: str
                  ) -> Optional[Tuple[str, str, Any, str]]:
     """None if dotted ``key`` exists in ``cfg``, else ``(reason, where,
@@ -50,10 +61,7 @@ def _missing_key(cfg: Config, key: str
             node = node[int(part)]
         elif isinstance(node, (dict, Config)):
             if part not in node:
-                keys = [str(k) for k in node.keys()]
-                near = difflib.get_close_matches(part, keys, n=1)
-                hint = f' (did you mean {".".join(done + near)}?)' if near \
-                    else ''
+                hint = near_key_hint(where, part, node.keys())
                 return (f'{where or "the config"} has no key {part!r}{hint}',
                         where, node, part)
             node = node[part]
@@ -1413,7 +1421,8 @@ def _copies(cfg: Config, top: str) -> List[str]:
     return found
 
 
-def _variable_files(path: str, name: str) -> List[str]:
+def _variable_files(path: str, name: str,
+                    unread: Optional[List[str]] = None) -> List[str]:
     """The config files that set the top-level variable ``name`` of the
     config ``path`` (any assignment :func:`_assigned_names` reads): the
     file itself where it does, then those of its ``_base_`` files
@@ -1421,7 +1430,8 @@ def _variable_files(path: str, name: str) -> List[str]:
     searched in the same way, each named once; none where none does. A
     child restating its base's ``data_root`` sets it in both, and the
     base's keys were set from the base's. A file that cannot be read or
-    parsed is passed over."""
+    parsed is passed over, and so is a ``package::`` base: each is added
+    to ``unread``, where given."""
     found: List[str] = []
     seen = set()
 
@@ -1435,6 +1445,8 @@ def _variable_files(path: str, name: str) -> List[str]:
             body = ast.parse(text).body
         except (OSError, UnicodeDecodeError, SyntaxError, ValueError,
                 RecursionError):
+            if unread is not None:
+                unread.append(path)
             return
         if any(name in _assigned_names(stmt) for stmt in body):
             found.append(path)
@@ -1444,6 +1456,8 @@ def _variable_files(path: str, name: str) -> List[str]:
             if isinstance(base, str) and '::' not in base:
                 walk(os.path.normpath(os.path.join(os.path.dirname(path),
                                                    base)))
+            elif unread is not None:
+                unread.append(str(base))
     walk(path)
     return found
 
@@ -1942,9 +1956,9 @@ def _argument_hint(where: str, node: Any, part: str,
                    cfg_options: Dict[str, Any]) -> str:
     """`` (did you mean <where>.<name>?)`` for the closest argument of what
     the dict at ``where`` builds, or ''."""
-    names = _argument_names(where, node, cfg_options)
-    near = difflib.get_close_matches(part, sorted(names or ()), n=1)
-    return f' (did you mean {where}.{near[0]}?)' if near else ''
+    return near_key_hint(where, part,
+                         sorted(_argument_names(where, node, cfg_options)
+                                or ()))
 
 
 def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
@@ -3291,7 +3305,7 @@ _EVALUATED_INSTEAD = {
 #: how an encoder of no algorithm this project knows (a user's own
 #: model) is evaluated: the low-shot protocol, as GETTING_STARTED.md's
 #: "Evaluate your own encoder" runs it
-_OWN_ENCODER = ('evaluate another encoder with the low-shot protocol '
+_OWN_ENCODER = ('evaluate its encoder with the low-shot protocol '
                 'instead: its features by wsi_workdir/extract.py (or '
                 'import_features.py), then the meta-test '
                 '(GETTING_STARTED.md, "Evaluate your own encoder")')
@@ -3322,7 +3336,7 @@ def knn_is_not_for(kind: Optional[str]) -> bool:
 
 def knn_model_refusal(config: str, kind: str, hook: Optional[str] = None,
                       bases: Optional[Sequence[str]] = None,
-                      known: Optional[str] = None) -> str:
+                      known: Optional[str] = None, cfg=None) -> str:
     """The one line refusing kNN evaluation of a model it is not for: of
     ``knn_eval.py``'s config and of a ``KNNEvalHook`` in training, judged
     by the type name (:func:`check_knn_model`) or by the class's ancestry
@@ -3340,6 +3354,9 @@ def knn_model_refusal(config: str, kind: str, hook: Optional[str] = None,
         known (str, optional): the algorithm this project knows that the
             model is (:data:`_EVALUATED_INSTEAD`): its method and how it
             is evaluated instead; None: ``kind`` where it is one.
+        cfg (Config, optional): the config, whose runner decides how a
+            hook under ``default_hooks`` is dropped
+            (:func:`default_hook_drop`; None: the project's runner's way).
     """
     known = known or (kind if knn_is_not_for(kind) else None)
     said = [MODEL_METHODS[known]] if known in MODEL_METHODS else []
@@ -3352,8 +3369,8 @@ def knn_model_refusal(config: str, kind: str, hook: Optional[str] = None,
     section, _, key = hook.partition('.')  # custom_hooks or default_hooks
     # a default hook, maybe inherited through _base_ (which no edit of the
     # config removes), is dropped by None (engine.runner.AtomicRunner)
-    drop = (f'drop the hook: --cfg-options {hook}=None, or {section} = '
-            f'dict({key}=None) in the config' if section == 'default_hooks'
+    drop = (f'drop the hook: {default_hook_drop(cfg, key)}'
+            if section == 'default_hooks'
             else f'remove the hook from {section}')
     instead = _EVALUATED_INSTEAD.get(known, _OWN_ENCODER)
     return (f'{config}: {hook} (KNNEvalHook) on {what}: {_KNN_IS_FOR}; '
@@ -3402,7 +3419,137 @@ def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
         # own, review r101: refused by name though it evaluated) is left
         # to the build and the checks by ancestry
         return
-    raise InputError(knn_model_refusal(config, kind, hook))
+    raise InputError(knn_model_refusal(config, kind, hook, cfg=cfg))
+
+
+#: the keys of the hooks MMEngine's Runner registers by default
+#: (``Runner.register_default_hooks``), which it drops where a config sets
+#: one to None (it asserts on None under any other key; the project's
+#: runner, ``engine.runner.AtomicRunner``, drops that too)
+MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
+                          'param_scheduler', 'checkpoint')
+
+
+def builds_plain_runner(cfg) -> bool:
+    """Whether a config builds MMEngine's own Runner (no ``runner_type``,
+    or ``'Runner'``), which drops a default hook set to None only under
+    its own keys (:data:`MMENGINE_DEFAULT_HOOKS`), not the project's
+    ``AtomicRunner`` (the shipped configs' ``runner_type``). Another
+    ``runner_type`` (a user's runner) is not judged."""
+    return 'runner_type' not in cfg or \
+        type_name(cfg.get('runner_type')) == 'Runner'
+
+
+def default_hook_drop(cfg, key: str) -> str:
+    """How the hook under ``default_hooks.<key>`` of a config is dropped,
+    in words for a line: None under its key, by the options or in the
+    config's own ``default_hooks`` (``default_hooks = dict(knn=None)``
+    replaces a ``default_hooks`` that file sets itself: its checkpoint
+    settings went back to the base's), with ``runner_type`` where the
+    config builds MMEngine's Runner (:func:`builds_plain_runner`), which
+    stops on None under a key of another hook."""
+    if cfg is not None and builds_plain_runner(cfg):
+        return (f'--cfg-options default_hooks.{key}=None '
+                f'runner_type=AtomicRunner, or set {key}=None in the '
+                "config's default_hooks and runner_type = 'AtomicRunner' "
+                "(MMEngine's Runner, which the config builds, drops only "
+                'its own default hooks)')
+    return (f'--cfg-options default_hooks.{key}=None, or set {key}=None '
+            "in the config's default_hooks")
+
+
+def _default_hook_keys(path: str) -> Optional[Tuple[List[str], List[str]]]:
+    """``(keys, files)``: the keys under which the config ``path`` or a
+    file of its ``_base_`` chain puts a hook in its ``default_hooks`` (a
+    value other than None, in any assignment: :func:`_variable_files`),
+    and those files; None where that cannot be told (a ``package::`` base
+    or a file that is not read, a ``default_hooks`` that is not a dict
+    written out, or one spread from another, ``dict(**hooks)``)."""
+    unread: List[str] = []
+    files = _variable_files(path, 'default_hooks', unread)
+    if unread:
+        return None
+    keys: List[str] = []
+    for file in files:
+        try:
+            with open(file, encoding='utf-8') as f:
+                body = ast.parse(f.read()).body
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError,
+                RecursionError):
+            return None
+        for stmt in body:
+            if 'default_hooks' not in _assigned_names(stmt):
+                continue
+            node = getattr(stmt, 'value', None)
+            spread = isinstance(node, ast.Call) and any(
+                kw.arg is None for kw in node.keywords) or \
+                isinstance(node, ast.Dict) and None in node.keys
+            value = _literal(node) if isinstance(stmt, ast.Assign) and \
+                node is not None else UNREADABLE
+            if spread or not isinstance(value, dict):
+                return None
+            keys += [str(k) for k, hook in value.items()
+                     if hook is not None and str(k) not in keys]
+    return keys, files
+
+
+def check_dropped_default_hooks(cfg, config: str) -> None:
+    """Refuse a None under ``default_hooks`` (the way to drop a default
+    hook) that the run would not take as dropping one, torch-free, before
+    the runner is built (the run's and the launchers' config checks,
+    ``apis.train.check_config_values``): a key that is neither one of
+    MMEngine's default hooks (:data:`MMENGINE_DEFAULT_HOOKS`) nor given a
+    hook by the config or a file of its ``_base_`` chain
+    (:func:`_default_hook_keys`; in a config of no ``_base_``, a run's
+    dump that holds the hook it dropped as None, only such a key near
+    another hook's), a misspelt one (``checkpont=None``
+    in a config file: the hook the user meant to drop stayed, and the run
+    wrote its checkpoints without a word; review r113), answered as an
+    option's key is (:func:`near_key_hint`); and one the runner the
+    config builds cannot drop (MMEngine's Runner, :func:`builds_plain_runner`,
+    which stopped on a bare ``AssertionError`` in
+    ``Runner.register_default_hooks`` and left a timestamped folder in the
+    work dir).
+
+    Raises:
+        InputError: ``<config>: default_hooks.checkpont=None drops no
+            hook: ... (did you mean default_hooks.checkpoint?)``, or
+            ``<config>: default_hooks.knn=None: MMEngine's Runner ...;
+            set runner_type = 'AtomicRunner' ...``.
+    """
+    hooks = cfg.get('default_hooks')
+    dropped = [key for key, hook in (
+        hooks.items() if isinstance(hooks, dict) else ())
+        if hook is None and key not in MMENGINE_DEFAULT_HOOKS]
+    if not dropped:
+        return
+    found = _default_hook_keys(cfg.filename) if cfg.filename else None
+    # a config of no _base_ (a run's dump, which holds the hook its
+    # --cfg-options default_hooks.knn=None dropped as None) is refused a
+    # None near the key of a hook alone
+    based = bool(cfg.filename and _variable_files(cfg.filename, '_base_'))
+    for key in dropped:
+        if found is None or key in found[0]:
+            continue
+        keys, files = found
+        hint = near_key_hint('default_hooks', key,
+                             [*MMENGINE_DEFAULT_HOOKS, *keys])
+        if hint or based:
+            raise InputError(
+                f'{config}: default_hooks.{key}=None drops no hook: neither '
+                "MMEngine's default hooks "
+                f'({", ".join(MMENGINE_DEFAULT_HOOKS)}) nor the '
+                f'default_hooks of {", ".join(files) or config} have a '
+                f'hook under {key!r}; name the hook to drop{hint}')
+    if builds_plain_runner(cfg):
+        key = dropped[0]
+        raise InputError(
+            f"{config}: default_hooks.{key}=None: MMEngine's Runner, which "
+            'a config without runner_type builds, drops a default hook '
+            f'only under its own keys ({", ".join(MMENGINE_DEFAULT_HOOKS)}) '
+            "and stops on any other; set runner_type = 'AtomicRunner' in "
+            'the config (or --cfg-options runner_type=AtomicRunner): the '
+            "project's runner drops it")
 
 
 def knn_hook_keys(cfg) -> List[str]:

@@ -564,7 +564,7 @@ def test_a_users_own_model_is_told_knn_is_for_hlss_and_low_shot_for_it(
             f"error: {config}: model.type 'MyEncoder' (a subclass of "
             "BaseModel, BaseModule): kNN evaluation is for HLSS / HiDisc "
             "encoders (model.type 'HLSS'); give a config of an HLSS / "
-            'HiDisc model, or evaluate another encoder with the low-shot '
+            'HiDisc model, or evaluate its encoder with the low-shot '
             'protocol instead: its features by wsi_workdir/extract.py (or '
             'import_features.py), then the meta-test (GETTING_STARTED.md, '
             '"Evaluate your own encoder")\n'), err

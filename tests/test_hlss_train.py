@@ -1220,8 +1220,8 @@ def test_a_knn_hook_under_default_hooks_is_refused_as_under_custom_hooks(
         f'error: {config}: default_hooks.knn (KNNEvalHook) on model.type '
         "'MoCoV3' (MoCo-v3 contrastive pre-training): kNN evaluation is "
         "for HLSS / HiDisc encoders (model.type 'HLSS'); drop the hook: "
-        '--cfg-options default_hooks.knn=None, or default_hooks = '
-        'dict(knn=None) in the config; evaluate its encoder with the '
+        '--cfg-options default_hooks.knn=None, or set knn=None in the '
+        "config's default_hooks; evaluate its encoder with the "
         'low-shot protocol instead'), lines
     assert not work.exists()
 
@@ -1296,6 +1296,181 @@ def test_the_runner_drops_a_default_hook_of_any_key_set_to_none():
         registered(Runner, {'timer': None})
     assert registered(AtomicRunner, {'knn': dict(type='KNNEvalHook')}) == \
         every + ['KNNEvalHook']
+
+
+def test_the_config_form_of_dropping_a_default_hook_keeps_the_files_own(
+        hier_root, synthetic_root, tmp_path):
+    """The refusal of a default kNN hook said ``default_hooks =
+    dict(knn=None) in the config``, which replaces the default_hooks the
+    config's own file sets (its checkpoint interval went back to the
+    base's; review r113). It says to set knn=None in the config's
+    default_hooks: so written, the config is the one the option makes,
+    the file's own settings kept; the old words' config is not."""
+    import re
+
+    from _foundation_helpers import loaded_modules
+    from mmengine.config import Config
+    base = _clp_with_a_default_knn_hook(
+        hier_root, synthetic_root, str(tmp_path / 'base_with_knn.py'))
+    own = f"_base_ = [{base!r}]\ndefault_hooks = dict(%s)\n"
+    config = tmp_path / 'mine.py'
+    config.write_text(own % 'checkpoint=dict(interval=5)')
+    rc, _, lines, _ = loaded_modules(
+        ['tools/train.py', str(config), '--check-config'], ())
+    assert rc == 2 and len(lines) == 1, lines
+    said = re.search(r'--cfg-options (\S+), or set (\w+)=None in the '
+                     r"config's default_hooks;", lines[0])
+    assert said and said.group(1) == 'default_hooks.knn=None', lines
+    given = Config.fromfile(str(config))
+    given.merge_from_dict({'default_hooks.knn': None})
+    assert given.default_hooks.checkpoint.interval == 5
+    as_said = tmp_path / 'as_said.py'
+    as_said.write_text(own % f'checkpoint=dict(interval=5), '
+                       f'{said.group(2)}=None')
+    assert Config.fromfile(str(as_said)).default_hooks == \
+        given.default_hooks
+    old_words = tmp_path / 'old_words.py'
+    old_words.write_text(config.read_text()
+                         + 'default_hooks = dict(knn=None)\n')
+    assert Config.fromfile(str(old_words)).default_hooks != \
+        given.default_hooks
+
+
+def test_a_misspelt_default_hook_set_to_none_is_refused(synthetic_root,
+                                                        tmp_path):
+    """``default_hooks = dict(checkpont=None)`` in a config file (a typo
+    of checkpoint) trained and wrote its checkpoints without a word once
+    the runner dropped a None of any key (review r113; MMEngine's
+    AssertionError before): the hook meant to be dropped stayed. A None
+    under a key that is neither MMEngine's nor a hook of the config's
+    files is refused, with the nearest key, as ``--cfg-options`` answers
+    one; at the launchers' check (torch-free) and at the run's start,
+    nothing written. MMEngine's own key set to None passes."""
+    from _foundation_helpers import loaded_modules, small_config
+    base = small_config(os.path.join(ROOT, 'configs', 'demo',
+                                     'clp_r18_demo.py'),
+                        str(tmp_path / 'base.py'),
+                        os.path.join(synthetic_root, 'NCT') + '/')
+    config = tmp_path / 'typo.py'
+    config.write_text(f'_base_ = [{base!r}]\n'
+                      'default_hooks = dict(checkpont=None)\n')
+    work = tmp_path / 'work'
+    expected = [
+        f'error: {config}: default_hooks.checkpont=None drops no hook: '
+        "neither MMEngine's default hooks (runtime_info, timer, "
+        'sampler_seed, logger, param_scheduler, checkpoint) nor the '
+        f"default_hooks of {config}, {base} have a hook under 'checkpont'; "
+        'name the hook to drop (did you mean default_hooks.checkpoint?)']
+    for args in (['--check-config'], []):
+        rc, _, lines, loaded = loaded_modules(
+            ['tools/train.py', str(config), '--work-dir', str(work), *args],
+            ('torch',) if args else ())
+        assert (rc, lines, loaded) == (2, expected, []), (args, lines)
+        assert not work.exists()
+    config.write_text(f'_base_ = [{base!r}]\n'
+                      'default_hooks = dict(checkpoint=None)\n')
+    rc, _, lines, _ = loaded_modules(
+        ['tools/train.py', str(config), '--work-dir', str(work),
+         '--check-config'], ())
+    assert (rc, lines) == (0, []), lines
+
+
+def test_the_hooks_a_configs_files_give_are_read_from_its_base_chain(
+        tmp_path):
+    """The keys under which a config's files put a hook (any assignment,
+    in the file and its _base_ chain; None puts none), and where that
+    cannot be told (a package's base, a dict spread from another) no
+    answer, so that no None is refused there. A run's dump (no _base_)
+    holds the hook its --cfg-options dropped as None: it was refused as
+    dropping no hook, the run's own config; a misspelt key there is
+    still refused."""
+    from mmengine.config import Config
+
+    from openselfsup.config import (_default_hook_keys,
+                                    check_dropped_default_hooks)
+    from openselfsup.utils import InputError
+    (tmp_path / 'a.py').write_text(
+        "default_hooks = dict(knn=dict(type='KNNEvalHook'), logger=None,"
+        " ema=hook_of_mine)\n")
+    (tmp_path / 'b.py').write_text(
+        "_base_ = ['a.py']\ndefault_hooks = dict(timer=dict(type='T'))\n"
+        "default_hooks = dict(knn=None)\n")
+    b = str(tmp_path / 'b.py')
+    assert _default_hook_keys(b) == (['timer', 'knn', 'ema'],
+                                     [b, str(tmp_path / 'a.py')])
+    # a config of no _base_ (a run's dump holds the hook it dropped as
+    # None) is refused a None near another hook's key alone
+    flat = tmp_path / 'dump.py'
+    for none, refused in (('knn', False), ('checkpont', True)):
+        flat.write_text("default_hooks = dict(checkpoint=dict(type='C'), "
+                        f"{none}=None)\nrunner_type = 'AtomicRunner'\n")
+        cfg = Config.fromfile(str(flat))
+        if refused:
+            with pytest.raises(InputError, match='did you mean '
+                               'default_hooks.checkpoint'):
+                check_dropped_default_hooks(cfg, 'dump.py')
+        else:
+            check_dropped_default_hooks(cfg, 'dump.py')
+    for text in ("_base_ = ['mmpretrain::selfsup/x.py']\n",
+                 "default_hooks = dict(**hooks, knn=None)\n",
+                 "default_hooks = {**hooks, 'knn': None}\n",
+                 "default_hooks = hooks\n"):
+        (tmp_path / 'c.py').write_text(text)
+        assert _default_hook_keys(str(tmp_path / 'c.py')) is None, text
+        check_dropped_default_hooks(Config(
+            dict(default_hooks=dict(visualization=None),
+                 runner_type='AtomicRunner'),
+            filename=str(tmp_path / 'c.py')), 'c.py')
+
+
+def test_a_default_hook_dropped_under_mmengines_runner_is_refused(
+        hier_root, synthetic_root, tmp_path):
+    """A config without runner_type builds MMEngine's Runner, which
+    takes None under its own default-hook keys only: the kNN refusal's
+    advice, ``--cfg-options default_hooks.knn=None``, ended the run on a
+    bare AssertionError in Runner.register_default_hooks and left a
+    timestamped folder in the work dir (review r113). Such a None is
+    refused before the runner is built, naming runner_type, nothing
+    written; and the kNN refusal's advice for such a config names
+    runner_type too: followed, the run trains without the hook."""
+    import re
+
+    from _foundation_helpers import loaded_modules
+    from mmengine.config import Config
+    config = _clp_with_a_default_knn_hook(
+        hier_root, synthetic_root, str(tmp_path / 'norunner.py'))
+    cfg = Config.fromfile(config)
+    cfg.pop('runner_type')
+    cfg.dump(config)
+    work = tmp_path / 'work'
+    train = ['tools/train.py', config, '--work-dir', str(work)]
+    expected = [
+        f"error: {config}: default_hooks.knn=None: MMEngine's Runner, which "
+        'a config without runner_type builds, drops a default hook only '
+        'under its own keys (runtime_info, timer, sampler_seed, logger, '
+        'param_scheduler, checkpoint) and stops on any other; set '
+        "runner_type = 'AtomicRunner' in the config (or --cfg-options "
+        "runner_type=AtomicRunner): the project's runner drops it"]
+    for args in (['--check-config'], []):
+        rc, _, lines, _ = loaded_modules(
+            train + ['--cfg-options', 'default_hooks.knn=None', *args], ())
+        assert (rc, lines) == (2, expected), (args, lines)
+        assert not work.exists()
+    rc, _, lines, _ = loaded_modules(train + ['--check-config'], ())
+    assert rc == 2 and len(lines) == 1, lines
+    advice = re.search(r'drop the hook: --cfg-options (.+?), or set ',
+                       lines[0])
+    assert advice and 'runner_type' in advice.group(1), lines
+    rc, out, lines, _ = loaded_modules(
+        train + ['--cfg-options', *advice.group(1).split()], ())
+    assert rc == 0, (out[-2000:], lines)
+    assert 'Epoch(train) [1][2/2]' in out and 'kNN' not in out, out[-2000:]
+    assert (work / 'epoch_1.pth').is_file()
+    # the run's dump (knn=None, no _base_) is a config that runs again
+    rc, _, lines, _ = loaded_modules(
+        ['tools/train.py', str(work / 'norunner.py'), '--work-dir',
+         str(tmp_path / 'again'), '--check-config'], ())
+    assert (rc, lines) == (0, []), lines
 
 
 @pytest.mark.parametrize('kind,way_out', [
@@ -1470,3 +1645,4 @@ def test_the_knn_hooks_check_judges_the_model_inside_a_wrapper(tmp_path):
         "evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "), \
         str(exc.value)
     hook.before_run(SimpleNamespace(model=wrapped('MyHLSS', HLSS), cfg=cfg))
+

@@ -28,7 +28,8 @@ from mmengine.config import Config
 
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
-                      accumulation_count, check_knn_hooks,
+                      accumulation_count, check_dropped_default_hooks,
+                      check_knn_hooks,
                       check_model_files,
                       check_pretrained_file,
                       check_setting_types, check_uneven_windows,
@@ -1843,7 +1844,10 @@ def check_config_values(cfg: Config, config_path: str,
     """The config's checks that the launchers' check
     (:func:`check_launch`) and the run (:func:`prepare_config`) share, in
     their order, torch-free: a training config
-    (:func:`check_training_config`), a ``KNNEvalHook`` on a model kNN
+    (:func:`check_training_config`), a None under ``default_hooks`` that
+    drops no hook or that the config's runner cannot drop
+    (:func:`~openselfsup.config.check_dropped_default_hooks`), a
+    ``KNNEvalHook`` on a model kNN
     evaluation is not for (:func:`~openselfsup.config.check_knn_hooks`:
     a CLP / FSP config given the HLSS demo's hook logged kNN accuracies of
     near-constant features), ``--auto-scale-lr``'s base
@@ -1855,6 +1859,7 @@ def check_config_values(cfg: Config, config_path: str,
         the base batch of ``--auto-scale-lr`` (None without it).
     """
     check_training_config(cfg, config_path)
+    check_dropped_default_hooks(cfg, config_path)
     check_knn_hooks(cfg, config_path)
     base = check_auto_scale_lr(cfg, config_path) if auto_scale_lr else None
     check_run_values(cfg)

@@ -194,7 +194,7 @@ class KNNEvalHook(Hook):
         name, bases, known = found
         raise InputError(knn_model_refusal(
             getattr(cfg, 'filename', None) or 'the config', name,
-            keys[0] if keys else 'custom_hooks', bases, known))
+            keys[0] if keys else 'custom_hooks', bases, known, cfg=cfg))
 
     def before_train(self, runner) -> None:
         from mmengine.dist import is_main_process

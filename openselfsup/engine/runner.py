@@ -57,6 +57,7 @@ from ..config import (UNSET, _code_keys,  # noqa: F401
                       saved_init_list_roots,
                       hyper_parameter_changes_said, saved_model_difference,
                       uneven_windows_refusal)
+from ..config import MMENGINE_DEFAULT_HOOKS
 from ..config import (accumulation_count, config_text_section, named_wrappers,
                       sampler_epoch_length, seeded_workers)
 from ..registry import RUNNERS
@@ -3495,13 +3496,6 @@ class _AfterBatches:
 
     def __getattr__(self, name):
         return getattr(self._it, name)
-
-
-#: the keys of the hooks MMEngine's Runner registers by default
-#: (``Runner.register_default_hooks``), which it drops where a config sets
-#: one to None
-MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
-                          'param_scheduler', 'checkpoint')
 
 
 @RUNNERS.register_module()
