@@ -3552,19 +3552,28 @@ def check_dropped_default_hooks(cfg, config: str) -> None:
             "project's runner drops it")
 
 
-def knn_hook_keys(cfg) -> List[str]:
-    """The keys of the ``KNNEvalHook`` s of a config, in order: under
-    ``custom_hooks`` (``'custom_hooks.1'``) and under ``default_hooks``
-    (MMEngine registers a key of its own there too: ``'default_hooks.knn'``;
-    review r104, it got through)."""
+def hook_entries(cfg) -> List[Tuple[str, dict]]:
+    """``(key, hook dict)`` of each hook a config registers, in order:
+    under ``custom_hooks`` (``'custom_hooks.1'``) and under
+    ``default_hooks`` (MMEngine registers a key of its own there too:
+    ``'default_hooks.knn'``; review r104, it got through); an entry that
+    is no dict (None, which drops a default hook) is left out."""
     hooks = cfg.get('custom_hooks') or ()
     named = [(f'custom_hooks.{i}', hook) for i, hook in enumerate(
         hooks if isinstance(hooks, (list, tuple)) else ())]
     hooks = cfg.get('default_hooks') or {}
     named += [(f'default_hooks.{key}', hook) for key, hook in (
         hooks.items() if isinstance(hooks, dict) else ())]
-    return [key for key, hook in named if isinstance(hook, dict) and
-            type_name(hook.get('type')) == 'KNNEvalHook']
+    return [(key, hook) for key, hook in named if isinstance(hook, dict)]
+
+
+def knn_hook_keys(cfg) -> List[str]:
+    """The keys of the ``KNNEvalHook`` s of a config by their type's name
+    (:func:`hook_entries`), in order; a subclass under its own name is
+    found by ancestry once the hooks are imported
+    (``engine.knn_hook.knn_hook_keys_by_class``)."""
+    return [key for key, hook in hook_entries(cfg)
+            if type_name(hook.get('type')) == 'KNNEvalHook']
 
 
 def check_knn_hooks(cfg, config: str) -> None:

@@ -1532,11 +1532,13 @@ class MyHLSS(HLSS):
 """
 
 
-def _user_model_run(tmp_path, monkeypatch, config, kind, hooks):
+def _user_model_run(tmp_path, monkeypatch, config, kind, hooks,
+                    args=()):
     """``config`` written again with ``model.type`` the user's ``kind``
     (from ``user_models.py``, imported by ``custom_imports``) and the
-    ``custom_hooks`` ``hooks``; run by tools/train.py in a fresh process:
-    (its config, exit status, stdout, stderr lines, work dir)."""
+    ``custom_hooks`` ``hooks``; run by tools/train.py with ``args`` in a
+    fresh process: (its config, exit status, stdout, stderr lines, work
+    dir)."""
     from _foundation_helpers import loaded_modules
     from mmengine.config import Config
     (tmp_path / 'user_models.py').write_text(_USER_MODELS)
@@ -1551,12 +1553,13 @@ def _user_model_run(tmp_path, monkeypatch, config, kind, hooks):
     cfg.dump(config)
     work = tmp_path / f'work_{kind}'
     rc, out, lines, _ = loaded_modules(
-        ['tools/train.py', config, '--work-dir', str(work)], ())
+        ['tools/train.py', config, '--work-dir', str(work), *args], ())
     return config, rc, out, lines, work
 
 
+@pytest.mark.parametrize('args', [[], ['--check-config']])
 def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
-        hier_root, synthetic_root, tmp_path, monkeypatch):
+        hier_root, synthetic_root, tmp_path, monkeypatch, args):
     """A user's subclass of MoCoV3 registered under its own name
     (``MyMoCoV3``, from the module its config imports) with the HiDisc
     demo's KNNEvalHook passed the config's check (type names this project
@@ -1564,7 +1567,10 @@ def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
     features (MoCo-v3's unpooled map, ImageNet mean / std), exit 0. The
     hook judges the run's model by its class's ancestry, as knn_eval.py
     does, before any training step: the config-time line's words, its
-    bases named; nothing trained, nothing written."""
+    bases named; nothing trained, nothing written. The launchers'
+    --check-config (before a Slurm queue's wait) passed it, exit 0
+    (review r113): it imports the config's custom_imports, and judges the
+    class there too, in the same line."""
     from _foundation_helpers import small_config
     from openselfsup.utils.io import from_root
     knn = _knn_section(hier_root)
@@ -1574,7 +1580,7 @@ def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
                           os.path.join(synthetic_root, 'NCT') + '/')
     config, rc, out, lines, work = _user_model_run(
         tmp_path, monkeypatch, config, 'MyMoCoV3',
-        [dict(type='KNNEvalHook', interval=1, **knn.to_dict())])
+        [dict(type='KNNEvalHook', interval=1, **knn.to_dict())], args)
     assert rc == 2, (out[-2000:], lines)
     assert lines == [
         f"error: {config}: custom_hooks.0 (KNNEvalHook) on model.type "
@@ -1646,3 +1652,53 @@ def test_the_knn_hooks_check_judges_the_model_inside_a_wrapper(tmp_path):
         str(exc.value)
     hook.before_run(SimpleNamespace(model=wrapped('MyHLSS', HLSS), cfg=cfg))
 
+
+def test_a_subclass_of_the_knn_hook_is_named_by_its_key(tmp_path,
+                                                        monkeypatch):
+    """A user's subclass of KNNEvalHook under its own name in
+    default_hooks was not found by its type's name: the line named
+    custom_hooks and said to remove the hook from there (review r113).
+    The hook finds its key by its class through the hook registry, at the
+    run's start (here two hooks, the refused run's own class second) and
+    at the config's check once the model class resolves; a model of HLSS
+    passes both."""
+    from types import SimpleNamespace
+
+    import torch
+    from mmengine.config import Config
+    from mmpretrain.models import MoCoV3
+
+    from openselfsup.engine.knn_hook import (KNNEvalHook,
+                                             check_knn_hook_model)
+    from openselfsup.models.algorithms.hlss import HLSS
+    from openselfsup.registry import HOOKS, MODELS
+    from openselfsup.utils import InputError
+    mine = type('MyKNNHook', (KNNEvalHook, ), {})
+    monkeypatch.setitem(HOOKS._module_dict, 'MyKNNHook', mine)
+    for name, base in (('MyMoCoV3', MoCoV3), ('MyHLSS', HLSS)):
+        monkeypatch.setitem(MODELS._module_dict, name,
+                            type(name, (base, ), {}))
+    config = tmp_path / 'c.py'
+    config.write_text(
+        "model = dict(type='MyMoCoV3')\nrunner_type = 'AtomicRunner'\n"
+        "custom_hooks = [dict(type='EMAHook')]\n"
+        "default_hooks = dict(logger=dict(type='LoggerHook'), "
+        "knn=dict(type='MyKNNHook'))\n")
+    cfg = Config.fromfile(str(config))
+    model = torch.nn.Module.__new__(MODELS.get('MyMoCoV3'))
+    torch.nn.Module.__init__(model)
+    head = (f"{config}: default_hooks.knn (KNNEvalHook) on model.type "
+            "'MyMoCoV3' (MoCo-v3 contrastive pre-training, a subclass of "
+            'MoCoV3, BaseSelfSupervisor, BaseModel, BaseModule): kNN '
+            "evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "
+            'drop the hook: --cfg-options default_hooks.knn=None, or set '
+            "knn=None in the config's default_hooks; ")
+    with pytest.raises(InputError) as exc:
+        mine(bank={}, query={}).before_run(SimpleNamespace(model=model,
+                                                           cfg=cfg))
+    assert str(exc.value).startswith(head), str(exc.value)
+    with pytest.raises(InputError) as exc:
+        check_knn_hook_model(cfg, str(config))
+    assert str(exc.value).startswith(head), str(exc.value)
+    cfg.model.type = 'MyHLSS'
+    check_knn_hook_model(cfg, str(config))

@@ -1850,7 +1850,10 @@ def check_config_values(cfg: Config, config_path: str,
     ``KNNEvalHook`` on a model kNN
     evaluation is not for (:func:`~openselfsup.config.check_knn_hooks`:
     a CLP / FSP config given the HLSS demo's hook logged kNN accuracies of
-    near-constant features), ``--auto-scale-lr``'s base
+    near-constant features; with ``custom_imports``, which imported the
+    model stack, by the model class's ancestry too:
+    :func:`~openselfsup.engine.knn_hook.check_knn_hook_model`),
+    ``--auto-scale-lr``'s base
     (:func:`check_auto_scale_lr`, which sets ``enable`` before the run
     values refuse what it cannot scale), the run values
     (:func:`check_run_values`).
@@ -1861,6 +1864,11 @@ def check_config_values(cfg: Config, config_path: str,
     check_training_config(cfg, config_path)
     check_dropped_default_hooks(cfg, config_path)
     check_knn_hooks(cfg, config_path)
+    if cfg.get('custom_imports'):
+        # a model type of the user's, imported by the config (the model
+        # stack with it): judged by ancestry, as the hook judges it
+        from ..engine.knn_hook import check_knn_hook_model
+        check_knn_hook_model(cfg, config_path)
     base = check_auto_scale_lr(cfg, config_path) if auto_scale_lr else None
     check_run_values(cfg)
     return base

@@ -9,7 +9,8 @@ from typing import List, Optional, Tuple
 
 from mmengine.hooks import Hook
 
-from ..config import knn_hook_keys, knn_is_not_for, knn_model_refusal
+from ..config import (hook_entries, knn_hook_keys, knn_is_not_for,
+                      knn_model_refusal)
 from ..evaluation.knn import (LEVEL_KEYS, NOT_LOOKED_FOR,
                               check_knn_settings, evaluate_knn_data,
                               format_table, knn_title, prepare_knn_data)
@@ -84,6 +85,50 @@ def not_knn_class(kind) -> Optional[Tuple[str, List[str], Optional[str]]]:
     bases = [f"{c.__module__.split('.', 1)[0]}'s {c.__name__}"
              if names.count(c.__name__) > 1 else c.__name__ for c in mro]
     return cls.__name__, bases, known
+
+
+def knn_hook_keys_by_class(cfg, cls=None) -> List[str]:
+    """The keys of the hooks of a config (:func:`~openselfsup.config.
+    hook_entries`) whose type the hook registry resolves to ``cls`` (a
+    hook's own class; None: :class:`KNNEvalHook` or any subclass of it),
+    in order; where none does, those named ``KNNEvalHook``
+    (:func:`~openselfsup.config.knn_hook_keys`). A user's subclass of
+    ``KNNEvalHook`` under its own name (``default_hooks.knn``) was not
+    found by its name, and the line said to remove it from custom_hooks
+    (review r113)."""
+    import inspect
+    found = []
+    for key, hook in hook_entries(cfg):
+        kind = hook.get('type')
+        kind = kind if inspect.isclass(kind) else (
+            HOOKS.get(kind) if isinstance(kind, str) else None)
+        if inspect.isclass(kind) and (
+                kind is cls if cls is not None else
+                issubclass(kind, KNNEvalHook)):
+            found.append(key)
+    return found or knn_hook_keys(cfg)
+
+
+def check_knn_hook_model(cfg, config: str) -> None:
+    """Refuse a config with a ``KNNEvalHook`` (or a subclass of it:
+    :func:`knn_hook_keys_by_class`) on a model whose class
+    (``model.type`` as the model registry resolves it) is no HLSS, by
+    :func:`not_knn_class`'s rule, in the hook's words: the launchers'
+    ``--check-config`` passed a user's subclass of MoCoV3 with the hook,
+    refused only once the processes had started (:meth:`KNNEvalHook.
+    before_run`; review r113). Imports the model stack: called for a
+    config whose ``custom_imports`` have imported theirs
+    (``apis.train.check_config_values``), the only way a type unknown by
+    name (:func:`~openselfsup.config.check_knn_hooks`) resolves to a
+    class of another algorithm."""
+    model = cfg.get('model')
+    found = not_knn_class(model.get('type')) if isinstance(model, dict) \
+        else None
+    keys = knn_hook_keys_by_class(cfg) if found is not None else []
+    if keys:
+        name, bases, known = found
+        raise InputError(knn_model_refusal(config, name, keys[0], bases,
+                                           known, cfg=cfg))
 
 
 def _unwrapped(model):
@@ -179,7 +224,8 @@ class KNNEvalHook(Hook):
         under its own name trained and logged kNN accuracies of
         near-constant features (review r105). The line is the config's
         (:func:`~openselfsup.config.knn_model_refusal`), naming the hook's
-        key in the run's config (the first ``KNNEvalHook`` there).
+        key in the run's config (the first of this hook's class there, by
+        the hook registry: :func:`knn_hook_keys_by_class`).
 
         Raises:
             InputError: ``<config>: custom_hooks.0 (KNNEvalHook) on
@@ -190,7 +236,8 @@ class KNNEvalHook(Hook):
         if found is None:
             return
         cfg = getattr(runner, 'cfg', None)
-        keys = knn_hook_keys(cfg) if cfg is not None else []
+        keys = knn_hook_keys_by_class(cfg, type(self)) \
+            if cfg is not None else []
         name, bases, known = found
         raise InputError(knn_model_refusal(
             getattr(cfg, 'filename', None) or 'the config', name,
