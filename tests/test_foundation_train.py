@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, loaded_modules,
-                                 run_advice, run_tool, small_config,
+                                 run_advice, run_tool, run_tool_here,
+                                 small_config,
                                  worker_log_lines, worker_warnings_shown)
 
 
@@ -268,7 +269,6 @@ def test_loaders_the_run_never_starts_are_not_noted(synthetic_root,
     nothing after training)."""
     import openselfsup.apis as apis
 
-    from _foundation_helpers import run_tool_here
     cfg = _evaluated_loaders_config(synthetic_root, tmp_path, monkeypatch)
     real, runners = apis.train, []
 
@@ -672,9 +672,11 @@ def test_our_mocov3_is_the_configs_and_keeps_its_checkpoint_keys():
 
 
 @pytest.mark.slow
-def test_kill_and_resume_reaches_final_epoch(synthetic_root, tmp_path):
+def test_kill_and_resume_reaches_final_epoch(synthetic_root, tmp_path,
+                                            capfd):
     """Kill a training subprocess after its first checkpoint, resume with
-    --resume (torch.load weights_only=True), finish all epochs."""
+    --resume (torch.load weights_only=True), finish all epochs. The kill
+    needs the process; the resume's command line runs in this one."""
     cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
                        _nct(synthetic_root), n_images=16, batch=8, epochs=4)
     work = tmp_path / 'work'
@@ -698,8 +700,8 @@ def test_kill_and_resume_reaches_final_epoch(synthetic_root, tmp_path):
             proc.wait()
     done = sorted(p.name for p in work.glob('epoch_*.pth'))
     assert 'epoch_4.pth' not in done, 'killed too late to test resume'
-    rc, out, err = run_tool(['tools/train.py', cfg, '--work-dir', str(work),
-                             '--resume'])
+    rc, out, err = run_tool_here(['tools/train.py', cfg, '--work-dir',
+                                  str(work), '--resume'], capfd)
     assert rc == 0, err[-2000:]
     assert 'finished epoch 4, iteration 8' in out
     log = ''.join(p.read_text() for p in work.glob('*/*.log'))
@@ -5276,7 +5278,7 @@ def test_backbone_weights_written_again_are_the_same_bytes(tmp_path):
     assert torch.equal(saved['conv1.weight'], weight)
 
 
-def test_extract_backbone_weights(synthetic_root, tmp_path):
+def test_extract_backbone_weights(synthetic_root, tmp_path, capfd):
     from mmengine.registry import init_default_scope
 
     from openselfsup.apis import train
@@ -5333,17 +5335,18 @@ def test_extract_backbone_weights(synthetic_root, tmp_path):
     # the run's work dir stands for its last complete checkpoint, also
     # where last_checkpoint is empty (MMEngine writes it in place: a kill
     # can leave it so; the quick start read it with cat)
+    # (the tool's fresh process is the one above; these run in this one)
     (tmp_path / 'work' / 'last_checkpoint').write_text('')
-    rc, stdout, err = run_tool(['tools/extract_backbone_weights.py',
-                                str(tmp_path / 'work'),
-                                str(tmp_path / 'from_dir.pth')])
+    rc, stdout, err = run_tool_here(['tools/extract_backbone_weights.py',
+                                     str(tmp_path / 'work'),
+                                     str(tmp_path / 'from_dir.pth')], capfd)
     assert rc == 0 and f'tensors of {ckpt} written' in stdout, err
     assert torch.load(tmp_path / 'from_dir.pth', weights_only=True)[
         'state_dict'].keys() == weights.keys()
     (tmp_path / 'empty_run').mkdir()
-    rc, stdout, err = run_tool(['tools/extract_backbone_weights.py',
-                                str(tmp_path / 'empty_run'),
-                                str(tmp_path / 'none.pth')])
+    rc, stdout, err = run_tool_here(['tools/extract_backbone_weights.py',
+                                     str(tmp_path / 'empty_run'),
+                                     str(tmp_path / 'none.pth')], capfd)
     assert rc == 2 and err.strip() == (
         f'error: {tmp_path / "empty_run"}: a folder without a complete '
         'training checkpoint (epoch_N.pth / iter_N.pth); give a checkpoint '
@@ -5375,11 +5378,12 @@ def test_extract_backbone_weights(synthetic_root, tmp_path):
         'matches)')
     assert image_size_note(load_config(extraction, {
         'dataset.pipeline.1.scale': 32}), str(out), (32, 32)) is None
-    rc, stdout, err = run_tool([
+    rc, stdout, err = run_tool_here([
         'wsi_workdir/extract.py', '--config', extraction, '--pretrained',
         str(tmp_path / 'work'), '--output', str(tmp_path / 'feats' / 'NCT_test.npy'),
         '--data-root', _nct(synthetic_root), '--cfg-options',
-        'model.backbone.base_channels=8', 'model.backbone.stem_channels=8'])
+        'model.backbone.base_channels=8', 'model.backbone.stem_channels=8'],
+        capfd)
     assert rc == 0, err
     assert f'WARNING - {ckpt} was trained on 32 px images' in stdout + err
 
