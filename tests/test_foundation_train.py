@@ -811,24 +811,26 @@ def test_resume_with_a_pointer_to_a_deleted_checkpoint_starts_over(
     assert 'Auto resumed' not in log
 
 
-def test_resume_from_a_given_checkpoint(synthetic_root, tmp_path):
+def test_resume_from_a_given_checkpoint(synthetic_root, tmp_path, capfd):
     """tools/train.py --resume CHECKPOINT (as OpenMMLab's train.py):
     another run's checkpoint continued in a new work dir; a missing file is
-    one line, before anything is written."""
+    one line, before anything is written. (The command lines run in this
+    process: no fresh interpreter is what they check.)"""
     from openselfsup.apis import train
     from openselfsup.engine import load_checkpoint_file
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
                        _nct(synthetic_root), n_images=8, batch=8, epochs=2)
     a, b = tmp_path / 'a', tmp_path / 'b'
     train(cfg, work_dir=str(a))
-    rc, _, err = run_tool(['tools/train.py', cfg, '--work-dir', str(b),
-                           '--resume', str(a / 'nope.pth')])
+    rc, _, err = run_tool_here(['tools/train.py', cfg, '--work-dir', str(b),
+                                '--resume', str(a / 'nope.pth')], capfd)
     assert rc == 2 and err.strip().splitlines() == [
         f'error: --resume {a / "nope.pth"}: no such checkpoint file or '
         'work dir'], err
     assert not b.exists()
-    rc, out, err = run_tool(['tools/train.py', cfg, '--work-dir', str(b),
-                             '--resume', str(a / 'epoch_1.pth')])
+    rc, out, err = run_tool_here(['tools/train.py', cfg, '--work-dir',
+                                  str(b), '--resume', str(a / 'epoch_1.pth')],
+                                 capfd)
     assert rc == 0, err[-2000:]
     assert 'finished epoch 2, iteration 2' in out
     log = ''.join(p.read_text() for p in b.glob('*/*.log'))
@@ -2056,7 +2058,7 @@ def test_a_file_read_just_after_it_changed_keeps_no_digest(
 
 
 def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
-                                                  monkeypatch):
+                                                  monkeypatch, capfd):
     """--resume DIR (a run's work dir) or --resume FILE (a checkpoint in
     one), without --work-dir, continues in that work dir: it went to the
     config's default work_dirs/<config>, beside the run the user named. A
@@ -2246,12 +2248,12 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
 
     # the whole run: continued in a, to epoch 3, with the notes in its log,
     # at the checkpoint's learning rate (the log's lr of epoch 3), not the
-    # config's
-    rc, out, err = run_tool(['tools/train.py', cfg, '--resume', str(a),
-                             '--cfg-options', 'train_cfg.max_epochs=3',
-                             'param_scheduler.0.end=3',
-                             f'optim_wrapper.optimizer.lr={lr * 10!r}'],
-                            cwd=tmp_path)
+    # config's (the command line in this process)
+    rc, out, err = run_tool_here(['tools/train.py', cfg, '--resume', str(a),
+                                  '--cfg-options', 'train_cfg.max_epochs=3',
+                                  'param_scheduler.0.end=3',
+                                  f'optim_wrapper.optimizer.lr={lr * 10!r}'],
+                                 capfd, cwd=tmp_path)
     assert rc == 0, err[-2000:]
     assert f'finished epoch 3, iteration 3; outputs in {a}' in out
     assert (a / 'epoch_3.pth').is_file() and not (tmp_path / 'work_dirs'
