@@ -5522,7 +5522,7 @@ def test_a_resume_warns_of_restarted_workers_of_epoch_loops_only():
 
 
 def test_the_quick_start_path_judges_its_backbone_and_says_nothing(
-        synthetic_root, tmp_path):
+        synthetic_root, tmp_path, capfd):
     """tools/quickstart.sh's commands, tiny: the demo recipe trained,
     its work dir exported by tools/extract_backbone_weights.py, the
     backbone.pth extracted by wsi_workdir/extract.py with the extraction
@@ -5530,7 +5530,9 @@ def test_the_quick_start_path_judges_its_backbone_and_says_nothing(
     recorded no training config, so the settings that change the
     features were never judged (provenance ``trained_settings_differ:
     null``); now judged, and the demo's normalisation is the extraction
-    configs': no warning, no difference."""
+    configs': no warning, no difference. The two commands run in this
+    process (their lines and files are what is checked): no warning in
+    either stream."""
     import json
 
     from openselfsup.apis import train
@@ -5540,20 +5542,20 @@ def test_the_quick_start_path_judges_its_backbone_and_says_nothing(
     work = str(tmp_path / 'work')
     train(cfg, work_dir=work)
     backbone = os.path.join(work, 'backbone.pth')
-    rc, _, err = run_tool(['tools/extract_backbone_weights.py', work,
-                           backbone])
+    rc, _, err = run_tool_here(['tools/extract_backbone_weights.py', work,
+                                backbone], capfd)
     assert rc == 0, err
     out = str(tmp_path / 'features' / 'NCT_train.npy')
-    rc, _, err = run_tool([
+    rc, said, err = run_tool_here([
         'wsi_workdir/extract.py', '--config',
         os.path.join(REPO, 'configs', 'extraction', 'nct_train.py'),
         '--pretrained', backbone, '--output', out, '--workers', '0',
         '--no-progress', '--cfg-options',
         f'dataset.data_root={_nct(synthetic_root)}',
         'model.backbone.base_channels=8', 'model.backbone.stem_channels=8',
-        'dataset.pipeline.1.scale=32'])
-    assert rc == 0 and 'WARNING' not in err and \
-        'other settings than it was trained' not in err, err
+        'dataset.pipeline.1.scale=32'], capfd)
+    assert rc == 0 and 'WARNING' not in said + err and \
+        'other settings than it was trained' not in said + err, said + err
     with open(output_paths(out)['provenance']) as f:
         assert json.load(f)['trained_settings_differ'] == []
 
