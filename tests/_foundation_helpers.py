@@ -140,17 +140,23 @@ def run_advice(command, path, new, env_extra=None):
     imported or registered (as this project's pickling hook) there to help
     it; the tests' own classes importable, as a user's are to them.
 
-    The interpreter is a fork of one that imported torch alone (the first
-    import of every advised command; :func:`_advice_server`), not a cold
+    The interpreter is a fork of one that ran the command's first
+    statement and nothing else (:func:`_advice_server`), not a cold
     start: importing torch took 2 s of a start (some 40 s a command on the
-    shared machine). ``env_extra``: variables torch reads when it loads a
-    file (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD), set in the fork; others get a
+    shared machine), ``import torch, openselfsup.engine`` (the commands
+    that read this project's files) some 2 s more. Where the command does
+    not begin with that import, the fork's interpreter imported torch
+    alone (the first import of every advised command). ``env_extra``:
+    variables torch reads when it loads a file
+    (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD), set in the fork; others get a
     cold start."""
     env_extra = dict(env_extra or {})
     code = command.replace('FILE', repr(str(path))).replace(
         'NEW', repr(str(new)))
     if set(env_extra) <= {'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'}:
-        rc, stderr = _advice_server().run(code, env_extra)
+        first = _ENGINE_IMPORT if code.startswith(
+            _ENGINE_IMPORT + ';') else 'import torch'
+        rc, stderr = _advice_server(first).run(code, env_extra)
     else:
         env = dict(os.environ, PYTHONPATH=_advice_path(), **env_extra)
         p = subprocess.run([sys.executable, '-c', code], env=env, text=True,
@@ -164,12 +170,17 @@ def _advice_path():
                             os.environ.get('PYTHONPATH', '')])
 
 
-#: the server's loop: per line of JSON ({code, env, stderr}), a fork runs
+#: the first statement of the advised commands that read this project's
+#: files (its loaders registered with torch's unpickler)
+_ENGINE_IMPORT = 'import torch, openselfsup.engine'
+
+#: the server's loop: it runs its first argument (an advised command's
+#: first import), then per line of JSON ({code, env, stderr}), a fork runs
 #: ``code`` as ``python -c`` does (``__main__``, sys.argv ['-c']), its
 #: stderr into the named file; the exit status is written back
 _SERVER = r"""
 import json, os, sys, traceback
-import torch  # noqa: F401 (what every advised command imports first)
+exec(sys.argv[1], {'__name__': '__main__', '__builtins__': __builtins__})
 for line in sys.stdin:
     req = json.loads(line)
     pid = os.fork()
@@ -201,11 +212,12 @@ for line in sys.stdin:
 
 
 class _AdviceServer:
-    """An interpreter that imported torch, forked once per command."""
+    """An interpreter that ran ``first`` (an import statement), forked
+    once per command."""
 
-    def __init__(self):
+    def __init__(self, first):
         self.proc = subprocess.Popen(
-            [sys.executable, '-c', _SERVER], stdin=subprocess.PIPE,
+            [sys.executable, '-c', _SERVER, first], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True,
             env=dict(os.environ, PYTHONPATH=_advice_path()))
 
@@ -227,17 +239,17 @@ class _AdviceServer:
         self.proc.wait(timeout=60)
 
 
-_ADVICE = []
+_ADVICE = {}
 
 
-def _advice_server():
-    """The session's :class:`_AdviceServer`, started at its first use and
-    ended at the interpreter's exit."""
-    if not _ADVICE or _ADVICE[0].proc.poll() is not None:
+def _advice_server(first):
+    """The session's :class:`_AdviceServer` that ran ``first``, started at
+    its first use and ended at the interpreter's exit."""
+    if first not in _ADVICE or _ADVICE[first].proc.poll() is not None:
         import atexit
-        _ADVICE[:] = [_AdviceServer()]
-        atexit.register(_ADVICE[0].close)
-    return _ADVICE[0]
+        _ADVICE[first] = _AdviceServer(first)
+        atexit.register(_ADVICE[first].close)
+    return _ADVICE[first]
 
 
 _TOOLS = {}
