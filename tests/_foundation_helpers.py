@@ -150,17 +150,23 @@ def run_advice(command, path, new, env_extra=None):
     variables torch reads when it loads a file
     (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD), set in the fork; others get a
     cold start."""
+    run_python_c(command.replace('FILE', repr(str(path))).replace(
+        'NEW', repr(str(new))), env_extra)
+
+
+def run_python_c(code, env_extra=None, cwd=None):
+    """``python -c code`` in the folder ``cwd`` (default: this process's),
+    in an interpreter of its own as :func:`run_advice` says; asserts its
+    exit status 0."""
     env_extra = dict(env_extra or {})
-    code = command.replace('FILE', repr(str(path))).replace(
-        'NEW', repr(str(new)))
     if set(env_extra) <= {'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'}:
         first = _ENGINE_IMPORT if code.startswith(
             _ENGINE_IMPORT + ';') else 'import torch'
-        rc, stderr = _advice_server(first).run(code, env_extra)
+        rc, stderr = _advice_server(first).run(code, env_extra, cwd)
     else:
         env = dict(os.environ, PYTHONPATH=_advice_path(), **env_extra)
         p = subprocess.run([sys.executable, '-c', code], env=env, text=True,
-                           capture_output=True, timeout=120)
+                           capture_output=True, timeout=120, cwd=cwd)
         rc, stderr = p.returncode, p.stderr
     assert rc == 0, (code, stderr[-2000:])
 
@@ -175,9 +181,10 @@ def _advice_path():
 _ENGINE_IMPORT = 'import torch, openselfsup.engine'
 
 #: the server's loop: it runs its first argument (an advised command's
-#: first import), then per line of JSON ({code, env, stderr}), a fork runs
-#: ``code`` as ``python -c`` does (``__main__``, sys.argv ['-c']), its
-#: stderr into the named file; the exit status is written back
+#: first import), then per line of JSON ({code, env, cwd, stderr}), a fork
+#: runs ``code`` as ``python -c`` does (``__main__``, sys.argv ['-c']) in
+#: the folder ``cwd`` (null: the server's), its stderr into the named file;
+#: the exit status is written back
 _SERVER = r"""
 import json, os, sys, traceback
 exec(sys.argv[1], {'__name__': '__main__', '__builtins__': __builtins__})
@@ -192,6 +199,8 @@ for line in sys.stdin:
             os.dup2(null, 1)
             os.dup2(os.open(req['stderr'], os.O_WRONLY | os.O_TRUNC), 2)
             os.environ.update(req['env'])
+            if req['cwd'] is not None:
+                os.chdir(req['cwd'])
             sys.argv = ['-c']
             exec(compile(req['code'], '<string>', 'exec'),
                  {'__name__': '__main__', '__builtins__': __builtins__})
@@ -221,12 +230,13 @@ class _AdviceServer:
             stdout=subprocess.PIPE, text=True,
             env=dict(os.environ, PYTHONPATH=_advice_path()))
 
-    def run(self, code, env):
+    def run(self, code, env, cwd=None):
         import json
         import select
         with tempfile.NamedTemporaryFile('r', suffix='.err') as err:
             self.proc.stdin.write(json.dumps(dict(
-                code=code, env=env, stderr=err.name)) + '\n')
+                code=code, env=env, cwd=None if cwd is None else str(cwd),
+                stderr=err.name)) + '\n')
             self.proc.stdin.flush()
             ready, _, _ = select.select([self.proc.stdout], [], [], 300)
             assert ready, 'the advice server gave no exit status in 300 s'

@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, loaded_modules,
-                                 run_advice, run_tool, run_tool_here,
-                                 small_config,
+                                 run_advice, run_python_c, run_tool,
+                                 run_tool_here, small_config,
                                  worker_log_lines, worker_warnings_shown)
 
 
@@ -5058,13 +5058,16 @@ def test_a_url_load_from_refusal_names_the_url(synthetic_root, tmp_path,
 
 def pasted(line, cwd):
     """Run the ``python -c ...`` command a refusal ``line`` advises (before
-    ``, and --resume NEW.pth``) as a user pastes it into a shell (bash -c,
-    this interpreter for ``python``), in the folder ``cwd``."""
+    ``, and --resume NEW.pth``) as a user pastes it into a shell, in the
+    folder ``cwd``: bash reads the words (its quotes and expansions), and
+    the first, the one ``python -c`` runs, runs in an interpreter of its
+    own (:func:`run_python_c`)."""
     command = re.search(r', python -c (.*), and --resume NEW\.pth$',
                         line).group(1)
-    subprocess.run(['bash', '-c', f'"$PY" -c {command}'], cwd=cwd,
-                   check=True, timeout=300, env=dict(
-                       os.environ, PYTHONPATH=REPO, PY=sys.executable))
+    words = subprocess.run(['bash', '-c', f'printf "%s\\0" {command}'],
+                           cwd=cwd, check=True, timeout=60,
+                           capture_output=True).stdout
+    run_python_c(os.fsdecode(words.split(b'\0')[0]), cwd=cwd)
 
 
 def test_resume_from_a_legacy_format_file_says_what_it_is(fsp_epoch_1,
