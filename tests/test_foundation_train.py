@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, loaded_modules,
-                                 run_advice, run_python_c, run_tool,
-                                 run_tool_here, small_config,
-                                 worker_log_lines, worker_warnings_shown)
+                                 run_advice, run_python_c, run_tool_here,
+                                 small_config, worker_log_lines,
+                                 worker_warnings_shown)
 
 
 def _nct(root):
