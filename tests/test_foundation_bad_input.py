@@ -22,9 +22,9 @@ import zipfile
 import pytest
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, error_lines,
-                                 loaded_modules, run_advice, run_tool,
-                                 run_tool_here, sigterm_once_blocked,
-                                 small_config)
+                                 loaded_modules, run_advice, run_python_c,
+                                 run_tool, run_tool_here,
+                                 sigterm_once_blocked, small_config)
 
 
 @pytest.fixture()
@@ -3184,8 +3184,9 @@ def _plain_mmengine_checkpoint(path, zipped=True, args=False):
     MMEngine, in a process that never imports openselfsup: its logged
     HistoryBuffer pickled with ``builtins.getattr``, which
     ``torch.load(weights_only=True)`` refuses; with ``args``, an
-    ``argparse.Namespace`` beside it."""
-    subprocess.run([sys.executable, '-c', (
+    ``argparse.Namespace`` beside it (:func:`run_python_c`: a fork of an
+    interpreter that imported torch alone)."""
+    run_python_c(
         'import argparse, sys, torch\n'
         'from mmengine.logging import HistoryBuffer\n'
         'buf = HistoryBuffer(); buf.update(1.5)\n'
@@ -3193,9 +3194,8 @@ def _plain_mmengine_checkpoint(path, zipped=True, args=False):
         'torch.ones(2)}, "message_hub": {"log_scalars": {"train/loss": '
         'buf}}}\n'
         f'if {args}: c["args"] = argparse.Namespace(lr=0.1)\n'
-        'torch.save(c, sys.argv[1], '
-        f'_use_new_zipfile_serialization={zipped})'), str(path)],
-        check=True)
+        f'torch.save(c, {str(path)!r}, '
+        f'_use_new_zipfile_serialization={zipped})')
 
 
 def test_a_legacy_file_holding_builtins_getattr_is_read_as_its_zip_twin(

@@ -4649,13 +4649,13 @@ def test_the_resume_advice_keeps_plain_mmengines_training_state(
     cfg, a, _ = fsp_epoch_1
     state = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
     path, kept = tmp_path / 'plain.pth', tmp_path / 'kept.pth'
-    # a process that never imports openselfsup (no copyreg reducer)
-    subprocess.run([sys.executable, '-c', (
-        'import argparse, sys, torch\n'
-        'c = torch.load(sys.argv[1], weights_only=False)\n'
+    # a process that never imports openselfsup (no copyreg reducer): a
+    # fork of one that imported torch alone
+    run_python_c(
+        'import argparse, torch\n'
+        f'c = torch.load({str(a / "epoch_1.pth")!r}, weights_only=False)\n'
         'c["args"] = argparse.Namespace(lr=0.1)\n'
-        'torch.save(c, sys.argv[2])'), str(a / 'epoch_1.pth'), str(path)],
-        check=True, timeout=300)
+        f'torch.save(c, {str(path)!r})')
     assert {'argparse.Namespace', 'builtins.getattr'} <= \
         set(unsafe_globals(str(path)))
     runner = build_runner(cfg, work_dir=str(tmp_path / 'r'),
