@@ -4570,7 +4570,10 @@ def test_run_advice_runs_in_an_interpreter_this_process_does_not_help(
     interpreter that imported torch alone) find nothing this process
     imported or registered: no module of the project, MMEngine or the
     tests, no safe globals added to torch's list, and the environment
-    given to one command only."""
+    given to one command only. A command that begins ``import torch,
+    openselfsup.engine`` (a fork of an interpreter that ran that import)
+    finds what that import brings, and still nothing of the tests, nor
+    another command's environment."""
     from openselfsup.engine import load_checkpoint_file  # noqa: F401
     def theirs(globs):  # registered by MMEngine's or numpy's users
         return [g for g in globs if getattr(g, '__module__', '').split(
@@ -4592,6 +4595,17 @@ def test_run_advice_runs_in_an_interpreter_this_process_does_not_help(
                'os.environ', path, tmp_path / 'b.pth')
     with pytest.raises(AssertionError, match='ZeroDivisionError'):
         run_advice('1 / 0', path, tmp_path / 'c.pth')
+    tests = ('_foundation_helpers', 'conftest', 'pytest', '_pytest')
+    for env in ({'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1'}, {}):
+        run_advice(
+            'import torch, openselfsup.engine; import os, sys; '
+            "assert 'openselfsup.engine' in sys.modules; "
+            f'assert not [m for m in sys.modules if m.split(".")[0] in '
+            f'{tests!r}], sys.modules; '
+            f"assert os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD') == "
+            f"{env.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')!r}; "
+            'torch.save(torch.load(FILE), NEW)', path, tmp_path / 'd.pth',
+            env)
 
 
 def test_the_resume_advice_deletes_the_objects_not_the_meta(fsp_epoch_1,
