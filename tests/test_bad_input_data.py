@@ -976,6 +976,61 @@ def test_the_release_folder_may_be_the_data_root_s(tmp_path, monkeypatch):
                  str(tmp_path / 'mine')) == 2
 
 
+def test_bare_names_are_judged_by_their_own_folders_and_the_release_s(
+        tmp_path, monkeypatch):
+    """Review r116. The rule "every entry lies in an NCT class folder"
+    read an entry under its data prefix: a user's own ``a.png`` and
+    ``b.png`` listed by bare names under ``data_prefix=.../home/TUM`` in
+    ``wo_8_train.txt`` were refused as lying in TUM's folder (built
+    before r109), and with ``data_prefix=''`` the verdict followed the
+    current folder. That rule reads the entries' own folders; the release
+    folder is still read under the prefix: bare ``1.png`` under
+    ``.../NCT-CRC-HE-100K-NONORM/LYM`` and ``LYM/0001.png`` under
+    ``.../NCT-CRC-HE-100K-NONORM`` beside an own entry are LYM's NCT
+    images, refused for ``wo_3`` (each entry's class read under the
+    prefix too: read from the entry alone, bare ``1.png`` names none).
+    The reference: the same bare names under a root of another name."""
+    from openselfsup.datasets import ImageList
+    release = tmp_path / 'NCT' / NONORM
+    own = tmp_path / 'mine' / 'normal' / 'b.png'
+    paths = [release / 'LYM' / '0001.png', release / 'LYM' / '1.png',
+             release / 'LYM' / '2.png', own]
+    for root in ('TUM', 'mine', 'c/TUM'):
+        paths += [tmp_path / 'home' / root / n for n in ('a.png', 'b.png')]
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b'')
+    meta = tmp_path / 'meta'
+    meta.mkdir()
+
+    def built(name, lines, prefix):
+        path = meta / name
+        path.write_text(''.join(f'{line}\n' for line in lines))
+        try:
+            return len(ImageList(ann_file=str(path), data_prefix=prefix,
+                                 check='exists'))
+        except InputError as err:
+            return str(err).replace(str(path), 'LIST')
+
+    bare = ['a.png', 'b.png']
+    # the reference: a root of another name
+    assert built('wo_8_train.txt', bare, str(tmp_path / 'home' / 'mine')) \
+        == 2
+    for name in ('wo_8_train.txt', 'wo_9_train.txt', 'wo_0_train.txt'):
+        assert built(name, bare, str(tmp_path / 'home' / 'TUM')) == 2, name
+    monkeypatch.chdir(tmp_path / 'home' / 'c' / 'TUM')
+    assert built('wo_8_train.txt', bare, '') == 2
+    monkeypatch.chdir(tmp_path)
+    said = ('LIST: its name says it leaves out LYM, but entry 1 ({}) lies '
+            'in the folder of LYM')
+    refused = built('wo_3_train.txt', ['1.png', '2.png'],
+                    str(release / 'LYM'))
+    assert str(refused).startswith(said.format('1.png')), refused
+    refused = built('wo_3_train.txt', ['LYM/0001.png', str(own)],
+                    str(release))
+    assert str(refused).startswith(said.format('LYM/0001.png')), refused
+
+
 def test_class_folders_of_a_release_folder_are_read_in_any_case(tmp_path):
     """Review r109. A class folder in a release's folder in lower case
     (``NCT-CRC-HE-100K-NONORM/lym/0001.png``) made no entry NCT's, while

@@ -450,7 +450,9 @@ def first_nct_entry(entries: Sequence[ListEntry],
     a converted ``ADI-AAAWMSFI.png``, in any folder, or any name in a
     class folder of an NCT release's folder,
     ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``), else line 1 where every
-    entry lies in the folder of an NCT class (``STR/x.png``); None
+    entry lies in the folder of an NCT class as the entry names it, not
+    its ``root`` (``STR/x.png``; bare ``a.png`` under ``.../TUM`` does
+    not, review r116); None
     otherwise: a list of no NCT image (LC25000's, PAIP19's, a user's own
     classes, also where some of its class folders bear an NCT class's
     name, ``mine/TUM/a.png`` beside ``mine/normal/b.png``, and its
@@ -471,7 +473,11 @@ def first_nct_entry(entries: Sequence[ListEntry],
                   if _nct_named(rel, root)), None)
     if named is not None:
         return named
-    return 1 if entries and all(own_folder(rel, root) in NCT_CLASSES
+    # the entries' own folders, not the root's (review r116: bare a.png
+    # under a data prefix .../TUM read as lying in TUM/, a user's own
+    # wo_8 list refused; with data prefix '' the verdict followed the
+    # current folder)
+    return 1 if entries and all(own_folder(rel) in NCT_CLASSES
                                 for rel, _ in entries) else None
 
 
