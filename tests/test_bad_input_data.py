@@ -1031,6 +1031,45 @@ def test_bare_names_are_judged_by_their_own_folders_and_the_release_s(
     assert str(refused).startswith(said.format('LYM/0001.png')), refused
 
 
+def test_a_list_nct_s_by_its_class_folders_names_no_one_entry(tmp_path):
+    """Review r116 #2. A list NCT's because every entry lies in an NCT
+    class folder (``ADI/a.png`` beside ``TUM/b.png``: no entry is an NCT
+    image by itself) was refused naming entry 1 as the one that makes it
+    NCT's (``(entry 1 (ADI/a.png) is one)``, for ``wo_9`` ``entry 1
+    (ADI/a.png) is an NCT image``); it says the rule now. The reference:
+    beside a download's name, that entry is named."""
+    from openselfsup.datasets import ImageList
+    from openselfsup.datasets.prepare import first_nct_entry
+    meta = tmp_path / 'meta'
+    meta.mkdir()
+
+    def refusal(name, lines):
+        path = meta / name
+        path.write_text(''.join(f'{line}\n' for line in lines))
+        with pytest.raises(InputError) as err:
+            ImageList(ann_file=str(path), data_prefix=str(tmp_path),
+                      check='none')
+        return str(err.value).replace(str(path), 'LIST')
+
+    folders = ['ADI/a.png', 'TUM/b.png']
+    assert first_nct_entry([(p, None) for p in folders]) == 0
+    msg = refusal('wo_8_train.txt', folders)
+    assert msg.startswith(
+        'LIST: its name says it leaves out TUM, but entry 2 (TUM/b.png) '
+        'lies in the folder of TUM, in a list of NCT images (every entry '
+        'lies in an NCT class folder); '), msg
+    msg = refusal('wo_9_train.txt', folders)
+    assert 'or wo_78), but every entry lies in an NCT class folder; ' \
+        in msg, msg
+    # the reference: an entry that is an NCT image by its name is named
+    named = ['ADI/ADI-AAAWMSFI.tif', 'TUM/b.png']
+    assert first_nct_entry([(p, None) for p in named]) == 1
+    assert '(entry 1 (ADI/ADI-AAAWMSFI.tif) is one); ' in refusal(
+        'wo_8_train.txt', named)
+    assert 'but entry 1 (ADI/ADI-AAAWMSFI.tif) is an NCT image; ' in \
+        refusal('wo_9_train.txt', named)
+
+
 def test_class_folders_of_a_release_folder_are_read_in_any_case(tmp_path):
     """Review r109. A class folder in a release's folder in lower case
     (``NCT-CRC-HE-100K-NONORM/lym/0001.png``) made no entry NCT's, while
@@ -1128,7 +1167,7 @@ def test_nct_download_names_are_nct_s_in_any_image_extension_only(
         ('mine/Tum/TUM-0001.png', own): None,
         ('mine/TUM/TUM-0001.png', own, 'mine/TUM/TUM-AAAWMSFI.png'): 3,
         # every entry in an NCT class folder (the rule of folders alone)
-        ('TUM/TUM-0001.png', 'NORM/NORM-0001.png'): 1,
+        ('TUM/TUM-0001.png', 'NORM/NORM-0001.png'): 0,  # no one entry
     }
     for paths, line in cases.items():
         assert first(*paths) == line, paths

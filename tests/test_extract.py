@@ -2075,10 +2075,12 @@ def test_own_class_folders_of_an_nct_class_name_are_not_nct_images(
             else:
                 assert code == 0 and written, err
     from openselfsup.datasets.prepare import first_nct_entry
-    cases = {  # the lines, the line of the first NCT image (by hand)
+    cases = {  # the lines, the line of the first NCT image (by hand; 0: none
+        # is one, every entry lies in an NCT class folder)
         'mine/TUM/a.png 0\nmine/normal/b.png 1\n': None,
         'mine/tumour/a.png 0\nmine/normal/b.png 1\n': None,
-        'mine/TUM/a.png 0\nmine/STR/b.png 1\n': 1,
+        # every entry in an NCT class folder: no one line (review r116)
+        'mine/TUM/a.png 0\nmine/STR/b.png 1\n': 0,
         'N/adi/x.png 1\nN/adi/ADI-AAAWMSFI.tif 1\n': 2,
         # named by its folder's class but not as the downloads name their
         # images: a user's own (review r108)
@@ -2086,7 +2088,7 @@ def test_own_class_folders_of_an_nct_class_name_are_not_nct_images(
         'N/ADI-AAA.tif 1\n': None,  # named by a class, not in its folder
         'N/ADI-AAAWMSFI.tif 1\n': 1,  # a download's name, any folder
         'N/ADI-TCGA-AAICEQFN.tif 1\n': 1,
-        'N\\ADI\\ADI-AAA.tif 1\n': 1,
+        'N\\ADI\\ADI-AAA.tif 1\n': 0,
         'mine/TUM/TUMOUR-1.png 0\nmine/x/b.png 1\n': None,
         # own patches named by class in own folders (review r105: taken
         # for NCT's all-class list, refused in a false line)

@@ -24,7 +24,7 @@ from ..utils.once import Once
 from .list_files import (CheckedIndices, ListEntry,  # noqa: F401
                          read_list_file)  # (ListEntry re-exported)
 from .prepare import (check_list_releases, entry_nct_classes,
-                      first_nct_entry, own_folder)
+                      first_nct_entry, nct_list_said, own_folder)
 
 
 #: the way out of an image of a list that does not open or decode
@@ -237,8 +237,8 @@ def check_held_out_folders(entries: Sequence[ListEntry], list_path: str,
             raise InputError(
                 f'{list_path}: its name says wo_{said}, which names no '
                 'NCT class to leave out (wo_0 .. wo_8 in the published '
-                'order BACK 0, ADI 1, ... TUM 8, or wo_78), but entry '
-                f'{lineno} ({entries[lineno - 1][0]}) is an NCT image; '
+                'order BACK 0, ADI 1, ... TUM 8, or wo_78), but '
+                f'{nct_list_said(entries, lineno)}; '
                 'every check and the meta-test read a held-out class from '
                 'the name: name it for the classes it leaves out, or '
                 'without wo_')
@@ -256,7 +256,7 @@ def check_held_out_folders(entries: Sequence[ListEntry], list_path: str,
             # the entry that makes the list NCT's (review r109: a user's
             # own mine/TUM/a.png was refused without it)
             nct = 'this entry is one' if lineno == first else \
-                f'entry {first} ({entries[first - 1][0]}) is one'
+                nct_list_said(entries, first, 'one')
             raise InputError(
                 f'{list_path}: its name says it {held_out_words(held)}, but '
                 f'entry {lineno} ({rel}) {where}, in a list of NCT images '

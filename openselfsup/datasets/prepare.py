@@ -449,10 +449,11 @@ def first_nct_entry(entries: Sequence[ListEntry],
     names (:func:`_nct_named`: a download's name, ``ADI-AAAWMSFI.tif`` or
     a converted ``ADI-AAAWMSFI.png``, in any folder, or any name in a
     class folder of an NCT release's folder,
-    ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``), else line 1 where every
-    entry lies in the folder of an NCT class as the entry names it, not
-    its ``root`` (``STR/x.png``; bare ``a.png`` under ``.../TUM`` does
-    not, review r116); None
+    ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``), else 0, no one line, where
+    every entry lies in the folder of an NCT class as the entry names it,
+    not its ``root`` (``STR/x.png``; bare ``a.png`` under ``.../TUM`` does
+    not, review r116; it was line 1, and the refusals named entry 1 as an
+    NCT image, :func:`nct_list_said`); None
     otherwise: a list of no NCT image (LC25000's, PAIP19's, a user's own
     classes, also where some of its class folders bear an NCT class's
     name, ``mine/TUM/a.png`` beside ``mine/normal/b.png``, and its
@@ -477,8 +478,20 @@ def first_nct_entry(entries: Sequence[ListEntry],
     # under a data prefix .../TUM read as lying in TUM/, a user's own
     # wo_8 list refused; with data prefix '' the verdict followed the
     # current folder)
-    return 1 if entries and all(own_folder(rel) in NCT_CLASSES
+    return 0 if entries and all(own_folder(rel) in NCT_CLASSES
                                 for rel, _ in entries) else None
+
+
+def nct_list_said(entries: Sequence[ListEntry], first: int,
+                  image: str = 'an NCT image') -> str:
+    """What makes a list NCT's, for a refusal: ``first`` as
+    :func:`first_nct_entry` gives it (not None): ``entry 2 (x) is an NCT
+    image`` (``image``: what the entry is called, ``one`` after ``a list
+    of NCT images``), or ``every entry lies in an NCT class folder``
+    (0)."""
+    if first == 0:
+        return 'every entry lies in an NCT class folder'
+    return f'entry {first} ({entries[first - 1][0]}) is {image}'
 
 
 def holds_nct_images(list_file: str) -> Optional[bool]:
