@@ -1,6 +1,7 @@
 """Bad input to the data converters, the synthetic generator and the list
 reader (issue 17): one line, exit code 2, nothing written or the previous
 files unchanged."""
+import functools
 import gzip
 import os
 import re
@@ -920,6 +921,21 @@ def test_an_entry_is_read_in_the_form_its_image_is_opened(tmp_path):
     assert len(ImageList(ann_file=str(listed), **kwargs)) == 2
 
 
+def _list_built(meta, name, lines, prefix):
+    """The length of an ImageList of ``lines`` written to ``meta/name``
+    under ``data_prefix=prefix`` (its images checked to exist), or its
+    refusal, the list's path written ``LIST``."""
+    from openselfsup.datasets import ImageList
+    meta.mkdir(exist_ok=True)
+    path = meta / name
+    path.write_text(''.join(f'{line}\n' for line in lines))
+    try:
+        return len(ImageList(ann_file=str(path), data_prefix=prefix,
+                             num_classes=9, check='exists'))
+    except InputError as err:
+        return str(err).replace(str(path), 'LIST')
+
+
 def test_the_release_folder_may_be_the_data_root_s(tmp_path, monkeypatch):
     """Review r109. The content rule read an entry's release from the
     entry alone: ``LYM/0001.png`` under a data prefix
@@ -931,7 +947,6 @@ def test_the_release_folder_may_be_the_data_root_s(tmp_path, monkeypatch):
     current folder). The reference: the same images listed under the
     folder above, ``NCT-CRC-HE-100K-NONORM/LYM/0001.png``, refused by the
     rule as it was."""
-    from openselfsup.datasets import ImageList
     from openselfsup.datasets.prepare import first_nct_entry
     release = tmp_path / 'NCT' / NONORM
     own = tmp_path / 'mine' / 'normal' / 'b.png'
@@ -939,17 +954,7 @@ def test_the_release_folder_may_be_the_data_root_s(tmp_path, monkeypatch):
                  own, tmp_path / 'mine' / 'TUM' / 'a.png'):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b'')
-    meta = tmp_path / 'meta'
-    meta.mkdir()
-
-    def built(name, lines, prefix):
-        path = meta / name
-        path.write_text(''.join(f'{line}\n' for line in lines))
-        try:
-            return len(ImageList(ann_file=str(path), data_prefix=prefix,
-                                 num_classes=9, check='exists'))
-        except InputError as err:
-            return str(err).replace(str(path), 'LIST')
+    built = functools.partial(_list_built, tmp_path / 'meta')
 
     entries = ['LYM/0001.png', 'ADI/0002.png', str(own)]
     said = ('LIST: its name says it leaves out LYM, but entry 1 ({}) lies '
@@ -990,7 +995,6 @@ def test_bare_names_are_judged_by_their_own_folders_and_the_release_s(
     images, refused for ``wo_3`` (each entry's class read under the
     prefix too: read from the entry alone, bare ``1.png`` names none).
     The reference: the same bare names under a root of another name."""
-    from openselfsup.datasets import ImageList
     release = tmp_path / 'NCT' / NONORM
     own = tmp_path / 'mine' / 'normal' / 'b.png'
     paths = [release / 'LYM' / '0001.png', release / 'LYM' / '1.png',
@@ -1000,17 +1004,7 @@ def test_bare_names_are_judged_by_their_own_folders_and_the_release_s(
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b'')
-    meta = tmp_path / 'meta'
-    meta.mkdir()
-
-    def built(name, lines, prefix):
-        path = meta / name
-        path.write_text(''.join(f'{line}\n' for line in lines))
-        try:
-            return len(ImageList(ann_file=str(path), data_prefix=prefix,
-                                 check='exists'))
-        except InputError as err:
-            return str(err).replace(str(path), 'LIST')
+    built = functools.partial(_list_built, tmp_path / 'meta')
 
     bare = ['a.png', 'b.png']
     # the reference: a root of another name
