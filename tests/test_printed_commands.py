@@ -47,7 +47,6 @@ def _script_arity(script):
 #: (:data:`ELSEWHERE`), a space in its name
 USER_WD = 'my w'
 #: where a printed script must run it: that folder joined with it
-AT_USER_WD = os.path.join(ELSEWHERE, USER_WD)
 
 
 def _copies_refusal(model='clp_wo_78'):
@@ -84,38 +83,20 @@ def _library_copies_line(model='uni_wo_78'):
     return no_library_copies(paths.features_path(USER_WD, model, 'NCT_aug'))
 
 
-def _family_of(script):
-    """The family whose ``<family>_wo_78`` an ablation script runs: it
-    reads ``MODELS`` (``one_model``) into ``family`` and names the model
-    ``${family}_wo_78``, read from the script itself."""
-    with open(os.path.join(ROOT, script)) as f:
-        text = f.read()
-    assert 'family=$(one_model)' in text and '"${family}_wo_78' in text
-    return lambda model: model[:-len('_wo_78')]
-
-
 @pytest.mark.parametrize('line, expected', [
     (_knn_line, [('evaluate_encoder.sh', ['MODEL', 'CHECKPOINT'], {}),
                  ('demo_lowshot.sh', ['CHECKPOINT'], {})]),
-    (_more_samples_line, [('demo_lowshot.sh', ['CKPT', 'NEW_WORKDIR'], {})]),
-    (_library_copies_line, [('ablation.sh', [], dict(
-        WORKDIR=AT_USER_WD, MODELS='uni', IMAGE='none', HYBRID='none'))]),
-    (_copies_refusal, [('extract_ablation_feats.sh', [], dict(
-        WORKDIR=AT_USER_WD, MODELS='clp'))])])
+    (_more_samples_line, [('demo_lowshot.sh', ['CKPT', 'NEW_WORKDIR'], {})])])
 def test_a_script_command_runs_in_the_root_from_any_folder(
         line, expected, monkeypatch):
     """The kNN refusal's ``evaluate_encoder.sh`` / ``demo_lowshot.sh``,
     the way out of too few samples (``demo_lowshot.sh CKPT
-    NEW_WORKDIR``), of copies a library model cannot make (``IMAGE=none
-    HYBRID=none sh ...ablation.sh``) and of copies of other images
-    (``extract_ablation_feats.sh``): pasted in another folder, each runs
-    its script in the checkout's root, where ``_env.sh`` lets it run, with
-    as many arguments as the script takes, and the ablation scripts on the
-    line's workdir and model (review r111: ``WORKDIR`` and ``MODELS``
-    were not set, and they ran the default workdir's ``clp_wo_78``). The
-    reference: the folder check of ``_env.sh``, each script's own
-    ``positional_arguments`` line, the workdir as the user gave it joined
-    with their folder, and the model the script runs of its ``MODELS``."""
+    NEW_WORKDIR``): pasted in another folder, each runs its script in the
+    checkout's root, where ``_env.sh`` lets it run, with as many arguments
+    as the script takes (the copies' lines name no script since review
+    r115: ``test_a_library_models_copies_name_flags_to_add_not_a_command``).
+    The reference: the folder check of ``_env.sh`` and each script's own
+    ``positional_arguments`` line."""
     monkeypatch.chdir(ELSEWHERE)
     found = printed_scripts(line())
     assert [(os.path.basename(s), a, e) for s, a, e in found] == expected
@@ -124,39 +105,40 @@ def test_a_script_command_runs_in_the_root_from_any_folder(
                                                        'scripts')
         least, most = _script_arity(script)
         assert least <= len(args) <= most, (script, args)
-        if 'MODELS' in env:
-            model = 'uni_wo_78' if line is _library_copies_line \
-                else 'clp_wo_78'
-            assert _family_of(script)(model) == env['MODELS']
 
 
-def test_a_library_models_copies_name_its_ablation_in_its_workdir(
+def test_a_library_models_copies_name_flags_to_add_not_a_command(
         monkeypatch):
     """A library model makes no augmented copies: the way out named
-    ``ablation.py --image none --hybrid none`` and ``IMAGE=none
-    HYBRID=none sh ablation.sh``, one line for every model, whose script
-    ran the default workdir's ``clp_wo_78`` (review r111). The
-    ``ablation.py`` command now runs this model in this workdir, as its
-    parser reads it from the folder the user gave the workdir in; a model
-    ``ablation.sh`` does not run (no ``_wo_78`` name) has no script form,
-    nor copies whose workdir is unknown any command. The copies of other
-    images name ``extract_ablation_feats.sh`` only for a family whose
-    checkpoint the script finds (``_env.sh``'s ``checkpoint``: clp, fsp)."""
-    from openselfsup.lowshot.features import NO_LIBRARY_COPIES, \
-        no_library_copies
+    ``python .../ablation.py --model M --workdir W --image none --hybrid
+    none`` and ``IMAGE=none HYBRID=none sh ablation.sh``, which ran the
+    published settings (5 shots, 300 tasks, every part) in place of the
+    user's ``--num_shots 2 --num_task 4 ...``, the script writing over the
+    model's table; and the meta-test (``--aug_times 4``), which takes
+    neither flag, got the same line (review r115). The line is made where
+    the failing command is unknown: it now names the flags to add to it,
+    each read by its command's own parser to skip what reads the copies,
+    and no command of its own, nor one for the copies of other images
+    (``extract_ablation_feats.sh`` extracted with ``_env.sh``'s default
+    checkpoint into the user's workdir)."""
+    from openselfsup.lowshot.features import NO_LIBRARY_COPIES
     monkeypatch.chdir(ELSEWHERE)
-    for model, script in (('uni_wo_78', True), ('uni', False)):
-        line = _library_copies_line(model)
-        assert line.startswith(NO_LIBRARY_COPIES + ': ')
-        command = re.search(r'workdir: (python .*?)(, or cd |\)$)',
-                            line).group(1)
-        args = _filled(command, 'wsi_workdir/ablation.py')
-        assert (args.model, from_elsewhere(args.workdir), args.image,
-                args.hybrid) == (model, AT_USER_WD, [], []), line
-        assert (' sh ' in line) == script, line
-    assert 'python' not in no_library_copies('/x/NCT_aug.npy')
-    assert ' sh ' not in _copies_refusal('mine_wo_78')
-    assert ' sh ' not in _copies_refusal('clp_wo_7')
+    line = _library_copies_line()
+    assert line.startswith(NO_LIBRARY_COPIES + ': ') and '\n' not in line
+    assert not re.search(r'python |\bsh |\bcd ', line), line
+    added = dict((cmd, flags) for flags, cmd in
+                 re.findall(r'(?:add|or) (--[^,]*?) to your (\S+) command', line))
+    assert set(added) == {'ablation.py', 'distributed_meta_test.py'}, line
+    ablation = script_main('wsi_workdir/ablation.py').__globals__[
+        'parse_args'](['--model', 'm'] + shlex.split(added['ablation.py']))
+    assert (ablation.image, ablation.hybrid) == ([], []), line
+    meta = script_main('wsi_workdir/distributed_meta_test.py').__globals__[
+        'parse_args'](['--model', 'm', '--task', 'near', '--num_shots',
+                       '2'] + shlex.split(added['distributed_meta_test.py']))
+    assert meta.aug_times == 0, line
+    for model in ('uni', 'clp_wo_78'):
+        refusal = _copies_refusal(model)
+        assert not re.search(r'\bsh |\bcd ', refusal), refusal
 
 
 def test_the_more_samples_generator_writes_the_data_the_demo_reads(

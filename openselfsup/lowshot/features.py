@@ -37,7 +37,7 @@ from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
 from ..utils.fingerprint import SIZE_ARGUMENTS
 from ..utils.io import REPO_ROOT
 from . import paths
-from .paths import from_root, joined, printed, script
+from .paths import joined, printed, script
 
 #: a set's extraction of an unknown encoder; ``head``: :func:`_with_config`
 _EXTRACT_HINT = '{head} --pretrained CKPT --output {out}'
@@ -951,61 +951,19 @@ def _library_encoder(prov) -> Optional[Dict]:
 NO_LIBRARY_COPIES = ('a library model (--model-source) makes no augmented '
                      'copies')
 
-#: the model families whose checkpoints the shell scripts find (``_env.sh``'s
-#: ``checkpoint``: ``extract_ablation_feats.sh`` extracts no other)
-SCRIPT_FAMILIES = ('clp', 'fsp')
-
-
-def ablation_script(out: str, name: str, settings: Tuple[str, ...] = (),
-                    families: Optional[Tuple[str, ...]] = None
-                    ) -> Optional[str]:
-    """``cd <root> && WORKDIR=<workdir> MODELS=<family> [settings] sh
-    wsi_workdir/scripts/<name>``: an ablation script's command on the
-    workdir and model of the copies ``out``
-    (``<workdir>/extracted_feats/<family>_wo_78/NCT_aug.npy`` as given in
-    the current folder, named absolute: :func:`~.paths.printed`), as the
-    script reads them (``_env.sh``'s ``WORKDIR``; ``MODELS``, the one
-    family whose ``<family>_wo_78`` it runs); None where it cannot run
-    them: a file outside a workdir's layout, a model of another name, a
-    family not among ``families`` (those whose checkpoints the script
-    finds). Printed without them, the command ran the default workdir's
-    ``clp_wo_78`` (review r111)."""
-    place = paths.features_place(out)
-    if place is None:
-        return None
-    workdir, model = place
-    family = split_model_name(model)[0]
-    if model != f'{family}_wo_78' or not re.fullmatch(r'[\w.-]+', family) \
-            or (families is not None and family not in families):
-        return None
-    return from_root(' '.join([f'WORKDIR={printed(workdir)}',
-                               f'MODELS={family}', *settings, 'sh',
-                               f'wsi_workdir/scripts/{name}']))
-
-
 def no_library_copies(out: str) -> str:
     """The way out where the augmented copies ``out`` (a workdir's
-    ``NCT_aug``, as given in the current folder) would come from a library
-    model (``--model-source``), which makes none: skip the parts that read
-    them, ``--image none --hybrid none``, with the ablation's command of
-    that model and workdir (and ``ablation.sh``'s, where it runs them:
-    :func:`ablation_script`). A line of its own model: one constant for
-    every model named ``ablation.sh`` alone, which ran the default
-    workdir's ``clp_wo_78`` (review r111)."""
-    skip = (f'{NO_LIBRARY_COPIES}: skip the image and hybrid parts, which '
-            'read them: add --image none --hybrid none to the ablation\'s '
-            'command')
-    place = paths.features_place(out)
-    if place is None:
-        return skip
-    workdir, model = place
-    sh = ablation_script(out, 'ablation.sh', ('IMAGE=none', 'HYBRID=none'))
-    return (f'{skip} (of this model and workdir: '
-            + ' '.join(['python', script('wsi_workdir', 'ablation.py'),
-                        '--model', shlex.quote(model), '--workdir',
-                        printed(workdir), '--image', 'none', '--hybrid',
-                        'none'])
-            + (f', or {sh}' if sh else '') + ')')
+    ``NCT_aug``) would come from a library model (``--model-source``),
+    which makes none: the flags that skip what reads them, added to the
+    command that failed (the ablation's ``--image none --hybrid none``,
+    the meta-test's ``--aug_times 0``). No full command: this line is
+    made where that command's other flags are unknown, and the ablation's
+    command and ``ablation.sh`` it named ran the published settings (5
+    shots, 300 tasks, every part), the script writing over the model's
+    table (review r115)."""
+    return (f'{NO_LIBRARY_COPIES}: skip what reads them: add --image none '
+            '--hybrid none to your ablation.py command, or --aug_times 0 '
+            'to your distributed_meta_test.py command')
 
 
 def copies_way(output: str) -> str:
@@ -1242,16 +1200,11 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
                           'names (the dataset written again since?)')):
         a, b = pa.get(field), pb.get(field)
         if a and b and a != b:
-            # the script of this workdir and model, where it extracts them
-            sh = ablation_script(copies.features_path,
-                                 'extract_ablation_feats.sh',
-                                 families=SCRIPT_FAMILIES)
             raise InputError(
                 f'{copies.features_path} holds augmented copies of {words} '
                 f'than {support.features_path} ({field} {b[:12]} vs '
                 f'{a[:12]}); extract them again from the list and images '
-                f'of {support.name}: {command()}'
-                + (f' (or {sh})' if sh else ''))
+                f'of {support.name}: {command()}')
 
 
 def _recorded_images(fs: FeatureSet,
