@@ -652,6 +652,35 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
         f'--hybrid none --workdir {w}')
 
 
+def test_ablations_of_other_settings_name_the_ablation_of_a_s_settings(
+        tmp_path, capsys):
+    """``--compare A B --ablation`` where B's ablation ran other flags (1
+    shot, A's 2) pairs no setting: the line named the meta-test's
+    scripts (``evaluate_encoder.sh or sweep.py``), which write
+    ``results/``, not the ``ablation_results/`` that ``--ablation`` reads
+    (review r115). It names B's ablation with the flags A's ran, as this
+    test ran them."""
+    from lowshot_data import script_main
+    w = str(tmp_path / 'w')
+    flags = ['--num_task', '4', '--prototypes', '2', '--image', 'none',
+             '--latent', 'none', '--hybrid', 'none', '--quiet']
+    for model, shots, seed in (('clp_wo_78', '2', 0), ('fsp_wo_78', '1', 1)):
+        make_workdir(w, model, seed=seed)
+        assert run_cli(script_main('wsi_workdir/ablation.py'), [
+            '--workdir', w, '--model', model, '--num_shots', shots,
+            *flags]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'clp_wo_78',
+                                 'fsp_wo_78', '--ablation'])
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert 'evaluate_encoder.sh' not in err and 'sweep.py' not in err, err
+    assert err.endswith(
+        "run fsp_wo_78's ablation with the settings of clp_wo_78's: "
+        f'python {REPO}/wsi_workdir/ablation.py --model fsp_wo_78 '
+        '--num_shots 2 --num_task 4 --clf Ridge --prototypes 2 --image '
+        f'none --latent none --hybrid none --workdir {w}'), err
+
+
 def test_each_comparison_has_a_name_of_its_own(tmp_path):
     """``--compare a b --clf Ridge`` and ``--compare a b_Ridge`` both
     wrote ``summary/compare_a_vs_b_Ridge.*``, and ``--compare a_vs_b c``

@@ -40,7 +40,7 @@ Markdown prints percent and percentage points.
 """
 import math
 import textwrap
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -178,7 +178,8 @@ def _index(results: Sequence[Dict], model: str) -> Dict[Tuple, Dict]:
     return out
 
 
-def compare_results(results: Sequence[Dict], model_a: str, model_b: str
+def compare_results(results: Sequence[Dict], model_a: str, model_b: str,
+                    same_settings: Optional[Callable[[], str]] = None
                     ) -> Dict:
     """Pair the results of two models setting by setting.
 
@@ -186,6 +187,11 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
         results (sequence[dict]): from :func:`report.workdir_results`.
         model_a (str): model A (differences are A - B).
         model_b (str): model B.
+        same_settings (callable, optional): the way to run both on the
+            same settings, named where no setting is in common (default:
+            the meta-test's scripts, which write ``results/``; the
+            ablation's results need the ablation's command of B with A's
+            settings, :func:`~.ablation.model_command`: review r115).
 
     Returns:
         dict: ``model_a``, ``model_b``, ``settings`` (one dict per paired
@@ -221,10 +227,11 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
                else '') for m in (model_a, model_b))
         raise InputError(f'--compare {model_a} {model_b}: no setting was run '
                          'for both models (same task, shots, mode, '
-                         f'classifier and novel class): {ran}; meta-test '
-                         'both models on the same settings in this workdir '
-                         '(evaluate_encoder.sh or sweep.py, with the same '
-                         'domains, shots and --num_task)')
+                         f'classifier and novel class): {ran}; '
+                         + (same_settings() if same_settings else
+                            'meta-test both models on the same settings in '
+                            'this workdir (evaluate_encoder.sh or sweep.py, '
+                            'with the same domains, shots and --num_task)'))
     settings = []
     for key in common:
         ra, rb = a[key], b[key]
@@ -459,7 +466,13 @@ def compare(workdir: str, model_a: str, model_b: str,
         rerun_command if ablation else None,
         (lambda m: model_command(m, workdir, model_b if m == model_a
                                  else model_a)) if ablation else None)
-    cmp = compare_results(results, model_a, model_b)
+    # no setting in common: the ablation pairs B run with A's settings
+    # (review r115: the meta-test's scripts were named, which write
+    # results/, not ablation_results/)
+    cmp = compare_results(results, model_a, model_b, (
+        lambda: f"run {model_b}'s ablation with the settings of "
+        f"{model_a}'s: {model_command(model_b, workdir, model_a)}")
+        if ablation else None)
     cmp['results'] = 'ablation' if ablation else 'results'
     cmp['mixed_encoders'] = mixed_encoders(results, workdir)
     # of the results paired: a set of other images refused, one whose
