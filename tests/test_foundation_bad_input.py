@@ -9543,6 +9543,47 @@ def test_an_ann_file_that_is_a_folder_is_refused_by_the_data_check(
     check(dict(type='mmpretrain.CUB', data_root=str(root), ann_file='imgs'))
 
 
+def test_an_ann_file_of_a_hierarchical_dataset_is_said_to_be_taken_by_none(
+        tmp_path):
+    """Review r115: a hierarchical dataset given an ``ann_file`` folder
+    was told it 'is a folder, not a JSON file', and a missing one 'file
+    not found': the type takes no ann_file at all, whatever it names
+    (the reference: the dataset built with one stops, on BaseDataset's
+    TypeError for a second ``ann_file``). The check says so, folder, file
+    or missing; without the key it passes on to the type's own files."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.train import check_dataset_paths
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils import InputError
+    (tmp_path / 'imgs').mkdir()
+    (tmp_path / 'a.json').write_text('{}')
+    (tmp_path / 'c.py').write_text('')
+    init_default_scope('openselfsup')
+    for kind in ('HierarchicalPatchDataset', 'HierarchicalPatientDataset'):
+        with pytest.raises(TypeError, match='ann_file'):
+            DATASETS.build(dict(type=kind, metadata='m.json',
+                                ann_file='a.json'))
+        for ann in ('imgs', 'a.json', 'missing.json'):
+            node = dict(type=kind, data_root=str(tmp_path), ann_file=ann,
+                        metadata='m.json', split='s.json')
+            with pytest.raises(InputError) as checked:
+                check_dataset_paths(Config(dict(train_dataloader=dict(
+                    dataset=node)), filename=str(tmp_path / 'c.py')),
+                    ['train_dataloader'])
+            assert str(checked.value) == (
+                f'train_dataloader.dataset.ann_file in {tmp_path}/c.py: '
+                f'{kind} takes no ann_file (it reads its metadata and '
+                'split files); remove the key from the config'), \
+                str(checked.value)
+        node.pop('ann_file')
+        with pytest.raises(InputError, match='m.json: file not found'):
+            check_dataset_paths(Config(dict(train_dataloader=dict(
+                dataset=node)), filename=str(tmp_path / 'c.py')),
+                ['train_dataloader'])
+
+
 def test_an_image_list_of_absolute_paths_needs_no_image_folder(tmp_path):
     """An ImageList whose list names every image by an absolute path
     never reads its ``data_prefix`` folder (the dataset joins the folder

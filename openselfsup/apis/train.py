@@ -40,7 +40,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       process_share, sampler_epoch_length,
                       train_loop_kind, type_name,
                       unmoved_copies_note, variable_source)
-from ..datasets.data_files import dataset_paths, joins_to_root
+from ..datasets.data_files import NO_ANN_FILE, dataset_paths, joins_to_root
 from ..datasets.prepare import holds_nct_images
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, reading_once, settings_refused)
@@ -1085,6 +1085,14 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
             paths = dataset_paths(node)
             path, ann_read = next((found[1:3] for found in paths
                                    if found[0] == 'ann_file'), (None, None))
+            # a type that takes none: any ann_file given stops its build
+            # (review r115: a folder was 'not a JSON file', a missing one
+            # 'file not found')
+            if path and kind in NO_ANN_FILE:
+                raise InputError(
+                    f'{key}.ann_file in {cfg.filename}: {kind} takes no '
+                    'ann_file (it reads its metadata and split files); '
+                    'remove the key from the config')
             no_root = bool(root) and '://' not in root and \
                 not os.path.isdir(root)
             # those not there but its ann_file (its data_root first where

@@ -64,6 +64,12 @@ _PREFIX_FOLDERS = {'CaptionedImages': 'img_path',
                    'SlideReports': 'feat_path'}
 
 
+#: this project's dataset types that take no ``ann_file`` (they read
+#: ``metadata`` and ``split``; one given stops their build, on BaseDataset's
+#: 'multiple values for keyword argument' TypeError)
+NO_ANN_FILE = ('HierarchicalPatientDataset', 'HierarchicalPatchDataset')
+
+
 def _read_paths(kind: str, node: dict) -> List[Tuple[str, str, str, str]]:
     """The files and folders a dataset config ``node`` of type ``kind``
     (its class name) reads when the dataset is built, other than its
@@ -85,7 +91,7 @@ def _read_paths(kind: str, node: dict) -> List[Tuple[str, str, str, str]]:
     root = root if isinstance(root, str) else ''
     ann_read = 'file'  # another type's: by code not this project's
     out = []
-    if kind in ('HierarchicalPatientDataset', 'HierarchicalPatchDataset'):
+    if kind in NO_ANN_FILE:
         ann_read = 'json'  # (they take none: every file they read)
         layout = node.get('layout', 'metadata')
         given = [node.get(k, '') for k in ('metadata', 'split')]
