@@ -1421,10 +1421,11 @@ def _copies(cfg: Config, top: str) -> List[str]:
     return found
 
 
-def _variable_files(path: str, name: str,
+def _variable_files(path: str, name: Optional[str],
                     unread: Optional[List[str]] = None) -> List[str]:
     """The config files that set the top-level variable ``name`` of the
-    config ``path`` (any assignment :func:`_assigned_names` reads): the
+    config ``path`` (any assignment :func:`_assigned_names` reads; every
+    file of the chain where ``name`` is None): the
     file itself where it does, then those of its ``_base_`` files
     (relative to its folder; a ``package::`` one is not read), each
     searched in the same way, each named once; none where none does. A
@@ -1448,7 +1449,8 @@ def _variable_files(path: str, name: str,
             if unread is not None:
                 unread.append(path)
             return
-        if any(name in _assigned_names(stmt) for stmt in body):
+        if name is None or any(name in _assigned_names(stmt)
+                               for stmt in body):
             found.append(path)
         bases = config_text_section(text, '_base_')
         bases = [bases] if isinstance(bases, str) else bases
@@ -3458,38 +3460,30 @@ def default_hook_drop(cfg, key: str) -> str:
             "in the config's default_hooks")
 
 
-def _default_hook_keys(path: str) -> Optional[Tuple[List[str], List[str]]]:
+def _default_hooks_read(path: str) -> Optional[Tuple[List[str], List[str]]]:
     """``(keys, files)``: the keys under which the config ``path`` or a
     file of its ``_base_`` chain puts a hook in its ``default_hooks`` (a
-    value other than None, in any assignment: :func:`_variable_files`),
-    and those files; None where that cannot be told (a ``package::`` base
-    or a file that is not read, a ``default_hooks`` that is not a dict
-    written out, or one spread from another, ``dict(**hooks)``)."""
+    value other than None), each file read as MMEngine reads it
+    (``Config.fromfile``: ``default_hooks.update(mine=...)`` and
+    ``default_hooks['mine'] = ...`` add a hook too; review r117, they
+    were missed by a read of the assignments), and those files; None
+    where that cannot be told (a ``package::`` base, a file that is not
+    read or does not load)."""
+    from mmengine.config import Config
     unread: List[str] = []
-    files = _variable_files(path, 'default_hooks', unread)
+    files = _variable_files(path, None, unread)
     if unread:
         return None
     keys: List[str] = []
     for file in files:
         try:
-            with open(file, encoding='utf-8') as f:
-                body = ast.parse(f.read()).body
-        except (OSError, UnicodeDecodeError, SyntaxError, ValueError,
-                RecursionError):
+            hooks = Config.fromfile(
+                file, import_custom_modules=False).get('default_hooks')
+        except Exception:  # any error of the file's own code
             return None
-        for stmt in body:
-            if 'default_hooks' not in _assigned_names(stmt):
-                continue
-            node = getattr(stmt, 'value', None)
-            spread = isinstance(node, ast.Call) and any(
-                kw.arg is None for kw in node.keywords) or \
-                isinstance(node, ast.Dict) and None in node.keys
-            value = _literal(node) if isinstance(stmt, ast.Assign) and \
-                node is not None else UNREADABLE
-            if spread or not isinstance(value, dict):
-                return None
-            keys += [str(k) for k, hook in value.items()
-                     if hook is not None and str(k) not in keys]
+        keys += [str(k) for k, hook in (
+            hooks.items() if isinstance(hooks, dict) else ())
+            if hook is not None and str(k) not in keys]
     return keys, files
 
 
@@ -3500,7 +3494,7 @@ def check_dropped_default_hooks(cfg, config: str) -> None:
     ``apis.train.check_config_values``): a key that is neither one of
     MMEngine's default hooks (:data:`MMENGINE_DEFAULT_HOOKS`) nor given a
     hook by the config or a file of its ``_base_`` chain
-    (:func:`_default_hook_keys`; in a config of no ``_base_``, a run's
+    (:func:`_default_hooks_read`; in a config of no ``_base_``, a run's
     dump that holds the hook it dropped as None, only such a key near
     another hook's), a misspelt one (``checkpont=None``
     in a config file: the hook the user meant to drop stayed, and the run
@@ -3523,7 +3517,7 @@ def check_dropped_default_hooks(cfg, config: str) -> None:
         if hook is None and key not in MMENGINE_DEFAULT_HOOKS]
     if not dropped:
         return
-    found = _default_hook_keys(cfg.filename) if cfg.filename else None
+    found = _default_hooks_read(cfg.filename) if cfg.filename else None
     # a config of no _base_ (a run's dump, which holds the hook its
     # --cfg-options default_hooks.knn=None dropped as None) is refused a
     # None near the key of a hook alone

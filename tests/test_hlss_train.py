@@ -1375,29 +1375,63 @@ def test_a_misspelt_default_hook_set_to_none_is_refused(synthetic_root,
     assert (rc, lines) == (0, []), lines
 
 
+@pytest.mark.parametrize('added', [
+    "default_hooks.update(mine=dict(type='CheckpointHook', interval=1))",
+    "default_hooks['mine'] = dict(type='CheckpointHook', interval=1)"])
+def test_a_hook_a_config_adds_in_place_may_be_dropped(tmp_path, added):
+    """A hook a config adds to the demo's default_hooks by update() or by
+    subscript (valid MMEngine config Python), dropped by --cfg-options
+    default_hooks.mine=None, is dropped by the run: it was refused as
+    dropping no hook (review r117), its key read from the assignments
+    alone."""
+    from openselfsup.config import check_dropped_default_hooks, load_config
+    path = tmp_path / 'mine.py'
+    path.write_text(f"_base_ = [{os.path.join(ROOT, CONFIGS['hlss'])!r}]\n"
+                    "default_hooks = dict(logger=dict(interval=50))\n"
+                    f"{added}\n")
+    cfg = load_config(str(path), {'default_hooks.mine': None})
+    assert 'mine' in cfg.default_hooks
+    check_dropped_default_hooks(cfg, str(path))
+
+
 def test_the_hooks_a_configs_files_give_are_read_from_its_base_chain(
         tmp_path):
-    """The keys under which a config's files put a hook (any assignment,
-    in the file and its _base_ chain; None puts none), and where that
-    cannot be told (a package's base, a dict spread from another) no
-    answer, so that no None is refused there. A run's dump (no _base_)
-    holds the hook its --cfg-options dropped as None: it was refused as
-    dropping no hook, the run's own config; a misspelt key there is
-    still refused."""
+    """The keys under which a config's files put a hook (each file of its
+    _base_ chain read as MMEngine reads it: a hook added by
+    default_hooks.update(...) or default_hooks['mine'] = ... counts,
+    review r117, and a child's None does not hide its base's hook), and
+    where that cannot be told (a package's base, a file that does not
+    load) no answer, so that no None is refused there. A run's dump (no
+    _base_) holds the hook its --cfg-options dropped as None: it was
+    refused as dropping no hook, the run's own config; a misspelt key
+    there is still refused."""
     from mmengine.config import Config
 
-    from openselfsup.config import (_default_hook_keys,
-                                    check_dropped_default_hooks)
+    from openselfsup.config import (_default_hooks_read,
+                                    check_dropped_default_hooks, load_config)
     from openselfsup.utils import InputError
     (tmp_path / 'a.py').write_text(
-        "default_hooks = dict(knn=dict(type='KNNEvalHook'), logger=None,"
-        " ema=hook_of_mine)\n")
+        "default_hooks = dict(knn=dict(type='KNNEvalHook'), logger=None)\n"
+        "default_hooks.update(ema=dict(type='E'))\n")
     (tmp_path / 'b.py').write_text(
         "_base_ = ['a.py']\ndefault_hooks = dict(timer=dict(type='T'))\n"
-        "default_hooks = dict(knn=None)\n")
+        "default_hooks = dict(knn=None)\n"
+        "default_hooks['mine'] = dict(type='M')\n"
+        "runner_type = 'AtomicRunner'\n")
     b = str(tmp_path / 'b.py')
-    assert _default_hook_keys(b) == (['timer', 'knn', 'ema'],
+    keys, files = _default_hooks_read(b)
+    # b's second assignment replaces its first (timer), as MMEngine reads
+    assert (sorted(keys), files) == (['ema', 'knn', 'mine'],
                                      [b, str(tmp_path / 'a.py')])
+    # each hook the files add, dropped by the options, is one they give
+    for key in ('mine', 'ema', 'knn'):
+        check_dropped_default_hooks(
+            load_config(b, {f'default_hooks.{key}': None}), b)
+    (tmp_path / 'd.py').write_text(
+        "_base_ = ['b.py']\ndefault_hooks = dict(other=None)\n")
+    with pytest.raises(InputError, match="hook under 'other'"):
+        check_dropped_default_hooks(
+            Config.fromfile(str(tmp_path / 'd.py')), 'd.py')
     # a config of no _base_ (a run's dump holds the hook it dropped as
     # None) is refused a None near another hook's key alone
     flat = tmp_path / 'dump.py'
@@ -1413,10 +1447,9 @@ def test_the_hooks_a_configs_files_give_are_read_from_its_base_chain(
             check_dropped_default_hooks(cfg, 'dump.py')
     for text in ("_base_ = ['mmpretrain::selfsup/x.py']\n",
                  "default_hooks = dict(**hooks, knn=None)\n",
-                 "default_hooks = {**hooks, 'knn': None}\n",
                  "default_hooks = hooks\n"):
         (tmp_path / 'c.py').write_text(text)
-        assert _default_hook_keys(str(tmp_path / 'c.py')) is None, text
+        assert _default_hooks_read(str(tmp_path / 'c.py')) is None, text
         check_dropped_default_hooks(Config(
             dict(default_hooks=dict(visualization=None),
                  runner_type='AtomicRunner'),
