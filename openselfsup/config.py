@@ -3561,6 +3561,26 @@ def hook_entries(cfg) -> List[Tuple[str, dict]]:
     return [(key, hook) for key, hook in named if isinstance(hook, dict)]
 
 
+#: the types of the hooks MMEngine's Runner and its shipped configs'
+#: ``default_hooks`` register (:data:`MMENGINE_DEFAULT_HOOKS` and
+#: ``visualization``): none is a ``KNNEvalHook``
+MMENGINE_DEFAULT_HOOK_TYPES = ('RuntimeInfoHook', 'IterTimerHook',
+                               'DistSamplerSeedHook', 'LoggerHook',
+                               'ParamSchedulerHook', 'CheckpointHook',
+                               'VisualizationHook')
+
+
+def has_hooks_of_its_own(cfg) -> bool:
+    """Whether a config registers a hook (:func:`hook_entries`) of a type
+    other than MMEngine's defaults (:data:`MMENGINE_DEFAULT_HOOK_TYPES`):
+    one that may be a ``KNNEvalHook`` under another name, which only an
+    import of the hooks (and the model stack) tells (review r117: the
+    config check imported torch and the models, 3 s, for a config with
+    ``custom_imports`` and MMEngine's hooks alone)."""
+    return any(type_name(hook.get('type')) not in MMENGINE_DEFAULT_HOOK_TYPES
+               for _, hook in hook_entries(cfg))
+
+
 def knn_hook_keys(cfg) -> List[str]:
     """The keys of the ``KNNEvalHook`` s of a config by their type's name
     (:func:`hook_entries`), in order; a subclass under its own name is

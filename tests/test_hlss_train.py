@@ -1735,3 +1735,35 @@ def test_a_subclass_of_the_knn_hook_is_named_by_its_key(tmp_path,
     assert str(exc.value).startswith(head), str(exc.value)
     cfg.model.type = 'MyHLSS'
     check_knn_hook_model(cfg, str(config))
+
+
+def test_check_config_of_mmengines_hooks_asks_no_knn_hook_model(tmp_path):
+    """A config with custom_imports and MMEngine's hooks alone (the CLP
+    demo's) has no kNN hook whose model to judge: the config check
+    imported torch and the model stack for it (3 s, ~2,900 modules;
+    review r117). One hook of the user's still has its model judged,
+    the model stack imported."""
+    import subprocess
+    import sys
+    path = tmp_path / 'light.py'
+    base = os.path.join(ROOT, 'configs', 'demo', 'clp_r18_demo.py')
+    probe = (
+        'import sys\n'
+        'from openselfsup.config import load_config\n'
+        'from openselfsup.apis.train import check_config_values\n'
+        'cfg = load_config(sys.argv[1])\n'
+        "assert 'torch' not in sys.modules\n"
+        'check_config_values(cfg, sys.argv[1], None)\n'
+        "print('torch' in sys.modules)\n")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    for extra, imported in (
+            ('', 'False'),
+            ("custom_hooks = [dict(type='MyHook')]\n", 'True')):
+        path.write_text(f'_base_ = [{base!r}]\n'
+                        "custom_imports = dict(imports=['colorsys'])\n"
+                        + extra)
+        done = subprocess.run([sys.executable, '-c', probe, str(path)],
+                              capture_output=True, text=True, env=env,
+                              cwd=ROOT)
+        assert (done.returncode, done.stdout.strip()) == (0, imported), \
+            done.stderr

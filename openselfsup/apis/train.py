@@ -29,7 +29,7 @@ from mmengine.config import Config
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
                       accumulation_count, check_dropped_default_hooks,
-                      check_knn_hooks,
+                      check_knn_hooks, has_hooks_of_its_own,
                       check_model_files,
                       check_pretrained_file,
                       check_setting_types, check_uneven_windows,
@@ -1858,8 +1858,9 @@ def check_config_values(cfg: Config, config_path: str,
     ``KNNEvalHook`` on a model kNN
     evaluation is not for (:func:`~openselfsup.config.check_knn_hooks`:
     a CLP / FSP config given the HLSS demo's hook logged kNN accuracies of
-    near-constant features; with ``custom_imports``, which imported the
-    model stack, by the model class's ancestry too:
+    near-constant features; with ``custom_imports`` and a hook not
+    MMEngine's (:func:`~openselfsup.config.has_hooks_of_its_own`), which
+    import the model stack, by the model class's ancestry too:
     :func:`~openselfsup.engine.knn_hook.check_knn_hook_model`),
     ``--auto-scale-lr``'s base
     (:func:`check_auto_scale_lr`, which sets ``enable`` before the run
@@ -1872,9 +1873,10 @@ def check_config_values(cfg: Config, config_path: str,
     check_training_config(cfg, config_path)
     check_dropped_default_hooks(cfg, config_path)
     check_knn_hooks(cfg, config_path)
-    if cfg.get('custom_imports'):
+    if cfg.get('custom_imports') and has_hooks_of_its_own(cfg):
         # a model type of the user's, imported by the config (the model
-        # stack with it): judged by ancestry, as the hook judges it
+        # stack with it): judged by ancestry, as the hook judges it; a
+        # config of MMEngine's hooks alone has no kNN hook to judge
         from ..engine.knn_hook import check_knn_hook_model
         check_knn_hook_model(cfg, config_path)
     base = check_auto_scale_lr(cfg, config_path) if auto_scale_lr else None
