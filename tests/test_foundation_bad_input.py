@@ -9565,7 +9565,8 @@ def test_an_ann_file_of_a_hierarchical_dataset_is_said_to_be_taken_by_none(
         with pytest.raises(TypeError, match='ann_file'):
             DATASETS.build(dict(type=kind, metadata='m.json',
                                 ann_file='a.json'))
-        for ann in ('imgs', 'a.json', 'missing.json'):
+        # '' too (review r117: it passed, to the build's TypeError)
+        for ann in ('imgs', 'a.json', 'missing.json', ''):
             node = dict(type=kind, data_root=str(tmp_path), ann_file=ann,
                         metadata='m.json', split='s.json')
             with pytest.raises(InputError) as checked:
@@ -9582,6 +9583,26 @@ def test_an_ann_file_of_a_hierarchical_dataset_is_said_to_be_taken_by_none(
             check_dataset_paths(Config(dict(train_dataloader=dict(
                 dataset=node)), filename=str(tmp_path / 'c.py')),
                 ['train_dataloader'])
+
+
+@pytest.mark.parametrize('ann', ['', 'x.json'])
+def test_an_ann_file_a_hierarchical_dataset_is_given_by_option_names_it(ann):
+    """An ann_file the --cfg-options gave a hierarchical dataset (which
+    takes none) is refused with the option to drop: the line said to
+    remove the key from the config, a file that does not hold it (review
+    r117)."""
+    from openselfsup.apis.train import check_dataset_paths
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    key = 'train_dataloader.dataset.ann_file'
+    config = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+    cfg = load_config(config, {key: ann})
+    assert 'ann_file' not in load_config(config).train_dataloader.dataset
+    with pytest.raises(InputError) as checked:
+        check_dataset_paths(cfg, ['train_dataloader'])
+    assert str(checked.value).endswith(
+        f'takes no ann_file (it reads its metadata and split files); '
+        f'drop --cfg-options {key}=...'), str(checked.value)
 
 
 def test_an_image_list_of_absolute_paths_needs_no_image_folder(tmp_path):

@@ -1085,14 +1085,19 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
             paths = dataset_paths(node)
             path, ann_read = next((found[1:3] for found in paths
                                    if found[0] == 'ann_file'), (None, None))
-            # a type that takes none: any ann_file given stops its build
-            # (review r115: a folder was 'not a JSON file', a missing one
-            # 'file not found')
-            if path and kind in NO_ANN_FILE:
+            # a type that takes none: any ann_file given stops its build,
+            # '' and None too (review r115: a folder was 'not a JSON
+            # file', a missing one 'file not found'; r117: '' passed)
+            if 'ann_file' in node and kind in NO_ANN_FILE:
+                typed = option_setting(cfg, f'{key}.ann_file')
+                fix = 'remove the key from the config' if typed is None \
+                    else f'drop --cfg-options {typed}=...' \
+                    if typed == f'{key}.ann_file' else \
+                    f'leave ann_file out of --cfg-options {typed}=...'
                 raise InputError(
                     f'{key}.ann_file in {cfg.filename}: {kind} takes no '
-                    'ann_file (it reads its metadata and split files); '
-                    'remove the key from the config')
+                    f'ann_file (it reads its metadata and split files); '
+                    f'{fix}')
             no_root = bool(root) and '://' not in root and \
                 not os.path.isdir(root)
             # those not there but its ann_file (its data_root first where
