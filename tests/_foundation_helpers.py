@@ -162,7 +162,9 @@ def run_python_c(code, env_extra=None, cwd=None):
     if set(env_extra) <= {'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'}:
         first = _ENGINE_IMPORT if code.startswith(
             _ENGINE_IMPORT + ';') else 'import torch'
-        rc, stderr = _advice_server(first).run(code, env_extra, cwd)
+        rc, stderr = _advice_server(first).run(
+            code, dict(os.environ, PYTHONPATH=_advice_path(), **env_extra),
+            cwd or os.getcwd())
     else:
         env = dict(os.environ, PYTHONPATH=_advice_path(), **env_extra)
         p = subprocess.run([sys.executable, '-c', code], env=env, text=True,
@@ -182,9 +184,10 @@ _ENGINE_IMPORT = 'import torch, openselfsup.engine'
 
 #: the server's loop: it runs its first argument (an advised command's
 #: first import), then per line of JSON ({code, env, cwd, stderr}), a fork
-#: runs ``code`` as ``python -c`` does (``__main__``, sys.argv ['-c']) in
-#: the folder ``cwd`` (null: the server's), its stderr into the named file;
-#: the exit status is written back
+#: runs ``code`` as ``python -c`` does (``__main__``, sys.argv ['-c']) with
+#: the environment ``env`` (the caller's whole one: nothing of the
+#: server's start stays) in the folder ``cwd`` (the caller's), its stderr
+#: into the named file; the exit status is written back
 _SERVER = r"""
 import json, os, sys, traceback
 exec(sys.argv[1], {'__name__': '__main__', '__builtins__': __builtins__})
@@ -198,9 +201,9 @@ for line in sys.stdin:
             os.dup2(null, 0)
             os.dup2(null, 1)
             os.dup2(os.open(req['stderr'], os.O_WRONLY | os.O_TRUNC), 2)
+            os.environ.clear()
             os.environ.update(req['env'])
-            if req['cwd'] is not None:
-                os.chdir(req['cwd'])
+            os.chdir(req['cwd'])
             sys.argv = ['-c']
             exec(compile(req['code'], '<string>', 'exec'),
                  {'__name__': '__main__', '__builtins__': __builtins__})
@@ -227,24 +230,45 @@ class _AdviceServer:
     def __init__(self, first):
         self.proc = subprocess.Popen(
             [sys.executable, '-c', _SERVER, first], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, text=True, start_new_session=True,
             env=dict(os.environ, PYTHONPATH=_advice_path()))
+        self.first = first
 
-    def run(self, code, env, cwd=None):
+    def run(self, code, env, cwd):
+        """``code`` in a fork with the environment ``env`` in the folder
+        ``cwd``; (exit status, stderr). Where no status comes back (a
+        timeout, the server ended) the server and its fork are killed and
+        forgotten, so that the next command gets a fresh one and does not
+        read this one's status."""
         import json
         import select
         with tempfile.NamedTemporaryFile('r', suffix='.err') as err:
             self.proc.stdin.write(json.dumps(dict(
-                code=code, env=env, cwd=None if cwd is None else str(cwd),
-                stderr=err.name)) + '\n')
+                code=code, env=env, cwd=str(cwd), stderr=err.name)) + '\n')
             self.proc.stdin.flush()
             ready, _, _ = select.select([self.proc.stdout], [], [], 300)
+            status = self.proc.stdout.readline() if ready else ''
+            if not status:
+                self.kill()
             assert ready, 'the advice server gave no exit status in 300 s'
-            status = self.proc.stdout.readline()
             assert status, 'the advice server ended'
             return int(status), err.read()
 
+    def kill(self):
+        """End the server and its fork (its process group) and drop it
+        from ``_ADVICE``."""
+        import signal
+        if _ADVICE.get(self.first) is self:
+            del _ADVICE[self.first]
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=60)
+
     def close(self):
+        if self.proc.poll() is not None:
+            return
         self.proc.stdin.close()
         self.proc.wait(timeout=60)
 
