@@ -1324,7 +1324,7 @@ def test_the_copies_command_spells_every_recorded_setting(wd):
     with pytest.raises(InputError) as e:
         load_features(wd, 'clp_wo_78', 'NCT_aug')
     assert str(e.value) == \
-        f'features not found: {aug} ({no_library_copies(aug)})'
+        f'features not found: {aug} ({no_library_copies()})'
 
 
 def test_the_missing_provenance_line_names_commands_that_write_the_set(

@@ -76,11 +76,11 @@ def _more_samples_line():
     return more_samples_way_out('PAIP_train')
 
 
-def _library_copies_line(model='uni_wo_78'):
-    """The way out of copies that library ``model`` in :data:`USER_WD`
-    cannot make."""
+def _library_copies_line():
+    """The way out of copies that a library model cannot make (the same
+    line for every model and workdir)."""
     from openselfsup.lowshot.features import no_library_copies
-    return no_library_copies(paths.features_path(USER_WD, model, 'NCT_aug'))
+    return no_library_copies()
 
 
 @pytest.mark.parametrize('line, expected', [

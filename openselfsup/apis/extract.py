@@ -2082,7 +2082,7 @@ def extract_external_many(configs: Sequence[str],
     for output in outputs:  # one pass of a library model's transform
         check_not_copies(output, f'extract.py --model-source {source} '
                          'writes one pass over the list',
-                         no_library_copies(output))
+                         no_library_copies())
     keep = reused_sets(reuse, outputs)
     dev = str(resolve_device(device))
     listings = open_lists(configs, outputs, data_roots, cfg_options,

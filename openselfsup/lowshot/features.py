@@ -111,7 +111,7 @@ def way_words(lead: str, way: str, other: str = '') -> str:
     """``way``, the way to make a set, after ``lead`` (``make it with:``)
     where it is a command; a way that is none (:func:`no_library_copies`)
     after ``other``."""
-    return f'{other}{way}' if way.startswith(NO_LIBRARY_COPIES) \
+    return f'{other}{way}' if way == no_library_copies() \
         else f'{lead}{way}'
 
 
@@ -951,10 +951,10 @@ def _library_encoder(prov) -> Optional[Dict]:
 NO_LIBRARY_COPIES = ('a library model (--model-source) makes no augmented '
                      'copies')
 
-def no_library_copies(out: str) -> str:
-    """The way out where the augmented copies ``out`` (a workdir's
-    ``NCT_aug``) would come from a library model (``--model-source``),
-    which makes none: the flags that skip what reads them, added to the
+def no_library_copies() -> str:
+    """The way out where a workdir's augmented copies (``NCT_aug``) would
+    come from a library model (``--model-source``), which makes none (the
+    same line for every workdir and model): the flags that skip what reads them, added to the
     command that failed (the ablation's ``--image none --hybrid none``,
     the meta-test's ``--aug_times 0``). No full command: this line is
     made where that command's other flags are unknown, and the ablation's
@@ -985,7 +985,7 @@ def _copies_way(out: str, prov, recorded_in: Optional[str] = None) -> str:
     (:func:`copies_command`); a library model makes none: skip the parts
     that read them (:func:`no_library_copies`)."""
     if _library_encoder(prov):
-        return no_library_copies(out)
+        return no_library_copies()
     return copies_command(out, prov, recorded_in)
 
 

@@ -33,7 +33,7 @@ NAME is one of :data:`FEATURE_NAMES`. ``model`` is a name such as ``clp``,
 """
 import os
 import shlex
-from typing import Optional, Tuple
+from typing import Optional
 
 # the toolkit's names of the checkout's scripts in printed commands
 from ..utils.io import from_root, script  # noqa: F401
@@ -56,19 +56,6 @@ def provenance_path(workdir: str, model: str, name: str) -> str:
 
 def labels_path(workdir: str, name: str) -> str:
     return os.path.join(workdir, 'extracted_feats', f'{name}_labels.npy')
-
-
-def features_place(path: str) -> Optional[Tuple[str, str]]:
-    """``(workdir, model)`` of a features file in the workdir layout,
-    ``<workdir>/extracted_feats/<model>/<NAME>.npy`` (:func:`features_path`;
-    ``workdir`` as in ``path``), None for a file elsewhere: the workdir and
-    model a printed command about the file runs on."""
-    model_dir = os.path.dirname(os.path.normpath(path))
-    feats_dir = os.path.dirname(model_dir)
-    if os.path.basename(feats_dir) != 'extracted_feats' or \
-            not os.path.basename(model_dir):
-        return None
-    return os.path.dirname(feats_dir) or '.', os.path.basename(model_dir)
 
 
 def meta_path(workdir: str, name: str) -> str:
