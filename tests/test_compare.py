@@ -678,7 +678,11 @@ def test_ablations_of_other_settings_name_the_ablation_of_a_s_settings(
         "run fsp_wo_78's ablation with the settings of clp_wo_78's: "
         f'python {REPO}/wsi_workdir/ablation.py --model fsp_wo_78 '
         '--num_shots 2 --num_task 4 --clf Ridge --prototypes 2 --image '
-        f'none --latent none --hybrid none --workdir {w}'), err
+        f'none --latent none --hybrid none --workdir {w}; running it '
+        'replaces the table of the run it records, '
+        f'{w}/sweeps/ablation/fsp_wo_78.md'), err
+    # (review r118: the table of fsp_wo_78's 1-shot run, which the command
+    # replaces, was not named)
 
 
 def test_each_comparison_has_a_name_of_its_own(tmp_path):

@@ -356,7 +356,8 @@ def test_a_left_out_result_of_a_run_the_index_no_longer_holds(
     head, tail = command.split(PARTS_TO_ADD)
     assert tail == (f' ({index} records no run of this setting; running it '
                     'replaces the table of the run it records, '
-                    f'{os.path.splitext(index)[0]}.md)'), command
+                    + shlex.quote(f'{tmp_path}/w d/sweeps/ablation/'
+                                  'clp_wo_78.md') + ')'), command
     args = parse(shlex.split(head)[2:])
     for name in ('model', 'num_task', 'num_shots', 'num_shift_vectors',
                  'float32'):

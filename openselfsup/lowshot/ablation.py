@@ -266,13 +266,23 @@ def rerun_command(result: Dict, workdir: str) -> str:
     parts = parts_flags(result, workdir)
     if parts is None:
         index = paths.ablation_index_path(workdir, result['model'])
-        replaced = (f'; running it replaces the table of the run it '
-                    f'records, {os.path.splitext(index)[0]}.md'
-                    if os.path.exists(index) else '')
         return (f'{command} --workdir {paths.printed(workdir)}'
                 f'{PARTS_TO_ADD} ({index} records no run of this setting'
-                f'{replaced})')
+                f'{_replaces_note(workdir, result["model"])})')
     return ' '.join([command, *parts, '--workdir', paths.printed(workdir)])
+
+
+def _replaces_note(workdir: str, model: str) -> str:
+    """``; running it replaces the table ...``: the note a printed
+    ``ablation.py`` command of ``model`` in ``workdir`` carries where the
+    model's index is there (:func:`~.paths.ablation_index_path`), naming
+    the table it replaces (absolute, :func:`~.paths.printed`); empty
+    where there is none."""
+    index = paths.ablation_index_path(workdir, model)
+    if not os.path.exists(index):
+        return ''
+    table = paths.printed(os.path.splitext(index)[0] + '.md')
+    return f'; running it replaces the table of the run it records, {table}'
 
 
 def _index_parts(index) -> Optional[List[str]]:
@@ -337,11 +347,16 @@ def model_command(model: str, workdir: str, like: Optional[str] = None
     copies where ``like``'s skipped it, and other settings than
     ``like``'s). Where no index of ``like`` records a run (or ``like`` is
     None), the published settings, and, where ``like`` has ablation
-    results, the line says whose flags to add."""
+    results, the line says whose flags to add. Where ``model``'s own
+    index records a run of other settings or parts than the command's,
+    the line says that the command replaces its table
+    (:func:`_replaces_note`; review r118: it was replaced without a
+    word)."""
     index = None if like is None else json_object_or_none(
         paths.ablation_index_path(workdir, like))
     settings, parts = _index_settings(index), _index_parts(index)
     tail = ['--workdir', paths.printed(workdir)]
+    own = json_object_or_none(paths.ablation_index_path(workdir, model))
     if settings is None or parts is None:
         ran = like is not None and os.path.isdir(
             os.path.join(paths.ablation_results_dir(workdir), like))
@@ -349,7 +364,15 @@ def model_command(model: str, workdir: str, like: Optional[str] = None
                          '--model', model, *tail]) + (
             f', with the flags of the ablation run of {like} it pairs with '
             f'({paths.ablation_index_path(workdir, like)} records none)'
-            if ran else '')
-    flags = _setting_flags(dict(index['settings'][0], model=model))
+            if ran else '') + _replaces_note(workdir, model)
+
+    def flags_of(ran):  # model's flags with the settings index ``ran`` records
+        return [*_setting_flags(dict(ran['settings'][0], model=model)),
+                *precision_flags(ran), *_index_parts(ran)]
+
+    flags = flags_of(index)
+    same = (_index_settings(own) is not None and _index_parts(own) is not None
+            and flags_of(own) == flags)
     return ' '.join(['python', paths.script('wsi_workdir', 'ablation.py'),
-                     *flags, *precision_flags(index), *parts, *tail])
+                     *flags, *tail]) + (
+        '' if same else _replaces_note(workdir, model))
