@@ -406,11 +406,12 @@ def _nct_named(rel: str, root: Optional[str] = None) -> bool:
     folder named as an NCT release, under any file name
     (:func:`written_release`: ``NCT-CRC-HE-100K-NONORM/ADI/0001.png``,
     renamed in the downloads' own folders; review r105: beside one entry
-    of the user's own, such a list held no NCT image); the class folder
-    in any case, as :func:`entry_nct_classes` reads the class it holds
-    (``NCT-CRC-HE-100K-NONORM/lym/0001.png``, review r109: not NCT's, so
-    beside one own entry its ``wo_3`` list passed), the release's folder
-    as the downloads name it. A user's own
+    of the user's own, such a list held no NCT image); under such a
+    release folder (named as the downloads name it) the class folder is
+    read in any case, as :func:`entry_nct_classes` reads the class it
+    holds (``NCT-CRC-HE-100K-NONORM/lym/0001.png``, review r109: not
+    NCT's, so beside one own entry its ``wo_3`` list passed); elsewhere
+    a class folder alone makes no entry NCT's (below). A user's own
     patches named by class (``tumour/TUM-0001.png``, review r105), also
     in a folder of that class's name in any case (``mine/TUM/TUM-0001.png``,
     ``tum/``, review r108), are not: they were taken for NCT's and
