@@ -91,14 +91,14 @@ def printed_args(command, *scripts):
 
 def printed_scripts(line):
     """The shell-script commands a printed ``line`` names (``cd <root> &&
-    [VAR=value ...] sh <script>.sh [ARGS]``), each read as the shell reads
+    sh <script>.sh [ARGS]``), each read as the shell reads
     it (``shlex``: a quoted root, ``cd '/a b/repo'``, is one word) and as a
     user pastes it in another folder than the root (:data:`ELSEWHERE`):
     the folder it runs the script in must be a checkout's root as the
     scripts' own check reads it (``wsi_workdir/sweep.py`` and ``configs/``
     there: ``_env.sh`` refuses any other folder), and the script a file
     there; a script named without its ``cd`` is refused. Returns
-    ``[(script path relative to that root, [ARGS], {VAR: value})]``."""
+    ``[(script path relative to that root, [ARGS])]``."""
     import re
     import shlex
     starts = [m.start() for m in re.finditer(r'(?<![^\s(])cd ', line)]
@@ -112,12 +112,7 @@ def printed_scripts(line):
         assert lex.get_token() == 'cd', line
         root = lex.get_token()
         assert lex.get_token() == '&&', line
-        env, word = {}, lex.get_token()
-        while re.fullmatch(r'[A-Z_]+=.*', word, re.S):
-            key, value = word.split('=', 1)
-            env[key] = value
-            word = lex.get_token()
-        assert word == 'sh', line
+        assert lex.get_token() == 'sh', line
         script, args = lex.get_token(), []
         while True:
             try:
@@ -136,7 +131,7 @@ def printed_scripts(line):
             f'{script} of {line!r} is run in {where}, which _env.sh refuses'
         assert os.path.isfile(os.path.join(where, script)), (script, line)
         assert os.path.realpath(where) == os.path.realpath(ROOT), where
-        out.append((script, args, env))
+        out.append((script, args))
     return out
 
 

@@ -84,9 +84,9 @@ def _library_copies_line():
 
 
 @pytest.mark.parametrize('line, expected', [
-    (_knn_line, [('evaluate_encoder.sh', ['MODEL', 'CHECKPOINT'], {}),
-                 ('demo_lowshot.sh', ['CHECKPOINT'], {})]),
-    (_more_samples_line, [('demo_lowshot.sh', ['CKPT', 'NEW_WORKDIR'], {})])])
+    (_knn_line, [('evaluate_encoder.sh', ['MODEL', 'CHECKPOINT']),
+                 ('demo_lowshot.sh', ['CHECKPOINT'])]),
+    (_more_samples_line, [('demo_lowshot.sh', ['CKPT', 'NEW_WORKDIR'])])])
 def test_a_script_command_runs_in_the_root_from_any_folder(
         line, expected, monkeypatch):
     """The kNN refusal's ``evaluate_encoder.sh`` / ``demo_lowshot.sh``,
@@ -99,8 +99,8 @@ def test_a_script_command_runs_in_the_root_from_any_folder(
     ``positional_arguments`` line."""
     monkeypatch.chdir(ELSEWHERE)
     found = printed_scripts(line())
-    assert [(os.path.basename(s), a, e) for s, a, e in found] == expected
-    for script, args, env in found:
+    assert [(os.path.basename(s), a) for s, a in found] == expected
+    for script, args in found:
         assert os.path.dirname(script) == os.path.join('wsi_workdir',
                                                        'scripts')
         least, most = _script_arity(script)
