@@ -45,6 +45,32 @@ def _snapshot(folder):
             for n in sorted(os.listdir(folder))}
 
 
+def test_every_whitespace_character_is_refused_in_a_listed_path(tmp_path):
+    """``check_list_paths`` finds whitespace with one regular-expression
+    scan: the reference is ``str.isspace`` on every code point (the rule
+    the reader splits lines by), each in a path of its own; and a path
+    without any passes."""
+    from openselfsup.datasets.list_files import check_list_paths
+    from openselfsup.utils import InputError
+    for code in range(0x110000):
+        ch = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates: refused as not UTF-8, judged below
+        path = f'ADI/a{ch}b.tif'
+        if ch.isspace():
+            with pytest.raises(InputError, match='has whitespace'):
+                check_list_paths([path], str(tmp_path))
+        elif code % 997 == 0:  # a sample of the rest (each call is slow)
+            check_list_paths([path], str(tmp_path))
+    # whitespace checks found none in these: one call over every other
+    # code point passes
+    check_list_paths([chr(c) for c in range(0x110000)
+                      if not chr(c).isspace()
+                      and not 0xD800 <= c <= 0xDFFF], str(tmp_path))
+    with pytest.raises(InputError, match='not UTF-8'):
+        check_list_paths(['ADI/a\udc80.tif'], str(tmp_path))
+
+
 def test_space_in_file_name_refused_at_conversion(tmp_path, capsys):
     """A file name with a space used to be written into the lists, and the
     reader later rejected the line, blaming the label. Now the converter

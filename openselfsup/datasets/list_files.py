@@ -26,6 +26,7 @@ import gzip
 import hashlib
 import os
 import posixpath
+import re
 import stat
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -48,6 +49,12 @@ Entry = Tuple[str, int]
 ListEntry = Tuple[str, Optional[int]]
 
 _FORMAT = '"relative/path [label]" per line'
+
+#: a character ``str.isspace`` holds true (the ``re`` module's ``\s`` in a
+#: str pattern is that same Unicode test), found by one scan of the path:
+#: a generator of ``isspace`` per character made the conversion of the
+#: published trees' 183,000 paths take seconds
+_WHITESPACE = re.compile(r'\s')
 
 
 def _parse_line(raw: str, where: str, num_classes: Optional[int],
@@ -288,7 +295,7 @@ def check_list_paths(paths: Iterable[str], data_dir: str) -> None:
     """
     for rel in paths:
         problem = None
-        if any(ch.isspace() for ch in rel):
+        if _WHITESPACE.search(rel):
             problem = 'has whitespace in its path'
         else:
             try:
