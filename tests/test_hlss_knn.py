@@ -2654,6 +2654,25 @@ def test_an_hlss_checkpoint_of_another_width_gets_its_options(
     assert said == []  # the settings it was trained with: nothing to say
 
 
+def _printed_knn_eval(note):
+    """The arguments of the ``tools/knn_eval.py`` command a summary's
+    ``note`` names (between backquotes), split as the shell splits it,
+    checked to run pasted in any folder: the script this checkout's
+    ``tools/knn_eval.py`` and the config, checkpoint and ``--out-dir``
+    absolute (the config and checkpoint files there). It was printed
+    ``python tools/knn_eval.py ...``, which ran from the root alone."""
+    import shlex
+    words = shlex.split(note.split('`')[1])
+    assert words[0] == 'python' and os.path.isabs(words[1]) and \
+        os.path.samefile(words[1], os.path.join(ROOT, 'tools',
+                                                'knn_eval.py')), words
+    config, ckpt = words[2:4]
+    out = words[words.index('--out-dir') + 1]
+    assert all(os.path.isabs(p) for p in (config, ckpt, out)), words
+    assert os.path.isfile(config) and os.path.isfile(ckpt), words
+    return words[2:]
+
+
 def test_a_checkpoint_trained_again_gets_a_command_that_runs(
         tmp_path, monkeypatch):
     """A run trained again into its work dir, over a checkpoint evaluated
@@ -2666,7 +2685,6 @@ def test_a_checkpoint_trained_again_gets_a_command_that_runs(
     read here) and leaves the earlier results as they were."""
     import hashlib
     import json
-    import shlex
 
     import torch
 
@@ -2695,9 +2713,7 @@ def test_a_checkpoint_trained_again_gets_a_command_that_runs(
     note = [line for line in out['markdown'].splitlines()
             if 'now holds another checkpoint' in line]
     assert len(note) == 1 and note[0].count('`') == 2, out['markdown']
-    words = shlex.split(note[0].split('`')[1])
-    assert words[:2] == ['python', 'tools/knn_eval.py'], words
-    assert run_cli(_knn_tool().main, words[2:]) == 0
+    assert run_cli(_knn_tool().main, _printed_knn_eval(note[0])) == 0
     written = [os.path.join(d, f) for d, _, files in os.walk(tmp_path / 'run')
                for f in files if f.endswith('.json') and
                os.path.join(d, f) != first]
@@ -3176,7 +3192,6 @@ def test_the_command_for_a_replaced_checkpoint_keeps_its_options(
     current file with the same settings (the reference: the first
     results' model_settings and knn_settings)."""
     import json
-    import shlex
 
     import torch
 
@@ -3199,9 +3214,9 @@ def test_the_command_for_a_replaced_checkpoint_keeps_its_options(
     note = [line for line in md.splitlines()
             if 'now holds another checkpoint' in line]
     assert len(note) == 1 and 'beside them' not in note[0], md
-    words = shlex.split(note[0].split('`')[1])
+    words = _printed_knn_eval(note[0])
     assert '--cfg-options' in words, words
-    assert run_cli(_knn_tool().main, words[2:]) == 0
+    assert run_cli(_knn_tool().main, words) == 0
     written = [os.path.join(d, f) for d, _, files in os.walk(ckpt.parent)
                for f in files if f.endswith('.json')]
     assert len(written) == 1, written

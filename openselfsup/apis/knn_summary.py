@@ -178,13 +178,18 @@ def current_checkpoint_command(row: dict) -> str:
     checkpoint evaluated before lie under the output name beside it, which
     knn_eval.py refuses to replace (the line said only that knn_eval.py
     evaluates the current one, and the command it reads as was refused).
-    Paths quoted for the shell."""
+    Run from any folder: the script the checkout's, absolute
+    (:func:`~openselfsup.utils.io.script`: it was ``tools/knn_eval.py``,
+    relative to the root), the config and checkpoint absolute as the
+    result records them; paths quoted for the shell."""
     import shlex
+
+    from ..utils.io import script
     ckpt = row['checkpoint']
     fresh = os.path.join(os.path.dirname(ckpt),
                          f'knn_{row["checkpoint_now_sha1"][:12]}')
     options = row.get('options') or []
-    return ' '.join(['python tools/knn_eval.py'] + [
+    return ' '.join(['python', script('tools', 'knn_eval.py')] + [
         shlex.quote(p) for p in (row['config'], ckpt)] + [
         '--out-dir', shlex.quote(fresh)] + (
         ['--cfg-options'] + options if options else []))
