@@ -5,6 +5,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import shutil
 import warnings
 from types import SimpleNamespace
@@ -3026,13 +3027,18 @@ def test_an_interrupted_sweep_says_the_command_that_continues_it(
     opts, runs = _stand_ins(crossmodal_root, monkeypatch)
     work = tmp_path / 'sweep'
     argv = [SLIDE_DEMO, '--lambdas', '0', '1', '--work-dir', str(work)]
-    want = ' '.join(['python', 'tools/balance_sweep.py', *argv, '--resume'])
+    # run where it was typed, the checkout's script (the test below runs
+    # one from another folder)
+    here = f'cd {shlex.quote(os.getcwd())} && '
+    want = ' '.join(['python', shlex.quote(os.path.join(
+        ROOT, 'tools', 'balance_sweep.py')), *argv, '--resume'])
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
-    assert bs.resume_command(argv) == want
-    assert bs.resume_command(argv + ['--resume']) == want
+    assert bs.resume_command(argv) == here + want
+    assert bs.resume_command(argv + ['--resume']) == here + want
     # the variable the documented commands set is kept (it was dropped)
     monkeypatch.setenv('OMP_NUM_THREADS', '1')
-    assert bs.resume_command(argv) == f'OMP_NUM_THREADS=1 {want}'
+    assert bs.resume_command(argv) == f'{here}OMP_NUM_THREADS=1 {want}'
+    want = here + want
     runs.interrupt_at = 2  # in lambda 0's training, the baseline ended
 
     def sweep(resume=False):
@@ -3051,6 +3057,41 @@ def test_an_interrupted_sweep_says_the_command_that_continues_it(
     runs.calls.clear()
     sweep(resume=True)
     assert runs.calls == [str(work / 'lambda_0'), str(work / 'lambda_1')]
+
+
+def test_the_resume_command_runs_pasted_in_another_folder(tmp_path,
+                                                         monkeypatch):
+    """The command that continues a sweep was ``python
+    tools/balance_sweep.py <argv as typed> --resume``: pasted in another
+    folder than the root, python could not open the script, and a
+    relative config or work dir (``work_dirs/<config>_sweep`` by default)
+    and the config's relative data roots named other files than the
+    sweep's. Run by ``sh`` in another folder, it now runs the checkout's
+    script in the folder it was typed in: the relative config is read,
+    and its data root looked for there (the reference: the data check's
+    own 'relative to the current directory' words; no data there, so
+    refused before any run)."""
+    import subprocess
+    import sys
+
+    from openselfsup.apis import balance_sweep as bs
+    typed, other = tmp_path / 'typed', tmp_path / 'other'
+    typed.mkdir()
+    other.mkdir()
+    monkeypatch.chdir(typed)
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    command = bs.resume_command([os.path.relpath(SLIDE_DEMO), '--lambdas',
+                                 '0', '--work-dir', 'sweep'])
+    env = dict(os.environ, PYTHONPATH=ROOT, PATH=os.pathsep.join(
+        [os.path.dirname(sys.executable), os.environ.get('PATH', '')]))
+    run = subprocess.run(['sh', '-c', command], cwd=str(other), env=env,
+                         capture_output=True, text=True, timeout=300)
+    line = run.stderr.strip().splitlines()[-1]
+    assert run.returncode == 2, run.stderr
+    assert line.startswith('error: data/balance/slides: folder not found, '
+                           'relative to the current directory '
+                           f'{os.path.realpath(typed)} '), line
+    assert not (other / 'sweep').exists() and not (typed / 'sweep').exists()
 
 
 @pytest.mark.slow

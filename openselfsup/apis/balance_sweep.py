@@ -1209,14 +1209,23 @@ def resume_command(argv: Sequence[str]) -> str:
     ``--resume`` (added where it is not there): what continues a sweep
     that command started; preceded by the variables of
     :data:`COMMAND_ENVIRONMENT` this process has (``OMP_NUM_THREADS=1
-    python ...``: it dropped them)."""
+    python ...``: it dropped them). Run from any folder: ``cd <the
+    current folder> && ... python <the checkout's script> ...``
+    (:func:`~openselfsup.utils.io.from_root`), where the arguments as
+    typed, the default ``--work-dir`` and the config's relative data
+    roots mean what they meant (it was ``python tools/balance_sweep.py
+    ...``, which ran from the root alone, and a relative config or work
+    dir only from the folder the sweep was started in)."""
     import shlex
+
+    from ..utils.io import from_root, script
     argv = list(argv)
     env = [f'{k}={shlex.quote(os.environ[k])}' for k in COMMAND_ENVIRONMENT
            if k in os.environ]
-    return ' '.join(env + [shlex.join(
-        ['python', 'tools/balance_sweep.py', *argv] +
-        ([] if '--resume' in argv else ['--resume']))])
+    return from_root(' '.join(env + [
+        'python', script('tools', 'balance_sweep.py'),
+        shlex.join(argv + ([] if '--resume' in argv else ['--resume']))]),
+        os.getcwd())
 
 
 @contextlib.contextmanager

@@ -647,14 +647,22 @@ def script(*parts: str) -> str:
     return shlex.quote(os.path.join(REPO_ROOT, *parts))
 
 
-def from_root(command: str) -> str:
+def from_root(command: str, folder: Optional[str] = None) -> str:
     """``cd <root> && command``: a printed command of the checkout's shell
     scripts (``sh wsi_workdir/scripts/<name>.sh ...``), which run from the
     repository root alone (``_env.sh`` refuses another folder: their
     commands' paths are the root's), so that it runs from any folder as
     printed (the root named as :func:`script` names it); it was printed
-    relative to the root, with no word of where to run it."""
-    return f'cd {script()} && {command}'
+    relative to the root, with no word of where to run it.
+
+    ``folder`` (absolute): the folder to run it in instead of the root,
+    for a command whose relative paths are the folder it was typed in,
+    and not only its flags' (``tools/balance_sweep.py --resume``: its
+    config and work dir, and the data roots of the config and of its
+    ``--cfg-options``, the current folder's), quoted alike."""
+    import shlex
+    where = script() if folder is None else shlex.quote(folder)
+    return f'cd {where} && {command}'
 
 
 def missing_note(path: str) -> str:
