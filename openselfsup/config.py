@@ -30,7 +30,7 @@ from .utils.errors import OPTIONS_GIVEN as _OPTIONS_GIVEN
 from .utils.errors import OPTIONS_SET as _OPTIONS_SET
 from .utils.fingerprint import (SIZE_ARGUMENTS, data_folder_sha1,
                                 folder_sha1)
-from .utils.io import from_root
+from .utils.io import from_root, read_from_root
 
 
 def near_key_hint(where: str, part: str, keys) -> str:
@@ -3293,7 +3293,7 @@ _LOW_SHOT = ('evaluate its encoder with the low-shot protocol instead: '
                          'CHECKPOINT')
              + '; a demo encoder by '
              + from_root('sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT')
-             + ')')
+             + '; ' + read_from_root('CHECKPOINT') + ')')
 
 #: how a model of an algorithm without kNN evaluation is evaluated
 #: instead, by its ``model.type``

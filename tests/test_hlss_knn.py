@@ -693,14 +693,7 @@ def test_a_checkpoint_of_another_algorithms_subclass_gets_the_knn_words(
     err = capsys.readouterr().err
     assert code == 2 and err.count('\n') == 1, err
     assert 'evaluate it with the config that trained it' not in err, err
-    assert err.rstrip().endswith(
-        "kNN evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "
-        'evaluate its encoder with the low-shot protocol instead: '
-        'wsi_workdir/extract.py, then the meta-test (both run by '
-        f'cd {ROOT} && sh wsi_workdir/scripts/evaluate_encoder.sh '
-        'MODEL CHECKPOINT; a demo encoder by '
-        f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh '
-        'CHECKPOINT)'), err
+    assert err.rstrip().endswith(_MOCO_KNN_WORDS), err
 
 
 def _recorded_subclass_checkpoint(folder, imports):
@@ -737,7 +730,8 @@ _MOCO_KNN_WORDS = (
     'wsi_workdir/extract.py, then the meta-test (both run by '
     f'cd {ROOT} && sh wsi_workdir/scripts/evaluate_encoder.sh '
     'MODEL CHECKPOINT; a demo encoder by '
-    f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT)')
+    f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT; '
+    'CHECKPOINT is read from the root there: give it absolute)')
 
 
 def test_a_subclass_registered_by_custom_imports_gets_the_knn_words(

@@ -1187,7 +1187,8 @@ def test_a_knn_hook_on_a_model_knn_is_not_for_is_refused_before_the_run(
         f'cd {ROOT} && sh wsi_workdir/scripts/evaluate_encoder.sh '
         'MODEL CHECKPOINT; a demo encoder by '
         f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh '
-        'CHECKPOINT)']
+        'CHECKPOINT; CHECKPOINT is read from the root there: give it '
+        'absolute)']
     from _foundation_helpers import loaded_modules
     work = tmp_path / 'work'
     # the launchers' check (with its data check: the data is there), then
@@ -1514,7 +1515,8 @@ def test_a_default_hook_dropped_under_mmengines_runner_is_refused(
      'instead: wsi_workdir/extract.py, then the meta-test (both run by '
      f'cd {ROOT} && sh wsi_workdir/scripts/evaluate_encoder.sh MODEL '
      'CHECKPOINT; a demo encoder by '
-     f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT)'),
+     f'cd {ROOT} && sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT; '
+     'CHECKPOINT is read from the root there: give it absolute)'),
     ('MyHLSS', None),
     ('HLSS', None)])
 def test_a_knn_hooks_way_out_is_its_models(kind, way_out):
@@ -1625,7 +1627,8 @@ def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
         + from_root('sh wsi_workdir/scripts/evaluate_encoder.sh MODEL '
                     'CHECKPOINT') + '; a demo encoder by '
         + from_root('sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT')
-        + ')'], lines
+        + '; CHECKPOINT is read from the root there: give it absolute)'
+    ], lines
     assert 'Epoch(train)' not in out and 'kNN' not in out, out[-2000:]
     assert not work.exists()
 

@@ -96,15 +96,23 @@ def test_a_script_command_runs_in_the_root_from_any_folder(
     as the script takes (the copies' lines name no script since review
     r115: ``test_a_library_models_copies_name_flags_to_add_not_a_command``).
     The reference: the folder check of ``_env.sh`` and each script's own
-    ``positional_arguments`` line."""
+    ``positional_arguments`` line. Every placeholder of a path (all but
+    the scripts' ``MODEL``, a name) is said to be given absolute: after
+    the ``cd``, a relative one is the root's (the kNN refusal's
+    ``CHECKPOINT`` was not)."""
     monkeypatch.chdir(ELSEWHERE)
-    found = printed_scripts(line())
+    text = line()
+    found = printed_scripts(text)
     assert [(os.path.basename(s), a) for s, a in found] == expected
     for script, args in found:
         assert os.path.dirname(script) == os.path.join('wsi_workdir',
                                                        'scripts')
         least, most = _script_arity(script)
         assert least <= len(args) <= most, (script, args)
+        for arg in set(args) - {'MODEL'}:
+            assert re.search(rf'\b{arg}\b[^;]* (is|are) read from the root '
+                             r'there: give (it|them) absolute', text), \
+                (arg, text)
 
 
 def test_a_library_models_copies_name_flags_to_add_not_a_command(

@@ -36,7 +36,7 @@ import shlex
 from typing import Optional
 
 # the toolkit's names of the checkout's scripts in printed commands
-from ..utils.io import from_root, script  # noqa: F401
+from ..utils.io import from_root, read_from_root, script  # noqa: F401
 
 #: feature sets the original code extracts, in its names; ``NCT_aug`` holds
 #: features of image-augmented copies of NCT_train (the ablation)

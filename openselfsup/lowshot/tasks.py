@@ -68,7 +68,7 @@ import numpy as np
 
 from ..utils import InputError, array_sha1, save_npz
 from . import paths
-from .paths import from_root, script
+from .paths import from_root, read_from_root, script
 from .spec import (TaskSetting, TaskSpec, check_novel_class,
                    generate_task_commands)
 
@@ -307,8 +307,8 @@ def more_samples_way_out(name: str) -> str:
             "a new workdir, this one's shared labels being the old lists': "
             + from_root('sh wsi_workdir/scripts/demo_lowshot.sh CKPT '
                         'NEW_WORKDIR')
-            + ' extracts them all; CKPT and NEW_WORKDIR are read from the '
-            'root there: give them absolute)')
+            + ' extracts them all; ' + read_from_root('CKPT', 'NEW_WORKDIR')
+            + ')')
 
 
 def _too_few(setting: TaskSetting, name: str, c: int, have: int, need: int,

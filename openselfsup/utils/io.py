@@ -665,6 +665,17 @@ def from_root(command: str, folder: Optional[str] = None) -> str:
     return f'cd {where} && {command}'
 
 
+def read_from_root(*names: str) -> str:
+    """What a line says of the placeholders ``names`` (``CKPT``,
+    ``NEW_WORKDIR``) of the :func:`from_root` command it prints, which
+    a user fills in with paths: after its ``cd``, a relative path is the
+    root's, not the folder they typed it in, so they are to be given
+    absolute."""
+    one = len(names) == 1
+    return (f'{" and ".join(names)} {"is" if one else "are"} read from the '
+            f'root there: give {"it" if one else "them"} absolute')
+
+
 def missing_note(path: str) -> str:
     """What a ``path`` that is not there may have meant, for its 'not
     found' line, or ``''``: a file's path ending in a separator
