@@ -326,8 +326,10 @@ def test_a_left_out_ablation_result_is_run_again_as_printed(
     np.save(feats, np.load(feats)[::-1].copy())
     command = _left_out_command(capsys)
     head, tail = command.split(PARTS_TO_ADD)
-    assert tail == (f" ({paths.ablation_index_path('w d', 'clp_wo_78')} "
-                    'records no run of this setting)')  # as given
+    # absolute, as the workdir is (it was as given, relative)
+    index = shlex.quote(os.path.join(w, 'sweeps', 'ablation',
+                                     'clp_wo_78.json'))
+    assert tail == f' ({index} records no run of this setting)', tail
     args = main.__globals__['parse_args'](shlex.split(head)[2:])
     assert from_elsewhere(args.workdir) == w
 
@@ -359,7 +361,7 @@ def test_a_left_out_result_of_a_run_the_index_no_longer_holds(
     earlier = load_result(paths.result_path(
         'w d', 'clp_wo_78', 'near', 'linear', 'Ridge', 2, 78,
         results=paths.ablation_results_dir('w d')))
-    index = paths.ablation_index_path('w d', 'clp_wo_78')
+    index = shlex.quote(f'{tmp_path}/w d/sweeps/ablation/clp_wo_78.json')
     command = rerun_command(earlier, 'w d')
     head, tail = command.split(PARTS_TO_ADD)
     assert tail == (f' ({index} records no run of this setting; running it '
@@ -371,3 +373,46 @@ def test_a_left_out_result_of_a_run_the_index_no_longer_holds(
                  'float32'):
         assert getattr(args, name) == getattr(ran, name), (name, command)
     assert args.workdir == str(tmp_path / 'w d')
+
+
+def test_the_ablation_index_is_read_once_per_report(
+        capsys, monkeypatch, tmp_path):
+    """Every ablation result of a model left out (its features extracted
+    again since) gets its rerun command, whose parts' flags its model's
+    index gives: the index was read again for each of them, once per
+    result in one ``--compare --ablation`` report. It is read once per
+    report now, while it is the same file (counted here, each result
+    still given its command). The index made older than the window in
+    which a file just written is read again (``utils.once.RECENT_NS``)."""
+    import time
+
+    from openselfsup.lowshot import ablation
+    from openselfsup.utils import once
+    monkeypatch.chdir(tmp_path)
+    flags = ['--num_task', '4', '--num_shots', '2', '--prototypes', '2',
+             '--image', 'none', '--latent', 'none', '--hybrid', 'none',
+             '--num_shift_vectors', '20', '--quiet']
+    for seed, model in enumerate(('fsp_wo_78', 'clp_wo_78')):
+        make_workdir('w', model, dim=16, seed=seed)
+        assert run_cli(script_main('wsi_workdir/ablation.py'),
+                       ['--workdir', 'w', '--model', model, *flags]) == 0
+    feats = paths.features_path('w', 'clp_wo_78', 'NCT_test')
+    np.save(feats, np.load(feats)[::-1].copy())
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8)
+    time.sleep(0.2)
+    index = os.path.abspath(paths.ablation_index_path('w', 'clp_wo_78'))
+    reads = []
+
+    def counted(path):
+        reads.append(os.path.abspath(path))
+        return json_object(path)
+    json_object = ablation.json_object_or_none
+    monkeypatch.setattr(ablation, 'json_object_or_none', counted)
+    capsys.readouterr()
+    err = _error(capsys, ['--workdir', 'w', '--compare', 'clp_wo_78',
+                          'fsp_wo_78', '--ablation'])
+    left = len(os.listdir(os.path.join(paths.ablation_results_dir('w'),
+                                       'clp_wo_78')))
+    assert left >= 2 and f'every result of clp_wo_78 ({left}) was' in err, \
+        err
+    assert reads.count(index) == 1, (reads, err)

@@ -28,7 +28,7 @@ The runs themselves go through :func:`~.sweep.run_sweep` (one process).
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..utils import InputError, json_object_or_none
+from ..utils import InputError, json_object_or_none, read_once
 from ..utils.plot import figure_png, pyplot
 from . import paths
 from .report import AVERAGE_CI, NOVEL_CI, _fmt, novel_cell
@@ -260,12 +260,16 @@ def rerun_command(result: Dict, workdir: str) -> str:
     that part. Where the model's index records no run of this setting,
     the line says which flags to add and, where the index is there, that
     the command replaces the table of the run it records (another run
-    of the model since: review r111, it was replaced without a word)."""
+    of the model since: review r111, it was replaced without a word);
+    the index named as the workdir is, absolute (:func:`~.paths.printed`:
+    it was as given, a relative path that the command's folder does not
+    tell)."""
     command = ' '.join(['python', paths.script('wsi_workdir', 'ablation.py'),
                         *_setting_flags(result), *precision_flags(result)])
     parts = parts_flags(result, workdir)
     if parts is None:
-        index = paths.ablation_index_path(workdir, result['model'])
+        index = paths.printed(paths.ablation_index_path(workdir,
+                                                        result['model']))
         return (f'{command} --workdir {paths.printed(workdir)}'
                 f'{PARTS_TO_ADD} ({index} records no run of this setting'
                 f'{_replaces_note(workdir, result["model"])})')
@@ -315,15 +319,27 @@ def _index_settings(index) -> Optional[List[RunSpec]]:
         return None
 
 
+def _index(workdir: str, model: str) -> Optional[Dict]:
+    """The ablation index of ``model`` in ``workdir``
+    (:func:`~.paths.ablation_index_path`), None where it is missing or is
+    no JSON object; within a report (:func:`~openselfsup.utils.
+    reading_once`: :func:`~.report.current_results`, ``--compare``) read
+    once while it is the same file (:func:`~openselfsup.utils.read_once`),
+    not once per result left out (the rerun command of each read it
+    again). To read, not to change."""
+    return read_once('ablation index',
+                     paths.ablation_index_path(workdir, model),
+                     json_object_or_none)
+
+
 def parts_flags(result: Dict, workdir: str) -> Optional[List[str]]:
     """The part flags (:func:`_index_parts`) of the ablation run of
     ``result``'s model in ``workdir`` that holds its setting, as its index
-    records them (:func:`~.paths.ablation_index_path`: the settings it
-    ran, its table's rows with each part's value ``x``); None where the
-    index is missing, unreadable, or of a run without this setting (a
-    later run of the model with other shots or tasks replaced it)."""
-    index = json_object_or_none(
-        paths.ablation_index_path(workdir, result['model']))
+    records them (:func:`_index`: the settings it ran, its table's rows
+    with each part's value ``x``); None where the index is missing,
+    unreadable, or of a run without this setting (a later run of the
+    model with other shots or tasks replaced it)."""
+    index = _index(workdir, result['model'])
     settings = _index_settings(index)
     try:
         mine = RunSpec.from_result(result)
@@ -352,18 +368,18 @@ def model_command(model: str, workdir: str, like: Optional[str] = None
     the line says that the command replaces its table
     (:func:`_replaces_note`; review r118: it was replaced without a
     word)."""
-    index = None if like is None else json_object_or_none(
-        paths.ablation_index_path(workdir, like))
+    index = None if like is None else _index(workdir, like)
     settings, parts = _index_settings(index), _index_parts(index)
     tail = ['--workdir', paths.printed(workdir)]
-    own = json_object_or_none(paths.ablation_index_path(workdir, model))
+    own = _index(workdir, model)
     if settings is None or parts is None:
         ran = like is not None and os.path.isdir(
             os.path.join(paths.ablation_results_dir(workdir), like))
         return ' '.join(['python', paths.script('wsi_workdir', 'ablation.py'),
                          '--model', model, *tail]) + (
             f', with the flags of the ablation run of {like} it pairs with '
-            f'({paths.ablation_index_path(workdir, like)} records none)'
+            f'({paths.printed(paths.ablation_index_path(workdir, like))} '
+            'records none)'
             if ran else '') + _replaces_note(workdir, model)
 
     def flags_of(ran):  # model's flags with the settings index ``ran`` records
