@@ -11,11 +11,12 @@ runs that will use it), as the published ``dict_construction.py``:
    covariance (``np.cov``, ddof=1) of the features (for normalised features,
    as the protocol extracts them, the same as the clustered ones);
 3. the shift bank holds M vectors per cluster drawn from ``N(0, cov)``,
-   seeded, through the covariance's symmetric square root (negative
-   eigenvalues clipped to 0, so a singular (or one-sample, all-zero)
-   covariance works), the same draws whatever the BLAS thread count (the
-   published code drew them unseeded with ``np.random.multivariate_normal``,
-   whose SVD factor changes with LAPACK's signs too).
+   seeded, through the covariance's symmetric square root (eigenvalues
+   below round-off, negative ones too, set to 0, so a singular (or
+   one-sample, all-zero) covariance works): the same draws whatever the
+   BLAS thread count (:func:`sample_gaussian`; the published code drew
+   them unseeded with ``np.random.multivariate_normal``, whose SVD factor
+   changes with LAPACK's signs too).
 
 File (``.npz``, path from :meth:`DictionarySpec.path`: the excluded classes
 are part of the name, so the all-class and the ``wo_7`` dictionary of one
@@ -138,16 +139,16 @@ def sample_gaussian(rng: np.random.Generator, cov: np.ndarray,
     """``num`` draws from ``N(0, cov)`` ``[num, D]``; cov may be singular.
 
     Each draw is ``z @ S`` with ``z`` standard normal and ``S`` the
-    symmetric square root of ``cov`` (``V diag(sqrt(w)) V^T``, negative
-    eigenvalues clipped to 0, so ``S @ S.T == cov``). ``S`` is unique, so
-    the draws do not depend on which eigenvectors LAPACK returns: their
-    signs and, for a repeated eigenvalue, the basis of its eigenspace
-    change with OpenBLAS's thread count, and the factor ``V diag(sqrt(w))``
-    drew other shifts from one seed on another machine. Eigenvalues below
-    the round-off of ``eigh`` (``max(w) * D * eps``, numpy's
-    ``matrix_rank`` tolerance) count as 0: a singular cov's zero
-    eigenvalues come back as +-1e-16 or so, whose square roots (1e-8)
-    would weigh the null space's basis, which LAPACK chooses freely.
+    symmetric square root of ``cov`` (``V diag(sqrt(w)) V^T``, so ``S @
+    S.T == cov``). ``S`` is unique, so the draws do not depend on which
+    eigenvectors LAPACK returns: their signs and, for a repeated
+    eigenvalue, the basis of its eigenspace change with OpenBLAS's thread
+    count, and the factor ``V diag(sqrt(w))`` drew other shifts from one
+    seed on another machine. Eigenvalues below the round-off of ``eigh``
+    (``max(w) * D * eps``, numpy's ``matrix_rank`` tolerance) count as 0:
+    a singular cov's zero eigenvalues come back as +-1e-16 or so, whose
+    square roots (1e-8) would weigh the null space's basis, which LAPACK
+    chooses freely.
     """
     w, V = np.linalg.eigh(np.asarray(cov, dtype=np.float64))
     noise = w.max(initial=0.0) * len(w) * np.finfo(np.float64).eps
