@@ -3338,7 +3338,8 @@ def knn_is_not_for(kind: Optional[str]) -> bool:
 
 def knn_model_refusal(config: str, kind: str, hook: Optional[str] = None,
                       bases: Optional[Sequence[str]] = None,
-                      known: Optional[str] = None, cfg=None) -> str:
+                      known: Optional[str] = None, cfg=None,
+                      hook_class: str = 'KNNEvalHook') -> str:
     """The one line refusing kNN evaluation of a model it is not for: of
     ``knn_eval.py``'s config and of a ``KNNEvalHook`` in training, judged
     by the type name (:func:`check_knn_model`) or by the class's ancestry
@@ -3358,7 +3359,12 @@ def knn_model_refusal(config: str, kind: str, hook: Optional[str] = None,
             is evaluated instead; None: ``kind`` where it is one.
         cfg (Config, optional): the config, whose runner decides how a
             hook under ``default_hooks`` is dropped
-            (:func:`default_hook_drop`; None: the project's runner's way).
+            (:func:`default_hook_drop`; None: the project's runner's way),
+            and whose entry at ``hook`` names the hook's type as the
+            config gives it (a user's subclass of ``KNNEvalHook`` under
+            its own name: the line said ``(KNNEvalHook)``).
+        hook_class (str): the hook's type where the config has no entry
+            at ``hook`` (a hook the run registered otherwise).
     """
     known = known or (kind if knn_is_not_for(kind) else None)
     said = [MODEL_METHODS[known]] if known in MODEL_METHODS else []
@@ -3375,8 +3381,10 @@ def knn_model_refusal(config: str, kind: str, hook: Optional[str] = None,
             if section == 'default_hooks'
             else f'remove the hook from {section}')
     instead = _EVALUATED_INSTEAD.get(known, _OWN_ENCODER)
-    return (f'{config}: {hook} (KNNEvalHook) on {what}: {_KNN_IS_FOR}; '
-            f'{drop}; {instead}')
+    entry = dict(hook_entries(cfg)).get(hook) if cfg is not None else None
+    named = type_name(entry.get('type')) if entry else None
+    return (f'{config}: {hook} ({named or hook_class}) on {what}: '
+            f'{_KNN_IS_FOR}; {drop}; {instead}')
 
 
 def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:

@@ -1552,8 +1552,9 @@ def test_a_knn_hooks_way_out_is_its_models(kind, way_out):
 #: the config imports (``custom_imports``), as a user's would be
 _USER_MODELS = """\
 from mmpretrain.models import MoCoV3
+from openselfsup.engine.knn_hook import KNNEvalHook
 from openselfsup.models.algorithms.hlss import HLSS
-from openselfsup.registry import MODELS
+from openselfsup.registry import HOOKS, MODELS
 
 
 @MODELS.register_module()
@@ -1563,6 +1564,11 @@ class MyMoCoV3(MoCoV3):
 
 @MODELS.register_module()
 class MyHLSS(HLSS):
+    pass
+
+
+@HOOKS.register_module()
+class MyKNNHook(KNNEvalHook):
     pass
 """
 
@@ -1592,9 +1598,10 @@ def _user_model_run(tmp_path, monkeypatch, config, kind, hooks,
     return config, rc, out, lines, work
 
 
+@pytest.mark.parametrize('hook', ['KNNEvalHook', 'MyKNNHook'])
 @pytest.mark.parametrize('args', [[], ['--check-config']])
 def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
-        hier_root, synthetic_root, tmp_path, monkeypatch, args):
+        hier_root, synthetic_root, tmp_path, monkeypatch, args, hook):
     """A user's subclass of MoCoV3 registered under its own name
     (``MyMoCoV3``, from the module its config imports) with the HiDisc
     demo's KNNEvalHook passed the config's check (type names this project
@@ -1605,7 +1612,9 @@ def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
     bases named; nothing trained, nothing written. The launchers'
     --check-config (before a Slurm queue's wait) passed it, exit 0
     (review r113): it imports the config's custom_imports, and judges the
-    class there too, in the same line."""
+    class there too, in the same line. A user's subclass of the hook
+    (``MyKNNHook``, from that module) is named by its type in the config:
+    the line called it ``(KNNEvalHook)``, a type the config has not."""
     from _foundation_helpers import small_config
     from openselfsup.utils.io import from_root
     knn = _knn_section(hier_root)
@@ -1615,10 +1624,10 @@ def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
                           os.path.join(synthetic_root, 'NCT') + '/')
     config, rc, out, lines, work = _user_model_run(
         tmp_path, monkeypatch, config, 'MyMoCoV3',
-        [dict(type='KNNEvalHook', interval=1, **knn.to_dict())], args)
+        [dict(type=hook, interval=1, **knn.to_dict())], args)
     assert rc == 2, (out[-2000:], lines)
     assert lines == [
-        f"error: {config}: custom_hooks.0 (KNNEvalHook) on model.type "
+        f"error: {config}: custom_hooks.0 ({hook}) on model.type "
         "'MyMoCoV3' (MoCo-v3 contrastive pre-training, a subclass of "
         'MoCoV3, BaseSelfSupervisor, BaseModel, BaseModule): kNN evaluation '
         "is for HLSS / HiDisc encoders (model.type 'HLSS'); remove the hook "
@@ -1693,7 +1702,8 @@ def test_a_subclass_of_the_knn_hook_is_named_by_its_key(tmp_path,
                                                         monkeypatch):
     """A user's subclass of KNNEvalHook under its own name in
     default_hooks was not found by its type's name: the line named
-    custom_hooks and said to remove the hook from there (review r113).
+    custom_hooks and said to remove the hook from there (review r113),
+    and called it ``(KNNEvalHook)``: it is named by its type there.
     The hook finds its key by its class through the hook registry, at the
     run's start (here two hooks, the refused run's own class second) and
     at the config's check once the model class resolves; a model of HLSS
@@ -1723,7 +1733,7 @@ def test_a_subclass_of_the_knn_hook_is_named_by_its_key(tmp_path,
     cfg = Config.fromfile(str(config))
     model = torch.nn.Module.__new__(MODELS.get('MyMoCoV3'))
     torch.nn.Module.__init__(model)
-    head = (f"{config}: default_hooks.knn (KNNEvalHook) on model.type "
+    head = (f"{config}: default_hooks.knn (MyKNNHook) on model.type "
             "'MyMoCoV3' (MoCo-v3 contrastive pre-training, a subclass of "
             'MoCoV3, BaseSelfSupervisor, BaseModel, BaseModule): kNN '
             "evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "

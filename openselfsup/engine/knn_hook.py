@@ -225,10 +225,11 @@ class KNNEvalHook(Hook):
         near-constant features (review r105). The line is the config's
         (:func:`~openselfsup.config.knn_model_refusal`), naming the hook's
         key in the run's config (the first of this hook's class there, by
-        the hook registry: :func:`knn_hook_keys_by_class`).
+        the hook registry: :func:`knn_hook_keys_by_class`) and its type as
+        the config gives it (a user's subclass under its own name).
 
         Raises:
-            InputError: ``<config>: custom_hooks.0 (KNNEvalHook) on
+            InputError: ``<config>: custom_hooks.0 (<its type>) on
                 model.type 'MyMoCoV3' (MoCo-v3 contrastive pre-training,
                 a subclass of MoCoV3, ...): kNN evaluation is for ...``.
         """
@@ -241,7 +242,8 @@ class KNNEvalHook(Hook):
         name, bases, known = found
         raise InputError(knn_model_refusal(
             getattr(cfg, 'filename', None) or 'the config', name,
-            keys[0] if keys else 'custom_hooks', bases, known, cfg=cfg))
+            keys[0] if keys else 'custom_hooks', bases, known, cfg=cfg,
+            hook_class=type(self).__name__))
 
     def before_train(self, runner) -> None:
         from mmengine.dist import is_main_process
