@@ -3589,6 +3589,33 @@ def has_hooks_of_its_own(cfg) -> bool:
                for _, hook in hook_entries(cfg))
 
 
+def knn_hook_model_unjudged(cfg) -> bool:
+    """Whether a config may hold a ``KNNEvalHook`` on a model that kNN
+    evaluation is not for which only the model's class tells (its
+    ancestry: ``engine.knn_hook.check_knn_hook_model``, which imports the
+    model stack), after :func:`check_knn_hooks` judged the type names:
+
+    - with ``custom_imports``, a hook of a type not MMEngine's
+      (:func:`has_hooks_of_its_own`): the user's module may register a
+      subclass of the hook, or of another algorithm, under its own name;
+    - without, a hook named ``KNNEvalHook`` (:func:`knn_hook_keys`) or a
+      hook given as a class, on a model type not named in
+      :data:`KNN_MODEL_TYPES`: an algorithm of mmpretrain's (``SimCLR``,
+      ``BYOL``) passed the launchers' ``--check-config`` and was refused
+      only once the processes had started (``KNNEvalHook.before_run``).
+
+    False for a config of MMEngine's hooks alone, or of the HLSS model by
+    its name without ``custom_imports``: told from the config, torch-free
+    (review r117: the check imported torch and the models, 3 s, for a
+    config with ``custom_imports`` and MMEngine's hooks alone)."""
+    if cfg.get('custom_imports'):
+        return has_hooks_of_its_own(cfg)
+    model = cfg.get('model')
+    kind = type_name(model.get('type')) if isinstance(model, dict) else None
+    return kind not in KNN_MODEL_TYPES and (bool(knn_hook_keys(cfg)) or any(
+        not isinstance(hook.get('type'), str) for _, hook in hook_entries(cfg)))
+
+
 def knn_hook_keys(cfg) -> List[str]:
     """The keys of the ``KNNEvalHook`` s of a config by their type's name
     (:func:`hook_entries`), in order; a subclass under its own name is

@@ -1642,6 +1642,45 @@ def test_a_knn_hook_on_a_subclass_of_another_algorithm_is_refused(
     assert not work.exists()
 
 
+def test_a_knn_hook_on_an_mmpretrain_model_is_refused_by_the_launchers_check(
+        hier_root, synthetic_root, tmp_path):
+    """mmpretrain's SimCLR (a type this project does not know by name,
+    no ``custom_imports``) with the HiDisc demo's KNNEvalHook passed the
+    launchers' --check-config (without the data check), exit 0, and was
+    refused only once the run had started, by the hook's ancestry check.
+    The check gives the run's verdict, in the run's line; nothing
+    written by either."""
+    from _foundation_helpers import loaded_modules, small_config
+    from mmengine.config import Config
+    config = small_config(os.path.join(ROOT, 'configs', 'demo',
+                                       'clp_r18_demo.py'),
+                          str(tmp_path / 'simclr.py'),
+                          os.path.join(synthetic_root, 'NCT') + '/')
+    cfg = Config.fromfile(config)
+    cfg.model = dict(
+        type='SimCLR', data_preprocessor=cfg.model.data_preprocessor,
+        backbone=cfg.model.backbone,
+        neck=dict(type='NonLinearNeck', in_channels=64, hid_channels=32,
+                  out_channels=16, num_layers=2, with_avg_pool=True),
+        head=dict(type='ContrastiveHead', temperature=0.1,
+                  loss=dict(type='CrossEntropyLoss')))
+    cfg.custom_hooks = [dict(type='KNNEvalHook', interval=1,
+                             **_knn_section(hier_root).to_dict())]
+    cfg.dump(config)
+    work = tmp_path / 'work'
+    said = {}
+    for args in (['--check-config', '--no-data-check'], []):
+        rc, out, lines, _ = loaded_modules(
+            ['tools/train.py', config, '--work-dir', str(work), *args], ())
+        said[bool(args)] = (rc, lines)
+        assert 'Epoch(train)' not in out and not work.exists(), out[-2000:]
+    rc, lines = said[False]  # the run's verdict
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith(
+        f"error: {config}: custom_hooks.0 (KNNEvalHook) on model.type "
+        "'SimCLR' (a subclass of BaseSelfSupervisor, "), lines
+    assert said[True] == said[False], said
+
+
 def test_a_knn_hook_on_a_subclass_of_hlss_still_runs(
         hier_root, tmp_path, monkeypatch):
     """The hook's ancestry check passes a user's subclass of HLSS under
@@ -1755,7 +1794,8 @@ def test_check_config_of_mmengines_hooks_asks_no_knn_hook_model(tmp_path):
     demo's) has no kNN hook whose model to judge: the config check
     imported torch and the model stack for it (3 s, ~2,900 modules;
     review r117). One hook of the user's still has its model judged,
-    the model stack imported."""
+    the model stack imported. The HLSS demo (its KNNEvalHook on HLSS by
+    name, no custom_imports) is told torch-free."""
     import subprocess
     import sys
     path = tmp_path / 'light.py'
@@ -1769,12 +1809,15 @@ def test_check_config_of_mmengines_hooks_asks_no_knn_hook_model(tmp_path):
         'check_config_values(cfg, sys.argv[1], None)\n'
         "print('torch' in sys.modules)\n")
     env = dict(os.environ, PYTHONPATH=ROOT)
-    for extra, imported in (
-            ('', 'False'),
-            ("custom_hooks = [dict(type='MyHook')]\n", 'True')):
-        path.write_text(f'_base_ = [{base!r}]\n'
-                        "custom_imports = dict(imports=['colorsys'])\n"
-                        + extra)
+    hlss = os.path.join(ROOT, CONFIGS['hlss'])
+    imports = "custom_imports = dict(imports=['colorsys'])\n"
+    for base, extra, imported in (
+            (base, imports, 'False'),
+            (base, imports + "custom_hooks = [dict(type='MyHook')]\n",
+             'True'),
+            # the HLSS demo's KNNEvalHook on HLSS by name: told torch-free
+            (hlss, '', 'False')):
+        path.write_text(f'_base_ = [{base!r}]\n' + extra)
         done = subprocess.run([sys.executable, '-c', probe, str(path)],
                               capture_output=True, text=True, env=env,
                               cwd=ROOT)

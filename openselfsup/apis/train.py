@@ -29,7 +29,7 @@ from mmengine.config import Config
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
                       accumulation_count, check_dropped_default_hooks,
-                      check_knn_hooks, has_hooks_of_its_own,
+                      check_knn_hooks, knn_hook_model_unjudged,
                       check_model_files,
                       check_pretrained_file,
                       check_setting_types, check_uneven_windows,
@@ -1863,9 +1863,10 @@ def check_config_values(cfg: Config, config_path: str,
     ``KNNEvalHook`` on a model kNN
     evaluation is not for (:func:`~openselfsup.config.check_knn_hooks`:
     a CLP / FSP config given the HLSS demo's hook logged kNN accuracies of
-    near-constant features; with ``custom_imports`` and a hook not
-    MMEngine's (:func:`~openselfsup.config.has_hooks_of_its_own`), which
-    import the model stack, by the model class's ancestry too:
+    near-constant features; where the names do not tell
+    (:func:`~openselfsup.config.knn_hook_model_unjudged`: a user's types
+    by ``custom_imports``, an mmpretrain model such as ``SimCLR``), by the
+    model class's ancestry too, the model stack imported:
     :func:`~openselfsup.engine.knn_hook.check_knn_hook_model`),
     ``--auto-scale-lr``'s base
     (:func:`check_auto_scale_lr`, which sets ``enable`` before the run
@@ -1878,10 +1879,10 @@ def check_config_values(cfg: Config, config_path: str,
     check_training_config(cfg, config_path)
     check_dropped_default_hooks(cfg, config_path)
     check_knn_hooks(cfg, config_path)
-    if cfg.get('custom_imports') and has_hooks_of_its_own(cfg):
-        # a model type of the user's, imported by the config (the model
-        # stack with it): judged by ancestry, as the hook judges it; a
-        # config of MMEngine's hooks alone has no kNN hook to judge
+    if knn_hook_model_unjudged(cfg):
+        # judged by ancestry, as the hook judges it when the run starts
+        # (the model stack imported); a config of MMEngine's hooks alone,
+        # or of HLSS by name, has no kNN hook left to judge
         from ..engine.knn_hook import check_knn_hook_model
         check_knn_hook_model(cfg, config_path)
     base = check_auto_scale_lr(cfg, config_path) if auto_scale_lr else None
