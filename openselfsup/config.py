@@ -2577,6 +2577,40 @@ def import_recorded_modules(meta: Any) -> Optional[str]:
     return next((f for f in failures if f is not None), None)
 
 
+def recorded_type_class(meta: Any, key: str = 'type'
+                        ) -> Tuple[Optional[type], Optional[str]]:
+    """The class the model registry resolves the type at ``model.<key>``
+    of a checkpoint's recorded config (:func:`saved_model_type`) to, the
+    modules of its ``custom_imports`` imported first where it does not
+    resolve otherwise (:func:`import_recorded_modules`: a user's algorithm
+    or backbone registered in their own module), and why it may not
+    resolve (:func:`unimported_words`). The one way a recorded type is
+    judged by its class: ``knn_eval.py``'s algorithm and ``extract.py``'s
+    backbone (review r108; a user's slide-level backbone was sent to a
+    config of it, whose extraction takes no patches).
+
+    Returns:
+        tuple: ``(class or None, words or None)``: None for a type not
+        recorded or not resolved; the words where an import failed.
+    """
+    from .registry import MODELS
+    kind = saved_model_type(meta, key)
+    if kind is None:
+        return None, None
+    found = MODELS.get(kind)
+    if found is not None:
+        return found, None
+    failed = import_recorded_modules(meta)
+    return MODELS.get(kind), failed and unimported_words(failed)
+
+
+def unimported_words(failure: str) -> str:
+    """Why a recorded type was not judged, ``failure`` the first failed
+    import (:func:`import_recorded_modules`)."""
+    return ('the custom_imports of the config that trained it cannot be '
+            f'imported here ({failure})')
+
+
 def _open_unset(cfg: Config, cfg_options: Dict[str, Any]) -> None:
     """An empty dict in place of each None the overrides set keys below
     (``model.backbone.init_cfg.type=Pretrained`` where the file has

@@ -497,6 +497,74 @@ def test_a_slide_level_checkpoint_is_said_to_give_no_patch_features(
     assert 'extract with' not in err and not out.exists()
 
 
+#: a user's slide-level backbone, registered under its own name by the
+#: module a training config imports (``custom_imports``)
+_USER_BACKBONES = """\
+import torch
+from mmengine.model import BaseModule
+from openselfsup.registry import MODELS
+
+
+@MODELS.register_module()
+class MySlideTower(BaseModule):
+    takes_images = False
+
+    def __init__(self):
+        super().__init__()
+        self.regions = torch.nn.Linear(8, 4)
+"""
+
+
+@pytest.mark.parametrize('importable', [True, False])
+def test_a_backbone_of_the_users_module_is_judged_by_its_class(
+        synthetic_root, tmp_path, monkeypatch, importable):
+    """--pretrained of a checkpoint whose recorded config imports the
+    user's module (``custom_imports``), which registers its backbone type
+    (a slide-level model: ``takes_images`` False), with a ResNet config:
+    the type did not resolve, and the line sent the user to a config of
+    that backbone, whose extraction cannot take patches. The recorded
+    modules are imported, as loading that config would, and the class
+    says what it is, as for the project's own slide-level backbone;
+    where the module cannot be imported, the line says why the type was
+    not judged. One line, nothing written (whole process)."""
+    from _foundation_helpers import loaded_modules
+    from mmengine.config import Config
+    module = tmp_path / 'user_backbones.py'
+    module.write_text(_USER_BACKBONES)
+    recorded = Config(dict(
+        custom_imports=dict(imports=['user_backbones']),
+        model=dict(type='MySlideModel',
+                   backbone=dict(type='MySlideTower'))))
+    ckpt = str(tmp_path / 'iter_3.pth')
+    torch.save({'state_dict': {'backbone.regions.weight': torch.zeros(4, 8),
+                               'backbone.regions.bias': torch.zeros(4)},
+                'meta': dict(cfg=recorded.pretty_text, iter=3)}, ckpt)
+    out = tmp_path / 'out'
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    if importable:
+        monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [
+            str(tmp_path), os.environ.get('PYTHONPATH')])))
+    rc, _, lines, _ = loaded_modules([
+        'wsi_workdir/extract.py', '--config', _config('nct_test.py'),
+        '--output', str(out / 'x.npy'), '--workers', '0', '--no-progress',
+        '--cfg-options', *opts, '--pretrained', ckpt], ())
+    assert rc == 2 and len(lines) == 1, lines
+    head = ('; it is a MySlideModel checkpoint, whose backbone is a '
+            'MySlideTower')
+    if importable:
+        assert lines[0].endswith(
+            f'{head}, a slide-level model of precomputed region features: '
+            'its features cannot be extracted from patches'), lines
+    else:
+        assert lines[0].endswith(
+            f'{head} (not judged: the custom_imports of the config that '
+            'trained it cannot be imported here (ImportError: Failed to '
+            'import user_backbones)); the config builds a ResNet, '
+            'which no depth or width setting makes one: extract with a '
+            'config whose model.backbone is a MySlideTower'), lines
+    assert not out.exists()
+
+
 def test_a_tower_of_another_width_gets_no_empty_cfg_options(tmp_path):
     """An HLSS checkpoint given to a config whose backbone is an
     OpenCLIPImageTower of another width: the line ended 'match the config

@@ -401,8 +401,8 @@ def _fit_hint(weights: Dict[str, torch.Tensor],
     value turns into it (nor does the line name them: a script's note on
     how it takes them would follow). Otherwise the ``--cfg-options`` that
     match a ResNet (:func:`_shape_hint`), where it finds some."""
-    from ..config import saved_model_type, trained_checkpoint_words
-    from ..registry import MODELS
+    from ..config import (recorded_type_class, saved_model_type,
+                          trained_checkpoint_words)
     from ..utils import with_article
     from ..utils.checkpoint import is_backbone_export_meta
     meta = _trained_meta(checkpoint)  # a file it cannot read says none
@@ -414,14 +414,19 @@ def _fit_hint(weights: Dict[str, torch.Tensor],
     theirs = saved_model_type(meta, 'backbone.type')
     ours = type(backbone).__name__
     if theirs is not None and theirs != ours:
-        if not getattr(MODELS.get(theirs), 'takes_images', True):
+        # a type the user's module registers resolves once the recorded
+        # custom_imports are imported, as loading that config would
+        found, unjudged = recorded_type_class(meta, 'backbone.type')
+        if not getattr(found, 'takes_images', True):
             return (f'it is {what}, whose backbone is '
                     f'{with_article(theirs)}, a slide-level model of '
                     'precomputed region features: its features cannot be '
                     'extracted from patches')
-        return (f'it is {what}, whose backbone is {with_article(theirs)}; '
-                f'the config builds {with_article(ours)}, which no depth or '
-                'width setting makes one: extract with a config whose '
+        why = f' (not judged: {unjudged})' if found is None and unjudged \
+            else ''
+        return (f'it is {what}, whose backbone is {with_article(theirs)}'
+                f'{why}; the config builds {with_article(ours)}, which no '
+                'depth or width setting makes one: extract with a config whose '
                 f'model.backbone is {with_article(theirs)}')
     return f'it is {what}' + (f'; {shape}' if shape else '')
 

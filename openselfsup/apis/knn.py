@@ -819,7 +819,7 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
             :func:`~openselfsup.config.trained_config_note`).
     """
     from ..utils.checkpoint import load_checkpoint_bytes, state_dict_of
-    from ..config import (checkpoint_kind_words, import_recorded_modules,
+    from ..config import (checkpoint_kind_words, recorded_type_class,
                           saved_model_type, settings_changes_note,
                           trained_config_note, trained_feature_changes)
     from ..engine.knn_hook import not_knn_class
@@ -840,24 +840,21 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
         kind = saved_model_type(meta)
         # a type its run registered through custom_imports resolves once
         # they are imported, as loading that config would (review r108)
-        unimported = import_recorded_modules(meta) if kind and not \
-            knn_is_not_for(kind) and MODELS.get(kind) is None else None
+        found, unjudged = recorded_type_class(meta)
         # the config's rule, by ancestry where the type resolves: a user's
         # subclass of HLSS gets the usual line, one of MoCoV3 or BYOL the
         # kNN words (review r105: sent to its own config, then refused)
-        other = not_knn_class(kind) if kind else None
+        other = not_knn_class(found) if found is not None else None
         if knn_is_not_for(kind) or other is not None:
             known = kind if knn_is_not_for(kind) else other[2]
             return f'{checkpoint_kind_words(meta)}; {knn_is_for(known)}'
         # another config of a kNN method: what its meta says it is, and
         # why its type was not judged where its modules did not import
         note = trained_config_note(meta, cfg, config, checkpoint)
-        if unimported is None or MODELS.get(kind) is not None:
+        if unjudged is None or found is not None:
             return note
         return '; '.join(filter(None, [
-            note, f'model.type {kind!r} not judged: the custom_imports of '
-            f'the config that trained it cannot be imported here '
-            f'({unimported})']))
+            note, f'model.type {kind!r} not judged: {unjudged}']))
 
     load_state(model, state, checkpoint, "the config's model", said)
     # the weights fit; settings that hold none but change the features
