@@ -109,26 +109,39 @@ def knn_hook_keys_by_class(cfg, cls=None) -> List[str]:
     return found or knn_hook_keys(cfg)
 
 
-def check_knn_hook_model(cfg, config: str) -> None:
-    """Refuse a config with a ``KNNEvalHook`` (or a subclass of it:
-    :func:`knn_hook_keys_by_class`) on a model whose class
-    (``model.type`` as the model registry resolves it) is no HLSS, by
-    :func:`not_knn_class`'s rule, in the hook's words: the launchers'
-    ``--check-config`` passed a user's subclass of MoCoV3 with the hook,
-    refused only once the processes had started (:meth:`KNNEvalHook.
-    before_run`; review r113). Imports the model stack: called for a
-    config whose ``custom_imports`` have imported theirs
-    (``apis.train.check_config_values``), the only way a type unknown by
-    name (:func:`~openselfsup.config.check_knn_hooks`) resolves to a
-    class of another algorithm."""
-    model = cfg.get('model')
-    found = not_knn_class(model.get('type')) if isinstance(model, dict) \
-        else None
-    keys = knn_hook_keys_by_class(cfg) if found is not None else []
-    if keys:
-        name, bases, known = found
-        raise InputError(knn_model_refusal(config, name, keys[0], bases,
-                                           known, cfg=cfg))
+def check_knn_hook_model(cfg, config: str, model=None, hook=None) -> None:
+    """Refuse a ``KNNEvalHook`` (or a subclass of it:
+    :func:`knn_hook_keys_by_class`) on a model whose class is no HLSS, by
+    :func:`not_knn_class`'s rule, in the hook's words
+    (:func:`~openselfsup.config.knn_model_refusal`): the one check of the
+    config (the launchers' ``--check-config`` and the run's, before any
+    process starts: ``apis.train.check_config_values``, where the type
+    names do not tell, :func:`~openselfsup.config.knn_hook_model_unjudged`;
+    review r113, a user's subclass of MoCoV3 passed it) and of the run's
+    model (:meth:`KNNEvalHook.before_run`). Imports the model stack.
+
+    Args:
+        cfg (Config | None): the config (None: a run without one).
+        config (str): its file, as the line names it.
+        model (type, optional): the run's model class; None: the config's
+            ``model.type`` as the model registry resolves it.
+        hook (type, optional): the running hook's class, refused where
+            the config names it nowhere too (as ``custom_hooks``); None:
+            any ``KNNEvalHook`` of the config, none there, nothing refused.
+    """
+    if model is None:
+        model = cfg.get('model')
+        model = model.get('type') if isinstance(model, dict) else None
+    found = not_knn_class(model)
+    if found is None:
+        return
+    keys = knn_hook_keys_by_class(cfg, hook) if cfg is not None else []
+    if not keys and hook is None:
+        return
+    name, bases, known = found
+    raise InputError(knn_model_refusal(
+        config, name, keys[0] if keys else 'custom_hooks', bases, known,
+        cfg=cfg, hook_class=(hook or KNNEvalHook).__name__))
 
 
 def _unwrapped(model):
@@ -222,8 +235,10 @@ class KNNEvalHook(Hook):
         config's check (:func:`~openselfsup.config.check_knn_hooks`)
         knows type names only, and a user's subclass of MoCoV3 registered
         under its own name trained and logged kNN accuracies of
-        near-constant features (review r105). The line is the config's
-        (:func:`~openselfsup.config.knn_model_refusal`), naming the hook's
+        near-constant features (review r105). The config's check by
+        ancestry, :func:`check_knn_hook_model`, on the run's model and
+        this hook's class: its line (:func:`~openselfsup.config.
+        knn_model_refusal`), naming the hook's
         key in the run's config (the first of this hook's class there, by
         the hook registry: :func:`knn_hook_keys_by_class`) and its type as
         the config gives it (a user's subclass under its own name).
@@ -233,17 +248,10 @@ class KNNEvalHook(Hook):
                 model.type 'MyMoCoV3' (MoCo-v3 contrastive pre-training,
                 a subclass of MoCoV3, ...): kNN evaluation is for ...``.
         """
-        found = not_knn_class(type(_unwrapped(runner.model)))
-        if found is None:
-            return
         cfg = getattr(runner, 'cfg', None)
-        keys = knn_hook_keys_by_class(cfg, type(self)) \
-            if cfg is not None else []
-        name, bases, known = found
-        raise InputError(knn_model_refusal(
-            getattr(cfg, 'filename', None) or 'the config', name,
-            keys[0] if keys else 'custom_hooks', bases, known, cfg=cfg,
-            hook_class=type(self).__name__))
+        check_knn_hook_model(cfg, getattr(cfg, 'filename', None) or
+                             'the config', type(_unwrapped(runner.model)),
+                             type(self))
 
     def before_train(self, runner) -> None:
         from mmengine.dist import is_main_process
