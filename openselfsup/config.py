@@ -3351,14 +3351,20 @@ _KNN_IS_FOR = ('kNN evaluation is for HLSS / HiDisc encoders (model.type '
                + ', '.join(repr(t) for t in KNN_MODEL_TYPES) + ')')
 
 
-def knn_is_for(kind: Optional[str]) -> str:
+def knn_is_for(kind: Optional[str], drop: Optional[str] = None) -> str:
     """What kNN evaluation is for, and how a model of the algorithm
     ``kind`` (a ``model.type``, not one of :data:`KNN_MODEL_TYPES`) is
     evaluated instead (:data:`_EVALUATED_INSTEAD`; another, a user's own
-    model: a config of an HLSS model, or the low-shot protocol,
-    :data:`_OWN_ENCODER`): the end of the line refusing one."""
-    return f'{_KNN_IS_FOR}; ' + _EVALUATED_INSTEAD.get(
-        kind, f'give a config of an HLSS / HiDisc model, or {_OWN_ENCODER}')
+    model: the low-shot protocol, :data:`_OWN_ENCODER`): the end of every
+    line refusing one (:func:`knn_model_refusal`, a checkpoint's line of
+    ``knn_eval.py``). ``drop``: how to drop the training run's
+    ``KNNEvalHook``, said between the two; without one (``knn_eval.py``'s
+    config or checkpoint), a config of an HLSS model is a way out too."""
+    instead = _EVALUATED_INSTEAD.get(kind)
+    if instead is None:
+        instead = _OWN_ENCODER if drop else \
+            f'give a config of an HLSS / HiDisc model, or {_OWN_ENCODER}'
+    return '; '.join([_KNN_IS_FOR, *filter(None, [drop]), instead])
 
 
 def knn_is_not_for(kind: Optional[str]) -> bool:
@@ -3414,11 +3420,10 @@ def knn_model_refusal(config: str, kind: str, hook: Optional[str] = None,
     drop = (f'drop the hook: {default_hook_drop(cfg, key)}'
             if section == 'default_hooks'
             else f'remove the hook from {section}')
-    instead = _EVALUATED_INSTEAD.get(known, _OWN_ENCODER)
     entry = dict(hook_entries(cfg)).get(hook) if cfg is not None else None
     named = type_name(entry.get('type')) if entry else None
     return (f'{config}: {hook} ({named or hook_class}) on {what}: '
-            f'{_KNN_IS_FOR}; {drop}; {instead}')
+            f'{knn_is_for(known, drop)}')
 
 
 def check_knn_model(cfg, config: str, hook: Optional[str] = None) -> None:
