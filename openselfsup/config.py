@@ -3651,8 +3651,10 @@ def knn_hook_model_unjudged(cfg) -> bool:
         return has_hooks_of_its_own(cfg)
     model = cfg.get('model')
     kind = type_name(model.get('type')) if isinstance(model, dict) else None
-    return kind not in KNN_MODEL_TYPES and (bool(knn_hook_keys(cfg)) or any(
-        not isinstance(hook.get('type'), str) for _, hook in hook_entries(cfg)))
+    classes = any(not isinstance(hook.get('type'), str)
+                  for _, hook in hook_entries(cfg))
+    return kind not in KNN_MODEL_TYPES and (bool(knn_hook_keys(cfg))
+                                            or classes)
 
 
 def knn_hook_keys(cfg) -> List[str]:

@@ -1789,6 +1789,30 @@ def test_a_subclass_of_the_knn_hook_is_named_by_its_key(tmp_path,
     check_knn_hook_model(cfg, str(config))
 
 
+@pytest.mark.parametrize('model,hooks,imports,judged', [
+    ('SimCLR', ['KNNEvalHook'], False, True),  # refused only at run start
+    ('SimCLR', ['LoggerHook', 'EMAHook'], False, False),  # no kNN hook
+    ('openselfsup.HLSS', ['KNNEvalHook'], False, False),  # HLSS by name
+    ('SimCLR', [object], False, True),  # a class: only its import tells
+    ('MoCoV3', ['LoggerHook'], True, False),  # MMEngine's hooks alone
+    ('MoCoV3', ['MyHook'], True, True),  # may be a subclass of the hook
+    ('HLSS', ['KNNEvalHook'], True, True)])
+def test_which_configs_have_their_knn_hooks_model_judged_by_its_class(
+        model, hooks, imports, judged):
+    """The config check imports the model stack to judge a kNN hook's
+    model by its class only where the type names do not tell: without
+    custom_imports, a KNNEvalHook (or a hook given as a class) on a model
+    not named HLSS; with them, any hook not MMEngine's."""
+    from mmengine.config import Config
+
+    from openselfsup.config import knn_hook_model_unjudged
+    cfg = Config(dict(model=dict(type=model),
+                      custom_hooks=[dict(type=h) for h in hooks]))
+    if imports:
+        cfg.custom_imports = dict(imports=['colorsys'])
+    assert knn_hook_model_unjudged(cfg) is judged
+
+
 def test_check_config_of_mmengines_hooks_asks_no_knn_hook_model(tmp_path):
     """A config with custom_imports and MMEngine's hooks alone (the CLP
     demo's) has no kNN hook whose model to judge: the config check

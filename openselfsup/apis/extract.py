@@ -426,8 +426,8 @@ def _fit_hint(weights: Dict[str, torch.Tensor],
             else ''
         return (f'it is {what}, whose backbone is {with_article(theirs)}'
                 f'{why}; the config builds {with_article(ours)}, which no '
-                'depth or width setting makes one: extract with a config whose '
-                f'model.backbone is {with_article(theirs)}')
+                'depth or width setting makes one: extract with a config '
+                f'whose model.backbone is {with_article(theirs)}')
     return f'it is {what}' + (f'; {shape}' if shape else '')
 
 
