@@ -4220,8 +4220,9 @@ def nct_train_lists(cfg_text: Any, holds: Callable[[str], Optional[bool]]
                     ) -> Optional[Tuple[str, ...]]:
     """The training lists of a config (a ``Config`` or a checkpoint's
     ``meta['cfg']`` text: :func:`trained_list_roots`) that may be NCT's,
-    by the one rule that judges a list (:func:`lists_of_root`, as
-    extraction reads an encoder's lists, and as the training-time check,
+    by the one rule that judges a list (:func:`may_be_nct`, as
+    extraction reads an encoder's lists, :func:`lists_of_root`, and as
+    the training-time check,
     :func:`~openselfsup.datasets.image_list.check_held_out_folders`,
     reads one): every list but those whose file, its ``data_root``
     joined and read from the current folder, ``holds`` says holds no NCT
@@ -4309,14 +4310,60 @@ def _list_path(root: str, name: str) -> str:
     return os.path.realpath(os.path.join(root, name))
 
 
-def _this_dataset_name(path: str, roots: Sequence[str],
+def dataset_folders(lists: Sequence[Tuple[str, Optional[str]]]
+                    ) -> Optional[Tuple[str, ...]]:
+    """The folders of the dataset an encoder (or a run) trains on, from
+    its own ``(list, data_root)`` pairs: each list's ``data_root`` (its
+    real path), or the list's own folder where it has none (``''``); None
+    where there is no list or a root is not recorded (not known)."""
+    if not lists or any(root is None for _, root in lists):
+        return None
+    return tuple(dict.fromkeys(
+        _list_path(root, '') if root else
+        os.path.dirname(_list_path('', name)) for name, root in lists))
+
+
+def _in_folders(path: str, folders: Sequence[str]) -> bool:
+    """Whether ``path`` (a list's real path) lies in one of ``folders``
+    (:func:`dataset_folders`)."""
+    return any(path == f or _under(path, f) for f in folders)
+
+
+def may_be_nct(name: str, root: Optional[str],
+               folders: Optional[Sequence[str]],
+               holds: Callable[[str], Optional[bool]]) -> bool:
+    """The one rule that says whether a recorded training list may be of
+    the dataset judged (NCT's), for extraction (:func:`lists_of_root`)
+    and a new run's initial weights (:func:`initial_weight_lists`) alike:
+    its file (``name`` joined to its ``root`` as MMEngine joins it; a
+    list of root ``''`` is read from the current folder), read here,
+    holds NCT images (``holds``: True) or not (False: another dataset's,
+    wherever it lies, whatever its name). A list whose root is not
+    recorded (None) is kept, nothing asked. One not read here (``holds``
+    None) is kept where it lies in ``folders``, the folders of the
+    dataset of the encoder that carries it (:func:`dataset_folders` of
+    its own lists; None: an encoder's own list, or folders not known:
+    kept): not known to be another dataset's, it is judged by its name.
+    Elsewhere it is taken for another dataset's (an ImageNet checkpoint's
+    ``data/imagenet/meta/train.txt`` on a machine without it, which its
+    name alone reads as NCT's all-class list): weights of unknown
+    training are not judged."""
+    if root is None:
+        return True  # where it lies is not recorded
+    path = _list_path(root, name)
+    held = holds(path)
+    if held is not None:
+        return held
+    return folders is None or _in_folders(path, folders)
+
+
+def _this_dataset_name(path: str, folders: Sequence[str],
                        base: str) -> Optional[str]:
     """``path`` (a list's real path) named relative to ``base`` (the run's
-    first ``data_root``) where it lies under one of the run's ``roots``
-    (its lists' ``data_root``, or their folder where they have none): a
-    list of this run's dataset; None where it is of another (ImageNet's
-    ``meta/train.txt``)."""
-    if not any(path == r or _under(path, r) for r in roots):
+    first ``data_root``) where it lies in one of the run's ``folders``
+    (:func:`dataset_folders`): a list of this run's dataset; None where
+    it is of another (ImageNet's ``meta/train.txt``)."""
+    if not _in_folders(path, folders):
         return None
     return os.path.relpath(path, _list_path(base, ''))
 
@@ -4337,29 +4384,21 @@ def lists_of_root(lists: Sequence[Tuple[str, Optional[str]]],
     all-class list: its name says nothing of this dataset's classes).
     Each list is read under its own root: a ``ConcatDataset`` of
     ``data/MINE/meta/train.txt`` and ``data/NCT/meta/train.txt`` keeps
-    NCT's. A list whose root is not recorded or whose file ``holds``
-    cannot read (None) is kept: not
-    known to be another's; but for an initial list not read here whose
-    root is another than the encoder's first list's: initial weights the
-    run's start took for another dataset's (an ImageNet checkpoint's
-    ``data/imagenet/meta/train.txt`` on a machine without it, which its
-    name alone would read as NCT's all-class list) are not judged, as
-    weights of unknown training are not. Where a list lies decides
-    nothing else: NCT's list recorded outside the folder extracted from
-    (a copy of it, a cluster's path, a relative root of a run in another
-    folder) passed as another dataset's."""
-    first = lists[0][1] if lists else None
-
-    def here(name: str, root: Optional[str], init: bool = False) -> bool:
-        if root is None:
-            return True  # where it lies is not recorded
-        held = holds(_list_path(root, name))
-        if held is not None:
-            return held
-        return not (init and first is not None
-                    and _list_path(root, '') != _list_path(first, ''))
-    return (tuple(dict.fromkeys(n for n, r in lists if here(n, r))),
-            tuple(dict.fromkeys(n for n, r in init if here(n, r, True))))
+    NCT's. Each list is judged by :func:`may_be_nct`, the rule a new
+    run's initial weights are judged by: the encoder's own lists as of
+    its dataset, its initial lists by the folders of its own
+    (:func:`dataset_folders`: an initial list not read here and not in
+    them, an ImageNet checkpoint's ``data/imagenet/meta/train.txt`` on a
+    machine without it, is not judged, as the run's start did not judge
+    it). Where a list lies decides nothing else: NCT's list recorded
+    outside the folder extracted from (a copy of it, a cluster's path, a
+    relative root of a run in another folder) passed as another
+    dataset's."""
+    folders = dataset_folders(lists)
+    return (tuple(dict.fromkeys(n for n, r in lists
+                                if may_be_nct(n, r, None, holds))),
+            tuple(dict.fromkeys(n for n, r in init
+                                if may_be_nct(n, r, folders, holds))))
 
 
 #: the checkpoints' meta key of the training lists their run's initial
@@ -4489,15 +4528,16 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     user's file, backbone weights exported before the root was
     recorded), a URL, or a file whose meta is not read without loading
     it (torch's legacy format) adds none. Only NCT's lists are judged
-    here: those of the run's dataset (under its roots; not one whose
-    file, read here, holds no NCT image, below), and, wherever it
-    lies, a list whose file (its recorded root joined as MMEngine joins
-    it) ``holds`` (:func:`~openselfsup.datasets.prepare.holds_nct_images`,
-    given by every caller: this floor reads no list) says holds NCT images,
-    as extraction judges it (:func:`lists_of_root`): a ``wo_7`` run from
-    the all-class run's weights recorded under a copy of the NCT folder
-    or a cluster's path was started without a word. One not read here
-    and elsewhere is not judged (an ImageNet checkpoint's
+    here, by the rule extraction judges an encoder's initial lists by
+    (:func:`may_be_nct`, with the folders of the run's dataset, which
+    will carry them: :func:`dataset_folders`): wherever it lies, a list
+    whose file (its recorded root joined as MMEngine joins it) ``holds``
+    (:func:`~openselfsup.datasets.prepare.holds_nct_images`, given by
+    every caller: this floor reads no list) says holds NCT images (a
+    ``wo_7`` run from the all-class run's weights recorded under a copy
+    of the NCT folder or a cluster's path was started without a word),
+    and one not read here that lies in the run's folders; one not read
+    here and elsewhere is not judged (an ImageNet checkpoint's
     ``data/imagenet/meta/train.txt``). A list whose file holds no NCT
     image is not judged under any ``wo_<c>`` name, under the run's roots
     too, nor is the run's own list of none (:func:`nct_train_lists`), as
@@ -4520,9 +4560,7 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     if not here:
         return ()  # the run's lists unknown: of which dataset, unknown
     # the run's dataset: its lists' data_root (their folder without one)
-    roots = [_list_path(root, '') if root else
-             os.path.dirname(_list_path('', name))
-             for name, root in here]
+    folders = dataset_folders(here)
     base = here[0][1]
     files = [(f'load_from {load_from}', load_from)]
     files += [(pretrained_head(key, path), path)
@@ -4545,15 +4583,14 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
         pairs = [(name, root) for name, root in (
             *saved, *saved_init_list_roots(meta))
             if root is not None]
-        mine = [_this_dataset_name(_list_path(root, name), roots, base)
+        mine = [_this_dataset_name(_list_path(root, name), folders, base)
                 for name, root in pairs]
-        # NCT's lists, known by what their files hold: one of no NCT
-        # image is another dataset's wherever it lies, whatever its name;
-        # one not read here is judged under the run's roots only
-        held = [holds(_list_path(root, name)) for name, root in pairs]
-        judged = [None if h is False else n if n is not None else
-                  name if h else None
-                  for n, h, (name, _) in zip(mine, held, pairs)]
+        # NCT's lists (may_be_nct: what their files hold, or, not read
+        # here, whether they lie in the run's folders, which will carry
+        # them as its initial lists), named as recorded
+        judged = [(n if n is not None else name)
+                  if may_be_nct(name, root, folders, holds) else None
+                  for n, (name, root) in zip(mine, pairs)]
         there, init = ([n for n in judged[part] if n is not None]
                        for part in (slice(len(saved)),
                                     slice(len(saved), None)))

@@ -2206,8 +2206,8 @@ def test_an_nct_encoder_from_imagenet_weights_not_found_here_is_written(
     file is not read, and its name alone reads as NCT's all-class list:
     judged by it, the encoder's ``clp_wo_7`` features were refused as
     "from initial weights trained on meta/train.txt, which holds every
-    class". An initial list recorded under another root than the
-    encoder's own list and not read here is not judged (the run's start
+    class". An initial list outside the folder of the encoder's own
+    list and not read here is not judged (the run's start
     took it for another dataset's): written, for the NCT and LC25000
     sets, from the checkpoint and its backbone weights; so with the
     ImageNet list read here (no image in an NCT class folder). The same
@@ -2249,8 +2249,9 @@ def test_lists_of_root_reads_the_recorded_roots_from_here(
     recorded outside the folder extracted from is NCT's); one whose root
     is not recorded is kept, nothing asked; the initial weights' lists,
     each by its own root. A file not read here (``holds`` None) is kept,
-    but for an initial list of another root than the first list's
-    (initial weights of another dataset, which are not judged)."""
+    but for an initial list that lies outside the folders of the
+    encoder's own lists (initial weights of another dataset, which are
+    not judged)."""
     from openselfsup.config import lists_of_root
     monkeypatch.chdir(tmp_path)
     lists = ('meta/train.txt', 'meta/wo_3_train.txt')
@@ -2290,7 +2291,7 @@ def test_lists_of_root_reads_the_recorded_roots_from_here(
                          holds) == ((absolute,), ())
     assert asked == [absolute, str(tmp_path / 'meta/wo_3_train.txt')]
     # files not read here: kept (judged by their names), but an initial
-    # list of another root than the first list's
+    # list outside the own lists' folders
     assert lists_of_root(((lists[0], 'data/MINE/'),),
                          [(wo_78, 'data/MINE/'),
                           ('meta/train.txt', 'data/imagenet/')],

@@ -3603,6 +3603,74 @@ def test_initial_weights_of_an_nct_list_elsewhere_are_judged(tmp_path):
             _initial_lists(cfg)
 
 
+def test_extraction_judges_initial_lists_by_the_rule_the_run_start_did(
+        tmp_path, monkeypatch):
+    """One rule (config.may_be_nct) says whether a recorded list not read
+    here may be NCT's: it is where it lies in the folders of the dataset
+    of the encoder that carries it (config.dataset_folders). The run's
+    start judged its initial weights' lists by the run's folders (each
+    data_root, a list's own folder where it has none), extraction judged
+    an encoder's initial lists by "the same data_root as its first list":
+    they disagreed where a list lies in the dataset's folders under
+    another root (a ConcatDataset's second root, a subfolder root: kept
+    now, dropped before), and where it has the same root but lies
+    elsewhere (a run of no data_root: ImageNet weights its start took for
+    another dataset's, whose features extraction then refused as trained
+    on NCT's all-class list). Kept where it lies in the encoder's folders
+    (not known to be another dataset's: judged by its name), dropped
+    elsewhere (weights of unknown training are not judged), as at the
+    run's start."""
+    from openselfsup.apis.extract import check_held_out
+    from openselfsup.config import (init_lists_meta, lists_of_root,
+                                    saved_init_list_roots, saved_list_roots)
+    from openselfsup.utils import InputError
+    monkeypatch.chdir(tmp_path)
+    unread = lambda path: None  # noqa: E731  (no list file is here)
+    all_class = 'meta/train.txt'
+    # a ConcatDataset of a user's data and NCT's wo_3 list, whose initial
+    # weights saw NCT's all-class list, under the second root
+    concat = (('meta/mine.txt', 'data/MINE/'),
+              ('meta/wo_3_train.txt', 'data/NCT/'))
+    assert lists_of_root(concat, [(all_class, 'data/NCT/')], unread) == (
+        ('meta/mine.txt', 'meta/wo_3_train.txt'), (all_class,))
+    # the same file under a subfolder root of the encoder's
+    assert lists_of_root(concat[1:], [('train.txt', 'data/NCT/meta')],
+                         unread) == (('meta/wo_3_train.txt',),
+                                     ('train.txt',))
+    # outside its folders: not judged, whatever its root
+    assert lists_of_root(concat[1:], [(all_class, 'data/imagenet/')],
+                         unread) == (('meta/wo_3_train.txt',), ())
+    # a wo_3 run of no data_root from ImageNet weights (not read here):
+    # its start does not judge them and records them
+    imagenet = 'data/imagenet/meta/train.txt'
+    start = _weights_file(tmp_path, 'in1k.pth', {
+        'train_list': imagenet, 'data_root': ''})
+    run = _list_config(tmp_path, 'data/NCT/meta/wo_3_train.txt', '',
+                       load_from=start)
+    recorded = _initial_lists(run)
+    assert recorded == ((imagenet, ''),)
+    # its checkpoint, as the runner writes its meta: extraction into
+    # clp_wo_3 judges that list as the start did (refused before, as
+    # "from initial weights trained on data/imagenet/meta/train.txt,
+    # which holds every class")
+    meta = {'cfg': run.pretty_text, **init_lists_meta(recorded)}
+    assert saved_init_list_roots(meta) == recorded
+    out = str(tmp_path / 'w' / 'extracted_feats' / 'clp_wo_3' /
+              'NCT_test.npy')
+    check_held_out(out, 'epoch_1.pth', ('data/NCT/meta/wo_3_train.txt',),
+                   recorded, saved_list_roots(meta), unread)
+    # the same list in the run's folder is judged, at the start too
+    start = _weights_file(tmp_path, 'all.pth', {
+        'train_list': 'data/NCT/meta/train.txt', 'data_root': ''})
+    with pytest.raises(InputError, match='it has seen LYM'):
+        _initial_lists(_list_config(tmp_path, 'data/NCT/meta/wo_3_train.txt',
+                                    '', load_from=start))
+    with pytest.raises(InputError, match='which holds every class'):
+        check_held_out(out, 'epoch_1.pth', ('data/NCT/meta/wo_3_train.txt',),
+                       (('data/NCT/meta/train.txt', ''),),
+                       saved_list_roots(meta), unread)
+
+
 def test_a_run_on_own_data_keeps_what_its_initial_weights_saw(tmp_path):
     """A run on a user's own data (``data/MINE/``) from NCT weights
     recorded no ``init_train_list``: NCT's lists, not under the run's

@@ -199,9 +199,11 @@ def check_held_out(output: str, checkpoint: str,
     weights of no NCT list, is not judged. A list not read here (a cluster's path, a
     relative root of a run in another folder) or of no recorded root is
     judged by its name: where it lies says nothing (NCT's list in a copy
-    of its folder is NCT's); but an initial list not read here, recorded
-    at another root than the encoder's own (an ImageNet checkpoint's
-    ``data/imagenet/meta/train.txt``), is not judged. ``holds``: how a
+    of its folder is NCT's); but an initial list not read here that lies
+    outside the folders of the encoder's own lists (an ImageNet
+    checkpoint's ``data/imagenet/meta/train.txt``) is not judged, as the
+    run's start did not judge it (:func:`~openselfsup.config.may_be_nct`,
+    the one rule). ``holds``: how a
     list file is read for NCT images (default
     :func:`~openselfsup.datasets.prepare.holds_nct_images`; a caller
     judging several outputs of one checkpoint passes one that reads each
