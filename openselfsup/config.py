@@ -4280,14 +4280,14 @@ TRAIN_ROOT_KEY = 'data_root'
 
 
 def saved_list_roots(meta: Any
-                     ) -> Optional[Tuple[Tuple[str, str], ...]]:
+                     ) -> Optional[Tuple[Tuple[str, Optional[str]], ...]]:
     """``(list, data_root)`` of each list :func:`saved_train_lists` reads
     from a checkpoint's ``meta``, in its order: the root the exported
     backbone weights record beside their ``train_list``
     (:data:`TRAIN_ROOT_KEY`: one for all, or one per list), else the
-    training config's (:func:`trained_list_roots`); None where the lists
-    or their root are not recorded (backbone weights exported before the
-    root was)."""
+    training config's (:func:`trained_list_roots`); each root None where
+    the roots are not recorded (backbone weights exported before the root
+    was); None where the lists are not."""
     lists = saved_train_lists(meta)
     if lists is None:
         return None
@@ -4300,7 +4300,7 @@ def saved_list_roots(meta: Any
         roots = [roots] * len(lists)
     if not (isinstance(roots, (list, tuple)) and len(roots) == len(lists)
             and all(isinstance(r, str) for r in roots)):
-        return None
+        return tuple((name, None) for name in lists)
     return tuple(zip(lists, roots))
 
 
@@ -4435,7 +4435,7 @@ def saved_init_list_roots(meta: Any
     recorded beside them (:data:`INIT_ROOTS_KEY`), else, recorded before
     it was, the root of the checkpoint's first own list
     (:func:`saved_list_roots`), which they were recorded relative to;
-    None where neither is recorded (not known)."""
+    each root None where neither is recorded (not known)."""
     lists = saved_init_lists(meta)
     roots = meta.get(INIT_ROOTS_KEY) if lists else None
     if isinstance(roots, (list, tuple)) and len(roots) == len(lists) \
@@ -4579,7 +4579,8 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
         saved = saved_list_roots(meta)
         if saved is None:
             continue
-        # its own lists, then its initial weights', as recorded
+        # its own lists, then its initial weights', as recorded (one of
+        # no recorded root: of unknown training, neither judged nor kept)
         pairs = [(name, root) for name, root in (
             *saved, *saved_init_list_roots(meta))
             if root is not None]

@@ -811,8 +811,8 @@ def test_held_out_list_is_judged_by_what_makes_a_list_nct_s(tmp_path):
         trained on meta/``name`` (read where it lies): refused or not"""
         out = str(tmp_path / 'extracted_feats' / model / 'NCT_train.npy')
         try:
-            check_held_out(out, 'ck.pth', (f'meta/{name}', ),
-                           roots=((f'meta/{name}', str(tmp_path)),))
+            check_held_out(out, 'ck.pth',
+                           ((f'meta/{name}', str(tmp_path)),))
         except InputError:
             return True
         return False
@@ -900,12 +900,12 @@ def test_renamed_nct_images_in_a_release_folder_are_nct_s(tmp_path):
                     f'1 ({folder}/LYM/0001.png) lies in the folder of LYM')):
                 ImageList(ann_file=str(listed), **kwargs)
             with pytest.raises(InputError, match='which holds every class'):
-                check_held_out(out, 'ck.pth', ('meta/train.txt', ),
-                               roots=(('meta/train.txt', str(tmp_path)),))
+                check_held_out(out, 'ck.pth',
+                               (('meta/train.txt', str(tmp_path)),))
         else:
             assert len(ImageList(ann_file=str(listed), **kwargs)) == 3
-            check_held_out(out, 'ck.pth', ('meta/train.txt', ),
-                           roots=(('meta/train.txt', str(tmp_path)),))
+            check_held_out(out, 'ck.pth',
+                           (('meta/train.txt', str(tmp_path)),))
 
 
 def test_an_entry_is_read_in_the_form_its_image_is_opened(tmp_path):
@@ -1203,8 +1203,7 @@ def test_nct_download_names_are_nct_s_in_any_image_extension_only(
         (root / 'meta').mkdir(parents=True)
         (root / 'meta' / 'train.txt').write_text('\n'.join(lines) + '\n')
         judged = lambda: check_held_out(  # noqa: E731
-            out, 'ck.pth', ('meta/train.txt', ),
-            roots=(('meta/train.txt', f'{root}/'),))
+            out, 'ck.pth', (('meta/train.txt', f'{root}/'),))
         if refused:
             with pytest.raises(InputError, match='which holds every class'):
                 judged()
@@ -1247,13 +1246,16 @@ def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
     out = str(tmp_path / 'extracted_feats' / 'clp_wo_3' / 'NCT_train.npy')
     for trained in ('wo_07_train.txt', 'wo_7_train.txt'):
         with pytest.raises(InputError, match='which leaves out STR'):
-            check_held_out(out, 'ck.pth', (trained, ))
-        check_held_out(out.replace('wo_3', 'wo_7'), 'ck.pth', (trained, ))
+            check_held_out(out, 'ck.pth', ((trained, None), ))
+        check_held_out(out.replace('wo_3', 'wo_7'), 'ck.pth',
+                       ((trained, None), ))
     # a user-named list beside (its initial weights' or a part's) can only
     # add seen classes: a wo_3 run's encoder has seen STR, whatever else
-    # (its initial weights' lists with their root, here not recorded)
-    for lists, init in ((('wo_3_train.txt',), (('my_list.txt', None),)),
-                        (('wo_3_train.txt', 'my_list.txt'), ())):
+    # (each list with its root, here not recorded)
+    for lists, init in (((('wo_3_train.txt', None),),
+                         (('my_list.txt', None),)),
+                        ((('wo_3_train.txt', None), ('my_list.txt', None)),
+                         ())):
         with pytest.raises(InputError, match=re.escape(
                 'which leaves out at most LYM; give the checkpoint trained '
                 'without STR') + '$'):

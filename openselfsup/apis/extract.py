@@ -74,7 +74,7 @@ from ..classes import (held_out_words, lists_held_out,
 from ..config import (argument_value, check_setting_types, key_below,
                       lists_of_root, load_config,
                       model_settings_sha1, pipeline_image_size,
-                      saved_list_roots, sized_pipeline,
+                      sized_pipeline,
                       trained_feature_changes)
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, cfg_options_here,
@@ -96,7 +96,8 @@ _RESNET_DEPTHS = {(2, 2, 2, 2, False): 18, (3, 4, 6, 3, False): 34,
 def load_backbone_weights(path: str, warn: bool = True
                           ) -> Tuple['OrderedDict[str, torch.Tensor]', str,
                                      Optional[Tuple[int, int]],
-                                     Optional[Tuple[str, ...]],
+                                     Optional[Tuple[Tuple[str, Optional[str]],
+                                                    ...]],
                                      Tuple[Tuple[str, Optional[str]], ...],
                                      Any]:
     """Read the backbone's weights from any of the accepted checkpoint kinds.
@@ -115,8 +116,10 @@ def load_backbone_weights(path: str, warn: bool = True
         tensors keyed without the ``backbone.`` prefix (``conv1.weight``,
         ``layer1.0.bn1.bias``...), ``kind``, ``'full checkpoint'`` or
         ``'backbone weights'``, the ``(w, h)`` of the training images and
-        the training list files (one, or a ``ConcatDataset``'s parts) where
-        the file records them (else None), and those its run's initial
+        the training list files (one, or a ``ConcatDataset``'s parts),
+        each with its ``data_root`` (None where not recorded:
+        :func:`~openselfsup.utils.checkpoint.checkpoint_train_lists`),
+        where the file records them (else None), and those its run's initial
         weights had been trained on, each with its ``data_root``
         (:func:`~openselfsup.utils.checkpoint.checkpoint_init_lists`;
         empty where it records none), and the
@@ -160,9 +163,8 @@ def load_backbone_weights(path: str, warn: bool = True
 
 
 def check_held_out(output: str, checkpoint: str,
-                   train_lists: Optional[Tuple[str, ...]],
+                   lists: Optional[Sequence[Tuple[str, Optional[str]]]],
                    init_lists: Sequence[Tuple[str, Optional[str]]] = (),
-                   roots: Optional[Sequence[Tuple[str, str]]] = None,
                    holds: Optional[Callable[[str], Optional[bool]]] = None
                    ) -> None:
     """Refuse features written under a ``<model>_wo_<c>`` folder of the
@@ -170,7 +172,10 @@ def check_held_out(output: str, checkpoint: str,
     classes (or none): ``--pretrained .../r18_bs256_ep200_wo_3/...
     --output extracted_feats/clp_wo_7/NCT_train.npy`` was written without
     a word, and the meta-test, which pairs ``clp_wo_7`` with novel class 7
-    by its name, then scored an encoder that saw class 7. Judged by the
+    by its name, then scored an encoder that saw class 7. ``lists``:
+    ``(list, data_root)`` of each training list as the checkpoint records
+    it (:func:`~openselfsup.config.saved_list_roots`; a root None where
+    not recorded), None where it records none. Judged by the
     names only (:func:`~openselfsup.classes.lists_held_out`: a
     ``ConcatDataset``'s lists hold out what every one leaves out,
     :func:`~openselfsup.classes.model_held_out`): a folder without the
@@ -188,10 +193,7 @@ def check_held_out(output: str, checkpoint: str,
     dataset are judged by their names (a user's own
     ``data/MINE/meta/train.txt`` was refused as NCT's all-class list,
     though its images hold no NCT class): a list whose file, as the
-    checkpoint records it (``roots``: ``(list, data_root)`` of each of
-    ``train_lists``, :func:`~openselfsup.config.saved_list_roots`, each
-    read under its own root; an initial list, with its own root) and
-    read here, holds no NCT image (NCT's file names, or
+    checkpoint records it (each read under its own root) and read here, holds no NCT image (NCT's file names, or
     NCT class folders only:
     :func:`~openselfsup.datasets.prepare.holds_nct_images`) is of
     another dataset (:func:`~openselfsup.config.lists_of_root`), the same
@@ -211,22 +213,21 @@ def check_held_out(output: str, checkpoint: str,
     out = output_paths(output)
     if not out['shared']:
         return
-    if train_lists is not None:
+    train_lists = None
+    if lists is not None:
         if holds is None:
             from ..datasets.prepare import holds_nct_images as holds
-        train_lists, init_lists = lists_of_root(
-            tuple((n, None) for n in train_lists) if roots is None
-            else roots, init_lists, holds)
+        train_lists, init_lists = lists_of_root(lists, init_lists, holds)
         if not train_lists and not init_lists:
             return  # trained on another dataset: its names say nothing
     model = os.path.basename(os.path.dirname(out['features']))
     said = model_held_out(model)
-    lists = None if train_lists is None else \
+    seen = None if train_lists is None else \
         tuple(train_lists) + tuple(init_lists)
-    trained = lists_held_out(lists)
+    trained = lists_held_out(seen)
     # a list of unknown name beside known ones can only add seen classes:
     # refused where a known list holds a class the folder names
-    at_most = lists_held_out_at_most(lists) if trained is None else None
+    at_most = lists_held_out_at_most(seen) if trained is None else None
     if said is None or (trained is None and (
             at_most is None or set(said) <= set(at_most))) \
             or said == trained:
@@ -1841,11 +1842,10 @@ def extract_many(configs: Sequence[str],
         # (it was read again per output: NCT's list is 100,000 lines)
         from ..datasets.prepare import holds_nct_images
         holds = functools.lru_cache(maxsize=None)(holds_nct_images)
-        roots = saved_list_roots(meta)
         for output, ckpt in zip(outputs, checkpoints):
             if ckpt == checkpoint:
                 check_held_out(output, checkpoint, train_lists, init_lists,
-                               roots, holds)
+                               holds)
         for at, (listing, ckpt) in enumerate(zip(listings, checkpoints)):
             entry = encoder(listing['cfg'])
             if ckpt == checkpoint:  # compared once: provenance and warning

@@ -1161,13 +1161,14 @@ def extract_backbone_weights(checkpoint: str, out: str,
         meta['train_image_size'] = list(size)
     lists = checkpoint_train_lists(obj)
     if lists is not None:  # read by extraction (held-out classes)
-        meta['train_list'] = lists[0] if len(lists) == 1 else list(lists)
-        from ..config import TRAIN_ROOT_KEY, saved_list_roots
-        roots = saved_list_roots(obj.get('meta'))
-        if roots is not None:  # which dataset's lists (initial weights)
-            kept = list(dict.fromkeys(root for _, root in roots))
+        names = [name for name, _ in lists]
+        meta['train_list'] = names[0] if len(names) == 1 else names
+        from ..config import TRAIN_ROOT_KEY
+        roots = [root for _, root in lists]
+        if None not in roots:  # which dataset's lists (initial weights)
+            kept = list(dict.fromkeys(roots))
             meta[TRAIN_ROOT_KEY] = kept[0] if len(kept) == 1 \
-                else [root for _, root in roots]  # one per list, in order
+                else roots  # one per list, in order
         # what its initial weights saw (held-out classes too), with roots
         from ..config import init_lists_meta
         meta.update(init_lists_meta(checkpoint_init_lists(obj)))
@@ -1313,15 +1314,18 @@ def resolve_trained_checkpoint(path: str, flag: str = '',
         f'file ({found}) to use it as it is')
 
 
-def checkpoint_train_lists(obj: Any) -> Optional[Tuple[str, ...]]:
+def checkpoint_train_lists(obj: Any
+                           ) -> Optional[Tuple[Tuple[str, Optional[str]],
+                                               ...]]:
     """The training lists (``ann_file``) the checkpoint's encoder was
-    trained on (several: a ``ConcatDataset``'s parts), read from its meta
-    (:func:`~openselfsup.config.saved_train_lists`: the backbone weights'
+    trained on (several: a ``ConcatDataset``'s parts), each with its
+    ``data_root`` (None where not recorded), read from its meta
+    (:func:`~openselfsup.config.saved_list_roots`: the backbone weights'
     ``train_list``, else the training config); None where neither is
     there."""
-    from ..config import saved_train_lists
-    return saved_train_lists(obj.get('meta') if isinstance(obj, dict)
-                             else None)
+    from ..config import saved_list_roots
+    return saved_list_roots(obj.get('meta') if isinstance(obj, dict)
+                            else None)
 
 
 def checkpoint_init_lists(obj: Any
