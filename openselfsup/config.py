@@ -985,17 +985,41 @@ def trained_list_roots(cfg_text: Any
     no list read as data (code, a dataset without ``ann_file``): the lists
     of some parts only would read as the whole set's
     (:func:`~openselfsup.classes.lists_held_out`)."""
+    found = _trained_list_parts(cfg_text)
+    return None if found is None else tuple(found)
+
+
+def _trained_list_parts(cfg_text: Any
+                        ) -> Optional[Dict[Tuple[str, str], Any]]:
+    """``{(list, data_root): data_prefix}`` of each training list of a
+    config, in order (:func:`trained_list_roots`; the ``data_prefix`` of
+    its first part, ``''`` where it sets none, as ``ImageList``)."""
     dataset = trained_dataset(cfg_text)
     if dataset is None:
         return None
-    found: Dict[Tuple[str, str], None] = {}
+    found: Dict[Tuple[str, str], Any] = {}
     for _, part in dataset_parts(dataset):
         ann_file = part.get('ann_file') if isinstance(part, dict) else None
         if not (isinstance(ann_file, str) and ann_file):
             return None
         root = part.get('data_root')
-        found[ann_file, root if isinstance(root, str) else ''] = None
-    return tuple(found)
+        found.setdefault((ann_file, root if isinstance(root, str) else ''),
+                         part.get('data_prefix', ''))
+    return found
+
+
+def entries_folder(root: str, prefix: Any) -> Optional[str]:
+    """The folder a dataset's list entries are read under, as MMEngine
+    joins it (``BaseDataset._join_prefix``; ``ImageList.img_prefix``):
+    its ``data_prefix`` (the ``img_path`` of a dict) joined to its
+    ``data_root`` unless absolute; None where the prefix is no string."""
+    if isinstance(prefix, dict):
+        prefix = prefix.get('img_path')
+    if not isinstance(prefix, str):
+        return None
+    prefix = os.path.expanduser(prefix)
+    return prefix if os.path.isabs(prefix) or not root else \
+        os.path.join(root, prefix)
 
 
 def trained_lists(cfg_text: Any) -> Optional[Tuple[str, ...]]:
@@ -4302,6 +4326,55 @@ def saved_list_roots(meta: Any
             and all(isinstance(r, str) for r in roots)):
         return tuple((name, None) for name in lists)
     return tuple(zip(lists, roots))
+
+
+#: the meta key, beside ``train_list`` and :data:`TRAIN_ROOT_KEY`, of
+#: the ``data_prefix`` of each list (one for all, or one per list), written
+#: by :func:`~openselfsup.utils.checkpoint.extract_backbone_weights`
+TRAIN_PREFIX_KEY = 'data_prefix'
+
+
+def saved_list_prefixes(meta: Any) -> Dict[str, str]:
+    """``{list file: the folder its entries are read under}`` of each
+    training list a checkpoint's ``meta`` records with its data prefix
+    (the file as :func:`_list_path` names it; the folder:
+    :func:`entries_folder`): the ``data_prefix`` exported backbone weights
+    record beside their ``train_list`` and ``data_root``
+    (:data:`TRAIN_PREFIX_KEY`), else the training config's (every part's,
+    ``''`` where it sets none, as ``ImageList`` reads it). Empty where none
+    is recorded (backbone weights exported before the prefix was: their
+    lists are read without it, as before). Extraction reads each list
+    under it, as the training-time check reads it
+    (:func:`~openselfsup.datasets.prepare.nct_list_reader`)."""
+    pairs = saved_list_roots(meta)
+    prefixes = saved_data_prefixes(meta)
+    kept: Dict[str, str] = {}
+    for (name, root), prefix in zip(pairs or (), prefixes or ()):
+        folder = entries_folder(root, prefix)
+        if folder is not None:
+            kept.setdefault(_list_path(root, name), folder)
+    return kept
+
+
+def saved_data_prefixes(meta: Any) -> Optional[List[Any]]:
+    """The ``data_prefix`` of each list of :func:`saved_list_roots`, in
+    its order, as recorded (:func:`saved_list_prefixes` reads them); None
+    where the lists, their roots or their prefixes are not recorded."""
+    pairs = saved_list_roots(meta)
+    if not pairs or any(root is None for _, root in pairs):
+        return None
+    found = meta.get('train_list')
+    if not (isinstance(found, str) and found) and not (
+            isinstance(found, (list, tuple)) and found):
+        parts = _trained_list_parts(meta.get('cfg')) or {}
+        return [parts.get(pair) for pair in pairs]
+    prefixes = meta.get(TRAIN_PREFIX_KEY)
+    if isinstance(prefixes, (str, dict)):
+        prefixes = [prefixes] * len(pairs)
+    if not (isinstance(prefixes, (list, tuple))
+            and len(prefixes) == len(pairs)):
+        return None
+    return list(prefixes)
 
 
 def _list_path(root: str, name: str) -> str:

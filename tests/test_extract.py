@@ -1894,6 +1894,7 @@ def test_features_of_another_held_out_class_are_refused(
     assert torch.load(backbone, weights_only=True)['meta'] == {
         'train_image_size': [32, 32], 'train_list': 'meta/wo_3_train.txt',
         'data_root': '',  # its config sets none: the list as given
+        'data_prefix': '',  # nor a data prefix (ImageList's default)
         'cfg': cfg}
     opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
     feats = tmp_path / 'w' / 'extracted_feats'
@@ -1937,7 +1938,6 @@ def test_features_of_a_concat_of_an_own_and_an_nct_list_of_one_name(
     saw every NCT class passed for ``clp_wo_7``. Each part is read under
     its own root: refused, from the training checkpoint and from the
     backbone weights taken from it (which record one root per part)."""
-    from openselfsup.utils.checkpoint import extract_backbone_weights
     roots = [str(tmp_path / name) + '/' for name in ('MINE', 'NCT')]
     for root, text in zip(roots, ('mine/TUM/a.png\nmine/normal/b.png\n',
                                   'NCT-CRC-HE-100K/ADI/ADI-AAAWMSFI.tif\n')):
@@ -1950,12 +1950,7 @@ def test_features_of_a_concat_of_an_own_and_an_nct_list_of_one_name(
         "pipeline=[dict(type='Resize', scale=32)])" for root in roots)
     cfg = ("train_dataloader = dict(dataset=dict(type='ConcatDataset', "
            f"datasets=[{parts}]))\n")
-    train = str(tmp_path / 'epoch_1.pth')
-    torch.save({'state_dict': {f'backbone.{k}': v
-                               for k, v in weights.items()},
-                'meta': {'cfg': cfg}}, train)
-    backbone = str(tmp_path / 'backbone.pth')
-    extract_backbone_weights(train, backbone)
+    train, backbone = _trained_and_exported(tmp_path, weights, cfg)
     opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
     out = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_7' / 'NCT_test.npy'
     for ckpt in (train, backbone):
@@ -1969,6 +1964,29 @@ def test_features_of_a_concat_of_an_own_and_an_nct_list_of_one_name(
     meta = torch.load(backbone, weights_only=True)['meta']
     assert (meta['train_list'], meta['data_root']) == (
         ['meta/train.txt'] * 2, roots)
+
+
+def _trained_and_exported(tmp_path, weights, cfg):
+    """A training checkpoint of ``weights`` whose config text is ``cfg``,
+    ``tmp_path/epoch_1.pth``, and the backbone weights exported from it,
+    ``tmp_path/backbone.pth``: their paths."""
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    train = str(tmp_path / 'epoch_1.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in weights.items()},
+                'meta': {'cfg': cfg}}, train)
+    backbone = str(tmp_path / 'backbone.pth')
+    extract_backbone_weights(train, backbone)
+    return train, backbone
+
+
+def _extract_nct_test(capsys, synthetic_root, ckpt, out):
+    """``(exit status, error)`` of extracting the synthetic NCT test set
+    from ``ckpt`` into ``out``."""
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    return _run_cli(capsys, [
+        '--config', _config('nct_test.py'), '--pretrained', ckpt,
+        '--output', str(out), '--no-progress', '--cfg-options', *opts])
 
 
 def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
@@ -1985,13 +2003,10 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
     cfg = ("train_dataloader = dict(dataset=dict(\n"
            "    ann_file='meta/wo_3_train.txt',\n"
            "    pipeline=[dict(type='Resize', scale=32)]))\n")
-    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
     out = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_3' / 'NCT_test.npy'
 
     def run(ckpt):
-        return _run_cli(capsys, [
-            '--config', _config('nct_test.py'), '--pretrained', ckpt,
-            '--output', str(out), '--no-progress', '--cfg-options', *opts])
+        return _extract_nct_test(capsys, synthetic_root, ckpt, out)
 
     def extract(init):
         """the exit status and error of extracting into clp_wo_3 from the
@@ -2007,7 +2022,7 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
         assert torch.load(backbone, weights_only=True)['meta'] == {
             'train_image_size': [32, 32],
             'train_list': 'meta/wo_3_train.txt', 'data_root': '',
-            'init_train_list': init, 'cfg': cfg,
+            'data_prefix': '', 'init_train_list': init, 'cfg': cfg,
             # recorded relative to the run's list, of no data_root
             'init_data_root': [''] * len(init)}
         return [said, run(backbone)]
@@ -2025,6 +2040,49 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
         assert code == 2 and 'which holds every class' in err, err
     for code, err in extract(['meta/wo_3_train.txt']):
         assert code == 0 and out.is_file(), err
+
+
+def test_a_list_is_read_under_its_data_prefix_as_its_training_read_it(
+        synthetic_root, weights, tmp_path, capsys):
+    """The training-time check reads a list's entries under the dataset's
+    data prefix (an all-class NCT list written ``LYM/0001.png`` under
+    ``data_prefix=NCT-CRC-HE-100K-NONORM``, beside one own entry, is
+    NCT's), extraction read the recorded list alone: of no NCT image, its
+    encoder's features passed for ``clp_wo_3``, exit 0, though it was
+    trained on LYM. Each list is read under the prefix its training
+    config records (and the backbone weights exported from it,
+    ``data_prefix``): refused; backbone weights exported before the
+    prefix was recorded read the list alone, as before (written)."""
+    data = tmp_path / 'data'
+    (data / 'meta').mkdir(parents=True)
+    (data / 'meta' / 'train.txt').write_text(
+        'LYM/0001.png 0\nADI/0001.png 1\nmine/a.png 2\n')
+    cfg = ("train_dataloader = dict(dataset=dict(\n"
+           f"    data_root={str(data) + os.sep!r},\n"
+           "    data_prefix='NCT-CRC-HE-100K-NONORM',\n"
+           "    ann_file='meta/train.txt',\n"
+           "    pipeline=[dict(type='Resize', scale=32)]))\n")
+    train, backbone = _trained_and_exported(tmp_path, weights, cfg)
+    meta = torch.load(backbone, weights_only=True)['meta']
+    assert meta['data_prefix'] == 'NCT-CRC-HE-100K-NONORM'
+    older = str(tmp_path / 'older.pth')  # exported before the prefix was
+    torch.save({'state_dict': torch.load(backbone, weights_only=True)[
+        'state_dict'], 'meta': {k: v for k, v in meta.items()
+                                if k not in ('data_prefix', 'cfg')}}, older)
+    out = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_3' / 'NCT_test.npy'
+
+    def run(ckpt):
+        return _extract_nct_test(capsys, synthetic_root, ckpt, out)
+    for ckpt in (train, backbone):
+        code, err = run(ckpt)
+        assert code == 2 and err == (
+            f'error: {out}: the folder clp_wo_3 names the encoder trained '
+            f'without LYM, but {ckpt} was trained on meta/train.txt, which '
+            'holds every class; give the checkpoint trained without LYM, or '
+            'write its features under extracted_feats/clp/'), err
+        assert not (tmp_path / 'w').exists()
+    code, err = run(older)
+    assert code == 0 and out.is_file(), err
 
 
 def _own_data(tmp_path):
@@ -2335,6 +2393,7 @@ def test_a_wrapped_training_set_gives_its_lists_and_image_size(
         meta = torch.load(out, weights_only=True).get('meta')
         if meta and 'train_list' in meta:  # its parts set no data_root
             assert meta.pop('data_root') == '', dataset
+            assert meta.pop('data_prefix') == '', dataset  # nor a prefix
         assert meta.pop('cfg') == text, dataset  # kept as the checkpoint's
         assert (meta or None) == expected, dataset
         size = (meta or {}).get('train_image_size')

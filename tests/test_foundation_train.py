@@ -5422,7 +5422,7 @@ def test_extract_backbone_weights(synthetic_root, tmp_path, capfd):
     from openselfsup.utils.checkpoint_files import checkpoint_meta
     assert torch.load(out, weights_only=True)['meta'] == {
         'train_image_size': [32, 32], 'train_list': 'meta/train.txt',
-        'data_root': _nct(synthetic_root),
+        'data_root': _nct(synthetic_root), 'data_prefix': 'data/',
         'cfg': checkpoint_meta(str(ckpt))['cfg']}
     from openselfsup.apis.extract import image_size_note, \
         load_backbone_weights

@@ -74,7 +74,7 @@ from ..classes import (held_out_words, lists_held_out,
 from ..config import (argument_value, check_setting_types, key_below,
                       lists_of_root, load_config,
                       model_settings_sha1, pipeline_image_size,
-                      sized_pipeline,
+                      saved_list_prefixes, sized_pipeline,
                       trained_feature_changes)
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, cfg_options_here,
@@ -1839,9 +1839,10 @@ def extract_many(configs: Sequence[str],
             load_backbone_weights(checkpoint)
         read[checkpoint] = (kind, file_sha256(checkpoint))
         # each recorded list read once for all this checkpoint's outputs
-        # (it was read again per output: NCT's list is 100,000 lines)
-        from ..datasets.prepare import holds_nct_images
-        holds = functools.lru_cache(maxsize=None)(holds_nct_images)
+        # (it was read again per output: NCT's list is 100,000 lines),
+        # under the data prefix its training read it under
+        from ..datasets.prepare import nct_list_reader
+        holds = nct_list_reader(saved_list_prefixes(meta))
         for output, ckpt in zip(outputs, checkpoints):
             if ckpt == checkpoint:
                 check_held_out(output, checkpoint, train_lists, init_lists,

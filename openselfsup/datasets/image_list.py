@@ -188,12 +188,13 @@ def check_held_out_folders(entries: Sequence[ListEntry], list_path: str,
     0: ADI left out, BACK kept) had its encoder scored on a novel class it
     was trained on. A list is judged where it holds NCT images, by the
     rule extraction's check judges a list by
-    (:func:`~.prepare.first_nct_entry`), but for a data prefix: this
-    check reads the entries under ``root``, extraction's
-    (:func:`~.prepare.holds_nct_images`) the list alone, without it, so a
-    list whose NCT release folder is the data prefix's (``LYM/0001.png``
-    under ``.../NCT-CRC-HE-100K-NONORM``) is judged here and may not be
-    there (a known limit); then each of its entries is of
+    (:func:`~.prepare.first_nct_entry`), each under its data prefix
+    (``root`` here; extraction, the prefix the checkpoint records:
+    :func:`~.prepare.nct_list_reader`, so a list whose NCT release folder
+    is the data prefix's, ``LYM/0001.png`` under
+    ``.../NCT-CRC-HE-100K-NONORM``, is NCT's to both; the resume and
+    initial-weights checks still read the list alone, without it, a known
+    limit); then each of its entries is of
     the classes its folder or its file name names
     (:func:`~.prepare.entry_nct_classes`: ``nct/tum/TUM-AAAWMSFI.tif``,
     and in such a list ``NCT/TUM/0001.png`` or ``x/TUM-1.png``, are TUM's;

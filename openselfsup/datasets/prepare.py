@@ -60,8 +60,8 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import (Callable, Dict, Iterator, List, Optional, Sequence,
-                    Tuple)
+from typing import (Callable, Dict, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple)
 
 import numpy as np
 
@@ -495,15 +495,36 @@ def nct_list_said(entries: Sequence[ListEntry], first: int,
     return f'entry {first} ({entries[first - 1][0]}) is {image}'
 
 
-def holds_nct_images(list_file: str) -> Optional[bool]:
+def holds_nct_images(list_file: str, prefix: Optional[str] = None
+                     ) -> Optional[bool]:
     """Whether the training list ``list_file`` holds NCT images
     (:func:`first_nct_entry`), wherever it lies; None for a file not read
-    here (missing, unreadable: not known)."""
+    here (missing, unreadable: not known). ``prefix``: the folder its
+    entries are read under (its dataset's data prefix, as the
+    training-time check reads them:
+    :func:`~.image_list.check_held_out_folders`); None: the entries
+    alone."""
     try:
         entries = read_list_file(list_file)
     except (InputError, OSError, UnicodeDecodeError):
         return None
-    return first_nct_entry(entries) is not None
+    return first_nct_entry(entries, prefix) is not None
+
+
+def nct_list_reader(prefixes: Mapping[str, str]
+                    ) -> Callable[[str], Optional[bool]]:
+    """:func:`holds_nct_images` of a list file (as
+    :func:`~openselfsup.config._list_path` names it), each file read once,
+    its entries under the folder ``prefixes`` records for it
+    (:func:`~openselfsup.config.saved_list_prefixes`: a checkpoint's
+    training lists, read as the training-time check read them: NCT's
+    ``LYM/0001.png`` under a data prefix ``.../NCT-CRC-HE-100K-NONORM``
+    beside one own entry is NCT's), else alone (an initial list, or
+    backbone weights exported before the prefix was recorded)."""
+    @functools.lru_cache(maxsize=None)
+    def holds(list_file: str) -> Optional[bool]:
+        return holds_nct_images(list_file, prefixes.get(list_file))
+    return holds
 
 
 def _check_names_say_folders(entries: Sequence[Entry],

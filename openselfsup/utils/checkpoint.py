@@ -1163,12 +1163,20 @@ def extract_backbone_weights(checkpoint: str, out: str,
     if lists is not None:  # read by extraction (held-out classes)
         names = [name for name, _ in lists]
         meta['train_list'] = names[0] if len(names) == 1 else names
-        from ..config import TRAIN_ROOT_KEY
+        from ..config import (TRAIN_PREFIX_KEY, TRAIN_ROOT_KEY,
+                              saved_data_prefixes)
         roots = [root for _, root in lists]
         if None not in roots:  # which dataset's lists (initial weights)
             kept = list(dict.fromkeys(roots))
             meta[TRAIN_ROOT_KEY] = kept[0] if len(kept) == 1 \
                 else roots  # one per list, in order
+            # each list's data prefix (extraction reads the list under
+            # it, as the training-time check read it)
+            prefixes = saved_data_prefixes(obj.get('meta'))
+            if prefixes is not None and all(
+                    isinstance(p, (str, dict)) for p in prefixes):
+                meta[TRAIN_PREFIX_KEY] = prefixes[0] if all(
+                    p == prefixes[0] for p in prefixes) else prefixes
         # what its initial weights saw (held-out classes too), with roots
         from ..config import init_lists_meta
         meta.update(init_lists_meta(checkpoint_init_lists(obj)))
@@ -1201,10 +1209,11 @@ def is_backbone_export_meta(meta: Any) -> bool:
     """Whether a checkpoint's ``meta`` is one that
     :func:`extract_backbone_weights` writes (the training image size,
     lists and config text only; a training run's holds more)."""
-    from ..config import INIT_LISTS_KEY, INIT_ROOTS_KEY, TRAIN_ROOT_KEY
+    from ..config import (INIT_LISTS_KEY, INIT_ROOTS_KEY, TRAIN_PREFIX_KEY,
+                          TRAIN_ROOT_KEY)
     return isinstance(meta, dict) and set(meta) <= {
         'train_image_size', 'train_list', 'cfg', INIT_LISTS_KEY,
-        INIT_ROOTS_KEY, TRAIN_ROOT_KEY}
+        INIT_ROOTS_KEY, TRAIN_ROOT_KEY, TRAIN_PREFIX_KEY}
 
 
 def checkpoint_config(obj: Any) -> Optional[str]:
