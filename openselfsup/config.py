@@ -12,6 +12,9 @@ the registries (is it an argument of the class its dict builds?).
 """
 import argparse
 import ast
+import contextlib
+import contextvars
+import copy
 import difflib
 import functools
 import logging
@@ -2077,7 +2080,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         # the modules custom_imports names (the model stack: seconds) are
         # imported below, after the overrides' checks: a typo is refused
         # without them
-        cfg = Config.fromfile(path, import_custom_modules=False)
+        cfg = _read_config_file(path)
     except SyntaxError as exc:
         raise InputError(f'{path}:{exc.lineno}: syntax error '
                          f'in the config ({exc.msg})') from None
@@ -2110,6 +2113,82 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
     if given is not None:
         object.__setattr__(cfg, _OPTIONS_GIVEN, list(given))
     _import_custom_modules(path, cfg)
+    return cfg
+
+
+#: the config files read within :func:`keeping_config_files`:
+#: ``{(path as given, absolute path): (the files of its ``_base_`` chain,
+#: their bytes, the Config as MMEngine read it)}``; None outside one
+_CONFIG_FILES: contextvars.ContextVar = contextvars.ContextVar(
+    'openselfsup_config_files', default=None)
+
+#: an environment variable MMEngine substitutes (``{{$NAME}}``,
+#: ``{{ $NAME:default }}``): a file holding one is read on each load
+_ENV_VARIABLE = re.compile(rb'\{\{\s*\$')
+
+
+@contextlib.contextmanager
+def keeping_config_files() -> Iterator[None]:
+    """The scope of one command (``with keeping_config_files():``, or
+    ``@keeping_config_files()`` on its function) within which
+    :func:`load_config` reads a config file once while its bytes and those
+    of every file of its ``_base_`` chain stay the same, and gives each
+    call a deep copy of that reading, to which the call's
+    ``--cfg-options`` are then applied (``Config.fromfile`` executes every
+    file of the chain from temporary copies it writes: a lambda sweep
+    loaded its config some five times per run). The files are read and
+    compared on each call, so a file edited within the scope (a sweep's
+    config edited between two runs) is read again, whatever its times. A
+    config whose files cannot all be told (a ``package::`` base, a file
+    that cannot be read or parsed) or that holds an environment variable
+    (``{{$NAME}}``) is read by MMEngine on each call. One entered within
+    another shares the outer's; leaving the outer one forgets what was
+    read. A thread started within it reads as outside one."""
+    token = None if _CONFIG_FILES.get() is not None else \
+        _CONFIG_FILES.set({})
+    try:
+        yield
+    finally:
+        if token is not None:
+            _CONFIG_FILES.reset(token)
+
+
+def _files_bytes(files: Sequence[str]) -> Optional[tuple]:
+    """The bytes of each of ``files``, or None where one cannot be read or
+    holds an environment variable MMEngine substitutes."""
+    read = []
+    for path in files:
+        try:
+            with open(path, 'rb') as f:
+                data = f.read()
+        except OSError:
+            return None
+        if _ENV_VARIABLE.search(data):
+            return None
+        read.append(data)
+    return tuple(read)
+
+
+def _read_config_file(path: str) -> Config:
+    """``Config.fromfile(path)`` without its custom imports, within
+    :func:`keeping_config_files` a deep copy of the reading kept there
+    while the bytes of the files of its ``_base_`` chain are those read
+    before it (each read before and after ``Config.fromfile``: a file
+    changed meanwhile is not kept)."""
+    kept = _CONFIG_FILES.get()
+    if kept is None:
+        return Config.fromfile(path, import_custom_modules=False)
+    key = (path, os.path.abspath(path))
+    known = kept.get(key)
+    if known is not None and _files_bytes(known[0]) == known[1]:
+        return copy.deepcopy(known[2])
+    kept.pop(key, None)
+    unread: List[str] = []
+    files = _variable_files(path, None, unread)
+    before = None if unread else _files_bytes(files)
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    if before is not None and _files_bytes(files) == before:
+        kept[key] = (files, before, copy.deepcopy(cfg))
     return cfg
 
 

@@ -350,3 +350,67 @@ def test_a_config_text_is_parsed_once_and_its_sections_are_new_values(
     assert config_text_section(text, 'absent') is None
     assert config_text_section('a = (', 'a') is None  # does not parse
     assert len(parses) == 2, len(parses)  # the text, then 'a = ('
+
+
+@pytest.mark.parametrize('path', [c for c in CONFIGS if not c.startswith(
+    os.path.join('configs', '_base_'))])
+def test_a_kept_config_reading_is_the_files_reading(path):
+    """Within ``keeping_config_files`` (a lambda sweep) a config file is
+    read by MMEngine once and each load gets a copy of that reading: each
+    copy, with options or without, is the config MMEngine reads from the
+    file outside the scope (its values, their types, its text and dump),
+    and the options of one load reach no other."""
+    from openselfsup.config import keeping_config_files, load_config
+    full = os.path.join(REPO, path)
+    opts = {'default_scope': 'elsewhere'}
+
+    def seen(cfg):
+        def walk(x):
+            if isinstance(x, dict):
+                return type(x), [(k, walk(v)) for k, v in x.items()]
+            if isinstance(x, (list, tuple)):
+                return type(x), [walk(v) for v in x]
+            return type(x), repr(x)
+        return (walk(cfg._cfg_dict), cfg.text, cfg.filename, cfg.dump(),
+                type(cfg))
+
+    want = [seen(load_config(full)), seen(load_config(full, opts))]
+    with keeping_config_files():
+        got = [seen(load_config(full)), seen(load_config(full, opts)),
+               seen(load_config(full)), seen(load_config(full, opts))]
+    assert got == want + want
+
+
+def test_a_kept_config_is_read_again_once_a_file_of_its_chain_changes(
+        tmp_path, monkeypatch):
+    """A kept reading is given only while every file of the config's
+    ``_base_`` chain holds the bytes read: a base edited in place (same
+    size, within the file system's time resolution) or an environment
+    variable the file substitutes set otherwise is read again, as MMEngine
+    reads it outside the scope; the unchanged file is read once."""
+    from openselfsup.config import keeping_config_files, load_config
+    base = tmp_path / 'base.py'
+    child = tmp_path / 'child.py'
+    env = tmp_path / 'env.py'
+    base.write_text('lr = 0.1\nopt = dict(lr=lr)\n')
+    child.write_text("_base_ = ['base.py']\nepochs = 3\n")
+    env.write_text("_base_ = ['base.py']\nroot = '{{$H202_ROOT:a}}'\n")
+    real = Config.fromfile
+    read = []
+
+    def fromfile(path, *args, **kwargs):
+        read.append(os.path.basename(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(Config, 'fromfile', staticmethod(fromfile))
+    with keeping_config_files():
+        first = [load_config(str(child)).opt.lr for _ in range(3)]
+        base.write_text('lr = 0.2\nopt = dict(lr=lr)\n')
+        edited = load_config(str(child)).opt.lr
+        monkeypatch.setenv('H202_ROOT', 'b')
+        roots = [load_config(str(env)).root]
+        monkeypatch.setenv('H202_ROOT', 'c')
+        roots.append(load_config(str(env)).root)
+    assert (first, edited, roots) == ([0.1] * 3, real(str(child)).opt.lr,
+                                      ['b', 'c'])
+    assert read == ['child.py', 'child.py', 'env.py', 'env.py']
