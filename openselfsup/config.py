@@ -1422,7 +1422,13 @@ def _same_leaf(a: Any, b: Any) -> bool:
 
 def _copies(cfg: Config, top: str) -> List[str]:
     """Dotted keys of the sections a run reads whose whole value equals the
-    (non-empty) dict or list variable ``top``: where the file copied it."""
+    (non-empty) dict or list variable ``top``: where the file copied it
+    (once per kept reading of the file, :func:`_of_reading`)."""
+    return _of_reading(cfg, ('copies', top), lambda: _find_copies(cfg, top))
+
+
+def _find_copies(cfg: Config, top: str) -> List[str]:
+    """:func:`_copies`, found anew."""
     tree = cfg.to_dict()
     value = tree.get(top)
     found: List[str] = []
@@ -1507,7 +1513,15 @@ def variable_source(cfg: Config, key: str
     ``train_dataloader.dataset.data_root`` and for a ``metadata`` of
     ``f'{data_root}/metadata.json'``; of several, the longest value), as
     ``(name, every key set from it, the file that sets it)``; None where
-    the key's value comes from no such variable."""
+    the key's value comes from no such variable (once per kept reading of
+    the file, :func:`_of_reading`)."""
+    return _of_reading(cfg, ('variable source', key),
+                       lambda: _find_variable_source(cfg, key))
+
+
+def _find_variable_source(cfg: Config, key: str
+                          ) -> Optional[Tuple[str, List[str], Optional[str]]]:
+    """:func:`variable_source`, found anew."""
     best = None
     for name in config_variables(cfg):
         value = cfg.get(name)
@@ -2110,6 +2124,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         object.__setattr__(cfg, '__class__', OptionsConfig)
         object.__setattr__(cfg, _OPTIONS_NOTE,
                            options_note(cfg, cfg_options, given))
+    # what was computed of the reading holds no longer for the options'
+    vars(cfg).pop(_READING_MEMO, None)
     if given is not None:
         object.__setattr__(cfg, _OPTIONS_GIVEN, list(given))
     _import_custom_modules(path, cfg)
@@ -2181,15 +2197,43 @@ def _read_config_file(path: str) -> Config:
     key = (path, os.path.abspath(path))
     known = kept.get(key)
     if known is not None and _files_bytes(known[0]) == known[1]:
-        return copy.deepcopy(known[2])
+        cfg = copy.deepcopy(known[2])
+        # what the checks of the options find in the reading as read,
+        # shared by its copies until one is changed (:func:`_of_reading`)
+        object.__setattr__(cfg, _READING_MEMO, known[3])
+        return cfg
     kept.pop(key, None)
     unread: List[str] = []
     files = _variable_files(path, None, unread)
     before = None if unread else _files_bytes(files)
     cfg = Config.fromfile(path, import_custom_modules=False)
     if before is not None and _files_bytes(files) == before:
-        kept[key] = (files, before, copy.deepcopy(cfg))
+        kept[key] = (files, before, copy.deepcopy(cfg), {})
+        object.__setattr__(cfg, _READING_MEMO, kept[key][3])
     return cfg
+
+
+#: the attribute of a copy of a kept reading (:func:`_read_config_file`)
+#: holding what :func:`_of_reading` computed of that reading, shared by
+#: its copies, until :func:`load_config` changes the copy
+_READING_MEMO = '_openselfsup_reading_memo'
+
+
+def _of_reading(cfg: Config, key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()``, a function of the config ``cfg`` as its file was
+    read (``key`` naming the function and its arguments), computed once
+    per reading kept by :func:`keeping_config_files` (the copies of
+    variables :func:`_copies` and :func:`variable_source` look for, asked
+    for each option of each run of a sweep, each walking the whole
+    config); a copy of it is given. Elsewhere, or once :func:`load_config`
+    has changed the copy (an option's ``None`` opened, the options
+    merged), computed on each call."""
+    memo = vars(cfg).get(_READING_MEMO)
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return copy.deepcopy(memo[key])
 
 
 #: the attribute of a loaded config holding what
@@ -2216,7 +2260,7 @@ def _moved_variables(cfg: Config, overrides: Dict[str, Any]
     read ``data/hier32/metadata.json`` and ``split.json``, patients and
     labels of the old folder beside the new folder's images, without a
     word (review r95)."""
-    flat = flat_config(cfg.to_dict())
+    flat = _of_reading(cfg, ('flat',), lambda: flat_config(cfg.to_dict()))
     found: Dict[str, Tuple[str, str, Dict[str, Any]]] = {}
     for key, value in overrides.items():
         old = flat.get(key)
@@ -2730,6 +2774,7 @@ def _open_unset(cfg: Config, cfg_options: Dict[str, Any]) -> None:
             elif isinstance(node, (dict, Config)) and part in node:
                 nxt = node[part]
                 if nxt is None:
+                    vars(cfg).pop(_READING_MEMO, None)  # changed
                     node[part] = nxt = ConfigDict()
             else:
                 break

@@ -363,6 +363,17 @@ def test_a_kept_config_reading_is_the_files_reading(path):
     from openselfsup.config import keeping_config_files, load_config
     full = os.path.join(REPO, path)
     opts = {'default_scope': 'elsewhere'}
+    read = Config.fromfile(full)
+    # options the checks of copied variables look into (a data_root moved
+    # from its variable's other copies, a section's key)
+    for key, value in (('train_dataloader.dataset.data_root', '/elsewhere'),
+                       ('val_dataloader.batch_size', 3)):
+        top, mid, last = (key.split('.') + [''])[:3]
+        node = read.get(top)
+        if isinstance(node, dict) and (not last or isinstance(
+                node.get(mid), dict) and last in node[mid]) and (
+                last or mid in node):
+            opts[key] = value
 
     def seen(cfg):
         def walk(x):
@@ -372,7 +383,8 @@ def test_a_kept_config_reading_is_the_files_reading(path):
                 return type(x), [walk(v) for v in x]
             return type(x), repr(x)
         return (walk(cfg._cfg_dict), cfg.text, cfg.filename, cfg.dump(),
-                type(cfg))
+                type(cfg), {k: repr(v) for k, v in vars(cfg).items()
+                            if k != '_cfg_dict'})
 
     want = [seen(load_config(full)), seen(load_config(full, opts))]
     with keeping_config_files():
@@ -414,3 +426,36 @@ def test_a_kept_config_is_read_again_once_a_file_of_its_chain_changes(
     assert (first, edited, roots) == ([0.1] * 3, real(str(child)).opt.lr,
                                       ['b', 'c'])
     assert read == ['child.py', 'child.py', 'env.py', 'env.py']
+
+
+def test_a_kept_reading_finds_the_copies_of_its_variables_once(monkeypatch):
+    """The checks of a load's options look for the keys each option's
+    section or variable was copied into (``_copies``,
+    ``variable_source``), each walking the whole config: a sweep asked it
+    for each option of each run's load. Within ``keeping_config_files``
+    it is found once per reading: a second load of the slide demo with a
+    moved data folder walks the config no more (``Config.to_dict``), and
+    is the first load (its moved-copies note and the options' copies
+    too)."""
+    from openselfsup.config import keeping_config_files, load_config
+    path = os.path.join(REPO, 'configs', 'demo', 'balance_slide_synthetic.py')
+    opts = {'train_dataloader.dataset.data_root': '/elsewhere',
+            'val_dataloader.batch_size': 3, 'model.balance': 0.5}
+    real = Config.to_dict
+    walked = []
+
+    def to_dict(self, *args, **kwargs):
+        walked.append(1)
+        return real(self, *args, **kwargs)
+
+    def seen(cfg):
+        return cfg.dump(), {k: repr(v) for k, v in vars(cfg).items()
+                            if k != '_cfg_dict'}
+
+    with keeping_config_files():
+        first = seen(load_config(path, opts))
+        monkeypatch.setattr(Config, 'to_dict', to_dict)
+        second = load_config(path, opts)
+        monkeypatch.setattr(Config, 'to_dict', real)
+    assert walked == [] and seen(second) == first
+    assert seen(load_config(path, opts)) == first  # outside the scope
