@@ -5829,8 +5829,11 @@ def test_a_sweeps_console_is_short_and_each_runs_log_whole(
     assert f'its full log: {log_path}' in out
     print_log('a line logged after the sweep', logger='current')
     assert 'a line logged after the sweep' in capsys.readouterr().out
+    # (a run that trains is enough: the baseline evaluated, one epoch)
     bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 'v'),
-                         baseline_epochs=1, cfg_options=opts, verbose=True)
+                         baseline_epochs=0, cfg_options={
+                             **opts, 'train_cfg.max_epochs': 1},
+                         verbose=True)
     out = capsys.readouterr().out
     assert 'System environment' in out and 'Epoch(train)' in out
 
