@@ -1024,21 +1024,33 @@ def test_crop_boxes_follow_mmpretrain_sampler(shape, area):
 
 def _pipeline_outputs(view, images, draws, seed=0):
     """(per-image pipeline, batched) outputs, [draws * N, H, W, 3] RGB."""
+    return (_per_image_outputs(view, images, draws, seed),
+            _batched_outputs(view, images, draws, seed))
+
+
+def _per_image_outputs(view, images, draws, seed=0):
+    """The per-image pipeline's views of ``images``, each taken ``draws``
+    times, [draws * N, H, W, 3] RGB (draw-major)."""
     from mmcv.transforms import Compose
 
-    from openselfsup.datasets.batch_aug import BatchAugment
     from openselfsup.registry import TRANSFORMS
     pipe = Compose([TRANSFORMS.build(copy.deepcopy(t)) for t in view])
     np.random.seed(seed)
-    cpu = np.stack([
+    return np.stack([
         pipe(dict(img=np.ascontiguousarray(im[..., ::-1])))['img'][..., ::-1]
         for _ in range(draws) for im in images]).astype(np.float64)
-    aug = BatchAugment(view)
+
+
+def _batched_outputs(view, images, draws, seed=0):
+    """The batched views of ``images`` taken ``draws`` times, [draws * N,
+    H, W, 3] RGB, in the per-image loop's order: one call on the batch
+    repeated (each row draws its own parameters), not ``draws`` calls of
+    N rows (the same draws' distribution, a tenth of the time)."""
+    from openselfsup.datasets.batch_aug import BatchAugment
     gen = torch.Generator().manual_seed(seed)
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-    batched = np.concatenate([aug(x, gen).permute(0, 2, 3, 1).numpy()
-                              for _ in range(draws)]).astype(np.float64)
-    return cpu, batched
+    return BatchAugment(view)(x.repeat(draws, 1, 1, 1), gen).permute(
+        0, 2, 3, 1).numpy().astype(np.float64)
 
 
 def _compare(cpu, batched):
@@ -1061,15 +1073,25 @@ def _compare(cpu, batched):
                               img_std_b[:, c]).pvalue > 1e-3, c
 
 
-@pytest.mark.slow
-def test_clp_views_have_the_per_image_pipelines_statistics():
-    """The CLP view of the real config (crop 48 of 48 px patches), 1,600
-    views per side."""
+@pytest.fixture(scope='module')
+def clp_reference():
+    """The CLP view of the real config (crop 48 of 48 px patches), its 8
+    patches and the per-image pipeline's 1,600 views of them (200 draws):
+    made once for the two tests that compare with it (the per-image
+    pipeline is the slow side)."""
     cfg = Config.fromfile(CLP)
     view = copy.deepcopy(cfg.view_pipeline)
     view[0]['scale'] = 48
-    cpu, batched = _pipeline_outputs(view, _patches(8, 48), draws=200)
-    _compare(cpu, batched)
+    images = _patches(8, 48)
+    return view, images, _per_image_outputs(view, images, draws=200)
+
+
+@pytest.mark.slow
+def test_clp_views_have_the_per_image_pipelines_statistics(clp_reference):
+    """The CLP view of the real config (crop 48 of 48 px patches), 1,600
+    views per side."""
+    view, images, cpu = clp_reference
+    _compare(cpu, _batched_outputs(view, images, draws=200))
 
 
 def test_fsp_view_has_the_per_image_pipelines_statistics():
@@ -1080,19 +1102,17 @@ def test_fsp_view_has_the_per_image_pipelines_statistics():
     _compare(cpu, batched)
 
 
-def test_statistics_check_catches_a_wrong_recipe():
+def test_statistics_check_catches_a_wrong_recipe(clp_reference):
     """The comparison has teeth: hue 0.1 instead of 0.4, or solarisation
-    with probability 0.4 instead of 0.2, is told apart."""
-    cfg = Config.fromfile(CLP)
-    view = copy.deepcopy(cfg.view_pipeline)
-    view[0]['scale'] = 32
-    images = _patches(8, 32)
-    cpu, _ = _pipeline_outputs(view, images, draws=150)
+    with probability 0.4 instead of 0.2, is told apart, on the per-image
+    views the CLP test compares with (it made its own, 1,200 views of
+    32 px patches, the slow part)."""
+    view, images, cpu = clp_reference
     for change in ((2, dict(transforms=[dict(
             view[2]['transforms'][0], hue=0.1)])), (5, dict(prob=0.4))):
         wrong = copy.deepcopy(view)
         wrong[change[0]].update(change[1])
-        _, batched = _pipeline_outputs(wrong, images, draws=150)
+        batched = _batched_outputs(wrong, images, draws=200)
         with pytest.raises(AssertionError):
             _compare(cpu, batched)
 
