@@ -2272,7 +2272,7 @@ def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch):
     monkeypatch.chdir(REPO)
     for recipe, batch in (('clp', 64), ('fsp', 2)):  # CLP: 2 BN groups
         res = bench_pretrain.compute_ceiling(
-            recipe, 1, 1, batch, device='cpu', size=32,
+            recipe, 1, 1, batch, device='cpu', size=16,
             variants=((False, False, False), (False, True, True)))
         assert set(res) == {
             'amp=off channels_last=False',
@@ -2286,14 +2286,15 @@ def test_bench_pretrain_profile_splits_the_step(synthetic_root, tmp_path):
     """The benchmark's profiling hook (``--profile``) times steps 2-3 of a
     CLP run on the batched path: each part of a step (views, forward,
     backward and optimiser step) is found and timed, the parts fit in the
-    step's wall time, and the methods it wrapped are restored."""
+    step's wall time, and the methods it wrapped are restored. Three steps
+    (24 images, batches of 8; it ran 4), the fewest that hold steps 2-3."""
     from benchmarks.bench_pretrain import _profiler_hook
 
     from openselfsup.apis import train
     _profiler_hook()
     cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
                        os.path.join(synthetic_root, 'NCT') + os.sep,
-                       n_images=32, batch=8, augment_on='device',
+                       n_images=24, batch=8, augment_on='device',
                        custom_hooks=[dict(type='BenchStepProfileHook',
                                           skip=1, steps=2)])
     runner = train(cfg, work_dir=str(tmp_path / 'work'))
