@@ -1228,7 +1228,7 @@ def test_a_knn_hook_under_default_hooks_is_refused_as_under_custom_hooks(
 
 
 def test_an_inherited_knn_default_hook_is_dropped_as_the_refusal_says(
-        hier_root, synthetic_root, tmp_path):
+        hier_root, synthetic_root, tmp_path, capfd):
     """A KNNEvalHook under default_hooks that a CLP config inherits
     through ``_base_`` was refused with 'remove the hook from
     default_hooks', which the config cannot do; MMEngine's way to drop a
@@ -1237,10 +1237,12 @@ def test_an_inherited_knn_default_hook_is_dropped_as_the_refusal_says(
     takes None for its own keys only). The project's runner drops a hook
     of any key set to None, and the refusal names that way: followed as
     it says (its ``--cfg-options``), the run trains, without the hook;
-    the config's form of it is the same config."""
+    the config's form of it is the same config. Both commands run in this
+    process (the whole-process run of the same advice, followed, is
+    test_a_default_hook_dropped_under_mmengines_runner_is_refused's)."""
     import re
 
-    from _foundation_helpers import loaded_modules
+    from _foundation_helpers import error_lines, run_tool_here
     from mmengine.config import Config
     base = _clp_with_a_default_knn_hook(
         hier_root, synthetic_root, str(tmp_path / 'base_with_knn.py'))
@@ -1248,13 +1250,15 @@ def test_an_inherited_knn_default_hook_is_dropped_as_the_refusal_says(
     config.write_text(f'_base_ = [{base!r}]\n')
     work = tmp_path / 'work'
     train = ['tools/train.py', str(config), '--work-dir', str(work)]
-    rc, _, lines, _ = loaded_modules(train + ['--check-config'], ())
+    rc, _, err = run_tool_here(train + ['--check-config'], capfd)
+    lines = error_lines(err)
     assert rc == 2 and len(lines) == 1, lines
     advice = re.search(r'--cfg-options (\S+),', lines[0])
     assert advice, lines
     # the run (its config checked as --check-config checks it) trains
-    rc, out, lines, _ = loaded_modules(
-        train + ['--cfg-options', advice.group(1)], ())
+    rc, out, err = run_tool_here(
+        train + ['--cfg-options', advice.group(1)], capfd)
+    lines = error_lines(err)
     assert rc == 0, (out[-2000:], lines)
     assert 'Epoch(train) [1][2/2]' in out and 'kNN' not in out, out[-2000:]
     assert (work / 'epoch_1.pth').is_file()
