@@ -1823,31 +1823,33 @@ def test_check_config_of_mmengines_hooks_asks_no_knn_hook_model(tmp_path):
     imported torch and the model stack for it (3 s, ~2,900 modules;
     review r117). One hook of the user's still has its model judged,
     the model stack imported. The HLSS demo (its KNNEvalHook on HLSS by
-    name, no custom_imports) is told torch-free."""
+    name, no custom_imports) is told torch-free. One process checks the
+    configs, the torch-free ones first (a process each started the same
+    imports again)."""
     import subprocess
     import sys
-    path = tmp_path / 'light.py'
     base = os.path.join(ROOT, 'configs', 'demo', 'clp_r18_demo.py')
     probe = (
         'import sys\n'
         'from openselfsup.config import load_config\n'
         'from openselfsup.apis.train import check_config_values\n'
-        'cfg = load_config(sys.argv[1])\n'
-        "assert 'torch' not in sys.modules\n"
-        'check_config_values(cfg, sys.argv[1], None)\n'
-        "print('torch' in sys.modules)\n")
+        'for path in sys.argv[1:]:\n'
+        '    cfg = load_config(path)\n'
+        "    assert 'torch' not in sys.modules\n"
+        '    check_config_values(cfg, path, None)\n'
+        "    print('torch' in sys.modules)\n")
     env = dict(os.environ, PYTHONPATH=ROOT)
-    hlss = os.path.join(ROOT, CONFIGS['hlss'])
     imports = "custom_imports = dict(imports=['colorsys'])\n"
-    for base, extra, imported in (
-            (base, imports, 'False'),
-            (base, imports + "custom_hooks = [dict(type='MyHook')]\n",
-             'True'),
+    paths = []
+    for name, chain, extra in (
+            ('light', base, imports),
             # the HLSS demo's KNNEvalHook on HLSS by name: told torch-free
-            (hlss, '', 'False')):
-        path.write_text(f'_base_ = [{base!r}]\n' + extra)
-        done = subprocess.run([sys.executable, '-c', probe, str(path)],
-                              capture_output=True, text=True, env=env,
-                              cwd=ROOT)
-        assert (done.returncode, done.stdout.strip()) == (0, imported), \
-            done.stderr
+            ('hlss', os.path.join(ROOT, CONFIGS['hlss']), ''),
+            ('mine', base,
+             imports + "custom_hooks = [dict(type='MyHook')]\n")):
+        paths.append(tmp_path / f'{name}.py')
+        paths[-1].write_text(f'_base_ = [{chain!r}]\n' + extra)
+    done = subprocess.run([sys.executable, '-c', probe, *map(str, paths)],
+                          capture_output=True, text=True, env=env, cwd=ROOT)
+    assert (done.returncode, done.stdout.split()) == \
+        (0, ['False', 'False', 'True']), done.stderr
