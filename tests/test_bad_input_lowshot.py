@@ -883,11 +883,30 @@ def test_missing_copies_are_named_with_their_extraction(wd, recorded,
     assert {k: getattr(args, k) for k in encoder} == encoder, e.value
 
 
+@pytest.fixture(scope='module')
+def nct_16_a_class(tmp_path_factory):
+    """Synthetic NCT at 32 px, 16 train and 16 test images a class (15
+    queries a class: the ablation's tasks), rendered once for the module
+    (some 11 s of drawing a time beside other work); copy it to write."""
+    from openselfsup.datasets.synthetic import SyntheticSpec, make_synthetic
+    root = str(tmp_path_factory.mktemp('nct_16') / 'data')
+    make_synthetic(root, SyntheticSpec(size=32, nct_train=16, nct_test=16,
+                                       domains=('nct', )))
+    return root
+
+
+#: the case of test_the_named_copies_command_writes_copies_the_ablation_takes
+#: whose printed command is run by the shell, from both folders (a python
+#: start-up each, some 7 s); the others run its words in-process, split as
+#: the shell splits them (every case's paths hold spaces)
+_COPIES_BY_THE_SHELL = 'config list'
+
+
 @pytest.mark.parametrize('where', ['absolute', 'relative', 'config',
                                    'list', 'spaced list', 'workdir',
                                    'config list'])
 def test_the_named_copies_command_writes_copies_the_ablation_takes(
-        tmp_path, capsys, monkeypatch, where):
+        tmp_path, capsys, monkeypatch, where, nct_16_a_class):
     """r85: the copies' command kept the checkpoint alone of what
     NCT_train's JSON records, so for a width-16 encoder at 32 px (its
     ``--cfg-options``) the copies it wrote were refused by the ablation
@@ -897,7 +916,9 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     image size at nct_aug.py's own size key (a Resize's ``(w, h)`` is its
     RandomResizedCrop's ``(h, w)``), ``--no-normalise``; paths quoted.
     The reference: the ablation itself, run on what the printed command,
-    run verbatim by the shell with N given, wrote. r92: ``NCT_train``
+    run verbatim by the shell with N given (``_COPIES_BY_THE_SHELL``; the
+    other cases run its words in-process, as the shell splits them),
+    wrote. r92: ``NCT_train``
     extracted from another folder with a relative ``--data-root``
     (``relative``), or with none, the config's ``data/NCT`` read there
     (``config``): the command, run from the repository root, named the
@@ -919,14 +940,10 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     folder the ablation ran in: it now runs from either."""
     import torch
     from mmpretrain.models import ResNet
-
-    from openselfsup.datasets.synthetic import SyntheticSpec, make_synthetic
     space = tmp_path / 'my run'
-    # 15 queries a class: the ablation's tasks
     data = str(space / ('data' if where.startswith('config') else
                         'da ta'))
-    make_synthetic(data, SyntheticSpec(size=32, nct_train=16, nct_test=16,
-                                       domains=('nct', )))
+    shutil.copytree(nct_16_a_class, data)  # each case writes its own lists
     ckpt = str(space / 'enc 8.pth')
     torch.manual_seed(1)
     torch.save({'state_dict': ResNet(depth=18, base_channels=8,
@@ -984,12 +1001,21 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     folder = os.path.dirname(aug)
     before = set(os.listdir(folder))
     for cwd in dict.fromkeys((os.getcwd(), ROOT)):
-        done = subprocess.run(
-            command.replace(' --aug_times N ', ' --aug_times 2 ') +
-            ' --workers 0 --no-progress', shell=True, cwd=cwd,
-            env={**os.environ, 'PYTHONPATH': ROOT}, capture_output=True,
-            text=True)
-        assert done.returncode == 0, (cwd, done.stderr[-2000:])
+        run = (command.replace(' --aug_times N ', ' --aug_times 2 ') +
+               ' --workers 0 --no-progress')
+        if where == _COPIES_BY_THE_SHELL:  # the user's path: a process
+            done = subprocess.run(
+                run, shell=True, cwd=cwd, capture_output=True, text=True,
+                env={**os.environ, 'PYTHONPATH': ROOT})
+            assert done.returncode == 0, (cwd, done.stderr[-2000:])
+        else:  # the same words, read as the shell reads them, in-process
+            argv = shlex.split(run)
+            assert argv[0] == 'python', command
+            with monkeypatch.context() as m:
+                m.chdir(cwd)  # the script as python finds it from there
+                assert os.path.isfile(argv[1]), (cwd, command)
+                cli_ok(script_main(os.path.abspath(argv[1])), argv[2:],
+                       capsys)
         assert np.load(aug).shape[0] == 2 * np.load(
             paths.features_path(w, 'clp_wo_78', 'NCT_train')).shape[0]
         cli_ok(ablation, args, capsys)
