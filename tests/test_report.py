@@ -1027,6 +1027,71 @@ def test_latent_results_of_changed_base_features_are_left_out(tmp_path):
     assert modes() == (['latent_aug', 'linear'], [])
 
 
+
+def test_a_latent_result_of_a_dictionary_made_again_with_another_bank(
+        tmp_path, monkeypatch, capsys):
+    """r119: a latent_aug result recorded its dictionary's settings and
+    base features but not its shift bank, so after the dictionary was made
+    again with other draws (``dict_construction.py --overwrite``, as the
+    docs advise after c119cc18) the summary showed the result drawn from
+    the old bank as current. The other bank here: the same settings, each
+    draw negated (the same distribution; the sign LAPACK's eigenvectors
+    gave the draws before c119cc18). Left out now, naming the dictionary,
+    with the command that runs it again (which makes it current); the
+    linear result stays; made again with the same draws it stays current.
+    A result written before the digest was recorded is judged by the
+    files' times: left out while the dictionary is newer."""
+    from lowshot_data import make_workdir, script_main
+    from openselfsup.lowshot import dictionary
+    from openselfsup.lowshot.report import workdir_results
+    from openselfsup.lowshot.sweep import run_sweep, sweep_specs
+    w = make_workdir(str(tmp_path / 'w'), 'clp', dim=16)
+    specs = sweep_specs('clp', 'near', shots=[1], clfs=['Ridge'],
+                        modes=['linear', 'latent_aug'], num_task=4,
+                        num_aug_shots=5, num_prototypes=4,
+                        num_shift_vectors=30)
+    run_sweep(w, specs, log=None, threads=1)
+    latent = specs[1].result_path(w)
+    dic_spec = specs[1].dictionary
+    dic_path = dic_spec.path(w)
+
+    def modes():
+        current, left_out = workdir_results(w)
+        return ([r['mode'] for r in current],
+                [(i['file'], i['changed']) for i in left_out])
+    assert modes() == (['latent_aug', 'linear'], [])
+    # made again the same way: the same bank, still current
+    before = np.load(dic_path)['shift_bank']
+    dictionary.construct_dictionary(w, dic_spec, replace=True)
+    assert np.array_equal(np.load(dic_path)['shift_bank'], before)
+    assert modes() == (['latent_aug', 'linear'], [])
+    # made again with other draws under the same settings
+    draw = dictionary.sample_gaussian
+    monkeypatch.setattr(dictionary, 'sample_gaussian',
+                        lambda *a: -draw(*a))
+    dictionary.construct_dictionary(w, dic_spec, replace=True)
+    monkeypatch.undo()
+    assert np.array_equal(np.load(dic_path)['shift_bank'], -before)
+    assert modes() == (['linear'], [(latent, [dic_path])])
+    [item] = workdir_results(w)[1]
+    # the printed command runs it again: current once more
+    argv = item['command'].split()[2:] + ['--threads', '1']
+    assert run_cli(script_main('wsi_workdir/distributed_meta_test.py'),
+                   argv) == 0, capsys.readouterr().err
+    assert modes() == (['latent_aug', 'linear'], [])
+    # a result written before the bank's digest was recorded
+    with open(latent) as f:
+        result = json.load(f)
+    del result['files']['dictionary']['shift_bank_sha1']
+    with open(latent, 'w') as f:
+        json.dump(result, f)
+    t = os.stat(latent).st_mtime_ns
+    os.utime(dic_path, ns=(t + 10**9, t + 10**9))  # made again after it
+    assert modes() == (['linear'], [(latent, [dic_path])])
+    os.utime(dic_path, ns=(t - 10**9, t - 10**9))  # made before it
+    assert modes() == (['latent_aug', 'linear'], [])
+
+
 #: a feature set's provenance with every digest (the extraction tests)
 _PROVENANCE = {'checkpoint_sha256': 'a' * 64, 'list_sha1': 'l1',
                'num_samples': 10, 'feature_dim': 8, 'normalised': True,

@@ -56,7 +56,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from ..utils import InputError, save_npz
+from ..utils import InputError, array_sha1, save_npz
 from .paths import script
 from .spec import DictionarySpec
 
@@ -102,13 +102,17 @@ class Dictionary:
         return int(self.prototypes.shape[1])
 
     def identity(self) -> Dict:
-        """What a result records of its dictionary."""
+        """What a result records of its dictionary; ``shift_bank_sha1``
+        (:func:`shift_bank_sha1`), what ``latent_aug`` drew from, judged by
+        :func:`~.report.changed_inputs` (results written before it record
+        none)."""
         return {'path': os.path.abspath(self.path) if self.path else None,
                 'num_prototypes': int(self.prototypes.shape[0]),
                 'num_shift_vectors': int(self.shift_bank.shape[1]),
                 'seed': self.seed, 'excluded': list(self.excluded),
                 'normalised': self.normalised,
-                'features_sha1': self.source.get('features_sha1')}
+                'features_sha1': self.source.get('features_sha1'),
+                'shift_bank_sha1': shift_bank_sha1(self.shift_bank)}
 
     def save(self, path: str, exclusive: bool = True) -> None:
         """Write the dictionary; with ``exclusive`` only if ``path`` is
@@ -132,6 +136,14 @@ class Dictionary:
                                            dtype=np.int64),
                  made_by=np.str_(src.get('made_by', '')))
         self.path = path
+
+
+def shift_bank_sha1(shift_bank: np.ndarray) -> str:
+    """Digest of a shift bank as the file stores it (float32): a
+    dictionary made again with other draws (another seed kept under the
+    same name, or written before c119cc18 and remade with
+    ``--overwrite``) has another."""
+    return array_sha1(np.ascontiguousarray(shift_bank, np.float32))
 
 
 def sample_gaussian(rng: np.random.Generator, cov: np.ndarray,

@@ -319,7 +319,7 @@ def _now(path: str, kind: str):
     provenance JSON beside it names, None where that JSON records the
     digest of other features (it does not describe the file, which is
     then judged by its digest alone); labels: their digest; tasks: the
-    store. Cost: each file read once per command
+    store; a dictionary: ``(shift bank digest, None)``. Cost: each file read once per command
     (:func:`~openselfsup.utils.reading_once`, entered by :func:`summarize`
     and ``--compare``, and by each public function here that reads them
     when called alone), again where it is written again meanwhile (its
@@ -339,6 +339,9 @@ def _read_now(path: str, kind: str):
     try:
         if kind == 'tasks':
             return TaskStore.load(path)
+        if kind == 'dictionary':  # its shift bank, as the meta-test reads it
+            from .dictionary import load_dictionary, shift_bank_sha1
+            return shift_bank_sha1(load_dictionary(path).shift_bank), None
         prov = None
         if kind == 'features':
             meta = os.path.splitext(path)[0] + '.json'
@@ -377,7 +380,9 @@ def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
     overrides resolve, the library releases, as their provenance names them:
     :func:`~.features.same_extraction`; by their digest alone where either
     side names none: imported features, older results), other labels, a
-    task store drawn again or unreadable. Absent files are not judged;
+    task store drawn again or unreadable, a ``latent_aug`` result's
+    dictionary made again with another shift bank (:func:`_bank_moved`).
+    Absent files are not judged;
     features of the recorded digest are the ones it was computed on,
     whatever checkpoint their provenance names now (a checkpoint file
     written again, of another SHA-256, whose features are the same bytes);
@@ -431,7 +436,32 @@ def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
                 and same_extraction(rec['extraction'], now[1]))
         if moved and (path, kind) not in changed:
             changed.append((path, kind))
+    if result.get('mode') == 'latent_aug' and isinstance(dic, dict) and \
+            dic.get('path'):
+        path = _in_workdir(str(dic['path']), workdir, 'dictionaries')
+        if _bank_moved(dic, path, result.get('_file')):
+            changed.append((path, 'dictionary'))
     return changed
+
+
+def _bank_moved(rec: dict, path: str, result_file: Optional[str]) -> bool:
+    """Whether the dictionary file ``path`` holds another shift bank
+    than the one a ``latent_aug`` result drew from (``rec``, its
+    ``files.dictionary``): another digest, or unreadable. A result written
+    before the digest was recorded (2026-12-06) is judged by the files'
+    times: the dictionary written after the result file (made again since,
+    as the docs advise after c119cc18) is another bank; a copy that did
+    not keep the times may leave such a result out, whose rerun records
+    the digest. Absent files are not judged."""
+    now = _now(path, 'dictionary')
+    if now is None:
+        return False
+    if rec.get('shift_bank_sha1'):
+        return now[0] != rec['shift_bank_sha1']
+    try:
+        return os.stat(path).st_mtime_ns > os.stat(result_file).st_mtime_ns
+    except (OSError, TypeError):
+        return False
 
 
 def rerun_command(result: dict, workdir: str) -> str:
