@@ -12,11 +12,11 @@ runs that will use it), as the published ``dict_construction.py``:
    as the protocol extracts them, the same as the clustered ones);
 3. the shift bank holds M vectors per cluster drawn from ``N(0, cov)``,
    seeded, through the covariance's symmetric square root (eigenvalues
-   below round-off, negative ones too, set to 0, so a singular (or
-   one-sample, all-zero) covariance works): the same draws whatever the
-   BLAS thread count (:func:`sample_gaussian`; the published code drew
-   them unseeded with ``np.random.multivariate_normal``, whose SVD factor
-   changes with LAPACK's signs too).
+   at or below eigh's error bound, negative ones too, set to 0, so a
+   singular (or one-sample, all-zero) covariance works): the same draws
+   whatever the BLAS thread count (:func:`sample_gaussian`; the published
+   code drew them unseeded with ``np.random.multivariate_normal``, whose
+   SVD factor changes with LAPACK's signs too).
 
 File (``.npz``, path from :meth:`DictionarySpec.path`: the excluded classes
 are part of the name, so the all-class and the ``wo_7`` dictionary of one
@@ -156,11 +156,15 @@ def sample_gaussian(rng: np.random.Generator, cov: np.ndarray,
     eigenvectors LAPACK returns: their signs and, for a repeated
     eigenvalue, the basis of its eigenspace change with OpenBLAS's thread
     count, and the factor ``V diag(sqrt(w))`` drew other shifts from one
-    seed on another machine. Eigenvalues below the round-off of ``eigh``
-    (``max(w) * D * eps``, numpy's ``matrix_rank`` tolerance) count as 0:
-    a singular cov's zero eigenvalues come back as +-1e-16 or so, whose
-    square roots (1e-8) would weigh the null space's basis, which LAPACK
-    chooses freely.
+    seed on another machine. Eigenvalues at or below ``eigh``'s error
+    bound (``max(w) * D * eps``, numpy's ``matrix_rank`` tolerance) count
+    as 0: a singular cov's zero eigenvalues come back as +-1e-16 or so,
+    whose square roots (1e-8) would weigh the null space's basis, which
+    LAPACK chooses freely. A real eigenvalue that small (an isolated,
+    nearly dead channel, which ``eigh`` can resolve below the bound) is set
+    to zero too: the shifts lost along it have a standard deviation of at
+    most ``sqrt(max(w) * D * eps)``, 3.4e-7 at 512-d for unit-norm features
+    (``max(w) <= 1``).
     """
     w, V = np.linalg.eigh(np.asarray(cov, dtype=np.float64))
     noise = w.max(initial=0.0) * len(w) * np.finfo(np.float64).eps
