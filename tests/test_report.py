@@ -989,6 +989,30 @@ def test_features_of_other_images_under_the_same_names_are_left_out(
     assert not left_out()
 
 
+def _linear_and_latent(tmp_path, task):
+    """A workdir ``tmp_path/w`` of model clp (16-d) with a linear and a
+    latent_aug Ridge 1-shot result of ``task`` (a sweep of 4 tasks, K = 4,
+    M = 30): ``(workdir, [linear spec, latent spec])``."""
+    from lowshot_data import make_workdir
+    from openselfsup.lowshot.sweep import run_sweep, sweep_specs
+    w = make_workdir(str(tmp_path / 'w'), 'clp', dim=16)
+    specs = sweep_specs('clp', task, shots=[1], clfs=['Ridge'],
+                        modes=['linear', 'latent_aug'], num_task=4,
+                        num_aug_shots=5, num_prototypes=4,
+                        num_shift_vectors=30)
+    run_sweep(w, specs, log=None, threads=1)
+    return w, specs
+
+
+def _modes_current_and_left_out(w):
+    """The modes of ``w``'s current results and ``(file, changed)`` of
+    those left out."""
+    from openselfsup.lowshot.report import workdir_results
+    current, left_out = workdir_results(w)
+    return ([r['mode'] for r in current],
+            [(i['file'], i['changed']) for i in left_out])
+
+
 def test_latent_results_of_changed_base_features_are_left_out(tmp_path):
     """A latent-mode result of the mixture or out domain reads the base
     features (the model's NCT_train) only through its dictionary: with
@@ -997,23 +1021,13 @@ def test_latent_results_of_changed_base_features_are_left_out(tmp_path):
     other features. It is left out now, naming NCT_train; the linear
     result of the same settings stays; a result written before the base
     features were recorded is judged by its dictionary's digest of them."""
-    from lowshot_data import make_workdir
-    from openselfsup.lowshot.report import workdir_results
-    from openselfsup.lowshot.sweep import run_sweep, sweep_specs
-    w = make_workdir(str(tmp_path / 'w'), 'clp', dim=16)
-    specs = sweep_specs('clp', 'mixture', shots=[1], clfs=['Ridge'],
-                        modes=['linear', 'latent_aug'], num_task=4,
-                        num_aug_shots=5, num_prototypes=4,
-                        num_shift_vectors=30)
-    run_sweep(w, specs, log=None, threads=1)
+    w, specs = _linear_and_latent(tmp_path, 'mixture')
     base = paths.features_path(w, 'clp', 'NCT_train')
     feats = np.load(base)
     np.save(base, feats[::-1].copy())    # NCT_train extracted again
 
     def modes():
-        current, left_out = workdir_results(w)
-        return ([r['mode'] for r in current],
-                [(i['file'], i['changed']) for i in left_out])
+        return _modes_current_and_left_out(w)
     latent = specs[1].result_path(w)
     assert modes() == (['linear'], [(latent, [base])])
     # a result written before the base features were recorded
@@ -1041,24 +1055,16 @@ def test_a_latent_result_of_a_dictionary_made_again_with_another_bank(
     linear result stays; made again with the same draws it stays current.
     A result written before the digest was recorded is judged by the
     files' times: left out while the dictionary is newer."""
-    from lowshot_data import make_workdir, script_main
+    from lowshot_data import script_main
     from openselfsup.lowshot import dictionary
     from openselfsup.lowshot.report import workdir_results
-    from openselfsup.lowshot.sweep import run_sweep, sweep_specs
-    w = make_workdir(str(tmp_path / 'w'), 'clp', dim=16)
-    specs = sweep_specs('clp', 'near', shots=[1], clfs=['Ridge'],
-                        modes=['linear', 'latent_aug'], num_task=4,
-                        num_aug_shots=5, num_prototypes=4,
-                        num_shift_vectors=30)
-    run_sweep(w, specs, log=None, threads=1)
+    w, specs = _linear_and_latent(tmp_path, 'near')
     latent = specs[1].result_path(w)
     dic_spec = specs[1].dictionary
     dic_path = dic_spec.path(w)
 
     def modes():
-        current, left_out = workdir_results(w)
-        return ([r['mode'] for r in current],
-                [(i['file'], i['changed']) for i in left_out])
+        return _modes_current_and_left_out(w)
     assert modes() == (['latent_aug', 'linear'], [])
     # made again the same way: the same bank, still current
     before = np.load(dic_path)['shift_bank']
