@@ -287,7 +287,8 @@ def validate_leaving_training(runner) -> None:
     where without this one it makes it and draws its base seed (before,
     training differed from the epoch after it on). It is shut down, so
     the next validation makes it as without this one."""
-    from .runner import continue_random_streams, random_streams
+    from .runner import (continue_random_streams, random_streams,
+                         shut_down_workers)
     # this process's own streams, restored in this process: one process's
     # (world size 1) whatever the run's world size
     streams = random_streams(1, runner.model)
@@ -295,12 +296,9 @@ def validate_leaving_training(runner) -> None:
     loader = getattr(runner.val_loop, 'dataloader', None)
     kept = getattr(loader, '_iterator', None)
     runner.val_loop.run()
-    made = getattr(loader, '_iterator', None)
-    if made is not None and made is not kept:
+    if getattr(loader, '_iterator', None) is not kept:
         # torch's DataLoader keeps it only with persistent workers
-        loader._iterator = None
-        if hasattr(made, '_shutdown_workers'):
-            made._shutdown_workers()
+        shut_down_workers(loader)
     continue_random_streams(streams, 1, runner.model)
     schedules()
 

@@ -3462,6 +3462,20 @@ def workers_restart_note(cfg, loop, model=None) -> Optional[str]:
             "(augment_on='device' or num_workers=0 continue them)")
 
 
+def shut_down_workers(loader) -> None:
+    """End now the worker processes of ``loader``'s iterator that torch
+    keeps between epochs (a ``DataLoader`` of ``persistent_workers=True``
+    and ``num_workers`` > 0; any other loader keeps none): each worker is
+    told to stop and exits at once. The next iteration of ``loader`` makes
+    a new iterator, with new workers."""
+    made = getattr(loader, '_iterator', None)
+    if made is None:
+        return
+    loader._iterator = None
+    if hasattr(made, '_shutdown_workers'):
+        made._shutdown_workers()
+
+
 def validates_after(loop, runner) -> bool:
     """Whether an epoch-based ``loop`` validates after its current epoch
     (the epoch a checkpoint it resumed from was written at: MMEngine's
