@@ -209,6 +209,57 @@ def test_an_evaluation_loader_of_more_workers_gets_the_note_alone(
 
 
 @pytest.mark.slow
+def test_a_runners_loader_workers_exit_when_asked(synthetic_root, tmp_path,
+                                                  monkeypatch):
+    """A runner's persistent DataLoader workers exit as soon as they are
+    told to: the training loader's when training ends, the evaluation
+    loader's when the runner is collected. torch joins each worker with a
+    5 s timeout, then kills it if it is still alive. Before, the training
+    loader's workers were kept after train() returned, and when the
+    runner was collected (its reference cycles: the garbage collector)
+    every join of both loaders' workers timed out (5 s each: the collector
+    stopped the threads feeding the iterators' queues before the
+    iterators sent their stop messages). The runner is still collected."""
+    import gc
+    import weakref
+
+    from torch.utils.data import dataloader
+
+    from openselfsup.apis import train
+    ended = []  # of each iterator shut down: each join timed out or not
+    shutdown = dataloader._MultiProcessingDataLoaderIter._shutdown_workers
+
+    def recorded(self):
+        if self._shutdown:
+            return shutdown(self)
+        timed_out = []
+        for w in self._workers:
+            def join(timeout=None, w=w, join=w.join):
+                join(timeout)
+                timed_out.append(w.is_alive())
+            w.join = join
+        shutdown(self)
+        ended.append(timed_out[:len(self._workers)])  # torch's joins
+    monkeypatch.setattr(dataloader._MultiProcessingDataLoaderIter,
+                        '_shutdown_workers', recorded)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=4, workers=2)
+    with open(cfg, 'a') as f:  # a validation of the training images
+        f.write('\nval_dataloader = dict(train_dataloader, drop_last=False, '
+                "sampler=dict(type='DefaultSampler', shuffle=False))\n"
+                "val_cfg = dict()\nval_evaluator = dict(type='Accuracy')\n")
+    runner = train(cfg, work_dir=str(tmp_path / 'w'))
+    after_training = list(ended)
+    runner.val()
+    collected = weakref.ref(runner)
+    del runner
+    gc.collect()
+    assert collected() is None
+    assert (after_training, ended) == ([[False, False]],
+                                       [[False, False]] * 2)
+
+
+@pytest.mark.slow
 def test_mmengines_own_runner_gets_the_note_alone(synthetic_root, tmp_path):
     """A config without ``runner_type`` trains on MMEngine's Runner, which
     cannot be asked to leave torch's warning out (the project's

@@ -3476,6 +3476,27 @@ def shut_down_workers(loader) -> None:
         made._shutdown_workers()
 
 
+def shut_down_when_collected(owner, loaders: list) -> None:
+    """Shut down the persistent workers of each DataLoader in ``loaders``
+    (:func:`shut_down_workers`) when ``owner`` (a runner) is collected.
+
+    Left to the garbage collector with the runner's reference cycles, each
+    worker took torch's 5 s join timeout and was then killed: the
+    collector runs the weakref finalisers of the iterator's queues (which
+    stop the threads that feed them) before the iterator's ``__del__``,
+    whose stop message then never reached the workers. The list, held by
+    this finaliser, keeps the loaders (their iterators and queues) out of
+    the collection that frees ``owner``, which calls the finaliser while
+    the queues still deliver. ``loaders`` must not refer to ``owner`` (a
+    loader does not: its dataset, sampler and functions know no runner),
+    else ``owner`` is never collected."""
+    def shut_down(kept: list) -> None:
+        for loader in kept:
+            shut_down_workers(loader)
+        kept.clear()
+    weakref.finalize(owner, shut_down, loaders)
+
+
 def validates_after(loop, runner) -> bool:
     """Whether an epoch-based ``loop`` validates after its current epoch
     (the epoch a checkpoint it resumed from was written at: MMEngine's
@@ -3675,6 +3696,10 @@ class AtomicRunner(Runner):
         # built to evaluate) gives SIGTERM its default action back when it
         # is collected
         weakref.finalize(self, self._restore_sigterm)
+        #: the DataLoaders its loops built, whose persistent workers are
+        #: shut down when it is collected (:func:`shut_down_when_collected`)
+        self._loaders: List[Any] = []
+        shut_down_when_collected(self, self._loaders)
         #: called when the run starts (:meth:`when_started`)
         self._on_start: List[Callable[[], None]] = []
         #: the warnings left out while it runs (:meth:`leave_out_warnings`)
@@ -4283,8 +4308,14 @@ class AtomicRunner(Runner):
 
     def train(self):
         """As the Runner's; an exception before the first iteration ended
-        leaves nothing behind (:meth:`discard_failed_start`)."""
-        return self._guarded(super().train, training=True)
+        leaves nothing behind (:meth:`discard_failed_start`). Once
+        training has ended, the training loader's persistent workers are
+        shut down (:func:`shut_down_workers`): they draw nothing more, and
+        they were kept until the runner was collected (the evaluation
+        loaders keep theirs for the evaluations after)."""
+        model = self._guarded(super().train, training=True)
+        shut_down_workers(getattr(self.train_loop, 'dataloader', None))
+        return model
 
     def val(self) -> dict:
         """As the Runner's, with :meth:`train`'s clean-up."""
@@ -4308,20 +4339,29 @@ class AtomicRunner(Runner):
         with settings_refused(self.cfg, 'training loop or its '
                               'data'), \
                 self._warnings_left_out():
-            return super().build_train_loop(loop)
+            return self._keep_loader(super().build_train_loop(loop))
 
     def build_val_loop(self, loop):
         """As :meth:`build_train_loop`, for the validation loop."""
         with settings_refused(self.cfg, 'validation loop or its '
                               'data'), \
                 self._warnings_left_out():
-            return super().build_val_loop(loop)
+            return self._keep_loader(super().build_val_loop(loop))
 
     def build_test_loop(self, loop):
         """As :meth:`build_train_loop`, for the test loop."""
         with settings_refused(self.cfg, 'test loop or its data'), \
                 self._warnings_left_out():
-            return super().build_test_loop(loop)
+            return self._keep_loader(super().build_test_loop(loop))
+
+    def _keep_loader(self, loop):
+        """``loop``, its DataLoader kept to shut its persistent workers
+        down when the runner is collected
+        (:func:`shut_down_when_collected`)."""
+        loader = getattr(loop, 'dataloader', None)
+        if loader is not None:
+            self._loaders.append(loader)
+        return loop
 
     def build_optim_wrapper(self, optim_wrapper):
         """As the Runner's; a refused setting is one line, and so is an
