@@ -4801,36 +4801,6 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     return tuple(dict.fromkeys(found))
 
 
-#: the attribute of a run's ``Config`` (not a key: not dumped) that keeps
-#: what :func:`initial_weight_lists` found for it, with the ``load_from``
-#: it read (:func:`run_initial_lists`)
-_INITIAL_LISTS = '_openselfsup_initial_lists'
-
-
-def run_initial_lists(cfg, load_from: Any = None, *,
-                      holds: Callable[[str], Optional[bool]]
-                      ) -> Tuple[Tuple[str, str], ...]:
-    """:func:`initial_weight_lists` of a run's config, read once for its
-    start: kept on ``cfg`` with the ``load_from`` it was read for
-    (``cfg.load_from`` where not given), and given again for the same
-    ``load_from`` (the run's check before its runner is built, then the
-    runner built from that config, which keeps a deep copy of it); another
-    ``load_from`` (a URL's download) is read anew. Each list was read
-    twice at every run's start (NCT's list is 100,000 lines).
-
-    Raises:
-        InputError: as :func:`initial_weight_lists`.
-    """
-    if load_from is None:
-        load_from = cfg.get('load_from')
-    kept = vars(cfg).get(_INITIAL_LISTS)
-    if kept is not None and kept[0] == load_from:
-        return kept[1]
-    found = initial_weight_lists(cfg, load_from, holds=holds)
-    object.__setattr__(cfg, _INITIAL_LISTS, (load_from, found))
-    return found
-
-
 def is_training_meta(meta: Any) -> bool:
     """Whether a checkpoint's ``meta`` is a training checkpoint's (it
     counts the epoch and the iteration its run reached, as MMEngine's

@@ -3892,47 +3892,6 @@ def test_a_held_out_run_from_weights_that_saw_its_class_is_refused(
     assert _init_lists(fifth / 'epoch_1.pth') is None
 
 
-def test_a_run_start_reads_each_list_of_its_initial_weights_once(
-        fsp_epoch_1, synthetic_root, tmp_path, monkeypatch):
-    """What a new run's initial weights saw (config.initial_weight_lists)
-    was read by the run's check before its runner was built, then again
-    by the runner (each read cached apart): every list file read twice at
-    a run's start (NCT's all-class list is 100,000 lines). The runner is
-    given what the check found for the same load_from now
-    (config.run_initial_lists): each file read once, counted at the
-    reader of the held-out checks (datasets.prepare.read_list_file), the
-    same lists recorded; a runner built alone reads them itself, once."""
-    from openselfsup.apis.train import build_runner
-    from openselfsup.config import load_config
-    from openselfsup.datasets import prepare
-    from openselfsup.engine.runner import AtomicRunner
-    cfg, a, _ = fsp_epoch_1  # trained on meta/train_labeled.txt
-    every = str(a / 'epoch_1.pth')
-    # the one list file: the run's own and its initial weights' list
-    listed = os.path.realpath(os.path.join(
-        _nct(synthetic_root), 'meta', 'train_labeled.txt'))
-    read = []
-    real = prepare.read_list_file
-
-    def counted(path, *args, **kwargs):
-        read.append(os.path.realpath(path))
-        return real(path, *args, **kwargs)
-    monkeypatch.setattr(prepare, 'read_list_file', counted)
-    runner = build_runner(cfg, work_dir=str(tmp_path / 'run'),
-                          cfg_options={'load_from': every})
-    runner.load_or_resume()
-    assert read == [listed]
-    assert runner._initial_lists == (
-        ('meta/train_labeled.txt', _nct(synthetic_root)),)
-    read.clear()
-    alone = load_config(cfg, {'load_from': every})
-    alone.work_dir = str(tmp_path / 'alone')
-    alone.experiment_name = 'alone'  # named apart from the runner above
-    runner = AtomicRunner.from_cfg(alone)
-    runner.load_or_resume()
-    assert read == [listed]
-
-
 def test_load_from_of_a_bare_backbone_is_refused(fsp_epoch_1, tmp_path):
     """(c) A backbone's weights alone (torchvision's, or
     extract_backbone_weights.py's: names without 'backbone.') as

@@ -37,8 +37,8 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       initial_weight_lists, is_int, is_number, is_whole,
                       load_config, local_file, named_wrappers, numpy_seed,
                       option_setting, pretrained_head, pretrained_init_files,
-                      process_share, run_initial_lists,
-                      sampler_epoch_length, train_loop_kind, type_name,
+                      process_share, sampler_epoch_length,
+                      train_loop_kind, type_name,
                       unmoved_copies_note, variable_source)
 from ..datasets.data_files import NO_ANN_FILE, dataset_paths, joins_to_root
 from ..datasets.prepare import holds_nct_images
@@ -2087,8 +2087,7 @@ def prepare_config(cfg: Config, config_path: str,
         check_resumes_newest('--resume', cfg.work_dir, path)
     initial_notes = check_load_from(cfg, path)
     if path is None:  # a new run: its initial weights' held-out classes
-        # (kept on cfg for the runner built from it: read once)
-        run_initial_lists(cfg, holds=holds_nct_images)
+        initial_weight_lists(cfg, holds=holds_nct_images)
     # MMEngine names the run's MessageHub, Visualizer and logger
     # '<experiment_name or config stem>_<timestamp to the second>' and reuses
     # an existing instance of that name: a second run started in the same

@@ -52,7 +52,7 @@ from mmengine.runner import Runner
 
 from ..config import (UNSET, _code_keys,  # noqa: F401
                       check_resume_meta, check_same_held_out,
-                      check_saved_model, flat_config, run_initial_lists,
+                      check_saved_model, flat_config, initial_weight_lists,
                       init_lists_meta, key_below, key_change, local_file,
                       saved_init_list_roots,
                       hyper_parameter_changes_said, saved_model_difference,
@@ -4488,18 +4488,14 @@ class AtomicRunner(Runner):
         """What a new run's initial weights (``load_from``, ``Pretrained``
         files) were trained on, for its checkpoints' meta
         (:func:`~openselfsup.config.initial_weight_lists`; a resume keeps
-        the resumed checkpoint's, read in ``after_load_checkpoint``), as
-        the run's check before this runner was built read them for the
-        same ``load_from`` (:func:`~openselfsup.config.run_initial_lists`:
-        not read again), else read here (a runner built alone, a URL's
-        download).
+        the resumed checkpoint's, read in ``after_load_checkpoint``).
 
         Raises:
             InputError: initial weights that saw a class the run's list
                 leaves out.
         """
         from ..datasets.prepare import holds_nct_images
-        self._initial_lists = run_initial_lists(
+        self._initial_lists = initial_weight_lists(
             self.cfg, self._load_from, holds=holds_nct_images)
 
     def load_or_resume(self) -> None:
