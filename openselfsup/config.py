@@ -12,9 +12,6 @@ the registries (is it an argument of the class its dict builds?).
 """
 import argparse
 import ast
-import contextlib
-import contextvars
-import copy
 import difflib
 import functools
 import logging
@@ -1422,13 +1419,7 @@ def _same_leaf(a: Any, b: Any) -> bool:
 
 def _copies(cfg: Config, top: str) -> List[str]:
     """Dotted keys of the sections a run reads whose whole value equals the
-    (non-empty) dict or list variable ``top``: where the file copied it
-    (once per kept reading of the file, :func:`_of_reading`)."""
-    return _of_reading(cfg, ('copies', top), lambda: _find_copies(cfg, top))
-
-
-def _find_copies(cfg: Config, top: str) -> List[str]:
-    """:func:`_copies`, found anew."""
+    (non-empty) dict or list variable ``top``: where the file copied it."""
     tree = cfg.to_dict()
     value = tree.get(top)
     found: List[str] = []
@@ -1513,15 +1504,7 @@ def variable_source(cfg: Config, key: str
     ``train_dataloader.dataset.data_root`` and for a ``metadata`` of
     ``f'{data_root}/metadata.json'``; of several, the longest value), as
     ``(name, every key set from it, the file that sets it)``; None where
-    the key's value comes from no such variable (once per kept reading of
-    the file, :func:`_of_reading`)."""
-    return _of_reading(cfg, ('variable source', key),
-                       lambda: _find_variable_source(cfg, key))
-
-
-def _find_variable_source(cfg: Config, key: str
-                          ) -> Optional[Tuple[str, List[str], Optional[str]]]:
-    """:func:`variable_source`, found anew."""
+    the key's value comes from no such variable."""
     best = None
     for name in config_variables(cfg):
         value = cfg.get(name)
@@ -2094,7 +2077,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         # the modules custom_imports names (the model stack: seconds) are
         # imported below, after the overrides' checks: a typo is refused
         # without them
-        cfg = _read_config_file(path)
+        cfg = Config.fromfile(path, import_custom_modules=False)
     except SyntaxError as exc:
         raise InputError(f'{path}:{exc.lineno}: syntax error '
                          f'in the config ({exc.msg})') from None
@@ -2124,116 +2107,10 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         object.__setattr__(cfg, '__class__', OptionsConfig)
         object.__setattr__(cfg, _OPTIONS_NOTE,
                            options_note(cfg, cfg_options, given))
-    # what was computed of the reading holds no longer for the options'
-    vars(cfg).pop(_READING_MEMO, None)
     if given is not None:
         object.__setattr__(cfg, _OPTIONS_GIVEN, list(given))
     _import_custom_modules(path, cfg)
     return cfg
-
-
-#: the config files read within :func:`keeping_config_files`:
-#: ``{(path as given, absolute path): (the files of its ``_base_`` chain,
-#: their bytes, the Config as MMEngine read it)}``; None outside one
-_CONFIG_FILES: contextvars.ContextVar = contextvars.ContextVar(
-    'openselfsup_config_files', default=None)
-
-#: an environment variable MMEngine substitutes (``{{$NAME}}``,
-#: ``{{ $NAME:default }}``): a file holding one is read on each load
-_ENV_VARIABLE = re.compile(rb'\{\{\s*\$')
-
-
-@contextlib.contextmanager
-def keeping_config_files() -> Iterator[None]:
-    """The scope of one command (``with keeping_config_files():``, or
-    ``@keeping_config_files()`` on its function) within which
-    :func:`load_config` reads a config file once while its bytes and those
-    of every file of its ``_base_`` chain stay the same, and gives each
-    call a deep copy of that reading, to which the call's
-    ``--cfg-options`` are then applied (``Config.fromfile`` executes every
-    file of the chain from temporary copies it writes: a lambda sweep
-    loaded its config some five times per run). The files are read and
-    compared on each call, so a file edited within the scope (a sweep's
-    config edited between two runs) is read again, whatever its times. A
-    config whose files cannot all be told (a ``package::`` base, a file
-    that cannot be read or parsed) or that holds an environment variable
-    (``{{$NAME}}``) is read by MMEngine on each call. One entered within
-    another shares the outer's; leaving the outer one forgets what was
-    read. A thread started within it reads as outside one."""
-    token = None if _CONFIG_FILES.get() is not None else \
-        _CONFIG_FILES.set({})
-    try:
-        yield
-    finally:
-        if token is not None:
-            _CONFIG_FILES.reset(token)
-
-
-def _files_bytes(files: Sequence[str]) -> Optional[tuple]:
-    """The bytes of each of ``files``, or None where one cannot be read or
-    holds an environment variable MMEngine substitutes."""
-    read = []
-    for path in files:
-        try:
-            with open(path, 'rb') as f:
-                data = f.read()
-        except OSError:
-            return None
-        if _ENV_VARIABLE.search(data):
-            return None
-        read.append(data)
-    return tuple(read)
-
-
-def _read_config_file(path: str) -> Config:
-    """``Config.fromfile(path)`` without its custom imports, within
-    :func:`keeping_config_files` a deep copy of the reading kept there
-    while the bytes of the files of its ``_base_`` chain are those read
-    before it (each read before and after ``Config.fromfile``: a file
-    changed meanwhile is not kept)."""
-    kept = _CONFIG_FILES.get()
-    if kept is None:
-        return Config.fromfile(path, import_custom_modules=False)
-    key = (path, os.path.abspath(path))
-    known = kept.get(key)
-    if known is not None and _files_bytes(known[0]) == known[1]:
-        cfg = copy.deepcopy(known[2])
-        # what the checks of the options find in the reading as read,
-        # shared by its copies until one is changed (:func:`_of_reading`)
-        object.__setattr__(cfg, _READING_MEMO, known[3])
-        return cfg
-    kept.pop(key, None)
-    unread: List[str] = []
-    files = _variable_files(path, None, unread)
-    before = None if unread else _files_bytes(files)
-    cfg = Config.fromfile(path, import_custom_modules=False)
-    if before is not None and _files_bytes(files) == before:
-        kept[key] = (files, before, copy.deepcopy(cfg), {})
-        object.__setattr__(cfg, _READING_MEMO, kept[key][3])
-    return cfg
-
-
-#: the attribute of a copy of a kept reading (:func:`_read_config_file`)
-#: holding what :func:`_of_reading` computed of that reading, shared by
-#: its copies, until :func:`load_config` changes the copy
-_READING_MEMO = '_openselfsup_reading_memo'
-
-
-def _of_reading(cfg: Config, key: tuple, compute: Callable[[], Any]) -> Any:
-    """``compute()``, a function of the config ``cfg`` as its file was
-    read (``key`` naming the function and its arguments), computed once
-    per reading kept by :func:`keeping_config_files` (the copies of
-    variables :func:`_copies` and :func:`variable_source` look for, asked
-    for each option of each run of a sweep, each walking the whole
-    config); a copy of it is given. Elsewhere, or once :func:`load_config`
-    has changed the copy (an option's ``None`` opened, the options
-    merged), computed on each call."""
-    memo = vars(cfg).get(_READING_MEMO)
-    if memo is None:
-        return compute()
-    if key not in memo:
-        memo[key] = compute()
-    return copy.deepcopy(memo[key])
 
 
 #: the attribute of a loaded config holding what
@@ -2260,7 +2137,7 @@ def _moved_variables(cfg: Config, overrides: Dict[str, Any]
     read ``data/hier32/metadata.json`` and ``split.json``, patients and
     labels of the old folder beside the new folder's images, without a
     word (review r95)."""
-    flat = _of_reading(cfg, ('flat',), lambda: flat_config(cfg.to_dict()))
+    flat = flat_config(cfg.to_dict())
     found: Dict[str, Tuple[str, str, Dict[str, Any]]] = {}
     for key, value in overrides.items():
         old = flat.get(key)
@@ -2774,7 +2651,6 @@ def _open_unset(cfg: Config, cfg_options: Dict[str, Any]) -> None:
             elif isinstance(node, (dict, Config)) and part in node:
                 nxt = node[part]
                 if nxt is None:
-                    vars(cfg).pop(_READING_MEMO, None)  # changed
                     node[part] = nxt = ConfigDict()
             else:
                 break

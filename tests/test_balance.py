@@ -7031,50 +7031,6 @@ def test_a_resumed_run_recorded_with_more_metrics_reports_the_sweeps(
                                     ('lambda_0', 'lambda 0'))]
 
 
-def test_a_sweep_reads_its_config_file_once(crossmodal_root, tmp_path,
-                                            monkeypatch):
-    """A sweep read its config file with MMEngine (``Config.fromfile``,
-    which executes every file of the ``_base_`` chain from copies it
-    writes) once at its start, once for each run's settings and once more
-    as each run started: seven readings for a baseline and two lambdas,
-    most of a stand-in sweep's time. It reads it once now, each run's
-    config a copy of that reading with the run's options, and writes the
-    records and report of a sweep that reads the file each time. The runs
-    are stand-ins."""
-    from mmengine.config import Config
-
-    from openselfsup import config as config_module
-    from openselfsup.apis import balance_sweep as bs
-    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
-    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')
-    real = Config.fromfile
-    read = []
-
-    def fromfile(path, *args, **kwargs):
-        read.append(path)
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(Config, 'fromfile', staticmethod(fromfile))
-
-    def sweep(work):
-        bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
-                             baseline_epochs=1, cfg_options=opts)
-        return {os.path.relpath(os.path.join(d, f), work): (
-            (open(os.path.join(d, f)).read().replace(str(work), 'WORK')))
-            for d, _, files in os.walk(work) for f in files
-            if f.endswith(('.json', '.md'))}
-
-    kept = sweep(tmp_path / 'kept')
-    assert read == [SLIDE_DEMO]
-    # the reference: MMEngine reads the file at each load
-    monkeypatch.setattr(config_module, '_read_config_file', lambda path: (
-        Config.fromfile(path, import_custom_modules=False)), raising=False)
-    read.clear()
-    assert sweep(tmp_path / 'each') == kept and len(read) > 1
-    assert {'sweep.json', 'sweep.md',
-            os.path.join('lambda_1', bs.RUN_RECORD)} <= set(kept)
-
-
 @pytest.mark.parametrize('edit', ['config', 'annotation list'])
 def test_a_sweep_stops_before_a_run_whose_settings_changed_during_it(
         crossmodal_root, tmp_path, monkeypatch, edit):

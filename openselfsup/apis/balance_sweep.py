@@ -59,7 +59,7 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       data_contents_change, data_folder_digests,
                       data_folders, default_work_dir, file_contents_change,
                       first_difference, is_int, is_number,
-                      keeping_config_files, key_change, load_config,
+                      key_change, load_config,
                       numpy_seed, prefix_folder, recorded_settings,
                       seed_additions, type_name, unmoved_copies_said)
 from .train import (build_runner, check_data_paths,  # noqa: F401
@@ -1325,9 +1325,6 @@ def _stops_early(hooks: list) -> bool:
 # (an evaluation, baseline.pth saved) it ended the process where it stood
 # (exit -15, no line, the sweep's lock file left)
 @terminate_raising()
-# the config file is read once while it and its _base_ files stay the
-# same: each run's settings and start load it with that run's options
-@keeping_config_files()
 def run_balance_sweep(config: str, lambdas: Sequence[float],
                       work_dir: Optional[str] = None,
                       baseline_epochs: Optional[int] = None,
