@@ -1238,7 +1238,8 @@ def test_an_inherited_knn_default_hook_is_dropped_as_the_refusal_says(
     of any key set to None, and the refusal names that way: followed as
     it says (its ``--cfg-options``), the run trains, without the hook;
     the config's form of it is the same config. Both commands run in this
-    process (the whole-process run of the same advice, followed, is
+    process (a whole-process run of a refusal's advice followed, with
+    ``runner_type=AtomicRunner`` beside it, is
     test_a_default_hook_dropped_under_mmengines_runner_is_refused's)."""
     import re
 
