@@ -2537,11 +2537,14 @@ def _custom_imports_failure(imports: Any) -> Optional[str]:
     MMEngine takes: ``imports``, ``allow_failed_imports``) as
     ``Config.fromfile`` does (``import_modules_from_strings``); None where
     they were imported, else the first line of the error (an
-    ``ImportError``, an error raised inside a module, a bad dict)."""
+    ``ImportError``, an error raised inside a module, a bad dict, a
+    ``sys.exit`` on import: ``SystemExit: 3``, which stopped
+    ``extract.py`` with rc 3 and no line, review r120; Ctrl-C still
+    stops)."""
     from mmengine.utils import import_modules_from_strings
     try:
         import_modules_from_strings(**imports)
-    except Exception as exc:  # noqa: BLE001 (said by the callers)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 (the callers')
         return first_line(exc, with_type=True)
     return None
 
@@ -2581,13 +2584,20 @@ def import_recorded_modules(meta: Any) -> Optional[str]:
     prints). Call it only where the recorded type does not resolve
     otherwise.
 
+    Where the recorded config allows failed imports
+    (``allow_failed_imports=True``), a module that cannot be imported is
+    passed over as loading it passes over one (an ``ImportError``, without
+    MMEngine's warning), not named as the reason a type was not judged:
+    it may have failed when the checkpoint was trained too (review r120).
+
     Returns:
         str | None: the first failure, ``"ModuleNotFoundError: No module
         named 'my_algos'"`` (the others are still imported); None where
-        every module was imported, or the text names none (or no list of
-        names: not read).
+        every module was imported or allowed to fail, or the text names
+        none (or no list of names: not read).
     """
     import sys
+    import warnings
     text = meta.get('cfg') if isinstance(meta, dict) else None
     imports = config_text_section(text, 'custom_imports') \
         if isinstance(text, str) else None
@@ -2595,9 +2605,13 @@ def import_recorded_modules(meta: Any) -> Optional[str]:
     names = [names] if isinstance(names, str) else names
     if not isinstance(names, list):
         return None
-    failures = [_custom_imports_failure(dict(imports=[name]))
-                for name in names if isinstance(name, str) and
-                name.split('.')[0] not in sys.stdlib_module_names]
+    allowed = bool(imports.get('allow_failed_imports'))
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', '.* failed to import and is ignored')
+        failures = [_custom_imports_failure(dict(
+                        imports=[name], allow_failed_imports=allowed))
+                    for name in names if isinstance(name, str) and
+                    name.split('.')[0] not in sys.stdlib_module_names]
     return next((f for f in failures if f is not None), None)
 
 

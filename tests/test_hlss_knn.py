@@ -696,10 +696,11 @@ def test_a_checkpoint_of_another_algorithms_subclass_gets_the_knn_words(
     assert err.rstrip().endswith(_MOCO_KNN_WORDS), err
 
 
-def _recorded_subclass_checkpoint(folder, imports):
+def _recorded_subclass_checkpoint(folder, imports, allowed=False):
     """``folder/run/epoch_1.pth``, a checkpoint whose meta records the CLP
     demo's config with ``model.type='MyMoCoV3'`` registered by
-    ``custom_imports=dict(imports=imports)`` (the usual way: the config's
+    ``custom_imports=dict(imports=imports, allow_failed_imports=allowed)``
+    (the usual way: the config's
     text written as MMEngine dumps it, read here without importing
     them), and that config beside it (a run's dump); its weights fit no
     model."""
@@ -710,7 +711,7 @@ def _recorded_subclass_checkpoint(folder, imports):
     config = folder / 'run' / 'my_clp.py'
     config.write_text(f"_base_ = [{clp!r}]\n"
                       f"custom_imports = dict(imports={imports!r}, "
-                      "allow_failed_imports=False)\n"
+                      f"allow_failed_imports={allowed!r})\n"
                       "model = dict(type='MyMoCoV3')\n")
     text = Config.fromfile(str(config),
                            import_custom_modules=False).pretty_text
@@ -796,6 +797,43 @@ def test_recorded_imports_not_found_are_said_and_the_stdlib_not_imported(
         "; model.type 'MyMoCoV3' not judged: the custom_imports of the "
         "config that trained it cannot be imported here "
         "(ImportError: Failed to import no_such_module_r108)"), err
+
+
+@pytest.mark.parametrize('case', ['exits', 'allowed'])
+def test_a_recorded_import_that_exits_is_said_and_one_allowed_to_fail_not(
+        tmp_path, monkeypatch, capsys, case):
+    """A recorded config's ``custom_imports`` module that calls
+    ``sys.exit(3)`` on import: ``extract.py`` stopped with rc 3 and no
+    line (review r120); here, the type is not judged and the line says
+    why (``SystemExit: 3``). A module not found where the recorded config
+    allowed failed imports (``allow_failed_imports=True``) may have failed
+    in training too: the line does not blame it (review r120)."""
+    import sys
+
+    from openselfsup.utils import run_cli
+    _patients_here(tmp_path, monkeypatch)
+    name = f'exits_on_import_r120_{case}'
+    (tmp_path / f'{name}.py').write_text('import sys\nsys.exit(3)\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ckpt = _recorded_subclass_checkpoint(
+        tmp_path, [name if case == 'exits' else 'no_such_module_r120'],
+        allowed=case == 'allowed')
+    capsys.readouterr()
+    code = run_cli(_knn_tool().main, [HIDISC_DEMO, ckpt, '--out-dir',
+                                      str(tmp_path / 'out')])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count('\n') == 1, (code, err)
+    assert name not in sys.modules
+    said = (f"it was trained with {tmp_path / 'run' / 'my_clp.py'}, another "
+            f"model than {HIDISC_DEMO}'s (model.type: 'MyMoCoV3' -> 'HLSS')"
+            ': evaluate it with that config')
+    if case == 'exits':
+        assert err.rstrip().endswith(
+            f"{said}; model.type 'MyMoCoV3' not judged: the custom_imports "
+            "of the config that trained it cannot be imported here "
+            "(SystemExit: 3)"), err
+    else:
+        assert err.rstrip().endswith(said) and 'not judged' not in err, err
 
 
 class _NotAllowListed:
