@@ -1526,7 +1526,10 @@ def test_a_default_hook_dropped_under_mmengines_runner_is_refused(
     ('HLSS', None)])
 def test_a_knn_hooks_way_out_is_its_models(kind, way_out):
     """The hook's line ends on how a model of each algorithm is evaluated
-    instead (a scoped type read as its name); an HLSS model (the table's),
+    instead (a scoped model type read as its name; the hook named as the
+    config gives it, its scope too: review r120, 'mmpretrain.KNNEvalHook',
+    which no registry holds, was called (KNNEvalHook)); an HLSS model (the
+    table's),
     a type this project does not know as another algorithm (a user's
     subclass of HLSS registered under its own name, review r101: refused
     by name, though it evaluated) and a hook of another type are not
@@ -1546,7 +1549,8 @@ def test_a_knn_hooks_way_out_is_its_models(kind, way_out):
     with pytest.raises(InputError) as exc:
         check_knn_hooks(cfg, 'c.py')
     assert str(exc.value) == (
-        f"c.py: custom_hooks.0 (KNNEvalHook) on model.type {name!r}{method}:"
+        f"c.py: custom_hooks.0 (openselfsup.KNNEvalHook) on model.type "
+        f"{name!r}{method}:"
         " kNN evaluation is for HLSS / HiDisc encoders (model.type 'HLSS'); "
         f'remove the hook from custom_hooks{way_out}')
     cfg.custom_hooks = [dict(type='EMAHook')]
@@ -1798,24 +1802,58 @@ def test_a_subclass_of_the_knn_hook_is_named_by_its_key(tmp_path,
     ('SimCLR', ['KNNEvalHook'], False, True),  # refused only at run start
     ('SimCLR', ['LoggerHook', 'EMAHook'], False, False),  # no kNN hook
     ('openselfsup.HLSS', ['KNNEvalHook'], False, False),  # HLSS by name
-    ('SimCLR', [object], False, True),  # a class: only its import tells
+    # a class (MMEngine's EMAHook, given as the class): only its import
+    # tells it is no KNNEvalHook
+    ('SimCLR', [('class', 'EMAHook')], False, True),
     ('MoCoV3', ['LoggerHook'], True, False),  # MMEngine's hooks alone
     ('MoCoV3', ['MyHook'], True, True),  # may be a subclass of the hook
-    ('HLSS', ['KNNEvalHook'], True, True)])
+    ('HLSS', ['KNNEvalHook'], True, True),
+    # no model type: no class to judge, its build refuses it (review
+    # r120: the model stack imported, 16 s, to pass)
+    (None, ['KNNEvalHook'], False, False),
+    (None, ['MyHook'], True, False)])
 def test_which_configs_have_their_knn_hooks_model_judged_by_its_class(
         model, hooks, imports, judged):
     """The config check imports the model stack to judge a kNN hook's
     model by its class only where the type names do not tell: without
     custom_imports, a KNNEvalHook (or a hook given as a class) on a model
-    not named HLSS; with them, any hook not MMEngine's."""
+    not named HLSS; with them, any hook not MMEngine's; never for a model
+    without a type."""
+    import mmengine.hooks
     from mmengine.config import Config
 
     from openselfsup.config import knn_hook_model_unjudged
+    hooks = [getattr(mmengine.hooks, h[1]) if isinstance(h, tuple) else h
+             for h in hooks]
     cfg = Config(dict(model=dict(type=model),
                       custom_hooks=[dict(type=h) for h in hooks]))
     if imports:
         cfg.custom_imports = dict(imports=['colorsys'])
     assert knn_hook_model_unjudged(cfg) is judged
+
+
+def test_a_knn_hooks_model_of_no_registered_type_gets_the_builds_line():
+    """A KNNEvalHook on a ``model.type`` the registry resolves to nothing
+    (a typo, ``SimCLRR``): the config check imported the model stack to
+    judge it (16 s) and passed, exit 0, and the run was refused at its
+    build (review r120). The check gives the build's line there: MMEngine's
+    own KeyError, as building the model gives it."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import check_config_values
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import InputError
+    path = os.path.join(ROOT, CONFIGS['hlss'])
+    cfg = Config.fromfile(path)
+    cfg.model.type = 'SimCLRR'
+    with pytest.raises(KeyError) as built:
+        MODELS.build(cfg.model)  # the run's build
+    with pytest.raises(InputError) as exc:
+        check_config_values(cfg, path, None)
+    assert str(exc.value).startswith(
+        f"{path}: the model or data could not be built from the config "
+        f"(KeyError: {built.value}); check the config's settings"), \
+        str(exc.value)
 
 
 def test_check_config_of_mmengines_hooks_asks_no_knn_hook_model(tmp_path):

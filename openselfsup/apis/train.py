@@ -1884,10 +1884,28 @@ def check_config_values(cfg: Config, config_path: str,
         # (the model stack imported); a config of MMEngine's hooks alone,
         # or of HLSS by name, has no kNN hook left to judge
         from ..engine.knn_hook import check_knn_hook_model
+        _refuse_unregistered_model(cfg)
         check_knn_hook_model(cfg, config_path)
     base = check_auto_scale_lr(cfg, config_path) if auto_scale_lr else None
     check_run_values(cfg)
     return base
+
+
+def _refuse_unregistered_model(cfg) -> None:
+    """Refuse a config whose ``model.type`` (a name) the model registry
+    resolves to no class, in the line the run's build gives at its start
+    (:func:`~openselfsup.utils.settings_refused` over MMEngine's own
+    ``KeyError``), where the config check has imported the model stack for
+    a ``KNNEvalHook`` anyway (review r120: ``model.type='SimCLRR'`` took
+    16 s there and passed, exit 0, and the run was refused at its build).
+    """
+    from mmengine.registry import build_from_cfg
+
+    from ..registry import MODELS
+    kind = cfg.model.get('type')
+    if isinstance(kind, str) and MODELS.get(kind) is None:
+        with settings_refused(cfg, 'model or data'):
+            build_from_cfg(dict(type=kind), MODELS)  # raises, builds nothing
 
 
 def check_launch(config: str, cfg_options: Optional[dict] = None,
