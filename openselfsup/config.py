@@ -990,21 +990,28 @@ def trained_list_roots(cfg_text: Any
 
 
 def _trained_list_parts(cfg_text: Any
-                        ) -> Optional[Dict[Tuple[str, str], Any]]:
-    """``{(list, data_root): data_prefix}`` of each training list of a
-    config, in order (:func:`trained_list_roots`; the ``data_prefix`` of
-    its first part, ``''`` where it sets none, as ``ImageList``)."""
+                        ) -> Optional[Dict[Tuple[str, str], List[Any]]]:
+    """``{(list, data_root): [data_prefix, ...]}`` of each training list
+    of a config, in order (:func:`trained_list_roots`): the
+    ``data_prefix`` of every part that reads it, each once, in order
+    (``''`` where a part sets none, as ``ImageList``): a
+    ``ConcatDataset`` of one list under ``data_prefix='own'`` and under
+    NCT's release folder read it under both, and NCT's part makes it
+    NCT's (review r121: the first prefix alone was kept)."""
     dataset = trained_dataset(cfg_text)
     if dataset is None:
         return None
-    found: Dict[Tuple[str, str], Any] = {}
+    found: Dict[Tuple[str, str], List[Any]] = {}
     for _, part in dataset_parts(dataset):
         ann_file = part.get('ann_file') if isinstance(part, dict) else None
         if not (isinstance(ann_file, str) and ann_file):
             return None
         root = part.get('data_root')
-        found.setdefault((ann_file, root if isinstance(root, str) else ''),
-                         part.get('data_prefix', ''))
+        kept = found.setdefault(
+            (ann_file, root if isinstance(root, str) else ''), [])
+        prefix = part.get('data_prefix', '')
+        if prefix not in kept:
+            kept.append(prefix)
     return found
 
 
@@ -4325,6 +4332,14 @@ def saved_train_lists(meta: Any) -> Optional[Tuple[str, ...]]:
 TRAIN_ROOT_KEY = 'data_root'
 
 
+def _exported_lists(meta: Any) -> bool:
+    """Whether a checkpoint's ``meta`` records its training lists as
+    exported backbone weights do (``train_list``: a list's path, or a
+    list of them), not only in the training config (``cfg``)."""
+    found = meta.get('train_list') if isinstance(meta, dict) else None
+    return bool(found) and isinstance(found, (str, list, tuple))
+
+
 def saved_list_roots(meta: Any
                      ) -> Optional[Tuple[Tuple[str, Optional[str]], ...]]:
     """``(list, data_root)`` of each list :func:`saved_train_lists` reads
@@ -4337,9 +4352,7 @@ def saved_list_roots(meta: Any
     lists = saved_train_lists(meta)
     if lists is None:
         return None
-    found = meta.get('train_list')
-    if not (isinstance(found, str) and found) and not (
-            isinstance(found, (list, tuple)) and found):
+    if not _exported_lists(meta):
         return trained_list_roots(meta.get('cfg'))
     roots = meta.get(TRAIN_ROOT_KEY)
     if isinstance(roots, str):
@@ -4351,52 +4364,61 @@ def saved_list_roots(meta: Any
 
 
 #: the meta key, beside ``train_list`` and :data:`TRAIN_ROOT_KEY`, of
-#: the ``data_prefix`` of each list (one for all, or one per list), written
-#: by :func:`~openselfsup.utils.checkpoint.extract_backbone_weights`
+#: the ``data_prefix`` of each list (one for all, or one per list: a
+#: prefix, or a list of the prefixes of the parts that read the list),
+#: written by :func:`~openselfsup.utils.checkpoint.extract_backbone_weights`
 TRAIN_PREFIX_KEY = 'data_prefix'
 
 
-def saved_list_prefixes(meta: Any) -> Dict[str, str]:
-    """``{list file: the folder its entries are read under}`` of each
-    training list a checkpoint's ``meta`` records with its data prefix
-    (the file as :func:`_list_path` names it; the folder:
-    :func:`entries_folder`): the ``data_prefix`` exported backbone weights
-    record beside their ``train_list`` and ``data_root``
-    (:data:`TRAIN_PREFIX_KEY`), else the training config's (every part's,
-    ``''`` where it sets none, as ``ImageList`` reads it). Empty where none
-    is recorded (backbone weights exported before the prefix was: their
-    lists are read without it, as before). Extraction reads each list
-    under it, as the training-time check reads it
+def saved_list_prefixes(meta: Any) -> Dict[str, Tuple[str, ...]]:
+    """``{list file: the folders its entries are read under}`` of each
+    training list a checkpoint's ``meta`` records with its data prefixes
+    (the file as :func:`_list_path` names it; each folder:
+    :func:`entries_folder`): :func:`saved_data_prefixes`. Empty where
+    none is recorded (backbone weights exported before the prefix was,
+    without their training config: their lists are read without it, as
+    before). Extraction reads each list under each of them, as the
+    training-time check reads each part
     (:func:`~openselfsup.datasets.prepare.nct_list_reader`)."""
     pairs = saved_list_roots(meta)
     prefixes = saved_data_prefixes(meta)
-    kept: Dict[str, str] = {}
-    for (name, root), prefix in zip(pairs or (), prefixes or ()):
-        folder = entries_folder(root, prefix)
-        if folder is not None:
-            kept.setdefault(_list_path(root, name), folder)
-    return kept
+    kept: Dict[str, Tuple[str, ...]] = {}
+    for (name, root), each in zip(pairs or (), prefixes or ()):
+        folders = [entries_folder(root, prefix) for prefix in each]
+        path = _list_path(root, name)
+        kept[path] = tuple(dict.fromkeys(
+            (*kept.get(path, ()), *(f for f in folders if f is not None))))
+    return {path: folders for path, folders in kept.items() if folders}
 
 
-def saved_data_prefixes(meta: Any) -> Optional[List[Any]]:
-    """The ``data_prefix`` of each list of :func:`saved_list_roots`, in
-    its order, as recorded (:func:`saved_list_prefixes` reads them); None
-    where the lists, their roots or their prefixes are not recorded."""
+def saved_data_prefixes(meta: Any) -> Optional[List[List[Any]]]:
+    """The data prefixes of each list of :func:`saved_list_roots`, in
+    its order (each list's: every prefix a part read it under), as
+    recorded (:func:`saved_list_prefixes` reads them): the ones exported
+    backbone weights record beside their ``train_list`` and
+    ``data_root`` (:data:`TRAIN_PREFIX_KEY`), else their training
+    config's, keyed by list and root as a training checkpoint's (every
+    part's, ``''`` where it sets none, as ``ImageList`` reads it;
+    backbone weights exported before the prefix was recorded keep the
+    config: review r121, their all-class list under NCT's release folder
+    passed as another dataset's). None where the lists, their roots or
+    their prefixes are not recorded."""
     pairs = saved_list_roots(meta)
     if not pairs or any(root is None for _, root in pairs):
         return None
-    found = meta.get('train_list')
-    if not (isinstance(found, str) and found) and not (
-            isinstance(found, (list, tuple)) and found):
-        parts = _trained_list_parts(meta.get('cfg')) or {}
-        return [parts.get(pair) for pair in pairs]
-    prefixes = meta.get(TRAIN_PREFIX_KEY)
+    prefixes = meta.get(TRAIN_PREFIX_KEY) if _exported_lists(meta) \
+        else None
+    if prefixes is None:
+        parts = _trained_list_parts(meta.get('cfg'))
+        return None if parts is None else \
+            [parts.get(pair, []) for pair in pairs]
     if isinstance(prefixes, (str, dict)):
         prefixes = [prefixes] * len(pairs)
     if not (isinstance(prefixes, (list, tuple))
             and len(prefixes) == len(pairs)):
         return None
-    return list(prefixes)
+    return [list(p) if isinstance(p, (list, tuple)) else [p]
+            for p in prefixes]
 
 
 def _list_path(root: str, name: str) -> str:

@@ -2063,8 +2063,11 @@ def test_a_list_is_read_under_its_data_prefix_as_its_training_read_it(
     encoder's features passed for ``clp_wo_3``, exit 0, though it was
     trained on LYM. Each list is read under the prefix its training
     config records (and the backbone weights exported from it,
-    ``data_prefix``): refused; backbone weights exported before the
-    prefix was recorded read the list alone, as before (written)."""
+    ``data_prefix``): refused. Backbone weights exported before the
+    prefix was recorded keep the training config, whose prefix they are
+    read under (review r121: ``data_prefix`` alone was read, and they
+    passed, exit 0); only an export without either reads the list
+    alone, as before (written)."""
     data = tmp_path / 'data'
     (data / 'meta').mkdir(parents=True)
     (data / 'meta' / 'train.txt').write_text(
@@ -2077,15 +2080,23 @@ def test_a_list_is_read_under_its_data_prefix_as_its_training_read_it(
     train, backbone = _trained_and_exported(tmp_path, weights, cfg)
     meta = torch.load(backbone, weights_only=True)['meta']
     assert meta['data_prefix'] == 'NCT-CRC-HE-100K-NONORM'
-    older = str(tmp_path / 'older.pth')  # exported before the prefix was
-    torch.save({'state_dict': torch.load(backbone, weights_only=True)[
-        'state_dict'], 'meta': {k: v for k, v in meta.items()
-                                if k not in ('data_prefix', 'cfg')}}, older)
+    weights_only = torch.load(backbone, weights_only=True)['state_dict']
+
+    def export_without(name, *keys):
+        """the export as one written before ``keys`` were recorded"""
+        path = str(tmp_path / name)
+        torch.save({'state_dict': weights_only, 'meta': {
+            k: v for k, v in meta.items() if k not in keys}}, path)
+        return path
+    # exported before the prefix was recorded: its config kept
+    older = export_without('older.pth', 'data_prefix')
+    # an export without its config too (its text not kept)
+    bare = export_without('bare.pth', 'data_prefix', 'cfg')
     out = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_3' / 'NCT_test.npy'
 
     def run(ckpt):
         return _extract_nct_test(capsys, synthetic_root, ckpt, out)
-    for ckpt in (train, backbone):
+    for ckpt in (train, backbone, older):
         code, err = run(ckpt)
         assert code == 2 and err == (
             f'error: {out}: the folder clp_wo_3 names the encoder trained '
@@ -2093,8 +2104,51 @@ def test_a_list_is_read_under_its_data_prefix_as_its_training_read_it(
             'holds every class; give the checkpoint trained without LYM, or '
             'write its features under extracted_feats/clp/'), err
         assert not (tmp_path / 'w').exists()
-    code, err = run(older)
+    code, err = run(bare)
     assert code == 0 and out.is_file(), err
+
+
+def test_a_list_read_under_two_prefixes_is_nct_s_where_one_makes_it(
+        synthetic_root, weights, tmp_path, capsys):
+    """A ``ConcatDataset`` of one list under ``data_prefix='own'`` and
+    under NCT's release folder trains on NCT's images through its second
+    part (the training-time check reads each part under its prefix).
+    Extraction kept the first part's prefix only: the list of
+    ``LYM/0001.png`` read under ``own`` held no NCT image, and the
+    encoder's features passed for ``clp_wo_3``, exit 0 (review r121).
+    Every part's prefix is kept, in the export's meta too (a list of
+    them for that list); under either order of the parts, refused."""
+    from openselfsup.config import saved_list_prefixes
+    data = tmp_path / 'data'
+    (data / 'meta').mkdir(parents=True)
+    (data / 'meta' / 'train.txt').write_text(
+        'LYM/0001.png 0\nADI/0001.png 1\nmine/a.png 2\n')
+    part = ("dict(data_root={r!r}, data_prefix={p!r}, "
+            "ann_file='meta/train.txt', "
+            "pipeline=[dict(type='Resize', scale=32)])")
+    nct = 'NCT-CRC-HE-100K-NONORM'
+    for order in (('own', nct), (nct, 'own')):
+        cfg = ("train_dataloader = dict(dataset=dict(type='ConcatDataset', "
+               "datasets=[\n" + ",\n".join(
+                   part.format(r=str(data) + os.sep, p=p) for p in order)
+               + "]))\n")
+        train, backbone = _trained_and_exported(tmp_path, weights, cfg)
+        for ckpt in (train, backbone):
+            out = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_3' / \
+                'NCT_test.npy'
+            code, err = _extract_nct_test(capsys, synthetic_root, ckpt, out)
+            assert code == 2 and err == (
+                f'error: {out}: the folder clp_wo_3 names the encoder '
+                f'trained without LYM, but {ckpt} was trained on '
+                'meta/train.txt, which holds every class; give the '
+                'checkpoint trained without LYM, or write its features '
+                'under extracted_feats/clp/'), err
+            assert not (tmp_path / 'w').exists()
+            saved = torch.load(ckpt, weights_only=True)['meta']
+            assert saved_list_prefixes(saved) == {
+                os.path.realpath(data / 'meta' / 'train.txt'):
+                    tuple(str(data / p) for p in order)}
+        assert saved['data_prefix'] == [list(order)]  # the export's
 
 
 def _own_data(tmp_path):

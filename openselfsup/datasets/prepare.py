@@ -511,19 +511,22 @@ def holds_nct_images(list_file: str, prefix: Optional[str] = None
     return first_nct_entry(entries, prefix) is not None
 
 
-def nct_list_reader(prefixes: Mapping[str, str]
+def nct_list_reader(prefixes: Mapping[str, Sequence[str]]
                     ) -> Callable[[str], Optional[bool]]:
     """:func:`holds_nct_images` of a list file (as
     :func:`~openselfsup.config._list_path` names it), each file read once,
-    its entries under the folder ``prefixes`` records for it
+    its entries under each folder ``prefixes`` records for it
     (:func:`~openselfsup.config.saved_list_prefixes`: a checkpoint's
-    training lists, read as the training-time check read them: NCT's
-    ``LYM/0001.png`` under a data prefix ``.../NCT-CRC-HE-100K-NONORM``
-    beside one own entry is NCT's), else alone (an initial list, or
+    training lists, read as the training-time check read each part of
+    its dataset: NCT's ``LYM/0001.png`` under a data prefix
+    ``.../NCT-CRC-HE-100K-NONORM`` beside one own entry is NCT's, under
+    any one of its parts' prefixes), else alone (an initial list, or
     backbone weights exported before the prefix was recorded)."""
     @functools.lru_cache(maxsize=None)
     def holds(list_file: str) -> Optional[bool]:
-        return holds_nct_images(list_file, prefixes.get(list_file))
+        read = [holds_nct_images(list_file, folder)
+                for folder in prefixes.get(list_file) or (None,)]
+        return True if True in read else read[0]
     return holds
 
 

@@ -1170,13 +1170,16 @@ def extract_backbone_weights(checkpoint: str, out: str,
             kept = list(dict.fromkeys(roots))
             meta[TRAIN_ROOT_KEY] = kept[0] if len(kept) == 1 \
                 else roots  # one per list, in order
-            # each list's data prefix (extraction reads the list under
-            # it, as the training-time check read it)
+            # each list's data prefixes (every part's: extraction reads
+            # the list under each, as the training-time check read it)
             prefixes = saved_data_prefixes(obj.get('meta'))
             if prefixes is not None and all(
-                    isinstance(p, (str, dict)) for p in prefixes):
-                meta[TRAIN_PREFIX_KEY] = prefixes[0] if all(
-                    p == prefixes[0] for p in prefixes) else prefixes
+                    each and all(isinstance(p, (str, dict)) for p in each)
+                    for each in prefixes):
+                meta[TRAIN_PREFIX_KEY] = prefixes[0][0] if all(
+                    each == [prefixes[0][0]] for each in prefixes) else [
+                    each[0] if len(each) == 1 else each
+                    for each in prefixes]
         # what its initial weights saw (held-out classes too), with roots
         from ..config import init_lists_meta
         meta.update(init_lists_meta(checkpoint_init_lists(obj)))
