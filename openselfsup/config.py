@@ -4594,7 +4594,8 @@ def init_lists_meta(pairs: Sequence[Tuple[str, Optional[str]]]
 
 def check_initial_held_out(head: str, here: Optional[Sequence[str]],
                            there: Sequence[str],
-                           init: Sequence[str]) -> None:
+                           init: Sequence[str], *,
+                           named: Optional[Sequence[str]] = None) -> None:
     """Refuse a new run on a list that holds out NCT classes
     (``wo_<c>_train.txt``) from initial weights trained on ``there``
     (which saw ``init`` through initial weights of its own) that saw one
@@ -4620,6 +4621,9 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
             them).
         init (Sequence[str]): those its own initial weights were trained
             on, the same way.
+        named (Sequence[str], optional): the file's own lists as the line
+            names them where they are not judged (recorded without their
+            root); None: ``there``.
 
     Raises:
         InputError: the initial weights saw a class this run leaves out.
@@ -4635,7 +4639,8 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
     if not seen:
         return
     raise _held_out_mix(
-        head, trained_on_words(there, init), before, here, now,
+        head, trained_on_words(there if named is None else named, init),
+        before, here, now,
         f'(it has seen {nct_names(seen)}, which this run leaves out); '
         f'start from weights trained without {nct_names(seen)}, or from '
         'none', lists_held_out(tuple(there) + tuple(init)) is None)
@@ -4713,9 +4718,9 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
             continue
         # its own lists, then its initial weights', as recorded (one of
         # no recorded root: of unknown training, neither judged nor kept)
-        pairs = [(name, root) for name, root in (
-            *saved, *saved_init_list_roots(meta))
-            if root is not None]
+        own = [pair for pair in saved if pair[1] is not None]
+        pairs = own + [pair for pair in saved_init_list_roots(meta)
+                       if pair[1] is not None]
         mine = [_this_dataset_name(_list_path(root, name), folders, base)
                 for name, root in pairs]
         # NCT's lists (may_be_nct: what their files hold, or, not read
@@ -4725,12 +4730,16 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
                   if may_be_nct(name, root, folders, holds) else None
                   for n, (name, root) in zip(mine, pairs)]
         there, init = ([n for n in judged[part] if n is not None]
-                       for part in (slice(len(saved)),
-                                    slice(len(saved), None)))
+                       for part in (slice(len(own)),
+                                    slice(len(own), None)))
         if (there or init) and \
                 cfg.get('load_from_check', True) is not False:
-            check_initial_held_out(head, nct_train_lists(cfg, holds),
-                                   there, init)
+            # named as trained on its own lists, those of no root too
+            # (review r121: an export of no data_root was said to have
+            # trained on its initial weights' list)
+            check_initial_held_out(
+                head, nct_train_lists(cfg, holds), there, init,
+                named=None if own else [name for name, _ in saved])
         found += [(n, base) if n is not None else pair
                   for n, pair in zip(mine, pairs)]
     return tuple(dict.fromkeys(found))

@@ -3438,6 +3438,31 @@ def _initial_lists(cfg):
     return initial_weight_lists(cfg, holds=holds_nct_images)
 
 
+def test_initial_weights_of_no_root_are_named_by_their_own_list(tmp_path):
+    """Backbone weights exported without their ``data_root`` (before it
+    was recorded) of a ``wo_3`` run from the all-class run's weights
+    (``init_train_list`` with its root), given as ``load_from`` to a
+    ``wo_3`` run: refused, as their initial weights saw LYM, but the line
+    said they had trained on ``meta/train.txt`` (the initial list read
+    as their own, review r121); it names their own list and the initial
+    one."""
+    from openselfsup.utils import InputError
+    data = tmp_path / 'data' / 'NCT'
+    start = _weights_file(tmp_path, 'old_export.pth', {
+        'train_list': 'meta/wo_3_train.txt',
+        'init_train_list': ['meta/train.txt'],
+        'init_data_root': [str(data)]})
+    cfg = _list_config(tmp_path, 'meta/wo_3_train.txt', str(data),
+                       load_from=start)
+    with pytest.raises(InputError) as said:
+        _initial_lists(cfg)
+    assert str(said.value).startswith(
+        f'load_from {start}: its run trained on meta/wo_3_train.txt (from '
+        'initial weights trained on meta/train.txt), which holds every '
+        'class, and this config trains on meta/wo_3_train.txt, which '
+        'leaves out LYM'), said.value
+
+
 def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
         tmp_path):
     """The ``wo_3`` config given the all-class run's checkpoint as
