@@ -4427,32 +4427,17 @@ def _list_path(root: str, name: str) -> str:
     return os.path.realpath(os.path.join(root, name))
 
 
-#: the names of the folder a dataset keeps its lists in (this project's
-#: ``data/NCT/meta/``; ``splits/``): a list there without a ``data_root``
-#: is of the dataset of the folder above (:func:`dataset_folders`)
-LIST_FOLDERS = ('meta', 'splits')
-
-
 def dataset_folders(lists: Sequence[Tuple[str, Optional[str]]]
                     ) -> Optional[Tuple[str, ...]]:
     """The folders of the dataset an encoder (or a run) trains on, from
     its own ``(list, data_root)`` pairs: each list's ``data_root`` (its
-    real path), or, where it has none (``''``), the list's own folder,
-    and the one above where that is a folder of lists
-    (:data:`LIST_FOLDERS`: ``/data/NCT/splits/wo_3_train.txt`` is of
-    ``/data/NCT``, whose ``train.txt`` not read here is judged by its
-    name, as before 42b373e0: review r121); None where there is no list
-    or a root is not recorded (not known)."""
+    real path), or the list's own folder where it has none (``''``); None
+    where there is no list or a root is not recorded (not known)."""
     if not lists or any(root is None for _, root in lists):
         return None
-
-    def folder(name: str, root: str) -> str:
-        if root:
-            return _list_path(root, '')
-        here = os.path.dirname(_list_path('', name))
-        return os.path.dirname(here) \
-            if os.path.basename(here) in LIST_FOLDERS else here
-    return tuple(dict.fromkeys(folder(name, root) for name, root in lists))
+    return tuple(dict.fromkeys(
+        _list_path(root, '') if root else
+        os.path.dirname(_list_path('', name)) for name, root in lists))
 
 
 def _in_folders(path: str, folders: Sequence[str]) -> bool:

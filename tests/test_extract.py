@@ -2151,38 +2151,6 @@ def test_a_list_read_under_two_prefixes_is_nct_s_where_one_makes_it(
         assert saved['data_prefix'] == [list(order)]  # the export's
 
 
-def test_a_run_of_no_data_root_judges_its_dataset_s_initial_lists(
-        synthetic_root, weights, tmp_path, capsys):
-    """A run of no ``data_root`` on ``/nonexistent/NCT/splits/wo_3_train.txt``
-    whose initial weights saw ``/nonexistent/NCT/train.txt`` (neither
-    read here): the folder of its dataset was the list's own folder
-    (``splits/``), so the all-class list beside it was taken for another
-    dataset's and its features passed for ``clp_wo_3``, exit 0, refused
-    before 42b373e0 (review r121). A list in a folder of lists
-    (``meta/``, ``splits/``) is of the dataset of the folder above:
-    refused; ImageNet's list elsewhere is still not judged."""
-    from openselfsup.config import lists_of_root
-    unread = lambda path: None  # noqa: E731
-    own = (('/nonexistent/NCT/splits/wo_3_train.txt', ''),)
-    nct, imagenet = '/nonexistent/NCT/train.txt', \
-        '/nonexistent/imagenet/meta/train.txt'
-    assert lists_of_root(own, ((nct, ''), (imagenet, '')), unread) == (
-        (own[0][0],), (nct,))
-    cfg = ("train_dataloader = dict(dataset=dict(\n"
-           f"    ann_file={own[0][0]!r},\n"
-           "    pipeline=[dict(type='Resize', scale=32)]))\n")
-    ckpt = str(tmp_path / 'epoch_1.pth')
-    torch.save({'state_dict': {f'backbone.{k}': v
-                               for k, v in weights.items()},
-                'meta': {'cfg': cfg, 'init_train_list': [nct],
-                         'init_data_root': ['']}}, ckpt)
-    out = tmp_path / 'w' / 'extracted_feats' / 'clp_wo_3' / 'NCT_test.npy'
-    code, err = _extract_nct_test(capsys, synthetic_root, ckpt, out)
-    assert code == 2 and (
-        f'was trained on {own[0][0]} (from initial weights trained on '
-        f'{nct}), which holds every class') in err, err
-
-
 def _own_data(tmp_path):
     """A user's own data folder, ``MINE``, whose ``meta/train.txt`` (the
     name of NCT's all-class list) holds an image of no NCT class."""
