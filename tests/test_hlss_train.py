@@ -1856,6 +1856,40 @@ def test_a_knn_hooks_model_of_no_registered_type_gets_the_builds_line():
         str(exc.value)
 
 
+def test_a_model_type_is_resolved_under_the_configs_default_scope(
+        monkeypatch):
+    """The unregistered-type check asked the project's registry whatever
+    the config's ``default_scope`` (review r124): 'openselfsup.SimCLR'
+    under ``default_scope='mmpretrain'`` (mmpretrain's SimCLR, as the
+    run's build resolves it there) was refused as not registered, and
+    with that scope current the check built the class (a TypeError named
+    as the cause). Now the type is resolved under the config's scope and
+    nothing is built: the reference is the registry's own lookup under
+    that scope; a name resolving to nothing there is still refused."""
+    import mmengine.registry as registry
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import _refuse_unregistered_model
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import InputError
+    cfg = Config.fromfile(os.path.join(ROOT, CONFIGS['hlss']))
+    cfg.default_scope = 'mmpretrain'
+    cfg.model.type = 'openselfsup.SimCLR'
+    with MODELS.switch_scope_and_registry('mmpretrain') as found:
+        assert found.get('openselfsup.SimCLR') is not None
+    built = []
+    real = registry.build_from_cfg
+    monkeypatch.setattr(registry, 'build_from_cfg', lambda *a, **k: (
+        built.append(a), real(*a, **k))[1])
+    with registry.DefaultScope.overwrite_default_scope('mmpretrain'):
+        _refuse_unregistered_model(cfg)  # resolved: passes
+    _refuse_unregistered_model(cfg)
+    assert built == []
+    cfg.model.type = 'SimCLRR'
+    with pytest.raises(InputError, match='SimCLRR is not in the'):
+        _refuse_unregistered_model(cfg)
+
+
 def test_check_config_of_mmengines_hooks_asks_no_knn_hook_model(tmp_path):
     """A config with custom_imports and MMEngine's hooks alone (the CLP
     demo's) has no kNN hook whose model to judge: the config check

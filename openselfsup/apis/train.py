@@ -1899,13 +1899,23 @@ def _refuse_unregistered_model(cfg) -> None:
     a ``KNNEvalHook`` anyway (review r120: ``model.type='SimCLRR'`` took
     16 s there and passed, exit 0, and the run was refused at its build).
     """
-    from mmengine.registry import build_from_cfg
+    from mmengine.registry import DefaultScope, build_from_cfg
 
     from ..registry import MODELS
     kind = cfg.model.get('type')
-    if isinstance(kind, str) and MODELS.get(kind) is None:
-        with settings_refused(cfg, 'model or data'):
-            build_from_cfg(dict(type=kind), MODELS)  # raises, builds nothing
+    if not isinstance(kind, str):
+        return
+    # resolved as the run's build resolves it: under the config's
+    # default_scope (review r124: 'openselfsup.SimCLR' under
+    # default_scope='mmpretrain' is mmpretrain's SimCLR, and a class found
+    # here must not be built: nothing is built unless it resolves to none)
+    scope = cfg.get('default_scope')
+    with MODELS.switch_scope_and_registry(scope) as registry:
+        if registry.get(kind) is not None:
+            return
+    with DefaultScope.overwrite_default_scope(scope), \
+            settings_refused(cfg, 'model or data'):
+        build_from_cfg(dict(type=kind), MODELS)  # raises: no class found
 
 
 def check_launch(config: str, cfg_options: Optional[dict] = None,
