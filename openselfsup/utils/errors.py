@@ -7,7 +7,9 @@ instead of showing a traceback from deep inside numpy or torch; a Ctrl-C
 or a SIGTERM made an exception (:func:`terminate_raises`) is one line too.
 """
 import _thread
+import atexit
 import dis
+import gc
 import os
 import signal
 import sys
@@ -484,12 +486,16 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
     script running the command takes them, where one says so
     (:func:`cfg_options_here`).
 
+    The process's exit then skips the collector's walks over the heap
+    (:func:`freeze_heap_at_exit`).
+
     Returns:
         int: the exit code: ``main``'s, 0 for None, 2 for an InputError
         or (``memory_line``) a MemoryError (one line: the allocation that
         failed), 130 for Ctrl-C, 143 for a :class:`Terminated` (128 +
         SIGTERM, what a shell reports for a process SIGTERM ended).
     """
+    freeze_heap_at_exit()
     try:
         code = main(argv)
     except InputError as exc:
@@ -514,6 +520,36 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
         # (MMEngine's config formatting raises SyntaxError)
         return _stopped(stop)
     return 0 if code is None else int(code)
+
+
+#: whether :func:`freeze_heap_at_exit` has registered its exit handler
+_HEAP_FROZEN_AT_EXIT = [False]
+
+
+def freeze_heap_at_exit() -> None:
+    """At this process's exit, collect its garbage once, then freeze what
+    is left (``gc.freeze``), so that the interpreter's shutdown no longer
+    walks it: with torch, MMEngine and mmpretrain loaded (some 400,000
+    objects), the shutdown's collections, the last one over every module
+    set to None, took 1 to 3 s after a command's last line (2 to 9 s on
+    a loaded machine). Registered once (an ``atexit`` handler, run before
+    those registered earlier: logging's flush and close of the log files,
+    ``weakref.finalize``, multiprocessing's worker clean-up, which all run
+    as before); the collection runs the finalisers of the garbage then
+    (the runner's DataLoader shut-down, a file left open in a cycle), as
+    the shutdown's first collection did. Nothing changes while the
+    process runs (a test that calls :func:`run_cli` in its own process
+    keeps its collector), and the exit status is the same. What is left
+    is freed by the operating system, as ``os._exit`` would, without its
+    skipping of the flush and the exit handlers."""
+    if not _HEAP_FROZEN_AT_EXIT[0]:
+        _HEAP_FROZEN_AT_EXIT[0] = True
+        atexit.register(_collect_and_freeze)
+
+
+def _collect_and_freeze() -> None:
+    gc.collect()
+    gc.freeze()
 
 
 def _out_of_memory(exc: BaseException) -> Optional[str]:
