@@ -4312,7 +4312,10 @@ class AtomicRunner(Runner):
         training has ended, the training loader's persistent workers are
         shut down (:func:`shut_down_workers`): they draw nothing more, and
         they were kept until the runner was collected (the evaluation
-        loaders keep theirs for the evaluations after)."""
+        loaders keep theirs for the evaluations after). A second
+        ``train()`` on the same runner (no project path does that) starts
+        new workers, whose augmentation streams are not the ones an
+        uninterrupted run would have drawn (review r123)."""
         model = self._guarded(super().train, training=True)
         shut_down_workers(getattr(self.train_loop, 'dataloader', None))
         return model

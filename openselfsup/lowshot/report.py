@@ -319,10 +319,10 @@ def _now(path: str, kind: str):
     provenance JSON beside it names, None where that JSON records the
     digest of other features (it does not describe the file, which is
     then judged by its digest alone); labels: their digest; tasks: the
-    store; a dictionary: ``(shift bank digest, None)``. Cost: each file read once per command
-    (:func:`~openselfsup.utils.reading_once`, entered by :func:`summarize`
-    and ``--compare``, and by each public function here that reads them
-    when called alone), again where it is written again meanwhile (its
+    store; a dictionary: ``(shift bank digest, None)``. Cost: each file
+    read once per command (:func:`~openselfsup.utils.reading_once`,
+    entered by :func:`summarize` and ``--compare``, and by each public
+    function here that reads them when called alone), again where it is written again meanwhile (its
     provenance JSON is read with it); 100,000 x 512 float32 features
     (205 MB), 0.15-0.19 s in the page cache on a 2-core machine at load 2,
     2026-12-05."""
@@ -452,16 +452,16 @@ def _bank_moved(rec: dict, path: str, result_file: Optional[str]) -> bool:
     times: the dictionary written after the result file (made again since,
     as the docs advise after c119cc18) is another bank; a copy that did
     not keep the times may leave such a result out, whose rerun records
-    the digest. Absent files are not judged."""
+    the digest (the dictionary is not read for those: review r123).
+    Absent files are not judged."""
+    if not rec.get('shift_bank_sha1'):
+        try:
+            return os.stat(path).st_mtime_ns > \
+                os.stat(result_file).st_mtime_ns
+        except (OSError, TypeError):
+            return False
     now = _now(path, 'dictionary')
-    if now is None:
-        return False
-    if rec.get('shift_bank_sha1'):
-        return now[0] != rec['shift_bank_sha1']
-    try:
-        return os.stat(path).st_mtime_ns > os.stat(result_file).st_mtime_ns
-    except (OSError, TypeError):
-        return False
+    return now is not None and now[0] != rec['shift_bank_sha1']
 
 
 def rerun_command(result: dict, workdir: str) -> str:
