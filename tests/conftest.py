@@ -20,14 +20,18 @@ torch.set_num_threads(1)
 
 @pytest.fixture(autouse=True, scope='module')
 def _blas_on_one_thread():
-    """NumPy's and SciPy's BLAS on one thread too, for the reason above:
+    """The BLAS libraries loaded when a module starts (NumPy's, and
+    SciPy's where it is imported by then) on one thread too, for the
+    reason above:
     the references the tests compute (scikit-learn, scipy's L-BFGS-B on
     5-way tasks) call BLAS on vectors of a few hundred numbers, where a
     second OpenBLAS thread spins for the core another job holds (scipy's
     L-BFGS-B of a 325-variable problem: 0.43 s with 2 threads beside other
     work, 0.02 s with one; 47 s of one classifier test's 65). Entered at
     each module's start, after its imports, so it reaches every BLAS
-    loaded by then; subprocesses are left as users run them."""
+    loaded by then (one first loaded inside a test keeps its threads:
+    in a whole run every module is imported before the first test);
+    subprocesses are left as users run them."""
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1, user_api='blas'):
         yield

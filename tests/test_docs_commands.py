@@ -1076,3 +1076,30 @@ def test_the_repository_walk_is_globs_without_the_output_folders(
         assert got == expected, pattern
     assert not [e for e in entered if '/workdir' in e or '/logs' in e
                 or '/.cache' in e], entered
+
+
+def test_the_test_command_is_one_in_the_readme_install_and_ci():
+    """The suite's command (pytest with its xdist flags) is written in the
+    README's quick start, INSTALL.md and ``.ci/run``, which CI runs: a
+    flag changed in one copy only (review r126: nothing read the flags)
+    is found, and each copy's pytest options are ones pytest with the
+    ``tests`` extra accepts (``--help`` lists ``-n`` and ``--dist``, and
+    ``worksteal`` among its choices)."""
+    import subprocess
+    import sys
+    pattern = re.compile(r'python -m pytest [^\n`]*tests(?=\s*$)', re.M)
+    found = {}
+    for name in ('README.md', 'INSTALL.md', os.path.join('.ci', 'run')):
+        found[name] = pattern.findall(_read(os.path.join(REPO, name)))
+    assert all(found.values()), found
+    commands = {c for cs in found.values() for c in cs}
+    assert len(commands) == 1, found
+    words = commands.pop().split()[3:-1]
+    shown = subprocess.run([sys.executable, '-m', 'pytest', '--help'],
+                           capture_output=True, text=True, cwd=REPO).stdout
+    for i, word in enumerate(words):
+        if word.startswith('-'):
+            assert re.search(rf'(^|[\s,]){re.escape(word)}[\s,=]', shown,
+                             re.M), word
+        elif words[i - 1] == '--dist':
+            assert word in shown, word
