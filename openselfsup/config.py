@@ -4316,12 +4316,9 @@ def saved_train_lists(meta: Any) -> Optional[Tuple[str, ...]]:
     (:func:`~openselfsup.utils.checkpoint.checkpoint_train_lists`, on the
     file read whole) and the launchers' check (on the meta read without
     torch) read it alike."""
-    found = meta.get('train_list') if isinstance(meta, dict) else None
-    if isinstance(found, str) and found:
-        return (found,)
-    if isinstance(found, (list, tuple)) and found and all(
-            isinstance(f, str) and f for f in found):
-        return tuple(found)
+    found = _exported_train_lists(meta)
+    if found is not None:
+        return found
     text = meta.get('cfg') if isinstance(meta, dict) else None
     return trained_lists(text if isinstance(text, str) else None)
 
@@ -4332,12 +4329,28 @@ def saved_train_lists(meta: Any) -> Optional[Tuple[str, ...]]:
 TRAIN_ROOT_KEY = 'data_root'
 
 
+def _exported_train_lists(meta: Any) -> Optional[Tuple[str, ...]]:
+    """The training lists a checkpoint's ``meta`` records as exported
+    backbone weights do (``train_list``: a list's path, or a list of
+    them, each a non-empty string); None where it records none such (a
+    training checkpoint, whose lists are in its ``cfg``; a malformed
+    ``train_list``, read from the ``cfg`` too)."""
+    found = meta.get('train_list') if isinstance(meta, dict) else None
+    if isinstance(found, str) and found:
+        return (found,)
+    if isinstance(found, (list, tuple)) and found and all(
+            isinstance(f, str) and f for f in found):
+        return tuple(found)
+    return None
+
+
 def _exported_lists(meta: Any) -> bool:
     """Whether a checkpoint's ``meta`` records its training lists as
-    exported backbone weights do (``train_list``: a list's path, or a
-    list of them), not only in the training config (``cfg``)."""
-    found = meta.get('train_list') if isinstance(meta, dict) else None
-    return bool(found) and isinstance(found, (str, list, tuple))
+    exported backbone weights do, not only in the training config
+    (``cfg``): by the one test :func:`saved_train_lists` reads them by
+    (review r125: a malformed ``train_list`` was read from the ``cfg``
+    there and paired with the export's roots and prefixes here)."""
+    return _exported_train_lists(meta) is not None
 
 
 def saved_list_roots(meta: Any

@@ -3606,3 +3606,25 @@ def test_a_checkpoints_recorded_list_is_read_once_for_all_its_outputs(
     assert all(os.path.isfile(out) for out in outputs)
     listed = [p for p in reads if 'MINE' in str(p)]
     assert len(listed) == 1, reads
+
+
+def test_a_malformed_exported_list_is_read_from_the_config_with_its_roots():
+    """An export's ``train_list`` that is not a list's path (an empty
+    name among them) is read from the training config the meta keeps
+    (``saved_train_lists``), and its roots and prefixes come from that
+    config too: they were paired with the export's own ``data_root`` /
+    ``data_prefix`` (review r125). The reference: the config's own pairs
+    (``trained_list_roots``), and a well-formed export read as exported."""
+    from openselfsup.config import (saved_data_prefixes, saved_list_roots,
+                                    saved_train_lists, trained_list_roots)
+    cfg = ("train_dataloader = dict(dataset=dict(type='ImageList', "
+           "data_root='data/NCT', ann_file='meta/train.txt', "
+           "data_prefix='NCT-CRC-HE-100K-NONORM'))\n")
+    meta = dict(cfg=cfg, train_list=['meta/wo_3.txt', ''],
+                data_root='elsewhere', data_prefix='other')
+    assert saved_train_lists(meta) == ('meta/train.txt',)
+    assert saved_list_roots(meta) == trained_list_roots(cfg) == (
+        ('meta/train.txt', 'data/NCT'),)
+    assert saved_data_prefixes(meta) == saved_data_prefixes(dict(cfg=cfg))
+    good = dict(meta, train_list=['meta/wo_3.txt'])
+    assert saved_list_roots(good) == (('meta/wo_3.txt', 'elsewhere'),)

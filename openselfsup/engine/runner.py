@@ -4313,9 +4313,11 @@ class AtomicRunner(Runner):
         shut down (:func:`shut_down_workers`): they draw nothing more, and
         they were kept until the runner was collected (the evaluation
         loaders keep theirs for the evaluations after). A second
-        ``train()`` on the same runner (no project path does that) starts
-        new workers, whose augmentation streams are not the ones an
-        uninterrupted run would have drawn (review r123)."""
+        ``train()`` on the same runner trains nothing once its
+        ``max_epochs`` / ``max_iters`` is reached (MMEngine's loops); one
+        after raising that limit (no project path does it) starts new
+        workers, whose augmentation streams are not the ones an
+        uninterrupted run would have drawn (review r123, r125)."""
         model = self._guarded(super().train, training=True)
         shut_down_workers(getattr(self.train_loop, 'dataloader', None))
         return model

@@ -543,7 +543,12 @@ def freeze_heap_at_exit() -> None:
     cost 1 to 2 s of the 2 to 3 s saved, and found no object with a
     finaliser (``__del__``) after a training or an extraction (1611 and
     66 objects); such a finaliser is not promised at exit (Python's
-    data model), and the project's clean-ups are exit handlers."""
+    data model), and the project's clean-ups are exit handlers. What that
+    gives up (review r125): an object still in a reference cycle at exit
+    (one a module global holds too, collected only by the shutdown) no
+    longer has its ``__del__`` run, so a progress bar or a temporary file
+    held in such a cycle is not closed or removed at exit; the project's
+    bars are closed by reference counting or in ``finally``."""
     if not _HEAP_FROZEN_AT_EXIT[0]:
         _HEAP_FROZEN_AT_EXIT[0] = True
         atexit.register(gc.freeze)
