@@ -3628,3 +3628,25 @@ def test_a_malformed_exported_list_is_read_from_the_config_with_its_roots():
     assert saved_data_prefixes(meta) == saved_data_prefixes(dict(cfg=cfg))
     good = dict(meta, train_list=['meta/wo_3.txt'])
     assert saved_list_roots(good) == (('meta/wo_3.txt', 'elsewhere'),)
+
+
+def test_a_list_under_several_prefixes_is_read_once(tmp_path, monkeypatch):
+    """``nct_list_reader`` reads a list file once, whatever the number of
+    prefixes its parts read it under (it read the file again for each),
+    and its verdict is ``holds_nct_images``' under any of them: the
+    reference, each prefix judged alone."""
+    from openselfsup.datasets import prepare
+    lst = tmp_path / 'train.txt'
+    lst.write_text('LYM/0001.png 0\nADI/0001.png 1\nmine/a.png 2\n')
+    nct = str(tmp_path / 'NCT-CRC-HE-100K-NONORM')
+    folders = (str(tmp_path / 'own'), nct)
+    alone = [prepare.holds_nct_images(str(lst), f) for f in folders]
+    assert alone == [False, True]
+    reads = []
+    real = prepare.read_list_file
+    monkeypatch.setattr(prepare, 'read_list_file',
+                        lambda *a, **k: (reads.append(a[0]), real(*a, **k))[1])
+    holds = prepare.nct_list_reader({str(lst): folders})
+    assert holds(str(lst)) is True and reads == [str(lst)]
+    assert prepare.nct_list_reader({str(lst): folders[:1]})(str(lst)) is False
+    assert prepare.nct_list_reader({})(str(tmp_path / 'gone.txt')) is None

@@ -504,11 +504,18 @@ def holds_nct_images(list_file: str, prefix: Optional[str] = None
     training-time check reads them:
     :func:`~.image_list.check_held_out_folders`); None: the entries
     alone."""
+    entries = _entries_if_read(list_file)
+    return None if entries is None else \
+        first_nct_entry(entries, prefix) is not None
+
+
+def _entries_if_read(list_file: str) -> Optional[List[ListEntry]]:
+    """The entries of the list file ``list_file``; None where it is not
+    read here (missing, unreadable)."""
     try:
-        entries = read_list_file(list_file)
+        return read_list_file(list_file)
     except (InputError, OSError, UnicodeDecodeError):
         return None
-    return first_nct_entry(entries, prefix) is not None
 
 
 def nct_list_reader(prefixes: Mapping[str, Sequence[str]]
@@ -524,9 +531,11 @@ def nct_list_reader(prefixes: Mapping[str, Sequence[str]]
     backbone weights exported before the prefix was recorded)."""
     @functools.lru_cache(maxsize=None)
     def holds(list_file: str) -> Optional[bool]:
-        read = [holds_nct_images(list_file, folder)
-                for folder in prefixes.get(list_file) or (None,)]
-        return True if True in read else read[0]
+        entries = _entries_if_read(list_file)  # once, whatever the prefixes
+        if entries is None:
+            return None
+        return any(first_nct_entry(entries, folder) is not None
+                   for folder in prefixes.get(list_file) or (None,))
     return holds
 
 
