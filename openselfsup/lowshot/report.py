@@ -322,8 +322,8 @@ def _now(path: str, kind: str):
     store; a dictionary: ``(shift bank digest, None)``. Cost: each file
     read once per command (:func:`~openselfsup.utils.reading_once`,
     entered by :func:`summarize` and ``--compare``, and by each public
-    function here that reads them when called alone), again where it is written again meanwhile (its
-    provenance JSON is read with it); 100,000 x 512 float32 features
+    function here that reads them when called alone), again where it is
+    written again meanwhile (its provenance JSON is read with it); 100,000 x 512 float32 features
     (205 MB), 0.15-0.19 s in the page cache on a 2-core machine at load 2,
     2026-12-05."""
     if not os.path.isfile(path):
