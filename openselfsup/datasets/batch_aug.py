@@ -975,8 +975,9 @@ def _rgb_to_hs(x: torch.Tensor):
     rotation then gave another colour)."""
     f32, f64 = torch.float32, torch.float64
     x = x.to(f32)
-    maxc, _ = x.max(1)
-    minc, _ = x.min(1)
+    # amax / amin: the values alone (max(1) / min(1) find the indices too,
+    # split over threads however few the pixels)
+    maxc, minc = x.amax(1), x.amin(1)
     r, g, b = x.unbind(1)
     delta = maxc - minc
     # a gray pixel (delta 0) gets H = S = 0 without a branch: rc = gc = bc
@@ -1040,16 +1041,147 @@ def _all_colours(step: int = 1 << 20):
         yield slice(start, start + step), rgb[None, :, None]
 
 
+#: ops on fewer elements than this run on one thread
+#: (``at::internal::GRAIN_SIZE``; torch's ``floor``, one of its VML
+#: kernels: :data:`_SERIAL_FLOOR`): the hue tables' builders keep each op
+#: below it. Their ops are small; split over threads, each waited for the
+#: slowest thread, and on busy cores (data-loader workers, other
+#: processes) a build took seconds instead of a tenth of one. A torch of
+#: other grains changes the speed, never the values.
+_SERIAL_SIZE = 32768
+_SERIAL_FLOOR = 2048
+
+
+def _row_chunks(rows: int, width: int,
+                size: int = _SERIAL_SIZE) -> List[slice]:
+    """Slices of ``rows`` rows of ``width`` elements, each slice fewer
+    than ``size`` elements (one row at least)."""
+    step = max(1, (size - 1) // max(width, 1))
+    return [slice(s, min(rows, s + step)) for s in range(0, rows, step)]
+
+
+def _formula_hs(colour: Callable[[torch.Tensor, torch.Tensor], tuple]
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``[256, 256]`` int32 tables ``65536 H`` and ``256 S + V`` of the
+    colours ``colour(i, j)`` by the formulas (:func:`_rgb_to_hs`): the
+    red, green and blue of row ``i`` ``[n, 1]`` and column ``j`` ``[1,
+    256]`` (int64 tensors, broadcast together), a few rows at a time
+    (the formulas' ``floor``: :data:`_SERIAL_FLOOR`)."""
+    h = torch.empty(256, 256, dtype=torch.int32)
+    sv = torch.empty_like(h)
+    j = torch.arange(256)[None]
+    for rows in _row_chunks(256, 256, _SERIAL_FLOOR):
+        rgb = torch.stack(torch.broadcast_tensors(
+            *colour(torch.arange(256)[rows, None], j)))
+        hh, ss, vv = _rgb_to_hs(rgb[None].to(torch.float32))
+        # integers below 2**24: exact in float32
+        h[rows] = hh[0] * 65536
+        sv[rows] = ss[0] * 256 + vv[0]
+    return h, sv
+
+
+def _build_hsv_table() -> torch.Tensor:
+    """``[2**24]`` int32 ``65536 H + 256 S + V`` of each colour ``65536 R +
+    256 G + B``: the values of the formulas (:func:`_rgb_to_hs`) on every
+    colour, made from their values on 393,216 colours.
+
+    H is a function of which channel is the largest (red before green
+    before blue where two are) and how far the other two lie below it:
+    the H of a colour is that of the colour of the same distances below
+    255. S is a function of the largest and smallest channels, V the
+    largest. So the table is filled block by block, for each largest
+    value ``v``: the colours whose red is ``v`` and the largest, their H
+    a slice of the table of red 255; those whose green is, their red
+    below it; those whose blue is, the other two below it. Each block is
+    a slice of a small table of H plus, for S, a slice of the table of
+    ``256 S + V`` or the larger of a row and a column of it (S falls as
+    the smallest channel rises: ``(v - m) / v`` correctly rounded, then
+    ``floor(255 x)``, both monotone, so the S of the smaller of two
+    channels is the larger of their two S). Each op is serial
+    (:data:`_SERIAL_SIZE`)."""
+    top = torch.tensor(255)
+    # the H of red 255: [g, b] of (255, g, b); of green 255, red below it:
+    # [r, b] of (r, 255, b); of blue 255, the others below it, as the
+    # blocks of blue largest read them (below): [255 - v + g, x] of
+    # (255 - x, 255 - x - (v - g), 255) and [255 - v + r, x] of
+    # (255 - x - (v - r), 255 - x, 255) (where i < x, a colour no block
+    # reads)
+    h_red, _ = _formula_hs(lambda i, j: (top, i, j))
+    h_green, _ = _formula_hs(lambda i, j: (i, top, j))
+    h_blue_r, _ = _formula_hs(
+        lambda i, x: (255 - x, (i - x).clamp_min(0), top))
+    h_blue_g, _ = _formula_hs(
+        lambda i, x: ((i - x).clamp_min(0), 255 - x, top))
+    # 256 S + V of largest v, smallest m <= v, as (v, m, m): [v, m] and
+    # [m, v]
+    _, sv = _formula_hs(lambda v, m: (v, m, m))
+    _, svt = _formula_hs(lambda m, v: (v, m, m))
+    hsv = torch.empty(256, 256, 256, dtype=torch.int32)
+    for v in range(256):
+        lo = 255 - v
+        # red v the largest: (v, g, b), g, b <= v
+        for rows in _row_chunks(v + 1, v + 1):
+            block = hsv[v, rows, :v + 1]
+            torch.maximum(sv[v, rows, None], sv[v, None, :v + 1], out=block)
+            block.add_(h_red[lo:, lo:][rows])
+        # green v the largest, red below it: (r, v, b), r < v, b <= v
+        for rows in _row_chunks(v, v + 1):
+            block = hsv[:v, v, :v + 1][rows]
+            torch.maximum(sv[v, rows, None], sv[v, None, :v + 1], out=block)
+            block.add_(h_green[lo:255, lo:][rows])
+        # blue b the largest, above v = max(red, green): (v, g, b), g <= v
+        # (S of the smallest, g), and (r, v, b), r < v (S of r); at most
+        # 128 x 128 elements each
+        torch.add(h_blue_r[lo:, 1:256 - v], svt[:v + 1, v + 1:],
+                  out=hsv[v, :v + 1, v + 1:])
+        torch.add(h_blue_g[lo:255, 1:256 - v], svt[:v, v + 1:],
+                  out=hsv[:v, v, v + 1:])
+    return hsv.view(-1)
+
+
+def _build_hsv_rgb_table() -> torch.Tensor:
+    """``[2**24, 3]`` uint8: the colour of each ``65536 H + 256 S + V``,
+    the values of the formulas (:func:`_hsv_to_rgb`), their ops in their
+    order and precision: each channel of a colour is V, ``p`` (a function
+    of S and V) or ``q`` / ``t`` (of H, S and V), as H's sector picks;
+    ``p`` made once for every (S, V), ``q`` or ``t``, whichever the
+    sector takes, per H. Each op is serial (:data:`_SERIAL_SIZE`)."""
+    v = torch.arange(256, dtype=torch.float32)
+    hf = v * 6.0 / 255.0  # of each H
+    i = torch.floor(hf)
+    f = hf - i
+    fs = v / 255.0  # of each S
+    chunks = _row_chunks(256, 256)  # of S
+    p = torch.empty(256, 256, dtype=torch.uint8)  # [S, V]
+    for rows in chunks:
+        # floor(x + 0.5) as the cast's truncation: x + 0.5 >= 0.5 (and
+        # torch's floor is split over threads from 2048 elements)
+        p[rows] = v * (1 - fs[rows])[:, None] + 0.5
+    levels = v.to(torch.uint8)
+    rgb = torch.empty(256, 256, 256, 3, dtype=torch.uint8)
+    x = torch.empty(256, 256)
+    sectors = _HSV_SECTORS[torch.remainder(i, 6).long()].tolist()
+    for hue, picks in enumerate(sectors):
+        # picks: the positions of r, g, b in (v, q, p, t)
+        fq = (f[hue], 1 - f[hue])
+        for rows in chunks:
+            out, xs = rgb[hue, rows], x[rows]
+            for c, pick in enumerate(picks):
+                if pick == 0:
+                    out[..., c].copy_(levels)
+                elif pick == 2:
+                    out[..., c].copy_(p[rows])
+                else:  # q: v (1 - s f), t: v (1 - s (1 - f))
+                    k = 1 - fs[rows] * fq[pick == 3]
+                    torch.mul(v, k[:, None], out=xs)
+                    # floor as the cast's truncation, as p's
+                    out[..., c].copy_(xs.add_(0.5))
+    return rgb.view(-1, 3)
+
+
 def _build_hue_tables() -> Tuple[torch.Tensor, torch.Tensor]:
-    hsv = torch.empty(1 << 24, dtype=torch.int32)
-    rgb = torch.empty(1 << 24, 3, dtype=torch.uint8)
-    for rows, a in _all_colours():
-        a = a.to(torch.float32)
-        h, s, v = _rgb_to_hs(a)  # each below 256: the sum exact
-        hsv[rows] = (h * 65536 + s * 256 + v)[0, 0].to(torch.int32)
-        rgb[rows] = _hsv_to_rgb(
-            a[:, 0], a[:, 1], a[:, 2])[0, :, 0].T.to(torch.uint8)
-    return hsv, rgb
+    """The two tables of :func:`hue_tables`, on the CPU."""
+    return _build_hsv_table(), _build_hsv_rgb_table()
 
 
 #: per device: the lookup tables of :func:`adjust_hue`
@@ -1063,9 +1195,11 @@ def hue_tables(device) -> Tuple[torch.Tensor, torch.Tensor]:
     colour ``65536 * R + 256 * G + B`` (V, the largest channel, in the
     table: the rotation no longer takes it from the image, three ops a
     call); ``rgb`` ``[2**24, 3]`` uint8, the colour of
-    each ``65536 * H + 256 * S + V``. 117 MB; 1-1.5 s to make on one core;
-    the copy to a GPU happens once, at the first use
-    (:class:`DeviceCopies`)."""
+    each ``65536 * H + 256 * S + V``. 117 MB, made block by block from
+    the formulas' values on 393,216 colours (:func:`_build_hsv_table`,
+    :func:`_build_hsv_rgb_table`): 0.12 s of one core, where every colour
+    through the formulas took 1-1.5 s (several on busy cores); the copy to
+    a GPU happens once, at the first use (:class:`DeviceCopies`)."""
     return _HUE_TABLES.on(device)
 
 
