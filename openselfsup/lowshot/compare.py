@@ -48,11 +48,13 @@ from ..utils import InputError, reading_once
 from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import SIGNED_RANK_RULE, fmt_pct, mean_ci, signed_rank_p
-from .report import (DOMAINS, _natural, _order, dtype_mark, dtype_note,
-                     image_groups, left_out_lines, mixed_encoders,
-                     mixed_encoders_note, other_images, other_images_note,
-                     other_images_way, other_images_words, result_dtype,
-                     result_normalised, results_notes)
+from .ablation import model_command, rerun_command
+from .report import (COMPARE_KEYS, DOMAINS, _natural, _order, dtype_mark,
+                     dtype_note, image_groups, left_out_lines,
+                     mixed_encoders, mixed_encoders_note, other_images,
+                     other_images_note, other_images_way, other_images_words,
+                     report_paths, result_dtype, result_normalised,
+                     results_notes, workdir_results, write_report)
 from .spec import CLASSIFIERS, MODES
 
 #: the Holm p below which the plot fills a setting's marker (significant)
@@ -456,9 +458,6 @@ def compare(workdir: str, model_a: str, model_b: str,
         dict: ``markdown``, the comparison (``comparison``) and the paths
         ``md``, ``json``, ``png``.
     """
-    from .ablation import model_command, rerun_command
-    from .report import (COMPARE_KEYS, report_paths, workdir_results,
-                         write_report)
     # a model without ablation results: its ablation of the other's
     # settings, which pairs with it
     results, left_out = workdir_results(
