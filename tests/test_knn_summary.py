@@ -908,7 +908,7 @@ def test_error_bars_past_the_axis_are_cut_there_and_said(tmp_path,
     for lo, hi in spans[1:]:
         assert abs(lo - (51 - narrow)) < 1e-6 and abs(hi - (51 + narrow)) \
             < 1e-6
-    # the note wrapped at spaces (NOTE_CHARS a line)
+    # the note wrapped at spaces (NOTE_CHARS_PER_INCH)
     notes = [t.get_text().replace('\n', ' ') for t in fig.texts
              if CUT_NOTE in t.get_text()]
     label = rows[-1]['model'] + ', ' + rows[-1]['weights']
@@ -926,12 +926,13 @@ def test_error_bars_past_the_axis_are_cut_there_and_said(tmp_path,
 def test_the_cut_note_is_wrapped_before_matplotlib_draws_it(tmp_path,
                                                             monkeypatch):
     """The note under bars cut at the axis is wrapped at spaces into lines
-    of at most 180 characters (NOTE_CHARS) before the plot is drawn: with
-    matplotlib's wrap=True each draw measured it word by word (0.3 s of a
+    of at most 180 characters (NOTE_CHARS_PER_INCH on the 9-inch plot)
+    before the plot is drawn: with matplotlib's wrap=True each draw measured it word by word (0.3 s of a
     0.85 s plot for three cut bars of long names). Its words are the
     unwrapped note's, in order; the PNG is still written."""
     import openselfsup.utils.plot as plot_mod
-    from openselfsup.apis.knn_summary import CUT_NOTE, plot_summary
+    from openselfsup.apis.knn_summary import (CUT_NOTE, NOTE_CHARS_PER_INCH,
+                                              plot_summary)
     config = '/c/' + 'a_very_long_configuration_name_' * 3 + 'x.py'
     paths = [write(tmp_path, f'{s}.json',
                    result([v] * 6, config=config, seed=s))
@@ -947,8 +948,10 @@ def test_the_cut_note_is_wrapped_before_matplotlib_draws_it(tmp_path,
     note, = [t for t in figures[0].texts if CUT_NOTE in t.get_text()]
     assert not note.get_wrap()
     lines = note.get_text().split('\n')
-    # about the 9-inch plot's width at 6 points
-    assert len(lines) > 1 and all(len(x) <= 180 for x in lines)
+    # about the plot's width at 6 points
+    width = figures[0].get_figwidth()
+    assert width == 9 and len(lines) > 1 and all(
+        len(x) <= NOTE_CHARS_PER_INCH * width for x in lines)
     # six bars cut (each level's accuracy and mean class accuracy)
     label = rows[-1]['model'] + ', ' + rows[-1]['weights']
     assert ' '.join(lines).count(f'{label} (mean of 2 seeds)') == 6

@@ -215,6 +215,23 @@ def test_hue_tables_are_the_formulas_on_every_colour():
     assert torch.equal(got_rgb, want_rgb)
 
 
+@pytest.mark.parametrize('default', [torch.bfloat16, torch.float16,
+                                     torch.float64])
+def test_hue_tables_do_not_follow_the_default_dtype(default):
+    """The tables are the same bytes whatever torch's default dtype when the
+    first hue op makes them (a buffer of the builder took the default: under
+    bfloat16 a grey (H 0, S 0, V 129) came back as (129, 130, 129))."""
+    from openselfsup.datasets import batch_aug as B
+    want = B._build_hue_tables()
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(default)
+    try:
+        got = B._build_hue_tables()
+    finally:
+        torch.set_default_dtype(before)
+    assert all(torch.equal(g, w) for g, w in zip(got, want))
+
+
 def test_hue_tables_walk_few_colours_through_the_formulas(monkeypatch):
     """Built on each process's first hue op, the tables took 1-1.5 s on one
     core (every colour through both formulas), several seconds on busy

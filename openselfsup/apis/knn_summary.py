@@ -601,9 +601,11 @@ def _warns(title: str) -> bool:
 #: the plot's note under error bars cut at its 0-100 axis
 #: (:func:`plot_summary`), before the bars' means and half-widths
 CUT_NOTE = 'error bars cut at the 0-100 axis (95% half-width beyond it): '
-#: characters per line of that note: about the 9-inch plot's width at
-#: 6 points (a longer word, or a narrower font, widens the PNG, never cut)
-NOTE_CHARS = 180
+#: characters per inch of that note's lines at 6 points (180 on the
+#: 9-inch plot), as the low-shot plots' notes at 8 points take 16: the
+#: lines follow the figure's width (a longer word, or a wider font,
+#: widens the PNG, never cut)
+NOTE_CHARS_PER_INCH = 20
 
 
 def plot_summary(rows: Sequence[dict], title: str = '') -> bytes:
@@ -650,7 +652,8 @@ def plot_summary(rows: Sequence[dict], title: str = '') -> bytes:
         # wrapped here, at spaces only: matplotlib's wrap=True measured the
         # note's width word by word on each draw (bbox_inches='tight' draws
         # twice), 0.3 s of a plot's 0.85 for three cut bars of long names
-        note = textwrap.fill(CUT_NOTE + '; '.join(cut), NOTE_CHARS,
+        note = textwrap.fill(CUT_NOTE + '; '.join(cut),
+                             int(NOTE_CHARS_PER_INCH * fig.get_figwidth()),
                              break_long_words=False, break_on_hyphens=False)
         fig.text(0.01, -0.02, note, fontsize=6, va='top')
     return figure_png(fig, dpi=100, title=title)

@@ -1159,7 +1159,7 @@ def _build_hsv_rgb_table() -> torch.Tensor:
         p[rows] = v * (1 - fs[rows])[:, None] + 0.5
     levels = v.to(torch.uint8)
     rgb = torch.empty(256, 256, 256, 3, dtype=torch.uint8)
-    x = torch.empty(256, 256)
+    x = torch.empty(256, 256, dtype=torch.float32)
     sectors = _HSV_SECTORS[torch.remainder(i, 6).long()].tolist()
     for hue, picks in enumerate(sectors):
         # picks: the positions of r, g, b in (v, q, p, t)
