@@ -927,9 +927,10 @@ def test_the_cut_note_is_wrapped_before_matplotlib_draws_it(tmp_path,
                                                             monkeypatch):
     """The note under bars cut at the axis is wrapped at spaces into lines
     of at most 180 characters (NOTE_CHARS_PER_INCH on the 9-inch plot)
-    before the plot is drawn: with matplotlib's wrap=True each draw measured it word by word (0.3 s of a
-    0.85 s plot for three cut bars of long names). Its words are the
-    unwrapped note's, in order; the PNG is still written."""
+    before the plot is drawn: with matplotlib's wrap=True each draw
+    measured it word by word (0.3 s of a 0.85 s plot for three cut bars of
+    long names). Its words are the unwrapped note's, in order; the PNG is
+    still written."""
     import openselfsup.utils.plot as plot_mod
     from openselfsup.apis.knn_summary import (CUT_NOTE, NOTE_CHARS_PER_INCH,
                                               plot_summary)
