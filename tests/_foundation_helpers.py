@@ -405,6 +405,21 @@ def served(folder, monkeypatch):
         server.server_close()
 
 
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that no program listens on now, as the
+    system picks one (bound to port 0, then let go): for a rendezvous a
+    test starts (torchrun's ``--master_port``, gloo's ``MASTER_PORT``),
+    never a fixed one such as torchrun's 29500, which another run on the
+    machine (another pytest-xdist worker, another user's training) may
+    hold. Another program may take it in the moment before the test's
+    rendezvous binds it; a fixed port is taken for as long as its
+    holder runs."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def worker_warnings_shown(body):
     """``(body(), torch's warnings of its DataLoaders' worker counts that
     body showed)``, every warning shown."""

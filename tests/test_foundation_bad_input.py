@@ -22,8 +22,8 @@ import zipfile
 import pytest
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, error_lines,
-                                 loaded_modules, run_advice, run_python_c,
-                                 run_tool, run_tool_here,
+                                 free_port, loaded_modules, run_advice,
+                                 run_python_c, run_tool, run_tool_here,
                                  sigterm_once_blocked, small_config)
 
 
@@ -4604,7 +4604,6 @@ def test_a_failed_process_ends_the_launch_in_one_line(tmp_path, capfd):
     launcher's status was 1 whatever the process's; now one line after the
     process's own message, with its status (128 + the signal's number for
     a process a signal ended, as a shell reports it)."""
-    import socket
     from openselfsup.apis.train import torchrun
     for body, code, says in [
             ("print('error: the message', file=sys.stderr); sys.exit(2)",
@@ -4615,11 +4614,9 @@ def test_a_failed_process_ends_the_launch_in_one_line(tmp_path, capfd):
             ('pass', 0, None)]:
         script = tmp_path / 'child.py'
         script.write_text(f'import os, signal, sys\n{body}\n')
-        with socket.socket() as sock:
-            sock.bind(('127.0.0.1', 0))
-            port = sock.getsockname()[1]
         rc = torchrun(['--nnodes=1', '--nproc_per_node=1',
-                       '--master_addr=127.0.0.1', f'--master_port={port}',
+                       '--master_addr=127.0.0.1',
+                       f'--master_port={free_port()}',
                        str(script)])
         err = capfd.readouterr().err
         assert rc == code, err
@@ -4671,7 +4668,6 @@ def test_a_signal_to_the_launcher_ends_it_without_a_traceback(tmp_path, sig,
     own SignalException, a traceback of some 20 lines ending the output,
     exit status 1. Now the launcher ends with the shell's status for the
     signal, the process's line last."""
-    import socket
     script = tmp_path / 'child.py'
     ready = tmp_path / 'ready'
     script.write_text(
@@ -4682,9 +4678,7 @@ def test_a_signal_to_the_launcher_ends_it_without_a_traceback(tmp_path, sig,
         'except KeyboardInterrupt:\n'
         '    print("interrupted", file=sys.stderr)\n'
         '    sys.exit(130)\n')
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     code_line = (
         'import sys\n'
         'from openselfsup.utils.errors import run_cli\n'

@@ -1,13 +1,14 @@
 """The HiDisc loss across 2 CPU processes (gloo) equals the one-process loss
 on the concatenated batch, and gradients flow through the all-gather."""
 import os
-import socket
 
 import pytest
 import torch
 import torch.multiprocessing as mp
 
 from openselfsup.models.losses import HiDiscLoss
+
+from _foundation_helpers import free_port
 
 SHAPE = (2, 2, 2, 2)  # per rank: B, S, P, V
 
@@ -37,9 +38,7 @@ def _worker(rank, world, port, out):
 @pytest.mark.slow
 def test_gathered_loss_equals_single_process_loss():
     world = 2
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
+    port = free_port()
     out = mp.Manager().dict()
     # fork: the workers inherit the imported modules (spawn re-imports
     # mmpretrain in each, which is slow); but once CUDA work ran in this

@@ -14,7 +14,6 @@ import copy
 import math
 import os
 import re
-import socket
 
 import numpy as np
 import pytest
@@ -23,7 +22,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from _foundation_helpers import REPO
+from _foundation_helpers import REPO, free_port
 
 CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
 FSP = os.path.join(REPO, 'configs/classification/nct/r18_bs512_ep100_all.py')
@@ -174,9 +173,7 @@ def test_group_loss_equals_eight_gloo_processes():
     and group_size 32; no process sees another's keys."""
     import torch.multiprocessing as mp
     world = 8
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
+    port = free_port()
     out = mp.Manager().dict()
     method = 'spawn' if torch.cuda.is_initialized() else 'fork'
     mp.start_processes(_gloo_worker, args=(world, port, out), nprocs=world,
