@@ -1,6 +1,7 @@
 """Bad input through tools/train.py (and dist_train.sh): one line, exit != 0."""
 import contextlib
 import copy
+import errno
 import functools
 import glob
 import io
@@ -4634,10 +4635,11 @@ def test_a_failed_process_ends_the_launch_in_one_line(tmp_path, capfd):
 
 
 def test_a_taken_port_ends_the_launch_in_one_line(tmp_path):
-    """A second dist_train.sh on one machine without another PORT: the
+    """A second dist_train.sh on one machine on the same PORT: the
     rendezvous port is taken, and torchrun stopped on its
     DistNetworkError traceback (EADDRINUSE), exit status 1; one line now,
-    naming the port and the PORT to give, before any process starts."""
+    naming the port and the PORT to give (one machine: or none, which
+    takes a free port), before any process starts."""
     import socket
 
     from openselfsup.apis.train import torchrun
@@ -4651,7 +4653,9 @@ def test_a_taken_port_ends_the_launch_in_one_line(tmp_path):
         with pytest.raises(InputError, match=re.escape(
                 f'port {port} of this machine is taken (another training '
                 'run started here, or another program): start this one on '
-                f'another port, PORT={port + 1} bash tools/dist_train.sh')):
+                f'another port, PORT={port + 1} bash tools/dist_train.sh '
+                '..., or with PORT and MASTER_PORT unset (one machine: a '
+                'free port)')):
             torchrun(['--nnodes=1', '--nproc_per_node=1',
                       '--master_addr=127.0.0.1', f'--master_port={port}',
                       str(script)])
@@ -4705,17 +4709,39 @@ def test_a_signal_to_the_launcher_ends_it_without_a_traceback(tmp_path, sig,
         assert err.strip().splitlines()[-1] == 'interrupted', err
 
 
+@contextlib.contextmanager
+def _held_port(port):
+    """``port`` of this machine listened on while the body runs, or left
+    to whoever holds it already (taken either way)."""
+    import socket
+    with socket.socket() as sock:
+        try:
+            sock.bind(('0.0.0.0', port))
+            sock.listen()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+        yield
+
+
 @pytest.mark.slow
 def test_dist_train_ends_a_refusal_inside_the_run_in_its_lines(
-        tmp_path, synthetic_root):
+        tmp_path, synthetic_root, monkeypatch):
     """Through tools/dist_train.sh: a refusal only the run can make (the
     model built from an override) is the process's one line, then the
     launcher's, no traceback, exit status 2."""
     cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
                ann_file='meta/train_labeled.txt')
-    rc, out, err = run_tool(['tools/dist_train.sh', cfg, '1', '--work-dir',
-                             str(tmp_path / 'w'), '--cfg-options',
-                             'model.backbone.depth=19'])
+    # without PORT / MASTER_PORT: torchrun's 29500 was taken whenever
+    # another run or program on the machine held it (a refusal of the
+    # port, not the run's); held here while the run starts
+    for name in ('PORT', 'MASTER_PORT'):
+        monkeypatch.delenv(name, raising=False)
+    with _held_port(29500):
+        rc, out, err = run_tool(
+            ['tools/dist_train.sh', cfg, '1', '--work-dir',
+             str(tmp_path / 'w'), '--cfg-options',
+             'model.backbone.depth=19'])
     lines = error_lines(err)
     assert rc == 2 and 'Traceback' not in err, err[-3000:]
     assert len(lines) == 2 and 'invalid depth 19' in lines[0], lines
@@ -5454,7 +5480,7 @@ def test_dist_train_passes_a_rank_of_the_machines(tmp_path, synthetic_root,
     assert (rc, error_lines(err)) == (0, []), err[-2000:]
     given = out.splitlines()
     assert given[:5] == [f'--nnodes={nnodes}', f'--node_rank={node_rank}',
-                         '--master_addr=127.0.0.1', '--nproc_per_node=1',
+                         '--nproc_per_node=1', '--master_addr=127.0.0.1',
                          '--master_port=29500'], given
     assert given[5:] == [
         os.path.join(REPO, 'tools', 'train.py'), CLP_DEMO, '--launcher',
@@ -5467,7 +5493,8 @@ def test_dist_train_passes_a_rank_of_the_machines(tmp_path, synthetic_root,
     (dict(PORT='2345', MASTER_PORT='02345'), '2345', False),
     (dict(PORT='29501', MASTER_PORT='29500'), '29501', True),
     (dict(PORT='2345'), '2345', False),
-    ({}, '29500', False)])
+    (dict(NNODES='2'), '29500', False),
+    ({}, None, False)])
 def test_dist_train_takes_the_master_port(tmp_path, synthetic_root,
                                           env, port, note):
     """``MASTER_PORT`` (PyTorch's env:// name, which a cluster's job
@@ -5476,7 +5503,10 @@ def test_dist_train_takes_the_master_port(tmp_path, synthetic_root,
     the machines waited. Taken now where PORT is unset; PORT and
     MASTER_PORT both set to other ports: PORT, as before MASTER_PORT was
     read (a pod exporting MASTER_PORT, a second run given another PORT),
-    and a note line naming both. What torchrun is given is read from a
+    and a note line naming both. Neither set: one machine's rendezvous
+    on a free port (torchrun's ``--standalone``; 29500 stopped a second
+    run on the machine, or any run where a program held it), several
+    machines' on 29500 as before. What torchrun is given is read from a
     stand-in ``python``, as above, which passes the launcher's Python
     checks here without running them (the port is the shell's choice;
     the test above runs them)."""
@@ -5490,7 +5520,12 @@ def test_dist_train_takes_the_master_port(tmp_path, synthetic_root,
                        f'{os.environ["PATH"]}'))
     notes = [line for line in err.splitlines() if line.startswith('note:')]
     assert (rc, error_lines(err)) == (0, notes), err[-2000:]
-    assert f'--master_port={port}' in out.splitlines(), out
+    given = out.splitlines()
+    named = [a for a in given if a.startswith(('--master_port=',
+                                                '--master_addr=',
+                                                '--standalone'))]
+    assert named == (['--standalone'] if port is None else [
+        '--master_addr=127.0.0.1', f'--master_port={port}']), given
     script = os.path.join(REPO, 'tools', 'dist_train.sh')
     assert notes == ([f'note: {script}: the rendezvous is on '
                       f'PORT {env["PORT"]}, not on MASTER_PORT '
@@ -7612,7 +7647,8 @@ def test_quickstart_help_writes_nothing(tmp_path):
 
 @pytest.mark.parametrize('script, says', [
     ('tools/dist_train.sh', ('NNODES', 'NODE_RANK', 'MASTER_ADDR', 'PORT',
-                             'default 29500')),
+                             'a free port of this machine on one machine',
+                             'default 29500 on several machines')),
     ('tools/slurm_train.sh', ('GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS',
                               'DATA_CHECK=0'))])
 def test_launcher_help_prints_the_header(script, says):

@@ -7,9 +7,12 @@
 # The config's total batch is split over the GPUs (see the run's log).
 # Run by sh (dash), the script runs itself again under bash.
 # GPUS=1 also works on a CPU-only machine (one process, no process group).
+# The rendezvous port: PORT (else MASTER_PORT; PORT wins where both are
+# set); neither set, a free port of this machine on one machine (torchrun's
+# standalone rendezvous: a second run here no longer meets the first on
+# 29500), default 29500 on several machines.
 # Several machines: NNODES (default 1), NODE_RANK (default 0), MASTER_ADDR
-# (default 127.0.0.1; needed where NODE_RANK is 1 or more) and PORT (else
-# MASTER_PORT; default 29500; PORT wins where both are set) as for
+# (default 127.0.0.1; needed where NODE_RANK is 1 or more) and PORT as for
 # torchrun; an NNODES=MIN:MAX waits for MAX machines (the script starts
 # torchrun's static rendezvous at MASTER_ADDR:PORT, which is not elastic).
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
@@ -61,7 +64,11 @@ fi
 # exports beside MASTER_ADDR), when PORT is unset: it was ignored, the
 # rendezvous opened on 29500; both set to other ports: PORT, this script's
 # own setting, as before MASTER_PORT was read (a pod that exports
-# MASTER_PORT and a second run given another PORT), with a note line
+# MASTER_PORT and a second run given another PORT), with a note line.
+# Neither set: one machine's rendezvous on a free port (torchrun's
+# --standalone; every run took 29500, and a second run on the machine, or
+# any program there holding 29500, stopped it), several machines' on 29500
+# (every machine must name the same port)
 port_number() {
     if ! _p=$(whole_number "$1" "$2" 1 2>/dev/null) || [ "$_p" -gt 65535 ]
     then
@@ -79,8 +86,10 @@ if [ -n "${PORT:-}" ]; then
                 "MASTER_PORT $MASTER_PORT (PORT is this script's setting)" >&2
         fi
     fi
-else
-    PORT=$(port_number MASTER_PORT "${MASTER_PORT:-29500}")
+elif [ -n "${MASTER_PORT:-}" ]; then
+    PORT=$(port_number MASTER_PORT "$MASTER_PORT")
+elif [ "$NODES" -gt 1 ]; then
+    PORT=29500
 fi
 # a machine of NODE_RANK 1 or more without MASTER_ADDR: torchrun's default
 # 127.0.0.1 is this machine, where machine 0's rendezvous is not (unless
@@ -91,6 +100,11 @@ if [ "$NODE_RANK" -gt 0 ] && [ -z "${MASTER_ADDR:-}" ]; then
         "machine; MASTER_ADDR=127.0.0.1 where all the machines are this one)"
 fi
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+if [ -n "${PORT:-}" ]; then
+    RENDEZVOUS=(--master_addr="$MASTER_ADDR" --master_port="$PORT")
+else
+    RENDEZVOUS=(--standalone)
+fi
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
 # this checkout first, as the OpenMMLab launchers do
 export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
@@ -124,7 +138,6 @@ from openselfsup.utils import run_cli
 sys.exit(run_cli(torchrun, sys.argv[1:]))' \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
+    "${RENDEZVOUS[@]}" \
     "$TOOLS/train.py" "$CONFIG" --launcher pytorch "$@"

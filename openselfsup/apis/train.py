@@ -96,7 +96,8 @@ def torchrun(argv: Sequence[str]) -> int:
 
     Raises:
         InputError: the rendezvous port is taken on this machine (a second
-            run started without another ``PORT``).
+            run started on the same ``PORT``, or another program holds
+            it).
     """
     import logging
     import signal
@@ -147,11 +148,16 @@ def torchrun(argv: Sequence[str]) -> int:
             raise
         port = next((a.split('=', 1)[1] for a in argv
                      if str(a).startswith('--master_port=')), '29500')
+        # one machine: dist_train.sh without PORT / MASTER_PORT takes a
+        # free port itself (torchrun's --standalone)
+        alone = any(str(a) in ('--nnodes=1', '--nnodes=1:1') for a in argv)
         raise InputError(
             f'port {port} of this machine is taken (another training run '
             'started here, or another program): start this one on another '
             f'port, PORT={int(port) + 1 if port.isdigit() else 29501} bash '
-            'tools/dist_train.sh ...') from None
+            'tools/dist_train.sh ...' + (
+                ', or with PORT and MASTER_PORT unset (one machine: a free '
+                'port)' if alone else '')) from None
     finally:
         log.removeFilter(not_failure_report)
         for name, handler in handlers.items():
