@@ -1372,7 +1372,11 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
     monkeypatch.setattr(fingerprint, '_file_digest',
                         lambda path, *a, **k: reads.append(path) or
                         real(path, *a, **k))
-    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 9)
+    # every call of the first three within RECENT_NS of the writes, at
+    # half the minute the process clock is ahead (1 s: a machine loaded by
+    # other jobs ran the three past it, and the last ones kept the
+    # digests); then a tenth of a second, which a wait of 0.15 s passes
+    monkeypatch.setattr(once, 'RECENT_NS', 30 * 10 ** 9)
     process_ns = time.time_ns
     monkeypatch.setattr(time, 'time_ns',
                         lambda: process_ns() + ahead * 10 ** 9)
@@ -1389,7 +1393,8 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
         return len(reads)
 
     assert calls() == 3 * 3  # written just now: read on each call
-    time.sleep(1.1)
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8)
+    time.sleep(0.15)
     assert calls() == 3  # older than RECENT_NS: read once
 
     # no file can be made there nor in the temporary folder: no clock
@@ -1403,7 +1408,7 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
     for name in ('config.json', 'model.safetensors'):  # just written
         (folder / name).write_bytes(name.encode())
     assert calls() == 3 * 3
-    time.sleep(1.1)
+    time.sleep(0.15)
     assert calls() == 3 * 3  # older than RECENT_NS, not than the margin
     # an hour later (a shared folder's files, changed long before): once
     # (their status change time moves with any utime, so the clock moves)
