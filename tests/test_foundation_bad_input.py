@@ -5494,7 +5494,8 @@ def test_dist_train_passes_a_rank_of_the_machines(tmp_path, synthetic_root,
     (dict(PORT='29501', MASTER_PORT='29500'), '29501', True),
     (dict(PORT='2345'), '2345', False),
     (dict(NNODES='2'), '29500', False),
-    ({}, None, False)])
+    ({}, None, False),
+    (dict(MASTER_ADDR='10.1.2.3'), None, False)])
 def test_dist_train_takes_the_master_port(tmp_path, synthetic_root,
                                           env, port, note):
     """``MASTER_PORT`` (PyTorch's env:// name, which a cluster's job
@@ -5506,7 +5507,10 @@ def test_dist_train_takes_the_master_port(tmp_path, synthetic_root,
     and a note line naming both. Neither set: one machine's rendezvous
     on a free port (torchrun's ``--standalone``; 29500 stopped a second
     run on the machine, or any run where a program held it), several
-    machines' on 29500 as before. What torchrun is given is read from a
+    machines' on 29500 as before; the processes of the standalone one meet
+    at MASTER_ADDR, default 127.0.0.1 (``--local_addr``: they were given
+    the host's name, which where it does not resolve waited 10 minutes).
+    What torchrun is given is read from a
     stand-in ``python``, as above, which passes the launcher's Python
     checks here without running them (the port is the shell's choice;
     the test above runs them)."""
@@ -5523,9 +5527,12 @@ def test_dist_train_takes_the_master_port(tmp_path, synthetic_root,
     given = out.splitlines()
     named = [a for a in given if a.startswith(('--master_port=',
                                                 '--master_addr=',
-                                                '--standalone'))]
-    assert named == (['--standalone'] if port is None else [
-        '--master_addr=127.0.0.1', f'--master_port={port}']), given
+                                                '--standalone',
+                                                '--local_addr='))]
+    addr = env.get('MASTER_ADDR', '127.0.0.1')
+    assert named == (['--standalone', f'--local_addr={addr}']
+                     if port is None else [f'--master_addr={addr}',
+                                           f'--master_port={port}']), given
     script = os.path.join(REPO, 'tools', 'dist_train.sh')
     assert notes == ([f'note: {script}: the rendezvous is on '
                       f'PORT {env["PORT"]}, not on MASTER_PORT '
@@ -7648,7 +7655,7 @@ def test_quickstart_help_writes_nothing(tmp_path):
 @pytest.mark.parametrize('script, says', [
     ('tools/dist_train.sh', ('NNODES', 'NODE_RANK', 'MASTER_ADDR', 'PORT',
                              'a free port of this machine on one machine',
-                             'default 29500 on several machines')),
+                             'default 29500 on\nseveral machines')),
     ('tools/slurm_train.sh', ('GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS',
                               'DATA_CHECK=0'))])
 def test_launcher_help_prints_the_header(script, says):

@@ -9,8 +9,9 @@
 # GPUS=1 also works on a CPU-only machine (one process, no process group).
 # The rendezvous port: PORT (else MASTER_PORT; PORT wins where both are
 # set); neither set, a free port of this machine on one machine (torchrun's
-# standalone rendezvous: a second run here no longer meets the first on
-# 29500), default 29500 on several machines.
+# standalone rendezvous, the processes meeting at MASTER_ADDR; a second
+# run here no longer meets the first on 29500); default 29500 on
+# several machines.
 # Several machines: NNODES (default 1), NODE_RANK (default 0), MASTER_ADDR
 # (default 127.0.0.1; needed where NODE_RANK is 1 or more) and PORT as for
 # torchrun; an NNODES=MIN:MAX waits for MAX machines (the script starts
@@ -33,8 +34,8 @@ NNODES=${NNODES:-1}
 NNODES_GIVEN=$NNODES
 NODE_RANK_GIVEN=${NODE_RANK:-0}
 # torchrun's MIN:MAX, or one count. NODES: the machines the run waits for;
-# torchrun's static rendezvous, the one this script starts (MASTER_ADDR:
-# PORT), waits for MAX of them: MIN:MAX is not elastic here (one machine
+# torchrun's static rendezvous, the one this script starts for several
+# machines or a PORT given (MASTER_ADDR:PORT), waits for MAX of them: MIN:MAX is not elastic here (one machine
 # with NNODES=1:2 waited for a second without a word), and the checks
 # below count MAX
 case $NNODES in
@@ -103,7 +104,11 @@ MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 if [ -n "${PORT:-}" ]; then
     RENDEZVOUS=(--master_addr="$MASTER_ADDR" --master_port="$PORT")
 else
-    RENDEZVOUS=(--standalone)
+    # the processes meet at MASTER_ADDR (default 127.0.0.1): with
+    # --standalone alone they were given this machine's host name, and
+    # where it does not resolve the launch waited 10 minutes, then a
+    # traceback
+    RENDEZVOUS=(--standalone --local_addr="$MASTER_ADDR")
 fi
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
 # this checkout first, as the OpenMMLab launchers do
