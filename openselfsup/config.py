@@ -19,8 +19,8 @@ import math
 import os
 import re
 import shlex
-from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
-                    Tuple)
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple)
 
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
@@ -4191,8 +4191,19 @@ def settings_changes_note(found: Optional[List[Tuple[str, Optional[str]]]],
             f'{use} it as trained {way}')
 
 
+#: how the held-out checks read list files for NCT images: given
+#: ``{list file: the folders its entries are read under}``
+#: (:func:`saved_list_prefixes`, :func:`trained_list_prefixes`), the
+#: ``holds(list file)`` that reads each file once, under each of its
+#: folders (True / False; None: not read here). Every caller gives
+#: :func:`~openselfsup.datasets.prepare.nct_list_reader`, the reader
+#: extraction reads with (this floor reads no list).
+ListReader = Callable[[Mapping[str, Sequence[str]]],
+                      Callable[[str], Optional[bool]]]
+
+
 def check_same_held_out(path: str, cfg, text: Optional[str], *,
-                        holds: Callable[[str], Optional[bool]]) -> None:
+                        reader: ListReader) -> None:
     """Refuse to resume from a checkpoint whose run trained on a list that
     holds out other NCT classes than ``cfg``'s training list (the held-out
     classes read from the names of the lists that may be NCT's,
@@ -4207,9 +4218,10 @@ def check_same_held_out(path: str, cfg, text: Optional[str], *,
     read them: :func:`~openselfsup.classes.lists_held_out_at_most`; a
     run on NCT's ``train.txt`` + ``val7k.txt`` has seen every class); the
     same classes from another folder pass. A list whose
-    file holds no NCT image (``holds``:
-    :func:`~openselfsup.datasets.prepare.holds_nct_images`, as the
-    training-time check and extraction read a list) is not judged under
+    file holds no NCT image (read by ``reader``, each side's lists under
+    the data prefixes its config reads them under:
+    :func:`trained_list_prefixes`, as the training-time check and
+    extraction read a list) is not judged under
     any ``wo_<c>`` name: a run on a user's own ``wo_8_train.txt``
     resumed with their own ``wo_3_train.txt`` mixes no NCT class. But a
     run of NCT lists, one of its files read here holding NCT images,
@@ -4231,8 +4243,12 @@ def check_same_held_out(path: str, cfg, text: Optional[str], *,
                           lists_held_out_at_most, lists_named)
     if _same_list_files(text, cfg):
         return  # the same files: the same classes, whatever they hold
-    holds = functools.lru_cache(maxsize=None)(holds)
-    there, here = nct_train_lists(text, holds), nct_train_lists(cfg, holds)
+    # each side's lists under its own data prefixes (an NCT list written
+    # LYM/0001.png under NCT's release folder, read alone, was another
+    # dataset's: the resume went on without a word)
+    holds = reader(trained_list_prefixes(text))
+    there = nct_train_lists(text, holds)
+    here = nct_train_lists(cfg, reader(trained_list_prefixes(cfg)))
     # a list of unknown name beside known ones can only add seen classes
     before, now = lists_held_out_at_most(there), lists_held_out(here)
     at_most = before is not None and lists_held_out(there) is None
@@ -4386,15 +4402,37 @@ TRAIN_PREFIX_KEY = 'data_prefix'
 def saved_list_prefixes(meta: Any) -> Dict[str, Tuple[str, ...]]:
     """``{list file: the folders its entries are read under}`` of each
     training list a checkpoint's ``meta`` records with its data prefixes
-    (the file as :func:`_list_path` names it; each folder:
-    :func:`entries_folder`): :func:`saved_data_prefixes`. Empty where
-    none is recorded (backbone weights exported before the prefix was,
-    without their training config: their lists are read without it, as
-    before). Extraction reads each list under each of them, as the
-    training-time check reads each part
+    (:func:`saved_data_prefixes`; the map: :func:`list_entry_folders`).
+    Empty where none is recorded (backbone weights exported before the
+    prefix was, without their training config: their lists are read
+    without it, as before). Extraction, the resume and the initial
+    weights read each list under each of them, as the training-time
+    check reads each part
     (:func:`~openselfsup.datasets.prepare.nct_list_reader`)."""
     pairs = saved_list_roots(meta)
-    prefixes = saved_data_prefixes(meta)
+    return list_entry_folders(pairs, _data_prefixes(meta, pairs))
+
+
+def trained_list_prefixes(cfg_text: Any) -> Dict[str, Tuple[str, ...]]:
+    """:func:`saved_list_prefixes` of a config (a ``Config`` or a
+    checkpoint's ``meta['cfg']`` text): each training list's file and
+    the folders its parts read its entries under
+    (:func:`_trained_list_parts`); empty where the lists are not
+    known."""
+    parts = _trained_list_parts(cfg_text)
+    return {} if parts is None else \
+        list_entry_folders(list(parts), list(parts.values()))
+
+
+def list_entry_folders(pairs: Optional[Sequence[Tuple[str, Any]]],
+                       prefixes: Optional[Sequence[Sequence[Any]]]
+                       ) -> Dict[str, Tuple[str, ...]]:
+    """``{list file: folders}`` of ``(list, data_root)`` ``pairs`` and the
+    data prefixes of each (the file as :func:`_list_path` names it; each
+    folder: :func:`entries_folder`, each once, a file read by several
+    parts keeping every part's); a list without a folder is left out
+    (read alone). The one map the readers of recorded lists are built
+    from (:func:`saved_list_prefixes`, :func:`trained_list_prefixes`)."""
     kept: Dict[str, Tuple[str, ...]] = {}
     for (name, root), each in zip(pairs or (), prefixes or ()):
         folders = [entries_folder(root, prefix) for prefix in each]
@@ -4416,7 +4454,14 @@ def saved_data_prefixes(meta: Any) -> Optional[List[List[Any]]]:
     config: review r121, their all-class list under NCT's release folder
     passed as another dataset's). None where the lists, their roots or
     their prefixes are not recorded."""
-    pairs = saved_list_roots(meta)
+    return _data_prefixes(meta, saved_list_roots(meta))
+
+
+def _data_prefixes(meta: Any,
+                   pairs: Optional[Tuple[Tuple[str, Optional[str]], ...]]
+                   ) -> Optional[List[List[Any]]]:
+    """:func:`saved_data_prefixes` of ``meta`` whose
+    :func:`saved_list_roots` are ``pairs`` (read once by its callers)."""
     if not pairs or any(root is None for _, root in pairs):
         return None
     prefixes = meta.get(TRAIN_PREFIX_KEY) if _exported_lists(meta) \
@@ -4645,7 +4690,7 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
 
 
 def initial_weight_lists(cfg, load_from: Any = None, *,
-                         holds: Callable[[str], Optional[bool]]
+                         reader: ListReader
                          ) -> Tuple[Tuple[str, str], ...]:
     """The training lists a new run's initial weights were trained on,
     each with its ``data_root``, recorded in its checkpoints' meta
@@ -4666,9 +4711,10 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     here, by the rule extraction judges an encoder's initial lists by
     (:func:`may_be_nct`, with the folders of the run's dataset, which
     will carry them: :func:`dataset_folders`): wherever it lies, a list
-    whose file (its recorded root joined as MMEngine joins it) ``holds``
-    (:func:`~openselfsup.datasets.prepare.holds_nct_images`, given by
-    every caller: this floor reads no list) says holds NCT images (a
+    whose file (its recorded root joined as MMEngine joins it), read by
+    ``reader`` under the data prefixes recorded for it as extraction
+    reads it (:func:`saved_list_prefixes`; the run's own lists under
+    its config's, :func:`trained_list_prefixes`), holds NCT images (a
     ``wo_7`` run from the all-class run's weights recorded under a copy
     of the NCT folder or a cluster's path was started without a word),
     and one not read here that lies in the run's folders; one not read
@@ -4701,7 +4747,10 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     files += [(pretrained_head(key, path), path)
               for key, path in pretrained_init_files(cfg.get('model'))]
     found: List[Tuple[str, str]] = []
-    holds = functools.lru_cache(maxsize=None)(holds)  # each list read once
+    # the run's lists under its own data prefixes, each file's under the
+    # prefixes it records (read alone, an NCT list written LYM/0001.png
+    # under NCT's release folder was another dataset's: not judged)
+    run_holds = reader(trained_list_prefixes(cfg))
     for head, path in files:
         local = local_file(path) if isinstance(path, str) and path \
             else None
@@ -4714,6 +4763,7 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
         saved = saved_list_roots(meta)
         if saved is None:
             continue
+        holds = reader(saved_list_prefixes(meta))
         # its own lists, then its initial weights', as recorded (one of
         # no recorded root: of unknown training, neither judged nor kept)
         own = [pair for pair in saved if pair[1] is not None]
@@ -4736,7 +4786,7 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
             # (review r121: an export of no data_root was said to have
             # trained on its initial weights' list)
             check_initial_held_out(
-                head, nct_train_lists(cfg, holds), there, init,
+                head, nct_train_lists(cfg, run_holds), there, init,
                 named=None if own else [name for name, _ in saved])
         found += [(n, base) if n is not None else pair
                   for n, pair in zip(mine, pairs)]
@@ -4752,8 +4802,7 @@ def is_training_meta(meta: Any) -> bool:
 
 
 def check_resume_meta(path: str, cfg: Config, world: int,
-                      meta: Any, *,
-                      holds: Callable[[str], Optional[bool]]) -> None:
+                      meta: Any, *, reader: ListReader) -> None:
     """The refusals of the checkpoint ``path`` to resume from that its
     ``meta`` decides, in the run's order: not a training checkpoint (no
     epoch and iteration: backbone weights, or a model published without
@@ -4761,8 +4810,7 @@ def check_resume_meta(path: str, cfg: Config, world: int,
     ``KeyError`` after a screen of missing keys), of another model
     (:func:`check_saved_model`), of a run on a list holding out other
     classes (:func:`check_same_held_out`, its lists read for NCT images
-    by ``holds``: :func:`~openselfsup.datasets.prepare.holds_nct_images`,
-    given by every caller: this floor reads no list), with a seed
+    by ``reader``, :data:`ListReader`), with a seed
     MMEngine's resume
     cannot seed numpy with on ``world`` processes
     (:func:`check_seed_reach`; after the model: another model's checkpoint
@@ -4784,7 +4832,7 @@ def check_resume_meta(path: str, cfg: Config, world: int,
             'a new run, e.g. through model.backbone.init_cfg)')
     text = meta.get('cfg') if isinstance(meta.get('cfg'), str) else None
     check_saved_model(path, cfg, text)
-    check_same_held_out(path, cfg, text, holds=holds)
+    check_same_held_out(path, cfg, text, reader=reader)
     # the seed MMEngine's resume re-seeds with, checked before the runner
     # is built (numpy's ValueError on ranks 1 and up, after the launcher
     # started them)

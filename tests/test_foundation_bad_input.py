@@ -1857,7 +1857,7 @@ def test_a_crafted_resumed_seed_is_one_short_line(tmp_path):
     traceback) while the refusal was worded, a long string filled a
     screen; both are one short line."""
     from openselfsup.config import check_resume_meta, load_config
-    from openselfsup.datasets.prepare import holds_nct_images
+    from openselfsup.datasets.prepare import nct_list_reader
     from openselfsup.utils import InputError
     config = tmp_path / 'cfg.py'
     config.write_text('randomness = dict(seed=0)\n')
@@ -1867,7 +1867,7 @@ def test_a_crafted_resumed_seed_is_one_short_line(tmp_path):
         with pytest.raises(InputError) as info:
             check_resume_meta('c.pth', cfg, 1,
                               {'epoch': 1, 'iter': 1, 'seed': seed},
-                              holds=holds_nct_images)
+                              reader=nct_list_reader)
         said = str(info.value)
         assert '\n' not in said and len(said) < 400, said
         assert f'its meta holds the seed {shown}, which' in said and \
@@ -3408,11 +3408,15 @@ def test_a_resume_reads_held_out_classes_through_dataset_wrappers(
     assert resumed(concat, config('concat', concat)) is None
 
 
-def _list_config(folder, ann_file, data_root=None, **top):
+def _list_config(folder, ann_file, data_root=None, data_prefix=None,
+                 **top):
     """The CLP demo config trained on ``ann_file`` (under ``data_root``
-    where given), with ``top`` merged, written to ``folder``."""
+    and ``data_prefix`` where given), with ``top`` merged, written to
+    ``folder``."""
     path = folder / f'{ann_file.replace("/", "_")}.py'
     root = f"data_root='{data_root}', " if data_root is not None else ''
+    if data_prefix is not None:
+        root += f"data_prefix='{data_prefix}', "
     path.write_text(f"_base_ = ['{CLP_DEMO}']\n"
                     f"train_dataloader = dict(dataset=dict("
                     f"{root}ann_file='{ann_file}'))\n")
@@ -3435,8 +3439,8 @@ def _initial_lists(cfg):
     """What a run's initial weights saw, read as the run and the
     launchers read it (each list's file judged for NCT images)."""
     from openselfsup.config import initial_weight_lists
-    from openselfsup.datasets.prepare import holds_nct_images
-    return initial_weight_lists(cfg, holds=holds_nct_images)
+    from openselfsup.datasets.prepare import nct_list_reader
+    return initial_weight_lists(cfg, reader=nct_list_reader)
 
 
 def test_initial_weights_of_no_root_are_named_by_their_own_list(tmp_path):
@@ -4016,6 +4020,54 @@ def test_a_concat_of_two_roots_reads_each_list_under_its_own(
         f'config trains on {every}, which holds no NCT image: '), said
     assert trained_list_roots(both) == tuple(
         (ann, root) for root, ann in parts)
+
+
+def test_the_resume_and_initial_weights_read_lists_under_their_prefix(
+        tmp_path, monkeypatch):
+    """Extraction reads a recorded list under the data prefixes its
+    training read it under (an NCT list written ``LYM/0001.png`` under
+    NCT's release folder, beside one own entry, is NCT's, as the
+    training-time check reads it); the resume and the initial weights
+    read it alone, as of no NCT image. So the all-class run resumed on
+    ``wo_3``, or given as ``load_from`` to a ``wo_3`` run (the run, the
+    launchers' check), went on without a word; and an NCT ``wo_3`` run
+    (download names) resumed on a copy of ``wo_3`` written so was
+    refused as going on on lists of no NCT image. Each side is read
+    under its own config's prefixes."""
+    from openselfsup.apis.train import check_launch
+    from openselfsup.datasets.prepare import holds_nct_images
+    from openselfsup.utils import InputError
+    monkeypatch.chdir(tmp_path)
+    nct, copy = 'data/NCT/', 'data/COPY/'
+    release = 'NCT-CRC-HE-100K-NONORM'
+    every, wo_3 = 'meta/train.txt', 'meta/wo_3_train.txt'
+    _write_lists((nct + every,), 'LYM/0001.png 0\nADI/0001.png 1\n'
+                 'mine/a.png 2\n')
+    _write_lists((copy + wo_3,), 'ADI/0001.png 1\nmine/a.png 2\n')
+    # the reference, the training-time rule: NCT's under the prefix only
+    for name in (nct + every, copy + wo_3):
+        assert holds_nct_images(name) is False
+        assert holds_nct_images(name, name.split('meta')[0] + release)
+    saved = _list_config(tmp_path, every, nct, release)
+    run = _list_config(tmp_path, wo_3, copy, release)
+    said = _resume_refusal(tmp_path, saved, run)
+    assert said is not None and said.startswith(
+        f'its run trained on {every}, which holds every class, and this '
+        f'config trains on {wo_3}, which leaves out LYM: '), said
+    # that checkpoint as a new wo_3 run's initial weights
+    start = {'load_from': str(tmp_path / 'epoch_1.pth')}
+    head = re.escape(f'load_from {start["load_from"]}: its run trained on '
+                     f'{every}, which holds every class')
+    with pytest.raises(InputError, match='^' + head + '.*it has seen LYM'):
+        _initial_lists(_list_config(tmp_path, wo_3, copy, release, **start))
+    with pytest.raises(InputError, match='^' + head):
+        check_launch(str(tmp_path / 'meta_wo_3_train.txt.py'), start,
+                     work_dir=str(tmp_path / 'w'))
+    # an NCT wo_3 run of download names resumed on that copy: the same
+    # held-out class, NCT's images both sides
+    _write_lists((nct + wo_3,), _NCT_LIST)
+    assert _resume_refusal(tmp_path, _list_config(tmp_path, wo_3, nct),
+                           run) is None
 
 
 def test_a_resume_reads_a_list_of_another_name_as_extraction_does(
@@ -10884,7 +10936,7 @@ def test_a_resume_with_other_hyper_parameters_is_warned(tmp_path):
     import torch
 
     from openselfsup.config import check_resume_meta, load_config
-    from openselfsup.datasets.prepare import holds_nct_images
+    from openselfsup.datasets.prepare import nct_list_reader
     from openselfsup.engine.runner import check_new_run_dir, resume_notes
     from openselfsup.utils import InputError
     saved = load_config(CLP_DEMO)
@@ -10898,7 +10950,7 @@ def test_a_resume_with_other_hyper_parameters_is_warned(tmp_path):
     changed = {'model.base_momentum': 0.01, 'model.head.temperature': 0.5,
                'model.head.loss.loss_weight': 1.0}
     cfg = load_config(CLP_DEMO, changed)
-    check_resume_meta(str(ckpt), cfg, 1, meta, holds=holds_nct_images)
+    check_resume_meta(str(ckpt), cfg, 1, meta, reader=nct_list_reader)
     warned = [n for n in resume_notes(str(ckpt), cfg, 1)
               if 'hyper-parameters' in n]
     assert warned == [
@@ -10934,7 +10986,7 @@ def test_a_resume_with_other_hyper_parameters_is_warned(tmp_path):
     other = load_config(CLP_DEMO, {**changed, 'model.backbone.depth': 34})
     with pytest.raises(InputError) as err:
         check_resume_meta(str(ckpt), other, 1, meta,
-                          holds=holds_nct_images)
+                          reader=nct_list_reader)
     assert str(err.value) == (
         f'--resume from {ckpt}: it was trained with another model '
         '(model.backbone.depth: 18 -> 34); resume with the config that '

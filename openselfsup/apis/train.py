@@ -41,7 +41,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       train_loop_kind, type_name,
                       unmoved_copies_note, variable_source)
 from ..datasets.data_files import NO_ANN_FILE, dataset_paths, joins_to_root
-from ..datasets.prepare import holds_nct_images
+from ..datasets.prepare import nct_list_reader
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, reading_once, settings_refused)
 from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
@@ -2013,7 +2013,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
             isinstance(meta, dict) and any(is_opaque(meta.get(k)) for k in (
                 'epoch', 'iter', 'cfg', 'seed'))):
         check_resume_meta(resumed, cfg, processes, meta,
-                          holds=holds_nct_images)
+                          reader=nct_list_reader)
     if resumed and local_file(resumed):
         _check_run_reads(resumed, '--resume from ', resume=True)
     if not data_check:
@@ -2034,7 +2034,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                 _check_run_reads(local, f'{pretrained_head(key, path)}: ',
                                  needs_dict=True, pretrained=True)
     if not resumed:  # initial weights that saw a class the list leaves out
-        initial_weight_lists(cfg, holds=holds_nct_images)
+        initial_weight_lists(cfg, reader=nct_list_reader)
     check_data_paths(cfg)  # last, as in a run
     if world is not None:  # as the run's first epoch
         check_listed_batch(cfg, world)
@@ -2121,7 +2121,7 @@ def prepare_config(cfg: Config, config_path: str,
         check_resumes_newest('--resume', cfg.work_dir, path)
     initial_notes = check_load_from(cfg, path)
     if path is None:  # a new run: its initial weights' held-out classes
-        initial_weight_lists(cfg, holds=holds_nct_images)
+        initial_weight_lists(cfg, reader=nct_list_reader)
     # MMEngine names the run's MessageHub, Visualizer and logger
     # '<experiment_name or config stem>_<timestamp to the second>' and reuses
     # an existing instance of that name: a second run started in the same

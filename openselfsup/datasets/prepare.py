@@ -524,11 +524,14 @@ def nct_list_reader(prefixes: Mapping[str, Sequence[str]]
     :func:`~openselfsup.config._list_path` names it), each file read once,
     its entries under each folder ``prefixes`` records for it
     (:func:`~openselfsup.config.saved_list_prefixes`: a checkpoint's
-    training lists, read as the training-time check read each part of
-    its dataset: NCT's ``LYM/0001.png`` under a data prefix
+    training lists, :func:`~openselfsup.config.trained_list_prefixes`: a
+    config's, read as the training-time check read each part of its
+    dataset: NCT's ``LYM/0001.png`` under a data prefix
     ``.../NCT-CRC-HE-100K-NONORM`` beside one own entry is NCT's, under
     any one of its parts' prefixes), else alone (an initial list, or
-    backbone weights exported before the prefix was recorded)."""
+    backbone weights exported before the prefix was recorded). The
+    reader of every held-out check (extraction, the resume, the initial
+    weights: :data:`~openselfsup.config.ListReader`)."""
     @functools.lru_cache(maxsize=None)
     def holds(list_file: str) -> Optional[bool]:
         entries = _entries_if_read(list_file)  # once, whatever the prefixes

@@ -201,8 +201,8 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         raise InputError(f'--resume from {path}: {exc.what}') from None
     meta = saved_meta(saved)  # as the launchers' check reads it
     # the refusals its meta decides: those of the launchers' check too
-    from ..datasets.prepare import holds_nct_images
-    check_resume_meta(path, cfg, world, meta, holds=holds_nct_images)
+    from ..datasets.prepare import nct_list_reader
+    check_resume_meta(path, cfg, world, meta, reader=nct_list_reader)
     text = checkpoint_config(saved)
     notes = []
     # a hyper-parameter changed (check_saved_model refuses the rest): the
@@ -4499,9 +4499,9 @@ class AtomicRunner(Runner):
             InputError: initial weights that saw a class the run's list
                 leaves out.
         """
-        from ..datasets.prepare import holds_nct_images
+        from ..datasets.prepare import nct_list_reader
         self._initial_lists = initial_weight_lists(
-            self.cfg, self._load_from, holds=holds_nct_images)
+            self.cfg, self._load_from, reader=nct_list_reader)
 
     def load_or_resume(self) -> None:
         """As the Runner's, but auto-resume picks a complete checkpoint,
