@@ -4637,8 +4637,7 @@ def init_lists_meta(pairs: Sequence[Tuple[str, Optional[str]]]
 
 def check_initial_held_out(head: str, here: Optional[Sequence[str]],
                            there: Sequence[str],
-                           init: Sequence[str], *,
-                           named: Optional[Sequence[str]] = None) -> None:
+                           init: Sequence[str]) -> None:
     """Refuse a new run on a list that holds out NCT classes
     (``wo_<c>_train.txt``) from initial weights trained on ``there``
     (which saw ``init`` through initial weights of its own) that saw one
@@ -4664,9 +4663,6 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
             them).
         init (Sequence[str]): those its own initial weights were trained
             on, the same way.
-        named (Sequence[str], optional): the file's own lists as the line
-            names them where they are not judged (recorded without their
-            root); None: ``there``.
 
     Raises:
         InputError: the initial weights saw a class this run leaves out.
@@ -4682,7 +4678,7 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
     if not seen:
         return
     raise _held_out_mix(
-        head, trained_on_words(there if named is None else named, init),
+        head, trained_on_words(there, init),
         before, here, now,
         f'(it has seen {nct_names(seen)}, which this run leaves out); '
         f'start from weights trained without {nct_names(seen)}, or from '
@@ -4704,10 +4700,12 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     another dataset as its file recorded it (a run on a user's own data
     from NCT weights keeps NCT's lists, and its features are judged by
     them under a ``<model>_wo_<c>`` folder). A file that records no
-    training list or no root for it (ImageNet or torchvision weights, a
-    user's file, backbone weights exported before the root was
-    recorded), a URL, or a file whose meta is not read without loading
-    it (torch's legacy format) adds none. Only NCT's lists are judged
+    training list (ImageNet or torchvision weights, a user's file), a
+    URL, or a file whose meta is not read without loading it (torch's
+    legacy format) adds none; a list recorded without its root (backbone
+    weights exported before the root was) is judged by its name, as
+    extraction judges it (:func:`may_be_nct`), and not recorded (where
+    it lies is not known). Only NCT's lists are judged
     here, by the rule extraction judges an encoder's initial lists by
     (:func:`may_be_nct`, with the folders of the run's dataset, which
     will carry them: :func:`dataset_folders`): wherever it lies, a list
@@ -4764,12 +4762,13 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
         if saved is None:
             continue
         holds = reader(saved_list_prefixes(meta))
-        # its own lists, then its initial weights', as recorded (one of
-        # no recorded root: of unknown training, neither judged nor kept)
-        own = [pair for pair in saved if pair[1] is not None]
-        pairs = own + [pair for pair in saved_init_list_roots(meta)
-                       if pair[1] is not None]
-        mine = [_this_dataset_name(_list_path(root, name), folders, base)
+        # its own lists, then its initial weights', as recorded: one of
+        # no recorded root judged by its name, as extraction judges it
+        # (it was dropped: an export of NCT's all-class list started a
+        # wo_3 run whose features extraction then refused), not kept
+        pairs = saved + tuple(saved_init_list_roots(meta))
+        mine = [None if root is None else
+                _this_dataset_name(_list_path(root, name), folders, base)
                 for name, root in pairs]
         # NCT's lists (may_be_nct: what their files hold, or, not read
         # here, whether they lie in the run's folders, which will carry
@@ -4778,18 +4777,14 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
                   if may_be_nct(name, root, folders, holds) else None
                   for n, (name, root) in zip(mine, pairs)]
         there, init = ([n for n in judged[part] if n is not None]
-                       for part in (slice(len(own)),
-                                    slice(len(own), None)))
+                       for part in (slice(len(saved)),
+                                    slice(len(saved), None)))
         if (there or init) and \
                 cfg.get('load_from_check', True) is not False:
-            # named as trained on its own lists, those of no root too
-            # (review r121: an export of no data_root was said to have
-            # trained on its initial weights' list)
             check_initial_held_out(
-                head, nct_train_lists(cfg, run_holds), there, init,
-                named=None if own else [name for name, _ in saved])
+                head, nct_train_lists(cfg, run_holds), there, init)
         found += [(n, base) if n is not None else pair
-                  for n, pair in zip(mine, pairs)]
+                  for n, pair in zip(mine, pairs) if pair[1] is not None]
     return tuple(dict.fromkeys(found))
 
 

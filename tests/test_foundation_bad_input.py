@@ -3468,6 +3468,43 @@ def test_initial_weights_of_no_root_are_named_by_their_own_list(tmp_path):
         'leaves out LYM'), said.value
 
 
+def test_initial_weights_whose_lists_record_no_root_are_judged(tmp_path):
+    """Backbone weights exported before their ``data_root`` was recorded
+    (``train_list`` alone): extraction judges such a list by its name
+    (where it lies is not known), but a new run's start dropped it as of
+    unknown training, so the all-class export started a ``wo_3`` run
+    without a word (and the run recorded nothing, its features passing
+    for ``clp_wo_3``), and one that also records a ``wo_3`` initial list
+    was judged by that alone. Judged by the name, as extraction judges
+    it; a ``wo_3`` export starts the run, recording nothing (no root to
+    record). The reference: extraction's check of the same meta."""
+    from openselfsup.apis.extract import check_held_out
+    from openselfsup.config import saved_init_list_roots, saved_list_roots
+    from openselfsup.utils import InputError
+    nct, wo_3 = 'data/NCT/', 'meta/wo_3_train.txt'
+    out = str(tmp_path / 'w' / 'extracted_feats' / 'clp_wo_3' / 'NCT_test.npy')
+    for name, meta in (
+            ('every.pth', {'train_list': 'meta/train.txt'}),
+            ('stage2.pth', {'train_list': 'meta/train.txt',
+                            'init_train_list': [wo_3],
+                            'init_data_root': [nct]})):
+        start = _weights_file(tmp_path, name, meta)
+        # extraction refuses the file itself for clp_wo_3
+        with pytest.raises(InputError, match='which holds every class'):
+            check_held_out(out, start, saved_list_roots(meta),
+                           saved_init_list_roots(meta), lambda path: None)
+        with pytest.raises(InputError, match=re.escape(
+                f'load_from {start}: its run trained on meta/train.txt')
+                + '.*which holds every class.*it has seen LYM'):
+            _initial_lists(_list_config(tmp_path, wo_3, nct,
+                                        load_from=start))
+    start = _weights_file(tmp_path, 'wo_3.pth', {'train_list': wo_3})
+    check_held_out(out, start, saved_list_roots({'train_list': wo_3}), (),
+                   lambda path: None)
+    assert _initial_lists(_list_config(tmp_path, wo_3, nct,
+                                       load_from=start)) == ()
+
+
 def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
         tmp_path):
     """The ``wo_3`` config given the all-class run's checkpoint as
@@ -3553,7 +3590,8 @@ def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
     was refused as "has seen LYM" for every ``wo_<c>`` run; it starts the
     run, recording its list with its root (judged where a later run or
     extraction is of that dataset); exported weights that record no root
-    start it recording nothing.
+    are judged by their list's name, as extraction judges them
+    (:func:`test_initial_weights_whose_lists_record_no_root_are_judged`).
     The same list name under the run's data_root is refused, and
     ``load_from_check=False`` starts it unchecked, recording the list."""
     from openselfsup.utils import InputError
@@ -3571,10 +3609,8 @@ def test_initial_weights_of_another_dataset_are_not_judged(tmp_path):
                             'cfg': config('meta/train.txt').pretty_text})
     exported = saved('in1k_backbone.pth', {
         'train_list': 'meta/train.txt', 'data_root': 'data/imagenet/'})
-    unrooted = saved('old_backbone.pth', {'train_list': 'meta/train.txt'})
     for path, kept in ((imagenet, (('meta/train.txt', 'data/imagenet/'),)),
-                       (exported, (('meta/train.txt', 'data/imagenet/'),)),
-                       (unrooted, ())):
+                       (exported, (('meta/train.txt', 'data/imagenet/'),))):
         for top in ({'load_from': path}, {'model.backbone.init_cfg': dict(
                 _delete_=True, type='Pretrained', checkpoint=path)}):
             assert _initial_lists(config(wo_3, **top)) == kept
