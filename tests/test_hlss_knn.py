@@ -2691,10 +2691,15 @@ def _printed_knn_eval(note):
     ``note`` names (between backquotes), split as the shell splits it,
     checked to run pasted in any folder: the script this checkout's
     ``tools/knn_eval.py`` and the config, checkpoint and ``--out-dir``
-    absolute (the config and checkpoint files there). It was printed
-    ``python tools/knn_eval.py ...``, which ran from the root alone."""
+    absolute (the config and checkpoint files there), after ``cd`` to
+    the folder evaluated in, the current one here (its config's relative
+    data paths are read from there). It was printed ``python
+    tools/knn_eval.py ...``, which ran from the root alone."""
     import shlex
     words = shlex.split(note.split('`')[1])
+    assert words[0] == 'cd' and words[2] == '&&' and \
+        os.path.samefile(words[1], os.getcwd()), words
+    words = words[3:]
     assert words[0] == 'python' and os.path.isabs(words[1]) and \
         os.path.samefile(words[1], os.path.join(ROOT, 'tools',
                                                 'knn_eval.py')), words
@@ -2752,6 +2757,69 @@ def test_a_checkpoint_trained_again_gets_a_command_that_runs(
     assert len(written) == 1, written
     assert json.load(open(written[0]))['checkpoint_sha1'] == new
     assert open(first, 'rb').read() == before
+
+
+def test_the_command_for_a_replaced_checkpoint_reads_its_data_anywhere(
+        tmp_path, monkeypatch):
+    """The demo config's kNN data is relative (data_root='data/hier32'):
+    knn_summary.py's command for a checkpoint trained again named the
+    script, config and checkpoint absolute, but pasted in another folder
+    that holds a data/hier32 of its own, it evaluated that folder's data
+    without a word. Run as printed by the shell in such a folder (a
+    subprocess, the other folder its cwd), it reads the data first
+    evaluated: the new results record the same data folders and data
+    SHA-1s as the first (the reference), and the current checkpoint."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+
+    import torch
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.apis.knn_summary import summarize_knn
+    from openselfsup.datasets.synthetic import (HierarchicalSpec,
+                                                make_synthetic_hierarchical)
+    here, there = tmp_path / 'here', tmp_path / 'there'
+    here.mkdir()
+    _patients_here(here, monkeypatch)
+    # other patients under the same relative path in the other folder
+    make_synthetic_hierarchical(str(there / 'data' / 'hier32'),
+                                HierarchicalSpec(
+        size=32, classes=('TUM', 'ADI'), train_patients=3, val_patients=2,
+        slides=(1, 1), patches=(1, 2), seed=1))
+    ckpt = _trained_elsewhere(tmp_path, HIDISC_DEMO, {})
+    _knn_warnings(monkeypatch)  # the first kNN a stand-in
+    _, first = knn_eval_checkpoint(HIDISC_DEMO, str(ckpt))
+    saved = torch.load(str(ckpt), weights_only=True)  # trained again
+    saved['state_dict'] = {k: v + 1 if v.is_floating_point() else v
+                           for k, v in saved['state_dict'].items()}
+    torch.save(saved, str(ckpt))
+    md = summarize_knn([first], str(tmp_path / 'summary'))['markdown']
+    note = [line for line in md.splitlines()
+            if 'now holds another checkpoint' in line]
+    assert len(note) == 1 and note[0].count('`') == 2, md
+    command = note[0].split('`')[1]
+    # this interpreter as the command's python, this checkout's library
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1',
+               PATH=os.path.dirname(sys.executable) + os.pathsep
+               + os.environ.get('PATH', ''))
+    done = subprocess.run(command, shell=True, cwd=str(there), env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (shlex.split(command), done.stderr[-2000:])
+    written = [os.path.join(d, f) for d, _, files in os.walk(ckpt.parent)
+               for f in files if f.endswith('.json') and
+               os.path.join(d, f) != first]
+    assert len(written) == 1, written
+    then, now = (json.load(open(p)) for p in (first, written[0]))
+    assert now['checkpoint_sha1'] == hashlib.sha1(
+        ckpt.read_bytes()).hexdigest() != then['checkpoint_sha1']
+    for key in ('knn_data_folders', 'knn_data_sha1', 'knn_files_sha1',
+                'knn_data_metadata', 'knn_settings'):
+        assert now[key] == then[key], (key, now[key], then[key])
+    assert then['knn_data_folders'] == {
+        f'knn_eval.{side}.data_root': str(here / 'data' / 'hier32')
+        for side in ('bank', 'query')}, then['knn_data_folders']
 
 
 _OPTIONS_CONFIG = """model = dict(

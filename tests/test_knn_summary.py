@@ -257,6 +257,73 @@ def test_a_checkpoint_written_over_since_is_marked(tmp_path):
         and now[:12] in notes[0], notes
 
 
+@pytest.mark.parametrize('recorded, ran_in', [
+    # a result of before the folder was recorded: the folder its relative
+    # data_root was joined to (abspath), from the folder recorded
+    (dict(settings={'knn_eval.bank.data_root': 'data/hier32'},
+          knn_data_folders={'knn_eval.bank.data_root': '/x/y/data/hier32'}),
+     '/x/y'),
+    (dict(settings={'knn_eval.bank.data_root': './data/../hier/'},
+          knn_data_folders={'knn_eval.bank.data_root': '/x/y/hier'}),
+     '/x/y'),
+    (dict(settings={'knn_eval.bank.data_root': '.'},
+          knn_data_folders={'knn_eval.bank.data_root': '/x/y'}), '/x/y'),
+    # a metadata-only dataset: its recorded metadata file
+    (dict(settings={'knn_eval.query.metadata': 'm/meta.json'},
+          knn_data_folders={'knn_eval.query.data_root': '/x/y/m/patches'},
+          knn_data_metadata={'knn_eval.query.data_root':
+                             '/x/y/m/meta.json'}), '/x/y'),
+    # recorded: taken as it is (a space in it, quoted)
+    (dict(cwd='/x/my y', settings={'knn_eval.bank.data_root': '../d'},
+          knn_data_folders={'knn_eval.bank.data_root': '/x/d'}), '/x/my y'),
+    # '..' leaves no trace of the folder; two that disagree; absolute paths
+    (dict(settings={'knn_eval.bank.data_root': '../d'},
+          knn_data_folders={'knn_eval.bank.data_root': '/x/d'}), None),
+    (dict(settings={'knn_eval.bank.data_root': 'd',
+                    'knn_eval.query.data_root': 'e'},
+          knn_data_folders={'knn_eval.bank.data_root': '/x/d',
+                            'knn_eval.query.data_root': '/y/e'}), None),
+    (dict(settings={'knn_eval.bank.data_root': '/x/d'},
+          knn_data_folders={'knn_eval.bank.data_root': '/x/d'}), None)])
+def test_the_command_for_a_replaced_checkpoint_runs_where_it_was_evaluated(
+        tmp_path, recorded, ran_in):
+    """The line's knn_eval.py command, whose config's relative data paths
+    are read from the folder it is run in, runs in the folder the
+    evaluation ran in (``cd <folder> && python ...``): the one the result
+    records, or for a result of before it was recorded, the one its
+    relative data_root or metadata was joined to (hand-computed here).
+    Where that cannot be told and the result records relative paths, the
+    line says that they are read from the folder it is run in; with
+    absolute ones, the command alone."""
+    import hashlib
+    import shlex
+    ckpt = tmp_path / 'iter_300.pth'
+    ckpt.write_bytes(b'first')
+    old = hashlib.sha1(b'first').hexdigest()
+    recorded = dict(recorded)
+    settings = recorded.pop('settings')
+    path = write(tmp_path, 'knn_a.json', result(
+        [0.5] * 6, ckpt_sha1=old, checkpoint=str(ckpt), settings=settings,
+        **recorded))
+    ckpt.write_bytes(b'trained again')
+    md = summarize([path], tmp_path / 's')['markdown']
+    note = [line for line in md.splitlines()
+            if 'now holds another checkpoint' in line]
+    assert len(note) == 1 and note[0].count('`') == 2, md
+    words = shlex.split(note[0].split('`')[1])
+    relative = {k: v for k, v in settings.items() if not v.startswith('/')}
+    if ran_in is not None:
+        assert words[:3] == ['cd', ran_in, '&&'], words
+        assert words[3] == 'python', words
+    else:
+        assert words[0] == 'python', words
+    told = 'read from the folder it is run in' in note[0]
+    assert told == (ran_in is None and bool(relative)), note[0]
+    if told:
+        for key, value in relative.items():
+            assert f'{key}={value!r}' in note[0], note[0]
+
+
 def _data_folder(tmp_path, n=5):
     """A data folder of ``n`` patch files and a hidden one."""
     data = tmp_path / 'hier'

@@ -12,7 +12,9 @@ each setting apart. A result whose checkpoint file holds another
 checkpoint now (trained again into its work dir) keeps its row, named by
 the SHA-1 evaluated, with a line under the table naming the knn_eval.py
 command that evaluates the current file (into a folder of its own beside
-it, --out-dir <folder>/knn_<SHA-1>); a result whose data
+it, --out-dir <folder>/knn_<SHA-1>), after a cd to the folder it was
+evaluated in, where the config's relative data paths name the data
+evaluated; a result whose data
 folder was written again since keeps its row too, marked "(earlier
 data)", with a line under the table. Writes PREFIX.md, PREFIX.json and
 PREFIX.png together; prints the table.

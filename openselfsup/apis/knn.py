@@ -1193,7 +1193,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         evaluated under
         (``knn_settings``, ``knn_files_sha1``: :func:`knn_settings`); and
         the data read, ``knn_data_sha1`` (:func:`knn_data_sha1`) of the
-        folders ``knn_data_folders`` (:func:`knn_data_folders`).
+        folders ``knn_data_folders`` (:func:`knn_data_folders`); and the
+        folder it ran in (``cwd``), which the config's relative paths are
+        read from.
 
     Raises:
         InputError: missing or unsafe checkpoint, a checkpoint that does not
@@ -1378,6 +1380,12 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # (knn_summary.py reads them again to tell results of data written
     # since)
     res.update(zip(KNN_RECORD_KEYS, settings))
+    # the folder it ran in, which the config's relative paths (a data_root
+    # 'data/hier32', a metadata, a split) were read from: knn_summary.py's
+    # command for a checkpoint written over since runs there
+    # (knn_summary.current_checkpoint_command; pasted elsewhere, it read
+    # another folder's data without a word)
+    res['cwd'] = os.getcwd()
     # one name for every output, the files' stem (the config's name at
     # initialisation: several models' baselines share a folder); the title
     # says when k was capped at the bank

@@ -182,18 +182,92 @@ def current_checkpoint_command(row: dict) -> str:
     Run from any folder: the script the checkout's, absolute
     (:func:`~openselfsup.utils.io.script`: it was ``tools/knn_eval.py``,
     relative to the root), the config and checkpoint absolute as the
-    result records them; paths quoted for the shell."""
+    result records them; paths quoted for the shell. Run in the folder
+    the evaluation ran in (``cd <row's cwd> && ...``,
+    :func:`~openselfsup.utils.io.from_root`; :func:`ran_in`), where the
+    config's relative paths (``data_root='data/hier32'``, a metadata, a
+    split) name the data evaluated: pasted in another folder, it read
+    that folder's data, or failed. Where that folder is not known (a
+    result of before it was recorded), the command alone; its line says
+    that the relative paths the results record are read from the
+    current folder (:func:`_unknown_folder_note`)."""
     import shlex
 
-    from ..utils.io import script
+    from ..utils.io import from_root, script
     ckpt = row['checkpoint']
     fresh = os.path.join(os.path.dirname(ckpt),
                          f'knn_{row["checkpoint_now_sha1"][:12]}')
     options = row.get('options') or []
-    return ' '.join(['python', script('tools', 'knn_eval.py')] + [
+    command = ' '.join(['python', script('tools', 'knn_eval.py')] + [
         shlex.quote(p) for p in (row['config'], ckpt)] + [
         '--out-dir', shlex.quote(fresh)] + (
         ['--cfg-options'] + options if options else []))
+    return from_root(command, row['cwd']) if row.get('cwd') else command
+
+
+def _unknown_folder_note(row: dict) -> str:
+    """What the line of :func:`current_checkpoint_command` adds after it
+    where the folder evaluated in is not known and the results record
+    relative paths (``relative``): that they are read from the folder it
+    is run in; else ``''``."""
+    relative = row.get('relative')
+    if row.get('cwd') or not relative:
+        return ''
+    paths = ', '.join(f'{k}={v!r}' for k, v in relative.items())
+    return (f' (its results record no folder it was evaluated in: {paths} '
+            f'{"is" if len(relative) == 1 else "are"} read from the folder '
+            'it is run in: run it where '
+            f'{"it names" if len(relative) == 1 else "they name"} the data '
+            'evaluated, knn_data_folders in its results)')
+
+
+def ran_in(record: dict) -> Optional[str]:
+    """The folder a kNN result was evaluated in, whose relative paths its
+    config's were read from: the folder it records (``cwd``), or for a
+    result of before it was recorded, the folder that its relative
+    ``data_root`` or ``metadata`` settings (``knn_settings``) joined to
+    give the absolute folders and files it records
+    (``knn_data_folders``, ``knn_data_metadata``: each
+    ``os.path.abspath`` of the setting then), where they agree on one;
+    None where it cannot be told (no such setting, or one leading out by
+    ``..``, whose folder left no trace)."""
+    cwd = record.get('cwd')
+    if isinstance(cwd, str) and os.path.isabs(cwd):
+        return cwd
+    settings, folders, metas = (record.get(k) if isinstance(
+        record.get(k), dict) else {} for k in (
+            'knn_settings', 'knn_data_folders', 'knn_data_metadata'))
+    pairs = [(settings.get(k), v) for k, v in folders.items()
+             if k.endswith('.data_root')] + [
+        (settings.get(k[:-len('data_root')] + 'metadata'), v)
+        for k, v in metas.items()]
+    found = set()
+    for given, absolute in pairs:
+        if not (isinstance(given, str) and given and isinstance(
+                absolute, str) and os.path.isabs(absolute)) or \
+                os.path.isabs(os.path.expanduser(given)) or '://' in given:
+            continue
+        given, absolute = os.path.normpath(given), os.path.normpath(absolute)
+        if given == os.curdir:
+            found.add(absolute)
+        elif given.split(os.sep)[0] != os.pardir and \
+                absolute.endswith(os.sep + given):
+            found.add(absolute[:-len(given) - 1] or os.sep)
+    return found.pop() if len(found) == 1 else None
+
+
+def relative_paths(record: dict) -> Dict[str, str]:
+    """``{dotted key: path}`` of the kNN settings a result records
+    (``knn_settings``) that name a file or data folder
+    (``knn_files_sha1``, ``knn_data_folders``) by a relative path: read
+    from the folder a command is run in."""
+    settings = record.get('knn_settings')
+    named = [k for key in ('knn_files_sha1', 'knn_data_folders')
+             if isinstance(record.get(key), dict) for k in record[key]]
+    return {k: settings[k] for k in sorted(set(named))
+            if isinstance(settings, dict) and isinstance(settings.get(k), str)
+            and settings[k] and '://' not in settings[k]
+            and not os.path.isabs(os.path.expanduser(settings[k]))}
 
 
 def evaluated_options(record: dict) -> Optional[List[str]]:
@@ -380,7 +454,9 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                 metrics={lv: dict(n=r[lv]['n'], **{
                     m: _value(r, lv, m) for m in METRICS}) for lv in LEVELS},
                 **({'checkpoint_now_sha1': now[i],
-                    'options': evaluated_options(r)} if now[i] else {}),
+                    'options': evaluated_options(r),
+                    'cwd': ran_in(r), 'relative': relative_paths(r)}
+                   if now[i] else {}),
                 # evaluated with other feature settings than it was
                 # trained with (knn_eval.py's warning)
                 **({'other_settings': r['settings_other_than_trained']}
@@ -504,7 +580,7 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
                            ' (the settings its results record are not '
                            'spelled as --cfg-options here: give it the '
                            'config that evaluated them)')
-        + f': `{current_checkpoint_command(r)}`'))
+        + f': `{current_checkpoint_command(r)}`' + _unknown_folder_note(r)))
     lines += _notes(rows, 'other_settings', lambda r: (
         f'{_row_name(r)}: evaluated with other settings than its checkpoint '
         f'was trained with, which change its features '
