@@ -2686,6 +2686,26 @@ def test_an_hlss_checkpoint_of_another_width_gets_its_options(
     assert said == []  # the settings it was trained with: nothing to say
 
 
+def _train_again(ckpt):
+    """Write over the checkpoint ``ckpt`` with other weights, as a run
+    trained again into its work dir does."""
+    import torch
+    saved = torch.load(str(ckpt), weights_only=True)
+    saved['state_dict'] = {k: v + 1 if v.is_floating_point() else v
+                           for k, v in saved['state_dict'].items()}
+    torch.save(saved, str(ckpt))
+
+
+def _written_over_note(result, folder):
+    """``(markdown, lines)`` of knn_summary.py's summary of ``result``
+    written in ``folder``: its table and the lines under it that say its
+    checkpoint now holds another one."""
+    from openselfsup.apis.knn_summary import summarize_knn
+    md = summarize_knn([result], str(folder / 'summary'))['markdown']
+    return md, [line for line in md.splitlines()
+                if 'now holds another checkpoint' in line]
+
+
 def _printed_knn_eval(note):
     """The arguments of the ``tools/knn_eval.py`` command a summary's
     ``note`` names (between backquotes), split as the shell splits it,
@@ -2723,10 +2743,7 @@ def test_a_checkpoint_trained_again_gets_a_command_that_runs(
     import hashlib
     import json
 
-    import torch
-
     from openselfsup.apis.knn import knn_eval_checkpoint
-    from openselfsup.apis.knn_summary import summarize_knn
     from openselfsup.utils import run_cli
     _patients_here(tmp_path, monkeypatch)
     ckpt = _trained_elsewhere(tmp_path, HIDISC_DEMO, {})
@@ -2734,10 +2751,7 @@ def test_a_checkpoint_trained_again_gets_a_command_that_runs(
     _, first = knn_eval_checkpoint(HIDISC_DEMO, str(ckpt))
     before = open(first, 'rb').read()
     old = hashlib.sha1(ckpt.read_bytes()).hexdigest()
-    saved = torch.load(str(ckpt), weights_only=True)  # trained again
-    saved['state_dict'] = {k: v + 1 if v.is_floating_point() else v
-                           for k, v in saved['state_dict'].items()}
-    torch.save(saved, str(ckpt))
+    _train_again(ckpt)
     new = hashlib.sha1(ckpt.read_bytes()).hexdigest()
     with pytest.raises(InputError) as err:
         knn_eval_checkpoint(HIDISC_DEMO, str(ckpt))
@@ -2746,10 +2760,8 @@ def test_a_checkpoint_trained_again_gets_a_command_that_runs(
         f'were written (SHA-1 {old[:12]}); that file has been replaced '
         f'since by another checkpoint (SHA-1 {new[:12]}): give another '
         '--out-dir to keep both, or delete those results to replace them')
-    out = summarize_knn([first], str(tmp_path / 'summary'))
-    note = [line for line in out['markdown'].splitlines()
-            if 'now holds another checkpoint' in line]
-    assert len(note) == 1 and note[0].count('`') == 2, out['markdown']
+    md, note = _written_over_note(first, tmp_path)
+    assert len(note) == 1 and note[0].count('`') == 2, md
     assert run_cli(_knn_tool().main, _printed_knn_eval(note[0])) == 0
     written = [os.path.join(d, f) for d, _, files in os.walk(tmp_path / 'run')
                for f in files if f.endswith('.json') and
@@ -2774,10 +2786,7 @@ def test_the_command_for_a_replaced_checkpoint_reads_its_data_anywhere(
     import subprocess
     import sys
 
-    import torch
-
     from openselfsup.apis.knn import knn_eval_checkpoint
-    from openselfsup.apis.knn_summary import summarize_knn
     from openselfsup.datasets.synthetic import (HierarchicalSpec,
                                                 make_synthetic_hierarchical)
     here, there = tmp_path / 'here', tmp_path / 'there'
@@ -2791,13 +2800,8 @@ def test_the_command_for_a_replaced_checkpoint_reads_its_data_anywhere(
     ckpt = _trained_elsewhere(tmp_path, HIDISC_DEMO, {})
     _knn_warnings(monkeypatch)  # the first kNN a stand-in
     _, first = knn_eval_checkpoint(HIDISC_DEMO, str(ckpt))
-    saved = torch.load(str(ckpt), weights_only=True)  # trained again
-    saved['state_dict'] = {k: v + 1 if v.is_floating_point() else v
-                           for k, v in saved['state_dict'].items()}
-    torch.save(saved, str(ckpt))
-    md = summarize_knn([first], str(tmp_path / 'summary'))['markdown']
-    note = [line for line in md.splitlines()
-            if 'now holds another checkpoint' in line]
+    _train_again(ckpt)
+    md, note = _written_over_note(first, tmp_path)
     assert len(note) == 1 and note[0].count('`') == 2, md
     command = note[0].split('`')[1]
     # this interpreter as the command's python, this checkout's library
@@ -3293,10 +3297,7 @@ def test_the_command_for_a_replaced_checkpoint_keeps_its_options(
     results' model_settings and knn_settings)."""
     import json
 
-    import torch
-
     from openselfsup.apis.knn import knn_eval_checkpoint
-    from openselfsup.apis.knn_summary import summarize_knn
     from openselfsup.utils import run_cli
     _patients_here(tmp_path, monkeypatch)
     options = {'model.backbone.base_channels': 16,
@@ -3306,13 +3307,8 @@ def test_the_command_for_a_replaced_checkpoint_keeps_its_options(
     _knn_warnings(monkeypatch)  # the kNN a stand-in
     out = str(tmp_path / 'results')  # elsewhere than the checkpoint
     _, first = knn_eval_checkpoint(HIDISC_DEMO, str(ckpt), out, options)
-    saved = torch.load(str(ckpt), weights_only=True)  # trained again
-    saved['state_dict'] = {k: v + 1 if v.is_floating_point() else v
-                           for k, v in saved['state_dict'].items()}
-    torch.save(saved, str(ckpt))
-    md = summarize_knn([first], str(tmp_path / 'summary'))['markdown']
-    note = [line for line in md.splitlines()
-            if 'now holds another checkpoint' in line]
+    _train_again(ckpt)
+    md, note = _written_over_note(first, tmp_path)
     assert len(note) == 1 and 'beside them' not in note[0], md
     words = _printed_knn_eval(note[0])
     assert '--cfg-options' in words, words
