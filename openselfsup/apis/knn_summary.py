@@ -218,7 +218,7 @@ def _unknown_folder_note(row: dict) -> str:
             f'{"is" if len(relative) == 1 else "are"} read from the folder '
             'it is run in: run it where '
             f'{"it names" if len(relative) == 1 else "they name"} the data '
-            'evaluated, knn_data_folders in its results)')
+            'evaluated, the knn_data_folders its results record)')
 
 
 def ran_in(record: dict) -> Optional[str]:
