@@ -2848,7 +2848,8 @@ def train(config: str,
                                earlier_run_hint=earlier_run_hint,
                                loaded=loaded, evaluates=evaluates,
                                other_run_ways=other_run_ways)
-        from ..engine.runner import discard_on_failure, work_dir_lock
+        from ..engine.runner import (discard_on_failure,
+                                     ends_its_process_group, work_dir_lock)
         from ..utils import terminate_raises
         runner = None
 
@@ -2874,8 +2875,12 @@ def train(config: str,
             # rank 0 alone: refused, it exits with the one line before the
             # process group forms, and the launcher ends the other ranks, which
             # wait for it there (torchrun and srun --kill-on-bad-exit: SIGTERM,
-            # a Terminated before the run has started, then SIGKILL)
-            with work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]):
+            # a Terminated before the run has started, then SIGKILL). The
+            # process group the runner's build starts ends with the run,
+            # its checkpoints and lock done (at exit where the caller
+            # evaluates the runner after)
+            with ends_its_process_group(evaluated_after=bool(evaluates)), \
+                    work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]):
                 runner = _built(cfg, notes, config, evaluates=evaluates)
                 if hasattr(runner, 'says_how_to_continue'):
                     runner.says_how_to_continue = says_how_to_continue

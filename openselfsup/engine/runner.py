@@ -34,6 +34,7 @@ log folder when started in the same second): :func:`work_dir_lock`, which
 :func:`openselfsup.apis.train` holds around the whole run, refuses the
 second one before it writes anything.
 """
+import atexit
 import functools
 import logging
 import math
@@ -2840,6 +2841,64 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[None]:
     with removed_if_left_empty(work_dir), locked(
             os.path.join(work_dir, _TRAIN_LOCK), busy=busy):
         yield
+
+
+def _process_group_up() -> bool:
+    """Whether this process is in a ``torch.distributed`` process group."""
+    import torch.distributed as dist
+    return dist.is_available() and dist.is_initialized()
+
+
+def _end_process_group() -> None:
+    """Destroy this process's default process group, if it has one."""
+    if _process_group_up():
+        import torch.distributed as dist
+        dist.destroy_process_group()
+
+
+@contextmanager
+def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
+    """Destroy the process group that the body started (MMEngine's
+    ``init_dist``, as a runner of ``--launcher pytorch`` or ``slurm`` is
+    built) when the body ends, with or without an exception: a process
+    that exited with its gloo group still up ended, now and then, in
+    ``terminate called without an active exception`` and SIGABRT after
+    its work was done, which torchrun reported as a failed training
+    process (exit status 134 from ``tools/dist_train.sh``). A group that
+    was up before the body is its caller's, left as it is; without a
+    group (one process) nothing is done. After an exception a NCCL
+    group is left to the process's exit, as before: its destruction is
+    collective (``ncclCommAbort``), and a rank that failed alone would
+    wait in it for peers that never come, where it ended; gloo's is this
+    process's own.
+
+    Args:
+        evaluated_after (bool): the caller runs collectives on the runner
+            after the body ends (``runner.val()``): where the body ended
+            without an exception, the group is destroyed when the process
+            exits (``atexit``) instead.
+    """
+    if _process_group_up():
+        yield
+        return
+    ended = False
+    try:
+        yield
+        ended = True
+    finally:
+        if not _process_group_up():
+            pass
+        elif ended and evaluated_after:
+            atexit.register(_end_process_group)
+        elif ended or 'nccl' not in _backend():
+            _end_process_group()
+
+
+def _backend() -> str:
+    """The backend of this process's default process group ('gloo',
+    'nccl', or one per device type, 'cpu:gloo,cuda:nccl')."""
+    import torch.distributed as dist
+    return str(dist.get_backend())
 
 
 @contextmanager

@@ -1,0 +1,154 @@
+"""A run's process group ends with the run (``apis.train.train``,
+``engine.runner.ends_its_process_group``): a process that exited with its
+gloo group still up ended, now and then, in ``terminate called without an
+active exception`` (SIGABRT) after its work was done."""
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.distributed as dist
+
+from _foundation_helpers import FSP_DEMO, REPO, run_tool, small_config
+
+
+def _nct(root):
+    return os.path.join(root, 'NCT') + os.sep
+
+
+def _start_group(store):
+    """A one-process gloo group, as MMEngine's ``init_dist`` starts one in
+    the runner's build (there on GPUs; here on the CPU)."""
+    dist.init_process_group('gloo', init_method=f'file://{store}', rank=0,
+                            world_size=1)
+
+
+@pytest.fixture
+def no_group_left():
+    """No process group before the test, none left after it for the next
+    one (the test's own assertions say whether the run ended it)."""
+    assert not dist.is_initialized()
+    yield
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+@pytest.fixture
+def group_started_by_the_build(monkeypatch, tmp_path):
+    """``train()``'s runner build starts a process group first, as a
+    ``--launcher pytorch`` run's does (MMEngine's ``setup_env``), then
+    builds the runner, or raises the refusal appended to the list
+    returned."""
+    import importlib
+    # the module (openselfsup.apis.train is also the function's name)
+    train_module = importlib.import_module('openselfsup.apis.train')
+    built = train_module._built
+    refusal = []
+
+    def starting_a_group(*args, **kwargs):
+        _start_group(tmp_path / 'store')
+        if refusal:
+            raise refusal[0]
+        return built(*args, **kwargs)
+    monkeypatch.setattr(train_module, '_built', starting_a_group)
+    return refusal
+
+
+@pytest.mark.slow
+def test_a_run_ends_the_process_group_its_build_started(
+        tmp_path, synthetic_root, no_group_left, group_started_by_the_build):
+    """As tools/train.py trains (it evaluates nothing after): the group is
+    gone once train() returns, the checkpoint written before."""
+    from openselfsup.apis import train
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=4,
+                       ann_file='meta/train_labeled.txt')
+    runner = train(cfg, work_dir=str(tmp_path / 'w'), evaluates=())
+    assert runner.iter == 2
+    assert os.path.isfile(tmp_path / 'w' / 'epoch_1.pth')
+    assert not dist.is_initialized()
+
+
+def test_a_refused_run_ends_the_process_group_its_build_started(
+        tmp_path, synthetic_root, no_group_left, group_started_by_the_build):
+    """A refusal raised once the group is up (MMEngine's runner build
+    starts it before it builds the model) still ends it, the refusal
+    raised as it was."""
+    from openselfsup.apis import train
+    from openselfsup.utils import InputError
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=4,
+                       ann_file='meta/train_labeled.txt')
+    group_started_by_the_build.append(InputError('the refusal'))
+    with pytest.raises(InputError, match='^the refusal$'):
+        train(cfg, work_dir=str(tmp_path / 'w'), evaluates=())
+    assert not dist.is_initialized()
+
+
+def test_a_group_the_caller_started_is_left_to_it(tmp_path, no_group_left):
+    """A group that was up before (a caller's own) stays up, after the
+    body's end and after its exception."""
+    from openselfsup.engine.runner import ends_its_process_group
+    _start_group(tmp_path / 'store')
+    with ends_its_process_group():
+        pass
+    assert dist.is_initialized()
+    with pytest.raises(KeyError):
+        with ends_its_process_group():
+            raise KeyError('x')
+    assert dist.is_initialized()
+
+
+def test_a_group_evaluated_after_the_run_ends_at_exit(tmp_path):
+    """A caller that evaluates the runner after the run (collectives)
+    keeps the group until the process exits, when it is destroyed
+    (before the handlers registered earlier run: atexit runs them last in
+    first out)."""
+    code = (
+        'import atexit\n'
+        'import torch.distributed as dist\n'
+        'from openselfsup.engine.runner import ends_its_process_group\n'
+        'atexit.register(lambda: print("at exit:", dist.is_initialized()))\n'
+        'with ends_its_process_group(evaluated_after=True):\n'
+        '    dist.init_process_group("gloo", init_method="file://'
+        f'{tmp_path / "store"}", rank=0, world_size=1)\n'
+        'print("after the run:", dist.is_initialized())\n')
+    p = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                       text=True, timeout=120,
+                       env=dict(os.environ, PYTHONPATH=REPO))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.splitlines() == ['after the run: True',
+                                     'at exit: False'], p.stdout
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.device_count() < 2,
+                    reason='dist_train.sh runs 2 processes on 2 GPUs only')
+@pytest.mark.parametrize('backend', ['gloo', 'nccl'])
+def test_dist_train_of_two_processes_exits_cleanly(tmp_path, synthetic_root,
+                                                   backend):
+    """``dist_train.sh CONFIG 2``, a few times: exit status 0, no
+    ``terminate called`` (gloo's abort at exit) nor torch's warning of a
+    group left undestroyed (NCCL's), the checkpoint written."""
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=4,
+                       ann_file='meta/train_labeled.txt')
+    for run in range(3):
+        work = tmp_path / f'w{run}'
+        rc, out, err = run_tool(
+            ['tools/dist_train.sh', cfg, '2', '--work-dir', str(work),
+             '--cfg-options', f'env_cfg.dist_cfg.backend={backend}'],
+            env_extra=dict(PORT=str(_free_port())))
+        assert rc == 0, err[-3000:]
+        assert 'terminate called' not in err, err[-3000:]
+        assert 'destroy_process_group' not in err, err[-3000:]
+        assert os.path.isfile(work / 'epoch_1.pth')
+        assert out.count('finished epoch 1, iteration 2') == 2, out
