@@ -101,6 +101,26 @@ def test_a_group_the_caller_started_is_left_to_it(tmp_path, no_group_left):
     assert dist.is_initialized()
 
 
+def test_a_nccl_group_is_left_to_exit_after_a_failure(tmp_path, monkeypatch,
+                                                      no_group_left):
+    """After an exception a NCCL group is not destroyed (its destruction
+    is collective: a rank that failed alone would wait in it for its
+    peers); after a run that ended, it is. The backend's name stands in
+    for NCCL's (no GPUs here)."""
+    import openselfsup.engine.runner as runner_module
+    from openselfsup.engine.runner import ends_its_process_group
+    monkeypatch.setattr(runner_module, '_backend', lambda: 'nccl')
+    with pytest.raises(KeyError):
+        with ends_its_process_group():
+            _start_group(tmp_path / 'store')
+            raise KeyError('x')
+    assert dist.is_initialized()
+    dist.destroy_process_group()
+    with ends_its_process_group():
+        _start_group(tmp_path / 'store2')
+    assert not dist.is_initialized()
+
+
 def test_a_group_evaluated_after_the_run_ends_at_exit(tmp_path):
     """A caller that evaluates the runner after the run (collectives)
     keeps the group until the process exits, when it is destroyed

@@ -2886,12 +2886,11 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
         yield
         ended = True
     finally:
-        if not _process_group_up():
-            pass
-        elif ended and evaluated_after:
-            atexit.register(_end_process_group)
-        elif ended or 'nccl' not in _backend():
-            _end_process_group()
+        if _process_group_up():
+            if ended and evaluated_after:
+                atexit.register(_end_process_group)
+            elif ended or 'nccl' not in _backend():
+                _end_process_group()
 
 
 def _backend() -> str:
