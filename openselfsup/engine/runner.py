@@ -2864,7 +2864,9 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     that exited with its gloo group still up ended, now and then, in
     ``terminate called without an active exception`` and SIGABRT after
     its work was done, which torchrun reported as a failed training
-    process (exit status 134 from ``tools/dist_train.sh``). A group that
+    process (exit status 134 from ``tools/dist_train.sh``), ending the
+    others: rank 0, which saves the last checkpoint after the other ranks
+    are done, lost it where it was still writing it. A group that
     was up before the body is its caller's, left as it is; without a
     group (one process) nothing is done. After an exception a NCCL
     group is left to the process's exit, as before: its destruction is
