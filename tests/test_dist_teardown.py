@@ -57,17 +57,31 @@ def group_started_by_the_build(monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('evaluates', [(), ('val',)])
 def test_a_run_ends_the_process_group_its_build_started(
-        tmp_path, synthetic_root, no_group_left, group_started_by_the_build):
+        tmp_path, synthetic_root, no_group_left, group_started_by_the_build,
+        monkeypatch, evaluates):
     """As tools/train.py trains (it evaluates nothing after): the group is
-    gone once train() returns, the checkpoint written before."""
+    gone once train() returns, the checkpoint written before. A caller
+    that evaluates the runner after (train()'s default) keeps it up to
+    the process's exit (its ``runner.val()`` runs collectives)."""
+    import atexit
+
     from openselfsup.apis import train
+    registered = []
+    monkeypatch.setattr(atexit, 'register', registered.append)
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
                        _nct(synthetic_root), n_images=8, batch=4,
                        ann_file='meta/train_labeled.txt')
-    runner = train(cfg, work_dir=str(tmp_path / 'w'), evaluates=())
+    runner = train(cfg, work_dir=str(tmp_path / 'w'), evaluates=evaluates)
     assert runner.iter == 2
     assert os.path.isfile(tmp_path / 'w' / 'epoch_1.pth')
+    assert dist.is_initialized() is bool(evaluates)
+    ends = [f for f in registered if getattr(f, '__name__', '') ==
+            '_end_process_group']
+    assert len(ends) == bool(evaluates)
+    for end in ends:
+        end()
     assert not dist.is_initialized()
 
 
@@ -101,24 +115,39 @@ def test_a_group_the_caller_started_is_left_to_it(tmp_path, no_group_left):
     assert dist.is_initialized()
 
 
-def test_a_nccl_group_is_left_to_exit_after_a_failure(tmp_path, monkeypatch,
-                                                      no_group_left):
-    """After an exception a NCCL group is not destroyed (its destruction
-    is collective: a rank that failed alone would wait in it for its
-    peers); after a run that ended, it is. The backend's name stands in
-    for NCCL's (no GPUs here)."""
+@pytest.mark.parametrize('backend', ['nccl', 'cpu:gloo,cuda:nccl'])
+@pytest.mark.parametrize('evaluated_after', [False, True])
+def test_a_nccl_group_is_left_to_exit(tmp_path, monkeypatch, no_group_left,
+                                      backend, evaluated_after):
+    """A group with NCCL is not destroyed, after a failure or a run that
+    ended, nor at exit (its destruction blocks: a rank that failed alone
+    would wait in it for its peers; not measured on GPUs here), as before
+    the gloo groups were ended. The backend's name stands in for NCCL's
+    (no GPUs here); a gloo group in the same steps is destroyed."""
+    import atexit
+
     import openselfsup.engine.runner as runner_module
     from openselfsup.engine.runner import ends_its_process_group
-    monkeypatch.setattr(runner_module, '_backend', lambda: 'nccl')
-    with pytest.raises(KeyError):
-        with ends_its_process_group():
-            _start_group(tmp_path / 'store')
-            raise KeyError('x')
-    assert dist.is_initialized()
-    dist.destroy_process_group()
-    with ends_its_process_group():
-        _start_group(tmp_path / 'store2')
-    assert not dist.is_initialized()
+    registered = []
+    monkeypatch.setattr(atexit, 'register', registered.append)
+    for name, left in ((backend, True), ('gloo', False)):
+        monkeypatch.setattr(runner_module, '_backend', lambda: name)
+        with pytest.raises(KeyError):
+            with ends_its_process_group(evaluated_after):
+                _start_group(tmp_path / f'{name}_a')
+                raise KeyError('x')
+        assert dist.is_initialized() is left
+        if left:
+            dist.destroy_process_group()
+        with ends_its_process_group(evaluated_after):
+            _start_group(tmp_path / f'{name}_b')
+        assert dist.is_initialized() is (left or evaluated_after)
+        assert len(registered) == (not left and evaluated_after)
+        for end in registered:
+            end()
+        registered.clear()
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def test_a_group_evaluated_after_the_run_ends_at_exit(tmp_path):

@@ -2808,7 +2808,15 @@ def train(config: str,
             data loaders (:func:`worker_count_notes`), and an AtomicRunner
             leaves torch's warning of them out; MMEngine's own Runner does
             not: its caller evaluates it inside
-            :func:`worker_warnings_left_out`.
+            :func:`worker_warnings_left_out`. Under a launcher with a gloo
+            process group, ``()`` also ends that group when this returns
+            (:func:`~openselfsup.engine.runner.ends_its_process_group`: a
+            ``runner.val()`` after it would run as one process, rank 0 of
+            1), where any evaluation keeps it up to the process's exit; a
+            second ``train()`` in the process then starts a new group on
+            torchrun's store, which may fail (a caller that starts the
+            group itself keeps it: no project path trains twice under a
+            launcher).
         says_how_to_continue (bool): whether a Ctrl-C's ``interrupted``
             line names the ``--resume`` of this run's checkpoint (an
             AtomicRunner's); False where the caller says its own (the

@@ -2858,7 +2858,7 @@ def _end_process_group() -> None:
 
 @contextmanager
 def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
-    """Destroy the process group that the body started (MMEngine's
+    """Destroy the gloo process group that the body started (MMEngine's
     ``init_dist``, as a runner of ``--launcher pytorch`` or ``slurm`` is
     built) when the body ends, with or without an exception: a process
     that exited with its gloo group still up ended, now and then, in
@@ -2866,13 +2866,16 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     its work was done, which torchrun reported as a failed training
     process (exit status 134 from ``tools/dist_train.sh``), ending the
     others: rank 0, which saves the last checkpoint after the other ranks
-    are done, lost it where it was still writing it. A group that
-    was up before the body is its caller's, left as it is; without a
-    group (one process) nothing is done. After an exception a NCCL
-    group is left to the process's exit, as before: its destruction is
-    collective (``ncclCommAbort``), and a rank that failed alone would
-    wait in it for peers that never come, where it ended; gloo's is this
-    process's own.
+    are done, lost it where it was still writing it. Gloo's destruction
+    is this process's own (a peer's later collective fails at once). A
+    group that was up before the body is its caller's, left as it is;
+    without a group (one process) nothing is done. A group with NCCL
+    (a GPU run's) is left to the process's exit, as before, with or
+    without an exception: torch's ``destroy_process_group`` of NCCL
+    finalizes and destroys its communicators (``ncclCommDestroy``), which
+    blocks, and a rank that failed alone would wait in it for peers that
+    never come; the abort was seen with gloo only, and NCCL's teardown is
+    not measured here (no GPUs).
 
     Args:
         evaluated_after (bool): the caller runs collectives on the runner
@@ -2888,10 +2891,10 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
         yield
         ended = True
     finally:
-        if _process_group_up():
+        if _process_group_up() and 'nccl' not in _backend():
             if ended and evaluated_after:
                 atexit.register(_end_process_group)
-            elif ended or 'nccl' not in _backend():
+            else:
                 _end_process_group()
 
 
