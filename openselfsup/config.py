@@ -2547,12 +2547,29 @@ def _custom_imports_failure(imports: Any) -> Optional[str]:
     ``ImportError``, an error raised inside a module, a bad dict, a
     ``sys.exit`` on import: ``SystemExit: 3``, which stopped
     ``extract.py`` with rc 3 and no line, review r120; Ctrl-C still
-    stops)."""
+    stops). The modules are imported one at a time, in their order, so
+    that an error the module raises names it: ``importing my_algos raised
+    SystemExit: 3`` (the line said ``SystemExit: 3``, which names no
+    module); MMEngine's own ``ImportError`` names it already (``Failed to
+    import my_algos``)."""
     from mmengine.utils import import_modules_from_strings
+    names = imports.get('imports') if isinstance(imports, dict) else None
+    names = [names] if isinstance(names, str) else names
+    each = isinstance(names, list) and all(isinstance(n, str) for n in names)
+    name = None
     try:
-        import_modules_from_strings(**imports)
+        if not each:  # MMEngine's own refusal of the setting, if any
+            import_modules_from_strings(**imports)
+            return None
+        # the dict's keys checked before anything is imported
+        import_modules_from_strings(**dict(imports, imports=None))
+        for name in names:
+            import_modules_from_strings(**dict(imports, imports=[name]))
     except (Exception, SystemExit) as exc:  # noqa: BLE001 (the callers')
-        return first_line(exc, with_type=True)
+        said = first_line(exc, with_type=True)
+        if name is None or said == f'ImportError: Failed to import {name}':
+            return said
+        return f'importing {name} raised {said}'
     return None
 
 

@@ -627,13 +627,17 @@ def test_custom_imports_after_the_overrides_check(tmp_path, monkeypatch):
     assert msg.startswith(f'{path}: cannot read the config (custom_imports')
     assert 'cfgmod_none' in msg and '\n' not in msg
     # a module that stops the process on import is one line too (the
-    # helper extract.py's recorded imports share, review r120: rc 3, none)
+    # helper extract.py's recorded imports share, review r120: rc 3, none),
+    # naming that module among those the setting names (it said
+    # 'SystemExit: 3', which names none)
     (tmp_path / 'cfgmod_exits.py').write_text('import sys\nsys.exit(3)\n')
     monkeypatch.delitem(sys.modules, 'cfgmod_exits', raising=False)
     with pytest.raises(InputError) as exc:
-        load_config(str(path), {'custom_imports.imports': ['cfgmod_exits']})
+        load_config(str(path), {'custom_imports.imports': ['cfgmod_a',
+                                                           'cfgmod_exits']})
     assert str(exc.value) == (f'{path}: cannot read the config '
-                              '(custom_imports: SystemExit: 3)')
+                              '(custom_imports: importing cfgmod_exits '
+                              'raised SystemExit: 3)')
 
 
 @pytest.mark.parametrize('case', ['nct_zip_in_own_folder', 'nct_official',

@@ -562,7 +562,7 @@ def test_a_backbone_of_the_users_module_is_judged_by_its_class(
             'makes one: extract with a config whose model.backbone is a '
             'MySlideTower')
     why = {'missing': 'ImportError: Failed to import user_backbones',
-           'exits': 'SystemExit: 3'}
+           'exits': 'importing user_backbones raised SystemExit: 3'}
     if case == 'imported':
         assert lines[0].endswith(
             f'{head}, a slide-level model of precomputed region features: '

@@ -805,9 +805,10 @@ def test_a_recorded_import_that_exits_is_said_and_one_allowed_to_fail_not(
     """A recorded config's ``custom_imports`` module that calls
     ``sys.exit(3)`` on import: ``extract.py`` stopped with rc 3 and no
     line (review r120); here, the type is not judged and the line says
-    why (``SystemExit: 3``). A module not found where the recorded config
-    allowed failed imports (``allow_failed_imports=True``) may have failed
-    in training too: the line does not blame it (review r120)."""
+    why, naming the module (``importing <it> raised SystemExit: 3``). A
+    module not found where the recorded config allowed failed imports
+    (``allow_failed_imports=True``) may have failed in training too: the
+    line does not blame it (review r120)."""
     import sys
 
     from openselfsup.utils import run_cli
@@ -831,7 +832,7 @@ def test_a_recorded_import_that_exits_is_said_and_one_allowed_to_fail_not(
         assert err.rstrip().endswith(
             f"{said}; model.type 'MyMoCoV3' not judged: the custom_imports "
             "of the config that trained it cannot be imported here "
-            "(SystemExit: 3)"), err
+            f"(importing {name} raised SystemExit: 3)"), err
     else:
         assert err.rstrip().endswith(said) and 'not judged' not in err, err
 
