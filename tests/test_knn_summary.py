@@ -284,7 +284,17 @@ def test_a_checkpoint_written_over_since_is_marked(tmp_path):
           knn_data_folders={'knn_eval.bank.data_root': '/x/d',
                             'knn_eval.query.data_root': '/y/e'}), None),
     (dict(settings={'knn_eval.bank.data_root': '/x/d'},
-          knn_data_folders={'knn_eval.bank.data_root': '/x/d'}), None)])
+          knn_data_folders={'knn_eval.bank.data_root': '/x/d'}), None),
+    # recorded, but nothing read from it (all absolute): no cd, which
+    # failed where that folder is gone (a job's scratch folder)
+    (dict(cwd='/gone/scratch', settings={'knn_eval.bank.data_root': '/x/d'},
+          knn_data_folders={'knn_eval.bank.data_root': '/x/d'}), None),
+    # a relative data_prefix under an absolute data_root reads nothing
+    # from the current folder
+    (dict(settings={'knn_eval.bank.data_root': '/abs/root',
+                    'knn_eval.bank.data_prefix': 'images'},
+          knn_data_folders={'knn_eval.bank.data_prefix':
+                            '/abs/root/images'}), None)])
 def test_the_command_for_a_replaced_checkpoint_runs_where_it_was_evaluated(
         tmp_path, recorded, ran_in):
     """The line's knn_eval.py command, whose config's relative data paths
@@ -311,7 +321,9 @@ def test_the_command_for_a_replaced_checkpoint_runs_where_it_was_evaluated(
             if 'now holds another checkpoint' in line]
     assert len(note) == 1 and note[0].count('`') == 2, md
     words = shlex.split(note[0].split('`')[1])
-    relative = {k: v for k, v in settings.items() if not v.startswith('/')}
+    relative = {k: v for k, v in settings.items() if not v.startswith('/')
+                and not (k.endswith('.data_prefix') and k[:-len(
+                    'data_prefix')] + 'data_root' in settings)}
     if ran_in is not None:
         assert words[:3] == ['cd', ran_in, '&&'], words
         assert words[3] == 'python', words

@@ -216,9 +216,9 @@ def _unknown_folder_note(row: dict) -> str:
     paths = ', '.join(f'{k}={v!r}' for k, v in relative.items())
     return (f' (its results record no folder it was evaluated in: {paths} '
             f'{"is" if len(relative) == 1 else "are"} read from the folder '
-            'it is run in: run it where '
+            'it is run in: run it in the folder where '
             f'{"it names" if len(relative) == 1 else "they name"} the data '
-            'evaluated, the knn_data_folders its results record)')
+            'and files evaluated)')
 
 
 def ran_in(record: dict) -> Optional[str]:
@@ -259,15 +259,37 @@ def ran_in(record: dict) -> Optional[str]:
 def relative_paths(record: dict) -> Dict[str, str]:
     """``{dotted key: path}`` of the kNN settings a result records
     (``knn_settings``) that name a file or data folder
-    (``knn_files_sha1``, ``knn_data_folders``) by a relative path: read
-    from the folder a command is run in."""
+    (``knn_files_sha1``, ``knn_data_folders``, ``knn_data_metadata``) by
+    a relative path: read from the folder a command is run in. A
+    ``data_prefix`` beside a
+    ``data_root`` is not one: the dataset joins it to that root (listed
+    itself where relative)."""
     settings = record.get('knn_settings')
+    if not isinstance(settings, dict):
+        return {}
     named = [k for key in ('knn_files_sha1', 'knn_data_folders')
              if isinstance(record.get(key), dict) for k in record[key]]
+    # a metadata-only dataset's metadata file (recorded under its folder's
+    # key, as ran_in reads it)
+    metas = record.get('knn_data_metadata')
+    named += [k[:-len('data_root')] + 'metadata' for k in (
+        metas if isinstance(metas, dict) else ())]
     return {k: settings[k] for k in sorted(set(named))
-            if isinstance(settings, dict) and isinstance(settings.get(k), str)
-            and settings[k] and '://' not in settings[k]
-            and not os.path.isabs(os.path.expanduser(settings[k]))}
+            if isinstance(settings.get(k), str) and settings[k]
+            and '://' not in settings[k]
+            and not os.path.isabs(os.path.expanduser(settings[k]))
+            and not (k.endswith('.data_prefix') and settings.get(
+                k[:-len('data_prefix')] + 'data_root'))}
+
+
+def _where_read(record: dict) -> Dict[str, Any]:
+    """A written-over row's ``cwd`` (:func:`ran_in`) and ``relative``
+    (:func:`relative_paths`): the folder its command runs in only where
+    the results read relative paths from it (a ``cd`` into a folder
+    nothing is read from failed where that folder is gone: a job's
+    scratch folder)."""
+    relative = relative_paths(record)
+    return dict(cwd=ran_in(record) if relative else None, relative=relative)
 
 
 def evaluated_options(record: dict) -> Optional[List[str]]:
@@ -455,7 +477,7 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                     m: _value(r, lv, m) for m in METRICS}) for lv in LEVELS},
                 **({'checkpoint_now_sha1': now[i],
                     'options': evaluated_options(r),
-                    'cwd': ran_in(r), 'relative': relative_paths(r)}
+                    **_where_read(r)}
                    if now[i] else {}),
                 # evaluated with other feature settings than it was
                 # trained with (knn_eval.py's warning)
