@@ -703,13 +703,15 @@ def _assert_grayscale_is_mmpretrains(rgb, weights):
 
 
 @pytest.mark.parametrize('weights', [(1., 1., 1.), (0.114, 0.587, 0.2989),
-                                     (1, 2, 3)])
+                                     (1, 2, 3), (0.3, -0.2, 1.0)])
 def test_random_grayscale_is_mmpretrains_on_every_pixel(weights):
     """mmpretrain's RandomGrayscale (numpy: weights normalised by their
     sum, weighted sum of B, G, R in float64, truncated) against the batched
     op built from the same config, on random colours and grays: equal on
     every pixel. A float32 sum gave another level for about 8% of the
-    pixels at the default weights (1, 1, 1)."""
+    pixels at the default weights (1, 1, 1); with a negative weight the
+    sums below 0 were floored (-0.5 to -1, cast 255), where numpy's cast
+    truncates them (0)."""
     rng = np.random.default_rng(11)
     rgb = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
     rgb[:16] = rgb[:16, :, :1]  # grays

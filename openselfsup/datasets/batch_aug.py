@@ -1784,11 +1784,13 @@ def random_grayscale_levels(x: torch.Tensor,
     """``[N, 1, H, W]`` mmpretrain's ``RandomGrayscale`` level of an RGB
     batch ``[N, 3, H, W]`` (integer values; ``weights`` normalised, in BGR
     order): ``b w_b + g w_g + r w_r`` in float64, in numpy's order,
-    truncated."""
+    truncated toward zero, as numpy's ``astype('uint8')`` (a negative
+    weight can make a sum negative: floored, -0.5 was -1, level 255 once
+    cast, where mmpretrain's is 0)."""
     r, g, b = x.to(torch.float64).unbind(1)
     w_b, w_g, w_r = weights
     total = b * w_b + g * w_g + r * w_r
-    return torch.floor(total)[:, None]
+    return torch.trunc(total)[:, None]
 
 
 class BlurOp(_Op):
