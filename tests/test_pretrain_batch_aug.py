@@ -187,6 +187,17 @@ def test_hue_tables_give_the_formulas_values():
                        B.adjust_hue_formula(x.clone(), factor))
 
 
+def _all_colours(step: int = 1 << 20):
+    """Every 24-bit colour ``65536 R + 256 G + B`` in order, in chunks of
+    ``step`` (bounded memory): ``(rows, rgb)``, the chunk's slice of a
+    per-colour table and its colours as a ``[1, 3, 1, step]`` int64
+    batch (the tables' references walk them all)."""
+    for start in range(0, 1 << 24, step):
+        code = torch.arange(start, start + step)
+        rgb = torch.stack([code >> 16, (code >> 8) & 255, code & 255])
+        yield slice(start, start + step), rgb[None, :, None]
+
+
 def _hue_tables_by_formulas():
     """The hue tables as they were built until h214: every one of the
     2**24 colours through the formulas (the reference of the block-wise
@@ -194,7 +205,7 @@ def _hue_tables_by_formulas():
     from openselfsup.datasets import batch_aug as B
     hsv = torch.empty(1 << 24, dtype=torch.int32)
     rgb = torch.empty(1 << 24, 3, dtype=torch.uint8)
-    for rows, a in B._all_colours():
+    for rows, a in _all_colours():
         a = a.to(torch.float32)
         h, s, v = B._rgb_to_hs(a)
         hsv[rows] = (h * 65536 + s * 256 + v)[0, 0].to(torch.int32)
@@ -253,25 +264,111 @@ def test_hue_tables_walk_few_colours_through_the_formulas(monkeypatch):
     assert seen == {'rgb_to_hs': 6 * 65536, 'hsv_to_rgb': 0}, seen
 
 
+def _gray_table_by_formula(weights):
+    """The grayscale table as it was built until h219: every one of the
+    2**24 colours through :func:`random_grayscale_levels` (the reference
+    of the builder from partial sums)."""
+    from openselfsup.datasets import batch_aug as B
+    table = torch.empty(1 << 24, dtype=torch.uint8)
+    for rows, rgb in _all_colours():
+        table[rows] = B.random_grayscale_levels(rgb, weights).flatten().to(
+            torch.uint8)
+    return table
+
+
+def _normalised(weights):
+    """Channel weights as :class:`GrayscaleOp` keeps them (mmpretrain's:
+    divided by their sum)."""
+    from openselfsup.datasets import batch_aug as B
+    return B.GrayscaleOp(1.0, weights).weights
+
+
+@pytest.mark.parametrize('weights', [
+    (1., 1., 1.), (0.114, 0.587, 0.2989),
+    tuple(np.random.default_rng(219).random(3).tolist()), (0.3, -0.2, 1.0)])
+def test_gray_table_is_the_formula_on_every_colour(weights):
+    """The grayscale table built from 65,536 partial sums holds, for each
+    of the 2**24 colours, the byte the formula gives (numpy's order of the
+    sum: the first two products' sum tabulated, the third added; compared
+    with the builder that walked every colour): the default weights,
+    mmpretrain's example's, a random triple and one with a negative
+    weight (sums below 0). The published grayscale, Pillow's
+    ``convert('L')`` (``channel_weights`` None), has no table."""
+    from openselfsup.datasets import batch_aug as B
+    w = _normalised(weights)
+    got = B._build_gray_table(w)
+    assert got.dtype == torch.uint8
+    assert torch.equal(got, _gray_table_by_formula(w))
+
+
+@pytest.mark.parametrize('default', [torch.bfloat16, torch.float64])
+def test_gray_table_does_not_follow_the_default_dtype(default):
+    """The grayscale table is the same bytes whatever torch's default
+    dtype when the first op makes it (its sums are float64 whatever it
+    is)."""
+    from openselfsup.datasets import batch_aug as B
+    w = _normalised((0.114, 0.587, 0.2989))
+    want = B._build_gray_table(w)
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(default)
+    try:
+        got = B._build_gray_table(w)
+    finally:
+        torch.set_default_dtype(before)
+    assert torch.equal(got, want)
+
+
+def test_gray_table_multiplies_each_level_once_in_small_ops():
+    """Built on a process's first ``RandomGrayscale`` op, the table took
+    0.23-0.36 s of a core, 1.1-1.9 s of CPU and 3-6 s wall at two threads
+    on busy cores: every colour's three products and two sums in ops of
+    2**20 elements, each split over threads. Now each weight multiplies
+    the 256 levels once (768 products, counted here through torch's
+    dispatch), and no op computes on as many elements as torch splits
+    over threads (:data:`_SERIAL_SIZE`; views and empty buffers
+    aside)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from openselfsup.datasets import batch_aug as B
+
+    class Sizes(TorchDispatchMode):
+        products, largest = 0, 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            size = out.numel() if isinstance(out, torch.Tensor) else 0
+            if func.overloadpacket is torch.ops.aten.mul:
+                self.products += size
+            if not func.is_view and func.overloadpacket not in (
+                    torch.ops.aten.empty, torch.ops.aten.empty_like):
+                self.largest = max(self.largest, size)
+            return out
+
+    with Sizes() as mode:
+        B._build_gray_table(_normalised((0.114, 0.587, 0.2989)))
+    assert mode.products == 3 * 256, mode.products
+    assert 0 < mode.largest < B._SERIAL_SIZE, mode.largest
+
+
 def test_a_table_two_threads_ask_for_at_once_is_made_once(monkeypatch):
     """Two threads asking at once for a grayscale table of new weights
     got it made twice (each found none and made its own: 16 MB and a
     second of work each). Made once under a lock, both get the one
-    table; its levels are :func:`random_grayscale_levels`' (the same
-    function, counted and slowed: the second thread asks while the first
+    table; its levels are :func:`random_grayscale_levels`' (the
+    builder, counted and slowed: the second thread asks while the first
     makes it)."""
     import threading
     import time
 
     from openselfsup.datasets import batch_aug as B
-    real, calls = B.random_grayscale_levels, []
+    real, calls = B._build_gray_table, []
 
-    def counted(rgb, weights):
+    def counted(weights):
         calls.append(1)
-        time.sleep(0.3 if len(calls) == 1 else 0)
-        return real(rgb, weights)
-    monkeypatch.setattr(B, 'random_grayscale_levels', counted)
-    op = B.GrayscaleOp(1.0, (0.31, 0.33, 0.36))  # weights no test uses
+        time.sleep(0.3)
+        return real(weights)
+    monkeypatch.setattr(B, '_GRAY_TABLES', B.DeviceCopies(counted))
+    op = B.GrayscaleOp(1.0, (0.31, 0.33, 0.36))
     start, got = threading.Barrier(2), []
 
     def ask():
@@ -282,12 +379,12 @@ def test_a_table_two_threads_ask_for_at_once_is_made_once(monkeypatch):
         t.start()
     for t in threads:
         t.join()
-    chunks = len(list(B._all_colours()))
-    assert len(calls) == chunks, f'{len(calls) // chunks} tables made'
+    assert len(calls) == 1, f'{len(calls)} tables made'
     assert got[0] is got[1]
     rgb = torch.tensor([[[[0]], [[1]], [[5]]], [[[255]], [[17]], [[3]]]])
     code = (rgb[:, 0] * 65536 + rgb[:, 1] * 256 + rgb[:, 2]).flatten()
-    assert got[0][code].tolist() == real(rgb, op.weights).flatten().tolist()
+    assert got[0][code].tolist() == B.random_grayscale_levels(
+        rgb, op.weights).flatten().tolist()
 
 
 def test_device_copies_are_made_once_per_device_and_dtype():

@@ -1030,20 +1030,9 @@ def adjust_hue_formula(x, factor):
 
 
 
-def _all_colours(step: int = 1 << 20):
-    """Every 24-bit colour ``65536 R + 256 G + B`` in order, in chunks of
-    ``step`` (bounded memory): ``(rows, rgb)``, the chunk's slice of a
-    per-colour table and its colours as a ``[1, 3, 1, step]`` int64
-    batch."""
-    for start in range(0, 1 << 24, step):
-        code = torch.arange(start, start + step)
-        rgb = torch.stack([code >> 16, (code >> 8) & 255, code & 255])
-        yield slice(start, start + step), rgb[None, :, None]
-
-
 #: ops on fewer elements than this run on one thread
 #: (``at::internal::GRAIN_SIZE``; torch's ``floor``, one of its VML
-#: kernels: :data:`_SERIAL_FLOOR`): the hue tables' builders keep each op
+#: kernels: :data:`_SERIAL_FLOOR`): the table builders keep each op
 #: below it. Their ops are small; split over threads, each waited for the
 #: slowest thread, and on busy cores (data-loader workers, other
 #: processes) a build took seconds instead of a tenth of one. A torch of
@@ -1708,14 +1697,30 @@ def _exactly(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
     return fn(x.float()).to(x.dtype)
 
 
-def _build_gray_table(weights: Optional[Tuple[float, ...]]) -> torch.Tensor:
+def _build_gray_table(weights: Tuple[float, float, float]) -> torch.Tensor:
     """``[2**24]`` uint8: the level of each colour ``65536 R + 256 G + B``
-    at BGR ``weights`` (:func:`random_grayscale_levels`)."""
-    table = torch.empty(1 << 24, dtype=torch.uint8)
-    for rows, rgb in _all_colours():
-        table[rows] = random_grayscale_levels(rgb, weights).flatten().to(
-            torch.uint8)
-    return table
+    at BGR ``weights``, :func:`random_grayscale_levels` cast to uint8
+    (mmpretrain's), made from a table of 65,536 partial sums instead of
+    every colour through the formula. numpy sums ``(b w_b + g w_g) + r
+    w_r`` (each product and sum rounded to float64; not associative:
+    ``b w_b + (g w_g + r w_r)`` gives another level for 1,099,742
+    colours at (1, 1, 1)): the first sum made once per (G, B), then per
+    red its ``r w_r`` added, and truncated by the cast, as numpy's
+    ``astype``. Each op is serial (:data:`_SERIAL_SIZE`)."""
+    w_b, w_g, w_r = weights
+    level = torch.arange(256, dtype=torch.float64)
+    blue, green = level * w_b, (level * w_g)[:, None]
+    blue_green = torch.empty(256, 256, dtype=torch.float64)  # [G, B]
+    chunks = _row_chunks(256, 256)  # of G
+    for rows in chunks:
+        torch.add(blue, green[rows], out=blue_green[rows])
+    table = torch.empty(256, 256, 256, dtype=torch.uint8)
+    total = torch.empty_like(blue_green)
+    for red, term in enumerate((level * w_r).tolist()):
+        for rows in chunks:
+            table[red, rows].copy_(
+                torch.add(blue_green[rows], term, out=total[rows]))
+    return table.view(-1)
 
 
 #: per (device, BGR weights): the table of :meth:`GrayscaleOp._weighted`
