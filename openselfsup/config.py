@@ -4624,14 +4624,16 @@ def saved_init_list_roots(meta: Any
                           ) -> Tuple[Tuple[str, Optional[str]], ...]:
     """``(list, data_root)`` of each list a checkpoint's encoder saw
     through its initial weights (:func:`saved_init_lists`): the root
-    recorded beside them (:data:`INIT_ROOTS_KEY`), else, recorded before
-    it was, the root of the checkpoint's first own list
-    (:func:`saved_list_roots`), which they were recorded relative to;
-    each root None where neither is recorded (not known)."""
+    recorded beside them (:data:`INIT_ROOTS_KEY`; None recorded for a
+    list its weights file recorded without its root: judged by its name,
+    :func:`may_be_nct`), else, recorded before it was, the root of the
+    checkpoint's first own list (:func:`saved_list_roots`), which they
+    were recorded relative to; each root None where neither is recorded
+    (not known)."""
     lists = saved_init_lists(meta)
     roots = meta.get(INIT_ROOTS_KEY) if lists else None
     if isinstance(roots, (list, tuple)) and len(roots) == len(lists) \
-            and all(isinstance(r, str) for r in roots):
+            and all(r is None or isinstance(r, str) for r in roots):
         return tuple(zip(lists, roots))
     own = saved_list_roots(meta) if lists else None
     first = own[0][1] if own else None
@@ -4643,13 +4645,14 @@ def init_lists_meta(pairs: Sequence[Tuple[str, Optional[str]]]
     """The meta entries that record the lists an encoder's initial
     weights saw (``pairs``: :func:`saved_init_list_roots`,
     :func:`initial_weight_lists`): :data:`INIT_LISTS_KEY`, and
-    :data:`INIT_ROOTS_KEY` where every root is known; empty for none."""
+    :data:`INIT_ROOTS_KEY`, None for a list whose root is not known
+    (read back as such, not as the checkpoint's own list's root:
+    :func:`saved_init_list_roots`); empty for none."""
     if not pairs:
         return {}
-    found = {INIT_LISTS_KEY: [name for name, _ in pairs]}
-    if all(isinstance(root, str) for _, root in pairs):
-        found[INIT_ROOTS_KEY] = [root for _, root in pairs]
-    return found
+    return {INIT_LISTS_KEY: [name for name, _ in pairs],
+            INIT_ROOTS_KEY: [root if isinstance(root, str) else None
+                             for _, root in pairs]}
 
 
 def check_initial_held_out(head: str, here: Optional[Sequence[str]],
@@ -4704,7 +4707,7 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
 
 def initial_weight_lists(cfg, load_from: Any = None, *,
                          reader: ListReader
-                         ) -> Tuple[Tuple[str, str], ...]:
+                         ) -> Tuple[Tuple[str, Optional[str]], ...]:
     """The training lists a new run's initial weights were trained on,
     each with its ``data_root``, recorded in its checkpoints' meta
     (:data:`INIT_LISTS_KEY`, :data:`INIT_ROOTS_KEY`): each local file the
@@ -4721,8 +4724,9 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     URL, or a file whose meta is not read without loading it (torch's
     legacy format) adds none; a list recorded without its root (backbone
     weights exported before the root was) is judged by its name, as
-    extraction judges it (:func:`may_be_nct`), and not recorded (where
-    it lies is not known). Only NCT's lists are judged
+    extraction judges it (:func:`may_be_nct`), and recorded with the
+    root None (where it lies is not known; extraction judges it by its
+    name too). Only NCT's lists are judged
     here, by the rule extraction judges an encoder's initial lists by
     (:func:`may_be_nct`, with the folders of the run's dataset, which
     will carry them: :func:`dataset_folders`): wherever it lies, a list
@@ -4780,9 +4784,10 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
             continue
         holds = reader(saved_list_prefixes(meta))
         # its own lists, then its initial weights', as recorded: one of
-        # no recorded root judged by its name, as extraction judges it
-        # (it was dropped: an export of NCT's all-class list started a
-        # wo_3 run whose features extraction then refused), not kept
+        # no recorded root judged by its name, as extraction judges it,
+        # and kept without a root (dropped, a run from NCT's all-class
+        # export under load_from_check=False recorded nothing, and its
+        # features passed for clp_wo_3)
         pairs = saved + tuple(saved_init_list_roots(meta))
         mine = [None if root is None else
                 _this_dataset_name(_list_path(root, name), folders, base)
@@ -4801,7 +4806,7 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
             check_initial_held_out(
                 head, nct_train_lists(cfg, run_holds), there, init)
         found += [(n, base) if n is not None else pair
-                  for n, pair in zip(mine, pairs) if pair[1] is not None]
+                  for n, pair in zip(mine, pairs)]
     return tuple(dict.fromkeys(found))
 
 

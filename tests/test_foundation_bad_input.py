@@ -3476,8 +3476,12 @@ def test_initial_weights_whose_lists_record_no_root_are_judged(tmp_path):
     without a word (and the run recorded nothing, its features passing
     for ``clp_wo_3``), and one that also records a ``wo_3`` initial list
     was judged by that alone. Judged by the name, as extraction judges
-    it; a ``wo_3`` export starts the run, recording nothing (no root to
-    record). The reference: extraction's check of the same meta."""
+    it; a ``wo_3`` export starts the run, recording its list without a
+    root (it recorded nothing, and a run from the all-class export under
+    ``load_from_check=False`` passed extraction:
+    ``tests/test_foundation_train.py::
+    test_an_unchecked_run_from_a_rootless_export_records_its_list``).
+    The reference: extraction's check of the same meta."""
     from openselfsup.apis.extract import check_held_out
     from openselfsup.config import saved_init_list_roots, saved_list_roots
     from openselfsup.utils import InputError
@@ -3502,7 +3506,7 @@ def test_initial_weights_whose_lists_record_no_root_are_judged(tmp_path):
     check_held_out(out, start, saved_list_roots({'train_list': wo_3}), (),
                    lambda path: None)
     assert _initial_lists(_list_config(tmp_path, wo_3, nct,
-                                       load_from=start)) == ()
+                                       load_from=start)) == ((wo_3, None),)
 
 
 def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(

@@ -3897,6 +3897,54 @@ def test_a_held_out_run_from_weights_that_saw_its_class_is_refused(
     assert _init_lists(fifth / 'epoch_1.pth') is None
 
 
+def test_an_unchecked_run_from_a_rootless_export_records_its_list(
+        fsp_epoch_1, synthetic_root, tmp_path):
+    """A ``wo_3`` run with ``load_from_check=False`` (loaded as
+    published, unchecked) from the all-class run's backbone weights
+    exported before their ``data_root`` was recorded (``train_list``
+    alone): the list was judged but dropped from what the run records,
+    so its checkpoint's ``clp_wo_3`` features passed extraction's check
+    without a word. It is recorded without a root and extraction judges
+    it by its name, as it judges the export itself. The reference: the
+    same export with its root, recorded and refused."""
+    from openselfsup.apis import train
+    from openselfsup.apis.extract import check_held_out, load_backbone_weights
+    from openselfsup.config import TRAIN_ROOT_KEY, saved_list_prefixes
+    from openselfsup.datasets.prepare import nct_list_reader
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    _, a, _ = fsp_epoch_1  # trained on meta/train_labeled.txt
+    wo_3 = small_config(FSP_DEMO, str(tmp_path / 'wo_3.py'),
+                        _nct(synthetic_root), n_images=8, batch=8,
+                        ann_file='meta/wo_3_train_labeled.txt')
+    rooted = tmp_path / 'rooted.pth'
+    extract_backbone_weights(str(a / 'epoch_1.pth'), str(rooted))
+    saved = torch.load(rooted, weights_only=True)
+    assert saved['meta'].pop(TRAIN_ROOT_KEY) == _nct(synthetic_root)
+    rootless = tmp_path / 'rootless.pth'
+    torch.save(saved, rootless)
+    out = str(tmp_path / 'w' / 'extracted_feats' / 'clp_wo_3' /
+              'NCT_test.npy')
+    for n, (start, root) in enumerate(((rooted, _nct(synthetic_root)),
+                                       (rootless, None))):
+        work = tmp_path / f'run{n}'
+        train(wo_3, work_dir=str(work), cfg_options={
+            'load_from_check': False,
+            'model.backbone.init_cfg': dict(
+                _delete_=True, type='Pretrained', checkpoint=str(start))})
+        ckpt = str(work / 'epoch_1.pth')
+        # extraction's check of the run's checkpoint, as extract.py reads it
+        _, _, _, lists, init, meta = load_backbone_weights(ckpt)
+        with pytest.raises(InputError, match=re.escape(
+                f'{ckpt} was trained on meta/wo_3_train_labeled.txt (from '
+                'initial weights trained on meta/train_labeled.txt), which '
+                'holds every class')):
+            check_held_out(out, ckpt, lists, init,
+                           nct_list_reader(saved_list_prefixes(meta)))
+        assert _init_lists(ckpt) == ['meta/train_labeled.txt']
+        assert _init_lists(ckpt, 'init_data_root') == [root]
+
+
 def test_load_from_of_a_bare_backbone_is_refused(fsp_epoch_1, tmp_path):
     """(c) A backbone's weights alone (torchvision's, or
     extract_backbone_weights.py's: names without 'backbone.') as
