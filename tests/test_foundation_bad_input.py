@@ -3443,6 +3443,58 @@ def _initial_lists(cfg):
     return initial_weight_lists(cfg, reader=nct_list_reader)
 
 
+def test_the_runs_list_is_read_only_against_initial_lists(tmp_path,
+                                                           monkeypatch):
+    """The run's own list is read (for NCT images, NCT's list is 100,000
+    lines) only where an initial-weights file records lists that may be
+    NCT's to compare it with: a run with no ``load_from`` nor
+    ``Pretrained`` file, one from weights that record no list, and one
+    from weights of another dataset's list read none of it, though the
+    check runs three times per run (the launchers', the run's, the
+    runner's). Counted at the one read of a list's entries
+    (``prepare._entries_if_read``); weights of NCT's all-class list read
+    it, and are refused."""
+    import openselfsup.datasets.prepare as prepare
+    from openselfsup.utils import InputError
+    nct, mine = tmp_path / 'data' / 'NCT', tmp_path / 'data' / 'MINE'
+    for folder, lists in ((nct, ('meta/wo_3_train.txt', 'meta/train.txt')),
+                          (mine, ('meta/train.txt',))):
+        (folder / 'meta').mkdir(parents=True)
+        for name in lists:
+            (folder / name).write_text(
+                'NCT-CRC-HE-100K/ADI/ADI-AAAAAAAA.tif 0\n'
+                if folder == nct else 'own/a.png 0\n')
+    run_list = os.path.realpath(nct / 'meta' / 'wo_3_train.txt')
+    read = []
+    entries = prepare._entries_if_read
+    monkeypatch.setattr(prepare, '_entries_if_read',
+                        lambda path: read.append(path) or entries(path))
+
+    def reads(**top):
+        read.clear()
+        cfg = _list_config(tmp_path, 'meta/wo_3_train.txt', str(nct), **top)
+        try:
+            _initial_lists(cfg)
+        except InputError:
+            pass
+        return read.count(run_list)
+
+    unknown = _weights_file(tmp_path, 'imagenet.pth', {})
+    other = _weights_file(tmp_path, 'mine.pth', {
+        'train_list': 'meta/train.txt', 'data_root': str(mine)})
+    every = _weights_file(tmp_path, 'every.pth', {
+        'train_list': 'meta/train.txt', 'data_root': str(nct)})
+    assert reads() == 0
+    assert reads(load_from=unknown) == 0
+    assert reads(load_from=other) == 0
+    assert reads(**{'model.backbone.init_cfg': dict(
+        _delete_=True, type='Pretrained', checkpoint=other)}) == 0
+    assert reads(load_from=every) == 1  # compared: read, once
+    with pytest.raises(InputError, match='it has seen LYM'):
+        _initial_lists(_list_config(tmp_path, 'meta/wo_3_train.txt',
+                                    str(nct), load_from=every))
+
+
 def test_initial_weights_of_no_root_are_named_by_their_own_list(tmp_path):
     """Backbone weights exported without their ``data_root`` (before it
     was recorded) of a ``wo_3`` run from the all-class run's weights
