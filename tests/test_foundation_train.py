@@ -3933,16 +3933,20 @@ def test_an_unchecked_run_from_a_rootless_export_records_its_list(
             'model.backbone.init_cfg': dict(
                 _delete_=True, type='Pretrained', checkpoint=str(start))})
         ckpt = str(work / 'epoch_1.pth')
-        # extraction's check of the run's checkpoint, as extract.py reads it
-        _, _, _, lists, init, meta = load_backbone_weights(ckpt)
-        with pytest.raises(InputError, match=re.escape(
-                f'{ckpt} was trained on meta/wo_3_train_labeled.txt (from '
-                'initial weights trained on meta/train_labeled.txt), which '
-                'holds every class')):
-            check_held_out(out, ckpt, lists, init,
-                           nct_list_reader(saved_list_prefixes(meta)))
-        assert _init_lists(ckpt) == ['meta/train_labeled.txt']
-        assert _init_lists(ckpt, 'init_data_root') == [root]
+        exported = str(work / 'backbone.pth')
+        extract_backbone_weights(ckpt, exported)
+        # extraction's check of the run's checkpoint and of the backbone
+        # weights exported from it, as extract.py reads them
+        for each in (ckpt, exported):
+            _, _, _, lists, init, meta = load_backbone_weights(each)
+            with pytest.raises(InputError, match=re.escape(
+                    f'{each} was trained on meta/wo_3_train_labeled.txt '
+                    '(from initial weights trained on '
+                    'meta/train_labeled.txt), which holds every class')):
+                check_held_out(out, each, lists, init,
+                               nct_list_reader(saved_list_prefixes(meta)))
+            assert _init_lists(each) == ['meta/train_labeled.txt']
+            assert _init_lists(each, 'init_data_root') == [root]
 
 
 def test_load_from_of_a_bare_backbone_is_refused(fsp_epoch_1, tmp_path):
