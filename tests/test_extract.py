@@ -3650,3 +3650,57 @@ def test_a_list_under_several_prefixes_is_read_once(tmp_path, monkeypatch):
     assert holds(str(lst)) is True and reads == [str(lst)]
     assert prepare.nct_list_reader({str(lst): folders[:1]})(str(lst)) is False
     assert prepare.nct_list_reader({})(str(tmp_path / 'gone.txt')) is None
+
+
+def test_printed_extract_commands_read_the_set_s_images_from_any_folder(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """h221: the extraction configs' ``data_root`` is relative
+    (``data/LC25000``), and the printed ``extract.py`` command of a set
+    that read the config's own folder gave no ``--data-root``: pasted in
+    another folder it stopped on the list not found or, where that folder
+    holds a ``data/LC25000`` of its own, read those images, exit 0. The
+    set is extracted in one folder from its config's own relative root;
+    the command printed to extract it again from those images
+    (``features.extract_command``, as the other-images line prints it) is
+    run by the shell in another folder that holds a decoy
+    ``data/LC25000`` (same list, other pixels). The reference: the
+    original set's provenance (list and images digests) and features."""
+    import subprocess
+
+    from PIL import Image
+
+    from openselfsup.apis.extract import extract
+    from openselfsup.lowshot.features import extract_command
+    ran, elsewhere = tmp_path / 'ran', tmp_path / 'elsewhere'
+    shutil.copytree(os.path.join(synthetic_root, 'LC25000'),
+                    ran / 'data' / 'LC25000')
+    shutil.copytree(ran / 'data', elsewhere / 'data')
+    decoys = glob.glob(str(elsewhere / 'data' / 'LC25000' / 'data' / '**' /
+                           '*.*'), recursive=True)
+    assert decoys
+    for image in decoys:  # the same names, other images
+        with Image.open(image) as im:
+            other = Image.eval(im.convert('RGB'), lambda v: 255 - v)
+        other.save(image, format=im.format)
+    ckpt = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    options = {k: v for k, v in _options(synthetic_root, 'LC25000').items()
+               if k != 'dataset.data_root'}
+    first = paths.features_path(str(tmp_path / 'wd'), 'clp', 'LC')
+    monkeypatch.chdir(ran)  # the config's data/LC25000, as run there
+    extract(_config('lc.py'), ckpt, first, cfg_options=options,
+            progress=False)
+    recorded = os.path.splitext(first)[0] + '.json'
+    with open(recorded) as f:
+        prov = json.load(f)
+    assert 'dataset.data_root' not in prov['cfg_options']
+    again = paths.features_path(str(tmp_path / 'wd2'), 'clp', 'LC')
+    command = extract_command(again, 'LC', prov, recorded, prov)
+    done = subprocess.run(['bash', '-c', command + ' --workers 0'],
+                          cwd=elsewhere, capture_output=True, text=True)
+    assert done.returncode == 0, (command, done.stderr[-2000:])
+    with open(os.path.splitext(again)[0] + '.json') as f:
+        written = json.load(f)
+    for key in ('list_sha1', 'images_sha1', 'labels_sha1', 'features_sha1'):
+        assert written[key] == prov[key], (key, command)
+    np.testing.assert_array_equal(np.load(again), np.load(first))
