@@ -1505,18 +1505,9 @@ def test_the_missing_provenance_line_writes_the_set_as_recorded(
         assert not args.random_init, command
         assert args.weights == (str(folder) if case == 'folder'
                                 else prov['checkpoint']), command
-    # the set's own images unknown: the config's folder in the checkout,
-    # absolute, as the command run from the root reads it (h221: no
-    # --data-root, read from the folder the line was pasted in)
-    from openselfsup.config import load_config
-    checkout = os.path.join(REPO, load_config(os.path.join(
-        REPO, 'configs', 'extraction', 'nct_test.py')).dataset.data_root)
-    assert args.data_root == [checkout], command
-    # the command, run, writes the set the recorded one's kind (the
-    # checkout holds no data: the synthetic images in its place)
-    at = argv.index('--data-root') + 1
-    argv[at] = os.path.join(synthetic_root, 'NCT')
+    # the command, run, writes the set the recorded one's kind
     code, err, _ = _run(capsys, 'extract', argv + [
-        '--workers', '0', '--no-progress'])
+        '--workers', '0', '--no-progress', '--cfg-options',
+        f'dataset.data_root={os.path.join(synthetic_root, "NCT")}'])
     assert code == 0, err
     check_same_kind(recorded, load_features(workdir, 'vit', 'NCT_test'))

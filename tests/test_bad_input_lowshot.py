@@ -781,17 +781,14 @@ def test_a_set_without_provenance_beside_one_with_it_is_refused(wd, capsys):
     assert 'delete it (the commands that write a set do not replace one ' \
         'without its JSON) and extract it again' in err, err
     # the recorded checkpoint and settings (write_provenance: raw
-    # features), not a placeholder (r81); the set's own images unknown,
-    # the config's folder in the checkout, absolute (h221: none, read
-    # from the folder the line was pasted in)
+    # features), not a placeholder (r81)
     assert f'{ROOT}/wsi_workdir/extract.py --config ' \
         f'{ROOT}/configs/extraction/' \
-        f'nct_test.py --pretrained /w/clp.pth --no-normalise --data-root ' \
-        f'{ROOT}/data/NCT --output {qry}' in err, err
+        f'nct_test.py --pretrained /w/clp.pth --no-normalise --output ' \
+        f'{qry}' in err, err
     assert f'{ROOT}/wsi_workdir/import_features.py --config ' \
         f'{ROOT}/configs/extraction/' \
-        f'nct_test.py --source FEATURES [--paths PATHS] --cfg-options ' \
-        f'dataset.data_root={ROOT}/data/NCT --output {qry}' in err, err
+        f'nct_test.py --source FEATURES' in err, err
     # either order of the sets: the one without is named
     sup, q = (load_features(wd, 'clp', n) for n in ('NCT_train', 'NCT_test'))
     for sets in ((sup, q), (q, sup), (sup, sup, q)):
@@ -1292,17 +1289,12 @@ def test_the_copies_command_spells_every_recorded_setting(wd):
     from openselfsup.apis.extract import check_not_copies
     from openselfsup.config import (load_config, parse_cfg_options,
                                     pipeline_image_size)
-    from openselfsup.lowshot.features import (COPIES_SIZE, DATA_ROOTS,
+    from openselfsup.lowshot.features import (COPIES_DATA_ROOT, COPIES_SIZE,
                                               copies_command, load_features,
                                               no_library_copies)
     cfg = os.path.join(ROOT, 'configs', 'extraction', 'nct_aug.py')
     key, size, _ = COPIES_SIZE
-    for config, root in DATA_ROOTS.items():  # every set's, as read
-        assert load_config(os.path.join(
-            ROOT, 'configs', 'extraction', config + '.py')
-        ).dataset.data_root == root, config
-    assert sorted(DATA_ROOTS) == sorted(n.lower() for n in
-                                        paths.FEATURE_NAMES)
+    assert load_config(cfg).dataset.data_root == COPIES_DATA_ROOT
     assert pipeline_image_size(load_config(cfg).dataset.pipeline,
                                'dataset.pipeline') == COPIES_SIZE
     aug = paths.features_path(wd, 'clp_wo_78', 'NCT_aug')
@@ -3525,7 +3517,7 @@ def test_missing_set_of_imported_features_names_the_import(wd, capsys):
     err = cli_fails(META, _meta(wd), capsys, wd, 'NCT_test.npy (make it '
                     f'with: python {ROOT}/wsi_workdir/extract.py --config '
                     f'{ROOT}/configs/extraction/nct_test.py --pretrained '
-                    f'CKPT --data-root {ROOT}/data/NCT --output')
+                    'CKPT')
     assert 'import_features' not in err
     with open(paths.provenance_path(wd, 'clp', 'NCT_train'), 'w') as f:
         json.dump({'checkpoint': None,
@@ -3534,8 +3526,7 @@ def test_missing_set_of_imported_features_names_the_import(wd, capsys):
     cli_fails(META, _meta(wd), capsys, wd, 'NCT_test.npy (make it with: '
               f'python {ROOT}/wsi_workdir/import_features.py --config '
               f'{ROOT}/configs/extraction/nct_test.py --source FEATURES '
-              f'[--paths PATHS] --cfg-options dataset.data_root='
-              f'{ROOT}/data/NCT --output {out})')
+              f'[--paths PATHS] --output {out})')
 
 
 def test_a_successful_load_reads_no_other_provenance(wd, monkeypatch):

@@ -151,46 +151,6 @@ def test_missing_features(workdir, capsys):
         assert os.path.isfile(os.path.join(ROOT, config)), config
 
 
-def test_missing_features_commands_read_the_checkout_s_data_anywhere(
-        workdir):
-    """h221: the commands that make a missing set named the extraction
-    config, whose ``data_root`` is relative (``data/LC25000``), and no
-    ``--data-root``: pasted in another folder, the set was read from that
-    folder's ``data/<set>``, or not found. Each now reads the config's
-    folder in the checkout, absolute, as the command run from the root
-    read it: extract.py's ``--data-root``, import_features.py's
-    ``--cfg-options dataset.data_root``, read by each script's own parser
-    as run from another folder. The reference: the config's
-    ``data_root`` as the config loader reads it, joined with the root."""
-    from lowshot_data import printed_args
-    from openselfsup.config import load_config, parse_cfg_options
-    from openselfsup.lowshot.features import load_features
-
-    def read(name, model, script):
-        with pytest.raises(InputError) as exc:
-            load_features(workdir, model, name)
-        command = str(exc.value).split('make it with: ')[1][:-1]
-        own = load_config(os.path.join(ROOT, 'configs', 'extraction',
-                                       name.lower() + '.py')).dataset
-        return printed_args(command, script), os.path.join(
-            ROOT, own.data_root)
-
-    for name in paths.FEATURE_NAMES:
-        args, root = read(name, 'nomodel', 'wsi_workdir/extract.py')
-        assert args.data_root == [root], (name, args)
-    # a model whose other sets were imported: the import, for every set
-    # but the copies (extracted)
-    imported = paths.provenance_path(workdir, 'imp', 'NCT_train')
-    os.makedirs(os.path.dirname(imported))
-    with open(imported, 'w') as f:
-        json.dump({'checkpoint': None,
-                   'checkpoint_kind': 'imported features'}, f)
-    for name in paths.FEATURE_NAMES[1:-1]:
-        args, root = read(name, 'imp', 'wsi_workdir/import_features.py')
-        assert parse_cfg_options(args.cfg_options) == {
-            'dataset.data_root': root}, (name, args)
-
-
 def test_length_mismatch_and_nan(workdir, capsys):
     cli_ok(GEN, _gen(workdir), capsys)
     fpath = paths.features_path(workdir, 'clp', 'NCT_test')

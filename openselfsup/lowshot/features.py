@@ -39,17 +39,14 @@ from ..utils.io import REPO_ROOT
 from . import paths
 from .paths import joined, printed, script
 
-#: a set's extraction of an unknown encoder; ``head``: :func:`_with_config`,
-#: ``images``: :func:`_support_images`
-_EXTRACT_HINT = '{head} --pretrained CKPT{images} --output {out}'
+#: a set's extraction of an unknown encoder; ``head``: :func:`_with_config`
+_EXTRACT_HINT = '{head} --pretrained CKPT --output {out}'
 #: tolerance on ``| ||x|| - 1 |`` for a row to count as unit norm
 UNIT_NORM_ATOL = 1e-3
 
 
-#: a set's import; ``head``: :func:`_with_config`, ``images``:
-#: :func:`_support_images`
-_IMPORT_HINT = ('{head} --source FEATURES [--paths PATHS]{images} '
-                '--output {out}')
+#: a set's import; ``head``: :func:`_with_config`
+_IMPORT_HINT = '{head} --source FEATURES [--paths PATHS] --output {out}'
 #: ``checkpoint_kind`` of the provenance ``import_features.py`` writes
 IMPORTED = 'imported features'
 
@@ -65,21 +62,10 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     the list, which the ablation refuses as no copies)."""
     if name == 'NCT_aug':  # copies (--aug_times), never one pass
         return copies_way(out)
-    tool = 'extract.py'
+    hint, tool = _EXTRACT_HINT, 'extract.py'
     if model is not None and _imported(workdir, model):
-        tool = 'import_features.py'
-    return _placeholder_command(tool, name.lower(), out)
-
-
-def _placeholder_command(tool: str, config: str, out: str) -> str:
-    """The ``tool`` command (``extract.py``, ``import_features.py``) that
-    writes a set of extraction config ``config`` to ``out`` (as given in
-    the current folder, :func:`~.paths.printed`) with what the user fills
-    in (``CKPT``; ``FEATURES``, ``PATHS``), read from the images of the
-    config's own folder in the checkout (:func:`_support_images`)."""
-    hint = _EXTRACT_HINT if tool == 'extract.py' else _IMPORT_HINT
-    return hint.format(head=_with_config(tool, config),
-                       images=_support_images({}, [], config, tool),
+        hint, tool = _IMPORT_HINT, 'import_features.py'
+    return hint.format(head=_with_config(tool, name.lower()),
                        out=printed(out))
 
 
@@ -802,15 +788,11 @@ def _checkpoint_flags(prov, unmapped: List[str]) -> str:
 #: against the config by ``tests/test_bad_input_lowshot.py``)
 COPIES_SIZE = ('dataset.pipeline.1.scale', (224, 224), 'hw')
 
-#: each extraction config's ``dataset.data_root``
-#: (``configs/extraction/<config>.py``), where its list and images are read
-#: from without ``--data-root``: relative, to the folder the command is
-#: run from, so a printed command names it absolute
-#: (:func:`_support_images`) (checked against the configs by
+#: ``configs/extraction/nct_aug.py``'s ``dataset.data_root``, where its
+#: images are read from without ``--data-root`` (relative to the folder
+#: the command is run from; checked against the config by
 #: ``tests/test_bad_input_lowshot.py``)
-DATA_ROOTS = dict(nct_train='data/NCT', nct_test='data/NCT',
-                  nct_aug='data/NCT', lc='data/LC25000',
-                  paip_train='data/PAIP19', paip_test='data/PAIP19')
+COPIES_DATA_ROOT = 'data/NCT'
 
 
 def _copies_options(prov, unmapped: List[str]) -> Dict:
@@ -907,16 +889,15 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
     computed elsewhere, the import. ``NCT_aug``: the augmented copies'
     extraction alone (:func:`copies_command`; an import is one pass over
     the list, not copies, and refused as such), of a config's checkpoint;
-    a library model makes none: skip the parts that read them. Both
-    read the images of the config's own folder in the checkout
-    (:func:`_support_images`: ``fs``'s images are not recorded, and
-    ``prov`` is another set's)."""
+    a library model makes none: skip the parts that read them."""
     out, config = fs.features_path, fs.name.lower()
     if fs.name == 'NCT_aug':
         return _copies_way(out, prov, recorded_in)
     return (f'{extract_command(out, fs.name, prov, recorded_in)}, or, '
             'computed elsewhere, import it: '
-            + _placeholder_command('import_features.py', config, out))
+            + _IMPORT_HINT.format(head=_with_config('import_features.py',
+                                                    config),
+                                  out=printed(out)))
 
 
 def extract_command(out: str, name: str, prov, recorded_in: str,
@@ -926,22 +907,20 @@ def extract_command(out: str, name: str, prov, recorded_in: str,
     encoder and settings a provenance ``prov`` (the JSON ``recorded_in``)
     records (:func:`_encoder_flags`; those that do not
     spell back as flags are named as the JSON's), ``--pretrained CKPT``
-    where ``prov`` is none; from the folder of the images, absolute
-    (:func:`_support_images`): with ``images``, another set's provenance,
-    the folder that set was read from (its ``--data-root`` or the
-    config's own folder, joined with the folder it ran in: the config's
-    is relative, and without a ``--data-root`` the command read the
-    ``data/<set>`` of the folder it was pasted in), else the config's
-    own folder in the checkout. ``NCT_aug``: the augmented copies' way
-    (:func:`_copies_way`), ``images`` aside."""
+    where ``prov`` is none; with ``images``, another set's provenance,
+    from the folder of the images that set was read from
+    (:func:`_support_images`: its ``--data-root`` as recorded; nothing
+    where it read the config's own folder). ``NCT_aug``: the augmented
+    copies' way (:func:`_copies_way`), ``images`` aside."""
     config = name.lower()
     if name == 'NCT_aug':
         return _copies_way(out, prov, recorded_in)
     if not isinstance(prov, dict):
-        return _placeholder_command('extract.py', config, out)
+        return _EXTRACT_HINT.format(head=_with_config('extract.py', config),
+                                    out=printed(out))
     flags, unmapped = _encoder_flags(prov)
-    flags += _support_images(images if isinstance(images, dict) else {},
-                             unmapped, config)
+    if isinstance(images, dict):
+        flags += _support_images(images, unmapped)
     return (f"{_with_config('extract.py', config)} {flags} --output "
             f'{printed(out)}' + _unmapped_note(unmapped, recorded_in))
 
@@ -1112,7 +1091,7 @@ def copies_command(output: str, prov=None,
     # the config's folder, as the command run from the root read it, where
     # NCT_train records no other
     encoder += _support_images(prov if support else {}, unmapped,
-                               'nct_aug')
+                               os.path.join(REPO_ROOT, COPIES_DATA_ROOT))
     encoder_note = (' (CKPT: a checkpoint of the encoder that computed '
                     f'the imported features recorded in {recorded_in}: '
                     'the copies must come from it)' if imported else '')
@@ -1130,40 +1109,31 @@ def _with_config(name: str, config: str) -> str:
             f"{script('configs', 'extraction', config + '.py')}")
 
 
-def _support_images(prov, unmapped: List[str], config: str,
-                    tool: str = 'extract.py') -> str:
-    """Where a command of ``tool`` with extraction config ``config``
-    reads its images, absolute, so that it reads the same ones from any
-    folder (the configs' ``data_root`` is relative, :data:`DATA_ROOTS`:
-    without it, a command pasted in another folder stopped on the list
-    not found, or read the ``data/<set>`` of that folder):
-    ``--data-root <folder>`` (quoted; ``--cfg-options
-    dataset.data_root=<folder>`` for ``import_features.py``, which has no
-    ``--data-root``) of the images that set of provenance ``prov`` records
-    having been read from (``NCT_train``'s for its copies,
-    :func:`check_copies_of` compares them; another model's set of the
-    name, :func:`extract_command`): its ``dataset.data_root``
-    (``--data-root``'s), else the config's own (where the recorded list
-    or images lie under it, :func:`_read_under`, whatever the list's own
-    path), a relative one joined with the recorded ``cwd`` it was
-    relative to (the repository root, where the commands ran, where none
-    is recorded); else (``prov`` ``{}``: the images are unknown, or read
-    from a root of another config) the config's own folder in the
-    checkout, as the command run from the root reads it; and the list or
-    prefix of another place (``dataset.ann_file``,
-    ``dataset.data_prefix``, relative to the data root) as recorded
-    (``--cfg-options``; a value that does not spell back goes to
-    ``unmapped``)."""
+def _support_images(prov, unmapped: List[str],
+                    default_root: Optional[str] = None) -> str:
+    """`` --data-root <folder>`` (quoted) of the images ``NCT_train``'s
+    provenance ``prov`` records having been read from, which its copies
+    are made of (:func:`check_copies_of` compares them; any set's, for
+    :func:`extract_command` reading another model's images), absolute, for
+    a command run from any folder: its ``dataset.data_root``
+    (``--data-root``'s); without one, the config's own folder
+    (:data:`COPIES_DATA_ROOT`, where the recorded list or images lie
+    under it, :func:`_read_under_copies_root`, whatever the list's own
+    path), else ``default_root``; a relative one joined with the
+    recorded ``cwd`` it was relative to (the repository root, where the
+    commands ran, where none is recorded); and the list or prefix of
+    another place (``dataset.ann_file``, ``dataset.data_prefix``,
+    relative to the data root) as recorded (``--cfg-options``; a value
+    that does not spell back goes to ``unmapped``)."""
     options = prov.get('cfg_options')
     options = options if isinstance(options, dict) else {}
     cwd = prov.get('cwd')
     cwd = cwd if isinstance(cwd, str) and os.path.isabs(cwd) else REPO_ROOT
     root = options.get('dataset.data_root')
     if not (isinstance(root, str) and root):
-        own = DATA_ROOTS[config]
-        root = own if _read_under(prov, own) else \
-            os.path.join(REPO_ROOT, own)
-    root = joined(root, cwd)
+        root = COPIES_DATA_ROOT if _read_under_copies_root(prov) else \
+            default_root
+    root = root and joined(root, cwd)
     # the list and prefix, relative to the data root as mmpretrain reads
     # them, spelt back as recorded (a value that does not read back as
     # itself is named as the JSON's)
@@ -1172,21 +1142,18 @@ def _support_images(prov, unmapped: List[str], config: str,
                     for k in options if k != 'dataset.data_root'
                     and k not in where
                     and set(str(k).split('.')) & set(_WHERE_KEYS))
-    if tool == 'import_features.py':
-        return _key_values('--cfg-options',
-                           {'dataset.data_root': root, **where}, unmapped)
-    return f' --data-root {shlex.quote(root)}' + \
+    return (f' --data-root {shlex.quote(root)}' if root else '') + \
         _key_values('--cfg-options', where, unmapped)
 
 
-def _read_under(prov, top: str) -> bool:
+def _read_under_copies_root(prov) -> bool:
     """Whether the set of provenance ``prov`` read its list or its images
-    under the relative data root ``top`` (a config's own,
-    :data:`DATA_ROOTS`), as mmpretrain joins them to it: its recorded
-    ``list_file`` or image folder (``data_prefix``) relative and at or
-    under it. An absolute list (``dataset.ann_file=/...``) is not under
-    it, but the images it names are still read under the root."""
-    top = os.path.normpath(top)
+    under the copies' config's own relative data root
+    (:data:`COPIES_DATA_ROOT`), as mmpretrain joins them to it: its
+    recorded ``list_file`` or image folder (``data_prefix``) relative and
+    at or under it. An absolute list (``dataset.ann_file=/...``) is not
+    under it, but the images it names are still read under the root."""
+    top = os.path.normpath(COPIES_DATA_ROOT)
     return any(isinstance(p, str) and p and not os.path.isabs(p) and
                (os.path.normpath(p) + os.sep).startswith(top + os.sep)
                for p in (prov.get('list_file'), prov.get('data_prefix')))
