@@ -293,6 +293,25 @@ def test_compare_command_numbers_from_the_result_files(two_models, capsys):
     assert f'Test: {cmp["test"]}.' in printed
 
 
+@pytest.mark.parametrize('flags', [[], ['--compare', 'a', 'b']],
+                         ids=['summary', 'compare'])
+def test_the_summary_commands_draw_without_pyplot(two_models, tmp_path,
+                                                  flags):
+    """wsi_workdir/summarize.py (the summary, and --compare) imported
+    matplotlib.pyplot for its PNG: a Figure on the Agg canvas is drawn
+    the same (tests/test_utils_io.py compares the bytes) without it. Run
+    as a user runs it, in a fresh process."""
+    from _foundation_helpers import loaded_modules
+    out = tmp_path / 'report'
+    rc, _, err, loaded = loaded_modules(
+        ['wsi_workdir/summarize.py', '--workdir', two_models, *flags,
+         '--output', str(out)], ('matplotlib',))
+    assert rc == 0, err
+    assert (tmp_path / 'report.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert 'matplotlib.figure' in loaded  # drawn by matplotlib
+    assert 'matplotlib.pyplot' not in loaded
+
+
 def test_the_results_paired_are_gathered_once(two_models, tmp_path,
                                              monkeypatch):
     """``--compare`` hands the other-images check the results of both
@@ -512,8 +531,8 @@ def test_a_printed_p_never_contradicts_the_filled_marker(tmp_path,
     text = format_compare(cmp)
     assert '| 0.017 | 0.0498 | 9 / 0 / 5 |' in text, text
     drawn = []
-    monkeypatch.setattr(cmp_module.pyplot(), 'subplots', _recording(
-        cmp_module.pyplot().subplots, drawn))
+    monkeypatch.setattr(cmp_module, 'subplots', _recording(
+        cmp_module.subplots, drawn))
     cmp_module.plot_compare(cmp)
     (ax, ) = drawn
     filled = [line.get_markerfacecolor() for line in ax.get_lines()

@@ -1508,26 +1508,24 @@ def test_a_nan_level_is_written_nan_in_the_plot(monkeypatch):
            'slide': dict(acc=nan, mca=nan, n=0),
            'patient': dict(acc=1.0, mca=nan, n=3), 'k': 5}
     assert knn_api.plot_levels(res, 'kNN (k=5) x') == b'png'
+    # a figure of no pyplot manager: nothing to close
     (ax, ) = figures[0].axes
-    try:
-        bars = sorted((p.get_x() + p.get_width() / 2, p.get_height())
-                      for p in ax.patches)
-        # acc at level - 0.2, mca at level + 0.2 (patch 0, slide 1,
-        # patient 2)
-        want = [(-0.2, 50), (0.2, 25), (0.8, nan), (1.2, nan),
-                (1.8, 100), (2.2, nan)]
-        np.testing.assert_allclose(bars, want)
-        marks = sorted((t.get_position()[0], t.get_text())
-                       for t in ax.texts)
-        np.testing.assert_allclose([x for x, _ in marks], [0.8, 1.2, 2.2])
-        assert [text for _, text in marks] == ['nan'] * 3
-        # each mark in its bar's colour
-        colour = {round(p.get_x() + p.get_width() / 2, 6): p.get_facecolor()
-                  for p in ax.patches}
-        assert all(t.get_color() == colour[round(t.get_position()[0], 6)]
+    bars = sorted((p.get_x() + p.get_width() / 2, p.get_height())
+                  for p in ax.patches)
+    # acc at level - 0.2, mca at level + 0.2 (patch 0, slide 1,
+    # patient 2)
+    want = [(-0.2, 50), (0.2, 25), (0.8, nan), (1.2, nan),
+            (1.8, 100), (2.2, nan)]
+    np.testing.assert_allclose(bars, want)
+    marks = sorted((t.get_position()[0], t.get_text())
                    for t in ax.texts)
-    finally:
-        plot.pyplot().close(figures[0])
+    np.testing.assert_allclose([x for x, _ in marks], [0.8, 1.2, 2.2])
+    assert [text for _, text in marks] == ['nan'] * 3
+    # each mark in its bar's colour
+    colour = {round(p.get_x() + p.get_width() / 2, 6): p.get_facecolor()
+              for p in ax.patches}
+    assert all(t.get_color() == colour[round(t.get_position()[0], 6)]
+               for t in ax.texts)
 
 
 def test_results_under_other_knn_settings_are_refused(tmp_path):

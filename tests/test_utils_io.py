@@ -1014,8 +1014,8 @@ def test_a_plot_holds_a_legend_wider_than_its_figure():
 
     from PIL import Image
 
-    from openselfsup.utils.plot import figure_png, pyplot
-    fig, ax = pyplot().subplots(figsize=(2, 1))
+    from openselfsup.utils.plot import figure_png, subplots
+    fig, ax = subplots(figsize=(2, 1))
     for k in range(4):
         ax.plot([0, 1], [k, k], label=f'a rather long curve label {k}')
     legend = fig.legend(ncol=4, loc='lower center')
@@ -1023,6 +1023,44 @@ def test_a_plot_holds_a_legend_wider_than_its_figure():
     need = legend.get_window_extent().width / fig.dpi * 100  # px at 100 dpi
     width = Image.open(io.BytesIO(figure_png(fig, dpi=100))).size[0]
     assert width >= need > 2 * 100
+
+
+def test_a_figure_without_pyplot_is_the_png_pyplot_draws():
+    """The plots are drawn on a Figure of the Agg canvas, not through
+    pyplot (whose import the reporting commands paid): the same drawing
+    made through ``pyplot.subplots`` and ``pyplot.get_cmap``, the way
+    every plot was made before, gives the same PNG bytes (shared axes,
+    error bars, a colormap's colours, a legend, a figure text, a figure
+    size and dpi)."""
+    import matplotlib
+
+    from openselfsup.utils.plot import colormap, figure_png, subplots
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    def draw(make, cmap):
+        fig, axes = make(1, 2, figsize=(5, 2.5), dpi=90, sharey=True,
+                         squeeze=False)
+        for i, ax in enumerate(axes[0]):
+            ax.bar([0, 1, 2], [30 + 10 * i, 55, 80], 0.4,
+                   yerr=[[5, 10, 2], [5, 4, 20]], color=cmap(i),
+                   label=f'model {i}')
+            ax.plot([0, 1, 2], [20, 60, 90], 'o-', color=cmap(i + 2))
+            ax.set_title(f'panel {i}')
+        fig.legend(ncol=2, loc='lower center')
+        fig.text(0.01, 0.01, 'a note under the plot', fontsize=7)
+        return figure_png(fig, dpi=100, title='same')
+
+    ref = plt.subplots
+    try:
+        want = draw(ref, plt.get_cmap('tab10'))
+    finally:
+        plt.close('all')
+    got = draw(subplots, colormap('tab10'))
+    assert got[:8] == b'\x89PNG\r\n\x1a\n' and len(got) > 1000
+    assert got == want
+    # the comparison sees a change of one colour
+    assert draw(subplots, colormap('tab20')) != want
 
 
 def test_read_json_object_says_what_is_wrong_in_one_line(tmp_path):

@@ -562,8 +562,7 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
         if len(same) > 1:
             raise InputError(f'{_runs_at(lam, len(same))} '
                              f'{_runs_of_one_lambda(same)}')
-    from ..utils.plot import figure_png, pyplot
-    plt = pyplot()
+    from ..utils.plot import figure_png, subplots
 
     # in lambda order: the lines join neighbouring lambdas (in the order
     # given, --lambdas 1 0 0.5 drew the curve back and forth)
@@ -571,7 +570,7 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
                  key=lambda r: r['lambda'])
     base = [r for r in rows if r['lambda'] is None]
     lams = [r['lambda'] for r in pts]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.4, 4.2), dpi=120)
+    fig, (ax, ax2) = subplots(1, 2, figsize=(10.4, 4.2), dpi=120)
 
     def is_nan(row, key):
         return row['metrics'][key] != row['metrics'][key]

@@ -81,11 +81,10 @@ def levels_figure(results: Dict[str, Dict[str, float]], title: str = ''):
     import numpy as np
 
     from ..evaluation.knn import LEVEL_KEYS
-    from ..utils.plot import pyplot
-    plt = pyplot()
+    from ..utils.plot import subplots
     levels = [lv for lv, _ in LEVEL_KEYS]
     x = np.arange(len(levels))
-    fig, ax = plt.subplots(figsize=(4.5, 3))
+    fig, ax = subplots(figsize=(4.5, 3))
     for off, m in ((-0.2, 'acc'), (0.2, 'mca')):
         values = [100 * results[lv][m] for lv in levels]
         bars = ax.bar(x + off, values, 0.4,

@@ -713,13 +713,12 @@ def plot_summary(rows: Sequence[dict], title: str = '') -> bytes:
     note under the plot, :data:`CUT_NOTE`), as PNG bytes."""
     import numpy as np
 
-    from ..utils.plot import bars_within, figure_png, pyplot
+    from ..utils.plot import bars_within, figure_png, subplots
     # a model's seeds are shown by their mean, where there is one (known
     # by their files, as :func:`_unchecked_members`)
     meaned = {f for r in rows if r.get('mean') for f in r['files']}
     shown = [r for r in rows if r.get('mean') or r['file'] not in meaned]
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+    fig, axes = subplots(1, 2, figsize=(9, 3.2), sharey=True)
     width = 0.8 / len(shown)
     x = np.arange(len(LEVELS))
     cut = []  # the error bars cut at the axis, in words

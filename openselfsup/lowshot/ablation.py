@@ -29,7 +29,7 @@ import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..utils import InputError, json_object_or_none, read_once
-from ..utils.plot import figure_png, pyplot
+from ..utils.plot import figure_png, subplots
 from . import paths
 from .report import AVERAGE_CI, NOVEL_CI, _fmt, novel_cell
 from .spec import (RunSpec, changed_flags, check_distinct_settings,
@@ -192,13 +192,11 @@ def plot_ablation(table_rows: Sequence[Dict], title: str = ''
     """
     if not plotted(table_rows):
         return None
-    plt = pyplot()
-
     parts = [p for p in PARTS[1:] if any(r['part'] == p for r in table_rows)]
     base = next((r for r in table_rows if r['part'] == 'baseline'), None)
-    fig, axes = plt.subplots(1, max(1, len(parts)), sharey=True,
-                             figsize=(3.4 * max(1, len(parts)) + 0.6, 3.6),
-                             squeeze=False)
+    fig, axes = subplots(1, max(1, len(parts)), sharey=True,
+                         figsize=(3.4 * max(1, len(parts)) + 0.6, 3.6),
+                         squeeze=False)
     curves = (('average', 'average F1', 'tab:blue'),
               ('novel', 'novel STR+TUM F1', 'tab:red'))
     for ax, part in zip(axes[0], parts):

@@ -45,7 +45,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..utils import InputError, reading_once
-from ..utils.plot import figure_png, pyplot
+from ..utils.plot import colormap, figure_png, subplots
 from . import paths
 from .metrics import SIGNED_RANK_RULE, fmt_pct, mean_ci, signed_rank_p
 from .ablation import model_command, rerun_command
@@ -383,8 +383,6 @@ def plot_compare(cmp: Dict) -> bytes:
     Returns:
         bytes: the PNG.
     """
-    plt = pyplot()
-
     settings = cmp['settings']
     n = len(settings)
     width = max(6.0, 0.32 * n + 2)
@@ -392,8 +390,8 @@ def plot_compare(cmp: Dict) -> bytes:
     # out), as the summary's plot: one line each, wrapped to the width
     notes = [line for text in results_notes(cmp)
              for line in textwrap.wrap(text, int(16 * width))]
-    fig, ax = plt.subplots(figsize=(width, 4.6 + 0.17 * len(notes)))
-    colours = plt.get_cmap('tab10')
+    fig, ax = subplots(figsize=(width, 4.6 + 0.17 * len(notes)))
+    colours = colormap('tab10')
     modes = sorted({s['mode'] for s in settings},
                    key=lambda m: _order(m, MODES))
     for i, s in enumerate(settings):

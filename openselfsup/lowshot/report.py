@@ -38,7 +38,7 @@ from ..utils import (InputError, count_words, is_number, json_object_or_none,
                      load_json, read_once, reading_once, remove_set,
                      save_set)
 from ..utils.once import file_version
-from ..utils.plot import figure_png, pyplot
+from ..utils.plot import colormap, figure_png, subplots
 from . import paths
 from .metrics import ci_bound, fmt_pct, mean_ci
 from .metrics import summarize as summarize_f1
@@ -1257,8 +1257,6 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     Returns:
         bytes: the PNG.
     """
-    plt = pyplot()
-
     domains = []
     for c in table['columns']:
         if c['domain'] not in domains:
@@ -1292,11 +1290,11 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
                          + (f' for --clf {clf}' if clf else ''))
     clfs = sorted(points, key=lambda c: _order(c, CLASSIFIERS))
     families = sorted(set(family.values()), key=_natural)
-    colours = plt.get_cmap('tab10')
+    colours = colormap('tab10')
     partial = averaged = False
-    fig, axes = plt.subplots(len(clfs), len(domains),
-                             figsize=(4 * len(domains), 3.2 * len(clfs) + 0.6),
-                             squeeze=False)
+    fig, axes = subplots(len(clfs), len(domains),
+                         figsize=(4 * len(domains), 3.2 * len(clfs) + 0.6),
+                         squeeze=False)
     for i, name in enumerate(clfs):
         for j, domain in enumerate(domains):
             ax = axes[i][j]

@@ -1,25 +1,52 @@
-"""matplotlib for files: the Agg backend (no display), PNG bytes."""
+"""matplotlib for files: figures on the Agg canvas (no display), PNG bytes.
+
+Without pyplot: a figure drawn only to be written needs no figure manager
+nor backend switch (``matplotlib.use('Agg')`` set the backend of the whole
+process, a user's own pyplot figures included), and pyplot's import is
+spared. matplotlib is imported on the first figure, not with this module:
+a command that writes no PNG never imports it.
+"""
 import io
 
+#: the keywords of ``pyplot.subplots`` that lay out the axes; the others
+#: are the figure's (``figsize``, ``dpi``, ...)
+_AXES_KEYWORDS = ('sharex', 'sharey', 'squeeze', 'width_ratios',
+                  'height_ratios', 'subplot_kw', 'gridspec_kw')
 
-def pyplot():
-    """matplotlib's pyplot on the Agg backend (files, no display)."""
+
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
+    """``matplotlib.pyplot.subplots(nrows, ncols, **kwargs)`` without
+    pyplot: ``(fig, axes)``, the figure on the Agg canvas, drawn the same
+    (the same rcParams, the same PNG bytes through :func:`figure_png`).
+
+    Args:
+        nrows (int), ncols (int): the grid of axes.
+        **kwargs: ``pyplot.subplots``' axes keywords (``sharey``,
+            ``squeeze``, ...) and the figure's (``figsize``, ``dpi``).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    axes_kw = {k: kwargs.pop(k) for k in _AXES_KEYWORDS if k in kwargs}
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **axes_kw)
+
+
+def colormap(name: str):
+    """matplotlib's registered colormap ``name`` (``pyplot.get_cmap``'s)."""
     import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    return plt
+    return matplotlib.colormaps[name]
 
 
 def figure_png(fig, dpi: int = 110, title: str = '') -> bytes:
-    """A figure as PNG bytes; the figure is closed. ``title``, when given,
-    is also the PNG's ``Title`` text (what image viewers and file indexes
-    show without drawing the image)."""
+    """A figure as PNG bytes. ``title``, when given, is also the PNG's
+    ``Title`` text (what image viewers and file indexes show without
+    drawing the image)."""
     buf = io.BytesIO()
     # the drawn extent, not the figure's size: a legend wider than the
     # figure (a one-domain summary's four columns in its 4 inches) was cut
     fig.savefig(buf, dpi=dpi, format='png', bbox_inches='tight',
                 metadata={'Title': title} if title else None)
-    pyplot().close(fig)
     return buf.getvalue()
 
 
