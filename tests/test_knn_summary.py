@@ -1035,3 +1035,34 @@ def test_the_cut_note_is_wrapped_before_matplotlib_draws_it(tmp_path,
     # six bars cut (each level's accuracy and mean class accuracy)
     label = rows[-1]['model'] + ', ' + rows[-1]['weights']
     assert ' '.join(lines).count(f'{label} (mean of 2 seeds)') == 6
+
+
+def test_the_command_imports_pyplot_never_and_scipy_for_a_mean_only(
+        tmp_path):
+    """tools/knn_summary.py spent most of its ~3 s in imports, among them
+    matplotlib.pyplot and scipy.special (the report's metrics, imported
+    for ``report_prefix``). Its PNG is drawn on a Figure of the Agg
+    canvas, without pyplot; scipy's t quantile is imported where a
+    half-width is computed: a summary of trained checkpoints alone (no
+    mean over seeds) imports no scipy, one with two seeds does (its
+    half-width is scipy's). Run as a user runs it, in a fresh process."""
+    from _foundation_helpers import loaded_modules
+    watch = ('matplotlib', 'scipy')
+    trained = [write(tmp_path, f'knn_{e}.json', result(
+        [0.5 + 0.1 * i] * 6, ckpt_sha1=str(i) * 40,
+        checkpoint=f'/w/{e}/run/iter_300.pth'))
+        for i, e in enumerate(('exp1', 'exp2'))]
+    seeds = [write(tmp_path, f'knn_seed{s}.json', result(
+        [0.3 + 0.1 * s] * 6, seed=s)) for s in (0, 1)]
+    for files, scipy in ((trained, False), (trained + seeds, True)):
+        out = tmp_path / f'summary_{len(files)}'
+        rc, _, err, loaded = loaded_modules(
+            [TOOL, *files, '--output', str(out)], watch)
+        assert rc == 0, err
+        assert (tmp_path / f'summary_{len(files)}.png').read_bytes()[
+            :8] == b'\x89PNG\r\n\x1a\n'
+        assert 'matplotlib.figure' in loaded  # drawn by matplotlib
+        assert 'matplotlib.pyplot' not in loaded
+        assert ('scipy.special' in loaded) is scipy, loaded
+        if not scipy:
+            assert not [m for m in loaded if m.startswith('scipy')]

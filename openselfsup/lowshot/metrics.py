@@ -7,8 +7,6 @@ import math
 from typing import Dict, Optional, Sequence
 
 import numpy as np
-# the t quantile alone: scipy.stats would add ~0.4 s to every start-up
-from scipy.special import stdtrit
 
 from ..classes import COLON_CLASSES, LUNG_CLASSES
 
@@ -55,8 +53,18 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95):
     if num < 2:
         return mean, np.full_like(mean, np.nan)
     sem = values.std(axis=0, ddof=1) / np.sqrt(num)
-    # stdtrit(df, q) is the quantile function scipy.stats.t.ppf(q, df) uses
-    return mean, stdtrit(num - 1, (1 + confidence) / 2) * sem
+    return mean, _t_quantile(num - 1, (1 + confidence) / 2) * sem
+
+
+def _t_quantile(df: int, q: float) -> float:
+    """Student's t quantile of ``df`` degrees of freedom at ``q``:
+    scipy's ``stdtrit(df, q)``, the function ``scipy.stats.t.ppf(q, df)``
+    uses. Imported here, where a half-width is computed, not with the
+    module: ``scipy.special`` takes ~0.4 s to import (``scipy.stats``
+    another ~0.4 s), which every command that imports the report paid,
+    a kNN summary of trained checkpoints alone (no half-width) too."""
+    from scipy.special import stdtrit
+    return stdtrit(df, q)
 
 
 def ci_bound(num: int, confidence: float = 0.95) -> float:
@@ -70,7 +78,7 @@ def ci_bound(num: int, confidence: float = 0.95) -> float:
     if num < 2:
         return float('nan')
     k = num // 2
-    return float(stdtrit(num - 1, (1 + confidence) / 2)
+    return float(_t_quantile(num - 1, (1 + confidence) / 2)
                  * math.sqrt(k * (num - k)) / (num * math.sqrt(num - 1)))
 
 
