@@ -1038,8 +1038,8 @@ def test_a_figure_without_pyplot_is_the_png_pyplot_draws():
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    def draw(make, cmap):
-        fig, axes = make(1, 2, figsize=(5, 2.5), dpi=90, sharey=True,
+    def draw(make, cmap, dpi=90):
+        fig, axes = make(1, 2, figsize=(5, 2.5), dpi=dpi, sharey=True,
                          squeeze=False)
         for i, ax in enumerate(axes[0]):
             ax.bar([0, 1, 2], [30 + 10 * i, 55, 80], 0.4,
@@ -1049,6 +1049,9 @@ def test_a_figure_without_pyplot_is_the_png_pyplot_draws():
             ax.set_title(f'panel {i}')
         fig.legend(ncol=2, loc='lower center')
         fig.text(0.01, 0.01, 'a note under the plot', fontsize=7)
+        # the figure's own dpi shows only through a layout made at it (as
+        # the balance sweep's plot, dpi=120 and tight_layout)
+        fig.tight_layout()
         return figure_png(fig, dpi=100, title='same')
 
     ref = plt.subplots
@@ -1059,8 +1062,9 @@ def test_a_figure_without_pyplot_is_the_png_pyplot_draws():
     got = draw(subplots, colormap('tab10'))
     assert got[:8] == b'\x89PNG\r\n\x1a\n' and len(got) > 1000
     assert got == want
-    # the comparison sees a change of one colour
+    # the comparison sees a change of one colour, and of the figure's dpi
     assert draw(subplots, colormap('tab20')) != want
+    assert draw(subplots, colormap('tab10'), dpi=72) != want
 
 
 def test_read_json_object_says_what_is_wrong_in_one_line(tmp_path):

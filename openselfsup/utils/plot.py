@@ -24,7 +24,10 @@ def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
     Args:
         nrows (int), ncols (int): the grid of axes.
         **kwargs: ``pyplot.subplots``' axes keywords (``sharey``,
-            ``squeeze``, ...) and the figure's (``figsize``, ``dpi``).
+            ``squeeze``, ...) and the figure's (``figsize``, ``dpi``);
+            not pyplot's figure-manager keywords (``num``, ``clear``,
+            ``FigureClass``: there is no manager), which the figure
+            refuses.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
