@@ -10266,6 +10266,45 @@ def test_sigterm_raises_to_the_end_of_a_one_process_run(
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
+def test_a_dropped_runner_leaves_a_later_run_its_sigterm_handling(
+        synthetic_root, tmp_path, monkeypatch):
+    """A runner built and dropped, never trained (build_runner to look at
+    the model), lives in reference cycles until the garbage collector
+    runs, its handler set (SIGTERM raises until it starts). A train()
+    after it in the same process found that handler set and active and
+    set none of its own; the collector took the dropped runner during
+    the run (MMEngine's datasets collect at every build), which gave
+    SIGTERM its default action back, and the run went on with a SIGTERM
+    ending it where it stood: no line, its lock and clean-up left. Now
+    the run joins the handler and keeps it to its end, as in a fresh
+    process (the reference: test_sigterm_raises_to_the_end_of_a_one_
+    process_run). The runner is held until train() builds its own, then
+    dropped and collected there, where the collector took it."""
+    import gc
+
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner
+    gc.collect()  # runners of earlier tests: collected, the default action
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    cfg = _probe_config(synthetic_root, tmp_path)
+    held = [build_runner(cfg, work_dir=str(tmp_path / 'look'))]
+    assert signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
+    api = sys.modules[train.__module__]  # the module, not the function
+    real_built = api._built
+
+    def built(*args, **kwargs):
+        held.clear()
+        gc.collect()  # the dropped runner, in its reference cycles
+        return real_built(*args, **kwargs)
+    monkeypatch.setattr(api, '_built', built)
+    _SIGTERM_SEEN.clear()
+    train(cfg, work_dir=str(tmp_path / 'w'))
+    seen = dict(_SIGTERM_SEEN)
+    assert seen[0] not in (signal.SIG_DFL, None), seen  # raising
+    assert seen[1] is seen[0], seen  # the first iteration ended: still
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
 def test_sigterm_is_the_default_once_a_run_of_processes_has_started(
         synthetic_root, tmp_path, monkeypatch):
     """In a run of several processes SIGTERM's action is the default again

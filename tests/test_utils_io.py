@@ -831,7 +831,7 @@ def test_an_ended_terminate_handler_stands_for_the_default_action():
     """A terminate_raises handler left installed after its active() ended
     (a runner built and never trained, its restore never called) made
     every later terminate_raises a no-op; it is replaced as the default
-    action is, and one still active is left alone."""
+    action is, and one still active is joined (its handler kept)."""
     import signal
 
     from openselfsup.utils import Terminated, terminate_raises
@@ -842,7 +842,9 @@ def test_an_ended_terminate_handler_stands_for_the_default_action():
     try:
         terminate_raises(lambda: alive[0])  # its restore is never called
         first = signal.getsignal(signal.SIGTERM)
-        terminate_raises(lambda: True)      # the first is active: no-op
+        joined = terminate_raises(lambda: True)  # the first is active
+        assert signal.getsignal(signal.SIGTERM) is first
+        joined()  # the first's caller is left: its handler stays
         assert signal.getsignal(signal.SIGTERM) is first
         alive[0] = False
         restore = terminate_raises(lambda: True)
@@ -855,6 +857,55 @@ def test_an_ended_terminate_handler_stands_for_the_default_action():
         assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def test_a_restore_ends_its_own_call_and_the_last_one_the_handler():
+    """Calls made while one handler is set and active join it: SIGTERM
+    raises while any caller's active() holds, each restore (once, however
+    often called) ends its own call only, in any order, and the last one
+    out puts the default action and the unraisable hook back. The
+    reference: a count of the calls not yet restored. In a process of
+    its own: where SIGTERM does not raise, it ends the process."""
+    import subprocess
+    import sys
+    code = '''
+import itertools, os, signal, sys, time
+from openselfsup.utils import Terminated, terminate_raises
+hook = sys.unraisablehook
+
+def raises():
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the signal interrupts it
+    except Terminated:
+        return True
+    return False
+
+for order in itertools.permutations(range(3)):
+    on = [True, True, True]
+    restores = [terminate_raises(lambda i=i: on[i]) for i in range(3)]
+    handler = signal.getsignal(signal.SIGTERM)
+    left = 3
+    for i in order:
+        on[i] = False  # its caller's run has ended
+        if any(on):  # another's still on: SIGTERM raises
+            assert raises(), order
+        restores[i]()
+        restores[i]()  # again: ends no other call
+        left -= 1
+        now = signal.getsignal(signal.SIGTERM)
+        assert (now is handler) == (left > 0), (order, i)
+        assert (sys.unraisablehook is hook) == (left == 0), (order, i)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+print("done")
+'''
+    path = os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), os.environ.get('PYTHONPATH')]))
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=path))
+    assert out.returncode == 0 and out.stdout == 'done\n', \
+        (out.returncode, out.stderr[-2000:])
 
 
 def test_once_says_each_key_the_first_time_only():

@@ -59,9 +59,17 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
 
     Installed only in the main thread (elsewhere handlers cannot be set)
     and only where SIGTERM has its default action (a handler someone set
-    is theirs), or one of these handlers whose ``active()`` has ended. SIGKILL cannot be caught; a SIGTERM that arrives while the
-    process waits inside a C call (a collective waiting for a dead peer)
-    is acted upon when that call returns.
+    is theirs), or one of these handlers whose every ``active()`` has
+    ended. Where one of these handlers is set and active, the call joins
+    it: SIGTERM raises while any of its callers' ``active()`` holds, and
+    the default action comes back when the last of them restores (a
+    runner built, dropped and not yet collected, whose restore comes when
+    the garbage collector takes it: a later ``train()`` in the process
+    joined nothing, and once the collector took the runner, during the
+    run's dataset build, SIGTERM ended that run where it stood, its
+    clean-up not run). SIGKILL cannot be caught; a SIGTERM that arrives
+    while the process waits inside a C call (a collective waiting for a
+    dead peer) is acted upon when that call returns.
 
     A Terminated raised where Python cannot raise it (the handler run
     inside a finaliser: a ``__del__``, a ``weakref.finalize`` callback of
@@ -72,26 +80,36 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
     its end.
 
     Returns:
-        callable: restores the default action (if this handler is still
-        the one set); a no-op where nothing was installed.
+        callable: ends this call's ``active()``; the last of a handler's
+        callers to end restores the default action (if the handler is
+        still the one set); a no-op where nothing was installed or
+        joined, and when called again.
     """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    call = (active,)  # this call's entry (a restore ends this one alone)
     current = signal.getsignal(signal.SIGTERM)
-    # one of these handlers whose active() has ended (a runner built and
-    # never trained: its restore was never called) stands for the default
-    # action: left in place, it made every later call here a no-op
-    stale = getattr(current, 'terminate_active', None)
-    if (threading.current_thread() is not threading.main_thread()
-            or (current != signal.SIG_DFL
-                and (stale is None or stale()))):
+    callers = getattr(current, 'terminate_callers', None)
+    if callers is not None and current.terminate_active():
+        callers.append(call)
+        return _ender(current, call)
+    # a handler someone set is theirs; one of these handlers whose
+    # callers' active() have all ended (a runner built and never trained,
+    # its restore never called) stands for the default action: left in
+    # place, it made every later call here a no-op
+    if current != signal.SIG_DFL and callers is None:
         return lambda: None
     owner = os.getpid()
+    callers = [call]
+
+    def raises() -> bool:
+        return os.getpid() == owner and any(c[0]() for c in list(callers))
 
     def handler(signum, frame):
-        if os.getpid() == owner and active():
+        if raises():
             raise Terminated('terminated (SIGTERM)')
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.raise_signal(signum)
-    handler.terminate_active = lambda: os.getpid() == owner and active()
 
     previous_hook = sys.unraisablehook
 
@@ -110,15 +128,35 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
         else:
             previous_hook(info)
 
+    handler.terminate_callers = callers
+    handler.terminate_active = raises
+    handler.terminate_hooks = (unraisable, previous_hook)
+    signal.signal(signal.SIGTERM, handler)
+    sys.unraisablehook = unraisable
+    return _ender(handler, call)
+
+
+def _ender(handler: Callable, call: tuple) -> Callable[[], None]:
+    """:func:`terminate_raises`' restore of one call: takes ``call`` out
+    of ``handler``'s callers; the last one out puts SIGTERM's default
+    action back (where ``handler`` is still the one set) and the
+    unraisable hook from before the handler (where the handler's is still
+    the one set)."""
+    callers = handler.terminate_callers
+
     def restore():
+        for i, c in enumerate(callers):
+            if c is call:
+                del callers[i]
+                break
+        if callers:
+            return
         if (threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGTERM) is handler):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        unraisable, previous_hook = handler.terminate_hooks
         if sys.unraisablehook is unraisable:
             sys.unraisablehook = previous_hook
-
-    signal.signal(signal.SIGTERM, handler)
-    sys.unraisablehook = unraisable
     return restore
 
 
@@ -131,7 +169,7 @@ def terminate_raising() -> Iterator[None]:
     training sets the handler for each run only (``apis.train.train``),
     so that a SIGTERM between two runs (an evaluation, a save) ends it as
     Ctrl-C does, its clean-ups run, not where it stood. Inside, a run's
-    own :func:`terminate_raises` finds this handler set and leaves it."""
+    own :func:`terminate_raises` finds this handler set and joins it."""
     restore = terminate_raises(lambda: True)
     try:
         yield
