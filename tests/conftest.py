@@ -1,6 +1,7 @@
 """Shared fixtures: small synthetic datasets written once per test session."""
 import gc
 import os
+import signal
 import subprocess
 import sys
 
@@ -72,6 +73,24 @@ def _new_imports_out_of_the_collectors_sight():
     yield
     if len(sys.modules) != _MODULES_AT_FREEZE[0]:
         _collect_and_freeze()
+
+
+@pytest.fixture(autouse=True)
+def _sigterm_as_a_new_process_has_it():
+    """A runner built and never trained sets SIGTERM's handler (it raises
+    until the run starts: ``utils.terminate_raises``) and gives the
+    default action back when it is collected; dropped, it lives in
+    reference cycles (MMEngine's objects, a ``pytest.raises``' traceback
+    holding its frame) until the collector runs, and the tests after it
+    met its handler (``test_a_failed_process_ends_the_launch_in_one_line``
+    after ``test_check_config_refuses_a_cut_short_legacy_file_as_the_run``
+    found it where it asserted the default action). After a test that
+    leaves one of these handlers set, what it dropped is collected: the
+    next test starts with the default action, as a process does. A test
+    that left none costs one look at the handler."""
+    yield
+    if hasattr(signal.getsignal(signal.SIGTERM), 'terminate_callers'):
+        gc.collect()
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -4750,6 +4750,7 @@ def test_a_failed_process_ends_the_launch_in_one_line(tmp_path, capfd):
     process's own message, with its status (128 + the signal's number for
     a process a signal ended, as a shell reports it)."""
     from openselfsup.apis.train import torchrun
+    before = signal.getsignal(signal.SIGTERM)
     for body, code, says in [
             ("print('error: the message', file=sys.stderr); sys.exit(2)",
              2, 'exited with status 2'),
@@ -4766,7 +4767,7 @@ def test_a_failed_process_ends_the_launch_in_one_line(tmp_path, capfd):
         err = capfd.readouterr().err
         assert rc == code, err
         # torchrun's handlers (it sets them to end its processes) put back
-        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        assert signal.getsignal(signal.SIGTERM) is before
         assert 'Traceback' not in err and 'ChildFailedError' not in err, err
         if says is None:
             assert 'error:' not in err, err
@@ -4788,6 +4789,7 @@ def test_a_taken_port_ends_the_launch_in_one_line(tmp_path):
 
     from openselfsup.apis.train import torchrun
     from openselfsup.utils import InputError
+    before = signal.getsignal(signal.SIGTERM)
     script = tmp_path / 'child.py'
     script.write_text(f'open({str(tmp_path / "ran")!r}, "w")\n')
     with socket.socket() as sock:
@@ -4804,7 +4806,7 @@ def test_a_taken_port_ends_the_launch_in_one_line(tmp_path):
                       '--master_addr=127.0.0.1', f'--master_port={port}',
                       str(script)])
     assert not (tmp_path / 'ran').exists()
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 @pytest.mark.parametrize('sig, code', [('SIGINT', 130), ('SIGTERM', 143)])
