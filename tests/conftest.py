@@ -1,5 +1,6 @@
 """Shared fixtures: small synthetic datasets written once per test session."""
 import gc
+import logging
 import os
 import signal
 import subprocess
@@ -91,6 +92,46 @@ def _sigterm_as_a_new_process_has_it():
     yield
     if hasattr(signal.getsignal(signal.SIGTERM), 'terminate_callers'):
         gc.collect()
+
+
+class _Stdout:
+    """``sys.stdout`` as it is at each write (the capture of the test
+    running then)."""
+    closed = False
+
+    def write(self, text):
+        return sys.stdout.write(text)
+
+    def flush(self):
+        sys.stdout.flush()
+
+
+_STDOUT = _Stdout()
+
+
+@pytest.fixture(autouse=True)
+def _mmengine_loggers_write_to_the_running_tests_stdout():
+    """MMEngine's loggers write to the ``sys.stdout`` of when they were
+    made (``MMLogger``'s console handler), and the current one (the last
+    made: a run's) is the one MMEngine and the library log to
+    (``logger='current'``). One a test made wrote, in the tests after it,
+    to that test's capture: under ``capsys`` a stream closed when the test
+    ended, and each later warning to it was lost with a '--- Logging
+    error ---' traceback on stderr (``ValueError: I/O operation on closed
+    file``) among what the later test captured; made under the session's
+    capture, the later test's ``capfd`` / ``capsys`` did not see it. After
+    each test, the console handlers of MMEngine's loggers write to the
+    ``sys.stdout`` of the test that runs, as a logger made in it would
+    (``tests/test_isolation.py``)."""
+    yield
+    mmengine_logging = sys.modules.get('mmengine.logging')
+    if mmengine_logging is None:
+        return
+    for logger in list(mmengine_logging.MMLogger._instance_dict.values()):
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler and \
+                    handler.stream is not _STDOUT:
+                handler.stream = _STDOUT  # setStream flushes the old one
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
