@@ -689,13 +689,23 @@ def test_a_sigterm_acted_upon_in_a_finaliser_is_not_lost():
     assert sys.unraisablehook is hook  # restore() puts it back too
 
 
+def _run_python(code: str, timeout: float):
+    """``python -c code`` with this checkout first on PYTHONPATH, its
+    output captured as text."""
+    import subprocess
+    import sys
+    path = os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), os.environ.get('PYTHONPATH')]))
+    return subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=timeout,
+                          env=dict(os.environ, PYTHONPATH=path))
+
+
 def test_sigterm_ends_the_process_when_inactive_in_a_child_or_a_thread():
     """Once active() is false, in a forked child (a DataLoader worker) and
     when asked from a thread other than the main one (no handler set),
     SIGTERM ends the process as its default action does."""
     import signal
-    import subprocess
-    import sys
     code = '''
 import os, signal, sys, threading, time
 from openselfsup.utils import terminate_raises
@@ -718,11 +728,7 @@ os.kill(os.getpid(), signal.SIGTERM)
 time.sleep(5)
 print("survived")
 '''
-    path = os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), os.environ.get('PYTHONPATH')]))
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, timeout=60,
-                         env=dict(os.environ, PYTHONPATH=path))
+    out = _run_python(code, timeout=60)
     assert out.returncode == -signal.SIGTERM, out.stderr
     assert 'survived' not in out.stdout
 
@@ -866,8 +872,6 @@ def test_a_restore_ends_its_own_call_and_the_last_one_the_handler():
     out puts the default action and the unraisable hook back. The
     reference: a count of the calls not yet restored. In a process of
     its own: where SIGTERM does not raise, it ends the process."""
-    import subprocess
-    import sys
     code = '''
 import itertools, os, signal, sys, time
 from openselfsup.utils import Terminated, terminate_raises
@@ -899,11 +903,7 @@ for order in itertools.permutations(range(3)):
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 print("done")
 '''
-    path = os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), os.environ.get('PYTHONPATH')]))
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, timeout=120,
-                         env=dict(os.environ, PYTHONPATH=path))
+    out = _run_python(code, timeout=120)
     assert out.returncode == 0 and out.stdout == 'done\n', \
         (out.returncode, out.stderr[-2000:])
 
