@@ -3756,8 +3756,9 @@ class AtomicRunner(Runner):
         self._restore_sigterm = terminate_raises(
             lambda: ref() is not None and not ref()._started)
         # a runner built and never trained (a 0-epoch baseline, a model
-        # built to evaluate) gives SIGTERM its default action back when it
-        # is collected
+        # built to evaluate) ends its part in the handler when it is
+        # collected (the default action back unless a later caller's,
+        # train()'s, joined it and is still on: terminate_raises)
         weakref.finalize(self, self._restore_sigterm)
         #: the DataLoaders its loops built, whose persistent workers are
         #: shut down when it is collected (:func:`shut_down_when_collected`)
