@@ -2867,8 +2867,8 @@ def train(config: str,
 
         # SIGTERM raises Terminated from before the lock is taken (the work dir
         # made for it) until the run has started, so that the clean-up runs:
-        # the runner's own handler, which it sets only over the default action,
-        # would come too late (the build imports the model stack: seconds).
+        # the runner's own call (which joins this handler) would come too
+        # late (the build imports the model stack: seconds).
         # A run of several processes gives SIGTERM its default action from the
         # start on (the runner restores it: when_started; a Python handler runs
         # only between bytecodes, and a rank waiting in a collective for a dead

@@ -3822,7 +3822,8 @@ class AtomicRunner(Runner):
         """Call ``fn`` when the run starts (:meth:`_mark_started`), at once
         if it has: ``apis.train.train`` hands over the restore of its
         SIGTERM handler in a run of several processes, set before the
-        runner (whose own is then not set), so that SIGTERM has its default
+        runner (whose own call joins it and ends at the start too,
+        :meth:`_mark_started`), so that SIGTERM has its default
         action during the run, as without it (a Python handler runs only
         between bytecodes: a rank waiting in a collective for a dead peer
         would not end on the launcher's SIGTERM); a run of one process

@@ -64,10 +64,10 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
     it: SIGTERM raises while any of its callers' ``active()`` holds, and
     the default action comes back when the last of them restores (a
     runner built, dropped and not yet collected, whose restore comes when
-    the garbage collector takes it: a later ``train()`` in the process
-    joined nothing, and once the collector took the runner, during the
-    run's dataset build, SIGTERM ended that run where it stood, its
-    clean-up not run). SIGKILL cannot be caught; a SIGTERM that arrives
+    the garbage collector takes it: before callers joined, a later
+    ``train()`` in the process set no handler of its own, and once the
+    collector took the runner, during the run's dataset build, SIGTERM
+    ended that run where it stood, its clean-up not run). SIGKILL cannot be caught; a SIGTERM that arrives
     while the process waits inside a C call (a collective waiting for a
     dead peer) is acted upon when that call returns.
 
@@ -164,7 +164,9 @@ def _ender(handler: Callable, call: tuple) -> Callable[[], None]:
 def terminate_raising() -> Iterator[None]:
     """SIGTERM raises :class:`Terminated` throughout the body (as a
     decorator: the function's call), :func:`terminate_raises`' handler
-    set before and its default action back after: for a process that
+    set before and its default action back after (unless a caller that
+    joined it inside is still on: that caller's restore brings it back):
+    for a process that
     runs several runs one after the other (the lambda sweep), whose
     training sets the handler for each run only (``apis.train.train``),
     so that a SIGTERM between two runs (an evaluation, a save) ends it as
