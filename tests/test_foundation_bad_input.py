@@ -5654,8 +5654,10 @@ def test_dist_train_takes_the_master_port(tmp_path, synthetic_root,
     on a free port (torchrun's ``--standalone``; 29500 stopped a second
     run on the machine, or any run where a program held it), several
     machines' on 29500 as before; the processes of the standalone one meet
-    at MASTER_ADDR, default 127.0.0.1 (``--local_addr``: they were given
-    the host's name, which where it does not resolve waited 10 minutes).
+    at 127.0.0.1 (``--local_addr``: they were given the host's name, which
+    where it does not resolve waited 10 minutes), whatever MASTER_ADDR a
+    job left in the environment (another machine's: 5 minutes, then a
+    traceback).
     What torchrun is given is read from a
     stand-in ``python``, as above, which passes the launcher's Python
     checks here without running them (the port is the shell's choice;
@@ -5676,7 +5678,7 @@ def test_dist_train_takes_the_master_port(tmp_path, synthetic_root,
                                                 '--standalone',
                                                 '--local_addr='))]
     addr = env.get('MASTER_ADDR', '127.0.0.1')
-    assert named == (['--standalone', f'--local_addr={addr}']
+    assert named == (['--standalone', '--local_addr=127.0.0.1']
                      if port is None else [f'--master_addr={addr}',
                                            f'--master_port={port}']), given
     script = os.path.join(REPO, 'tools', 'dist_train.sh')

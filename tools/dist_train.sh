@@ -9,7 +9,7 @@
 # GPUS=1 also works on a CPU-only machine (one process, no process group).
 # The rendezvous port: PORT (else MASTER_PORT; PORT wins where both are
 # set); neither set, a free port of this machine on one machine (torchrun's
-# standalone rendezvous, the processes meeting at MASTER_ADDR; a second
+# standalone rendezvous, the processes meeting at 127.0.0.1; a second
 # run here no longer meets the first on 29500); default 29500 on
 # several machines.
 # Several machines: NNODES (default 1), NODE_RANK (default 0), MASTER_ADDR
@@ -35,9 +35,9 @@ NNODES_GIVEN=$NNODES
 NODE_RANK_GIVEN=${NODE_RANK:-0}
 # torchrun's MIN:MAX, or one count. NODES: the machines the run waits for;
 # torchrun's static rendezvous, the one this script starts for several
-# machines or a PORT given (MASTER_ADDR:PORT), waits for MAX of them: MIN:MAX is not elastic here (one machine
-# with NNODES=1:2 waited for a second without a word), and the checks
-# below count MAX
+# machines or a PORT given (MASTER_ADDR:PORT), waits for MAX of them:
+# MIN:MAX is not elastic here (one machine with NNODES=1:2 waited for a
+# second without a word), and the checks below count MAX
 case $NNODES in
     *:*)
         if ! MIN=$(whole_number NNODES "${NNODES%%:*}" 1 2>/dev/null) ||
@@ -104,11 +104,13 @@ MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 if [ -n "${PORT:-}" ]; then
     RENDEZVOUS=(--master_addr="$MASTER_ADDR" --master_port="$PORT")
 else
-    # the processes meet at MASTER_ADDR (default 127.0.0.1): with
-    # --standalone alone they were given this machine's host name, and
-    # where it does not resolve the launch waited 10 minutes, then a
-    # traceback
-    RENDEZVOUS=(--standalone --local_addr="$MASTER_ADDR")
+    # the processes meet at 127.0.0.1, this machine: with --standalone
+    # alone they were given its host name, and where that does not
+    # resolve the launch waited 10 minutes, then a traceback; a
+    # MASTER_ADDR left in the environment (a cluster job's, an old
+    # export) is not this machine's address where it names another one
+    # (it waited 5 minutes, then a traceback), and one machine needs none
+    RENDEZVOUS=(--standalone --local_addr=127.0.0.1)
 fi
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
 # this checkout first, as the OpenMMLab launchers do

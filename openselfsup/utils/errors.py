@@ -67,9 +67,10 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
     the garbage collector takes it: before callers joined, a later
     ``train()`` in the process set no handler of its own, and once the
     collector took the runner, during the run's dataset build, SIGTERM
-    ended that run where it stood, its clean-up not run). SIGKILL cannot be caught; a SIGTERM that arrives
-    while the process waits inside a C call (a collective waiting for a
-    dead peer) is acted upon when that call returns.
+    ended that run where it stood, its clean-up not run). SIGKILL cannot
+    be caught; a SIGTERM that arrives while the process waits inside a C
+    call (a collective waiting for a dead peer) is acted upon when that
+    call returns.
 
     A Terminated raised where Python cannot raise it (the handler run
     inside a finaliser: a ``__del__``, a ``weakref.finalize`` callback of
