@@ -289,12 +289,21 @@ def test_a_checkpoint_written_over_since_is_marked(tmp_path):
     # failed where that folder is gone (a job's scratch folder)
     (dict(cwd='/gone/scratch', settings={'knn_eval.bank.data_root': '/x/d'},
           knn_data_folders={'knn_eval.bank.data_root': '/x/d'}), None),
-    # a relative data_prefix under an absolute data_root reads nothing
-    # from the current folder
+    # a relative data_prefix (a string, a dict's value) under an absolute
+    # data_root reads nothing from the current folder
     (dict(settings={'knn_eval.bank.data_root': '/abs/root',
                     'knn_eval.bank.data_prefix': 'images'},
           knn_data_folders={'knn_eval.bank.data_prefix':
-                            '/abs/root/images'}), None)])
+                            '/abs/root/images'}), None),
+    (dict(cwd='/x/y', settings={'knn_eval.bank.data_root': '/abs/root',
+                                'knn_eval.bank.data_prefix.img_path': 'im'},
+          knn_data_folders={'knn_eval.bank.data_prefix.img_path':
+                            '/abs/root/im'}), None),
+    # under a relative data_root it is read from the folder: the cd kept
+    (dict(cwd='/x/y', settings={'knn_eval.bank.data_root': 'data/x',
+                                'knn_eval.bank.data_prefix': 'images'},
+          knn_data_folders={'knn_eval.bank.data_prefix':
+                            '/x/y/data/x/images'}), '/x/y')])
 def test_the_command_for_a_replaced_checkpoint_runs_where_it_was_evaluated(
         tmp_path, recorded, ran_in):
     """The line's knn_eval.py command, whose config's relative data paths
@@ -322,8 +331,7 @@ def test_the_command_for_a_replaced_checkpoint_runs_where_it_was_evaluated(
     assert len(note) == 1 and note[0].count('`') == 2, md
     words = shlex.split(note[0].split('`')[1])
     relative = {k: v for k, v in settings.items() if not v.startswith('/')
-                and not (k.endswith('.data_prefix') and k[:-len(
-                    'data_prefix')] + 'data_root' in settings)}
+                and '.data_prefix' not in k}
     if ran_in is not None:
         assert words[:3] == ['cd', ran_in, '&&'], words
         assert words[3] == 'python', words

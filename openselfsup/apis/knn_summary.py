@@ -261,9 +261,10 @@ def relative_paths(record: dict) -> Dict[str, str]:
     (``knn_settings``) that name a file or data folder
     (``knn_files_sha1``, ``knn_data_folders``, ``knn_data_metadata``) by
     a relative path: read from the folder a command is run in. A
-    ``data_prefix`` beside a
-    ``data_root`` is not one: the dataset joins it to that root (listed
-    itself where relative)."""
+    ``data_prefix`` (a string, or a dict's values) beside a ``data_root``
+    is joined to that root: the root stands for it, listed where it is
+    relative (the folders record the prefix's key alone), nothing where
+    it is absolute."""
     settings = record.get('knn_settings')
     if not isinstance(settings, dict):
         return {}
@@ -274,12 +275,17 @@ def relative_paths(record: dict) -> Dict[str, str]:
     metas = record.get('knn_data_metadata')
     named += [k[:-len('data_root')] + 'metadata' for k in (
         metas if isinstance(metas, dict) else ())]
-    return {k: settings[k] for k in sorted(set(named))
-            if isinstance(settings.get(k), str) and settings[k]
-            and '://' not in settings[k]
-            and not os.path.isabs(os.path.expanduser(settings[k]))
-            and not (k.endswith('.data_prefix') and settings.get(
-                k[:-len('data_prefix')] + 'data_root'))}
+    found = {}
+    for k in sorted(set(named)):
+        head, sep, _ = k.partition('.data_prefix')
+        root = settings.get(head + '.data_root') if sep else None
+        if isinstance(root, str) and root:
+            k = head + '.data_root'  # the prefix read under this root
+        value = settings.get(k)
+        if isinstance(value, str) and value and '://' not in value and \
+                not os.path.isabs(os.path.expanduser(value)):
+            found[k] = value
+    return found
 
 
 def _where_read(record: dict) -> Dict[str, Any]:
