@@ -245,7 +245,7 @@ def ran_in(record: dict) -> Optional[str]:
     for given, absolute in pairs:
         if not (isinstance(given, str) and given and isinstance(
                 absolute, str) and os.path.isabs(absolute)) or \
-                os.path.isabs(os.path.expanduser(given)) or '://' in given:
+                not _read_from_cwd(given):
             continue
         given, absolute = os.path.normpath(given), os.path.normpath(absolute)
         if given == os.curdir:
@@ -282,10 +282,18 @@ def relative_paths(record: dict) -> Dict[str, str]:
         if isinstance(root, str) and root:
             k = head + '.data_root'  # the prefix read under this root
         value = settings.get(k)
-        if isinstance(value, str) and value and '://' not in value and \
-                not os.path.isabs(os.path.expanduser(value)):
+        if isinstance(value, str) and value and _read_from_cwd(value):
             found[k] = value
     return found
+
+
+def _read_from_cwd(path: str) -> bool:
+    """Whether a setting's ``path`` is read relative to the current folder:
+    a local file (:func:`~openselfsup.config.local_file`: not a URL, ``~``
+    expanded) that is not absolute."""
+    from ..config import local_file
+    local = local_file(path)
+    return local is not None and not os.path.isabs(local)
 
 
 def _where_read(record: dict) -> Dict[str, Any]:
