@@ -131,7 +131,7 @@ def test_a_nccl_group_is_left_to_exit(tmp_path, monkeypatch, no_group_left,
     registered = []
     monkeypatch.setattr(atexit, 'register', registered.append)
     for name, left in ((backend, True), ('gloo', False)):
-        monkeypatch.setattr(runner_module, '_backend', lambda: name)
+        monkeypatch.setattr(runner_module, 'get_backend', lambda: name)
         with pytest.raises(KeyError):
             with ends_its_process_group(evaluated_after):
                 _start_group(tmp_path / f'{name}_a')

@@ -48,7 +48,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
                     Tuple)
 
 from mmengine.config import config as mm_config
-from mmengine.dist import barrier, master_only
+from mmengine.dist import barrier, get_backend, is_distributed, master_only
 from mmengine.runner import Runner
 
 from ..config import (UNSET, _code_keys,  # noqa: F401
@@ -2843,15 +2843,9 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[None]:
         yield
 
 
-def _process_group_up() -> bool:
-    """Whether this process is in a ``torch.distributed`` process group."""
-    import torch.distributed as dist
-    return dist.is_available() and dist.is_initialized()
-
-
 def _end_process_group() -> None:
     """Destroy this process's default process group, if it has one."""
-    if _process_group_up():
+    if is_distributed():
         import torch.distributed as dist
         dist.destroy_process_group()
 
@@ -2883,7 +2877,7 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
             without an exception, the group is destroyed when the process
             exits (``atexit``) instead.
     """
-    if _process_group_up():
+    if is_distributed():
         yield
         return
     ended = False
@@ -2891,18 +2885,13 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
         yield
         ended = True
     finally:
-        if _process_group_up() and 'nccl' not in _backend():
+        # the default group's backend: 'gloo', 'nccl', or one per device
+        # type ('cpu:gloo,cuda:nccl')
+        if is_distributed() and 'nccl' not in str(get_backend()):
             if ended and evaluated_after:
                 atexit.register(_end_process_group)
             else:
                 _end_process_group()
-
-
-def _backend() -> str:
-    """The backend of this process's default process group ('gloo',
-    'nccl', or one per device type, 'cpu:gloo,cuda:nccl')."""
-    import torch.distributed as dist
-    return str(dist.get_backend())
 
 
 @contextmanager
