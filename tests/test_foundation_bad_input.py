@@ -3443,6 +3443,43 @@ def _initial_lists(cfg):
     return initial_weight_lists(cfg, reader=nct_list_reader)
 
 
+def test_a_list_is_parsed_once_by_every_held_out_reader_of_a_start(
+        tmp_path, monkeypatch):
+    """Each held-out check has a reader of its own prefixes
+    (``nct_list_reader``: the resume's two sides, the run and its initial
+    weights), so a list named by two of them was parsed again for each
+    (NCT's 100,000 lines up to four times at a run's start). Within a
+    read-once scope (a run's start) its entries are parsed once while
+    the file is unchanged, each reader judging them under its own
+    prefixes; outside a scope, and for a file changed since, again."""
+    import time
+
+    import openselfsup.datasets.prepare as prepare
+    import openselfsup.utils.once as once
+    from openselfsup.utils import reading_once
+    parsed = []
+    real = prepare.read_list_file
+    monkeypatch.setattr(prepare, 'read_list_file',
+                        lambda p: (parsed.append(p), real(p))[1])
+    monkeypatch.setattr(once, 'RECENT_NS', 10 ** 8)
+    listed = tmp_path / 'train.txt'
+    listed.write_text('LYM/LYM-AAAAAAAA.tif 0\n')
+    time.sleep(0.15)  # older than RECENT_NS: keepable
+    path = str(listed)
+    with reading_once():
+        # the entries alone: NCT's download name; under a prefix: too
+        assert prepare.nct_list_reader({})(path) is True
+        assert prepare.nct_list_reader({path: ('some/prefix',)})(path) \
+            is True
+        assert parsed == [path]
+        listed.write_text('own/0001.png 0\n')  # another version
+        assert prepare.nct_list_reader({})(path) is False
+        assert parsed == [path, path]
+    prepare.nct_list_reader({})(path)
+    prepare.nct_list_reader({})(path)
+    assert parsed == [path] * 4
+
+
 def test_the_runs_list_is_read_only_against_initial_lists(tmp_path,
                                                            monkeypatch):
     """The run's own list is read (for NCT images, NCT's list is 100,000

@@ -67,7 +67,7 @@ import numpy as np
 
 from ..classes import LC_FILE_STEMS
 from ..utils import (InputError, check_distinct, check_seed,
-                     check_writable_dir)
+                     check_writable_dir, read_once)
 from .list_files import (LC_CLASSES, NCT_CLASSES, NONORM, PAIP_CLASSES,
                          Entry, ListEntry, nct_lists, read_list_file,
                          slide_order, write_list_set)
@@ -511,9 +511,15 @@ def holds_nct_images(list_file: str, prefix: Optional[str] = None
 
 def _entries_if_read(list_file: str) -> Optional[List[ListEntry]]:
     """The entries of the list file ``list_file``; None where it is not
-    read here (missing, unreadable)."""
+    read here (missing, unreadable). Within a
+    :func:`~openselfsup.utils.reading_once` scope (a run's start), read
+    once while the file is unchanged (:func:`~openselfsup.utils.read_once`),
+    whichever check asks: each held-out check has a reader of its own
+    prefixes (:func:`nct_list_reader`), so a list on both sides of the
+    resume check, or in the run and its ``load_from``, was parsed again
+    for each (NCT's 100,000 lines up to four times at a run's start)."""
     try:
-        return read_list_file(list_file)
+        return read_once('list entries', list_file, read_list_file)
     except (InputError, OSError, UnicodeDecodeError):
         return None
 
