@@ -4586,7 +4586,8 @@ def lists_of_root(lists: Sequence[Tuple[str, Optional[str]]],
     outside the folder extracted from (a copy of it, a cluster's path, a
     relative root of a run in another folder) passed as another
     dataset's."""
-    folders = dataset_folders(lists)
+    # the folders judge the initial lists only: read where there are some
+    folders = dataset_folders(lists) if init else None
     return (tuple(dict.fromkeys(n for n, r in lists
                                 if may_be_nct(n, r, None, holds))),
             tuple(dict.fromkeys(n for n, r in init
@@ -4770,6 +4771,16 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
     # prefixes it records (read alone, an NCT list written LYM/0001.png
     # under NCT's release folder was another dataset's: not judged)
     run_holds = reader(trained_list_prefixes(cfg))
+    checks = cfg.get('load_from_check', True) is not False
+    run_nct: List[Optional[Tuple[str, ...]]] = []  # read once, if asked
+
+    def run_lists() -> Tuple[str, ...]:
+        """The run's lists that may be NCT's (:func:`nct_train_lists`, of
+        ``here`` read above), read where a file is compared with them."""
+        if not run_nct:
+            run_nct.append(lists_of_root(here, (), run_holds)[0])
+        return run_nct[0]
+
     for head, path in files:
         local = local_file(path) if isinstance(path, str) and path \
             else None
@@ -4801,10 +4812,8 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
         there, init = ([n for n in judged[part] if n is not None]
                        for part in (slice(len(saved)),
                                     slice(len(saved), None)))
-        if (there or init) and \
-                cfg.get('load_from_check', True) is not False:
-            check_initial_held_out(
-                head, nct_train_lists(cfg, run_holds), there, init)
+        if (there or init) and checks:
+            check_initial_held_out(head, run_lists(), there, init)
         found += [(n, base) if n is not None else pair
                   for n, pair in zip(mine, pairs)]
     return tuple(dict.fromkeys(found))
