@@ -87,13 +87,45 @@ def nct_names(labels) -> str:
     return '+'.join(NCT_CLASSES[i] for i in labels)
 
 
-def held_out_words(labels, at_most: bool = False) -> str:
+def held_out_words(labels, at_most: bool = False,
+                   by_name: Sequence[str] = ()) -> str:
     """What a pre-training list with ``labels`` held out holds, in words
     (:func:`list_held_out`): ``'leaves out STR'``, or for ``()``
     ``'holds every class'``; ``at_most``: lists of unknown name beside
-    (:func:`lists_held_out_at_most`), ``'leaves out at most STR'``."""
-    return (f'leaves out {"at most " if at_most else ""}'
-            f'{nct_names(labels)}') if labels else 'holds every class'
+    (:func:`lists_held_out_at_most`), ``'leaves out at most STR'``.
+    ``by_name``: the lists, recorded without their root, that a refusal
+    rests on (:func:`~openselfsup.config.by_name_only`): judged by their
+    names alone, as NCT's lists of those names, which nothing recorded
+    confirms (a root-less export of another dataset whose list is named
+    ``meta/train.txt`` reads as NCT's all-class list), said after the
+    words, each list with what its name says (review r137: the line said
+    ``holds every class`` as a fact). The one wording of every held-out
+    refusal (the initial weights', extraction's)."""
+    words = (f'leaves out {"at most " if at_most else ""}'
+             f'{nct_names(labels)}') if labels else 'holds every class'
+    if not by_name:
+        return words
+    one = len(by_name) == 1
+    said = ' and '.join(
+        'leaving out ' + nct_names(list_held_out(name))
+        if list_held_out(name) else 'holding every class'
+        for name in by_name)
+    return (f'{words} (by name only: the list{"" if one else "s"} '
+            f'{" and ".join(by_name)}, recorded without '
+            f'{"its" if one else "their"} root, '
+            f'{"was" if one else "were"} judged by '
+            f'{"its name" if one else "their names"} as NCT\'s '
+            f'list{"" if one else "s"} {said}, and may be another '
+            f'dataset\'s list{"" if one else "s"} of '
+            f'{"that name" if one else "those names"})')
+
+
+def another_dataset_if(by_name: Sequence[str]) -> str:
+    """The condition of a held-out refusal's way out for root-less lists
+    judged by name (:func:`held_out_words`' ``by_name``): ``'if
+    meta/train.txt is another dataset's'``."""
+    verb = 'is' if len(by_name) == 1 else 'are'
+    return f'if {" and ".join(by_name)} {verb} another dataset\'s'
 
 
 #: the NCT training lists of all nine classes (the published names)

@@ -4323,16 +4323,19 @@ def nct_train_lists(cfg_text: Any, holds: Callable[[str], Optional[bool]]
 
 def _held_out_mix(head: str, there: str, before: Tuple[int, ...],
                   here: Sequence[str], now: Tuple[int, ...],
-                  tail: str, at_most: bool = False) -> InputError:
+                  tail: str, at_most: bool = False,
+                  by_name: Sequence[str] = ()) -> InputError:
     """The refusal of an encoder trained on ``there`` (in words: leaving
-    out ``before``; ``at_most``: a list of unknown name among them) that
-    a run on the lists ``here`` (leaving out ``now``) would go on
-    training: :func:`check_same_held_out`'s, and
-    :func:`check_initial_held_out`'s."""
+    out ``before``; ``at_most``: a list of unknown name among them;
+    ``by_name``: the root-less lists it rests on,
+    :func:`~openselfsup.classes.held_out_words`) that a run on the lists
+    ``here`` (leaving out ``now``) would go on training:
+    :func:`check_same_held_out`'s, and :func:`check_initial_held_out`'s."""
     from .classes import held_out_words, lists_named
     return InputError(
         f'{head}: its run trained on {there}, which '
-        f'{held_out_words(before, at_most)}, and this config trains on '
+        f'{held_out_words(before, at_most, by_name)}, and this config '
+        'trains on '
         f'{lists_named(here)}, which {held_out_words(now)}: the encoder '
         f'would mix the two held-out settings {tail}')
 
@@ -4585,13 +4588,43 @@ def lists_of_root(lists: Sequence[Tuple[str, Optional[str]]],
     it). Where a list lies decides nothing else: NCT's list recorded
     outside the folder extracted from (a copy of it, a cluster's path, a
     relative root of a run in another folder) passed as another
-    dataset's."""
-    # the folders judge the initial lists only: read where there are some
+    dataset's. The pairs kept: :func:`kept_list_roots`."""
+    return tuple(tuple(dict.fromkeys(name for name, _ in kept))
+                 for kept in kept_list_roots(lists, init, holds))
+
+
+def kept_list_roots(lists: Sequence[Tuple[str, Optional[str]]],
+                    init: Sequence[Tuple[str, Optional[str]]],
+                    holds: Callable[[str], Optional[bool]]
+                    ) -> Tuple[Tuple[Tuple[str, Optional[str]], ...], ...]:
+    """The ``(list, data_root)`` pairs of ``lists`` and of ``init`` that
+    :func:`lists_of_root` keeps (each pair once), with their roots: which
+    of them are judged by their names alone (:func:`by_name_only`). The
+    folders of the encoder's dataset (:func:`dataset_folders`) judge its
+    initial lists only: read where there are some."""
     folders = dataset_folders(lists) if init else None
-    return (tuple(dict.fromkeys(n for n, r in lists
-                                if may_be_nct(n, r, None, holds))),
-            tuple(dict.fromkeys(n for n, r in init
-                                if may_be_nct(n, r, folders, holds))))
+    return (tuple(dict.fromkeys(p for p in lists
+                                if may_be_nct(*p, None, holds))),
+            tuple(dict.fromkeys(p for p in init
+                                if may_be_nct(*p, folders, holds))))
+
+
+def by_name_only(pairs: Sequence[Tuple[str, Optional[str]]]
+                 ) -> Tuple[str, ...]:
+    """The lists of ``(list, data_root)`` ``pairs`` judged (kept as may
+    be NCT's: :func:`kept_list_roots`) only as recorded without their
+    root (None): where the list lies is not known, so it is NCT's by its
+    name alone, and may be another dataset's list of that name (a
+    root-less export whose ``meta/train.txt`` is a user's own). A name
+    also kept with a root (read here, or in the encoder's folders) is
+    judged by more than its name; one whose name says no classes
+    (:func:`~openselfsup.classes.list_held_out`: a user's own
+    ``my_list.txt``) is not judged by it."""
+    from .classes import list_held_out
+    rooted = {name for name, root in pairs if root is not None}
+    return tuple(dict.fromkeys(
+        name for name, root in pairs if root is None and name not in rooted
+        and list_held_out(name) is not None))
 
 
 #: the checkpoints' meta key of the training lists their run's initial
@@ -4658,7 +4691,8 @@ def init_lists_meta(pairs: Sequence[Tuple[str, Optional[str]]]
 
 def check_initial_held_out(head: str, here: Optional[Sequence[str]],
                            there: Sequence[str],
-                           init: Sequence[str]) -> None:
+                           init: Sequence[str],
+                           by_name: Sequence[str] = ()) -> None:
     """Refuse a new run on a list that holds out NCT classes
     (``wo_<c>_train.txt``) from initial weights trained on ``there``
     (which saw ``init`` through initial weights of its own) that saw one
@@ -4684,26 +4718,46 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
             them).
         init (Sequence[str]): those its own initial weights were trained
             on, the same way.
+        by_name (Sequence[str]): those of ``there`` and ``init`` recorded
+            without their root (:func:`by_name_only`): NCT's by their
+            names alone. Where the refusal rests on them (without them,
+            none), the line says so, and names the way out for another
+            dataset's lists of those names: ``load_from_check=False``,
+            which loads the file unchecked (review r137: such an export
+            of another dataset was refused as having seen the class, in
+            words that said it as a fact).
 
     Raises:
         InputError: the initial weights saw a class this run leaves out.
     """
-    from .classes import (lists_held_out, lists_held_out_at_most,
-                          nct_names, trained_on_words)
+    from .classes import (another_dataset_if, lists_held_out,
+                          lists_held_out_at_most, nct_names,
+                          trained_on_words)
     now = lists_held_out(here)
-    # a list of unknown name beside known ones can only add seen classes
-    before = lists_held_out_at_most(tuple(there) + tuple(init))
-    if before is None or now is None:
+
+    def seen(lists):
+        # a list of unknown name beside known ones can only add seen
+        # classes
+        before = lists_held_out_at_most(lists)
+        return () if before is None or now is None else \
+            sorted(set(now) - set(before))
+
+    lists = tuple(there) + tuple(init)
+    found = seen(lists)
+    if not found:
         return
-    seen = sorted(set(now) - set(before))
-    if not seen:
-        return
+    # refused by the names of root-less lists alone: said, with its way out
+    rests = tuple(by_name) if by_name and not seen(
+        tuple(n for n in lists if n not in by_name)) else ()
+    classes = nct_names(found)
+    unchecked = (f', or, {another_dataset_if(rests)}, load it unchecked '
+                 'with --cfg-options load_from_check=False') if rests else ''
     raise _held_out_mix(
         head, trained_on_words(there, init),
-        before, here, now,
-        f'(it has seen {nct_names(seen)}, which this run leaves out); '
-        f'start from weights trained without {nct_names(seen)}, or from '
-        'none', lists_held_out(tuple(there) + tuple(init)) is None)
+        lists_held_out_at_most(lists), here, now,
+        f'(it has seen {classes}, which this run leaves out); '
+        f'start from weights trained without {classes}, or from '
+        f'none{unchecked}', lists_held_out(lists) is None, rests)
 
 
 def initial_weight_lists(cfg, load_from: Any = None, *,
@@ -4813,7 +4867,11 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
                        for part in (slice(len(saved)),
                                     slice(len(saved), None)))
         if (there or init) and checks:
-            check_initial_held_out(head, run_lists(), there, init)
+            # those recorded without a root: NCT's by their names alone
+            check_initial_held_out(
+                head, run_lists(), there, init, by_name_only(
+                    [(n, root) for n, (_, root) in zip(judged, pairs)
+                     if n is not None]))
         found += [(n, base) if n is not None else pair
                   for n, pair in zip(mine, pairs)]
     return tuple(dict.fromkeys(found))

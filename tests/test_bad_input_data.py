@@ -1263,14 +1263,21 @@ def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
                        ((trained, None), ))
     # a user-named list beside (its initial weights' or a part's) can only
     # add seen classes: a wo_3 run's encoder has seen STR, whatever else
-    # (each list with its root, here not recorded)
+    # (each list with its root, here not recorded: judged by its name, as
+    # the line says, the user-named list not)
     for lists, init in (((('wo_3_train.txt', None),),
                          (('my_list.txt', None),)),
                         ((('wo_3_train.txt', None), ('my_list.txt', None)),
                          ())):
         with pytest.raises(InputError, match=re.escape(
-                'which leaves out at most LYM; give the checkpoint trained '
-                'without STR') + '$'):
+                'which leaves out at most LYM (by name only: the list '
+                'wo_3_train.txt, recorded without its root, was judged by '
+                "its name as NCT's list leaving out LYM, and may be another "
+                "dataset's list of that name); give the checkpoint trained "
+                "without STR, or, if wo_3_train.txt is another dataset's, "
+                'write its features under extracted_feats/clp_novel_7/ (a '
+                'folder without the _wo_<c> suffix is not judged) and give '
+                'the meta-test --model clp_novel_7 --novel_class 7') + '$'):
             check_held_out(out.replace('wo_3', 'wo_7'), 'ck.pth', lists,
                            init)
         check_held_out(out, 'ck.pth', lists, init)  # not decided: written

@@ -3889,6 +3889,148 @@ def test_a_run_on_own_data_keeps_what_its_initial_weights_saw(tmp_path):
         ('meta/train.txt', mine),)
 
 
+def _refusal(call):
+    """The line ``call`` is refused with (an InputError)."""
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError) as refused:
+        call()
+    return str(refused.value)
+
+
+def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
+        tmp_path, capsys):
+    """A list recorded without its root (a root-less export's
+    ``meta/train.txt``) is judged by its name alone as NCT's all-class
+    list, and the refusals said it ``holds every class`` as a fact (review
+    r137): an NCT ``wo_3`` run from such an export of another dataset,
+    and the descendants of an own-data run from it (its features as
+    ``clp_wo_3``, an NCT ``wo_3`` run from its checkpoint), were refused
+    in the words of NCT's list, where the export with its root recorded
+    passes. Each line now says the list was judged by its name and names
+    the way out for another dataset's list, each run here: the run's
+    ``load_from_check=False``, extraction's folder without the
+    ``_wo_<c>`` suffix given to the meta-test with its novel class.
+    The rooted twins (the export recorded under NCT's root) keep today's
+    line, and a refusal that a rooted list decides names no root-less
+    list."""
+    from lowshot_data import cli_ok, make_workdir, script_main
+    from openselfsup.apis.extract import check_held_out
+    from openselfsup.config import (init_lists_meta, saved_init_list_roots,
+                                    saved_list_prefixes, saved_list_roots)
+    from openselfsup.datasets.prepare import nct_list_reader
+    data = tmp_path / 'data'
+    nct, other, mine = data / 'NCT', data / 'OTHER', data / 'MINE'
+    for folder, entry in ((nct, 'NCT-CRC-HE-100K/ADI/ADI-AAAAAAAA.tif 0'),
+                          (other, 'own/a.png 0'), (mine, 'own/b.png 0')):
+        (folder / 'meta').mkdir(parents=True)
+        for name in ('train.txt', 'wo_3_train.txt'):
+            (folder / 'meta' / name).write_text(entry + '\n')
+    all_class, wo_3 = 'meta/train.txt', 'meta/wo_3_train.txt'
+    rootless = _weights_file(tmp_path, 'rootless.pth',
+                             {'train_list': all_class})
+    rooted = {root: _weights_file(tmp_path, f'{root.name}.pth', {
+        'train_list': all_class, 'data_root': str(root)})
+        for root in (nct, other)}
+    by_name = (" (by name only: the list meta/train.txt, recorded without "
+               "its root, was judged by its name as NCT's list holding "
+               "every class, and may be another dataset's list of that "
+               "name)")
+    unchecked = (", or, if meta/train.txt is another dataset's, load it "
+                 "unchecked with --cfg-options load_from_check=False")
+
+    def start(path, data_root=nct, ann_file=wo_3, **top):
+        return _initial_lists(_list_config(
+            tmp_path, ann_file, str(data_root), load_from=path, **top))
+
+    def mix(path, there, words):
+        return (f'load_from {path}: its run trained on {there}, which '
+                f'holds every class{words}, and this config trains on '
+                f'{wo_3}, which leaves out LYM: the encoder would mix the '
+                'two held-out settings (it has seen LYM, which this run '
+                'leaves out); start from weights trained without LYM, or '
+                'from none')
+
+    # an NCT wo_3 run from the root-less export: refused by its name
+    assert _refusal(lambda: start(rootless)) == \
+        mix(rootless, all_class, by_name) + unchecked
+    # its way out: loaded unchecked, the list recorded without its root
+    assert start(rootless, load_from_check=False) == ((all_class, None),)
+    # the rooted twins: NCT's, today's line; another dataset's, started
+    assert _refusal(lambda: start(rooted[nct])) == \
+        mix(rooted[nct], all_class, '')
+    start(rooted[other])
+
+    # an own-data run from each export starts, recording what it saw; its
+    # checkpoint's features as clp_wo_3, and an NCT wo_3 run from it
+    out = str(tmp_path / 'w' / 'extracted_feats' / 'clp_wo_3' /
+              'NCT_test.npy')
+
+    def extract(path, meta, output=out):
+        check_held_out(output, path, saved_list_roots(meta),
+                       saved_init_list_roots(meta),
+                       nct_list_reader(saved_list_prefixes(meta)))
+
+    def own_run(export):
+        seen = start(export, mine, all_class)
+        meta = {'epoch': 1, 'iter': 1, 'cfg': _list_config(
+            tmp_path, all_class, str(mine)).pretty_text,
+            **init_lists_meta(seen)}
+        return _weights_file(tmp_path, f'own_{os.path.basename(export)}',
+                             meta), meta
+
+    own = ('another dataset (from initial weights trained on '
+           'meta/train.txt)')
+    fits = ', or write its features under extracted_feats/clp/'
+    line = (f'{out}: the folder clp_wo_3 names the encoder trained without '
+            'LYM, but {} was trained on {}, which holds every class{}; '
+            'give the checkpoint trained without LYM' + fits)
+    folder = (", or, if meta/train.txt is another dataset's, write its "
+              'features under extracted_feats/clp_novel_3/ (a folder '
+              'without the _wo_<c> suffix is not judged) and give the '
+              'meta-test --model clp_novel_3 --novel_class 3')
+    ckpt, meta = own_run(rootless)
+    assert _refusal(lambda: extract(ckpt, meta)) == \
+        line.format(ckpt, own, by_name) + folder
+    assert _refusal(lambda: start(ckpt)) == \
+        mix(ckpt, own, by_name) + unchecked
+    # the ways out, run: the run unchecked; the features under a folder
+    # of no _wo_ suffix, extracted and meta-tested with novel class 3
+    start(ckpt, load_from_check=False)
+    wd = str(tmp_path / 'w')
+    extract(ckpt, meta, os.path.join(wd, 'extracted_feats', 'clp_novel_3',
+                                     'NCT_test.npy'))
+    make_workdir(wd, model='clp_novel_3', dim=16)
+    near = ['--task', 'near', '--num_shots', '5', '--num_task', '5',
+            '--novel_class', '3', '--workdir', wd]
+    cli_ok(script_main('wsi_workdir/tools/generate_task.py'), near, capsys)
+    cli_ok(script_main('wsi_workdir/distributed_meta_test.py'),
+           [*near, '--model', 'clp_novel_3'], capsys)
+    assert os.listdir(os.path.join(wd, 'results', 'clp_novel_3'))
+    # the export itself as clp_wo_3
+    assert _refusal(lambda: extract(rootless, {'train_list': all_class})) \
+        == line.format(rootless, all_class, by_name) + folder
+    # rooted twins: NCT's, today's lines; another dataset's, written and
+    # started
+    ckpt, meta = own_run(rooted[nct])
+    assert _refusal(lambda: extract(ckpt, meta)) == \
+        line.format(ckpt, own, '')
+    assert _refusal(lambda: start(ckpt)) == mix(ckpt, own, '')
+    ckpt, meta = own_run(rooted[other])
+    extract(ckpt, meta)
+    start(ckpt)
+    # refused by a rooted NCT list, beside a root-less one: today's line
+    both = {'train_list': all_class, 'data_root': str(nct),
+            'init_train_list': ['meta/wo_7_train.txt'],
+            'init_data_root': [None]}
+    path = _weights_file(tmp_path, 'both.pth', both)
+    assert _refusal(lambda: extract(path, both)) == line.format(
+        path, 'meta/train.txt (from initial weights trained on '
+        'meta/wo_7_train.txt)', '')
+    assert _refusal(lambda: start(path)) == mix(
+        path, 'meta/train.txt (from initial weights trained on '
+        'meta/wo_7_train.txt)', '')
+
+
 def test_a_user_named_list_does_not_hide_a_seen_held_out_class(tmp_path):
     """A list whose name says no classes (a user's own) can only add
     seen classes: weights fine-tuned on ``meta/my_finetune.txt`` from the

@@ -68,11 +68,11 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger, print_log
 
-from ..classes import (held_out_words, lists_held_out,
+from ..classes import (another_dataset_if, held_out_words, lists_held_out,
                        lists_held_out_at_most, model_held_out,
                        nct_names, split_model_name, trained_on_words)
-from ..config import (argument_value, check_setting_types, key_below,
-                      lists_of_root, load_config,
+from ..config import (argument_value, by_name_only, check_setting_types,
+                      key_below, kept_list_roots, load_config,
                       model_settings_sha1, pipeline_image_size,
                       saved_list_prefixes, sized_pipeline,
                       trained_feature_changes)
@@ -205,40 +205,77 @@ def check_held_out(output: str, checkpoint: str,
     outside the folders of the encoder's own lists (an ImageNet
     checkpoint's ``data/imagenet/meta/train.txt``) is not judged, as the
     run's start did not judge it (:func:`~openselfsup.config.may_be_nct`,
-    the one rule). ``holds``: how a
-    list file is read for NCT images (default
+    the one rule). Where the refusal rests on lists recorded without
+    their root (without them it would pass:
+    :func:`~openselfsup.config.by_name_only`), the line says they were
+    judged by their names alone and may be another dataset's
+    (:func:`~openselfsup.classes.held_out_words`), and names the way out
+    for that case: a folder without the ``_wo_<c>`` suffix, which is not
+    judged, given to the meta-test with its ``--novel_class`` (review
+    r137: an own-data run from a root-less export of another dataset
+    whose list is named ``meta/train.txt`` had its features refused as
+    trained on a list that ``holds every class``, said as a fact).
+    ``holds``: how a list file is read for NCT images (default
     :func:`~openselfsup.datasets.prepare.holds_nct_images`; a caller
     judging several outputs of one checkpoint passes one that reads each
     list once)."""
     out = output_paths(output)
     if not out['shared']:
         return
-    train_lists = None
+    model = os.path.basename(os.path.dirname(out['features']))
+    said = model_held_out(model)
+    if said is None:
+        return  # a folder that names no held-out class: not judged
+    train_lists, by_name = None, ()
     if lists is not None:
         if holds is None:
             from ..datasets.prepare import holds_nct_images as holds
-        train_lists, init_lists = lists_of_root(lists, init_lists, holds)
+        kept = kept_list_roots(lists, init_lists, holds)
+        train_lists, init_lists = (tuple(dict.fromkeys(n for n, _ in each))
+                                   for each in kept)
         if not train_lists and not init_lists:
             return  # trained on another dataset: its names say nothing
-    model = os.path.basename(os.path.dirname(out['features']))
-    said = model_held_out(model)
+        by_name = by_name_only(kept[0] + kept[1])
+
+    def verdict(seen):
+        """What ``seen`` (the lists judged) leaves out, ``at_most`` where
+        a list of unknown name is among them; None: not refused."""
+        trained = lists_held_out(seen)
+        # a list of unknown name beside known ones can only add seen
+        # classes: refused where a known list holds a class the folder
+        # names
+        at_most = lists_held_out_at_most(seen) if trained is None else None
+        if (trained is None and (at_most is None or
+                                 set(said) <= set(at_most))) \
+                or said == trained:
+            return None
+        return trained, at_most
+
     seen = None if train_lists is None else \
         tuple(train_lists) + tuple(init_lists)
-    trained = lists_held_out(seen)
-    # a list of unknown name beside known ones can only add seen classes:
-    # refused where a known list holds a class the folder names
-    at_most = lists_held_out_at_most(seen) if trained is None else None
-    if said is None or (trained is None and (
-            at_most is None or set(said) <= set(at_most))) \
-            or said == trained:
+    found = verdict(seen)
+    if found is None:
         return
+    trained, at_most = found
+    # refused by the names of root-less lists alone (without them, not):
+    # said so, with the way out for another dataset's lists of that name
+    rests = by_name if by_name and verdict(tuple(
+        n for n in seen if n not in by_name)) is None else ()
     family = split_model_name(model)[0]
     fits = '' if trained is None else \
         ', or write its features under extracted_feats/' + (
             f'{family}_wo_{"".join(map(str, trained))}/' if trained
             else f'{family}/')  # a folder only where every list is known
-    words = held_out_words(at_most, True) if trained is None \
-        else held_out_words(trained)
+    if rests:
+        novel = split_model_name(model)[1]
+        fits += (f', or, {another_dataset_if(rests)}, write its '
+                 'features under extracted_feats/'
+                 f'{family}_novel_{novel}/ '
+                 '(a folder without the _wo_<c> suffix is not judged) and '
+                 f'give the meta-test --model {family}_novel_{novel} '
+                 f'--novel_class {novel}')
+    words = held_out_words(at_most, True, rests) if trained is None \
+        else held_out_words(trained, False, rests)
     raise InputError(
         f'{output}: the folder {model} names the encoder trained without '
         f'{nct_names(said)}, but {checkpoint} was trained on '
