@@ -10701,6 +10701,57 @@ def test_a_sigterm_while_the_runner_is_built_leaves_nothing_behind(
     assert not fresh.exists(), _files(fresh)
 
 
+@pytest.mark.parametrize('where', ['in _built', 'after _built'])
+def test_an_interrupt_as_the_runner_is_handed_over_leaves_nothing_behind(
+        synthetic_root, tmp_path, monkeypatch, where):
+    """A Ctrl-C (or a SIGTERM made Terminated) in the few bytecodes
+    between the runner's build and train()'s discard_on_failure around
+    it (r135): the runner's SIGTERM handler stayed set while the
+    traceback held the runner, and its log folder, with the work dir
+    made for the run, was left. Injected where the build has made the
+    log folder: as _built returns (the runner never reaches train()) and
+    at train()'s next call after it. The reference: a failed start
+    (test_a_sigterm_before_the_run_has_started_leaves_nothing_behind),
+    nothing left and SIGTERM's default action back, here with the
+    traceback still held."""
+    import gc
+
+    from openselfsup.apis import train
+    from openselfsup.utils import Terminated
+    api = sys.modules[train.__module__]  # the module, not the function
+    gc.collect()  # runners of earlier tests: collected, the default action
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    cfg = _probe_config(synthetic_root, tmp_path)
+    fresh = tmp_path / 'fresh'
+    work = fresh / 'w'
+    made = []
+
+    def interrupt(exc):
+        made.extend(_layout(_files(work)))  # the build's log folder
+        raise exc
+
+    if where == 'in _built':
+        real_built = api._built
+
+        def built(*args, **kwargs):
+            real_built(*args, **kwargs)
+            interrupt(KeyboardInterrupt())
+        monkeypatch.setattr(api, '_built', built)
+    else:
+        def worker_warnings_left_out(*args, **kwargs):
+            interrupt(Terminated('terminated (SIGTERM)'))
+        monkeypatch.setattr(api, 'worker_warnings_left_out',
+                            worker_warnings_left_out)
+    with pytest.raises(KeyboardInterrupt) as held:
+        train(cfg, work_dir=str(work))
+    assert 'TS/TS.log' in made, made  # the runner had been built
+    # the traceback (held) holds the runner: its handler is ended all the
+    # same, and what it made is gone
+    assert held.traceback
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert not fresh.exists(), _files(fresh)
+
+
 def _driver_run(tmp_path, cfg, work, at, *extra):
     """tools/train.py on ``cfg`` into ``work`` through the blocking driver
     (blocked at the start of iteration ``at``; -1: never), started: the

@@ -2887,8 +2887,14 @@ def train(config: str,
             # process group the runner's build starts ends with the run,
             # its checkpoints and lock done (at exit where the caller
             # evaluates the runner after)
+            # the guard takes the runner as its build begins (no runner
+            # given): an interrupt between the build's return and the run
+            # finds it too (r135: its handler was left set, its log folder
+            # left); a no-op once the run has started
             with ends_its_process_group(evaluated_after=bool(evaluates)), \
-                    work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]):
+                    work_dir_lock(cfg.work_dir,
+                                  launcher_env(cfg.launcher)[0]), \
+                    discard_on_failure():
                 runner = _built(cfg, notes, config, evaluates=evaluates)
                 if hasattr(runner, 'says_how_to_continue'):
                     runner.says_how_to_continue = says_how_to_continue
@@ -2898,8 +2904,7 @@ def train(config: str,
                 elif runner.world_size > 1:
                     when_started(restore_sigterm)
                 with worker_warnings_left_out(runner, cfg):
-                    with discard_on_failure(runner):  # runner.train(): its own
-                        check_steps(runner, config)
+                    check_steps(runner, config)
                     start.close()  # the training set built
                     runner.train()
         finally:

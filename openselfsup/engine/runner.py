@@ -42,6 +42,7 @@ import os
 import pickle
 import shutil
 import signal
+import threading
 import weakref
 from contextlib import ExitStack, contextmanager
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
@@ -2894,28 +2895,59 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
                 _end_process_group()
 
 
+#: per thread, the runner lists of the :func:`discard_on_failure` guards
+#: open without a runner, each of which an :class:`AtomicRunner` built
+#: meanwhile joins
+_OPEN_GUARDS = threading.local()
+
+
+def _open_guards() -> List[List[Any]]:
+    """This thread's open guards' runner lists (:data:`_OPEN_GUARDS`)."""
+    if not hasattr(_OPEN_GUARDS, 'lists'):
+        _OPEN_GUARDS.lists = []
+    return _OPEN_GUARDS.lists
+
+
 @contextmanager
-def discard_on_failure(runner) -> Iterator[None]:
+def discard_on_failure(runner=None) -> Iterator[None]:
     """On any exception in the body, a SIGTERM's
     :class:`~openselfsup.utils.Terminated` included, remove what the runner
     made (:meth:`AtomicRunner.discard_failed_start`, where the runner has
     it: a no-op once the run has started), then raise. Around the
     runner's build, its runs, and what a caller does between the two. A
     refusal naming the file a URL checkpoint was downloaded to names the
-    URL (:func:`~openselfsup.utils.checkpoint_files.url_named`)."""
+    URL (:func:`~openselfsup.utils.checkpoint_files.url_named`).
+
+    Without ``runner``: the runners built in the body, each taken as its
+    build begins (:class:`AtomicRunner` joins the guards open in its
+    thread), so that the guard can cover a build and what follows it
+    with no gap: a Ctrl-C or Terminated between a build's return and a
+    guard entered with the runner left its SIGTERM handler set while the
+    traceback held it, and its log folder (r135)."""
+    runners = [] if runner is None else [runner]
+    guards = _open_guards()
     try:
+        if runner is None:
+            guards.append(runners)
         yield
     except BaseException as exc:
-        discard = getattr(runner, 'discard_failed_start', None)
-        if discard is not None:
-            discard()
-        named = getattr(runner, '_url_named', None)
+        for each in runners:
+            discard = getattr(each, 'discard_failed_start', None)
+            if discard is not None:
+                discard()
+        named = next((each._url_named for each in runners
+                      if getattr(each, '_url_named', None)), None)
         if isinstance(exc, InputError) and named:
             # a URL's download, named in the line: the URL the user gave
             said = url_named(str(exc), *named)
             if said != str(exc):
                 raise InputError(said) from None
         raise
+    finally:
+        for i, each in enumerate(guards):
+            if each is runners:
+                del guards[i]
+                break
 
 
 #: held back during the failed-start clean-up (none where there is no
@@ -3744,6 +3776,10 @@ class AtomicRunner(Runner):
         ref = weakref.ref(self)
         self._restore_sigterm = terminate_raises(
             lambda: ref() is not None and not ref()._started)
+        # from here on (its restore set) the guards open around its build
+        # without a runner discard it after a failure (discard_on_failure)
+        for runners in _open_guards():
+            runners.append(self)
         # a runner built and never trained (a 0-epoch baseline, a model
         # built to evaluate) ends its part in the handler when it is
         # collected (the default action back unless a later caller's,
