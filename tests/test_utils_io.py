@@ -908,6 +908,48 @@ print("done")
         (out.returncode, out.stderr[-2000:])
 
 
+def test_each_restore_puts_back_the_unraisable_hook_it_stands_for():
+    """A handler whose callers' active() have all ended, their restores
+    not yet called (a runner dropped, not yet collected), is replaced by
+    the next terminate_raises as SIGTERM's default action is, but its
+    unraisable hook was kept as the hook to put back: where its restore
+    came first (the collector took the runner while the later run went
+    on), the later handler's restore put that hook back, and nothing took
+    it off again (it forwarded, but stayed; r135). Now an ended handler's
+    hook stands for the one it replaced, as the handler stands for the
+    default action. The reference: SIGTERM's default action, back once
+    the handler set last has restored; the original hook is back exactly
+    then, in every order of the restores."""
+    import gc
+    import itertools
+    import signal
+    import sys
+
+    from openselfsup.utils import terminate_raises
+    gc.collect()  # runners of earlier tests: collected, the default action
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    hook = sys.unraisablehook
+    try:
+        for order in itertools.permutations(range(3)):
+            on = [True, True, True]
+            restores = []
+            for i in range(3):
+                if i:  # the one before has ended, its restore not called
+                    on[i - 1] = False
+                restores.append(terminate_raises(lambda i=i: on[i]))
+                assert signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
+            done = set()
+            for i in order:
+                restores[i]()
+                done.add(i)
+                default = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+                assert default == (2 in done), (order, i)
+                assert (sys.unraisablehook is hook) == default, (order, i)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sys.unraisablehook = hook
+
+
 def test_once_says_each_key_the_first_time_only():
     """``utils.Once``, the one 'warn once per process' of the HLSS split
     warning and of open_clip's random-initialisation warning: true for a

@@ -76,7 +76,9 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
     inside a finaliser: a ``__del__``, a ``weakref.finalize`` callback of
     the garbage collector), which Python prints as 'Exception ignored' and
     drops, is caught by ``sys.unraisablehook`` (set with the handler,
-    put back by the restore), which sends the signal again, acted upon in
+    put back by its last restore: the hook from before it, that of an
+    ended handler it replaced standing for the one that handler
+    replaced), which sends the signal again, acted upon in
     the main flow: dropped, the SIGTERM was lost and the run went on to
     its end.
 
@@ -113,6 +115,13 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
         signal.raise_signal(signum)
 
     previous_hook = sys.unraisablehook
+    # an ended handler's hook, still set, stands for the hook it replaced,
+    # as the handler stands for the default action: kept as the one to
+    # put back, it was put back after the ended handler's own restore had
+    # come and gone, and stayed (r135)
+    ended = getattr(current, 'terminate_hooks', None)
+    if ended is not None and previous_hook is ended[0]:
+        previous_hook = ended[1]
 
     def unraisable(info):
         # the handler ran in a finaliser, where its Terminated is dropped:
