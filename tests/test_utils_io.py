@@ -837,32 +837,44 @@ def test_an_ended_terminate_handler_stands_for_the_default_action():
     """A terminate_raises handler left installed after its active() ended
     (a runner built and never trained, its restore never called) made
     every later terminate_raises a no-op; it is replaced as the default
-    action is, and one still active is joined (its handler kept)."""
-    import signal
+    action is. One still active is joined: a call made while it is set
+    keeps SIGTERM raising after the first caller's active() has ended
+    (it was a no-op: the first's end gave SIGTERM its default action,
+    and the later caller's run ended where it stood), and its restore
+    leaves the first's handler. In a process of its own: where SIGTERM
+    does not raise, it ends the process."""
+    code = '''
+import os, signal, time
+from openselfsup.utils import Terminated, terminate_raises
 
-    from openselfsup.utils import Terminated, terminate_raises
-    import gc
-    gc.collect()  # runners of earlier tests: collected, the default action
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    alive = [True]
+def raises():
     try:
-        terminate_raises(lambda: alive[0])  # its restore is never called
-        first = signal.getsignal(signal.SIGTERM)
-        joined = terminate_raises(lambda: True)  # the first is active
-        assert signal.getsignal(signal.SIGTERM) is first
-        joined()  # the first's caller is left: its handler stays
-        assert signal.getsignal(signal.SIGTERM) is first
-        alive[0] = False
-        restore = terminate_raises(lambda: True)
-        assert signal.getsignal(signal.SIGTERM) is not first
-        with pytest.raises(Terminated):
-            os.kill(os.getpid(), signal.SIGTERM)
-            import time
-            time.sleep(5)  # the signal interrupts it
-        restore()
-        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the signal interrupts it
+    except Terminated:
+        return True
+    return False
+
+alive, on = [True], [True]
+terminate_raises(lambda: alive[0])  # its restore is never called
+first = signal.getsignal(signal.SIGTERM)
+joined = terminate_raises(lambda: on[0])  # the first is active: joined
+assert signal.getsignal(signal.SIGTERM) is first
+alive[0] = False  # the first caller's run has ended, the joined one's not
+assert raises()
+on[0] = False
+joined()  # the first's caller is left: its handler stays, ended
+assert signal.getsignal(signal.SIGTERM) is first
+restore = terminate_raises(lambda: True)  # replaces the ended handler
+assert signal.getsignal(signal.SIGTERM) is not first
+assert raises()
+restore()
+assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+print("done")
+'''
+    out = _run_python(code, timeout=60)
+    assert out.returncode == 0 and out.stdout == 'done\n', \
+        (out.returncode, out.stderr[-2000:])
 
 
 def test_a_restore_ends_its_own_call_and_the_last_one_the_handler():
