@@ -1882,12 +1882,12 @@ def test_a_model_type_is_resolved_under_the_configs_default_scope(
     monkeypatch.setattr(registry, 'build_from_cfg', lambda *a, **k: (
         built.append(a), real(*a, **k))[1])
     with registry.DefaultScope.overwrite_default_scope('mmpretrain'):
-        _refuse_unregistered_model(cfg)  # resolved: passes
-    _refuse_unregistered_model(cfg)
+        _refuse_unregistered_model(cfg, "c.py")  # resolved: passes
+    _refuse_unregistered_model(cfg, "c.py")
     assert built == []
     cfg.model.type = 'SimCLRR'
     with pytest.raises(InputError, match='SimCLRR is not in the'):
-        _refuse_unregistered_model(cfg)
+        _refuse_unregistered_model(cfg, "c.py")
 
 
 def test_check_config_of_mmengines_hooks_asks_no_knn_hook_model(tmp_path):

@@ -1890,20 +1890,22 @@ def check_config_values(cfg: Config, config_path: str,
         # (the model stack imported); a config of MMEngine's hooks alone,
         # or of HLSS by name, has no kNN hook left to judge
         from ..engine.knn_hook import check_knn_hook_model
-        _refuse_unregistered_model(cfg)
+        _refuse_unregistered_model(cfg, config_path)
         check_knn_hook_model(cfg, config_path)
     base = check_auto_scale_lr(cfg, config_path) if auto_scale_lr else None
     check_run_values(cfg)
     return base
 
 
-def _refuse_unregistered_model(cfg) -> None:
+def _refuse_unregistered_model(cfg, config: str) -> None:
     """Refuse a config whose ``model.type`` (a name) the model registry
     resolves to no class, in the line the run's build gives at its start
     (:func:`~openselfsup.utils.settings_refused` over MMEngine's own
     ``KeyError``), where the config check has imported the model stack for
     a ``KNNEvalHook`` anyway (review r120: ``model.type='SimCLRR'`` took
     16 s there and passed, exit 0, and the run was refused at its build).
+    ``config``: the file as the user gave it, named as the other
+    refusals name it (it named ``cfg.filename``).
     """
     from mmengine.registry import DefaultScope, build_from_cfg
 
@@ -1920,7 +1922,7 @@ def _refuse_unregistered_model(cfg) -> None:
         if registry.get(kind) is not None:
             return
     with DefaultScope.overwrite_default_scope(scope), \
-            settings_refused(cfg, 'model or data'):
+            settings_refused(cfg, 'model or data', file=config):
         build_from_cfg(dict(type=kind), MODELS)  # raises: no class found
 
 

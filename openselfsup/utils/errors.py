@@ -386,8 +386,8 @@ def own_bug(exc: BaseException) -> bool:
 
 @contextmanager
 def settings_refused(config, what: str,
-                     also: Tuple[Type[BaseException], ...] = ()
-                     ) -> Iterator[None]:
+                     also: Tuple[Type[BaseException], ...] = (),
+                     file: Optional[str] = None) -> Iterator[None]:
     """Turn a setting refused while ``what`` is built from ``config`` into
     one :class:`InputError` line that quotes the library's error (a
     traceback from deep inside mmengine or mmpretrain before; an error
@@ -410,6 +410,9 @@ def settings_refused(config, what: str,
         also (tuple[type]): errors refused as settings here beside
             :data:`SETTING_ERRORS` (an optimizer constructor's
             ``NotImplementedError`` for a model it cannot split).
+        file (str, optional): the config's file as the user gave it,
+            named in place of ``config``'s ``filename`` (the file another
+            spelling of its path was read under).
     """
     try:
         yield
@@ -420,8 +423,8 @@ def settings_refused(config, what: str,
             raise
         said = first_line(exc) if str(exc).strip() else raised_in(exc)
         raise InputError(
-            f'{_config_file(config)}: the {what} could not be built from '
-            f'the config ({type(exc).__name__}: {said}); '
+            f'{file or _config_file(config)}: the {what} could not be '
+            f'built from the config ({type(exc).__name__}: {said}); '
             f'{_settings_to_check(config)}, or run with OPENSELFSUP_DEBUG=1 '
             'for the traceback') from exc
 
