@@ -1619,9 +1619,14 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
                 f'in {where} instead')
 
 
-def _registered(type_name: str):
+def _registered(type_name: str, scope: Optional[str] = None,
+                own: bool = False):
     """The class or function a config ``type`` names in the project's
-    scope (any registry), or None. Imports the model stack."""
+    scope (any registry), or None; with ``scope``, in that scope, as
+    MMEngine's ``build_from_cfg`` looks it up under a ``default_scope``
+    (the registries switched to it); ``own``: what the project's
+    registries themselves hold under the name (not mmpretrain's
+    ``ResNet``). Imports the model stack."""
     from . import registry
     for name in ('MODELS', 'OPTIM_WRAPPERS', 'OPTIMIZERS',
                  'PARAM_SCHEDULERS', 'HOOKS', 'DATASETS', 'TRANSFORMS',
@@ -1629,12 +1634,180 @@ def _registered(type_name: str):
                  'VISUALIZERS', 'LOG_PROCESSORS', 'RUNNERS',
                  'WEIGHT_INITIALIZERS'):
         try:
-            found = getattr(registry, name).get(type_name)
+            if own:
+                held = getattr(registry, name)
+                held.import_from_location()
+                found = held.module_dict.get(type_name)
+            elif scope is None:
+                found = getattr(registry, name).get(type_name)
+            else:
+                with getattr(registry, name).switch_scope_and_registry(
+                        scope) as switched:
+                    found = switched.get(type_name)
         except Exception:  # a registry that cannot import its locations
             found = None
         if found is not None:
             return found
     return None
+
+
+#: the scope of the project's registries (:mod:`openselfsup.registry`)
+PROJECT_SCOPE = 'openselfsup'
+
+#: the libraries whose classes build the config dicts they are given
+#: through MMEngine's registries, in the run's scope: a dict below one of
+#: theirs is built where its parent is (:func:`_built_dicts`)
+_REGISTRY_BUILDERS = ('mmengine', 'mmpretrain', 'mmcv', 'torch')
+
+
+def _scope_is_certain(cfg) -> Optional[str]:
+    """The ``default_scope`` every dict of a config is certainly looked up
+    in, or None: a scope set, other than the project's, that MMEngine's
+    registries hold (``'mmpretrain'``, ``'mmengine'``; a typo,
+    ``'mmpretrian'``, falls back to the registry a build is called on),
+    in a config with no ``_scope_`` anywhere and no scoped or dotted
+    ``type`` (``'openselfsup.ImageList'``, a module path): those change
+    where a dict, or the dicts built after it, are looked up. Imports the
+    model stack only for such a scope."""
+    scope = cfg.get('default_scope')
+    if not isinstance(scope, str) or not scope or scope == PROJECT_SCOPE:
+        return None
+    for _, node in config_dicts(dict(cfg.items())):
+        kind = node.get('type')
+        if '_scope_' in node or (isinstance(kind, str) and '.' in kind):
+            return None
+    from mmengine.registry import MODELS
+
+    from . import registry  # noqa: F401 (mmpretrain's scope registered)
+    return scope if scope == MODELS.scope or \
+        MODELS._search_child(scope) is not None else None
+
+
+def _nearest_typed(node: Any, key: str) -> Iterator[Tuple[str, dict]]:
+    """``(key, dict)`` of the dicts with a ``type`` in ``node`` (itself
+    included) that no other such dict holds: what the class holding
+    ``node`` builds (a ``MultiView``'s list of transform lists)."""
+    if isinstance(node, dict):
+        if 'type' in node:
+            yield key, node
+            return
+        for name, value in node.items():
+            yield from _nearest_typed(value, f'{key}.{name}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _nearest_typed(value, f'{key}.{i}')
+
+
+def _built_dicts(cfg) -> Iterator[Tuple[str, dict]]:
+    """``(key, dict)`` of each typed dict a training run certainly builds
+    in its default scope: the model, the training data set, sampler and
+    batch sampler, the optimizer wrapper (and its optimizer, under
+    MMEngine's default constructor), the schedulers, the hooks, the log
+    processor, the visualizer, the training loop; and below each, a dict
+    whose parent is a class of a library that builds what it is given
+    through the registries (:data:`_REGISTRY_BUILDERS`: a ResNet's
+    ``norm_cfg``, MoCoV3's ``head``). Not the file's variables, the
+    top-level ``data_preprocessor`` (the model's own, where it has one,
+    replaces it), ``runner_type`` (built before the run's scope is set),
+    the validation and test sections, a ``sweep``'s, nor what a class of
+    this project or a user's builds from its arguments. Parents are
+    resolved in the default scope (:func:`_registered`)."""
+    scope = cfg.default_scope
+    roots = [(k, cfg.get(k)) for k in ('model', 'log_processor',
+                                       'visualizer', 'train_cfg')]
+    loader = cfg.get('train_dataloader')
+    if isinstance(loader, dict):
+        roots += [(f'train_dataloader.{k}', loader.get(k))
+                  for k in ('dataset', 'sampler', 'batch_sampler')]
+    wrapper = cfg.get('optim_wrapper')
+    if isinstance(wrapper, dict) and 'constructor' not in wrapper:
+        roots += [('optim_wrapper', wrapper),
+                  ('optim_wrapper.optimizer', wrapper.get('optimizer'))]
+    for section in ('param_scheduler', 'custom_hooks'):
+        given = cfg.get(section)
+        roots += [(f'{section}.{i}', entry) for i, entry in enumerate(
+            given if isinstance(given, (list, tuple)) else [given])]
+    hooks = cfg.get('default_hooks')
+    roots += [(f'default_hooks.{k}', hook) for k, hook in (
+        hooks.items() if isinstance(hooks, dict) else ())]
+
+    def below(key, node):
+        kind = node.get('type')
+        if not isinstance(kind, str):
+            return
+        yield key, node
+        built = _registered(kind, scope)
+        if (getattr(built, '__module__', None) or '').partition('.')[0] \
+                not in _REGISTRY_BUILDERS:
+            return
+        for name, value in node.items():
+            for child, part in _nearest_typed(value, f'{key}.{name}'):
+                yield from below(child, part)
+    for key, node in roots:
+        if isinstance(node, dict):
+            yield from below(key, node)
+
+
+def check_scope_types(cfg, config: str) -> List[str]:
+    """Refuse a ``type`` this project registers where the run certainly
+    looks it up in another scope, whose registries do not hold it
+    (:func:`_scope_is_certain`, :func:`_built_dicts`): with
+    ``default_scope = 'mmpretrain'``, the CLP demo's
+    ``TermsLogProcessor``, ``ImageList``, ``GhostBN`` passed the
+    launchers' ``--check-config``, exit 0, and the run stopped at its
+    build on MMEngine's ``KeyError``. Where the scope is not certain
+    (a ``_scope_``, a scoped type, no or an unknown ``default_scope``),
+    nothing is judged: the build says. Torch-free for the project's
+    scope (the shipped configs).
+
+    Returns:
+        list[str]: a warning for each type the project registers again
+        that the run builds as the other scope's class, unsaid (``MoCoV3``
+        under ``'mmpretrain'``: mmpretrain's, whose momentum update reads
+        the GPU; the project's does not).
+
+    Raises:
+        InputError: ``<config>: <key>.type '<T>' is registered by this
+            project ('openselfsup'), and the run looks it up in
+            default_scope '<scope>', whose registries do not hold it
+            (nor ...); set default_scope = 'openselfsup' ...``.
+    """
+    scope = _scope_is_certain(cfg)
+    if scope is None:
+        return []
+    alone, other = [], []
+    for key, node in _built_dicts(cfg):
+        kind = node['type']
+        ours = _registered(kind, own=True)
+        if ours is None:
+            continue  # not the project's (mmpretrain's ResNet under
+            # 'mmengine'): left to the build
+        theirs = _registered(kind, scope)
+        if theirs is None:
+            alone.append((key, kind))
+        elif theirs is not ours:
+            other.append((key, kind, theirs, ours))
+    ways = (f"set default_scope = '{PROJECT_SCOPE}' in the config (or "
+            f'--cfg-options default_scope={PROJECT_SCOPE}), whose '
+            "registries hold mmpretrain's and MMEngine's types too, or give "
+            "each of the project's types its scope "
+            f"(type='{PROJECT_SCOPE}.{{}}')")
+    if alone:
+        key, kind = alone[0]
+        more = list(dict.fromkeys(k for _, k in alone[1:] if k != kind))
+        raise InputError(
+            f'{config}: {key}.type {kind!r} is registered by this '
+            f'project ({PROJECT_SCOPE!r}), and the run looks it up in '
+            f'default_scope {scope!r}, whose registries do not hold it'
+            + (f' (nor {", ".join(more)})' if more else '')
+            + '; ' + ways.format(kind))
+
+    def named(obj):
+        return f'{obj.__module__}.{getattr(obj, "__qualname__", obj)}'
+    return [f'{config}: {key}.type {kind!r} is built as {named(theirs)} '
+            f'under default_scope {scope!r}, not this project\'s '
+            f'{named(ours)}; for the project\'s, ' + ways.format(kind)
+            for key, kind, theirs, ours in other]
 
 
 #: top-level dicts MMEngine's Runner builds without a ``type``: what takes

@@ -3,11 +3,250 @@ config's types in: a type this project registers, under a ``default_scope``
 whose registries do not hold it, refused only where that scope is certain;
 a type the project registers again, said; a kNN hook recognised by what
 its type resolves to; the unregistered-model line naming the file given."""
+import copy
 import os
 
 import pytest
 
-from _foundation_helpers import REPO
+from _foundation_helpers import REPO, loaded_modules, run_tool_here
+
+CLP_DEMO = os.path.join(REPO, 'configs', 'demo', 'clp_r18_demo.py')
+
+
+def _config(tmp_path, text, name='c.py'):
+    path = tmp_path / name
+    path.write_text(f'_base_ = {CLP_DEMO!r}\n' + text)
+    return str(path)
+
+
+def _mmengine_build(section, node, scope):
+    """What MMEngine's own build of ``node`` (a dict of the config's
+    ``section``) under the default scope ``scope`` gives: the object, or
+    the exception it raised (the reference the check must agree with)."""
+    import mmengine.registry as registry
+
+    import openselfsup.registry  # noqa: F401 (the project's scope)
+    built = {'log_processor': registry.LOG_PROCESSORS,
+             'dataset': registry.DATASETS}[section]
+    with registry.DefaultScope.overwrite_default_scope(scope):
+        try:
+            return built.build(dict(node))
+        except Exception as exc:  # noqa: BLE001 (the build's answer)
+            return exc
+
+
+def test_a_project_type_under_mmpretrains_scope_is_refused(tmp_path, capfd):
+    """``default_scope = 'mmpretrain'`` on the CLP demo (no ``_scope_``,
+    no scoped type): ``--check-config`` passed, exit 0, and the run
+    stopped at its build on MMEngine's KeyError (TermsLogProcessor is not
+    in the mmpretrain::log processor registry). One line now, naming the
+    first type, the scope and the ways out, each of which passes."""
+    from mmengine.config import Config
+
+    from openselfsup.engine import TermsLogProcessor
+    path = _config(tmp_path, "default_scope = 'mmpretrain'\n")
+    rc, _, err = run_tool_here(
+        ['tools/train.py', path, '--check-config', '--no-data-check'], capfd)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1, err
+    assert lines[0].startswith(
+        f"error: {path}: model.backbone.norm_cfg.type 'GhostBN' is "
+        "registered by this project ('openselfsup'), and the run looks it "
+        "up in default_scope 'mmpretrain', whose registries do not hold "
+        'it (nor '), lines[0]
+    assert lines[0].endswith(
+        "; set default_scope = 'openselfsup' in the config (or "
+        '--cfg-options default_scope=openselfsup), whose registries hold '
+        "mmpretrain's and MMEngine's types too, or give each of the "
+        "project's types its scope (type='openselfsup.GhostBN')"), lines[0]
+    for kind in ('TermsLogProcessor', 'ImageList', 'OpenSelfSupLARS'):
+        assert kind in lines[0]
+    # the reference: MMEngine's own build under that scope refuses two of
+    # the types named, and builds them by the project's scope or name
+    cfg = Config.fromfile(path)
+    for section, node in (('log_processor', cfg.log_processor),
+                          ('dataset', cfg.train_dataloader.dataset)):
+        refused = _mmengine_build(section, node, 'mmpretrain')
+        assert isinstance(refused, KeyError) and \
+            f'{node.type} is not in the mmpretrain::' in str(refused)
+    node = cfg.log_processor
+    for way_out, scope in ((node, 'openselfsup'), (dict(
+            node, type=f'openselfsup.{node.type}'), 'mmpretrain')):
+        assert type(_mmengine_build('log_processor', way_out, scope)) is \
+            TermsLogProcessor
+    # the first way out, as the line gives it
+    rc, _, err = run_tool_here(
+        ['tools/train.py', path, '--check-config', '--no-data-check',
+         '--cfg-options', 'default_scope=openselfsup'], capfd)
+    assert rc == 0, err
+
+
+#: a MoCo-v3 model of mmpretrain's types alone (no project type below it)
+_MMPRETRAIN_MOCO = dict(
+    type='MoCoV3',
+    backbone=dict(type='ResNet', depth=18, norm_cfg=dict(type='BN')),
+    neck=dict(type='NonLinearNeck', in_channels=512, hid_channels=16,
+              out_channels=8),
+    head=dict(type='MoCoV3Head', loss=dict(type='CrossEntropyLoss'),
+              predictor=dict(type='NonLinearNeck', in_channels=8,
+                             hid_channels=16, out_channels=8)))
+
+
+@pytest.mark.parametrize('where', [
+    'built', 'variable', 'sweep', 'data_preprocessor', 'val', 'runner_type',
+    'constructor', 'users_parent', '_scope_', 'scoped', 'no_scope',
+    'unknown_scope'])
+def test_a_project_type_is_judged_only_where_its_scope_is_certain(where):
+    """The earlier attempts refused configs MMEngine builds and runs by
+    guessing the scope of each dict. Under ``default_scope='mmpretrain'``
+    a type of the project's is refused where the run builds it (the
+    control, ``built``: ``TermsLogProcessor`` as the log processor) and
+    nowhere else: a file variable, a sweep's dict (the runner builds
+    none), a top-level ``data_preprocessor`` beside the model's own, the
+    validation section, ``runner_type`` (built before the run's scope is
+    set), an optimizer under a constructor of its own, a dict below a
+    user's class (it builds what it likes); nor anywhere once a
+    ``_scope_`` or a scoped type is in the config, or without a default
+    scope, or with one no registry holds."""
+    from mmengine.config import Config
+
+    from openselfsup.config import check_scope_types
+    from openselfsup.utils import InputError
+    ours = dict(type='TermsLogProcessor')
+    cfg = dict(default_scope='mmpretrain',
+               model=copy.deepcopy(_MMPRETRAIN_MOCO),
+               log_processor=dict(type='LogProcessor'),
+               optim_wrapper=dict(type='OptimWrapper',
+                                  optimizer=dict(type='SGD', lr=0.1)))
+    if where == 'built':
+        cfg['log_processor'] = ours
+    elif where == 'variable':
+        cfg['my_processor'] = ours
+    elif where == 'sweep':
+        cfg['sweep'] = dict(processor=ours)
+    elif where == 'data_preprocessor':
+        cfg['data_preprocessor'] = dict(type='GhostBN')
+        cfg['model']['data_preprocessor'] = dict(
+            type='SelfSupDataPreprocessor')
+    elif where == 'val':
+        cfg['val_dataloader'] = dict(dataset=dict(type='ImageList'))
+    elif where == 'runner_type':
+        cfg['runner_type'] = 'AtomicRunner'
+        cfg['default_hooks'] = dict(knn=None)  # no typed dict to judge
+    elif where == 'constructor':
+        cfg['optim_wrapper'] = dict(constructor='MyConstructor',
+                                    optimizer=dict(type='OpenSelfSupLARS'))
+    elif where == 'users_parent':
+        # a user's hook in mmpretrain's registry (as custom_imports would
+        # register it), which builds its argument as it likes
+        from mmpretrain.registry import HOOKS
+
+        class H228UserHook:
+            def __init__(self, mine):
+                self.mine = mine
+        HOOKS.register_module(module=H228UserHook, force=True)
+        cfg['custom_hooks'] = [dict(type='EMAHook'), dict(
+            type='H228UserHook', mine=dict(type='ImageList'))]
+    else:
+        cfg['log_processor'] = ours
+        if where == '_scope_':
+            cfg['optim_wrapper']['_scope_'] = 'mmpretrain'
+        elif where == 'scoped':
+            cfg['model']['neck']['type'] = 'mmpretrain.NonLinearNeck'
+        elif where == 'no_scope':
+            cfg['default_scope'] = None
+        else:
+            cfg['default_scope'] = 'mmpretrian'
+    config = Config(cfg)
+    if where != 'built':
+        check_scope_types(config, 'c.py')
+        return
+    with pytest.raises(InputError, match=(
+            "^c.py: log_processor.type 'TermsLogProcessor' is registered "
+            "by this project")):
+        check_scope_types(config, 'c.py')
+
+
+#: the CLP demo made of mmpretrain's and MMEngine's types but for what
+#: the project registers again (``MoCoV3``, ``CheckpointHook``)
+_MMPRETRAIN_DEMO = f"""\
+default_scope = 'mmpretrain'
+model = dict(_delete_=True, **{_MMPRETRAIN_MOCO!r})
+log_processor = dict(_delete_=True, type='LogProcessor')
+optim_wrapper = dict(optimizer=dict(_delete_=True, type='LARS', lr=0.1))
+train_dataloader = dict(dataset=dict(
+    _delete_=True, type='CustomDataset', data_root='data', ann_file='a.txt',
+    pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')]))
+"""
+
+
+def test_a_type_the_project_registers_again_is_said_once(tmp_path, capfd):
+    """``MoCoV3`` under ``default_scope='mmpretrain'`` is mmpretrain's (its
+    momentum update reads the GPU; the project's does not), without a
+    word. ``--check-config`` says it in one warning line: the class built
+    (MMEngine's own build is the reference) and how to get the project's
+    (both ways resolve to it)."""
+    import mmengine.registry as registry
+    from mmengine.config import Config
+
+    from openselfsup.registry import HOOKS, MODELS
+    hook = HOOKS.get('CheckpointHook')
+    theirs = registry.HOOKS.get('CheckpointHook')  # MMEngine's
+    assert theirs is not hook
+    path = str(tmp_path / 'moco.py')
+    Config(dict(default_scope='mmpretrain', model=_MMPRETRAIN_MOCO)).dump(
+        path)
+    with registry.DefaultScope.overwrite_default_scope('mmpretrain'):
+        built = type(registry.MODELS.build(dict(_MMPRETRAIN_MOCO)))
+    ours = MODELS.get('MoCoV3')
+    assert built is not ours
+    with MODELS.switch_scope_and_registry('mmpretrain') as there:
+        assert there.get('openselfsup.MoCoV3') is ours
+    with MODELS.switch_scope_and_registry('openselfsup') as there:
+        assert there.get('MoCoV3') is ours
+
+    said = [
+        f"{path}: model.type 'MoCoV3' is built as {built.__module__}."
+        f"{built.__qualname__} under default_scope 'mmpretrain', not this "
+        f"project's {ours.__module__}.{ours.__qualname__}; for the "
+        "project's, set default_scope = 'openselfsup' in the config (or "
+        '--cfg-options default_scope=openselfsup), whose registries hold '
+        "mmpretrain's and MMEngine's types too, or give each of the "
+        "project's types its scope (type='openselfsup.MoCoV3')"]
+    # --check-config on a training config: one warning line a type, and
+    # none for the shipped scope
+    demo = _config(tmp_path, _MMPRETRAIN_DEMO, 'demo.py')
+    rc, _, err = run_tool_here(
+        ['tools/train.py', demo, '--check-config', '--no-data-check'], capfd)
+    lines = err.strip().splitlines()
+    assert all(line.startswith(f'warning: {demo}: ') for line in lines)
+    assert rc == 0 and [line.partition(': ')[2].partition(': ')[2]
+                        for line in lines] == [
+        said[0].partition(': ')[2]] + [
+        f"default_hooks.checkpoint.type 'CheckpointHook' is built as "
+        f"{theirs.__module__}.CheckpointHook under default_scope "
+        f"'mmpretrain', not this project's {hook.__module__}.CheckpointHook"
+        "; for the project's, set default_scope = 'openselfsup' in the "
+        "config (or --cfg-options default_scope=openselfsup), whose "
+        "registries hold mmpretrain's and MMEngine's types too, or give "
+        "each of the project's types its scope "
+        "(type='openselfsup.CheckpointHook')"], err
+    rc, _, err = run_tool_here(
+        ['tools/train.py', demo, '--check-config', '--no-data-check',
+         '--cfg-options', 'default_scope=openselfsup'], capfd)
+    assert rc == 0 and 'warning' not in err, err
+    from openselfsup.config import check_scope_types
+    assert check_scope_types(Config.fromfile(path), path) == said
+
+
+def test_the_shipped_configs_scope_check_stays_torch_free():
+    """The shipped configs' scope is the project's: the check asks no
+    registry (the launchers' check runs before training starts)."""
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/train.py', CLP_DEMO, '--check-config', '--no-data-check'],
+        ('torch', 'mmpretrain'))
+    assert rc == 0, lines
+    assert loaded == []
 
 
 def test_the_unregistered_model_line_names_the_config_as_given():

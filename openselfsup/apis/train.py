@@ -29,7 +29,8 @@ from mmengine.config import Config
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
                       accumulation_count, check_dropped_default_hooks,
-                      check_knn_hooks, knn_hook_model_unjudged,
+                      check_knn_hooks, check_scope_types,
+                      knn_hook_model_unjudged,
                       check_model_files,
                       check_pretrained_file,
                       check_setting_types, check_uneven_windows,
@@ -1978,7 +1979,9 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                          'slurm); remove it from the arguments')
     cfg = load_config(config, cfg_options)
     check_config_values(cfg, config, auto_scale_lr)
-    warnings = fast_path_warnings(cfg)
+    # a type of the project's scope alone where the run's is another:
+    # refused; one the project registers again: said (the other's class)
+    warnings = check_scope_types(cfg, config) + fast_path_warnings(cfg)
     resume, _ = resume_choice(cfg, resume)
     # a checkpoint's zip directory only (its last bytes: a file cut short
     # while it was written has none); the run reads the whole file, every
