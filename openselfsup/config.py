@@ -3906,7 +3906,25 @@ def knn_hook_keys(cfg) -> List[str]:
     found by ancestry once the hooks are imported
     (``engine.knn_hook.knn_hook_keys_by_class``)."""
     return [key for key, hook in hook_entries(cfg)
-            if type_name(hook.get('type')) == 'KNNEvalHook']
+            if is_knn_hook_type(hook.get('type'))]
+
+
+def is_knn_hook_type(kind: Any) -> bool:
+    """Whether a hook's ``type`` names the project's ``KNNEvalHook``:
+    ``'KNNEvalHook'``, ``'openselfsup.KNNEvalHook'`` or a class of that
+    name, by name, torch-free; a name of another scope or a module path
+    (``'mmpretrain.KNNEvalHook'``) by what MMEngine's registry resolves it
+    to (:func:`_registered`, the model stack imported for it): none there
+    (the build's ``KeyError`` says so), or another scope's class of that
+    name, is no kNN hook (h213: ``'mmpretrain.KNNEvalHook'`` was refused
+    on a ``MoCoV3`` model as a kNN hook)."""
+    if type_name(kind) != 'KNNEvalHook':
+        return False
+    if not isinstance(kind, str) or kind in (
+            'KNNEvalHook', f'{PROJECT_SCOPE}.KNNEvalHook'):
+        return True
+    found = _registered(kind)
+    return found is not None and found is _registered('KNNEvalHook')
 
 
 def check_knn_hooks(cfg, config: str) -> None:

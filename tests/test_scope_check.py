@@ -249,6 +249,46 @@ def test_the_shipped_configs_scope_check_stays_torch_free():
     assert loaded == []
 
 
+@pytest.mark.parametrize('kind,knn', [
+    ('KNNEvalHook', True), ('openselfsup.KNNEvalHook', True),
+    ('openselfsup.engine.knn_hook.KNNEvalHook', True),
+    ('mmpretrain.KNNEvalHook', False), ('h228scope.KNNEvalHook', False),
+    ('EMAHook', False)])
+def test_a_knn_hook_is_known_by_what_its_type_resolves_to(kind, knn):
+    """``'mmpretrain.KNNEvalHook'`` (no registry holds it: the build's
+    KeyError) was refused on a MoCoV3 model as a kNN hook, by its name; so
+    would a class of that name of another scope. The reference is the
+    hook registry's own lookup; the project's hook by its scope or module
+    path is still one, and refused on MoCoV3."""
+    from mmengine.config import Config
+    from mmengine.registry import HOOKS as ROOT
+    from mmengine.registry import Registry
+
+    from openselfsup.config import check_knn_hooks
+    from openselfsup.registry import HOOKS
+    from openselfsup.utils import InputError
+    if kind.startswith('h228scope.'):
+        other = Registry('hook', parent=ROOT, scope='h228scope')
+
+        class KNNEvalHook:  # another scope's hook of that name
+            pass
+        other.register_module(module=KNNEvalHook, force=True)
+    try:
+        found = HOOKS.get(kind)
+    except Exception:  # noqa: BLE001 (none found)
+        found = None
+    assert (found is HOOKS.get('KNNEvalHook')) is knn
+    cfg = Config(dict(model=dict(type='MoCoV3'),
+                      custom_hooks=[dict(type=kind)]))
+    if knn:
+        with pytest.raises(InputError, match='kNN evaluation is for'):
+            check_knn_hooks(cfg, 'c.py')
+    else:
+        check_knn_hooks(cfg, 'c.py')
+    from openselfsup.config import is_knn_hook_type
+    assert is_knn_hook_type(kind) is knn
+
+
 def test_the_unregistered_model_line_names_the_config_as_given():
     """The line of a kNN hook's ``model.type`` no registry holds named
     ``cfg.filename`` (the file under another spelling, here absolute),

@@ -35,7 +35,8 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       check_pretrained_file,
                       check_setting_types, check_uneven_windows,
                       config_dicts, default_work_dir,
-                      initial_weight_lists, is_int, is_number, is_whole,
+                      initial_weight_lists, is_int, is_knn_hook_type,
+                      is_number, is_whole,
                       load_config, local_file, named_wrappers, numpy_seed,
                       option_setting, pretrained_head, pretrained_init_files,
                       process_share, sampler_epoch_length,
@@ -262,9 +263,7 @@ def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = (),
                if isinstance(cfg.get(name), dict)]
     hooks = (cfg.get('custom_hooks') or ()) if trains else ()
     for i, hook in enumerate(hooks):
-        kind = hook.get('type') if isinstance(hook, dict) else None
-        kind = getattr(kind, '__name__', kind)
-        if isinstance(kind, str) and kind.split('.')[-1] == 'KNNEvalHook':
+        if isinstance(hook, dict) and is_knn_hook_type(hook.get('type')):
             loaders.append((f'custom_hooks.{i}', hook.get('num_workers', 0),
                             True))
     return [(key, workers, started) for key, workers, started in loaders
