@@ -52,7 +52,7 @@ from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
                                       has_zip_directory, is_http_url,
                                       is_opaque, remove_url_download,
                                       url_download_path, url_named)
-from ..utils.launcher import launcher_env
+from ..utils.launcher import launcher_env, port_taken_line
 from .fast_path import (apply_fast_path, check_fast_path_values,
                         fast_path_warnings)
 
@@ -154,10 +154,8 @@ def torchrun(argv: Sequence[str]) -> int:
         # free port itself (torchrun's --standalone)
         alone = any(str(a) in ('--nnodes=1', '--nnodes=1:1') for a in argv)
         raise InputError(
-            f'port {port} of this machine is taken (another training run '
-            'started here, or another program): start this one on another '
-            f'port, PORT={int(port) + 1 if port.isdigit() else 29501} bash '
-            'tools/dist_train.sh ...' + (
+            port_taken_line(port, 'this machine', 'PORT',
+                            'tools/dist_train.sh') + (
                 ', or with PORT and MASTER_PORT unset (one machine: a free '
                 'port)' if alone else '')) from None
     finally:

@@ -77,7 +77,7 @@ from ..utils.checkpoint_files import (checkpoint_folder,
                                       resolve_checkpoint, url_named)
 from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held)
-from ..utils.launcher import launcher_env
+from ..utils.launcher import launcher_env, port_taken_line, slurm_job_port
 from ..utils.log_filters import warnings_left_out
 from .checkpoint_hook import without_file_client_warnings
 from ..utils.console import short_label, shorten, to_log_file
@@ -2844,6 +2844,53 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
+                     ) -> Iterator[None]:
+    """Around MMEngine's ``init_dist`` of a ``--launcher slurm`` run (the
+    runner's ``setup_env``): a job whose environment sets no
+    ``MASTER_PORT`` meets on a port of its own, derived from its
+    ``SLURM_JOB_ID`` (:func:`~openselfsup.utils.launcher.slurm_job_port`,
+    the same in every task; MMEngine's ``_init_dist_slurm`` reads
+    ``MASTER_PORT``, else takes 29500, so two jobs on one node collided);
+    a ``MASTER_PORT`` given, or the config's ``env_cfg.dist_cfg.port``, is
+    used as it is. A port taken on the node of rank 0 (torch's
+    ``DistNetworkError``, EADDRINUSE, a traceback) is one line naming it
+    and the ``MASTER_PORT`` to give. Nothing is done under another
+    launcher or where a process group is already up (``init_dist`` is
+    skipped there).
+
+    Args:
+        launcher (str): the runner's launcher.
+        dist_cfg (dict, optional): the config's ``env_cfg.dist_cfg``.
+
+    Raises:
+        InputError: the rendezvous port is taken.
+    """
+    if launcher != 'slurm' or is_distributed():
+        yield
+        return
+    from torch.distributed import DistNetworkError
+    given = (dist_cfg or {}).get('port')
+    derived = None if given is not None else slurm_job_port()
+    if derived is not None:
+        os.environ['MASTER_PORT'] = str(derived)
+    try:
+        yield
+    except DistNetworkError as exc:
+        if 'EADDRINUSE' not in str(exc):
+            raise
+        port = str(given) if given is not None else \
+            os.environ.get('MASTER_PORT', '29500')
+        source = ('env_cfg.dist_cfg.port' if given is not None else
+                  f'from SLURM_JOB_ID {os.environ["SLURM_JOB_ID"]}'
+                  if derived is not None else 'MASTER_PORT')
+        where = os.environ.get('MASTER_ADDR') or "the job's first node"
+        raise InputError(port_taken_line(
+            port, f'{where} (rank 0\'s node)', 'MASTER_PORT',
+            'tools/slurm_train.sh', source)) from None
+
+
 def _end_process_group() -> None:
     """Destroy this process's default process group, if it has one."""
     if is_distributed():
@@ -3823,7 +3870,8 @@ class AtomicRunner(Runner):
         (``<work_dir>/<timestamp>``, made right after) is new: only a
         folder this run made is removed after a failed start (a run started
         in the same second into the same work dir shares its name)."""
-        super().setup_env(env_cfg)
+        with slurm_rendezvous(self.launcher, env_cfg.get('dist_cfg')):
+            super().setup_env(env_cfg)
         log_dir = os.path.join(self.work_dir, self.timestamp)
         if self.rank == 0 and not os.path.exists(log_dir):
             self._new_log_dir = log_dir

@@ -1,0 +1,125 @@
+"""What the launchers leave to the run: the rendezvous port of a Slurm job
+(``utils.launcher.slurm_job_port``, ``engine.runner.slurm_rendezvous``)."""
+import os
+import random
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from _foundation_helpers import REPO, error_lines
+
+#: a run of ``--launcher slurm`` as srun starts one task of a job, on the
+#: CPU: MMEngine's ``_init_dist_slurm`` sets the task's GPU, which this
+#: machine lacks, so that call is left out; the runner's build goes on past
+#: the process group to the model's DDP wrapper, which refuses a CPU model
+#: with MMEngine's device_ids, and the script then prints the port the
+#: group met on
+SLURM_TASK = '''
+import os, sys
+import torch
+import torch.distributed as dist
+torch.cuda.set_device = lambda device: None
+from openselfsup.engine.runner import AtomicRunner
+from openselfsup.utils import run_cli
+
+def main(argv):
+    try:
+        AtomicRunner(model=torch.nn.Linear(1, 1), work_dir=argv[0],
+                     launcher='slurm',
+                     env_cfg=dict(dist_cfg=dict(backend='gloo')))
+    except ValueError as exc:  # the CPU model's DDP wrapper, after the group
+        assert 'DistributedDataParallel' in str(exc), exc
+    print('port', os.environ['MASTER_PORT'], dist.get_world_size())
+    dist.destroy_process_group()
+
+sys.exit(run_cli(main, sys.argv[1:]))
+'''
+
+
+def _slurm_task(tmp_path, job_id, master_port=None):
+    """One task of Slurm job ``job_id`` (``MASTER_PORT`` as given, None:
+    unset) run to its process group; the completed process."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith('SLURM_') and k not in (
+               'MASTER_PORT', 'MASTER_ADDR', 'RANK', 'WORLD_SIZE',
+               'LOCAL_RANK')}
+    env.update(SLURM_JOB_ID=str(job_id), SLURM_PROCID='0', SLURM_NTASKS='1',
+               SLURM_LOCALID='0', SLURM_NODELIST='localhost',
+               MASTER_ADDR='127.0.0.1', PYTHONPATH=REPO)
+    if master_port is not None:
+        env['MASTER_PORT'] = str(master_port)
+    return subprocess.run([sys.executable, '-c', SLURM_TASK,
+                           str(tmp_path / 'w')], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _free_job_port():
+    """``(job id, port)``: a Slurm job id whose port (20000 + id % 10000,
+    counted here by hand) no program of this machine holds now."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, 30000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+        return 10000 * rng.randrange(1, 500) + (port - 20000), port
+    pytest.skip('no free port from 20000 to 29999')
+
+
+def test_a_slurm_job_port_is_its_job_ids_for_every_task():
+    """Every task of a job computes the same port from SLURM_JOB_ID, in
+    20000..29999; a MASTER_PORT given wins (None: MMEngine reads it); no
+    job id (not under Slurm): None, MMEngine's own default."""
+    from openselfsup.utils.launcher import slurm_job_port
+    # by hand: 20000 + the job id's last four digits
+    for job, port in (('0', 20000), ('9999', 29999), ('10000', 20000),
+                      ('1234567', 24567), ('87654321', 24321)):
+        seen = {slurm_job_port(dict(SLURM_JOB_ID=job, SLURM_PROCID=rank,
+                                    SLURM_LOCALID=str(int(rank) % 4),
+                                    SLURM_NODEID=str(int(rank) // 4)))
+                for rank in ('0', '1', '5', '7')}
+        assert seen == {port}
+        assert slurm_job_port(dict(SLURM_JOB_ID=job,
+                                   MASTER_PORT='12345')) is None
+    assert 20000 <= slurm_job_port(dict(SLURM_JOB_ID='%d' % (
+        random.randrange(10 ** 9)))) < 30000
+    assert slurm_job_port({}) is None
+    assert slurm_job_port(dict(SLURM_JOB_ID='')) is None
+
+
+def test_a_slurm_run_meets_on_its_jobs_port_or_the_one_given(tmp_path):
+    """``--launcher slurm`` without MASTER_PORT: MMEngine's
+    ``_init_dist_slurm`` took 29500 for every job, so a second job on the
+    node (two 4-GPU jobs of an 8-GPU node) stopped on EADDRINUSE. The
+    runner now meets on the job's own port; a MASTER_PORT given stays."""
+    job, port = _free_job_port()
+    p = _slurm_task(tmp_path, job)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert f'port {port} 1' in p.stdout.splitlines(), p.stdout
+    _, given = _free_job_port()
+    p = _slurm_task(tmp_path, job, master_port=given)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert f'port {given} 1' in p.stdout.splitlines(), p.stdout
+
+
+@pytest.mark.parametrize('given', [False, True])
+def test_a_taken_slurm_port_is_one_line(tmp_path, given):
+    """The job's port (or the MASTER_PORT given) taken on rank 0's node:
+    torch's DistNetworkError traceback (EADDRINUSE); one line now, naming
+    the port, where it came from and the MASTER_PORT to give."""
+    job, port = _free_job_port()
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', port))
+        sock.listen()
+        p = _slurm_task(tmp_path, job, master_port=port if given else None)
+    source = 'MASTER_PORT' if given else f'from SLURM_JOB_ID {job}'
+    assert (p.returncode, error_lines(p.stderr)) == (2, [
+        f'error: port {port} ({source}) of 127.0.0.1 (rank 0\'s node) is '
+        'taken (another training run started there, or another program): '
+        f'start this one on another port, MASTER_PORT={port + 1} bash '
+        'tools/slurm_train.sh ...']), p.stderr[-3000:]
+    assert 'Traceback' not in p.stderr
