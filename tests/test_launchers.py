@@ -1,14 +1,17 @@
-"""What the launchers leave to the run: the rendezvous port of a Slurm job
-(``utils.launcher.slurm_job_port``, ``engine.runner.slurm_rendezvous``)."""
+"""What a launch leaves to the run: the rendezvous port of a Slurm job
+(``utils.launcher.slurm_job_port``, ``engine.runner.slurm_rendezvous``);
+the partial checkpoints of a save killed mid-way, removed by the next run
+in the work dir (``engine.runner.work_dir_lock``)."""
 import os
 import random
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
-from _foundation_helpers import REPO, error_lines
+from _foundation_helpers import FSP_DEMO, REPO, error_lines, small_config
 
 #: a run of ``--launcher slurm`` as srun starts one task of a job, on the
 #: CPU: MMEngine's ``_init_dist_slurm`` sets the task's GPU, which this
@@ -123,3 +126,88 @@ def test_a_taken_slurm_port_is_one_line(tmp_path, given):
         f'start this one on another port, MASTER_PORT={port + 1} bash '
         'tools/slurm_train.sh ...']), p.stderr[-3000:]
     assert 'Traceback' not in p.stderr
+
+
+def _dead_pid():
+    """The pid of a process of this host that has ended (spawned and
+    reaped)."""
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    return dead.pid
+
+
+def _killed_saves(work, monkeypatch):
+    """Partial checkpoints in ``work`` as killed saves leave them, the host
+    named 'here': ``{name: removed by the next run?}``, 3 MiB each."""
+    monkeypatch.setattr(socket, 'gethostname', lambda: 'here')
+    dead, live = _dead_pid(), os.getppid()
+    names = {f'.epoch_5.pth.{dead}@here.a1b2c3d4.tmp.pth': True,
+             f'.best_acc_epoch_3.pth.{dead}@here.e5f6g7h8.tmp.pth': True,
+             # a live process's (a writer now), another host's (its pid
+             # means nothing here, however old), another file's
+             f'.epoch_6.pth.{live}@here.i9j0k1l2.tmp.pth': False,
+             f'.epoch_7.pth.{dead}@there.m3n4o5p6.tmp.pth': False,
+             f'.sweep.json.{dead}@here.q7r8s9t0.tmp.json': False}
+    work.mkdir(parents=True)
+    for name in names:
+        (work / name).write_bytes(b'PK' + bytes(3 * 2 ** 20 - 2))
+    old = time.time() - 7200  # past the saves' hour for another host's
+    os.utime(work / f'.epoch_7.pth.{dead}@there.m3n4o5p6.tmp.pth', (old, old))
+    return names, dead
+
+
+def test_the_next_run_removes_a_killed_saves_partial_checkpoints(
+        tmp_path, monkeypatch):
+    """Rank 0 killed mid-save (SIGKILL, out of memory) left
+    ``.epoch_N.pth.<pid>@<host>.*.tmp.pth``, hundreds of MB on the real
+    model, until a later save of the run removed it. The next run's rank
+    0, holding the work dir's lock (no other run writes there), removes
+    those of this host whose writer is gone before anything else, and
+    says so in one line; a live writer's and another host's stay. (The
+    lock of the killed run, an flock, was released when it died:
+    ``tests/test_foundation_bad_input.py::
+    test_a_second_run_into_a_work_dir_in_use_is_refused``.)"""
+    from openselfsup.engine.runner import work_dir_lock
+    work = tmp_path / 'w'
+    names, dead = _killed_saves(work, monkeypatch)
+    with work_dir_lock(str(work)) as said:
+        assert sorted(p.name for p in work.iterdir()
+                      if p.name != '.train.lock') == sorted(
+            n for n, removed in names.items() if not removed)
+    assert said == [
+        f'{work}: removed 2 partial checkpoint(s) (6.0 MiB) of a save '
+        f'killed mid-way, its writer (pid {dead} of this host) gone: '
+        f'.best_acc_epoch_3.pth.{dead}@here.e5f6g7h8.tmp.pth, '
+        f'.epoch_5.pth.{dead}@here.a1b2c3d4.tmp.pth']
+    # nothing left to remove: no line; another rank takes no lock, removes
+    # nothing (its rank 0 does)
+    with work_dir_lock(str(work)) as said:
+        assert said == []
+    (work / f'.epoch_8.pth.{dead}@here.u1v2w3x4.tmp.pth').write_bytes(b'PK')
+    with work_dir_lock(str(work), rank=1) as said:
+        assert said == []
+    assert (work / f'.epoch_8.pth.{dead}@here.u1v2w3x4.tmp.pth').exists()
+
+
+@pytest.mark.slow
+def test_the_removal_is_said_in_the_runs_log(tmp_path, monkeypatch,
+                                             synthetic_root):
+    """Through ``train()``: the line of the partial checkpoints removed is
+    in the run's log (and on its console)."""
+    from openselfsup.apis import train
+    work = tmp_path / 'w'
+    names, dead = _killed_saves(work, monkeypatch)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + os.sep,
+                       n_images=8, batch=8, epochs=1)
+    train(cfg, work_dir=str(work))
+    log = ''.join(p.read_text() for p in work.glob('*/*.log'))
+    assert (f'{work}: removed 2 partial checkpoint(s) (6.0 MiB) of a save '
+            f'killed mid-way, its writer (pid {dead} of this host) gone: '
+            f'.best_acc_epoch_3.pth.{dead}@here.e5f6g7h8.tmp.pth, '
+            f'.epoch_5.pth.{dead}@here.a1b2c3d4.tmp.pth') in log, log[-3000:]
+    # (another host's, two hours old, went with the run's save, whose
+    # rule judges it by age)
+    left = {p.name for p in work.iterdir()}
+    assert not left & {name for name, removed in names.items() if removed}
+    assert f'.epoch_6.pth.{os.getppid()}@here.i9j0k1l2.tmp.pth' in left

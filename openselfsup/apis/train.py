@@ -2895,9 +2895,10 @@ def train(config: str,
             # left); a no-op once the run has started
             with ends_its_process_group(evaluated_after=bool(evaluates)), \
                     work_dir_lock(cfg.work_dir,
-                                  launcher_env(cfg.launcher)[0]), \
+                                  launcher_env(cfg.launcher)[0]) as removed, \
                     discard_on_failure():
-                runner = _built(cfg, notes, config, evaluates=evaluates)
+                runner = _built(cfg, notes + removed, config,
+                                evaluates=evaluates)
                 if hasattr(runner, 'says_how_to_continue'):
                     runner.says_how_to_continue = says_how_to_continue
                 when_started = getattr(runner, 'when_started', None)

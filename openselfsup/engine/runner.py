@@ -76,7 +76,8 @@ from ..utils.checkpoint_files import (checkpoint_folder,
                                       remove_url_download,
                                       resolve_checkpoint, url_named)
 from ..utils.io import (atomic_path, lock_file, locked,
-                        remove_stale_temporaries, signals_held)
+                        remove_stale_temporaries, signals_held,
+                        stale_temporaries_removed)
 from ..utils.launcher import launcher_env, port_taken_line, slurm_job_port
 from ..utils.log_filters import warnings_left_out
 from .checkpoint_hook import without_file_client_warnings
@@ -2812,7 +2813,7 @@ _TRAIN_LOCK = 'train'
 
 
 @contextmanager
-def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[None]:
+def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[List[str]]:
     """One training run at a time in ``work_dir``: the body (the run's
     build, training and last checkpoint save) holds the lock
     ``<work_dir>/.train.lock`` (:func:`~openselfsup.utils.io.locked`,
@@ -2820,6 +2821,18 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[None]:
     second run (a Slurm script submitted twice, a requeue while the old
     job runs) is refused at once, before it writes anything. Ranks other
     than 0 take no lock: their rank 0 holds it for the run.
+
+    Holding it, rank 0 removes the partial checkpoints that a save killed
+    mid-way (rank 0 SIGKILLed, out of memory) left in ``work_dir``
+    (``.epoch_N.pth.<pid>@<host>.*.tmp.pth``, hundreds of MB each on the
+    real model; the next save removed them, not a run that failed or
+    stopped before it), those whose writer is gone, a process of this
+    host no longer alive: no other run writes there while the lock is
+    held. Another host's, or a live process's, are left (the saves'
+    own rule judges another host's by age:
+    :func:`~openselfsup.utils.io.remove_stale_temporaries`). The body
+    gets the line that says what was removed (a list of one line, or
+    none), for the run's log (:func:`killed_saves_note`).
 
     The work dir and parents the lock made are removed again if empty at
     the end (a failed start leaves none: :meth:`AtomicRunner.
@@ -2830,7 +2843,7 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[None]:
             when it started, from the lock file).
     """
     if rank != 0:
-        yield
+        yield []
         return
 
     def busy(holder: str) -> str:
@@ -2841,7 +2854,23 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[None]:
                 f'{lock_file(os.path.join(work_dir, _TRAIN_LOCK))})')
     with removed_if_left_empty(work_dir), locked(
             os.path.join(work_dir, _TRAIN_LOCK), busy=busy):
-        yield
+        removed = stale_temporaries_removed(os.path.join(work_dir, '*.pth'),
+                                            elsewhere=False)
+        yield [killed_saves_note(work_dir, removed)] if removed else []
+
+
+def killed_saves_note(work_dir: str,
+                      removed: Sequence[Tuple[str, int, int]]) -> str:
+    """The line of :func:`work_dir_lock`'s removal of the partial
+    checkpoints ``removed`` (``(path, writer's pid, bytes)``, of
+    :func:`~openselfsup.utils.io.stale_temporaries_removed`) from
+    ``work_dir``."""
+    pids = ', '.join(str(p) for p in sorted({pid for _, pid, _ in removed}))
+    size = sum(b for _, _, b in removed) / 2 ** 20
+    names = ', '.join(sorted(os.path.basename(p) for p, _, _ in removed))
+    return (f'{work_dir}: removed {len(removed)} partial checkpoint(s) '
+            f'({size:.1f} MiB) of a save killed mid-way, its writer (pid '
+            f'{pids} of this host) gone: {names}')
 
 
 @contextmanager

@@ -44,7 +44,7 @@ import threading
 import time
 from contextlib import contextmanager
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
-                    Union)
+                    Tuple, Union)
 
 import numpy as np
 
@@ -147,6 +147,16 @@ def remove_stale_temporaries(path: str) -> int:
     Returns:
         int: number of files removed.
     """
+    return len(stale_temporaries_removed(path))
+
+
+def stale_temporaries_removed(path: str, elsewhere: bool = True
+                              ) -> List[Tuple[str, int, int]]:
+    """:func:`remove_stale_temporaries`, returning ``(path, pid, bytes)``
+    of each temporary removed (its writer's pid as its name records it,
+    its size when removed), for a caller that says what it removed.
+    ``elsewhere``: False leaves every other host's temporary, whatever
+    its age (only this host can tell that a writer is gone)."""
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     if '*' not in base:
@@ -154,20 +164,22 @@ def remove_stale_temporaries(path: str) -> int:
     pattern = re.compile(re.escape(f'.{base}.').replace(r'\*', '.*')
                          + r'(\d+)(?:@([A-Za-z0-9_-]+))?\..*\.tmp')
     here = _host()
-    removed = 0
+    removed = []
     try:
         names = os.listdir(directory)
     except OSError:
-        return 0
+        return removed
     now = time.time()
     for name in names:
         m = pattern.match(name)
         if not m:
             continue
         full = os.path.join(directory, name)
+        pid = int(m.group(1))
         if m.group(2) in (None, here):
-            pid = int(m.group(1))
             stale = pid != os.getpid() and not _pid_alive(pid)
+        elif not elsewhere:
+            stale = False
         else:
             try:
                 stale = now - os.stat(full).st_mtime > ELSEWHERE_STALE_S
@@ -175,8 +187,9 @@ def remove_stale_temporaries(path: str) -> int:
                 stale = False
         if stale:
             try:
+                size = os.stat(full).st_size
                 os.remove(full)
-                removed += 1
+                removed.append((full, pid, size))
             except OSError:
                 pass
     return removed
