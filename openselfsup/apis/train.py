@@ -2859,7 +2859,8 @@ def train(config: str,
                                loaded=loaded, evaluates=evaluates,
                                other_run_ways=other_run_ways)
         from ..engine.runner import (discard_on_failure,
-                                     ends_its_process_group, work_dir_lock)
+                                     ends_its_process_group,
+                                     peer_failure_said, work_dir_lock)
         from ..utils import terminate_raises
         runner = None
 
@@ -2909,7 +2910,8 @@ def train(config: str,
                 with worker_warnings_left_out(runner, cfg):
                     check_steps(runner, config)
                     start.close()  # the training set built
-                    runner.train()
+                    with peer_failure_said():
+                        runner.train()
         finally:
             restore_sigterm()
         return runner
