@@ -43,15 +43,18 @@ sys.exit(run_cli(main, sys.argv[1:]))
 
 
 def _slurm_task(tmp_path, job_id, master_port=None):
-    """One task of Slurm job ``job_id`` (``MASTER_PORT`` as given, None:
-    unset) run to its process group; the completed process."""
+    """One task of Slurm job ``job_id`` (None: no SLURM_JOB_ID;
+    ``MASTER_PORT`` as given, None: unset) run to its process group; the
+    completed process."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith('SLURM_') and k not in (
                'MASTER_PORT', 'MASTER_ADDR', 'RANK', 'WORLD_SIZE',
                'LOCAL_RANK')}
-    env.update(SLURM_JOB_ID=str(job_id), SLURM_PROCID='0', SLURM_NTASKS='1',
-               SLURM_LOCALID='0', SLURM_NODELIST='localhost',
-               MASTER_ADDR='127.0.0.1', PYTHONPATH=REPO)
+    env.update(SLURM_PROCID='0', SLURM_NTASKS='1', SLURM_LOCALID='0',
+               SLURM_NODELIST='localhost', MASTER_ADDR='127.0.0.1',
+               PYTHONPATH=REPO)
+    if job_id is not None:
+        env['SLURM_JOB_ID'] = str(job_id)
     if master_port is not None:
         env['MASTER_PORT'] = str(master_port)
     return subprocess.run([sys.executable, '-c', SLURM_TASK,
@@ -110,17 +113,25 @@ def test_a_slurm_run_meets_on_its_jobs_port_or_the_one_given(tmp_path):
     assert f'port {given} 1' in p.stdout.splitlines(), p.stdout
 
 
-@pytest.mark.parametrize('given', [False, True])
+@pytest.mark.parametrize('given', ['job', 'MASTER_PORT', 'none'])
 def test_a_taken_slurm_port_is_one_line(tmp_path, given):
-    """The job's port (or the MASTER_PORT given) taken on rank 0's node:
-    torch's DistNetworkError traceback (EADDRINUSE); one line now, naming
-    the port, where it came from and the MASTER_PORT to give."""
+    """The job's port (or the MASTER_PORT given; without either, MMEngine's
+    29500) taken on rank 0's node: torch's DistNetworkError traceback
+    (EADDRINUSE); one line now, naming the port, where it came from and
+    the MASTER_PORT to give."""
     job, port = _free_job_port()
+    if given == 'none':
+        job, port = None, 29500
     with socket.socket() as sock:
-        sock.bind(('127.0.0.1', port))
-        sock.listen()
-        p = _slurm_task(tmp_path, job, master_port=port if given else None)
-    source = 'MASTER_PORT' if given else f'from SLURM_JOB_ID {job}'
+        try:  # (29500: taken all the same where another program holds it)
+            sock.bind(('127.0.0.1', port))
+            sock.listen()
+        except OSError:
+            assert given == 'none'
+        p = _slurm_task(tmp_path, job, master_port=port
+                        if given == 'MASTER_PORT' else None)
+    source = dict(job=f'from SLURM_JOB_ID {job}', MASTER_PORT='MASTER_PORT',
+                  none="MMEngine's default: no SLURM_JOB_ID")[given]
     assert (p.returncode, error_lines(p.stderr)) == (2, [
         f'error: port {port} ({source}) of 127.0.0.1 (rank 0\'s node) is '
         'taken (another training run started there, or another program): '

@@ -2901,6 +2901,7 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
         return
     from torch.distributed import DistNetworkError
     given = (dist_cfg or {}).get('port')
+    exported = os.environ.get('MASTER_PORT')
     derived = None if given is not None else slurm_job_port()
     if derived is not None:
         os.environ['MASTER_PORT'] = str(derived)
@@ -2913,7 +2914,8 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
             os.environ.get('MASTER_PORT', '29500')
         source = ('env_cfg.dist_cfg.port' if given is not None else
                   f'from SLURM_JOB_ID {os.environ["SLURM_JOB_ID"]}'
-                  if derived is not None else 'MASTER_PORT')
+                  if derived is not None else 'MASTER_PORT' if exported
+                  else "MMEngine's default: no SLURM_JOB_ID")
         where = os.environ.get('MASTER_ADDR') or "the job's first node"
         raise InputError(port_taken_line(
             port, f'{where} (rank 0\'s node)', 'MASTER_PORT',
