@@ -48,7 +48,8 @@ from openselfsup.lowshot.features import load_features
 from openselfsup.lowshot.meta_test import make_augmenter
 from openselfsup.lowshot.parallel import resolve_threads
 from openselfsup.lowshot.spec import TaskSpec
-from openselfsup.lowshot.sweep import run_sweep, sweep_specs
+from openselfsup.lowshot.sweep import run_sweep
+from openselfsup.lowshot.sweep_settings import sweep_specs
 from openselfsup.utils.device import resolve_device
 
 CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')

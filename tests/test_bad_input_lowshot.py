@@ -1874,7 +1874,7 @@ def test_sweep_refuses_shots_that_give_out_homo_an_unpublished_count(wd,
     line naming --out_homo_shots; a --shots within the published homo list,
     or out_homo's own list, still runs."""
     import argparse
-    from openselfsup.lowshot.sweep import cli_specs
+    from openselfsup.lowshot.sweep_settings import cli_specs
     err = cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task',
                             'near', 'out_homo', '--shots', '1', '5'],
                     capsys, wd, '--shots 1 5 would run --task out_homo at 1 '

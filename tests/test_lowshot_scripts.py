@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 
 from openselfsup.lowshot import spec as S
-from openselfsup.lowshot.sweep import cli_specs
+from openselfsup.lowshot.sweep_settings import cli_specs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = os.path.join(REPO, 'wsi_workdir', 'scripts')
@@ -1111,7 +1111,7 @@ def test_the_domain_scripts_start_one_sweep_process_per_family(tmp_path,
     assert (clp['model'], fsp['model']) == ('clp', 'fsp')
     assert (clp['check_models'], fsp['check_models']) == (['fsp'], None)
     import argparse
-    from openselfsup.lowshot.sweep import other_models_specs
+    from openselfsup.lowshot.sweep_settings import other_models_specs
     assert other_models_specs(argparse.Namespace(**clp), ['fsp']) == \
         _settings(fsp)
 

@@ -10,7 +10,8 @@ from lowshot_data import ROOT, make_workdir, script_main, snapshot
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.meta_test import run_meta_test
 from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
-from openselfsup.lowshot.sweep import run_sweep, sweep_specs
+from openselfsup.lowshot.sweep import run_sweep
+from openselfsup.lowshot.sweep_settings import sweep_specs
 from openselfsup.utils import InputError, run_cli
 
 KW = dict(num_aug_shots=5, num_prototypes=4, num_shift_vectors=30,
@@ -1202,3 +1203,29 @@ def test_the_redraw_commands_draw_exactly_the_stores_named(
         with open(path, 'rb') as f:
             assert f.read() == data
     tasks.check_samplers(wd, asked)
+
+
+@pytest.mark.parametrize('flags', [
+    [], ['--check_models', 'fsp', '--as_script', '/s/evaluate_encoder.sh'],
+    ['--threads', '-1'], ['--chunk_size', '0', '--as_script', '/s/e.sh'],
+    ['--device', 'gpu'], ['--near_shots', '0']])
+def test_the_sweep_check_starts_without_torch(tmp_path, capsys, flags):
+    """``sweep.py --check``, which the scripts run before they extract
+    features, imported torch (with the sweep's engine) for a check that
+    computes nothing: about 1.6 s of CPU of each fresh process. It
+    imports neither torch nor scipy now, passing or refusing (CUDA asked
+    for still asks torch about the GPU), and says what the same check
+    says in this process (the reference, where torch is loaded), writing
+    nothing."""
+    from _foundation_helpers import loaded_modules
+    wd = tmp_path / 'w'
+    argv = ['--model', 'clp', '--task', 'near', 'mixture', '--workdir',
+            str(wd), '--check', *flags]
+    rc, out, lines, loaded = loaded_modules(['wsi_workdir/sweep.py', *argv],
+                                            ('torch', 'scipy'))
+    assert loaded == [], loaded
+    reference = run_cli(script_main('wsi_workdir/sweep.py'), argv)
+    said = capsys.readouterr()
+    assert (rc, out, lines) == (reference, said.out,
+                                said.err.splitlines()), lines
+    assert not wd.exists()

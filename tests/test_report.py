@@ -994,7 +994,8 @@ def _linear_and_latent(tmp_path, task):
     latent_aug Ridge 1-shot result of ``task`` (a sweep of 4 tasks, K = 4,
     M = 30): ``(workdir, [linear spec, latent spec])``."""
     from lowshot_data import make_workdir
-    from openselfsup.lowshot.sweep import run_sweep, sweep_specs
+    from openselfsup.lowshot.sweep import run_sweep
+    from openselfsup.lowshot.sweep_settings import sweep_specs
     w = make_workdir(str(tmp_path / 'w'), 'clp', dim=16)
     specs = sweep_specs('clp', task, shots=[1], clfs=['Ridge'],
                         modes=['linear', 'latent_aug'], num_task=4,

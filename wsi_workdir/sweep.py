@@ -128,17 +128,20 @@ def main(argv=None):
 
 
 def _main(args):
-    from openselfsup.lowshot.sweep import (cli_specs, other_models_specs,
-                                           run_sweep)
-    from openselfsup.utils import count_words
+    # the check imports neither torch nor the sweep's engine (the scripts
+    # run it before they extract features)
+    from openselfsup.lowshot.sweep_settings import (cli_specs,
+                                                    other_models_specs)
     # (said by the run, not by --check: the scripts run both)
     specs = cli_specs(args, note=None if args.check else print)
     others = other_models_specs(args, args.check_models)
     if args.check:
-        from openselfsup.lowshot.meta_test import check_execution
-        check_execution(args.device, args.chunk_size, args.threads)
+        S.check_execution(args.device, args.chunk_size, args.threads)
         return 0
     import torch
+
+    from openselfsup.lowshot.sweep import run_sweep
+    from openselfsup.utils import count_words
     sweep = run_sweep(args.workdir, specs, args.device, args.chunk_size,
                       args.threads,
                       torch.float32 if args.float32 else torch.float64,

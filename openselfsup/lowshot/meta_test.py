@@ -55,22 +55,20 @@ import math
 import os
 import time
 from collections import Counter
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 
 from ..utils import (InputError, first_line, json_object_or_none,
                      json_text, remove_set, save_json)
-from ..utils.device import resolve_device
 from ..utils.progress import progress_bar
 from .classifiers import ESTIMATORS, build_classifier
 from .metrics import format_table, per_task_f1, summarize
-from .parallel import (ScratchPad, map_chunks, plan_chunks, resolve_threads,
-                       serial_kernels)
+from .parallel import ScratchPad, map_chunks, plan_chunks, serial_kernels
 from . import paths
-from .spec import (LATENT_MODES, RunSpec, check_novel_pairing,
-                   class_names as domain_classes)
+from .spec import (LATENT_MODES, RunSpec, check_execution,
+                   check_novel_pairing, class_names as domain_classes)
 from .tasks import TaskStore
 
 #: default chunk budget on the CPU (bytes of working set per chunk): small
@@ -157,26 +155,6 @@ def chunk_size_for(clf: str, num_train: int, num_query: int, dim: int,
     return max(1, int(budget // max(per_task, 1)))
 
 
-def check_execution(device: str, chunk_size: Optional[int],
-                    threads: Optional[int]) -> Tuple[torch.device, int]:
-    """Refuse a bad ``--device``, ``--chunk_size`` or ``--threads`` before
-    any work (loading features, drawing stores, building dictionaries):
-    :func:`meta_test` checks them too, but only once a setting runs.
-
-    Returns:
-        (torch.device, int): the device (:func:`resolve_device`) and the
-        CPU threads (:func:`~.parallel.resolve_threads`: None or 0, one
-        per core).
-
-    Raises:
-        InputError: the flag and its value.
-    """
-    dev = resolve_device(device)
-    if chunk_size is not None and chunk_size < 1:
-        raise InputError(f'--chunk_size must be positive, got {chunk_size}')
-    return dev, resolve_threads(threads)
-
-
 def meta_test(support_features: np.ndarray, query_features: np.ndarray,
               store: TaskStore, clf: str, params: Optional[Dict] = None,
               mode: str = 'linear', augmenter=None,
@@ -219,6 +197,7 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
         raise ValueError(f'{mode} needs an augmenter')
     expected = mode == 'latent_aug_expected'
     dev, threads = check_execution(device, chunk_size, threads)
+    dev = torch.device(dev)
     if dev.type != 'cpu':
         threads = 1
     C, T = store.ways, store.num_task

@@ -35,17 +35,24 @@ A side effect the results rely on: with one intra-op thread every torch
 kernel computes a task the same way whatever else is in its batch, so a
 task's F1 does not depend on the chunk size or the thread count
 (``tests/test_lowshot_determinism.py``).
+
+torch is imported by the functions that compute with it, not with the
+module: the thread count of ``--threads`` is checked (``sweep.py --check``)
+without it.
 """
+from __future__ import annotations
+
 import math
 import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import (Callable, Iterator, List, Optional, Sequence, Tuple,
-                    TypeVar)
+from typing import (TYPE_CHECKING, Callable, Iterator, List, Optional,
+                    Sequence, Tuple, TypeVar)
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 T = TypeVar('T')
 
@@ -134,6 +141,7 @@ class ScratchPad:
     def get(self, name: str, shape: Sequence[int], dtype: torch.dtype,
             device: torch.device) -> torch.Tensor:
         """An uninitialised tensor of ``shape`` (contents are garbage)."""
+        import torch
         if torch.device(device).type != 'cpu':
             return torch.empty(shape, dtype=dtype, device=device)
         bufs = self._local.__dict__.setdefault('bufs', {})
@@ -148,6 +156,7 @@ class ScratchPad:
         """``pool[idx].to(dtype)`` (rows of a ``[N, D]`` pool, ``idx`` of any
         shape) into this thread's buffers ``name`` (and ``name + '.f'`` for
         the conversion)."""
+        import torch
         dtype = dtype or pool.dtype
         shape = (*idx.shape, pool.shape[1])
         flat = idx.reshape(-1)
@@ -164,6 +173,7 @@ class ScratchPad:
 def serial_kernels() -> Iterator[None]:
     """torch (and its MKL) and NumPy's BLAS on one thread each, restored
     afterwards."""
+    import torch
     from threadpoolctl import threadpool_limits
     old = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -1019,3 +1019,27 @@ def add_execution_arguments(parser: argparse.ArgumentParser) -> None:
                         'float32 features in float32; logistic regression '
                         'then stops where a step no longer lowers its float32 '
                         'loss: docs/iclr22_protocol.md, precision)')
+
+
+def check_execution(device: str, chunk_size: Optional[int],
+                    threads: Optional[int]) -> Tuple[str, int]:
+    """Refuse a bad ``--device``, ``--chunk_size`` or ``--threads``
+    (:func:`add_execution_arguments`) before any work (loading features,
+    drawing stores, building dictionaries): the meta-test checks them
+    too, but only once a setting runs. torch is imported only to ask
+    about a GPU (``sweep.py --check`` on the CPU starts without it).
+
+    Returns:
+        (str, int): the device (:func:`~openselfsup.utils.device.
+        check_device`) and the CPU threads (:func:`~.parallel.
+        resolve_threads`: None or 0, one per core).
+
+    Raises:
+        InputError: the flag and its value.
+    """
+    from ..utils.device import check_device
+    from .parallel import resolve_threads
+    dev = check_device(device)
+    if chunk_size is not None and chunk_size < 1:
+        raise InputError(f'--chunk_size must be positive, got {chunk_size}')
+    return dev, resolve_threads(threads)

@@ -1,11 +1,14 @@
-"""One place that turns a ``--device`` string into a torch device."""
-import torch
+"""One place that turns a ``--device`` string into a torch device.
 
+torch is imported where a GPU is asked about or a device is made, not
+with this module: a command that only checks its flags (``sweep.py
+--check`` on the CPU) starts without it."""
 from .errors import InputError
 
 
-def resolve_device(device: str) -> torch.device:
-    """``'cpu'``, ``'cuda'`` or ``'cuda:N'`` as a ``torch.device``.
+def check_device(device: str) -> str:
+    """``device`` (``'cpu'``, ``'cuda'`` or ``'cuda:N'``) checked: the
+    string, with torch imported only to ask about a GPU.
 
     Raises:
         InputError: another string, or CUDA asked for where torch sees no GPU.
@@ -16,6 +19,7 @@ def resolve_device(device: str) -> torch.device:
         raise InputError(f'--device must be cpu, cuda or cuda:N, got '
                          f'{device!r}')
     if device.startswith('cuda'):
+        import torch
         if not torch.cuda.is_available():
             raise InputError(f'--device {device} asked for, but torch sees '
                              'no GPU')
@@ -23,4 +27,11 @@ def resolve_device(device: str) -> torch.device:
         if index >= torch.cuda.device_count():
             raise InputError(f'--device {device}: this machine has '
                              f'{torch.cuda.device_count()} GPU(s)')
-    return torch.device(device)
+    return device
+
+
+def resolve_device(device: str) -> 'torch.device':  # noqa: F821
+    """``'cpu'``, ``'cuda'`` or ``'cuda:N'`` as a ``torch.device``
+    (:func:`check_device`'s refusals)."""
+    import torch
+    return torch.device(check_device(device))
