@@ -4854,6 +4854,48 @@ def test_help_of_every_tool_loads_no_model_stack(script):
     assert loaded == [], loaded
 
 
+@pytest.mark.parametrize('script', ['tools/train.py',
+                                    'tools/balance_sweep.py'])
+def test_help_of_a_training_tool_loads_no_mmengine_config(script):
+    """``--help`` of ``tools/train.py`` (and ``balance_sweep.py``) built
+    its ``--cfg-options`` action from ``openselfsup.config``, which
+    imports ``mmengine.config`` (about 0.3 s of CPU) for a parser that
+    reads no value: the action now lives in ``utils.cfg_options``, which
+    imports MMEngine's ``DictAction`` when a value is read."""
+    rc, out, lines, loaded = loaded_modules(
+        [script, '--help'], ('mmengine', 'openselfsup.config', 'torch',
+                             'scipy'))
+    assert rc == 0 and '--cfg-options' in out, lines
+    assert loaded == [], loaded
+
+
+def test_train_reads_its_cfg_options_as_dictaction_in_a_fresh_process():
+    """The options of a real ``tools/train.py`` command line still read
+    as MMEngine's ``DictAction`` reads them (the reference, here), the
+    flag given twice adding up, in a fresh process where nothing
+    imported ``mmengine.config`` before its parser read them (the action
+    imports it then)."""
+    import argparse
+
+    from mmengine.config import DictAction
+    items = ['a=1', 'b=[1,(2,3)]', 'c=x,y', 'd=True', 'a=None', 'e=0.5']
+    reference = argparse.Namespace()
+    DictAction([], 'opts')(None, reference, items)
+    code = ('import sys, runpy\n'
+            'train = runpy.run_path("tools/train.py")\n'
+            'before = "mmengine.config" in sys.modules\n'
+            'a = train["parse_args"](["c.py", "--cfg-options", '
+            '*sys.argv[1:4], "--cfg-options", *sys.argv[4:]])\n'
+            'print(repr((before, a.cfg_options)))\n')
+    path = os.pathsep.join(filter(None, [REPO,
+                                         os.environ.get('PYTHONPATH')]))
+    out = subprocess.run([sys.executable, '-c', code, *items], cwd=REPO,
+                         capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=path))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == repr((False, reference.opts)), out.stdout
+
+
 def test_amp_help_says_what_the_flag_selects(tmp_path):
     """``--help`` said '--amp  automatic mixed precision (GPU only)', as if
     a GPU run without it were float32: --amp is float16 with loss scaling

@@ -26,9 +26,8 @@ Example (synthetic slides, a few minutes on a CPU):
 import argparse
 import sys
 
-from openselfsup.config import CfgOptionsAction
-
 from openselfsup.utils import run_cli
+from openselfsup.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args(argv):

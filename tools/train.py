@@ -18,9 +18,8 @@ work dir. Multi-GPU: tools/dist_train.sh; Slurm: tools/slurm_train.sh.
 import argparse
 import sys
 
-from openselfsup.config import CfgOptionsAction
-
 from openselfsup.utils import run_cli
+from openselfsup.utils.cfg_options import CfgOptionsAction
 from openselfsup.utils.checkpoint_files import URL_DOWNLOADS
 
 

@@ -1,8 +1,8 @@
 """Small shared helpers: atomic output files, one-line input errors,
 fingerprints, a warning said once, a file read once per command.
 (``utils.device``, which imports torch to ask about a GPU or make a
-device, and ``utils.progress``, the progress bars, tqdm: import them
-explicitly.)"""
+device, ``utils.cfg_options``, the ``--cfg-options`` reading, and
+``utils.progress``, the progress bars, tqdm: import them explicitly.)"""
 from .errors import (InputError, Terminated, cfg_options_here,  # noqa: F401
                      check_distinct, check_finite, check_fraction,
                      check_seed, count_words, first_line,
