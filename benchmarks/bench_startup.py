@@ -52,15 +52,26 @@ run as a process.
    command must end with its exit status (a refusal 2, a run 0), else
    the part fails with the child's stderr; a command the older checkout
    fails is reported, not timed there.
+6. The light paths, commands that check their flags or print their help
+   and compute nothing, as users and scripts run them, compared as part 5
+   compares (``--against COMMIT`` too), with the CPU time (user and
+   system) of each process beside its wall time, and the heavy packages
+   each passing command imports in each checkout: ``sweep.py --check``
+   as ``evaluate_encoder.sh`` runs it before it extracts features (every
+   domain, its default settings), passing and refusing ``NUM_TASK=0``,
+   and ``tools/train.py --help`` / ``tools/balance_sweep.py --help``.
 
     python -m benchmarks.bench_startup --output benchmarks/results/startup.json
     python -m benchmarks.bench_startup --skip help process extract near \\
-        --against 699c1d2 --output benchmarks/results/startup_train.json
+        light --against 699c1d2 --output benchmarks/results/startup_train.json
+    python -m benchmarks.bench_startup --skip help process extract near \\
+        train --against ce8c832f --output benchmarks/results/startup_light.json
 """
 import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -89,29 +100,39 @@ HEAVY = ('mmengine', 'mmpretrain', 'mmcv', 'torch', 'torchvision', 'scipy',
          'sklearn', 'faiss', 'matplotlib', 'PIL', 'tqdm')
 
 
-def wall(cmd, env=None, cwd=ROOT, expect: int = 0) -> float:
+def wall(cmd, env=None, cwd=ROOT, expect: int = 0,
+         cpu: Optional[list] = None) -> float:
     """Wall time of ``cmd`` run from ``cwd`` (the repository root). Its
     stdout goes to /dev/null and its stderr to an unnamed file made before
     the clock starts and read only if it failed: this process only waits
     while the child is timed (a pipe would be read as the child writes). A
     failure, an exit status other than ``expect`` (a refusal's is 2), is a
     :class:`ChildFailed` naming the command, its exit status and the last
-    lines of its stderr."""
+    lines of its stderr. ``cpu`` (a list, optional) receives the CPU
+    seconds (user and system) of the child and of the children it waited
+    for."""
     with tempfile.TemporaryFile() as err:
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         code = subprocess.run(cmd, cwd=cwd, env=env,
                               stdout=subprocess.DEVNULL,
                               stderr=err).returncode
         seconds = time.perf_counter() - t0
+        if cpu is not None:
+            now = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(now.ru_utime - used.ru_utime
+                       + now.ru_stime - used.ru_stime)
         if code != expect:
             err.seek(0)
             raise ChildFailed(code, cmd, stderr=err.read(), expected=expect)
     return seconds
 
 
-def imported(cmd) -> list:
-    """Heavy top-level packages ``cmd`` (a python command) imports."""
-    out = run_child([cmd[0], '-X', 'importtime'] + cmd[1:], cwd=ROOT).stderr
+def imported(cmd, cwd=ROOT, env=None) -> list:
+    """Heavy top-level packages ``cmd`` (a python command, run from
+    ``cwd`` with ``env``) imports."""
+    out = run_child([cmd[0], '-X', 'importtime'] + cmd[1:], cwd=cwd,
+                    env=env).stderr
     names = {m.group(1).split('.')[0] for m in re.finditer(
         r'^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)', out, re.M)}
     return [h for h in HEAVY if h in names]
@@ -307,6 +328,31 @@ TRAIN_COMMANDS = (
 )
 
 
+#: part 6: the light paths, commands that check their flags or print
+#: their help and compute nothing, as the scripts and users run them:
+#: ``sweep.py --check`` as ``evaluate_encoder.sh`` runs it (its defaults:
+#: every domain, novel classes 0..8, the three classifiers, linear and
+#: latent_aug, ``--as_script``) before it extracts features, passing and
+#: refusing (``NUM_TASK=0``), and ``--help`` of ``tools/train.py`` and
+#: ``tools/balance_sweep.py`` (``{missing}``: a folder that does not
+#: exist; ``{{model}}``: the template's own field, as the script passes
+#: it)
+LIGHT_SWEEP_CHECK = [
+    'wsi_workdir/sweep.py', '--model', 'enc', '--task', 'near', 'mixture',
+    'out', 'out_homo', '--novel_classes', *map(str, range(9)), '--clfs',
+    'Ridge', 'logistic_regression', 'nearest_centroid', '--modes', 'linear',
+    'latent_aug', '--device', 'cpu', '--workdir', '{missing}',
+    '--model_template', '{{model}}', '--check', '--as_script',
+    'wsi_workdir/scripts/evaluate_encoder.sh']
+LIGHT_COMMANDS = (
+    ("sweep.py --check (evaluate_encoder.sh's)", LIGHT_SWEEP_CHECK, 0),
+    ('sweep.py --check, NUM_TASK=0 refused',
+     LIGHT_SWEEP_CHECK + ['--num_task', '0'], 2),
+    ('train.py --help', ['tools/train.py', '--help'], 0),
+    ('balance_sweep.py --help', ['tools/balance_sweep.py', '--help'], 0),
+)
+
+
 def tiny_fsp_config(nct_root: str, path: str) -> str:
     """Write the tiny FSP training config (:data:`TINY_EPOCHS`) reading
     the synthetic NCT at ``nct_root`` to ``path``, whole (no ``_base_``:
@@ -462,7 +508,26 @@ def check_run(code: int, stderr: str, expect: int) -> Optional[str]:
 
 
 def train_startup(root: str, against: Optional[str], repeat: int) -> dict:
-    """Wall time of each of :data:`TRAIN_COMMANDS` as users run it, a
+    """:func:`checkouts_startup` of :data:`TRAIN_COMMANDS` on the tiny
+    training's files (:func:`tiny_training`, written under ``root``)."""
+    return checkouts_startup(TRAIN_COMMANDS, tiny_training(root), root,
+                             against, repeat)
+
+
+def light_startup(root: str, against: Optional[str], repeat: int) -> dict:
+    """:func:`checkouts_startup` of :data:`LIGHT_COMMANDS` (``{missing}``
+    a folder under ``root`` that is not made), with the heavy packages
+    each command that passes imports in each checkout."""
+    return checkouts_startup(LIGHT_COMMANDS,
+                             {'missing': os.path.join(root, 'missing')},
+                             root, against, repeat, imports=True)
+
+
+def checkouts_startup(commands, files: dict, root: str,
+                      against: Optional[str], repeat: int,
+                      imports: bool = False) -> dict:
+    """Wall and CPU time of each of ``commands`` (as
+    :data:`TRAIN_COMMANDS`, ``files`` their ``{...}``) as users run it, a
     fresh process with PYTHONPATH and cwd the checkout, in this checkout
     and, with ``against`` (a commit), in a git worktree of it made under
     ``root`` and removed at the end; ``repeat`` runs each, interleaved
@@ -471,8 +536,9 @@ def train_startup(root: str, against: Optional[str], repeat: int) -> dict:
     exit status (:func:`check_run`): one of this checkout's that is not as
     expected is a :class:`ChildFailed`; one of ``against``'s is reported
     (``failed``) and that command not timed there. Every timed run must
-    end with the expected status too."""
-    files = tiny_training(root)
+    end with the expected status too. With ``imports``, each checkout's
+    row of a command expected to pass also names the heavy packages it
+    imports (:func:`imported`, untimed)."""
     checkouts = {'this': ROOT}
     runs = os.path.join(root, 'runs')
     os.makedirs(runs)
@@ -483,7 +549,7 @@ def train_startup(root: str, against: Optional[str], repeat: int) -> dict:
         for path in checkouts.values():
             imports_its_own(path)
         rows = []
-        for name, args, expect in TRAIN_COMMANDS:
+        for name, args, expect in commands:
             row = {'command': name, 'argv': ['python', *args],
                    'expected_status': expect}
             for key, path in checkouts.items():
@@ -493,8 +559,11 @@ def train_startup(root: str, against: Optional[str], repeat: int) -> dict:
                                        stderr=subprocess.PIPE, text=True)
                 failed = check_run(check.returncode, check.stderr, expect)
                 if failed is None:  # a refusal's line, to compare
-                    row[key] = {'runs_s': [], 'said': last_line(
+                    row[key] = {'runs_s': [], 'cpu_s': [], 'said': last_line(
                         check.stderr) if expect else None}
+                    if imports and not expect:
+                        row[key]['imports'] = imported(
+                            cmd, path, checkout_env(path))
                 elif key == 'this':
                     raise ChildFailed(check.returncode, cmd,
                                       stderr=check.stderr, expected=expect)
@@ -503,51 +572,74 @@ def train_startup(root: str, against: Optional[str], repeat: int) -> dict:
             rows.append(row)
         for i in range(repeat):
             order = list(checkouts.items())[::-1 if i % 2 else 1]
-            for row, (_, args, expect) in zip(rows, TRAIN_COMMANDS):
+            for row, (_, args, expect) in zip(rows, commands):
                 for key, path in order:
                     if 'runs_s' in row[key]:
                         row[key]['runs_s'].append(wall(
                             train_command(args, files, runs),
-                            checkout_env(path), path, expect))
+                            checkout_env(path), path, expect,
+                            cpu=row[key]['cpu_s']))
     for row in rows:
         for key in checkouts:
             if 'runs_s' in row[key]:
                 row[key]['median_s'] = float(np.median(row[key]['runs_s']))
+                row[key]['median_cpu_s'] = float(np.median(
+                    row[key]['cpu_s']))
+        timed = 'median_s' in row.get('against', {})
         row['against_over_this'] = (
             row['against']['median_s'] / row['this']['median_s']
-            if 'median_s' in row.get('against', {}) else None)
+            if timed else None)
+        row['cpu_against_over_this'] = (
+            row['against']['median_cpu_s'] / row['this']['median_cpu_s']
+            if timed else None)
     return {'checkouts': {'this': {'path': ROOT, 'commit': describe()}} | (
         {'against': {'commit': against}} if against else {}),
         'commands': rows}
 
 
-def train_table(r: dict, repeat: int) -> List[str]:
-    """The printed lines of :func:`train_startup`'s result ``r`` (with
-    its load average)."""
+def checkouts_table(r: dict, repeat: int,
+                    what: str = 'training-side commands',
+                    cpu: bool = False) -> List[str]:
+    """The printed lines of :func:`checkouts_startup`'s result ``r`` (with
+    its load average): the median wall time of each command (``what``),
+    and with ``cpu`` its median CPU time too, per checkout and against /
+    this."""
     this = r['checkouts']['this']['commit'] or 'this checkout'
     against = r['checkouts'].get('against', {}).get('commit')
     old = against[:7] if against else None
-    lines = [f'training-side commands as users run them, python <tool> '
+    lines = [f'{what} as users run them, python <tool> '
              f'with PYTHONPATH and cwd the checkout: this checkout ({this})'
              + (f' against {old}' if old else '') + ',',
              f'median of {repeat} interleaved fresh processes, load '
              f'{r["load_before"][0]:.1f}->{r["load_after"][0]:.1f}:']
-    lines.append(f'  {"command":<50}' + (f'{old:>10}' if old else '')
-                 + f'{"this":>10}' + ('   old/new' if old else ''))
+    head = (f'{old:>10}' if old else '') + f'{"this":>10}' + (
+        '   old/new' if old else '')
+    lines.append(f'  {"command":<50}' + (
+        f'{"wall":^{len(head)}}{"CPU":^{len(head)}}' if cpu else ''))
+    lines[-1] = lines[-1].rstrip()
+    if not cpu:
+        lines[-1] += head
+    else:
+        lines.append(f'  {"":<50}{head}{head}')
     notes = []
     for row in r['commands']:
         line = f'  {row["command"]:<50}'
-        if old:
-            a = row['against']
-            line += (f'{a["median_s"]:>8.2f} s' if 'median_s' in a
-                     else f'{"-":>10}')
-            if 'failed' in a:
-                notes.append(f'  {old} fails "{row["command"]}": '
-                             f'{a["failed"]}')
-        line += f'{row["this"]["median_s"]:>8.2f} s'
-        if row.get('against_over_this') is not None:
-            line += f'{row["against_over_this"]:>9.2f}x'
-        lines.append(line)
+        for median, ratio in (('median_s', 'against_over_this'),
+                              ('median_cpu_s', 'cpu_against_over_this')
+                              )[:2 if cpu else 1]:
+            if old:
+                a = row['against']
+                line += (f'{a[median]:>8.2f} s' if median in a
+                         else f'{"-":>10}')
+            line += f'{row["this"][median]:>8.2f} s'
+            if row.get(ratio) is not None:
+                line += f'{row[ratio]:>9.2f}x'
+            elif old:
+                line += f'{"":>10}'
+        if old and 'failed' in row['against']:
+            notes.append(f'  {old} fails "{row["command"]}": '
+                         f'{row["against"]["failed"]}')
+        lines.append(line.rstrip())
     return lines + notes
 
 
@@ -556,17 +648,19 @@ def main(argv=None):
     p.add_argument('--workdir', default='/tmp/bench_scripts',
                    help='paper-scale fixture (shared with bench_scripts)')
     p.add_argument('--repeat', type=count, default=5,
-                   help='fresh processes per command (parts 1, 3 and 5; '
+                   help='fresh processes per command (parts 1, 3, 5 and 6; '
                    'part 2: repeat // 2 + 1)')
     p.add_argument('--skip', nargs='*', default=[],
-                   choices=['help', 'process', 'extract', 'near', 'train'],
+                   choices=['help', 'process', 'extract', 'near', 'train',
+                            'light'],
                    help='parts not to run: help (1. above), process (2.), '
-                   'extract (3.), near (4.), train (5.) (default: none)')
+                   'extract (3.), near (4.), train (5.), light (6.) '
+                   '(default: none)')
     p.add_argument('--against', metavar='COMMIT',
-                   help='part 5: also measure the training commands in a '
-                   'temporary git worktree of COMMIT (an older commit), '
-                   'interleaved with this checkout (default: this checkout '
-                   'alone)')
+                   help='parts 5 and 6: also measure the training commands '
+                   'and the light paths in a temporary git worktree of '
+                   'COMMIT (an older commit), interleaved with this '
+                   'checkout (default: this checkout alone)')
     p.add_argument('--near_repeat', type=count, default=1,
                    help='runs of each way in the near-domain script part '
                    '(each about two minutes on 2 cores)')
@@ -574,9 +668,9 @@ def main(argv=None):
                    help='synthetic data and features of the extraction part')
     add_output(p)
     args = parse(p, argv)
-    if args.against and 'train' in args.skip:
-        raise InputError(f'--against {args.against} is for the train part, '
-                         'which --skip leaves out')
+    if args.against and {'train', 'light'} <= set(args.skip):
+        raise InputError(f'--against {args.against} is for the train and '
+                         'light parts, which --skip leaves out')
     against = resolve_commit(args.against) if args.against else None
     out = {'machine': machine(), 'args': vars(args)}
     if 'help' not in args.skip:
@@ -659,7 +753,18 @@ def main(argv=None):
             r = out['train'] = with_load(train_startup, t, against,
                                          args.repeat)
         print()
-        print('\n'.join(train_table(r, args.repeat)))
+        print('\n'.join(checkouts_table(r, args.repeat)))
+    if 'light' not in args.skip:
+        with tempfile.TemporaryDirectory(prefix='bench_startup_light_') as t:
+            r = out['light'] = with_load(light_startup, t, against,
+                                         args.repeat)
+        print()
+        print('\n'.join(checkouts_table(r, args.repeat, 'light paths', True)))
+        for row in r['commands']:
+            for key in ('against', 'this'):
+                if 'imports' in row.get(key, {}):
+                    print(f'  {row["command"]}, {key}: imports '
+                          f'{", ".join(row[key]["imports"]) or "-"}')
     out['load_average_end'] = load_average()
     save(args.output, out)
 

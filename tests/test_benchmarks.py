@@ -550,6 +550,44 @@ def test_bench_startup_train_part_against_a_commit(tmp_path, monkeypatch):
     assert git('worktree', 'list', '--porcelain') == before
 
 
+def test_bench_startup_light_part_times_cpu_and_names_imports(
+        tmp_path, monkeypatch):
+    """The light paths' part on its smallest settings, real processes:
+    ``train.py --help`` in this checkout and in a git worktree of HEAD,
+    once each: each row has the CPU time of its run beside its wall time
+    (the ratio that of the CPU medians), the heavy packages it imports
+    (none: its --help loads no model stack; the reference is
+    ``imported`` run here on the same command), and the table prints
+    both times; the worktree is gone after."""
+    import sys
+
+    from benchmarks import bench_startup
+    if bench_startup.describe() is None:
+        pytest.skip('not a git checkout: no worktree of a commit')
+    monkeypatch.setattr(bench_startup, 'LIGHT_COMMANDS', [
+        ('train.py --help', ['tools/train.py', '--help'], 0)])
+    head = bench_startup.resolve_commit('HEAD')
+    r = bench_startup.light_startup(str(tmp_path), head, 1)
+    row, = r['commands']
+    want = bench_startup.imported([sys.executable, 'tools/train.py',
+                                   '--help'])
+    for key in ('this', 'against'):
+        assert len(row[key]['cpu_s']) == 1 and row[key]['cpu_s'][0] > 0
+        assert row[key]['median_cpu_s'] == row[key]['cpu_s'][0]
+        assert row[key]['imports'] == want
+    assert row['cpu_against_over_this'] == \
+        row['against']['median_cpu_s'] / row['this']['median_cpu_s']
+    lines = bench_startup.checkouts_table(
+        r | {'load_before': [1.0] * 3, 'load_after': [1.0] * 3}, 1,
+        'light paths', cpu=True)
+    assert lines[2].split() == ['command', 'wall', 'CPU']
+    assert lines[3].split() == [head[:7], 'this', 'old/new'] * 2
+    assert lines[4].split()[-3:] == [
+        f'{row["this"]["median_cpu_s"]:.2f}', 's',
+        f'{row["cpu_against_over_this"]:.2f}x']
+    assert not (tmp_path / 'against').exists()
+
+
 #: a fake training command's refusal: its line, exit status 2
 REFUSE = 'print("error: refused", file=sys.stderr); sys.exit(2)'
 #: a fake training command: a refusal on its first run in a checkout (the
@@ -606,7 +644,7 @@ def test_bench_startup_train_part_reports_what_the_older_checkout_fails(
     """A command that the --against checkout ends with another exit status
     (its config refused, a traceback) is reported in the JSON and under
     the table, and not timed there; this checkout's runs are."""
-    from benchmarks.bench_startup import ROOT, check_run, train_table
+    from benchmarks.bench_startup import ROOT, check_run, checkouts_table
     fails_there = (f'import os, sys; here = os.environ["PYTHONPATH"] == '
                    f'{ROOT!r}; print("error: no such key" if here else '
                    f'"Traceback\\nKeyError: x", file=sys.stderr); '
@@ -620,8 +658,8 @@ def test_bench_startup_train_part_reports_what_the_older_checkout_fails(
     assert len(row['this']['runs_s']) == 2 and row['this']['said'] == \
         'error: no such key'
     assert row['against_over_this'] is None
-    lines = train_table(r | {'load_before': [1.0] * 3,
-                             'load_after': [2.0] * 3}, 2)
+    lines = checkouts_table(r | {'load_before': [1.0] * 3,
+                                 'load_after': [2.0] * 3}, 2)
     assert lines[0].endswith(f' against {head[:7]},')
     assert lines[1] == 'median of 2 interleaved fresh processes, load ' \
         '1.0->2.0:'
@@ -642,13 +680,14 @@ def test_bench_startup_train_part_reports_what_the_older_checkout_fails(
     (['--against', 'no-such-commit'], '--against no-such-commit: not a '
      'commit of the git checkout '),
     (['--against', 'HEAD', '--skip', 'help', 'process', 'extract', 'near',
-      'train'], '--against HEAD is for the train part, which --skip leaves '
-     'out')])
+      'train', 'light'], '--against HEAD is for the train and light parts, '
+     'which --skip leaves out')])
 def test_bench_startup_against_refused_before_any_work(argv, line,
                                                        monkeypatch, capsys):
     """An --against that names no commit is one line before anything is
     written or measured (it was found after the tiny training), as is one
-    given with the train part skipped (it measured nothing)."""
+    given with the train and light parts skipped (it measured
+    nothing)."""
     from benchmarks import bench_startup
 
     def work(*args):
