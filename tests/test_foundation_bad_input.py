@@ -4869,7 +4869,8 @@ def test_help_of_a_training_tool_loads_no_mmengine_config(script):
     assert loaded == [], loaded
 
 
-def test_train_reads_its_cfg_options_as_dictaction_in_a_fresh_process():
+def test_train_reads_its_cfg_options_as_dictaction_in_a_fresh_process(
+        tmp_path):
     """The options of a real ``tools/train.py`` command line still read
     as MMEngine's ``DictAction`` reads them (the reference, here), the
     flag given twice adding up, in a fresh process where nothing
@@ -4881,19 +4882,19 @@ def test_train_reads_its_cfg_options_as_dictaction_in_a_fresh_process():
     items = ['a=1', 'b=[1,(2,3)]', 'c=x,y', 'd=True', 'a=None', 'e=0.5']
     reference = argparse.Namespace()
     DictAction([], 'opts')(None, reference, items)
-    code = ('import sys, runpy\n'
-            'train = runpy.run_path("tools/train.py")\n'
-            'before = "mmengine.config" in sys.modules\n'
-            'a = train["parse_args"](["c.py", "--cfg-options", '
-            '*sys.argv[1:4], "--cfg-options", *sys.argv[4:]])\n'
-            'print(repr((before, a.cfg_options)))\n')
-    path = os.pathsep.join(filter(None, [REPO,
-                                         os.environ.get('PYTHONPATH')]))
-    out = subprocess.run([sys.executable, '-c', code, *items], cwd=REPO,
-                         capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, PYTHONPATH=path))
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == repr((False, reference.opts)), out.stdout
+    script = tmp_path / 'parse.py'
+    script.write_text(
+        'import runpy, sys\n'
+        f'train = runpy.run_path({os.path.join(REPO, "tools/train.py")!r})\n'
+        'before = "mmengine.config" in sys.modules\n'
+        'a = train["parse_args"](["c.py", "--cfg-options", *sys.argv[1:4], '
+        '"--cfg-options", *sys.argv[4:]])\n'
+        'print(repr((before, a.cfg_options)))\n')
+    rc, out, lines, loaded = loaded_modules([str(script), *items],
+                                            ('mmengine.config',))
+    assert rc == 0, lines
+    assert out.strip() == repr((False, reference.opts)), out
+    assert 'mmengine.config' in loaded  # imported to read the values
 
 
 def test_amp_help_says_what_the_flag_selects(tmp_path):
