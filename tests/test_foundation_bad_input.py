@@ -224,7 +224,7 @@ def test_an_image_found_corrupt_mid_run_is_said_in_the_run_log(
 
 @pytest.mark.slow
 def test_the_resume_advice_names_the_checkpoint_this_run_continues_from(
-        nct_copy, tmp_path, capfd):
+        nct_copy, tmp_path, capfd, monkeypatch):
     """A new run into the work dir of an earlier, ended run, stopped by an
     image found corrupt before it saved a checkpoint: its line said that
     --resume continued it, from the earlier run's ``last_checkpoint``
@@ -282,6 +282,26 @@ def test_the_resume_advice_names_the_checkpoint_this_run_continues_from(
     line = stopped(2, work_dir=str(tmp_path / "b"), resume=str(ckpt))
     assert line.endswith('; then this run continues with --resume '
                          f'{ckpt} --work-dir {tmp_path / "b"}'), line
+    # resumed from a URL (its download kept once the run has started):
+    # the URL named once, with the file it was downloaded to (r139: the
+    # line passed through train()'s guard and the run's own, each naming
+    # it: 'URL (downloaded to URL (downloaded to FILE))')
+    import importlib
+    train_api = importlib.import_module('openselfsup.apis.train')
+
+    def download(url, path, key='--resume'):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        shutil.copy(ckpt, path)
+        return 'digest'
+    monkeypatch.setattr(train_api, 'download_checkpoint', download)
+    url = 'https://example.invalid/run/epoch_1.pth'
+    line = stopped(2, work_dir=str(tmp_path / 'c'), resume=url)
+    kept = re.search(r'--resume \S+ \(downloaded to (\S+)\) --work-dir',
+                     line)
+    assert kept and line.endswith(
+        f'; then this run continues with --resume {url} (downloaded to '
+        f'{kept.group(1)}) --work-dir {tmp_path / "c"}'), line
+    assert os.path.isfile(kept.group(1)), line
 
 
 @pytest.mark.slow

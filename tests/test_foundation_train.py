@@ -5176,6 +5176,17 @@ def test_a_url_load_from_refusal_names_the_url(synthetic_root, tmp_path,
     kept.write_bytes(b'x')
     assert url_named(f'load_from {kept}: no', str(kept), 'https://x/k.pth') \
         == f'load_from https://x/k.pth (downloaded to {kept}): no'
+    # named twice (train()'s guard and the run's own): as named once; a
+    # second mention of the bare file is named too
+    once = url_named(f'load_from {kept}: no, see {kept}', str(kept),
+                     'https://x/k.pth')
+    assert once == (f'load_from https://x/k.pth (downloaded to {kept}): '
+                    f'no, see https://x/k.pth (downloaded to {kept})')
+    assert url_named(once, str(kept), 'https://x/k.pth') == once
+    kept.unlink()  # gone: the URL alone, again as once
+    gone = url_named(f'load_from {kept}: no', str(kept), 'https://x/k.pth')
+    assert gone == 'load_from https://x/k.pth: no'
+    assert url_named(gone, str(kept), 'https://x/k.pth') == gone
 
 
 def pasted(line, cwd):

@@ -2893,7 +2893,8 @@ def train(config: str,
             # the guard takes the runner as its build begins (no runner
             # given): an interrupt between the build's return and the run
             # finds it too (r135: its handler was left set, its log folder
-            # left); a no-op once the run has started
+            # left); once the run has started it discards nothing, and a
+            # line the run's own guard named a URL in stays as named
             with ends_its_process_group(evaluated_after=bool(evaluates)), \
                     work_dir_lock(cfg.work_dir,
                                   launcher_env(cfg.launcher)[0]) as removed, \

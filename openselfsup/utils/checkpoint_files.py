@@ -1257,11 +1257,17 @@ def url_named(text: str, path: str, url: str) -> str:
     there), ``url (downloaded to path)`` where it is still there. The one
     rule of the download's own check (:func:`~openselfsup.apis.train.
     checkpoint_from_url`) and of the run's refusals
-    (:func:`~openselfsup.engine.runner.discard_on_failure`)."""
+    (:func:`~openselfsup.engine.runner.discard_on_failure`). A line named
+    so already is left as it is (a refusal passes through two guards of
+    one runner: ``train()``'s and the run's own; r139: the kept form
+    holds ``path`` and was named again, ``URL (downloaded to URL
+    (downloaded to path))``)."""
     if not path or path not in text:
         return text
-    kept = f' (downloaded to {path})' if os.path.isfile(path) else ''
-    return text.replace(path, f'{url}{kept}')
+    named = url + (f' (downloaded to {path})' if os.path.isfile(path)
+                   else '')
+    return named.join(part.replace(path, named)
+                      for part in text.split(named))
 
 
 def remove_url_download(path: str) -> None:
