@@ -62,6 +62,13 @@ def script_main(rel):
 ELSEWHERE = os.path.dirname(ROOT)
 
 
+def without_fill_note(command):
+    """A printed command without the words after it on the ``DATA_ROOT``
+    a user fills in (``features._images_flags``): the command as pasted,
+    ``DATA_ROOT`` left in it."""
+    return command.split(' (DATA_ROOT: ')[0]
+
+
 def printed_args(command, *scripts):
     """A printed command (``python <script> ...``, ``<script>`` one of
     ``scripts``, relative to the repository root) as that script's own
@@ -71,11 +78,12 @@ def printed_args(command, *scripts):
     placeholders a user fills in given (``--aug_times N``,
     ``[--paths PATHS]``, the ablation's trailing words that name the
     parts' flags to add where they are unknown,
-    ``ablation.PARTS_TO_ADD``)."""
+    ``ablation.PARTS_TO_ADD``), the words on ``DATA_ROOT`` dropped
+    (:func:`without_fill_note`)."""
     import shlex
 
     from openselfsup.lowshot.ablation import PARTS_TO_ADD
-    command = command.split(PARTS_TO_ADD)[0]
+    command = without_fill_note(command.split(PARTS_TO_ADD)[0])
     argv = shlex.split(command)
     assert argv[0] == 'python', command
     script = os.path.relpath(from_elsewhere(argv[1]), ROOT)

@@ -1505,9 +1505,11 @@ def test_the_missing_provenance_line_writes_the_set_as_recorded(
         assert not args.random_init, command
         assert args.weights == (str(folder) if case == 'folder'
                                 else prov['checkpoint']), command
+    # the images: the folder NCT_train's JSON records (its
+    # dataset.data_root), which NCT_test's config shares (h223)
+    assert args.data_root == [os.path.join(synthetic_root, 'NCT')], command
     # the command, run, writes the set the recorded one's kind
     code, err, _ = _run(capsys, 'extract', argv + [
-        '--workers', '0', '--no-progress', '--cfg-options',
-        f'dataset.data_root={os.path.join(synthetic_root, "NCT")}'])
+        '--workers', '0', '--no-progress'])
     assert code == 0, err
     check_same_kind(recorded, load_features(workdir, 'vit', 'NCT_test'))

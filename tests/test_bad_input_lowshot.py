@@ -781,14 +781,17 @@ def test_a_set_without_provenance_beside_one_with_it_is_refused(wd, capsys):
     assert 'delete it (the commands that write a set do not replace one ' \
         'without its JSON) and extract it again' in err, err
     # the recorded checkpoint and settings (write_provenance: raw
-    # features), not a placeholder (r81)
+    # features), not a placeholder (r81); the images, which NCT_train's
+    # JSON does not locate, a DATA_ROOT to fill in (h223: not the
+    # checkout's data/NCT)
     assert f'{ROOT}/wsi_workdir/extract.py --config ' \
         f'{ROOT}/configs/extraction/' \
-        f'nct_test.py --pretrained /w/clp.pth --no-normalise --output ' \
-        f'{qry}' in err, err
+        f'nct_test.py --pretrained /w/clp.pth --no-normalise --data-root ' \
+        f'DATA_ROOT --output {qry} (DATA_ROOT: ' in err, err
     assert f'{ROOT}/wsi_workdir/import_features.py --config ' \
         f'{ROOT}/configs/extraction/' \
-        f'nct_test.py --source FEATURES' in err, err
+        f'nct_test.py --source FEATURES [--paths PATHS] --cfg-options ' \
+        f'dataset.data_root=DATA_ROOT --output {qry}' in err, err
     # either order of the sets: the one without is named
     sup, q = (load_features(wd, 'clp', n) for n in ('NCT_train', 'NCT_test'))
     for sets in ((sup, q), (q, sup), (sup, sup, q)):
@@ -831,8 +834,9 @@ def _copies_args(command: str):
     """A named copies' extraction (``python wsi_workdir/extract.py ...
     --aug_times N``) read back by extract.py's parser, its ``N`` given a
     count as a user would, checked to be NCT_aug's config with copies."""
+    from lowshot_data import without_fill_note
     extract = script_main('wsi_workdir/extract.py').__globals__['parse_args']
-    argv = shlex.split(command)
+    argv = shlex.split(without_fill_note(command))
     # h167: the checkout's, absolute: run from any folder
     assert argv[:2] == ['python', os.path.join(ROOT, 'wsi_workdir',
                                                'extract.py')], command
@@ -1037,8 +1041,9 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
     (dict(list_file='d/NCT/meta/train_labeled.txt', data_prefix='d/NCT/data',
           cfg_options={'dataset.data_root': 'd/NCT'}),
      os.path.join(ROOT, 'd', 'NCT')),
-    # nothing recorded of the images: the config's, as read from the root
-    ({}, os.path.join(ROOT, 'data', 'NCT'))])
+    # nothing recorded of the images: a DATA_ROOT to fill in (h223: the
+    # checkout's data/NCT, which a user whose data lies elsewhere read)
+    ({}, 'DATA_ROOT')])
 def test_the_copies_command_names_its_images_folder_absolute(
         wd, recorded, folder):
     """h167: the copies' command, whose script and config are now the
@@ -1289,12 +1294,17 @@ def test_the_copies_command_spells_every_recorded_setting(wd):
     from openselfsup.apis.extract import check_not_copies
     from openselfsup.config import (load_config, parse_cfg_options,
                                     pipeline_image_size)
-    from openselfsup.lowshot.features import (COPIES_DATA_ROOT, COPIES_SIZE,
+    from openselfsup.lowshot.features import (COPIES_SIZE, DATA_ROOTS,
                                               copies_command, load_features,
                                               no_library_copies)
     cfg = os.path.join(ROOT, 'configs', 'extraction', 'nct_aug.py')
     key, size, _ = COPIES_SIZE
-    assert load_config(cfg).dataset.data_root == COPIES_DATA_ROOT
+    for config, root in DATA_ROOTS.items():  # every set's, as read
+        assert load_config(os.path.join(
+            ROOT, 'configs', 'extraction', config + '.py')
+        ).dataset.data_root == root, config
+    assert sorted(DATA_ROOTS) == sorted(n.lower() for n in
+                                        paths.FEATURE_NAMES)
     assert pipeline_image_size(load_config(cfg).dataset.pipeline,
                                'dataset.pipeline') == COPIES_SIZE
     aug = paths.features_path(wd, 'clp_wo_78', 'NCT_aug')
@@ -1375,7 +1385,7 @@ def test_the_missing_provenance_line_names_commands_that_write_the_set(
         check_same_kind(sup, qry)
     line = str(e.value)
     assert '--pretrained' not in line, line
-    command = line.split('extract it again: python ')[1].split(', or')[0]
+    command = line.split('extract it again: python ')[1].split(' (')[0]
     args = extract(shlex.split(command)[1:])
     assert (args.model_source, args.weights, args.output) == (
         'open_clip:ViT-B-16:laion', '/w/uni.bin',
@@ -1439,19 +1449,20 @@ def test_the_missing_provenance_line_names_the_recorded_settings(wd):
                           cfg_options={'dataset.data_root': '/d/NCT',
                                        'model.backbone.depth': 18})
     args = extract(shlex.split(command)[1:])
-    # the model's option, not where the sibling's images lie
+    # the model's option, not where the sibling's images lie; those
+    # images' folder, NCT_test's config reading NCT_train's data root
     assert (args.pretrained, args.random_init, args.seed,
-            args.model_source, args.cfg_options) == (
-        None, True, 3, None, ['model.backbone.depth=18']), line
+            args.model_source, args.cfg_options, args.data_root) == (
+        None, True, 3, None, ['model.backbone.depth=18'], ['/d/NCT']), line
     assert sibling not in line, line
     line, command = named(
         checkpoint='/w/m.bin', checkpoint_sha256='a' * 64,
         checkpoint_kind='timm weights (safetensors)',
         encoder={'library': 'timm', 'model': 'vit', 'source': 'timm:vit',
                  'model_kwargs': {'depth': 2, 'act': {'k': 1}}})
-    assert command.endswith(f'(with the settings recorded in {sibling}: '
-                            '--model-kwargs act do not spell back as '
-                            'flags)'), line
+    assert command.split(' (DATA_ROOT: ')[0].endswith(
+        f'(with the settings recorded in {sibling}: --model-kwargs act do '
+        'not spell back as flags)'), line
     args = extract(shlex.split(command.split(' (')[0])[1:])
     assert (args.model_source, args.weights, args.model_kwargs) == (
         'timm:vit', '/w/m.bin', ['depth=2']), line
@@ -3526,7 +3537,8 @@ def test_missing_set_of_imported_features_names_the_import(wd, capsys):
     cli_fails(META, _meta(wd), capsys, wd, 'NCT_test.npy (make it with: '
               f'python {ROOT}/wsi_workdir/import_features.py --config '
               f'{ROOT}/configs/extraction/nct_test.py --source FEATURES '
-              f'[--paths PATHS] --output {out})')
+              '[--paths PATHS] --cfg-options dataset.data_root=DATA_ROOT '
+              f'--output {out} (DATA_ROOT: ')
 
 
 def test_a_successful_load_reads_no_other_provenance(wd, monkeypatch):

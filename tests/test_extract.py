@@ -3650,3 +3650,187 @@ def test_a_list_under_several_prefixes_is_read_once(tmp_path, monkeypatch):
     assert holds(str(lst)) is True and reads == [str(lst)]
     assert prepare.nct_list_reader({str(lst): folders[:1]})(str(lst)) is False
     assert prepare.nct_list_reader({})(str(tmp_path / 'gone.txt')) is None
+
+
+def _invert_images(folder):
+    """Every image under ``folder`` replaced by another of the same name
+    (inverted pixels): a ``data/<set>`` that reads as the set's list but
+    holds other images."""
+    from PIL import Image
+    images = [p for p in glob.glob(os.path.join(str(folder), '**', '*.*'),
+                                   recursive=True)
+              if not p.endswith(('.txt', '.json'))]
+    assert images
+    for image in images:
+        with Image.open(image) as im:
+            fmt, other = im.format, Image.eval(im.convert('RGB'),
+                                               lambda v: 255 - v)
+        other.save(image, format=fmt)
+
+
+def _run_pasted(command, where, monkeypatch, capsys, fill, *extra):
+    """A printed command run as a user pastes it in the folder ``where``:
+    split as the shell splits it, without the words on ``DATA_ROOT``
+    after it (``lowshot_data.without_fill_note``), its placeholders
+    ``fill`` given (``{'CKPT': path, 'N': '2'}``; ``DATA_ROOT`` left as
+    printed where not), ``extra`` flags added; the script the checkout's,
+    run in-process. Returns the exit code and stderr."""
+    import shlex
+
+    from lowshot_data import script_main, without_fill_note
+    from openselfsup.utils import run_cli
+    argv = [fill.get(a, a) for a in shlex.split(without_fill_note(command))]
+    assert argv[0] == 'python' and os.path.isabs(argv[1]), command
+    with monkeypatch.context() as m:
+        m.chdir(where)
+        code = run_cli(script_main(argv[1]), argv[2:] + list(extra))
+    return code, capsys.readouterr().err.strip()
+
+
+def test_printed_commands_read_the_recorded_images_from_any_folder(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """h223: the commands printed for a missing set, a set without its
+    JSON and features that differ from their JSON named no ``--data-root``
+    (the configs' ``data/<set>``, relative): pasted in a folder holding a
+    ``data/NCT`` of its own they read those images, exit 0 (h221's fix
+    named the checkout's ``data/<set>`` whatever the other sets recorded,
+    review r136). The user's images lie elsewhere (``DATA``), and NCT_train
+    was extracted from them with a relative ``--data-root`` in another
+    folder; each printed command, run where a decoy ``data/NCT`` (same
+    list, other pixels) lies, writes the set from the user's images:
+    NCT_test's (missing, without JSON: NCT_train's recorded folder, which
+    NCT_test's config shares; changed: its own JSON's), its import, and
+    NCT_aug's copies (NCT_train's). The references: NCT_test extracted
+    directly from the user's folder, absolute (features, list and image
+    digests), and ``check_copies_of`` against NCT_train."""
+    from openselfsup.apis.extract import extract_many
+    from openselfsup.lowshot.features import (check_copies_of,
+                                              check_same_kind, load_features,
+                                              load_meta)
+    from openselfsup.utils import InputError
+    ran, paste = tmp_path / 'ran', tmp_path / 'paste'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'),
+                    ran / 'store' / 'NCT')  # DATA: the user's images
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'),
+                    paste / 'data' / 'NCT')
+    _invert_images(paste / 'data' / 'NCT')
+    ckpt = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    model = {k: v for k, v in _options('', 'NCT').items()
+             if k != 'dataset.data_root'}
+    flags = ['--workers', '0', '--no-progress']
+    fill = {'CKPT': ckpt, 'N': '2'}
+    w = str(tmp_path / 'w')
+    ref = str(tmp_path / 'ref')
+    extract_many([_config('nct_test.py')], ckpt,
+                 [paths.features_path(ref, 'clp', 'NCT_test')],
+                 data_roots=[str(ran / 'store' / 'NCT')], cfg_options=model,
+                 progress=False)
+    want = load_features(ref, 'clp', 'NCT_test')
+    monkeypatch.chdir(ran)  # as the user ran it: a relative data root
+    extract_many([_config('nct_train.py')], ckpt,
+                 [paths.features_path(w, 'clp', 'NCT_train')],
+                 data_roots=['store/NCT'], cfg_options=model, progress=False)
+    monkeypatch.chdir(tmp_path)
+    test_npy = paths.features_path(w, 'clp', 'NCT_test')
+
+    def written(what):
+        got = load_features(w, 'clp', 'NCT_test')
+        for key in ('list_sha1', 'images_sha1'):
+            assert got.provenance[key] == want.provenance[key], (key, what)
+        np.testing.assert_allclose(got.features, want.features, atol=1e-6,
+                                   err_msg=what)
+
+    # a missing set: NCT_train's folder
+    with pytest.raises(InputError) as e:
+        load_features(w, 'clp', 'NCT_test')
+    command = str(e.value).split('make it with: ')[1][:-1]
+    code, err = _run_pasted(command, paste, monkeypatch, capsys, fill,
+                            *flags, '--cfg-options',
+                            *(f'{k}={v}' for k, v in model.items()))
+    assert code == 0, (command, err)
+    written(command)
+    # without its JSON: deleted as the line says, then each command
+    os.remove(os.path.splitext(test_npy)[0] + '.json')
+    with pytest.raises(InputError) as e:
+        check_same_kind(load_features(w, 'clp', 'NCT_train'),
+                        load_features(w, 'clp', 'NCT_test'))
+    line = str(e.value)
+    command, imported = line.split('extract it again: ')[1].split(
+        ', or, computed elsewhere, import it: ')
+    os.remove(test_npy)
+    code, err = _run_pasted(command, paste, monkeypatch, capsys, fill,
+                            *flags)
+    assert code == 0, (command, err)
+    written(command)
+    rows = tmp_path / 'rows.txt'
+    rows.write_text('\n'.join(load_meta(ref, 'NCT_test')['paths']) + '\n')
+    code, err = _run_pasted(imported, paste, monkeypatch, capsys, {
+        'FEATURES': paths.features_path(ref, 'clp', 'NCT_test'),
+        '[--paths': '--paths', 'PATHS]': str(rows)})
+    assert code == 0, (imported, err)
+    written(imported)
+    # features that differ from their JSON: its own folder
+    extract_many([_config('nct_test.py')], ckpt, [test_npy],
+                 data_roots=[str(ran / 'store' / 'NCT')], cfg_options=model,
+                 progress=False)
+    np.save(test_npy, np.load(test_npy)[::-1].copy())
+    with pytest.raises(InputError) as e:
+        load_features(w, 'clp', 'NCT_test')
+    command = str(e.value).split('make them again with: ')[1]
+    code, err = _run_pasted(command, paste, monkeypatch, capsys, fill,
+                            *flags, '--cfg-options',
+                            *(f'{k}={v}' for k, v in model.items()))
+    assert code == 0, (command, err)
+    written(command)
+    # the copies: NCT_train's folder (as before h223)
+    with pytest.raises(InputError) as e:
+        load_features(w, 'clp', 'NCT_aug')
+    command = str(e.value).split('make it with: ')[1][:-1]
+    code, err = _run_pasted(command, paste, monkeypatch, capsys, fill,
+                            *flags)
+    assert code == 0, (command, err)
+    check_copies_of(load_features(w, 'clp', 'NCT_train'),
+                    load_features(w, 'clp', 'NCT_aug'))
+
+
+def test_the_other_images_command_reads_the_newer_sets_images_anywhere(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """h221 (kept by r136), h223: the other-images line's ``extract.py``
+    command (``features.extract_command`` of the newer set's provenance)
+    named no ``--data-root`` where that set read its config's own
+    relative folder (``data/LC25000``: only ``data/NCT`` was recognised),
+    so pasted in another folder holding a ``data/LC25000`` of its own it
+    read those images, exit 0. LC is extracted in one folder from its
+    config's own root; the command, run in another that holds a decoy
+    (same list, other pixels), writes the same set. The reference: the
+    first set's list and image digests and features."""
+    from openselfsup.apis.extract import extract
+    from openselfsup.lowshot.features import extract_command
+    ran, elsewhere = tmp_path / 'ran', tmp_path / 'elsewhere'
+    for folder in (ran, elsewhere):
+        shutil.copytree(os.path.join(synthetic_root, 'LC25000'),
+                        folder / 'data' / 'LC25000')
+    _invert_images(elsewhere / 'data' / 'LC25000')
+    ckpt = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    options = {k: v for k, v in _options('', 'LC25000').items()
+               if k != 'dataset.data_root'}
+    first = paths.features_path(str(tmp_path / 'wd'), 'clp', 'LC')
+    monkeypatch.chdir(ran)  # the config's data/LC25000, as run there
+    extract(_config('lc.py'), ckpt, first, cfg_options=options,
+            progress=False)
+    recorded = os.path.splitext(first)[0] + '.json'
+    with open(recorded) as f:
+        prov = json.load(f)
+    assert 'dataset.data_root' not in prov['cfg_options']
+    again = paths.features_path(str(tmp_path / 'wd2'), 'clp', 'LC')
+    command = extract_command(again, 'LC', prov, recorded, prov)
+    code, err = _run_pasted(command, elsewhere, monkeypatch, capsys, {},
+                            '--workers', '0', '--no-progress')
+    assert code == 0, (command, err)
+    with open(os.path.splitext(again)[0] + '.json') as f:
+        written = json.load(f)
+    for key in ('list_sha1', 'images_sha1', 'labels_sha1', 'features_sha1'):
+        assert written[key] == prov[key], (key, command)
+    np.testing.assert_array_equal(np.load(again), np.load(first))

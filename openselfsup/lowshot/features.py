@@ -39,48 +39,55 @@ from ..utils.io import REPO_ROOT
 from . import paths
 from .paths import joined, printed, script
 
-#: a set's extraction of an unknown encoder; ``head``: :func:`_with_config`
-_EXTRACT_HINT = '{head} --pretrained CKPT --output {out}'
 #: tolerance on ``| ||x|| - 1 |`` for a row to count as unit norm
 UNIT_NORM_ATOL = 1e-3
 
 
-#: a set's import; ``head``: :func:`_with_config`
-_IMPORT_HINT = '{head} --source FEATURES [--paths PATHS] --output {out}'
 #: ``checkpoint_kind`` of the provenance ``import_features.py`` writes
 IMPORTED = 'imported features'
 
 
 def _hint(name: str, out: str, workdir: Optional[str] = None,
-          model: Optional[str] = None) -> str:
+          model: Optional[str] = None, own=None) -> str:
     """The command that makes feature set ``name`` at ``out`` (as given
     in the current folder, :func:`~.paths.printed`): extraction,
     or the import when ``model``'s other sets in ``workdir`` were imported
     (it has no checkpoint to extract from); for ``NCT_aug`` the copies'
     extraction (:func:`copies_way`, of the encoder a set beside it
     records: it named extract.py without ``--aug_times``, one pass over
-    the list, which the ablation refuses as no copies)."""
+    the list, which the ablation refuses as no copies). Its images: those
+    ``own``, the set's own provenance, records (features that differ from
+    it are made again from them), else those the sets beside it record
+    (:func:`_sibling_root`), else the ``DATA_ROOT`` the user fills in
+    (:func:`_images_flags`)."""
     if name == 'NCT_aug':  # copies (--aug_times), never one pass
         return copies_way(out)
-    hint, tool = _EXTRACT_HINT, 'extract.py'
-    if model is not None and _imported(workdir, model):
-        hint, tool = _IMPORT_HINT, 'import_features.py'
-    return hint.format(head=_with_config(tool, name.lower()),
-                       out=printed(out))
+    # the model's other JSONs, each read once, and only here: a load that
+    # finds its set reads none
+    jsons = {} if isinstance(own, dict) else _model_jsons(out)
+    root = None if isinstance(own, dict) else _sibling_root(out, name, jsons)
+    recorded_in = _json_of(out) if isinstance(own, dict) else None
+    if model is not None and any(
+            p.get('checkpoint_kind') == IMPORTED for p in jsons.values()):
+        return _import_command(out, name.lower(), own, root, recorded_in)
+    return extract_command(out, name, None, recorded_in, own, root)
 
 
-def _imported(workdir: str, model: str) -> bool:
-    """Whether a set of ``model`` in ``workdir`` was imported
-    (``import_features.py``), by the provenance JSONs beside them."""
+def _model_jsons(out: str) -> Dict[str, Dict]:
+    """``{set name: provenance}`` of the JSONs of the sets in the model
+    folder of ``out`` (``extracted_feats/<model>/``), each read once; one
+    missing or unreadable is left out (judged where its set is loaded)."""
+    found = {}
     for other in paths.FEATURE_NAMES:
-        ppath = paths.provenance_path(workdir, model, other)
         try:
-            with open(ppath) as f:
-                if json.load(f).get('checkpoint_kind') == IMPORTED:
-                    return True
-        except (OSError, ValueError, AttributeError):
-            continue  # missing or unreadable: judged where it is loaded
-    return False
+            with open(_json_of(os.path.join(os.path.dirname(out),
+                                            other + '.npy'))) as f:
+                prov = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if isinstance(prov, dict):
+            found[other] = prov
+    return found
 
 
 def _check_name(name: str) -> None:
@@ -240,10 +247,11 @@ class FeatureSet:
 def _check_provenance(fs: FeatureSet, workdir: str) -> None:
     """Compare the provenance JSON with the files in hand."""
     prov = fs.provenance
-    remake = _hint(fs.name, fs.features_path)
     if not isinstance(prov, dict):
         raise InputError(f'{paths.provenance_path(workdir, fs.model, fs.name)}'
                          ': provenance must be a JSON object')
+    # made again from the images it records
+    remake = _hint(fs.name, fs.features_path, own=prov)
     want = prov.get('features_sha1')
     if want and want != fs.features_sha1:
         raise InputError(f'{fs.features_path}: features differ from the ones '
@@ -788,11 +796,20 @@ def _checkpoint_flags(prov, unmapped: List[str]) -> str:
 #: against the config by ``tests/test_bad_input_lowshot.py``)
 COPIES_SIZE = ('dataset.pipeline.1.scale', (224, 224), 'hw')
 
-#: ``configs/extraction/nct_aug.py``'s ``dataset.data_root``, where its
-#: images are read from without ``--data-root`` (relative to the folder
-#: the command is run from; checked against the config by
+#: each extraction config's ``dataset.data_root``
+#: (``configs/extraction/<config>.py``), where its list and images are read
+#: from without ``--data-root``: relative, to the folder the command is
+#: run from, so a printed command names the folder absolute, as a set
+#: records it (:func:`recorded_root`) (checked against the configs by
 #: ``tests/test_bad_input_lowshot.py``)
-COPIES_DATA_ROOT = 'data/NCT'
+DATA_ROOTS = dict(nct_train='data/NCT', nct_test='data/NCT',
+                  nct_aug='data/NCT', lc='data/LC25000',
+                  paip_train='data/PAIP19', paip_test='data/PAIP19')
+
+#: the ``--data-root`` of a printed command where no set records where
+#: the images lie, for the user to fill in (:func:`_images_flags`; the
+#: commands refuse it given as it is, ``apis.extract.open_list``)
+DATA_ROOT = 'DATA_ROOT'
 
 
 def _copies_options(prov, unmapped: List[str]) -> Dict:
@@ -893,36 +910,53 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
     out, config = fs.features_path, fs.name.lower()
     if fs.name == 'NCT_aug':
         return _copies_way(out, prov, recorded_in)
-    return (f'{extract_command(out, fs.name, prov, recorded_in)}, or, '
-            'computed elsewhere, import it: '
-            + _IMPORT_HINT.format(head=_with_config('import_features.py',
-                                                    config),
-                                  out=printed(out)))
+    # the images: the other set's folder where both configs read one
+    # (NCT_train's for NCT_test), else the DATA_ROOT the user fills in
+    other = os.path.splitext(os.path.basename(recorded_in))[0]
+    root = _shared_root(fs.name, other, prov)
+    return (f'{extract_command(out, fs.name, prov, recorded_in, root=root)}'
+            ', or, computed elsewhere, import it: '
+            + _import_command(out, config, None, root, note=False))
 
 
-def extract_command(out: str, name: str, prov, recorded_in: str,
-                    images=None) -> str:
+def _import_command(out: str, config: str, images, root: Optional[str],
+                    recorded_in: Optional[str] = None,
+                    note: bool = True) -> str:
+    """The ``import_features.py`` command that writes a set of extraction
+    config ``config`` to ``out`` from features computed elsewhere, read
+    against the list and images of :func:`_images_flags` (``images``, the
+    provenance JSON ``recorded_in``, ``root``; ``note``: with the words on
+    a ``DATA_ROOT`` to fill in)."""
+    unmapped: List[str] = []
+    flags, fill = _images_flags(config, 'import_features.py', unmapped,
+                                images, root)
+    return (f"{_with_config('import_features.py', config)} --source "
+            f'FEATURES [--paths PATHS]{flags} --output {printed(out)}'
+            + _unmapped_note(unmapped, recorded_in) + (fill if note else ''))
+
+
+def extract_command(out: str, name: str, prov, recorded_in: Optional[str],
+                    images=None, root: Optional[str] = None) -> str:
     """The ``extract.py`` command that writes feature set ``name`` to
     ``out`` (as given in the current folder, :func:`~.paths.printed`) with the
     encoder and settings a provenance ``prov`` (the JSON ``recorded_in``)
     records (:func:`_encoder_flags`; those that do not
     spell back as flags are named as the JSON's), ``--pretrained CKPT``
-    where ``prov`` is none; with ``images``, another set's provenance,
-    from the folder of the images that set was read from
-    (:func:`_support_images`: its ``--data-root`` as recorded; nothing
-    where it read the config's own folder). ``NCT_aug``: the augmented
-    copies' way (:func:`_copies_way`), ``images`` aside."""
+    where ``prov`` is none; from the images (:func:`_images_flags`) that
+    ``images``, a provenance of a set of the name (the set's own, or
+    another model's), records, else from the folder ``root`` (another
+    set's, :func:`_shared_root`), else from a ``DATA_ROOT`` the user fills
+    in. ``NCT_aug``: the augmented copies' way (:func:`_copies_way`),
+    ``images`` aside."""
     config = name.lower()
     if name == 'NCT_aug':
         return _copies_way(out, prov, recorded_in)
-    if not isinstance(prov, dict):
-        return _EXTRACT_HINT.format(head=_with_config('extract.py', config),
-                                    out=printed(out))
-    flags, unmapped = _encoder_flags(prov)
-    if isinstance(images, dict):
-        flags += _support_images(images, unmapped)
-    return (f"{_with_config('extract.py', config)} {flags} --output "
-            f'{printed(out)}' + _unmapped_note(unmapped, recorded_in))
+    flags, unmapped = _encoder_flags(prov) if isinstance(prov, dict) else \
+        ('--pretrained CKPT', [])
+    images, fill = _images_flags(config, 'extract.py', unmapped, images,
+                                 root)
+    return (f"{_with_config('extract.py', config)} {flags}{images} --output "
+            f'{printed(out)}' + _unmapped_note(unmapped, recorded_in) + fill)
 
 
 def _unmapped_note(unmapped: List[str], recorded_in: Optional[str]) -> str:
@@ -1071,9 +1105,9 @@ def copies_command(output: str, prov=None,
     ``--cfg-options``, its image size at the copies' size key, ``--amp``
     with its ``--device``, ``--no-normalise``; what does not spell back
     named as the JSON's), and, recorded by ``NCT_train``, the folder of
-    its images (:func:`_support_images`; where it records none, the
-    config's own folder in the checkout, as the command run from the
-    root read it), paths quoted for the shell;
+    its images (:func:`_images_flags`; where it records none, a
+    ``DATA_ROOT`` the user fills in, never the checkout's ``data/NCT`` by
+    guess), paths quoted for the shell;
     ``--pretrained CKPT`` where no encoder is known (no ``prov``, a
     library model's, which makes none: :func:`_copies_way`), and for
     imported features, with what their JSON records (``--no-normalise``,
@@ -1088,17 +1122,15 @@ def copies_command(output: str, prov=None,
          [])
     support = (known or imported) and recorded_in is not None and \
         os.path.basename(recorded_in) == 'NCT_train.json'
-    # the config's folder, as the command run from the root read it, where
-    # NCT_train records no other
-    encoder += _support_images(prov if support else {}, unmapped,
-                               os.path.join(REPO_ROOT, COPIES_DATA_ROOT))
+    images, fill = _images_flags('nct_aug', 'extract.py', unmapped,
+                                 prov if support else None)
     encoder_note = (' (CKPT: a checkpoint of the encoder that computed '
                     f'the imported features recorded in {recorded_in}: '
                     'the copies must come from it)' if imported else '')
-    return (f"{_with_config('extract.py', 'nct_aug')} {encoder} "
+    return (f"{_with_config('extract.py', 'nct_aug')} {encoder}{images} "
             '--aug_times N '
             f'--output {printed(output)}'
-            + _unmapped_note(unmapped, recorded_in) + encoder_note)
+            + _unmapped_note(unmapped, recorded_in) + encoder_note + fill)
 
 
 def _with_config(name: str, config: str) -> str:
@@ -1109,31 +1141,80 @@ def _with_config(name: str, config: str) -> str:
             f"{script('configs', 'extraction', config + '.py')}")
 
 
-def _support_images(prov, unmapped: List[str],
-                    default_root: Optional[str] = None) -> str:
-    """`` --data-root <folder>`` (quoted) of the images ``NCT_train``'s
-    provenance ``prov`` records having been read from, which its copies
-    are made of (:func:`check_copies_of` compares them; any set's, for
-    :func:`extract_command` reading another model's images), absolute, for
-    a command run from any folder: its ``dataset.data_root``
-    (``--data-root``'s); without one, the config's own folder
-    (:data:`COPIES_DATA_ROOT`, where the recorded list or images lie
-    under it, :func:`_read_under_copies_root`, whatever the list's own
-    path), else ``default_root``; a relative one joined with the
-    recorded ``cwd`` it was relative to (the repository root, where the
-    commands ran, where none is recorded); and the list or prefix of
-    another place (``dataset.ann_file``, ``dataset.data_prefix``,
-    relative to the data root) as recorded (``--cfg-options``; a value
-    that does not spell back goes to ``unmapped``)."""
+def recorded_root(prov, config: str) -> Optional[str]:
+    """The folder, absolute, that the set of provenance ``prov``, of
+    extraction config ``config``, read its list and images under: its
+    ``dataset.data_root`` (``--data-root``'s), else the config's own
+    (:data:`DATA_ROOTS`) where the recorded list or images lie under it
+    (:func:`_read_under`, whatever the list's own path); a relative one
+    joined with the recorded ``cwd`` it was relative to (the repository
+    root, where the commands ran, where none is recorded). None where
+    ``prov`` records neither (no provenance, or one of a config of
+    another root)."""
+    if not isinstance(prov, dict):
+        return None
     options = prov.get('cfg_options')
-    options = options if isinstance(options, dict) else {}
-    cwd = prov.get('cwd')
-    cwd = cwd if isinstance(cwd, str) and os.path.isabs(cwd) else REPO_ROOT
-    root = options.get('dataset.data_root')
+    root = options.get('dataset.data_root') if isinstance(options, dict) \
+        else None
     if not (isinstance(root, str) and root):
-        root = COPIES_DATA_ROOT if _read_under_copies_root(prov) else \
-            default_root
-    root = root and joined(root, cwd)
+        root = DATA_ROOTS[config]
+        if not _read_under(prov, root):
+            return None
+    cwd = prov.get('cwd')
+    return joined(root, cwd if isinstance(cwd, str) and os.path.isabs(cwd)
+                  else REPO_ROOT)
+
+
+def _shared_root(name: str, other: str, prov) -> Optional[str]:
+    """The images' folder of set ``name`` that set ``other``'s provenance
+    ``prov`` tells: the one it records (:func:`recorded_root`) where the
+    two sets' configs read one data root (:data:`DATA_ROOTS`: NCT's train
+    and test, PAIP's), else None (LC beside NCT: unknown)."""
+    mine, theirs = name.lower(), other.lower()
+    if theirs not in DATA_ROOTS or DATA_ROOTS[mine] != DATA_ROOTS[theirs]:
+        return None
+    return recorded_root(prov, theirs)
+
+
+def _sibling_root(out: str, name: str,
+                  jsons: Dict[str, Dict]) -> Optional[str]:
+    """The images' folder of set ``name`` at ``out`` that the sets of its
+    model folder with a provenance JSON (``jsons``, :func:`_model_jsons`)
+    tell (:func:`_shared_root`, each that reads the same data root; its
+    own where its features are there): the one they record, None where
+    none tells or two tell other folders."""
+    folder = os.path.dirname(out)
+    found = {_shared_root(name, other, prov) for other, prov in jsons.items()
+             if os.path.isfile(os.path.join(folder, f'{other}.npy'))}
+    found.discard(None)  # one that records none contradicts none
+    return found.pop() if len(found) == 1 else None
+
+
+def _images_flags(config: str, tool: str, unmapped: List[str], images=None,
+                  root: Optional[str] = None) -> Tuple[str, str]:
+    """Where a printed command of ``tool`` (``extract.py``,
+    ``import_features.py``) of extraction config ``config`` reads its list
+    and images, so that it reads the same ones from any folder (the
+    configs' ``data_root`` is relative, :data:`DATA_ROOTS`: without it, a
+    command pasted in another folder stopped on the list not found, or
+    read the ``data/<set>`` of that folder): ``--data-root <folder>``
+    (quoted; ``--cfg-options dataset.data_root=<folder>`` for
+    ``import_features.py``, which has no ``--data-root``), the folder
+    ``images``, a provenance of a set of this config's images
+    (``NCT_train``'s for its copies, :func:`check_copies_of` compares
+    them; the set's own; another model's set of the name), records
+    (:func:`recorded_root`), else ``root``, else :data:`DATA_ROOT` for the
+    user to fill in (never the checkout's ``data/<set>`` by guess: a user
+    whose data lies elsewhere read the checkout's, exit 0, review r136);
+    and the list or prefix of another place ``images`` records
+    (``dataset.ann_file``, ``dataset.data_prefix``, relative to the data
+    root; ``--cfg-options``; a value that does not spell back goes to
+    ``unmapped``). Returns the flags and, for :data:`DATA_ROOT`, the
+    words that say what to put there (else empty)."""
+    options = images.get('cfg_options') if isinstance(images, dict) \
+        else None
+    options = options if isinstance(options, dict) else {}
+    root = recorded_root(images, config) or root
     # the list and prefix, relative to the data root as mmpretrain reads
     # them, spelt back as recorded (a value that does not read back as
     # itself is named as the JSON's)
@@ -1142,25 +1223,35 @@ def _support_images(prov, unmapped: List[str],
                     for k in options if k != 'dataset.data_root'
                     and k not in where
                     and set(str(k).split('.')) & set(_WHERE_KEYS))
-    return (f' --data-root {shlex.quote(root)}' if root else '') + \
-        _key_values('--cfg-options', where, unmapped)
+    fill = '' if root else (
+        f' ({DATA_ROOT}: no set here records where its images lie; give '
+        'the folder that holds them as '
+        f"{script('configs', 'extraction', config + '.py')} names them "
+        f'under its data_root {DATA_ROOTS[config]})')
+    root = root or DATA_ROOT
+    if tool == 'import_features.py':
+        return _key_values('--cfg-options',
+                           {'dataset.data_root': root, **where},
+                           unmapped), fill
+    return f' --data-root {shlex.quote(root)}' + _key_values(
+        '--cfg-options', where, unmapped), fill
 
 
-def _read_under_copies_root(prov) -> bool:
+def _read_under(prov, top: str) -> bool:
     """Whether the set of provenance ``prov`` read its list or its images
-    under the copies' config's own relative data root
-    (:data:`COPIES_DATA_ROOT`), as mmpretrain joins them to it: its
-    recorded ``list_file`` or image folder (``data_prefix``) relative and
-    at or under it. An absolute list (``dataset.ann_file=/...``) is not
-    under it, but the images it names are still read under the root."""
-    top = os.path.normpath(COPIES_DATA_ROOT)
+    under the relative data root ``top`` (a config's own,
+    :data:`DATA_ROOTS`), as mmpretrain joins them to it: its recorded
+    ``list_file`` or image folder (``data_prefix``) relative and at or
+    under it. An absolute list (``dataset.ann_file=/...``) is not under
+    it, but the images it names are still read under the root."""
+    top = os.path.normpath(top)
     return any(isinstance(p, str) and p and not os.path.isabs(p) and
                (os.path.normpath(p) + os.sep).startswith(top + os.sep)
                for p in (prov.get('list_file'), prov.get('data_prefix')))
 
 
 #: where ``NCT_train``'s list and images lie under its data root, the
-#: options the copies' command gives as recorded (:func:`_support_images`)
+#: options the copies' command gives as recorded (:func:`_images_flags`)
 _SUPPORT_LIST_KEYS = ('dataset.ann_file', 'dataset.data_prefix')
 
 
