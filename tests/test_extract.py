@@ -3794,6 +3794,73 @@ def test_printed_commands_read_the_recorded_images_from_any_folder(
                     load_features(w, 'clp', 'NCT_aug'))
 
 
+def test_a_printed_command_of_unrecorded_images_reads_none_unfilled(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """h223: where no set records where a set's images lie (LC beside
+    NCT's sets: another data root), the printed command names
+    ``--data-root DATA_ROOT`` (the import ``--cfg-options
+    dataset.data_root=DATA_ROOT``) and says what to put there; h221 named
+    the checkout's ``data/LC25000``, which a user whose data lies
+    elsewhere read, exit 0 (r136). Pasted unfilled, in a folder that
+    holds a ``DATA_ROOT`` of LC's layout, each is refused in one line
+    naming the placeholder, nothing written; filled, the set is
+    written from the folder given."""
+    from openselfsup.apis.extract import extract_many
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    paste = tmp_path / 'paste'
+    shutil.copytree(os.path.join(synthetic_root, 'LC25000'),
+                    paste / 'DATA_ROOT')
+    ckpt = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    model = {k: v for k, v in _options('', 'NCT').items()
+             if k != 'dataset.data_root'}
+    options = ['--cfg-options'] + [f'{k}={v}' for k, v in model.items()]
+    w = str(tmp_path / 'w')
+    extract_many([_config('nct_train.py')], ckpt,
+                 [paths.features_path(w, 'clp', 'NCT_train')],
+                 data_roots=[os.path.join(synthetic_root, 'NCT')],
+                 cfg_options=model, progress=False)
+    imp = paths.provenance_path(w, 'imp', 'NCT_train')
+    os.makedirs(os.path.dirname(imp))
+    with open(imp, 'w') as f:
+        json.dump({'checkpoint': None,
+                   'checkpoint_kind': 'imported features'}, f)
+    for model_name, flag, said in (
+            ('clp', '--data-root DATA_ROOT', '--data-root DATA_ROOT'),
+            ('imp', 'dataset.data_root=DATA_ROOT',
+             '--cfg-options dataset.data_root=DATA_ROOT')):
+        with pytest.raises(InputError) as e:
+            load_features(w, model_name, 'LC')
+        line = str(e.value)
+        command = line.split('make it with: ')[1][:-1]
+        assert f' {flag} ' in command, line
+        assert os.path.join(REPO, 'data') not in line, line
+        assert f'(DATA_ROOT: no set here records where its images lie; ' \
+            f'give the folder that holds them as {_config("lc.py")} names ' \
+            'them under its data_root data/LC25000)' in line, line
+        fill = {'CKPT': ckpt, 'FEATURES': ckpt, '[--paths': '--paths',
+                'PATHS]': ckpt}
+        code, err = _run_pasted(command, paste, monkeypatch, capsys, fill,
+                                *(options if model_name == 'clp' else []))
+        assert code == 2 and '\n' not in err, (command, err)
+        assert err.startswith(f'error: {said}: a placeholder of a printed '
+                              'command'), err
+        assert not os.path.exists(paths.features_path(w, model_name, 'LC'))
+        assert not os.path.exists(paths.labels_path(w, 'LC'))
+    # filled: the set of the folder given
+    with pytest.raises(InputError) as e:
+        load_features(w, 'clp', 'LC')
+    command = str(e.value).split('make it with: ')[1][:-1]
+    code, err = _run_pasted(command, paste, monkeypatch, capsys, {
+        'CKPT': ckpt,
+        'DATA_ROOT': os.path.join(synthetic_root, 'LC25000')},
+        '--workers', '0', '--no-progress', *options)
+    assert code == 0, (command, err)
+    assert load_features(w, 'clp', 'LC').provenance['cfg_options'][
+        'dataset.data_root'] == os.path.join(synthetic_root, 'LC25000')
+
+
 def test_the_other_images_command_reads_the_newer_sets_images_anywhere(
         synthetic_root, weights, tmp_path, monkeypatch, capsys):
     """h221 (kept by r136), h223: the other-images line's ``extract.py``

@@ -972,6 +972,22 @@ def _check_run_args(batch_size, workers) -> None:
         raise InputError(f'--workers must be 0 or more, got {workers!r}')
 
 
+def _check_filled(cfg_options: Optional[dict],
+                  given: Optional[Sequence[str]]) -> None:
+    """Refuse the data root a printed command leaves for the user to fill
+    in (``lowshot.features.DATA_ROOT``: no set recorded where the images
+    lie), given as it is: read, it named a folder ``DATA_ROOT`` of the
+    current folder, which may hold other images."""
+    from ..lowshot.features import DATA_ROOT
+    root = (cfg_options or {}).get('dataset.data_root')
+    if isinstance(root, str) and os.path.normpath(root) == DATA_ROOT:
+        flag = '--cfg-options dataset.data_root=' if given is None or \
+            'dataset.data_root' in given else '--data-root '
+        raise InputError(
+            f'{flag}{DATA_ROOT}: a placeholder of a printed command; give '
+            "the folder that holds the set's list and images in its place")
+
+
 def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
               copies: int = 1, need_model: bool = True,
               check_images: Optional[str] = None,
@@ -1009,6 +1025,7 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
         ``meta`` (what ``<NAME>_meta.json`` holds), ``labels`` (int64,
         tiled ``copies`` times) and ``list_sha1``.
     """
+    _check_filled(cfg_options, given)
     out = output_paths(output)
     for key in ('features', 'labels', 'meta', 'provenance'):
         check_writable(out[key])
