@@ -3668,6 +3668,16 @@ def _invert_images(folder):
         other.save(image, format=fmt)
 
 
+def _backbone(tmp_path, weights):
+    """A checkpoint of ``weights`` and the ``--cfg-options`` of the tests'
+    encoder and image size, without a data root (where the images lie is
+    the printed commands' to say)."""
+    ckpt = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    return ckpt, {k: v for k, v in _options('', 'NCT').items()
+                  if k != 'dataset.data_root'}
+
+
 def _run_pasted(command, where, monkeypatch, capsys, fill, *extra):
     """A printed command run as a user pastes it in the folder ``where``:
     split as the shell splits it, without the words on ``DATA_ROOT``
@@ -3714,10 +3724,7 @@ def test_printed_commands_read_the_recorded_images_from_any_folder(
     shutil.copytree(os.path.join(synthetic_root, 'NCT'),
                     paste / 'data' / 'NCT')
     _invert_images(paste / 'data' / 'NCT')
-    ckpt = str(tmp_path / 'backbone.pth')
-    torch.save({'state_dict': weights}, ckpt)
-    model = {k: v for k, v in _options('', 'NCT').items()
-             if k != 'dataset.data_root'}
+    ckpt, model = _backbone(tmp_path, weights)
     flags = ['--workers', '0', '--no-progress']
     fill = {'CKPT': ckpt, 'N': '2'}
     w = str(tmp_path / 'w')
@@ -3811,10 +3818,7 @@ def test_a_printed_command_of_unrecorded_images_reads_none_unfilled(
     paste = tmp_path / 'paste'
     shutil.copytree(os.path.join(synthetic_root, 'LC25000'),
                     paste / 'DATA_ROOT')
-    ckpt = str(tmp_path / 'backbone.pth')
-    torch.save({'state_dict': weights}, ckpt)
-    model = {k: v for k, v in _options('', 'NCT').items()
-             if k != 'dataset.data_root'}
+    ckpt, model = _backbone(tmp_path, weights)
     options = ['--cfg-options'] + [f'{k}={v}' for k, v in model.items()]
     w = str(tmp_path / 'w')
     extract_many([_config('nct_train.py')], ckpt,
@@ -3879,10 +3883,7 @@ def test_the_other_images_command_reads_the_newer_sets_images_anywhere(
         shutil.copytree(os.path.join(synthetic_root, 'LC25000'),
                         folder / 'data' / 'LC25000')
     _invert_images(elsewhere / 'data' / 'LC25000')
-    ckpt = str(tmp_path / 'backbone.pth')
-    torch.save({'state_dict': weights}, ckpt)
-    options = {k: v for k, v in _options('', 'LC25000').items()
-               if k != 'dataset.data_root'}
+    ckpt, options = _backbone(tmp_path, weights)
     first = paths.features_path(str(tmp_path / 'wd'), 'clp', 'LC')
     monkeypatch.chdir(ran)  # the config's data/LC25000, as run there
     extract(_config('lc.py'), ckpt, first, cfg_options=options,
