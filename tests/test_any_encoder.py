@@ -933,7 +933,10 @@ def test_import_refuses_nct_aug(synthetic_root, tmp_path, capsys):
             'row per image of the list, not copies: extract them with python '
             f'{REPO}/wsi_workdir/extract.py --config '
             f'{REPO}/configs/extraction/nct_aug.py --pretrained CKPT '
-            f'--data-root {REPO}/data/NCT --aug_times N --output {out}'), err
+            f'--data-root DATA_ROOT --aug_times N --output {out} (DATA_ROOT: '
+            'no set here records where its images lie; give the folder that '
+            f'holds them as {REPO}/configs/extraction/nct_aug.py names them '
+            'under its data_root data/NCT)'), err
         assert not os.path.exists(workdir)
     # a timm / open_clip model's one pass: refused before the model is built
     from openselfsup.apis.extract import extract_external_many

@@ -2070,12 +2070,13 @@ def test_features_not_found_name_the_models_there(wd, capsys, tmp_path):
     on an encoder of all classes, the template that reads it."""
     root = os.path.join(wd, 'extracted_feats')
     cli_ok(GEN, _gen(wd), capsys)
+    # (the command's DATA_ROOT note before: no cpl set records a folder)
     cli_fails(META, near_args(wd, '--model', 'cpl', num_task=10), capsys, wd,
-              f'cpl/NCT_train.npy); models with features in {root}: clp')
+              f'data/NCT)); models with features in {root}: clp')
     cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task', 'near',
                       '--novel_classes', '7', '--shots', '5', '--num_task',
                       '10', '--modes', 'linear', '--clfs', 'Ridge'],
-              capsys, wd, f"clp_wo_7/NCT_train.npy); models with features in "
+              capsys, wd, f"data/NCT)); models with features in "
               f"{root}: clp (clp: an encoder of all classes; sweep.py "
               "--model_template '{model}' tests it on every novel class)")
     other = str(tmp_path / 'elsewhere')
@@ -2584,10 +2585,12 @@ def test_ablation_of_a_misspelt_family_names_the_ones_there(tmp_path):
         assert out.returncode == 2 and len(lines) == 1, out.stderr
         return lines[0]
     models = 'clp_wo_3, clp_wo_78, fsp'
-    assert refusal().endswith(
-        f'/cpl_wo_78/NCT_train.npy); models with features in {root}: '
+    line = refusal()
+    assert f'/cpl_wo_78/NCT_train.npy (DATA_ROOT: ' in line, line
+    assert line.endswith(
+        f'data/NCT)); models with features in {root}: '
         f'{models}; of these, the encoders without 78 (as cpl_wo_78): '
-        'clp_wo_78')
+        'clp_wo_78'), line
     shutil.rmtree(os.path.join(root, 'clp_wo_78'))
     assert refusal().endswith(
         f'models with features in {root}: clp_wo_3, fsp; of these, the '
