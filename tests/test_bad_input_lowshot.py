@@ -4063,3 +4063,47 @@ def test_script_refusal_reads_the_setting_from_the_command():
     assert script_refusal('/s/e.sh', "--model 'enc': bad", argv,
                           {'MODEL': 'other'}).startswith(
         '/s/e.sh: MODEL="enc" is refused')
+
+
+def test_a_missing_sets_command_reads_the_folder_its_siblings_record(wd):
+    """h223: the command that makes a missing set named no ``--data-root``
+    (pasted elsewhere it read that folder's ``data/<set>``), and h221's the
+    checkout's ``data/<set>`` (r136). It names the folder the model's sets
+    whose configs read the same data root record (NCT_train's for
+    NCT_test, PAIP_train's for PAIP_test: a ``--data-root``, or the
+    config's own relative folder, each joined with the folder the set was
+    extracted in), and ``DATA_ROOT`` where none does (LC beside NCT's and
+    PAIP's) or two record other folders. The reference: the provenance
+    written by hand, the folders joined by hand, read back by extract.py's
+    parser."""
+    from lowshot_data import printed_args
+    from openselfsup.lowshot.features import load_features
+
+    def root_of(name):
+        with pytest.raises(InputError) as e:
+            load_features(wd, 'clp', name)
+        line = str(e.value)
+        args = printed_args(line.split('make it with: ')[1][:-1],
+                            'wsi_workdir/extract.py')
+        assert ('(DATA_ROOT: ' in line) == (args.data_root == ['DATA_ROOT'])
+        return args.data_root
+
+    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
+                     cfg_options={'dataset.data_root': '/a/data/NCT'})
+    write_provenance(wd, 'clp', 'PAIP_train', **CHECKPOINT_PROVENANCE,
+                     cwd='/runs', list_file='p/PAIP19/meta/train.txt',
+                     cfg_options={'dataset.data_root': 'p/PAIP19'})
+    for name in ('NCT_test', 'PAIP_test', 'LC'):
+        os.remove(paths.features_path(wd, 'clp', name))
+    assert root_of('NCT_test') == ['/a/data/NCT']
+    assert root_of('PAIP_test') == ['/runs/p/PAIP19']
+    assert root_of('LC') == ['DATA_ROOT']
+    # a second NCT set, read under the config's own data/NCT from /a: the
+    # same folder; from /b: two folders, none taken
+    sup = load_features(wd, 'clp', 'NCT_train')
+    np.save(paths.features_path(wd, 'clp', 'NCT_aug'), sup.features)
+    np.save(paths.labels_path(wd, 'NCT_aug'), sup.labels)
+    for cwd, want in (('/a', ['/a/data/NCT']), ('/b', ['DATA_ROOT'])):
+        write_provenance(wd, 'clp', 'NCT_aug', **CHECKPOINT_PROVENANCE,
+                         cwd=cwd, list_file='data/NCT/meta/train.txt')
+        assert root_of('NCT_test') == want, cwd
