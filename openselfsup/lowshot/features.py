@@ -800,7 +800,7 @@ COPIES_SIZE = ('dataset.pipeline.1.scale', (224, 224), 'hw')
 #: (``configs/extraction/<config>.py``), where its list and images are read
 #: from without ``--data-root``: relative, to the folder the command is
 #: run from, so a printed command names the folder absolute, as a set
-#: records it (:func:`recorded_root`) (checked against the configs by
+#: records it (:func:`_recorded_root`) (checked against the configs by
 #: ``tests/test_bad_input_lowshot.py``)
 DATA_ROOTS = dict(nct_train='data/NCT', nct_test='data/NCT',
                   nct_aug='data/NCT', lc='data/LC25000',
@@ -1141,7 +1141,7 @@ def _with_config(name: str, config: str) -> str:
             f"{script('configs', 'extraction', config + '.py')}")
 
 
-def recorded_root(prov, config: str) -> Optional[str]:
+def _recorded_root(prov, config: str) -> Optional[str]:
     """The folder, absolute, that the set of provenance ``prov``, of
     extraction config ``config``, read its list and images under: its
     ``dataset.data_root`` (``--data-root``'s), else the config's own
@@ -1167,13 +1167,13 @@ def recorded_root(prov, config: str) -> Optional[str]:
 
 def _shared_root(name: str, other: str, prov) -> Optional[str]:
     """The images' folder of set ``name`` that set ``other``'s provenance
-    ``prov`` tells: the one it records (:func:`recorded_root`) where the
+    ``prov`` tells: the one it records (:func:`_recorded_root`) where the
     two sets' configs read one data root (:data:`DATA_ROOTS`: NCT's train
     and test, PAIP's), else None (LC beside NCT: unknown)."""
     mine, theirs = name.lower(), other.lower()
     if theirs not in DATA_ROOTS or DATA_ROOTS[mine] != DATA_ROOTS[theirs]:
         return None
-    return recorded_root(prov, theirs)
+    return _recorded_root(prov, theirs)
 
 
 def _sibling_root(out: str, name: str,
@@ -1203,7 +1203,7 @@ def _images_flags(config: str, tool: str, unmapped: List[str], images=None,
     ``images``, a provenance of a set of this config's images
     (``NCT_train``'s for its copies, :func:`check_copies_of` compares
     them; the set's own; another model's set of the name), records
-    (:func:`recorded_root`), else ``root``, else :data:`DATA_ROOT` for the
+    (:func:`_recorded_root`), else ``root``, else :data:`DATA_ROOT` for the
     user to fill in (never the checkout's ``data/<set>`` by guess: a user
     whose data lies elsewhere read the checkout's, exit 0, review r136);
     and the list or prefix of another place ``images`` records
@@ -1214,7 +1214,7 @@ def _images_flags(config: str, tool: str, unmapped: List[str], images=None,
     options = images.get('cfg_options') if isinstance(images, dict) \
         else None
     options = options if isinstance(options, dict) else {}
-    root = recorded_root(images, config) or root
+    root = _recorded_root(images, config) or root
     # the list and prefix, relative to the data root as mmpretrain reads
     # them, spelt back as recorded (a value that does not read back as
     # itself is named as the JSON's)
