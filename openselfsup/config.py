@@ -4951,14 +4951,6 @@ def check_resume_meta(path: str, cfg: Config, world: int,
     check_seed_reach(cfg, world, resumed=(path, meta.get('seed')))
 
 
-class RawDefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter,
-                                argparse.ArgumentDefaultsHelpFormatter):
-    """``--help`` that keeps the description's and epilog's lines as
-    written (an example command, a table of the files written) and adds
-    each option's default, where ``ArgumentDefaultsHelpFormatter`` alone
-    re-wrapped them into one paragraph."""
-
-
 def uneven_windows_refusal(config_name: str, counts: Dict[Any, int]
                            ) -> Optional[str]:
     """The line refusing MMEngine's ``auto_scale_lr.enable`` (set by the

@@ -3,7 +3,8 @@ fingerprints, a warning said once, a file read once per command.
 (``utils.device``, which imports torch to ask about a GPU or make a
 device, ``utils.cfg_options``, the ``--cfg-options`` reading, and
 ``utils.progress``, the progress bars, tqdm: import them explicitly.)"""
-from .errors import (InputError, Terminated, cfg_options_here,  # noqa: F401
+from .errors import (InputError, RawDefaultsHelpFormatter,  # noqa: F401
+                     Terminated, cfg_options_here,
                      check_distinct, check_finite, check_fraction,
                      check_seed, count_words, first_line,
                      given_twice, is_index_sequence, is_int,

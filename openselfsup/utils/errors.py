@@ -7,6 +7,7 @@ instead of showing a traceback from deep inside numpy or torch; a Ctrl-C
 or a SIGTERM made an exception (:func:`terminate_raises`) is one line too.
 """
 import _thread
+import argparse
 import atexit
 import dis
 import gc
@@ -521,6 +522,16 @@ def cfg_options_here(line: str) -> str:
     directly: the line is its own) or the line names no ``--cfg-options``."""
     how = os.environ.get(CFG_OPTIONS_AS, '').strip()
     return f' ({how})' if how and '--cfg-options' in line else ''
+
+
+class RawDefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter,
+                                argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` that keeps the description's and epilog's lines as
+    written (an example command, a table of the files written) and adds
+    each option's default, where ``ArgumentDefaultsHelpFormatter`` alone
+    re-wrapped them into one paragraph. Here, beside :func:`run_cli`,
+    not in :mod:`openselfsup.config`: the data generators use it and
+    load no mmengine."""
 
 
 def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],

@@ -14,10 +14,9 @@ import argparse
 import os
 import sys
 
-from openselfsup.config import RawDefaultsHelpFormatter
 from openselfsup.datasets.synthetic import DOMAINS, SyntheticSpec, make_synthetic
 from openselfsup.datasets.synthetic.layouts import WRITTEN
-from openselfsup.utils import run_cli
+from openselfsup.utils import RawDefaultsHelpFormatter, run_cli
 
 
 def parse_args(argv):

@@ -17,11 +17,10 @@ import argparse
 import os
 import sys
 
-from openselfsup.config import RawDefaultsHelpFormatter
 from openselfsup.datasets.synthetic import (HierarchicalSpec,
                                             make_synthetic_hierarchical)
 from openselfsup.datasets.synthetic.hierarchical import WRITTEN
-from openselfsup.utils import run_cli
+from openselfsup.utils import RawDefaultsHelpFormatter, run_cli
 
 
 def parse_args(argv):
