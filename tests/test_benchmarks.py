@@ -18,8 +18,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: the benchmarks a user runs with ``python -m benchmarks.<name>``
 COMMANDS = ('bench_dictionary', 'bench_extract', 'bench_meta_test',
             'bench_pretrain', 'bench_scripts', 'bench_startup', 'bench_sweep',
-            'bench_tasks', 'bench_threads', 'compare_latent_aug', 'fixtures',
-            'paip_query_repeats')
+            'bench_synthetic', 'bench_tasks', 'bench_threads',
+            'compare_latent_aug', 'fixtures', 'paip_query_repeats')
 
 
 class _Parsed(Exception):
@@ -364,8 +364,9 @@ PART_LINES = {
     'benchmarks.bench_meta_test --help',
     '_common': 'error: benchmarks._common is a part of bench_dictionary, '
     'bench_extract, bench_meta_test, bench_pretrain, bench_scripts, '
-    'bench_startup, bench_sweep, bench_tasks, bench_threads, '
-    'compare_latent_aug and paip_query_repeats, not a command: see python -m '
+    'bench_startup, bench_sweep, bench_synthetic, bench_tasks, '
+    'bench_threads, compare_latent_aug and paip_query_repeats, not a '
+    'command: see python -m '
     'benchmarks.bench_dictionary --help'}
 
 

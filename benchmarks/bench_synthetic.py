@@ -1,0 +1,155 @@
+#!/usr/bin/env python
+"""The synthetic-data generators as users run them: each a fresh
+``python tools/prepare_data/<tool>`` process (PYTHONPATH and cwd the
+checkout) writing into a new folder, with its default flags but the ones
+named: the quick start's ``make_synthetic.py --size 64``
+(``tools/quickstart.sh``, 1,280 images), the tests' data
+(``make_synthetic.py --size 32`` at the ``synthetic_root`` fixture's
+counts, 238 images), the HLSS demo's ``make_synthetic_hierarchical.py
+--size 32`` and the balance demo's ``make_crossmodal.py``. In this
+checkout and, with ``--against COMMIT``, in a temporary git worktree of
+COMMIT (removed at the end), interleaved ``--repeat`` times (the
+checkouts alternate which goes first): median wall time per command and
+checkout, the ratio against / this, and whether the two wrote the same
+bytes (sha256 of every file, compared on the first run).
+
+    python -m benchmarks.bench_synthetic --against ce8c832 \\
+        --output benchmarks/results/synthetic.json
+"""
+import contextlib
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from typing import Dict, List, Optional
+
+import numpy as np
+
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+
+from benchmarks._common import (add_output, count, describe, load_average,
+                                machine, parse, parser, run_main, save)
+from benchmarks.bench_startup import (ROOT, checkout_env, imports_its_own,
+                                      resolve_commit, wall, worktree)
+
+#: name -> the command, ``--out`` added
+COMMANDS = {
+    'quickstart': ['tools/prepare_data/make_synthetic.py', '--size', '64'],
+    'tests': ['tools/prepare_data/make_synthetic.py', '--size', '32',
+              '--nct-train', '12', '--nct-test', '6', '--lc', '8',
+              '--paip-train-slides', '2', '--paip-test-slides', '1',
+              '--paip-per-class', '4'],
+    'hierarchical': ['tools/prepare_data/make_synthetic_hierarchical.py',
+                     '--size', '32'],
+    'crossmodal': ['tools/prepare_data/make_crossmodal.py'],
+}
+
+
+def tree_sha256(folder: str) -> Dict[str, str]:
+    """sha256 of every file under ``folder``, by its relative path."""
+    out = {}
+    for d, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(d, name)
+            with open(path, 'rb') as f:
+                out[os.path.relpath(path, folder)] = hashlib.sha256(
+                    f.read()).hexdigest()
+    return out
+
+
+def generators(root: str, names: List[str], against: Optional[str],
+               repeat: int) -> dict:
+    """Wall times of :data:`COMMANDS` ``names`` in this checkout and, with
+    ``against``, in a worktree of it under ``root``; every output is
+    written to a new folder under ``root`` and removed once timed (and,
+    on the first run, compared)."""
+    checkouts = {'this': ROOT}
+    rows = {n: {'argv': ['python', *COMMANDS[n]]} for n in names}
+    with contextlib.ExitStack() as stack:
+        if against:
+            checkouts['against'] = stack.enter_context(
+                worktree(against, os.path.join(root, 'against')))
+        for path in checkouts.values():
+            imports_its_own(path)
+        for i in range(repeat):
+            order = list(checkouts.items())[::-1 if i % 2 else 1]
+            for name in names:
+                files = {}
+                for key, path in order:
+                    out = tempfile.mkdtemp(dir=root, prefix='out_')
+                    rows[name].setdefault(key, {'runs_s': []})[
+                        'runs_s'].append(wall(
+                            [sys.executable, *COMMANDS[name], '--out', out],
+                            checkout_env(path), path))
+                    if i == 0:
+                        files[key] = tree_sha256(out)
+                    shutil.rmtree(out)
+                if i == 0:
+                    rows[name]['files'] = len(files['this'])
+                    if against:
+                        rows[name]['same_bytes'] = (files['this']
+                                                    == files['against'])
+    for row in rows.values():
+        for key in checkouts:
+            row[key]['median_s'] = float(np.median(row[key]['runs_s']))
+        row['against_over_this'] = (
+            row['against']['median_s'] / row['this']['median_s']
+            if against else None)
+    return {'checkouts': {'this': {'path': ROOT, 'commit': describe()}} | (
+        {'against': {'commit': against}} if against else {}),
+        'commands': rows}
+
+
+def table(r: dict, repeat: int) -> List[str]:
+    """The printed lines of :func:`generators`' result ``r``."""
+    this = r['checkouts']['this']['commit'] or 'this checkout'
+    against = r['checkouts'].get('against', {}).get('commit')
+    old = against[:7] if against else None
+    lines = [f'synthetic-data generators as users run them, python <tool> '
+             f'--out <new folder>, PYTHONPATH and cwd the checkout: this '
+             f'checkout ({this})' + (f' against {old}' if old else '') + ',',
+             f'median of {repeat} interleaved fresh processes, load '
+             f'{r["load_before"][0]:.1f}->{r["load_after"][0]:.1f}:',
+             f'  {"command":<14}{"files":>6}' + (f'{old:>10}' if old else '')
+             + f'{"this":>10}' + ('   old/new  same bytes' if old else '')]
+    for name, row in r['commands'].items():
+        line = f'  {name:<14}{row["files"]:>6}'
+        if old:
+            line += f'{row["against"]["median_s"]:>8.2f} s'
+        line += f'{row["this"]["median_s"]:>8.2f} s'
+        if old:
+            line += (f'{row["against_over_this"]:>9.2f}x'
+                     f'{"yes" if row["same_bytes"] else "NO":>12}')
+        lines.append(line)
+    return lines
+
+
+def main(argv=None):
+    p = parser(__doc__)
+    p.add_argument('--repeat', type=count, default=5,
+                   help='fresh processes per command and checkout')
+    p.add_argument('--commands', nargs='+', default=list(COMMANDS),
+                   choices=list(COMMANDS), help='the commands to time')
+    p.add_argument('--against', metavar='COMMIT',
+                   help='also run the commands in a temporary git worktree '
+                   'of COMMIT (an older commit), interleaved with this '
+                   'checkout (default: this checkout alone)')
+    add_output(p)
+    args = parse(p, argv)
+    against = resolve_commit(args.against) if args.against else None
+    out = {'machine': machine(), 'args': vars(args)}
+    with tempfile.TemporaryDirectory(prefix='bench_synthetic_') as root:
+        load0 = load_average()
+        r = out['generators'] = generators(root, args.commands, against,
+                                           args.repeat)
+        r.update(load_before=load0, load_after=load_average())
+    print('\n'.join(table(r, args.repeat)))
+    save(args.output, out)
+
+
+if __name__ == '__main__':
+    run_main(main)
