@@ -9,9 +9,11 @@ counts, 238 images), the HLSS demo's ``make_synthetic_hierarchical.py
 --size 32`` and the balance demo's ``make_crossmodal.py``. In this
 checkout and, with ``--against COMMIT``, in a temporary git worktree of
 COMMIT (removed at the end), interleaved ``--repeat`` times (the
-checkouts alternate which goes first): median wall time per command and
-checkout, the ratio against / this, and whether the two wrote the same
-bytes (sha256 of every file, compared on the first run).
+checkouts alternate which goes first): median wall time and CPU time
+(user + system, the child's own: less swayed by other processes on a
+shared machine) per command and checkout, the ratios against / this,
+and whether the two wrote the same bytes (sha256 of every file,
+compared on the first run).
 
     python -m benchmarks.bench_synthetic --against ce8c832 \\
         --output benchmarks/results/synthetic.json
@@ -19,6 +21,7 @@ bytes (sha256 of every file, compared on the first run).
 import contextlib
 import hashlib
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -61,6 +64,14 @@ def tree_sha256(folder: str) -> Dict[str, str]:
     return out
 
 
+def children_cpu_s() -> float:
+    """User and system CPU seconds of this process's waited-for children
+    (a child's own, less swayed than its wall time by other processes on
+    a shared machine)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def generators(root: str, names: List[str], against: Optional[str],
                repeat: int) -> dict:
     """Wall times of :data:`COMMANDS` ``names`` in this checkout and, with
@@ -81,10 +92,13 @@ def generators(root: str, names: List[str], against: Optional[str],
                 files = {}
                 for key, path in order:
                     out = tempfile.mkdtemp(dir=root, prefix='out_')
-                    rows[name].setdefault(key, {'runs_s': []})[
-                        'runs_s'].append(wall(
-                            [sys.executable, *COMMANDS[name], '--out', out],
-                            checkout_env(path), path))
+                    runs = rows[name].setdefault(key, {'runs_s': [],
+                                                       'cpu_s': []})
+                    cpu0 = children_cpu_s()
+                    runs['runs_s'].append(wall(
+                        [sys.executable, *COMMANDS[name], '--out', out],
+                        checkout_env(path), path))
+                    runs['cpu_s'].append(children_cpu_s() - cpu0)
                     if i == 0:
                         files[key] = tree_sha256(out)
                     shutil.rmtree(out)
@@ -96,8 +110,12 @@ def generators(root: str, names: List[str], against: Optional[str],
     for row in rows.values():
         for key in checkouts:
             row[key]['median_s'] = float(np.median(row[key]['runs_s']))
+            row[key]['median_cpu_s'] = float(np.median(row[key]['cpu_s']))
         row['against_over_this'] = (
             row['against']['median_s'] / row['this']['median_s']
+            if against else None)
+        row['cpu_against_over_this'] = (
+            row['against']['median_cpu_s'] / row['this']['median_cpu_s']
             if against else None)
     return {'checkouts': {'this': {'path': ROOT, 'commit': describe()}} | (
         {'against': {'commit': against}} if against else {}),
@@ -114,16 +132,22 @@ def table(r: dict, repeat: int) -> List[str]:
              f'checkout ({this})' + (f' against {old}' if old else '') + ',',
              f'median of {repeat} interleaved fresh processes, load '
              f'{r["load_before"][0]:.1f}->{r["load_after"][0]:.1f}:',
-             f'  {"command":<14}{"files":>6}' + (f'{old:>10}' if old else '')
-             + f'{"this":>10}' + ('   old/new  same bytes' if old else '')]
+             f'  {"":<20}{"wall time":^30}{"CPU time (user + sys)":^30}',
+             f'  {"command":<14}{"files":>6}'
+             + 2 * ((f'{old:>10}' if old else '') + f'{"this":>10}'
+                    + ('   old/new' if old else ''))
+             + ('  same bytes' if old else '')]
     for name, row in r['commands'].items():
         line = f'  {name:<14}{row["files"]:>6}'
+        for median, ratio in (('median_s', 'against_over_this'),
+                              ('median_cpu_s', 'cpu_against_over_this')):
+            if old:
+                line += f'{row["against"][median]:>8.2f} s'
+            line += f'{row["this"][median]:>8.2f} s'
+            if old:
+                line += f'{row[ratio]:>9.2f}x'
         if old:
-            line += f'{row["against"]["median_s"]:>8.2f} s'
-        line += f'{row["this"]["median_s"]:>8.2f} s'
-        if old:
-            line += (f'{row["against_over_this"]:>9.2f}x'
-                     f'{"yes" if row["same_bytes"] else "NO":>12}')
+            line += f'{"yes" if row["same_bytes"] else "NO":>12}'
         lines.append(line)
     return lines
 
