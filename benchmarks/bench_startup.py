@@ -461,6 +461,22 @@ def worktree(commit: str, where: str, repo: str = ROOT):
             git('worktree', 'prune', repo=repo)
 
 
+@contextlib.contextmanager
+def checkouts(root: str, against: Optional[str]):
+    """``{'this': ROOT}`` and, with ``against`` (a commit), ``'against'``:
+    a git worktree of it made under ``root`` (:func:`worktree`), removed
+    on the way out; each checked to import its own openselfsup
+    (:func:`imports_its_own`)."""
+    with contextlib.ExitStack() as stack:
+        paths = {'this': ROOT}
+        if against:
+            paths['against'] = stack.enter_context(
+                worktree(against, os.path.join(root, 'against')))
+        for path in paths.values():
+            imports_its_own(path)
+        yield paths
+
+
 def imports_its_own(path: str) -> None:
     """Refuse, in one line, an environment where python run with
     :func:`checkout_env` ``(path)`` imports openselfsup from elsewhere
@@ -539,20 +555,14 @@ def checkouts_startup(commands, files: dict, root: str,
     end with the expected status too. With ``imports``, each checkout's
     row of a command expected to pass also names the heavy packages it
     imports (:func:`imported`, untimed)."""
-    checkouts = {'this': ROOT}
     runs = os.path.join(root, 'runs')
     os.makedirs(runs)
-    with contextlib.ExitStack() as stack:
-        if against:
-            checkouts['against'] = stack.enter_context(
-                worktree(against, os.path.join(root, 'against')))
-        for path in checkouts.values():
-            imports_its_own(path)
+    with checkouts(root, against) as paths:
         rows = []
         for name, args, expect in commands:
             row = {'command': name, 'argv': ['python', *args],
                    'expected_status': expect}
-            for key, path in checkouts.items():
+            for key, path in paths.items():
                 cmd = train_command(args, files, runs)
                 check = subprocess.run(cmd, cwd=path, env=checkout_env(path),
                                        stdout=subprocess.DEVNULL,
@@ -571,7 +581,7 @@ def checkouts_startup(commands, files: dict, root: str,
                     row[key] = {'failed': failed}
             rows.append(row)
         for i in range(repeat):
-            order = list(checkouts.items())[::-1 if i % 2 else 1]
+            order = list(paths.items())[::-1 if i % 2 else 1]
             for row, (_, args, expect) in zip(rows, commands):
                 for key, path in order:
                     if 'runs_s' in row[key]:
@@ -580,7 +590,7 @@ def checkouts_startup(commands, files: dict, root: str,
                             checkout_env(path), path, expect,
                             cpu=row[key]['cpu_s']))
     for row in rows:
-        for key in checkouts:
+        for key in paths:
             if 'runs_s' in row[key]:
                 row[key]['median_s'] = float(np.median(row[key]['runs_s']))
                 row[key]['median_cpu_s'] = float(np.median(

@@ -18,7 +18,6 @@ compared on the first run).
     python -m benchmarks.bench_synthetic --against ce8c832 \\
         --output benchmarks/results/synthetic.json
 """
-import contextlib
 import hashlib
 import os
 import resource
@@ -35,8 +34,8 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
 
 from benchmarks._common import (add_output, count, describe, load_average,
                                 machine, parse, parser, run_main, save)
-from benchmarks.bench_startup import (ROOT, checkout_env, imports_its_own,
-                                      resolve_commit, wall, worktree)
+from benchmarks.bench_startup import (ROOT, checkout_env, checkouts,
+                                      resolve_commit, wall)
 
 #: name -> the command, ``--out`` added
 COMMANDS = {
@@ -78,16 +77,10 @@ def generators(root: str, names: List[str], against: Optional[str],
     ``against``, in a worktree of it under ``root``; every output is
     written to a new folder under ``root`` and removed once timed (and,
     on the first run, compared)."""
-    checkouts = {'this': ROOT}
     rows = {n: {'argv': ['python', *COMMANDS[n]]} for n in names}
-    with contextlib.ExitStack() as stack:
-        if against:
-            checkouts['against'] = stack.enter_context(
-                worktree(against, os.path.join(root, 'against')))
-        for path in checkouts.values():
-            imports_its_own(path)
+    with checkouts(root, against) as paths:
         for i in range(repeat):
-            order = list(checkouts.items())[::-1 if i % 2 else 1]
+            order = list(paths.items())[::-1 if i % 2 else 1]
             for name in names:
                 files = {}
                 for key, path in order:
@@ -108,7 +101,7 @@ def generators(root: str, names: List[str], against: Optional[str],
                         rows[name]['same_bytes'] = (files['this']
                                                     == files['against'])
     for row in rows.values():
-        for key in checkouts:
+        for key in paths:
             row[key]['median_s'] = float(np.median(row[key]['runs_s']))
             row[key]['median_cpu_s'] = float(np.median(row[key]['cpu_s']))
         row['against_over_this'] = (

@@ -979,3 +979,37 @@ def test_paip_query_repeats_counts_sets_naming_an_image_twice(tmp_path):
     for side in ('published_with_replacement',
                  'project_without_replacement'):
         assert 0 <= res[side] <= 1
+
+
+def test_bench_synthetic_compares_the_bytes_both_checkouts_wrote(
+        tmp_path, monkeypatch):
+    """bench_synthetic's part, real processes in this checkout and a git
+    worktree of HEAD: a command that writes the same file in both is
+    'same bytes', one whose file names its checkout is not; every run is
+    timed (wall and CPU), every output folder and the worktree are gone
+    after."""
+    from benchmarks import bench_synthetic
+    from benchmarks.bench_startup import git
+    if bench_synthetic.describe() is None:
+        pytest.skip('not a git checkout: no worktree of a commit')
+    write = ('import os, sys; out = sys.argv[2]; open(os.path.join(out, '
+             '"f"), "w").write({})')
+    monkeypatch.setattr(bench_synthetic, 'COMMANDS', {
+        'same': ['-c', write.format('"x"')],
+        'differs': ['-c', write.format('os.getcwd()')]})
+    before = git('worktree', 'list', '--porcelain')
+    head = bench_synthetic.resolve_commit('HEAD')
+    r = bench_synthetic.generators(str(tmp_path), ['same', 'differs'], head,
+                                   2)
+    rows = r['commands']
+    assert (rows['same']['same_bytes'], rows['differs']['same_bytes']) == \
+        (True, False)
+    for row in rows.values():
+        assert row['files'] == 1
+        for key in ('this', 'against'):
+            assert len(row[key]['runs_s']) == len(row[key]['cpu_s']) == 2
+            assert row[key]['median_s'] > 0 and row[key]['median_cpu_s'] > 0
+        assert row['against_over_this'] == \
+            row['against']['median_s'] / row['this']['median_s']
+    assert os.listdir(tmp_path) == []
+    assert git('worktree', 'list', '--porcelain') == before
