@@ -4,7 +4,6 @@ the partial checkpoints of a save killed mid-way, removed by the next run
 in the work dir (``engine.runner.work_dir_lock``)."""
 import os
 import random
-import re
 import socket
 import subprocess
 import sys
@@ -223,51 +222,3 @@ def test_the_removal_is_said_in_the_runs_log(tmp_path, monkeypatch,
     left = {p.name for p in work.iterdir()}
     assert not left & {name for name, removed in names.items() if removed}
     assert f'.epoch_6.pth.{os.getppid()}@here.i9j0k1l2.tmp.pth' in left
-
-
-#: one process of a 2-process gloo group (rank, store file in argv):
-#: rank 1 refuses (its line, exit 2) once the group is up; rank 0 waits
-#: for it in an all-reduce, inside peer_failure_said as train() runs the
-#: runner's training, under run_cli as tools/train.py
-PEER = '''
-import sys
-import torch
-import torch.distributed as dist
-from openselfsup.engine.runner import peer_failure_said
-from openselfsup.utils import InputError, run_cli
-
-def main(argv):
-    rank = int(argv[0])
-    dist.init_process_group('gloo', init_method='file://' + argv[1],
-                            rank=rank, world_size=2)
-    dist.barrier()
-    if rank == 1:
-        raise InputError('a refusal of rank 1 alone')
-    with peer_failure_said():
-        dist.all_reduce(torch.ones(3))
-
-sys.exit(run_cli(main, sys.argv[1:]))
-'''
-
-
-def test_a_rank_waiting_for_a_failed_peer_ends_in_one_line(tmp_path):
-    """A refusal on one rank while rank 0 waits in a collective (DDP's
-    gradient all-reduce): rank 0's gloo RuntimeError, 'Connection closed
-    by peer', a traceback of some 50 lines under the failed rank's line.
-    Now one line saying another process failed, its message above."""
-    env = dict(os.environ, PYTHONPATH=REPO)
-    store = str(tmp_path / 'store')
-    procs = [subprocess.Popen([sys.executable, '-c', PEER, str(rank), store],
-                              env=env, cwd=tmp_path, stderr=subprocess.PIPE,
-                              text=True) for rank in (0, 1)]
-    (_, err0), (_, err1) = (p.communicate(timeout=120) for p in procs)
-    assert (procs[1].returncode, error_lines(err1)) == (
-        2, ['error: a refusal of rank 1 alone']), err1
-    # (gloo says 'closed' where the peer's socket was closed, 'reset'
-    # where its end was torn down with data unread)
-    assert procs[0].returncode == 2, err0[-3000:]
-    line, = error_lines(err0)
-    assert re.fullmatch(
-        r'error: training process 0 stopped: another training process '
-        r'failed while this one waited for it \(gloo: Connection '
-        r'(closed|reset) by peer\); its message is above', line), err0

@@ -2859,8 +2859,7 @@ def train(config: str,
                                loaded=loaded, evaluates=evaluates,
                                other_run_ways=other_run_ways)
         from ..engine.runner import (discard_on_failure,
-                                     ends_its_process_group,
-                                     peer_failure_said, work_dir_lock)
+                                     ends_its_process_group, work_dir_lock)
         from ..utils import terminate_raises
         runner = None
 
@@ -2911,8 +2910,7 @@ def train(config: str,
                 with worker_warnings_left_out(runner, cfg):
                     check_steps(runner, config)
                     start.close()  # the training set built
-                    with peer_failure_said():
-                        runner.train()
+                    runner.train()
         finally:
             restore_sigterm()
         return runner

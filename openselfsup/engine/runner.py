@@ -2922,39 +2922,6 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
             'tools/slurm_train.sh', source)) from None
 
 
-#: what gloo's TCP transport says in the RuntimeError of a collective
-#: whose peer process is gone (exited, killed)
-_PEER_GONE = ('Connection closed by peer', 'Connection reset by peer')
-
-
-@contextmanager
-def peer_failure_said() -> Iterator[None]:
-    """Around a run of several processes (``runner.train()``): a process
-    waiting in a collective (DDP's gradient all-reduce, SyncBN) for one
-    that failed (a refusal of its own, its one line on stderr, then its
-    exit) got gloo's ``Connection closed by peer`` (or ``reset``) as a
-    RuntimeError, a traceback of some 50 lines that pushed the failed
-    process's line, which the launcher's last line points at, out of
-    sight. Now it ends in one line saying so. Without a process group,
-    and for any other error, nothing changes (NCCL's lost peer is a hang
-    ended by the launcher, not an error here).
-
-    Raises:
-        InputError: a peer of the process group is gone.
-    """
-    try:
-        yield
-    except RuntimeError as exc:
-        said = next((w for w in _PEER_GONE if w in str(exc)), None)
-        if said is None or not is_distributed():
-            raise
-        from mmengine.dist import get_rank
-        raise InputError(
-            f'training process {get_rank()} stopped: another training '
-            f'process failed while this one waited for it (gloo: {said}); '
-            'its message is above') from None
-
-
 def _end_process_group() -> None:
     """Destroy this process's default process group, if it has one."""
     if is_distributed():
