@@ -28,6 +28,8 @@ from .utils import (InputError, file_sha1, first_line, is_int, is_number,
                     with_article, with_missing_note)
 from .utils.cfg_options import (CfgOptionsAction,  # noqa: F401
                                 parse_cfg_options, parse_option_value)
+# the --help formatter, imported from here before it moved beside run_cli
+from .utils.errors import RawDefaultsHelpFormatter  # noqa: F401
 from .utils.errors import OPTIONS_GIVEN as _OPTIONS_GIVEN
 from .utils.errors import OPTIONS_SET as _OPTIONS_SET
 from .utils.fingerprint import (SIZE_ARGUMENTS, data_folder_sha1,

@@ -168,26 +168,84 @@ def _patch_one_shape_at_a_time(rng, style, palette, size, shift=None):
 
 
 @pytest.mark.parametrize('size', [7, 32, 61, 224])
-def test_batched_shapes_draw_the_pixels_of_one_shape_at_a_time(size):
+def test_batched_shapes_draw_the_pixels_of_one_shape_at_a_time(
+        size, monkeypatch):
     """render_patch draws each kind of shape with one rng.random block
-    and batched vertices and colours (20 times faster than a loop of
-    scalar draws): every pixel of every style and palette is the one a
-    shape-at-a-time reference draws from the same seed (a draw out of
-    order, or a vertex or colour off by one bit, moves pixels)."""
+    and batched vertices and colours (the draws about 100 times faster
+    than a loop of scalar draws): every pixel of every style and palette
+    is the one a shape-at-a-time reference draws from the same seed, and
+    so is every argument of every polygon and line drawn, bit for bit
+    (r144: a vertex or colour off by one bit seldom moves a pixel; a
+    draw out of order does)."""
+    from PIL import ImageDraw
     from openselfsup.datasets.synthetic import PALETTES, STYLES, render_patch
     from openselfsup.datasets.synthetic.tissue import with_palette_shift
+    calls = []
+    polygon, line = ImageDraw.ImageDraw.polygon, ImageDraw.ImageDraw.line
+
+    def flat(xy):
+        return tuple(float(v) for p in xy
+                     for v in (p if isinstance(p, (tuple, list)) else (p,)))
+
+    def drawn_polygon(self, xy, fill=None, outline=None, width=1):
+        calls.append(('polygon', flat(xy), tuple(map(int, fill)), outline))
+        return polygon(self, xy, fill, outline, width)
+
+    def drawn_line(self, xy, fill=None, width=0, joint=None):
+        calls.append(('line', flat(xy), tuple(map(int, fill)), width))
+        return line(self, xy, fill, width, joint)
+    monkeypatch.setattr(ImageDraw.ImageDraw, 'polygon', drawn_polygon)
+    monkeypatch.setattr(ImageDraw.ImageDraw, 'line', drawn_line)
     for i, (name, style) in enumerate(sorted(STYLES.items())):
         for seed in (i, 1000 + i):
             palette = PALETTES[('nct', 'lc', 'paip')[seed % 3]]
             shift = None if seed % 2 else np.array([1.03, 0.97, 1.01])
-            if seed > 1000:  # a patient's palette and density
+            if seed > 1000:  # a patient's palette
                 palette = with_palette_shift(palette, [0.95, 1.04, 1.0])
             args = (style, palette, size, shift)
+            calls.clear()
             want = _patch_one_shape_at_a_time(np.random.default_rng(seed),
                                               *args)
+            want_calls = list(calls)
+            calls.clear()
             got = render_patch(np.random.default_rng(seed), *args)
             assert got.dtype == np.uint8 and got.shape == (size, size, 3)
             assert np.array_equal(got, want), (name, seed, size)
+            assert want_calls and calls == want_calls, (name, seed, size)
+
+
+def test_a_style_s_bad_range_or_count_is_as_the_scalar_draws_had_it():
+    """A range the scalar ``rng.uniform`` refused is refused by the
+    batched draws too, whatever the arrangement (r144: an inverted
+    ``nucleus_radius`` or a NaN ``darkness`` drew a patch without a
+    word), and a negative count draws none of that shape, as the loop
+    did (it raised numpy's 'negative dimensions')."""
+    import dataclasses
+    from openselfsup.datasets.synthetic import PALETTES, STYLES, render_patch
+    style, palette = STYLES['TUM'], PALETTES['nct']
+    for bad, error in ((dict(nucleus_radius=(5.0, 3.0)), ValueError),
+                       (dict(vacuole_radius=(16.0, 8.0), vacuoles=3),
+                        ValueError),
+                       (dict(darkness=(1.1, 0.9)), ValueError),
+                       (dict(nucleus_radius=(float('nan'), 3.0)),
+                        OverflowError),
+                       (dict(darkness=(0.9, float('inf'))), OverflowError)):
+        with pytest.raises(error):  # the reference's scalar draws too
+            _patch_one_shape_at_a_time(np.random.default_rng(0),
+                                       dataclasses.replace(style, **bad),
+                                       palette, 32)
+        with pytest.raises(error):
+            render_patch(np.random.default_rng(0),
+                         dataclasses.replace(style, **bad), palette, 32)
+    fewer = dataclasses.replace(style, vacuoles=-1, debris=-2)
+    none = dataclasses.replace(style, vacuoles=0, debris=0)
+    assert np.array_equal(
+        render_patch(np.random.default_rng(1), fewer, palette, 32),
+        render_patch(np.random.default_rng(1), none, palette, 32))
+    assert np.array_equal(
+        render_patch(np.random.default_rng(1), fewer, palette, 32),
+        _patch_one_shape_at_a_time(np.random.default_rng(1), fewer,
+                                   palette, 32))
 
 
 @pytest.mark.parametrize('argv', [
@@ -202,7 +260,7 @@ def test_batched_shapes_draw_the_pixels_of_one_shape_at_a_time(size):
 def test_an_image_generator_loads_no_training_stack(tmp_path, argv):
     """The generators the quick start and the tests run write images with
     numpy and Pillow: a fresh process imports no mmengine, mmpretrain,
-    mmcv or torch (mmengine, 0.7 s of each run, came in with the --help
+    mmcv or torch (mmengine, about 0.5 s of each run, came in with the --help
     formatter of openselfsup.config)."""
     from _foundation_helpers import loaded_modules
     rc, _, lines, loaded = loaded_modules(

@@ -157,12 +157,33 @@ def _smooth_field(rng: np.random.Generator, size: int, cells: int,
 
 
 def _uniform(u: np.ndarray, low: float, high: float) -> np.ndarray:
-    """``rng.uniform(low, high)`` from ``u``, doubles of ``rng.random``:
-    numpy's own formula, ``low + (high - low) * u``, so that one
-    ``rng.random(n)`` gives the bits of ``n`` scalar ``rng.uniform`` calls
-    (a Generator draws one double for either)."""
+    """``rng.uniform(low, high)`` from ``u``, doubles of ``rng.random``
+    (a Generator draws one double for either): numpy's formula, ``low +
+    (high - low) * u``, rounded twice (a multiply, then an add). That is
+    the bits of ``n`` scalar ``rng.uniform`` calls where numpy's C code
+    rounds twice too (the x86-64 wheels; checked against the loop for
+    every draw of every style, r144); a numpy built with fused
+    multiply-add (aarch64, ppc64le: numpy issue 22993) rounded the
+    scalar draws once, so there the old loop's patches differed from
+    these in the last bit of a few draws (no pixel of 306 patches in an
+    emulation), and these are now the same on every machine. A range
+    the scalar call refused is refused as it did: one whose width is not
+    finite (NaN or inf: OverflowError), or below 0 (ValueError)."""
     low, high = float(low), float(high)
-    return low + (high - low) * u
+    width = high - low
+    if not np.isfinite(width):
+        raise OverflowError(f'uniform({low}, {high}): high - low range '
+                            'exceeds valid bounds')
+    if width < 0:
+        raise ValueError(f'uniform({low}, {high}): high - low < 0')
+    return low + width * u
+
+
+def _rows(rng: np.random.Generator, count, columns: int) -> np.ndarray:
+    """``rng.random((count, columns))``: ``count`` shapes' draws, none
+    for a count below 1 (a loop over ``range(count)`` drew none: a
+    negative count is no error)."""
+    return rng.random((max(count, 0), columns))
 
 
 @functools.lru_cache(maxsize=None)
@@ -270,7 +291,9 @@ def render_patch(rng: np.random.Generator, style: TissueStyle,
     # Shapes of one kind whose draws are all uniform doubles are drawn
     # together: one rng.random row per shape, its columns in the order of
     # the scalar draws they stand for (the bits of a loop of rng.uniform,
-    # 20 times faster; tests/test_synthetic.py holds them to that loop).
+    # :func:`_uniform`; the draws alone about 100 times faster, a whole
+    # patch about 3 times; tests/test_synthetic.py holds every draw
+    # call's arguments to that loop's, bit for bit).
 
     if style.glass > 0:
         # empty slide: a large blob, leaving a strip of tissue
@@ -282,7 +305,7 @@ def render_patch(rng: np.random.Generator, style: TissueStyle,
                   lumen_ink)
     if style.mucin > 0:
         # cx, cy, radius, aspect, angle
-        u = rng.random((int(1 + 6 * style.mucin), 5))
+        u = _rows(rng, int(1 + 6 * style.mucin), 5)
         r = size * _uniform(u[:, 2], 0.15, 0.4) * style.mucin ** 0.5
         _polygons(draw, _ellipses(_uniform(u[:, 0], 0, size),
                                   _uniform(u[:, 1], 0, size), r,
@@ -310,7 +333,7 @@ def render_patch(rng: np.random.Generator, style: TissueStyle,
             _polygons(draw, _ellipses(gx, gy, gr,
                                       gr * rng.uniform(0.7, 1.0),
                                       rng.uniform(0, np.pi), 18), lumen_ink)
-    u = rng.random((style.vacuoles, 5))  # r, cx, cy, aspect, angle
+    u = _rows(rng, style.vacuoles, 5)  # r, cx, cy, aspect, angle
     r = _uniform(u[:, 0], *style.vacuole_radius) * s
     _polygons(draw, _ellipses(_uniform(u[:, 1], 0, size),
                               _uniform(u[:, 2], 0, size), r,
@@ -327,20 +350,21 @@ def render_patch(rng: np.random.Generator, style: TissueStyle,
                       for _ in range(len(centres))]).reshape(-1, 4)
         r, e, a, dark = u.T
     else:
-        u = rng.random((len(centres), 4))  # r, elongation, angle, darkness
+        u = _rows(rng, len(centres), 4)  # r, elongation, angle, darkness
         r = _uniform(u[:, 0], *style.nucleus_radius)
         e = _uniform(u[:, 1], *style.elongation)
         a = _uniform(u[:, 2], 0, np.pi)
         dark = _uniform(u[:, 3], *style.darkness)
     r = r * s
-    # Python's power (the C library's pow), not numpy's: e ** 0.5 as a
-    # float, whose last bit numpy's sqrt does not always give
+    # Python's power (the C library's pow), not numpy's sqrt: the old
+    # loop's e ** 0.5, whose last bit sqrt (the exact root) does not
+    # always give (pow is off by one bit for a few values)
     root_e = np.array([v ** 0.5 for v in e.tolist()])
     _polygons(draw, _ellipses(centres[:, 0], centres[:, 1],
                               np.maximum(r * root_e, 0.6),
                               np.maximum(r / root_e, 0.6), a, 8),
               _colours(nucleus, 1 / dark))
-    u = rng.random((style.debris, 7))  # r, cx, cy, colour, aspect, angle, tone
+    u = _rows(rng, style.debris, 7)  # r, cx, cy, colour, aspect, angle, tone
     r = _uniform(u[:, 0], 0.8, 2.5) * s
     ink = np.where(u[:, 3:4] < 0.5, nucleus, fibre)
     _polygons(draw, _ellipses(_uniform(u[:, 1], 0, size),
