@@ -11,7 +11,7 @@ Imports nothing beyond the standard library, so every layer may use it
 """
 import os
 import re
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 #: NCT-CRC-HE-100K(-NONORM), in the published label order
 NCT_CLASSES = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
@@ -88,19 +88,23 @@ def nct_names(labels) -> str:
 
 
 def held_out_words(labels, at_most: bool = False,
-                   by_name: Sequence[str] = ()) -> str:
+                   by_name: Optional[Dict[str, Optional[str]]] = None
+                   ) -> str:
     """What a pre-training list with ``labels`` held out holds, in words
     (:func:`list_held_out`): ``'leaves out STR'``, or for ``()``
     ``'holds every class'``; ``at_most``: lists of unknown name beside
     (:func:`lists_held_out_at_most`), ``'leaves out at most STR'``.
-    ``by_name``: the lists, recorded without their root, that a refusal
-    rests on (:func:`~openselfsup.config.by_name_only`): judged by their
-    names alone, as NCT's lists of those names, which nothing recorded
-    confirms (a root-less export of another dataset whose list is named
-    ``meta/train.txt`` reads as NCT's all-class list), said after the
-    words, each list with what its name says (review r137: the line said
-    ``holds every class`` as a fact). The one wording of every held-out
-    refusal (the initial weights', extraction's)."""
+    ``by_name``: ``{list: root}`` of the lists a refusal rests on that
+    were judged by their names alone (:func:`refusal_rests_on`, of
+    :func:`~openselfsup.config.by_name_only`): recorded without their
+    root (None), or under a root not found here (review r138: such a
+    cluster path was judged by name too and spoken of as fact), as NCT's
+    lists of those names, which nothing read here confirms (a root-less
+    export of another dataset whose list is named ``meta/train.txt``
+    reads as NCT's all-class list), said after the words, each list with
+    what its name says (review r137: the line said ``holds every class``
+    as a fact). The one wording of every held-out refusal (the initial
+    weights', extraction's)."""
     words = (f'leaves out {"at most " if at_most else ""}'
              f'{nct_names(labels)}') if labels else 'holds every class'
     if not by_name:
@@ -110,22 +114,72 @@ def held_out_words(labels, at_most: bool = False,
         'leaving out ' + nct_names(list_held_out(name))
         if list_held_out(name) else 'holding every class'
         for name in by_name)
+
+    def where(root):
+        # a root not found here: '' is the folder its run ran in
+        return 'under ' + (root or "its run's folder") + ', not found here'
+
+    if all(root is None for root in by_name.values()):
+        lists = (f'{" and ".join(by_name)}, recorded without '
+                 f'{"its" if one else "their"} root,')
+    elif one:
+        name, root = next(iter(by_name.items()))
+        lists = f'{name}, recorded {where(root)},'
+    else:
+        lists = ' and '.join(
+            f'{name} (recorded ' + ('without its root)' if root is None
+                                    else f'{where(root)})')
+            for name, root in by_name.items())
     return (f'{words} (by name only: the list{"" if one else "s"} '
-            f'{" and ".join(by_name)}, recorded without '
-            f'{"its" if one else "their"} root, '
-            f'{"was" if one else "were"} judged by '
+            f'{lists} {"was" if one else "were"} judged by '
             f'{"its name" if one else "their names"} as NCT\'s '
             f'list{"" if one else "s"} {said}, and may be another '
             f'dataset\'s list{"" if one else "s"} of '
             f'{"that name" if one else "those names"})')
 
 
+def refusal_rests_on(lists: Sequence[str],
+                     by_name: Dict[str, Optional[str]],
+                     classes: Sequence[int],
+                     refused: Callable[[Tuple[str, ...]], bool]
+                     ) -> Dict[str, Optional[str]]:
+    """The lists of ``by_name`` (``{list: root}`` of those among
+    ``lists`` judged by their names alone:
+    :func:`~openselfsup.config.by_name_only`) that a held-out refusal
+    rests on, the one test of it for every held-out refusal (extraction's,
+    the initial weights'): those whose names say they hold one of
+    ``classes`` (the classes the refusal is about) where, without them,
+    the lists are not ``refused``; else every one of ``by_name`` where
+    without them they are not; else none (a refusal that lists read here
+    decide). Review r138: a root-less ``wo_3`` list beside a root-less
+    ``train.txt`` was named too where the refusal rested on
+    ``train.txt`` alone."""
+    holding = [n for n in by_name
+               if set(classes) - set(list_held_out(n) or ())]
+    for drop in (holding, list(by_name)):
+        if drop and not refused(tuple(n for n in lists if n not in drop)):
+            return {n: by_name[n] for n in drop}
+    return {}
+
+
 def another_dataset_if(by_name: Sequence[str]) -> str:
-    """The condition of a held-out refusal's way out for root-less lists
-    judged by name (:func:`held_out_words`' ``by_name``): ``'if
-    meta/train.txt is another dataset's'``."""
+    """The condition of a held-out refusal's way out for lists judged by
+    name (:func:`held_out_words`' ``by_name``): ``'if meta/train.txt is
+    another dataset's'``."""
     verb = 'is' if len(by_name) == 1 else 'are'
     return f'if {" and ".join(by_name)} {verb} another dataset\'s'
+
+
+def export_again_words(by_name: Sequence[str]) -> str:
+    """The way out of a held-out refusal that rests on the lists
+    ``by_name`` of a backbone-weights export that recorded them without
+    their root: the sound one, the export made again from its training
+    checkpoint, which records the root, so that the check reads the
+    list (review r138: only unchecked ways out were named)."""
+    return (f', or, {another_dataset_if(by_name)}, export the weights '
+            'again from their training checkpoint with '
+            'tools/extract_backbone_weights.py (it records the root, and '
+            'the list is then read)')
 
 
 #: the NCT training lists of all nine classes (the published names)

@@ -4354,10 +4354,11 @@ def nct_train_lists(cfg_text: Any, holds: Callable[[str], Optional[bool]]
 def _held_out_mix(head: str, there: str, before: Tuple[int, ...],
                   here: Sequence[str], now: Tuple[int, ...],
                   tail: str, at_most: bool = False,
-                  by_name: Sequence[str] = ()) -> InputError:
+                  by_name: Optional[Dict[str, Optional[str]]] = None
+                  ) -> InputError:
     """The refusal of an encoder trained on ``there`` (in words: leaving
     out ``before``; ``at_most``: a list of unknown name among them;
-    ``by_name``: the root-less lists it rests on,
+    ``by_name``: the lists judged by name alone it rests on,
     :func:`~openselfsup.classes.held_out_words`) that a run on the lists
     ``here`` (leaving out ``now``) would go on training:
     :func:`check_same_held_out`'s, and :func:`check_initial_held_out`'s."""
@@ -4619,8 +4620,15 @@ def lists_of_root(lists: Sequence[Tuple[str, Optional[str]]],
     outside the folder extracted from (a copy of it, a cluster's path, a
     relative root of a run in another folder) passed as another
     dataset's. The pairs kept: :func:`kept_list_roots`."""
-    return tuple(tuple(dict.fromkeys(name for name, _ in kept))
+    return tuple(list_names(kept)
                  for kept in kept_list_roots(lists, init, holds))
+
+
+def list_names(pairs: Sequence[Tuple[str, Optional[str]]]
+               ) -> Tuple[str, ...]:
+    """The names of ``(list, data_root)`` ``pairs``, each once, in
+    order."""
+    return tuple(dict.fromkeys(name for name, _ in pairs))
 
 
 def kept_list_roots(lists: Sequence[Tuple[str, Optional[str]]],
@@ -4639,22 +4647,53 @@ def kept_list_roots(lists: Sequence[Tuple[str, Optional[str]]],
                                 if may_be_nct(*p, folders, holds))))
 
 
-def by_name_only(pairs: Sequence[Tuple[str, Optional[str]]]
-                 ) -> Tuple[str, ...]:
-    """The lists of ``(list, data_root)`` ``pairs`` judged (kept as may
-    be NCT's: :func:`kept_list_roots`) only as recorded without their
-    root (None): where the list lies is not known, so it is NCT's by its
-    name alone, and may be another dataset's list of that name (a
-    root-less export whose ``meta/train.txt`` is a user's own). A name
-    also kept with a root (read here, or in the encoder's folders) is
-    judged by more than its name; one whose name says no classes
-    (:func:`~openselfsup.classes.list_held_out`: a user's own
-    ``my_list.txt``) is not judged by it."""
+def by_name_only(pairs: Sequence[Tuple[str, Optional[str]]],
+                 holds: Callable[[str], Optional[bool]],
+                 names: Optional[Sequence[str]] = None
+                 ) -> Dict[str, Optional[str]]:
+    """``{list: root}`` of the lists of ``(list, data_root)`` ``pairs``
+    (kept as may be NCT's: :func:`kept_list_roots`) judged by their
+    names alone: recorded without their root (None), or under a root
+    whose file is not read here (``holds`` None: a cluster's path, kept
+    as the encoder's own or in its dataset's folders,
+    :func:`may_be_nct`), the first such root. Nothing read here says the
+    list is NCT's: it is by its name, and may be another dataset's list
+    of that name (a root-less export whose ``meta/train.txt`` is a
+    user's own; review r138: a list of a root not found here was judged
+    by its name too, and not said to be). A name also kept where its
+    file is read here is judged by more than its name; one whose name
+    says no classes (:func:`~openselfsup.classes.list_held_out`: a
+    user's own ``my_list.txt``) is not judged by it. ``names``: each
+    pair's list as the refusal names it (the pairs' own where not
+    given)."""
     from .classes import list_held_out
-    rooted = {name for name, root in pairs if root is not None}
-    return tuple(dict.fromkeys(
-        name for name, root in pairs if root is None and name not in rooted
-        and list_held_out(name) is not None))
+    names = [n for n, _ in pairs] if names is None else list(names)
+    found: Dict[str, Optional[str]] = {}
+    read = set()
+    for shown, (name, root) in zip(names, pairs):
+        if root is not None and holds(_list_path(root, name)) is not None:
+            read.add(shown)
+        elif list_held_out(shown) is not None:
+            found.setdefault(shown, root)
+    return {n: root for n, root in found.items() if n not in read}
+
+
+def export_again_helps(rests: Sequence[str],
+                       own: Sequence[Tuple[str, Optional[str]]],
+                       init: Sequence[Tuple[str, Optional[str]]]) -> bool:
+    """Whether the lists ``rests`` (judged by name:
+    :func:`by_name_only`) are each recorded only as an exported file's
+    own list without its root (``own``, the file's kept pairs; ``init``,
+    those of its initial weights): exported again from the training
+    checkpoint (:func:`~openselfsup.utils.checkpoint.
+    extract_backbone_weights`, which records the root), they are read
+    and judged soundly. Not so for an initial list recorded without its
+    root (an own-data run's from a root-less export: the export records
+    the same) or a root not found here."""
+    return bool(rests) and all(
+        all(root is None for name, root in own if name == n)
+        and any(name == n for name, _ in own)
+        and not any(name == n for name, _ in init) for n in rests)
 
 
 #: the checkpoints' meta key of the training lists their run's initial
@@ -4722,7 +4761,9 @@ def init_lists_meta(pairs: Sequence[Tuple[str, Optional[str]]]
 def check_initial_held_out(head: str, here: Optional[Sequence[str]],
                            there: Sequence[str],
                            init: Sequence[str],
-                           by_name: Sequence[str] = ()) -> None:
+                           by_name: Optional[Dict[str, Optional[str]]]
+                           = None,
+                           exported: Sequence[str] = ()) -> None:
     """Refuse a new run on a list that holds out NCT classes
     (``wo_<c>_train.txt``) from initial weights trained on ``there``
     (which saw ``init`` through initial weights of its own) that saw one
@@ -4748,21 +4789,30 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
             them).
         init (Sequence[str]): those its own initial weights were trained
             on, the same way.
-        by_name (Sequence[str]): those of ``there`` and ``init`` recorded
-            without their root (:func:`by_name_only`): NCT's by their
-            names alone. Where the refusal rests on them (without them,
-            none), the line says so, and names the way out for another
-            dataset's lists of those names: ``load_from_check=False``,
-            which loads the file unchecked (review r137: such an export
-            of another dataset was refused as having seen the class, in
-            words that said it as a fact).
+        by_name (dict, optional): ``{list: root}`` of those of
+            ``there`` and ``init`` judged by their names alone
+            (:func:`by_name_only`: recorded without their root, or under
+            one not found here). Where the refusal rests on some of them
+            (:func:`~openselfsup.classes.refusal_rests_on`), the line
+            names those and the way out for another dataset's lists of
+            those names (review r137: such an export of another dataset
+            was refused as having seen the class, in words that said it
+            as a fact).
+        exported (Sequence[str]): those of ``by_name`` recorded only as
+            the file's own lists without their root
+            (:func:`export_again_helps`): the way out named is the
+            sound one, the export made again from the training
+            checkpoint (:func:`~openselfsup.classes.export_again_words`);
+            for the others, ``load_from_check=False``, which loads the
+            file with none of its checks (review r138: only that was
+            named, and not what else it turns off).
 
     Raises:
         InputError: the initial weights saw a class this run leaves out.
     """
-    from .classes import (another_dataset_if, lists_held_out,
-                          lists_held_out_at_most, nct_names,
-                          trained_on_words)
+    from .classes import (another_dataset_if, export_again_words,
+                          lists_held_out, lists_held_out_at_most,
+                          nct_names, refusal_rests_on, trained_on_words)
     now = lists_held_out(here)
 
     def seen(lists):
@@ -4776,18 +4826,25 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
     found = seen(lists)
     if not found:
         return
-    # refused by the names of root-less lists alone: said, with its way out
-    rests = tuple(by_name) if by_name and not seen(
-        tuple(n for n in lists if n not in by_name)) else ()
+    # refused by the names of lists judged by name alone: said, with its
+    # way out
+    rests = refusal_rests_on(lists, by_name or {}, found,
+                             lambda kept: bool(seen(kept)))
     classes = nct_names(found)
-    unchecked = (f', or, {another_dataset_if(rests)}, load it unchecked '
-                 'with --cfg-options load_from_check=False') if rests else ''
+    if not rests:
+        way = ''
+    elif all(n in exported for n in rests):
+        way = export_again_words(tuple(rests))
+    else:
+        way = (f', or, {another_dataset_if(tuple(rests))}, load it with '
+               'none of its checks (shapes, model, held-out classes): '
+               '--cfg-options load_from_check=False')
     raise _held_out_mix(
         head, trained_on_words(there, init),
         lists_held_out_at_most(lists), here, now,
         f'(it has seen {classes}, which this run leaves out); '
         f'start from weights trained without {classes}, or from '
-        f'none{unchecked}', lists_held_out(lists) is None, rests)
+        f'none{way}', lists_held_out(lists) is None, rests)
 
 
 def initial_weight_lists(cfg, load_from: Any = None, *,
@@ -4897,11 +4954,19 @@ def initial_weight_lists(cfg, load_from: Any = None, *,
                        for part in (slice(len(saved)),
                                     slice(len(saved), None)))
         if (there or init) and checks:
-            # those recorded without a root: NCT's by their names alone
+            # those recorded without a root, or under one not found
+            # here: NCT's by their names alone
+            kept = [(n, pair) for n, pair in zip(judged, pairs)
+                    if n is not None]
+            by_name = by_name_only([p for _, p in kept], holds,
+                                   [n for n, _ in kept])
+            named = [(n, root) for n, (_, root) in zip(judged, pairs)]
             check_initial_held_out(
-                head, run_lists(), there, init, by_name_only(
-                    [(n, root) for n, (_, root) in zip(judged, pairs)
-                     if n is not None]))
+                head, run_lists(), there, init, by_name, [
+                    n for n in by_name if export_again_helps(
+                        (n,), named[:len(saved)], [
+                            p for p in named[len(saved):]
+                            if p[0] is not None])])
         found += [(n, base) if n is not None else pair
                   for n, pair in zip(mine, pairs)]
     return tuple(dict.fromkeys(found))

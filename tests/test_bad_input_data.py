@@ -1264,7 +1264,8 @@ def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
     # a user-named list beside (its initial weights' or a part's) can only
     # add seen classes: a wo_3 run's encoder has seen STR, whatever else
     # (each list with its root, here not recorded: judged by its name, as
-    # the line says, the user-named list not)
+    # the line says, the user-named list not; the encoder's own list, so
+    # exported again it is read)
     for lists, init in (((('wo_3_train.txt', None),),
                          (('my_list.txt', None),)),
                         ((('wo_3_train.txt', None), ('my_list.txt', None)),
@@ -1275,9 +1276,9 @@ def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
                 "its name as NCT's list leaving out LYM, and may be another "
                 "dataset's list of that name); give the checkpoint trained "
                 "without STR, or, if wo_3_train.txt is another dataset's, "
-                'write its features under extracted_feats/clp_novel_7/ (a '
-                'folder without the _wo_<c> suffix is not judged) and give '
-                'the meta-test --model clp_novel_7 --novel_class 7') + '$'):
+                'export the weights again from their training checkpoint '
+                'with tools/extract_backbone_weights.py (it records the '
+                'root, and the list is then read)') + '$'):
             check_held_out(out.replace('wo_3', 'wo_7'), 'ck.pth', lists,
                            init)
         check_held_out(out, 'ck.pth', lists, init)  # not decided: written

@@ -2045,8 +2045,15 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
             f'error: {out}: the folder clp_wo_3 names the encoder trained '
             f'without LYM, but {ckpt} was trained on meta/wo_3_train.txt '
             '(from initial weights trained on meta/train.txt), which holds '
-            'every class; give the checkpoint trained without LYM, or write '
-            'its features under extracted_feats/clp/'), err
+            'every class (by name only: the list meta/train.txt, recorded '
+            "under its run's folder, not found here, was judged by its name "
+            "as NCT's list holding every class, and may be another "
+            "dataset's list of that name); give the checkpoint trained "
+            'without LYM, or write its features under extracted_feats/clp/'
+            ", or, if meta/train.txt is another dataset's, write its "
+            'features under extracted_feats/clp_novel_3/ (a folder without '
+            'the _wo_<c> suffix is not judged) and give the meta-test '
+            '--model clp_novel_3 --novel_class 3'), err
         assert not (tmp_path / 'w').exists()
     for code, err in extract(['meta/wo_78_train.txt', 'meta/wo_3_train.txt']):
         assert code == 2 and 'which holds every class' in err, err

@@ -3559,7 +3559,8 @@ def test_initial_weights_of_no_root_are_named_by_their_own_list(tmp_path):
     ``wo_3`` run: refused, as their initial weights saw LYM, but the line
     said they had trained on ``meta/train.txt`` (the initial list read
     as their own, review r121); it names their own list and the initial
-    one."""
+    one. The data root is not found here: judged by its name, as said
+    (review r138)."""
     from openselfsup.utils import InputError
     data = tmp_path / 'data' / 'NCT'
     start = _weights_file(tmp_path, 'old_export.pth', {
@@ -3573,7 +3574,10 @@ def test_initial_weights_of_no_root_are_named_by_their_own_list(tmp_path):
     assert str(said.value).startswith(
         f'load_from {start}: its run trained on meta/wo_3_train.txt (from '
         'initial weights trained on meta/train.txt), which holds every '
-        'class, and this config trains on meta/wo_3_train.txt, which '
+        'class (by name only: the list meta/train.txt, recorded under '
+        f'{data}, not found here, was judged by its name as NCT\'s list '
+        'holding every class, and may be another dataset\'s list of that '
+        'name), and this config trains on meta/wo_3_train.txt, which '
         'leaves out LYM'), said.value
 
 
@@ -3654,19 +3658,27 @@ def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
     second = saved('second.pth', {'train_list': wo_3,
                                   'data_root': 'data/NCT/',
                                   'init_train_list': ['meta/train.txt']})
+    # the demo's data/NCT/ is not found here: the list is judged by its
+    # name, as the line says (review r138), with the way out for it
+    by_name = (" (by name only: the list meta/train.txt, recorded under "
+               "data/NCT/, not found here, was judged by its name as NCT's "
+               "list holding every class, and may be another dataset's list "
+               "of that name)")
     tail = (', and this config trains on meta/wo_3_train.txt, which leaves '
             'out LYM: the encoder would mix the two held-out settings (it '
             'has seen LYM, which this run leaves out); start from weights '
-            'trained without LYM, or from none')
+            'trained without LYM, or from none, or, if meta/train.txt is '
+            "another dataset's, load it with none of its checks (shapes, "
+            'model, held-out classes): --cfg-options load_from_check=False')
     for top, head in (
             ({'load_from': every}, f'load_from {every}: its run trained on '
-             'meta/train.txt, which holds every class'),
+             'meta/train.txt, which holds every class' + by_name),
             (pretrained(backbone), f'model.backbone.init_cfg (Pretrained, '
              f'{backbone}): its run trained on meta/train.txt, which holds '
-             'every class'),
+             'every class' + by_name),
             ({'load_from': second}, f'load_from {second}: its run trained '
              'on meta/wo_3_train.txt (from initial weights trained on '
-             'meta/train.txt), which holds every class')):
+             'meta/train.txt), which holds every class' + by_name)):
         with pytest.raises(InputError, match='^' + re.escape(head + tail)
                            + '$'):
             _initial_lists(config(wo_3, **top))
@@ -3927,17 +3939,28 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
     ``clp_wo_3``, an NCT ``wo_3`` run from its checkpoint), were refused
     in the words of NCT's list, where the export with its root recorded
     passes. Each line now says the list was judged by its name and names
-    the way out for another dataset's list, each run here: the run's
-    ``load_from_check=False``, extraction's folder without the
-    ``_wo_<c>`` suffix given to the meta-test with its novel class.
-    The rooted twins (the export recorded under NCT's root) keep today's
-    line, and a refusal that a rooted list decides names no root-less
-    list."""
+    the way out for another dataset's list, each run here: for the
+    export's own list, the export made again from its training
+    checkpoint, which records the root (review r138: only unchecked ways
+    out were named, though this one keeps the check); for an initial
+    list so recorded, which an export records the same, the run's
+    ``load_from_check=False`` (said to skip every check of the file) and
+    extraction's folder without the ``_wo_<c>`` suffix given to the
+    meta-test with its novel class. Only the lists the refusal rests on
+    are named (review r138: a root-less ``wo_3`` list beside a root-less
+    ``train.txt`` was named too), and a list recorded under a root not
+    found here is said to be judged by its name as well (review r138: it
+    was spoken of as fact, with no way out). The rooted twins (the
+    export recorded under NCT's root) keep today's line, and a refusal
+    that a rooted list decides names no root-less list."""
     from lowshot_data import cli_ok, make_workdir, script_main
     from openselfsup.apis.extract import check_held_out
     from openselfsup.config import (init_lists_meta, saved_init_list_roots,
                                     saved_list_prefixes, saved_list_roots)
     from openselfsup.datasets.prepare import nct_list_reader
+    import torch
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    from openselfsup.utils.checkpoint_files import checkpoint_meta
     data = tmp_path / 'data'
     nct, other, mine = data / 'NCT', data / 'OTHER', data / 'MINE'
     for folder, entry in ((nct, 'NCT-CRC-HE-100K/ADI/ADI-AAAAAAAA.tif 0'),
@@ -3955,8 +3978,13 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
                "its root, was judged by its name as NCT's list holding "
                "every class, and may be another dataset's list of that "
                "name)")
+    again = (", or, if meta/train.txt is another dataset's, export the "
+             "weights again from their training checkpoint with "
+             "tools/extract_backbone_weights.py (it records the root, and "
+             "the list is then read)")
     unchecked = (", or, if meta/train.txt is another dataset's, load it "
-                 "unchecked with --cfg-options load_from_check=False")
+                 "with none of its checks (shapes, model, held-out "
+                 "classes): --cfg-options load_from_check=False")
 
     def start(path, data_root=nct, ann_file=wo_3, **top):
         return _initial_lists(_list_config(
@@ -3969,16 +3997,6 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
                 'two held-out settings (it has seen LYM, which this run '
                 'leaves out); start from weights trained without LYM, or '
                 'from none')
-
-    # an NCT wo_3 run from the root-less export: refused by its name
-    assert _refusal(lambda: start(rootless)) == \
-        mix(rootless, all_class, by_name) + unchecked
-    # its way out: loaded unchecked, the list recorded without its root
-    assert start(rootless, load_from_check=False) == ((all_class, None),)
-    # the rooted twins: NCT's, today's line; another dataset's, started
-    assert _refusal(lambda: start(rooted[nct])) == \
-        mix(rooted[nct], all_class, '')
-    start(rooted[other])
 
     # an own-data run from each export starts, recording what it saw; its
     # checkpoint's features as clp_wo_3, and an NCT wo_3 run from it
@@ -4008,6 +4026,37 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
               'features under extracted_feats/clp_novel_3/ (a folder '
               'without the _wo_<c> suffix is not judged) and give the '
               'meta-test --model clp_novel_3 --novel_class 3')
+    # an NCT wo_3 run from the root-less export: refused by its name,
+    # with the way out that keeps the check
+    assert _refusal(lambda: start(rootless)) == \
+        mix(rootless, all_class, by_name) + again
+    # that way out, run: the training checkpoint of each dataset exported
+    # again, which records its root; another dataset's starts and its
+    # features pass for clp_wo_3, NCT's is refused in today's line
+
+    def export_again(root):
+        trained = str(tmp_path / f'epoch_1_{root.name}.pth')
+        torch.save({'state_dict': {'backbone.conv1.weight': torch.ones(1)},
+                    'meta': {'epoch': 1, 'iter': 1, 'cfg': _list_config(
+                        tmp_path, all_class, str(root)).pretty_text}},
+                   trained)
+        out = str(tmp_path / f'again_{root.name}.pth')
+        extract_backbone_weights(trained, out)
+        return out, checkpoint_meta(out)
+
+    again_other, meta = export_again(other)
+    assert start(again_other) == ((all_class, str(other)),)
+    extract(again_other, meta)
+    again_nct, meta = export_again(nct)
+    assert _refusal(lambda: start(again_nct)) == \
+        mix(again_nct, all_class, '')
+    assert _refusal(lambda: extract(again_nct, meta)) == \
+        line.format(again_nct, all_class, '')
+    # the rooted twins: NCT's, today's line; another dataset's, started
+    assert _refusal(lambda: start(rooted[nct])) == \
+        mix(rooted[nct], all_class, '')
+    start(rooted[other])
+
     ckpt, meta = own_run(rootless)
     assert _refusal(lambda: extract(ckpt, meta)) == \
         line.format(ckpt, own, by_name) + folder
@@ -4026,9 +4075,9 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
     cli_ok(script_main('wsi_workdir/distributed_meta_test.py'),
            [*near, '--model', 'clp_novel_3'], capsys)
     assert os.listdir(os.path.join(wd, 'results', 'clp_novel_3'))
-    # the export itself as clp_wo_3
+    # the export itself as clp_wo_3: exported again, as above
     assert _refusal(lambda: extract(rootless, {'train_list': all_class})) \
-        == line.format(rootless, all_class, by_name) + folder
+        == line.format(rootless, all_class, by_name) + again
     # rooted twins: NCT's, today's lines; another dataset's, written and
     # started
     ckpt, meta = own_run(rooted[nct])
@@ -4049,6 +4098,26 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
     assert _refusal(lambda: start(path)) == mix(
         path, 'meta/train.txt (from initial weights trained on '
         'meta/wo_7_train.txt)', '')
+    # a root-less wo_3 list beside a root-less train.txt (its initial
+    # weights'): the refusal rests on train.txt alone, which alone is
+    # named; initial, it is not exported again
+    mixed = {'train_list': wo_3, 'init_train_list': [all_class],
+             'init_data_root': [None]}
+    path = _weights_file(tmp_path, 'mixed.pth', mixed)
+    there = f'{wo_3} (from initial weights trained on {all_class})'
+    assert _refusal(lambda: extract(path, mixed)) == \
+        line.format(path, there, by_name) + folder
+    assert _refusal(lambda: start(path)) == \
+        mix(path, there, by_name) + unchecked
+    # a list recorded under a root not found here (a cluster's path) is
+    # judged by its name too, and said so, with the way out for it
+    gone = '/nonexistent/cluster/NCT'
+    cluster = {'train_list': all_class, 'data_root': gone}
+    path = _weights_file(tmp_path, 'cluster.pth', cluster)
+    assert _refusal(lambda: extract(path, cluster)) == line.format(
+        path, all_class, by_name.replace(
+            'recorded without its root', f'recorded under {gone}, not '
+            'found here')) + folder
 
 
 def test_a_user_named_list_does_not_hide_a_seen_held_out_class(tmp_path):
@@ -4072,11 +4141,17 @@ def test_a_user_named_list_does_not_hide_a_seen_held_out_class(tmp_path):
             ('stage2.pth', {'train_list': 'meta/my_finetune.txt',
                             'init_train_list': ['meta/train.txt']},
              'meta/my_finetune.txt (from initial weights trained on '
-             'meta/train.txt), which holds every class'),
+             'meta/train.txt), which holds every class (by name only: the '
+             'list meta/train.txt, recorded under data/NCT/, not found '
+             "here, was judged by its name as NCT's list holding every "
+             "class, and may be another dataset's list of that name)"),
             ('concat.pth', {'train_list': ['meta/wo_7_train.txt',
                                            'extra/my_list.txt']},
              'meta/wo_7_train.txt + extra/my_list.txt, which leaves out at '
-             'most STR')):
+             'most STR (by name only: the list meta/wo_7_train.txt, '
+             'recorded under data/NCT/, not found here, was judged by its '
+             "name as NCT's list leaving out STR, and may be another "
+             "dataset's list of that name)")):
         with pytest.raises(InputError, match=re.escape(
                 f': its run trained on {said}, and this config') +
                 '.*it has seen LYM'):

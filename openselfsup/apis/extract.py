@@ -68,11 +68,13 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger, print_log
 
-from ..classes import (another_dataset_if, held_out_words, lists_held_out,
-                       lists_held_out_at_most, model_held_out,
-                       nct_names, split_model_name, trained_on_words)
+from ..classes import (another_dataset_if, export_again_words,
+                       held_out_words, lists_held_out,
+                       lists_held_out_at_most, model_held_out, nct_names,
+                       refusal_rests_on, split_model_name, trained_on_words)
 from ..config import (argument_value, by_name_only, check_setting_types,
-                      key_below, kept_list_roots, load_config,
+                      export_again_helps, key_below, kept_list_roots,
+                      list_names, load_config,
                       model_settings_sha1, pipeline_image_size,
                       saved_list_prefixes, sized_pipeline,
                       trained_feature_changes)
@@ -205,16 +207,21 @@ def check_held_out(output: str, checkpoint: str,
     outside the folders of the encoder's own lists (an ImageNet
     checkpoint's ``data/imagenet/meta/train.txt``) is not judged, as the
     run's start did not judge it (:func:`~openselfsup.config.may_be_nct`,
-    the one rule). Where the refusal rests on lists recorded without
-    their root (without them it would pass:
-    :func:`~openselfsup.config.by_name_only`), the line says they were
-    judged by their names alone and may be another dataset's
+    the one rule). Where the refusal rests on lists judged by their
+    names alone (recorded without their root, or under one not found
+    here: :func:`~openselfsup.config.by_name_only`; those that hold a
+    class the folder names, without which it would pass:
+    :func:`~openselfsup.classes.refusal_rests_on`), the line says they
+    were judged by their names alone and may be another dataset's
     (:func:`~openselfsup.classes.held_out_words`), and names the way out
-    for that case: a folder without the ``_wo_<c>`` suffix, which is not
-    judged, given to the meta-test with its ``--novel_class`` (review
-    r137: an own-data run from a root-less export of another dataset
-    whose list is named ``meta/train.txt`` had its features refused as
-    trained on a list that ``holds every class``, said as a fact).
+    for that case: where they are the checkpoint's own lists of an
+    export that recorded no root, the export made again from its
+    training checkpoint, which records it (review r138); else a folder
+    without the ``_wo_<c>`` suffix, which is not judged, given to the
+    meta-test with its ``--novel_class`` (review r137: an own-data run
+    from a root-less export of another dataset whose list is named
+    ``meta/train.txt`` had its features refused as trained on a list
+    that ``holds every class``, said as a fact).
     ``holds``: how a list file is read for NCT images (default
     :func:`~openselfsup.datasets.prepare.holds_nct_images`; a caller
     judging several outputs of one checkpoint passes one that reads each
@@ -226,16 +233,17 @@ def check_held_out(output: str, checkpoint: str,
     said = model_held_out(model)
     if said is None:
         return  # a folder that names no held-out class: not judged
-    train_lists, by_name = None, ()
+    train_lists, by_name, exported = None, {}, ()
     if lists is not None:
         if holds is None:
             from ..datasets.prepare import holds_nct_images as holds
         kept = kept_list_roots(lists, init_lists, holds)
-        train_lists, init_lists = (tuple(dict.fromkeys(n for n, _ in each))
-                                   for each in kept)
+        train_lists, init_lists = (list_names(each) for each in kept)
         if not train_lists and not init_lists:
             return  # trained on another dataset: its names say nothing
-        by_name = by_name_only(kept[0] + kept[1])
+        by_name = by_name_only(kept[0] + kept[1], holds)
+        exported = [n for n in by_name
+                    if export_again_helps((n,), *kept)]
 
     def verdict(seen):
         """What ``seen`` (the lists judged) leaves out, ``at_most`` where
@@ -257,18 +265,21 @@ def check_held_out(output: str, checkpoint: str,
     if found is None:
         return
     trained, at_most = found
-    # refused by the names of root-less lists alone (without them, not):
-    # said so, with the way out for another dataset's lists of that name
-    rests = by_name if by_name and verdict(tuple(
-        n for n in seen if n not in by_name)) is None else ()
+    # refused by the names of lists judged by name alone (without those
+    # that hold a class the folder names, not): said so, with the way
+    # out for another dataset's lists of that name
+    rests = refusal_rests_on(seen, by_name, said,
+                             lambda kept: verdict(kept) is not None)
     family = split_model_name(model)[0]
     fits = '' if trained is None else \
         ', or write its features under extracted_feats/' + (
             f'{family}_wo_{"".join(map(str, trained))}/' if trained
             else f'{family}/')  # a folder only where every list is known
-    if rests:
+    if rests and all(n in exported for n in rests):
+        fits += export_again_words(tuple(rests))
+    elif rests:
         novel = split_model_name(model)[1]
-        fits += (f', or, {another_dataset_if(rests)}, write its '
+        fits += (f', or, {another_dataset_if(tuple(rests))}, write its '
                  'features under extracted_feats/'
                  f'{family}_novel_{novel}/ '
                  '(a folder without the _wo_<c> suffix is not judged) and '
