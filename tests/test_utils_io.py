@@ -1798,3 +1798,39 @@ def test_a_kept_file_digest_resolves_its_path_once(tmp_path, monkeypatch):
             hashlib.sha1(b'w' * 32).hexdigest()
         assert resolved == [str(link)], resolved
     assert reads == [str(target)]  # kept on the second call
+
+
+def test_the_device_check_takes_the_strings_torch_device_takes(monkeypatch):
+    """``check_device`` (``sweep.py --check``, without making the device)
+    passes a ``cuda:N`` string exactly where ``torch.device`` takes it, on
+    a machine torch is told has 12 GPUs (r142: ``cuda:00`` and a digit of
+    another script passed the check and failed after the sweep loaded its
+    inputs); ``cpu:0``, which torch takes, stays refused."""
+    import torch
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.device import check_device, resolve_device
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 12)
+    for text in ('cpu', 'cuda', 'cuda:0', 'cuda:1', 'cuda:10', 'cuda:00',
+                 'cuda:01', 'cuda:', 'cuda:-1', 'cuda:x', 'cuda:\u0663',
+                 'cuda: 1', 'cuda:1 ', ' cuda', 'CPU', 'cuda:1.0'):
+        try:
+            torch.device(text)
+            takes = True
+        except RuntimeError:
+            takes = False
+        try:
+            assert check_device(text) == text
+            passed = True
+        except InputError as exc:
+            assert str(exc).startswith('--device must be cpu, cuda or '
+                                       f'cuda:N, got {text!r}'), exc
+            passed = False
+        assert passed == takes, text
+        if passed:
+            assert resolve_device(text) == torch.device(text)
+    with pytest.raises(InputError, match='refused|must be'):
+        check_device('cpu:0')
+    with pytest.raises(InputError, match='12 GPU'):
+        check_device('cuda:12')

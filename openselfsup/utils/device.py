@@ -3,6 +3,8 @@
 torch is imported where a GPU is asked about or a device is made, not
 with this module: a command that only checks its flags (``sweep.py
 --check`` on the CPU) starts without it."""
+import re
+
 from .errors import InputError
 
 
@@ -14,8 +16,11 @@ def check_device(device: str) -> str:
         InputError: another string, or CUDA asked for where torch sees no GPU.
     """
     device = str(device)
-    if device not in ('cpu', 'cuda') and not (
-            device.startswith('cuda:') and device[5:].isdigit()):
+    # the forms torch.device takes (r142: 'cuda:00', or a digit of another
+    # script, passed str.isdigit here and failed in torch.device after the
+    # sweep had loaded its inputs); 'cpu:0' is refused as before
+    if device not in ('cpu', 'cuda') and not re.fullmatch(
+            r'cuda:(0|[1-9][0-9]*)', device, re.ASCII):
         raise InputError(f'--device must be cpu, cuda or cuda:N, got '
                          f'{device!r}')
     if device.startswith('cuda'):
