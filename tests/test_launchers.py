@@ -41,10 +41,11 @@ sys.exit(run_cli(main, sys.argv[1:]))
 '''
 
 
-def _slurm_task(tmp_path, job_id, master_port=None):
-    """One task of Slurm job ``job_id`` (None: no SLURM_JOB_ID;
-    ``MASTER_PORT`` as given, None: unset) run to its process group; the
-    completed process."""
+def _slurm_env(job_id, master_port=None, **task):
+    """The environment of one task of Slurm job ``job_id`` (None: no
+    SLURM_JOB_ID; ``MASTER_PORT`` as given, None: unset), none of this
+    machine's Slurm or torchrun variables; ``task``: the task's own
+    (default: the one task of one), ``SLURM_STEP_ID`` among them."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith('SLURM_') and k not in (
                'MASTER_PORT', 'MASTER_ADDR', 'RANK', 'WORLD_SIZE',
@@ -52,49 +53,90 @@ def _slurm_task(tmp_path, job_id, master_port=None):
     env.update(SLURM_PROCID='0', SLURM_NTASKS='1', SLURM_LOCALID='0',
                SLURM_NODELIST='localhost', MASTER_ADDR='127.0.0.1',
                PYTHONPATH=REPO)
+    env.update(task)
     if job_id is not None:
         env['SLURM_JOB_ID'] = str(job_id)
     if master_port is not None:
         env['MASTER_PORT'] = str(master_port)
+    return env
+
+
+def _slurm_task(tmp_path, job_id, master_port=None):
+    """One task of Slurm job ``job_id`` (:func:`_slurm_env`) run to its
+    process group; the completed process."""
     return subprocess.run([sys.executable, '-c', SLURM_TASK,
-                           str(tmp_path / 'w')], env=env, cwd=tmp_path,
+                           str(tmp_path / 'w')],
+                          env=_slurm_env(job_id, master_port), cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
 
 
 def _free_job_port():
-    """``(job id, port)``: a Slurm job id whose port (20000 + id % 10000,
-    counted here by hand) no program of this machine holds now."""
+    """``(job id, port)``: a Slurm job id whose port (its first step's,
+    20000 + id % 9500, counted here by hand) no program of this machine
+    holds now."""
     rng = random.Random()
     for _ in range(200):
-        port = rng.randrange(20000, 30000)
+        port = rng.randrange(20000, 29500)
         with socket.socket() as sock:
             try:
                 sock.bind(('127.0.0.1', port))
             except OSError:
                 continue
-        return 10000 * rng.randrange(1, 500) + (port - 20000), port
-    pytest.skip('no free port from 20000 to 29999')
+        return 9500 * rng.randrange(1, 500) + (port - 20000), port
+    pytest.skip('no free port from 20000 to 29499')
 
 
-def test_a_slurm_job_port_is_its_job_ids_for_every_task():
-    """Every task of a job computes the same port from SLURM_JOB_ID, in
-    20000..29999; a MASTER_PORT given wins (None: MMEngine reads it); no
-    job id (not under Slurm): None, MMEngine's own default."""
+def test_a_slurm_job_port_is_its_job_steps():
+    """A job step's port from SLURM_JOB_ID and SLURM_STEP_ID, 20000 +
+    (job + 1000 x step) % 9500: every port of 20000..29499 is some job's,
+    and none of 29500 on (torch's and MMEngine's default, and the ports
+    just above it that MMEngine-based tools give a second run: review
+    r141, job ids ending in 9500 took 29500); two steps of one job differ;
+    a MASTER_PORT given wins (None: MMEngine reads it); no job id (not
+    under Slurm): None, MMEngine's own default."""
     from openselfsup.utils.launcher import slurm_job_port
-    # by hand: 20000 + the job id's last four digits
-    for job, port in (('0', 20000), ('9999', 29999), ('10000', 20000),
-                      ('1234567', 24567), ('87654321', 24321)):
-        seen = {slurm_job_port(dict(SLURM_JOB_ID=job, SLURM_PROCID=rank,
-                                    SLURM_LOCALID=str(int(rank) % 4),
-                                    SLURM_NODEID=str(int(rank) // 4)))
-                for rank in ('0', '1', '5', '7')}
-        assert seen == {port}
-        assert slurm_job_port(dict(SLURM_JOB_ID=job,
-                                   MASTER_PORT='12345')) is None
-    assert 20000 <= slurm_job_port(dict(SLURM_JOB_ID='%d' % (
-        random.randrange(10 ** 9)))) < 30000
+    # by hand: 1234567 + 2000 = 1236567 = 130 x 9500 + 1567
+    for job, step, port in (('0', None, 20000), ('9499', None, 29499),
+                            ('9500', None, 20000), ('9500', '0', 20000),
+                            ('1234567', '2', 21567), ('41', 'extern', 20041),
+                            ('8500', '1', 20000)):
+        env = dict(SLURM_JOB_ID=job)
+        if step is not None:
+            env['SLURM_STEP_ID'] = step
+        assert slurm_job_port(env) == port, (job, step)
+        assert slurm_job_port(dict(env, MASTER_PORT='12345')) is None
+    assert {slurm_job_port(dict(SLURM_JOB_ID=str(job)))
+            for job in range(2 * 9500)} == set(range(20000, 29500))
+    job = random.randrange(10 ** 9)
+    steps = {slurm_job_port(dict(SLURM_JOB_ID=str(job), SLURM_STEP_ID=str(s)))
+             for s in range(9)}
+    assert len(steps) == 9 and max(steps) < 29500
     assert slurm_job_port({}) is None
     assert slurm_job_port(dict(SLURM_JOB_ID='')) is None
+
+
+def test_every_task_of_a_step_meets_on_its_port(tmp_path):
+    """Two tasks of one step, as srun starts them (each its own
+    SLURM_PROCID, SLURM_LOCALID, SLURM_NODEID, SLURM_TASK_PID, node name),
+    each computing the port in its own process: both meet on the step's
+    port, counted here by hand, a group of two (a task that computed
+    another port would wait for its peer until the store's timeout)."""
+    job, port = _free_job_port()
+    step = 3
+    port = 20000 + (port - 20000 + 1000 * step) % 9500
+    tasks = [subprocess.Popen(
+        [sys.executable, '-c', SLURM_TASK, str(tmp_path / 'w')],
+        env=_slurm_env(job, SLURM_PROCID=str(rank), SLURM_NTASKS='2',
+                       SLURM_LOCALID=str(rank), SLURM_NODEID=str(rank),
+                       SLURM_TASK_PID=str(4000 + rank),
+                       SLURMD_NODENAME=f'node{rank}',
+                       SLURM_STEP_ID=str(step)),
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True) for rank in (0, 1)]
+    outs = [task.communicate(timeout=180) for task in tasks]
+    for task, (out, err) in zip(tasks, outs):
+        assert task.returncode == 0, err[-3000:]
+        assert f'port {port} 2' in out.splitlines(), out
 
 
 def test_a_slurm_run_meets_on_its_jobs_port_or_the_one_given(tmp_path):
@@ -137,6 +179,133 @@ def test_a_taken_slurm_port_is_one_line(tmp_path, given):
         f'start this one on another port, MASTER_PORT={port + 1} bash '
         'tools/slurm_train.sh ...']), p.stderr[-3000:]
     assert 'Traceback' not in p.stderr
+
+
+#: one task's runner built as ``tools/train.py --launcher slurm`` builds
+#: it (``apis.train._built``, after the config is loaded with the
+#: ``--cfg-options`` given, parsed as the script parses them), on the CPU:
+#: ``torch.cuda.set_device``, which MMEngine's ``_init_dist_slurm`` calls,
+#: left out (the script itself trains one CPU process without a group);
+#: argv: the config, the work dir, then ``--cfg-options ...``. It prints
+#: the port its group met on and the group's size
+BUILD_TASK = '''
+import os, sys
+import torch
+import torch.distributed as dist
+torch.cuda.set_device = lambda device: None
+from openselfsup.apis.train import _built
+from openselfsup.config import load_config
+from openselfsup.utils import run_cli
+from openselfsup.utils.cfg_options import parse_cfg_options
+
+def main(argv):
+    config, work_dir, *options = argv
+    cfg = load_config(config, parse_cfg_options(options[1:]))
+    cfg.work_dir, cfg.launcher = work_dir, 'slurm'
+    runner = _built(cfg, [], config)
+    print('port', os.environ['MASTER_PORT'], dist.get_world_size(),
+          type(runner).__name__)
+    dist.destroy_process_group()
+
+sys.exit(run_cli(main, sys.argv[1:]))
+'''
+
+
+def _slurm_config(tmp_path, synthetic_root, runner_type=True, **dist_cfg):
+    """A one-epoch FSP config of 8 images that a task trains on the CPU
+    under ``--launcher slurm`` (gloo, DDP without device ids), its
+    ``env_cfg.dist_cfg`` given ``dist_cfg`` (a ``port``); without
+    ``runner_type``: MMEngine's own Runner."""
+    path = small_config(
+        FSP_DEMO, str(tmp_path / 'cfg.py'),
+        os.path.join(synthetic_root, 'NCT') + os.sep, n_images=8, batch=8,
+        epochs=1, env_cfg=dict(dist_cfg=dict(backend='gloo', **dist_cfg)),
+        model_wrapper_cfg=dict(type='MMDistributedDataParallel',
+                               device_ids=None))
+    if not runner_type:
+        with open(path) as f:
+            text = [ln for ln in f if not ln.startswith('runner_type')]
+        with open(path, 'w') as f:
+            f.writelines(text)
+    return path
+
+
+def _slurm_build(tmp_path, config, *args, job_id=None, master_port=None):
+    """:data:`BUILD_TASK` of ``config`` (``*args``: ``--cfg-options ...``)
+    as the one task of Slurm job ``job_id`` (:func:`_slurm_env`), into
+    ``tmp_path/w``; the completed process."""
+    return subprocess.run(
+        [sys.executable, '-c', BUILD_TASK, config, str(tmp_path / 'w'),
+         *args], env=_slurm_env(job_id, master_port), cwd=tmp_path,
+        capture_output=True, text=True, timeout=300)
+
+
+def _two_free_ports():
+    """A port P that no program holds now, P + 1 neither."""
+    for _ in range(50):
+        _, port = _free_job_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(('127.0.0.1', port + 1))
+            except OSError:
+                continue
+        return port
+    pytest.skip('no two free ports in a row')
+
+
+@pytest.mark.slow
+def test_a_taken_config_port_names_the_option_that_moves_it(
+        tmp_path, synthetic_root):
+    """The config's ``env_cfg.dist_cfg.port`` taken: MMEngine's
+    ``_init_dist_slurm`` sets MASTER_PORT to it, so the way out the line
+    named, ``MASTER_PORT=<P+1> bash tools/slurm_train.sh ...``, was refused
+    again (review r141). It names the ``--cfg-options`` now, and the run
+    given them, the port still held, meets on P + 1."""
+    port = _two_free_ports()
+    config = _slurm_config(tmp_path, synthetic_root, port=port)
+    job, _ = _free_job_port()
+    line = (f'error: port {port} (env_cfg.dist_cfg.port) of 127.0.0.1 '
+            "(rank 0's node) is taken (another training run started there, "
+            'or another program): start this one on another port, bash '
+            'tools/slurm_train.sh ... --cfg-options '
+            f'env_cfg.dist_cfg.port={port + 1}')
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', port))
+        sock.listen()
+        # a MASTER_PORT exported changes nothing: the config's port wins
+        p = _slurm_build(tmp_path, config, job_id=job,
+                         master_port=port + 1)
+        assert (p.returncode, error_lines(p.stderr)) == (2, [line]), \
+            p.stderr[-3000:]
+        p = _slurm_build(tmp_path, config, *line.split(' ... ')[1].split(),
+                         job_id=job)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert f'port {port + 1} 1 AtomicRunner' in p.stdout.splitlines(), \
+        p.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_a_config_without_runner_type_meets_on_its_jobs_port(
+        tmp_path, synthetic_root):
+    """MMEngine's own Runner (a config without ``runner_type``) took 29500
+    for every job, the job's port being set by AtomicRunner alone (review
+    r141, where INSTALL.md said it had); it meets on the job's port now,
+    and that port taken is the one line."""
+    job, port = _free_job_port()
+    config = _slurm_config(tmp_path, synthetic_root, runner_type=False)
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', port))
+        sock.listen()
+        p = _slurm_build(tmp_path, config, job_id=job)
+    assert (p.returncode, error_lines(p.stderr)) == (2, [
+        f'error: port {port} (from SLURM_JOB_ID {job}) of 127.0.0.1 '
+        "(rank 0's node) is taken (another training run started there, or "
+        f'another program): start this one on another port, '
+        f'MASTER_PORT={port + 1} bash tools/slurm_train.sh ...']), \
+        p.stderr[-3000:]
+    p = _slurm_build(tmp_path, config, job_id=job)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert f'port {port} 1 Runner' in p.stdout.splitlines(), p.stdout[-3000:]
 
 
 def _dead_pid():

@@ -23,11 +23,13 @@
 # DATA_CHECK=0 when the data (or load_from) is where only the compute nodes
 # see it (node-local staging): the data paths are then checked by each task
 # (DATA_CHECK is 0 or 1, default 1; another value is refused).
-# The rendezvous port: MASTER_PORT where set (exported, srun passes it on);
-# else one of the job's own, 20000 + SLURM_JOB_ID % 10000, which every
-# task computes alike (MMEngine took 29500 for every job, and a second
-# job on a node stopped on EADDRINUSE); a port taken there ends the run in
-# one line naming it and the MASTER_PORT to give (slurm_job_port of
+# The rendezvous port: the config's env_cfg.dist_cfg.port where it sets
+# one, else MASTER_PORT where set (exported, srun passes it on); else one
+# of the job step's own, 20000 + (SLURM_JOB_ID + 1000 * SLURM_STEP_ID)
+# % 9500, which every task of the step computes alike (MMEngine took 29500
+# for every job, and a second job on a node stopped on EADDRINUSE); a port
+# taken there ends the run in one line naming it and the MASTER_PORT (or
+# the --cfg-options env_cfg.dist_cfg.port) to give (slurm_job_port of
 # openselfsup/utils/launcher.py).
 # The config's total batch is split over the GPUs (see the run's log).
 # Run by sh (dash), the script runs itself again under bash.

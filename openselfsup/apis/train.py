@@ -2408,7 +2408,8 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
     from ..registry import RUNNERS
 
-    from ..engine.runner import missing_dirs, remove_empty_dirs
+    from ..engine.runner import (missing_dirs, remove_empty_dirs,
+                                 slurm_rendezvous)
 
     # --resume http(s)://... or a new run's load_from http(s)://...: rank 0
     # downloads it (in train(), under the work dir's lock); the runner
@@ -2425,7 +2426,10 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
     # parts MMEngine builds later (training loop and its data, optimizer,
     # schedule): AtomicRunner's build methods
     try:
-        with settings_refused(cfg, 'model or data'):
+        # --launcher slurm: the job's own port for every kind of runner,
+        # MMEngine's own too (a config without runner_type), not 29500
+        with settings_refused(cfg, 'model or data'), slurm_rendezvous(
+                cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg')):
             check_setting_types(cfg)
             runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
                 Runner.from_cfg(cfg)

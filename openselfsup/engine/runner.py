@@ -78,7 +78,8 @@ from ..utils.checkpoint_files import (checkpoint_folder,
 from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held,
                         stale_temporaries_removed)
-from ..utils.launcher import launcher_env, port_taken_line, slurm_job_port
+from ..utils.launcher import (launcher_env, port_taken_line, slurm_job_port,
+                              slurm_port_source)
 from ..utils.log_filters import warnings_left_out
 from .checkpoint_hook import without_file_client_warnings
 from ..utils.console import short_label, shorten, to_log_file
@@ -2873,21 +2874,32 @@ def killed_saves_note(work_dir: str,
             f'{pids} of this host) gone: {names}')
 
 
+#: set while a :func:`slurm_rendezvous` is open: one opened inside it
+#: (the AtomicRunner's, in a build that ``apis.train`` wraps for every
+#: kind of runner) leaves the port and its refusal to the outer one
+_RENDEZVOUS_OPEN: List[bool] = []
+
+
 @contextmanager
 def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
                      ) -> Iterator[None]:
     """Around MMEngine's ``init_dist`` of a ``--launcher slurm`` run (the
-    runner's ``setup_env``): a job whose environment sets no
-    ``MASTER_PORT`` meets on a port of its own, derived from its
-    ``SLURM_JOB_ID`` (:func:`~openselfsup.utils.launcher.slurm_job_port`,
-    the same in every task; MMEngine's ``_init_dist_slurm`` reads
+    runner's ``setup_env``, and ``apis.train``'s build of any runner,
+    MMEngine's own of a config without ``runner_type`` too): a job whose
+    environment sets no ``MASTER_PORT`` meets on a port of its own,
+    derived from its ``SLURM_JOB_ID`` and ``SLURM_STEP_ID``
+    (:func:`~openselfsup.utils.launcher.slurm_job_port`, the same in every
+    task of the step; MMEngine's ``_init_dist_slurm`` reads
     ``MASTER_PORT``, else takes 29500, so two jobs on one node collided);
-    a ``MASTER_PORT`` given, or the config's ``env_cfg.dist_cfg.port``, is
-    used as it is. A port taken on the node of rank 0 (torch's
-    ``DistNetworkError``, EADDRINUSE, a traceback) is one line naming it
-    and the ``MASTER_PORT`` to give. Nothing is done under another
-    launcher or where a process group is already up (``init_dist`` is
-    skipped there).
+    a ``MASTER_PORT`` given, or the config's ``env_cfg.dist_cfg.port``
+    (which MMEngine sets over ``MASTER_PORT``), is used as it is. A port
+    taken on the node of rank 0 (torch's ``DistNetworkError``,
+    EADDRINUSE, a traceback) is one line naming it and the way out: the
+    ``MASTER_PORT`` to give, or, where the config gave the port, the
+    ``--cfg-options env_cfg.dist_cfg.port`` (a ``MASTER_PORT`` given
+    then changed nothing). Nothing is done under another launcher, where
+    a process group is already up (``init_dist`` is skipped there) or
+    inside another :func:`slurm_rendezvous`.
 
     Args:
         launcher (str): the runner's launcher.
@@ -2896,7 +2908,7 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
     Raises:
         InputError: the rendezvous port is taken.
     """
-    if launcher != 'slurm' or is_distributed():
+    if launcher != 'slurm' or is_distributed() or _RENDEZVOUS_OPEN:
         yield
         return
     from torch.distributed import DistNetworkError
@@ -2905,6 +2917,7 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
     derived = None if given is not None else slurm_job_port()
     if derived is not None:
         os.environ['MASTER_PORT'] = str(derived)
+    _RENDEZVOUS_OPEN.append(True)
     try:
         yield
     except DistNetworkError as exc:
@@ -2913,13 +2926,17 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
         port = str(given) if given is not None else \
             os.environ.get('MASTER_PORT', '29500')
         source = ('env_cfg.dist_cfg.port' if given is not None else
-                  f'from SLURM_JOB_ID {os.environ["SLURM_JOB_ID"]}'
-                  if derived is not None else 'MASTER_PORT' if exported
+                  slurm_port_source() if derived is not None else
+                  'MASTER_PORT' if exported
                   else "MMEngine's default: no SLURM_JOB_ID")
         where = os.environ.get('MASTER_ADDR') or "the job's first node"
         raise InputError(port_taken_line(
-            port, f'{where} (rank 0\'s node)', 'MASTER_PORT',
-            'tools/slurm_train.sh', source)) from None
+            port, f'{where} (rank 0\'s node)',
+            'env_cfg.dist_cfg.port' if given is not None else 'MASTER_PORT',
+            'tools/slurm_train.sh', source,
+            option=given is not None)) from None
+    finally:
+        _RENDEZVOUS_OPEN.pop()
 
 
 def _end_process_group() -> None:

@@ -23,21 +23,30 @@ def launcher_env(launcher: str) -> Tuple[int, int]:
 
 
 #: the ports a Slurm job's rendezvous takes where ``MASTER_PORT`` is not
-#: set: ``SLURM_PORT_BASE + SLURM_JOB_ID % SLURM_PORT_SPAN`` (20000 to
-#: 29999, below Linux's ephemeral ports, 32768 on), so that two jobs on
-#: one node (two 4-GPU jobs of an 8-GPU node) meet on ports of their own,
-#: not both on MMEngine's 29500
+#: set: ``SLURM_PORT_BASE + (SLURM_JOB_ID + SLURM_STEP_STRIDE *
+#: SLURM_STEP_ID) % SLURM_PORT_SPAN``, 20000 to 29499: below Linux's
+#: ephemeral ports (32768 on) and below 29500, torch's and MMEngine's
+#: default, and the 29501, 29502 ... that MMEngine-based tools' docs give
+#: a second run on a machine (another program on the node may hold them).
+#: Two jobs on one node (two 4-GPU jobs of an 8-GPU node) meet on ports of
+#: their own, and so do two steps of one job running at once (srun sets
+#: ``SLURM_STEP_ID`` in every task of a step, the same in each); the
+#: stride keeps a job's next step off the next job's first
 SLURM_PORT_BASE = 20000
-SLURM_PORT_SPAN = 10000
+SLURM_PORT_SPAN = 9500
+SLURM_STEP_STRIDE = 1000
 
 
 def slurm_job_port(environ: Optional[Mapping[str, str]] = None
                    ) -> Optional[int]:
-    """The rendezvous port of a Slurm job's tasks, derived from its
-    ``SLURM_JOB_ID`` (:data:`SLURM_PORT_BASE`, :data:`SLURM_PORT_SPAN`):
-    every task of the job computes the same one. None where ``MASTER_PORT``
-    is set (a port given wins: MMEngine's ``_init_dist_slurm`` takes it)
-    or ``SLURM_JOB_ID`` is not a job number (not under Slurm).
+    """The rendezvous port of a Slurm job step's tasks, derived from its
+    ``SLURM_JOB_ID`` and ``SLURM_STEP_ID`` (:data:`SLURM_PORT_BASE`,
+    :data:`SLURM_PORT_SPAN`, :data:`SLURM_STEP_STRIDE`; a step id that is
+    not a number, or none, counts as 0): every task of the step computes
+    the same one, from nothing that differs between tasks. None where
+    ``MASTER_PORT`` is set (a port given wins: MMEngine's
+    ``_init_dist_slurm`` takes it) or ``SLURM_JOB_ID`` is not a job number
+    (not under Slurm).
 
     Args:
         environ (Mapping, optional): the environment (default
@@ -47,16 +56,31 @@ def slurm_job_port(environ: Optional[Mapping[str, str]] = None
     job = environ.get('SLURM_JOB_ID', '')
     if environ.get('MASTER_PORT') or not job.isdigit():
         return None
-    return SLURM_PORT_BASE + int(job) % SLURM_PORT_SPAN
+    step = environ.get('SLURM_STEP_ID', '')
+    step = int(step) if step.isdigit() else 0
+    return SLURM_PORT_BASE + (int(job) + SLURM_STEP_STRIDE * step) \
+        % SLURM_PORT_SPAN
+
+
+def slurm_port_source(environ: Optional[Mapping[str, str]] = None) -> str:
+    """Where :func:`slurm_job_port` took its port from, as a refusal
+    names it: ``'from SLURM_JOB_ID 1234, SLURM_STEP_ID 1'`` (the job's
+    alone where the step id is not a number: counted as 0)."""
+    environ = os.environ if environ is None else environ
+    step = environ.get('SLURM_STEP_ID', '')
+    step = f', SLURM_STEP_ID {step}' if step.isdigit() else ''
+    return f'from SLURM_JOB_ID {environ.get("SLURM_JOB_ID")}{step}'
 
 
 def port_taken_line(port: str, where: str, setting: str, script: str,
-                    source: str = '') -> str:
+                    source: str = '', option: bool = False) -> str:
     """The refusal of a rendezvous ``port`` (taken from ``source``, where
     given: ``'from SLURM_JOB_ID 1234'``) taken on ``where`` (``'this
     machine'``, or a node named; another run started there, or another
     program holds it), with the way out: the launcher ``script`` started
-    with its port ``setting`` one up (one down from 65535)."""
+    with its port ``setting`` one up (one down from 65535), an environment
+    variable, or, ``option`` True, a config key given by ``--cfg-options``
+    (the config's port, which wins over the variable)."""
     port = str(port)
     if port.isdigit():
         other = int(port) + 1 if int(port) < 65535 else int(port) - 1
@@ -64,6 +88,8 @@ def port_taken_line(port: str, where: str, setting: str, script: str,
         other = 29501
     there = 'here' if where == 'this machine' else 'there'
     source = f' ({source})' if source else ''
+    way = (f'bash {script} ... --cfg-options {setting}={other}' if option
+           else f'{setting}={other} bash {script} ...')
     return (f'port {port}{source} of {where} is taken (another training run '
             f'started {there}, or another program): start this one on '
-            f'another port, {setting}={other} bash {script} ...')
+            f'another port, {way}')
