@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from _foundation_helpers import FSP_DEMO, REPO, error_lines, small_config
+from _foundation_helpers import (FSP_DEMO, REPO, error_lines, run_tool_here,
+                                 small_config)
 
 #: a run of ``--launcher slurm`` as srun starts one task of a job, on the
 #: CPU: MMEngine's ``_init_dist_slurm`` sets the task's GPU, which this
@@ -336,6 +337,16 @@ def _killed_saves(work, monkeypatch):
     return names, dead
 
 
+def _removal_line(work, dead):
+    """The line of the removal of :func:`_killed_saves`'s two partial
+    checkpoints of the dead writer ``dead`` from ``work``, 6 MiB."""
+    return (f'{work}: removed 2 partial checkpoint(s) (6.0 MiB) of a save '
+            'killed mid-way, written by a process of this host that is '
+            f'gone (pid {dead}): '
+            f'.best_acc_epoch_3.pth.{dead}@here.e5f6g7h8.tmp.pth, '
+            f'.epoch_5.pth.{dead}@here.a1b2c3d4.tmp.pth')
+
+
 def test_the_next_run_removes_a_killed_saves_partial_checkpoints(
         tmp_path, monkeypatch):
     """Rank 0 killed mid-save (SIGKILL, out of memory) left
@@ -355,10 +366,7 @@ def test_the_next_run_removes_a_killed_saves_partial_checkpoints(
                       if p.name != '.train.lock') == sorted(
             n for n, removed in names.items() if not removed)
     assert said == [
-        f'{work}: removed 2 partial checkpoint(s) (6.0 MiB) of a save '
-        f'killed mid-way, its writer (pid {dead} of this host) gone: '
-        f'.best_acc_epoch_3.pth.{dead}@here.e5f6g7h8.tmp.pth, '
-        f'.epoch_5.pth.{dead}@here.a1b2c3d4.tmp.pth']
+        _removal_line(work, dead)]
     # nothing left to remove: no line; another rank takes no lock, removes
     # nothing (its rank 0 does)
     with work_dir_lock(str(work)) as said:
@@ -371,9 +379,9 @@ def test_the_next_run_removes_a_killed_saves_partial_checkpoints(
 
 @pytest.mark.slow
 def test_the_removal_is_said_in_the_runs_log(tmp_path, monkeypatch,
-                                             synthetic_root):
+                                             synthetic_root, capfd):
     """Through ``train()``: the line of the partial checkpoints removed is
-    in the run's log (and on its console)."""
+    in the run's log file, and on its console once."""
     from openselfsup.apis import train
     work = tmp_path / 'w'
     names, dead = _killed_saves(work, monkeypatch)
@@ -382,12 +390,80 @@ def test_the_removal_is_said_in_the_runs_log(tmp_path, monkeypatch,
                        n_images=8, batch=8, epochs=1)
     train(cfg, work_dir=str(work))
     log = ''.join(p.read_text() for p in work.glob('*/*.log'))
-    assert (f'{work}: removed 2 partial checkpoint(s) (6.0 MiB) of a save '
-            f'killed mid-way, its writer (pid {dead} of this host) gone: '
-            f'.best_acc_epoch_3.pth.{dead}@here.e5f6g7h8.tmp.pth, '
-            f'.epoch_5.pth.{dead}@here.a1b2c3d4.tmp.pth') in log, log[-3000:]
+    line = _removal_line(work, dead)
+    assert log.count(line) == 1, log[-3000:]
+    # said on the console once, on stderr (its note line), not again by
+    # the log's console handler
+    out, err = capfd.readouterr()
+    assert err.count(line) == 1 and f'note: {line}' in err.splitlines()
+    assert line not in out
     # (another host's, two hours old, went with the run's save, whose
     # rule judges it by age)
     left = {p.name for p in work.iterdir()}
     assert not left & {name for name, removed in names.items() if removed}
     assert f'.epoch_6.pth.{os.getppid()}@here.i9j0k1l2.tmp.pth' in left
+
+
+def test_a_partial_checkpoint_of_this_runs_pid_goes_at_its_start(
+        tmp_path, monkeypatch, capfd):
+    """A partial checkpoint that records this process's pid (an earlier
+    process of this host had it: pid 1 in a container of a fixed host
+    name) was never removed: its pid is alive (review r141). At a run's
+    start, holding the lock and before its first save, this process has
+    written none, so it goes there; the saves' own rule, which runs while
+    this process may be writing one, still leaves it. Said at once on
+    stderr, naming the pid as this run's now; writers of several pids are
+    named as such."""
+    from openselfsup.engine.runner import work_dir_lock
+    from openselfsup.utils.io import remove_stale_temporaries
+    monkeypatch.setattr(socket, 'gethostname', lambda: 'here')
+    work, me, dead = tmp_path / 'w', os.getpid(), _dead_pid()
+    work.mkdir()
+    mine = f'.epoch_5.pth.{me}@here.a1b2c3d4.tmp.pth'
+    (work / mine).write_bytes(b'PK' + bytes(2 ** 20 - 2))
+    assert remove_stale_temporaries(str(work / '*.pth')) == 0
+    assert (work / mine).exists()
+    capfd.readouterr()
+    with work_dir_lock(str(work)) as said:
+        assert not (work / mine).exists()
+    line = (f'{work}: removed 1 partial checkpoint(s) (1.0 MiB) of a save '
+            'killed mid-way, written by a process of this host that is gone '
+            f"(pid {me}; {me} is this run's pid now, reused): {mine}")
+    assert said == [line]
+    assert capfd.readouterr().err.splitlines() == [f'note: {line}']
+    # two writers: both pids, sorted
+    names = [f'.epoch_{i}.pth.{pid}@here.a1b2c3d4.tmp.pth'
+             for i, pid in ((6, me), (7, dead))]
+    for name in names:
+        (work / name).write_bytes(b'PK' + bytes(2 ** 20 - 2))
+    with work_dir_lock(str(work)) as said:
+        pass
+    pids = ', '.join(map(str, sorted((me, dead))))
+    assert said == [
+        f'{work}: removed 2 partial checkpoint(s) (2.0 MiB) of a save killed '
+        f'mid-way, written by processes of this host that are gone (pids '
+        f"{pids}; {me} is this run's pid now, reused): {', '.join(names)}"]
+
+
+@pytest.mark.slow
+def test_a_failed_start_says_the_removal_on_stderr(tmp_path, monkeypatch,
+                                                   synthetic_root, capfd):
+    """A start refused after the removal (a setting the build refuses:
+    ``--cfg-options model.backbone.depth=7``) discards the run's log, the
+    only place the removal was said: the partial checkpoints went without
+    a word (review r141). ``tools/train.py`` says it on stderr, one note
+    line before its refusal."""
+    work = tmp_path / 'w'
+    names, dead = _killed_saves(work, monkeypatch)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + os.sep,
+                       n_images=8, batch=8, epochs=1)
+    code, out, err = run_tool_here(
+        ['tools/train.py', cfg, '--work-dir', str(work), '--cfg-options',
+         'model.backbone.depth=7'], capfd)
+    lines = error_lines(err)
+    assert code == 2 and len(lines) == 2, err[-3000:]
+    assert lines[0] == f'note: {_removal_line(work, dead)}'
+    assert lines[1].startswith('error: ') and 'depth' in lines[1], lines
+    left = {p.name for p in work.iterdir()}
+    assert not left & {name for name, removed in names.items() if removed}

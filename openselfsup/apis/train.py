@@ -17,6 +17,7 @@ import itertools
 import json
 import math
 import os
+import logging
 import re
 import shlex
 import sys
@@ -52,6 +53,7 @@ from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
                                       has_zip_directory, is_http_url,
                                       is_opaque, remove_url_download,
                                       url_download_path, url_named)
+from ..utils.console import to_log_file
 from ..utils.launcher import launcher_env, port_taken_line
 from .fast_path import (apply_fast_path, check_fast_path_values,
                         fast_path_warnings)
@@ -2400,9 +2402,11 @@ def _prepared(config: str, work_dir: Optional[str],
 
 
 def _built(cfg: Config, notes: list, config: str, trains: bool = True,
-           evaluates: Sequence[str] = ()):
+           evaluates: Sequence[str] = (), said: Sequence[str] = ()):
     """:func:`build_runner`'s runner from the :func:`_prepared` config
-    ``cfg`` (of the file ``config``), ``notes`` logged."""
+    ``cfg`` (of the file ``config``), ``notes`` logged; ``said``: lines
+    the command has printed on stderr already, written to the log file
+    alone (the console would repeat them)."""
     from mmengine.runner import Runner
 
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
@@ -2458,6 +2462,8 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
                 runner.logger.warning(warning_words(note))
             else:
                 runner.logger.info(note)
+        for line in said:
+            to_log_file(runner.logger, line, logging.INFO)
         check_widths(runner, config)
         check_head_classes(runner, config)
         check_init_cfgs(runner.cfg, config, runner.model)
@@ -2902,8 +2908,8 @@ def train(config: str,
                     work_dir_lock(cfg.work_dir,
                                   launcher_env(cfg.launcher)[0]) as removed, \
                     discard_on_failure():
-                runner = _built(cfg, notes + removed, config,
-                                evaluates=evaluates)
+                runner = _built(cfg, notes, config, evaluates=evaluates,
+                                said=removed)
                 if hasattr(runner, 'says_how_to_continue'):
                     runner.says_how_to_continue = says_how_to_continue
                 when_started = getattr(runner, 'when_started', None)

@@ -42,6 +42,7 @@ import os
 import pickle
 import shutil
 import signal
+import sys
 import threading
 import weakref
 from contextlib import ExitStack, contextmanager
@@ -2828,12 +2829,18 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[List[str]]:
     (``.epoch_N.pth.<pid>@<host>.*.tmp.pth``, hundreds of MB each on the
     real model; the next save removed them, not a run that failed or
     stopped before it), those whose writer is gone, a process of this
-    host no longer alive: no other run writes there while the lock is
+    host no longer alive, or one that had this process's pid (reused:
+    pid 1 in a container of a fixed host name), as this process has
+    written none there yet: no other run writes there while the lock is
     held. Another host's, or a live process's, are left (the saves'
     own rule judges another host's by age:
-    :func:`~openselfsup.utils.io.remove_stale_temporaries`). The body
-    gets the line that says what was removed (a list of one line, or
-    none), for the run's log (:func:`killed_saves_note`).
+    :func:`~openselfsup.utils.io.remove_stale_temporaries`). What was
+    removed is said at once on stderr, one ``note:`` line
+    (:func:`killed_saves_note`), which a start that then fails (a
+    setting the build refuses) keeps (review r141: the line went only to
+    the run's log, which a failed start removes, and the checkpoints went
+    without a word); the body gets the line (a list of one line, or
+    none) for the run's log file.
 
     The work dir and parents the lock made are removed again if empty at
     the end (a failed start leaves none: :meth:`AtomicRunner.
@@ -2856,8 +2863,11 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[List[str]]:
     with removed_if_left_empty(work_dir), locked(
             os.path.join(work_dir, _TRAIN_LOCK), busy=busy):
         removed = stale_temporaries_removed(os.path.join(work_dir, '*.pth'),
-                                            elsewhere=False)
-        yield [killed_saves_note(work_dir, removed)] if removed else []
+                                            elsewhere=False, own=True)
+        said = [killed_saves_note(work_dir, removed)] if removed else []
+        for line in said:
+            print(f'note: {line}', file=sys.stderr, flush=True)
+        yield said
 
 
 def killed_saves_note(work_dir: str,
@@ -2865,13 +2875,20 @@ def killed_saves_note(work_dir: str,
     """The line of :func:`work_dir_lock`'s removal of the partial
     checkpoints ``removed`` (``(path, writer's pid, bytes)``, of
     :func:`~openselfsup.utils.io.stale_temporaries_removed`) from
-    ``work_dir``."""
-    pids = ', '.join(str(p) for p in sorted({pid for _, pid, _ in removed}))
+    ``work_dir``: their writers' pids, and which of them is this
+    process's own now (reused)."""
+    pids = sorted({pid for _, pid, _ in removed})
+    mine = f'; {os.getpid()} is this run\'s pid now, reused' \
+        if os.getpid() in pids else ''
+    writers = (f'a process of this host that is gone (pid {pids[0]}'
+               if len(pids) == 1 else
+               'processes of this host that are gone (pids '
+               + ', '.join(map(str, pids)))
     size = sum(b for _, _, b in removed) / 2 ** 20
     names = ', '.join(sorted(os.path.basename(p) for p, _, _ in removed))
     return (f'{work_dir}: removed {len(removed)} partial checkpoint(s) '
-            f'({size:.1f} MiB) of a save killed mid-way, its writer (pid '
-            f'{pids} of this host) gone: {names}')
+            f'({size:.1f} MiB) of a save killed mid-way, written by '
+            f'{writers}{mine}): {names}')
 
 
 #: set while a :func:`slurm_rendezvous` is open: one opened inside it

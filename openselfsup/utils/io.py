@@ -150,13 +150,20 @@ def remove_stale_temporaries(path: str) -> int:
     return len(stale_temporaries_removed(path))
 
 
-def stale_temporaries_removed(path: str, elsewhere: bool = True
+def stale_temporaries_removed(path: str, elsewhere: bool = True,
+                              own: bool = False
                               ) -> List[Tuple[str, int, int]]:
     """:func:`remove_stale_temporaries`, returning ``(path, pid, bytes)``
     of each temporary removed (its writer's pid as its name records it,
     its size when removed), for a caller that says what it removed.
     ``elsewhere``: False leaves every other host's temporary, whatever
-    its age (only this host can tell that a writer is gone)."""
+    its age (only this host can tell that a writer is gone). ``own``:
+    True counts one of this host that names this process's pid as an
+    earlier process's, gone (the pid reused: pid 1 of a container with a
+    fixed host name), for a caller that has written none there and that
+    no other run may write beside (a run's start, holding its work dir's
+    lock, before its first save); False leaves it (this process may be
+    writing it now)."""
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     if '*' not in base:
@@ -177,7 +184,7 @@ def stale_temporaries_removed(path: str, elsewhere: bool = True
         full = os.path.join(directory, name)
         pid = int(m.group(1))
         if m.group(2) in (None, here):
-            stale = pid != os.getpid() and not _pid_alive(pid)
+            stale = own if pid == os.getpid() else not _pid_alive(pid)
         elif not elsewhere:
             stale = False
         else:
