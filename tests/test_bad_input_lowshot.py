@@ -1294,15 +1294,17 @@ def test_the_copies_command_spells_every_recorded_setting(wd):
     from openselfsup.apis.extract import check_not_copies
     from openselfsup.config import (load_config, parse_cfg_options,
                                     pipeline_image_size)
-    from openselfsup.lowshot.features import (COPIES_SIZE, DATA_ROOTS,
+    from openselfsup.lowshot.features import (COPIES_SIZE, DATA_PREFIX,
+                                              DATA_ROOTS, LIST_FILES,
                                               copies_command, load_features,
                                               no_library_copies)
     cfg = os.path.join(ROOT, 'configs', 'extraction', 'nct_aug.py')
     key, size, _ = COPIES_SIZE
     for config, root in DATA_ROOTS.items():  # every set's, as read
-        assert load_config(os.path.join(
-            ROOT, 'configs', 'extraction', config + '.py')
-        ).dataset.data_root == root, config
+        dataset = load_config(os.path.join(
+            ROOT, 'configs', 'extraction', config + '.py')).dataset
+        assert (dataset.data_root, dataset.ann_file, dataset.data_prefix) \
+            == (root, LIST_FILES[config], DATA_PREFIX), config
     assert sorted(DATA_ROOTS) == sorted(n.lower() for n in
                                         paths.FEATURE_NAMES)
     assert pipeline_image_size(load_config(cfg).dataset.pipeline,
@@ -4091,7 +4093,8 @@ def test_a_missing_sets_command_reads_the_folder_its_siblings_record(wd):
     write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
                      cfg_options={'dataset.data_root': '/a/data/NCT'})
     write_provenance(wd, 'clp', 'PAIP_train', **CHECKPOINT_PROVENANCE,
-                     cwd='/runs', list_file='p/PAIP19/meta/train.txt',
+                     cwd='/runs',
+                     list_file='p/PAIP19/meta/paip_train_labeled.txt',
                      cfg_options={'dataset.data_root': 'p/PAIP19'})
     for name in ('NCT_test', 'PAIP_test', 'LC'):
         os.remove(paths.features_path(wd, 'clp', name))
@@ -4105,5 +4108,70 @@ def test_a_missing_sets_command_reads_the_folder_its_siblings_record(wd):
     np.save(paths.labels_path(wd, 'NCT_aug'), sup.labels)
     for cwd, want in (('/a', ['/a/data/NCT']), ('/b', ['DATA_ROOT'])):
         write_provenance(wd, 'clp', 'NCT_aug', **CHECKPOINT_PROVENANCE,
-                         cwd=cwd, list_file='data/NCT/meta/train.txt')
+                         cwd=cwd, list_file='data/NCT/meta/train_labeled.txt')
         assert root_of('NCT_test') == want, cwd
+
+
+def test_a_printed_command_takes_no_folder_it_cannot_be_sure_of(wd):
+    """Review r143 of h223: a missing set's command, and the lines of a set
+    without its JSON, took a sibling's recorded folder without the
+    ``dataset.data_prefix`` (or ``dataset.ann_file``) it read with, so
+    pasted elsewhere it read other images, exit 0. Now ``DATA_ROOT``, with
+    a note that says why, where the sibling read a layout of its own (its
+    config's own values given as options, and its layout, still give the
+    folder). The reference: provenance written by hand, the commands read
+    back by extract.py's and import_features.py's parsers."""
+    from lowshot_data import printed_args, without_fill_note
+    from openselfsup.lowshot.features import check_same_kind, load_features
+
+    def missing(name):
+        with pytest.raises(InputError) as e:
+            load_features(wd, 'clp', name)
+        line = str(e.value)
+        args = printed_args(line.split('make it with: ')[1][:-1],
+                            'wsi_workdir/extract.py')
+        note = line.split('(DATA_ROOT: ')[1] if '(DATA_ROOT: ' in line \
+            else None
+        assert (note is None) == (args.data_root != ['DATA_ROOT']), line
+        return args.data_root[0], note
+
+    def train(**fields):
+        write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
+                         **fields)
+
+    test_npy = paths.features_path(wd, 'clp', 'NCT_test')
+    kept = np.load(test_npy)
+    os.remove(test_npy)
+    # 1. a sibling read with a layout of its own: not this set's folder
+    for options, fields, said in (
+            ({'dataset.data_prefix': 'alt'}, {}, 'dataset.data_prefix=alt'),
+            ({'dataset.ann_file': 'meta/mine.txt'}, {},
+             'dataset.ann_file=meta/mine.txt'),
+            ({}, dict(data_prefix='/a/NCT/imgs'),
+             'data_prefix /a/NCT/imgs')):  # a config file of the user's
+        train(cfg_options={'dataset.data_root': '/a/NCT', **options},
+              list_file='/a/NCT/meta/train_labeled.txt', **fields)
+        root, note = missing('NCT_test')
+        assert root == 'DATA_ROOT' and note.startswith(
+            f'NCT_train read its images under /a/NCT with {said}, not as '
+            'nct_train.py lays them out there'), note
+        # its line without JSON, extract and import alike
+        np.save(test_npy, kept)
+        with pytest.raises(InputError) as e:
+            check_same_kind(load_features(wd, 'clp', 'NCT_train'),
+                            load_features(wd, 'clp', 'NCT_test'))
+        os.remove(test_npy)
+        command, imported = str(e.value).split('extract it again: ')[
+            1].split(', or, computed elsewhere, import it: ')
+        assert printed_args(command, 'wsi_workdir/extract.py'
+                            ).data_root == ['DATA_ROOT'], command
+        assert 'dataset.data_root=DATA_ROOT' in shlex.split(imported), \
+            imported
+        assert '/a/NCT' not in without_fill_note(command) + \
+            without_fill_note(imported)
+    # the config's own values given as options, and its layout: the folder
+    train(cfg_options={'dataset.data_root': '/a/NCT',
+                       'dataset.data_prefix': 'data'},
+          list_file='/a/NCT/meta/train_labeled.txt',
+          data_prefix='/a/NCT/data')
+    assert missing('NCT_test') == ('/a/NCT', None)

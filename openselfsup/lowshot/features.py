@@ -28,7 +28,7 @@ import os
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -65,7 +65,7 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     # the model's other JSONs, each read once, and only here: a load that
     # finds its set reads none
     jsons = {} if isinstance(own, dict) else _model_jsons(out)
-    root = None if isinstance(own, dict) else _sibling_root(out, name, jsons)
+    root = _sibling_root(out, name, jsons)
     recorded_in = _json_of(out) if isinstance(own, dict) else None
     if model is not None and any(
             p.get('checkpoint_kind') == IMPORTED for p in jsons.values()):
@@ -806,10 +806,31 @@ DATA_ROOTS = dict(nct_train='data/NCT', nct_test='data/NCT',
                   nct_aug='data/NCT', lc='data/LC25000',
                   paip_train='data/PAIP19', paip_test='data/PAIP19')
 
+#: each extraction config's list under its data root, ``dataset.ann_file``,
+#: and the folder of its images there, ``dataset.data_prefix`` (every
+#: config's, from their base): the layout a set of the config read under
+#: the folder it records (:func:`_other_layout`) (checked against the
+#: configs by ``tests/test_bad_input_lowshot.py``)
+LIST_FILES = dict(nct_train='meta/train_labeled.txt',
+                  nct_test='meta/test_labeled.txt',
+                  nct_aug='meta/train_labeled.txt',
+                  lc='meta/img_list_labeled.txt',
+                  paip_train='meta/paip_train_labeled.txt',
+                  paip_test='meta/paip_test_labeled.txt')
+DATA_PREFIX = 'data'
+
 #: the ``--data-root`` of a printed command where no set records where
 #: the images lie, for the user to fill in (:func:`_images_flags`; the
 #: commands refuse it given as it is, ``apis.extract.open_list``)
 DATA_ROOT = 'DATA_ROOT'
+
+
+class _Where(NamedTuple):
+    """Where a set's images lie, as the provenance JSONs here tell:
+    ``root``, the folder (absolute), or None and ``why`` it is not known,
+    the words of the note on :data:`DATA_ROOT` (:func:`_images_flags`)."""
+    root: Optional[str] = None
+    why: str = 'no set here records where its images lie'
 
 
 def _copies_options(prov, unmapped: List[str]) -> Dict:
@@ -913,13 +934,13 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
     # the images: the other set's folder where both configs read one
     # (NCT_train's for NCT_test), else the DATA_ROOT the user fills in
     other = os.path.splitext(os.path.basename(recorded_in))[0]
-    root = _shared_root(fs.name, other, prov)
+    root = _shared_root(fs.name, other, prov) or _Where()
     return (f'{extract_command(out, fs.name, prov, recorded_in, root=root)}'
             ', or, computed elsewhere, import it: '
             + _import_command(out, config, None, root, note=False))
 
 
-def _import_command(out: str, config: str, images, root: Optional[str],
+def _import_command(out: str, config: str, images, root: _Where,
                     recorded_in: Optional[str] = None,
                     note: bool = True) -> str:
     """The ``import_features.py`` command that writes a set of extraction
@@ -936,7 +957,7 @@ def _import_command(out: str, config: str, images, root: Optional[str],
 
 
 def extract_command(out: str, name: str, prov, recorded_in: Optional[str],
-                    images=None, root: Optional[str] = None) -> str:
+                    images=None, root: _Where = _Where()) -> str:
     """The ``extract.py`` command that writes feature set ``name`` to
     ``out`` (as given in the current folder, :func:`~.paths.printed`) with the
     encoder and settings a provenance ``prov`` (the JSON ``recorded_in``)
@@ -1141,57 +1162,111 @@ def _with_config(name: str, config: str) -> str:
             f"{script('configs', 'extraction', config + '.py')}")
 
 
-def _recorded_root(prov, config: str) -> Optional[str]:
-    """The folder, absolute, that the set of provenance ``prov``, of
-    extraction config ``config``, read its list and images under: its
-    ``dataset.data_root`` (``--data-root``'s), else the config's own
-    (:data:`DATA_ROOTS`) where the recorded list or images lie under it
-    (:func:`_read_under`, whatever the list's own path); a relative one
-    joined with the recorded ``cwd`` it was relative to (the repository
-    root, where the commands ran, where none is recorded). None where
-    ``prov`` records neither (no provenance, or one of a config of
-    another root)."""
-    if not isinstance(prov, dict):
-        return None
+def _data_root_as_recorded(prov: Dict, config: str) -> Optional[str]:
+    """The data root the set of provenance ``prov``, of extraction config
+    ``config``, read its list and images under, as recorded (relative or
+    absolute): its ``dataset.data_root`` (``--data-root``'s), else the
+    config's own (:data:`DATA_ROOTS`) where the recorded list or images
+    lie under it (:func:`_read_under`, whatever the list's own path);
+    None where it records neither (one of a config of another root)."""
     options = prov.get('cfg_options')
     root = options.get('dataset.data_root') if isinstance(options, dict) \
         else None
-    if not (isinstance(root, str) and root):
-        root = DATA_ROOTS[config]
-        if not _read_under(prov, root):
-            return None
+    if isinstance(root, str) and root:
+        return root
+    root = DATA_ROOTS[config]
+    return root if _read_under(prov, root) else None
+
+
+def _recorded_root(prov, config: str) -> _Where:
+    """Where the set of provenance ``prov``, of extraction config
+    ``config``, read its list and images: the folder of
+    :func:`_data_root_as_recorded`, absolute, a relative one joined with
+    the recorded ``cwd`` it was relative to (the repository root, where
+    the commands ran, where none is recorded). Unknown (:class:`_Where`
+    without a folder) where ``prov`` records none (no provenance, or one
+    of a config of another root)."""
+    root = _data_root_as_recorded(prov, config) if isinstance(prov, dict) \
+        else None
+    if root is None:
+        return _Where()
     cwd = prov.get('cwd')
-    return joined(root, cwd if isinstance(cwd, str) and os.path.isabs(cwd)
-                  else REPO_ROOT)
+    return _Where(joined(root, cwd if isinstance(cwd, str) and
+                         os.path.isabs(cwd) else REPO_ROOT))
 
 
-def _shared_root(name: str, other: str, prov) -> Optional[str]:
-    """The images' folder of set ``name`` that set ``other``'s provenance
-    ``prov`` tells: the one it records (:func:`_recorded_root`) where the
-    two sets' configs read one data root (:data:`DATA_ROOTS`: NCT's train
-    and test, PAIP's), else None (LC beside NCT: unknown)."""
+def _other_layout(prov: Dict, config: str, root: str) -> List[str]:
+    """How the set of provenance ``prov``, of extraction config
+    ``config``, read under the data root ``root`` (as recorded), read its
+    list or images otherwise than ``config`` lays them out under its data
+    root (:data:`LIST_FILES`, :data:`DATA_PREFIX`): each ``--cfg-options``
+    of where they lie but the data root that gives another value than the
+    config's (``dataset.data_prefix=alt``), else the recorded list or
+    image folder that lies elsewhere under ``root`` than the config's
+    (a config file of the user's); empty where it read the config's
+    layout. Such a set tells nothing of where another set's images lie
+    under that root: that layout is its own (review r143: NCT_test's
+    command took NCT_train's ``--data-root`` without its
+    ``dataset.data_prefix``, and pasted elsewhere read other images,
+    exit 0)."""
+    own = {'dataset.ann_file': LIST_FILES[config],
+           'dataset.data_prefix': DATA_PREFIX}
+    options = prov.get('cfg_options')
+    said = [f'{k}={v}' for k, v in (options.items() if isinstance(
+        options, dict) else ()) if k != 'dataset.data_root'
+        and set(str(k).split('.')) & set(_WHERE_KEYS) and own.get(k) != v]
+    for key, field in (('dataset.ann_file', 'list_file'),
+                       ('dataset.data_prefix', 'data_prefix')):
+        read = prov.get(field)
+        if not said and isinstance(read, str) and os.path.normpath(read) != \
+                os.path.normpath(os.path.join(root, own[key])):
+            said.append(f'{field} {read}')
+    return said
+
+
+def _shared_root(name: str, other: str, prov) -> Optional[_Where]:
+    """Where set ``name``'s images lie as set ``other``'s provenance
+    ``prov`` tells: None where it tells nothing (the two sets' configs
+    read other data roots, :data:`DATA_ROOTS`: LC beside NCT's sets; or it
+    records no folder); the folder it records (:func:`_recorded_root`)
+    where it read its config's own layout there; unknown where it read
+    another (:func:`_other_layout`), or the folder is."""
     mine, theirs = name.lower(), other.lower()
-    if theirs not in DATA_ROOTS or DATA_ROOTS[mine] != DATA_ROOTS[theirs]:
+    if theirs not in DATA_ROOTS or DATA_ROOTS[mine] != DATA_ROOTS[theirs] \
+            or not isinstance(prov, dict):
         return None
+    root = _data_root_as_recorded(prov, theirs)
+    if root is None:
+        return None
+    differ = _other_layout(prov, theirs, root)
+    if differ:
+        return _Where(why=f'{other} read its images under {root} with '
+                      f'{", ".join(differ)}, not as {theirs}.py lays them '
+                      "out there: this set's may lie elsewhere")
     return _recorded_root(prov, theirs)
 
 
-def _sibling_root(out: str, name: str,
-                  jsons: Dict[str, Dict]) -> Optional[str]:
-    """The images' folder of set ``name`` at ``out`` that the sets of its
-    model folder with a provenance JSON (``jsons``, :func:`_model_jsons`)
-    tell (:func:`_shared_root`, each that reads the same data root; its
-    own where its features are there): the one they record, None where
-    none tells or two tell other folders."""
+def _sibling_root(out: str, name: str, jsons: Dict[str, Dict]) -> _Where:
+    """Where the images of set ``name`` at ``out`` lie as the other sets of
+    its model folder with features and a provenance JSON (``jsons``,
+    :func:`_model_jsons`) tell (:func:`_shared_root`): the folder they
+    record, unknown where none tells, one tells no folder or two tell
+    other folders."""
     folder = os.path.dirname(out)
-    found = {_shared_root(name, other, prov) for other, prov in jsons.items()
-             if os.path.isfile(os.path.join(folder, f'{other}.npy'))}
-    found.discard(None)  # one that records none contradicts none
-    return found.pop() if len(found) == 1 else None
+    told = {other: _shared_root(name, other, prov)
+            for other, prov in jsons.items() if other != name and
+            os.path.isfile(os.path.join(folder, f'{other}.npy'))}
+    told = {k: w for k, w in told.items() if w is not None}
+    for where in told.values():
+        if where.root is None:
+            return where
+    if len({w.root for w in told.values()}) > 1:
+        return _Where()
+    return next(iter(told.values()), _Where())
 
 
 def _images_flags(config: str, tool: str, unmapped: List[str], images=None,
-                  root: Optional[str] = None) -> Tuple[str, str]:
+                  root: _Where = _Where()) -> Tuple[str, str]:
     """Where a printed command of ``tool`` (``extract.py``,
     ``import_features.py``) of extraction config ``config`` reads its list
     and images, so that it reads the same ones from any folder (the
@@ -1203,18 +1278,21 @@ def _images_flags(config: str, tool: str, unmapped: List[str], images=None,
     ``images``, a provenance of a set of this config's images
     (``NCT_train``'s for its copies, :func:`check_copies_of` compares
     them; the set's own; another model's set of the name), records
-    (:func:`_recorded_root`), else ``root``, else :data:`DATA_ROOT` for the
+    (:func:`_recorded_root`), else, where it records none, ``root`` (the sets
+    beside it, :func:`_sibling_root`), else :data:`DATA_ROOT` for the
     user to fill in (never the checkout's ``data/<set>`` by guess: a user
     whose data lies elsewhere read the checkout's, exit 0, review r136);
-    and the list or prefix of another place ``images`` records
-    (``dataset.ann_file``, ``dataset.data_prefix``, relative to the data
-    root; ``--cfg-options``; a value that does not spell back goes to
-    ``unmapped``). Returns the flags and, for :data:`DATA_ROOT`, the
-    words that say what to put there (else empty)."""
+    and the list or prefix of another place ``images``
+    records (``dataset.ann_file``, ``dataset.data_prefix``, relative to
+    the data root; ``--cfg-options``; a value that does not spell back
+    goes to ``unmapped``). Returns the flags and, for :data:`DATA_ROOT`,
+    the words that say why and what to put there (else empty)."""
     options = images.get('cfg_options') if isinstance(images, dict) \
         else None
     options = options if isinstance(options, dict) else {}
-    root = _recorded_root(images, config) or root
+    told = _recorded_root(images, config)
+    if told == _Where():  # the images' JSON records none: the sets beside
+        told = root
     # the list and prefix, relative to the data root as mmpretrain reads
     # them, spelt back as recorded (a value that does not read back as
     # itself is named as the JSON's)
@@ -1223,12 +1301,11 @@ def _images_flags(config: str, tool: str, unmapped: List[str], images=None,
                     for k in options if k != 'dataset.data_root'
                     and k not in where
                     and set(str(k).split('.')) & set(_WHERE_KEYS))
-    fill = '' if root else (
-        f' ({DATA_ROOT}: no set here records where its images lie; give '
-        'the folder that holds them as '
+    fill = '' if told.root else (
+        f' ({DATA_ROOT}: {told.why}; give the folder that holds them as '
         f"{script('configs', 'extraction', config + '.py')} names them "
         f'under its data_root {DATA_ROOTS[config]})')
-    root = root or DATA_ROOT
+    root = told.root or DATA_ROOT
     if tool == 'import_features.py':
         return _key_values('--cfg-options',
                            {'dataset.data_root': root, **where},
