@@ -1037,10 +1037,11 @@ def test_the_named_copies_command_writes_copies_the_ablation_takes(
           data_prefix='data/NCT/data',
           cfg_options={'dataset.ann_file': '/x/my run/my lists/t.txt'}),
      '/x/my run/data/NCT'),
-    # a relative --data-root of a run that recorded no folder: the root's
+    # a relative --data-root of a run that recorded no folder (an older
+    # JSON): unknown, a DATA_ROOT to fill in (r143: joined with the
+    # checkout by guess, the command read the checkout's d/NCT)
     (dict(list_file='d/NCT/meta/train_labeled.txt', data_prefix='d/NCT/data',
-          cfg_options={'dataset.data_root': 'd/NCT'}),
-     os.path.join(ROOT, 'd', 'NCT')),
+          cfg_options={'dataset.data_root': 'd/NCT'}), 'DATA_ROOT'),
     # nothing recorded of the images: a DATA_ROOT to fill in (h223: the
     # checkout's data/NCT, which a user whose data lies elsewhere read)
     ({}, 'DATA_ROOT')])
@@ -1053,8 +1054,9 @@ def test_the_copies_command_names_its_images_folder_absolute(
     was not named (the command, run elsewhere, would read that folder's),
     nor for an absolute list read with it from another folder (the folder
     was inferred only for a list under ``data/NCT``); a relative folder
-    recorded without the folder it was relative to is the root's, where
-    the commands ran. Read back by extract.py's parser."""
+    recorded without the folder it was relative to is not known, a
+    ``DATA_ROOT`` to fill in (review r143: it was joined with the
+    repository root by guess). Read back by extract.py's parser."""
     from openselfsup.lowshot.features import copies_command
     aug = paths.features_path(wd, 'clp_wo_78', 'NCT_aug')
     sibling = paths.provenance_path(wd, 'clp_wo_78', 'NCT_train')
@@ -4116,13 +4118,17 @@ def test_a_printed_command_takes_no_folder_it_cannot_be_sure_of(wd):
     """Review r143 of h223: a missing set's command, and the lines of a set
     without its JSON, took a sibling's recorded folder without the
     ``dataset.data_prefix`` (or ``dataset.ann_file``) it read with, so
-    pasted elsewhere it read other images, exit 0. Now ``DATA_ROOT``, with
-    a note that says why, where the sibling read a layout of its own (its
-    config's own values given as options, and its layout, still give the
-    folder). The reference: provenance written by hand, the commands read
+    pasted elsewhere it read other images, exit 0; a relative folder
+    recorded without ``cwd`` (an older JSON) was joined with the checkout,
+    whose ``data/<set>`` it then read. Now ``DATA_ROOT``, with a note that
+    says why, where the sibling read a layout of its own (its config's own
+    values given as options, and its layout, still give the folder) or
+    its relative folder's ``cwd`` is not recorded. The reference: provenance written by hand, the commands read
     back by extract.py's and import_features.py's parsers."""
     from lowshot_data import printed_args, without_fill_note
-    from openselfsup.lowshot.features import check_same_kind, load_features
+    from openselfsup.lowshot.features import (check_same_kind, copies_way,
+                                              extract_command, load_features)
+    from openselfsup.utils import load_json
 
     def missing(name):
         with pytest.raises(InputError) as e:
@@ -4175,3 +4181,34 @@ def test_a_printed_command_takes_no_folder_it_cannot_be_sure_of(wd):
           list_file='/a/NCT/meta/train_labeled.txt',
           data_prefix='/a/NCT/data')
     assert missing('NCT_test') == ('/a/NCT', None)
+    # a relative folder without the folder it was read from (an older
+    # JSON): unknown
+    train(cfg_options={'dataset.data_root': 'd/NCT'},
+          list_file='d/NCT/meta/train_labeled.txt', data_prefix='d/NCT/data')
+    root, note = missing('NCT_test')
+    assert root == 'DATA_ROOT' and note.startswith(
+        'the relative data root d/NCT is recorded without the folder it '
+        'was read from'), note
+    # the same in the copies' command (NCT_train's folder), the other
+    # images' (the newer set's) and changed features' (the set's own)
+    old = load_json(paths.provenance_path(wd, 'clp', 'NCT_train'))
+    for command in (
+            copies_way(paths.features_path(wd, 'clp', 'NCT_aug')),
+            extract_command(paths.features_path(wd, 'm', 'NCT_train'),
+                            'NCT_train', old, 'm.json', old)):
+        assert printed_args(command, 'wsi_workdir/extract.py').data_root \
+            == ['DATA_ROOT'] and '(DATA_ROOT: the relative data root d/NCT ' \
+            'is recorded without' in command, command
+    np.save(paths.features_path(wd, 'clp', 'NCT_train'),
+            -load_features(wd, 'clp', 'NCT_train').features)
+    with pytest.raises(InputError) as e:
+        load_features(wd, 'clp', 'NCT_train')
+    command = str(e.value).split('make them again with: ')[1]
+    assert printed_args(command, 'wsi_workdir/extract.py').data_root == \
+        ['DATA_ROOT'] and '(DATA_ROOT: the relative data root' in command
+    np.save(paths.features_path(wd, 'clp', 'NCT_train'),
+            -np.load(paths.features_path(wd, 'clp', 'NCT_train')))
+    # with it: joined
+    train(cfg_options={'dataset.data_root': 'd/NCT'}, cwd='/runs',
+          list_file='d/NCT/meta/train_labeled.txt')
+    assert missing('NCT_test') == ('/runs/d/NCT', None)

@@ -35,7 +35,6 @@ import numpy as np
 from ..classes import split_model_name
 from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
 from ..utils.fingerprint import SIZE_ARGUMENTS
-from ..utils.io import REPO_ROOT
 from . import paths
 from .paths import joined, printed, script
 
@@ -1181,18 +1180,24 @@ def _data_root_as_recorded(prov: Dict, config: str) -> Optional[str]:
 def _recorded_root(prov, config: str) -> _Where:
     """Where the set of provenance ``prov``, of extraction config
     ``config``, read its list and images: the folder of
-    :func:`_data_root_as_recorded`, absolute, a relative one joined with
-    the recorded ``cwd`` it was relative to (the repository root, where
-    the commands ran, where none is recorded). Unknown (:class:`_Where`
-    without a folder) where ``prov`` records none (no provenance, or one
-    of a config of another root)."""
+    :func:`_data_root_as_recorded`, absolute, a relative one joined with the recorded ``cwd`` it was
+    relative to. Unknown (:class:`_Where` without a folder, and why)
+    where a relative one has no ``cwd`` recorded (a JSON written before
+    it was, 2026-12-03: review r143, it was joined with the checkout by
+    guess, and the printed command read the checkout's ``data/<set>``,
+    exit 0), or where ``prov`` records none (no provenance, or one of a
+    config of another root)."""
     root = _data_root_as_recorded(prov, config) if isinstance(prov, dict) \
         else None
     if root is None:
         return _Where()
     cwd = prov.get('cwd')
-    return _Where(joined(root, cwd if isinstance(cwd, str) and
-                         os.path.isabs(cwd) else REPO_ROOT))
+    cwd = cwd if isinstance(cwd, str) and os.path.isabs(cwd) else None
+    if not (os.path.isabs(root) or cwd):
+        return _Where(why=f'the relative data root {root} is recorded '
+                      'without the folder it was read from (a JSON written '
+                      'before that was recorded)')
+    return _Where(joined(root, cwd))
 
 
 def _other_layout(prov: Dict, config: str, root: str) -> List[str]:
@@ -1278,11 +1283,13 @@ def _images_flags(config: str, tool: str, unmapped: List[str], images=None,
     ``images``, a provenance of a set of this config's images
     (``NCT_train``'s for its copies, :func:`check_copies_of` compares
     them; the set's own; another model's set of the name), records
-    (:func:`_recorded_root`), else, where it records none, ``root`` (the sets
+    (:func:`_recorded_root`: absolute, a relative one joined with the
+    ``cwd`` it records), else, where it records none, ``root`` (the sets
     beside it, :func:`_sibling_root`), else :data:`DATA_ROOT` for the
     user to fill in (never the checkout's ``data/<set>`` by guess: a user
-    whose data lies elsewhere read the checkout's, exit 0, review r136);
-    and the list or prefix of another place ``images``
+    whose data lies elsewhere read the checkout's, exit 0, review r136;
+    nor a relative folder recorded without its ``cwd`` joined with the
+    checkout, r143); and the list or prefix of another place ``images``
     records (``dataset.ann_file``, ``dataset.data_prefix``, relative to
     the data root; ``--cfg-options``; a value that does not spell back
     goes to ``unmapped``). Returns the flags and, for :data:`DATA_ROOT`,
