@@ -4123,7 +4123,10 @@ def test_a_printed_command_takes_no_folder_it_cannot_be_sure_of(wd):
     whose ``data/<set>`` it then read. Now ``DATA_ROOT``, with a note that
     says why, where the sibling read a layout of its own (its config's own
     values given as options, and its layout, still give the folder) or
-    its relative folder's ``cwd`` is not recorded. The reference: provenance written by hand, the commands read
+    its relative folder's ``cwd`` is not recorded. The note said no set
+    records where the images lie where the set's own JSON does (its .npy
+    moved away: now its folder), or where two sets record one folder spelt
+    two ways (now one folder), or two folders (now named). The reference: provenance written by hand, the commands read
     back by extract.py's and import_features.py's parsers."""
     from lowshot_data import printed_args, without_fill_note
     from openselfsup.lowshot.features import (check_same_kind, copies_way,
@@ -4212,3 +4215,22 @@ def test_a_printed_command_takes_no_folder_it_cannot_be_sure_of(wd):
     train(cfg_options={'dataset.data_root': 'd/NCT'}, cwd='/runs',
           list_file='d/NCT/meta/train_labeled.txt')
     assert missing('NCT_test') == ('/runs/d/NCT', None)
+    # one folder spelt two ways agrees; two folders are named
+    sup = load_features(wd, 'clp', 'NCT_train')
+    np.save(paths.features_path(wd, 'clp', 'NCT_aug'), sup.features)
+    np.save(paths.labels_path(wd, 'NCT_aug'), sup.labels)
+    train(cfg_options={'dataset.data_root': '/x/NCT'})
+    for aug, want in (('/x//NCT/', ('/x/NCT', None)),
+                      ('/y/NCT', ('DATA_ROOT', 'the sets here record '
+                                  'different folders: NCT_train /x/NCT, '
+                                  'NCT_aug /y/NCT; give'))):
+        write_provenance(wd, 'clp', 'NCT_aug', **CHECKPOINT_PROVENANCE,
+                         cfg_options={'dataset.data_root': aug})
+        root, note = missing('NCT_test')
+        assert root == want[0] and (note is None) == (want[1] is None) \
+            and (note or '').startswith(want[1] or ''), (aug, note)
+    # the set's own JSON, its features moved away: its folder, not none
+    write_provenance(wd, 'clp', 'LC', **CHECKPOINT_PROVENANCE,
+                     cfg_options={'dataset.data_root': '/l/LC25000'})
+    os.remove(paths.features_path(wd, 'clp', 'LC'))
+    assert missing('LC') == ('/l/LC25000', None)

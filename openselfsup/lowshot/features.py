@@ -64,6 +64,8 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     # the model's other JSONs, each read once, and only here: a load that
     # finds its set reads none
     jsons = {} if isinstance(own, dict) else _model_jsons(out)
+    # a missing set's own JSON, where it is left, records its images too
+    own = own if isinstance(own, dict) else jsons.get(name)
     root = _sibling_root(out, name, jsons)
     recorded_in = _json_of(out) if isinstance(own, dict) else None
     if model is not None and any(
@@ -1180,7 +1182,8 @@ def _data_root_as_recorded(prov: Dict, config: str) -> Optional[str]:
 def _recorded_root(prov, config: str) -> _Where:
     """Where the set of provenance ``prov``, of extraction config
     ``config``, read its list and images: the folder of
-    :func:`_data_root_as_recorded`, absolute, a relative one joined with the recorded ``cwd`` it was
+    :func:`_data_root_as_recorded`, absolute and normalised (``/x//NCT``
+    is ``/x/NCT``), a relative one joined with the recorded ``cwd`` it was
     relative to. Unknown (:class:`_Where` without a folder, and why)
     where a relative one has no ``cwd`` recorded (a JSON written before
     it was, 2026-12-03: review r143, it was joined with the checkout by
@@ -1197,7 +1200,7 @@ def _recorded_root(prov, config: str) -> _Where:
         return _Where(why=f'the relative data root {root} is recorded '
                       'without the folder it was read from (a JSON written '
                       'before that was recorded)')
-    return _Where(joined(root, cwd))
+    return _Where(os.path.normpath(joined(root, cwd)))
 
 
 def _other_layout(prov: Dict, config: str, root: str) -> List[str]:
@@ -1256,7 +1259,7 @@ def _sibling_root(out: str, name: str, jsons: Dict[str, Dict]) -> _Where:
     its model folder with features and a provenance JSON (``jsons``,
     :func:`_model_jsons`) tell (:func:`_shared_root`): the folder they
     record, unknown where none tells, one tells no folder or two tell
-    other folders."""
+    other folders (each normalised: ``/x//NCT`` is ``/x/NCT``)."""
     folder = os.path.dirname(out)
     told = {other: _shared_root(name, other, prov)
             for other, prov in jsons.items() if other != name and
@@ -1266,7 +1269,8 @@ def _sibling_root(out: str, name: str, jsons: Dict[str, Dict]) -> _Where:
         if where.root is None:
             return where
     if len({w.root for w in told.values()}) > 1:
-        return _Where()
+        return _Where(why='the sets here record different folders: ' +
+                      ', '.join(f'{k} {w.root}' for k, w in told.items()))
     return next(iter(told.values()), _Where())
 
 
