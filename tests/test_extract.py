@@ -3857,12 +3857,22 @@ def test_a_printed_command_of_unrecorded_images_reads_none_unfilled(
         assert code == 2 and '\n' not in err, (command, err)
         assert err.startswith(f'error: {said}: a placeholder of a printed '
                               'command'), err
+        assert err.endswith('(a folder named DATA_ROOT: ./DATA_ROOT, or its '
+                            'absolute path)'), err
         assert not os.path.exists(paths.features_path(w, model_name, 'LC'))
         assert not os.path.exists(paths.labels_path(w, 'LC'))
-    # filled: the set of the folder given
+    # filled: the set of the folder given; a folder named DATA_ROOT spelt
+    # as a path is read (r143: refused as the placeholder too)
     with pytest.raises(InputError) as e:
         load_features(w, 'clp', 'LC')
     command = str(e.value).split('make it with: ')[1][:-1]
+    for folder in ('./DATA_ROOT', 'DATA_ROOT/'):
+        code, err = _run_pasted(command, paste, monkeypatch, capsys, {
+            'CKPT': ckpt, 'DATA_ROOT': folder},
+            '--workers', '0', '--no-progress', *options)
+        assert code == 0, (folder, err)
+        assert load_features(w, 'clp', 'LC').provenance['cfg_options'][
+            'dataset.data_root'] == folder
     code, err = _run_pasted(command, paste, monkeypatch, capsys, {
         'CKPT': ckpt,
         'DATA_ROOT': os.path.join(synthetic_root, 'LC25000')},

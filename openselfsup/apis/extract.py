@@ -988,15 +988,19 @@ def _check_filled(cfg_options: Optional[dict],
     """Refuse the data root a printed command leaves for the user to fill
     in (``lowshot.features.DATA_ROOT``: no set recorded where the images
     lie), given as it is: read, it named a folder ``DATA_ROOT`` of the
-    current folder, which may hold other images."""
+    current folder, which may hold other images. Only the bare word, as
+    printed: a folder of that name spelt as a path (``./DATA_ROOT``,
+    ``DATA_ROOT/``, absolute) is read (review r143: those were refused
+    too, and the line echoed the placeholder, not the value given)."""
     from ..lowshot.features import DATA_ROOT
     root = (cfg_options or {}).get('dataset.data_root')
-    if isinstance(root, str) and os.path.normpath(root) == DATA_ROOT:
+    if root == DATA_ROOT:
         flag = '--cfg-options dataset.data_root=' if given is None or \
             'dataset.data_root' in given else '--data-root '
         raise InputError(
-            f'{flag}{DATA_ROOT}: a placeholder of a printed command; give '
-            "the folder that holds the set's list and images in its place")
+            f'{flag}{root}: a placeholder of a printed command; give the '
+            "folder that holds the set's list and images in its place (a "
+            f'folder named {DATA_ROOT}: ./{DATA_ROOT}, or its absolute path)')
 
 
 def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
