@@ -3808,6 +3808,63 @@ def test_printed_commands_read_the_recorded_images_from_any_folder(
                     load_features(w, 'clp', 'NCT_aug'))
 
 
+def test_a_siblings_own_image_prefix_is_no_folder_for_a_missing_set(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """Review r143 of h223: the user's NCT images lie under ``alt`` of
+    their folder, whose ``data`` holds others (same names and list, other
+    pixels), and NCT_train was extracted with ``--cfg-options
+    dataset.data_prefix=alt``. A missing NCT_test's command, and the
+    extract and import lines of an NCT_test without its JSON, named
+    NCT_train's ``--data-root`` without that prefix: pasted in another
+    folder (holding a decoy ``data/NCT`` too) each read ``data``, other
+    images, exit 0. That prefix is NCT_train's config's, not necessarily
+    NCT_test's: each command now leaves ``DATA_ROOT``, refused pasted
+    unfilled, exit 2, nothing written."""
+    from openselfsup.apis.extract import extract_many
+    from openselfsup.lowshot.features import check_same_kind, load_features
+    from openselfsup.utils import InputError
+    store, paste = tmp_path / 'store' / 'NCT', tmp_path / 'paste'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'), store)
+    shutil.copytree(store / 'data', store / 'alt')  # the user's images
+    _invert_images(store / 'data')
+    shutil.copytree(store, paste / 'data' / 'NCT')
+    ckpt, model = _backbone(tmp_path, weights)
+    w = str(tmp_path / 'w')
+    extract_many([_config('nct_train.py')], ckpt,
+                 [paths.features_path(w, 'clp', 'NCT_train')],
+                 data_roots=[str(store)],
+                 cfg_options=dict(model, **{'dataset.data_prefix': 'alt'}),
+                 progress=False)
+    test_npy = paths.features_path(w, 'clp', 'NCT_test')
+    options = ['--workers', '0', '--no-progress', '--cfg-options'] + [
+        f'{k}={v}' for k, v in model.items()]
+    with pytest.raises(InputError) as e:
+        load_features(w, 'clp', 'NCT_test')
+    commands = [(str(e.value).split('make it with: ')[1][:-1], options)]
+    np.save(test_npy, np.zeros((6, 64), np.float32))  # no JSON
+    np.save(paths.labels_path(w, 'NCT_test'), np.zeros(6, np.int64))
+    with pytest.raises(InputError) as e:
+        check_same_kind(load_features(w, 'clp', 'NCT_train'),
+                        load_features(w, 'clp', 'NCT_test'))
+    os.remove(test_npy)
+    os.remove(paths.labels_path(w, 'NCT_test'))
+    command, imported = str(e.value).split('extract it again: ')[1].split(
+        ', or, computed elsewhere, import it: ')
+    rows = tmp_path / 'rows.txt'
+    rows.write_text('x.png\n')
+    commands += [(command, options), (imported, [])]
+    for command, extra in commands:
+        code, err = _run_pasted(command, paste, monkeypatch, capsys, {
+            'CKPT': ckpt, 'FEATURES': ckpt, '[--paths': '--paths',
+            'PATHS]': str(rows)}, *extra)
+        assert code == 2 and 'DATA_ROOT: a placeholder' in err, (command,
+                                                                 err)
+        assert not os.path.exists(test_npy), command
+        # the note, after extract's command, says why
+        assert not extra or '(DATA_ROOT: NCT_train read its images under ' \
+            f'{store} with dataset.data_prefix=alt' in command, command
+
+
 def test_a_printed_command_of_unrecorded_images_reads_none_unfilled(
         synthetic_root, weights, tmp_path, monkeypatch, capsys):
     """h223: where no set records where a set's images lie (LC beside
