@@ -4069,6 +4069,22 @@ def test_script_refusal_reads_the_setting_from_the_command():
         '/s/e.sh: MODEL="enc" is refused')
 
 
+def _missing_sets_root(wd, name):
+    """The ``--data-root`` of the command that makes ``clp``'s missing set
+    ``name`` (read back by extract.py's parser) and the words of its note
+    on ``DATA_ROOT`` (None where it names a folder)."""
+    from lowshot_data import printed_args
+    from openselfsup.lowshot.features import load_features
+    with pytest.raises(InputError) as e:
+        load_features(wd, 'clp', name)
+    line = str(e.value)
+    args = printed_args(line.split('make it with: ')[1][:-1],
+                        'wsi_workdir/extract.py')
+    note = line.split('(DATA_ROOT: ')[1] if '(DATA_ROOT: ' in line else None
+    assert (note is None) == (args.data_root != ['DATA_ROOT']), line
+    return args.data_root[0], note
+
+
 def test_a_missing_sets_command_reads_the_folder_its_siblings_record(wd):
     """h223: the command that makes a missing set named no ``--data-root``
     (pasted elsewhere it read that folder's ``data/<set>``), and h221's the
@@ -4080,17 +4096,10 @@ def test_a_missing_sets_command_reads_the_folder_its_siblings_record(wd):
     PAIP's) or two record other folders. The reference: the provenance
     written by hand, the folders joined by hand, read back by extract.py's
     parser."""
-    from lowshot_data import printed_args
     from openselfsup.lowshot.features import load_features
 
     def root_of(name):
-        with pytest.raises(InputError) as e:
-            load_features(wd, 'clp', name)
-        line = str(e.value)
-        args = printed_args(line.split('make it with: ')[1][:-1],
-                            'wsi_workdir/extract.py')
-        assert ('(DATA_ROOT: ' in line) == (args.data_root == ['DATA_ROOT'])
-        return args.data_root
+        return [_missing_sets_root(wd, name)[0]]
 
     write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
                      cfg_options={'dataset.data_root': '/a/data/NCT'})
@@ -4126,23 +4135,16 @@ def test_a_printed_command_takes_no_folder_it_cannot_be_sure_of(wd):
     its relative folder's ``cwd`` is not recorded. The note said no set
     records where the images lie where the set's own JSON does (its .npy
     moved away: now its folder), or where two sets record one folder spelt
-    two ways (now one folder), or two folders (now named). The reference: provenance written by hand, the commands read
-    back by extract.py's and import_features.py's parsers."""
+    two ways (now one folder), or two folders (now named). The reference:
+    provenance written by hand, the commands read back by extract.py's and
+    import_features.py's parsers."""
     from lowshot_data import printed_args, without_fill_note
     from openselfsup.lowshot.features import (check_same_kind, copies_way,
                                               extract_command, load_features)
     from openselfsup.utils import load_json
 
     def missing(name):
-        with pytest.raises(InputError) as e:
-            load_features(wd, 'clp', name)
-        line = str(e.value)
-        args = printed_args(line.split('make it with: ')[1][:-1],
-                            'wsi_workdir/extract.py')
-        note = line.split('(DATA_ROOT: ')[1] if '(DATA_ROOT: ' in line \
-            else None
-        assert (note is None) == (args.data_root != ['DATA_ROOT']), line
-        return args.data_root[0], note
+        return _missing_sets_root(wd, name)
 
     def train(**fields):
         write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
