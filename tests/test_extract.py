@@ -2237,12 +2237,25 @@ def test_an_encoder_trained_on_another_datasets_lists_is_not_judged(
             assert code == 0 and written, err
         for root in (nct, copy, '/cluster/scratch/NCT', 'NCT'):  # NCT's
             for code, err, ckpt, out, written in run(root, name):
-                assert code == 2 and err == (
-                    f'error: {out}: the folder clp_wo_7 names the encoder '
-                    f'trained without STR, but {ckpt} was trained on '
-                    'meta/train.txt, which holds every class; give the '
-                    'checkpoint trained without STR, or write its features '
-                    'under extracted_feats/clp/'), (root, err)
+                said = (f'error: {out}: the folder clp_wo_7 names the '
+                        f'encoder trained without STR, but {ckpt} was '
+                        'trained on meta/train.txt, which holds every class')
+                way = ('; give the checkpoint trained without STR, or '
+                       'write its features under extracted_feats/clp/')
+                if root in (nct, copy):  # its list read here
+                    assert code == 2 and err == said + way, (root, err)
+                else:  # not found here: judged by its name, said so
+                    assert code == 2 and err == (
+                        f'{said} (by name only: the list meta/train.txt, '
+                        f'recorded under {root}/, not found here, was '
+                        "judged by its name as NCT's list holding every "
+                        "class, and may be another dataset's list of that "
+                        f"name){way}, or, if meta/train.txt is another "
+                        "dataset's, write its features under "
+                        'extracted_feats/clp_novel_7/ (a folder without the '
+                        '_wo_<c> suffix is not judged) and give the '
+                        'meta-test --model clp_novel_7 --novel_class 7'), \
+                        (root, err)
                 assert not written
 
 
@@ -2478,12 +2491,19 @@ def test_a_wrapped_training_set_gives_its_lists_and_image_size(
     def refusal(ckpt, model):
         """what check_held_out says of the features of ``ckpt`` (its
         training lists as extraction reads them) under ``model``'s folder:
-        the file and its lists, or None where they are written"""
+        the file and its lists, or None where they are written (the
+        lists, recorded with the data root '' of parts that set none, are
+        not found here: judged by their names, said so, checked once)"""
         try:
             check_held_out(str(feats / model / 'NCT_test.npy'), ckpt,
                            load_backbone_weights(ckpt)[3])
         except InputError as exc:
-            return str(exc).split(', but ')[1].split(';')[0]
+            said, hedge = str(exc).split(', but ')[1].split(';')[0].split(
+                ' (by name only: ')
+            assert hedge.startswith('the list') and \
+                "recorded under its run's folder, not found here" in hedge, \
+                hedge
+            return said
         return None
 
     plain = {'train_image_size': [32, 32],
