@@ -1624,13 +1624,14 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
 
 
 def _registered(type_name: str, scope: Optional[str] = None,
-                own: bool = False):
+                own: bool = False, called_on: str = 'mmengine'):
     """The class or function a config ``type`` names in the project's
-    scope (any registry), or None; with ``scope``, in that scope, as
-    MMEngine's ``build_from_cfg`` looks it up under a ``default_scope``
-    (the registries switched to it); ``own``: what the project's
-    registries themselves hold under the name (not mmpretrain's
-    ``ResNet``). Imports the model stack."""
+    scope (any registry), or None; with ``scope``, as MMEngine's
+    ``build_from_cfg`` looks it up under that ``default_scope``
+    (:func:`_scope_registry`; ``''``: no scope, ``called_on`` the registry
+    the build is called on); ``own``: what the project's registries
+    themselves hold under the name (not mmpretrain's ``ResNet``). Imports
+    the model stack."""
     from . import registry
     for name in ('MODELS', 'OPTIM_WRAPPERS', 'OPTIMIZERS',
                  'PARAM_SCHEDULERS', 'HOOKS', 'DATASETS', 'TRANSFORMS',
@@ -1645,14 +1646,44 @@ def _registered(type_name: str, scope: Optional[str] = None,
             elif scope is None:
                 found = getattr(registry, name).get(type_name)
             else:
-                with getattr(registry, name).switch_scope_and_registry(
-                        scope) as switched:
-                    found = switched.get(type_name)
+                found = _scope_registry(name, scope, called_on).get(
+                    type_name)
         except Exception:  # a registry that cannot import its locations
             found = None
         if found is not None:
             return found
     return None
+
+
+def _scope_registry(name: str, scope: str, called_on: str = 'mmengine'):
+    """The registry ``name`` (``'MODELS'``) a build under the default scope
+    ``scope`` looks a type up in, as MMEngine's
+    ``Registry.switch_scope_and_registry`` finds it: the registry of that
+    scope in MMEngine's tree (the scope's ``<scope>.registry`` imported
+    first, as MMEngine does), else, for a scope no registry holds (a typo,
+    ``'mmpretrian'``; ``''``: ``default_scope = None``, none set), the
+    registry the build is called on: MMEngine's root (``called_on=
+    'mmengine'``: the Runner's builds, an MMEngine or mmcv class's) or
+    mmpretrain's (``'mmpretrain'``: an mmpretrain class building its
+    arguments). Imports the model stack."""
+    import importlib
+
+    import mmengine.registry as mmengine_registry
+
+    from . import registry  # noqa: F401 (the project's scope in the tree)
+    root = getattr(mmengine_registry, name)
+    if scope:
+        try:
+            importlib.import_module(f'{scope}.registry')
+        except Exception:  # noqa: BLE001 (MMEngine goes on without it)
+            pass
+        found = root._search_child(scope)
+        if found is not None:
+            return found
+    if called_on == 'mmpretrain':
+        import mmpretrain.registry as mmpretrain_registry
+        return getattr(mmpretrain_registry, name)
+    return root
 
 
 #: the scope of the project's registries (:mod:`openselfsup.registry`)
@@ -1664,27 +1695,36 @@ PROJECT_SCOPE = 'openselfsup'
 _REGISTRY_BUILDERS = ('mmengine', 'mmpretrain', 'mmcv', 'torch')
 
 
+def run_scope(cfg) -> str:
+    """The default scope a training run of ``cfg`` builds in, as MMEngine's
+    ``Runner.from_cfg`` (and the project's ``AtomicRunner``) takes it:
+    ``cfg.get('default_scope', 'mmengine')``, unset being ``'mmengine'``;
+    ``''`` for ``None``, which sets no scope (each build looks up in the
+    registry it is called on, :func:`_scope_registry`)."""
+    scope = cfg.get('default_scope', 'mmengine')
+    return '' if scope is None else scope
+
+
 def _scope_is_certain(cfg) -> Optional[str]:
-    """The ``default_scope`` every dict of a config is certainly looked up
-    in, or None: a scope set, other than the project's, that MMEngine's
-    registries hold (``'mmpretrain'``, ``'mmengine'``; a typo,
-    ``'mmpretrian'``, falls back to the registry a build is called on),
-    in a config with no ``_scope_`` anywhere and no scoped or dotted
-    ``type`` (``'openselfsup.ImageList'``, a module path): those change
-    where a dict, or the dicts built after it, are looked up. Imports the
-    model stack only for such a scope."""
-    scope = cfg.get('default_scope')
-    if not isinstance(scope, str) or not scope or scope == PROJECT_SCOPE:
+    """The default scope every dict a training run builds is looked up in
+    (:func:`run_scope`), or None where the check does not judge: the
+    project's own scope (each of its types resolves there), a scope that
+    is no string, and a config with a ``_scope_`` anywhere (MMEngine's
+    ``build_from_cfg`` switches the scope for that dict and what it
+    builds). A scope no registry holds (``'mmpretrian'``) and none
+    (``None``) are certain too: the builds fall back to the registry they
+    are called on (:func:`_scope_registry`). A scoped or dotted ``type``
+    (``'openselfsup.ImageList'``, a module path) changes its own dict's
+    lookup alone (mmengine 0.10.7: ``build_from_cfg`` switches the scope
+    for ``_scope_`` only), and only that dict's type is left unjudged
+    (:func:`check_scope_types`). Torch-free."""
+    scope = run_scope(cfg)
+    if not isinstance(scope, str) or scope == PROJECT_SCOPE:
         return None
     for _, node in config_dicts(dict(cfg.items())):
-        kind = node.get('type')
-        if '_scope_' in node or (isinstance(kind, str) and '.' in kind):
+        if '_scope_' in node:
             return None
-    from mmengine.registry import MODELS
-
-    from . import registry  # noqa: F401 (mmpretrain's scope registered)
-    return scope if scope == MODELS.scope or \
-        MODELS._search_child(scope) is not None else None
+    return scope
 
 
 def _nearest_typed(node: Any, key: str) -> Iterator[Tuple[str, dict]]:
@@ -1702,21 +1742,23 @@ def _nearest_typed(node: Any, key: str) -> Iterator[Tuple[str, dict]]:
             yield from _nearest_typed(value, f'{key}.{i}')
 
 
-def _built_dicts(cfg) -> Iterator[Tuple[str, dict]]:
-    """``(key, dict)`` of each typed dict a training run certainly builds
-    in its default scope: the model, the training data set, sampler and
-    batch sampler, the optimizer wrapper (and its optimizer, under
-    MMEngine's default constructor), the schedulers, the hooks, the log
-    processor, the visualizer, the training loop; and below each, a dict
-    whose parent is a class of a library that builds what it is given
-    through the registries (:data:`_REGISTRY_BUILDERS`: a ResNet's
-    ``norm_cfg``, MoCoV3's ``head``). Not the file's variables, the
-    top-level ``data_preprocessor`` (the model's own, where it has one,
-    replaces it), ``runner_type`` (built before the run's scope is set),
-    the validation and test sections, a ``sweep``'s, nor what a class of
-    this project or a user's builds from its arguments. Parents are
-    resolved in the default scope (:func:`_registered`)."""
-    scope = cfg.default_scope
+def _built_dicts(cfg, scope: str) -> Iterator[Tuple[str, dict, str]]:
+    """``(key, dict, called_on)`` of each typed dict a training run
+    certainly builds in the default scope ``scope``, each once, with the
+    library whose registry the build is called on (:func:`_scope_registry`:
+    ``'mmengine'`` for the Runner's, ``'mmpretrain'`` below an mmpretrain
+    class): the model, the training data set, sampler and batch sampler,
+    the optimizer wrapper (and its optimizer, under MMEngine's default
+    constructor), the schedulers, the hooks, the log processor, the
+    visualizer, the training loop; and below each, a dict whose parent is
+    a class of a library that builds what it is given through the
+    registries (:data:`_REGISTRY_BUILDERS`: a ResNet's ``norm_cfg``,
+    MoCoV3's ``head``), the top-level ``data_preprocessor`` among the
+    model's where the model has none of its own (MMEngine's Runner sets it
+    there). Not the file's variables, ``runner_type`` (built before the
+    run's scope is set), the validation and test sections, a ``sweep``'s,
+    nor what a class of this project or a user's builds from its
+    arguments. Parents are resolved in ``scope`` (:func:`_registered`)."""
     roots = [(k, cfg.get(k)) for k in ('model', 'log_processor',
                                        'visualizer', 'train_cfg')]
     loader = cfg.get('train_dataloader')
@@ -1734,35 +1776,68 @@ def _built_dicts(cfg) -> Iterator[Tuple[str, dict]]:
     hooks = cfg.get('default_hooks')
     roots += [(f'default_hooks.{k}', hook) for k, hook in (
         hooks.items() if isinstance(hooks, dict) else ())]
+    model, top = cfg.get('model'), cfg.get('data_preprocessor')
+    # Runner.__init__: model.setdefault('data_preprocessor', ...)
+    adopted = isinstance(model, dict) and isinstance(top, dict) and \
+        'data_preprocessor' not in model
+    seen = set()
 
-    def below(key, node):
+    def below(key, node, called_on):
         kind = node.get('type')
-        if not isinstance(kind, str):
+        if not isinstance(kind, str) or key in seen:
             return
-        yield key, node
-        built = _registered(kind, scope)
-        if (getattr(built, '__module__', None) or '').partition('.')[0] \
-                not in _REGISTRY_BUILDERS:
+        seen.add(key)
+        yield key, node, called_on
+        built = _registered(kind, scope, called_on=called_on)
+        library = (getattr(built, '__module__', None) or '').partition(
+            '.')[0]
+        if library not in _REGISTRY_BUILDERS:
             return
-        for name, value in node.items():
-            for child, part in _nearest_typed(value, f'{key}.{name}'):
-                yield from below(child, part)
+        called_on = 'mmpretrain' if library == 'mmpretrain' else 'mmengine'
+        children = list(node.items()) + (
+            [('data_preprocessor', top)] if key == 'model' and adopted
+            else [])
+        for name, value in children:
+            where = name if value is top else f'{key}.{name}'
+            for child, part in _nearest_typed(value, where):
+                yield from below(child, part, called_on)
     for key, node in roots:
         if isinstance(node, dict):
-            yield from below(key, node)
+            yield from below(key, node, 'mmengine')
+
+
+def _scope_said(cfg, scope: str) -> Tuple[str, bool]:
+    """How the lines of :func:`check_scope_types` name the run's scope
+    (``default_scope 'mmpretrain'``; unset, a scope no registry holds,
+    and None so said), and whether it is a scope of MMEngine's registry
+    tree (else each build falls back to the registry it is called on,
+    :func:`_scope_registry`)."""
+    if not scope:
+        return 'default_scope None', False
+    if 'default_scope' not in cfg:
+        return (f"default_scope {scope!r} (unset: MMEngine's Runner takes "
+                "'mmengine')"), True
+    from mmengine.registry import MODELS
+    if MODELS._search_child(scope) is None:
+        return f'default_scope {scope!r} (a scope no registry holds)', False
+    return f'default_scope {scope!r}', True
 
 
 def check_scope_types(cfg, config: str) -> List[str]:
     """Refuse a ``type`` this project registers where the run certainly
     looks it up in another scope, whose registries do not hold it
     (:func:`_scope_is_certain`, :func:`_built_dicts`): with
-    ``default_scope = 'mmpretrain'``, the CLP demo's
-    ``TermsLogProcessor``, ``ImageList``, ``GhostBN`` passed the
-    launchers' ``--check-config``, exit 0, and the run stopped at its
-    build on MMEngine's ``KeyError``. Where the scope is not certain
-    (a ``_scope_``, a scoped type, no or an unknown ``default_scope``),
-    nothing is judged: the build says. Torch-free for the project's
-    scope (the shipped configs).
+    ``default_scope = 'mmpretrain'`` (or ``'mmengine'``, unset, None, a
+    scope no registry holds), the CLP demo's ``TermsLogProcessor``,
+    ``ImageList``, ``GhostBN`` passed the launchers' ``--check-config``,
+    exit 0, and the run stopped at its build on MMEngine's ``KeyError``.
+    A scoped or dotted type is looked up as given, and not judged; where
+    the scope is not certain (a ``_scope_``), nothing is judged: the build
+    says. The ways out are those that resolve: ``type='openselfsup.<T>'``
+    only where the run's registry reaches the project's scope from there
+    (under ``'mmpretrain'``, whose registries hold the project's as
+    children; not under ``'mmengine'``, whose root does not). Torch-free
+    for the project's scope (the shipped configs).
 
     Returns:
         list[str]: a warning for each type the project registers again
@@ -1780,38 +1855,55 @@ def check_scope_types(cfg, config: str) -> List[str]:
     if scope is None:
         return []
     alone, other = [], []
-    for key, node in _built_dicts(cfg):
+    scoped_ours = f'{PROJECT_SCOPE}.'
+    for key, node, called_on in _built_dicts(cfg, scope):
         kind = node['type']
-        ours = _registered(kind, own=True)
+        if kind.startswith(scoped_ours):
+            # looked up as given: the project's scope, where the run's
+            # registry reaches it (not from MMEngine's root)
+            ours = _registered(kind[len(scoped_ours):], own=True)
+            if ours is not None and _registered(
+                    kind, scope, called_on=called_on) is None:
+                alone.append((key, kind, False))
+            continue
+        ours = None if '.' in kind else _registered(kind, own=True)
         if ours is None:
             continue  # not the project's (mmpretrain's ResNet under
-            # 'mmengine'): left to the build
-        theirs = _registered(kind, scope)
+            # 'mmengine'), or another scope's or a module path: as given
+        theirs = _registered(kind, scope, called_on=called_on)
+        scoped = _registered(scoped_ours + kind, scope,
+                             called_on=called_on) is ours
         if theirs is None:
-            alone.append((key, kind))
+            alone.append((key, kind, scoped))
         elif theirs is not ours:
-            other.append((key, kind, theirs, ours))
-    ways = (f"set default_scope = '{PROJECT_SCOPE}' in the config (or "
-            f'--cfg-options default_scope={PROJECT_SCOPE}), whose '
-            "registries hold mmpretrain's and MMEngine's types too, or give "
-            "each of the project's types its scope "
-            f"(type='{PROJECT_SCOPE}.{{}}')")
+            other.append((key, kind, theirs, ours, scoped))
+
+    def ways(kind, scoped):
+        return (f"set default_scope = '{PROJECT_SCOPE}' in the config (or "
+                f'--cfg-options default_scope={PROJECT_SCOPE}), whose '
+                "registries hold mmpretrain's and MMEngine's types too"
+                + (", or give each of the project's types its scope "
+                   f"(type='{scoped_ours}{kind}')" if scoped else ''))
+    said, known = _scope_said(cfg, scope)
     if alone:
-        key, kind = alone[0]
-        more = list(dict.fromkeys(k for _, k in alone[1:] if k != kind))
+        key, kind, _ = alone[0]
+        more = list(dict.fromkeys(k for _, k, _ in alone[1:] if k != kind))
         raise InputError(
             f'{config}: {key}.type {kind!r} is registered by this '
             f'project ({PROJECT_SCOPE!r}), and the run looks it up in '
-            f'default_scope {scope!r}, whose registries do not hold it'
+            + (f'{said}, whose registries do not hold it' if known else
+               f"{said}: in the registry each build is called on (MMEngine's"
+               " root, or mmpretrain's below an mmpretrain class), which "
+               'does not hold it')
             + (f' (nor {", ".join(more)})' if more else '')
-            + '; ' + ways.format(kind))
+            + '; ' + ways(kind, all(s for _, _, s in alone)))
 
     def named(obj):
         return f'{obj.__module__}.{getattr(obj, "__qualname__", obj)}'
     return [f'{config}: {key}.type {kind!r} is built as {named(theirs)} '
-            f'under default_scope {scope!r}, not this project\'s '
-            f'{named(ours)}; for the project\'s, ' + ways.format(kind)
-            for key, kind, theirs, ours in other]
+            f'under {said}, not this project\'s {named(ours)}; for the '
+            'project\'s, ' + ways(kind, scoped)
+            for key, kind, theirs, ours, scoped in other]
 
 
 #: top-level dicts MMEngine's Runner builds without a ``type``: what takes

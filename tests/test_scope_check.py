@@ -81,6 +81,90 @@ def test_a_project_type_under_mmpretrains_scope_is_refused(tmp_path, capfd):
     assert rc == 0, err
 
 
+def test_under_mmengines_scope_the_projects_scope_is_not_offered(
+        tmp_path, capfd, synthetic_root):
+    """Under ``default_scope = 'mmengine'`` the line offered
+    ``type='openselfsup.<T>'``, which resolves to nothing there (the
+    project's registries are children of mmpretrain's, not of MMEngine's
+    root: review r140, the CLP demo so written passed the check and
+    stopped at its build on MMEngine's KeyError). The line offers the
+    way out that resolves alone, and the prefixed config is refused too;
+    MMEngine's build is the reference, and the way out trains."""
+    from _foundation_helpers import small_config
+    from mmengine.config import Config
+
+    from openselfsup.engine import TermsLogProcessor
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    path = small_config(CLP_DEMO, str(tmp_path / 'c.py'), nct, n_images=4,
+                        batch=4, default_scope='mmengine')
+    prefixed = str(tmp_path / 'prefixed.py')
+    cfg = Config.fromfile(path)
+    for node in (cfg.model, cfg.log_processor, cfg.optim_wrapper.optimizer,
+                 cfg.train_dataloader.dataset, cfg.default_hooks.checkpoint):
+        node.type = f'openselfsup.{node.type}'
+    cfg.dump(prefixed)
+    for given, first in ((path, "model.type 'MoCoV3'"),
+                         (prefixed, "model.type 'openselfsup.MoCoV3'")):
+        rc, _, err = run_tool_here(['tools/train.py', given, '--check-config',
+                                    '--no-data-check'], capfd)
+        lines = err.strip().splitlines()
+        assert rc == 2 and len(lines) == 1, err
+        assert lines[0].startswith(f'error: {given}: {first} '), lines[0]
+        assert "default_scope 'mmengine', whose registries do not hold" \
+            in lines[0] and lines[0].endswith(
+                "; set default_scope = 'openselfsup' in the config (or "
+                '--cfg-options default_scope=openselfsup), whose registries '
+                "hold mmpretrain's and MMEngine's types too"), lines[0]
+    # the reference: neither name builds under 'mmengine'; the project's
+    # scope builds the bare one
+    node = dict(type='TermsLogProcessor')
+    for kind in ('TermsLogProcessor', 'openselfsup.TermsLogProcessor'):
+        refused = _mmengine_build('log_processor', dict(type=kind),
+                                  'mmengine')
+        assert isinstance(refused, KeyError), refused
+    assert type(_mmengine_build('log_processor', node, 'openselfsup')) is \
+        TermsLogProcessor
+    # the way out, end to end: the check passes and the run trains
+    work = tmp_path / 'work'
+    rc, _, err = run_tool_here(
+        ['tools/train.py', path, '--work-dir', str(work), '--cfg-options',
+         'default_scope=openselfsup'], capfd)
+    assert rc == 0 and (work / 'epoch_1.pth').is_file(), err[-3000:]
+
+
+def test_an_optimizer_the_project_registers_again_is_said_once():
+    """The optimizer below ``optim_wrapper`` was yielded twice (as the
+    wrapper's child and as the default constructor's), and a type the
+    project registers again there was warned twice. MMEngine's registry
+    lookup under the scope is the reference for the class said."""
+    from mmengine.config import Config
+    from mmpretrain.registry import OPTIMIZERS as THEIRS
+
+    from openselfsup.config import check_scope_types
+    from openselfsup.registry import OPTIMIZERS as OURS
+
+    class H230Opt:  # the project's
+        pass
+
+    class H230OptTheirs:  # mmpretrain's, under the same name
+        pass
+    OURS.register_module(name='H230Opt', module=H230Opt, force=True)
+    THEIRS.register_module(name='H230Opt', module=H230OptTheirs, force=True)
+    try:
+        with THEIRS.switch_scope_and_registry('mmpretrain') as there:
+            assert there.get('H230Opt') is H230OptTheirs
+        said = check_scope_types(Config(dict(
+            default_scope='mmpretrain', model=None,
+            optim_wrapper=dict(type='OptimWrapper', optimizer=dict(
+                type='H230Opt')))), 'c.py')
+    finally:
+        OURS._module_dict.pop('H230Opt', None)
+        THEIRS._module_dict.pop('H230Opt', None)
+    assert [line.partition(' is built as ')[0] for line in said] == [
+        "c.py: optim_wrapper.optimizer.type 'H230Opt'"], said
+    assert f'{__name__}.{H230OptTheirs.__qualname__}' in said[0]
+
+
 #: a MoCo-v3 model of mmpretrain's types alone (no project type below it)
 _MMPRETRAIN_MOCO = dict(
     type='MoCoV3',
@@ -92,42 +176,76 @@ _MMPRETRAIN_MOCO = dict(
                              hid_channels=16, out_channels=8)))
 
 
-@pytest.mark.parametrize('where', [
-    'built', 'variable', 'sweep', 'data_preprocessor', 'val', 'runner_type',
-    'constructor', 'users_parent', '_scope_', 'scoped', 'no_scope',
-    'unknown_scope'])
-def test_a_project_type_is_judged_only_where_its_scope_is_certain(where):
-    """The earlier attempts refused configs MMEngine builds and runs by
-    guessing the scope of each dict. Under ``default_scope='mmpretrain'``
-    a type of the project's is refused where the run builds it (the
-    control, ``built``: ``TermsLogProcessor`` as the log processor) and
-    nowhere else: a file variable, a sweep's dict (the runner builds
-    none), a top-level ``data_preprocessor`` beside the model's own, the
-    validation section, ``runner_type`` (built before the run's scope is
-    set), an optimizer under a constructor of its own, a dict below a
-    user's class (it builds what it likes); nor anywhere once a
-    ``_scope_`` or a scoped type is in the config, or without a default
-    scope, or with one no registry holds."""
-    from mmengine.config import Config
+_REFERENCE = r"""
+import json, sys
+import mmengine.registry as registry
+import openselfsup.registry  # noqa: F401 (the project's scope)
+cases = json.loads(sys.argv[1])
+said = {}
+# as MMEngine's Runner: cfg.get('default_scope', 'mmengine'), a DefaultScope
+# made only for a scope that is not None (the cases of None come first: no
+# instance made before them)
+for i, (name, scope, section, node, top) in enumerate(
+        sorted(cases, key=lambda case: case[1] is not None)):
+    if scope is not None:
+        registry.DefaultScope.get_instance(f'h230_{i}', scope_name=scope)
+    if top is not None:
+        node.setdefault('data_preprocessor', top)  # Runner.__init__
+    try:
+        built = getattr(registry, section).build(node)
+        said[name] = type(built).__module__ + '.' + type(built).__name__
+    except Exception as exc:
+        said[name] = type(exc).__name__ + ': ' + str(exc)[:200]
+print(json.dumps(said))
+"""
 
-    from openselfsup.config import check_scope_types
-    from openselfsup.utils import InputError
+
+def _runner_builds(cases):
+    """What MMEngine's Runner builds of each case, ``name: (scope,
+    section, node, top-level data_preprocessor)``, in a fresh process
+    (no default scope made before the cases of None): ``'<module>.<class>'``
+    or ``'KeyError: ...'`` (the reference the check must agree with)."""
+    import json
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get(
+        'PYTHONPATH', ''))
+    p = subprocess.run(
+        [sys.executable, '-c', _REFERENCE, json.dumps(
+            [[name, *case] for name, case in cases.items()])],
+        capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+#: where each case of the test below puts the project's types, and
+#: whether the check refuses it (the key it names first)
+_WHERE = {
+    'built': 'log_processor', 'scoped': 'log_processor',
+    'unset': 'model', 'no_scope': 'model', 'unknown_scope': 'model',
+    'top_data_preprocessor': 'data_preprocessor',
+    'variable': None, 'sweep': None, 'data_preprocessor': None,
+    'val': None, 'runner_type': None, 'constructor': None,
+    'users_parent': None, '_scope_': None, 'scoped_only': None}
+
+
+def _case(where):
+    """The config of a case of :data:`_WHERE` (a dict)."""
     ours = dict(type='TermsLogProcessor')
     cfg = dict(default_scope='mmpretrain',
                model=copy.deepcopy(_MMPRETRAIN_MOCO),
                log_processor=dict(type='LogProcessor'),
                optim_wrapper=dict(type='OptimWrapper',
                                   optimizer=dict(type='SGD', lr=0.1)))
-    if where == 'built':
-        cfg['log_processor'] = ours
-    elif where == 'variable':
+    if where == 'variable':
         cfg['my_processor'] = ours
     elif where == 'sweep':
         cfg['sweep'] = dict(processor=ours)
-    elif where == 'data_preprocessor':
-        cfg['data_preprocessor'] = dict(type='GhostBN')
-        cfg['model']['data_preprocessor'] = dict(
-            type='SelfSupDataPreprocessor')
+    elif where in ('data_preprocessor', 'top_data_preprocessor'):
+        cfg['data_preprocessor'] = dict(type='BatchAugSelfSupDataPreprocessor')
+        if where == 'data_preprocessor':  # the model's own is kept
+            cfg['model']['data_preprocessor'] = dict(
+                type='SelfSupDataPreprocessor')
     elif where == 'val':
         cfg['val_dataloader'] = dict(dataset=dict(type='ImageList'))
     elif where == 'runner_type':
@@ -137,34 +255,102 @@ def test_a_project_type_is_judged_only_where_its_scope_is_certain(where):
         cfg['optim_wrapper'] = dict(constructor='MyConstructor',
                                     optimizer=dict(type='OpenSelfSupLARS'))
     elif where == 'users_parent':
-        # a user's hook in mmpretrain's registry (as custom_imports would
-        # register it), which builds its argument as it likes
-        from mmpretrain.registry import HOOKS
-
-        class H228UserHook:
-            def __init__(self, mine):
-                self.mine = mine
-        HOOKS.register_module(module=H228UserHook, force=True)
         cfg['custom_hooks'] = [dict(type='EMAHook'), dict(
             type='H228UserHook', mine=dict(type='ImageList'))]
+    elif where == 'scoped_only':  # the project's type by its scope alone
+        cfg['log_processor'] = dict(type='openselfsup.TermsLogProcessor')
     else:
         cfg['log_processor'] = ours
         if where == '_scope_':
             cfg['optim_wrapper']['_scope_'] = 'mmpretrain'
-        elif where == 'scoped':
+        elif where == 'scoped':  # one dotted type elsewhere
             cfg['model']['neck']['type'] = 'mmpretrain.NonLinearNeck'
+        elif where == 'unset':
+            del cfg['default_scope']
         elif where == 'no_scope':
             cfg['default_scope'] = None
-        else:
+        elif where == 'unknown_scope':
             cfg['default_scope'] = 'mmpretrian'
-    config = Config(cfg)
-    if where != 'built':
-        check_scope_types(config, 'c.py')
-        return
-    with pytest.raises(InputError, match=(
-            "^c.py: log_processor.type 'TermsLogProcessor' is registered "
-            "by this project")):
-        check_scope_types(config, 'c.py')
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def runner_builds():
+    """MMEngine's build of the dict each refused case names first, and of
+    the dicts the passing ones hold, under each case's scope."""
+    cases = {}
+    for where, key in _WHERE.items():
+        cfg = _case(where)
+        scope = cfg.get('default_scope', 'mmengine')
+        node = key or ('log_processor' if where == 'scoped_only' else
+                       'model' if where == 'data_preprocessor' else None)
+        if node is None:
+            continue
+        top = cfg.get('data_preprocessor') if node != 'log_processor' \
+            else None
+        built = cfg['model'] if node in ('model', 'data_preprocessor') \
+            else cfg[node]
+        cases[where] = (scope, 'LOG_PROCESSORS' if node == 'log_processor'
+                        else 'MODELS', built, top)
+    return _runner_builds(cases)
+
+
+@pytest.mark.parametrize('where', list(_WHERE))
+def test_a_project_type_is_judged_only_where_its_scope_is_certain(
+        where, runner_builds):
+    """The earlier attempts refused configs MMEngine builds and runs by
+    guessing the scope of each dict. Under another scope than the
+    project's a type of the project's is refused where the run builds it
+    (``built``: ``TermsLogProcessor`` as the log processor; the top-level
+    ``data_preprocessor`` where the model has none, which MMEngine's
+    Runner sets in the model), also beside a dotted type elsewhere
+    (``scoped``: it changes its own lookup alone; review r140, one turned
+    the whole check off), and with ``default_scope`` unset (the Runner
+    takes ``'mmengine'``), None or a scope no registry holds (the builds
+    fall back to the registry they are called on); MMEngine's build
+    refuses each there (the reference). And nowhere else: a file
+    variable, a sweep's dict, a top-level ``data_preprocessor`` beside
+    the model's own, the validation section, ``runner_type``, an
+    optimizer under a constructor of its own, a dict below a user's
+    class, the project's type by its scope (MMEngine builds it), nor
+    anywhere once a ``_scope_`` is in the config."""
+    from mmengine.config import Config
+    from mmpretrain.registry import HOOKS
+
+    from openselfsup.config import check_scope_types
+    from openselfsup.utils import InputError
+    key = _WHERE[where]
+    if where == 'users_parent':
+        # a user's hook in mmpretrain's registry (as custom_imports would
+        # register it), which builds its argument as it likes; removed
+        # after (the registry is the process's)
+        class H228UserHook:
+            def __init__(self, mine):
+                self.mine = mine
+        HOOKS.register_module(module=H228UserHook, force=True)
+    try:
+        config = Config(_case(where))
+        if key is None:
+            # nothing refused; said: mmpretrain's MoCoV3 is built (not
+            # judged at all with a _scope_)
+            assert [line.partition(' is built as ')[0] for line in
+                    check_scope_types(config, 'c.py')] == [
+                "c.py: model.type 'MoCoV3'"] * (where != '_scope_')
+        else:
+            with pytest.raises(InputError, match=(
+                    rf"^c.py: {key}\.type '(\w+)' is registered by this "
+                    'project')) as exc:
+                check_scope_types(config, 'c.py')
+            kind = str(exc.value).split("'")[1]
+            # the reference: MMEngine's build there stops on that type
+            said = runner_builds[where]
+            assert said.startswith('KeyError') and \
+                f'{kind} is not in the ' in said, said
+    finally:
+        HOOKS._module_dict.pop('H228UserHook', None)
+    if where in runner_builds and key is None:  # built by MMEngine
+        assert not runner_builds[where].startswith('KeyError'), \
+            runner_builds[where]
 
 
 #: the CLP demo made of mmpretrain's and MMEngine's types but for what
