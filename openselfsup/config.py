@@ -3832,30 +3832,57 @@ def knn_hook_model_unjudged(cfg) -> bool:
 
 
 def knn_hook_keys(cfg) -> List[str]:
-    """The keys of the ``KNNEvalHook`` s of a config by their type's name
-    (:func:`hook_entries`), in order; a subclass under its own name is
-    found by ancestry once the hooks are imported
+    """The keys of the ``KNNEvalHook`` s of a config (:func:`hook_entries`,
+    :func:`is_knn_hook_type` under the run's scope), in order; a subclass
+    under its own name is found by ancestry once the hooks are imported
     (``engine.knn_hook.knn_hook_keys_by_class``)."""
+    scope = run_scope(cfg)
     return [key for key, hook in hook_entries(cfg)
-            if is_knn_hook_type(hook.get('type'))]
+            if is_knn_hook_type(hook.get('type'), scope)]
 
 
-def is_knn_hook_type(kind: Any) -> bool:
-    """Whether a hook's ``type`` names the project's ``KNNEvalHook``:
-    ``'KNNEvalHook'``, ``'openselfsup.KNNEvalHook'`` or a class of that
-    name, by name, torch-free; a name of another scope or a module path
-    (``'mmpretrain.KNNEvalHook'``) by what MMEngine's registry resolves it
-    to (:func:`_registered`, the model stack imported for it): none there
-    (the build's ``KeyError`` says so), or another scope's class of that
-    name, is no kNN hook (h213: ``'mmpretrain.KNNEvalHook'`` was refused
-    on a ``MoCoV3`` model as a kNN hook)."""
+def hook_class(kind: Any, scope: str) -> Any:
+    """The class a hook's ``type`` builds in a run of default scope
+    ``scope`` (:func:`run_scope`; the Runner builds hooks through
+    MMEngine's hook registry, :func:`_scope_registry`): a class given as
+    the type itself, a name as the registry resolves it there; a name
+    that resolves to nothing there (the build's ``KeyError``: a config
+    fragment without ``default_scope``, which is ``'mmengine'``) as the
+    project's scope resolves it, as before; None where neither does.
+    Imports the model stack."""
+    if not isinstance(kind, str):
+        return kind
+    for lookup in (lambda: _scope_registry('HOOKS', scope).get(kind),
+                   lambda: _registered(kind)):
+        try:
+            found = lookup()
+        except Exception:  # noqa: BLE001 (resolved to nothing)
+            found = None
+        if found is not None:
+            return found
+    return None
+
+
+def is_knn_hook_type(kind: Any, scope: str = PROJECT_SCOPE) -> bool:
+    """Whether a hook's ``type`` builds the project's ``KNNEvalHook`` in a
+    run of default scope ``scope`` (:func:`run_scope`): what MMEngine's
+    hook registry resolves a name to there, a class given as the type by
+    identity (:func:`hook_class`); in the project's scope,
+    ``'KNNEvalHook'`` and ``'openselfsup.KNNEvalHook'`` by name,
+    torch-free (the shipped configs). Another scope's name, or another
+    class of that name, is no kNN hook: ``'mmpretrain.KNNEvalHook'``,
+    which no registry holds, was refused on a ``MoCoV3`` model as a kNN
+    hook (h213), and so was a user's ``KNNEvalHook`` registered in
+    mmpretrain's scope under ``default_scope = 'mmpretrain'``, which
+    MMEngine builds and trains (review r140)."""
     if type_name(kind) != 'KNNEvalHook':
         return False
-    if not isinstance(kind, str) or kind in (
+    if scope == PROJECT_SCOPE and kind in (
             'KNNEvalHook', f'{PROJECT_SCOPE}.KNNEvalHook'):
         return True
-    found = _registered(kind)
-    return found is not None and found is _registered('KNNEvalHook')
+    found = hook_class(kind, scope)
+    return found is not None and found is _registered('KNNEvalHook',
+                                                      own=True)
 
 
 def check_knn_hooks(cfg, config: str) -> None:

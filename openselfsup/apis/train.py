@@ -40,7 +40,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       is_number, is_whole,
                       load_config, local_file, named_wrappers, numpy_seed,
                       option_setting, pretrained_head, pretrained_init_files,
-                      process_share, sampler_epoch_length,
+                      process_share, run_scope, sampler_epoch_length,
                       train_loop_kind, type_name,
                       unmoved_copies_note, variable_source)
 from ..datasets.data_files import NO_ANN_FILE, dataset_paths, joins_to_root
@@ -263,7 +263,8 @@ def _worker_loaders(cfg, trains: bool = True, evaluates: Sequence[str] = (),
                if isinstance(cfg.get(name), dict)]
     hooks = (cfg.get('custom_hooks') or ()) if trains else ()
     for i, hook in enumerate(hooks):
-        if isinstance(hook, dict) and is_knn_hook_type(hook.get('type')):
+        if isinstance(hook, dict) and is_knn_hook_type(hook.get('type'),
+                                                       run_scope(cfg)):
             loaders.append((f'custom_hooks.{i}', hook.get('num_workers', 0),
                             True))
     return [(key, workers, started) for key, workers, started in loaders

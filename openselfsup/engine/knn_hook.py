@@ -9,8 +9,8 @@ from typing import List, Optional, Tuple
 
 from mmengine.hooks import Hook
 
-from ..config import (hook_entries, knn_hook_keys, knn_is_not_for,
-                      knn_model_refusal)
+from ..config import (hook_class, hook_entries, knn_hook_keys,
+                      knn_is_not_for, knn_model_refusal, run_scope)
 from ..evaluation.knn import (LEVEL_KEYS, NOT_LOOKED_FOR,
                               check_knn_settings, evaluate_knn_data,
                               format_table, knn_title, prepare_knn_data)
@@ -89,8 +89,11 @@ def not_knn_class(kind) -> Optional[Tuple[str, List[str], Optional[str]]]:
 
 def knn_hook_keys_by_class(cfg, cls=None) -> List[str]:
     """The keys of the hooks of a config (:func:`~openselfsup.config.
-    hook_entries`) whose type the hook registry resolves to ``cls`` (a
-    hook's own class; None: :class:`KNNEvalHook` or any subclass of it),
+    hook_entries`) whose type resolves to ``cls`` in the run's scope, as
+    MMEngine's hook registry resolves it there (:func:`~openselfsup.
+    config.hook_class`; a user's hook named ``KNNEvalHook`` in
+    mmpretrain's scope is theirs, review r140) (a hook's own class; None:
+    :class:`KNNEvalHook` or any subclass of it),
     in order; where none does, those named ``KNNEvalHook``
     (:func:`~openselfsup.config.knn_hook_keys`). A user's subclass of
     ``KNNEvalHook`` under its own name (``default_hooks.knn``) was not
@@ -100,8 +103,7 @@ def knn_hook_keys_by_class(cfg, cls=None) -> List[str]:
     found = []
     for key, hook in hook_entries(cfg):
         kind = hook.get('type')
-        kind = kind if inspect.isclass(kind) else (
-            HOOKS.get(kind) if isinstance(kind, str) else None)
+        kind = hook_class(kind, run_scope(cfg))
         if inspect.isclass(kind) and (
                 kind is cls if cls is not None else
                 issubclass(kind, KNNEvalHook)):
