@@ -1755,8 +1755,12 @@ def _built_dicts(cfg, scope: str) -> Iterator[Tuple[str, dict, str]]:
     registries (:data:`_REGISTRY_BUILDERS`: a ResNet's ``norm_cfg``,
     MoCoV3's ``head``), the top-level ``data_preprocessor`` among the
     model's where the model has none of its own (MMEngine's Runner sets it
-    there). Not the file's variables, ``runner_type`` (built before the
-    run's scope is set), the validation and test sections, a ``sweep``'s,
+    there); the validation loop's data set, sampler, loop and metrics
+    where ``val_cfg``, ``val_dataloader`` and ``val_evaluator`` are all
+    set (``Runner.train`` builds them before the first iteration). Not
+    the file's variables, ``runner_type`` (built before the run's scope
+    is set), the test section, a validation section not all set, a
+    ``sweep``'s,
     nor what a class of this project or a user's builds from its
     arguments. Parents are resolved in ``scope`` (:func:`_registered`)."""
     roots = [(k, cfg.get(k)) for k in ('model', 'log_processor',
@@ -1776,6 +1780,27 @@ def _built_dicts(cfg, scope: str) -> Iterator[Tuple[str, dict, str]]:
     hooks = cfg.get('default_hooks')
     roots += [(f'default_hooks.{k}', hook) for k, hook in (
         hooks.items() if isinstance(hooks, dict) else ())]
+    # Runner.train builds the validation loop (its data set, sampler and
+    # evaluator's metrics) before the first iteration where val_cfg,
+    # val_dataloader and val_evaluator are all set (some set alone is
+    # MMEngine's ValueError)
+    loader, metrics = cfg.get('val_dataloader'), cfg.get('val_evaluator')
+    if isinstance(loader, dict) and cfg.get('val_cfg') is not None and \
+            metrics is not None:
+        roots += [(f'val_dataloader.{k}', loader.get(k))
+                  for k in ('dataset', 'sampler', 'batch_sampler')]
+        roots.append(('val_cfg', cfg.get('val_cfg')))
+        # Runner.build_evaluator: a dict of 'metrics' is an evaluator
+        # (MMEngine's Evaluator where it names no type), else the metrics
+        key = 'val_evaluator'
+        if isinstance(metrics, dict) and 'metrics' in metrics:
+            if 'type' in metrics:
+                roots.append((key, metrics))
+                metrics = ()
+            else:
+                key, metrics = f'{key}.metrics', metrics['metrics']
+        roots += [(f'{key}.{i}', metric) for i, metric in enumerate(
+            metrics if isinstance(metrics, (list, tuple)) else [metrics])]
     model, top = cfg.get('model'), cfg.get('data_preprocessor')
     # Runner.__init__: model.setdefault('data_preprocessor', ...)
     adopted = isinstance(model, dict) and isinstance(top, dict) and \

@@ -224,6 +224,7 @@ _WHERE = {
     'built': 'log_processor', 'scoped': 'log_processor',
     'unset': 'model', 'no_scope': 'model', 'unknown_scope': 'model',
     'top_data_preprocessor': 'data_preprocessor',
+    'validated': 'val_dataloader.dataset',
     'variable': None, 'sweep': None, 'data_preprocessor': None,
     'val': None, 'runner_type': None, 'constructor': None,
     'users_parent': None, '_scope_': None, 'scoped_only': None}
@@ -246,8 +247,10 @@ def _case(where):
         if where == 'data_preprocessor':  # the model's own is kept
             cfg['model']['data_preprocessor'] = dict(
                 type='SelfSupDataPreprocessor')
-    elif where == 'val':
+    elif where in ('val', 'validated'):
         cfg['val_dataloader'] = dict(dataset=dict(type='ImageList'))
+        if where == 'validated':  # Runner.train builds the loop
+            cfg.update(val_cfg=dict(), val_evaluator=dict(type='Accuracy'))
     elif where == 'runner_type':
         cfg['runner_type'] = 'AtomicRunner'
         cfg['default_hooks'] = dict(knn=None)  # no typed dict to judge
@@ -286,6 +289,10 @@ def runner_builds():
                        'model' if where == 'data_preprocessor' else None)
         if node is None:
             continue
+        if node == 'val_dataloader.dataset':
+            cases[where] = (scope, 'DATASETS',
+                            cfg['val_dataloader']['dataset'], None)
+            continue
         top = cfg.get('data_preprocessor') if node != 'log_processor' \
             else None
         built = cfg['model'] if node in ('model', 'data_preprocessor') \
@@ -303,14 +310,17 @@ def test_a_project_type_is_judged_only_where_its_scope_is_certain(
     project's a type of the project's is refused where the run builds it
     (``built``: ``TermsLogProcessor`` as the log processor; the top-level
     ``data_preprocessor`` where the model has none, which MMEngine's
-    Runner sets in the model), also beside a dotted type elsewhere
+    Runner sets in the model; the validation set where ``val_cfg``,
+    ``val_dataloader`` and ``val_evaluator`` are all set, which
+    ``Runner.train`` builds), also beside a dotted type elsewhere
     (``scoped``: it changes its own lookup alone; review r140, one turned
     the whole check off), and with ``default_scope`` unset (the Runner
     takes ``'mmengine'``), None or a scope no registry holds (the builds
     fall back to the registry they are called on); MMEngine's build
     refuses each there (the reference). And nowhere else: a file
     variable, a sweep's dict, a top-level ``data_preprocessor`` beside
-    the model's own, the validation section, ``runner_type``, an
+    the model's own, a validation section not all set (MMEngine's
+    ValueError), ``runner_type``, an
     optimizer under a constructor of its own, a dict below a user's
     class, the project's type by its scope (MMEngine builds it), nor
     anywhere once a ``_scope_`` is in the config."""
