@@ -3873,14 +3873,14 @@ def hook_class(kind: Any, scope: str) -> Any:
     the type itself, a name as the registry resolves it there; a name
     that resolves to nothing there (the build's ``KeyError``: a config
     fragment without ``default_scope``, which is ``'mmengine'``) as the
-    project's scope resolves it, as before; None where neither does.
+    project's hook registry resolves it, as before (not its other
+    registries: a model's name is no hook); None where neither does.
     Imports the model stack."""
     if not isinstance(kind, str):
         return kind
-    for lookup in (lambda: _scope_registry('HOOKS', scope).get(kind),
-                   lambda: _registered(kind)):
+    for where in (scope, PROJECT_SCOPE):
         try:
-            found = lookup()
+            found = _scope_registry('HOOKS', where).get(kind)
         except Exception:  # noqa: BLE001 (resolved to nothing)
             found = None
         if found is not None:
