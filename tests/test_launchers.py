@@ -286,14 +286,21 @@ def test_a_taken_config_port_names_the_option_that_moves_it(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('runner', ['Runner', 'AtomicRunner'])
 def test_a_config_without_runner_type_meets_on_its_jobs_port(
-        tmp_path, synthetic_root):
+        tmp_path, synthetic_root, runner):
     """MMEngine's own Runner (a config without ``runner_type``) took 29500
     for every job, the job's port being set by AtomicRunner alone (review
     r141, where INSTALL.md said it had); it meets on the job's port now,
-    and that port taken is the one line."""
+    and that port taken is the one line. The AtomicRunner of every shipped
+    config is built inside ``_built``'s rendezvous and opens its own in
+    ``setup_env``: the inner one takes the port the outer one set as the
+    job's, not as an exported MASTER_PORT (r147: without the guard the
+    line said '(MASTER_PORT)' and told the user to change a variable they
+    never set)."""
     job, port = _free_job_port()
-    config = _slurm_config(tmp_path, synthetic_root, runner_type=False)
+    config = _slurm_config(tmp_path, synthetic_root,
+                           runner_type=runner == 'AtomicRunner')
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', port))
         sock.listen()
@@ -306,7 +313,8 @@ def test_a_config_without_runner_type_meets_on_its_jobs_port(
         p.stderr[-3000:]
     p = _slurm_build(tmp_path, config, job_id=job)
     assert p.returncode == 0, p.stderr[-3000:]
-    assert f'port {port} 1 Runner' in p.stdout.splitlines(), p.stdout[-3000:]
+    assert f'port {port} 1 {runner}' in p.stdout.splitlines(), \
+        p.stdout[-3000:]
 
 
 def _dead_pid():
