@@ -170,16 +170,30 @@ def another_dataset_if(by_name: Sequence[str]) -> str:
     return f'if {" and ".join(by_name)} {verb} another dataset\'s'
 
 
-def export_again_words(by_name: Sequence[str]) -> str:
+def by_name_way_out(by_name: Sequence[str], way: str,
+                    export_again: bool = False) -> str:
     """The way out of a held-out refusal that rests on the lists
-    ``by_name`` of a backbone-weights export that recorded them without
-    their root: the sound one, the export made again from its training
-    checkpoint, which records the root, so that the check reads the
-    list (review r138: only unchecked ways out were named)."""
-    return (f', or, {another_dataset_if(by_name)}, export the weights '
-            'again from their training checkpoint with '
-            'tools/extract_backbone_weights.py (it records the root, and '
-            'the list is then read)')
+    ``by_name`` judged by name (:func:`held_out_words`' ``by_name``), for
+    another dataset's lists of those names: ``way``, the one that needs
+    the file alone (extraction's folder without the ``_wo_<c>`` suffix, a
+    run's ``load_from_check=False``). ``export_again``: the lists are a
+    backbone-weights export's own, recorded without their root; the
+    sound way first, the export made again from its training checkpoint,
+    which records the data root, read where that folder is found (review
+    r138), then ``way`` for a user without that checkpoint (downloaded
+    weights: the tool refuses an export, which holds backbone weights
+    already; review r145: the line named the export made again alone,
+    and promised the list read also where its root is not found here)."""
+    again = ''
+    if export_again:
+        one = len(by_name) == 1
+        again = ('export the weights again from their training checkpoint '
+                 'with tools/extract_backbone_weights.py (it records the '
+                 f'data root{"" if one else "s"}: run where '
+                 f'{"that folder is" if one else "those folders are"} '
+                 f'found, so the list{" is" if one else "s are"} read), '
+                 'or, without that checkpoint, ')
+    return f', or, {another_dataset_if(by_name)}, {again}{way}'
 
 
 #: the NCT training lists of all nine classes (the published names)

@@ -4944,19 +4944,21 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
             as a fact).
         exported (Sequence[str]): those of ``by_name`` recorded only as
             the file's own lists without their root
-            (:func:`export_again_helps`): the way out named is the
-            sound one, the export made again from the training
-            checkpoint (:func:`~openselfsup.classes.export_again_words`);
-            for the others, ``load_from_check=False``, which loads the
-            file with none of its checks (review r138: only that was
-            named, and not what else it turns off).
+            (:func:`export_again_helps`): the way out named first is
+            the sound one, the export made again from the training
+            checkpoint, then, without it, ``load_from_check=False``
+            (:func:`~openselfsup.classes.by_name_way_out`); for the
+            others, ``load_from_check=False`` alone, which turns off
+            every check of every initial weights file of the config
+            (review r138: only that was named, and not what else it
+            turns off; r145: it was said to be this file's alone).
 
     Raises:
         InputError: the initial weights saw a class this run leaves out.
     """
-    from .classes import (another_dataset_if, export_again_words,
-                          lists_held_out, lists_held_out_at_most,
-                          nct_names, refusal_rests_on, trained_on_words)
+    from .classes import (by_name_way_out, lists_held_out,
+                          lists_held_out_at_most, nct_names,
+                          refusal_rests_on, trained_on_words)
     now = lists_held_out(here)
 
     def seen(lists):
@@ -4975,14 +4977,13 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
     rests = refusal_rests_on(lists, by_name or {}, found,
                              lambda kept: bool(seen(kept)))
     classes = nct_names(found)
-    if not rests:
-        way = ''
-    elif all(n in exported for n in rests):
-        way = export_again_words(tuple(rests))
-    else:
-        way = (f', or, {another_dataset_if(tuple(rests))}, load it with '
-               'none of its checks (shapes, model, held-out classes): '
-               '--cfg-options load_from_check=False')
+    # load_from_check=False turns off the checks of every initial weights
+    # file of the config, not of this one alone (review r145)
+    way = by_name_way_out(
+        tuple(rests), 'load it unchecked (--cfg-options '
+        'load_from_check=False: no checks of any initial weights file: '
+        'shapes, model, held-out classes)',
+        all(n in exported for n in rests)) if rests else ''
     raise _held_out_mix(
         head, trained_on_words(there, init),
         lists_held_out_at_most(lists), here, now,

@@ -1278,7 +1278,11 @@ def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
                 "without STR, or, if wo_3_train.txt is another dataset's, "
                 'export the weights again from their training checkpoint '
                 'with tools/extract_backbone_weights.py (it records the '
-                'root, and the list is then read)') + '$'):
+                'data root: run where that folder is found, so the list is '
+                'read), or, without that checkpoint, write its features '
+                'under extracted_feats/clp_novel_7/ (a folder without the '
+                '_wo_<c> suffix is not judged) and give the meta-test '
+                '--model clp_novel_7 --novel_class 7') + '$'):
             check_held_out(out.replace('wo_3', 'wo_7'), 'ck.pth', lists,
                            init)
         check_held_out(out, 'ck.pth', lists, init)  # not decided: written

@@ -3668,8 +3668,9 @@ def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
             'out LYM: the encoder would mix the two held-out settings (it '
             'has seen LYM, which this run leaves out); start from weights '
             'trained without LYM, or from none, or, if meta/train.txt is '
-            "another dataset's, load it with none of its checks (shapes, "
-            'model, held-out classes): --cfg-options load_from_check=False')
+            "another dataset's, load it unchecked (--cfg-options "
+            'load_from_check=False: no checks of any initial weights file: '
+            'shapes, model, held-out classes)')
     for top, head in (
             ({'load_from': every}, f'load_from {every}: its run trained on '
              'meta/train.txt, which holds every class' + by_name),
@@ -3978,13 +3979,17 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
                "its root, was judged by its name as NCT's list holding "
                "every class, and may be another dataset's list of that "
                "name)")
+    # the export made again first, then, for a user with the export
+    # alone, the way out that needs no training checkpoint (review r145)
     again = (", or, if meta/train.txt is another dataset's, export the "
              "weights again from their training checkpoint with "
-             "tools/extract_backbone_weights.py (it records the root, and "
-             "the list is then read)")
-    unchecked = (", or, if meta/train.txt is another dataset's, load it "
-                 "with none of its checks (shapes, model, held-out "
-                 "classes): --cfg-options load_from_check=False")
+             "tools/extract_backbone_weights.py (it records the data root: "
+             "run where that folder is found, so the list is read), or, "
+             "without that checkpoint, ")
+    unchecked_way = ('load it unchecked (--cfg-options load_from_check=False:'
+                     ' no checks of any initial weights file: shapes, model,'
+                     ' held-out classes)')
+    unchecked = f", or, if meta/train.txt is another dataset's, {unchecked_way}"
 
     def start(path, data_root=nct, ann_file=wo_3, **top):
         return _initial_lists(_list_config(
@@ -4022,14 +4027,18 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
     line = (f'{out}: the folder clp_wo_3 names the encoder trained without '
             'LYM, but {} was trained on {}, which holds every class{}; '
             'give the checkpoint trained without LYM' + fits)
-    folder = (", or, if meta/train.txt is another dataset's, write its "
-              'features under extracted_feats/clp_novel_3/ (a folder '
-              'without the _wo_<c> suffix is not judged) and give the '
-              'meta-test --model clp_novel_3 --novel_class 3')
+    folder_way = ('write its features under extracted_feats/clp_novel_3/ '
+                  '(a folder without the _wo_<c> suffix is not judged) and '
+                  'give the meta-test --model clp_novel_3 --novel_class 3')
+    folder = f", or, if meta/train.txt is another dataset's, {folder_way}"
     # an NCT wo_3 run from the root-less export: refused by its name,
-    # with the way out that keeps the check
+    # with the way out that keeps the check, then the one without it
     assert _refusal(lambda: start(rootless)) == \
-        mix(rootless, all_class, by_name) + again
+        mix(rootless, all_class, by_name) + again + unchecked_way
+    # that second way, run by a user with the export alone (downloaded
+    # weights, which the tool refuses to export again): the run starts
+    # unchecked
+    start(rootless, load_from_check=False)
     # that way out, run: the training checkpoint of each dataset exported
     # again, which records its root; another dataset's starts and its
     # features pass for clp_wo_3, NCT's is refused in today's line
@@ -4052,6 +4061,15 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
         mix(again_nct, all_class, '')
     assert _refusal(lambda: extract(again_nct, meta)) == \
         line.format(again_nct, all_class, '')
+    # exported again where the training's data root is not found here
+    # (a cluster's): judged by its name again, so the line promises the
+    # list read only where that folder is found (review r145)
+    gone = '/nonexistent/cluster/NCT'
+    again_gone, meta = export_again(pathlib.Path(gone))
+    assert _refusal(lambda: extract(again_gone, meta)) == line.format(
+        again_gone, all_class, by_name.replace(
+            'recorded without its root', f'recorded under {gone}, not '
+            'found here')) + folder
     # the rooted twins: NCT's, today's line; another dataset's, started
     assert _refusal(lambda: start(rooted[nct])) == \
         mix(rooted[nct], all_class, '')
@@ -4077,7 +4095,11 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
     assert os.listdir(os.path.join(wd, 'results', 'clp_novel_3'))
     # the export itself as clp_wo_3: exported again, as above
     assert _refusal(lambda: extract(rootless, {'train_list': all_class})) \
-        == line.format(rootless, all_class, by_name) + again
+        == line.format(rootless, all_class, by_name) + again + folder_way
+    # or, without its training checkpoint, under clp_novel_3: written
+    extract(rootless, {'train_list': all_class},
+            os.path.join(wd, 'extracted_feats', 'clp_novel_3',
+                         'NCT_train.npy'))
     # rooted twins: NCT's, today's lines; another dataset's, written and
     # started
     ckpt, meta = own_run(rooted[nct])
@@ -4111,7 +4133,6 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
         mix(path, there, by_name) + unchecked
     # a list recorded under a root not found here (a cluster's path) is
     # judged by its name too, and said so, with the way out for it
-    gone = '/nonexistent/cluster/NCT'
     cluster = {'train_list': all_class, 'data_root': gone}
     path = _weights_file(tmp_path, 'cluster.pth', cluster)
     assert _refusal(lambda: extract(path, cluster)) == line.format(

@@ -68,8 +68,7 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger, print_log
 
-from ..classes import (another_dataset_if, export_again_words,
-                       held_out_words, lists_held_out,
+from ..classes import (by_name_way_out, held_out_words, lists_held_out,
                        lists_held_out_at_most, model_held_out, nct_names,
                        refusal_rests_on, split_model_name, trained_on_words)
 from ..config import (argument_value, by_name_only, check_setting_types,
@@ -275,16 +274,14 @@ def check_held_out(output: str, checkpoint: str,
         ', or write its features under extracted_feats/' + (
             f'{family}_wo_{"".join(map(str, trained))}/' if trained
             else f'{family}/')  # a folder only where every list is known
-    if rests and all(n in exported for n in rests):
-        fits += export_again_words(tuple(rests))
-    elif rests:
+    if rests:
         novel = split_model_name(model)[1]
-        fits += (f', or, {another_dataset_if(tuple(rests))}, write its '
-                 'features under extracted_feats/'
-                 f'{family}_novel_{novel}/ '
-                 '(a folder without the _wo_<c> suffix is not judged) and '
-                 f'give the meta-test --model {family}_novel_{novel} '
-                 f'--novel_class {novel}')
+        fits += by_name_way_out(
+            tuple(rests), 'write its features under extracted_feats/'
+            f'{family}_novel_{novel}/ (a folder without the _wo_<c> '
+            'suffix is not judged) and give the meta-test --model '
+            f'{family}_novel_{novel} --novel_class {novel}',
+            all(n in exported for n in rests))
     words = held_out_words(at_most, True, rests) if trained is None \
         else held_out_words(trained, False, rests)
     raise InputError(
