@@ -115,21 +115,31 @@ def held_out_words(labels, at_most: bool = False,
         if list_held_out(name) else 'holding every class'
         for name in by_name)
 
-    def where(root):
+    def where(name, root):
+        # why the list was not read, its file as MMEngine joins it (review
+        # r145: an absolute list lies under no root, and a root found here
+        # whose list is not was said not found itself)
+        if root is None:
+            return 'recorded without its root'
+        there = os.path.exists(os.path.join(root, name))
+        if os.path.isabs(name):
+            return 'not readable here' if there else 'not found here'
+        if root and os.path.isdir(root):
+            return f'recorded under {root}, where it ' + (
+                'cannot be read' if there else 'is not found')
         # a root not found here: '' is the folder its run ran in
-        return 'under ' + (root or "its run's folder") + ', not found here'
+        folder = root or "its run's folder"
+        return f'recorded under {folder}, not found here'
 
     if all(root is None for root in by_name.values()):
         lists = (f'{" and ".join(by_name)}, recorded without '
                  f'{"its" if one else "their"} root,')
     elif one:
         name, root = next(iter(by_name.items()))
-        lists = f'{name}, recorded {where(root)},'
+        lists = f'{name}, {where(name, root)},'
     else:
-        lists = ' and '.join(
-            f'{name} (recorded ' + ('without its root)' if root is None
-                                    else f'{where(root)})')
-            for name, root in by_name.items())
+        lists = ' and '.join(f'{name} ({where(name, root)})'
+                             for name, root in by_name.items())
     return (f'{words} (by name only: the list{"" if one else "s"} '
             f'{lists} {"was" if one else "were"} judged by '
             f'{"its name" if one else "their names"} as NCT\'s '

@@ -2259,6 +2259,50 @@ def test_an_encoder_trained_on_another_datasets_lists_is_not_judged(
                 assert not written
 
 
+def test_a_by_name_list_is_said_where_it_was_not_read(tmp_path,
+                                                      monkeypatch):
+    """A list judged by its name says why it was not read, as MMEngine
+    joins its file: an absolute list lies under no root (review r145: an
+    absolute list of root ``''`` was said to be recorded under its run's
+    folder), and a root found here whose list is missing or unreadable
+    is not a root not found here (review r145: it was said to be)."""
+    from openselfsup.apis.extract import check_held_out
+    from openselfsup.datasets.prepare import nct_list_reader
+    from openselfsup.utils import InputError
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / 'data' / 'NCT'
+    (root / 'meta').mkdir(parents=True)
+    # a list file found under the root but not read: not UTF-8
+    (root / 'meta' / 'wo_7_train.txt').write_bytes(b'\xff\xfe\x00\x81 0\n')
+    gone, here = '/nonexistent/NCT/meta/train.txt', str(root)
+    out = str(tmp_path / 'w' / 'extracted_feats' / 'clp_wo_3' /
+              'NCT_test.npy')
+
+    def hedge(lists):
+        with pytest.raises(InputError) as refused:
+            check_held_out(out, 'ck.pth', lists, [], nct_list_reader({}))
+        return str(refused.value).split(' (by name only: ')[1].split(
+            ' judged by')[0]
+
+    for lists, said in (
+            ([(gone, '')], f'the list {gone}, not found here, was'),
+            ([(gone, here)], f'the list {gone}, not found here, was'),
+            ([('meta/train.txt', here)], 'the list meta/train.txt, '
+             f'recorded under {here}, where it is not found, was'),
+            ([('meta/wo_7_train.txt', here)], 'the list '
+             f'meta/wo_7_train.txt, recorded under {here}, where it cannot '
+             'be read, was'),
+            ([('meta/train.txt', 'NCT')], 'the list meta/train.txt, '
+             'recorded under NCT, not found here, was'),
+            ([('meta/train.txt', '')], 'the list meta/train.txt, recorded '
+             "under its run's folder, not found here, was"),
+            ([('/nonexistent/wo_7_train.txt', ''), ('meta/train.txt', here)],
+             'the lists /nonexistent/wo_7_train.txt (not found here) and '
+             f'meta/train.txt (recorded under {here}, where it is not '
+             'found) were')):
+        assert hedge(lists) == said, lists
+
+
 def test_own_class_folders_of_an_nct_class_name_are_not_nct_images(
         synthetic_root, weights, tmp_path, capsys):
     """A user's own list whose class folders share a name with an NCT
