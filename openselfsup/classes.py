@@ -97,8 +97,11 @@ def held_out_words(labels, at_most: bool = False,
     ``by_name``: ``{list: root}`` of the lists a refusal rests on that
     were judged by their names alone (:func:`refusal_rests_on`, of
     :func:`~openselfsup.config.by_name_only`): recorded without their
-    root (None), or under a root not found here (review r138: such a
-    cluster path was judged by name too and spoken of as fact), as NCT's
+    root (None), or with a root whose file is not read here (review
+    r138: such a cluster path was judged by name too and spoken of as
+    fact; each said as the file is missed: an absolute list not found
+    here, a root not found here, or a root found here where the list is
+    not found or cannot be read, review r145), as NCT's
     lists of those names, which nothing read here confirms (a root-less
     export of another dataset whose list is named ``meta/train.txt``
     reads as NCT's all-class list), said after the words, each list with
