@@ -7418,3 +7418,36 @@ def test_sweep_refuses_a_knn_hook_with_nothing_made(crossmodal_root,
         'from custom_hooks; its classification and retrieval metrics are '
         'the validation of tools/train.py (val_evaluator)'), exc.value
     assert not work.exists()
+
+
+def test_a_ctrl_c_after_the_zero_epoch_baselines_build_leaves_nothing(
+        crossmodal_root, tmp_path, monkeypatch):
+    """The 0-epoch baseline's runner was built outside any guard: a Ctrl-C
+    right after its build (here, in ``_initialise``) left the runner's
+    SIGTERM handler set while the traceback held it, and its log folder
+    (``<work>/baseline/<timestamp>/``) behind (r139). Reference: the
+    SIGTERM handler before the sweep (the default), and the baseline's
+    folder as the build left it (its log folder there, seen at the
+    interrupt)."""
+    import signal
+
+    from openselfsup.apis import balance_sweep as bs
+    opts = demo_on_test_slides(crossmodal_root)
+    work = tmp_path / 's'
+    before = signal.getsignal(signal.SIGTERM)
+    assert before == signal.SIG_DFL
+    seen = []
+
+    def interrupted(runner):
+        seen.append(runner.log_dir)
+        assert os.path.isdir(runner.log_dir)  # the build made it
+        assert signal.getsignal(signal.SIGTERM) != before
+        raise KeyboardInterrupt
+    monkeypatch.setattr(bs, '_initialise', interrupted)
+    with pytest.raises(KeyboardInterrupt) as e:
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                             baseline_epochs=0, cfg_options=opts)
+    assert e.value is not None  # the traceback (and the runner) still held
+    assert len(seen) == 1
+    assert not os.path.exists(seen[0])
+    assert signal.getsignal(signal.SIGTERM) == before

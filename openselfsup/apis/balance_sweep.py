@@ -1820,7 +1820,14 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                                base_opts, base_skip, epochs=baseline_epochs)
             # its evaluation on its short console too (which is taken off
             # when the console's block ends)
-            with console('the baseline'):
+            # (0 epochs) the guard takes the runner as its build begins
+            # (discard_on_failure without one, as train() guards its own):
+            # a Ctrl-C between the build's return and its evaluation left
+            # its SIGTERM handler set until it was collected, and its log
+            # folder behind (r139); once evaluated it discards nothing
+            from ..engine.runner import discard_on_failure
+            with console('the baseline'), contextlib.nullcontext() \
+                    if baseline_epochs else discard_on_failure():
                 if baseline_epochs:
                     runner = train(config, work_dir=base_dir, amp=amp,
                                    cfg_options=base_opts,
