@@ -645,6 +645,13 @@ def _write_npy(tmp: str, array: np.ndarray) -> None:
         np.save(f, array)
 
 
+#: the file every synthetic-data generator marks the folder it writes with
+#: (:mod:`openselfsup.datasets.synthetic.ownership`): here, on the ground
+#: floor, so that the low-shot toolkit tells the generator's data from
+#: real data by it too (:func:`openselfsup.lowshot.tasks.
+#: more_samples_way_out`)
+SYNTHETIC_MARKER = 'SYNTHETIC.json'
+
 #: the checkout's root folder (configs/, tools/, wsi_workdir/), where the
 #: commands' relative example paths (``configs/...``, the default
 #: ``wsi_workdir/workdir``) lie

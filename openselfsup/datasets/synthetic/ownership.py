@@ -30,9 +30,9 @@ from typing import Callable, Iterator, Optional, Sequence, Tuple
 
 from ...utils import InputError, check_writable_dir, locked, save_json
 from ...utils.errors import note_interruption
+from ...utils.io import SYNTHETIC_MARKER as MARKER
 from ...utils.io import lock_file, lock_holder
 
-MARKER = 'SYNTHETIC.json'
 #: the plain-text marker make_synthetic wrote before this module
 LEGACY_MARKER = 'SYNTHETIC.txt'
 #: the generator's command line (JSON: ``argv``, the working directory
