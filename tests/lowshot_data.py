@@ -97,7 +97,7 @@ def printed_args(command, *scripts):
                   if a not in ('[--paths', 'PATHS]')])
 
 
-def printed_scripts(line):
+def printed_scripts(line, env=False):
     """The shell-script commands a printed ``line`` names (``cd <root> &&
     sh <script>.sh [ARGS]``), each read as the shell reads
     it (``shlex``: a quoted root, ``cd '/a b/repo'``, is one word) and as a
@@ -106,7 +106,9 @@ def printed_scripts(line):
     scripts' own check reads it (``wsi_workdir/sweep.py`` and ``configs/``
     there: ``_env.sh`` refuses any other folder), and the script a file
     there; a script named without its ``cd`` is refused. Returns
-    ``[(script path relative to that root, [ARGS])]``."""
+    ``[(script path relative to that root, [ARGS])]``; ``env``: with the
+    settings given before ``sh`` (``DATA=/x sh ...``), ``[(script, [ARGS],
+    {NAME: value})]``."""
     import re
     import shlex
     starts = [m.start() for m in re.finditer(r'(?<![^\s(])cd ', line)]
@@ -120,7 +122,13 @@ def printed_scripts(line):
         assert lex.get_token() == 'cd', line
         root = lex.get_token()
         assert lex.get_token() == '&&', line
-        assert lex.get_token() == 'sh', line
+        settings = {}
+        word = lex.get_token()
+        while re.fullmatch(r'[A-Z_]+=.*', word or ''):
+            key, value = word.split('=', 1)
+            settings[key] = value
+            word = lex.get_token()
+        assert word == 'sh', line
         script, args = lex.get_token(), []
         while True:
             try:
@@ -139,7 +147,7 @@ def printed_scripts(line):
             f'{script} of {line!r} is run in {where}, which _env.sh refuses'
         assert os.path.isfile(os.path.join(where, script)), (script, line)
         assert os.path.realpath(where) == os.path.realpath(ROOT), where
-        out.append((script, args))
+        out.append((script, args, settings) if env else (script, args))
     return out
 
 

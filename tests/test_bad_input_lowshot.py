@@ -3938,7 +3938,7 @@ def test_a_sweep_draws_every_store_before_writing_one(wd, capsys, task,
     # the way to more samples: its commands, tests/test_printed_commands.py
     assert f'(sweep.py {flag}, {setting} in the scripts; --num_shots of ' \
         'generate_task.py and distributed_meta_test.py), or ' \
-        + more_samples_way_out('PAIP_train') in err, err
+        + more_samples_way_out('PAIP_train', wd) in err, err
     # the counts in the line, from the fixture's labels and slides
     lab = np.load(paths.labels_path(wd, 'PAIP_train'))
     with open(paths.meta_path(wd, 'PAIP_train')) as f:

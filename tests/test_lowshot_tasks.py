@@ -216,7 +216,8 @@ def test_too_few_samples_among_several_stores_is_refused_before_any_draw(
     s_lab, q_lab = _labels(40, 9), _labels(20, 9)
     specs = [TaskSpec('near', shots, 1000) for shots in (1, 5, 100)]
     with pytest.raises(InputError) as alone:
-        tasks.check_enough_samples(specs[-1], s_lab, q_lab)
+        tasks.check_enough_samples(specs[-1], s_lab, q_lab,
+                                   workdir=str(tmp_path))
     calls = []
 
     def drawn(spec, *args):

@@ -159,14 +159,21 @@ def test_the_more_samples_generator_writes_the_data_the_demo_reads(
     now the checkout's and writes where the demo script reads: the
     reference, ``_env.sh``'s ``DATA`` default, taken in the root, where
     the script runs. The script's own arguments, read from the root after
-    the ``cd``, are said to be given absolute."""
+    the ``cd``, are said to be given absolute. (Where the folder the set
+    was read from is not known, as here, the generator's ``--out`` and
+    the script's ``DATA`` are one placeholder, ``DATA``, filled here with
+    the demo's default: the folder the other tests of too few samples
+    name.)"""
     monkeypatch.chdir(ELSEWHERE)
     line = _more_samples_line()
-    command = re.search(r'data: (python .*? N),', line).group(1)
-    args = _filled(command, 'tools/prepare_data/make_synthetic.py', N='60')
     with open(os.path.join(ROOT, 'wsi_workdir', 'scripts', '_env.sh')) as f:
         data = re.search(r'^DATA=\$\{DATA:-(\S+)\}', f.read(), re.M).group(1)
+    command = re.search(r'data: (python .*? N),', line).group(1)
+    args = _filled(command, 'tools/prepare_data/make_synthetic.py', N='60',
+                   DATA=os.path.join(ROOT, data))
+    (_, _, env), = printed_scripts(line, env=True)
     assert from_elsewhere(args.out) == os.path.join(ROOT, data)
+    assert env == {'DATA': 'DATA'}
     assert args.paip_per_class == 60
     assert 'CKPT and NEW_WORKDIR are read from the root there: give them ' \
         'absolute' in line
@@ -416,3 +423,156 @@ def test_the_ablation_index_is_read_once_per_report(
     assert left >= 2 and f'every result of clp_wo_78 ({left}) was' in err, \
         err
     assert reads.count(index) == 1, (reads, err)
+
+
+GEN = script_main('wsi_workdir/tools/generate_task.py')
+
+
+def _synthetic_paip(out, capsys):
+    """The generator's PAIP19 (a few 8 px patches) under ``out``, as
+    ``make_synthetic.py --out <out> --domains paip`` writes it (its
+    output taken)."""
+    assert run_cli(script_main('tools/prepare_data/make_synthetic.py'), [
+        '--out', out, '--domains', 'paip', '--size', '8',
+        '--paip-train-slides', '1', '--paip-test-slides', '1',
+        '--paip-per-class', '1']) == 0
+    capsys.readouterr()
+
+
+def _too_few_line(tmp_path, capsys, **provenance):
+    """The refusal of ``generate_task.py --task out --num_shots 50`` on a
+    workdir whose PAIP_train has 36 samples a class (the fixture's), its
+    set's provenance JSON recording ``provenance`` (none: no JSON)."""
+    from lowshot_data import cli_fails, write_provenance
+    wd = make_workdir(str(tmp_path / 'w'))
+    if provenance:
+        write_provenance(wd, 'clp', 'PAIP_train', **provenance)
+    return cli_fails(GEN, ['--task', 'out', '--num_shots', '50',
+                           '--num_task', '2', '--workdir', wd], capsys, wd,
+                     'PAIP_train: class 0 has 36 samples, fewer than '
+                     'shots = 50; run at most 36 shots')
+
+
+def _demo_reads(setting):
+    """The folder ``_env.sh`` has the scripts read PAIP19 from, ``DATA``
+    being ``setting`` (its ``PAIP_*) echo "$DATA/..."`` line)."""
+    with open(os.path.join(ROOT, 'wsi_workdir', 'scripts', '_env.sh')) as f:
+        sub = re.search(r'PAIP_\*\) echo "\$DATA/(\S+)"', f.read()).group(1)
+    return os.path.join(setting, sub)
+
+
+def _generator_and_demo(line, **values):
+    """The generator's flags (its parser's) and the demo command's
+    settings before ``sh`` of a too-few line, pasted elsewhere."""
+    command = re.search(r'data: (python .*? N),', line).group(1)
+    args = _filled(command, 'tools/prepare_data/make_synthetic.py',
+                   N='60', **values)
+    (script, words, env), = printed_scripts(line, env=True)
+    assert (os.path.basename(script), words) == ('demo_lowshot.sh',
+                                                 ['CKPT', 'NEW_WORKDIR'])
+    return args, env
+
+
+@pytest.mark.parametrize('relative', [False, True])
+def test_too_few_synthetic_samples_name_the_folder_the_set_was_read_from(
+        tmp_path, capsys, monkeypatch, relative):
+    """A set extracted from the generator's data elsewhere than the
+    checkout's ``data/`` (``DATA=/tmp/store sh .../demo_lowshot.sh``):
+    the way to more samples named ``make_synthetic.py --out <root>/data``
+    and the demo without ``DATA``, which read the old data again (reviews
+    r142, r143). The generator's ``--out`` and the demo's ``DATA`` are now
+    the folder holding the set's PAIP19 folder, as its provenance records
+    it (``--data-root``, absolute or relative to its ``cwd``). Reference:
+    the generator run into that folder (its own layout and marker), and
+    ``_env.sh``'s ``$DATA/PAIP19``."""
+    store = tmp_path / 'my store'
+    _synthetic_paip(str(store), capsys)
+    root = 'my store/PAIP19' if relative else str(store / 'PAIP19')
+    monkeypatch.chdir(ELSEWHERE)
+    line = _too_few_line(tmp_path, capsys, cwd=str(tmp_path),
+                         cfg_options={'dataset.data_root': root})
+    args, env = _generator_and_demo(line)
+    assert from_elsewhere(args.out) == str(store)
+    assert _demo_reads(env['DATA']) == str(store / 'PAIP19')
+    assert 'CKPT and NEW_WORKDIR are read from the root there: give them ' \
+        'absolute' in line
+
+
+def test_too_few_samples_of_unknown_data_name_a_data_placeholder(
+        tmp_path, capsys, monkeypatch):
+    """No provenance, a relative data root without the folder it was
+    relative to, or a folder no longer there (its data moved: no marker
+    there, yet not real data): the folder the set was read from is not
+    known, and the
+    commands read the checkout's ``data/`` by guess. They now name
+    ``DATA`` (``--out DATA``, ``DATA=DATA``) for the user to fill in, and
+    say what it is. Reference: filled with the generator's folder, the
+    generator writes and the demo reads its PAIP19."""
+    store = tmp_path / 'store'
+    _synthetic_paip(str(store), capsys)
+    monkeypatch.chdir(ELSEWHERE)
+    for i, provenance in enumerate(({}, {'cfg_options': {
+            'dataset.data_root': 'store/PAIP19'}}, {'cfg_options': {
+                'dataset.data_root': str(tmp_path / 'moved' / 'PAIP19')}})):
+        line = _too_few_line(tmp_path / str(i), capsys, **provenance)
+        args, env = _generator_and_demo(line, DATA=str(store))
+        assert from_elsewhere(args.out) == str(store)
+        assert env == {'DATA': 'DATA'}
+        assert _demo_reads(str(store)) == str(store / 'PAIP19')
+        assert 'DATA and CKPT and NEW_WORKDIR are read from the root ' \
+            'there: give them absolute' in line
+        assert '; DATA: the folder that holds the PAIP19 folder ' \
+            'PAIP_train was read from (' in line
+
+
+def test_too_few_samples_of_the_checkouts_data_name_it_as_before(
+        tmp_path, capsys, monkeypatch):
+    """The generator's data in the checkout's ``data/`` (the quick
+    start's): the line stays as it was, the generator's ``--out`` that
+    folder and the demo without ``DATA`` (its default, ``_env.sh``'s).
+    The checkout stood in for by a folder of the same layout (its root
+    read from :data:`~openselfsup.utils.io.REPO_ROOT`)."""
+    from openselfsup.utils import io
+    fake = tmp_path / 'checkout'
+    _synthetic_paip(str(fake / 'data'), capsys)
+    monkeypatch.setattr(io, 'REPO_ROOT', str(fake))
+    line = _too_few_line(tmp_path, capsys, cwd=str(fake), cfg_options={
+        'dataset.data_root': 'data/PAIP19'})
+    command = re.search(r'data: python (\S+) --out (\S+) --paip-per-class '
+                        r'N,', line)
+    assert command.groups() == (
+        str(fake / 'tools' / 'prepare_data' / 'make_synthetic.py'),
+        str(fake / 'data'))
+    with open(os.path.join(ROOT, 'wsi_workdir', 'scripts', '_env.sh')) as f:
+        default = re.search(r'^DATA=\$\{DATA:-(\S+)\}', f.read(),
+                            re.M).group(1)
+    assert os.path.join(str(fake), default) == str(fake / 'data')
+    assert f'cd {fake} && sh wsi_workdir/scripts/demo_lowshot.sh CKPT ' \
+        'NEW_WORKDIR extracts them all; CKPT and NEW_WORKDIR are read from ' \
+        'the root there: give them absolute)' in line
+    assert 'DATA' not in line.replace('NEW_WORKDIR', '')
+
+
+def test_too_few_samples_of_real_data_name_no_generator(tmp_path, capsys):
+    """Real data (the folder the set was read from holds no generator's
+    marker, as a converter's output): the line said to regenerate it
+    with ``make_synthetic.py``, which refuses a folder it did not write.
+    It now says the set has too few images of the class, fewer shots
+    being the way out. Reference: the generator's folder, its marker
+    taken away."""
+    store = tmp_path / 'real'
+    _synthetic_paip(str(store), capsys)
+    marker, = [f for f in os.listdir(store / 'PAIP19')
+               if f.endswith('.json')]
+    os.remove(store / 'PAIP19' / marker)
+    line = _too_few_line(tmp_path, capsys, cwd=str(tmp_path),
+                         cfg_options={'dataset.data_root': 'real/PAIP19'})
+    assert 'make_synthetic' not in line.replace(
+        f'no {marker} of make_synthetic.py there', '')
+    assert 'demo_lowshot' not in line
+    assert line.endswith(
+        "run at most 36 shots (sweep.py --out_shots, OUT_SHOTS in the "
+        "scripts; --num_shots of generate_task.py and "
+        "distributed_meta_test.py), or use more images of the class: "
+        f"PAIP_train's, read from {store / 'PAIP19'}, are real data (no "
+        f"{marker} of make_synthetic.py there) with too few of it"), line

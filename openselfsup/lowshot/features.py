@@ -1203,6 +1203,33 @@ def _recorded_root(prov, config: str) -> _Where:
     return _Where(os.path.normpath(joined(root, cwd)))
 
 
+def images_folder(workdir: str, name: str) -> _Where:
+    """Where the images of feature set ``name`` in ``workdir`` were read
+    from, as the provenance JSONs of its models' sets there record
+    (:func:`_recorded_root`; the sets of a workdir share its labels, so
+    one list): the folder they all record (absolute), unknown where none
+    records one, or they record different ones (one unknown among them
+    included)."""
+    root = os.path.join(workdir, 'extracted_feats')
+    models = sorted(d for d in os.listdir(root) if os.path.isdir(
+        os.path.join(root, d))) if os.path.isdir(root) else []
+    told = {}
+    for model in models:
+        prov = _model_jsons(paths.features_path(workdir, model,
+                                                name)).get(name)
+        if prov is not None:
+            told[model] = _recorded_root(prov, name.lower())
+    if not told:
+        return _Where(why=f'no {name} set in {workdir} records where its '
+                      'images were read')
+    if len(set(told.values())) > 1:
+        return _Where(why=f"the models' {name} sets in {workdir} record "
+                      'different folders: ' + ', '.join(
+                          f'{m} {w.root or "none known"}'
+                          for m, w in told.items()))
+    return next(iter(told.values()))
+
+
 def _other_layout(prov: Dict, config: str, root: str) -> List[str]:
     """How the set of provenance ``prov``, of extraction config
     ``config``, read under the data root ``root`` (as recorded), read its

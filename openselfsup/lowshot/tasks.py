@@ -288,32 +288,80 @@ def shots_way_out(setting: TaskSetting, at_most: int,
     return f'run at most {at_most} shots ({flags})'
 
 
-def more_samples_way_out(name: str) -> str:
-    """How feature set ``name`` gets more samples per class: its data with
-    more (the synthetic data: the generator's flag of that set, writing
-    the root's ``data/``, which ``demo_lowshot.sh`` reads), every set
-    extracted into a new workdir (the workdir's shared labels and image
-    lists are the old data's: a set of the new lists extracted into it is
-    refused). Run from any folder: the generator named absolute with
-    ``python``, its ``--out`` the root's data folder (review r111: it was
-    named relative to the root without ``python``, and its default
-    ``--out data`` is the current folder's); the script's arguments,
-    read from the root after its ``cd``, said to be given absolute."""
+def more_samples_way_out(name: str, workdir: Optional[str] = None) -> str:
+    """How feature set ``name`` of ``workdir`` gets more samples per
+    class, from the folder its images were read from, as the provenance
+    JSONs of its sets there record (:func:`~.features.images_folder`):
+
+    - the synthetic generator's data (the folder holds its marker,
+      :data:`~openselfsup.utils.io.SYNTHETIC_MARKER`): the generator's flag
+      of that set, its ``--out`` the folder above the set's (``/x`` for
+      ``/x/NCT``, the generator's layout), then every set extracted into a
+      new workdir (the workdir's shared labels and image lists are the old
+      data's: a set of the new lists extracted into it is refused) by
+      ``demo_lowshot.sh``, with ``DATA=<that folder>`` before it where it
+      is not the checkout's ``data/`` (the script reads ``$DATA/<set>``:
+      it named the checkout's ``data/`` whatever folder the set was read
+      from, and the rerun read the old data again, reviews r142, r143);
+    - a folder not known (no JSON records it, a relative one without its
+      ``cwd``, the sets record different ones, one no longer there (not
+      to be taken for real data), or a workdir not given):
+      the same commands with ``DATA``, the folder the set was read from,
+      for the user to fill in (never the checkout's by guess);
+    - real data (no marker there): that the set has too few images of
+      the class (fewer shots are the way out), no generator.
+
+    Run from any folder: the generator named absolute with ``python``
+    (review r111: it was named relative to the root without ``python``,
+    and its default ``--out data`` is the current folder's); the
+    script's arguments, read from the root after its ``cd``, said to be
+    given absolute."""
+    import shlex
+
+    from ..utils.io import REPO_ROOT, SYNTHETIC_MARKER
+    from .features import DATA_ROOTS, images_folder
+    domain = os.path.basename(DATA_ROOTS[name.lower()])
+    where = images_folder(workdir, name) if workdir is not None else None
+    root, why = (where.root, where.why) if where else \
+        (None, 'no workdir was read')
+    if root is not None and not os.path.isdir(root):  # moved, or removed
+        root, why = None, f'{root}, the folder it was read from, is gone'
+    if root is not None and not os.path.isfile(
+            os.path.join(root, SYNTHETIC_MARKER)):
+        return (f"use more images of the class: {name}'s, read from "
+                f'{root}, are real data (no {SYNTHETIC_MARKER} of '
+                'make_synthetic.py there) with too few of it')
+    if root is not None and os.path.basename(root) != domain:
+        root, why = None, (f'{root}, the folder it was read from, is not '
+                           f'named {domain}, as make_synthetic.py writes '
+                           f'it and the scripts read $DATA/{domain}')
+    data = os.path.dirname(root) if root else None
+    if data == os.path.join(REPO_ROOT, 'data'):  # the checkout's: the default
+        out, env, filled = script('data'), '', ('CKPT', 'NEW_WORKDIR')
+    else:
+        out = shlex.quote(data) if data else 'DATA'
+        env = f'DATA={out} '
+        filled = ('CKPT', 'NEW_WORKDIR') if data else \
+            ('DATA', 'CKPT', 'NEW_WORKDIR')
+    unknown = '' if data else (
+        f'; DATA: the folder that holds the {domain} folder {name} was '
+        f'read from ({why})')
     return ('give it more samples per class (the synthetic data: python '
             f"{script('tools', 'prepare_data', 'make_synthetic.py')} --out "
-            f"{script('data')} {SYNTHETIC_SIZE_FLAGS[name]} N, with the "
+            f"{out} {SYNTHETIC_SIZE_FLAGS[name]} N, with the "
             "other flags it was made with (the quick start's --size 64), "
             'then extract every set into '
             "a new workdir, this one's shared labels being the old lists': "
-            + from_root('sh wsi_workdir/scripts/demo_lowshot.sh CKPT '
+            + from_root(f'{env}sh wsi_workdir/scripts/demo_lowshot.sh CKPT '
                         'NEW_WORKDIR')
-            + ' extracts them all; ' + read_from_root('CKPT', 'NEW_WORKDIR')
+            + ' extracts them all; ' + read_from_root(*filled) + unknown
             + ')')
 
 
 def _too_few(setting: TaskSetting, name: str, c: int, have: int, need: int,
              what: str, shots_at_most: int,
-             shots_flags: Optional[str] = None) -> InputError:
+             shots_flags: Optional[str] = None,
+             workdir: Optional[str] = None) -> InputError:
     """Class ``c`` of feature set ``name`` has ``have`` samples, fewer
     than ``need`` (``what``): the line, with the way out (fewer shots,
     at most ``shots_at_most``, named by ``shots_flags``
@@ -321,15 +369,18 @@ def _too_few(setting: TaskSetting, name: str, c: int, have: int, need: int,
     shot count works; more samples)."""
     return InputError(f'{name}: class {c} has {have} samples, fewer than '
                       f'{what} = {need}; '
-                      + _ways_out(setting, name, shots_at_most, shots_flags))
+                      + _ways_out(setting, name, shots_at_most, shots_flags,
+                                  workdir))
 
 
 def _ways_out(setting: TaskSetting, name: str, shots_at_most: int,
-              shots_flags: Optional[str]) -> str:
+              shots_flags: Optional[str],
+              workdir: Optional[str] = None) -> str:
     """The ways out of a too-few-samples line: at most ``shots_at_most``
     shots (:func:`shots_way_out`), where at least one is possible, else
-    that no shot count works; more samples of set ``name``."""
-    more = more_samples_way_out(name)
+    that no shot count works; more samples of set ``name`` of ``workdir``
+    (:func:`more_samples_way_out`)."""
+    more = more_samples_way_out(name, workdir)
     if shots_at_most < 1:
         return f'no shot count works: {more}'
     return f'{shots_way_out(setting, shots_at_most, shots_flags)}, or {more}'
@@ -338,7 +389,8 @@ def _ways_out(setting: TaskSetting, name: str, shots_at_most: int,
 def check_enough_samples(spec: TaskSpec, support_labels: np.ndarray,
                          query_labels: np.ndarray,
                          support_slides: Optional[np.ndarray] = None,
-                         shots_flags: Optional[str] = None) -> None:
+                         shots_flags: Optional[str] = None,
+                         workdir: Optional[str] = None) -> None:
     """Refuse, before any task is drawn, a store the data cannot give:
     a class of the query set with fewer samples than the queries (no
     shot count helps), or more shots than the task's classes allow, the
@@ -354,6 +406,9 @@ def check_enough_samples(spec: TaskSpec, support_labels: np.ndarray,
             :func:`sample_tasks`.
         shots_flags (str, optional): the caller's words for its shots
             flags (default: the sweep's, the scripts', a single run's).
+        workdir (str, optional): the workdir of the labels, whose sets'
+            provenance tells where their images were read from (the way
+            to more samples, :func:`more_samples_way_out`).
     """
     setting = spec.setting
     shots, queries = spec.shots, spec.queries
@@ -366,13 +421,13 @@ def check_enough_samples(spec: TaskSpec, support_labels: np.ndarray,
             raise _too_few(setting, setting.support_set, c, count[c],
                            shots + queries,
                            f'shots + queries ({shots} + {queries})',
-                           allows[c], shots_flags)
+                           allows[c], shots_flags, workdir)
         return
     for c in count:  # the queries first: no shot count helps them
         have = int((query_labels == c).sum())
         if have < queries:
             raise _too_few(setting, setting.query_set, c, have, queries,
-                           'queries', 0)
+                           'queries', 0, workdir=workdir)
     if setting.homo:
         most = int(_slide_counts(support_labels, support_slides,
                                  classes).min(axis=1).max())
@@ -380,12 +435,13 @@ def check_enough_samples(spec: TaskSpec, support_labels: np.ndarray,
             name = setting.support_set
             raise InputError(f'{name}: no slide has {shots} samples of '
                              'every class (needed by homo tasks); '
-                             + _ways_out(setting, name, most, shots_flags))
+                             + _ways_out(setting, name, most, shots_flags,
+                                       workdir))
         return
     c = min(count, key=count.get)
     if shots > count[c]:
         raise _too_few(setting, setting.support_set, c, count[c], shots,
-                       'shots', count[c], shots_flags)
+                       'shots', count[c], shots_flags, workdir)
 
 
 @dataclass
@@ -794,7 +850,8 @@ def generate_task_stores(workdir: str, specs: Sequence[TaskSpec],
         if path not in given:
             given[path] = (inputs(spec) if callable(inputs) else inputs) \
                 or store_inputs(workdir, spec)
-            check_enough_samples(spec, *given[path], shots_flags=shots_flags)
+            check_enough_samples(spec, *given[path], shots_flags=shots_flags,
+                                 workdir=workdir)
     once = {}  # a store named twice (--num_shots 5 5): reused the second time
     drawn = []
     for spec in specs:
