@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 
 import numpy as np
 import pytest
@@ -501,19 +502,23 @@ def test_too_few_synthetic_samples_name_the_folder_the_set_was_read_from(
 def test_too_few_samples_of_unknown_data_name_a_data_placeholder(
         tmp_path, capsys, monkeypatch):
     """No provenance, a relative data root without the folder it was
-    relative to, or a folder no longer there (its data moved: no marker
-    there, yet not real data): the folder the set was read from is not
-    known, and the
+    relative to, a folder no longer there (its data moved: no marker
+    there, yet not real data), or the generator's folder under another
+    name than ``$DATA/PAIP19``: the folder to give is not known, and the
     commands read the checkout's ``data/`` by guess. They now name
     ``DATA`` (``--out DATA``, ``DATA=DATA``) for the user to fill in, and
     say what it is. Reference: filled with the generator's folder, the
     generator writes and the demo reads its PAIP19."""
     store = tmp_path / 'store'
     _synthetic_paip(str(store), capsys)
+    # the generator's folder under another name than the scripts read
+    renamed = tmp_path / 'other' / 'mine'
+    shutil.copytree(str(store / 'PAIP19'), str(renamed))
     monkeypatch.chdir(ELSEWHERE)
     for i, provenance in enumerate(({}, {'cfg_options': {
             'dataset.data_root': 'store/PAIP19'}}, {'cfg_options': {
-                'dataset.data_root': str(tmp_path / 'moved' / 'PAIP19')}})):
+                'dataset.data_root': str(tmp_path / 'moved' / 'PAIP19')}},
+            {'cfg_options': {'dataset.data_root': str(renamed)}})):
         line = _too_few_line(tmp_path / str(i), capsys, **provenance)
         args, env = _generator_and_demo(line, DATA=str(store))
         assert from_elsewhere(args.out) == str(store)
