@@ -4236,3 +4236,167 @@ def test_a_printed_command_takes_no_folder_it_cannot_be_sure_of(wd):
                      cfg_options={'dataset.data_root': '/l/LC25000'})
     os.remove(paths.features_path(wd, 'clp', 'LC'))
     assert missing('LC') == ('/l/LC25000', None)
+
+
+def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
+                                                                tmp_path):
+    """Review r146 of h232: a missing set's own JSON, left behind, was
+    taken as the record of its images without the checks a sibling's
+    gets. Written with a config of the user's that reads another image
+    folder under the data root (``data_prefix='alt'``, recorded as
+    ``data_prefix data/NCT/alt``, no option) its folder was printed
+    without that folder, so the command read ``data``; one of a config
+    naming its list absolute (under no data root of the config) gave way
+    to the sibling's folder; one left by an older run (the decoy folder)
+    beat NCT_train's, the folder the set's images lie in now. Each is
+    ``DATA_ROOT`` now, with a note that says why, and so are the line of
+    features that differ from the JSON and the other-images command that
+    reads the JSON (of a newer set); the JSON's list and image options,
+    which the command gives as recorded, and its folder agreeing with the
+    siblings' (written another way), still give the folder. The
+    reference: provenance written by hand, the commands read back by
+    extract.py's parser."""
+    from lowshot_data import printed_args
+    from openselfsup.lowshot.features import extract_command, load_features
+
+    def own(**fields):
+        np.save(test_npy, kept)
+        write_provenance(wd, 'clp', 'NCT_test', **CHECKPOINT_PROVENANCE,
+                         **fields)
+        os.remove(test_npy)
+
+    def changed():  # the features-differ line of the same JSON
+        np.save(test_npy, -kept)
+        with pytest.raises(InputError) as e:
+            load_features(wd, 'clp', 'NCT_test')
+        os.remove(test_npy)
+        return str(e.value).split('make them again with: ')[1]
+
+    def newer():  # the other-images command that reads the JSON
+        prov = json.load(open(paths.provenance_path(wd, 'clp', 'NCT_test')))
+        return extract_command(paths.features_path(wd, 'm', 'NCT_test'),
+                               'NCT_test', None, None, prov)
+
+    def root_of(command):
+        return printed_args(command, 'wsi_workdir/extract.py').data_root
+
+    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
+                     cfg_options={'dataset.data_root': '/s/NCT'},
+                     list_file='/s/NCT/meta/train_labeled.txt',
+                     data_prefix='/s/NCT/data')
+    test_npy = paths.features_path(wd, 'clp', 'NCT_test')
+    kept = np.load(test_npy)
+    os.remove(test_npy)
+    # 1. a config of the user's with another image folder under the root
+    own(cwd='/u', list_file='data/NCT/meta/test_labeled.txt',
+        data_prefix='data/NCT/alt', config='/u/my_nct_test.py')
+    root, note = _missing_sets_root(wd, 'NCT_test')
+    assert root == 'DATA_ROOT' and note.startswith(
+        'NCT_test read its images under data/NCT with data_prefix '
+        'data/NCT/alt, not as nct_test.py lays them out there'), note
+    for command in (changed(), newer()):
+        assert root_of(command) == ['DATA_ROOT'] and \
+            '(DATA_ROOT: NCT_test read its images under data/NCT' in command, \
+            command
+    # ... the same folder given as the option, which the command gives
+    # (the data root NCT_train's, NCT relative to /s)
+    own(cwd='/s', list_file='NCT/meta/test_labeled.txt',
+        data_prefix='NCT/alt',
+        cfg_options={'dataset.data_root': 'NCT',
+                     'dataset.data_prefix': 'alt'})
+    for command in (changed(), newer()):
+        args = printed_args(command, 'wsi_workdir/extract.py')
+        assert args.data_root == ['/s/NCT'] and \
+            'dataset.data_prefix=alt' in shlex.split(command), command
+    # ... a list named absolute, under no data root of the config
+    own(list_file='/mine/NCT/meta/test_labeled.txt',
+        data_prefix='/mine/NCT/data', config='/u/my_nct_test.py')
+    root, note = _missing_sets_root(wd, 'NCT_test')
+    assert root == 'DATA_ROOT' and note.startswith(
+        'NCT_test read its list_file /mine/NCT/meta/test_labeled.txt, '
+        'data_prefix /mine/NCT/data under no data root of nct_test.py'), note
+    # 2. an older run's folder: both named; the siblings' spelt another
+    # way, one folder; a JSON of another set's features: unknown
+    own(cfg_options={'dataset.data_root': '/o/NCT'})
+    root, note = _missing_sets_root(wd, 'NCT_test')
+    assert root == 'DATA_ROOT' and note.startswith(
+        'the sets here record different folders: NCT_test /o/NCT, '
+        'NCT_train /s/NCT; give'), note
+    assert root_of(changed()) == ['DATA_ROOT']
+    own(cfg_options={'dataset.data_root': '/s//NCT/'})
+    assert _missing_sets_root(wd, 'NCT_test') == ('/s/NCT', None)
+    assert root_of(changed()) == ['/s/NCT']
+    own(cfg_options={'dataset.data_root': '/s/NCT'},
+        outputs={'features': '/w/extracted_feats/clp/NCT_train.npy'})
+    root, note = _missing_sets_root(wd, 'NCT_test')
+    assert root == 'DATA_ROOT' and note.startswith(
+        'the provenance of NCT_test records the features of another set, '
+        '/w/extracted_feats/clp/NCT_train.npy'), note
+    own(cfg_options={'dataset.data_root': '/s/NCT'},
+        outputs={'features': '/w/extracted_feats/clp/NCT_test.npy'})
+    assert _missing_sets_root(wd, 'NCT_test') == ('/s/NCT', None)
+
+
+def test_a_recorded_folder_is_printed_as_recorded_and_compared_resolved(
+        wd, tmp_path):
+    """Review r146 of h232: a recorded data root was normalised lexically
+    (``os.path.normpath``), which takes ``..`` after a link to a folder
+    for the link's parent: ``s1/lnk/../NCT`` (``lnk`` a link to
+    ``real/LC``, so ``real/NCT``) was printed as ``s1/NCT``, another
+    folder, and the copies' command read it. The folder is printed as
+    recorded now (repeated and trailing slashes dropped), and two sets'
+    folders are compared resolved where they exist: ``s1/NCT`` against
+    ``s1/lnk/../NCT`` is two folders (DATA_ROOT), ``real/NCT`` the same.
+    And the lines of a set without its JSON (``_write_again``) judged one
+    sibling: NCT_train's folder was printed where NCT_aug records
+    another, as the missing set's line already said. The reference: the
+    folders made here, the commands read back by extract.py's parser."""
+    from lowshot_data import printed_args
+    from openselfsup.lowshot.features import (check_same_kind, copies_way,
+                                              load_features)
+    for folder in ('real/LC', 'real/NCT', 's1/NCT'):
+        os.makedirs(tmp_path / folder)
+    os.symlink(tmp_path / 'real' / 'LC', tmp_path / 's1' / 'lnk')
+    linked = f'{tmp_path}/s1/lnk/../NCT'
+    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
+                     cfg_options={'dataset.data_root': linked},
+                     list_file=f'{linked}/meta/train_labeled.txt',
+                     data_prefix=f'{linked}/data')
+    command = copies_way(paths.features_path(wd, 'clp', 'NCT_aug'))
+    assert printed_args(command, 'wsi_workdir/extract.py').data_root == \
+        [linked], command
+    test_npy = paths.features_path(wd, 'clp', 'NCT_test')
+    kept = np.load(test_npy)
+    os.remove(test_npy)
+    assert _missing_sets_root(wd, 'NCT_test') == (linked, None)
+    # its own JSON left behind: the decoy s1/NCT is another folder, the
+    # one the link leads to the same
+    for folder, want in ((tmp_path / 's1' / 'NCT', 'DATA_ROOT'),
+                         (tmp_path / 'real' / 'NCT', str(tmp_path / 'real'
+                                                         / 'NCT'))):
+        np.save(test_npy, kept)
+        write_provenance(wd, 'clp', 'NCT_test', **CHECKPOINT_PROVENANCE,
+                         cfg_options={'dataset.data_root': str(folder)})
+        os.remove(test_npy)
+        root, note = _missing_sets_root(wd, 'NCT_test')
+        assert root == want, (folder, note)
+        assert want != 'DATA_ROOT' or note.startswith(
+            f'the sets here record different folders: NCT_test {folder}, '
+            f'NCT_train {linked}; give'), note
+    # a set without its JSON beside two that record other folders
+    os.remove(paths.provenance_path(wd, 'clp', 'NCT_test'))
+    np.save(test_npy, kept)
+    sup = load_features(wd, 'clp', 'NCT_train')
+    np.save(paths.features_path(wd, 'clp', 'NCT_aug'), sup.features)
+    np.save(paths.labels_path(wd, 'NCT_aug'), sup.labels)
+    write_provenance(wd, 'clp', 'NCT_aug', **CHECKPOINT_PROVENANCE,
+                     cfg_options={'dataset.data_root': '/o/NCT'})
+    with pytest.raises(InputError) as e:
+        check_same_kind(load_features(wd, 'clp', 'NCT_train'),
+                        load_features(wd, 'clp', 'NCT_test'))
+    command, imported = str(e.value).split('extract it again: ')[1].split(
+        ', or, computed elsewhere, import it: ')
+    assert printed_args(command, 'wsi_workdir/extract.py').data_root == \
+        ['DATA_ROOT'] and '(DATA_ROOT: the sets here record different ' \
+        f'folders: NCT_train {linked}, NCT_aug /o/NCT' in command, command
+    assert 'dataset.data_root=DATA_ROOT' in shlex.split(imported), imported

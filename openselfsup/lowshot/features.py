@@ -56,17 +56,18 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     records: it named extract.py without ``--aug_times``, one pass over
     the list, which the ablation refuses as no copies). Its images: those
     ``own``, the set's own provenance, records (features that differ from
-    it are made again from them), else those the sets beside it record
+    it are made again from them) where the sets beside it record none
+    or the same folder, else those the sets beside it record
     (:func:`_sibling_root`), else the ``DATA_ROOT`` the user fills in
     (:func:`_images_flags`)."""
     if name == 'NCT_aug':  # copies (--aug_times), never one pass
         return copies_way(out)
-    # the model's other JSONs, each read once, and only here: a load that
-    # finds its set reads none
-    jsons = {} if isinstance(own, dict) else _model_jsons(out)
+    # the model's other JSONs, each read once, and only here: called where
+    # a line names the command, never on a load that finds its set
+    jsons = _model_jsons(out)
     # a missing set's own JSON, where it is left, records its images too
     own = own if isinstance(own, dict) else jsons.get(name)
-    root = _sibling_root(out, name, jsons)
+    root = _sibling_root(out, name, jsons, own)
     recorded_in = _json_of(out) if isinstance(own, dict) else None
     if model is not None and any(
             p.get('checkpoint_kind') == IMPORTED for p in jsons.values()):
@@ -251,19 +252,19 @@ def _check_provenance(fs: FeatureSet, workdir: str) -> None:
     if not isinstance(prov, dict):
         raise InputError(f'{paths.provenance_path(workdir, fs.model, fs.name)}'
                          ': provenance must be a JSON object')
-    # made again from the images it records
-    remake = _hint(fs.name, fs.features_path, own=prov)
+    def remake() -> str:  # from the images it records, made where said
+        return _hint(fs.name, fs.features_path, own=prov)
     want = prov.get('features_sha1')
     if want and want != fs.features_sha1:
         raise InputError(f'{fs.features_path}: features differ from the ones '
                          'its provenance JSON describes (changed since '
-                         f'extraction?); make them again with: {remake}')
+                         f'extraction?); make them again with: {remake()}')
     want = prov.get('labels_sha1')
     if want and want != fs.labels_sha1:
         raise InputError(f'{fs.labels_path} has changed since '
                          f'{fs.features_path} was extracted (another list '
                          f'was extracted into this workdir?); make the '
-                         f'features again with: {remake}')
+                         f'features again with: {remake()}')
     claim = prov.get('normalised')
     if claim is not None and bool(claim) != fs.normalised:
         state = 'unit-norm' if fs.normalised else 'not unit-norm'
@@ -932,10 +933,10 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
     out, config = fs.features_path, fs.name.lower()
     if fs.name == 'NCT_aug':
         return _copies_way(out, prov, recorded_in)
-    # the images: the other set's folder where both configs read one
-    # (NCT_train's for NCT_test), else the DATA_ROOT the user fills in
-    other = os.path.splitext(os.path.basename(recorded_in))[0]
-    root = _shared_root(fs.name, other, prov) or _Where()
+    # the images: the folder the sets beside it whose configs read its
+    # data root record (NCT_train's for NCT_test), all of them, as for a
+    # missing set, else the DATA_ROOT the user fills in
+    root = _sibling_root(out, fs.name, _model_jsons(out))
     return (f'{extract_command(out, fs.name, prov, recorded_in, root=root)}'
             ', or, computed elsewhere, import it: '
             + _import_command(out, config, None, root, note=False))
@@ -958,7 +959,7 @@ def _import_command(out: str, config: str, images, root: _Where,
 
 
 def extract_command(out: str, name: str, prov, recorded_in: Optional[str],
-                    images=None, root: _Where = _Where()) -> str:
+                    images=None, root: Optional[_Where] = None) -> str:
     """The ``extract.py`` command that writes feature set ``name`` to
     ``out`` (as given in the current folder, :func:`~.paths.printed`) with the
     encoder and settings a provenance ``prov`` (the JSON ``recorded_in``)
@@ -1179,12 +1180,32 @@ def _data_root_as_recorded(prov: Dict, config: str) -> Optional[str]:
     return root if _read_under(prov, root) else None
 
 
+def _squashed(path: str) -> str:
+    """``path`` with repeated and trailing slashes removed (``/x//NCT/``
+    is ``/x/NCT``), nothing else: ``..`` after a link to a folder is not
+    the link's parent (``os.path.normpath`` made ``/x/lnk/../NCT`` into
+    ``/x/NCT``, another folder: review r146)."""
+    squashed = re.sub('/+', '/', path)
+    return squashed.rstrip('/') or squashed
+
+
+def _place(path: str, cwd: Optional[str] = None) -> str:
+    """What tells two recorded paths of a file or folder apart: ``path``
+    (a relative one joined with the recorded ``cwd``, where known) with
+    its links resolved (``os.path.realpath``) where it is absolute and
+    exists here, else as recorded, its repeated and trailing slashes
+    removed (:func:`_squashed`)."""
+    path = joined(path, cwd)
+    return os.path.realpath(path) if os.path.isabs(path) and \
+        os.path.exists(path) else _squashed(path)
+
+
 def _recorded_root(prov, config: str) -> _Where:
     """Where the set of provenance ``prov``, of extraction config
     ``config``, read its list and images: the folder of
-    :func:`_data_root_as_recorded`, absolute and normalised (``/x//NCT``
-    is ``/x/NCT``), a relative one joined with the recorded ``cwd`` it was
-    relative to. Unknown (:class:`_Where` without a folder, and why)
+    :func:`_data_root_as_recorded`, absolute (a relative one joined with
+    the recorded ``cwd`` it was relative to), as recorded but for its
+    repeated and trailing slashes (:func:`_squashed`). Unknown (:class:`_Where` without a folder, and why)
     where a relative one has no ``cwd`` recorded (a JSON written before
     it was, 2026-12-03: review r143, it was joined with the checkout by
     guess, and the printed command read the checkout's ``data/<set>``,
@@ -1200,7 +1221,7 @@ def _recorded_root(prov, config: str) -> _Where:
         return _Where(why=f'the relative data root {root} is recorded '
                       'without the folder it was read from (a JSON written '
                       'before that was recorded)')
-    return _Where(os.path.normpath(joined(root, cwd)))
+    return _Where(_squashed(joined(root, cwd)))
 
 
 def images_folder(workdir: str, name: str) -> _Where:
@@ -1230,15 +1251,19 @@ def images_folder(workdir: str, name: str) -> _Where:
     return next(iter(told.values()))
 
 
-def _other_layout(prov: Dict, config: str, root: str) -> List[str]:
+def _other_layout(prov: Dict, config: str, root: str,
+                  kept: bool = False) -> List[str]:
     """How the set of provenance ``prov``, of extraction config
     ``config``, read under the data root ``root`` (as recorded), read its
     list or images otherwise than ``config`` lays them out under its data
-    root (:data:`LIST_FILES`, :data:`DATA_PREFIX`): each ``--cfg-options``
-    of where they lie but the data root that gives another value than the
-    config's (``dataset.data_prefix=alt``), else the recorded list or
-    image folder that lies elsewhere under ``root`` than the config's
-    (a config file of the user's); empty where it read the config's
+    root (:data:`LIST_FILES`, :data:`DATA_PREFIX`; ``kept``: with the
+    ``--cfg-options`` of its list and image folder that a printed command
+    gives as recorded, :data:`_SUPPORT_LIST_KEYS`): each ``--cfg-options``
+    of where they lie but the data root (and those kept) that gives
+    another value than the config's (``dataset.data_prefix=alt``), else
+    the recorded list or image folder that lies elsewhere under ``root``
+    than the config's (a config file of the user's: compared as
+    :func:`_place` tells paths apart); empty where it read the config's
     layout. Such a set tells nothing of where another set's images lie
     under that root: that layout is its own (review r143: NCT_test's
     command took NCT_train's ``--data-root`` without its
@@ -1247,16 +1272,58 @@ def _other_layout(prov: Dict, config: str, root: str) -> List[str]:
     own = {'dataset.ann_file': LIST_FILES[config],
            'dataset.data_prefix': DATA_PREFIX}
     options = prov.get('cfg_options')
-    said = [f'{k}={v}' for k, v in (options.items() if isinstance(
-        options, dict) else ()) if k != 'dataset.data_root'
-        and set(str(k).split('.')) & set(_WHERE_KEYS) and own.get(k) != v]
+    options = options if isinstance(options, dict) else {}
+    if kept:
+        own.update({k: v for k, v in options.items()
+                    if k in _SUPPORT_LIST_KEYS and isinstance(v, str)})
+    said = [f'{k}={v}' for k, v in options.items() if k != 'dataset.data_root'
+            and set(str(k).split('.')) & set(_WHERE_KEYS) and own.get(k) != v]
+    cwd = prov.get('cwd') if isinstance(prov.get('cwd'), str) else None
     for key, field in (('dataset.ann_file', 'list_file'),
                        ('dataset.data_prefix', 'data_prefix')):
         read = prov.get(field)
-        if not said and isinstance(read, str) and os.path.normpath(read) != \
-                os.path.normpath(os.path.join(root, own[key])):
+        if not said and isinstance(read, str) and _place(read, cwd) != \
+                _place(os.path.join(root, own[key]), cwd):
             said.append(f'{field} {read}')
     return said
+
+
+def _images_root(prov, config: str) -> _Where:
+    """Where the set of provenance ``prov`` (the set's own, a newer set's
+    of the name, ``NCT_train``'s for its copies), of extraction config
+    ``config``, read its images, as a printed command of that config
+    reads them again (its folder, :func:`_recorded_root`, with the list
+    and image folder options it records, :func:`_images_flags`): unknown
+    (and why) where the JSON records the features of another set than
+    the config's (``outputs.features``: a JSON copied from another set's),
+    where it read its list or images under no data root of the config (a
+    config file of the user's that names them absolute), or with another
+    layout under it (:func:`_other_layout`: a config file of the user's
+    with ``data_prefix='alt'``; review r146: its own folder was printed
+    without it, and the command pasted read other images, exit 0); the
+    default :class:`_Where` where ``prov`` records no folder at all."""
+    if not isinstance(prov, dict):
+        return _Where()
+    name = 'NCT_train' if config == 'nct_aug' else \
+        {n.lower(): n for n in paths.FEATURE_NAMES}[config]
+    made = (prov.get('outputs') or {}).get('features') \
+        if isinstance(prov.get('outputs'), dict) else None
+    if isinstance(made, str) and os.path.basename(made) != f'{name}.npy':
+        return _Where(why=f'the provenance of {name} records the features '
+                      f'of another set, {made}')
+    root = _data_root_as_recorded(prov, config)
+    read = [f'{field} {prov[field]}' for field in ('list_file', 'data_prefix')
+            if isinstance(prov.get(field), str) and prov[field]]
+    if root is None:
+        return _Where(why=f'{name} read its {", ".join(read)} under no data '
+                      f'root of {config}.py (a config of its own)') \
+            if read else _Where()
+    differ = _other_layout(prov, config, root, kept=True)
+    if differ:
+        return _Where(why=f'{name} read its images under {root} with '
+                      f'{", ".join(differ)}, not as {config}.py lays them '
+                      'out there')
+    return _recorded_root(prov, config)
 
 
 def _shared_root(name: str, other: str, prov) -> Optional[_Where]:
@@ -1281,28 +1348,41 @@ def _shared_root(name: str, other: str, prov) -> Optional[_Where]:
     return _recorded_root(prov, theirs)
 
 
-def _sibling_root(out: str, name: str, jsons: Dict[str, Dict]) -> _Where:
+def _sibling_root(out: str, name: str, jsons: Dict[str, Dict],
+                  own=None) -> _Where:
     """Where the images of set ``name`` at ``out`` lie as the other sets of
     its model folder with features and a provenance JSON (``jsons``,
-    :func:`_model_jsons`) tell (:func:`_shared_root`): the folder they
-    record, unknown where none tells, one tells no folder or two tell
-    other folders (each normalised: ``/x//NCT`` is ``/x/NCT``)."""
+    :func:`_model_jsons`) tell (:func:`_shared_root`), and its own
+    provenance ``own`` where there is one (left behind by a set moved
+    away, or of features that differ from it: :func:`_images_root`): the
+    folder they record; unknown where none tells, the set's own JSON
+    tells none it can be sure of, or (without a folder of its own) a
+    sibling tells no folder; and where two tell other folders (told apart
+    by :func:`_place`: ``/x//NCT`` is ``/x/NCT``, a link's ``..`` is not
+    the link's parent; review r146: a stale own JSON's folder, other
+    images, was taken over the siblings')."""
     folder = os.path.dirname(out)
     told = {other: _shared_root(name, other, prov)
             for other, prov in jsons.items() if other != name and
             os.path.isfile(os.path.join(folder, f'{other}.npy'))}
     told = {k: w for k, w in told.items() if w is not None}
-    for where in told.values():
-        if where.root is None:
-            return where
-    if len({w.root for w in told.values()}) > 1:
+    mine = _images_root(own, name.lower())
+    if mine.root is None and mine != _Where():
+        return mine
+    if mine.root is None:
+        for where in told.values():
+            if where.root is None:
+                return where
+    else:  # a sibling unsure of its own layout tells nothing against it
+        told = {name: mine, **{k: w for k, w in told.items() if w.root}}
+    if len({_place(w.root) for w in told.values()}) > 1:
         return _Where(why='the sets here record different folders: ' +
                       ', '.join(f'{k} {w.root}' for k, w in told.items()))
     return next(iter(told.values()), _Where())
 
 
 def _images_flags(config: str, tool: str, unmapped: List[str], images=None,
-                  root: _Where = _Where()) -> Tuple[str, str]:
+                  root: Optional[_Where] = None) -> Tuple[str, str]:
     """Where a printed command of ``tool`` (``extract.py``,
     ``import_features.py``) of extraction config ``config`` reads its list
     and images, so that it reads the same ones from any folder (the
@@ -1311,12 +1391,13 @@ def _images_flags(config: str, tool: str, unmapped: List[str], images=None,
     read the ``data/<set>`` of that folder): ``--data-root <folder>``
     (quoted; ``--cfg-options dataset.data_root=<folder>`` for
     ``import_features.py``, which has no ``--data-root``), the folder
-    ``images``, a provenance of a set of this config's images
-    (``NCT_train``'s for its copies, :func:`check_copies_of` compares
-    them; the set's own; another model's set of the name), records
-    (:func:`_recorded_root`: absolute, a relative one joined with the
-    ``cwd`` it records), else, where it records none, ``root`` (the sets
-    beside it, :func:`_sibling_root`), else :data:`DATA_ROOT` for the
+    ``root`` tells where given (the set's own JSON judged with the sets
+    beside it, :func:`_sibling_root`), else the folder ``images``, a
+    provenance of a set of this config's images (``NCT_train``'s for its
+    copies, :func:`check_copies_of` compares them; another model's set of
+    the name), records where it can be sure of it (:func:`_images_root`:
+    absolute, a relative one joined with the ``cwd`` it records), else
+    :data:`DATA_ROOT` for the
     user to fill in (never the checkout's ``data/<set>`` by guess: a user
     whose data lies elsewhere read the checkout's, exit 0, review r136;
     nor a relative folder recorded without its ``cwd`` joined with the
@@ -1328,9 +1409,7 @@ def _images_flags(config: str, tool: str, unmapped: List[str], images=None,
     options = images.get('cfg_options') if isinstance(images, dict) \
         else None
     options = options if isinstance(options, dict) else {}
-    told = _recorded_root(images, config)
-    if told == _Where():  # the images' JSON records none: the sets beside
-        told = root
+    told = root if root is not None else _images_root(images, config)
     # the list and prefix, relative to the data root as mmpretrain reads
     # them, spelt back as recorded (a value that does not read back as
     # itself is named as the JSON's)
