@@ -4040,3 +4040,83 @@ def test_the_other_images_command_reads_the_newer_sets_images_anywhere(
     for key in ('list_sha1', 'images_sha1', 'labels_sha1', 'features_sha1'):
         assert written[key] == prov[key], (key, command)
     np.testing.assert_array_equal(np.load(again), np.load(first))
+
+
+def test_a_sets_own_json_of_its_own_layout_or_a_linked_folder_reads_no_decoy(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """Review r146 of h232, pasted as a user pastes them. (1) NCT_test
+    extracted in the user's folder with a config of theirs that reads
+    ``alt`` under the config's ``data/NCT`` (whose ``data`` holds other
+    pixels of the same names), then moved away, its JSON left: the
+    command named that folder without ``alt`` and, pasted there, read
+    ``data``, exit 0; the line of features that differ from the JSON the
+    same. Each leaves ``DATA_ROOT`` now, refused unfilled, nothing
+    written. (2) NCT_train extracted from ``s1/lnk/../NCT``, ``lnk`` a
+    link to ``real/LC``: the missing NCT_test's command named
+    ``s1/NCT`` (normalised lexically), a decoy; it names the folder as
+    recorded now and, pasted, writes the set from the user's images (the
+    reference: NCT_test extracted from ``real/NCT`` directly, its
+    recorded image digest and its features)."""
+    from openselfsup.apis.extract import extract_many
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    ckpt, model = _backbone(tmp_path, weights)
+    options = ['--workers', '0', '--no-progress', '--cfg-options'] + [
+        f'{k}={v}' for k, v in model.items()]
+    # (1) the user's config and folder
+    user = tmp_path / 'u'
+    store = user / 'data' / 'NCT'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'), store)
+    shutil.copytree(store / 'data', store / 'alt')  # the user's images
+    _invert_images(store / 'data')
+    mine = tmp_path / 'my_nct_test.py'
+    mine.write_text(f'_base_ = {_config("nct_test.py")!r}\n'
+                    "dataset = dict(data_prefix='alt')\n")
+    w = str(tmp_path / 'w')
+    test_npy = paths.features_path(w, 'clp', 'NCT_test')
+    monkeypatch.chdir(user)
+    extract_many([str(mine)], ckpt, [test_npy], cfg_options=model,
+                 progress=False)
+    monkeypatch.chdir(tmp_path)
+    kept = np.load(test_npy)
+    np.save(test_npy, kept[::-1].copy())  # features that differ
+    with pytest.raises(InputError) as e:
+        load_features(w, 'clp', 'NCT_test')
+    commands = [str(e.value).split('make them again with: ')[1]]
+    os.remove(test_npy)  # moved away, its JSON left
+    with pytest.raises(InputError) as e:
+        load_features(w, 'clp', 'NCT_test')
+    commands.append(str(e.value).split('make it with: ')[1][:-1])
+    for command in commands:
+        code, err = _run_pasted(command, user, monkeypatch, capsys,
+                                {'CKPT': ckpt}, *options)
+        assert code == 2 and 'DATA_ROOT: a placeholder' in err, (command,
+                                                                 err)
+        assert not os.path.exists(test_npy), command
+    # (2) a folder recorded through a link
+    real, s1 = tmp_path / 'real', tmp_path / 's1'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'), real / 'NCT')
+    os.makedirs(real / 'LC')
+    shutil.copytree(real / 'NCT', s1 / 'NCT')
+    _invert_images(s1 / 'NCT')  # the decoy
+    os.symlink(real / 'LC', s1 / 'lnk')
+    ref, w2 = str(tmp_path / 'ref'), str(tmp_path / 'w2')
+    extract_many([_config('nct_test.py')], ckpt,
+                 [paths.features_path(ref, 'clp', 'NCT_test')],
+                 data_roots=[str(real / 'NCT')], cfg_options=model,
+                 progress=False)
+    want = load_features(ref, 'clp', 'NCT_test')
+    extract_many([_config('nct_train.py')], ckpt,
+                 [paths.features_path(w2, 'clp', 'NCT_train')],
+                 data_roots=[f'{s1}/lnk/../NCT'], cfg_options=model,
+                 progress=False)
+    with pytest.raises(InputError) as e:
+        load_features(w2, 'clp', 'NCT_test')
+    command = str(e.value).split('make it with: ')[1][:-1]
+    os.makedirs(tmp_path / 'paste')
+    code, err = _run_pasted(command, tmp_path / 'paste', monkeypatch,
+                            capsys, {'CKPT': ckpt}, *options)
+    assert code == 0, (command, err)
+    got = load_features(w2, 'clp', 'NCT_test')
+    assert got.provenance['images_sha1'] == want.provenance['images_sha1']
+    np.testing.assert_allclose(got.features, want.features, atol=1e-6)
