@@ -4308,6 +4308,12 @@ def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
         args = printed_args(command, 'wsi_workdir/extract.py')
         assert args.data_root == ['/s/NCT'] and \
             'dataset.data_prefix=alt' in shlex.split(command), command
+    # ... but not one the command cannot give (it reads as a number)
+    own(cwd='/s', list_file='NCT/meta/test_labeled.txt', data_prefix='NCT/1',
+        cfg_options={'dataset.data_root': 'NCT', 'dataset.data_prefix': '1'})
+    root, note = _missing_sets_root(wd, 'NCT_test')
+    assert root == 'DATA_ROOT' and note.startswith(
+        'NCT_test read its images under NCT with dataset.data_prefix=1'), note
     # ... a list named absolute, under no data root of the config
     own(list_file='/mine/NCT/meta/test_labeled.txt',
         data_prefix='/mine/NCT/data', config='/u/my_nct_test.py')

@@ -1273,9 +1273,10 @@ def _other_layout(prov: Dict, config: str, root: str,
            'dataset.data_prefix': DATA_PREFIX}
     options = prov.get('cfg_options')
     options = options if isinstance(options, dict) else {}
-    if kept:
+    if kept:  # (a value that does not spell back is not given)
         own.update({k: v for k, v in options.items()
-                    if k in _SUPPORT_LIST_KEYS and isinstance(v, str)})
+                    if k in _SUPPORT_LIST_KEYS and isinstance(v, str)
+                    and _flag_value(v) is not None})
     said = [f'{k}={v}' for k, v in options.items() if k != 'dataset.data_root'
             and set(str(k).split('.')) & set(_WHERE_KEYS) and own.get(k) != v]
     cwd = prov.get('cwd') if isinstance(prov.get('cwd'), str) else None
