@@ -1711,15 +1711,22 @@ def _scope_is_certain(cfg) -> Optional[str]:
     project's own scope (each of its types resolves there), a scope that
     is no string, and a config with a ``_scope_`` anywhere (MMEngine's
     ``build_from_cfg`` switches the scope for that dict and what it
-    builds). A scope no registry holds (``'mmpretrian'``) and none
-    (``None``) are certain too: the builds fall back to the registry they
-    are called on (:func:`_scope_registry`). A scoped or dotted ``type``
-    (``'openselfsup.ImageList'``, a module path) changes its own dict's
-    lookup alone (mmengine 0.10.7: ``build_from_cfg`` switches the scope
-    for ``_scope_`` only), and only that dict's type is left unjudged
+    builds); and ``None``, which sets no scope: each build looks up in
+    the scope current then, which a ``custom_imports`` module may have set
+    (mmpretrain's ``register_all_modules()``; r148). A scope no registry
+    holds (``'mmpretrian'``) is certain: the builds fall back to the
+    registry they are called on (:func:`_scope_registry`). A scoped or
+    dotted ``type`` (``'openselfsup.ImageList'``, a module path) changes
+    its own dict's lookup alone (mmengine 0.10.7: ``build_from_cfg``
+    switches the scope for ``_scope_`` only), and only that dict's type
+    is left unjudged
     (:func:`check_scope_types`). Torch-free."""
     scope = run_scope(cfg)
-    if not isinstance(scope, str) or scope == PROJECT_SCOPE:
+    if not isinstance(scope, str) or scope in (PROJECT_SCOPE, ''):
+        # None sets no scope: each build looks up in the scope current
+        # then, which a custom_imports module may have set (mmpretrain's
+        # register_all_modules(), init_default_scope): not certain (r148:
+        # such a config, trained by MMEngine, was refused)
         return None
     for _, node in config_dicts(dict(cfg.items())):
         if '_scope_' in node:
@@ -1799,8 +1806,11 @@ def _built_dicts(cfg, scope: str) -> Iterator[Tuple[str, dict, str]]:
                 metrics = ()
             else:
                 key, metrics = f'{key}.metrics', metrics['metrics']
+        # one metric given as a dict: named by its own key (r148: it was
+        # named 'val_evaluator.0', a key the config does not have)
         roots += [(f'{key}.{i}', metric) for i, metric in enumerate(
-            metrics if isinstance(metrics, (list, tuple)) else [metrics])]
+            metrics)] if isinstance(metrics, (list, tuple)) else \
+            [(key, metrics)]
     model, top = cfg.get('model'), cfg.get('data_preprocessor')
     # Runner.__init__: model.setdefault('data_preprocessor', ...)
     adopted = isinstance(model, dict) and isinstance(top, dict) and \
@@ -1852,7 +1862,7 @@ def check_scope_types(cfg, config: str) -> List[str]:
     """Refuse a ``type`` this project registers where the run certainly
     looks it up in another scope, whose registries do not hold it
     (:func:`_scope_is_certain`, :func:`_built_dicts`): with
-    ``default_scope = 'mmpretrain'`` (or ``'mmengine'``, unset, None, a
+    ``default_scope = 'mmpretrain'`` (or ``'mmengine'``, unset, a
     scope no registry holds), the CLP demo's ``TermsLogProcessor``,
     ``ImageList``, ``GhostBN`` passed the launchers' ``--check-config``,
     exit 0, and the run stopped at its build on MMEngine's ``KeyError``.
@@ -1910,6 +1920,15 @@ def check_scope_types(cfg, config: str) -> List[str]:
                 + (", or give each of the project's types its scope "
                    f"(type='{scoped_ours}{kind}')" if scoped else ''))
     said, known = _scope_said(cfg, scope)
+    if not known:
+        # a scope no registry holds: each build falls back to the registry
+        # it is called on, which for the layers mmcv builds below an
+        # mmpretrain class (norm_cfg) is MMEngine's root, not mmpretrain's
+        # (r148: the prefix offered there passed the check and failed
+        # the run); the default scope alone is offered
+        alone = [(key, kind, False) for key, kind, _ in alone]
+        other = [(key, kind, theirs, ours, False)
+                 for key, kind, theirs, ours, _ in other]
     if alone:
         key, kind, _ = alone[0]
         more = list(dict.fromkeys(k for _, k, _ in alone[1:] if k != kind))

@@ -222,7 +222,7 @@ def _runner_builds(cases):
 #: whether the check refuses it (the key it names first)
 _WHERE = {
     'built': 'log_processor', 'scoped': 'log_processor',
-    'unset': 'model', 'no_scope': 'model', 'unknown_scope': 'model',
+    'unset': 'model', 'unknown_scope': 'model', 'no_scope': None,
     'top_data_preprocessor': 'data_preprocessor',
     'validated': 'val_dataloader.dataset',
     'variable': None, 'sweep': None, 'data_preprocessor': None,
@@ -315,9 +315,13 @@ def test_a_project_type_is_judged_only_where_its_scope_is_certain(
     ``Runner.train`` builds), also beside a dotted type elsewhere
     (``scoped``: it changes its own lookup alone; review r140, one turned
     the whole check off), and with ``default_scope`` unset (the Runner
-    takes ``'mmengine'``), None or a scope no registry holds (the builds
-    fall back to the registry they are called on); MMEngine's build
-    refuses each there (the reference). And nowhere else: a file
+    takes ``'mmengine'``) or a scope no registry holds (the builds fall
+    back to the registry they are called on); MMEngine's build refuses
+    each there (the reference). And nowhere else: ``default_scope = None``
+    (no scope set: each build looks up in the scope current then, which
+    a ``custom_imports`` module may set, mmpretrain's
+    ``register_all_modules()``; review r148: such a config, which MMEngine
+    trained, was refused), a file
     variable, a sweep's dict, a top-level ``data_preprocessor`` beside
     the model's own, a validation section not all set (MMEngine's
     ValueError), ``runner_type``, an
@@ -342,16 +346,23 @@ def test_a_project_type_is_judged_only_where_its_scope_is_certain(
         config = Config(_case(where))
         if key is None:
             # nothing refused; said: mmpretrain's MoCoV3 is built (not
-            # judged at all with a _scope_)
+            # judged at all with a _scope_ or no scope set)
             assert [line.partition(' is built as ')[0] for line in
                     check_scope_types(config, 'c.py')] == [
-                "c.py: model.type 'MoCoV3'"] * (where != '_scope_')
+                "c.py: model.type 'MoCoV3'"] * (
+                    where not in ('_scope_', 'no_scope'))
         else:
             with pytest.raises(InputError, match=(
                     rf"^c.py: {key}\.type '(\w+)' is registered by this "
                     'project')) as exc:
                 check_scope_types(config, 'c.py')
             kind = str(exc.value).split("'")[1]
+            # a scope no registry holds: the default scope alone is the
+            # way out (the prefix may not resolve in the registry a build
+            # falls back to: mmcv's layers below an mmpretrain class;
+            # review r148)
+            assert ("its scope (type='openselfsup." in str(exc.value)) == \
+                (where not in ('unknown_scope', 'unset')), str(exc.value)
             # the reference: MMEngine's build there stops on that type
             said = runner_builds[where]
             assert said.startswith('KeyError') and \
@@ -552,3 +563,49 @@ def test_the_unregistered_model_line_names_the_config_as_given():
         check_config_values(cfg, given, None)
     assert str(exc.value).startswith(
         f'{given}: the model or data could not be built'), str(exc.value)
+
+
+def test_one_metric_given_as_a_dict_is_named_by_its_own_key():
+    """A ``val_evaluator`` of one metric given as a dict is named
+    ``val_evaluator.type`` (review r148: ``val_evaluator.0.type``, a key
+    the config does not have); a list's metrics by their index."""
+    from mmengine.config import Config
+
+    from openselfsup.config import check_scope_types
+    from openselfsup.utils import InputError
+    for metrics, key in ((dict(type='CrossModalMetric'), 'val_evaluator'),
+                         ([dict(type='Accuracy'),
+                           dict(type='CrossModalMetric')],
+                          'val_evaluator.1')):
+        cfg = dict(default_scope='mmpretrain',
+                   model=copy.deepcopy(_MMPRETRAIN_MOCO), val_cfg=dict(),
+                   val_dataloader=dict(dataset=dict(type='CustomDataset')),
+                   val_evaluator=metrics)
+        with pytest.raises(InputError, match=(
+                rf"^c.py: {key}\.type 'CrossModalMetric' is registered")):
+            check_scope_types(Config(cfg), 'c.py')
+
+
+def test_a_scope_no_registry_holds_offers_the_default_scope_alone():
+    """Under a scope no registry holds (``'mmpretrian'``) each build falls
+    back to the registry it is called on, which for the layers mmcv
+    builds below an mmpretrain class (``norm_cfg``) is MMEngine's root:
+    ``type='openselfsup.GhostBN'`` does not resolve there (review r148:
+    offered, it passed the check and the run stopped on KeyError). The
+    default scope alone is the way out."""
+    from mmengine.config import Config
+
+    from openselfsup.config import check_scope_types
+    from openselfsup.utils import InputError
+    model = copy.deepcopy(_MMPRETRAIN_MOCO)
+    model['type'] = 'mmpretrain.MoCoV3'
+    model['backbone'].update(type='mmpretrain.ResNet',
+                             norm_cfg=dict(type='GhostBN'))
+    with pytest.raises(InputError) as exc:
+        check_scope_types(Config(dict(default_scope='mmpretrian',
+                                      model=model)), 'c.py')
+    line = str(exc.value)
+    assert line.startswith("c.py: model.backbone.norm_cfg.type 'GhostBN' "
+                           'is registered by this project'), line
+    assert "default_scope = 'openselfsup'" in line and \
+        "type='openselfsup." not in line, line
