@@ -24,6 +24,8 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -581,3 +583,68 @@ def test_too_few_samples_of_real_data_name_no_generator(tmp_path, capsys):
         "distributed_meta_test.py), or use more images of the class: "
         f"PAIP_train's, read from {store / 'PAIP19'}, are real data (no "
         f"{marker} of make_synthetic.py there) with too few of it"), line
+
+
+def test_too_few_samples_of_sets_read_from_apart_name_a_data_placeholder(
+        tmp_path, capsys, monkeypatch):
+    """The demo the line names reads every set from ``$DATA``: where the
+    workdir's other sets were read from elsewhere than the short set's
+    folder (PAIP19 under one folder, NCT under another), ``DATA=<the
+    short set's>`` read NCT from there too, or none (review r149: only the
+    short set's folder was looked up). The line names the ``DATA``
+    placeholder and why; where they agree, the folder."""
+    from lowshot_data import cli_fails, write_provenance
+    store = tmp_path / 'store'
+    _synthetic_paip(str(store), capsys)
+    monkeypatch.chdir(ELSEWHERE)
+    for nct, apart in ((str(tmp_path / 'other' / 'NCT'), True),
+                       (str(store / 'NCT'), False)):
+        wd = make_workdir(str(tmp_path / ('w_apart' if apart else 'w_one')))
+        write_provenance(wd, 'clp', 'PAIP_train', cfg_options={
+            'dataset.data_root': str(store / 'PAIP19')})
+        write_provenance(wd, 'clp', 'NCT_train', cfg_options={
+            'dataset.data_root': nct})
+        line = cli_fails(GEN, ['--task', 'out', '--num_shots', '50',
+                               '--num_task', '2', '--workdir', wd], capsys,
+                         wd, 'PAIP_train: class 0 has 36 samples, fewer '
+                         'than shots = 50; run at most 36 shots')
+        args, env = _generator_and_demo(
+            line, **({'DATA': str(store)} if apart else {}))
+        assert from_elsewhere(args.out) == str(store)
+        if apart:
+            assert env == {'DATA': 'DATA'}, line
+            assert (f'PAIP_train was read from {store / "PAIP19"}, the '
+                    "workdir's other sets from under "
+                    f'{tmp_path / "other"}: the demo reads every set from '
+                    '$DATA') in line, line
+        else:
+            assert env == {'DATA': str(store)}, line
+
+
+def test_the_data_placeholder_left_as_printed_is_refused(tmp_path):
+    """``--out DATA`` and ``DATA=DATA`` as a too-few line prints them
+    where it does not know the folder: pasted unfilled, the generator
+    wrote ``./DATA`` and the demo read it, exit 0 (review r149). Both are
+    refused in one line before anything is written; a folder named DATA
+    spelt as a path is taken (``./DATA``)."""
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'tools', 'prepare_data',
+                                      'make_synthetic.py'), '--out', 'DATA',
+         '--size', '8'], cwd=tmp_path, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=ROOT), timeout=300)
+    assert (out.returncode, out.stderr.strip().splitlines()) == (2, [
+        'error: --out DATA: a placeholder of a printed command; give the '
+        'folder the data was read from (it holds NCT, LC25000 and PAIP19) '
+        'in its place (a folder named DATA: ./DATA, or its absolute '
+        'path)']), out.stderr
+    assert os.listdir(tmp_path) == []
+    demo = subprocess.run(
+        ['sh', 'wsi_workdir/scripts/demo_lowshot.sh', 'random',
+         str(tmp_path / 'w')], cwd=ROOT, capture_output=True, text=True,
+        env=dict(os.environ, DATA='DATA'), timeout=300)
+    assert (demo.returncode, demo.stderr.strip().splitlines()) == (2, [
+        'error: wsi_workdir/scripts/demo_lowshot.sh: DATA=DATA: a '
+        'placeholder of a printed command; give the folder the data was '
+        'read from (it holds NCT, LC25000 and PAIP19) in its place (a '
+        'folder named DATA: ./DATA, or its absolute path)']), demo.stderr
+    assert not (tmp_path / 'w').exists()

@@ -990,14 +990,11 @@ def _check_filled(cfg_options: Optional[dict],
     ``DATA_ROOT/``, absolute) is read (review r143: those were refused
     too, and the line echoed the placeholder, not the value given)."""
     from ..lowshot.features import DATA_ROOT
-    root = (cfg_options or {}).get('dataset.data_root')
-    if root == DATA_ROOT:
-        flag = '--cfg-options dataset.data_root=' if given is None or \
-            'dataset.data_root' in given else '--data-root '
-        raise InputError(
-            f'{flag}{root}: a placeholder of a printed command; give the '
-            "folder that holds the set's list and images in its place (a "
-            f'folder named {DATA_ROOT}: ./{DATA_ROOT}, or its absolute path)')
+    from ..utils import check_filled
+    flag = '--cfg-options dataset.data_root=' if given is None or \
+        'dataset.data_root' in given else '--data-root '
+    check_filled((cfg_options or {}).get('dataset.data_root'), DATA_ROOT,
+                 flag, "the folder that holds the set's list and images")
 
 
 def open_list(config: str, output: str, cfg_options: Optional[dict] = None,

@@ -336,6 +336,18 @@ def more_samples_way_out(name: str, workdir: Optional[str] = None) -> str:
                            f'named {domain}, as make_synthetic.py writes '
                            f'it and the scripts read $DATA/{domain}')
     data = os.path.dirname(root) if root else None
+    if data:  # the demo reads every set from $DATA (review r149: only this
+        # set's folder was looked up; the others', elsewhere, not there)
+        from . import paths
+        apart = sorted({os.path.dirname(w.root) for w in (
+            images_folder(workdir, n) for n in paths.FEATURE_NAMES
+            if n != name) if w.root} - {data},
+            key=str)
+        if apart:
+            root = data = None
+            why = (f'{name} was read from {where.root}, the workdir\'s '
+                   f'other sets from under {", ".join(apart)}: the demo '
+                   'reads every set from $DATA')
     if data == os.path.join(REPO_ROOT, 'data'):  # the checkout's: the default
         out, env, filled = script('data'), '', ('CKPT', 'NEW_WORKDIR')
     else:

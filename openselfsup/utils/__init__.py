@@ -4,7 +4,7 @@ fingerprints, a warning said once, a file read once per command.
 device, ``utils.cfg_options``, the ``--cfg-options`` reading, and
 ``utils.progress``, the progress bars, tqdm: import them explicitly.)"""
 from .errors import (InputError, RawDefaultsHelpFormatter,  # noqa: F401
-                     Terminated, cfg_options_here,
+                     Terminated, cfg_options_here, check_filled,
                      check_distinct, check_finite, check_fraction,
                      check_seed, count_words, first_line,
                      given_twice, is_index_sequence, is_int,

@@ -239,6 +239,27 @@ def check_distinct(flag: str, values: Iterable,
                      + (f' ({why})' if why else ''))
 
 
+def check_filled(given: Any, placeholder: str, flag: str,
+                 what: str) -> None:
+    """Refuse ``given``, the value of ``flag``, where it is a printed
+    command's ``placeholder`` left as printed (``DATA_ROOT``, ``DATA``:
+    where a line does not know a folder it names one for the user to fill
+    in); read, it named a folder of that name in the current folder, made
+    or read without a word. Only the bare word: a folder of that name
+    spelt as a path (``./DATA``, absolute) is taken.
+
+    Raises:
+        InputError: ``<flag><placeholder>: a placeholder of a printed
+            command; give <what> in its place (a folder named
+            <placeholder>: ./<placeholder>, or its absolute path)``.
+    """
+    if given == placeholder:
+        raise InputError(
+            f'{flag}{placeholder}: a placeholder of a printed command; give '
+            f'{what} in its place (a folder named {placeholder}: '
+            f'./{placeholder}, or its absolute path)')
+
+
 def is_int(value: Any) -> bool:
     """An int that is not a bool (``True`` is an int in Python)."""
     return isinstance(value, int) and not isinstance(value, bool)

@@ -16,7 +16,8 @@ import sys
 
 from openselfsup.datasets.synthetic import DOMAINS, SyntheticSpec, make_synthetic
 from openselfsup.datasets.synthetic.layouts import WRITTEN
-from openselfsup.utils import RawDefaultsHelpFormatter, run_cli
+from openselfsup.utils import (RawDefaultsHelpFormatter, check_filled,
+                               run_cli)
 
 
 def parse_args(argv):
@@ -48,6 +49,10 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(argv)
+    # the folder a printed way out (too few samples) did not know
+    check_filled(a.out, 'DATA', '--out ',
+                 'the folder the data was read from (it holds NCT, LC25000 '
+                 'and PAIP19)')
     spec = SyntheticSpec(size=a.size, nct_train=a.nct_train,
                          nct_test=a.nct_test, lc=a.lc,
                          paip_train_slides=a.paip_train_slides,

@@ -28,6 +28,13 @@ fi
 PYTHON=${PYTHON:-python}
 WORKDIR=${WORKDIR:-wsi_workdir/workdir}   # features, tasks, dictionaries, results
 DATA=${DATA:-data}                        # data/NCT, data/LC25000, data/PAIP19
+# DATA=DATA: the placeholder of a printed way out (too few samples) left
+# as printed; a folder named DATA is ./DATA (openselfsup.utils.check_filled)
+if [ "$DATA" = DATA ]; then
+    refuse "DATA=DATA: a placeholder of a printed command; give the folder" \
+        "the data was read from (it holds NCT, LC25000 and PAIP19) in its" \
+        "place (a folder named DATA: ./DATA, or its absolute path)"
+fi
 DEVICE=${DEVICE:-cpu}                     # cpu, cuda or cuda:N (extraction and meta-test)
 _models_given=${MODELS:-}                 # (the ablation scripts read it: one_model)
 MODELS=${MODELS:-"clp fsp"}               # model families: CLP (MoCo-v3) and FSP (supervised);
