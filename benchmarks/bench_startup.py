@@ -589,6 +589,15 @@ def checkouts_startup(commands, files: dict, root: str,
                             train_command(args, files, runs),
                             checkout_env(path), path, expect,
                             cpu=row[key]['cpu_s']))
+    return checkouts_result(rows, paths, against)
+
+
+def checkouts_result(rows, paths, against: Optional[str]) -> dict:
+    """The result of a side-by-side run of ``rows`` (each command's row:
+    per checkout of ``paths`` its ``runs_s`` and ``cpu_s``, or a
+    ``failed`` entry): each checkout's median wall and CPU time, the
+    ratios against / this where both were timed, and the checkouts (this
+    one's commit, ``against``)."""
     for row in rows:
         for key in paths:
             if 'runs_s' in row[key]:

@@ -26,16 +26,16 @@ import sys
 import tempfile
 from typing import Dict, List, Optional
 
-import numpy as np
 
 if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
 
-from benchmarks._common import (add_output, count, describe, load_average,
-                                machine, parse, parser, run_main, save)
+from benchmarks._common import (add_output, count, load_average, machine,
+                                parse, parser, run_main, save)
 from benchmarks.bench_startup import (ROOT, checkout_env, checkouts,
-                                      resolve_commit, wall)
+                                      checkouts_result, resolve_commit,
+                                      wall)
 
 #: name -> the command, ``--out`` added
 COMMANDS = {
@@ -100,19 +100,9 @@ def generators(root: str, names: List[str], against: Optional[str],
                     if against:
                         rows[name]['same_bytes'] = (files['this']
                                                     == files['against'])
-    for row in rows.values():
-        for key in paths:
-            row[key]['median_s'] = float(np.median(row[key]['runs_s']))
-            row[key]['median_cpu_s'] = float(np.median(row[key]['cpu_s']))
-        row['against_over_this'] = (
-            row['against']['median_s'] / row['this']['median_s']
-            if against else None)
-        row['cpu_against_over_this'] = (
-            row['against']['median_cpu_s'] / row['this']['median_cpu_s']
-            if against else None)
-    return {'checkouts': {'this': {'path': ROOT, 'commit': describe()}} | (
-        {'against': {'commit': against}} if against else {}),
-        'commands': rows}
+    result = checkouts_result(list(rows.values()), paths, against)
+    result['commands'] = rows
+    return result
 
 
 def table(r: dict, repeat: int) -> List[str]:

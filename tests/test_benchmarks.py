@@ -988,9 +988,9 @@ def test_bench_synthetic_compares_the_bytes_both_checkouts_wrote(
     'same bytes', one whose file names its checkout is not; every run is
     timed (wall and CPU), every output folder and the worktree are gone
     after."""
-    from benchmarks import bench_synthetic
+    from benchmarks import bench_startup, bench_synthetic
     from benchmarks.bench_startup import git
-    if bench_synthetic.describe() is None:
+    if bench_startup.describe() is None:
         pytest.skip('not a git checkout: no worktree of a commit')
     write = ('import os, sys; out = sys.argv[2]; open(os.path.join(out, '
              '"f"), "w").write({})')
