@@ -4341,6 +4341,40 @@ def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
     own(cfg_options={'dataset.data_root': '/s/NCT'},
         outputs={'features': '/w/extracted_feats/clp/NCT_test.npy'})
     assert _missing_sets_root(wd, 'NCT_test') == ('/s/NCT', None)
+    # 3. review r150: NCT_train read under its data root with a layout of
+    # its own (an option, or a config of the user's), or under no data
+    # root: it still records where it read, another folder than the older
+    # own JSON's (a disagreement), or none to compare (unknown)
+    own(cfg_options={'dataset.data_root': '/o/NCT'})
+    for train, said in (
+            (dict(cfg_options={'dataset.data_root': '/s/NCT',
+                               'dataset.data_prefix': 'alt'},
+                  list_file='/s/NCT/meta/train_labeled.txt',
+                  data_prefix='/s/NCT/alt'),
+             'the sets here record different folders: NCT_test /o/NCT, '
+             'NCT_train /s/NCT; give'),
+            (dict(cfg_options={'dataset.data_root': '/s/NCT'},
+                  list_file='/s/NCT/meta/train_labeled.txt',
+                  data_prefix='/s/NCT/alt', config='/u/my_nct_train.py'),
+             'the sets here record different folders: NCT_test /o/NCT, '
+             'NCT_train /s/NCT; give'),
+            (dict(list_file='/s/NCT/meta/train_labeled.txt',
+                  data_prefix='/s/NCT/data', config='/u/my_nct_train.py'),
+             'NCT_train beside it records no folder its images were read '
+             "from to compare with NCT_test's /o/NCT; give")):
+        write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
+                         **train)
+        root, note = _missing_sets_root(wd, 'NCT_test')
+        assert root == 'DATA_ROOT' and note.startswith(said), note
+        assert root_of(changed()) == ['DATA_ROOT']
+    # ... and where NCT_train's data root is the own JSON's, its own
+    # layout under it is no disagreement
+    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
+                     cfg_options={'dataset.data_root': '/o/NCT',
+                                  'dataset.data_prefix': 'alt'},
+                     list_file='/o/NCT/meta/train_labeled.txt',
+                     data_prefix='/o/NCT/alt')
+    assert _missing_sets_root(wd, 'NCT_test') == ('/o/NCT', None)
 
 
 def test_a_recorded_folder_is_printed_as_recorded_and_compared_resolved(

@@ -1205,7 +1205,8 @@ def _recorded_root(prov, config: str) -> _Where:
     ``config``, read its list and images: the folder of
     :func:`_data_root_as_recorded`, absolute (a relative one joined with
     the recorded ``cwd`` it was relative to), as recorded but for its
-    repeated and trailing slashes (:func:`_squashed`). Unknown (:class:`_Where` without a folder, and why)
+    repeated and trailing slashes (:func:`_squashed`). Unknown
+    (:class:`_Where` without a folder, and why)
     where a relative one has no ``cwd`` recorded (a JSON written before
     it was, 2026-12-03: review r143, it was joined with the checkout by
     guess, and the printed command read the checkout's ``data/<set>``,
@@ -1357,8 +1358,10 @@ def _sibling_root(out: str, name: str, jsons: Dict[str, Dict],
     provenance ``own`` where there is one (left behind by a set moved
     away, or of features that differ from it: :func:`_images_root`): the
     folder they record; unknown where none tells, the set's own JSON
-    tells none it can be sure of, or (without a folder of its own) a
-    sibling tells no folder; and where two tell other folders (told apart
+    tells none it can be sure of, or a sibling tells no folder (with the
+    own JSON's folder: a sibling read with a layout of its own is
+    compared by the data root it records, and one that records none is
+    no agreement, review r150); and where two tell other folders (told apart
     by :func:`_place`: ``/x//NCT`` is ``/x/NCT``, a link's ``..`` is not
     the link's parent; review r146: a stale own JSON's folder, other
     images, was taken over the siblings')."""
@@ -1374,8 +1377,29 @@ def _sibling_root(out: str, name: str, jsons: Dict[str, Dict],
         for where in told.values():
             if where.root is None:
                 return where
-    else:  # a sibling unsure of its own layout tells nothing against it
-        told = {name: mine, **{k: w for k, w in told.items() if w.root}}
+    else:
+        # a sibling read with a layout of its own, or under no data root
+        # of its config, still records where it read: its data root as
+        # recorded is compared with the own JSON's, and one that cannot be
+        # is no agreement (review r150: an older own JSON's folder, other
+        # images, won over NCT_train read with data_prefix=alt elsewhere)
+        sure = {name: mine}
+        for other, prov in jsons.items():
+            if other == name or other not in told and not (
+                    other.lower() in DATA_ROOTS and DATA_ROOTS[
+                        other.lower()] == DATA_ROOTS[name.lower()] and
+                    os.path.isfile(os.path.join(folder, f'{other}.npy'))):
+                continue
+            where = told.get(other)
+            if where is None or where.root is None:
+                where = _recorded_root(prov, other.lower()) \
+                    if isinstance(prov, dict) else _Where()
+            if where.root is None:
+                return _Where(why=f'{other} beside it records no folder its '
+                              f'images were read from to compare with '
+                              f"{name}'s {mine.root}")
+            sure[other] = where
+        told = sure
     if len({_place(w.root) for w in told.values()}) > 1:
         return _Where(why='the sets here record different folders: ' +
                       ', '.join(f'{k} {w.root}' for k, w in told.items()))
