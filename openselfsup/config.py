@@ -1709,24 +1709,28 @@ def _scope_is_certain(cfg) -> Optional[str]:
     """The default scope every dict a training run builds is looked up in
     (:func:`run_scope`), or None where the check does not judge: the
     project's own scope (each of its types resolves there), a scope that
-    is no string, and a config with a ``_scope_`` anywhere (MMEngine's
+    is no string, a config with a ``_scope_`` anywhere (MMEngine's
     ``build_from_cfg`` switches the scope for that dict and what it
-    builds); and ``None``, which sets no scope: each build looks up in
-    the scope current then, which a ``custom_imports`` module may have set
-    (mmpretrain's ``register_all_modules()``; r148). A scope no registry
-    holds (``'mmpretrian'``) is certain: the builds fall back to the
-    registry they are called on (:func:`_scope_registry`). A scoped or
+    builds), and ``None`` beside ``custom_imports`` (None sets no scope:
+    each build looks up in the scope current then, which an imported
+    module may have set, mmpretrain's ``register_all_modules()``; r148).
+    ``None`` without them, and a scope no registry holds
+    (``'mmpretrian'``), are certain: the builds fall back to the registry
+    they are called on (:func:`_scope_registry`). A scoped or
     dotted ``type`` (``'openselfsup.ImageList'``, a module path) changes
     its own dict's lookup alone (mmengine 0.10.7: ``build_from_cfg``
     switches the scope for ``_scope_`` only), and only that dict's type
     is left unjudged
     (:func:`check_scope_types`). Torch-free."""
     scope = run_scope(cfg)
-    if not isinstance(scope, str) or scope in (PROJECT_SCOPE, ''):
+    if not isinstance(scope, str) or scope == PROJECT_SCOPE or (
+            scope == '' and cfg.get('custom_imports')):
         # None sets no scope: each build looks up in the scope current
         # then, which a custom_imports module may have set (mmpretrain's
-        # register_all_modules(), init_default_scope): not certain (r148:
-        # such a config, trained by MMEngine, was refused)
+        # register_all_modules(), init_default_scope): not certain there
+        # (r148: such a config, trained by MMEngine, was refused); without
+        # one, none is set, and each build falls back to its registry
+        # (r151: all of them passed, and the run named the options)
         return None
     for _, node in config_dicts(dict(cfg.items())):
         if '_scope_' in node:

@@ -4361,7 +4361,14 @@ def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
             (dict(list_file='/s/NCT/meta/train_labeled.txt',
                   data_prefix='/s/NCT/data', config='/u/my_nct_train.py'),
              'NCT_train beside it records no folder its images were read '
-             "from to compare with NCT_test's /o/NCT; give")):
+             "from (to compare with NCT_test's /o/NCT); give"),
+            # a relative data root without its cwd: its own reason (r151)
+            (dict(cfg_options={'dataset.data_root': 'NCT'},
+                  list_file='NCT/meta/train_labeled.txt',
+                  data_prefix='NCT/alt'),
+             'the relative data root NCT is recorded without the folder it '
+             "was read from (a JSON written before that was recorded) (to "
+             "compare with NCT_test's /o/NCT); give")):
         write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
                          **train)
         root, note = _missing_sets_root(wd, 'NCT_test')

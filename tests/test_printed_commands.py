@@ -598,8 +598,9 @@ def test_too_few_samples_of_sets_read_from_apart_name_a_data_placeholder(
     _synthetic_paip(str(store), capsys)
     monkeypatch.chdir(ELSEWHERE)
     for nct, apart in ((str(tmp_path / 'other' / 'NCT'), True),
+                       ('NCT', 'unsure'),  # relative, no cwd: not known
                        (str(store / 'NCT'), False)):
-        wd = make_workdir(str(tmp_path / ('w_apart' if apart else 'w_one')))
+        wd = make_workdir(str(tmp_path / f'w_{apart}'))
         write_provenance(wd, 'clp', 'PAIP_train', cfg_options={
             'dataset.data_root': str(store / 'PAIP19')})
         write_provenance(wd, 'clp', 'NCT_train', cfg_options={
@@ -610,8 +611,15 @@ def test_too_few_samples_of_sets_read_from_apart_name_a_data_placeholder(
                          'than shots = 50; run at most 36 shots')
         args, env = _generator_and_demo(
             line, **({'DATA': str(store)} if apart else {}))
+        # (filled in, the generator's folder)
         assert from_elsewhere(args.out) == str(store)
-        if apart:
+        if apart == 'unsure':  # one not known is no agreement (r151)
+            assert env == {'DATA': 'DATA'}, line
+            assert (f'PAIP_train was read from {store / "PAIP19"}, the '
+                    "workdir's NCT_train from a folder not known: the "
+                    'relative data root NCT is recorded without the folder '
+                    'it was read from') in line, line
+        elif apart:
             assert env == {'DATA': 'DATA'}, line
             assert (f'PAIP_train was read from {store / "PAIP19"}, the '
                     "workdir's other sets from under "

@@ -222,7 +222,8 @@ def _runner_builds(cases):
 #: whether the check refuses it (the key it names first)
 _WHERE = {
     'built': 'log_processor', 'scoped': 'log_processor',
-    'unset': 'model', 'unknown_scope': 'model', 'no_scope': None,
+    'unset': 'model', 'unknown_scope': 'model', 'no_scope': 'model',
+    'no_scope_imports': None,
     'top_data_preprocessor': 'data_preprocessor',
     'validated': 'val_dataloader.dataset',
     'variable': None, 'sweep': None, 'data_preprocessor': None,
@@ -270,8 +271,11 @@ def _case(where):
             cfg['model']['neck']['type'] = 'mmpretrain.NonLinearNeck'
         elif where == 'unset':
             del cfg['default_scope']
-        elif where == 'no_scope':
+        elif where in ('no_scope', 'no_scope_imports'):
             cfg['default_scope'] = None
+            if where == 'no_scope_imports':  # a module that may set one
+                cfg['custom_imports'] = dict(imports=['h230_sets_a_scope'],
+                                             allow_failed_imports=True)
         elif where == 'unknown_scope':
             cfg['default_scope'] = 'mmpretrian'
     return cfg
@@ -315,13 +319,14 @@ def test_a_project_type_is_judged_only_where_its_scope_is_certain(
     ``Runner.train`` builds), also beside a dotted type elsewhere
     (``scoped``: it changes its own lookup alone; review r140, one turned
     the whole check off), and with ``default_scope`` unset (the Runner
-    takes ``'mmengine'``) or a scope no registry holds (the builds fall
-    back to the registry they are called on); MMEngine's build refuses
-    each there (the reference). And nowhere else: ``default_scope = None``
-    (no scope set: each build looks up in the scope current then, which
-    a ``custom_imports`` module may set, mmpretrain's
-    ``register_all_modules()``; review r148: such a config, which MMEngine
-    trained, was refused), a file
+    takes ``'mmengine'``), a scope no registry holds and None without
+    ``custom_imports`` (the builds fall back to the registry they are
+    called on); MMEngine's build refuses each there (the reference). And
+    nowhere else: ``default_scope = None`` beside ``custom_imports`` (each
+    build looks up in the scope current then, which an imported module
+    may set, mmpretrain's ``register_all_modules()``; review r148: such a
+    config, which MMEngine trained, was refused; r151: without them every
+    None config was passed), a file
     variable, a sweep's dict, a top-level ``data_preprocessor`` beside
     the model's own, a validation section not all set (MMEngine's
     ValueError), ``runner_type``, an
@@ -346,11 +351,12 @@ def test_a_project_type_is_judged_only_where_its_scope_is_certain(
         config = Config(_case(where))
         if key is None:
             # nothing refused; said: mmpretrain's MoCoV3 is built (not
-            # judged at all with a _scope_ or no scope set)
+            # judged at all with a _scope_, or no scope set beside
+            # custom_imports)
             assert [line.partition(' is built as ')[0] for line in
                     check_scope_types(config, 'c.py')] == [
                 "c.py: model.type 'MoCoV3'"] * (
-                    where not in ('_scope_', 'no_scope'))
+                    where not in ('_scope_', 'no_scope_imports'))
         else:
             with pytest.raises(InputError, match=(
                     rf"^c.py: {key}\.type '(\w+)' is registered by this "
@@ -362,7 +368,8 @@ def test_a_project_type_is_judged_only_where_its_scope_is_certain(
             # falls back to: mmcv's layers below an mmpretrain class;
             # review r148)
             assert ("its scope (type='openselfsup." in str(exc.value)) == \
-                (where not in ('unknown_scope', 'unset')), str(exc.value)
+                (where not in ('unknown_scope', 'unset', 'no_scope')), \
+                str(exc.value)
             # the reference: MMEngine's build there stops on that type
             said = runner_builds[where]
             assert said.startswith('KeyError') and \

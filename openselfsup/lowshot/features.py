@@ -1229,9 +1229,10 @@ def images_folder(workdir: str, name: str) -> _Where:
     """Where the images of feature set ``name`` in ``workdir`` were read
     from, as the provenance JSONs of its models' sets there record
     (:func:`_recorded_root`; the sets of a workdir share its labels, so
-    one list): the folder they all record (absolute), unknown where none
-    records one, or they record different ones (one unknown among them
-    included)."""
+    one list): the folder they all record (absolute), unknown (and why)
+    where they record different ones (one unknown among them included)
+    or one it cannot be sure of; neither (the plain :class:`_Where`)
+    where no set of the name has a JSON."""
     root = os.path.join(workdir, 'extracted_feats')
     models = sorted(d for d in os.listdir(root) if os.path.isdir(
         os.path.join(root, d))) if os.path.isdir(root) else []
@@ -1241,9 +1242,8 @@ def images_folder(workdir: str, name: str) -> _Where:
                                                 name)).get(name)
         if prov is not None:
             told[model] = _recorded_root(prov, name.lower())
-    if not told:
-        return _Where(why=f'no {name} set in {workdir} records where its '
-                      'images were read')
+    if not told:  # none recorded: the plain _Where (the caller says why)
+        return _Where()
     if len(set(told.values())) > 1:
         return _Where(why=f"the models' {name} sets in {workdir} record "
                       'different folders: ' + ', '.join(
@@ -1394,10 +1394,11 @@ def _sibling_root(out: str, name: str, jsons: Dict[str, Dict],
             if where is None or where.root is None:
                 where = _recorded_root(prov, other.lower()) \
                     if isinstance(prov, dict) else _Where()
-            if where.root is None:
-                return _Where(why=f'{other} beside it records no folder its '
-                              f'images were read from to compare with '
-                              f"{name}'s {mine.root}")
+            if where.root is None:  # its own reason, where it has one
+                return _Where(why=(
+                    f'{other} beside it records no folder its images were '
+                    'read from' if where == _Where() else where.why)
+                    + f" (to compare with {name}'s {mine.root})")
             sure[other] = where
         told = sure
     if len({_place(w.root) for w in told.values()}) > 1:

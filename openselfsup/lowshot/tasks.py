@@ -322,8 +322,9 @@ def more_samples_way_out(name: str, workdir: Optional[str] = None) -> str:
     from .features import DATA_ROOTS, images_folder
     domain = os.path.basename(DATA_ROOTS[name.lower()])
     where = images_folder(workdir, name) if workdir is not None else None
-    root, why = (where.root, where.why) if where else \
-        (None, 'no workdir was read')
+    root, why = (where.root, where.why if where != type(where)() else
+                 f'no {name} set in {workdir} records where its images '
+                 'were read') if where else (None, 'no workdir was read')
     if root is not None and not os.path.isdir(root):  # moved, or removed
         root, why = None, f'{root}, the folder it was read from, is gone'
     if root is not None and not os.path.isfile(
@@ -339,15 +340,25 @@ def more_samples_way_out(name: str, workdir: Optional[str] = None) -> str:
     if data:  # the demo reads every set from $DATA (review r149: only this
         # set's folder was looked up; the others', elsewhere, not there)
         from . import paths
-        apart = sorted({os.path.dirname(w.root) for w in (
-            images_folder(workdir, n) for n in paths.FEATURE_NAMES
-            if n != name) if w.root} - {data},
-            key=str)
-        if apart:
+        from .features import _place
+        others = {n: images_folder(workdir, n) for n in paths.FEATURE_NAMES
+                  if n != name}
+        # a set without a JSON tells nothing; one whose folder is not
+        # known (its models' disagree, a relative one without its cwd) is
+        # no agreement (review r151); folders told apart as the printed
+        # commands tell them (links resolved where they exist)
+        unsure = sorted(n for n, w in others.items()
+                        if w.root is None and w != type(w)())
+        apart = sorted({os.path.dirname(w.root) for w in others.values()
+                        if w.root and _place(os.path.dirname(w.root))
+                        != _place(data)})
+        if apart or unsure:
             root = data = None
             why = (f'{name} was read from {where.root}, the workdir\'s '
-                   f'other sets from under {", ".join(apart)}: the demo '
-                   'reads every set from $DATA')
+                   + (f'other sets from under {", ".join(apart)}' if apart
+                      else f'{", ".join(unsure)} from a folder not known: '
+                      + '; '.join(others[n].why for n in unsure))
+                   + ': the demo reads every set from $DATA')
     if data == os.path.join(REPO_ROOT, 'data'):  # the checkout's: the default
         out, env, filled = script('data'), '', ('CKPT', 'NEW_WORKDIR')
     else:
