@@ -4374,6 +4374,21 @@ def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
         root, note = _missing_sets_root(wd, 'NCT_test')
         assert root == 'DATA_ROOT' and note.startswith(said), note
         assert root_of(changed()) == ['DATA_ROOT']
+    # ... also where NCT_train's features were moved away too, its JSON
+    # left (both to be extracted again; r150: the older own JSON's folder
+    # was printed)
+    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
+                     cfg_options={'dataset.data_root': '/s/NCT'},
+                     list_file='/s/NCT/meta/train_labeled.txt',
+                     data_prefix='/s/NCT/data')
+    train_npy = paths.features_path(wd, 'clp', 'NCT_train')
+    moved = np.load(train_npy)
+    os.remove(train_npy)
+    root, note = _missing_sets_root(wd, 'NCT_test')
+    assert root == 'DATA_ROOT' and note.startswith(
+        'the sets here record different folders: NCT_test /o/NCT, '
+        'NCT_train /s/NCT; give'), note
+    np.save(train_npy, moved)
     # ... and where NCT_train's data root is the own JSON's, its own
     # layout under it is no disagreement
     write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,

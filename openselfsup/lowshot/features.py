@@ -1383,12 +1383,15 @@ def _sibling_root(out: str, name: str, jsons: Dict[str, Dict],
         # recorded is compared with the own JSON's, and one that cannot be
         # is no agreement (review r150: an older own JSON's folder, other
         # images, won over NCT_train read with data_prefix=alt elsewhere)
+        # A sibling's JSON left without its features (both sets moved
+        # away to extract again) records where it read as much as the
+        # set's own left JSON does: compared too (r150: the older own
+        # JSON's folder was printed)
         sure = {name: mine}
         for other, prov in jsons.items():
             if other == name or other not in told and not (
                     other.lower() in DATA_ROOTS and DATA_ROOTS[
-                        other.lower()] == DATA_ROOTS[name.lower()] and
-                    os.path.isfile(os.path.join(folder, f'{other}.npy'))):
+                        other.lower()] == DATA_ROOTS[name.lower()]):
                 continue
             where = told.get(other)
             if where is None or where.root is None:
