@@ -1359,9 +1359,10 @@ def _sibling_root(out: str, name: str, jsons: Dict[str, Dict],
     away, or of features that differ from it: :func:`_images_root`): the
     folder they record; unknown where none tells, the set's own JSON
     tells none it can be sure of, or a sibling tells no folder (with the
-    own JSON's folder: a sibling read with a layout of its own is
-    compared by the data root it records, and one that records none is
-    no agreement, review r150); and where two tell other folders (told apart
+    own JSON's folder: a sibling read with a layout of its own, or whose
+    JSON is left without its features, is compared by the data root it
+    records, and one that records none is no agreement, review r150); and
+    where two tell other folders (told apart
     by :func:`_place`: ``/x//NCT`` is ``/x/NCT``, a link's ``..`` is not
     the link's parent; review r146: a stale own JSON's folder, other
     images, was taken over the siblings')."""
