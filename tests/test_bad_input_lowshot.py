@@ -4280,10 +4280,13 @@ def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
     def root_of(command):
         return printed_args(command, 'wsi_workdir/extract.py').data_root
 
-    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
-                     cfg_options={'dataset.data_root': '/s/NCT'},
-                     list_file='/s/NCT/meta/train_labeled.txt',
-                     data_prefix='/s/NCT/data')
+    def train_read_at_s():  # NCT_train read from /s/NCT, its layout
+        write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
+                         cfg_options={'dataset.data_root': '/s/NCT'},
+                         list_file='/s/NCT/meta/train_labeled.txt',
+                         data_prefix='/s/NCT/data')
+
+    train_read_at_s()
     test_npy = paths.features_path(wd, 'clp', 'NCT_test')
     kept = np.load(test_npy)
     os.remove(test_npy)
@@ -4377,10 +4380,7 @@ def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
     # ... also where NCT_train's features were moved away too, its JSON
     # left (both to be extracted again; r150: the older own JSON's folder
     # was printed)
-    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
-                     cfg_options={'dataset.data_root': '/s/NCT'},
-                     list_file='/s/NCT/meta/train_labeled.txt',
-                     data_prefix='/s/NCT/data')
+    train_read_at_s()
     train_npy = paths.features_path(wd, 'clp', 'NCT_train')
     moved = np.load(train_npy)
     os.remove(train_npy)
