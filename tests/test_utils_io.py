@@ -833,6 +833,23 @@ def test_remove_set_removes_the_files_that_are_there(tmp_path):
     assert remove_set([a, b]) == []
 
 
+#: the start of a process of its own testing terminate_raises: its
+#: imports and ``raises()``, whether a SIGTERM sent to itself raised
+#: Terminated (where it does not, the signal ends the process)
+_SIGTERM_RAISES = '''
+import itertools, os, signal, sys, time
+from openselfsup.utils import Terminated, terminate_raises
+
+def raises():
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the signal interrupts it
+    except Terminated:
+        return True
+    return False
+'''
+
+
 def test_an_ended_terminate_handler_stands_for_the_default_action():
     """A terminate_raises handler left installed after its active() ended
     (a runner built and never trained, its restore never called) made
@@ -843,18 +860,7 @@ def test_an_ended_terminate_handler_stands_for_the_default_action():
     and the later caller's run ended where it stood), and its restore
     leaves the first's handler. In a process of its own: where SIGTERM
     does not raise, it ends the process."""
-    code = '''
-import os, signal, time
-from openselfsup.utils import Terminated, terminate_raises
-
-def raises():
-    try:
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(5)  # the signal interrupts it
-    except Terminated:
-        return True
-    return False
-
+    code = _SIGTERM_RAISES + '''
 alive, on = [True], [True]
 terminate_raises(lambda: alive[0])  # its restore is never called
 first = signal.getsignal(signal.SIGTERM)
@@ -884,18 +890,8 @@ def test_a_restore_ends_its_own_call_and_the_last_one_the_handler():
     out puts the default action and the unraisable hook back. The
     reference: a count of the calls not yet restored. In a process of
     its own: where SIGTERM does not raise, it ends the process."""
-    code = '''
-import itertools, os, signal, sys, time
-from openselfsup.utils import Terminated, terminate_raises
+    code = _SIGTERM_RAISES + '''
 hook = sys.unraisablehook
-
-def raises():
-    try:
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(5)  # the signal interrupts it
-    except Terminated:
-        return True
-    return False
 
 for order in itertools.permutations(range(3)):
     on = [True, True, True]
