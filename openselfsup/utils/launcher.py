@@ -37,6 +37,15 @@ SLURM_PORT_SPAN = 9500
 SLURM_STEP_STRIDE = 1000
 
 
+def _slurm_step(environ: Mapping[str, str]) -> Optional[int]:
+    """The job step's ``SLURM_STEP_ID`` as a number; None where it is not
+    one (``extern``, ``batch``) or unset, which :func:`slurm_job_port`
+    counts as step 0 and :func:`slurm_port_source` leaves unnamed: the one
+    rule of both."""
+    step = environ.get('SLURM_STEP_ID', '')
+    return int(step) if step.isdigit() else None
+
+
 def slurm_job_port(environ: Optional[Mapping[str, str]] = None
                    ) -> Optional[int]:
     """The rendezvous port of a Slurm job step's tasks, derived from its
@@ -56,8 +65,7 @@ def slurm_job_port(environ: Optional[Mapping[str, str]] = None
     job = environ.get('SLURM_JOB_ID', '')
     if environ.get('MASTER_PORT') or not job.isdigit():
         return None
-    step = environ.get('SLURM_STEP_ID', '')
-    step = int(step) if step.isdigit() else 0
+    step = _slurm_step(environ) or 0
     return SLURM_PORT_BASE + (int(job) + SLURM_STEP_STRIDE * step) \
         % SLURM_PORT_SPAN
 
@@ -67,8 +75,8 @@ def slurm_port_source(environ: Optional[Mapping[str, str]] = None) -> str:
     names it: ``'from SLURM_JOB_ID 1234, SLURM_STEP_ID 1'`` (the job's
     alone where the step id is not a number: counted as 0)."""
     environ = os.environ if environ is None else environ
-    step = environ.get('SLURM_STEP_ID', '')
-    step = f', SLURM_STEP_ID {step}' if step.isdigit() else ''
+    step = _slurm_step(environ)
+    step = '' if step is None else f', SLURM_STEP_ID {step}'
     return f'from SLURM_JOB_ID {environ.get("SLURM_JOB_ID")}{step}'
 
 
