@@ -958,6 +958,65 @@ def test_each_restore_puts_back_the_unraisable_hook_it_stands_for():
         sys.unraisablehook = hook
 
 
+def test_a_sigterm_as_the_handler_is_set_leaves_no_handler_behind():
+    """A SIGTERM acted upon right after terminate_raises set its handler
+    (at the next call, before the caller held the restore) raised
+    Terminated out of terminate_raises with the handler left set, for a
+    caller that had gone; one at a join (a call made while another
+    caller's handler is on) left the call among the callers, so that the
+    other's restore, the last, kept the handler. Injected at those points
+    (the signal sent from the handler's install, and from the restore's
+    making, which comes before the join): the reference is SIGTERM's
+    default action and the unraisable hook back once every caller that
+    got a restore has called it. In a process of its own: where SIGTERM
+    does not raise, it ends the process."""
+    code = _SIGTERM_RAISES + '''
+import openselfsup.utils.errors as errors
+hook = sys.unraisablehook
+real_signal, real_ender = signal.signal, errors._ender
+
+def sending(signum, handler):  # the signal comes as the handler is set
+    old = real_signal(signum, handler)
+    if getattr(handler, 'terminate_callers', None) is not None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    return old
+
+signal.signal = sending
+try:
+    terminate_raises(lambda: True)
+    print('not raised')
+except Terminated:
+    pass
+signal.signal = real_signal
+assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+assert sys.unraisablehook is hook
+
+first = terminate_raises(lambda: True)
+
+def ender(handler, call):  # the signal comes as the second call joins
+    restore = real_ender(handler, call)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+    return restore
+
+errors._ender = ender
+try:
+    terminate_raises(lambda: True)
+    print('not raised')
+except Terminated:
+    pass
+errors._ender = real_ender
+first()
+assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+assert sys.unraisablehook is hook
+print("done")
+'''
+    out = _run_python(code, timeout=60)
+    assert out.returncode == 0 and out.stdout == 'done\n', \
+        (out.returncode, out.stdout, out.stderr[-2000:])
+
+
 def test_once_says_each_key_the_first_time_only():
     """``utils.Once``, the one 'warn once per process' of the HLSS split
     warning and of open_clip's random-initialisation warning: true for a

@@ -95,8 +95,17 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
     current = signal.getsignal(signal.SIGTERM)
     callers = getattr(current, 'terminate_callers', None)
     if callers is not None and current.terminate_active():
-        callers.append(call)
-        return _ender(current, call)
+        # the restore made before the call joins: a SIGTERM raised at the
+        # join (a Python handler runs at any call) ends the call it made,
+        # where the call left among the callers kept the handler set
+        # after the last of the others restored
+        restore = _ender(current, call)
+        try:
+            callers.append(call)
+        except BaseException:
+            restore()
+            raise
+        return restore
     # a handler someone set is theirs; one of these handlers whose
     # callers' active() have all ended (a runner built and never trained,
     # its restore never called) stands for the default action: left in
@@ -142,9 +151,17 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
     handler.terminate_callers = callers
     handler.terminate_active = raises
     handler.terminate_hooks = (unraisable, previous_hook)
-    signal.signal(signal.SIGTERM, handler)
-    sys.unraisablehook = unraisable
-    return _ender(handler, call)
+    # a SIGTERM acted upon as soon as the handler is set (at the next
+    # call) raises before the caller holds the restore: restored here,
+    # where the handler stayed set, raising for a caller that had gone
+    restore = _ender(handler, call)
+    try:
+        signal.signal(signal.SIGTERM, handler)
+        sys.unraisablehook = unraisable
+    except BaseException:
+        restore()
+        raise
+    return restore
 
 
 def _ender(handler: Callable, call: tuple) -> Callable[[], None]:
