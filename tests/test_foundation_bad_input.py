@@ -10911,6 +10911,57 @@ def test_an_interrupt_as_the_runner_is_handed_over_leaves_nothing_behind(
     assert not fresh.exists(), _files(fresh)
 
 
+@pytest.mark.parametrize('where', ['AtomicRunner.__init__', '_built'])
+def test_a_sigterm_in_a_build_without_a_callers_guard_leaves_nothing(
+        synthetic_root, tmp_path, monkeypatch, where):
+    """A SIGTERM (a Terminated) in two windows of ``build_runner``, whose
+    callers other than train() and the balance baseline open no guard of
+    their own: in AtomicRunner.__init__ between its SIGTERM handler and
+    the guard around MMEngine's build (at the first call there, joining
+    the open guards), the handler stayed set, raising, while the
+    traceback held the runner; in _built after the build, before the
+    guard of its checks (at the call that leaves torch's worker warning
+    out), the log folder and the work dir made for it were left. The
+    reference: a failed start, nothing left and SIGTERM's default action
+    back, with the traceback still held."""
+    import gc
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.engine import runner as engine_runner
+    from openselfsup.utils import Terminated
+    api = sys.modules[build_runner.__module__]  # the module
+    gc.collect()  # runners of earlier tests: collected, the default action
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    cfg = _probe_config(synthetic_root, tmp_path)
+    fresh = tmp_path / 'fresh'
+    work = fresh / 'w'
+    made = []
+    if where == 'AtomicRunner.__init__':
+        real_guards = engine_runner._open_guards
+
+        def open_guards():  # the first call with the runner's handler set
+            if not made and hasattr(signal.getsignal(signal.SIGTERM),
+                                    'terminate_callers'):
+                made.append('handler')
+                raise Terminated('terminated (SIGTERM)')
+            return real_guards()
+        monkeypatch.setattr(engine_runner, '_open_guards', open_guards)
+    else:
+        def worker_warning_left_out(*args, **kwargs):
+            made.extend(_layout(_files(work)))  # the build's log folder
+            raise Terminated('terminated (SIGTERM)')
+        monkeypatch.setattr(api, 'worker_warning_left_out',
+                            worker_warning_left_out)
+    with pytest.raises(Terminated) as held:
+        build_runner(cfg, work_dir=str(work))
+    # the injection was reached (in _built: the runner had been built)
+    assert made == ['handler'] if where == 'AtomicRunner.__init__' else \
+        'TS/TS.log' in made, made
+    assert held.traceback
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert not fresh.exists(), _files(fresh)
+
+
 def _driver_run(tmp_path, cfg, work, at, *extra):
     """tools/train.py on ``cfg`` into ``work`` through the blocking driver
     (blocked at the start of iteration ``at``; -1: never), started: the

@@ -2407,7 +2407,21 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
     """:func:`build_runner`'s runner from the :func:`_prepared` config
     ``cfg`` (of the file ``config``), ``notes`` logged; ``said``: lines
     the command has printed on stderr already, written to the log file
-    alone (the console would repeat them)."""
+    alone (the console would repeat them). A failure or SIGTERM from the
+    build to the return discards what the runner made: one guard, taking
+    the runner as its build begins, where the guard began after the
+    build's post-build lines (the URL's notes, the warnings left out),
+    which left the runner's log folder and its SIGTERM handler for a
+    caller without a guard of its own (``train()``'s and the balance
+    baseline's have one)."""
+    from ..engine.runner import discard_on_failure
+    with discard_on_failure():
+        return _built_in_guard(cfg, notes, config, trains, evaluates, said)
+
+
+def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
+                    evaluates: Sequence[str], said: Sequence[str]):
+    """:func:`_built`'s build, inside its guard."""
     from mmengine.runner import Runner
 
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
@@ -2456,18 +2470,16 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
     # (worker_count_notes), while this runner trains or evaluates
     worker_warning_left_out(runner, cfg, trains, evaluates)
     unannounced_evaluation_notes(runner, cfg, notes, evaluates, trains)
-    from ..engine.runner import discard_on_failure
-    with discard_on_failure(runner):  # the runner made its log folder
-        for note in notes:
-            if note.startswith('warning: '):
-                runner.logger.warning(warning_words(note))
-            else:
-                runner.logger.info(note)
-        for line in said:
-            to_log_file(runner.logger, line, logging.INFO)
-        check_widths(runner, config)
-        check_head_classes(runner, config)
-        check_init_cfgs(runner.cfg, config, runner.model)
+    for note in notes:
+        if note.startswith('warning: '):
+            runner.logger.warning(warning_words(note))
+        else:
+            runner.logger.info(note)
+    for line in said:
+        to_log_file(runner.logger, line, logging.INFO)
+    check_widths(runner, config)
+    check_head_classes(runner, config)
+    check_init_cfgs(runner.cfg, config, runner.model)
     return runner
 
 

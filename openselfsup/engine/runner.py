@@ -3886,8 +3886,21 @@ class AtomicRunner(Runner):
         self._loaded_schedulers = None
         # until the run has started, SIGTERM raises: the clean-up runs
         ref = weakref.ref(self)
-        self._restore_sigterm = terminate_raises(
-            lambda: ref() is not None and not ref()._started)
+        self._restore_sigterm: Callable[[], None] = lambda: None
+        # from the handler on, one guard to the end of the build: a
+        # SIGTERM acted upon before the build's own guard (at any call:
+        # joining the guards, the finalizer) left the handler set, its
+        # restore never called (terminate_raises restores a SIGTERM
+        # raised inside it)
+        with discard_on_failure(self):
+            self._restore_sigterm = terminate_raises(
+                lambda: ref() is not None and not ref()._started)
+            self._built_here(*args, **kwargs)
+
+    def _built_here(self, *args, **kwargs) -> None:
+        """:meth:`__init__` from its SIGTERM handler on, inside its guard:
+        the runner joins the guards open in its thread, and MMEngine's
+        Runner is built."""
         # from here on (its restore set) the guards open around its build
         # without a runner discard it after a failure (discard_on_failure)
         for runners in _open_guards():
@@ -3909,8 +3922,7 @@ class AtomicRunner(Runner):
         #: evaluation its caller did not announce first runs
         #: (:meth:`note_when_evaluated`)
         self._evaluation_notes: Dict[str, Tuple[List[str], List[str]]] = {}
-        with discard_on_failure(self):
-            super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)
         # the training datasets, built later, keep the digests of the files
         # they read for the record before_train takes (train_data_files)
         from ..datasets.data_files import want_file_digests
