@@ -174,12 +174,65 @@ def test_a_taken_slurm_port_is_one_line(tmp_path, given):
                         if given == 'MASTER_PORT' else None)
     source = dict(job=f'from SLURM_JOB_ID {job}', MASTER_PORT='MASTER_PORT',
                   none="MMEngine's default: no SLURM_JOB_ID")[given]
-    assert (p.returncode, error_lines(p.stderr)) == (2, [
+    # the job's port is job + 9500's too (step 0, below 1000: no step 1
+    # of job - 1000)
+    sharer = (f', such as Slurm job {job - 1000} step 1, whose port is '
+              'this one too' if job >= 1000 else f', such as Slurm job '
+              f'{job + 9500} step 0, whose port is this one too') \
+        if given == 'job' else ''
+    (line,) = error_lines(p.stderr)
+    head, spare = line.rsplit('MASTER_PORT=', 1)
+    assert (p.returncode, head) == (2, (
         f'error: port {port} ({source}) of 127.0.0.1 (rank 0\'s node) is '
-        'taken (another training run started there, or another program): '
-        f'start this one on another port, MASTER_PORT={port + 1} bash '
-        'tools/slurm_train.sh ...']), p.stderr[-3000:]
+        f'taken (another training run started there{sharer}, or another '
+        'program): start this one on another port no job derives (30000 to '
+        '32767), ')), p.stderr[-3000:]
+    assert spare.endswith(' bash tools/slurm_train.sh ...'), line
+    _no_jobs_port(int(spare.split()[0]))
     assert 'Traceback' not in p.stderr
+
+
+def _no_jobs_port(port):
+    """Assert that ``port`` is no Slurm job step's derived port (counted
+    by hand, 20000 + (job + 1000 x step) % 9500: 20000 to 29499), nor
+    torch's 29500 or the ports MMEngine-based tools' docs give a second
+    run just above it, nor an ephemeral one of Linux (32768 on)."""
+    assert 29510 < port < 32768, port
+
+
+def test_a_taken_job_port_is_named_with_a_job_step_that_shares_it():
+    """Job J's step 1 derives job J + 1000's step-0 port: the refusal of
+    a taken port names such a step (whose port is counted by hand here),
+    and its way out was the port one up, which is job J + 1's at the same
+    step (review of h238): a port no job derives now, and the next such
+    port where that one is taken too."""
+    from openselfsup.utils.launcher import (port_taken_line,
+                                            slurm_port_sharer)
+
+    def port(job, step):  # by hand
+        return 20000 + (job + 1000 * step) % 9500
+
+    for job, step in ((1234567, 1), (1234567, 0), (41, 0), (8500, 3)):
+        env = dict(SLURM_JOB_ID=str(job), SLURM_STEP_ID=str(step))
+        sharer = slurm_port_sharer(env)
+        _, other, _, other_step = sharer.split()
+        assert (int(other), int(other_step)) != (job, step), sharer
+        assert port(int(other), int(other_step)) == port(job, step), sharer
+        line = port_taken_line(
+            str(port(job, step)), 'n1 (rank 0\'s node)', 'MASTER_PORT',
+            'tools/slurm_train.sh', 'from ...', slurm=True, sharer=sharer)
+        assert f'such as Slurm {sharer}, whose port is this one too' in line
+        given = int(line.split('MASTER_PORT=')[1].split()[0])
+        _no_jobs_port(given)
+        assert given != port(job + 1, step)
+        # that one taken too: the line of it gives another spare port
+        again = port_taken_line(str(given), 'n1', 'MASTER_PORT',
+                                'tools/slurm_train.sh', 'MASTER_PORT',
+                                slurm=True)
+        then = int(again.split('MASTER_PORT=')[-1].split()[0])
+        _no_jobs_port(then)
+        assert then != given
+    assert slurm_port_sharer({}) == ''
 
 
 #: one task's runner built as ``tools/train.py --launcher slurm`` builds
@@ -242,12 +295,14 @@ def _slurm_build(tmp_path, config, *args, job_id=None, master_port=None):
 
 
 def _two_free_ports():
-    """A port P that no program holds now, P + 1 neither."""
+    """A port P that no program holds now, nor the spare port a refusal
+    of P gives (``utils.launcher.slurm_spare_port``)."""
+    from openselfsup.utils.launcher import slurm_spare_port
     for _ in range(50):
         _, port = _free_job_port()
         with socket.socket() as sock:
             try:
-                sock.bind(('127.0.0.1', port + 1))
+                sock.bind(('127.0.0.1', slurm_spare_port(port)))
             except OSError:
                 continue
         return port
@@ -261,15 +316,18 @@ def test_a_taken_config_port_names_the_option_that_moves_it(
     ``_init_dist_slurm`` sets MASTER_PORT to it, so the way out the line
     named, ``MASTER_PORT=<P+1> bash tools/slurm_train.sh ...``, was refused
     again (review r141). It names the ``--cfg-options`` now, and the run
-    given them, the port still held, meets on P + 1."""
+    given them, the port still held, meets on the port they give (one no
+    job derives: P + 1 was the next job's, h238)."""
+    from openselfsup.utils.launcher import slurm_spare_port
     port = _two_free_ports()
     config = _slurm_config(tmp_path, synthetic_root, port=port)
     job, _ = _free_job_port()
+    spare = slurm_spare_port(port)
     line = (f'error: port {port} (env_cfg.dist_cfg.port) of 127.0.0.1 '
             "(rank 0's node) is taken (another training run started there, "
-            'or another program): start this one on another port, bash '
-            'tools/slurm_train.sh ... --cfg-options '
-            f'env_cfg.dist_cfg.port={port + 1}')
+            'or another program): start this one on another port no job '
+            'derives (30000 to 32767), bash tools/slurm_train.sh ... '
+            f'--cfg-options env_cfg.dist_cfg.port={spare}')
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', port))
         sock.listen()
@@ -281,7 +339,7 @@ def test_a_taken_config_port_names_the_option_that_moves_it(
         p = _slurm_build(tmp_path, config, *line.split(' ... ')[1].split(),
                          job_id=job)
     assert p.returncode == 0, p.stderr[-3000:]
-    assert f'port {port + 1} 1 AtomicRunner' in p.stdout.splitlines(), \
+    assert f'port {spare} 1 AtomicRunner' in p.stdout.splitlines(), \
         p.stdout[-3000:]
 
 
@@ -298,6 +356,7 @@ def test_a_config_without_runner_type_meets_on_its_jobs_port(
     job's, not as an exported MASTER_PORT (r147: without the guard the
     line said '(MASTER_PORT)' and told the user to change a variable they
     never set)."""
+    from openselfsup.utils.launcher import slurm_spare_port
     job, port = _free_job_port()
     config = _slurm_config(tmp_path, synthetic_root,
                            runner_type=runner == 'AtomicRunner')
@@ -307,10 +366,11 @@ def test_a_config_without_runner_type_meets_on_its_jobs_port(
         p = _slurm_build(tmp_path, config, job_id=job)
     assert (p.returncode, error_lines(p.stderr)) == (2, [
         f'error: port {port} (from SLURM_JOB_ID {job}) of 127.0.0.1 '
-        "(rank 0's node) is taken (another training run started there, or "
-        f'another program): start this one on another port, '
-        f'MASTER_PORT={port + 1} bash tools/slurm_train.sh ...']), \
-        p.stderr[-3000:]
+        "(rank 0's node) is taken (another training run started there, "
+        f'such as Slurm job {job - 1000} step 1, whose port is this one '
+        'too, or another program): start this one on another port no job '
+        f'derives (30000 to 32767), MASTER_PORT={slurm_spare_port(port)} '
+        'bash tools/slurm_train.sh ...']), p.stderr[-3000:]
     p = _slurm_build(tmp_path, config, job_id=job)
     assert p.returncode == 0, p.stderr[-3000:]
     assert f'port {port} 1 {runner}' in p.stdout.splitlines(), \

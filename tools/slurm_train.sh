@@ -29,7 +29,8 @@
 # % 9500, which every task of the step computes alike (MMEngine took 29500
 # for every job, and a second job on a node stopped on EADDRINUSE); a port
 # taken there ends the run in one line naming it and the MASTER_PORT (or
-# the --cfg-options env_cfg.dist_cfg.port) to give (slurm_job_port of
+# the --cfg-options env_cfg.dist_cfg.port) to give, one no job derives,
+# 30000 to 32767 (slurm_job_port, slurm_spare_port of
 # openselfsup/utils/launcher.py).
 # The config's total batch is split over the GPUs (see the run's log).
 # Run by sh (dash), the script runs itself again under bash.

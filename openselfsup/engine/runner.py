@@ -80,7 +80,7 @@ from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held,
                         stale_temporaries_removed)
 from ..utils.launcher import (launcher_env, port_taken_line, slurm_job_port,
-                              slurm_port_source)
+                              slurm_port_sharer, slurm_port_source)
 from ..utils.log_filters import warnings_left_out
 from .checkpoint_hook import without_file_client_warnings
 from ..utils.console import short_label, shorten, to_log_file
@@ -2950,8 +2950,9 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
         raise InputError(port_taken_line(
             port, f'{where} (rank 0\'s node)',
             'env_cfg.dist_cfg.port' if given is not None else 'MASTER_PORT',
-            'tools/slurm_train.sh', source,
-            option=given is not None)) from None
+            'tools/slurm_train.sh', source, option=given is not None,
+            slurm=True, sharer=slurm_port_sharer() if derived is not None
+            else '')) from None
     finally:
         _RENDEZVOUS_OPEN.pop()
 

@@ -36,6 +36,13 @@ SLURM_PORT_BASE = 20000
 SLURM_PORT_SPAN = 9500
 SLURM_STEP_STRIDE = 1000
 
+#: the ports a refusal of a taken Slurm port suggests: no job step derives
+#: one of them (20000 to 29499), nor do torch's and MMEngine's 29500 and
+#: the ports just above it, and they lie below Linux's ephemeral ports
+#: (32768 on); the next port up, which the refusal named, is the next
+#: job's port at the same step
+SLURM_SPARE_PORTS = range(30000, 32768)
+
 
 def _slurm_step(environ: Mapping[str, str]) -> Optional[int]:
     """The job step's ``SLURM_STEP_ID`` as a number; None where it is not
@@ -80,24 +87,66 @@ def slurm_port_source(environ: Optional[Mapping[str, str]] = None) -> str:
     return f'from SLURM_JOB_ID {environ.get("SLURM_JOB_ID")}{step}'
 
 
+def slurm_spare_port(port: int) -> int:
+    """The port of :data:`SLURM_SPARE_PORTS` a refusal suggests where the
+    Slurm job's ``port`` is taken: the next spare one where ``port`` is
+    spare (the one suggested before, taken too), else one that follows
+    from ``port`` (two jobs refused at once, their ports apart by less
+    than the span, are sent to two ports)."""
+    spare = SLURM_SPARE_PORTS
+    if port in spare:
+        return spare.start + (port + 1 - spare.start) % len(spare)
+    return spare.start + (port - SLURM_PORT_BASE) % len(spare)
+
+
+def slurm_port_sharer(environ: Optional[Mapping[str, str]] = None) -> str:
+    """Another job step whose derived port (:func:`slurm_job_port`) is
+    this step's, as a refusal names it (``'job 1235 step 0'`` for job 235
+    step 1: a job's next step takes the port of the job 1000 on at the
+    step before); ``''`` where there is no job number (not under
+    Slurm)."""
+    environ = os.environ if environ is None else environ
+    if not environ.get('SLURM_JOB_ID', '').isdigit():
+        return ''
+    job, step = int(environ['SLURM_JOB_ID']), _slurm_step(environ) or 0
+    if step:
+        job, step = job + SLURM_STEP_STRIDE, step - 1
+    elif job >= SLURM_STEP_STRIDE:
+        job, step = job - SLURM_STEP_STRIDE, 1
+    else:
+        job += SLURM_PORT_SPAN
+    return f'job {job} step {step}'
+
+
 def port_taken_line(port: str, where: str, setting: str, script: str,
-                    source: str = '', option: bool = False) -> str:
+                    source: str = '', option: bool = False,
+                    slurm: bool = False, sharer: str = '') -> str:
     """The refusal of a rendezvous ``port`` (taken from ``source``, where
     given: ``'from SLURM_JOB_ID 1234'``) taken on ``where`` (``'this
     machine'``, or a node named; another run started there, or another
     program holds it), with the way out: the launcher ``script`` started
     with its port ``setting`` one up (one down from 65535), an environment
     variable, or, ``option`` True, a config key given by ``--cfg-options``
-    (the config's port, which wins over the variable)."""
+    (the config's port, which wins over the variable). ``slurm``: the
+    port of a Slurm job, where one up is the next job's derived port: the
+    way out is a port no job derives (:func:`slurm_spare_port`), and
+    ``sharer`` (:func:`slurm_port_sharer`), where given, is named as a
+    job step that derives the same port."""
     port = str(port)
-    if port.isdigit():
+    if port.isdigit() and slurm:
+        other = slurm_spare_port(int(port))
+    elif port.isdigit():
         other = int(port) + 1 if int(port) < 65535 else int(port) - 1
     else:
-        other = 29501
+        other = SLURM_SPARE_PORTS.start if slurm else 29501
     there = 'here' if where == 'this machine' else 'there'
     source = f' ({source})' if source else ''
+    sharer = f', such as Slurm {sharer}, whose port is this one too' \
+        if sharer else ''
+    spare = (f' no job derives ({SLURM_SPARE_PORTS.start} to '
+             f'{SLURM_SPARE_PORTS.stop - 1})' if slurm else '')
     way = (f'bash {script} ... --cfg-options {setting}={other}' if option
            else f'{setting}={other} bash {script} ...')
     return (f'port {port}{source} of {where} is taken (another training run '
-            f'started {there}, or another program): start this one on '
-            f'another port, {way}')
+            f'started {there}{sharer}, or another program): start this one '
+            f'on another port{spare}, {way}')
