@@ -235,6 +235,41 @@ def test_a_taken_job_port_is_named_with_a_job_step_that_shares_it():
     assert slurm_port_sharer({}) == ''
 
 
+@pytest.mark.parametrize('exported', [None, '23456'])
+def test_a_refused_slurm_build_leaves_master_port_as_it_was(
+        monkeypatch, exported):
+    """A build refused inside the Slurm rendezvous (its port taken: the
+    DistNetworkError torch raises, EADDRINUSE) left the job's derived port
+    in MASTER_PORT (MMEngine's ``_init_dist_slurm`` too), so that a second
+    build in the process took it for an exported one, and its line named
+    MASTER_PORT; MASTER_PORT is as it was before the build now, and the
+    second refusal names the job's port as the first did."""
+    from torch.distributed import DistNetworkError
+
+    from openselfsup.engine.runner import slurm_rendezvous
+    from openselfsup.utils import InputError
+    for name in [k for k in os.environ if k.startswith('SLURM_')]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv('SLURM_JOB_ID', '1234567')
+    monkeypatch.setenv('SLURM_STEP_ID', '2')
+    if exported is None:
+        monkeypatch.delenv('MASTER_PORT', raising=False)
+    else:
+        monkeypatch.setenv('MASTER_PORT', exported)
+    lines = []
+    for _ in range(2):
+        with pytest.raises(InputError) as refused:
+            with slurm_rendezvous('slurm'):
+                # by hand: 1234567 + 2000 = 130 x 9500 + 1567
+                assert os.environ['MASTER_PORT'] == (exported or '21567')
+                raise DistNetworkError('bind: EADDRINUSE')
+        lines.append(str(refused.value))
+        assert os.environ.get('MASTER_PORT') == exported
+    source = 'MASTER_PORT' if exported else \
+        'from SLURM_JOB_ID 1234567, SLURM_STEP_ID 2'
+    assert lines[0] == lines[1] and f'({source})' in lines[0], lines
+
+
 #: one task's runner built as ``tools/train.py --launcher slurm`` builds
 #: it (``apis.train._built``, after the config is loaded with the
 #: ``--cfg-options`` given, parsed as the script parses them), on the CPU:

@@ -2914,7 +2914,11 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
     EADDRINUSE, a traceback) is one line naming it and the way out: the
     ``MASTER_PORT`` to give, or, where the config gave the port, the
     ``--cfg-options env_cfg.dist_cfg.port`` (a ``MASTER_PORT`` given
-    then changed nothing). Nothing is done under another launcher, where
+    then changed nothing). A build that fails inside it leaves
+    ``MASTER_PORT`` as it found it (the derived port, or the config's,
+    which MMEngine sets, stayed for a later build in the process, read as
+    exported: its refusal named ``MASTER_PORT``). Nothing is done under
+    another launcher, where
     a process group is already up (``init_dist`` is skipped there) or
     inside another :func:`slurm_rendezvous`.
 
@@ -2935,8 +2939,10 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
     if derived is not None:
         os.environ['MASTER_PORT'] = str(derived)
     _RENDEZVOUS_OPEN.append(True)
+    met = False
     try:
         yield
+        met = True
     except DistNetworkError as exc:
         if 'EADDRINUSE' not in str(exc):
             raise
@@ -2955,6 +2961,11 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
             else '')) from None
     finally:
         _RENDEZVOUS_OPEN.pop()
+        if not met:  # the port set here (or MMEngine's) no later build's
+            if exported is None:
+                os.environ.pop('MASTER_PORT', None)
+            else:
+                os.environ['MASTER_PORT'] = exported
 
 
 def _end_process_group() -> None:
