@@ -10860,6 +10860,18 @@ def test_a_sigterm_while_the_runner_is_built_leaves_nothing_behind(
     assert not fresh.exists(), _files(fresh)
 
 
+def _an_interrupted_build(synthetic_root, tmp_path):
+    """``(config, fresh, work dir)`` of a run a test interrupts as it is
+    built, into ``fresh/w`` (neither there yet), once the runners of
+    earlier tests are collected: SIGTERM's default action, asserted, as
+    a new process has it."""
+    import gc
+    gc.collect()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    fresh = tmp_path / 'fresh'
+    return _probe_config(synthetic_root, tmp_path), fresh, fresh / 'w'
+
+
 @pytest.mark.parametrize('where', ['in _built', 'after _built'])
 def test_an_interrupt_as_the_runner_is_handed_over_leaves_nothing_behind(
         synthetic_root, tmp_path, monkeypatch, where):
@@ -10873,16 +10885,10 @@ def test_an_interrupt_as_the_runner_is_handed_over_leaves_nothing_behind(
     (test_a_sigterm_before_the_run_has_started_leaves_nothing_behind),
     nothing left and SIGTERM's default action back, here with the
     traceback still held."""
-    import gc
-
     from openselfsup.apis import train
     from openselfsup.utils import Terminated
     api = sys.modules[train.__module__]  # the module, not the function
-    gc.collect()  # runners of earlier tests: collected, the default action
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    cfg = _probe_config(synthetic_root, tmp_path)
-    fresh = tmp_path / 'fresh'
-    work = fresh / 'w'
+    cfg, fresh, work = _an_interrupted_build(synthetic_root, tmp_path)
     made = []
 
     def interrupt(exc):
@@ -10924,17 +10930,11 @@ def test_a_sigterm_in_a_build_without_a_callers_guard_leaves_nothing(
     out), the log folder and the work dir made for it were left. The
     reference: a failed start, nothing left and SIGTERM's default action
     back, with the traceback still held."""
-    import gc
-
     from openselfsup.apis.train import build_runner
     from openselfsup.engine import runner as engine_runner
     from openselfsup.utils import Terminated
     api = sys.modules[build_runner.__module__]  # the module
-    gc.collect()  # runners of earlier tests: collected, the default action
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    cfg = _probe_config(synthetic_root, tmp_path)
-    fresh = tmp_path / 'fresh'
-    work = fresh / 'w'
+    cfg, fresh, work = _an_interrupted_build(synthetic_root, tmp_path)
     made = []
     if where == 'AtomicRunner.__init__':
         real_guards = engine_runner._open_guards

@@ -975,19 +975,25 @@ import openselfsup.utils.errors as errors
 hook = sys.unraisablehook
 real_signal, real_ender = signal.signal, errors._ender
 
+def send():  # a SIGTERM to this process, acted upon at once
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+
+def terminated():  # terminate_raises raised Terminated
+    try:
+        terminate_raises(lambda: True)
+    except Terminated:
+        return True
+    return False
+
 def sending(signum, handler):  # the signal comes as the handler is set
     old = real_signal(signum, handler)
     if getattr(handler, 'terminate_callers', None) is not None:
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(5)
+        send()
     return old
 
 signal.signal = sending
-try:
-    terminate_raises(lambda: True)
-    print('not raised')
-except Terminated:
-    pass
+assert terminated()
 signal.signal = real_signal
 assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 assert sys.unraisablehook is hook
@@ -996,16 +1002,11 @@ first = terminate_raises(lambda: True)
 
 def ender(handler, call):  # the signal comes as the second call joins
     restore = real_ender(handler, call)
-    os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(5)
+    send()
     return restore
 
 errors._ender = ender
-try:
-    terminate_raises(lambda: True)
-    print('not raised')
-except Terminated:
-    pass
+assert terminated()
 errors._ender = real_ender
 first()
 assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
