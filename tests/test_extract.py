@@ -4120,3 +4120,64 @@ def test_a_sets_own_json_of_its_own_layout_or_a_linked_folder_reads_no_decoy(
     got = load_features(w2, 'clp', 'NCT_test')
     assert got.provenance['images_sha1'] == want.provenance['images_sha1']
     np.testing.assert_allclose(got.features, want.features, atol=1e-6)
+
+
+def test_a_sets_own_json_gives_its_encoder_to_the_printed_command(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """h237: the command printed for features that differ from their JSON,
+    and for a set moved away with its JSON left, said ``--pretrained
+    CKPT`` where that JSON records a seeded random initialisation and the
+    model's ``--cfg-options``: pasted as printed it stopped on ``CKPT``,
+    and filled with a checkpoint at hand it extracted other weights. Each
+    is pasted in a folder holding a decoy checkpoint (named ``CKPT``) and
+    a decoy ``data/NCT``; the set written must be the one a direct
+    extraction at that initialisation writes (its encoder, model, image
+    digest and features); a set of imported features is sent to the
+    import."""
+    from openselfsup.apis.extract import extract_many
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    paste = tmp_path / 'paste'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'),
+                    paste / 'data' / 'NCT')
+    _invert_images(paste / 'data' / 'NCT')
+    decoy, model = _backbone(paste, weights)
+    store = os.path.join(synthetic_root, 'NCT')
+    ref, w = str(tmp_path / 'ref'), str(tmp_path / 'w')
+    for workdir in (ref, w):
+        extract_many([_config('nct_test.py')], None,
+                     [paths.features_path(workdir, 'rnd', 'NCT_test')],
+                     data_roots=[store], cfg_options=model,
+                     random_init=True, seed=5, progress=False)
+    want = load_features(ref, 'rnd', 'NCT_test')
+    test_npy = paths.features_path(w, 'rnd', 'NCT_test')
+    for case in ('changed', 'moved away'):
+        if case == 'changed':
+            np.save(test_npy, -np.load(test_npy))
+        else:
+            os.remove(test_npy)
+        with pytest.raises(InputError) as e:
+            load_features(w, 'rnd', 'NCT_test')
+        line = str(e.value)
+        command = line.split('make them again with: ')[1] \
+            if case == 'changed' else line.split('make it with: ')[1][:-1]
+        code, err = _run_pasted(command, paste, monkeypatch, capsys,
+                                {'CKPT': decoy}, '--workers', '0',
+                                '--no-progress')
+        assert code == 0, (case, command, err)
+        got = load_features(w, 'rnd', 'NCT_test')
+        for key in ('checkpoint_kind', 'seed', 'model_sha1', 'images_sha1',
+                    'features_sha1'):
+            assert got.provenance[key] == want.provenance[key], (key, case)
+        np.testing.assert_array_equal(got.features, want.features)
+    # imported features recorded in the set's own JSON: their import
+    with open(paths.provenance_path(w, 'rnd', 'NCT_test'), 'w') as f:
+        json.dump({'checkpoint': None, 'checkpoint_kind': 'imported features',
+                   'features_sha1': 'other', 'cfg_options': {
+                       'dataset.data_root': store}}, f)
+    with pytest.raises(InputError) as e:
+        load_features(w, 'rnd', 'NCT_test')
+    command = str(e.value).split('make them again with: ')[1]
+    assert command.startswith('python ') and \
+        'wsi_workdir/import_features.py --config' in command, command
+    assert f'dataset.data_root={store}' in command, command

@@ -59,7 +59,12 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     it are made again from them) where the sets beside it record none
     or the same folder, else those the sets beside it record
     (:func:`_sibling_root`), else the ``DATA_ROOT`` the user fills in
-    (:func:`_images_flags`)."""
+    (:func:`_images_flags`). Its encoder and settings: those ``own``
+    records (:func:`_encoder_flags`: its checkpoint or its seeded random
+    initialisation, its ``--cfg-options``; it printed ``--pretrained
+    CKPT``, which pasted failed or, filled, extracted other weights),
+    or its import where ``own`` records imported features; ``--pretrained
+    CKPT`` where there is no ``own``."""
     if name == 'NCT_aug':  # copies (--aug_times), never one pass
         return copies_way(out)
     # the model's other JSONs, each read once, and only here: called where
@@ -68,11 +73,14 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     # a missing set's own JSON, where it is left, records its images too
     own = own if isinstance(own, dict) else jsons.get(name)
     root = _sibling_root(out, name, jsons, own)
-    recorded_in = _json_of(out) if isinstance(own, dict) else None
-    if model is not None and any(
-            p.get('checkpoint_kind') == IMPORTED for p in jsons.values()):
+    recorded = isinstance(own, dict)
+    recorded_in = _json_of(out) if recorded else None
+    if recorded and own.get('checkpoint_kind') == IMPORTED or \
+            model is not None and any(p.get('checkpoint_kind') == IMPORTED
+                                      for p in jsons.values()):
         return _import_command(out, name.lower(), own, root, recorded_in)
-    return extract_command(out, name, None, recorded_in, own, root)
+    return extract_command(out, name, own if recorded else None,
+                           recorded_in, own, root)
 
 
 def _model_jsons(out: str) -> Dict[str, Dict]:
