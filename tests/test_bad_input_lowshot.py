@@ -17,7 +17,7 @@ import pytest
 
 from lowshot_data import (CHECKPOINT_PROVENANCE, cli_fails, cli_ok,
                           make_workdir, near_args, printed_output,
-                          script_main, write_provenance)
+                          script_main, without_fill_note, write_provenance)
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
 from openselfsup.utils import InputError, run_cli
@@ -4176,8 +4176,8 @@ def test_a_printed_command_takes_no_folder_it_cannot_be_sure_of(wd):
             1].split(', or, computed elsewhere, import it: ')
         assert printed_args(command, 'wsi_workdir/extract.py'
                             ).data_root == ['DATA_ROOT'], command
-        assert 'dataset.data_root=DATA_ROOT' in shlex.split(imported), \
-            imported
+        assert 'dataset.data_root=DATA_ROOT' in shlex.split(
+            without_fill_note(imported)), imported
         assert '/a/NCT' not in without_fill_note(command) + \
             without_fill_note(imported)
     # the config's own values given as options, and its layout: the folder
@@ -4461,4 +4461,35 @@ def test_a_recorded_folder_is_printed_as_recorded_and_compared_resolved(
     assert printed_args(command, 'wsi_workdir/extract.py').data_root == \
         ['DATA_ROOT'] and '(DATA_ROOT: the sets here record different ' \
         f'folders: NCT_train {linked}, NCT_aug /o/NCT' in command, command
-    assert 'dataset.data_root=DATA_ROOT' in shlex.split(imported), imported
+    assert 'dataset.data_root=DATA_ROOT' in shlex.split(
+        without_fill_note(imported)), imported
+
+
+def test_each_printed_command_that_needs_data_root_carries_its_note(wd):
+    """h237: the line of a set without its JSON beside one with one names
+    two commands, the extraction and, computed elsewhere, the import;
+    where neither knows where the set's images lie (LC beside NCT's sets:
+    another data root) both leave ``DATA_ROOT``, but only the extraction
+    said why and what to put there: a user who took the import read no
+    word on it. Each carries the same note now, and each, without its
+    note, is the command its parser reads with ``DATA_ROOT`` as the data
+    root."""
+    from openselfsup.lowshot.features import check_same_kind, load_features
+    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE,
+                     cfg_options={'dataset.data_root': '/a/data/NCT'})
+    assert not os.path.exists(paths.provenance_path(wd, 'clp', 'LC'))
+    with pytest.raises(InputError) as e:
+        check_same_kind(load_features(wd, 'clp', 'NCT_train'),
+                        load_features(wd, 'clp', 'LC'))
+    line = str(e.value)
+    extract, imported = line.split('extract it again: ')[1].split(
+        ', or, computed elsewhere, import it: ')
+    notes = [c[len(without_fill_note(c)):] for c in (extract, imported)]
+    assert notes[0].startswith(' (DATA_ROOT: no set here records where '
+                               'its images lie; give the folder'), line
+    assert notes[1] == notes[0], line
+    args = script_main('wsi_workdir/extract.py').__globals__['parse_args'](
+        shlex.split(without_fill_note(extract))[2:])
+    assert args.data_root == ['DATA_ROOT'], extract
+    assert 'dataset.data_root=DATA_ROOT' in shlex.split(
+        without_fill_note(imported)), imported

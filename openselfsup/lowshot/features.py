@@ -947,23 +947,24 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
     root = _sibling_root(out, fs.name, _model_jsons(out))
     return (f'{extract_command(out, fs.name, prov, recorded_in, root=root)}'
             ', or, computed elsewhere, import it: '
-            + _import_command(out, config, None, root, note=False))
+            + _import_command(out, config, None, root))
 
 
 def _import_command(out: str, config: str, images, root: _Where,
-                    recorded_in: Optional[str] = None,
-                    note: bool = True) -> str:
+                    recorded_in: Optional[str] = None) -> str:
     """The ``import_features.py`` command that writes a set of extraction
     config ``config`` to ``out`` from features computed elsewhere, read
     against the list and images of :func:`_images_flags` (``images``, the
-    provenance JSON ``recorded_in``, ``root``; ``note``: with the words on
-    a ``DATA_ROOT`` to fill in)."""
+    provenance JSON ``recorded_in``, ``root``), with the words on a
+    ``DATA_ROOT`` to fill in where it leaves one (every printed command
+    that needs it carries them: the import beside an extraction said
+    none)."""
     unmapped: List[str] = []
     flags, fill = _images_flags(config, 'import_features.py', unmapped,
                                 images, root)
     return (f"{_with_config('import_features.py', config)} --source "
             f'FEATURES [--paths PATHS]{flags} --output {printed(out)}'
-            + _unmapped_note(unmapped, recorded_in) + (fill if note else ''))
+            + _unmapped_note(unmapped, recorded_in) + fill)
 
 
 def extract_command(out: str, name: str, prov, recorded_in: Optional[str],
