@@ -4295,12 +4295,12 @@ def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
         data_prefix='data/NCT/alt', config='/u/my_nct_test.py')
     root, note = _missing_sets_root(wd, 'NCT_test')
     assert root == 'DATA_ROOT' and note.startswith(
-        'NCT_test read its images under data/NCT with data_prefix '
-        'data/NCT/alt, not as nct_test.py lays them out there'), note
+        'NCT_test read its images under /u/data/NCT with data_prefix '
+        '/u/data/NCT/alt, not as nct_test.py lays them out there'), note
     for command in (changed(), newer()):
         assert root_of(command) == ['DATA_ROOT'] and \
-            '(DATA_ROOT: NCT_test read its images under data/NCT' in command, \
-            command
+            '(DATA_ROOT: NCT_test read its images under /u/data/NCT' in \
+            command, command
     # ... the same folder given as the option, which the command gives
     # (the data root NCT_train's, NCT relative to /s)
     own(cwd='/s', list_file='NCT/meta/test_labeled.txt',
@@ -4316,7 +4316,8 @@ def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
         cfg_options={'dataset.data_root': 'NCT', 'dataset.data_prefix': '1'})
     root, note = _missing_sets_root(wd, 'NCT_test')
     assert root == 'DATA_ROOT' and note.startswith(
-        'NCT_test read its images under NCT with dataset.data_prefix=1'), note
+        'NCT_test read its images under /s/NCT with dataset.data_prefix=1'
+    ), note
     # ... a list named absolute, under no data root of the config
     own(list_file='/mine/NCT/meta/test_labeled.txt',
         data_prefix='/mine/NCT/data', config='/u/my_nct_test.py')
@@ -4493,3 +4494,44 @@ def test_each_printed_command_that_needs_data_root_carries_its_note(wd):
     assert args.data_root == ['DATA_ROOT'], extract
     assert 'dataset.data_root=DATA_ROOT' in shlex.split(
         without_fill_note(imported)), imported
+
+
+def test_the_data_root_note_says_a_recorded_folder_absolute(wd):
+    """h237: the note on ``DATA_ROOT`` named a folder or list a set's JSON
+    records relative as recorded (``NCT_train read its images under p/NCT
+    with dataset.data_prefix=alt``), without the folder it is relative
+    to. It names it joined with the ``cwd`` the JSON records, or, where
+    it records none, says it is relative to a folder not recorded. The
+    reference: the JSONs written by hand, the folders joined by hand. A
+    sibling's layout of its own, and the set's own JSON left behind that
+    read its list under no data root of its config, or another list
+    under it."""
+    test_npy = paths.features_path(wd, 'clp', 'NCT_test')
+    alt = dict(CHECKPOINT_PROVENANCE, list_file='p/NCT/meta/train_labeled.txt',
+               data_prefix='p/NCT/alt', cfg_options={
+                   'dataset.data_root': 'p/NCT', 'dataset.data_prefix': 'alt'})
+    os.rename(test_npy, test_npy + '.away')
+    write_provenance(wd, 'clp', 'NCT_train', **alt, cwd='/runs')
+    assert _missing_sets_root(wd, 'NCT_test')[1].startswith(
+        'NCT_train read its images under /runs/p/NCT with '
+        'dataset.data_prefix=alt, not as nct_train.py lays them out')
+    write_provenance(wd, 'clp', 'NCT_train', **alt)  # no cwd recorded
+    assert _missing_sets_root(wd, 'NCT_test')[1].startswith(
+        'NCT_train read its images under p/NCT (relative to a folder not '
+        'recorded) with dataset.data_prefix=alt, not as')
+    # NCT_test's own JSON, left behind: NCT_train records nothing
+    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE)
+    os.rename(test_npy + '.away', test_npy)
+    for (list_file, prefix), said in (
+            (('mine/meta/t.txt', 'mine/imgs'),
+             'NCT_test read its list_file /runs/mine/meta/t.txt, data_prefix'
+             ' /runs/mine/imgs under no data root of nct_test.py'),
+            (('data/NCT/other/t.txt', 'data/NCT/data'),
+             'NCT_test read its images under /runs/data/NCT with list_file '
+             '/runs/data/NCT/other/t.txt, not as nct_test.py lays them')):
+        write_provenance(wd, 'clp', 'NCT_test', **CHECKPOINT_PROVENANCE,
+                         list_file=list_file, data_prefix=prefix,
+                         cwd='/runs')
+        os.rename(test_npy, test_npy + '.away')
+        assert _missing_sets_root(wd, 'NCT_test')[1].startswith(said)
+        os.rename(test_npy + '.away', test_npy)

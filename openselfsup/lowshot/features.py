@@ -1209,6 +1209,24 @@ def _place(path: str, cwd: Optional[str] = None) -> str:
         os.path.exists(path) else _squashed(path)
 
 
+def _recorded_cwd(prov) -> Optional[str]:
+    """The working folder a provenance records its relative paths
+    relative to (``cwd``, absolute); None where it records none (a JSON
+    written before 2026-12-03) or no absolute one."""
+    cwd = prov.get('cwd') if isinstance(prov, dict) else None
+    return cwd if isinstance(cwd, str) and os.path.isabs(cwd) else None
+
+
+def _as_read(path: str, cwd: Optional[str]) -> str:
+    """A path a provenance records, in the words of a note: absolute (a
+    relative one joined with the recorded ``cwd``, :func:`_recorded_cwd`),
+    or, relative without one, said to be so (it was printed as recorded,
+    ``data/NCT``, relative to a folder the note did not name)."""
+    if os.path.isabs(path) or cwd:
+        return _squashed(joined(path, cwd))
+    return f'{path} (relative to a folder not recorded)'
+
+
 def _recorded_root(prov, config: str) -> _Where:
     """Where the set of provenance ``prov``, of extraction config
     ``config``, read its list and images: the folder of
@@ -1225,8 +1243,7 @@ def _recorded_root(prov, config: str) -> _Where:
         else None
     if root is None:
         return _Where()
-    cwd = prov.get('cwd')
-    cwd = cwd if isinstance(cwd, str) and os.path.isabs(cwd) else None
+    cwd = _recorded_cwd(prov)
     if not (os.path.isabs(root) or cwd):
         return _Where(why=f'the relative data root {root} is recorded '
                       'without the folder it was read from (a JSON written '
@@ -1289,13 +1306,13 @@ def _other_layout(prov: Dict, config: str, root: str,
                     and _flag_value(v) is not None})
     said = [f'{k}={v}' for k, v in options.items() if k != 'dataset.data_root'
             and set(str(k).split('.')) & set(_WHERE_KEYS) and own.get(k) != v]
-    cwd = prov.get('cwd') if isinstance(prov.get('cwd'), str) else None
+    cwd = _recorded_cwd(prov)
     for key, field in (('dataset.ann_file', 'list_file'),
                        ('dataset.data_prefix', 'data_prefix')):
         read = prov.get(field)
         if not said and isinstance(read, str) and _place(read, cwd) != \
                 _place(os.path.join(root, own[key]), cwd):
-            said.append(f'{field} {read}')
+            said.append(f'{field} {_as_read(read, cwd)}')
     return said
 
 
@@ -1323,7 +1340,9 @@ def _images_root(prov, config: str) -> _Where:
         return _Where(why=f'the provenance of {name} records the features '
                       f'of another set, {made}')
     root = _data_root_as_recorded(prov, config)
-    read = [f'{field} {prov[field]}' for field in ('list_file', 'data_prefix')
+    cwd = _recorded_cwd(prov)
+    read = [f'{field} {_as_read(prov[field], cwd)}'
+            for field in ('list_file', 'data_prefix')
             if isinstance(prov.get(field), str) and prov[field]]
     if root is None:
         return _Where(why=f'{name} read its {", ".join(read)} under no data '
@@ -1331,9 +1350,9 @@ def _images_root(prov, config: str) -> _Where:
             if read else _Where()
     differ = _other_layout(prov, config, root, kept=True)
     if differ:
-        return _Where(why=f'{name} read its images under {root} with '
-                      f'{", ".join(differ)}, not as {config}.py lays them '
-                      'out there')
+        return _Where(why=f'{name} read its images under '
+                      f'{_as_read(root, cwd)} with {", ".join(differ)}, '
+                      f'not as {config}.py lays them out there')
     return _recorded_root(prov, config)
 
 
@@ -1353,7 +1372,8 @@ def _shared_root(name: str, other: str, prov) -> Optional[_Where]:
         return None
     differ = _other_layout(prov, theirs, root)
     if differ:
-        return _Where(why=f'{other} read its images under {root} with '
+        return _Where(why=f'{other} read its images under '
+                      f'{_as_read(root, _recorded_cwd(prov))} with '
                       f'{", ".join(differ)}, not as {theirs}.py lays them '
                       "out there: this set's may lie elsewhere")
     return _recorded_root(prov, theirs)
@@ -1547,13 +1567,11 @@ def _recorded_images(fs: FeatureSet,
             or len(meta['paths']) != len(fs.labels):
         return None
     prov = fs.provenance if isinstance(fs.provenance, dict) else {}
-    root, cwd = prov.get('data_prefix'), prov.get('cwd')
+    root, cwd = prov.get('data_prefix'), _recorded_cwd(prov)
     if not isinstance(root, str):
         root, cwd = meta.get('data_prefix'), None
     if not isinstance(root, str):
         return None
-    if not (isinstance(cwd, str) and os.path.isabs(cwd)):
-        cwd = None
     return root, [str(p).replace('\\', '/') for p in meta['paths']], cwd
 
 
