@@ -4181,3 +4181,64 @@ def test_a_sets_own_json_gives_its_encoder_to_the_printed_command(
     assert command.startswith('python ') and \
         'wsi_workdir/import_features.py --config' in command, command
     assert f'dataset.data_root={store}' in command, command
+
+
+def test_a_config_root_through_a_link_is_told_resolved_when_pasted(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """h237, pasted as a user pastes them: NCT_test extracted in the
+    user's folder ``u`` with a config of theirs whose data root reaches
+    the config's ``data/NCT`` through a link (``data/NCTl``), its features
+    changed since. Whether it read under ``data/NCT`` was told lexically:
+    not, so the command left ``DATA_ROOT``; resolved, it names ``u/data/NCT``
+    and, pasted in a folder holding a decoy ``data/NCT``, writes the set
+    a direct extraction from ``u/data/NCT`` writes (image digest,
+    features). A root through a link and ``..`` (``data/lnk/../NCT``,
+    ``lnk`` a link into another folder, whose ``NCT`` holds other
+    images than ``u/data/NCT``) stays ``DATA_ROOT``, refused pasted."""
+    from openselfsup.apis.extract import extract_many
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    ckpt, model = _backbone(tmp_path, weights)
+    options = ['--workers', '0', '--no-progress', '--cfg-options'] + [
+        f'{k}={v}' for k, v in model.items()]
+    user, real, paste = tmp_path / 'u', tmp_path / 'real', tmp_path / 'p'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'),
+                    user / 'data' / 'NCT')
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'), real / 'NCT')
+    _invert_images(real / 'NCT')
+    os.makedirs(real / 'LC')
+    shutil.copytree(real / 'NCT', paste / 'data' / 'NCT')  # the decoy
+    os.symlink(user / 'data' / 'NCT', user / 'data' / 'NCTl')
+    os.symlink(real / 'LC', user / 'data' / 'lnk')
+    ref = str(tmp_path / 'ref')
+    extract_many([_config('nct_test.py')], ckpt,
+                 [paths.features_path(ref, 'clp', 'NCT_test')],
+                 data_roots=[str(user / 'data' / 'NCT')], cfg_options=model,
+                 progress=False)
+    want = load_features(ref, 'clp', 'NCT_test')
+    for i, root in enumerate(('data/NCTl', 'data/lnk/../NCT')):
+        mine = tmp_path / f'my_nct_test{i}.py'
+        mine.write_text(f'_base_ = {_config("nct_test.py")!r}\n'
+                        f'dataset = dict(data_root={root!r})\n')
+        w = str(tmp_path / f'w{i}')
+        test_npy = paths.features_path(w, 'clp', 'NCT_test')
+        monkeypatch.chdir(user)
+        extract_many([str(mine)], ckpt, [test_npy], cfg_options=model,
+                     progress=False)
+        monkeypatch.chdir(tmp_path)
+        np.save(test_npy, -np.load(test_npy))  # features that differ
+        with pytest.raises(InputError) as e:
+            load_features(w, 'clp', 'NCT_test')
+        command = str(e.value).split('make them again with: ')[1]
+        code, err = _run_pasted(command, paste, monkeypatch, capsys, {},
+                                *options)
+        if root == 'data/NCTl':
+            assert code == 0, (command, err)
+            got = load_features(w, 'clp', 'NCT_test')
+            assert got.provenance['images_sha1'] == \
+                want.provenance['images_sha1'], command
+            np.testing.assert_allclose(got.features, want.features,
+                                       atol=1e-6)
+        else:
+            assert code == 2 and 'DATA_ROOT: a placeholder' in err, (
+                command, err)

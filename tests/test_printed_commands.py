@@ -656,3 +656,42 @@ def test_the_data_placeholder_left_as_printed_is_refused(tmp_path):
         'read from (it holds NCT, LC25000 and PAIP19) in its place (a '
         'folder named DATA: ./DATA, or its absolute path)']), demo.stderr
     assert not (tmp_path / 'w').exists()
+
+
+def test_a_set_read_under_its_configs_root_is_told_by_the_folders_resolved(
+        tmp_path, capsys, monkeypatch):
+    """h237: whether a set read without ``--data-root`` read its images
+    under its config's relative ``data/PAIP19`` was told lexically
+    (``os.path.normpath`` of the recorded list and image folder). A list
+    recorded ``data/lnk/../PAIP19/...``, ``lnk`` a link elsewhere, read
+    the generator's folder beside the link's target, yet was taken for
+    the ``data/PAIP19`` of the folder it ran in (another generator's
+    folder), and the way to more samples named that one: the generator
+    rerun there and the demo read it, exit 0. Where both paths exist
+    they are resolved now: that set's folder is not known (``DATA`` to
+    fill in); one read through a link to ``data/PAIP19`` itself
+    (``data/P``) and one read plainly are of ``data/PAIP19``. Reference:
+    the folders made here (the generator's, its marker there)."""
+    run, real = tmp_path / 'run', tmp_path / 'real'
+    _synthetic_paip(str(run / 'data'), capsys)  # the folder the run is in
+    _synthetic_paip(str(real), capsys)  # the set's own images
+    os.makedirs(real / 'other')
+    os.symlink(real / 'other', run / 'data' / 'lnk')
+    os.symlink(run / 'data' / 'PAIP19', run / 'data' / 'P')
+    monkeypatch.chdir(ELSEWHERE)
+    for i, (folder, out) in enumerate((('data/lnk/../PAIP19', None),
+                                       ('data/P', run / 'data'),
+                                       ('data/PAIP19', run / 'data'))):
+        line = _too_few_line(
+            tmp_path / str(i), capsys, cwd=str(run),
+            list_file=f'{folder}/meta/paip_train_labeled.txt',
+            data_prefix=f'{folder}/data')
+        args, env = _generator_and_demo(
+            line, **({} if out else {'DATA': str(real)}))
+        if out is None:  # not known: filled with the set's own folder
+            assert env == {'DATA': 'DATA'}, (folder, line)
+            assert str(run / 'data') not in line, (folder, line)
+            assert from_elsewhere(args.out) == str(real), (folder, line)
+        else:
+            assert from_elsewhere(args.out) == str(out), (folder, line)
+            assert _demo_reads(env['DATA']) == str(out / 'PAIP19'), line

@@ -1496,11 +1496,29 @@ def _read_under(prov, top: str) -> bool:
     :data:`DATA_ROOTS`), as mmpretrain joins them to it: its recorded
     ``list_file`` or image folder (``data_prefix``) relative and at or
     under it. An absolute list (``dataset.ann_file=/...``) is not under
-    it, but the images it names are still read under the root."""
-    top = os.path.normpath(top)
+    it, but the images it names are still read under the root.
+    Both joined with the recorded ``cwd`` (:func:`_recorded_cwd`) and
+    compared with their links resolved where both exist here (h237: a
+    lexical ``data/lnk/../NCT``, ``lnk`` a link elsewhere, was taken for
+    ``data/NCT``, a folder of other images, and ``data/NCTl``, a link to
+    ``data/NCT``, for none); as recorded, normalised, where either does
+    not (nothing to resolve)."""
+    cwd = _recorded_cwd(prov)
     return any(isinstance(p, str) and p and not os.path.isabs(p) and
-               (os.path.normpath(p) + os.sep).startswith(top + os.sep)
+               _at_or_under(p, top, cwd)
                for p in (prov.get('list_file'), prov.get('data_prefix')))
+
+
+def _at_or_under(path: str, top: str, cwd: Optional[str]) -> bool:
+    """Whether the relative ``path`` is ``top`` or lies under it, both
+    relative to the folder ``cwd``: resolved (:func:`_place`) where
+    ``cwd`` is known and both exist, else lexically
+    (``os.path.normpath``)."""
+    if cwd and all(os.path.exists(joined(p, cwd)) for p in (path, top)):
+        path, top = _place(path, cwd), _place(top, cwd)
+    else:
+        path, top = os.path.normpath(path), os.path.normpath(top)
+    return (path + os.sep).startswith(top.rstrip(os.sep) + os.sep)
 
 
 #: where ``NCT_train``'s list and images lie under its data root, the
