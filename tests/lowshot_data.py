@@ -230,3 +230,22 @@ def write_provenance(workdir, model, name, **fields):
         'features_sha1': array_sha1(f.astype(np.float32)),
         'labels_sha1': array_sha1(lab.astype(np.int64)),
         'normalised': False, **fields})
+
+
+def without_json_commands(workdir, name, model='clp'):
+    """The two commands the line of ``model``'s set ``name`` without its
+    provenance JSON beside its ``NCT_train`` with one names
+    (``features.check_all_recorded``, through ``check_same_kind``): the
+    extraction and, computed elsewhere, the import, each with the words
+    after it; and the whole line."""
+    import pytest
+
+    from openselfsup.lowshot.features import check_same_kind, load_features
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError) as e:
+        check_same_kind(load_features(workdir, model, 'NCT_train'),
+                        load_features(workdir, model, name))
+    line = str(e.value)
+    extract, imported = line.split('extract it again: ')[1].split(
+        ', or, computed elsewhere, import it: ')
+    return extract, imported, line
