@@ -59,7 +59,8 @@ run as a process.
    each passing command imports in each checkout: ``sweep.py --check``
    as ``evaluate_encoder.sh`` runs it before it extracts features (every
    domain, its default settings), passing and refusing ``NUM_TASK=0``,
-   and ``tools/train.py --help`` / ``tools/balance_sweep.py --help``.
+   and ``--help`` of ``tools/train.py``, ``tools/balance_sweep.py``,
+   ``tools/knn_eval.py`` and ``tools/make_attribute_embeddings.py``.
 
     python -m benchmarks.bench_startup --output benchmarks/results/startup.json
     python -m benchmarks.bench_startup --skip help process extract near \\
@@ -333,10 +334,11 @@ TRAIN_COMMANDS = (
 #: ``sweep.py --check`` as ``evaluate_encoder.sh`` runs it (its defaults:
 #: every domain, novel classes 0..8, the three classifiers, linear and
 #: latent_aug, ``--as_script``) before it extracts features, passing and
-#: refusing (``NUM_TASK=0``), and ``--help`` of ``tools/train.py`` and
-#: ``tools/balance_sweep.py`` (``{missing}``: a folder that does not
-#: exist; ``{{model}}``: the template's own field, as the script passes
-#: it)
+#: refusing (``NUM_TASK=0``), and ``--help`` of ``tools/train.py``,
+#: ``tools/balance_sweep.py``, ``tools/knn_eval.py`` and
+#: ``tools/make_attribute_embeddings.py`` (``{missing}``: a folder that
+#: does not exist; ``{{model}}``: the template's own field, as the script
+#: passes it)
 LIGHT_SWEEP_CHECK = [
     'wsi_workdir/sweep.py', '--model', 'enc', '--task', 'near', 'mixture',
     'out', 'out_homo', '--novel_classes', *map(str, range(9)), '--clfs',
@@ -350,6 +352,9 @@ LIGHT_COMMANDS = (
      LIGHT_SWEEP_CHECK + ['--num_task', '0'], 2),
     ('train.py --help', ['tools/train.py', '--help'], 0),
     ('balance_sweep.py --help', ['tools/balance_sweep.py', '--help'], 0),
+    ('knn_eval.py --help', ['tools/knn_eval.py', '--help'], 0),
+    ('make_attribute_embeddings.py --help',
+     ['tools/make_attribute_embeddings.py', '--help'], 0),
 )
 
 

@@ -4971,13 +4971,18 @@ def test_help_of_every_tool_loads_no_model_stack(script):
 
 
 @pytest.mark.parametrize('script', ['tools/train.py',
-                                    'tools/balance_sweep.py'])
+                                    'tools/balance_sweep.py',
+                                    'tools/knn_eval.py',
+                                    'tools/make_attribute_embeddings.py'])
 def test_help_of_a_training_tool_loads_no_mmengine_config(script):
     """``--help`` of ``tools/train.py`` (and ``balance_sweep.py``) built
     its ``--cfg-options`` action from ``openselfsup.config``, which
     imports ``mmengine.config`` (about 0.3 s of CPU) for a parser that
     reads no value: the action now lives in ``utils.cfg_options``, which
-    imports MMEngine's ``DictAction`` when a value is read."""
+    imports MMEngine's ``DictAction`` when a value is read.
+    ``knn_eval.py`` and ``make_attribute_embeddings.py`` took it, and
+    ``apis.knn`` / ``load_config``, from ``openselfsup.config`` at module
+    level until h239: they import the library once the flags are read."""
     rc, out, lines, loaded = loaded_modules(
         [script, '--help'], ('mmengine', 'openselfsup.config', 'torch',
                              'scipy'))

@@ -62,9 +62,8 @@ import argparse
 import os
 import sys
 
-from openselfsup.apis.knn import check_knn_arguments
-from openselfsup.config import CfgOptionsAction
 from openselfsup.utils import run_cli
+from openselfsup.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args(argv):
@@ -93,9 +92,10 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(argv)
+    # imported once the flags are read: --help loads no mmengine.config
+    from openselfsup.apis.knn import check_knn_arguments, knn_eval_checkpoint
     # before the model stack is imported (8 s), which this module does not
     check_knn_arguments(a.checkpoint, a.random_init, a.seed, a.out_dir)
-    from openselfsup.apis.knn import knn_eval_checkpoint
     # the library checks the config and checkpoint path before it imports
     # the stack: nothing of it here before that
     res, path = knn_eval_checkpoint(a.config, a.checkpoint, a.out_dir,

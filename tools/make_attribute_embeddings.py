@@ -16,8 +16,8 @@ Example:
 import argparse
 import sys
 
-from openselfsup.config import CfgOptionsAction, load_config
 from openselfsup.utils import run_cli
+from openselfsup.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args(argv):
@@ -38,6 +38,8 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(argv)
+    # imported once the flags are read: --help loads no mmengine.config
+    from openselfsup.config import load_config
     cfg = load_config(a.config, a.cfg_options)
     import openselfsup.models  # noqa: F401  (registers the text encoders)
     from openselfsup.models.heads import export_attribute_embeddings
