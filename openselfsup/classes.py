@@ -9,9 +9,10 @@ stroma and tumour; LC25000 colon before lung; PAIP19 patch labels 0, 1, 2.
 Imports nothing beyond the standard library, so every layer may use it
 (the low-shot toolkit included).
 """
+import itertools
 import os
 import re
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 #: NCT-CRC-HE-100K(-NONORM), in the published label order
 NCT_CLASSES = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
@@ -88,14 +89,17 @@ def nct_names(labels) -> str:
 
 
 def held_out_words(labels, at_most: bool = False,
-                   by_name: Optional[Dict[str, Optional[str]]] = None
+                   by_name: Optional[Dict[
+                       str, Sequence[Tuple[str, Optional[str]]]]] = None
                    ) -> str:
     """What a pre-training list with ``labels`` held out holds, in words
     (:func:`list_held_out`): ``'leaves out STR'``, or for ``()``
     ``'holds every class'``; ``at_most``: lists of unknown name beside
     (:func:`lists_held_out_at_most`), ``'leaves out at most STR'``.
-    ``by_name``: ``{list: root}`` of the lists a refusal rests on that
-    were judged by their names alone (:func:`refusal_rests_on`, of
+    ``by_name``: ``{list: recorded}`` of the lists a refusal rests on
+    that were judged by their names alone (``recorded``: each
+    ``(list, data_root)`` of that name as recorded;
+    :func:`refusal_rests_on`, of
     :func:`~openselfsup.config.by_name_only`): recorded without their
     root (None), or with a root whose file is not read here (review
     r138: such a cluster path was judged by name too and spoken of as
@@ -118,31 +122,40 @@ def held_out_words(labels, at_most: bool = False,
         if list_held_out(name) else 'holding every class'
         for name in by_name)
 
-    def where(name, root):
+    def where(shown, name, root):
         # why the list was not read, its file as MMEngine joins it (review
         # r145: an absolute list lies under no root, and a root found here
-        # whose list is not was said not found itself)
+        # whose list is not was said not found itself); recorded under
+        # another name than shown (relative to the run's root), said
         if root is None:
             return 'recorded without its root'
         there = os.path.exists(os.path.join(root, name))
         if os.path.isabs(name):
             return 'not readable here' if there else 'not found here'
+        named = '' if name == shown else f' as {name}'
         if root and os.path.isdir(root):
-            return f'recorded under {root}, where it ' + (
+            return f'recorded under {root}{named}, where it ' + (
                 'cannot be read' if there else 'is not found')
         # a root not found here: '' is the folder its run ran in
         folder = root or "its run's folder"
-        return f'recorded under {folder}, not found here'
+        return f'recorded under {folder}{named}, not found here'
 
-    if all(root is None for root in by_name.values()):
+    def places(shown, recorded):
+        # every place the name was recorded, each once (review r145: the
+        # first alone was said)
+        return ' and '.join(dict.fromkeys(where(shown, *pair)
+                                          for pair in recorded))
+
+    if all(root is None for recorded in by_name.values()
+           for _, root in recorded):
         lists = (f'{" and ".join(by_name)}, recorded without '
                  f'{"its" if one else "their"} root,')
     elif one:
-        name, root = next(iter(by_name.items()))
-        lists = f'{name}, {where(name, root)},'
+        shown, recorded = next(iter(by_name.items()))
+        lists = f'{shown}, {places(shown, recorded)},'
     else:
-        lists = ' and '.join(f'{name} ({where(name, root)})'
-                             for name, root in by_name.items())
+        lists = ' and '.join(f'{shown} ({places(shown, recorded)})'
+                             for shown, recorded in by_name.items())
     return (f'{words} (by name only: the list{"" if one else "s"} '
             f'{lists} {"was" if one else "were"} judged by '
             f'{"its name" if one else "their names"} as NCT\'s '
@@ -151,27 +164,35 @@ def held_out_words(labels, at_most: bool = False,
             f'{"that name" if one else "those names"})')
 
 
-def refusal_rests_on(lists: Sequence[str],
-                     by_name: Dict[str, Optional[str]],
+def refusal_rests_on(by_name: Dict[str, Any],
                      classes: Sequence[int],
-                     refused: Callable[[Tuple[str, ...]], bool]
-                     ) -> Dict[str, Optional[str]]:
-    """The lists of ``by_name`` (``{list: root}`` of those among
-    ``lists`` judged by their names alone:
+                     refused: Callable[[Sequence[str]], bool]
+                     ) -> Dict[str, Any]:
+    """The lists of ``by_name`` (``{list: recorded}`` of those of the lists
+    judged by their names alone:
     :func:`~openselfsup.config.by_name_only`) that a held-out refusal
     rests on, the one test of it for every held-out refusal (extraction's,
     the initial weights'): those whose names say they hold one of
     ``classes`` (the classes the refusal is about) where, without them,
-    the lists are not ``refused``; else every one of ``by_name`` where
-    without them they are not; else none (a refusal that lists read here
-    decide). Review r138: a root-less ``wo_3`` list beside a root-less
-    ``train.txt`` was named too where the refusal rested on
-    ``train.txt`` alone."""
+    the encoder is not ``refused``; else those and the fewest others of
+    ``by_name`` without which it is not; else none (a refusal that lists
+    read here decide). ``refused`` is given the lists dropped, taken for
+    another dataset's (extraction re-roots them, which may change what
+    else is judged: :func:`~openselfsup.config.kept_list_roots`).
+    Review r138: a root-less ``wo_3`` list beside a root-less
+    ``train.txt`` was named too where the refusal rested on ``train.txt``
+    alone."""
     holding = [n for n in by_name
                if set(classes) - set(list_held_out(n) or ())]
-    for drop in (holding, list(by_name)):
-        if drop and not refused(tuple(n for n in lists if n not in drop)):
-            return {n: by_name[n] for n in drop}
+    others = [n for n in by_name if n not in holding]
+    # the fewest lists beside those that hold a class, in their order
+    # (review r145: where dropping the holding ones alone did not clear
+    # it, every list was named, or, a list re-rooted, too few)
+    for size in range(len(others) + 1):
+        for extra in itertools.combinations(others, size):
+            drop = holding + list(extra)
+            if drop and not refused(drop):
+                return {n: by_name[n] for n in by_name if n in drop}
     return {}
 
 
@@ -181,6 +202,28 @@ def another_dataset_if(by_name: Sequence[str]) -> str:
     another dataset's'``."""
     verb = 'is' if len(by_name) == 1 else 'are'
     return f'if {" and ".join(by_name)} {verb} another dataset\'s'
+
+
+def nct_if(by_name: Sequence[str]) -> str:
+    """The condition of what a line says the lists ``by_name`` (judged by
+    name) made an encoder see, the converse of
+    :func:`another_dataset_if`: any one may be NCT's, ``'if
+    meta/train.txt or meta/wo_7_train.txt is NCT's'`` (review r145:
+    ``it has seen LYM`` was said as a fact after the hedge)."""
+    return f'if {" or ".join(by_name)} is NCT\'s'
+
+
+def lists_behind_words(by_name: Dict[str, Any],
+                       labels: Sequence[int]) -> Dict[str, Any]:
+    """The lists of ``by_name`` (judged by name:
+    :func:`held_out_words`) whose names say they hold one of ``labels``,
+    the classes the lists read here leave out at most: those the line's
+    words would rest on where a list read here decides a refusal (review
+    r145: ``holds every class`` of a root-less ``train.txt`` beside a
+    ``wo_3`` list read here was said as a fact); every one where none
+    does (the lists re-rooted changed what else is judged)."""
+    return {n: r for n, r in by_name.items()
+            if set(labels) - set(list_held_out(n) or ())} or dict(by_name)
 
 
 def by_name_way_out(by_name: Sequence[str], way: str,

@@ -4521,7 +4521,7 @@ def nct_train_lists(cfg_text: Any, holds: Callable[[str], Optional[bool]]
 def _held_out_mix(head: str, there: str, before: Tuple[int, ...],
                   here: Sequence[str], now: Tuple[int, ...],
                   tail: str, at_most: bool = False,
-                  by_name: Optional[Dict[str, Optional[str]]] = None
+                  by_name: Optional[Dict[str, Any]] = None
                   ) -> InputError:
     """The refusal of an encoder trained on ``there`` (in words: leaving
     out ``before``; ``at_most``: a list of unknown name among them;
@@ -4800,30 +4800,52 @@ def list_names(pairs: Sequence[Tuple[str, Optional[str]]]
 
 def kept_list_roots(lists: Sequence[Tuple[str, Optional[str]]],
                     init: Sequence[Tuple[str, Optional[str]]],
-                    holds: Callable[[str], Optional[bool]]
+                    holds: Callable[[str], Optional[bool]],
+                    other: Sequence[str] = (), rooted: bool = False
                     ) -> Tuple[Tuple[Tuple[str, Optional[str]], ...], ...]:
     """The ``(list, data_root)`` pairs of ``lists`` and of ``init`` that
     :func:`lists_of_root` keeps (each pair once), with their roots: which
     of them are judged by their names alone (:func:`by_name_only`). The
     folders of the encoder's dataset (:func:`dataset_folders`) judge its
-    initial lists only: read where there are some."""
-    folders = dataset_folders(lists) if init else None
-    return (tuple(dict.fromkeys(p for p in lists
-                                if may_be_nct(*p, None, holds))),
-            tuple(dict.fromkeys(p for p in init
-                                if may_be_nct(*p, folders, holds))))
+    initial lists only: read where there are some.
+
+    What a refusal's way out would change, to judge whether it clears
+    the refusal (:func:`~openselfsup.apis.extract.check_held_out`):
+    ``other``, names of lists judged by name alone taken for another
+    dataset's (read, holding no NCT image: dropped), an own one then
+    recorded under a root of its own; ``rooted``, the own lists recorded
+    without their root recorded with one (the export made again from the
+    training checkpoint) and read as NCT's. A root so recorded is a
+    folder of the encoder's dataset that holds none of its initial lists
+    (review r145: re-rooted, a list made the folders known, and an
+    initial ``wo_7`` list under a root not found here fell outside them
+    and was no longer judged)."""
+    moved = [p for p in lists
+             if p[0] in other or (rooted and p[1] is None)]
+    stay = [p for p in lists if p not in moved]
+    folders = None if not init else \
+        dataset_folders(stay) if stay or not moved else ()
+    return (tuple(dict.fromkeys(
+                [p for p in stay if may_be_nct(*p, None, holds)]
+                + [p for p in moved if p[0] not in other])),
+            tuple(dict.fromkeys(p for p in init if p[0] not in other
+                                and may_be_nct(*p, folders, holds))))
 
 
 def by_name_only(pairs: Sequence[Tuple[str, Optional[str]]],
                  holds: Callable[[str], Optional[bool]],
                  names: Optional[Sequence[str]] = None
-                 ) -> Dict[str, Optional[str]]:
-    """``{list: root}`` of the lists of ``(list, data_root)`` ``pairs``
-    (kept as may be NCT's: :func:`kept_list_roots`) judged by their
-    names alone: recorded without their root (None), or under a root
-    whose file is not read here (``holds`` None: a cluster's path, kept
-    as the encoder's own or in its dataset's folders,
-    :func:`may_be_nct`), the first such root. Nothing read here says the
+                 ) -> Dict[str, Tuple[Tuple[str, Optional[str]], ...]]:
+    """``{list: recorded}`` of the lists of ``(list, data_root)``
+    ``pairs`` (kept as may be NCT's: :func:`kept_list_roots`) judged by
+    their names alone: recorded without their root (None), or under a
+    root whose file is not read here (``holds`` None: a cluster's path,
+    kept as the encoder's own or in its dataset's folders,
+    :func:`may_be_nct`); ``recorded``, every such ``(list, data_root)``
+    of the name, as recorded (review r145: of a name recorded without
+    its root and under a root where it cannot be read, the first root
+    alone was said; and a list named from the run's root was looked for
+    under the root of the file that recorded it). Nothing read here says the
     list is NCT's: it is by its name, and may be another dataset's list
     of that name (a root-less export whose ``meta/train.txt`` is a
     user's own; review r138: a list of a root not found here was judged
@@ -4835,14 +4857,15 @@ def by_name_only(pairs: Sequence[Tuple[str, Optional[str]]],
     given)."""
     from .classes import list_held_out
     names = [n for n, _ in pairs] if names is None else list(names)
-    found: Dict[str, Optional[str]] = {}
+    found: Dict[str, Tuple[Tuple[str, Optional[str]], ...]] = {}
     read = set()
     for shown, (name, root) in zip(names, pairs):
         if root is not None and holds(_list_path(root, name)) is not None:
             read.add(shown)
         elif list_held_out(shown) is not None:
-            found.setdefault(shown, root)
-    return {n: root for n, root in found.items() if n not in read}
+            found[shown] = tuple(dict.fromkeys(
+                found.get(shown, ()) + ((name, root), )))
+    return {n: pairs for n, pairs in found.items() if n not in read}
 
 
 def export_again_helps(rests: Sequence[str],
@@ -4928,7 +4951,7 @@ def init_lists_meta(pairs: Sequence[Tuple[str, Optional[str]]]
 def check_initial_held_out(head: str, here: Optional[Sequence[str]],
                            there: Sequence[str],
                            init: Sequence[str],
-                           by_name: Optional[Dict[str, Optional[str]]]
+                           by_name: Optional[Dict[str, Any]]
                            = None,
                            exported: Sequence[str] = ()) -> None:
     """Refuse a new run on a list that holds out NCT classes
@@ -4956,7 +4979,7 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
             them).
         init (Sequence[str]): those its own initial weights were trained
             on, the same way.
-        by_name (dict, optional): ``{list: root}`` of those of
+        by_name (dict, optional): ``{list: recorded}`` of those of
             ``there`` and ``init`` judged by their names alone
             (:func:`by_name_only`: recorded without their root, or under
             one not found here). Where the refusal rests on some of them
@@ -4964,7 +4987,11 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
             names those and the way out for another dataset's lists of
             those names (review r137: such an export of another dataset
             was refused as having seen the class, in words that said it
-            as a fact).
+            as a fact); what it has seen is said as their names decide it
+            (``if meta/train.txt is NCT's, it has seen LYM``; where a
+            list read here decides the refusal, what the lists read leave
+            out at most, and the classes seen through names alone said
+            so: review r145).
         exported (Sequence[str]): those of ``by_name`` recorded only as
             the file's own lists without their root
             (:func:`export_again_helps`): the way out named first is
@@ -4979,9 +5006,9 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
     Raises:
         InputError: the initial weights saw a class this run leaves out.
     """
-    from .classes import (by_name_way_out, lists_held_out,
-                          lists_held_out_at_most, nct_names,
-                          refusal_rests_on, trained_on_words)
+    from .classes import (by_name_way_out, lists_behind_words,
+                          lists_held_out, lists_held_out_at_most, nct_if,
+                          nct_names, refusal_rests_on, trained_on_words)
     now = lists_held_out(here)
 
     def seen(lists):
@@ -4997,8 +5024,8 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
         return
     # refused by the names of lists judged by name alone: said, with its
     # way out
-    rests = refusal_rests_on(lists, by_name or {}, found,
-                             lambda kept: bool(seen(kept)))
+    rests = refusal_rests_on(by_name or {}, found, lambda drop: bool(
+        seen(tuple(n for n in lists if n not in drop))))
     classes = nct_names(found)
     # load_from_check=False turns off the checks of every initial weights
     # file of the config, not of this one alone (review r145)
@@ -5007,12 +5034,35 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
         'load_from_check=False: no checks of any initial weights file: '
         'shapes, model, held-out classes)',
         all(n in exported for n in rests)) if rests else ''
+    before, at_most = lists_held_out_at_most(lists), \
+        lists_held_out(lists) is None
+    # what it has seen, said as the lists judged by name alone decide it
+    # (review r145: "it has seen LYM" said as a fact after the hedge)
+    saw = f'it has seen {classes}, which this run leaves out'
+    hedged = rests
+    if rests:
+        saw = f'{nct_if(tuple(rests))}, {saw}'
+    elif by_name:
+        # a list read here decides it; the words that rest on lists
+        # judged by name say so (said as what the lists read leave out
+        # at most, and the classes seen through the names alone)
+        read = tuple(n for n in lists if n not in by_name)
+        sure, read_before = seen(read), lists_held_out_at_most(read)
+        if read_before != before:
+            hedged = lists_behind_words(by_name, read_before)
+            before, at_most = read_before, True
+        if list(sure) != list(found):
+            more = sorted(set(found) - set(sure))
+            behind = lists_behind_words(by_name, more)
+            hedged = {n: r for n, r in by_name.items()
+                      if n in hedged or n in behind}
+            saw = (f'it has seen {nct_names(sure)}, which this run leaves '
+                   f'out, and {nct_names(more)} too '
+                   + nct_if(tuple(behind)))
     raise _held_out_mix(
-        head, trained_on_words(there, init),
-        lists_held_out_at_most(lists), here, now,
-        f'(it has seen {classes}, which this run leaves out); '
-        f'start from weights trained without {classes}, or from '
-        f'none{way}', lists_held_out(lists) is None, rests)
+        head, trained_on_words(there, init), before, here, now,
+        f'({saw}); start from weights trained without {classes}, or from '
+        f'none{way}', at_most, hedged)
 
 
 def initial_weight_lists(cfg, load_from: Any = None, *,

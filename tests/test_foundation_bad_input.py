@@ -3665,8 +3665,9 @@ def test_a_new_run_from_weights_that_saw_its_held_out_class_is_refused(
                "list holding every class, and may be another dataset's list "
                "of that name)")
     tail = (', and this config trains on meta/wo_3_train.txt, which leaves '
-            'out LYM: the encoder would mix the two held-out settings (it '
-            'has seen LYM, which this run leaves out); start from weights '
+            'out LYM: the encoder would mix the two held-out settings (if '
+            "meta/train.txt is NCT's, it has seen LYM, which this run "
+            'leaves out); start from weights '
             'trained without LYM, or from none, or, if meta/train.txt is '
             "another dataset's, load it unchecked (--cfg-options "
             'load_from_check=False: no checks of any initial weights file: '
@@ -3996,12 +3997,14 @@ def test_a_held_out_refusal_by_a_rootless_list_s_name_says_so(
             tmp_path, ann_file, str(data_root), load_from=path, **top))
 
     def mix(path, there, words):
+        # judged by its name, what it has seen is said so (review r145)
+        seen = "if meta/train.txt is NCT's, " if words else ''
         return (f'load_from {path}: its run trained on {there}, which '
                 f'holds every class{words}, and this config trains on '
                 f'{wo_3}, which leaves out LYM: the encoder would mix the '
-                'two held-out settings (it has seen LYM, which this run '
-                'leaves out); start from weights trained without LYM, or '
-                'from none')
+                f'two held-out settings ({seen}it has seen LYM, which this '
+                'run leaves out); start from weights trained without LYM, '
+                'or from none')
 
     # an own-data run from each export starts, recording what it saw; its
     # checkpoint's features as clp_wo_3, and an NCT wo_3 run from it

@@ -68,9 +68,10 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger, print_log
 
-from ..classes import (by_name_way_out, held_out_words, lists_held_out,
-                       lists_held_out_at_most, model_held_out, nct_names,
-                       refusal_rests_on, split_model_name, trained_on_words)
+from ..classes import (by_name_way_out, held_out_words, lists_behind_words,
+                       lists_held_out, lists_held_out_at_most,
+                       model_held_out, nct_names, refusal_rests_on,
+                       split_model_name, trained_on_words)
 from ..config import (argument_value, by_name_only, check_setting_types,
                       export_again_helps, key_below, kept_list_roots,
                       list_names, load_config,
@@ -233,6 +234,7 @@ def check_held_out(output: str, checkpoint: str,
     if said is None:
         return  # a folder that names no held-out class: not judged
     train_lists, by_name, exported = None, {}, ()
+    recorded = (lists, init_lists)
     if lists is not None:
         if holds is None:
             from ..datasets.prepare import holds_nct_images as holds
@@ -258,6 +260,16 @@ def check_held_out(output: str, checkpoint: str,
             return None
         return trained, at_most
 
+    def verdict_if(other, rooted=False):
+        """:func:`verdict` where the lists ``other`` (judged by name) are
+        another dataset's and, ``rooted``, the own lists of no root are
+        recorded with one (the way out that says so): re-rooted, a list
+        may leave initial lists outside the encoder's folders, no longer
+        judged (:func:`~openselfsup.config.kept_list_roots`)."""
+        own, init = (list_names(each) for each in kept_list_roots(
+            *recorded, holds, other, rooted))
+        return verdict(own + init) if own or init else None
+
     seen = None if train_lists is None else \
         tuple(train_lists) + tuple(init_lists)
     found = verdict(seen)
@@ -267,8 +279,19 @@ def check_held_out(output: str, checkpoint: str,
     # refused by the names of lists judged by name alone (without those
     # that hold a class the folder names, not): said so, with the way
     # out for another dataset's lists of that name
-    rests = refusal_rests_on(seen, by_name, said,
-                             lambda kept: verdict(kept) is not None)
+    rests = refusal_rests_on(by_name, said,
+                             lambda drop: verdict_if(drop) is not None)
+    hedged = rests
+    if by_name and not rests:
+        # a list read here decides the refusal, but the words may rest
+        # on lists judged by name (review r145: "holds every class" and
+        # the folder clp/ said as facts): said as the lists read leave
+        # out at most, whatever those are, and no folder
+        trained_if, at_most_if = verdict_if(list(by_name))
+        if (trained, at_most) != (trained_if, at_most_if):
+            known = trained_if if trained_if is not None else at_most_if
+            hedged = lists_behind_words(by_name, known)
+            trained, at_most = None, known
     family = split_model_name(model)[0]
     fits = '' if trained is None else \
         ', or write its features under extracted_feats/' + (
@@ -281,9 +304,10 @@ def check_held_out(output: str, checkpoint: str,
             f'{family}_novel_{novel}/ (a folder without the _wo_<c> '
             'suffix is not judged) and give the meta-test --model '
             f'{family}_novel_{novel} --novel_class {novel}',
-            all(n in exported for n in rests))
-    words = held_out_words(at_most, True, rests) if trained is None \
-        else held_out_words(trained, False, rests)
+            all(n in exported for n in rests)
+            and verdict_if(list(rests), True) is None)
+    words = held_out_words(at_most, True, hedged) if trained is None \
+        else held_out_words(trained, False, hedged)
     raise InputError(
         f'{output}: the folder {model} names the encoder trained without '
         f'{nct_names(said)}, but {checkpoint} was trained on '

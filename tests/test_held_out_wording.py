@@ -1,0 +1,224 @@
+"""The words of the held-out refusals (extraction's ``<model>_wo_<c>``
+folder check, a run's initial weights) where lists are judged by their
+names alone (recorded without their root, or under one whose file is not
+read here): each claim of the line is checked against the check itself
+run on the world the line describes (review r145's brute force)."""
+import os
+import re
+
+import pytest
+
+from openselfsup.apis.extract import check_held_out
+from openselfsup.classes import NCT_CLASSES
+from openselfsup.config import by_name_only, check_initial_held_out
+from openselfsup.utils import InputError
+
+ALL, WO_3, WO_7, WO_78 = ('meta/train.txt', 'meta/wo_3_train.txt',
+                          'meta/wo_7_train.txt', 'meta/wo_78_train.txt')
+
+
+@pytest.fixture
+def world(tmp_path):
+    """Roots of this machine: ``nct`` (its lists hold NCT images),
+    ``other`` (another dataset's), ``unread`` (the lists there cannot be
+    read), ``elsewhere`` (a root not found here); ``holds`` reads them as
+    :func:`~openselfsup.datasets.prepare.holds_nct_images` would."""
+    roots = {k: tmp_path / k for k in ('nct', 'other', 'unread')}
+    for root in roots.values():
+        (root / 'meta').mkdir(parents=True)
+        for name in (ALL, WO_3, WO_7, WO_78):
+            (root / name).write_text('x 0\n')
+    said = {roots['nct']: True, roots['other']: False}
+
+    def holds(path):
+        for root, value in said.items():
+            if os.path.realpath(path).startswith(f'{root}{os.sep}'):
+                return value
+        return None  # the unread root, or one not found here
+
+    found = {k: str(v) for k, v in roots.items()}
+    found['elsewhere'] = str(tmp_path / 'cluster' / 'NCT')
+    found['elsewhere2'] = str(tmp_path / 'cluster2' / 'NCT')
+    found.update(holds=holds, out=str(tmp_path / 'wd' / 'extracted_feats'))
+    return found
+
+
+def _extract(world, folder, own, init=()):
+    """The line of extraction's check of the features ``folder`` of an
+    encoder trained on ``own`` from initial weights of ``init``, or None
+    where written."""
+    try:
+        check_held_out(os.path.join(world['out'], folder, 'NCT_train.npy'),
+                       'ck.pth', list(own), list(init), world['holds'])
+    except InputError as err:
+        return str(err)
+    return None
+
+
+def _named(line):
+    """The lists a line says it judged by name alone."""
+    found = re.search(r'\(by name only: the lists? (.*?) (was|were) judged',
+                      line)
+    return [n for n in (ALL, WO_3, WO_7, WO_78) if n in found.group(1)]
+
+
+def _as_another_datasets(world, pairs, names, rootless=None):
+    """``pairs`` with the lists ``names`` read as another dataset's (under
+    a root of their own), and, ``rootless`` given, the others recorded
+    without a root under that one (an export made again records it)."""
+    return [(n, world['other']) if n in names else
+            (n, world[rootless]) if rootless and r is None else (n, r)
+            for n, r in pairs]
+
+
+def test_a_line_names_every_list_its_refusal_rests_on(world):
+    """Review r145: a root-less ``train.txt`` beside a ``wo_78`` list
+    under a root not found here, from initial weights of a ``wo_7`` list
+    under another such root, refused for ``clp_wo_7``, named
+    ``train.txt`` alone; but re-rooted as another dataset's, it makes the
+    encoder's folders known, the initial ``wo_7`` list falls outside them
+    and is no longer judged, and ``wo_78`` alone is refused still. The
+    line names the lists without which it passes: read so, it does."""
+    cases = [([(ALL, None), (WO_78, world['elsewhere'])],
+              [(WO_7, world['elsewhere2'])]),
+             ([(ALL, None)], []),  # the one list: named alone
+             ([(ALL, world['elsewhere'])], [(WO_7, world['elsewhere'])])]
+    for own, init in cases:
+        line = _extract(world, 'clp_wo_7', own, init)
+        assert line and ', or, if ' in line, (own, init, line)
+        named = _named(line)
+        assert _extract(world, 'clp_wo_7',
+                        _as_another_datasets(world, own, named),
+                        _as_another_datasets(world, init, named)) is None, \
+            (own, init, line)
+    assert _named(_extract(world, 'clp_wo_7', *cases[1])) == [ALL]
+
+
+def test_the_export_again_is_offered_where_it_clears_the_refusal(world):
+    """Review r145: a root-less ``train.txt`` beside a ``wo_78`` list read
+    here, from initial weights of a ``wo_7`` list that cannot be read,
+    was refused for ``clp_wo_7`` with the way out "export the weights
+    again"; exported again (the list read as another dataset's, under a
+    root), the ``wo_7`` list lies outside the encoder's folders, and
+    ``wo_78`` alone is refused. The export made again is offered exactly
+    where, so done, the features are written."""
+    cases = [([(ALL, None), (WO_78, world['nct'])],
+              [(WO_7, world['unread'])]),
+             ([(ALL, None), (WO_78, world['nct'])], [(WO_7, None)]),
+             ([(ALL, None)], [])]
+    offered = []
+    for own, init in cases:
+        line = _extract(world, 'clp_wo_7', own, init)
+        assert line, (own, init)
+        named = _named(line) if 'by name only' in line else []
+        cleared = _extract(
+            world, 'clp_wo_7', _as_another_datasets(world, own, named, 'nct'),
+            _as_another_datasets(world, init, named)) is None
+        offered.append('export the weights again' in line)
+        assert offered[-1] == (bool(named) and cleared), (own, init, line)
+    assert offered == [False, True, True]
+
+
+def _left_out(words):
+    """The classes the words ``which leaves out [at most] X`` / ``which
+    holds every class`` say."""
+    found = re.search(r'which (holds every class|leaves out (at most )?'
+                      r'([A-Z+]+))', words)
+    if found.group(1) == 'holds every class':
+        return set(), False
+    return {NCT_CLASSES.index(c) for c in found.group(3).split('+')}, \
+        bool(found.group(2))
+
+
+def test_words_a_read_list_decides_say_no_name_as_a_fact(world):
+    """Review r145: a root-less ``train.txt`` beside a ``wo_7`` list read
+    here is refused for ``clp_wo_3`` whatever ``train.txt`` is (the read
+    list holds LYM), but the line said the encoder "holds every class"
+    and sent it to ``extracted_feats/clp/``, which rest on ``train.txt``'s
+    name. Its words hold in both worlds, ``train.txt`` NCT's (read) or
+    another dataset's: what it says is left out (at most) bounds what
+    either leaves out, the lists judged by name are said so, and no
+    folder is given that fits one world only."""
+    for own, init, folder in (
+            ([(ALL, None), (WO_7, world['nct'])], [], 'clp_wo_3'),
+            ([(ALL, world['unread']), (WO_78, world['nct'])], [],
+             'clp_wo_7'),
+            ([(WO_3, world['nct'])], [(ALL, None)], 'clp_wo_7')):
+        line = _extract(world, folder, own, init)
+        assert line and 'by name only' in line, line
+        said, at_most = _left_out(line)
+        for root in ('nct', 'other'):
+            # re-rooted where each list judged by name is read: NCT's, or
+            # another dataset's
+            moved = lambda ps: [(n, world[root]) if n in _named(line)
+                                else (n, r) for n, r in ps]  # noqa: E731
+            other = _extract(world, folder, moved(own), moved(init))
+            truth, _ = _left_out(other)
+            assert (said >= truth) if at_most else said == truth, \
+                (line, other)
+            fits = re.search(r'extracted_feats/(clp[^ ,/]*)/', line)
+            assert fits is None or f'extracted_feats/{fits.group(1)}/' \
+                in other, (line, other)
+
+
+def test_the_classes_seen_are_said_as_the_names_decide_them():
+    """Review r145: at a run's start, where the refusal rests on a list
+    judged by its name alone, the line hedged the list's words but then
+    said "it has seen LYM" as a fact; and where a list read here decides
+    it, classes seen through a name alone were said with the others. Each
+    class is said as certain only where the lists read here see it."""
+    def line(here, there, by_name):
+        with pytest.raises(InputError) as info:
+            check_initial_held_out('load_from x.pth', [here], there, (),
+                                   by_name)
+        return str(info.value)
+
+    rootless = by_name_only([(ALL, None)], lambda path: None)
+    # resting on train.txt: seen if it is NCT's
+    said = line(WO_3, [ALL], rootless)
+    assert 'by name only' in said and re.search(
+        r"\(if meta/train\.txt is NCT's, it has seen LYM, ", said), said
+    # resting on two lists: seen if either is NCT's (each alone, read,
+    # is refused as having seen LYM), free only where both are not
+    both = by_name_only([(ALL, None), (WO_7, None)], lambda path: None)
+    said = line(WO_3, [ALL, WO_7], both)
+    named = re.search(r"\(if (.*) is NCT's, it has seen LYM, ", said)
+    assert named and named.group(1).split(' or ') == [ALL, WO_7], said
+    for each in (ALL, WO_7):
+        assert '(it has seen LYM, ' in line(WO_3, [each], {})
+    # the wo_7 list read here sees TUM; STR rests on train.txt's name
+    said = line(WO_78, [ALL, WO_7], rootless)
+    seen = re.search(r'\(it has seen ([A-Z+]+), which this run leaves out, '
+                     r"and ([A-Z+]+) too if meta/train\.txt is NCT's\)",
+                     said)
+    assert seen and seen.groups() == ('TUM', 'STR'), said
+    # read here, the same lists say it as a fact
+    assert '(it has seen STR+TUM, which this run leaves out)' in line(
+        WO_78, [ALL, WO_7], {})
+
+
+def test_every_place_a_list_judged_by_name_was_recorded_is_said(world):
+    """Review r145: a name recorded both without its root and under a
+    root where it cannot be read showed the first alone; and a list
+    named from the run's root (as the run's start names those of its
+    dataset) was looked for under the root of the file that recorded it,
+    so "cannot be read" and "is not found" could be said wrongly. Every
+    place is said, each of the file as recorded."""
+    holds = world['holds']
+    by_name = by_name_only([(WO_3, None), (WO_3, world['unread'])], holds)
+    with pytest.raises(InputError) as info:
+        check_initial_held_out('load_from x.pth', [WO_7], [WO_3], (),
+                               by_name)
+    assert 'recorded without its root and recorded under ' \
+        f'{world["unread"]}, where it cannot be read' in str(info.value)
+    # the run names it meta/wo_3_train.txt from its root; recorded under
+    # the unread root's parent as unread/meta/wo_3_train.txt, where the
+    # file is, and cannot be read
+    parent = os.path.dirname(world['unread'])
+    recorded = os.path.join('unread', WO_3)
+    by_name = by_name_only([(recorded, parent)], holds, [WO_3])
+    with pytest.raises(InputError) as info:
+        check_initial_held_out('load_from x.pth', [WO_7], [WO_3], (),
+                               by_name)
+    assert f'recorded under {parent} as {recorded}, where it cannot be ' \
+        'read' in str(info.value), str(info.value)
