@@ -1663,9 +1663,11 @@ def _scope_registry(name: str, scope: str, called_on: str = 'mmengine'):
     first, as MMEngine does), else, for a scope no registry holds (a typo,
     ``'mmpretrian'``; ``''``: ``default_scope = None``, none set), the
     registry the build is called on: MMEngine's root (``called_on=
-    'mmengine'``: the Runner's builds, an MMEngine or mmcv class's) or
+    'mmengine'``: the Runner's builds, an MMEngine or mmcv class's),
     mmpretrain's (``'mmpretrain'``: an mmpretrain class building its
-    arguments). Imports the model stack."""
+    arguments) or the project's (``'openselfsup'``: a class of the
+    project's building through its own registry, :data:`REGISTRY_BUILT`).
+    Imports the model stack."""
     import importlib
 
     import mmengine.registry as mmengine_registry
@@ -1683,6 +1685,8 @@ def _scope_registry(name: str, scope: str, called_on: str = 'mmengine'):
     if called_on == 'mmpretrain':
         import mmpretrain.registry as mmpretrain_registry
         return getattr(mmpretrain_registry, name)
+    if called_on == PROJECT_SCOPE:
+        return getattr(registry, name)
     return root
 
 
@@ -1693,6 +1697,15 @@ PROJECT_SCOPE = 'openselfsup'
 #: through MMEngine's registries, in the run's scope: a dict below one of
 #: theirs is built where its parent is (:func:`_built_dicts`)
 _REGISTRY_BUILDERS = ('mmengine', 'mmpretrain', 'mmcv', 'torch')
+
+#: the class attribute by which a class of the project's names the
+#: arguments it builds through a registry, in the run's default scope as
+#: MMEngine's ``Registry.build`` looks up, and the library whose registry
+#: the build is called on (where a scope no registry holds falls back to,
+#: :func:`_scope_registry`): ``{'pipeline': 'mmpretrain'}`` for
+#: ``ImageList``, whose pipeline mmpretrain's ``BaseDataset`` builds.
+#: Followed by :func:`_built_dicts`; a project class without it is not
+REGISTRY_BUILT = 'REGISTRY_BUILT'
 
 
 def run_scope(cfg) -> str:
@@ -1764,16 +1777,22 @@ def _built_dicts(cfg, scope: str) -> Iterator[Tuple[str, dict, str]]:
     visualizer, the training loop; and below each, a dict whose parent is
     a class of a library that builds what it is given through the
     registries (:data:`_REGISTRY_BUILDERS`: a ResNet's ``norm_cfg``,
-    MoCoV3's ``head``), the top-level ``data_preprocessor`` among the
-    model's where the model has none of its own (MMEngine's Runner sets it
-    there); the validation loop's data set, sampler, loop and metrics
+    MoCoV3's ``head``), the arguments a class of the project's declares
+    it builds so (:data:`REGISTRY_BUILT`: a dataset's ``pipeline``, built
+    in the run's scope by mmpretrain's ``BaseDataset`` for ``ImageList``:
+    a ``ToUnitTensor`` there under ``'mmpretrain'`` passed the check and
+    stopped the run on ``KeyError``), the top-level ``data_preprocessor``
+    among the model's where the model has none of its own (MMEngine's
+    Runner sets it there); the validation loop's data set, sampler, loop
+    and metrics
     where ``val_cfg``, ``val_dataloader`` and ``val_evaluator`` are all
     set (``Runner.train`` builds them before the first iteration). Not
     the file's variables, ``runner_type`` (built before the run's scope
     is set), the test section, a validation section not all set, a
     ``sweep``'s,
-    nor what a class of this project or a user's builds from its
-    arguments. Parents are resolved in ``scope`` (:func:`_registered`)."""
+    nor what a user's class, or a class of this project's that declares
+    nothing, builds from its arguments. Parents are resolved in ``scope``
+    (:func:`_registered`)."""
     roots = [(k, cfg.get(k)) for k in ('model', 'log_processor',
                                        'visualizer', 'train_cfg')]
     loader = cfg.get('train_dataloader')
@@ -1830,16 +1849,24 @@ def _built_dicts(cfg, scope: str) -> Iterator[Tuple[str, dict, str]]:
         built = _registered(kind, scope, called_on=called_on)
         library = (getattr(built, '__module__', None) or '').partition(
             '.')[0]
-        if library not in _REGISTRY_BUILDERS:
+        if library == PROJECT_SCOPE:
+            # what the class declares it builds through a registry (the
+            # dataset pipelines: ImageList's through mmpretrain's
+            # BaseDataset, in the run's scope), each where it is called on
+            declared = getattr(built, REGISTRY_BUILT, None) or {}
+            children = [(name, node.get(name), on)
+                        for name, on in declared.items()]
+        elif library in _REGISTRY_BUILDERS:
+            on = 'mmpretrain' if library == 'mmpretrain' else 'mmengine'
+            children = [(name, value, on) for name, value in node.items()]
+            if key == 'model' and adopted:
+                children.append(('data_preprocessor', top, on))
+        else:
             return
-        called_on = 'mmpretrain' if library == 'mmpretrain' else 'mmengine'
-        children = list(node.items()) + (
-            [('data_preprocessor', top)] if key == 'model' and adopted
-            else [])
-        for name, value in children:
+        for name, value, on in children:
             where = name if value is top else f'{key}.{name}'
             for child, part in _nearest_typed(value, where):
-                yield from below(child, part, called_on)
+                yield from below(child, part, on)
     for key, node in roots:
         if isinstance(node, dict):
             yield from below(key, node, 'mmengine')

@@ -616,3 +616,122 @@ def test_a_scope_no_registry_holds_offers_the_default_scope_alone():
                            'is registered by this project'), line
     assert "default_scope = 'openselfsup'" in line and \
         "type='openselfsup." not in line, line
+
+
+#: the project's data sets and what each needs to be built without data
+#: (``lazy_init``: the pipeline is built, no file read)
+_PROJECT_DATASETS = {
+    'ImageList': dict(ann_file='a.txt'),
+    'CaptionedImages': dict(ann_file='a.json', classes=2),
+    'SlideReports': dict(ann_file='a.json', feat_dim=2),
+    'HierarchicalPatientDataset': dict(),
+    'HierarchicalPatchDataset': dict()}
+
+
+def _dataset(kind, transform):
+    """A config dict of the project's data set ``kind`` (by its scope)
+    whose pipeline is one ``transform`` type."""
+    return dict(type=f'openselfsup.{kind}', lazy_init=True,
+                pipeline=[dict(type=transform)], **_PROJECT_DATASETS[kind])
+
+
+def test_a_project_transform_in_a_project_datasets_pipeline_is_judged(
+        tmp_path, capfd):
+    """``ToUnitTensor`` in the pipeline of the project's ``ImageList`` under
+    ``default_scope = 'mmpretrain'`` (the data set given its scope):
+    ``--check-config`` passed, exit 0, and the run stopped at its build on
+    ``KeyError: 'ToUnitTensor is not in the mmpretrain::transform
+    registry'``: ImageList's pipeline is built by mmpretrain's
+    ``BaseDataset`` through the registry, in the run's scope, as every
+    project data set's is. Refused now in the training and the
+    validation set of each; the reference is MMEngine's own build of the
+    data set under that scope, which refuses the bare name and builds the
+    scoped one (the way out the line gives)."""
+    from mmengine.config import Config
+
+    from openselfsup.config import check_scope_types
+    from openselfsup.utils import InputError
+
+    # the launcher's check, on a shipped config and --cfg-options
+    fsp = os.path.join(REPO, 'configs', 'demo', 'fsp_r18_demo.py')
+    options = ['default_scope=mmpretrain',
+               'model.backbone.norm_cfg.type=openselfsup.GhostBN',
+               'log_processor.type=openselfsup.TermsLogProcessor',
+               'train_dataloader.dataset.type=openselfsup.ImageList',
+               'default_hooks.checkpoint.type=openselfsup.CheckpointHook']
+    rc, _, err = run_tool_here(
+        ['tools/train.py', fsp, '--check-config', '--no-data-check',
+         '--cfg-options', *options], capfd)
+    assert rc == 0 and 'error' not in err, err  # the rest resolves
+    rc, _, err = run_tool_here(
+        ['tools/train.py', fsp, '--check-config', '--no-data-check',
+         '--cfg-options', *options,
+         'train_dataloader.dataset.pipeline.3.type=ToUnitTensor'], capfd)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1, err
+    assert lines[0].startswith(
+        f"error: {fsp}: train_dataloader.dataset.pipeline.3.type "
+        "'ToUnitTensor' is registered by this project ('openselfsup'), and "
+        "the run looks it up in default_scope 'mmpretrain', whose "
+        "registries do not hold it; "), lines[0]
+    assert lines[0].endswith("(type='openselfsup.ToUnitTensor')"), lines[0]
+
+    cases = {f'{kind} {t}': ('mmpretrain', 'DATASETS', _dataset(kind, t),
+                             None)
+             for kind in _PROJECT_DATASETS
+             for t in ('ToUnitTensor', 'openselfsup.ToUnitTensor')}
+    built = _runner_builds(cases)
+    for kind in _PROJECT_DATASETS:
+        for section in ('train', 'val'):
+            for transform in ('ToUnitTensor', 'openselfsup.ToUnitTensor'):
+                cfg = dict(default_scope='mmpretrain',
+                           model=copy.deepcopy(_MMPRETRAIN_MOCO))
+                cfg[f'{section}_dataloader'] = dict(
+                    dataset=_dataset(kind, transform))
+                if section == 'val':  # Runner.train builds it
+                    cfg.update(val_cfg=dict(),
+                               val_evaluator=dict(type='Accuracy'))
+                said = built[f'{kind} {transform}']
+                if transform == 'ToUnitTensor':
+                    assert said.startswith('KeyError') and \
+                        'ToUnitTensor is not in the mmpretrain::' in said, \
+                        said
+                    with pytest.raises(InputError, match=(
+                            rf"^c.py: {section}_dataloader\.dataset\."
+                            r"pipeline\.0\.type 'ToUnitTensor' is "
+                            'registered by this project')):
+                        check_scope_types(Config(cfg), 'c.py')
+                else:
+                    assert said.endswith(f'.{kind}'), said
+                    check_scope_types(Config(cfg), 'c.py')
+
+
+def test_each_project_dataset_declares_the_registry_its_pipeline_is_built_on(
+        ):
+    """What the scope check follows in a project data set's pipeline
+    (``REGISTRY_BUILT``) says which library's transform registry builds
+    it, where a scope no registry holds falls back to: the reference is
+    the data set's own build under such a scope, of a transform the
+    project alone registers and of one mmpretrain's registry holds and
+    MMEngine's root does not (each registry tells them apart)."""
+    import mmengine.registry as registry
+
+    from openselfsup.config import REGISTRY_BUILT, _scope_registry
+    from openselfsup.registry import DATASETS
+    nowhere = 'h236nowhere'
+    for kind in _PROJECT_DATASETS:
+        cls = DATASETS.get(kind)
+        declared = getattr(cls, REGISTRY_BUILT)
+        assert list(declared) == ['pipeline'], declared
+        for transform in ('ToUnitTensor', 'PackInputs'):
+            node = _dataset(kind, transform)
+            node['type'] = kind
+            with registry.DefaultScope.overwrite_default_scope(nowhere):
+                try:
+                    DATASETS.build(node)
+                    builds = True
+                except KeyError:
+                    builds = False
+                found = _scope_registry('TRANSFORMS', nowhere,
+                                        declared['pipeline']).get(transform)
+            assert builds is (found is not None), (kind, transform)

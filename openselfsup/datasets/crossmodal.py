@@ -119,6 +119,11 @@ class CaptionedImages(CheckedIndices, NamesUndecodableImages, BaseDataset):
     image_way_out = ('replace it with a readable copy, or take its entry '
                      'out of that file')
 
+    #: the pipeline is built by mmengine's ``BaseDataset`` (``Compose``),
+    #: through MMEngine's transform registry in the run's default scope
+    #: (``config.REGISTRY_BUILT``: what the scope check follows)
+    REGISTRY_BUILT = {'pipeline': 'mmengine'}
+
     def __init__(self, ann_file: str, classes, img_suffix: str = '',
                  filename_tmpl: str = '{}', data_root: str = '',
                  data_prefix: dict = dict(img_path=''), pipeline=(),
@@ -196,6 +201,8 @@ class SlideReports(CheckedIndices, BaseDataset):
             meta_keys=('case_id', 'captions'))``.
         **kwargs: other :class:`mmengine.dataset.BaseDataset` arguments.
     """
+
+    REGISTRY_BUILT = CaptionedImages.REGISTRY_BUILT  # built as there
 
     def __init__(self, ann_file: str, feat_dim: int,
                  patches_per_region: int = 64, num_grades: int = 6,

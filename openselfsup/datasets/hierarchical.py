@@ -411,6 +411,11 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
     ``j = (s * P + p) * V + v``.
     """
 
+    #: the pipeline is built by :func:`_build_pipeline`, through the
+    #: project's transform registry in the run's default scope
+    #: (``config.REGISTRY_BUILT``: what the scope check follows)
+    REGISTRY_BUILT = {'pipeline': 'openselfsup'}
+
     def __init__(self, metadata: str = '', split: str = '',
                  split_name: str = 'train', num_slides: int = 2,
                  num_patches: int = 2, pipeline: Sequence = (),
@@ -512,6 +517,8 @@ class HierarchicalPatchDataset(CheckedIndices, BaseDataset):
     within the split, so a patient named twice is one kNN query patient),
     ``patient``, ``slide``.
     """
+
+    REGISTRY_BUILT = HierarchicalPatientDataset.REGISTRY_BUILT  # as there
 
     def __init__(self, metadata: str = '', split: str = '',
                  split_name: str = 'val', pipeline: Sequence = (),

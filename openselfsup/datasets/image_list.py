@@ -297,6 +297,11 @@ class ImageList(CheckedIndices, NamesUndecodableImages, BaseDataset):
     Unlabelled lines get ``gt_label = -1``.
     """
 
+    #: the pipeline is built by mmpretrain's ``BaseDataset``, through
+    #: mmpretrain's transform registry in the run's default scope
+    #: (``config.REGISTRY_BUILT``: what the scope check follows)
+    REGISTRY_BUILT = {'pipeline': 'mmpretrain'}
+
     def __init__(self,
                  ann_file: str,
                  data_root: str = '',
