@@ -1628,7 +1628,7 @@ def _registered(type_name: str, scope: Optional[str] = None,
     """The class or function a config ``type`` names in the project's
     scope (any registry), or None; with ``scope``, as MMEngine's
     ``build_from_cfg`` looks it up under that ``default_scope``
-    (:func:`_scope_registry`; ``''``: no scope, ``called_on`` the registry
+    (:func:`scope_registry`; ``''``: no scope, ``called_on`` the registry
     the build is called on); ``own``: what the project's registries
     themselves hold under the name (not mmpretrain's ``ResNet``). Imports
     the model stack."""
@@ -1646,7 +1646,7 @@ def _registered(type_name: str, scope: Optional[str] = None,
             elif scope is None:
                 found = getattr(registry, name).get(type_name)
             else:
-                found = _scope_registry(name, scope, called_on).get(
+                found = scope_registry(name, scope, called_on).get(
                     type_name)
         except Exception:  # a registry that cannot import its locations
             found = None
@@ -1655,7 +1655,7 @@ def _registered(type_name: str, scope: Optional[str] = None,
     return None
 
 
-def _scope_registry(name: str, scope: str, called_on: str = 'mmengine'):
+def scope_registry(name: str, scope: str, called_on: str = 'mmengine'):
     """The registry ``name`` (``'MODELS'``) a build under the default scope
     ``scope`` looks a type up in, as MMEngine's
     ``Registry.switch_scope_and_registry`` finds it: the registry of that
@@ -1702,7 +1702,7 @@ _REGISTRY_BUILDERS = ('mmengine', 'mmpretrain', 'mmcv', 'torch')
 #: arguments it builds through a registry, in the run's default scope as
 #: MMEngine's ``Registry.build`` looks up, and the library whose registry
 #: the build is called on (where a scope no registry holds falls back to,
-#: :func:`_scope_registry`): ``{'pipeline': 'mmpretrain'}`` for
+#: :func:`scope_registry`): ``{'pipeline': 'mmpretrain'}`` for
 #: ``ImageList``, whose pipeline mmpretrain's ``BaseDataset`` builds.
 #: Followed by :func:`_built_dicts`; a project class without it is not
 REGISTRY_BUILT = 'REGISTRY_BUILT'
@@ -1713,9 +1713,28 @@ def run_scope(cfg) -> str:
     ``Runner.from_cfg`` (and the project's ``AtomicRunner``) takes it:
     ``cfg.get('default_scope', 'mmengine')``, unset being ``'mmengine'``;
     ``''`` for ``None``, which sets no scope (each build looks up in the
-    registry it is called on, :func:`_scope_registry`)."""
+    registry it is called on, :func:`scope_registry`)."""
     scope = cfg.get('default_scope', 'mmengine')
     return '' if scope is None else scope
+
+
+def lookup_scope(cfg) -> Optional[str]:
+    """The default scope a run of ``cfg`` looks a type up in where the
+    type's dict has no ``_scope_`` of its own (:func:`run_scope`), or None
+    where the config does not tell it: a scope that is no string, and
+    ``None`` beside ``custom_imports`` (None sets no scope: each build
+    looks up in the scope current then, which an imported module may have
+    set, mmpretrain's ``register_all_modules()``, ``init_default_scope``;
+    r148: such a config, trained by MMEngine, was refused). ``None``
+    without them is ``''``: none is set, and each build falls back to the
+    registry it is called on (:func:`scope_registry`; r151: all of them
+    passed, and the run named the options). The one rule of the scope
+    check and of the runner's optimizer check. Torch-free."""
+    scope = run_scope(cfg)
+    if not isinstance(scope, str) or (scope == ''
+                                      and cfg.get('custom_imports')):
+        return None
+    return scope
 
 
 def _scope_is_certain(cfg) -> Optional[str]:
@@ -1729,21 +1748,14 @@ def _scope_is_certain(cfg) -> Optional[str]:
     module may have set, mmpretrain's ``register_all_modules()``; r148).
     ``None`` without them, and a scope no registry holds
     (``'mmpretrian'``), are certain: the builds fall back to the registry
-    they are called on (:func:`_scope_registry`). A scoped or
+    they are called on (:func:`scope_registry`). A scoped or
     dotted ``type`` (``'openselfsup.ImageList'``, a module path) changes
     its own dict's lookup alone (mmengine 0.10.7: ``build_from_cfg``
     switches the scope for ``_scope_`` only), and only that dict's type
     is left unjudged
     (:func:`check_scope_types`). Torch-free."""
-    scope = run_scope(cfg)
-    if not isinstance(scope, str) or scope == PROJECT_SCOPE or (
-            scope == '' and cfg.get('custom_imports')):
-        # None sets no scope: each build looks up in the scope current
-        # then, which a custom_imports module may have set (mmpretrain's
-        # register_all_modules(), init_default_scope): not certain there
-        # (r148: such a config, trained by MMEngine, was refused); without
-        # one, none is set, and each build falls back to its registry
-        # (r151: all of them passed, and the run named the options)
+    scope = lookup_scope(cfg)
+    if scope is None or scope == PROJECT_SCOPE:
         return None
     for _, node in config_dicts(dict(cfg.items())):
         if '_scope_' in node:
@@ -1769,7 +1781,7 @@ def _nearest_typed(node: Any, key: str) -> Iterator[Tuple[str, dict]]:
 def _built_dicts(cfg, scope: str) -> Iterator[Tuple[str, dict, str]]:
     """``(key, dict, called_on)`` of each typed dict a training run
     certainly builds in the default scope ``scope``, each once, with the
-    library whose registry the build is called on (:func:`_scope_registry`:
+    library whose registry the build is called on (:func:`scope_registry`:
     ``'mmengine'`` for the Runner's, ``'mmpretrain'`` below an mmpretrain
     class): the model, the training data set, sampler and batch sampler,
     the optimizer wrapper (and its optimizer, under MMEngine's default
@@ -1877,7 +1889,7 @@ def _scope_said(cfg, scope: str) -> Tuple[str, bool]:
     (``default_scope 'mmpretrain'``; unset, a scope no registry holds,
     and None so said), and whether it is a scope of MMEngine's registry
     tree (else each build falls back to the registry it is called on,
-    :func:`_scope_registry`)."""
+    :func:`scope_registry`)."""
     if not scope:
         return 'default_scope None', False
     if 'default_scope' not in cfg:
@@ -1944,12 +1956,6 @@ def check_scope_types(cfg, config: str) -> List[str]:
         elif theirs is not ours:
             other.append((key, kind, theirs, ours, scoped))
 
-    def ways(kind, scoped):
-        return (f"set default_scope = '{PROJECT_SCOPE}' in the config (or "
-                f'--cfg-options default_scope={PROJECT_SCOPE}), whose '
-                "registries hold mmpretrain's and MMEngine's types too"
-                + (", or give each of the project's types its scope "
-                   f"(type='{scoped_ours}{kind}')" if scoped else ''))
     said, known = _scope_said(cfg, scope)
     if not known:
         # a scope no registry holds: each build falls back to the registry
@@ -1963,22 +1969,46 @@ def check_scope_types(cfg, config: str) -> List[str]:
     if alone:
         key, kind, _ = alone[0]
         more = list(dict.fromkeys(k for _, k, _ in alone[1:] if k != kind))
-        raise InputError(
-            f'{config}: {key}.type {kind!r} is registered by this '
+        raise InputError(scope_refusal(
+            cfg, config, scope, key, kind, all(s for _, _, s in alone),
+            more))
+
+    def named(obj):
+        return f'{obj.__module__}.{getattr(obj, "__qualname__", obj)}'
+    return [f'{config}: {key}.type {kind!r} is built as {named(theirs)} '
+            f'under {said}, not this project\'s {named(ours)}; for the '
+            'project\'s, ' + _scope_ways(kind, scoped)
+            for key, kind, theirs, ours, scoped in other]
+
+
+def _scope_ways(kind: str, scoped: bool) -> str:
+    """The ways out of :func:`scope_refusal` and of the scope check's
+    warnings: the project's scope, and (``scoped``: where the run's
+    registry reaches the project's from there) the type's scope."""
+    return (f"set default_scope = '{PROJECT_SCOPE}' in the config (or "
+            f'--cfg-options default_scope={PROJECT_SCOPE}), whose '
+            "registries hold mmpretrain's and MMEngine's types too"
+            + (", or give each of the project's types its scope "
+               f"(type='{PROJECT_SCOPE}.{kind}')" if scoped else ''))
+
+
+def scope_refusal(cfg, config: str, scope: str, key: str, kind: str,
+                  scoped: bool, more: Sequence[str] = ()) -> str:
+    """The line refusing ``<key>.type`` ``kind``, a type the project
+    registers, that a run of ``cfg`` looks up in ``scope``, whose
+    registries do not hold it (:func:`check_scope_types`, the runner's
+    optimizer check): the scope as :func:`_scope_said` names it, the
+    config's other such types (``more``) and the ways out
+    (:func:`_scope_ways`)."""
+    said, known = _scope_said(cfg, scope)
+    return (f'{config}: {key}.type {kind!r} is registered by this '
             f'project ({PROJECT_SCOPE!r}), and the run looks it up in '
             + (f'{said}, whose registries do not hold it' if known else
                f"{said}: in the registry each build is called on (MMEngine's"
                " root, or mmpretrain's below an mmpretrain class), which "
                'does not hold it')
             + (f' (nor {", ".join(more)})' if more else '')
-            + '; ' + ways(kind, all(s for _, _, s in alone)))
-
-    def named(obj):
-        return f'{obj.__module__}.{getattr(obj, "__qualname__", obj)}'
-    return [f'{config}: {key}.type {kind!r} is built as {named(theirs)} '
-            f'under {said}, not this project\'s {named(ours)}; for the '
-            'project\'s, ' + ways(kind, scoped)
-            for key, kind, theirs, ours, scoped in other]
+            + '; ' + _scope_ways(kind, scoped and known))
 
 
 #: top-level dicts MMEngine's Runner builds without a ``type``: what takes
@@ -3919,7 +3949,7 @@ def knn_hook_keys(cfg) -> List[str]:
 def hook_class(kind: Any, scope: str) -> Any:
     """The class a hook's ``type`` builds in a run of default scope
     ``scope`` (:func:`run_scope`; the Runner builds hooks through
-    MMEngine's hook registry, :func:`_scope_registry`): a class given as
+    MMEngine's hook registry, :func:`scope_registry`): a class given as
     the type itself, a name as the registry resolves it there; a name
     that resolves to nothing there (the build's ``KeyError``: a config
     fragment without ``default_scope``, which is ``'mmengine'``) as the
@@ -3930,7 +3960,7 @@ def hook_class(kind: Any, scope: str) -> Any:
         return kind
     for where in (scope, PROJECT_SCOPE):
         try:
-            found = _scope_registry('HOOKS', where).get(kind)
+            found = scope_registry('HOOKS', where).get(kind)
         except Exception:  # noqa: BLE001 (resolved to nothing)
             found = None
         if found is not None:

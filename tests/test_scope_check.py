@@ -716,7 +716,7 @@ def test_each_project_dataset_declares_the_registry_its_pipeline_is_built_on(
     MMEngine's root does not (each registry tells them apart)."""
     import mmengine.registry as registry
 
-    from openselfsup.config import REGISTRY_BUILT, _scope_registry
+    from openselfsup.config import REGISTRY_BUILT, scope_registry
     from openselfsup.registry import DATASETS
     nowhere = 'h236nowhere'
     for kind in _PROJECT_DATASETS:
@@ -732,6 +732,88 @@ def test_each_project_dataset_declares_the_registry_its_pipeline_is_built_on(
                     builds = True
                 except KeyError:
                     builds = False
-                found = _scope_registry('TRANSFORMS', nowhere,
+                found = scope_registry('TRANSFORMS', nowhere,
                                         declared['pipeline']).get(transform)
             assert builds is (found is not None), (kind, transform)
+
+
+@pytest.mark.parametrize('scope', ['openselfsup', 'mmpretrain', 'mmengine',
+                                   'user'])
+def test_the_runners_optimizer_check_looks_up_in_the_runs_scope(scope):
+    """The runner's check of ``optim_wrapper.optimizer.type`` looked the
+    type up in the project's registry whatever the config's scope: an
+    optimizer of a user's scope (a registry of its own in MMEngine's
+    tree, which MMEngine builds under that scope) was refused as no known
+    optimizer, and the project's ``OpenSelfSupLARS`` under
+    ``'mmpretrain'`` or ``'mmengine'`` behind a constructor named (not
+    judged by the scope check) passed it and stopped the build on
+    MMEngine's 'None is not a callable object'. It now agrees with
+    MMEngine's own build of the optimizer wrapper under each scope (the
+    reference), by the scope check's rule, and a project type out of the
+    scope gets the scope check's line. The user's registry is taken out
+    of MMEngine's tree after."""
+    import uuid
+
+    import mmengine.registry as registry
+    import torch
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import AtomicRunner
+
+    # what the runner's build_optim_wrapper reads of itself
+    runner = AtomicRunner.__new__(AtomicRunner)
+    runner.model = torch.nn.Linear(2, 2)
+    runner.cfg = Config(dict(default_scope=scope))
+    runner._config_name = lambda: 'c.py'
+    kinds = ['SGD', 'mmengine.SGD', 'OpenSelfSupLARS',
+             'openselfsup.OpenSelfSupLARS', 'LARS', 'mmpretrain.LARS', 'SGDD']
+    if scope == 'user':
+        scope = f'h236user{uuid.uuid4().hex[:8]}'
+        runner.cfg.default_scope = scope
+        theirs = registry.Registry('optimizer', parent=registry.OPTIMIZERS,
+                                   scope=scope)
+        theirs.register_module(name='H236Opt', module=torch.optim.SGD)
+        kinds.append('H236Opt')
+    try:
+        _optimizers_judged(runner, scope, kinds)
+    finally:
+        registry.OPTIMIZERS._children.pop(scope, None)
+
+
+def _optimizers_judged(runner, scope, kinds):
+    """The runner's optimizer check of each of ``kinds`` under ``scope``
+    beside MMEngine's own build (the test above)."""
+    import mmengine.registry as registry
+    from mmengine.optim import build_optim_wrapper
+
+    from openselfsup.utils import InputError
+    for kind in kinds:
+        for constructor in (None, 'DefaultOptimWrapperConstructor'):
+            wrapper = dict(type='OptimWrapper',
+                           optimizer=dict(type=kind, lr=0.1))
+            if constructor:
+                wrapper['constructor'] = constructor
+            with registry.DefaultScope.overwrite_default_scope(scope):
+                try:  # the reference: MMEngine's own build
+                    build_optim_wrapper(runner.model, copy.deepcopy(wrapper))
+                    builds = True
+                except KeyError:
+                    builds = False
+                except TypeError as exc:  # the lookup's None, called
+                    assert 'None is not a callable' in str(exc), exc
+                    builds = False
+                try:
+                    runner.build_optim_wrapper(wrapper)
+                    said = None
+                except InputError as exc:
+                    said = str(exc)
+            assert (said is None) is builds, (kind, constructor, said)
+            if kind == 'OpenSelfSupLARS' and not builds:
+                assert said.startswith(
+                    "c.py: optim_wrapper.optimizer.type 'OpenSelfSupLARS' "
+                    "is registered by this project ('openselfsup'), and the "
+                    f"run looks it up in default_scope {scope!r}"), said
+            elif not builds:
+                assert said.startswith(
+                    f"c.py: optim_wrapper.optimizer.type={kind!r} is no "
+                    'known optimizer'), said

@@ -3083,18 +3083,45 @@ _CHILD_SIGNALS = tuple(getattr(signal, n) for n in ('SIGCHLD',)
 _FULL_DISK_BYTES = 1 << 20
 
 
-def _check_optimizer_type(kind: str, config: str) -> None:
-    """Refuse ``optim_wrapper.optimizer.type`` ``kind`` that the optimizer
-    registries (this project's and its parents': torch's optimizers among
-    them) do not know, with the closest names."""
+def _check_optimizer_type(cfg, optimizer: dict, config: str) -> None:
+    """Refuse ``optim_wrapper.optimizer`` of a ``type`` the run's build
+    does not find: looked up where MMEngine's constructor builds it, in
+    the optimizer's own ``_scope_`` or the run's scope, by the scope
+    check's rule (:func:`~openselfsup.config.lookup_scope`,
+    :func:`~openselfsup.config.scope_registry`; it was looked up in the
+    project's registry whatever the scope: ``OpenSelfSupLARS`` under
+    ``'mmpretrain'`` with a constructor named passed, and stopped the
+    build on KeyError, while a type only the run's scope holds, a user's
+    scope's or ``'mmengine.SGD'`` under ``'mmengine'``, was refused as no
+    known optimizer). A type of the project's that the scope does not
+    reach is the scope check's line
+    (:func:`~openselfsup.config.scope_refusal`); another, the closest
+    names there. Not judged where no config tells the scope (``None``
+    beside ``custom_imports``): the build says."""
+    from ..config import (PROJECT_SCOPE, _scope_said, lookup_scope,
+                          scope_refusal, scope_registry)
     from ..registry import OPTIMIZERS, known_names
-    if OPTIMIZERS.get(kind) is not None:
+    kind = optimizer['type']
+    scope = optimizer.get('_scope_') or lookup_scope(cfg)
+    if not isinstance(scope, str):
         return
-    _, near = known_names(OPTIMIZERS, kind)
-    raise InputError(f'{config}: optim_wrapper.optimizer.type={kind!r} is '
-                     'no known optimizer' + (
-                         f' (did you mean {" or ".join(near)}?)' if near
-                         else ''))
+    there = scope_registry('OPTIMIZERS', scope)
+    if there.get(kind) is not None:
+        return
+    key = 'optim_wrapper.optimizer'
+    OPTIMIZERS.import_from_location()
+    if kind in OPTIMIZERS.module_dict and '_scope_' not in optimizer:
+        # the project's own, out of the run's scope: the scope check's line
+        raise InputError(scope_refusal(
+            cfg, config, scope, key, kind,
+            there.get(f'{PROJECT_SCOPE}.{kind}') is not None))
+    said = f'its _scope_ {scope!r}' if '_scope_' in optimizer else \
+        _scope_said(cfg, scope)[0]
+    _, near = known_names(there, kind)
+    raise InputError(
+        f'{config}: {key}.type={kind!r} is no known optimizer'
+        + ('' if scope == PROJECT_SCOPE else f' in {said}')
+        + (f' (did you mean {" or ".join(near)}?)' if near else ''))
 
 
 #: the checkpoint key of the saving process's random streams
@@ -4608,7 +4635,7 @@ class AtomicRunner(Runner):
             if isinstance(optim_wrapper, dict) else None
         kind = optimizer.get('type') if isinstance(optimizer, dict) else None
         if isinstance(kind, str):
-            _check_optimizer_type(kind, self._config_name())
+            _check_optimizer_type(self.cfg, optimizer, self._config_name())
         maker = optim_wrapper.get('constructor') \
             if isinstance(optim_wrapper, dict) else None
         what = 'optimizer' if maker is None else \
