@@ -1718,6 +1718,23 @@ def run_scope(cfg) -> str:
     return '' if scope is None else scope
 
 
+def init_scope(cfg, training: bool) -> None:
+    """Make current the default scope a build of ``cfg``'s types looks them
+    up in, outside a runner: a training config's (``training``:
+    ``knn_eval.py``'s) as its training run set it, MMEngine's Runner
+    (:func:`run_scope`: ``'mmengine'`` where unset; it was the project's,
+    so a config whose training stopped on ``KeyError`` was evaluated);
+    another's (an extraction config) ``'openselfsup'`` where unset, as
+    mmpretrain's ``init_model`` takes its own; none made for ``None``, as
+    the Runner makes none (``init_default_scope(None)`` was an
+    ``AssertionError`` traceback). Imports MMEngine's registries."""
+    from mmengine.registry import init_default_scope
+    scope = run_scope(cfg) if training else cfg.get('default_scope',
+                                                    PROJECT_SCOPE)
+    if isinstance(scope, str) and scope:
+        init_default_scope(scope)
+
+
 def lookup_scope(cfg) -> Optional[str]:
     """The default scope a run of ``cfg`` looks a type up in where the
     type's dict has no ``_scope_`` of its own (:func:`run_scope`), or None
@@ -1778,33 +1795,9 @@ def _nearest_typed(node: Any, key: str) -> Iterator[Tuple[str, dict]]:
             yield from _nearest_typed(value, f'{key}.{i}')
 
 
-def _built_dicts(cfg, scope: str) -> Iterator[Tuple[str, dict, str]]:
-    """``(key, dict, called_on)`` of each typed dict a training run
-    certainly builds in the default scope ``scope``, each once, with the
-    library whose registry the build is called on (:func:`scope_registry`:
-    ``'mmengine'`` for the Runner's, ``'mmpretrain'`` below an mmpretrain
-    class): the model, the training data set, sampler and batch sampler,
-    the optimizer wrapper (and its optimizer, under MMEngine's default
-    constructor), the schedulers, the hooks, the log processor, the
-    visualizer, the training loop; and below each, a dict whose parent is
-    a class of a library that builds what it is given through the
-    registries (:data:`_REGISTRY_BUILDERS`: a ResNet's ``norm_cfg``,
-    MoCoV3's ``head``), the arguments a class of the project's declares
-    it builds so (:data:`REGISTRY_BUILT`: a dataset's ``pipeline``, built
-    in the run's scope by mmpretrain's ``BaseDataset`` for ``ImageList``:
-    a ``ToUnitTensor`` there under ``'mmpretrain'`` passed the check and
-    stopped the run on ``KeyError``), the top-level ``data_preprocessor``
-    among the model's where the model has none of its own (MMEngine's
-    Runner sets it there); the validation loop's data set, sampler, loop
-    and metrics
-    where ``val_cfg``, ``val_dataloader`` and ``val_evaluator`` are all
-    set (``Runner.train`` builds them before the first iteration). Not
-    the file's variables, ``runner_type`` (built before the run's scope
-    is set), the test section, a validation section not all set, a
-    ``sweep``'s,
-    nor what a user's class, or a class of this project's that declares
-    nothing, builds from its arguments. Parents are resolved in ``scope``
-    (:func:`_registered`)."""
+def _training_roots(cfg) -> List[Tuple[str, Any, str]]:
+    """``(key, dict, 'mmengine')`` of what MMEngine's Runner builds of a
+    training config through MMEngine's registries (:func:`_built_dicts`)."""
     roots = [(k, cfg.get(k)) for k in ('model', 'log_processor',
                                        'visualizer', 'train_cfg')]
     loader = cfg.get('train_dataloader')
@@ -1846,10 +1839,60 @@ def _built_dicts(cfg, scope: str) -> Iterator[Tuple[str, dict, str]]:
         roots += [(f'{key}.{i}', metric) for i, metric in enumerate(
             metrics)] if isinstance(metrics, (list, tuple)) else \
             [(key, metrics)]
+    return [(key, node, 'mmengine') for key, node in roots]
+
+
+def knn_scope_roots(cfg) -> List[Tuple[str, Any, str]]:
+    """What ``knn_eval.py`` builds of a training config, as its training
+    run built it (:func:`_built_dicts`): the model, as MMEngine's Runner
+    builds it, and the ``knn_eval`` section's data sets, as the project's
+    ``KNNEvalHook`` builds them from the same arguments
+    (:data:`REGISTRY_BUILT`). Imports the model stack."""
+    section = cfg.get('knn_eval')
+    hook = _registered('KNNEvalHook', own=True)
+    return [('model', cfg.get('model'), 'mmengine')] + [
+        (f'knn_eval.{name}', section.get(name), on)
+        for name, on in getattr(hook, REGISTRY_BUILT, {}).items()
+        if isinstance(section, dict)]
+
+
+def _built_dicts(cfg, scope: str,
+                 roots: Optional[List[Tuple[str, Any, str]]] = None
+                 ) -> Iterator[Tuple[str, dict, str]]:
+    """``(key, dict, called_on)`` of each typed dict a training run
+    certainly builds in the default scope ``scope``, each once, with the
+    library whose registry the build is called on (:func:`scope_registry`:
+    ``'mmengine'`` for the Runner's, ``'mmpretrain'`` below an mmpretrain
+    class): the model, the training data set, sampler and batch sampler,
+    the optimizer wrapper (and its optimizer, under MMEngine's default
+    constructor), the schedulers, the hooks, the log processor, the
+    visualizer, the training loop; and below each, a dict whose parent is
+    a class of a library that builds what it is given through the
+    registries (:data:`_REGISTRY_BUILDERS`: a ResNet's ``norm_cfg``,
+    MoCoV3's ``head``), the arguments a class of the project's declares
+    it builds so (:data:`REGISTRY_BUILT`: a dataset's ``pipeline``, built
+    in the run's scope by mmpretrain's ``BaseDataset`` for ``ImageList``:
+    a ``ToUnitTensor`` there under ``'mmpretrain'`` passed the check and
+    stopped the run on ``KeyError``), the top-level ``data_preprocessor``
+    among the model's where the model has none of its own (MMEngine's
+    Runner sets it there); the validation loop's data set, sampler, loop
+    and metrics
+    where ``val_cfg``, ``val_dataloader`` and ``val_evaluator`` are all
+    set (``Runner.train`` builds them before the first iteration). Not
+    the file's variables, ``runner_type`` (built before the run's scope
+    is set), the test section, a validation section not all set, a
+    ``sweep``'s,
+    nor what a user's class, or a class of this project's that declares
+    nothing, builds from its arguments. Parents are resolved in ``scope``
+    (:func:`_registered`). ``roots``: ``(key, dict, called_on)`` of what
+    another command builds instead (:func:`knn_scope_roots`)."""
+    adopt = roots is None
+    if roots is None:
+        roots = _training_roots(cfg)
     model, top = cfg.get('model'), cfg.get('data_preprocessor')
     # Runner.__init__: model.setdefault('data_preprocessor', ...)
-    adopted = isinstance(model, dict) and isinstance(top, dict) and \
-        'data_preprocessor' not in model
+    adopted = adopt and isinstance(model, dict) and isinstance(
+        top, dict) and 'data_preprocessor' not in model
     seen = set()
 
     def below(key, node, called_on):
@@ -1879,9 +1922,9 @@ def _built_dicts(cfg, scope: str) -> Iterator[Tuple[str, dict, str]]:
             where = name if value is top else f'{key}.{name}'
             for child, part in _nearest_typed(value, where):
                 yield from below(child, part, on)
-    for key, node in roots:
+    for key, node, called_on in roots:
         if isinstance(node, dict):
-            yield from below(key, node, 'mmengine')
+            yield from below(key, node, called_on)
 
 
 def _scope_said(cfg, scope: str) -> Tuple[str, bool]:
@@ -1901,7 +1944,9 @@ def _scope_said(cfg, scope: str) -> Tuple[str, bool]:
     return f'default_scope {scope!r}', True
 
 
-def check_scope_types(cfg, config: str) -> List[str]:
+def check_scope_types(cfg, config: str,
+                      roots: Optional[List[Tuple[str, Any, str]]] = None
+                      ) -> List[str]:
     """Refuse a ``type`` this project registers where the run certainly
     looks it up in another scope, whose registries do not hold it
     (:func:`_scope_is_certain`, :func:`_built_dicts`): with
@@ -1916,6 +1961,9 @@ def check_scope_types(cfg, config: str) -> List[str]:
     (under ``'mmpretrain'``, whose registries hold the project's as
     children; not under ``'mmengine'``, whose root does not). Torch-free
     for the project's scope (the shipped configs).
+
+    ``roots``: what another command builds of the config instead of a
+    training run (:func:`knn_scope_roots`, ``knn_eval.py``).
 
     Returns:
         list[str]: a warning for each type the project registers again
@@ -1934,7 +1982,7 @@ def check_scope_types(cfg, config: str) -> List[str]:
         return []
     alone, other = [], []
     scoped_ours = f'{PROJECT_SCOPE}.'
-    for key, node, called_on in _built_dicts(cfg, scope):
+    for key, node, called_on in _built_dicts(cfg, scope, roots):
         kind = node['type']
         if kind.startswith(scoped_ours):
             # looked up as given: the project's scope, where the run's

@@ -4233,3 +4233,28 @@ def test_a_config_root_through_a_link_is_told_resolved_when_pasted(
         else:
             assert code == 2 and 'DATA_ROOT: a placeholder' in err, (
                 command, err)
+def test_an_extraction_config_of_no_default_scope_extracts(
+        synthetic_root, weights, tmp_path):
+    """``default_scope = None`` in an extraction config stopped extract.py
+    on MMEngine's ``AssertionError`` traceback
+    (``init_default_scope(None)``, 'type of name should be str'). None
+    sets no scope, as MMEngine's Runner sets none: each build looks up in
+    the registry it is called on, the project's, which holds the config's
+    types. The reference: the same extraction under the project's scope,
+    which gives the same features. The process's scope is restored
+    after."""
+    import mmengine.registry as registry
+
+    from openselfsup.apis.extract import extract
+    ckpt = str(tmp_path / 'epoch_2.pth')
+    _full_checkpoint(ckpt, weights)
+    feats = {}
+    for scope in ('openselfsup', None):
+        out = str(tmp_path / f'{scope}' / 'NCT_test.npy')
+        with registry.DefaultScope.overwrite_default_scope('openselfsup'):
+            extract(_config('nct_test.py'), ckpt, out, cfg_options=dict(
+                _options(synthetic_root, 'NCT'), default_scope=scope),
+                batch_size=16, progress=False)
+        feats[scope] = np.load(out)
+    assert feats[None].shape[0] > 0
+    np.testing.assert_array_equal(feats[None], feats['openselfsup'])

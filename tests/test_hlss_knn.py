@@ -3443,3 +3443,48 @@ def test_a_file_beside_the_patches_is_not_other_data(tmp_path, monkeypatch):
             f'SHA-1: {record["knn_files_sha1"]["knn_eval.bank.metadata"][:12]}'
             f' -> {changed[:12]}; 3 more differ)') in str(err.value), \
         err.value  # the query's metadata and both patch lists counted
+
+
+@pytest.mark.parametrize('scope', ['unset', None])
+def test_knn_eval_looks_types_up_as_the_training_run_did(
+        scope, tmp_path, monkeypatch, capfd):
+    """knn_eval.py built a training config's types under
+    ``cfg.get('default_scope', 'openselfsup')``, where MMEngine's Runner
+    takes ``'mmengine'``: the HiDisc demo without ``default_scope``, whose
+    training ``tools/train.py --check-config`` refuses (and MMEngine's
+    build under the Runner's scope stops on KeyError: the reference), was
+    evaluated at initialisation without a word; with ``default_scope =
+    None`` it stopped on MMEngine's ``AssertionError`` traceback
+    (``init_default_scope(None)``). Both are now the training check's line
+    on the model, before a model is built or a feature extracted, and
+    nothing is written. The process's default scope is restored after."""
+    import mmengine.registry as registry
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from _foundation_helpers import run_tool_here
+    _demo_data_and_weights(tmp_path, monkeypatch)
+    cfg = Config.fromfile(HIDISC_DEMO)
+    cfg.default_scope = None
+    if scope == 'unset':
+        cfg = Config({k: v for k, v in cfg.items() if k != 'default_scope'})
+    config = str(tmp_path / 'hidisc.py')
+    cfg.dump(config)
+    said = ("default_scope 'mmengine' (unset: MMEngine's Runner takes "
+            "'mmengine'), whose registries do not hold it" if scope else
+            'default_scope None: in the registry each build is called on')
+    first = (f"{config}: model.type 'HLSS' is registered by this project "
+             f"('openselfsup'), and the run looks it up in {said}")
+    # the training run's check (itself tested against MMEngine's build)
+    rc, _, err = run_tool_here(['tools/train.py', config, '--check-config',
+                                '--no-data-check'], capfd)
+    assert rc == 2 and err.startswith(f'error: {first}'), err
+    with registry.DefaultScope.overwrite_default_scope('mmengine'):
+        with pytest.raises(KeyError, match='HLSS is not in the mmengine'):
+            registry.MODELS.build(cfg.model.to_dict())
+    out = tmp_path / 'out'
+    with registry.DefaultScope.overwrite_default_scope('openselfsup'):
+        with pytest.raises(InputError) as err:
+            knn_eval_checkpoint(config, None, str(out))
+    assert str(err.value).startswith(first), str(err.value)
+    assert not out.exists()

@@ -817,3 +817,40 @@ def _optimizers_judged(runner, scope, kinds):
                 assert said.startswith(
                     f"c.py: optim_wrapper.optimizer.type={kind!r} is no "
                     'known optimizer'), said
+
+
+def test_the_knn_hooks_data_sets_are_judged_as_it_builds_them():
+    """The project's ``KNNEvalHook`` builds its ``bank`` and ``query`` data
+    sets before training, through the project's registry in the run's
+    scope: a ``ToUnitTensor`` in their pipeline under ``'mmpretrain'``
+    (every type else given its scope) passed the check. Judged now; the
+    reference is the hook's own data build (``evaluation.knn._loader``)
+    under that scope, which stops on the bare name and builds the scoped
+    one."""
+    import mmengine.registry as registry
+    from mmengine.config import Config
+
+    from openselfsup.config import check_scope_types
+    from openselfsup.evaluation.knn import _loader
+    from openselfsup.utils import InputError
+    for transform in ('ToUnitTensor', 'openselfsup.ToUnitTensor'):
+        data = _dataset('HierarchicalPatchDataset', transform)
+        with registry.DefaultScope.overwrite_default_scope('mmpretrain'):
+            try:
+                _loader(data, 1, 0)
+                builds = True
+            except KeyError as exc:
+                assert 'ToUnitTensor is not in the mmpretrain::' in str(exc)
+                builds = False
+        cfg = Config(dict(
+            default_scope='mmpretrain', model=copy.deepcopy(_MMPRETRAIN_MOCO),
+            custom_hooks=[dict(type='openselfsup.KNNEvalHook', bank=data,
+                               query=data)]))
+        if builds:
+            check_scope_types(cfg, 'c.py')
+        else:
+            with pytest.raises(InputError, match=(
+                    r"^c.py: custom_hooks\.0\.bank\.pipeline\.0\.type "
+                    r"'ToUnitTensor' is registered by this project")):
+                check_scope_types(cfg, 'c.py')
+        assert builds is (transform != 'ToUnitTensor')

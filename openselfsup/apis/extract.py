@@ -73,7 +73,8 @@ from ..classes import (by_name_way_out, held_out_words, lists_behind_words,
                        model_held_out, nct_names, refusal_rests_on,
                        split_model_name, trained_on_words)
 from ..config import (argument_value, by_name_only, check_setting_types,
-                      export_again_helps, key_below, kept_list_roots,
+                      export_again_helps, init_scope, key_below,
+                      kept_list_roots,
                       list_names, load_config,
                       model_settings_sha1, pipeline_image_size,
                       saved_list_prefixes, sized_pipeline,
@@ -576,11 +577,9 @@ def build_extractor(cfg) -> torch.nn.Module:
             ``tools/train.py`` says it
             (:func:`~openselfsup.utils.errors.settings_refused`).
     """
-    from mmengine.registry import init_default_scope
-
     from .. import models  # noqa: F401  (fills the registries)
     from ..registry import MODELS
-    init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    init_scope(cfg, False)
     with settings_refused(cfg, 'model'):
         check_setting_types(cfg, ('model', ))
         return MODELS.build(cfg.model)
@@ -596,11 +595,9 @@ def build_dataset(cfg):
             reading), in the line of :func:`build_extractor`'s
             (:func:`~openselfsup.config.check_setting_types`).
     """
-    from mmengine.registry import init_default_scope
-
     from ..datasets import registered  # noqa: F401  (ImageList, transforms)
     from ..registry import DATASETS
-    init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    init_scope(cfg, False)
     with settings_refused(cfg, 'dataset'):
         check_setting_types(cfg, ('dataset', ))
     return DATASETS.build(cfg.dataset)
@@ -834,12 +831,10 @@ def pipeline_randomness(cfg) -> Tuple[Optional[Tuple[str, str]],
         fix their outcome: what a refusal of a deterministic pipeline
         names).
     """
-    from mmengine.registry import init_default_scope
-
     from ..config import config_dicts
     from ..datasets import registered  # noqa: F401  (the transforms)
     from ..registry import TRANSFORMS
-    init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    init_scope(cfg, False)
     pipeline = (cfg.get('dataset') or {}).get('pipeline') or []
     never = []  # dotted keys of transforms never applied
     fixed = []
@@ -1625,14 +1620,15 @@ def warn_other_images(records: Sequence[Dict]) -> None:
         print_log(note, logger='current', level=logging.WARNING)
 
 
-def build_random_extractor(cfg, seed: int) -> torch.nn.Module:
+def build_random_extractor(cfg, seed: int,
+                           training: bool = False) -> torch.nn.Module:
     """The config's ``model`` at its own initialisation (``init_weights``),
     drawn from a seeded generator (:func:`~openselfsup.models.extraction.
-    build_initialised`)."""
-    from mmengine.registry import init_default_scope
-
+    build_initialised`); ``training``: ``cfg`` is a training config
+    (``knn_eval.py``'s), its types looked up as its run looked them up
+    (:func:`~openselfsup.config.init_scope`)."""
     from ..models.extraction import build_initialised
-    init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    init_scope(cfg, training)
     with settings_refused(cfg, 'model'):  # as build_extractor
         check_setting_types(cfg, ('model', ))
         return build_initialised(cfg.model, seed)

@@ -15,11 +15,12 @@ import os
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ..config import (PATCHES_DIGEST, UNSET, argument_value,
-                      check_knn_model, check_setting_types,
-                      data_contents_change, data_folder_digests,
-                      data_folders, digest_noun, file_contents_change,
-                      first_difference, is_patches_digest, key_change,
-                      knn_is_for, knn_is_not_for, knn_model_refusal,
+                      check_knn_model, check_scope_types,
+                      check_setting_types, data_contents_change,
+                      data_folder_digests, data_folders, digest_noun,
+                      file_contents_change, first_difference, init_scope,
+                      is_patches_digest, key_change, knn_is_for,
+                      knn_is_not_for, knn_model_refusal, knn_scope_roots,
                       load_config, model_settings, model_settings_sha1,
                       named_file_digests, recorded_settings)
 from ..datasets.data_files import patch_root
@@ -1235,14 +1236,19 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         held = [buffer]  # taken by the load: not kept while the model runs
         del buffer
         passed_over.flush()  # the newer files passed over, said now
-    from mmengine.registry import init_default_scope
-
     import openselfsup.datasets.registered  # noqa: F401  (the datasets)
     from ..evaluation.knn import format_table, knn_title, run_knn
     from ..models import extraction  # noqa: F401  (registers the models)
     from ..models.open_clip import without_clip_weights
     from .extract import build_random_extractor
-    init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    # the types looked up as the training run looked them up (MMEngine's
+    # Runner: 'mmengine' where the config sets no scope, it was the
+    # project's), and one the run's scope does not hold refused in the
+    # scope check's line, before a checkpoint is loaded or a model built
+    init_scope(cfg, True)
+    for line in check_scope_types(cfg, config, knn_scope_roots(cfg)):
+        from mmengine.logging import print_log
+        print_log(line, logger='current', level=logging.WARNING)
     # a model of no HLSS class by its ancestry (a user's subclass of
     # MoCoV3 under its own name passed the config's check), before a
     # checkpoint is loaded or a model built
@@ -1346,7 +1352,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                   'there, marked as evaluated with other settings)',
                   logger='current', level=logging.WARNING)
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
-        model = build_random_extractor(cfg, seed)
+        model = build_random_extractor(cfg, seed, training=True)
     # a random init trained on no patients; a checkpoint's None: not read
     # (a warning said why, or it records no config), which the results
     # keep as null, not absent ("none found")

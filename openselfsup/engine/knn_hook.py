@@ -181,6 +181,11 @@ class KNNEvalHook(Hook):
 
     priority = 'LOW'
 
+    #: the bank and query data sets are built through the project's data
+    #: set registry (``evaluation.knn``), in the run's default scope
+    #: (``config.REGISTRY_BUILT``: what the scope check follows)
+    REGISTRY_BUILT = {'bank': 'openselfsup', 'query': 'openselfsup'}
+
     def __init__(self, bank: dict, query: dict, interval: int = 1000,
                  k: int = 200, temperature: float = 0.07,
                  aggregation: str = 'l1_softmax', batch_size: int = 64,
