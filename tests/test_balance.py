@@ -7451,3 +7451,50 @@ def test_a_ctrl_c_after_the_zero_epoch_baselines_build_leaves_nothing(
     assert len(seen) == 1
     assert not os.path.exists(seen[0])
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_the_sweeps_check_judges_every_runs_config_without_training(
+        crossmodal_root, tmp_path, capfd):
+    """``balance_sweep.py`` had no ``--check`` (``tools/train.py`` has
+    ``--check-config``, ``wsi_workdir/sweep.py`` ``--check``): a setting
+    each run's build refuses was found once the sweep had started and the
+    first run was built. ``--check`` runs the sweep's own checks, then
+    checks the config of every run as it would train (the baseline's and
+    each lambda's) as ``tools/train.py --check-config`` checks one, and
+    stops: nothing trained, no work dir made. The reference: the launchers'
+    check of the config with the same options, whose line is the same (a
+    logging interval of 0, which the sweep's own checks do not
+    judge, and ``default_scope=mmpretrain``); without a problem both
+    pass."""
+    import importlib.util
+
+    from _foundation_helpers import run_tool_here
+
+    from openselfsup.utils import run_cli
+    spec = importlib.util.spec_from_file_location(
+        'balance_sweep_cli', os.path.join(ROOT, 'tools/balance_sweep.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    opts = [f'{k}={v}' for k, v in demo_on_test_slides(
+        crossmodal_root).items()]
+    work = tmp_path / 'sweep'
+    for extra in ([], ['default_hooks.logger.interval=0'],
+                  ['default_scope=mmpretrain']):
+        rc, _, err = run_tool_here(
+            ['tools/train.py', SLIDE_DEMO, '--check-config',
+             '--cfg-options', *opts, *extra], capfd)
+        code = run_cli(mod.main, [SLIDE_DEMO, '--lambdas', '0', '0.5',
+                                  '--work-dir', str(work), '--check',
+                                  '--cfg-options', *opts, *extra])
+        out, swept = capfd.readouterr()
+        assert not work.exists()
+        if not extra:
+            assert rc == 0 and code == 0, (err, swept)
+            assert out.strip().splitlines()[-1] == (
+                'checked: the baseline, lambda 0, lambda 0.5'), out
+        else:
+            line = err.strip().splitlines()
+            assert rc == 2 and len(line) == 1 and SLIDE_DEMO in line[0], err
+            assert extra[0].partition('=')[0] in line[0], line
+            assert code == 2 and swept.strip().splitlines()[-1] == \
+                line[0], swept

@@ -95,6 +95,12 @@ def parse_args(argv):
                    'epoch, the sweep which run trains, each run\'s result '
                    'and its log file, <run folder>/<timestamp>/'
                    '<timestamp>.log, which holds all of it)')
+    p.add_argument('--check', action='store_true',
+                   help='check the sweep and stop before anything trains or '
+                   'is written: its own settings, then the config of every '
+                   'run (the baseline\'s and each lambda\'s) as '
+                   'tools/train.py --check-config checks one; a refusal is '
+                   'one line, exit 2; warnings are printed, exit 0')
     p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    help='config overrides applied to every run, key=value')
     return p.parse_args(argv)
@@ -113,7 +119,12 @@ def main(argv=None):
                             test=a.test, resume=a.resume,
                             cfg_options=a.cfg_options, seeds=a.seeds,
                             resume_command=resume_command(argv),
-                            verbose=a.verbose)
+                            verbose=a.verbose, check=a.check)
+    if a.check:
+        for line in res['warnings']:
+            print(f'warning: {line}', file=sys.stderr)
+        print(f'checked: {", ".join(res["checked"])}')
+        return
     print(res['table'])
     for kind, path in res['paths'].items():
         print(f'{kind:9s} {path}')

@@ -64,6 +64,7 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       seed_additions, type_name, unmoved_copies_said)
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
+                    check_loaded_config,
                     check_not_sweep_run_dir, resume_choice, train,
                     read_sections, unmoved_notes, warning_words,
                     worker_warnings_left_out)
@@ -1335,7 +1336,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       test: bool = False, resume: bool = False,
                       seeds: Optional[Sequence[int]] = None,
                       resume_command: Optional[str] = None,
-                      verbose: bool = False) -> Dict:
+                      verbose: bool = False, check: bool = False) -> Dict:
     """Train the baseline, then one run per lambda; write table, JSON, PNG.
 
     Args:
@@ -1387,6 +1388,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             per epoch, and the sweep says which run trains, each run's
             result and the log file that holds all of it
             (:func:`~openselfsup.utils.console.short_console`).
+        check (bool): check the sweep and stop before anything trains or
+            is written (``balance_sweep.py --check``): the sweep's own
+            checks, then the config of every run as it would train (the
+            baseline's and each lambda's, with the options the sweep
+            gives it) as ``tools/train.py --check-config`` checks one
+            (:func:`~openselfsup.apis.train.check_loaded_config`).
 
     A SIGTERM anywhere in the sweep raises
     :class:`~openselfsup.utils.Terminated` (between runs too:
@@ -1394,7 +1401,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     Ctrl-C does (the lock released, the runs that ended recorded).
 
     Returns:
-        dict: ``rows`` (name, lambda, epochs, metrics; with ``seeds``, each
+        dict: with ``check``, ``checked`` (the runs, in words) and
+        ``warnings`` (the check's, each once). Else ``rows`` (name, lambda,
+        epochs, metrics; with ``seeds``, each
         lambda run's ``seed``), the metric names and the paths written;
         with ``seeds`` also ``seeds``, ``spread`` (:data:`SPREAD`) and
         ``summary`` (:func:`seed_summary`).
@@ -1612,6 +1621,17 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     lambda_runs = [lambda_run(lam, name, seed)
                    for lam, name in zip(lambdas, names)
                    for seed in (seeds or [None])]
+    if check:
+        # every run's config as it would train (a refused setting names
+        # the user's --cfg-options alone), as tools/train.py --check-config
+        # checks one: nothing trained, nothing written
+        warnings = []
+        for opts in [base_opts] + [opts for *_, opts in lambda_runs]:
+            warnings += check_loaded_config(
+                load_config(config, opts, given=list(cfg_options)), config)
+        return dict(checked=['the baseline'] + [
+            run for _, _, run, *_ in lambda_runs],
+            warnings=list(dict.fromkeys(warnings)))
     # each file read once per version of it in the process (every run
     # names the same lists; a text encoder folder counts by its files)
     digest = file_sha1_kept

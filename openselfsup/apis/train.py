@@ -1927,6 +1927,24 @@ def _refuse_unregistered_model(cfg, config: str) -> None:
         build_from_cfg(dict(type=kind), MODELS)  # raises: no class found
 
 
+def check_loaded_config(cfg: Config, config: str,
+                        auto_scale_lr: bool = False) -> List[str]:
+    """The launchers' check of a loaded config's values, torch-free in the
+    project's scope (:func:`check_launch`; ``balance_sweep.py --check``,
+    of each run's config): :func:`check_config_values`, then the scope
+    check (a type of the project's scope alone where the run's is
+    another: refused; one the project registers again: said, the other's
+    class: :func:`~openselfsup.config.check_scope_types`).
+
+    Returns:
+        list[str]: the scope check's warnings and what each started
+        process would warn of when it builds the views
+        (:func:`~openselfsup.apis.fast_path.fast_path_warnings`).
+    """
+    check_config_values(cfg, config, auto_scale_lr)
+    return check_scope_types(cfg, config) + fast_path_warnings(cfg)
+
+
 def check_launch(config: str, cfg_options: Optional[dict] = None,
                  resume: Union[bool, str] = False,
                  work_dir: Optional[str] = None,
@@ -1978,10 +1996,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                          'it (dist_train.sh: pytorch, slurm_train.sh: '
                          'slurm); remove it from the arguments')
     cfg = load_config(config, cfg_options)
-    check_config_values(cfg, config, auto_scale_lr)
-    # a type of the project's scope alone where the run's is another:
-    # refused; one the project registers again: said (the other's class)
-    warnings = check_scope_types(cfg, config) + fast_path_warnings(cfg)
+    warnings = check_loaded_config(cfg, config, auto_scale_lr)
     resume, _ = resume_choice(cfg, resume)
     # a checkpoint's zip directory only (its last bytes: a file cut short
     # while it was written has none); the run reads the whole file, every
