@@ -19,6 +19,16 @@ def _config(tmp_path, text, name='c.py'):
     return str(path)
 
 
+def _check_config_refuses(args, capfd):
+    """The one line of ``tools/train.py <args> --check-config
+    --no-data-check`` refusing the config, its exit status 2."""
+    rc, _, err = run_tool_here(['tools/train.py', *args, '--check-config',
+                                '--no-data-check'], capfd)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1, err
+    return lines[0]
+
+
 def _mmengine_build(section, node, scope):
     """What MMEngine's own build of ``node`` (a dict of the config's
     ``section``) under the default scope ``scope`` gives: the object, or
@@ -45,10 +55,7 @@ def test_a_project_type_under_mmpretrains_scope_is_refused(tmp_path, capfd):
 
     from openselfsup.engine import TermsLogProcessor
     path = _config(tmp_path, "default_scope = 'mmpretrain'\n")
-    rc, _, err = run_tool_here(
-        ['tools/train.py', path, '--check-config', '--no-data-check'], capfd)
-    lines = err.strip().splitlines()
-    assert rc == 2 and len(lines) == 1, err
+    lines = [_check_config_refuses([path], capfd)]
     assert lines[0].startswith(
         f"error: {path}: model.backbone.norm_cfg.type 'GhostBN' is "
         "registered by this project ('openselfsup'), and the run looks it "
@@ -663,12 +670,9 @@ def test_a_project_transform_in_a_project_datasets_pipeline_is_judged(
         ['tools/train.py', fsp, '--check-config', '--no-data-check',
          '--cfg-options', *options], capfd)
     assert rc == 0 and 'error' not in err, err  # the rest resolves
-    rc, _, err = run_tool_here(
-        ['tools/train.py', fsp, '--check-config', '--no-data-check',
-         '--cfg-options', *options,
-         'train_dataloader.dataset.pipeline.3.type=ToUnitTensor'], capfd)
-    lines = err.strip().splitlines()
-    assert rc == 2 and len(lines) == 1, err
+    lines = [_check_config_refuses(
+        [fsp, '--cfg-options', *options,
+         'train_dataloader.dataset.pipeline.3.type=ToUnitTensor'], capfd)]
     assert lines[0].startswith(
         f"error: {fsp}: train_dataloader.dataset.pipeline.3.type "
         "'ToUnitTensor' is registered by this project ('openselfsup'), and "
