@@ -3658,3 +3658,47 @@ def test_views_draws_are_those_each_op_drew_on_its_own(recipe, monkeypatch):
     assert 'ResizedCropOp' in kinds
     if recipe == 'clp':
         assert {'ColorJitterOp', 'BlurOp', 'SolarizeOp'} <= kinds, kinds
+
+
+_NAN, _INF = float('nan'), float('inf')
+
+
+@pytest.mark.parametrize('transform, key', [
+    (dict(type='RandomGrayscale', prob=1.0, keep_channels=True,
+          channel_weights=(_NAN, 1., 1.)), 'channel_weights'),
+    (dict(type='RandomGrayscale', prob=1.0, keep_channels=True,
+          channel_weights=(1., np.float32(_INF), 1.)), 'channel_weights'),
+    (dict(type='GaussianBlur', magnitude_range=(0.1, _INF),
+          magnitude_std='inf', prob=1.0), 'magnitude_range'),
+    (dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
+          magnitude_level=_NAN, magnitude_std='inf', prob=1.0),
+     'magnitude_level'),
+    (dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
+          total_level=_INF, magnitude_std='inf', prob=1.0), 'total_level'),
+    (dict(type='Solarize', thr=_NAN, prob=1.0), 'thr')])
+def test_batched_views_refuse_numbers_that_are_not_finite(transform, key):
+    """A NaN or an infinity in a number the batched views read when built
+    is refused in one line naming the setting (one rule,
+    ``pipeline_checks._numbers``). Before: channel weights with a NaN gave
+    NaN grey levels cast to uint8 (0) without a word, an infinite
+    ``total_level`` was taken, a ``Solarize`` ``thr`` of NaN solarised no
+    pixel where the per-image op (``img < thr`` false) solarises every
+    one; a blur range or level of NaN or inf failed in a traceback."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError) as err:
+        views = BatchAugment([transform], 'the.pipeline')
+        views(torch.full((2, 3, 8, 8), 100, dtype=torch.uint8))
+    line = str(err.value)
+    assert '\n' not in line
+    assert line.startswith(f"the.pipeline: {transform['type']} {key} ")
+    assert 'not finite' in line
+
+
+def test_batched_views_take_finite_channel_weights_and_an_integer_thr():
+    """The finiteness rule refuses no finite setting: integer and numpy
+    weights, an integer Solarize thr (of any size) are built."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    BatchAugment([dict(type='RandomGrayscale', prob=1.0, keep_channels=True,
+                       channel_weights=(1, np.float32(2.5), 3)),
+                  dict(type='Solarize', thr=10 ** 400, prob=1.0)], 'p')

@@ -1991,7 +1991,8 @@ def _build_op(t: Dict, where: str) -> _Op:
         if t.get('thr') is None:
             raise InputError(f'{where}: Solarize is batched only with a '
                              'fixed thr')
-        return SolarizeOp(t['thr'], _prob(t, 0.5, where))
+        thr, = _numbers(t, 'thr', None, None, where)
+        return SolarizeOp(thr, _prob(t, 0.5, where))
     raise InputError(f"{where}: transform {kind!r} has no batched version; "
                      "use augment_on='cpu' (the per-image pipeline)")
 

@@ -3,6 +3,7 @@ before a run (the per-image pipeline and the batched views of
 :mod:`.batch_aug`): torch-free, so the launchers' ``--check-config``
 (:func:`~openselfsup.apis.fast_path.check_fast_path_values`) runs them
 before any process starts, as the run itself and ``extract.py`` do."""
+import math
 import numbers
 from typing import Dict, List, Optional
 
@@ -176,7 +177,11 @@ def _numbers(t: Dict, key: str, default, count: Optional[int],
     InputError (one line): the batched ops read these settings when built
     and failed with a traceback (``channel_weights=None``,
     ``magnitude_range=(0.1, )``), where the per-image transform fails at
-    its first image."""
+    its first image. A NaN or an infinity is refused too, for every
+    setting read here (the one rule for them): ``channel_weights`` with a
+    NaN gave NaN grey levels cast to 0 without a word, a ``Solarize``
+    ``thr`` of NaN solarised nothing in the batched views and every pixel
+    per image, an infinite ``total_level`` took the level as 0."""
     value = t.get(key, default)
     items = (value, ) if count is None else value
     if (count is not None and (isinstance(value, (str, bytes)) or
@@ -187,6 +192,10 @@ def _numbers(t: Dict, key: str, default, count: Optional[int],
         what = 'a number' if count is None else f'{count} numbers'
         raise InputError(f"{where}: {t.get('type')} {key} {value!r} is not "
                          f'{what}')
+    if not all(isinstance(v, numbers.Integral) or math.isfinite(v)
+               for v in items):
+        raise InputError(f"{where}: {t.get('type')} {key} {value!r} is not "
+                         'finite (a NaN or an infinity): give finite numbers')
     return tuple(items)
 
 
