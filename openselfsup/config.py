@@ -2277,6 +2277,25 @@ def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
                     node[arg] = int(node[arg])  # whole: range() takes it
 
 
+def options_need_type_check(cfg_options: Optional[dict]) -> bool:
+    """Whether ``--cfg-options`` ``cfg_options`` give a setting under
+    :data:`SETTING_ROOTS` that :func:`check_setting_types` could refuse:
+    a value holding anything but integers (not bools) and whole floats (a
+    string, ``region_depth=x``; a bool; a fraction; a ``type``, which
+    changes the class the other settings are judged against). The
+    launchers' ``--check-config`` runs that check (which imports the
+    model stack) only then: a config as written is judged by the run, the
+    shipped ones pass, and the check stays torch-free for them."""
+    def could_fail(value) -> bool:
+        if isinstance(value, dict):
+            return any(could_fail(v) for v in value.values())
+        if isinstance(value, (list, tuple)):
+            return any(could_fail(v) for v in value)
+        return not is_whole(value)
+    return any(key_below(str(key), SETTING_ROOTS) and could_fail(value)
+               for key, value in (cfg_options or {}).items())
+
+
 def _keyword_names(built, node: Any) -> Optional[Dict[str, Any]]:
     """The keyword arguments ``built`` takes (name: default,
     ``inspect.Parameter.empty`` where none), or None where that cannot be

@@ -12030,3 +12030,45 @@ def test_the_dump_names_only_the_options_the_user_gave():
     assert line == "#   'experiment_name=my run'", line
     assert parse_cfg_options(shlex.split(line[4:])) == {
         'experiment_name': 'my run'}
+
+
+def test_check_config_refuses_a_number_setting_given_a_string(tmp_path):
+    """``tools/train.py --check-config`` (``check_launch``, run by the
+    launchers before they start a process) did not run
+    ``check_setting_types``: ``--cfg-options model.loss.temperature=x``
+    passed the check and each started process refused it. The check now
+    refuses it in the run's own line (the reference: ``build_runner``'s),
+    and stays torch-free for options no number rule can refuse."""
+    import subprocess
+    import sys
+    from openselfsup.apis.train import build_runner, check_launch
+    from openselfsup.utils import InputError
+    hidisc = os.path.join(REPO, 'configs', 'demo',
+                          'hidisc_r18w8_synthetic.py')
+    slide = os.path.join(REPO, 'configs', 'demo',
+                         'balance_slide_synthetic.py')
+    for config, options in (
+            (hidisc, {'model.loss.temperature': 'x'}),
+            (slide, {'model.backbone.region_depth': 2.5}),
+            (slide, {'train_dataloader.dataset.feat_dim': True})):
+        with pytest.raises(InputError) as run:
+            build_runner(config, work_dir=str(tmp_path / 'w'),
+                         cfg_options=options)
+        with pytest.raises(InputError) as check:
+            check_launch(config, options, work_dir=str(tmp_path / 'w'),
+                         data_check=False)
+        assert str(check.value) == str(run.value)
+        assert 'TypeError: ' in str(check.value)
+        assert not (tmp_path / 'w').exists()
+    probe = (
+        'import sys\n'
+        'from openselfsup.apis.train import check_launch\n'
+        f'check_launch({os.path.join(REPO, "configs", "demo", "clp_r18_demo.py")!r}, '
+        "{'model.backbone.depth': 18, 'optim_wrapper.optimizer.lr': 0.1}, "
+        'data_check=False)\n'
+        "print('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, '-c', probe], capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=REPO),
+                          cwd=str(tmp_path))
+    assert (done.returncode, done.stdout.split()) == (0, ['False']), \
+        done.stderr

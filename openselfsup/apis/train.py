@@ -39,6 +39,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       initial_weight_lists, is_int, is_knn_hook_type,
                       is_number, is_whole,
                       load_config, local_file, named_wrappers, numpy_seed,
+                      options_need_type_check,
                       option_setting, pretrained_head, pretrained_init_files,
                       process_share, run_scope, sampler_epoch_length,
                       train_loop_kind, type_name,
@@ -1997,6 +1998,13 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                          'slurm); remove it from the arguments')
     cfg = load_config(config, cfg_options)
     warnings = check_loaded_config(cfg, config, auto_scale_lr)
+    if options_need_type_check(cfg_options):
+        # a number setting given as a string (model.loss.temperature=x),
+        # refused in the run's line (_built); it imports the model stack,
+        # so only for options that could hold one (the config as written
+        # is the run's to judge: the shipped ones pass)
+        with settings_refused(cfg, 'model or data'):
+            check_setting_types(cfg)
     resume, _ = resume_choice(cfg, resume)
     # a checkpoint's zip directory only (its last bytes: a file cut short
     # while it was written has none); the run reads the whole file, every
