@@ -1890,3 +1890,16 @@ def test_the_device_check_takes_the_strings_torch_device_takes(monkeypatch):
         check_device('cpu:0')
     with pytest.raises(InputError, match='12 GPU'):
         check_device('cuda:12')
+
+
+def test_load_json_of_a_folder_says_it_is_a_folder(tmp_path):
+    """A folder given where a JSON file is read is one line naming the
+    path once and that it is a folder (it was 'not a readable JSON file
+    (IsADirectoryError: [Errno 21] Is a directory: ...)', the path
+    twice), as the list and config readers say it."""
+    from openselfsup.utils import InputError, load_json
+    folder = tmp_path / 'results.json'
+    folder.mkdir()
+    with pytest.raises(InputError) as err:
+        load_json(str(folder), 'result file')
+    assert str(err.value) == f'{folder}: is a folder, not a result file'

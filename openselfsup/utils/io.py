@@ -888,13 +888,17 @@ def load_json(path: str, what: str = 'JSON file') -> Any:
         what (str): what it is, for the message.
 
     Raises:
-        InputError: missing, unreadable or not valid JSON.
+        InputError: missing, a folder, unreadable or not valid JSON.
     """
     try:
         with open(path) as f:
             return json.load(f)
     except FileNotFoundError:
         raise InputError(f'{what} not found: {path}') from None
+    except IsADirectoryError:
+        # it said 'not a readable ... (IsADirectoryError: [Errno 21] Is a
+        # directory: ...)', the path twice
+        raise InputError(f'{path}: is a folder, not a {what}') from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise InputError(f'{path}: not a readable {what} '
                          f'({type(exc).__name__}: {exc})'.splitlines()[0]
