@@ -695,3 +695,43 @@ def test_a_set_read_under_its_configs_root_is_told_by_the_folders_resolved(
         else:
             assert from_elsewhere(args.out) == str(out), (folder, line)
             assert _demo_reads(env['DATA']) == str(out / 'PAIP19'), line
+def test_the_more_samples_way_out_reads_each_json_once(
+        tmp_path, capsys, monkeypatch):
+    """The way to more samples (``tasks.more_samples_way_out``) asks where
+    every set's images were read from; each ask read every model's six
+    provenance JSONs again (``features.images_folder`` once per set name:
+    six reads of each JSON for one refusal line). Each JSON is now read
+    once per line, the line unchanged (the other tests of this file).
+    Reference: the JSON files in the model folders, listed."""
+    import builtins
+    from lowshot_data import write_provenance
+    from openselfsup.lowshot.tasks import more_samples_way_out
+    store = tmp_path / 'store'
+    _synthetic_paip(str(store), capsys)
+    wd = make_workdir(str(tmp_path / 'w'))
+    feats = os.path.join(wd, 'extracted_feats')
+    models = sorted(d for d in os.listdir(feats)
+                    if os.path.isdir(os.path.join(feats, d)))
+    for model in models:
+        for name in ('PAIP_train', 'PAIP_test', 'NCT_train'):
+            write_provenance(wd, model, name, cwd=str(tmp_path),
+                             cfg_options={'dataset.data_root': str(
+                                 store / ('PAIP19' if 'PAIP' in name
+                                          else 'NCT'))})
+    jsons = sorted(os.path.join(feats, m, f) for m in models
+                   for f in os.listdir(os.path.join(feats, m))
+                   if f.endswith('.json'))
+    assert len(jsons) == 3 * len(models) >= 3
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if str(file).endswith('.json'):
+            opened.append(os.path.abspath(str(file)))
+        return real_open(file, *args, **kwargs)
+    monkeypatch.setattr(builtins, 'open', counting_open)
+    line = more_samples_way_out('PAIP_train', wd)
+    monkeypatch.setattr(builtins, 'open', real_open)
+    assert 'make_synthetic.py' in line
+    assert sorted(p for p in opened if os.path.exists(p) and
+                  os.path.dirname(os.path.dirname(p)) == feats) == jsons

@@ -1251,31 +1251,36 @@ def _recorded_root(prov, config: str) -> _Where:
     return _Where(_squashed(joined(root, cwd)))
 
 
-def images_folder(workdir: str, name: str) -> _Where:
-    """Where the images of feature set ``name`` in ``workdir`` were read
-    from, as the provenance JSONs of its models' sets there record
+def images_folders(workdir: str) -> Dict[str, _Where]:
+    """Where the images of each feature set of ``workdir`` were read from
+    (``{name: where}`` for every name of :data:`~.paths.FEATURE_NAMES`),
+    as the provenance JSONs of its models' sets there record
     (:func:`_recorded_root`; the sets of a workdir share its labels, so
     one list): the folder they all record (absolute), unknown (and why)
     where they record different ones (one unknown among them included)
     or one it cannot be sure of; neither (the plain :class:`_Where`)
-    where no set of the name has a JSON."""
+    where no set of the name has a JSON. Each model's JSONs are read
+    once for all the names (read again per name, a refusal's way out
+    read up to 36 files per model folder six times over)."""
     root = os.path.join(workdir, 'extracted_feats')
     models = sorted(d for d in os.listdir(root) if os.path.isdir(
         os.path.join(root, d))) if os.path.isdir(root) else []
-    told = {}
-    for model in models:
-        prov = _model_jsons(paths.features_path(workdir, model,
-                                                name)).get(name)
-        if prov is not None:
-            told[model] = _recorded_root(prov, name.lower())
-    if not told:  # none recorded: the plain _Where (the caller says why)
-        return _Where()
-    if len(set(told.values())) > 1:
-        return _Where(why=f"the models' {name} sets in {workdir} record "
-                      'different folders: ' + ', '.join(
-                          f'{m} {w.root or "none known"}'
-                          for m, w in told.items()))
-    return next(iter(told.values()))
+    jsons = {model: _model_jsons(paths.features_path(
+        workdir, model, paths.FEATURE_NAMES[0])) for model in models}
+    found = {}
+    for name in paths.FEATURE_NAMES:
+        told = {model: _recorded_root(sets[name], name.lower())
+                for model, sets in jsons.items() if name in sets}
+        if not told:  # none recorded: the plain _Where (the caller says why)
+            found[name] = _Where()
+        elif len(set(told.values())) > 1:
+            found[name] = _Where(why=f"the models' {name} sets in {workdir} "
+                                 'record different folders: ' + ', '.join(
+                                     f'{m} {w.root or "none known"}'
+                                     for m, w in told.items()))
+        else:
+            found[name] = next(iter(told.values()))
+    return found
 
 
 def _other_layout(prov: Dict, config: str, root: str,

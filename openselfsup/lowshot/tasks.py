@@ -291,7 +291,8 @@ def shots_way_out(setting: TaskSetting, at_most: int,
 def more_samples_way_out(name: str, workdir: Optional[str] = None) -> str:
     """How feature set ``name`` of ``workdir`` gets more samples per
     class, from the folder its images were read from, as the provenance
-    JSONs of its sets there record (:func:`~.features.images_folder`):
+    JSONs of its sets there record (:func:`~.features.images_folders`,
+    read once):
 
     - the synthetic generator's data (the folder holds its marker,
       :data:`~openselfsup.utils.io.SYNTHETIC_MARKER`): the generator's flag
@@ -319,12 +320,17 @@ def more_samples_way_out(name: str, workdir: Optional[str] = None) -> str:
     import shlex
 
     from ..utils.io import REPO_ROOT, SYNTHETIC_MARKER
-    from .features import DATA_ROOTS, images_folder
+    from .features import DATA_ROOTS, _Where, images_folders
     domain = os.path.basename(DATA_ROOTS[name.lower()])
-    where = images_folder(workdir, name) if workdir is not None else None
-    root, why = (where.root, where.why if where != type(where)() else
-                 f'no {name} set in {workdir} records where its images '
-                 'were read') if where else (None, 'no workdir was read')
+    folders = images_folders(workdir) if workdir is not None else {}
+    where = folders.get(name, _Where()) if workdir is not None else None
+    if where is None:
+        root, why = None, 'no workdir was read'
+    elif where == _Where():  # no set of the name has a JSON
+        root, why = None, (f'no {name} set in {workdir} records where its '
+                           'images were read')
+    else:
+        root, why = where
     if root is not None and not os.path.isdir(root):  # moved, or removed
         root, why = None, f'{root}, the folder it was read from, is gone'
     if root is not None and not os.path.isfile(
@@ -339,16 +345,14 @@ def more_samples_way_out(name: str, workdir: Optional[str] = None) -> str:
     data = os.path.dirname(root) if root else None
     if data:  # the demo reads every set from $DATA (review r149: only this
         # set's folder was looked up; the others', elsewhere, not there)
-        from . import paths
         from .features import _place
-        others = {n: images_folder(workdir, n) for n in paths.FEATURE_NAMES
-                  if n != name}
+        others = {n: w for n, w in folders.items() if n != name}
         # a set without a JSON tells nothing; one whose folder is not
         # known (its models' disagree, a relative one without its cwd) is
         # no agreement (review r151); folders told apart as the printed
         # commands tell them (links resolved where they exist)
         unsure = sorted(n for n, w in others.items()
-                        if w.root is None and w != type(w)())
+                        if w.root is None and w != _Where())
         apart = sorted({os.path.dirname(w.root) for w in others.values()
                         if w.root and _place(os.path.dirname(w.root))
                         != _place(data)})
