@@ -380,3 +380,57 @@ def test_generate_task_without_num_shots_draws_the_published_shots(
         assert drawn.pop() == [(task, s) for s in shots]
     cli_ok(GEN, ['--task', 'mixture', '--workdir', workdir], capsys)
     assert drawn.pop() == [('mixture', s) for s in (1, 5, 10)]
+
+
+def test_a_shift_bank_of_another_draw_rule_is_refused_for_latent_aug(
+        workdir, capsys):
+    """A dictionary file recorded no rule its shift bank was drawn by, so
+    one written by an older rule (the published ``multivariate_normal``,
+    before c119cc18) was sampled by ``latent_aug`` without a word. The
+    file now records it (``draw_rule``) and ``latent_aug`` refuses another
+    rule's bank in one line with the command that makes it again; a file
+    that records none is judged by its draws (this rule's from its
+    covariances and seed: taken); ``latent_aug_expected``, which reads no
+    bank, takes either; ``dict_construction.py`` reusing it refuses it.
+    Reference: the published rule's draws, numpy's
+    ``multivariate_normal``."""
+    from openselfsup.lowshot.dictionary import DRAW_RULE
+    cli_ok(GEN, _gen(workdir), capsys)
+    k4 = ['--num_prototypes', '4', '--num_shift_vectors', '50']
+    make = ['--model', 'clp', '--novel_class', '7', '--workdir', workdir,
+            *k4]
+    cli_ok(DICT, make, capsys)
+    path = paths.dictionary_path(workdir, 'clp', 'NCT_train', 4, 50, 0,
+                                 'wo7')
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    assert int(arrays['draw_rule']) == DRAW_RULE
+
+    def rewrite(**changes):
+        kept = {**arrays, **changes}
+        np.savez(path, **{k: v for k, v in kept.items() if v is not None})
+    latent = _meta(workdir, '--mode', 'latent_aug', '--clf', 'Ridge', *k4)
+    expected = _meta(workdir, '--mode', 'latent_aug_expected', '--clf',
+                     'Ridge', *k4)
+    # written before the rule was recorded, drawn by this one: taken
+    rewrite(draw_rule=None)
+    cli_ok(META, latent, capsys)
+    # drawn by the published rule
+    rng = np.random.default_rng(0)
+    published = np.stack([
+        rng.multivariate_normal(np.zeros(c.shape[0]), c, 50)
+        for c in arrays['covariances'].astype(np.float64)]).astype(
+            np.float32)
+    rewrite(draw_rule=None, shift_bank=published)
+    err = cli_fails(META, latent, capsys, workdir,
+                    f'{path}: its shift bank was drawn by an older rule')
+    assert 'dict_construction.py' in err.partition('make it again with: ')[2]
+    assert err.endswith(' --overwrite'), err
+    cli_fails(DICT, make, capsys, workdir, 'drawn by an older rule')
+    cli_ok(META, expected, capsys)
+    # a file that records another rule
+    rewrite(draw_rule=np.int64(1))
+    cli_fails(META, latent, capsys, workdir, 'drawn by rule 1, not')
+    # made again as the line says: taken
+    cli_ok(DICT, make + ['--overwrite'], capsys)
+    cli_ok(META, latent, capsys)

@@ -1088,10 +1088,12 @@ def test_a_latent_result_of_a_dictionary_made_again_with_another_bank(
     assert run_cli(script_main('wsi_workdir/distributed_meta_test.py'),
                    argv) == 0, capsys.readouterr().err
     assert modes() == (['latent_aug', 'linear'], [])
-    # a result written before the bank's digest was recorded
+    # a result written before the bank's digest was recorded (none of the
+    # parts' digests: those of the prototypes and covariances came later)
     with open(latent) as f:
         result = json.load(f)
-    del result['files']['dictionary']['shift_bank_sha1']
+    for part in ('prototypes', 'covariances', 'shift_bank'):
+        del result['files']['dictionary'][f'{part}_sha1']
     with open(latent, 'w') as f:
         json.dump(result, f)
     t = os.stat(latent).st_mtime_ns
@@ -1099,6 +1101,62 @@ def test_a_latent_result_of_a_dictionary_made_again_with_another_bank(
     assert modes() == (['linear'], [(latent, [dic_path])])
     os.utime(dic_path, ns=(t - 10**9, t - 10**9))  # made before it
     assert modes() == (['latent_aug', 'linear'], [])
+
+
+def test_a_latent_result_is_judged_by_the_dictionary_parts_its_mode_reads(
+        tmp_path):
+    """A latent result recorded its dictionary's shift bank alone, and a
+    ``latent_aug_expected`` result (which reads the prototypes and the
+    covariances, no bank) nothing of it: a dictionary clustered again
+    (its prototypes moved, its bank and covariances kept) left both shown
+    as current. Each result now records the digests of the prototypes,
+    covariances and bank, and is left out where one its mode reads
+    changed (``MODE_READS``): prototypes, both; covariances alone,
+    ``latent_aug_expected`` alone; the linear result stays. A result that
+    records the bank's digest alone (written before) is judged by it."""
+    from openselfsup.lowshot import dictionary
+    from openselfsup.lowshot.sweep import run_sweep
+    from openselfsup.lowshot.sweep_settings import sweep_specs
+    from lowshot_data import make_workdir
+    w = make_workdir(str(tmp_path / 'w'), 'clp', dim=16)
+    specs = sweep_specs('clp', 'near', shots=[1], clfs=['Ridge'],
+                        modes=['linear', 'latent_aug', 'latent_aug_expected'],
+                        num_task=4, num_aug_shots=5, num_prototypes=4,
+                        num_shift_vectors=30)
+    run_sweep(w, specs, log=None, threads=1)
+    dic_path = specs[1].dictionary.path(w)
+    assert specs[2].dictionary.path(w) == dic_path
+    files = {s.mode: s.result_path(w) for s in specs}
+
+    def modes():
+        current, left_out = _modes_current_and_left_out(w)
+        return sorted(current), sorted(m for m, f in files.items()
+                                       if (f, [dic_path]) in left_out)
+    everything = ['latent_aug', 'latent_aug_expected', 'linear']
+    assert modes() == (everything, [])
+    original = dictionary.load_dictionary(dic_path)
+
+    def rewritten(part, change):
+        dic = dictionary.load_dictionary(dic_path)
+        setattr(dic, part, change(getattr(dic, part)))
+        dic.save(dic_path, exclusive=False)
+    # clustered again: the prototypes moved, bank and covariances kept
+    rewritten('prototypes', lambda p: p[::-1].copy())
+    assert modes() == (['linear'], ['latent_aug', 'latent_aug_expected'])
+    # the covariances alone: latent_aug reads none of them
+    rewritten('prototypes', lambda p: original.prototypes)
+    assert modes() == (everything, [])
+    rewritten('covariances', lambda c: 2 * c)
+    assert modes() == (['latent_aug', 'linear'], ['latent_aug_expected'])
+    # a latent_aug result that records the bank's digest alone: its bank
+    # unchanged, the moved prototypes do not judge it (as before)
+    rewritten('prototypes', lambda p: p[::-1].copy())
+    with open(files['latent_aug']) as f:
+        result = json.load(f)
+    del result['files']['dictionary']['prototypes_sha1']
+    with open(files['latent_aug'], 'w') as f:
+        json.dump(result, f)
+    assert modes() == (['latent_aug', 'linear'], ['latent_aug_expected'])
 
 
 #: a feature set's provenance with every digest (the extraction tests)

@@ -319,7 +319,8 @@ def _now(path: str, kind: str):
     provenance JSON beside it names, None where that JSON records the
     digest of other features (it does not describe the file, which is
     then judged by its digest alone); labels: their digest; tasks: the
-    store; a dictionary: ``(shift bank digest, None)``. Cost: each file
+    store; a dictionary: ``({part: digest}, None)`` (:meth:`~.dictionary.
+    Dictionary.digests`). Cost: each file
     read once per command (:func:`~openselfsup.utils.reading_once`,
     entered by :func:`summarize` and ``--compare``, and by each public
     function here that reads them when called alone), again where it is
@@ -339,9 +340,9 @@ def _read_now(path: str, kind: str):
     try:
         if kind == 'tasks':
             return TaskStore.load(path)
-        if kind == 'dictionary':  # its shift bank, as the meta-test reads it
-            from .dictionary import load_dictionary, shift_bank_sha1
-            return shift_bank_sha1(load_dictionary(path).shift_bank), None
+        if kind == 'dictionary':  # its parts, as the meta-test reads them
+            from .dictionary import load_dictionary
+            return load_dictionary(path).digests(), None
         prov = None
         if kind == 'features':
             meta = os.path.splitext(path)[0] + '.json'
@@ -380,8 +381,9 @@ def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
     overrides resolve, the library releases, as their provenance names them:
     :func:`~.features.same_extraction`; by their digest alone where either
     side names none: imported features, older results), other labels, a
-    task store drawn again or unreadable, a ``latent_aug`` result's
-    dictionary made again with another shift bank (:func:`_bank_moved`).
+    task store drawn again or unreadable, a latent result's dictionary
+    made again with other parts than those its mode read
+    (:func:`_dictionary_moved`).
     Absent files are not judged;
     features of the recorded digest are the ones it was computed on,
     whatever checkpoint their provenance names now (a checkpoint file
@@ -436,32 +438,44 @@ def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
                 and same_extraction(rec['extraction'], now[1]))
         if moved and (path, kind) not in changed:
             changed.append((path, kind))
-    if result.get('mode') == 'latent_aug' and isinstance(dic, dict) and \
-            dic.get('path'):
+    from .dictionary import MODE_READS
+    reads = MODE_READS.get(result.get('mode'))
+    if reads and isinstance(dic, dict) and dic.get('path'):
         path = _in_workdir(str(dic['path']), workdir, 'dictionaries')
-        if _bank_moved(dic, path, result.get('_file')):
+        if _dictionary_moved(dic, path, result.get('_file'), reads):
             changed.append((path, 'dictionary'))
     return changed
 
 
-def _bank_moved(rec: dict, path: str, result_file: Optional[str]) -> bool:
-    """Whether the dictionary file ``path`` holds another shift bank
-    than the one a ``latent_aug`` result drew from (``rec``, its
-    ``files.dictionary``): another digest, or unreadable. A result written
-    before the digest was recorded (2026-12-06) is judged by the files'
-    times: the dictionary written after the result file (made again since,
-    as the docs advise after c119cc18) is another bank; a copy that did
-    not keep the times may leave such a result out, whose rerun records
-    the digest (the dictionary is not read for those: review r123).
-    Absent files are not judged."""
-    if not rec.get('shift_bank_sha1'):
+def _dictionary_moved(rec: dict, path: str, result_file: Optional[str],
+                      reads: Tuple[str, ...]) -> bool:
+    """Whether the dictionary file ``path`` holds other parts than those
+    a latent result read (``reads``, its mode's
+    :data:`~.dictionary.MODE_READS`: ``latent_aug`` the prototypes and
+    the shift bank, ``latent_aug_expected`` the prototypes and the
+    covariances) as it recorded them (``rec``, its ``files.dictionary``):
+    another digest of one it records, or unreadable. Of these a result
+    written before 2026-12-06 records the shift bank's alone (judged by
+    it; a ``latent_aug_expected`` result, which reads no bank, was not
+    judged, and a dictionary clustered again left it current); one that
+    records none is judged by the files' times: the dictionary written
+    after the result file (made again since, as the docs advise after
+    c119cc18) is another; a copy that did not keep the times may leave
+    such a result out, whose rerun records the digests (the dictionary is
+    not read for those: review r123). Absent files are not judged."""
+    recorded = {part: rec[f'{part}_sha1'] for part in reads
+                if rec.get(f'{part}_sha1')}
+    if not recorded:
         try:
             return os.stat(path).st_mtime_ns > \
                 os.stat(result_file).st_mtime_ns
         except (OSError, TypeError):
             return False
     now = _now(path, 'dictionary')
-    return now is not None and now[0] != rec['shift_bank_sha1']
+    if now is None:
+        return False
+    return not isinstance(now[0], dict) or any(
+        now[0].get(part) != sha for part, sha in recorded.items())
 
 
 def rerun_command(result: dict, workdir: str) -> str:
