@@ -2279,19 +2279,21 @@ def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
 
 def options_need_type_check(cfg_options: Optional[dict]) -> bool:
     """Whether ``--cfg-options`` ``cfg_options`` give a setting under
-    :data:`SETTING_ROOTS` that :func:`check_setting_types` could refuse:
-    a value holding anything but integers (not bools) and whole floats (a
-    string, ``region_depth=x``; a bool; a fraction; a ``type``, which
-    changes the class the other settings are judged against). The
-    launchers' ``--check-config`` runs that check (which imports the
-    model stack) only then: a config as written is judged by the run, the
-    shipped ones pass, and the check stays torch-free for them."""
+    :data:`SETTING_ROOTS` that is no number where
+    :func:`check_setting_types` could want one: a value holding a string
+    (``region_depth=x``; a ``type``, which changes the class the other
+    settings are judged against), a bool or None. The launchers'
+    ``--check-config`` runs that check (which imports the model stack)
+    only then: numbers (``hue=0.6``, ``temperature=0.1``) keep it
+    torch-free, a fraction given to an integer argument
+    (``region_depth=2.5``) is left to the run, as is the config as written
+    (the shipped ones pass)."""
     def could_fail(value) -> bool:
         if isinstance(value, dict):
             return any(could_fail(v) for v in value.values())
         if isinstance(value, (list, tuple)):
             return any(could_fail(v) for v in value)
-        return not is_whole(value)
+        return value is None or isinstance(value, (str, bool))
     return any(key_below(str(key), SETTING_ROOTS) and could_fail(value)
                for key, value in (cfg_options or {}).items())
 

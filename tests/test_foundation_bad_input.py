@@ -12038,7 +12038,8 @@ def test_check_config_refuses_a_number_setting_given_a_string(tmp_path):
     ``check_setting_types``: ``--cfg-options model.loss.temperature=x``
     passed the check and each started process refused it. The check now
     refuses it in the run's own line (the reference: ``build_runner``'s),
-    and stays torch-free for options no number rule can refuse."""
+    and stays torch-free for options that are numbers (a fraction given
+    to an integer argument is left to the run)."""
     import subprocess
     import sys
     from openselfsup.apis.train import build_runner, check_launch
@@ -12049,7 +12050,7 @@ def test_check_config_refuses_a_number_setting_given_a_string(tmp_path):
                          'balance_slide_synthetic.py')
     for config, options in (
             (hidisc, {'model.loss.temperature': 'x'}),
-            (slide, {'model.backbone.region_depth': 2.5}),
+            (slide, {'model.backbone.region_depth': None}),
             (slide, {'train_dataloader.dataset.feat_dim': True})):
         with pytest.raises(InputError) as run:
             build_runner(config, work_dir=str(tmp_path / 'w'),
@@ -12064,7 +12065,7 @@ def test_check_config_refuses_a_number_setting_given_a_string(tmp_path):
         'import sys\n'
         'from openselfsup.apis.train import check_launch\n'
         f'check_launch({os.path.join(REPO, "configs", "demo", "clp_r18_demo.py")!r}, '
-        "{'model.backbone.depth': 18, 'optim_wrapper.optimizer.lr': 0.1}, "
+        "{'model.backbone.depth': 18, 'model.base_momentum': 0.01}, "
         'data_check=False)\n'
         "print('torch' in sys.modules)\n")
     done = subprocess.run([sys.executable, '-c', probe], capture_output=True,
