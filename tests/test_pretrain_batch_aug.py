@@ -3675,15 +3675,22 @@ _NAN, _INF = float('nan'), float('inf')
      'magnitude_level'),
     (dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
           total_level=_INF, magnitude_std='inf', prob=1.0), 'total_level'),
-    (dict(type='Solarize', thr=_NAN, prob=1.0), 'thr')])
+    (dict(type='Solarize', thr=_NAN, prob=1.0), 'thr'),
+    (dict(type='ColorJitter', brightness=_NAN), 'brightness'),
+    (dict(type='ColorJitter', brightness=_INF), 'brightness'),
+    (dict(type='RandomResizedCrop', scale=8, backend='pillow',
+          crop_ratio_range=(0.08, _NAN)), 'crop_ratio_range')])
 def test_batched_views_refuse_numbers_that_are_not_finite(transform, key):
     """A NaN or an infinity in a number the batched views read when built
     is refused in one line naming the setting (one rule,
-    ``pipeline_checks._numbers``). Before: channel weights with a NaN gave
-    NaN grey levels cast to uint8 (0) without a word, an infinite
+    ``pipeline_checks._finite``, run by ``check_settings``: the per-image
+    pipeline's check refuses them too). Before: channel weights with a NaN
+    gave NaN grey levels cast to uint8 (0) without a word, an infinite
     ``total_level`` was taken, a ``Solarize`` ``thr`` of NaN solarised no
     pixel where the per-image op (``img < thr`` false) solarises every
-    one; a blur range or level of NaN or inf failed in a traceback."""
+    one, a jitter's NaN brightness gave NaN images, an infinite one white
+    images, a crop ratio range of NaN was taken; a blur range or level of
+    NaN or inf failed in a traceback."""
     from openselfsup.datasets.batch_aug import BatchAugment
     from openselfsup.utils import InputError
     with pytest.raises(InputError) as err:
@@ -3693,6 +3700,13 @@ def test_batched_views_refuse_numbers_that_are_not_finite(transform, key):
     assert '\n' not in line
     assert line.startswith(f"the.pipeline: {transform['type']} {key} ")
     assert 'not finite' in line
+    # the per-image pipeline's check (augment_on='cpu', extract.py): the
+    # same line
+    from openselfsup.datasets.pipeline_checks import check_pipeline
+    with pytest.raises(InputError) as per_image:
+        check_pipeline([transform], 'the.pipeline')
+    assert str(per_image.value) == line.replace(
+        'the.pipeline:', 'the.pipeline.0:')
 
 
 def test_batched_views_take_finite_channel_weights_and_an_integer_thr():

@@ -177,11 +177,8 @@ def _numbers(t: Dict, key: str, default, count: Optional[int],
     InputError (one line): the batched ops read these settings when built
     and failed with a traceback (``channel_weights=None``,
     ``magnitude_range=(0.1, )``), where the per-image transform fails at
-    its first image. A NaN or an infinity is refused too, for every
-    setting read here (the one rule for them): ``channel_weights`` with a
-    NaN gave NaN grey levels cast to 0 without a word, a ``Solarize``
-    ``thr`` of NaN solarised nothing in the batched views and every pixel
-    per image, an infinite ``total_level`` took the level as 0."""
+    its first image. (A NaN or an infinity: :func:`_finite`, which
+    :func:`check_settings` runs before it.)"""
     value = t.get(key, default)
     items = (value, ) if count is None else value
     if (count is not None and (isinstance(value, (str, bytes)) or
@@ -192,11 +189,27 @@ def _numbers(t: Dict, key: str, default, count: Optional[int],
         what = 'a number' if count is None else f'{count} numbers'
         raise InputError(f"{where}: {t.get('type')} {key} {value!r} is not "
                          f'{what}')
-    if not all(isinstance(v, numbers.Integral) or math.isfinite(v)
-               for v in items):
-        raise InputError(f"{where}: {t.get('type')} {key} {value!r} is not "
-                         'finite (a NaN or an infinity): give finite numbers')
     return tuple(items)
+
+
+def _finite(t: Dict, where: str) -> None:
+    """Refuse with one line a NaN or an infinity among the settings of
+    transform ``t`` (a number, or one in a list or tuple of them): the one
+    rule for every number either path reads. Taken before on both paths:
+    ``channel_weights`` with a NaN gave grey levels of 0 in the batched
+    views, a ``Solarize`` ``thr`` of NaN solarised no pixel there and
+    every pixel per image, a jitter's ``brightness`` of NaN NaN images
+    (per image a warning, then NaN factors), an infinite one white
+    images, an infinite ``total_level`` took the level as 0, a crop's
+    ratio range of NaN or inf drew crops without a word."""
+    for key, value in t.items():
+        items = value if isinstance(value, (list, tuple)) else (value, )
+        if any(isinstance(v, numbers.Real) and not isinstance(v, bool)
+               and not isinstance(v, numbers.Integral)
+               and not math.isfinite(v) for v in items):
+            raise InputError(f"{where}: {t.get('type')} {key} {value!r} is "
+                             'not finite (a NaN or an infinity): give finite '
+                             'numbers')
 
 
 def check_settings(t: Dict, where: str) -> None:
@@ -204,6 +217,8 @@ def check_settings(t: Dict, where: str) -> None:
     paths refuse, the batched views (:func:`build_op`) and the per-image
     pipeline (:func:`check_pipeline`), before the run:
 
+    - a NaN or an infinity among its number settings (:func:`_finite`;
+      a probability's is refused by its own line, below);
     - a ``RandomFlip`` ``prob`` or ``direction`` of a type mmcv refuses
       (:func:`_flip_types`: a tuple, an integer);
     - a ``prob`` list that :func:`_probs` refuses (mmcv's ``RandomFlip``
@@ -260,6 +275,9 @@ def check_settings(t: Dict, where: str) -> None:
         # below 0: never) and refuse none but RandomErasing (when built);
         # HiDiscAugment passes its p to each of them
         _prob(t, 0.5, where, 'p')
+    # after the probabilities, whose own line names their range (NaN
+    # included)
+    _finite(t, where)
     if t.get('magnitude_range') is None and kind != 'RandAugment':
         return
     level, = _numbers(t, 'magnitude_level', 10, None, where)
