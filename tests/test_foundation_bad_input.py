@@ -12061,10 +12061,11 @@ def test_check_config_refuses_a_number_setting_given_a_string(tmp_path):
         assert str(check.value) == str(run.value)
         assert 'TypeError: ' in str(check.value)
         assert not (tmp_path / 'w').exists()
+    clp = os.path.join(REPO, 'configs', 'demo', 'clp_r18_demo.py')
     probe = (
         'import sys\n'
         'from openselfsup.apis.train import check_launch\n'
-        f'check_launch({os.path.join(REPO, "configs", "demo", "clp_r18_demo.py")!r}, '
+        f'check_launch({clp!r}, '
         "{'model.backbone.depth': 18, 'model.base_momentum': 0.01}, "
         'data_check=False)\n'
         "print('torch' in sys.modules)\n")
