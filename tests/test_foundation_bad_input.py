@@ -12038,8 +12038,8 @@ def test_check_config_refuses_a_number_setting_given_a_string(tmp_path):
     ``check_setting_types``: ``--cfg-options model.loss.temperature=x``
     passed the check and each started process refused it. The check now
     refuses it in the run's own line (the reference: ``build_runner``'s),
-    and stays torch-free for options that are numbers (a fraction given
-    to an integer argument is left to the run)."""
+    and stays torch-free for options that are numbers or data paths (a
+    fraction given to an integer argument is left to the run)."""
     import subprocess
     import sys
     from openselfsup.apis.train import build_runner, check_launch
@@ -12066,7 +12066,8 @@ def test_check_config_refuses_a_number_setting_given_a_string(tmp_path):
         'import sys\n'
         'from openselfsup.apis.train import check_launch\n'
         f'check_launch({clp!r}, '
-        "{'model.backbone.depth': 18, 'model.base_momentum': 0.01}, "
+        "{'model.backbone.depth': 18, 'model.base_momentum': 0.01, "
+        "'train_dataloader.dataset.data_root': 'elsewhere/NCT'}, "
         'data_check=False)\n'
         "print('torch' in sys.modules)\n")
     done = subprocess.run([sys.executable, '-c', probe], capture_output=True,
