@@ -36,11 +36,6 @@ model never overwrite each other)::
                                      dict_construction.py --overwrite;
                                      'dict_construction.py'; absent in files
                                      written before it was recorded)
-    draw_rule int64                  (the rule the shift bank was drawn by,
-                                     :data:`DRAW_RULE`; absent in files
-                                     written before it was recorded, whose
-                                     bank is judged by its draws,
-                                     :func:`bank_draw_rule`)
 
 A dictionary the sweep made itself, at its place, from the features that
 have been extracted again since (same model and set, same file, other
@@ -51,9 +46,7 @@ with the command that makes it again.
 
 A dictionary is used only by runs whose features and labels it was built
 from (digests compared), whose novel class it left out, whose K, M and seed
-it has (its file name says them), and whose normalisation it shares; by
-``latent_aug``, which samples its shift bank, only where the bank was drawn
-by this version's rule (:func:`check_draw_rule`).
+it has (its file name says them), and whose normalisation it shares.
 """
 import os
 import time
@@ -74,26 +67,11 @@ MEMORY_FRACTION = 0.5
 #: the first reading refuses: on a shared machine another process's brief
 #: peak refused a 0.12 GiB dictionary that a rerun built
 MEMORY_RECHECK_S = 1.0
-#: the rule the shift bank is drawn by, recorded in the file (``draw_rule``)
-#: and checked before ``latent_aug`` samples the bank: 2, through the
-#: covariance's symmetric square root (:func:`sample_gaussian`, since
-#: c119cc18); 1, the published code's unseeded
-#: ``np.random.multivariate_normal`` (files written before c119cc18, which
-#: record no rule). (f804f816 moved the eigenvalue cut, which changes the
-#: draws by at most the cut's ``sqrt(max(w) * D * eps)``: the same rule.)
-DRAW_RULE = 2
 #: the parts of a dictionary each latent mode reads: a result records their
 #: digests (:meth:`Dictionary.identity`) and is judged by them
 #: (:func:`~.report.changed_inputs`)
 MODE_READS = {'latent_aug': ('prototypes', 'shift_bank'),
               'latent_aug_expected': ('prototypes', 'covariances')}
-#: rows of the first cluster of non-zero covariance that
-#: :func:`bank_draw_rule` draws again, and the relative distance under
-#: which they are this rule's draws (the covariances the file keeps are
-#: float32: 1e-4 at most, a 128-d singular one; another rule's independent
-#: draws lie at about sqrt(2), their negation at 2)
-REDRAWN_ROWS = 8
-REDRAW_TOLERANCE = 1e-2
 
 
 @dataclass
@@ -112,8 +90,6 @@ class Dictionary:
         source (dict): ``model``, ``features_name``, ``features_path``,
             ``features_sha1``, ``labels_sha1``, ``features_shape``.
         path (str | None): where it was read from or written to.
-        draw_rule (int | None): the rule its shift bank was drawn by
-            (:data:`DRAW_RULE`); None where the file records none.
     """
     prototypes: np.ndarray
     covariances: np.ndarray
@@ -125,7 +101,6 @@ class Dictionary:
     normalised: bool
     source: Dict = field(default_factory=dict)
     path: Optional[str] = None
-    draw_rule: Optional[int] = DRAW_RULE
 
     @property
     def dim(self) -> int:
@@ -177,9 +152,7 @@ class Dictionary:
                  labels_sha1=np.str_(src.get('labels_sha1', '')),
                  features_shape=np.asarray(src.get('features_shape', []),
                                            dtype=np.int64),
-                 made_by=np.str_(src.get('made_by', '')),
-                 **({} if self.draw_rule is None else
-                    {'draw_rule': np.int64(self.draw_rule)}))
+                 made_by=np.str_(src.get('made_by', '')))
         self.path = path
 
 
@@ -203,60 +176,10 @@ def sample_gaussian(rng: np.random.Generator, cov: np.ndarray,
     most ``sqrt(max(w) * D * eps)``, 3.4e-7 at 512-d for unit-norm features
     (``max(w) <= 1``).
     """
-    return rng.standard_normal((num, cov.shape[0])) @ _gaussian_root(cov)
-
-
-def _gaussian_root(cov: np.ndarray) -> np.ndarray:
-    """The symmetric square root of ``cov`` that :func:`sample_gaussian`
-    draws through (float64)."""
     w, V = np.linalg.eigh(np.asarray(cov, dtype=np.float64))
     noise = w.max(initial=0.0) * len(w) * np.finfo(np.float64).eps
-    return (V * np.sqrt(np.where(w > noise, w, 0.0))) @ V.T
-
-
-def bank_draw_rule(dic: 'Dictionary') -> Optional[int]:
-    """The rule ``dic``'s shift bank was drawn by: as its file records it;
-    for a file that records none (written before it was recorded), this
-    version's (:data:`DRAW_RULE`) where the bank's first
-    :data:`REDRAWN_ROWS` rows of its first cluster of non-zero covariance
-    are those :func:`build_dictionary` draws from its covariances and seed
-    (within :data:`REDRAW_TOLERANCE`, relative), else None (an older rule:
-    another rule's draws are independent of these). The redraw costs one
-    ``eigh`` of a ``D x D`` covariance; a match is kept on ``dic``."""
-    if dic.draw_rule is not None:
-        return dic.draw_rule
-    rng = np.random.default_rng(dic.seed)
-    K, M, D = dic.shift_bank.shape
-    for k in range(K):
-        z = rng.standard_normal((M, D))  # as build_dictionary draws them
-        if not dic.covariances[k].any():
-            continue  # a one-sample cluster: zero shifts by any rule
-        rows = z[:REDRAWN_ROWS] @ _gaussian_root(dic.covariances[k])
-        bank = dic.shift_bank[k, :REDRAWN_ROWS].astype(np.float64)
-        if np.linalg.norm(rows - bank) <= \
-                REDRAW_TOLERANCE * np.linalg.norm(bank):
-            dic.draw_rule = DRAW_RULE
-        return dic.draw_rule
-    dic.draw_rule = DRAW_RULE  # every shift zero: the same by any rule
-    return dic.draw_rule
-
-
-def check_draw_rule(dic: 'Dictionary', remake: str) -> None:
-    """Refuse, for ``latent_aug``, which samples it, a shift bank drawn by
-    another rule than this version's (:func:`bank_draw_rule`): results
-    drawn from it would not be this version's, nor what a dictionary made
-    again gives. ``remake``: the command that makes it again."""
-    rule = bank_draw_rule(dic)
-    if rule == DRAW_RULE:
-        return
-    how = ('an older rule (a file that records no rule, whose bank is not '
-           "this rule's draws from its covariances and seed: the published "
-           'multivariate_normal, before c119cc18)') if rule is None else \
-        f'rule {rule}'
-    raise InputError(f'{dic.path}: its shift bank was drawn by {how}, not '
-                     f"this version's rule {DRAW_RULE} (the covariance's "
-                     'symmetric square root), and latent_aug samples it; '
-                     f'make it again with: {remake}')
+    root = (V * np.sqrt(np.where(w > noise, w, 0.0))) @ V.T
+    return rng.standard_normal((num, cov.shape[0])) @ root
 
 
 def available_memory() -> Optional[int]:
@@ -414,9 +337,6 @@ def load_dictionary(path: str, make: Optional[str] = None) -> Dictionary:
                                     'labels_sha1')}, path)
         # who made it ('' where the file predates the field: unknown)
         dic.source['made_by'] = str(d['made_by']) if 'made_by' in d else ''
-        # the bank's rule (None where the file predates the field: judged
-        # by its draws where latent_aug samples it, bank_draw_rule)
-        dic.draw_rule = int(d['draw_rule']) if 'draw_rule' in d else None
         dic.source['features_shape'] = d['features_shape'].tolist()
     except _UNREADABLE as exc:
         raise InputError(f'{path}: not a readable base dictionary '
@@ -431,8 +351,7 @@ def load_dictionary(path: str, make: Optional[str] = None) -> Dictionary:
 
 
 def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
-                     run=None, workdir: Optional[str] = None,
-                     samples_bank: bool = True) -> None:
+                     run=None, workdir: Optional[str] = None) -> None:
     """Refuse a dictionary that does not belong to a run.
 
     Args:
@@ -445,10 +364,6 @@ def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
             normalisation must match; default ``base``).
         workdir (str, optional): the work directory, for the command that
             makes the dictionary again (:meth:`DictionarySpec.command`).
-        samples_bank (bool): the run samples the shift bank
-            (``latent_aug``; ``dict_construction.py`` reusing a file, for
-            any mode): refused where another rule drew it
-            (:func:`check_draw_rule`).
     """
     run = run or base
     remake = spec.command(workdir) + ' --overwrite'
@@ -495,8 +410,6 @@ def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
                          f'features but {run.features_path} is '
                          f'{"normalised" if run.normalised else "raw"}; '
                          f'make it again with: {remake}')
-    if samples_bank:
-        check_draw_rule(dic, remake)
 
 
 def made_by_sweep_from_replaced(dic: Dictionary, spec: DictionarySpec,

@@ -458,12 +458,10 @@ class Inputs:
                                  ', or run the setting with '
                                  'wsi_workdir/sweep.py, which makes it)')
         dic = self._dicts[dspec]
-        # latent_aug samples the shift bank: its draw rule checked too
-        samples_bank = spec.mode == 'latent_aug'
-        checked = (dspec, spec.setting.support_set, samples_bank)
+        checked = (dspec, spec.setting.support_set)
         if checked not in self._dict_checked:
             check_dictionary(dic, dspec, base, self.pools(spec)[0],
-                             self.workdir, samples_bank)
+                             self.workdir)
             self._dict_checked.add(checked)
         self.timing['dictionaries'] += time.perf_counter() - t0
         return dic
