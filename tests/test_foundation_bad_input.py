@@ -10970,6 +10970,61 @@ def test_a_sigterm_in_a_build_without_a_callers_guard_leaves_nothing(
     assert not fresh.exists(), _files(fresh)
 
 
+@pytest.mark.parametrize('whose', ['kept', 'downloaded here'])
+@pytest.mark.parametrize('where', ['build_runner', 'train'])
+def test_a_failed_start_removes_only_the_download_it_made(
+        synthetic_root, tmp_path, monkeypatch, where, whose):
+    """A run given a download that an earlier run kept in its work dir's
+    url_downloads/ (``--resume <work_dir>/url_downloads/<digest>_...``,
+    as the log advises after a run that failed before its first
+    checkpoint), its start interrupted (a SIGTERM: in _built after the
+    build, at the call that leaves torch's worker warning out; in train()
+    at its steps' check), removed that file: the runner took any load_from
+    in url_downloads/ for its own download (review r152). The reference:
+    the file this process downloaded (``--resume URL``, the download
+    standing in for the network) is removed by the same failed start, as
+    before; a file the run did not download is left as it was."""
+    from openselfsup.apis.train import build_runner, train
+    from openselfsup.utils import Terminated
+    from openselfsup.utils.checkpoint_files import url_download_path
+    api = sys.modules[train.__module__]  # the module
+    cfg = _probe_config(synthetic_root, tmp_path)
+    train(cfg, work_dir=str(tmp_path / 'a'))  # a checkpoint to resume
+    checkpoint = tmp_path / 'a' / 'epoch_1.pth'
+    work = tmp_path / 'b'
+    url = 'https://example.invalid/run/epoch_1.pth'
+    download = url_download_path(str(work), url)
+    if whose == 'kept':
+        os.makedirs(os.path.dirname(download))
+        shutil.copy(checkpoint, download)
+        resume = download
+    else:
+        def fetch(url, path, key='--resume'):  # the network
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            shutil.copy(checkpoint, path)
+            return 'digest'
+        monkeypatch.setattr(api, 'download_checkpoint', fetch)
+        resume = url
+    reached = []
+
+    def sigterm(*args, **kwargs):
+        reached.append(os.path.isfile(download))
+        raise Terminated('terminated (SIGTERM)')
+    if where == 'build_runner':
+        monkeypatch.setattr(api, 'worker_warning_left_out', sigterm)
+        with pytest.raises(Terminated):
+            build_runner(cfg, work_dir=str(work), resume=resume)
+    else:
+        monkeypatch.setattr(api, 'check_steps', sigterm)
+        with pytest.raises(Terminated):
+            train(cfg, work_dir=str(work), resume=resume)
+    assert reached == [True]  # interrupted with the file there
+    if whose == 'kept':
+        assert open(download, 'rb').read() == checkpoint.read_bytes()
+    else:
+        assert not os.path.exists(os.path.dirname(download))
+
+
 def _driver_run(tmp_path, cfg, work, at, *extra):
     """tools/train.py on ``cfg`` into ``work`` through the blocking driver
     (blocked at the start of iteration ``at``; -1: never), started: the

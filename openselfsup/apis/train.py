@@ -1594,7 +1594,9 @@ def checkpoint_from_url(cfg: Config) -> List[str]:
     ``--resume`` continues from the work dir), or ends without saving one
     (an evaluation), and after a failed start; a run that fails in between
     keeps it, named in the log (``--resume`` it, or give it as
-    ``load_from``, to start again without downloading again). The log
+    ``load_from``, to start again without downloading again: a local
+    checkpoint then, which that run leaves in place, the runner told of
+    this process's download alone: ``AtomicRunner.owns_download``). The log
     names the URL, the file and its SHA-256.
 
     Returns:
@@ -2475,6 +2477,14 @@ def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
             check_setting_types(cfg)
             runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
                 Runner.from_cfg(cfg)
+        # the runner told that the file is this process's download (and
+        # the folders made for it) inside the try: an interrupt before
+        # that is the except's. A file in url_downloads/ that this process
+        # did not download (a kept one, given as --resume) is not the
+        # run's to remove
+        owns_download = getattr(runner, 'owns_download', None)
+        if url_notes and owns_download is not None:
+            owns_download(cfg.load_from, made)
     except BaseException as exc:
         if url_notes:  # the download of this process (rank 0)
             remove_url_download(cfg.load_from)
@@ -2483,10 +2493,6 @@ def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
                 raise InputError(url_named(str(exc), cfg.load_from, url)) \
                     from None
         raise
-    if url_notes:
-        made_for_run = getattr(runner, 'made_for_run', None)
-        if made_for_run is not None:
-            made_for_run(made)
     if is_http_url(url) and hasattr(runner, 'downloaded_from'):
         runner.downloaded_from(url)
     # torch's warning of more workers than cores: said in the log instead

@@ -3864,13 +3864,10 @@ class AtomicRunner(Runner):
         self._env_rank = launcher_env(kwargs.get('launcher', 'none'))[0]
         # the work dir and its parents made for it
         self._new_dirs = missing_dirs(work_dir or '.')
-        #: the file --resume URL or a load_from URL downloaded
-        #: (apis.train.checkpoint_from_url: rank 0's), removed once the run
-        #: saves a checkpoint or ends, and after a failed start
-        load_from = kwargs.get('load_from')
-        self._url_download = load_from if (
-            self._env_rank == 0 and
-            is_url_download(load_from, work_dir)) else None
+        #: the file --resume URL or a load_from URL downloaded in this
+        #: process (:meth:`owns_download`), removed once the run saves a
+        #: checkpoint or ends, and after a failed start
+        self._url_download: Optional[str] = None
         #: (the file, the URL it was downloaded from), where load_from is
         #: a URL's download (:meth:`downloaded_from`): a refusal names the
         #: URL (:func:`discard_on_failure`)
@@ -4407,12 +4404,20 @@ class AtomicRunner(Runner):
         if is_url_download(self._load_from, self.work_dir):
             self._url_named = (self._load_from, url)
 
-    def made_for_run(self, dirs: List[str]) -> None:
-        """Count ``dirs`` (:func:`missing_dirs` of the work dir, taken
-        before the runner was built: rank 0's download of a URL checkpoint
-        made them, apis.train.checkpoint_from_url) as made for this run, so
-        that a failed start removes them while empty, as it does the work
-        dir the runner made."""
+    def owns_download(self, path: str, dirs: List[str]) -> None:
+        """``path`` is the file this process downloaded for the run
+        (``--resume URL`` or a ``load_from`` URL: rank 0's,
+        apis.train.checkpoint_from_url), and ``dirs`` (:func:`missing_dirs`
+        of the work dir, taken before the download) the folders made for
+        it: the run removes the file once it saves its first checkpoint or
+        ends, and after a failed start, with the folders while empty, as it
+        does the work dir the runner made. Only that file: a download kept
+        by a run that failed after it started, given to a later run
+        (``--resume <work_dir>/url_downloads/...``), is a local checkpoint
+        of the user's (r152: a failed start of that later run, a SIGTERM
+        before its first iteration, removed it, for it lay in the work
+        dir's ``url_downloads/``)."""
+        self._url_download = path
         if len(dirs) > len(self._new_dirs):
             self._new_dirs = list(dirs)
 
