@@ -965,11 +965,13 @@ def test_a_sigterm_as_the_handler_is_set_leaves_no_handler_behind():
     caller that had gone; one at a join (a call made while another
     caller's handler is on) left the call among the callers, so that the
     other's restore, the last, kept the handler. Injected at those points
-    (the signal sent from the handler's install, and from the restore's
-    making, which comes before the join): the reference is SIGTERM's
-    default action and the unraisable hook back once every caller that
-    got a restore has called it. In a process of its own: where SIGTERM
-    does not raise, it ends the process."""
+    (the signal sent from the handler's install; from the restore's
+    making, which comes before the join; and as the join appends the
+    call to the handler's callers, acted upon before the append returns:
+    r152, the first two alone never reached the join's own clean-up): the
+    reference is SIGTERM's default action and the unraisable hook back
+    once every caller that got a restore has called it. In a process of
+    its own: where SIGTERM does not raise, it ends the process."""
     code = _SIGTERM_RAISES + '''
 import openselfsup.utils.errors as errors
 hook = sys.unraisablehook
@@ -1008,6 +1010,33 @@ def ender(handler, call):  # the signal comes as the second call joins
 errors._ender = ender
 assert terminated()
 errors._ender = real_ender
+
+handler = signal.getsignal(signal.SIGTERM)
+held = handler.terminate_callers  # the list the handler reads
+
+
+class Sending(list):
+    """The handler's callers seen through (the handler and the first
+    call's restore hold that list): the signal comes as a call is
+    appended, once it is in."""
+
+    def append(self, call):
+        held.append(call)
+        send()
+
+    def __iter__(self):
+        return iter(held)
+
+    def __len__(self):
+        return len(held)
+
+    def __delitem__(self, i):
+        del held[i]
+
+
+handler.terminate_callers = Sending()
+assert terminated()
+handler.terminate_callers = held
 first()
 assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 assert sys.unraisablehook is hook
