@@ -174,30 +174,50 @@ def test_a_taken_slurm_port_is_one_line(tmp_path, given):
                         if given == 'MASTER_PORT' else None)
     source = dict(job=f'from SLURM_JOB_ID {job}', MASTER_PORT='MASTER_PORT',
                   none="MMEngine's default: no SLURM_JOB_ID")[given]
-    # the job's port is job + 9500's too (step 0, below 1000: no step 1
-    # of job - 1000)
-    sharer = (f', such as Slurm job {job - 1000} step 1, whose port is '
-              'this one too' if job >= 1000 else f', such as Slurm job '
-              f'{job + 9500} step 0, whose port is this one too') \
-        if given == 'job' else ''
+    # step 0: the job's port is that of job - 9500's step 0 (job + 9500's
+    # where there is no job - 9500: ids are positive); the sharer is
+    # named for a derived port only
+    sharer = f', such as Slurm job {_single_step_sharer(job)} step 0, ' \
+        'whose port is this one too' if given == 'job' else ''
     (line,) = error_lines(p.stderr)
     head, spare = line.rsplit('MASTER_PORT=', 1)
     assert (p.returncode, head) == (2, (
         f'error: port {port} ({source}) of 127.0.0.1 (rank 0\'s node) is '
         f'taken (another training run started there{sharer}, or another '
-        'program): start this one on another port no job derives (30000 to '
-        '32767), ')), p.stderr[-3000:]
+        'program): start this one on another port no job derives (63001 to '
+        '65535), ')), p.stderr[-3000:]
     assert spare.endswith(' bash tools/slurm_train.sh ...'), line
     _no_jobs_port(int(spare.split()[0]))
     assert 'Traceback' not in p.stderr
 
 
+def _single_step_sharer(job):
+    """The job whose step 0 derives job ``job``'s step-0 port, counted by
+    hand (20000 + job % 9500): job - 9500, where that is a job id (ids
+    are positive), else job + 9500."""
+    return job - 9500 if job - 9500 >= 1 else job + 9500
+
+
+#: the ports a suggested spare port must avoid (r152), as named by hand:
+#: the derived ports (20000 + (job + 1000 x step) % 9500), torch's 29500
+#: and the ports just above it that MMEngine-based tools' docs give a
+#: second run, Kubernetes' default NodePorts, Linux's default ephemeral
+#: ports, Slurm's example SrunPortRange, and well-known services' ports
+#: (kubelet, memcached, Slurm's example MpiParams ports, ActiveMQ)
+_AVOIDED_PORTS = (range(20000, 29500), range(29500, 29511),
+                  range(30000, 32768), range(32768, 61000),
+                  range(60001, 63001), range(10250, 10260),
+                  range(11211, 11212), range(12000, 13000),
+                  range(61613, 61618))
+
+
 def _no_jobs_port(port):
-    """Assert that ``port`` is no Slurm job step's derived port (counted
-    by hand, 20000 + (job + 1000 x step) % 9500: 20000 to 29499), nor
-    torch's 29500 or the ports MMEngine-based tools' docs give a second
-    run just above it, nor an ephemeral one of Linux (32768 on)."""
-    assert 29510 < port < 32768, port
+    """Assert that ``port`` is a port number that no range of
+    :data:`_AVOIDED_PORTS` holds: no Slurm job step derives it, nor is it
+    torch's, a Kubernetes NodePort, an ephemeral port of Linux's default
+    or a well-known service's."""
+    assert 1 <= port <= 65535, port
+    assert not any(port in avoided for avoided in _AVOIDED_PORTS), port
 
 
 def test_a_taken_job_port_is_named_with_a_job_step_that_shares_it():
@@ -205,12 +225,40 @@ def test_a_taken_job_port_is_named_with_a_job_step_that_shares_it():
     a taken port names such a step (whose port is counted by hand here),
     and its way out was the port one up, which is job J + 1's at the same
     step (review of h238): a port no job derives now, and the next such
-    port where that one is taken too."""
-    from openselfsup.utils.launcher import (port_taken_line,
-                                            slurm_port_sharer)
+    port where that one is taken too. For step 0 (one srun in the job,
+    the usual case) the sharer named is another single-step job's step
+    0, job J - 9500 (J + 9500 where J - 9500 is no job id), where it was
+    job J - 1000's step 1 (r152). The suggested ports avoid every range
+    of _AVOIDED_PORTS, for every taken port (r152: 30000 to 32767 are
+    Kubernetes' NodePorts); two taken ports less than the spare ports'
+    count apart get two spare ports (the docstring said: less than the
+    derived ports' span, and 20000 and 22768 both got 30000)."""
+    from openselfsup.utils.launcher import (SLURM_SPARE_PORTS,
+                                            port_taken_line,
+                                            slurm_port_sharer,
+                                            slurm_spare_port)
 
     def port(job, step):  # by hand
         return 20000 + (job + 1000 * step) % 9500
+
+    for job in range(1, 20001):
+        for step in range(3):
+            sharer = slurm_port_sharer(dict(SLURM_JOB_ID=str(job),
+                                            SLURM_STEP_ID=str(step)))
+            _, other, _, other_step = sharer.split()
+            other, other_step = int(other), int(other_step)
+            assert other >= 1 and other_step >= 0, (job, step, sharer)
+            assert (other, other_step) != (job, step), sharer
+            assert port(other, other_step) == port(job, step), sharer
+            if step == 0:
+                assert (other, other_step) == (_single_step_sharer(job),
+                                               0), (job, sharer)
+    for taken in range(1, 65536):
+        _no_jobs_port(slurm_spare_port(taken))
+    count = len(SLURM_SPARE_PORTS)
+    for first in (20000, 21000, 29500 - count):
+        assert len({slurm_spare_port(p)
+                    for p in range(first, first + count)}) == count
 
     for job, step in ((1234567, 1), (1234567, 0), (41, 0), (8500, 3)):
         env = dict(SLURM_JOB_ID=str(job), SLURM_STEP_ID=str(step))
@@ -361,7 +409,7 @@ def test_a_taken_config_port_names_the_option_that_moves_it(
     line = (f'error: port {port} (env_cfg.dist_cfg.port) of 127.0.0.1 '
             "(rank 0's node) is taken (another training run started there, "
             'or another program): start this one on another port no job '
-            'derives (30000 to 32767), bash tools/slurm_train.sh ... '
+            'derives (63001 to 65535), bash tools/slurm_train.sh ... '
             f'--cfg-options env_cfg.dist_cfg.port={spare}')
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', port))
@@ -402,9 +450,10 @@ def test_a_config_without_runner_type_meets_on_its_jobs_port(
     assert (p.returncode, error_lines(p.stderr)) == (2, [
         f'error: port {port} (from SLURM_JOB_ID {job}) of 127.0.0.1 '
         "(rank 0's node) is taken (another training run started there, "
-        f'such as Slurm job {job - 1000} step 1, whose port is this one '
-        'too, or another program): start this one on another port no job '
-        f'derives (30000 to 32767), MASTER_PORT={slurm_spare_port(port)} '
+        f'such as Slurm job {_single_step_sharer(job)} step 0, whose port '
+        'is this one too, or another program): start this one on another '
+        f'port no job derives (63001 to 65535), '
+        f'MASTER_PORT={slurm_spare_port(port)} '
         'bash tools/slurm_train.sh ...']), p.stderr[-3000:]
     p = _slurm_build(tmp_path, config, job_id=job)
     assert p.returncode == 0, p.stderr[-3000:]

@@ -30,7 +30,8 @@
 # for every job, and a second job on a node stopped on EADDRINUSE); a port
 # taken there ends the run in one line naming it and the MASTER_PORT (or
 # the --cfg-options env_cfg.dist_cfg.port) to give, one no job derives,
-# 30000 to 32767 (slurm_job_port, slurm_spare_port of
+# 63001 to 65535, clear of Kubernetes' NodePorts and Linux's default
+# ephemeral ports (slurm_job_port, SLURM_SPARE_PORTS, slurm_spare_port of
 # openselfsup/utils/launcher.py).
 # The config's total batch is split over the GPUs (see the run's log).
 # Run by sh (dash), the script runs itself again under bash.

@@ -25,7 +25,8 @@ def launcher_env(launcher: str) -> Tuple[int, int]:
 #: the ports a Slurm job's rendezvous takes where ``MASTER_PORT`` is not
 #: set: ``SLURM_PORT_BASE + (SLURM_JOB_ID + SLURM_STEP_STRIDE *
 #: SLURM_STEP_ID) % SLURM_PORT_SPAN``, 20000 to 29499: below Linux's
-#: ephemeral ports (32768 on) and below 29500, torch's and MMEngine's
+#: default ephemeral ports (32768 to 60999; some sites widen
+#: ``ip_local_port_range``) and below 29500, torch's and MMEngine's
 #: default, and the 29501, 29502 ... that MMEngine-based tools' docs give
 #: a second run on a machine (another program on the node may hold them).
 #: Two jobs on one node (two 4-GPU jobs of an 8-GPU node) meet on ports of
@@ -36,12 +37,21 @@ SLURM_PORT_BASE = 20000
 SLURM_PORT_SPAN = 9500
 SLURM_STEP_STRIDE = 1000
 
-#: the ports a refusal of a taken Slurm port suggests: no job step derives
-#: one of them (20000 to 29499), nor do torch's and MMEngine's 29500 and
-#: the ports just above it, and they lie below Linux's ephemeral ports
-#: (32768 on); the next port up, which the refusal named, is the next
-#: job's port at the same step
-SLURM_SPARE_PORTS = range(30000, 32768)
+#: the ports a refusal of a taken Slurm port suggests (the next port up,
+#: which the refusal named, is the next job's port at the same step):
+#: outside the ports no job step derives (20000 to 29499), torch's and
+#: MMEngine's 29500 and the ports just above it, Kubernetes' default
+#: NodePort range (30000 to 32767: on a node that runs kube-proxy a
+#: connection there may be sent to a service, and the rendezvous hangs
+#: without a word; 30000 to 32767 were suggested until r152), Linux's
+#: default ephemeral ports (32768 to 60999: an outgoing connection may
+#: hold one; some sites widen ``ip_local_port_range``), the range Slurm's
+#: documentation gives as its example ``SrunPortRange`` (60001 to 63000,
+#: srun's own listening ports, on the batch step's node: rank 0's) and
+#: the well-known services' ports below 20000 (kubelet 10250 to 10259,
+#: memcached 11211, Slurm's example ``MpiParams=ports=12000-12999``);
+#: IANA registers no service above 49151
+SLURM_SPARE_PORTS = range(63001, 65536)
 
 
 def _slurm_step(environ: Mapping[str, str]) -> Optional[int]:
@@ -90,9 +100,11 @@ def slurm_port_source(environ: Optional[Mapping[str, str]] = None) -> str:
 def slurm_spare_port(port: int) -> int:
     """The port of :data:`SLURM_SPARE_PORTS` a refusal suggests where the
     Slurm job's ``port`` is taken: the next spare one where ``port`` is
-    spare (the one suggested before, taken too), else one that follows
-    from ``port`` (two jobs refused at once, their ports apart by less
-    than the span, are sent to two ports)."""
+    spare (the one suggested before, taken too), else
+    ``start + (port - 20000) % len(SLURM_SPARE_PORTS)``: two taken ports
+    less than ``len(SLURM_SPARE_PORTS)`` (2535) apart are sent to two
+    spare ports, and two apart by a multiple of it to the same one (the
+    spare ports are fewer than the derived ones)."""
     spare = SLURM_SPARE_PORTS
     if port in spare:
         return spare.start + (port + 1 - spare.start) % len(spare)
@@ -101,18 +113,21 @@ def slurm_spare_port(port: int) -> int:
 
 def slurm_port_sharer(environ: Optional[Mapping[str, str]] = None) -> str:
     """Another job step whose derived port (:func:`slurm_job_port`) is
-    this step's, as a refusal names it (``'job 1235 step 0'`` for job 235
-    step 1: a job's next step takes the port of the job 1000 on at the
-    step before); ``''`` where there is no job number (not under
-    Slurm)."""
+    this step's, as a refusal names it: for step 0 (one ``srun`` in a job,
+    the usual case) another job's step 0, the job 9500 before
+    (``'job 2 step 0'`` for job 9502) where there is one (job ids are
+    positive), else the job 9500 on; for step S above 0 the job 1000 on at
+    step S - 1 (``'job 1235 step 0'`` for job 235 step 1: a job's next
+    step takes the port of the job 1000 on at the step before); ``''``
+    where there is no job number (not under Slurm)."""
     environ = os.environ if environ is None else environ
     if not environ.get('SLURM_JOB_ID', '').isdigit():
         return ''
     job, step = int(environ['SLURM_JOB_ID']), _slurm_step(environ) or 0
     if step:
         job, step = job + SLURM_STEP_STRIDE, step - 1
-    elif job >= SLURM_STEP_STRIDE:
-        job, step = job - SLURM_STEP_STRIDE, 1
+    elif job > SLURM_PORT_SPAN:
+        job -= SLURM_PORT_SPAN
     else:
         job += SLURM_PORT_SPAN
     return f'job {job} step {step}'
