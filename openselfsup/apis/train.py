@@ -2433,12 +2433,18 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
     ``cfg`` (of the file ``config``), ``notes`` logged; ``said``: lines
     the command has printed on stderr already, written to the log file
     alone (the console would repeat them). A failure or SIGTERM from the
-    build to the return discards what the runner made: one guard, taking
-    the runner as its build begins, where the guard began after the
-    build's post-build lines (the URL's notes, the warnings left out),
-    which left the runner's log folder and its SIGTERM handler for a
-    caller without a guard of its own (``train()``'s and the balance
-    baseline's have one)."""
+    build until this function's guard is left, as it returns, discards
+    what the runner made: one guard, taking the runner as its build
+    begins, where the guard began after the build's post-build lines (the
+    URL's notes, the warnings left out), which left the runner's log
+    folder and its SIGTERM handler for a caller without a guard of its
+    own (``train()``'s and the balance baseline's have one, open before
+    the call, which take the runner as its build begins). Not beyond: a
+    Terminated on the return path, once this guard is left and before
+    the caller holds the runner (a SIGTERM acted upon in those few
+    bytecodes), discards nothing where the caller has no guard of its
+    own: the log folder stays, and the runner's SIGTERM handler is
+    restored by its finalizer once the runner is collected."""
     from ..engine.runner import discard_on_failure
     with discard_on_failure():
         return _built_in_guard(cfg, notes, config, trains, evaluates, said)

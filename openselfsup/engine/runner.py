@@ -3923,11 +3923,16 @@ class AtomicRunner(Runner):
         # until the run has started, SIGTERM raises: the clean-up runs
         ref = weakref.ref(self)
         self._restore_sigterm: Callable[[], None] = lambda: None
-        # from the handler on, one guard to the end of the build: a
-        # SIGTERM acted upon before the build's own guard (at any call:
-        # joining the guards, the finalizer) left the handler set, its
-        # restore never called (terminate_raises restores a SIGTERM
-        # raised inside it)
+        # from the handler on, one guard to the end of _built_here
+        # (MMEngine's build): a SIGTERM acted upon before the build's own
+        # guard (at any call: joining the guards, the finalizer) left the
+        # handler set, its restore never called (terminate_raises
+        # restores a SIGTERM raised inside it). Not beyond: a Terminated
+        # on the return path, out of this guard and before the caller
+        # holds the runner, is discarded by a guard open around the build
+        # (_built's, train()'s, which the runner joined), and without one
+        # by nothing: the log folder stays, and the finalizer restores the
+        # handler once the runner is collected
         with discard_on_failure(self):
             self._restore_sigterm = terminate_raises(
                 lambda: ref() is not None and not ref()._started)
