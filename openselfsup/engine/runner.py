@@ -82,6 +82,7 @@ from ..utils.io import (atomic_path, lock_file, locked,
 from ..utils.launcher import (launcher_env, port_taken_line, slurm_job_port,
                               slurm_port_sharer, slurm_port_source)
 from ..utils.log_filters import warnings_left_out
+from .agreed_refusals import is_agreed_refusal, refusals_agreed
 from .checkpoint_hook import without_file_client_warnings
 from ..utils.console import short_label, shorten, to_log_file
 from .console import EpochLineHook
@@ -2994,7 +2995,9 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     finalizes and destroys its communicators (``ncclCommDestroy``), which
     blocks, and a rank that failed alone would wait in it for peers that
     never come; the abort was seen with gloo only, and NCCL's teardown is
-    not measured here (no GPUs).
+    not measured here (no GPUs). A refusal every rank knows of
+    (:func:`~openselfsup.engine.agreed_refusals.refusals_agreed`) waits
+    for every rank at a barrier first, so that each says its line.
 
     Args:
         evaluated_after (bool): the caller runs collectives on the runner
@@ -3009,6 +3012,14 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     try:
         yield
         ended = True
+    except BaseException as exc:
+        if is_agreed_refusal(exc) and is_distributed():
+            # every rank refuses, its clean-up done: none exits before the
+            # others have said their lines (torchrun ends the others with
+            # SIGTERM once one process has exited, and a line not yet
+            # printed became 'terminated (SIGTERM)')
+            barrier()
+        raise
     finally:
         # the default group's backend: 'gloo', 'nccl', or one per device
         # type ('cpu:gloo,cuda:nccl')
@@ -4770,7 +4781,19 @@ class AtomicRunner(Runner):
     def load_or_resume(self) -> None:
         """As the Runner's, but auto-resume picks a complete checkpoint,
         and a checkpoint of another model (found, or given: ``load_from``
-        with ``resume``) is refused (:func:`check_same_model`)."""
+        with ``resume``) is refused (:func:`check_same_model`). Each rank
+        reads the checkpoint (and the lists its meta names) itself: a
+        refusal of one rank alone (a file its node does not see, or a copy
+        of another content) is agreed on by all before the training
+        loop's first collective (:func:`~openselfsup.engine.
+        agreed_refusals.refusals_agreed`: one all-reduce of a flag)."""
+        with refusals_agreed() as agreement:
+            return self._load_or_resume(agreement)
+
+    def _load_or_resume(self, agreement) -> None:
+        """:meth:`load_or_resume`'s body; ``agreement``: the refusals'
+        (a round of it stands for the barrier before a URL's download is
+        looked for)."""
         if self._has_loaded:
             return None
         if self._resume and self._load_from is None:
@@ -4791,7 +4814,7 @@ class AtomicRunner(Runner):
             # --resume http(s)://... or a load_from http(s)://...: rank 0
             # downloaded it before it built the runner
             # (apis.train.checkpoint_from_url)
-            barrier()
+            agreement.settle()
             if not os.path.isfile(self._load_from):
                 raise InputError(
                     f'{"--resume" if self._resume else "load_from"}: rank '

@@ -1,0 +1,109 @@
+"""A refusal that one rank of a distributed run makes, told to the others.
+
+Once the process group is up, each rank runs some checks of its own: the
+files it reads (a checkpoint, a list) may be another node's copy, or not
+there at all on its node. A rank that refused (an :class:`InputError`)
+exited with its line, while the others went on to the next collective and
+waited there for it: gloo's ``Connection closed by peer [addr]:port``
+traceback on each, printed after (or instead of, on another machine) the
+refusal that caused it.
+
+:func:`refusals_agreed` wraps such checks: every rank reports, through one
+collective, whether it refused, before any rank raises, so the ranks that
+did not refuse learn it from the collective (never from a collective's
+error: a crash, a peer killed, a network reset stay torch's errors) and
+raise one line of their own that names the refusing rank and quotes its
+line.
+"""
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Tuple
+
+from ..utils import InputError
+from ..utils.errors import one_line
+
+
+def _world_size() -> int:
+    """The process group's size; 1 without a group (one process)."""
+    from mmengine.dist import get_world_size, is_distributed
+    return get_world_size() if is_distributed() else 1
+
+
+def peer_refusal_line(refused: List[Tuple[int, str]]) -> str:
+    """The line of a rank that did not refuse, where the ranks of
+    ``refused`` (``(rank, its line)``, by rank) did: the first one's rank
+    and line, quoted (it may have been printed on another machine), and
+    how many more refused."""
+    rank, line = refused[0]
+    more = len(refused) - 1
+    more = f' ({more} more rank{"s" if more > 1 else ""} refused it ' \
+        'too)' if more else ''
+    return f'rank {rank} refused this run{more}: {line}'
+
+
+class RefusalAgreement:
+    """The agreement of :func:`refusals_agreed`; :meth:`settle` is one
+    round of it."""
+
+    def settle(self, line: Optional[str] = None) -> None:
+        """One round of the agreement: every rank of the process group
+        calls it at the same point of its checks, or, having refused
+        (``line``, its refusal's line), where it refused. The round is one
+        all-reduce of a flag (MAX); only where a rank refused are the
+        lines gathered. Nothing without a group of several processes.
+
+        Raises:
+            InputError: a rank that did not refuse (``line`` None) where
+                another one did (:func:`peer_refusal_line`), marked as
+                agreed (:func:`is_agreed_refusal`).
+        """
+        if _world_size() == 1:
+            return
+        import torch
+        from mmengine.dist import all_gather_object, all_reduce
+        flag = torch.tensor([int(line is not None)])
+        all_reduce(flag, op='max')
+        if not flag.item():
+            return
+        lines = all_gather_object(line)
+        if line is None:
+            refused = [(r, ln) for r, ln in enumerate(lines)
+                       if ln is not None]
+            raise _agreed(InputError(peer_refusal_line(refused)))
+
+
+def _agreed(exc: BaseException) -> BaseException:
+    """``exc`` marked as a refusal every rank knows of."""
+    exc.agreed_refusal = True
+    return exc
+
+
+def is_agreed_refusal(exc: Optional[BaseException]) -> bool:
+    """Whether ``exc`` is a refusal that :func:`refusals_agreed` told
+    every rank of: each rank raises one, and none waits in a collective
+    for another (:func:`~openselfsup.engine.runner.ends_its_process_group`
+    lets them all say their lines before any exits)."""
+    return getattr(exc, 'agreed_refusal', False) is True
+
+
+@contextmanager
+def refusals_agreed() -> Iterator[RefusalAgreement]:
+    """Around per-rank checks of a distributed run that hold no other
+    collective (each :meth:`RefusalAgreement.settle` the body calls is a
+    round of this one): an :class:`InputError` raised inside on some
+    ranks is said by every rank, the refusing ranks their own line, the
+    others :func:`peer_refusal_line`, all exit status 2, and no rank waits
+    for a refused peer. The body ended, one round (one all-reduce of a
+    flag) where the ranks go on. Any other exception passes through
+    untouched, the peers then failing in the round as torch fails them
+    (gloo's ``Connection closed by peer``, naming the peer's address): a
+    crash is not a refusal. Without a group of several processes, the
+    body alone."""
+    agreement = RefusalAgreement()
+    try:
+        yield agreement
+    except InputError as exc:
+        if _world_size() > 1 and not is_agreed_refusal(exc):
+            agreement.settle(one_line(exc))
+            _agreed(exc)
+        raise
+    agreement.settle()

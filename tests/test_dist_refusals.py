@@ -1,0 +1,142 @@
+"""A refusal of one rank of a distributed run, once the process group is
+up (``engine.agreed_refusals``): two CPU processes (gloo) under torchrun,
+started as ``tools/dist_train.sh`` starts them (its ``torchrun`` wrapper,
+``tools/train.py --launcher pytorch``). Rank 1 alone refuses in
+``load_or_resume``, where each rank reads the initial weights' lists
+itself (a list its node does not see): rank 0 went on to the first
+training step and waited there, ending in gloo's ``Connection closed by
+peer`` traceback after rank 1's line."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from _foundation_helpers import FSP_DEMO, REPO, error_lines, small_config
+
+#: the training processes' entry: ``tools/train.py`` run as torchrun runs
+#: it, with what a CPU-only machine lacks stood in for (the launcher's GPU
+#: check, which dist_train.sh's processes pass with one GPU each, and
+#: torch.cuda.set_device), and, by the test's variables, rank 1 refusing
+#: (or dying) where it reads the initial weights' lists and rank 0's
+#: failed start's clean-up made slow
+ENTRY = r'''
+import importlib, linecache, os, runpy, sys, time
+import torch
+torch.cuda.set_device = lambda device: None
+train = importlib.import_module('openselfsup.apis.train')
+train.check_gpu_count = lambda n: None
+cuda = torch.cuda.is_available
+
+
+def available():
+    # prepare_config's refusal of several processes without GPUs
+    f = sys._getframe(1)
+    line = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
+    return (f.f_code.co_name == 'prepare_config' and
+            line.startswith('if not torch.cuda.is_available()')) or cuda()
+
+
+torch.cuda.is_available = available
+from openselfsup.engine import runner
+from openselfsup.utils import InputError
+rank, how = os.environ['RANK'], os.environ.get('RANK1_DOES')
+if rank == '1' and how:
+    def lists(*args, **kwargs):
+        if how == 'crash':
+            os._exit(3)
+        raise InputError('/nodes/1/NCT/meta/train.txt: list file not found')
+    runner.initial_weight_lists = lists
+if rank == '0' and os.environ.get('RANK0_SLOW_CLEAN_UP'):
+    discard = runner.AtomicRunner._discard
+
+    def slow(self):
+        time.sleep(1)
+        discard(self)
+    runner.AtomicRunner._discard = slow
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+'''
+
+#: torchrun's own log lines (``W1206 07:50:23.317000 14805 ...]``): its
+#: note of OMP_NUM_THREADS, its SIGTERM to the process left
+TORCH_LOG = re.compile(r'[IWE]\d{4} \d')
+
+#: dist_train.sh's last command
+TORCHRUN = ('import sys\n'
+            'from openselfsup.apis.train import torchrun\n'
+            'from openselfsup.utils import run_cli\n'
+            'sys.exit(run_cli(torchrun, sys.argv[1:]))\n')
+
+
+def _two_processes(tmp_path, synthetic_root, **env):
+    """Train a one-epoch FSP config of 8 images on two gloo processes;
+    ``env``: the entry's variables. (exit status, stderr)."""
+    cfg = small_config(
+        FSP_DEMO, str(tmp_path / 'cfg.py'),
+        os.path.join(synthetic_root, 'NCT') + os.sep, n_images=8, batch=8,
+        ann_file='meta/train_labeled.txt',
+        env_cfg=dict(dist_cfg=dict(backend='gloo')),
+        model_wrapper_cfg=dict(type='MMDistributedDataParallel',
+                               device_ids=None))
+    entry = tmp_path / 'entry.py'
+    entry.write_text(ENTRY)
+    variables = {k: v for k, v in os.environ.items() if k not in (
+        'RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')}
+    variables.update(env, PYTHONPATH=REPO)
+    p = subprocess.run(
+        [sys.executable, '-c', TORCHRUN, '--nnodes=1', '--nproc_per_node=2',
+         '--standalone', '--local_addr=127.0.0.1', str(entry),
+         os.path.join(REPO, 'tools', 'train.py'), cfg, '--launcher',
+         'pytorch', '--work-dir', str(tmp_path / 'w')],
+        cwd=tmp_path, env=variables, capture_output=True, text=True,
+        timeout=300)
+    return p.returncode, p.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('slow_clean_up', [False, True])
+def test_a_refusal_of_one_rank_is_said_by_every_rank(tmp_path, synthetic_root,
+                                                     slow_clean_up):
+    """Rank 1's own line, rank 0's line naming rank 1 and quoting it (rank
+    0 learned it through the agreement's collective), both exit status 2,
+    no traceback, nothing left in the work dir. Rank 0's failed start's
+    clean-up slowed: rank 1 waits for it before it exits (torchrun
+    SIGTERMs the others once one has exited, and rank 0 said 'terminated
+    (SIGTERM)' instead of its line)."""
+    env = dict(RANK1_DOES='refuse')
+    if slow_clean_up:
+        env['RANK0_SLOW_CLEAN_UP'] = '1'
+    rc, err = _two_processes(tmp_path, synthetic_root, **env)
+    own = '/nodes/1/NCT/meta/train.txt: list file not found'
+    lines = [ln for ln in error_lines(err) if not TORCH_LOG.match(ln)]
+    assert rc == 2 and 'Traceback' not in err, err[-3000:]
+    assert sorted(lines[:2]) == sorted([
+        f'error: {own}', f'error: rank 1 refused this run: {own}']), lines
+    # torchrun's line: the first to exit, each with status 2
+    assert len(lines) == 3 and lines[2] in (
+        f'error: training process {r} exited with status 2 (1 more failed '
+        'after it); its message is above' for r in (0, 1)), lines
+    # the failed start's clean-up: the work dir made for the run removed
+    assert not os.path.exists(tmp_path / 'w')
+
+
+@pytest.mark.slow
+def test_a_peer_that_dies_at_the_agreement_stays_glooss_error(
+        tmp_path, synthetic_root):
+    """Rank 1 ends (os._exit(3), as the out-of-memory killer would leave
+    it: nothing said) where it would have refused: rank 0's wait in the
+    agreement's collective ends in gloo's own error, the peer's address
+    in it, never a refusal line; torchrun reports rank 1's status."""
+    rc, err = _two_processes(tmp_path, synthetic_root, RANK1_DOES='crash')
+    assert rc == 3, err[-3000:]
+    assert 'refused' not in err, err[-3000:]
+    gloo = [ln for ln in err.splitlines()
+            if ln.startswith('[rank0]: RuntimeError: ') and 'gloo' in ln]
+    assert len(gloo) == 1 and ('[127.0.0.1]:' in gloo[0]) and (
+        'Connection closed by peer' in gloo[0] or
+        'Connection reset by peer' in gloo[0]), err[-3000:]
+    assert error_lines(err)[-1] == (
+        'error: training process 1 exited with status 3 (1 more failed '
+        'after it); its message is above'), err[-3000:]
