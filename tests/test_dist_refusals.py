@@ -140,3 +140,74 @@ def test_a_peer_that_dies_at_the_agreement_stays_glooss_error(
     assert error_lines(err)[-1] == (
         'error: training process 1 exited with status 3 (1 more failed '
         'after it); its message is above'), err[-3000:]
+
+
+def _agreeing(rank, world, port, refusing, out):
+    """One rank of a gloo group of ``world`` inside ``refusals_agreed``,
+    raising its own InputError where its rank is in ``refusing``; its
+    outcome (the line raised, or 'went on') into ``out``."""
+    import torch
+    import torch.distributed as dist
+
+    from openselfsup.engine.agreed_refusals import refusals_agreed
+    from openselfsup.utils import InputError
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=world)
+    try:
+        with refusals_agreed():
+            if rank in refusing:
+                raise InputError(f'list of rank {rank} not found')
+        out[rank] = 'went on'
+    except InputError as exc:
+        out[rank] = str(exc)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('refusing', [(), (2,), (1, 2)])
+def test_every_rank_says_the_refusals_of_the_others(refusing):
+    """Three gloo processes: none refusing, all go on; one or two, each
+    refusing rank raises its own line, each other rank the first refusing
+    rank's line quoted, with how many more refused (written by hand here,
+    not by the function that words it)."""
+    import torch.multiprocessing as mp
+
+    from _foundation_helpers import free_port
+    out = mp.Manager().dict()
+    mp.start_processes(_agreeing, args=(3, free_port(), refusing, out),
+                       nprocs=3, join=True, start_method='fork')
+    expected = {
+        (): ['went on'] * 3,
+        (2,): ['rank 2 refused this run: list of rank 2 not found'] * 2 +
+              ['list of rank 2 not found'],
+        (1, 2): ['rank 1 refused this run (1 more rank refused it too): '
+                 'list of rank 1 not found', 'list of rank 1 not found',
+                 'list of rank 2 not found']}[refusing]
+    assert [out[r] for r in range(3)] == expected
+
+
+def test_a_refusal_reworded_for_a_url_stays_agreed(tmp_path):
+    """A run's guard rewords a refusal that names a URL's download
+    (``discard_on_failure``: the URL given, not the file): the line it
+    raises instead is still one every rank knows of, so that the ranks
+    wait for each other before they exit (it was a new InputError,
+    unmarked)."""
+    from openselfsup.engine.agreed_refusals import (is_agreed_refusal,
+                                                    mark_agreed)
+    from openselfsup.engine.runner import discard_on_failure
+    from openselfsup.utils import InputError
+    path = str(tmp_path / '.downloads' / 'epoch_1.pth')
+    url = 'https://example.org/epoch_1.pth'
+
+    class Run:
+        _url_named = (path, url)
+    with pytest.raises(InputError) as raised:
+        with discard_on_failure(Run()):
+            raise mark_agreed(InputError(
+                f'rank 1 refused this run: --resume: rank 1 does not see '
+                f'{path}'))
+    assert str(raised.value) == ('rank 1 refused this run: --resume: rank 1 '
+                                 f'does not see {url}')
+    assert is_agreed_refusal(raised.value)

@@ -68,13 +68,19 @@ class RefusalAgreement:
         if line is None:
             refused = [(r, ln) for r, ln in enumerate(lines)
                        if ln is not None]
-            raise _agreed(InputError(peer_refusal_line(refused)))
+            raise mark_agreed(InputError(peer_refusal_line(refused)))
 
 
-def _agreed(exc: BaseException) -> BaseException:
+def mark_agreed(exc: BaseException) -> BaseException:
     """``exc`` marked as a refusal every rank knows of."""
     exc.agreed_refusal = True
     return exc
+
+
+def agreed_as(new: BaseException, old: BaseException) -> BaseException:
+    """``new``, raised in place of ``old`` (its line reworded), marked as
+    agreed where ``old`` was (:func:`is_agreed_refusal`)."""
+    return mark_agreed(new) if is_agreed_refusal(old) else new
 
 
 def is_agreed_refusal(exc: Optional[BaseException]) -> bool:
@@ -104,6 +110,6 @@ def refusals_agreed() -> Iterator[RefusalAgreement]:
     except InputError as exc:
         if _world_size() > 1 and not is_agreed_refusal(exc):
             agreement.settle(one_line(exc))
-            _agreed(exc)
+            mark_agreed(exc)
         raise
     agreement.settle()

@@ -82,7 +82,8 @@ from ..utils.io import (atomic_path, lock_file, locked,
 from ..utils.launcher import (launcher_env, port_taken_line, slurm_job_port,
                               slurm_port_sharer, slurm_port_source)
 from ..utils.log_filters import warnings_left_out
-from .agreed_refusals import is_agreed_refusal, refusals_agreed
+from .agreed_refusals import (agreed_as, is_agreed_refusal,
+                              refusals_agreed)
 from .checkpoint_hook import without_file_client_warnings
 from ..utils.console import short_label, shorten, to_log_file
 from .console import EpochLineHook
@@ -3076,7 +3077,7 @@ def discard_on_failure(runner=None) -> Iterator[None]:
             # a URL's download, named in the line: the URL the user gave
             said = url_named(str(exc), *named)
             if said != str(exc):
-                raise InputError(said) from None
+                raise agreed_as(InputError(said), exc) from None
         raise
     finally:
         for i, each in enumerate(guards):
