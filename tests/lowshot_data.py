@@ -219,8 +219,13 @@ def write_provenance(workdir, model, name, **fields):
     ``workdir``: the digests of its features and labels as they are (so
     that it describes them), not normalised, and ``fields`` (the encoder,
     the ``cfg_options``); ``NCT_aug``'s records its copies (``aug_times``,
-    as extract.py does) unless ``fields`` gives them."""
+    as extract.py does) unless ``fields`` gives them; the features it
+    describes, ``outputs.features`` (absolute), as extract.py records them
+    unless ``fields`` gives them (a printed command takes the encoder of
+    a JSON that names its folder's set alone)."""
     from openselfsup.utils import array_sha1, save_json
+    fields.setdefault('outputs', {'features': os.path.abspath(
+        paths.features_path(workdir, model, name))})
     f = np.load(paths.features_path(workdir, model, name))
     lab = np.load(paths.labels_path(workdir, name))
     if name == 'NCT_aug':  # extract.py --aug_times A: A copies, recorded

@@ -1449,7 +1449,6 @@ def test_the_missing_provenance_line_writes_the_set_as_recorded(
     --no-normalise and a hub folder's config. The command named is read
     back by extract.py's parser against every setting the sibling's JSON
     records, then run: its set is the same kind as the recorded one."""
-    from safetensors.torch import save_file
 
     from openselfsup.config import parse_cfg_options
     from openselfsup.lowshot.features import (FeatureSet, check_all_recorded,
@@ -1465,16 +1464,7 @@ def test_the_missing_provenance_line_writes_the_set_as_recorded(
                         '--seed', '3'] + VIT_FLAGS}.get(case)
     if case == 'folder':
         folder = tmp_path / 'hub'
-        folder.mkdir()
-        save_file(model.state_dict(), str(folder / 'model.safetensors'))
-        with open(folder / 'config.json', 'w') as f:
-            json.dump({'architecture': VIT, 'model_args': VIT_KWARGS,
-                       'pretrained_cfg': {'input_size': [3, 32, 32],
-                                          'crop_pct': 1.0,
-                                          'mean': IMAGENET[0],
-                                          'std': IMAGENET[1],
-                                          'interpolation': 'bicubic',
-                                          'classifier': 'head'}}, f)
+        _hub_folder(str(folder), model)
         flags = ['--model-source', 'timm', '--weights', str(folder)]
     train = paths.features_path(workdir, 'vit', 'NCT_train')
     code, err, _ = _run(capsys, 'extract', _base(
@@ -1516,3 +1506,88 @@ def test_the_missing_provenance_line_writes_the_set_as_recorded(
         '--workers', '0', '--no-progress'])
     assert code == 0, err
     check_same_kind(recorded, load_features(workdir, 'vit', 'NCT_test'))
+
+
+def _hub_folder(folder, model):
+    """``model``'s weights in timm's hub layout in ``folder``: its
+    safetensors file and a ``config.json`` (the tiny ViT's architecture
+    and arguments, a 32-pixel ImageNet preprocessing)."""
+    from safetensors.torch import save_file
+    os.makedirs(folder)
+    save_file(model.state_dict(), os.path.join(folder, 'model.safetensors'))
+    with open(os.path.join(folder, 'config.json'), 'w') as f:
+        json.dump({'architecture': VIT, 'model_args': VIT_KWARGS,
+                   'pretrained_cfg': {'input_size': [3, 32, 32],
+                                      'crop_pct': 1.0, 'mean': IMAGENET[0],
+                                      'std': IMAGENET[1],
+                                      'interpolation': 'bicubic',
+                                      'classifier': 'head'}}, f)
+
+
+def test_a_changed_sets_command_reads_its_hub_folder_from_any_folder(
+        synthetic_root, vit, tmp_path, capsys, monkeypatch):
+    """r153: a library model's set extracted with ``--weights hub``, a hub
+    folder given relative, its features changed since: the command
+    printed named ``--weights hub`` as recorded, and pasted in a folder
+    that holds another ``hub`` it extracted those weights, exit 0. It
+    names the folder joined with the one the set was extracted in; pasted
+    beside a decoy ``hub`` (another model's weights) it writes the set
+    the first extraction wrote (the reference)."""
+    import timm
+
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    model, _ = vit
+    user, paste = tmp_path / 'u', tmp_path / 'p'
+    _hub_folder(str(user / 'hub'), model)
+    torch.manual_seed(1)
+    _hub_folder(str(paste / 'hub'), timm.create_model(
+        VIT, pretrained=False, num_classes=0, **VIT_KWARGS))  # the decoy
+    out = paths.features_path(str(tmp_path / 'w'), 'vit', 'NCT_test')
+    monkeypatch.chdir(user)
+    code, err, _ = _run(capsys, 'extract', _base(synthetic_root, out) + [
+        '--model-source', 'timm', '--weights', 'hub'])
+    assert code == 0, err
+    want = np.load(out)
+    np.save(out, -want)  # features that differ from their JSON
+    monkeypatch.chdir(paste)
+    with pytest.raises(InputError) as e:
+        load_features(str(tmp_path / 'w'), 'vit', 'NCT_test')
+    command = str(e.value).split('make them again with: ')[1]
+    code, err, _ = _run(capsys, 'extract', shlex.split(command)[2:] + [
+        '--workers', '0', '--no-progress'])
+    assert code == 0, (command, err)
+    np.testing.assert_allclose(np.load(out), want, atol=1e-6)
+
+
+def test_a_moved_away_imports_command_keeps_its_rows_raw(
+        synthetic_root, tmp_path, capsys):
+    """r153: the import printed for a set of imported features moved away
+    dropped the ``--no-normalise`` its JSON records: pasted, the rows were
+    normalised, another set than the one imported. Pasted with the same
+    source, it writes the rows as given (the reference: the source's
+    rows)."""
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    feats, _, rels, _, _ = _import_case(synthetic_root,
+                                        np.random.default_rng(0))
+    npy, list_txt = str(tmp_path / 'feats.npy'), str(tmp_path / 'paths.txt')
+    np.save(npy, feats)
+    with open(list_txt, 'w') as f:
+        f.write('\n'.join(rels) + '\n')
+    workdir = str(tmp_path / 'w')
+    out = paths.features_path(workdir, 'mine', 'NCT_test')
+    code, err, _ = _run(capsys, 'import_features', [
+        '--config', _config('nct_test.py'), '--source', npy, '--paths',
+        list_txt, '--output', out, '--no-normalise', '--cfg-options',
+        f'dataset.data_root={os.path.join(synthetic_root, "NCT")}'])
+    assert code == 0, err
+    np.testing.assert_array_equal(np.load(out), feats)
+    os.remove(out)
+    with pytest.raises(InputError) as e:
+        load_features(workdir, 'mine', 'NCT_test')
+    command = str(e.value).split('make it with: ')[1][:-1].replace(
+        'FEATURES [--paths PATHS]', f'{npy} --paths {list_txt}')
+    code, err, _ = _run(capsys, 'import_features', shlex.split(command)[2:])
+    assert code == 0, (command, err)
+    np.testing.assert_array_equal(np.load(out), feats)

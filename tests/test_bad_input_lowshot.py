@@ -789,10 +789,13 @@ def test_a_set_without_provenance_beside_one_with_it_is_refused(wd, capsys):
         f'{ROOT}/configs/extraction/' \
         f'nct_test.py --pretrained /w/clp.pth --no-normalise --data-root ' \
         f'DATA_ROOT --output {qry} (DATA_ROOT: ' in err, err
+    # the import keeps the rows raw as the recorded set's are (r153: it
+    # dropped --no-normalise)
     assert f'{ROOT}/wsi_workdir/import_features.py --config ' \
         f'{ROOT}/configs/extraction/' \
         f'nct_test.py --source FEATURES [--paths PATHS] --cfg-options ' \
-        f'dataset.data_root=DATA_ROOT --output {qry}' in err, err
+        f'dataset.data_root=DATA_ROOT --no-normalise --output {qry}' \
+        in err, err
     # either order of the sets: the one without is named
     sup, q = (load_features(wd, 'clp', n) for n in ('NCT_train', 'NCT_test'))
     for sets in ((sup, q), (q, sup), (sup, sup, q)):
@@ -1062,8 +1065,17 @@ def test_the_copies_command_names_its_images_folder_absolute(
     aug = paths.features_path(wd, 'clp_wo_78', 'NCT_aug')
     sibling = paths.provenance_path(wd, 'clp_wo_78', 'NCT_train')
     args = _copies_args(copies_command(
-        aug, dict(CHECKPOINT_PROVENANCE, **recorded), sibling))
+        aug, dict(CHECKPOINT_PROVENANCE, **recorded,
+                  outputs=_describing(wd, 'clp_wo_78', 'NCT_train')),
+        sibling))
     assert args.data_root == [folder], args
+
+
+def _describing(wd, model, name):
+    """The ``outputs`` of a provenance written by hand that describes
+    ``model``'s set ``name`` in ``wd``, as extract.py records them: a
+    printed command takes the encoder of such a JSON alone (r153)."""
+    return {'features': paths.features_path(wd, model, name)}
 
 
 def _printed_commands(err, *leads):
@@ -1316,6 +1328,7 @@ def test_the_copies_command_spells_every_recorded_setting(wd):
     sibling = paths.provenance_path(wd, 'clp_wo_78', 'NCT_train')
     recorded = dict(CHECKPOINT_PROVENANCE, amp=True, device='cuda:1',
                     normalised=False,
+                    outputs=_describing(wd, 'clp_wo_78', 'NCT_train'),
                     image_size=[32, 24], cfg_options={
                         'model.backbone.base_channels': 16,
                         'dataset.data_root': '/d/NCT',
@@ -1342,11 +1355,11 @@ def test_the_copies_command_spells_every_recorded_setting(wd):
     square = dict(recorded, image_size=list(size),
                   cfg_options={'dataset.pipeline.1.scale': size[0]})
     assert '--cfg-options' not in copies_command(aug, square, sibling)
-    # a random initialisation without its seed: said to be unknown
+    # a random initialisation without its seed: SEED, said to be unknown
     line = copies_command(aug, dict(checkpoint=None, checkpoint_kind=(
-        'MoCo config, random init')), sibling)
-    assert '--random-init' in line and 'seed' in line.split(
-        ' (with the settings recorded in ')[1] and 'unknown' in line, line
+        'MoCo config, random init'), outputs=recorded['outputs']), sibling)
+    assert '--random-init --seed SEED ' in line and 'no seed' in line.split(
+        ' (with the settings recorded in ')[1], line
     # extract.py's and import_features.py's own refusal of one pass there:
     # the encoder NCT_train records, not --pretrained CKPT
     os.makedirs(os.path.dirname(aug))
@@ -4292,11 +4305,12 @@ def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
         data_prefix='data/NCT/alt', config='/u/my_nct_test.py')
     root, note = _missing_sets_root(wd, 'NCT_test')
     assert root == 'DATA_ROOT' and note.startswith(
-        'NCT_test read its images under /u/data/NCT with data_prefix '
-        '/u/data/NCT/alt, not as nct_test.py lays them out there'), note
+        'NCT_test records its data_prefix /u/data/NCT/alt, not as '
+        'nct_test.py lays out its list and images under /u/data/NCT'), note
     for command in (changed(), newer()):
         assert root_of(command) == ['DATA_ROOT'] and \
-            '(DATA_ROOT: NCT_test read its images under /u/data/NCT' in \
+            '(DATA_ROOT: NCT_test records its data_prefix /u/data/NCT/alt' \
+            in \
             command, command
     # ... the same folder given as the option, which the command gives
     # (the data root NCT_train's, NCT relative to /s)
@@ -4339,8 +4353,16 @@ def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
     assert root == 'DATA_ROOT' and note.startswith(
         'the provenance of NCT_test records the features of another set, '
         '/w/extracted_feats/clp/NCT_train.npy'), note
+    # r153: the set of the name in another folder (another model's, or
+    # another workdir's, copied): its images are not sure either
     own(cfg_options={'dataset.data_root': '/s/NCT'},
         outputs={'features': '/w/extracted_feats/clp/NCT_test.npy'})
+    root, note = _missing_sets_root(wd, 'NCT_test')
+    assert root == 'DATA_ROOT' and note.startswith(
+        'the provenance of NCT_test records the features of another set, '
+        '/w/extracted_feats/clp/NCT_test.npy'), note
+    own(cfg_options={'dataset.data_root': '/s/NCT'},
+        outputs={'features': paths.features_path(wd, 'clp', 'NCT_test')})
     assert _missing_sets_root(wd, 'NCT_test') == ('/s/NCT', None)
     # 3. review r150: NCT_train read under its data root with a layout of
     # its own (an option, or a config of the user's), or under no data
@@ -4513,11 +4535,182 @@ def test_the_data_root_note_says_a_recorded_folder_absolute(wd):
              'NCT_test read its list_file /runs/mine/meta/t.txt, data_prefix'
              ' /runs/mine/imgs under no data root of nct_test.py'),
             (('data/NCT/other/t.txt', 'data/NCT/data'),
-             'NCT_test read its images under /runs/data/NCT with list_file '
-             '/runs/data/NCT/other/t.txt, not as nct_test.py lays them')):
+             'NCT_test records its list_file /runs/data/NCT/other/t.txt, '
+             'not as nct_test.py lays out its list and images under '
+             '/runs/data/NCT')):
         write_provenance(wd, 'clp', 'NCT_test', **CHECKPOINT_PROVENANCE,
                          list_file=list_file, data_prefix=prefix,
                          cwd='/runs')
         os.rename(test_npy, test_npy + '.away')
         assert _missing_sets_root(wd, 'NCT_test')[1].startswith(said)
         os.rename(test_npy + '.away', test_npy)
+
+
+def _moved_away_line(wd, test=None, train=None):
+    """The line for ``clp``'s NCT_test moved away with its JSON left
+    (provenance ``test``, written by hand; NCT_train's ``train``, else
+    the same encoder), and the extraction command it names."""
+    from openselfsup.lowshot.features import load_features
+    test = dict(CHECKPOINT_PROVENANCE) if test is None else test
+    write_provenance(wd, 'clp', 'NCT_train',
+                     **(dict(test, outputs=None) if train is None
+                        else train))
+    test_npy = paths.features_path(wd, 'clp', 'NCT_test')
+    if os.path.exists(test_npy + '.away'):
+        os.rename(test_npy + '.away', test_npy)
+    write_provenance(wd, 'clp', 'NCT_test', **test)
+    os.rename(test_npy, test_npy + '.away')
+    with pytest.raises(InputError) as e:
+        load_features(wd, 'clp', 'NCT_test')
+    line = str(e.value)
+    return line, line.split('make it with: ')[1].split(' --output ')[0]
+
+
+def test_a_recorded_encoder_is_printed_only_where_it_is_sure(wd, tmp_path):
+    """r153: the command of a set moved away took the encoder its own
+    JSON records without asking whether it is the set's: a checkpoint
+    replaced by another file of the name, a checkpoint or hub folder
+    recorded relative (pasted elsewhere, that folder's), a JSON copied
+    from another model's set of the name, one whose encoder another set
+    of the model contradicts: each printed other weights that ran, exit
+    0. Each prints ``CKPT`` (refused as printed) with why; a sure one the
+    weights absolute. The reference: the files and JSONs written here,
+    their digests computed here."""
+    import hashlib
+    from lowshot_data import printed_args
+    ckpt = tmp_path / 'ckpt' / 'c.pth'
+    os.makedirs(ckpt.parent)
+    ckpt.write_bytes(b'the weights the set was extracted with')
+    sha = hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    mine = dict(checkpoint=str(ckpt), checkpoint_sha256=sha,
+                checkpoint_kind='backbone weights', cwd=str(tmp_path))
+
+    def pretrained(command):
+        return printed_args(command + ' --output o.npy',
+                            'wsi_workdir/extract.py').pretrained[0]
+    line, command = _moved_away_line(wd, mine)
+    assert pretrained(command) == str(ckpt) and 'CKPT' not in line, line
+    # relative, joined with the recorded cwd; without one, CKPT
+    line, command = _moved_away_line(wd, dict(mine, checkpoint='ckpt/c.pth'))
+    assert pretrained(command) == str(ckpt), line
+    line, command = _moved_away_line(wd, dict(
+        mine, checkpoint='ckpt/c.pth', cwd=None))
+    assert pretrained(command) == 'CKPT' and 'the weights ckpt/c.pth are ' \
+        'recorded relative, without the folder' in line, line
+    # the same path, another file: CKPT, both digests' starts named
+    ckpt.write_bytes(b'other weights saved over it')
+    now = hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    line, command = _moved_away_line(wd, mine)
+    assert pretrained(command) == 'CKPT', line
+    assert f'the file at {ckpt} is no longer the one the set was ' \
+        f'extracted with (SHA-256 now {now[:12]}, recorded {sha[:12]})' \
+        in line, line
+    # a JSON copied from another model's set of the name: CKPT, and none
+    # of its settings
+    copied = dict(CHECKPOINT_PROVENANCE, cfg_options={'model.k': 3},
+                  outputs={'features': os.path.join(
+                      wd, 'extracted_feats', 'fsp', 'NCT_test.npy')})
+    line, command = _moved_away_line(wd, copied, dict(CHECKPOINT_PROVENANCE))
+    assert pretrained(command) == 'CKPT' and 'model.k' not in command, line
+    assert "fsp/NCT_test.npy, another folder's set" in line, line
+    # the sets beside it record another encoder
+    line, command = _moved_away_line(wd, dict(CHECKPOINT_PROVENANCE), dict(
+        CHECKPOINT_PROVENANCE, checkpoint_sha256='b' * 64))
+    assert pretrained(command) == 'CKPT' and \
+        'NCT_train beside it records another encoder' in line, line
+
+
+def test_a_random_init_without_its_seed_field_takes_the_kinds(wd):
+    """r153: a random initialisation's JSON without ``seed`` printed
+    ``--random-init`` alone, which ran seed 0, exit 0, and said none was
+    recorded, though ``checkpoint_kind`` says ``random init (seed 5)``.
+    The seed is read from there; where neither records one, ``--seed
+    SEED``, which extract.py's parser refuses as printed. The reference:
+    the parser, given the command."""
+    from lowshot_data import printed_args
+    rnd = dict(checkpoint=None, checkpoint_sha256=None,
+               checkpoint_kind='random init (seed 5)')
+    line, command = _moved_away_line(wd, rnd)
+    args = printed_args(command + ' --output o.npy', 'wsi_workdir/extract.py')
+    assert args.random_init and args.seed == 5, line
+    assert 'seed' not in line.split(' --output ')[1], line
+    line, command = _moved_away_line(wd, dict(rnd,
+                                              checkpoint_kind='random init'))
+    assert ' --random-init --seed SEED ' in command + ' ', line
+    assert 'SEED: no seed of its random initialisation is recorded' in line
+    with pytest.raises(SystemExit):
+        printed_args(command + ' --output o.npy', 'wsi_workdir/extract.py')
+
+
+def test_a_library_models_hub_folder_is_printed_absolute(wd, tmp_path):
+    """r153: a library model's hub folder, recorded as typed
+    (``encoder.model_config`` ``hub/config.json``), was printed
+    ``--weights hub``: pasted in another folder it read that folder's
+    weights, exit 0. It is joined with the recorded ``cwd``, or, without
+    one, the folder of the recorded absolute checkpoint. The reference:
+    the folders joined by hand."""
+    from lowshot_data import printed_args
+    lib = dict(checkpoint=str(tmp_path / 'hub' / 'model.bin'),
+               checkpoint_kind='timm weights (torch)', cwd=str(tmp_path),
+               encoder={'source': 'timm', 'library': 'timm', 'model': 'r',
+                        'model_config': 'hub/config.json'})
+    for prov in (lib, dict(lib, cwd=None)):
+        line, command = _moved_away_line(wd, prov)
+        args = printed_args(command + ' --output o.npy',
+                            'wsi_workdir/extract.py')
+        assert args.weights == str(tmp_path / 'hub'), line
+
+
+def test_a_number_beyond_int64_is_named_as_the_jsons(wd):
+    """r153: an integer beyond int64 in the recorded ``cfg_options`` made
+    the value check (``np.isfinite``) raise a TypeError inside the line.
+    It is named as the JSON's, the others given."""
+    line, command = _moved_away_line(wd, dict(
+        CHECKPOINT_PROVENANCE, cfg_options={'model.big': 2 ** 70,
+                                            'model.k': 2 ** 62}))
+    assert f"'model.k={2 ** 62}'" in command or \
+        f'model.k={2 ** 62}' in command, line
+    assert 'model.big' not in command and \
+        '--cfg-options model.big do not spell back' in line, line
+
+
+def test_the_import_of_raw_features_keeps_them_raw(wd):
+    """r153: the import printed for a set of imported features dropped
+    the ``--no-normalise`` its JSON records (the import then normalised
+    the rows), where the copies' command gave it. The reference:
+    import_features.py's parser, given the command."""
+    from lowshot_data import printed_args
+    for normalised in (False, True):
+        line, _ = _moved_away_line(wd, dict(
+            checkpoint=None, checkpoint_kind='imported features',
+            normalised=normalised))
+        command = line.split('make it with: ')[1][:-1]
+        args = printed_args(command.replace('FEATURES [--paths PATHS]',
+                                            'f.npy'),
+                            'wsi_workdir/import_features.py')
+        assert args.normalise == normalised, line
+
+
+def test_a_config_root_taken_lexically_is_not_said_to_be_read(wd):
+    """r153: where a set's recorded list lay under its config's data root
+    lexically only (``data/lnk/../NCT``, ``lnk`` not resolvable here), the
+    note said it read its images under ``/u/data/NCT``, a folder it did
+    not read. It names the paths it records and the root they were
+    compared with. The reference: the JSON written by hand."""
+    _, note = _missing_sets_root_of(wd, dict(
+        CHECKPOINT_PROVENANCE, cwd='/u',
+        list_file='data/lnk/../NCT/meta/test_labeled.txt',
+        data_prefix='data/NCT/data'))
+    assert note.startswith(
+        'NCT_test records its list_file /u/data/lnk/../NCT/meta/'
+        'test_labeled.txt, not as nct_test.py lays out its list and '
+        'images under /u/data/NCT'), note
+
+
+def _missing_sets_root_of(wd, test):
+    """:func:`_missing_sets_root` of NCT_test moved away with its JSON
+    ``test`` left, NCT_train recording none."""
+    _moved_away_line(wd, test)
+    os.remove(paths.provenance_path(wd, 'clp', 'NCT_train'))
+    write_provenance(wd, 'clp', 'NCT_train', **CHECKPOINT_PROVENANCE)
+    return _missing_sets_root(wd, 'NCT_test')

@@ -4178,6 +4178,93 @@ def test_a_sets_own_json_gives_its_encoder_to_the_printed_command(
     assert f'dataset.data_root={store}' in command, command
 
 
+def test_a_recorded_checkpoint_is_pasted_only_while_it_is_the_sets(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """r153: the command printed for features that differ from their JSON
+    names the checkpoint the JSON records; where a file of other weights
+    has replaced it since, it named it still, and pasted it extracted
+    those, exit 0. Pasted in a folder holding a decoy ``CKPT`` file, the
+    command of the recorded checkpoint writes the set a direct extraction
+    writes (the reference: the first extraction's features); once the
+    checkpoint is replaced, ``CKPT``, which pasted as printed stops, and
+    filled with the original weights writes that set again."""
+    from openselfsup.apis.extract import extract_many
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    ckpt, model = _backbone(tmp_path, weights)
+    original = str(tmp_path / 'kept.pth')
+    shutil.copy(ckpt, original)
+    paste = tmp_path / 'paste'
+    os.makedirs(paste)
+    decoy, _ = _backbone(paste, {k: v.flip(0) if v.dim() else v
+                                 for k, v in weights.items()})
+    os.rename(decoy, paste / 'CKPT')
+    w = str(tmp_path / 'w')
+    test_npy = paths.features_path(w, 'clp', 'NCT_test')
+    extract_many([_config('nct_test.py')], ckpt, [test_npy],
+                 data_roots=[os.path.join(synthetic_root, 'NCT')],
+                 cfg_options=model, progress=False)
+    want = np.load(test_npy)
+    flags = ('--workers', '0', '--no-progress')
+
+    def pasted(fill):
+        np.save(test_npy, -want)  # features that differ from their JSON
+        with pytest.raises(InputError) as e:
+            load_features(w, 'clp', 'NCT_test')
+        command = str(e.value).split('make them again with: ')[1]
+        return command, _run_pasted(command.split(' (with the settings')[0],
+                                    paste, monkeypatch, capsys, fill, *flags)
+    command, (code, err) = pasted({})
+    assert code == 0 and f'--pretrained {ckpt} ' in command, (command, err)
+    np.testing.assert_allclose(np.load(test_npy), want, atol=1e-6)
+    torch.save({'state_dict': {k: v * 0.5 for k, v in weights.items()}},
+               ckpt)  # another file of the same name
+    os.remove(paste / 'CKPT')  # no file of the placeholder's name there
+    command, (code, err) = pasted({})
+    assert '--pretrained CKPT ' in command and code != 0, (command, err)
+    assert f'CKPT: the file at {ckpt} is no longer the one' in command
+    command, (code, err) = pasted({'CKPT': original})
+    assert code == 0, (command, err)
+    np.testing.assert_allclose(np.load(test_npy), want, atol=1e-6)
+
+
+def test_a_random_init_recorded_without_its_seed_field_is_pasted(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """r153: a random initialisation's JSON without ``seed`` (its
+    ``checkpoint_kind`` says ``random init (seed 5)``) printed
+    ``--random-init`` alone: pasted, seed 0, other weights, exit 0. The
+    set moved away with that JSON left: pasted, its command writes the
+    set seed 5 wrote (the reference: the first extraction's features)."""
+    from openselfsup.apis.extract import extract_many
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    _, model = _backbone(tmp_path, weights)
+    w = str(tmp_path / 'w')
+    test_npy = paths.features_path(w, 'rnd', 'NCT_test')
+    extract_many([_config('nct_test.py')], None, [test_npy],
+                 data_roots=[os.path.join(synthetic_root, 'NCT')],
+                 cfg_options=model, random_init=True, seed=5,
+                 progress=False)
+    want = np.load(test_npy)
+    recorded = paths.provenance_path(w, 'rnd', 'NCT_test')
+    with open(recorded) as f:
+        prov = json.load(f)
+    assert prov.pop('seed') == 5 and prov['checkpoint_kind'] == \
+        'random init (seed 5)'
+    with open(recorded, 'w') as f:
+        json.dump(prov, f)
+    os.remove(test_npy)
+    with pytest.raises(InputError) as e:
+        load_features(w, 'rnd', 'NCT_test')
+    command = str(e.value).split('make it with: ')[1][:-1]
+    os.makedirs(tmp_path / 'paste')
+    code, err = _run_pasted(command.split(' (with the settings')[0],
+                            tmp_path / 'paste', monkeypatch, capsys, {},
+                            '--workers', '0', '--no-progress')
+    assert code == 0, (command, err)
+    np.testing.assert_array_equal(np.load(test_npy), want)
+
+
 def test_a_config_root_through_a_link_is_told_resolved_when_pasted(
         synthetic_root, weights, tmp_path, monkeypatch, capsys):
     """h237, pasted as a user pastes them: NCT_test extracted in the

@@ -24,6 +24,7 @@ raw sets, and sets whose provenance names different encoders
 meta JSONs and provenance name one image file (:func:`check_disjoint`).
 """
 import json
+import math
 import os
 import re
 import shlex
@@ -34,7 +35,7 @@ import numpy as np
 
 from ..classes import split_model_name
 from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
-from ..utils.fingerprint import SIZE_ARGUMENTS
+from ..utils.fingerprint import SIZE_ARGUMENTS, file_sha256_kept
 from . import paths
 from .paths import joined, printed, script
 
@@ -80,7 +81,7 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
                                       for p in jsons.values()):
         return _import_command(out, name.lower(), own, root, recorded_in)
     return extract_command(out, name, own if recorded else None,
-                           recorded_in, own, root)
+                           recorded_in, own, root, jsons)
 
 
 def _model_jsons(out: str) -> Dict[str, Dict]:
@@ -744,14 +745,24 @@ def _flag_value(value) -> Optional[str]:
     if isinstance(value, bool) or value is None:
         return str(value)
     if isinstance(value, (int, float)):
-        return repr(value) if np.isfinite(value) else None
+        return repr(value) if _spelt_number(value) else None
     if isinstance(value, str):
         return value if _reads_as_itself(value) else None
     if isinstance(value, list) and value and all(
             isinstance(v, (int, float)) and not isinstance(v, bool)
-            and np.isfinite(v) for v in value):
+            and _spelt_number(v) for v in value):
         return '[' + ','.join(repr(v) for v in value) + ']'
     return None
+
+
+def _spelt_number(value) -> bool:
+    """Whether a recorded number (not a bool) is spelt back as a flag's
+    value: a finite float, an int within int64 (one beyond it, which no
+    extraction setting takes, made ``np.isfinite`` raise a TypeError
+    inside the line that printed it: review r153)."""
+    if isinstance(value, int):
+        return -2 ** 63 <= value < 2 ** 63
+    return math.isfinite(value)
 
 
 def _key_values(flag: str, recorded, unmapped: List[str]) -> str:
@@ -768,34 +779,173 @@ def _key_values(flag: str, recorded, unmapped: List[str]) -> str:
     return f' {flag} ' + ' '.join(items) if items else ''
 
 
-#: the note's words (:func:`_unmapped_note`) for a random initialisation
-#: whose record holds no integer seed
-_SEED_UNKNOWN = ('the seed of its random initialisation is unknown (none '
-                 'recorded), so --seed is not given')
+#: the seed of a printed ``--random-init`` whose provenance records none,
+#: for the user to fill in: left as printed, ``extract.py``'s parser
+#: refuses it (``--seed`` takes an integer), where ``--random-init`` alone
+#: ran seed 0, other weights, exit 0 (review r153)
+SEED = 'SEED'
+
+#: the note's words (:func:`_unmapped_note`) on :data:`SEED`
+_SEED_UNKNOWN = (f'{SEED}: no seed of its random initialisation is '
+                 'recorded (neither seed nor checkpoint_kind names one); '
+                 'give the one it was extracted with')
+
+#: the seed ``extract.py`` spells in a random initialisation's
+#: ``checkpoint_kind``
+_KIND_SEED = re.compile(r'random init \(seed (-?\d+)\)')
+
+
+def _recorded_seed(prov) -> Optional[int]:
+    """The seed of the random initialisation a provenance records: its
+    ``seed``, else the one its ``checkpoint_kind`` spells (``random init
+    (seed 5)``; a JSON without the field printed ``--random-init`` alone,
+    seed 0: review r153); None where neither does."""
+    seed = prov.get('seed')
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return seed
+    kind = prov.get('checkpoint_kind')
+    found = _KIND_SEED.search(kind) if isinstance(kind, str) else None
+    return int(found.group(1)) if found else None
 
 
 def _init_flags(prov, unmapped: List[str]) -> Tuple[bool, str]:
     """Whether a provenance records an encoder at its seeded random
     initialisation, and the flags of it, ``--random-init --seed S``
-    (``--seed``, unknown, goes to ``unmapped`` where it records none)."""
-    kind, seed = prov.get('checkpoint_kind'), prov.get('seed')
+    (:func:`_recorded_seed`; :data:`SEED` where it records none, named in
+    ``unmapped``)."""
+    kind = prov.get('checkpoint_kind')
     random = isinstance(kind, str) and 'random init' in kind
-    if random and not isinstance(seed, int):
+    seed = _recorded_seed(prov)
+    if random and seed is None:
         unmapped.append(_SEED_UNKNOWN)
-    return random, '--random-init' + (f' --seed {seed}'
-                                      if isinstance(seed, int) else '')
+    return random, f'--random-init --seed {SEED if seed is None else seed}'
 
 
 def _checkpoint_flags(prov, unmapped: List[str]) -> str:
     """``extract.py``'s flags of a config's encoder as a provenance records
-    it: ``--pretrained <the checkpoint it records>`` (quoted for the
-    shell), or its random initialisation (:func:`_init_flags`), or
-    ``--pretrained CKPT`` where it records neither."""
+    it: ``--pretrained <the checkpoint it records>`` (absolute, quoted for
+    the shell: :func:`_recorded_weights`), or its random initialisation
+    (:func:`_init_flags`), or ``--pretrained CKPT`` where it records
+    neither or the checkpoint is not sure (why, in ``unmapped``)."""
     random, init = _init_flags(prov, unmapped)
+    if random:
+        return init
+    weights, why = _recorded_weights(prov)
+    _not_sure(why, unmapped)
+    return f'--pretrained {shlex.quote(weights) if weights else "CKPT"}'
+
+
+#: the start of the note on a printed ``CKPT`` whose recorded encoder is
+#: not sure to be the one that made the set (:func:`_unmapped_note`)
+_CKPT = 'CKPT: '
+
+
+def _not_sure(why: Optional[str], unmapped: List[str]) -> None:
+    """Name in ``unmapped`` why a printed command says ``CKPT`` where a
+    provenance records weights (:func:`_recorded_weights`), and what to
+    give there; nothing where ``why`` is None."""
+    if why:
+        unmapped.append(f'{_CKPT}{why}; give the checkpoint the set was '
+                        'extracted with')
+
+
+def _recorded_weights(prov) -> Tuple[Optional[str], Optional[str]]:
+    """``(weights, None)``: the weights a provenance records, absolute: a
+    library model's hub folder (the folder of ``encoder.model_config``,
+    recorded as typed), else its ``checkpoint``; a relative one joined
+    with the recorded ``cwd`` (:func:`_recorded_cwd`), a hub folder
+    without one the folder of the recorded absolute checkpoint (printed
+    relative, pasted in another folder it read that folder's weights,
+    exit 0: review r153). ``(None, why)`` where that is not sure: a
+    relative path without its ``cwd``, or a checkpoint file at that path
+    whose SHA-256 now is not the recorded ``checkpoint_sha256`` (replaced
+    since: hashed once per version of the file,
+    :func:`~openselfsup.utils.fingerprint.file_sha256_kept`). ``(None,
+    None)`` where it records no weights."""
+    cwd = _recorded_cwd(prov)
     checkpoint = prov.get('checkpoint')
-    return init if random else (
-        f'--pretrained {shlex.quote(checkpoint)}' if checkpoint
-        else '--pretrained CKPT')
+    checkpoint = checkpoint if isinstance(checkpoint, str) and checkpoint \
+        else None
+    enc = _library_encoder(prov)
+    config = enc.get('model_config') if enc else None
+    weights = os.path.dirname(config) if isinstance(config, str) and \
+        config else checkpoint
+    if weights is None:
+        return None, None
+    if not (os.path.isabs(weights) or cwd):
+        if weights is not checkpoint and checkpoint and \
+                os.path.isabs(checkpoint):
+            weights = os.path.dirname(checkpoint)
+        else:
+            return None, (f'the weights {weights} are recorded relative, '
+                          'without the folder they were read from')
+    weights = _squashed(joined(weights, cwd))
+    sha = prov.get('checkpoint_sha256')
+    if checkpoint and isinstance(sha, str) and (
+            os.path.isabs(checkpoint) or cwd):
+        path = joined(checkpoint, cwd)
+        now = file_sha256_kept(path) if os.path.isfile(path) else sha
+        if now != sha:
+            return None, (f'the file at {path} is no longer the one the set '
+                          f'was extracted with (SHA-256 now {now[:12]}, '
+                          f'recorded {sha[:12]})')
+    return weights, None
+
+
+def _features_elsewhere(prov, name: Optional[str] = None,
+                        out: Optional[str] = None) -> Optional[str]:
+    """The features a provenance records it describes
+    (``outputs.features``, a relative path joined with its ``cwd``) where
+    they are not set ``name``'s (another file name) or, ``out`` given,
+    lie in another folder than ``out`` (told apart by :func:`_place`; a
+    JSON copied from another model's set of the name: review r153, its
+    images and encoder were taken as this set's); None where they are, or
+    where it records none or a relative path without its ``cwd`` (no
+    folder to compare)."""
+    outputs = prov.get('outputs')
+    made = outputs.get('features') if isinstance(outputs, dict) else None
+    if not isinstance(made, str):
+        return None
+    made = joined(made, _recorded_cwd(prov))
+    if name is not None and os.path.basename(made) != f'{name}.npy' or \
+            out is not None and os.path.isabs(made) and \
+            _place(os.path.dirname(made)) != \
+            _place(os.path.dirname(os.path.abspath(out))):
+        return made
+    return None
+
+
+def _encoder_doubt(prov, out: str,
+                   jsons: Optional[Dict[str, Dict]] = None) -> Optional[str]:
+    """Why the encoder a provenance records may not be the one that made
+    the sets of the model folder of ``out`` (a printed command takes it
+    only where it is sure: review r153): the JSON records no features of
+    that folder (none, or relative without its ``cwd``; or another
+    folder's, :func:`_features_elsewhere`: copied from another model's
+    set), or a set beside it (``jsons``, :func:`_model_jsons`; read where
+    not given) records another encoder (:func:`provenance_encoder`:
+    checkpoint SHA-256, seed, library model); None where it is sure."""
+    outputs = prov.get('outputs')
+    made = outputs.get('features') if isinstance(outputs, dict) else None
+    if not isinstance(made, str) or not os.path.isabs(
+            joined(made, _recorded_cwd(prov))):
+        return ('its JSON records no features path (outputs.features, '
+                'absolute or with its cwd) that tells whose set it '
+                'describes')
+    other = _features_elsewhere(prov, out=out)
+    if other:
+        return (f'its JSON describes {other}, another folder\'s set '
+                '(copied from another model\'s?)')
+    mine = provenance_encoder(prov)
+    here = os.path.splitext(os.path.basename(out))[0]
+    for name, theirs in (_model_jsons(out) if jsons is None
+                         else jsons).items():
+        told = provenance_encoder(theirs)
+        if name != here and told is not None and (
+                mine is None or told[0] != mine[0]):
+            return (f'{name} beside it records another encoder, {told[1]}, '
+                    f'than {mine[1] if mine else "none"}')
+    return None
 
 
 #: ``configs/extraction/nct_aug.py``'s image size as its pipeline sets it,
@@ -890,15 +1040,16 @@ def _encoder_flags(prov, copies: bool = False) -> Tuple[str, List[str]]:
         source = enc.get('source') or (
             f'{enc["library"]}:{enc.get("model")}' + (f':{tag}' if tag
                                                       else ''))
-        folder = enc.get('model_config')
-        weights = os.path.dirname(folder) if folder else \
-            prov.get('checkpoint')
+        if random:
+            weights = init
+        else:
+            weights, why = _recorded_weights(prov)
+            _not_sure(why, unmapped)
+            weights = f'--weights {shlex.quote(weights or "CKPT")}'
         kwargs = dict(enc.get('model_kwargs') or {})
         # --pool is recorded as the model's global_pool keyword
         pool = kwargs.pop('global_pool', None)
-        flags = f'--model-source {shlex.quote(source)} ' + (
-            f'--weights {shlex.quote(weights)}' if weights and not random
-            else init)
+        flags = f'--model-source {shlex.quote(source)} {weights}'
         flags += _key_values('--model-kwargs', kwargs, unmapped)
         flags += _key_values('--preprocess', enc.get('preprocess_overrides'),
                              unmapped)
@@ -944,31 +1095,41 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
     # the images: the folder the sets beside it whose configs read its
     # data root record (NCT_train's for NCT_test), all of them, as for a
     # missing set, else the DATA_ROOT the user fills in
-    root = _sibling_root(out, fs.name, _model_jsons(out))
-    return (f'{extract_command(out, fs.name, prov, recorded_in, root=root)}'
-            ', or, computed elsewhere, import it: '
-            + _import_command(out, config, None, root))
+    jsons = _model_jsons(out)
+    root = _sibling_root(out, fs.name, jsons)
+    again = extract_command(out, fs.name, prov, recorded_in, root=root,
+                            jsons=jsons)
+    return (f'{again}, or, computed elsewhere, import it: '
+            + _import_command(out, config, None, root, normalised=prov))
 
 
 def _import_command(out: str, config: str, images, root: _Where,
-                    recorded_in: Optional[str] = None) -> str:
+                    recorded_in: Optional[str] = None,
+                    normalised=None) -> str:
     """The ``import_features.py`` command that writes a set of extraction
     config ``config`` to ``out`` from features computed elsewhere, read
     against the list and images of :func:`_images_flags` (``images``, the
     provenance JSON ``recorded_in``, ``root``), with the words on a
     ``DATA_ROOT`` to fill in where it leaves one (every printed command
     that needs it carries them: the import beside an extraction said
-    none)."""
+    none); ``--no-normalise`` where ``normalised`` (a provenance of the
+    model's, ``images`` where not given) records rows kept as they were
+    (:func:`_normalise_flag`, as :func:`copies_command` gives it; review
+    r153: it was dropped, and the import normalised them)."""
     unmapped: List[str] = []
     flags, fill = _images_flags(config, 'import_features.py', unmapped,
                                 images, root)
+    normalised = images if normalised is None else normalised
+    if isinstance(normalised, dict):
+        flags += _normalise_flag(normalised)
     return (f"{_with_config('import_features.py', config)} --source "
             f'FEATURES [--paths PATHS]{flags} --output {printed(out)}'
             + _unmapped_note(unmapped, recorded_in) + fill)
 
 
 def extract_command(out: str, name: str, prov, recorded_in: Optional[str],
-                    images=None, root: Optional[_Where] = None) -> str:
+                    images=None, root: Optional[_Where] = None,
+                    jsons: Optional[Dict[str, Dict]] = None) -> str:
     """The ``extract.py`` command that writes feature set ``name`` to
     ``out`` (as given in the current folder, :func:`~.paths.printed`) with the
     encoder and settings a provenance ``prov`` (the JSON ``recorded_in``)
@@ -978,17 +1139,33 @@ def extract_command(out: str, name: str, prov, recorded_in: Optional[str],
     ``images``, a provenance of a set of the name (the set's own, or
     another model's), records, else from the folder ``root`` (another
     set's, :func:`_shared_root`), else from a ``DATA_ROOT`` the user fills
-    in. ``NCT_aug``: the augmented copies' way (:func:`_copies_way`),
+    in. The encoder and settings only where ``prov`` is sure to record
+    the set's (:func:`_encoder_doubt`, with the model's JSONs ``jsons``
+    where read already), else ``--pretrained CKPT`` and why.
+    ``NCT_aug``: the augmented copies' way (:func:`_copies_way`),
     ``images`` aside."""
     config = name.lower()
     if name == 'NCT_aug':
-        return _copies_way(out, prov, recorded_in)
-    flags, unmapped = _encoder_flags(prov) if isinstance(prov, dict) else \
-        ('--pretrained CKPT', [])
+        return _copies_way(out, prov, recorded_in, jsons)
+    doubt = _encoder_doubt(prov, out, jsons) if isinstance(prov, dict) \
+        else None
+    flags, unmapped = _encoder_flags(prov) if isinstance(prov, dict) and \
+        not doubt else ('--pretrained CKPT', [])
     images, fill = _images_flags(config, 'extract.py', unmapped, images,
                                  root)
     return (f"{_with_config('extract.py', config)} {flags}{images} --output "
-            f'{printed(out)}' + _unmapped_note(unmapped, recorded_in) + fill)
+            f'{printed(out)}' + _unmapped_note(unmapped, recorded_in)
+            + _doubt_note(doubt, recorded_in) + fill)
+
+
+def _doubt_note(doubt: Optional[str], recorded_in: Optional[str]) -> str:
+    """`` (CKPT: ...)`` after a command that says ``--pretrained CKPT``
+    where the JSON ``recorded_in`` records an encoder not sure to be the
+    set's (:func:`_encoder_doubt`), nor its settings; nothing where
+    ``doubt`` is None."""
+    return (f' ({_CKPT}the encoder and settings recorded in {recorded_in} '
+            f'are not taken: {doubt}; give the checkpoint the set was '
+            'extracted with, and its settings)') if doubt else ''
 
 
 def _unmapped_note(unmapped: List[str], recorded_in: Optional[str]) -> str:
@@ -996,10 +1173,12 @@ def _unmapped_note(unmapped: List[str], recorded_in: Optional[str]) -> str:
     flags)`` after a command that writes a set as the set of the JSON
     ``recorded_in`` was written, for the ``unmapped`` settings of
     :func:`_encoder_flags`; nothing where there are none."""
-    flags = [u for u in unmapped if u != _SEED_UNKNOWN]
+    notes = [u for u in unmapped if u == _SEED_UNKNOWN or
+             u.startswith(_CKPT)]
+    flags = [u for u in unmapped if u not in notes]
     said = [f'{", ".join(flags)} do not spell back as flags'] if flags \
         else []
-    said += [_SEED_UNKNOWN] if _SEED_UNKNOWN in unmapped else []
+    said += notes
     return (f' (with the settings recorded in {recorded_in}: '
             f'{"; ".join(said)})') if said else ''
 
@@ -1044,7 +1223,8 @@ def copies_way(output: str) -> str:
                        _json_of(other) if other else None)
 
 
-def _copies_way(out: str, prov, recorded_in: Optional[str] = None) -> str:
+def _copies_way(out: str, prov, recorded_in: Optional[str] = None,
+                jsons: Optional[Dict[str, Dict]] = None) -> str:
     """How the ablation's augmented copies ``out`` (``NCT_aug``) are made,
     beside a set of the model with provenance ``prov`` (the JSON
     ``recorded_in``): their extraction from its encoder, with its settings
@@ -1052,7 +1232,7 @@ def _copies_way(out: str, prov, recorded_in: Optional[str] = None) -> str:
     that read them (:func:`no_library_copies`)."""
     if _library_encoder(prov):
         return no_library_copies()
-    return copies_command(out, prov, recorded_in)
+    return copies_command(out, prov, recorded_in, jsons)
 
 
 def check_all_recorded(sets) -> None:
@@ -1122,7 +1302,8 @@ def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
 
 
 def copies_command(output: str, prov=None,
-                   recorded_in: Optional[str] = None) -> str:
+                   recorded_in: Optional[str] = None,
+                   jsons: Optional[Dict[str, Dict]] = None) -> str:
     """The command that extracts the ablation's image-augmented copies of
     ``NCT_train`` (``NCT_aug``) to ``output`` (a relative one joined with
     the current folder, where it was given, :func:`~.paths.printed`), run from
@@ -1149,6 +1330,8 @@ def copies_command(output: str, prov=None,
         prov.get('checkpoint_kind') == IMPORTED
     known = isinstance(prov, dict) and not _library_encoder(prov) and \
         not imported
+    doubt = _encoder_doubt(prov, output, jsons) if known else None
+    known = known and not doubt
     encoder, unmapped = _encoder_flags(prov, copies=True) if known else \
         ('--pretrained CKPT' + (_normalise_flag(prov) if imported else ''),
          [])
@@ -1162,7 +1345,8 @@ def copies_command(output: str, prov=None,
     return (f"{_with_config('extract.py', 'nct_aug')} {encoder}{images} "
             '--aug_times N '
             f'--output {printed(output)}'
-            + _unmapped_note(unmapped, recorded_in) + encoder_note + fill)
+            + _unmapped_note(unmapped, recorded_in) + encoder_note
+            + _doubt_note(doubt, recorded_in) + fill)
 
 
 def _with_config(name: str, config: str) -> str:
@@ -1321,14 +1505,17 @@ def _other_layout(prov: Dict, config: str, root: str,
     return said
 
 
-def _images_root(prov, config: str) -> _Where:
+def _images_root(prov, config: str, out: Optional[str] = None) -> _Where:
     """Where the set of provenance ``prov`` (the set's own, a newer set's
     of the name, ``NCT_train``'s for its copies), of extraction config
     ``config``, read its images, as a printed command of that config
     reads them again (its folder, :func:`_recorded_root`, with the list
     and image folder options it records, :func:`_images_flags`): unknown
     (and why) where the JSON records the features of another set than
-    the config's (``outputs.features``: a JSON copied from another set's),
+    the config's (``outputs.features``: a JSON copied from another set's;
+    with ``out``, the path of the set it is the own JSON of, that of
+    another folder, :func:`_features_elsewhere`: a JSON copied from
+    another model's set of the name, review r153),
     where it read its list or images under no data root of the config (a
     config file of the user's that names them absolute), or with another
     layout under it (:func:`_other_layout`: a config file of the user's
@@ -1339,9 +1526,8 @@ def _images_root(prov, config: str) -> _Where:
         return _Where()
     name = 'NCT_train' if config == 'nct_aug' else \
         {n.lower(): n for n in paths.FEATURE_NAMES}[config]
-    made = (prov.get('outputs') or {}).get('features') \
-        if isinstance(prov.get('outputs'), dict) else None
-    if isinstance(made, str) and os.path.basename(made) != f'{name}.npy':
+    made = _features_elsewhere(prov, name, out)
+    if made:
         return _Where(why=f'the provenance of {name} records the features '
                       f'of another set, {made}')
     root = _data_root_as_recorded(prov, config)
@@ -1355,10 +1541,31 @@ def _images_root(prov, config: str) -> _Where:
             if read else _Where()
     differ = _other_layout(prov, config, root, kept=True)
     if differ:
-        return _Where(why=f'{name} read its images under '
-                      f'{_as_read(root, cwd)} with {", ".join(differ)}, '
-                      f'not as {config}.py lays them out there')
+        return _Where(why=_layout_words(name, prov, config, root, differ))
     return _recorded_root(prov, config)
+
+
+def _layout_words(name: str, prov, config: str, root: str,
+                  differ: List[str]) -> str:
+    """The words on set ``name`` (provenance ``prov``, of extraction config
+    ``config``) read with another layout (``differ``,
+    :func:`_other_layout`) than its config's under the data root
+    ``root``: ``read its images under <root> with ...`` where it records
+    that root (``dataset.data_root``); where the root is the config's own,
+    taken from the recorded paths (:func:`_read_under`, lexically where
+    they do not all exist here: ``data/lnk/../NCT``, ``lnk`` a link
+    elsewhere, is not under ``data/NCT`` once resolved), the paths it
+    records and the root they were compared with, no claim that it read
+    under it (review r153: the line said it read its images under
+    ``/u/data/NCT``, a folder it did not read)."""
+    cwd = _recorded_cwd(prov)
+    options = prov.get('cfg_options')
+    if isinstance(options, dict) and options.get('dataset.data_root'):
+        return (f'{name} read its images under {_as_read(root, cwd)} with '
+                f'{", ".join(differ)}, not as {config}.py lays them out '
+                'there')
+    return (f'{name} records its {", ".join(differ)}, not as {config}.py '
+            f'lays out its list and images under {_as_read(root, cwd)}')
 
 
 def _shared_root(name: str, other: str, prov) -> Optional[_Where]:
@@ -1377,10 +1584,8 @@ def _shared_root(name: str, other: str, prov) -> Optional[_Where]:
         return None
     differ = _other_layout(prov, theirs, root)
     if differ:
-        return _Where(why=f'{other} read its images under '
-                      f'{_as_read(root, _recorded_cwd(prov))} with '
-                      f'{", ".join(differ)}, not as {theirs}.py lays them '
-                      "out there: this set's may lie elsewhere")
+        return _Where(why=_layout_words(other, prov, theirs, root, differ)
+                      + ": this set's may lie elsewhere")
     return _recorded_root(prov, theirs)
 
 
@@ -1405,7 +1610,7 @@ def _sibling_root(out: str, name: str, jsons: Dict[str, Dict],
             for other, prov in jsons.items() if other != name and
             os.path.isfile(os.path.join(folder, f'{other}.npy'))}
     told = {k: w for k, w in told.items() if w is not None}
-    mine = _images_root(own, name.lower())
+    mine = _images_root(own, name.lower(), out)
     if mine.root is None and mine != _Where():
         return mine
     if mine.root is None:
@@ -1506,8 +1711,11 @@ def _read_under(prov, top: str) -> bool:
     compared with their links resolved where both exist here (h237: a
     lexical ``data/lnk/../NCT``, ``lnk`` a link elsewhere, was taken for
     ``data/NCT``, a folder of other images, and ``data/NCTl``, a link to
-    ``data/NCT``, for none); as recorded, normalised, where either does
-    not (nothing to resolve)."""
+    ``data/NCT``, for none); lexically (``os.path.normpath``) where either
+    does not exist here, a link on the way then left unresolved (it may
+    not be under it: the layout compare, :func:`_other_layout`, resolves
+    what exists, and the note names the recorded paths, not a folder
+    they were read under, :func:`_layout_words`)."""
     cwd = _recorded_cwd(prov)
     return any(isinstance(p, str) and p and not os.path.isabs(p) and
                _at_or_under(p, top, cwd)
