@@ -499,6 +499,23 @@ def _import_case(root, rng, dim=6):
     return feats, labels, rels, perm, shuffled
 
 
+def _imported(root, tmp_path, capsys, feats, rows, *flags):
+    """``feats`` (one row per path of ``rows``) saved in ``tmp_path`` and
+    imported as ``mine``'s NCT_test of the workdir ``tmp_path/w`` from the
+    NCT images under ``root``, with ``flags``: the exit code, stderr and
+    stdout, and the source, its paths file and the output."""
+    npy, list_txt = str(tmp_path / 'feats.npy'), str(tmp_path / 'paths.txt')
+    np.save(npy, feats)
+    with open(list_txt, 'w') as f:
+        f.write('\n'.join(rows) + '\n')
+    out = paths.features_path(str(tmp_path / 'w'), 'mine', 'NCT_test')
+    return _run(capsys, 'import_features', [
+        '--config', _config('nct_test.py'), '--source', npy, '--paths',
+        list_txt, '--output', out, *flags, '--cfg-options',
+        f'dataset.data_root={os.path.join(root, "NCT")}']) + (
+            (npy, list_txt, out),)
+
+
 def test_missing_relative_weights_name_the_current_folder(tmp_path,
                                                          monkeypatch):
     """A relative ``--weights`` path is read from the current folder, and
@@ -522,17 +539,9 @@ def test_import_npy_and_h5_put_each_row_in_place(synthetic_root, tmp_path,
     import h5py
     rng = np.random.default_rng(0)
     feats, labels, rels, perm, shuffled = _import_case(synthetic_root, rng)
-    npy = str(tmp_path / 'feats.npy')
-    np.save(npy, feats[perm])
-    list_txt = str(tmp_path / 'paths.txt')
-    with open(list_txt, 'w') as f:
-        f.write('\n'.join(shuffled) + '\n')
+    code, err, printed, (_, _, out) = _imported(
+        synthetic_root, tmp_path, capsys, feats[perm], shuffled)
     workdir = str(tmp_path / 'w')
-    out = paths.features_path(workdir, 'mine', 'NCT_test')
-    code, err, printed = _run(capsys, 'import_features', [
-        '--config', _config('nct_test.py'), '--source', npy, '--paths',
-        list_txt, '--output', out, '--cfg-options',
-        f'dataset.data_root={os.path.join(synthetic_root, "NCT")}'])
     assert code == 0, err
     assert 'normalised on import' in printed
     got = np.load(out)
@@ -1571,16 +1580,9 @@ def test_a_moved_away_imports_command_keeps_its_rows_raw(
     from openselfsup.utils import InputError
     feats, _, rels, _, _ = _import_case(synthetic_root,
                                         np.random.default_rng(0))
-    npy, list_txt = str(tmp_path / 'feats.npy'), str(tmp_path / 'paths.txt')
-    np.save(npy, feats)
-    with open(list_txt, 'w') as f:
-        f.write('\n'.join(rels) + '\n')
+    code, err, _, (npy, list_txt, out) = _imported(
+        synthetic_root, tmp_path, capsys, feats, rels, '--no-normalise')
     workdir = str(tmp_path / 'w')
-    out = paths.features_path(workdir, 'mine', 'NCT_test')
-    code, err, _ = _run(capsys, 'import_features', [
-        '--config', _config('nct_test.py'), '--source', npy, '--paths',
-        list_txt, '--output', out, '--no-normalise', '--cfg-options',
-        f'dataset.data_root={os.path.join(synthetic_root, "NCT")}'])
     assert code == 0, err
     np.testing.assert_array_equal(np.load(out), feats)
     os.remove(out)
