@@ -868,13 +868,12 @@ def _recorded_weights(prov) -> Tuple[Optional[str], Optional[str]]:
         else None
     enc = _library_encoder(prov)
     config = enc.get('model_config') if enc else None
-    weights = os.path.dirname(config) if isinstance(config, str) and \
-        config else checkpoint
+    hub = isinstance(config, str) and bool(config)
+    weights = os.path.dirname(config) if hub else checkpoint
     if weights is None:
         return None, None
     if not (os.path.isabs(weights) or cwd):
-        if weights is not checkpoint and checkpoint and \
-                os.path.isabs(checkpoint):
+        if hub and checkpoint and os.path.isabs(checkpoint):
             weights = os.path.dirname(checkpoint)
         else:
             return None, (f'the weights {weights} are recorded relative, '
