@@ -4029,7 +4029,10 @@ def test_the_other_images_command_reads_the_newer_sets_images_anywhere(
     with open(recorded) as f:
         prov = json.load(f)
     assert 'dataset.data_root' not in prov['cfg_options']
-    again = paths.features_path(str(tmp_path / 'wd2'), 'clp', 'LC')
+    # the set itself again, as the line names it (its own JSON: r153, a
+    # JSON of another folder's set gives no encoder)
+    again = first
+    os.remove(first)
     command = extract_command(again, 'LC', prov, recorded, prov)
     code, err = _run_pasted(command, elsewhere, monkeypatch, capsys, {},
                             '--workers', '0', '--no-progress')
