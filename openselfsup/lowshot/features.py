@@ -63,7 +63,9 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     (:func:`_images_flags`). Its encoder and settings: those ``own``
     records (:func:`_encoder_flags`: its checkpoint or its seeded random
     initialisation, its ``--cfg-options``; it printed ``--pretrained
-    CKPT``, which pasted failed or, filled, extracted other weights),
+    CKPT``, which pasted failed or, filled, extracted other weights) where
+    it is sure to be the set's (:func:`_encoder_doubt`,
+    :func:`_recorded_weights`: else ``CKPT`` and why, review r153),
     or its import where ``own`` records imported features; ``--pretrained
     CKPT`` where there is no ``own``."""
     if name == 'NCT_aug':  # copies (--aug_times), never one pass
@@ -1171,7 +1173,10 @@ def _unmapped_note(unmapped: List[str], recorded_in: Optional[str]) -> str:
     """`` (with the settings recorded in <json>: ... do not spell back as
     flags)`` after a command that writes a set as the set of the JSON
     ``recorded_in`` was written, for the ``unmapped`` settings of
-    :func:`_encoder_flags`; nothing where there are none."""
+    :func:`_encoder_flags`, then the words on a :data:`SEED` or ``CKPT``
+    printed in place of a recorded encoder not sure to be the set's
+    (:func:`_init_flags`, :func:`_not_sure`); nothing where there are
+    none."""
     notes = [u for u in unmapped if u == _SEED_UNKNOWN or
              u.startswith(_CKPT)]
     flags = [u for u in unmapped if u not in notes]
