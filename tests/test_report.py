@@ -1159,6 +1159,84 @@ def test_a_latent_result_is_judged_by_the_dictionary_parts_its_mode_reads(
     assert modes() == (['latent_aug', 'linear'], ['latent_aug_expected'])
 
 
+
+def test_latent_results_of_older_records_stay_current_over_the_same_bank(
+        tmp_path):
+    """Results written before the per-part digests (review r156): one
+    that records the shift bank's digest alone (the code from fd3c3e3c to
+    8f27996a) was judged by the files' times where its mode reads no bank,
+    so a ``latent_aug_expected`` result went out when the dictionary was
+    made again with the same settings (``dict_construction.py
+    --overwrite``, as the docs advise after c119cc18) or saved again with
+    the same bytes. It is judged by the bank's digest for every latent
+    mode; one that records no digest keeps its rule: ``latent_aug`` by
+    the files' times, ``latent_aug_expected`` current."""
+    import subprocess
+    import sys
+    import time
+    from openselfsup.lowshot import dictionary
+    from openselfsup.lowshot.sweep import run_sweep
+    from openselfsup.lowshot.sweep_settings import sweep_specs
+    from lowshot_data import make_workdir
+    w = make_workdir(str(tmp_path / 'w'), 'clp', dim=16)
+    specs = sweep_specs('clp', 'near', shots=[1], clfs=['Ridge'],
+                        modes=['linear', 'latent_aug', 'latent_aug_expected'],
+                        num_task=4, num_aug_shots=5, num_prototypes=4,
+                        num_shift_vectors=30)
+    run_sweep(w, specs, log=None, threads=1)
+    dic_path = specs[1].dictionary.path(w)
+    files = {s.mode: s.result_path(w) for s in specs}
+    everything = ['latent_aug', 'latent_aug_expected', 'linear']
+
+    def modes():
+        current, left_out = _modes_current_and_left_out(w)
+        return sorted(current), sorted(m for m, f in files.items()
+                                       if (f, [dic_path]) in left_out)
+
+    def record(parts):  # as older code wrote them: these digests alone
+        for mode in ('latent_aug', 'latent_aug_expected'):
+            with open(files[mode]) as f:
+                result = json.load(f)
+            dic = result['files']['dictionary']
+            for part in ('prototypes', 'covariances', 'shift_bank'):
+                if part not in parts:
+                    dic.pop(f'{part}_sha1', None)
+            with open(files[mode], 'w') as f:
+                json.dump(result, f)
+
+    def saved_again(change=None):  # a newer file, these parts changed
+        time.sleep(0.02)
+        dic = dictionary.load_dictionary(dic_path)
+        if change:
+            dic.shift_bank = change(dic.shift_bank)
+        dic.save(dic_path, exclusive=False)
+
+    record(('shift_bank', ))
+    assert modes() == (everything, [])
+    saved_again()  # the same bytes, written after the results
+    assert modes() == (everything, [])
+    # made again with the same settings: the same bank
+    done = subprocess.run(
+        [sys.executable, os.path.join(REPO, 'wsi_workdir',
+                                      'dict_construction.py'),
+         '--model', 'clp', '--num_prototypes', '4', '--num_shift_vectors',
+         '30', '--workdir', w, '--overwrite'],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=REPO))
+    assert done.returncode == 0, done.stderr
+    assert os.stat(dic_path).st_mtime_ns > os.stat(
+        files['latent_aug_expected']).st_mtime_ns
+    assert modes() == (everything, [])
+    # another bank: the bank's digest judges both
+    original = dictionary.load_dictionary(dic_path).shift_bank
+    saved_again(lambda b: b[:, ::-1].copy())
+    assert modes() == (['linear'], ['latent_aug', 'latent_aug_expected'])
+    # no digest: latent_aug by the files' times, latent_aug_expected current
+    record(())
+    assert modes() == (everything, [])
+    saved_again(lambda b: original)
+    assert modes() == (['latent_aug_expected', 'linear'], ['latent_aug'])
+
+
 #: a feature set's provenance with every digest (the extraction tests)
 _PROVENANCE = {'checkpoint_sha256': 'a' * 64, 'list_sha1': 'l1',
                'num_samples': 10, 'feature_dim': 8, 'normalised': True,

@@ -454,18 +454,27 @@ def _dictionary_moved(rec: dict, path: str, result_file: Optional[str],
     :data:`~.dictionary.MODE_READS`: ``latent_aug`` the prototypes and
     the shift bank, ``latent_aug_expected`` the prototypes and the
     covariances) as it recorded them (``rec``, its ``files.dictionary``):
-    another digest of one it records, or unreadable. Of these a result
-    written before 2026-12-06 records the shift bank's alone (judged by
-    it; a ``latent_aug_expected`` result, which reads no bank, was not
-    judged, and a dictionary clustered again left it current); one that
-    records none is judged by the files' times: the dictionary written
-    after the result file (made again since, as the docs advise after
-    c119cc18) is another; a copy that did not keep the times may leave
-    such a result out, whose rerun records the digests (the dictionary is
-    not read for those: review r123). Absent files are not judged."""
+    another digest of one it records, or unreadable. A result written by
+    the code from fd3c3e3c to 8f27996a records the shift bank's digest
+    alone: it is judged by it whatever its mode (a ``latent_aug_expected``
+    result, which reads no bank, too: the same bank is the same file in
+    practice, of the same name, sizes, seed and excluded classes, its base
+    features judged on their own; ``dict_construction.py --overwrite``
+    with the same settings, or the file saved again, leaves it current).
+    An older one records none: a ``latent_aug`` result is judged by the
+    files' times (the dictionary written after the result file, made
+    again since as the docs advise after c119cc18, is another; a copy
+    that did not keep the times may leave such a result out, whose rerun
+    records the digests: the dictionary is not read for those, review
+    r123), a ``latent_aug_expected`` one is current, as it was judged
+    before the digests. Absent files are not judged."""
     recorded = {part: rec[f'{part}_sha1'] for part in reads
                 if rec.get(f'{part}_sha1')}
+    if not recorded and rec.get('shift_bank_sha1'):
+        recorded = {'shift_bank': rec['shift_bank_sha1']}
     if not recorded:
+        if 'shift_bank' not in reads:
+            return False
         try:
             return os.stat(path).st_mtime_ns > \
                 os.stat(result_file).st_mtime_ns
