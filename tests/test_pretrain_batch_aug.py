@@ -3716,3 +3716,38 @@ def test_batched_views_take_finite_channel_weights_and_an_integer_thr():
     BatchAugment([dict(type='RandomGrayscale', prob=1.0, keep_channels=True,
                        channel_weights=(1, np.float32(2.5), 3)),
                   dict(type='Solarize', thr=10 ** 400, prob=1.0)], 'p')
+
+
+def test_a_float_infinite_magnitude_std_is_named_with_the_string_inf():
+    """``magnitude_std=float('inf')`` got 'is not finite ... give finite
+    numbers' (review r156), as if the valid string ``'inf'`` were refused.
+    mmpretrain takes the float as ``normal(level, inf)`` clipped to
+    ``[0, total_level]``: one end of the range or the other on each image
+    (shown here with its own op), never the uniform draw the string asks
+    for. Both paths refuse it naming ``magnitude_std='inf'``; the string
+    is built."""
+    from mmpretrain.datasets.transforms import GaussianBlur as Reference
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.datasets.pipeline_checks import check_pipeline
+    from openselfsup.utils import InputError
+    np.random.seed(0)
+    reference = Reference(magnitude_range=(0.1, 2.0), magnitude_std=_INF,
+                          prob=1.0)
+    drawn = {round(float(reference.random_magnitude()), 6)
+             for _ in range(50)}
+    assert drawn == {0.1, 2.0}, drawn
+    blur = dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
+                magnitude_std=_INF, prob=0.5)
+    lines = []
+    for check in (lambda: BatchAugment([blur], 'p'),
+                  lambda: check_pipeline([blur], 'p')):
+        with pytest.raises(InputError) as err:
+            check()
+        lines.append(str(err.value))
+    assert lines[1] == lines[0].replace('p:', 'p.0:', 1)
+    assert lines[0].startswith('p: GaussianBlur magnitude_std inf is a '
+                               'float infinity'), lines[0]
+    assert lines[0].endswith("give magnitude_std='inf' (the string) for "
+                             'its uniform draw'), lines[0]
+    BatchAugment([dict(blur, magnitude_std='inf')], 'p')
+    check_pipeline([dict(blur, magnitude_std='inf')], 'p')

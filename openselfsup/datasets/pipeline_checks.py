@@ -192,17 +192,43 @@ def _numbers(t: Dict, key: str, default, count: Optional[int],
     return tuple(items)
 
 
+#: the view-transform settings that have no meaning at infinity, which the
+#: batched views read (:func:`~.batch_aug.build_op`) and the per-image
+#: transforms take alike: :func:`_finite` refuses a NaN or an infinity
+#: among them. Other settings are not judged: mmcv's ``Resize(scale=(inf,
+#: N), keep_ratio=True)`` is the OpenMMLab idiom for a short edge of N
+#: with the long edge uncapped
+FINITE_SETTINGS = frozenset((
+    'channel_weights', 'magnitude_range', 'magnitude_level', 'total_level',
+    'magnitude_std', 'thr', 'brightness', 'contrast', 'saturation', 'hue',
+    'crop_ratio_range', 'aspect_ratio_range'))
+
+
 def _finite(t: Dict, where: str) -> None:
     """Refuse with one line a NaN or an infinity among the settings of
-    transform ``t`` (a number, or one in a list or tuple of them): the one
-    rule for every number either path reads. Taken before on both paths:
-    ``channel_weights`` with a NaN gave grey levels of 0 in the batched
-    views, a ``Solarize`` ``thr`` of NaN solarised no pixel there and
-    every pixel per image, a jitter's ``brightness`` of NaN NaN images
-    (per image a warning, then NaN factors), an infinite one white
-    images, an infinite ``total_level`` took the level as 0, a crop's
-    ratio range of NaN or inf drew crops without a word."""
+    transform ``t`` in :data:`FINITE_SETTINGS` (a number, or one in a
+    list or tuple of them): the one rule for those numbers on both paths.
+    Taken before on both paths: ``channel_weights`` with a NaN gave grey
+    levels of 0 in the batched views, a ``Solarize`` ``thr`` of NaN
+    solarised no pixel there and every pixel per image, a jitter's
+    ``brightness`` of NaN NaN images (per image a warning, then NaN
+    factors), an infinite one white images, an infinite ``total_level``
+    took the level as 0, a crop's ratio range of NaN or inf drew crops
+    without a word. A ``magnitude_std`` of float infinity is named with
+    the string ``'inf'``, mmpretrain's uniform draw: mmpretrain draws
+    ``normal(level, inf)`` for it, clipped to ``[0, total_level]``, one
+    end of ``magnitude_range`` or the other on each image."""
+    std = t.get('magnitude_std')
+    if isinstance(std, numbers.Real) and not isinstance(std, bool) and \
+            std == math.inf:
+        raise InputError(
+            f"{where}: {t.get('type')} magnitude_std {std!r} is a float "
+            'infinity, which mmpretrain takes as a normal draw of infinite '
+            'spread clipped to one end of magnitude_range or the other; '
+            "give magnitude_std='inf' (the string) for its uniform draw")
     for key, value in t.items():
+        if key not in FINITE_SETTINGS:
+            continue
         items = value if isinstance(value, (list, tuple)) else (value, )
         if any(isinstance(v, numbers.Real) and not isinstance(v, bool)
                and not isinstance(v, numbers.Integral)
@@ -217,8 +243,10 @@ def check_settings(t: Dict, where: str) -> None:
     paths refuse, the batched views (:func:`build_op`) and the per-image
     pipeline (:func:`check_pipeline`), before the run:
 
-    - a NaN or an infinity among its number settings (:func:`_finite`;
-      a probability's is refused by its own line, below);
+    - a NaN or an infinity among its settings that have no meaning at
+      infinity (:data:`FINITE_SETTINGS`, :func:`_finite`; a
+      probability's is refused by its own line, below), and a
+      ``magnitude_std`` of float infinity (give the string ``'inf'``);
     - a ``RandomFlip`` ``prob`` or ``direction`` of a type mmcv refuses
       (:func:`_flip_types`: a tuple, an integer);
     - a ``prob`` list that :func:`_probs` refuses (mmcv's ``RandomFlip``
