@@ -2000,13 +2000,6 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                          'slurm); remove it from the arguments')
     cfg = load_config(config, cfg_options)
     warnings = check_loaded_config(cfg, config, auto_scale_lr)
-    if options_need_type_check(cfg_options):
-        # a number setting given as a string (model.loss.temperature=x),
-        # refused in the run's line (_built); it imports the model stack,
-        # so only for options that could hold one (the config as written
-        # is the run's to judge: the shipped ones pass)
-        with settings_refused(cfg, 'model or data'):
-            check_setting_types(cfg)
     resume, _ = resume_choice(cfg, resume)
     # a checkpoint's zip directory only (its last bytes: a file cut short
     # while it was written has none); the run reads the whole file, every
@@ -2047,6 +2040,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     if resumed and local_file(resumed):
         _check_run_reads(resumed, '--resume from ', resume=True)
     if not data_check:
+        _check_option_types(cfg, cfg_options)
         return warnings
     check_load_from(cfg, resumed)
     initial = cfg.get('load_from')
@@ -2065,10 +2059,26 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                                  needs_dict=True, pretrained=True)
     if not resumed:  # initial weights that saw a class the list leaves out
         initial_weight_lists(cfg, reader=nct_list_reader)
-    check_data_paths(cfg)  # last, as in a run
+    check_data_paths(cfg)  # as in a run, before it builds the model
+    _check_option_types(cfg, cfg_options)
     if world is not None:  # as the run's first epoch
         check_listed_batch(cfg, world)
     return warnings
+
+
+def _check_option_types(cfg: Config, cfg_options: Optional[dict]) -> None:
+    """:func:`check_launch`'s setting-type check, in the run's line and at
+    its place in the run (:func:`_built`, after the resume, work dir,
+    seed, weights and data checks of :func:`prepare_config`, so that a
+    missing ``--resume`` file is said first, as the run says it): a
+    number setting given as a string (``model.loss.temperature=x``) or a
+    fraction given to an integer (``model.backbone.region_depth=2.5``).
+    It imports the model stack, so only for options that could hold one
+    (:func:`~openselfsup.config.options_need_type_check`; the config as
+    written is the run's to judge: the shipped ones pass)."""
+    if options_need_type_check(cfg_options):
+        with settings_refused(cfg, 'model or data'):
+            check_setting_types(cfg)
 
 
 def _check_run_reads(path: str, head: str, resume: bool = False,
