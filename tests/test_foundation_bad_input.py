@@ -12094,7 +12094,7 @@ def test_check_config_refuses_a_number_setting_given_a_string(tmp_path):
     passed the check and each started process refused it. The check now
     refuses it in the run's own line (the reference: ``build_runner``'s),
     and stays torch-free for options that are numbers or data paths (a
-    fraction given to an integer argument is left to the run)."""
+    fraction given to an integer argument: the next test)."""
     import subprocess
     import sys
     from openselfsup.apis.train import build_runner, check_launch

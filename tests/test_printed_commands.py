@@ -695,6 +695,8 @@ def test_a_set_read_under_its_configs_root_is_told_by_the_folders_resolved(
         else:
             assert from_elsewhere(args.out) == str(out), (folder, line)
             assert _demo_reads(env['DATA']) == str(out / 'PAIP19'), line
+
+
 def test_the_more_samples_way_out_reads_each_json_once(
         tmp_path, capsys, monkeypatch):
     """The way to more samples (``tasks.more_samples_way_out``) asks where

@@ -1932,3 +1932,7 @@ def test_load_json_of_a_folder_says_it_is_a_folder(tmp_path):
     with pytest.raises(InputError) as err:
         load_json(str(folder), 'result file')
     assert str(err.value) == f'{folder}: is a folder, not a result file'
+    # review r156: 'not a annotation file'
+    with pytest.raises(InputError) as err:
+        load_json(str(folder), 'annotation file')
+    assert str(err.value) == f'{folder}: is a folder, not an annotation file'

@@ -110,8 +110,9 @@ class Dictionary:
         """What a result records of its dictionary; the digests of its
         parts (:meth:`digests`), of which those its mode reads
         (:data:`MODE_READS`) judge it, :func:`~.report.changed_inputs`
-        (results written before 2026-12-06 record the shift bank's alone,
-        older ones none)."""
+        (results written by the code from fd3c3e3c to 8f27996a record the
+        shift bank's alone, older ones none: :func:`~.report.
+        _dictionary_moved`)."""
         return {'path': os.path.abspath(self.path) if self.path else None,
                 'num_prototypes': int(self.prototypes.shape[0]),
                 'num_shift_vectors': int(self.shift_bank.shape[1]),

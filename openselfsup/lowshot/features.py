@@ -986,7 +986,7 @@ DATA_PREFIX = 'data'
 DATA_ROOT = 'DATA_ROOT'
 
 
-class _Where(NamedTuple):
+class Where(NamedTuple):
     """Where a set's images lie, as the provenance JSONs here tell:
     ``root``, the folder (absolute), or None and ``why`` it is not known,
     the words of the note on :data:`DATA_ROOT` (:func:`_images_flags`)."""
@@ -1104,7 +1104,7 @@ def _write_again(fs: FeatureSet, prov, recorded_in: str) -> str:
             + _import_command(out, config, None, root, normalised=prov))
 
 
-def _import_command(out: str, config: str, images, root: _Where,
+def _import_command(out: str, config: str, images, root: Where,
                     recorded_in: Optional[str] = None,
                     normalised=None) -> str:
     """The ``import_features.py`` command that writes a set of extraction
@@ -1129,7 +1129,7 @@ def _import_command(out: str, config: str, images, root: _Where,
 
 
 def extract_command(out: str, name: str, prov, recorded_in: Optional[str],
-                    images=None, root: Optional[_Where] = None,
+                    images=None, root: Optional[Where] = None,
                     jsons: Optional[Dict[str, Dict]] = None) -> str:
     """The ``extract.py`` command that writes feature set ``name`` to
     ``out`` (as given in the current folder, :func:`~.paths.printed`) with the
@@ -1415,13 +1415,13 @@ def _as_read(path: str, cwd: Optional[str]) -> str:
     return f'{path} (relative to a folder not recorded)'
 
 
-def _recorded_root(prov, config: str) -> _Where:
+def _recorded_root(prov, config: str) -> Where:
     """Where the set of provenance ``prov``, of extraction config
     ``config``, read its list and images: the folder of
     :func:`_data_root_as_recorded`, absolute (a relative one joined with
     the recorded ``cwd`` it was relative to), as recorded but for its
     repeated and trailing slashes (:func:`_squashed`). Unknown
-    (:class:`_Where` without a folder, and why)
+    (:class:`Where` without a folder, and why)
     where a relative one has no ``cwd`` recorded (a JSON written before
     it was, 2026-12-03: review r143, it was joined with the checkout by
     guess, and the printed command read the checkout's ``data/<set>``,
@@ -1430,23 +1430,23 @@ def _recorded_root(prov, config: str) -> _Where:
     root = _data_root_as_recorded(prov, config) if isinstance(prov, dict) \
         else None
     if root is None:
-        return _Where()
+        return Where()
     cwd = _recorded_cwd(prov)
     if not (os.path.isabs(root) or cwd):
-        return _Where(why=f'the relative data root {root} is recorded '
+        return Where(why=f'the relative data root {root} is recorded '
                       'without the folder it was read from (a JSON written '
                       'before that was recorded)')
-    return _Where(_squashed(joined(root, cwd)))
+    return Where(_squashed(joined(root, cwd)))
 
 
-def images_folders(workdir: str) -> Dict[str, _Where]:
+def images_folders(workdir: str) -> Dict[str, Where]:
     """Where the images of each feature set of ``workdir`` were read from
     (``{name: where}`` for every name of :data:`~.paths.FEATURE_NAMES`),
     as the provenance JSONs of its models' sets there record
     (:func:`_recorded_root`; the sets of a workdir share its labels, so
     one list): the folder they all record (absolute), unknown (and why)
     where they record different ones (one unknown among them included)
-    or one it cannot be sure of; neither (the plain :class:`_Where`)
+    or one it cannot be sure of; neither (the plain :class:`Where`)
     where no set of the name has a JSON. Each model's JSONs are read
     once for all the names (read again per name, a refusal's way out
     read up to 36 files per model folder six times over)."""
@@ -1459,10 +1459,10 @@ def images_folders(workdir: str) -> Dict[str, _Where]:
     for name in paths.FEATURE_NAMES:
         told = {model: _recorded_root(sets[name], name.lower())
                 for model, sets in jsons.items() if name in sets}
-        if not told:  # none recorded: the plain _Where (the caller says why)
-            found[name] = _Where()
+        if not told:  # none recorded: the plain Where (the caller says why)
+            found[name] = Where()
         elif len(set(told.values())) > 1:
-            found[name] = _Where(why=f"the models' {name} sets in {workdir} "
+            found[name] = Where(why=f"the models' {name} sets in {workdir} "
                                  'record different folders: ' + ', '.join(
                                      f'{m} {w.root or "none known"}'
                                      for m, w in told.items()))
@@ -1509,7 +1509,7 @@ def _other_layout(prov: Dict, config: str, root: str,
     return said
 
 
-def _images_root(prov, config: str, out: Optional[str] = None) -> _Where:
+def _images_root(prov, config: str, out: Optional[str] = None) -> Where:
     """Where the set of provenance ``prov`` (the set's own, a newer set's
     of the name, ``NCT_train``'s for its copies), of extraction config
     ``config``, read its images, as a printed command of that config
@@ -1525,14 +1525,14 @@ def _images_root(prov, config: str, out: Optional[str] = None) -> _Where:
     layout under it (:func:`_other_layout`: a config file of the user's
     with ``data_prefix='alt'``; review r146: its own folder was printed
     without it, and the command pasted read other images, exit 0); the
-    default :class:`_Where` where ``prov`` records no folder at all."""
+    default :class:`Where` where ``prov`` records no folder at all."""
     if not isinstance(prov, dict):
-        return _Where()
+        return Where()
     name = 'NCT_train' if config == 'nct_aug' else \
         {n.lower(): n for n in paths.FEATURE_NAMES}[config]
     made = _features_elsewhere(prov, name, out)
     if made:
-        return _Where(why=f'the provenance of {name} records the features '
+        return Where(why=f'the provenance of {name} records the features '
                       f'of another set, {made}')
     root = _data_root_as_recorded(prov, config)
     cwd = _recorded_cwd(prov)
@@ -1540,12 +1540,12 @@ def _images_root(prov, config: str, out: Optional[str] = None) -> _Where:
             for field in ('list_file', 'data_prefix')
             if isinstance(prov.get(field), str) and prov[field]]
     if root is None:
-        return _Where(why=f'{name} read its {", ".join(read)} under no data '
+        return Where(why=f'{name} read its {", ".join(read)} under no data '
                       f'root of {config}.py (a config of its own)') \
-            if read else _Where()
+            if read else Where()
     differ = _other_layout(prov, config, root, kept=True)
     if differ:
-        return _Where(why=_layout_words(name, prov, config, root, differ))
+        return Where(why=_layout_words(name, prov, config, root, differ))
     return _recorded_root(prov, config)
 
 
@@ -1572,7 +1572,7 @@ def _layout_words(name: str, prov, config: str, root: str,
             f'lays out its list and images under {_as_read(root, cwd)}')
 
 
-def _shared_root(name: str, other: str, prov) -> Optional[_Where]:
+def _shared_root(name: str, other: str, prov) -> Optional[Where]:
     """Where set ``name``'s images lie as set ``other``'s provenance
     ``prov`` tells: None where it tells nothing (the two sets' configs
     read other data roots, :data:`DATA_ROOTS`: LC beside NCT's sets; or it
@@ -1588,13 +1588,13 @@ def _shared_root(name: str, other: str, prov) -> Optional[_Where]:
         return None
     differ = _other_layout(prov, theirs, root)
     if differ:
-        return _Where(why=_layout_words(other, prov, theirs, root, differ)
+        return Where(why=_layout_words(other, prov, theirs, root, differ)
                       + ": this set's may lie elsewhere")
     return _recorded_root(prov, theirs)
 
 
 def _sibling_root(out: str, name: str, jsons: Dict[str, Dict],
-                  own=None) -> _Where:
+                  own=None) -> Where:
     """Where the images of set ``name`` at ``out`` lie as the other sets of
     its model folder with features and a provenance JSON (``jsons``,
     :func:`_model_jsons`) tell (:func:`_shared_root`), and its own
@@ -1615,7 +1615,7 @@ def _sibling_root(out: str, name: str, jsons: Dict[str, Dict],
             os.path.isfile(os.path.join(folder, f'{other}.npy'))}
     told = {k: w for k, w in told.items() if w is not None}
     mine = _images_root(own, name.lower(), out)
-    if mine.root is None and mine != _Where():
+    if mine.root is None and mine != Where():
         return mine
     if mine.root is None:
         for where in told.values():
@@ -1640,22 +1640,22 @@ def _sibling_root(out: str, name: str, jsons: Dict[str, Dict],
             where = told.get(other)
             if where is None or where.root is None:
                 where = _recorded_root(prov, other.lower()) \
-                    if isinstance(prov, dict) else _Where()
+                    if isinstance(prov, dict) else Where()
             if where.root is None:  # its own reason, where it has one
-                return _Where(why=(
+                return Where(why=(
                     f'{other} beside it records no folder its images were '
-                    'read from' if where == _Where() else where.why)
+                    'read from' if where == Where() else where.why)
                     + f" (to compare with {name}'s {mine.root})")
             sure[other] = where
         told = sure
     if len({_place(w.root) for w in told.values()}) > 1:
-        return _Where(why='the sets here record different folders: ' +
+        return Where(why='the sets here record different folders: ' +
                       ', '.join(f'{k} {w.root}' for k, w in told.items()))
-    return next(iter(told.values()), _Where())
+    return next(iter(told.values()), Where())
 
 
 def _images_flags(config: str, tool: str, unmapped: List[str], images=None,
-                  root: Optional[_Where] = None) -> Tuple[str, str]:
+                  root: Optional[Where] = None) -> Tuple[str, str]:
     """Where a printed command of ``tool`` (``extract.py``,
     ``import_features.py``) of extraction config ``config`` reads its list
     and images, so that it reads the same ones from any folder (the

@@ -320,13 +320,13 @@ def more_samples_way_out(name: str, workdir: Optional[str] = None) -> str:
     import shlex
 
     from ..utils.io import REPO_ROOT, SYNTHETIC_MARKER
-    from .features import DATA_ROOTS, _Where, images_folders
+    from .features import DATA_ROOTS, Where, images_folders
     domain = os.path.basename(DATA_ROOTS[name.lower()])
     folders = images_folders(workdir) if workdir is not None else {}
-    where = folders.get(name, _Where()) if workdir is not None else None
+    where = folders.get(name, Where()) if workdir is not None else None
     if where is None:
         root, why = None, 'no workdir was read'
-    elif where == _Where():  # no set of the name has a JSON
+    elif where == Where():  # no set of the name has a JSON
         root, why = None, (f'no {name} set in {workdir} records where its '
                            'images were read')
     else:
@@ -352,7 +352,7 @@ def more_samples_way_out(name: str, workdir: Optional[str] = None) -> str:
         # no agreement (review r151); folders told apart as the printed
         # commands tell them (links resolved where they exist)
         unsure = sorted(n for n, w in others.items()
-                        if w.root is None and w != _Where())
+                        if w.root is None and w != Where())
         apart = sorted({os.path.dirname(w.root) for w in others.values()
                         if w.root and _place(os.path.dirname(w.root))
                         != _place(data)})

@@ -898,7 +898,9 @@ def load_json(path: str, what: str = 'JSON file') -> Any:
     except IsADirectoryError:
         # it said 'not a readable ... (IsADirectoryError: [Errno 21] Is a
         # directory: ...)', the path twice
-        raise InputError(f'{path}: is a folder, not a {what}') from None
+        article = 'an' if what[:1].lower() in 'aeiou' else 'a'
+        raise InputError(f'{path}: is a folder, not {article} {what}') \
+            from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise InputError(f'{path}: not a readable {what} '
                          f'({type(exc).__name__}: {exc})'.splitlines()[0]
