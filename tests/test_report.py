@@ -1103,18 +1103,12 @@ def test_a_latent_result_of_a_dictionary_made_again_with_another_bank(
     assert modes() == (['latent_aug', 'linear'], [])
 
 
-def test_a_latent_result_is_judged_by_the_dictionary_parts_its_mode_reads(
-        tmp_path):
-    """A latent result recorded its dictionary's shift bank alone, and a
-    ``latent_aug_expected`` result (which reads the prototypes and the
-    covariances, no bank) nothing of it: a dictionary clustered again
-    (its prototypes moved, its bank and covariances kept) left both shown
-    as current. Each result now records the digests of the prototypes,
-    covariances and bank, and is left out where one its mode reads
-    changed (``MODE_READS``): prototypes, both; covariances alone,
-    ``latent_aug_expected`` alone; the linear result stays. A result that
-    records the bank's digest alone (written before) is judged by it."""
-    from openselfsup.lowshot import dictionary
+def _latent_results(tmp_path):
+    """A workdir of one near 1-shot Ridge setting run in the linear,
+    ``latent_aug`` and ``latent_aug_expected`` modes (one dictionary):
+    ``(workdir, dictionary path, {mode: result file}, modes)``, where
+    ``modes()`` gives the modes of the current results and those left out
+    naming the dictionary, sorted."""
     from openselfsup.lowshot.sweep import run_sweep
     from openselfsup.lowshot.sweep_settings import sweep_specs
     from lowshot_data import make_workdir
@@ -1132,6 +1126,22 @@ def test_a_latent_result_is_judged_by_the_dictionary_parts_its_mode_reads(
         current, left_out = _modes_current_and_left_out(w)
         return sorted(current), sorted(m for m, f in files.items()
                                        if (f, [dic_path]) in left_out)
+    return w, dic_path, files, modes
+
+
+def test_a_latent_result_is_judged_by_the_dictionary_parts_its_mode_reads(
+        tmp_path):
+    """A latent result recorded its dictionary's shift bank alone, and a
+    ``latent_aug_expected`` result (which reads the prototypes and the
+    covariances, no bank) nothing of it: a dictionary clustered again
+    (its prototypes moved, its bank and covariances kept) left both shown
+    as current. Each result now records the digests of the prototypes,
+    covariances and bank, and is left out where one its mode reads
+    changed (``MODE_READS``): prototypes, both; covariances alone,
+    ``latent_aug_expected`` alone; the linear result stays. A result that
+    records the bank's digest alone (written before) is judged by it."""
+    from openselfsup.lowshot import dictionary
+    w, dic_path, files, modes = _latent_results(tmp_path)
     everything = ['latent_aug', 'latent_aug_expected', 'linear']
     assert modes() == (everything, [])
     original = dictionary.load_dictionary(dic_path)
@@ -1175,23 +1185,8 @@ def test_latent_results_of_older_records_stay_current_over_the_same_bank(
     import sys
     import time
     from openselfsup.lowshot import dictionary
-    from openselfsup.lowshot.sweep import run_sweep
-    from openselfsup.lowshot.sweep_settings import sweep_specs
-    from lowshot_data import make_workdir
-    w = make_workdir(str(tmp_path / 'w'), 'clp', dim=16)
-    specs = sweep_specs('clp', 'near', shots=[1], clfs=['Ridge'],
-                        modes=['linear', 'latent_aug', 'latent_aug_expected'],
-                        num_task=4, num_aug_shots=5, num_prototypes=4,
-                        num_shift_vectors=30)
-    run_sweep(w, specs, log=None, threads=1)
-    dic_path = specs[1].dictionary.path(w)
-    files = {s.mode: s.result_path(w) for s in specs}
+    w, dic_path, files, modes = _latent_results(tmp_path)
     everything = ['latent_aug', 'latent_aug_expected', 'linear']
-
-    def modes():
-        current, left_out = _modes_current_and_left_out(w)
-        return sorted(current), sorted(m for m, f in files.items()
-                                       if (f, [dic_path]) in left_out)
 
     def record(parts):  # as older code wrote them: these digests alone
         for mode in ('latent_aug', 'latent_aug_expected'):
