@@ -771,8 +771,9 @@ def test_the_runners_optimizer_check_looks_up_in_the_runs_scope(scope):
     runner._config_name = lambda: 'c.py'
     kinds = ['SGD', 'mmengine.SGD', 'OpenSelfSupLARS',
              'openselfsup.OpenSelfSupLARS', 'LARS', 'mmpretrain.LARS', 'SGDD']
+    user = None
     if scope == 'user':
-        scope = f'h236user{uuid.uuid4().hex[:8]}'
+        scope = user = f'h236user{uuid.uuid4().hex[:8]}'
         runner.cfg.default_scope = scope
         theirs = registry.Registry('optimizer', parent=registry.OPTIMIZERS,
                                    scope=scope)
@@ -781,7 +782,9 @@ def test_the_runners_optimizer_check_looks_up_in_the_runs_scope(scope):
     try:
         _optimizers_judged(runner, scope, kinds)
     finally:
-        registry.OPTIMIZERS._children.pop(scope, None)
+        # the user's alone (r155: mmpretrain's was popped too, and every
+        # later lookup of its optimizers in the process failed)
+        registry.OPTIMIZERS._children.pop(user, None)
 
 
 def _optimizers_judged(runner, scope, kinds):
@@ -812,15 +815,87 @@ def _optimizers_judged(runner, scope, kinds):
                 except InputError as exc:
                     said = str(exc)
             assert (said is None) is builds, (kind, constructor, said)
-            if kind == 'OpenSelfSupLARS' and not builds:
+            if kind.endswith('OpenSelfSupLARS') and not builds:
+                # the project's own, as given or with its scope (r155: the
+                # scoped one was called no known optimizer): the scope
+                # check's line, its way out
                 assert said.startswith(
-                    "c.py: optim_wrapper.optimizer.type 'OpenSelfSupLARS' "
+                    f"c.py: optim_wrapper.optimizer.type {kind!r} "
                     "is registered by this project ('openselfsup'), and the "
                     f"run looks it up in default_scope {scope!r}"), said
+                assert "set default_scope = 'openselfsup'" in said, said
             elif not builds:
                 assert said.startswith(
                     f"c.py: optim_wrapper.optimizer.type={kind!r} is no "
                     'known optimizer'), said
+                assert 'custom_imports' in said, said  # the way out
+
+
+@pytest.mark.parametrize('scope', ['openselfsup', 'mmpretrain'])
+def test_a_runner_built_through_the_python_api_checks_in_its_own_scope(
+        scope, tmp_path):
+    """An ``AtomicRunner`` built through MMEngine's Python API (its
+    ``default_scope`` an argument, no config) had its optimizer looked up
+    in the scope of its empty config, 'mmengine': ``OpenSelfSupLARS``
+    under ``default_scope='openselfsup'`` was refused, the line naming
+    'mmengine' (review r155). Each optimizer trains where MMEngine's own
+    build under the runner's scope builds it (the reference), and a
+    refusal names the runner's scope."""
+    import uuid
+
+    import mmengine.registry as registry
+    import torch
+    from mmengine.model import BaseModel
+    from mmengine.optim import build_optim_wrapper
+
+    from openselfsup.engine.runner import AtomicRunner
+    from openselfsup.utils import InputError
+
+    class Toy(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 2)
+
+        def forward(self, inputs, data_samples=None, mode='loss'):
+            return dict(loss=self.layer(inputs).sum())
+
+    loader = dict(dataset=[dict(inputs=torch.full((2,), float(i)))
+                           for i in range(4)],
+                  batch_size=2, num_workers=0,
+                  sampler=dict(type='DefaultSampler', shuffle=False),
+                  collate_fn=dict(type='default_collate'))
+    judged = {}
+    for i, kind in enumerate(('OpenSelfSupLARS', 'LARS')):
+        optimizer = dict(type=kind, lr=0.01)
+        with registry.DefaultScope.overwrite_default_scope(scope):
+            try:  # the reference: MMEngine's own build in that scope
+                build_optim_wrapper(torch.nn.Linear(2, 2), dict(
+                    type='OptimWrapper', optimizer=dict(optimizer)))
+                builds = True
+            except TypeError as exc:  # the lookup's None, called
+                assert 'None is not a callable' in str(exc), exc
+                builds = False
+        runner = AtomicRunner(
+            model=Toy(), work_dir=str(tmp_path / str(i)),
+            train_dataloader=loader, optim_wrapper=dict(optimizer=optimizer),
+            train_cfg=dict(by_epoch=True, max_epochs=1),
+            default_scope=scope, log_level='WARNING',
+            # a name of its own: two runners of one second share the
+            # timestamp's, and MMEngine's DefaultScope instance of it
+            experiment_name=f'r155_{scope}_{i}_{uuid.uuid4().hex[:8]}',
+            default_hooks=dict(checkpoint=None, logger=None))
+        try:
+            runner.train()
+            said = None
+        except InputError as exc:
+            said = str(exc)
+        assert (said is None) is builds, (scope, kind, said)
+        if said is not None:
+            assert f'default_scope {scope!r}' in said, said
+        judged[kind] = builds
+    # each scope builds its own library's LARS: both cases were met
+    assert judged == {'OpenSelfSupLARS': scope == 'openselfsup',
+                      'LARS': True}, judged
 
 
 def test_the_knn_hooks_data_sets_are_judged_as_it_builds_them():

@@ -3095,45 +3095,55 @@ _CHILD_SIGNALS = tuple(getattr(signal, n) for n in ('SIGCHLD',)
 _FULL_DISK_BYTES = 1 << 20
 
 
-def _check_optimizer_type(cfg, optimizer: dict, config: str) -> None:
+def _check_optimizer_type(cfg, optimizer: dict, config: str,
+                          scope: str) -> None:
     """Refuse ``optim_wrapper.optimizer`` of a ``type`` the run's build
     does not find: looked up where MMEngine's constructor builds it, in
-    the optimizer's own ``_scope_`` or the run's scope, by the scope
-    check's rule (:func:`~openselfsup.config.lookup_scope`,
-    :func:`~openselfsup.config.scope_registry`; it was looked up in the
-    project's registry whatever the scope: ``OpenSelfSupLARS`` under
-    ``'mmpretrain'`` with a constructor named passed, and stopped the
-    build on KeyError, while a type only the run's scope holds, a user's
-    scope's or ``'mmengine.SGD'`` under ``'mmengine'``, was refused as no
-    known optimizer). A type of the project's that the scope does not
-    reach is the scope check's line
-    (:func:`~openselfsup.config.scope_refusal`); another, the closest
-    names there. Not judged where no config tells the scope (``None``
-    beside ``custom_imports``): the build says."""
-    from ..config import (PROJECT_SCOPE, _scope_said, lookup_scope,
-                          scope_refusal, scope_registry)
+    the optimizer's own ``_scope_`` or ``scope``, the default scope
+    current when the runner builds it (``''``: none, each build on
+    MMEngine's root; :func:`~openselfsup.config.scope_registry`). It was
+    looked up in the project's registry whatever the scope:
+    ``OpenSelfSupLARS`` under ``'mmpretrain'`` with a constructor named
+    passed, and stopped the build on KeyError, while a type only the
+    run's scope holds, a user's scope's or ``'mmengine.SGD'`` under
+    ``'mmengine'``, was refused as no known optimizer; then in the scope
+    the config tells (r155: an ``AtomicRunner`` built through MMEngine's
+    Python API, ``default_scope='openselfsup'`` and no config, was
+    refused as looking up in ``'mmengine'``). A type of the project's
+    that the scope does not reach, as given or with its scope
+    (``'openselfsup.OpenSelfSupLARS'`` under ``'mmengine'``), is the
+    scope check's line (:func:`~openselfsup.config.scope_refusal`);
+    another, the closest names there and the ways out."""
+    from ..config import PROJECT_SCOPE, _scope_said, scope_refusal, \
+        scope_registry
     from ..registry import OPTIMIZERS, known_names
     kind = optimizer['type']
-    scope = optimizer.get('_scope_') or lookup_scope(cfg)
-    if not isinstance(scope, str):
-        return
+    scope = optimizer.get('_scope_') or scope
     there = scope_registry('OPTIMIZERS', scope)
     if there.get(kind) is not None:
         return
     key = 'optim_wrapper.optimizer'
+    if cfg.get('default_scope', 'mmengine') != (scope or None):
+        # the runner's scope is not the config's (built through the
+        # Python API, no config): named as it is
+        cfg = dict(default_scope=scope or None)
     OPTIMIZERS.import_from_location()
-    if kind in OPTIMIZERS.module_dict and '_scope_' not in optimizer:
+    scoped = kind.startswith(f'{PROJECT_SCOPE}.')
+    own = kind[len(PROJECT_SCOPE) + 1:] if scoped else kind
+    if own in OPTIMIZERS.module_dict and '_scope_' not in optimizer:
         # the project's own, out of the run's scope: the scope check's line
         raise InputError(scope_refusal(
-            cfg, config, scope, key, kind,
-            there.get(f'{PROJECT_SCOPE}.{kind}') is not None))
+            cfg, config, scope, key, kind, not scoped and there.get(
+                f'{PROJECT_SCOPE}.{kind}') is not None))
     said = f'its _scope_ {scope!r}' if '_scope_' in optimizer else \
         _scope_said(cfg, scope)[0]
     _, near = known_names(there, kind)
     raise InputError(
         f'{config}: {key}.type={kind!r} is no known optimizer'
         + ('' if scope == PROJECT_SCOPE else f' in {said}')
-        + (f' (did you mean {" or ".join(near)}?)' if near else ''))
+        + (f' (did you mean {" or ".join(near)}?)' if near else '')
+        + '; give a type that registry holds, or import the module '
+        "registering yours (custom_imports = dict(imports=['<module>']))")
 
 
 #: the checkpoint key of the saving process's random streams
@@ -4657,7 +4667,12 @@ class AtomicRunner(Runner):
             if isinstance(optim_wrapper, dict) else None
         kind = optimizer.get('type') if isinstance(optimizer, dict) else None
         if isinstance(kind, str):
-            _check_optimizer_type(self.cfg, optimizer, self._config_name())
+            from mmengine.registry import DefaultScope
+
+            # the scope MMEngine's constructor builds the optimizer in
+            current = DefaultScope.get_current_instance()
+            _check_optimizer_type(self.cfg, optimizer, self._config_name(),
+                                  current.scope_name if current else '')
         maker = optim_wrapper.get('constructor') \
             if isinstance(optim_wrapper, dict) else None
         what = 'optimizer' if maker is None else \
