@@ -1911,6 +1911,9 @@ def _built_dicts(cfg, scope: str,
             declared = getattr(built, REGISTRY_BUILT, None) or {}
             children = [(name, node.get(name), on)
                         for name, on in declared.items()]
+            if key == 'model' and adopted and 'data_preprocessor' in declared:
+                children.append(('data_preprocessor', top,
+                                 declared['data_preprocessor']))
         elif library in _REGISTRY_BUILDERS:
             on = 'mmpretrain' if library == 'mmpretrain' else 'mmengine'
             children = [(name, value, on) for name, value in node.items()]

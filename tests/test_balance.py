@@ -7454,7 +7454,7 @@ def test_a_ctrl_c_after_the_zero_epoch_baselines_build_leaves_nothing(
 
 
 def test_the_sweeps_check_judges_every_runs_config_without_training(
-        crossmodal_root, tmp_path, capfd):
+        crossmodal_root, tmp_path, capfd, monkeypatch):
     """``balance_sweep.py`` had no ``--check`` (``tools/train.py`` has
     ``--check-config``, ``wsi_workdir/sweep.py`` ``--check``): a setting
     each run's build refuses was found once the sweep had started and the
@@ -7465,21 +7465,34 @@ def test_the_sweeps_check_judges_every_runs_config_without_training(
     check of the config with the same options, whose line is the same (a
     logging interval of 0, which the sweep's own checks do not
     judge, and ``default_scope=mmpretrain``); without a problem both
-    pass."""
+    pass. Each run's config is seen checked (r155: the ``checked:`` line
+    is built from the sweep's list of runs, and passed with only the
+    baseline's config checked): the configs the check is given are
+    recorded, each lambda's told by its ``model.balance`` and its
+    ``load_from`` (the baseline's checkpoint, which only a lambda run's
+    config carries)."""
     import importlib.util
 
     from _foundation_helpers import run_tool_here
 
+    from openselfsup.apis import balance_sweep as api
     from openselfsup.utils import run_cli
     spec = importlib.util.spec_from_file_location(
         'balance_sweep_cli', os.path.join(ROOT, 'tools/balance_sweep.py'))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    seen, real = [], api.check_loaded_config
+
+    def recorded(cfg, *args, **kwargs):
+        seen.append((cfg.model.balance, cfg.get('load_from')))
+        return real(cfg, *args, **kwargs)
+    monkeypatch.setattr(api, 'check_loaded_config', recorded)
     opts = [f'{k}={v}' for k, v in demo_on_test_slides(
         crossmodal_root).items()]
     work = tmp_path / 'sweep'
     for extra in ([], ['default_hooks.logger.interval=0'],
                   ['default_scope=mmpretrain']):
+        seen.clear()
         rc, _, err = run_tool_here(
             ['tools/train.py', SLIDE_DEMO, '--check-config',
              '--cfg-options', *opts, *extra], capfd)
@@ -7492,6 +7505,8 @@ def test_the_sweeps_check_judges_every_runs_config_without_training(
             assert rc == 0 and code == 0, (err, swept)
             assert out.strip().splitlines()[-1] == (
                 'checked: the baseline, lambda 0, lambda 0.5'), out
+            tuned = str(work / 'baseline' / 'baseline.pth')
+            assert seen == [(0.0, None), (0.0, tuned), (0.5, tuned)], seen
         else:
             line = err.strip().splitlines()
             assert rc == 2 and len(line) == 1 and SLIDE_DEMO in line[0], err

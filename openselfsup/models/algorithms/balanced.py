@@ -64,6 +64,15 @@ class BalancedCrossModal(BaseModel):
     ``NegativeTextPoolHook`` calls with the training set before training.
     """
 
+    #: the arguments it builds through a registry, in the run's scope, and
+    #: the library whose registry each build is called on
+    #: (``config.REGISTRY_BUILT``: what the scope check follows)
+    #: (the data preprocessor by MMEngine's ``BaseModel``)
+    REGISTRY_BUILT = {'backbone': 'openselfsup', 'neck': 'openselfsup',
+                      'head': 'openselfsup', 'text_encoder': 'openselfsup',
+                      'contrastive_loss': 'openselfsup',
+                      'data_preprocessor': 'mmengine'}
+
     def __init__(self, backbone: dict, head: dict, text_encoder: dict,
                  balance: float = 0.5,
                  contrastive_loss: dict = dict(type='CrossModalTripletLoss',

@@ -53,6 +53,17 @@ class HLSS(BaseSelfSupervisor):
         init_cfg (dict, optional): MMEngine init config.
     """
 
+    #: the arguments it builds through a registry, in the run's scope, and
+    #: the library whose registry each build is called on
+    #: (``config.REGISTRY_BUILT``: what the scope check follows)
+    #: (the backbone, neck and data preprocessor by mmpretrain's
+    #: ``BaseSelfSupervisor``; the loss, heads and text encoder by this
+    #: class, through the project's registry)
+    REGISTRY_BUILT = {'backbone': 'mmpretrain', 'neck': 'mmpretrain',
+                      'data_preprocessor': 'mmpretrain',
+                      'loss': 'openselfsup', 'heads': 'openselfsup',
+                      'text_encoder': 'openselfsup'}
+
     def __init__(self, backbone: dict, heads: dict, loss: dict,
                  neck: Optional[dict] = None,
                  text_encoder: Optional[dict] = None,

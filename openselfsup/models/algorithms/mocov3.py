@@ -141,6 +141,14 @@ class MoCoV3(_MoCoV3):
         *args, **kwargs: mmpretrain's MoCoV3 arguments.
     """
 
+    #: the arguments it builds through a registry, in the run's scope, and
+    #: the library whose registry each build is called on
+    #: (``config.REGISTRY_BUILT``: what the scope check follows)
+    #: (mmpretrain's ``BaseSelfSupervisor`` and ``MoCoV3`` build them)
+    REGISTRY_BUILT = {'backbone': 'mmpretrain', 'neck': 'mmpretrain',
+                      'head': 'mmpretrain', 'target_generator': 'mmpretrain',
+                      'data_preprocessor': 'mmpretrain'}
+
     def __init__(self, *args, views_in_one_pass: bool = True,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)

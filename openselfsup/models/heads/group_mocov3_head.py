@@ -64,6 +64,12 @@ class GroupMoCoV3Head(MoCoV3Head):
             mmpretrain's behaviour, keys gathered from every process.
     """
 
+    #: the arguments it builds through a registry, in the run's scope, and
+    #: the library whose registry each build is called on
+    #: (``config.REGISTRY_BUILT``: what the scope check follows)
+    #: (mmpretrain's ``MoCoV3Head`` builds them)
+    REGISTRY_BUILT = {'predictor': 'mmpretrain', 'loss': 'mmpretrain'}
+
     def __init__(self, predictor: dict, loss: dict, temperature: float = 1.0,
                  group_size: Optional[int] = None) -> None:
         # 0 made every loss NaN (the weights NaN after the first step) and

@@ -37,6 +37,11 @@ class LinearTaskHead(KeepsLoadedWeights, BaseModule):
         init_cfg (dict | None): MMEngine initialisation config.
     """
 
+    #: the arguments it builds through a registry, in the run's scope, and
+    #: the library whose registry each build is called on
+    #: (``config.REGISTRY_BUILT``: what the scope check follows)
+    REGISTRY_BUILT = {'loss': 'openselfsup'}
+
     def __init__(self, in_channels: int, num_outputs: int, loss: dict,
                  activation: str = 'sigmoid', dropout: float = 0.0,
                  init_cfg=None):
