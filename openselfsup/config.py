@@ -1723,16 +1723,44 @@ def init_scope(cfg, training: bool) -> None:
     up in, outside a runner: a training config's (``training``:
     ``knn_eval.py``'s) as its training run set it, MMEngine's Runner
     (:func:`run_scope`: ``'mmengine'`` where unset; it was the project's,
-    so a config whose training stopped on ``KeyError`` was evaluated);
-    another's (an extraction config) ``'openselfsup'`` where unset, as
-    mmpretrain's ``init_model`` takes its own; none made for ``None``, as
-    the Runner makes none (``init_default_scope(None)`` was an
-    ``AssertionError`` traceback). Imports MMEngine's registries."""
+    so a config whose training stopped on ``KeyError`` was evaluated),
+    none made for ``None``, as the Runner makes none
+    (``init_default_scope(None)`` was an ``AssertionError`` traceback);
+    an extraction config's by :func:`extraction_scope`. Imports MMEngine's
+    registries."""
     from mmengine.registry import init_default_scope
-    scope = run_scope(cfg) if training else cfg.get('default_scope',
-                                                    PROJECT_SCOPE)
+    scope = run_scope(cfg) if training else extraction_scope(cfg)
     if isinstance(scope, str) and scope:
         init_default_scope(scope)
+
+
+def extraction_scope(cfg, config: Optional[str] = None) -> Any:
+    """The default scope ``extract.py`` builds an extraction config's
+    types in: its ``default_scope``, ``'openselfsup'`` where unset (as
+    mmpretrain's ``init_model`` takes its own). ``None`` is refused
+    (``config``: the file as given, else the config's own name): with no
+    scope set, the transforms mmcv's ``RandomApply`` builds in the shipped
+    ``configs/extraction/nct_aug.py`` are looked up in MMEngine's root
+    registry, which holds none of the project's (r155: ``KeyError:
+    'HueWrapColorJitter is not in the mmengine::transform registry'``, a
+    traceback; before h236, MMEngine's ``AssertionError``).
+
+    Raises:
+        InputError: ``<config>: default_scope None: ...; set
+            default_scope = 'openselfsup' ...``.
+    """
+    scope = cfg.get('default_scope', PROJECT_SCOPE)
+    if scope is None:
+        name = config or getattr(cfg, 'filename', None) or 'the config'
+        raise InputError(
+            f'{name}: default_scope None sets no scope, and an extraction '
+            "builds some of the project's types where no scope finds them "
+            "(mmcv's RandomApply in configs/extraction/nct_aug.py looks its "
+            "transforms up in MMEngine's root registry); set default_scope "
+            f"= '{PROJECT_SCOPE}' in the config (or --cfg-options "
+            f'default_scope={PROJECT_SCOPE}), or leave it unset, which '
+            f'extract.py takes as {PROJECT_SCOPE!r}')
+    return scope
 
 
 def lookup_scope(cfg) -> Optional[str]:

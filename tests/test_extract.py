@@ -4323,31 +4323,58 @@ def test_a_config_root_through_a_link_is_told_resolved_when_pasted(
         else:
             assert code == 2 and 'DATA_ROOT: a placeholder' in err, (
                 command, err)
-def test_an_extraction_config_of_no_default_scope_extracts(
+
+
+def test_an_extraction_config_of_no_default_scope_is_one_line(
         synthetic_root, weights, tmp_path):
     """``default_scope = None`` in an extraction config stopped extract.py
     on MMEngine's ``AssertionError`` traceback
-    (``init_default_scope(None)``, 'type of name should be str'). None
-    sets no scope, as MMEngine's Runner sets none: each build looks up in
-    the registry it is called on, the project's, which holds the config's
-    types. The reference: the same extraction under the project's scope,
-    which gives the same features. The process's scope is restored
-    after."""
-    import mmengine.registry as registry
+    (``init_default_scope(None)``); then, None setting no scope, on
+    ``KeyError: 'HueWrapColorJitter is not in the mmengine::transform
+    registry'`` for the shipped ``nct_aug.py`` (mmcv's ``RandomApply``
+    builds its transforms on MMEngine's root; review r155: the earlier
+    test ran inside the project's scope, so None was never without one).
+    The reference, in a fresh process with no scope current: MMEngine's
+    build of ``nct_aug.py``'s data set fails so. Refused now in one line
+    for every extraction config, each run in its own process, exit 2,
+    nothing written."""
+    import subprocess
+    import sys
 
-    from openselfsup.apis.extract import extract
+    from _foundation_helpers import run_tool
+    code = (
+        'import sys\n'
+        'from mmengine.registry import DefaultScope\n'
+        'import openselfsup.datasets.registered\n'
+        'from openselfsup.config import load_config\n'
+        'from openselfsup.registry import DATASETS\n'
+        'assert DefaultScope.get_current_instance() is None\n'
+        'cfg = load_config(sys.argv[1], {"dataset.check": "none"})\n'
+        'try:\n'
+        '    DATASETS.build(cfg.dataset)\n'
+        'except KeyError as exc:\n'
+        '    print(exc)\n')
+    seen = subprocess.run([sys.executable, '-c', code, _config('nct_aug.py')],
+                          capture_output=True, text=True, cwd=REPO,
+                          env=dict(os.environ, PYTHONPATH=REPO))
+    assert 'HueWrapColorJitter is not in the mmengine::transform' in \
+        seen.stdout, (seen.stdout, seen.stderr)
     ckpt = str(tmp_path / 'epoch_2.pth')
     _full_checkpoint(ckpt, weights)
-    feats = {}
-    for scope in ('openselfsup', None):
-        out = str(tmp_path / f'{scope}' / 'NCT_test.npy')
-        with registry.DefaultScope.overwrite_default_scope('openselfsup'):
-            extract(_config('nct_test.py'), ckpt, out, cfg_options=dict(
-                _options(synthetic_root, 'NCT'), default_scope=scope),
-                batch_size=16, progress=False)
-        feats[scope] = np.load(out)
-    assert feats[None].shape[0] > 0
-    np.testing.assert_array_equal(feats[None], feats['openselfsup'])
+    for name in ('nct_test.py', 'nct_aug.py'):
+        out = tmp_path / name / 'NCT_test.npy'
+        options = [f'{k}={v}' for k, v in _options(synthetic_root,
+                                                   'NCT').items()]
+        rc, _, err = run_tool([
+            'wsi_workdir/extract.py', '--config', _config(name),
+            '--pretrained', ckpt, '--output', str(out), '--cfg-options',
+            *options, 'default_scope=None'])
+        lines = err.strip().splitlines()
+        assert rc == 2 and len(lines) == 1, err
+        assert lines[0].startswith(
+            f'error: {_config(name)}: default_scope None sets no scope') \
+            and "--cfg-options default_scope=openselfsup" in lines[0], err
+        assert not out.parent.exists()
 
 
 def test_a_resize_with_an_uncapped_long_edge_extracts(synthetic_root,

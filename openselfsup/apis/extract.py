@@ -73,7 +73,8 @@ from ..classes import (by_name_way_out, held_out_words, lists_behind_words,
                        model_held_out, nct_names, refusal_rests_on,
                        split_model_name, trained_on_words)
 from ..config import (argument_value, by_name_only, check_setting_types,
-                      export_again_helps, init_scope, key_below,
+                      export_again_helps, extraction_scope, init_scope,
+                      key_below,
                       kept_list_roots,
                       list_names, load_config,
                       model_settings_sha1, pipeline_image_size,
@@ -1230,6 +1231,7 @@ def _read_list(config: str, cfg_options: Optional[dict], copies: int,
         if key not in cfg:
             raise InputError(f'{config}: not an extraction config (no '
                              f'"{key}"); use one from configs/extraction/')
+    extraction_scope(cfg, config)  # None refused, naming the file as given
     if check_images is not None:
         cfg.dataset.check = check_images
     # the settings the training pipelines' check refuses (a prob outside
