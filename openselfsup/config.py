@@ -1976,8 +1976,8 @@ def _scope_said(cfg, scope: str) -> Tuple[str, bool]:
 
 
 def check_scope_types(cfg, config: str,
-                      roots: Optional[List[Tuple[str, Any, str]]] = None
-                      ) -> List[str]:
+                      roots: Optional[List[Tuple[str, Any, str]]] = None,
+                      run: str = 'the run') -> List[str]:
     """Refuse a ``type`` this project registers where the run certainly
     looks it up in another scope, whose registries do not hold it
     (:func:`_scope_is_certain`, :func:`_built_dicts`): with
@@ -1994,7 +1994,9 @@ def check_scope_types(cfg, config: str,
     for the project's scope (the shipped configs).
 
     ``roots``: what another command builds of the config instead of a
-    training run (:func:`knn_scope_roots`, ``knn_eval.py``).
+    training run (:func:`knn_scope_roots`, ``knn_eval.py``); ``run``: the
+    run whose lookup the line judges, in words (``knn_eval.py``'s: the
+    training run's, :data:`TRAINING_RUN_JUDGED`).
 
     Returns:
         list[str]: a warning for each type the project registers again
@@ -2050,7 +2052,7 @@ def check_scope_types(cfg, config: str,
         more = list(dict.fromkeys(k for _, k, _ in alone[1:] if k != kind))
         raise InputError(scope_refusal(
             cfg, config, scope, key, kind, all(s for _, _, s in alone),
-            more))
+            more, run))
 
     def named(obj):
         return f'{obj.__module__}.{getattr(obj, "__qualname__", obj)}'
@@ -2071,21 +2073,29 @@ def _scope_ways(kind: str, scoped: bool) -> str:
                f"(type='{PROJECT_SCOPE}.{kind}')" if scoped else ''))
 
 
+#: how ``knn_eval.py``'s scope line names the run whose lookup it judges:
+#: the training run's (the user ran an evaluation; under ``None`` its own
+#: build, through the project's registry, may find what the run's did not)
+TRAINING_RUN_JUDGED = ("the config's training run (whose lookup knn_eval.py "
+                       'judges)')
+
+
 def scope_refusal(cfg, config: str, scope: str, key: str, kind: str,
-                  scoped: bool, more: Sequence[str] = ()) -> str:
+                  scoped: bool, more: Sequence[str] = (),
+                  run: str = 'the run') -> str:
     """The line refusing ``<key>.type`` ``kind``, a type the project
     registers, that a run of ``cfg`` looks up in ``scope``, whose
     registries do not hold it (:func:`check_scope_types`, the runner's
     optimizer check): the scope as :func:`_scope_said` names it, the
     config's other such types (``more``) and the ways out
-    (:func:`_scope_ways`)."""
+    (:func:`_scope_ways`); ``run``: whose lookup it is, in words."""
     said, known = _scope_said(cfg, scope)
     return (f'{config}: {key}.type {kind!r} is registered by this '
-            f'project ({PROJECT_SCOPE!r}), and the run looks it up in '
+            f'project ({PROJECT_SCOPE!r}), and {run} looks it up in '
             + (f'{said}, whose registries do not hold it' if known else
-               f"{said}: in the registry each build is called on (MMEngine's"
-               " root, or mmpretrain's below an mmpretrain class), which "
-               'does not hold it')
+               f'{said}: in the registry each of its builds is called on '
+               "(MMEngine's root, or mmpretrain's below an mmpretrain "
+               'class), which does not hold it')
             + (f' (nor {", ".join(more)})' if more else '')
             + '; ' + _scope_ways(kind, scoped and known))
 

@@ -3472,7 +3472,7 @@ def test_knn_eval_looks_types_up_as_the_training_run_did(
     cfg.dump(config)
     said = ("default_scope 'mmengine' (unset: MMEngine's Runner takes "
             "'mmengine'), whose registries do not hold it" if scope else
-            'default_scope None: in the registry each build is called on')
+            'default_scope None: in the registry each of its builds is called on')
     first = (f"{config}: model.type 'HLSS' is registered by this project "
              f"('openselfsup'), and the run looks it up in {said}")
     # the training run's check (itself tested against MMEngine's build)
@@ -3486,5 +3486,11 @@ def test_knn_eval_looks_types_up_as_the_training_run_did(
     with registry.DefaultScope.overwrite_default_scope('openselfsup'):
         with pytest.raises(InputError) as err:
             knn_eval_checkpoint(config, None, str(out))
-    assert str(err.value).startswith(first), str(err.value)
+    # the training run's lookup, said to be judged as such (r155: "the
+    # run looks it up", where the user ran an evaluation)
+    judged = first.replace(
+        'and the run looks', "and the config's training run (whose lookup "
+        'knn_eval.py judges) looks')
+    assert judged != first and str(err.value).startswith(judged), \
+        str(err.value)
     assert not out.exists()

@@ -14,7 +14,8 @@ import logging
 import os
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from ..config import (PATCHES_DIGEST, UNSET, argument_value,
+from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
+                      argument_value,
                       check_knn_model, check_scope_types,
                       check_setting_types, data_contents_change,
                       data_folder_digests, data_folders, digest_noun,
@@ -1246,7 +1247,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # project's), and one the run's scope does not hold refused in the
     # scope check's line, before a checkpoint is loaded or a model built
     init_scope(cfg, True)
-    for line in check_scope_types(cfg, config, knn_scope_roots(cfg)):
+    for line in check_scope_types(cfg, config, knn_scope_roots(cfg),
+                                  TRAINING_RUN_JUDGED):
         from mmengine.logging import print_log
         print_log(line, logger='current', level=logging.WARNING)
     # a model of no HLSS class by its ancestry (a user's subclass of
