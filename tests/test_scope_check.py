@@ -1059,3 +1059,31 @@ def test_a_project_algorithms_children_are_judged_in_the_runs_scope(capfd):
         f"error: {CLP_DEMO}: model.backbone.norm_cfg.type 'GhostBN' is "
         "registered by this project ('openselfsup')") and \
         'GroupMoCoV3Head' in line.split('(nor ')[1], line
+
+
+def test_knn_evals_check_follows_an_hlss_models_loss():
+    """``knn_eval.py``'s scope check did not follow ``HLSS``'s arguments
+    (it declared none): the HiDisc demo under ``default_scope=
+    'mmpretrain'`` with ``model.type='openselfsup.HLSS'`` passed it, while
+    MMEngine's build of the model there stops on the bare ``HiDiscLoss``
+    (the reference; review r155). Refused now, naming it, in the line
+    that says whose lookup is judged."""
+    import mmengine.registry as registry
+
+    from openselfsup.config import (TRAINING_RUN_JUDGED, check_scope_types,
+                                    knn_scope_roots, load_config)
+    from openselfsup.utils import InputError
+    cfg = load_config(
+        os.path.join(REPO, 'configs', 'demo', 'hidisc_r18w8_synthetic.py'),
+        {'default_scope': 'mmpretrain', 'model.type': 'openselfsup.HLSS'})
+    with registry.DefaultScope.overwrite_default_scope('mmpretrain'):
+        with pytest.raises(KeyError, match='HiDiscLoss is not in the '
+                           'mmpretrain::model registry'):
+            registry.MODELS.build(copy.deepcopy(cfg.model))
+    with pytest.raises(InputError) as err:
+        check_scope_types(cfg, 'c.py', knn_scope_roots(cfg),
+                          TRAINING_RUN_JUDGED)
+    assert str(err.value).startswith(
+        "c.py: model.loss.type 'HiDiscLoss' is registered by this project "
+        f"('openselfsup'), and {TRAINING_RUN_JUDGED} looks it up in "
+        "default_scope 'mmpretrain'"), err.value
