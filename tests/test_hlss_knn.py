@@ -3472,7 +3472,8 @@ def test_knn_eval_looks_types_up_as_the_training_run_did(
     cfg.dump(config)
     said = ("default_scope 'mmengine' (unset: MMEngine's Runner takes "
             "'mmengine'), whose registries do not hold it" if scope else
-            'default_scope None: in the registry each of its builds is called on')
+            'default_scope None: in the registry each of its builds is '
+            'called on')
     first = (f"{config}: model.type 'HLSS' is registered by this project "
              f"('openselfsup'), and the run looks it up in {said}")
     # the training run's check (itself tested against MMEngine's build)
