@@ -16,6 +16,12 @@ in_bash "$@"
 set -euo pipefail
 no_arguments "$@"
 cd "$(dirname "$0")/.."
+# OpenMP threads that wait for work sleep instead of spinning (a user's own
+# OMP_WAIT_POLICY is kept): on 2 shared cores the spinning threads of
+# torch's 2-thread ops burned 3-5x the CPU of the work and took the cores
+# from each other (CLP training 950 s, 351 s of CPU, at load 9); the same
+# threads split the same work, so every number is bitwise the same
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 echo "== 1. synthetic data (64 px) -> data/"
 python tools/prepare_data/make_synthetic.py --out data --size 64
