@@ -61,6 +61,13 @@ run as a process.
    domain, its default settings), passing and refusing ``NUM_TASK=0``,
    and ``--help`` of ``tools/train.py``, ``tools/balance_sweep.py``,
    ``tools/knn_eval.py`` and ``tools/make_attribute_embeddings.py``.
+7. The quick start's training as ``tools/quickstart.sh`` runs it: the CLP
+   demo config on the synthetic NCT at 64 px, shortened to
+   ``QUICKSTART_EPOCHS`` epochs, in the environment the checkout's
+   ``tools/quickstart.sh`` gives its commands (read by running the script
+   with a stand-in ``python`` that writes its environment down and stops
+   it; since 03142650 the script sets ``OMP_WAIT_POLICY=PASSIVE``),
+   compared as part 5 compares (``--against COMMIT``), wall and CPU time.
 
     python -m benchmarks.bench_startup --output benchmarks/results/startup.json
     python -m benchmarks.bench_startup --skip help process extract near \\
@@ -544,9 +551,54 @@ def light_startup(root: str, against: Optional[str], repeat: int) -> dict:
                              root, against, repeat, imports=True)
 
 
+#: part 7: epochs of the quick start's CLP demo training (15 in the script)
+QUICKSTART_EPOCHS = 2
+#: part 7: the quick start's training (``{nct}``: the synthetic NCT at 64
+#: px, as the script writes it; ``{fresh}`` as in part 5)
+QUICKSTART_COMMANDS = (
+    (f'train.py CLP demo (quick start), {QUICKSTART_EPOCHS} epochs',
+     ['tools/train.py', 'configs/demo/clp_r18_demo.py', '--work-dir',
+      '{fresh}', '--cfg-options', f'train_cfg.max_epochs={QUICKSTART_EPOCHS}',
+      'train_dataloader.dataset.data_root={nct}'], 0),
+)
+
+
+def quickstart_env(path: str) -> dict:
+    """The environment ``tools/quickstart.sh`` of the checkout at ``path``
+    gives its commands (with :func:`checkout_env`'s PYTHONPATH): the script
+    run with a stand-in ``python`` first on PATH that writes its
+    environment down and exits, which stops the script (``set -e``) before
+    its first command writes anything."""
+    with tempfile.TemporaryDirectory(prefix='quickstart_env_') as t:
+        stand_in = os.path.join(t, 'python')
+        seen = os.path.join(t, 'env.json')
+        with open(stand_in, 'w') as f:
+            f.write(f'#!{sys.executable}\nimport json, os, sys\n'
+                    f'json.dump(dict(os.environ), open({seen!r}, "w"))\n'
+                    'sys.exit(3)\n')
+        os.chmod(stand_in, 0o755)
+        env = dict(checkout_env(path), PATH=t + os.pathsep +
+                   os.environ.get('PATH', ''))
+        wall(['bash', 'tools/quickstart.sh'], env, path, expect=3)
+        with open(seen) as f:
+            got = json.load(f)
+    return dict(got, PATH=os.environ.get('PATH', ''),
+                PYTHONPATH=checkout_env(path)['PYTHONPATH'])
+
+
+def quickstart_startup(root: str, against: Optional[str],
+                       repeat: int) -> dict:
+    """:func:`checkouts_startup` of :data:`QUICKSTART_COMMANDS` on the
+    synthetic data at 64 px (written under ``root``), each checkout's
+    commands in its quick start's environment (:func:`quickstart_env`)."""
+    files = {'nct': os.path.join(synthetic_data(root), 'NCT')}
+    return checkouts_startup(QUICKSTART_COMMANDS, files, root, against,
+                             repeat, env_of=quickstart_env)
+
+
 def checkouts_startup(commands, files: dict, root: str,
                       against: Optional[str], repeat: int,
-                      imports: bool = False) -> dict:
+                      imports: bool = False, env_of=checkout_env) -> dict:
     """Wall and CPU time of each of ``commands`` (as
     :data:`TRAIN_COMMANDS`, ``files`` their ``{...}``) as users run it, a
     fresh process with PYTHONPATH and cwd the checkout, in this checkout
@@ -559,17 +611,20 @@ def checkouts_startup(commands, files: dict, root: str,
     (``failed``) and that command not timed there. Every timed run must
     end with the expected status too. With ``imports``, each checkout's
     row of a command expected to pass also names the heavy packages it
-    imports (:func:`imported`, untimed)."""
+    imports (:func:`imported`, untimed). ``env_of(path)`` is the
+    environment of a command run in the checkout at ``path``
+    (:func:`checkout_env` unless given)."""
     runs = os.path.join(root, 'runs')
     os.makedirs(runs)
     with checkouts(root, against) as paths:
+        envs = {key: env_of(path) for key, path in paths.items()}
         rows = []
         for name, args, expect in commands:
             row = {'command': name, 'argv': ['python', *args],
                    'expected_status': expect}
             for key, path in paths.items():
                 cmd = train_command(args, files, runs)
-                check = subprocess.run(cmd, cwd=path, env=checkout_env(path),
+                check = subprocess.run(cmd, cwd=path, env=envs[key],
                                        stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE, text=True)
                 failed = check_run(check.returncode, check.stderr, expect)
@@ -578,7 +633,7 @@ def checkouts_startup(commands, files: dict, root: str,
                         check.stderr) if expect else None}
                     if imports and not expect:
                         row[key]['imports'] = imported(
-                            cmd, path, checkout_env(path))
+                            cmd, path, envs[key])
                 elif key == 'this':
                     raise ChildFailed(check.returncode, cmd,
                                       stderr=check.stderr, expected=expect)
@@ -592,7 +647,7 @@ def checkouts_startup(commands, files: dict, root: str,
                     if 'runs_s' in row[key]:
                         row[key]['runs_s'].append(wall(
                             train_command(args, files, runs),
-                            checkout_env(path), path, expect,
+                            envs[key], path, expect,
                             cpu=row[key]['cpu_s']))
     return checkouts_result(rows, paths, against)
 
@@ -672,17 +727,19 @@ def main(argv=None):
     p.add_argument('--workdir', default='/tmp/bench_scripts',
                    help='paper-scale fixture (shared with bench_scripts)')
     p.add_argument('--repeat', type=count, default=5,
-                   help='fresh processes per command (parts 1, 3, 5 and 6; '
+                   help='fresh processes per command (parts 1, 3, 5, 6 and 7; '
                    'part 2: repeat // 2 + 1)')
     p.add_argument('--skip', nargs='*', default=[],
                    choices=['help', 'process', 'extract', 'near', 'train',
-                            'light'],
+                            'light', 'quickstart'],
                    help='parts not to run: help (1. above), process (2.), '
-                   'extract (3.), near (4.), train (5.), light (6.) '
+                   'extract (3.), near (4.), train (5.), light (6.), '
+                   'quickstart (7.) '
                    '(default: none)')
     p.add_argument('--against', metavar='COMMIT',
-                   help='parts 5 and 6: also measure the training commands '
-                   'and the light paths in a temporary git worktree of '
+                   help='parts 5, 6 and 7: also measure the training '
+                   'commands, the light paths and the quick start\'s '
+                   'training in a temporary git worktree of '
                    'COMMIT (an older commit), interleaved with this '
                    'checkout (default: this checkout alone)')
     p.add_argument('--near_repeat', type=count, default=1,
@@ -692,9 +749,10 @@ def main(argv=None):
                    help='synthetic data and features of the extraction part')
     add_output(p)
     args = parse(p, argv)
-    if args.against and {'train', 'light'} <= set(args.skip):
-        raise InputError(f'--against {args.against} is for the train and '
-                         'light parts, which --skip leaves out')
+    if args.against and {'train', 'light', 'quickstart'} <= set(args.skip):
+        raise InputError(f'--against {args.against} is for the train, '
+                         'light and quickstart parts, which --skip leaves '
+                         'out')
     against = resolve_commit(args.against) if args.against else None
     out = {'machine': machine(), 'args': vars(args)}
     if 'help' not in args.skip:
@@ -789,6 +847,13 @@ def main(argv=None):
                 if 'imports' in row.get(key, {}):
                     print(f'  {row["command"]}, {key}: imports '
                           f'{", ".join(row[key]["imports"]) or "-"}')
+    if 'quickstart' not in args.skip:
+        with tempfile.TemporaryDirectory(prefix='bench_startup_qs_') as t:
+            r = out['quickstart'] = with_load(quickstart_startup, t, against,
+                                              args.repeat)
+        print()
+        print('\n'.join(checkouts_table(r, args.repeat,
+                                        "the quick start's training", True)))
     out['load_average_end'] = load_average()
     save(args.output, out)
 
