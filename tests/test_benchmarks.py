@@ -681,13 +681,13 @@ def test_bench_startup_train_part_reports_what_the_older_checkout_fails(
     (['--against', 'no-such-commit'], '--against no-such-commit: not a '
      'commit of the git checkout '),
     (['--against', 'HEAD', '--skip', 'help', 'process', 'extract', 'near',
-      'train', 'light'], '--against HEAD is for the train and light parts, '
-     'which --skip leaves out')])
+      'train', 'light', 'quickstart'], '--against HEAD is for the train, '
+     'light and quickstart parts, which --skip leaves out')])
 def test_bench_startup_against_refused_before_any_work(argv, line,
                                                        monkeypatch, capsys):
     """An --against that names no commit is one line before anything is
     written or measured (it was found after the tiny training), as is one
-    given with the train and light parts skipped (it measured
+    given with the train, light and quickstart parts skipped (it measured
     nothing)."""
     from benchmarks import bench_startup
 
@@ -1013,3 +1013,22 @@ def test_bench_synthetic_compares_the_bytes_both_checkouts_wrote(
             row['against']['median_s'] / row['this']['median_s']
     assert os.listdir(tmp_path) == []
     assert git('worktree', 'list', '--porcelain') == before
+
+
+def test_bench_startup_reads_the_quickstart_environment(monkeypatch):
+    """Part 7 times the quick start's training in the environment the
+    checkout's tools/quickstart.sh gives its commands: the OpenMP wait
+    policy the script sets (a user's own kept), with the checkout on
+    PYTHONPATH and the caller's PATH, and the script stopped before it
+    wrote anything."""
+    from benchmarks import bench_startup
+    monkeypatch.delenv('OMP_WAIT_POLICY', raising=False)
+    before = sorted(os.listdir(bench_startup.ROOT))
+    env = bench_startup.quickstart_env(bench_startup.ROOT)
+    assert env['OMP_WAIT_POLICY'] == 'PASSIVE'
+    assert env['PYTHONPATH'] == bench_startup.ROOT
+    assert env['PATH'] == os.environ['PATH']
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'ACTIVE')
+    assert bench_startup.quickstart_env(
+        bench_startup.ROOT)['OMP_WAIT_POLICY'] == 'ACTIVE'
+    assert sorted(os.listdir(bench_startup.ROOT)) == before
