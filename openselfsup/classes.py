@@ -204,13 +204,39 @@ def another_dataset_if(by_name: Sequence[str]) -> str:
     return f'if {" and ".join(by_name)} {verb} another dataset\'s'
 
 
-def nct_if(by_name: Sequence[str]) -> str:
-    """The condition of what a line says the lists ``by_name`` (judged by
-    name) made an encoder see, the converse of
-    :func:`another_dataset_if`: any one may be NCT's, ``'if
-    meta/train.txt or meta/wo_7_train.txt is NCT's'`` (review r145:
-    ``it has seen LYM`` was said as a fact after the hedge)."""
-    return f'if {" or ".join(by_name)} is NCT\'s'
+def nct_if(by_name: Sequence[str], classes: Sequence[int],
+           too: bool = False) -> str:
+    """What the lists ``by_name`` (judged by name) made an encoder see of
+    ``classes`` (the classes a run leaves out), each class with the lists
+    whose names hold it, the converse of :func:`another_dataset_if`:
+    where any one list alone holds every class named, ``'if
+    meta/train.txt or meta/wo_7_train.txt is NCT's, it has seen LYM,
+    which this run leaves out'`` (review r145: ``it has seen LYM`` was
+    said as a fact after the hedge); else each class with its own
+    condition, ``'if meta/wo_7_train.txt is NCT's it has seen TUM, and if
+    meta/wo_8_train.txt is, STR; this run leaves out STR+TUM'`` (review
+    r154: ``or`` said that either list alone had seen both). ``too``: the
+    classes beside those seen for sure, ``'and STR too if
+    meta/train.txt is NCT's'``."""
+    groups: Dict[Tuple[int, ...], list] = {}
+    for name in by_name:
+        held = tuple(c for c in classes
+                     if c not in (list_held_out(name) or ()))
+        groups.setdefault(held or tuple(classes), []).append(name)
+    said = [(' or '.join(names), nct_names(held))
+            for held, names in groups.items()]
+    if len(said) == 1:
+        names, held = said[0]
+        return (f"and {held} too if {names} is NCT's" if too else
+                f"if {names} is NCT's, it has seen {held}, which this run "
+                'leaves out')
+    (first, held), rest = said[0], said[1:]
+    if too:
+        return f"and {held} too if {first} is NCT's, " + ', '.join(
+            f'and {h} if {n} is' for n, h in rest)
+    return f"if {first} is NCT's it has seen {held}, " + ', '.join(
+        f'and if {n} is, {h}' for n, h in rest) + \
+        f'; this run leaves out {nct_names(classes)}'
 
 
 def lists_behind_words(by_name: Dict[str, Any],

@@ -5267,7 +5267,7 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
     saw = f'it has seen {classes}, which this run leaves out'
     hedged = rests
     if rests:
-        saw = f'{nct_if(tuple(rests))}, {saw}'
+        saw = nct_if(tuple(rests), found)
     elif by_name:
         # a list read here decides it; the words that rest on lists
         # judged by name say so (said as what the lists read leave out
@@ -5283,8 +5283,7 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
             hedged = {n: r for n, r in by_name.items()
                       if n in hedged or n in behind}
             saw = (f'it has seen {nct_names(sure)}, which this run leaves '
-                   f'out, and {nct_names(more)} too '
-                   + nct_if(tuple(behind)))
+                   f'out, ' + nct_if(tuple(behind), more, too=True))
     raise _held_out_mix(
         head, trained_on_words(there, init), before, here, now,
         f'({saw}); start from weights trained without {classes}, or from '

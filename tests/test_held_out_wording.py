@@ -222,3 +222,34 @@ def test_every_place_a_list_judged_by_name_was_recorded_is_said(world):
                                by_name)
     assert f'recorded under {parent} as {recorded}, where it cannot be ' \
         'read' in str(info.value), str(info.value)
+
+
+def test_each_class_seen_is_said_with_the_lists_that_hold_it():
+    """Review r154: two lists judged by name, each holding one of the
+    classes a run leaves out, were joined with "or" ("if wo_7 or wo_8 is
+    NCT's, it has seen STR+TUM"), where with wo_7 alone NCT's it has seen
+    TUM only. Each condition the line says is checked against the check
+    run on that list alone, read here."""
+    def line(here, there, by_name):
+        with pytest.raises(InputError) as info:
+            check_initial_held_out('load_from x.pth', [here], there, (),
+                                   by_name)
+        return str(info.value)
+
+    wo_8 = 'meta/wo_8_train.txt'
+    both = by_name_only([(WO_7, None), (wo_8, None)], lambda path: None)
+    said = line(WO_78, [WO_7, wo_8], both)
+    conditions = re.findall(
+        r"if (meta/\S+?)(?: or (meta/\S+?))? is(?: NCT's it has seen|,) "
+        r"([A-Z+]+)", said)
+    assert {c[0] for c in conditions} == {WO_7, wo_8}, said
+    for first, second, classes in conditions:
+        for each in filter(None, (first, second)):
+            alone = re.search(r'\(it has seen ([A-Z+]+), which this run',
+                              line(WO_78, [each], {}))
+            assert alone.group(1) == classes, (each, said)
+    # where each list alone holds every class named, "or" stays
+    said = line(WO_3, [ALL, WO_7], by_name_only(
+        [(ALL, None), (WO_7, None)], lambda path: None))
+    assert "(if meta/train.txt or meta/wo_7_train.txt is NCT's, it has " \
+        'seen LYM, which this run leaves out)' in said, said
