@@ -10,6 +10,7 @@ Imports nothing beyond the standard library, so every layer may use it
 (the low-shot toolkit included).
 """
 import itertools
+import math
 import os
 import re
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
@@ -164,6 +165,11 @@ def held_out_words(labels, at_most: bool = False,
             f'{"that name" if one else "those names"})')
 
 
+#: the most tests of sets of lists :func:`refusal_rests_on` makes, every
+#: set of a size, smallest first, before one pass over the rest
+REST_SEARCH_TRIES = 256
+
+
 def refusal_rests_on(by_name: Dict[str, Any],
                      classes: Sequence[int],
                      refused: Callable[[Sequence[str]], bool]
@@ -181,19 +187,40 @@ def refusal_rests_on(by_name: Dict[str, Any],
     else is judged: :func:`~openselfsup.config.kept_list_roots`).
     Review r138: a root-less ``wo_3`` list beside a root-less
     ``train.txt`` was named too where the refusal rested on ``train.txt``
-    alone."""
+    alone. Sets are tried up to :data:`REST_SEARCH_TRIES`, then each
+    list once (lists that clear the refusal, not always the fewest). A
+    caller whose lists read here decide the refusal whatever the others
+    are asks nothing (review r154: the search ran first)."""
     holding = [n for n in by_name
                if set(classes) - set(list_held_out(n) or ())]
     others = [n for n in by_name if n not in holding]
     # the fewest lists beside those that hold a class, in their order
     # (review r145: where dropping the holding ones alone did not clear
-    # it, every list was named, or, a list re-rooted, too few)
+    # it, every list was named, or, a list re-rooted, too few), every set
+    # of a size while REST_SEARCH_TRIES allow (review r154: every subset
+    # was tried, exponential in the lists)
+    tries = 0
     for size in range(len(others) + 1):
+        tries += math.comb(len(others), size)
+        if tries > REST_SEARCH_TRIES:
+            break
         for extra in itertools.combinations(others, size):
             drop = holding + list(extra)
             if drop and not refused(drop):
                 return {n: by_name[n] for n in by_name if n in drop}
-    return {}
+    else:
+        return {}
+    # then one pass: every list dropped, each kept where the refusal
+    # still clears without it (lists that clear it, not always the
+    # fewest; none named where dropping them all does not clear it)
+    drop = holding + others
+    if refused(drop):
+        return {}
+    for name in others:
+        fewer = [n for n in drop if n != name]
+        if fewer and not refused(fewer):
+            drop = fewer
+    return {n: by_name[n] for n in by_name if n in drop}
 
 
 def another_dataset_if(by_name: Sequence[str]) -> str:

@@ -5250,8 +5250,14 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
         return
     # refused by the names of lists judged by name alone: said, with its
     # way out
-    rests = refusal_rests_on(by_name or {}, found, lambda drop: bool(
-        seen(tuple(n for n in lists if n not in drop))))
+    # the lists read here seeing a class: refused whatever the others
+    # are, dropping lists only shrinks what is seen (review r154: every
+    # set of the others was tried first, exponential in them)
+    read = tuple(n for n in lists if n not in (by_name or {}))
+    sure = seen(read)
+    rests = {} if sure else refusal_rests_on(
+        by_name or {}, found,
+        lambda drop: bool(seen(tuple(n for n in lists if n not in drop))))
     classes = nct_names(found)
     # load_from_check=False turns off the checks of every initial weights
     # file of the config, not of this one alone (review r145)
@@ -5272,8 +5278,7 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
         # a list read here decides it; the words that rest on lists
         # judged by name say so (said as what the lists read leave out
         # at most, and the classes seen through the names alone)
-        read = tuple(n for n in lists if n not in by_name)
-        sure, read_before = seen(read), lists_held_out_at_most(read)
+        read_before = lists_held_out_at_most(read)
         if read_before != before:
             hedged = lists_behind_words(by_name, read_before)
             before, at_most = read_before, True

@@ -253,3 +253,62 @@ def test_each_class_seen_is_said_with_the_lists_that_hold_it():
         [(ALL, None), (WO_7, None)], lambda path: None))
     assert "(if meta/train.txt or meta/wo_7_train.txt is NCT's, it has " \
         'seen LYM, which this run leaves out)' in said, said
+
+
+def test_a_refusal_read_lists_decide_tries_no_set_of_the_others(
+        world, monkeypatch):
+    """Review r154: the held-out checks tried every set of the lists
+    judged by name before finding that a list read here decides the
+    refusal (12 root-less ``wo_3`` lists beside NCT's ``train.txt`` read
+    here, for ``clp_wo_3``: 4096 re-rootings, 34 s of list reading at
+    extraction; at a run's start, 2 ** 16 tests). Read lists that see the
+    class decide it whatever the others are: no set is tried."""
+    import openselfsup.apis.extract as extract
+    import openselfsup.classes as classes
+    parts = [f'meta/wo_3_p{i}_train.txt' for i in range(12)]
+    rerooted, tested = [], []
+    kept = extract.kept_list_roots
+    monkeypatch.setattr(extract, 'kept_list_roots', lambda *a: (
+        rerooted.append(a), kept(*a))[1])
+    line = _extract(world, 'clp_wo_3', [(ALL, world['nct'])]
+                    + [(p, None) for p in parts])
+    assert line and 'which holds every class;' in line, line
+    # the lists as recorded, and all taken for another dataset's (the
+    # words' test)
+    assert len(rerooted) <= 2, len(rerooted)
+    rests = classes.refusal_rests_on
+    monkeypatch.setattr(classes, 'refusal_rests_on', lambda n, c, r: rests(
+        n, c, lambda drop: (tested.append(drop), r(drop))[1]))
+    with pytest.raises(InputError) as info:
+        check_initial_held_out('load_from x.pth', [WO_3], [ALL] + parts, (),
+                               {p: ((p, None),) for p in parts})
+    assert '(it has seen LYM, which this run leaves out)' in str(info.value)
+    assert not tested, len(tested)
+
+
+def test_past_its_bound_the_search_names_lists_that_clear_the_refusal():
+    """Review r154: the search of the lists a refusal rests on is bounded
+    (``REST_SEARCH_TRIES``, 256), then one pass; the lists it names clear
+    the refusal, the fewest within the bound. Checked on a refusal that
+    clears where six given lists are dropped (before, every set of up to
+    five of the twelve others was tried: 794 tests)."""
+    from openselfsup.classes import refusal_rests_on
+    parts = [f'meta/wo_3_p{i}_train.txt' for i in range(12)]
+    needed = {ALL, *parts[1:11:2]}
+    tried = []
+
+    def refused(drop):
+        tried.append(drop)
+        return not needed <= set(drop)
+    # train.txt holds LYM; no wo_3 list does: the others of the search
+    assert set(refusal_rests_on(dict.fromkeys([ALL] + parts), [3],
+                                refused)) == needed
+    assert len(tried) <= 256 + len(parts) + 1, len(tried)
+    # seven others: every set within the bound, the fewest
+    few = [ALL] + parts[:6] + parts[9:]
+    needed = {ALL, parts[1], parts[3]}
+    assert set(refusal_rests_on(dict.fromkeys(few), [3], refused)) \
+        == needed
+    # none of them clears it: none named
+    assert refusal_rests_on(dict.fromkeys([ALL] + parts), [3],
+                            lambda drop: True) == {}

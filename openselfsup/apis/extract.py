@@ -240,6 +240,9 @@ def check_held_out(output: str, checkpoint: str,
     if lists is not None:
         if holds is None:
             from ..datasets.prepare import holds_nct_images as holds
+        # each file read once a call: the way-out tests below re-read the
+        # lists for every set of lists they try (review r154)
+        holds = functools.lru_cache(maxsize=None)(holds)
         kept = kept_list_roots(lists, init_lists, holds)
         train_lists, init_lists = (list_names(each) for each in kept)
         if not train_lists and not init_lists:
@@ -262,14 +265,19 @@ def check_held_out(output: str, checkpoint: str,
             return None
         return trained, at_most
 
+    @functools.lru_cache(maxsize=None)
+    def kept_if(other, rooted):
+        # each re-rooting once a call (review r154)
+        return tuple(list_names(each) for each in kept_list_roots(
+            *recorded, holds, other, rooted))
+
     def verdict_if(other, rooted=False):
         """:func:`verdict` where the lists ``other`` (judged by name) are
         another dataset's and, ``rooted``, the own lists of no root are
         recorded with one (the way out that says so): re-rooted, a list
         may leave initial lists outside the encoder's folders, no longer
         judged (:func:`~openselfsup.config.kept_list_roots`)."""
-        own, init = (list_names(each) for each in kept_list_roots(
-            *recorded, holds, other, rooted))
+        own, init = kept_if(tuple(sorted(other)), rooted)
         return verdict(own + init) if own or init else None
 
     seen = None if train_lists is None else \
@@ -281,8 +289,13 @@ def check_held_out(output: str, checkpoint: str,
     # refused by the names of lists judged by name alone (without those
     # that hold a class the folder names, not): said so, with the way
     # out for another dataset's lists of that name
-    rests = refusal_rests_on(by_name, said,
-                             lambda drop: verdict_if(drop) is not None)
+    # a list read here that holds a class the folder names refuses it
+    # whatever the others are (review r154: every set of the others was
+    # tried first, exponential in them)
+    read = lists_held_out_at_most([n for n in seen if n not in by_name])
+    rests = {} if read is not None and not set(said) <= set(read) else \
+        refusal_rests_on(by_name, said,
+                         lambda drop: verdict_if(drop) is not None)
     hedged = rests
     if by_name and not rests:
         # a list read here decides the refusal, but the words may rest
