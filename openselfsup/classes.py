@@ -126,20 +126,28 @@ def held_out_words(labels, at_most: bool = False,
     def where(shown, name, root):
         # why the list was not read, its file as MMEngine joins it (review
         # r145: an absolute list lies under no root, and a root found here
-        # whose list is not was said not found itself); recorded under
-        # another name than shown (relative to the run's root), said
+        # whose list is not was said not found itself)
         if root is None:
             return 'recorded without its root'
-        there = os.path.exists(os.path.join(root, name))
+        path = os.path.join(root, name)
+        there = os.path.exists(path)
         if os.path.isabs(name):
             return 'not readable here' if there else 'not found here'
-        named = '' if name == shown else f' as {name}'
-        if root and os.path.isdir(root):
-            return f'recorded under {root}{named}, where it ' + (
-                'cannot be read' if there else 'is not found')
-        # a root not found here: '' is the folder its run ran in
-        folder = root or "its run's folder"
-        return f'recorded under {folder}{named}, not found here'
+        missed = 'cannot be read' if there else 'is not found'
+        if not root:
+            # relative to the folder its training ran in (review r154: said
+            # "its run's folder, not found here" where it cannot be read)
+            named = '' if name == shown else f' as {name}'
+            return (f'recorded{named} relative to the folder its training '
+                    f'ran in (no data_root): from this folder it {missed}')
+        if name != shown:
+            # recorded under another name than shown (relative to the
+            # run's root): its whole path (review r154: "recorded under /x
+            # as unread/meta/...", hard to follow)
+            return f'recorded as {path}, which {missed} here'
+        if os.path.isdir(root):
+            return f'recorded under {root}, where it {missed}'
+        return f'recorded under {root}, not found here'
 
     def places(shown, recorded):
         # every place the name was recorded, each once (review r145: the

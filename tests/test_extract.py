@@ -2047,7 +2047,8 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
             f'without LYM, but {ckpt} was trained on meta/wo_3_train.txt '
             '(from initial weights trained on meta/train.txt), which holds '
             'every class (by name only: the list meta/train.txt, recorded '
-            "under its run's folder, not found here, was judged by its name "
+            'relative to the folder its training ran in (no data_root): '
+            'from this folder it is not found, was judged by its name '
             "as NCT's list holding every class, and may be another "
             "dataset's list of that name); give the checkpoint trained "
             'without LYM, or write its features under extracted_feats/clp/'
@@ -2296,7 +2297,8 @@ def test_a_by_name_list_is_said_where_it_was_not_read(tmp_path,
             ([('meta/train.txt', 'NCT')], 'the list meta/train.txt, '
              'recorded under NCT, not found here, was'),
             ([('meta/train.txt', '')], 'the list meta/train.txt, recorded '
-             "under its run's folder, not found here, was"),
+             'relative to the folder its training ran in (no data_root): '
+             'from this folder it is not found, was'),
             ([('/nonexistent/wo_7_train.txt', ''), ('meta/train.txt', here)],
              'the lists /nonexistent/wo_7_train.txt (not found here) and '
              f'meta/train.txt (recorded under {here}, where it is not '
@@ -2546,7 +2548,8 @@ def test_a_wrapped_training_set_gives_its_lists_and_image_size(
             said, hedge = str(exc).split(', but ')[1].split(';')[0].split(
                 ' (by name only: ')
             assert hedge.startswith('the list') and \
-                "recorded under its run's folder, not found here" in hedge, \
+                'recorded relative to the folder its training ran in (no ' \
+                'data_root): from this folder it is not found' in hedge, \
                 hedge
             return said
         return None

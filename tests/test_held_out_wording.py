@@ -220,8 +220,29 @@ def test_every_place_a_list_judged_by_name_was_recorded_is_said(world):
     with pytest.raises(InputError) as info:
         check_initial_held_out('load_from x.pth', [WO_7], [WO_3], (),
                                by_name)
-    assert f'recorded under {parent} as {recorded}, where it cannot be ' \
-        'read' in str(info.value), str(info.value)
+    # its whole path said (review r154: "recorded under /x as
+    # unread/meta/wo_3_train.txt, where it cannot be read")
+    assert f'recorded as {os.path.join(parent, recorded)}, which cannot ' \
+        'be read here' in str(info.value), str(info.value)
+
+
+def test_a_list_of_no_data_root_is_said_as_this_folder_finds_it(
+        world, tmp_path, monkeypatch):
+    """Review r154: a list recorded with the data root '' (relative to
+    the folder its training ran in) that exists in this folder but cannot
+    be read was said "recorded under its run's folder, not found here"."""
+    holds = world['holds']
+    # the unread root holds meta/wo_3_train.txt; tmp_path does not
+    for folder, missed in ((world['unread'], 'cannot be read'),
+                           (tmp_path, 'is not found')):
+        monkeypatch.chdir(folder)
+        assert os.path.exists(WO_3) == (missed == 'cannot be read')
+        with pytest.raises(InputError) as info:
+            check_initial_held_out('load_from x.pth', [WO_7], [WO_3], (),
+                                   by_name_only([(WO_3, '')], holds))
+        assert 'recorded relative to the folder its training ran in (no ' \
+            f'data_root): from this folder it {missed}, was' in \
+            str(info.value), (folder, str(info.value))
 
 
 def test_each_class_seen_is_said_with_the_lists_that_hold_it():
