@@ -91,7 +91,9 @@ def nct_names(labels) -> str:
 
 def held_out_words(labels, at_most: bool = False,
                    by_name: Optional[Dict[
-                       str, Sequence[Tuple[str, Optional[str]]]]] = None
+                       str, Sequence[Tuple[str, Optional[str]]]]] = None,
+                   plain: bool = False,
+                   otherwise: Optional[Tuple[Sequence[int], bool]] = None
                    ) -> str:
     """What a pre-training list with ``labels`` held out holds, in words
     (:func:`list_held_out`): ``'leaves out STR'``, or for ``()``
@@ -112,7 +114,19 @@ def held_out_words(labels, at_most: bool = False,
     reads as NCT's all-class list), said after the words, each list with
     what its name says (review r137: the line said ``holds every class``
     as a fact). The one wording of every held-out refusal (the initial
-    weights', extraction's)."""
+    weights', extraction's).
+
+    ``plain``: the words said as true where the lists ``by_name`` are
+    NCT's, ``'holds every class if meta/wo_7_train.txt and
+    meta/wo_3_train.txt (both recorded without their root, judged by
+    their names only) are NCT's lists leaving out STR and LYM'`` (review
+    r154: the words rested on more lists than the hedge named);
+    ``otherwise``: ``(labels, at_most)``, the words where they are
+    another dataset's, said first, ``'leaves out LYM, or no class if
+    meta/train.txt (recorded under data/NCT, where it is not found;
+    judged by its name only) is NCT's list of every class'`` (review
+    r154: ``'leaves out at most LYM (by name only: ...)'`` was hard to
+    follow)."""
     words = (f'leaves out {"at most " if at_most else ""}'
              f'{nct_names(labels)}') if labels else 'holds every class'
     if not by_name:
@@ -155,8 +169,12 @@ def held_out_words(labels, at_most: bool = False,
         return ' and '.join(dict.fromkeys(where(shown, *pair)
                                           for pair in recorded))
 
-    if all(root is None for recorded in by_name.values()
-           for _, root in recorded):
+    rootless = all(root is None for recorded in by_name.values()
+                   for _, root in recorded)
+    if plain or otherwise is not None:
+        return _held_out_words_if(words, labels, at_most, by_name, otherwise,
+                                  rootless, places)
+    if rootless:
         lists = (f'{" and ".join(by_name)}, recorded without '
                  f'{"its" if one else "their"} root,')
     elif one:
@@ -171,6 +189,44 @@ def held_out_words(labels, at_most: bool = False,
             f'list{"" if one else "s"} {said}, and may be another '
             f'dataset\'s list{"" if one else "s"} of '
             f'{"that name" if one else "those names"})')
+
+
+def _held_out_words_if(words: str, labels, at_most: bool,
+                       by_name: Dict[str, Sequence[Tuple[str, Optional[str]]]],
+                       otherwise: Optional[Tuple[Sequence[int], bool]],
+                       rootless: bool, places: Callable) -> str:
+    """:func:`held_out_words`' plain form: ``words`` if the lists
+    ``by_name`` are NCT's, after the words ``otherwise`` where given."""
+    one = len(by_name) == 1
+    if one:
+        shown, recorded = next(iter(by_name.items()))
+        where = places(shown, recorded)
+        lists = f'{shown} ({where}{"; " if "," in where else ", "}judged ' \
+            'by its name only) is'
+    elif rootless:
+        lists = (f'{" and ".join(by_name)} '
+                 f'({"both" if len(by_name) == 2 else "all"} recorded '
+                 'without their root, judged by their names only) are')
+    else:
+        lists = ' and '.join(f'{shown} ({places(shown, recorded)})'
+                             for shown, recorded in by_name.items()) + \
+            ', judged by their names only, are'
+    kinds = [list_held_out(name) for name in by_name]
+    if all(kinds):
+        kind = 'leaving out ' + ' and '.join(map(nct_names, kinds))
+    elif not any(kinds):
+        kind = 'of every class'
+    else:
+        kind = ' and '.join('leaving out ' + nct_names(k) if k else
+                            'of every class' for k in kinds)
+    condition = f"if {lists} NCT's list{'' if one else 's'} {kind}"
+    if otherwise is None:
+        return f'{words} {condition}'
+    other, other_at_most = otherwise
+    if_nct = (f'{"at most " if at_most else ""}{nct_names(labels)}'
+              if labels else 'no class')
+    return (f'{held_out_words(other, other_at_most)}, or {if_nct} '
+            f'{condition}')
 
 
 #: the most tests of sets of lists :func:`refusal_rests_on` makes, every
@@ -285,6 +341,26 @@ def lists_behind_words(by_name: Dict[str, Any],
     does (the lists re-rooted changed what else is judged)."""
     return {n: r for n, r in by_name.items()
             if set(labels) - set(list_held_out(n) or ())} or dict(by_name)
+
+
+def lists_words_rest_on(by_name: Dict[str, Any], rests: Dict[str, Any],
+                        differs: Callable[[Sequence[str]], bool]
+                        ) -> Dict[str, Any]:
+    """The lists of ``by_name`` (judged by name: :func:`held_out_words`)
+    a line's words rest on where its refusal rests on ``rests``
+    (:func:`refusal_rests_on`): those, and each other list of some set
+    that, taken for another dataset's (``rests`` NCT's), ``differs``
+    (gives other words than those said); every other one past
+    :data:`REST_SEARCH_TRIES` sets. Review r154: ``holds every class``
+    and the folder ``clp/`` of a root-less ``wo_7`` and ``wo_3`` pair,
+    refused for ``clp_wo_7`` on ``wo_3``'s name, rested on ``wo_7``'s
+    too, which the hedge did not name."""
+    others = [n for n in by_name if n not in rests]
+    behind = set(others) if 2 ** len(others) > REST_SEARCH_TRIES else {
+        n for size in range(1, len(others) + 1)
+        for drop in itertools.combinations(others, size)
+        if differs(list(drop)) for n in drop}
+    return {n: r for n, r in by_name.items() if n in rests or n in behind}
 
 
 def by_name_way_out(by_name: Sequence[str], way: str,

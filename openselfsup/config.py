@@ -4747,21 +4747,24 @@ def nct_train_lists(cfg_text: Any, holds: Callable[[str], Optional[bool]]
 def _held_out_mix(head: str, there: str, before: Tuple[int, ...],
                   here: Sequence[str], now: Tuple[int, ...],
                   tail: str, at_most: bool = False,
-                  by_name: Optional[Dict[str, Any]] = None
+                  by_name: Optional[Dict[str, Any]] = None,
+                  plain: bool = False,
+                  otherwise: Optional[Tuple[Sequence[int], bool]] = None
                   ) -> InputError:
     """The refusal of an encoder trained on ``there`` (in words: leaving
     out ``before``; ``at_most``: a list of unknown name among them;
-    ``by_name``: the lists judged by name alone it rests on,
+    ``by_name``: the lists judged by name alone it rests on, ``plain``,
+    ``otherwise``: how they are said,
     :func:`~openselfsup.classes.held_out_words`) that a run on the lists
     ``here`` (leaving out ``now``) would go on training:
     :func:`check_same_held_out`'s, and :func:`check_initial_held_out`'s."""
     from .classes import held_out_words, lists_named
     return InputError(
         f'{head}: its run trained on {there}, which '
-        f'{held_out_words(before, at_most, by_name)}, and this config '
-        'trains on '
-        f'{lists_named(here)}, which {held_out_words(now)}: the encoder '
-        f'would mix the two held-out settings {tail}')
+        f'{held_out_words(before, at_most, by_name, plain, otherwise)}, '
+        f'and this config trains on {lists_named(here)}, which '
+        f'{held_out_words(now)}: the encoder would mix the two held-out '
+        f'settings {tail}')
 
 
 def saved_train_lists(meta: Any) -> Optional[Tuple[str, ...]]:
@@ -5233,7 +5236,8 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
         InputError: the initial weights saw a class this run leaves out.
     """
     from .classes import (by_name_way_out, lists_behind_words,
-                          lists_held_out, lists_held_out_at_most, nct_if,
+                          lists_held_out, lists_held_out_at_most,
+                          lists_words_rest_on, nct_if,
                           nct_names, refusal_rests_on, trained_on_words)
     now = lists_held_out(here)
 
@@ -5271,28 +5275,40 @@ def check_initial_held_out(head: str, here: Optional[Sequence[str]],
     # what it has seen, said as the lists judged by name alone decide it
     # (review r145: "it has seen LYM" said as a fact after the hedge)
     saw = f'it has seen {classes}, which this run leaves out'
-    hedged = rests
+    hedged, plain, otherwise = rests, False, None
     if rests:
         saw = nct_if(tuple(rests), found)
+        # the words may rest on more lists judged by name (review r154):
+        # each said, the words as true where all are NCT's
+        hedged = lists_words_rest_on(by_name, rests, lambda drop: (
+            lists_held_out_at_most([n for n in lists if n not in drop]),
+            lists_held_out([n for n in lists if n not in drop]) is None)
+            != (before, at_most))
+        plain = len(hedged) > len(rests)
     elif by_name:
         # a list read here decides it; the words that rest on lists
-        # judged by name say so (said as what the lists read leave out
-        # at most, and the classes seen through the names alone)
+        # judged by name say so (what the lists read leave out, or at
+        # most, and what the whole does if those are NCT's; the classes
+        # seen through the names alone)
         read_before = lists_held_out_at_most(read)
         if read_before != before:
             hedged = lists_behind_words(by_name, read_before)
-            before, at_most = read_before, True
         if list(sure) != list(found):
             more = sorted(set(found) - set(sure))
             behind = lists_behind_words(by_name, more)
             hedged = {n: r for n, r in by_name.items()
-                      if n in hedged or n in behind}
+                      if (read_before != before and n in hedged)
+                      or n in behind}
             saw = (f'it has seen {nct_names(sure)}, which this run leaves '
                    f'out, ' + nct_if(tuple(behind), more, too=True))
+        if read_before != before:
+            # several lists: some of them NCT's leave out fewer
+            otherwise = read_before, (lists_held_out(read) is None
+                                      or len(hedged) > 1)
     raise _held_out_mix(
         head, trained_on_words(there, init), before, here, now,
         f'({saw}); start from weights trained without {classes}, or from '
-        f'none{way}', at_most, hedged)
+        f'none{way}', at_most, hedged, plain, otherwise)
 
 
 def initial_weight_lists(cfg, load_from: Any = None, *,

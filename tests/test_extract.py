@@ -2045,14 +2045,18 @@ def test_features_of_an_encoder_whose_initial_weights_saw_the_class(
         assert code == 2 and err == (
             f'error: {out}: the folder clp_wo_3 names the encoder trained '
             f'without LYM, but {ckpt} was trained on meta/wo_3_train.txt '
+            # review r154: "holds every class" rests on both lists' names
             '(from initial weights trained on meta/train.txt), which holds '
-            'every class (by name only: the list meta/train.txt, recorded '
-            'relative to the folder its training ran in (no data_root): '
-            'from this folder it is not found, was judged by its name '
-            "as NCT's list holding every class, and may be another "
-            "dataset's list of that name); give the checkpoint trained "
-            'without LYM, or write its features under extracted_feats/clp/'
-            ", or, if meta/train.txt is another dataset's, write its "
+            'every class if meta/wo_3_train.txt (recorded relative to the '
+            'folder its training ran in (no data_root): from this folder '
+            'it is not found) and meta/train.txt (recorded relative to the '
+            'folder its training ran in (no data_root): from this folder '
+            "it is not found), judged by their names only, are NCT's lists "
+            'leaving out LYM and of every class; give the checkpoint '
+            'trained without LYM, or, if meta/wo_3_train.txt and '
+            "meta/train.txt are NCT's, write its features under "
+            "extracted_feats/clp/, or, if meta/train.txt is another "
+            "dataset's, write its "
             'features under extracted_feats/clp_novel_3/ (a folder without '
             'the _wo_<c> suffix is not judged) and give the meta-test '
             '--model clp_novel_3 --novel_class 3'), err
@@ -2545,13 +2549,15 @@ def test_a_wrapped_training_set_gives_its_lists_and_image_size(
             check_held_out(str(feats / model / 'NCT_test.npy'), ckpt,
                            load_backbone_weights(ckpt)[3])
         except InputError as exc:
-            said, hedge = str(exc).split(', but ')[1].split(';')[0].split(
-                ' (by name only: ')
-            assert hedge.startswith('the list') and \
-                'recorded relative to the folder its training ran in (no ' \
-                'data_root): from this folder it is not found' in hedge, \
-                hedge
-            return said
+            said = str(exc).split(', but ')[1].split(';')[0]
+            # the words as true where the lists are NCT's (review r154:
+            # where they rest on every list, said so)
+            found = re.search(r'(.*?)(?: \(by name only: the lists? | if )'
+                              r'(.*)', said)
+            assert found and 'recorded relative to the folder its ' \
+                'training ran in (no data_root): from this folder it is ' \
+                'not found' in found.group(2), said
+            return found.group(1)
         return None
 
     plain = {'train_image_size': [32, 32],

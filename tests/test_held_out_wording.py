@@ -3,6 +3,7 @@ folder check, a run's initial weights) where lists are judged by their
 names alone (recorded without their root, or under one whose file is not
 read here): each claim of the line is checked against the check itself
 run on the world the line describes (review r145's brute force)."""
+import itertools
 import os
 import re
 
@@ -130,35 +131,59 @@ def _left_out(words):
         bool(found.group(2))
 
 
+def _classes(words):
+    """The classes ``X`` / ``at most X`` / ``no class`` say, and whether
+    at most."""
+    if words == 'no class':
+        return set(), False
+    at_most = words.startswith('at most ')
+    return {NCT_CLASSES.index(c) for c in
+            words.replace('at most ', '').split('+')}, at_most
+
+
+def _if_nct(line):
+    """What ``which leaves out X, or Y if L (...) is NCT's list ...``
+    says: X (where the lists are another dataset's), Y (where they are
+    NCT's), each with whether at most, and the lists L."""
+    found = re.search(r'which (holds every class|leaves out ((?:at most )?'
+                      r"[A-Z+]+)), or (no class|(?:at most )?[A-Z+]+) if "
+                      r"(.*?),? (?:is|are) NCT's list", line)
+    assert found, line
+    other = _classes(found.group(2)) if found.group(2) else (set(), False)
+    return other, _classes(found.group(3)), [
+        n for n in (ALL, WO_3, WO_7, WO_78) if n in found.group(4)]
+
+
 def test_words_a_read_list_decides_say_no_name_as_a_fact(world):
     """Review r145: a root-less ``train.txt`` beside a ``wo_7`` list read
     here is refused for ``clp_wo_3`` whatever ``train.txt`` is (the read
     list holds LYM), but the line said the encoder "holds every class"
     and sent it to ``extracted_feats/clp/``, which rest on ``train.txt``'s
-    name. Its words hold in both worlds, ``train.txt`` NCT's (read) or
-    another dataset's: what it says is left out (at most) bounds what
-    either leaves out, the lists judged by name are said so, and no
-    folder is given that fits one world only."""
+    name. Review r154: said then "leaves out at most STR (by name only:
+    ...)", hard to follow; now "leaves out STR, or no class if
+    meta/train.txt (...) is NCT's list of every class". Each world's words
+    are checked against the check run in that world (the lists judged by
+    name read as NCT's, or as another dataset's), and no folder is given
+    that fits one world only."""
     for own, init, folder in (
             ([(ALL, None), (WO_7, world['nct'])], [], 'clp_wo_3'),
             ([(ALL, world['unread']), (WO_78, world['nct'])], [],
              'clp_wo_7'),
             ([(WO_3, world['nct'])], [(ALL, None)], 'clp_wo_7')):
         line = _extract(world, folder, own, init)
-        assert line and 'by name only' in line, line
-        said, at_most = _left_out(line)
-        for root in ('nct', 'other'):
+        assert line, (own, init)
+        if_other, if_nct, named = _if_nct(line)
+        assert named, line
+        for root, (said, at_most) in (('nct', if_nct), ('other', if_other)):
             # re-rooted where each list judged by name is read: NCT's, or
             # another dataset's
-            moved = lambda ps: [(n, world[root]) if n in _named(line)
+            moved = lambda ps: [(n, world[root]) if n in named
                                 else (n, r) for n, r in ps]  # noqa: E731
             other = _extract(world, folder, moved(own), moved(init))
             truth, _ = _left_out(other)
             assert (said >= truth) if at_most else said == truth, \
                 (line, other)
-            fits = re.search(r'extracted_feats/(clp[^ ,/]*)/', line)
-            assert fits is None or f'extracted_feats/{fits.group(1)}/' \
-                in other, (line, other)
+        assert 'write its features' not in line.split(', or, if')[0], line
 
 
 def test_the_classes_seen_are_said_as_the_names_decide_them():
@@ -333,3 +358,78 @@ def test_past_its_bound_the_search_names_lists_that_clear_the_refusal():
     # none of them clears it: none named
     assert refusal_rests_on(dict.fromkeys([ALL] + parts), [3],
                             lambda drop: True) == {}
+
+
+def test_the_words_name_every_list_judged_by_name_they_rest_on(world):
+    """Review r154: a root-less ``wo_7`` and ``wo_3`` pair refused for
+    ``clp_wo_7`` on ``wo_3``'s name said "holds every class (by name
+    only: the list meta/wo_3_train.txt ...)" and offered
+    ``extracted_feats/clp/``; with ``wo_7`` another dataset's, the encoder
+    leaves out LYM, and the folder is ``clp_wo_3/``. Each line is checked
+    world by world: the lists it names read as NCT's, each other list
+    judged by name read as NCT's or as another dataset's; the words, and
+    a folder offered, hold in every such world."""
+    for own, init, folder in (
+            ([(WO_7, None), (WO_3, None)], [], 'clp_wo_7'),
+            ([(WO_78, world['unread']), (WO_3, world['unread'])], [],
+             'clp_wo_3'),
+            ([(WO_3, world['elsewhere'])], [(ALL, None)], 'clp_wo_3')):
+        line = _extract(world, folder, own, init)
+        assert line, (own, init)
+        named = re.search(r"(?:class|[A-Z]) if (.*?),? (?:is|are) NCT's "
+                          r'list|\(by name only: the lists? (.*?) (?:was|'
+                          r'were) judged', line)
+        named = [n for n, _ in own + init
+                 if n in (named.group(1) or named.group(2))]
+        said = re.search(r'which (holds every class|leaves out [A-Z+]+)',
+                         line).group(1)
+        fits = re.search(r"(?:, or|NCT's,) write its features under "
+                         r'extracted_feats/(clp[^/]*)/', line)
+        others = [n for n, r in own + init if n not in named]
+        for kinds in itertools.product(('nct', 'other'),
+                                       repeat=len(others)):
+            root = dict(zip(others, kinds), **dict.fromkeys(named, 'nct'))
+            moved = lambda ps: [(n, world[root[n]]) for n, _ in ps]  # noqa
+            truth = _extract(world, folder, moved(own), moved(init))
+            assert truth and f'which {said};' in truth, (line, truth)
+            assert fits is None or _extract(
+                world, fits.group(1), moved(own), moved(init)) is None, \
+                (line, root)
+
+
+def test_the_start_s_words_say_each_list_they_rest_on():
+    """Review r154, at a run's start: the words rested on a list judged by
+    name that the hedge did not name (``holds every class`` of a
+    root-less ``wo_7`` and ``wo_3`` pair, refused on ``wo_3``'s name),
+    and where a list read here decides it, "leaves out at most STR (by
+    name only: ...)" was hard to follow. Each alternative the words say is
+    the check's own words of the world it names (the lists judged by name
+    read here, or dropped as another dataset's)."""
+    def words(there, by_name, here=WO_7):
+        with pytest.raises(InputError) as info:
+            check_initial_held_out('load_from x.pth', [here], there, (),
+                                   by_name)
+        return re.search(r'its run trained on \S+(?: \+ \S+)*, which '
+                         r'(.*), and this config', str(info.value)).group(1)
+
+    pair = by_name_only([(WO_7, None), (WO_3, None)], lambda path: None)
+    said = words([WO_7, WO_3], pair)
+    found = re.fullmatch(r'(.*) if (.*) \(both recorded without their '
+                         r"root, judged by their names only\) are NCT's "
+                         r'lists leaving out STR and LYM', said)
+    assert found and found.group(2) == f'{WO_7} and {WO_3}', said
+    assert found.group(1) == words([WO_7, WO_3], {})  # both read here
+    assert words([WO_3], {}) != found.group(1)  # wo_7 another dataset's
+    # a list read here decides it: what it leaves out, or what the whole
+    # does if the list judged by name is NCT's
+    said = words([ALL, WO_7], by_name_only([(ALL, None)], lambda p: None),
+                 WO_78)
+    found = re.fullmatch(r'leaves out ([A-Z+]+), or (no class|[A-Z+]+) if '
+                         r'meta/train\.txt \(recorded without its root, '
+                         r"judged by its name only\) is NCT's list of "
+                         r'every class', said)
+    assert found, said
+    assert f'leaves out {found.group(1)}' == words([WO_7], {}, WO_78)
+    assert words([ALL, WO_7], {}, WO_78) == (
+        'holds every class' if found.group(2) == 'no class' else
+        f'leaves out {found.group(2)}')

@@ -70,6 +70,7 @@ from mmengine.logging import MMLogger, print_log
 
 from ..classes import (by_name_way_out, held_out_words, lists_behind_words,
                        lists_held_out, lists_held_out_at_most,
+                       lists_words_rest_on,
                        model_held_out, nct_names, refusal_rests_on,
                        split_model_name, trained_on_words)
 from ..config import (argument_value, by_name_only, check_setting_types,
@@ -296,22 +297,33 @@ def check_held_out(output: str, checkpoint: str,
     rests = {} if read is not None and not set(said) <= set(read) else \
         refusal_rests_on(by_name, said,
                          lambda drop: verdict_if(drop) is not None)
-    hedged = rests
-    if by_name and not rests:
+    hedged, plain, otherwise = rests, False, None
+    if rests:
+        # the words may rest on more lists judged by name than the
+        # refusal (review r154: "holds every class" and the folder clp/
+        # rested on a wo_7 list the hedge did not name): each said, the
+        # words as true where all are NCT's, the folder so too
+        hedged = lists_words_rest_on(
+            by_name, rests, lambda drop: verdict_if(drop) != found)
+        plain = len(hedged) > len(rests)
+    elif by_name:
         # a list read here decides the refusal, but the words may rest
         # on lists judged by name (review r145: "holds every class" and
         # the folder clp/ said as facts): said as the lists read leave
-        # out at most, whatever those are, and no folder
+        # out, or at most, and what the whole leaves out if the lists
+        # judged by name are NCT's, and no folder
         trained_if, at_most_if = verdict_if(list(by_name))
         if (trained, at_most) != (trained_if, at_most_if):
             known = trained_if if trained_if is not None else at_most_if
             hedged = lists_behind_words(by_name, known)
-            trained, at_most = None, known
+            # several lists: some of them NCT's leave out fewer
+            otherwise = known, trained_if is None or len(hedged) > 1
     family = split_model_name(model)[0]
-    fits = '' if trained is None else \
-        ', or write its features under extracted_feats/' + (
-            f'{family}_wo_{"".join(map(str, trained))}/' if trained
-            else f'{family}/')  # a folder only where every list is known
+    fits = '' if trained is None or otherwise else (
+        (f", or, if {' and '.join(hedged)} are NCT's, " if plain else
+         ', or ') + 'write its features under extracted_feats/'
+        + (f'{family}_wo_{"".join(map(str, trained))}/' if trained
+           else f'{family}/'))  # a folder only where every list is known
     if rests:
         novel = split_model_name(model)[1]
         fits += by_name_way_out(
@@ -321,8 +333,9 @@ def check_held_out(output: str, checkpoint: str,
             f'{family}_novel_{novel} --novel_class {novel}',
             all(n in exported for n in rests)
             and verdict_if(list(rests), True) is None)
-    words = held_out_words(at_most, True, hedged) if trained is None \
-        else held_out_words(trained, False, hedged)
+    words = held_out_words(at_most, True, hedged, plain, otherwise) \
+        if trained is None else \
+        held_out_words(trained, False, hedged, plain, otherwise)
     raise InputError(
         f'{output}: the folder {model} names the encoder trained without '
         f'{nct_names(said)}, but {checkpoint} was trained on '
