@@ -310,10 +310,12 @@ def nct_if(by_name: Sequence[str], classes: Sequence[int],
     classes beside those seen for sure, ``'and STR too if
     meta/train.txt is NCT's'``."""
     groups: Dict[Tuple[int, ...], list] = {}
-    for name in by_name:
+    for name in by_name:  # a list holding none of them: no condition
         held = tuple(c for c in classes
                      if c not in (list_held_out(name) or ()))
-        groups.setdefault(held or tuple(classes), []).append(name)
+        if held:
+            groups.setdefault(held, []).append(name)
+    groups = groups or {tuple(classes): list(by_name)}
     said = [(' or '.join(names), nct_names(held))
             for held, names in groups.items()]
     if len(said) == 1:
