@@ -48,6 +48,11 @@ if rank == '1' and how:
             os._exit(3)
         raise InputError('/nodes/1/NCT/meta/train.txt: list file not found')
     runner.initial_weight_lists = lists
+if rank == '1' and os.environ.get('RANK1_NODE_LOCAL'):
+    # rank 1's node: a work dir of its own, where rank 0's checkpoints
+    # never arrive (MMEngine writes them on rank 0 alone)
+    runner.find_resumable_checkpoint = lambda *args, **kwargs: None
+    train.find_resumable_checkpoint = lambda *args, **kwargs: None
 if rank == '0' and os.environ.get('RANK0_SLOW_CLEAN_UP'):
     discard = runner.AtomicRunner._discard
 
@@ -70,16 +75,20 @@ TORCHRUN = ('import sys\n'
             'sys.exit(run_cli(torchrun, sys.argv[1:]))\n')
 
 
-def _two_processes(tmp_path, synthetic_root, **env):
+def _two_processes(tmp_path, synthetic_root, *args, config=None, **env):
     """Train a one-epoch FSP config of 8 images on two gloo processes;
-    ``env``: the entry's variables. (exit status, stderr)."""
+    ``args``: train.py's further arguments; ``config``: the config's
+    further settings; ``env``: the entry's variables. (exit status,
+    stderr)."""
+    config = dict(config or {})
+    dist_cfg = dict(backend='gloo', **config.pop('dist_cfg', {}))
     cfg = small_config(
         FSP_DEMO, str(tmp_path / 'cfg.py'),
         os.path.join(synthetic_root, 'NCT') + os.sep, n_images=8, batch=8,
         ann_file='meta/train_labeled.txt',
-        env_cfg=dict(dist_cfg=dict(backend='gloo')),
+        env_cfg=dict(dist_cfg=dist_cfg),
         model_wrapper_cfg=dict(type='MMDistributedDataParallel',
-                               device_ids=None))
+                               device_ids=None), **config)
     entry = tmp_path / 'entry.py'
     entry.write_text(ENTRY)
     variables = {k: v for k, v in os.environ.items() if k not in (
@@ -89,10 +98,29 @@ def _two_processes(tmp_path, synthetic_root, **env):
         [sys.executable, '-c', TORCHRUN, '--nnodes=1', '--nproc_per_node=2',
          '--standalone', '--local_addr=127.0.0.1', str(entry),
          os.path.join(REPO, 'tools', 'train.py'), cfg, '--launcher',
-         'pytorch', '--work-dir', str(tmp_path / 'w')],
+         'pytorch', '--work-dir', str(tmp_path / 'w'), *args],
         cwd=tmp_path, env=variables, capture_output=True, text=True,
         timeout=300)
     return p.returncode, p.stderr
+
+
+def _both_refuse(err, own, rank=1):
+    """Whether the lines of a run are those of rank ``rank`` refusing
+    with ``own`` and the other rank saying it, then torchrun's line (the
+    first to exit, status 2 each), and nothing else. Read as text, not
+    line by line: the two ranks print at one moment, after the barrier,
+    and ``print`` writes a line and its newline apart, so their lines may
+    run together in the pipe."""
+    text = '\n'.join(ln for ln in error_lines(err) if not TORCH_LOG.match(ln))
+    said = [f'error: rank {rank} refused this run: {own}', f'error: {own}']
+    for line in said:  # the peer's first: it holds the other's words
+        if text.count(line) != 1:
+            return False
+        text = text.replace(line, '')
+    last = re.fullmatch(r'\s*error: training process [01] exited with '
+                        r'status 2 \(1 more failed after it\); its message '
+                        r'is above\s*', text)
+    return last is not None
 
 
 @pytest.mark.slow
@@ -110,14 +138,9 @@ def test_a_refusal_of_one_rank_is_said_by_every_rank(tmp_path, synthetic_root,
         env['RANK0_SLOW_CLEAN_UP'] = '1'
     rc, err = _two_processes(tmp_path, synthetic_root, **env)
     own = '/nodes/1/NCT/meta/train.txt: list file not found'
-    lines = [ln for ln in error_lines(err) if not TORCH_LOG.match(ln)]
     assert rc == 2 and 'Traceback' not in err, err[-3000:]
-    assert sorted(lines[:2]) == sorted([
-        f'error: {own}', f'error: rank 1 refused this run: {own}']), lines
-    # torchrun's line: the first to exit, each with status 2
-    assert len(lines) == 3 and lines[2] in (
-        f'error: training process {r} exited with status 2 (1 more failed '
-        'after it); its message is above' for r in (0, 1)), lines
+    # torchrun's line last: the first to exit, each with status 2
+    assert _both_refuse(err, own), err[-3000:]
     # the failed start's clean-up: no log folder, dump or checkpoint (the
     # work dir itself may stay, empty: it is removed by the rank that made
     # it, where it is empty when that rank looks, before or after rank 0
@@ -128,7 +151,58 @@ def test_a_refusal_of_one_rank_is_said_by_every_rank(tmp_path, synthetic_root,
 
 
 @pytest.mark.slow
-def test_a_peer_that_dies_at_the_agreement_stays_glooss_error(
+def test_a_refusal_before_mmengines_own_barrier_is_agreed_at_once(
+        tmp_path, synthetic_root):
+    """``load_from torchvision://``: MMEngine's ``load_from_http`` holds a
+    barrier; rank 1 refusing where it reads the initial weights' lists
+    waited in the agreement's all-reduce while rank 0 waited in that
+    barrier, both until the group's timeout (review r157: gloo's
+    'Timed out' traceback). Now the checks are agreed on before
+    MMEngine's load: both lines, well before the timeout."""
+    hub = tmp_path / 'th' / 'hub' / 'checkpoints'
+    hub.mkdir(parents=True)
+    import torch
+    torch.save({'fc.weight': torch.zeros(2, 2)},
+               hub / 'resnet18-f37072fd.pth')  # torchvision's file name
+    rc, err = _two_processes(
+        tmp_path, synthetic_root, RANK1_DOES='refuse',
+        TORCH_HOME=str(tmp_path / 'th'),
+        config=dict(load_from='torchvision://resnet18',
+                    dist_cfg=dict(timeout=30)))
+    own = '/nodes/1/NCT/meta/train.txt: list file not found'
+    assert rc == 2 and 'Traceback' not in err, err[-3000:]
+    assert _both_refuse(err, own), err[-3000:]
+
+
+@pytest.mark.slow
+def test_ranks_that_find_other_checkpoints_to_resume_refuse(
+        tmp_path, synthetic_root):
+    """``--resume`` of a work dir not shared between nodes: rank 0 found
+    the epoch-1 checkpoint, rank 1 none on its node; rank 0 resumed and
+    rank 1 trained from scratch, DDP averaging the gradients of other
+    weights, and rank 0 wrote checkpoints of that (review r157). Now every
+    rank refuses in one line naming the work dir and what each found,
+    and nothing more is written."""
+    rc, err = _two_processes(tmp_path, synthetic_root)
+    work = tmp_path / 'w'
+    assert rc == 0 and (work / 'epoch_1.pth').is_file(), err[-3000:]
+    before = sorted(os.listdir(work))
+    rc, err = _two_processes(tmp_path, synthetic_root, '--resume',
+                             RANK1_NODE_LOCAL='1')
+    lines = [ln for ln in error_lines(err) if not TORCH_LOG.match(ln)]
+    line = (f'error: --resume: the processes do not find the same '
+            f'checkpoint to resume in {work} (rank 0: '
+            f'{work / "epoch_1.pth"}; rank 1: none): --work-dir must be a '
+            'folder every node shares (the checkpoints are written on '
+            'rank 0\'s node), or give --resume CHECKPOINT that every node '
+            'can read')
+    assert rc == 2 and 'Traceback' not in err, err[-3000:]
+    assert lines[:2] == [line, line], lines
+    assert sorted(os.listdir(work)) == before
+
+
+@pytest.mark.slow
+def test_a_peer_that_dies_at_the_agreement_keeps_gloos_error(
         tmp_path, synthetic_root):
     """Rank 1 ends (os._exit(3), as the out-of-memory killer would leave
     it: nothing said) where it would have refused: rank 0's wait in the
@@ -168,6 +242,60 @@ def _agreeing(rank, world, port, refusing, out):
         out[rank] = str(exc)
     finally:
         dist.destroy_process_group()
+
+
+def _peer_dies(rank, world, port, when, out):
+    """Rank 1 of a gloo group of two refusing inside ``refusals_agreed``,
+    as a run's process does (``ends_its_process_group`` around it), while
+    rank 0 dies ``when`` 'in' the agreed checks (an exception of its own)
+    or 'after' the agreement (``os._exit`` in its clean-up); rank 1's
+    outcome (its exception's type and line) into ``out``."""
+    import time
+
+    import torch
+    import torch.distributed as dist
+
+    from openselfsup.engine.agreed_refusals import refusals_agreed
+    from openselfsup.engine.runner import ends_its_process_group
+    from openselfsup.utils import InputError
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    try:
+        with ends_its_process_group():
+            dist.init_process_group('gloo', rank=rank, world_size=world)
+            try:
+                with refusals_agreed():
+                    if rank == 1:
+                        raise InputError('list of rank 1 not found')
+                    if when == 'in':
+                        time.sleep(1)
+                        raise ValueError('rank 0 crashed')
+            except InputError:
+                if rank == 0:
+                    os._exit(9)
+                time.sleep(1)  # rank 0 gone before rank 1's barrier
+                raise
+    except BaseException as exc:  # noqa: BLE001 (the outcome told)
+        out[rank] = f'{type(exc).__name__}: {exc}'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('when', ['in', 'after'])
+def test_a_refusing_rank_says_its_line_when_its_peer_dies(when):
+    """Rank 0 dies in the agreed checks (its round never comes) or after
+    the agreement (rank 1 waits for it at the barrier before it exits):
+    rank 1's collective fails, and its line was gloo's traceback (review
+    r157, harness.py A and C); now its own refusal, nothing said of the
+    peer."""
+    import torch.multiprocessing as mp
+
+    from _foundation_helpers import free_port
+    out = mp.Manager().dict()
+    ctx = mp.start_processes(_peer_dies, args=(2, free_port(), when, out),
+                             nprocs=2, join=False, start_method='fork')
+    for process in ctx.processes:
+        process.join(120)
+    assert out.get(1) == 'InputError: list of rank 1 not found', dict(out)
 
 
 @pytest.mark.slow

@@ -9,14 +9,15 @@ traceback on each, printed after (or instead of, on another machine) the
 refusal that caused it.
 
 :func:`refusals_agreed` wraps such checks: every rank reports, through one
-collective, whether it refused, before any rank raises, so the ranks that
-did not refuse learn it from the collective (never from a collective's
-error: a crash, a peer killed, a network reset stay torch's errors) and
-raise one line of their own that names the refusing rank and quotes its
-line.
+all-reduce, whether it refused, before any rank raises (where one did, a
+second collective gathers the lines), so the ranks that did not refuse
+learn it from the collectives (never from a collective's error: a crash, a
+peer killed, a network reset stay torch's errors) and raise one line of
+their own that names the refusing rank and quotes its line.
 """
+import hashlib
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from ..utils import InputError
 from ..utils.errors import one_line
@@ -40,35 +41,62 @@ def peer_refusal_line(refused: List[Tuple[int, str]]) -> str:
     return f'rank {rank} refused this run{more}: {line}'
 
 
+def _digest(value: Optional[str]) -> int:
+    """``value`` as a number of 60 bits (its negation fits an int64)."""
+    return int(hashlib.sha1(repr(value).encode()).hexdigest()[:15], 16)
+
+
 class RefusalAgreement:
     """The agreement of :func:`refusals_agreed`; :meth:`settle` is one
     round of it."""
+
+    def __init__(self) -> None:
+        self._value: Optional[str] = None
+        self._differ: Optional[Callable[[List[Optional[str]]], str]] = None
+
+    def agree_on(self, value: Optional[str],
+                 differ: Callable[[List[Optional[str]]], str]) -> None:
+        """A choice each rank made alone (``value``: the checkpoint it
+        resumes) that every rank must have made alike: carried (its
+        digest) through the next rounds of :meth:`settle`; where the
+        ranks' values differ, every rank refuses, in the line ``differ``
+        words from every rank's value (by rank)."""
+        self._value, self._differ = value, differ
 
     def settle(self, line: Optional[str] = None) -> None:
         """One round of the agreement: every rank of the process group
         calls it at the same point of its checks, or, having refused
         (``line``, its refusal's line), where it refused. The round is one
-        all-reduce of a flag (MAX); only where a rank refused are the
-        lines gathered. Nothing without a group of several processes.
+        all-reduce (MAX) of a flag and the digest of the value agreed on
+        (:meth:`agree_on`) and its negation; only where a rank refused are
+        the lines gathered, only where the values differ the values. Nothing
+        without a group of several processes.
 
         Raises:
             InputError: a rank that did not refuse (``line`` None) where
-                another one did (:func:`peer_refusal_line`), marked as
-                agreed (:func:`is_agreed_refusal`).
+                another one did (:func:`peer_refusal_line`), or every rank
+                where the values agreed on differ (their ``differ`` line),
+                marked as agreed (:func:`is_agreed_refusal`).
         """
         if _world_size() == 1:
             return
         import torch
         from mmengine.dist import all_gather_object, all_reduce
-        flag = torch.tensor([int(line is not None)])
-        all_reduce(flag, op='max')
-        if not flag.item():
+        digest = _digest(self._value)
+        flags = torch.tensor([int(line is not None), digest, -digest],
+                             dtype=torch.int64)
+        all_reduce(flags, op='max')
+        refused, highest, lowest = flags.tolist()
+        if refused:
+            lines = all_gather_object(line)
+            if line is None:
+                raise mark_agreed(InputError(peer_refusal_line(
+                    [(r, ln) for r, ln in enumerate(lines)
+                     if ln is not None])))
             return
-        lines = all_gather_object(line)
-        if line is None:
-            refused = [(r, ln) for r, ln in enumerate(lines)
-                       if ln is not None]
-            raise mark_agreed(InputError(peer_refusal_line(refused)))
+        if highest != -lowest:
+            values = all_gather_object(self._value)
+            raise mark_agreed(InputError(self._differ(values)))
 
 
 def mark_agreed(exc: BaseException) -> BaseException:
@@ -95,21 +123,29 @@ def is_agreed_refusal(exc: Optional[BaseException]) -> bool:
 def refusals_agreed() -> Iterator[RefusalAgreement]:
     """Around per-rank checks of a distributed run that hold no other
     collective (each :meth:`RefusalAgreement.settle` the body calls is a
-    round of this one): an :class:`InputError` raised inside on some
-    ranks is said by every rank, the refusing ranks their own line, the
-    others :func:`peer_refusal_line`, all exit status 2, and no rank waits
-    for a refused peer. The body ended, one round (one all-reduce of a
-    flag) where the ranks go on. Any other exception passes through
-    untouched, the peers then failing in the round as torch fails them
-    (gloo's ``Connection closed by peer``, naming the peer's address): a
-    crash is not a refusal. Without a group of several processes, the
-    body alone."""
+    round of this one; a rank refusing before another collective of the
+    body would wait in the round while its peers wait in that collective,
+    until the group's timeout): an :class:`InputError` raised inside on
+    some ranks is said by every rank, the refusing ranks their own line,
+    the others :func:`peer_refusal_line`, all exit status 2, and no rank
+    waits for a refused peer. The body ended, one round (one all-reduce)
+    where the ranks go on. Any other exception passes through untouched,
+    the peers then failing in the round as torch fails them (gloo's
+    ``Connection closed by peer``, naming the peer's address): a crash is
+    not a refusal. A refusing rank whose round fails so (a peer gone)
+    still raises its own refusal, not marked as agreed. Without a group
+    of several processes, the body alone."""
     agreement = RefusalAgreement()
     try:
         yield agreement
     except InputError as exc:
         if _world_size() > 1 and not is_agreed_refusal(exc):
-            agreement.settle(one_line(exc))
+            try:
+                agreement.settle(one_line(exc))
+            except Exception:  # noqa: BLE001 (the collective's failure)
+                # this rank's line is still its own; nothing is said of
+                # the peers, which may not have heard it
+                raise exc from None
             mark_agreed(exc)
         raise
     agreement.settle()

@@ -2998,7 +2998,8 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     never come; the abort was seen with gloo only, and NCCL's teardown is
     not measured here (no GPUs). A refusal every rank knows of
     (:func:`~openselfsup.engine.agreed_refusals.refusals_agreed`) waits
-    for every rank at a barrier first, so that each says its line.
+    for every rank at a barrier first, so that each says its line; where
+    the barrier fails (a peer died meanwhile) the refusal is still raised.
 
     Args:
         evaluated_after (bool): the caller runs collectives on the runner
@@ -3019,7 +3020,10 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
             # others have said their lines (torchrun ends the others with
             # SIGTERM once one process has exited, and a line not yet
             # printed became 'terminated (SIGTERM)')
-            barrier()
+            try:
+                barrier()
+            except Exception:  # noqa: BLE001 (a peer gone meanwhile)
+                pass  # this rank's line stays its own: raised below
         raise
     finally:
         # the default group's backend: 'gloo', 'nccl', or one per device
@@ -4798,54 +4802,22 @@ class AtomicRunner(Runner):
         """As the Runner's, but auto-resume picks a complete checkpoint,
         and a checkpoint of another model (found, or given: ``load_from``
         with ``resume``) is refused (:func:`check_same_model`). Each rank
-        reads the checkpoint (and the lists its meta names) itself: a
+        reads the checkpoint's meta (and the lists it names) itself, and
+        looks for the checkpoint to resume in its own node's work dir: a
         refusal of one rank alone (a file its node does not see, or a copy
-        of another content) is agreed on by all before the training
-        loop's first collective (:func:`~openselfsup.engine.
-        agreed_refusals.refusals_agreed`: one all-reduce of a flag)."""
-        with refusals_agreed() as agreement:
-            return self._load_or_resume(agreement)
-
-    def _load_or_resume(self, agreement) -> None:
-        """:meth:`load_or_resume`'s body; ``agreement``: the refusals'
-        (a round of it stands for the barrier before a URL's download is
-        looked for)."""
+        of another content), or ranks that found different checkpoints
+        (a work dir not shared), is agreed on by all before MMEngine's
+        load, whose collectives (``load_from_http``'s barrier for a
+        ``torchvision://`` file) stay outside the agreed checks
+        (:func:`~openselfsup.engine.agreed_refusals.refusals_agreed`: one
+        all-reduce where the ranks go on). A refusal of one rank while
+        MMEngine reads the file is not agreed on."""
         if self._has_loaded:
             return None
-        if self._resume and self._load_from is None:
-            path = find_resumable_checkpoint(self.work_dir, self.logger)
-            if path is None:
-                self.logger.warning(
-                    f'--resume: no checkpoint in {self.work_dir}; training '
-                    'from scratch')
-                # as said: MMEngine's auto-resume would read
-                # last_checkpoint itself, and fail on the missing or
-                # incomplete file it names
-                self._resume = False
-                self._has_loaded = True
-                self._record_initial_weights()
-                return None
-            self._load_from = path
-        if is_url_download(self._load_from, self.work_dir):
-            # --resume http(s)://... or a load_from http(s)://...: rank 0
-            # downloaded it before it built the runner
-            # (apis.train.checkpoint_from_url)
-            agreement.settle()
-            if not os.path.isfile(self._load_from):
-                raise InputError(
-                    f'{"--resume" if self._resume else "load_from"}: rank '
-                    f'{self.rank} does not see {self._load_from}, which '
-                    'rank 0 downloaded into the work dir: give a --work-dir '
-                    'that every node shares (as the run\'s checkpoints '
-                    'need)')
-        if self._resume:  # found, or given: --resume CHECKPOINT
-            self.logger.info(f'Resuming from {self._load_from}')
-            # a URL of another scheme (s3://): MMEngine downloads it below;
-            # not read here (the log said so: apis.train.url_resume_note)
-            if local_file(self._load_from) is not None:
-                check_same_model(self._load_from, self.cfg)
-        if not self._resume:
-            self._record_initial_weights()
+        with refusals_agreed() as agreement:
+            loads = self._checks_before_loading(agreement)
+        if not loads:
+            return None
         # (a value other than True or False: refused before the runner is
         # built, apis.train.RUN_VALUES)
         self._checks_load_from = \
@@ -4882,6 +4854,67 @@ class AtomicRunner(Runner):
         self._check_resumed_optimizer(built)
         self._continue_from = self._load_from
         self._warn_if_finished()
+
+    def _checks_before_loading(self, agreement) -> bool:
+        """:meth:`load_or_resume`'s checks of each rank, before MMEngine's
+        load, holding no collective but ``agreement``'s rounds (one stands
+        for the barrier before a URL's download is looked for); whether
+        there is a checkpoint to load or resume (False: a new run without
+        ``load_from``, or ``--resume`` finding none)."""
+        if self._resume and self._load_from is None:
+            path = find_resumable_checkpoint(self.work_dir, self.logger)
+            # each rank looked in its own node's work dir
+            agreement.agree_on(path, self._resumes_differ)
+            if path is None:
+                self.logger.warning(
+                    f'--resume: no checkpoint in {self.work_dir}; training '
+                    'from scratch')
+                # as said: MMEngine's auto-resume would read
+                # last_checkpoint itself, and fail on the missing or
+                # incomplete file it names
+                self._resume = False
+                self._has_loaded = True
+                self._record_initial_weights()
+                return False
+            self._load_from = path
+        if is_url_download(self._load_from, self.work_dir):
+            # --resume http(s)://... or a load_from http(s)://...: rank 0
+            # downloaded it before it built the runner
+            # (apis.train.checkpoint_from_url)
+            agreement.settle()
+            if not os.path.isfile(self._load_from):
+                raise InputError(
+                    f'{"--resume" if self._resume else "load_from"}: rank '
+                    f'{self.rank} does not see {self._load_from}, which '
+                    'rank 0 downloaded into the work dir: give a --work-dir '
+                    'that every node shares (as the run\'s checkpoints '
+                    'need)')
+        if self._resume:  # found, or given: --resume CHECKPOINT
+            self.logger.info(f'Resuming from {self._load_from}')
+            # a URL of another scheme (s3://): MMEngine downloads it below;
+            # not read here (the log said so: apis.train.url_resume_note)
+            if local_file(self._load_from) is not None:
+                check_same_model(self._load_from, self.cfg)
+        else:
+            self._record_initial_weights()
+        return self._load_from is not None
+
+    def _resumes_differ(self, found: List[Optional[str]]) -> str:
+        """The refusal of ``--resume`` where the ranks found other
+        checkpoints to resume (``found``: each rank's, by rank; None:
+        none) in the work dir each reads on its node."""
+        ranks: Dict[Optional[str], List[int]] = {}
+        for rank, path in enumerate(found):
+            ranks.setdefault(path, []).append(rank)
+        said = '; '.join(
+            f'rank{"s" if len(r) > 1 else ""} '
+            f'{", ".join(map(str, r[:3]))}{" ..." if len(r) > 3 else ""}: '
+            f'{path or "none"}' for path, r in ranks.items())
+        return (f'--resume: the processes do not find the same checkpoint '
+                f'to resume in {self.work_dir} ({said}): --work-dir must be '
+                'a folder every node shares (the checkpoints are written on '
+                'rank 0\'s node), or give --resume CHECKPOINT that every '
+                'node can read')
 
     def _build_as_train(self) -> None:
         """Build the optimizer wrapper (its lr scaled: :meth:`scale_lr`)
