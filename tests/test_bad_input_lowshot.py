@@ -4353,14 +4353,19 @@ def test_a_sets_own_json_gives_its_folder_only_where_it_is_sure(wd,
     assert root == 'DATA_ROOT' and note.startswith(
         'the provenance of NCT_test records the features of another set, '
         '/w/extracted_feats/clp/NCT_train.npy'), note
-    # r153: the set of the name in another folder (another model's, or
-    # another workdir's, copied): its images are not sure either
+    # r153: the set of the name in another model's folder (copied): its
+    # images are not sure either; r158: the same model's set in another
+    # workdir is this one's own JSON, the workdir moved or copied whole
     own(cfg_options={'dataset.data_root': '/s/NCT'},
-        outputs={'features': '/w/extracted_feats/clp/NCT_test.npy'})
+        outputs={'features': '/w/extracted_feats/fsp/NCT_test.npy'})
     root, note = _missing_sets_root(wd, 'NCT_test')
     assert root == 'DATA_ROOT' and note.startswith(
-        'the provenance of NCT_test records the features of another set, '
-        '/w/extracted_feats/clp/NCT_test.npy'), note
+        'the provenance of NCT_test left at ') and \
+        "its JSON describes /w/extracted_feats/fsp/NCT_test.npy, another " \
+        "model folder's set" in note, note
+    own(cfg_options={'dataset.data_root': '/s/NCT'},
+        outputs={'features': '/w/extracted_feats/clp/NCT_test.npy'})
+    assert _missing_sets_root(wd, 'NCT_test') == ('/s/NCT', None)
     own(cfg_options={'dataset.data_root': '/s/NCT'},
         outputs={'features': paths.features_path(wd, 'clp', 'NCT_test')})
     assert _missing_sets_root(wd, 'NCT_test') == ('/s/NCT', None)
@@ -4612,7 +4617,7 @@ def test_a_recorded_encoder_is_printed_only_where_it_is_sure(wd, tmp_path):
                       wd, 'extracted_feats', 'fsp', 'NCT_test.npy')})
     line, command = _moved_away_line(wd, copied, dict(CHECKPOINT_PROVENANCE))
     assert pretrained(command) == 'CKPT' and 'model.k' not in command, line
-    assert "fsp/NCT_test.npy, another folder's set" in line, line
+    assert "fsp/NCT_test.npy, another model folder's set" in line, line
     # the sets beside it record another encoder
     line, command = _moved_away_line(wd, dict(CHECKPOINT_PROVENANCE), dict(
         CHECKPOINT_PROVENANCE, checkpoint_sha256='b' * 64))

@@ -4407,3 +4407,57 @@ def test_a_resize_with_an_uncapped_long_edge_extracts(synthetic_root,
         assert code == 0, err
         outs[scale] = np.load(out)
     assert np.array_equal(outs['32'], outs['(inf,32)'])
+
+
+def test_a_workdir_moved_whole_keeps_its_sets_commands(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """r158: a workdir moved or copied whole: its sets' JSONs record the
+    features where they were written (``outputs.features``), so h245's
+    folder compare took each set's own JSON for another folder's, and a
+    changed set's command said ``--pretrained CKPT --data-root DATA_ROOT``
+    with two false notes, where the base printed the full command. The
+    sets extracted as evaluate_encoder.sh extracts them (from the root,
+    ``--pretrained``, ``--data-root`` and ``--output`` relative), the
+    workdir moved, NCT_test changed: the printed command, pasted in
+    another folder, writes the set a direct extraction writes (the
+    reference: NCT_test extracted directly from the same images,
+    absolute: its features, list and images digests)."""
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    root, paste = tmp_path / 'root', tmp_path / 'paste'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'),
+                    root / 'data' / 'NCT')
+    os.makedirs(root / 'ckpts')
+    os.makedirs(paste)
+    ckpt, model = _backbone(tmp_path, weights)
+    shutil.move(ckpt, root / 'ckpts' / 'b.pth')
+    options = ['--cfg-options'] + [f'{k}={v}' for k, v in model.items()]
+    for name in ('NCT_train', 'NCT_test'):
+        command = (f"python {os.path.join(REPO, 'wsi_workdir', 'extract.py')}"
+                   f" --config {_config(name.lower() + '.py')} --pretrained "
+                   'ckpts/b.pth --data-root data/NCT --output '
+                   f'wsi_workdir/workdir/extracted_feats/clp/{name}.npy')
+        code, err = _run_pasted(command, root, monkeypatch, capsys, {},
+                                '--workers', '0', '--no-progress', *options)
+        assert code == 0, err
+    moved = str(tmp_path / 'moved')
+    shutil.move(str(root / 'wsi_workdir' / 'workdir'), moved)
+    want = _nct_test_from(str(tmp_path / 'ref'), str(root / 'ckpts' /
+                                                      'b.pth'),
+                          model, root / 'data' / 'NCT')
+    test_npy = paths.features_path(moved, 'clp', 'NCT_test')
+    np.save(test_npy, -np.load(test_npy))
+    with pytest.raises(InputError) as e:
+        load_features(moved, 'clp', 'NCT_test')
+    line = str(e.value)
+    command = line.split('make them again with: ')[1].split(
+        ', or, computed elsewhere')[0]
+    assert 'CKPT' not in command and 'DATA_ROOT' not in command, line
+    code, err = _run_pasted(command, paste, monkeypatch, capsys, {},
+                            '--workers', '0', '--no-progress')
+    assert code == 0, (command, err)
+    got = load_features(moved, 'clp', 'NCT_test')
+    for key in ('list_sha1', 'images_sha1', 'model_sha1', 'features_sha1',
+                'checkpoint_sha256'):
+        assert got.provenance[key] == want.provenance[key], (key, command)
+    np.testing.assert_allclose(got.features, want.features, atol=1e-6)

@@ -893,50 +893,47 @@ def _recorded_weights(prov) -> Tuple[Optional[str], Optional[str]]:
     return weights, None
 
 
+def _tail(path: str, parts: int) -> Optional[List[str]]:
+    """The last ``parts`` components of ``path`` (repeated and trailing
+    slashes aside, :func:`_squashed`), or None where it has fewer."""
+    bits = [b for b in _squashed(path).split('/') if b]
+    return bits[-parts:] if len(bits) >= parts else None
+
+
 def _features_elsewhere(prov, name: Optional[str] = None,
                         out: Optional[str] = None) -> Optional[str]:
     """The features a provenance records it describes
     (``outputs.features``, a relative path joined with its ``cwd``) where
     they are not set ``name``'s (another file name) or, ``out`` given,
-    lie in another folder than ``out`` (told apart by :func:`_place`; a
-    JSON copied from another model's set of the name: review r153, its
-    images and encoder were taken as this set's); None where they are, or
-    where it records none or a relative path without its ``cwd`` (no
-    folder to compare)."""
+    those of another model folder than ``out``'s: another
+    ``extracted_feats/<model>/`` tail (a JSON copied from another model's
+    set of the name: review r153, its images and encoder were taken as
+    this set's). The tail alone, not the whole folder: a workdir moved or
+    copied whole keeps its sets' own JSONs (r158: its commands printed
+    ``CKPT`` and ``DATA_ROOT``, calling the set's own JSON another
+    folder's). None where they are, or where it records none (a JSON
+    written before ``outputs`` was) or a path too short to tell."""
     outputs = prov.get('outputs')
     made = outputs.get('features') if isinstance(outputs, dict) else None
-    if not isinstance(made, str):
+    if not isinstance(made, str) or not made:
         return None
-    made = joined(made, _recorded_cwd(prov))
-    if name is not None and os.path.basename(made) != f'{name}.npy' or \
-            out is not None and os.path.isabs(made) and \
-            _place(os.path.dirname(made)) != \
-            _place(os.path.dirname(os.path.abspath(out))):
+    made = _squashed(joined(made, _recorded_cwd(prov)))
+    if name is not None and os.path.basename(made) != f'{name}.npy':
         return made
+    if out is not None:
+        theirs = _tail(os.path.dirname(made), 2)
+        if theirs is not None and theirs != _tail(
+                os.path.dirname(os.path.abspath(out)), 2):
+            return made
     return None
 
 
-def _encoder_doubt(prov, out: str,
+def _other_encoder(prov, out: str,
                    jsons: Optional[Dict[str, Dict]] = None) -> Optional[str]:
-    """Why the encoder a provenance records may not be the one that made
-    the sets of the model folder of ``out`` (a printed command takes it
-    only where it is sure: review r153): the JSON records no features of
-    that folder (none, or relative without its ``cwd``; or another
-    folder's, :func:`_features_elsewhere`: copied from another model's
-    set), or a set beside it (``jsons``, :func:`_model_jsons`; read where
-    not given) records another encoder (:func:`provenance_encoder`:
-    checkpoint SHA-256, seed, library model); None where it is sure."""
-    outputs = prov.get('outputs')
-    made = outputs.get('features') if isinstance(outputs, dict) else None
-    if not isinstance(made, str) or not os.path.isabs(
-            joined(made, _recorded_cwd(prov))):
-        return ('its JSON records no features path (outputs.features, '
-                'absolute or with its cwd) that tells whose set it '
-                'describes')
-    other = _features_elsewhere(prov, out=out)
-    if other:
-        return (f'its JSON describes {other}, another folder\'s set '
-                '(copied from another model\'s?)')
+    """Why a set beside ``out`` (``jsons``, :func:`_model_jsons`; read
+    where not given) contradicts the encoder provenance ``prov`` records
+    (:func:`provenance_encoder`: checkpoint SHA-256, seed, library model):
+    the first that records another; None where none does."""
     mine = provenance_encoder(prov)
     here = os.path.splitext(os.path.basename(out))[0]
     for name, theirs in (_model_jsons(out) if jsons is None
@@ -947,6 +944,41 @@ def _encoder_doubt(prov, out: str,
             return (f'{name} beside it records another encoder, {told[1]}, '
                     f'than {mine[1] if mine else "none"}')
     return None
+
+
+def _not_own(prov, out: str,
+             jsons: Optional[Dict[str, Dict]] = None) -> Optional[str]:
+    """Why the JSON ``prov`` left at ``out``'s place may not be that set's
+    own, the one rule for its encoder (:func:`_encoder_doubt`) and its
+    images (:func:`_images_root`): it records the features of another
+    model folder (:func:`_features_elsewhere`); or, recording no features
+    path that tells (a JSON written before ``outputs`` was, 2026-12-04),
+    a set beside it records another encoder (:func:`_other_encoder`: as
+    likely copied as stale; r158: the base trusted such a JSON for both,
+    h245 for its images alone). None where it is taken as the set's."""
+    other = _features_elsewhere(prov, out=out)
+    if other:
+        return (f'its JSON describes {other}, another model folder\'s set '
+                '(copied from another model\'s?)')
+    outputs = prov.get('outputs')
+    made = outputs.get('features') if isinstance(outputs, dict) else None
+    if isinstance(made, str) and made and _tail(joined(
+            made, _recorded_cwd(prov)), 3) is not None:
+        return None
+    other = _other_encoder(prov, out, jsons)
+    return (f'its JSON records no features path that tells whose set it '
+            f'describes, and {other}') if other else None
+
+
+def _encoder_doubt(prov, out: str,
+                   jsons: Optional[Dict[str, Dict]] = None) -> Optional[str]:
+    """Why the encoder a provenance records may not be the one that made
+    the sets of the model folder of ``out`` (a printed command takes it
+    only where it is sure: review r153): the JSON is not the set's own
+    (:func:`_not_own`), or a set beside it (``jsons``,
+    :func:`_model_jsons`; read where not given) records another encoder
+    (:func:`_other_encoder`); None where it is sure."""
+    return _not_own(prov, out, jsons) or _other_encoder(prov, out, jsons)
 
 
 #: ``configs/extraction/nct_aug.py``'s image size as its pipeline sets it,
@@ -1509,16 +1541,18 @@ def _other_layout(prov: Dict, config: str, root: str,
     return said
 
 
-def _images_root(prov, config: str, out: Optional[str] = None) -> Where:
+def _images_root(prov, config: str, out: Optional[str] = None,
+                 jsons: Optional[Dict[str, Dict]] = None) -> Where:
     """Where the set of provenance ``prov`` (the set's own, a newer set's
     of the name, ``NCT_train``'s for its copies), of extraction config
     ``config``, read its images, as a printed command of that config
     reads them again (its folder, :func:`_recorded_root`, with the list
     and image folder options it records, :func:`_images_flags`): unknown
     (and why) where the JSON records the features of another set than
-    the config's (``outputs.features``: a JSON copied from another set's;
-    with ``out``, the path of the set it is the own JSON of, that of
-    another folder, :func:`_features_elsewhere`: a JSON copied from
+    the config's (``outputs.features``: a JSON copied from another set's);
+    with ``out``, the path of the set it is left as the own JSON of, where
+    it may not be that set's own (:func:`_not_own`, the rule its encoder
+    is judged by too, the sets beside it ``jsons``: a JSON copied from
     another model's set of the name, review r153),
     where it read its list or images under no data root of the config (a
     config file of the user's that names them absolute), or with another
@@ -1530,10 +1564,14 @@ def _images_root(prov, config: str, out: Optional[str] = None) -> Where:
         return Where()
     name = 'NCT_train' if config == 'nct_aug' else \
         {n.lower(): n for n in paths.FEATURE_NAMES}[config]
-    made = _features_elsewhere(prov, name, out)
+    made = _features_elsewhere(prov, name)
     if made:
         return Where(why=f'the provenance of {name} records the features '
                       f'of another set, {made}')
+    why = _not_own(prov, out, jsons) if out is not None else None
+    if why:
+        return Where(why=f'the provenance of {name} left at {out} may not '
+                     f'be its own: {why}')
     root = _data_root_as_recorded(prov, config)
     cwd = _recorded_cwd(prov)
     read = [f'{field} {_as_read(prov[field], cwd)}'
@@ -1614,7 +1652,7 @@ def _sibling_root(out: str, name: str, jsons: Dict[str, Dict],
             for other, prov in jsons.items() if other != name and
             os.path.isfile(os.path.join(folder, f'{other}.npy'))}
     told = {k: w for k, w in told.items() if w is not None}
-    mine = _images_root(own, name.lower(), out)
+    mine = _images_root(own, name.lower(), out, jsons)
     if mine.root is None and mine != Where():
         return mine
     if mine.root is None:
