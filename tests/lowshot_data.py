@@ -222,10 +222,13 @@ def write_provenance(workdir, model, name, **fields):
     as extract.py does) unless ``fields`` gives them; the features it
     describes, ``outputs.features`` (absolute), as extract.py records them
     unless ``fields`` gives them (a printed command takes the encoder of
-    a JSON that names its folder's set alone)."""
+    a JSON that names its folder's set alone); ``outputs=None``, none, as
+    a JSON written before they were (2026-12-04)."""
     from openselfsup.utils import array_sha1, save_json
     fields.setdefault('outputs', {'features': os.path.abspath(
         paths.features_path(workdir, model, name))})
+    if fields['outputs'] is None:
+        del fields['outputs']
     f = np.load(paths.features_path(workdir, model, name))
     lab = np.load(paths.labels_path(workdir, name))
     if name == 'NCT_aug':  # extract.py --aug_times A: A copies, recorded

@@ -4625,6 +4625,47 @@ def test_a_recorded_encoder_is_printed_only_where_it_is_sure(wd, tmp_path):
         'NCT_train beside it records another encoder' in line, line
 
 
+def test_an_own_json_without_a_features_path_is_judged_by_its_siblings(
+        wd):
+    """r158: a JSON written before ``outputs`` was (2026-12-04), or one
+    whose features path is relative without its ``cwd``, got ``CKPT``
+    for its encoder where the base printed it, while its images' folder
+    was taken: one rule for both now. Such a JSON is the set's own where
+    no set beside it records another encoder (its checkpoint and its
+    folder printed), and neither where one does (``CKPT`` and
+    ``DATA_ROOT``, each saying why); a relative path whose
+    ``extracted_feats/<model>/`` tail is another model's is another
+    model's set. The reference: the values written into the JSONs here,
+    read back by extract.py's parser."""
+    from lowshot_data import printed_args
+    mine = dict(CHECKPOINT_PROVENANCE, cwd=None,
+                cfg_options={'dataset.data_root': '/s/NCT'})
+    for outputs in (None, {'features': 'w/extracted_feats/clp/'
+                                       'NCT_test.npy'}):
+        line, command = _moved_away_line(wd, dict(mine, outputs=outputs),
+                                         dict(mine, outputs=None))
+        args = printed_args(command + ' --output o.npy',
+                            'wsi_workdir/extract.py')
+        assert args.pretrained == ['/w/clp.pth'] and \
+            args.data_root == ['/s/NCT'], line
+        assert 'CKPT' not in line and 'DATA_ROOT' not in line, line
+    other = dict(mine, checkpoint_sha256='b' * 64, outputs=None)
+    line, command = _moved_away_line(wd, dict(mine, outputs=None), other)
+    args = printed_args(command + ' --output o.npy', 'wsi_workdir/extract.py')
+    assert args.pretrained == ['CKPT'] and args.data_root == ['DATA_ROOT'], \
+        line
+    why = ('its JSON records no features path that tells whose set it '
+           'describes, and NCT_train beside it records another encoder')
+    assert line.count(why) == 2, line
+    line, command = _moved_away_line(wd, dict(mine, outputs={
+        'features': 'w/extracted_feats/fsp/NCT_test.npy'}),
+        dict(mine, outputs=None))
+    args = printed_args(command + ' --output o.npy', 'wsi_workdir/extract.py')
+    assert args.pretrained == ['CKPT'] and args.data_root == ['DATA_ROOT'] \
+        and "w/extracted_feats/fsp/NCT_test.npy, another model folder's " \
+        'set' in line, line
+
+
 def test_a_random_init_without_its_seed_field_takes_the_kinds(wd):
     """r153: a random initialisation's JSON without ``seed`` printed
     ``--random-init`` alone, which ran seed 0, exit 0, and said none was
