@@ -1593,3 +1593,77 @@ def test_a_moved_away_imports_command_keeps_its_rows_raw(
     code, err, _ = _run(capsys, 'import_features', shlex.split(command)[2:])
     assert code == 0, (command, err)
     np.testing.assert_array_equal(np.load(out), feats)
+
+
+def test_a_hub_folder_is_printed_only_while_it_gives_the_recorded_files(
+        synthetic_root, vit, tmp_path, capsys, monkeypatch):
+    """r158: a hub folder counted as sure where only the recorded weights
+    file in it was hashed (a missing one as the same): a
+    ``model.safetensors`` added (first in timm's lookup, before the
+    recorded ``pytorch_model.bin``), its ``config.json`` changed (another
+    normalisation) or the recorded file deleted, the printed command
+    named the folder still, and pasted it read other weights or settings,
+    exit 0. Each now says ``--weights CKPT`` with why, and pasted stops
+    (extract.py refuses a CKPT that is no file); the folder as it was is
+    printed, and pasted writes the set the first extraction wrote (the
+    reference)."""
+    import timm
+    from safetensors.torch import save_file
+
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    model, _ = vit
+    hub, paste = tmp_path / 'hub', tmp_path / 'p'
+    _hub_folder(str(hub), model)
+    os.remove(hub / 'model.safetensors')
+    torch.save(model.state_dict(), hub / 'pytorch_model.bin')
+    os.makedirs(paste)
+    with open(hub / 'config.json') as f:
+        config = json.load(f)
+    out = paths.features_path(str(tmp_path / 'w'), 'vit', 'NCT_test')
+    code, err, _ = _run(capsys, 'extract', _base(synthetic_root, out) + [
+        '--model-source', 'timm', '--weights', str(hub)])
+    assert code == 0, err
+    want = np.load(out)
+    monkeypatch.chdir(paste)
+    torch.manual_seed(1)
+    other = timm.create_model(VIT, pretrained=False, num_classes=0,
+                              **VIT_KWARGS)
+    moved = dict(config, pretrained_cfg=dict(config['pretrained_cfg'],
+                                             mean=[0.5] * 3, std=[0.5] * 3))
+    for case, said in (
+            ('added', f'now reads {hub}/model.safetensors, not the '
+                      f'recorded {hub}/pytorch_model.bin'),
+            ('config', f'the file at {hub}/config.json is no longer the '
+                       'one the set was extracted with'),
+            ('deleted', 'now reads no weights file'),
+            ('kept', None)):
+        if case == 'added':
+            save_file(other.state_dict(), str(hub / 'model.safetensors'))
+        elif case == 'config':
+            with open(hub / 'config.json', 'w') as f:
+                json.dump(moved, f)
+        elif case == 'deleted':
+            os.rename(hub / 'pytorch_model.bin', tmp_path / 'kept.bin')
+        np.save(out, -want)  # features that differ from their JSON
+        with pytest.raises(InputError) as e:
+            load_features(str(tmp_path / 'w'), 'vit', 'NCT_test')
+        command = str(e.value).split('make them again with: ')[1].split(
+            ', or, computed elsewhere')[0]
+        code, err, _ = _run(capsys, 'extract', shlex.split(
+            command.split(' (with the settings')[0])[2:] + [
+            '--workers', '0', '--no-progress'])
+        if said is None:
+            assert f'--weights {hub} ' in command and code == 0, (command,
+                                                                  err)
+            np.testing.assert_allclose(np.load(out), want, atol=1e-6)
+        else:
+            assert '--weights CKPT ' in command and said in command and \
+                code != 0, (case, command, err)
+        # the folder as extracted again
+        if os.path.exists(hub / 'model.safetensors'):
+            os.remove(hub / 'model.safetensors')
+        with open(hub / 'config.json', 'w') as f:
+            json.dump(config, f)
+        if case == 'deleted':
+            os.rename(tmp_path / 'kept.bin', hub / 'pytorch_model.bin')

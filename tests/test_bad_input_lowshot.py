@@ -4694,17 +4694,32 @@ def test_a_library_models_hub_folder_is_printed_absolute(wd, tmp_path):
     ``--weights hub``: pasted in another folder it read that folder's
     weights, exit 0. It is joined with the recorded ``cwd``, or, without
     one, the folder of the recorded absolute checkpoint. The reference:
-    the folders joined by hand."""
+    the folders joined by hand. r158: only while the folder gives the
+    recorded files (their digests computed here); a JSON that records no
+    digest of its config file gets ``CKPT``."""
+    import hashlib
     from lowshot_data import printed_args
-    lib = dict(checkpoint=str(tmp_path / 'hub' / 'model.bin'),
+    os.makedirs(tmp_path / 'hub')
+    digests = {}
+    for name in ('pytorch_model.bin', 'config.json'):
+        (tmp_path / 'hub' / name).write_bytes(name.encode())
+        digests[name] = hashlib.sha256(name.encode()).hexdigest()
+    lib = dict(checkpoint=str(tmp_path / 'hub' / 'pytorch_model.bin'),
+               checkpoint_sha256=digests['pytorch_model.bin'],
                checkpoint_kind='timm weights (torch)', cwd=str(tmp_path),
                encoder={'source': 'timm', 'library': 'timm', 'model': 'r',
-                        'model_config': 'hub/config.json'})
+                        'model_config': 'hub/config.json',
+                        'model_config_sha256': digests['config.json']})
     for prov in (lib, dict(lib, cwd=None)):
         line, command = _moved_away_line(wd, prov)
         args = printed_args(command + ' --output o.npy',
                             'wsi_workdir/extract.py')
         assert args.weights == str(tmp_path / 'hub'), line
+    line, command = _moved_away_line(wd, dict(lib, encoder=dict(
+        lib['encoder'], model_config_sha256=None)))
+    assert printed_args(command + ' --output o.npy',
+                        'wsi_workdir/extract.py').weights == 'CKPT' and \
+        f'the digest of {tmp_path}/hub/config.json is not recorded' in line
 
 
 def test_a_number_beyond_int64_is_named_as_the_jsons(wd):

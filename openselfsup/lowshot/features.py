@@ -35,6 +35,7 @@ import numpy as np
 
 from ..classes import split_model_name
 from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
+from ..utils.checkpoint_files import FOLDER_CONFIG, hub_folder_files
 from ..utils.fingerprint import SIZE_ARGUMENTS, file_sha256_kept
 from . import paths
 from .paths import joined, printed, script
@@ -861,9 +862,10 @@ def _recorded_weights(prov) -> Tuple[Optional[str], Optional[str]]:
     exit 0: review r153). ``(None, why)`` where that is not sure: a
     relative path without its ``cwd``, or a checkpoint file at that path
     whose SHA-256 now is not the recorded ``checkpoint_sha256`` (replaced
-    since: hashed once per version of the file,
-    :func:`~openselfsup.utils.fingerprint.file_sha256_kept`). ``(None,
-    None)`` where it records no weights."""
+    since: :func:`_no_longer`; a missing one the pasted command stops on),
+    or a hub folder that no longer gives the recorded weights file and
+    config (:func:`_hub_doubt`). ``(None, None)`` where it records no
+    weights."""
     cwd = _recorded_cwd(prov)
     checkpoint = prov.get('checkpoint')
     checkpoint = checkpoint if isinstance(checkpoint, str) and checkpoint \
@@ -882,14 +884,16 @@ def _recorded_weights(prov) -> Tuple[Optional[str], Optional[str]]:
                           'without the folder they were read from')
     weights = _squashed(joined(weights, cwd))
     sha = prov.get('checkpoint_sha256')
+    if hub:
+        why = _hub_doubt(enc, weights, checkpoint, sha, cwd)
+        return (None, why) if why else (weights, None)
     if checkpoint and isinstance(sha, str) and (
             os.path.isabs(checkpoint) or cwd):
         path = joined(checkpoint, cwd)
-        now = file_sha256_kept(path) if os.path.isfile(path) else sha
-        if now != sha:
-            return None, (f'the file at {path} is no longer the one the set '
-                          f'was extracted with (SHA-256 now {now[:12]}, '
-                          f'recorded {sha[:12]})')
+        # a missing file: the pasted command stops on it, no other weights
+        why = _no_longer(path, sha) if os.path.isfile(path) else None
+        if why:
+            return None, why
     return weights, None
 
 
@@ -898,6 +902,54 @@ def _tail(path: str, parts: int) -> Optional[List[str]]:
     slashes aside, :func:`_squashed`), or None where it has fewer."""
     bits = [b for b in _squashed(path).split('/') if b]
     return bits[-parts:] if len(bits) >= parts else None
+
+
+def _hub_doubt(enc: Dict, folder: str, checkpoint: Optional[str], sha,
+               cwd: Optional[str]) -> Optional[str]:
+    """Why a library model's hub ``folder`` (absolute) may no longer give
+    the weights and settings a provenance records (encoder ``enc``, its
+    ``checkpoint`` and its SHA-256 ``sha``): it does not resolve to the
+    recorded checkpoint file as the extraction resolves it
+    (:func:`~openselfsup.utils.checkpoint_files.hub_folder_files`: a
+    ``model.safetensors`` added before the recorded ``pytorch_model.bin``,
+    or the recorded file gone), that file's SHA-256 is another, or its
+    config file's is another than the recorded ``model_config_sha256``
+    (the normalisation, input size, architecture) or none is recorded
+    (r158: only the weights file was hashed, a missing one counted as
+    the same, and each case pasted read other weights or settings, exit
+    0); None where it still gives them."""
+    library = enc.get('library')
+    if library not in FOLDER_CONFIG:
+        return f'{library!r} has no hub folder layout known here'
+    path, config = hub_folder_files(library, folder)
+    recorded = _squashed(joined(checkpoint, cwd)) if checkpoint and (
+        os.path.isabs(checkpoint) or cwd) else None
+    if path is None or recorded is None or _place(path) != _place(recorded):
+        return (f'the hub folder {folder} now reads '
+                f'{path or "no weights file"}, not the recorded '
+                f'{recorded or checkpoint}')
+    for file, want in ((path, sha), (config, enc.get('model_config_sha256'))):
+        if not isinstance(want, str):
+            return (f'the digest of {file} is not recorded (a JSON written '
+                    'before it was): it may have changed since')
+        why = _no_longer(file, want)
+        if why:
+            return why
+    return None
+
+
+def _no_longer(path: str, sha: str) -> Optional[str]:
+    """Why the file at ``path`` is not the one of the recorded SHA-256
+    ``sha`` (missing, or another digest now: hashed once per version of
+    the file, :func:`~openselfsup.utils.fingerprint.file_sha256_kept`);
+    None where it is."""
+    now = file_sha256_kept(path) if os.path.isfile(path) else None
+    if now == sha:
+        return None
+    return (f'the file at {path} is no longer the one the set was '
+            f'extracted with (SHA-256 now '
+            f'{now[:12] if now else "none: it is missing"}, recorded '
+            f'{sha[:12]})')
 
 
 def _features_elsewhere(prov, name: Optional[str] = None,

@@ -47,15 +47,11 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from ..utils import InputError, first_line, is_number, with_missing_note
+from ..utils.fingerprint import file_sha256
+from ..utils.checkpoint_files import (FOLDER_CONFIG, FOLDER_WEIGHTS,
+                                      hub_folder_files)
 
 LIBRARIES = ('timm', 'open_clip')
-#: weight files looked for in a hub-layout folder, in order
-FOLDER_WEIGHTS = {
-    'timm': ('model.safetensors', 'pytorch_model.bin', 'pytorch_model.pth'),
-    'open_clip': ('open_clip_model.safetensors', 'open_clip_pytorch_model.bin',
-                  'model.safetensors', 'pytorch_model.bin'),
-}
-FOLDER_CONFIG = {'timm': 'config.json', 'open_clip': 'open_clip_config.json'}
 #: preprocessing keys each library understands (``size`` is accepted for
 #: timm as ``input_size`` (3, size, size))
 TIMM_PREPROCESS = ('input_size', 'img_size', 'size', 'interpolation', 'mean',
@@ -103,14 +99,12 @@ def resolve_weights(library: str, weights: str) -> Tuple[str, Optional[str]]:
                                            weights))
     if not os.path.isdir(weights):
         return weights, None
-    config = os.path.join(weights, FOLDER_CONFIG[library])
+    path, config = hub_folder_files(library, weights)
     if not os.path.isfile(config):
         raise InputError(f'--weights {weights}: a folder needs '
                          f'{FOLDER_CONFIG[library]} ({library}\'s hub layout)')
-    for name in FOLDER_WEIGHTS[library]:
-        path = os.path.join(weights, name)
-        if os.path.isfile(path):
-            return path, config
+    if path is not None:
+        return path, config
     raise InputError(f'--weights {weights}: no weights file in the folder '
                      f'(looked for {", ".join(FOLDER_WEIGHTS[library])})')
 
@@ -536,7 +530,10 @@ def build_external_encoder(source: str, weights: Optional[str] = None,
                         projection=bool(projection), pretrained_tag=tag)
     info.update(model=name, model_kwargs=kwargs, preprocess=pre,
                 preprocess_overrides=overrides,
-                transform=_transform_steps(transform), model_config=config)
+                transform=_transform_steps(transform), model_config=config,
+                # what a printed command that names the folder again checks
+                # it still holds (lowshot.features._recorded_weights)
+                model_config_sha256=file_sha256(config) if config else None)
     if path is not None:
         state, fmt = read_state_dict(path)
         own = net.state_dict()

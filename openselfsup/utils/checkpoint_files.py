@@ -1282,3 +1282,30 @@ def remove_url_download(path: str) -> None:
         os.rmdir(os.path.dirname(path))  # only if empty
     except OSError:
         pass
+
+
+#: weight files looked for in a library model's hub-layout folder
+#: (``--model-source timm --weights <folder>``), in order
+FOLDER_WEIGHTS = {
+    'timm': ('model.safetensors', 'pytorch_model.bin', 'pytorch_model.pth'),
+    'open_clip': ('open_clip_model.safetensors', 'open_clip_pytorch_model.bin',
+                  'model.safetensors', 'pytorch_model.bin'),
+}
+#: the config file of a library's hub-layout folder
+FOLDER_CONFIG = {'timm': 'config.json', 'open_clip': 'open_clip_config.json'}
+
+
+def hub_folder_files(library: str, folder: str
+                     ) -> Tuple[Optional[str], str]:
+    """The weights file a hub-layout ``folder`` of ``library`` resolves to
+    (the first of :data:`FOLDER_WEIGHTS` there; None where none is) and
+    its config file's path (:data:`FOLDER_CONFIG`, whether or not it
+    exists): the one lookup of an extraction
+    (:func:`openselfsup.models.external.resolve_weights`) and of a printed
+    command that names the folder again
+    (:func:`openselfsup.lowshot.features._recorded_weights`)."""
+    for name in FOLDER_WEIGHTS[library]:
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return path, os.path.join(folder, FOLDER_CONFIG[library])
+    return None, os.path.join(folder, FOLDER_CONFIG[library])
