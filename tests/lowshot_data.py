@@ -64,9 +64,13 @@ ELSEWHERE = os.path.dirname(ROOT)
 
 def without_fill_note(command):
     """A printed command without the words after it on the ``DATA_ROOT``
-    a user fills in (``features._images_flags``): the command as pasted,
-    ``DATA_ROOT`` left in it."""
-    return command.split(' (DATA_ROOT: ')[0]
+    a user fills in (``features._images_flags``) and on an encoder not
+    taken (``features._doubt_note``, which names flags to add): the
+    command as pasted, ``DATA_ROOT`` left in it."""
+    for note in (' (CKPT: the encoder recorded in ',
+                 ' (SEED: the encoder recorded in ', ' (DATA_ROOT: '):
+        command = command.split(note)[0]
+    return command
 
 
 def printed_args(command, *scripts):

@@ -4666,6 +4666,38 @@ def test_an_own_json_without_a_features_path_is_judged_by_its_siblings(
         'set' in line, line
 
 
+def test_an_encoder_not_taken_is_asked_for_in_its_kinds_form(wd):
+    """r158: an encoder not sure to be the set's was always asked for as
+    ``--pretrained CKPT``, which a random initialisation or a library
+    model cannot take. A random initialisation's is ``--random-init
+    --seed SEED`` (the seed its JSON records named as that JSON's), a
+    library model's ``--model-source <as recorded> --weights CKPT``, each
+    with the settings that JSON records named as flags. The reference:
+    the values written into the JSONs here, read by extract.py's
+    parser."""
+    from lowshot_data import printed_args
+    contra = dict(CHECKPOINT_PROVENANCE, checkpoint_sha256='b' * 64)
+    rnd = dict(checkpoint=None, checkpoint_kind='random init (seed 5)',
+               seed=5, cfg_options={'model.k': 3})
+    line, command = _moved_away_line(wd, rnd, contra)
+    assert ' --random-init --seed SEED' in command + ' ' and \
+        'model.k' not in command, line
+    assert "give the seed of the random initialisation NCT_test was " \
+        "extracted with (that JSON records 5), and add the settings that " \
+        "JSON records where they are those NCT_test was extracted with: " \
+        "--cfg-options model.k=3" in line, line
+    lib = dict(CHECKPOINT_PROVENANCE, checkpoint_kind='timm weights',
+               encoder={'source': 'timm:resnet18', 'library': 'timm',
+                        'model': 'resnet18', 'model_kwargs': {'depth': 2}})
+    line, command = _moved_away_line(wd, lib, contra)
+    args = printed_args(command + ' --output o.npy', 'wsi_workdir/extract.py')
+    assert args.model_source == 'timm:resnet18' and args.weights == 'CKPT' \
+        and not args.model_kwargs, line
+    assert 'give the weights NCT_test was extracted with, and add the ' \
+        'settings that JSON records where they are those NCT_test was ' \
+        'extracted with: --model-kwargs depth=2' in line, line
+
+
 def test_a_random_init_without_its_seed_field_takes_the_kinds(wd):
     """r153: a random initialisation's JSON without ``seed`` printed
     ``--random-init`` alone, which ran seed 0, exit 0, and said none was

@@ -4461,3 +4461,49 @@ def test_a_workdir_moved_whole_keeps_its_sets_commands(
                 'checkpoint_sha256'):
         assert got.provenance[key] == want.provenance[key], (key, command)
     np.testing.assert_allclose(got.features, want.features, atol=1e-6)
+
+
+def test_following_the_note_of_an_encoder_not_taken_writes_the_set(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """r158: where a set's JSON is not sure to record its encoder (here
+    NCT_train beside it records another checkpoint), the command said
+    ``--pretrained CKPT`` and "give the checkpoint ... and its settings",
+    naming none: a user who followed it dropped the model's and the
+    image size's ``--cfg-options`` and wrote another set, exit 0. The
+    note now names the settings that JSON records as flags; the command
+    with CKPT filled and those flags added, pasted in another folder,
+    writes the set the first extraction wrote (the reference)."""
+    import shlex
+
+    from openselfsup.apis.extract import extract_many
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    ckpt, model = _backbone(tmp_path, weights)
+    other = str(tmp_path / 'other.pth')
+    torch.save({'state_dict': {k: v.flip(0) if v.dim() else v
+                               for k, v in weights.items()}}, other)
+    paste = tmp_path / 'paste'
+    os.makedirs(paste)
+    w = str(tmp_path / 'w')
+    data = os.path.join(synthetic_root, 'NCT')
+    for name, weights_file in (('NCT_train', other), ('NCT_test', ckpt)):
+        extract_many([_config(name.lower() + '.py')], weights_file,
+                     [paths.features_path(w, 'clp', name)],
+                     data_roots=[data], cfg_options=model, progress=False)
+    test_npy = paths.features_path(w, 'clp', 'NCT_test')
+    want = np.load(test_npy)
+    np.save(test_npy, -want)
+    with pytest.raises(InputError) as e:
+        load_features(w, 'clp', 'NCT_test')
+    line = str(e.value)
+    command = line.split('make them again with: ')[1].split(
+        ', or, computed elsewhere')[0]
+    assert ' --pretrained CKPT ' in command and \
+        'NCT_train beside it records another encoder' in command, line
+    settings = command.split('those NCT_test was extracted with: ')[1]
+    settings = settings.split(')')[0]
+    code, err = _run_pasted(command, paste, monkeypatch, capsys,
+                            {'CKPT': ckpt}, '--workers', '0',
+                            '--no-progress', *shlex.split(settings))
+    assert code == 0, (command, err)
+    np.testing.assert_allclose(np.load(test_npy), want, atol=1e-6)

@@ -505,7 +505,7 @@ def provenance_encoder(prov) -> Optional[Tuple[str, str]]:
         return None
     sha, kind = prov.get('checkpoint_sha256'), prov.get('checkpoint_kind')
     enc = prov.get('encoder')
-    random = isinstance(kind, str) and 'random init' in kind
+    random = _is_random(prov)
     if not sha and not random:
         return None
     # a library model: what makes its features (not how its source, config
@@ -811,13 +811,19 @@ def _recorded_seed(prov) -> Optional[int]:
     return int(found.group(1)) if found else None
 
 
+def _is_random(prov) -> bool:
+    """Whether a provenance records an encoder at its random
+    initialisation (``checkpoint_kind`` ``random init ...``)."""
+    kind = prov.get('checkpoint_kind')
+    return isinstance(kind, str) and 'random init' in kind
+
+
 def _init_flags(prov, unmapped: List[str]) -> Tuple[bool, str]:
     """Whether a provenance records an encoder at its seeded random
     initialisation, and the flags of it, ``--random-init --seed S``
     (:func:`_recorded_seed`; :data:`SEED` where it records none, named in
     ``unmapped``)."""
-    kind = prov.get('checkpoint_kind')
-    random = isinstance(kind, str) and 'random init' in kind
+    random = _is_random(prov)
     seed = _recorded_seed(prov)
     if random and seed is None:
         unmapped.append(_SEED_UNKNOWN)
@@ -848,8 +854,8 @@ def _not_sure(why: Optional[str], unmapped: List[str]) -> None:
     provenance records weights (:func:`_recorded_weights`), and what to
     give there; nothing where ``why`` is None."""
     if why:
-        unmapped.append(f'{_CKPT}{why}; give the checkpoint the set was '
-                        'extracted with')
+        unmapped.append(f'{_CKPT}{why}; give the checkpoint the set that '
+                        'JSON describes was extracted with')
 
 
 def _recorded_weights(prov) -> Tuple[Optional[str], Optional[str]]:
@@ -1109,32 +1115,66 @@ def _copies_options(prov, unmapped: List[str]) -> Dict:
 
 def _encoder_flags(prov, copies: bool = False) -> Tuple[str, List[str]]:
     """The ``extract.py`` flags of the encoder and the settings a
-    provenance JSON records (``--model-source`` as given, ``--weights``
-    (a hub folder's as the folder), ``--random-init --seed``,
-    ``--model-kwargs``, ``--preprocess``, ``--pool``, ``--no-proj``;
-    a config's ``--pretrained`` checkpoint or ``--random-init --seed``;
-    ``--cfg-options`` but where the images lie (``copies``: as the
-    augmented copies' config takes them, :func:`_copies_options`),
-    ``--amp`` with its ``--device``, ``--no-normalise``; paths quoted for
-    the shell), and the settings that do not spell back as flags."""
+    provenance JSON records (:func:`_weights_flags`, then
+    :func:`_settings_flags`), and the settings that do not spell back as
+    flags."""
     unmapped: List[str] = []
     enc = _library_encoder(prov)
+    return (_weights_flags(prov, enc, unmapped)
+            + _settings_flags(prov, enc, copies, unmapped), unmapped)
+
+
+def _source_flag(enc: Dict) -> str:
+    """``--model-source`` of a library model's ``encoder`` as given."""
+    tag = enc.get('pretrained_tag')
+    source = enc.get('source') or (
+        f'{enc["library"]}:{enc.get("model")}' + (f':{tag}' if tag else ''))
+    return f'--model-source {shlex.quote(source)}'
+
+
+def _weights_flags(prov, enc: Optional[Dict], unmapped: List[str]) -> str:
+    """The flags of the encoder's weights a provenance records: a library
+    model's (``enc``) ``--model-source`` as given and ``--weights`` (a hub
+    folder's as the folder) or ``--random-init --seed``; a config's
+    ``--pretrained`` checkpoint or ``--random-init --seed``
+    (:func:`_checkpoint_flags`); paths quoted for the shell."""
+    if not enc:
+        return _checkpoint_flags(prov, unmapped)
+    random, weights = _init_flags(prov, unmapped)
+    if not random:
+        weights, why = _recorded_weights(prov)
+        _not_sure(why, unmapped)
+        weights = f'--weights {shlex.quote(weights or "CKPT")}'
+    return f'{_source_flag(enc)} {weights}'
+
+
+def _doubted_flags(prov) -> str:
+    """The encoder flags of a set whose JSON ``prov`` is not sure to record
+    its encoder (:func:`_encoder_doubt`), in the form its kind takes, each
+    value a placeholder: ``--random-init --seed SEED`` for a random
+    initialisation, a library model's ``--model-source <as recorded>
+    --weights CKPT``, else ``--pretrained CKPT`` (r158: always the last,
+    which a random-init or library set cannot take)."""
+    enc = _library_encoder(prov)
+    weights = f'--random-init --seed {SEED}' if _is_random(prov) else \
+        ('--weights CKPT' if enc else '--pretrained CKPT')
+    return f'{_source_flag(enc)} {weights}' if enc else weights
+
+
+def _settings_flags(prov, enc: Optional[Dict], copies: bool,
+                    unmapped: List[str]) -> str:
+    """The flags of the settings a provenance records beside its encoder's
+    weights: a library model's (``enc``) ``--model-kwargs``,
+    ``--preprocess``, ``--pool``, ``--no-proj``; ``--cfg-options`` but
+    where the images lie (``copies``: as the augmented copies' config
+    takes them, :func:`_copies_options`), ``--amp`` with its ``--device``,
+    ``--no-normalise``; each quoted for the shell, those that do not spell
+    back named in ``unmapped``."""
+    flags = ''
     if enc:
-        random, init = _init_flags(prov, unmapped)
-        tag = enc.get('pretrained_tag')
-        source = enc.get('source') or (
-            f'{enc["library"]}:{enc.get("model")}' + (f':{tag}' if tag
-                                                      else ''))
-        if random:
-            weights = init
-        else:
-            weights, why = _recorded_weights(prov)
-            _not_sure(why, unmapped)
-            weights = f'--weights {shlex.quote(weights or "CKPT")}'
         kwargs = dict(enc.get('model_kwargs') or {})
         # --pool is recorded as the model's global_pool keyword
         pool = kwargs.pop('global_pool', None)
-        flags = f'--model-source {shlex.quote(source)} {weights}'
         flags += _key_values('--model-kwargs', kwargs, unmapped)
         flags += _key_values('--preprocess', enc.get('preprocess_overrides'),
                              unmapped)
@@ -1147,8 +1187,6 @@ def _encoder_flags(prov, copies: bool = False) -> Tuple[str, List[str]]:
                 flags += f' {shlex.quote(f"--pool={text}")}'
         if enc.get('projection') is False:
             flags += ' --no-proj'
-    else:
-        flags = _checkpoint_flags(prov, unmapped)
     # the options that can change the features (:func:`extraction_options`;
     # where the sibling's images lie is not this set's)
     options = _copies_options(prov, unmapped) if copies else \
@@ -1157,7 +1195,7 @@ def _encoder_flags(prov, copies: bool = False) -> Tuple[str, List[str]]:
     if prov.get('amp'):
         flags += ' --amp' + (f' --device {prov["device"]}'
                              if prov.get('device') else '')
-    return flags + _normalise_flag(prov), unmapped
+    return flags + _normalise_flag(prov)
 
 
 def _normalise_flag(prov) -> str:
@@ -1234,23 +1272,52 @@ def extract_command(out: str, name: str, prov, recorded_in: Optional[str],
         return _copies_way(out, prov, recorded_in, jsons)
     doubt = _encoder_doubt(prov, out, jsons) if isinstance(prov, dict) \
         else None
-    flags, unmapped = _encoder_flags(prov) if isinstance(prov, dict) and \
-        not doubt else ('--pretrained CKPT', [])
+    flags, unmapped = (_doubted_flags(prov), []) if doubt else \
+        _encoder_flags(prov) if isinstance(prov, dict) else \
+        ('--pretrained CKPT', [])
     images, fill = _images_flags(config, 'extract.py', unmapped, images,
                                  root)
     return (f"{_with_config('extract.py', config)} {flags}{images} --output "
             f'{printed(out)}' + _unmapped_note(unmapped, recorded_in)
-            + _doubt_note(doubt, recorded_in) + fill)
+            + _doubt_note(doubt, prov, recorded_in) + fill)
 
 
-def _doubt_note(doubt: Optional[str], recorded_in: Optional[str]) -> str:
-    """`` (CKPT: ...)`` after a command that says ``--pretrained CKPT``
-    where the JSON ``recorded_in`` records an encoder not sure to be the
-    set's (:func:`_encoder_doubt`), nor its settings; nothing where
-    ``doubt`` is None."""
-    return (f' ({_CKPT}the encoder and settings recorded in {recorded_in} '
-            f'are not taken: {doubt}; give the checkpoint the set was '
-            'extracted with, and its settings)') if doubt else ''
+def _doubt_note(doubt: Optional[str], prov, recorded_in: Optional[str],
+                copies: bool = False) -> str:
+    """The words after a command whose encoder is a placeholder
+    (:func:`_doubted_flags`) where the JSON ``recorded_in`` (provenance
+    ``prov``) records an encoder not sure to be its set's
+    (:func:`_encoder_doubt`): why, what to give (the seed of a random
+    initialisation, else the weights, of the set that JSON describes:
+    ``NCT_train``'s for the copies, r158), and the settings that JSON
+    records as the flags that give them (:func:`_settings_flags`,
+    ``copies`` as the copies' config takes them; quoted, and those that do
+    not spell back named), so that following the note writes that set
+    (r158: it said to give "its settings", and a run that followed it
+    dropped ``dataset.pipeline.1.scale=64``); nothing where ``doubt`` is
+    None."""
+    if not doubt:
+        return ''
+    name = os.path.splitext(os.path.basename(recorded_in))[0]
+    unmapped: List[str] = []
+    settings = _settings_flags(prov, _library_encoder(prov), copies,
+                               unmapped).strip()
+    seed = _recorded_seed(prov)
+    what = (f'{SEED}: the encoder recorded in {recorded_in} is not taken: '
+            f'{doubt}; give the seed of the random initialisation {name} '
+            'was extracted with' + (f' (that JSON records {seed})'
+                                    if seed is not None else '')) \
+        if _is_random(prov) else (
+            f'{_CKPT}the encoder recorded in {recorded_in} is not taken: '
+            f'{doubt}; give the '
+            f'{"weights" if _library_encoder(prov) else "checkpoint"} '
+            f'{name} was extracted with')
+    if settings:
+        what += (', and add the settings that JSON records where they are '
+                 f'those {name} was extracted with: {settings}')
+    if unmapped:
+        what += f' ({", ".join(unmapped)} of it do not spell back as flags)'
+    return f' ({what})'
 
 
 def _unmapped_note(unmapped: List[str], recorded_in: Optional[str]) -> str:
@@ -1421,6 +1488,7 @@ def copies_command(output: str, prov=None,
     doubt = _encoder_doubt(prov, output, jsons) if known else None
     known = known and not doubt
     encoder, unmapped = _encoder_flags(prov, copies=True) if known else \
+        (_doubted_flags(prov), []) if doubt else \
         ('--pretrained CKPT' + (_normalise_flag(prov) if imported else ''),
          [])
     support = (known or imported) and recorded_in is not None and \
@@ -1434,7 +1502,7 @@ def copies_command(output: str, prov=None,
             '--aug_times N '
             f'--output {printed(output)}'
             + _unmapped_note(unmapped, recorded_in) + encoder_note
-            + _doubt_note(doubt, recorded_in) + fill)
+            + _doubt_note(doubt, prov, recorded_in, copies=True) + fill)
 
 
 def _with_config(name: str, config: str) -> str:
