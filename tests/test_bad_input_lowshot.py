@@ -4773,10 +4773,23 @@ def test_the_import_of_raw_features_keeps_them_raw(wd):
     the rows), where the copies' command gave it. The reference:
     import_features.py's parser, given the command."""
     from lowshot_data import printed_args
+    from openselfsup.lowshot.features import load_features
     for normalised in (False, True):
         line, _ = _moved_away_line(wd, dict(
             checkpoint=None, checkpoint_kind='imported features',
             normalised=normalised))
+        command = line.split('make it with: ')[1][:-1]
+        args = printed_args(command.replace('FEATURES [--paths PATHS]',
+                                            'f.npy'),
+                            'wsi_workdir/import_features.py')
+        assert args.normalise == normalised, line
+        # r158: the set moved away with its JSON, beside raw imported
+        # siblings: the import named for it kept the rows raw only in
+        # _write_again's line (r153's fix), not in the missing set's
+        os.remove(paths.provenance_path(wd, 'clp', 'NCT_test'))
+        with pytest.raises(InputError) as e:
+            load_features(wd, 'clp', 'NCT_test')
+        line = str(e.value)
         command = line.split('make it with: ')[1][:-1]
         args = printed_args(command.replace('FEATURES [--paths PATHS]',
                                             'f.npy'),

@@ -79,10 +79,15 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     root = _sibling_root(out, name, jsons, own)
     recorded = isinstance(own, dict)
     recorded_in = _json_of(out) if recorded else None
+    imported = [p for p in jsons.values()
+                if p.get('checkpoint_kind') == IMPORTED]
     if recorded and own.get('checkpoint_kind') == IMPORTED or \
-            model is not None and any(p.get('checkpoint_kind') == IMPORTED
-                                      for p in jsons.values()):
-        return _import_command(out, name.lower(), own, root, recorded_in)
+            model is not None and imported:
+        # its rows as the set's own JSON records them, else as the
+        # imported set beside it the import is named after (r158: dropped
+        # here, kept in _write_again's line)
+        return _import_command(out, name.lower(), own, root, recorded_in,
+                               own if recorded else imported[0])
     return extract_command(out, name, own if recorded else None,
                            recorded_in, own, root, jsons)
 
