@@ -1296,6 +1296,37 @@ def test_a_spelt_value_reads_back_as_itself(value):
             '--config', 'c.py', '--output', 'o.npy']).pool == value, flags
 
 
+def test_the_copies_command_takes_no_encoder_it_is_not_sure_of(wd):
+    """r158: no copies test failed with ``copies_command``'s doubt
+    dropped: the copies of NCT_train whose JSON is another model's set
+    copied, or whose encoder NCT_test beside it contradicts, took its
+    checkpoint, and pasted extracted other weights' copies. They say
+    ``--pretrained CKPT``, the checkpoint asked for as NCT_train's, and
+    the settings its JSON records named as flags to add; NCT_train's own
+    JSON, the sets agreeing, its checkpoint. The reference: the values
+    written into the JSONs here, read by extract.py's parser."""
+    from openselfsup.lowshot.features import copies_command
+    aug = paths.features_path(wd, 'clp_wo_78', 'NCT_aug')
+    sibling = paths.provenance_path(wd, 'clp_wo_78', 'NCT_train')
+    mine = dict(CHECKPOINT_PROVENANCE, cfg_options={'model.k': 3},
+                outputs=_describing(wd, 'clp_wo_78', 'NCT_train'))
+    args = _copies_args(copies_command(aug, mine, sibling))
+    assert args.pretrained == [CHECKPOINT_PROVENANCE['checkpoint']]
+    for train, test, why in (
+            (dict(mine, outputs=_describing(wd, 'fsp', 'NCT_train')), mine,
+             "another model folder's set"),
+            (mine, dict(mine, checkpoint_sha256='b' * 64),
+             'NCT_test beside it records another encoder')):
+        line = copies_command(aug, train, sibling,
+                              {'NCT_train': train, 'NCT_test': test})
+        args = _copies_args(line)
+        assert args.pretrained == ['CKPT'] and not args.cfg_options, line
+        assert why in line and 'give the checkpoint NCT_train was ' \
+            'extracted with, and add the settings that JSON records where ' \
+            'they are those NCT_train was extracted with: --cfg-options ' \
+            'model.k=3' in line, line
+
+
 def test_the_copies_command_spells_every_recorded_setting(wd):
     """r85: the copies' command kept the recorded checkpoint alone. It now
     spells back the model's ``--cfg-options``, the image size at the
