@@ -66,7 +66,7 @@ def _hint(name: str, out: str, workdir: Optional[str] = None,
     initialisation, its ``--cfg-options``; it printed ``--pretrained
     CKPT``, which pasted failed or, filled, extracted other weights) where
     it is sure to be the set's (:func:`_encoder_doubt`,
-    :func:`_recorded_weights`: else ``CKPT`` and why, review r153),
+    :func:`_recorded_weights`: else a placeholder and why, review r153),
     or its import where ``own`` records imported features; ``--pretrained
     CKPT`` where there is no ``own``."""
     if name == 'NCT_aug':  # copies (--aug_times), never one pass
@@ -1269,7 +1269,9 @@ def extract_command(out: str, name: str, prov, recorded_in: Optional[str],
     set's, :func:`_shared_root`), else from a ``DATA_ROOT`` the user fills
     in. The encoder and settings only where ``prov`` is sure to record
     the set's (:func:`_encoder_doubt`, with the model's JSONs ``jsons``
-    where read already), else ``--pretrained CKPT`` and why.
+    where read already), else its kind's placeholder
+    (:func:`_doubted_flags`) and why, with the settings that JSON records
+    named as flags to add (:func:`_doubt_note`).
     ``NCT_aug``: the augmented copies' way (:func:`_copies_way`),
     ``images`` aside."""
     config = name.lower()
