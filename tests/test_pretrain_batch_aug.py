@@ -3751,3 +3751,92 @@ def test_a_float_infinite_magnitude_std_is_named_with_the_string_inf():
                              'its uniform draw'), lines[0]
     BatchAugment([dict(blur, magnitude_std='inf')], 'p')
     check_pipeline([dict(blur, magnitude_std='inf')], 'p')
+
+
+_EYE = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+
+
+@pytest.mark.parametrize('t, key', [
+    (dict(type='RandomResizedCrop', scale=_INF), 'scale'),
+    (dict(type='RandomResizedCrop', scale=(_INF, _INF)), 'scale'),
+    (dict(type='RandomResizedCrop', scale=64, max_attempts=_INF),
+     'max_attempts'),
+    (dict(type='RandomResizedCrop', scale=_NAN), 'scale'),
+    (dict(type='Resize', scale=(_INF, 64), keep_ratio=False), 'scale'),
+    (dict(type='Resize', scale=(_INF, 64)), 'scale'),
+    (dict(type='Resize', scale=_NAN), 'scale'),
+    (dict(type='Resize', scale=(_NAN, 64), keep_ratio=True), 'scale'),
+    (dict(type='Resize', scale=(_INF, _INF), keep_ratio=True), 'scale'),
+    (dict(type='Resize', scale=_INF, keep_ratio=True), 'scale'),
+    (dict(type='Resize', scale=(-_INF, 64), keep_ratio=True), 'scale'),
+    (dict(type='RandomChoiceResize', scales=[(_INF, 64)]), 'scales'),
+    (dict(type='RandomChoiceResize', scales=[(_NAN, 64)], keep_ratio=True),
+     'scales'),
+    (dict(type='RandomResize', scale=[(_INF, 32), (_INF, 48)],
+          keep_ratio=True), 'scale'),
+    (dict(type='Rotate', angle=_INF, prob=1.0), 'angle'),
+    (dict(type='Rotate', angle=_NAN, prob=1.0), 'angle'),
+    (dict(type='GaussianBlur', magnitude_range=(0.1, 2.0), radius=_INF),
+     'radius'),
+    (dict(type='Posterize', bits=_INF, prob=1.), 'bits'),
+    (dict(type='Cutout', shape=_INF, prob=1.), 'shape'),
+    (dict(type='Lighting', eigval=[_INF, 1, 1], eigvec=_EYE, alphastd=0.1),
+     'eigval'),
+    (dict(type='Lighting', eigval=[1, 1, 1], eigvec=[[1, 0, 0], [0, _NAN, 0],
+                                                     [0, 0, 1]],
+          alphastd=0.1), 'eigvec'),
+    (dict(type='Lighting', eigval=[1, 1, 1], eigvec=_EYE, alphastd=_INF),
+     'alphastd'),
+    (dict(type='Rotate', magnitude_std=-_INF, magnitude_range=(0, 30),
+          magnitude_level=3), 'magnitude_std'),
+    (dict(type='Rotate', magnitude_std=_NAN, magnitude_range=(0, 30),
+          magnitude_level=3), 'magnitude_std'),
+])
+def test_nan_and_infinity_are_refused_in_every_number_setting(t, key):
+    """Review r159: the finiteness rule had become an allow-list of view
+    settings, so a NaN or an infinity in any other (a crop's ``scale``, a
+    ``Rotate`` ``angle``, ``Lighting``'s ``eigval``, a ``Resize`` without
+    ``keep_ratio=True``) passed both paths' check and ``extract.py``'s.
+    NaN is refused everywhere; infinity everywhere but a resize scale's
+    one long edge with ``keep_ratio=True`` (the test below) and the
+    string-named ``magnitude_std`` line. Checked through the per-image
+    pipeline, nested in a ``RandomApply`` too."""
+    from openselfsup.datasets.pipeline_checks import check_pipeline
+    from openselfsup.utils import InputError
+    for pipeline, where in (([t], 'p.0'),
+                            ([dict(type='RandomApply', transforms=[t],
+                                   prob=0.5)], 'p.0.transforms.0')):
+        with pytest.raises(InputError) as err:
+            check_pipeline(pipeline, 'p')
+        line = str(err.value)
+        assert '\n' not in line
+        assert line.startswith(f"{where}: {t['type']} {key} "), line
+        assert 'give' in line, line
+
+
+def test_an_uncapped_long_edge_is_taken_where_mmcv_reads_it_so():
+    """An infinite edge of a resize scale is taken where mmcv reads it as
+    the uncapped long edge (``Resize`` and ``RandomChoiceResize`` with
+    ``keep_ratio=True``): mmcv's own transforms give the image the size of
+    a finite long edge far past it (the reference), so the check passes
+    them; ``RandomResize`` with the same scales stops in mmcv (refused
+    above)."""
+    from mmcv.transforms import RandomChoiceResize, RandomResize, Resize
+    from openselfsup.datasets.pipeline_checks import check_pipeline
+    img = np.zeros((40, 60, 3), np.uint8)
+    for cls, key, kwargs in (
+            (Resize, 'scale', dict(scale=(_INF, 32))),
+            (Resize, 'scale', dict(scale=(32, _INF))),
+            (RandomChoiceResize, 'scales', dict(scales=[(_INF, 32)]))):
+        check_pipeline([dict(type=cls.__name__, keep_ratio=True, **kwargs)],
+                       'p')
+        capped = {k: ([tuple(10 ** 6 if v == _INF else v for v in s)
+                       for s in w] if k == 'scales' else
+                      tuple(10 ** 6 if v == _INF else v for v in w))
+                  for k, w in kwargs.items()}
+        got = cls(keep_ratio=True, **kwargs)(dict(img=img.copy()))['img']
+        want = cls(keep_ratio=True, **capped)(dict(img=img.copy()))['img']
+        assert got.shape == want.shape == (32, 48, 3)
+    with pytest.raises(OverflowError):
+        RandomResize(scale=[(_INF, 32), (_INF, 48)], keep_ratio=True)(
+            dict(img=img.copy()))

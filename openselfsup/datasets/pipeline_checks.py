@@ -192,47 +192,101 @@ def _numbers(t: Dict, key: str, default, count: Optional[int],
     return tuple(items)
 
 
-#: the view-transform settings that have no meaning at infinity, which the
-#: batched views read (:func:`~.batch_aug.build_op`) and the per-image
-#: transforms take alike: :func:`_finite` refuses a NaN or an infinity
-#: among them. Other settings are not judged: mmcv's ``Resize(scale=(inf,
-#: N), keep_ratio=True)`` is the OpenMMLab idiom for a short edge of N
-#: with the long edge uncapped
-FINITE_SETTINGS = frozenset((
-    'channel_weights', 'magnitude_range', 'magnitude_level', 'total_level',
-    'magnitude_std', 'thr', 'brightness', 'contrast', 'saturation', 'hue',
-    'crop_ratio_range', 'aspect_ratio_range'))
+#: the transforms whose ``scale`` (``Resize``) or each of whose ``scales``
+#: (``RandomChoiceResize``, which hands the one it draws to ``Resize``)
+#: may hold one infinite edge where ``keep_ratio=True``: mmcv's
+#: ``Resize(scale=(inf, N), keep_ratio=True)`` is the OpenMMLab idiom for a
+#: short edge of N with the long edge uncapped. mmcv's ``RandomResize``
+#: gives infinity no meaning (its draw of an edge and its ratio range stop
+#: on it), and is not among them
+UNCAPPED_EDGE_SCALES = {'Resize': 'scale', 'RandomChoiceResize': 'scales'}
+
+
+def _not_finite(value) -> bool:
+    """Whether ``value`` is a float that is NaN or infinite (a bool and an
+    integer are finite)."""
+    return isinstance(value, numbers.Real) and \
+        not isinstance(value, (bool, numbers.Integral)) and \
+        not math.isfinite(value)
+
+
+def _numbers_in(value):
+    """The numbers of a setting: ``value`` itself, or those of a list or
+    tuple of them, nested ones included (``Lighting``'s ``eigvec``,
+    ``RandomChoiceResize``'s ``scales``)."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _numbers_in(item)
+    else:
+        yield value
+
+
+def _uncapped_edge(t: Dict, where: str, key: str) -> None:
+    """Refuse with one line a resize scale of transform ``t`` (setting
+    ``key``, :data:`UNCAPPED_EDGE_SCALES`) whose infinity mmcv does not
+    read as an uncapped long edge: one unless ``keep_ratio=True``, a
+    scale that is not two edges (a bare ``inf`` is a scale factor to
+    mmcv), both edges or ``-inf`` (mmcv stops at the first image on an
+    OverflowError). A NaN is :func:`_finite`'s."""
+    value = t[key]
+    scales = value if key == 'scales' and isinstance(value, list) \
+        else [value]
+    for scale in scales:
+        if not any(_not_finite(v) for v in _numbers_in(scale)) or \
+                any(v != v for v in _numbers_in(scale)):
+            continue
+        what = f"{where}: {t.get('type')} {key} {value!r}"
+        if t.get('keep_ratio') is not True:
+            raise InputError(
+                f'{what} has an infinite edge, which mmcv reads as an '
+                'uncapped long edge only with keep_ratio=True: give '
+                'keep_ratio=True, or finite numbers')
+        if not (isinstance(scale, (list, tuple)) and len(scale) == 2 and
+                sum(v == math.inf for v in scale) == 1 and
+                not any(_not_finite(v) and v != math.inf for v in scale)):
+            raise InputError(
+                f'{what} is not a finite short edge beside one infinite '
+                'long edge (mmcv stops on it at the first image): give '
+                '(inf, N), or finite numbers')
 
 
 def _finite(t: Dict, where: str) -> None:
-    """Refuse with one line a NaN or an infinity among the settings of
-    transform ``t`` in :data:`FINITE_SETTINGS` (a number, or one in a
-    list or tuple of them): the one rule for those numbers on both paths.
-    Taken before on both paths: ``channel_weights`` with a NaN gave grey
-    levels of 0 in the batched views, a ``Solarize`` ``thr`` of NaN
-    solarised no pixel there and every pixel per image, a jitter's
-    ``brightness`` of NaN NaN images (per image a warning, then NaN
-    factors), an infinite one white images, an infinite ``total_level``
-    took the level as 0, a crop's ratio range of NaN or inf drew crops
-    without a word. A ``magnitude_std`` of float infinity is named with
-    the string ``'inf'``, mmpretrain's uniform draw: mmpretrain draws
-    ``normal(level, inf)`` for it, clipped to ``[0, total_level]``, one
-    end of ``magnitude_range`` or the other on each image."""
+    """Refuse with one line a NaN or an infinity among the number settings
+    of transform ``t`` (a number, or one in a list or tuple of them,
+    nested ones included): the one rule for every number either path
+    reads, and ``extract.py``. Taken before on both paths:
+    ``channel_weights`` with a NaN gave grey levels of 0 in the batched
+    views, a ``Solarize`` ``thr`` of NaN solarised no pixel there and
+    every pixel per image, a jitter's ``brightness`` of NaN NaN images
+    (per image a warning, then NaN factors), an infinite one white
+    images, an infinite ``total_level`` took the level as 0, a crop's
+    ratio range of NaN or inf drew crops without a word; per image, a
+    ``Rotate`` ``angle`` of inf gave images of 0 and 128 alone, a
+    ``Lighting`` ``eigval`` or ``alphastd`` of inf black ones.
+
+    Two exceptions, each with its own line: an infinite edge of a resize
+    scale (:data:`UNCAPPED_EDGE_SCALES`, :func:`_uncapped_edge`: with
+    ``keep_ratio=True`` the uncapped long edge, taken), and a
+    ``magnitude_std`` of float infinity, named with the string ``'inf'``,
+    mmpretrain's uniform draw: mmpretrain draws ``normal(level, inf)``
+    for the float, clipped to ``[0, total_level]``, one end of
+    ``magnitude_range`` or the other on each image. A NaN is refused
+    everywhere."""
     std = t.get('magnitude_std')
-    if isinstance(std, numbers.Real) and not isinstance(std, bool) and \
-            std == math.inf:
+    if _not_finite(std) and std == math.inf:
         raise InputError(
             f"{where}: {t.get('type')} magnitude_std {std!r} is a float "
             'infinity, which mmpretrain takes as a normal draw of infinite '
             'spread clipped to one end of magnitude_range or the other; '
             "give magnitude_std='inf' (the string) for its uniform draw")
+    edges = UNCAPPED_EDGE_SCALES.get(t.get('type'))
     for key, value in t.items():
-        if key not in FINITE_SETTINGS:
-            continue
-        items = value if isinstance(value, (list, tuple)) else (value, )
-        if any(isinstance(v, numbers.Real) and not isinstance(v, bool)
-               and not isinstance(v, numbers.Integral)
-               and not math.isfinite(v) for v in items):
+        if key == edges:
+            _uncapped_edge(t, where, key)
+            judged = (v for v in _numbers_in(value) if v != math.inf)
+        else:
+            judged = _numbers_in(value)
+        if any(_not_finite(v) for v in judged):
             raise InputError(f"{where}: {t.get('type')} {key} {value!r} is "
                              'not finite (a NaN or an infinity): give finite '
                              'numbers')
@@ -243,10 +297,11 @@ def check_settings(t: Dict, where: str) -> None:
     paths refuse, the batched views (:func:`build_op`) and the per-image
     pipeline (:func:`check_pipeline`), before the run:
 
-    - a NaN or an infinity among its settings that have no meaning at
-      infinity (:data:`FINITE_SETTINGS`, :func:`_finite`; a
-      probability's is refused by its own line, below), and a
-      ``magnitude_std`` of float infinity (give the string ``'inf'``);
+    - a NaN or an infinity among its number settings (:func:`_finite`;
+      a probability's is refused by its own line, below): an infinite
+      edge of a resize scale with ``keep_ratio=True`` is taken (mmcv's
+      uncapped long edge), and a ``magnitude_std`` of float infinity is
+      named with the string ``'inf'``;
     - a ``RandomFlip`` ``prob`` or ``direction`` of a type mmcv refuses
       (:func:`_flip_types`: a tuple, an integer);
     - a ``prob`` list that :func:`_probs` refuses (mmcv's ``RandomFlip``
