@@ -1087,3 +1087,34 @@ def test_knn_evals_check_follows_an_hlss_models_loss():
         "c.py: model.loss.type 'HiDiscLoss' is registered by this project "
         f"('openselfsup'), and {TRAINING_RUN_JUDGED} looks it up in "
         "default_scope 'mmpretrain'"), err.value
+
+
+@pytest.mark.parametrize('scope', ['openselfsup', 'mmengine'])
+def test_the_optimizer_lines_way_out_names_what_it_refers_to(scope):
+    """Review r159: under the project's scope the line leaves the scope
+    out and said 'give a type that registry holds', a registry it never
+    named. The whole line, written out by hand for each scope."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from openselfsup.engine.runner import AtomicRunner
+    from openselfsup.utils import InputError
+    runner = AtomicRunner.__new__(AtomicRunner)
+    runner.model = torch.nn.Linear(2, 2)
+    runner.cfg = Config(dict(default_scope=scope))
+    runner._config_name = lambda: 'c.py'
+    with DefaultScope.overwrite_default_scope(scope):
+        with pytest.raises(InputError) as err:
+            runner.build_optim_wrapper(dict(
+                type='OptimWrapper', optimizer=dict(type='SGDD', lr=0.1)))
+    said = {'openselfsup': '', 'mmengine': " in default_scope 'mmengine'"}
+    way = {'openselfsup': 'give a known optimizer',
+           'mmengine': "give an optimizer that scope's registry holds"}
+    line = str(err.value)
+    head = ("c.py: optim_wrapper.optimizer.type='SGDD' is no known "
+            'optimizer' + said[scope] + ' (did you mean ')
+    tail = ('?); ' + way[scope] + ', or import the module registering '
+            "yours (custom_imports = dict(imports=['<module>']))")
+    assert line.startswith(head) and line.endswith(tail), line
+    assert 'SGD' in line[len(head):-len(tail)].split(' or '), line

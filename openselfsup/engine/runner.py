@@ -3117,7 +3117,9 @@ def _check_optimizer_type(cfg, optimizer: dict, config: str,
     that the scope does not reach, as given or with its scope
     (``'openselfsup.OpenSelfSupLARS'`` under ``'mmengine'``), is the
     scope check's line (:func:`~openselfsup.config.scope_refusal`);
-    another, the closest names there and the ways out."""
+    another, the closest names there and the ways out (a known optimizer
+    under the project's scope, which the line does not name; else one
+    that scope's registry holds)."""
     from ..config import PROJECT_SCOPE, _scope_said, scope_refusal, \
         scope_registry
     from ..registry import OPTIMIZERS, known_names
@@ -3146,8 +3148,11 @@ def _check_optimizer_type(cfg, optimizer: dict, config: str,
         f'{config}: {key}.type={kind!r} is no known optimizer'
         + ('' if scope == PROJECT_SCOPE else f' in {said}')
         + (f' (did you mean {" or ".join(near)}?)' if near else '')
-        + '; give a type that registry holds, or import the module '
-        "registering yours (custom_imports = dict(imports=['<module>']))")
+        # the project's scope is not named: "that registry" had no referent
+        + ('; give a known optimizer' if scope == PROJECT_SCOPE else
+           "; give an optimizer that scope's registry holds")
+        + ", or import the module registering yours (custom_imports = "
+        "dict(imports=['<module>']))")
 
 
 #: the checkpoint key of the saving process's random streams
