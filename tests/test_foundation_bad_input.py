@@ -12205,3 +12205,37 @@ def test_the_option_scan_names_every_number_argument_checked():
         '      c: Union[int, float] = 0, d: str = "int", e: Sequence['
         'Dict[str, List[float]]] = ()):\n') == (
             {'a', 'b', 'c', 'e'}, {'a', 'b'})
+
+
+def test_the_option_scan_reads_the_source_only_where_a_value_could_fail(
+        monkeypatch):
+    """``options_need_type_check`` read the package's source (about
+    0.2 s) before it looked at the options, so every ``--check-config``
+    paid it, with no options too (review r159). Now only a value that
+    could fail asks for it: the answer is the one the scan gives (the
+    reference: the same options judged with the scan done), and the scan
+    is not run for no options, whole numbers, or keys outside the
+    settings checked."""
+    from openselfsup import config
+    reference = config._annotated_numbers()
+    assert 'depth' in reference[1] and 'temperature' not in reference[1]
+    # (options, whether the check could refuse them, whether to scan)
+    given = [(None, False, False), ({}, False, False),
+             ({'model.backbone.depth': 50}, False, False),
+             ({'model.backbone.depth': 50.0, 'train_cfg.max_epochs': 3},
+              False, False),
+             ({'model.neck.type': 'X'}, True, False),
+             ({'model.backbone.depth': 'x'}, True, True),
+             ({'model.backbone.depth': 2.5}, True, True),
+             ({'model.head.temperature': 0.2}, False, True),
+             ({'model.backbone': {'depth': None}}, True, True)]
+    calls = []
+
+    def scan():
+        calls.append(1)
+        return reference
+    monkeypatch.setattr(config, '_annotated_numbers', scan)
+    for options, could, scans in given:
+        calls.clear()
+        assert config.options_need_type_check(options) is could, options
+        assert bool(calls) is scans, options
