@@ -1734,36 +1734,48 @@ def init_scope(cfg, training: bool) -> None:
         init_default_scope(scope)
 
 
-def extraction_scope(cfg, config: Optional[str] = None) -> Any:
+def extraction_scope(cfg) -> Any:
     """The default scope ``extract.py`` builds an extraction config's
     types in: its ``default_scope``, ``'openselfsup'`` where unset (as
-    mmpretrain's ``init_model`` takes its own). ``None`` is refused
-    (``config``: the file as given, else the config's own name): with no
-    scope set, the transforms mmcv's ``RandomApply`` builds in the shipped
-    ``configs/extraction/nct_aug.py`` are looked up in MMEngine's root
-    registry, which holds none of the project's (r155: ``KeyError:
-    'HueWrapColorJitter is not in the mmengine::transform registry'``, a
-    traceback; before h236, MMEngine's ``AssertionError``).
-
-    Raises:
-        InputError: ``<config>: default_scope None: ...; set
-            default_scope = 'openselfsup' ...``.
-    """
+    mmpretrain's ``init_model`` takes its own), ``''`` for ``None``, which
+    sets no scope (each build looks up in the registry it is called on,
+    :func:`scope_registry`). Which of its types a build under it misses
+    is :func:`check_extraction_scope`'s to say."""
     scope = cfg.get('default_scope', PROJECT_SCOPE)
-    if scope is None:
-        name = config or getattr(cfg, 'filename', None) or 'the config'
-        raise InputError(
-            f'{name}: default_scope None sets no scope, and an extraction '
-            "builds some of the project's types where no scope finds them "
-            "(mmcv's RandomApply in configs/extraction/nct_aug.py looks its "
-            "transforms up in MMEngine's root registry); set default_scope "
-            f"= '{PROJECT_SCOPE}' in the config (or --cfg-options "
-            f'default_scope={PROJECT_SCOPE}), or leave it unset, which '
-            f'extract.py takes as {PROJECT_SCOPE!r}')
-    return scope
+    return '' if scope is None else scope
 
 
-def lookup_scope(cfg) -> Optional[str]:
+#: how the scope check's line names the command whose lookup it judges
+#: when ``extract.py`` runs it (:func:`check_extraction_scope`)
+EXTRACTION_JUDGED = 'extract.py'
+
+
+def check_extraction_scope(cfg, config: str) -> List[str]:
+    """The scope check (:func:`check_scope_types`) of what ``extract.py``
+    builds of an extraction config, in the scope it builds in
+    (:func:`extraction_scope`): the ``model`` and the ``dataset``, each
+    through the project's registry, and below the dataset the pipeline
+    mmpretrain's ``BaseDataset`` builds (and what mmcv's ``RandomApply``
+    there builds on MMEngine's root). A type the build would not find
+    (``default_scope = None`` or ``''`` with ``configs/extraction/
+    nct_aug.py``'s ``HueWrapColorJitter``, ``'mmpretrain'`` or
+    ``'mmengine'`` with ``ImageList``, a scope no registry holds) is one
+    line naming the key and the way out, before any work; a config whose
+    types all resolve (``nct_test.py`` under None) is taken. Torch-free
+    for the project's scope (unset, the shipped configs).
+
+    Returns:
+        list[str]: the scope check's warnings (a type built as another
+        scope's class).
+    """
+    roots = [(key, cfg.get(key), PROJECT_SCOPE) for key in ('model',
+                                                             'dataset')
+             if isinstance(cfg.get(key), dict)]
+    return check_scope_types(cfg, config, roots, EXTRACTION_JUDGED,
+                             scope=extraction_scope(cfg))
+
+
+def lookup_scope(cfg, scope: Optional[str] = None) -> Optional[str]:
     """The default scope a run of ``cfg`` looks a type up in where the
     type's dict has no ``_scope_`` of its own (:func:`run_scope`), or None
     where the config does not tell it: a scope that is no string, and
@@ -1774,15 +1786,17 @@ def lookup_scope(cfg) -> Optional[str]:
     without them is ``''``: none is set, and each build falls back to the
     registry it is called on (:func:`scope_registry`; r151: all of them
     passed, and the run named the options). The one rule of the scope
-    check and of the runner's optimizer check. Torch-free."""
-    scope = run_scope(cfg)
+    check and of the runner's optimizer check. Torch-free. ``scope``: the
+    scope the command takes instead of a training run's
+    (:func:`extraction_scope`: ``''`` for None)."""
+    scope = run_scope(cfg) if scope is None else scope
     if not isinstance(scope, str) or (scope == ''
                                       and cfg.get('custom_imports')):
         return None
     return scope
 
 
-def _scope_is_certain(cfg) -> Optional[str]:
+def _scope_is_certain(cfg, scope: Optional[str] = None) -> Optional[str]:
     """The default scope every dict a training run builds is looked up in
     (:func:`run_scope`), or None where the check does not judge: the
     project's own scope (each of its types resolves there), a scope that
@@ -1798,8 +1812,9 @@ def _scope_is_certain(cfg) -> Optional[str]:
     its own dict's lookup alone (mmengine 0.10.7: ``build_from_cfg``
     switches the scope for ``_scope_`` only), and only that dict's type
     is left unjudged
-    (:func:`check_scope_types`). Torch-free."""
-    scope = lookup_scope(cfg)
+    (:func:`check_scope_types`). Torch-free. ``scope``: as
+    :func:`lookup_scope`'s."""
+    scope = lookup_scope(cfg, scope)
     if scope is None or scope == PROJECT_SCOPE:
         return None
     for _, node in config_dicts(dict(cfg.items())):
@@ -1977,7 +1992,8 @@ def _scope_said(cfg, scope: str) -> Tuple[str, bool]:
 
 def check_scope_types(cfg, config: str,
                       roots: Optional[List[Tuple[str, Any, str]]] = None,
-                      run: str = 'the run') -> List[str]:
+                      run: str = 'the run',
+                      scope: Optional[str] = None) -> List[str]:
     """Refuse a ``type`` this project registers where the run certainly
     looks it up in another scope, whose registries do not hold it
     (:func:`_scope_is_certain`, :func:`_built_dicts`): with
@@ -1996,7 +2012,9 @@ def check_scope_types(cfg, config: str,
     ``roots``: what another command builds of the config instead of a
     training run (:func:`knn_scope_roots`, ``knn_eval.py``); ``run``: the
     run whose lookup the line judges, in words (``knn_eval.py``'s: the
-    training run's, :data:`TRAINING_RUN_JUDGED`).
+    training run's, :data:`TRAINING_RUN_JUDGED`); ``scope``: the scope
+    that command builds in, where it is not a training run's
+    (:func:`extraction_scope`).
 
     Returns:
         list[str]: a warning for each type the project registers again
@@ -2010,7 +2028,7 @@ def check_scope_types(cfg, config: str,
             default_scope '<scope>', whose registries do not hold it
             (nor ...); set default_scope = 'openselfsup' ...``.
     """
-    scope = _scope_is_certain(cfg)
+    scope = _scope_is_certain(cfg, scope)
     if scope is None:
         return []
     alone, other = [], []

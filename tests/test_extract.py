@@ -4334,19 +4334,24 @@ def test_a_config_root_through_a_link_is_told_resolved_when_pasted(
                 command, err)
 
 
-def test_an_extraction_config_of_no_default_scope_is_one_line(
+def test_an_extraction_scope_that_misses_a_type_is_one_line(
         synthetic_root, weights, tmp_path):
-    """``default_scope = None`` in an extraction config stopped extract.py
-    on MMEngine's ``AssertionError`` traceback
-    (``init_default_scope(None)``); then, None setting no scope, on
-    ``KeyError: 'HueWrapColorJitter is not in the mmengine::transform
-    registry'`` for the shipped ``nct_aug.py`` (mmcv's ``RandomApply``
-    builds its transforms on MMEngine's root; review r155: the earlier
-    test ran inside the project's scope, so None was never without one).
-    The reference, in a fresh process with no scope current: MMEngine's
-    build of ``nct_aug.py``'s data set fails so. Refused now in one line
-    for every extraction config, each run in its own process, exit 2,
-    nothing written."""
+    """extract.py builds an extraction config's types in its
+    ``default_scope`` (``'openselfsup'`` unset, none for None or ``''``).
+    ``default_scope = None`` stopped it on MMEngine's ``AssertionError``
+    traceback, then, None setting no scope, ``nct_aug.py`` on ``KeyError:
+    'HueWrapColorJitter is not in the mmengine::transform registry'``
+    (mmcv's ``RandomApply`` builds its transforms on MMEngine's root;
+    review r155); r155's fix refused None for every config, so
+    ``nct_test.py``, which extracted under None, was refused, while
+    ``''``, a typo (``'mmpretrian'``) and ``'mmpretrain'`` still stopped
+    on the KeyError traceback (review r159). Now the scope check of the
+    training side judges what extract.py builds: the reference, in a fresh
+    process with no scope current, is MMEngine's own build of
+    ``nct_aug.py``'s data set, which fails so; each scope that misses a
+    type is one line naming the key and the way out, exit 2, nothing
+    written; ``nct_test.py`` under None extracts the features it extracts
+    under the project's scope. Each run in its own process."""
     import subprocess
     import sys
 
@@ -4370,20 +4375,42 @@ def test_an_extraction_config_of_no_default_scope_is_one_line(
         seen.stdout, (seen.stdout, seen.stderr)
     ckpt = str(tmp_path / 'epoch_2.pth')
     _full_checkpoint(ckpt, weights)
-    for name in ('nct_test.py', 'nct_aug.py'):
-        out = tmp_path / name / 'NCT_test.npy'
-        options = [f'{k}={v}' for k, v in _options(synthetic_root,
-                                                   'NCT').items()]
+    options = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+
+    def extract(name, scope):
+        out = tmp_path / f'{name}_{scope}' / 'NCT_test.npy'
         rc, _, err = run_tool([
             'wsi_workdir/extract.py', '--config', _config(name),
             '--pretrained', ckpt, '--output', str(out), '--cfg-options',
-            *options, 'default_scope=None'])
+            *options, f'default_scope={scope}'])
+        return rc, err, out
+
+    feats = {}
+    for scope in ('openselfsup', 'None'):
+        rc, err, out = extract('nct_test.py', scope)
+        assert rc == 0, err
+        feats[scope] = np.load(out)
+    assert feats['None'].shape[0] > 0
+    np.testing.assert_array_equal(feats['None'], feats['openselfsup'])
+    pipeline_type = ("dataset.pipeline.3.transforms.0.type "
+                     "'HueWrapColorJitter'")
+    for scope, key, said in (
+            ('None', pipeline_type, 'default_scope None'),
+            ("''", pipeline_type, 'default_scope None'),
+            ('mmpretrian', pipeline_type,
+             "default_scope 'mmpretrian' (a scope no registry holds)"),
+            ('mmpretrain', "dataset.type 'ImageList'",
+             "default_scope 'mmpretrain'")):
+        rc, err, out = extract('nct_aug.py', scope)
         lines = err.strip().splitlines()
-        assert rc == 2 and len(lines) == 1, err
+        assert rc == 2 and len(lines) == 1, (scope, err)
         assert lines[0].startswith(
-            f'error: {_config(name)}: default_scope None sets no scope') \
-            and "--cfg-options default_scope=openselfsup" in lines[0], err
-        assert not out.parent.exists()
+            f'error: {_config("nct_aug.py")}: {key} is registered by this '
+            f"project ('openselfsup'), and extract.py looks it up in "
+            f'{said}'), (scope, err)
+        assert "set default_scope = 'openselfsup' in the config (or " \
+            '--cfg-options default_scope=openselfsup)' in lines[0], err
+        assert not out.parent.exists(), scope
 
 
 def test_a_resize_with_an_uncapped_long_edge_extracts(synthetic_root,

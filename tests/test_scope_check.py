@@ -1118,3 +1118,20 @@ def test_the_optimizer_lines_way_out_names_what_it_refers_to(scope):
             "yours (custom_imports = dict(imports=['<module>']))")
     assert line.startswith(head) and line.endswith(tail), line
     assert 'SGD' in line[len(head):-len(tail)].split(' or '), line
+
+
+def test_extractions_scope_check_leaves_none_beside_custom_imports():
+    """Review r159: extract.py refused ``default_scope = None`` for every
+    config, a user's beside ``custom_imports`` too (a module it imports
+    may set the scope, as the training side's check takes it). The scope
+    check of extraction judges None alone: ``nct_aug.py`` (whose
+    ``RandomApply`` transforms MMEngine's root does not hold) is refused
+    under None, and left to its build beside ``custom_imports``."""
+    from openselfsup.config import check_extraction_scope, load_config
+    from openselfsup.utils import InputError
+    config = os.path.join(REPO, 'configs', 'extraction', 'nct_aug.py')
+    cfg = load_config(config, {'default_scope': None})
+    with pytest.raises(InputError, match='HueWrapColorJitter'):
+        check_extraction_scope(cfg, config)
+    cfg.custom_imports = dict(imports=['openselfsup.datasets'])
+    assert check_extraction_scope(cfg, config) == []

@@ -73,8 +73,8 @@ from ..classes import (by_name_way_out, held_out_words, lists_behind_words,
                        lists_words_rest_on,
                        model_held_out, nct_names, refusal_rests_on,
                        split_model_name, trained_on_words)
-from ..config import (argument_value, by_name_only, check_setting_types,
-                      export_again_helps, extraction_scope, init_scope,
+from ..config import (argument_value, by_name_only, check_extraction_scope,
+                      check_setting_types, export_again_helps, init_scope,
                       key_below,
                       kept_list_roots,
                       list_names, load_config,
@@ -1257,7 +1257,11 @@ def _read_list(config: str, cfg_options: Optional[dict], copies: int,
         if key not in cfg:
             raise InputError(f'{config}: not an extraction config (no '
                              f'"{key}"); use one from configs/extraction/')
-    extraction_scope(cfg, config)  # None refused, naming the file as given
+    # a type the build would miss in the scope extract.py builds in (None
+    # or '' with nct_aug.py's RandomApply, 'mmpretrain'), one line before
+    # any work; the configs whose types all resolve are taken
+    for line in check_extraction_scope(cfg, config):
+        print_log(line, logger='current', level=logging.WARNING)
     if check_images is not None:
         cfg.dataset.check = check_images
     # the settings the training pipelines' check refuses (a prob outside
