@@ -344,3 +344,61 @@ def test_a_refusal_reworded_for_a_url_stays_agreed(tmp_path):
     assert str(raised.value) == ('rank 1 refused this run: --resume: rank 1 '
                                  f'does not see {url}')
     assert is_agreed_refusal(raised.value)
+
+
+def _says_then_exits(rank, port, said):
+    """One rank of a gloo group of two, run as a command runs
+    (``run_cli``) inside ``ends_its_process_group``, rank 1 refusing in
+    the agreed checks; rank 1's stderr slow (its line written a second
+    after it is printed, into the file ``said``), as a loaded machine
+    delays a rank between its clean-up and its line."""
+    import time
+
+    import torch
+    import torch.distributed as dist
+
+    from openselfsup.engine.agreed_refusals import refusals_agreed
+    from openselfsup.engine.runner import ends_its_process_group
+    from openselfsup.utils import InputError, run_cli
+
+    class Slow:
+        def write(self, text):
+            time.sleep(1)
+            with open(said, 'a') as f:
+                f.write(text)
+
+        def flush(self):
+            pass
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    if rank == 1:
+        sys.stderr = Slow()
+
+    def main(argv):
+        with ends_its_process_group():
+            dist.init_process_group('gloo', rank=rank, world_size=2)
+            with refusals_agreed():
+                if rank == 1:
+                    raise InputError('list of rank 1 not found')
+    sys.exit(run_cli(main, []))
+
+
+@pytest.mark.slow
+def test_no_rank_exits_before_every_rank_has_said_its_line(tmp_path):
+    """Rank 1 slow to print its line after the run's clean-up: rank 0
+    exits only once rank 1's line is out (both met at a barrier before
+    either printed, and rank 0 exited while rank 1 was still on its way
+    to its line: under torchrun, which ends the others once one process
+    has exited, that line was lost), both with the refusal's status."""
+    import torch.multiprocessing as mp
+
+    from _foundation_helpers import free_port
+    said = tmp_path / 'said'
+    ctx = mp.start_processes(_says_then_exits, args=(free_port(), str(said)),
+                             nprocs=2, join=False, start_method='fork')
+    ctx.processes[0].join(120)
+    # rank 0 gone: rank 1's line must be written already
+    written = said.read_text() if said.exists() else ''
+    ctx.processes[1].join(120)
+    assert 'error: list of rank 1 not found' in written, written
+    assert [p.exitcode for p in ctx.processes] == [2, 2]

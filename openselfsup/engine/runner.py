@@ -66,7 +66,8 @@ from ..config import (accumulation_count, config_text_section, named_wrappers,
 from ..registry import RUNNERS
 from ..utils import (InputError, count_words, first_line, is_int,
                      is_number, settings_refused, terminate_raises)
-from ..utils.errors import interruption, note_interruption, one_line
+from ..utils.errors import (AFTER_SAID, interruption, note_interruption,
+                             one_line, says_lines)
 from ..utils.checkpoint import (damaged_pickle, load_legacy_checkpoint,
                                 register_safe_globals, unpickling_refusal)
 from ..utils.checkpoint_files import (checkpoint_folder,
@@ -2977,6 +2978,29 @@ def _end_process_group() -> None:
         dist.destroy_process_group()
 
 
+def _wait_for_peers() -> None:
+    """Wait at a barrier for every rank of the process group; where it
+    fails (a peer died meanwhile) go on: this rank's line stays its own."""
+    try:
+        barrier()
+    except Exception:  # noqa: BLE001 (a peer gone meanwhile)
+        pass
+
+
+def _exit_with_peers(code: int) -> None:
+    """End this process with ``code`` once every rank has printed its
+    line (:func:`_wait_for_peers`), the process group left up: the exit
+    skips the destructors of gloo's threads (``os._exit``), one of which
+    aborted a rank now and then after its line (``terminate called
+    without an active exception``, SIGABRT, reported by torchrun in place
+    of the refusal's status 2). The caller has flushed stdout and stderr;
+    the run's clean-up (its lock, its log folder) is done."""
+    _wait_for_peers()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 @contextmanager
 def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     """Destroy the gloo process group that the body started (MMEngine's
@@ -2998,8 +3022,17 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     never come; the abort was seen with gloo only, and NCCL's teardown is
     not measured here (no GPUs). A refusal every rank knows of
     (:func:`~openselfsup.engine.agreed_refusals.refusals_agreed`) waits
-    for every rank at a barrier first, so that each says its line; where
-    the barrier fails (a peer died meanwhile) the refusal is still raised.
+    for every rank at a barrier, so that each says its line; where the
+    barrier fails (a peer died meanwhile) the refusal is still raised.
+    Under :func:`~openselfsup.utils.run_cli` (a command) that barrier
+    comes after the line is printed and flushed, and the process then
+    exits with the refusal's status, its group left up
+    (:func:`_exit_with_peers`): a barrier before the line let a rank exit
+    while its peer was still on its way to print, which torchrun then
+    ended (one line of two), and a rank's exit after its line, the group
+    destroyed, ended now and then in gloo's SIGABRT (status 134); without
+    ``run_cli`` (a caller of the library) the barrier comes before the
+    refusal is raised and the group is destroyed, as for any exception.
 
     Args:
         evaluated_after (bool): the caller runs collectives on the runner
@@ -3010,7 +3043,7 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     if is_distributed():
         yield
         return
-    ended = False
+    ended = left_up = False
     try:
         yield
         ended = True
@@ -3020,15 +3053,20 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
             # others have said their lines (torchrun ends the others with
             # SIGTERM once one process has exited, and a line not yet
             # printed became 'terminated (SIGTERM)')
-            try:
-                barrier()
-            except Exception:  # noqa: BLE001 (a peer gone meanwhile)
-                pass  # this rank's line stays its own: raised below
+            if says_lines():
+                # the barrier after the line is printed (one before it
+                # let a rank exit while its peer was still on its way to
+                # print: only one line, now and then), then the exit
+                setattr(exc, AFTER_SAID, _exit_with_peers)
+                left_up = True
+            else:
+                _wait_for_peers()
         raise
     finally:
         # the default group's backend: 'gloo', 'nccl', or one per device
         # type ('cpu:gloo,cuda:nccl')
-        if is_distributed() and 'nccl' not in str(get_backend()):
+        if is_distributed() and not left_up and \
+                'nccl' not in str(get_backend()):
             if ended and evaluated_after:
                 atexit.register(_end_process_group)
             else:

@@ -598,11 +598,17 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
         SIGTERM, what a shell reports for a process SIGTERM ended).
     """
     freeze_heap_at_exit()
+    _SAYING_LINES.append(True)
     try:
         code = main(argv)
     except InputError as exc:
         line = one_line(exc)
         print(f'error: {line}{cfg_options_here(line)}', file=sys.stderr)
+        then = getattr(exc, AFTER_SAID, None)
+        if then is not None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            then(2)
         return 2
     except KeyboardInterrupt as exc:
         return _stopped(exc)
@@ -621,7 +627,25 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
         # a library's bare ``except:`` turned Ctrl-C into another error
         # (MMEngine's config formatting raises SyntaxError)
         return _stopped(stop)
+    finally:
+        _SAYING_LINES.pop()
     return 0 if code is None else int(code)
+
+
+#: one entry per :func:`run_cli` running in this process
+_SAYING_LINES: List[bool] = []
+
+#: the attribute of an :class:`InputError` that holds what :func:`run_cli`
+#: calls with the exit status once the error's line is printed and flushed
+#: (a distributed run's ranks wait there for each other to say theirs:
+#: :func:`~openselfsup.engine.runner.ends_its_process_group`)
+AFTER_SAID = 'after_said'
+
+
+def says_lines() -> bool:
+    """Whether a :func:`run_cli` of this process prints the line of an
+    :class:`InputError` raised now, and calls its :data:`AFTER_SAID`."""
+    return bool(_SAYING_LINES)
 
 
 #: whether :func:`freeze_heap_at_exit` has registered its exit handler
