@@ -2990,11 +2990,12 @@ def _wait_for_peers() -> None:
 def _exit_with_peers(code: int) -> None:
     """End this process with ``code`` once every rank has printed its
     line (:func:`_wait_for_peers`), the process group left up: the exit
-    skips the destructors of gloo's threads (``os._exit``), one of which
-    aborted a rank now and then after its line (``terminate called
-    without an active exception``, SIGABRT, reported by torchrun in place
-    of the refusal's status 2). The caller has flushed stdout and stderr;
-    the run's clean-up (its lock, its log folder) is done."""
+    (``os._exit``) skips the C++ teardown of the group and the
+    interpreter's, where a rank aborted now and then after its line
+    (``terminate called without an active exception``, SIGABRT, reported
+    by torchrun in place of the refusal's status 2). The caller has
+    flushed stdout and stderr; the run's clean-up (its lock, its log
+    folder) is done."""
     _wait_for_peers()
     sys.stdout.flush()
     sys.stderr.flush()

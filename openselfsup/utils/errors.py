@@ -589,7 +589,10 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
     (:func:`cfg_options_here`).
 
     The process's exit then skips the collector's walks over the heap
-    (:func:`freeze_heap_at_exit`).
+    (:func:`freeze_heap_at_exit`). An InputError that carries
+    :data:`AFTER_SAID` has it called with the exit status once its line
+    is printed and stdout and stderr flushed (a distributed run's rank
+    waits there for its peers to say theirs, then exits).
 
     Returns:
         int: the exit code: ``main``'s, 0 for None, 2 for an InputError
