@@ -842,15 +842,9 @@ def test_a_runner_built_through_the_python_api_checks_in_its_own_scope(
     'mmengine' (review r155). Each optimizer trains where MMEngine's own
     build under the runner's scope builds it (the reference), and a
     refusal names the runner's scope."""
-    import uuid
-
     import mmengine.registry as registry
     import torch
     from mmengine.model import BaseModel
-    from mmengine.optim import build_optim_wrapper
-
-    from openselfsup.engine.runner import AtomicRunner
-    from openselfsup.utils import InputError
 
     class Toy(BaseModel):
         def __init__(self):
@@ -866,6 +860,30 @@ def test_a_runner_built_through_the_python_api_checks_in_its_own_scope(
                   sampler=dict(type='DefaultSampler', shuffle=False),
                   collate_fn=dict(type='default_collate'))
     judged = {}
+    # each runner leaves its scope MMEngine's current one (the latest
+    # DefaultScope made): put the ones before back, or every later test of
+    # this process looks the project's types up under 'mmpretrain'
+    scopes_before = registry.DefaultScope._instance_dict.copy()
+    try:
+        _each_optimizer_in_a_runner(scope, tmp_path, judged, Toy, loader)
+    finally:
+        registry.DefaultScope._instance_dict = scopes_before
+    # each scope builds its own library's LARS: both cases were met
+    assert judged == {'OpenSelfSupLARS': scope == 'openselfsup',
+                      'LARS': True}, judged
+
+
+def _each_optimizer_in_a_runner(scope, tmp_path, judged, Toy, loader):
+    """Train a runner of ``scope`` with each of the two LARS optimizers,
+    recording in ``judged`` whether MMEngine's own build takes it."""
+    import uuid
+
+    import mmengine.registry as registry
+    import torch
+    from mmengine.optim import build_optim_wrapper
+
+    from openselfsup.engine.runner import AtomicRunner
+    from openselfsup.utils import InputError
     for i, kind in enumerate(('OpenSelfSupLARS', 'LARS')):
         optimizer = dict(type=kind, lr=0.01)
         with registry.DefaultScope.overwrite_default_scope(scope):
@@ -894,9 +912,6 @@ def test_a_runner_built_through_the_python_api_checks_in_its_own_scope(
         if said is not None:
             assert f'default_scope {scope!r}' in said, said
         judged[kind] = builds
-    # each scope builds its own library's LARS: both cases were met
-    assert judged == {'OpenSelfSupLARS': scope == 'openselfsup',
-                      'LARS': True}, judged
 
 
 def test_the_knn_hooks_data_sets_are_judged_as_it_builds_them():
