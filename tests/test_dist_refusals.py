@@ -207,15 +207,19 @@ def test_a_peer_that_dies_at_the_agreement_keeps_gloos_error(
     """Rank 1 ends (os._exit(3), as the out-of-memory killer would leave
     it: nothing said) where it would have refused: rank 0's wait in the
     agreement's collective ends in gloo's own error, the peer's address
-    in it, never a refusal line; torchrun reports rank 1's status."""
+    in it, never a refusal line; torchrun reports rank 1's status.
+    torchrun ends rank 0 (SIGTERM) once rank 1 has exited, at times
+    before rank 0 has printed gloo's error (1 run of 10 on the loaded
+    cores): where rank 0 said an error it is gloo's, never a refusal."""
     rc, err = _two_processes(tmp_path, synthetic_root, RANK1_DOES='crash')
     assert rc == 3, err[-3000:]
     assert 'refused' not in err, err[-3000:]
-    gloo = [ln for ln in err.splitlines()
-            if ln.startswith('[rank0]: RuntimeError: ') and 'gloo' in ln]
-    assert len(gloo) == 1 and ('[127.0.0.1]:' in gloo[0]) and (
-        'Connection closed by peer' in gloo[0] or
-        'Connection reset by peer' in gloo[0]), err[-3000:]
+    said = [ln for ln in err.splitlines()
+            if ln.startswith('[rank0]: ') and 'Error: ' in ln]
+    assert all('gloo' in ln and '[127.0.0.1]:' in ln and (
+        'Connection closed by peer' in ln or
+        'Connection reset by peer' in ln) for ln in said), err[-3000:]
+    assert len(said) <= 1, err[-3000:]
     assert error_lines(err)[-1] == (
         'error: training process 1 exited with status 3 (1 more failed '
         'after it); its message is above'), err[-3000:]
