@@ -963,6 +963,17 @@ def _no_longer(path: str, sha: str) -> Optional[str]:
             f'{sha[:12]})')
 
 
+def _recorded_features(prov) -> Optional[str]:
+    """The features file a provenance records it describes
+    (``outputs.features``, a relative path joined with its ``cwd``); None
+    where it records none (a JSON written before ``outputs`` was)."""
+    outputs = prov.get('outputs')
+    made = outputs.get('features') if isinstance(outputs, dict) else None
+    if not isinstance(made, str) or not made:
+        return None
+    return _squashed(joined(made, _recorded_cwd(prov)))
+
+
 def _features_elsewhere(prov, name: Optional[str] = None,
                         out: Optional[str] = None) -> Optional[str]:
     """The features a provenance records it describes
@@ -976,11 +987,9 @@ def _features_elsewhere(prov, name: Optional[str] = None,
     ``CKPT`` and ``DATA_ROOT``, calling the set's own JSON another
     folder's). None where they are, or where it records none (a JSON
     written before ``outputs`` was) or a path too short to tell."""
-    outputs = prov.get('outputs')
-    made = outputs.get('features') if isinstance(outputs, dict) else None
-    if not isinstance(made, str) or not made:
+    made = _recorded_features(prov)
+    if made is None:
         return None
-    made = _squashed(joined(made, _recorded_cwd(prov)))
     if name is not None and os.path.basename(made) != f'{name}.npy':
         return made
     if out is not None:
@@ -1023,10 +1032,8 @@ def _not_own(prov, out: str,
     if other:
         return (f'its JSON describes {other}, another model folder\'s set '
                 '(copied from another model\'s?)')
-    outputs = prov.get('outputs')
-    made = outputs.get('features') if isinstance(outputs, dict) else None
-    if isinstance(made, str) and made and _tail(joined(
-            made, _recorded_cwd(prov)), 3) is not None:
+    made = _recorded_features(prov)
+    if made is not None and _tail(made, 3) is not None:
         return None
     other = _other_encoder(prov, out, jsons)
     return (f'its JSON records no features path that tells whose set it '
