@@ -1708,13 +1708,14 @@ _REGISTRY_BUILDERS = ('mmengine', 'mmpretrain', 'mmcv', 'torch')
 REGISTRY_BUILT = 'REGISTRY_BUILT'
 
 
-def run_scope(cfg) -> str:
+def run_scope(cfg, unset: str = 'mmengine') -> str:
     """The default scope a training run of ``cfg`` builds in, as MMEngine's
     ``Runner.from_cfg`` (and the project's ``AtomicRunner``) takes it:
-    ``cfg.get('default_scope', 'mmengine')``, unset being ``'mmengine'``;
-    ``''`` for ``None``, which sets no scope (each build looks up in the
-    registry it is called on, :func:`scope_registry`)."""
-    scope = cfg.get('default_scope', 'mmengine')
+    ``cfg.get('default_scope', 'mmengine')``, unset being ``'mmengine'``
+    (``unset``: another command's, :func:`extraction_scope`); ``''`` for
+    ``None``, which sets no scope (each build looks up in the registry it
+    is called on, :func:`scope_registry`)."""
+    scope = cfg.get('default_scope', unset)
     return '' if scope is None else scope
 
 
@@ -1741,8 +1742,7 @@ def extraction_scope(cfg) -> Any:
     sets no scope (each build looks up in the registry it is called on,
     :func:`scope_registry`). Which of its types a build under it misses
     is :func:`check_extraction_scope`'s to say."""
-    scope = cfg.get('default_scope', PROJECT_SCOPE)
-    return '' if scope is None else scope
+    return run_scope(cfg, PROJECT_SCOPE)
 
 
 #: how the scope check's line names the command whose lookup it judges
