@@ -1074,3 +1074,40 @@ def test_the_command_imports_pyplot_never_and_scipy_for_a_mean_only(
         assert ('scipy.special' in loaded) is scipy, loaded
         if not scipy:
             assert not [m for m in loaded if m.startswith('scipy')]
+
+
+@pytest.mark.parametrize('seed', [0, 7, 2 ** 63 - 1, -1])
+def test_the_random_init_words_written_are_read_back_by_both_readers(seed):
+    """The words ``knn_eval.py`` (``checkpoint``) and ``extract.py``
+    (``checkpoint_kind``, a library model's behind its library) write for
+    a random initialisation give back its seed to both readers, the kNN
+    summary's and the low-shot provenance's: they parsed the words with
+    two patterns, and the summary's took a negative seed (which a file
+    written before every ``--seed`` was checked may hold: torch took -1)
+    for a checkpoint's path."""
+    from openselfsup.apis.knn_summary import _seed
+    from openselfsup.lowshot.features import _recorded_seed
+    from openselfsup.utils.checkpoint_files import random_init_words
+    assert random_init_words(seed) == f'random init (seed {seed})'
+    assert random_init_words(seed, 'open_clip') == \
+        f'open_clip random init (seed {seed})'
+    assert _seed(dict(checkpoint=f'random init (seed {seed})')) == seed
+    assert _seed(dict(checkpoint=random_init_words(seed))) == seed
+    for library in (None, 'timm', 'open_clip'):
+        kind = random_init_words(seed, library)
+        assert _recorded_seed(dict(checkpoint_kind=kind)) == seed
+
+
+@pytest.mark.parametrize('words', [
+    '/w/run/iter_300.pth', '/w/random init (seed 3)/iter_300.pth',
+    '/w/my random init (seed 3)', 'random init (seed 3) of /c/a.py',
+    'random init (seed 3.5)', 'random init (seed )', 'random init',
+    'full checkpoint', 'timm weights (safetensors)', 'imported features'])
+def test_no_other_words_name_a_seed(words):
+    """A checkpoint's path or kind, and the seed's words with more after
+    them (as an error line names a baseline), name no seed to either
+    reader: no writer writes anything after the closing bracket."""
+    from openselfsup.apis.knn_summary import _seed
+    from openselfsup.lowshot.features import _recorded_seed
+    assert _seed(dict(checkpoint=words)) is None
+    assert _recorded_seed(dict(checkpoint_kind=words)) is None

@@ -88,6 +88,7 @@ from ..utils import (InputError, array_sha1, cfg_options_here,
                      config_sha1, file_sha1, file_sha256, files_sample_sha1,
                      is_number, json_object_or_none, library_version,
                      load_json, locked, save_set, settings_refused)
+from ..utils.checkpoint_files import random_init_words
 from ..utils.device import resolve_device
 from ..utils.io import to_jsonable
 
@@ -1940,7 +1941,7 @@ def extract_many(configs: Sequence[str],
     # every model and checkpoint checked before the first set is computed
     for listing in listings:
         encoder(listing['cfg'])
-    read = {None: (f'random init (seed {seed})', None)}  # -> (kind, SHA-256)
+    read = {None: (random_init_words(seed), None)}  # -> (kind, SHA-256)
     # each warning once: a data_root's copies moved in part, first
     notes: List[str] = _unmoved_notes(listings)
     # per set: the settings that change its features other than trained
@@ -2231,8 +2232,7 @@ def extract_external_many(configs: Sequence[str],
         fields = _set_fields(
             listing, wfile, sha, dev, amp,
             checkpoint_kind=(f'{info["library"]} weights ({fmt})' if wfile
-                             else f'{info["library"]} random init '
-                             f'(seed {seed})'),
+                             else random_init_words(seed, info['library'])),
             encoder=dict(info), preprocess=preprocessing,
             transform=transform, aug_times=0,
             seed=None if wfile else int(seed), versions=versions)

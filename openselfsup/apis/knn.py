@@ -28,6 +28,7 @@ from ..datasets.data_files import patch_root
 from ..utils import (InputError, check_replaceable, check_seed,
                      check_writable, is_int, read_once, reading_once,
                      save_set, settings_refused)
+from ..utils.checkpoint_files import random_init_words
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
 #: (the DataLoader's batches and workers): not part of an evaluation's
@@ -1313,7 +1314,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
             stem = f'{os.path.basename(where)}_{stem}'
 
     source = (os.path.abspath(checkpoint) if checkpoint
-              else f'random init (seed {seed})')
+              else random_init_words(seed))
     out_dir_given = bool(out_dir)
     out_dir = out_dir or os.path.dirname(os.path.abspath(checkpoint))
     json_path = os.path.join(out_dir, f'knn_{stem}.json')

@@ -37,6 +37,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from ..utils import (InputError, check_distinct, check_file, is_number,
                      load_json)
+from ..utils.checkpoint_files import random_init_seed
 
 #: the levels and metrics of a kNN result, in the table's order
 LEVELS = ('patch', 'slide', 'patient')
@@ -46,7 +47,6 @@ SPREAD = ('mean ± Student-t 95% half-width over the seeds, '
           't(0.975, n-1) * std(ddof=1) / sqrt(n)')
 #: keys of a summary's JSON (an existing one is replaced, another file not)
 SUMMARY_KEYS = ('rows', 'knn_settings', 'spread')
-_SEED = re.compile(r'random init \(seed (\d+)\)$')
 
 
 def load_knn_result(path: str) -> dict:
@@ -95,8 +95,7 @@ def _value(record: dict, level: str, metric: str) -> float:
 
 def _seed(record: dict) -> Optional[int]:
     """The seed of a baseline at initialisation, None for a checkpoint."""
-    match = _SEED.match(record['checkpoint'])
-    return int(match.group(1)) if match else None
+    return random_init_seed(record['checkpoint'])
 
 
 def _data(record: dict) -> Optional[Dict]:

@@ -35,7 +35,8 @@ import numpy as np
 
 from ..classes import split_model_name
 from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
-from ..utils.checkpoint_files import FOLDER_CONFIG, hub_folder_files
+from ..utils.checkpoint_files import (FOLDER_CONFIG, hub_folder_files,
+                                      random_init_seed)
 from ..utils.fingerprint import SIZE_ARGUMENTS, file_sha256_kept
 from . import paths
 from .paths import joined, printed, script
@@ -798,22 +799,17 @@ _SEED_UNKNOWN = (f'{SEED}: no seed of its random initialisation is '
                  'recorded (neither seed nor checkpoint_kind names one); '
                  'give the one it was extracted with')
 
-#: the seed ``extract.py`` spells in a random initialisation's
-#: ``checkpoint_kind``
-_KIND_SEED = re.compile(r'random init \(seed (-?\d+)\)')
-
 
 def _recorded_seed(prov) -> Optional[int]:
     """The seed of the random initialisation a provenance records: its
     ``seed``, else the one its ``checkpoint_kind`` spells (``random init
-    (seed 5)``; a JSON without the field printed ``--random-init`` alone,
-    seed 0: review r153); None where neither does."""
+    (seed 5)``: :func:`~openselfsup.utils.checkpoint_files.random_init_seed`;
+    a JSON without the field printed ``--random-init`` alone, seed 0:
+    review r153); None where neither does."""
     seed = prov.get('seed')
     if isinstance(seed, int) and not isinstance(seed, bool):
         return seed
-    kind = prov.get('checkpoint_kind')
-    found = _KIND_SEED.search(kind) if isinstance(kind, str) else None
-    return int(found.group(1)) if found else None
+    return random_init_seed(prov.get('checkpoint_kind'))
 
 
 def _is_random(prov) -> bool:

@@ -1309,3 +1309,30 @@ def hub_folder_files(library: str, folder: str
         if os.path.isfile(path):
             return path, os.path.join(folder, FOLDER_CONFIG[library])
     return None, os.path.join(folder, FOLDER_CONFIG[library])
+
+
+#: :func:`random_init_words` as read back: a library's name (a word),
+#: then the seed's words, nothing after (a checkpoint's recorded path
+#: is absolute, so no path reads as one)
+_RANDOM_INIT = re.compile(r'(?:\w+ )?random init \(seed (-?\d+)\)')
+
+
+def random_init_words(seed: int, library: Optional[str] = None) -> str:
+    """The words a result of an encoder at its random initialisation
+    records where a checkpoint's records the checkpoint: ``random init
+    (seed S)``, ``<library> random init (seed S)`` for a library's model
+    (``knn_eval.py``'s ``checkpoint``, ``extract.py``'s
+    ``checkpoint_kind``); :func:`random_init_seed` reads them back."""
+    words = f'random init (seed {seed})'
+    return f'{library} {words}' if library else words
+
+
+def random_init_seed(words: Any) -> Optional[int]:
+    """The seed of :func:`random_init_words`' ``words``; None for any
+    other value (a checkpoint's path or kind, None). A negative seed,
+    which files written before every ``--seed`` was checked
+    (:func:`~openselfsup.utils.check_seed`) may record, is read as
+    written."""
+    found = _RANDOM_INIT.fullmatch(words) if isinstance(words, str) \
+        else None
+    return int(found.group(1)) if found else None
