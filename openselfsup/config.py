@@ -2336,19 +2336,32 @@ def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
                     node[arg] = int(node[arg])  # whole: range() takes it
 
 
-#: a name and its annotation: a dotted name with its brackets, nested up to
-#: three deep and over lines (``Union[str,\n int]``), read by
-#: :func:`_annotated_numbers`
+def _bracketed(depth: int) -> str:
+    """A pattern of brackets nested up to ``depth`` deep, over lines
+    (``[str,\n int]``, ``[[Optional[str]], int]``)."""
+    inside = r'[^\[\]]*'
+    for _ in range(depth - 1):
+        inside = rf'(?:[^\[\]]|\[{inside}\])*'
+    return rf'\[{inside}\]'
+
+
+#: one term of an annotation: a dotted name with its brackets, nested up
+#: to eight deep (``Callable[[Optional[Sequence[str]]], Optional[int]]``
+#: is four), or a string (``'int'``, ``'Optional[int]'``)
+_ANNOTATION_TERM = (rf'(?:[\w.]+(?:{_bracketed(8)})?'
+                    r"""|'[^'\n]*'|"[^"\n]*")""")
+#: a name and its annotation, terms joined by ``|`` (``int | None``),
+#: read by :func:`_annotated_numbers`
 _ANNOTATION = re.compile(
-    r'\b(\w+)[ \t]*:[ \t]*([\w.]+(?:\[(?:[^\[\]]|\[(?:[^\[\]]|'
-    r'\[[^\[\]]*\])*\])*\])?)')
+    rf'\b(\w+)[ \t]*:[ \t]*({_ANNOTATION_TERM}'
+    rf'(?:[ \t]*\|[ \t]*{_ANNOTATION_TERM})*)')
 
 
 @functools.lru_cache(maxsize=None)
 def _annotated_numbers() -> Tuple[frozenset, frozenset]:
     """``(numbers, integers)``: every name the package's source annotates
     with ``int`` or ``float`` (``Optional[int]``, ``Union[str, int]``,
-    over lines), and of those the names of an annotation that names
+    over lines, ``int | None``, ``'int'``), and of those the names of an annotation that names
     ``int`` without ``float`` (``check_setting_types``' integer rule),
     somewhere. Read as text, torch-free (0.2 to 0.3 s, once per process,
     on a 2-core machine under load): a superset of the arguments

@@ -12207,6 +12207,79 @@ def test_the_option_scan_names_every_number_argument_checked():
             {'a', 'b', 'c', 'e'}, {'a', 'b'})
 
 
+def _ast_number_names(text: str):
+    """``(numbers, integers)`` of ``text`` as Python parses it: the names
+    of every annotated argument and annotated assignment (a class's
+    fields) whose annotation names ``int`` or ``float`` anywhere (a
+    string annotation parsed too), integers those naming ``int`` without
+    ``float``: the reference of ``config._number_names``."""
+    import ast
+
+    def kinds(node):
+        found = set()
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id in ('int', 'float'):
+                found.add(n.id)
+            elif isinstance(n, ast.Constant) and isinstance(n.value, str):
+                try:
+                    found |= kinds(ast.parse(n.value, mode='eval'))
+                except SyntaxError:
+                    pass
+        return found
+    numbers_, integers = set(), set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            name, annotation = node.arg, node.annotation
+        elif isinstance(node, ast.AnnAssign) and \
+                isinstance(node.target, ast.Name):
+            name, annotation = node.target.id, node.annotation
+        else:
+            continue
+        found = kinds(annotation)
+        if found:
+            numbers_.add(name)
+        if found == {'int'}:
+            integers.add(name)
+    return numbers_, integers
+
+
+def test_the_option_scan_reads_every_annotation_python_reads():
+    """The scan's names (``config._number_names``, a regular expression)
+    hold every name an annotation of the package's source makes a number
+    as ``ast`` reads them, its integers every integer: it missed
+    ``x: int | None``, ``x: None | int``, a string annotation (``x:
+    'int'``) and brackets four deep (``Callable[[Optional[Sequence[str]]],
+    Optional[int]]``), and ``--check-config`` would pass a string for such
+    an argument. The names it reads beyond (``lambda x: int(x)``, words of
+    a docstring) only cost a check that passes."""
+    from openselfsup import config
+    from openselfsup.config import _number_names
+    text = (
+        'def f(a: None | int, b: int | None, c: \'int\',\n'
+        '      d: "Optional[float]", e: str | float,\n'
+        '      g: Callable[[Optional[Sequence[str]]], Optional[int]],\n'
+        '      h: Dict[str, Dict[str, Dict[str, Dict[str, int]]]] = None,\n'
+        '      i: str | None = None, j: \'str\' = \'int\'):\n'
+        '    pass\n\n\n'
+        'class C:\n'
+        '    k: int | None = None\n'
+        '    m: Optional[\'float\'] = None\n')
+    expected = ({'a', 'b', 'c', 'd', 'e', 'g', 'h', 'k', 'm'},
+                {'a', 'b', 'c', 'g', 'h', 'k'})
+    assert _ast_number_names(text) == expected
+    assert _number_names(text) == expected
+    package = os.path.dirname(os.path.abspath(config.__file__))
+    for folder, _, files in os.walk(package):
+        for name in files:
+            if name.endswith('.py'):
+                with open(os.path.join(folder, name)) as f:
+                    text = f.read()
+                scan = _number_names(text)
+                read = _ast_number_names(text)
+                assert read[0] <= scan[0] and read[1] <= scan[1], (
+                    name, read[0] - scan[0], read[1] - scan[1])
+
+
 def test_the_option_scan_reads_the_source_only_where_a_value_could_fail(
         monkeypatch):
     """``options_need_type_check`` read the package's source (about
