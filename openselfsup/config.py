@@ -2241,11 +2241,13 @@ _NUMBER_KINDS = {int: (lambda v: is_whole(v), 'an integer'),
 def _number_rule(hint: Any) -> Optional[Tuple[Callable[[Any], bool], str]]:
     """The rule of :data:`_NUMBER_KINDS` for an annotation ``int``,
     ``float``, ``Optional[int]``, ``Optional[float]`` or ``Union[int,
-    float]`` (with None: None passes too), else None (not checked)."""
+    float]``, also written with ``|`` (``int | None``) (with None: None
+    passes too), else None (not checked)."""
+    import types
     import typing
     if hint in _NUMBER_KINDS:
         return _NUMBER_KINDS[hint]
-    if typing.get_origin(hint) is not typing.Union:
+    if typing.get_origin(hint) not in (typing.Union, types.UnionType):
         return None
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if not args or any(a not in _NUMBER_KINDS for a in args):

@@ -12280,6 +12280,29 @@ def test_the_option_scan_reads_every_annotation_python_reads():
                     name, read[0] - scan[0], read[1] - scan[1])
 
 
+def test_a_number_annotation_written_with_a_bar_is_checked_as_its_union():
+    """``check_setting_types`` judges an argument annotated ``int | None``
+    as one annotated ``Optional[int]`` (the reference): the bar's union
+    (``types.UnionType``) was no ``typing.Union`` to it, and such an
+    argument went unchecked, a string taken without a word, though the
+    option scan names it."""
+    from typing import Optional, Union
+    from openselfsup.config import _number_rule
+    values = (None, 3, 3.0, 2.5, True, 'x', '3', [3])
+    for bar, reference, what in (
+            (int | None, Optional[int], 'an integer or None'),
+            (None | float, Optional[float], 'a number or None'),
+            (int | float, Union[int, float], 'a number'),
+            (float | int | None, Optional[Union[int, float]],
+             'a number or None')):
+        rule, expected = _number_rule(bar), _number_rule(reference)
+        assert rule is not None and rule[1] == expected[1] == what, bar
+        assert [rule[0](v) for v in values] == \
+            [expected[0](v) for v in values], bar
+    assert _number_rule(str | None) is None
+    assert _number_rule(int | str) is None
+
+
 def test_the_option_scan_reads_the_source_only_where_a_value_could_fail(
         monkeypatch):
     """``options_need_type_check`` read the package's source (about
