@@ -42,8 +42,10 @@ model = dict(
                   checkpoint='checkpoints/LocalGlobalHIPT_2048_768.pt'),
     head=dict(type='LinearTaskHead', in_channels=768, num_outputs=1,
               activation='identity', loss=dict(type='GradeMSELoss')),
-    # reports read up to 512 tokens, as published (its tokenizer's
-    # max_length; the folder's own default here would be 128)
+    # reports read up to 512 tokens, a choice: the published RoBERTa report
+    # classifier's max_length; the published code with this sentence-
+    # transformer (and this folder's own default) would read 128, which
+    # cuts the conclusion (docs/balance/README.md, "slide report length")
     text_encoder=dict(type='SentenceTransformerText',
                       path='checkpoints/roberta-base-nli-stsb-mean-tokens',
                       max_length=512),
