@@ -134,3 +134,154 @@ def test_meta_test_is_the_published_computation(clf, mode):
     np.testing.assert_allclose(s['per_class_ci'], cis, rtol=1e-9)
     assert s['average_mean'] == pytest.approx(avg, abs=1e-12)
     assert s['average_ci'] == pytest.approx(avg_ci, rel=1e-9)
+
+
+# -- the defaults a user gets are the published ones --------------------------
+#: the published protocol, each value read in the Few-shot-WSI source
+#: (paths under ``wsi_workdir/``; see the test's docstring)
+PUBLISHED_TASKS = 1000          # scripts/{near,mixture,out}_domain.sh
+PUBLISHED_ABLATION_TASKS = 300  # scripts/ablation.sh, generate_ablation_tasks.sh
+PUBLISHED_QUERIES = 15          # tools/generate_task.py: num_querys = 15
+PUBLISHED_K = 16                # dict_construction.py, distributed_meta_test.py
+PUBLISHED_M = 2000              # dict_construction.py --num_shift_vectors
+PUBLISHED_AUG_SHOTS = 100       # distributed_meta_test.py --num_aug_shots
+PUBLISHED_SHOTS = {'near': [1, 5, 10], 'mixture': [1, 5, 10],
+                   'out': [1, 5, 10, 50, 100], 'out_homo': [5, 10, 50, 100]}
+
+
+class _Resolved(Exception):
+    """Raised by a stand-in for the engine: the settings a command runs."""
+
+    def __init__(self, specs):
+        super().__init__()
+        self.specs = list(specs)
+
+
+def _resolved(monkeypatch, rel, argv):
+    """The :class:`RunSpec` list that command ``rel`` hands the engine
+    (``run_meta_test``, ``run_sweep``), caught before anything runs."""
+    from lowshot_data import script_main
+    from openselfsup.lowshot import meta_test, sweep
+
+    def one(workdir, spec, *args, **kwargs):
+        raise _Resolved([spec])
+
+    def many(workdir, specs, *args, **kwargs):
+        raise _Resolved(specs)
+    monkeypatch.setattr(meta_test, 'run_meta_test', one)
+    monkeypatch.setattr(sweep, 'run_sweep', many)
+    with pytest.raises(_Resolved) as caught:
+        script_main(rel)(argv)
+    return caught.value.specs
+
+
+def _published_classifier_params():
+    """What the published constructors set: ``RidgeClassifier()`` and
+    ``LogisticRegression(max_iter=1000)`` (scikit-learn's own defaults
+    for the rest: alpha 1.0, C 1.0)."""
+    from sklearn.linear_model import LogisticRegression
+    ridge, logistic = RidgeClassifier(), LogisticRegression(max_iter=1000)
+    return dict(alpha=ridge.alpha, C=logistic.C, max_iter=logistic.max_iter)
+
+
+def _assert_published(spec, num_task=PUBLISHED_TASKS):
+    params = _published_classifier_params()
+    assert (spec.alpha, spec.C, spec.max_iter) == (
+        params['alpha'], params['C'], params['max_iter']) == (1.0, 1.0, 1000)
+    assert spec.num_task == num_task
+    assert spec.tasks.queries == PUBLISHED_QUERIES
+    assert spec.info()['queries'] == PUBLISHED_QUERIES
+    assert spec.num_prototypes == PUBLISHED_K
+    assert spec.num_shift_vectors == PUBLISHED_M
+    assert spec.num_aug_shots == PUBLISHED_AUG_SHOTS
+    assert spec.aug_times == 0
+    if spec.latent:
+        dictionary = spec.dictionary
+        assert (dictionary.num_prototypes, dictionary.num_shift_vectors) \
+            == (PUBLISHED_K, PUBLISHED_M)
+
+
+def test_defaults_are_the_published_protocol(monkeypatch):
+    """The defaults a user gets, from ``RunSpec`` and from the commands
+    run without flags, are the published protocol's. The published facts
+    (TencentAILabHealthcare/Few-shot-WSI, ``wsi_workdir/``):
+
+    - Ridge alpha 1.0: ``distributed_meta_test.py`` builds
+      ``RidgeClassifier()``, scikit-learn's default alpha.
+    - logistic regression C 1.0, max_iter 1000: it builds
+      ``LogisticRegression(max_iter=1000)``, scikit-learn's default C.
+      (Both read here from the constructors themselves.)
+    - K 16: ``dict_construction.py --num_prototypes`` default 16, read by
+      ``distributed_meta_test.py --num_prototypes`` default 16.
+    - M 2000: ``dict_construction.py --num_shift_vectors`` default 2000.
+    - 100 aug shots: ``distributed_meta_test.py --num_aug_shots`` default
+      100 (the feature and ``num_aug_shots - 1`` shifted copies).
+    - 1000 tasks: ``scripts/near_domain.sh``, ``mixture_domain.sh`` and
+      ``out_domain.sh`` pass ``--num_task 1000`` (the argparse default
+      there, 300, is the ablation's); ``tools/generate_task.py`` draws
+      1000 by default.
+    - 300 tasks in the ablation: ``scripts/ablation.sh --num_task 300``,
+      ``scripts/generate_ablation_tasks.sh --num_task 300``; 5 shots and
+      Ridge (``--num_shots 5``, ``--clf`` left at its default).
+    - 15 queries per class: ``num_querys = 15`` in
+      ``tools/generate_task.py`` and ``tools/generate_aug_NCT78_task.py``.
+    - shots: ``near_domain.sh``/``mixture_domain.sh`` 1 5 10;
+      ``scripts/generate_mixture_and_out_domain_tasks.sh`` draws out
+      (hetero) 1 5 10 50 100 and out homo 5 10 50 100.
+    - ablation parts: ``ablation.sh``'s K 2..256 (powers of two) with 100
+      aug shots, aug shots t^2 and hybrid t for t = 2..16, with K 16.
+
+    A change of any default (e.g. ``C: float = 2.0``) fails here."""
+    from openselfsup.lowshot import spec as S
+    from openselfsup.lowshot.ablation import PUBLISHED
+    _assert_published(S.RunSpec('clp_wo_0', 'near', 5, novel_class=0))
+    _assert_published(S.RunSpec('clp_wo_0', 'near', 5, novel_class=0,
+                                mode='latent_aug'))
+    assert S.NUM_QUERIES == PUBLISHED_QUERIES
+    assert {t: list(s) for t, s in S.DEFAULT_SHOTS.items()} == \
+        PUBLISHED_SHOTS
+
+    # distributed_meta_test.py: only the required flags
+    for clf in S.CLASSIFIERS:
+        for mode in ('linear', 'latent_aug'):
+            [spec] = _resolved(monkeypatch, 'wsi_workdir/distributed_meta_'
+                               'test.py', ['--task', 'near', '--model',
+                                           'clp_wo_0', '--novel_class', '0',
+                                           '--num_shots', '5', '--clf', clf,
+                                           '--mode', mode])
+            _assert_published(spec)
+
+    # sweep.py: --model alone (near domain), then every domain's shots
+    specs = _resolved(monkeypatch, 'wsi_workdir/sweep.py', ['--model', 'clp'])
+    for spec in specs:
+        _assert_published(spec)
+    assert sorted({s.shots for s in specs}) == PUBLISHED_SHOTS['near']
+    assert sorted({s.novel_class for s in specs}) == list(range(9))
+    specs = _resolved(monkeypatch, 'wsi_workdir/sweep.py',
+                      ['--model', 'clp', '--task', *PUBLISHED_SHOTS])
+    for spec in specs:
+        _assert_published(spec)
+    assert {t: sorted({s.shots for s in specs if s.task == t})
+            for t in PUBLISHED_SHOTS} == PUBLISHED_SHOTS
+
+    # ablation.py: no flags at all
+    specs = _resolved(monkeypatch, 'wsi_workdir/ablation.py', [])
+    assert {(s.model, s.task, s.novel_class, s.shots, s.clf)
+            for s in specs} == {('clp_wo_78', 'near', 78, 5, 'Ridge')}
+    assert list(PUBLISHED['prototypes']) == [2 ** i for i in range(1, 9)]
+    assert list(PUBLISHED['latent']) == [t * t for t in range(2, 17)]
+    assert list(PUBLISHED['hybrid']) == list(range(2, 17))
+    ks = sorted({s.num_prototypes for s in specs if s.latent})
+    assert ks == list(PUBLISHED['prototypes'])
+    aug_shots = {s.num_aug_shots for s in specs if s.latent
+                 and not s.aug_times}
+    assert aug_shots == set(PUBLISHED['latent']) | {PUBLISHED_AUG_SHOTS}
+    for spec in specs:
+        assert spec.num_task == PUBLISHED_ABLATION_TASKS
+        assert (spec.alpha, spec.num_shift_vectors) == (
+            _published_classifier_params()['alpha'], PUBLISHED_M)
+        if spec.latent and spec.num_aug_shots != spec.aug_times \
+                and spec.num_aug_shots == PUBLISHED_AUG_SHOTS:
+            assert spec.num_prototypes in PUBLISHED['prototypes']
+        elif spec.latent:  # latent and hybrid parts: K 16
+            assert spec.num_prototypes == PUBLISHED_K
