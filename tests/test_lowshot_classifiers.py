@@ -124,29 +124,45 @@ def test_hyperparameters_reach_the_solver(name, params, ref):
 @pytest.mark.filterwarnings('ignore::UserWarning:sklearn')
 @pytest.mark.filterwarnings('ignore::scipy.linalg.LinAlgWarning')
 def test_ridge_on_huge_features_falls_back_like_sklearn():
-    """Features so large that alpha vanishes next to X^T X: the Cholesky of
-    the normal equations fails; scikit-learn falls back to the SVD, and so
-    does the engine (counted), with the same predictions."""
+    """Features so large that alpha vanishes next to X X^T: the Cholesky of
+    the normal equations fails. Here features outnumber samples, so
+    scikit-learn solves the dual and falls back to ``lstsq`` on the kernel
+    matrix (its SVD solver is the primal fall-back); the engine solves
+    those tasks through the SVD of the centred data (counted): the same
+    ridge solution, so the same predictions and coefficients."""
+    import warnings
     xs, ys, xq, _ = _tasks(13)
     scale = 1e9
     X, Xq = xs[:4] * scale, xq[:4] * scale
-    clf = build_classifier('Ridge').fit(torch.tensor(X),
-                                        torch.tensor(ys[:4]))
-    pred = clf.predict(torch.tensor(Xq)).numpy()
-    ref = np.stack([RidgeClassifier().fit(x, y).predict(q)
-                    for x, y, q in zip(X, ys[:4], Xq)])
-    assert (pred == ref).mean() >= 0.99
+
+    def check(X, y):
+        """The engine against scikit-learn, task by task; the number of
+        tasks where scikit-learn took its dual least-squares fall-back."""
+        assert X.shape[1] < X.shape[2]  # features outnumber samples
+        clf = build_classifier('Ridge').fit(torch.tensor(X), torch.tensor(y))
+        pred = clf.predict(torch.tensor(Xq)).numpy()
+        lstsq = 0
+        refs = []
+        for x, t in zip(X, y):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter('always')
+                refs.append(RidgeClassifier().fit(x, t))
+            lstsq += any('Singular matrix in solving dual problem'
+                         in str(w.message) for w in caught)
+        ref = np.stack([r.predict(q) for r, q in zip(refs, Xq)])
+        assert (pred == ref).mean() >= 0.99
+        coef = np.stack([r.coef_ for r in refs])
+        assert np.abs(clf.coef_.numpy() - coef).max() <= \
+            1e-9 * np.abs(coef).max()
+        return clf, lstsq
+    clf, lstsq = check(X, ys[:4])
+    assert lstsq > 0 and clf.stats()['svd_fallback'] > 0
     assert np.isfinite(clf.coef_.numpy()).all()
     # repeated samples: the kernel matrix is singular up to alpha, which
     # vanishes at this scale: Cholesky fails, the SVD answers as sklearn
-    Xr = np.concatenate([X, X], 1)
-    yr = np.concatenate([ys[:4], ys[:4]], 1)
-    clf = build_classifier('Ridge').fit(torch.tensor(Xr), torch.tensor(yr))
-    assert clf.stats()['svd_fallback'] > 0
-    pred = clf.predict(torch.tensor(Xq)).numpy()
-    ref = np.stack([RidgeClassifier().fit(x, y).predict(q)
-                    for x, y, q in zip(Xr, yr, Xq)])
-    assert (pred == ref).mean() >= 0.99
+    clf, lstsq = check(np.concatenate([X, X], 1),
+                       np.concatenate([ys[:4], ys[:4]], 1))
+    assert lstsq == 4 and clf.stats()['svd_fallback'] == 4
 
 
 def test_logistic_regression_counts_tasks_that_stop_early():

@@ -9,8 +9,10 @@ The one place the classifiers get their dense kernels from:
   ``cholesky_ex`` / ``cholesky_solve``), reporting the tasks whose matrix is
   not numerically positive definite instead of failing the batch, so the
   caller can fall back for those tasks only.
-- :func:`ridge_svd`: the ridge solution from the SVD of the centred data, the
-  fall-back scikit-learn's ``Ridge`` takes when Cholesky fails.
+- :func:`ridge_svd`: the ridge solution from the SVD of the centred data,
+  for the tasks where Cholesky fails (scikit-learn's ``Ridge`` falls back to
+  its SVD solver in the primal, to ``lstsq`` on the kernel matrix in the
+  dual: the same solution).
 
 Every kernel computes each task on its own: a task's result does not depend
 on which other tasks share its batch (the engine runs each chunk on one
@@ -76,9 +78,10 @@ def ridge_svd(Xc: Tensor, Yc: Tensor, alpha: float) -> Tensor:
     """Ridge coefficients from the SVD of centred data, per task.
 
     ``W = V diag(s / (s^2 + alpha)) U^T Yc`` (scikit-learn's ``svd`` solver,
-    which it falls back to when Cholesky fails): no Gram matrix is formed,
-    so it also answers where ``X^T X`` overflows or is singular to working
-    precision.
+    its fall-back when Cholesky fails in the primal; in the dual it takes
+    ``lstsq`` on ``X X^T + alpha I``, the same solution): no Gram matrix is
+    formed, so it also answers where ``X^T X`` overflows or is singular to
+    working precision.
 
     Args:
         Xc (Tensor): ``[B, n, D]`` centred features.

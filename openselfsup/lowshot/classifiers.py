@@ -3,9 +3,12 @@
 Each matches a scikit-learn estimator on every task of the batch:
 
 - :class:`RidgeClassifier` = ``sklearn.linear_model.RidgeClassifier(alpha)``
-  (one-vs-all targets +-1, intercept by centring, exact solve; a task whose
-  normal equations are not numerically positive definite is solved through
-  the SVD of its data, as scikit-learn falls back, and counted).
+  (one-vs-all targets +-1, intercept by centring, exact solve, in the dual
+  where features outnumber samples, as scikit-learn's ``cholesky``; a task
+  whose matrix is not numerically positive definite is solved through the
+  SVD of its data, and counted: scikit-learn falls back to ``lstsq`` on the
+  kernel matrix in the dual, to its SVD solver in the primal, the same
+  ridge solution).
 - :class:`LogisticRegression` = ``LogisticRegression(C, max_iter)``
   (multinomial, L2 on the weights, intercept not penalised; two classes:
   scikit-learn's binary model, the two-row softmax with the penalty
@@ -183,7 +186,9 @@ class RidgeClassifier(_Linear):
     Attributes:
         n_fallback_ (int): tasks of the last fit solved through the SVD
             because their normal equations were not numerically positive
-            definite (scikit-learn falls back the same way, silently).
+            definite (scikit-learn falls back too, to the same solution:
+            least squares on the kernel matrix in the dual, with a
+            warning; its SVD solver in the primal, silently).
     """
 
     def __init__(self, alpha: float = 1.0, dtype: torch.dtype = torch.float64):

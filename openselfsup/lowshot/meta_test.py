@@ -611,7 +611,8 @@ def result_notes(result: Dict) -> List[str]:
     if c.get('svd_fallback'):
         notes.append(f'note: Ridge solved {c["svd_fallback"]} task(s) by SVD '
                      '(normal equations not positive definite at working '
-                     'precision), as scikit-learn falls back')
+                     'precision), where scikit-learn falls back too (to '
+                     'least squares in the dual, SVD in the primal)')
     return notes
 
 
