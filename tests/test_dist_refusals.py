@@ -42,12 +42,28 @@ torch.cuda.is_available = available
 from openselfsup.engine import runner
 from openselfsup.utils import InputError
 rank, how = os.environ['RANK'], os.environ.get('RANK1_DOES')
-if rank == '1' and how:
+if rank == '1' and how in ('refuse', 'crash'):
     def lists(*args, **kwargs):
         if how == 'crash':
             os._exit(3)
         raise InputError('/nodes/1/NCT/meta/train.txt: list file not found')
     runner.initial_weight_lists = lists
+if rank == '1' and how in ('refuse_data', 'short_data'):
+    # rank 1's node: its copy of the training list missing, or shorter
+    from openselfsup.datasets.image_list import ImageList
+    if how == 'refuse_data':
+        def missing(self):
+            raise InputError(
+                '/nodes/1/NCT/meta/train_labeled.txt: list file not found')
+        ImageList.load_data_list = missing
+    else:
+        ImageList.__len__ = lambda self: 1
+if rank == '1' and how == 'refuse_pretrained':
+    # a Pretrained init_cfg's file its node does not see
+    def unseen(self):
+        raise InputError('model.backbone.init_cfg (Pretrained, '
+                         '/nodes/1/r18.pth): no such file')
+    runner.AtomicRunner._check_pretrained_inits = unseen
 if rank == '1' and os.environ.get('RANK1_NODE_LOCAL'):
     # rank 1's node: a work dir of its own, where rank 0's checkpoints
     # never arrive (MMEngine writes them on rank 0 alone)
@@ -148,6 +164,35 @@ def test_a_refusal_of_one_rank_is_said_by_every_rank(tmp_path, synthetic_root,
     left = [os.path.join(d, n) for d, dirs, files in os.walk(tmp_path / 'w')
             for n in dirs + files]
     assert left == [], left
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('how', ['refuse_pretrained'])
+def test_a_refusal_of_one_rank_before_the_resume_is_agreed(
+        tmp_path, synthetic_root, how):
+    """Rank 1 alone refuses where it builds the training set (its node's
+    list missing), where the run checks it has a training step (its
+    node's list shorter: one image, no batch of 4 per process), or where
+    it reads a ``Pretrained`` init's file (which MMEngine's broadcast of
+    the initialised weights follows): rank 0 went on to its next
+    collective and ended in gloo's ``Connection closed by peer``
+    traceback after rank 1's line. Now each rank says its line, status 2
+    each, no traceback."""
+    rc, err = _two_processes(tmp_path, synthetic_root, RANK1_DOES=how)
+    own = {
+        'refuse_data':
+            '/nodes/1/NCT/meta/train_labeled.txt: list file not found',
+        'short_data':
+            f'{tmp_path / "cfg.py"}: the training list has 1 sample(s), 1 '
+            'per process on 2 processes, fewer than one batch of 4 per '
+            'process, and the short batch is dropped: no training step '
+            'would run (lower total_batch_size, or train on more images)',
+        'refuse_pretrained':
+            'model.backbone.init_cfg (Pretrained, /nodes/1/r18.pth): no '
+            'such file'}[how]
+    assert rc == 2 and 'Traceback' not in err, err[-3000:]
+    assert 'Connection closed by peer' not in err, err[-3000:]
+    assert _both_refuse(err, own), err[-3000:]
 
 
 @pytest.mark.slow

@@ -5075,9 +5075,17 @@ class AtomicRunner(Runner):
 
     def _init_model_weights(self) -> None:
         """As the Runner's, each ``Pretrained`` ``init_cfg`` it will load
-        checked first (:meth:`_check_pretrained_inits`)."""
+        checked first (:meth:`_check_pretrained_inits`). Each rank reads
+        the files itself: a refusal of one rank alone (a file its node
+        does not see) is agreed on by all
+        (:func:`~openselfsup.engine.agreed_refusals.refusals_agreed`: one
+        all-reduce where the ranks go on) before MMEngine's
+        ``init_weights`` (a URL's download: ``load_from_http``'s barrier)
+        and its broadcast of the weights, where the peers of a rank that
+        refused alone waited (gloo's ``Connection closed by peer``)."""
         if self.cfg.get('load_from_check', True) is not False:
-            self._check_pretrained_inits()
+            with refusals_agreed():
+                self._check_pretrained_inits()
         super()._init_model_weights()
 
     def _check_pretrained_inits(self) -> None:
