@@ -167,7 +167,8 @@ def test_a_refusal_of_one_rank_is_said_by_every_rank(tmp_path, synthetic_root,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('how', ['refuse_pretrained'])
+@pytest.mark.parametrize('how', ['refuse_data', 'short_data',
+                                 'refuse_pretrained'])
 def test_a_refusal_of_one_rank_before_the_resume_is_agreed(
         tmp_path, synthetic_root, how):
     """Rank 1 alone refuses where it builds the training set (its node's

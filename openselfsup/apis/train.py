@@ -2999,12 +2999,18 @@ def check_steps(runner, config: str) -> None:
     """Refuse a run whose epoch has no training step: fewer images than one
     batch per process, the short batch dropped. MMEngine runs such a run
     to its end without a step and saves the untrained weights. Builds the
-    training loop (the dataset is read, as ``runner.train`` would)."""
+    training loop (the dataset is read, as ``runner.train`` would). Each
+    rank counts its own steps (its node's lists): a refusal of one rank
+    alone is agreed on by every rank
+    (:func:`~openselfsup.engine.agreed_refusals.refusals_agreed`: one
+    all-reduce where the ranks go on), after the loop's build, whose
+    sampler may hold a collective (MMEngine's ``sync_random_seed``)."""
+    from ..engine.agreed_refusals import refusals_agreed
     loader = getattr(runner.train_loop, 'dataloader', None)
-    if loader is None or len(loader) > 0:
-        return
-    raise _no_step(config, len(loader.dataset), loader.batch_size,
-                   runner.world_size)
+    with refusals_agreed():
+        if loader is not None and len(loader) == 0:
+            raise _no_step(config, len(loader.dataset), loader.batch_size,
+                           runner.world_size)
 
 
 def _no_step(config: str, samples: int, batch: int,

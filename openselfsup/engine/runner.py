@@ -3838,6 +3838,18 @@ class _AfterBatches:
         return getattr(self._it, name)
 
 
+class _BuiltDataset(dict):
+    """A loader's settings that hold its dataset built
+    (:meth:`AtomicRunner._training_set_agreed`): MMEngine's
+    ``build_dataloader`` deep-copies the settings, which copies everything
+    but the dataset, used as built (not a copy of its lists)."""
+
+    def __deepcopy__(self, memo):
+        import copy
+        return {key: value if key == 'dataset' else
+                copy.deepcopy(value, memo) for key, value in self.items()}
+
+
 @RUNNERS.register_module()
 class AtomicRunner(Runner):
     """:class:`mmengine.runner.Runner` with atomic checkpoints and a resume
@@ -4674,11 +4686,42 @@ class AtomicRunner(Runner):
 
     def build_train_loop(self, loop):
         """As the Runner's; a refused setting is one line
-        (:func:`~openselfsup.utils.errors.settings_refused`)."""
-        with settings_refused(self.cfg, 'training loop or its '
-                              'data'), \
-                self._warnings_left_out():
+        (:func:`~openselfsup.utils.errors.settings_refused`). The training
+        set is built first, its refusals agreed on by every rank
+        (:meth:`_training_set_agreed`)."""
+        what = 'training loop or its data'
+        with settings_refused(self.cfg, what), self._warnings_left_out():
+            if isinstance(loop, dict):  # (a loop already built: itself)
+                self._train_dataloader = self._training_set_agreed(
+                    self._train_dataloader, what)
             return self._keep_loader(super().build_train_loop(loop))
+
+    def _training_set_agreed(self, loader, what: str):
+        """``loader`` (the ``train_dataloader`` settings) with its dataset
+        built (as MMEngine's ``build_dataloader`` builds it, its
+        ``full_init`` run) inside
+        :func:`~openselfsup.engine.agreed_refusals.refusals_agreed`: each
+        rank reads its node's lists and images, and a refusal of one rank
+        alone (a list its node does not see, or a copy of another content)
+        is said by every rank (one all-reduce where the ranks go on); the
+        peers went on to the sampler's or the first step's collective and
+        ended in gloo's ``Connection closed by peer`` traceback. The
+        sampler is built after, outside the agreement: its seed may be a
+        collective (MMEngine's ``sync_random_seed`` under
+        ``diff_rank_seed``). A dataset given built, or no settings, as
+        they are."""
+        dataset = loader.get('dataset') if isinstance(loader, dict) \
+            else None
+        if not isinstance(dataset, dict):
+            return loader
+        import copy
+
+        from mmengine.registry import DATASETS
+        with refusals_agreed(), settings_refused(self.cfg, what):
+            built = DATASETS.build(copy.deepcopy(dataset))
+            if hasattr(built, 'full_init'):
+                built.full_init()
+        return _BuiltDataset(loader, dataset=built)
 
     def build_val_loop(self, loop):
         """As :meth:`build_train_loop`, for the validation loop."""
