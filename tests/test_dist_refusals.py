@@ -66,9 +66,13 @@ if rank == '1' and how == 'refuse_pretrained':
     runner.AtomicRunner._check_pretrained_inits = unseen
 if rank == '1' and os.environ.get('RANK1_NODE_LOCAL'):
     # rank 1's node: a work dir of its own, where rank 0's checkpoints
-    # never arrive (MMEngine writes them on rank 0 alone)
-    runner.find_resumable_checkpoint = lambda *args, **kwargs: None
-    train.find_resumable_checkpoint = lambda *args, **kwargs: None
+    # never arrive (MMEngine writes them on rank 0 alone): none there, or
+    # the checkpoint the variable names (another run's), found by
+    # apis.train's search before the group forms and by the runner's
+    found = os.environ['RANK1_NODE_LOCAL']
+    found = None if found == 'none' else found
+    runner.find_resumable_checkpoint = lambda *args, **kwargs: found
+    train.find_resumable_checkpoint = lambda *args, **kwargs: found
 if rank == '0' and os.environ.get('RANK0_SLOW_CLEAN_UP'):
     discard = runner.AtomicRunner._discard
 
@@ -221,24 +225,33 @@ def test_a_refusal_before_mmengines_own_barrier_is_agreed_at_once(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('rank1_finds', ['none', 'another'])
 def test_ranks_that_find_other_checkpoints_to_resume_refuse(
-        tmp_path, synthetic_root):
+        tmp_path, synthetic_root, rank1_finds):
     """``--resume`` of a work dir not shared between nodes: rank 0 found
-    the epoch-1 checkpoint, rank 1 none on its node; rank 0 resumed and
-    rank 1 trained from scratch, DDP averaging the gradients of other
-    weights, and rank 0 wrote checkpoints of that (review r157). Now every
-    rank refuses in one line naming the work dir and what each found,
-    and nothing more is written."""
+    the epoch-1 checkpoint, rank 1 none on its node, or another file (an
+    earlier run's copy); rank 0 resumed and rank 1 trained from scratch
+    (or from its file), DDP averaging the gradients of other weights, and
+    rank 0 wrote checkpoints of that (review r157). apis.train's own
+    search, each rank's before the group forms, lets each go on with what
+    it found (its checks of that file pass on each rank); the runner's
+    agreement refuses: every rank refuses in one line naming the work
+    dir and what each found, and nothing more is written."""
     rc, err = _two_processes(tmp_path, synthetic_root)
     work = tmp_path / 'w'
     assert rc == 0 and (work / 'epoch_1.pth').is_file(), err[-3000:]
     before = sorted(os.listdir(work))
+    found = 'none'
+    if rank1_finds == 'another':
+        found = tmp_path / 'node1' / 'epoch_1.pth'
+        found.parent.mkdir()
+        found.write_bytes((work / 'epoch_1.pth').read_bytes())
     rc, err = _two_processes(tmp_path, synthetic_root, '--resume',
-                             RANK1_NODE_LOCAL='1')
+                             RANK1_NODE_LOCAL=str(found))
     lines = [ln for ln in error_lines(err) if not TORCH_LOG.match(ln)]
     line = (f'error: --resume: the processes do not find the same '
             f'checkpoint to resume in {work} (rank 0: '
-            f'{work / "epoch_1.pth"}; rank 1: none): --work-dir must be a '
+            f'{work / "epoch_1.pth"}; rank 1: {found}): --work-dir must be a '
             'folder every node shares (the checkpoints are written on '
             'rank 0\'s node), or give --resume CHECKPOINT that every node '
             'can read')
