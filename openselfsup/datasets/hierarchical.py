@@ -460,8 +460,12 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
                                   for i in range(len(self))))
 
     def _rng(self, idx: int) -> np.random.Generator:
-        """Generator for one draw: seed, item, draw count and the DataLoader
-        worker seed (which changes every epoch and follows the run's seed)."""
+        """Generator for one draw: seed, item, this process's count of its
+        draws of the item and the DataLoader worker seed (each worker's own,
+        from the run's seed). The worker seed is new every epoch only
+        without ``persistent_workers``; with them (the HLSS configs) a
+        worker keeps its seed for the whole run, and it is the draw count
+        that makes each of its draws of an item differ from the last."""
         n = self._draws.get(idx, 0)
         self._draws[idx] = n + 1
         info = torch.utils.data.get_worker_info()
