@@ -787,3 +787,89 @@ def test_a_batch_groups_views_by_the_metadata_hierarchy(tmp_path):
     # E), one x patient twice, in two items (two patients of the batch)
     x = [p for p in patients if p in 'AB']
     assert len(patients) == 6 and len(x) == 3 and set(x) == {'A', 'B'}
+
+
+def _uneven(tmp_path, big=30, small=20):
+    """Metadata and split of ``big`` patients of class 'a' and ``small`` of
+    class 'b' (one slide of one patch each; the files are not written, the
+    datasets are built with ``check_files=False``)."""
+    names = [f'a{i:02d}' for i in range(big)] + \
+        [f'b{i:02d}' for i in range(small)]
+    meta = {p: {'class': p[0], 'slides': {f'{p}s': [f'{p}.png']}}
+            for p in names}
+    return _write(tmp_path, meta, {'train': names})
+
+
+def _repeated(ds):
+    """The patients a class-balanced dataset holds more than once."""
+    names = [ds.get_data_info(i)['patient'] for i in range(len(ds))]
+    return sorted({p for p in names if names.count(p) > 1})
+
+
+def _published_repeats(seed, big=30, small=20):
+    """The class-'b' patients the documented rule repeats, drawn by hand:
+    the classes in sorted order each take one permutation of their
+    patients from ``default_rng([seed, 1])``, tiled and cut to the largest
+    class's count, so the first ``big - small`` of b's order come twice."""
+    rng = np.random.default_rng([seed, 1])
+    rng.permutation(big)  # class 'a' first, repeated by none
+    order = rng.permutation(small)
+    return sorted(f'b{i:02d}' for i in order[:big - small])
+
+
+def test_class_balancing_follows_the_run_seed(tmp_path):
+    """The patients a class-balanced dataset repeats come from the run's
+    seed (the published ``replicate_balance_instances`` draws from the
+    global ``random`` that ``seed_everything`` seeds): they came from the
+    dataset's own ``seed=0`` whatever ``randomness.seed``, so a seed sweep
+    repeated the same patients in every run (review r161). 10 of 20
+    patients repeated: two seeds pick the same 10 once in 184,756."""
+    from mmengine.runner import set_random_seed
+    meta, split = _uneven(tmp_path)
+
+    def build(**kw):
+        return HierarchicalPatientDataset(meta, split, class_balance=True,
+                                          check_files=False, **kw)
+    got = {}
+    for seed in (1000, 0, 7, 1000):
+        set_random_seed(seed)  # what the runner does before the build
+        ds = build()
+        got.setdefault(seed, []).append(_repeated(ds))
+        assert got[seed][-1] == _published_repeats(seed), seed
+        assert ds.seed is None and ds.draw_seed == seed
+    assert got[1000][0] == got[1000][1]  # the same run seed, the same
+    assert len({tuple(v[0]) for v in got.values()}) == 3
+    # the dataset's own seed wins over the run's
+    set_random_seed(1000)
+    ds = build(seed=7)
+    assert _repeated(ds) == got[7][0] and ds.draw_seed == 7
+
+
+@pytest.mark.parametrize('diff_rank_seed', [False, True])
+def test_runner_balances_alike_on_every_rank(tmp_path, monkeypatch,
+                                             diff_rank_seed):
+    """The runner's data-loader build gives the dataset rank 0's seed:
+    with ``diff_rank_seed`` MMEngine hands rank r ``seed + r``, and a
+    balancing drawn from it would differ per rank while the sampler splits
+    one list between the ranks. Rank 1 of a run of seed 5 (as MMEngine's
+    loops call ``build_dataloader``: ``runner.seed``) repeats the patients
+    seed 5 draws, as rank 0 does."""
+    import mmengine.dist
+
+    from openselfsup.engine.runner import AtomicRunner
+    meta, split = _uneven(tmp_path)
+    loader = dict(batch_size=2, num_workers=0,
+                  sampler=dict(type='DefaultSampler', shuffle=False),
+                  dataset=dict(type='HierarchicalPatientDataset',
+                               metadata=meta, split=split,
+                               class_balance=True, check_files=False))
+    from mmengine.registry import DefaultScope
+    for rank in (0, 1):
+        monkeypatch.setattr(mmengine.dist, 'get_rank', lambda: rank)
+        seed = 5 + rank if diff_rank_seed else 5
+        with DefaultScope.overwrite_default_scope('openselfsup'):
+            ds = AtomicRunner.build_dataloader(
+                loader, seed=seed, diff_rank_seed=diff_rank_seed).dataset
+        assert _repeated(ds) == _published_repeats(5), rank
+        assert ds.draw_seed == 5, rank
+

@@ -25,7 +25,7 @@ yields single patches with their class, patient and slide (kNN evaluation).
 import json
 import logging
 import os
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -37,6 +37,7 @@ from PIL import Image
 from ..registry import DATASETS, TRANSFORMS
 from ..utils import (InputError, Once, given_twice, is_int,
                      read_json_digested)
+from ..utils.run_seed import run_seed
 from .data_files import hierarchy_files, patch_root
 from .list_files import CheckedIndices
 
@@ -403,7 +404,13 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
         class_balance (bool): repeat patients so every class has as many as
             the largest (HiDisc's ``balance_study_per_class``, on in the
             paper configs). Defaults to False.
-        seed (int): seed of slide/patch draws and of class balancing.
+        seed (int | None): seed of slide/patch draws and of class
+            balancing. None (default): the run's seed, rank 0's
+            ``randomness.seed`` (or the seed MMEngine drew where that is
+            None), alike on every process
+            (:func:`~openselfsup.utils.run_seed.run_seed`; the published
+            balancing draws from the run's seed); kept in ``self.seed``
+            as given, the seed drawn with in :attr:`draw_seed`.
         check_files (bool): check every patch exists at build time.
 
     Item: ``{'inputs': [S*P*V tensors], 'data_samples': DataSample}`` with
@@ -420,7 +427,7 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
                  split_name: str = 'train', num_slides: int = 2,
                  num_patches: int = 2, pipeline: Sequence = (),
                  data_root: str = '', layout: str = 'metadata',
-                 class_balance: bool = False, seed: int = 0,
+                 class_balance: bool = False, seed: Optional[int] = None,
                  check_files: bool = True, **kwargs):
         for key, value, per in (('num_slides', num_slides, 'patient'),
                                 ('num_patches', num_patches, 'slide')):
@@ -434,6 +441,8 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
         self.layout = layout
         self.num_slides, self.num_patches = num_slides, num_patches
         self.class_balance, self.seed = class_balance, seed
+        #: the seed of every draw: ``seed``, or the run's where it is None
+        self.draw_seed = run_seed() if seed is None else seed
         self.check_files = check_files
         self._draws: Dict[int, int] = {}
         super().__init__(ann_file='', data_root=data_root,
@@ -450,7 +459,7 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
         self._metainfo['classes'] = classes
         if self.class_balance:
             patients = balance_by_class(
-                patients, np.random.default_rng([self.seed, 1]))
+                patients, np.random.default_rng([self.draw_seed, 1]))
         return patients
 
     def patient_names(self) -> List[str]:
@@ -470,7 +479,7 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
         self._draws[idx] = n + 1
         info = torch.utils.data.get_worker_info()
         worker = 0 if info is None else int(info.seed) % (2 ** 32)
-        return np.random.default_rng([self.seed, idx, n, worker])
+        return np.random.default_rng([self.draw_seed, idx, n, worker])
 
     def sample_paths(self, idx: int) -> List[List[str]]:
         """``S`` lists of ``P`` patch paths for patient ``idx``."""

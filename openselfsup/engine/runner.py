@@ -3859,6 +3859,22 @@ class AtomicRunner(Runner):
     ``configs/_base_/default_runtime.py``). Arguments are the Runner's.
     """
 
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        """As the Runner's; the data sets it builds see the run's seed,
+        alike on every process (:func:`~openselfsup.utils.run_seed.
+        shared_seed`: rank 0's, ``seed`` less the rank that
+        ``diff_rank_seed`` adds): a class-balanced
+        ``HierarchicalPatientDataset`` of no ``seed`` of its own repeats
+        the patients that ``randomness.seed`` draws, the same on every rank
+        (the sampler then splits that one list between the ranks)."""
+        from mmengine.dist import get_rank
+
+        from ..utils.run_seed import run_seed_given, shared_seed
+        with run_seed_given(shared_seed(seed, diff_rank_seed, get_rank())):
+            return Runner.build_dataloader(dataloader, seed=seed,
+                                           diff_rank_seed=diff_rank_seed)
+
     def register_default_hooks(self, hooks=None) -> None:
         """MMEngine's, with a hook of any key set to None dropped (MMEngine
         drops its own, :data:`MMENGINE_DEFAULT_HOOKS`, and asserts on any
