@@ -873,3 +873,33 @@ def test_runner_balances_alike_on_every_rank(tmp_path, monkeypatch,
         assert _repeated(ds) == _published_repeats(5), rank
         assert ds.draw_seed == 5, rank
 
+
+def test_trained_patients_of_a_run_seeded_balance(tmp_path):
+    """``knn_eval.py``'s trained patients (:func:`trained_patients`) read a
+    class-balanced training set of no ``seed`` of its own again with the
+    run's seed, the checkpoint's ``meta['seed']``, as the run drew its
+    balance: with ``indices`` (items 30 to 39: the first 10 of class b's
+    shuffled order) the patients kept are those of that seed's order,
+    drawn by hand, not those of another seed's; a dataset seed recorded in
+    the config still wins."""
+    from openselfsup.apis.knn import trained_patients
+    meta, split = _uneven(tmp_path)
+
+    def text(extra=''):
+        return ("train_dataloader = dict(dataset=dict(type="
+                f"'HierarchicalPatientDataset', metadata={meta!r}, "
+                f"split={split!r}, class_balance=True, "
+                f"indices={list(range(30, 40))}{extra}))\n")
+
+    def first_b(seed):
+        rng = np.random.default_rng([seed, 1])
+        rng.permutation(30)
+        return sorted(f'b{i:02d}' for i in rng.permutation(20)[:10])
+    assert first_b(1000) != first_b(0)
+    for seed in (0, 1000):
+        found = trained_patients({'meta': {'cfg': text(), 'seed': seed}},
+                                 'ckpt.pth')
+        assert sorted(found) == first_b(seed), seed
+    found = trained_patients({'meta': {'cfg': text(', seed=0'),
+                                       'seed': 1000}}, 'ckpt.pth')
+    assert sorted(found) == first_b(0)

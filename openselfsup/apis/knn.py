@@ -653,8 +653,8 @@ _PATIENT_PATHS = ('metadata', 'split', 'data_root')
 _PATIENT_SETTINGS = {'layout': (str,), 'split_name': (str,),
                      'metadata': (str,), 'split': (str,),
                      'data_root': (str,), 'class_balance': (bool,),
-                     'seed': (int,), 'indices': (type(None), int, list,
-                                                 tuple)}
+                     'seed': (type(None), int),
+                     'indices': (type(None), int, list, tuple)}
 
 
 #: dataset types that hold no patients (image lists: NCT's patches), whose
@@ -670,7 +670,7 @@ def _patient_settings(part: dict) -> Tuple[Optional[dict], str]:
     first that cannot be read as one: code, another type)``."""
     settings = {k: part[k] for k in _PATIENT_SETTINGS if k in part}
     for k, v in settings.items():
-        ok = is_int(v) if k == 'seed' else \
+        ok = (v is None or is_int(v)) if k == 'seed' else \
             isinstance(v, _PATIENT_SETTINGS[k])
         if ok and isinstance(v, (list, tuple)):
             ok = all(map(is_int, v))
@@ -691,7 +691,9 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     file, split, ``class_balance``, ``seed`` and ``indices`` (the
     dataset's own :meth:`~openselfsup.datasets.hierarchical.
     HierarchicalPatientDataset.patient_names`, as the training hook
-    reads it), in order, each once; None where the checkpoint records no
+    reads it; a part of no ``seed`` of its own with the run's,
+    ``meta['seed']``, as its class balance was drawn), in order, each
+    once; None where the checkpoint records no
     config. The kNN queries of another config (another split file, a
     re-split of the patients) may name them: the model has seen them.
     Relative paths (metadata, split, data root) are read from the run's
@@ -736,6 +738,9 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     run_dir = ckpt['meta'].get('cwd')
     run_dir = run_dir if isinstance(run_dir, str) and os.path.isabs(
         run_dir) and os.path.isdir(run_dir) else None
+    # the run's seed (rank 0's: MMEngine's meta), which a dataset of no
+    # seed of its own balanced its classes with (utils.run_seed)
+    run_seed = ckpt['meta'].get('seed')
     patients = {}
     parts = dataset_parts(ds)
     # the type's name, with or without a registry scope
@@ -754,6 +759,9 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
             return not_looked_for(
                 f'{key}.{bad} of the config it records is '
                 f'{part[bad]!r:.40}, not a setting that can be read')
+        if settings.get('seed') is None and is_int(run_seed):
+            # no seed of its own: the run's drew its class balance
+            settings['seed'] = run_seed
         if run_dir:  # read the files the run read, not those here
             settings.update({k: os.path.join(run_dir, v) for k, v in
                              settings.items() if k in _PATIENT_PATHS and v
