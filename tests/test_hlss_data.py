@@ -817,32 +817,70 @@ def _published_repeats(seed, big=30, small=20):
     return sorted(f'b{i:02d}' for i in order[:big - small])
 
 
-def test_class_balancing_follows_the_run_seed(tmp_path):
-    """The patients a class-balanced dataset repeats come from the run's
-    seed (the published ``replicate_balance_instances`` draws from the
-    global ``random`` that ``seed_everything`` seeds): they came from the
-    dataset's own ``seed=0`` whatever ``randomness.seed``, so a seed sweep
-    repeated the same patients in every run (review r161). 10 of 20
-    patients repeated: two seeds pick the same 10 once in 184,756."""
-    from mmengine.runner import set_random_seed
-    meta, split = _uneven(tmp_path)
+def _loader(dataset):
+    """A training data-loader config of ``dataset`` (no workers)."""
+    return dict(batch_size=2, num_workers=0,
+                sampler=dict(type='DefaultSampler', shuffle=False),
+                dataset=dataset)
 
-    def build(**kw):
-        return HierarchicalPatientDataset(meta, split, class_balance=True,
-                                          check_files=False, **kw)
+
+def _balanced(meta, split, **kw):
+    return dict(type='HierarchicalPatientDataset', metadata=meta,
+                split=split, class_balance=True, check_files=False, **kw)
+
+
+def _run_built(loader, seed, diff_rank_seed=False):
+    """The dataset the runner's data-loader build makes of ``loader`` as
+    MMEngine's loops call it on a process of ``runner.seed`` ``seed``."""
+    from mmengine.registry import DefaultScope
+
+    from openselfsup.engine.runner import AtomicRunner
+    with DefaultScope.overwrite_default_scope('openselfsup'):
+        return AtomicRunner.build_dataloader(
+            loader, seed=seed, diff_rank_seed=diff_rank_seed).dataset
+
+
+def test_class_balancing_follows_the_run_seed(tmp_path):
+    """The patients a class-balanced dataset of no ``seed`` of its own
+    repeats in a training run come from the run's seed, which the runner's
+    data-loader build gives it (the published ``replicate_balance_instances``
+    draws from the global ``random`` that ``seed_everything`` seeds): they
+    came from the dataset's own ``seed=0`` whatever ``randomness.seed``, so
+    a seed sweep repeated the same patients in every run (review r161). 10
+    of 20 patients repeated: two seeds pick the same 10 once in 184,756.
+    The config given is left as written (the run dumps and records it)."""
+    meta, split = _uneven(tmp_path)
+    loader = _loader(_balanced(meta, split))
     got = {}
     for seed in (1000, 0, 7, 1000):
-        set_random_seed(seed)  # what the runner does before the build
-        ds = build()
+        ds = _run_built(loader, seed)
         got.setdefault(seed, []).append(_repeated(ds))
         assert got[seed][-1] == _published_repeats(seed), seed
-        assert ds.seed is None and ds.draw_seed == seed
+        assert ds.seed == seed
+    assert 'seed' not in loader['dataset']
     assert got[1000][0] == got[1000][1]  # the same run seed, the same
     assert len({tuple(v[0]) for v in got.values()}) == 3
     # the dataset's own seed wins over the run's
-    set_random_seed(1000)
-    ds = build(seed=7)
-    assert _repeated(ds) == got[7][0] and ds.draw_seed == 7
+    ds = _run_built(_loader(_balanced(meta, split, seed=7)), 1000)
+    assert _repeated(ds) == got[7][0] and ds.seed == 7
+
+
+def test_a_wrapped_dataset_takes_the_run_seed(tmp_path):
+    """Through MMEngine's ``RepeatDataset`` (as ``knn_eval.py``'s
+    ``trained_patients`` reads a wrapped training set again with the run's
+    seed) and each part of a ``ConcatDataset``, the class-balanced dataset
+    repeats the run seed's patients; a part with a seed of its own keeps
+    it, and the config given is left as written."""
+    meta, split = _uneven(tmp_path)
+    loader = _loader(dict(type='RepeatDataset', times=2,
+                          dataset=_balanced(meta, split)))
+    ds = _run_built(loader, 1000)
+    assert _repeated(ds.dataset) == _published_repeats(1000)
+    assert 'seed' not in loader['dataset']['dataset']
+    ds = _run_built(_loader(dict(type='ConcatDataset', datasets=[
+        _balanced(meta, split), _balanced(meta, split, seed=7)])), 1000)
+    assert [_repeated(d) for d in ds.datasets] == [
+        _published_repeats(1000), _published_repeats(7)]
 
 
 @pytest.mark.parametrize('diff_rank_seed', [False, True])
@@ -855,23 +893,45 @@ def test_runner_balances_alike_on_every_rank(tmp_path, monkeypatch,
     loops call ``build_dataloader``: ``runner.seed``) repeats the patients
     seed 5 draws, as rank 0 does."""
     import mmengine.dist
-
-    from openselfsup.engine.runner import AtomicRunner
     meta, split = _uneven(tmp_path)
-    loader = dict(batch_size=2, num_workers=0,
-                  sampler=dict(type='DefaultSampler', shuffle=False),
-                  dataset=dict(type='HierarchicalPatientDataset',
-                               metadata=meta, split=split,
-                               class_balance=True, check_files=False))
-    from mmengine.registry import DefaultScope
+    loader = _loader(_balanced(meta, split))
     for rank in (0, 1):
         monkeypatch.setattr(mmengine.dist, 'get_rank', lambda: rank)
         seed = 5 + rank if diff_rank_seed else 5
-        with DefaultScope.overwrite_default_scope('openselfsup'):
-            ds = AtomicRunner.build_dataloader(
-                loader, seed=seed, diff_rank_seed=diff_rank_seed).dataset
+        ds = _run_built(loader, seed, diff_rank_seed)
         assert _repeated(ds) == _published_repeats(5), rank
-        assert ds.draw_seed == 5, rank
+        assert ds.seed == 5, rank
+
+
+def test_outside_a_run_no_seed_balances_as_seed_0(tmp_path):
+    """Built outside a training run without a ``seed`` (a script, a
+    notebook, ``knn_eval.py``'s builds), a class-balanced dataset repeats
+    the patients of seed 0 in every process: the run's seed was read from
+    ``torch.initial_seed()``, which a process that never seeded torch draws
+    at random, so each such build repeated other patients. Two fresh
+    interpreters, torch unseeded, against seed 0's draw by hand."""
+    import subprocess
+    import sys
+
+    from _foundation_helpers import REPO
+    meta, split = _uneven(tmp_path)
+    code = ('import sys, torch\n'
+            'from openselfsup.datasets.hierarchical import '
+            'HierarchicalPatientDataset as D\n'
+            'ds = D(sys.argv[1], sys.argv[2], class_balance=True, '
+            'check_files=False)\n'
+            "names = [ds.get_data_info(i)['patient'] "
+            'for i in range(len(ds))]\n'
+            "print(' '.join(sorted({p for p in names "
+            'if names.count(p) > 1})), torch.initial_seed())\n')
+    runs = [subprocess.run([sys.executable, '-c', code, meta, split],
+                           capture_output=True, text=True, check=True,
+                           env=dict(os.environ, OMP_NUM_THREADS='1',
+                                    PYTHONPATH=REPO)
+                           ).stdout.split() for _ in range(2)]
+    assert runs[0][-1] != runs[1][-1]  # torch's seeds differ
+    for run in runs:
+        assert run[:-1] == _published_repeats(0), run
 
 
 def test_trained_patients_of_a_run_seeded_balance(tmp_path):
@@ -903,3 +963,25 @@ def test_trained_patients_of_a_run_seeded_balance(tmp_path):
     found = trained_patients({'meta': {'cfg': text(', seed=0'),
                                        'seed': 1000}}, 'ckpt.pth')
     assert sorted(found) == first_b(0)
+
+
+def test_each_run_seeded_dataset_names_an_argument_of_no_seed():
+    """A project dataset class that declares the argument a training run
+    gives its seed to (``RUN_SEEDED``) takes that argument, defaulting to
+    None (the runner gives it where the config leaves it unset or None,
+    ``engine.runner.give_run_seed``): a declaration naming no argument
+    would build with an unknown keyword, and one of another default would
+    mean one thing unset and another given None. The class-balanced
+    ``HierarchicalPatientDataset`` declares ``seed``."""
+    import inspect
+
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils.run_seed import RUN_SEEDED
+    DATASETS.import_from_location()
+    declared = {name: getattr(cls, RUN_SEEDED)
+                for name, cls in DATASETS.module_dict.items()
+                if getattr(cls, RUN_SEEDED, None) is not None}
+    assert declared.get('HierarchicalPatientDataset') == 'seed', declared
+    for name, arg in declared.items():
+        params = inspect.signature(DATASETS.get(name)).parameters
+        assert arg in params and params[arg].default is None, (name, arg)

@@ -37,7 +37,6 @@ from PIL import Image
 from ..registry import DATASETS, TRANSFORMS
 from ..utils import (InputError, Once, given_twice, is_int,
                      read_json_digested)
-from ..utils.run_seed import run_seed
 from .data_files import hierarchy_files, patch_root
 from .list_files import CheckedIndices
 
@@ -405,12 +404,13 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
             the largest (HiDisc's ``balance_study_per_class``, on in the
             paper configs). Defaults to False.
         seed (int | None): seed of slide/patch draws and of class
-            balancing. None (default): the run's seed, rank 0's
+            balancing. None (default): 0, here and in any build outside a
+            training run (a script, ``knn_eval.py``), the same patients
+            every time; a training run gives it its own seed, rank 0's
             ``randomness.seed`` (or the seed MMEngine drew where that is
-            None), alike on every process
-            (:func:`~openselfsup.utils.run_seed.run_seed`; the published
-            balancing draws from the run's seed); kept in ``self.seed``
-            as given, the seed drawn with in :attr:`draw_seed`.
+            None), alike on every process, where the config leaves it
+            unset (:data:`RUN_SEEDED`; the published balancing draws from
+            the run's seed). Kept in ``self.seed`` as drawn with.
         check_files (bool): check every patch exists at build time.
 
     Item: ``{'inputs': [S*P*V tensors], 'data_samples': DataSample}`` with
@@ -422,6 +422,10 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
     #: project's transform registry in the run's default scope
     #: (``config.REGISTRY_BUILT``: what the scope check follows)
     REGISTRY_BUILT = {'pipeline': 'openselfsup'}
+    #: the argument the training run gives its seed where the config
+    #: leaves it unset (``utils.run_seed.RUN_SEEDED``: what
+    #: ``engine.runner.AtomicRunner.build_dataloader`` follows)
+    RUN_SEEDED = 'seed'
 
     def __init__(self, metadata: str = '', split: str = '',
                  split_name: str = 'train', num_slides: int = 2,
@@ -440,9 +444,8 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
         self.metadata, self.split, self.split_name = metadata, split, split_name
         self.layout = layout
         self.num_slides, self.num_patches = num_slides, num_patches
-        self.class_balance, self.seed = class_balance, seed
-        #: the seed of every draw: ``seed``, or the run's where it is None
-        self.draw_seed = run_seed() if seed is None else seed
+        self.class_balance = class_balance
+        self.seed = 0 if seed is None else seed
         self.check_files = check_files
         self._draws: Dict[int, int] = {}
         super().__init__(ann_file='', data_root=data_root,
@@ -459,7 +462,7 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
         self._metainfo['classes'] = classes
         if self.class_balance:
             patients = balance_by_class(
-                patients, np.random.default_rng([self.draw_seed, 1]))
+                patients, np.random.default_rng([self.seed, 1]))
         return patients
 
     def patient_names(self) -> List[str]:
@@ -479,7 +482,7 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
         self._draws[idx] = n + 1
         info = torch.utils.data.get_worker_info()
         worker = 0 if info is None else int(info.seed) % (2 ** 32)
-        return np.random.default_rng([self.draw_seed, idx, n, worker])
+        return np.random.default_rng([self.seed, idx, n, worker])
 
     def sample_paths(self, idx: int) -> List[List[str]]:
         """``S`` lists of ``P`` patch paths for patient ``idx``."""

@@ -35,6 +35,7 @@ log folder when started in the same second): :func:`work_dir_lock`, which
 second one before it writes anything.
 """
 import atexit
+import copy
 import functools
 import logging
 import math
@@ -61,8 +62,9 @@ from ..config import (UNSET, _code_keys,  # noqa: F401
                       hyper_parameter_changes_said, saved_model_difference,
                       uneven_windows_refusal)
 from ..config import MMENGINE_DEFAULT_HOOKS
-from ..config import (accumulation_count, config_text_section, named_wrappers,
-                      sampler_epoch_length, seeded_workers)
+from ..config import (accumulation_count, config_text_section,
+                      dataset_parts, named_wrappers, sampler_epoch_length,
+                      seeded_workers)
 from ..registry import RUNNERS
 from ..utils import (InputError, count_words, first_line, is_int,
                      is_number, settings_refused, terminate_raises)
@@ -83,6 +85,7 @@ from ..utils.io import (atomic_path, lock_file, locked,
 from ..utils.launcher import (launcher_env, port_taken_line, slurm_job_port,
                               slurm_port_sharer, slurm_port_source)
 from ..utils.log_filters import warnings_left_out
+from ..utils.run_seed import RUN_SEEDED, shared_seed
 from .agreed_refusals import (agreed_as, is_agreed_refusal,
                               refusals_agreed)
 from .checkpoint_hook import without_file_client_warnings
@@ -3850,6 +3853,36 @@ class _BuiltDataset(dict):
                 copy.deepcopy(value, memo) for key, value in self.items()}
 
 
+def give_run_seed(dataset: dict, seed: Optional[int]) -> None:
+    """Set ``seed``, in place, as the argument each data set of the config
+    ``dataset`` names to take the run's seed by its class's
+    :data:`~openselfsup.utils.run_seed.RUN_SEEDED` (``seed`` of a
+    ``HierarchicalPatientDataset``), where its config leaves it unset or
+    None; through MMEngine's dataset wrappers (the dataset a
+    ``RepeatDataset`` or ``ClassBalancedDataset`` wraps, every part of a
+    ``ConcatDataset``: :func:`~openselfsup.config.dataset_parts`), as
+    ``knn_eval.py``'s ``trained_patients`` reads them again. Classes are
+    looked up as MMEngine's ``build_from_cfg`` does (its ``DATASETS``,
+    switched to the part's ``_scope_`` or the default scope; a wrapper's
+    ``_scope_`` is not carried to what it wraps); a type it does not hold,
+    or a part that is no dict, is left for the build to name. ``seed``
+    None: nothing set."""
+    from mmengine.registry import DATASETS
+    if seed is None:
+        return
+    for _, part in dataset_parts(dataset):
+        kind = part.get('type') if isinstance(part, dict) else None
+        cls = kind
+        if isinstance(kind, str):  # as MMEngine's build_from_cfg finds it
+            with DATASETS.switch_scope_and_registry(
+                    part.get('_scope_')) as registry:
+                cls = registry.get(kind)
+        arg = getattr(cls, RUN_SEEDED, None) if isinstance(cls, type) \
+            else None
+        if isinstance(arg, str) and part.get(arg) is None:
+            part[arg] = seed
+
+
 @RUNNERS.register_module()
 class AtomicRunner(Runner):
     """:class:`mmengine.runner.Runner` with atomic checkpoints and a resume
@@ -3861,19 +3894,22 @@ class AtomicRunner(Runner):
 
     @staticmethod
     def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
-        """As the Runner's; the data sets it builds see the run's seed,
-        alike on every process (:func:`~openselfsup.utils.run_seed.
-        shared_seed`: rank 0's, ``seed`` less the rank that
-        ``diff_rank_seed`` adds): a class-balanced
-        ``HierarchicalPatientDataset`` of no ``seed`` of its own repeats
-        the patients that ``randomness.seed`` draws, the same on every rank
-        (the sampler then splits that one list between the ranks)."""
+        """As the Runner's; a data set it builds whose class takes the
+        run's seed (:func:`give_run_seed`) and whose config leaves it unset
+        is given rank 0's (:func:`~openselfsup.utils.run_seed.shared_seed`:
+        ``seed`` less the rank that ``diff_rank_seed`` adds): a
+        class-balanced ``HierarchicalPatientDataset`` repeats the patients
+        that ``randomness.seed`` draws, the same on every rank (the sampler
+        then splits that one list between the ranks). ``dataloader``
+        itself, the run's ``cfg``, is left as the user wrote it."""
         from mmengine.dist import get_rank
-
-        from ..utils.run_seed import run_seed_given, shared_seed
-        with run_seed_given(shared_seed(seed, diff_rank_seed, get_rank())):
-            return Runner.build_dataloader(dataloader, seed=seed,
-                                           diff_rank_seed=diff_rank_seed)
+        if isinstance(dataloader, dict) and \
+                isinstance(dataloader.get('dataset'), dict):
+            dataloader = copy.deepcopy(dataloader)
+            give_run_seed(dataloader['dataset'],
+                          shared_seed(seed, diff_rank_seed, get_rank()))
+        return Runner.build_dataloader(dataloader, seed=seed,
+                                       diff_rank_seed=diff_rank_seed)
 
     def register_default_hooks(self, hooks=None) -> None:
         """MMEngine's, with a hook of any key set to None dropped (MMEngine
@@ -4724,8 +4760,9 @@ class AtomicRunner(Runner):
         ended in gloo's ``Connection closed by peer`` traceback. The
         sampler is built after, outside the agreement: its seed may be a
         collective (MMEngine's ``sync_random_seed`` under
-        ``diff_rank_seed``). A dataset given built, or no settings, as
-        they are."""
+        ``diff_rank_seed``). The dataset is given the run's seed as
+        :meth:`build_dataloader` gives it (:func:`give_run_seed`). A
+        dataset given built, or no settings, as they are."""
         dataset = loader.get('dataset') if isinstance(loader, dict) \
             else None
         if not isinstance(dataset, dict):
@@ -4733,8 +4770,14 @@ class AtomicRunner(Runner):
         import copy
 
         from mmengine.registry import DATASETS
+        from mmengine.dist import get_rank
+        dataset = copy.deepcopy(dataset)
+        # the run's seed, as the loop's build_dataloader would give it
+        give_run_seed(dataset, shared_seed(
+            self.seed, self._randomness_cfg.get('diff_rank_seed', False),
+            get_rank()))
         with refusals_agreed(), settings_refused(self.cfg, what):
-            built = DATASETS.build(copy.deepcopy(dataset))
+            built = DATASETS.build(dataset)
             if hasattr(built, 'full_init'):
                 built.full_init()
         return _BuiltDataset(loader, dataset=built)

@@ -1,18 +1,22 @@
-"""The seed of the run whose data sets are being built, alike on every
+"""The seed of a run as the data sets it builds take it, alike on every
 process: what a data set draws once for the whole run (the patients a
 class-balanced ``HierarchicalPatientDataset`` repeats) follows it.
 
-The runner's build of each data loader (``AtomicRunner.build_dataloader``)
-gives it (:func:`run_seed_given`) as rank 0's seed of MMEngine's
-``randomness`` (:func:`shared_seed`); a data set built outside it (a
-script, a test) takes :func:`run_seed`'s fall-back, the seed torch was last
-seeded with in the process. Torch-free until that fall-back is read.
+A data-set class that draws so names the argument that takes the run's
+seed (:data:`RUN_SEEDED`); the runner's build of each data loader
+(``engine.runner.AtomicRunner.build_dataloader``) gives that argument
+rank 0's seed (:func:`shared_seed`) where the config leaves it unset.
+Built anywhere else (a script, a notebook, ``knn_eval.py``, a test), the
+class's own default holds. Torch-free.
 """
-from contextlib import contextmanager
-from typing import Iterator, List, Optional
+from typing import Optional
 
-#: the seeds :func:`run_seed_given` gives, innermost last
-_GIVEN: List[Optional[int]] = []
+#: the class attribute by which a data-set class of the project's names
+#: the argument that takes the run's seed where its config leaves it unset
+#: or None: ``RUN_SEEDED = 'seed'`` on ``HierarchicalPatientDataset``.
+#: Read by ``engine.runner.give_run_seed``; a class without it is not
+#: given one
+RUN_SEEDED = 'RUN_SEEDED'
 
 
 def shared_seed(seed: Optional[int], diff_rank_seed: bool,
@@ -25,24 +29,3 @@ def shared_seed(seed: Optional[int], diff_rank_seed: bool,
     if seed is None:
         return None
     return seed - rank if diff_rank_seed else seed
-
-
-@contextmanager
-def run_seed_given(seed: Optional[int]) -> Iterator[None]:
-    """Within it, :func:`run_seed` is ``seed`` (None: its fall-back)."""
-    _GIVEN.append(seed)
-    try:
-        yield
-    finally:
-        _GIVEN.pop()
-
-
-def run_seed() -> int:
-    """The seed of the run building a data set now: the one
-    :func:`run_seed_given` gives (the runner's data-loader build), else
-    ``torch.initial_seed()``, the seed torch was last seeded with in this
-    process (MMEngine's ``set_random_seed``'s, where a script seeds so)."""
-    if _GIVEN and _GIVEN[-1] is not None:
-        return int(_GIVEN[-1])
-    import torch
-    return int(torch.initial_seed())
