@@ -739,7 +739,8 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     run_dir = run_dir if isinstance(run_dir, str) and os.path.isabs(
         run_dir) and os.path.isdir(run_dir) else None
     # the run's seed (rank 0's: MMEngine's meta), which a dataset of no
-    # seed of its own balanced its classes with (utils.run_seed)
+    # seed of its own balanced its classes with (engine.runner's
+    # give_run_seed gave it to the run's build, not to the recorded cfg)
     run_seed = ckpt['meta'].get('seed')
     patients = {}
     parts = dataset_parts(ds)
