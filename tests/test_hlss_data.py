@@ -985,3 +985,30 @@ def test_each_run_seeded_dataset_names_an_argument_of_no_seed():
     for name, arg in declared.items():
         params = inspect.signature(DATASETS.get(name)).parameters
         assert arg in params and params[arg].default is None, (name, arg)
+
+
+@pytest.mark.parametrize('diff_rank_seed', [False, True])
+def test_a_training_runs_own_loop_balances_with_the_run_seed(
+        tmp_path, diff_rank_seed):
+    """The training loop a run builds (``runner.train_loop``: its training
+    set built first, inside the ranks' agreement on refusals, then handed
+    to MMEngine's loader build) repeats the patients of ``randomness.seed``,
+    as the runner's ``build_dataloader`` alone does: the two landed apart
+    (the agreement built the set from the config with no seed given, and
+    every run repeated seed 0's patients again)."""
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import AtomicRunner
+    meta, split = _uneven(tmp_path)
+    cfg = Config.fromfile('configs/demo/hidisc_r18w8_synthetic.py')
+    cfg.train_dataloader.dataset.update(
+        metadata=meta, split=split, class_balance=True, check_files=False)
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
+    cfg.randomness = dict(seed=1000, diff_rank_seed=diff_rank_seed)
+    cfg.custom_hooks = []
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = AtomicRunner.from_cfg(cfg)
+    ds = runner.train_loop.dataloader.dataset
+    assert _repeated(ds) == _published_repeats(1000)
+    assert ds.seed == 1000
+    assert 'seed' not in runner.cfg.train_dataloader.dataset

@@ -4772,11 +4772,11 @@ class AtomicRunner(Runner):
         from mmengine.registry import DATASETS
         from mmengine.dist import get_rank
         dataset = copy.deepcopy(dataset)
-        # the run's seed, as the loop's build_dataloader would give it
-        give_run_seed(dataset, shared_seed(
-            self.seed, self._randomness_cfg.get('diff_rank_seed', False),
-            get_rank()))
         with refusals_agreed(), settings_refused(self.cfg, what):
+            # the run's seed, as the loop's build_dataloader would give it
+            give_run_seed(dataset, shared_seed(
+                self.seed, self._randomness_cfg.get('diff_rank_seed', False),
+                get_rank()))
             built = DATASETS.build(dataset)
             if hasattr(built, 'full_init'):
                 built.full_init()
