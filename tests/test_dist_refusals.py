@@ -1,11 +1,12 @@
 """A refusal of one rank of a distributed run, once the process group is
 up (``engine.agreed_refusals``): two CPU processes (gloo) under torchrun,
 started as ``tools/dist_train.sh`` starts them (its ``torchrun`` wrapper,
-``tools/train.py --launcher pytorch``). Rank 1 alone refuses in
-``load_or_resume``, where each rank reads the initial weights' lists
-itself (a list its node does not see): rank 0 went on to the first
-training step and waited there, ending in gloo's ``Connection closed by
-peer`` traceback after rank 1's line."""
+``tools/train.py --launcher pytorch``). Rank 1 alone refuses where each
+rank reads its node's files itself: in ``load_or_resume`` (the initial
+weights' lists, the checkpoint to resume), in the training set's build and
+``check_steps`` (its node's lists), and in the ``Pretrained`` init files'
+check: rank 0 went on to its next collective and waited there, ending in
+gloo's ``Connection closed by peer`` traceback after rank 1's line."""
 import os
 import re
 import subprocess
@@ -19,8 +20,9 @@ from _foundation_helpers import FSP_DEMO, REPO, error_lines, small_config
 #: it, with what a CPU-only machine lacks stood in for (the launcher's GPU
 #: check, which dist_train.sh's processes pass with one GPU each, and
 #: torch.cuda.set_device), and, by the test's variables, rank 1 refusing
-#: (or dying) where it reads the initial weights' lists and rank 0's
-#: failed start's clean-up made slow
+#: (or dying) where it reads its node's files (the initial weights' lists,
+#: the training set, its steps, a Pretrained file) and rank 0's failed
+#: start's clean-up made slow
 ENTRY = r'''
 import importlib, linecache, os, runpy, sys, time
 import torch
