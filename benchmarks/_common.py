@@ -1,9 +1,10 @@
 """Small helpers shared by the benchmarks: their command line (a parser
 whose ``--help`` shows every default, counts refused below 1, an
 ``--output`` checked before any work, one line for a bad input, one line
-for a shared part run as a command), machine description, peak memory,
-JSON output."""
+for a shared part run as a command), machine description, load and one
+busy process to contend with, peak memory, JSON output."""
 import argparse
+import contextlib
 import datetime
 import os
 import platform
@@ -11,7 +12,8 @@ import resource
 import shlex
 import subprocess
 import sys
-from typing import Callable, Optional, Sequence
+import time
+from typing import Callable, Iterator, Optional, Sequence
 
 import torch
 
@@ -235,6 +237,24 @@ def describe(repo: str = REPO) -> Optional[str]:
 def load_average() -> list:
     """1, 5 and 15-minute load averages (runnable threads, all cores)."""
     return [round(x, 2) for x in os.getloadavg()]
+
+
+@contextlib.contextmanager
+def contention(busy: bool) -> Iterator[Optional[subprocess.Popen]]:
+    """With ``busy``, one CPU-bound process (``python -c 'while True:
+    pass'``, same niceness), given to the block, runs for its duration
+    (started a second before it, ended after it, on a failure too); else
+    nothing (None)."""
+    hog = subprocess.Popen([sys.executable, '-c', 'while True: pass']) \
+        if busy else None
+    try:
+        if hog is not None:
+            time.sleep(1.0)
+        yield hog
+    finally:
+        if hog is not None:
+            hog.terminate()
+            hog.wait()
 
 
 def machine() -> dict:

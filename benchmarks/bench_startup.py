@@ -93,9 +93,9 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
 
-from benchmarks._common import (ChildFailed, add_output, count, describe,
-                                git, load_average, machine, parse, parser,
-                                run_child, run_main, save)
+from benchmarks._common import (ChildFailed, add_output, contention, count,
+                                describe, git, load_average, machine, parse,
+                                parser, run_child, run_main, save)
 from openselfsup.utils import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -776,22 +776,13 @@ def main(argv=None):
         out['process'] = []
         reps = max(1, args.repeat // 2 + 1)
         for cond in ('as is', 'contended'):
-            hog = None
-            if cond == 'contended':
-                hog = subprocess.Popen([sys.executable, '-c',
-                                        'while True: pass'])
-                time.sleep(1.0)
-            try:
+            with contention(cond == 'contended'):
                 load0 = load_average()
                 for threads in (None, 1):
                     r = meta_test_process(wd, threads, reps)
                     r.update(condition=cond, load_before=load0,
                              load_after=load_average())
                     out['process'].append(r)
-            finally:
-                if hog is not None:
-                    hog.terminate()
-                    hog.wait()
         print(f'\ndistributed_meta_test.py, 1000 tasks 9-way 10-shot linear '
               f'Ridge, 100,000 x 512 pool, median of {reps} processes:')
         print(f'  {"condition":<38}{"--threads":>10}{"process s":>10}'

@@ -39,7 +39,6 @@ shift vectors (the draws' cost does not depend on M).
 """
 import itertools
 import os
-import subprocess
 import sys
 import time
 
@@ -49,9 +48,9 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
 
-from benchmarks._common import (add_output, count, load_average, machine,
-                                parse, parser, run_main, save, seconds,
-                                seconds_or_zero)
+from benchmarks._common import (add_output, contention, count,
+                                load_average, machine, parse, parser,
+                                run_main, save, seconds, seconds_or_zero)
 
 CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
 SETTINGS = (('default', None), ('1', 1), ('2', 2))
@@ -321,19 +320,11 @@ def main(argv=None):
         print(f'{sum(map(len, todo.values()))} cell(s) over 5% in '
               f'{args.recheck}, measured again with --repeat {args.repeat}')
     for cond, cells in todo.items():
-        hog = None
-        if cond == 'contended':
-            hog = subprocess.Popen([sys.executable, '-c',
-                                    'while True: pass'])
-            print(f'started one competing CPU-bound process (pid {hog.pid}:'
-                  " python -c 'while True: pass')")
-            time.sleep(1.0)
-        try:
-            grid(args, cond, out['cells'], cells)
-        finally:
+        with contention(cond == 'contended') as hog:
             if hog is not None:
-                hog.terminate()
-                hog.wait()
+                print('started one competing CPU-bound process (pid '
+                      f"{hog.pid}: python -c 'while True: pass')")
+            grid(args, cond, out['cells'], cells)
     summarise(out)
     out['load_average_end'] = load_average()
     save(args.output, out)

@@ -1032,3 +1032,20 @@ def test_bench_startup_reads_the_quickstart_environment(monkeypatch):
     assert bench_startup.quickstart_env(
         bench_startup.ROOT)['OMP_WAIT_POLICY'] == 'ACTIVE'
     assert sorted(os.listdir(bench_startup.ROOT)) == before
+
+
+def test_contention_runs_one_busy_process_for_the_block_only():
+    """The benchmarks' contended condition: one CPU-bound process runs
+    while the block runs (it has used CPU time by then) and is ended
+    after it, a failing block too; without ``busy`` there is none."""
+    from benchmarks._common import contention
+    with contention(False) as hog:
+        assert hog is None
+    with pytest.raises(ZeroDivisionError):
+        with contention(True) as hog:
+            assert hog.poll() is None
+            with open(f'/proc/{hog.pid}/stat') as f:
+                utime = int(f.read().rsplit(')', 1)[1].split()[11])
+            assert utime > 0
+            1 / 0
+    assert hog.poll() is not None
