@@ -68,12 +68,26 @@ run as a process.
    with a stand-in ``python`` that writes its environment down and stops
    it; since 03142650 the script sets ``OMP_WAIT_POLICY=PASSIVE``),
    compared as part 5 compares (``--against COMMIT``), wall and CPU time.
+8. The OpenMP wait policy of the commands users run outside the quick
+   start: ``demo_lowshot.sh`` with its defaults (the five feature sets of
+   the demo encoder at its random initialisation, dictionary, 30 tasks
+   per setting, summary), the quick start's training as ``tools/train.py``
+   runs it in one process (``QUICKSTART_EPOCHS`` epochs) and the meta-test
+   engine timed in-process (threads one per core), each with
+   ``OMP_WAIT_POLICY`` unset and ``PASSIVE``, interleaved ``--repeat``
+   times, on the machine as it is and with one busy process started by
+   the benchmark: fastest and median wall and CPU time, unset / PASSIVE,
+   and whether the features, task stores, dictionaries, results, summary
+   table, logged losses, weights and F1 were the same under both.
 
     python -m benchmarks.bench_startup --output benchmarks/results/startup.json
     python -m benchmarks.bench_startup --skip help process extract near \\
         light --against 699c1d2 --output benchmarks/results/startup_train.json
     python -m benchmarks.bench_startup --skip help process extract near \\
         train --against ce8c832f --output benchmarks/results/startup_light.json
+    python -m benchmarks.bench_startup --skip help process extract near \\
+        train light quickstart --repeat 3 \\
+        --output benchmarks/results/startup_omp_policy.json
 """
 import contextlib
 import json
@@ -722,19 +736,217 @@ def checkouts_table(r: dict, repeat: int,
     return lines + notes
 
 
+#: part 8: the OpenMP wait policies compared ('default': the variable
+#: unset, the OpenMP runtime's own choice)
+WAIT_POLICIES = ('default', 'PASSIVE')
+#: part 8: whole processes as users run them, on the synthetic data at 64
+#: px (``{data}``; ``{out}`` a fresh folder per run): the low-shot demo
+#: script with its default settings (the five feature sets of the demo
+#: encoder at its random initialisation, the dictionary, 30 tasks per
+#: setting of every classifier and mode, the summary) and the quick
+#: start's training as ``tools/train.py`` runs it in one process
+POLICY_COMMANDS = (
+    ('demo_lowshot.sh random (extract, sweep, summary)',
+     ['sh', 'wsi_workdir/scripts/demo_lowshot.sh', 'random', '{out}',
+      ' '.join(DEMO_OPTS)], 'lowshot'),
+    (f'train.py CLP demo, {QUICKSTART_EPOCHS} epochs',
+     [sys.executable, 'tools/train.py', 'configs/demo/clp_r18_demo.py',
+      '--work-dir', '{out}', '--cfg-options',
+      f'train_cfg.max_epochs={QUICKSTART_EPOCHS}',
+      'train_dataloader.dataset.data_root={data}/NCT'], 'training'),
+)
+#: part 8: meta-test cells timed in-process (classifier, mode, shots,
+#: tasks) on 9-way tasks of a 512-wide pool, threads one per core
+ENGINE_CELLS = (('Ridge', 'linear', 10, 1000),
+                ('nearest_centroid', 'linear', 1, 1000),
+                ('logistic_regression', 'linear', 5, 300),
+                ('Ridge', 'latent_aug', 5, 30))
+#: part 8: the child that times :data:`ENGINE_CELLS` (after a warm-up
+#: call each) and prints, per cell, wall and CPU seconds and the F1's sha1
+ENGINE_CHILD = r"""
+import hashlib, json, sys, time
+from benchmarks.bench_threads import Pools
+from openselfsup.lowshot.meta_test import meta_test
+pools = Pools(512, 2000)
+out = []
+for clf, mode, shots, tasks in json.loads(sys.argv[1]):
+    store = pools.store(9, shots, tasks)
+    def solve():
+        return meta_test(pools.sup, pools.qry, store, clf, mode=mode,
+                         augmenter=None if mode == 'linear'
+                         else pools.aug)[0]
+    solve()
+    t0, c0 = time.perf_counter(), time.process_time()
+    f1 = solve()
+    out.append([time.perf_counter() - t0, time.process_time() - c0,
+                hashlib.sha1(f1.tobytes()).hexdigest()])
+print(json.dumps(out))
+"""
+
+
+def policy_env(policy: str, data: str) -> dict:
+    """This checkout's environment (:func:`checkout_env`) with the OpenMP
+    wait ``policy`` (the variable removed for 'default') and ``DATA`` the
+    synthetic data."""
+    env = {k: v for k, v in checkout_env(ROOT).items()
+           if k != 'OMP_WAIT_POLICY'}
+    if policy != 'default':
+        env['OMP_WAIT_POLICY'] = policy
+    return dict(env, DATA=data)
+
+
+def _drop_volatile(value, out: str):
+    """A result's or provenance's JSON without what differs between any
+    two runs (a result's timings and sweep records, a provenance's date),
+    ``out`` written as ``{out}``."""
+    if isinstance(value, dict):
+        return {k: _drop_volatile(v, out) for k, v in value.items()
+                if k not in ('execution', 'sweeps', 'date')}
+    if isinstance(value, list):
+        return [_drop_volatile(v, out) for v in value]
+    return value.replace(out, '{out}') if isinstance(value, str) else value
+
+
+def lowshot_outcome(out: str) -> dict:
+    """sha1 of each outcome of a low-shot run in ``out``: the bytes of
+    its features, labels, task stores and dictionaries, its result and
+    provenance JSONs less :func:`_drop_volatile`'s parts, and the summary
+    table."""
+    import hashlib
+    digest = {}
+    for folder, _, names in os.walk(out):
+        for name in names:
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, out)
+            if rel.startswith('sweeps') or name.endswith('.png'):
+                continue
+            with open(path, 'rb') as f:
+                data = f.read()
+            if name.endswith('.json'):
+                data = json.dumps(_drop_volatile(json.loads(data), out),
+                                  sort_keys=True).encode()
+            elif name.endswith('.md'):
+                data = data.replace(out.encode(), b'{out}')
+            digest[rel] = hashlib.sha1(data).hexdigest()
+    return digest
+
+
+def training_outcome(out: str) -> dict:
+    """The losses a training run in ``out`` logged (every ``loss: x`` of
+    its log, in order) and the sha1 of its last checkpoint's weights."""
+    import hashlib
+
+    import torch
+    logs = [os.path.join(d, n) for d, _, ns in os.walk(out) for n in ns
+            if n.endswith('.log')]
+    with open(logs[0]) as f:
+        losses = re.findall(r'\bloss: (\S+)', f.read())
+    ckpt = torch.load(os.path.join(out, f'epoch_{QUICKSTART_EPOCHS}.pth'),
+                      map_location='cpu', weights_only=False)
+    h = hashlib.sha1()
+    for k, v in sorted(ckpt['state_dict'].items()):
+        h.update(k.encode() + v.numpy().tobytes())
+    return {'losses': losses, 'weights_sha1': h.hexdigest()}
+
+
+def policy_startup(root: str, repeat: int) -> dict:
+    """Part 8: each of :data:`POLICY_COMMANDS` and the in-process
+    meta-test (:data:`ENGINE_CHILD`) under each of :data:`WAIT_POLICIES`,
+    interleaved (A B, B A, ...) ``repeat`` times, on the machine as it is
+    ('idle') and with one busy process (:func:`contention`): wall and CPU
+    time of each run, and whether every outcome
+    (:func:`lowshot_outcome`, :func:`training_outcome`, the engine's F1)
+    was the same under both policies."""
+    data = synthetic_data(root)
+    outcome_of = {'lowshot': lowshot_outcome, 'training': training_outcome}
+    result = {}
+    for cond in ('idle', 'contended'):
+        def timed(**row):
+            return dict(row, outcomes=set(), **{
+                k: {p: [] for p in WAIT_POLICIES}
+                for k in ('runs_s', 'cpu_s')})
+        rows = [timed(command=name) for name, _, _ in POLICY_COMMANDS]
+        engine = [timed(cell=list(c)) for c in ENGINE_CELLS]
+        load0 = load_average()
+        with contention(cond == 'contended'):
+            for i in range(repeat):
+                order = WAIT_POLICIES[::-1 if i % 2 else 1]
+                for row, (_, args, kind) in zip(rows, POLICY_COMMANDS):
+                    for policy in order:
+                        out = os.path.join(root, f'{cond}_{policy}_{i}')
+                        cmd = [a.format(out=out, data=data) for a in args]
+                        row['runs_s'][policy].append(wall(
+                            cmd, policy_env(policy, data),
+                            cpu=row['cpu_s'][policy]))
+                        row['outcomes'].add(json.dumps(
+                            outcome_of[kind](out), sort_keys=True))
+                        shutil.rmtree(out)
+                for policy in order:
+                    got = json.loads(run_child(
+                        [sys.executable, '-c', ENGINE_CHILD,
+                         json.dumps(ENGINE_CELLS)], cwd=ROOT,
+                        env=policy_env(policy, data)).stdout)
+                    for cell, (w, c, sha) in zip(engine, got):
+                        cell['runs_s'][policy].append(w)
+                        cell['cpu_s'][policy].append(c)
+                        cell['outcomes'].add(sha)
+        for row in rows + engine:
+            row['same_outcome'] = len(row.pop('outcomes')) == 1
+            for key in ('runs_s', 'cpu_s'):
+                for p in WAIT_POLICIES:
+                    v = row[key][p]
+                    row.setdefault('min_' + key, {})[p] = float(min(v))
+                    row.setdefault('median_' + key, {})[p] = float(
+                        np.median(v))
+        result[cond] = {'commands': rows, 'engine': engine,
+                        'load_before': load0, 'load_after': load_average()}
+    return result
+
+
+def policy_table(r: dict, repeat: int) -> List[str]:
+    """The printed lines of :func:`policy_startup`'s result ``r``: per
+    condition and command, the fastest and median wall and CPU time under
+    each policy and default / PASSIVE of the medians, and whether the
+    outcomes were the same."""
+    a, b = WAIT_POLICIES
+    lines = [f'OpenMP wait policy, {a} (unset) against {b}, '
+             f'{repeat} interleaved runs each (fastest / median):']
+    for cond in ('idle', 'contended'):
+        c = r[cond]
+        lines.append(f'  {cond}' + (' (1 busy process started here)' if
+                                    cond == 'contended' else '')
+                     + f', load {c["load_before"][0]:.1f}->'
+                     f'{c["load_after"][0]:.1f}:')
+        lines.append(f'    {"":<52}{"wall " + a:>15}{"wall " + b:>15}'
+                     f'{"ratio":>7}{"CPU " + a:>15}{"CPU " + b:>15}'
+                     f'{"ratio":>7}  same')
+        for row in c['commands'] + c['engine']:
+            name = row.get('command') or 'in-process meta_test {} {} ' \
+                '{}-shot x{}'.format(*row['cell'])
+            line = f'    {name:<52}'
+            for key in ('runs_s', 'cpu_s'):
+                for p in WAIT_POLICIES:
+                    line += (f'{row["min_" + key][p]:>7.2f}/'
+                             f'{row["median_" + key][p]:<7.2f}')
+                median = row['median_' + key]
+                line += f'{median[a] / median[b]:>6.2f}x'
+            lines.append(line + f'  {row["same_outcome"]}')
+    return lines
+
+
 def main(argv=None):
     p = parser(__doc__)
     p.add_argument('--workdir', default='/tmp/bench_scripts',
                    help='paper-scale fixture (shared with bench_scripts)')
     p.add_argument('--repeat', type=count, default=5,
-                   help='fresh processes per command (parts 1, 3, 5, 6 and 7; '
-                   'part 2: repeat // 2 + 1)')
+                   help='fresh processes per command (parts 1, 3, 5, 6, 7 '
+                   'and 8; part 2: repeat // 2 + 1)')
     p.add_argument('--skip', nargs='*', default=[],
                    choices=['help', 'process', 'extract', 'near', 'train',
-                            'light', 'quickstart'],
+                            'light', 'quickstart', 'policy'],
                    help='parts not to run: help (1. above), process (2.), '
                    'extract (3.), near (4.), train (5.), light (6.), '
-                   'quickstart (7.) '
+                   'quickstart (7.), policy (8.) '
                    '(default: none)')
     p.add_argument('--against', metavar='COMMIT',
                    help='parts 5, 6 and 7: also measure the training '
@@ -845,6 +1057,11 @@ def main(argv=None):
         print()
         print('\n'.join(checkouts_table(r, args.repeat,
                                         "the quick start's training", True)))
+    if 'policy' not in args.skip:
+        with tempfile.TemporaryDirectory(prefix='bench_startup_omp_') as t:
+            r = out['policy'] = policy_startup(t, args.repeat)
+        print()
+        print('\n'.join(policy_table(r, args.repeat)))
     out['load_average_end'] = load_average()
     save(args.output, out)
 

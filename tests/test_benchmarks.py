@@ -1034,6 +1034,89 @@ def test_bench_startup_reads_the_quickstart_environment(monkeypatch):
     assert sorted(os.listdir(bench_startup.ROOT)) == before
 
 
+def test_bench_startup_policy_env_sets_or_removes_the_wait_policy(
+        monkeypatch):
+    """Part 8 runs each command with OMP_WAIT_POLICY unset ('default',
+    even where the caller set one) or PASSIVE, the checkout on PYTHONPATH
+    and DATA the synthetic data."""
+    from benchmarks import bench_startup
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'ACTIVE')
+    unset = bench_startup.policy_env('default', '/d')
+    assert 'OMP_WAIT_POLICY' not in unset
+    passive = bench_startup.policy_env('PASSIVE', '/d')
+    assert passive['OMP_WAIT_POLICY'] == 'PASSIVE'
+    for env in (unset, passive):
+        assert env['PYTHONPATH'] == bench_startup.ROOT
+        assert env['DATA'] == '/d'
+
+
+def _lowshot_run(out, elapsed, f1, features):
+    """A low-shot workdir as part 8 compares it: one result JSON (its
+    timing, sweep record and paths under ``out``), a features file and
+    its provenance (its date), a summary table naming ``out``, a sweep
+    record and a plot."""
+    os.makedirs(os.path.join(out, 'results', 'clp'))
+    os.makedirs(os.path.join(out, 'sweeps'))
+    with open(os.path.join(out, 'results', 'clp', 'r.json'), 'w') as f:
+        json.dump({'per_task_f1': f1, 'execution': {'elapsed_s': elapsed},
+                   'sweeps': [{'id': str(elapsed)}],
+                   'files': {'path': os.path.join(out, 'f.npy')}}, f)
+    with open(os.path.join(out, 'f.npy'), 'wb') as f:
+        f.write(features)
+    with open(os.path.join(out, 'f.json'), 'w') as f:
+        json.dump({'date': f'2026-12-06T10:0{elapsed:.0f}:00+00:00',
+                   'outputs': {'features': os.path.join(out, 'f.npy')}}, f)
+    with open(os.path.join(out, 'summary.md'), 'w') as f:
+        f.write(f'| {out} | 0.5 |\n')
+    with open(os.path.join(out, 'sweeps', 's.json'), 'w') as f:
+        json.dump({'elapsed_s': elapsed}, f)
+    with open(os.path.join(out, 'plot.png'), 'wb') as f:
+        f.write(str(elapsed).encode())
+
+
+def test_bench_startup_lowshot_outcome_differs_in_results_not_timings(
+        tmp_path):
+    """Two runs in other folders that differ only in their timings, sweep
+    records, provenance dates and plots have the same outcome; a changed
+    F1 or features file is another outcome."""
+    from benchmarks.bench_startup import lowshot_outcome
+    runs = {}
+    for name, elapsed, f1, feats in (('a', 1.0, [[0.5]], b'x'),
+                                     ('b', 2.0, [[0.5]], b'x'),
+                                     ('f1', 1.0, [[0.25]], b'x'),
+                                     ('feats', 1.0, [[0.5]], b'y')):
+        out = str(tmp_path / name)
+        _lowshot_run(out, elapsed, f1, feats)
+        runs[name] = lowshot_outcome(out)
+    assert sorted(runs['a']) == ['f.json', 'f.npy', 'results/clp/r.json',
+                                 'summary.md']
+    assert runs['a'] == runs['b']
+    assert runs['f1'] != runs['a'] and runs['feats'] != runs['a']
+    assert runs['f1']['f.npy'] == runs['a']['f.npy']
+    assert runs['feats']['results/clp/r.json'] == \
+        runs['a']['results/clp/r.json']
+
+
+def test_bench_startup_training_outcome_reads_losses_and_weights(tmp_path):
+    """A training's outcome: every loss its log wrote, in order, and the
+    weights of its last checkpoint (a changed weight is another)."""
+    from benchmarks import bench_startup
+    epochs = bench_startup.QUICKSTART_EPOCHS
+    outcomes = []
+    for w in (1.0, 1.0, 2.0):
+        out = tmp_path / f'run{len(outcomes)}'
+        (out / '20260101_000000').mkdir(parents=True)
+        (out / '20260101_000000' / '20260101_000000.log').write_text(
+            'Epoch(train) [1][1/2] lr: 1e-01 loss: 13.25 time: 0.2\n'
+            'Epoch(train) [1][2/2] lr: 1e-01 loss: 12.5  time: 0.3\n')
+        torch.save({'state_dict': {'w': torch.full((2,), w)}},
+                   out / f'epoch_{epochs}.pth')
+        outcomes.append(bench_startup.training_outcome(str(out)))
+    assert outcomes[0]['losses'] == ['13.25', '12.5']
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[2]['weights_sha1'] != outcomes[0]['weights_sha1']
+
+
 def test_contention_runs_one_busy_process_for_the_block_only():
     """The benchmarks' contended condition: one CPU-bound process runs
     while the block runs (it has used CPU time by then) and is ended
