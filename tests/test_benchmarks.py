@@ -22,6 +22,17 @@ COMMANDS = ('bench_dictionary', 'bench_extract', 'bench_meta_test',
             'compare_latent_aug', 'fixtures', 'paip_query_repeats')
 
 
+def worktrees_under(folder) -> list:
+    """The git worktrees registered under ``folder`` (a test's own
+    ``tmp_path``): the other tests of an xdist run add and remove worktrees
+    of their own meanwhile, so the whole list is not compared."""
+    from benchmarks.bench_startup import git
+    return [line for line in git('worktree', 'list', '--porcelain')
+            .splitlines() if line.startswith('worktree ')
+            and str(folder) in line]
+
+
+
 class _Parsed(Exception):
     """Raised in place of running a benchmark once its flags are parsed."""
 
@@ -530,11 +541,10 @@ def test_bench_startup_train_part_against_a_commit(tmp_path, monkeypatch):
     once each after the untimed check run: each refuses in the same line,
     the ratio is that of the medians, and the worktree (folder and git's
     record) is gone after."""
-    from benchmarks.bench_startup import TRAIN_COMMANDS, git
+    from benchmarks.bench_startup import TRAIN_COMMANDS
     bench_startup = _train_part(monkeypatch, tmp_path, [
         c for c in TRAIN_COMMANDS
         if c[0] == 'balance_sweep.py, missing config'])
-    before = git('worktree', 'list', '--porcelain')
     head = bench_startup.resolve_commit('HEAD')
     r = bench_startup.train_startup(str(tmp_path), head, 1)
     assert r['checkouts']['against'] == {'commit': head}
@@ -548,7 +558,7 @@ def test_bench_startup_train_part_against_a_commit(tmp_path, monkeypatch):
     assert row['against_over_this'] == \
         row['against']['median_s'] / row['this']['median_s']
     assert not (tmp_path / 'against').exists()
-    assert git('worktree', 'list', '--porcelain') == before
+    assert worktrees_under(tmp_path) == []
 
 
 def test_bench_startup_light_part_times_cpu_and_names_imports(
@@ -610,7 +620,6 @@ def test_bench_startup_train_part_fails_loudly_and_removes_its_worktree(
     with a ChildFailed that says so, rather than being timed; that, or a
     Ctrl-C while timing, leaves no worktree of --against behind."""
     from benchmarks._common import ChildFailed
-    from benchmarks.bench_startup import git
     code = {'check': ['-c', 'raise SystemExit(0)'],
             'no error line': ['tools/no_such_tool.py'],
             'timed': ['-c', REFUSES_ONCE, '{missing}'],
@@ -621,7 +630,6 @@ def test_bench_startup_train_part_fails_loudly_and_removes_its_worktree(
         def interrupted(*args, **kwargs):
             raise KeyboardInterrupt
         monkeypatch.setattr(bench_startup, 'wall', interrupted)
-    before = git('worktree', 'list', '--porcelain')
     with pytest.raises(KeyboardInterrupt if where == 'ctrl-c'
                        else ChildFailed) as got:
         bench_startup.train_startup(str(tmp_path),
@@ -637,7 +645,7 @@ def test_bench_startup_train_part_fails_loudly_and_removes_its_worktree(
         assert str(got.value).endswith(
             ' exited with status 0, not 2; nothing on its stderr')
     assert not (tmp_path / 'against').exists()
-    assert git('worktree', 'list', '--porcelain') == before
+    assert worktrees_under(tmp_path) == []
 
 
 def test_bench_startup_train_part_reports_what_the_older_checkout_fails(
@@ -989,7 +997,6 @@ def test_bench_synthetic_compares_the_bytes_both_checkouts_wrote(
     timed (wall and CPU), every output folder and the worktree are gone
     after."""
     from benchmarks import bench_startup, bench_synthetic
-    from benchmarks.bench_startup import git
     if bench_startup.describe() is None:
         pytest.skip('not a git checkout: no worktree of a commit')
     write = ('import os, sys; out = sys.argv[2]; open(os.path.join(out, '
@@ -997,7 +1004,6 @@ def test_bench_synthetic_compares_the_bytes_both_checkouts_wrote(
     monkeypatch.setattr(bench_synthetic, 'COMMANDS', {
         'same': ['-c', write.format('"x"')],
         'differs': ['-c', write.format('os.getcwd()')]})
-    before = git('worktree', 'list', '--porcelain')
     head = bench_synthetic.resolve_commit('HEAD')
     r = bench_synthetic.generators(str(tmp_path), ['same', 'differs'], head,
                                    2)
@@ -1012,7 +1018,7 @@ def test_bench_synthetic_compares_the_bytes_both_checkouts_wrote(
         assert row['against_over_this'] == \
             row['against']['median_s'] / row['this']['median_s']
     assert os.listdir(tmp_path) == []
-    assert git('worktree', 'list', '--porcelain') == before
+    assert worktrees_under(tmp_path) == []
 
 
 def test_bench_startup_reads_the_quickstart_environment(monkeypatch):
