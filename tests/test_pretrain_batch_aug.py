@@ -1086,7 +1086,7 @@ def test_resized_crop_is_exact_under_reduced_precision_matmul(monkeypatch):
     back after them: the products saw 'ieee', and the crops are Pillow's.
     With bfloat16 products a CPU with bfloat16 units made whole levels
     wrong."""
-    from openselfsup.datasets.batch_aug import _IeeeMatmul
+    from openselfsup.utils.precision import Ieee32
     backends = (torch.backends.cuda.matmul, torch.backends.mkldnn.matmul)
     before = [b.fp32_precision for b in backends]
     seen = []
@@ -1113,7 +1113,7 @@ def test_resized_crop_is_exact_under_reduced_precision_matmul(monkeypatch):
     # on CUDA, cuBLAS's (flags only: no GPU needed)
     try:
         backends[0].fp32_precision = 'tf32'
-        with _IeeeMatmul('cuda'):
+        with Ieee32('cuda', convolutions=False):
             inside = backends[0].fp32_precision
         after = backends[0].fp32_precision
     finally:

@@ -55,6 +55,7 @@ from mmengine.dataset import default_collate
 from mmengine.registry import FUNCTIONS
 
 from ..utils import InputError, is_int
+from ..utils.precision import Ieee32
 from .pipeline_checks import JITTER as _JITTER
 from .pipeline_checks import _numbers, _prob, check_settings
 
@@ -569,39 +570,6 @@ def _resize_matrices(slots: Tuple[int, int], up: ParamUpload,
     return tuple(mats[0].chunk(2)) if tx is ty else tuple(mats)
 
 
-#: the matmul precision setting of each device type that can round a
-#: float32 product (TF32 on CUDA, bfloat16 in oneDNN on CPUs that have it)
-_MATMUL_PRECISION = {'cuda': ('cuda', 'matmul'), 'cpu': ('mkldnn', 'matmul')}
-
-
-class _IeeeMatmul:
-    """Float32 matrix products in full precision inside the block, the
-    setting restored after it: ``torch.set_float32_matmul_precision('high')``
-    (TF32 on CUDA, which torch's compiler advises) or ``'medium'``
-    (bfloat16 in oneDNN on CPUs with bfloat16 units) round each product's
-    inputs to 10 or 7 bits, and :func:`resized_crop`'s exact integer
-    products came out wrong (a CPU with bfloat16 units: sums thousands of
-    units off, whole levels off after the rounding). Not changed where it
-    is already full precision (the default)."""
-
-    def __init__(self, device_type: str):
-        where = _MATMUL_PRECISION.get(device_type)
-        self.backend = None if where is None else getattr(
-            getattr(torch.backends, where[0]), where[1])
-        self.saved = None
-
-    def __enter__(self):
-        if self.backend is not None and \
-                self.backend.fp32_precision not in ('ieee', 'none'):
-            self.saved = self.backend.fp32_precision
-            self.backend.fp32_precision = 'ieee'
-
-    def __exit__(self, *exc):
-        if self.saved is not None:
-            self.backend.fp32_precision = self.saved
-            self.saved = None
-
-
 def _round_halves(p: torch.Tensor, hi: slice, lo: slice, dim: int,
                   out: torch.Tensor) -> torch.Tensor:
     """Pillow's ``(sum + 2**21) >> 22`` of the sums ``2**11 * hi + lo`` of
@@ -683,9 +651,9 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor,
     integer matmul; float64 matmuls are slow on most GPUs), and the two
     halves are joined elementwise (:func:`_round_halves`). TF32 or
     bfloat16 matmul settings are set aside for the products
-    (:class:`_IeeeMatmul`). Where a crop shrinks so much that the ``lo``
-    sums could reach 2**24 (from about 26 times on), the products are
-    taken in float64 (exact there too). The weights of every crop length
+    (:class:`~openselfsup.utils.precision.Ieee32`). Where a crop shrinks
+    so much that the ``lo`` sums could reach 2**24 (from about 26 times
+    on), the products are taken in float64 (exact there too). The weights of every crop length
     are tables made and copied to the device once per process
     (:class:`_ResizeTable`); a call copies only the crops' starts and
     lengths there (24 bytes a crop, in the one copy of a
@@ -783,7 +751,7 @@ def _crop_apply(x: torch.Tensor, plan: dict, up: ParamUpload) -> torch.Tensor:
     tx, ty, dtype, kind = plan['tx'], plan['ty'], plan['dtype'], plan['kind']
     src = x.to(dtype)
     out = torch.empty(n, c, oh, ow, dtype=dtype, device=x.device)
-    with _IeeeMatmul(x.device.type):
+    with Ieee32(x.device.type, convolutions=False):
         if kind in ('none', 'every'):
             mx, my = _resize_matrices(plan['crops'], up, tx, ty, dtype)
             _resize_into(src, mx, my, out, kind == 'every')
