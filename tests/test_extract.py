@@ -4534,3 +4534,41 @@ def test_following_the_note_of_an_encoder_not_taken_writes_the_set(
                             '--no-progress', *shlex.split(settings))
     assert code == 0, (command, err)
     np.testing.assert_allclose(np.load(test_npy), want, atol=1e-6)
+
+
+@pytest.mark.parametrize('amp', [False, True])
+def test_float32_extraction_sets_tf32_aside_on_a_gpu(amp):
+    """The extraction loop in float32 (no ``amp``) on CUDA runs its
+    convolutions and matrix products in full float32, as the published
+    extraction on V100s (torch's default gives cuDNN's float32
+    convolutions TF32), and puts the settings back after; with ``amp``
+    (float16 autocast) it leaves them as they are. Flags only: the model
+    records them and runs on the CPU."""
+    from openselfsup.models.extraction import compute_features
+    conv, mm = torch.backends.cudnn.conv, torch.backends.cuda.matmul
+    before = conv.fp32_precision, mm.fp32_precision
+    seen = []
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(2, 3)
+
+        def data_preprocessor(self, batch, training):
+            return batch
+
+        def extract_feat(self, x):
+            seen.append((conv.fp32_precision, mm.fp32_precision))
+            return (self.fc(x),)
+
+    loader = [{'inputs': torch.ones(2, 2), 'data_samples': []}] * 2
+    try:
+        conv.fp32_precision, mm.fp32_precision = 'tf32', 'tf32'
+        feats, _ = compute_features(Tiny(), loader, device='cuda', amp=amp,
+                                    progress=False, with_labels=False)
+        after = conv.fp32_precision, mm.fp32_precision
+    finally:
+        conv.fp32_precision, mm.fp32_precision = before
+    assert feats.shape == (4, 3)
+    assert seen == [('tf32', 'tf32') if amp else ('ieee', 'ieee')] * 2
+    assert after == ('tf32', 'tf32')

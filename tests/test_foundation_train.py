@@ -45,6 +45,42 @@ def _losses(runner):
             runner.message_hub.get_scalar('train/loss').data[0]]
 
 
+def test_a_float32_gpu_run_trains_without_tf32(synthetic_root, tmp_path,
+                                               monkeypatch):
+    """``train()`` runs the training loop of a run that
+    :func:`~openselfsup.apis.fast_path.full_float32` finds float32 on a GPU
+    inside :class:`~openselfsup.utils.precision.Ieee32` ('cuda'): cuDNN's
+    convolutions and cuBLAS's products in full float32 (the loop sees
+    'ieee'), torch's settings back after the run; a run that is not (the
+    CPU's) leaves them. Flags only: the loop records them on the CPU, the
+    GPU answer given to the predicate alone."""
+    import importlib
+
+    from openselfsup.apis import train
+    from openselfsup.apis.fast_path import full_float32
+    # the module (openselfsup.apis.train, the attribute, is the function)
+    train_mod = importlib.import_module('openselfsup.apis.train')
+    from openselfsup.engine.runner import AtomicRunner
+    conv, mm = torch.backends.cudnn.conv, torch.backends.cuda.matmul
+    before = conv.fp32_precision, mm.fp32_precision
+    seen = []
+    monkeypatch.setattr(AtomicRunner, 'train', lambda self: seen.append(
+        (conv.fp32_precision, mm.fp32_precision)))
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=16, batch=8)
+    try:
+        conv.fp32_precision, mm.fp32_precision = 'tf32', 'tf32'
+        for gpu in (True, False):
+            monkeypatch.setattr(train_mod, 'full_float32', lambda c, cuda:
+                                full_float32(c, gpu))
+            train(cfg, work_dir=str(tmp_path / f'w{gpu}'))
+        after = conv.fp32_precision, mm.fp32_precision
+    finally:
+        conv.fp32_precision, mm.fp32_precision = before
+    assert seen == [('ieee', 'ieee'), ('tf32', 'tf32')]
+    assert after == ('tf32', 'tf32')
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('base', [CLP_DEMO, FSP_DEMO], ids=['clp', 'fsp'])
 def test_two_iterations(base, synthetic_root, tmp_path):

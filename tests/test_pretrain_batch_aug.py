@@ -3840,3 +3840,72 @@ def test_an_uncapped_long_edge_is_taken_where_mmcv_reads_it_so():
     with pytest.raises(OverflowError):
         RandomResize(scale=[(_INF, 32), (_INF, 48)], keep_ratio=True)(
             dict(img=img.copy()))
+
+
+def _fp32_settings():
+    """The float32 precision settings :class:`~openselfsup.utils.precision.
+    Ieee32` may change, as a dict: the tests put them back after."""
+    b = torch.backends
+    return {'cudnn.conv': b.cudnn.conv, 'cuda.matmul': b.cuda.matmul,
+            'mkldnn.conv': b.mkldnn.conv, 'mkldnn.matmul': b.mkldnn.matmul}
+
+
+@pytest.fixture
+def fp32_settings_kept():
+    """The settings of :func:`_fp32_settings`, put back after the test."""
+    settings = _fp32_settings()
+    before = {k: s.fp32_precision for k, s in settings.items()}
+    yield settings
+    for k, s in settings.items():
+        s.fp32_precision = before[k]
+
+
+def test_amp_off_on_a_gpu_is_float32_without_tf32(fp32_settings_kept):
+    """``amp`` off on a GPU trains in full float32 (the published V100s
+    had no TF32; torch's default gives cuDNN's float32 convolutions TF32)
+    and its log says so; bfloat16 autocast (``amp='auto'`` on a GPU), a
+    config's own AmpOptimWrapper and a CPU run are left as they are.
+    Inside the block the convolutions' and matrix products' settings are
+    'ieee', after it what they were (flags only: no GPU needed)."""
+    from openselfsup.apis.fast_path import apply_fast_path, full_float32
+    from openselfsup.utils.precision import Ieee32
+    cases = (('off', True, None, True), ('auto', True, None, False),
+             ('bfloat16', True, None, False), ('off', False, None, False),
+             ('auto', False, None, False),
+             ('off', True, 'AmpOptimWrapper', False))
+    for amp, cuda, own, full in cases:
+        cfg = Config.fromfile(CLP)
+        cfg.amp = amp
+        if own:
+            cfg.optim_wrapper.type = own
+        notes = apply_fast_path(cfg, cuda)
+        assert full_float32(cfg, cuda) is full, (amp, cuda, own)
+        said = [n for n in notes if 'TF32' in n]
+        assert said == (['amp: off, float32 in full precision (TF32 set '
+                         'aside for the convolutions and matrix products, '
+                         'as on the published V100s)'] if full else []), \
+            (amp, cuda, own, notes)
+    s = fp32_settings_kept
+    s['cudnn.conv'].fp32_precision = 'tf32'   # torch's default
+    s['cuda.matmul'].fp32_precision = 'tf32'  # set_float32_matmul_precision
+    s['mkldnn.conv'].fp32_precision = 'bf16'
+    before = {k: v.fp32_precision for k, v in s.items()}
+    with Ieee32('cuda'):
+        inside = {k: v.fp32_precision for k, v in s.items()}
+    assert inside == dict(before, **{'cudnn.conv': 'ieee',
+                                     'cuda.matmul': 'ieee'})
+    assert {k: v.fp32_precision for k, v in s.items()} == before
+    with Ieee32('cpu'):
+        inside = {k: v.fp32_precision for k, v in s.items()}
+    assert inside == dict(before, **{'mkldnn.conv': 'ieee',
+                                     'mkldnn.matmul': 'ieee'})
+    # an autocast run's block (None) touches nothing, nor does 'mps'
+    for kind in (None, 'mps'):
+        with Ieee32(kind):
+            assert {k: v.fp32_precision for k, v in s.items()} == before
+    assert {k: v.fp32_precision for k, v in s.items()} == before
+    # put back after an error in the block too
+    with pytest.raises(RuntimeError):
+        with Ieee32('cuda'):
+            raise RuntimeError
+    assert {k: v.fp32_precision for k, v in s.items()} == before

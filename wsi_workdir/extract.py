@@ -124,7 +124,8 @@ def parse_args(argv):
                         help='mixed-precision forward pass: float16 '
                         'autocast on CUDA, bfloat16 on the CPU (features '
                         'saved as float32; sets of other precisions are not '
-                        'scored together)')
+                        'scored together); without it float32, on CUDA '
+                        'without TF32 (as the published extraction)')
     parser.add_argument('--channels-last', action='store_true',
                         help='channels-last memory format (faster on GPUs)')
     parser.add_argument('--no-normalise', dest='normalise',

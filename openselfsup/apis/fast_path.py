@@ -21,8 +21,10 @@ prepares the config:
     ``'auto'``: channels-last model and batches on a GPU; True; False.
 
 On a GPU the run also gets ``cudnn_benchmark=True`` (as the published
-configs) and non-blocking copies of pinned batches. The published runs used
-the per-image pipeline and float32: ``augment_on='cpu' amp='off'
+configs) and non-blocking copies of pinned batches; with ``amp`` off, its
+convolutions and matrix products in full float32, TF32 set aside
+(:func:`full_float32`). The published runs used the per-image pipeline and
+float32 (V100s: no TF32): ``augment_on='cpu' amp='off'
 channels_last=False`` switches all of it back (docs/pretraining.md).
 """
 import copy
@@ -266,6 +268,22 @@ def _amp_refusal(amp: str, flag_over) -> str:
             f'{" and ".join(fixes)}')
 
 
+def full_float32(cfg, cuda: bool) -> bool:
+    """Whether a run of the config ``cfg`` (:func:`apply_fast_path`
+    resolved it) trains in float32 on a GPU (``cuda``): ``amp`` 'off' and
+    no ``AmpOptimWrapper`` of the config's own. Such a run computes its
+    convolutions and matrix products in full float32
+    (:class:`~openselfsup.utils.precision.Ieee32`, around the training
+    loop): torch gives cuDNN's float32 convolutions TF32 by default (10
+    mantissa bits on Ampere and later GPUs), where the published runs, on
+    V100s, had none. An autocast run (bfloat16, float16) keeps torch's
+    settings: its convolutions and matrix products take bfloat16 or
+    float16 inputs, which TF32 does not touch."""
+    wrapper = cfg.get('optim_wrapper') or {}
+    return bool(cuda) and cfg.get('amp', 'off') == 'off' and \
+        wrapper.get('type') != 'AmpOptimWrapper'
+
+
 def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                     checked: bool = False) -> List[str]:
     """Resolve ``augment_on``, ``compile_views``, ``amp`` and
@@ -332,6 +350,10 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                          f"dtype {runs} (asked: {amp})")
         amp = runs
     cfg.amp = amp
+    if full_float32(cfg, cuda):
+        notes.append('amp: off, float32 in full precision (TF32 set aside '
+                     'for the convolutions and matrix products, as on the '
+                     'published V100s)')
 
     if channels_last == 'auto':
         channels_last = cuda

@@ -52,27 +52,33 @@ def compute_features(model: torch.nn.Module, loader,
         tuple: features ``float32 [N, D]`` (the last stage's output,
         flattened) and labels ``int64 [N]`` (None without ``with_labels``).
     """
+    from ..utils.precision import Ieee32
     from ..utils.progress import progress_bar
     was_training = model.training
     model.eval()
     feats, labels = [], []
     dev_type = torch.device(device).type
     amp_dtype = autocast_dtype(device)
+    # float32 is float32 (the published extraction, on V100s): torch's
+    # default TF32 for cuDNN's convolutions set aside; autocast's float16
+    # or bfloat16 inputs are not TF32's to round
     try:
-        for batch in progress_bar(loader, desc=desc, unit='batch',
-                                  leave=False, disable=not progress):
-            data = model.data_preprocessor(batch, False)
-            inputs = data['inputs']
-            if channels_last:
-                inputs = inputs.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device_type=dev_type, dtype=amp_dtype,
-                                enabled=amp):
-                out = model.extract_feat(inputs)
-            out = out[-1] if isinstance(out, (tuple, list)) else out
-            feats.append(out.float().flatten(1).cpu())
-            if with_labels:
-                labels.extend(int(s.gt_label.item())
-                              for s in data['data_samples'])
+        with Ieee32(None if amp else dev_type):
+            for batch in progress_bar(loader, desc=desc, unit='batch',
+                                      leave=False, disable=not progress):
+                data = model.data_preprocessor(batch, False)
+                inputs = data['inputs']
+                if channels_last:
+                    inputs = inputs.contiguous(
+                        memory_format=torch.channels_last)
+                with torch.autocast(device_type=dev_type, dtype=amp_dtype,
+                                    enabled=amp):
+                    out = model.extract_feat(inputs)
+                out = out[-1] if isinstance(out, (tuple, list)) else out
+                feats.append(out.float().flatten(1).cpu())
+                if with_labels:
+                    labels.extend(int(s.gt_label.item())
+                                  for s in data['data_samples'])
     finally:
         model.train(was_training)
     features = torch.cat(feats).numpy() if feats else \
