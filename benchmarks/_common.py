@@ -32,7 +32,8 @@ from openselfsup.utils import InputError, check_writable, run_cli, save_json
 BENCHMARKS = ('bench_dictionary', 'bench_extract', 'bench_meta_test',
               'bench_pretrain', 'bench_scripts', 'bench_startup',
               'bench_sweep', 'bench_synthetic', 'bench_tasks',
-              'bench_threads', 'compare_latent_aug', 'paip_query_repeats')
+              'bench_threads', 'compare_latent_aug', 'grad_precision',
+              'paip_query_repeats')
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -19,7 +19,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMANDS = ('bench_dictionary', 'bench_extract', 'bench_meta_test',
             'bench_pretrain', 'bench_scripts', 'bench_startup', 'bench_sweep',
             'bench_synthetic', 'bench_tasks', 'bench_threads',
-            'compare_latent_aug', 'fixtures', 'paip_query_repeats')
+            'compare_latent_aug', 'fixtures', 'grad_precision',
+            'paip_query_repeats')
 
 
 def worktrees_under(folder) -> list:
@@ -376,7 +377,8 @@ PART_LINES = {
     '_common': 'error: benchmarks._common is a part of bench_dictionary, '
     'bench_extract, bench_meta_test, bench_pretrain, bench_scripts, '
     'bench_startup, bench_sweep, bench_synthetic, bench_tasks, '
-    'bench_threads, compare_latent_aug and paip_query_repeats, not a '
+    'bench_threads, compare_latent_aug, grad_precision and '
+    'paip_query_repeats, not a '
     'command: see python -m '
     'benchmarks.bench_dictionary --help'}
 
