@@ -4549,23 +4549,20 @@ def test_float32_extraction_sets_tf32_aside_on_a_gpu(amp):
     before = conv.fp32_precision, mm.fp32_precision
     seen = []
 
-    class Tiny(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = torch.nn.Linear(2, 3)
-
+    class Recording(torch.nn.Linear):  # the settings its forward sees
         def data_preprocessor(self, batch, training):
             return batch
 
         def extract_feat(self, x):
             seen.append((conv.fp32_precision, mm.fp32_precision))
-            return (self.fc(x),)
+            return self(x)
 
     loader = [{'inputs': torch.ones(2, 2), 'data_samples': []}] * 2
     try:
         conv.fp32_precision, mm.fp32_precision = 'tf32', 'tf32'
-        feats, _ = compute_features(Tiny(), loader, device='cuda', amp=amp,
-                                    progress=False, with_labels=False)
+        feats, _ = compute_features(Recording(2, 3), loader, device='cuda',
+                                    amp=amp, progress=False,
+                                    with_labels=False)
         after = conv.fp32_precision, mm.fp32_precision
     finally:
         conv.fp32_precision, mm.fp32_precision = before
