@@ -653,8 +653,9 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor,
     bfloat16 matmul settings are set aside for the products
     (:class:`~openselfsup.utils.precision.Ieee32`). Where a crop shrinks
     so much that the ``lo`` sums could reach 2**24 (from about 26 times
-    on), the products are taken in float64 (exact there too). The weights of every crop length
-    are tables made and copied to the device once per process
+    on), the products are taken in float64 (exact there too). The
+    weights of every crop length are tables made and copied to the device
+    once per process
     (:class:`_ResizeTable`); a call copies only the crops' starts and
     lengths there (24 bytes a crop, in the one copy of a
     :class:`ParamUpload`) and gathers its matrices on the device
