@@ -4,9 +4,10 @@ With a GPU, per recipe (the real configs, total batch on one GPU):
 
 (a) compute ceiling: training steps on batches already on the GPU (forward,
     loss, backward, optimiser step, momentum-encoder update), float32 and
-    bfloat16 autocast, contiguous and channels-last; and bfloat16 +
-    channels-last with GhostBN's one batch-norm call per group
-    (``per_group_calls``) instead of the default one call;
+    bfloat16 autocast, contiguous and channels-last, GhostBN's default
+    one batch-norm call per group; and bfloat16, contiguous and
+    channels-last, with GhostBN's one call for all groups
+    (``per_group_calls=False``, keys ``ghost_bn=one_call``);
 (b) end to end: ``openselfsup.apis.train`` on synthetic 224 px NCT images
     written to a temporary directory in the real layout (list files under
     ``meta/``), with the default path (``augment_on='auto'``: workers
@@ -390,15 +391,18 @@ def views_h2d_bytes(recipe: str, batch: int, size: int = 224) -> int:
 
 # ------------------------------------------------------------- (a) ceiling
 #: (a)'s variants: (bfloat16 autocast, channels-last, GhostBN with one
-#: batch-norm call per group instead of the default one call for all)
-VARIANTS = ((False, False, False), (False, True, False), (True, False, False),
-            (True, True, False), (True, True, True))
+#: batch-norm call per group, its default); the one call for all groups
+#: (``ghost_bn=one_call``) beside bfloat16 both ways. Keys before the
+#: default changed (runs up to 2026-12-06) named the per-group calls
+#: ``ghost_bn=per_group_calls`` and gave the one call no suffix.
+VARIANTS = ((False, False, True), (False, True, True), (True, False, True),
+            (True, True, True), (True, False, False), (True, True, False))
 
 
 def variant_name(amp: bool, channels_last: bool, per_group: bool) -> str:
     """The key of a variant in (a)'s results."""
     return (f'amp={"bf16" if amp else "off"} channels_last={channels_last}'
-            + (' ghost_bn=per_group_calls' if per_group else ''))
+            + ('' if per_group else ' ghost_bn=one_call'))
 
 
 def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,

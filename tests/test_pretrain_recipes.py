@@ -247,8 +247,9 @@ def test_ghost_bn_normalises_each_group_with_its_own_statistics(
 
 
 def test_ghost_bn_in_one_call_equals_one_call_per_group():
-    """The default one batch-norm call (groups laid out as channels) gives
-    what one call per group gives (the published per-GPU BN written out):
+    """The one batch-norm call for all groups (groups laid out as
+    channels, ``per_group_calls=False``) gives what the default one call
+    per group gives (the published per-GPU BN written out):
     output, gradients of the input, weight and bias, running statistics,
     in float32 (up to rounding), contiguous and channels-last, with the
     momentum of a config and the cumulative average (momentum None), and
@@ -393,8 +394,10 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
     # (one-call GhostBN), in one batch of updates
     if not per_group_calls:
         net = torch.nn.Sequential(
-            GhostBatchNorm2d(3, group_size=8), torch.nn.Conv2d(3, 3, 1),
-            GhostBatchNorm2d(3, group_size=8)).double()
+            GhostBatchNorm2d(3, group_size=8, per_group_calls=False),
+            torch.nn.Conv2d(3, 3, 1),
+            GhostBatchNorm2d(3, group_size=8,
+                             per_group_calls=False)).double()
         before = {k: v.clone() for k, v in net.state_dict().items()}
         with segments(net, 2):
             net(torch.cat(views))
@@ -473,6 +476,36 @@ def test_ghost_bn_called_twice_in_one_graph(per_group_calls, block):
     torch.testing.assert_close(bn.bias.grad, plain.bias.grad)
     for k, v in plain.state_dict().items():
         torch.testing.assert_close(bn.state_dict()[k], v, msg=k)
+
+
+@pytest.mark.parametrize('path', [CLP, FSP])
+def test_recipes_ghost_bn_makes_one_batch_norm_call_per_group(
+        path, monkeypatch):
+    """The recipes' GhostBN (``norm_cfg`` without ``per_group_calls``)
+    normalises by default with one batch-norm call per group, the
+    published per-GPU BN written out (the one call for all groups is
+    slower on a GPU: benchmarks/RESULTS.md, "GPU: one H100, 2026-12-06"):
+    as many calls as groups, and the output of a brute-force loop of
+    F.batch_norm over the groups bit for bit."""
+    from openselfsup.registry import MODELS
+    norm_cfg = copy.deepcopy(Config.fromfile(path).model.backbone.norm_cfg)
+    assert 'per_group_calls' not in norm_cfg
+    size = norm_cfg['group_size']
+    bn = MODELS.build(dict(norm_cfg, num_features=3))
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(3 * size, 3, 4, 4, generator=g) * 2 + 1
+    calls = []
+    batch_norm = F.batch_norm
+
+    def counted(*args, **kwargs):
+        calls.append(args[0].shape[0])
+        return batch_norm(*args, **kwargs)
+    monkeypatch.setattr(F, 'batch_norm', counted)
+    out = bn(x)
+    assert calls == [size] * 3
+    want = torch.cat([batch_norm(part, None, None, bn.weight, bn.bias, True,
+                                 0.0, bn.eps) for part in x.chunk(3)])
+    assert torch.equal(out, want)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')

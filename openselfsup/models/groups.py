@@ -154,19 +154,27 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     keys, so checkpoints load into a plain ResNet).
 
     How it is computed (same values either way, up to float rounding):
-    by default in ONE batch-norm call: a layout copy makes each group's
-    channels channels of their own (``groups x C`` channels over the
-    group's images), the affine parameters are repeated per group, and the
-    output is copied back. ``per_group_calls=True`` makes one batch-norm
-    call per group and concatenates the outputs (the published per-GPU BN
-    written out literally). The one call issues about 10 ops where the
-    per-group calls issue 3 per group plus the gradient sums of the shared
-    weight and bias (for the CLP recipe's 8 groups, forward, backward and
-    optimiser step went from 3,126 to 1,766 device ops per training step,
-    counted with ``benchmarks/bench_pretrain.py``), at the cost of the two
-    layout copies (and two more of the gradients). Running statistics:
-    every group's slot of the repeated statistics is updated; the first
-    group's is kept (with :func:`segments`, the first group of each part).
+    by default one batch-norm call per group, the outputs concatenated
+    (the published per-GPU BN written out literally).
+    ``per_group_calls=False`` makes ONE batch-norm call for all groups: a
+    layout copy makes each group's channels channels of their own
+    (``groups x C`` channels over the group's images), the affine
+    parameters are repeated per group, and the output is copied back.
+    The one call issues about 10 ops where the per-group calls issue 3 per
+    group plus the gradient sums of the shared weight and bias (for the
+    CLP recipe's 8 groups, forward, backward and optimiser step went from
+    3,126 to 1,766 device ops per training step, counted with
+    ``benchmarks/bench_pretrain.py``), at the cost of the two layout
+    copies (and two more of the gradients). On a GPU the copies cost more
+    than the launches saved: on one H100 (bf16, channels-last, the
+    recipes' (a) step, three runs; ``benchmarks/RESULTS.md``, section
+    "GPU: one H100, 2026-12-06") the per-group calls gave 2,541-2,742
+    images/s for CLP against 2,436-2,442 with the one call, and
+    10,504-10,524 against 6,465-6,503 for FSP; hence the default.
+    Running statistics: the per-group calls update them from the first
+    group's call (with :func:`segments`, the first group of each part);
+    the one call updates every group's slot of the repeated statistics
+    and keeps the first group's.
 
     Config: ``norm_cfg=dict(type='GhostBN', group_size=32)``.
 
@@ -174,13 +182,13 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
         num_features (int): channels.
         group_size (int | None): images per statistics group; None: the
             whole batch (plain BatchNorm).
-        per_group_calls (bool): one batch-norm call per group instead of
-            one for all groups. Default False.
+        per_group_calls (bool): one batch-norm call per group (default
+            True); False: one call for all groups.
         **kwargs: :class:`torch.nn.BatchNorm2d` arguments (eps, momentum...).
     """
 
     def __init__(self, num_features: int, group_size: Optional[int] = None,
-                 per_group_calls: bool = False, **kwargs) -> None:
+                 per_group_calls: bool = True, **kwargs) -> None:
         super().__init__(num_features, **kwargs)
         check_group_size(group_size, 'norm_cfg.group_size')
         self.group_size = group_size
@@ -285,7 +293,7 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, group_size={self.group_size}'
-                + (', per_group_calls=True' if self.per_group_calls else ''))
+                + ('' if self.per_group_calls else ', per_group_calls=False'))
 
 
 class _RunningUpdate(NamedTuple):
