@@ -38,10 +38,14 @@ def segments(module: nn.Module, count: int):
     updated once per part, in order, from the part's first group. Each
     layer's previous setting comes back when the block ends.
 
-    The running statistics of all the layers are updated together when
-    the block ends (a few ``torch._foreach_*`` ops for the whole module
+    With the one call for all groups (``per_group_calls=False``) the
+    running statistics of all the layers are updated together when the
+    block ends (a few ``torch._foreach_*`` ops for the whole module
     instead of four per layer: the host issues fewer ops per training
-    step), with the same arithmetic as each layer's own update. What is
+    step), with the same formula as each layer's own update (rounded
+    otherwise in the last float32 bits); the per-group calls, the
+    default, update them in each part's first call, as plain BatchNorm
+    does. What is
     queued is applied first when a layer is called again in the block
     (so every call starts from the statistics a call per part would see),
     when a nested block starts, and when a layer's state is read, loaded,
