@@ -937,11 +937,15 @@ def test_outside_a_run_no_seed_balances_as_seed_0(tmp_path):
 def test_trained_patients_of_a_run_seeded_balance(tmp_path):
     """``knn_eval.py``'s trained patients (:func:`trained_patients`) read a
     class-balanced training set of no ``seed`` of its own again with the
-    run's seed, the checkpoint's ``meta['seed']``, as the run drew its
-    balance: with ``indices`` (items 30 to 39: the first 10 of class b's
-    shuffled order) the patients kept are those of that seed's order,
-    drawn by hand, not those of another seed's; a dataset seed recorded in
-    the config still wins."""
+    seed the run gave it, the checkpoint's ``meta['dataset_seed']``, as
+    the run drew its balance, not the run's ``meta['seed']`` (a resume
+    under another seed records that seed while its set keeps the first
+    run's patients): with ``indices`` (items 30 to 39: the first 10 of
+    class b's shuffled order) the patients kept are those of that seed's
+    order, drawn by hand, not those of another seed's. A checkpoint that
+    records no ``dataset_seed`` (written before it was recorded, when the
+    set drew with its default 0 whatever the run's seed) is read with 0.
+    A dataset seed recorded in the config still wins."""
     from openselfsup.apis.knn import trained_patients
     meta, split = _uneven(tmp_path)
 
@@ -955,13 +959,19 @@ def test_trained_patients_of_a_run_seeded_balance(tmp_path):
         rng = np.random.default_rng([seed, 1])
         rng.permutation(30)
         return sorted(f'b{i:02d}' for i in rng.permutation(20)[:10])
-    assert first_b(1000) != first_b(0)
+    assert len({tuple(first_b(s)) for s in (0, 7, 1000)}) == 3
     for seed in (0, 1000):
-        found = trained_patients({'meta': {'cfg': text(), 'seed': seed}},
+        found = trained_patients({'meta': {'cfg': text(), 'seed': 7,
+                                           'dataset_seed': seed}},
                                  'ckpt.pth')
         assert sorted(found) == first_b(seed), seed
+    # older: no dataset_seed recorded, its set drew with 0
+    found = trained_patients({'meta': {'cfg': text(), 'seed': 1000}},
+                             'ckpt.pth')
+    assert sorted(found) == first_b(0)
     found = trained_patients({'meta': {'cfg': text(', seed=0'),
-                                       'seed': 1000}}, 'ckpt.pth')
+                                       'seed': 1000, 'dataset_seed': 7}},
+                             'ckpt.pth')
     assert sorted(found) == first_b(0)
 
 
@@ -1012,3 +1022,114 @@ def test_a_training_runs_own_loop_balances_with_the_run_seed(
     assert _repeated(ds) == _published_repeats(1000)
     assert ds.seed == 1000
     assert 'seed' not in runner.cfg.train_dataloader.dataset
+
+
+def _uneven_run(tmp_path, work_dir, seed, iters, resume=False):
+    """The runner of a HiDisc demo run (no kNN hook) of ``iters``
+    iterations at ``randomness.seed`` ``seed`` on :func:`_uneven`'s
+    patients, class-balanced (each a 32 px patch written here), a
+    checkpoint saved each iteration."""
+    from openselfsup.apis import train
+    meta, split = _uneven(tmp_path)
+    for name in json.loads(open(split).read())['train']:
+        if not (tmp_path / f'{name}.png').exists():
+            Image.fromarray(np.full((32, 32, 3), len(name) + int(name[1:]),
+                                    np.uint8)).save(tmp_path / f'{name}.png')
+    opts = {'train_dataloader.dataset.metadata': meta,
+            'train_dataloader.dataset.split': split,
+            'train_dataloader.dataset.data_root': str(tmp_path),
+            'train_dataloader.dataset.class_balance': True,
+            'train_dataloader.batch_size': 2,
+            'train_dataloader.num_workers': 0,
+            'train_dataloader.persistent_workers': False,
+            'custom_hooks': [], 'randomness.seed': seed,
+            'train_cfg.max_iters': iters,
+            'default_hooks.checkpoint.interval': 1,
+            'default_hooks.logger.interval': 1}
+    return train('configs/demo/hidisc_r18w8_synthetic.py',
+                 work_dir=str(work_dir), cfg_options=opts, resume=resume)
+
+
+def _items(ds):
+    return [ds.get_data_info(i)['patient'] for i in range(len(ds))]
+
+
+@pytest.mark.parametrize('seed', [7, None])
+def test_a_resume_under_another_seed_keeps_the_patients(
+        tmp_path, monkeypatch, seed):
+    """A run of seed 1000 resumed with ``randomness.seed`` 7, or unset
+    (MMEngine draws one), trains on the patients the first run repeated
+    (seed 1000's, drawn by hand), and its next checkpoint records that
+    seed as the one its training set drew with, which ``knn_eval.py``'s
+    trained patients read: MMEngine builds the loop from the config's
+    seed before the resume sets the checkpoint's, and the resumed run
+    repeated the patients of seed 7 while ``trained_patients`` read seed
+    1000's (review r165)."""
+    import torch
+
+    from _foundation_helpers import REPO
+    from openselfsup.apis.knn import trained_patients
+    from openselfsup.utils.run_seed import DRAWN_SEED_KEY
+    monkeypatch.chdir(REPO)
+    work = tmp_path / 'work'
+    first = _items(_uneven_run(tmp_path, work, 1000, 1)
+                   .train_loop.dataloader.dataset)
+    runner = _uneven_run(tmp_path, work, seed, 2, resume=True)
+    ds = runner.train_loop.dataloader.dataset
+    assert _repeated(ds) == _published_repeats(1000)
+    assert _items(ds) == first
+    for name in ('iter_1.pth', 'iter_2.pth'):
+        ckpt = torch.load(work / name, map_location='cpu',
+                          weights_only=False)
+        assert ckpt['meta'][DRAWN_SEED_KEY] == 1000, name
+        assert trained_patients(ckpt, name) == ds.patient_names(), name
+
+
+def test_a_checkpoint_without_its_drawn_seed_resumes_with_0(
+        tmp_path, monkeypatch):
+    """A checkpoint written before the seed its training set drew with was
+    recorded (meta without ``dataset_seed``: its class-balanced set drew
+    with its default 0 whatever the run's seed) resumes on seed 0's
+    patients, drawn by hand, not the run seed's (1000), and its next
+    checkpoint records 0: the resume switched to seed 1000's patients
+    without a word (review r165)."""
+    import torch
+
+    from _foundation_helpers import REPO
+    from openselfsup.utils.run_seed import DRAWN_SEED_KEY
+    monkeypatch.chdir(REPO)
+    work = tmp_path / 'work'
+    _uneven_run(tmp_path, work, 1000, 1)
+    ckpt = torch.load(work / 'iter_1.pth', map_location='cpu',
+                      weights_only=False)
+    ckpt['meta'].pop(DRAWN_SEED_KEY, None)
+    torch.save(ckpt, work / 'iter_1.pth')
+    runner = _uneven_run(tmp_path, work, 1000, 2, resume=True)
+    ds = runner.train_loop.dataloader.dataset
+    assert _repeated(ds) == _published_repeats(0)
+    ckpt = torch.load(work / 'iter_2.pth', map_location='cpu',
+                      weights_only=False)
+    assert ckpt['meta'][DRAWN_SEED_KEY] == 0 and ckpt['meta']['seed'] == 1000
+
+
+def test_a_seed_change_says_the_balanced_patients_are_kept():
+    """The warning of a resume under another ``randomness.seed`` says that
+    a class-balanced training set (here inside a ``RepeatDataset``) keeps
+    the patients of the checkpoint's run, with the seed they were drawn
+    with (0 for a checkpoint that records none); a set not balanced, not
+    a word of it."""
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import seed_change
+    inner = dict(type='HierarchicalPatientDataset', class_balance=True)
+    c = Config(dict(randomness=dict(seed=7), train_dataloader=dict(
+        num_workers=0, dataset=dict(type='RepeatDataset', times=2,
+                                    dataset=inner))))
+    kept = ("; the patients the class-balanced training set repeats are "
+            "kept from the checkpoint's run (drawn with seed {})")
+    line = seed_change({'seed': 1000, 'dataset_seed': 1000}, c)
+    assert line.endswith('randomness.seed=1000)' + kept.format(1000)), line
+    assert seed_change({'seed': 1000}, c).endswith(kept.format(0))
+    c.train_dataloader.dataset.dataset.class_balance = False
+    assert seed_change({'seed': 1000}, c).endswith(
+        'randomness.seed=1000)')

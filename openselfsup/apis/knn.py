@@ -691,8 +691,13 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     file, split, ``class_balance``, ``seed`` and ``indices`` (the
     dataset's own :meth:`~openselfsup.datasets.hierarchical.
     HierarchicalPatientDataset.patient_names`, as the training hook
-    reads it; a part of no ``seed`` of its own with the run's,
-    ``meta['seed']``, as its class balance was drawn), in order, each
+    reads it; a part of no ``seed`` of its own with the seed the run
+    gave its training sets, ``meta['dataset_seed']``, as its class balance
+    was drawn, or 0 where the checkpoint records none: written before it
+    was recorded, when such a part drew with its default 0 whatever the
+    run's seed, :func:`~openselfsup.utils.run_seed.drawn_seed`; not the
+    run's ``meta['seed']``, which a resume under another seed sets to that
+    seed while its training set keeps the first run's), in order, each
     once; None where the checkpoint records no
     config. The kNN queries of another config (another split file, a
     re-split of the patients) may name them: the model has seen them.
@@ -738,10 +743,11 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     run_dir = ckpt['meta'].get('cwd')
     run_dir = run_dir if isinstance(run_dir, str) and os.path.isabs(
         run_dir) and os.path.isdir(run_dir) else None
-    # the run's seed (rank 0's: MMEngine's meta), which a dataset of no
-    # seed of its own balanced its classes with (engine.runner's
-    # give_run_seed gave it to the run's build, not to the recorded cfg)
-    run_seed = ckpt['meta'].get('seed')
+    # the seed the run gave a dataset of no seed of its own, which it
+    # balanced its classes with (engine.runner's give_run_seed gave it to
+    # the run's build, not to the recorded cfg; 0: recorded by none)
+    from ..utils.run_seed import drawn_seed
+    run_seed = drawn_seed(ckpt['meta'])
     patients = {}
     parts = dataset_parts(ds)
     # the type's name, with or without a registry scope
@@ -760,7 +766,7 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
             return not_looked_for(
                 f'{key}.{bad} of the config it records is '
                 f'{part[bad]!r:.40}, not a setting that can be read')
-        if settings.get('seed') is None and is_int(run_seed):
+        if settings.get('seed') is None:
             # no seed of its own: the run's drew its class balance
             settings['seed'] = run_seed
         if run_dir:  # read the files the run read, not those here

@@ -74,18 +74,20 @@ from ..utils.checkpoint import (damaged_pickle, load_legacy_checkpoint,
                                 register_safe_globals, unpickling_refusal)
 from ..utils.checkpoint_files import (checkpoint_folder,
                                       checkpoint_step,  # noqa: F401
-                                      checkpoints_in,
+                                      checkpoint_meta, checkpoints_in,
                                       find_resumable_checkpoint,
                                       is_legacy_format, is_url_download,
                                       remove_url_download,
-                                      resolve_checkpoint, url_named)
+                                      resolve_checkpoint, saved_meta,
+                                      url_named, MetaUnread)
 from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held,
                         stale_temporaries_removed)
 from ..utils.launcher import (launcher_env, port_taken_line, slurm_job_port,
                               slurm_port_sharer, slurm_port_source)
 from ..utils.log_filters import warnings_left_out
-from ..utils.run_seed import RUN_SEEDED, shared_seed
+from ..utils.run_seed import (DRAWN_SEED_KEY, RUN_SEEDED, drawn_seed,
+                              shared_seed)
 from .agreed_refusals import (agreed_as, is_agreed_refusal,
                               refusals_agreed)
 from .checkpoint_hook import without_file_client_warnings
@@ -425,8 +427,11 @@ def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
     ``'device'``), come from the config's seed (``worker_init_fn`` bound
     when the loader is built), or from a ``worker_init_fn`` the loader
     names itself; batched views and a loader without
-    workers draw in the main process. None where the seeds agree or the
-    checkpoint records none."""
+    workers draw in the main process. A class-balanced training set
+    (``class_balance=True``) repeats the patients of the checkpoint's run,
+    given the seed that run drew them with
+    (:meth:`AtomicRunner._training_set_seed`), which the line says. None
+    where the seeds agree or the checkpoint records none."""
     saved = meta.get('seed') if isinstance(meta, dict) else None
     randomness = cfg.get('randomness') or {}
     seed = randomness.get('seed')
@@ -464,11 +469,19 @@ def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
                   "seeded by the loader's own worker_init_fn")
         streams = (f'the random views come from the {workers} data-loader '
                    f'workers, {seeded}, {streams}')
+    dataset = loader.get('dataset') if isinstance(loader, dict) else None
+    kept = ''
+    if any(isinstance(part, dict) and part.get('class_balance') is True
+           for _, part in dataset_parts(dataset)):
+        kept = ("; the patients the class-balanced training set repeats are "
+                "kept from the checkpoint's run (drawn with seed "
+                f'{drawn_seed(meta)})')
     return (f"this config's randomness.seed differs from that of the run "
             f'that wrote it: {saved} -> {seed}; the data order (the '
             f"sampler's shuffle) comes from {mine}, {streams}, so the run "
             "continues neither seed's run (to "
-            f'continue it as it was: --cfg-options randomness.seed={saved})')
+            f'continue it as it was: --cfg-options randomness.seed={saved})'
+            f'{kept}')
 
 
 def _states_of(lines: Sequence[str], restored: dict) -> str:
@@ -4030,6 +4043,9 @@ class AtomicRunner(Runner):
         #: when training starts and recorded in the checkpoints' meta
         #: (:data:`DATA_FILES_KEY`)
         self._data_files = None
+        #: the seed the training set was given (:meth:`_training_set_seed`),
+        #: recorded in the checkpoints' meta (None: not built here)
+        self._drawn_seed: Optional[int] = None
         #: the iterations the resumed run trains past MMEngine's count of
         #: them (``max_iters``): its meta's iteration past its epochs'
         #: (:meth:`_warn_if_finished`); negative where it ends short of
@@ -4760,8 +4776,10 @@ class AtomicRunner(Runner):
         sampler is built after, outside the agreement: its seed may be a
         collective (MMEngine's ``sync_random_seed`` under
         ``diff_rank_seed``). The dataset is given the run's seed as
-        :meth:`build_dataloader` gives it (:func:`give_run_seed`). A
-        dataset given built, or no settings, as they are. The agreement
+        :meth:`build_dataloader` gives it (:func:`give_run_seed`), or on
+        a resume the seed the checkpoint's run drew with
+        (:meth:`_training_set_seed`). A dataset given built, or no
+        settings, as they are. The agreement
         holds no collective of its own in between: mmpretrain's ``CIFAR10``
         and ``MNIST`` builds wait at a barrier while rank 0 downloads, and
         what fails before it there is not a refusal (a traceback, as
@@ -4770,18 +4788,52 @@ class AtomicRunner(Runner):
             else None
         if not isinstance(dataset, dict):
             return loader
-        from mmengine.dist import get_rank
         from mmengine.registry import DATASETS
         dataset = copy.deepcopy(dataset)
         with refusals_agreed(), settings_refused(self.cfg, what):
-            # the run's seed, as the loop's build_dataloader would give it
-            give_run_seed(dataset, shared_seed(
-                self.seed, self._randomness_cfg.get('diff_rank_seed', False),
-                get_rank()))
+            self._drawn_seed = self._training_set_seed()
+            give_run_seed(dataset, self._drawn_seed)
             built = DATASETS.build(dataset)
             if hasattr(built, 'full_init'):
                 built.full_init()
         return _BuiltDataset(loader, dataset=built)
+
+    def _training_set_seed(self) -> Optional[int]:
+        """The seed the training sets that take the run's seed are given
+        (:func:`give_run_seed`): on a resume, the seed the checkpoint's
+        run gave them (:func:`~openselfsup.utils.run_seed.drawn_seed`, 0
+        for a checkpoint that records none: written before it was
+        recorded, its sets drew with their default 0), so that a resume
+        under another or an unset ``randomness.seed`` trains on the
+        patients of the run it continues: MMEngine builds the loop from
+        the config's seed (before the resume, which then sets
+        ``runner.seed`` to the checkpoint's), and the resumed run repeated
+        other patients than the first, its checkpoints recording the
+        first's seed. Else rank 0's seed, as the loop's
+        :meth:`build_dataloader` gives it
+        (:func:`~openselfsup.utils.run_seed.shared_seed`). The checkpoint
+        is the one :meth:`load_or_resume` resumes, which ``Runner.train``
+        calls after it builds the loop: the one given, else the work dir's
+        (:func:`find_resumable_checkpoint`), its meta read without loading
+        the weights; one not read here (a URL MMEngine downloads at the
+        resume, a file the resume refuses) leaves the run's seed."""
+        from mmengine.dist import get_rank
+        path = (self._load_from if self._load_from is not None else
+                find_resumable_checkpoint(self.work_dir)) \
+            if self._resume else None
+        local = local_file(path) if isinstance(path, str) else None
+        if local and os.path.isfile(local):
+            try:
+                try:
+                    meta = checkpoint_meta(local)
+                except MetaUnread:  # read as torch reads it
+                    meta = saved_meta(saved_checkpoint(local))
+                return drawn_seed(meta)
+            except Exception:  # the resume says what is wrong with it
+                pass
+        return shared_seed(
+            self.seed, self._randomness_cfg.get('diff_rank_seed', False),
+            get_rank())
 
     def build_val_loop(self, loop):
         """As :meth:`build_train_loop`, for the validation loop."""
@@ -4860,7 +4912,11 @@ class AtomicRunner(Runner):
         which a resume compares the groups' values with, and the
         contents of the files its training datasets read
         (:data:`DATA_FILES_KEY`, read when training started), which a
-        resume compares the lists with (:func:`data_file_changes`).
+        resume compares the lists with (:func:`data_file_changes`), and
+        the seed its training sets drew with
+        (:data:`~openselfsup.utils.run_seed.DRAWN_SEED_KEY`:
+        :meth:`_training_set_seed`), which a resume gives them again and
+        ``knn_eval.py`` reads them again with.
         """
         # meta: MMEngine's 4th positional argument after the file name
         args, at = list(args), 3
@@ -4874,6 +4930,8 @@ class AtomicRunner(Runner):
         meta.update(init_lists_meta(self._initial_lists))
         if self._data_files is not None:
             meta[DATA_FILES_KEY] = self._data_files
+        if self._drawn_seed is not None:
+            meta[DRAWN_SEED_KEY] = self._drawn_seed
         if len(args) > at:
             args[at] = meta
         else:

@@ -7,9 +7,14 @@ seed (:data:`RUN_SEEDED`); the runner's build of each data loader
 (``engine.runner.AtomicRunner.build_dataloader``) gives that argument
 rank 0's seed (:func:`shared_seed`) where the config leaves it unset.
 Built anywhere else (a script, a notebook, ``knn_eval.py``, a test), the
-class's own default holds. Torch-free.
+class's own default holds. The seed the training sets drew with is
+recorded in the run's checkpoints (:data:`DRAWN_SEED_KEY`), which a resume
+gives its training sets again and ``knn_eval.py`` reads them again with
+(:func:`drawn_seed`). Torch-free.
 """
-from typing import Optional
+from typing import Any, Optional
+
+from .errors import is_int
 
 #: the class attribute by which a data-set class of the project's names
 #: the argument that takes the run's seed where its config leaves it unset
@@ -17,6 +22,12 @@ from typing import Optional
 #: Read by ``engine.runner.give_run_seed``; a class without it is not
 #: given one
 RUN_SEEDED = 'RUN_SEEDED'
+
+#: the key of a checkpoint's ``meta`` that records the seed the run gave
+#: its training sets (those that take the run's seed and leave it unset):
+#: set by ``engine.runner.AtomicRunner`` when it builds the training set
+#: and saves a checkpoint, read by :func:`drawn_seed`
+DRAWN_SEED_KEY = 'dataset_seed'
 
 
 def shared_seed(seed: Optional[int], diff_rank_seed: bool,
@@ -29,3 +40,18 @@ def shared_seed(seed: Optional[int], diff_rank_seed: bool,
     if seed is None:
         return None
     return seed - rank if diff_rank_seed else seed
+
+
+def drawn_seed(meta: Any) -> int:
+    """The seed the run that wrote a checkpoint gave its training sets
+    that take the run's seed and leave it unset (a class-balanced
+    ``HierarchicalPatientDataset``'s repeated patients), as its ``meta``
+    records it (:data:`DRAWN_SEED_KEY`); 0 where it records none: a
+    checkpoint written before the seed was recorded, whose sets drew with
+    their own default, 0, whatever the run's seed (``meta['seed']`` is
+    not read: the run's seed is not the training set's on a resume under
+    another seed, and was not before review r161). A resume gives it to
+    its training set again (the patients of the checkpoint's run kept),
+    ``knn_eval.py``'s ``trained_patients`` reads the set again with it."""
+    seed = meta.get(DRAWN_SEED_KEY) if isinstance(meta, dict) else None
+    return seed if is_int(seed) else 0
