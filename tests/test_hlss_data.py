@@ -1024,6 +1024,38 @@ def test_a_training_runs_own_loop_balances_with_the_run_seed(
     assert 'seed' not in runner.cfg.train_dataloader.dataset
 
 
+def test_a_training_runs_own_loop_on_rank_1_balances_as_rank_0(
+        tmp_path, monkeypatch):
+    """Rank 1 of a run of ``randomness.seed`` 1000 under
+    ``diff_rank_seed`` (MMEngine's ``runner.seed`` there is 1001) builds
+    its training loop (``runner.train_loop``) on the patients rank 0's
+    seed draws, as the sampler splits one list between the ranks: the
+    single-process case above gives the seed as is, so a loop given
+    ``runner.seed`` unchanged passed it while two ranks split different
+    lists (review r165)."""
+    import mmengine.dist
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import AtomicRunner
+    meta, split = _uneven(tmp_path)
+    cfg = Config.fromfile('configs/demo/hidisc_r18w8_synthetic.py')
+    cfg.train_dataloader.dataset.update(
+        metadata=meta, split=split, class_balance=True, check_files=False)
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
+    cfg.randomness = dict(seed=1000, diff_rank_seed=True)
+    cfg.custom_hooks = []
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.experiment_name = f'rank1_{tmp_path.name}'  # not the above's
+    runner = AtomicRunner.from_cfg(cfg)
+    # as MMEngine's set_random_seed seeds rank 1 under diff_rank_seed
+    monkeypatch.setattr(mmengine.dist, 'get_rank', lambda *a: 1)
+    runner._seed = 1001
+    ds = runner.train_loop.dataloader.dataset
+    assert _published_repeats(1001) != _published_repeats(1000)
+    assert _repeated(ds) == _published_repeats(1000)
+    assert ds.seed == 1000
+
+
 def _uneven_run(tmp_path, work_dir, seed, iters, resume=False):
     """The runner of a HiDisc demo run (no kNN hook) of ``iters``
     iterations at ``randomness.seed`` ``seed`` on :func:`_uneven`'s
