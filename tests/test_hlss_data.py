@@ -883,6 +883,33 @@ def test_a_wrapped_dataset_takes_the_run_seed(tmp_path):
         _published_repeats(1000), _published_repeats(7)]
 
 
+def test_a_wrappers_scope_reaches_what_it_wraps(tmp_path):
+    """A ``RepeatDataset`` of ``_scope_='openselfsup'`` built under the
+    default scope ``mmpretrain``: MMEngine builds what it wraps inside the
+    wrapper's scope (there the dataset is found), and the class-balanced
+    dataset repeats the run seed's patients; the lookup of its class was
+    made in the default scope, which does not hold it, and it drew with
+    seed 0 (review r165). mmpretrain's ``KFoldDataset``, not one of
+    MMEngine's wrappers, gives what it wraps no seed: it draws with 0, as
+    said in ``give_run_seed``."""
+    from mmengine.registry import DefaultScope
+
+    from openselfsup.engine.runner import AtomicRunner
+    meta, split = _uneven(tmp_path)
+    loader = _loader(dict(type='RepeatDataset', times=2,
+                          _scope_='openselfsup',
+                          dataset=_balanced(meta, split)))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        ds = AtomicRunner.build_dataloader(loader, seed=1000).dataset
+    assert type(ds.dataset) is HierarchicalPatientDataset
+    assert _repeated(ds.dataset) == _published_repeats(1000)
+    assert ds.dataset.seed == 1000
+    ds = _run_built(_loader(dict(type='KFoldDataset', fold=0, num_splits=2,
+                                 dataset=_balanced(meta, split))), 1000)
+    assert ds.dataset.seed == 0
+    assert _repeated(ds.dataset) == _published_repeats(0)
+
+
 @pytest.mark.parametrize('diff_rank_seed', [False, True])
 def test_runner_balances_alike_on_every_rank(tmp_path, monkeypatch,
                                              diff_rank_seed):

@@ -3869,25 +3869,41 @@ def give_run_seed(dataset: dict, seed: Optional[int]) -> None:
     """Set ``seed``, in place, as the argument each data set of the config
     ``dataset`` names to take the run's seed by its class's
     :data:`~openselfsup.utils.run_seed.RUN_SEEDED` (``seed`` of a
-    ``HierarchicalPatientDataset``), where its config leaves it unset or
+    ``HierarchicalPatientDataset``, class-balanced or not: its slides' and
+    patches' draws follow it too, in a validation or test loader as in
+    training, as the published code draws them from the global ``random``
+    that ``seed_everything`` seeds), where its config leaves it unset or
     None; through MMEngine's dataset wrappers (the dataset a
     ``RepeatDataset`` or ``ClassBalancedDataset`` wraps, every part of a
     ``ConcatDataset``: :func:`~openselfsup.config.dataset_parts`), as
-    ``knn_eval.py``'s ``trained_patients`` reads them again. Classes are
-    looked up as MMEngine's ``build_from_cfg`` does (its ``DATASETS``,
-    switched to the part's ``_scope_`` or the default scope; a wrapper's
-    ``_scope_`` is not carried to what it wraps); a type it does not hold,
-    or a part that is no dict, is left for the build to name. ``seed``
-    None: nothing set."""
+    ``knn_eval.py``'s ``trained_patients`` reads them again. A wrapper of
+    another kind is a data set of its own here: mmpretrain's
+    ``KFoldDataset`` names no such argument, and what it wraps is given
+    no seed (it draws with its own default, 0). Classes are looked up as
+    MMEngine's ``build_from_cfg`` does (its ``DATASETS``, switched to the
+    part's ``_scope_``, else the nearest wrapper's around it, else the
+    default scope: ``build_from_cfg`` builds a wrapper, and so what it
+    wraps, inside the wrapper's scope); a type it does not hold, or a
+    part that is no dict, is left for the build to name. ``seed`` None:
+    nothing set."""
     from mmengine.registry import DATASETS
     if seed is None:
         return
-    for _, part in dataset_parts(dataset):
+
+    def scope(config: Any) -> Any:
+        return config.get('_scope_') if isinstance(config, dict) else None
+
+    # each part with its scope: its own, else its nearest wrapper's
+    parts = dataset_parts(
+        dataset, leaf=lambda _, part: [(part, scope(part))],
+        wrapper=lambda config, inner: [
+            (part, own if own is not None else scope(config))
+            for results in inner for part, own in results])
+    for part, part_scope in parts:
         kind = part.get('type') if isinstance(part, dict) else None
         cls = kind
         if isinstance(kind, str):  # as MMEngine's build_from_cfg finds it
-            with DATASETS.switch_scope_and_registry(
-                    part.get('_scope_')) as registry:
+            with DATASETS.switch_scope_and_registry(part_scope) as registry:
                 cls = registry.get(kind)
         arg = getattr(cls, RUN_SEEDED, None) if isinstance(cls, type) \
             else None
