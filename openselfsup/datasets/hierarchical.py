@@ -409,8 +409,10 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
             every time; a training run gives it its own seed, rank 0's
             ``randomness.seed`` (or the seed MMEngine drew where that is
             None), alike on every process, where the config leaves it
-            unset (:data:`RUN_SEEDED`; the published balancing draws from
-            the run's seed). Kept in ``self.seed`` as drawn with.
+            unset, in each of its loaders (validation and test too: the
+            published code draws from the run's seed), and a resumed run
+            the seed its checkpoint's training set drew with
+            (:data:`RUN_SEEDED`). Kept in ``self.seed`` as drawn with.
         check_files (bool): check every patch exists at build time.
 
     Item: ``{'inputs': [S*P*V tensors], 'data_samples': DataSample}`` with
