@@ -1024,15 +1024,9 @@ def test_each_run_seeded_dataset_names_an_argument_of_no_seed():
         assert arg in params and params[arg].default is None, (name, arg)
 
 
-@pytest.mark.parametrize('diff_rank_seed', [False, True])
-def test_a_training_runs_own_loop_balances_with_the_run_seed(
-        tmp_path, diff_rank_seed):
-    """The training loop a run builds (``runner.train_loop``: its training
-    set built first, inside the ranks' agreement on refusals, then handed
-    to MMEngine's loader build) repeats the patients of ``randomness.seed``,
-    as the runner's ``build_dataloader`` alone does: the two landed apart
-    (the agreement built the set from the config with no seed given, and
-    every run repeated seed 0's patients again)."""
+def _seed_1000_runner(tmp_path, diff_rank_seed):
+    """The runner (not trained) of the HiDisc demo on :func:`_uneven`'s
+    patients, class-balanced, at ``randomness.seed`` 1000."""
     from mmengine.config import Config
 
     from openselfsup.engine.runner import AtomicRunner
@@ -1044,7 +1038,21 @@ def test_a_training_runs_own_loop_balances_with_the_run_seed(
     cfg.randomness = dict(seed=1000, diff_rank_seed=diff_rank_seed)
     cfg.custom_hooks = []
     cfg.work_dir = str(tmp_path / 'work')
-    runner = AtomicRunner.from_cfg(cfg)
+    # a name of its own: runners built within one second share MMEngine's
+    cfg.experiment_name = f'uneven_{tmp_path.name}'
+    return AtomicRunner.from_cfg(cfg)
+
+
+@pytest.mark.parametrize('diff_rank_seed', [False, True])
+def test_a_training_runs_own_loop_balances_with_the_run_seed(
+        tmp_path, diff_rank_seed):
+    """The training loop a run builds (``runner.train_loop``: its training
+    set built first, inside the ranks' agreement on refusals, then handed
+    to MMEngine's loader build) repeats the patients of ``randomness.seed``,
+    as the runner's ``build_dataloader`` alone does: the two landed apart
+    (the agreement built the set from the config with no seed given, and
+    every run repeated seed 0's patients again)."""
+    runner = _seed_1000_runner(tmp_path, diff_rank_seed)
     ds = runner.train_loop.dataloader.dataset
     assert _repeated(ds) == _published_repeats(1000)
     assert ds.seed == 1000
@@ -1061,19 +1069,7 @@ def test_a_training_runs_own_loop_on_rank_1_balances_as_rank_0(
     ``runner.seed`` unchanged passed it while two ranks split different
     lists (review r165)."""
     import mmengine.dist
-    from mmengine.config import Config
-
-    from openselfsup.engine.runner import AtomicRunner
-    meta, split = _uneven(tmp_path)
-    cfg = Config.fromfile('configs/demo/hidisc_r18w8_synthetic.py')
-    cfg.train_dataloader.dataset.update(
-        metadata=meta, split=split, class_balance=True, check_files=False)
-    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
-    cfg.randomness = dict(seed=1000, diff_rank_seed=True)
-    cfg.custom_hooks = []
-    cfg.work_dir = str(tmp_path / 'work')
-    cfg.experiment_name = f'rank1_{tmp_path.name}'  # not the above's
-    runner = AtomicRunner.from_cfg(cfg)
+    runner = _seed_1000_runner(tmp_path, True)
     # as MMEngine's set_random_seed seeds rank 1 under diff_rank_seed
     monkeypatch.setattr(mmengine.dist, 'get_rank', lambda *a: 1)
     runner._seed = 1001
