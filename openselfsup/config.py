@@ -2363,8 +2363,9 @@ _ANNOTATION = re.compile(
 def _annotated_numbers() -> Tuple[frozenset, frozenset]:
     """``(numbers, integers)``: every name the package's source annotates
     with ``int`` or ``float`` (``Optional[int]``, ``Union[str, int]``,
-    over lines, ``int | None``, ``'int'``), and of those the names of an annotation that names
-    ``int`` without ``float`` (``check_setting_types``' integer rule),
+    over lines, ``int | None``, ``'int'``), and of those the names of an
+    annotation that names ``int`` without ``float``
+    (``check_setting_types``' integer rule),
     somewhere. Read as text, torch-free (0.2 to 0.3 s, once per process,
     on a 2-core machine under load): a superset of the arguments
     :func:`check_setting_types` checks of the package's own classes

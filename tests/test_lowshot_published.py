@@ -140,9 +140,11 @@ def test_meta_test_is_the_published_computation(clf, mode):
 #: the published protocol, each value read in the Few-shot-WSI source
 #: (paths under ``wsi_workdir/``; see the test's docstring)
 PUBLISHED_TASKS = 1000          # scripts/{near,mixture,out}_domain.sh
-PUBLISHED_ABLATION_TASKS = 300  # scripts/ablation.sh, generate_ablation_tasks.sh
+#: scripts/ablation.sh, generate_ablation_tasks.sh
+PUBLISHED_ABLATION_TASKS = 300
 PUBLISHED_QUERIES = 15          # tools/generate_task.py: num_querys = 15
-PUBLISHED_K = 16                # dict_construction.py, distributed_meta_test.py
+#: dict_construction.py, distributed_meta_test.py
+PUBLISHED_K = 16
 PUBLISHED_M = 2000              # dict_construction.py --num_shift_vectors
 PUBLISHED_AUG_SHOTS = 100       # distributed_meta_test.py --num_aug_shots
 PUBLISHED_SHOTS = {'near': [1, 5, 10], 'mixture': [1, 5, 10],
