@@ -1384,6 +1384,76 @@ def test_reuse_extracts_again_under_another_library_release(
     assert run() and lines == []
 
 
+def test_reuse_extracts_again_a_cuda_float32_set_of_tf32_convolutions(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """Float32 extraction on a GPU ran cuDNN's default TF32 convolutions
+    before 7c43fa97 and true float32 since, and its provenance said
+    ``precision: float32`` either way: --reuse kept a set of the TF32
+    numbers silently. A CUDA float32 set records ``tf32: False`` now; one
+    without it, as such a run wrote its JSON (by hand here, from the
+    writer's format), is extracted again with a line saying why; a CPU
+    set's record, which never held the field, is kept, and so is a CUDA
+    record with it."""
+    from openselfsup.apis import extract as ex
+    from openselfsup.lowshot.features import ran_tf32
+    from openselfsup.models.extraction import precision_fields
+    # the writer: the field on CUDA float32 only
+    assert precision_fields('cuda:0', False) == dict(precision='float32',
+                                                      tf32=False)
+    assert precision_fields('cuda', True) == dict(precision='float16')
+    assert precision_fields('cpu', False) == dict(precision='float32')
+    assert precision_fields('cpu', True) == dict(precision='bfloat16')
+    ckpt = str(tmp_path / 'a.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    out = paths.features_path(str(tmp_path / 'w'), 'enc', 'NCT_test')
+    prov = paths.provenance_path(str(tmp_path / 'w'), 'enc', 'NCT_test')
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+
+    def run():
+        lines.clear()
+        record, = ex.extract_many([_config('nct_test.py')], ckpt, [out],
+                                  cfg_options=_options(synthetic_root, 'NCT'),
+                                  progress=False, reuse=True)
+        return bool(record.get('reused'))
+
+    def recorded(**fields):  # the set's JSON, as another run wrote it
+        with open(prov) as f:
+            old = json.load(f)
+        old.update(fields)
+        for key in [k for k, v in fields.items() if v is None]:
+            del old[key]
+        with open(prov, 'w') as f:
+            json.dump(old, f)
+        return old
+
+    assert not run()
+    with open(prov) as f:
+        assert 'tf32' not in json.load(f)  # a CPU record: as before
+    assert run() and lines == []
+    # an old CUDA float32 record: extracted again, once
+    old = recorded(device='cuda:0', amp=False, precision='float32')
+    assert ran_tf32(old) and not run()
+    assert lines == [f'{out}: not kept (extracted before tf32 was recorded: '
+                     'its convolutions ran in TF32 on cuda:0; float32 '
+                     'extraction on a GPU is true float32 now); extracting '
+                     'it again']
+    assert run() and lines == []
+    # one older still, without precision (amp off: float32): the same
+    recorded(device='cuda', precision=None)
+    assert not run() and len(lines) == 1 and 'TF32 on cuda;' in lines[0]
+    # a CUDA record of now (the field) is kept, as the CPU's is
+    new = recorded(device='cuda:0', tf32=False)
+    assert not ran_tf32(new) and run() and lines == []
+    recorded(device='cpu', tf32=None)
+    assert run() and lines == []
+    # amp records are not judged: TF32 rounds float32 inputs only
+    assert not ran_tf32(dict(old, amp=True, precision='float16'))
+    assert not ran_tf32(dict(old, amp=True, precision=None))
+    # nor a record without a device (not extract.py's)
+    assert not ran_tf32({k: v for k, v in old.items() if k != 'device'})
+
+
 def test_several_sets_in_one_process_equal_one_call_each(
         synthetic_root, weights, tmp_path, capsys):
     """One extract.py call with three --config / --data-root / --output

@@ -35,7 +35,8 @@ before the first set is computed), see :func:`output_paths`:
   they are shared by every model of the workdir, so they are bound to one
   list's content: extracting another list under the same name is refused;
 - a provenance JSON: checkpoint and its sha256, config, list file and its
-  digest, normalisation, the digests of the features and labels written,
+  digest, normalisation, the device and precision (float32 on CUDA with
+  ``tf32: False``), the digests of the features and labels written,
   date.
 
 With ``aug_times = A`` (the augmentation ablation, ``configs/extraction/
@@ -1415,14 +1416,15 @@ def _set_fields(listing: Dict, weights_file: Optional[str],
     its own fields (:func:`provenance_record`): the weights file and its
     SHA-256 (None for a random initialisation), ``fields`` (the encoder's
     kind and settings, passes, seed), the set's config and overrides, the
-    device and the precision."""
-    from ..models.extraction import extraction_precision
+    device and the precision (float32 on CUDA with ``tf32: False``:
+    :func:`~openselfsup.models.extraction.precision_fields`)."""
+    from ..models.extraction import precision_fields
     return dict(
         checkpoint=os.path.abspath(weights_file) if weights_file else None,
         checkpoint_sha256=weights_sha256 if weights_file else None,
         **fields, config=os.path.abspath(listing['config']),
         cfg_options=listing['cfg_options'], device=device, amp=bool(amp),
-        precision=extraction_precision(device, amp))
+        **precision_fields(device, amp))
 
 
 def _one_set(listing: Dict, normalise: bool, fields: Dict, reuse: bool,
@@ -1453,8 +1455,12 @@ def extracted_already(listing: Dict, normalise: bool,
     and a library model's name, arguments and preprocessing; the list's
     and a sample of its images' digests; the resolved model and pipeline;
     normalisation; augmented passes and their seed; precision) equal to
-    this run's. Where the images are, the batch size, the workers and the
-    device are not compared (the staleness rule of results,
+    this run's, but a CUDA float32 set extracted with TF32 convolutions
+    (:func:`~openselfsup.lowshot.features.ran_tf32`: recorded without
+    ``tf32: False``, before float32 extraction set TF32 aside), extracted
+    again with a line saying why. Where the images are, the batch size,
+    the workers and this run's device are not compared (the staleness
+    rule of results,
     :func:`~openselfsup.lowshot.report.changed_inputs`: features extracted
     again the same way are the same). Where the list, the images, the
     outputs, the config file, its overrides or the checkpoint file are now
@@ -1468,7 +1474,7 @@ def extracted_already(listing: Dict, normalise: bool,
         encoder (dict): this run's provenance fields of the encoder and
             the run (:func:`_set_fields`).
     """
-    from ..lowshot.features import provenance_extraction
+    from ..lowshot.features import provenance_extraction, ran_tf32
     out = listing['out']
     if not all(os.path.isfile(out[k]) for k in
                ('features', 'labels', 'meta', 'provenance')):
@@ -1496,6 +1502,13 @@ def extracted_already(listing: Dict, normalise: bool,
             old.get('labels_sha1') != array_sha1(labels) or \
             not np.array_equal(labels, listing['labels']) or \
             meta.get('paths') != listing['meta']['paths']:
+        return None
+    if ran_tf32(old):  # the same settings, other numbers now
+        print_log(f'{out["features"]}: not kept (extracted before tf32 was '
+                  'recorded: its convolutions ran in TF32 on '
+                  f'{old.get("device")}; float32 extraction on a GPU is '
+                  'true float32 now); extracting it again',
+                  logger='current', level=logging.WARNING)
         return None
     named = _named_now(old, listing, encoder)
     if named is not old:

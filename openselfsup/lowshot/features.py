@@ -471,8 +471,30 @@ def extracted_precision(prov) -> str:
         return str(prov['precision'])
     if not prov.get('amp'):
         return 'float32'
-    return 'float16' if str(prov.get('device')).split(':')[0] == 'cuda' \
-        else 'bfloat16'
+    return 'float16' if _on_cuda(prov) else 'bfloat16'
+
+
+def _on_cuda(prov: Dict) -> bool:
+    """Whether a provenance records its features extracted on CUDA
+    (``device`` ``'cuda'`` or ``'cuda:N'``; every provenance ``extract.py``
+    wrote records it)."""
+    return str(prov.get('device')).split(':')[0] == 'cuda'
+
+
+def ran_tf32(prov) -> bool:
+    """Whether a provenance's features are float32 extracted on CUDA with
+    cuDNN's default TF32 convolutions (10 mantissa bits: a 3x3
+    convolution's relative error 2.9e-4 on an H100 against 4.3e-7): on
+    CUDA, float32 (:func:`extracted_precision`) and not recorded
+    ``tf32: False`` (:func:`openselfsup.models.extraction
+    .precision_fields`, written since float32 extraction sets TF32 aside).
+    Such a set is not what the same command extracts now: ``--reuse``
+    extracts it again. A set of the CPU (no TF32), of ``--amp``, or
+    without a recorded device (not ``extract.py``'s: imported features)
+    is not judged (False)."""
+    return isinstance(prov, dict) and _on_cuda(prov) and \
+        extracted_precision(prov) == 'float32' and \
+        prov.get('tf32') is not False
 
 
 def other_releases(pa, pb) -> List[Tuple[str, str, str]]:

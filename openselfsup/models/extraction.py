@@ -5,7 +5,7 @@ kNN evaluation during and after training (:mod:`openselfsup.evaluation.knn`).
 The model is an mmpretrain-style algorithm with a ``data_preprocessor`` and
 ``extract_feat``; the loader yields ``{'inputs', 'data_samples'}`` batches.
 """
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -25,6 +25,22 @@ def extraction_precision(device: str, amp: bool) -> str:
     if not amp:
         return 'float32'
     return str(autocast_dtype(device)).replace('torch.', '')
+
+
+def precision_fields(device: str, amp: bool) -> Dict:
+    """What a set's provenance records of the precision its features are
+    computed at: ``precision`` (:func:`extraction_precision`) and, float32
+    on CUDA, ``tf32: False``: :func:`compute_features` runs it without
+    TF32 (:class:`~openselfsup.utils.precision.Ieee32`, since 7c43fa97;
+    before, cuDNN's default TF32 convolutions ran, and a CUDA float32 set
+    recorded without the field is one of those, which ``--reuse`` extracts
+    again: :func:`~openselfsup.lowshot.features.ran_tf32`). No field on
+    the CPU (no TF32 there) nor with ``amp`` (autocast's float16 inputs
+    are not TF32's to round): their records as before."""
+    fields = dict(precision=extraction_precision(device, amp))
+    if not amp and torch.device(device).type == 'cuda':
+        fields['tf32'] = False
+    return fields
 
 
 @torch.no_grad()
