@@ -1306,18 +1306,10 @@ def test_a_kept_set_names_the_config_and_checkpoint_of_the_run_that_keeps_it(
     assert again == before
 
 
-def test_reuse_extracts_again_under_another_library_release(
-        synthetic_root, weights, tmp_path, monkeypatch):
-    """--reuse kept a set extracted under another mmpretrain / mmcv /
-    torch release (which can change a model's initialisation or an image
-    transform): the provenance recorded no library versions and nothing
-    compared them. It records them now (``versions``) and a set of
-    another release, or one written before they were recorded, is
-    extracted again, with a line saying why; the same release is kept.
-    Pillow's release is among them (a config's set recorded OpenCV's
-    only, though the shipped configs read images with Pillow)."""
-    import mmpretrain
-
+def _reuse_runs(synthetic_root, weights, tmp_path, monkeypatch):
+    """``(features, provenance, lines, run)`` of one NCT_test set under
+    ``tmp_path/w``: ``run()`` extracts it with --reuse (True where kept),
+    ``lines`` the messages extract.py logged in the last run."""
     from openselfsup.apis import extract as ex
     ckpt = str(tmp_path / 'a.pth')
     torch.save({'state_dict': weights}, ckpt)
@@ -1333,6 +1325,23 @@ def test_reuse_extracts_again_under_another_library_release(
                                   progress=False, reuse=True)
         return bool(record.get('reused'))
 
+    return out, prov, lines, run
+
+
+def test_reuse_extracts_again_under_another_library_release(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """--reuse kept a set extracted under another mmpretrain / mmcv /
+    torch release (which can change a model's initialisation or an image
+    transform): the provenance recorded no library versions and nothing
+    compared them. It records them now (``versions``) and a set of
+    another release, or one written before they were recorded, is
+    extracted again, with a line saying why; the same release is kept.
+    Pillow's release is among them (a config's set recorded OpenCV's
+    only, though the shipped configs read images with Pillow)."""
+    import mmpretrain
+
+    out, prov, lines, run = _reuse_runs(synthetic_root, weights, tmp_path,
+                                        monkeypatch)
     assert not run()
     assert run() and lines == []
     # another build of the same release (torch's local part, +cpu / +cu130)
@@ -1394,7 +1403,6 @@ def test_reuse_extracts_again_a_cuda_float32_set_of_tf32_convolutions(
     writer's format), is extracted again with a line saying why; a CPU
     set's record, which never held the field, is kept, and so is a CUDA
     record with it."""
-    from openselfsup.apis import extract as ex
     from openselfsup.lowshot.features import ran_tf32
     from openselfsup.models.extraction import precision_fields
     # the writer: the field on CUDA float32 only
@@ -1403,19 +1411,8 @@ def test_reuse_extracts_again_a_cuda_float32_set_of_tf32_convolutions(
     assert precision_fields('cuda', True) == dict(precision='float16')
     assert precision_fields('cpu', False) == dict(precision='float32')
     assert precision_fields('cpu', True) == dict(precision='bfloat16')
-    ckpt = str(tmp_path / 'a.pth')
-    torch.save({'state_dict': weights}, ckpt)
-    out = paths.features_path(str(tmp_path / 'w'), 'enc', 'NCT_test')
-    prov = paths.provenance_path(str(tmp_path / 'w'), 'enc', 'NCT_test')
-    lines = []
-    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
-
-    def run():
-        lines.clear()
-        record, = ex.extract_many([_config('nct_test.py')], ckpt, [out],
-                                  cfg_options=_options(synthetic_root, 'NCT'),
-                                  progress=False, reuse=True)
-        return bool(record.get('reused'))
+    out, prov, lines, run = _reuse_runs(synthetic_root, weights, tmp_path,
+                                        monkeypatch)
 
     def recorded(**fields):  # the set's JSON, as another run wrote it
         with open(prov) as f:
