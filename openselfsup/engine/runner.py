@@ -3873,33 +3873,46 @@ def give_run_seed(dataset: dict, seed: Optional[int]) -> None:
     patches' draws follow it too, in a validation or test loader as in
     training, as the published code draws them from the global ``random``
     that ``seed_everything`` seeds), where its config leaves it unset or
-    None; through MMEngine's dataset wrappers (the dataset a
-    ``RepeatDataset`` or ``ClassBalancedDataset`` wraps, every part of a
-    ``ConcatDataset``: :func:`~openselfsup.config.dataset_parts`), as
-    ``knn_eval.py``'s ``trained_patients`` reads them again. A wrapper of
-    another kind is a data set of its own here: mmpretrain's
-    ``KFoldDataset`` names no such argument, and what it wraps is given
-    no seed (it draws with its own default, 0). Classes are looked up as
-    MMEngine's ``build_from_cfg`` does (its ``DATASETS``, switched to the
-    part's ``_scope_``, else the nearest wrapper's around it, else the
-    default scope: ``build_from_cfg`` builds a wrapper, and so what it
-    wraps, inside the wrapper's scope); a type it does not hold, or a
-    part that is no dict, is left for the build to name. ``seed`` None:
-    nothing set."""
-    from mmengine.registry import DATASETS
+    None: the parts :func:`run_seeded_parts` finds. ``seed`` None: nothing
+    set."""
     if seed is None:
         return
+    for _, part, arg in run_seeded_parts(dataset):
+        part[arg] = seed
+
+
+def run_seeded_parts(dataset: Any, key: str = 'train_dataloader.dataset'
+                     ) -> List[Tuple[str, dict, str]]:
+    """``(dotted key, config, argument)`` of each data set of the config
+    ``dataset`` (at ``key``) whose class names an argument to take the
+    run's seed (:data:`~openselfsup.utils.run_seed.RUN_SEEDED`) that its
+    config leaves unset or None, which :func:`give_run_seed` sets; through
+    MMEngine's dataset wrappers (the dataset a ``RepeatDataset`` or
+    ``ClassBalancedDataset`` wraps, every part of a ``ConcatDataset``:
+    :func:`~openselfsup.config.dataset_parts`), as ``knn_eval.py``'s
+    ``trained_patients`` reads them again. A wrapper of another kind is a
+    data set of its own here: mmpretrain's ``KFoldDataset`` names no such
+    argument, and what it wraps is given no seed (it draws with its own
+    default, 0). Classes are looked up as MMEngine's ``build_from_cfg``
+    does (its ``DATASETS``, switched to the part's ``_scope_``, else the
+    nearest wrapper's around it, else the default scope: ``build_from_cfg``
+    builds a wrapper, and so what it wraps, inside the wrapper's scope); a
+    type it does not hold, or a part that is no dict, is left for the
+    build to name."""
+    from mmengine.registry import DATASETS
 
     def scope(config: Any) -> Any:
         return config.get('_scope_') if isinstance(config, dict) else None
 
-    # each part with its scope: its own, else its nearest wrapper's
+    # each part with its key and scope: its own, else its nearest
+    # wrapper's
     parts = dataset_parts(
-        dataset, leaf=lambda _, part: [(part, scope(part))],
+        dataset, key, leaf=lambda at, part: [(at, part, scope(part))],
         wrapper=lambda config, inner: [
-            (part, own if own is not None else scope(config))
-            for results in inner for part, own in results])
-    for part, part_scope in parts:
+            (at, part, own if own is not None else scope(config))
+            for results in inner for at, part, own in results])
+    seeded = []
+    for at, part, part_scope in parts:
         kind = part.get('type') if isinstance(part, dict) else None
         cls = kind
         if isinstance(kind, str):  # as MMEngine's build_from_cfg finds it
@@ -3908,7 +3921,8 @@ def give_run_seed(dataset: dict, seed: Optional[int]) -> None:
         arg = getattr(cls, RUN_SEEDED, None) if isinstance(cls, type) \
             else None
         if isinstance(arg, str) and part.get(arg) is None:
-            part[arg] = seed
+            seeded.append((at, part, arg))
+    return seeded
 
 
 @RUNNERS.register_module()
