@@ -3,6 +3,7 @@ sampling and augmentations, the synthetic generator and bad metadata."""
 import json
 import logging
 import os
+import re
 
 import numpy as np
 import pytest
@@ -1079,11 +1080,12 @@ def test_a_training_runs_own_loop_on_rank_1_balances_as_rank_0(
     assert ds.seed == 1000
 
 
-def _uneven_run(tmp_path, work_dir, seed, iters, resume=False):
+def _uneven_run(tmp_path, work_dir, seed, iters, resume=False, **more):
     """The runner of a HiDisc demo run (no kNN hook) of ``iters``
     iterations at ``randomness.seed`` ``seed`` on :func:`_uneven`'s
     patients, class-balanced (each a 32 px patch written here), a
-    checkpoint saved each iteration."""
+    checkpoint saved each iteration; ``more``: further ``--cfg-options``
+    (dotted keys)."""
     from openselfsup.apis import train
     meta, split = _uneven(tmp_path)
     for name in json.loads(open(split).read())['train']:
@@ -1100,7 +1102,7 @@ def _uneven_run(tmp_path, work_dir, seed, iters, resume=False):
             'custom_hooks': [], 'randomness.seed': seed,
             'train_cfg.max_iters': iters,
             'default_hooks.checkpoint.interval': 1,
-            'default_hooks.logger.interval': 1}
+            'default_hooks.logger.interval': 1, **more}
     return train('configs/demo/hidisc_r18w8_synthetic.py',
                  work_dir=str(work_dir), cfg_options=opts, resume=resume)
 
@@ -1138,6 +1140,93 @@ def test_a_resume_under_another_seed_keeps_the_patients(
                           weights_only=False)
         assert ckpt['meta'][DRAWN_SEED_KEY] == 1000, name
         assert trained_patients(ckpt, name) == ds.patient_names(), name
+
+
+@pytest.mark.parametrize('unread', ['unparsed', 'remote'])
+def test_a_resume_whose_look_ahead_failed_is_refused_on_another_seed(
+        tmp_path, monkeypatch, unread):
+    """A run of seed 1000 resumed with ``randomness.seed`` 7 where the
+    look-ahead read of the checkpoint's meta fails (a file it does not
+    parse but torch reads: ``checkpoint_meta`` raising; an ``s3://`` path,
+    which MMEngine reads at the resume: ``local_file`` None) built its
+    class-balanced set with the run's seed 7, not the checkpoint's 1000,
+    and trained on other patients without a word. Now one line once
+    MMEngine has loaded the checkpoint, before any step: no checkpoint,
+    log folder or config dump written. Under the recorded seed, the way
+    out the line gives, the resume trains on seed 1000's patients (drawn
+    by hand), and so does a later resume under seed 7 that reads the
+    checkpoint."""
+    from _foundation_helpers import REPO
+    from openselfsup.engine import runner as runner_module
+    from openselfsup.utils import InputError
+    monkeypatch.chdir(REPO)
+    work = tmp_path / 'work'
+    _uneven_run(tmp_path, work, 1000, 1)
+    before = sorted(p.name for p in work.iterdir())
+
+    def unparsed(path):
+        raise ValueError(f'{path}: not parsed')
+
+    if unread == 'unparsed':
+        monkeypatch.setattr(runner_module, 'checkpoint_meta', unparsed)
+    else:
+        monkeypatch.setattr(runner_module, 'local_file', lambda path: None)
+    with pytest.raises(InputError) as refused:
+        _uneven_run(tmp_path, work, 7, 2, resume=True)
+    assert str(refused.value) == (
+        f'--resume from {work / "iter_1.pth"}: its run drew the patients its '
+        'class-balanced training set (train_dataloader.dataset) repeats with '
+        "seed 1000 (meta['dataset_seed']), this run built the set with seed "
+        '7, as the checkpoint could not be read before the set was built: it '
+        'would train on other patients than the run it continues; resume '
+        'from a local copy of the checkpoint that reads, or under the seed '
+        'it records: --cfg-options randomness.seed=1000')
+    assert sorted(p.name for p in work.iterdir()) == before
+    ds = _uneven_run(tmp_path, work, 1000, 2, resume=True
+                     ).train_loop.dataloader.dataset
+    assert _repeated(ds) == _published_repeats(1000)
+    monkeypatch.undo()
+    monkeypatch.chdir(REPO)
+    ds = _uneven_run(tmp_path, work, 7, 3, resume=True
+                     ).train_loop.dataloader.dataset
+    assert _repeated(ds) == _published_repeats(1000)
+
+
+def test_the_drawn_seed_check_judges_balanced_sets_left_to_the_run():
+    """The resume's check of the seed the training set was built with
+    (``AtomicRunner._check_drawn_seed``, on a stand-in runner) refuses a
+    class-balanced ``HierarchicalPatientDataset`` that leaves its seed to
+    the run, inside a ``RepeatDataset`` too (its key named), built with
+    another seed than the checkpoint records (0 where it records none);
+    not a set that is not balanced, one whose config gives its seed, the
+    same seed, or a runner that built no training set."""
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from openselfsup.engine.runner import AtomicRunner
+    from openselfsup.utils import InputError
+
+    def check(dataset, built, meta):
+        runner = SimpleNamespace(
+            cfg=Config(dict(train_dataloader=dict(dataset=dataset))),
+            _drawn_seed=built, _load_from='c.pth')
+        with DefaultScope.overwrite_default_scope('openselfsup'):
+            AtomicRunner._check_drawn_seed(runner, dict(meta=meta))
+
+    hier = dict(type='HierarchicalPatientDataset', class_balance=True)
+    wrapped = dict(type='RepeatDataset', times=2, dataset=hier)
+    with pytest.raises(InputError, match=re.escape(
+            'set (train_dataloader.dataset.dataset) repeats with seed 1000 '
+            "(meta['dataset_seed']), this run built the set with seed 7,")):
+        check(wrapped, 7, dict(dataset_seed=1000))
+    with pytest.raises(InputError, match='repeats with seed 0 '):
+        check(hier, 7, dict(seed=1000))
+    check(dict(hier, class_balance=False), 7, dict(dataset_seed=1000))
+    check(dict(hier, seed=1000), 7, dict(dataset_seed=1000))
+    check(hier, 1000, dict(dataset_seed=1000))
+    check(hier, None, dict(dataset_seed=1000))
 
 
 def test_a_checkpoint_without_its_drawn_seed_resumes_with_0(

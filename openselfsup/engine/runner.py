@@ -4285,6 +4285,7 @@ class AtomicRunner(Runner):
                 kwargs['checkpoint'])
             if self._resume:
                 self._check_epoch_length(kwargs['checkpoint'])
+                self._check_drawn_seed(kwargs['checkpoint'])
                 self._match_scheduler_states(kwargs['checkpoint'])
             # the saved scheduler states as loaded (matched), where the
             # optimizer's is loaded too (start_unloaded_schedulers)
@@ -4411,6 +4412,51 @@ class AtomicRunner(Runner):
             f'nor this config\'s; resume with the batch and data of that '
             f'run{keep}, or start a new run from its weights: --cfg-options '
             f'load_from={path} --work-dir NEW_DIR')
+
+    def _check_drawn_seed(self, checkpoint: dict) -> None:
+        """Refuse a resume whose class-balanced training set (a part that
+        takes the run's seed and leaves it unset, :func:`run_seeded_parts`,
+        with ``class_balance=True``) was built with another seed than the
+        one the checkpoint's run drew its patients with (its meta's,
+        :func:`~openselfsup.utils.run_seed.drawn_seed`): the loop is built
+        before MMEngine loads the checkpoint, from the seed
+        :meth:`_training_set_seed` read ahead of it, which falls back on
+        the run's seed where it cannot read the file (an ``s3://`` path
+        MMEngine downloads at the resume, a file it fails to parse that
+        torch then reads), and the resumed run trained on other patients
+        than the run it continues, without a word. Not checked where this
+        runner built no training set (:attr:`_drawn_seed` None: a runner
+        resumed by itself to evaluate).
+
+        Raises:
+            InputError: one line naming both seeds, the set's key and the
+                two ways on (a local copy of the checkpoint that reads,
+                whose seed the look-ahead then gives the set, or the run
+                under the recorded seed, which the fall-back then gives it:
+                not the set's own ``seed``, which its next checkpoints
+                would not record, :data:`~openselfsup.utils.run_seed.
+                DRAWN_SEED_KEY`, so that a later resume without it would
+                draw other patients).
+        """
+        if self._drawn_seed is None:
+            return
+        loader = self.cfg.get('train_dataloader')
+        dataset = loader.get('dataset') if isinstance(loader, dict) \
+            else None
+        balanced = [key for key, part, _ in run_seeded_parts(dataset)
+                    if part.get('class_balance') is True]
+        recorded = drawn_seed(checkpoint.get('meta'))
+        if not balanced or recorded == self._drawn_seed:
+            return
+        raise InputError(
+            f'--resume from {self._load_from}: its run drew the patients '
+            f'its class-balanced training set ({", ".join(balanced)}) '
+            f'repeats with seed {recorded} (meta[{DRAWN_SEED_KEY!r}]), this '
+            f'run built the set with seed {self._drawn_seed}, as the '
+            'checkpoint could not be read before the set was built: it would '
+            'train on other patients than the run it continues; resume from '
+            'a local copy of the checkpoint that reads, or under the seed it '
+            f'records: --cfg-options randomness.seed={recorded}')
 
     def _even_epoch_length(self) -> Optional[int]:
         """The epoch length a checkpoint's progress record
@@ -4846,7 +4892,10 @@ class AtomicRunner(Runner):
         calls after it builds the loop: the one given, else the work dir's
         (:func:`find_resumable_checkpoint`), its meta read without loading
         the weights; one not read here (a URL MMEngine downloads at the
-        resume, a file the resume refuses) leaves the run's seed."""
+        resume, a file the resume refuses) leaves the run's seed, which
+        :meth:`_check_drawn_seed` refuses once MMEngine has loaded the
+        checkpoint where a class-balanced set takes it and it is not the
+        one recorded."""
         from mmengine.dist import get_rank
         path = (self._load_from if self._load_from is not None else
                 find_resumable_checkpoint(self.work_dir)) \
