@@ -3909,3 +3909,67 @@ def test_amp_off_on_a_gpu_is_float32_without_tf32(fp32_settings_kept):
         with Ieee32('cuda'):
             raise RuntimeError
     assert {k: v.fp32_precision for k, v in s.items()} == before
+
+
+def test_ieee32_on_a_torch_without_fp32_precision(monkeypatch):
+    """A torch before 2.9 (pyproject allows 2.6) has no ``fp32_precision``
+    settings: :class:`~openselfsup.utils.precision.Ieee32` sets its older
+    ``allow_tf32`` flags aside on CUDA and puts them back, leaves the CPU
+    as it is (float32 there by default), and float32 extraction on the
+    CPU runs (it raised AttributeError). Simulated: the backends replaced
+    by objects with the older flags alone."""
+    import types
+
+    from openselfsup.models.extraction import compute_features
+    from openselfsup.utils.precision import Ieee32
+    b = torch.backends
+    mkldnn = types.SimpleNamespace(is_available=b.mkldnn.is_available,
+                                   enabled=True)
+    cudnn = types.SimpleNamespace(allow_tf32=True)
+    cuda = types.SimpleNamespace(matmul=types.SimpleNamespace(
+        allow_tf32=True))
+    monkeypatch.setattr(b, 'mkldnn', mkldnn)
+    monkeypatch.setattr(b, 'cudnn', cudnn)
+    monkeypatch.setattr(b, 'cuda', cuda)
+
+    def flags():
+        return cuda.matmul.allow_tf32, cudnn.allow_tf32
+
+    with Ieee32('cuda'):
+        assert flags() == (False, False)
+    assert flags() == (True, True)
+    with Ieee32('cuda', convolutions=False):
+        assert flags() == (False, True)
+    assert flags() == (True, True)
+    cudnn.allow_tf32 = False  # already full precision: left alone
+    with Ieee32('cuda'):
+        assert flags() == (False, False)
+    assert flags() == (True, False)
+    cudnn.allow_tf32 = True
+    with pytest.raises(RuntimeError):
+        with Ieee32('cuda'):
+            raise RuntimeError
+    assert flags() == (True, True)
+    for kind in ('cpu', None, 'mps'):
+        with Ieee32(kind):
+            assert flags() == (True, True)
+            assert vars(mkldnn) == dict(is_available=b.mkldnn.is_available,
+                                        enabled=True)
+
+    class Model(torch.nn.Linear):
+        def data_preprocessor(self, batch, training):
+            return batch
+
+        def extract_feat(self, x):
+            return self(x)
+
+    torch.manual_seed(0)
+    model = Model(2, 3)
+    x = torch.arange(4.).reshape(2, 2)
+    for amp in (False, True):
+        feats, _ = compute_features(
+            model, [{'inputs': x, 'data_samples': []}], device='cpu',
+            amp=amp, progress=False, with_labels=False)
+        want = x @ model.weight.detach().T + model.bias.detach()
+        np.testing.assert_allclose(feats, want.numpy(),
+                                   atol=0.05 if amp else 1e-6)
