@@ -216,6 +216,54 @@ def tiny_sweep(crossmodal_root, tmp_path_factory):
 
 
 @pytest.mark.slow
+def test_a_float32_gpu_sweep_evaluates_in_the_precision_it_trained_in(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A sweep run in float32 on a GPU trains inside
+    :func:`~openselfsup.apis.fast_path.float32_block` ('ieee': TF32 set
+    aside, as its log says) and the val/test metrics it reports
+    (``runner.val()``, ``runner.test()`` after ``train()`` returned) are
+    computed in it too: they ran with torch's TF32 (review r166). Flags
+    only: the runner records them on the CPU, the GPU answer given to the
+    predicate alone; torch's settings back after the sweep."""
+    from openselfsup.apis import fast_path, run_balance_sweep
+    from openselfsup.engine.runner import AtomicRunner
+    full_float32 = fast_path.full_float32
+    monkeypatch.setattr(fast_path, 'full_float32',
+                        lambda cfg, cuda: full_float32(cfg, True))
+    conv, mm = torch.backends.cudnn.conv, torch.backends.cuda.matmul
+    seen = {}
+
+    def recording(name, real):
+        def run(self):
+            seen.setdefault(name, set()).add(
+                (conv.fp32_precision, mm.fp32_precision))
+            return real(self)
+        return run
+    for name in ('train', 'val', 'test'):
+        monkeypatch.setattr(AtomicRunner, name, recording(
+            name, getattr(AtomicRunner, name)))
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'test_dataloader.dataset.feat_dim': FEAT,
+            'train_cfg.max_epochs': 1,
+            'default_hooks.checkpoint.interval': 100}
+    monkeypatch.chdir(tmp_path)  # the demo's data/balance/slides, relative
+    shutil.copytree(opts['val_dataloader.dataset.data_root'],
+                    tmp_path / 'data' / 'balance' / 'slides')
+    before = conv.fp32_precision, mm.fp32_precision
+    try:
+        conv.fp32_precision, mm.fp32_precision = 'tf32', 'tf32'
+        run_balance_sweep(SLIDE_DEMO, [0], work_dir=str(tmp_path / 'w'),
+                          baseline_epochs=0, cfg_options=opts, test=True,
+                          resume_command='')
+        after = conv.fp32_precision, mm.fp32_precision
+    finally:
+        conv.fp32_precision, mm.fp32_precision = before
+    assert seen == {name: {('ieee', 'ieee')}
+                    for name in ('train', 'val', 'test')}, seen
+    assert after == ('tf32', 'tf32')
+
+
+@pytest.mark.slow
 def test_a_sweep_on_mmengines_runner_notes_its_evaluation_loaders_alone(
         crossmodal_root, tmp_path):
     """The sweep evaluates each run's runner itself (``runner.val()``,

@@ -54,13 +54,9 @@ def test_a_float32_gpu_run_trains_without_tf32(synthetic_root, tmp_path,
     'ieee'), torch's settings back after the run; a run that is not (the
     CPU's) leaves them. Flags only: the loop records them on the CPU, the
     GPU answer given to the predicate alone."""
-    import importlib
-
-    from openselfsup.apis import train
-    from openselfsup.apis.fast_path import full_float32
-    # the module (openselfsup.apis.train, the attribute, is the function)
-    train_mod = importlib.import_module('openselfsup.apis.train')
+    from openselfsup.apis import fast_path, train
     from openselfsup.engine.runner import AtomicRunner
+    full_float32 = fast_path.full_float32
     conv, mm = torch.backends.cudnn.conv, torch.backends.cuda.matmul
     before = conv.fp32_precision, mm.fp32_precision
     seen = []
@@ -71,7 +67,7 @@ def test_a_float32_gpu_run_trains_without_tf32(synthetic_root, tmp_path,
     try:
         conv.fp32_precision, mm.fp32_precision = 'tf32', 'tf32'
         for gpu in (True, False):
-            monkeypatch.setattr(train_mod, 'full_float32', lambda c, cuda:
+            monkeypatch.setattr(fast_path, 'full_float32', lambda c, cuda:
                                 full_float32(c, gpu))
             train(cfg, work_dir=str(tmp_path / f'w{gpu}'))
         after = conv.fp32_precision, mm.fp32_precision

@@ -62,6 +62,7 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       key_change, load_config,
                       numpy_seed, prefix_folder, recorded_settings,
                       seed_additions, type_name, unmoved_copies_said)
+from .fast_path import float32_block
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
                     check_loaded_config,
@@ -1562,9 +1563,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     def evaluate(runner, run: str, run_cfg) -> tuple:
         # torch's warning of their workers left out on MMEngine's own
         # Runner too (a config without runner_type; run_cfg: the config
-        # it was built from), as in training
+        # it was built from), as in training; in the precision it trained
+        # in (float32 on a GPU: TF32 set aside, as the log says)
+        import torch
         with worker_warnings_left_out(runner, run_cfg, trains=False,
-                                      evaluates=evaluated):
+                                      evaluates=evaluated), float32_block(
+                runner.cfg, torch.cuda.is_available()):
             metrics = dict(runner.val())
             notes = metric_notes(runner, 'val_loop')
             if test:

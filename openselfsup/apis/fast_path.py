@@ -284,6 +284,18 @@ def full_float32(cfg, cuda: bool) -> bool:
         wrapper.get('type') != 'AmpOptimWrapper'
 
 
+def float32_block(cfg, cuda: bool):
+    """The precision block a run of the config ``cfg``
+    (:func:`apply_fast_path` resolved it) trains and is evaluated in:
+    :class:`~openselfsup.utils.precision.Ieee32` ('cuda') where
+    :func:`full_float32`, else one that changes nothing. ``train()``
+    enters it around the training loop, the balance sweep around the
+    evaluation of each run it reports, so that the metrics reported are
+    computed as the run trained and stopped early."""
+    from ..utils.precision import Ieee32
+    return Ieee32('cuda' if full_float32(cfg, cuda) else None)
+
+
 def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                     checked: bool = False) -> List[str]:
     """Resolve ``augment_on``, ``compile_views``, ``amp`` and

@@ -57,7 +57,7 @@ from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
 from ..utils.console import to_log_file
 from ..utils.launcher import launcher_env, port_taken_line
 from .fast_path import (apply_fast_path, check_fast_path_values,
-                        fast_path_warnings, full_float32)
+                        fast_path_warnings, float32_block)
 
 
 def check_gpu_count(requested: int) -> None:
@@ -2931,7 +2931,6 @@ def train(config: str,
         from ..engine.runner import (discard_on_failure,
                                      ends_its_process_group, work_dir_lock)
         from ..utils import terminate_raises
-        from ..utils.precision import Ieee32
         runner = None
 
         def raising() -> bool:
@@ -2981,9 +2980,8 @@ def train(config: str,
                 # amp off on a GPU: float32 convolutions and matrix
                 # products in full precision, as the published V100s
                 # (torch's default gives cuDNN's TF32)
-                with worker_warnings_left_out(runner, cfg), Ieee32(
-                        'cuda' if full_float32(
-                            cfg, torch.cuda.is_available()) else None):
+                with worker_warnings_left_out(runner, cfg), float32_block(
+                        cfg, torch.cuda.is_available()):
                     check_steps(runner, config)
                     start.close()  # the training set built
                     runner.train()
