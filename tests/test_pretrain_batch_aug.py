@@ -3911,6 +3911,46 @@ def test_amp_off_on_a_gpu_is_float32_without_tf32(fp32_settings_kept):
     assert {k: v.fp32_precision for k, v in s.items()} == before
 
 
+def test_a_configs_own_amp_wrapper_is_found_however_named():
+    """A config's own ``AmpOptimWrapper`` is one whether its type is named
+    bare, with MMEngine's scope (``'mmengine.AmpOptimWrapper'``) or given
+    as the class (or a subclass): each builds an AmpOptimWrapper, so the
+    run is no float32 run (no block, no "float32 in full precision" note)
+    and its own wrapper is kept (its dtype said); the scoped name and the
+    class were taken for float32 (review r166). An ``OptimWrapper``,
+    however named, is float32."""
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper
+
+    from openselfsup.apis.fast_path import (apply_fast_path, full_float32,
+                                            own_amp_wrapper)
+
+    class Mine(AmpOptimWrapper):
+        pass
+    for kind, amp_own in (('AmpOptimWrapper', True),
+                          ('mmengine.AmpOptimWrapper', True),
+                          (AmpOptimWrapper, True), (Mine, True),
+                          ('OptimWrapper', False),
+                          ('mmengine.OptimWrapper', False),
+                          (OptimWrapper, False)):
+        for amp in ('off', 'bfloat16'):
+            cfg = Config.fromfile(CLP)
+            cfg.amp = amp
+            cfg.optim_wrapper.type = kind
+            assert own_amp_wrapper(cfg) is amp_own, kind
+            notes = apply_fast_path(cfg, True)
+            assert full_float32(cfg, True) is (amp == 'off' and
+                                               not amp_own), (kind, amp)
+            said = [n for n in notes if 'full precision' in n]
+            assert len(said) == (amp == 'off' and not amp_own), (kind, notes)
+            kept = [n for n in notes if "the config's own" in n]
+            assert len(kept) == (amp != 'off' and amp_own), (kind, notes)
+            if amp_own:
+                assert cfg.optim_wrapper.type is kind, kind
+    cfg = Config.fromfile(CLP)
+    cfg.optim_wrapper.pop('type', None)
+    assert not own_amp_wrapper(cfg)
+
+
 def test_ieee32_on_a_torch_without_fp32_precision(monkeypatch):
     """A torch before 2.9 (pyproject allows 2.6) has no ``fp32_precision``
     settings: :class:`~openselfsup.utils.precision.Ieee32` sets its older

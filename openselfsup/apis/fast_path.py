@@ -268,6 +268,26 @@ def _amp_refusal(amp: str, flag_over) -> str:
             f'{" and ".join(fixes)}')
 
 
+def own_amp_wrapper(cfg) -> bool:
+    """Whether the config's ``optim_wrapper`` builds an MMEngine
+    ``AmpOptimWrapper`` (or a subclass) itself: its ``type`` looked up as
+    the runner's build looks it up (MMEngine's ``OPTIM_WRAPPERS`` in the
+    run's default scope, :func:`~openselfsup.config.scope_registry`), so
+    that ``'AmpOptimWrapper'``, ``'mmengine.AmpOptimWrapper'`` and the
+    class itself are all one (the scoped name and the class were taken for
+    a float32 run). Imports MMEngine's registries where a type is set."""
+    wrapper = cfg.get('optim_wrapper') or {}
+    kind = wrapper.get('type') if hasattr(wrapper, 'get') else None
+    if kind is None:
+        return False
+    from mmengine.optim import AmpOptimWrapper
+
+    from ..config import run_scope, scope_registry
+    if isinstance(kind, str):
+        kind = scope_registry('OPTIM_WRAPPERS', run_scope(cfg)).get(kind)
+    return isinstance(kind, type) and issubclass(kind, AmpOptimWrapper)
+
+
 def full_float32(cfg, cuda: bool) -> bool:
     """Whether a run of the config ``cfg`` (:func:`apply_fast_path`
     resolved it) trains in float32 on a GPU (``cuda``): ``amp`` 'off' and
@@ -279,9 +299,8 @@ def full_float32(cfg, cuda: bool) -> bool:
     V100s, had none. An autocast run (bfloat16, float16) keeps torch's
     settings: its convolutions and matrix products take bfloat16 or
     float16 inputs, which TF32 does not touch."""
-    wrapper = cfg.get('optim_wrapper') or {}
     return bool(cuda) and cfg.get('amp', 'off') == 'off' and \
-        wrapper.get('type') != 'AmpOptimWrapper'
+        not own_amp_wrapper(cfg)
 
 
 def float32_block(cfg, cuda: bool):
@@ -350,7 +369,7 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
         if not cuda:
             raise InputError(_amp_refusal(amp, amp_flag_over))
         wrapper = cfg.optim_wrapper
-        own = wrapper.get('type') == 'AmpOptimWrapper'
+        own = own_amp_wrapper(cfg)
         if not own:
             amp_optim_wrapper(wrapper, amp)
             notes.append(f'amp: {amp} autocast (AmpOptimWrapper' + (
