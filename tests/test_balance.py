@@ -243,12 +243,11 @@ def test_a_float32_gpu_sweep_evaluates_in_the_precision_it_trained_in(
         monkeypatch.setattr(AtomicRunner, name, recording(
             name, getattr(AtomicRunner, name)))
     opts = {**demo_on_test_slides(crossmodal_root),
+            'test_dataloader.dataset.data_root': str(
+                crossmodal_root / 'slides'),
             'test_dataloader.dataset.feat_dim': FEAT,
             'train_cfg.max_epochs': 1,
             'default_hooks.checkpoint.interval': 100}
-    monkeypatch.chdir(tmp_path)  # the demo's data/balance/slides, relative
-    shutil.copytree(opts['val_dataloader.dataset.data_root'],
-                    tmp_path / 'data' / 'balance' / 'slides')
     before = conv.fp32_precision, mm.fp32_precision
     try:
         conv.fp32_precision, mm.fp32_precision = 'tf32', 'tf32'
