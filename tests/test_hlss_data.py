@@ -1266,9 +1266,10 @@ def test_a_seed_change_says_the_balanced_patients_are_kept():
 
     from openselfsup.engine.runner import seed_change
     inner = dict(type='HierarchicalPatientDataset', class_balance=True)
-    c = Config(dict(randomness=dict(seed=7), train_dataloader=dict(
-        num_workers=0, dataset=dict(type='RepeatDataset', times=2,
-                                    dataset=inner))))
+    c = Config(dict(default_scope='openselfsup', randomness=dict(seed=7),
+                    train_dataloader=dict(
+                        num_workers=0, dataset=dict(type='RepeatDataset',
+                                                    times=2, dataset=inner))))
     kept = ("; the patients the class-balanced training set repeats are "
             "kept from the checkpoint's run (drawn with seed {})")
     line = seed_change({'seed': 1000, 'dataset_seed': 1000}, c)
@@ -1277,3 +1278,30 @@ def test_a_seed_change_says_the_balanced_patients_are_kept():
     c.train_dataloader.dataset.dataset.class_balance = False
     assert seed_change({'seed': 1000}, c).endswith(
         'randomness.seed=1000)')
+
+
+def test_a_seed_change_names_no_kept_patients_of_sets_not_left_to_it():
+    """The warning's clause of the kept patients is for class-balanced
+    sets whose class takes the run's seed and whose config leaves it
+    unset (``run_seeded_parts``): a balanced ``HierarchicalPatientDataset``
+    of its own seed 5 is said to draw with 5 (it was said to keep the
+    checkpoint's run's, drawn with that run's seed), and an ``ImageList``
+    with ``class_balance=True`` (no seed taken) gets no word of it."""
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import seed_change
+
+    def line(*parts):
+        c = Config(dict(default_scope='openselfsup',
+                        randomness=dict(seed=7), train_dataloader=dict(
+                            num_workers=0, dataset=dict(
+                                type='ConcatDataset', datasets=list(parts)))))
+        return seed_change({'seed': 1000, 'dataset_seed': 1000}, c)
+
+    own = dict(type='HierarchicalPatientDataset', class_balance=True, seed=5)
+    images = dict(type='ImageList', class_balance=True)
+    assert line(own, images).endswith(
+        'randomness.seed=1000); the patients the class-balanced training '
+        'set train_dataloader.dataset.datasets.0 repeats are drawn with its '
+        'own seed 5')
+    assert line(images).endswith('randomness.seed=1000)')

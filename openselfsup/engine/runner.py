@@ -428,9 +428,11 @@ def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
     when the loader is built), or from a ``worker_init_fn`` the loader
     names itself; batched views and a loader without
     workers draw in the main process. A class-balanced training set
-    (``class_balance=True``) repeats the patients of the checkpoint's run,
-    given the seed that run drew them with
-    (:meth:`AtomicRunner._training_set_seed`), which the line says. None
+    (``class_balance=True``) of a class that takes the run's seed
+    (:func:`run_seeded_parts`) repeats the patients of the checkpoint's
+    run, given the seed that run drew them with
+    (:meth:`AtomicRunner._training_set_seed`), which the line says; one
+    whose config sets its own seed, that seed. None
     where the seeds agree or the checkpoint records none."""
     saved = meta.get('seed') if isinstance(meta, dict) else None
     randomness = cfg.get('randomness') or {}
@@ -470,12 +472,23 @@ def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
         streams = (f'the random views come from the {workers} data-loader '
                    f'workers, {seeded}, {streams}')
     dataset = loader.get('dataset') if isinstance(loader, dict) else None
+    # the class-balanced sets that take a seed (run_seeded_parts): those
+    # left to the run keep the checkpoint's run's patients, the others
+    # draw with their own seed whatever the run's
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        balanced = [(at, part.get(arg)) for at, part, arg in
+                    run_seeded_parts(dataset, own=True)
+                    if part.get('class_balance') is True]
     kept = ''
-    if any(isinstance(part, dict) and part.get('class_balance') is True
-           for _, part in dataset_parts(dataset)):
+    if any(own is None for _, own in balanced):
         kept = ("; the patients the class-balanced training set repeats are "
                 "kept from the checkpoint's run (drawn with seed "
                 f'{drawn_seed(meta)})')
+    for at, own in balanced:
+        if own is not None:
+            kept += (f'; the patients the class-balanced training set {at} '
+                     f'repeats are drawn with its own seed {own}')
     return (f"this config's randomness.seed differs from that of the run "
             f'that wrote it: {saved} -> {seed}; the data order (the '
             f"sampler's shuffle) comes from {mine}, {streams}, so the run "
@@ -3881,8 +3894,8 @@ def give_run_seed(dataset: dict, seed: Optional[int]) -> None:
         part[arg] = seed
 
 
-def run_seeded_parts(dataset: Any, key: str = 'train_dataloader.dataset'
-                     ) -> List[Tuple[str, dict, str]]:
+def run_seeded_parts(dataset: Any, key: str = 'train_dataloader.dataset',
+                     own: bool = False) -> List[Tuple[str, dict, str]]:
     """``(dotted key, config, argument)`` of each data set of the config
     ``dataset`` (at ``key``) whose class names an argument to take the
     run's seed (:data:`~openselfsup.utils.run_seed.RUN_SEEDED`) that its
@@ -3898,7 +3911,8 @@ def run_seeded_parts(dataset: Any, key: str = 'train_dataloader.dataset'
     nearest wrapper's around it, else the default scope: ``build_from_cfg``
     builds a wrapper, and so what it wraps, inside the wrapper's scope); a
     type it does not hold, or a part that is no dict, is left for the
-    build to name."""
+    build to name. ``own``: those whose config sets the argument too (a
+    class-balanced set of its own seed, which :func:`seed_change` names)."""
     from mmengine.registry import DATASETS
 
     def scope(config: Any) -> Any:
@@ -3920,7 +3934,7 @@ def run_seeded_parts(dataset: Any, key: str = 'train_dataloader.dataset'
                 cls = registry.get(kind)
         arg = getattr(cls, RUN_SEEDED, None) if isinstance(cls, type) \
             else None
-        if isinstance(arg, str) and part.get(arg) is None:
+        if isinstance(arg, str) and (own or part.get(arg) is None):
             seeded.append((at, part, arg))
     return seeded
 
