@@ -7897,3 +7897,15 @@ def test_an_evaluation_not_announced_is_noted_when_it_runs(
         "runner.test() is not in the evaluates=('val',) the runner was "
         "built with (evaluates=('val', 'test') says this before the run): "
         'test_dataloader.num_workers=4'), later
+
+
+def test_an_fsp_run_records_no_drawn_seed(tmp_path, synthetic_root):
+    """An FSP demo run (an ``ImageList`` of NCT patches, which takes no
+    run's seed) records no ``meta['dataset_seed']``: no set drew with it
+    (it recorded 0, the run's seed given to nothing)."""
+    import torch
+
+    from openselfsup.utils.run_seed import DRAWN_SEED_KEY
+    _, _, ckpt = _one_epoch_trained(tmp_path, synthetic_root, FSP_DEMO, 8)
+    meta = torch.load(ckpt, map_location='cpu', weights_only=False)['meta']
+    assert 'seed' in meta and DRAWN_SEED_KEY not in meta

@@ -1229,6 +1229,27 @@ def test_the_drawn_seed_check_judges_balanced_sets_left_to_the_run():
     check(hier, None, dict(dataset_seed=1000))
 
 
+def test_the_drawn_seed_is_recorded_only_where_a_set_took_it(
+        tmp_path, monkeypatch):
+    """A checkpoint's ``meta['dataset_seed']`` is the seed the run gave a
+    training set that left it to the run: a HiDisc run whose set sets its
+    own seed 5 records none (it recorded the run's 1000, given to no set),
+    one that leaves it records the run's 1000."""
+    import torch
+
+    from _foundation_helpers import REPO
+    from openselfsup.utils.run_seed import DRAWN_SEED_KEY
+    monkeypatch.chdir(REPO)
+    _uneven_run(tmp_path, tmp_path / 'own', 1000, 1,
+                **{'train_dataloader.dataset.seed': 5})
+    _uneven_run(tmp_path, tmp_path / 'run', 1000, 1)
+    meta = {name: torch.load(tmp_path / name / 'iter_1.pth', map_location='cpu',
+                             weights_only=False)['meta']
+            for name in ('own', 'run')}
+    assert DRAWN_SEED_KEY not in meta['own'] and meta['own']['seed'] == 1000
+    assert meta['run'][DRAWN_SEED_KEY] == 1000
+
+
 def test_a_checkpoint_without_its_drawn_seed_resumes_with_0(
         tmp_path, monkeypatch):
     """A checkpoint written before the seed its training set drew with was

@@ -4088,7 +4088,8 @@ class AtomicRunner(Runner):
         #: (:data:`DATA_FILES_KEY`)
         self._data_files = None
         #: the seed the training set was given (:meth:`_training_set_seed`),
-        #: recorded in the checkpoints' meta (None: not built here)
+        #: recorded in the checkpoints' meta (None: not built here, or no
+        #: part of it takes the run's seed, :func:`run_seeded_parts`)
         self._drawn_seed: Optional[int] = None
         #: the iterations the resumed run trains past MMEngine's count of
         #: them (``max_iters``): its meta's iteration past its epochs'
@@ -4881,8 +4882,11 @@ class AtomicRunner(Runner):
         from mmengine.registry import DATASETS
         dataset = copy.deepcopy(dataset)
         with refusals_agreed(), settings_refused(self.cfg, what):
-            self._drawn_seed = self._training_set_seed()
-            give_run_seed(dataset, self._drawn_seed)
+            seed = self._training_set_seed()
+            # recorded where a set took it (none: FSP's, CLP's image lists,
+            # a set of its own seed)
+            self._drawn_seed = seed if run_seeded_parts(dataset) else None
+            give_run_seed(dataset, seed)
             built = DATASETS.build(dataset)
             if hasattr(built, 'full_init'):
                 built.full_init()
