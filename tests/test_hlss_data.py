@@ -1250,6 +1250,32 @@ def test_the_drawn_seed_is_recorded_only_where_a_set_took_it(
     assert meta['run'][DRAWN_SEED_KEY] == 1000
 
 
+def test_a_fine_tune_keeps_its_seed_a_resume_of_a_path_takes_its_own(
+        tmp_path, monkeypatch):
+    """Of a run of seed 1000 (work dir ``a``): a new run of seed 7 in
+    another work dir started from its weights (``load_from``, no resume)
+    draws its class-balanced patients with its own seed 7, and records
+    7; a ``--resume`` of its checkpoint by path from another work dir
+    under seed 7 draws them with the checkpoint's 1000 (both drawn by
+    hand), the checkpoint named being the one resumed, not the work
+    dir's (none)."""
+    import torch
+
+    from _foundation_helpers import REPO
+    from openselfsup.utils.run_seed import DRAWN_SEED_KEY
+    monkeypatch.chdir(REPO)
+    _uneven_run(tmp_path, tmp_path / 'a', 1000, 1)
+    saved = str(tmp_path / 'a' / 'iter_1.pth')
+    ds = _uneven_run(tmp_path, tmp_path / 'tuned', 7, 1, load_from=saved
+                     ).train_loop.dataloader.dataset
+    assert _repeated(ds) == _published_repeats(7)
+    assert torch.load(tmp_path / 'tuned' / 'iter_1.pth', map_location='cpu',
+                      weights_only=False)['meta'][DRAWN_SEED_KEY] == 7
+    ds = _uneven_run(tmp_path, tmp_path / 'resumed', 7, 2, resume=saved
+                     ).train_loop.dataloader.dataset
+    assert _repeated(ds) == _published_repeats(1000)
+
+
 def test_a_checkpoint_without_its_drawn_seed_resumes_with_0(
         tmp_path, monkeypatch):
     """A checkpoint written before the seed its training set drew with was
