@@ -4907,17 +4907,15 @@ class AtomicRunner(Runner):
         :meth:`build_dataloader` gives it
         (:func:`~openselfsup.utils.run_seed.shared_seed`). The checkpoint
         is the one :meth:`load_or_resume` resumes, which ``Runner.train``
-        calls after it builds the loop: the one given, else the work dir's
-        (:func:`find_resumable_checkpoint`), its meta read without loading
+        calls after it builds the loop (:meth:`_resumed_checkpoint`), its
+        meta read without loading
         the weights; one not read here (a URL MMEngine downloads at the
         resume, a file the resume refuses) leaves the run's seed, which
         :meth:`_check_drawn_seed` refuses once MMEngine has loaded the
         checkpoint where a class-balanced set takes it and it is not the
         one recorded."""
         from mmengine.dist import get_rank
-        path = (self._load_from if self._load_from is not None else
-                find_resumable_checkpoint(self.work_dir)) \
-            if self._resume else None
+        path = self._resumed_checkpoint()
         local = local_file(path) if isinstance(path, str) else None
         if local and os.path.isfile(local):
             try:
@@ -5157,6 +5155,20 @@ class AtomicRunner(Runner):
         self._continue_from = self._load_from
         self._warn_if_finished()
 
+    def _resumed_checkpoint(self, logger=None) -> Optional[str]:
+        """The checkpoint a resume continues from: the one given
+        (``--resume PATH``, or ``load_from`` with ``--resume``), else the
+        work dir's newest complete one (:func:`find_resumable_checkpoint`,
+        which says to ``logger`` what it skipped); None where the run does
+        not resume (a ``load_from`` without it loads weights alone) or
+        finds none. Read by :meth:`_training_set_seed` ahead of the resume
+        and by :meth:`_checks_before_loading`, which resumes it."""
+        if not self._resume:
+            return None
+        if self._load_from is not None:
+            return self._load_from
+        return find_resumable_checkpoint(self.work_dir, logger)
+
     def _checks_before_loading(self, agreement) -> bool:
         """:meth:`load_or_resume`'s checks of each rank, before MMEngine's
         load, holding no collective but ``agreement``'s rounds (one stands
@@ -5164,7 +5176,7 @@ class AtomicRunner(Runner):
         there is a checkpoint to load or resume (False: a new run without
         ``load_from``, or ``--resume`` finding none)."""
         if self._resume and self._load_from is None:
-            path = find_resumable_checkpoint(self.work_dir, self.logger)
+            path = self._resumed_checkpoint(self.logger)
             # each rank looked in its own node's work dir
             agreement.agree_on(path, self._resumes_differ)
             if path is None:
