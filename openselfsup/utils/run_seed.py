@@ -26,7 +26,8 @@ RUN_SEEDED = 'RUN_SEEDED'
 #: the key of a checkpoint's ``meta`` that records the seed the run gave
 #: its training sets (those that take the run's seed and leave it unset):
 #: set by ``engine.runner.AtomicRunner`` when it builds the training set
-#: and saves a checkpoint, read by :func:`drawn_seed`
+#: and saves a checkpoint, where a set took the run's seed (none: no key),
+#: read by :func:`drawn_seed`
 DRAWN_SEED_KEY = 'dataset_seed'
 
 
