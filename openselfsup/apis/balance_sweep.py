@@ -1568,7 +1568,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         import torch
         with worker_warnings_left_out(runner, run_cfg, trains=False,
                                       evaluates=evaluated), float32_block(
-                runner.cfg, torch.cuda.is_available()):
+                run_cfg, torch.cuda.is_available()):
             metrics = dict(runner.val())
             notes = metric_notes(runner, 'val_loop')
             if test:
