@@ -3878,7 +3878,7 @@ class _BuiltDataset(dict):
                 copy.deepcopy(value, memo) for key, value in self.items()}
 
 
-def give_run_seed(dataset: dict, seed: Optional[int]) -> None:
+def give_run_seed(dataset: dict, seed: Optional[int]) -> List[str]:
     """Set ``seed``, in place, as the argument each data set of the config
     ``dataset`` names to take the run's seed by its class's
     :data:`~openselfsup.utils.run_seed.RUN_SEEDED` (``seed`` of a
@@ -3887,11 +3887,13 @@ def give_run_seed(dataset: dict, seed: Optional[int]) -> None:
     training, as the published code draws them from the global ``random``
     that ``seed_everything`` seeds), where its config leaves it unset or
     None: the parts :func:`run_seeded_parts` finds. ``seed`` None: nothing
-    set."""
+    set. Returns the dotted keys of the parts it set."""
     if seed is None:
-        return
-    for _, part, arg in run_seeded_parts(dataset):
+        return []
+    parts = run_seeded_parts(dataset)
+    for _, part, arg in parts:
         part[arg] = seed
+    return [key for key, _, _ in parts]
 
 
 def run_seeded_parts(dataset: Any, key: str = 'train_dataloader.dataset',
@@ -4885,8 +4887,7 @@ class AtomicRunner(Runner):
             seed = self._training_set_seed()
             # recorded where a set took it (none: FSP's, CLP's image lists,
             # a set of its own seed)
-            self._drawn_seed = seed if run_seeded_parts(dataset) else None
-            give_run_seed(dataset, seed)
+            self._drawn_seed = seed if give_run_seed(dataset, seed) else None
             built = DATASETS.build(dataset)
             if hasattr(built, 'full_init'):
                 built.full_init()
