@@ -1322,6 +1322,50 @@ def test_the_precision_is_part_of_the_extraction():
         'without --amp')
 
 
+def test_a_result_of_tf32_era_features_extracted_again_is_left_out(
+        tmp_path):
+    """A CUDA float32 set recorded without ``tf32: False`` ran cuDNN's
+    default TF32 convolutions; extracted again (true float32 now) its
+    results were kept as current, the extraction string being the same:
+    features of the same extraction, their last bits of another device.
+    The string of such a set records ``tf32: true`` now, and a result
+    of it is left out once the set is extracted again without TF32. A
+    result of a CPU set or of a set recorded with ``tf32: False`` stays
+    current (float32 strings as before); a string stored before the
+    field (no device) is not judged."""
+    from openselfsup.lowshot.features import (provenance_extraction,
+                                              same_extraction)
+    from openselfsup.lowshot.report import changed_inputs
+    from openselfsup.utils import array_sha1
+    w = str(tmp_path / 'w')
+    lc = paths.features_path(w, 'clp', 'LC')
+    os.makedirs(os.path.dirname(lc))
+    feats = np.ones((10, 8), np.float32)
+    np.save(lc, feats)
+    cuda = {**_PROVENANCE, 'device': 'cuda:0', 'amp': False,
+            'precision': 'float32'}
+    now = {**cuda, 'tf32': False, 'features_sha1': array_sha1(feats)}
+    with open(os.path.splitext(lc)[0] + '.json', 'w') as f:
+        json.dump(now, f)
+    before = provenance_extraction(_PROVENANCE)  # a string stored before
+
+    def result(prov):  # computed on other bytes of LC, by ``prov``
+        extraction = provenance_extraction(prov) if prov else before
+        return {'files': {'query_features': {
+            'path': lc, 'sha1': 'other bytes', 'extraction': extraction}}}
+
+    assert changed_inputs(result(cuda), w) == [(lc, 'features')]
+    tf32 = provenance_extraction(cuda)
+    assert json.loads(tf32)[-1]['tf32'] is True
+    assert not same_extraction(tf32, provenance_extraction(now))
+    assert not same_extraction(provenance_extraction(
+        {**now, 'device': 'cpu'}), tf32)
+    for kept in ({**cuda, 'tf32': False}, {**cuda, 'device': 'cpu'}):
+        assert provenance_extraction(kept) == before  # as before
+        assert changed_inputs(result(kept), w) == []
+    assert changed_inputs(result(None), w) == []
+
+
 def test_features_of_another_resolved_setting_are_left_out(tmp_path,
                                                            capsys):
     """Staleness is judged by the digests of the resolved model and

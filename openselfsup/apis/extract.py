@@ -1492,7 +1492,8 @@ def extracted_already(listing: Dict, normalise: bool,
     # this run's record of how the features are made, before they are
     planned = dict(encoder, **_made_of(
         listing, (len(listing['labels']), features.shape[1]), normalise))
-    made = provenance_extraction(old)
+    # a TF32-era set judged below, with its line: its settings first
+    made = provenance_extraction(dict(old, tf32=False))
     if made is None or made != provenance_extraction(planned):
         if made is not None and made == provenance_extraction(
                 dict(planned, versions=old.get('versions'))):

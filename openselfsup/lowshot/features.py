@@ -353,7 +353,10 @@ def provenance_extraction(prov) -> Optional[str]:
     (other images under the same names), the digests of the resolved
     model and pipeline (``model_sha1``, ``pipeline_sha1``: the config file
     and overrides merged; older files lack them), the precision
-    (:func:`extracted_precision`) where it is not float32, and the
+    (:func:`extracted_precision`) where it is not float32, ``tf32: true``
+    where its float32 features ran cuDNN's default TF32 convolutions on
+    CUDA (:func:`ran_tf32`: not what the same command computes now; every
+    other string as before), and the
     versions of the libraries that built the encoder and read the images
     (``versions``: :func:`openselfsup.apis.extract.library_versions`;
     older files lack them). Features of the
@@ -369,6 +372,8 @@ def provenance_extraction(prov) -> Optional[str]:
     precision = extracted_precision(prov)
     if precision != 'float32':  # float32 strings as they were before
         settings['precision'] = precision
+    if ran_tf32(prov):  # TF32-era: the other strings as they were before
+        settings['tf32'] = True
     if prov.get('versions'):
         settings['versions'] = prov['versions']
     return json.dumps([enc[0], prov.get('list_sha1'),
@@ -402,7 +407,7 @@ def _read_extraction(text: str) -> Optional[Tuple[list, Dict]]:
     """A :func:`provenance_extraction` string, of any version, as ``(core,
     recorded)``: the fields every version has, and a provenance-like dict
     of those it may lack (``images_sha1``, ``model_sha1``,
-    ``pipeline_sha1``, ``precision``, ``versions``) with its
+    ``pipeline_sha1``, ``precision``, ``tf32``, ``versions``) with its
     ``cfg_options``; None where it is not one."""
     try:
         fields = json.loads(text)
@@ -427,11 +432,16 @@ def same_extraction(a: str, b: str) -> bool:
     where both record it, and the model and the pipeline as
     :func:`_differing_setting` compares them (their digests where both
     record them: ``scale=64`` is ``(64, 64)``, another config file is
-    another setting; else their literal overrides), the precision, and
+    another setting; else their literal overrides), the precision and
+    whether it was float32 with TF32 convolutions on CUDA (``tf32``,
+    :func:`ran_tf32`: a result of such features is not current once they
+    are extracted again without TF32, whatever the device), and
     the release of each library both record (``versions``). A
     string written before a digest was recorded is compared without it;
     one written before the precision was is float32 (features of
-    ``--amp`` scored before then are scored again)."""
+    ``--amp`` scored before then are scored again); one written before
+    ``tf32`` was (a result stored before 2026-12-06) records no device
+    and is not judged TF32-era (it cannot be told from the CPU's)."""
     if a == b:
         return True
     x, y = _read_extraction(a), _read_extraction(b)
@@ -450,6 +460,8 @@ def same_extraction(a: str, b: str) -> bool:
     if all(images) and images[0] != images[1]:
         return False
     if pa.get('precision', 'float32') != pb.get('precision', 'float32'):
+        return False
+    if (pa.get('tf32') is True) != (pb.get('tf32') is True):
         return False
     if other_releases(pa, pb):
         return False

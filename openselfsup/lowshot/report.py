@@ -389,7 +389,9 @@ def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
     whatever checkpoint their provenance names now (a checkpoint file
     written again, of another SHA-256, whose features are the same bytes);
     features extracted again the same way are the same (their last bits
-    can differ with batch size or device).
+    can differ with batch size or device; float32 features of CUDA's TF32
+    convolutions, :func:`~.features.ran_tf32`, extracted again without
+    TF32 are not: :func:`~.features.same_extraction`).
 
     Args:
         result (dict): from :func:`load_result`.
