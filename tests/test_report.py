@@ -1322,6 +1322,39 @@ def test_the_precision_is_part_of_the_extraction():
         'without --amp')
 
 
+def test_a_tf32_era_set_beside_a_float32_one_is_refused():
+    """Support and queries of one encoder, one extracted in float32 on a
+    GPU before TF32 was set aside (recorded without ``tf32: False``: its
+    convolutions ran in TF32) and the other without TF32 (a CUDA set of
+    now, or the CPU's), were used together without a word. The set check
+    names it; two TF32-era sets, two of now, a CUDA set of now beside the
+    CPU's (the last bits of a device) and a set recording no device
+    (not judged) pass."""
+    from openselfsup.lowshot.features import check_same_kind
+    from openselfsup.utils import InputError
+    fs = _feature_set
+    old = {**_PROVENANCE, 'device': 'cuda:0', 'amp': False,
+           'precision': 'float32'}
+    new, cpu = {**old, 'tf32': False}, {**old, 'device': 'cpu'}
+    for other in (new, cpu):
+        with pytest.raises(InputError) as exc:
+            check_same_kind(fs(old, 'NCT_train'), fs(other, 'NCT_test'))
+        assert str(exc.value) == (
+            'NCT_train.npy and NCT_test.npy were extracted at other '
+            'precisions (float32 with TF32 convolutions on cuda:0 vs '
+            f'float32 on {other["device"]}: extracted before tf32 was '
+            'recorded, float32 on a GPU is true float32 now); extract the '
+            'TF32 one again (wsi_workdir/extract.py --reuse does)')
+    with pytest.raises(InputError, match=r'\(float32 on cpu vs float32 '
+                       r'with TF32 convolutions on cuda:0: '):
+        check_same_kind(fs(cpu, 'NCT_aug'), fs(old, 'NCT_train'),
+                        pipeline=False)
+    unknown = {k: v for k, v in old.items() if k != 'device'}
+    for a, b in ((old, old), (new, new), (new, cpu), (old, unknown),
+                 (unknown, new)):
+        check_same_kind(fs(a, 'NCT_train'), fs(b, 'NCT_test'))
+
+
 def test_a_result_of_tf32_era_features_extracted_again_is_left_out(
         tmp_path):
     """A CUDA float32 set recorded without ``tf32: False`` ran cuDNN's

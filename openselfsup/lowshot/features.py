@@ -536,6 +536,22 @@ def _other_precisions(pa: Dict, pb: Dict) -> Optional[str]:
             'one kind of device, or both without --amp')
 
 
+def _other_tf32(pa: Dict, pb: Dict) -> Optional[str]:
+    """The refusal's words after two feature paths of one precision
+    where one is float32 of CUDA's TF32 convolutions (:func:`ran_tf32`)
+    and the other, recording its device too, is not; else None (a side
+    without a recorded device is not judged)."""
+    if not all(isinstance(p.get('device'), str) for p in (pa, pb)) or \
+            ran_tf32(pa) == ran_tf32(pb):
+        return None
+    x, y = (f'{"float32 with TF32 convolutions" if ran_tf32(p) else "float32"}'
+            f' on {p["device"]}' for p in (pa, pb))
+    return (f'were extracted at other precisions ({x} vs {y}: extracted '
+            'before tf32 was recorded, float32 on a GPU is true float32 '
+            'now); extract the TF32 one again (wsi_workdir/extract.py '
+            '--reuse does)')
+
+
 def provenance_encoder(prov) -> Optional[Tuple[str, str]]:
     """``(identity, words)`` of the encoder a provenance JSON names: the
     checkpoint's SHA-256 (and a library model's name and arguments), or a
@@ -676,7 +692,9 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
     literal ``--cfg-options`` of that part where both record them (older
     files). Without ``pipeline`` (``NCT_aug``, whose pipeline is random by
     design) the image size its pipeline ends with is compared where both
-    record it. The precision (:func:`extracted_precision`: ``--amp``) and
+    record it. The precision (:func:`extracted_precision`: ``--amp``; and
+    float32 with TF32 convolutions on CUDA or not, :func:`ran_tf32`,
+    where both record their device) and
     the release of each library both record (:func:`other_releases`:
     support and queries extracted by hand before and after an upgrade)
     are compared in every case."""
@@ -706,7 +724,7 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
         return (f'were extracted with other --cfg-options ({key}: '
                 f'{x.get(key, "not set")} vs {y.get(key, "not set")}); '
                 'extract both with the same options')
-    precisions = _other_precisions(pa, pb)
+    precisions = _other_precisions(pa, pb) or _other_tf32(pa, pb)
     if precisions:
         return precisions
     releases = other_releases(pa, pb)
@@ -1469,7 +1487,8 @@ def check_all_recorded(sets) -> None:
 def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
     """Refuse feature sets of different widths, normalisation or encoders,
     or of one encoder extracted another way (:func:`_extraction_difference`:
-    another model, precision or library release (each library both
+    another model, precision (float32 with CUDA's TF32 convolutions or
+    not, too) or library release (each library both
     record: torch, timm...), or unless ``pipeline`` is False another
     image pipeline; ``NCT_aug``'s augmenting pipeline is another by design,
     its image size is compared) (as their provenance names them; a set
