@@ -4450,6 +4450,89 @@ def test_a_resumed_sweep_refuses_runs_of_another_code_version(
         'without --resume')
 
 
+def test_a_resumed_sweep_refuses_gpu_float32_runs_of_tf32(
+        crossmodal_root, tmp_path, monkeypatch):
+    """Float32 runs on a GPU train and are evaluated without TF32 now
+    (fast_path.float32_block); a --resume reused the runs recorded before,
+    whose convolutions ran in TF32, beside new ones. RECORD_VERSION was
+    not bumped, which would refuse CPU runs too (their numbers did not
+    change): a record says its device and, float32 on a GPU, ``tf32:
+    false``; a resume refuses a float32 run recorded on a GPU without the
+    field, one recorded before records held a device by the MMEngine log
+    in its folder (CUDA available), or by none that says, and keeps a CPU
+    run (its log says no CUDA). The runs are stand-ins."""
+    import glob
+
+    import mmengine.device
+
+    from openselfsup.apis import balance_sweep as bs
+    runs_opts, runs = _stand_ins(crossmodal_root, monkeypatch)
+    work = tmp_path / 'sweep'
+
+    def sweep(resume=True):
+        runs.calls.clear()
+        return bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                    baseline_epochs=1, resume=resume,
+                                    cfg_options=runs_opts)
+
+    sweep(resume=False)  # on this machine's CPU
+    base, lam = (work / d / bs.RUN_RECORD for d in ('baseline', 'lambda_0.5'))
+    kept = json.loads(lam.read_text())
+    assert kept['device'] == 'cpu' and 'tf32' not in kept
+    assert json.loads(base.read_text())['device'] == 'cpu'
+
+    def refused(record, log=None):
+        # lambda 0.5 recorded as ``record``, its folder's log saying ``log``
+        lam.write_text(json.dumps(record))
+        for old in glob.glob(str(work / 'lambda_0.5' / '2026*')):
+            shutil.rmtree(old)
+        if log is not None:
+            folder = work / 'lambda_0.5' / '20261205_101010'
+            folder.mkdir()
+            (folder / '20261205_101010.log').write_text(
+                '2026/12/05 10:10:10 - mmengine - INFO - \n' + '-' * 60 +
+                '\nSystem environment:\n    sys.platform: linux\n'
+                f'    CUDA available: {log}\n    MUSA available: False\n')
+        try:
+            sweep()
+        except InputError as exc:
+            assert runs.calls == []
+            return str(exc)
+        assert runs.calls == []  # reused
+        return None
+
+    old = {k: v for k, v in kept.items() if k != 'device'}
+    tail = ('its convolutions ran in TF32 there, where this sweep\'s runs '
+            'train in full float32, so its row is not theirs; rerun without '
+            f'--resume to replace the sweep, remove {work / "lambda_0.5"} to '
+            'train that run again, or give another --work-dir')
+    head = (f'--resume: {work / "lambda_0.5"} holds lambda 0.5 trained in '
+            'float32 before the sweep set TF32 aside on a GPU and recorded '
+            'it (')
+    assert refused(old, log=True) == (
+        head + 'its log says CUDA available): ' + tail)
+    assert refused(old) == (
+        head + 'no log in its folder says whether a GPU ran it): ' + tail)
+    assert refused({**kept, 'device': 'cuda:0'}) == (
+        head + 'its record says cuda:0): ' + tail)
+    for reused in (dict(old, log=False), dict(kept, log=True),
+                   dict(kept, device='cuda', tf32=False)):
+        log = reused.pop('log', None)
+        assert refused(reused, log) is None
+    # these settings with --amp train no float32 on a GPU: not judged
+    assert bs._tf32_era(dict(kept, device='cuda'), str(work), False) is None
+
+    # a sweep on a GPU records it, float32 without TF32: reused as it is
+    monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cuda')
+    sweep(resume=False)
+    for record in (base, lam):
+        assert {k: json.loads(record.read_text()).get(k)
+                for k in ('device', 'tf32')} == dict(device='cuda',
+                                                     tf32=False)
+    sweep()
+    assert runs.calls == []
+
+
 def test_a_resumed_sweep_compares_the_baselines_load_from(
         crossmodal_root, tmp_path, monkeypatch):
     """The baseline starts from the config's ``load_from`` (a task-trained

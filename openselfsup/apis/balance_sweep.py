@@ -26,7 +26,8 @@ code's :data:`RECORD_VERSION`, its settings (:func:`run_settings`) and its
 row; a run about to train removes it first. With ``resume=True`` a sweep
 reuses every run whose record is there and whose version and settings are
 this sweep's, trains only the others, and refuses a recorded run of
-another version or other settings (:func:`_recorded_run`).
+another version or other settings, or, float32 on a GPU, one that trained
+with TF32 convolutions (:func:`_recorded_run`).
 
 With ``seeds`` (``--seeds``; the published code trains one run per lambda
 and fold, and sets no seed: the default here is one run per lambda, with
@@ -40,8 +41,10 @@ run's row.
 import contextlib
 import json
 import logging
+import glob
 import math
 import os
+import re
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from mmengine.logging import print_log
@@ -62,7 +65,7 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       key_change, load_config,
                       numpy_seed, prefix_folder, recorded_settings,
                       seed_additions, type_name, unmoved_copies_said)
-from .fast_path import float32_block
+from .fast_path import float32_block, full_float32, trained_precision
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
                     check_loaded_config,
@@ -73,8 +76,9 @@ from .train import (build_runner, check_data_paths,  # noqa: F401
 #: the file in a run's folder that says the run has ended and been
 #: evaluated: ``version`` (:data:`RECORD_VERSION`), ``settings``
 #: (:func:`run_settings`), ``row`` (its row of
-#: ``sweep.json``) and, for the baseline, ``checkpoint`` (the SHA-1 of
-#: ``baseline.pth``). Written after the run's evaluation, removed before
+#: ``sweep.json``), the device it ran on and, float32 on a GPU, ``tf32:
+#: false`` (:func:`~openselfsup.apis.fast_path.trained_precision`) and,
+#: for the baseline, ``checkpoint`` (the SHA-1 of ``baseline.pth``). Written after the run's evaluation, removed before
 #: it trains: a run interrupted on the way has none. A folder holding it
 #: is refused as the work dir of a sweep or a training run
 #: (:func:`~openselfsup.apis.train.check_not_sweep_run_dir`).
@@ -83,7 +87,10 @@ RUN_RECORD = SWEEP_RUN_RECORD
 #: the version of the code that computed a run, written in its record
 #: (``version``) and compared first by a resumed sweep, which refuses a
 #: run recorded by another version (or by one before records held it: it
-#: cannot be told from a run of older code). **Bump it with every change
+#: cannot be told from a run of older code). A change that changes the
+#: results of one kind of machine alone is recorded by the run instead
+#: (float32 on a GPU without TF32: ``device`` and ``tf32``,
+#: :func:`_tf32_era`), so that the others' runs stay reusable. **Bump it with every change
 #: of the code that changes a run's result** (its weights or metrics) for
 #: the same config and options, which the recorded settings
 #: (:func:`run_settings`) cannot see: a resumed sweep would otherwise mix
@@ -915,9 +922,64 @@ def _other_code(version) -> str:
             'since changes results, so its row cannot be trusted)')
 
 
+#: the line of MMEngine's log of a run (its environment, logged as the
+#: runner is built) that says whether it ran on a GPU
+_CUDA_LOGGED = re.compile(r'^\s*CUDA available: (True|False)\s*$', re.M)
+
+
+def _logged_device(run_dir: str) -> Optional[str]:
+    """The device a run in ``run_dir`` ran on, as the MMEngine logs in
+    its folder (``<run_dir>/<timestamp>/<timestamp>.log``) say it:
+    ``'cuda'`` where one says CUDA was available (the runner's default
+    device then; a folder trained in more than once, one of them),
+    ``'cpu'`` where each says it was not, None where none says (no log
+    left, or one written above the INFO level)."""
+    seen = set()
+    for log in glob.glob(os.path.join(glob.escape(run_dir), '*', '*.log')):
+        try:
+            with open(log, encoding='utf-8', errors='replace') as f:
+                head = f.read(1 << 16)  # the environment comes first
+        except OSError:
+            continue
+        seen.update(_CUDA_LOGGED.findall(head))
+    return 'cuda' if 'True' in seen else 'cpu' if seen else None
+
+
+def _tf32_era(record: dict, run_dir: str, gpu_float32: bool
+              ) -> Optional[str]:
+    """Why a recorded run, of this sweep's settings, trained in float32
+    on a GPU with cuDNN's default TF32 convolutions (its row not what this
+    sweep's runs compute: they train and are evaluated in full float32,
+    :func:`~openselfsup.apis.fast_path.float32_block`), in words; None
+    where it did not or ran elsewhere. ``gpu_float32``: these settings
+    train in float32 on a GPU (no ``--amp``, no autocast of the config's:
+    :func:`~openselfsup.apis.fast_path.full_float32`); else nothing is
+    judged. A record that says ``tf32: false`` ran without TF32; one with
+    a ``device`` is judged by it (a CUDA one without the field ran TF32);
+    one written before records held either (2026-12-06) by the logs in
+    its folder (:func:`_logged_device`): a CPU run is kept, a GPU run
+    refused, and a run no log tells of too (it cannot be told from a GPU
+    run)."""
+    if not gpu_float32 or record.get('tf32') is False:
+        return None
+    device = record.get('device')
+    said = f'its record says {device}'
+    if device is None:
+        device = _logged_device(run_dir)
+        said = 'its log says CUDA available' if device else \
+            'no log in its folder says whether a GPU ran it'
+    if device is not None and str(device).split(':')[0] != 'cuda':
+        return None
+    return ('trained in float32 before the sweep set TF32 aside on a GPU '
+            f'and recorded it ({said}): its convolutions ran in TF32 there, '
+            'where this sweep\'s runs train in full float32, so its row is '
+            'not theirs')
+
+
 def _recorded_run(run_dir: str, settings: dict, run: str,
                   uncompared: Sequence[str] = (),
-                  metrics: Sequence[str] = ()) -> Optional[dict]:
+                  metrics: Sequence[str] = (),
+                  gpu_float32: bool = False) -> Optional[dict]:
     """The record (:data:`RUN_RECORD`) of the run in ``run_dir``, its row
     read back (:func:`_read_row`) with the ``metrics`` alone (a metric
     this sweep's runs do not compute is left out, one log line naming
@@ -933,7 +995,10 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
             below them: :func:`uncompared_settings`), naming the first that
             differs, or a row without one of the ``metrics`` this sweep's
             runs compute (other code whose :data:`RECORD_VERSION` was not
-            bumped, or a record edited: the table showed ``nan`` there).
+            bumped, or a record edited: the table showed ``nan`` there),
+            or, where these settings train in float32 on a GPU
+            (``gpu_float32``), a run that trained so with TF32
+            (:func:`_tf32_era`).
     """
     path = os.path.join(run_dir, RUN_RECORD)
     if not os.path.lexists(path):
@@ -973,6 +1038,9 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
     if diff:
         _refuse_other_settings(run, run_dir, diff, other_model=_other_model(
             record['settings'], settings))
+    tf32 = _tf32_era(record, run_dir, gpu_float32)
+    if tf32:
+        _refuse_other_settings(run, run_dir, '', made=tf32)
     missing = _lacks(record['row'], metrics)
     if missing:
         _refuse_other_settings(run, run_dir, '', made=(
@@ -1655,6 +1723,14 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     other_run_ways = (f'give another --work-dir, or remove {work_dir} to '
                       'replace that sweep')
 
+    # where the runs train (MMEngine's default device), as their records
+    # say (fast_path.trained_precision); and whether these settings train
+    # in float32 on a GPU (no --amp, no autocast of the config's): a run
+    # recorded of them with TF32 there is refused (_tf32_era)
+    from mmengine.device import get_device
+    device = get_device()
+    gpu_float32 = not amp and full_float32(cfg, True)
+
     def compared(run_cfg, skip: Sequence[str] = (), **fields) -> dict:
         # the settings of the run of the loaded config run_cfg
         return run_settings(run_cfg, digest, skip=skip, amp=bool(amp),
@@ -1696,8 +1772,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         # showed nan in the table)
         def read_records():
             return (_recorded_run(base_dir, base_settings, 'the baseline',
-                                  base_uncompared, available),
-                    [_recorded_run(run_dir, here, run, uncompared, available)
+                                  base_uncompared, available, gpu_float32),
+                    [_recorded_run(run_dir, here, run, uncompared, available,
+                                   gpu_float32)
                      for (_, _, run, run_dir, _), (here, uncompared) in zip(
                          lambda_runs, lambda_settings)])
         recorded.append(read_records)  # what an interruption checks
@@ -1729,7 +1806,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             here, uncompared = settings(opts, skip=('load_from',))
             try:
                 record = _recorded_run(there, here, run, uncompared,
-                                       available)
+                                       available, gpu_float32)
             except InputError:
                 return 'other settings', None
             if not record:
@@ -1886,7 +1963,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             baseline = digest(baseline_ckpt)
             save_json(os.path.join(base_dir, RUN_RECORD), dict(
                 version=RECORD_VERSION, settings=base_settings, row=rows[0],
-                checkpoint=baseline))
+                checkpoint=baseline, **trained_precision(run_cfg, device)))
         # the lambda runs recorded were tuned from these weights (those
         # that were not are named together: each needs training again)
         stale = [(run, run_dir, record['settings'].get('baseline'))
@@ -1928,7 +2005,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                              **noted))
             save_json(os.path.join(run_dir, RUN_RECORD), dict(
                 version=RECORD_VERSION,
-                settings=dict(here, baseline=baseline), row=rows[-1]))
+                settings=dict(here, baseline=baseline), row=rows[-1],
+                **trained_precision(run_cfg, device)))
 
         # 3. report
         keys = list(rows[0]['metrics'])

@@ -315,6 +315,21 @@ def float32_block(cfg, cuda: bool):
     return Ieee32('cuda' if full_float32(cfg, cuda) else None)
 
 
+def trained_precision(cfg, device: str) -> dict:
+    """What a run's record says of the machine and precision it trained
+    and was evaluated in (:func:`float32_block`), as an extracted set's
+    provenance says it (:func:`~openselfsup.models.extraction
+    .precision_fields`): ``device`` (``'cuda'``, ``'cpu'``...) and, float32
+    on a GPU (:func:`full_float32`), ``tf32: False``: its convolutions and
+    matrix products in full float32, where before this was recorded a
+    GPU's ran cuDNN's default TF32. No field on the CPU (no TF32 there)
+    nor with autocast."""
+    out = dict(device=str(device))
+    if full_float32(cfg, str(device).split(':')[0] == 'cuda'):
+        out['tf32'] = False
+    return out
+
+
 def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                     checked: bool = False) -> List[str]:
     """Resolve ``augment_on``, ``compile_views``, ``amp`` and
