@@ -440,8 +440,8 @@ def same_extraction(a: str, b: str) -> bool:
     string written before a digest was recorded is compared without it;
     one written before the precision was is float32 (features of
     ``--amp`` scored before then are scored again); one written before
-    ``tf32`` was (a result stored before 2026-12-06) records no device
-    and is not judged TF32-era (it cannot be told from the CPU's)."""
+    ``tf32`` was (a result stored before 2026-12-06) does not say it and
+    is not judged TF32-era (its string is a CPU set's too)."""
     if a == b:
         return True
     x, y = _read_extraction(a), _read_extraction(b)
