@@ -3462,6 +3462,20 @@ def _stand_ins(root, monkeypatch):
     return opts, runs
 
 
+def _one_lambda_sweep(runs, work, opts):
+    """The slide demo's sweep of lambda 0.5 (a 1-epoch baseline) into
+    ``work`` with ``opts``, its runs the stand-ins ``runs`` (their calls
+    cleared first), as a function of ``resume`` (default True)."""
+    from openselfsup.apis import balance_sweep as bs
+
+    def sweep(resume=True):
+        runs.calls.clear()
+        return bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                    baseline_epochs=1, resume=resume,
+                                    cfg_options=opts)
+    return sweep
+
+
 def _refused(runs, call) -> str:
     """The one line ``call()`` (a sweep) is refused with, nothing run
     (``runs``: the stand-ins' calls, cleared first)."""
@@ -4382,12 +4396,7 @@ def test_a_resumed_sweep_refuses_runs_of_another_code_version(
     monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
     work = tmp_path / 'sweep'
 
-    def sweep(resume=True):
-        runs.calls.clear()
-        return bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
-                                    baseline_epochs=1, resume=resume,
-                                    cfg_options=opts)
-
+    sweep = _one_lambda_sweep(runs, work, opts)
     sweep(resume=False)  # (--resume refuses a folder without a sweep)
     base, lam = (work / d / bs.RUN_RECORD for d in ('baseline', 'lambda_0.5'))
     assert json.loads(lam.read_text())['version'] == bs.RECORD_VERSION
@@ -4469,12 +4478,7 @@ def test_a_resumed_sweep_refuses_gpu_float32_runs_of_tf32(
     runs_opts, runs = _stand_ins(crossmodal_root, monkeypatch)
     work = tmp_path / 'sweep'
 
-    def sweep(resume=True):
-        runs.calls.clear()
-        return bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
-                                    baseline_epochs=1, resume=resume,
-                                    cfg_options=runs_opts)
-
+    sweep = _one_lambda_sweep(runs, work, runs_opts)
     sweep(resume=False)  # on this machine's CPU
     base, lam = (work / d / bs.RUN_RECORD for d in ('baseline', 'lambda_0.5'))
     kept = json.loads(lam.read_text())
