@@ -1950,6 +1950,77 @@ def test_compiled_views_equal_the_eager_views():
     assert all(op.compiled for op in pre.augments[0].ops)
 
 
+
+@pytest.mark.slow
+def test_compiled_views_do_not_recompile_for_new_draws():
+    """``BatchAugment(compile=True)`` compiles its kernels at the first
+    batch and never again for further batches of that shape with new
+    random parameters: the blur's box pass was compiled anew for each
+    size of the blurred subset (its in-place joins of an ``unbind``-ed
+    sum pinned that size) and each width (the batch's widest sigma), so
+    each batch compiled again until dynamo's recompile limit (8), after
+    which it ran eager (on an H100 the compiled views timed 359.6 img/s
+    against 8,178 eager). Counted with dynamo's ``unique_graphs``: at
+    most four at the first batch (the jitter's blend for the crop's
+    layout and for its own, a box pass per axis), none after; and each
+    batch equals the eager views' of the same draws (the width pinned to
+    the range's widest blurs the same)."""
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    from openselfsup.datasets.batch_aug import BatchAugment
+    view = copy.deepcopy(Config.fromfile(CLP).view_pipeline)
+    view[0]['scale'] = 32
+    eager, compiled = BatchAugment(view), BatchAugment(view, compile=True)
+    x = torch.from_numpy(np.stack(_patches(16, 48))).permute(
+        0, 3, 1, 2).contiguous()
+    torch._dynamo.reset()  # none compiled yet, the recompile limit unspent
+
+    def graphs():
+        return counters['stats']['unique_graphs']
+    start, seen = graphs(), []
+    for seed in range(8):
+        got = compiled(x, torch.Generator().manual_seed(seed), 2)
+        seen.append(graphs() - start)
+        want = eager(x, torch.Generator().manual_seed(seed), 2)
+        assert torch.equal(got, want), (seed, (got - want).abs().max())
+    assert 1 <= seen[0] <= 4 and seen == seen[:1] * 8, seen
+
+
+@pytest.mark.slow
+def test_compiled_blur_compiles_once_per_axis_for_any_width():
+    """The compiled blur's passes take the width of the range's widest
+    sigma (``BlurOp.widest_half``), not the batch's: batches whose widest
+    sigma needs 1 or 2 distances compiled a box pass per width and axis
+    (four graphs for the recipe's range), now one per axis; the images
+    are the eager blur's (the distances past a sample's radius weigh
+    0)."""
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    from openselfsup.datasets.batch_aug import (BatchAugment, Draws,
+                                                ParamUpload)
+    view = [dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
+                 magnitude_std='inf', prob=1.0)]
+    eager, compiled = BatchAugment(view), BatchAugment(view, compile=True)
+    x = torch.from_numpy(np.stack(_patches(2, 32))).permute(
+        0, 3, 1, 2).float()
+    op = eager.ops[0]
+
+    def width(seed):  # the eager blur's width for the batch of this seed
+        gen = torch.Generator().manual_seed(seed)
+        return op.plan(tuple(x.shape), x.dtype, Draws(
+            gen, op.draw_sizes(2)), ParamUpload('cpu'))[2]
+    seeds = range(6)
+    assert {width(s) for s in seeds} == {1, 2}  # both widths drawn
+    torch._dynamo.reset()
+    start = counters['stats']['unique_graphs']
+    for seed in seeds:
+        got = compiled(x, torch.Generator().manual_seed(seed))
+        want = eager(x, torch.Generator().manual_seed(seed))
+        assert torch.equal(got, want), seed
+    assert counters['stats']['unique_graphs'] - start == 2
+
 def test_two_views_of_one_pipeline_copy_the_batch_once():
     """CLP's two views of one pipeline are made from one float32 copy of
     the batch taken twice (``BatchAugment``'s ``repeats``): the
