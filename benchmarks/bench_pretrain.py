@@ -29,7 +29,8 @@ taking most GPU and most host time (where a step's time goes).
 Always (and alone on a machine without a GPU, which it says): the data path
 per data-loader worker, in this process, over the same images: the CLP
 two-view and the FSP per-image pipelines, decoding only (what a worker does
-on the batched path), and the batched views on this machine's CPU; and the
+on the batched path), and the batched views on this machine's CPU (with
+``--compile-views`` compiled too, beside them); and the
 ops one training step of the GPU path issues, per phase, and the bytes it
 copies from the host to the device (``step_ops``: counted on the CPU with
 the model on the meta device, so also a check that nothing in a step reads
@@ -138,7 +139,8 @@ def worker_rates(recipe: str, nct_root: str, seconds: float) -> dict:
 
 
 def batched_rate(recipe: str, nct_root: str, device: str, batch: int,
-                 iters: int, compile_views: bool = False) -> float:
+                 iters: int, compile_views: bool = False,
+                 stats: Optional[dict] = None) -> float:
     """Images per second of the batched views (all views of an image) on
     ``device``, decoded uint8 batch already there: the training run's own
     data preprocessor (:func:`batched_views_config`'s, channels-last on a
@@ -146,7 +148,12 @@ def batched_rate(recipe: str, nct_root: str, device: str, batch: int,
     pass over the batch repeated twice (timing one ``BatchAugment`` call
     per view, as before, measured another path: on one CPU thread about
     1.8x the rate of the one the run takes). ``compile_views``: the
-    preprocessor's ``compile_views``, compiled in three untimed rounds."""
+    preprocessor's ``compile_views``, compiled in three untimed rounds;
+    ``stats``, where given, gets their time (``warmup_s``) and the graphs
+    torch.compile made in them and in the timed rounds
+    (``graphs_compiled_in_warmup``, ``graphs_compiled_while_timed``,
+    which should be 0: a recompilation timed in made the H100's compiled
+    views 359.6 img/s against 8,178 eager)."""
     from mmengine.registry import init_default_scope
     from mmpretrain.structures import DataSample
     from PIL import Image
@@ -174,16 +181,44 @@ def batched_rate(recipe: str, nct_root: str, device: str, batch: int,
 
     def run():
         pre(dict(inputs=x, data_samples=samples), True)
+    def sync():
+        if device == 'cuda':
+            torch.cuda.synchronize()
+    graphs = [_compiled_graphs()]
+    warm = time.perf_counter()
     for _ in range(3 if compile_views else 1):
         run()
-    if device == 'cuda':
-        torch.cuda.synchronize()
+    sync()
     t0 = time.perf_counter()
+    graphs.append(_compiled_graphs())
     for _ in range(iters):
         run()
-    if device == 'cuda':
-        torch.cuda.synchronize()
-    return batch * iters / (time.perf_counter() - t0)
+    sync()
+    rate = batch * iters / (time.perf_counter() - t0)
+    if stats is not None:
+        stats.update(warmup_s=t0 - warm,
+                     graphs_compiled_in_warmup=graphs[1] - graphs[0],
+                     graphs_compiled_while_timed=_compiled_graphs()
+                     - graphs[1])
+    return rate
+
+
+def _compiled_graphs() -> int:
+    """The graphs torch.compile has made in this process (dynamo's
+    ``unique_graphs``; a recompilation is one more)."""
+    from torch._dynamo.utils import counters
+    return counters['stats']['unique_graphs']
+
+
+def _compiled_line(rate: float, eager: Optional[float],
+                   stats: dict) -> str:
+    """The compiled views' rate beside the eager one's, and what was
+    compiled when (:func:`batched_rate`'s ``stats``)."""
+    against = f' ({rate / eager:.2f}x eager)' if eager else ''
+    return (f'{rate:9.1f} img/s{against}; '
+            f'{stats["graphs_compiled_in_warmup"]} graphs compiled in the '
+            f'warm-up ({stats["warmup_s"]:.1f} s), '
+            f'{stats["graphs_compiled_while_timed"]} while timed')
 
 
 def views_compile(recipe: str) -> bool:
@@ -766,10 +801,12 @@ def main(argv=None):
                    'forward / backward and step, the ops taking most time '
                    '(default: 0, none)')
     p.add_argument('--compile-views', action='store_true',
-                   help='also time the batched views on the GPU and one more '
-                   '(b) run with compile_views=True (torch.compile of the '
-                   'jitter blends and blur passes; a recipe without either, '
-                   'FSP, is skipped)')
+                   help='also time the batched views with compile_views=True '
+                   '(torch.compile of the jitter blends and blur passes) '
+                   'beside the eager ones, on 1 CPU thread (the data path '
+                   'part) and on the GPU, with the graphs compiled in the '
+                   'warm-up and while timed, and one more (b) run with it; '
+                   'a recipe without either, FSP, is skipped')
     p.add_argument('--batch', type=count, default=None,
                    help='total batch (default: the recipe\'s, 256 / 512)')
     p.add_argument('--end-to-end-on-cpu', action='store_true',
@@ -798,6 +835,7 @@ def main(argv=None):
         for recipe in args.recipes:
             res = out[recipe] = {}
             epochs = RECIPES[recipe]['epochs']
+            compiles = args.compile_views and views_compile(recipe)
             if 'cpu_path' not in args.skip:
                 threads = torch.get_num_threads()
                 torch.set_num_threads(1)
@@ -806,6 +844,11 @@ def main(argv=None):
                         recipe, nct, args.seconds)
                     res['batched_views_cpu_1thread_images_per_s'] = \
                         batched_rate(recipe, nct, 'cpu', 32, 1)
+                    if compiles:  # beside it, in the same process
+                        stats = res['batched_views_cpu_1thread_compiled'] \
+                            = {}
+                        stats['images_per_s'] = batched_rate(
+                            recipe, nct, 'cpu', 32, 1, True, stats)
                 finally:
                     torch.set_num_threads(threads)
                 w = res['per_worker_images_per_s']
@@ -821,6 +864,13 @@ def main(argv=None):
                       f'{res["batched_views_cpu_1thread_images_per_s"]:6.1f} '
                       f'img/s; decoding alone {cheaper:.1f}x the views\' '
                       'rate per CPU s')
+                if compiles:
+                    stats = res['batched_views_cpu_1thread_compiled']
+                    print(f'{recipe}: batched views on 1 CPU thread, '
+                          'compile_views ' + _compiled_line(
+                              stats['images_per_s'],
+                              res['batched_views_cpu_1thread_images_per_s'],
+                              stats))
             batch = args.batch or int(_load(recipe).total_batch_size)
             if 'step_ops' not in args.skip:
                 ops = res['step_ops'] = _reported(res, 'step_ops', step_ops,
@@ -847,14 +897,16 @@ def main(argv=None):
             if rate:
                 res['batched_views_cuda_images_per_s'] = rate
                 print(f'{recipe}: batched views on the GPU {rate:9.1f} img/s')
-            compiles = args.compile_views and views_compile(recipe)
+            stats = {}
             rate = cuda and compiles and _reported(
                 res, 'batched_views_cuda_compiled', batched_rate, recipe,
-                nct, 'cuda', batch, 10, True)
+                nct, 'cuda', batch, 10, True, stats)
             if rate:
                 res['batched_views_cuda_compiled_images_per_s'] = rate
+                res['batched_views_cuda_compiled'] = stats
                 print(f'{recipe}: batched views on the GPU, compile_views '
-                      f'{rate:9.1f} img/s')
+                      + _compiled_line(rate, res.get(
+                          'batched_views_cuda_images_per_s'), stats))
             if cuda and 'ceiling' not in args.skip:
                 res['ceiling'] = _reported(res, 'ceiling', compute_ceiling,
                                            recipe, args.steps, args.warmup,
