@@ -35,7 +35,11 @@ ops one training step of the GPU path issues, per phase, and the bytes it
 copies from the host to the device (``step_ops``: counted on the CPU with
 the model on the meta device, so also a check that nothing in a step reads
 a device value; the views' bytes also at the recipe's 224 px,
-``views_h2d_bytes``).
+``views_h2d_bytes``); and the copies of values of 1 MiB or more one
+step makes at the recipe's 224 px, by source line, op, dtype and shape,
+traced with the views, backward and optimiser on the meta device and the
+forward on fake CUDA tensors under bf16 autocast, channels-last
+(``step_copies``: nothing computed, nothing timed).
 
 A part that fails (a CUDA path never run on this machine, say) is printed
 as ``<part> FAILED:`` with its traceback, its error kept in the JSON, and
@@ -232,9 +236,11 @@ def views_compile(recipe: str) -> bool:
 
 
 # ------------------------------------------------------ ops of one step
-def small_batched_model(recipe: str, crop: Optional[int] = 24):
+def small_batched_model(recipe: str, crop: Optional[int] = 24,
+                        narrow: bool = True):
     """``(cfg, model)``: the recipe's model with its views batched in the
-    data preprocessor (the GPU default path), ResNet widths / 8 and crops
+    data preprocessor (the GPU default path), ResNet widths / 8 (``narrow``;
+    False: the recipe's) and crops
     of ``crop`` px (the number and kind of tensor ops per step do not depend
     on either, but for 4 more in the crop where a batch has crops that
     Pillow resizes vertically first and others not, as these 24 px crops
@@ -251,8 +257,9 @@ def small_batched_model(recipe: str, crop: Optional[int] = 24):
     cfg = _load(recipe)
     batched_views_config(cfg, [])
     m = cfg.model
-    m.backbone.update(base_channels=8, stem_channels=8)
-    (m.neck if recipe == 'clp' else m.head).in_channels = 64
+    if narrow:
+        m.backbone.update(base_channels=8, stem_channels=8)
+        (m.neck if recipe == 'clp' else m.head).in_channels = 64
     views = m.data_preprocessor['views']
     for v in views if isinstance(views[0], dict) else sum(views, []):
         if v['type'] == 'RandomResizedCrop' and crop is not None:
@@ -364,6 +371,111 @@ def op_counter():
     return Count()
 
 
+#: ops that write a copy of a tensor's values (a dtype or memory-format
+#: change, ``contiguous``, a clone, a reshape that cannot view,
+#: concatenation, repeat): on a GPU, each a copy kernel
+_VALUE_COPY_OPS = frozenset(('_to_copy', 'copy_', 'clone', 'cat', 'repeat'))
+
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_HERE = os.path.abspath(__file__)
+
+
+def _source(frames) -> str:
+    """``path:line (function)`` of the innermost frame of ``frames``
+    (``traceback.FrameSummary``, outermost first) outside torch and this
+    file, the path from the package or repository root on."""
+    for f in reversed(frames):
+        path = os.path.abspath(f.filename)
+        if path.startswith(_TORCH_DIR) or path == _HERE:
+            continue
+        for root in ('openselfsup', 'mmpretrain', 'mmengine', 'benchmarks'):
+            at = path.rfind(os.sep + root + os.sep)
+            if at >= 0:
+                path = path[at + 1:]
+                break
+        return f'{path}:{f.lineno} ({f.name})'
+    return '?'
+
+
+def _anomaly_frames(node) -> list:
+    """The forward's stack of autograd ``node`` as anomaly mode records it
+    (``traceback.format_stack`` lines), as ``FrameSummary``s."""
+    import re
+    frames = []
+    for line in (node.metadata.get('traceback_') or []) if node else []:
+        m = re.match(r'\s*File "(.*)", line (\d+), in (.*)', line)
+        if m:
+            frames.append(traceback.FrameSummary(m[1], int(m[2]), m[3]))
+    return frames
+
+
+def copy_tracer(min_bytes: int = 0):
+    """A dispatch mode that records, for the phase named by its ``name``
+    (none while None), each op that copies a tensor's values
+    (:data:`_VALUE_COPY_OPS`) writing at least ``min_bytes``: in
+    ``rows``, dicts of ``phase``, ``source`` (our line that issued it:
+    :func:`_source`; in a backward, the line of the forward op whose
+    gradient it is, from anomaly mode's record, which
+    :func:`step_copies` turns on), ``via`` (the torch function it ran
+    under in a forward, e.g. ``conv2d`` for autocast's cast of its
+    input; the autograd node in a backward), ``op``, ``dtypes`` (in ->
+    out), ``shape``, ``channels_last`` and ``bytes`` (written). Ops run
+    inside a kernel (cuDNN's own layout copies) are not dispatched, so
+    not seen."""
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    calls: list = []
+
+    class Via(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            calls.append(getattr(func, '__name__', str(func)))
+            try:
+                return func(*args, **(kwargs or {}))
+            finally:
+                calls.pop()
+
+    class Trace(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.name, self.rows, self.via = None, [], Via()
+
+        def __enter__(self):
+            self.via.__enter__()
+            return super().__enter__()
+
+        def __exit__(self, *exc):
+            super().__exit__(*exc)
+            self.via.__exit__(*exc)
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            op = func.overloadpacket.__name__
+            if not self.name or op not in _VALUE_COPY_OPS or \
+                    not isinstance(out, torch.Tensor):
+                return out
+            size = out.numel() * out.element_size()
+            if size < min_bytes:
+                return out
+            src = args[1] if op == 'copy_' else args[0]
+            src = src[0] if isinstance(src, (list, tuple)) else src
+            node = torch._C._current_autograd_node()
+            frames = _anomaly_frames(node) if node is not None else \
+                traceback.extract_stack()
+            self.rows.append(dict(
+                phase=self.name, source=_source(frames),
+                via=type(node).__name__ if node is not None else
+                (calls[-1] if calls else '?'), op=op,
+                dtypes=f'{str(src.dtype)[6:]}->{str(out.dtype)[6:]}',
+                shape=tuple(out.shape),
+                channels_last=out.dim() == 4 and not out.is_contiguous()
+                and out.is_contiguous(memory_format=torch.channels_last),
+                bytes=size))
+            return out
+
+    return Trace()
+
+
 class _Phase:
     """``with _Phase(count, name)``: the ops inside counted as ``name``."""
 
@@ -405,6 +517,114 @@ def step_ops(recipe: str, batch: int) -> dict:
         training_step(cfg, model, wrapper, 'meta', batch,
                       phase=lambda name: _Phase(count, name))
     return count.counts
+
+
+def step_copies(recipe: str, batch: int, size: int = 224,
+                min_bytes: int = 2**20, per_group_calls: bool = True,
+                narrow: bool = False) -> list:
+    """The copies of values (:func:`copy_tracer`) of ``min_bytes`` or more
+    that one training step of the GPU default path makes (channels-last,
+    bfloat16 autocast; the recipe's model, ``size`` px images and crops
+    unless ``narrow``: :func:`small_batched_model`'s widths / 8 and 24 px
+    crops), traced on the CPU without computing anything: the views, the
+    backward and the optimiser step on PyTorch's meta device (float32:
+    the views run before autocast; the backward's autocast casts, the
+    gradients of the forward's, are not seen), and the forward twice: on
+    the meta device in float32 (``forward_float32``) and on fake CUDA
+    tensors (``torch._subclasses.fake_tensor.FakeTensorMode``) under CUDA
+    bfloat16 autocast (``forward``: autocast's casts included). A backward
+    on fake CUDA tensors needs a CUDA context (PyTorch issue 92627), so
+    none here. Returns :func:`copy_tracer`'s rows."""
+    from mmengine.logging import MessageHub
+    from mmengine.optim import build_optim_wrapper
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from openselfsup.models.groups import GhostBatchNorm2d
+    MessageHub.get_current_instance().update_info('max_iters', 10**6)
+    cfg, model = small_batched_model(recipe, 24 if narrow else None, narrow)
+    for m in model.modules():
+        if isinstance(m, GhostBatchNorm2d):
+            m.per_group_calls = per_group_calls
+    model.data_preprocessor.channels_last = True
+    model = model.to('meta').to(memory_format=torch.channels_last)
+    ema = getattr(model, 'momentum_encoder', None)
+    if ema is not None:  # a later step's update (its count is on the host)
+        ema._host_steps = 1
+    size = 32 if narrow else size
+    wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    training_step(cfg, model, wrapper, 'meta', batch, size)  # buffers
+    trace = copy_tracer(min_bytes)
+    import warnings
+    with warnings.catch_warnings():  # anomaly mode's warning that it is on
+        warnings.filterwarnings('ignore', 'Anomaly Detection')
+        anomaly = torch.autograd.detect_anomaly(check_nan=False)
+    with anomaly, trace:
+        training_step(cfg, model, wrapper, 'meta', batch, size,
+                      phase=lambda name: _Phase(trace, name.replace(
+                          'forward', 'forward_float32')))
+        data = model.data_preprocessor(step_batch(model, 'meta', batch,
+                                                  size), True)
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        model = model.to('cuda')
+        inputs, samples = data['inputs'], data['data_samples']
+        if isinstance(inputs, list):  # the views of one tensor stay so
+            base = inputs[0]._base
+            shared = base is not None and all(v._base is base
+                                              for v in inputs)
+            base = base.to('cuda') if shared else None
+            inputs = [base.as_strided(v.shape, v.stride(),
+                                      v.storage_offset())
+                      if shared else v.to('cuda') for v in inputs]
+        else:
+            inputs = inputs.to('cuda')
+        samples = samples and [s.to('cuda') for s in samples]
+        enabled = torch.is_autocast_enabled('cuda')
+        dtype = torch.get_autocast_dtype('cuda')
+        torch.set_autocast_enabled('cuda', True)
+        torch.set_autocast_dtype('cuda', torch.bfloat16)
+        try:
+            with trace, _Phase(trace, 'forward'):
+                model.parse_losses(model.loss(inputs, samples))
+        finally:
+            torch.set_autocast_enabled('cuda', enabled)
+            torch.set_autocast_dtype('cuda', dtype)
+    return trace.rows
+
+
+def copies_by_source(rows: list) -> list:
+    """:func:`step_copies`'s rows summed per (phase, source, via, op,
+    dtypes, shape, channels_last): dicts with ``count`` and ``bytes`` (a
+    step's), largest bytes first within each phase, phases in the step's
+    order."""
+    sums: dict = {}
+    for r in rows:
+        key = tuple((k, v if k != 'shape' else tuple(v))
+                    for k, v in r.items() if k != 'bytes')
+        c = sums.setdefault(key, [0, 0])
+        c[0] += 1
+        c[1] += r['bytes']
+    order = {p: i for i, p in enumerate(dict.fromkeys(
+        r['phase'] for r in rows))}
+    out = [dict(key, count=c, bytes=b) for key, (c, b) in sums.items()]
+    return sorted(out, key=lambda r: (order[r['phase']], -r['bytes']))
+
+
+def print_copies(recipe: str, rows: list) -> None:
+    """The table of :func:`copies_by_source`, and each phase's total."""
+    table = copies_by_source(rows)
+    print(f'{recipe}: copies of >= 1 MiB in one step (traced on the CPU, '
+          'meta / fake CUDA tensors, not timed): phase, source, under, op, '
+          'dtype, shape, count, MB')
+    for r in table:
+        print(f'  {r["phase"]:<16} {r["source"][:60]:<60} {r["via"][:22]:<22}'
+              f' {r["op"]:<9} {r["dtypes"]:<19} '
+              f'{"x".join(map(str, r["shape"])):<18}'
+              f'{" CL" if r["channels_last"] else "   "} {r["count"]:4d} '
+              f'{r["bytes"] / 1e6:9.1f}')
+    for phase in dict.fromkeys(r['phase'] for r in rows):
+        mine = [r for r in rows if r['phase'] == phase]
+        print(f'  {phase}: {len(mine)} copies, '
+              f'{sum(r["bytes"] for r in mine) / 1e6:.1f} MB')
 
 
 def views_h2d_bytes(recipe: str, batch: int, size: int = 224) -> int:
@@ -886,6 +1106,11 @@ def main(argv=None):
                               f'{k} {v.get("h2d_bytes", 0):,} in '
                               f'{v.get("h2d_copies", 0)} copies'
                               for k, v in ops.items()))
+                rows = _reported(res, 'step_copies', step_copies, recipe,
+                                 batch)
+                if rows is not None:
+                    res['step_copies'] = copies_by_source(rows)
+                    print_copies(recipe, rows)
                 copied = res['views_h2d_bytes'] = _reported(
                     res, 'views_h2d_bytes', views_h2d_bytes, recipe, batch)
                 if copied is not None:

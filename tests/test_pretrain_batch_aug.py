@@ -1321,6 +1321,34 @@ def test_training_step_reads_nothing_back_from_the_device(recipe):
                for k in ('forward', 'backward', 'optimiser')), ops
 
 
+@pytest.mark.parametrize('per_group_calls', [True, False])
+def test_step_copies_traces_ghost_bn_layout_copies(per_group_calls):
+    """``bench_pretrain.step_copies`` sees each GhostBN layer's copies of
+    an activation, with its line in groups.py, against a count by hand:
+    a ResNet-18 has 20 batch norms (stem 1, 8 blocks x 2, 3 downsample
+    shortcuts); CLP runs both backbones forward (40 layer calls, the two
+    views in one pass) and the base backbone backward (20). The per-group
+    calls concatenate each layer's outputs (forward) and the gradients of
+    its input's parts (backward, split's gradient): one copy each; the
+    one call copies the input into its group layout and the output back:
+    two each, in the forward and in the backward. In the forward on fake
+    CUDA tensors they are bf16 (autocast ran the convolutions in bf16)."""
+    from collections import Counter
+
+    from benchmarks.bench_pretrain import step_copies
+    rows = step_copies('clp', 64, min_bytes=0, narrow=True,
+                       per_group_calls=per_group_calls)
+    ghost = Counter((r['phase'], r['op'], r['dtypes']) for r in rows
+                    if r['source'].startswith('openselfsup/models/groups.py')
+                    and len(r['shape']) >= 4)
+    per = 1 if per_group_calls else 2
+    op = 'cat' if per_group_calls else 'clone'
+    assert ghost == Counter({
+        ('forward_float32', op, 'float32->float32'): 40 * per,
+        ('forward', op, 'bfloat16->bfloat16'): 40 * per,
+        ('backward', op, 'float32->float32'): 20 * per}), ghost
+
+
 def test_transform_without_batched_version_is_refused():
     from openselfsup.datasets.batch_aug import BatchAugment
     from openselfsup.utils import InputError
