@@ -1349,6 +1349,84 @@ def test_step_copies_traces_ghost_bn_layout_copies(per_group_calls):
         ('backward', op, 'float32->float32'): 20 * per}), ghost
 
 
+@pytest.mark.parametrize('recipe', ['clp', 'fsp'])
+def test_training_step_copies_the_view_batch_once(recipe):
+    """The copies of the whole image batch (3 channels, every image) that
+    a training step of the GPU default path makes
+    (``bench_pretrain.step_copies``: the recipe's model at 224 px,
+    channels-last, bf16 autocast on fake CUDA tensors for the forward,
+    the meta device for the rest): the views' one float32 copy of the
+    uint8 batch (the ops write into it), and autocast's bf16 cast of the
+    views for each backbone's first convolution (one per encoder).
+    Nothing else: the normalisation wrote a contiguous batch that a
+    ``contiguous(channels_last)`` copied again, and MoCo v3 concatenated
+    its two views, which are consecutive rows of one tensor."""
+    import math
+
+    from benchmarks.bench_pretrain import step_copies
+    batch = 64
+    rows_in = 2 * batch if recipe == 'clp' else batch
+    rows = step_copies(recipe, batch, min_bytes=rows_in * 3 * 224 * 224 * 2)
+    made = [(r['phase'], r['via'], r['op'], r['dtypes'], r['shape'],
+             r['channels_last']) for r in rows
+            if r['shape'][-3] == 3 and math.prod(r['shape'][:-3]) == rows_in]
+    uint8 = (2, batch, 3, 224, 224) if recipe == 'clp' else \
+        (batch, 3, 224, 224)
+    assert made == [('views', 'to' if recipe == 'clp' else 'float',
+                     '_to_copy', 'uint8->float32', uint8, False)] + [
+        ('forward', 'conv2d', '_to_copy', 'float32->bfloat16',
+         (rows_in, 3, 224, 224), True)] * (2 if recipe == 'clp' else 1), made
+    assert rows[0]['source'].startswith('openselfsup/datasets/batch_aug.py')
+
+
+def test_views_normalised_in_their_final_memory_format():
+    """The preprocessors normalise into a channels-last tensor at once:
+    bit for bit ``((x - mean) / std).contiguous(channels_last)``, as
+    before, for float32 and float64 views."""
+    from openselfsup.models import BatchAugSelfSupDataPreprocessor
+    views = [dict(type='RandomResizedCrop', crop_ratio_range=(0.2, 1.0),
+                  scale=24, backend='pillow'),
+             dict(type='RandomFlip', prob=0.5)]
+    for dtype in (torch.float32, torch.float64):
+        for last in (True, False):
+            pre = BatchAugSelfSupDataPreprocessor(
+                views, seed=3, channels_last=last, mean=[123.675, 116.28,
+                                                         103.53],
+                std=[58.395, 57.12, 57.375]).to(dtype)
+            x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+            out = pre(dict(inputs=x), True)['inputs']
+            ref = BatchAugSelfSupDataPreprocessor(
+                views, seed=3, mean=[0, 0, 0], std=[1, 1, 1])
+            raw = ref(dict(inputs=x), True)['inputs']
+            for o, r in zip(out, raw):
+                want = (r.to(dtype) - pre.mean) / pre.std
+                assert o.dtype == want.dtype
+                assert torch.equal(o, want)
+                assert o.is_contiguous(memory_format=torch.channels_last
+                                       if last else torch.contiguous_format)
+
+
+def test_views_joined_without_a_copy():
+    """``mocov3.joined``: the views of one tensor, consecutive rows, give
+    that tensor's rows (no copy), equal to ``torch.cat`` in values and
+    memory format; anything else is ``torch.cat``."""
+    from openselfsup.models.algorithms.mocov3 import joined
+    both = torch.randn(6, 3, 4, 5).contiguous(
+        memory_format=torch.channels_last)
+    parts = list(both.chunk(2))
+    out = joined(parts)
+    assert out.data_ptr() == both.data_ptr() and torch.equal(
+        out, torch.cat(parts)) and out.stride() == torch.cat(parts).stride()
+    for other in ([parts[1], parts[0]],  # not in order
+                  [both[:2], both[3:]],  # a gap
+                  [parts[0], parts[1].clone()],  # two tensors
+                  [both[:3, :, :2], both[3:, :, :2]]):  # not dense
+        got = joined(other)
+        assert got.data_ptr() != both.data_ptr()
+        assert torch.equal(got, torch.cat(other))
+        assert got.stride() == torch.cat(other).stride()
+
+
 def test_transform_without_batched_version_is_refused():
     from openselfsup.datasets.batch_aug import BatchAugment
     from openselfsup.utils import InputError

@@ -76,11 +76,19 @@ class _BatchAugMixin:
                    repeats: int = 1) -> torch.Tensor:
         aug = self.augments[v % len(self.augments)]
         x = aug(rgb, self.generator, repeats)
-        if self._enable_normalize:
-            x = (x - self.mean) / self.std
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x
+        if not self.channels_last:
+            return (x - self.mean) / self.std if self._enable_normalize \
+                else x
+        if not self._enable_normalize:
+            return x.contiguous(memory_format=torch.channels_last)
+        # (x - mean) / std written channels-last at once: the same
+        # element-wise ops, without a copy of the normalised batch for
+        # the layout (308 MB a CLP step at 224 px)
+        dtype = torch.promote_types(torch.promote_types(
+            x.dtype, self.mean.dtype), self.std.dtype)
+        y = torch.empty_like(x, dtype=dtype,
+                             memory_format=torch.channels_last)
+        return torch.div(torch.sub(x, self.mean, out=y), self.std, out=y)
 
 
 @MODELS.register_module()

@@ -45,6 +45,33 @@ def _foreach_by_kind(fn, dst: list, src, *args, **kwargs) -> None:
         fn(*lists, *args, **kwargs)
 
 
+def joined(parts: List[torch.Tensor]) -> torch.Tensor:
+    """``torch.cat(parts)`` (along the first dimension), without the copy
+    where the parts are consecutive rows of one tensor with the same
+    strides, dense (contiguous or channels-last), none requiring a
+    gradient (the batched views' chunks:
+    :class:`~openselfsup.models.BatchAugSelfSupDataPreprocessor`): then
+    that tensor's rows, a view (the same values and memory format as the
+    concatenation; 308 MB not copied per CLP step at 224 px)."""
+    first, base = parts[0], parts[0]._base
+    step = first.stride(0) if first.dim() else 0
+    offset = first.storage_offset()
+    dense = first.is_contiguous() or (first.dim() == 4 and first.
+                                      is_contiguous(memory_format=torch.
+                                                    channels_last))
+    for p in parts:
+        if not dense or p._base is not base or base is None or \
+                p.requires_grad or \
+                p.stride() != first.stride() or \
+                p.shape[1:] != first.shape[1:] or \
+                p.storage_offset() != offset:
+            return torch.cat(parts)
+        offset += p.shape[0] * step
+    rows = sum(p.shape[0] for p in parts)
+    return first.as_strided((rows, *first.shape[1:]), first.stride(),
+                            first.storage_offset())
+
+
 class HostStepCosineEMA(CosineEMA):
     """:class:`CosineEMA` without reads of the device in its update.
 
@@ -198,7 +225,7 @@ class MoCoV3(_MoCoV3):
             return super().loss(inputs, data_samples, **kwargs)
         # mmpretrain's loss takes the first two views
         n = inputs[0].shape[0]
-        both = torch.cat(inputs[:2])
+        both = joined(inputs[:2])
 
         def encode(backbone, neck):
             with segments(backbone, 2):
