@@ -853,7 +853,7 @@ def _copies_args(command: str):
 
 @pytest.mark.parametrize('recorded, encoder', [
     (CHECKPOINT_PROVENANCE, {'pretrained': ['/w/clp.pth']}),
-    (dict(checkpoint=None, checkpoint_kind='MoCo config, random init',
+    (dict(checkpoint=None, checkpoint_kind='random init',
           seed=3), {'random_init': True, 'seed': 3}),
     (None, {'pretrained': ['CKPT']})])
 def test_missing_copies_are_named_with_their_extraction(wd, recorded,
@@ -1388,7 +1388,7 @@ def test_the_copies_command_spells_every_recorded_setting(wd):
     assert '--cfg-options' not in copies_command(aug, square, sibling)
     # a random initialisation without its seed: SEED, said to be unknown
     line = copies_command(aug, dict(checkpoint=None, checkpoint_kind=(
-        'MoCo config, random init'), outputs=recorded['outputs']), sibling)
+        'random init'), outputs=recorded['outputs']), sibling)
     assert '--random-init --seed SEED ' in line and 'no seed' in line.split(
         ' (with the settings recorded in ')[1], line
     # extract.py's and import_features.py's own refusal of one pass there:

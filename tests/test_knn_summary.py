@@ -1111,3 +1111,38 @@ def test_no_other_words_name_a_seed(words):
     from openselfsup.lowshot.features import _recorded_seed
     assert _seed(dict(checkpoint=words)) is None
     assert _recorded_seed(dict(checkpoint_kind=words)) is None
+
+
+@pytest.mark.parametrize('words, random', [
+    ('random init (seed 0)', True), ('random init (seed -1)', True),
+    ('open_clip random init (seed 7)', True), ('random init', True),
+    ('timm random init', True),
+    ('/w/run/iter_300.pth', False),
+    ('/w/random init (seed 3)/iter_300.pth', False),
+    ('/w/my random init (seed 3)', False),
+    ('random init (seed 3) of /c/a.py', False),
+    ('random init (seed 3.5)', False), ('random init (seed )', False),
+    ('/w/random init', False), ('full checkpoint', False),
+    ('timm weights (safetensors)', False), ('imported features', False),
+    (None, False)])
+def test_a_random_init_is_told_by_the_words_reader(words, random):
+    """Whether a provenance records a random initialisation (the low-shot
+    provenance's ``_is_random``) is the one reader's answer
+    (``checkpoint_files.is_random_init``): the words
+    ``random_init_words`` writes, or those words without their seed (a
+    record whose seed is not known, which the printed command asks for
+    as ``--seed SEED``). It tested ``'random init' in kind``: a path
+    holding the words, or the words with more after them, read as a
+    random initialisation (and asked for as ``--random-init``) where
+    the reader names no seed. The reference: the forms written by
+    hand."""
+    from openselfsup.lowshot.features import _is_random
+    from openselfsup.utils.checkpoint_files import (is_random_init,
+                                                    random_init_seed)
+    assert is_random_init(words) is random
+    assert _is_random(dict(checkpoint_kind=words)) is random
+    # the seed is read where the words are random_init_words'
+    if random and words.endswith(')'):
+        assert random_init_seed(words) == int(words.split()[-1][:-1])
+    else:
+        assert random_init_seed(words) is None

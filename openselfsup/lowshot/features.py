@@ -36,7 +36,7 @@ import numpy as np
 from ..classes import split_model_name
 from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
 from ..utils.checkpoint_files import (FOLDER_CONFIG, hub_folder_files,
-                                      random_init_seed)
+                                      is_random_init, random_init_seed)
 from ..utils.fingerprint import SIZE_ARGUMENTS, file_sha256_kept
 from . import paths
 from .paths import joined, printed, script
@@ -866,9 +866,9 @@ def _recorded_seed(prov) -> Optional[int]:
 
 def _is_random(prov) -> bool:
     """Whether a provenance records an encoder at its random
-    initialisation (``checkpoint_kind`` ``random init ...``)."""
-    kind = prov.get('checkpoint_kind')
-    return isinstance(kind, str) and 'random init' in kind
+    initialisation (its ``checkpoint_kind``:
+    :func:`~openselfsup.utils.checkpoint_files.is_random_init`)."""
+    return is_random_init(prov.get('checkpoint_kind'))
 
 
 def _init_flags(prov, unmapped: List[str]) -> Tuple[bool, str]:

@@ -1313,8 +1313,9 @@ def hub_folder_files(library: str, folder: str
 
 #: :func:`random_init_words` as read back: a library's name (a word),
 #: then the seed's words, nothing after (a checkpoint's recorded path
-#: is absolute, so no path reads as one)
-_RANDOM_INIT = re.compile(r'(?:\w+ )?random init \(seed (-?\d+)\)')
+#: is absolute, so no path reads as one); the seed's bracket may be
+#: missing (:func:`is_random_init`: a seed not known)
+_RANDOM_INIT = re.compile(r'(?:\w+ )?random init(?: \(seed (-?\d+)\))?')
 
 
 def random_init_words(seed: int, library: Optional[str] = None) -> str:
@@ -1335,4 +1336,15 @@ def random_init_seed(words: Any) -> Optional[int]:
     written."""
     found = _RANDOM_INIT.fullmatch(words) if isinstance(words, str) \
         else None
-    return int(found.group(1)) if found else None
+    return int(found.group(1)) if found and found.group(1) else None
+
+
+def is_random_init(words: Any) -> bool:
+    """Whether ``words`` (a result's ``checkpoint``, a provenance's
+    ``checkpoint_kind``) name a random initialisation: those of
+    :func:`random_init_words`, or those words without their seed's
+    bracket (``random init``: a record whose seed is not known, which
+    its reader asks for); not a path or words holding them (a folder
+    named ``random init (seed 3)``, the words with more after)."""
+    return isinstance(words, str) and \
+        _RANDOM_INIT.fullmatch(words) is not None
