@@ -4,9 +4,11 @@ started as ``tools/dist_train.sh`` starts them (its ``torchrun`` wrapper,
 ``tools/train.py --launcher pytorch``). Rank 1 alone refuses where each
 rank reads its node's files itself: in ``load_or_resume`` (the initial
 weights' lists, the checkpoint to resume), in the training set's build and
-``check_steps`` (its node's lists), and in the ``Pretrained`` init files'
-check: rank 0 went on to its next collective and waited there, ending in
-gloo's ``Connection closed by peer`` traceback after rank 1's line."""
+``check_steps`` (its node's lists), in the ``Pretrained`` init files'
+check, and in the resume's checks once MMEngine has loaded the checkpoint
+(the epoch length, the seed the training set drew with): rank 0 went on
+to its next collective and waited there, ending in gloo's ``Connection
+closed by peer`` traceback after rank 1's line."""
 import os
 import re
 import subprocess
@@ -60,6 +62,19 @@ if rank == '1' and how in ('refuse_data', 'short_data'):
         ImageList.load_data_list = missing
     else:
         ImageList.__len__ = lambda self: 1
+if rank == '1' and how == 'unread_meta':
+    # rank 1's node: the checkpoint to resume not read ahead of the
+    # training set's build (as an s3:// path, a file it does not parse)
+    def unparsed(path):
+        raise ValueError(f'{path}: not parsed')
+    runner.checkpoint_meta = unparsed
+if rank == '1' and how == 'refuse_epoch_length':
+    # the resume's check of the epoch length, refusing on rank 1 alone
+    def other_length(self, checkpoint):
+        raise InputError('--resume from /nodes/1/w/epoch_1.pth: its run '
+                         'trained 1 iterations an epoch, this one would '
+                         'train 2')
+    runner.AtomicRunner._check_epoch_length = other_length
 if rank == '1' and how == 'refuse_pretrained':
     # a Pretrained init_cfg's file its node does not see
     def unseen(self):
@@ -111,6 +126,13 @@ def _two_processes(tmp_path, synthetic_root, *args, config=None, **env):
         env_cfg=dict(dist_cfg=dist_cfg),
         model_wrapper_cfg=dict(type='MMDistributedDataParallel',
                                device_ids=None), **config)
+    return _torchrun(tmp_path, cfg, *args, **env)
+
+
+def _torchrun(tmp_path, cfg, *args, **env):
+    """Train the config ``cfg`` on two gloo processes (its model wrapper
+    and process group set for the CPU), work dir ``tmp_path/w``, as
+    :func:`_two_processes`. (exit status, stderr)."""
     entry = tmp_path / 'entry.py'
     entry.write_text(ENTRY)
     variables = {k: v for k, v in os.environ.items() if k not in (
@@ -259,6 +281,69 @@ def test_ranks_that_find_other_checkpoints_to_resume_refuse(
             'can read')
     assert rc == 2 and 'Traceback' not in err, err[-3000:]
     assert lines[:2] == [line, line], lines
+    assert sorted(os.listdir(work)) == before
+
+
+@pytest.mark.slow
+def test_a_resume_refused_on_one_ranks_epoch_length_is_agreed(
+        tmp_path, synthetic_root):
+    """The resume's check of the epoch length (``_check_epoch_length``,
+    once MMEngine has loaded the checkpoint: each rank's loop of its
+    node's lists) refusing on rank 1 alone: rank 0 went on to the first
+    training step and waited there. Now it is agreed on with the drawn
+    seed's check (one round): both lines, status 2 each, no traceback."""
+    rc, err = _two_processes(tmp_path, synthetic_root)
+    assert rc == 0, err[-3000:]
+    rc, err = _two_processes(tmp_path, synthetic_root, '--resume',
+                             RANK1_DOES='refuse_epoch_length')
+    own = ('--resume from /nodes/1/w/epoch_1.pth: its run trained 1 '
+           'iterations an epoch, this one would train 2')
+    assert rc == 2 and 'Traceback' not in err, err[-3000:]
+    assert _both_refuse(err, own), err[-3000:]
+
+
+@pytest.mark.slow
+def test_a_resume_refused_on_one_ranks_drawn_seed_is_agreed(tmp_path):
+    """A HiDisc run of seed 1000 (a class-balanced training set), resumed
+    on two processes under ``randomness.seed`` 7 where rank 1 alone could
+    not read the checkpoint ahead of its training set's build (its node:
+    the set built with the run's 7, rank 0's with the checkpoint's 1000):
+    rank 1 refused once MMEngine had loaded the checkpoint
+    (``_check_drawn_seed``), rank 0 went on to the first training step
+    and waited there, until gloo's ``Connection closed by peer`` or the
+    group's timeout. Now both ranks say rank 1's line, status 2 each,
+    no traceback, well within the group's timeout; nothing written."""
+    from mmengine.config import Config
+
+    from test_hlss_data import HIDISC_DEMO, uneven_options
+
+    def config(seed, iters):
+        cfg = Config.fromfile(os.path.join(REPO, HIDISC_DEMO))
+        cfg.merge_from_dict(dict(
+            uneven_options(tmp_path, seed, iters),
+            **{'env_cfg.dist_cfg': dict(backend='gloo', timeout=60),
+               'model_wrapper_cfg': dict(type='MMDistributedDataParallel',
+                                         device_ids=None)}))
+        path = tmp_path / f'cfg_{seed}.py'
+        cfg.dump(str(path))
+        return str(path)
+
+    rc, err = _torchrun(tmp_path, config(1000, 1))
+    work = tmp_path / 'w'
+    assert rc == 0 and (work / 'iter_1.pth').is_file(), err[-3000:]
+    before = sorted(os.listdir(work))
+    rc, err = _torchrun(tmp_path, config(7, 2), '--resume',
+                        RANK1_DOES='unread_meta')
+    own = (f'--resume from {work / "iter_1.pth"}: its run drew the patients '
+           'its class-balanced training set (train_dataloader.dataset) '
+           "repeats with seed 1000 (meta['dataset_seed']), this run built "
+           'the set with seed 7, as the checkpoint could not be read before '
+           'the set was built: it would train on other patients than the '
+           'run it continues; resume from a local copy of the checkpoint '
+           'that reads, or under the seed it records: --cfg-options '
+           'randomness.seed=1000')
+    assert rc == 2 and 'Traceback' not in err, err[-3000:]
+    assert _both_refuse(err, own), err[-3000:]
     assert sorted(os.listdir(work)) == before
 
 

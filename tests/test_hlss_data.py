@@ -1080,13 +1080,27 @@ def test_a_training_runs_own_loop_on_rank_1_balances_as_rank_0(
     assert ds.seed == 1000
 
 
+#: the config of :func:`uneven_options`' runs
+HIDISC_DEMO = 'configs/demo/hidisc_r18w8_synthetic.py'
+
+
 def _uneven_run(tmp_path, work_dir, seed, iters, resume=False, **more):
     """The runner of a HiDisc demo run (no kNN hook) of ``iters``
     iterations at ``randomness.seed`` ``seed`` on :func:`_uneven`'s
-    patients, class-balanced (each a 32 px patch written here), a
-    checkpoint saved each iteration; ``more``: further ``--cfg-options``
+    patients (:func:`uneven_options`); ``more``: further ``--cfg-options``
     (dotted keys)."""
     from openselfsup.apis import train
+    return train(HIDISC_DEMO, work_dir=str(work_dir),
+                 cfg_options=uneven_options(tmp_path, seed, iters, **more),
+                 resume=resume)
+
+
+def uneven_options(tmp_path, seed, iters, **more):
+    """The ``--cfg-options`` (dotted keys) that make :data:`HIDISC_DEMO`
+    a run (no kNN hook) of ``iters`` iterations at ``randomness.seed``
+    ``seed`` on :func:`_uneven`'s patients, class-balanced (each a 32 px
+    patch written here), a checkpoint saved each iteration; ``more``:
+    further ones."""
     meta, split = _uneven(tmp_path)
     for name in json.loads(open(split).read())['train']:
         if not (tmp_path / f'{name}.png').exists():
@@ -1103,8 +1117,7 @@ def _uneven_run(tmp_path, work_dir, seed, iters, resume=False, **more):
             'train_cfg.max_iters': iters,
             'default_hooks.checkpoint.interval': 1,
             'default_hooks.logger.interval': 1, **more}
-    return train('configs/demo/hidisc_r18w8_synthetic.py',
-                 work_dir=str(work_dir), cfg_options=opts, resume=resume)
+    return opts
 
 
 def _items(ds):

@@ -4301,8 +4301,12 @@ class AtomicRunner(Runner):
             self._loaded_run_length = _saved_run_epoch_length(
                 kwargs['checkpoint'])
             if self._resume:
-                self._check_epoch_length(kwargs['checkpoint'])
-                self._check_drawn_seed(kwargs['checkpoint'])
+                # each rank's own: agreed on, one all-reduce, before the
+                # first training step's collectives, where the peers of a
+                # rank that refused alone waited
+                with refusals_agreed():
+                    self._check_epoch_length(kwargs['checkpoint'])
+                    self._check_drawn_seed(kwargs['checkpoint'])
                 self._match_scheduler_states(kwargs['checkpoint'])
             # the saved scheduler states as loaded (matched), where the
             # optimizer's is loaded too (start_unloaded_schedulers)
@@ -4443,7 +4447,9 @@ class AtomicRunner(Runner):
         torch then reads), and the resumed run trained on other patients
         than the run it continues, without a word. Not checked where this
         runner built no training set (:attr:`_drawn_seed` None: a runner
-        resumed by itself to evaluate).
+        resumed by itself to evaluate). Each rank reads ahead its node's
+        copy, so one may refuse alone: :meth:`call_hook` runs this check
+        inside the ranks' agreement, with :meth:`_check_epoch_length`'s.
 
         Raises:
             InputError: one line naming both seeds, the set's key and the
