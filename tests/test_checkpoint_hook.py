@@ -1331,3 +1331,40 @@ def test_the_file_last_checkpoint_names_is_not_called_an_earlier_runs(
         f'last_checkpoint names {work}/iter_100.pth, which is missing or '
         'incomplete; looking for an older checkpoint'.split(':')[0],
         f'skipping {work}/iter_200.pth'], said.lines
+
+
+def test_the_zip_directory_digest_is_the_members_crcs(tmp_path):
+    """``zip_directory_digest`` (what tells the ranks' files at one path
+    apart on a resume) reads the CRC-32s the zip's directory records: the
+    reference, each member read whole and its CRC-32 computed here with
+    zlib. A byte copy gives the same digest, a file of one other value
+    another, a legacy (pickle) file none."""
+    import hashlib
+    import zipfile
+    import zlib
+
+    from openselfsup.utils.checkpoint_files import zip_directory_digest
+    state = {'meta': {'iter': 3}, 'w': torch.arange(6.)}
+    torch.save(state, tmp_path / 'a.pth')
+    shutil.copy(tmp_path / 'a.pth', tmp_path / 'copy.pth')
+    state['w'][0] = 1.
+    torch.save(state, tmp_path / 'b.pth')
+    torch.save(state, tmp_path / 'legacy.pth',
+               _use_new_zipfile_serialization=False)
+
+    def reference(path):
+        digest = hashlib.sha1()
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                data = zf.read(name)
+                digest.update(f'{name}\0{zlib.crc32(data)}\0{len(data)}\n'
+                              .encode())
+        return digest.hexdigest()
+
+    a = zip_directory_digest(str(tmp_path / 'a.pth'))
+    assert a == reference(tmp_path / 'a.pth')
+    assert zip_directory_digest(str(tmp_path / 'copy.pth')) == a
+    b = zip_directory_digest(str(tmp_path / 'b.pth'))
+    assert b == reference(tmp_path / 'b.pth') and b != a
+    assert zip_directory_digest(str(tmp_path / 'legacy.pth')) is None
+    assert zip_directory_digest(str(tmp_path / 'missing.pth')) is None

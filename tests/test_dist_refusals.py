@@ -90,6 +90,9 @@ if rank == '1' and os.environ.get('RANK1_NODE_LOCAL'):
     found = None if found == 'none' else found
     runner.find_resumable_checkpoint = lambda *args, **kwargs: found
     train.find_resumable_checkpoint = lambda *args, **kwargs: found
+if rank == '1' and os.environ.get('RANK1_CWD'):
+    # rank 1's node: the same relative paths, its own files there
+    os.chdir(os.environ['RANK1_CWD'])
 if rank == '0' and os.environ.get('RANK0_SLOW_CLEAN_UP'):
     discard = runner.AtomicRunner._discard
 
@@ -345,6 +348,64 @@ def test_a_resume_refused_on_one_ranks_drawn_seed_is_agreed(tmp_path):
     assert rc == 2 and 'Traceback' not in err, err[-3000:]
     assert _both_refuse(err, own), err[-3000:]
     assert sorted(os.listdir(work)) == before
+
+
+@pytest.mark.slow
+def test_ranks_that_resume_other_files_at_one_path_refuse(
+        tmp_path, synthetic_root):
+    """``--resume ckpt/epoch_1.pth`` where each node holds a file of its
+    own at that path (rank 1 runs in another folder, holding another
+    run's checkpoint there): the agreement compared the paths alone, and
+    rank 1 resumed another run's weights, DDP averaging the gradients of
+    both. Now every rank refuses in one line naming the path and what
+    differs (the run and its save time, told from each file's meta read
+    here), nothing written; a byte copy of the file there resumes."""
+    import shutil
+
+    import torch
+    rc, err = _two_processes(tmp_path, synthetic_root)
+    assert rc == 0, err[-3000:]
+    for node in (tmp_path, tmp_path / 'node1'):
+        (node / 'ckpt').mkdir(parents=True)
+    shutil.copy(tmp_path / 'w' / 'epoch_1.pth', tmp_path / 'ckpt')
+    saved = torch.load(tmp_path / 'ckpt' / 'epoch_1.pth',
+                       weights_only=False)
+    meta = dict(saved['meta'])
+    # another run's epoch 1, saved at another time
+    saved['meta'].update(experiment_name='other_run',
+                         time='20261105_101010')
+    torch.save(saved, tmp_path / 'node1' / 'ckpt' / 'epoch_1.pth')
+    before = sorted(os.listdir(tmp_path / 'w'))
+    rc, err = _two_processes(tmp_path, synthetic_root, '--resume',
+                             os.path.join('ckpt', 'epoch_1.pth'),
+                             RANK1_CWD=str(tmp_path / 'node1'))
+    assert rc == 2 and 'Traceback' not in err, err[-3000:]
+    # each rank's line (printed at one moment: they may run together)
+    text = '\n'.join(ln for ln in error_lines(err)
+                     if not TORCH_LOG.match(ln))
+    said = re.findall(r'error: --resume from .*?every node reads', text)
+    assert len(said) == 2 and said[0] == said[1], text
+    line = said[0]
+    assert line.startswith(
+        f'error: --resume from {os.path.join("ckpt", "epoch_1.pth")}: the '
+        "processes' nodes hold other files at that path ("), line
+    assert f'run (rank 0: {meta["experiment_name"]}; rank 1: other_run)' \
+        in line and f'saved (rank 0: {meta["time"]}; rank 1: ' \
+        '20261105_101010)' in line, line
+    assert 'iteration (' not in line and 'epoch (' not in line, line
+    assert line.endswith(
+        "): --work-dir must be a folder every node shares (the checkpoints "
+        "are written on rank 0's node), or give --resume CHECKPOINT of one "
+        'file that every node reads'), line
+    assert sorted(os.listdir(tmp_path / 'w')) == before
+    # the same bytes on each node: resumed
+    shutil.copy(tmp_path / 'ckpt' / 'epoch_1.pth',
+                tmp_path / 'node1' / 'ckpt')
+    rc, err = _two_processes(tmp_path, synthetic_root, '--resume',
+                             os.path.join('ckpt', 'epoch_1.pth'),
+                             '--work-dir', str(tmp_path / 'w2'),
+                             RANK1_CWD=str(tmp_path / 'node1'))
+    assert rc == 0 and 'refused' not in err, err[-3000:]
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ their own that names the refusing rank and quotes its line.
 """
 import hashlib
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 from ..utils import InputError
 from ..utils.errors import one_line
@@ -41,8 +41,9 @@ def peer_refusal_line(refused: List[Tuple[int, str]]) -> str:
     return f'rank {rank} refused this run{more}: {line}'
 
 
-def _digest(value: Optional[str]) -> int:
-    """``value`` as a number of 60 bits (its negation fits an int64)."""
+def _digest(value: Any) -> int:
+    """``value`` (its ``repr``) as a number of 60 bits (its negation fits
+    an int64)."""
     return int(hashlib.sha1(repr(value).encode()).hexdigest()[:15], 16)
 
 
@@ -51,16 +52,19 @@ class RefusalAgreement:
     round of it."""
 
     def __init__(self) -> None:
-        self._value: Optional[str] = None
-        self._differ: Optional[Callable[[List[Optional[str]]], str]] = None
+        self._value: Any = None
+        self._differ: Optional[Callable[[List[Any]], str]] = None
 
-    def agree_on(self, value: Optional[str],
-                 differ: Callable[[List[Optional[str]]], str]) -> None:
+    def agree_on(self, value: Any,
+                 differ: Callable[[List[Any]], str]) -> None:
         """A choice each rank made alone (``value``: the checkpoint it
-        resumes) that every rank must have made alike: carried (its
+        resumes and what tells its file from another; a value whose
+        ``repr`` is the same on every rank for the same choice, and that
+        pickles) that every rank must have made alike: carried (its
         digest) through the next rounds of :meth:`settle`; where the
         ranks' values differ, every rank refuses, in the line ``differ``
-        words from every rank's value (by rank)."""
+        words from every rank's value (by rank): every rank must give the
+        same ``differ``."""
         self._value, self._differ = value, differ
 
     def settle(self, line: Optional[str] = None) -> None:

@@ -79,7 +79,8 @@ from ..utils.checkpoint_files import (checkpoint_folder,
                                       is_legacy_format, is_url_download,
                                       remove_url_download,
                                       resolve_checkpoint, saved_meta,
-                                      url_named, MetaUnread)
+                                      url_named, zip_directory_digest,
+                                      MetaUnread)
 from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held,
                         stale_temporaries_removed)
@@ -131,6 +132,32 @@ def saved_checkpoint(path: str) -> dict:
     mapped, not read."""
     from ..utils.checkpoint import load_checkpoint_file
     return load_checkpoint_file(path, tensors_only=True, mmap=True)
+
+
+#: the ``meta`` entries that :func:`resumed_file_facts` names a
+#: checkpoint by, as its line names them
+_RESUMED_META = (('iter', 'iteration'), ('epoch', 'epoch'),
+                 ('experiment_name', 'run'), ('time', 'saved'),
+                 ('seed', 'seed'), (DRAWN_SEED_KEY, 'training set seed'))
+
+
+def resumed_file_facts(path: str, saved: Any) -> Tuple[Tuple[str, Any], ...]:
+    """What tells the checkpoint file ``path`` that a rank resumes from
+    (``saved``: its contents as :func:`saved_checkpoint` read them) from
+    another file at the same path on another node, each ``(its name in
+    words, its value)``: its size, its zip directory's digest (each
+    member's CRC-32: :func:`~openselfsup.utils.checkpoint_files.
+    zip_directory_digest`, a few kB read; its first 12 hex digits) and
+    its meta's iteration, epoch, run (MMEngine's experiment name), save
+    time and seeds, already read. The same on every rank for copies of
+    one file (no modification time: a copy's is its own)."""
+    local = local_file(path) or path
+    meta = saved_meta(saved)
+    meta = meta if isinstance(meta, dict) else {}
+    digest = zip_directory_digest(local)
+    return (('size', os.path.getsize(local)),
+            ('contents', digest and digest[:12])) + tuple(
+        (words, meta.get(key)) for key, words in _RESUMED_META)
 
 
 #: ``text`` not given: read from the checkpoint (:func:`saved_checkpoint`)
@@ -2802,6 +2829,18 @@ def _other_run_ways(saved, cfg, resumed: Optional[str],
             f'--work-dir for a new run{undo}')
 
 
+def _by_ranks(values: Sequence[Any]) -> str:
+    """Each rank's value (``values``, by rank), the ranks of one value
+    together, three named at most: ``rank 0: a; ranks 1, 2, 3 ...: b``."""
+    ranks: Dict[str, List[int]] = {}
+    for rank, value in enumerate(values):
+        ranks.setdefault(str(value), []).append(rank)
+    return '; '.join(
+        f'rank{"s" if len(r) > 1 else ""} '
+        f'{", ".join(map(str, r[:3]))}{" ..." if len(r) > 3 else ""}: '
+        f'{value}' for value, r in ranks.items())
+
+
 def missing_dirs(path: str) -> List[str]:
     """The folders on the way to ``path`` that do not exist yet (``path``
     itself first, then its parents): what making it makes, for
@@ -5112,8 +5151,9 @@ class AtomicRunner(Runner):
         reads the checkpoint's meta (and the lists it names) itself, and
         looks for the checkpoint to resume in its own node's work dir: a
         refusal of one rank alone (a file its node does not see, or a copy
-        of another content), or ranks that found different checkpoints
-        (a work dir not shared), is agreed on by all before MMEngine's
+        of another content), or ranks that found different checkpoints or
+        read other files at one path (a work dir not shared:
+        :meth:`_resumes_differ`), is agreed on by all before MMEngine's
         load, whose collectives (``load_from_http``'s barrier for a
         ``torchvision://`` file) stay outside the agreed checks
         (:func:`~openselfsup.engine.agreed_refusals.refusals_agreed`: one
@@ -5184,9 +5224,10 @@ class AtomicRunner(Runner):
         ``load_from``, or ``--resume`` finding none)."""
         if self._resume and self._load_from is None:
             path = self._resumed_checkpoint(self.logger)
-            # each rank looked in its own node's work dir
-            agreement.agree_on(path, self._resumes_differ)
             if path is None:
+                # each rank looked in its own node's work dir: the others
+                # may have found one (agreed on below)
+                agreement.agree_on(None, self._resumes_differ)
                 self.logger.warning(
                     f'--resume: no checkpoint in {self.work_dir}; training '
                     'from scratch')
@@ -5214,28 +5255,48 @@ class AtomicRunner(Runner):
             self.logger.info(f'Resuming from {self._load_from}')
             # a URL of another scheme (s3://): MMEngine downloads it below;
             # not read here (the log said so: apis.train.url_resume_note)
+            facts = None
             if local_file(self._load_from) is not None:
-                check_same_model(self._load_from, self.cfg)
+                from ..utils.checkpoint import checkpoint_config
+                saved = saved_checkpoint(self._load_from)
+                facts = resumed_file_facts(self._load_from, saved)
+                check_same_model(self._load_from, self.cfg,
+                                 checkpoint_config(saved))
+            # each rank found (in its node's work dir) and read its node's
+            # file: carried in the agreement's round, no collective more
+            agreement.agree_on((self._load_from, facts),
+                               self._resumes_differ)
         else:
             self._record_initial_weights()
         return self._load_from is not None
 
-    def _resumes_differ(self, found: List[Optional[str]]) -> str:
-        """The refusal of ``--resume`` where the ranks found other
-        checkpoints to resume (``found``: each rank's, by rank; None:
-        none) in the work dir each reads on its node."""
-        ranks: Dict[Optional[str], List[int]] = {}
-        for rank, path in enumerate(found):
-            ranks.setdefault(path, []).append(rank)
-        said = '; '.join(
-            f'rank{"s" if len(r) > 1 else ""} '
-            f'{", ".join(map(str, r[:3]))}{" ..." if len(r) > 3 else ""}: '
-            f'{path or "none"}' for path, r in ranks.items())
-        return (f'--resume: the processes do not find the same checkpoint '
-                f'to resume in {self.work_dir} ({said}): --work-dir must be '
-                'a folder every node shares (the checkpoints are written on '
-                'rank 0\'s node), or give --resume CHECKPOINT that every '
-                'node can read')
+    def _resumes_differ(self, found: List[Optional[tuple]]) -> str:
+        """The refusal of ``--resume`` where the ranks resume other
+        checkpoints (``found``: each rank's ``(path, its facts)``, by rank,
+        :func:`resumed_file_facts`, None for facts not read: a URL
+        MMEngine downloads; None: no checkpoint found): found in the work
+        dir each reads on its node, other paths (or none), or files of
+        other contents at one path (a checkpoint's name, given or found,
+        in each node's copy of a work dir not shared), the path and each
+        fact that differs named."""
+        paths = [None if f is None else f[0] for f in found]
+        if len(set(paths)) > 1:
+            return (f'--resume: the processes do not find the same '
+                    f'checkpoint to resume in {self.work_dir} '
+                    f'({_by_ranks([p or "none" for p in paths])}): '
+                    '--work-dir must be a folder every node shares (the '
+                    'checkpoints are written on rank 0\'s node), or give '
+                    '--resume CHECKPOINT that every node can read')
+        facts = [dict(f[1] or ()) for f in found]
+        said = ', '.join(
+            f'{name} ({_by_ranks([f.get(name) for f in facts])})'
+            for name in facts[0] if len({repr(f.get(name)) for f in facts})
+            > 1)
+        return (f'--resume from {paths[0]}: the processes\' nodes hold '
+                f'other files at that path ({said}): --work-dir must be a '
+                'folder every node shares (the checkpoints are written on '
+                'rank 0\'s node), or give --resume CHECKPOINT of one file '
+                'that every node reads')
 
     def _build_as_train(self) -> None:
         """Build the optimizer wrapper (its lr scaled: :meth:`scale_lr`)
