@@ -1117,8 +1117,8 @@ def _runner_keys() -> frozenset:
 #: only through the sections that used them when the file was read): run
 #: settings, an extraction config's ``dataset``, a kNN or sweep section
 PROJECT_KEYS = frozenset({'total_batch_size', 'amp', 'channels_last',
-                          'augment_on', 'compile_views', 'dataset',
-                          'knn_eval', 'sweep'})
+                          'augment_on', 'compile_views', 'prefetch_views',
+                          'dataset', 'knn_eval', 'sweep'})
 
 
 def _live(cfg: Config, top: str) -> bool:

@@ -19,6 +19,11 @@ prepares the config:
     float32 without; ``'off'``; ``'bfloat16'`` / ``'float16'`` (GPU only).
 ``channels_last``
     ``'auto'``: channels-last model and batches on a GPU; True; False.
+``compile_views``, ``prefetch_views``
+    False (default) or True, with the batched views only:
+    ``torch.compile`` of their jitter blends and blur passes; the next
+    batch's views made on a side thread (a side CUDA stream) while the
+    current step runs (:mod:`openselfsup.models.view_prefetch`).
 
 On a GPU the run also gets ``cudnn_benchmark=True`` (as the published
 configs) and non-blocking copies of pinned batches; with ``amp`` off, its
@@ -69,9 +74,9 @@ def _choice(cfg, key: str, allowed, absent) -> object:
 
 
 def check_fast_path_values(cfg) -> None:
-    """Refuse an unknown ``augment_on``, ``amp``, ``channels_last`` or
-    ``compile_views`` of a training config (one with ``train_dataloader``
-    and ``model``), and a pipeline setting both view paths refuse
+    """Refuse an unknown ``augment_on``, ``amp``, ``channels_last``,
+    ``compile_views`` or ``prefetch_views`` of a training config (one
+    with ``train_dataloader`` and ``model``), and a pipeline setting both view paths refuse
     (:func:`~openselfsup.datasets.pipeline_checks.check_pipelines`);
     torch-free: :func:`~openselfsup.apis.train.
     check_run_values` runs it for the launchers' ``--check-config`` and
@@ -90,10 +95,10 @@ def check_fast_path_values(cfg) -> None:
     if channels_last not in ('auto', True, False):
         raise InputError(f'channels_last={channels_last!r}: choose auto, '
                          'True or False')
-    compile_views = cfg.get('compile_views', False)
-    if compile_views not in (True, False):
-        raise InputError(f'compile_views={compile_views!r}: choose True or '
-                         'False')
+    for key in ('compile_views', 'prefetch_views'):
+        value = cfg.get(key, False)
+        if value not in (True, False):
+            raise InputError(f'{key}={value!r}: choose True or False')
     # what both view paths refuse (a prob outside [0, 1], a magnitude_level
     # outside [0, total_level]), refused the same way on both, before the
     # run (the per-image transforms took some of it without a word) and,
@@ -332,8 +337,8 @@ def trained_precision(cfg, device: str) -> dict:
 
 def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                     checked: bool = False) -> List[str]:
-    """Resolve ``augment_on``, ``compile_views``, ``amp`` and
-    ``channels_last`` in place.
+    """Resolve ``augment_on``, ``compile_views``, ``prefetch_views``,
+    ``amp`` and ``channels_last`` in place.
 
     Args:
         cfg (Config): the training config (after the batch split).
@@ -369,6 +374,19 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
     if compile_views and not batched:
         raise InputError('compile_views=True compiles the batched views: it '
                          "needs augment_on='device' (or 'auto' on a GPU)")
+    if cfg.get('prefetch_views', False):
+        if not batched:
+            raise InputError(
+                "prefetch_views=True makes the batched views ahead: it "
+                "needs augment_on='device' (or 'auto' on a GPU); the "
+                'per-image views are made ahead by the data-loader workers')
+        from ..config import builds_plain_runner
+        if builds_plain_runner(cfg):
+            raise InputError(
+                "prefetch_views=True needs the project's runner: set "
+                "runner_type = 'AtomicRunner' in the config (--cfg-options "
+                "runner_type=AtomicRunner); MMEngine's Runner, which the "
+                'config builds, makes the views in the step')
     if batched:
         batched_views_config(cfg, notes)
         if compile_views:
@@ -376,6 +394,9 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
             notes.append('compile_views: the views\' jitter blends and blur '
                          'passes (where they have them) through '
                          'torch.compile (compiled at the first batches)')
+        if cfg.get('prefetch_views', False):
+            notes.append('prefetch_views: the next batch\'s views made on '
+                         'a side thread while a step runs')
     cfg.augment_on = 'device' if batched else 'cpu'
 
     if amp == 'auto':

@@ -3276,6 +3276,16 @@ def _views_generator(model):
     return gen if isinstance(gen, torch.Generator) else None
 
 
+def _views_preprocessor(model):
+    """``model``'s batched-views data preprocessor, whose generator
+    :func:`random_streams` saves and :func:`continue_random_streams` sets
+    through it (with views made ahead, ``prefetch_views``, the state from
+    before them), or None."""
+    if _views_generator(model) is None:
+        return None
+    return getattr(model, 'module', model).data_preprocessor
+
+
 def _model_generator(model):
     """The CPU generator ``model`` draws from in its training step (its
     own ``generator``: the captions and triplet negatives of
@@ -3759,7 +3769,7 @@ def random_streams(world_size: int, model=None) -> dict:
     import torch
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     version, internal, gauss_next = random.getstate()
-    views = _views_generator(model)
+    views = _views_preprocessor(model)
     own = _model_generator(model)
     return dict(world_size=int(world_size),
                 torch=torch.random.get_rng_state(),
@@ -3767,7 +3777,7 @@ def random_streams(world_size: int, model=None) -> dict:
                        int(pos), int(has_gauss), float(gauss)],
                 python=[version, torch.tensor(internal, dtype=torch.int64),
                         gauss_next],
-                views=None if views is None else views.get_state(),
+                views=None if views is None else views.generator_state(),
                 model=None if own is None else own.get_state())
 
 
@@ -3798,9 +3808,9 @@ def continue_random_streams(saved: Optional[dict], world_size: int,
                          has_gauss, gauss))
     version, internal, gauss_next = saved['python']
     random.setstate((version, tuple(internal.tolist()), gauss_next))
-    gen = _views_generator(model)
-    if gen is not None and saved.get('views') is not None:
-        gen.set_state(saved['views'])
+    views = _views_preprocessor(model)
+    if views is not None and saved.get('views') is not None:
+        views.set_generator_state(saved['views'])
     own = _model_generator(model)
     if own is not None:
         if saved.get('model') is None:
@@ -3840,7 +3850,12 @@ def shut_down_workers(loader) -> None:
     keeps between epochs (a ``DataLoader`` of ``persistent_workers=True``
     and ``num_workers`` > 0; any other loader keeps none): each worker is
     told to stop and exits at once. The next iteration of ``loader`` makes
-    a new iterator, with new workers."""
+    a new iterator, with new workers. A loader whose views are made ahead
+    (``prefetch_views``) first ends its side thread."""
+    from ..models.view_prefetch import PrefetchedLoader
+    if isinstance(loader, PrefetchedLoader):  # prefetch_views: its thread
+        loader.prefetcher.close()
+        loader = loader.loader
     made = getattr(loader, '_iterator', None)
     if made is None:
         return
@@ -4868,8 +4883,14 @@ class AtomicRunner(Runner):
         ``max_epochs`` / ``max_iters`` is reached (MMEngine's loops); one
         after raising that limit (no project path does it) starts new
         workers, whose augmentation streams are not the ones an
-        uninterrupted run would have drawn (review r123, r125)."""
-        model = self._guarded(super().train, training=True)
+        uninterrupted run would have drawn (review r123, r125). The side
+        thread of ``prefetch_views`` ends with training, however it ends
+        (an exception, an interruption)."""
+        from ..models.view_prefetch import close_prefetch
+        try:
+            model = self._guarded(super().train, training=True)
+        finally:
+            close_prefetch(self.model)
         shut_down_workers(getattr(self.train_loop, 'dataloader', None))
         return model
 
@@ -4893,13 +4914,21 @@ class AtomicRunner(Runner):
         """As the Runner's; a refused setting is one line
         (:func:`~openselfsup.utils.errors.settings_refused`). The training
         set is built first, its refusals agreed on by every rank
-        (:meth:`_training_set_agreed`)."""
+        (:meth:`_training_set_agreed`). With ``prefetch_views`` the loop
+        makes the next batch's views while a step runs
+        (:func:`~openselfsup.models.view_prefetch.prefetch_views`)."""
         what = 'training loop or its data'
         with settings_refused(self.cfg, what), self._warnings_left_out():
             if isinstance(loop, dict):  # (a loop already built: itself)
                 self._train_dataloader = self._training_set_agreed(
                     self._train_dataloader, what)
-            return self._keep_loader(super().build_train_loop(loop))
+            built = self._keep_loader(super().build_train_loop(loop))
+        if isinstance(loop, dict) and self.cfg.get('prefetch_views'):
+            # the next batch's views made while a step runs
+            # (apis.fast_path let it through on the batched views only)
+            from ..models.view_prefetch import prefetch_views
+            prefetch_views(built, self.model)
+        return built
 
     def _training_set_agreed(self, loader, what: str):
         """``loader`` (the ``train_dataloader`` settings) with its dataset

@@ -26,6 +26,7 @@ from mmpretrain.models.utils.data_preprocessor import (ClsDataPreprocessor,
 from ..datasets.batch_aug import BatchAugment
 from ..registry import MODELS
 from ..utils import InputError
+from .view_prefetch import PrefetchedBatch
 
 
 def _views(views: Sequence) -> List[List[dict]]:
@@ -59,6 +60,33 @@ class _BatchAugMixin:
         if self._gen is None:
             self._gen = torch.Generator().manual_seed(self.seed)
         return self._gen
+
+    #: the :class:`~openselfsup.models.view_prefetch.ViewPrefetcher` that
+    #: makes the training views ahead (``prefetch_views``), if any
+    prefetcher = None
+
+    def generator_state(self) -> torch.Tensor:
+        """The generator's state as of the batches taken (a checkpoint
+        saves it): with views made ahead and not taken, from before them."""
+        if self.prefetcher is not None:
+            return self.prefetcher.generator_state()
+        return self.generator.get_state()
+
+    def set_generator_state(self, state: torch.Tensor) -> None:
+        """Set the generator's state (a resume); views made ahead are made
+        again from it."""
+        if self.prefetcher is not None:
+            self.prefetcher.set_generator_state(state)
+        else:
+            self.generator.set_state(state)
+
+    def _prefetched(self, data, training: bool) -> Optional[Dict]:
+        """The output for a batch whose views were made ahead (a
+        :class:`~openselfsup.models.view_prefetch.PrefetchedBatch`), taken,
+        not made again; None for any other batch."""
+        if isinstance(data, PrefetchedBatch):
+            return data.source.prefetcher.take(data, training)
+        return None
 
     def _uint8_rgb(self, inputs, flip: bool) -> torch.Tensor:
         if not isinstance(inputs, torch.Tensor):
@@ -118,6 +146,9 @@ class BatchAugSelfSupDataPreprocessor(_BatchAugMixin, SelfSupDataPreprocessor):
                     'model.data_preprocessor.views', compile_views, collate)
 
     def forward(self, data: dict, training: bool = False) -> Dict:
+        taken = self._prefetched(data, training)
+        if taken is not None:
+            return taken
         data = self.cast_data(data)
         rgb = self._uint8_rgb(data['inputs'], self._channel_conversion)
         if len(self.augments) == 1 and self.num_views > 1:
@@ -164,6 +195,9 @@ class BatchAugClsDataPreprocessor(_BatchAugMixin, ClsDataPreprocessor):
                     'model.data_preprocessor.views', compile_views, collate)
 
     def forward(self, data: dict, training: bool = False) -> Dict:
+        taken = self._prefetched(data, training)
+        if taken is not None:
+            return taken
         if not training:
             return super().forward(data, training)
         inputs = self.cast_data(data['inputs'])

@@ -31,6 +31,10 @@ augment_on = 'auto'
 # (fused GPU kernels, compiled at the first batches; not measured on a GPU
 # yet, see docs/pretraining.md). Needs the batched views.
 compile_views = False
+# True: the next batch's views made on a side thread (a side CUDA stream)
+# while the current step runs (not measured on a GPU yet, see
+# docs/pretraining.md). Needs the batched views.
+prefetch_views = False
 
 train_dataloader = dict(
     batch_size=total_batch_size,  # per process; set from total_batch_size

@@ -1,0 +1,258 @@
+"""``prefetch_views`` (issue 16): the next batch's views made on a side
+thread while the current step runs give the serial path's training bit
+for bit, raise its errors, leave no thread behind, and are refused where
+there are no batched views to make ahead.
+
+The GPU part (a side CUDA stream, its event and ``record_stream``) is
+not run here; on the CPU the thread runs the same code without a stream.
+"""
+import copy
+import os
+import threading
+import traceback
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from PIL import Image
+
+from _foundation_helpers import CLP_DEMO, FSP_DEMO, REPO, small_config
+
+CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
+THREAD = 'openselfsup-prefetch-views'
+
+
+def _prefetch_threads() -> list:
+    return [t for t in threading.enumerate() if t.name == THREAD]
+
+
+def _tensors(value, key=''):
+    """Every tensor in a checkpoint, by its path."""
+    if isinstance(value, torch.Tensor):
+        yield key, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _tensors(v, f'{key}.{k}')
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _tensors(v, f'{key}.{i}')
+
+
+def _views_threads(monkeypatch) -> list:
+    """The names of the threads the batched views are made on, one per
+    batch, in order (the preprocessor's ``_make_view`` of view 0)."""
+    from openselfsup.models import data_preprocessors as dp
+    seen, make = [], dp._BatchAugMixin._make_view
+
+    def spy(self, rgb, v, repeats=1):
+        if v == 0:
+            seen.append(threading.current_thread().name)
+        return make(self, rgb, v, repeats)
+    monkeypatch.setattr(dp._BatchAugMixin, '_make_view', spy)
+    return seen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('base, workers', [(CLP_DEMO, 0), (FSP_DEMO, 2)],
+                         ids=['clp', 'fsp-persistent-workers'])
+def test_prefetched_views_train_as_the_serial_path(base, workers,
+                                                   synthetic_root, tmp_path,
+                                                   monkeypatch):
+    """Two epochs of three steps, the views made on the CPU
+    (``augment_on='device'``), with and without ``prefetch_views``: the
+    same losses and the same checkpoints, every tensor (weights, optimizer
+    state, the random streams), also the one saved after step 2, while the
+    views of step 3 were made ahead (its generator state is the one from
+    before them). With the prefetch, the first batch of each epoch has its
+    views made on the main thread, the others on the side thread; no
+    thread is left after training (nor the persistent workers)."""
+    from openselfsup.apis import train
+    root = os.path.join(synthetic_root, 'NCT') + os.sep
+    got = {}
+    for prefetch in (False, True):
+        seen = _views_threads(monkeypatch)
+        work = tmp_path / f'w{prefetch}'
+        cfg = small_config(base, str(tmp_path / f'c{prefetch}.py'), root,
+                           n_images=24, batch=8, epochs=2, workers=workers,
+                           augment_on='device', prefetch_views=prefetch)
+        runner = train(cfg, work_dir=str(work), cfg_options={
+            'default_hooks.checkpoint.by_epoch': False,
+            'default_hooks.checkpoint.interval': 2})
+        assert runner.iter == 6
+        assert not _prefetch_threads()
+        loader = runner.train_loop.dataloader
+        assert getattr(getattr(loader, 'loader', loader), '_iterator',
+                       None) is None  # persistent workers shut down
+        losses = runner.message_hub.get_scalar('train/loss').data[0]
+        saved = {name: dict(_tensors(torch.load(
+            work / name, map_location='cpu', weights_only=False)))
+            for name in ('iter_2.pth', 'iter_6.pth')}
+        got[prefetch] = losses, saved, list(seen)
+        monkeypatch.undo()
+    assert got[False][2] == ['MainThread'] * 6
+    assert got[True][2] == ['MainThread', THREAD, THREAD] * 2
+    np.testing.assert_array_equal(got[True][0], got[False][0])
+    for name, serial in got[False][1].items():
+        prefetched = got[True][1][name]
+        assert serial.keys() == prefetched.keys()
+        assert any('views' in key for key in serial)
+        for key, value in serial.items():
+            assert torch.equal(value, prefetched[key]), (name, key)
+
+
+@pytest.mark.slow
+def test_an_error_of_a_prefetched_batch_is_the_serial_paths_line(
+        synthetic_root, tmp_path):
+    """A batch of several image sizes, the second of the run, is refused
+    by the collate on the side thread: the caller gets the same one-line
+    InputError as on the serial path (raised where the loop asks for the
+    batch), and no thread is left running."""
+    from openselfsup.apis import train
+    from openselfsup.utils import InputError
+    root = os.path.join(synthetic_root, 'NCT')
+    ann = Config.fromfile(CLP_DEMO).train_dataloader.dataset.ann_file
+    with open(os.path.join(root, ann)) as f:
+        lines = [ln.split() for ln in f if ln.strip()][:8]
+    entries = [[os.path.join(root, 'data', ln[0])] + ln[1:] for ln in lines]
+    odd = tmp_path / 'odd' / lines[-1][0]
+    odd.parent.mkdir(parents=True)
+    with Image.open(entries[-1][0]) as im:
+        im.convert('RGB').resize((8, 8)).save(odd, format='TIFF')
+    entries[-1][0] = str(odd)
+    listed = tmp_path / 'mixed.txt'
+    listed.write_text(''.join(' '.join(e) + '\n' for e in entries))
+    said = {}
+    for prefetch in (False, True):
+        cfg = small_config(CLP_DEMO, str(tmp_path / f'c{prefetch}.py'),
+                           root + '/', n_images=8, batch=4,
+                           ann_file=str(listed))
+        cfg_text = Config.fromfile(cfg)
+        cfg_text.train_dataloader.dataset.pop('indices')  # in list order
+        cfg_text.train_dataloader.sampler.shuffle = False
+        cfg_text.dump(cfg)
+        with pytest.raises(InputError) as caught:
+            train(cfg, work_dir=str(tmp_path / f'w{prefetch}'),
+                  cfg_options={'augment_on': 'device',
+                               'prefetch_views': prefetch})
+        said[prefetch] = str(caught.value)
+        assert not _prefetch_threads()
+        # raised by the side thread where it took the batch (none on the
+        # serial path)
+        frames = traceback.extract_tb(caught.value.__traceback__)
+        assert any(f.name == '_make' for f in frames) is prefetch
+    assert said[True] == said[False]
+    assert said[True].startswith(f'{odd}: 8x8 px, in a batch of ')
+    assert '\n' not in said[True]
+
+
+@pytest.mark.slow
+def test_an_interruption_leaves_no_prefetch_thread(synthetic_root,
+                                                    tmp_path, monkeypatch):
+    """A KeyboardInterrupt in the main thread while the side thread makes
+    the next views (raised just after it is launched) reaches the caller,
+    and the side thread is ended."""
+    from openselfsup.apis import train
+    from openselfsup.models.view_prefetch import ViewPrefetcher
+    launch = ViewPrefetcher._launch
+
+    def interrupted(self, source):
+        launch(self, source)
+        assert _prefetch_threads()
+        raise KeyboardInterrupt
+    monkeypatch.setattr(ViewPrefetcher, '_launch', interrupted)
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'c.py'),
+                       os.path.join(synthetic_root, 'NCT') + os.sep,
+                       n_images=16, batch=8, augment_on='device',
+                       prefetch_views=True)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, work_dir=str(tmp_path / 'w'))
+    assert not _prefetch_threads()
+
+
+def test_prefetch_views_is_refused_where_it_cannot_apply():
+    """``prefetch_views`` makes the batched views ahead: refused in one
+    line with the per-image views (``augment_on='cpu'``, or ``'auto'``
+    without a GPU), with MMEngine's own Runner (which would make the views
+    in the step without a word), and for a value other than True / False;
+    off by default, and taken on the batched views."""
+    from openselfsup.apis.fast_path import (apply_fast_path,
+                                            check_fast_path_values)
+    from openselfsup.utils import InputError
+    base = Config.fromfile(CLP)
+    assert base.prefetch_views is False
+    for augment, cuda in (('cpu', True), ('cpu', False), ('auto', False)):
+        cfg = copy.deepcopy(base)
+        cfg.amp, cfg.augment_on, cfg.prefetch_views = 'off', augment, True
+        with pytest.raises(InputError) as caught:
+            apply_fast_path(cfg, cuda)
+        assert str(caught.value) == (
+            "prefetch_views=True makes the batched views ahead: it needs "
+            "augment_on='device' (or 'auto' on a GPU); the per-image views "
+            'are made ahead by the data-loader workers')
+    cfg = copy.deepcopy(base)
+    cfg.prefetch_views = True
+    cfg.pop('runner_type')
+    with pytest.raises(InputError, match=r"^prefetch_views=True needs the "
+                       r"project's runner: set runner_type = 'AtomicRunner'"):
+        apply_fast_path(cfg, True)
+    cfg = copy.deepcopy(base)
+    cfg.prefetch_views = 'yes'
+    with pytest.raises(InputError, match=r"^prefetch_views='yes': choose "
+                       'True or False$'):
+        check_fast_path_values(cfg)
+    for cuda, augment in ((True, 'auto'), (False, 'device')):
+        cfg = copy.deepcopy(base)
+        cfg.amp, cfg.augment_on, cfg.prefetch_views = 'off', augment, True
+        notes = apply_fast_path(cfg, cuda)
+        assert any(n.startswith('prefetch_views:') for n in notes)
+
+
+@pytest.mark.slow
+def test_an_iteration_based_run_resumed_with_prefetch_is_the_serial_run(
+        synthetic_root, tmp_path, monkeypatch):
+    """An ``IterBasedTrainLoop`` of 6 steps over epochs of 2 (MMEngine's
+    infinite iterator, whose loader and pass are wrapped), checkpoints
+    every 2 steps: with
+    ``prefetch_views`` the run, and the run resumed from step 4 (the loop
+    draws 4 batches only to skip them, which get no views, then the
+    checkpoint's views state, saved while step 5's views were made ahead),
+    end with the serial run's final checkpoint, every tensor."""
+    from openselfsup.apis import train
+    root = os.path.join(synthetic_root, 'NCT') + os.sep
+    options = {'default_hooks.checkpoint.by_epoch': False,
+               'default_hooks.checkpoint.interval': 2}
+    final = {}
+    for prefetch in (False, True):
+        cfg = small_config(CLP_DEMO, str(tmp_path / f'c{prefetch}.py'), root,
+                           n_images=16, batch=8, augment_on='device',
+                           prefetch_views=prefetch)
+        c = Config.fromfile(cfg)
+        c.train_cfg = dict(type='IterBasedTrainLoop', max_iters=6)
+        c.param_scheduler = [dict(type='ConstantLR', factor=1.0,
+                                  by_epoch=False, begin=0, end=6)]
+        c.dump(cfg)
+        work = tmp_path / f'w{prefetch}'
+        seen = _views_threads(monkeypatch)
+        train(cfg, work_dir=str(work), cfg_options=options)
+        # the first batch of each pass over the loader in the step, as
+        # MMEngine's infinite iterator starts each pass on the main thread
+        assert seen == ['MainThread', THREAD if prefetch else
+                        'MainThread'] * 3
+        final[prefetch] = dict(_tensors(torch.load(
+            work / 'iter_6.pth', map_location='cpu', weights_only=False)))
+        if prefetch:
+            again = tmp_path / 'resumed'
+            seen.clear()
+            train(cfg, work_dir=str(again), cfg_options=options,
+                  resume=str(work / 'iter_4.pth'))
+            final['resumed'] = dict(_tensors(torch.load(
+                again / 'iter_6.pth', map_location='cpu',
+                weights_only=False)))
+            assert seen == ['MainThread', THREAD]  # steps 5 and 6
+            assert not _prefetch_threads()
+        monkeypatch.undo()
+    for run in (True, 'resumed'):
+        assert final[run].keys() == final[False].keys()
+        for key, value in final[False].items():
+            assert torch.equal(value, final[run][key]), (run, key)
