@@ -767,7 +767,8 @@ def print_profile(recipe: str, prof: dict) -> None:
 
 
 def train_options(recipe: str, nct_root: str, ann: str, workers: int,
-                  augment_on: str, batch: int, compile_views: bool) -> dict:
+                  augment_on: str, batch: int, compile_views: bool,
+                  prefetch_views: bool = False) -> dict:
     """The ``--cfg-options`` of an end-to-end run of ``recipe``: the
     synthetic images, one epoch, no checkpoint and no log lines in the
     timed steps (the scalars still go to ``vis_data/``, where the peak
@@ -790,24 +791,28 @@ def train_options(recipe: str, nct_root: str, ann: str, workers: int,
         'total_batch_size': batch,
         'log_level': 'WARNING',
         'compile_views': compile_views,
+        'prefetch_views': prefetch_views,
     }
 
 
 def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                warmup: int, workers: int, work_dir: str, batch: int,
-               profile_steps: int = 0, compile_views: bool = False) -> dict:
+               profile_steps: int = 0, compile_views: bool = False,
+               prefetch_views: bool = False) -> dict:
     """``openselfsup.apis.train`` for ``warmup + steps`` iterations; with
     ``profile_steps``, the first that many steps after the warm-up are
     profiled (:func:`summarise_profile`, in ``res['profile']``), which
     slows them: their times are then not the benchmark's;
     ``compile_views``: the config key of that name set (the compilation
-    falls in the warm-up steps)."""
+    falls in the warm-up steps); ``prefetch_views``: the config key of
+    that name set (the next batch's views made on a side thread while a
+    step runs)."""
     from openselfsup.apis import train
     labelled = RECIPES[recipe]['list']
     ann = cycled_list(nct_root, labelled, 'meta/bench_' +
                       os.path.basename(labelled), batch * (steps + warmup))
     options = train_options(recipe, nct_root, ann, workers, augment_on,
-                            batch, compile_views)
+                            batch, compile_views, prefetch_views)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     config = RECIPES[recipe]['config']
@@ -1027,6 +1032,11 @@ def main(argv=None):
                    'part) and on the GPU, with the graphs compiled in the '
                    'warm-up and while timed, and one more (b) run with it; '
                    'a recipe without either, FSP, is skipped')
+    p.add_argument('--prefetch-views', action='store_true',
+                   help='also one more (b) run of the batched views with '
+                   "prefetch_views=True (the next batch's views made on a "
+                   'side thread, on a GPU a side CUDA stream, while the step '
+                   'runs); without a GPU with --end-to-end-on-cpu only')
     p.add_argument('--batch', type=count, default=None,
                    help='total batch (default: the recipe\'s, 256 / 512)')
     p.add_argument('--end-to-end-on-cpu', action='store_true',
@@ -1151,9 +1161,9 @@ def main(argv=None):
                     os.cpu_count() or 1)
                 ceiling = res.get('ceiling', {}).get(
                     'amp=bf16 channels_last=True', {}).get('images_per_s')
-                # (tag, augment_on, compile_views) of each (b) run; one
-                # run per path: without a GPU 'auto' is the per-image
-                # path, 'cpu''s (both rows were run and printed)
+                # (tag, augment_on, compile_views, prefetch_views) of each
+                # (b) run; one run per path: without a GPU 'auto' is the
+                # per-image path, 'cpu''s (both rows were run and printed)
                 runs, paths = [], {}
                 for a in args.augment_on:
                     path = resolved_augment_on(a, cuda)
@@ -1163,17 +1173,23 @@ def main(argv=None):
                               f'({path}{"" if cuda else ", no GPU"})')
                         continue
                     paths[path] = a
-                    runs.append((a, a, False))
+                    runs.append((a, a, False, False))
+                batched = 'auto' if cuda else 'device'
                 if compiles:
-                    runs.append(('compiled', 'auto' if cuda else 'device',
-                                 True))
-                for tag, augment_on, compiled in runs:
+                    runs.append(('compiled', batched, True, False))
+                if args.prefetch_views:
+                    if 'device' not in paths and not cuda:
+                        # its serial path beside it (the default path is
+                        # the per-image one without a GPU)
+                        runs.append(('device', 'device', False, False))
+                    runs.append(('prefetch', batched, False, True))
+                for tag, augment_on, compiled, prefetched in runs:
                     name = f'end_to_end_{tag}'
                     e = _reported(res, name, end_to_end, recipe, nct,
                                   augment_on, args.steps, args.warmup,
                                   workers, os.path.join(
                                       tmp, f'w_{recipe}_{tag}'),
-                                  batch, 0, compiled)
+                                  batch, 0, compiled, prefetched)
                     if e is None:
                         continue
                     if augment_on == 'cpu' and cuda:
@@ -1190,6 +1206,7 @@ def main(argv=None):
                     e['augment_on_resolved'] = resolved_augment_on(
                         augment_on, cuda)
                     label = 'compile_views' if compiled else \
+                        'prefetch_views' if prefetched else \
                         f'augment_on={augment_on}' + (
                             f' ({e["augment_on_resolved"]})'
                             if augment_on == 'auto' else '')
@@ -1203,7 +1220,8 @@ def main(argv=None):
                     views = res.get('batched_views_cuda_images_per_s')
                     best = res.get('ceiling', {}).get(
                         'amp=bf16 channels_last=True')
-                    if augment_on == 'auto' and not compiled and views \
+                    if augment_on == 'auto' and not compiled and \
+                            not prefetched and views \
                             and best:
                         # where a step of (b) goes, from parts timed apart
                         e['step_parts_s'] = parts = {

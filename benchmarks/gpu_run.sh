@@ -17,7 +17,8 @@
 #            (b) end to end from synthetic images on disk, data path per
 #            worker, projected 200 / 100 epoch times, ops per step, and a
 #            profile of 3 default-path steps (GPU busy time, host / GPU
-#            time of views, forward, backward + step; top ops) (issue 16)
+#            time of views, forward, backward + step; top ops); (b) also
+#            with compile_views and with prefetch_views (issue 16)
 # Outputs go to $OUT (or benchmarks/out/) as JSON and logs.
 #
 # On a machine without network whose Python already has torch and
@@ -113,7 +114,7 @@ for st in $stages; do
             --output "$OUT/scripts_cuda.json" 2>&1 | tail -8; mark $?
             cp /tmp/bs_gpu/logs/near_domain_linear_latent_aug.txt "$OUT/" ;;
     pretrain) python -m benchmarks.bench_pretrain --seconds 3 \
-            --augment_on auto --profile 3 --compile-views \
+            --augment_on auto --profile 3 --compile-views --prefetch-views \
             --output "$OUT/pretrain_cuda.json" 2>&1 \
             | { grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler\|^USDT\|^ERROR:.*DeviceProperties" \
             || true; } | tail -90; mark $? ;;

@@ -886,6 +886,48 @@ def test_bench_pretrain_times_compiled_views_beside_eager_on_the_cpu(
         graphs_compiled_while_timed=0)
     assert 'batched_views_cpu_1thread_compiled' not in saved['fsp']
 
+
+def test_bench_pretrain_prefetch_views_runs_beside_the_serial_views(
+        tmp_path, monkeypatch, capsys):
+    """``--prefetch-views`` adds a (b) run with ``prefetch_views=True``
+    on the batched views, printed as its own row; without a GPU the
+    serial batched views (``augment_on=device``) run beside it, the
+    default path being the per-image one there. (Stand-in end_to_end.)"""
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(bench_pretrain, 'make_images',
+                        lambda root, num: (str(tmp_path), {}))
+    calls = []
+
+    def end_to_end(recipe, nct, augment_on, *args):
+        calls.append((recipe, augment_on) + tuple(args[-2:]))
+        return dict(images_per_s=2.0, step_s=4.0, data_wait_s=0.0,
+                    data_wait_share=0.0)
+    monkeypatch.setattr(bench_pretrain, 'end_to_end', end_to_end)
+    rc = run_cli(bench_pretrain.main, [
+        '--end-to-end-on-cpu', '--prefetch-views', '--recipes', 'clp',
+        '--batch', '8', '--skip', 'ceiling', 'cpu_path', 'step_ops',
+        '--output', str(tmp_path / 'out.json')])
+    out = capsys.readouterr().out
+    assert rc == 0
+    # (recipe, augment_on, compile_views, prefetch_views)
+    assert calls == [('clp', 'auto', False, False),
+                     ('clp', 'device', False, False),
+                     ('clp', 'device', False, True)]
+    assert 'clp (b) augment_on=device ' in out
+    assert 'clp (b) prefetch_views ' in out
+    saved = json.loads((tmp_path / 'out.json').read_text())['clp']
+    assert saved['end_to_end_prefetch']['augment_on_resolved'] == 'device'
+    # the option reaches the run's config
+    from openselfsup.config import load_config
+    cfg = load_config(bench_pretrain.RECIPES['clp']['config'],
+                      bench_pretrain.train_options(
+                          'clp', '/data/NCT', 'meta/bench.txt', 2, 'device',
+                          8, False, True))
+    assert cfg.prefetch_views is True
+
+
 def test_bench_pretrain_names_what_its_write_time_covers(tmp_path,
                                                          monkeypatch):
     """The time of writing the synthetic images was ``images_written_s``,
