@@ -438,3 +438,27 @@ def worker_log_lines(work):
     log, = glob.glob(str(work / '*' / '*.log'))
     return [ln for ln in open(log) if 'num_workers=' in ln
             and ' WARNING ' in ln]
+
+
+def mixed_size_list(nct_root: str, ann: str, count: int, folder):
+    """An image list of the first ``count`` images of the list ``ann``
+    under ``nct_root`` (absolute paths), the last one replaced by an 8x8
+    copy in a folder of its class under ``folder`` (a ``pathlib.Path``).
+
+    Returns:
+        tuple: the list file, the 8x8 image, the other images' size.
+    """
+    from PIL import Image
+    with open(os.path.join(nct_root, ann)) as f:
+        lines = [ln.split() for ln in f if ln.strip()][:count]
+    entries = [[os.path.join(nct_root, 'data', ln[0])] + ln[1:]
+               for ln in lines]
+    odd = folder / 'odd' / lines[-1][0]
+    odd.parent.mkdir(parents=True)
+    with Image.open(entries[-1][0]) as im:
+        size = im.size
+        im.convert('RGB').resize((8, 8)).save(odd, format='TIFF')
+    entries[-1][0] = str(odd)
+    listed = folder / 'mixed.txt'
+    listed.write_text(''.join(' '.join(e) + '\n' for e in entries))
+    return listed, odd, size

@@ -800,6 +800,25 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
     assert last.startswith('bench_pretrain: FAILED') == bool(failing), err
 
 
+def _stand_in_end_to_end(monkeypatch, tmp_path) -> list:
+    """bench_pretrain without a GPU, writing no images, its (b) runs a
+    stand-in that returns fixed figures; the list returned records each
+    run's ``(recipe, augment_on, compile_views, prefetch_views)``."""
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(bench_pretrain, 'make_images',
+                        lambda root, num: (str(tmp_path), {}))
+    calls = []
+
+    def end_to_end(recipe, nct, augment_on, *args):
+        calls.append((recipe, augment_on) + tuple(args[-2:]))
+        return dict(images_per_s=2.0, step_s=4.0, data_wait_s=0.0,
+                    data_wait_share=0.0)
+    monkeypatch.setattr(bench_pretrain, 'end_to_end', end_to_end)
+    return calls
+
+
 def test_bench_pretrain_runs_one_path_once_without_a_gpu(tmp_path,
                                                           monkeypatch,
                                                           capsys):
@@ -809,17 +828,7 @@ def test_bench_pretrain_runs_one_path_once_without_a_gpu(tmp_path,
     did not run. (Stand-in end_to_end; no images written.)"""
     from benchmarks import bench_pretrain
     from openselfsup.apis import fast_path
-    monkeypatch.chdir(REPO)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(bench_pretrain, 'make_images',
-                        lambda root, num: (str(tmp_path), {}))
-    calls = []
-
-    def end_to_end(recipe, nct, augment_on, *args):
-        calls.append((recipe, augment_on))
-        return dict(images_per_s=2.0, step_s=4.0, data_wait_s=0.0,
-                    data_wait_share=0.0)
-    monkeypatch.setattr(bench_pretrain, 'end_to_end', end_to_end)
+    recorded = _stand_in_end_to_end(monkeypatch, tmp_path)
     rc = run_cli(bench_pretrain.main, [
         '--end-to-end-on-cpu', '--recipes', 'fsp', '--batch', '8',
         '--skip', 'ceiling', 'cpu_path', 'step_ops', '--output',
@@ -833,7 +842,7 @@ def test_bench_pretrain_runs_one_path_once_without_a_gpu(tmp_path,
     # the path apply_fast_path takes for each value without a GPU
     assert {a: fast_path.resolved_augment_on(a, False)
             for a in ('auto', 'cpu')} == {'auto': 'cpu', 'cpu': 'cpu'}
-    assert calls == [('fsp', 'auto')]
+    assert [call[:2] for call in recorded] == [('fsp', 'auto')]
     assert 'fsp (b) augment_on=auto (cpu) ' in out
     assert 'fsp (b) augment_on=cpu: not run, the path of augment_on=auto ' \
         'here (cpu, no GPU)' in out
@@ -894,17 +903,7 @@ def test_bench_pretrain_prefetch_views_runs_beside_the_serial_views(
     serial batched views (``augment_on=device``) run beside it, the
     default path being the per-image one there. (Stand-in end_to_end.)"""
     from benchmarks import bench_pretrain
-    monkeypatch.chdir(REPO)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(bench_pretrain, 'make_images',
-                        lambda root, num: (str(tmp_path), {}))
-    calls = []
-
-    def end_to_end(recipe, nct, augment_on, *args):
-        calls.append((recipe, augment_on) + tuple(args[-2:]))
-        return dict(images_per_s=2.0, step_s=4.0, data_wait_s=0.0,
-                    data_wait_share=0.0)
-    monkeypatch.setattr(bench_pretrain, 'end_to_end', end_to_end)
+    calls = _stand_in_end_to_end(monkeypatch, tmp_path)
     rc = run_cli(bench_pretrain.main, [
         '--end-to-end-on-cpu', '--prefetch-views', '--recipes', 'clp',
         '--batch', '8', '--skip', 'ceiling', 'cpu_path', 'step_ops',

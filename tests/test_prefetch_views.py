@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from PIL import Image
-
-from _foundation_helpers import CLP_DEMO, FSP_DEMO, REPO, small_config
+from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, mixed_size_list,
+                                 small_config)
 
 CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
 THREAD = 'openselfsup-prefetch-views'
@@ -112,16 +111,7 @@ def test_an_error_of_a_prefetched_batch_is_the_serial_paths_line(
     from openselfsup.utils import InputError
     root = os.path.join(synthetic_root, 'NCT')
     ann = Config.fromfile(CLP_DEMO).train_dataloader.dataset.ann_file
-    with open(os.path.join(root, ann)) as f:
-        lines = [ln.split() for ln in f if ln.strip()][:8]
-    entries = [[os.path.join(root, 'data', ln[0])] + ln[1:] for ln in lines]
-    odd = tmp_path / 'odd' / lines[-1][0]
-    odd.parent.mkdir(parents=True)
-    with Image.open(entries[-1][0]) as im:
-        im.convert('RGB').resize((8, 8)).save(odd, format='TIFF')
-    entries[-1][0] = str(odd)
-    listed = tmp_path / 'mixed.txt'
-    listed.write_text(''.join(' '.join(e) + '\n' for e in entries))
+    listed, odd, _ = mixed_size_list(root, ann, 8, tmp_path)
     said = {}
     for prefetch in (False, True):
         cfg = small_config(CLP_DEMO, str(tmp_path / f'c{prefetch}.py'),

@@ -25,7 +25,8 @@ from mmengine.registry import init_default_scope
 from PIL import Image, ImageEnhance, ImageFilter, ImageStat
 from scipy import stats
 
-from _foundation_helpers import CLP_DEMO, FSP_DEMO, REPO, small_config
+from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, mixed_size_list,
+                                 small_config)
 
 
 CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
@@ -2239,18 +2240,8 @@ def test_images_of_several_sizes_on_the_batched_views_are_one_line(
     from openselfsup.utils import InputError
     root = os.path.join(synthetic_root, 'NCT')
     ann = Config.fromfile(base).train_dataloader.dataset.ann_file
-    with open(os.path.join(root, ann)) as f:
-        lines = [ln.split() for ln in f if ln.strip()][:4]
     # absolute paths; the last image a 8x8 copy in a folder of its class
-    entries = [[os.path.join(root, 'data', ln[0])] + ln[1:] for ln in lines]
-    odd = tmp_path / 'odd' / lines[-1][0]
-    odd.parent.mkdir(parents=True)
-    with Image.open(entries[-1][0]) as im:
-        size = im.size
-        im.convert('RGB').resize((8, 8)).save(odd, format='TIFF')
-    entries[-1][0] = str(odd)
-    listed = tmp_path / 'mixed.txt'
-    listed.write_text(''.join(' '.join(e) + '\n' for e in entries))
+    listed, odd, size = mixed_size_list(root, ann, 4, tmp_path)
     cfg = _collate_named(small_config(base, str(tmp_path / 'cfg.py'),
                                       root + '/', n_images=4, batch=4,
                                       ann_file=str(listed)), collate)
