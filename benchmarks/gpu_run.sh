@@ -81,6 +81,7 @@ for st in $stages; do
              tests/test_lowshot_determinism.py tests/test_extract.py \
              tests/test_balance.py tests/test_pretrain_batch_aug.py \
              tests/test_pretrain_recipes.py tests/test_foundation_train.py \
+             tests/test_prefetch_views.py \
              -k "cuda or amp or gpu" 2>&1 \
              | tee "$OUT/tests.log" | tail -15
            mark $?

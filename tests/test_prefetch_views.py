@@ -246,3 +246,55 @@ def test_an_iteration_based_run_resumed_with_prefetch_is_the_serial_run(
         assert final[run].keys() == final[False].keys()
         for key, value in final[False].items():
             assert torch.equal(value, final[run][key]), (run, key)
+
+
+@pytest.mark.parametrize('device', [
+    'cpu', pytest.param('cuda', marks=pytest.mark.skipif(
+        not torch.cuda.is_available(), reason='needs CUDA'))])
+def test_prefetched_views_equal_the_serial_views(device):
+    """The CLP preprocessor's views of four batches, made in the step and
+    made ahead (:class:`ViewPrefetcher` over the batches, the steps under
+    bfloat16 autocast on a GPU, with other work queued on the main stream
+    in between): equal bit for bit, and the generator left where the
+    serial path leaves it once the prefetcher is closed. On a GPU the
+    views are made on a side stream, which the main stream waits for."""
+    from openselfsup.apis.fast_path import batched_views_config
+    from openselfsup.models.view_prefetch import ViewPrefetcher
+    from openselfsup.registry import MODELS
+    cfg = Config.fromfile(CLP)
+    batched_views_config(cfg, [])
+    settings = dict(cfg.model.data_preprocessor, seed=3)
+    settings['views'] = copy.deepcopy(settings['views'])
+    settings['views'][0]['scale'] = 32
+    gen = torch.Generator().manual_seed(0)
+    batches = [dict(inputs=torch.randint(0, 256, (8, 3, 48, 48),
+                                         generator=gen, dtype=torch.uint8),
+                    data_samples=None) for _ in range(4)]
+    if device == 'cuda':
+        batches = [dict(b, inputs=b['inputs'].pin_memory()) for b in batches]
+    autocast = torch.autocast(device, dtype=torch.bfloat16,
+                              enabled=device == 'cuda')
+
+    def preprocessor():
+        return MODELS.build(copy.deepcopy(settings)).to(device)
+
+    serial_pre, ahead_pre = preprocessor(), preprocessor()
+    with autocast:
+        serial = [serial_pre(dict(b), True)['inputs'] for b in batches]
+    prefetcher = ViewPrefetcher(ahead_pre)
+    ahead, other = [], torch.ones(256, 256, device=device)
+    with autocast:
+        for batch in prefetcher.iterate(iter(batches)):
+            ahead.append(ahead_pre(batch, True)['inputs'])
+            for _ in range(20):  # main-stream work while the next is made
+                other = other @ other / 256
+    prefetcher.close()
+    assert not _prefetch_threads()
+    assert len(ahead) == len(serial) == 4
+    for s, a in zip(serial, ahead):
+        assert len(s) == len(a) == 2
+        for sv, av in zip(s, a):
+            assert av.device.type == device
+            assert torch.equal(sv.cpu(), av.cpu())
+    assert torch.equal(serial_pre.generator.get_state(),
+                       ahead_pre.generator.get_state())

@@ -65,6 +65,7 @@ class _Job:
         self.views_error: Optional[BaseException] = None
         self.stale = False  # views of a generator state set since
         self.event = None  # CUDA: recorded after the views' ops
+        self.device = None  # CUDA: the device (with its index)
 
 
 class _PrefetchingIterator:
@@ -173,7 +174,7 @@ class ViewPrefetcher:
             if not job.stale:
                 out = job.out
                 if job.event is not None:
-                    stream = torch.cuda.current_stream(job.event.device)
+                    stream = torch.cuda.current_stream(job.device)
                     stream.wait_event(job.event)
                     for t in _cuda_tensors(out):
                         t.record_stream(stream)
@@ -189,6 +190,8 @@ class ViewPrefetcher:
         self.close()
         device = torch.device(self.preprocessor.device)
         kind = device.type
+        if kind == 'cuda' and device.index is None:  # the thread's own
+            device = torch.device('cuda', torch.cuda.current_device())
         job = _Job(self.preprocessor.generator.get_state())
         autocast = (kind, torch.get_autocast_dtype(kind),
                     torch.is_autocast_enabled(kind))
@@ -231,10 +234,14 @@ class ViewPrefetcher:
                     job.views_error = exc
                     return
                 if stream is not None:
+                    job.device = device
                     job.event = torch.cuda.Event()
                     job.event.record(stream)
-        except BaseException as exc:  # the contexts' own
-            job.fetch_error = exc
+        except BaseException as exc:  # the contexts' own, the event's
+            if job.item is None:
+                job.fetch_error = exc
+            else:
+                job.views_error = exc
 
     def generator_state(self) -> torch.Tensor:
         """The views generator's state as the serial path has it now: from
