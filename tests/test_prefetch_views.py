@@ -258,27 +258,15 @@ def test_prefetched_views_equal_the_serial_views(device):
     in between): equal bit for bit, and the generator left where the
     serial path leaves it once the prefetcher is closed. On a GPU the
     views are made on a side stream, which the main stream waits for."""
-    from openselfsup.apis.fast_path import batched_views_config
     from openselfsup.models.view_prefetch import ViewPrefetcher
-    from openselfsup.registry import MODELS
-    cfg = Config.fromfile(CLP)
-    batched_views_config(cfg, [])
-    settings = dict(cfg.model.data_preprocessor, seed=3)
-    settings['views'] = copy.deepcopy(settings['views'])
-    settings['views'][0]['scale'] = 32
-    gen = torch.Generator().manual_seed(0)
-    batches = [dict(inputs=torch.randint(0, 256, (8, 3, 48, 48),
-                                         generator=gen, dtype=torch.uint8),
-                    data_samples=None) for _ in range(4)]
+    batches = _uint8_batches(4)
     if device == 'cuda':
         batches = [dict(b, inputs=b['inputs'].pin_memory()) for b in batches]
     autocast = torch.autocast(device, dtype=torch.bfloat16,
                               enabled=device == 'cuda')
 
-    def preprocessor():
-        return MODELS.build(copy.deepcopy(settings)).to(device)
-
-    serial_pre, ahead_pre = preprocessor(), preprocessor()
+    serial_pre = _clp_preprocessor().to(device)
+    ahead_pre = _clp_preprocessor().to(device)
     with autocast:
         serial = [serial_pre(dict(b), True)['inputs'] for b in batches]
     prefetcher = ViewPrefetcher(ahead_pre)
@@ -298,3 +286,71 @@ def test_prefetched_views_equal_the_serial_views(device):
             assert torch.equal(sv.cpu(), av.cpu())
     assert torch.equal(serial_pre.generator.get_state(),
                        ahead_pre.generator.get_state())
+
+
+def _clp_preprocessor(seed: int = 3):
+    """The CLP recipe's batched-views preprocessor, 32 px views."""
+    from openselfsup.apis.fast_path import batched_views_config
+    from openselfsup.registry import MODELS
+    cfg = Config.fromfile(CLP)
+    batched_views_config(cfg, [])
+    settings = dict(cfg.model.data_preprocessor, seed=seed)
+    settings['views'] = copy.deepcopy(settings['views'])
+    settings['views'][0]['scale'] = 32
+    return MODELS.build(settings)
+
+
+def _uint8_batches(n: int):
+    gen = torch.Generator().manual_seed(0)
+    return [dict(inputs=torch.randint(0, 256, (4, 3, 40, 40), generator=gen,
+                                      dtype=torch.uint8), data_samples=None)
+            for _ in range(n)]
+
+
+def test_a_views_refusal_made_ahead_is_raised_where_the_step_takes_it():
+    """The views' own refusal of a batch made ahead (a collate's list,
+    not a stacked batch) is raised where the step takes the batch, as on
+    the serial path, not where the loop draws it: the same exception,
+    with the side thread's frames; no thread is left."""
+    from openselfsup.models.view_prefetch import ViewPrefetcher
+    from openselfsup.utils import InputError
+    good, = _uint8_batches(1)
+    listed = dict(good, inputs=list(good['inputs']))
+    serial = _clp_preprocessor()
+    with pytest.raises(InputError) as serial_caught:
+        serial(dict(listed), True)
+    pre = _clp_preprocessor()
+    batches = ViewPrefetcher(pre).iterate(iter([good, listed]))
+    pre(next(batches), True)
+    taken = next(batches)  # drawn without a word
+    with pytest.raises(InputError) as caught:
+        pre(taken, True)
+    assert str(caught.value) == str(serial_caught.value)
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    assert any(f.name == '_make' for f in frames)
+    pre.prefetcher.close()
+    assert not _prefetch_threads()
+
+
+def test_views_made_ahead_follow_a_generator_state_set_since():
+    """A generator state set while the next views are made ahead (a
+    resume, a restore) is the one they are drawn from: they are made again
+    when taken, as the serial path draws them after the state is set; the
+    state a checkpoint reads meanwhile is the one set."""
+    from openselfsup.models.view_prefetch import ViewPrefetcher
+    first, second = _uint8_batches(2)
+    serial = _clp_preprocessor()
+    state = serial.generator.get_state()
+    serial(dict(first), True)
+    serial.generator.set_state(state)
+    want = serial(dict(second), True)['inputs']
+    pre = _clp_preprocessor()
+    batches = ViewPrefetcher(pre).iterate(iter([first, second]))
+    pre(next(batches), True)  # the second's views launched
+    pre.set_generator_state(state)
+    assert torch.equal(pre.generator_state(), state)
+    got = pre(next(batches), True)['inputs']
+    for w, g in zip(want, got):
+        assert torch.equal(w, g)
+    pre.prefetcher.close()
+    assert not _prefetch_threads()
