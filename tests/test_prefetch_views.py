@@ -19,6 +19,7 @@ from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, mixed_size_list,
                                  small_config)
 
 CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
+FSP = os.path.join(REPO, 'configs/classification/nct/r18_bs512_ep100_all.py')
 THREAD = 'openselfsup-prefetch-views'
 
 
@@ -354,3 +355,38 @@ def test_views_made_ahead_follow_a_generator_state_set_since():
         assert torch.equal(w, g)
     pre.prefetcher.close()
     assert not _prefetch_threads()
+
+
+def test_a_call_outside_training_waits_for_the_views_made_ahead(
+        monkeypatch):
+    """The side thread runs the preprocessor module itself, and FSP's sets
+    its ``to_rgb`` and normalisation aside while it labels a training
+    batch: a validation batch (an iteration-based loop validates between
+    steps) waits for the views being made ahead, then is made as on the
+    serial path."""
+    import time
+
+    from openselfsup.apis.fast_path import batched_views_config
+    from openselfsup.models.view_prefetch import ViewPrefetcher
+    from openselfsup.registry import MODELS
+    cfg = Config.fromfile(FSP)
+    batched_views_config(cfg, [])
+
+    def preprocessor():
+        return MODELS.build(copy.deepcopy(cfg.model.data_preprocessor))
+    make = ViewPrefetcher._make
+
+    def slow(self, *args):
+        time.sleep(0.5)
+        make(self, *args)
+    monkeypatch.setattr(ViewPrefetcher, '_make', slow)
+    first, second, val = _uint8_batches(3)
+    want = preprocessor()(dict(val), False)['inputs']
+    pre = preprocessor()
+    batches = ViewPrefetcher(pre).iterate(iter([first, second]))
+    pre(next(batches), True)
+    assert _prefetch_threads()  # the second's views being made
+    got = pre(dict(val), False)['inputs']
+    assert not _prefetch_threads()
+    assert torch.equal(want, got)
+    pre.prefetcher.close()

@@ -83,9 +83,15 @@ class _BatchAugMixin:
     def _prefetched(self, data, training: bool) -> Optional[Dict]:
         """The output for a batch whose views were made ahead (a
         :class:`~openselfsup.models.view_prefetch.PrefetchedBatch`), taken,
-        not made again; None for any other batch."""
+        not made again; None for any other batch, which waits for views
+        being made ahead first: the side thread runs this module too (a
+        classifier's training call sets its ``to_rgb`` and normalisation
+        aside while it labels the batch), so that a validation batch of an
+        iteration-based loop is not made meanwhile."""
         if isinstance(data, PrefetchedBatch):
             return data.source.prefetcher.take(data, training)
+        if self.prefetcher is not None:
+            self.prefetcher.wait()
         return None
 
     def _uint8_rgb(self, inputs, flip: bool) -> torch.Tensor:

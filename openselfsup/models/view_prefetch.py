@@ -87,7 +87,7 @@ class _PrefetchingIterator:
             # iteration are dropped
             prefetcher.close()
             return PrefetchedBatch(next(self.iterator), self)
-        prefetcher._wait()
+        prefetcher.wait()
         if job.item is None:  # nothing more, or the loader's error
             prefetcher._job = prefetcher._source = None
             if job.fetch_error is not None:
@@ -156,9 +156,12 @@ class ViewPrefetcher:
         """``iterator`` (the training loader's) with the views made ahead."""
         return _PrefetchingIterator(self, iterator)
 
-    def _wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
+    def wait(self) -> None:
+        """Wait for the side thread to make the views it makes, if any
+        (from any other thread: the side thread's own calls pass)."""
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
             self._thread = None
 
     def take(self, batch: PrefetchedBatch, training: bool) -> dict:
@@ -167,7 +170,7 @@ class ViewPrefetcher:
         generator state set since), then the next batch's launched."""
         job, out = batch.job, None
         if job is not None and job is self._job:
-            self._wait()
+            self.wait()
             self._job = self._source = None
             if job.views_error is not None:
                 raise job.views_error
@@ -254,7 +257,7 @@ class ViewPrefetcher:
         """Set the views generator's state; views made ahead and not taken
         are made again from it when they are taken."""
         if self._job is not None:
-            self._wait()
+            self.wait()
             self._job.stale = True
             self._job.state = state
         self.preprocessor.generator.set_state(state)
@@ -265,7 +268,7 @@ class ViewPrefetcher:
         thread is left (the end of training, an exception, an
         interruption), and the generator is where the serial path left
         it."""
-        self._wait()
+        self.wait()
         job, self._job, self._source = self._job, None, None
         if job is not None:
             self.preprocessor.generator.set_state(job.state)
