@@ -2351,6 +2351,40 @@ def test_the_decoded_collate_is_default_collate_for_one_size():
         [d.gt_label.tolist() for d in want['data_samples']] == [[0], [1], [2]]
 
 
+def test_self_sup_preprocessor_moves_only_the_images(monkeypatch):
+    """The batched CLP views move the batch alone to the device: the data
+    samples come back as the loader gave them (the same list, the same
+    objects), none copied by ``DataSample.to`` (mmpretrain's cast made a new
+    sample and copied its gt_label for each image, host time in every
+    step that no loss reads), and the views are those of the same seed
+    without samples."""
+    from mmengine.structures import BaseDataElement
+    from mmpretrain.structures import DataSample
+
+    from openselfsup.apis.fast_path import batched_views_config
+    from openselfsup.registry import MODELS
+    cfg = Config.fromfile(CLP)
+    batched_views_config(cfg, [])
+    mk = dict(cfg.model.data_preprocessor, seed=5)
+    images = torch.from_numpy(np.stack(_patches(3, 32))[..., ::-1].copy()
+                              ).permute(0, 3, 1, 2).contiguous()  # BGR
+    samples = [DataSample().set_gt_label(-1) for _ in range(3)]
+    moved = []
+    to = BaseDataElement.to
+
+    def counted(self, *args, **kwargs):
+        moved.append(self)
+        return to(self, *args, **kwargs)
+    monkeypatch.setattr(BaseDataElement, 'to', counted)
+    got = MODELS.build(mk)(dict(inputs=images, data_samples=samples), True)
+    want = MODELS.build(mk)(dict(inputs=images, data_samples=None), True)
+    assert moved == []
+    assert got['data_samples'] is samples
+    assert len(got['inputs']) == len(want['inputs']) == 2
+    for g, w in zip(got['inputs'], want['inputs']):
+        assert torch.equal(g, w)
+
+
 @pytest.mark.parametrize('num_views', [[2, 2], [1, 2], [1, 1]])
 def test_batched_views_follow_multiview_order(num_views):
     """A ``MultiView`` of two different pipelines, each repeated

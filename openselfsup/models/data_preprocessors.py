@@ -141,6 +141,9 @@ class BatchAugSelfSupDataPreprocessor(_BatchAugMixin, SelfSupDataPreprocessor):
             named where it gives no stacked batch.
         **kwargs: ``SelfSupDataPreprocessor`` arguments (mean, std, to_rgb,
             non_blocking...).
+
+    Unlike ``SelfSupDataPreprocessor``, it moves only the images to the
+    device: the data samples are returned as given, on the host.
     """
 
     def __init__(self, views: Sequence, num_views: int = 2,
@@ -155,8 +158,14 @@ class BatchAugSelfSupDataPreprocessor(_BatchAugMixin, SelfSupDataPreprocessor):
         taken = self._prefetched(data, training)
         if taken is not None:
             return taken
-        data = self.cast_data(data)
-        rgb = self._uint8_rgb(data['inputs'], self._channel_conversion)
+        # the batch alone to the device: the data samples stay as the data
+        # loader gave them (mmpretrain's SelfSupDataPreprocessor moves them
+        # too, a new DataSample and a copy of its gt_label per image: host
+        # work in every step, 256 copies of 8 bytes a CLP step; no
+        # self-supervised loss reads a tensor of them, MoCoV3 none, HLSS
+        # its metainfo)
+        rgb = self._uint8_rgb(self.cast_data(data['inputs']),
+                              self._channel_conversion)
         if len(self.augments) == 1 and self.num_views > 1:
             # one pipeline for every view: all views in one pass over the
             # batch repeated num_views times (each image and view draws its
