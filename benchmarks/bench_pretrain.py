@@ -14,7 +14,14 @@ With a GPU, per recipe (the real configs, total batch on one GPU):
     decode, views batched on the GPU; bf16; channels-last) and with the
     published per-image Pillow pipeline in the workers
     (``augment_on='cpu'``); step and data-loader wait per step from
-    MMEngine's IterTimerHook.
+    MMEngine's IterTimerHook; and each step of a run split by the run
+    itself (``loop``): the data loader's wait, the host's time in the
+    model's ``train_step`` (views, forward, backward, optimiser step as
+    issued), the wait for the device after it, each hook's time and the
+    loop's own rest, i.e. the host time per step outside the model step
+    on whatever device it runs, with the work the batched CLP views no
+    longer do (moving the data samples to the device, h268) timed beside
+    it. ``--augment_on device`` runs the GPU path's loop on a CPU.
 
 It prints images per second, (b)/(a), GPU memory, data-loader wait per step
 and the projected wall time of 200 (CLP) / 100 (FSP) epochs on 100,000
@@ -806,7 +813,8 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
     ``compile_views``: the config key of that name set (the compilation
     falls in the warm-up steps); ``prefetch_views``: the config key of
     that name set (the next batch's views made on a side thread while a
-    step runs)."""
+    step runs). Without ``profile_steps``, the timed steps' loop outside
+    the model step in ``res['loop']`` (:func:`_loop_times_hook`)."""
     from openselfsup.apis import train
     labelled = RECIPES[recipe]['list']
     ann = cycled_list(nct_root, labelled, 'meta/bench_' +
@@ -815,15 +823,20 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                             batch, compile_views, prefetch_views)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    config = RECIPES[recipe]['config']
-    if profile_steps:  # the recipe's config plus the profiling hook
+    # the recipe's config plus the profiling hook, or the loop's timer
+    if profile_steps:
         _profiler_hook()
-        os.makedirs(work_dir, exist_ok=True)
-        config = os.path.join(work_dir, f'{recipe}_profiled.py')
-        with open(config, 'w') as f:
-            f.write(f'_base_ = [{os.path.abspath(RECIPES[recipe]["config"])!r}]'
-                    f'\ncustom_hooks = [dict(type="BenchStepProfileHook", '
-                    f'skip={warmup}, steps={profile_steps})]\n')
+        hook, name = (f'dict(type="BenchStepProfileHook", skip={warmup}, '
+                      f'steps={profile_steps})'), 'profiled'
+    else:
+        _loop_times_hook()
+        hook, name = f'dict(type="BenchLoopTimesHook", skip={warmup})', \
+            'timed'
+    os.makedirs(work_dir, exist_ok=True)
+    config = os.path.join(work_dir, f'{recipe}_{name}.py')
+    with open(config, 'w') as f:
+        f.write(f'_base_ = [{os.path.abspath(RECIPES[recipe]["config"])!r}]'
+                f'\ncustom_hooks = [{hook}]\n')
     t0 = time.perf_counter()
     # trained as tools/train.py trains it: nothing evaluated after
     runner = train(config, work_dir=work_dir, cfg_options=options,
@@ -838,10 +851,183 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                wall_with_startup_s=wall)
     if torch.cuda.is_available():
         res['memory_gib'] = peak_memory_gib(runner.log_dir)
+    kind = 'BenchStepProfileHook' if profile_steps else 'BenchLoopTimesHook'
+    result = next(h.result for h in runner.hooks if type(h).__name__ == kind)
     if profile_steps:
-        res['profile'] = next(h.result for h in runner.hooks
-                              if type(h).__name__ == 'BenchStepProfileHook')
+        res['profile'] = result
+    else:
+        res['loop'] = loop_split(result)
     return res
+
+
+def _loop_times_hook():
+    """The hook class that times each training iteration from iteration
+    ``skip`` on, from one request for a batch to the next: the data
+    loader's wait, the host's time in the model's ``train_step`` (views,
+    forward, backward and optimiser step as issued), the wait for the
+    device after it (a GPU's queued work: the wait that the loss read of
+    MMEngine's RuntimeInfoHook, the first after it, would have) and each
+    other hook's ``before_train_iter`` / ``after_train_iter``; after the
+    run, what the batched CLP views no longer do (h268), on the last
+    batch, on the device: moving the data samples as mmpretrain's
+    ``SelfSupDataPreprocessor`` moves them. In ``self.result``
+    (:func:`loop_split` makes the per-step figures)."""
+    from mmengine.hooks import Hook
+
+    from openselfsup.registry import HOOKS
+    if 'BenchLoopTimesHook' in HOOKS.module_dict:
+        return HOOKS.module_dict['BenchLoopTimesHook']
+
+    class Timed:
+        """The loop's data loader, each request for a batch timed."""
+
+        def __init__(self, loader, times):
+            self._loader, self._times = loader, times
+
+        def __getattr__(self, name):
+            return getattr(self._loader, name)
+
+        def __len__(self):
+            return len(self._loader)
+
+        def __iter__(self):
+            it = iter(self._loader)
+            while True:
+                t0 = time.perf_counter()
+                try:
+                    batch = next(it)
+                except StopIteration:
+                    self._times.append((t0, time.perf_counter()))
+                    return
+                self._times.append((t0, time.perf_counter()))
+                yield batch
+
+    @HOOKS.register_module()
+    class BenchLoopTimesHook(Hook):
+        priority = 'VERY_LOW'
+
+        def __init__(self, skip: int):
+            self.skip = skip
+            self.fetch, self.step, self.wait = [], {}, {}
+            self.hooks = {}
+            self.result, self._samples = None, None
+
+        def before_train(self, runner):
+            model, loop = runner.model, runner.train_loop
+            cuda = next(model.parameters()).is_cuda
+
+            def sync():
+                if cuda:
+                    torch.cuda.synchronize()
+            self._sync = sync
+            loop.dataloader = Timed(loop.dataloader, self.fetch)
+
+            def train_step(*a, _orig=model.train_step, **k):
+                data = a[0] if a else k.get('data')
+                if isinstance(data, dict):
+                    self._samples = data.get('data_samples')
+                t0 = time.perf_counter()
+                out = _orig(*a, **k)
+                t1 = time.perf_counter()
+                sync()
+                self.step[runner.iter] = t1 - t0
+                self.wait[runner.iter] = time.perf_counter() - t1
+                return out
+            model.train_step = train_step
+            for hook in runner.hooks:
+                if hook is self:
+                    continue
+                for fn in ('before_train_iter', 'after_train_iter'):
+                    # only a hook that overrides MMEngine's empty method
+                    if getattr(type(hook), fn) is getattr(Hook, fn):
+                        continue
+                    times = self.hooks.setdefault(
+                        f'{fn}:{type(hook).__name__}', {})
+
+                    def timed_fn(*a, _orig=getattr(hook, fn), _t=times,
+                                 **k):
+                        t0 = time.perf_counter()
+                        out = _orig(*a, **k)
+                        _t[runner.iter] = time.perf_counter() - t0
+                        return out
+                    setattr(hook, fn, timed_fn)
+
+        def after_train(self, runner):
+            loop = runner.train_loop
+            loop.dataloader = loop.dataloader._loader
+            del runner.model.train_step  # the instance attribute set above
+            avoided = {}
+            pre = runner.model.data_preprocessor
+            if self._samples and type(pre).__name__ == \
+                    'BatchAugSelfSupDataPreprocessor':
+                rounds = []
+                for _ in range(5):
+                    t0 = time.perf_counter()
+                    pre.cast_data(self._samples)
+                    self._sync()
+                    rounds.append(time.perf_counter() - t0)
+                avoided['data_samples_to_device'] = float(np.median(rounds))
+            # iteration i: from the request of its batch to the next one's
+            n = len(self.step)
+            starts = [t0 for t0, _ in self.fetch]
+            self.result = dict(
+                cycle=[starts[i + 1] - starts[i] for i in range(n)],
+                data_wait=[t1 - t0 for t0, t1 in self.fetch[:n]],
+                train_step=[self.step[i] for i in range(n)],
+                device_wait=[self.wait[i] for i in range(n)],
+                hooks={k: [v.get(i, 0.0) for i in range(n)]
+                       for k, v in self.hooks.items()},
+                skip=self.skip, avoided=avoided)
+            self._samples = None
+
+    return BenchLoopTimesHook
+
+
+def loop_split(timed: dict) -> dict:
+    """Per training step, in seconds (means over the steps from
+    ``timed['skip']`` on): the step (from one request for a batch to the
+    next), the data loader's wait, the host's time in ``train_step``, the
+    wait for the device after it, each hook's time (``hooks``, by
+    ``<method>:<class>``; their sum ``hooks_s``) and ``loop_s``, the rest
+    (the loop's own code: MMEngine's and the runner's ``call_hook``); the
+    host time per step outside the model step and the data wait,
+    ``outside_model_step_s = hooks_s + loop_s``; ``avoided``: the work
+    the path no longer does, timed after the run
+    (:func:`_loop_times_hook`)."""
+    skip = timed['skip']
+
+    def mean(values) -> float:
+        return float(np.mean(values[skip:])) if len(values) > skip else 0.0
+    hooks = {k: mean(v) for k, v in timed['hooks'].items()}
+    rest = np.array(timed['cycle']) - np.array(timed['data_wait']) - \
+        np.array(timed['train_step']) - np.array(timed['device_wait']) - \
+        sum((np.array(v) for v in timed['hooks'].values()),
+            np.zeros(len(timed['cycle'])))
+    out = dict(step_s=mean(timed['cycle']),
+               data_wait_s=mean(timed['data_wait']),
+               train_step_host_s=mean(timed['train_step']),
+               device_wait_s=mean(timed['device_wait']),
+               hooks_s=sum(hooks.values()), loop_s=mean(list(rest)),
+               hooks=hooks, steps=max(len(timed['cycle']) - skip, 0))
+    out['outside_model_step_s'] = out['hooks_s'] + out['loop_s']
+    out['avoided'] = dict(timed['avoided'])
+    return out
+
+
+def print_loop(recipe: str, label: str, loop: dict) -> None:
+    """The line of (b)'s loop outside the model step (:func:`loop_split`),
+    and the work avoided beside it."""
+    ms = {k: 1000 * v for k, v in loop.items() if isinstance(v, float)}
+    avoided = loop.get('avoided', {}).get('data_samples_to_device')
+    print(f'{recipe} (b) {label} loop per step: {ms["step_s"]:.1f} ms = data '
+          f'wait {ms["data_wait_s"]:.1f} + train_step on the host '
+          f'{ms["train_step_host_s"]:.1f} + device wait '
+          f'{ms["device_wait_s"]:.1f} + hooks {ms["hooks_s"]:.2f} + loop '
+          f'{ms["loop_s"]:.2f}; outside the model step '
+          f'{ms["outside_model_step_s"]:.2f} ms' + (
+              '' if avoided is None else
+              f'; before h268 the views also moved the data samples to the '
+              f'device: {1000 * avoided:.2f} ms more'))
 
 
 #: the parts of a training step the profile names (record_function ranges)
@@ -1013,11 +1199,13 @@ def main(argv=None):
                    help='parts not to run: (a), (b), the data path per '
                    'worker, the ops of a step (default: none)')
     p.add_argument('--augment_on', nargs='+', default=['auto', 'cpu'],
-                   choices=['auto', 'cpu'],
+                   choices=['auto', 'cpu', 'device'],
                    help='(b) runs: auto (the default path: views on the '
                    'GPU) and/or cpu (the published per-image pipeline in '
-                   'the workers) (default: both; without a GPU auto is the '
-                   'per-image path, run once)')
+                   'the workers) and/or device (the views batched on the '
+                   'training device: auto\'s path on a GPU, the GPU path\'s '
+                   'loop on the CPU) (default: auto and cpu; a path is run '
+                   'once: without a GPU auto is the per-image path)')
     p.add_argument('--profile', type=count_or_zero, default=0,
                    metavar='STEPS',
                    help='after the timed (b) runs, one more default-path run '
@@ -1217,6 +1405,8 @@ def main(argv=None):
                           f'({100 * e["data_wait_share"]:4.1f} %)  '
                           f'{e.get("memory_gib", 0):5.1f} GiB  -> {epochs} '
                           f'epochs of 100,000: {e["projected_hours"]:5.2f} h')
+                    if 'loop' in e:
+                        print_loop(recipe, label, e['loop'])
                     views = res.get('batched_views_cuda_images_per_s')
                     best = res.get('ceiling', {}).get(
                         'amp=bf16 channels_last=True')
