@@ -879,7 +879,12 @@ def _loop_times_hook():
         return HOOKS.module_dict['BenchLoopTimesHook']
 
     class Timed:
-        """The loop's data loader, each request for a batch timed."""
+        """The loop's data loader, each request for a batch timed, and the
+        free of the batch before last: held here until the loop has let it
+        go (its loop variable holds the last one), so that its memory is
+        freed here, timed, not in the loop (one batch longer in memory;
+        the request for batch i frees batch i - 2, none before the
+        third)."""
 
         def __init__(self, loader, times):
             self._loader, self._times = loader, times
@@ -891,16 +896,19 @@ def _loop_times_hook():
             return len(self._loader)
 
         def __iter__(self):
-            it = iter(self._loader)
+            it, held = iter(self._loader), []
             while True:
                 t0 = time.perf_counter()
+                if len(held) == 2:
+                    del held[0]  # the last reference: its memory freed
+                t1 = time.perf_counter()
                 try:
-                    batch = next(it)
+                    held.append(next(it))
                 except StopIteration:
-                    self._times.append((t0, time.perf_counter()))
+                    self._times.append((t0, t1, time.perf_counter()))
                     return
-                self._times.append((t0, time.perf_counter()))
-                yield batch
+                self._times.append((t0, t1, time.perf_counter()))
+                yield held[-1]
 
     @HOOKS.register_module()
     class BenchLoopTimesHook(Hook):
@@ -969,10 +977,11 @@ def _loop_times_hook():
                 avoided['data_samples_to_device'] = float(np.median(rounds))
             # iteration i: from the request of its batch to the next one's
             n = len(self.step)
-            starts = [t0 for t0, _ in self.fetch]
+            starts = [t0 for t0, _, _ in self.fetch]
             self.result = dict(
                 cycle=[starts[i + 1] - starts[i] for i in range(n)],
-                data_wait=[t1 - t0 for t0, t1 in self.fetch[:n]],
+                batch_free=[t1 - t0 for t0, t1, _ in self.fetch[:n]],
+                data_wait=[t2 - t1 for _, t1, t2 in self.fetch[:n]],
                 train_step=[self.step[i] for i in range(n)],
                 device_wait=[self.wait[i] for i in range(n)],
                 hooks={k: [v.get(i, 0.0) for i in range(n)]
@@ -986,30 +995,37 @@ def _loop_times_hook():
 def loop_split(timed: dict) -> dict:
     """Per training step, in seconds (means over the steps from
     ``timed['skip']`` on): the step (from one request for a batch to the
-    next), the data loader's wait, the host's time in ``train_step``, the
-    wait for the device after it, each hook's time (``hooks``, by
+    next), the free of a batch the step is done with (``batch_free_s``:
+    the main process's last reference to it dropped; a batch from the
+    workers lies in shared memory, whose free holds the GIL; where the
+    loader pins batches, its pinning thread frees those instead), the
+    data loader's wait, the host's time in ``train_step``, the wait for
+    the device after it, each hook's time (``hooks``, by
     ``<method>:<class>``; their sum ``hooks_s``) and ``loop_s``, the rest
     (the loop's own code: MMEngine's and the runner's ``call_hook``); the
     host time per step outside the model step and the data wait,
-    ``outside_model_step_s = hooks_s + loop_s``; ``avoided``: the work
-    the path no longer does, timed after the run
+    ``outside_model_step_s = batch_free_s + hooks_s + loop_s``;
+    ``avoided``: the work the path no longer does, timed after the run
     (:func:`_loop_times_hook`)."""
     skip = timed['skip']
 
     def mean(values) -> float:
         return float(np.mean(values[skip:])) if len(values) > skip else 0.0
     hooks = {k: mean(v) for k, v in timed['hooks'].items()}
-    rest = np.array(timed['cycle']) - np.array(timed['data_wait']) - \
-        np.array(timed['train_step']) - np.array(timed['device_wait']) - \
+    rest = np.array(timed['cycle']) - np.array(timed['batch_free']) - \
+        np.array(timed['data_wait']) - np.array(timed['train_step']) - \
+        np.array(timed['device_wait']) - \
         sum((np.array(v) for v in timed['hooks'].values()),
             np.zeros(len(timed['cycle'])))
     out = dict(step_s=mean(timed['cycle']),
+               batch_free_s=mean(timed['batch_free']),
                data_wait_s=mean(timed['data_wait']),
                train_step_host_s=mean(timed['train_step']),
                device_wait_s=mean(timed['device_wait']),
                hooks_s=sum(hooks.values()), loop_s=mean(list(rest)),
                hooks=hooks, steps=max(len(timed['cycle']) - skip, 0))
-    out['outside_model_step_s'] = out['hooks_s'] + out['loop_s']
+    out['outside_model_step_s'] = out['batch_free_s'] + out['hooks_s'] + \
+        out['loop_s']
     out['avoided'] = dict(timed['avoided'])
     return out
 
@@ -1019,7 +1035,8 @@ def print_loop(recipe: str, label: str, loop: dict) -> None:
     and the work avoided beside it."""
     ms = {k: 1000 * v for k, v in loop.items() if isinstance(v, float)}
     avoided = loop.get('avoided', {}).get('data_samples_to_device')
-    print(f'{recipe} (b) {label} loop per step: {ms["step_s"]:.1f} ms = data '
+    print(f'{recipe} (b) {label} loop per step: {ms["step_s"]:.1f} ms = '
+          f'freeing a batch {ms["batch_free_s"]:.1f} + data '
           f'wait {ms["data_wait_s"]:.1f} + train_step on the host '
           f'{ms["train_step_host_s"]:.1f} + device wait '
           f'{ms["device_wait_s"]:.1f} + hooks {ms["hooks_s"]:.2f} + loop '

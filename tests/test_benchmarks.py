@@ -1231,8 +1231,8 @@ def test_bench_pretrain_loop_split_attributes_a_hook_and_the_wait(
         tmp_path, monkeypatch):
     """(b)'s loop outside the model step (``end_to_end``'s ``loop``): a
     hook made to take 30 ms more per step is found under its name, not in
-    the loop's rest, and a data loader made to wait 20 ms more per batch
-    in its wait; the step is the one MMEngine's IterTimerHook times, and
+    the loop's rest, a data loader made to wait 20 ms more per batch in
+    its wait, and a batch that takes 15 ms to free in the free; the step is the one MMEngine's IterTimerHook times, and
     the CLP views' avoided work (moving the data samples) is timed. A
     real CPU run of the CLP recipe at 32 px crops, ResNet-18 width 8."""
     import time
@@ -1264,26 +1264,33 @@ def test_bench_pretrain_loop_split_attributes_a_hook_and_the_wait(
     from torch.utils.data.dataloader import _SingleProcessDataLoaderIter
     next_data = _SingleProcessDataLoaderIter._next_data
 
+    class SlowToFree:
+        def __del__(self):
+            time.sleep(0.015)
+
     def slow_data(self):
         time.sleep(0.02)
-        return next_data(self)
+        return dict(next_data(self), slow_to_free=SlowToFree())
     monkeypatch.setattr(_SingleProcessDataLoaderIter, '_next_data',
                         slow_data)
     nct, _ = bench_pretrain.make_images(str(tmp_path / 'data'), 32)
-    res = bench_pretrain.end_to_end('clp', nct, 'device', 4, 1, 0,
+    res = bench_pretrain.end_to_end('clp', nct, 'device', 4, 2, 0,
                                     str(tmp_path / 'w'), 32)
     loop = res['loop']
     assert loop['steps'] == 4
     assert 0.03 <= loop['hooks']['after_train_iter:ParamSchedulerHook'] \
-        < 0.03 + 0.02
+        < 0.03 + 0.03
     assert loop['hooks_s'] >= 0.03
-    assert 0.02 <= loop['data_wait_s'] < 0.02 + 0.05
-    assert abs(loop['loop_s']) < 0.01
+    assert 0.02 <= loop['data_wait_s'] < 0.02 + 0.2  # + decoding
+    # a batch is freed when the step after it asks for its batch
+    assert 0.015 <= loop['batch_free_s'] < 0.015 + 0.01
+    assert abs(loop['loop_s']) < 0.015
     assert loop['outside_model_step_s'] == pytest.approx(
-        loop['hooks_s'] + loop['loop_s'])
+        loop['batch_free_s'] + loop['hooks_s'] + loop['loop_s'])
     # the cycle is the step IterTimerHook times (each its own clock)
     assert loop['step_s'] == pytest.approx(res['step_s'], rel=0.1)
-    parts = ('data_wait_s', 'train_step_host_s', 'device_wait_s',
+    parts = ('batch_free_s', 'data_wait_s', 'train_step_host_s',
+             'device_wait_s',
              'hooks_s', 'loop_s')
     assert sum(loop[k] for k in parts) == pytest.approx(loop['step_s'])
     assert loop['device_wait_s'] < 0.005  # the CPU: nothing queued
