@@ -290,15 +290,17 @@ def training_step(cfg, model, wrapper, device, batch: int, size: int = 32,
 
 def step_batch(model, device, batch: int, size: int) -> dict:
     """A data preprocessor's input: a random uint8 batch of ``batch``
-    ``size`` px images on ``device``, with labels for a labelled
-    recipe."""
+    ``size`` px images on ``device``, with the data samples the loader
+    gives with it, on the host: labels for a labelled recipe, -1 for the
+    unlabelled CLP list (ImageList's; none were given for CLP, so a
+    count missed the 256 copies of them the views made, h268)."""
     from mmpretrain.structures import DataSample
 
     from openselfsup.models import BatchAugClsDataPreprocessor
     labelled = isinstance(model.data_preprocessor,
                           BatchAugClsDataPreprocessor)
-    samples = None if not labelled else [
-        DataSample().set_gt_label(i % 9) for i in range(batch)]
+    samples = [DataSample().set_gt_label(i % 9 if labelled else -1)
+               for i in range(batch)]
     images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8,
                            device=device)
     return dict(inputs=images, data_samples=samples)

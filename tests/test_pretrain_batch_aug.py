@@ -1320,6 +1320,10 @@ def test_training_step_reads_nothing_back_from_the_device(recipe):
     assert 0 < ops['views']['h2d_bytes'] < 200 * 64, ops
     assert all(ops[k]['h2d_bytes'] == 0
                for k in ('forward', 'backward', 'optimiser')), ops
+    # in as many copies as the views' parameters (one) and FSP's labels
+    # (one): CLP's data samples, given as the loader gives them, stay on
+    # the host (they were copied one by one, 64 more here)
+    assert ops['views']['h2d_copies'] == (1 if recipe == 'clp' else 2), ops
 
 
 @pytest.mark.parametrize('per_group_calls', [True, False])
