@@ -2373,13 +2373,9 @@ def test_self_sup_preprocessor_moves_only_the_images(monkeypatch):
     images = torch.from_numpy(np.stack(_patches(3, 32))[..., ::-1].copy()
                               ).permute(0, 3, 1, 2).contiguous()  # BGR
     samples = [DataSample().set_gt_label(-1) for _ in range(3)]
-    moved = []
-    to = BaseDataElement.to
-
-    def counted(self, *args, **kwargs):
-        moved.append(self)
-        return to(self, *args, **kwargs)
-    monkeypatch.setattr(BaseDataElement, 'to', counted)
+    moved, to = [], BaseDataElement.to
+    monkeypatch.setattr(BaseDataElement, 'to', lambda self, *a, **k:
+                        moved.append(self) or to(self, *a, **k))
     got = MODELS.build(mk)(dict(inputs=images, data_samples=samples), True)
     want = MODELS.build(mk)(dict(inputs=images, data_samples=None), True)
     assert moved == []
