@@ -434,6 +434,46 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
 
 
 @pytest.mark.parametrize('per_group_calls', [False, True])
+def test_ghost_bn_segments_under_torch_compile(per_group_calls):
+    """Two ``segments`` blocks in one ``torch.compile``-d function (MoCo
+    v3's query and key backbones in its loss, under ``compile=True`` or
+    ``compile_encoders``) run, give the eager outputs and running
+    statistics, and leave the layers at their class defaults: restoring
+    them by ``delattr`` was an AttributeError under torch.compile (it
+    replays the delete of an attribute set in the same graph as a delete
+    of one never set)."""
+    from openselfsup.models import GhostBatchNorm2d
+    from openselfsup.models.groups import segments
+
+    def make():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(
+            torch.nn.Conv2d(3, 4, 3),
+            GhostBatchNorm2d(4, group_size=4,
+                             per_group_calls=per_group_calls)).double()
+
+    def step(a, b, x):
+        with segments(a, 2):
+            ya = a(x)
+        with torch.no_grad(), segments(b, 2):
+            yb = b(x)
+        return ya, yb
+    x = torch.randn(16, 3, 6, 6, generator=torch.Generator().manual_seed(4),
+                    dtype=torch.float64)
+    eager, compiled = (make(), make()), (make(), make())
+    want = step(*eager, x)
+    torch._dynamo.reset()
+    got = torch.compile(step, backend='eager')(*compiled, x)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
+    for mine, ref in zip(compiled, eager):
+        for k, v in ref.state_dict().items():
+            torch.testing.assert_close(mine.state_dict()[k], v, msg=k)
+        assert not {'segments', '_pending'} & mine[1].__dict__.keys()
+        assert mine[1].segments == 1 and mine[1]._pending is None
+
+
+@pytest.mark.parametrize('per_group_calls', [False, True])
 @pytest.mark.parametrize('block', [False, True])
 def test_ghost_bn_called_twice_in_one_graph(per_group_calls, block):
     """A GhostBN layer called on a batch of one group and then, before the

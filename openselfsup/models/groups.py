@@ -69,7 +69,11 @@ def segments(module: nn.Module, count: int):
             for m, (seg, pend) in zip(bns, before):
                 for name, old in (('segments', seg), ('_pending', pend)):
                     if old is None:
-                        delattr(m, name)  # back to the class's default
+                        # back to the class's default (a pop, not
+                        # delattr: torch.compile replays a delattr of an
+                        # attribute set in the same graph as a delete of
+                        # one never set, an AttributeError)
+                        m.__dict__.pop(name, None)
                     else:
                         setattr(m, name, old)
 
