@@ -1118,7 +1118,7 @@ def _runner_keys() -> frozenset:
 #: settings, an extraction config's ``dataset``, a kNN or sweep section
 PROJECT_KEYS = frozenset({'total_batch_size', 'amp', 'channels_last',
                           'augment_on', 'compile_views', 'prefetch_views',
-                          'dataset', 'knn_eval', 'sweep'})
+                          'compile_encoders', 'dataset', 'knn_eval', 'sweep'})
 
 
 def _live(cfg: Config, top: str) -> bool:

@@ -75,8 +75,9 @@ def _choice(cfg, key: str, allowed, absent) -> object:
 
 def check_fast_path_values(cfg) -> None:
     """Refuse an unknown ``augment_on``, ``amp``, ``channels_last``,
-    ``compile_views`` or ``prefetch_views`` of a training config (one
-    with ``train_dataloader`` and ``model``), and a pipeline setting both view paths refuse
+    ``compile_views``, ``prefetch_views`` or ``compile_encoders`` of a
+    training config (one with ``train_dataloader`` and ``model``), and a
+    pipeline setting both view paths refuse
     (:func:`~openselfsup.datasets.pipeline_checks.check_pipelines`);
     torch-free: :func:`~openselfsup.apis.train.
     check_run_values` runs it for the launchers' ``--check-config`` and
@@ -99,6 +100,13 @@ def check_fast_path_values(cfg) -> None:
         value = cfg.get(key, False)
         if value not in (True, False):
             raise InputError(f'{key}={value!r}: choose True or False')
+    compile_encoders = cfg.get('compile_encoders', False)
+    if compile_encoders is not True and compile_encoders is not False \
+            and not (isinstance(compile_encoders, dict)
+            and all(isinstance(k, str) for k in compile_encoders)):
+        raise InputError(f'compile_encoders={compile_encoders!r}: choose '
+                         'True, False or a dict of torch.compile arguments '
+                         "(e.g. dict(mode='max-autotune-no-cudagraphs'))")
     # what both view paths refuse (a prob outside [0, 1], a magnitude_level
     # outside [0, total_level]), refused the same way on both, before the
     # run (the per-image transforms took some of it without a word) and,
@@ -398,6 +406,10 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
             notes.append('prefetch_views: the next batch\'s views made on '
                          'a side thread while a step runs')
     cfg.augment_on = 'device' if batched else 'cpu'
+    if cfg.get('compile_encoders', False) not in (False, None):
+        notes.append('compile_encoders: the forward of the backbone and '
+                     'neck (and of their momentum-encoder copies) through '
+                     'torch.compile (compiled at the first steps)')
 
     if amp == 'auto':
         amp = 'bfloat16' if cuda else 'off'

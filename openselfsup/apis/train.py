@@ -920,8 +920,8 @@ def check_run_values(cfg: Config) -> None:
     datasets refuse (:func:`check_indices`), a numpy array anywhere in the
     config that MMEngine cannot print (numpy scalars are replaced by their
     Python values: :func:`_plain_numpy`) and an unknown choice of
-    ``amp``, ``augment_on``, ``channels_last``, ``compile_views`` or
-    ``prefetch_views``
+    ``amp``, ``augment_on``, ``channels_last``, ``compile_views``,
+    ``prefetch_views`` or ``compile_encoders``
     (:func:`~openselfsup.apis.fast_path.check_fast_path_values`), and
     ``auto_scale_lr.enable`` (``--auto-scale-lr``) with several optimizers
     the config gives windows of different lengths

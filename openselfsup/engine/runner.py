@@ -5153,11 +5153,24 @@ class AtomicRunner(Runner):
     def wrap_model(self, model_wrapper_cfg, model):
         """As the Runner's; with ``channels_last=True`` in the config (see
         :mod:`openselfsup.apis.fast_path`) the model is first converted to
-        the channels-last memory format, before any DDP wrapping."""
+        the channels-last memory format, before any DDP wrapping; with
+        ``compile_encoders`` the encoders' forward of the wrapped model is
+        compiled (:func:`~openselfsup.models.compiling.compile_encoders`,
+        at the first steps)."""
         if self.cfg.get('channels_last') is True:
             import torch
             model = model.to(memory_format=torch.channels_last)
-        return super().wrap_model(model_wrapper_cfg, model)
+        model = super().wrap_model(model_wrapper_cfg, model)
+        compiled = self.cfg.get('compile_encoders', False)
+        if compiled not in (False, None):
+            # the encoders' forward (of the model as trained: SyncBN
+            # reverted off DDP), compiled at the first steps
+            from mmengine.model import is_model_wrapper
+
+            from ..models.compiling import compile_encoders
+            compile_encoders(model.module if is_model_wrapper(model)
+                             else model, compiled)
+        return model
 
     def _record_initial_weights(self) -> None:
         """What a new run's initial weights (``load_from``, ``Pretrained``
