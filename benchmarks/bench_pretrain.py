@@ -33,6 +33,14 @@ against the wall time, the host and GPU time of the views, the forward
 (with the momentum update) and the backward + optimiser step, and the ops
 taking most GPU and most host time (where a step's time goes).
 
+With ``--compile-encoders`` (``gpu_run.sh pretrain_compiled``): (a)
+bfloat16 channels-last once more with the model's encoders compiled
+(``compile_encoders``: the forward of the backbone and neck, and of the
+momentum encoder's, through torch.compile; at least 3 warm-up steps,
+the compile time, dynamo's graphs and graph breaks, and the graphs
+compiled while timed, printed), and one more (b) default-path run with
+``compile_encoders=True``, each printed beside the uncompiled one.
+
 Always (and alone on a machine without a GPU, which it says): the data path
 per data-loader worker, in this process, over the same images: the CLP
 two-view and the FSP per-image pipelines, decoding only (what a worker does
@@ -671,7 +679,7 @@ def variant_name(amp: bool, channels_last: bool, per_group: bool) -> str:
 
 def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
                     device: str = 'cuda', size: int = 224,
-                    variants=VARIANTS) -> dict:
+                    variants=VARIANTS, compile_options=None) -> dict:
     """Training steps on batches already on ``device``: {variant: images/s,
     step time, memory}.
 
@@ -681,6 +689,14 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
     (``synced_images_per_s``; ``host_s``: the time the Python side took to
     issue one step, so ``host_s`` near ``synced_step_s`` means the step is
     bound by launching kernels, not by the GPU).
+
+    ``compile_options`` (True or ``torch.compile``'s arguments): the same
+    step with the model's encoders compiled as ``compile_encoders`` does
+    (:func:`~openselfsup.models.compiling.compile_encoders`), keys
+    suffixed `` compile_encoders``; at least 3 warm-up steps (compiling;
+    ``compile_s``), and the graphs dynamo made (``graphs``), those made
+    while timed (``graphs_compiled_while_timed``: recompilations; 0
+    expected) and its graph breaks (``graph_breaks``).
     """
     from mmengine.logging import MessageHub, MMLogger
     from mmengine.optim import build_optim_wrapper
@@ -720,6 +736,8 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
         if amp:  # as the training run's default on a GPU
             amp_optim_wrapper(wcfg, 'bfloat16')
         wrapper = build_optim_wrapper(model, wcfg)
+        if compile_options is not None:
+            _compiled_encoders(model, compile_options)
 
         def img():
             return torch.randn(batch, 3, size, size, device=device,
@@ -735,9 +753,12 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
 
         def step():
             return model_step(model, wrapper, inputs, samples)
-        for _ in range(warmup):
+        t0 = time.perf_counter()
+        for _ in range(warmup if compile_options is None else
+                       max(warmup, 3)):
             step()
         sync()
+        warmed_s, graphs = time.perf_counter() - t0, _dynamo_graphs()
         t0 = time.perf_counter()
         for _ in range(steps):
             step()
@@ -750,7 +771,14 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
             host += time.perf_counter() - h0
             loss.item()  # the runner's message hub reads every loss
         synced = (time.perf_counter() - t0) / steps
-        out[variant_name(amp, cl, per_group)] = dict(
+        name = variant_name(amp, cl, per_group)
+        if compile_options is not None:
+            name += ' compile_encoders'
+            now = _dynamo_graphs()
+            out[name] = dict(compile_s=warmed_s, graphs=now[0],
+                             graphs_compiled_while_timed=now[0] - graphs[0],
+                             graph_breaks=now[1])
+        out.setdefault(name, {}).update(
             images_per_s=batch / dt, step_s=dt,
             synced_images_per_s=batch / synced, synced_step_s=synced,
             host_s=host / steps,
@@ -758,6 +786,26 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
             if cuda else None)
         model = wrapper = inputs = None  # free before the next variant
     return out
+
+
+def _compiled_encoders(model, options) -> None:
+    """The model's encoders compiled (``compile_encoders``), dynamo's
+    caches and counters reset first (each variant counted alone)."""
+    from torch import _dynamo
+    from torch._dynamo.utils import counters
+
+    from openselfsup.models.compiling import compile_encoders
+    _dynamo.reset()
+    counters.clear()
+    compile_encoders(model, options)
+
+
+def _dynamo_graphs() -> tuple:
+    """(graphs dynamo compiled, graph breaks) since its counters were
+    cleared."""
+    from torch._dynamo.utils import counters
+    return (counters['stats']['unique_graphs'],
+            sum(counters['graph_break'].values()))
 
 
 # ---------------------------------------------------------- (b) end to end
@@ -777,7 +825,8 @@ def print_profile(recipe: str, prof: dict) -> None:
 
 def train_options(recipe: str, nct_root: str, ann: str, workers: int,
                   augment_on: str, batch: int, compile_views: bool,
-                  prefetch_views: bool = False) -> dict:
+                  prefetch_views: bool = False,
+                  compile_encoders: bool = False) -> dict:
     """The ``--cfg-options`` of an end-to-end run of ``recipe``: the
     synthetic images, one epoch, no checkpoint and no log lines in the
     timed steps (the scalars still go to ``vis_data/``, where the peak
@@ -785,8 +834,10 @@ def train_options(recipe: str, nct_root: str, ann: str, workers: int,
     epoch (``RECIPES[recipe]['one_epoch']``; its steps' rate is the
     recipe's first epoch's: a cosine's start, no milestone reached): the
     run warned, inside the benchmark's table, that the recipe's schedule
-    does not span it, which says nothing about the benchmark."""
+    does not span it, which says nothing about the benchmark.
+    ``compile_encoders``: that config key set to True."""
     return {**RECIPES[recipe]['one_epoch'],
+        **({'compile_encoders': True} if compile_encoders else {}),
         'train_dataloader.dataset.data_root': nct_root,
         'train_dataloader.dataset.ann_file': ann,
         'train_dataloader.num_workers': workers,
@@ -807,7 +858,8 @@ def train_options(recipe: str, nct_root: str, ann: str, workers: int,
 def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                warmup: int, workers: int, work_dir: str, batch: int,
                profile_steps: int = 0, compile_views: bool = False,
-               prefetch_views: bool = False) -> dict:
+               prefetch_views: bool = False,
+               compile_encoders: bool = False) -> dict:
     """``openselfsup.apis.train`` for ``warmup + steps`` iterations; with
     ``profile_steps``, the first that many steps after the warm-up are
     profiled (:func:`summarise_profile`, in ``res['profile']``), which
@@ -815,14 +867,17 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
     ``compile_views``: the config key of that name set (the compilation
     falls in the warm-up steps); ``prefetch_views``: the config key of
     that name set (the next batch's views made on a side thread while a
-    step runs). Without ``profile_steps``, the timed steps' loop outside
-    the model step in ``res['loop']`` (:func:`_loop_times_hook`)."""
+    step runs); ``compile_encoders`` likewise (dynamo's caches reset first;
+    its graphs and graph breaks in ``graphs``, ``graph_breaks``). Without
+    ``profile_steps``, the timed steps' loop outside the model step in
+    ``res['loop']`` (:func:`_loop_times_hook`)."""
     from openselfsup.apis import train
     labelled = RECIPES[recipe]['list']
     ann = cycled_list(nct_root, labelled, 'meta/bench_' +
                       os.path.basename(labelled), batch * (steps + warmup))
     options = train_options(recipe, nct_root, ann, workers, augment_on,
-                            batch, compile_views, prefetch_views)
+                            batch, compile_views, prefetch_views,
+                            compile_encoders)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     # the recipe's config plus the profiling hook, or the loop's timer
@@ -839,6 +894,11 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
     with open(config, 'w') as f:
         f.write(f'_base_ = [{os.path.abspath(RECIPES[recipe]["config"])!r}]'
                 f'\ncustom_hooks = [{hook}]\n')
+    if compile_encoders:
+        from torch import _dynamo
+        from torch._dynamo.utils import counters
+        _dynamo.reset()
+        counters.clear()
     t0 = time.perf_counter()
     # trained as tools/train.py trains it: nothing evaluated after
     runner = train(config, work_dir=work_dir, cfg_options=options,
@@ -853,6 +913,8 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                wall_with_startup_s=wall)
     if torch.cuda.is_available():
         res['memory_gib'] = peak_memory_gib(runner.log_dir)
+    if compile_encoders:
+        res['graphs'], res['graph_breaks'] = _dynamo_graphs()
     kind = 'BenchStepProfileHook' if profile_steps else 'BenchLoopTimesHook'
     result = next(h.result for h in runner.hooks if type(h).__name__ == kind)
     if profile_steps:
@@ -1244,6 +1306,12 @@ def main(argv=None):
                    "prefetch_views=True (the next batch's views made on a "
                    'side thread, on a GPU a side CUDA stream, while the step '
                    'runs); without a GPU with --end-to-end-on-cpu only')
+    p.add_argument('--compile-encoders', action='store_true',
+                   help='also (a) and (b) with compile_encoders=True (the '
+                   'forward of the backbone and neck, and of the momentum '
+                   'encoder\'s, through torch.compile), bf16 channels-last '
+                   'only, beside the uncompiled ones (compiling takes about '
+                   'a minute a run on a GPU)')
     p.add_argument('--batch', type=count, default=None,
                    help='total batch (default: the recipe\'s, 256 / 512)')
     p.add_argument('--end-to-end-on-cpu', action='store_true',
@@ -1353,6 +1421,11 @@ def main(argv=None):
                 res['ceiling'] = _reported(res, 'ceiling', compute_ceiling,
                                            recipe, args.steps, args.warmup,
                                            batch) or {}
+                if args.compile_encoders:
+                    res['ceiling'].update(_reported(
+                        res, 'ceiling_compiled', compute_ceiling, recipe,
+                        args.steps, args.warmup, batch, 'cuda', 224,
+                        ((True, True, True), ), True) or {})
                 for k, v in res['ceiling'].items():
                     h = hours(v['images_per_s'], epochs)
                     print(f'{recipe} (a) {k:<56} {v["images_per_s"]:8.1f} '
@@ -1360,7 +1433,13 @@ def main(argv=None):
                           f'{epochs} epochs {h:5.2f} h; waiting for each '
                           f'loss {v["synced_images_per_s"]:8.1f} img/s, '
                           f'issuing a step {1000 * v["host_s"]:5.1f} ms of '
-                          f'{1000 * v["synced_step_s"]:5.1f}')
+                          f'{1000 * v["synced_step_s"]:5.1f}' + (
+                              f'; compiled in {v["compile_s"]:.0f} s, '
+                              f'{v["graphs"]} graphs, '
+                              f'{v["graph_breaks"]} graph breaks, '
+                              f'{v["graphs_compiled_while_timed"]} '
+                              'compiled while timed'
+                              if 'graphs' in v else ''))
             if (cuda or args.end_to_end_on_cpu) and \
                     'end_to_end' not in args.skip:
                 workers = args.workers or min(
@@ -1368,7 +1447,8 @@ def main(argv=None):
                     os.cpu_count() or 1)
                 ceiling = res.get('ceiling', {}).get(
                     'amp=bf16 channels_last=True', {}).get('images_per_s')
-                # (tag, augment_on, compile_views, prefetch_views) of each
+                # (tag, augment_on, compile_views, prefetch_views,
+                # compile_encoders) of each
                 # (b) run; one run per path: without a GPU 'auto' is the
                 # per-image path, 'cpu''s (both rows were run and printed)
                 runs, paths = [], {}
@@ -1380,23 +1460,27 @@ def main(argv=None):
                               f'({path}{"" if cuda else ", no GPU"})')
                         continue
                     paths[path] = a
-                    runs.append((a, a, False, False))
+                    runs.append((a, a, False, False, False))
                 batched = 'auto' if cuda else 'device'
                 if compiles:
-                    runs.append(('compiled', batched, True, False))
+                    runs.append(('compiled', batched, True, False, False))
                 if args.prefetch_views:
                     if 'device' not in paths and not cuda:
                         # its serial path beside it (the default path is
                         # the per-image one without a GPU)
-                        runs.append(('device', 'device', False, False))
-                    runs.append(('prefetch', batched, False, True))
-                for tag, augment_on, compiled, prefetched in runs:
+                        runs.append(('device', 'device', False, False,
+                                     False))
+                    runs.append(('prefetch', batched, False, True, False))
+                if args.compile_encoders:
+                    runs.append(('compile_encoders', 'auto', False, False,
+                                 True))
+                for tag, augment_on, compiled, prefetched, encoders in runs:
                     name = f'end_to_end_{tag}'
                     e = _reported(res, name, end_to_end, recipe, nct,
                                   augment_on, args.steps, args.warmup,
                                   workers, os.path.join(
                                       tmp, f'w_{recipe}_{tag}'),
-                                  batch, 0, compiled, prefetched)
+                                  batch, 0, compiled, prefetched, encoders)
                     if e is None:
                         continue
                     if augment_on == 'cpu' and cuda:
@@ -1414,6 +1498,7 @@ def main(argv=None):
                         augment_on, cuda)
                     label = 'compile_views' if compiled else \
                         'prefetch_views' if prefetched else \
+                        'compile_encoders' if encoders else \
                         f'augment_on={augment_on}' + (
                             f' ({e["augment_on_resolved"]})'
                             if augment_on == 'auto' else '')
@@ -1423,14 +1508,16 @@ def main(argv=None):
                           f'data wait {e["data_wait_s"] * 1000:6.1f} ms/step '
                           f'({100 * e["data_wait_share"]:4.1f} %)  '
                           f'{e.get("memory_gib", 0):5.1f} GiB  -> {epochs} '
-                          f'epochs of 100,000: {e["projected_hours"]:5.2f} h')
+                          f'epochs of 100,000: {e["projected_hours"]:5.2f} h'
+                          + (f'; {e["graphs"]} graphs, {e["graph_breaks"]} '
+                             'graph breaks' if 'graphs' in e else ''))
                     if 'loop' in e:
                         print_loop(recipe, label, e['loop'])
                     views = res.get('batched_views_cuda_images_per_s')
                     best = res.get('ceiling', {}).get(
                         'amp=bf16 channels_last=True')
                     if augment_on == 'auto' and not compiled and \
-                            not prefetched and views \
+                            not prefetched and not encoders and views \
                             and best:
                         # where a step of (b) goes, from parts timed apart
                         e['step_parts_s'] = parts = {

@@ -19,6 +19,13 @@
 #            profile of 3 default-path steps (GPU busy time, host / GPU
 #            time of views, forward, backward + step; top ops); (b) also
 #            with compile_views and with prefetch_views (issue 16)
+#   pretrain_compiled  bench_pretrain --compile-encoders: (a) and (b) of
+#            both recipes, each beside its run with compile_encoders=True
+#            (bf16 channels-last; graphs and compile time printed), no
+#            data path, op counts or profile. Not measured yet: expected
+#            about 5-7 min (pretrain's (a) and (b), about 3 min of its
+#            248 s on the H100, plus about a minute of compiling for each
+#            of the 4 compiled runs), inside one 10-minute call.
 # Outputs go to $OUT (or benchmarks/out/) as JSON and logs.
 #
 # On a machine without network whose Python already has torch and
@@ -33,7 +40,7 @@
 # CLP-only run with 10 steps took 172 s). Two commands, `tests script` and
 # `pretrain`, fit a 10-minute limit each.
 set -uo pipefail
-all_stages="tests train meta extract sweep1 sweep script pretrain"
+all_stages="tests train meta extract sweep1 sweep script pretrain pretrain_compiled"
 stages=${*:-$all_stages}
 for st in $stages; do  # a misspelt stage ran nothing, silently
   case " $all_stages " in
@@ -119,6 +126,11 @@ for st in $stages; do
             --output "$OUT/pretrain_cuda.json" 2>&1 \
             | { grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler\|^USDT\|^ERROR:.*DeviceProperties" \
             || true; } | tail -90; mark $? ;;
+    pretrain_compiled) python -m benchmarks.bench_pretrain --seconds 1 \
+            --augment_on auto --skip cpu_path step_ops --compile-encoders \
+            --output "$OUT/pretrain_compiled_cuda.json" 2>&1 \
+            | { grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler\|^USDT\|^ERROR:.*DeviceProperties" \
+            || true; } | tail -40; mark $? ;;
   esac
 done
 echo "=== end $(date -u +%H:%M:%S)${failed:+: FAILED:$failed}"
