@@ -754,6 +754,42 @@ def test_bench_pretrain_end_to_end_options_accepted(recipe, monkeypatch):
     assert cfg.train_cfg.max_epochs == 1 and schedule_notes(cfg) == []
 
 
+def test_bench_pretrain_compile_encoders_runs_b_compiled(tmp_path,
+                                                          monkeypatch,
+                                                          capsys):
+    """``--compile-encoders`` adds one (b) run with ``compile_encoders``
+    set (stand-in end_to_end, no GPU), printed and kept in the JSON beside
+    the uncompiled run; its config options are taken by the recipe's
+    config (the key set to True), and without the flag there is no such
+    run or key."""
+    from openselfsup.config import load_config
+    from benchmarks import bench_pretrain
+    recorded = _stand_in_end_to_end(monkeypatch, tmp_path)
+    for flag in ([], ['--compile-encoders']):
+        recorded.clear()
+        out = tmp_path / 'out.json'
+        rc = run_cli(bench_pretrain.main, [
+            '--end-to-end-on-cpu', '--recipes', 'fsp', '--batch', '8',
+            '--augment_on', 'auto', '--skip', 'ceiling', 'cpu_path',
+            'step_ops', '--output', str(out)] + flag)
+        printed = capsys.readouterr().out
+        assert rc == 0
+        saved = json.loads(out.read_text())['fsp']
+        # (recipe, augment_on, compile_encoders)
+        assert [c[:2] + c[-1:] for c in recorded] == [
+            ('fsp', 'auto', False)] + ([('fsp', 'auto', True)] if flag
+                                       else [])
+        assert ('end_to_end_compile_encoders' in saved) == bool(flag)
+        assert ('fsp (b) compile_encoders ' in printed) == bool(flag)
+    for compiled in (False, True):
+        cfg = load_config(bench_pretrain.RECIPES['clp']['config'],
+                          bench_pretrain.train_options(
+                              'clp', '/data/NCT', 'meta/bench.txt', 2,
+                              'auto', 8, False,
+                              compile_encoders=compiled))
+        assert cfg.get('compile_encoders', False) is compiled
+
+
 @pytest.mark.parametrize('failing', [(), ('fsp', ), ('clp', 'fsp')])
 def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
                                                   monkeypatch, capsys):
@@ -803,7 +839,8 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
 def _stand_in_end_to_end(monkeypatch, tmp_path) -> list:
     """bench_pretrain without a GPU, writing no images, its (b) runs a
     stand-in that returns fixed figures; the list returned records each
-    run's ``(recipe, augment_on, compile_views, prefetch_views)``."""
+    run's ``(recipe, augment_on, compile_views, prefetch_views,
+    compile_encoders)``."""
     from benchmarks import bench_pretrain
     monkeypatch.chdir(REPO)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
@@ -812,7 +849,7 @@ def _stand_in_end_to_end(monkeypatch, tmp_path) -> list:
     calls = []
 
     def end_to_end(recipe, nct, augment_on, *args):
-        calls.append((recipe, augment_on) + tuple(args[-2:]))
+        calls.append((recipe, augment_on) + tuple(args[-3:]))
         return dict(images_per_s=2.0, step_s=4.0, data_wait_s=0.0,
                     data_wait_share=0.0)
     monkeypatch.setattr(bench_pretrain, 'end_to_end', end_to_end)
@@ -910,10 +947,10 @@ def test_bench_pretrain_prefetch_views_runs_beside_the_serial_views(
         '--output', str(tmp_path / 'out.json')])
     out = capsys.readouterr().out
     assert rc == 0
-    # (recipe, augment_on, compile_views, prefetch_views)
-    assert calls == [('clp', 'auto', False, False),
-                     ('clp', 'device', False, False),
-                     ('clp', 'device', False, True)]
+    # (recipe, augment_on, compile_views, prefetch_views, compile_encoders)
+    assert calls == [('clp', 'auto', False, False, False),
+                     ('clp', 'device', False, False, False),
+                     ('clp', 'device', False, True, False)]
     assert 'clp (b) augment_on=device ' in out
     assert 'clp (b) prefetch_views ' in out
     saved = json.loads((tmp_path / 'out.json').read_text())['clp']

@@ -2672,51 +2672,6 @@ def test_bench_pretrain_ceiling_compiled_variant_on_the_cpu(monkeypatch):
         assert v['compile_s'] > 0
 
 
-def test_bench_pretrain_compile_encoders_runs_b_compiled(tmp_path,
-                                                          monkeypatch,
-                                                          capsys):
-    """``--compile-encoders`` adds one (b) run with ``compile_encoders``
-    set (stand-in end_to_end, no GPU), printed and kept in the JSON beside
-    the uncompiled run; its config options are taken by the recipe's
-    config (the key set to True), and without the flag there is no such
-    run or key."""
-    import json
-
-    from benchmarks import bench_pretrain
-    from openselfsup.config import load_config
-    from openselfsup.utils import run_cli
-    monkeypatch.chdir(REPO)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(bench_pretrain, 'make_images',
-                        lambda root, num: (str(tmp_path), {}))
-    calls = []
-
-    def end_to_end(recipe, nct, augment_on, *args):
-        calls.append((recipe, augment_on, args[-1]))
-        return dict(images_per_s=2.0, step_s=4.0, data_wait_s=0.0,
-                    data_wait_share=0.0)
-    monkeypatch.setattr(bench_pretrain, 'end_to_end', end_to_end)
-    for flag in ([], ['--compile-encoders']):
-        calls.clear()
-        out = tmp_path / 'out.json'
-        rc = run_cli(bench_pretrain.main, [
-            '--end-to-end-on-cpu', '--recipes', 'fsp', '--batch', '8',
-            '--augment_on', 'auto', '--skip', 'ceiling', 'cpu_path',
-            'step_ops', '--output', str(out)] + flag)
-        printed = capsys.readouterr().out
-        assert rc == 0
-        saved = json.loads(out.read_text())['fsp']
-        assert calls == [('fsp', 'auto', False)] + (
-            [('fsp', 'auto', True)] if flag else [])
-        assert ('end_to_end_compile_encoders' in saved) == bool(flag)
-        assert ('fsp (b) compile_encoders ' in printed) == bool(flag)
-    for compiled in (False, True):
-        cfg = load_config(CLP, bench_pretrain.train_options(
-            'clp', '/data/NCT', 'meta/bench.txt', 2, 'auto', 8, False,
-            compiled))
-        assert cfg.get('compile_encoders', False) is compiled
-
-
 @pytest.mark.slow
 def test_bench_pretrain_profile_splits_the_step(synthetic_root, tmp_path):
     """The benchmark's profiling hook (``--profile``) times steps 2-3 of a
