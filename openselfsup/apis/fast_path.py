@@ -101,9 +101,10 @@ def check_fast_path_values(cfg) -> None:
         if value not in (True, False):
             raise InputError(f'{key}={value!r}: choose True or False')
     compile_encoders = cfg.get('compile_encoders', False)
+    arguments = isinstance(compile_encoders, dict) and all(
+        isinstance(k, str) for k in compile_encoders)
     if compile_encoders is not True and compile_encoders is not False \
-            and not (isinstance(compile_encoders, dict)
-            and all(isinstance(k, str) for k in compile_encoders)):
+            and not arguments:
         raise InputError(f'compile_encoders={compile_encoders!r}: choose '
                          'True, False or a dict of torch.compile arguments '
                          "(e.g. dict(mode='max-autotune-no-cudagraphs'))")
