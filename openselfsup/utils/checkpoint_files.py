@@ -73,6 +73,14 @@ def _crcs_left_out(zf: zipfile.ZipFile) -> bool:
     return True
 
 
+#: what opening a file as a zip raises where its directory does not read:
+#: zipfile's errors, and ValueError: a legacy (pickle) checkpoint whose
+#: bytes (its tensors', last) hold an end record by chance, pointing at
+#: a directory entry flagged UTF-8 whose name is not
+#: (``UnicodeDecodeError``, review r169: it escaped as a traceback)
+ZIP_UNREADABLE = (zipfile.BadZipFile, OSError, EOFError, ValueError)
+
+
 def is_complete_archive(f: BinaryIO) -> bool:
     """Whether the open binary file ``f`` (a file, or ``io.BytesIO`` of a
     file's bytes already read) is a complete zip, every CRC checked: the
@@ -95,7 +103,7 @@ def is_complete_archive(f: BinaryIO) -> bool:
                     while member.read(1 << 20):
                         pass
             return True
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+    except ZIP_UNREADABLE + (zlib.error,):
         return False
 
 
@@ -114,26 +122,31 @@ def has_zip_directory(path: str) -> bool:
     try:
         with zipfile.ZipFile(path):
             return True
-    except (zipfile.BadZipFile, OSError, EOFError):
+    except ZIP_UNREADABLE:
         return False
 
 
 def zip_directory_digest(path: str) -> Optional[str]:
-    """The SHA-1 of a ``torch.save`` zip's directory: each member's name,
-    CRC-32 and size, read from the zip's central directory (a few kB;
-    1 ms for a 195 MB ResNet-50 checkpoint, where the whole file's SHA-1
-    took 160 ms, both from the page cache): two files of other contents
-    differ in it but for a CRC collision or a zip written without CRCs
-    (then by the members' sizes alone). None where ``path`` is no zip
-    whose directory reads (the legacy format, a file cut short)."""
+    """The SHA-1 of a ``torch.save`` zip's directory: each member's name
+    without its first folder, CRC-32 and size, read from the zip's central
+    directory (a few kB; 1 ms for a 195 MB ResNet-50 checkpoint, where the
+    whole file's SHA-1 took 160 ms, both from the page cache): two files
+    of other contents differ in it but for a CRC collision or a zip
+    written without CRCs (then by the members' sizes alone). The folder
+    the members lie in is left out: ``torch.save(obj, path)`` names it
+    after the file (``iter_300/data.pkl``), a save through a buffer
+    (MMEngine's) ``archive/``, so one object saved both ways digests
+    alike (review r169: they were told apart). None where ``path`` is no
+    zip whose directory reads (the legacy format, a file cut short)."""
     try:
         with zipfile.ZipFile(path) as zf:
             digest = hashlib.sha1()
             for info in zf.infolist():
-                digest.update(f'{info.filename}\0{info.CRC}\0'
+                name = info.filename.split('/', 1)[-1]
+                digest.update(f'{name}\0{info.CRC}\0'
                               f'{info.file_size}\n'.encode())
             return digest.hexdigest()
-    except (zipfile.BadZipFile, OSError, EOFError):
+    except ZIP_UNREADABLE:
         return None
 
 
@@ -246,7 +259,7 @@ def is_torch_archive(path) -> bool:
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-    except (zipfile.BadZipFile, OSError, EOFError):
+    except ZIP_UNREADABLE:
         return False
     if not names or '/' not in names[0]:
         return False
