@@ -408,6 +408,103 @@ def test_ranks_that_resume_other_files_at_one_path_refuse(
     assert rc == 0 and 'refused' not in err, err[-3000:]
 
 
+def _resumes_compared(paths):
+    """Each rank's ``(path, facts)`` of the resume agreement, as
+    ``load_or_resume`` carries it, for rank K reading ``paths[K]`` as its
+    node's file at one path; whether the agreement finds them differing
+    (its own comparison: the digest of each value) and its line."""
+    from openselfsup.engine.agreed_refusals import _digest
+    from openselfsup.engine.runner import (AtomicRunner, resumed_file_facts,
+                                           saved_checkpoint)
+    found = [('ckpt/iter_301.pth',
+              resumed_file_facts(str(path), saved_checkpoint(str(path))))
+             for path in paths]
+
+    class Run:
+        work_dir = 'w'
+    return len({_digest(value) for value in found}) > 1, \
+        AtomicRunner._resumes_differ(Run(), found)
+
+
+def test_a_resume_of_one_object_saved_two_ways_agrees(tmp_path):
+    """One checkpoint saved by ``torch.save(obj, path)`` on one node and
+    through a buffer (MMEngine's saver: the zip's folder ``archive/``, not
+    the file's name) on the other: review r169, the ranks were refused as
+    holding other files (the directory's digest, of the members' full
+    names, and the file's size differed). Now they agree; a changed
+    weight, the meta alike, is told apart by the contents alone."""
+    import io
+    import zipfile
+
+    import torch
+    state = {'meta': {'iter': 301, 'epoch': 1, 'time': '20261206_101010',
+                      'experiment_name': 'run', 'seed': 3},
+             'state_dict': {'w': torch.arange(6.)}}
+    torch.save(state, tmp_path / 'iter_301.pth')
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    (tmp_path / 'saved.pth').write_bytes(buffer.getvalue())
+    with zipfile.ZipFile(tmp_path / 'saved.pth') as zf:
+        assert zf.namelist()[0].startswith('archive/')
+    differ, _ = _resumes_compared([tmp_path / 'iter_301.pth',
+                                   tmp_path / 'saved.pth'])
+    assert not differ
+    state['state_dict']['w'][2] = -1.
+    torch.save(state, tmp_path / 'other.pth')
+    differ, _ = _resumes_compared([tmp_path / 'iter_301.pth',
+                                   tmp_path / 'other.pth'])
+    assert differ
+
+
+def test_a_resume_of_files_of_one_meta_and_other_weights_refuses(tmp_path):
+    """Two files at one path of the same meta, other weights: the
+    contents fact alone tells them apart (no test held it: the facts
+    without it passed them, review r169), zips (each one's directory
+    digest: the reference, its members' CRC-32s by zlib) and legacy files
+    alike (same tensor shapes, other values: no zip directory, the digest
+    None, and they agreed; now each file's SHA-1, hashlib's of its bytes).
+    The line names the contents, each rank's 12 hex digits, and no other
+    fact."""
+    import hashlib
+    import zipfile
+    import zlib
+
+    import torch
+
+    def zip_reference(path):
+        digest = hashlib.sha1()
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                data = zf.read(name)
+                digest.update(f'{name.split("/", 1)[1]}\0{zlib.crc32(data)}'
+                              f'\0{len(data)}\n'.encode())
+        return digest.hexdigest()[:12]
+
+    def file_reference(path):
+        return hashlib.sha1(path.read_bytes()).hexdigest()[:12]
+    meta = {'iter': 301, 'epoch': 1, 'time': '20261206_101010',
+            'experiment_name': 'run', 'seed': 3}
+    for legacy, reference in ((False, zip_reference),
+                              (True, file_reference)):
+        paths = []
+        for rank, value in enumerate((1., 2.)):
+            path = tmp_path / f'{legacy}_{rank}.pth'
+            torch.save({'meta': meta,
+                        'state_dict': {'w': torch.full((6,), value)}},
+                       path, _use_new_zipfile_serialization=not legacy)
+            paths.append(path)
+        assert paths[0].stat().st_size == paths[1].stat().st_size
+        differ, line = _resumes_compared(paths)
+        assert differ, legacy
+        assert line == (
+            '--resume from ckpt/iter_301.pth: the processes\' nodes hold '
+            f'other files at that path (contents (rank 0: '
+            f'{reference(paths[0])}; rank 1: {reference(paths[1])})): '
+            '--work-dir must be a folder every node shares (the '
+            'checkpoints are written on rank 0\'s node), or give --resume '
+            'CHECKPOINT of one file that every node reads'), line
+
+
 @pytest.mark.slow
 def test_a_peer_that_dies_at_the_agreement_keeps_gloos_error(
         tmp_path, synthetic_root):
