@@ -959,7 +959,12 @@ def _tf32_era(record: dict, run_dir: str, gpu_float32: bool
     one written before records held either (2026-12-06) by the logs in
     its folder (:func:`_logged_device`): a CPU run is kept, a GPU run
     refused, and a run no log tells of too (it cannot be told from a GPU
-    run)."""
+    run). Conservative: a GPU run recorded between 5b382328 (trained and
+    evaluated in full float32) and 88dddd64 (its ``device`` and ``tf32:
+    false`` written), both 2026-12-06, ran without TF32 but holds
+    neither, cannot be told from a TF32 one, and is refused too (the
+    line's 'its convolutions ran in TF32' then says more than is known;
+    review r169)."""
     if not gpu_float32 or record.get('tf32') is False:
         return None
     device = record.get('device')

@@ -503,7 +503,11 @@ def ran_tf32(prov) -> bool:
     Such a set is not what the same command extracts now: ``--reuse``
     extracts it again. A set of the CPU (no TF32), of ``--amp``, or
     without a recorded device (not ``extract.py``'s: imported features)
-    is not judged (False)."""
+    is not judged (False). Conservative: a CUDA float32 set extracted
+    between 7c43fa97 (float32 extraction without TF32) and a1ab2a73 (its
+    ``tf32: False`` written), both 2026-12-06, ran true float32 but
+    records no field, and cannot be told from a TF32 one: it is judged
+    TF32 too (extracted again; review r169)."""
     return isinstance(prov, dict) and _on_cuda(prov) and \
         extracted_precision(prov) == 'float32' and \
         prov.get('tf32') is not False

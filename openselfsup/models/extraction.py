@@ -32,9 +32,12 @@ def precision_fields(device: str, amp: bool) -> Dict:
     computed at: ``precision`` (:func:`extraction_precision`) and, float32
     on CUDA, ``tf32: False``: :func:`compute_features` runs it without
     TF32 (:class:`~openselfsup.utils.precision.Ieee32`, since 7c43fa97;
-    before, cuDNN's default TF32 convolutions ran, and a CUDA float32 set
-    recorded without the field is one of those, which ``--reuse`` extracts
-    again: :func:`~openselfsup.lowshot.features.ran_tf32`). No field on
+    before, cuDNN's default TF32 convolutions ran). A CUDA float32 set
+    recorded without the field is taken for one of those, which
+    ``--reuse`` extracts again (:func:`~openselfsup.lowshot.features.
+    ran_tf32`): conservative, as the sets extracted between 7c43fa97 and
+    a1ab2a73, which wrote the field first (2026-12-06), ran true float32
+    without it and cannot be told apart (review r169). No field on
     the CPU (no TF32 there) nor with ``amp`` (autocast's float16 inputs
     are not TF32's to round): their records as before."""
     fields = dict(precision=extraction_precision(device, amp))
