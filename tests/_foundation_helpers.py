@@ -462,3 +462,38 @@ def mixed_size_list(nct_root: str, ann: str, count: int, folder):
     listed = folder / 'mixed.txt'
     listed.write_text(''.join(' '.join(e) + '\n' for e in entries))
     return listed, odd, size
+
+
+def save_two_ways(obj, path, buffered):
+    """``obj`` saved as ``torch.save(obj, path)`` (the zip's folder named
+    after the file) and through a buffer, as MMEngine's saver writes, to
+    ``buffered`` (its folder ``archive/``); both folders checked."""
+    import io
+    import zipfile
+
+    import torch
+    torch.save(obj, path)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with open(buffered, 'wb') as f:
+        f.write(buffer.getvalue())
+    for file, folder in ((path, os.path.splitext(os.path.basename(path))[0]),
+                         (buffered, 'archive')):
+        with zipfile.ZipFile(file) as zf:
+            assert zf.namelist()[0].startswith(f'{folder}/'), file
+
+
+def zip_members_sha1(path) -> str:
+    """The reference of ``utils.checkpoint_files.zip_directory_digest``:
+    each member of the zip ``path`` read whole, its name without its
+    first folder, zlib's CRC-32 of its bytes and its length, hashed."""
+    import hashlib
+    import zipfile
+    import zlib
+    digest = hashlib.sha1()
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            data = zf.read(name)
+            digest.update(f'{name.split("/", 1)[1]}\0{zlib.crc32(data)}\0'
+                          f'{len(data)}\n'.encode())
+    return digest.hexdigest()

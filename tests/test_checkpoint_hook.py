@@ -14,7 +14,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 
-from _foundation_helpers import REPO
+from _foundation_helpers import REPO, save_two_ways, zip_members_sha1
 
 _RUNS = itertools.count()
 SCORES = [0.5, 0.7, 0.8, 0.6, 0.9]  # a new best after epochs 1, 2, 3, 5
@@ -1339,11 +1339,8 @@ def test_the_zip_directory_digest_is_the_members_crcs(tmp_path):
     reference, each member read whole and its CRC-32 computed here with
     zlib. A byte copy gives the same digest, a file of one other value
     another, a legacy (pickle) file none."""
-    import hashlib
-    import zipfile
-    import zlib
-
     from openselfsup.utils.checkpoint_files import zip_directory_digest
+    reference = zip_members_sha1
     state = {'meta': {'iter': 3}, 'w': torch.arange(6.)}
     torch.save(state, tmp_path / 'a.pth')
     shutil.copy(tmp_path / 'a.pth', tmp_path / 'copy.pth')
@@ -1351,17 +1348,6 @@ def test_the_zip_directory_digest_is_the_members_crcs(tmp_path):
     torch.save(state, tmp_path / 'b.pth')
     torch.save(state, tmp_path / 'legacy.pth',
                _use_new_zipfile_serialization=False)
-
-    def reference(path):
-        # each member's name without the folder torch named after the file
-        digest = hashlib.sha1()
-        with zipfile.ZipFile(path) as zf:
-            for name in zf.namelist():
-                data = zf.read(name)
-                inside = name[name.index('/') + 1:]
-                digest.update(f'{inside}\0{zlib.crc32(data)}\0{len(data)}'
-                              '\n'.encode())
-        return digest.hexdigest()
 
     a = zip_directory_digest(str(tmp_path / 'a.pth'))
     assert a == reference(tmp_path / 'a.pth')
@@ -1380,19 +1366,9 @@ def test_one_object_saved_to_a_path_and_through_a_buffer_digests_alike(
     told one object saved both ways apart, and a resume of identical
     checkpoints was refused as other files. Equal members (the folder
     aside) digest alike; a changed value does not."""
-    import io
-    import zipfile
-
     from openselfsup.utils.checkpoint_files import zip_directory_digest
     state = {'meta': {'iter': 301}, 'w': torch.arange(6.)}
-    torch.save(state, tmp_path / 'iter_301.pth')
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    (tmp_path / 'buffered.pth').write_bytes(buffer.getvalue())
-    with zipfile.ZipFile(tmp_path / 'iter_301.pth') as zf:
-        assert zf.namelist()[0].startswith('iter_301/')
-    with zipfile.ZipFile(tmp_path / 'buffered.pth') as zf:
-        assert zf.namelist()[0].startswith('archive/')
+    save_two_ways(state, tmp_path / 'iter_301.pth', tmp_path / 'buffered.pth')
     a = zip_directory_digest(str(tmp_path / 'iter_301.pth'))
     assert a is not None
     assert zip_directory_digest(str(tmp_path / 'buffered.pth')) == a

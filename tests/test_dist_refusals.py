@@ -16,7 +16,8 @@ import sys
 
 import pytest
 
-from _foundation_helpers import FSP_DEMO, REPO, error_lines, small_config
+from _foundation_helpers import (FSP_DEMO, REPO, error_lines, save_two_ways,
+                                 small_config, zip_members_sha1)
 
 #: the training processes' entry: ``tools/train.py`` run as torchrun runs
 #: it, with what a CPU-only machine lacks stood in for (the launcher's GPU
@@ -433,19 +434,11 @@ def test_a_resume_of_one_object_saved_two_ways_agrees(tmp_path):
     holding other files (the directory's digest, of the members' full
     names, and the file's size differed). Now they agree; a changed
     weight, the meta alike, is told apart by the contents alone."""
-    import io
-    import zipfile
-
     import torch
     state = {'meta': {'iter': 301, 'epoch': 1, 'time': '20261206_101010',
                       'experiment_name': 'run', 'seed': 3},
              'state_dict': {'w': torch.arange(6.)}}
-    torch.save(state, tmp_path / 'iter_301.pth')
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    (tmp_path / 'saved.pth').write_bytes(buffer.getvalue())
-    with zipfile.ZipFile(tmp_path / 'saved.pth') as zf:
-        assert zf.namelist()[0].startswith('archive/')
+    save_two_ways(state, tmp_path / 'iter_301.pth', tmp_path / 'saved.pth')
     differ, _ = _resumes_compared([tmp_path / 'iter_301.pth',
                                    tmp_path / 'saved.pth'])
     assert not differ
@@ -466,19 +459,11 @@ def test_a_resume_of_files_of_one_meta_and_other_weights_refuses(tmp_path):
     The line names the contents, each rank's 12 hex digits, and no other
     fact."""
     import hashlib
-    import zipfile
-    import zlib
 
     import torch
 
     def zip_reference(path):
-        digest = hashlib.sha1()
-        with zipfile.ZipFile(path) as zf:
-            for name in zf.namelist():
-                data = zf.read(name)
-                digest.update(f'{name.split("/", 1)[1]}\0{zlib.crc32(data)}'
-                              f'\0{len(data)}\n'.encode())
-        return digest.hexdigest()[:12]
+        return zip_members_sha1(path)[:12]
 
     def file_reference(path):
         return hashlib.sha1(path.read_bytes()).hexdigest()[:12]
