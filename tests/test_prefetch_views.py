@@ -390,3 +390,40 @@ def test_a_call_outside_training_waits_for_the_views_made_ahead(
     assert not _prefetch_threads()
     assert torch.equal(want, got)
     pre.prefetcher.close()
+
+
+def test_views_taken_are_freed_with_their_step_as_on_the_serial_path():
+    """A step's views (and batch) are freed once the step lets go of
+    them, without the cycle collector (disabled here, as between two of
+    its runs): the prefetcher keeps no reference to a batch taken. A
+    batch that referred to its job, which refers to it, kept every batch
+    made ahead and its views alive until the collector ran."""
+    import gc
+    import weakref
+
+    from openselfsup.models.view_prefetch import ViewPrefetcher
+    batches = _uint8_batches(5)
+    alive = {}
+    gc.collect()
+    gc.disable()
+    try:
+        for prefetch in (False, True):
+            pre = _clp_preprocessor()
+            # the batches' images copied: each step's own, as a loader's
+            steps = (dict(b, inputs=b['inputs'].clone()) for b in batches)
+            if prefetch:
+                steps = ViewPrefetcher(pre).iterate(steps)
+            made, counts = [], []
+            for batch in steps:
+                out = pre(batch, True)
+                made += [weakref.ref(v) for v in out['inputs']]
+                made.append(weakref.ref(batch['inputs']))
+                del out, batch
+                counts.append(sum(r() is not None for r in made))
+            if prefetch:
+                pre.prefetcher.close()
+            alive[prefetch] = counts
+    finally:
+        gc.enable()
+    assert alive[False] == [0] * 5
+    assert alive[True] == alive[False]

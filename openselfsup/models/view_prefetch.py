@@ -43,13 +43,18 @@ import torch
 
 class PrefetchedBatch(dict):
     """A training batch as the data loader gave it (its keys and values:
-    what the hooks see), with the views its :class:`ViewPrefetcher` made
-    of it ahead (or will make when the preprocessor takes it)."""
+    what the hooks see), from the iterator ``source``, whose
+    :class:`ViewPrefetcher` made its views ahead where it is the item of
+    the prefetcher's job (or makes them when the preprocessor takes it).
 
-    def __init__(self, batch: dict, source: '_PrefetchingIterator',
-                 job: Optional['_Job'] = None):
+    It does not refer to that job: the job refers to it, and a batch that
+    referred back made a cycle that kept every batch made ahead, its views
+    too, alive until Python's cycle collector ran (a 121-step run held up
+    to 27)."""
+
+    def __init__(self, batch: dict, source: '_PrefetchingIterator'):
         super().__init__(batch)
-        self.source, self.job = source, job
+        self.source = source
 
 
 class _Job:
@@ -168,8 +173,8 @@ class ViewPrefetcher:
         """The preprocessor's output for ``batch``: the views made ahead
         (made here where there are none, or they were drawn from a
         generator state set since), then the next batch's launched."""
-        job, out = batch.job, None
-        if job is not None and job is self._job:
+        job, out = self._job, None
+        if job is not None and job.item is batch:
             self.wait()
             self._job = self._source = None
             if job.views_error is not None:
@@ -230,7 +235,7 @@ class ViewPrefetcher:
                 except BaseException as exc:  # raised where the loop asks
                     job.fetch_error = exc
                     return
-                job.item = PrefetchedBatch(batch, source, job)
+                job.item = PrefetchedBatch(batch, source)
                 try:
                     job.out = self.preprocessor.forward(dict(batch), True)
                 except BaseException as exc:  # raised where it is taken
