@@ -359,11 +359,10 @@ def test_views_made_ahead_follow_a_generator_state_set_since():
 
 def test_a_call_outside_training_waits_for_the_views_made_ahead(
         monkeypatch):
-    """The side thread runs the preprocessor module itself, and FSP's sets
-    its ``to_rgb`` and normalisation aside while it labels a training
-    batch: a validation batch (an iteration-based loop validates between
-    steps) waits for the views being made ahead, then is made as on the
-    serial path."""
+    """A validation batch (an iteration-based loop validates between
+    steps) waits for the views being made ahead (the side thread runs the
+    preprocessor module itself), sets them aside, and gets the serial
+    path's inputs (FSP's draw nothing from the views generator)."""
     import time
 
     from openselfsup.apis.fast_path import batched_views_config
@@ -427,3 +426,32 @@ def test_views_taken_are_freed_with_their_step_as_on_the_serial_path():
         gc.enable()
     assert alive[False] == [0] * 5
     assert alive[True] == alive[False]
+
+
+def test_a_call_between_two_steps_draws_as_on_the_serial_path():
+    """A preprocessor call with another batch between two steps (the CLP
+    preprocessor draws views for a validation batch too) while the next
+    views are made ahead: that call's views, the state a checkpoint reads
+    after it, the next step's views and the generator once closed are the
+    serial path's (the views made ahead were drawn first; they are set
+    aside and made again after the call)."""
+    from openselfsup.models.view_prefetch import ViewPrefetcher
+    first, second, between = _uint8_batches(3)
+    serial = _clp_preprocessor()
+    serial(dict(first), True)
+    want_between = serial(dict(between), False)['inputs']
+    want_state = serial.generator.get_state()
+    want_second = serial(dict(second), True)['inputs']
+    pre = _clp_preprocessor()
+    batches = ViewPrefetcher(pre).iterate(iter([first, second]))
+    pre(next(batches), True)  # the second's views launched
+    got_between = pre(dict(between), False)['inputs']
+    assert torch.equal(pre.generator_state(), want_state)
+    got_second = pre(next(batches), True)['inputs']
+    pre.prefetcher.close()
+    for want, got in ((want_between, got_between), (want_second, got_second)):
+        assert len(want) == len(got) == 2
+        for w, g in zip(want, got):
+            assert torch.equal(w, g)
+    assert torch.equal(pre.generator.get_state(), serial.generator.get_state())
+    assert not _prefetch_threads()

@@ -83,15 +83,15 @@ class _BatchAugMixin:
     def _prefetched(self, data, training: bool) -> Optional[Dict]:
         """The output for a batch whose views were made ahead (a
         :class:`~openselfsup.models.view_prefetch.PrefetchedBatch`), taken,
-        not made again; None for any other batch, which waits for views
-        being made ahead first: the side thread runs this module too (a
-        classifier's training call sets its ``to_rgb`` and normalisation
-        aside while it labels the batch), so that a validation batch of an
-        iteration-based loop is not made meanwhile."""
+        not made again; None for any other batch, before which views made
+        ahead are set aside
+        (:meth:`~openselfsup.models.view_prefetch.ViewPrefetcher.set_aside`):
+        the batch (a validation batch of an iteration-based loop) and the
+        next views draw from the generator in the serial path's order."""
         if isinstance(data, PrefetchedBatch):
             return data.source.prefetcher.take(data, training)
         if self.prefetcher is not None:
-            self.prefetcher.wait()
+            self.prefetcher.set_aside()
         return None
 
     def _uint8_rgb(self, inputs, flip: bool) -> torch.Tensor:

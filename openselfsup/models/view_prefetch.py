@@ -24,7 +24,11 @@ What stays as on the serial path:
 - what is drawn and when: the views of batch ``k + 1`` are launched when
   the preprocessor takes batch ``k``'s, so the batches a resumed
   iteration-based loop draws only to skip them get none, and the first
-  batch of every loop (and of every epoch) is made as on the serial path;
+  batch of every loop (and of every epoch) is made in the step; a call of
+  the preprocessor between two steps with another batch (a validation
+  batch) sets the views made ahead aside (:meth:`ViewPrefetcher.
+  set_aside`): it draws from the generator where the serial path does,
+  and the next views are made again, after it, when they are taken;
 - the errors: a batch the loader could not give (an unreadable image, a
   batch of several sizes) is raised where the loop asks for it, the
   views' refusals where the preprocessor takes them; the same exception,
@@ -254,17 +258,32 @@ class ViewPrefetcher:
     def generator_state(self) -> torch.Tensor:
         """The views generator's state as the serial path has it now: from
         before the views made ahead and not taken yet."""
-        if self._job is not None:
-            return self._job.state
+        job = self._job
+        if job is not None and not job.stale:
+            return job.state
         return self.preprocessor.generator.get_state()
+
+    def set_aside(self) -> None:
+        """Give up the views made ahead and not taken yet, from any thread
+        but the side thread (whose own calls pass): wait for them, and set
+        the views generator back to its state from before them; they are
+        made again from the generator when they are taken. A call of the
+        preprocessor between two steps that is not a batch made ahead (a
+        validation batch; the CLP preprocessor draws views for it too)
+        then draws from the generator as on the serial path, and so do
+        the next views."""
+        job = self._job
+        if job is None or self._thread is threading.current_thread():
+            return
+        self.wait()
+        if not job.stale:
+            job.stale = True
+            self.preprocessor.generator.set_state(job.state)
 
     def set_generator_state(self, state: torch.Tensor) -> None:
         """Set the views generator's state; views made ahead and not taken
         are made again from it when they are taken."""
-        if self._job is not None:
-            self.wait()
-            self._job.stale = True
-            self._job.state = state
+        self.set_aside()
         self.preprocessor.generator.set_state(state)
 
     def close(self) -> None:
@@ -273,10 +292,8 @@ class ViewPrefetcher:
         thread is left (the end of training, an exception, an
         interruption), and the generator is where the serial path left
         it."""
-        self.wait()
-        job, self._job, self._source = self._job, None, None
-        if job is not None:
-            self.preprocessor.generator.set_state(job.state)
+        self.set_aside()
+        self._job = self._source = None
 
 
 def prefetch_views(loop, model) -> ViewPrefetcher:
