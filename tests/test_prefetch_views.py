@@ -165,7 +165,9 @@ def test_prefetch_views_is_refused_where_it_cannot_apply():
     """``prefetch_views`` makes the batched views ahead: refused in one
     line with the per-image views (``augment_on='cpu'``, or ``'auto'``
     without a GPU), with MMEngine's own Runner (which would make the views
-    in the step without a word), and for a value other than True / False;
+    in the step without a word), with batch augments (Mixup drew the next
+    batch's global random numbers on the side thread before a checkpoint
+    was saved: a resumed run diverged), and for a value other than True / False;
     off by default, and taken on the batched views."""
     from openselfsup.apis.fast_path import (apply_fast_path,
                                             check_fast_path_values)
@@ -187,6 +189,22 @@ def test_prefetch_views_is_refused_where_it_cannot_apply():
     with pytest.raises(InputError, match=r"^prefetch_views=True needs the "
                        r"project's runner: set runner_type = 'AtomicRunner'"):
         apply_fast_path(cfg, True)
+    fsp = Config.fromfile(FSP)
+    mixup = [dict(type='Mixup', alpha=0.2)]
+    for where in ('data_preprocessor', 'train_cfg'):
+        cfg = copy.deepcopy(fsp)
+        cfg.prefetch_views = True
+        if where == 'train_cfg':
+            cfg.model.train_cfg = dict(augments=mixup)
+        else:
+            cfg.model.data_preprocessor = dict(
+                cfg.model.get('data_preprocessor') or {},
+                batch_augments=dict(augments=mixup))
+        with pytest.raises(InputError, match=r"^prefetch_views=True cannot "
+                           r"make batch augments \(Mixup, CutMix: .* set "
+                           r"prefetch_views=False \(--cfg-options "
+                           r"prefetch_views=False\)$"):
+            apply_fast_path(cfg, True)
     cfg = copy.deepcopy(base)
     cfg.prefetch_views = 'yes'
     with pytest.raises(InputError, match=r"^prefetch_views='yes': choose "

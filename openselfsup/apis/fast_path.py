@@ -389,6 +389,20 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                 "prefetch_views=True makes the batched views ahead: it "
                 "needs augment_on='device' (or 'auto' on a GPU); the "
                 'per-image views are made ahead by the data-loader workers')
+        model = cfg.model
+        if (model.get('data_preprocessor') or {}).get('batch_augments') \
+                or 'augments' in (model.get('train_cfg') or {}):
+            # Mixup / CutMix draw from numpy's and torch's global
+            # generators, which the main thread's step draws from too: on
+            # the side thread they drew the next batch's numbers before a
+            # checkpoint was saved, and a resumed run diverged
+            raise InputError(
+                'prefetch_views=True cannot make batch augments (Mixup, '
+                "CutMix: model.data_preprocessor.batch_augments or "
+                'model.train_cfg.augments) ahead: they draw from the '
+                "process's global random generators, which the step "
+                'draws from too; set prefetch_views=False '
+                '(--cfg-options prefetch_views=False)')
         from ..config import builds_plain_runner
         if builds_plain_runner(cfg):
             raise InputError(
