@@ -4137,6 +4137,48 @@ def test_amp_off_on_a_gpu_is_float32_without_tf32(fp32_settings_kept):
     assert {k: v.fp32_precision for k, v in s.items()} == before
 
 
+def test_ieee32_blocks_of_two_threads_keep_each_others_full_precision(
+        fp32_settings_kept):
+    """Two threads' blocks on one process-wide setting (the views made
+    ahead on a side thread, ``prefetch_views``, beside a main-thread block
+    such as a kNN hook's extraction): the first thread leaving its block
+    leaves the other's in full precision (it wrote back the value it read,
+    'bf16', inside the other's block), and the last one leaving writes
+    back the value from before both; in one thread, a block inside another
+    too (a :class:`~threading.Barrier` orders the steps)."""
+    import threading
+
+    from openselfsup.utils.precision import Ieee32
+    matmul = fp32_settings_kept['mkldnn.matmul']
+    matmul.fp32_precision = 'bf16'
+    step = threading.Barrier(2)
+    seen = {}
+
+    def side():
+        with Ieee32('cpu', convolutions=False):
+            step.wait()  # 1: both blocks open
+            step.wait()  # 2: the main thread read its setting
+        step.wait()      # 3: this block left
+
+    thread = threading.Thread(target=side)
+    thread.start()
+    with Ieee32('cpu'):
+        step.wait()  # 1
+        seen['both'] = matmul.fp32_precision
+        step.wait()  # 2
+        step.wait()  # 3
+        seen['side left'] = matmul.fp32_precision
+    thread.join()
+    seen['both left'] = matmul.fp32_precision
+    assert seen == {'both': 'ieee', 'side left': 'ieee',
+                    'both left': 'bf16'}
+    with Ieee32('cpu'):
+        with Ieee32('cpu', convolutions=False):
+            assert matmul.fp32_precision == 'ieee'
+        assert matmul.fp32_precision == 'ieee'
+    assert matmul.fp32_precision == 'bf16'
+
+
 def test_a_configs_own_amp_wrapper_is_found_however_named():
     """A config's own ``AmpOptimWrapper`` is one whether its type is named
     bare, with MMEngine's scope (``'mmengine.AmpOptimWrapper'``) or given

@@ -2,6 +2,7 @@
 reduced-precision float32 settings for a block and puts them back after.
 
 torch imported where the block is entered, not with this module."""
+import threading
 from typing import Optional
 
 #: the float32 precision settings (``torch.backends.<backend>.<op>
@@ -37,14 +38,27 @@ def _setting(torch, backend: str, op: str):
     return (obj, attr, False) if hasattr(obj, attr) else None
 
 
+#: the settings some block holds in full precision, process-wide (torch's
+#: settings are the process's, not a thread's): ``(id(object), attribute)``
+#: -> [the blocks open on it, in any thread; the value to write back when
+#: the last of them is left, or None for one already in full precision]
+_HELD = {}
+_HELD_LOCK = threading.Lock()
+
+
 class Ieee32:
     """Float32 matrix products (and, with ``convolutions``, convolutions)
     of ``device_type`` in full precision inside the block, each setting
     put back after it; one already in full precision is left alone, and a
     device type without such settings (None, ``'mps'``) changes nothing.
-    Leaving the block writes back the values read on entering it: a
-    setting that inherited its value from ``torch.backends.fp32_precision``
-    keeps that value, now its own, after the block.
+    Leaving the last block open on a setting, in any thread, writes back
+    the value read on entering the first: blocks of several threads (the
+    views made ahead on a side thread, ``prefetch_views``, beside a block
+    of the main thread's) keep each other's settings in full precision
+    (a thread's leaving put the value back inside the other's block); a
+    setting that inherited its value from
+    ``torch.backends.fp32_precision`` keeps that value, now its own, after
+    the block.
 
     torch's newer ``fp32_precision`` settings (torch 2.9 on), not the older
     ``allow_tf32`` flags (mixing the two makes reading
@@ -67,17 +81,26 @@ class Ieee32:
         where = _SETTINGS.get(device_type, ())[:2 if convolutions else 1]
         found = (_setting(torch, backend, op) for backend, op in where)
         self.settings = [s for s in found if s is not None]
-        self.saved = []
 
     def __enter__(self):
-        for obj, attr, full in self.settings:
-            value = getattr(obj, attr)
-            if value != full:
-                self.saved.append((obj, attr, value))
-                setattr(obj, attr, full)
+        with _HELD_LOCK:
+            for obj, attr, full in self.settings:
+                held = _HELD.setdefault((id(obj), attr), [0, None])
+                value = getattr(obj, attr)
+                if value != full:
+                    setattr(obj, attr, full)
+                    if held[0] == 0:
+                        held[1] = value
+                held[0] += 1
         return self
 
     def __exit__(self, *exc):
-        while self.saved:
-            obj, attr, value = self.saved.pop()
-            setattr(obj, attr, value)
+        with _HELD_LOCK:
+            for obj, attr, _ in reversed(self.settings):
+                key = (id(obj), attr)
+                held = _HELD[key]
+                held[0] -= 1
+                if held[0] == 0:
+                    del _HELD[key]
+                    if held[1] is not None:
+                        setattr(obj, attr, held[1])
