@@ -4281,3 +4281,55 @@ def test_ieee32_on_a_torch_without_fp32_precision(monkeypatch):
         want = x @ model.weight.detach().T + model.bias.detach()
         np.testing.assert_allclose(feats, want.numpy(),
                                    atol=0.05 if amp else 1e-6)
+
+
+@pytest.mark.parametrize('augments', [
+    None, [dict(type='Mixup', alpha=1.0)],
+    [dict(type='CutMix', alpha=1.0)]], ids=['none', 'mixup', 'cutmix'])
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_fsp_batch_augments_mix_the_views_with_their_labels(augments,
+                                                            channels_last):
+    """FSP's batched views with batch augments (Mixup, CutMix) return the
+    images mixed as their labels are: mmpretrain's ClsDataPreprocessor
+    and batch augments applied by hand to the same views (made by a
+    preprocessor of the same seed without augments, normalised: the
+    per-image path mixes its normalised views) under the same global
+    seeds. The unmixed views were returned beside the mixed labels, each
+    image trained with another's label."""
+    from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
+    from mmpretrain.structures import DataSample
+
+    from openselfsup.apis.fast_path import batched_views_config
+    from openselfsup.registry import MODELS
+    cfg = Config.fromfile(FSP_DEMO)
+    batched_views_config(cfg, [])
+    settings = dict(cfg.model.data_preprocessor, num_classes=9,
+                    channels_last=channels_last)
+    init_default_scope('openselfsup')
+    images = torch.from_numpy(np.stack(_patches(6, 40))).permute(0, 3, 1, 2)
+
+    def batch():
+        return dict(inputs=images.clone(), data_samples=[
+            DataSample().set_gt_label(i % 9) for i in range(6)])
+
+    views = MODELS.build(settings)(batch(), True)['inputs']
+    mixing = dict(augments=augments) if augments else None
+    pre = MODELS.build(dict(settings, batch_augments=mixing))
+    reference = ClsDataPreprocessor(num_classes=9, batch_augments=mixing)
+    np.random.seed(1)
+    torch.manual_seed(1)
+    got = pre(batch(), True)
+    np.random.seed(1)
+    torch.manual_seed(1)
+    # a copy: CutMix mixes in place
+    want = reference(dict(batch(), inputs=views.clone()), True)
+    assert torch.equal(got['inputs'], want['inputs'])
+    if augments:
+        assert not torch.equal(got['inputs'], views)
+    assert got['inputs'].is_contiguous(
+        memory_format=torch.channels_last) is channels_last
+    for g, w in zip(got['data_samples'], want['data_samples']):
+        assert torch.equal(g.gt_label, w.gt_label)
+        assert ('gt_score' in g) is ('gt_score' in w) is bool(augments)
+        if augments:
+            assert torch.equal(g.gt_score, w.gt_score)

@@ -224,5 +224,10 @@ class BatchAugClsDataPreprocessor(_BatchAugMixin, ClsDataPreprocessor):
             out = super().forward(dict(data, inputs=x), training)
         finally:
             self.to_rgb, self._enable_normalize = to_rgb, norm
-        out['inputs'] = x
+        if self.batch_augments is None:
+            out['inputs'] = x
+        # else: the parent's inputs, the views mixed with their labels
+        # (Mixup, CutMix), as the per-image path's ClsDataPreprocessor
+        # mixes its normalised views: the unmixed views were returned,
+        # beside the mixed labels
         return out
