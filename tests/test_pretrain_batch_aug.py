@@ -4333,3 +4333,33 @@ def test_fsp_batch_augments_mix_the_views_with_their_labels(augments,
         assert ('gt_score' in g) is ('gt_score' in w) is bool(augments)
         if augments:
             assert torch.equal(g.gt_score, w.gt_score)
+
+
+def test_fsp_views_labelled_without_changing_the_preprocessor():
+    """The FSP preprocessor labels a training batch without setting its
+    own ``to_rgb`` and normalisation aside meanwhile (``prefetch_views``
+    runs it on a side thread while the main thread issues a step, which
+    read them flipped): read where the labels are mixed (a batch augment
+    that records them and mixes nothing), they are the preprocessor's."""
+    from mmpretrain.structures import DataSample
+
+    from openselfsup.apis.fast_path import batched_views_config
+    from openselfsup.registry import MODELS
+    cfg = Config.fromfile(FSP_DEMO)
+    batched_views_config(cfg, [])
+    init_default_scope('openselfsup')
+    pre = MODELS.build(dict(cfg.model.data_preprocessor, num_classes=9))
+    seen = []
+
+    def recording(inputs, score):
+        seen.append((pre.to_rgb, pre._enable_normalize))
+        return inputs, score
+    pre.batch_augments = recording
+    pre.to_onehot = True
+    own = (pre.to_rgb, pre._enable_normalize)
+    assert own == (True, True)
+    images = torch.from_numpy(np.stack(_patches(2, 16))).permute(0, 3, 1, 2)
+    out = pre(dict(inputs=images, data_samples=[
+        DataSample().set_gt_label(i) for i in range(2)]), True)
+    assert seen == [own]
+    assert [d.gt_label.tolist() for d in out['data_samples']] == [[0], [1]]

@@ -22,6 +22,9 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from mmpretrain.models.utils.data_preprocessor import (ClsDataPreprocessor,
                                                        SelfSupDataPreprocessor)
+from mmpretrain.structures import (DataSample, MultiTaskDataSample,
+                                   batch_label_to_onehot, cat_batch_labels,
+                                   tensor_split)
 
 from ..datasets.batch_aug import BatchAugment
 from ..registry import MODELS
@@ -217,17 +220,44 @@ class BatchAugClsDataPreprocessor(_BatchAugMixin, ClsDataPreprocessor):
             return super().forward(data, training)
         inputs = self.cast_data(data['inputs'])
         x = self._make_view(self._uint8_rgb(inputs, self.to_rgb), 0)
-        # labels as ClsDataPreprocessor, on the already normalised batch
-        to_rgb, norm = self.to_rgb, self._enable_normalize
-        self.to_rgb, self._enable_normalize = False, False
-        try:
-            out = super().forward(dict(data, inputs=x), training)
-        finally:
-            self.to_rgb, self._enable_normalize = to_rgb, norm
-        if self.batch_augments is None:
-            out['inputs'] = x
-        # else: the parent's inputs, the views mixed with their labels
-        # (Mixup, CutMix), as the per-image path's ClsDataPreprocessor
-        # mixes its normalised views: the unmixed views were returned,
-        # beside the mixed labels
-        return out
+        return self._labelled(x, data.get('data_samples'))
+
+    def _labelled(self, inputs: torch.Tensor, data_samples) -> Dict:
+        """The training views ``inputs`` (normalised) and the labels of
+        ``data_samples`` as ``ClsDataPreprocessor``'s training call gives
+        them (its label conversion), both mixed by the batch augments
+        (Mixup, CutMix) where there are some, as it mixes its normalised
+        inputs. ``self`` is left as it is: the side thread of
+        ``prefetch_views`` runs this while the main thread issues a step
+        (calling the parent with its ``to_rgb`` and normalisation set
+        aside flipped them under the main thread)."""
+        sample = data_samples[0] if data_samples else None
+        if isinstance(sample, MultiTaskDataSample):
+            return {'inputs': inputs,
+                    'data_samples': self.cast_data(data_samples)}
+        if not isinstance(sample, DataSample):
+            return {'inputs': inputs, 'data_samples': data_samples}
+        label = score = None
+        if 'gt_label' in sample:
+            label, indices = cat_batch_labels(
+                [s.gt_label for s in data_samples])
+            label = label.to(self.device)
+        if 'gt_score' in sample:
+            score = torch.stack([s.gt_score for s in data_samples]).to(
+                self.device)
+        elif self.to_onehot and label is not None:
+            num_classes = self.num_classes or sample.get('num_classes')
+            assert num_classes is not None, \
+                'Cannot generate one-hot format labels because not set ' \
+                '`num_classes` in `data_preprocessor`.'
+            score = batch_label_to_onehot(label, indices, num_classes).to(
+                self.device)
+        if self.batch_augments is not None and score is not None:
+            inputs, score = self.batch_augments(inputs, score)
+        if label is not None:
+            for s, one in zip(data_samples, tensor_split(label, indices)):
+                s.set_gt_label(one)
+        if score is not None:
+            for s, one in zip(data_samples, score):
+                s.set_gt_score(one)
+        return {'inputs': inputs, 'data_samples': data_samples}
