@@ -51,8 +51,12 @@ def joined(parts: List[torch.Tensor]) -> torch.Tensor:
     strides, dense (contiguous or channels-last), none requiring a
     gradient (the batched views' chunks:
     :class:`~openselfsup.models.BatchAugSelfSupDataPreprocessor`): then
-    that tensor's rows, a view (the same values and memory format as the
-    concatenation; 308 MB not copied per CLP step at 224 px)."""
+    that tensor's rows, a view (the same values as the concatenation,
+    with the parts' strides: for the batched views' chunks the
+    concatenation's memory format too, but parts of one row each, taken
+    from a strided tensor, are dense alone and may join into rows that are
+    not, where ``torch.cat`` gives contiguous ones; 308 MB not copied per
+    CLP step at 224 px)."""
     first, base = parts[0], parts[0]._base
     step = first.stride(0) if first.dim() else 0
     offset = first.storage_offset()
