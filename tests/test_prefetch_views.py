@@ -167,8 +167,8 @@ def test_prefetch_views_is_refused_where_it_cannot_apply():
     without a GPU), with MMEngine's own Runner (which would make the views
     in the step without a word), with batch augments (Mixup drew the next
     batch's global random numbers on the side thread before a checkpoint
-    was saved: a resumed run diverged), and for a value other than True / False;
-    off by default, and taken on the batched views."""
+    was saved: a resumed run diverged), and for a value other than True /
+    False; off by default, and taken on the batched views."""
     from openselfsup.apis.fast_path import (apply_fast_path,
                                             check_fast_path_values)
     from openselfsup.utils import InputError
