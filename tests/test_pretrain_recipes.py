@@ -1296,3 +1296,21 @@ def test_compile_encoders_option():
     with pytest.raises(InputError, match=r"'mod' is not an argument of "
                        'torch.compile'):
         compile_options(dict(mod='reduce-overhead'))
+
+
+@pytest.mark.parametrize('key, bad', [
+    ('compile_views', 1), ('prefetch_views', 0), ('channels_last', 1),
+    ('channels_last', 0.0), ('compile_views', 1.0)])
+def test_fast_path_switches_refuse_numbers_equal_to_a_choice(key, bad):
+    """``1`` and ``0`` equal ``True`` and ``False``, so ``in`` took them as
+    the switches' choices (a 0/1 typed for a switch), where the run
+    switches refuse them (RUN_VALUES); now each is one line, as
+    ``compile_encoders=1`` was."""
+    from openselfsup.apis.fast_path import check_fast_path_values
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError, match=rf'^{key}={bad!r}: choose '):
+        check_fast_path_values(Config(dict(train_dataloader={}, model={},
+                                           **{key: bad})))
+    for good in (True, False):
+        check_fast_path_values(Config(dict(train_dataloader={}, model={},
+                                           **{key: good})))

@@ -65,9 +65,17 @@ def amp_optim_wrapper(wrapper, dtype: str) -> None:
                        else dict(enabled=False))
 
 
+def _one_of(value, allowed) -> bool:
+    """Whether ``value`` is one of ``allowed``, of its type too: ``1``
+    and ``0`` (equal to ``True`` and ``False``, so ``in`` took them) are
+    not a switch's choices, as the run switches refuse them
+    (:data:`~openselfsup.apis.train.RUN_VALUES`)."""
+    return any(type(value) is type(a) and value == a for a in allowed)
+
+
 def _choice(cfg, key: str, allowed, absent) -> object:
     value = cfg.get(key, absent)
-    if value not in allowed:
+    if not _one_of(value, allowed):
         raise InputError(f'{key}={value!r}: choose one of '
                          f'{", ".join(map(repr, allowed))}')
     return value
@@ -93,12 +101,12 @@ def check_fast_path_values(cfg) -> None:
     _choice(cfg, 'augment_on', AUGMENT_ON, 'cpu')
     _choice(cfg, 'amp', AMP, 'off')
     channels_last = cfg.get('channels_last', False)
-    if channels_last not in ('auto', True, False):
+    if not _one_of(channels_last, ('auto', True, False)):
         raise InputError(f'channels_last={channels_last!r}: choose auto, '
                          'True or False')
     for key in ('compile_views', 'prefetch_views'):
         value = cfg.get(key, False)
-        if value not in (True, False):
+        if not _one_of(value, (True, False)):
             raise InputError(f'{key}={value!r}: choose True or False')
     compile_encoders = cfg.get('compile_encoders', False)
     arguments = isinstance(compile_encoders, dict) and all(
