@@ -1261,41 +1261,164 @@ def test_compile_encoders_steps_close_to_eager(path):
     assert counters['stats']['unique_graphs'] == (4 if path == CLP else 2)
 
 
-def test_compile_encoders_option():
-    """``compile_encoders``: the runner compiles the encoders of the model
-    it wraps when the config asks (True or torch.compile's arguments), not
-    by default; a value of another kind, or an argument torch.compile does
-    not take, is one line."""
+def _wrapped(model, value):
+    """``model`` wrapped by the runner (:meth:`AtomicRunner.wrap_model`,
+    not distributed) for a config whose ``compile_encoders`` is ``value``
+    (absent where None), checked as a run checks it; the model and the
+    runner's log lines on ``compile_encoders``."""
     import types
 
     from openselfsup.apis.fast_path import check_fast_path_values
     from openselfsup.engine.runner import AtomicRunner
+    runner = AtomicRunner.__new__(AtomicRunner)
+    cfg = Config(dict(train_dataloader={}, model={}))
+    if value is not None:
+        cfg.compile_encoders = value
+    check_fast_path_values(cfg)
+    logged = []
+    runner.cfg, runner._distributed = cfg, False
+    runner.logger = types.SimpleNamespace(info=logged.append)
+    out = runner.wrap_model(None, model)
+    return out, [line for line in logged
+                 if line.startswith('compile_encoders')]
+
+
+def test_compile_encoders_option():
+    """``compile_encoders``: the runner compiles the encoders of the model
+    it wraps when the config asks (True, a mode's name or torch.compile's
+    arguments), not by default, and logs the parts compiled; a value of
+    another kind, or an argument torch.compile does not take, is one
+    line."""
+    from openselfsup.apis.fast_path import check_fast_path_values
     from openselfsup.models.compiling import compile_options
     from openselfsup.utils import InputError
     for value, compiled in ((None, False), (False, False), (True, True),
-                            (dict(dynamic=False), True)):
+                            (dict(dynamic=False), True),
+                            ('max-autotune-no-cudagraphs', True)):
         model, _, _ = _compile_step_model(CLP, batch=8)
-        runner = AtomicRunner.__new__(AtomicRunner)
-        cfg = Config(dict(train_dataloader={}, model={}))
-        if value is not None:
-            cfg.compile_encoders = value
-        check_fast_path_values(cfg)
-        runner.cfg, runner._distributed = cfg, False
-        runner.logger = types.SimpleNamespace(info=lambda *a: None)
-        out = runner.wrap_model(None, model)
+        out, logged = _wrapped(model, value)
         assert [getattr(m, '_compiled_call_impl', None) is not None
                 for m in (out.backbone, out.neck,
                           *out.momentum_encoder.module)] == [compiled] * 4
         assert out.head._compiled_call_impl is None
-    for bad in ('yes', 1, ['mode']):
+        assert logged == ([
+            'compile_encoders: the forward of backbone, neck, '
+            'momentum_encoder.module.0, momentum_encoder.module.1 through '
+            'torch.compile (compiled at the first steps)'] if compiled
+            else [])
+    for bad in ('', ' ', 1, ['mode']):
         with pytest.raises(InputError, match=r'^compile_encoders=.*: choose '
-                           'True, False or a dict of torch.compile'):
+                           r'True, False, a torch.compile mode \(--cfg-'
+                           'options compile_encoders=max-autotune-no-'
+                           r'cudagraphs\) or, in a config file, a dict of '
+                           'torch.compile arguments'):
             check_fast_path_values(Config(dict(
                 train_dataloader={}, model={}, compile_encoders=bad)))
     assert compile_options(True) == {}
     with pytest.raises(InputError, match=r"'mod' is not an argument of "
                        'torch.compile'):
         compile_options(dict(mod='reduce-overhead'))
+
+
+def test_compile_encoders_logs_what_it_compiles_and_refuses_nothing():
+    """The runner logs the parts it compiled, not the backbone and neck of
+    every model (a model with a backbone only, as BalancedCrossModal:
+    ``backbone``); a model with none of them compiled nothing without a
+    word: now one line."""
+    from torch import nn
+
+    from openselfsup.utils import InputError
+
+    class BackboneOnly(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone, self.head = nn.Linear(2, 2), nn.Linear(2, 2)
+
+    out, logged = _wrapped(BackboneOnly(), True)
+    assert out.backbone._compiled_call_impl is not None
+    assert out.head._compiled_call_impl is None
+    assert logged == ['compile_encoders: the forward of backbone through '
+                      'torch.compile (compiled at the first steps)']
+    with pytest.raises(InputError) as err:
+        _wrapped(nn.Sequential(nn.Linear(2, 2)), True)
+    assert str(err.value) == (
+        'compile_encoders=True: the model (Sequential) has none of the '
+        'parts it compiles (backbone, neck, momentum_encoder.module.0, '
+        'momentum_encoder.module.1); set compile_encoders=False')
+
+
+def test_compile_encoders_where_users_set_it(tmp_path):
+    """A mode's name from ``--cfg-options`` (a dict there arrives as a
+    string or as keys of the base's bool) and torch.compile's arguments in
+    a child config with ``_delete_=True`` (without it MMEngine refuses a
+    dict over the base's ``compile_encoders = False``) reach
+    ``compile_options`` as torch.compile's arguments; a mode torch does
+    not list is one line naming the modes it lists, whichever form."""
+    from openselfsup.apis.fast_path import check_fast_path_values
+    from openselfsup.config import load_config, parse_cfg_options
+    from openselfsup.models.compiling import compile_options
+    from openselfsup.utils import InputError
+    cfg = load_config(CLP, parse_cfg_options(
+        ['compile_encoders=max-autotune-no-cudagraphs']))
+    check_fast_path_values(cfg)
+    assert compile_options(cfg.compile_encoders) == {
+        'mode': 'max-autotune-no-cudagraphs'}
+    child = tmp_path / 'child.py'
+    child.write_text(f'_base_ = {CLP!r}\ncompile_encoders = dict('
+                     "_delete_=True, mode='reduce-overhead', dynamic=False)\n")
+    cfg = load_config(str(child))
+    check_fast_path_values(cfg)
+    assert compile_options(cfg.compile_encoders) == {
+        'mode': 'reduce-overhead', 'dynamic': False}
+    child.write_text(f'_base_ = {CLP!r}\ncompile_encoders = dict('
+                     "dynamic=False)\n")
+    with pytest.raises(InputError, match='_delete_=True'):
+        load_config(str(child))
+    cfg = load_config(CLP, parse_cfg_options(['compile_encoders=bogus']))
+    check_fast_path_values(cfg)  # torch-free: a string; its list below
+    modes = 'default, lite, reduce-overhead, max-autotune-no-cudagraphs, '\
+        'max-autotune'  # torch 2.14's (torch._inductor.list_mode_options)
+    for value, shown, extra in (
+            (cfg.compile_encoders, "'bogus'", '; a dict of torch.compile '
+             'arguments goes in the config file: compile_encoders = '
+             "dict(_delete_=True, mode='max-autotune-no-cudagraphs')"),
+            (dict(mode='bogus', dynamic=False),
+             "{'mode': 'bogus', 'dynamic': False}", '')):
+        with pytest.raises(InputError) as err:
+            compile_options(value)
+        assert str(err.value) == (f"compile_encoders={shown}: 'bogus' is "
+                                  f'not a torch.compile mode (choose '
+                                  f'{modes}){extra}')
+
+
+@pytest.mark.parametrize('options, says', [
+    (dict(mode='bogus'), "'bogus' is not a torch.compile mode"),
+    (dict(backend='nope'), "torch.compile refuses it (Invalid backend: "
+                           "'nope'"),
+    (dict(dynamic='x'), 'torch.compile refuses it (Expected enable to be '
+                        'a bool'),
+    (dict(options={'no_such_setting': 1}), 'torch.compile refuses it '
+     '(Unexpected optimization option no_such_setting, known options are '),
+    (dict(mode='default', options={}), 'torch.compile refuses it (Either '
+     'mode or options can be specified')])
+def test_compile_encoders_bad_argument_value_is_one_line(options, says):
+    """An argument value torch.compile refuses (``mode='bogus'`` was a
+    RuntimeError traceback from inside torch) is one line naming the
+    value, when the runner wraps the model, before the first step."""
+    from torch import nn
+
+    from openselfsup.utils import InputError
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Linear(2, 2)
+
+    with pytest.raises(InputError) as err:
+        _wrapped(Encoder(), options)
+    line = str(err.value)
+    assert line.startswith(f'compile_encoders={options!r}: {says}')
+    assert '\n' not in line and len(line) < 400
 
 
 @pytest.mark.parametrize('key, bad', [

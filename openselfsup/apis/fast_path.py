@@ -108,14 +108,21 @@ def check_fast_path_values(cfg) -> None:
         value = cfg.get(key, False)
         if not _one_of(value, (True, False)):
             raise InputError(f'{key}={value!r}: choose True or False')
+    # a mode's name (checked against torch's list when the model is
+    # compiled: models.compiling.compile_options) or torch.compile's
+    # arguments
     compile_encoders = cfg.get('compile_encoders', False)
     arguments = isinstance(compile_encoders, dict) and all(
         isinstance(k, str) for k in compile_encoders)
+    mode = isinstance(compile_encoders, str) and compile_encoders.strip()
     if compile_encoders is not True and compile_encoders is not False \
-            and not arguments:
+            and not arguments and not mode:
         raise InputError(f'compile_encoders={compile_encoders!r}: choose '
-                         'True, False or a dict of torch.compile arguments '
-                         "(e.g. dict(mode='max-autotune-no-cudagraphs'))")
+                         'True, False, a torch.compile mode (--cfg-options '
+                         'compile_encoders=max-autotune-no-cudagraphs) or, '
+                         'in a config file, a dict of torch.compile '
+                         'arguments (compile_encoders = dict(_delete_=True, '
+                         "mode='max-autotune-no-cudagraphs'))")
     # what both view paths refuse (a prob outside [0, 1], a magnitude_level
     # outside [0, total_level]), refused the same way on both, before the
     # run (the per-image transforms took some of it without a word) and,
@@ -429,10 +436,6 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
             notes.append('prefetch_views: the next batch\'s views made on '
                          'a side thread while a step runs')
     cfg.augment_on = 'device' if batched else 'cpu'
-    if cfg.get('compile_encoders', False) not in (False, None):
-        notes.append('compile_encoders: the forward of the backbone and '
-                     'neck (and of their momentum-encoder copies) through '
-                     'torch.compile (compiled at the first steps)')
 
     if amp == 'auto':
         amp = 'bfloat16' if cuda else 'off'

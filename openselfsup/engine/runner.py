@@ -5170,7 +5170,12 @@ class AtomicRunner(Runner):
         the channels-last memory format, before any DDP wrapping; with
         ``compile_encoders`` the encoders' forward of the wrapped model is
         compiled (:func:`~openselfsup.models.compiling.compile_encoders`,
-        at the first steps)."""
+        at the first steps), the parts compiled logged.
+
+        Raises:
+            InputError: ``compile_encoders`` that torch.compile refuses, or
+                a model with nothing to compile.
+        """
         if self.cfg.get('channels_last') is True:
             import torch
             model = model.to(memory_format=torch.channels_last)
@@ -5182,8 +5187,11 @@ class AtomicRunner(Runner):
             from mmengine.model import is_model_wrapper
 
             from ..models.compiling import compile_encoders
-            compile_encoders(model.module if is_model_wrapper(model)
-                             else model, compiled)
+            names = compile_encoders(model.module if is_model_wrapper(model)
+                                     else model, compiled)
+            self.logger.info(f'compile_encoders: the forward of '
+                             f'{", ".join(names)} through torch.compile '
+                             '(compiled at the first steps)')
         return model
 
     def _record_initial_weights(self) -> None:

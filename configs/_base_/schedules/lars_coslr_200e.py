@@ -29,7 +29,11 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 # runs were float32: amp='off' channels_last=False.
 amp = 'auto'
 channels_last = 'auto'
-# True (or a dict of torch.compile arguments): the forward of the backbone
-# and neck (and of a momentum encoder's) through torch.compile, compiled at
-# the first steps; not measured on a GPU yet, see docs/pretraining.md.
+# True, the name of a torch.compile mode (on the command line:
+# --cfg-options compile_encoders=max-autotune-no-cudagraphs) or a dict of
+# torch.compile arguments (in a child config:
+# compile_encoders = dict(_delete_=True, mode=...)): the forward of the
+# backbone and neck (and of a momentum encoder's) through torch.compile,
+# compiled at the first steps; not measured on a GPU yet, see
+# docs/pretraining.md.
 compile_encoders = False
