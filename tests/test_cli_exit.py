@@ -9,7 +9,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from _foundation_helpers import FSP_DEMO, REPO, small_config
+from openselfsup.utils import InputError, Terminated, errors, run_cli
 
 #: the folders of the commands users run, and the entry each goes through
 #: (the benchmarks through ``run_main`` / ``not_a_command`` of
@@ -117,3 +120,36 @@ def test_a_training_run_ends_whole_the_heap_frozen(tmp_path, synthetic_root):
     assert logged and lines[-1].split(' ', 1)[1] == \
         logged[-1].split(' ', 1)[1], (lines[-3:], logged[-3:])
     assert frozen is not None and frozen > 0, frozen
+
+
+@pytest.mark.parametrize('raised, line', [
+    (InputError('list not found'), 'error: list not found'),
+    (MemoryError('numpy: 8 TiB'), 'error: out of memory (numpy: 8 TiB); '
+     'give smaller counts or sizes'),
+    (Terminated(), 'terminated (SIGTERM)'),
+    (KeyboardInterrupt(), 'interrupted')])
+def test_a_commands_line_is_one_write_with_its_newline(monkeypatch, raised,
+                                                       line):
+    """Each line ``run_cli`` says reaches stderr in one write, its newline
+    in it: under ``PYTHONUNBUFFERED=1`` (set here and in CI) each write is
+    a write of its own to the pipe, and ``print`` wrote the line and its
+    newline apart, so two ranks of a distributed run refusing at once in
+    torchrun's one stderr ran their lines together now and then
+    (``test_ranks_that_find_other_checkpoints_to_resume_refuse`` failed
+    once in 7 runs: 'error: ... can readerror: ...')."""
+    writes = []
+
+    class Recorded:
+        def write(self, text):
+            writes.append(text)
+            return len(text)
+
+        def flush(self):
+            pass
+
+    def main(argv):
+        raise raised
+    monkeypatch.setattr(sys, 'stderr', Recorded())
+    monkeypatch.setattr(errors, 'freeze_heap_at_exit', lambda: None)
+    run_cli(main, [])
+    assert writes == [line + '\n']

@@ -157,8 +157,9 @@ def _both_refuse(err, own, rank=1):
     with ``own`` and the other rank saying it, then torchrun's line (the
     first to exit, status 2 each), and nothing else. Read as text, not
     line by line: the two ranks print at one moment, after the barrier,
-    and ``print`` writes a line and its newline apart, so their lines may
-    run together in the pipe."""
+    and ``print`` wrote a line and its newline apart, so their lines ran
+    together in the pipe now and then (``run_cli`` now writes each line
+    in one write: ``utils.errors.say``)."""
     text = '\n'.join(ln for ln in error_lines(err) if not TORCH_LOG.match(ln))
     said = [f'error: rank {rank} refused this run: {own}', f'error: {own}']
     for line in said:  # the peer's first: it holds the other's words

@@ -572,6 +572,18 @@ class RawDefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter,
     load no mmengine."""
 
 
+def say(line: str) -> None:
+    """Write ``line`` and its newline to stderr in one write. ``print``
+    writes them apart, and where stderr is unbuffered
+    (``PYTHONUNBUFFERED=1``, as in many containers and CI) each is a
+    write of its own to the file: the ranks of a distributed run that say
+    their lines at once into the launcher's one stderr (torchrun's) ran
+    them together now and then, the newlines after both. One write of a
+    line under the pipe's atomic size (4096 bytes on Linux) is not
+    split."""
+    sys.stderr.write(line + '\n')
+
+
 def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
             argv: Optional[Sequence[str]] = None,
             memory_line: bool = True) -> int:
@@ -606,7 +618,7 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
         code = main(argv)
     except InputError as exc:
         line = one_line(exc)
-        print(f'error: {line}{cfg_options_here(line)}', file=sys.stderr)
+        say(f'error: {line}{cfg_options_here(line)}')
         then = getattr(exc, AFTER_SAID, None)
         if then is not None:
             sys.stdout.flush()
@@ -624,8 +636,8 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
             # a count or size far beyond the machine (--num_task
             # 1000000000, --num_aug_shots 30000000) was numpy's or torch's
             # allocation traceback; nothing is written before the work ends
-            print(f'error: out of memory ({why}); give smaller counts or '
-                  'sizes', file=sys.stderr)
+            say(f'error: out of memory ({why}); give smaller counts or '
+                'sizes')
             return 2
         # a library's bare ``except:`` turned Ctrl-C into another error
         # (MMEngine's config formatting raises SyntaxError)
@@ -728,9 +740,9 @@ def _stopped(stop: KeyboardInterrupt) -> int:
         if hasattr(signal, 'SIGCHLD') and \
                 threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        print('terminated (SIGTERM)' + notes, file=sys.stderr)
+        say('terminated (SIGTERM)' + notes)
         return 128 + signal.SIGTERM
-    print('interrupted' + notes, file=sys.stderr)
+    say('interrupted' + notes)
     return 130
 
 
