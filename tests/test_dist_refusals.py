@@ -152,6 +152,29 @@ def _torchrun(tmp_path, cfg, *args, **env):
     return p.returncode, p.stderr
 
 
+@pytest.fixture(scope='module')
+def trained_once(tmp_path_factory, synthetic_root):
+    """The work dir of one plain run of :func:`_two_processes` (its
+    ``epoch_1.pth``), trained once per test process for the tests that
+    resume it: a two-process training is the costliest part of each."""
+    base = tmp_path_factory.mktemp('trained_once')
+    rc, err = _two_processes(base, synthetic_root)
+    assert rc == 0 and (base / 'w' / 'epoch_1.pth').is_file(), err[-3000:]
+    return base / 'w'
+
+
+def _copy_of(trained, tmp_path):
+    """A copy of the :func:`trained_once` work dir at ``tmp_path/w``, as
+    the plain run would have left it there: ``last_checkpoint`` (the path
+    MMEngine's ``--resume`` reads) names the copy's checkpoint."""
+    import shutil
+    work = tmp_path / 'w'
+    shutil.copytree(trained, work)
+    last = work / 'last_checkpoint'
+    last.write_text(last.read_text().replace(str(trained), str(work)))
+    return work
+
+
 def _both_refuse(err, own, rank=1):
     """Whether the lines of a run are those of rank ``rank`` refusing
     with ``own`` and the other rank saying it, then torchrun's line (the
@@ -256,7 +279,7 @@ def test_a_refusal_before_mmengines_own_barrier_is_agreed_at_once(
 @pytest.mark.slow
 @pytest.mark.parametrize('rank1_finds', ['none', 'another'])
 def test_ranks_that_find_other_checkpoints_to_resume_refuse(
-        tmp_path, synthetic_root, rank1_finds):
+        tmp_path, synthetic_root, trained_once, rank1_finds):
     """``--resume`` of a work dir not shared between nodes: rank 0 found
     the epoch-1 checkpoint, rank 1 none on its node, or another file (an
     earlier run's copy); rank 0 resumed and rank 1 trained from scratch
@@ -266,9 +289,7 @@ def test_ranks_that_find_other_checkpoints_to_resume_refuse(
     it found (its checks of that file pass on each rank); the runner's
     agreement refuses: every rank refuses in one line naming the work
     dir and what each found, and nothing more is written."""
-    rc, err = _two_processes(tmp_path, synthetic_root)
-    work = tmp_path / 'w'
-    assert rc == 0 and (work / 'epoch_1.pth').is_file(), err[-3000:]
+    work = _copy_of(trained_once, tmp_path)
     before = sorted(os.listdir(work))
     found = 'none'
     if rank1_finds == 'another':
@@ -291,14 +312,13 @@ def test_ranks_that_find_other_checkpoints_to_resume_refuse(
 
 @pytest.mark.slow
 def test_a_resume_refused_on_one_ranks_epoch_length_is_agreed(
-        tmp_path, synthetic_root):
+        tmp_path, synthetic_root, trained_once):
     """The resume's check of the epoch length (``_check_epoch_length``,
     once MMEngine has loaded the checkpoint: each rank's loop of its
     node's lists) refusing on rank 1 alone: rank 0 went on to the first
     training step and waited there. Now it is agreed on with the drawn
     seed's check (one round): both lines, status 2 each, no traceback."""
-    rc, err = _two_processes(tmp_path, synthetic_root)
-    assert rc == 0, err[-3000:]
+    _copy_of(trained_once, tmp_path)
     rc, err = _two_processes(tmp_path, synthetic_root, '--resume',
                              RANK1_DOES='refuse_epoch_length')
     own = ('--resume from /nodes/1/w/epoch_1.pth: its run trained 1 '
@@ -354,7 +374,7 @@ def test_a_resume_refused_on_one_ranks_drawn_seed_is_agreed(tmp_path):
 
 @pytest.mark.slow
 def test_ranks_that_resume_other_files_at_one_path_refuse(
-        tmp_path, synthetic_root):
+        tmp_path, synthetic_root, trained_once):
     """``--resume ckpt/epoch_1.pth`` where each node holds a file of its
     own at that path (rank 1 runs in another folder, holding another
     run's checkpoint there): the agreement compared the paths alone, and
@@ -365,8 +385,7 @@ def test_ranks_that_resume_other_files_at_one_path_refuse(
     import shutil
 
     import torch
-    rc, err = _two_processes(tmp_path, synthetic_root)
-    assert rc == 0, err[-3000:]
+    _copy_of(trained_once, tmp_path)
     for node in (tmp_path, tmp_path / 'node1'):
         (node / 'ckpt').mkdir(parents=True)
     shutil.copy(tmp_path / 'w' / 'epoch_1.pth', tmp_path / 'ckpt')
