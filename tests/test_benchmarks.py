@@ -812,6 +812,10 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
             raise RuntimeError(f'stand-in failure of {recipe}')
         return ops
     monkeypatch.setattr(bench_pretrain, 'step_ops', step_ops)
+    # the part's other traces (fake-tensor copies, the views' bytes: 4-6
+    # s a recipe), not what is judged here
+    monkeypatch.setattr(bench_pretrain, 'step_copies', lambda *a: None)
+    monkeypatch.setattr(bench_pretrain, 'views_h2d_bytes', lambda *a: None)
     output = tmp_path / 'out.json'
     capsys.readouterr()
     rc = run_cli(bench_pretrain.main, [
