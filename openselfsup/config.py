@@ -1118,7 +1118,8 @@ def _runner_keys() -> frozenset:
 #: settings, an extraction config's ``dataset``, a kNN or sweep section
 PROJECT_KEYS = frozenset({'total_batch_size', 'amp', 'channels_last',
                           'augment_on', 'compile_views', 'prefetch_views',
-                          'compile_encoders', 'dataset', 'knn_eval', 'sweep'})
+                          'reuse_batch_memory', 'compile_encoders',
+                          'dataset', 'knn_eval', 'sweep'})
 
 
 def _live(cfg: Config, top: str) -> bool:

@@ -1423,6 +1423,7 @@ def test_compile_encoders_bad_argument_value_is_one_line(options, says):
 
 @pytest.mark.parametrize('key, bad', [
     ('compile_views', 1), ('prefetch_views', 0), ('channels_last', 1),
+    ('reuse_batch_memory', 1),
     ('channels_last', 0.0), ('compile_views', 1.0)])
 def test_fast_path_switches_refuse_numbers_equal_to_a_choice(key, bad):
     """``1`` and ``0`` equal ``True`` and ``False``, so ``in`` took them as

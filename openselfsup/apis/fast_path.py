@@ -24,6 +24,12 @@ prepares the config:
     ``torch.compile`` of their jitter blends and blur passes; the next
     batch's views made on a side thread (a side CUDA stream) while the
     current step runs (:mod:`openselfsup.models.view_prefetch`).
+``reuse_batch_memory``
+    False (default) or True, with the batched views only: the data-loader
+    workers collate each batch into shared-memory slots reused from batch
+    to batch (:mod:`openselfsup.datasets.batch_ring`), where each batch
+    was a fresh block that the main process (or, pinning batches, its
+    pinning thread) freed holding the GIL; the same batches byte for byte.
 
 On a GPU the run also gets ``cudnn_benchmark=True`` (as the published
 configs) and non-blocking copies of pinned batches; with ``amp`` off, its
@@ -83,7 +89,8 @@ def _choice(cfg, key: str, allowed, absent) -> object:
 
 def check_fast_path_values(cfg) -> None:
     """Refuse an unknown ``augment_on``, ``amp``, ``channels_last``,
-    ``compile_views``, ``prefetch_views`` or ``compile_encoders`` of a
+    ``compile_views``, ``prefetch_views``, ``reuse_batch_memory`` or
+    ``compile_encoders`` of a
     training config (one with ``train_dataloader`` and ``model``), and a
     pipeline setting both view paths refuse
     (:func:`~openselfsup.datasets.pipeline_checks.check_pipelines`);
@@ -104,7 +111,7 @@ def check_fast_path_values(cfg) -> None:
     if not _one_of(channels_last, ('auto', True, False)):
         raise InputError(f'channels_last={channels_last!r}: choose auto, '
                          'True or False')
-    for key in ('compile_views', 'prefetch_views'):
+    for key in ('compile_views', 'prefetch_views', 'reuse_batch_memory'):
         value = cfg.get(key, False)
         if not _one_of(value, (True, False)):
             raise InputError(f'{key}={value!r}: choose True or False')
@@ -273,6 +280,27 @@ def batched_views_config(cfg, note: List[str]) -> None:
                 'training device; data-loader workers only decode')
 
 
+def reused_batch_memory_config(loader, note: List[str]) -> None:
+    """Set ``reuse_batch_memory`` in the training loader's settings
+    ``loader`` (the batched views' :func:`batched_views_config` made its
+    collate ``decoded_collate``), which the project's runner reads when it
+    builds the loader (:func:`openselfsup.datasets.batch_ring.
+    reuse_batch_memory`); a collate of the user's own is refused."""
+    from ..datasets.batch_aug import decoded_collate
+    collate = loader.get('collate_fn')
+    if collate_function(collate) is not decoded_collate or (
+            isinstance(collate, dict) and set(collate) - {'type'}):
+        raise InputError(
+            'reuse_batch_memory=True collates the images as decoded_collate '
+            'does, into reused shared memory; the config collates with '
+            f'{collate_said(collate)}: set reuse_batch_memory=False '
+            '(--cfg-options reuse_batch_memory=False)')
+    loader.reuse_batch_memory = True
+    note.append('reuse_batch_memory: data-loader workers collate into '
+                'reused shared-memory slots (none allocated or freed per '
+                'batch)')
+
+
 def resolved_augment_on(augment: str, cuda: bool) -> str:
     """Where ``augment_on`` makes the views: ``'device'`` (batched, by the
     model's data preprocessor) or ``'cpu'`` (the per-image pipeline in the
@@ -362,7 +390,7 @@ def trained_precision(cfg, device: str) -> dict:
 def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                     checked: bool = False) -> List[str]:
     """Resolve ``augment_on``, ``compile_views``, ``prefetch_views``,
-    ``amp`` and ``channels_last`` in place.
+    ``reuse_batch_memory``, ``amp`` and ``channels_last`` in place.
 
     Args:
         cfg (Config): the training config (after the batch split).
@@ -425,8 +453,24 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                 "runner_type = 'AtomicRunner' in the config (--cfg-options "
                 "runner_type=AtomicRunner); MMEngine's Runner, which the "
                 'config builds, makes the views in the step')
+    reuse = cfg.get('reuse_batch_memory', False)
+    if reuse and not batched:
+        raise InputError(
+            'reuse_batch_memory=True collates the batched views\' decoded '
+            "images into reused shared memory: it needs augment_on='device' "
+            "(or 'auto' on a GPU)")
+    if reuse:
+        from ..config import builds_plain_runner
+        if builds_plain_runner(cfg):
+            raise InputError(
+                "reuse_batch_memory=True needs the project's runner: set "
+                "runner_type = 'AtomicRunner' in the config (--cfg-options "
+                "runner_type=AtomicRunner); MMEngine's Runner builds a plain "
+                'data loader')
     if batched:
         batched_views_config(cfg, notes)
+        if reuse:
+            reused_batch_memory_config(cfg.train_dataloader, notes)
         if compile_views:
             cfg.model.data_preprocessor['compile_views'] = True
             notes.append('compile_views: the views\' jitter blends and blur '

@@ -921,7 +921,7 @@ def check_run_values(cfg: Config) -> None:
     config that MMEngine cannot print (numpy scalars are replaced by their
     Python values: :func:`_plain_numpy`) and an unknown choice of
     ``amp``, ``augment_on``, ``channels_last``, ``compile_views``,
-    ``prefetch_views`` or ``compile_encoders``
+    ``prefetch_views``, ``reuse_batch_memory`` or ``compile_encoders``
     (:func:`~openselfsup.apis.fast_path.check_fast_path_values`), and
     ``auto_scale_lr.enable`` (``--auto-scale-lr``) with several optimizers
     the config gives windows of different lengths

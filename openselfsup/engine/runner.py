@@ -4026,16 +4026,31 @@ class AtomicRunner(Runner):
         ``seed`` less the rank that ``diff_rank_seed`` adds): a
         class-balanced ``HierarchicalPatientDataset`` repeats the patients
         that ``randomness.seed`` draws, the same on every rank (the sampler
-        then splits that one list between the ranks). ``dataloader``
-        itself, the run's ``cfg``, is left as the user wrote it."""
+        then splits that one list between the ranks). A loader whose
+        settings hold ``reuse_batch_memory=True`` (the top-level key, set
+        there by :func:`~openselfsup.apis.fast_path.apply_fast_path`)
+        collates into reused shared memory (:func:`~openselfsup.datasets.
+        batch_ring.reuse_batch_memory`). ``dataloader`` itself, the run's
+        ``cfg``, is left as the user wrote it."""
         from mmengine.dist import get_rank
+        reuse = False
+        if isinstance(dataloader, dict) and 'reuse_batch_memory' in \
+                dataloader:
+            # set by apply_fast_path (the top-level key): no DataLoader
+            # argument
+            dataloader = copy.copy(dataloader)
+            reuse = dataloader.pop('reuse_batch_memory')
         if isinstance(dataloader, dict) and \
                 isinstance(dataloader.get('dataset'), dict):
             dataloader = copy.deepcopy(dataloader)
             give_run_seed(dataloader['dataset'],
                           shared_seed(seed, diff_rank_seed, get_rank()))
-        return Runner.build_dataloader(dataloader, seed=seed,
-                                       diff_rank_seed=diff_rank_seed)
+        loader = Runner.build_dataloader(dataloader, seed=seed,
+                                         diff_rank_seed=diff_rank_seed)
+        if reuse:
+            from ..datasets.batch_ring import reuse_batch_memory
+            reuse_batch_memory(loader)
+        return loader
 
     def register_default_hooks(self, hooks=None) -> None:
         """MMEngine's, with a hook of any key set to None dropped (MMEngine

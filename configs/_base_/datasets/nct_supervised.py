@@ -35,6 +35,11 @@ compile_views = False
 # while the current step runs (not measured on a GPU yet, see
 # docs/pretraining.md). Needs the batched views.
 prefetch_views = False
+# True: the data-loader workers collate each batch into shared-memory slots
+# reused from batch to batch (none allocated or freed per batch; the same
+# batches; not measured on a GPU yet, see docs/pretraining.md). Needs the
+# batched views.
+reuse_batch_memory = False
 
 train_dataloader = dict(
     batch_size=total_batch_size,  # per process; set from total_batch_size

@@ -1,0 +1,294 @@
+"""``reuse_batch_memory`` (issue 16): the batched views' data-loader
+workers collate into shared-memory slots reused from batch to batch
+(``openselfsup.datasets.batch_ring``): the batches equal the normal
+path's byte for byte, a slot is not reused while any tensor views it, a
+consumer that keeps its batches gets them the normal way (no hang), no
+shared memory is left behind an epoch, and the key is refused where it
+cannot apply.
+
+The loader's ``pin_memory=True`` path (torch's pinning thread, which
+unpickles the batch, copies it into pinned memory and drops the slot)
+needs CUDA: not run here.
+"""
+import copy
+import functools
+import gc
+import os
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from torch.utils.data import DataLoader, Dataset
+from _foundation_helpers import CLP_DEMO, REPO, small_config
+
+CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
+
+
+class Decoded(Dataset):
+    """``n`` decoded 3 x 8 x 8 uint8 images, each its own (seeded by its
+    index), with an index as its data sample."""
+
+    def __init__(self, n: int = 40):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        g = torch.Generator().manual_seed(i)
+        return dict(inputs=torch.randint(0, 256, (3, 8, 8), generator=g,
+                                         dtype=torch.uint8),
+                    data_samples=i)
+
+
+def _loader(ring: bool, n: int = 40, **kwargs) -> DataLoader:
+    from openselfsup.datasets.batch_aug import decoded_collate
+    from openselfsup.datasets.batch_ring import reuse_batch_memory
+    kwargs = dict(dict(batch_size=6, num_workers=2, timeout=60), **kwargs)
+    loader = DataLoader(Decoded(n), collate_fn=functools.partial(
+        decoded_collate), **kwargs)
+    return reuse_batch_memory(loader) if ring else loader
+
+
+def _in_slot(tensor: torch.Tensor, it) -> bool:
+    """Whether ``tensor``'s data lies in a slot of iterator ``it``'s
+    ring."""
+    start = tensor.data_ptr()
+    return any(v.data_ptr() <= start < v.data_ptr() + v.nbytes
+               for v in it._batch_ring._views.values())
+
+
+def _epoch(loader: DataLoader):
+    """One epoch: ``(inputs cloned, data samples, whether in a slot)`` of
+    each batch, the batch dropped before the next is asked for."""
+    it, out = iter(loader), []
+    for batch in it:
+        # (the samples' tensor lies in shared memory: torch's collate in
+        # a worker)
+        out.append((batch['inputs'].clone(), batch['data_samples'].tolist(),
+                    hasattr(it, '_batch_ring')
+                    and _in_slot(batch['inputs'], it)))
+        del batch
+    return out
+
+
+@pytest.mark.parametrize('persistent', [False, True])
+def test_ring_batches_equal_the_normal_paths(persistent):
+    """Three epochs (7 batches of 6 images, the last of 4) through two
+    workers, with and without the ring: the same bytes, dtype and shape,
+    the same data samples; with the ring every batch lies in a slot (the
+    consumer drops each one), none without."""
+    normal = _loader(False, persistent_workers=persistent)
+    ringed = _loader(True, persistent_workers=persistent)
+    for _ in range(3):
+        want, got = _epoch(normal), _epoch(ringed)
+        assert len(want) == len(got) == 7
+        for (x, samples, slot), (y, ring_samples, ring_slot) in zip(want,
+                                                                    got):
+            assert x.dtype == y.dtype == torch.uint8
+            assert x.shape == y.shape
+            assert torch.equal(x, y)
+            assert samples == ring_samples
+            assert ring_slot and not slot
+        assert got[-1][0].shape[0] == 4
+
+
+def test_a_slot_is_not_reused_while_a_view_of_it_lives():
+    """A slice of batch 0 (a view: the batch and its Python tensor
+    dropped) keeps its slot: over the rest of the epoch and the next one,
+    its values never change and no batch comes in its slot, while the
+    other slots go round; the slot comes back once the slice dies."""
+    loader = _loader(True, persistent_workers=True, num_workers=1)
+    it = iter(loader)
+    batch = next(it)
+    kept = batch['inputs'][1:3]
+    ptr, copied = kept.data_ptr(), kept.clone()
+    assert _in_slot(kept, it)
+    del batch
+    seen = set()
+    for epoch in range(2):
+        for batch in (it if epoch == 0 else iter(loader)):
+            assert torch.equal(kept, copied)
+            seen.add(batch['inputs'].data_ptr())
+            assert _in_slot(batch['inputs'], it)
+            del batch
+    assert torch.equal(kept, copied)
+    # the slot of kept (its row 1) never came again; the others went round
+    slot = ptr - 3 * 8 * 8
+    assert seen and slot not in seen
+    del kept
+    seen = {batch['inputs'].data_ptr() for batch in iter(loader)}
+    assert slot in seen
+
+
+def test_a_consumer_keeping_its_batches_gets_them_the_normal_way():
+    """A consumer that keeps every batch holds all of a worker's slots
+    (4 with the default prefetch_factor 2): the worker collates the rest
+    the normal way, no wait (the loader's timeout would end a hang), the
+    same bytes."""
+    want = [b['inputs'] for b in _loader(False, n=60, num_workers=1)]
+    ringed = _loader(True, n=60, num_workers=1)
+    it = iter(ringed)
+    got = list(it)
+    assert [_in_slot(b['inputs'], it) for b in got] == [True] * 4 + \
+        [False] * 6
+    for x, batch in zip(want, got):
+        assert torch.equal(x, batch['inputs'])
+
+
+def _shm_mappings() -> int:
+    with open('/proc/self/maps') as f:
+        return sum("/dev/shm/" in line for line in f)
+
+
+def test_no_shared_memory_is_left_behind_epochs():
+    """Without persistent workers each epoch's workers have a ring of their
+    own: once an epoch's batches are dropped, nothing of it stays mapped
+    (the mappings of /dev/shm in this process: as before the first
+    epoch), also after an epoch left in the middle."""
+    loader = _loader(True)
+    gc.collect()
+    before = _shm_mappings()
+    for epoch in range(3):
+        got = _epoch(loader)
+        assert all(slot for _, _, slot in got)
+        gc.collect()
+        assert _shm_mappings() == before, epoch
+    for batch in loader:  # left after two batches
+        if batch['data_samples'][0] == 6:
+            break
+    del batch
+    gc.collect()
+    assert _shm_mappings() == before
+
+
+def test_without_workers_nothing_changes():
+    """``num_workers=0``: the batches are made in the main process (no
+    shared memory to save): the normal collate's, no ring."""
+    want = _epoch(_loader(False, num_workers=0, timeout=0))
+    loader = _loader(True, num_workers=0, timeout=0)
+    it = iter(loader)
+    assert not hasattr(it, '_batch_ring')
+    got = _epoch(loader)
+    for (x, _, _), (y, _, slot) in zip(want, got):
+        assert torch.equal(x, y) and not slot
+
+
+@pytest.mark.slow
+def test_spawned_workers_use_the_ring():
+    """Workers started with ``spawn`` (the ring and its locks pickled to
+    them): the same batches, in slots."""
+    want = _epoch(_loader(False, n=18, num_workers=1))
+    got = _epoch(_loader(True, n=18, num_workers=1,
+                         multiprocessing_context='spawn'))
+    for (x, _, _), (y, _, slot) in zip(want, got):
+        assert torch.equal(x, y) and slot
+
+
+def test_another_collate_is_refused():
+    """The ring reproduces ``decoded_collate``: a loader collating with
+    anything else is refused in one line."""
+    from openselfsup.datasets.batch_ring import reuse_batch_memory
+    from openselfsup.utils import InputError
+    loader = DataLoader(Decoded(), batch_size=2, num_workers=1)
+    with pytest.raises(InputError, match=r'^reuse_batch_memory=True '
+                       r'collates .* set reuse_batch_memory=False '
+                       r'\(--cfg-options reuse_batch_memory=False\)$'):
+        reuse_batch_memory(loader)
+
+
+def test_reuse_batch_memory_is_refused_where_it_cannot_apply():
+    """Refused in one line without the batched views (``augment_on='cpu'``
+    or ``'auto'`` without a GPU), with MMEngine's own Runner (a plain
+    data loader), with a collate of the config's own, and for a value
+    other than True / False; off by default; on the batched views it
+    sets the training loader's key and says so in the notes."""
+    from openselfsup.apis.fast_path import (apply_fast_path,
+                                            check_fast_path_values)
+    from openselfsup.utils import InputError
+    base = Config.fromfile(CLP)
+    assert base.reuse_batch_memory is False
+    for augment, cuda in (('cpu', True), ('cpu', False), ('auto', False)):
+        cfg = copy.deepcopy(base)
+        cfg.amp, cfg.augment_on, cfg.reuse_batch_memory = 'off', augment, \
+            True
+        with pytest.raises(InputError) as caught:
+            apply_fast_path(cfg, cuda)
+        assert str(caught.value) == (
+            "reuse_batch_memory=True collates the batched views' decoded "
+            "images into reused shared memory: it needs augment_on='device' "
+            "(or 'auto' on a GPU)")
+    cfg = copy.deepcopy(base)
+    cfg.reuse_batch_memory = True
+    cfg.pop('runner_type')
+    with pytest.raises(InputError, match=r"^reuse_batch_memory=True needs "
+                       r"the project's runner: set runner_type = "
+                       r"'AtomicRunner'"):
+        apply_fast_path(cfg, True)
+    cfg = copy.deepcopy(base)
+    cfg.reuse_batch_memory = True
+    cfg.train_dataloader.collate_fn = dict(type='decoded_collate', x=1)
+    with pytest.raises(InputError, match=r'^reuse_batch_memory=True '
+                       r'collates the images as decoded_collate does'):
+        apply_fast_path(cfg, True)
+    cfg = copy.deepcopy(base)
+    cfg.reuse_batch_memory = 'yes'
+    with pytest.raises(InputError, match=r"^reuse_batch_memory='yes': "
+                       'choose True or False$'):
+        check_fast_path_values(cfg)
+    for cuda, augment in ((True, 'auto'), (False, 'device')):
+        cfg = copy.deepcopy(base)
+        cfg.amp, cfg.augment_on, cfg.reuse_batch_memory = 'off', augment, \
+            True
+        notes = apply_fast_path(cfg, cuda)
+        assert any(n.startswith('reuse_batch_memory:') for n in notes)
+        assert cfg.train_dataloader.reuse_batch_memory is True
+    cfg = copy.deepcopy(base)
+    cfg.amp, cfg.augment_on = 'off', 'device'
+    apply_fast_path(cfg, False)
+    assert 'reuse_batch_memory' not in cfg.train_dataloader
+
+
+def _tensors(value, key=''):
+    if isinstance(value, torch.Tensor):
+        yield key, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _tensors(v, f'{key}.{k}')
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _tensors(v, f'{key}.{i}')
+
+
+@pytest.mark.slow
+def test_a_clp_run_with_the_ring_trains_as_without(synthetic_root,
+                                                   tmp_path, monkeypatch):
+    """Two epochs of three CLP steps, batched views on the CPU, two
+    workers without persistence, with and without ``reuse_batch_memory``:
+    the same losses and every tensor of the checkpoints equal; the run
+    with it had the ring's loader, and its 6 batches came in slots."""
+    from openselfsup.apis import train
+    from openselfsup.datasets.batch_ring import BatchRing, RingLoader
+    viewed, view = [], BatchRing.view
+    monkeypatch.setattr(BatchRing, 'view', lambda self, *a: viewed.append(
+        a[:2]) or view(self, *a))
+    root = os.path.join(synthetic_root, 'NCT') + os.sep
+    got = {}
+    for reuse in (False, True):
+        work = tmp_path / f'w{reuse}'
+        cfg = small_config(CLP_DEMO, str(tmp_path / f'c{reuse}.py'), root,
+                           n_images=24, batch=8, epochs=2, workers=2,
+                           augment_on='device', reuse_batch_memory=reuse)
+        runner = train(cfg, work_dir=str(work), cfg_options={
+            'train_dataloader.persistent_workers': False})
+        assert runner.iter == 6
+        assert isinstance(runner.train_loop.dataloader, RingLoader) is reuse
+        assert len(viewed) == (6 if reuse else 0)
+        losses = runner.message_hub.get_scalar('train/loss').data[0]
+        got[reuse] = losses, dict(_tensors(torch.load(
+            work / 'epoch_2.pth', map_location='cpu', weights_only=False)))
+    np.testing.assert_array_equal(got[True][0], got[False][0])
+    assert got[True][1].keys() == got[False][1].keys()
+    for key, value in got[False][1].items():
+        assert torch.equal(value, got[True][1][key]), key
