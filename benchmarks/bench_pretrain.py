@@ -826,7 +826,8 @@ def print_profile(recipe: str, prof: dict) -> None:
 def train_options(recipe: str, nct_root: str, ann: str, workers: int,
                   augment_on: str, batch: int, compile_views: bool,
                   prefetch_views: bool = False,
-                  compile_encoders: bool = False) -> dict:
+                  compile_encoders: bool = False,
+                  reuse_batch_memory: bool = False) -> dict:
     """The ``--cfg-options`` of an end-to-end run of ``recipe``: the
     synthetic images, one epoch, no checkpoint and no log lines in the
     timed steps (the scalars still go to ``vis_data/``, where the peak
@@ -835,7 +836,8 @@ def train_options(recipe: str, nct_root: str, ann: str, workers: int,
     recipe's first epoch's: a cosine's start, no milestone reached): the
     run warned, inside the benchmark's table, that the recipe's schedule
     does not span it, which says nothing about the benchmark.
-    ``compile_encoders``: that config key set to True."""
+    ``compile_encoders``: that config key set to True;
+    ``reuse_batch_memory``: that config key."""
     return {**RECIPES[recipe]['one_epoch'],
         **({'compile_encoders': True} if compile_encoders else {}),
         'train_dataloader.dataset.data_root': nct_root,
@@ -852,6 +854,7 @@ def train_options(recipe: str, nct_root: str, ann: str, workers: int,
         'log_level': 'WARNING',
         'compile_views': compile_views,
         'prefetch_views': prefetch_views,
+        'reuse_batch_memory': reuse_batch_memory,
     }
 
 
@@ -859,7 +862,8 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                warmup: int, workers: int, work_dir: str, batch: int,
                profile_steps: int = 0, compile_views: bool = False,
                prefetch_views: bool = False,
-               compile_encoders: bool = False) -> dict:
+               compile_encoders: bool = False,
+               reuse_batch_memory: bool = False) -> dict:
     """``openselfsup.apis.train`` for ``warmup + steps`` iterations; with
     ``profile_steps``, the first that many steps after the warm-up are
     profiled (:func:`summarise_profile`, in ``res['profile']``), which
@@ -868,7 +872,10 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
     falls in the warm-up steps); ``prefetch_views``: the config key of
     that name set (the next batch's views made on a side thread while a
     step runs); ``compile_encoders`` likewise (dynamo's caches reset first;
-    its graphs and graph breaks in ``graphs``, ``graph_breaks``). Without
+    its graphs and graph breaks in ``graphs``, ``graph_breaks``);
+    ``reuse_batch_memory``: that config key set (the workers collate into
+    reused shared-memory slots: the batch's free, ``batch_free_s`` of the
+    loop split, frees no shared memory). Without
     ``profile_steps``, the timed steps' loop outside the model step in
     ``res['loop']`` (:func:`_loop_times_hook`)."""
     from openselfsup.apis import train
@@ -877,7 +884,7 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                       os.path.basename(labelled), batch * (steps + warmup))
     options = train_options(recipe, nct_root, ann, workers, augment_on,
                             batch, compile_views, prefetch_views,
-                            compile_encoders)
+                            compile_encoders, reuse_batch_memory)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     # the recipe's config plus the profiling hook, or the loop's timer
@@ -1306,6 +1313,12 @@ def main(argv=None):
                    "prefetch_views=True (the next batch's views made on a "
                    'side thread, on a GPU a side CUDA stream, while the step '
                    'runs); without a GPU with --end-to-end-on-cpu only')
+    p.add_argument('--reuse-batch-memory', action='store_true',
+                   help='also one more (b) run of the batched views with '
+                   'reuse_batch_memory=True (the workers collate into '
+                   'shared-memory slots reused from batch to batch: no '
+                   'shared block allocated and freed per batch); without a '
+                   'GPU with --end-to-end-on-cpu only')
     p.add_argument('--compile-encoders', action='store_true',
                    help='also (a) and (b) with compile_encoders=True (the '
                    'forward of the backbone and neck, and of the momentum '
@@ -1448,7 +1461,7 @@ def main(argv=None):
                 ceiling = res.get('ceiling', {}).get(
                     'amp=bf16 channels_last=True', {}).get('images_per_s')
                 # (tag, augment_on, compile_views, prefetch_views,
-                # compile_encoders) of each
+                # compile_encoders, reuse_batch_memory) of each
                 # (b) run; one run per path: without a GPU 'auto' is the
                 # per-image path, 'cpu''s (both rows were run and printed)
                 runs, paths = [], {}
@@ -1460,27 +1473,36 @@ def main(argv=None):
                               f'({path}{"" if cuda else ", no GPU"})')
                         continue
                     paths[path] = a
-                    runs.append((a, a, False, False, False))
+                    runs.append((a, a, False, False, False, False))
                 batched = 'auto' if cuda else 'device'
                 if compiles:
-                    runs.append(('compiled', batched, True, False, False))
+                    runs.append(('compiled', batched, True, False, False,
+                                 False))
+                if (args.prefetch_views or args.reuse_batch_memory) and \
+                        'device' not in paths and not cuda:
+                    # their serial path beside them (the default path is
+                    # the per-image one without a GPU)
+                    paths['device'] = 'device'
+                    runs.append(('device', 'device', False, False, False,
+                                 False))
                 if args.prefetch_views:
-                    if 'device' not in paths and not cuda:
-                        # its serial path beside it (the default path is
-                        # the per-image one without a GPU)
-                        runs.append(('device', 'device', False, False,
-                                     False))
-                    runs.append(('prefetch', batched, False, True, False))
+                    runs.append(('prefetch', batched, False, True, False,
+                                 False))
+                if args.reuse_batch_memory:
+                    runs.append(('reuse_batch_memory', batched, False,
+                                 False, False, True))
                 if args.compile_encoders:
                     runs.append(('compile_encoders', 'auto', False, False,
-                                 True))
-                for tag, augment_on, compiled, prefetched, encoders in runs:
+                                 True, False))
+                for tag, augment_on, compiled, prefetched, encoders, \
+                        reused in runs:
                     name = f'end_to_end_{tag}'
                     e = _reported(res, name, end_to_end, recipe, nct,
                                   augment_on, args.steps, args.warmup,
                                   workers, os.path.join(
                                       tmp, f'w_{recipe}_{tag}'),
-                                  batch, 0, compiled, prefetched, encoders)
+                                  batch, 0, compiled, prefetched, encoders,
+                                  reused)
                     if e is None:
                         continue
                     if augment_on == 'cpu' and cuda:
@@ -1499,6 +1521,7 @@ def main(argv=None):
                     label = 'compile_views' if compiled else \
                         'prefetch_views' if prefetched else \
                         'compile_encoders' if encoders else \
+                        'reuse_batch_memory' if reused else \
                         f'augment_on={augment_on}' + (
                             f' ({e["augment_on_resolved"]})'
                             if augment_on == 'auto' else '')
@@ -1517,8 +1540,8 @@ def main(argv=None):
                     best = res.get('ceiling', {}).get(
                         'amp=bf16 channels_last=True')
                     if augment_on == 'auto' and not compiled and \
-                            not prefetched and not encoders and views \
-                            and best:
+                            not prefetched and not encoders and \
+                            not reused and views and best:
                         # where a step of (b) goes, from parts timed apart
                         e['step_parts_s'] = parts = {
                             'views': batch / views,

@@ -18,7 +18,9 @@
 #            worker, projected 200 / 100 epoch times, ops per step, and a
 #            profile of 3 default-path steps (GPU busy time, host / GPU
 #            time of views, forward, backward + step; top ops); (b) also
-#            with compile_views and with prefetch_views (issue 16)
+#            with compile_views, with prefetch_views and with
+#            reuse_batch_memory (issue 16; one (b) run a recipe each,
+#            about 20-40 s each, not measured on a GPU yet)
 #   pretrain_compiled  bench_pretrain --compile-encoders: (a) and (b) of
 #            both recipes, each beside its run with compile_encoders=True
 #            (bf16 channels-last; graphs and compile time printed), no
@@ -123,6 +125,7 @@ for st in $stages; do
             cp /tmp/bs_gpu/logs/near_domain_linear_latent_aug.txt "$OUT/" ;;
     pretrain) python -m benchmarks.bench_pretrain --seconds 3 \
             --augment_on auto --profile 3 --compile-views --prefetch-views \
+            --reuse-batch-memory \
             --output "$OUT/pretrain_cuda.json" 2>&1 \
             | { grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler\|^USDT\|^ERROR:.*DeviceProperties" \
             || true; } | tail -90; mark $? ;;

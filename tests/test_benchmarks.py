@@ -776,7 +776,7 @@ def test_bench_pretrain_compile_encoders_runs_b_compiled(tmp_path,
         assert rc == 0
         saved = json.loads(out.read_text())['fsp']
         # (recipe, augment_on, compile_encoders)
-        assert [c[:2] + c[-1:] for c in recorded] == [
+        assert [c[:2] + c[-2:-1] for c in recorded] == [
             ('fsp', 'auto', False)] + ([('fsp', 'auto', True)] if flag
                                        else [])
         assert ('end_to_end_compile_encoders' in saved) == bool(flag)
@@ -844,7 +844,7 @@ def _stand_in_end_to_end(monkeypatch, tmp_path) -> list:
     """bench_pretrain without a GPU, writing no images, its (b) runs a
     stand-in that returns fixed figures; the list returned records each
     run's ``(recipe, augment_on, compile_views, prefetch_views,
-    compile_encoders)``."""
+    compile_encoders, reuse_batch_memory)``."""
     from benchmarks import bench_pretrain
     monkeypatch.chdir(REPO)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
@@ -853,7 +853,7 @@ def _stand_in_end_to_end(monkeypatch, tmp_path) -> list:
     calls = []
 
     def end_to_end(recipe, nct, augment_on, *args):
-        calls.append((recipe, augment_on) + tuple(args[-3:]))
+        calls.append((recipe, augment_on) + tuple(args[-4:]))
         return dict(images_per_s=2.0, step_s=4.0, data_wait_s=0.0,
                     data_wait_share=0.0)
     monkeypatch.setattr(bench_pretrain, 'end_to_end', end_to_end)
@@ -951,10 +951,11 @@ def test_bench_pretrain_prefetch_views_runs_beside_the_serial_views(
         '--output', str(tmp_path / 'out.json')])
     out = capsys.readouterr().out
     assert rc == 0
-    # (recipe, augment_on, compile_views, prefetch_views, compile_encoders)
-    assert calls == [('clp', 'auto', False, False, False),
-                     ('clp', 'device', False, False, False),
-                     ('clp', 'device', False, True, False)]
+    # (recipe, augment_on, compile_views, prefetch_views, compile_encoders,
+    # reuse_batch_memory)
+    assert calls == [('clp', 'auto', False, False, False, False),
+                     ('clp', 'device', False, False, False, False),
+                     ('clp', 'device', False, True, False, False)]
     assert 'clp (b) augment_on=device ' in out
     assert 'clp (b) prefetch_views ' in out
     saved = json.loads((tmp_path / 'out.json').read_text())['clp']
@@ -966,6 +967,46 @@ def test_bench_pretrain_prefetch_views_runs_beside_the_serial_views(
                           'clp', '/data/NCT', 'meta/bench.txt', 2, 'device',
                           8, False, True))
     assert cfg.prefetch_views is True
+
+
+def test_bench_pretrain_reuse_batch_memory_runs_beside_the_serial_views(
+        tmp_path, monkeypatch, capsys):
+    """``--reuse-batch-memory`` adds a (b) run with
+    ``reuse_batch_memory=True`` on the batched views (its own row and JSON
+    entry, the key in its config), the serial batched views beside it
+    without a GPU, once also with ``--prefetch-views``. (Stand-in
+    end_to_end.)"""
+    from benchmarks import bench_pretrain
+    from openselfsup.config import load_config
+    calls = _stand_in_end_to_end(monkeypatch, tmp_path)
+    for flags, rows in ((['--reuse-batch-memory'], [
+            ('clp', 'device', False, False, False, True)]),
+            (['--reuse-batch-memory', '--prefetch-views'], [
+                ('clp', 'device', False, True, False, False),
+                ('clp', 'device', False, False, False, True)])):
+        calls.clear()
+        rc = run_cli(bench_pretrain.main, [
+            '--end-to-end-on-cpu', '--recipes', 'clp', '--batch', '8',
+            '--skip', 'ceiling', 'cpu_path', 'step_ops',
+            '--output', str(tmp_path / 'out.json')] + flags)
+        out = capsys.readouterr().out
+        assert rc == 0
+        # (recipe, augment_on, compile_views, prefetch_views,
+        # compile_encoders, reuse_batch_memory)
+        assert calls == [('clp', 'auto', False, False, False, False),
+                         ('clp', 'device', False, False, False, False)] + \
+            rows
+        assert 'clp (b) reuse_batch_memory ' in out
+        saved = json.loads((tmp_path / 'out.json').read_text())['clp']
+        assert saved['end_to_end_reuse_batch_memory'][
+            'augment_on_resolved'] == 'device'
+    for reuse in (False, True):
+        cfg = load_config(bench_pretrain.RECIPES['clp']['config'],
+                          bench_pretrain.train_options(
+                              'clp', '/data/NCT', 'meta/bench.txt', 2,
+                              'device', 8, False,
+                              reuse_batch_memory=reuse))
+        assert cfg.reuse_batch_memory is reuse
 
 
 def test_bench_pretrain_names_what_its_write_time_covers(tmp_path,
