@@ -122,6 +122,29 @@ def test_a_slot_is_not_reused_while_a_view_of_it_lives():
     assert slot in seen
 
 
+def test_a_forked_process_collecting_a_batch_keeps_its_slot():
+    """A batch in a reference cycle when a process is forked (the next
+    epoch's workers) is garbage the child's collector may collect: its
+    slot stays the main process's (the child does not give it back), and
+    the main process gives it back when it collects the cycle."""
+    import multiprocessing
+    loader = _loader(True, persistent_workers=True, num_workers=1)
+    it = iter(loader)
+    batch = next(it)
+    lock = it._batch_ring.locks[0][0]
+    assert _in_slot(batch['inputs'], it)
+    batch['self'] = batch  # a cycle
+    del batch
+    child = multiprocessing.get_context('fork').Process(target=gc.collect)
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert not lock.acquire(block=False)  # still held
+    gc.collect()
+    assert lock.acquire(block=False)  # given back
+    lock.release()
+
+
 def test_a_consumer_keeping_its_batches_gets_them_the_normal_way():
     """A consumer that keeps every batch holds all of a worker's slots
     (4 with the default prefetch_factor 2): the worker collates the rest

@@ -120,14 +120,20 @@ class BatchRing:
 class _SlotHold:
     """The base of the numpy array that a rebuilt batch's storage holds:
     its ``__del__`` (when the storage of every tensor viewing the slot has
-    died) releases the slot's lock; it keeps the slot's mapping alive."""
+    died) releases the slot's lock; it keeps the slot's mapping alive.
+    Only in the process that made it: a process forked from it (the next
+    epoch's workers) holds a copy, which its garbage collector may
+    collect where the batch was in a reference cycle, and that release
+    would give the slot to a worker while the main process views it."""
 
     def __init__(self, whole: torch.Tensor, address: int, size: int, lock):
-        self._whole, self._lock = whole, lock
+        self._whole, self._lock, self._pid = whole, lock, os.getpid()
         self.__array_interface__ = dict(
             version=3, shape=(size,), typestr='|u1', data=(address, False))
 
     def __del__(self):
+        if os.getpid() != self._pid:
+            return
         try:
             self._lock.release()
         except Exception:  # at interpreter shutdown
