@@ -79,6 +79,21 @@ def small_config(base: str, out: str, nct_root: str, n_images: int = 16,
     return out
 
 
+def checkpoint_tensors(value, key=''):
+    """Every tensor in a loaded checkpoint (nested dicts, lists, tuples),
+    as ``(path, tensor)``: what two runs that should agree bit for bit
+    compare."""
+    import torch
+    if isinstance(value, torch.Tensor):
+        yield key, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from checkpoint_tensors(v, f'{key}.{k}')
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from checkpoint_tensors(v, f'{key}.{i}')
+
+
 def run_tool(args, cwd=None, timeout=300, env_extra=None):
     """Run a script of tools/ in a subprocess; return (rc, stdout, stderr).
 

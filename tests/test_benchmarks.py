@@ -762,7 +762,6 @@ def test_bench_pretrain_compile_encoders_runs_b_compiled(tmp_path,
     the uncompiled run; its config options are taken by the recipe's
     config (the key set to True), and without the flag there is no such
     run or key."""
-    from openselfsup.config import load_config
     from benchmarks import bench_pretrain
     recorded = _stand_in_end_to_end(monkeypatch, tmp_path)
     for flag in ([], ['--compile-encoders']):
@@ -781,13 +780,7 @@ def test_bench_pretrain_compile_encoders_runs_b_compiled(tmp_path,
                                        else [])
         assert ('end_to_end_compile_encoders' in saved) == bool(flag)
         assert ('fsp (b) compile_encoders ' in printed) == bool(flag)
-    for compiled in (False, True):
-        cfg = load_config(bench_pretrain.RECIPES['clp']['config'],
-                          bench_pretrain.train_options(
-                              'clp', '/data/NCT', 'meta/bench.txt', 2,
-                              'auto', 8, False,
-                              compile_encoders=compiled))
-        assert cfg.get('compile_encoders', False) is compiled
+    _option_reaches_the_config('compile_encoders', 'auto')
 
 
 @pytest.mark.parametrize('failing', [(), ('fsp', ), ('clp', 'fsp')])
@@ -838,6 +831,19 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
             assert f'{recipe} step_ops' not in last, err
     assert rc == (1 if failing else 0), (out, err)
     assert last.startswith('bench_pretrain: FAILED') == bool(failing), err
+
+
+def _option_reaches_the_config(key: str, augment_on: str) -> None:
+    """``bench_pretrain.train_options``' argument ``key``, False and True,
+    is that key of the CLP recipe's config it gives."""
+    from benchmarks import bench_pretrain
+    from openselfsup.config import load_config
+    for value in (False, True):
+        cfg = load_config(bench_pretrain.RECIPES['clp']['config'],
+                          bench_pretrain.train_options(
+                              'clp', '/data/NCT', 'meta/bench.txt', 2,
+                              augment_on, 8, False, **{key: value}))
+        assert cfg.get(key, False) is value
 
 
 def _stand_in_end_to_end(monkeypatch, tmp_path) -> list:
@@ -960,13 +966,7 @@ def test_bench_pretrain_prefetch_views_runs_beside_the_serial_views(
     assert 'clp (b) prefetch_views ' in out
     saved = json.loads((tmp_path / 'out.json').read_text())['clp']
     assert saved['end_to_end_prefetch']['augment_on_resolved'] == 'device'
-    # the option reaches the run's config
-    from openselfsup.config import load_config
-    cfg = load_config(bench_pretrain.RECIPES['clp']['config'],
-                      bench_pretrain.train_options(
-                          'clp', '/data/NCT', 'meta/bench.txt', 2, 'device',
-                          8, False, True))
-    assert cfg.prefetch_views is True
+    _option_reaches_the_config('prefetch_views', 'device')
 
 
 def test_bench_pretrain_reuse_batch_memory_runs_beside_the_serial_views(
@@ -977,7 +977,6 @@ def test_bench_pretrain_reuse_batch_memory_runs_beside_the_serial_views(
     without a GPU, once also with ``--prefetch-views``. (Stand-in
     end_to_end.)"""
     from benchmarks import bench_pretrain
-    from openselfsup.config import load_config
     calls = _stand_in_end_to_end(monkeypatch, tmp_path)
     for flags, rows in ((['--reuse-batch-memory'], [
             ('clp', 'device', False, False, False, True)]),
@@ -1000,13 +999,7 @@ def test_bench_pretrain_reuse_batch_memory_runs_beside_the_serial_views(
         saved = json.loads((tmp_path / 'out.json').read_text())['clp']
         assert saved['end_to_end_reuse_batch_memory'][
             'augment_on_resolved'] == 'device'
-    for reuse in (False, True):
-        cfg = load_config(bench_pretrain.RECIPES['clp']['config'],
-                          bench_pretrain.train_options(
-                              'clp', '/data/NCT', 'meta/bench.txt', 2,
-                              'device', 8, False,
-                              reuse_batch_memory=reuse))
-        assert cfg.reuse_batch_memory is reuse
+    _option_reaches_the_config('reuse_batch_memory', 'device')
 
 
 def test_bench_pretrain_names_what_its_write_time_covers(tmp_path,

@@ -1421,6 +1421,57 @@ def test_compile_encoders_bad_argument_value_is_one_line(options, says):
     assert '\n' not in line and len(line) < 400
 
 
+@pytest.mark.parametrize('key, does, also, runner', [
+    ('prefetch_views', 'makes the batched views ahead',
+     '; the per-image views are made ahead by the data-loader workers',
+     "MMEngine's Runner, which the config builds, makes the views in the "
+     'step'),
+    ('reuse_batch_memory', "collates the batched views' decoded images into "
+     'reused shared memory', '', "MMEngine's Runner builds a plain data "
+     'loader')])
+def test_batched_views_switches_are_refused_where_they_cannot_apply(
+        key, does, also, runner):
+    """``prefetch_views`` and ``reuse_batch_memory`` act on the batched
+    views, in the project's runner: refused in one line with the per-image
+    views (``augment_on='cpu'``, or ``'auto'`` without a GPU), with
+    MMEngine's own Runner (which would make the views in the step, or
+    build a plain data loader, without a word) and for a value other than
+    True / False; off by default, taken on the batched views and said in
+    the run's notes."""
+    from openselfsup.apis.fast_path import (apply_fast_path,
+                                            check_fast_path_values)
+    from openselfsup.utils import InputError
+    base = Config.fromfile(CLP)
+    assert base[key] is False
+    cfg = copy.deepcopy(base)
+    cfg[key] = 'yes'
+    with pytest.raises(InputError) as caught:
+        check_fast_path_values(cfg)
+    assert str(caught.value) == f"{key}='yes': choose True or False"
+    for augment, cuda in (('cpu', True), ('cpu', False), ('auto', False)):
+        cfg = copy.deepcopy(base)
+        cfg.amp, cfg.augment_on, cfg[key] = 'off', augment, True
+        with pytest.raises(InputError) as caught:
+            apply_fast_path(cfg, cuda)
+        assert str(caught.value) == (
+            f"{key}=True {does}: it needs augment_on='device' (or 'auto' on "
+            f'a GPU){also}')
+    cfg = copy.deepcopy(base)
+    cfg[key] = True
+    cfg.pop('runner_type')
+    with pytest.raises(InputError) as caught:
+        apply_fast_path(cfg, True)
+    assert str(caught.value) == (
+        f"{key}=True needs the project's runner: set runner_type = "
+        "'AtomicRunner' in the config (--cfg-options runner_type="
+        f'AtomicRunner); {runner}')
+    for cuda, augment in ((True, 'auto'), (False, 'device')):
+        cfg = copy.deepcopy(base)
+        cfg.amp, cfg.augment_on, cfg[key] = 'off', augment, True
+        notes = apply_fast_path(cfg, cuda)
+        assert any(n.startswith(f'{key}:') for n in notes)
+
+
 @pytest.mark.parametrize('key, bad', [
     ('compile_views', 1), ('prefetch_views', 0), ('channels_last', 1),
     ('reuse_batch_memory', 1),

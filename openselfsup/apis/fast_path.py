@@ -387,6 +387,27 @@ def trained_precision(cfg, device: str) -> dict:
     return out
 
 
+def _batched_only(key: str, does: str, batched: bool, also: str = '') -> None:
+    """Refuse the switch ``key`` set True, which ``does`` something to
+    the batched views, for a run without them (``batched`` False), with
+    ``also`` said after the way out."""
+    if not batched:
+        raise InputError(f"{key}=True {does}: it needs augment_on='device' "
+                         "(or 'auto' on a GPU)" + (f'; {also}' if also
+                                                   else ''))
+
+
+def _project_runner_only(cfg, key: str, why: str) -> None:
+    """Refuse the switch ``key`` set True where the config ``cfg`` builds
+    MMEngine's own Runner, which cannot apply it (``why``)."""
+    from ..config import builds_plain_runner
+    if builds_plain_runner(cfg):
+        raise InputError(
+            f"{key}=True needs the project's runner: set runner_type = "
+            "'AtomicRunner' in the config (--cfg-options "
+            f'runner_type=AtomicRunner); {why}')
+
+
 def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                     checked: bool = False) -> List[str]:
     """Resolve ``augment_on``, ``compile_views``, ``prefetch_views``,
@@ -423,15 +444,12 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
     channels_last = cfg.get('channels_last', False)
     compile_views = cfg.get('compile_views', False)
     batched = resolved_augment_on(augment, cuda) == 'device'
-    if compile_views and not batched:
-        raise InputError('compile_views=True compiles the batched views: it '
-                         "needs augment_on='device' (or 'auto' on a GPU)")
+    if compile_views:
+        _batched_only('compile_views', 'compiles the batched views', batched)
     if cfg.get('prefetch_views', False):
-        if not batched:
-            raise InputError(
-                "prefetch_views=True makes the batched views ahead: it "
-                "needs augment_on='device' (or 'auto' on a GPU); the "
-                'per-image views are made ahead by the data-loader workers')
+        _batched_only('prefetch_views', 'makes the batched views ahead',
+                      batched, 'the per-image views are made ahead by the '
+                      'data-loader workers')
         model = cfg.model
         if (model.get('data_preprocessor') or {}).get('batch_augments') \
                 or 'augments' in (model.get('train_cfg') or {}):
@@ -446,27 +464,15 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                 "process's global random generators, which the step "
                 'draws from too; set prefetch_views=False '
                 '(--cfg-options prefetch_views=False)')
-        from ..config import builds_plain_runner
-        if builds_plain_runner(cfg):
-            raise InputError(
-                "prefetch_views=True needs the project's runner: set "
-                "runner_type = 'AtomicRunner' in the config (--cfg-options "
-                "runner_type=AtomicRunner); MMEngine's Runner, which the "
-                'config builds, makes the views in the step')
+        _project_runner_only(cfg, 'prefetch_views', "MMEngine's Runner, "
+                             'which the config builds, makes the views in '
+                             'the step')
     reuse = cfg.get('reuse_batch_memory', False)
-    if reuse and not batched:
-        raise InputError(
-            'reuse_batch_memory=True collates the batched views\' decoded '
-            "images into reused shared memory: it needs augment_on='device' "
-            "(or 'auto' on a GPU)")
     if reuse:
-        from ..config import builds_plain_runner
-        if builds_plain_runner(cfg):
-            raise InputError(
-                "reuse_batch_memory=True needs the project's runner: set "
-                "runner_type = 'AtomicRunner' in the config (--cfg-options "
-                "runner_type=AtomicRunner); MMEngine's Runner builds a plain "
-                'data loader')
+        _batched_only('reuse_batch_memory', "collates the batched views' "
+                      'decoded images into reused shared memory', batched)
+        _project_runner_only(cfg, 'reuse_batch_memory', "MMEngine's Runner "
+                             'builds a plain data loader')
     if batched:
         batched_views_config(cfg, notes)
         if reuse:
