@@ -88,7 +88,7 @@ def test_ring_batches_equal_the_normal_paths(persistent):
         for (x, samples, slot), (y, ring_samples, ring_slot) in zip(want,
                                                                     got):
             assert x.dtype == y.dtype == torch.uint8
-            assert x.shape == y.shape
+            assert x.shape == y.shape and x.stride() == y.stride()
             assert torch.equal(x, y)
             assert samples == ring_samples
             assert ring_slot and not slot
@@ -234,7 +234,7 @@ def test_reuse_batch_memory_is_refused_with_a_collate_of_its_own():
     """Refused in one line with a collate of the config's own (here
     ``decoded_collate`` with an argument: a batch the ring would not
     reproduce); on the batched views it sets the training loader's key,
-    and only with it (its refusals where there are no batched views or no
+    and only with it, also where a dumped config holds that key (its refusals where there are no batched views or no
     project runner, and of a value other than True / False, beside
     ``prefetch_views``': ``test_pretrain_recipes.py``)."""
     from openselfsup.apis.fast_path import apply_fast_path
@@ -250,6 +250,8 @@ def test_reuse_batch_memory_is_refused_with_a_collate_of_its_own():
     for reuse in (False, True):
         cfg = copy.deepcopy(base)
         cfg.reuse_batch_memory = reuse
+        # the loader's key as a run with it on dumped it: the switch's
+        cfg.train_dataloader.reuse_batch_memory = True
         apply_fast_path(cfg, False)
         assert cfg.train_dataloader.get('reuse_batch_memory') is (
             True if reuse else None)

@@ -468,6 +468,9 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                              'which the config builds, makes the views in '
                              'the step')
     reuse = cfg.get('reuse_batch_memory', False)
+    # the loader's own key is this switch's (a config dumped by a run with
+    # it on holds it): set below where the switch is on, else dropped
+    cfg.train_dataloader.pop('reuse_batch_memory', None)
     if reuse:
         _batched_only('reuse_batch_memory', "collates the batched views' "
                       'decoded images into reused shared memory', batched)
