@@ -429,22 +429,90 @@ def test_ranks_that_resume_other_files_at_one_path_refuse(
     assert rc == 0 and 'refused' not in err, err[-3000:]
 
 
-def _resumes_compared(paths):
-    """Each rank's ``(path, facts)`` of the resume agreement, as
-    ``load_or_resume`` carries it, for rank K reading ``paths[K]`` as its
-    node's file at one path; whether the agreement finds them differing
-    (its own comparison: the digest of each value) and its line."""
+@pytest.mark.slow
+def test_ranks_that_load_other_files_at_one_load_from_path_refuse(
+        tmp_path, synthetic_root, trained_once):
+    """A new run's ``load_from init/epoch_1.pth`` (no ``--resume``) where
+    rank 1's node holds another file at that path (the same run's meta,
+    one weight changed: a stale or damaged copy): each rank loaded its
+    own node's file after DDP had broadcast rank 0's initial weights
+    (MMEngine's load broadcasts nothing), so the ranks trained other
+    weights under averaged gradients, exit 0. Now both ranks refuse in
+    one line naming the path and the contents that differ (each rank's
+    digest: the reference, each member's CRC-32 by zlib), nothing
+    written; a byte copy on each node trains."""
+    import shutil
+
+    import torch
+
+    from openselfsup.utils.checkpoint import load_checkpoint_file
+    for node in (tmp_path, tmp_path / 'node1'):
+        (node / 'init').mkdir(parents=True)
+    own = tmp_path / 'init' / 'epoch_1.pth'
+    other = tmp_path / 'node1' / 'init' / 'epoch_1.pth'
+    shutil.copy(trained_once / 'epoch_1.pth', own)
+    # (as the run reads it: a plain torch.load's objects are refused)
+    saved = load_checkpoint_file(str(own))
+    weights = saved['state_dict']
+    name = next(k for k, v in weights.items() if v.is_floating_point())
+    weights[name] = weights[name] + 1
+    torch.save(saved, other)
+    load_from = os.path.join('init', 'epoch_1.pth')
+    rc, err = _two_processes(tmp_path, synthetic_root, '--cfg-options',
+                             f'load_from={load_from}',
+                             RANK1_CWD=str(tmp_path / 'node1'))
+    assert rc == 2 and 'Traceback' not in err, err[-3000:]
+    text = '\n'.join(ln for ln in error_lines(err)
+                     if not TORCH_LOG.match(ln))
+    said = re.findall(r'error: load_from .*?the same copy on each node\)',
+                      text)
+    assert len(said) == 2 and said[0] == said[1], text
+    contents = f'contents (rank 0: {zip_members_sha1(own)[:12]}; rank 1: ' \
+        f'{zip_members_sha1(other)[:12]})'
+    assert said[0] == (
+        f'error: load_from {load_from}: the processes\' nodes hold other '
+        f'files at that path ({contents}): each process would start from '
+        'its own node\'s weights; give load_from one file that every node '
+        'reads (in a folder every node shares, or the same copy on each '
+        'node)'), said[0]
+    left = [os.path.join(d, n) for d, dirs, files in os.walk(tmp_path / 'w')
+            for n in dirs + files]
+    assert left == [], left
+    # the same bytes on each node: trained
+    shutil.copy(own, other)
+    rc, err = _two_processes(tmp_path, synthetic_root, '--cfg-options',
+                             f'load_from={load_from}',
+                             RANK1_CWD=str(tmp_path / 'node1'))
+    assert rc == 0 and 'refused' not in err, err[-3000:]
+    assert (tmp_path / 'w' / 'epoch_1.pth').is_file()
+
+
+def _loads_compared(paths, resume=True, at='ckpt/iter_301.pth'):
+    """Each rank's ``(path, facts)`` of the agreement of ``--resume``
+    (``resume``) or of a new run's ``load_from``, as ``load_or_resume``
+    carries it, for rank K reading ``paths[K]`` as its node's file at
+    ``at`` (None: no file there, no facts); whether the agreement finds
+    them differing (its own comparison: the digest of each value) and
+    its line."""
     from openselfsup.engine.agreed_refusals import _digest
     from openselfsup.engine.runner import (AtomicRunner, resumed_file_facts,
                                            saved_checkpoint)
-    found = [('ckpt/iter_301.pth',
-              resumed_file_facts(str(path), saved_checkpoint(str(path))))
-             for path in paths]
+
+    def facts(path):
+        if path is None:
+            return None
+        if resume:  # read whole, as the resume checks it
+            return resumed_file_facts(str(path), saved_checkpoint(str(path)))
+        return resumed_file_facts(str(path))
+    found = [(at, facts(path)) for path in paths]
 
     class Run:
         work_dir = 'w'
+        _loads_differ = AtomicRunner._loads_differ
+    differ = AtomicRunner._resumes_differ if resume else \
+        AtomicRunner._load_froms_differ
     return len({_digest(value) for value in found}) > 1, \
-        AtomicRunner._resumes_differ(Run(), found)
+        differ(Run(), found)
 
 
 def test_a_resume_of_one_object_saved_two_ways_agrees(tmp_path):
@@ -459,25 +527,27 @@ def test_a_resume_of_one_object_saved_two_ways_agrees(tmp_path):
                       'experiment_name': 'run', 'seed': 3},
              'state_dict': {'w': torch.arange(6.)}}
     save_two_ways(state, tmp_path / 'iter_301.pth', tmp_path / 'saved.pth')
-    differ, _ = _resumes_compared([tmp_path / 'iter_301.pth',
+    differ, _ = _loads_compared([tmp_path / 'iter_301.pth',
                                    tmp_path / 'saved.pth'])
     assert not differ
     state['state_dict']['w'][2] = -1.
     torch.save(state, tmp_path / 'other.pth')
-    differ, _ = _resumes_compared([tmp_path / 'iter_301.pth',
+    differ, _ = _loads_compared([tmp_path / 'iter_301.pth',
                                    tmp_path / 'other.pth'])
     assert differ
 
 
-def test_a_resume_of_files_of_one_meta_and_other_weights_refuses(tmp_path):
-    """Two files at one path of the same meta, other weights: the
+@pytest.mark.parametrize('resume', [True, False])
+def test_files_of_one_meta_and_other_weights_refuse(tmp_path, resume):
+    """Two files at one path of the same meta, other weights, resumed
+    (``--resume``) or loaded by a new run (``load_from``): the
     contents fact alone tells them apart (no test held it: the facts
     without it passed them, review r169), zips (each one's directory
     digest: the reference, its members' CRC-32s by zlib) and legacy files
     alike (same tensor shapes, other values: no zip directory, the digest
     None, and they agreed; now each file's SHA-1, hashlib's of its bytes).
     The line names the contents, each rank's 12 hex digits, and no other
-    fact."""
+    fact, in the words of the flag that loads the file."""
     import hashlib
 
     import torch
@@ -489,6 +559,12 @@ def test_a_resume_of_files_of_one_meta_and_other_weights_refuses(tmp_path):
         return hashlib.sha1(path.read_bytes()).hexdigest()[:12]
     meta = {'iter': 301, 'epoch': 1, 'time': '20261206_101010',
             'experiment_name': 'run', 'seed': 3}
+    fix = ('--work-dir must be a folder every node shares (the '
+           'checkpoints are written on rank 0\'s node), or give --resume '
+           'CHECKPOINT of one file that every node reads') if resume else (
+        "each process would start from its own node's weights; give "
+        'load_from one file that every node reads (in a folder every node '
+        'shares, or the same copy on each node)')
     for legacy, reference in ((False, zip_reference),
                               (True, file_reference)):
         paths = []
@@ -499,15 +575,80 @@ def test_a_resume_of_files_of_one_meta_and_other_weights_refuses(tmp_path):
                        path, _use_new_zipfile_serialization=not legacy)
             paths.append(path)
         assert paths[0].stat().st_size == paths[1].stat().st_size
-        differ, line = _resumes_compared(paths)
+        differ, line = _loads_compared(paths, resume)
         assert differ, legacy
         assert line == (
-            '--resume from ckpt/iter_301.pth: the processes\' nodes hold '
+            f'{"--resume from" if resume else "load_from"} '
+            'ckpt/iter_301.pth: the processes\' nodes hold '
             f'other files at that path (contents (rank 0: '
             f'{reference(paths[0])}; rank 1: {reference(paths[1])})): '
-            '--work-dir must be a folder every node shares (the '
-            'checkpoints are written on rank 0\'s node), or give --resume '
-            'CHECKPOINT of one file that every node reads'), line
+            f'{fix}'), line
+
+
+def test_a_load_from_that_differs_between_nodes_is_said_so(tmp_path):
+    """A new run's ``load_from`` compared as a resume's, its meta read
+    without torch (``checkpoint_meta``: the facts those of the resume's
+    whole read): a byte copy on each node agrees; files of another run
+    and save time are named by those and their contents; a file that a
+    node lacks names each fact, None there; other paths on the ranks,
+    and a URL's download in a work dir not shared, are said in a
+    ``load_from``'s words."""
+    import shutil
+
+    import torch
+
+    from openselfsup.engine.runner import (resumed_file_facts,
+                                           saved_checkpoint)
+    state = {'meta': {'iter': 301, 'epoch': 1, 'time': '20261206_101010',
+                      'experiment_name': 'run', 'seed': 3},
+             'state_dict': {'w': torch.arange(6.)}}
+    own, copy, other = (tmp_path / f'{n}.pth' for n in ('own', 'copy',
+                                                        'other'))
+    torch.save(state, own)
+    shutil.copy(own, copy)
+    state['meta'].update(experiment_name='other_run', time='20261105_101010')
+    torch.save(state, other)
+    assert resumed_file_facts(str(own)) == \
+        resumed_file_facts(str(own), saved_checkpoint(str(own)))
+    differ, _ = _loads_compared([own, copy], resume=False)
+    assert not differ
+    fix = ("each process would start from its own node's weights; give "
+           'load_from one file that every node reads (in a folder every '
+           'node shares, or the same copy on each node)')
+    ref = zip_members_sha1(own)[:12]
+    differ, line = _loads_compared([own, other], resume=False)
+    assert differ
+    assert line == (
+        'load_from ckpt/iter_301.pth: the processes\' nodes hold other '
+        f'files at that path (contents (rank 0: {ref}; rank 1: '
+        f'{zip_members_sha1(other)[:12]}), run (rank 0: run; rank 1: '
+        'other_run), saved (rank 0: 20261206_101010; rank 1: '
+        f'20261105_101010)): {fix}'), line
+    differ, line = _loads_compared([own, None], resume=False)
+    assert differ
+    assert line == (
+        'load_from ckpt/iter_301.pth: the processes\' nodes hold other '
+        f'files at that path (contents (rank 0: {ref}; rank 1: None), '
+        'iteration (rank 0: 301; rank 1: None), epoch (rank 0: 1; rank 1: '
+        'None), run (rank 0: run; rank 1: None), saved (rank 0: '
+        '20261206_101010; rank 1: None), seed (rank 0: 3; rank 1: None)): '
+        f'{fix}'), line
+    download = os.path.join('w', 'url_downloads', '1a2b_epoch_10.pth')
+    differ, line = _loads_compared([own, other], resume=False, at=download)
+    assert line.startswith(f'load_from {download}: ') and line.endswith(
+        "each process would start from its own node's weights; --work-dir "
+        "must be a folder every node shares (rank 0 downloaded the URL "
+        'into it)'), line
+    from openselfsup.engine.runner import AtomicRunner
+
+    class Run:
+        work_dir = 'w'
+        _loads_differ = AtomicRunner._loads_differ
+    found = [('a.pth', resumed_file_facts(str(own))), ('b.pth', None)]
+    assert AtomicRunner._load_froms_differ(Run(), found) == (
+        'load_from: the processes load other files (rank 0: a.pth; rank 1: '
+        'b.pth): give every process the same load_from, one file that '
+        'every node reads')
 
 
 @pytest.mark.slow

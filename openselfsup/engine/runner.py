@@ -141,16 +141,21 @@ _RESUMED_META = (('iter', 'iteration'), ('epoch', 'epoch'),
                  ('seed', 'seed'), (DRAWN_SEED_KEY, 'training set seed'))
 
 
-def resumed_file_facts(path: str, saved: Any) -> Tuple[Tuple[str, Any], ...]:
-    """What tells the checkpoint file ``path`` that a rank resumes from
-    (``saved``: its contents as :func:`saved_checkpoint` read them) from
-    another file at the same path on another node, each ``(its name in
-    words, its value)``: its contents' digest (its first 12 hex digits)
-    and its meta's iteration, epoch, run (MMEngine's experiment name),
-    save time and seeds, already read. The same on every rank for copies
-    of one file (no modification time: a copy's is its own), and for one
-    object saved by ``torch.save(obj, path)`` and through a buffer
-    (MMEngine's saver).
+def resumed_file_facts(path: str, saved: Any = None
+                       ) -> Tuple[Tuple[str, Any], ...]:
+    """What tells the checkpoint file ``path`` that a rank resumes from,
+    or a new run's ``load_from`` that it loads, from another file at the
+    same path on another node, each ``(its name in words, its value)``:
+    its contents' digest (its first 12 hex digits) and its meta's
+    iteration, epoch, run (MMEngine's experiment name), save time and
+    seeds (``saved``: its contents as :func:`saved_checkpoint` read them,
+    a resume's; None: its meta read without torch,
+    :func:`~openselfsup.utils.checkpoint_files.checkpoint_meta`, none
+    where that does not read it, a legacy file, whose contents' digest
+    tells it all the same). The same on every rank for copies of one
+    file (no modification time: a copy's is its own), and for one object
+    saved by ``torch.save(obj, path)`` and through a buffer (MMEngine's
+    saver).
 
     The digest of a zip is its directory's (each member's CRC-32:
     :func:`~openselfsup.utils.checkpoint_files.zip_directory_digest`, a
@@ -163,7 +168,13 @@ def resumed_file_facts(path: str, saved: Any) -> Tuple[Tuple[str, Any], ...]:
     file from the page cache, on the 2-core CPU; r169: two of one meta
     and tensor shapes, other values, agreed), its size kept."""
     local = local_file(path) or path
-    meta = saved_meta(saved)
+    if saved is None:
+        try:
+            meta = checkpoint_meta(local)
+        except MetaUnread:
+            meta = None
+    else:
+        meta = saved_meta(saved)
     meta = meta if isinstance(meta, dict) else {}
     digest = zip_directory_digest(local)
     facts: Tuple[Tuple[str, Any], ...] = ()
@@ -5347,35 +5358,71 @@ class AtomicRunner(Runner):
                                self._resumes_differ)
         else:
             self._record_initial_weights()
+            if self._load_from is not None and self.world_size > 1:
+                # each rank loads its node's file after DDP broadcast rank
+                # 0's initial weights (MMEngine's load broadcasts nothing):
+                # another file on a node trained other weights under the
+                # averaged gradients. Compared as a resume's, in the same
+                # round (a URL MMEngine downloads on each rank: its path)
+                local = local_file(self._load_from)
+                facts = resumed_file_facts(self._load_from) if local is not \
+                    None and os.path.isfile(local) else None
+                agreement.agree_on((self._load_from, facts),
+                                   self._load_froms_differ)
         return self._load_from is not None
 
     def _resumes_differ(self, found: List[Optional[tuple]]) -> str:
-        """The refusal of ``--resume`` where the ranks resume other
-        checkpoints (``found``: each rank's ``(path, its facts)``, by rank,
+        """:meth:`_loads_differ`'s refusal of ``--resume``."""
+        return self._loads_differ(found, resume=True)
+
+    def _load_froms_differ(self, found: List[Optional[tuple]]) -> str:
+        """:meth:`_loads_differ`'s refusal of a new run's ``load_from``."""
+        return self._loads_differ(found, resume=False)
+
+    def _loads_differ(self, found: List[Optional[tuple]],
+                      resume: bool) -> str:
+        """The refusal of ``--resume`` (``resume``), or of a new run's
+        ``load_from``, where the ranks load other checkpoints (``found``:
+        each rank's ``(path, its facts)``, by rank,
         :func:`resumed_file_facts`, None for facts not read: a URL
-        MMEngine downloads; None: no checkpoint found): found in the work
-        dir each reads on its node, other paths (or none), or files of
-        other contents at one path (a checkpoint's name, given or found,
-        in each node's copy of a work dir not shared), the path and each
-        fact that differs named."""
+        MMEngine downloads; None: no checkpoint found to resume): found
+        in the work dir each reads on its node, other paths (or none), or
+        files of other contents at one path (a checkpoint's name, given
+        or found, in each node's copy of a work dir not shared; a
+        ``load_from`` of which a node holds a stale copy, or another
+        run's file), the path and each fact that differs named."""
         paths = [None if f is None else f[0] for f in found]
-        if len(set(paths)) > 1:
+        if len(set(paths)) > 1 and resume:
             return (f'--resume: the processes do not find the same '
                     f'checkpoint to resume in {self.work_dir} '
                     f'({_by_ranks([p or "none" for p in paths])}): '
                     '--work-dir must be a folder every node shares (the '
                     'checkpoints are written on rank 0\'s node), or give '
                     '--resume CHECKPOINT that every node can read')
+        if len(set(paths)) > 1:  # each node's config or options
+            return (f'load_from: the processes load other files '
+                    f'({_by_ranks([p or "none" for p in paths])}): give '
+                    'every process the same load_from, one file that every '
+                    'node reads')
         facts = [dict(f[1] or ()) for f in found]
         said = ', '.join(
             f'{name} ({_by_ranks([f.get(name) for f in facts])})'
-            for name in facts[0] if len({repr(f.get(name)) for f in facts})
-            > 1)
-        return (f'--resume from {paths[0]}: the processes\' nodes hold '
-                f'other files at that path ({said}): --work-dir must be a '
-                'folder every node shares (the checkpoints are written on '
-                'rank 0\'s node), or give --resume CHECKPOINT of one file '
-                'that every node reads')
+            for name in dict.fromkeys(n for f in facts for n in f)
+            if len({repr(f.get(name)) for f in facts}) > 1)
+        if resume:
+            return (f'--resume from {paths[0]}: the processes\' nodes hold '
+                    f'other files at that path ({said}): --work-dir must be '
+                    'a folder every node shares (the checkpoints are '
+                    'written on rank 0\'s node), or give --resume '
+                    'CHECKPOINT of one file that every node reads')
+        fix = '--work-dir must be a folder every node shares (rank 0 ' \
+            'downloaded the URL into it)' if is_url_download(
+                paths[0], self.work_dir) else 'give load_from one file that ' \
+            'every node reads (in a folder every node shares, or the same ' \
+            'copy on each node)'
+        return (f'load_from {paths[0]}: the processes\' nodes hold other '
+                f'files at that path ({said}): each process would start '
+                f'from its own node\'s weights; {fix}')
 
     def _build_as_train(self) -> None:
         """Build the optimizer wrapper (its lr scaled: :meth:`scale_lr`)
