@@ -5243,9 +5243,12 @@ class AtomicRunner(Runner):
         refusal of one rank alone (a file its node does not see, or a copy
         of another content), or ranks that found different checkpoints or
         read other files at one path (a work dir not shared:
-        :meth:`_resumes_differ`), is agreed on by all before MMEngine's
-        load, whose collectives (``load_from_http``'s barrier for a
-        ``torchvision://`` file) stay outside the agreed checks
+        :meth:`_resumes_differ`; a new run's ``load_from`` of which nodes
+        hold other files: :meth:`_load_froms_differ`, each rank loading
+        its own after DDP broadcast rank 0's weights), is agreed on by all
+        before MMEngine's load, whose collectives (``load_from_http``'s
+        barrier for a ``torchvision://`` file) stay outside the agreed
+        checks
         (:func:`~openselfsup.engine.agreed_refusals.refusals_agreed`: one
         all-reduce where the ranks go on). A refusal of one rank while
         MMEngine reads the file is not agreed on."""
