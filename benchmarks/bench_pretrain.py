@@ -1317,7 +1317,8 @@ def main(argv=None):
                    help='also one more (b) run of the batched views with '
                    'reuse_batch_memory=True (the workers collate into '
                    'shared-memory slots reused from batch to batch: no '
-                   'shared block allocated and freed per batch); without a '
+                   'shared block allocated and freed per batch); with '
+                   '--prefetch-views, one more with both; without a '
                    'GPU with --end-to-end-on-cpu only')
     p.add_argument('--compile-encoders', action='store_true',
                    help='also (a) and (b) with compile_encoders=True (the '
@@ -1491,6 +1492,11 @@ def main(argv=None):
                 if args.reuse_batch_memory:
                     runs.append(('reuse_batch_memory', batched, False,
                                  False, False, True))
+                if args.prefetch_views and args.reuse_batch_memory:
+                    # the two together: the views made ahead, the batch's
+                    # free gone (what (b) could reach with both on)
+                    runs.append(('prefetch_reuse', batched, False, True,
+                                 False, True))
                 if args.compile_encoders:
                     runs.append(('compile_encoders', 'auto', False, False,
                                  True, False))
@@ -1519,6 +1525,8 @@ def main(argv=None):
                     e['augment_on_resolved'] = resolved_augment_on(
                         augment_on, cuda)
                     label = 'compile_views' if compiled else \
+                        'prefetch_views+reuse_batch' if prefetched and \
+                        reused else \
                         'prefetch_views' if prefetched else \
                         'compile_encoders' if encoders else \
                         'reuse_batch_memory' if reused else \

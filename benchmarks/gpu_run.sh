@@ -18,9 +18,10 @@
 #            worker, projected 200 / 100 epoch times, ops per step, and a
 #            profile of 3 default-path steps (GPU busy time, host / GPU
 #            time of views, forward, backward + step; top ops); (b) also
-#            with compile_views, with prefetch_views and with
-#            reuse_batch_memory (issue 16; one (b) run a recipe each,
-#            about 20-40 s each, not measured on a GPU yet)
+#            with compile_views, with prefetch_views, with
+#            reuse_batch_memory and with the two together (issue 16; one
+#            (b) run a recipe each, about 20-40 s each, not measured on a
+#            GPU yet)
 #   pretrain_compiled  bench_pretrain --compile-encoders: (a) and (b) of
 #            both recipes, each beside its run with compile_encoders=True
 #            (bf16 channels-last; graphs and compile time printed), no

@@ -974,15 +974,16 @@ def test_bench_pretrain_reuse_batch_memory_runs_beside_the_serial_views(
     """``--reuse-batch-memory`` adds a (b) run with
     ``reuse_batch_memory=True`` on the batched views (its own row and JSON
     entry, the key in its config), the serial batched views beside it
-    without a GPU, once also with ``--prefetch-views``. (Stand-in
-    end_to_end.)"""
+    without a GPU; with ``--prefetch-views`` also, each alone and one run
+    with both (its own row). (Stand-in end_to_end.)"""
     from benchmarks import bench_pretrain
     calls = _stand_in_end_to_end(monkeypatch, tmp_path)
     for flags, rows in ((['--reuse-batch-memory'], [
             ('clp', 'device', False, False, False, True)]),
             (['--reuse-batch-memory', '--prefetch-views'], [
                 ('clp', 'device', False, True, False, False),
-                ('clp', 'device', False, False, False, True)])):
+                ('clp', 'device', False, False, False, True),
+                ('clp', 'device', False, True, False, True)])):
         calls.clear()
         rc = run_cli(bench_pretrain.main, [
             '--end-to-end-on-cpu', '--recipes', 'clp', '--batch', '8',
@@ -999,6 +1000,9 @@ def test_bench_pretrain_reuse_batch_memory_runs_beside_the_serial_views(
         saved = json.loads((tmp_path / 'out.json').read_text())['clp']
         assert saved['end_to_end_reuse_batch_memory'][
             'augment_on_resolved'] == 'device'
+        both = len(flags) == 2
+        assert ('clp (b) prefetch_views+reuse_batch ' in out) == both, out
+        assert ('end_to_end_prefetch_reuse' in saved) == both
     _option_reaches_the_config('reuse_batch_memory', 'device')
 
 
