@@ -261,9 +261,11 @@ def test_reuse_batch_memory_is_refused_with_a_collate_of_its_own():
 def test_a_clp_run_with_the_ring_trains_as_without(synthetic_root,
                                                    tmp_path, monkeypatch):
     """Two epochs of three CLP steps, batched views on the CPU, two
-    workers without persistence, with and without ``reuse_batch_memory``:
-    the same losses and every tensor of the checkpoints equal; the run
-    with it had the ring's loader, and its 6 batches came in slots."""
+    workers without persistence, with and without ``reuse_batch_memory``,
+    and with it beside ``prefetch_views`` (the next batch held while its
+    views are made ahead): the same losses and every tensor of the
+    checkpoints equal; the runs with it had the ring's loader, and their
+    6 batches came in slots."""
     from openselfsup.apis import train
     from openselfsup.datasets.batch_ring import BatchRing, RingLoader
     viewed, view = [], BatchRing.view
@@ -271,20 +273,26 @@ def test_a_clp_run_with_the_ring_trains_as_without(synthetic_root,
         a[:2]) or view(self, *a))
     root = os.path.join(synthetic_root, 'NCT') + os.sep
     got = {}
-    for reuse in (False, True):
-        work = tmp_path / f'w{reuse}'
-        cfg = small_config(CLP_DEMO, str(tmp_path / f'c{reuse}.py'), root,
-                           n_images=24, batch=8, epochs=2, workers=2,
-                           augment_on='device', reuse_batch_memory=reuse)
+    for reuse, prefetch in ((False, False), (True, False), (True, True)):
+        work = tmp_path / f'w{reuse}{prefetch}'
+        cfg = small_config(CLP_DEMO, str(tmp_path / f'c{reuse}{prefetch}.py'),
+                           root, n_images=24, batch=8, epochs=2, workers=2,
+                           augment_on='device', reuse_batch_memory=reuse,
+                           prefetch_views=prefetch)
+        viewed.clear()
         runner = train(cfg, work_dir=str(work), cfg_options={
             'train_dataloader.persistent_workers': False})
         assert runner.iter == 6
-        assert isinstance(runner.train_loop.dataloader, RingLoader) is reuse
+        loader = runner.train_loop.dataloader  # in prefetch's wrapper
+        loader = getattr(loader, 'loader', loader) if prefetch else loader
+        assert isinstance(loader, RingLoader) is reuse
         assert len(viewed) == (6 if reuse else 0)
         losses = runner.message_hub.get_scalar('train/loss').data[0]
-        got[reuse] = losses, dict(checkpoint_tensors(torch.load(
+        got[reuse, prefetch] = losses, dict(checkpoint_tensors(torch.load(
             work / 'epoch_2.pth', map_location='cpu', weights_only=False)))
-    np.testing.assert_array_equal(got[True][0], got[False][0])
-    assert got[True][1].keys() == got[False][1].keys()
-    for key, value in got[False][1].items():
-        assert torch.equal(value, got[True][1][key]), key
+    plain = got.pop((False, False))
+    for losses, tensors in got.values():
+        np.testing.assert_array_equal(losses, plain[0])
+        assert tensors.keys() == plain[1].keys()
+        for key, value in plain[1].items():
+            assert torch.equal(value, tensors[key]), key
