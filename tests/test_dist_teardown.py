@@ -77,8 +77,9 @@ def test_a_run_ends_the_process_group_its_build_started(
     assert runner.iter == 2
     assert os.path.isfile(tmp_path / 'w' / 'epoch_1.pth')
     assert dist.is_initialized() is bool(evaluates)
-    ends = [f for f in registered if getattr(f, '__name__', '') ==
-            '_end_process_group']
+    # functools.partial(_end_process_group, the runners built)
+    ends = [f for f in registered if getattr(
+        getattr(f, 'func', f), '__name__', '') == '_end_process_group']
     assert len(ends) == bool(evaluates)
     for end in ends:
         end()
@@ -99,6 +100,46 @@ def test_a_refused_run_ends_the_process_group_its_build_started(
     with pytest.raises(InputError, match='^the refusal$'):
         train(cfg, work_dir=str(tmp_path / 'w'), evaluates=())
     assert not dist.is_initialized()
+
+
+@pytest.mark.parametrize('evaluated_after', [False, True])
+def test_the_group_is_freed_from_the_model_wrapper_of_a_runner(
+        tmp_path, monkeypatch, no_group_left, evaluated_after):
+    """``destroy_process_group`` alone let the gloo group live on: the DDP
+    wrapper of the runner built in the body (its reducer) held it, and
+    its worker threads, to the process's exit, where gloo aborted now
+    and then (a worker letting go of a work as the interpreter shut
+    down). Once the group is ended (after the body, or at exit where the
+    runner is evaluated after), the group object is freed, the runner's
+    model unwrapped; a runner collected meanwhile is passed over."""
+    import atexit
+    import weakref
+
+    from openselfsup.engine.runner import _open_guards, ends_its_process_group
+    registered = []
+    monkeypatch.setattr(atexit, 'register', registered.append)
+
+    class Runner:
+        """An AtomicRunner's part: it joins the guards open at its build."""
+
+        def __init__(self):
+            for runners in _open_guards():
+                runners.append(self)
+            self.model = torch.nn.parallel.DistributedDataParallel(
+                torch.nn.Linear(4, 4))
+
+    with ends_its_process_group(evaluated_after):
+        _start_group(tmp_path / 'store')
+        runner, gone = Runner(), Runner()
+        runner.model(torch.ones(2, 4)).sum().backward()
+        group = weakref.ref(dist.group.WORLD)
+        del gone
+    for end in registered:
+        end()
+    assert len(registered) == evaluated_after
+    assert not dist.is_initialized()
+    assert group() is None
+    assert type(runner.model) is torch.nn.Linear
 
 
 def test_a_group_the_caller_started_is_left_to_it(tmp_path, no_group_left):

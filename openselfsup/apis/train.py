@@ -2883,7 +2883,9 @@ def train(config: str,
             process group, ``()`` also ends that group when this returns
             (:func:`~openselfsup.engine.runner.ends_its_process_group`: a
             ``runner.val()`` after it would run as one process, rank 0 of
-            1), where any evaluation keeps it up to the process's exit; a
+            1; the runner's model is returned unwrapped from its DDP
+            wrapper, which held the group), where any evaluation keeps it
+            up to the process's exit (the model unwrapped there); a
             second ``train()`` in the process then starts a new group on
             torchrun's store, which may fail (a caller that starts the
             group itself keeps it: no project path trains twice under a

@@ -37,6 +37,7 @@ second one before it writes anything.
 import atexit
 import copy
 import functools
+import gc
 import logging
 import math
 import os
@@ -46,7 +47,7 @@ import signal
 import sys
 import threading
 import weakref
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
                     Tuple)
 
@@ -3064,11 +3065,50 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
                 os.environ['MASTER_PORT'] = exported
 
 
-def _end_process_group() -> None:
-    """Destroy this process's default process group, if it has one."""
-    if is_distributed():
-        import torch.distributed as dist
-        dist.destroy_process_group()
+def _end_process_group(runners: Sequence[Callable[[], Any]] = ()) -> None:
+    """Destroy this process's default process group, if it has one, and
+    free it while the interpreter is up. ``destroy_process_group`` drops
+    torch's own references to the group alone: the model wrapper (DDP,
+    its reducer) of a runner built in the run kept the gloo group, and
+    its worker threads, up to the process's exit, where a worker that
+    let go of its last collective's work while the interpreter shut down
+    (the work's thread-local state holds a Python object, whose release
+    takes the GIL there: ``pthread_exit`` through a ``noexcept``
+    destructor) ended the process in ``terminate called without an
+    active exception``, SIGABRT. Each runner of ``runners`` (weak
+    references; one collected is passed over) gets its model back
+    unwrapped (``runner.model`` the wrapper's ``module``: the group is
+    gone, the wrapper's collectives no longer run); a wrapper left in
+    reference cycles is collected (``gc.collect``). The group's Python
+    object is let go last, so that its destruction, which joins gloo's
+    worker threads, runs with the GIL released (torch's holder of it
+    releases it), a worker that still holds a work taking it to let go.
+    A group that something else still holds (a runner that is not an
+    :class:`AtomicRunner`, a caller's wrapper; ``torch.distributed.nn``'s
+    functions, where that module is imported once the group is up: their
+    default argument, ``group.WORLD``; ``mmengine.runner``, which this
+    module imports, imports it before) stays up to the exit, as before."""
+    if not is_distributed():
+        return
+    import torch.distributed as dist
+    group = dist.group.WORLD  # its last reference, dropped last
+    dist.destroy_process_group()
+    wrappers = [_unwrapped_model(ref()) for ref in runners]
+    if any(w is not None and w() is not None for w in wrappers):
+        gc.collect()  # a wrapper in reference cycles
+    del group  # the GIL released while gloo joins its worker threads
+
+
+def _unwrapped_model(runner) -> Optional[Callable[[], Any]]:
+    """Set ``runner.model`` to the model inside its wrapper (DDP's
+    ``module``); a weak reference to the wrapper, or None where there is
+    no runner or its model is not wrapped."""
+    from mmengine.model import is_model_wrapper
+    wrapper = getattr(runner, 'model', None)
+    if not is_model_wrapper(wrapper):
+        return None
+    runner.model = wrapper.module
+    return weakref.ref(wrapper)
 
 
 def _wait_for_peers() -> None:
@@ -3099,14 +3139,21 @@ def _exit_with_peers(code: int) -> None:
 def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     """Destroy the gloo process group that the body started (MMEngine's
     ``init_dist``, as a runner of ``--launcher pytorch`` or ``slurm`` is
-    built) when the body ends, with or without an exception: a process
-    that exited with its gloo group still up ended, now and then, in
-    ``terminate called without an active exception`` and SIGABRT after
-    its work was done, which torchrun reported as a failed training
-    process (exit status 134 from ``tools/dist_train.sh``), ending the
-    others: rank 0, which saves the last checkpoint after the other ranks
-    are done, lost it where it was still writing it. Gloo's destruction
-    is this process's own (a peer's later collective fails at once). A
+    built) when the body ends, with or without an exception, and free
+    it while the interpreter is up (:func:`_end_process_group`): each
+    :class:`AtomicRunner` built in the body (it joins as its build
+    begins) gets its model back unwrapped, its DDP wrapper let go, whose
+    reducer held the group. A process whose gloo group lived on to its
+    exit ended, now and then, in ``terminate called without an active
+    exception`` and SIGABRT after its work was done, which torchrun
+    reported as a failed training process (exit status 134 from
+    ``tools/dist_train.sh``), ending the others: rank 0, which saves the
+    last checkpoint after the other ranks are done, lost it where it was
+    still writing it. The group destroyed alone, as before, did not
+    prevent it (about 1 run in 130 still aborted): the DDP wrapper held
+    it to the exit (:func:`_end_process_group` says how it aborted; the
+    figures measured: docs/pretraining.md). Gloo's destruction is this
+    process's own (a peer's later collective fails at once). A
     group that was up before the body is its caller's, left as it is;
     without a group (one process) nothing is done. A group with NCCL
     (a GPU run's) is left to the process's exit, as before, with or
@@ -3131,15 +3178,18 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     Args:
         evaluated_after (bool): the caller runs collectives on the runner
             after the body ends (``runner.val()``): where the body ended
-            without an exception, the group is destroyed when the process
-            exits (``atexit``) instead.
+            without an exception, the group is destroyed and freed when
+            the process exits (``atexit``, before the interpreter shuts
+            down) instead.
     """
     if is_distributed():
         yield
         return
     ended = left_up = False
+    runners: List[Any] = []  # the runners built in the body
     try:
-        yield
+        with _joined_by_runners(runners):
+            yield
         ended = True
     except BaseException as exc:
         if is_agreed_refusal(exc) and is_distributed():
@@ -3161,15 +3211,16 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
         # type ('cpu:gloo,cuda:nccl')
         if is_distributed() and not left_up and \
                 'nccl' not in str(get_backend()):
+            built = [weakref.ref(each) for each in runners]
             if ended and evaluated_after:
-                atexit.register(_end_process_group)
+                atexit.register(functools.partial(_end_process_group, built))
             else:
-                _end_process_group()
+                _end_process_group(built)
 
 
 #: per thread, the runner lists of the :func:`discard_on_failure` guards
-#: open without a runner, each of which an :class:`AtomicRunner` built
-#: meanwhile joins
+#: open without a runner and of :func:`ends_its_process_group`, each of
+#: which an :class:`AtomicRunner` built meanwhile joins
 _OPEN_GUARDS = threading.local()
 
 
@@ -3197,11 +3248,10 @@ def discard_on_failure(runner=None) -> Iterator[None]:
     guard entered with the runner left its SIGTERM handler set while the
     traceback held it, and its log folder (r135)."""
     runners = [] if runner is None else [runner]
-    guards = _open_guards()
     try:
-        if runner is None:
-            guards.append(runners)
-        yield
+        with _joined_by_runners(runners) if runner is None \
+                else nullcontext():
+            yield
     except BaseException as exc:
         for each in runners:
             discard = getattr(each, 'discard_failed_start', None)
@@ -3215,6 +3265,16 @@ def discard_on_failure(runner=None) -> Iterator[None]:
             if said != str(exc):
                 raise agreed_as(InputError(said), exc) from None
         raise
+
+
+@contextmanager
+def _joined_by_runners(runners: List[Any]) -> Iterator[None]:
+    """While the body runs, each :class:`AtomicRunner` whose build begins
+    in this thread appends itself to ``runners`` (:func:`_open_guards`)."""
+    guards = _open_guards()
+    guards.append(runners)
+    try:
+        yield
     finally:
         for i, each in enumerate(guards):
             if each is runners:
@@ -4233,7 +4293,9 @@ class AtomicRunner(Runner):
         the runner joins the guards open in its thread, and MMEngine's
         Runner is built."""
         # from here on (its restore set) the guards open around its build
-        # without a runner discard it after a failure (discard_on_failure)
+        # without a runner discard it after a failure (discard_on_failure),
+        # and the end of a gloo group unwraps its model
+        # (ends_its_process_group)
         for runners in _open_guards():
             runners.append(self)
         # a runner built and never trained (a 0-epoch baseline, a model
