@@ -161,6 +161,46 @@ def test_a_consumer_keeping_its_batches_gets_them_the_normal_way():
         assert torch.equal(x, batch['inputs'])
 
 
+class _FailingSamples(Decoded):
+    """``Decoded`` whose data samples do not collate in every other batch
+    of 6 (one of them a string among ints)."""
+
+    def __getitem__(self, i):
+        item = super().__getitem__(i)
+        if i % 12 == 7:
+            item['data_samples'] = 'x'
+        return item
+
+
+def test_a_batch_failing_to_collate_gives_its_slot_back():
+    """Where the batch's other keys fail to collate in the worker (every
+    other batch; the consumer catches the error the loader re-raises), the
+    slot is not kept: the batches that collate come in slots, and once
+    they are dropped every lock of the worker is free."""
+    from openselfsup.datasets.batch_aug import decoded_collate
+    from openselfsup.datasets.batch_ring import reuse_batch_memory
+    loader = reuse_batch_memory(DataLoader(
+        _FailingSamples(120), batch_size=6, num_workers=1,
+        persistent_workers=True, timeout=60,
+        collate_fn=functools.partial(decoded_collate)))
+    it, got = iter(loader), []
+    while True:
+        try:
+            batch = next(it)
+        except StopIteration:
+            break
+        except Exception:  # noqa: BLE001 (the worker's collate error)
+            got.append('error')
+            continue
+        got.append(_in_slot(batch['inputs'], it))
+        del batch
+    assert got == [True, 'error'] * 10
+    locks = it._batch_ring.locks[0]
+    assert [lock.acquire(block=False) for lock in locks] == [True] * 4
+    for lock in locks:
+        lock.release()
+
+
 def _shm_mappings() -> list:
     """This process's mappings of torch's shared-memory blocks (the
     semaphores of torch's queues, also mapped, go with its feeder threads,

@@ -176,12 +176,13 @@ class RingCollate:
         info, ring = get_worker_info(), self.ring
         if ring is None or info is None or not _stackable(batch):
             return self.inner(batch)
-        inputs = [item['inputs'] for item in batch]
-        ref = ring.take(info.id, inputs)
-        if ref is None:
-            return self.inner(batch)
+        # the other keys first: where they fail to collate, no slot is
+        # taken (its lock would never be released)
         rest = self.inner([{k: v for k, v in item.items() if k != 'inputs'}
                            for item in batch])
+        ref = ring.take(info.id, [item['inputs'] for item in batch])
+        if ref is None:
+            return self.inner(batch)
         return type(rest)({k: ref if k == 'inputs' else rest[k]
                            for k in batch[0]})
 
