@@ -3,7 +3,9 @@ workers collate into shared-memory slots reused from batch to batch
 (``openselfsup.datasets.batch_ring``): the batches equal the normal
 path's byte for byte, a slot is not reused while any tensor views it, a
 consumer that keeps its batches gets them the normal way (no hang), no
-shared memory is left behind an epoch, and the key is refused where it
+shared memory is left behind an epoch (also under torch's
+``file_system`` sharing strategy), a batch failing to collate gives its
+slot back, and the key is refused where it
 cannot apply.
 
 The loader's ``pin_memory=True`` path (torch's pinning thread, which
@@ -233,6 +235,39 @@ def test_no_shared_memory_is_left_behind_epochs():
     gc.collect()
     assert _shm_mappings() == before
     assert not batch_ring._RINGS
+
+
+@pytest.fixture
+def file_system_sharing():
+    """torch's ``file_system`` sharing strategy (process-wide) for the
+    test, the one before restored after it."""
+    import torch.multiprocessing as mp
+    before = mp.get_sharing_strategy()
+    mp.set_sharing_strategy('file_system')
+    yield
+    mp.set_sharing_strategy(before)
+
+
+def test_workers_free_their_slots_under_file_system_sharing(
+        file_system_sharing):
+    """Under torch's ``file_system`` sharing strategy a block lives in a
+    ``/dev/shm/torch_<pid of its maker>_*`` file until every process
+    mapping it has freed it (a process that exits without freeing it
+    leaves it until the main process exits): without persistent workers,
+    once an epoch's batches are dropped, no file of that epoch's workers
+    is left (their slots, 2 x 4, were freed as they exited), epoch after
+    epoch."""
+    loader = _loader(True)
+    for epoch in range(3):
+        it = iter(loader)
+        pids = [w.pid for w in it._workers]
+        slots = [_in_slot(batch['inputs'], it) for batch in it]
+        assert slots == [True] * 7
+        del it
+        gc.collect()
+        left = [name for name in os.listdir('/dev/shm')
+                for pid in pids if name.startswith(f'torch_{pid}_')]
+        assert left == [], epoch
 
 
 def test_without_workers_nothing_changes():

@@ -26,7 +26,9 @@ reads are ordered by it, on any CPU).
 Each set of workers (each iterator of a loader without persistent
 workers, the one iterator of a loader with them) has its own ring: the
 slots of workers that ended are freed with the iterator and the batches
-still viewing them, never reused by another set.
+still viewing them, never reused by another set. A worker drops its
+slots as it exits (under torch's ``file_system`` sharing strategy their
+``/dev/shm`` files would otherwise stay until the main process exits).
 """
 import itertools
 import os
@@ -65,11 +67,12 @@ class BatchRing:
         # worker's own slots (allocated at its first batch that fits)
         self._views: Dict[Tuple[int, int], torch.Tensor] = {}
         self._own: List[Optional[torch.Tensor]] = [None] * slots
+        self._exit_free = None  # (in a worker) frees _own as it exits
         _RINGS[self.key] = self
 
     def __getstate__(self):  # to a spawned worker: no views
-        return dict(key=self.key, locks=self.locks,
-                    _views={}, _own=[None] * len(self.locks[0]))
+        return dict(key=self.key, locks=self.locks, _views={},
+                    _own=[None] * len(self.locks[0]), _exit_free=None)
 
     def take(self, worker: int, items: Sequence[torch.Tensor]):
         """In worker ``worker``: the stack of ``items`` (tensors of one
@@ -88,6 +91,8 @@ class BatchRing:
                 continue
             new = own[slot] is None
             try:
+                if self._exit_free is None:
+                    self._exit_free = _free_at_exit(own)
                 if new:  # as many images as the largest batch so far
                     most = max([count] + [t.shape[0] for t in own
                                           if t is not None])
@@ -115,6 +120,20 @@ class BatchRing:
                          self.locks[worker][slot])
         return torch.from_numpy(np.asarray(hold)).view(whole.dtype).view(
             part.shape)
+
+
+def _free_at_exit(own: List[Optional[torch.Tensor]]):
+    """Drops a worker's slots (``own``) as it exits. A worker ends with
+    ``os._exit``, its objects never freed: under torch's ``file_system``
+    sharing strategy a slot's ``/dev/shm/torch_*`` file is unlinked when
+    the last process mapping it frees it, so without this the files of
+    every set of workers would stay until the main process exits (the
+    default ``file_descriptor`` strategy frees them with the process)."""
+    from multiprocessing.util import Finalize
+
+    def free():
+        own[:] = [None] * len(own)
+    return Finalize(None, free, exitpriority=0)
 
 
 class _SlotHold:
