@@ -148,6 +148,28 @@ def test_a_forked_process_collecting_a_batch_keeps_its_slot():
     lock.release()
 
 
+def test_moving_a_ring_batch_into_shared_memory_copies_it():
+    """The documented caveat: a ring batch is not in torch's shared memory
+    (``is_shared()`` False, unlike the normal path's); ``share_memory_()``
+    (what sending it through a torch.multiprocessing queue does) copies
+    it into a new block, the same values, and gives its slot back: a
+    numpy array taken from it before no longer holds the slot."""
+    loader = _loader(True, persistent_workers=True, num_workers=1)
+    assert next(iter(_loader(False, num_workers=1)))['inputs'].is_shared()
+    it = iter(loader)
+    x = next(it)['inputs']
+    lock = it._batch_ring.locks[0][0]
+    assert _in_slot(x, it) and not x.is_shared()
+    before, array = x.clone(), x.numpy()
+    assert not lock.acquire(block=False)
+    x.share_memory_()
+    assert x.is_shared() and not _in_slot(x, it) and torch.equal(x, before)
+    assert lock.acquire(block=False)  # the slot given back, array or not
+    lock.release()
+    assert array.ctypes.data == it._batch_ring._views[0, 0].data_ptr()
+    del it
+
+
 def test_a_consumer_keeping_its_batches_gets_them_the_normal_way():
     """A consumer that keeps every batch holds all of a worker's slots
     (4 with the default prefetch_factor 2): the worker collates the rest

@@ -14,6 +14,14 @@ the slot and gives it back when the storage of every tensor viewing it
 has died. Nothing is allocated or freed in shared memory per batch in
 the steady state.
 
+A batch in a slot is not in torch's shared memory (its ``is_shared()``
+is False: its storage is a numpy array's): moving it there
+(``share_memory_()``, or sending it through a ``torch.multiprocessing``
+queue) copies it into a new block and gives its slot back, so a numpy
+array taken from the batch before (``x.numpy()``) no longer holds the
+slot and sees the next batch written into it. Nothing in the project
+does that; keep a tensor, or copy it, instead.
+
 Never blocking, never wrong: where a worker finds none of its slots
 free (the consumer keeps its batches), or a batch does not fit its slots
 (other image size or dtype, more images than the first batch had, items
