@@ -228,6 +228,33 @@ def test_a_batch_failing_to_collate_gives_its_slot_back():
         lock.release()
 
 
+def test_a_slot_whose_first_write_fails_sends_its_storage_with_the_next(
+        monkeypatch):
+    """A new slot whose first stack into it fails (its lock given back)
+    is not kept: the next batch written there carries the slot's storage,
+    which the main process needs to view it (a slot kept after the failed
+    write sent its next batch without it: KeyError in ``view``). Called
+    in this process, as worker 0 of one."""
+    from openselfsup.datasets.batch_ring import BatchRing
+    ring = BatchRing(workers=1, slots=2)
+    items = [torch.full((3, 4, 4), i, dtype=torch.uint8) for i in range(2)]
+    stack = torch.stack
+
+    def fails_once(*args, **kwargs):
+        monkeypatch.setattr(torch, 'stack', stack)
+        raise RuntimeError('stand-in failure of the first write')
+    monkeypatch.setattr(torch, 'stack', fails_once)
+    with pytest.raises(RuntimeError, match='stand-in'):
+        ring.take(0, items)
+    assert ring.locks[0][0].acquire(block=False)  # given back
+    ring.locks[0][0].release()
+    ref = ring.take(0, items)
+    key, worker, slot, count, storage = ref.args
+    assert (worker, slot, count) == (0, 0, 2) and storage is not None
+    batch = ring.view(worker, slot, count, storage)
+    assert torch.equal(batch, torch.stack(items))
+    del batch
+
 def _stand_in_pin(data, device=None):
     """A stand-in for torch's ``pin_memory`` on the CPU: a copy of every
     tensor (a slow one: the slot is held a moment while the workers run

@@ -97,22 +97,27 @@ class BatchRing:
             if own[slot] is not None and count > own[slot].shape[0] or \
                     not lock.acquire(block=False):
                 continue
-            new = own[slot] is None
+            target = own[slot]
+            new = target is None
             try:
                 if self._exit_free is None:
                     self._exit_free = _free_at_exit(own)
                 if new:  # as many images as the largest batch so far
                     most = max([count] + [t.shape[0] for t in own
                                           if t is not None])
-                    own[slot] = torch.empty((most,) + tuple(first.shape),
-                                            dtype=first.dtype)
-                    own[slot].share_memory_()
-                torch.stack(list(items), out=own[slot][:count])
+                    target = torch.empty((most,) + tuple(first.shape),
+                                         dtype=first.dtype)
+                    target.share_memory_()
+                torch.stack(list(items), out=target[:count])
             except BaseException:
                 lock.release()
                 raise
+            # a new slot is kept only once its first batch is in it: that
+            # batch's reference carries its storage (a slot kept after a
+            # failed first write would send its next batch without it)
+            own[slot] = target
             return _SlotBatch(self.key, worker, slot, count,
-                              own[slot] if new else None)
+                              target if new else None)
         return None
 
     def view(self, worker: int, slot: int, count: int,
