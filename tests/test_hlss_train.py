@@ -1463,7 +1463,7 @@ def test_the_hooks_a_configs_files_give_are_read_from_its_base_chain(
 
 
 def test_a_default_hook_dropped_under_mmengines_runner_is_refused(
-        hier_root, synthetic_root, tmp_path):
+        hier_root, synthetic_root, tmp_path, capfd):
     """A config without runner_type builds MMEngine's Runner, which
     takes None under its own default-hook keys only: the kNN refusal's
     advice, ``--cfg-options default_hooks.knn=None``, ended the run on a
@@ -1471,10 +1471,12 @@ def test_a_default_hook_dropped_under_mmengines_runner_is_refused(
     timestamped folder in the work dir (review r113). Such a None is
     refused before the runner is built, naming runner_type, nothing
     written; and the kNN refusal's advice for such a config names
-    runner_type too: followed, the run trains without the hook."""
+    runner_type too: followed, the run trains without the hook. The
+    refusals and checks run in this process (``run_tool_here``), the
+    training in its own."""
     import re
 
-    from _foundation_helpers import loaded_modules
+    from _foundation_helpers import error_lines, loaded_modules, run_tool_here
     from mmengine.config import Config
     config = _clp_with_a_default_knn_hook(
         hier_root, synthetic_root, str(tmp_path / 'norunner.py'))
@@ -1491,11 +1493,13 @@ def test_a_default_hook_dropped_under_mmengines_runner_is_refused(
         "runner_type = 'AtomicRunner' in the config (or --cfg-options "
         "runner_type=AtomicRunner): the project's runner drops it"]
     for args in (['--check-config'], []):
-        rc, _, lines, _ = loaded_modules(
-            train + ['--cfg-options', 'default_hooks.knn=None', *args], ())
+        rc, _, err = run_tool_here(
+            train + ['--cfg-options', 'default_hooks.knn=None', *args], capfd)
+        lines = error_lines(err)
         assert (rc, lines) == (2, expected), (args, lines)
         assert not work.exists()
-    rc, _, lines, _ = loaded_modules(train + ['--check-config'], ())
+    rc, _, err = run_tool_here(train + ['--check-config'], capfd)
+    lines = error_lines(err)
     assert rc == 2 and len(lines) == 1, lines
     advice = re.search(r'drop the hook: --cfg-options (.+?), or set ',
                        lines[0])
@@ -1506,9 +1510,10 @@ def test_a_default_hook_dropped_under_mmengines_runner_is_refused(
     assert 'Epoch(train) [1][2/2]' in out and 'kNN' not in out, out[-2000:]
     assert (work / 'epoch_1.pth').is_file()
     # the run's dump (knn=None, no _base_) is a config that runs again
-    rc, _, lines, _ = loaded_modules(
+    rc, _, err = run_tool_here(
         ['tools/train.py', str(work / 'norunner.py'), '--work-dir',
-         str(tmp_path / 'again'), '--check-config'], ())
+         str(tmp_path / 'again'), '--check-config'], capfd)
+    lines = error_lines(err)
     assert (rc, lines) == (0, []), lines
 
 
