@@ -2972,12 +2972,13 @@ def test_a_pickle_of_protocol_4_is_no_damaged_pickle(
 
 
 def test_check_config_refuses_a_cut_short_legacy_file_as_the_run(
-        tmp_path, synthetic_root):
+        tmp_path, synthetic_root, capfd):
     """A load_from (or Pretrained) file of torch's legacy format cut short
     while it was written: its first bytes pass the torch-free checks, and
     --check-config passed it, exit 0, where the run refused it in one line
     (the reference: the run itself). The check reads it as the run's
-    reader does now and says the run's line; the whole file passes."""
+    reader does now and says the run's line (tools/train.py's, in this
+    process); the whole file passes."""
     import torch
 
     from openselfsup.apis.train import build_runner, check_launch, train
@@ -3006,10 +3007,10 @@ def test_check_config_refuses_a_cut_short_legacy_file_as_the_run(
             with pytest.raises(InputError) as check:
                 check_launch(config, opts)
             assert str(check.value) == str(run.value), (size, opts)
-    rc, _, lines, _ = loaded_modules(
+    rc, _, err = run_tool_here(
         ['tools/train.py', config, '--check-config', '--cfg-options',
-         f'{key}.0.checkpoint={cut}', f'{key}.0.type=Pretrained'],
-        MODEL_STACK)
+         f'{key}.0.checkpoint={cut}', f'{key}.0.type=Pretrained'], capfd)
+    lines = error_lines(err)
     assert rc == 2 and lines == [f'error: {run.value}'], lines
     check_launch(config, {'load_from': str(whole)})
 
