@@ -5242,14 +5242,58 @@ def test_dist_train_ends_a_refusal_inside_the_run_in_its_lines(
                         'its message is above')
 
 
+def _a_run_cut_short_at_epoch_3(run):
+    """A run's folder ``run`` (made) whose epoch_3.pth was cut short while
+    it was written, its epoch_2.pth complete (a training checkpoint torch
+    reads: a zip whose data.pkl is no pickle is refused, as the run
+    refuses it)."""
+    import torch
+    run.mkdir()
+    torch.save({'meta': {'epoch': 2, 'iter': 2},
+                'state_dict': {'w': torch.ones(1000)}}, run / 'epoch_2.pth')
+    data = (run / 'epoch_2.pth').read_bytes()
+    (run / 'epoch_3.pth').write_bytes(data[:len(data) // 2])  # cut short
+
+
+@pytest.fixture(scope='module')
+def _light_train_checks(tmp_path_factory, synthetic_root):
+    """tools/train.py --check-config --check-world 2 of the full MoCo v3
+    config, each in a fresh process (``loaded_modules``): the command lines
+    test_launchers_check_the_config_before_starting checks for each
+    launcher are the same, so they run once for the module. Keys: 'present'
+    (the synthetic data given), the missing folder ``checks['gone']``, and
+    'run', 'run/epoch_2.pth' (the data given, --resume of a run cut short
+    at epoch 3: its folder, its complete checkpoint); the first two watch
+    the model stack, the resumes all of it but torch."""
+    base = tmp_path_factory.mktemp('light_train_checks')
+    full = os.path.join(REPO, 'configs', 'wsi_selfsup', 'moco_v3',
+                        'r18_bs256_ep200_all.py')
+    key = 'train_dataloader.dataset.data_root'
+    check = ['tools/train.py', full, '--check-config', '--check-world', '2',
+             '--cfg-options']
+    present = [f'{key}={os.path.join(synthetic_root, "NCT")}/',
+               'total_batch_size=64']
+    gone = str(base / 'gone') + '/'
+    _a_run_cut_short_at_epoch_3(base / 'run')
+    checks = {'present': loaded_modules(check + present, MODEL_STACK),
+              gone: loaded_modules(check + [f'{key}={gone}'], MODEL_STACK),
+              'gone': gone}
+    for given in ('run', 'run/epoch_2.pth'):
+        checks[given] = loaded_modules(
+            check + present + ['--resume', str(base / given)],
+            MODEL_STACK[1:])
+    return checks
+
+
 @pytest.mark.parametrize('tool', ['tools/dist_train.sh',
                                   'tools/slurm_train.sh'])
 def test_launchers_check_the_config_before_starting(tmp_path, tool,
-                                                    synthetic_root):
+                                                    _light_train_checks):
     """A missing config or a mistyped override was a clear line followed by
     some 30 lines of torchrun's traceback (a helper's user check); the
     launchers now check both before they start anything (srun is never
-    reached: it is not on this machine)."""
+    reached: it is not on this machine). The checks of tools/train.py
+    alone, the same for both launchers, run once (``_light_train_checks``)."""
     head = ['gpu', 'job'] if 'slurm' in tool else []
     n = ['1']
     rc, out, err = run_tool([tool, *head, str(tmp_path / 'nope.py'), *n])
@@ -5307,18 +5351,13 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
     # the check stays light, the data present: no torch, no model stack
     # (it took ~6 s); a total batch the synthetic list (108 images) holds:
     # 256 is refused (test_check_config_refuses_fewer_images_than_one_batch)
-    nct = os.path.join(synthetic_root, 'NCT') + '/'
-    rc, out, lines, loaded = loaded_modules(
-        ['tools/train.py', full, '--check-config', '--check-world', '2',
-         '--cfg-options', f'{key}={nct}', 'total_batch_size=64'],
-        MODEL_STACK)
+    checks = _light_train_checks
+    rc, out, lines, loaded = checks['present']
     assert rc == 0 and loaded == [], (lines, loaded)
     # and so does its refusal of a missing folder (whether the dataset
     # downloads was asked of its class, which imported torch: ~7 s)
-    gone = str(tmp_path / 'gone') + '/'
-    rc, out, lines, loaded = loaded_modules(
-        ['tools/train.py', full, '--check-config', '--check-world', '2',
-         '--cfg-options', f'{key}={gone}'], MODEL_STACK)
+    gone = checks['gone']
+    rc, out, lines, loaded = checks[gone]
     assert rc == 2 and lines == [
         f'error: {gone}: folder not found ({key} in {full}; set by '
         f'--cfg-options {key}=...: fix that value)'] and loaded == [], (
@@ -5333,24 +5372,13 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
                              str(gone)])
     assert rc == 2 and err.strip() == (
         f'error: --resume {gone}: no such checkpoint file or work dir'), err
-    import torch
-    gone.parent.mkdir()
-    # (a training checkpoint torch reads: a zip whose data.pkl is no
-    # pickle is refused, as the run refuses it)
-    torch.save({'meta': {'epoch': 2, 'iter': 2},
-                'state_dict': {'w': torch.ones(1000)}},
-               gone.parent / 'epoch_2.pth')
-    data = (gone.parent / 'epoch_2.pth').read_bytes()
-    gone.write_bytes(data[:len(data) // 2])  # cut short
+    _a_run_cut_short_at_epoch_3(gone.parent)
     rc, out, err = run_tool([tool, *head, CLP_DEMO, *n, '--resume',
                              str(gone)])
     assert rc == 2 and err.strip().startswith(
         f'error: --resume {gone}: not a complete checkpoint'), err
-    for given in (gone.parent, gone.parent / 'epoch_2.pth'):
-        rc, out, lines, loaded = loaded_modules(
-            ['tools/train.py', full, '--check-config', '--check-world', '2',
-             '--cfg-options', f'{key}={nct}', 'total_batch_size=64',
-             '--resume', str(given)], MODEL_STACK[1:])
+    for given in ('run', 'run/epoch_2.pth'):
+        rc, out, lines, loaded = checks[given]
         assert rc == 0 and loaded == [], (given, lines, loaded)
     if tool == 'tools/dist_train.sh':
         # NNODES=MIN:MAX (the launcher's arithmetic on it was a bash
