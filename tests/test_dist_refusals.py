@@ -651,6 +651,61 @@ def test_a_load_from_that_differs_between_nodes_is_said_so(tmp_path):
         'every node reads')
 
 
+@pytest.mark.parametrize('resume', [True, False])
+def test_meta_values_of_objects_are_the_same_facts_in_every_process(
+        tmp_path, resume):
+    """A checkpoint whose meta holds a numpy scalar (a seed) and a tensor
+    (an epoch): review r172, ``checkpoint_meta`` read each as a
+    placeholder whose ``repr`` named its memory address, so the facts of
+    one file digested other in each process and a valid two-process
+    ``load_from`` of it was refused. Such values are left out of the
+    facts (the contents' digest tells files that differ in them apart),
+    read with torch (a resume's) or without: the digest of one file's
+    facts is the same in two processes, the facts are the plain ones
+    written by hand, and a file of another seed differs by its contents
+    alone."""
+    import numpy as np
+    import torch
+
+    from openselfsup.engine.agreed_refusals import _digest
+    from openselfsup.engine.runner import (resumed_file_facts,
+                                           saved_checkpoint)
+    state = {'meta': {'iter': 301, 'epoch': torch.tensor(1),
+                      'time': '20261206_101010', 'experiment_name': 'run',
+                      'seed': np.int64(3)},
+             'state_dict': {'w': torch.arange(6.)}}
+    own, other = tmp_path / 'own.pth', tmp_path / 'other.pth'
+    torch.save(state, own)
+    state['meta']['seed'] = np.int64(4)
+    torch.save(state, other)
+    read = 'saved_checkpoint(path)' if resume else 'None'
+    code = ('import sys\n'
+            'from openselfsup.engine.agreed_refusals import _digest\n'
+            'from openselfsup.engine.runner import (resumed_file_facts, '
+            'saved_checkpoint)\n'
+            'path = sys.argv[1]\n'
+            f'print(_digest(resumed_file_facts(path, {read})))\n')
+    procs = [subprocess.Popen([sys.executable, '-c', code, str(own)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=dict(os.environ,
+                                                  PYTHONPATH=REPO))
+             for _ in range(2)]
+    said = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), said
+    digests = {out.strip() for out, _ in said}
+    assert len(digests) == 1, said
+    facts = resumed_file_facts(
+        str(own), saved_checkpoint(str(own)) if resume else None)
+    assert facts == (('contents', zip_members_sha1(own)[:12]),
+                     ('iteration', 301), ('run', 'run'),
+                     ('saved', '20261206_101010'),
+                     ('training set seed', None)), facts
+    assert digests == {str(_digest(facts))}, said
+    differ, line = _loads_compared([own, other], resume)
+    assert differ
+    assert 'contents (rank 0: ' in line and 'seed' not in line, line
+
+
 @pytest.mark.slow
 def test_a_peer_that_dies_at_the_agreement_keeps_gloos_error(
         tmp_path, synthetic_root):

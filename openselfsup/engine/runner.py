@@ -142,6 +142,12 @@ _RESUMED_META = (('iter', 'iteration'), ('epoch', 'epoch'),
                  ('seed', 'seed'), (DRAWN_SEED_KEY, 'training set seed'))
 
 
+#: the types of a meta value that :func:`resumed_file_facts` keeps (their
+#: ``repr`` the same in every process): exactly these, not a subclass
+#: (numpy's ``float64`` is a ``float`` whose ``repr`` names numpy)
+_PLAIN_FACTS = (int, float, str, bool, type(None))
+
+
 def resumed_file_facts(path: str, saved: Any = None
                        ) -> Tuple[Tuple[str, Any], ...]:
     """What tells the checkpoint file ``path`` that a rank resumes from,
@@ -156,7 +162,14 @@ def resumed_file_facts(path: str, saved: Any = None
     tells it all the same). The same on every rank for copies of one
     file (no modification time: a copy's is its own), and for one object
     saved by ``torch.save(obj, path)`` and through a buffer (MMEngine's
-    saver).
+    saver). A meta value that is not a plain number, string or None (a
+    numpy scalar, a tensor: :data:`_PLAIN_FACTS`) is left out, read
+    either way: ``checkpoint_meta`` reads it as a placeholder whose
+    ``repr`` named its memory address, other in each process (review
+    r172: a two-process ``load_from`` of one file was refused), and a
+    numpy scalar's ``repr`` follows numpy's version; files that differ in
+    it differ in their contents' digest (the pickle member's CRC-32, or
+    the tensor member's).
 
     The digest of a zip is its directory's (each member's CRC-32:
     :func:`~openselfsup.utils.checkpoint_files.zip_directory_digest`, a
@@ -183,7 +196,8 @@ def resumed_file_facts(path: str, saved: Any = None
         digest = file_sha1(local)
         facts = (('size', os.path.getsize(local)),)
     return facts + (('contents', digest[:12]),) + tuple(
-        (words, meta.get(key)) for key, words in _RESUMED_META)
+        (words, meta.get(key)) for key, words in _RESUMED_META
+        if type(meta.get(key)) in _PLAIN_FACTS)
 
 
 #: ``text`` not given: read from the checkpoint (:func:`saved_checkpoint`)
