@@ -26,9 +26,14 @@ def _start_group(store):
 
 
 @pytest.fixture
-def no_group_left():
+def no_group_left(monkeypatch):
     """No process group before the test, none left after it for the next
-    one (the test's own assertions say whether the run ended it)."""
+    one (the test's own assertions say whether the run ended it); the
+    process's record of an ended group put back after it
+    (``engine.runner._GROUP_ENDED``: a later ``train()`` under a launcher
+    in this process is refused)."""
+    import openselfsup.engine.runner as runner_module
+    monkeypatch.setattr(runner_module, '_GROUP_ENDED', False, raising=False)
     assert not dist.is_initialized()
     yield
     if dist.is_initialized():
@@ -140,6 +145,43 @@ def test_the_group_is_freed_from_the_model_wrapper_of_a_runner(
     assert not dist.is_initialized()
     assert group() is None
     assert type(runner.model) is torch.nn.Linear
+
+
+def test_a_second_run_under_a_launcher_after_its_group_ended_is_refused(
+        tmp_path, synthetic_root, no_group_left):
+    """Review r172: a second ``train()`` under a launcher in a process
+    whose first run ended its process group failed in gloo
+    (``connectFullMesh``, connection reset: a new group on torchrun's
+    store). It is refused in one line before anything is built (its work
+    dir not made); before a group has ended, or without a launcher, the
+    check lets the run go on (here to the refusal of a missing config)."""
+    from openselfsup.apis import train
+    from openselfsup.engine.runner import ends_its_process_group
+    from openselfsup.utils import InputError
+    missing = str(tmp_path / 'missing.py')
+    with pytest.raises(InputError, match='missing.py') as before:
+        train(missing, work_dir=str(tmp_path / 'w0'), launcher='pytorch')
+    assert 'once per process' not in str(before.value)
+    with ends_its_process_group():
+        _start_group(tmp_path / 'store')
+    assert not dist.is_initialized()
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=4,
+                       ann_file='meta/train_labeled.txt')
+    for launcher in ('pytorch', 'slurm'):
+        with pytest.raises(InputError) as refused:
+            train(cfg, work_dir=str(tmp_path / 'w'), launcher=launcher,
+                  evaluates=())
+        assert str(refused.value) == (
+            f"train(launcher='{launcher}'): a distributed training runs "
+            'once per process, and this process has already run one (its '
+            "process group ended with it; a second one on the launcher's "
+            'store fails): start a new process for each run '
+            '(tools/dist_train.sh, tools/slurm_train.sh)')
+    assert not (tmp_path / 'w').exists()
+    with pytest.raises(InputError, match='missing.py') as none:
+        train(missing, work_dir=str(tmp_path / 'w0'), launcher='none')
+    assert 'once per process' not in str(none.value)
 
 
 def test_a_group_the_caller_started_is_left_to_it(tmp_path, no_group_left):

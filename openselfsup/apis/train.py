@@ -2885,11 +2885,15 @@ def train(config: str,
             ``runner.val()`` after it would run as one process, rank 0 of
             1; the runner's model is returned unwrapped from its DDP
             wrapper, which held the group), where any evaluation keeps it
-            up to the process's exit (the model unwrapped there); a
-            second ``train()`` in the process then starts a new group on
-            torchrun's store, which may fail (a caller that starts the
-            group itself keeps it: no project path trains twice under a
-            launcher).
+            up to the process's exit (the model unwrapped there). A
+            second ``train()`` under a launcher in a process whose
+            first run's group was so ended is refused before anything is
+            built (:func:`~openselfsup.engine.runner.check_runs_once`: a
+            new group on torchrun's store failed, gloo's
+            ``connectFullMesh``; start a new process per run); where the
+            group is still up (an evaluating caller's, or one the caller
+            started itself) it runs in that group, as before. No project
+            path trains twice under a launcher.
         says_how_to_continue (bool): whether a Ctrl-C's ``interrupted``
             line names the ``--resume`` of this run's checkpoint (an
             AtomicRunner's); False where the caller says its own (the
@@ -2901,7 +2905,10 @@ def train(config: str,
 
     Raises:
         InputError: bad config path or key, GPU count, batch split, a
-            missing data folder or annotation file, a missing ``load_from``
+            missing data folder or annotation file, a second run under a
+            launcher in a process that ended an earlier run's process
+            group (:func:`~openselfsup.engine.runner.check_runs_once`),
+            a missing ``load_from``
             of a new run (:func:`check_load_from`), or bad data (list files
             and images are checked when the dataset is built, before the
             first iteration). A run that fails before its first iteration
@@ -2918,6 +2925,9 @@ def train(config: str,
             (:func:`~openselfsup.engine.runner.work_dir_lock`).
     """
     evaluates = checked_evaluations(evaluates)
+    if launcher not in (None, 'none'):
+        from ..engine.runner import check_runs_once
+        check_runs_once(launcher)
     # the data check (its disjoint-splits check) and the training set's
     # build (check_steps) parse each fold they both read once, not twice
     # (read_json_object); what was read is let go before training

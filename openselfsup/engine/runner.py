@@ -3079,6 +3079,31 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
                 os.environ['MASTER_PORT'] = exported
 
 
+#: whether :func:`_end_process_group` destroyed a process group in this
+#: process (a run's, which started it): a second run under a launcher
+#: would start another group on torchrun's store, which fails (gloo's
+#: ``connectFullMesh``, connection reset): :func:`check_runs_once`
+_GROUP_ENDED = False
+
+
+def check_runs_once(launcher: Optional[str]) -> None:
+    """Refuse a run under ``launcher`` ('pytorch', 'slurm') in a process
+    where an earlier run's process group was ended
+    (:data:`_GROUP_ENDED`), before anything is built; a run without a
+    launcher ('none') passes.
+
+    Raises:
+        InputError: a second distributed run in this process.
+    """
+    if launcher not in (None, 'none') and _GROUP_ENDED:
+        raise InputError(
+            f'train(launcher={launcher!r}): a distributed training runs '
+            'once per process, and this process has already run one (its '
+            'process group ended with it; a second one on the launcher\'s '
+            'store fails): start a new process for each run '
+            '(tools/dist_train.sh, tools/slurm_train.sh)')
+
+
 def _end_process_group(runners: Sequence[Callable[[], Any]] = ()) -> None:
     """Destroy this process's default process group, if it has one, and
     free it while the interpreter is up. ``destroy_process_group`` drops
@@ -3105,8 +3130,10 @@ def _end_process_group(runners: Sequence[Callable[[], Any]] = ()) -> None:
     if not is_distributed():
         return
     import torch.distributed as dist
+    global _GROUP_ENDED
     group = dist.group.WORLD  # its last reference, dropped last
     dist.destroy_process_group()
+    _GROUP_ENDED = True
     wrappers = [_unwrapped_model(ref()) for ref in runners]
     if any(w is not None and w() is not None for w in wrappers):
         gc.collect()  # a wrapper in reference cycles
