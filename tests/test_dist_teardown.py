@@ -184,6 +184,35 @@ def test_a_second_run_under_a_launcher_after_its_group_ended_is_refused(
     assert 'once per process' not in str(none.value)
 
 
+def test_a_group_the_caller_destroyed_before_the_exit_is_freed(
+        tmp_path, monkeypatch, no_group_left):
+    """A caller that evaluates the runner after the run (its end at exit)
+    and destroys the group itself before the exit: review r172, the end
+    at exit found no group and returned, the runner's DDP wrapper holding
+    the group to the exit (where gloo aborted now and then). The runner's
+    model is unwrapped and the group freed all the same."""
+    import atexit
+    import weakref
+
+    from openselfsup.engine.runner import _open_guards, ends_its_process_group
+    registered = []
+    monkeypatch.setattr(atexit, 'register', registered.append)
+    with ends_its_process_group(evaluated_after=True):
+        _start_group(tmp_path / 'store')
+        runner = type('Runner', (), {})()
+        _open_guards()[-1].append(runner)
+        runner.model = torch.nn.parallel.DistributedDataParallel(
+            torch.nn.Linear(4, 4))
+        runner.model(torch.ones(2, 4)).sum().backward()
+        group = weakref.ref(dist.group.WORLD)
+    dist.destroy_process_group()  # the caller's own, after its val()
+    assert group() is not None  # the wrapper holds it
+    assert len(registered) == 1
+    registered[0]()
+    assert type(runner.model) is torch.nn.Linear
+    assert group() is None
+
+
 def test_a_group_the_caller_started_is_left_to_it(tmp_path, no_group_left):
     """A group that was up before (a caller's own) stays up, after the
     body's end and after its exception."""

@@ -3126,14 +3126,18 @@ def _end_process_group(runners: Sequence[Callable[[], Any]] = ()) -> None:
     :class:`AtomicRunner`, a caller's wrapper; ``torch.distributed.nn``'s
     functions, where that module is imported once the group is up: their
     default argument, ``group.WORLD``; ``mmengine.runner``, which this
-    module imports, imports it before) stays up to the exit, as before."""
-    if not is_distributed():
-        return
-    import torch.distributed as dist
+    module imports, imports it before) stays up to the exit, as before.
+    A group the caller destroyed itself (after its ``runner.val()``,
+    before the exit's call) is not destroyed again, but the runners are
+    unwrapped all the same (review r172: the wrapper held the group to
+    the exit)."""
     global _GROUP_ENDED
-    group = dist.group.WORLD  # its last reference, dropped last
-    dist.destroy_process_group()
-    _GROUP_ENDED = True
+    group = None  # its last reference, dropped last
+    if is_distributed():  # (not where the caller destroyed it already)
+        import torch.distributed as dist
+        group = dist.group.WORLD
+        dist.destroy_process_group()
+        _GROUP_ENDED = True
     wrappers = [_unwrapped_model(ref()) for ref in runners]
     if any(w is not None and w() is not None for w in wrappers):
         gc.collect()  # a wrapper in reference cycles
