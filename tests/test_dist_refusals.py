@@ -490,11 +490,12 @@ def test_ranks_that_load_other_files_at_one_load_from_path_refuse(
 def _loads_compared(paths, resume=True, at='ckpt/iter_301.pth'):
     """Each rank's ``(path, facts)`` of the agreement of ``--resume``
     (``resume``) or of a new run's ``load_from``, as ``load_or_resume``
-    carries it, for rank K reading ``paths[K]`` as its node's file at
-    ``at`` (None: no file there, no facts); whether the agreement finds
-    them differing (its own comparison: the digest of each value) and
-    its line."""
-    from openselfsup.engine.agreed_refusals import _digest
+    carries it (``AtomicRunner._agree_on_load``), for rank K reading
+    ``paths[K]`` as its node's file at ``at`` (or ``at[K]``, a list: the
+    path each rank is given; None: no file there, no facts); whether the
+    agreement finds them differing (its own comparison: the digest each
+    rank carries) and its line."""
+    from openselfsup.engine.agreed_refusals import RefusalAgreement
     from openselfsup.engine.runner import (AtomicRunner, resumed_file_facts,
                                            saved_checkpoint)
 
@@ -504,15 +505,25 @@ def _loads_compared(paths, resume=True, at='ckpt/iter_301.pth'):
         if resume:  # read whole, as the resume checks it
             return resumed_file_facts(str(path), saved_checkpoint(str(path)))
         return resumed_file_facts(str(path))
-    found = [(at, facts(path)) for path in paths]
+    ats = at if isinstance(at, list) else [at] * len(paths)
+    found = [(at, facts(path)) for at, path in zip(ats, paths)]
 
     class Run:
         work_dir = 'w'
+        _resume = resume
         _loads_differ = AtomicRunner._loads_differ
+        _agree_on_load = AtomicRunner._agree_on_load
+        _resumes_differ = AtomicRunner._resumes_differ
+        _load_froms_differ = AtomicRunner._load_froms_differ
+    digests = set()
+    for at, facts_read in found:
+        run, agreement = Run(), RefusalAgreement()
+        run._load_from = at
+        run._agree_on_load(agreement, facts_read)
+        digests.add(agreement.digest())
     differ = AtomicRunner._resumes_differ if resume else \
         AtomicRunner._load_froms_differ
-    return len({_digest(value) for value in found}) > 1, \
-        differ(Run(), found)
+    return len(digests) > 1, differ(Run(), found)
 
 
 def test_a_resume_of_one_object_saved_two_ways_agrees(tmp_path):
@@ -647,8 +658,59 @@ def test_a_load_from_that_differs_between_nodes_is_said_so(tmp_path):
     found = [('a.pth', resumed_file_facts(str(own))), ('b.pth', None)]
     assert AtomicRunner._load_froms_differ(Run(), found) == (
         'load_from: the processes load other files (rank 0: a.pth; rank 1: '
-        'b.pth): give every process the same load_from, one file that '
-        'every node reads')
+        f'b.pth) that differ (contents (rank 0: {ref}; rank 1: None), '
+        'iteration (rank 0: 301; rank 1: None), epoch (rank 0: 1; rank 1: '
+        'None), run (rank 0: run; rank 1: None), saved (rank 0: '
+        '20261206_101010; rank 1: None), seed (rank 0: 3; rank 1: None)): '
+        'give every process the same load_from, one file that every node '
+        'reads (or the same copy on each node)')
+    found = [('s3://a.pth', None), ('s3://b.pth', None)]
+    assert AtomicRunner._load_froms_differ(Run(), found) == (
+        'load_from: the processes load other files (rank 0: s3://a.pth; '
+        'rank 1: s3://b.pth): give every process the same load_from, one '
+        'file that every node reads (or the same copy on each node)')
+
+
+def test_byte_copies_at_other_load_from_paths_agree(tmp_path):
+    """Review r172: ranks given other ``load_from`` paths (each node's
+    config) of byte copies of one file were refused as loading other
+    files, though each would start from the same weights. A new run's
+    ``load_from`` is agreed on by its file's facts: copies at other paths
+    agree; other files at other paths are refused, naming each rank's
+    path and the facts that differ; the same paths of another run's file
+    are refused as before; ``--resume``, whose path names the run's
+    checkpoints to come, still refuses other paths of one file."""
+    import shutil
+
+    import torch
+    state = {'meta': {'iter': 301, 'epoch': 1, 'time': '20261206_101010',
+                      'experiment_name': 'run', 'seed': 3},
+             'state_dict': {'w': torch.arange(6.)}}
+    own, copy, other = (tmp_path / f'{n}.pth' for n in ('own', 'copy',
+                                                        'other'))
+    torch.save(state, own)
+    shutil.copy(own, copy)
+    state['meta'].update(experiment_name='other_run')
+    torch.save(state, other)
+    at = ['/n0/init.pth', '/n1/init.pth']
+    differ, _ = _loads_compared([own, copy], resume=False, at=at)
+    assert not differ
+    differ, line = _loads_compared([own, other], resume=False, at=at)
+    assert differ
+    assert line == (
+        'load_from: the processes load other files (rank 0: /n0/init.pth; '
+        'rank 1: /n1/init.pth) that differ (contents (rank 0: '
+        f'{zip_members_sha1(own)[:12]}; rank 1: '
+        f'{zip_members_sha1(other)[:12]}), run (rank 0: run; rank 1: '
+        'other_run)): give every process the same load_from, one file that '
+        'every node reads (or the same copy on each node)'), line
+    differ, _ = _loads_compared([own, other], resume=False)
+    assert differ
+    differ, line = _loads_compared([own, copy], resume=True, at=at)
+    assert differ
+    assert line.startswith('--resume: the processes do not find the same '
+                           'checkpoint to resume in w (rank 0: '
+                           '/n0/init.pth; rank 1: /n1/init.pth)'), line
 
 
 @pytest.mark.parametrize('resume', [True, False])

@@ -47,32 +47,45 @@ def _digest(value: Any) -> int:
     return int(hashlib.sha1(repr(value).encode()).hexdigest()[:15], 16)
 
 
+#: :meth:`RefusalAgreement.agree_on`'s ``compared`` not given: the value
+_WHOLE = object()
+
+
 class RefusalAgreement:
     """The agreement of :func:`refusals_agreed`; :meth:`settle` is one
     round of it."""
 
     def __init__(self) -> None:
         self._value: Any = None
+        self._compared: Any = None
         self._differ: Optional[Callable[[List[Any]], str]] = None
 
-    def agree_on(self, value: Any,
-                 differ: Callable[[List[Any]], str]) -> None:
+    def agree_on(self, value: Any, differ: Callable[[List[Any]], str],
+                 compared: Any = _WHOLE) -> None:
         """A choice each rank made alone (``value``: the checkpoint it
-        resumes and what tells its file from another; a value whose
-        ``repr`` is the same on every rank for the same choice, and that
-        pickles) that every rank must have made alike: carried (its
-        digest) through the next rounds of :meth:`settle`; where the
-        ranks' values differ, every rank refuses, in the line ``differ``
-        words from every rank's value (by rank): every rank must give the
-        same ``differ``."""
+        resumes and what tells its file from another; a value that
+        pickles) that every rank must have made alike: carried (the
+        digest of ``compared``, by default ``value`` itself: a part of it
+        where the rest may differ, a ``load_from``'s file's facts and not
+        its path; its ``repr`` the same on every rank for the same
+        choice) through the next rounds of :meth:`settle`; where the
+        ranks' ``compared`` differ, every rank refuses, in the line
+        ``differ`` words from every rank's ``value`` (by rank): every
+        rank must give the same ``differ``."""
         self._value, self._differ = value, differ
+        self._compared = value if compared is _WHOLE else compared
+
+    def digest(self) -> int:
+        """The digest this rank carries through :meth:`settle`'s rounds:
+        of what it agrees on (:meth:`agree_on`'s ``compared``)."""
+        return _digest(self._compared)
 
     def settle(self, line: Optional[str] = None) -> None:
         """One round of the agreement: every rank of the process group
         calls it at the same point of its checks, or, having refused
         (``line``, its refusal's line), where it refused. The round is one
-        all-reduce (MAX) of a flag and the digest of the value agreed on
-        (:meth:`agree_on`) and its negation; only where a rank refused are
+        all-reduce (MAX) of a flag and the digest of what is agreed on
+        (:meth:`agree_on`, :meth:`digest`) and its negation; only where a rank refused are
         the lines gathered, only where the values differ the values. Nothing
         without a group of several processes.
 
@@ -86,7 +99,7 @@ class RefusalAgreement:
             return
         import torch
         from mmengine.dist import all_gather_object, all_reduce
-        digest = _digest(self._value)
+        digest = self.digest()
         flags = torch.tensor([int(line is not None), digest, -digest],
                              dtype=torch.int64)
         all_reduce(flags, op='max')

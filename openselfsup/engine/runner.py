@@ -5464,8 +5464,7 @@ class AtomicRunner(Runner):
                                  checkpoint_config(saved))
             # each rank found (in its node's work dir) and read its node's
             # file: carried in the agreement's round, no collective more
-            agreement.agree_on((self._load_from, facts),
-                               self._resumes_differ)
+            self._agree_on_load(agreement, facts)
         else:
             self._record_initial_weights()
             if self._load_from is not None and self.world_size > 1:
@@ -5477,9 +5476,26 @@ class AtomicRunner(Runner):
                 local = local_file(self._load_from)
                 facts = resumed_file_facts(self._load_from) if local is not \
                     None and os.path.isfile(local) else None
-                agreement.agree_on((self._load_from, facts),
-                                   self._load_froms_differ)
+                self._agree_on_load(agreement, facts)
         return self._load_from is not None
+
+    def _agree_on_load(self, agreement, facts: Optional[tuple]) -> None:
+        """Carry this rank's checkpoint (``self._load_from``) and its
+        file's ``facts`` (:func:`resumed_file_facts`; None: not read) in
+        ``agreement``'s round. A resume's ranks agree on both: the path a
+        resume continues from names the run's checkpoints to come. A new
+        run's ``load_from`` ranks agree on the file's facts alone where
+        they were read (the path where not: a URL MMEngine downloads, a
+        file missing), so that byte copies at other paths on the nodes
+        train (review r172: they were refused as other files); other
+        paths of other facts name both (:meth:`_load_froms_differ`)."""
+        if self._resume:
+            agreement.agree_on((self._load_from, facts),
+                               self._resumes_differ)
+        else:
+            agreement.agree_on(
+                (self._load_from, facts), self._load_froms_differ,
+                compared=self._load_from if facts is None else facts)
 
     def _resumes_differ(self, found: List[Optional[tuple]]) -> str:
         """:meth:`_loads_differ`'s refusal of ``--resume``."""
@@ -5500,7 +5516,10 @@ class AtomicRunner(Runner):
         files of other contents at one path (a checkpoint's name, given
         or found, in each node's copy of a work dir not shared; a
         ``load_from`` of which a node holds a stale copy, or another
-        run's file), the path and each fact that differs named."""
+        run's file), the path and each fact that differs named (a
+        ``load_from`` at other paths: each rank's path and the facts
+        that differ; reached only where they differ,
+        :meth:`_agree_on_load`)."""
         paths = [None if f is None else f[0] for f in found]
         if len(set(paths)) > 1 and resume:
             return (f'--resume: the processes do not find the same '
@@ -5509,16 +5528,18 @@ class AtomicRunner(Runner):
                     '--work-dir must be a folder every node shares (the '
                     'checkpoints are written on rank 0\'s node), or give '
                     '--resume CHECKPOINT that every node can read')
-        if len(set(paths)) > 1:  # each node's config or options
-            return (f'load_from: the processes load other files '
-                    f'({_by_ranks([p or "none" for p in paths])}): give '
-                    'every process the same load_from, one file that every '
-                    'node reads')
         facts = [dict(f[1] or ()) for f in found]
         said = ', '.join(
             f'{name} ({_by_ranks([f.get(name) for f in facts])})'
             for name in dict.fromkeys(n for f in facts for n in f)
             if len({repr(f.get(name)) for f in facts}) > 1)
+        if len(set(paths)) > 1:  # each node's config or options
+            # (files of the same facts at other paths agree: _agree_on_load)
+            return (f'load_from: the processes load other files '
+                    f'({_by_ranks([p or "none" for p in paths])})'
+                    f'{f" that differ ({said})" if said else ""}: give '
+                    'every process the same load_from, one file that every '
+                    'node reads (or the same copy on each node)')
         if resume:
             return (f'--resume from {paths[0]}: the processes\' nodes hold '
                     f'other files at that path ({said}): --work-dir must be '
