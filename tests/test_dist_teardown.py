@@ -116,8 +116,13 @@ def test_the_group_is_freed_from_the_model_wrapper_of_a_runner(
     and then (a worker letting go of a work as the interpreter shut
     down). Once the group is ended (after the body, or at exit where the
     runner is evaluated after), the group object is freed, the runner's
-    model unwrapped; a runner collected meanwhile is passed over."""
+    model unwrapped. The end at exit holds the runners weakly: one the
+    caller let go of is collected before it (then passed over); where the
+    group ends after the body, the body's runners are all alive then (the
+    guard's list holds them) and each is unwrapped (review r172: the
+    docstring claimed a runner collected meanwhile here too)."""
     import atexit
+    import gc
     import weakref
 
     from openselfsup.engine.runner import _open_guards, ends_its_process_group
@@ -138,7 +143,12 @@ def test_the_group_is_freed_from_the_model_wrapper_of_a_runner(
         runner, gone = Runner(), Runner()
         runner.model(torch.ones(2, 4)).sum().backward()
         group = weakref.ref(dist.group.WORLD)
+        gone_ref, gone_wrapper = weakref.ref(gone), weakref.ref(gone.model)
         del gone
+    if not evaluated_after:  # unwrapped at the body's end, its wrapper freed
+        assert gone_wrapper() is None
+    gc.collect()
+    assert gone_ref() is None  # not held by the end registered at exit
     for end in registered:
         end()
     assert len(registered) == evaluated_after
