@@ -596,6 +596,25 @@ def test_files_of_one_meta_and_other_weights_refuse(tmp_path, resume):
             f'{fix}'), line
 
 
+def _own_copy_other(tmp_path, **changed):
+    """A checkpoint of run ``run`` at iteration 301 (``own.pth``), its byte
+    copy (``copy.pth``) and a file of the same weights whose meta has
+    ``changed`` (``other.pth``), in ``tmp_path``."""
+    import shutil
+
+    import torch
+    state = {'meta': {'iter': 301, 'epoch': 1, 'time': '20261206_101010',
+                      'experiment_name': 'run', 'seed': 3},
+             'state_dict': {'w': torch.arange(6.)}}
+    own, copy, other = (tmp_path / f'{n}.pth' for n in ('own', 'copy',
+                                                        'other'))
+    torch.save(state, own)
+    shutil.copy(own, copy)
+    state['meta'].update(changed)
+    torch.save(state, other)
+    return own, copy, other
+
+
 def test_a_load_from_that_differs_between_nodes_is_said_so(tmp_path):
     """A new run's ``load_from`` compared as a resume's, its meta read
     without torch (``checkpoint_meta``: the facts those of the resume's
@@ -604,21 +623,10 @@ def test_a_load_from_that_differs_between_nodes_is_said_so(tmp_path):
     node lacks names each fact, None there; other paths on the ranks,
     and a URL's download in a work dir not shared, are said in a
     ``load_from``'s words."""
-    import shutil
-
-    import torch
-
     from openselfsup.engine.runner import (resumed_file_facts,
                                            saved_checkpoint)
-    state = {'meta': {'iter': 301, 'epoch': 1, 'time': '20261206_101010',
-                      'experiment_name': 'run', 'seed': 3},
-             'state_dict': {'w': torch.arange(6.)}}
-    own, copy, other = (tmp_path / f'{n}.pth' for n in ('own', 'copy',
-                                                        'other'))
-    torch.save(state, own)
-    shutil.copy(own, copy)
-    state['meta'].update(experiment_name='other_run', time='20261105_101010')
-    torch.save(state, other)
+    own, copy, other = _own_copy_other(tmp_path, experiment_name='other_run',
+                                       time='20261105_101010')
     assert resumed_file_facts(str(own)) == \
         resumed_file_facts(str(own), saved_checkpoint(str(own)))
     differ, _ = _loads_compared([own, copy], resume=False)
@@ -680,18 +688,7 @@ def test_byte_copies_at_other_load_from_paths_agree(tmp_path):
     path and the facts that differ; the same paths of another run's file
     are refused as before; ``--resume``, whose path names the run's
     checkpoints to come, still refuses other paths of one file."""
-    import shutil
-
-    import torch
-    state = {'meta': {'iter': 301, 'epoch': 1, 'time': '20261206_101010',
-                      'experiment_name': 'run', 'seed': 3},
-             'state_dict': {'w': torch.arange(6.)}}
-    own, copy, other = (tmp_path / f'{n}.pth' for n in ('own', 'copy',
-                                                        'other'))
-    torch.save(state, own)
-    shutil.copy(own, copy)
-    state['meta'].update(experiment_name='other_run')
-    torch.save(state, other)
+    own, copy, other = _own_copy_other(tmp_path, experiment_name='other_run')
     at = ['/n0/init.pth', '/n1/init.pth']
     differ, _ = _loads_compared([own, copy], resume=False, at=at)
     assert not differ

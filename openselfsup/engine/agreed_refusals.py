@@ -85,9 +85,9 @@ class RefusalAgreement:
         calls it at the same point of its checks, or, having refused
         (``line``, its refusal's line), where it refused. The round is one
         all-reduce (MAX) of a flag and the digest of what is agreed on
-        (:meth:`agree_on`, :meth:`digest`) and its negation; only where a rank refused are
-        the lines gathered, only where the values differ the values. Nothing
-        without a group of several processes.
+        (:meth:`agree_on`, :meth:`digest`) and its negation; only where a
+        rank refused are the lines gathered, only where the digests differ
+        the values. Nothing without a group of several processes.
 
         Raises:
             InputError: a rank that did not refuse (``line`` None) where
