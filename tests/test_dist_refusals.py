@@ -717,12 +717,13 @@ def test_meta_values_of_objects_are_the_same_facts_in_every_process(
     (an epoch): review r172, ``checkpoint_meta`` read each as a
     placeholder whose ``repr`` named its memory address, so the facts of
     one file digested other in each process and a valid two-process
-    ``load_from`` of it was refused. Such values are left out of the
-    facts (the contents' digest tells files that differ in them apart),
-    read with torch (a resume's) or without: the digest of one file's
-    facts is the same in two processes, the facts are the plain ones
-    written by hand, and a file of another seed differs by its contents
-    alone."""
+    ``load_from`` of it was refused. Read with torch (a resume's) such a
+    value is its number (``.item()``: a file of another seed differs in
+    the seed too); read without torch (a ``load_from``'s) it is 'an
+    object' (named, not left out: review r173, a missing name was said as
+    None), and a file of another seed differs by its contents: the digest
+    of one file's facts is the same in two processes, the facts are the
+    ones written by hand."""
     import numpy as np
     import torch
 
@@ -755,14 +756,17 @@ def test_meta_values_of_objects_are_the_same_facts_in_every_process(
     assert len(digests) == 1, said
     facts = resumed_file_facts(
         str(own), saved_checkpoint(str(own)) if resume else None)
+    epoch, seed = (1, 3) if resume else ('an object', 'an object')
     assert facts == (('contents', zip_members_sha1(own)[:12]),
-                     ('iteration', 301), ('run', 'run'),
-                     ('saved', '20261206_101010'),
+                     ('iteration', 301), ('epoch', epoch), ('run', 'run'),
+                     ('saved', '20261206_101010'), ('seed', seed),
                      ('training set seed', None)), facts
     assert digests == {str(_digest(facts))}, said
     differ, line = _loads_compared([own, other], resume)
     assert differ
-    assert 'contents (rank 0: ' in line and 'seed' not in line, line
+    assert 'contents (rank 0: ' in line, line
+    assert ('seed (rank 0: 3; rank 1: 4)' in line) == resume, line
+    assert 'None' not in line, line
 
 
 @pytest.mark.slow

@@ -159,39 +159,48 @@ def test_the_group_is_freed_from_the_model_wrapper_of_a_runner(
 
 def test_a_second_run_under_a_launcher_after_its_group_ended_is_refused(
         tmp_path, synthetic_root, no_group_left):
-    """Review r172: a second ``train()`` under a launcher in a process
+    """Review r172: a second ``train()`` under torchrun in a process
     whose first run ended its process group failed in gloo
     (``connectFullMesh``, connection reset: a new group on torchrun's
     store). It is refused in one line before anything is built (its work
     dir not made); before a group has ended, or without a launcher, the
-    check lets the run go on (here to the refusal of a missing config)."""
+    check lets the run go on (here to the refusal of a missing config).
+    Review r173: under Slurm (MMEngine's ``env://``, a new store) a
+    second run trains, and a group the caller started itself is used:
+    neither is refused (``check_runs_once`` passes them)."""
     from openselfsup.apis import train
-    from openselfsup.engine.runner import ends_its_process_group
+    from openselfsup.engine.runner import (check_runs_once,
+                                           ends_its_process_group)
     from openselfsup.utils import InputError
     missing = str(tmp_path / 'missing.py')
     with pytest.raises(InputError, match='missing.py') as before:
         train(missing, work_dir=str(tmp_path / 'w0'), launcher='pytorch')
-    assert 'once per process' not in str(before.value)
+    assert 'earlier run' not in str(before.value)
     with ends_its_process_group():
         _start_group(tmp_path / 'store')
     assert not dist.is_initialized()
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
                        _nct(synthetic_root), n_images=8, batch=4,
                        ann_file='meta/train_labeled.txt')
-    for launcher in ('pytorch', 'slurm'):
-        with pytest.raises(InputError) as refused:
-            train(cfg, work_dir=str(tmp_path / 'w'), launcher=launcher,
-                  evaluates=())
-        assert str(refused.value) == (
-            f"train(launcher='{launcher}'): a distributed training runs "
-            'once per process, and this process has already run one (its '
-            "process group ended with it; a second one on the launcher's "
-            'store fails): start a new process for each run '
-            '(tools/dist_train.sh, tools/slurm_train.sh)')
+    with pytest.raises(InputError) as refused:
+        train(cfg, work_dir=str(tmp_path / 'w'), launcher='pytorch',
+              evaluates=())
+    assert str(refused.value) == (
+        "train(launcher='pytorch'): an earlier run in this process ended "
+        "its process group, and a second one on torchrun's store fails: "
+        'start a new process for each distributed run '
+        '(tools/dist_train.sh)')
     assert not (tmp_path / 'w').exists()
+    check_runs_once('slurm')  # a new store: trains (r173, two processes)
+    check_runs_once('none')
     with pytest.raises(InputError, match='missing.py') as none:
         train(missing, work_dir=str(tmp_path / 'w0'), launcher='none')
-    assert 'once per process' not in str(none.value)
+    assert 'earlier run' not in str(none.value)
+    _start_group(tmp_path / 'store2')  # the caller's own group, up
+    try:
+        check_runs_once('pytorch')
+    finally:
+        dist.destroy_process_group()
 
 
 def test_a_group_the_caller_destroyed_before_the_exit_is_freed(

@@ -2886,14 +2886,16 @@ def train(config: str,
             1; the runner's model is returned unwrapped from its DDP
             wrapper, which held the group), where any evaluation keeps it
             up to the process's exit (the model unwrapped there). A
-            second ``train()`` under a launcher in a process whose
-            first run's group was so ended is refused before anything is
-            built (:func:`~openselfsup.engine.runner.check_runs_once`: a
-            new group on torchrun's store failed, gloo's
-            ``connectFullMesh``; start a new process per run); where the
-            group is still up (an evaluating caller's, or one the caller
-            started itself) it runs in that group, as before. No project
-            path trains twice under a launcher.
+            second ``train()`` under torchrun (``launcher='pytorch'``) in
+            a process whose first run's group was so ended, and with no
+            group up, is refused before anything is built
+            (:func:`~openselfsup.engine.runner.check_runs_once`: a new
+            group on torchrun's store failed, gloo's ``connectFullMesh``;
+            start a new process per run); under Slurm a second run starts
+            a new group and trains; where a group is up (an evaluating
+            caller's, or one the caller started itself) it runs in that
+            group, as before. No project path trains twice under a
+            launcher.
         says_how_to_continue (bool): whether a Ctrl-C's ``interrupted``
             line names the ``--resume`` of this run's checkpoint (an
             AtomicRunner's); False where the caller says its own (the
@@ -2905,8 +2907,8 @@ def train(config: str,
 
     Raises:
         InputError: bad config path or key, GPU count, batch split, a
-            missing data folder or annotation file, a second run under a
-            launcher in a process that ended an earlier run's process
+            missing data folder or annotation file, a second run under
+            torchrun in a process that ended an earlier run's process
             group (:func:`~openselfsup.engine.runner.check_runs_once`),
             a missing ``load_from``
             of a new run (:func:`check_load_from`), or bad data (list files

@@ -162,14 +162,14 @@ def resumed_file_facts(path: str, saved: Any = None
     tells it all the same). The same on every rank for copies of one
     file (no modification time: a copy's is its own), and for one object
     saved by ``torch.save(obj, path)`` and through a buffer (MMEngine's
-    saver). A meta value that is not a plain number, string or None (a
-    numpy scalar, a tensor: :data:`_PLAIN_FACTS`) is left out, read
-    either way: ``checkpoint_meta`` reads it as a placeholder whose
-    ``repr`` named its memory address, other in each process (review
-    r172: a two-process ``load_from`` of one file was refused), and a
-    numpy scalar's ``repr`` follows numpy's version; files that differ in
-    it differ in their contents' digest (the pickle member's CRC-32, or
-    the tensor member's).
+    saver). A meta value that is not a plain number, string or None is
+    compared as :func:`_fact_value` gives it: a numpy scalar read with
+    torch (a resume's) as its number; read without torch (a
+    ``load_from``'s, :func:`checkpoint_meta`: a placeholder whose
+    ``repr`` named its memory address, other in each process, review
+    r172) as ``'an object'``, so that two such files are told apart by
+    their contents' digest alone (which covers each zip member's CRC-32:
+    not where a zip was written without them, ``compute_crc32=False``).
 
     The digest of a zip is its directory's (each member's CRC-32:
     :func:`~openselfsup.utils.checkpoint_files.zip_directory_digest`, a
@@ -196,8 +196,28 @@ def resumed_file_facts(path: str, saved: Any = None
         digest = file_sha1(local)
         facts = (('size', os.path.getsize(local)),)
     return facts + (('contents', digest[:12]),) + tuple(
-        (words, meta.get(key)) for key, words in _RESUMED_META
-        if type(meta.get(key)) in _PLAIN_FACTS)
+        (words, _fact_value(meta.get(key))) for key, words in _RESUMED_META)
+
+
+def _fact_value(value: Any) -> Any:
+    """A meta value as :func:`resumed_file_facts` compares and says it,
+    its ``repr`` the same in every process: a plain one (:data:`
+    _PLAIN_FACTS`) as it is; a numpy scalar or one-element tensor (read
+    with torch: a resume's) as its number (``.item()``); any other (read
+    without torch, a placeholder whose ``repr`` named its memory address,
+    review r172) as ``'an object'``, named, not left out (a missing name
+    read as None, review r173)."""
+    if type(value) in _PLAIN_FACTS:
+        return value
+    item = getattr(value, 'item', None)
+    if callable(item):
+        try:
+            number = item()
+        except Exception:  # noqa: BLE001 (not one element)
+            number = None
+        if type(number) in _PLAIN_FACTS and number is not None:
+            return number
+    return 'an object'
 
 
 #: ``text`` not given: read from the checkpoint (:func:`saved_checkpoint`)
@@ -3080,28 +3100,31 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
 
 
 #: whether :func:`_end_process_group` destroyed a process group in this
-#: process (a run's, which started it): a second run under a launcher
-#: would start another group on torchrun's store, which fails (gloo's
-#: ``connectFullMesh``, connection reset): :func:`check_runs_once`
+#: process (a run's, which started it): a second run under torchrun
+#: (``launcher='pytorch'``) would start another group on torchrun's
+#: store, which fails (gloo's ``connectFullMesh``, connection reset):
+#: :func:`check_runs_once`
 _GROUP_ENDED = False
 
 
 def check_runs_once(launcher: Optional[str]) -> None:
-    """Refuse a run under ``launcher`` ('pytorch', 'slurm') in a process
+    """Refuse a run under torchrun (``launcher='pytorch'``) in a process
     where an earlier run's process group was ended
-    (:data:`_GROUP_ENDED`), before anything is built; a run without a
-    launcher ('none') passes.
+    (:data:`_GROUP_ENDED`) and none is up now, before anything is built.
+    A run under Slurm (``'slurm'``: MMEngine's ``env://`` rendezvous,
+    rank 0 starting a new store; a second run trains, review r173), one
+    without a launcher, and one in a group that is up (the caller's
+    own) pass.
 
     Raises:
-        InputError: a second distributed run in this process.
+        InputError: a second torchrun run in this process.
     """
-    if launcher not in (None, 'none') and _GROUP_ENDED:
+    if launcher == 'pytorch' and _GROUP_ENDED and not is_distributed():
         raise InputError(
-            f'train(launcher={launcher!r}): a distributed training runs '
-            'once per process, and this process has already run one (its '
-            'process group ended with it; a second one on the launcher\'s '
-            'store fails): start a new process for each run '
-            '(tools/dist_train.sh, tools/slurm_train.sh)')
+            f'train(launcher={launcher!r}): an earlier run in this process '
+            "ended its process group, and a second one on torchrun's store "
+            'fails: start a new process for each distributed run '
+            '(tools/dist_train.sh)')
 
 
 def _end_process_group(runners: Sequence[Callable[[], Any]] = ()) -> None:
