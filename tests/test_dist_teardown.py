@@ -30,7 +30,7 @@ def no_group_left(monkeypatch):
     """No process group before the test, none left after it for the next
     one (the test's own assertions say whether the run ended it); the
     process's record of an ended group put back after it
-    (``engine.runner._GROUP_ENDED``: a later ``train()`` under a launcher
+    (``engine.runner._GROUP_ENDED``: a later ``train()`` under torchrun
     in this process is refused)."""
     import openselfsup.engine.runner as runner_module
     monkeypatch.setattr(runner_module, '_GROUP_ENDED', False, raising=False)
@@ -157,7 +157,7 @@ def test_the_group_is_freed_from_the_model_wrapper_of_a_runner(
     assert type(runner.model) is torch.nn.Linear
 
 
-def test_a_second_run_under_a_launcher_after_its_group_ended_is_refused(
+def test_a_second_run_under_torchrun_after_its_group_ended_is_refused(
         tmp_path, synthetic_root, no_group_left):
     """Review r172: a second ``train()`` under torchrun in a process
     whose first run ended its process group failed in gloo

@@ -202,11 +202,11 @@ def resumed_file_facts(path: str, saved: Any = None
 def _fact_value(value: Any) -> Any:
     """A meta value as :func:`resumed_file_facts` compares and says it,
     its ``repr`` the same in every process: a plain one (:data:`
-    _PLAIN_FACTS`) as it is; a numpy scalar or one-element tensor (read
-    with torch: a resume's) as its number (``.item()``); any other (read
-    without torch, a placeholder whose ``repr`` named its memory address,
-    review r172) as ``'an object'``, named, not left out (a missing name
-    read as None, review r173)."""
+    _PLAIN_FACTS`) as it is; a numpy number or bool, or a one-element
+    array or tensor (read with torch: a resume's) as its number
+    (``.item()``); any other (read without torch, a placeholder whose
+    ``repr`` named its memory address, review r172) as ``'an object'``,
+    named, not left out (a missing name read as None, review r173)."""
     if type(value) in _PLAIN_FACTS:
         return value
     item = getattr(value, 'item', None)
