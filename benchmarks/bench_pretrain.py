@@ -1257,6 +1257,14 @@ def _reported(res: dict, key: str, fn, *args):
         return None
 
 
+#: the printed name of each (b) run beside the paths' own, by its tag (a
+#: path's run is named by its ``augment_on``)
+RUN_LABELS = {'compiled': 'compile_views', 'prefetch': 'prefetch_views',
+              'reuse_batch_memory': 'reuse_batch_memory',
+              'prefetch_reuse': 'prefetch_views+reuse_batch',
+              'compile_encoders': 'compile_encoders'}
+
+
 def hours(images_per_s: float, epochs: int) -> float:
     return epochs * DATASET_IMAGES / images_per_s / 3600
 
@@ -1524,12 +1532,7 @@ def main(argv=None):
                     # 'auto' with the path it took on this machine
                     e['augment_on_resolved'] = resolved_augment_on(
                         augment_on, cuda)
-                    label = 'compile_views' if compiled else \
-                        'prefetch_views+reuse_batch' if prefetched and \
-                        reused else \
-                        'prefetch_views' if prefetched else \
-                        'compile_encoders' if encoders else \
-                        'reuse_batch_memory' if reused else \
+                    label = RUN_LABELS.get(tag) or \
                         f'augment_on={augment_on}' + (
                             f' ({e["augment_on_resolved"]})'
                             if augment_on == 'auto' else '')
