@@ -401,14 +401,28 @@ def test_spawned_workers_use_the_ring():
 
 def test_another_collate_is_refused():
     """The ring reproduces ``decoded_collate``: a loader collating with
-    anything else is refused in one line."""
-    from openselfsup.datasets.batch_ring import reuse_batch_memory
+    anything else, or with ``decoded_collate`` given arguments, is refused
+    in one line, the config's (one check for both:
+    ``check_ring_collate``); a ``functools.partial`` of it without
+    arguments (as MMEngine builds a config's ``dict(type=...)``) is
+    taken."""
+    from openselfsup.datasets.batch_aug import decoded_collate
+    from openselfsup.datasets.batch_ring import RingLoader, reuse_batch_memory
     from openselfsup.utils import InputError
-    loader = DataLoader(Decoded(), batch_size=2, num_workers=1)
-    with pytest.raises(InputError, match=r'^reuse_batch_memory=True '
-                       r'collates .* set reuse_batch_memory=False '
-                       r'\(--cfg-options reuse_batch_memory=False\)$'):
-        reuse_batch_memory(loader)
+    for collate in (None, functools.partial(decoded_collate, x=1),
+                    functools.partial(decoded_collate, 1)):
+        loader = DataLoader(Decoded(), batch_size=2, num_workers=1,
+                            collate_fn=collate)
+        with pytest.raises(InputError, match=r'^reuse_batch_memory=True '
+                           r'collates the images as decoded_collate does, '
+                           r'into reused shared memory; the data loader '
+                           r'collates with .* set reuse_batch_memory=False '
+                           r'\(--cfg-options reuse_batch_memory=False\)$'):
+            reuse_batch_memory(loader)
+    for collate in (decoded_collate, functools.partial(decoded_collate)):
+        loader = DataLoader(Decoded(), batch_size=2, num_workers=1,
+                            collate_fn=collate)
+        assert isinstance(reuse_batch_memory(loader), RingLoader)
 
 
 def test_reuse_batch_memory_is_refused_with_a_collate_of_its_own():

@@ -285,16 +285,15 @@ def reused_batch_memory_config(loader, note: List[str]) -> None:
     ``loader`` (the batched views' :func:`batched_views_config` made its
     collate ``decoded_collate``), which the project's runner reads when it
     builds the loader (:func:`openselfsup.datasets.batch_ring.
-    reuse_batch_memory`); a collate of the user's own is refused."""
-    from ..datasets.batch_aug import decoded_collate
+    reuse_batch_memory`); a collate of the user's own is refused
+    (:func:`openselfsup.datasets.batch_ring.check_ring_collate`, the rule
+    the runner's built loader is held to as well)."""
+    from ..datasets.batch_ring import check_ring_collate
     collate = loader.get('collate_fn')
-    if collate_function(collate) is not decoded_collate or (
-            isinstance(collate, dict) and set(collate) - {'type'}):
-        raise InputError(
-            'reuse_batch_memory=True collates the images as decoded_collate '
-            'does, into reused shared memory; the config collates with '
-            f'{collate_said(collate)}: set reuse_batch_memory=False '
-            '(--cfg-options reuse_batch_memory=False)')
+    check_ring_collate(collate_function(collate),
+                       isinstance(collate, dict) and bool(
+                           set(collate) - {'type'}),
+                       'the config', collate_said(collate))
     loader.reuse_batch_memory = True
     note.append('reuse_batch_memory: data-loader workers collate into '
                 'reused shared-memory slots (none allocated or freed per '

@@ -254,28 +254,46 @@ class RingLoader(DataLoader):
         return it
 
 
+def check_ring_collate(function: Optional[Callable], bound: bool,
+                       holder: str, said: str) -> None:
+    """Refuse ``reuse_batch_memory`` for a collate whose batches the ring
+    does not reproduce byte for byte: any ``function`` but
+    ``decoded_collate`` itself, or it with arguments bound to it
+    (``bound``). Called on the config before anything is built
+    (:func:`openselfsup.apis.fast_path.reused_batch_memory_config`) and on
+    a built loader (:func:`reuse_batch_memory`); ``holder`` (``'the
+    config'``, ``'the data loader'``) and ``said`` (how the collate is
+    named) are the refusal's.
+
+    Raises:
+        InputError: another collate function, or one with arguments.
+    """
+    from ..utils import InputError
+    from .batch_aug import decoded_collate
+    if function is not decoded_collate or bound:
+        raise InputError(
+            'reuse_batch_memory=True collates the images as decoded_collate '
+            f'does, into reused shared memory; {holder} collates with '
+            f'{said}: set reuse_batch_memory=False '
+            '(--cfg-options reuse_batch_memory=False)')
+
+
 def reuse_batch_memory(loader: DataLoader) -> DataLoader:
     """``loader`` (in place) collating into reused shared slots
     (:class:`RingLoader`, :class:`RingCollate`): its ``collate_fn`` must be
     ``decoded_collate`` (or a ``functools.partial`` of it without
-    arguments), whose output the ring reproduces byte for byte. Without
-    workers nothing changes at run time (the batch is in the main
-    process's memory already).
+    arguments), whose output the ring reproduces byte for byte
+    (:func:`check_ring_collate`). Without workers nothing changes at run
+    time (the batch is in the main process's memory already).
 
     Raises:
         InputError: another collate function.
     """
-    from ..utils import InputError
-    from .batch_aug import decoded_collate
     fn = loader.collate_fn
-    plain = getattr(fn, 'func', fn)
-    if plain is not decoded_collate or getattr(fn, 'args', ()) or \
-            getattr(fn, 'keywords', {}):
-        raise InputError(
-            'reuse_batch_memory=True collates the batched views\' images '
-            'into reused shared memory as decoded_collate does; the data '
-            f'loader collates with {fn!r}: set reuse_batch_memory=False '
-            '(--cfg-options reuse_batch_memory=False)')
+    check_ring_collate(getattr(fn, 'func', fn),
+                       bool(getattr(fn, 'args', ()) or
+                            getattr(fn, 'keywords', {})),
+                       'the data loader', repr(fn))
     loader.collate_fn = RingCollate(fn)
     loader.__class__ = RingLoader  # only _get_iterator differs
     return loader
