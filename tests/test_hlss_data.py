@@ -1,5 +1,6 @@
 """Hierarchical datasets (generic and OpenSRH layouts), the published patient
 sampling and augmentations, the synthetic generator and bad metadata."""
+import copy
 import json
 import logging
 import os
@@ -882,6 +883,29 @@ def test_a_wrapped_dataset_takes_the_run_seed(tmp_path):
         _balanced(meta, split), _balanced(meta, split, seed=7)])), 1000)
     assert [_repeated(d) for d in ds.datasets] == [
         _published_repeats(1000), _published_repeats(7)]
+
+
+def test_the_runners_loader_build_leaves_the_config_as_written(tmp_path):
+    """``AtomicRunner.build_dataloader`` of a loader config holding both
+    keys it changes, ``reuse_batch_memory=True`` (popped: no DataLoader
+    argument) and a dataset that takes the run's seed (set in the
+    dataset's dict): the loader it builds has both (the ring's class, the
+    run's seed), and the caller's dict, nested parts included, is equal to
+    a copy taken before (the run dumps and reads its config again)."""
+    from mmengine.registry import DefaultScope
+
+    from openselfsup.datasets.batch_aug import decoded_collate
+    from openselfsup.datasets.batch_ring import RingLoader
+    from openselfsup.engine.runner import AtomicRunner
+    meta, split = _uneven(tmp_path)
+    loader = dict(_loader(_balanced(meta, split)),
+                  collate_fn=dict(type=decoded_collate),
+                  reuse_batch_memory=True)
+    before = copy.deepcopy(loader)
+    with DefaultScope.overwrite_default_scope('openselfsup'):
+        built = AtomicRunner.build_dataloader(loader, seed=1000)
+    assert isinstance(built, RingLoader) and built.dataset.seed == 1000
+    assert loader == before
 
 
 def test_a_wrappers_scope_reaches_what_it_wraps(tmp_path):

@@ -4173,15 +4173,21 @@ class AtomicRunner(Runner):
         ``cfg``, is left as the user wrote it."""
         from mmengine.dist import get_rank
         reuse = False
-        if isinstance(dataloader, dict) and 'reuse_batch_memory' in \
-                dataloader:
+        seeded = isinstance(dataloader, dict) and \
+            isinstance(dataloader.get('dataset'), dict)
+        if seeded or isinstance(dataloader, dict) and \
+                'reuse_batch_memory' in dataloader:
+            # one deep copy for both changes (the key popped, the seed set
+            # inside the dataset's dict), this call's own: the dict given
+            # is the config's section itself (Runner.from_cfg hands over
+            # cfg.train_dataloader, which its caller keeps and reads
+            # again), and MMEngine's build deep-copies what it is given in
+            # turn, so no one else holds the copy
+            dataloader = copy.deepcopy(dataloader)
             # set by apply_fast_path (the top-level key): no DataLoader
             # argument
-            dataloader = copy.copy(dataloader)
-            reuse = dataloader.pop('reuse_batch_memory')
-        if isinstance(dataloader, dict) and \
-                isinstance(dataloader.get('dataset'), dict):
-            dataloader = copy.deepcopy(dataloader)
+            reuse = dataloader.pop('reuse_batch_memory', False)
+        if seeded:
             give_run_seed(dataloader['dataset'],
                           shared_seed(seed, diff_rank_seed, get_rank()))
         loader = Runner.build_dataloader(dataloader, seed=seed,
