@@ -72,7 +72,7 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -1265,6 +1265,19 @@ RUN_LABELS = {'compiled': 'compile_views', 'prefetch': 'prefetch_views',
               'compile_encoders': 'compile_encoders'}
 
 
+class Run(NamedTuple):
+    """One (b) run: ``tag`` names its result (``end_to_end_<tag>``), its
+    work directory and its printed name (:data:`RUN_LABELS`),
+    ``augment_on`` the config's value; the rest are the config switches
+    of :func:`end_to_end` of the same names, off unless given."""
+    tag: str
+    augment_on: str
+    compile_views: bool = False
+    prefetch_views: bool = False
+    compile_encoders: bool = False
+    reuse_batch_memory: bool = False
+
+
 def hours(images_per_s: float, epochs: int) -> float:
     return epochs * DATASET_IMAGES / images_per_s / 3600
 
@@ -1469,10 +1482,9 @@ def main(argv=None):
                     os.cpu_count() or 1)
                 ceiling = res.get('ceiling', {}).get(
                     'amp=bf16 channels_last=True', {}).get('images_per_s')
-                # (tag, augment_on, compile_views, prefetch_views,
-                # compile_encoders, reuse_batch_memory) of each
-                # (b) run; one run per path: without a GPU 'auto' is the
-                # per-image path, 'cpu''s (both rows were run and printed)
+                # the (b) runs (Run); one run per path: without a GPU
+                # 'auto' is the per-image path, 'cpu''s (both rows were run
+                # and printed)
                 runs, paths = [], {}
                 for a in args.augment_on:
                     path = resolved_augment_on(a, cuda)
@@ -1482,41 +1494,41 @@ def main(argv=None):
                               f'({path}{"" if cuda else ", no GPU"})')
                         continue
                     paths[path] = a
-                    runs.append((a, a, False, False, False, False))
+                    runs.append(Run(a, a))
                 batched = 'auto' if cuda else 'device'
                 if compiles:
-                    runs.append(('compiled', batched, True, False, False,
-                                 False))
+                    runs.append(Run('compiled', batched, compile_views=True))
                 if (args.prefetch_views or args.reuse_batch_memory) and \
                         'device' not in paths and not cuda:
                     # their serial path beside them (the default path is
                     # the per-image one without a GPU)
                     paths['device'] = 'device'
-                    runs.append(('device', 'device', False, False, False,
-                                 False))
+                    runs.append(Run('device', 'device'))
                 if args.prefetch_views:
-                    runs.append(('prefetch', batched, False, True, False,
-                                 False))
+                    runs.append(Run('prefetch', batched,
+                                    prefetch_views=True))
                 if args.reuse_batch_memory:
-                    runs.append(('reuse_batch_memory', batched, False,
-                                 False, False, True))
+                    runs.append(Run('reuse_batch_memory', batched,
+                                    reuse_batch_memory=True))
                 if args.prefetch_views and args.reuse_batch_memory:
                     # the two together: the views made ahead, the batch's
                     # free gone (what (b) could reach with both on)
-                    runs.append(('prefetch_reuse', batched, False, True,
-                                 False, True))
+                    runs.append(Run('prefetch_reuse', batched,
+                                    prefetch_views=True,
+                                    reuse_batch_memory=True))
                 if args.compile_encoders:
-                    runs.append(('compile_encoders', 'auto', False, False,
-                                 True, False))
-                for tag, augment_on, compiled, prefetched, encoders, \
-                        reused in runs:
-                    name = f'end_to_end_{tag}'
+                    runs.append(Run('compile_encoders', 'auto',
+                                    compile_encoders=True))
+                for run in runs:
+                    augment_on = run.augment_on
+                    name = f'end_to_end_{run.tag}'
                     e = _reported(res, name, end_to_end, recipe, nct,
                                   augment_on, args.steps, args.warmup,
                                   workers, os.path.join(
-                                      tmp, f'w_{recipe}_{tag}'),
-                                  batch, 0, compiled, prefetched, encoders,
-                                  reused)
+                                      tmp, f'w_{recipe}_{run.tag}'),
+                                  batch, 0, run.compile_views,
+                                  run.prefetch_views, run.compile_encoders,
+                                  run.reuse_batch_memory)
                     if e is None:
                         continue
                     if augment_on == 'cpu' and cuda:
@@ -1532,7 +1544,7 @@ def main(argv=None):
                     # 'auto' with the path it took on this machine
                     e['augment_on_resolved'] = resolved_augment_on(
                         augment_on, cuda)
-                    label = RUN_LABELS.get(tag) or \
+                    label = RUN_LABELS.get(run.tag) or \
                         f'augment_on={augment_on}' + (
                             f' ({e["augment_on_resolved"]})'
                             if augment_on == 'auto' else '')
@@ -1550,9 +1562,8 @@ def main(argv=None):
                     views = res.get('batched_views_cuda_images_per_s')
                     best = res.get('ceiling', {}).get(
                         'amp=bf16 channels_last=True')
-                    if augment_on == 'auto' and not compiled and \
-                            not prefetched and not encoders and \
-                            not reused and views and best:
+                    # the default path's run: 'auto', no switch set
+                    if run == Run(run.tag, 'auto') and views and best:
                         # where a step of (b) goes, from parts timed apart
                         e['step_parts_s'] = parts = {
                             'views': batch / views,
