@@ -65,6 +65,18 @@ def _in_slot(tensor: torch.Tensor, it) -> bool:
                for v in it._batch_ring._views.values())
 
 
+def _wait_until_collated(it, timeout: float = 60.0) -> None:
+    """Wait until the workers of iterator ``it`` have collated every batch
+    asked of them (each waits in the data queue): a slot given back
+    meanwhile stays free until the next batch is asked for; before, a
+    worker still collating took it at once (a test's check of the freed
+    slot failed now and then under load)."""
+    end = time.monotonic() + timeout
+    while it._data_queue.qsize() < it._tasks_outstanding:
+        assert time.monotonic() < end, 'the workers did not collate'
+        time.sleep(0.01)
+
+
 def _epoch(loader: DataLoader):
     """One epoch: ``(inputs cloned, data samples, whether in a slot)`` of
     each batch, the batch dropped before the next is asked for."""
@@ -165,6 +177,7 @@ def test_moving_a_ring_batch_into_shared_memory_copies_it():
     assert _in_slot(x, it) and not x.is_shared()
     before, array = x.clone(), x.numpy()
     assert not lock.acquire(block=False)
+    _wait_until_collated(it)  # else the batch asked for next may take it
     x.share_memory_()
     assert x.is_shared() and not _in_slot(x, it) and torch.equal(x, before)
     assert lock.acquire(block=False)  # the slot given back, array or not
