@@ -23,6 +23,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from _foundation_helpers import REPO, free_port
+from openselfsup.models.groups import COMPUTATIONS
 
 CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
 FSP = os.path.join(REPO, 'configs/classification/nct/r18_bs512_ep100_all.py')
@@ -191,17 +192,16 @@ def test_group_loss_equals_eight_gloo_processes():
                                    q.grad[r * 32:(r + 1) * 32])
 
 
-@pytest.mark.parametrize('per_group_calls', [False, True])
+@pytest.mark.parametrize('computation', COMPUTATIONS)
 @pytest.mark.parametrize('channels_last', [False, True])
 def test_ghost_bn_normalises_each_group_with_its_own_statistics(
-        per_group_calls, channels_last):
+        computation, channels_last):
     from openselfsup.models import GhostBatchNorm2d
     g = torch.Generator().manual_seed(0)
     x = torch.randn(12, 3, 5, 5, generator=g, dtype=torch.float64) * 2 + 1
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    bn = GhostBatchNorm2d(3, group_size=4,
-                          per_group_calls=per_group_calls).double()
+    bn = GhostBatchNorm2d(3, group_size=4, computation=computation).double()
     with torch.no_grad():
         bn.weight.copy_(torch.tensor([1.0, 2.0, 0.5]))
         bn.bias.copy_(torch.tensor([0.0, -1.0, 3.0]))
@@ -246,39 +246,47 @@ def test_ghost_bn_normalises_each_group_with_its_own_statistics(
         bn(x[:6])
 
 
-def test_ghost_bn_in_one_call_equals_one_call_per_group():
+@pytest.mark.parametrize('computation', COMPUTATIONS[1:])
+def test_ghost_bn_in_one_call_equals_one_call_per_group(computation):
     """The one batch-norm call for all groups (groups laid out as
-    channels, ``per_group_calls=False``) gives what the default one call
-    per group gives (the published per-GPU BN written out):
-    output, gradients of the input, weight and bias, running statistics,
-    in float32 (up to rounding), contiguous and channels-last, with the
-    momentum of a config and the cumulative average (momentum None), and
-    without running statistics."""
+    channels, ``per_group_calls=False``) and the grouped view
+    (``computation='grouped_view'``: statistics on a view, a closed-form
+    backward) give what the default one call per group gives (the
+    published per-GPU BN written out): output, gradients of the input,
+    weight and bias, running statistics, in float32 (up to rounding),
+    contiguous and channels-last, with the momentum of a config and the
+    cumulative average (momentum None), without running statistics, and
+    without affine parameters (the grouped view's own branches)."""
     from openselfsup.models import GhostBatchNorm2d
     g = torch.Generator().manual_seed(1)
     for fmt, kwargs in ((torch.contiguous_format, {}),
                         (torch.channels_last, dict(momentum=0.3)),
                         (torch.channels_last, dict(momentum=None)),
                         (torch.contiguous_format,
-                         dict(track_running_stats=False))):
+                         dict(track_running_stats=False)),
+                        (torch.channels_last, dict(affine=False))):
         x0 = (torch.randn(24, 5, 6, 7, generator=g) * 3 + 2).contiguous(
             memory_format=fmt)
         grad = torch.randn(24, 5, 6, 7, generator=g)
         outs = []
-        for per_group in (False, True):
-            bn = GhostBatchNorm2d(5, group_size=8, per_group_calls=per_group,
+        for comp in (computation, 'per_group_calls'):
+            bn = GhostBatchNorm2d(5, group_size=8, computation=comp,
                                   **kwargs)
-            with torch.no_grad():
-                bn.weight.copy_(torch.linspace(0.5, 2.0, 5))
-                bn.bias.copy_(torch.linspace(-1.0, 1.0, 5))
+            if bn.affine:
+                with torch.no_grad():
+                    bn.weight.copy_(torch.linspace(0.5, 2.0, 5))
+                    bn.bias.copy_(torch.linspace(-1.0, 1.0, 5))
             x = x0.clone().requires_grad_(True)
             for _ in range(2):  # the running statistics of two steps
                 out = bn(x)
             out.backward(grad)
-            outs.append((out, x.grad, bn.weight.grad, bn.bias.grad,
+            outs.append((out, x.grad,
+                         *((bn.weight.grad, bn.bias.grad) if bn.affine
+                           else (torch.zeros(1), torch.zeros(1))),
                          bn.state_dict()))
         (o1, gx1, gw1, gb1, s1), (o2, gx2, gw2, gb2, s2) = outs
         torch.testing.assert_close(o1, o2, rtol=1e-5, atol=1e-5)
+        assert o1.is_contiguous(memory_format=fmt)
         torch.testing.assert_close(gx1, gx2, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(gw1, gw2, rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(gb1, gb2, rtol=1e-4, atol=1e-4)
@@ -305,8 +313,8 @@ def test_ghost_bn_in_one_call_equals_one_call_per_group():
             assert 'running_mean' not in s1
 
 
-@pytest.mark.parametrize('per_group_calls', [False, True])
-def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
+@pytest.mark.parametrize('computation', COMPUTATIONS)
+def test_ghost_bn_segments_equal_separate_calls(computation):
     """Two views through GhostBN in one batch (``segments(bn, 2)``) give
     what two calls, one per view, give: every group normalised alike, and
     the running statistics updated twice, view 1's first group then view
@@ -320,11 +328,9 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
                       (16, dict(track_running_stats=False)), (4, {})):
         views = [(torch.randn(n, 3, 5, 4, generator=g) * (v + 1) + v)
                  .double() for v in range(2)]
-        ref = GhostBatchNorm2d(3, group_size=8,
-                               per_group_calls=per_group_calls,
+        ref = GhostBatchNorm2d(3, group_size=8, computation=computation,
                                **kwargs).double()
-        bn = GhostBatchNorm2d(3, group_size=8,
-                              per_group_calls=per_group_calls,
+        bn = GhostBatchNorm2d(3, group_size=8, computation=computation,
                               **kwargs).double()
         for _ in range(2):  # two steps
             want = torch.cat([ref(v) for v in views])
@@ -391,13 +397,14 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
             torch.testing.assert_close(bn.state_dict()[k], v)
         bn.load_state_dict(ref.state_dict())
     # the running statistics of all layers move when the block ends
-    # (one-call GhostBN), in one batch of updates
-    if not per_group_calls:
+    # (one-call and grouped-view GhostBN), in one batch of updates
+    queued = computation != 'per_group_calls'
+    if queued:
         net = torch.nn.Sequential(
-            GhostBatchNorm2d(3, group_size=8, per_group_calls=False),
+            GhostBatchNorm2d(3, group_size=8, computation=computation),
             torch.nn.Conv2d(3, 3, 1),
             GhostBatchNorm2d(3, group_size=8,
-                             per_group_calls=False)).double()
+                             computation=computation)).double()
         before = {k: v.clone() for k, v in net.state_dict().items()}
         with segments(net, 2):
             net(torch.cat(views))
@@ -410,7 +417,7 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
                                    before[f'{i}.running_mean'])
     # a failure while the updates are applied still gives the layers
     # their settings back
-    if not per_group_calls:
+    if queued:
         with pytest.raises(RuntimeError):
             with segments(net, 2):
                 net(torch.cat(views))
@@ -433,8 +440,8 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
         bn(torch.randn(9, 3, 5, 4).double())
 
 
-@pytest.mark.parametrize('per_group_calls', [False, True])
-def test_ghost_bn_segments_under_torch_compile(per_group_calls):
+@pytest.mark.parametrize('computation', COMPUTATIONS)
+def test_ghost_bn_segments_under_torch_compile(computation):
     """Two ``segments`` blocks in one ``torch.compile``-d function (MoCo
     v3's query and key backbones in its loss, under ``compile=True`` or
     ``compile_encoders``) run, give the eager outputs and running
@@ -450,7 +457,7 @@ def test_ghost_bn_segments_under_torch_compile(per_group_calls):
         return torch.nn.Sequential(
             torch.nn.Conv2d(3, 4, 3),
             GhostBatchNorm2d(4, group_size=4,
-                             per_group_calls=per_group_calls)).double()
+                             computation=computation)).double()
 
     def step(a, b, x):
         with segments(a, 2):
@@ -473,9 +480,9 @@ def test_ghost_bn_segments_under_torch_compile(per_group_calls):
         assert mine[1].segments == 1 and mine[1]._pending is None
 
 
-@pytest.mark.parametrize('per_group_calls', [False, True])
+@pytest.mark.parametrize('computation', COMPUTATIONS)
 @pytest.mark.parametrize('block', [False, True])
-def test_ghost_bn_called_twice_in_one_graph(per_group_calls, block):
+def test_ghost_bn_called_twice_in_one_graph(computation, block):
     """A GhostBN layer called on a batch of one group and then, before the
     backward, on a batch of several (alone or in a ``segments`` block), as
     plain BatchNorm allows: the backward runs, and the gradients and
@@ -488,8 +495,7 @@ def test_ghost_bn_called_twice_in_one_graph(per_group_calls, block):
     big = torch.randn(16, 3, 5, 4, generator=g).double() * 2 + 1
     grads = [torch.randn(4, 3, 5, 4, generator=g).double(),
              torch.randn(16, 3, 5, 4, generator=g).double()]
-    bn = GhostBatchNorm2d(3, group_size=4,
-                          per_group_calls=per_group_calls).double()
+    bn = GhostBatchNorm2d(3, group_size=4, computation=computation).double()
     plain = torch.nn.BatchNorm2d(3).double()
     for m in (bn, plain):
         with torch.no_grad():
@@ -521,15 +527,16 @@ def test_ghost_bn_called_twice_in_one_graph(per_group_calls, block):
 @pytest.mark.parametrize('path', [CLP, FSP])
 def test_recipes_ghost_bn_makes_one_batch_norm_call_per_group(
         path, monkeypatch):
-    """The recipes' GhostBN (``norm_cfg`` without ``per_group_calls``)
-    normalises by default with one batch-norm call per group, the
-    published per-GPU BN written out (the one call for all groups is
-    slower on a GPU: benchmarks/RESULTS.md, "GPU: one H100, 2026-12-06"):
+    """The recipes' GhostBN (``norm_cfg`` without ``per_group_calls`` or
+    ``computation``) normalises by default with one batch-norm call per
+    group, the published per-GPU BN written out (the one call for all
+    groups is slower on a GPU: benchmarks/RESULTS.md, "GPU: one H100,
+    2026-12-06"; the grouped view is opt-in, not measured on a GPU):
     as many calls as groups, and the output of a brute-force loop of
     F.batch_norm over the groups bit for bit."""
     from openselfsup.registry import MODELS
     norm_cfg = copy.deepcopy(Config.fromfile(path).model.backbone.norm_cfg)
-    assert 'per_group_calls' not in norm_cfg
+    assert not {'per_group_calls', 'computation'} & norm_cfg.keys()
     size = norm_cfg['group_size']
     bn = MODELS.build(dict(norm_cfg, num_features=3))
     g = torch.Generator().manual_seed(2)
@@ -548,6 +555,53 @@ def test_recipes_ghost_bn_makes_one_batch_norm_call_per_group(
     assert torch.equal(out, want)
 
 
+def test_ghost_bn_computation_is_chosen_by_either_switch():
+    """``norm_cfg.computation`` picks one of the three computations; the
+    older ``per_group_calls`` True / False is 'per_group_calls' /
+    'one_call' (as an argument and as an attribute set later, as
+    ``bench_pretrain`` sets it); a computation not among them, a
+    ``per_group_calls`` that is not a bool (``'False'`` was true, the
+    per-group calls) or the two disagreeing are refused in one line
+    (InputError) when the model is built."""
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import InputError
+
+    def build(**kwargs):
+        return MODELS.build(dict(type='GhostBN', num_features=3,
+                                 group_size=4, **kwargs))
+    assert build().computation == 'per_group_calls'
+    assert build(per_group_calls=False).computation == 'one_call'
+    assert build(per_group_calls=True).per_group_calls is True
+    for c in COMPUTATIONS:
+        bn = build(computation=c)
+        assert bn.computation == c
+        assert bn.per_group_calls is (c == 'per_group_calls')
+        assert ("computation='grouped_view'" in repr(bn)) is (
+            c == 'grouped_view')
+    assert build(per_group_calls=False,
+                 computation='one_call').computation == 'one_call'
+    bn.per_group_calls = False
+    assert bn.computation == 'one_call'
+    bn.per_group_calls = True
+    assert bn.computation == 'per_group_calls'
+    for kwargs, line in (
+            (dict(computation='fused'), "GhostBN: norm_cfg.computation="
+             "'fused': use one of 'per_group_calls', 'one_call', "
+             "'grouped_view'"),
+            (dict(computation=None, per_group_calls='False'),
+             "GhostBN: norm_cfg.per_group_calls='False': use True or False "
+             "(or norm_cfg.computation)"),
+            (dict(per_group_calls=False, computation='grouped_view'),
+             "GhostBN: norm_cfg.per_group_calls=False ('one_call') and "
+             "norm_cfg.computation='grouped_view' disagree: give "
+             "norm_cfg.computation alone")):
+        with pytest.raises(InputError) as err:
+            build(**kwargs)
+        assert str(err.value) == line
+    with pytest.raises(InputError, match='per_group_calls=1'):
+        bn.per_group_calls = 1
+
+
 def _rel_err(got, want):
     """Relative error in norm of ``got`` against the float64 ``want``."""
     return float((got.double() - want).norm() / want.norm())
@@ -557,79 +611,106 @@ def _rel_err(got, want):
     'cpu', pytest.param('cuda', marks=pytest.mark.skipif(
         not torch.cuda.is_available(), reason='needs CUDA'))])
 @pytest.mark.parametrize('dtype', ['float32', 'bf16'])
-def test_ghost_bn_paths_against_float64_reference(device, dtype):
-    """Both GhostBN paths (one call per group, the default, and the one
-    call for all groups) at the CLP recipe's shape (256 images of 64 x
-    14 x 14 channels-last, groups of 32), in float32 and under bfloat16
-    autocast on a bfloat16 input: output, input gradient, weight and bias
-    gradients and the running statistics, each within the dtype's
-    rounding of a float64 reference (F.batch_norm per group on the same
-    rounded input), in relative norm: 1e-5 in float32 (this CPU: up to
-    1.6e-6, the weight and bias gradients of the one call; an H100: up to
-    1.6e-7), 1e-2 in bfloat16 (sums over 6,272 values per channel and
-    group in bfloat16: the two paths differ from each other by about as
-    much as from the reference, an H100 gave weight gradients 2.2e-3 and
-    4.2e-3 from it, so the paths are compared with each other only in
-    float32, within the same 1e-5). On a GPU no step waits for the
+@pytest.mark.parametrize('layout, views, momentum, mean', [
+    ('channels_last', 1, 0.1, 1), ('contiguous', 2, None, 1),
+    ('channels_last', 2, 0.1, 20)])
+def test_ghost_bn_paths_against_float64_reference(device, dtype, layout,
+                                                  views, momentum, mean):
+    """Every GhostBN computation (one call per group, the default; the
+    one call for all groups; the grouped view) at the CLP recipe's shape
+    (256 images of 64 x 14 x 14 channels, groups of 32), channels-last or
+    contiguous, as one batch or as two views in a ``segments`` block (the
+    running statistics updated from each view's first group, in order),
+    with a config's momentum or the cumulative average (momentum None),
+    inputs of standard deviation 2 and mean 1 or 20 (where sums of
+    uncentred low-precision values lose precision: the grouped view's
+    bfloat16 weight gradient was 1.5e-2 from the reference before it
+    centred the input in the backward, its mean rounded to bfloat16 would
+    be 2e-2), in float32 and under bfloat16 autocast on a bfloat16
+    input: output,
+    input gradient, weight and bias gradients and the running statistics,
+    each within the dtype's rounding of a float64 reference (F.batch_norm
+    per group on the same rounded input), in relative norm: 1e-5 in
+    float32 (this CPU: up to 1.6e-6, the weight and bias gradients of the
+    one call; an H100: up to 1.6e-7), 1e-2 in bfloat16 (sums over 6,272
+    values per channel and group in bfloat16: the paths differ from each
+    other by about as much as from the reference, an H100 gave weight
+    gradients 2.2e-3 and 4.2e-3 from it, so the paths are compared with
+    each other only in float32, within the same 1e-5). The output keeps
+    the input's memory format and dtype. On a GPU no step waits for the
     device."""
     from openselfsup.models import GhostBatchNorm2d
+    from openselfsup.models.groups import segments
     cuda, amp = device == 'cuda', dtype == 'bf16'
+    fmt = getattr(torch, layout if layout == 'channels_last' else
+                  'contiguous_format')
     g = torch.Generator(device=device).manual_seed(0)
     x0 = (torch.randn(256, 64, 14, 14, generator=g, device=device) * 2
-          + 1).contiguous(memory_format=torch.channels_last)
+          + mean).contiguous(memory_format=fmt)
     if amp:  # the input as the layer gets it under autocast
         x0 = x0.to(torch.bfloat16)
     grad = torch.randn(256, 64, 14, 14, generator=g, device=device)
     weight = torch.rand(64, generator=g, device=device) + 0.5
     bias = torch.randn(64, generator=g, device=device)
     # the float64 reference: the published per-GPU BN, one plain call per
-    # group of the same rounded input
+    # group of the same rounded input; the running statistics updated
+    # from each view's first group in turn
     xr = x0.double().requires_grad_(True)
     wr = weight.double().requires_grad_(True)
     br = bias.double().requires_grad_(True)
     ref = torch.cat([F.batch_norm(part, None, None, wr, br, True, 0.0,
                                   1e-5) for part in xr.chunk(8)])
     ref.backward(grad.double())
-    first = x0[:32].double()
-    want = (ref.detach(), xr.grad, wr.grad, br.grad,
-            0.1 * first.mean(dim=(0, 2, 3)),
-            0.9 + 0.1 * first.var(dim=(0, 2, 3)))
+    run_mean = torch.zeros(64, dtype=torch.float64, device=device)
+    run_var = torch.ones(64, dtype=torch.float64, device=device)
+    for v in range(views):
+        first = x0[v * 256 // views:][:32].double()
+        f = 1.0 / (v + 1) if momentum is None else momentum
+        run_mean = (1 - f) * run_mean + f * first.mean(dim=(0, 2, 3))
+        run_var = (1 - f) * run_var + f * first.var(dim=(0, 2, 3))
+    want = (ref.detach(), xr.grad, wr.grad, br.grad, run_mean, run_var)
     tol = 1e-2 if amp else 1e-5
     names = ('out', 'x.grad', 'weight.grad', 'bias.grad', 'running_mean',
              'running_var')
     outs = []
-    for per_group in (True, False):
-        bn = GhostBatchNorm2d(64, group_size=32,
-                              per_group_calls=per_group).to(device)
+    for computation in COMPUTATIONS:
+        bn = GhostBatchNorm2d(64, group_size=32, momentum=momentum,
+                              computation=computation).to(device)
         with torch.no_grad():
             bn.weight.copy_(weight)
             bn.bias.copy_(bias)
         if cuda:  # warm-up on another layer, outside the sync check
             warm = copy.deepcopy(bn)
-            with torch.autocast('cuda', torch.bfloat16, enabled=amp):
+            with torch.autocast('cuda', torch.bfloat16, enabled=amp), \
+                    segments(warm, views):
                 warm(x0.clone().requires_grad_(True)).float().backward(grad)
             torch.cuda.synchronize()
             torch.cuda.set_sync_debug_mode('error')
         x = x0.clone().requires_grad_(True)
         try:
-            with torch.autocast(device, torch.bfloat16, enabled=amp):
+            with torch.autocast(device, torch.bfloat16, enabled=amp), \
+                    segments(bn, views):
                 out = bn(x)
             out.float().backward(grad)
         finally:
             if cuda:
                 torch.cuda.set_sync_debug_mode(0)
+        assert out.dtype == x0.dtype and out.is_contiguous(
+            memory_format=fmt), computation
+        assert int(bn.num_batches_tracked) == views
         got = (out.float(), x.grad.float(), bn.weight.grad, bn.bias.grad,
                bn.running_mean, bn.running_var)
         for name, a, b in zip(names, got, want):
             err = _rel_err(a.detach(), b.detach())
-            assert err < tol, (f'per_group_calls={per_group} {dtype} '
-                               f'{name}: relative error {err:.2e} >= {tol}')
+            assert err < tol, (f'{computation} {dtype} {layout} {views} '
+                               f'views {name}: relative error {err:.2e} '
+                               f'>= {tol}')
         outs.append(got)
-    if not amp:  # the two paths: the same up to float32 rounding
-        for name, a, b in zip(names, *outs):
-            err = _rel_err(a.detach(), b.detach().double())
-            assert err < tol, f'one call vs per-group {name}: {err:.2e}'
-
+    if not amp:  # the paths: the same up to float32 rounding
+        for other, got in zip(COMPUTATIONS[1:], outs[1:]):
+            for name, a, b in zip(names, got, outs[0]):
+                err = _rel_err(a.detach(), b.detach().double())
+                assert err < tol, f'{other} vs per-group {name}: {err:.2e}'
 
 
 def _narrow(path):
@@ -824,8 +905,8 @@ def test_mocov3_refuses_one_view():
             model.loss(view, [])
 
 
-@pytest.mark.parametrize('per_group_calls', [False, True])
-def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(per_group_calls):
+@pytest.mark.parametrize('computation', COMPUTATIONS)
+def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(computation):
     """The CLP model (ResNet widths / 8, 2 x 32-image groups per view)
     with both views through each backbone in one pass gives mmpretrain's
     per-view loop: loss, every gradient, and every buffer of both encoders
@@ -841,7 +922,7 @@ def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(per_group_calls):
     init_default_scope('openselfsup')
     MessageHub.get_current_instance().update_info('max_iters', 10)
     cfg, m = _narrow(CLP)
-    m.backbone.norm_cfg['per_group_calls'] = per_group_calls
+    m.backbone.norm_cfg['computation'] = computation
     m.neck.in_channels = 64
     torch.manual_seed(0)
     ours = MODELS.build(m).double().train()
@@ -908,6 +989,79 @@ def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(per_group_calls):
     other = copy.deepcopy(ours)
     other.backbone.layer1[0].with_cp = True  # activation checkpointing
     assert not other.train().one_pass()
+
+
+@pytest.mark.parametrize('channels_last, dtype', [
+    (False, torch.float32), (True, torch.float64)])
+def test_clp_steps_with_grouped_view_equal_per_group_calls(channels_last,
+                                                           dtype):
+    """Two CLP training steps (the recipe's model and LARS optimiser from
+    its config, ResNet widths / 8, two views of 64 images: 2 GhostBN
+    groups of 32 per view, 64 px) with GhostBN's grouped view
+    (``computation='grouped_view'``) give what the default per-group
+    calls give in float64: the losses, every gradient, every parameter
+    after each optimiser step, and every buffer (the backbone's and the
+    momentum encoder's running statistics and counts, the momentum
+    encoder's copies of the parameters). In float32, contiguous: within
+    float32 rounding (gradients within 1e-4 in relative norm; both paths
+    about 1e-5 here), and so do the per-group calls in float32. In
+    float64, channels-last (the layout through the whole model, without
+    float32's rounding): within 1e-9. (Not float32 channels-last: there
+    this CPU's kernels on one thread sum in float32 with larger errors:
+    the per-group calls' first-layer gradient was 8e-3 from float64, and
+    the grouped view's 4e-3 at the second step, 1.7e-5 on two threads.)"""
+    from mmengine.logging import MessageHub
+    from mmengine.optim import build_optim_wrapper
+
+    from openselfsup.models import GhostBatchNorm2d
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    MessageHub.get_current_instance().update_info('max_iters', 10)
+    cfg, m = _narrow(CLP)
+    m.neck.in_channels = 64
+    torch.manual_seed(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    ref = MODELS.build(m).train().to(memory_format=fmt)
+    models = {c: copy.deepcopy(ref).to(dtype) for c in COMPUTATIONS[::2]
+              if c == 'grouped_view' or dtype == torch.float32}
+    for c, model in models.items():
+        ghosts = [x for x in model.modules()
+                  if isinstance(x, GhostBatchNorm2d)]
+        assert len(ghosts) == 40  # both encoders' ResNet-18
+        for x in ghosts:
+            x.computation = c
+    ref = ref.double()
+    wrappers = {c: build_optim_wrapper(x, copy.deepcopy(cfg.optim_wrapper))
+                for c, x in [('float64', ref), *models.items()]}
+    tol = 1e-4 if dtype == torch.float32 else 1e-9
+    g = torch.Generator().manual_seed(0)
+    for step in range(2):
+        views = [torch.randn(64, 3, 64, 64, generator=g).contiguous(
+            memory_format=fmt) for _ in range(2)]
+        want_loss = ref.loss([v.double() for v in views], [])['loss']
+        wrappers['float64'].backward(want_loss)
+        want = dict(ref.named_parameters())
+        for c, model in models.items():
+            loss = model.loss([v.to(dtype) for v in views], [])['loss']
+            torch.testing.assert_close(loss.double(), want_loss,
+                                       rtol=tol / 10, atol=tol / 100)
+            wrappers[c].backward(loss)
+            for k, p in model.named_parameters():
+                if p.grad is not None:  # the neck's last BN bias: about 0
+                    err = float((p.grad.double() - want[k].grad).norm())
+                    size = float(want[k].grad.norm())
+                    assert err <= tol * size + tol / 1000, \
+                        f'{c} step {step} {k}.grad: {err:.1e} of {size:.1e}'
+        for w in wrappers.values():
+            w.step()
+            w.zero_grad()
+        for c, model in models.items():
+            for k, t in [*model.named_parameters(), *model.named_buffers()]:
+                torch.testing.assert_close(
+                    t.double(), ref.get_parameter(k).detach() if k in want
+                    else ref.get_buffer(k).double(), rtol=tol / 10,
+                    atol=tol / 100, msg=f'{c} step {step} {k}')
+    assert int(ref.backbone.bn1.num_batches_tracked) == 4  # 2 a step
 
 
 def _published_neck(neck, x, num_layers):

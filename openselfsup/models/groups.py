@@ -16,12 +16,13 @@ With the group size set to the published images per GPU, one GPU (or any
 number whose per-process batch is a multiple of it) computes the forward
 pass and the averaged gradient of the published run.
 """
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from ..registry import MODELS
 from ..utils import InputError
@@ -38,14 +39,14 @@ def segments(module: nn.Module, count: int):
     updated once per part, in order, from the part's first group. Each
     layer's previous setting comes back when the block ends.
 
-    With the one call for all groups (``per_group_calls=False``) the
-    running statistics of all the layers are updated together when the
-    block ends (a few ``torch._foreach_*`` ops for the whole module
-    instead of four per layer: the host issues fewer ops per training
-    step), with the same formula as each layer's own update (rounded
-    otherwise in the last float32 bits); the per-group calls, the
-    default, update them in each part's first call, as plain BatchNorm
-    does. What is
+    With the one call for all groups (``computation='one_call'``) and
+    the grouped view (``'grouped_view'``) the running statistics of all
+    the layers are updated together when the block ends (a few
+    ``torch._foreach_*`` ops for the whole module instead of four per
+    layer: the host issues fewer ops per training step), with the same
+    formula as each layer's own update (rounded otherwise in the last
+    float32 bits); the per-group calls, the default, update them in each
+    part's first call, as plain BatchNorm does. What is
     queued is applied first when a layer is called again in the block
     (so every call starts from the statistics a call per part would see),
     when a nested block starts, and when a layer's state is read, loaded,
@@ -148,6 +149,35 @@ def _channels_to_groups(y: torch.Tensor, groups: int,
         groups * n, c, h, w)
 
 
+#: how :class:`GhostBatchNorm2d` computes a training batch of several
+#: groups (its ``computation``; the first is the default)
+COMPUTATIONS = ('per_group_calls', 'one_call', 'grouped_view')
+
+
+def _computation(per_group_calls: Optional[bool],
+                 computation: Optional[str]) -> str:
+    """The computation that GhostBN's two switches select: ``computation``
+    (one of :data:`COMPUTATIONS`) or the older ``per_group_calls`` (True:
+    ``'per_group_calls'``, False: ``'one_call'``); neither: the default.
+    InputError for another value, or for the two given and disagreeing."""
+    if per_group_calls is not None and not isinstance(per_group_calls, bool):
+        raise InputError(f'GhostBN: norm_cfg.per_group_calls='
+                         f'{per_group_calls!r}: use True or False (or '
+                         'norm_cfg.computation)')
+    if computation is not None and (not isinstance(computation, str)
+                                    or computation not in COMPUTATIONS):
+        raise InputError(f'GhostBN: norm_cfg.computation={computation!r}: '
+                         'use one of ' + ', '.join(map(repr, COMPUTATIONS)))
+    older = None if per_group_calls is None else \
+        COMPUTATIONS[0 if per_group_calls else 1]
+    if None not in (older, computation) and older != computation:
+        raise InputError(f'GhostBN: norm_cfg.per_group_calls='
+                         f'{per_group_calls} ({older!r}) and norm_cfg.'
+                         f'computation={computation!r} disagree: give '
+                         'norm_cfg.computation alone')
+    return computation or older or COMPUTATIONS[0]
+
+
 @MODELS.register_module('GhostBN')
 class GhostBatchNorm2d(nn.BatchNorm2d):
     """BatchNorm2d whose training statistics come from groups of images.
@@ -161,13 +191,46 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     :class:`torch.nn.BatchNorm2d` (same parameters, buffers and state-dict
     keys, so checkpoints load into a plain ResNet).
 
-    How it is computed (same values either way, up to float rounding):
-    by default one batch-norm call per group, the outputs concatenated
-    (the published per-GPU BN written out literally).
-    ``per_group_calls=False`` makes ONE batch-norm call for all groups: a
-    layout copy makes each group's channels channels of their own
-    (``groups x C`` channels over the group's images), the affine
-    parameters are repeated per group, and the output is copied back.
+    How it is computed (``computation``; the same values each way, up to
+    float rounding):
+
+    - ``'per_group_calls'`` (the default): one batch-norm call per group,
+      the outputs concatenated (the published per-GPU BN written out
+      literally).
+    - ``'one_call'`` (also ``per_group_calls=False``): ONE batch-norm call
+      for all groups: a layout copy makes each group's channels channels
+      of their own (``groups x C`` channels over the group's images), the
+      affine parameters are repeated per group, and the output is copied
+      back.
+    - ``'grouped_view'`` (opt-in, not measured on a GPU yet): neither
+      batch-norm calls nor layout copies: the statistics of every (group,
+      channel) from reductions over a view of the batch as ``(groups, n,
+      C, H, W)`` (a view in any memory format), the normalisation and the
+      affine as one broadcast multiply-add with a scale and shift per
+      (group, channel), and a backward written in closed form
+      (:class:`_GroupedBatchNorm`: sums of the gradient and of the
+      gradient times the centred input per (group, channel), then one
+      multiply-add per term of ``dx = a dy + b x + c``; the weight and
+      bias gradients summed over the groups), so autograd records one
+      node, not the ops of a generic formula. A fixed number of ops per
+      layer, whatever the number of groups. Under bfloat16 autocast (a
+      bfloat16 input, float32 weight and bias) the output and input
+      gradient are bfloat16, as batch norm's; the statistics and the
+      gradient's sums are accumulated in float32 by reductions that read
+      the bfloat16 tensors (``sum(dtype=torch.float32)`` and
+      ``linalg.vector_norm(dtype=torch.float32)``, which a CUDA device
+      reads as they are; torch's CPU reductions cast a copy first), the
+      variance as the mean square less the square mean (a float32
+      input: ``var_mean``'s one pass), the multiply-adds computed in
+      float32 and rounded once into the output's dtype. The backward's
+      one activation-sized temporary is ``(x - mean) * dy`` in the
+      input's dtype (the mean rounded to it, the rounding added back in
+      float32: products of an uncentred bfloat16 input made the weight
+      gradient |mean| / std times less precise). On the CPU, at the CLP
+      shape, each output and gradient is as close to a float64
+      reference as the per-group calls' (``tests/test_pretrain_recipes``,
+      ``test_ghost_bn_paths_against_float64_reference``).
+
     The one call issues about 10 ops where the per-group calls issue 3 per
     group plus the gradient sums of the shared weight and bias (for the
     CLP recipe's 8 groups, forward, backward and optimiser step went from
@@ -178,11 +241,17 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     recipes' (a) step, three runs; ``benchmarks/RESULTS.md``, section
     "GPU: one H100, 2026-12-06") the per-group calls gave 2,541-2,742
     images/s for CLP against 2,436-2,442 with the one call, and
-    10,504-10,524 against 6,465-6,503 for FSP; hence the default.
+    10,504-10,524 against 6,465-6,503 for FSP; hence the default. There
+    the CLP step with the per-group calls was close to host-bound (the
+    host issued a step in 85-92 of its 94-99 ms): the grouped view is
+    the lever for that host time (fewer ops than the one call, no copy;
+    ``benchmarks/RESULTS.md``, "Ops of one training step").
     Running statistics: the per-group calls update them from the first
     group's call (with :func:`segments`, the first group of each part);
     the one call updates every group's slot of the repeated statistics
-    and keeps the first group's.
+    and keeps the first group's; the grouped view computes the first
+    group's (of each part) slots from its statistics; both go through
+    the same queued update (:func:`_update_running_stats`).
 
     Config: ``norm_cfg=dict(type='GhostBN', group_size=32)``.
 
@@ -190,17 +259,33 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
         num_features (int): channels.
         group_size (int | None): images per statistics group; None: the
             whole batch (plain BatchNorm).
-        per_group_calls (bool): one batch-norm call per group (default
-            True); False: one call for all groups.
+        per_group_calls (bool | None): the older switch: True is
+            ``computation='per_group_calls'``, False ``'one_call'``.
+        computation (str | None): one of :data:`COMPUTATIONS`
+            (``'per_group_calls'``, ``'one_call'``, ``'grouped_view'``);
+            None: ``per_group_calls``'s, else the per-group calls. A
+            value not among them, a ``per_group_calls`` that is not a
+            bool, or the two disagreeing: InputError.
         **kwargs: :class:`torch.nn.BatchNorm2d` arguments (eps, momentum...).
     """
 
     def __init__(self, num_features: int, group_size: Optional[int] = None,
-                 per_group_calls: bool = True, **kwargs) -> None:
+                 per_group_calls: Optional[bool] = None,
+                 computation: Optional[str] = None, **kwargs) -> None:
         super().__init__(num_features, **kwargs)
         check_group_size(group_size, 'norm_cfg.group_size')
         self.group_size = group_size
-        self.per_group_calls = per_group_calls
+        self.computation = _computation(per_group_calls, computation)
+
+    @property
+    def per_group_calls(self) -> bool:
+        """Whether ``computation`` is the per-group calls; set True or
+        False, it selects ``'per_group_calls'`` or ``'one_call'``."""
+        return self.computation == 'per_group_calls'
+
+    @per_group_calls.setter
+    def per_group_calls(self, value: bool) -> None:
+        self.computation = _computation(value, None)
 
     #: consecutive equal parts of a batch that the published run normalised
     #: in separate calls (MoCo v3's two views, :func:`segments`); set only
@@ -223,7 +308,7 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
             if self.training else 1
         if groups == 1:
             return super().forward(x)
-        if self.per_group_calls:
+        if self.computation == 'per_group_calls':
             per_segment = groups // segs
             out = []
             for i, part in enumerate(x.chunk(groups)):
@@ -233,7 +318,9 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
                     out.append(F.batch_norm(part, None, None, self.weight,
                                             self.bias, True, 0.0, self.eps))
             return torch.cat(out)
-        return self._one_call(x, groups, segs)
+        if self.computation == 'one_call':
+            return self._one_call(x, groups, segs)
+        return self._grouped_view(x, groups, segs)
 
     def _flush(self) -> None:
         """Apply the queued running-statistics updates (this layer's and
@@ -290,18 +377,135 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
                          per_group(self.weight), per_group(self.bias), True,
                          factors[0], self.eps)
         if track:
-            update = _RunningUpdate(self, mean, var, groups // segs, segs,
-                                    tuple(factors))
-            if self._pending is None:
-                _update_running_stats([update])
-            else:
-                self._pending.append(update)
-                self._queued = True
+            self._update(_RunningUpdate(self, mean, var, groups // segs, segs,
+                                        tuple(factors)))
         return _channels_to_groups(y, groups, cl)
+
+    def _grouped_view(self, x: torch.Tensor, groups: int,
+                      segs: int) -> torch.Tensor:
+        y, mean, var = _GroupedBatchNorm.apply(x, self.weight, self.bias,
+                                               groups, self.eps)
+        if self.track_running_stats and self.running_mean is not None:
+            factors = self._factors(segs)
+            count = x[:x.shape[0] // groups, 0].numel()
+            with torch.no_grad():
+                # the first group of each segment: the slots its batch-norm
+                # call would update, (1 - f0) r + f0 stat (unbiased var)
+                first = slice(None, None, groups // segs)
+                slots = [torch.lerp(r, s.to(r.dtype), factors[0]).flatten()
+                         for r, s in ((self.running_mean, mean[first]),
+                                      (self.running_var, var[first]
+                                       * (count / (count - 1))))]
+            self._update(_RunningUpdate(self, *slots, 1, segs,
+                                        tuple(factors)))
+        return y
+
+    def _update(self, update: '_RunningUpdate') -> None:
+        """Apply a running-statistics update now, or queue it for the
+        :func:`segments` block this layer is in."""
+        if self._pending is None:
+            _update_running_stats([update])
+        else:
+            self._pending.append(update)
+            self._queued = True
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, group_size={self.group_size}'
-                + ('' if self.per_group_calls else ', per_group_calls=False'))
+                + ('' if self.computation == COMPUTATIONS[0] else
+                   f', computation={self.computation!r}'))
+
+
+def _autocast_off(t: torch.Tensor):
+    """A context without autocast for ``t``'s device (none where the
+    device has no autocast: the meta device)."""
+    kind = t.device.type
+    return torch.autocast(kind, enabled=False) \
+        if torch.amp.is_autocast_available(kind) else nullcontext()
+
+
+def _per_group(t: torch.Tensor) -> torch.Tensor:
+    """A ``(groups, C)`` tensor shaped to broadcast over ``(groups, n, C,
+    H, W)``."""
+    return t[:, None, :, None, None]
+
+
+class _GroupedBatchNorm(torch.autograd.Function):
+    """Batch norm of each of ``groups`` consecutive groups of a batch
+    ``x`` (``N, C, H, W``), computed on the view ``(groups, N / groups, C,
+    H, W)`` with a fixed number of ops (GhostBN's ``'grouped_view'``).
+
+    ``apply(x, weight, bias, groups, eps)`` returns the output (``x``'s
+    dtype and memory format) and the mean and biased variance of each
+    (group, channel) (``(groups, C)``, float32 for an input of lower
+    precision; not differentiable). The backward is batch norm's gradient
+    per group in closed form, with ``m`` values per (group, channel),
+    ``s = rstd * weight``, ``S1 = sum dy``, ``Sxh = sum dy * xhat =
+    rstd sum dy (x - mean)``: ``dx = s dy + b x + c`` with ``b = -s rstd
+    Sxh / m`` and ``c = -s S1 / m - mean b``; ``dweight = sum_g Sxh``,
+    ``dbias = sum_g S1``. Autocast is off inside (its casts would copy
+    the input: ``addcmul`` promotes to the widest input dtype)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, groups, eps):
+        with _autocast_off(x):
+            xg = x.unflatten(0, (groups, -1))
+            count = xg[0, :, 0].numel()
+            if count == 1:  # as batch norm refuses one value per channel
+                raise ValueError('Expected more than 1 value per channel '
+                                 'when training, got input size '
+                                 f'{torch.Size([xg.shape[1], *x.shape[1:]])}')
+            acc = torch.promote_types(x.dtype, torch.float32)
+            dims = (1, 3, 4)
+            if x.dtype == acc:
+                var, mean = torch.var_mean(xg, dims, correction=0)
+            else:  # float32 sums of the low-precision values, no copy
+                mean = xg.sum(dims, dtype=acc).div_(count)
+                var = torch.linalg.vector_norm(xg, 2, dims, dtype=acc) \
+                    .square_().div_(count).addcmul_(mean, mean, value=-1) \
+                    .clamp_min_(0)
+            rstd = var.add(eps).rsqrt_()
+            scale = rstd if weight is None else rstd * weight
+            shift = torch.mul(mean, scale).neg_() if bias is None else \
+                torch.addcmul(bias, mean, scale, value=-1)
+            y = torch.empty_like(x)
+            torch.addcmul(_per_group(shift), xg, _per_group(scale),
+                          out=y.unflatten(0, (groups, -1)))
+        ctx.save_for_backward(x, mean, rstd, scale)
+        ctx.groups, ctx.count = groups, count
+        ctx.mark_non_differentiable(mean, var)
+        return y, mean, var
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dy, _mean, _var):
+        x, mean, rstd, scale = ctx.saved_tensors
+        groups, count = ctx.groups, ctx.count
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        dx = dw = db = None
+        with _autocast_off(dy):
+            xg, dyg = (t.unflatten(0, (groups, -1)) for t in (x, dy))
+            dims = (1, 3, 4)
+            s1 = dyg.sum(dims, dtype=mean.dtype)
+            # sum dy (x - mean) as sum dy (x - m) + (m - mean) S1, with m
+            # the mean in x's dtype: x centred before the products (which
+            # are in x's dtype: uncentred, a bfloat16 weight gradient lost
+            # about |mean| / std times more)
+            m = mean.to(x.dtype)
+            sxh = torch.sub(xg, _per_group(m)).mul_(dyg).sum(
+                dims, dtype=mean.dtype).addcmul_(mean - m, s1, value=-1) \
+                .mul_(rstd)
+            if need_w:
+                dw = sxh.sum(0)
+            if need_b:
+                db = s1.sum(0)
+            if need_x:
+                b = (scale * rstd).mul_(sxh).mul_(-1 / count)
+                c = (scale * s1).mul_(-1 / count).addcmul_(mean, b, value=-1)
+                dx = torch.empty_like(x)
+                dxg = dx.unflatten(0, (groups, -1))
+                torch.addcmul(_per_group(c), xg, _per_group(b), out=dxg)
+                dxg.addcmul_(dyg, _per_group(scale))
+        return dx, dw, db, None, None
 
 
 class _RunningUpdate(NamedTuple):
