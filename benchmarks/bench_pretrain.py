@@ -7,7 +7,9 @@ With a GPU, per recipe (the real configs, total batch on one GPU):
     bfloat16 autocast, contiguous and channels-last, GhostBN's default
     one batch-norm call per group; and bfloat16, contiguous and
     channels-last, with GhostBN's one call for all groups
-    (``per_group_calls=False``, keys ``ghost_bn=one_call``);
+    (``computation='one_call'``, keys ``ghost_bn=one_call``) and with its
+    grouped view (``computation='grouped_view'``, keys
+    ``ghost_bn=grouped_view``);
 (b) end to end: ``openselfsup.apis.train`` on synthetic 224 px NCT images
     written to a temporary directory in the real layout (list files under
     ``meta/``), with the default path (``augment_on='auto'``: workers
@@ -50,11 +52,13 @@ ops one training step of the GPU path issues, per phase, and the bytes it
 copies from the host to the device (``step_ops``: counted on the CPU with
 the model on the meta device, so also a check that nothing in a step reads
 a device value; the views' bytes also at the recipe's 224 px,
-``views_h2d_bytes``); and the copies of values of 1 MiB or more one
-step makes at the recipe's 224 px, by source line, op, dtype and shape,
-traced with the views, backward and optimiser on the meta device and the
-forward on fake CUDA tensors under bf16 autocast, channels-last
-(``step_copies``: nothing computed, nothing timed).
+``views_h2d_bytes``; and the ops of the same step with GhostBN's other
+computations, ``step_ops_by_ghost_bn``); and the copies of values of 1
+MiB or more one step makes at the recipe's 224 px, by source line, op,
+dtype and shape, traced with the views, backward and optimiser on the
+meta device and the forward on fake CUDA tensors under bf16 autocast,
+channels-last (``step_copies``: nothing computed, nothing timed; with
+GhostBN's grouped view too, ``step_copies_grouped_view``).
 
 A part that fails (a CUDA path never run on this machine, say) is printed
 as ``<part> FAILED:`` with its traceback, its error kept in the JSON, and
@@ -506,7 +510,18 @@ class _Phase:
         self.count.name = None
 
 
-def step_ops(recipe: str, batch: int) -> dict:
+def ghost_bn_computation(model, computation: str):
+    """``model`` with every GhostBN computed as ``computation`` (one of
+    ``openselfsup.models.groups.COMPUTATIONS``)."""
+    from openselfsup.models.groups import GhostBatchNorm2d
+    for m in model.modules():
+        if isinstance(m, GhostBatchNorm2d):
+            m.computation = computation
+    return model
+
+
+def step_ops(recipe: str, batch: int,
+             computation: str = 'per_group_calls') -> dict:
     """Tensor ops one training step of the default GPU path issues (in
     float32: bfloat16 autocast's casts and channels-last's one copy per
     view are not counted), per phase: ``device`` (ops that read or make
@@ -518,12 +533,14 @@ def step_ops(recipe: str, batch: int) -> dict:
     after one step on the CPU (a read of a device value there would fail,
     so a count means none happened). torch's SGD (FSP) takes its
     per-tensor loop off a GPU, its ``foreach`` kernels on one: FSP's
-    optimiser count is the loop's."""
+    optimiser count is the loop's. ``computation``: GhostBN's (the
+    default's, or another of ``GhostBatchNorm2d``'s)."""
     from mmengine.logging import MessageHub
     from mmengine.optim import build_optim_wrapper
 
     MessageHub.get_current_instance().update_info('max_iters', 10**6)
     cfg, model = small_batched_model(recipe)
+    ghost_bn_computation(model, computation)
     training_step(cfg, model, build_optim_wrapper(
         model, copy.deepcopy(cfg.optim_wrapper)), 'cpu', batch)
     model.to('meta')
@@ -537,7 +554,8 @@ def step_ops(recipe: str, batch: int) -> dict:
 
 
 def step_copies(recipe: str, batch: int, size: int = 224,
-                min_bytes: int = 2**20, per_group_calls: bool = True,
+                min_bytes: int = 2**20,
+                computation: str = 'per_group_calls',
                 narrow: bool = False) -> list:
     """The copies of values (:func:`copy_tracer`) of ``min_bytes`` or more
     that one training step of the GPU default path makes (channels-last,
@@ -551,17 +569,15 @@ def step_copies(recipe: str, batch: int, size: int = 224,
     tensors (``torch._subclasses.fake_tensor.FakeTensorMode``) under CUDA
     bfloat16 autocast (``forward``: autocast's casts included). A backward
     on fake CUDA tensors needs a CUDA context (PyTorch issue 92627), so
-    none here. Returns :func:`copy_tracer`'s rows."""
+    none here. ``computation``: GhostBN's. Returns :func:`copy_tracer`'s
+    rows."""
     from mmengine.logging import MessageHub
     from mmengine.optim import build_optim_wrapper
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    from openselfsup.models.groups import GhostBatchNorm2d
     MessageHub.get_current_instance().update_info('max_iters', 10**6)
     cfg, model = small_batched_model(recipe, 24 if narrow else None, narrow)
-    for m in model.modules():
-        if isinstance(m, GhostBatchNorm2d):
-            m.per_group_calls = per_group_calls
+    ghost_bn_computation(model, computation)
     model.data_preprocessor.channels_last = True
     model = model.to('meta').to(memory_format=torch.channels_last)
     ema = getattr(model, 'momentum_encoder', None)
@@ -644,6 +660,26 @@ def print_copies(recipe: str, rows: list) -> None:
               f'{sum(r["bytes"] for r in mine) / 1e6:.1f} MB')
 
 
+def print_ops_by_ghost_bn(recipe: str, by: dict) -> None:
+    """One line: the device ops of one step (forward, backward, all
+    phases) with each GhostBN computation (``{computation:``
+    :func:`step_ops`'s counts ``}``)."""
+    print(f'{recipe}: device ops of one training step by GhostBN '
+          'computation (forward / backward / whole step): ' + '; '.join(
+              f'{c} ' + ' / '.join(f'{n:,}' for n in (
+                  v.get('forward', {}).get('device', 0),
+                  v.get('backward', {}).get('device', 0),
+                  sum(p['device'] for p in v.values())))
+              for c, v in by.items()))
+
+
+def ghost_bn_copies(rows: list) -> int:
+    """How many of :func:`step_copies`'s rows GhostBN made (their source
+    line in ``openselfsup/models/groups.py``)."""
+    return sum(r['source'].startswith('openselfsup/models/groups.py')
+               for r in rows)
+
+
 def views_h2d_bytes(recipe: str, batch: int, size: int = 224) -> int:
     """Bytes the views of one step copy from the host to the device at the
     recipe's own sizes (``size`` px images, its crop size; :func:`step_ops`
@@ -662,19 +698,23 @@ def views_h2d_bytes(recipe: str, batch: int, size: int = 224) -> int:
 
 
 # ------------------------------------------------------------- (a) ceiling
-#: (a)'s variants: (bfloat16 autocast, channels-last, GhostBN with one
-#: batch-norm call per group, its default); the one call for all groups
-#: (``ghost_bn=one_call``) beside bfloat16 both ways. Keys before the
+#: (a)'s variants: (bfloat16 autocast, channels-last, GhostBN's
+#: computation: its default, one batch-norm call per group); the one call
+#: for all groups (``ghost_bn=one_call``) and the grouped view
+#: (``ghost_bn=grouped_view``) beside bfloat16 both ways. Keys before the
 #: default changed (runs up to 2026-12-06) named the per-group calls
 #: ``ghost_bn=per_group_calls`` and gave the one call no suffix.
-VARIANTS = ((False, False, True), (False, True, True), (True, False, True),
-            (True, True, True), (True, False, False), (True, True, False))
+VARIANTS = tuple((amp, cl, ghost_bn) for amp, ghost_bn in (
+    (False, 'per_group_calls'), (True, 'per_group_calls'),
+    (True, 'one_call'), (True, 'grouped_view')) for cl in (False, True))
 
 
-def variant_name(amp: bool, channels_last: bool, per_group: bool) -> str:
-    """The key of a variant in (a)'s results."""
+def variant_name(amp: bool, channels_last: bool, ghost_bn: str) -> str:
+    """The key of a variant in (a)'s results (GhostBN's default
+    computation unmarked)."""
     return (f'amp={"bf16" if amp else "off"} channels_last={channels_last}'
-            + ('' if per_group else ' ghost_bn=one_call'))
+            + ('' if ghost_bn == 'per_group_calls' else
+               f' ghost_bn={ghost_bn}'))
 
 
 def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
@@ -721,12 +761,12 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
         if cuda:
             torch.cuda.synchronize()
     out = {}
-    for amp, cl, per_group in variants:
+    for amp, cl, ghost_bn in variants:
         if cuda:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
         mcfg = copy.deepcopy(cfg.model)
-        mcfg.backbone.norm_cfg['per_group_calls'] = per_group
+        mcfg.backbone.norm_cfg['computation'] = ghost_bn
         model = MODELS.build(mcfg)
         model.init_weights()
         model = model.to(device).train()
@@ -771,7 +811,7 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
             host += time.perf_counter() - h0
             loss.item()  # the runner's message hub reads every loss
         synced = (time.perf_counter() - t0) / steps
-        name = variant_name(amp, cl, per_group)
+        name = variant_name(amp, cl, ghost_bn)
         if compile_options is not None:
             name += ' compile_encoders'
             now = _dynamo_graphs()
@@ -1426,11 +1466,32 @@ def main(argv=None):
                               f'{k} {v.get("h2d_bytes", 0):,} in '
                               f'{v.get("h2d_copies", 0)} copies'
                               for k, v in ops.items()))
+                by = res['step_ops_by_ghost_bn'] = {}
+                for c in ('one_call', 'grouped_view'):
+                    other = _reported(res, f'step_ops_{c}', step_ops,
+                                      recipe, batch, c)
+                    if other:
+                        by[c] = other
+                if ops or by:
+                    print_ops_by_ghost_bn(recipe, dict(
+                        ops and {'per_group_calls': ops}, **by))
                 rows = _reported(res, 'step_copies', step_copies, recipe,
                                  batch)
                 if rows is not None:
                     res['step_copies'] = copies_by_source(rows)
                     print_copies(recipe, rows)
+                grouped = _reported(res, 'step_copies_grouped_view',
+                                    step_copies, recipe, batch, 224, 2**20,
+                                    'grouped_view')
+                if grouped is not None:
+                    res['step_copies_grouped_view'] = copies_by_source(
+                        grouped)
+                    print(f'{recipe}: copies of >= 1 MiB in one step from '
+                          'GhostBN (openselfsup/models/groups.py): '
+                          + ', '.join(f'{c} {ghost_bn_copies(r)}' for c, r in
+                                      (('per_group_calls', rows),
+                                       ('grouped_view', grouped))
+                                      if r is not None))
                 copied = res['views_h2d_bytes'] = _reported(
                     res, 'views_h2d_bytes', views_h2d_bytes, recipe, batch)
                 if copied is not None:
@@ -1460,7 +1521,7 @@ def main(argv=None):
                     res['ceiling'].update(_reported(
                         res, 'ceiling_compiled', compute_ceiling, recipe,
                         args.steps, args.warmup, batch, 'cuda', 224,
-                        ((True, True, True), ), True) or {})
+                        ((True, True, 'per_group_calls'), ), True) or {})
                 for k, v in res['ceiling'].items():
                     h = hours(v['images_per_s'], epochs)
                     print(f'{recipe} (a) {k:<56} {v["images_per_s"]:8.1f} '

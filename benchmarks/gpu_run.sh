@@ -13,7 +13,11 @@
 #   script   bench_scripts: the shipped near_domain.sh with DEVICE=cuda,
 #            both families x 9 novel classes, linear + latent_aug, 1000
 #            tasks, whole script (issue 14's GPU target, <= 300 s)
-#   pretrain bench_pretrain: CLP and FSP at 224 px, (a) compute ceiling,
+#   pretrain bench_pretrain: CLP and FSP at 224 px, (a) compute ceiling
+#            (bf16 with each GhostBN computation: per-group calls, one
+#            call, grouped view, contiguous and channels-last; the
+#            grouped view's two rows a recipe added 2026-12-06, h284,
+#            a few seconds each, not measured on a GPU yet),
 #            (b) end to end from synthetic images on disk, data path per
 #            worker, projected 200 / 100 epoch times, ops per step, and a
 #            profile of 3 default-path steps (GPU busy time, host / GPU

@@ -800,7 +800,7 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
                         lambda root, num: (str(tmp_path), {}))
     ops = {'views': {'device': 3, 'host': 1}}
 
-    def step_ops(recipe, batch):
+    def step_ops(recipe, batch, computation='per_group_calls'):
         if recipe in failing:
             raise RuntimeError(f'stand-in failure of {recipe}')
         return ops

@@ -1326,8 +1326,9 @@ def test_training_step_reads_nothing_back_from_the_device(recipe):
     assert ops['views']['h2d_copies'] == (1 if recipe == 'clp' else 2), ops
 
 
-@pytest.mark.parametrize('per_group_calls', [True, False])
-def test_step_copies_traces_ghost_bn_layout_copies(per_group_calls):
+@pytest.mark.parametrize('computation',
+                         ['per_group_calls', 'one_call', 'grouped_view'])
+def test_step_copies_traces_ghost_bn_layout_copies(computation):
     """``bench_pretrain.step_copies`` sees each GhostBN layer's copies of
     an activation, with its line in groups.py, against a count by hand:
     a ResNet-18 has 20 batch norms (stem 1, 8 blocks x 2, 3 downsample
@@ -1336,22 +1337,28 @@ def test_step_copies_traces_ghost_bn_layout_copies(per_group_calls):
     calls concatenate each layer's outputs (forward) and the gradients of
     its input's parts (backward, split's gradient): one copy each; the
     one call copies the input into its group layout and the output back:
-    two each, in the forward and in the backward. In the forward on fake
-    CUDA tensors they are bf16 (autocast ran the convolutions in bf16)."""
+    two each, in the forward and in the backward; the grouped view none,
+    of any size (``ghost_bn_copies``, the bench's count of them, says 0).
+    In the forward on fake CUDA tensors they are bf16 (autocast ran the
+    convolutions in bf16)."""
     from collections import Counter
 
-    from benchmarks.bench_pretrain import step_copies
+    from benchmarks.bench_pretrain import ghost_bn_copies, step_copies
     rows = step_copies('clp', 64, min_bytes=0, narrow=True,
-                       per_group_calls=per_group_calls)
+                       computation=computation)
     ghost = Counter((r['phase'], r['op'], r['dtypes']) for r in rows
                     if r['source'].startswith('openselfsup/models/groups.py')
                     and len(r['shape']) >= 4)
-    per = 1 if per_group_calls else 2
-    op = 'cat' if per_group_calls else 'clone'
+    if computation == 'grouped_view':
+        assert ghost == Counter() and ghost_bn_copies(rows) == 0, ghost
+        return
+    per = 1 if computation == 'per_group_calls' else 2
+    op = 'cat' if computation == 'per_group_calls' else 'clone'
     assert ghost == Counter({
         ('forward_float32', op, 'float32->float32'): 40 * per,
         ('forward', op, 'bfloat16->bfloat16'): 40 * per,
         ('backward', op, 'float32->float32'): 20 * per}), ghost
+    assert ghost_bn_copies(rows) >= 100 * per
 
 
 @pytest.mark.parametrize('recipe', ['clp', 'fsp'])
@@ -2640,10 +2647,13 @@ def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch):
     for recipe, batch in (('clp', 64), ('fsp', 2)):  # CLP: 2 BN groups
         res = bench_pretrain.compute_ceiling(
             recipe, 1, 1, batch, device='cpu', size=16,
-            variants=((False, False, True), (False, True, False)))
+            variants=((False, False, 'per_group_calls'),
+                      (False, True, 'one_call'),
+                      (False, True, 'grouped_view')))
         assert set(res) == {  # the default, per-group calls, unmarked
             'amp=off channels_last=False',
-            'amp=off channels_last=True ghost_bn=one_call'}
+            'amp=off channels_last=True ghost_bn=one_call',
+            'amp=off channels_last=True ghost_bn=grouped_view'}
         for v in res.values():
             assert v['images_per_s'] > 0 and v['synced_images_per_s'] > 0
 
@@ -2662,7 +2672,7 @@ def test_bench_pretrain_ceiling_compiled_variant_on_the_cpu(monkeypatch):
     for recipe, batch, graphs in (('clp', 64, 4), ('fsp', 2, 2)):
         res = bench_pretrain.compute_ceiling(
             recipe, 2, 1, batch, device='cpu', size=16,
-            variants=((False, False, True), ),
+            variants=((False, False, 'per_group_calls'), ),
             compile_options=dict(backend='aot_eager'))
         assert list(res) == ['amp=off channels_last=False compile_encoders']
         v = res['amp=off channels_last=False compile_encoders']
