@@ -244,8 +244,12 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     10,504-10,524 against 6,465-6,503 for FSP; hence the default. There
     the CLP step with the per-group calls was close to host-bound (the
     host issued a step in 85-92 of its 94-99 ms): the grouped view is
-    the lever for that host time (fewer ops than the one call, no copy;
-    ``benchmarks/RESULTS.md``, "Ops of one training step").
+    meant for that host time without the one call's copies (a CLP step
+    in 1,368 device ops, forward 614 and backward 544, against 2,900
+    with the per-group calls and 988 with the one call; no copy of an
+    activation; FSP's 4 groups a layer: 964 against 744 and 624;
+    counted on the CPU, ``benchmarks/RESULTS.md``, "GhostBN's grouped
+    view"). Its GPU time is not measured yet.
     Running statistics: the per-group calls update them from the first
     group's call (with :func:`segments`, the first group of each part);
     the one call updates every group's slot of the repeated statistics
