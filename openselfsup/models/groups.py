@@ -446,8 +446,9 @@ class _GroupedBatchNorm(torch.autograd.Function):
     ``s = rstd * weight``, ``S1 = sum dy``, ``Sxh = sum dy * xhat =
     rstd sum dy (x - mean)``: ``dx = s dy + b x + c`` with ``b = -s rstd
     Sxh / m`` and ``c = -s S1 / m - mean b``; ``dweight = sum_g Sxh``,
-    ``dbias = sum_g S1``. Autocast is off inside (its casts would copy
-    the input: ``addcmul`` promotes to the widest input dtype)."""
+    ``dbias = sum_g S1`` (not differentiable twice). Autocast is off
+    inside (its casts would copy the input: ``addcmul`` promotes to the
+    widest input dtype)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, groups, eps):
@@ -490,13 +491,13 @@ class _GroupedBatchNorm(torch.autograd.Function):
             xg, dyg = (t.unflatten(0, (groups, -1)) for t in (x, dy))
             dims = (1, 3, 4)
             s1 = dyg.sum(dims, dtype=mean.dtype)
-            # sum dy (x - mean) as sum dy (x - m) + (m - mean) S1, with m
+            # sum dy (x - mean) as sum dy (x - low) + (low - mean) S1, low
             # the mean in x's dtype: x centred before the products (which
             # are in x's dtype: uncentred, a bfloat16 weight gradient lost
             # about |mean| / std times more)
-            m = mean.to(x.dtype)
-            sxh = torch.sub(xg, _per_group(m)).mul_(dyg).sum(
-                dims, dtype=mean.dtype).addcmul_(mean - m, s1, value=-1) \
+            low = mean.to(x.dtype)
+            sxh = torch.sub(xg, _per_group(low)).mul_(dyg).sum(
+                dims, dtype=mean.dtype).addcmul_(mean - low, s1, value=-1) \
                 .mul_(rstd)
             if need_w:
                 dw = sxh.sum(0)
