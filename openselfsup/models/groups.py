@@ -447,8 +447,10 @@ class _GroupedBatchNorm(torch.autograd.Function):
     rstd sum dy (x - mean)``: ``dx = s dy + b x + c`` with ``b = -s rstd
     Sxh / m`` and ``c = -s S1 / m - mean b``; ``dweight = sum_g Sxh``,
     ``dbias = sum_g S1`` (not differentiable twice). Autocast is off
-    inside (its casts would copy the input: ``addcmul`` promotes to the
-    widest input dtype)."""
+    inside: the dtypes are chosen here, and a torch whose autocast lists
+    cast one of these ops' inputs would copy an activation (torch 2.14
+    casts none of them: the traced copies of a CLP step, fake CUDA
+    tensors under bf16 autocast, were none without it too)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, groups, eps):
