@@ -833,6 +833,50 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
     assert last.startswith('bench_pretrain: FAILED') == bool(failing), err
 
 
+def test_bench_pretrain_a_failing_ceiling_variant_keeps_the_others(
+        tmp_path, monkeypatch, capsys):
+    """(a)'s variants are run one at a time: one that raises (GhostBN's
+    grouped view, never run on a GPU before this test was written, say)
+    is reported as its own failed part, the exit status 1, and every
+    other variant's figures are printed and kept (one call for all
+    variants lost them all). Stand-ins for the GPU's parts; no images
+    written."""
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'get_device_name', lambda *a: 'stand-in')
+    monkeypatch.setattr(bench_pretrain, 'make_images',
+                        lambda root, num: (str(tmp_path), {}))
+    monkeypatch.setattr(bench_pretrain, 'batched_rate', lambda *a: 1.0)
+    calls = []
+
+    def compute_ceiling(recipe, steps, warmup, batch, device, size,
+                        variants):
+        (variant, ) = variants
+        calls.append(variant)
+        if variant[2] == 'grouped_view':
+            raise RuntimeError('stand-in failure')
+        return {bench_pretrain.variant_name(*variant): dict(
+            images_per_s=100.0, step_s=1.0, synced_images_per_s=90.0,
+            synced_step_s=1.1, host_s=0.5, memory_gib=1.0)}
+    monkeypatch.setattr(bench_pretrain, 'compute_ceiling', compute_ceiling)
+    output = tmp_path / 'out.json'
+    rc = run_cli(bench_pretrain.main, [
+        '--recipes', 'clp', '--skip', 'end_to_end', 'cpu_path', 'step_ops',
+        '--output', str(output)])
+    out, err = capsys.readouterr()
+    saved = json.loads(output.read_text())['clp']
+    assert calls == list(bench_pretrain.VARIANTS)
+    kept = [bench_pretrain.variant_name(*v) for v in bench_pretrain.VARIANTS
+            if v[2] != 'grouped_view']
+    assert list(saved['ceiling']) == kept and len(kept) == 6
+    assert all(f'clp (a) {k} ' in out for k in kept), out
+    failed = sorted(k for k in saved if k.endswith('_error'))
+    assert failed == [f'ceiling amp=bf16 channels_last={cl} '
+                      'ghost_bn=grouped_view_error' for cl in (False, True)]
+    assert rc == 1 and 'ghost_bn=grouped_view' in err.splitlines()[-1]
+
+
 def _option_reaches_the_config(key: str, augment_on: str) -> None:
     """``bench_pretrain.train_options``' argument ``key``, False and True,
     is that key of the CLP recipe's config it gives."""
