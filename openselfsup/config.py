@@ -4415,10 +4415,13 @@ def _unit_image_preprocessing(text: str, node: dict, cfg) -> dict:
 #: backbone settings that change how its weights are trained, not the
 #: features they give in evaluation: initialisation, freezing, gradient
 #: checkpointing and the batch-norm groups of training (a ``GhostBN``'s
-#: ``group_size``); a CLP run's ``norm_cfg=dict(type='GhostBN',
-#: group_size=32)`` extracted with ``dict(type='BN')`` is the same encoder
+#: ``group_size``, and how its training batches are computed:
+#: ``computation``, ``per_group_calls``); a CLP run's
+#: ``norm_cfg=dict(type='GhostBN', group_size=32)`` extracted with
+#: ``dict(type='BN')`` is the same encoder
 TRAINING_ONLY_KEYS = frozenset(('zero_init_residual', 'frozen_stages',
                                 'norm_eval', 'with_cp', 'group_size',
+                                'computation', 'per_group_calls',
                                 'requires_grad'))
 
 #: ``norm_cfg`` types that are torch's ``BatchNorm2d`` in evaluation

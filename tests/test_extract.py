@@ -3468,6 +3468,26 @@ def test_shipped_training_configs_extract_without_a_settings_warning(
         '[123.675, 116.28, 103.5]' in _extraction_note(meta, other, path)
 
 
+def test_ghost_bn_computation_is_not_a_feature_setting():
+    """A CLP checkpoint trained with another GhostBN computation
+    (``norm_cfg.computation='grouped_view'``, ``per_group_calls=False``:
+    the same BatchNorm in evaluation) extracted with the shipped ``BN``
+    config is not warned: it was, ``norm_cfg.computation: 'grouped_view'
+    -> unset``, with an option the extraction's BN does not take. A
+    setting that does change the features (the norm's ``eps``) still
+    is."""
+    from openselfsup.config import load_config, trained_feature_changes
+    cfg = load_config(os.path.join(REPO, 'configs/extraction/nct_train.py'))
+    for key, value, warned in (
+            ('computation', 'grouped_view', False),
+            ('per_group_calls', False, False), ('eps', 1e-3, True)):
+        meta = {'cfg': load_config(os.path.join(
+            REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py'),
+            {f'model.backbone.norm_cfg.{key}': value}).pretty_text}
+        found = trained_feature_changes(meta, cfg, knn_images=False)
+        assert bool(found) == warned, (key, found)
+
+
 def test_backbone_weights_exported_keep_what_the_settings_warning_needs(
         synthetic_root, weights, tmp_path, monkeypatch):
     """The published pipeline and the quick start extract from the
