@@ -1651,6 +1651,10 @@ def main(argv=None):
                     if prof:
                         res['profile'] = prof['profile']
                         print_profile(recipe, prof['profile'])
+            if recipe != args.recipes[-1]:
+                # what is measured so far, in case the run is cut short
+                # (a lent GPU's call ends at its time limit)
+                save(args.output, out)
     if not cuda:
         print(no_gpu_line(args.skip, args.end_to_end_on_cpu))
     save(args.output, out)

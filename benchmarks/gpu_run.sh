@@ -33,7 +33,11 @@
 #            about 5-7 min (pretrain's (a) and (b), about 3 min of its
 #            248 s on the H100, plus about a minute of compiling for each
 #            of the 4 compiled runs), inside one 10-minute call.
-# Outputs go to $OUT (or benchmarks/out/) as JSON and logs.
+# Outputs go to $OUT (or benchmarks/out/) as JSON and logs. The pretrain
+# stages write their whole output to $OUT/pretrain*.log as it comes and
+# their JSON after each recipe, so a call cut short at its time limit
+# (the console's tail is printed only at the end) still brings back what
+# was measured.
 #
 # On a machine without network whose Python already has torch and
 # torchvision (e.g. a lent GPU machine): download the other dependencies
@@ -131,13 +135,13 @@ for st in $stages; do
     pretrain) python -m benchmarks.bench_pretrain --seconds 3 \
             --augment_on auto --profile 3 --compile-views --prefetch-views \
             --reuse-batch-memory \
-            --output "$OUT/pretrain_cuda.json" 2>&1 \
+            --output "$OUT/pretrain_cuda.json" 2>&1 | tee "$OUT/pretrain.log" \
             | { grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler\|^USDT\|^ERROR:.*DeviceProperties" \
             || true; } | tail -90; mark $? ;;
     pretrain_compiled) python -m benchmarks.bench_pretrain --seconds 1 \
             --augment_on auto --skip cpu_path step_ops --compile-encoders \
             --output "$OUT/pretrain_compiled_cuda.json" 2>&1 \
-            | { grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler\|^USDT\|^ERROR:.*DeviceProperties" \
+            | tee "$OUT/pretrain_compiled.log" | { grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler\|^USDT\|^ERROR:.*DeviceProperties" \
             || true; } | tail -40; mark $? ;;
   esac
 done

@@ -833,6 +833,34 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
     assert last.startswith('bench_pretrain: FAILED') == bool(failing), err
 
 
+def test_bench_pretrain_a_run_cut_short_keeps_the_recipes_done(
+        tmp_path, monkeypatch):
+    """A run ended in its second recipe (a lent GPU's call at its time
+    limit, here a KeyboardInterrupt in FSP's part) leaves the JSON of
+    the recipes done before: it was written only at the end, so such a
+    run brought nothing back. (Stand-in ``step_ops``, no images.)"""
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(bench_pretrain, 'make_images',
+                        lambda root, num: (str(tmp_path), {}))
+    ops = {'views': {'device': 3, 'host': 1}}
+
+    def step_ops(recipe, batch, computation='per_group_calls'):
+        if recipe == 'fsp':
+            raise KeyboardInterrupt
+        return ops
+    monkeypatch.setattr(bench_pretrain, 'step_ops', step_ops)
+    monkeypatch.setattr(bench_pretrain, 'step_copies', lambda *a: None)
+    monkeypatch.setattr(bench_pretrain, 'views_h2d_bytes', lambda *a: None)
+    output = tmp_path / 'out.json'
+    with pytest.raises(KeyboardInterrupt):
+        bench_pretrain.main(['--skip', 'ceiling', 'end_to_end', 'cpu_path',
+                             '--output', str(output)])
+    saved = json.loads(output.read_text())
+    assert saved['clp']['step_ops'] == ops and 'fsp' not in saved
+
+
 def test_bench_pretrain_a_failing_ceiling_variant_keeps_the_others(
         tmp_path, monkeypatch, capsys):
     """(a)'s variants are run one at a time: one that raises (GhostBN's
