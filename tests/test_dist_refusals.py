@@ -19,14 +19,13 @@ import pytest
 from _foundation_helpers import (FSP_DEMO, REPO, error_lines, save_two_ways,
                                  small_config, zip_members_sha1)
 
-#: the training processes' entry: ``tools/train.py`` run as torchrun runs
-#: it, with what a CPU-only machine lacks stood in for (the launcher's GPU
-#: check, which dist_train.sh's processes pass with one GPU each, and
-#: torch.cuda.set_device), and, by the test's variables, rank 1 refusing
-#: (or dying) where it reads its node's files (the initial weights' lists,
-#: the training set, its steps, a Pretrained file) and rank 0's failed
-#: start's clean-up made slow
-ENTRY = r'''
+#: what a CPU-only machine lacks, stood in for in a training process of
+#: two (the launcher's GPU check, which dist_train.sh's processes pass
+#: with one GPU each, and torch.cuda.set_device), and, by the test's
+#: variables, rank 1 refusing (or dying) where it reads its node's files
+#: (the initial weights' lists, the training set, its steps, a Pretrained
+#: file) and rank 0's failed start's clean-up made slow; ``RANK`` set
+STAND_INS = r'''
 import importlib, linecache, os, runpy, sys, time
 import torch
 torch.cuda.set_device = lambda device: None
@@ -101,6 +100,11 @@ if rank == '0' and os.environ.get('RANK0_SLOW_CLEAN_UP'):
         time.sleep(1)
         discard(self)
     runner.AtomicRunner._discard = slow
+'''
+
+#: the training processes' entry: a script (``tools/train.py``) run as
+#: torchrun runs it, with :data:`STAND_INS`
+ENTRY = STAND_INS + r'''
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name='__main__')
 '''
@@ -121,22 +125,41 @@ def _two_processes(tmp_path, synthetic_root, *args, config=None, **env):
     ``args``: train.py's further arguments; ``config``: the config's
     further settings; ``env``: the entry's variables. (exit status,
     stderr)."""
+    cfg = two_process_config(tmp_path, synthetic_root, config)
+    return _torchrun(tmp_path, cfg, *args, **env)
+
+
+def two_process_config(tmp_path, synthetic_root, config=None):
+    """The path of a one-epoch FSP config of 8 images, a total batch of 8,
+    for two gloo processes (its model wrapper set for the CPU), written
+    in ``tmp_path``; ``config``: its further settings."""
     config = dict(config or {})
     dist_cfg = dict(backend='gloo', **config.pop('dist_cfg', {}))
-    cfg = small_config(
+    return small_config(
         FSP_DEMO, str(tmp_path / 'cfg.py'),
         os.path.join(synthetic_root, 'NCT') + os.sep, n_images=8, batch=8,
         ann_file='meta/train_labeled.txt',
         env_cfg=dict(dist_cfg=dist_cfg),
         model_wrapper_cfg=dict(type='MMDistributedDataParallel',
                                device_ids=None), **config)
-    return _torchrun(tmp_path, cfg, *args, **env)
 
 
 def _torchrun(tmp_path, cfg, *args, **env):
     """Train the config ``cfg`` on two gloo processes (its model wrapper
     and process group set for the CPU), work dir ``tmp_path/w``, as
     :func:`_two_processes`. (exit status, stderr)."""
+    rc, _, err = torchrun_script(
+        tmp_path, os.path.join(REPO, 'tools', 'train.py'), cfg,
+        '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'w'), *args,
+        **env)
+    return rc, err
+
+
+def torchrun_script(tmp_path, script, *args, **env):
+    """Run the Python file ``script`` with ``args`` in two processes
+    under torchrun (dist_train.sh's wrapper, one machine, its standalone
+    rendezvous) with :data:`STAND_INS`, in the folder ``tmp_path``;
+    ``env``: the entry's variables. (exit status, stdout, stderr)."""
     entry = tmp_path / 'entry.py'
     entry.write_text(ENTRY)
     variables = {k: v for k, v in os.environ.items() if k not in (
@@ -144,12 +167,11 @@ def _torchrun(tmp_path, cfg, *args, **env):
     variables.update(env, PYTHONPATH=REPO)
     p = subprocess.run(
         [sys.executable, '-c', TORCHRUN, '--nnodes=1', '--nproc_per_node=2',
-         '--standalone', '--local_addr=127.0.0.1', str(entry),
-         os.path.join(REPO, 'tools', 'train.py'), cfg, '--launcher',
-         'pytorch', '--work-dir', str(tmp_path / 'w'), *args],
+         '--standalone', '--local_addr=127.0.0.1', str(entry), str(script),
+         *args],
         cwd=tmp_path, env=variables, capture_output=True, text=True,
         timeout=300)
-    return p.returncode, p.stderr
+    return p.returncode, p.stdout, p.stderr
 
 
 @pytest.fixture(scope='module')
