@@ -3,6 +3,7 @@
 gloo group still up ended, now and then, in ``terminate called without an
 active exception`` (SIGABRT) after its work was done."""
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,7 +12,12 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from _foundation_helpers import FSP_DEMO, REPO, run_tool, small_config
+from _foundation_helpers import (FSP_DEMO, REPO, error_lines, free_port,
+                                 run_tool, small_config)
+
+#: the variable torchrun's agent sets in its workers, whose ``env://``
+#: groups join its store (``engine.runner._on_torchruns_store``)
+AGENT_STORE = 'TORCHELASTIC_USE_AGENT_STORE'
 
 
 def _nct(root):
@@ -25,15 +31,30 @@ def _start_group(store):
                             world_size=1)
 
 
+class _Runner:
+    """An AtomicRunner's part: it joins the guards open at its build, its
+    model a DDP wrapper (of the group up) that has run a backward."""
+
+    def __init__(self):
+        from openselfsup.engine.runner import _open_guards
+        for runners in _open_guards():
+            runners.append(self)
+        self.model = torch.nn.parallel.DistributedDataParallel(
+            torch.nn.Linear(4, 4))
+        self.model(torch.ones(2, 4)).sum().backward()
+
+
 @pytest.fixture
 def no_group_left(monkeypatch):
     """No process group before the test, none left after it for the next
     one (the test's own assertions say whether the run ended it); the
-    process's record of an ended group put back after it
-    (``engine.runner._GROUP_ENDED``: a later ``train()`` under torchrun
-    in this process is refused)."""
+    process's record of a run's group put back after it
+    (``engine.runner._RUN_HAD_GROUP``: a later ``train()`` under torchrun
+    in this process, that group ended, is refused); not under torchrun's
+    store unless the test says so."""
     import openselfsup.engine.runner as runner_module
-    monkeypatch.setattr(runner_module, '_GROUP_ENDED', False, raising=False)
+    monkeypatch.setattr(runner_module, '_RUN_HAD_GROUP', False)
+    monkeypatch.delenv(AGENT_STORE, raising=False)
     assert not dist.is_initialized()
     yield
     if dist.is_initialized():
@@ -125,23 +146,12 @@ def test_the_group_is_freed_from_the_model_wrapper_of_a_runner(
     import gc
     import weakref
 
-    from openselfsup.engine.runner import _open_guards, ends_its_process_group
+    from openselfsup.engine.runner import ends_its_process_group
     registered = []
     monkeypatch.setattr(atexit, 'register', registered.append)
-
-    class Runner:
-        """An AtomicRunner's part: it joins the guards open at its build."""
-
-        def __init__(self):
-            for runners in _open_guards():
-                runners.append(self)
-            self.model = torch.nn.parallel.DistributedDataParallel(
-                torch.nn.Linear(4, 4))
-
     with ends_its_process_group(evaluated_after):
         _start_group(tmp_path / 'store')
-        runner, gone = Runner(), Runner()
-        runner.model(torch.ones(2, 4)).sum().backward()
+        runner, gone = _Runner(), _Runner()
         group = weakref.ref(dist.group.WORLD)
         gone_ref, gone_wrapper = weakref.ref(gone), weakref.ref(gone.model)
         del gone
@@ -157,8 +167,15 @@ def test_the_group_is_freed_from_the_model_wrapper_of_a_runner(
     assert type(runner.model) is torch.nn.Linear
 
 
+#: the refusal of a second run under torchrun (``check_runs_once``)
+SECOND_RUN = ("train(launcher='pytorch'): an earlier run in this process "
+              "had a process group, now ended, and a second one on "
+              "torchrun's store fails: start a new process for each "
+              'distributed run (tools/dist_train.sh)')
+
+
 def test_a_second_run_under_torchrun_after_its_group_ended_is_refused(
-        tmp_path, synthetic_root, no_group_left):
+        tmp_path, synthetic_root, no_group_left, monkeypatch):
     """Review r172: a second ``train()`` under torchrun in a process
     whose first run ended its process group failed in gloo
     (``connectFullMesh``, connection reset: a new group on torchrun's
@@ -167,11 +184,17 @@ def test_a_second_run_under_torchrun_after_its_group_ended_is_refused(
     check lets the run go on (here to the refusal of a missing config).
     Review r173: under Slurm (MMEngine's ``env://``, a new store) a
     second run trains, and a group the caller started itself is used:
-    neither is refused (``check_runs_once`` passes them)."""
+    neither is refused (``check_runs_once`` passes them). Nor is a run
+    of ``launcher='pytorch'`` whose variables the user set by hand, not
+    torchrun's agent (``TORCHELASTIC_USE_AGENT_STORE`` unset or not
+    ``'True'``): rank 0 starts a store of its own, and it trains
+    (``test_a_second_run_on_stores_of_its_own_trains``); it was refused
+    as under torchrun."""
     from openselfsup.apis import train
     from openselfsup.engine.runner import (check_runs_once,
                                            ends_its_process_group)
     from openselfsup.utils import InputError
+    monkeypatch.setenv(AGENT_STORE, 'True')  # as torchrun's agent sets it
     missing = str(tmp_path / 'missing.py')
     with pytest.raises(InputError, match='missing.py') as before:
         train(missing, work_dir=str(tmp_path / 'w0'), launcher='pytorch')
@@ -185,12 +208,15 @@ def test_a_second_run_under_torchrun_after_its_group_ended_is_refused(
     with pytest.raises(InputError) as refused:
         train(cfg, work_dir=str(tmp_path / 'w'), launcher='pytorch',
               evaluates=())
-    assert str(refused.value) == (
-        "train(launcher='pytorch'): an earlier run in this process ended "
-        "its process group, and a second one on torchrun's store fails: "
-        'start a new process for each distributed run '
-        '(tools/dist_train.sh)')
+    assert str(refused.value) == SECOND_RUN
     assert not (tmp_path / 'w').exists()
+    monkeypatch.setenv(AGENT_STORE, 'False')  # torchrun's, store not shared
+    check_runs_once('pytorch')
+    monkeypatch.delenv(AGENT_STORE)  # MASTER_ADDR, RANK... set by hand
+    with pytest.raises(InputError, match='missing.py') as by_hand:
+        train(missing, work_dir=str(tmp_path / 'w0'), launcher='pytorch')
+    assert 'earlier run' not in str(by_hand.value)
+    monkeypatch.setenv(AGENT_STORE, 'True')
     check_runs_once('slurm')  # a new store: trains (r173, two processes)
     check_runs_once('none')
     with pytest.raises(InputError, match='missing.py') as none:
@@ -209,27 +235,61 @@ def test_a_group_the_caller_destroyed_before_the_exit_is_freed(
     and destroys the group itself before the exit: review r172, the end
     at exit found no group and returned, the runner's DDP wrapper holding
     the group to the exit (where gloo aborted now and then). The runner's
-    model is unwrapped and the group freed all the same."""
+    model is unwrapped and the group freed all the same. A second run
+    under torchrun meanwhile is refused, as after a group the run ended
+    (it was not: its start hung without a word in 4 of 6 runs of two
+    processes under torchrun, the first group's keys on the agent's
+    store); while the group is up, it is used."""
     import atexit
     import weakref
 
-    from openselfsup.engine.runner import _open_guards, ends_its_process_group
+    from openselfsup.engine.runner import (check_runs_once,
+                                           ends_its_process_group)
+    from openselfsup.utils import InputError
     registered = []
     monkeypatch.setattr(atexit, 'register', registered.append)
+    monkeypatch.setenv(AGENT_STORE, 'True')
     with ends_its_process_group(evaluated_after=True):
         _start_group(tmp_path / 'store')
-        runner = type('Runner', (), {})()
-        _open_guards()[-1].append(runner)
-        runner.model = torch.nn.parallel.DistributedDataParallel(
-            torch.nn.Linear(4, 4))
-        runner.model(torch.ones(2, 4)).sum().backward()
+        runner = _Runner()
         group = weakref.ref(dist.group.WORLD)
+    check_runs_once('pytorch')  # the group up: the run uses it
     dist.destroy_process_group()  # the caller's own, after its val()
     assert group() is not None  # the wrapper holds it
+    with pytest.raises(InputError) as refused:
+        check_runs_once('pytorch')
+    assert str(refused.value) == SECOND_RUN
     assert len(registered) == 1
     registered[0]()
     assert type(runner.model) is torch.nn.Linear
     assert group() is None
+
+
+def test_a_group_the_body_destroyed_is_freed(tmp_path, monkeypatch,
+                                             no_group_left):
+    """A library caller that destroys the group itself in the body: the
+    end found no group and did nothing, the DDP wrappers of the runners
+    built in the body holding the (destroyed) gloo group to the exit,
+    where gloo aborted now and then. Each runner's model is unwrapped,
+    the group freed; a second run under torchrun is then refused, as
+    after a group the run ended."""
+    import weakref
+
+    from openselfsup.engine.runner import (check_runs_once,
+                                           ends_its_process_group)
+    from openselfsup.utils import InputError
+    with ends_its_process_group():
+        _start_group(tmp_path / 'store')
+        runners = [_Runner(), _Runner()]
+        group = weakref.ref(dist.group.WORLD)
+        dist.destroy_process_group()
+    assert [type(r.model) for r in runners] == [torch.nn.Linear] * 2
+    assert group() is None
+    check_runs_once('pytorch')  # not under torchrun's store
+    monkeypatch.setenv(AGENT_STORE, 'True')
+    with pytest.raises(InputError) as refused:
+        check_runs_once('pytorch')
+    assert str(refused.value) == SECOND_RUN
 
 
 def test_a_group_the_caller_started_is_left_to_it(tmp_path, no_group_left):
@@ -332,3 +392,92 @@ def test_dist_train_of_two_processes_exits_cleanly(tmp_path, synthetic_root,
         assert 'destroy_process_group' not in err, err[-3000:]
         assert os.path.isfile(work / 'epoch_1.pth')
         assert out.count('finished epoch 1, iteration 2') == 2, out
+
+
+def _trains_twice(rank, port, cfg, work, out):
+    """One of two processes of ``launcher='pytorch'`` with MASTER_ADDR,
+    MASTER_PORT, RANK, WORLD_SIZE set by hand (no torchrun: rank 0 starts
+    the store of each group), training ``cfg`` twice (work dirs ``w1``,
+    ``w2`` in ``work``); its outcome into ``out``."""
+    from test_dist_refusals import STAND_INS
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
+                      RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE='2')
+    exec(STAND_INS, {})  # a CPU stands in for each process's GPU
+    from openselfsup.apis import train
+    try:
+        for name in ('w1', 'w2'):
+            train(cfg, work_dir=os.path.join(work, name), launcher='pytorch',
+                  evaluates=())
+        out[rank] = 'trained twice'
+    except Exception as exc:  # noqa: BLE001 (the outcome told)
+        out[rank] = f'{type(exc).__name__}: {exc}'
+
+
+@pytest.mark.slow
+def test_a_second_run_on_stores_of_its_own_trains(tmp_path, synthetic_root,
+                                                 no_group_left):
+    """Two processes of ``launcher='pytorch'`` started by hand (the
+    variables of MMEngine's ``env://`` set by the user, no torchrun), each
+    training twice: the second run's group, on a store rank 0 starts,
+    trains (it was refused as under torchrun's store)."""
+    import torch.multiprocessing as mp
+
+    from test_dist_refusals import two_process_config
+    cfg = two_process_config(tmp_path, synthetic_root)
+    out = mp.Manager().dict()
+    ctx = mp.start_processes(
+        _trains_twice, args=(free_port(), cfg, str(tmp_path), out),
+        nprocs=2, join=False, start_method='fork')
+    for process in ctx.processes:
+        process.join(240)
+        if process.is_alive():  # not left to hang the test's exit
+            process.kill()
+    assert dict(out) == {0: 'trained twice', 1: 'trained twice'}
+    for name in ('w1', 'w2'):
+        assert os.path.isfile(tmp_path / name / 'epoch_1.pth')
+
+
+#: a caller of the library training a config twice in one process, as a
+#: command (``run_cli``): CONFIG WORK
+TRAINS_TWICE = '''
+import os, sys
+from openselfsup.apis import train
+from openselfsup.utils import run_cli
+
+
+def main(argv):
+    cfg, work = argv
+    for name in ('w1', 'w2'):
+        train(cfg, work_dir=os.path.join(work, name), launcher='pytorch',
+              evaluates=())
+        print('trained', name, flush=True)
+
+
+sys.exit(run_cli(main, sys.argv[1:]))
+'''
+
+
+@pytest.mark.slow
+def test_a_second_run_under_torchrun_is_refused_in_one_line(tmp_path,
+                                                           synthetic_root):
+    """Under torchrun (its agent's store) each of two processes trains,
+    then its second run is refused in one line, nothing built (without
+    the refusal, gloo's ``connectFullMesh`` failed after a traceback)."""
+    from test_dist_refusals import (TORCH_LOG, torchrun_script,
+                                    two_process_config)
+    script = tmp_path / 'trains_twice.py'
+    script.write_text(TRAINS_TWICE)
+    cfg = two_process_config(tmp_path, synthetic_root)
+    rc, out, err = torchrun_script(tmp_path, script, cfg, str(tmp_path))
+    assert rc == 2, err[-3000:]
+    assert out.count('trained w1') == 2, out[-3000:]
+    assert 'trained w2' not in out and not (tmp_path / 'w2').exists()
+    lines = [ln for ln in error_lines(err) if not TORCH_LOG.match(ln)]
+    # torchrun ends the other once one has exited: its line at times not
+    # said (each refuses alone, with no group to wait for the other in)
+    assert lines[:-1] in ([f'error: {SECOND_RUN}'] * 2,
+                          [f'error: {SECOND_RUN}']), err[-3000:]
+    assert re.fullmatch(
+        r'error: training process [01] exited with status 2( \(1 more '
+        r'failed after it\))?; its message is above', lines[-1]), lines

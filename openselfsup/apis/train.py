@@ -2885,17 +2885,20 @@ def train(config: str,
             ``runner.val()`` after it would run as one process, rank 0 of
             1; the runner's model is returned unwrapped from its DDP
             wrapper, which held the group), where any evaluation keeps it
-            up to the process's exit (the model unwrapped there). A
-            second ``train()`` under torchrun (``launcher='pytorch'``) in
-            a process whose first run's group was so ended, and with no
-            group up, is refused before anything is built
+            up to the process's exit (the model unwrapped there; also
+            where the caller destroys the group itself). A second
+            ``train()`` under torchrun (``launcher='pytorch'``, its
+            agent's store) in a process whose first run's group has
+            ended (so, or by the caller's own ``destroy_process_group``),
+            and with no group up, is refused before anything is built
             (:func:`~openselfsup.engine.runner.check_runs_once`: a new
-            group on torchrun's store failed, gloo's ``connectFullMesh``;
-            start a new process per run); under Slurm a second run starts
-            a new group and trains; where a group is up (an evaluating
-            caller's, or one the caller started itself) it runs in that
-            group, as before. No project path trains twice under a
-            launcher.
+            group on torchrun's store failed, gloo's ``connectFullMesh``,
+            or hung; start a new process per run); under Slurm, or with
+            ``MASTER_ADDR``, ``RANK``... set by hand, a second run starts
+            a new group on a new store and trains; where a group is up
+            (an evaluating caller's, or one the caller started itself)
+            it runs in that group, as before. No project path trains
+            twice under a launcher.
         says_how_to_continue (bool): whether a Ctrl-C's ``interrupted``
             line names the ``--resume`` of this run's checkpoint (an
             AtomicRunner's); False where the caller says its own (the
@@ -2908,8 +2911,8 @@ def train(config: str,
     Raises:
         InputError: bad config path or key, GPU count, batch split, a
             missing data folder or annotation file, a second run under
-            torchrun in a process that ended an earlier run's process
-            group (:func:`~openselfsup.engine.runner.check_runs_once`),
+            torchrun in a process where an earlier run's process group
+            has ended (:func:`~openselfsup.engine.runner.check_runs_once`),
             a missing ``load_from``
             of a new run (:func:`check_load_from`), or bad data (list files
             and images are checked when the dataset is built, before the

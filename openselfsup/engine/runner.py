@@ -3099,35 +3099,68 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
                 os.environ['MASTER_PORT'] = exported
 
 
-#: whether :func:`_end_process_group` destroyed a process group in this
-#: process (a run's, which started it): a second run under torchrun
-#: (``launcher='pytorch'``) would start another group on torchrun's
-#: store, which fails (gloo's ``connectFullMesh``, connection reset):
-#: :func:`check_runs_once`
-_GROUP_ENDED = False
+#: whether a run of this process had a process group that its
+#: :func:`ends_its_process_group` body started: up at the body's end, or
+#: destroyed in the body (a runner built there was wrapped). With no
+#: group up now, that group has ended, where this module ended it or
+#: its caller did (:func:`check_runs_once`)
+_RUN_HAD_GROUP = False
+
+
+def _on_torchruns_store() -> bool:
+    """Whether this process is a worker of torchrun's elastic agent whose
+    store its ``env://`` rendezvous joins: ``TORCHELASTIC_USE_AGENT_STORE``
+    is ``'True'``, as torch reads it
+    (``torch/distributed/rendezvous.py``, ``_torchelastic_use_agent_store``:
+    every rank, rank 0 too, then a client of the agent's store at
+    ``MASTER_ADDR:MASTER_PORT``). The agent sets it in each worker's
+    environment (``torch/distributed/elastic/agent/server/
+    local_elastic_agent.py``: ``str(rdzv_handler.use_agent_store)``,
+    True for torchrun's static rendezvous, ``--master_addr`` /
+    ``--master_port``, and for its c10d one, ``--standalone``, unless
+    ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1``, where it is ``'False'``:
+    a second run of two processes trained, measured once). Unset where
+    the user sets ``MASTER_ADDR``, ``RANK``... by hand or under Slurm:
+    rank 0 starts a store of its own with each group."""
+    return os.environ.get('TORCHELASTIC_USE_AGENT_STORE') == str(True)
 
 
 def check_runs_once(launcher: Optional[str]) -> None:
-    """Refuse a run under torchrun (``launcher='pytorch'``) in a process
-    where an earlier run's process group was ended
-    (:data:`_GROUP_ENDED`) and none is up now, before anything is built.
-    A run under Slurm (``'slurm'``: MMEngine's ``env://`` rendezvous,
-    rank 0 starting a new store; a second run trains, review r173), one
-    without a launcher, and one in a group that is up (the caller's
-    own) pass.
+    """Refuse a run under torchrun (``launcher='pytorch'``, torchrun's
+    agent store: :func:`_on_torchruns_store`) in a process where an
+    earlier run had a process group (:data:`_RUN_HAD_GROUP`) and none is
+    up now, before anything is built. The earlier group was ended by
+    this module (:func:`ends_its_process_group`) or by the caller
+    (``dist.destroy_process_group()`` after its ``runner.val()``, or in
+    the body): torch names a new default group as it named the first
+    (its count of groups reset by the destroy), on the agent's store,
+    which outlives the group and keeps the first group's keys: after a
+    group this module ended, gloo's ``connectFullMesh`` failed
+    (connection reset, review r172; refused, measured again on two
+    processes), and after the caller's own destroy, its runner's DDP
+    wrapper still holding the old group, the second run's start hung
+    without a word in 4 of 6 runs of two processes (ended by a 300 s
+    timeout; the other 2 trained). Where rank 0 starts a store of its
+    own with each group (``env://`` with ``MASTER_ADDR``, ``RANK``...
+    set by hand; Slurm's path, MMEngine's ``env://``), a second run
+    trains (review r173 under Slurm's path;
+    ``launcher='pytorch'`` with the variables set by hand, two
+    processes: each run trained twice) and passes, as do a run without
+    a launcher and one in a group that is up (the caller's own).
 
     Raises:
         InputError: a second torchrun run in this process.
     """
-    if launcher == 'pytorch' and _GROUP_ENDED and not is_distributed():
+    if launcher == 'pytorch' and _RUN_HAD_GROUP and not is_distributed() \
+            and _on_torchruns_store():
         raise InputError(
             f'train(launcher={launcher!r}): an earlier run in this process '
-            "ended its process group, and a second one on torchrun's store "
-            'fails: start a new process for each distributed run '
-            '(tools/dist_train.sh)')
+            "had a process group, now ended, and a second one on "
+            "torchrun's store fails: start a new process for each "
+            'distributed run (tools/dist_train.sh)')
 
 
-def _end_process_group(runners: Sequence[Callable[[], Any]] = ()) -> None:
+def _end_process_group(runners: Sequence[Callable[[], Any]] = ()) -> bool:
     """Destroy this process's default process group, if it has one, and
     free it while the interpreter is up. ``destroy_process_group`` drops
     torch's own references to the group alone: the model wrapper (DDP,
@@ -3151,20 +3184,21 @@ def _end_process_group(runners: Sequence[Callable[[], Any]] = ()) -> None:
     default argument, ``group.WORLD``; ``mmengine.runner``, which this
     module imports, imports it before) stays up to the exit, as before.
     A group the caller destroyed itself (after its ``runner.val()``,
-    before the exit's call) is not destroyed again, but the runners are
-    unwrapped all the same (review r172: the wrapper held the group to
-    the exit)."""
-    global _GROUP_ENDED
+    before the exit's call, or in the body of
+    :func:`ends_its_process_group`) is not destroyed again, but the
+    runners are unwrapped all the same (review r172: the wrapper held the
+    group to the exit). Returns whether a runner's model was unwrapped
+    (it was built in a process group)."""
     group = None  # its last reference, dropped last
     if is_distributed():  # (not where the caller destroyed it already)
         import torch.distributed as dist
         group = dist.group.WORLD
         dist.destroy_process_group()
-        _GROUP_ENDED = True
     wrappers = [_unwrapped_model(ref()) for ref in runners]
     if any(w is not None and w() is not None for w in wrappers):
         gc.collect()  # a wrapper in reference cycles
     del group  # the GIL released while gloo joins its worker threads
+    return any(w is not None for w in wrappers)
 
 
 def _unwrapped_model(runner) -> Optional[Callable[[], Any]]:
@@ -3223,7 +3257,12 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     figures measured: docs/pretraining.md). Gloo's destruction is this
     process's own (a peer's later collective fails at once). A
     group that was up before the body is its caller's, left as it is;
-    without a group (one process) nothing is done. A group with NCCL
+    without a group (one process) nothing is done. A body that destroys
+    its group itself (a library caller's ``dist.destroy_process_group()``
+    in it) has its runners unwrapped all the same, by the same call,
+    the group freed (their wrappers held it to the exit). That a run
+    here had a group is recorded for :func:`check_runs_once` (a second
+    run under torchrun, once that group has ended). A group with NCCL
     (a GPU run's) is left to the process's exit, as before, with or
     without an exception: torch's ``destroy_process_group`` of NCCL
     finalizes and destroys its communicators (``ncclCommDestroy``), which
@@ -3250,6 +3289,7 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
             the process exits (``atexit``, before the interpreter shuts
             down) instead.
     """
+    global _RUN_HAD_GROUP
     if is_distributed():
         yield
         return
@@ -3275,15 +3315,21 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
                 _wait_for_peers()
         raise
     finally:
-        # the default group's backend: 'gloo', 'nccl', or one per device
-        # type ('cpu:gloo,cuda:nccl')
-        if is_distributed() and not left_up and \
-                'nccl' not in str(get_backend()):
-            built = [weakref.ref(each) for each in runners]
-            if ended and evaluated_after:
-                atexit.register(functools.partial(_end_process_group, built))
-            else:
-                _end_process_group(built)
+        built = [weakref.ref(each) for each in runners]
+        if is_distributed():
+            _RUN_HAD_GROUP = True
+            # the default group's backend: 'gloo', 'nccl', or one per
+            # device type ('cpu:gloo,cuda:nccl')
+            if not left_up and 'nccl' not in str(get_backend()):
+                if ended and evaluated_after:
+                    atexit.register(
+                        functools.partial(_end_process_group, built))
+                else:
+                    _end_process_group(built)
+        elif _end_process_group(built):
+            # the body destroyed its group itself (a caller of the
+            # library): its runners' wrappers held it to the exit
+            _RUN_HAD_GROUP = True
 
 
 #: per thread, the runner lists of the :func:`discard_on_failure` guards
