@@ -441,7 +441,7 @@ def test_a_second_run_on_stores_of_its_own_trains(tmp_path, synthetic_root,
 #: a caller of the library training a config twice in one process, as a
 #: command (``run_cli``): CONFIG WORK
 TRAINS_TWICE = '''
-import os, sys
+import os, sys, time
 from openselfsup.apis import train
 from openselfsup.utils import run_cli
 
@@ -452,6 +452,13 @@ def main(argv):
         train(cfg, work_dir=os.path.join(work, name), launcher='pytorch',
               evaluates=())
         print('trained', name, flush=True)
+        # both ranks said so before either starts its second run (torchrun
+        # ends a rank still on its way to print once the other has exited)
+        open(os.path.join(work, name + '_' + os.environ['RANK']), 'w').close()
+        end = time.monotonic() + 120
+        while not all(os.path.exists(os.path.join(work, name + '_' + r))
+                      for r in '01') and time.monotonic() < end:
+            time.sleep(0.05)
 
 
 sys.exit(run_cli(main, sys.argv[1:]))
