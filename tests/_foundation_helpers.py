@@ -177,15 +177,38 @@ def run_python_c(code, env_extra=None, cwd=None):
     if set(env_extra) <= {'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'}:
         first = _ENGINE_IMPORT if code.startswith(
             _ENGINE_IMPORT + ';') else 'import torch'
-        rc, stderr = _advice_server(first).run(
-            code, dict(os.environ, PYTHONPATH=_advice_path(), **env_extra),
-            cwd or os.getcwd())
+        rc, _, stderr = forked_python_c(
+            first, code, env=dict(os.environ, PYTHONPATH=_advice_path(),
+                                  **env_extra), cwd=cwd)
     else:
         env = dict(os.environ, PYTHONPATH=_advice_path(), **env_extra)
         p = subprocess.run([sys.executable, '-c', code], env=env, text=True,
                            capture_output=True, timeout=120, cwd=cwd)
         rc, stderr = p.returncode, p.stderr
     assert rc == 0, (code, stderr[-2000:])
+
+
+def forked_python_c(first, code, argv=(), env=None, cwd=None):
+    """``python -c code *argv`` with the environment ``env`` (default:
+    this process's, this checkout first on PYTHONPATH, as ``run_tool``
+    gives) in the folder ``cwd`` (default: this process's), in a process
+    of its own that is a fork of an interpreter that ran ``first`` (an
+    import statement; :func:`_advice_server`) and nothing else: for a
+    command that needs a process of its own (its registries, process
+    group, signal handlers, loggers, the modules the user's config
+    imports), not a cold start (some 5 s of torch's and the model stack's
+    imports on the shared machine). Not for what a start itself does:
+    the modules it loads (:func:`loaded_modules`), what is read as a
+    module is imported (the environment of ``first``'s imports is this
+    process's).
+
+    Returns:
+        (exit status, stdout, stderr)
+    """
+    if env is None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            filter(None, [REPO, os.environ.get('PYTHONPATH')])))
+    return _advice_server(first).run(code, env, cwd or os.getcwd(), argv)
 
 
 def _advice_path():
@@ -198,14 +221,24 @@ def _advice_path():
 _ENGINE_IMPORT = 'import torch, openselfsup.engine'
 
 #: the server's loop: it runs its first argument (an advised command's
-#: first import), then per line of JSON ({code, env, cwd, stderr}), a fork
-#: runs ``code`` as ``python -c`` does (``__main__``, sys.argv ['-c']) with
-#: the environment ``env`` (the caller's whole one: nothing of the
-#: server's start stays) in the folder ``cwd`` (the caller's), its stderr
-#: into the named file; the exit status is written back
+#: first import), then per line of JSON ({code, argv, env, cwd, stdout,
+#: stderr}), a fork runs ``code`` as ``python -c code *argv`` does
+#: (``__main__``, sys.argv ['-c', *argv], the functions registered with
+#: ``atexit`` run at its end) with the environment ``env`` (the caller's
+#: whole one: nothing of the server's start stays; its PYTHONPATH's
+#: folders on sys.path in place of the server's) in the folder ``cwd``
+#: (the caller's), its stdout and stderr into the named files; the exit
+#: status is written back
 _SERVER = r"""
-import json, os, sys, traceback
+import atexit, json, os, sys, traceback
 exec(sys.argv[1], {'__name__': '__main__', '__builtins__': __builtins__})
+
+
+def folders(path):
+    return [os.path.abspath(p) for p in path.split(os.pathsep) if p]
+
+
+started = folders(os.environ.get('PYTHONPATH', ''))
 for line in sys.stdin:
     req = json.loads(line)
     pid = os.fork()
@@ -214,12 +247,15 @@ for line in sys.stdin:
         try:
             null = os.open(os.devnull, os.O_RDWR)
             os.dup2(null, 0)
-            os.dup2(null, 1)
+            os.dup2(os.open(req['stdout'], os.O_WRONLY | os.O_TRUNC), 1)
             os.dup2(os.open(req['stderr'], os.O_WRONLY | os.O_TRUNC), 2)
             os.environ.clear()
             os.environ.update(req['env'])
             os.chdir(req['cwd'])
-            sys.argv = ['-c']
+            given = folders(req['env'].get('PYTHONPATH', ''))
+            sys.path[1:] = given + [p for p in sys.path[1:]
+                                    if p not in started and p not in given]
+            sys.argv = ['-c', *req['argv']]
             exec(compile(req['code'], '<string>', 'exec'),
                  {'__name__': '__main__', '__builtins__': __builtins__})
             code = 0
@@ -231,9 +267,12 @@ for line in sys.stdin:
         except BaseException:
             traceback.print_exc()
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
+            try:
+                atexit._run_exitfuncs()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
     print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
 """
 
@@ -249,17 +288,19 @@ class _AdviceServer:
             env=dict(os.environ, PYTHONPATH=_advice_path()))
         self.first = first
 
-    def run(self, code, env, cwd):
-        """``code`` in a fork with the environment ``env`` in the folder
-        ``cwd``; (exit status, stderr). Where no status comes back (a
-        timeout, the server ended) the server and its fork are killed and
-        forgotten, so that the next command gets a fresh one and does not
-        read this one's status."""
+    def run(self, code, env, cwd, argv=()):
+        """``code`` (with the arguments ``argv``) in a fork with the
+        environment ``env`` in the folder ``cwd``; (exit status, stdout,
+        stderr). Where no status comes back (a timeout, the server ended)
+        the server and its fork are killed and forgotten, so that the next
+        command gets a fresh one and does not read this one's status."""
         import json
         import select
-        with tempfile.NamedTemporaryFile('r', suffix='.err') as err:
+        with tempfile.NamedTemporaryFile('r', suffix='.out') as out, \
+                tempfile.NamedTemporaryFile('r', suffix='.err') as err:
             self.proc.stdin.write(json.dumps(dict(
-                code=code, env=env, cwd=str(cwd), stderr=err.name)) + '\n')
+                code=code, argv=list(argv), env=env, cwd=str(cwd),
+                stdout=out.name, stderr=err.name)) + '\n')
             self.proc.stdin.flush()
             ready, _, _ = select.select([self.proc.stdout], [], [], 300)
             status = self.proc.stdout.readline() if ready else ''
@@ -267,7 +308,7 @@ class _AdviceServer:
                 self.kill()
             assert ready, 'the advice server gave no exit status in 300 s'
             assert status, 'the advice server ended'
-            return int(status), err.read()
+            return int(status), out.read(), err.read()
 
     def kill(self):
         """End the server and its fork (its process group) and drop it

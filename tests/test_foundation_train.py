@@ -17,10 +17,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, loaded_modules,
-                                 run_advice, run_python_c, run_tool_here,
-                                 small_config, worker_log_lines,
-                                 worker_warnings_shown)
+from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, forked_python_c,
+                                 loaded_modules, run_advice, run_python_c,
+                                 run_tool_here, small_config,
+                                 worker_log_lines, worker_warnings_shown)
 
 
 def _nct(root):
@@ -4746,6 +4746,39 @@ def test_run_advice_runs_in_an_interpreter_this_process_does_not_help(
             f"{env.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')!r}; "
             'torch.save(torch.load(FILE), NEW)', path, tmp_path / 'd.pth',
             env)
+
+
+def test_a_forked_command_runs_as_a_fresh_interpreter_runs_it(tmp_path):
+    """``forked_python_c`` (a fork of an interpreter that ran an import,
+    the tests' stand-in for a task's own process) runs a command as
+    ``python -c`` runs it in a fresh interpreter, the reference here: the
+    same exit status, stdout and stderr, its arguments, folder and
+    environment, sys.path from the PYTHONPATH given (a module of a folder
+    only there is imported; the tests' folder, on the server's, is not on
+    it) and the functions registered with ``atexit`` run at the end."""
+    (tmp_path / 'mine').mkdir()
+    (tmp_path / 'mine' / 'users_module.py').write_text('NAME = "mine"\n')
+    code = ('import atexit, os, sys\n'
+            'import users_module\n'
+            'atexit.register(print, "at exit", sys.argv[1:],\n'
+            '                file=sys.stderr)\n'
+            'print(users_module.NAME, sys.argv, os.getcwd(),\n'
+            '      os.environ["X"])\n'
+            'print(sys.path)\n'
+            'print("to stderr", file=sys.stderr)\n'
+            'sys.exit(int(sys.argv[1]))\n')
+    env = dict(os.environ, X='given', PYTHONPATH=os.pathsep.join(
+        [str(tmp_path / 'mine'), REPO]))
+    for argv in (['3', 'b c'], ['0']):
+        fresh = subprocess.run([sys.executable, '-c', code, *argv], env=env,
+                               cwd=tmp_path, capture_output=True, text=True,
+                               timeout=120)
+        forked = forked_python_c('import torch', code, argv, env, tmp_path)
+        assert forked == (fresh.returncode, fresh.stdout, fresh.stderr)
+        assert fresh.returncode == int(argv[0])
+        assert fresh.stderr == f'to stderr\nat exit {argv}\n'
+        assert f'mine {["-c", *argv]} {tmp_path} given' in fresh.stdout
+    assert os.path.join(REPO, 'tests') not in forked[1]
 
 
 def test_the_resume_advice_deletes_the_objects_not_the_meta(fsp_epoch_1,

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from _foundation_helpers import (FSP_DEMO, REPO, error_lines, run_tool_here,
-                                 small_config)
+from _foundation_helpers import (FSP_DEMO, REPO, error_lines,
+                                 forked_python_c, run_tool_here, small_config)
 
 #: a run of ``--launcher slurm`` as srun starts one task of a job, on the
 #: CPU: MMEngine's ``_init_dist_slurm`` sets the task's GPU, which this
@@ -62,13 +62,26 @@ def _slurm_env(job_id, master_port=None, **task):
     return env
 
 
+#: what the tasks import first: the fork a task runs in
+#: (:func:`_one_task`) starts from an interpreter that imported these
+_TASK_IMPORTS = ('import torch, torch.distributed, mmpretrain.models, '
+                 'openselfsup.apis.train, openselfsup.models')
+
+
+def _one_task(code, argv, env, cwd):
+    """``python -c code *argv`` as one task of a job, in a process of its
+    own (its process group, its environment ``env``; a fork of an
+    interpreter that ran :data:`_TASK_IMPORTS`, no cold start:
+    ``forked_python_c``) in the folder ``cwd``; the completed process."""
+    rc, out, err = forked_python_c(_TASK_IMPORTS, code, argv, env, cwd)
+    return subprocess.CompletedProcess(argv, rc, out, err)
+
+
 def _slurm_task(tmp_path, job_id, master_port=None):
     """One task of Slurm job ``job_id`` (:func:`_slurm_env`) run to its
     process group; the completed process."""
-    return subprocess.run([sys.executable, '-c', SLURM_TASK,
-                           str(tmp_path / 'w')],
-                          env=_slurm_env(job_id, master_port), cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    return _one_task(SLURM_TASK, [str(tmp_path / 'w')],
+                     _slurm_env(job_id, master_port), tmp_path)
 
 
 def _free_job_port():
@@ -371,10 +384,8 @@ def _slurm_build(tmp_path, config, *args, job_id=None, master_port=None):
     """:data:`BUILD_TASK` of ``config`` (``*args``: ``--cfg-options ...``)
     as the one task of Slurm job ``job_id`` (:func:`_slurm_env`), into
     ``tmp_path/w``; the completed process."""
-    return subprocess.run(
-        [sys.executable, '-c', BUILD_TASK, config, str(tmp_path / 'w'),
-         *args], env=_slurm_env(job_id, master_port), cwd=tmp_path,
-        capture_output=True, text=True, timeout=300)
+    return _one_task(BUILD_TASK, [config, str(tmp_path / 'w'), *args],
+                     _slurm_env(job_id, master_port), tmp_path)
 
 
 def _two_free_ports():
