@@ -188,6 +188,13 @@ def run_python_c(code, env_extra=None, cwd=None):
     assert rc == 0, (code, stderr[-2000:])
 
 
+#: the imports of a run's model stack (torch, MMEngine, mmpretrain's
+#: models and this project's): the first statement of the interpreter
+#: that the tests' training and build commands are forked from
+MODEL_STACK = ('import torch, torch.distributed, mmpretrain.models, '
+               'openselfsup.apis.train, openselfsup.models')
+
+
 def forked_python_c(first, code, argv=(), env=None, cwd=None):
     """``python -c code *argv`` with the environment ``env`` (default:
     this process's, this checkout first on PYTHONPATH, as ``run_tool``
@@ -381,14 +388,18 @@ def run_tool_here(args, capfd, cwd=None):
     return code, out, err
 
 
-def loaded_modules(argv, watch, cwd=REPO):
+def loaded_modules(argv, watch, cwd=REPO, first=None):
     """Run a script (``argv``, path relative to the repository) as
     ``__main__`` in a fresh process; return (exit status, stdout, stderr
     lines that are not warnings, the imported modules that are one of
     ``watch`` (dotted names) or inside one, sorted). ``cwd``: the folder
     it runs in (a config's default work dir is relative to it; relative
-    arguments too)."""
+    arguments too). ``first`` (an import statement such as
+    :data:`MODEL_STACK`): the process is a fork of an interpreter that ran
+    it (:func:`forked_python_c`), for a test that needs the script's own
+    process but not what a cold start imports (``watch`` empty)."""
     import ast
+    assert first is None or not watch, 'a fork imported first'
     argv = [os.path.join(REPO, argv[0])] + list(argv[1:])
     code = (
         'import runpy, sys\n'
@@ -402,15 +413,18 @@ def loaded_modules(argv, watch, cwd=REPO):
         'print("\\nLOADED", sorted(m for m in sys.modules if any(\n'
         '      m == w or m.startswith(w + ".") for w in watch)))\n'
         'sys.exit(code)\n')
-    path = os.pathsep.join(filter(None, [REPO,
-                                         os.environ.get('PYTHONPATH')]))
-    out = subprocess.run([sys.executable, '-c', code], cwd=cwd,
-                         capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, PYTHONPATH=path))
-    head, _, loaded = out.stdout.rpartition('\nLOADED ')
-    assert loaded, out.stderr[-2000:]
-    return (out.returncode, head, error_lines(out.stderr),
-            ast.literal_eval(loaded.strip()))
+    if first is not None:
+        rc, stdout, stderr = forked_python_c(first, code, cwd=cwd)
+    else:
+        path = os.pathsep.join(filter(None, [REPO,
+                                             os.environ.get('PYTHONPATH')]))
+        out = subprocess.run([sys.executable, '-c', code], cwd=cwd,
+                             capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, PYTHONPATH=path))
+        rc, stdout, stderr = out.returncode, out.stdout, out.stderr
+    head, _, loaded = stdout.rpartition('\nLOADED ')
+    assert loaded, stderr[-2000:]
+    return rc, head, error_lines(stderr), ast.literal_eval(loaded.strip())
 
 
 _WARNING = re.compile(r'^\S.*:\d+: \w*Warning: ')

@@ -1476,7 +1476,8 @@ def test_a_default_hook_dropped_under_mmengines_runner_is_refused(
     training in its own."""
     import re
 
-    from _foundation_helpers import error_lines, loaded_modules, run_tool_here
+    from _foundation_helpers import (MODEL_STACK, error_lines, loaded_modules,
+                                     run_tool_here)
     from mmengine.config import Config
     config = _clp_with_a_default_knn_hook(
         hier_root, synthetic_root, str(tmp_path / 'norunner.py'))
@@ -1505,7 +1506,8 @@ def test_a_default_hook_dropped_under_mmengines_runner_is_refused(
                        lines[0])
     assert advice and 'runner_type' in advice.group(1), lines
     rc, out, lines, _ = loaded_modules(
-        train + ['--cfg-options', *advice.group(1).split()], ())
+        train + ['--cfg-options', *advice.group(1).split()], (),
+        first=MODEL_STACK)
     assert rc == 0, (out[-2000:], lines)
     assert 'Epoch(train) [1][2/2]' in out and 'kNN' not in out, out[-2000:]
     assert (work / 'epoch_1.pth').is_file()
@@ -1592,9 +1594,9 @@ def _user_model_run(tmp_path, monkeypatch, config, kind, hooks,
     """``config`` written again with ``model.type`` the user's ``kind``
     (from ``user_models.py``, imported by ``custom_imports``) and the
     ``custom_hooks`` ``hooks``; run by tools/train.py with ``args`` in a
-    fresh process: (its config, exit status, stdout, stderr lines, work
-    dir)."""
-    from _foundation_helpers import loaded_modules
+    process of its own (a fork of one that imported the model stack):
+    (its config, exit status, stdout, stderr lines, work dir)."""
+    from _foundation_helpers import MODEL_STACK, loaded_modules
     from mmengine.config import Config
     (tmp_path / 'user_models.py').write_text(_USER_MODELS)
     monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [
@@ -1608,7 +1610,8 @@ def _user_model_run(tmp_path, monkeypatch, config, kind, hooks,
     cfg.dump(config)
     work = tmp_path / f'work_{kind}'
     rc, out, lines, _ = loaded_modules(
-        ['tools/train.py', config, '--work-dir', str(work), *args], ())
+        ['tools/train.py', config, '--work-dir', str(work), *args], (),
+        first=MODEL_STACK)
     return config, rc, out, lines, work
 
 
@@ -1664,7 +1667,7 @@ def test_a_knn_hook_on_an_mmpretrain_model_is_refused_by_the_launchers_check(
     refused only once the run had started, by the hook's ancestry check.
     The check gives the run's verdict, in the run's line; nothing
     written by either."""
-    from _foundation_helpers import loaded_modules, small_config
+    from _foundation_helpers import MODEL_STACK, loaded_modules, small_config
     from mmengine.config import Config
     config = small_config(os.path.join(ROOT, 'configs', 'demo',
                                        'clp_r18_demo.py'),
@@ -1685,7 +1688,8 @@ def test_a_knn_hook_on_an_mmpretrain_model_is_refused_by_the_launchers_check(
     said = {}
     for args in (['--check-config', '--no-data-check'], []):
         rc, out, lines, _ = loaded_modules(
-            ['tools/train.py', config, '--work-dir', str(work), *args], ())
+            ['tools/train.py', config, '--work-dir', str(work), *args], (),
+            first=MODEL_STACK)
         said[bool(args)] = (rc, lines)
         assert 'Epoch(train)' not in out and not work.exists(), out[-2000:]
     rc, lines = said[False]  # the run's verdict

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from _foundation_helpers import (FSP_DEMO, REPO, error_lines,
+from _foundation_helpers import (FSP_DEMO, MODEL_STACK, REPO, error_lines,
                                  forked_python_c, run_tool_here, small_config)
 
 #: a run of ``--launcher slurm`` as srun starts one task of a job, on the
@@ -62,18 +62,12 @@ def _slurm_env(job_id, master_port=None, **task):
     return env
 
 
-#: what the tasks import first: the fork a task runs in
-#: (:func:`_one_task`) starts from an interpreter that imported these
-_TASK_IMPORTS = ('import torch, torch.distributed, mmpretrain.models, '
-                 'openselfsup.apis.train, openselfsup.models')
-
-
 def _one_task(code, argv, env, cwd):
     """``python -c code *argv`` as one task of a job, in a process of its
     own (its process group, its environment ``env``; a fork of an
-    interpreter that ran :data:`_TASK_IMPORTS`, no cold start:
+    interpreter that imported ``MODEL_STACK``, no cold start:
     ``forked_python_c``) in the folder ``cwd``; the completed process."""
-    rc, out, err = forked_python_c(_TASK_IMPORTS, code, argv, env, cwd)
+    rc, out, err = forked_python_c(MODEL_STACK, code, argv, env, cwd)
     return subprocess.CompletedProcess(argv, rc, out, err)
 
 
