@@ -191,8 +191,8 @@ def run_python_c(code, env_extra=None, cwd=None):
 #: the imports of a run's model stack (torch, MMEngine, mmpretrain's
 #: models and this project's): the first statement of the interpreter
 #: that the tests' training and build commands are forked from
-MODEL_STACK = ('import torch, torch.distributed, mmpretrain.models, '
-               'openselfsup.apis.train, openselfsup.models')
+MODEL_STACK_IMPORT = ('import torch, torch.distributed, mmpretrain.models, '
+                      'openselfsup.apis.train, openselfsup.models')
 
 
 def forked_python_c(first, code, argv=(), env=None, cwd=None):
@@ -395,9 +395,10 @@ def loaded_modules(argv, watch, cwd=REPO, first=None):
     ``watch`` (dotted names) or inside one, sorted). ``cwd``: the folder
     it runs in (a config's default work dir is relative to it; relative
     arguments too). ``first`` (an import statement such as
-    :data:`MODEL_STACK`): the process is a fork of an interpreter that ran
-    it (:func:`forked_python_c`), for a test that needs the script's own
-    process but not what a cold start imports (``watch`` empty)."""
+    :data:`MODEL_STACK_IMPORT`): the process is a fork of an interpreter
+    that ran it (:func:`forked_python_c`), for a test that needs the
+    script's own process but not what a cold start imports (``watch``
+    empty)."""
     import ast
     assert first is None or not watch, 'a fork imported first'
     argv = [os.path.join(REPO, argv[0])] + list(argv[1:])

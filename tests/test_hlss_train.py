@@ -1476,8 +1476,8 @@ def test_a_default_hook_dropped_under_mmengines_runner_is_refused(
     training in its own."""
     import re
 
-    from _foundation_helpers import (MODEL_STACK, error_lines, loaded_modules,
-                                     run_tool_here)
+    from _foundation_helpers import (MODEL_STACK_IMPORT, error_lines,
+                                     loaded_modules, run_tool_here)
     from mmengine.config import Config
     config = _clp_with_a_default_knn_hook(
         hier_root, synthetic_root, str(tmp_path / 'norunner.py'))
@@ -1507,7 +1507,7 @@ def test_a_default_hook_dropped_under_mmengines_runner_is_refused(
     assert advice and 'runner_type' in advice.group(1), lines
     rc, out, lines, _ = loaded_modules(
         train + ['--cfg-options', *advice.group(1).split()], (),
-        first=MODEL_STACK)
+        first=MODEL_STACK_IMPORT)
     assert rc == 0, (out[-2000:], lines)
     assert 'Epoch(train) [1][2/2]' in out and 'kNN' not in out, out[-2000:]
     assert (work / 'epoch_1.pth').is_file()
@@ -1596,7 +1596,7 @@ def _user_model_run(tmp_path, monkeypatch, config, kind, hooks,
     ``custom_hooks`` ``hooks``; run by tools/train.py with ``args`` in a
     process of its own (a fork of one that imported the model stack):
     (its config, exit status, stdout, stderr lines, work dir)."""
-    from _foundation_helpers import MODEL_STACK, loaded_modules
+    from _foundation_helpers import MODEL_STACK_IMPORT, loaded_modules
     from mmengine.config import Config
     (tmp_path / 'user_models.py').write_text(_USER_MODELS)
     monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [
@@ -1611,7 +1611,7 @@ def _user_model_run(tmp_path, monkeypatch, config, kind, hooks,
     work = tmp_path / f'work_{kind}'
     rc, out, lines, _ = loaded_modules(
         ['tools/train.py', config, '--work-dir', str(work), *args], (),
-        first=MODEL_STACK)
+        first=MODEL_STACK_IMPORT)
     return config, rc, out, lines, work
 
 
@@ -1667,7 +1667,8 @@ def test_a_knn_hook_on_an_mmpretrain_model_is_refused_by_the_launchers_check(
     refused only once the run had started, by the hook's ancestry check.
     The check gives the run's verdict, in the run's line; nothing
     written by either."""
-    from _foundation_helpers import MODEL_STACK, loaded_modules, small_config
+    from _foundation_helpers import (MODEL_STACK_IMPORT, loaded_modules,
+                                     small_config)
     from mmengine.config import Config
     config = small_config(os.path.join(ROOT, 'configs', 'demo',
                                        'clp_r18_demo.py'),
@@ -1689,7 +1690,7 @@ def test_a_knn_hook_on_an_mmpretrain_model_is_refused_by_the_launchers_check(
     for args in (['--check-config', '--no-data-check'], []):
         rc, out, lines, _ = loaded_modules(
             ['tools/train.py', config, '--work-dir', str(work), *args], (),
-            first=MODEL_STACK)
+            first=MODEL_STACK_IMPORT)
         said[bool(args)] = (rc, lines)
         assert 'Epoch(train)' not in out and not work.exists(), out[-2000:]
     rc, lines = said[False]  # the run's verdict

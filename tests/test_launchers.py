@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from _foundation_helpers import (FSP_DEMO, MODEL_STACK, REPO, error_lines,
-                                 forked_python_c, run_tool_here, small_config)
+from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, REPO,
+                                 error_lines, forked_python_c, run_tool_here,
+                                 small_config)
 
 #: a run of ``--launcher slurm`` as srun starts one task of a job, on the
 #: CPU: MMEngine's ``_init_dist_slurm`` sets the task's GPU, which this
@@ -65,9 +66,9 @@ def _slurm_env(job_id, master_port=None, **task):
 def _one_task(code, argv, env, cwd):
     """``python -c code *argv`` as one task of a job, in a process of its
     own (its process group, its environment ``env``; a fork of an
-    interpreter that imported ``MODEL_STACK``, no cold start:
+    interpreter that imported ``MODEL_STACK_IMPORT``, no cold start:
     ``forked_python_c``) in the folder ``cwd``; the completed process."""
-    rc, out, err = forked_python_c(MODEL_STACK, code, argv, env, cwd)
+    rc, out, err = forked_python_c(MODEL_STACK_IMPORT, code, argv, env, cwd)
     return subprocess.CompletedProcess(argv, rc, out, err)
 
 
