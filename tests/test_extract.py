@@ -532,8 +532,9 @@ def test_a_backbone_of_the_users_module_is_judged_by_its_class(
     review r120), the line says why the type was not judged; where the
     recorded config allowed failed imports, a module not found is not
     blamed (it may have failed in training too, review r120). One line,
-    nothing written (whole process)."""
-    from _foundation_helpers import loaded_modules
+    nothing written (whole process: a fork of one that imported the model
+    stack)."""
+    from _foundation_helpers import MODEL_STACK_IMPORT, loaded_modules
     from mmengine.config import Config
     module = tmp_path / 'user_backbones.py'
     module.write_text('import sys\nsys.exit(3)\n' if case == 'exits'
@@ -555,7 +556,8 @@ def test_a_backbone_of_the_users_module_is_judged_by_its_class(
     rc, _, lines, _ = loaded_modules([
         'wsi_workdir/extract.py', '--config', _config('nct_test.py'),
         '--output', str(out / 'x.npy'), '--workers', '0', '--no-progress',
-        '--cfg-options', *opts, '--pretrained', ckpt], ())
+        '--cfg-options', *opts, '--pretrained', ckpt], (),
+        first=MODEL_STACK_IMPORT)
     assert rc == 2 and len(lines) == 1, (rc, lines)
     head = ('; it is a MySlideModel checkpoint, whose backbone is a '
             'MySlideTower')
