@@ -22,9 +22,10 @@ import zipfile
 
 import pytest
 
-from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, error_lines,
-                                 free_port, loaded_modules, run_advice,
-                                 run_python_c, run_tool, run_tool_here,
+from _foundation_helpers import (CLP_DEMO, FSP_DEMO, MODEL_STACK_IMPORT,
+                                 REPO, error_lines, free_port,
+                                 loaded_modules, run_advice, run_python_c,
+                                 run_tool, run_tool_here,
                                  sigterm_once_blocked, small_config)
 
 
@@ -10383,12 +10384,14 @@ def test_knn_eval_refuses_a_missing_bank_or_query_path_in_one_line(
     from openselfsup.utils import InputError
     out_dir = shipped_data / 'knn_out'
     options = {'knn_eval.query.split': 'data/hier32/nope.json'}
-    # a fresh process: MMEngine's logger of an in-process run writes to
-    # the stream an earlier test's capture closed
+    # a process of its own (a fork of the model stack's): MMEngine's
+    # logger of an in-process run writes to the stream an earlier test's
+    # capture closed
     rc, _, lines, _ = loaded_modules(
         ['tools/knn_eval.py', os.path.join(REPO, KNN_DEMO), '--random-init',
          '--out-dir', str(out_dir), '--cfg-options',
-         *(f'{k}={v}' for k, v in options.items())], (), cwd=shipped_data)
+         *(f'{k}={v}' for k, v in options.items())], (), cwd=shipped_data,
+        first=MODEL_STACK_IMPORT)
     # named with its config key and option, as tools/train.py names it
     # (check_dataset_paths, before the datasets are built)
     assert rc == 2 and len(lines) == 1 and lines[0].startswith(
