@@ -94,13 +94,19 @@ def checkpoint_tensors(value, key=''):
             yield from checkpoint_tensors(v, f'{key}.{i}')
 
 
-def run_tool(args, cwd=None, timeout=300, env_extra=None):
+def run_tool(args, cwd=None, timeout=300, env_extra=None, first=None):
     """Run a script of tools/ in a subprocess; return (rc, stdout, stderr).
 
     Without ``cwd`` the script runs in a fresh temporary folder, removed
     after: a config's default work dir (``work_dirs/<config>``, relative)
     lands there, not among the runs a user keeps in the checkout (the
-    demo's is the quick start's)."""
+    demo's is the quick start's). ``first`` (an import statement such as
+    :data:`MODEL_STACK_IMPORT`; a Python script only): the subprocess is a
+    fork of an interpreter that ran it (:func:`forked_python_c`), the
+    script run as ``__main__``, for a test that needs the script's own
+    process but not a cold start (the environment the modules of
+    ``first`` read as they are imported is this process's, not
+    ``env_extra``)."""
     env = dict(os.environ)
     env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
     env.update(env_extra or {})
@@ -110,9 +116,21 @@ def run_tool(args, cwd=None, timeout=300, env_extra=None):
         if cwd is None:
             cwd = stack.enter_context(
                 tempfile.TemporaryDirectory(prefix='run_tool_'))
+        if first is not None:
+            assert cmd[0] == sys.executable, 'a fork runs Python'
+            return forked_python_c(first, _AS_MAIN, cmd[1:], env, cwd)
         p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True,
                            text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
+
+
+#: ``python -c _AS_MAIN SCRIPT ARGS...`` runs SCRIPT with ARGS as
+#: ``python SCRIPT ARGS...`` does: as ``__main__``, ``sys.argv`` the
+#: script's and its arguments, its folder first on sys.path
+_AS_MAIN = ('import os, runpy, sys\n'
+            'sys.argv = sys.argv[1:]\n'
+            'sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[0]))\n'
+            'runpy.run_path(sys.argv[0], run_name="__main__")\n')
 
 
 def sigterm_once_blocked(cmd, marker, group=False, when_blocked=None,

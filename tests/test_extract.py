@@ -4440,11 +4440,13 @@ def test_an_extraction_scope_that_misses_a_type_is_one_line(
     ``nct_aug.py``'s data set, which fails so; each scope that misses a
     type is one line naming the key and the way out, exit 2, nothing
     written; ``nct_test.py`` under None extracts the features it extracts
-    under the project's scope. Each run in its own process."""
+    under the project's scope. Each run in its own process (the
+    extractions: a fork of one that imported the model stack, no scope
+    current there either)."""
     import subprocess
     import sys
 
-    from _foundation_helpers import run_tool
+    from _foundation_helpers import MODEL_STACK_IMPORT, run_tool
     code = (
         'import sys\n'
         'from mmengine.registry import DefaultScope\n'
@@ -4471,7 +4473,7 @@ def test_an_extraction_scope_that_misses_a_type_is_one_line(
         rc, _, err = run_tool([
             'wsi_workdir/extract.py', '--config', _config(name),
             '--pretrained', ckpt, '--output', str(out), '--cfg-options',
-            *options, f'default_scope={scope}'])
+            *options, f'default_scope={scope}'], first=MODEL_STACK_IMPORT)
         return rc, err, out
 
     feats = {}

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, forked_python_c,
                                  loaded_modules, run_advice, run_python_c,
-                                 run_tool_here, small_config,
+                                 run_tool, run_tool_here, small_config,
                                  worker_log_lines, worker_warnings_shown)
 
 
@@ -4755,7 +4755,9 @@ def test_a_forked_command_runs_as_a_fresh_interpreter_runs_it(tmp_path):
     same exit status, stdout and stderr, its arguments, folder and
     environment, sys.path from the PYTHONPATH given (a module of a folder
     only there is imported; the tests' folder, on the server's, is not on
-    it) and the functions registered with ``atexit`` run at the end."""
+    it) and the functions registered with ``atexit`` run at the end; a
+    script run by ``run_tool`` in such a fork runs as ``python SCRIPT``
+    runs it (``__main__``, its arguments, its folder first on sys.path)."""
     (tmp_path / 'mine').mkdir()
     (tmp_path / 'mine' / 'users_module.py').write_text('NAME = "mine"\n')
     code = ('import atexit, os, sys\n'
@@ -4779,6 +4781,17 @@ def test_a_forked_command_runs_as_a_fresh_interpreter_runs_it(tmp_path):
         assert fresh.stderr == f'to stderr\nat exit {argv}\n'
         assert f'mine {["-c", *argv]} {tmp_path} given' in fresh.stdout
     assert os.path.join(REPO, 'tests') not in forked[1]
+    # a script, as ``python SCRIPT ARGS`` runs it: run_tool's fork
+    (tmp_path / 'mine' / 'script.py').write_text(
+        'import sys\nimport users_module\n'
+        'print(__name__, sys.argv, sys.path[0], users_module.NAME)\n'
+        'sys.exit(4)\n')
+    script = str(tmp_path / 'mine' / 'script.py')
+    fresh = run_tool([script, 'a b'], cwd=tmp_path)
+    assert fresh == (4, f"__main__ {[script, 'a b']} {tmp_path / 'mine'} "
+                     'mine\n', '')
+    assert run_tool([script, 'a b'], cwd=tmp_path,
+                    first='import torch') == fresh
 
 
 def test_the_resume_advice_deletes_the_objects_not_the_meta(fsp_epoch_1,
