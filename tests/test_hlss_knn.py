@@ -745,8 +745,9 @@ def test_a_subclass_registered_by_custom_imports_gets_the_knn_words(
     review r108). Run as users run it (a process of its own, the module
     on PYTHONPATH): the recorded modules are imported as that config's
     run would import them, and the first line says what kNN evaluation
-    is for and how a MoCo-v3 encoder is evaluated."""
-    from _foundation_helpers import REPO, run_tool
+    is for and how a MoCo-v3 encoder is evaluated (the process a fork of
+    one that imported the model stack: ``run_tool``'s ``first``)."""
+    from _foundation_helpers import MODEL_STACK_IMPORT, REPO, run_tool
     _patients_here(tmp_path, monkeypatch)
     mine = tmp_path / 'mine'
     mine.mkdir()
@@ -760,7 +761,8 @@ def test_a_subclass_registered_by_custom_imports_gets_the_knn_words(
     code, _, err = run_tool(
         ['tools/knn_eval.py', HIDISC_DEMO, ckpt, '--out-dir',
          str(tmp_path / 'out')], cwd=str(tmp_path),
-        env_extra={'PYTHONPATH': os.pathsep.join([REPO, str(mine)])})
+        env_extra={'PYTHONPATH': os.pathsep.join([REPO, str(mine)])},
+        first=MODEL_STACK_IMPORT)
     assert code == 2 and err.count('\n') == 1, err
     assert err.startswith(f'error: {ckpt}: does not fit the config'), err
     assert 'evaluate it with that config' not in err, err
