@@ -248,14 +248,15 @@ _ENGINE_IMPORT = 'import torch, openselfsup.engine'
 #: the server's loop: it runs its first argument (an advised command's
 #: first import), then per line of JSON ({code, argv, env, cwd, stdout,
 #: stderr}), a fork runs ``code`` as ``python -c code *argv`` does
-#: (``__main__``, sys.argv ['-c', *argv], the functions registered with
-#: ``atexit`` run at its end) with the environment ``env`` (the caller's
-#: whole one: nothing of the server's start stays; its PYTHONPATH's
-#: folders on sys.path in place of the server's) in the folder ``cwd``
-#: (the caller's), its stdout and stderr into the named files; the exit
-#: status is written back
+#: (``__main__`` a module of its own, sys.argv ['-c', *argv], the
+#: interpreter's own exit at its end: the functions registered with
+#: ``atexit``, the threads joined, an uncaught exception's traceback)
+#: with the environment ``env`` (the caller's whole one: nothing of the
+#: server's start stays; its PYTHONPATH's folders on sys.path in place
+#: of the server's) in the folder ``cwd`` (the caller's), its stdout and
+#: stderr into the named files; the exit status is written back
 _SERVER = r"""
-import atexit, json, os, sys, traceback
+import json, os, sys, types
 exec(sys.argv[1], {'__name__': '__main__', '__builtins__': __builtins__})
 
 
@@ -264,41 +265,28 @@ def folders(path):
 
 
 started = folders(os.environ.get('PYTHONPATH', ''))
+code = None
 for line in sys.stdin:
     req = json.loads(line)
     pid = os.fork()
     if pid == 0:
-        code = 1
-        try:
-            null = os.open(os.devnull, os.O_RDWR)
-            os.dup2(null, 0)
-            os.dup2(os.open(req['stdout'], os.O_WRONLY | os.O_TRUNC), 1)
-            os.dup2(os.open(req['stderr'], os.O_WRONLY | os.O_TRUNC), 2)
-            os.environ.clear()
-            os.environ.update(req['env'])
-            os.chdir(req['cwd'])
-            given = folders(req['env'].get('PYTHONPATH', ''))
-            sys.path[1:] = given + [p for p in sys.path[1:]
-                                    if p not in started and p not in given]
-            sys.argv = ['-c', *req['argv']]
-            exec(compile(req['code'], '<string>', 'exec'),
-                 {'__name__': '__main__', '__builtins__': __builtins__})
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else (
-                0 if e.code is None else 1)
-            if not isinstance(e.code, (int, type(None))):
-                print(e.code, file=sys.stderr)
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            try:
-                atexit._run_exitfuncs()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(os.open(req['stdout'], os.O_WRONLY | os.O_TRUNC), 1)
+        os.dup2(os.open(req['stderr'], os.O_WRONLY | os.O_TRUNC), 2)
+        os.environ.clear()
+        os.environ.update(req['env'])
+        os.chdir(req['cwd'])
+        given = folders(req['env'].get('PYTHONPATH', ''))
+        sys.path[1:] = given + [p for p in sys.path[1:]
+                                if p not in started and p not in given]
+        sys.argv = ['-c', *req['argv']]
+        code = compile(req['code'], '<string>', 'exec')
+        break
     print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+if code is not None:  # the fork: the command, then the interpreter's exit
+    sys.modules['__main__'] = main = types.ModuleType('__main__')
+    exec(code, vars(main))
 """
 
 

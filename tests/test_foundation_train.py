@@ -4755,9 +4755,10 @@ def test_a_forked_command_runs_as_a_fresh_interpreter_runs_it(tmp_path):
     same exit status, stdout and stderr, its arguments, folder and
     environment, sys.path from the PYTHONPATH given (a module of a folder
     only there is imported; the tests' folder, on the server's, is not on
-    it) and the functions registered with ``atexit`` run at the end; a
-    script run by ``run_tool`` in such a fork runs as ``python SCRIPT``
-    runs it (``__main__``, its arguments, its folder first on sys.path)."""
+    it) and the interpreter's exit at the end (the functions registered
+    with ``atexit`` run, a thread still running joined); a script run by
+    ``run_tool`` in such a fork runs as ``python SCRIPT`` runs it
+    (``__main__``, its arguments, its folder first on sys.path)."""
     (tmp_path / 'mine').mkdir()
     (tmp_path / 'mine' / 'users_module.py').write_text('NAME = "mine"\n')
     code = ('import atexit, os, sys\n'
@@ -4768,6 +4769,9 @@ def test_a_forked_command_runs_as_a_fresh_interpreter_runs_it(tmp_path):
             '      os.environ["X"])\n'
             'print(sys.path)\n'
             'print("to stderr", file=sys.stderr)\n'
+            'import threading, time\n'
+            'threading.Thread(target=lambda: (time.sleep(0.3),\n'
+            '                                 print("thread"))).start()\n'
             'sys.exit(int(sys.argv[1]))\n')
     env = dict(os.environ, X='given', PYTHONPATH=os.pathsep.join(
         [str(tmp_path / 'mine'), REPO]))
@@ -4780,6 +4784,7 @@ def test_a_forked_command_runs_as_a_fresh_interpreter_runs_it(tmp_path):
         assert fresh.returncode == int(argv[0])
         assert fresh.stderr == f'to stderr\nat exit {argv}\n'
         assert f'mine {["-c", *argv]} {tmp_path} given' in fresh.stdout
+        assert fresh.stdout.endswith('\nthread\n'), fresh.stdout
     assert os.path.join(REPO, 'tests') not in forked[1]
     # a script, as ``python SCRIPT ARGS`` runs it: run_tool's fork
     (tmp_path / 'mine' / 'script.py').write_text(
