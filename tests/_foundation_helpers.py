@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 from mmengine.config import Config
 
@@ -134,23 +135,30 @@ _AS_MAIN = ('import os, runpy, sys\n'
 
 
 def sigterm_once_blocked(cmd, marker, group=False, when_blocked=None,
-                         wait=240):
+                         wait=240, first=None):
     """Run ``cmd`` (a driver that touches ``marker`` where it blocks; this
     checkout on PYTHONPATH), wait until it blocks, call ``when_blocked``
     (if given), then send it SIGTERM (with ``group``, to its process
-    group, as torchrun does). Returns (exit status, stderr,
-    ``when_blocked``'s value)."""
+    group, as torchrun does). ``first``: ``cmd`` (``python SCRIPT
+    ARGS...``) runs in a fork of an interpreter that ran it
+    (:func:`forked_popen`), not a cold start. Returns (exit status,
+    stderr, ``when_blocked``'s value)."""
     import signal
-    import time
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True,
-                            start_new_session=group)
+    env = _checkout_env(None)
+    if first is not None:
+        assert cmd[0] == sys.executable, 'a fork runs Python'
+        proc = forked_popen(first, _AS_MAIN, cmd[1:], env, session=group)
+    else:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True,
+                                start_new_session=group)
+
+    def stderr():
+        return proc.output()[1] if first is not None else proc.stderr.read()
     try:
         deadline = time.time() + wait
         while not os.path.exists(marker):
-            assert proc.poll() is None, proc.stderr.read()[-3000:]
+            assert proc.poll() is None, stderr()[-3000:]
             assert time.time() < deadline, 'the run never blocked'
             time.sleep(0.1)
         seen = when_blocked() if when_blocked is not None else None
@@ -158,7 +166,11 @@ def sigterm_once_blocked(cmd, marker, group=False, when_blocked=None,
             os.killpg(proc.pid, signal.SIGTERM)
         else:
             proc.send_signal(signal.SIGTERM)
-        err = proc.communicate(timeout=60)[1]
+        if first is not None:
+            proc.wait(60)
+            err = stderr()
+        else:
+            err = proc.communicate(timeout=60)[1]
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -230,10 +242,26 @@ def forked_python_c(first, code, argv=(), env=None, cwd=None):
     Returns:
         (exit status, stdout, stderr)
     """
-    if env is None:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            filter(None, [REPO, os.environ.get('PYTHONPATH')])))
-    return _advice_server(first).run(code, env, cwd or os.getcwd(), argv)
+    return _advice_server(first).run(code, _checkout_env(env),
+                                     cwd or os.getcwd(), argv)
+
+
+def forked_popen(first, code, argv=(), env=None, cwd=None, session=False):
+    """``python -c code *argv`` as :func:`forked_python_c` runs it, not
+    waited for, as ``subprocess.Popen`` starts it (``session``: its
+    ``start_new_session``): its :class:`Forked` (``pid``, ``poll``,
+    ``wait``, ``kill``, ``output``)."""
+    return _advice_server(first).start(code, _checkout_env(env),
+                                       cwd or os.getcwd(), argv, session)
+
+
+def _checkout_env(env):
+    """``env``, or this process's environment with this checkout first on
+    PYTHONPATH where None."""
+    if env is not None:
+        return env
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
 
 
 def _advice_path():
@@ -246,17 +274,21 @@ def _advice_path():
 _ENGINE_IMPORT = 'import torch, openselfsup.engine'
 
 #: the server's loop: it runs its first argument (an advised command's
-#: first import), then per line of JSON ({code, argv, env, cwd, stdout,
-#: stderr}), a fork runs ``code`` as ``python -c code *argv`` does
-#: (``__main__`` a module of its own, sys.argv ['-c', *argv], the
-#: interpreter's own exit at its end: the functions registered with
-#: ``atexit``, the threads joined, an uncaught exception's traceback)
-#: with the environment ``env`` (the caller's whole one: nothing of the
-#: server's start stays; its PYTHONPATH's folders on sys.path in place
-#: of the server's) in the folder ``cwd`` (the caller's), its stdout and
-#: stderr into the named files; the exit status is written back
+#: first import), then per line of JSON ({id, code, argv, env, cwd,
+#: stdout, stderr, session}), a fork runs ``code`` as ``python -c code
+#: *argv`` does (``__main__`` a module of its own, sys.argv ['-c',
+#: *argv], the interpreter's own exit at its end: the functions
+#: registered with ``atexit``, the threads joined, an uncaught
+#: exception's traceback) with the environment ``env`` (the caller's
+#: whole one: nothing of the server's start stays; its PYTHONPATH's
+#: folders on sys.path in place of the server's) in the folder ``cwd``
+#: (the caller's), its stdout and stderr into the named files, in a
+#: session of its own where ``session`` is true (as Popen's
+#: start_new_session); the server says ``started ID PID`` at once and
+#: ``ended ID STATUS`` (Popen's returncode) when the fork has ended, and
+#: takes the next request meanwhile
 _SERVER = r"""
-import json, os, sys, types
+import json, os, select, sys, types
 exec(sys.argv[1], {'__name__': '__main__', '__builtins__': __builtins__})
 
 
@@ -264,12 +296,40 @@ def folders(path):
     return [os.path.abspath(p) for p in path.split(os.pathsep) if p]
 
 
+def reap(block):
+    while children:
+        try:
+            pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        print('ended', children.pop(pid), os.waitstatus_to_exitcode(status),
+              flush=True)
+
+
 started = folders(os.environ.get('PYTHONPATH', ''))
-code = None
-for line in sys.stdin:
-    req = json.loads(line)
-    pid = os.fork()
-    if pid == 0:
+code, children, pending = None, {}, b''
+while code is None:
+    ready = select.select([0], [], [], 0.02 if children else None)[0]
+    reap(False)
+    if not ready:
+        continue
+    chunk = os.read(0, 1 << 16)
+    if not chunk:  # the caller has gone: its commands end first
+        reap(True)
+        break
+    pending += chunk
+    while code is None and b'\n' in pending:
+        line, pending = pending.split(b'\n', 1)
+        req = json.loads(line)
+        pid = os.fork()
+        if pid:
+            children[pid] = req['id']
+            print('started', req['id'], pid, flush=True)
+            continue
+        if req['session']:
+            os.setsid()
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.dup2(os.open(req['stdout'], os.O_WRONLY | os.O_TRUNC), 1)
@@ -282,8 +342,6 @@ for line in sys.stdin:
                                 if p not in started and p not in given]
         sys.argv = ['-c', *req['argv']]
         code = compile(req['code'], '<string>', 'exec')
-        break
-    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
 if code is not None:  # the fork: the command, then the interpreter's exit
     sys.modules['__main__'] = main = types.ModuleType('__main__')
     exec(code, vars(main))
@@ -292,40 +350,78 @@ if code is not None:  # the fork: the command, then the interpreter's exit
 
 class _AdviceServer:
     """An interpreter that ran ``first`` (an import statement), forked
-    once per command."""
+    once per command; the commands may run at the same time."""
 
     def __init__(self, first):
         self.proc = subprocess.Popen(
             [sys.executable, '-c', _SERVER, first], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, start_new_session=True,
+            stdout=subprocess.PIPE, start_new_session=True,
             env=dict(os.environ, PYTHONPATH=_advice_path()))
         self.first = first
+        self.said = {'started': {}, 'ended': {}}
+        self.unread = b''
+        self.count = 0
+
+    def hear(self, timeout):
+        """Read what the server says within ``timeout`` seconds into
+        ``said``; False where it said nothing. Where it has ended, it is
+        killed and forgotten (:meth:`kill`), so that the next command
+        gets a fresh one."""
+        import select
+        fd = self.proc.stdout.fileno()
+        if not select.select([fd], [], [], max(timeout, 0))[0]:
+            return False
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            self.kill()
+            raise AssertionError('the advice server ended')
+        *lines, self.unread = (self.unread + chunk).split(b'\n')
+        for line in lines:
+            kind, key, value = line.decode().split()
+            self.said[kind][int(key)] = int(value)
+        return True
+
+    def start(self, code, env, cwd, argv=(), session=False):
+        """``code`` (with the arguments ``argv``) in a fork with the
+        environment ``env`` in the folder ``cwd`` (in a session of its own
+        with ``session``), not waited for: its :class:`Forked`."""
+        import json
+        self.count += 1
+        key = self.count
+        out = tempfile.NamedTemporaryFile('r', suffix='.out')
+        err = tempfile.NamedTemporaryFile('r', suffix='.err')
+        self.proc.stdin.write(json.dumps(dict(
+            id=key, code=code, argv=list(argv), env=env, cwd=str(cwd),
+            stdout=out.name, stderr=err.name, session=session)).encode()
+            + b'\n')
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + 300
+        while key not in self.said['started']:
+            if not self.hear(deadline - time.monotonic()):
+                self.kill()
+                raise AssertionError('the advice server started no fork in '
+                                     '300 s')
+        return Forked(self, key, self.said['started'].pop(key), out, err)
 
     def run(self, code, env, cwd, argv=()):
-        """``code`` (with the arguments ``argv``) in a fork with the
-        environment ``env`` in the folder ``cwd``; (exit status, stdout,
-        stderr). Where no status comes back (a timeout, the server ended)
-        the server and its fork are killed and forgotten, so that the next
-        command gets a fresh one and does not read this one's status."""
-        import json
-        import select
-        with tempfile.NamedTemporaryFile('r', suffix='.out') as out, \
-                tempfile.NamedTemporaryFile('r', suffix='.err') as err:
-            self.proc.stdin.write(json.dumps(dict(
-                code=code, argv=list(argv), env=env, cwd=str(cwd),
-                stdout=out.name, stderr=err.name)) + '\n')
-            self.proc.stdin.flush()
-            ready, _, _ = select.select([self.proc.stdout], [], [], 300)
-            status = self.proc.stdout.readline() if ready else ''
-            if not status:
-                self.kill()
-            assert ready, 'the advice server gave no exit status in 300 s'
-            assert status, 'the advice server ended'
-            return int(status), out.read(), err.read()
+        """``code`` as :meth:`start` runs it, waited for; (exit status,
+        stdout, stderr). Where no status comes back (a timeout, the
+        server ended) the server and its forks are killed and forgotten,
+        so that the next command gets a fresh one and does not read this
+        one's status."""
+        forked = self.start(code, env, cwd, argv)
+        try:
+            forked.wait(300)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError('the advice server gave no exit status in '
+                                 '300 s')
+        return forked.returncode, *forked.output()
 
     def kill(self):
-        """End the server and its fork (its process group) and drop it
-        from ``_ADVICE``."""
+        """End the server and its forks (its process group; a fork in a
+        session of its own is its caller's to end) and drop it from
+        ``_ADVICE``."""
         import signal
         if _ADVICE.get(self.first) is self:
             del _ADVICE[self.first]
@@ -339,7 +435,60 @@ class _AdviceServer:
         if self.proc.poll() is not None:
             return
         self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a fork left running
+            self.kill()
+
+
+class Forked:
+    """A command running in a fork of an :class:`_AdviceServer`, as
+    ``subprocess.Popen`` gives one: its ``pid``, ``poll``, ``wait``,
+    ``returncode``, ``send_signal``, ``kill``; its stdout and stderr read
+    from their files (:meth:`output`)."""
+
+    def __init__(self, server, key, pid, out, err):
+        self.server, self.key, self.pid = server, key, pid
+        self.out, self.err = out, err
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None:
+            while self.key not in self.server.said['ended'] and \
+                    self.server.hear(0):
+                pass
+            if self.key in self.server.said['ended']:
+                self.returncode = self.server.said['ended'].pop(self.key)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            left = 60 if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(['fork', str(self.pid)],
+                                                timeout)
+            self.server.hear(min(left, 60))
+        return self.returncode
+
+    def send_signal(self, sig):
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self):
+        import signal
+        self.send_signal(signal.SIGKILL)
+
+    def output(self):
+        """(stdout, stderr), the files closed (removed)."""
+        try:
+            return self.out.read(), self.err.read()
+        finally:
+            self.out.close()
+            self.err.close()
 
 
 _ADVICE = {}

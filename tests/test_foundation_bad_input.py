@@ -10785,7 +10785,8 @@ runpy.run_path(sys.argv[0], run_name='__main__')
 def _train_until_sigterm(tmp_path, cfg, work, at, group=False):
     """Run tools/train.py on ``cfg`` into ``work``, blocked at the start of
     iteration ``at``; send SIGTERM there (with ``group``, to its process
-    group, as torchrun does). Returns (exit status, stderr, the layout of
+    group, as torchrun does); the run a fork of an interpreter that
+    imported the model stack. Returns (exit status, stderr, the layout of
     ``work`` when the signal was sent)."""
     import sys
     driver = tmp_path / 'driver.py'
@@ -10795,7 +10796,7 @@ def _train_until_sigterm(tmp_path, cfg, work, at, group=False):
         [sys.executable, str(driver), str(at), str(marker),
          os.path.join(REPO, 'tools', 'train.py'), cfg, '--work-dir',
          str(work)], marker, group=group,
-        when_blocked=lambda: _layout(_files(work)))
+        when_blocked=lambda: _layout(_files(work)), first=MODEL_STACK_IMPORT)
 
 
 @pytest.mark.slow

@@ -17,9 +17,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, forked_python_c,
-                                 loaded_modules, run_advice, run_python_c,
-                                 run_tool, run_tool_here, small_config,
+from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, forked_popen,
+                                 forked_python_c, loaded_modules, run_advice,
+                                 run_python_c, run_tool, run_tool_here,
+                                 small_config,
                                  worker_log_lines, worker_warnings_shown)
 
 
@@ -4797,6 +4798,64 @@ def test_a_forked_command_runs_as_a_fresh_interpreter_runs_it(tmp_path):
                      'mine\n', '')
     assert run_tool([script, 'a b'], cwd=tmp_path,
                     first='import torch') == fresh
+
+
+def test_forked_commands_run_at_once_and_take_signals_as_popens_do(
+        tmp_path):
+    """``forked_popen`` starts a command as ``subprocess.Popen`` does, the
+    reference here: two run at the same time (each waits for the other's
+    file); one given a session of its own (``start_new_session``) leads
+    its session and process group; a SIGTERM to its group reaches its
+    handler, a SIGKILL ends it with the status -9, as a Popen's; ``poll``
+    is None while it runs."""
+    code = ('import os, pathlib, signal, sys, time\n'
+            'me, other, ready = map(pathlib.Path, sys.argv[1:])\n'
+            'me.touch()\n'
+            'while not other.exists():\n'
+            '    time.sleep(0.01)\n'
+            'print(os.getsid(0) == os.getpid(),\n'
+            '      os.getpgid(0) == os.getpid(), flush=True)\n'
+            'def term(*args):\n'
+            '    print("term", flush=True)\n'
+            '    pathlib.Path(f"{ready}.term").touch()\n'
+            'signal.signal(signal.SIGTERM, term)\n'
+            'ready.touch()\n'
+            'time.sleep(60)\n')
+
+    def pair(start):
+        folder = tmp_path / start.__name__
+        folder.mkdir()
+        a, b = folder / 'a', folder / 'b'
+        procs = [start([str(a), str(b), str(folder / 'ready_a')], False),
+                 start([str(b), str(a), str(folder / 'ready_b')], True)]
+        while not (folder / 'ready_b').exists():
+            assert procs[1].poll() is None
+            time.sleep(0.01)
+        os.killpg(procs[1].pid, signal.SIGTERM)  # "term", still running
+        while not (folder / 'ready_a').exists() or \
+                not (folder / 'ready_b.term').exists():
+            time.sleep(0.01)
+        assert [proc.poll() for proc in procs] == [None, None]
+        for proc in procs:
+            proc.kill()
+            proc.wait(60)
+        assert [proc.returncode for proc in procs] == [-9, -9]
+        return [output(proc) for proc in procs]
+
+    def popen(argv, session):
+        return subprocess.Popen([sys.executable, '-c', code, *argv],
+                                stdout=subprocess.PIPE, text=True,
+                                start_new_session=session)
+
+    def forked(argv, session):
+        return forked_popen('import torch', code, argv, session=session)
+
+    def output(proc):
+        return proc.stdout.read() if isinstance(proc, subprocess.Popen) \
+            else proc.output()[0]
+    outs = pair(popen)
+    assert outs == ['False False\n', 'True True\nterm\n'], outs
+    assert pair(forked) == outs
 
 
 def test_the_resume_advice_deletes_the_objects_not_the_meta(fsp_epoch_1,

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from _foundation_helpers import REPO, error_lines, sigterm_once_blocked
+from _foundation_helpers import (MODEL_STACK_IMPORT, REPO, error_lines,
+                                 sigterm_once_blocked)
 
 SLIDE_DEMO = os.path.join(REPO, 'configs', 'demo',
                           'balance_slide_synthetic.py')
@@ -75,7 +76,8 @@ def slides(tmp_path_factory):
 
 def _sweep_until_sigterm(tmp_path, slides, at):
     """tools/balance_sweep.py (lambdas 0 and 1 after a 1-epoch baseline,
-    stand-in runs) blocked at ``at``; SIGTERM sent there. Returns (exit
+    stand-in runs) blocked at ``at``; SIGTERM sent there; the sweep a fork
+    of an interpreter that imported the model stack. Returns (exit
     status, stderr, the work dir)."""
     driver = tmp_path / 'driver.py'
     driver.write_text(_BLOCKING_SWEEP_DRIVER)
@@ -86,7 +88,8 @@ def _sweep_until_sigterm(tmp_path, slides, at):
          '--lambdas', '0', '1', '--baseline-epochs', '1', '--work-dir',
          str(work), '--cfg-options',
          f'train_dataloader.dataset.data_root={slides}',
-         f'val_dataloader.dataset.data_root={slides}'], marker)
+         f'val_dataloader.dataset.data_root={slides}'], marker,
+        first=MODEL_STACK_IMPORT)
     return rc, err, work
 
 
