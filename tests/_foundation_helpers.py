@@ -119,16 +119,16 @@ def run_tool(args, cwd=None, timeout=300, env_extra=None, first=None):
                 tempfile.TemporaryDirectory(prefix='run_tool_'))
         if first is not None:
             assert cmd[0] == sys.executable, 'a fork runs Python'
-            return forked_python_c(first, _AS_MAIN, cmd[1:], env, cwd)
+            return forked_python_c(first, AS_MAIN, cmd[1:], env, cwd)
         p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True,
                            text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 
-#: ``python -c _AS_MAIN SCRIPT ARGS...`` runs SCRIPT with ARGS as
+#: ``python -c AS_MAIN SCRIPT ARGS...`` runs SCRIPT with ARGS as
 #: ``python SCRIPT ARGS...`` does: as ``__main__``, ``sys.argv`` the
 #: script's and its arguments, its folder first on sys.path
-_AS_MAIN = ('import os, runpy, sys\n'
+AS_MAIN = ('import os, runpy, sys\n'
             'sys.argv = sys.argv[1:]\n'
             'sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[0]))\n'
             'runpy.run_path(sys.argv[0], run_name="__main__")\n')
@@ -147,7 +147,7 @@ def sigterm_once_blocked(cmd, marker, group=False, when_blocked=None,
     env = _checkout_env(None)
     if first is not None:
         assert cmd[0] == sys.executable, 'a fork runs Python'
-        proc = forked_popen(first, _AS_MAIN, cmd[1:], env, session=group)
+        proc = forked_popen(first, AS_MAIN, cmd[1:], env, session=group)
     else:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True,

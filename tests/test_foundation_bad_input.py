@@ -22,11 +22,12 @@ import zipfile
 
 import pytest
 
-from _foundation_helpers import (CLP_DEMO, FSP_DEMO, MODEL_STACK_IMPORT,
-                                 REPO, error_lines, free_port,
-                                 loaded_modules, run_advice, run_python_c,
-                                 run_tool, run_tool_here,
-                                 sigterm_once_blocked, small_config)
+from _foundation_helpers import (AS_MAIN, CLP_DEMO, FSP_DEMO,
+                                 MODEL_STACK_IMPORT, REPO, error_lines,
+                                 forked_popen, free_port, loaded_modules,
+                                 run_advice, run_python_c, run_tool,
+                                 run_tool_here, sigterm_once_blocked,
+                                 small_config)
 
 
 @pytest.fixture()
@@ -10882,24 +10883,20 @@ def test_a_sigterm_while_the_runner_is_built_leaves_nothing_behind(
     the model stack: seconds) ended the process where it stood, leaving
     the work dir made for the lock with its lock file. It is a failed
     start like the others: one line, exit 143, nothing left."""
-    import subprocess
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
                        os.path.join(synthetic_root, 'NCT') + '/',
                        n_images=8, batch=4)
     driver = tmp_path / 'driver.py'
     driver.write_text(_SIGTERM_IN_BUILD_DRIVER)
     fresh = tmp_path / 'fresh'
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
-    p = subprocess.run(
-        [sys.executable, str(driver), os.path.join(REPO, 'tools', 'train.py'),
-         cfg, '--work-dir', str(fresh / 'w')], env=env, capture_output=True,
-        text=True, timeout=300)
-    assert p.returncode == 128 + signal.SIGTERM, (p.returncode,
-                                                  p.stderr[-3000:])
-    assert error_lines(p.stderr)[-1:] == ['terminated (SIGTERM)'], \
-        p.stderr[-3000:]
-    assert 'Traceback' not in p.stderr
+    # the driver's own process: a fork of one that imported the model stack
+    rc, _, err = run_tool(
+        [str(driver), os.path.join(REPO, 'tools', 'train.py'), cfg,
+         '--work-dir', str(fresh / 'w')], cwd=os.getcwd(),
+        first=MODEL_STACK_IMPORT)
+    assert rc == 128 + signal.SIGTERM, (rc, err[-3000:])
+    assert error_lines(err)[-1:] == ['terminated (SIGTERM)'], err[-3000:]
+    assert 'Traceback' not in err
     assert not fresh.exists(), _files(fresh)
 
 
@@ -11063,17 +11060,14 @@ def test_a_failed_start_removes_only_the_download_it_made(
 def _driver_run(tmp_path, cfg, work, at, *extra):
     """tools/train.py on ``cfg`` into ``work`` through the blocking driver
     (blocked at the start of iteration ``at``; -1: never), started: the
-    running process."""
-    import subprocess
+    running process (a fork of one that imported the model stack:
+    ``forked_popen``)."""
     driver = tmp_path / 'driver.py'
     driver.write_text(_BLOCKING_DRIVER)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
-    cmd = [sys.executable, str(driver), str(at), str(tmp_path / 'blocked'),
-           os.path.join(REPO, 'tools', 'train.py'), cfg, '--work-dir',
-           str(work), *extra]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    return forked_popen(MODEL_STACK_IMPORT, AS_MAIN, [
+        str(driver), str(at), str(tmp_path / 'blocked'),
+        os.path.join(REPO, 'tools', 'train.py'), cfg, '--work-dir',
+        str(work), *extra])
 
 
 def _unblocked_run_here(capfd, cfg, work, *extra):
@@ -11113,7 +11107,7 @@ def test_a_second_run_into_a_work_dir_in_use_is_refused(synthetic_root,
     try:
         deadline = time.time() + 240
         while not (tmp_path / 'blocked').exists():  # in its 2nd iteration
-            assert first.poll() is None, first.stderr.read()[-3000:]
+            assert first.poll() is None, first.output()[1][-3000:]
             assert time.time() < deadline, 'the first run never blocked'
             time.sleep(0.1)
         before = _files(work)

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, REPO,
-                                 error_lines, forked_python_c, run_tool_here,
-                                 small_config)
+                                 error_lines, forked_popen, forked_python_c,
+                                 run_tool_here, small_config)
 
 #: a run of ``--launcher slurm`` as srun starts one task of a job, on the
 #: CPU: MMEngine's ``_init_dist_slurm`` sets the task's GPU, which this
@@ -127,23 +127,27 @@ def test_a_slurm_job_port_is_its_job_steps():
 def test_every_task_of_a_step_meets_on_its_port(tmp_path):
     """Two tasks of one step, as srun starts them (each its own
     SLURM_PROCID, SLURM_LOCALID, SLURM_NODEID, SLURM_TASK_PID, node name),
-    each computing the port in its own process: both meet on the step's
+    each computing the port in its own process (a fork of one that
+    imported the model stack, both at once): both meet on the step's
     port, counted here by hand, a group of two (a task that computed
     another port would wait for its peer until the store's timeout)."""
     job, port = _free_job_port()
     step = 3
     port = 20000 + (port - 20000 + 1000 * step) % 9500
-    tasks = [subprocess.Popen(
-        [sys.executable, '-c', SLURM_TASK, str(tmp_path / 'w')],
-        env=_slurm_env(job, SLURM_PROCID=str(rank), SLURM_NTASKS='2',
-                       SLURM_LOCALID=str(rank), SLURM_NODEID=str(rank),
-                       SLURM_TASK_PID=str(4000 + rank),
-                       SLURMD_NODENAME=f'node{rank}',
-                       SLURM_STEP_ID=str(step)),
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True) for rank in (0, 1)]
-    outs = [task.communicate(timeout=180) for task in tasks]
-    for task, (out, err) in zip(tasks, outs):
+    tasks = [forked_popen(
+        MODEL_STACK_IMPORT, SLURM_TASK, [str(tmp_path / 'w')],
+        _slurm_env(job, SLURM_PROCID=str(rank), SLURM_NTASKS='2',
+                   SLURM_LOCALID=str(rank), SLURM_NODEID=str(rank),
+                   SLURM_TASK_PID=str(4000 + rank),
+                   SLURMD_NODENAME=f'node{rank}', SLURM_STEP_ID=str(step)),
+        tmp_path) for rank in (0, 1)]
+    try:
+        for task in tasks:
+            task.wait(180)
+    finally:
+        for task in tasks:
+            task.kill()
+    for task, (out, err) in zip(tasks, [task.output() for task in tasks]):
         assert task.returncode == 0, err[-3000:]
         assert f'port {port} 2' in out.splitlines(), out
 
