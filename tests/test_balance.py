@@ -5447,7 +5447,7 @@ def test_train_refuses_a_validation_set_holding_training_samples(
     compared, nor is the test set (the run does not test). In a folder of
     its own: the checks read the demo's default work dir (relative), where
     a user's own run of the demo may be."""
-    from _foundation_helpers import loaded_modules
+    from _foundation_helpers import MODEL_STACK_IMPORT, loaded_modules
     monkeypatch.chdir(tmp_path)
 
     from openselfsup.apis.train import check_launch, train
@@ -5464,10 +5464,12 @@ def test_train_refuses_a_validation_set_holding_training_samples(
     assert not work.exists()
     with pytest.raises(InputError, match='^' + said):
         check_launch(SLIDE_DEMO, opts)
-    # the tool itself (the config's custom_imports load torch anyway)
+    # the tool itself (the config's custom_imports load torch anyway: a
+    # fork of an interpreter that imported the model stack)
     rc, _, lines, _ = loaded_modules(
         ['tools/train.py', SLIDE_DEMO, '--check-config', '--cfg-options',
-         *(f'{k}={v}' for k, v in opts.items())], (), cwd=tmp_path)
+         *(f'{k}={v}' for k, v in opts.items())], (), cwd=tmp_path,
+        first=MODEL_STACK_IMPORT)
     assert rc == 2 and len(lines) == 1 and re.match(
         'error: ' + said, lines[0]), lines
     check_launch(SLIDE_DEMO, {**opts, 'val_cfg': None})
