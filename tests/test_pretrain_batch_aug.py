@@ -1337,20 +1337,25 @@ def test_step_copies_traces_ghost_bn_layout_copies(computation):
     calls concatenate each layer's outputs (forward) and the gradients of
     its input's parts (backward, split's gradient): one copy each; the
     one call copies the input into its group layout and the output back:
-    two each, in the forward and in the backward; the grouped view none,
-    of any size (``ghost_bn_copies``, the bench's count of them, says 0).
-    In the forward on fake CUDA tensors they are bf16 (autocast ran the
+    two each, in the forward and in the backward; the grouped view none
+    of an activation, only its (groups, C) mean rounded to bf16 in each
+    forward call (the shift its variance is computed around). In the
+    forward on fake CUDA tensors they are bf16 (autocast ran the
     convolutions in bf16)."""
     from collections import Counter
 
     from benchmarks.bench_pretrain import ghost_bn_copies, step_copies
     rows = step_copies('clp', 64, min_bytes=0, narrow=True,
                        computation=computation)
-    ghost = Counter((r['phase'], r['op'], r['dtypes']) for r in rows
-                    if r['source'].startswith('openselfsup/models/groups.py')
-                    and len(r['shape']) >= 4)
+    ghost_rows = [r for r in rows
+                  if r['source'].startswith('openselfsup/models/groups.py')]
+    ghost = Counter((r['phase'], r['op'], r['dtypes']) for r in ghost_rows
+                    if len(r['shape']) >= 4)
     if computation == 'grouped_view':
-        assert ghost == Counter() and ghost_bn_copies(rows) == 0, ghost
+        small = Counter((r['phase'], r['op'], r['dtypes'], len(r['shape']))
+                        for r in ghost_rows if len(r['shape']) < 4)
+        assert ghost == Counter() and small == Counter({
+            ('forward', '_to_copy', 'float32->bfloat16', 2): 40}), small
         return
     per = 1 if computation == 'per_group_calls' else 2
     op = 'cat' if computation == 'per_group_calls' else 'clone'

@@ -210,7 +210,7 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
       (group, channel), and a backward written in closed form
       (:class:`_GroupedBatchNorm`: sums of the gradient and of the
       gradient times the centred input per (group, channel), then one
-      multiply-add per term of ``dx = a dy + b x + c``; the weight and
+      multiply-add per term of ``dx = s dy + b x + c``; the weight and
       bias gradients summed over the groups), so autograd records one
       node, not the ops of a generic formula. A fixed number of ops per
       layer, whatever the number of groups. Under bfloat16 autocast (a
@@ -220,15 +220,24 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
       the bfloat16 tensors (``sum(dtype=torch.float32)`` and
       ``linalg.vector_norm(dtype=torch.float32)``, which a CUDA device
       reads as they are; torch's CPU reductions cast a copy first), the
-      variance as the mean square less the square mean (a float32
-      input: ``var_mean``'s one pass), the multiply-adds computed in
-      float32 and rounded once into the output's dtype. The backward's
-      one activation-sized temporary is ``(x - mean) * dy`` in the
-      input's dtype (the mean rounded to it, the rounding added back in
-      float32: products of an uncentred bfloat16 input made the weight
-      gradient |mean| / std times less precise). On the CPU, at the CLP
-      shape, each output and gradient is as close to a float64
-      reference as the per-group calls' (``tests/test_pretrain_recipes``,
+      variance as the mean square around the mean rounded to the input's
+      dtype less that rounding squared (a float32 input: ``var_mean``'s
+      one pass), the multiply-adds computed in float32, the output's
+      rounded once into its dtype, the input gradient's twice (``b x +
+      c``, then ``s dy`` added to it). The input less its rounded mean is
+      a transient activation-sized temporary in the input's dtype, in
+      the forward (for the variance: the mean square less the square mean,
+      before, lost (|mean| / std)^2 float32 roundings, 7% of the output
+      at 100, a negative variance clamped to 0 at 300) and in the backward
+      (``(x - mean) * dy``: products of an uncentred bfloat16 input made
+      the weight gradient |mean| / std times less precise); it is exact
+      for values within a factor 2 of the mean, else rounded, which biases
+      the bfloat16 variance by up to about 2e-3 where |mean| is near the
+      standard deviation. On the CPU, at the CLP shape, each output and
+      gradient is as close to a float64 reference as the per-group calls'
+      at mean / std 0.5 to 300 (bf16: output 1.7e-3, input gradient
+      2.3-2.4e-3, weight gradient 1.6-2.9e-3 against the per-group calls'
+      1.3-1.9e-3; ``tests/test_pretrain_recipes``,
       ``test_ghost_bn_paths_against_float64_reference``).
 
     The one call issues about 10 ops where the per-group calls issue 3 per
@@ -433,6 +442,17 @@ def _per_group(t: torch.Tensor) -> torch.Tensor:
     return t[:, None, :, None, None]
 
 
+def _centred(xg: torch.Tensor, mean: torch.Tensor) -> tuple:
+    """``xg`` (``(groups, n, C, H, W)``) less ``low``, its ``(groups, C)``
+    ``mean`` rounded to ``xg``'s dtype (one temporary in that dtype:
+    exact where a value is within a factor 2 of ``low``, else rounded),
+    and ``mean - low`` in ``mean``'s dtype: sums of the centred values in
+    place of the raw ones keep the precision that |mean| / std would take
+    from them."""
+    low = mean.to(xg.dtype)
+    return torch.sub(xg, _per_group(low)), mean - low
+
+
 class _GroupedBatchNorm(torch.autograd.Function):
     """Batch norm of each of ``groups`` consecutive groups of a batch
     ``x`` (``N, C, H, W``), computed on the view ``(groups, N / groups, C,
@@ -465,11 +485,20 @@ class _GroupedBatchNorm(torch.autograd.Function):
             dims = (1, 3, 4)
             if x.dtype == acc:
                 var, mean = torch.var_mean(xg, dims, correction=0)
-            else:  # float32 sums of the low-precision values, no copy
+            else:  # float32 sums of the low-precision values
                 mean = xg.sum(dims, dtype=acc).div_(count)
-                var = torch.linalg.vector_norm(xg, 2, dims, dtype=acc) \
-                    .square_().div_(count).addcmul_(mean, mean, value=-1) \
+                # the mean square around the mean rounded to x's dtype,
+                # less the rounding squared (around 0, the mean square
+                # less the square mean lost (|mean| / std)^2 float32
+                # roundings: 7% at 100, a negative variance at 300); a
+                # difference below 0 is float32 rounding of a channel
+                # constant to within it, clamped: batch norm's variance
+                # of a constant channel, 0
+                centred, rounding = _centred(xg, mean)
+                var = torch.linalg.vector_norm(centred, 2, dims, dtype=acc) \
+                    .square_().div_(count).sub_(rounding.square_()) \
                     .clamp_min_(0)
+                del centred
             rstd = var.add(eps).rsqrt_()
             scale = rstd if weight is None else rstd * weight
             shift = torch.mul(mean, scale).neg_() if bias is None else \
@@ -493,14 +522,14 @@ class _GroupedBatchNorm(torch.autograd.Function):
             xg, dyg = (t.unflatten(0, (groups, -1)) for t in (x, dy))
             dims = (1, 3, 4)
             s1 = dyg.sum(dims, dtype=mean.dtype)
-            # sum dy (x - mean) as sum dy (x - low) + (low - mean) S1, low
+            # sum dy (x - mean) as sum dy (x - low) - (mean - low) S1, low
             # the mean in x's dtype: x centred before the products (which
             # are in x's dtype: uncentred, a bfloat16 weight gradient lost
             # about |mean| / std times more)
-            low = mean.to(x.dtype)
-            sxh = torch.sub(xg, _per_group(low)).mul_(dyg).sum(
-                dims, dtype=mean.dtype).addcmul_(mean - low, s1, value=-1) \
-                .mul_(rstd)
+            centred, rounding = _centred(xg, mean)
+            sxh = centred.mul_(dyg).sum(dims, dtype=mean.dtype) \
+                .addcmul_(rounding, s1, value=-1).mul_(rstd)
+            del centred
             if need_w:
                 dw = sxh.sum(0)
             if need_b:
