@@ -559,7 +559,8 @@ def test_ghost_bn_computation_is_chosen_by_either_switch():
     """``norm_cfg.computation`` picks one of the three computations; the
     older ``per_group_calls`` True / False is 'per_group_calls' /
     'one_call' (as an argument and as an attribute set later, as
-    ``bench_pretrain`` sets it); a computation not among them, a
+    ``bench_pretrain`` sets it); a computation not among them (given or
+    set later as an attribute), a
     ``per_group_calls`` that is not a bool (``'False'`` was true, the
     per-group calls) or the two disagreeing are refused in one line
     (InputError) when the model is built."""
@@ -600,6 +601,45 @@ def test_ghost_bn_computation_is_chosen_by_either_switch():
         assert str(err.value) == line
     with pytest.raises(InputError, match='per_group_calls=1'):
         bn.per_group_calls = 1
+    # set as an attribute (bench_pretrain's way): a value not among them
+    # is refused too (it ran the grouped view, silently), the setting kept
+    bn.computation = 'grouped_view'
+    with pytest.raises(InputError) as err:
+        bn.computation = 'one-call'
+    assert str(err.value) == ("GhostBN: norm_cfg.computation='one-call': use "
+                              "one of 'per_group_calls', 'one_call', "
+                              "'grouped_view'")
+    assert bn.computation == 'grouped_view'
+
+
+@pytest.mark.parametrize('old', [
+    dict(per_group_calls=True), dict(per_group_calls=False), {},
+    dict(computation='grouped_view')])
+def test_ghost_bn_pickled_before_loads(old):
+    """A GhostBN pickled by an older class (``torch.save`` of a model,
+    a deep copy): its state held ``per_group_calls`` (a plain attribute
+    before ``computation``), nothing (before either) or ``computation``
+    (a plain attribute before it was checked when set). It loads as the
+    layer built with that argument: the same repr and, in training over
+    two groups, the same output (repr and forward raised AttributeError,
+    no ``computation``)."""
+    import pickle
+    from openselfsup.models import GhostBatchNorm2d
+    want = GhostBatchNorm2d(3, group_size=2, **old)
+    with torch.no_grad():
+        want.weight.uniform_(0.5, 2)
+        want.bias.uniform_(-1, 1)
+    state = {k: v for k, v in want.__getstate__().items()
+             if 'computation' not in k}
+    state.update(old)
+    layer = GhostBatchNorm2d.__new__(GhostBatchNorm2d)
+    layer.__setstate__(state)
+    got = pickle.loads(pickle.dumps(layer))
+    assert repr(got) == repr(want)
+    assert got.computation == want.computation
+    x = torch.randn(4, 3, 5, 5)
+    assert torch.equal(got(x), want(x))
+    assert torch.equal(got.running_var, want.running_var)
 
 
 def _rel_err(got, want):

@@ -291,6 +291,16 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
         self.computation = _computation(per_group_calls, computation)
 
     @property
+    def computation(self) -> str:
+        """One of :data:`COMPUTATIONS`; set, a value not among them is
+        refused (InputError), as in the config."""
+        return self._computation_name
+
+    @computation.setter
+    def computation(self, value: str) -> None:
+        self._computation_name = _computation(None, value)
+
+    @property
     def per_group_calls(self) -> bool:
         """Whether ``computation`` is the per-group calls; set True or
         False, it selects ``'per_group_calls'`` or ``'one_call'``."""
@@ -357,6 +367,17 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
         for name in ('segments', '_pending', '_queued'):
             state.pop(name, None)
         return state
+
+    def __setstate__(self, state):
+        """A layer pickled before ``computation`` was a property holds
+        ``computation`` or, older, ``per_group_calls`` (or neither: the
+        default) in its state: read as the argument it was."""
+        state = dict(state)
+        if '_computation_name' not in state:
+            state['_computation_name'] = _computation(
+                state.pop('per_group_calls', None),
+                state.pop('computation', None))
+        super().__setstate__(state)
 
     def _factors(self, segs: int) -> list:
         """The running-average factor of each of ``segs`` updates, as
