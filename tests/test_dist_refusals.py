@@ -165,13 +165,30 @@ def torchrun_script(tmp_path, script, *args, **env):
     variables = {k: v for k, v in os.environ.items() if k not in (
         'RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')}
     variables.update(env, PYTHONPATH=REPO)
-    p = subprocess.run(
+    p = subprocess.Popen(
         [sys.executable, '-c', TORCHRUN, '--nnodes=1', '--nproc_per_node=2',
          '--standalone', '--local_addr=127.0.0.1', str(entry), str(script),
          *args],
-        cwd=tmp_path, env=variables, capture_output=True, text=True,
-        timeout=300)
-    return p.returncode, p.stdout, p.stderr
+        cwd=tmp_path, env=variables, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=TORCHRUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        # a SIGTERM: torchrun ends its workers, each in a session of its
+        # own, as it goes; the SIGKILL of subprocess.run's timeout ended
+        # torchrun alone and left a hung worker running (review r176)
+        p.terminate()
+        try:
+            p.communicate(timeout=60)
+        finally:
+            p.kill()
+            p.communicate()
+        raise
+    return p.returncode, out, err
+
+
+#: how long :func:`torchrun_script` waits for torchrun
+TORCHRUN_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope='module')

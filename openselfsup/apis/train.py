@@ -2893,9 +2893,11 @@ def train(config: str,
             and with no group up, is refused before anything is built
             (:func:`~openselfsup.engine.runner.check_runs_once`: a new
             group on torchrun's store failed, gloo's ``connectFullMesh``,
-            or hung; start a new process per run); under Slurm, or with
+            or hung, in some runs; start a new process per run; one
+            process under torchrun passes); under Slurm, or with
             ``MASTER_ADDR``, ``RANK``... set by hand, a second run starts
-            a new group on a new store and trains; where a group is up
+            a new group on a new store and is let through (it trained
+            whenever tried; not a guarantee); where a group is up
             (an evaluating caller's, or one the caller started itself)
             it runs in that group, as before. No project path trains
             twice under a launcher.

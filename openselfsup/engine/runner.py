@@ -3121,7 +3121,11 @@ def _on_torchruns_store() -> bool:
     ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1``, where it is ``'False'``:
     a second run of two processes trained, measured once). Unset where
     the user sets ``MASTER_ADDR``, ``RANK``... by hand or under Slurm:
-    rank 0 starts a store of its own with each group."""
+    rank 0 starts a store of its own with each group. (torch also asks
+    that the rendezvous's endpoint be the agent's own, ``MASTER_ADDR:
+    MASTER_PORT``; MMEngine's ``env://`` reads both from the environment
+    torchrun set, so they are, unless a caller changes them between
+    runs.)"""
     return os.environ.get('TORCHELASTIC_USE_AGENT_STORE') == str(True)
 
 
@@ -3134,30 +3138,36 @@ def check_runs_once(launcher: Optional[str]) -> None:
     (``dist.destroy_process_group()`` after its ``runner.val()``, or in
     the body): torch names a new default group as it named the first
     (its count of groups reset by the destroy), on the agent's store,
-    which outlives the group and keeps the first group's keys: after a
-    group this module ended, gloo's ``connectFullMesh`` failed
-    (connection reset, review r172; refused, measured again on two
-    processes), and after the caller's own destroy, its runner's DDP
-    wrapper still holding the old group, the second run's start hung
-    without a word in 4 of 6 runs of two processes (ended by a 300 s
-    timeout; the other 2 trained). Where rank 0 starts a store of its
-    own with each group (``env://`` with ``MASTER_ADDR``, ``RANK``...
-    set by hand; Slurm's path, MMEngine's ``env://``), a second run
-    trains (review r173 under Slurm's path;
-    ``launcher='pytorch'`` with the variables set by hand, two
-    processes: each run trained twice) and passes, as do a run without
-    a launcher and one in a group that is up (the caller's own).
+    which outlives the group and keeps the first group's keys. What
+    follows is a race, not a certainty: after a group this module
+    ended, gloo's ``connectFullMesh`` failed (connection reset, review
+    r172) in some runs of two processes and both runs trained in others
+    (review r176: 1 failure in 4 with the check taken out); after the
+    caller's own destroy, its runner's DDP wrapper still holding the old
+    group, the second run's start hung without a word in 4 of 6 runs
+    (ended by a 300 s timeout; the other 2 trained). Where rank 0
+    starts a store of its own with each group (``env://`` with
+    ``MASTER_ADDR``, ``RANK``... set by hand; Slurm's path, MMEngine's
+    ``env://``), a second run is let through: through this project's
+    ``train()`` it trained every time it was tried (review r173 under
+    Slurm's path; ``launcher='pytorch'`` with the variables set by
+    hand, two processes, 11 of 11 runs in review r176), though plain
+    torch's second group on such stores also hung now and then (r176):
+    not a guarantee. A run without a launcher, one in a group that is up
+    (the caller's own) and a torchrun run of one process (``WORLD_SIZE``
+    1: no peer to connect to; its second run trained) pass too.
 
     Raises:
         InputError: a second torchrun run in this process.
     """
     if launcher == 'pytorch' and _RUN_HAD_GROUP and not is_distributed() \
-            and _on_torchruns_store():
+            and _on_torchruns_store() \
+            and os.environ.get('WORLD_SIZE') != '1':
         raise InputError(
             f'train(launcher={launcher!r}): an earlier run in this process '
             "had a process group, now ended, and a second one on "
-            "torchrun's store fails: start a new process for each "
-            'distributed run (tools/dist_train.sh)')
+            "torchrun's store can fail or hang: start a new process for "
+            'each distributed run (tools/dist_train.sh)')
 
 
 def _end_process_group(runners: Sequence[Callable[[], Any]] = ()) -> bool:
