@@ -108,9 +108,7 @@ def run_tool(args, cwd=None, timeout=300, env_extra=None, first=None):
     process but not a cold start (the environment the modules of
     ``first`` read as they are imported is this process's, not
     ``env_extra``)."""
-    env = dict(os.environ)
-    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
-    env.update(env_extra or {})
+    env = dict(_checkout_env(None), **(env_extra or {}))
     cmd = ([sys.executable] if args[0].endswith('.py') else ['bash']) + \
         [os.path.join(REPO, args[0])] + list(args[1:])
     with contextlib.ExitStack() as stack:
@@ -119,7 +117,8 @@ def run_tool(args, cwd=None, timeout=300, env_extra=None, first=None):
                 tempfile.TemporaryDirectory(prefix='run_tool_'))
         if first is not None:
             assert cmd[0] == sys.executable, 'a fork runs Python'
-            return forked_python_c(first, AS_MAIN, cmd[1:], env, cwd)
+            return forked_python_c(first, AS_MAIN, cmd[1:], env, cwd,
+                                   timeout)
         p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True,
                            text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
@@ -225,7 +224,7 @@ MODEL_STACK_IMPORT = ('import torch, torch.distributed, mmpretrain.models, '
                       'openselfsup.apis.train, openselfsup.models')
 
 
-def forked_python_c(first, code, argv=(), env=None, cwd=None):
+def forked_python_c(first, code, argv=(), env=None, cwd=None, timeout=300):
     """``python -c code *argv`` with the environment ``env`` (default:
     this process's, this checkout first on PYTHONPATH, as ``run_tool``
     gives) in the folder ``cwd`` (default: this process's), in a process
@@ -237,13 +236,21 @@ def forked_python_c(first, code, argv=(), env=None, cwd=None):
     imports on the shared machine). Not for what a start itself does:
     the modules it loads (:func:`loaded_modules`), what is read as a
     module is imported (the environment of ``first``'s imports is this
-    process's).
+    process's). The warnings shown while ``first`` ran are the first
+    lines of the command's stderr, as a fresh interpreter prints them;
+    torch's random state is reseeded, as a fresh process's is its own.
+    An uncaught exception's traceback has the server's frame of the
+    command (``File "<string>"``, ``in <module>``) above the command's
+    own (and ``run_tool``'s scripts runpy's frames): compare its last
+    line and the command's frames, not the whole. A command still
+    running after ``timeout`` seconds is killed (that fork alone) and
+    ``subprocess.TimeoutExpired`` raised, as ``subprocess.run`` does.
 
     Returns:
         (exit status, stdout, stderr)
     """
     return _advice_server(first).run(code, _checkout_env(env),
-                                     cwd or os.getcwd(), argv)
+                                     cwd or os.getcwd(), argv, timeout)
 
 
 def forked_popen(first, code, argv=(), env=None, cwd=None, session=False):
@@ -257,7 +264,8 @@ def forked_popen(first, code, argv=(), env=None, cwd=None, session=False):
 
 def _checkout_env(env):
     """``env``, or this process's environment with this checkout first on
-    PYTHONPATH where None."""
+    PYTHONPATH where None (no empty entry: a fresh interpreter would put
+    its folder on sys.path for one, a fork does not)."""
     if env is not None:
         return env
     return dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -286,10 +294,25 @@ _ENGINE_IMPORT = 'import torch, openselfsup.engine'
 #: session of its own where ``session`` is true (as Popen's
 #: start_new_session); the server says ``started ID PID`` at once and
 #: ``ended ID STATUS`` (Popen's returncode) when the fork has ended, and
-#: takes the next request meanwhile
+#: takes the next request meanwhile. The warnings shown while ``first``
+#: ran are not printed by the server but kept, as Python formats them,
+#: and written first into each fork's stderr, as a fresh interpreter
+#: prints them; a fork reseeds torch's random state (where ``first``
+#: imported torch) as a fresh process has its own
 _SERVER = r"""
-import json, os, select, sys, types
+import json, os, select, sys, types, warnings
+
+
+def shown_at_start(message, category, filename, lineno, file=None,
+                   line=None):
+    at_start.append(warnings.formatwarning(message, category, filename,
+                                           lineno, line))
+
+
+at_start, warnings.showwarning = [], shown_at_start
 exec(sys.argv[1], {'__name__': '__main__', '__builtins__': __builtins__})
+if warnings.showwarning is shown_at_start:
+    warnings.showwarning = warnings._showwarning_orig
 
 
 def folders(path):
@@ -341,6 +364,10 @@ while code is None:
         sys.path[1:] = given + [p for p in sys.path[1:]
                                 if p not in started and p not in given]
         sys.argv = ['-c', *req['argv']]
+        if 'torch' in sys.modules:  # a fresh process's seed, not the server's
+            sys.modules['torch'].seed()
+        sys.stderr.write(''.join(at_start))
+        sys.stderr.flush()
         code = compile(req['code'], '<string>', 'exec')
 if code is not None:  # the fork: the command, then the interpreter's exit
     sys.modules['__main__'] = main = types.ModuleType('__main__')
@@ -353,9 +380,11 @@ class _AdviceServer:
     once per command; the commands may run at the same time."""
 
     def __init__(self, first):
+        self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, '-c', _SERVER, first], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=self.stderr,
+            start_new_session=True,
             env=dict(os.environ, PYTHONPATH=_advice_path()))
         self.first = first
         self.said = {'started': {}, 'ended': {}}
@@ -374,7 +403,10 @@ class _AdviceServer:
         chunk = os.read(fd, 1 << 16)
         if not chunk:
             self.kill()
-            raise AssertionError('the advice server ended')
+            self.stderr.seek(0)
+            raise AssertionError('the advice server ended; its stderr '
+                                 'ends:\n' + self.stderr.read()[-2000:]
+                                 .decode(errors='replace'))
         *lines, self.unread = (self.unread + chunk).split(b'\n')
         for line in lines:
             kind, key, value = line.decode().split()
@@ -403,19 +435,28 @@ class _AdviceServer:
                                      '300 s')
         return Forked(self, key, self.said['started'].pop(key), out, err)
 
-    def run(self, code, env, cwd, argv=()):
+    def run(self, code, env, cwd, argv=(), timeout=300):
         """``code`` as :meth:`start` runs it, waited for; (exit status,
-        stdout, stderr). Where no status comes back (a timeout, the
-        server ended) the server and its forks are killed and forgotten,
-        so that the next command gets a fresh one and does not read this
-        one's status."""
+        stdout, stderr). One still running after ``timeout`` seconds is
+        killed and ``subprocess.TimeoutExpired`` raised, as
+        ``subprocess.run`` does. Where no status comes back (the server
+        ended, or none within 60 s of the kill) the server and its forks
+        are killed and forgotten, so that the next command gets a fresh
+        one and does not read this one's status."""
         forked = self.start(code, env, cwd, argv)
         try:
-            forked.wait(300)
+            forked.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError('the advice server gave no exit status in '
-                                 '300 s')
+            forked.kill()
+            try:
+                forked.wait(60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError('the advice server gave no exit '
+                                     'status in 60 s of a kill')
+            forked.output()
+            raise subprocess.TimeoutExpired(
+                [sys.executable, '-c', code, *argv], timeout)
         return forked.returncode, *forked.output()
 
     def kill(self):
@@ -572,11 +613,9 @@ def loaded_modules(argv, watch, cwd=REPO, first=None):
     if first is not None:
         rc, stdout, stderr = forked_python_c(first, code, cwd=cwd)
     else:
-        path = os.pathsep.join(filter(None, [REPO,
-                                             os.environ.get('PYTHONPATH')]))
         out = subprocess.run([sys.executable, '-c', code], cwd=cwd,
                              capture_output=True, text=True, timeout=300,
-                             env=dict(os.environ, PYTHONPATH=path))
+                             env=_checkout_env(None))
         rc, stdout, stderr = out.returncode, out.stdout, out.stderr
     head, _, loaded = stdout.rpartition('\nLOADED ')
     assert loaded, stderr[-2000:]

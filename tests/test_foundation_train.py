@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, forked_popen,
+                                 _advice_server, _checkout_env,
                                  forked_python_c, loaded_modules, run_advice,
                                  run_python_c, run_tool, run_tool_here,
                                  small_config,
@@ -4749,7 +4750,8 @@ def test_run_advice_runs_in_an_interpreter_this_process_does_not_help(
             env)
 
 
-def test_a_forked_command_runs_as_a_fresh_interpreter_runs_it(tmp_path):
+def test_a_forked_command_runs_as_a_fresh_interpreter_runs_it(tmp_path,
+                                                              monkeypatch):
     """``forked_python_c`` (a fork of an interpreter that ran an import,
     the tests' stand-in for a task's own process) runs a command as
     ``python -c`` runs it in a fresh interpreter, the reference here: the
@@ -4787,6 +4789,17 @@ def test_a_forked_command_runs_as_a_fresh_interpreter_runs_it(tmp_path):
         assert f'mine {["-c", *argv]} {tmp_path} given' in fresh.stdout
         assert fresh.stdout.endswith('\nthread\n'), fresh.stdout
     assert os.path.join(REPO, 'tests') not in forked[1]
+    # an uncaught exception: its status, its last line and the command's
+    # own frames (the fork's traceback has the server's frame above them)
+    bad = 'def f():\n    raise ValueError("broken")\nf()\n'
+    fresh = subprocess.run([sys.executable, '-c', bad], env=env,
+                           capture_output=True, text=True, timeout=120)
+    rc, out, err = forked_python_c('import torch', bad, env=env)
+    assert (rc, out) == (fresh.returncode, fresh.stdout) == (1, '')
+    head, *frames = fresh.stderr.splitlines()
+    assert frames[-1] == 'ValueError: broken'
+    assert err.splitlines()[0] == head
+    assert err.splitlines()[-len(frames):] == frames
     # a script, as ``python SCRIPT ARGS`` runs it: run_tool's fork
     (tmp_path / 'mine' / 'script.py').write_text(
         'import sys\nimport users_module\n'
@@ -4798,6 +4811,57 @@ def test_a_forked_command_runs_as_a_fresh_interpreter_runs_it(tmp_path):
                      'mine\n', '')
     assert run_tool([script, 'a b'], cwd=tmp_path,
                     first='import torch') == fresh
+    # its sys.path where PYTHONPATH is unset: the checkout, not the folder
+    monkeypatch.delenv('PYTHONPATH', raising=False)
+    (tmp_path / 'mine' / 'path.py').write_text(
+        'import sys\nprint(sys.path)\n')
+    script = str(tmp_path / 'mine' / 'path.py')
+    fresh = run_tool([script], cwd=tmp_path)
+    assert fresh[0] == 0 and str(tmp_path) + "'," not in fresh[1], fresh
+    assert run_tool([script], cwd=tmp_path, first='import torch') == fresh
+
+
+def test_a_fork_starts_as_a_fresh_interpreter_starts(tmp_path, monkeypatch):
+    """What a fresh interpreter's start gives, a fork of the advice server
+    gives too (review r177): the warnings shown as ``first`` is imported
+    are on the fork's stderr as a fresh interpreter's (the reference here,
+    its stderr compared whole); torch's random state is the fork's own
+    (two forks' ``torch.initial_seed()`` differ, as two fresh
+    processes'); a command running past ``timeout`` is killed and
+    ``subprocess.TimeoutExpired`` raised as ``subprocess.run`` raises it,
+    the server kept for the next; a server whose ``first`` fails says
+    why (its stderr's end)."""
+    (tmp_path / 'warns_at_import_r177.py').write_text(
+        'import warnings\n'
+        'for _ in range(2):  # shown once\n'
+        '    warnings.warn("probe r177")\n'
+        'warnings.warn("hidden", DeprecationWarning)\n')
+    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(
+        filter(None, [str(tmp_path), os.environ.get('PYTHONPATH')])))
+    first = 'import warns_at_import_r177'
+    code = 'import sys\nprint("mine", file=sys.stderr)\n'
+    env = _checkout_env(None)
+    fresh = subprocess.run([sys.executable, '-c', f'{first}\n{code}'],
+                           env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert fresh.stderr.count('UserWarning: probe r177') == 1, fresh.stderr
+    assert fresh.stderr.endswith('\nmine\n'), fresh.stderr
+    for _ in range(2):  # every fork, not only the first
+        assert forked_python_c(first, code, env=env) == (
+            fresh.returncode, fresh.stdout, fresh.stderr)
+    seeds = 'import torch; print(torch.initial_seed())'
+    assert len({forked_python_c('import torch', seeds)[1]
+                for _ in range(2)}) == 2
+    server = _advice_server('import torch')
+    began = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        forked_python_c('import torch', 'import time; time.sleep(120)',
+                        timeout=2)
+    assert time.monotonic() - began < 60
+    assert forked_python_c('import torch', 'print(3)')[:2] == (0, '3\n')
+    assert _advice_server('import torch') is server
+    with pytest.raises(AssertionError, match='no_such_module_r177'):
+        forked_python_c('import no_such_module_r177', 'pass')
 
 
 def test_forked_commands_run_at_once_and_take_signals_as_popens_do(

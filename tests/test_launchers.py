@@ -63,12 +63,14 @@ def _slurm_env(job_id, master_port=None, **task):
     return env
 
 
-def _one_task(code, argv, env, cwd):
+def _one_task(code, argv, env, cwd, timeout=300):
     """``python -c code *argv`` as one task of a job, in a process of its
     own (its process group, its environment ``env``; a fork of an
     interpreter that imported ``MODEL_STACK_IMPORT``, no cold start:
-    ``forked_python_c``) in the folder ``cwd``; the completed process."""
-    rc, out, err = forked_python_c(MODEL_STACK_IMPORT, code, argv, env, cwd)
+    ``forked_python_c``) in the folder ``cwd``, killed after ``timeout``
+    seconds; the completed process."""
+    rc, out, err = forked_python_c(MODEL_STACK_IMPORT, code, argv, env, cwd,
+                                   timeout)
     return subprocess.CompletedProcess(argv, rc, out, err)
 
 
@@ -76,7 +78,7 @@ def _slurm_task(tmp_path, job_id, master_port=None):
     """One task of Slurm job ``job_id`` (:func:`_slurm_env`) run to its
     process group; the completed process."""
     return _one_task(SLURM_TASK, [str(tmp_path / 'w')],
-                     _slurm_env(job_id, master_port), tmp_path)
+                     _slurm_env(job_id, master_port), tmp_path, 120)
 
 
 def _free_job_port():
