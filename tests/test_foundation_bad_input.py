@@ -8060,14 +8060,19 @@ def test_resume_checkpoint_into_another_models_work_dir_is_one_line(
     log = ''.join(p.read_text() for p in c.glob('*/*.log'))
     assert 'checkpoint(s) of an earlier run (epoch_2.pth' in log, log[-3000:]
     # resuming a checkpoint of the work dir's own run is no new run there
-    # (the tool's run: its log folder, named to the second, is its own;
-    # a cold start, whose imports outlast that second: a fork of the
-    # model stack's interpreter, started within it, failed this check)
+    # (the tool's run, a fork of the model stack's interpreter: its log
+    # folder, the one it adds; folders are named to the second, and the
+    # fork starts at once: a second later than the runs before, or it
+    # would share the last one's)
+    logs = set(c.glob('*/*.log'))
+    time.sleep(1)
     rc, out, err = run_tool(['tools/train.py', fsp, '--work-dir', str(c),
-                             '--resume', str(c / 'epoch_1.pth')])
+                             '--resume', str(c / 'epoch_1.pth')],
+                            first=MODEL_STACK_IMPORT)
     assert rc == 0, err[-3000:]
-    log = ''.join(p.read_text() for p in sorted(c.glob('*/*.log'))[-1:])
-    assert 'of an earlier run' not in log
+    new = set(c.glob('*/*.log')) - logs
+    assert len(new) == 1, (sorted(logs), sorted(new))
+    assert 'of an earlier run' not in new.pop().read_text()
 
 
 def test_resume_with_an_empty_checkpoint_is_one_line(synthetic_root,
