@@ -309,10 +309,11 @@ def shown_at_start(message, category, filename, lineno, file=None,
                                            lineno, line))
 
 
-at_start, warnings.showwarning = [], shown_at_start
+at_start, shown = [], warnings.showwarning
+warnings.showwarning = shown_at_start
 exec(sys.argv[1], {'__name__': '__main__', '__builtins__': __builtins__})
-if warnings.showwarning is shown_at_start:
-    warnings.showwarning = warnings._showwarning_orig
+if warnings.showwarning is shown_at_start:  # not one the imports set
+    warnings.showwarning = shown
 
 
 def folders(path):
