@@ -783,6 +783,27 @@ def test_bench_pretrain_compile_encoders_runs_b_compiled(tmp_path,
     _option_reaches_the_config('compile_encoders', 'auto')
 
 
+def _stand_in_step_ops(monkeypatch, tmp_path, before) -> dict:
+    """bench_pretrain without a GPU, no images written, its ``step_ops``
+    a stand-in that calls ``before(recipe)`` (to raise) and returns the
+    op counts returned here; the part's other traces (fake-tensor copies,
+    the views' bytes: 4-6 s a recipe) left out."""
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(bench_pretrain, 'make_images',
+                        lambda root, num: (str(tmp_path), {}))
+    ops = {'views': {'device': 3, 'host': 1}}
+
+    def step_ops(recipe, batch, computation='per_group_calls'):
+        before(recipe)
+        return ops
+    monkeypatch.setattr(bench_pretrain, 'step_ops', step_ops)
+    monkeypatch.setattr(bench_pretrain, 'step_copies', lambda *a: None)
+    monkeypatch.setattr(bench_pretrain, 'views_h2d_bytes', lambda *a: None)
+    return ops
+
+
 @pytest.mark.parametrize('failing', [(), ('fsp', ), ('clp', 'fsp')])
 def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
                                                   monkeypatch, capsys):
@@ -794,21 +815,11 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
     figure and the error still in the JSON. (Stand-in ``step_ops``, the
     part that runs without a GPU; no images written.)"""
     from benchmarks import bench_pretrain
-    monkeypatch.chdir(REPO)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(bench_pretrain, 'make_images',
-                        lambda root, num: (str(tmp_path), {}))
-    ops = {'views': {'device': 3, 'host': 1}}
 
-    def step_ops(recipe, batch, computation='per_group_calls'):
+    def fails(recipe):
         if recipe in failing:
             raise RuntimeError(f'stand-in failure of {recipe}')
-        return ops
-    monkeypatch.setattr(bench_pretrain, 'step_ops', step_ops)
-    # the part's other traces (fake-tensor copies, the views' bytes: 4-6
-    # s a recipe), not what is judged here
-    monkeypatch.setattr(bench_pretrain, 'step_copies', lambda *a: None)
-    monkeypatch.setattr(bench_pretrain, 'views_h2d_bytes', lambda *a: None)
+    ops = _stand_in_step_ops(monkeypatch, tmp_path, fails)
     output = tmp_path / 'out.json'
     capsys.readouterr()
     rc = run_cli(bench_pretrain.main, [
@@ -840,19 +851,11 @@ def test_bench_pretrain_a_run_cut_short_keeps_the_recipes_done(
     the recipes done before: it was written only at the end, so such a
     run brought nothing back. (Stand-in ``step_ops``, no images.)"""
     from benchmarks import bench_pretrain
-    monkeypatch.chdir(REPO)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(bench_pretrain, 'make_images',
-                        lambda root, num: (str(tmp_path), {}))
-    ops = {'views': {'device': 3, 'host': 1}}
 
-    def step_ops(recipe, batch, computation='per_group_calls'):
+    def cut(recipe):
         if recipe == 'fsp':
             raise KeyboardInterrupt
-        return ops
-    monkeypatch.setattr(bench_pretrain, 'step_ops', step_ops)
-    monkeypatch.setattr(bench_pretrain, 'step_copies', lambda *a: None)
-    monkeypatch.setattr(bench_pretrain, 'views_h2d_bytes', lambda *a: None)
+    ops = _stand_in_step_ops(monkeypatch, tmp_path, cut)
     output = tmp_path / 'out.json'
     with pytest.raises(KeyboardInterrupt):
         bench_pretrain.main(['--skip', 'ceiling', 'end_to_end', 'cpu_path',
