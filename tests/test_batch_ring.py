@@ -455,6 +455,20 @@ def test_reuse_batch_memory_is_refused_with_a_collate_of_its_own():
     with pytest.raises(InputError, match=r'^reuse_batch_memory=True '
                        r'collates the images as decoded_collate does'):
         apply_fast_path(cfg, False)
+    # a Python config's function: a partial with arguments refused, one
+    # without taken, as the built loader's check takes it (it was refused)
+    from openselfsup.datasets.batch_aug import decoded_collate
+    for args in ({'x': 1}, {}):
+        cfg = copy.deepcopy(base)
+        cfg.reuse_batch_memory = True
+        cfg.train_dataloader.collate_fn = functools.partial(decoded_collate,
+                                                            **args)
+        if args:
+            with pytest.raises(InputError, match=r'^reuse_batch_memory=True '
+                               r'collates the images as decoded_collate'):
+                apply_fast_path(cfg, False)
+    apply_fast_path(cfg, False)
+    assert cfg.train_dataloader.reuse_batch_memory is True
     for reuse in (False, True):
         cfg = copy.deepcopy(base)
         cfg.reuse_batch_memory = reuse

@@ -38,6 +38,7 @@ still viewing them, never reused by another set. A worker drops its
 slots as it exits (under torch's ``file_system`` sharing strategy their
 ``/dev/shm`` files would otherwise stay until the main process exits).
 """
+import functools
 import itertools
 import os
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -259,7 +260,10 @@ def check_ring_collate(function: Optional[Callable], bound: bool,
     """Refuse ``reuse_batch_memory`` for a collate whose batches the ring
     does not reproduce byte for byte: any ``function`` but
     ``decoded_collate`` itself, or it with arguments bound to it
-    (``bound``). Called on the config before anything is built
+    (``bound``, or a ``functools.partial`` of it with arguments: one
+    without is taken, as MMEngine builds a config's ``dict(type=...)``
+    and as a Python config may give it). Called on the config before
+    anything is built
     (:func:`openselfsup.apis.fast_path.reused_batch_memory_config`) and on
     a built loader (:func:`reuse_batch_memory`); ``holder`` (``'the
     config'``, ``'the data loader'``) and ``said`` (how the collate is
@@ -270,6 +274,9 @@ def check_ring_collate(function: Optional[Callable], bound: bool,
     """
     from ..utils import InputError
     from .batch_aug import decoded_collate
+    if isinstance(function, functools.partial):
+        bound = bound or bool(function.args or function.keywords)
+        function = function.func
     if function is not decoded_collate or bound:
         raise InputError(
             'reuse_batch_memory=True collates the images as decoded_collate '
@@ -290,10 +297,7 @@ def reuse_batch_memory(loader: DataLoader) -> DataLoader:
         InputError: another collate function.
     """
     fn = loader.collate_fn
-    check_ring_collate(getattr(fn, 'func', fn),
-                       bool(getattr(fn, 'args', ()) or
-                            getattr(fn, 'keywords', {})),
-                       'the data loader', repr(fn))
+    check_ring_collate(fn, False, 'the data loader', repr(fn))
     loader.collate_fn = RingCollate(fn)
     loader.__class__ = RingLoader  # only _get_iterator differs
     return loader
