@@ -4,7 +4,6 @@ gloo group still up ended, now and then, in ``terminate called without an
 active exception`` (SIGABRT) after its work was done."""
 import os
 import re
-import socket
 import subprocess
 import sys
 
@@ -369,12 +368,6 @@ def test_a_group_evaluated_after_the_run_ends_at_exit(tmp_path):
                                      'at exit: False'], p.stdout
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.device_count() < 2,
                     reason='dist_train.sh runs 2 processes on 2 GPUs only')
@@ -392,7 +385,7 @@ def test_dist_train_of_two_processes_exits_cleanly(tmp_path, synthetic_root,
         rc, out, err = run_tool(
             ['tools/dist_train.sh', cfg, '2', '--work-dir', str(work),
              '--cfg-options', f'env_cfg.dist_cfg.backend={backend}'],
-            env_extra=dict(PORT=str(_free_port())))
+            env_extra=dict(PORT=str(free_port())))
         assert rc == 0, err[-3000:]
         assert 'terminate called' not in err, err[-3000:]
         assert 'destroy_process_group' not in err, err[-3000:]
