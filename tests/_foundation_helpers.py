@@ -264,17 +264,25 @@ def forked_popen(first, code, argv=(), env=None, cwd=None, session=False):
 
 def _checkout_env(env):
     """``env``, or this process's environment with this checkout first on
-    PYTHONPATH where None (no empty entry: a fresh interpreter would put
-    its folder on sys.path for one, a fork does not)."""
+    PYTHONPATH where None (:func:`_checkout_path`)."""
     if env is not None:
         return env
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
+    return dict(os.environ, PYTHONPATH=_checkout_path())
+
+
+def _checkout_path(*folders):
+    """PYTHONPATH with this checkout, then ``folders``, before this
+    process's own entries; no empty entry (a fresh interpreter would put
+    its folder on sys.path for one, a fork does not; ``python -c`` puts
+    it there anyway)."""
+    return os.pathsep.join(filter(None, [REPO, *folders,
+                                         os.environ.get('PYTHONPATH')]))
 
 
 def _advice_path():
-    return os.pathsep.join([REPO, os.path.join(REPO, 'tests'),
-                            os.environ.get('PYTHONPATH', '')])
+    """PYTHONPATH of an advised command: the tests' own classes importable
+    too, as a user's are to them."""
+    return _checkout_path(os.path.join(REPO, 'tests'))
 
 
 #: the first statement of the advised commands that read this project's
