@@ -238,7 +238,8 @@ def forked_python_c(first, code, argv=(), env=None, cwd=None, timeout=300):
     module is imported (the environment of ``first``'s imports is this
     process's). The warnings shown while ``first`` ran are the first
     lines of the command's stderr, as a fresh interpreter prints them;
-    torch's random state is reseeded, as a fresh process's is its own.
+    torch's and numpy's global random states are reseeded, as a fresh
+    process's are its own (the string hash seed is the server's).
     An uncaught exception's traceback has the server's frame of the
     command (``File "<string>"``, ``in <module>``) above the command's
     own (and ``run_tool``'s scripts runpy's frames): compare its last
@@ -305,8 +306,8 @@ _ENGINE_IMPORT = 'import torch, openselfsup.engine'
 #: takes the next request meanwhile. The warnings shown while ``first``
 #: ran are not printed by the server but kept, as Python formats them,
 #: and written first into each fork's stderr, as a fresh interpreter
-#: prints them; a fork reseeds torch's random state (where ``first``
-#: imported torch) as a fresh process has its own
+#: prints them; a fork reseeds torch's and numpy's global random states
+#: (where ``first`` imported them) as a fresh process has its own
 _SERVER = r"""
 import json, os, select, sys, types, warnings
 
@@ -373,8 +374,13 @@ while code is None:
         sys.path[1:] = given + [p for p in sys.path[1:]
                                 if p not in started and p not in given]
         sys.argv = ['-c', *req['argv']]
-        if 'torch' in sys.modules:  # a fresh process's seed, not the server's
+        # a fresh process's seeds, not the server's: torch's and numpy's
+        # global generators (Python's random reseeds itself at a fork; the
+        # string hash seed is the server's, fixed at its start)
+        if 'torch' in sys.modules:
             sys.modules['torch'].seed()
+        if 'numpy' in sys.modules:
+            sys.modules['numpy'].random.seed()
         sys.stderr.write(''.join(at_start))
         sys.stderr.flush()
         code = compile(req['code'], '<string>', 'exec')

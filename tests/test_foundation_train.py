@@ -17,7 +17,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, forked_popen,
+from _foundation_helpers import (CLP_DEMO, FSP_DEMO, MODEL_STACK_IMPORT, REPO,
+                                 forked_popen,
                                  _advice_server, _checkout_env,
                                  forked_python_c, loaded_modules, run_advice,
                                  run_python_c, run_tool, run_tool_here,
@@ -4825,9 +4826,10 @@ def test_a_fork_starts_as_a_fresh_interpreter_starts(tmp_path, monkeypatch):
     """What a fresh interpreter's start gives, a fork of the advice server
     gives too (review r177): the warnings shown as ``first`` is imported
     are on the fork's stderr as a fresh interpreter's (the reference here,
-    its stderr compared whole); torch's random state is the fork's own
-    (two forks' ``torch.initial_seed()`` differ, as two fresh
-    processes'); a command running past ``timeout`` is killed and
+    its stderr compared whole); torch's and numpy's global random states
+    are the fork's own (two forks' ``torch.initial_seed()`` and first
+    numpy draws differ, as two fresh processes'; review r178: numpy's
+    were the server's); a command running past ``timeout`` is killed and
     ``subprocess.TimeoutExpired`` raised as ``subprocess.run`` raises it,
     the server kept for the next; a server whose ``first`` fails says
     why (its stderr's end)."""
@@ -4849,9 +4851,13 @@ def test_a_fork_starts_as_a_fresh_interpreter_starts(tmp_path, monkeypatch):
     for _ in range(2):  # every fork, not only the first
         assert forked_python_c(first, code, env=env) == (
             fresh.returncode, fresh.stdout, fresh.stderr)
-    seeds = 'import torch; print(torch.initial_seed())'
-    assert len({forked_python_c('import torch', seeds)[1]
-                for _ in range(2)}) == 2
+    seeds = ('import numpy, torch; '
+             'print(torch.initial_seed(), numpy.random.randint(2**31))')
+    # the model stack's imports leave numpy's global generator seeded
+    # (a bare ``import numpy`` seeds it at its first draw, in the fork)
+    drawn = [forked_python_c(MODEL_STACK_IMPORT, seeds)[1].split()
+             for _ in range(2)]
+    assert drawn[0][0] != drawn[1][0] and drawn[0][1] != drawn[1][1], drawn
     server = _advice_server('import torch')
     began = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
