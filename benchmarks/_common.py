@@ -283,13 +283,15 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def save(path: str, data: dict) -> None:
+def save(path: str, data: dict, say: bool = True) -> None:
     """Write ``data`` to ``path`` as standard JSON (NaN as ``null``), if
     ``path`` is given; atomically (an interrupted run leaves no half file
-    and the previous one, if any, as it was)."""
+    and the previous one, if any, as it was). ``say``: print that it was
+    written (False for a save of the figures so far, in the middle)."""
     if path:
         save_json(path, data, indent=1)
-        print(f'wrote {path}')
+        if say:
+            print(f'wrote {path}')
 
 
 if __name__ == '__main__':  # a part, not a benchmark: one line saying so

@@ -1283,6 +1283,23 @@ def peak_memory_gib(log_dir: str) -> float:
     return max(peaks) / 1024
 
 
+def ceiling_line(recipe: str, key: str, v: dict, epochs: int) -> str:
+    """The printed row of one (a) variant ``key`` (its figures ``v``)."""
+    h = hours(v['images_per_s'], epochs)
+    return (f'{recipe} (a) {key:<56} {v["images_per_s"]:8.1f} '
+            f'img/s  {v["memory_gib"]:5.1f} GiB  -> '
+            f'{epochs} epochs {h:5.2f} h; waiting for each '
+            f'loss {v["synced_images_per_s"]:8.1f} img/s, '
+            f'issuing a step {1000 * v["host_s"]:5.1f} ms of '
+            f'{1000 * v["synced_step_s"]:5.1f}' + (
+                f'; compiled in {v["compile_s"]:.0f} s, '
+                f'{v["graphs"]} graphs, '
+                f'{v["graph_breaks"]} graph breaks, '
+                f'{v["graphs_compiled_while_timed"]} '
+                'compiled while timed'
+                if 'graphs' in v else ''))
+
+
 def _reported(res: dict, key: str, fn, *args):
     """``fn(*args)``; if it raises, the error is printed and kept in
     ``res[key + '_error']`` and None returned, so that one failing part
@@ -1401,6 +1418,13 @@ def main(argv=None):
     # also where (b) ran on the CPU, or the data path was skipped)
     gpu = out['machine']['gpu'] or no_gpu_header(args.skip,
                                                  args.end_to_end_on_cpu)
+
+    def part(res: dict, key: str, fn, *part_args):
+        # what is measured so far saved before each part starts: a call
+        # cut at a lent GPU's time limit keeps every part that ended
+        save(args.output, out, say=False)
+        return _reported(res, key, fn, *part_args)
+
     print(f'commit {out["commit"]}; {out["machine"]["cores"]} cores, load '
           f'{out["machine"]["load_average"]}; GPU: {gpu}')
     with tempfile.TemporaryDirectory() as tmp:
@@ -1453,8 +1477,8 @@ def main(argv=None):
                               stats))
             batch = args.batch or int(_load(recipe).total_batch_size)
             if 'step_ops' not in args.skip:
-                ops = res['step_ops'] = _reported(res, 'step_ops', step_ops,
-                                                  recipe, batch) or {}
+                ops = res['step_ops'] = part(res, 'step_ops', step_ops,
+                                             recipe, batch) or {}
                 if ops:
                     print(f'{recipe}: ops of one training step on the GPU '
                           'path, float32 (device / host): ' + ', '.join(
@@ -1468,21 +1492,21 @@ def main(argv=None):
                               for k, v in ops.items()))
                 by = res['step_ops_by_ghost_bn'] = {}
                 for c in ('one_call', 'grouped_view'):
-                    other = _reported(res, f'step_ops_{c}', step_ops,
-                                      recipe, batch, c)
+                    other = part(res, f'step_ops_{c}', step_ops,
+                                 recipe, batch, c)
                     if other:
                         by[c] = other
                 if ops or by:
                     print_ops_by_ghost_bn(recipe, dict(
                         ops and {'per_group_calls': ops}, **by))
-                rows = _reported(res, 'step_copies', step_copies, recipe,
-                                 batch)
+                rows = part(res, 'step_copies', step_copies, recipe,
+                            batch)
                 if rows is not None:
                     res['step_copies'] = copies_by_source(rows)
                     print_copies(recipe, rows)
-                grouped = _reported(res, 'step_copies_grouped_view',
-                                    step_copies, recipe, batch, 224, 2**20,
-                                    'grouped_view')
+                grouped = part(res, 'step_copies_grouped_view',
+                               step_copies, recipe, batch, 224, 2**20,
+                               'grouped_view')
                 if grouped is not None:
                     res['step_copies_grouped_view'] = copies_by_source(
                         grouped)
@@ -1492,19 +1516,19 @@ def main(argv=None):
                                       (('per_group_calls', rows),
                                        ('grouped_view', grouped))
                                       if r is not None))
-                copied = res['views_h2d_bytes'] = _reported(
+                copied = res['views_h2d_bytes'] = part(
                     res, 'views_h2d_bytes', views_h2d_bytes, recipe, batch)
                 if copied is not None:
                     print(f'{recipe}: bytes the views of a step copy to the '
                           f'device at the recipe\'s 224 px: {copied:,}')
-            rate = cuda and _reported(res, 'batched_views_cuda',
-                                      batched_rate, recipe, nct, 'cuda',
-                                      batch, 10)
+            rate = cuda and part(res, 'batched_views_cuda',
+                                 batched_rate, recipe, nct, 'cuda',
+                                 batch, 10)
             if rate:
                 res['batched_views_cuda_images_per_s'] = rate
                 print(f'{recipe}: batched views on the GPU {rate:9.1f} img/s')
             stats = {}
-            rate = cuda and compiles and _reported(
+            rate = cuda and compiles and part(
                 res, 'batched_views_cuda_compiled', batched_rate, recipe,
                 nct, 'cuda', batch, 10, True, stats)
             if rate:
@@ -1518,30 +1542,19 @@ def main(argv=None):
                 # computation never run on a GPU before, say) keeps the
                 # others' figures
                 res['ceiling'] = {}
-                for variant in VARIANTS:
-                    res['ceiling'].update(_reported(
-                        res, f'ceiling {variant_name(*variant)}',
-                        compute_ceiling, recipe, args.steps, args.warmup,
-                        batch, 'cuda', 224, (variant, )) or {})
+                # (variant, compile_options): None uncompiled
+                ceilings = [(variant, None) for variant in VARIANTS]
                 if args.compile_encoders:
-                    res['ceiling'].update(_reported(
-                        res, 'ceiling_compiled', compute_ceiling, recipe,
-                        args.steps, args.warmup, batch, 'cuda', 224,
-                        ((True, True, 'per_group_calls'), ), True) or {})
-                for k, v in res['ceiling'].items():
-                    h = hours(v['images_per_s'], epochs)
-                    print(f'{recipe} (a) {k:<56} {v["images_per_s"]:8.1f} '
-                          f'img/s  {v["memory_gib"]:5.1f} GiB  -> '
-                          f'{epochs} epochs {h:5.2f} h; waiting for each '
-                          f'loss {v["synced_images_per_s"]:8.1f} img/s, '
-                          f'issuing a step {1000 * v["host_s"]:5.1f} ms of '
-                          f'{1000 * v["synced_step_s"]:5.1f}' + (
-                              f'; compiled in {v["compile_s"]:.0f} s, '
-                              f'{v["graphs"]} graphs, '
-                              f'{v["graph_breaks"]} graph breaks, '
-                              f'{v["graphs_compiled_while_timed"]} '
-                              'compiled while timed'
-                              if 'graphs' in v else ''))
+                    ceilings.append(((True, True, 'per_group_calls'), True))
+                for variant, compiled in ceilings:
+                    key = 'ceiling_compiled' if compiled else \
+                        f'ceiling {variant_name(*variant)}'
+                    rows = part(res, key, compute_ceiling, recipe,
+                                args.steps, args.warmup, batch, 'cuda',
+                                224, (variant, ), compiled) or {}
+                    res['ceiling'].update(rows)
+                    for k, v in rows.items():  # as each ends: a cut keeps
+                        print(ceiling_line(recipe, k, v, epochs))
             if (cuda or args.end_to_end_on_cpu) and \
                     'end_to_end' not in args.skip:
                 workers = args.workers or min(
@@ -1589,13 +1602,13 @@ def main(argv=None):
                 for run in runs:
                     augment_on = run.augment_on
                     name = f'end_to_end_{run.tag}'
-                    e = _reported(res, name, end_to_end, recipe, nct,
-                                  augment_on, args.steps, args.warmup,
-                                  workers, os.path.join(
-                                      tmp, f'w_{recipe}_{run.tag}'),
-                                  batch, 0, run.compile_views,
-                                  run.prefetch_views, run.compile_encoders,
-                                  run.reuse_batch_memory)
+                    e = part(res, name, end_to_end, recipe, nct,
+                             augment_on, args.steps, args.warmup,
+                             workers, os.path.join(
+                                 tmp, f'w_{recipe}_{run.tag}'),
+                             batch, 0, run.compile_views,
+                             run.prefetch_views, run.compile_encoders,
+                             run.reuse_batch_memory)
                     if e is None:
                         continue
                     if augment_on == 'cpu' and cuda:
@@ -1643,18 +1656,16 @@ def main(argv=None):
                                   f'{k} {1000 * v:.1f}'
                                   for k, v in parts.items()) + ' ms')
                 if args.profile:
-                    prof = _reported(res, 'profile', end_to_end, recipe, nct,
-                                     'auto', args.profile, args.warmup,
-                                     workers, os.path.join(
-                                         tmp, f'w_{recipe}_profile'), batch,
-                                     args.profile)
+                    prof = part(res, 'profile', end_to_end, recipe, nct,
+                                'auto', args.profile, args.warmup,
+                                workers, os.path.join(
+                                    tmp, f'w_{recipe}_profile'), batch,
+                                args.profile)
                     if prof:
                         res['profile'] = prof['profile']
                         print_profile(recipe, prof['profile'])
-            if recipe != args.recipes[-1]:
-                # what is measured so far, in case the run is cut short
-                # (a lent GPU's call ends at its time limit)
-                save(args.output, out)
+            # the recipe's last part, in case the run is cut in the next
+            save(args.output, out, say=False)
     if not cuda:
         print(no_gpu_line(args.skip, args.end_to_end_on_cpu))
     save(args.output, out)

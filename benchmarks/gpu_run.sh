@@ -35,7 +35,8 @@
 #            of the 4 compiled runs), inside one 10-minute call.
 # Outputs go to $OUT (or benchmarks/out/) as JSON and logs. The pretrain
 # stages write their whole output to $OUT/pretrain*.log as it comes and
-# their JSON after each recipe, so a call cut short at its time limit
+# their JSON before each part (each count, (a) variant and (b) run) and
+# after each recipe, so a call cut short at its time limit
 # (the console's tail is printed only at the end) still brings back what
 # was measured.
 #

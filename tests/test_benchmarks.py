@@ -861,7 +861,35 @@ def test_bench_pretrain_a_run_cut_short_keeps_the_recipes_done(
         bench_pretrain.main(['--skip', 'ceiling', 'end_to_end', 'cpu_path',
                              '--output', str(output)])
     saved = json.loads(output.read_text())
-    assert saved['clp']['step_ops'] == ops and 'fsp' not in saved
+    # FSP's entry is there, empty: saved as its first part began
+    assert saved['clp']['step_ops'] == ops and saved['fsp'] == {}
+
+
+def _stand_in_ceiling(monkeypatch, tmp_path, stop) -> list:
+    """bench_pretrain on a stand-in GPU, no images written, its views'
+    rate 1 img/s and its (a) a stand-in ``compute_ceiling`` whose variant
+    raises ``stop(variant)`` where that is not None; returns the list of
+    variants it was called with."""
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'get_device_name', lambda *a: 'stand-in')
+    monkeypatch.setattr(bench_pretrain, 'make_images',
+                        lambda root, num: (str(tmp_path), {}))
+    monkeypatch.setattr(bench_pretrain, 'batched_rate', lambda *a: 1.0)
+    calls = []
+
+    def compute_ceiling(recipe, steps, warmup, batch, device, size,
+                        variants, compile_options=None):
+        (variant, ) = variants
+        calls.append(variant)
+        if stop(variant) is not None:
+            raise stop(variant)
+        return {bench_pretrain.variant_name(*variant): dict(
+            images_per_s=100.0, step_s=1.0, synced_images_per_s=90.0,
+            synced_step_s=1.1, host_s=0.5, memory_gib=1.0)}
+    monkeypatch.setattr(bench_pretrain, 'compute_ceiling', compute_ceiling)
+    return calls
 
 
 def test_bench_pretrain_a_failing_ceiling_variant_keeps_the_others(
@@ -873,24 +901,9 @@ def test_bench_pretrain_a_failing_ceiling_variant_keeps_the_others(
     variants lost them all). Stand-ins for the GPU's parts; no images
     written."""
     from benchmarks import bench_pretrain
-    monkeypatch.chdir(REPO)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
-    monkeypatch.setattr(torch.cuda, 'get_device_name', lambda *a: 'stand-in')
-    monkeypatch.setattr(bench_pretrain, 'make_images',
-                        lambda root, num: (str(tmp_path), {}))
-    monkeypatch.setattr(bench_pretrain, 'batched_rate', lambda *a: 1.0)
-    calls = []
-
-    def compute_ceiling(recipe, steps, warmup, batch, device, size,
-                        variants):
-        (variant, ) = variants
-        calls.append(variant)
-        if variant[2] == 'grouped_view':
-            raise RuntimeError('stand-in failure')
-        return {bench_pretrain.variant_name(*variant): dict(
-            images_per_s=100.0, step_s=1.0, synced_images_per_s=90.0,
-            synced_step_s=1.1, host_s=0.5, memory_gib=1.0)}
-    monkeypatch.setattr(bench_pretrain, 'compute_ceiling', compute_ceiling)
+    calls = _stand_in_ceiling(
+        monkeypatch, tmp_path, lambda v: RuntimeError('stand-in failure')
+        if v[2] == 'grouped_view' else None)
     output = tmp_path / 'out.json'
     rc = run_cli(bench_pretrain.main, [
         '--recipes', 'clp', '--skip', 'end_to_end', 'cpu_path', 'step_ops',
@@ -906,6 +919,44 @@ def test_bench_pretrain_a_failing_ceiling_variant_keeps_the_others(
     assert failed == [f'ceiling amp=bf16 channels_last={cl} '
                       'ghost_bn=grouped_view_error' for cl in (False, True)]
     assert rc == 1 and 'ghost_bn=grouped_view' in err.splitlines()[-1]
+
+
+def test_bench_pretrain_a_run_cut_in_its_first_parts_keeps_them(
+        tmp_path, monkeypatch, capsys):
+    """A run cut inside a recipe (a lent GPU's call at its time limit,
+    here a KeyboardInterrupt in CLP's third (a) variant) leaves the JSON
+    and the printed rows of every part that ended: the JSON was written
+    after each recipe and (a)'s rows printed after its last variant, so
+    a cut in CLP, the first recipe, brought back neither (review r178).
+    And a cut in the very first part still leaves a JSON (the machine,
+    the commit)."""
+    from benchmarks import bench_pretrain
+    cut_at = bench_pretrain.VARIANTS[2]
+    calls = _stand_in_ceiling(monkeypatch, tmp_path, lambda v: (
+        KeyboardInterrupt() if v == cut_at else None))
+    output = tmp_path / 'out.json'
+    with pytest.raises(KeyboardInterrupt):
+        bench_pretrain.main(['--skip', 'end_to_end', 'cpu_path', 'step_ops',
+                             '--output', str(output)])
+    out = capsys.readouterr().out
+    done = [bench_pretrain.variant_name(*v)
+            for v in bench_pretrain.VARIANTS[:2]]
+    assert calls == list(bench_pretrain.VARIANTS[:3])
+    saved = json.loads(output.read_text())
+    assert list(saved['clp']['ceiling']) == done and 'fsp' not in saved
+    rows = [ln for ln in out.splitlines() if ln.startswith('clp (a) ')]
+    assert len(rows) == 2 and all(
+        row.startswith(f'clp (a) {k} ') for row, k in zip(rows, done)), out
+    os.remove(output)
+
+    def first(recipe, batch, computation='per_group_calls'):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(bench_pretrain, 'step_ops', first)
+    with pytest.raises(KeyboardInterrupt):
+        bench_pretrain.main(['--skip', 'end_to_end', 'cpu_path', 'ceiling',
+                             '--output', str(output)])
+    saved = json.loads(output.read_text())
+    assert saved['clp'] == {} and saved['machine'] and 'commit' in saved
 
 
 def _option_reaches_the_config(key: str, augment_on: str) -> None:
