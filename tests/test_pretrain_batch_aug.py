@@ -2047,6 +2047,85 @@ def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
     assert hlss.optim_wrapper.get('type') != 'AmpOptimWrapper'
 
 
+def _refused_config(path, **keys):
+    """The config of ``path`` with the top-level ``keys`` set; a key
+    ``loader_<name>`` sets ``train_dataloader.<name>``, ``step_<i>`` the
+    pipeline's i-th transform (``step_last`` its last), ``augmentations``
+    the transforms between its first and its last, ``view_<i>`` the
+    i-th transform of the first view of CLP's MultiView, ``preprocessor``
+    the data preprocessor's type."""
+    cfg = Config.fromfile(path)
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    for key, value in keys.items():
+        kind, _, name = key.partition('_')
+        if kind == 'loader':
+            cfg.train_dataloader[name] = value
+        elif kind == 'step':
+            pipeline[-1 if name == 'last' else int(name)] = value
+        elif kind == 'view':
+            pipeline[1].transforms[0][int(name)] = value
+        elif key == 'augmentations':
+            pipeline[1:-1] = value
+        elif key == 'preprocessor':
+            cfg.model.data_preprocessor.type = value
+        else:
+            cfg[key] = value
+    return cfg
+
+
+# every refusal of apply_fast_path that came after it had changed the
+# config: the loader's reuse_batch_memory key of a dumped config (held by
+# the first seven) was dropped before the refusals of the switch and of the
+# batched views; the batched views (the data preprocessor, the pipeline,
+# the collate) and augment_on were set before the ring's refusal of the
+# collate and the refusal of a GPU-only amp on the CPU
+_DUMPED = dict(loader_reuse_batch_memory=True)
+_BATCHED = dict(augment_on='device', amp='off', **_DUMPED)
+
+
+@pytest.mark.parametrize('recipe,keys,says', [
+    ('clp', dict(_DUMPED, augment_on='cpu', amp='off',
+                 reuse_batch_memory=True),
+     "reuse_batch_memory=True collates the batched views' decoded images"),
+    ('clp', dict(_BATCHED, reuse_batch_memory=True, runner_type='Runner'),
+     "reuse_batch_memory=True needs the project's runner"),
+    ('clp', dict(_BATCHED, preprocessor='MyPreprocessor'),
+     "no batched version of the data preprocessor 'MyPreprocessor'"),
+    ('clp', dict(_BATCHED, step_last=dict(type='Collect')),
+     'augment_on needs a pipeline that starts with a Load'),
+    ('clp', dict(_BATCHED, view_1=dict(type='RandomFlip', prob=0.5,
+                                       direction='diagonal')),
+     "RandomFlip direction 'diagonal' has no batched version"),
+    ('fsp', dict(_BATCHED, step_1=dict(type='MultiView', num_views=2,
+                                       transforms=[[dict(type='RandomFlip',
+                                                         prob=0.5)]])),
+     'MultiView must be the only augmentation step'),
+    ('fsp', dict(_BATCHED, augmentations=[dict(
+        type='MultiView', num_views=2,
+        transforms=[[dict(type='RandomFlip', prob=0.5)]])]),
+     'a classifier takes one view, the pipeline makes 2'),
+    ('clp', dict(augment_on='device', amp='off', reuse_batch_memory=True,
+                 loader_collate_fn=dict(type='decoded_collate', x=1)),
+     'reuse_batch_memory=True collates the images as decoded_collate does'),
+    ('clp', dict(augment_on='device', amp='bfloat16'),
+     r"amp='bfloat16' \(the config's amp\) needs a GPU"),
+    ('fsp', dict(amp='float16'),  # augment_on 'auto': was set to 'cpu'
+     r"amp='float16' \(the config's amp\) needs a GPU"),
+])
+def test_a_refused_config_is_left_as_it_was(recipe, keys, says):
+    """A config that ``apply_fast_path`` refuses is left as it was given:
+    a caller that catches the refusal (a notebook, a test that reuses the
+    config) had it half resolved (the batched data preprocessor in place,
+    ``augment_on`` rewritten, the loader's key dropped)."""
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.utils import InputError
+    cfg = _refused_config(dict(clp=CLP, fsp=FSP)[recipe], **keys)
+    before = copy.deepcopy(cfg.to_dict())
+    with pytest.raises(InputError, match=says):
+        apply_fast_path(cfg, False)
+    assert cfg.to_dict() == before
+
+
 def test_compiled_views_equal_the_eager_views():
     """``BatchAugment(compile=True)`` (the jitter blends and the blur
     passes through torch.compile) gives the eager views bit for bit on the

@@ -222,18 +222,26 @@ def collate_said(collate: Any) -> str:
         kind, '__module__', None) else repr(kind)
 
 
-def batched_views_config(cfg, note: List[str]) -> None:
-    """Move the training augmentations from the workers to the model.
+def batched_views(cfg) -> dict:
+    """What :func:`batched_views_config` sets in the training config
+    ``cfg`` to move its augmentations from the workers to the model,
+    found without changing ``cfg`` (each of its refusals before any change:
+    :func:`apply_fast_path`).
 
-    The dataset pipeline becomes load + pack (decode only); the model's data
-    preprocessor becomes the batched one with the same view transforms.
+    Returns:
+        dict: ``data_preprocessor`` (the batched one, with the same view
+        transforms), ``pipeline`` (load + pack: decode only),
+        ``num_views`` and, where the loader's collate is replaced by
+        ``decoded_collate``, ``collate_fn``.
+
+    Raises:
+        InputError: a pipeline or data preprocessor without a batched
+            version.
     """
     loader = cfg.train_dataloader
-    pipeline = loader.dataset.pipeline
     load, views, num_views, pack = split_pipeline(
-        pipeline, 'train_dataloader.dataset.pipeline')
-    model = cfg.model
-    old = copy.deepcopy(model.get('data_preprocessor') or {})
+        loader.dataset.pipeline, 'train_dataloader.dataset.pipeline')
+    old = copy.deepcopy(cfg.model.get('data_preprocessor') or {})
     kind = old.pop('type', None)
     if kind not in _PREPROCESSORS:
         raise InputError(f'augment_on: no batched version of the data '
@@ -262,6 +270,8 @@ def batched_views_config(cfg, note: List[str]) -> None:
         for i, v in enumerate(views):
             if v not in views[:i]:
                 BatchAugment(v, 'train_dataloader.dataset.pipeline')
+    out = dict(data_preprocessor=new, pipeline=[load, pack],
+               num_views=num_views)
     # the same batch, a batch of several image sizes refused in one line
     # (torch's stack traceback); also for a config that names no collate
     # (MMEngine's default, pseudo_collate, gives a list of images, which
@@ -270,34 +280,46 @@ def batched_views_config(cfg, note: List[str]) -> None:
     # stacked batch
     collate = loader.get('collate_fn')
     if is_mmengine_collate(collate):
-        loader.collate_fn = dict(collate if isinstance(collate, dict)
+        out['collate_fn'] = dict(collate if isinstance(collate, dict)
                                  else {}, type='decoded_collate')
     elif collate_function(collate) is not decoded_collate:
         new.update(collate=collate_said(collate))
-    model.data_preprocessor = new
-    loader.dataset.pipeline = [load, pack]
-    note.append(f'augment_on: {num_views} view(s) made batched on the '
-                'training device; data-loader workers only decode')
+    return out
 
 
-def reused_batch_memory_config(loader, note: List[str]) -> None:
-    """Set ``reuse_batch_memory`` in the training loader's settings
-    ``loader`` (the batched views' :func:`batched_views_config` made its
-    collate ``decoded_collate``), which the project's runner reads when it
-    builds the loader (:func:`openselfsup.datasets.batch_ring.
-    reuse_batch_memory`); a collate of the user's own is refused
+def batched_views_config(cfg, note: List[str],
+                         views: Optional[dict] = None) -> None:
+    """Move the training augmentations from the workers to the model, in
+    place: the dataset pipeline becomes load + pack (decode only); the
+    model's data preprocessor becomes the batched one with the same view
+    transforms. ``views``: :func:`batched_views` of ``cfg`` where the
+    caller has it already (else found here, refused before any change)."""
+    if views is None:
+        views = batched_views(cfg)
+    loader = cfg.train_dataloader
+    if 'collate_fn' in views:
+        loader.collate_fn = views['collate_fn']
+    cfg.model.data_preprocessor = views['data_preprocessor']
+    loader.dataset.pipeline = views['pipeline']
+    note.append(f'augment_on: {views["num_views"]} view(s) made batched on '
+                'the training device; data-loader workers only decode')
+
+
+def check_reused_batch_memory(collate: Any) -> None:
+    """Refuse ``reuse_batch_memory`` for the training loader's collate
+    setting ``collate`` (as the batched views leave it:
+    :func:`batched_views` makes MMEngine's own collates
+    ``decoded_collate``) of the user's own
     (:func:`openselfsup.datasets.batch_ring.check_ring_collate`, the rule
-    the runner's built loader is held to as well)."""
+    the runner's built loader is held to as well). Where it passes,
+    :func:`apply_fast_path` sets ``reuse_batch_memory`` in the loader's
+    settings, which the project's runner reads when it builds the loader
+    (:func:`openselfsup.datasets.batch_ring.reuse_batch_memory`)."""
     from ..datasets.batch_ring import check_ring_collate
-    collate = loader.get('collate_fn')
     check_ring_collate(collate_function(collate),
                        isinstance(collate, dict) and bool(
                            set(collate) - {'type'}),
                        'the config', collate_said(collate))
-    loader.reuse_batch_memory = True
-    note.append('reuse_batch_memory: data-loader workers collate into '
-                'reused shared-memory slots (none allocated or freed per '
-                'batch)')
 
 
 def resolved_augment_on(augment: str, cuda: bool) -> str:
@@ -429,7 +451,9 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
 
     Raises:
         InputError: an unknown value, a GPU-only choice without a GPU, or a
-            pipeline that has no batched version.
+            pipeline that has no batched version; each before the config
+            is changed (a caller that catches it keeps its config as it
+            was).
     """
     notes: List[str] = []
     if 'train_dataloader' not in cfg or 'model' not in cfg:
@@ -467,18 +491,33 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                              'which the config builds, makes the views in '
                              'the step')
     reuse = cfg.get('reuse_batch_memory', False)
-    # the loader's own key is this switch's (a config dumped by a run with
-    # it on holds it): set below where the switch is on, else dropped
-    cfg.train_dataloader.pop('reuse_batch_memory', None)
     if reuse:
         _batched_only('reuse_batch_memory', "collates the batched views' "
                       'decoded images into reused shared memory', batched)
         _project_runner_only(cfg, 'reuse_batch_memory', "MMEngine's Runner "
                              'builds a plain data loader')
-    if batched:
-        batched_views_config(cfg, notes)
+    views = batched_views(cfg) if batched else None
+    if views is not None and reuse:
+        check_reused_batch_memory(views.get(
+            'collate_fn', cfg.train_dataloader.get('collate_fn')))
+    if amp == 'auto':
+        amp = 'bfloat16' if cuda else 'off'
+    if amp != 'off' and not cuda:
+        raise InputError(_amp_refusal(amp, amp_flag_over))
+    # every refusal above, before the first change below: a caller that
+    # catches one (a notebook, a test that reuses the config) keeps its
+    # config as it was
+
+    # the loader's own key is this switch's (a config dumped by a run with
+    # it on holds it): set below where the switch is on, else dropped
+    cfg.train_dataloader.pop('reuse_batch_memory', None)
+    if views is not None:
+        batched_views_config(cfg, notes, views)
         if reuse:
-            reused_batch_memory_config(cfg.train_dataloader, notes)
+            cfg.train_dataloader.reuse_batch_memory = True
+            notes.append('reuse_batch_memory: data-loader workers collate '
+                         'into reused shared-memory slots (none allocated '
+                         'or freed per batch)')
         if compile_views:
             cfg.model.data_preprocessor['compile_views'] = True
             notes.append('compile_views: the views\' jitter blends and blur '
@@ -489,11 +528,7 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                          'a side thread while a step runs')
     cfg.augment_on = 'device' if batched else 'cpu'
 
-    if amp == 'auto':
-        amp = 'bfloat16' if cuda else 'off'
     if amp != 'off':
-        if not cuda:
-            raise InputError(_amp_refusal(amp, amp_flag_over))
         wrapper = cfg.optim_wrapper
         own = own_amp_wrapper(cfg)
         if not own:

@@ -264,7 +264,7 @@ def check_ring_collate(function: Optional[Callable], bound: bool,
     without is taken, as MMEngine builds a config's ``dict(type=...)``
     and as a Python config may give it). Called on the config before
     anything is built
-    (:func:`openselfsup.apis.fast_path.reused_batch_memory_config`) and on
+    (:func:`openselfsup.apis.fast_path.check_reused_batch_memory`) and on
     a built loader (:func:`reuse_batch_memory`); ``holder`` (``'the
     config'``, ``'the data loader'``) and ``said`` (how the collate is
     named) are the refusal's.
