@@ -524,6 +524,91 @@ def test_ghost_bn_called_twice_in_one_graph(computation, block):
         torch.testing.assert_close(bn.state_dict()[k], v, msg=k)
 
 
+def _brute_running_stats(xs, segs, group_size, momentum, steps_before=0):
+    """The running mean and variance (float64) of a plain BatchNorm called
+    on the first ``group_size`` images of each of ``segs`` equal parts of
+    each batch in ``xs``, in turn (the published per-view, per-GPU BN),
+    its update written out per PyTorch's formula: ``(1 - f) r + f stat``
+    with the unbiased variance, ``f`` the momentum or (None) 1 / updates
+    so far."""
+    mean = torch.zeros(xs[0].shape[1], dtype=torch.float64)
+    var = torch.ones(xs[0].shape[1], dtype=torch.float64)
+    done = steps_before
+    for x in xs:
+        for part in x.double().chunk(segs):
+            first = part[:group_size]
+            done += 1
+            f = 1.0 / done if momentum is None else momentum
+            mean = (1 - f) * mean + f * first.mean(dim=(0, 2, 3))
+            var = (1 - f) * var + f * first.var(dim=(0, 2, 3))
+    return mean, var
+
+
+@pytest.mark.parametrize('segs', [1, 2, 3])
+@pytest.mark.parametrize('momentum', [0.1, None])
+def test_ghost_bn_grouped_view_running_stats_in_a_fixed_number_of_ops(
+        segs, momentum):
+    """The grouped view's running-statistics update: for all the layers
+    of a :func:`segments` block together, when it ends, ``2 + segs`` ops
+    (the counts of updates, the variances made unbiased, one ``lerp`` a
+    segment), whatever the number of layers (it was 3 ops a layer call
+    and 2 to 8 a block: 120 of a CLP step's 1,368), each layer's running
+    statistics those of a float64 BatchNorm called on each segment's first
+    group in turn (three steps; a config's momentum and the cumulative
+    average, momentum None), within float32 rounding, from float32 input
+    and under bfloat16 autocast."""
+    from benchmarks.bench_pretrain import op_counter
+    from openselfsup.models import GhostBatchNorm2d
+    from openselfsup.models.groups import segments
+
+    def net(layers, track=True):
+        return torch.nn.Sequential(*(
+            GhostBatchNorm2d(3, group_size=4, momentum=momentum,
+                             track_running_stats=track,
+                             computation='grouped_view')
+            for _ in range(layers)))
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(8 * segs, 3, 5, 4, generator=g) * 2 + 1
+
+    def ops(model):
+        count = op_counter()
+        count.name = 'ops'
+        with count, segments(model, segs):
+            model(x)
+        return sum(count.counts['ops'].values())
+    for layers in (1, 5):
+        extra = ops(net(layers)) - ops(net(layers, track=False))
+        # momentum None: each call reads its count of updates on the host
+        # (as batch norm's own does), for the factors
+        assert extra == 2 + segs + (layers if momentum is None else 0), \
+            (layers, extra)
+    for amp in (False, True):
+        model = net(2)
+        seen = [[], []]  # each layer's inputs
+        for layer, inputs in zip(model, seen):
+            layer.register_forward_pre_hook(
+                lambda _, args, inputs=inputs: inputs.append(
+                    args[0].detach()))
+        for step in range(3):
+            v = torch.randn(8 * segs, 3, 5, 4, generator=g) * (1 + step) + 3
+            if amp:  # the input as the layer gets it under autocast
+                v = v.to(torch.bfloat16)
+            with torch.autocast('cpu', torch.bfloat16, enabled=amp), \
+                    segments(model, segs):
+                out = model(v)
+            assert out.dtype == v.dtype
+        for layer, inputs in zip(model, seen):
+            mean, var = _brute_running_stats(inputs, segs, 4, momentum)
+            torch.testing.assert_close(layer.running_mean.double(), mean,
+                                       rtol=1e-6, atol=1e-7, msg=f'{amp}')
+            # bfloat16: the variance around the mean rounded to bfloat16
+            # is biased by up to about 1e-3 here
+            torch.testing.assert_close(layer.running_var.double(), var,
+                                       rtol=2e-3 if amp else 1e-6,
+                                       atol=1e-7, msg=f'{amp}')
+            assert int(layer.num_batches_tracked) == 3 * segs
+
+
 @pytest.mark.parametrize('path', [CLP, FSP])
 def test_recipes_ghost_bn_makes_one_batch_norm_call_per_group(
         path, monkeypatch):

@@ -254,17 +254,20 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     the CLP step with the per-group calls was close to host-bound (the
     host issued a step in 85-92 of its 94-99 ms): the grouped view is
     meant for that host time without the one call's copies (a CLP step
-    in 1,368 device ops, forward 614 and backward 544, against 2,900
+    in 1,248 device ops, forward 494 and backward 544, against 2,900
     with the per-group calls and 988 with the one call; no copy of an
-    activation; FSP's 4 groups a layer: 964 against 744 and 624;
+    activation; FSP's 4 groups a layer: 924 against 744 and 624;
     counted on the CPU, ``benchmarks/RESULTS.md``, "GhostBN's grouped
     view"). Its GPU time is not measured yet.
     Running statistics: the per-group calls update them from the first
     group's call (with :func:`segments`, the first group of each part);
     the one call updates every group's slot of the repeated statistics
-    and keeps the first group's; the grouped view computes the first
-    group's (of each part) slots from its statistics; both go through
-    the same queued update (:func:`_update_running_stats`).
+    and keeps the first group's; the grouped view hands over the first
+    group's (of each part) mean and variance, no op of its own (it took
+    3 a call to compute the slots: 120 of a CLP step's 1,368 ops); both
+    go through the same queued update (:func:`_update_running_stats`),
+    which for the grouped view costs ``2 + parts`` ops for all the
+    layers of a block (for a call outside a block, its own).
 
     Config: ``norm_cfg=dict(type='GhostBN', group_size=32)``.
 
@@ -420,18 +423,14 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
         y, mean, var = _GroupedBatchNorm.apply(x, self.weight, self.bias,
                                                groups, self.eps)
         if self.track_running_stats and self.running_mean is not None:
-            factors = self._factors(segs)
             count = x[:x.shape[0] // groups, 0].numel()
-            with torch.no_grad():
-                # the first group of each segment: the slots its batch-norm
-                # call would update, (1 - f0) r + f0 stat (unbiased var)
-                first = slice(None, None, groups // segs)
-                slots = [torch.lerp(r, s.to(r.dtype), factors[0]).flatten()
-                         for r, s in ((self.running_mean, mean[first]),
-                                      (self.running_var, var[first]
-                                       * (count / (count - 1))))]
-            self._update(_RunningUpdate(self, *slots, 1, segs,
-                                        tuple(factors)))
+            # the first group of each segment's statistics (views): the
+            # update (its ops for all queued layers together) makes the
+            # variance unbiased and moves the running statistics
+            first = slice(None, None, groups // segs)
+            self._update(_RunningUpdate(
+                self, mean[first], var[first], 0, segs,
+                tuple(self._factors(segs)), count / (count - 1)))
         return y
 
     def _update(self, update: '_RunningUpdate') -> None:
@@ -566,36 +565,46 @@ class _GroupedBatchNorm(torch.autograd.Function):
 
 
 class _RunningUpdate(NamedTuple):
-    """A GhostBN call's running-statistics update, not yet applied: the
-    slots the batch-norm call updated (every group's, from the running
-    statistics), the groups per segment, the segments and their factors."""
+    """A GhostBN call's running-statistics update, not yet applied, of
+    ``segs`` segments with their factors: the one call's slots that its
+    batch-norm call updated (every group's, from the running statistics;
+    ``step``: the groups per segment), or (``bessel``, the unbiased
+    variance's factor ``m / (m - 1)``, given) the grouped view's mean and
+    biased variance of each segment's first group (``(segs, C)``)."""
     layer: 'GhostBatchNorm2d'
     mean: torch.Tensor
     var: torch.Tensor
     step: int
     segs: int
     factors: tuple
+    bessel: Optional[float] = None
 
 
 def _update_running_stats(updates: list) -> None:
     """Apply (and remove from ``updates``) GhostBN running-statistics
     updates: one update per segment, in order, from the first group of
     each, counted in ``num_batches_tracked``. Updates of the same kind
-    (segments, factors, device, dtype) are applied together, a few
-    ``torch._foreach_*`` ops for all their layers.
+    (slots or statistics, segments, factors, device, dtypes) are applied
+    together, a few ``torch._foreach_*`` ops for all their layers.
 
-    The batch-norm call updated every slot ``(1 - f0) * r + f0 * stat``
-    from the same running statistics ``r``: segment 0's first slot is its
-    update; ``f * stat`` of a later segment's first group is its slot less
-    ``(1 - f0) * r``, scaled by ``f / f0``, added to ``(1 - f)`` times the
-    previous segment's result (``f0 = 0``: the statistics never move)."""
+    Statistics (the grouped view): the variances times their ``bessel``
+    factor (one op), then per segment ``r = lerp(r, stat, f)``, batch
+    norm's ``(1 - f) r + f stat`` (one op).
+
+    Slots (the one call): the batch-norm call updated every slot ``(1 -
+    f0) * r + f0 * stat`` from the same running statistics ``r``: segment
+    0's first slot is its update; ``f * stat`` of a later segment's first
+    group is its slot less ``(1 - f0) * r``, scaled by ``f / f0``, added
+    to ``(1 - f)`` times the previous segment's result (``f0 = 0``: the
+    statistics never move)."""
     kinds: dict = {}
     for u in updates:
-        kinds.setdefault((u.segs, u.factors, u.mean.device, u.mean.dtype),
+        kinds.setdefault((u.bessel is None, u.segs, u.factors, u.mean.device,
+                          u.mean.dtype, u.layer.running_mean.dtype),
                          []).append(u)
         u.layer._queued = False
     updates.clear()
-    for (segs, factors, _, _), us in kinds.items():
+    for (slots, segs, factors, _, _, _), us in kinds.items():
         torch._foreach_add_([u.layer.num_batches_tracked for u in us], segs)
         # the buffers move through ``.data``, as batch norm's own update
         # moves them: without a new autograd version, so a call earlier in
@@ -603,16 +612,39 @@ def _update_running_stats(updates: list) -> None:
         # them in training) still has a backward
         old = [t.data for u in us for t in (u.layer.running_mean,
                                             u.layer.running_var)]
-        c = [u.layer.num_features for u in us]
-        new = [t[:n] for u, n in zip(us, c) for t in (u.mean, u.var)]
-        f0 = factors[0]
-        for s in range(1, segs if f0 != 0 else 1):
-            f = factors[s]
-            slots = [t[s * u.step * n:(s * u.step + 1) * n]
-                     for u, n in zip(us, c) for t in (u.mean, u.var)]
-            part = torch._foreach_sub(slots, old, alpha=1 - f0)  # f0 * stat
-            if f != f0:
-                torch._foreach_mul_(part, f / f0)
-            torch._foreach_add_(part, new, alpha=1 - f)
-            new = part
-        torch._foreach_copy_(old, new)
+        if slots:
+            _apply_slots(us, old, segs, factors)
+        else:
+            _apply_statistics(us, old, segs, factors)
+
+
+def _apply_statistics(us: list, old: list, segs: int, factors: tuple):
+    """The grouped view's updates ``us`` of the buffers ``old`` (each
+    layer's running mean and variance): :func:`_update_running_stats`."""
+    unbiased = torch._foreach_mul([u.var for u in us],
+                                  [u.bessel for u in us])
+    means = [u.mean for u in us]
+    if old[0].dtype != means[0].dtype:  # buffers of a lower precision
+        means, unbiased = ([t.to(old[0].dtype) for t in ts]
+                           for ts in (means, unbiased))
+    for s in range(segs):
+        torch._foreach_lerp_(old, [t[s] for pair in zip(means, unbiased)
+                                   for t in pair], factors[s])
+
+
+def _apply_slots(us: list, old: list, segs: int, factors: tuple):
+    """The one call's updates ``us`` of the buffers ``old`` (each layer's
+    running mean and variance): :func:`_update_running_stats`."""
+    c = [u.layer.num_features for u in us]
+    new = [t[:n] for u, n in zip(us, c) for t in (u.mean, u.var)]
+    f0 = factors[0]
+    for s in range(1, segs if f0 != 0 else 1):
+        f = factors[s]
+        slots = [t[s * u.step * n:(s * u.step + 1) * n]
+                 for u, n in zip(us, c) for t in (u.mean, u.var)]
+        part = torch._foreach_sub(slots, old, alpha=1 - f0)  # f0 * stat
+        if f != f0:
+            torch._foreach_mul_(part, f / f0)
+        torch._foreach_add_(part, new, alpha=1 - f)
+        new = part
+    torch._foreach_copy_(old, new)
