@@ -221,23 +221,30 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
       ``linalg.vector_norm(dtype=torch.float32)``, which a CUDA device
       reads as they are; torch's CPU reductions cast a copy first), the
       variance as the mean square around the mean rounded to the input's
-      dtype less that rounding squared (a float32 input: ``var_mean``'s
+      dtype less that rounding squared, the input less its rounded mean a
+      transient activation-sized float32 temporary (exact;
+      :func:`_low_precision_variance`; a float32 input: ``var_mean``'s
       one pass), the multiply-adds computed in float32, the output's
       rounded once into its dtype, the input gradient's twice (``b x +
-      c``, then ``s dy`` added to it). The input less its rounded mean is
-      a transient activation-sized temporary in the input's dtype, in
-      the forward (for the variance: the mean square less the square mean,
-      before, lost (|mean| / std)^2 float32 roundings, 7% of the output
-      at 100, a negative variance clamped to 0 at 300) and in the backward
-      (``(x - mean) * dy``: products of an uncentred bfloat16 input made
-      the weight gradient |mean| / std times less precise); it is exact
-      for values within a factor 2 of the mean, else rounded, which biases
-      the bfloat16 variance by up to about 2e-3 where |mean| is near the
-      standard deviation. On the CPU, at the CLP shape, each output and
-      gradient is as close to a float64 reference as the per-group calls'
-      at mean / std 0.5 to 300 (bf16: output 1.7e-3, input gradient
-      2.3-2.4e-3, weight gradient 1.6-2.9e-3 against the per-group calls'
-      1.3-1.9e-3; ``tests/test_pretrain_recipes``,
+      c``, then ``s dy`` added to it). In the backward the input less its
+      rounded mean is a temporary in the input's dtype (``(x - mean) *
+      dy``: products of an uncentred bfloat16 input made the weight
+      gradient |mean| / std times less precise). The variance, before:
+      the mean square less the square mean lost (|mean| / std)^2 float32
+      roundings (7% of the output at 100, a negative variance clamped to
+      0 at 300); then the temporary in the input's dtype, rounded for
+      values more than a factor 2 from the mean, biased it where |mean|
+      is near the standard deviation (bfloat16 running variance 6.6e-4
+      from float64 at mean / std 0.5, float16 7.6e-5); now, at mean / std
+      0.01 to 1000, bfloat16 9e-8 to 4e-5, float16 2e-7 to 3e-5 (float32
+      sums of 6,272 squares on the CPU; the same as before from mean /
+      std 10 up; ``test_grouped_view_low_precision_variance_at_every_mean_to_std``),
+      at one more small op a layer (the rounded mean cast back to
+      float32) and a temporary twice the bytes. On the CPU, at the CLP
+      shape, each output and gradient is as close to a float64 reference
+      as the per-group calls' at mean / std 0.5 to 300 (bf16: output
+      1.7e-3, input gradient 2.3-2.4e-3, weight gradient 1.6-2.9e-3
+      against the per-group calls' 1.3-1.9e-3; ``tests/test_pretrain_recipes``,
       ``test_ghost_bn_paths_against_float64_reference``).
 
     The one call issues about 10 ops where the per-group calls issue 3 per
@@ -462,15 +469,38 @@ def _per_group(t: torch.Tensor) -> torch.Tensor:
     return t[:, None, :, None, None]
 
 
-def _centred(xg: torch.Tensor, mean: torch.Tensor) -> tuple:
+def _centred(xg: torch.Tensor, mean: torch.Tensor,
+             exact: bool = False) -> tuple:
     """``xg`` (``(groups, n, C, H, W)``) less ``low``, its ``(groups, C)``
     ``mean`` rounded to ``xg``'s dtype (one temporary in that dtype:
-    exact where a value is within a factor 2 of ``low``, else rounded),
-    and ``mean - low`` in ``mean``'s dtype: sums of the centred values in
+    exact where a value is within a factor 2 of ``low``, else rounded;
+    ``exact``: in ``mean``'s dtype, exact, at one more small op), and
+    ``mean - low`` in ``mean``'s dtype: sums of the centred values in
     place of the raw ones keep the precision that |mean| / std would take
     from them."""
     low = mean.to(xg.dtype)
+    if exact:
+        low = low.to(mean.dtype)
     return torch.sub(xg, _per_group(low)), mean - low
+
+
+def _low_precision_variance(xg: torch.Tensor, mean: torch.Tensor,
+                            count: int) -> torch.Tensor:
+    """The biased variance of each (group, channel) of ``xg`` (``(groups,
+    n, C, H, W)``, a dtype below float32) around its ``mean`` (``(groups,
+    C)``, float32): the mean square of ``x - low``, ``low`` the mean
+    rounded to x's dtype (:func:`_centred`), less ``(mean - low)^2``,
+    with ``x - low`` an exact float32 temporary. Not around 0: the mean
+    square less the square mean lost (|mean| / std)^2 float32 roundings
+    (7% at 100, a negative variance at 300); not ``x - low`` in x's
+    dtype: rounded for values more than a factor 2 from ``low``, it
+    biased the bfloat16 variance by up to 8e-4 where |mean| is near the
+    standard deviation. A difference below 0 is float32 rounding of a
+    channel constant to within it, clamped: batch norm's variance of a
+    constant channel, 0."""
+    centred, rounding = _centred(xg, mean, exact=True)
+    return torch.linalg.vector_norm(centred, 2, (1, 3, 4)).square_() \
+        .div_(count).sub_(rounding.square_()).clamp_min_(0)
 
 
 class _GroupedBatchNorm(torch.autograd.Function):
@@ -507,18 +537,7 @@ class _GroupedBatchNorm(torch.autograd.Function):
                 var, mean = torch.var_mean(xg, dims, correction=0)
             else:  # float32 sums of the low-precision values
                 mean = xg.sum(dims, dtype=acc).div_(count)
-                # the mean square around the mean rounded to x's dtype,
-                # less the rounding squared (around 0, the mean square
-                # less the square mean lost (|mean| / std)^2 float32
-                # roundings: 7% at 100, a negative variance at 300); a
-                # difference below 0 is float32 rounding of a channel
-                # constant to within it, clamped: batch norm's variance
-                # of a constant channel, 0
-                centred, rounding = _centred(xg, mean)
-                var = torch.linalg.vector_norm(centred, 2, dims, dtype=acc) \
-                    .square_().div_(count).sub_(rounding.square_()) \
-                    .clamp_min_(0)
-                del centred
+                var = _low_precision_variance(xg, mean, count)
             rstd = var.add(eps).rsqrt_()
             scale = rstd if weight is None else rstd * weight
             shift = torch.mul(mean, scale).neg_() if bias is None else \
