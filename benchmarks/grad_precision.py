@@ -10,8 +10,15 @@ cosine of conv1's gradients, float32 against bfloat16; on CUDA also one
 float32 3x3 convolution's error with and without TF32. The figures
 docs/iclr22_protocol.md quotes beside the published float32.
 
+``--ghost-bn-variance``: in place of the step, GhostBN's grouped view
+(``norm_cfg.computation='grouped_view'``) on bfloat16 and float16
+inputs at mean / std 0.01 to 1000: the running variance, the output and
+the input gradient against float64 (:func:`ghost_bn_variance_errors`;
+the figures docs/pretraining.md quotes).
+
     python -m benchmarks.grad_precision \
         --output benchmarks/results/grad_precision.json    # ~3 min, 2 cores
+    python -m benchmarks.grad_precision --ghost-bn-variance    # ~30 s
 """
 import copy
 import os
@@ -86,13 +93,94 @@ def conv_error(device: str) -> dict:
     return out
 
 
+#: the mean / std ratios of :func:`ghost_bn_variance_errors`: a log grid
+#: from 0.01 to 1000, and 0.5 (where |mean| near the std biased it)
+GHOST_BN_RATIOS = tuple(sorted([*(10 ** (k / 2) for k in range(-4, 7)),
+                                0.5]))
+
+
+def ghost_bn_variance_errors(dtype: torch.dtype,
+                             ratios=GHOST_BN_RATIOS) -> dict:
+    """``{ratio: {'running_var', 'out', 'dx'}}``: the relative errors in
+    norm against float64 of GhostBN's grouped view on a ``dtype`` input
+    (bfloat16 or float16, as autocast gives the layer; float32 weight
+    and bias, channels-last) of 64 images of 32 channels, 14 x 14, std 2
+    and mean ``ratio`` x 2 (times 1.0123457: not a round number in the
+    input's dtype; of both signs across the channels), in groups of 32
+    (6,272 values a group and channel, the CLP recipe's at its third
+    stage): the running variance after one update with momentum None
+    (the first group's unbiased variance), the output and the input
+    gradient, against batch norm per group in float64 on the same
+    rounded input."""
+    import torch.nn.functional as F
+
+    from openselfsup.models import GhostBatchNorm2d
+    g = torch.Generator().manual_seed(0)
+    shape = (64, 32, 14, 14)
+    sign = torch.where(torch.rand(32, generator=g) < 0.5, -1.0, 1.0)
+    noise = torch.randn(*shape, generator=g)
+    grad = torch.randn(*shape, generator=g)
+    weight = torch.rand(32, generator=g) + 0.5
+    bias = torch.randn(32, generator=g)
+
+    def rel(got, want):
+        return float((got.double() - want).norm() / want.norm())
+    out = {}
+    for ratio in ratios:
+        x0 = (noise * 2 + float(ratio) * 2 * 1.0123457
+              * sign[:, None, None]).to(dtype).contiguous(
+                  memory_format=torch.channels_last)
+        xr = x0.double().requires_grad_(True)
+        ref = torch.cat([F.batch_norm(part, None, None, weight.double(),
+                                      bias.double(), True, 0.0, 1e-5)
+                         for part in xr.chunk(2)])
+        ref.backward(grad.double())
+        bn = GhostBatchNorm2d(32, group_size=32, momentum=None,
+                              computation='grouped_view')
+        with torch.no_grad():
+            bn.weight.copy_(weight)
+            bn.bias.copy_(bias)
+        x = x0.clone().requires_grad_(True)
+        y = bn(x)
+        y.float().backward(grad)
+        out[float(ratio)] = dict(
+            running_var=rel(bn.running_var, x0[:32].double().var(
+                dim=(0, 2, 3))),
+            out=rel(y.detach(), ref.detach()), dx=rel(x.grad, xr.grad),
+            dtype=str(y.dtype))
+    return out
+
+
+def _ghost_bn_variance(args) -> None:
+    """``--ghost-bn-variance``: :func:`ghost_bn_variance_errors` printed
+    and saved, for bfloat16 and float16."""
+    out = {'args': vars(args), 'machine': machine(), 'runs': {}}
+    print("GhostBN computation='grouped_view', relative error against "
+          'float64')
+    print(f'{"dtype":10s}{"mean/std":>10s}{"running_var":>13s}{"out":>10s}'
+          f'{"dx":>10s}')
+    for dtype in (torch.bfloat16, torch.float16):
+        name = str(dtype).split('.')[1]
+        errs = out['runs'][name] = ghost_bn_variance_errors(dtype)
+        for ratio, e in errs.items():
+            print(f'{name:10s}{ratio:10.3g}{e["running_var"]:13.2e}'
+                  f'{e["out"]:10.2e}{e["dx"]:10.2e}')
+    save(args.output, out)
+
+
 def main(argv=None):
     p = parser(__doc__)
     p.add_argument('--images', type=count, default=32,
                    help='images per view (one group of the recipe: 32)')
     p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    p.add_argument('--ghost-bn-variance', action='store_true',
+                   help="in place of the step: GhostBN's grouped view on "
+                   'bfloat16 and float16 inputs at mean / std 0.01 to 1000 '
+                   'against float64, on the CPU')
     add_output(p)
     args = parse(p, argv)
+    if args.ghost_bn_variance:
+        return _ghost_bn_variance(args)
     from mmengine.config import Config
     from mmengine.logging import MessageHub
     from mmengine.registry import init_default_scope

@@ -238,7 +238,8 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
       from float64 at mean / std 0.5, float16 7.6e-5); now, at mean / std
       0.01 to 1000, bfloat16 9e-8 to 4e-5, float16 2e-7 to 3e-5 (float32
       sums of 6,272 squares on the CPU; the same as before from mean /
-      std 10 up; ``test_grouped_view_low_precision_variance_at_every_mean_to_std``),
+      std 10 up; ``python -m benchmarks.grad_precision
+      --ghost-bn-variance``),
       at one more small op a layer (the rounded mean cast back to
       float32) and a temporary twice the bytes. On the CPU, at the CLP
       shape, each output and gradient is as close to a float64 reference
