@@ -582,6 +582,22 @@ def test_ghost_bn_grouped_view_running_stats_in_a_fixed_number_of_ops(
         # (as batch norm's own does), for the factors
         assert extra == 2 + segs + (layers if momentum is None else 0), \
             (layers, extra)
+    # the foreach ops get dense tensors: a GPU runs one kernel for all of
+    # them only then (else one per tensor: the first groups' variances of
+    # two views were rows 0 and 4 of a view, not dense)
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    class Foreach(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.__name__.startswith('_foreach'):
+                for t in tree_leaves((args, kwargs)):
+                    if isinstance(t, torch.Tensor):
+                        assert t.is_contiguous(), (func.__name__, t.stride())
+            return func(*args, **(kwargs or {}))
+    model = net(3)
+    with Foreach(), segments(model, segs):
+        model(x)
     for amp in (False, True):
         model = net(2)
         seen = [[], []]  # each layer's inputs

@@ -432,12 +432,11 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
                                                groups, self.eps)
         if self.track_running_stats and self.running_mean is not None:
             count = x[:x.shape[0] // groups, 0].numel()
-            # the first group of each segment's statistics (views): the
-            # update (its ops for all queued layers together) makes the
-            # variance unbiased and moves the running statistics
-            first = slice(None, None, groups // segs)
+            # every group's statistics: the update (its ops for all queued
+            # layers together) makes the variances unbiased and moves the
+            # running statistics from each segment's first group
             self._update(_RunningUpdate(
-                self, mean[first], var[first], 0, segs,
+                self, mean, var, groups // segs, segs,
                 tuple(self._factors(segs)), count / (count - 1)))
         return y
 
@@ -586,11 +585,12 @@ class _GroupedBatchNorm(torch.autograd.Function):
 
 class _RunningUpdate(NamedTuple):
     """A GhostBN call's running-statistics update, not yet applied, of
-    ``segs`` segments with their factors: the one call's slots that its
-    batch-norm call updated (every group's, from the running statistics;
-    ``step``: the groups per segment), or (``bessel``, the unbiased
-    variance's factor ``m / (m - 1)``, given) the grouped view's mean and
-    biased variance of each segment's first group (``(segs, C)``)."""
+    ``segs`` segments of ``step`` groups with their factors: the one
+    call's slots that its batch-norm call updated (every group's, from
+    the running statistics), or (``bessel``, the unbiased variance's
+    factor ``m / (m - 1)``, given) the grouped view's mean and biased
+    variance of every group (``(groups, C)``: dense, as a foreach op's
+    one kernel for all the tensors on a GPU needs)."""
     layer: 'GhostBatchNorm2d'
     mean: torch.Tensor
     var: torch.Tensor
@@ -647,9 +647,9 @@ def _apply_statistics(us: list, old: list, segs: int, factors: tuple):
     if old[0].dtype != means[0].dtype:  # buffers of a lower precision
         means, unbiased = ([t.to(old[0].dtype) for t in ts]
                            for ts in (means, unbiased))
-    for s in range(segs):
-        torch._foreach_lerp_(old, [t[s] for pair in zip(means, unbiased)
-                                   for t in pair], factors[s])
+    for s in range(segs):  # each segment's first group: rows, dense
+        torch._foreach_lerp_(old, [t[s * u.step] for u, *pair in zip(
+            us, means, unbiased) for t in pair], factors[s])
 
 
 def _apply_slots(us: list, old: list, segs: int, factors: tuple):
