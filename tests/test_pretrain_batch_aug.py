@@ -1339,8 +1339,9 @@ def test_step_copies_traces_ghost_bn_layout_copies(computation):
     one call copies the input into its group layout and the output back:
     two each, in the forward and in the backward; the grouped view none
     of an activation, only its (groups, C) mean rounded to bf16 in each
-    forward call (the shift its variance is computed around). In the
-    forward on fake CUDA tensors they are bf16 (autocast ran the
+    forward call (the shift its variance is computed around) and cast
+    back to float32 (the input less it is a float32 temporary: exact).
+    In the forward on fake CUDA tensors they are bf16 (autocast ran the
     convolutions in bf16)."""
     from collections import Counter
 
@@ -1355,7 +1356,8 @@ def test_step_copies_traces_ghost_bn_layout_copies(computation):
         small = Counter((r['phase'], r['op'], r['dtypes'], len(r['shape']))
                         for r in ghost_rows if len(r['shape']) < 4)
         assert ghost == Counter() and small == Counter({
-            ('forward', '_to_copy', 'float32->bfloat16', 2): 40}), small
+            ('forward', '_to_copy', 'float32->bfloat16', 2): 40,
+            ('forward', '_to_copy', 'bfloat16->float32', 2): 40}), small
         return
     per = 1 if computation == 'per_group_calls' else 2
     op = 'cat' if computation == 'per_group_calls' else 'clone'
