@@ -661,6 +661,26 @@ def error_lines(stderr: str):
     return out
 
 
+def stderr_writes(monkeypatch) -> list:
+    """The list that each write to ``sys.stderr`` is appended to, from now
+    to the test's end: a line said in one write, its newline in it, is one
+    item (``utils.errors.say``). ``print`` writes a line and its newline
+    apart, and under ``PYTHONUNBUFFERED=1`` (CI's) each is a write of its
+    own to the pipe, where another process's line (a rank of the run) can
+    land between them."""
+    writes = []
+
+    class Recorded:
+        def write(self, text):
+            writes.append(text)
+            return len(text)
+
+        def flush(self):
+            pass
+    monkeypatch.setattr(sys, 'stderr', Recorded())
+    return writes
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # no request lines on stderr
         pass

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from _foundation_helpers import FSP_DEMO, REPO, small_config
+from _foundation_helpers import FSP_DEMO, REPO, small_config, stderr_writes
 from openselfsup.utils import InputError, Terminated, errors, run_cli
 
 #: the folders of the commands users run, and the entry each goes through
@@ -137,19 +137,9 @@ def test_a_commands_line_is_one_write_with_its_newline(monkeypatch, raised,
     torchrun's one stderr ran their lines together now and then
     (``test_ranks_that_find_other_checkpoints_to_resume_refuse`` failed
     once in 7 runs: 'error: ... can readerror: ...')."""
-    writes = []
-
-    class Recorded:
-        def write(self, text):
-            writes.append(text)
-            return len(text)
-
-        def flush(self):
-            pass
-
     def main(argv):
         raise raised
-    monkeypatch.setattr(sys, 'stderr', Recorded())
+    writes = stderr_writes(monkeypatch)
     monkeypatch.setattr(errors, 'freeze_heap_at_exit', lambda: None)
     run_cli(main, [])
     assert writes == [line + '\n']
