@@ -13,7 +13,7 @@ import pytest
 
 from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, REPO,
                                  error_lines, forked_popen, forked_python_c,
-                                 run_tool_here, small_config)
+                                 run_tool_here, small_config, stderr_writes)
 
 #: a run of ``--launcher slurm`` as srun starts one task of a job, on the
 #: CPU: MMEngine's ``_init_dist_slurm`` sets the task's GPU, which this
@@ -539,6 +539,20 @@ def test_the_next_run_removes_a_killed_saves_partial_checkpoints(
     with work_dir_lock(str(work), rank=1) as said:
         assert said == []
     assert (work / f'.epoch_8.pth.{dead}@here.u1v2w3x4.tmp.pth').exists()
+
+
+def test_the_removal_line_is_one_write(tmp_path, monkeypatch):
+    """Rank 0 says the removal before the process group forms, while the
+    other ranks start and write to the launcher's one stderr: the line
+    reaches stderr in one write, its newline in it (``print`` wrote them
+    apart)."""
+    from openselfsup.engine.runner import work_dir_lock
+    work = tmp_path / 'w'
+    _, dead = _killed_saves(work, monkeypatch)
+    writes = stderr_writes(monkeypatch)
+    with work_dir_lock(str(work)):
+        pass
+    assert writes == [f'note: {_removal_line(work, dead)}\n']
 
 
 @pytest.mark.slow

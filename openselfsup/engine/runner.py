@@ -70,7 +70,7 @@ from ..registry import RUNNERS
 from ..utils import (InputError, count_words, file_sha1, first_line,
                      is_int, is_number, settings_refused, terminate_raises)
 from ..utils.errors import (AFTER_SAID, interruption, note_interruption,
-                             one_line, says_lines)
+                             one_line, say, says_lines)
 from ..utils.checkpoint import (damaged_pickle, load_legacy_checkpoint,
                                 register_safe_globals, unpickling_refusal)
 from ..utils.checkpoint_files import (checkpoint_folder,
@@ -2966,8 +2966,9 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[List[str]]:
     held. Another host's, or a live process's, are left (the saves'
     own rule judges another host's by age:
     :func:`~openselfsup.utils.io.remove_stale_temporaries`). What was
-    removed is said at once on stderr, one ``note:`` line
-    (:func:`killed_saves_note`), which a start that then fails (a
+    removed is said at once on stderr, one ``note:`` line in one write
+    (:func:`killed_saves_note`, :func:`~openselfsup.utils.errors.say`:
+    the other ranks start meanwhile), which a start that then fails (a
     setting the build refuses) keeps (review r141: the line went only to
     the run's log, which a failed start removes, and the checkpoints went
     without a word); the body gets the line (a list of one line, or
@@ -2996,8 +2997,8 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[List[str]]:
         removed = stale_temporaries_removed(os.path.join(work_dir, '*.pth'),
                                             elsewhere=False, own=True)
         said = [killed_saves_note(work_dir, removed)] if removed else []
-        for line in said:
-            print(f'note: {line}', file=sys.stderr, flush=True)
+        for line in said:  # one write: the other ranks start meanwhile
+            say(f'note: {line}')
         yield said
 
 
