@@ -1,5 +1,6 @@
 """Helpers for the foundation tests: small configs derived from the demos."""
 import contextlib
+import errno
 import functools
 import http.server
 import os
@@ -718,6 +719,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def held_port(port: int, tmp_path_factory):
+    """``port`` of this machine listened on (every address) while the body
+    runs, or left to the program that holds it (taken either way): for a
+    test of a fixed port's refusal (torch's and MMEngine's 29500). The
+    tests of the session that hold a port take turns on it (a file lock
+    in the folder the pytest-xdist workers' temporary folders share): a
+    test that found the port held by another worker's test, which let it
+    go while the body ran, saw it free there."""
+    import fcntl
+    import socket
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / f'port_{port}.lock', 'w') as lock, \
+            socket.socket() as sock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            sock.bind(('0.0.0.0', port))
+            sock.listen()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+        yield
 
 
 def worker_warnings_shown(body):

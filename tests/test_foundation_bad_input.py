@@ -1,7 +1,6 @@
 """Bad input through tools/train.py (and dist_train.sh): one line, exit != 0."""
 import contextlib
 import copy
-import errno
 import functools
 import glob
 import io
@@ -24,7 +23,8 @@ import pytest
 
 from _foundation_helpers import (AS_MAIN, CLP_DEMO, FSP_DEMO,
                                  MODEL_STACK_IMPORT, REPO, error_lines,
-                                 forked_popen, free_port, loaded_modules,
+                                 forked_popen, free_port, held_port,
+                                 loaded_modules,
                                  run_advice, run_python_c, run_tool,
                                  run_tool_here, sigterm_once_blocked,
                                  small_config)
@@ -5204,24 +5204,9 @@ def test_a_signal_to_the_launcher_ends_it_without_a_traceback(tmp_path, sig,
         assert err.strip().splitlines()[-1] == 'interrupted', err
 
 
-@contextlib.contextmanager
-def _held_port(port):
-    """``port`` of this machine listened on while the body runs, or left
-    to whoever holds it already (taken either way)."""
-    import socket
-    with socket.socket() as sock:
-        try:
-            sock.bind(('0.0.0.0', port))
-            sock.listen()
-        except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:
-                raise
-        yield
-
-
 @pytest.mark.slow
 def test_dist_train_ends_a_refusal_inside_the_run_in_its_lines(
-        tmp_path, synthetic_root, monkeypatch):
+        tmp_path, synthetic_root, monkeypatch, tmp_path_factory):
     """Through tools/dist_train.sh: a refusal only the run can make (the
     model built from an override) is the process's one line, then the
     launcher's, no traceback, exit status 2."""
@@ -5232,7 +5217,7 @@ def test_dist_train_ends_a_refusal_inside_the_run_in_its_lines(
     # port, not the run's); held here while the run starts
     for name in ('PORT', 'MASTER_PORT'):
         monkeypatch.delenv(name, raising=False)
-    with _held_port(29500):
+    with held_port(29500, tmp_path_factory):
         rc, out, err = run_tool(
             ['tools/dist_train.sh', cfg, '1', '--work-dir',
              str(tmp_path / 'w'), '--cfg-options',

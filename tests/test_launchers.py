@@ -13,6 +13,7 @@ import pytest
 
 from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, REPO,
                                  error_lines, forked_popen, forked_python_c,
+                                 held_port,
                                  run_tool_here, small_config, stderr_writes)
 
 #: a run of ``--launcher slurm`` as srun starts one task of a job, on the
@@ -170,7 +171,7 @@ def test_a_slurm_run_meets_on_its_jobs_port_or_the_one_given(tmp_path):
 
 
 @pytest.mark.parametrize('given', ['job', 'MASTER_PORT', 'none'])
-def test_a_taken_slurm_port_is_one_line(tmp_path, given):
+def test_a_taken_slurm_port_is_one_line(tmp_path, given, tmp_path_factory):
     """The job's port (or the MASTER_PORT given; without either, MMEngine's
     29500) taken on rank 0's node: torch's DistNetworkError traceback
     (EADDRINUSE); one line now, naming the port, where it came from and
@@ -178,12 +179,7 @@ def test_a_taken_slurm_port_is_one_line(tmp_path, given):
     job, port = _free_job_port()
     if given == 'none':
         job, port = None, 29500
-    with socket.socket() as sock:
-        try:  # (29500: taken all the same where another program holds it)
-            sock.bind(('127.0.0.1', port))
-            sock.listen()
-        except OSError:
-            assert given == 'none'
+    with held_port(port, tmp_path_factory):
         p = _slurm_task(tmp_path, job, master_port=port
                         if given == 'MASTER_PORT' else None)
     source = dict(job=f'from SLURM_JOB_ID {job}', MASTER_PORT='MASTER_PORT',
