@@ -1884,7 +1884,9 @@ write_outputs(dict(out=output_paths(paths.features_path(
     other = subprocess.Popen([sys.executable, '-c', code], env=env,
                              stderr=subprocess.PIPE, text=True)
     feats_dir = os.path.join(workdir, 'extracted_feats')
-    deadline = time.time() + 60
+    # the other's cold start imports the extraction stack: 26 s seen at
+    # load 8.7 on the shared 2 cores (h290), so a minute was a near miss
+    deadline = time.time() + 240
     while not (os.path.isdir(feats_dir) and any(
             '.tmp' in f for f in os.listdir(feats_dir))):
         assert other.poll() is None, other.stderr.read()
