@@ -2128,6 +2128,35 @@ def test_a_refused_config_is_left_as_it_was(recipe, keys, says):
     assert cfg.to_dict() == before
 
 
+@pytest.mark.parametrize('build', [False, True])
+def test_a_config_given_to_train_is_left_as_it_was_by_a_refusal(
+        build, tmp_path):
+    """``train(..., loaded=cfg)`` and ``build_runner(..., loaded=cfg)``
+    prepare ``cfg`` in place (the work dir, launcher, batch split, --amp,
+    the fast path); a refusal before training leaves it as given (review
+    r179: ``amp=True`` refused on the CPU left ``amp='float16'`` in it,
+    and the call again without it was refused for 'the config's amp'),
+    and so does one from the fast path after the preparation's changes."""
+    from openselfsup.apis.train import build_runner, train
+    from openselfsup.utils import InputError
+    run = build_runner if build else train
+    cfg = Config.fromfile(CLP)
+    before = copy.deepcopy(cfg.to_dict())
+    with pytest.raises(InputError, match=r"\(--amp\) needs a GPU"):
+        run(CLP, work_dir=str(tmp_path / 'w'), amp=True, loaded=cfg)
+    assert cfg.to_dict() == before
+    # again without --amp: refused for the ring's collate, not the amp
+    cfg = _refused_config(CLP, augment_on='device', amp='off',
+                          reuse_batch_memory=True,
+                          loader_collate_fn=dict(type='decoded_collate',
+                                                 x=1))
+    before = copy.deepcopy(cfg.to_dict())
+    with pytest.raises(InputError, match='collates the images as '
+                       'decoded_collate does'):
+        run(CLP, work_dir=str(tmp_path / 'w'), loaded=cfg)
+    assert cfg.to_dict() == before
+
+
 def test_compiled_views_equal_the_eager_views():
     """``BatchAugment(compile=True)`` (the jitter blends and the blur
     passes through torch.compile) gives the eager views bit for bit on the

@@ -2409,11 +2409,37 @@ def build_runner(config: str,
             it (:func:`checkpoint_from_url`) before the runner was built.
     """
     evaluates = checked_evaluations(evaluates)
-    cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
-                           launcher, auto_scale_lr, check_data,
-                           trains=trains, loaded=loaded,
-                           evaluates=evaluates)
-    return _built(cfg, notes, config, trains, evaluates)
+    with kept_on_failure(loaded):
+        cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
+                               launcher, auto_scale_lr, check_data,
+                               trains=trains, loaded=loaded,
+                               evaluates=evaluates)
+        return _built(cfg, notes, config, trains, evaluates)
+
+
+@contextlib.contextmanager
+def kept_on_failure(loaded: Optional[Config]):
+    """The caller's config ``loaded`` (:func:`train`'s and
+    :func:`build_runner`'s argument, prepared in place: the command line's
+    choices, the batch split, the fast path) put back as it was given
+    where the block raises (a refusal, Ctrl-C): a notebook that catches a
+    refusal and calls again has its own config, not one half-resolved by
+    the refused call (``amp=True`` refused on the CPU left
+    ``amp='float16'`` in it, and the call again without it was refused for
+    "the config's amp": review r179). Its attributes are restored on the
+    same object; a part of it the caller took out before the call (``cfg.
+    train_dataloader`` held in a variable) is not the restored one. None:
+    nothing to keep (the config is read from its file)."""
+    if loaded is None:
+        yield
+        return
+    import copy
+    given = copy.deepcopy(loaded)
+    try:
+        yield
+    except BaseException:
+        vars(loaded).update(vars(given))
+        raise
 
 
 def _prepared(config: str, work_dir: Optional[str],
@@ -2868,7 +2894,10 @@ def train(config: str,
             with ``cfg_options``, trained as it is (not read from the file
             again): the lambda sweep checks a run's settings on the config
             it then trains, so a config edited after the check cannot
-            train a run with other settings than it records.
+            train a run with other settings than it records. Prepared in
+            place (the run's resolved settings, which the sweep reads
+            after); put back as given where the call is refused before
+            training starts (:func:`kept_on_failure`).
         evaluates (Sequence[str]): the evaluations the caller runs on the
             runner returned, a tuple of ``'val'`` and ``'test'``
             (:func:`checked_evaluations`; default both, each where the
@@ -2939,6 +2968,9 @@ def train(config: str,
     # build (check_steps) parse each fold they both read once, not twice
     # (read_json_object); what was read is let go before training
     start = contextlib.ExitStack()
+    # a refusal up to the training set's build (start.close() below)
+    # leaves a loaded config as given
+    start.enter_context(kept_on_failure(loaded))
     start.enter_context(reading_once())
     with start:
         cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
