@@ -1438,6 +1438,8 @@ def main(argv=None):
         out['synthetic_nct_written_s'] = time.perf_counter() - t0
         for recipe in args.recipes:
             res = out[recipe] = {}
+            # before the recipe's first part (its data path: not a part())
+            save(args.output, out, say=False)
             epochs = RECIPES[recipe]['epochs']
             compiles = args.compile_views and views_compile(recipe)
             if 'cpu_path' not in args.skip:
@@ -1668,6 +1670,7 @@ def main(argv=None):
             save(args.output, out, say=False)
     if not cuda:
         print(no_gpu_line(args.skip, args.end_to_end_on_cpu))
+    out['complete'] = True  # a JSON saved on the way has no such key
     save(args.output, out)
     return failed_status(out, args.recipes)
 

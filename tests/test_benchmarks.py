@@ -842,6 +842,7 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
             assert f'{recipe} step_ops' not in last, err
     assert rc == (1 if failing else 0), (out, err)
     assert last.startswith('bench_pretrain: FAILED') == bool(failing), err
+    assert saved['complete'] is True  # the run went to its end
 
 
 def test_bench_pretrain_a_run_cut_short_keeps_the_recipes_done(
@@ -949,7 +950,7 @@ def test_bench_pretrain_a_run_cut_in_its_first_parts_keeps_them(
         row.startswith(f'clp (a) {k} ') for row, k in zip(rows, done)), out
     os.remove(output)
 
-    def first(recipe, batch, computation='per_group_calls'):
+    def first(*args):
         raise KeyboardInterrupt
     monkeypatch.setattr(bench_pretrain, 'step_ops', first)
     with pytest.raises(KeyboardInterrupt):
@@ -957,6 +958,14 @@ def test_bench_pretrain_a_run_cut_in_its_first_parts_keeps_them(
                              '--output', str(output)])
     saved = json.loads(output.read_text())
     assert saved['clp'] == {} and saved['machine'] and 'commit' in saved
+    assert 'complete' not in saved
+    # cut in the data path, the recipe's first part with its own save
+    os.remove(output)
+    monkeypatch.setattr(bench_pretrain, 'worker_rates', first)
+    with pytest.raises(KeyboardInterrupt):
+        bench_pretrain.main(['--skip', 'end_to_end', 'ceiling', 'step_ops',
+                             '--output', str(output)])
+    assert json.loads(output.read_text())['clp'] == {}
 
 
 def _option_reaches_the_config(key: str, augment_on: str) -> None:
