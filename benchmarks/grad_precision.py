@@ -32,6 +32,7 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
 
 from benchmarks._common import REPO, add_output, count, machine, parse, \
     parser, run_main, save
+from openselfsup.utils import InputError
 
 CONFIG = os.path.join(REPO, 'configs', 'wsi_selfsup', 'moco_v3',
                       'r18_bs256_ep200_all.py')
@@ -170,9 +171,11 @@ def _ghost_bn_variance(args) -> None:
 
 def main(argv=None):
     p = parser(__doc__)
-    p.add_argument('--images', type=count, default=32,
-                   help='images per view (one group of the recipe: 32)')
-    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    p.add_argument('--images', type=count, default=None,
+                   help='images per view (default: one group of the '
+                   'recipe, 32); the step only')
+    p.add_argument('--device', default=None,
+                   help='cpu, cuda or cuda:N (default: cpu); the step only')
     p.add_argument('--ghost-bn-variance', action='store_true',
                    help="in place of the step: GhostBN's grouped view on "
                    'bfloat16 and float16 inputs at mean / std 0.01 to 1000 '
@@ -180,7 +183,15 @@ def main(argv=None):
     add_output(p)
     args = parse(p, argv)
     if args.ghost_bn_variance:
+        given = [f'--{k}' for k in ('images', 'device')
+                 if getattr(args, k) is not None]
+        if given:  # its figures are the CPU's, at its own shape
+            raise InputError('--ghost-bn-variance takes no '
+                             f'{" or ".join(given)}: it runs on the CPU at '
+                             'its own shape; leave them out')
         return _ghost_bn_variance(args)
+    args.images = args.images or 32
+    args.device = args.device or 'cpu'
     from mmengine.config import Config
     from mmengine.logging import MessageHub
     from mmengine.registry import init_default_scope

@@ -722,19 +722,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def held_port(port: int, tmp_path_factory):
+def held_port(port: int):
     """``port`` of this machine listened on (every address) while the body
     runs, or left to the program that holds it (taken either way): for a
     test of a fixed port's refusal (torch's and MMEngine's 29500). The
-    tests of the session that hold a port take turns on it (a file lock
-    in the folder the pytest-xdist workers' temporary folders share): a
-    test that found the port held by another worker's test, which let it
-    go while the body ran, saw it free there."""
+    tests that hold a port take turns on it, through a file lock in the
+    machine's temporary folder: a test that found the port held by
+    another's (the other xdist worker's, or another pytest session's on
+    the machine: review r180, a lock in the session's own folder missed
+    those), which let it go while the body ran, saw it free there."""
     import fcntl
     import socket
-    shared = tmp_path_factory.getbasetemp().parent
-    with open(shared / f'port_{port}.lock', 'w') as lock, \
-            socket.socket() as sock:
+    lock_path = os.path.join(tempfile.gettempdir(),
+                             f'openselfsup_tests_port_{port}.lock')
+    with open(lock_path, 'a') as lock, socket.socket() as sock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             sock.bind(('0.0.0.0', port))

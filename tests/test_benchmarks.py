@@ -1520,3 +1520,18 @@ def test_bench_pretrain_loop_split_attributes_a_hook_and_the_wait(
     assert loop['device_wait_s'] < 0.005  # the CPU: nothing queued
     assert loop['avoided']['data_samples_to_device'] > 0
     assert np.isfinite(loop['train_step_host_s'])
+
+
+@pytest.mark.parametrize('given,named', [
+    (['--device', 'cuda'], '--device'), (['--images', '7'], '--images'),
+    (['--images', '7', '--device', 'cpu'], '--images or --device')])
+def test_grad_precisions_variance_part_refuses_the_steps_options(given,
+                                                                named):
+    """``grad_precision --ghost-bn-variance`` runs on the CPU at its own
+    shape: ``--device cuda`` or ``--images`` with it were taken without a
+    word and recorded in its JSON beside CPU figures (review r180); now
+    one line before anything runs."""
+    from benchmarks import grad_precision
+    with pytest.raises(InputError, match=f'^--ghost-bn-variance takes no '
+                       f'{named}: it runs on the CPU'):
+        grad_precision.main(['--ghost-bn-variance', *given])

@@ -5206,7 +5206,7 @@ def test_a_signal_to_the_launcher_ends_it_without_a_traceback(tmp_path, sig,
 
 @pytest.mark.slow
 def test_dist_train_ends_a_refusal_inside_the_run_in_its_lines(
-        tmp_path, synthetic_root, monkeypatch, tmp_path_factory):
+        tmp_path, synthetic_root, monkeypatch):
     """Through tools/dist_train.sh: a refusal only the run can make (the
     model built from an override) is the process's one line, then the
     launcher's, no traceback, exit status 2."""
@@ -5217,7 +5217,7 @@ def test_dist_train_ends_a_refusal_inside_the_run_in_its_lines(
     # port, not the run's); held here while the run starts
     for name in ('PORT', 'MASTER_PORT'):
         monkeypatch.delenv(name, raising=False)
-    with held_port(29500, tmp_path_factory):
+    with held_port(29500):
         rc, out, err = run_tool(
             ['tools/dist_train.sh', cfg, '1', '--work-dir',
              str(tmp_path / 'w'), '--cfg-options',

@@ -171,7 +171,7 @@ def test_a_slurm_run_meets_on_its_jobs_port_or_the_one_given(tmp_path):
 
 
 @pytest.mark.parametrize('given', ['job', 'MASTER_PORT', 'none'])
-def test_a_taken_slurm_port_is_one_line(tmp_path, given, tmp_path_factory):
+def test_a_taken_slurm_port_is_one_line(tmp_path, given):
     """The job's port (or the MASTER_PORT given; without either, MMEngine's
     29500) taken on rank 0's node: torch's DistNetworkError traceback
     (EADDRINUSE); one line now, naming the port, where it came from and
@@ -179,7 +179,7 @@ def test_a_taken_slurm_port_is_one_line(tmp_path, given, tmp_path_factory):
     job, port = _free_job_port()
     if given == 'none':
         job, port = None, 29500
-    with held_port(port, tmp_path_factory):
+    with held_port(port):
         p = _slurm_task(tmp_path, job, master_port=port
                         if given == 'MASTER_PORT' else None)
     source = dict(job=f'from SLURM_JOB_ID {job}', MASTER_PORT='MASTER_PORT',
