@@ -309,7 +309,10 @@ def test_a_refusal_before_mmengines_own_barrier_is_agreed_at_once(
         tmp_path, synthetic_root, RANK1_DOES='refuse',
         TORCH_HOME=str(tmp_path / 'th'),
         config=dict(load_from='torchvision://resnet18',
-                    dist_cfg=dict(timeout=30)))
+                    # the agreement's lines come in seconds; a minute
+                    # keeps a rank starved on CI's 2 loaded cores from
+                    # timing out, and a regression still ends the test
+                    dist_cfg=dict(timeout=60)))
     own = '/nodes/1/NCT/meta/train.txt: list file not found'
     assert rc == 2 and 'Traceback' not in err, err[-3000:]
     assert _both_refuse(err, own), err[-3000:]
