@@ -662,8 +662,9 @@ def error_lines(stderr: str):
     return out
 
 
-def stderr_writes(monkeypatch) -> list:
-    """The list that each write to ``sys.stderr`` is appended to, from now
+def stream_writes(monkeypatch, stream: str = 'stderr') -> list:
+    """The list that each write to ``sys.stderr`` (or ``sys.<stream>``) is
+    appended to, from now
     to the test's end: a line said in one write, its newline in it, is one
     item (``utils.errors.say``). ``print`` writes a line and its newline
     apart, and under ``PYTHONUNBUFFERED=1`` (CI's) each is a write of its
@@ -678,7 +679,7 @@ def stderr_writes(monkeypatch) -> list:
 
         def flush(self):
             pass
-    monkeypatch.setattr(sys, 'stderr', Recorded())
+    monkeypatch.setattr(sys, stream, Recorded())
     return writes
 
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from _foundation_helpers import FSP_DEMO, REPO, small_config, stderr_writes
+from _foundation_helpers import FSP_DEMO, REPO, small_config, stream_writes
 from openselfsup.utils import InputError, Terminated, errors, run_cli
 
 #: the folders of the commands users run, and the entry each goes through
@@ -139,7 +139,7 @@ def test_a_commands_line_is_one_write_with_its_newline(monkeypatch, raised,
     once in 7 runs: 'error: ... can readerror: ...')."""
     def main(argv):
         raise raised
-    writes = stderr_writes(monkeypatch)
+    writes = stream_writes(monkeypatch)
     monkeypatch.setattr(errors, 'freeze_heap_at_exit', lambda: None)
     run_cli(main, [])
     assert writes == [line + '\n']

@@ -14,7 +14,7 @@ import pytest
 from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, REPO,
                                  error_lines, forked_popen, forked_python_c,
                                  held_port,
-                                 run_tool_here, small_config, stderr_writes)
+                                 run_tool_here, small_config, stream_writes)
 
 #: a run of ``--launcher slurm`` as srun starts one task of a job, on the
 #: CPU: MMEngine's ``_init_dist_slurm`` sets the task's GPU, which this
@@ -545,10 +545,34 @@ def test_the_removal_line_is_one_write(tmp_path, monkeypatch):
     from openselfsup.engine.runner import work_dir_lock
     work = tmp_path / 'w'
     _, dead = _killed_saves(work, monkeypatch)
-    writes = stderr_writes(monkeypatch)
+    writes = stream_writes(monkeypatch)
     with work_dir_lock(str(work)):
         pass
     assert writes == [f'note: {_removal_line(work, dead)}\n']
+
+
+def test_train_pys_finished_line_is_one_write(tmp_path, monkeypatch):
+    """Every rank of a distributed run ends ``tools/train.py`` with its
+    finished line on the launcher's one stdout: one write, its newline in
+    it (``print`` wrote them apart, and two ranks' lines could run
+    together under ``PYTHONUNBUFFERED``). ``train()`` a stand-in that
+    returns a runner at epoch 3, iteration 12."""
+    import importlib.util
+    import types
+
+    import openselfsup.apis
+    spec = importlib.util.spec_from_file_location(
+        '_train_py_one_write', os.path.join(REPO, 'tools', 'train.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    runner = types.SimpleNamespace(train_loop=None, epoch=3, iter=12,
+                                   work_dir=str(tmp_path))
+    monkeypatch.setattr(openselfsup.apis, 'train',
+                        lambda *args, **kwargs: runner)
+    writes = stream_writes(monkeypatch, 'stdout')
+    tool.main([FSP_DEMO, '--work-dir', str(tmp_path)])
+    assert writes == [f'finished epoch 3, iteration 12; outputs in '
+                      f'{tmp_path}\n']
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ import sys
 from openselfsup.utils import run_cli
 from openselfsup.utils.cfg_options import CfgOptionsAction
 from openselfsup.utils.checkpoint_files import URL_DOWNLOADS
+from openselfsup.utils.errors import say
 
 
 def parse_args(argv):
@@ -125,7 +126,9 @@ def main(argv=None):
                    launcher=a.launcher or 'none',
                    auto_scale_lr=a.auto_scale_lr,
                    evaluates=())  # nothing evaluated after training
-    print(finished_line(runner))
+    # one write: every rank of a distributed run says it on the
+    # launcher's one stdout (print wrote the line and its newline apart)
+    say(finished_line(runner), sys.stdout)
 
 
 if __name__ == '__main__':

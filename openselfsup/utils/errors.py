@@ -572,8 +572,9 @@ class RawDefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter,
     load no mmengine."""
 
 
-def say(line: str) -> None:
-    """Write ``line`` and its newline to stderr in one write. ``print``
+def say(line: str, stream=None) -> None:
+    """Write ``line`` and its newline to stderr (or ``stream``: stdout for
+    a command's result line) in one write. ``print``
     writes them apart, and where stderr is unbuffered
     (``PYTHONUNBUFFERED=1``, as in many containers and CI) each is a
     write of its own to the file: the ranks of a distributed run that say
@@ -581,7 +582,7 @@ def say(line: str) -> None:
     them together now and then, the newlines after both. One write of a
     line under the pipe's atomic size (4096 bytes on Linux) is not
     split."""
-    sys.stderr.write(line + '\n')
+    (stream or sys.stderr).write(line + '\n')
 
 
 def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
