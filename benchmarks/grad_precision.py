@@ -155,7 +155,9 @@ def ghost_bn_variance_errors(dtype: torch.dtype,
 def _ghost_bn_variance(args) -> None:
     """``--ghost-bn-variance``: :func:`ghost_bn_variance_errors` printed
     and saved, for bfloat16 and float16."""
-    out = {'args': vars(args), 'machine': machine(), 'runs': {}}
+    # its own arguments only (the step's --images / --device are refused)
+    out = {'args': dict(ghost_bn_variance=True, output=args.output),
+           'machine': machine(), 'runs': {}}
     print("GhostBN computation='grouped_view', relative error against "
           'float64')
     print(f'{"dtype":10s}{"mean/std":>10s}{"running_var":>13s}{"out":>10s}'
@@ -188,10 +190,11 @@ def main(argv=None):
         if given:  # its figures are the CPU's, at its own shape
             raise InputError('--ghost-bn-variance takes no '
                              f'{" or ".join(given)}: it runs on the CPU at '
-                             'its own shape; leave them out')
+                             'its own shape; leave '
+                             f'{"them" if len(given) > 1 else "it"} out')
         return _ghost_bn_variance(args)
-    args.images = args.images or 32
-    args.device = args.device or 'cpu'
+    args.images = 32 if args.images is None else args.images
+    args.device = 'cpu' if args.device is None else args.device
     from mmengine.config import Config
     from mmengine.logging import MessageHub
     from mmengine.registry import init_default_scope

@@ -734,9 +734,13 @@ def held_port(port: int):
     those), which let it go while the body ran, saw it free there."""
     import fcntl
     import socket
-    lock_path = os.path.join(tempfile.gettempdir(),
-                             f'openselfsup_tests_port_{port}.lock')
-    with open(lock_path, 'a') as lock, socket.socket() as sock:
+    # one file for every port (none left per port), opened for reading:
+    # flock needs no write access, so another user's runs, which find it
+    # made by the first, take turns too (review r181)
+    lock = os.open(os.path.join(tempfile.gettempdir(),
+                                'openselfsup_tests_ports.lock'),
+                   os.O_RDONLY | os.O_CREAT, 0o666)
+    with os.fdopen(lock), socket.socket() as sock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             sock.bind(('0.0.0.0', port))

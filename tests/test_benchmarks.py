@@ -1535,3 +1535,13 @@ def test_grad_precisions_variance_part_refuses_the_steps_options(given,
     with pytest.raises(InputError, match=f'^--ghost-bn-variance takes no '
                        f'{named}: it runs on the CPU'):
         grad_precision.main(['--ghost-bn-variance', *given])
+
+
+def test_grad_precisions_empty_device_is_refused():
+    """``--device ''`` reaches the device check, which refuses it (review
+    r181: the step took it as the default, the CPU, once the default
+    became None)."""
+    from benchmarks import grad_precision
+    with pytest.raises(InputError, match="--device must be cpu, cuda or "
+                       "cuda:N, got ''"):
+        grad_precision.main(['--device', '', '--images', '1'])
