@@ -566,6 +566,19 @@ _TOOLS = {}
 _TRACEBACK_ON_MEMORY = ('tools/train.py', 'tools/balance_sweep.py')
 
 
+def tool_module(name: str):
+    """The script ``name`` of the checkout (``tools/train.py``) as a
+    module, imported once a session (not as ``__main__``)."""
+    import importlib.util
+    if name not in _TOOLS:
+        spec = importlib.util.spec_from_file_location(
+            '_tool_' + re.sub(r'\W', '_', name), os.path.join(REPO, name))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _TOOLS[name] = module
+    return _TOOLS[name]
+
+
 def run_tool_here(args, capfd, cwd=None):
     """``run_tool`` in this process: a ``tools/*.py`` script's ``main`` with
     ``args[1:]``, under ``run_cli`` as the script's ``__main__`` calls it
@@ -581,20 +594,12 @@ def run_tool_here(args, capfd, cwd=None):
     Returns:
         (exit status, stdout, stderr), as ``run_tool``.
     """
-    import importlib.util
-
     from openselfsup.utils import run_cli
     name = args[0]
-    if name not in _TOOLS:
-        spec = importlib.util.spec_from_file_location(
-            '_tool_' + re.sub(r'\W', '_', name), os.path.join(REPO, name))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _TOOLS[name] = module
     capfd.readouterr()
     with tempfile.TemporaryDirectory(prefix='run_tool_') as fresh, \
             contextlib.chdir(cwd or fresh):
-        code = run_cli(_TOOLS[name].main, list(args[1:]),
+        code = run_cli(tool_module(name).main, list(args[1:]),
                        memory_line=name not in _TRACEBACK_ON_MEMORY)
     out, err = capfd.readouterr()
     return code, out, err

@@ -14,7 +14,8 @@ import pytest
 from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, REPO,
                                  error_lines, forked_popen, forked_python_c,
                                  held_port,
-                                 run_tool_here, small_config, stream_writes)
+                                 run_tool_here, small_config, stream_writes,
+                                 tool_module)
 
 #: a run of ``--launcher slurm`` as srun starts one task of a job, on the
 #: CPU: MMEngine's ``_init_dist_slurm`` sets the task's GPU, which this
@@ -557,14 +558,10 @@ def test_train_pys_finished_line_is_one_write(tmp_path, monkeypatch):
     it (``print`` wrote them apart, and two ranks' lines could run
     together under ``PYTHONUNBUFFERED``). ``train()`` a stand-in that
     returns a runner at epoch 3, iteration 12."""
-    import importlib.util
     import types
 
     import openselfsup.apis
-    spec = importlib.util.spec_from_file_location(
-        '_train_py_one_write', os.path.join(REPO, 'tools', 'train.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = tool_module('tools/train.py')
     runner = types.SimpleNamespace(train_loop=None, epoch=3, iter=12,
                                    work_dir=str(tmp_path))
     monkeypatch.setattr(openselfsup.apis, 'train',
