@@ -1179,6 +1179,53 @@ def test_a_resume_under_another_seed_keeps_the_patients(
         assert trained_patients(ckpt, name) == ds.patient_names(), name
 
 
+def _evaluated_options(tmp_path, **dataset):
+    """``--cfg-options`` (dotted keys) that give :func:`uneven_options`'
+    run a validation loop (never run: the HLSS algorithm predicts
+    nothing) whose set is a class-balanced ``HierarchicalPatientDataset``
+    of :func:`_uneven`'s patients; ``dataset``: its further arguments."""
+    meta, split = _uneven(tmp_path)
+    return {'val_dataloader': _loader(dict(
+                _balanced(meta, split, **dataset), data_root=str(tmp_path))),
+            'val_cfg': dict(type='ValLoop'),
+            'val_evaluator': dict(type='Accuracy'),
+            'train_cfg.val_begin': 10 ** 6}
+
+
+@pytest.mark.parametrize('own', [None, 5])
+def test_a_resume_under_an_unset_seed_validates_on_the_first_runs_patients(
+        tmp_path, monkeypatch, own):
+    """A run of unset ``randomness.seed`` (MMEngine draws one) whose
+    class-balanced validation set leaves its seed to the run, resumed
+    under an unset seed again, validates on the patients the first run's
+    validation set repeated, those its recorded seed draws (by hand),
+    beside a training set that leaves its seed to the run too or sets its
+    own (5): MMEngine builds the validation loop before the resume, from
+    the seed drawn for the resumed run, and it repeated other patients
+    (10 of 20: the same 10 once in 184,756), the training set's kept."""
+    import torch
+
+    from _foundation_helpers import REPO
+    from openselfsup.utils.run_seed import DRAWN_SEED_KEY
+    monkeypatch.chdir(REPO)
+    work = tmp_path / 'work'
+    more = _evaluated_options(tmp_path)
+    if own is not None:
+        more['train_dataloader.dataset.seed'] = own
+    first = _uneven_run(tmp_path, work, None, 1, **more)
+    drew = torch.load(work / 'iter_1.pth', map_location='cpu',
+                      weights_only=False)['meta'][DRAWN_SEED_KEY]
+    assert drew == first.seed
+    val = first.val_loop.dataloader.dataset
+    assert _repeated(val) == _published_repeats(drew)
+    resumed = _uneven_run(tmp_path, work, None, 2, resume=True, **more)
+    again = resumed.val_loop.dataloader.dataset
+    assert _repeated(again) == _published_repeats(drew)
+    assert _items(again) == _items(val)
+    assert _repeated(resumed.train_loop.dataloader.dataset) == \
+        _published_repeats(drew if own is None else own)
+
+
 @pytest.mark.parametrize('unread', ['unparsed', 'remote'])
 def test_a_resume_whose_look_ahead_failed_is_refused_on_another_seed(
         tmp_path, monkeypatch, unread):

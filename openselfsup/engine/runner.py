@@ -89,7 +89,7 @@ from ..utils.launcher import (launcher_env, port_taken_line, slurm_job_port,
                               slurm_port_sharer, slurm_port_source)
 from ..utils.log_filters import warnings_left_out
 from ..utils.run_seed import (DRAWN_SEED_KEY, RUN_SEEDED, drawn_seed,
-                              shared_seed)
+                              recorded_seed, shared_seed)
 from .agreed_refusals import (agreed_as, is_agreed_refusal,
                               refusals_agreed)
 from .checkpoint_hook import without_file_client_warnings
@@ -4378,6 +4378,10 @@ class AtomicRunner(Runner):
         #: recorded in the checkpoints' meta (None: not built here, or no
         #: part of it takes the run's seed, :func:`run_seeded_parts`)
         self._drawn_seed: Optional[int] = None
+        #: the seed a validation or test set was given where no training
+        #: set took one (:meth:`_evaluation_seed_given`), recorded in the
+        #: checkpoints' meta in its place
+        self._evaluation_seed: Optional[int] = None
         #: the iterations the resumed run trains past MMEngine's count of
         #: them (``max_iters``): its meta's iteration past its epochs'
         #: (:meth:`_warn_if_finished`); negative where it ends short of
@@ -5222,33 +5226,94 @@ class AtomicRunner(Runner):
         :meth:`_check_drawn_seed` refuses once MMEngine has loaded the
         checkpoint where a class-balanced set takes it and it is not the
         one recorded."""
+        read, meta = self._resumed_meta()
+        return drawn_seed(meta) if read else self._shared_run_seed()
+
+    def _evaluation_set_seed(self) -> Optional[int]:
+        """The seed the validation and test sets that take the run's seed
+        are given (:func:`give_run_seed`): the training set's
+        (:attr:`_drawn_seed`, :meth:`_training_set_seed`) where one took
+        it; else, on a resume, the seed the checkpoint records
+        (:func:`~openselfsup.utils.run_seed.recorded_seed`: a runner that
+        builds no training set, or whose training set takes no run seed);
+        else rank 0's seed of this run (:meth:`_shared_run_seed`), as the
+        loop's :meth:`build_dataloader` gives it, and as before this
+        change where the checkpoint records none. MMEngine builds the
+        validation loop before its resume, from the config's seed, and the
+        test loop of ``runner.test()`` alone there too: a resume under an
+        unset ``randomness.seed`` (a new seed drawn) validated on other
+        patients than the run it continues, its training set kept on the
+        checkpoint's."""
+        if self._drawn_seed is not None:
+            return self._drawn_seed
+        read, meta = self._resumed_meta()
+        seed = recorded_seed(meta) if read else None
+        return self._shared_run_seed() if seed is None else seed
+
+    def _shared_run_seed(self) -> Optional[int]:
+        """Rank 0's seed of this run, as :meth:`build_dataloader` gives it
+        (:func:`~openselfsup.utils.run_seed.shared_seed`)."""
         from mmengine.dist import get_rank
+        return shared_seed(
+            self.seed, self._randomness_cfg.get('diff_rank_seed', False),
+            get_rank())
+
+    def _resumed_meta(self) -> Tuple[bool, Any]:
+        """``(read, meta)`` of the checkpoint :meth:`load_or_resume`
+        resumes (:meth:`_resumed_checkpoint`), read ahead of it without
+        loading the weights; ``(False, None)`` where the run does not
+        resume or the file is not read here (a URL MMEngine downloads at
+        the resume, a file the resume refuses: the resume says what is
+        wrong with it)."""
         path = self._resumed_checkpoint()
         local = local_file(path) if isinstance(path, str) else None
         if local and os.path.isfile(local):
             try:
                 try:
-                    meta = checkpoint_meta(local)
+                    return True, checkpoint_meta(local)
                 except MetaUnread:  # read as torch reads it
-                    meta = saved_meta(saved_checkpoint(local))
-                return drawn_seed(meta)
+                    return True, saved_meta(saved_checkpoint(local))
             except Exception:  # the resume says what is wrong with it
                 pass
-        return shared_seed(
-            self.seed, self._randomness_cfg.get('diff_rank_seed', False),
-            get_rank())
+        return False, None
+
+    def _evaluation_seed_given(self, loader):
+        """``loader`` (validation or test settings) with the seed of
+        :meth:`_evaluation_set_seed` set, on a copy, in each data set that
+        takes the run's seed and leaves it unset (:func:`give_run_seed`),
+        which :meth:`build_dataloader` then leaves as set; recorded for the
+        checkpoints' meta where no training set took one
+        (:attr:`_evaluation_seed`). Other settings as they are."""
+        dataset = loader.get('dataset') if isinstance(loader, dict) \
+            else None
+        if not isinstance(dataset, dict) or not run_seeded_parts(dataset):
+            return loader
+        seed = self._evaluation_set_seed()
+        loader = copy.deepcopy(loader)  # the config's section: kept
+        if give_run_seed(loader['dataset'], seed) and \
+                self._drawn_seed is None:
+            self._evaluation_seed = seed
+        return loader
 
     def build_val_loop(self, loop):
-        """As :meth:`build_train_loop`, for the validation loop."""
+        """As :meth:`build_train_loop`, for the validation loop; its sets
+        that take the run's seed are given the training set's
+        (:meth:`_evaluation_seed_given`)."""
         with settings_refused(self.cfg, 'validation loop or its '
                               'data'), \
                 self._warnings_left_out():
+            if isinstance(loop, dict):  # (a loop already built: itself)
+                self._val_dataloader = self._evaluation_seed_given(
+                    self._val_dataloader)
             return self._keep_loader(super().build_val_loop(loop))
 
     def build_test_loop(self, loop):
-        """As :meth:`build_train_loop`, for the test loop."""
+        """As :meth:`build_val_loop`, for the test loop."""
         with settings_refused(self.cfg, 'test loop or its data'), \
                 self._warnings_left_out():
+            if isinstance(loop, dict):
+                self._test_dataloader = self._evaluation_seed_given(
+                    self._test_dataloader)
             return self._keep_loader(super().build_test_loop(loop))
 
     def _keep_loader(self, loop):
@@ -5333,8 +5398,10 @@ class AtomicRunner(Runner):
         meta.update(init_lists_meta(self._initial_lists))
         if self._data_files is not None:
             meta[DATA_FILES_KEY] = self._data_files
-        if self._drawn_seed is not None:
-            meta[DRAWN_SEED_KEY] = self._drawn_seed
+        seed = self._evaluation_seed if self._drawn_seed is None \
+            else self._drawn_seed
+        if seed is not None:
+            meta[DRAWN_SEED_KEY] = seed
         if len(args) > at:
             args[at] = meta
         else:

@@ -9,8 +9,8 @@ rank 0's seed (:func:`shared_seed`) where the config leaves it unset.
 Built anywhere else (a script, a notebook, ``knn_eval.py``, a test), the
 class's own default holds. The seed the training sets drew with is
 recorded in the run's checkpoints (:data:`DRAWN_SEED_KEY`), which a resume
-gives its training sets again and ``knn_eval.py`` reads them again with
-(:func:`drawn_seed`). Torch-free.
+gives its training sets again (and its validation and test sets) and
+``knn_eval.py`` reads them again with (:func:`drawn_seed`). Torch-free.
 """
 from typing import Any, Optional
 
@@ -24,10 +24,12 @@ from .errors import is_int
 RUN_SEEDED = 'RUN_SEEDED'
 
 #: the key of a checkpoint's ``meta`` that records the seed the run gave
-#: its training sets (those that take the run's seed and leave it unset):
-#: set by ``engine.runner.AtomicRunner`` when it builds the training set
-#: and saves a checkpoint, where a set took the run's seed (none: no key),
-#: read by :func:`drawn_seed`
+#: its training sets (those that take the run's seed and leave it unset),
+#: or where none took one its validation or test sets: set by
+#: ``engine.runner.AtomicRunner`` when it builds the sets and saves a
+#: checkpoint, where a set took the run's seed (none: no key), read by
+#: :func:`drawn_seed` and :func:`recorded_seed` (a resume gives the
+#: validation and test sets the seed it records)
 DRAWN_SEED_KEY = 'dataset_seed'
 
 
@@ -54,5 +56,13 @@ def drawn_seed(meta: Any) -> int:
     another seed, and was not before review r161). A resume gives it to
     its training set again (the patients of the checkpoint's run kept),
     ``knn_eval.py``'s ``trained_patients`` reads the set again with it."""
+    seed = recorded_seed(meta)
+    return 0 if seed is None else seed
+
+
+def recorded_seed(meta: Any) -> Optional[int]:
+    """The seed a checkpoint's ``meta`` records its run's sets drew with
+    (:data:`DRAWN_SEED_KEY`); None where it records none (:func:`drawn_seed`
+    reads that as 0, as a training set of such a run drew)."""
     seed = meta.get(DRAWN_SEED_KEY) if isinstance(meta, dict) else None
-    return seed if is_int(seed) else 0
+    return seed if is_int(seed) else None
