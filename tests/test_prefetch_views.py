@@ -279,6 +279,78 @@ def _clp_preprocessor(seed: int = 3):
     return MODELS.build(settings)
 
 
+def test_a_preprocessor_of_no_seed_draws_alike_in_every_process():
+    """The batched views' generator of a preprocessor built without a
+    ``seed`` outside a training run (a script, a benchmark) is seeded with
+    0 in every process, as a data set's ``seed=None`` is: it read
+    ``torch.initial_seed()``, which a process that never seeded torch
+    draws at random, so two such processes made other views of one batch.
+    Two fresh interpreters (a fork would share its parent's torch seed),
+    against a preprocessor of seed 0 here."""
+    import subprocess
+    import sys
+    code = ('import sys, torch\n'
+            'sys.path.insert(0, "tests")\n'
+            'from test_prefetch_views import _clp_preprocessor, '
+            '_uint8_batches\n'
+            'pre = _clp_preprocessor(seed=None)\n'
+            'views = pre(_uint8_batches(1)[0], True)["inputs"]\n'
+            'print(pre.seed, float(sum(v.double().sum() for v in views)), '
+            'torch.initial_seed())\n')
+    runs = [subprocess.run([sys.executable, '-c', code], capture_output=True,
+                           text=True, check=True, cwd=REPO,
+                           env=dict(os.environ, OMP_NUM_THREADS='1',
+                                    PYTHONPATH=REPO)
+                           ).stdout.split() for _ in range(2)]
+    assert runs[0][-1] != runs[1][-1]  # torch's seeds differ
+    pre = _clp_preprocessor(seed=0)
+    views = pre(_uint8_batches(1)[0], True)['inputs']
+    want = ['0', repr(float(sum(v.double().sum() for v in views)))]
+    for run in runs:
+        assert run[:-1] == want, run
+
+
+@pytest.mark.parametrize('diff_rank_seed', [False, True])
+def test_a_runs_preprocessor_of_no_seed_takes_the_processs_seed(
+        tmp_path, monkeypatch, diff_rank_seed):
+    """In a training run the batched views' generator of a preprocessor
+    given no ``seed`` is seeded with the process's seed (``runner.seed``:
+    ``randomness.seed``, plus the rank where ``diff_rank_seed``), the
+    value ``torch.initial_seed()`` gave it when MMEngine had seeded torch
+    before building the model: a run's views are those they were; the
+    config keeps its preprocessor as written. On rank 1 (a stand-in:
+    MMEngine's rank read as 1) the seed is 1001 under ``diff_rank_seed``.
+    A seed the config gives is kept."""
+    import mmengine.dist
+    import mmengine.runner.utils
+    from mmengine.registry import DefaultScope
+
+    from openselfsup.apis.fast_path import batched_views_config
+    from openselfsup.engine.runner import AtomicRunner
+
+    def runner(rank, **pre):
+        cfg = Config.fromfile(CLP_DEMO)
+        batched_views_config(cfg, [])
+        cfg.model.data_preprocessor.update(pre)
+        cfg.randomness = dict(seed=1000, diff_rank_seed=diff_rank_seed)
+        cfg.work_dir = str(tmp_path / f'w{rank}{len(pre)}')
+        cfg.experiment_name = f'pre_{rank}{len(pre)}_{tmp_path.name}'
+        with monkeypatch.context() as m:
+            m.setattr(mmengine.runner.utils, 'get_rank', lambda *a: rank)
+            built = AtomicRunner.from_cfg(cfg)
+        assert 'seed' not in cfg.model.data_preprocessor or pre
+        return built
+
+    with DefaultScope.overwrite_default_scope('openselfsup'):
+        for rank in (0, 1):
+            built = runner(rank)
+            want = 1000 + (rank if diff_rank_seed else 0)
+            assert built.seed == want
+            assert built.model.data_preprocessor.seed == want
+            assert torch.initial_seed() == want
+        assert runner(0, seed=5).model.data_preprocessor.seed == 5
+
+
 def _uint8_batches(n: int):
     gen = torch.Generator().manual_seed(0)
     return [dict(inputs=torch.randint(0, 256, (4, 3, 40, 40), generator=gen,

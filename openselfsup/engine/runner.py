@@ -88,8 +88,9 @@ from ..utils.io import (atomic_path, lock_file, locked,
 from ..utils.launcher import (launcher_env, port_taken_line, slurm_job_port,
                               slurm_port_sharer, slurm_port_source)
 from ..utils.log_filters import warnings_left_out
-from ..utils.run_seed import (DRAWN_SEED_KEY, RUN_SEEDED, drawn_seed,
-                              recorded_seed, shared_seed)
+from ..utils.run_seed import (DRAWN_SEED_KEY, PROCESS_SEEDED,
+                              RUN_SEEDED, drawn_seed, recorded_seed,
+                              shared_seed)
 from .agreed_refusals import (agreed_as, is_agreed_refusal,
                               refusals_agreed)
 from .checkpoint_hook import without_file_client_warnings
@@ -4160,6 +4161,34 @@ def give_run_seed(dataset: dict, seed: Optional[int]) -> List[str]:
     return [key for key, _, _ in parts]
 
 
+def give_process_seed(model: Any, seed: Optional[int]) -> Any:
+    """The model config ``model`` with ``seed`` (the run's process's,
+    ``runner.seed``) set, on a copy, as the argument its
+    ``data_preprocessor`` names to take it by its class's
+    :data:`~openselfsup.utils.run_seed.PROCESS_SEEDED` (``seed`` of the
+    batched-views preprocessors), where its config leaves it unset or
+    None; else ``model`` as given. The class is looked up as MMEngine
+    builds it (``MODELS``, in the preprocessor's ``_scope_``, else the
+    model's, else the default scope)."""
+    from mmengine.registry import MODELS
+    pre = model.get('data_preprocessor') if isinstance(model, dict) \
+        else None
+    if seed is None or not isinstance(pre, dict):
+        return model
+    cls = kind = pre.get('type')
+    if isinstance(kind, str):
+        scope = pre.get('_scope_') or model.get('_scope_')
+        with MODELS.switch_scope_and_registry(scope) as registry:
+            cls = registry.get(kind)
+    arg = getattr(cls, PROCESS_SEEDED, None) if isinstance(cls, type) \
+        else None
+    if not isinstance(arg, str) or pre.get(arg) is not None:
+        return model
+    model = copy.copy(model)  # the config's section: kept as written
+    model['data_preprocessor'] = dict(pre, **{arg: seed})
+    return model
+
+
 def run_seeded_parts(dataset: Any, key: str = 'train_dataloader.dataset',
                      own: bool = False) -> List[Tuple[str, dict, str]]:
     """``(dotted key, config, argument)`` of each data set of the config
@@ -5443,8 +5472,12 @@ class AtomicRunner(Runner):
     def build_model(self, model):
         """As the Runner's; the model's own generator is seeded per rank
         as MMEngine's ``randomness`` seeds the run's
-        (:func:`seed_model_generator_per_rank`)."""
-        model = super().build_model(model)
+        (:func:`seed_model_generator_per_rank`), and a data preprocessor
+        that takes the process's seed and is given none gets
+        ``runner.seed`` (:func:`give_process_seed`: the batched views'
+        generator; it read ``torch.initial_seed()``, which MMEngine had
+        seeded with the same, and reads 0 outside a run)."""
+        model = super().build_model(give_process_seed(model, self.seed))
         randomness = getattr(self, '_randomness_cfg', None) or {}
         seed_model_generator_per_rank(
             model, self.rank, randomness.get('diff_rank_seed') is True)

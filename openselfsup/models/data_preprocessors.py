@@ -13,9 +13,14 @@ blocking), and these preprocessors run the recipe's augmentations batched
 - :class:`BatchAugClsDataPreprocessor` (FSP): one view, labels as
   mmpretrain's ``ClsDataPreprocessor``.
 
-Randomness: one CPU ``torch.Generator`` per preprocessor, seeded from the
-run's seed (``torch.initial_seed()`` when the model is built, which MMEngine
-sets from ``randomness.seed``, plus the rank when ``diff_rank_seed``).
+Randomness: one CPU ``torch.Generator`` per preprocessor, seeded from
+``seed``; where the config leaves it unset, the training run gives its
+process's seed (``runner.seed``: ``randomness.seed``, plus the rank when
+``diff_rank_seed``; :data:`~openselfsup.utils.run_seed.PROCESS_SEEDED`,
+``engine.runner.give_process_seed``), and a build outside a run (a script,
+a benchmark, a test) takes 0: the same views in every process. It was
+``torch.initial_seed()`` when the model was built, the run's seed in a
+run, but drawn at random by a process that never seeded torch.
 """
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -42,6 +47,11 @@ def _views(views: Sequence) -> List[List[dict]]:
 class _BatchAugMixin:
     """Generator, view pipelines and the final layout shared by both."""
 
+    #: the argument a training run gives its process's seed where the
+    #: config leaves it unset (``utils.run_seed.PROCESS_SEEDED``: what
+    #: ``engine.runner.give_process_seed`` follows)
+    PROCESS_SEEDED = 'seed'
+
     def _setup(self, views, num_views, seed, channels_last, where,
                compile_views=False, collate=None):
         pipelines = _views(views)
@@ -54,8 +64,7 @@ class _BatchAugMixin:
         self.channels_last = channels_last
         #: the data loader's collate, named where it gives no stacked batch
         self.collate = collate
-        self.seed = int(torch.initial_seed() if seed is None else seed) \
-            % (2**63)
+        self.seed = int(0 if seed is None else seed) % (2**63)
         self._gen: Optional[torch.Generator] = None
 
     @property
@@ -136,7 +145,9 @@ class BatchAugSelfSupDataPreprocessor(_BatchAugMixin, SelfSupDataPreprocessor):
         views (list[dict] | list[list[dict]]): the transform configs of one
             view (used for every view) or one list per view.
         num_views (int): views per image. Defaults to 2.
-        seed (int, optional): generator seed (default: the run's).
+        seed (int, optional): generator seed; None (default): the seed
+            of the run's process in a training run, else 0 (module
+            docstring).
         channels_last (bool): return channels-last views.
         compile_views (bool): ``BatchAugment(compile=True)``.
         collate (str, optional): the data loader's ``collate_fn``, a
@@ -192,7 +203,9 @@ class BatchAugClsDataPreprocessor(_BatchAugMixin, ClsDataPreprocessor):
 
     Args:
         views (list[dict]): the transform configs of the training view.
-        seed (int, optional): generator seed (default: the run's).
+        seed (int, optional): generator seed; None (default): the seed
+            of the run's process in a training run, else 0 (module
+            docstring).
         channels_last (bool): return a channels-last batch.
         non_blocking (bool): copy batches to the device without blocking.
         compile_views (bool): ``BatchAugment(compile=True)``.

@@ -23,6 +23,16 @@ from .errors import is_int
 #: given one
 RUN_SEEDED = 'RUN_SEEDED'
 
+#: the class attribute by which a model part's class of the project's
+#: names the argument that takes its own process's seed (MMEngine's
+#: ``runner.seed``: ``randomness.seed``, or the seed MMEngine drew where
+#: that is None, plus the rank where ``diff_rank_seed``; not rank 0's)
+#: where its config leaves it unset or None: ``PROCESS_SEEDED = 'seed'``
+#: on the batched-views data preprocessors, which read None as 0 outside
+#: a run. Read by ``engine.runner.give_process_seed`` for the model's
+#: ``data_preprocessor``
+PROCESS_SEEDED = 'PROCESS_SEEDED'
+
 #: the key of a checkpoint's ``meta`` that records the seed the run gave
 #: its training sets (those that take the run's seed and leave it unset),
 #: or where none took one its validation or test sets: set by
