@@ -5266,12 +5266,13 @@ class AtomicRunner(Runner):
         (:func:`~openselfsup.utils.run_seed.recorded_seed`: a runner that
         builds no training set, or whose training set takes no run seed);
         else rank 0's seed of this run (:meth:`_shared_run_seed`), as the
-        loop's :meth:`build_dataloader` gives it, and as before this
-        change where the checkpoint records none. MMEngine builds the
-        validation loop before its resume, from the config's seed, and the
-        test loop of ``runner.test()`` alone there too: a resume under an
-        unset ``randomness.seed`` (a new seed drawn) validated on other
-        patients than the run it continues, its training set kept on the
+        loop's :meth:`build_dataloader` gives it (also on a resume from a
+        checkpoint that records none, whose sets' seed is not known).
+        MMEngine builds the validation loop before its resume, from the
+        config's seed, and the test loop of ``runner.test()`` alone there
+        too: they were given it, and a resume under an unset
+        ``randomness.seed`` (a new seed drawn) validated on other patients
+        than the run it continues, its training set kept on the
         checkpoint's."""
         if self._drawn_seed is not None:
             return self._drawn_seed
