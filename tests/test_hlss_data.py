@@ -1276,6 +1276,44 @@ def test_a_resume_whose_look_ahead_failed_is_refused_on_another_seed(
     assert _repeated(ds) == _published_repeats(1000)
 
 
+def test_a_resume_whose_look_ahead_failed_refuses_another_val_seed(
+        tmp_path, monkeypatch):
+    """A run of seed 1000 whose class-balanced validation set leaves its
+    seed to the run, beside a training set that is not balanced, resumed
+    under seed 7 where the look-ahead cannot read the checkpoint (an
+    ``s3://`` path: ``local_file`` None) built the validation set with the
+    run's 7 and validated on other patients without a word (no balanced
+    training set to refuse it). Now one line once MMEngine has loaded the
+    checkpoint: nothing written. Under the recorded seed, the way out the
+    line gives, the validation set repeats seed 1000's patients (drawn by
+    hand)."""
+    from _foundation_helpers import REPO
+    from openselfsup.engine import runner as runner_module
+    from openselfsup.utils import InputError
+    monkeypatch.chdir(REPO)
+    work = tmp_path / 'work'
+    more = dict(_evaluated_options(tmp_path),
+                **{'train_dataloader.dataset.class_balance': False})
+    _uneven_run(tmp_path, work, 1000, 1, **more)
+    before = sorted(p.name for p in work.iterdir())
+    monkeypatch.setattr(runner_module, 'local_file', lambda path: None)
+    with pytest.raises(InputError) as refused:
+        _uneven_run(tmp_path, work, 7, 2, resume=True, **more)
+    assert str(refused.value) == (
+        f'--resume from {work / "iter_1.pth"}: its run drew the patients its '
+        "class-balanced sets repeat with seed 1000 (meta['dataset_seed']), "
+        'this run built its class-balanced evaluation set '
+        '(val_dataloader.dataset) with seed 7, as the checkpoint could not '
+        'be read before the set was built: it would evaluate on other '
+        'patients than the run it continues; resume from a local copy of '
+        'the checkpoint that reads, or under the seed it records: '
+        '--cfg-options randomness.seed=1000')
+    assert sorted(p.name for p in work.iterdir()) == before
+    val = _uneven_run(tmp_path, work, 1000, 2, resume=True, **more
+                      ).val_loop.dataloader.dataset
+    assert _repeated(val) == _published_repeats(1000)
+
+
 def test_the_drawn_seed_check_judges_balanced_sets_left_to_the_run():
     """The resume's check of the seed the training set was built with
     (``AtomicRunner._check_drawn_seed``, on a stand-in runner) refuses a

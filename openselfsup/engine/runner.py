@@ -4411,6 +4411,9 @@ class AtomicRunner(Runner):
         #: set took one (:meth:`_evaluation_seed_given`), recorded in the
         #: checkpoints' meta in its place
         self._evaluation_seed: Optional[int] = None
+        #: ``(dotted key, seed)`` of each class-balanced validation or
+        #: test set given a seed (:meth:`_check_evaluation_seed`)
+        self._evaluation_balanced: List[Tuple[str, Optional[int]]] = []
         #: the iterations the resumed run trains past MMEngine's count of
         #: them (``max_iters``): its meta's iteration past its epochs'
         #: (:meth:`_warn_if_finished`); negative where it ends short of
@@ -4627,6 +4630,7 @@ class AtomicRunner(Runner):
                 with refusals_agreed():
                     self._check_epoch_length(kwargs['checkpoint'])
                     self._check_drawn_seed(kwargs['checkpoint'])
+                    self._check_evaluation_seed(kwargs['checkpoint'])
                 self._match_scheduler_states(kwargs['checkpoint'])
             # the saved scheduler states as loaded (matched), where the
             # optimizer's is loaded too (start_unloaded_schedulers)
@@ -4800,6 +4804,38 @@ class AtomicRunner(Runner):
             'train on other patients than the run it continues; resume from '
             'a local copy of the checkpoint that reads, or under the seed it '
             f'records: --cfg-options randomness.seed={recorded}')
+
+    def _check_evaluation_seed(self, checkpoint: dict) -> None:
+        """Refuse a resume whose class-balanced validation or test set
+        that leaves its seed to the run (built before MMEngine's resume,
+        :meth:`_evaluation_seed_given`) was given another seed than the one
+        ``checkpoint`` records (:func:`~openselfsup.utils.run_seed.
+        recorded_seed`; not checked where it records none): as for the
+        training set (:meth:`_check_drawn_seed`), the seed falls back on
+        the run's where the checkpoint could not be read ahead, and the
+        resumed run validated on other patients than the run it
+        continues, without a word, where no class-balanced training set
+        refused it first.
+
+        Raises:
+            InputError: one line naming both seeds, the sets' keys and
+                the ways on (:meth:`_check_drawn_seed`'s).
+        """
+        recorded = recorded_seed(checkpoint.get('meta'))
+        other = [key for key, seed in self._evaluation_balanced
+                 if seed != recorded]
+        if recorded is None or not other:
+            return
+        seed = dict(self._evaluation_balanced)[other[0]]
+        raise InputError(
+            f'--resume from {self._load_from}: its run drew the patients '
+            f'its class-balanced sets repeat with seed {recorded} '
+            f'(meta[{DRAWN_SEED_KEY!r}]), this run built its class-balanced '
+            f'evaluation set ({", ".join(other)}) with seed {seed}, as the '
+            'checkpoint could not be read before the set was built: it would '
+            'evaluate on other patients than the run it continues; resume '
+            'from a local copy of the checkpoint that reads, or under the '
+            f'seed it records: --cfg-options randomness.seed={recorded}')
 
     def _even_epoch_length(self) -> Optional[int]:
         """The epoch length a checkpoint's progress record
@@ -5307,19 +5343,25 @@ class AtomicRunner(Runner):
                 pass
         return False, None
 
-    def _evaluation_seed_given(self, loader):
-        """``loader`` (validation or test settings) with the seed of
+    def _evaluation_seed_given(self, loader, what: str):
+        """``loader`` (the ``what`` settings: ``val_dataloader`` or
+        ``test_dataloader``) with the seed of
         :meth:`_evaluation_set_seed` set, on a copy, in each data set that
         takes the run's seed and leaves it unset (:func:`give_run_seed`),
         which :meth:`build_dataloader` then leaves as set; recorded for the
         checkpoints' meta where no training set took one
-        (:attr:`_evaluation_seed`). Other settings as they are."""
+        (:attr:`_evaluation_seed`), and with its class-balanced sets' keys
+        for :meth:`_check_evaluation_seed`. Other settings as they are."""
         dataset = loader.get('dataset') if isinstance(loader, dict) \
             else None
         if not isinstance(dataset, dict) or not run_seeded_parts(dataset):
             return loader
         seed = self._evaluation_set_seed()
         loader = copy.deepcopy(loader)  # the config's section: kept
+        self._evaluation_balanced += [
+            (at, seed) for at, part, _ in run_seeded_parts(
+                loader['dataset'], f'{what}.dataset')
+            if part.get('class_balance') is True]
         if give_run_seed(loader['dataset'], seed) and \
                 self._drawn_seed is None:
             self._evaluation_seed = seed
@@ -5334,7 +5376,7 @@ class AtomicRunner(Runner):
                 self._warnings_left_out():
             if isinstance(loop, dict):  # (a loop already built: itself)
                 self._val_dataloader = self._evaluation_seed_given(
-                    self._val_dataloader)
+                    self._val_dataloader, 'val_dataloader')
             return self._keep_loader(super().build_val_loop(loop))
 
     def build_test_loop(self, loop):
@@ -5343,7 +5385,7 @@ class AtomicRunner(Runner):
                 self._warnings_left_out():
             if isinstance(loop, dict):
                 self._test_dataloader = self._evaluation_seed_given(
-                    self._test_dataloader)
+                    self._test_dataloader, 'test_dataloader')
             return self._keep_loader(super().build_test_loop(loop))
 
     def _keep_loader(self, loop):
