@@ -7,7 +7,9 @@ mmcv) already provides: ``ResNet``, ``MoCoV3Head``, ``LARS``,
 ``ImageClassifier``, the data preprocessors and transforms. A name
 registered here as well wins in this scope: ``MoCoV3``
 (:mod:`openselfsup.models.algorithms.mocov3`, mmpretrain's without GPU
-reads in its momentum update).
+reads in its momentum update), ``ImageClassifier``
+(:mod:`openselfsup.models.algorithms.classifier`, mmpretrain's with its
+GhostBN running-statistics updates applied together).
 
 Register new modules with, e.g.::
 

@@ -622,6 +622,106 @@ def test_ghost_bn_grouped_view_running_stats_in_a_fixed_number_of_ops(
             assert int(layer.num_batches_tracked) == 3 * segs
 
 
+def _fsp_model(computation, group_size=8, momentum=0.1):
+    """The FSP recipe's model (widths / 8, GhostBN groups of
+    ``group_size``, its ``computation`` and ``momentum``), initialised
+    from seed 0, in training mode."""
+    from openselfsup.registry import MODELS
+    _, m = _narrow(FSP)
+    m.backbone.norm_cfg.update(group_size=group_size,
+                               computation=computation, momentum=momentum)
+    m.head.in_channels = 64
+    torch.manual_seed(0)
+    model = MODELS.build(m)
+    model.init_weights()
+    return model.train()
+
+
+@pytest.mark.parametrize('computation', COMPUTATIONS)
+def test_fsp_training_forward_updates_running_stats_together(computation):
+    """FSP's training forward (``ImageClassifier.loss``, this project's
+    subclass of mmpretrain's) runs its backbone in a one-part
+    ``segments`` block: with GhostBN's one call and grouped view the
+    running statistics of all 20 layers are updated together when it ends,
+    2 foreach ops (one call) or 3 (grouped view) for the backbone where
+    each layer call made its own (40 and 60); with the per-group calls,
+    which update theirs in the call, it opens none (a computation set on
+    a layer later is seen after the next ``train()``). Two steps give the
+    losses and every
+    buffer of mmpretrain's own ``loss`` (each layer's update at once) bit
+    for bit, and running statistics within float32 rounding of a float64
+    BatchNorm called on each layer's first group of 8 (the layer's input
+    as the forward gave it). Prediction, the tensor mode and
+    ``extract_feat`` open no block (feature extraction is untouched)."""
+    from mmpretrain.models import ImageClassifier as Theirs
+    from mmpretrain.structures import DataSample
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from openselfsup.models import GhostBatchNorm2d
+    from openselfsup.models.algorithms import ImageClassifier
+    mine, theirs = _fsp_model(computation), _fsp_model(computation)
+    assert type(mine) is ImageClassifier
+    layers = [m for m in mine.backbone.modules()
+              if isinstance(m, GhostBatchNorm2d)]
+    assert len(layers) == 20
+    seen, blocked = [[] for _ in layers], []
+    def record(m, args, inputs):
+        inputs.append(args[0].detach().clone())
+        blocked.append(m._pending is not None)
+    for layer, inputs in zip(layers, seen):
+        layer.register_forward_pre_hook(
+            lambda m, args, inputs=inputs: record(m, args, inputs))
+
+    class Foreach(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops += func.__name__.startswith('_foreach')
+            return func(*args, **(kwargs or {}))
+    g = torch.Generator().manual_seed(6)
+    samples = [DataSample().set_gt_label(i % 9) for i in range(32)]
+    for step in range(2):
+        x = torch.randn(32, 3, 32, 32, generator=g) * (1 + step) + step
+        count = Foreach()
+        with count:
+            got = mine.loss(x, samples)['loss']
+        want = Theirs.loss(theirs, x, samples)['loss']
+        assert torch.equal(got, want), step
+        assert count.ops == {'per_group_calls': 0, 'one_call': 2,
+                             'grouped_view': 3}[computation], count.ops
+    queues = computation != 'per_group_calls'
+    assert blocked == [queues] * 40
+    ref = theirs.state_dict()
+    for k, v in mine.state_dict().items():
+        assert torch.equal(v, ref[k]), k
+    for layer, inputs in zip(layers, seen):
+        mean, var = _brute_running_stats(inputs, 1, 8, 0.1)
+        torch.testing.assert_close(layer.running_mean.double(), mean,
+                                   rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(layer.running_var.double(), var,
+                                   rtol=1e-6, atol=1e-7)
+        assert int(layer.num_batches_tracked) == 2
+    # the other ways through the model: no block
+    blocked.clear()
+    mine.predict(x, samples)
+    mine(x, mode='tensor')
+    mine.extract_feat(x)
+    with torch.no_grad():
+        mine.extract_feat(x)
+    mine.eval()
+    mine.extract_feat(x)
+    assert blocked == [False] * 100
+    # another computation set later: seen after the next train()
+    for m in layers:
+        m.computation = COMPUTATIONS[0] if queues else 'grouped_view'
+    blocked.clear()
+    mine.train()
+    mine.loss(x, samples)
+    assert blocked == [not queues] * 20
+
+
 @pytest.mark.parametrize('path', [CLP, FSP])
 def test_recipes_ghost_bn_makes_one_batch_norm_call_per_group(
         path, monkeypatch):

@@ -1,9 +1,10 @@
 """Algorithms, heads, necks and losses that mmpretrain lacks.
 
 Importing this package also imports ``mmpretrain.models`` so that the parent
-registry holds ResNet, MoCoV3Head, ImageClassifier and the data
-preprocessors when a config names them (``MoCoV3`` is this project's
-subclass of mmpretrain's, :mod:`.algorithms.mocov3`).
+registry holds ResNet, MoCoV3Head and the data preprocessors when a
+config names them (``MoCoV3`` and ``ImageClassifier`` are this project's
+subclasses of mmpretrain's, :mod:`.algorithms.mocov3` and
+:mod:`.algorithms.classifier`).
 """
 import mmpretrain.models  # noqa: F401  (fills the parent registry)
 

@@ -35,7 +35,9 @@ def segments(module: nn.Module, count: int):
     """Within the block, each :class:`GhostBatchNorm2d` in ``module`` takes
     its batch as ``count`` consecutive equal parts that the published run
     normalised in separate calls (e.g. MoCo v3's two views in one forward
-    pass): groups are counted per part, and the running statistics are
+    pass; FSP's training forward is a block of one part,
+    :class:`~openselfsup.models.algorithms.ImageClassifier`): groups are
+    counted per part, and the running statistics are
     updated once per part, in order, from the part's first group. Each
     layer's previous setting comes back when the block ends.
 
@@ -264,9 +266,11 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     meant for that host time without the one call's copies (a CLP step
     in 1,248 device ops, forward 494 and backward 544, against 2,900
     with the per-group calls and 988 with the one call; no copy of an
-    activation; FSP's 4 groups a layer: 924 against 744 and 624;
-    counted on the CPU, ``benchmarks/RESULTS.md``, "GhostBN's grouped
-    view"). Its GPU time is not measured yet.
+    activation; FSP's 4 groups a layer: 867 against 744 and 586, its
+    training forward a one-part :func:`segments` block
+    (``ImageClassifier.loss``; 924 and 624 when each layer call updated
+    its own); counted on the CPU, ``benchmarks/RESULTS.md``, "GhostBN's
+    grouped view"). Its GPU time is not measured yet.
     Running statistics: the per-group calls update them from the first
     group's call (with :func:`segments`, the first group of each part);
     the one call updates every group's slot of the repeated statistics
