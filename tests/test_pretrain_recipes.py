@@ -551,7 +551,8 @@ def test_ghost_bn_grouped_view_running_stats_in_a_fixed_number_of_ops(
     """The grouped view's running-statistics update: for all the layers
     of a :func:`segments` block together, when it ends, ``2 + segs`` ops
     (the counts of updates, the variances made unbiased, one ``lerp`` a
-    segment), whatever the number of layers (it was 3 ops a layer call
+    segment; momentum None: 6 more, its factors), whatever the number of
+    layers (it was 3 ops a layer call
     and 2 to 8 a block: 120 of a CLP step's 1,368), each layer's running
     statistics those of a float64 BatchNorm called on each segment's first
     group in turn (three steps; a config's momentum and the cumulative
@@ -578,9 +579,12 @@ def test_ghost_bn_grouped_view_running_stats_in_a_fixed_number_of_ops(
         return sum(count.counts['ops'].values())
     for layers in (1, 5):
         extra = ops(net(layers)) - ops(net(layers, track=False))
-        # momentum None: each call reads its count of updates on the host
-        # (as batch norm's own does), for the factors
-        assert extra == 2 + segs + (layers if momentum is None else 0), \
+        # momentum None: the factors from the counts of updates, on their
+        # device, 6 ops for all the layers (each call read its count on
+        # the host, as batch norm's own does: one op a layer, a wait for
+        # the device on a GPU; test_ghost_bn_cumulative_average_reads_no_
+        # count_on_the_host)
+        assert extra == 2 + segs + (6 if momentum is None else 0), \
             (layers, extra)
     # the foreach ops get dense tensors: a GPU runs one kernel for all of
     # them only then (else one per tensor: the first groups' variances of
@@ -620,6 +624,114 @@ def test_ghost_bn_grouped_view_running_stats_in_a_fixed_number_of_ops(
             torch.testing.assert_close(layer.running_var.double(), var,
                                        rtol=1e-6, atol=1e-7, msg=f'{amp}')
             assert int(layer.num_batches_tracked) == 3 * segs
+
+
+@pytest.mark.parametrize('segs', [1, 2, 3])
+def test_ghost_bn_cumulative_average_reads_no_count_on_the_host(
+        segs, monkeypatch):
+    """Momentum None (the cumulative average) with the grouped view: the
+    factors ``1 / (updates so far + 1 + s)`` come from the layers'
+    ``num_batches_tracked`` on their device when the queued update is
+    applied, so neither a layer call nor the update reads a tensor's
+    value on the host (``_local_scalar_dense``, what ``int()`` and
+    ``.item()`` dispatch: on a GPU a wait for every queued kernel; it was
+    one a layer call). Four steps of ``segs`` parts in a block, then a
+    call outside any block and a block calling its layers twice: every
+    layer's running statistics are bit for bit those of the update with
+    the factors as Python numbers (the arithmetic before: the variance
+    times its Bessel factor, then ``lerp`` per part from the first
+    group's statistics, written out here per layer), and within float32
+    rounding of a float64 BatchNorm on each part's first group. What
+    still reads: the per-group calls (torch's BatchNorm, one a call that
+    updates) and the one call (its batch-norm call takes the factor as a
+    number: one a layer call)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from openselfsup.models import GhostBatchNorm2d
+    from openselfsup.models import groups
+    from openselfsup.models.groups import segments
+
+    class Reads(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.reads = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.reads += func.__name__.startswith('_local_scalar_dense')
+            return func(*args, **(kwargs or {}))
+    calls = []  # (layer, mean, var, parts) of each grouped call
+    apply = groups._GroupedBatchNorm.apply
+
+    def recorded(x, weight, bias, n, eps):
+        y, mean, var = apply(x, weight, bias, n, eps)
+        calls.append((mean.clone(), var.clone(), x.shape))
+        return y, mean, var
+    monkeypatch.setattr(groups._GroupedBatchNorm, 'apply', recorded)
+
+    def net(computation):
+        return torch.nn.Sequential(*(
+            GhostBatchNorm2d(3, group_size=4, momentum=None,
+                             computation=computation) for _ in range(3)))
+    g = torch.Generator().manual_seed(7)
+    model = net('grouped_view')
+    seen = [[] for _ in model]  # each layer's batches, with its parts
+    for layer, batches in zip(model, seen):
+        layer.register_forward_pre_hook(
+            lambda m, args, b=batches: b.append(
+                (args[0].detach().clone(), m.segments)))
+    read = Reads()
+    with read:
+        for step in range(4):
+            x = torch.randn(8 * segs, 3, 5, 4, generator=g) * (1 + step) - 2
+            with segments(model, segs):
+                model(x)
+        model(torch.randn(8, 3, 5, 4, generator=g))  # no block
+        with segments(model, segs):  # twice in a block: a flush between
+            for _ in range(2):
+                model(torch.randn(8 * segs, 3, 5, 4, generator=g) + 1)
+    assert read.reads == 0
+    assert len(calls) == 3 * 7 and calls
+    # the arithmetic before, written out: factors as Python floats
+    for i, layer in enumerate(model):
+        mean, var, done = torch.zeros(3), torch.ones(3), 0
+        for (m, v, shape), (_, parts) in zip(calls[i::3], seen[i]):
+            count = shape[0] // m.shape[0] * shape[2] * shape[3]
+            unbiased = v * (count / (count - 1))
+            per_part = m.shape[0] // parts
+            for s in range(parts):
+                done += 1
+                mean = torch.lerp(mean, m[s * per_part], 1.0 / done)
+                var = torch.lerp(var, unbiased[s * per_part], 1.0 / done)
+        assert torch.equal(layer.running_mean, mean), i
+        assert torch.equal(layer.running_var, var), i
+        assert int(layer.num_batches_tracked) == done == 6 * segs + 1
+        want = _brute_running_stats_parts(seen[i], 4)
+        torch.testing.assert_close(layer.running_mean.double(), want[0],
+                                   rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(layer.running_var.double(), want[1],
+                                   rtol=1e-6, atol=1e-7)
+    # what still reads the count on the host
+    for computation, reads in (('per_group_calls', 3 * segs),
+                               ('one_call', 3)):
+        model, read = net(computation), Reads()
+        with read, segments(model, segs):
+            model(torch.randn(8 * segs, 3, 5, 4, generator=g))
+        assert read.reads == reads, computation
+
+
+def _brute_running_stats_parts(batches, group_size):
+    """:func:`_brute_running_stats` of ``(batch, parts)`` pairs, each
+    batch cut into its own number of parts (momentum None)."""
+    mean = torch.zeros(batches[0][0].shape[1], dtype=torch.float64)
+    var = torch.ones(batches[0][0].shape[1], dtype=torch.float64)
+    done = 0
+    for x, parts in batches:
+        for part in x.double().chunk(parts):
+            first = part[:group_size]
+            done += 1
+            mean = (1 - 1 / done) * mean + first.mean(dim=(0, 2, 3)) / done
+            var = (1 - 1 / done) * var + first.var(dim=(0, 2, 3)) / done
+    return mean, var
 
 
 def _fsp_model(computation, group_size=8, momentum=0.1):
@@ -883,12 +995,13 @@ def test_ghost_bn_paths_against_float64_reference(device, dtype, layout,
     gradients 2.2e-3 and 4.2e-3 from it, so the paths are compared with
     each other only in float32, within the same 1e-5). The output keeps
     the input's memory format and dtype. On a GPU no step waits for the
-    device (but with momentum None, where torch's BatchNorm reads its
-    count of updates on the host, and so does GhostBN's own update)."""
+    device (but with momentum None in the per-group calls, where torch's
+    BatchNorm reads its count of updates on the host, and in the one call,
+    whose batch-norm call takes the factor as a number; the grouped view
+    computes it on the device)."""
     from openselfsup.models import GhostBatchNorm2d
     from openselfsup.models.groups import segments
     cuda, amp = device == 'cuda', dtype == 'bf16'
-    no_sync = cuda and momentum is not None
     fmt = getattr(torch, layout if layout == 'channels_last' else
                   'contiguous_format')
     g = torch.Generator(device=device).manual_seed(0)
@@ -924,6 +1037,8 @@ def test_ghost_bn_paths_against_float64_reference(device, dtype, layout,
              'running_var')
     outs = []
     for computation in COMPUTATIONS:
+        no_sync = cuda and (momentum is not None
+                            or computation == 'grouped_view')
         bn = GhostBatchNorm2d(64, group_size=32, momentum=momentum,
                               computation=computation).to(device)
         with torch.no_grad():

@@ -280,7 +280,15 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     took 3 a call to compute the slots: 120 of a CLP step's 1,368 ops); both
     go through the same queued update (:func:`_update_running_stats`),
     which for the grouped view costs ``2 + parts`` ops for all the
-    layers of a block (for a call outside a block, its own).
+    layers of a block (for a call outside a block, its own). With
+    momentum None (the cumulative average) the grouped view's factors
+    come from the layers' ``num_batches_tracked`` on their device when
+    the update is applied (6 more ops for the block): no layer call reads
+    a value on the host, a wait for the device on a GPU (float32 or
+    float64 buffers; lower-precision ones read their count at the call);
+    the per-group calls (torch's BatchNorm) and the one call (its
+    batch-norm call takes the factor as a number) read it at each call,
+    as torch's BatchNorm does.
 
     Config: ``norm_cfg=dict(type='GhostBN', group_size=32)``.
 
@@ -395,15 +403,25 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
                 state.pop('computation', None))
         super().__setstate__(state)
 
-    def _factors(self, segs: int) -> list:
+    def _factors(self, segs: int, when_applied: bool = False
+                 ) -> Optional[tuple]:
         """The running-average factor of each of ``segs`` updates, as
         :class:`torch.nn.BatchNorm2d` takes it (momentum None: the
         cumulative average, 1 / updates so far; the updates are counted in
-        ``num_batches_tracked`` when they are applied)."""
+        ``num_batches_tracked`` when they are applied), read on the host.
+        ``when_applied``: None for the cumulative average where the update
+        computes them itself when it is applied, on the buffers' device
+        (:func:`_cumulative_factors`: no read of the count on the host, a
+        wait for the device on a GPU): buffers of float32 or float64, the
+        precision ``lerp`` computes them in (lower-precision buffers: read
+        here, as before)."""
         if self.momentum is not None:
-            return [self.momentum] * segs
+            return (self.momentum,) * segs
+        if when_applied and self.running_mean.dtype in (torch.float32,
+                                                        torch.float64):
+            return None
         done = int(self.num_batches_tracked)
-        return [1.0 / (done + 1 + s) for s in range(segs)]
+        return tuple(1.0 / (done + 1 + s) for s in range(segs))
 
     def _one_call(self, x: torch.Tensor, groups: int,
                   segs: int) -> torch.Tensor:
@@ -414,6 +432,8 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
             return None if t is None else t.repeat(groups)
         track = self.track_running_stats and self.running_mean is not None
         if track:
+            # numbers: the batch-norm call takes the first (a host read of
+            # the count for momentum None, as torch's BatchNorm makes)
             factors = self._factors(segs)
             # every group's slot starts from the running statistics and is
             # updated from that group's statistics; the first group's slot
@@ -428,7 +448,7 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
                          factors[0], self.eps)
         if track:
             self._update(_RunningUpdate(self, mean, var, groups // segs, segs,
-                                        tuple(factors)))
+                                        factors))
         return _channels_to_groups(y, groups, cl)
 
     def _grouped_view(self, x: torch.Tensor, groups: int,
@@ -442,7 +462,7 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
             # running statistics from each segment's first group
             self._update(_RunningUpdate(
                 self, mean, var, groups // segs, segs,
-                tuple(self._factors(segs)), count / (count - 1)))
+                self._factors(segs, when_applied=True), count / (count - 1)))
         return y
 
     def _update(self, update: '_RunningUpdate') -> None:
@@ -590,7 +610,9 @@ class _GroupedBatchNorm(torch.autograd.Function):
 
 class _RunningUpdate(NamedTuple):
     """A GhostBN call's running-statistics update, not yet applied, of
-    ``segs`` segments of ``step`` groups with their factors: the one
+    ``segs`` segments of ``step`` groups with their factors (numbers; the
+    grouped view's cumulative average: None, computed when applied,
+    :func:`_cumulative_factors`): the one
     call's slots that its batch-norm call updated (every group's, from
     the running statistics), or (``bessel``, the unbiased variance's
     factor ``m / (m - 1)``, given) the grouped view's mean and biased
@@ -601,7 +623,7 @@ class _RunningUpdate(NamedTuple):
     var: torch.Tensor
     step: int
     segs: int
-    factors: tuple
+    factors: Optional[tuple]
     bessel: Optional[float] = None
 
 
@@ -614,7 +636,9 @@ def _update_running_stats(updates: list) -> None:
 
     Statistics (the grouped view): the variances times their ``bessel``
     factor (one op), then per segment ``r = lerp(r, stat, f)``, batch
-    norm's ``(1 - f) r + f stat`` (one op).
+    norm's ``(1 - f) r + f stat`` (one op); the cumulative average's
+    factors (momentum None) from the counts, on their device, before
+    they move (:func:`_cumulative_factors`, 6 ops).
 
     Slots (the one call): the batch-norm call updated every slot ``(1 -
     f0) * r + f0 * stat`` from the same running statistics ``r``: segment
@@ -630,6 +654,8 @@ def _update_running_stats(updates: list) -> None:
         u.layer._queued = False
     updates.clear()
     for (slots, segs, factors, _, _, _), us in kinds.items():
+        if factors is None:  # the cumulative average's, on the device
+            factors = _cumulative_factors(us, segs)
         torch._foreach_add_([u.layer.num_batches_tracked for u in us], segs)
         # the buffers move through ``.data``, as batch norm's own update
         # moves them: without a new autograd version, so a call earlier in
@@ -643,9 +669,34 @@ def _update_running_stats(updates: list) -> None:
             _apply_statistics(us, old, segs, factors)
 
 
-def _apply_statistics(us: list, old: list, segs: int, factors: tuple):
+def _cumulative_factors(us: list, segs: int) -> list:
+    """The cumulative average's factors (momentum None) of the updates
+    ``us`` of ``segs`` segments, without a read on the host: per segment
+    ``s``, for each layer's running mean and variance, ``1 / (n + 1 + s)``
+    with ``n`` the layer's ``num_batches_tracked`` before the update,
+    computed in float64 on its device and rounded to the buffers' dtype
+    (float32 or float64: the number :meth:`GhostBatchNorm2d._factors`
+    reads, as ``lerp`` takes it), a tensor of the buffer's shape: dense
+    rows of one tensor, as a foreach ``lerp_``'s one kernel for all the
+    layers on a GPU needs. Six ops for all the layers (stack, arange,
+    add, reciprocal, the cast to float32, cat), none a layer."""
+    counts = torch.stack([u.layer.num_batches_tracked for u in us])
+    dtype = us[0].layer.running_mean.dtype
+    parts = torch.arange(1, segs + 1, dtype=torch.float64,
+                         device=counts.device)
+    f = torch.add(counts[:, None], parts).reciprocal_().to(dtype)
+    sizes = [u.layer.running_mean.numel() for u in us]
+    rows = torch.cat([f[i, :, None].expand(segs, n)
+                      for i, n in enumerate(sizes)], 1)
+    return [[w for w in row.split(sizes) for _ in range(2)]
+            for row in rows]
+
+
+def _apply_statistics(us: list, old: list, segs: int, factors):
     """The grouped view's updates ``us`` of the buffers ``old`` (each
-    layer's running mean and variance): :func:`_update_running_stats`."""
+    layer's running mean and variance): :func:`_update_running_stats`
+    (``factors``: per segment, a number for every buffer, or a tensor a
+    buffer, :func:`_cumulative_factors`)."""
     unbiased = torch._foreach_mul([u.var for u in us],
                                   [u.bessel for u in us])
     means = [u.mean for u in us]
