@@ -626,6 +626,24 @@ def test_ghost_bn_grouped_view_running_stats_in_a_fixed_number_of_ops(
             assert int(layer.num_batches_tracked) == 3 * segs
 
 
+def _ops_named(prefix):
+    """A dispatch mode that counts (``.count``) the ops whose name starts
+    with ``prefix``: ``'_foreach'``, or ``'_local_scalar_dense'`` (a read
+    of a tensor's value on the host, what ``int()`` and ``.item()``
+    dispatch: on a GPU a wait for every kernel queued before it)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Named(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.count += func.__name__.startswith(prefix)
+            return func(*args, **(kwargs or {}))
+    return Named()
+
+
 @pytest.mark.parametrize('segs', [1, 2, 3])
 def test_ghost_bn_cumulative_average_reads_no_count_on_the_host(
         segs, monkeypatch):
@@ -645,21 +663,10 @@ def test_ghost_bn_cumulative_average_reads_no_count_on_the_host(
     still reads: the per-group calls (torch's BatchNorm, one a call that
     updates) and the one call (its batch-norm call takes the factor as a
     number: one a layer call)."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
     from openselfsup.models import GhostBatchNorm2d
     from openselfsup.models import groups
     from openselfsup.models.groups import segments
-
-    class Reads(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.reads = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.reads += func.__name__.startswith('_local_scalar_dense')
-            return func(*args, **(kwargs or {}))
-    calls = []  # (layer, mean, var, parts) of each grouped call
+    calls = []  # (mean, var, input shape) of each grouped call
     apply = groups._GroupedBatchNorm.apply
 
     def recorded(x, weight, bias, n, eps):
@@ -679,7 +686,7 @@ def test_ghost_bn_cumulative_average_reads_no_count_on_the_host(
         layer.register_forward_pre_hook(
             lambda m, args, b=batches: b.append(
                 (args[0].detach().clone(), m.segments)))
-    read = Reads()
+    read = _ops_named('_local_scalar_dense')
     with read:
         for step in range(4):
             x = torch.randn(8 * segs, 3, 5, 4, generator=g) * (1 + step) - 2
@@ -689,7 +696,7 @@ def test_ghost_bn_cumulative_average_reads_no_count_on_the_host(
         with segments(model, segs):  # twice in a block: a flush between
             for _ in range(2):
                 model(torch.randn(8 * segs, 3, 5, 4, generator=g) + 1)
-    assert read.reads == 0
+    assert read.count == 0
     assert len(calls) == 3 * 7 and calls
     # the arithmetic before, written out: factors as Python floats
     for i, layer in enumerate(model):
@@ -713,10 +720,10 @@ def test_ghost_bn_cumulative_average_reads_no_count_on_the_host(
     # what still reads the count on the host
     for computation, reads in (('per_group_calls', 3 * segs),
                                ('one_call', 3)):
-        model, read = net(computation), Reads()
+        model, read = net(computation), _ops_named('_local_scalar_dense')
         with read, segments(model, segs):
             model(torch.randn(8 * segs, 3, 5, 4, generator=g))
-        assert read.reads == reads, computation
+        assert read.count == reads, computation
 
 
 def _brute_running_stats_parts(batches, group_size):
@@ -767,7 +774,6 @@ def test_fsp_training_forward_updates_running_stats_together(computation):
     ``extract_feat`` open no block (feature extraction is untouched)."""
     from mmpretrain.models import ImageClassifier as Theirs
     from mmpretrain.structures import DataSample
-    from torch.utils._python_dispatch import TorchDispatchMode
 
     from openselfsup.models import GhostBatchNorm2d
     from openselfsup.models.algorithms import ImageClassifier
@@ -783,26 +789,18 @@ def test_fsp_training_forward_updates_running_stats_together(computation):
     for layer, inputs in zip(layers, seen):
         layer.register_forward_pre_hook(
             lambda m, args, inputs=inputs: record(m, args, inputs))
-
-    class Foreach(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.ops = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.ops += func.__name__.startswith('_foreach')
-            return func(*args, **(kwargs or {}))
     g = torch.Generator().manual_seed(6)
     samples = [DataSample().set_gt_label(i % 9) for i in range(32)]
     for step in range(2):
         x = torch.randn(32, 3, 32, 32, generator=g) * (1 + step) + step
-        count = Foreach()
-        with count:
+        foreach = _ops_named('_foreach')
+        with foreach:
             got = mine.loss(x, samples)['loss']
         want = Theirs.loss(theirs, x, samples)['loss']
         assert torch.equal(got, want), step
-        assert count.ops == {'per_group_calls': 0, 'one_call': 2,
-                             'grouped_view': 3}[computation], count.ops
+        assert foreach.count == {'per_group_calls': 0, 'one_call': 2,
+                                 'grouped_view': 3}[computation], \
+            foreach.count
     queues = computation != 'per_group_calls'
     assert blocked == [queues] * 40
     ref = theirs.state_dict()
