@@ -626,20 +626,25 @@ def test_ghost_bn_grouped_view_running_stats_in_a_fixed_number_of_ops(
             assert int(layer.num_batches_tracked) == 3 * segs
 
 
-def _ops_named(prefix):
+def _ops_named(prefix=''):
     """A dispatch mode that counts (``.count``) the ops whose name starts
     with ``prefix``: ``'_foreach'``, or ``'_local_scalar_dense'`` (a read
     of a tensor's value on the host, what ``int()`` and ``.item()``
-    dispatch: on a GPU a wait for every kernel queued before it)."""
+    dispatch: on a GPU a wait for every kernel queued before it); and
+    every op by name (``.names``, a Counter of ``aten`` names without
+    the overload: ``'zeros'``, ``'sum'``)."""
+    from collections import Counter
+
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class Named(TorchDispatchMode):
         def __init__(self):
             super().__init__()
-            self.count = 0
+            self.count, self.names = 0, Counter()
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             self.count += func.__name__.startswith(prefix)
+            self.names[func.overloadpacket.__name__] += 1
             return func(*args, **(kwargs or {}))
     return Named()
 
@@ -739,6 +744,183 @@ def _brute_running_stats_parts(batches, group_size):
             mean = (1 - 1 / done) * mean + first.mean(dim=(0, 2, 3)) / done
             var = (1 - 1 / done) * var + first.var(dim=(0, 2, 3)) / done
     return mean, var
+
+
+@pytest.fixture
+def materialised_grads(monkeypatch):
+    """The grouped view's backward as it was (autograd's default:
+    ``ctx.set_materialize_grads`` ignored, so the statistics outputs'
+    undefined gradients are materialised as zeros)."""
+    monkeypatch.setattr(torch.autograd.function.FunctionCtx,
+                        'set_materialize_grads', lambda ctx, value: None)
+
+
+def _grouped_view_steps(momentum, segs, amp, computation='grouped_view',
+                        dtype=None):
+    """Two training steps of GhostBN (groups of 4, ``computation``), ReLU,
+    GhostBN in a ``segments`` block of ``segs`` parts, float32 or (``amp``)
+    under bfloat16 autocast on a bfloat16 input (with a ``dtype``, the
+    model in it and no autocast, the input rounded as ``amp`` says):
+    the outputs, the input gradients, the parameters' gradients (summed
+    over the steps), the state dicts and the op names of the backwards
+    (:func:`_ops_named`)."""
+    from openselfsup.models import GhostBatchNorm2d
+    from openselfsup.models.groups import segments
+    g = torch.Generator().manual_seed(8)
+    rounded = torch.bfloat16 if amp else torch.float32
+    amp, dtype = amp and dtype is None, dtype or torch.float32
+    model = torch.nn.Sequential(
+        GhostBatchNorm2d(3, group_size=4, momentum=momentum,
+                         computation=computation), torch.nn.ReLU(),
+        GhostBatchNorm2d(3, group_size=4, momentum=momentum,
+                         computation=computation)).to(dtype)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.rand(3, generator=g) + 0.5)
+    outs, grads, backward = [], [], _ops_named()
+    for step in range(2):
+        x = torch.randn(8 * segs, 3, 5, 4, generator=g) * (1 + step) + 2
+        grad = torch.randn(x.shape, generator=g)
+        x = x.to(rounded)
+        x = (x if amp else x.to(dtype)).requires_grad_(True)
+        with torch.autocast('cpu', torch.bfloat16, enabled=amp), \
+                segments(model, segs):
+            out = model(x)
+        with backward:
+            out.to(dtype).backward(grad.to(dtype))
+        outs.append(out.detach())
+        grads.append(x.grad)
+    return (outs, grads, [p.grad for p in model.parameters()],
+            model.state_dict(), backward.names)
+
+
+@pytest.mark.parametrize('amp', [False, True], ids=['float32', 'bf16'])
+@pytest.mark.parametrize('momentum', [0.1, None])
+@pytest.mark.parametrize('segs', [1, 2, 3])
+def test_grouped_view_backward_makes_no_zeros_and_is_bit_for_bit_as_before(
+        segs, momentum, amp, request):
+    """The grouped view's backward gets no zeros made by autograd for the
+    two statistics outputs (mean and variance, not differentiable, never
+    read: ``ctx.set_materialize_grads(False)``; two ``zeros`` ops a layer
+    call, 40 of a CLP or FSP step's backward), and everything is bit for
+    bit what it was with them (autograd's default): two steps of two
+    layers in a block of 1 to 3 parts, a config's momentum and the
+    cumulative average, float32 and bfloat16 autocast: outputs, input and
+    parameter gradients, running statistics and counts; and within the
+    dtype's rounding (relative in norm: 1e-5, bfloat16 3e-2) of the same
+    steps in float64 with the per-group calls on the same rounded input
+    (the published per-GPU BN,
+    :func:`test_ghost_bn_paths_against_float64_reference`'s reference)."""
+    outs, grads, params, state, names = _grouped_view_steps(
+        momentum, segs, amp)
+    assert names['zeros'] == 0, names
+    request.getfixturevalue('materialised_grads')
+    before = _grouped_view_steps(momentum, segs, amp)
+    assert before[4]['zeros'] == 2 * 2 * 2  # two layer calls, two steps
+    for a, b in zip((*outs, *grads, *params), (*before[0], *before[1],
+                                                *before[2])):
+        assert a.dtype == b.dtype and torch.equal(a, b)
+    assert state.keys() == before[3].keys()
+    for k, v in state.items():
+        assert torch.equal(v, before[3][k]), k
+    ref = _grouped_view_steps(momentum, segs, amp, 'per_group_calls',
+                              torch.float64)
+    # bfloat16: the first layer's weight gradient, a sum over 80 values a
+    # group of the second layer's bfloat16 input gradient, was 1.6e-2
+    tol = 3e-2 if amp else 1e-5
+    for a, b in zip((*outs, *grads, *params, *state.values()),
+                    (*ref[0], *ref[1], *ref[2], *ref[3].values())):
+        assert _rel_err(a, b.double()) < tol
+
+
+def test_grouped_view_backward_through_part_of_the_outputs(
+        monkeypatch):
+    """The grouped view's Function (``_GroupedBatchNorm``) differentiated
+    through part of its outputs: the output alone (the statistics unused,
+    their gradients None), the output beside the statistics in the loss
+    (not differentiable: no gradient), a slice of the output, only the
+    input's or only the weight's gradient asked for, and the output's own
+    gradient undefined (a later op gives none: zeros, as autograd
+    materialised them before, so the weight and bias get zero gradients,
+    not None). The gradients are bit for bit those with autograd's zeros
+    (the backward as it was) and within float32 rounding of float64 batch
+    norm per group (zero where the output gets no gradient)."""
+    from openselfsup.models.groups import _GroupedBatchNorm
+
+    class NoGradient(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return None
+    g = torch.Generator().manual_seed(9)
+    x0 = torch.randn(12, 3, 5, 4, generator=g) * 2 + 1
+    w0, b0 = torch.rand(3, generator=g) + 0.5, torch.randn(3, generator=g)
+    mix = torch.randn(x0.shape, generator=g)  # the loss's weights
+    losses = {
+        'output': lambda y, mean, var: (y * mix.to(y.dtype)).sum(),
+        'with statistics': lambda y, mean, var: (y * mix.to(y.dtype)).sum()
+        + mean.sum() + var.sum(),
+        'slice': lambda y, mean, var: (y[2:7] * mix[2:7].to(y.dtype)).sum(),
+        'no output gradient': lambda y, mean, var:
+        NoGradient.apply(y).sum()}
+
+    def grads(loss, wrt, dtype=torch.float32, reference=False):
+        x, w, b = (t.to(dtype).requires_grad_(True) for t in (x0, w0, b0))
+        if reference:  # batch norm of each group of 4, written out
+            y = torch.cat([F.batch_norm(p, None, None, w, b, True, 0.0, 1e-5)
+                           for p in x.chunk(3)])
+            mean = var = torch.zeros(())
+        else:
+            y, mean, var = _GroupedBatchNorm.apply(x, w, b, 3, 1e-5)
+            assert not (mean.requires_grad or var.requires_grad)
+        inputs = [t for t, on in zip((x, w, b), wrt) if on]
+        got = torch.autograd.grad(loss(y, mean, var), inputs,
+                                  allow_unused=True)
+        if reference:  # batch norm's backward gives None for no gradient
+            return [torch.zeros_like(t) if d is None else d
+                    for t, d in zip(inputs, got)]
+        assert all(t is not None for t in got)
+        return got
+    cases = [(name, wrt) for name in losses for wrt in (
+        (True, True, True), (True, False, False), (False, True, False))]
+    new = {c: grads(losses[c[0]], c[1]) for c in cases}
+    monkeypatch.setattr(torch.autograd.function.FunctionCtx,
+                        'set_materialize_grads', lambda ctx, value: None)
+    for (name, wrt), got in new.items():
+        before = grads(losses[name], wrt)
+        want = grads(losses[name], wrt, torch.float64, reference=True)
+        for a, b, r in zip(got, before, want):
+            assert torch.equal(a, b), name
+            if name == 'no output gradient':
+                assert not r.any() and not a.any(), name
+            else:
+                assert _rel_err(a, r) < 1e-5, (name, wrt)
+
+
+def test_grouped_view_backward_ops():
+    """The ops of the grouped view's backward, one layer call, by name
+    (float32, affine, the input, weight and bias each a leaf; ``detach``
+    is their gradients' accumulation, views without a kernel on a GPU:
+    ``unsqueeze``, ``view``): the closed form's 18 (sums of
+    the gradient and of the gradient times the centred input, a
+    multiply-add per term of ``dx``) and no ``zeros`` (autograd made two
+    a call, the statistics outputs' gradients, before
+    ``set_materialize_grads(False)``)."""
+    from openselfsup.models import GhostBatchNorm2d
+    bn = GhostBatchNorm2d(3, group_size=4, computation='grouped_view')
+    g = torch.Generator().manual_seed(10)
+    x = torch.randn(8, 3, 5, 4, generator=g, requires_grad=True)
+    out, grad = bn(x), torch.randn(x.shape, generator=g)
+    count = _ops_named()
+    with count:
+        out.backward(grad)
+    assert dict(count.names) == {
+        'sum': 4, 'mul_': 5, 'addcmul_': 3, 'sub': 2, 'mul': 2,
+        'empty_like': 1, 'addcmul': 1,
+        'unsqueeze': 12, 'view': 3, 'detach': 3}, count.names
 
 
 def _fsp_model(computation, group_size=8, momentum=0.1):

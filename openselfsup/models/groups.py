@@ -536,8 +536,10 @@ class _GroupedBatchNorm(torch.autograd.Function):
     ``apply(x, weight, bias, groups, eps)`` returns the output (``x``'s
     dtype and memory format) and the mean and biased variance of each
     (group, channel) (``(groups, C)``, float32 for an input of lower
-    precision; not differentiable). The backward is batch norm's gradient
-    per group in closed form, with ``m`` values per (group, channel),
+    precision; not differentiable: autograd makes no zeros for their
+    gradients, ``set_materialize_grads(False)``). The backward is batch
+    norm's gradient per group in closed form, with ``m`` values per
+    (group, channel),
     ``s = rstd * weight``, ``S1 = sum dy``, ``Sxh = sum dy * xhat =
     rstd sum dy (x - mean)``: ``dx = s dy + b x + c`` with ``b = -s rstd
     Sxh / m`` and ``c = -s S1 / m - mean b``; ``dweight = sum_g Sxh``,
@@ -573,6 +575,9 @@ class _GroupedBatchNorm(torch.autograd.Function):
         ctx.save_for_backward(x, mean, rstd, scale)
         ctx.groups, ctx.count = groups, count
         ctx.mark_non_differentiable(mean, var)
+        # no zeros made for the statistics' gradients, which are never
+        # read (two ops a layer call in the backward)
+        ctx.set_materialize_grads(False)
         return y, mean, var
 
     @staticmethod
@@ -582,6 +587,9 @@ class _GroupedBatchNorm(torch.autograd.Function):
         groups, count = ctx.groups, ctx.count
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         dx = dw = db = None
+        if dy is None:  # the output's gradient undefined: its zeros, as
+            # autograd materialised them (contiguous, the output's dtype)
+            dy = torch.zeros(x.shape, dtype=x.dtype, device=x.device)
         with _autocast_off(dy):
             xg, dyg = (t.unflatten(0, (groups, -1)) for t in (x, dy))
             dims = (1, 3, 4)
