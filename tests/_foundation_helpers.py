@@ -712,19 +712,29 @@ def served(folder, monkeypatch):
         server.server_close()
 
 
+#: the sockets :func:`free_port` keeps bound, one a port it gave, for as
+#: long as this process runs
+_PICKED_PORTS = []
+
+
 def free_port() -> int:
     """A TCP port of 127.0.0.1 that no program listens on now, as the
-    system picks one (bound to port 0, then let go): for a rendezvous a
-    test starts (torchrun's ``--master_port``, gloo's ``MASTER_PORT``),
-    never a fixed one such as torchrun's 29500, which another run on the
-    machine (another pytest-xdist worker, another user's training) may
-    hold. Another program may take it in the moment before the test's
-    rendezvous binds it; a fixed port is taken for as long as its
-    holder runs."""
+    system picks one (bound to port 0): for a rendezvous a test starts
+    (torchrun's ``--master_port``, gloo's ``MASTER_PORT``), never a fixed
+    one such as torchrun's 29500, which another run on the machine
+    (another pytest-xdist worker, another user's training) may hold.
+    This process keeps the port bound, not listened on, with
+    ``SO_REUSEADDR``, until it ends: a rendezvous (torch's TCPStore, which
+    binds with ``SO_REUSEADDR`` too) still binds and listens on it, while
+    no other program's port 0, outgoing connection or plain bind takes it
+    in the seconds before that (let go at once, it was taken so between
+    pick and bind: another xdist worker's gloo or ``free_port``)."""
     import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(('127.0.0.1', 0))
+    _PICKED_PORTS.append(sock)
+    return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import pytest
 
 from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, REPO,
                                  error_lines, forked_popen, forked_python_c,
-                                 held_port,
+                                 free_port, held_port,
                                  run_tool_here, small_config, stream_writes,
                                  tool_module)
 
@@ -81,6 +81,44 @@ def _slurm_task(tmp_path, job_id, master_port=None):
     process group; the completed process."""
     return _one_task(SLURM_TASK, [str(tmp_path / 'w')],
                      _slurm_env(job_id, master_port), tmp_path, 120)
+
+
+def test_a_port_free_port_gave_is_no_other_programs_before_the_rendezvous():
+    """The race of ``free_port``: it bound port 0 and let the port go, and
+    another program (another xdist worker's gloo, its own ``free_port``)
+    could take it before the test's rendezvous bound it, which then
+    failed on EADDRINUSE. Here another process binds it in that moment,
+    and this one binds port 0 as often as a busy machine would: neither
+    gets it, and torch's TCPStore (a rendezvous's) still listens on it."""
+    import datetime
+    import errno
+
+    import torch.distributed as dist
+    port = free_port()
+    other = subprocess.run(
+        [sys.executable, '-c',
+         'import socket, sys\n'
+         'sock = socket.socket()\n'
+         'try:\n'
+         f'    sock.bind(("0.0.0.0", {port}))\n'
+         'except OSError as exc:\n'
+         '    sys.exit(exc.errno)\n'
+         'sock.listen()\n'],
+        capture_output=True, text=True, timeout=60)
+    assert other.returncode == errno.EADDRINUSE, other
+    picked = []
+    try:
+        for _ in range(1000):
+            picked.append(socket.socket())
+            picked[-1].bind(('127.0.0.1', 0))
+        assert port not in {sock.getsockname()[1] for sock in picked}
+    finally:
+        for sock in picked:
+            sock.close()
+    store = dist.TCPStore('127.0.0.1', port, 1, True,
+                          timeout=datetime.timedelta(seconds=60))
+    store.set('met', 'yes')
+    assert store.get('met') == b'yes'
 
 
 def _free_job_port():
