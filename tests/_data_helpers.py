@@ -1,10 +1,5 @@
 """Helpers for the data tests: run a tools/prepare_data script in-process."""
-import importlib.util
-import os
-
-from _foundation_helpers import REPO, error_lines
-
-_TOOLS = {}
+from _foundation_helpers import error_lines, tool_module
 
 
 def run_data_tool(name, argv, capsys):
@@ -15,15 +10,9 @@ def run_data_tool(name, argv, capsys):
         (exit code, stdout, the stderr lines that are not warnings).
     """
     from openselfsup.utils import run_cli
-    if name not in _TOOLS:
-        spec = importlib.util.spec_from_file_location(
-            f'_tool_{name}', os.path.join(REPO, 'tools', 'prepare_data',
-                                          f'{name}.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _TOOLS[name] = module
+    main = tool_module(f'tools/prepare_data/{name}.py').main
     capsys.readouterr()
-    code = run_cli(_TOOLS[name].main, argv)
+    code = run_cli(main, argv)
     out, err = capsys.readouterr()
     return code, out, error_lines(err)
 

@@ -47,13 +47,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def script_main(rel):
     """``main`` of a command under the repository root (e.g.
-    ``'wsi_workdir/sweep.py'``), loaded from its file."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'cli_' + rel.replace('/', '_')[:-3], os.path.join(ROOT, rel))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.main
+    ``'wsi_workdir/sweep.py'``), imported once a session
+    (``tool_module``)."""
+    from _foundation_helpers import tool_module
+    return tool_module(rel).main
 
 
 #: the folder a printed command is read as run from: not the repository

@@ -8,7 +8,6 @@ file; the command goes through the list file, the weight reader, the
 library's transform and the extraction loop. Imports are checked row by row
 against features whose place is known.
 """
-import importlib.util
 import json
 import os
 import re
@@ -19,6 +18,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+
+from _foundation_helpers import tool_module
 
 from openselfsup.lowshot import paths
 from openselfsup.utils import run_cli
@@ -32,11 +33,7 @@ IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 
 def _cli(name):
-    spec = importlib.util.spec_from_file_location(
-        f'wsi_{name}', os.path.join(REPO, 'wsi_workdir', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return tool_module(f'wsi_workdir/{name}.py')
 
 
 def _run(capsys, name, argv):
