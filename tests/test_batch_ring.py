@@ -31,19 +31,6 @@ from _foundation_helpers import (CLP_DEMO, REPO, checkpoint_tensors,
 CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
 
 
-@pytest.fixture(autouse=True)
-def _no_iterator_left_to_the_next_forks():
-    """Each test's data loader iterators collected as it ends. One that a
-    test left in a reference cycle, its persistent workers alive, was
-    copied into the workers the next test forked, where their collector
-    ran its ``__del__``: the old iterator's shut-down, from the child,
-    raising there; in a worker importing numpy.random it ended the worker
-    (KeyError in importlib's module lock: the pinning thread's test, 1
-    run of the file in 4 beside a busy process on one core)."""
-    yield
-    gc.collect()
-
-
 class Decoded(Dataset):
     """``n`` decoded 3 x 8 x 8 uint8 images, each its own (seeded by its
     index), with an index as its data sample."""

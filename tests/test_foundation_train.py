@@ -304,7 +304,7 @@ def test_mmengines_own_runner_gets_the_note_alone(synthetic_root, tmp_path):
     from mmengine.runner import Runner
 
     from openselfsup.apis import train
-    from openselfsup.engine.runner import AtomicRunner
+    from openselfsup.engine.runner import AtomicRunner, shut_down_workers
     cores = len(os.sched_getaffinity(0))
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
                        _nct(synthetic_root), n_images=8, batch=4,
@@ -318,6 +318,10 @@ def test_mmengines_own_runner_gets_the_note_alone(synthetic_root, tmp_path):
     assert type(runner) is Runner and not isinstance(runner, AtomicRunner)
     assert during == []
     assert len(worker_log_lines(tmp_path / 'w')) == 1
+    # MMEngine's runner keeps its training workers until it is collected
+    # (conftest's collection after this test: 10 s of torch's join
+    # timeouts there); told to stop, they exit at once
+    shut_down_workers(runner.train_dataloader)
 
 
 @pytest.mark.slow

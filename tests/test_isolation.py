@@ -3,6 +3,7 @@ here runs in this order (pytest keeps a module's order), the first
 leaving the state, the second asserting what a test run alone sees."""
 import gc
 import logging
+import multiprocessing
 import signal
 import weakref
 
@@ -57,3 +58,27 @@ def test_a_later_test_starts_with_sigterms_default_action():
     the default: test_a_failed_process_ends_the_launch_in_one_line after
     test_check_config_refuses_a_cut_short_legacy_file_as_the_run)."""
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_a_loader_with_a_worker():
+    """Imports what a loader's workers need (a later test that imported
+    nothing new is not followed by conftest's collection and freeze)."""
+    from torch.utils.data import DataLoader
+    assert list(DataLoader(range(4), num_workers=1)) == [0, 1, 2, 3]
+
+
+def test_a_loader_iterator_dropped_in_a_reference_cycle():
+    """Leaves a data loader's persistent iterator, its worker running, in
+    a reference cycle (as a runner's evaluation loader is left)."""
+    from torch.utils.data import DataLoader
+    loader = DataLoader(range(4), num_workers=1, persistent_workers=True)
+    assert list(loader) == [0, 1, 2, 3]
+    assert multiprocessing.active_children()
+    loader.me = loader
+
+
+def test_a_later_test_starts_with_no_worker_of_an_earlier_loader():
+    """As a test alone does: no process of this one's is running, to be
+    copied into the processes it forks (``test_batch_ring.py``'s pinning
+    thread test, whose worker ended on the copy's collection)."""
+    assert multiprocessing.active_children() == []
