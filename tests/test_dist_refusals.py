@@ -16,7 +16,8 @@ import sys
 
 import pytest
 
-from _foundation_helpers import (FSP_DEMO, REPO, error_lines, save_two_ways,
+from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, REPO,
+                                 error_lines, forked_popen, save_two_ways,
                                  small_config, zip_members_sha1)
 
 #: what a CPU-only machine lacks, stood in for in a training process of
@@ -159,31 +160,36 @@ def torchrun_script(tmp_path, script, *args, **env):
     """Run the Python file ``script`` with ``args`` in two processes
     under torchrun (dist_train.sh's wrapper, one machine, its standalone
     rendezvous) with :data:`STAND_INS`, in the folder ``tmp_path``;
-    ``env``: the entry's variables. (exit status, stdout, stderr)."""
+    ``env``: the entry's variables. The launcher is a fork of the tests'
+    server that imported the model stack (its cold start, some 2 s of
+    torch's imports before the processes start, is not what is tested);
+    torchrun starts the two processes as it does, fresh interpreters.
+    (exit status, stdout, stderr)."""
+    import signal
     entry = tmp_path / 'entry.py'
     entry.write_text(ENTRY)
     variables = {k: v for k, v in os.environ.items() if k not in (
         'RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')}
     variables.update(env, PYTHONPATH=REPO)
-    p = subprocess.Popen(
-        [sys.executable, '-c', TORCHRUN, '--nnodes=1', '--nproc_per_node=2',
-         '--standalone', '--local_addr=127.0.0.1', str(entry), str(script),
-         *args],
-        cwd=tmp_path, env=variables, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+    p = forked_popen(
+        MODEL_STACK_IMPORT, TORCHRUN,
+        ['--nnodes=1', '--nproc_per_node=2', '--standalone',
+         '--local_addr=127.0.0.1', str(entry), str(script), *args],
+        variables, str(tmp_path))
     try:
-        out, err = p.communicate(timeout=TORCHRUN_TIMEOUT_S)
+        p.wait(TORCHRUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         # a SIGTERM: torchrun ends its workers, each in a session of its
-        # own, as it goes; the SIGKILL of subprocess.run's timeout ended
-        # torchrun alone and left a hung worker running (review r176)
-        p.terminate()
+        # own, as it goes; a SIGKILL ended torchrun alone and left a hung
+        # worker running (review r176)
+        p.send_signal(signal.SIGTERM)
         try:
-            p.communicate(timeout=60)
+            p.wait(60)
         finally:
             p.kill()
-            p.communicate()
+            p.output()
         raise
+    out, err = p.output()
     return p.returncode, out, err
 
 
