@@ -310,9 +310,10 @@ def test_a_preprocessor_of_no_seed_draws_alike_in_every_process():
         assert run[:-1] == want, run
 
 
+@pytest.mark.parametrize('runner_type', ['AtomicRunner', 'Runner'])
 @pytest.mark.parametrize('diff_rank_seed', [False, True])
 def test_a_runs_preprocessor_of_no_seed_takes_the_processs_seed(
-        tmp_path, monkeypatch, diff_rank_seed):
+        tmp_path, monkeypatch, diff_rank_seed, runner_type):
     """In a training run the batched views' generator of a preprocessor
     given no ``seed`` is seeded with the process's seed (``runner.seed``:
     ``randomness.seed``, plus the rank where ``diff_rank_seed``), the
@@ -320,35 +321,51 @@ def test_a_runs_preprocessor_of_no_seed_takes_the_processs_seed(
     before building the model: a run's views are those they were; the
     config keeps its preprocessor as written. On rank 1 (a stand-in:
     MMEngine's rank read as 1) the seed is 1001 under ``diff_rank_seed``.
-    A seed the config gives is kept."""
-    import mmengine.dist
+    A seed the config gives is kept. Built by the project's entry point
+    (``build_runner``), under its runner and under MMEngine's Runner
+    (``runner_type='Runner'``), whose model the entry point gives the
+    seed once built (it drew seed 0's views under every seed and rank)."""
     import mmengine.runner.utils
-    from mmengine.registry import DefaultScope
 
-    from openselfsup.apis.fast_path import batched_views_config
-    from openselfsup.engine.runner import AtomicRunner
+    from openselfsup.apis.train import build_runner
 
     def runner(rank, **pre):
         cfg = Config.fromfile(CLP_DEMO)
-        batched_views_config(cfg, [])
+        cfg.augment_on = 'device'
+        cfg.runner_type = runner_type
         cfg.model.data_preprocessor.update(pre)
         cfg.randomness = dict(seed=1000, diff_rank_seed=diff_rank_seed)
-        cfg.work_dir = str(tmp_path / f'w{rank}{len(pre)}')
         cfg.experiment_name = f'pre_{rank}{len(pre)}_{tmp_path.name}'
         with monkeypatch.context() as m:
             m.setattr(mmengine.runner.utils, 'get_rank', lambda *a: rank)
-            built = AtomicRunner.from_cfg(cfg)
-        assert 'seed' not in cfg.model.data_preprocessor or pre
+            built = build_runner(CLP_DEMO, loaded=cfg, work_dir=str(
+                tmp_path / f'w{rank}{len(pre)}'))
+        assert type(built).__name__ == runner_type
+        assert 'seed' not in built.cfg.model.data_preprocessor or pre
         return built
 
-    with DefaultScope.overwrite_default_scope('openselfsup'):
-        for rank in (0, 1):
-            built = runner(rank)
-            want = 1000 + (rank if diff_rank_seed else 0)
-            assert built.seed == want
-            assert built.model.data_preprocessor.seed == want
-            assert torch.initial_seed() == want
-        assert runner(0, seed=5).model.data_preprocessor.seed == 5
+    for rank in (0, 1):
+        built = runner(rank)
+        want = 1000 + (rank if diff_rank_seed else 0)
+        assert built.seed == want
+        assert built.model.data_preprocessor.seed == want
+        assert built.model.data_preprocessor.generator.initial_seed() == want
+        assert torch.initial_seed() == want
+    assert runner(0, seed=5).model.data_preprocessor.seed == 5
+
+
+def test_a_preprocessors_seed_is_set_before_its_generator_is_made():
+    """The views generator is made at its first use from the seed then
+    (a run gives its process's to a built preprocessor), normalised as
+    the argument is; set after, it would be a seed the views never drew
+    with: refused."""
+    pre = _clp_preprocessor(seed=None)
+    pre.seed = -1
+    assert pre.seed == 2**63 - 1
+    assert pre.generator.initial_seed() == 2**63 - 1
+    with pytest.raises(RuntimeError, match='set before its first use'):
+        pre.seed = 3
+    assert pre.seed == 2**63 - 1
 
 
 def _uint8_batches(n: int):

@@ -2495,8 +2495,8 @@ def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
     from ..registry import RUNNERS
 
-    from ..engine.runner import (missing_dirs, remove_empty_dirs,
-                                 slurm_rendezvous)
+    from ..engine.runner import (give_built_process_seed, missing_dirs,
+                                 remove_empty_dirs, slurm_rendezvous)
 
     # --resume http(s)://... or a new run's load_from http(s)://...: rank 0
     # downloads it (in train(), under the work dir's lock); the runner
@@ -2536,6 +2536,9 @@ def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
                 raise InputError(url_named(str(exc), cfg.load_from, url)) \
                     from None
         raise
+    # MMEngine's Runner (runner_type 'Runner' or none) builds the batched
+    # views without the process's seed, which AtomicRunner gives them
+    give_built_process_seed(runner)
     if is_http_url(url) and hasattr(runner, 'downloaded_from'):
         runner.downloaded_from(url)
     # torch's warning of more workers than cores: said in the log instead

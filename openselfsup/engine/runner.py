@@ -4161,20 +4161,19 @@ def give_run_seed(dataset: dict, seed: Optional[int]) -> List[str]:
     return [key for key, _, _ in parts]
 
 
-def give_process_seed(model: Any, seed: Optional[int]) -> Any:
-    """The model config ``model`` with ``seed`` (the run's process's,
-    ``runner.seed``) set, on a copy, as the argument its
-    ``data_preprocessor`` names to take it by its class's
+def process_seeded_arg(model: Any) -> Optional[str]:
+    """The argument of the model config ``model``'s ``data_preprocessor``
+    that takes the run's process's seed, named by its class's
     :data:`~openselfsup.utils.run_seed.PROCESS_SEEDED` (``seed`` of the
     batched-views preprocessors), where its config leaves it unset or
-    None; else ``model`` as given. The class is looked up as MMEngine
-    builds it (``MODELS``, in the preprocessor's ``_scope_``, else the
-    model's, else the default scope)."""
+    None; else None. The class is looked up as MMEngine builds it
+    (``MODELS``, in the preprocessor's ``_scope_``, else the model's, else
+    the default scope)."""
     from mmengine.registry import MODELS
     pre = model.get('data_preprocessor') if isinstance(model, dict) \
         else None
-    if seed is None or not isinstance(pre, dict):
-        return model
+    if not isinstance(pre, dict):
+        return None
     cls = kind = pre.get('type')
     if isinstance(kind, str):
         scope = pre.get('_scope_') or model.get('_scope_')
@@ -4182,11 +4181,48 @@ def give_process_seed(model: Any, seed: Optional[int]) -> Any:
             cls = registry.get(kind)
     arg = getattr(cls, PROCESS_SEEDED, None) if isinstance(cls, type) \
         else None
-    if not isinstance(arg, str) or pre.get(arg) is not None:
+    return arg if isinstance(arg, str) and pre.get(arg) is None else None
+
+
+def give_process_seed(model: Any, seed: Optional[int]) -> Any:
+    """The model config ``model`` with ``seed`` (the run's process's,
+    ``runner.seed``) set, on a copy, as the argument its
+    ``data_preprocessor`` takes it by (:func:`process_seeded_arg`: where
+    its config leaves it unset); else ``model`` as given."""
+    arg = process_seeded_arg(model)
+    if seed is None or arg is None:
         return model
     model = copy.copy(model)  # the config's section: kept as written
-    model['data_preprocessor'] = dict(pre, **{arg: seed})
+    model['data_preprocessor'] = dict(model['data_preprocessor'],
+                                      **{arg: seed})
     return model
+
+
+def give_built_process_seed(runner) -> None:
+    """Give the data preprocessor of ``runner``'s built model (unwrapped
+    from DDP) the process's seed (``runner.seed``: ``randomness.seed``,
+    plus the rank under ``diff_rank_seed``) where its config leaves it
+    unset (:func:`process_seeded_arg`), as the attribute of that name:
+    for a runner that builds its model without :func:`give_process_seed`
+    (MMEngine's Runner, ``runner_type='Runner'`` or none), which the
+    project's entry points call once it is built
+    (``apis.train.build_runner``, ``train``). The batched views' generator
+    is made at its first use, in training: it is seeded with this seed,
+    as ``AtomicRunner.build_model`` seeds it (before, MMEngine's Runner
+    gave it 0: the same views under every ``randomness.seed`` and on
+    every rank). Nothing for an :class:`AtomicRunner`, which gave it at
+    its build."""
+    from .knn_hook import _unwrapped
+    if isinstance(runner, AtomicRunner):
+        return
+    seed = getattr(runner, 'seed', None)
+    arg = process_seeded_arg((getattr(runner, 'cfg', None) or {}).get(
+        'model'))
+    if seed is None or arg is None:
+        return
+    pre = getattr(_unwrapped(runner.model), 'data_preprocessor', None)
+    if pre is not None:
+        setattr(pre, arg, seed)
 
 
 def run_seeded_parts(dataset: Any, key: str = 'train_dataloader.dataset',

@@ -13,14 +13,24 @@ blocking), and these preprocessors run the recipe's augmentations batched
 - :class:`BatchAugClsDataPreprocessor` (FSP): one view, labels as
   mmpretrain's ``ClsDataPreprocessor``.
 
-Randomness: one CPU ``torch.Generator`` per preprocessor, seeded from
-``seed``; where the config leaves it unset, the training run gives its
-process's seed (``runner.seed``: ``randomness.seed``, plus the rank when
-``diff_rank_seed``; :data:`~openselfsup.utils.run_seed.PROCESS_SEEDED`,
-``engine.runner.give_process_seed``), and a build outside a run (a script,
-a benchmark, a test) takes 0: the same views in every process. It was
-``torch.initial_seed()`` when the model was built, the run's seed in a
-run, but drawn at random by a process that never seeded torch.
+Randomness: one CPU ``torch.Generator`` per preprocessor, made at its
+first use (the first training batch) from ``seed``. Where the config
+leaves ``seed`` unset, a training run gives its process's seed
+(``runner.seed``: ``randomness.seed``, plus the rank when
+``diff_rank_seed``; :data:`~openselfsup.utils.run_seed.PROCESS_SEEDED`):
+the project's ``AtomicRunner`` as it builds the model
+(``engine.runner.give_process_seed``), however it is built; MMEngine's
+own Runner (``runner_type='Runner'`` or none) where the project's entry
+points build it (``tools/train.py``, ``apis.train.train`` and
+``build_runner``), which set it on the built preprocessor before
+training (``engine.runner.give_built_process_seed``). A
+``mmengine.runner.Runner`` built by hand outside those (``Runner.from_cfg``
+in a script) gives none, and takes 0 as a build outside a run does (a
+script, a benchmark, a test): the same views in every process, under
+every ``randomness.seed`` and on every rank; there give ``seed`` in the
+config, or call ``give_built_process_seed(runner)`` before training. It
+was ``torch.initial_seed()`` when the model was built, the run's seed in
+a run, but drawn at random by a process that never seeded torch.
 """
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -48,8 +58,10 @@ class _BatchAugMixin:
     """Generator, view pipelines and the final layout shared by both."""
 
     #: the argument a training run gives its process's seed where the
-    #: config leaves it unset (``utils.run_seed.PROCESS_SEEDED``: what
-    #: ``engine.runner.give_process_seed`` follows)
+    #: config leaves it unset, and the attribute a built one takes it by
+    #: (``utils.run_seed.PROCESS_SEEDED``: what
+    #: ``engine.runner.give_process_seed`` and ``give_built_process_seed``
+    #: follow)
     PROCESS_SEEDED = 'seed'
 
     def _setup(self, views, num_views, seed, channels_last, where,
@@ -64,8 +76,23 @@ class _BatchAugMixin:
         self.channels_last = channels_last
         #: the data loader's collate, named where it gives no stacked batch
         self.collate = collate
-        self.seed = int(0 if seed is None else seed) % (2**63)
         self._gen: Optional[torch.Generator] = None
+        self.seed = seed
+
+    @property
+    def seed(self) -> int:
+        """The views generator's seed: the ``seed`` given, modulo 2**63
+        (None: 0), until the generator is made at its first use
+        (:attr:`generator`); a training run sets the seed of its process
+        here where the config left it unset, before (module docstring)."""
+        return self._seed
+
+    @seed.setter
+    def seed(self, seed: Optional[int]) -> None:
+        if self._gen is not None:
+            raise RuntimeError('the batched views generator is made: its '
+                               'seed is set before its first use')
+        self._seed = int(0 if seed is None else seed) % (2**63)
 
     @property
     def generator(self) -> torch.Generator:

@@ -30,7 +30,10 @@ RUN_SEEDED = 'RUN_SEEDED'
 #: where its config leaves it unset or None: ``PROCESS_SEEDED = 'seed'``
 #: on the batched-views data preprocessors, which read None as 0 outside
 #: a run. Read by ``engine.runner.give_process_seed`` for the model's
-#: ``data_preprocessor``
+#: ``data_preprocessor`` (the project's runner, at the model's build), and
+#: by ``engine.runner.give_built_process_seed``, which sets the built
+#: preprocessor's attribute of that name (MMEngine's Runner, once the
+#: project's entry points have built it)
 PROCESS_SEEDED = 'PROCESS_SEEDED'
 
 #: the key of a checkpoint's ``meta`` that records the seed the run gave
