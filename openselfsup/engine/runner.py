@@ -4225,6 +4225,30 @@ def give_built_process_seed(runner) -> None:
         setattr(pre, arg, seed)
 
 
+def _seed_refusal(checkpoint: Any, kind: str, keys: Sequence[str],
+                 recorded: int, seed: int) -> InputError:
+    """The refusal of a resume from ``checkpoint`` whose class-balanced
+    ``kind`` set (``'training'``: ``AtomicRunner._check_drawn_seed``;
+    ``'evaluation'``: ``AtomicRunner._check_evaluation_seed``) of the
+    dotted ``keys`` was built with ``seed``, where the checkpoint records
+    ``recorded`` (the look-ahead could not read it): one line naming both
+    seeds, the sets' keys and the ways on."""
+    keys = ', '.join(keys)
+    training = kind == 'training'
+    drawn = f'{kind} set ({keys}) repeats' if training else 'sets repeat'
+    built = 'the set' if training else \
+        f'its class-balanced {kind} set ({keys})'
+    return InputError(
+        f'--resume from {checkpoint}: its run drew the patients its '
+        f'class-balanced {drawn} with seed {recorded} '
+        f'(meta[{DRAWN_SEED_KEY!r}]), this run built {built} with seed '
+        f'{seed}, as the checkpoint could not be read before the set was '
+        f'built: it would {"train" if training else "evaluate"} on other '
+        'patients than the run it continues; resume from a local copy of '
+        'the checkpoint that reads, or under the seed it records: '
+        f'--cfg-options randomness.seed={recorded}')
+
+
 def run_seeded_parts(dataset: Any, key: str = 'train_dataloader.dataset',
                      own: bool = False) -> List[Tuple[str, dict, str]]:
     """``(dotted key, config, argument)`` of each data set of the config
@@ -4831,15 +4855,8 @@ class AtomicRunner(Runner):
         recorded = drawn_seed(checkpoint.get('meta'))
         if not balanced or recorded == self._drawn_seed:
             return
-        raise InputError(
-            f'--resume from {self._load_from}: its run drew the patients '
-            f'its class-balanced training set ({", ".join(balanced)}) '
-            f'repeats with seed {recorded} (meta[{DRAWN_SEED_KEY!r}]), this '
-            f'run built the set with seed {self._drawn_seed}, as the '
-            'checkpoint could not be read before the set was built: it would '
-            'train on other patients than the run it continues; resume from '
-            'a local copy of the checkpoint that reads, or under the seed it '
-            f'records: --cfg-options randomness.seed={recorded}')
+        raise _seed_refusal(self._load_from, 'training', balanced,
+                            recorded, self._drawn_seed)
 
     def _check_evaluation_seed(self, checkpoint: dict) -> None:
         """Refuse a resume whose class-balanced validation or test set
@@ -4855,23 +4872,17 @@ class AtomicRunner(Runner):
 
         Raises:
             InputError: one line naming both seeds, the sets' keys and
-                the ways on (:meth:`_check_drawn_seed`'s).
+                the ways on (:meth:`_check_drawn_seed`'s, both of
+                :func:`_seed_refusal`).
         """
         recorded = recorded_seed(checkpoint.get('meta'))
         other = [key for key, seed in self._evaluation_balanced
                  if seed != recorded]
         if recorded is None or not other:
             return
-        seed = dict(self._evaluation_balanced)[other[0]]
-        raise InputError(
-            f'--resume from {self._load_from}: its run drew the patients '
-            f'its class-balanced sets repeat with seed {recorded} '
-            f'(meta[{DRAWN_SEED_KEY!r}]), this run built its class-balanced '
-            f'evaluation set ({", ".join(other)}) with seed {seed}, as the '
-            'checkpoint could not be read before the set was built: it would '
-            'evaluate on other patients than the run it continues; resume '
-            'from a local copy of the checkpoint that reads, or under the '
-            f'seed it records: --cfg-options randomness.seed={recorded}')
+        raise _seed_refusal(self._load_from, 'evaluation', other,
+                            recorded,
+                            dict(self._evaluation_balanced)[other[0]])
 
     def _even_epoch_length(self) -> Optional[int]:
         """The epoch length a checkpoint's progress record
