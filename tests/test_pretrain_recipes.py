@@ -833,8 +833,7 @@ def test_grouped_view_backward_makes_no_zeros_and_is_bit_for_bit_as_before(
         assert _rel_err(a, b.double()) < tol
 
 
-def test_grouped_view_backward_through_part_of_the_outputs(
-        monkeypatch):
+def test_grouped_view_backward_through_part_of_the_outputs(request):
     """The grouped view's Function (``_GroupedBatchNorm``) differentiated
     through part of its outputs: the output alone (the statistics unused,
     their gradients None), the output beside the statistics in the loss
@@ -887,8 +886,7 @@ def test_grouped_view_backward_through_part_of_the_outputs(
     cases = [(name, wrt) for name in losses for wrt in (
         (True, True, True), (True, False, False), (False, True, False))]
     new = {c: grads(losses[c[0]], c[1]) for c in cases}
-    monkeypatch.setattr(torch.autograd.function.FunctionCtx,
-                        'set_materialize_grads', lambda ctx, value: None)
+    request.getfixturevalue('materialised_grads')
     for (name, wrt), got in new.items():
         before = grads(losses[name], wrt)
         want = grads(losses[name], wrt, torch.float64, reference=True)
