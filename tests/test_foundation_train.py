@@ -294,6 +294,69 @@ def test_a_runners_loader_workers_exit_when_asked(synthetic_root, tmp_path,
                                        [[False, False]] * 2)
 
 
+def _raising_mid_epoch(monkeypatch, seen: list):
+    """MMEngine's epoch loop raising ``RuntimeError('failed mid-epoch')``
+    at the second iteration of its first epoch; ``seen`` gets the
+    training loader's worker processes then (none without workers)."""
+    from mmengine.runner import EpochBasedTrainLoop
+    run_iter = EpochBasedTrainLoop.run_iter
+
+    def raising(self, idx, data_batch):
+        if idx == 1:
+            made = getattr(self.dataloader, '_iterator', None)
+            seen.extend(getattr(made, '_workers', ()))
+            raise RuntimeError('failed mid-epoch')
+        return run_iter(self, idx, data_batch)
+    monkeypatch.setattr(EpochBasedTrainLoop, 'run_iter', raising)
+
+
+@pytest.mark.slow
+def test_a_failed_trainings_loader_workers_are_shut_down(
+        synthetic_root, tmp_path, monkeypatch):
+    """Training that raises mid-epoch shuts the training loader's
+    persistent workers down before the error reaches the caller, as
+    training that ends does. Before, they were shut down only when
+    training succeeded: a caller that caught the error (a notebook, a
+    sweep), its traceback holding the runner, kept them running until
+    the runner was collected. No collection here."""
+    from openselfsup.apis import train
+    workers = []
+    _raising_mid_epoch(monkeypatch, workers)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=4, workers=2)
+    with pytest.raises(RuntimeError, match='^failed mid-epoch$') as caught:
+        train(cfg, work_dir=str(tmp_path / 'w'))
+    assert len(workers) == 2  # they ran as the error was raised
+    assert caught.value is not None  # the traceback, the runner held
+    assert [w.pid for w in workers if w.is_alive()] == []
+
+
+@pytest.mark.slow
+def test_a_failed_trainings_error_stands_over_its_clean_ups(
+        synthetic_root, tmp_path, monkeypatch):
+    """An error of the clean-up after training failed (the loader's
+    workers shut down) does not replace the training's: the caller sees
+    the error training raised. (The shut-down fails train()'s call
+    alone: a runner's collection calls it too, this one's or an earlier
+    test's, which may come in the middle of this test.)"""
+    from openselfsup.apis import train
+    from openselfsup.engine import runner
+    calls, real = [], runner.shut_down_workers
+
+    def failing(loader):
+        calls.append(sys._getframe(1).f_code.co_name)  # its caller
+        if calls[-1] == '_end_training':
+            raise OSError('the clean-up failed')
+        real(loader)
+    _raising_mid_epoch(monkeypatch, [])
+    monkeypatch.setattr(runner, 'shut_down_workers', failing)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=4)
+    with pytest.raises(RuntimeError, match='^failed mid-epoch$'):
+        train(cfg, work_dir=str(tmp_path / 'w'))
+    assert '_end_training' in calls  # train()'s, as the error rose
+
+
 @pytest.mark.slow
 def test_mmengines_own_runner_gets_the_note_alone(synthetic_root, tmp_path):
     """A config without ``runner_type`` trains on MMEngine's Runner, which

@@ -5224,24 +5224,38 @@ class AtomicRunner(Runner):
     def train(self):
         """As the Runner's; an exception before the first iteration ended
         leaves nothing behind (:meth:`discard_failed_start`). Once
-        training has ended, the training loader's persistent workers are
-        shut down (:func:`shut_down_workers`): they draw nothing more, and
-        they were kept until the runner was collected (the evaluation
-        loaders keep theirs for the evaluations after). A second
+        training has ended, however it ends (an exception, an
+        interruption), the side thread of ``prefetch_views`` is ended and
+        the training loader's persistent workers are shut down
+        (:func:`shut_down_workers`): they draw nothing more, and they were
+        kept until the runner was collected (after an exception, as long
+        as a caller that caught it, a notebook or a sweep, kept its
+        traceback); the evaluation loaders keep theirs for the evaluations
+        after. An error of that clean-up after an exception of the
+        training is dropped: the training's is the one raised. A second
         ``train()`` on the same runner trains nothing once its
         ``max_epochs`` / ``max_iters`` is reached (MMEngine's loops); one
         after raising that limit (no project path does it) starts new
         workers, whose augmentation streams are not the ones an
-        uninterrupted run would have drawn (review r123, r125). The side
-        thread of ``prefetch_views`` ends with training, however it ends
-        (an exception, an interruption)."""
-        from ..models.view_prefetch import close_prefetch
+        uninterrupted run would have drawn (review r123, r125)."""
         try:
             model = self._guarded(super().train, training=True)
-        finally:
-            close_prefetch(self.model)
-        shut_down_workers(getattr(self.train_loop, 'dataloader', None))
+        except BaseException:
+            try:
+                self._end_training()
+            except Exception:  # noqa: BLE001 (the training's error is raised)
+                pass
+            raise
+        self._end_training()
         return model
+
+    def _end_training(self) -> None:
+        """:meth:`train`'s clean-up: the side thread of ``prefetch_views``
+        ended, the training loader's persistent workers shut down (a loop
+        not built, its settings refused, has none: not built here)."""
+        from ..models.view_prefetch import close_prefetch
+        close_prefetch(self.model)
+        shut_down_workers(getattr(self._train_loop, 'dataloader', None))
 
     def val(self) -> dict:
         """As the Runner's, with :meth:`train`'s clean-up."""
