@@ -717,49 +717,95 @@ def served(folder, monkeypatch):
 _PICKED_PORTS = []
 
 
-def free_port() -> int:
+def free_port(ports: range = None) -> int:
     """A TCP port of 127.0.0.1 that no program listens on now, as the
-    system picks one (bound to port 0): for a rendezvous a test starts
-    (torchrun's ``--master_port``, gloo's ``MASTER_PORT``), never a fixed
-    one such as torchrun's 29500, which another run on the machine
-    (another pytest-xdist worker, another user's training) may hold.
-    This process keeps the port bound, not listened on, with
-    ``SO_REUSEADDR``, until it ends: a rendezvous (torch's TCPStore, which
-    binds with ``SO_REUSEADDR`` too) still binds and listens on it, while
-    no other program's port 0, outgoing connection or plain bind takes it
-    in the seconds before that (let go at once, it was taken so between
-    pick and bind: another xdist worker's gloo or ``free_port``)."""
+    system picks one (bound to port 0), or, given ``ports``, one of them
+    (a Slurm job's port range) that no socket holds, tried at random
+    (skips the test where 200 tries found none): for a rendezvous a test
+    starts (torchrun's ``--master_port``, gloo's ``MASTER_PORT``), never
+    a fixed one such as torchrun's 29500, which another run on the
+    machine (another pytest-xdist worker, another user's training) may
+    hold. This process keeps the port bound, not listened on, until it
+    ends (:func:`keep_port`): a rendezvous (torch's TCPStore, which binds
+    with ``SO_REUSEADDR``) still binds and listens on it, and so does a
+    test that takes it (:func:`listening_socket`), while no other
+    program's port 0, outgoing connection or plain bind takes it in the
+    seconds before that (let go at once, it was taken so between pick and
+    bind: another xdist worker's gloo or ``free_port``)."""
+    if ports is None:
+        return keep_port(0)
+    import random
+
+    import pytest
+    rng = random.Random()
+    for _ in range(200):
+        port = keep_port(rng.choice(ports))
+        if port is not None:
+            return port
+    pytest.skip(f'no free port from {ports.start} to {ports.stop - 1}')
+
+
+def keep_port(port: int):
+    """``port`` of 127.0.0.1 (0: one the system picks) kept bound by this
+    process until it ends, as :func:`free_port` gives it; None where a
+    socket holds it. Bound without ``SO_REUSEADDR``, which is refused
+    where any socket holds the port (another process's kept one too), and
+    then given it, so that a rendezvous binds it after (a port kept so
+    shares it with a later bind of ``SO_REUSEADDR`` alone, and never with
+    a listening socket)."""
     import socket
     sock = socket.socket()
+    try:
+        sock.bind(('127.0.0.1', port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        return None
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(('127.0.0.1', 0))
     _PICKED_PORTS.append(sock)
     return sock.getsockname()[1]
+
+
+def listening_socket(port: int, host: str = '127.0.0.1'):
+    """A socket listening on ``port`` of ``host``: a test taking the port
+    (a rendezvous on it is then refused). Bound with ``SO_REUSEADDR``, as
+    a rendezvous binds, so that it takes a port this process keeps
+    (:func:`free_port`), where a plain bind is refused."""
+    import socket
+    sock = socket.socket()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen()
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 @contextlib.contextmanager
 def held_port(port: int):
     """``port`` of this machine listened on (every address) while the body
     runs, or left to the program that holds it (taken either way): for a
-    test of a fixed port's refusal (torch's and MMEngine's 29500). The
+    test of a fixed port's refusal (torch's and MMEngine's 29500), or of
+    a port :func:`free_port` gave this process. The
     tests that hold a port take turns on it, through a file lock in the
     machine's temporary folder: a test that found the port held by
     another's (the other xdist worker's, or another pytest session's on
     the machine: review r180, a lock in the session's own folder missed
     those), which let it go while the body ran, saw it free there."""
     import fcntl
-    import socket
     # one file for every port (none left per port), opened for reading:
     # flock needs no write access, so another user's runs, which find it
     # made by the first, take turns too (review r181)
     lock = os.open(os.path.join(tempfile.gettempdir(),
                                 'openselfsup_tests_ports.lock'),
                    os.O_RDONLY | os.O_CREAT, 0o666)
-    with os.fdopen(lock), socket.socket() as sock:
+    with os.fdopen(lock), contextlib.ExitStack() as held:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            sock.bind(('0.0.0.0', port))
-            sock.listen()
+            held.enter_context(listening_socket(port, '0.0.0.0'))
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise

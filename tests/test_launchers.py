@@ -13,7 +13,8 @@ import pytest
 
 from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, REPO,
                                  error_lines, forked_popen, forked_python_c,
-                                 free_port, held_port,
+                                 free_port, held_port, keep_port,
+                                 listening_socket,
                                  run_tool_here, small_config, stream_writes,
                                  tool_module)
 
@@ -83,21 +84,34 @@ def _slurm_task(tmp_path, job_id, master_port=None):
                      _slurm_env(job_id, master_port), tmp_path, 120)
 
 
-def test_a_port_free_port_gave_is_no_other_programs_before_the_rendezvous():
+def _spare_of_two_free_ports():
+    from openselfsup.utils.launcher import slurm_spare_port
+    return slurm_spare_port(_two_free_ports())
+
+
+@pytest.mark.parametrize('pick', [
+    free_port, lambda: _free_job_port()[1], lambda: _free_job_port(3)[1],
+    lambda: _two_free_ports(), _spare_of_two_free_ports],
+    ids=['free_port', 'job', 'job_step', 'two_free', 'two_free_spare'])
+def test_a_port_free_port_gave_is_no_other_programs_before_the_rendezvous(
+        pick):
     """The race of ``free_port``: it bound port 0 and let the port go, and
     another program (another xdist worker's gloo, its own ``free_port``)
     could take it before the test's rendezvous bound it, which then
     failed on EADDRINUSE. Here another process binds it in that moment
     and is refused (the proof: with the port let go it bound it every
-    time), and torch's TCPStore (a rendezvous's) still listens on it. A
-    sanity check beside them, not a proof (the old ``free_port``'s port
-    was taken by 1,000 binds of port 0 in 6 tries of 100, r183): this
-    process's binds of port 0 do not get it either."""
+    time), and torch's TCPStore (a rendezvous's) still listens on it.
+    The same of the ports of a Slurm job's range the launcher tests pick
+    (``_free_job_port``, ``_two_free_ports``: both ports), which let
+    theirs go at once too. A sanity check beside them, not a proof (the
+    old ``free_port``'s port was taken by 1,000 binds of port 0 in 6
+    tries of 100, r183): this process's binds of port 0 do not get it
+    either."""
     import datetime
     import errno
 
     import torch.distributed as dist
-    port = free_port()
+    port = pick()
     other = subprocess.run(
         [sys.executable, '-c',
          'import socket, sys\n'
@@ -124,20 +138,13 @@ def test_a_port_free_port_gave_is_no_other_programs_before_the_rendezvous():
     assert store.get('met') == b'yes'
 
 
-def _free_job_port():
-    """``(job id, port)``: a Slurm job id whose port (its first step's,
-    20000 + id % 9500, counted here by hand) no program of this machine
-    holds now."""
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(20000, 29500)
-        with socket.socket() as sock:
-            try:
-                sock.bind(('127.0.0.1', port))
-            except OSError:
-                continue
-        return 9500 * rng.randrange(1, 500) + (port - 20000), port
-    pytest.skip('no free port from 20000 to 29499')
+def _free_job_port(step: int = 0):
+    """``(job id, port)``: a Slurm job id whose port (its step ``step``'s,
+    20000 + (id + 1000 x step) % 9500, counted here by hand) no program of
+    this machine holds, kept for this process (``free_port``)."""
+    port = free_port(range(20000, 29500))
+    job = (port - 20000 - 1000 * step) % 9500
+    return 9500 * random.randrange(1, 500) + job, port
 
 
 def test_a_slurm_job_port_is_its_job_steps():
@@ -176,9 +183,8 @@ def test_every_task_of_a_step_meets_on_its_port(tmp_path):
     imported the model stack, both at once): both meet on the step's
     port, counted here by hand, a group of two (a task that computed
     another port would wait for its peer until the store's timeout)."""
-    job, port = _free_job_port()
     step = 3
-    port = 20000 + (port - 20000 + 1000 * step) % 9500
+    job, port = _free_job_port(step)
     tasks = [forked_popen(
         MODEL_STACK_IMPORT, SLURM_TASK, [str(tmp_path / 'w')],
         _slurm_env(job, SLURM_PROCID=str(rank), SLURM_NTASKS='2',
@@ -428,17 +434,14 @@ def _slurm_build(tmp_path, config, *args, job_id=None, master_port=None):
 
 
 def _two_free_ports():
-    """A port P that no program holds now, nor the spare port a refusal
-    of P gives (``utils.launcher.slurm_spare_port``)."""
+    """A port P that no program holds, nor the spare port a refusal of P
+    gives (``utils.launcher.slurm_spare_port``), both kept for this
+    process (``free_port``)."""
     from openselfsup.utils.launcher import slurm_spare_port
     for _ in range(50):
         _, port = _free_job_port()
-        with socket.socket() as sock:
-            try:
-                sock.bind(('127.0.0.1', slurm_spare_port(port)))
-            except OSError:
-                continue
-        return port
+        if keep_port(slurm_spare_port(port)) is not None:
+            return port
     pytest.skip('no two free ports in a row')
 
 
@@ -461,9 +464,7 @@ def test_a_taken_config_port_names_the_option_that_moves_it(
             'or another program): start this one on another port no job '
             'derives (63001 to 65535), bash tools/slurm_train.sh ... '
             f'--cfg-options env_cfg.dist_cfg.port={spare}')
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', port))
-        sock.listen()
+    with listening_socket(port):
         # a MASTER_PORT exported changes nothing: the config's port wins
         p = _slurm_build(tmp_path, config, job_id=job,
                          master_port=port + 1)
@@ -493,9 +494,7 @@ def test_a_config_without_runner_type_meets_on_its_jobs_port(
     job, port = _free_job_port()
     config = _slurm_config(tmp_path, synthetic_root,
                            runner_type=runner == 'AtomicRunner')
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', port))
-        sock.listen()
+    with listening_socket(port):
         p = _slurm_build(tmp_path, config, job_id=job)
     assert (p.returncode, error_lines(p.stderr)) == (2, [
         f'error: port {port} (from SLURM_JOB_ID {job}) of 127.0.0.1 '
