@@ -21,6 +21,8 @@ from sklearn.metrics import (average_precision_score, cohen_kappa_score,
                              roc_auc_score)
 from torch import nn
 
+from _foundation_helpers import tool_module
+
 from openselfsup.engine.crossmodal_hooks import (NegativeTextPoolHook,
                                                  PatienceEarlyStoppingHook)
 from openselfsup.evaluation.crossmodal_metrics import (
@@ -4207,7 +4209,6 @@ def test_sweep_seeds_refusals_are_one_line_before_anything_runs(
     one folder), a seed numpy does not take, or beside a
     ``--cfg-options`` that sets the runs' seeds: one line, exit 2,
     nothing made."""
-    import importlib.util
     bs, opts, names, runs = _seed_stand_ins(crossmodal_root, monkeypatch)
     work = tmp_path / 'sweep'
     for seeds, line in (
@@ -4235,10 +4236,7 @@ def test_sweep_seeds_refusals_are_one_line_before_anything_runs(
             'keeps the config\'s seeds)')
     assert runs.calls == [] and not work.exists()
     # the command line: the flag alone, a seed twice
-    spec = importlib.util.spec_from_file_location(
-        'balance_sweep_cli', os.path.join(ROOT, 'tools/balance_sweep.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = tool_module('tools/balance_sweep.py')
     from openselfsup.utils import run_cli
     for argv, line in ((['--seeds'], 'error: --seeds: give at least one '
                         'seed'),
@@ -4971,11 +4969,7 @@ def test_a_sweep_reads_hook_and_model_types_with_their_scope(
 
 
 def test_sweep_cli_rejects_bad_lambda(capsys):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'balance_sweep_cli', os.path.join(ROOT, 'tools/balance_sweep.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = tool_module('tools/balance_sweep.py')
     from openselfsup.utils import run_cli
     code = run_cli(mod.main, [SLIDE_DEMO, '--lambdas', '1.2'])
     err = capsys.readouterr().err
@@ -4989,11 +4983,7 @@ def test_sweep_cli_refuses_an_unknown_metric_task_in_one_line(capsys,
     project's one-line refusal (exit code 2, nothing made), as a bad
     ``ks``: it was a ValueError traceback when the sweep built the
     metric."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'balance_sweep_cli', os.path.join(ROOT, 'tools/balance_sweep.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = tool_module('tools/balance_sweep.py')
     from openselfsup.utils import run_cli
     work = tmp_path / 'sweep'
     code = run_cli(mod.main, [SLIDE_DEMO, '--lambdas', '0.5', '--work-dir',
@@ -5039,13 +5029,8 @@ def test_sweep_cli_resume_continues_and_defaults_to_replacing(monkeypatch,
                                                               capsys):
     """``--resume`` reaches the sweep as resume=True; without it a rerun
     replaces the sweep, as before."""
-    import importlib.util
-
     from openselfsup.apis import balance_sweep as bs
-    spec = importlib.util.spec_from_file_location(
-        'balance_sweep_cli', os.path.join(ROOT, 'tools/balance_sweep.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = tool_module('tools/balance_sweep.py')
     got = []
 
     def sweep(config, lambdas, **kwargs):
@@ -7637,16 +7622,11 @@ def test_the_sweeps_check_judges_every_runs_config_without_training(
     recorded, each lambda's told by its ``model.balance`` and its
     ``load_from`` (the baseline's checkpoint, which only a lambda run's
     config carries)."""
-    import importlib.util
-
     from _foundation_helpers import run_tool_here
 
     from openselfsup.apis import balance_sweep as api
     from openselfsup.utils import run_cli
-    spec = importlib.util.spec_from_file_location(
-        'balance_sweep_cli', os.path.join(ROOT, 'tools/balance_sweep.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = tool_module('tools/balance_sweep.py')
     seen, real = [], api.check_loaded_config
 
     def recorded(cfg, *args, **kwargs):

@@ -8,7 +8,6 @@ project's ``mean_ci``) and against hand-computed exact cases; the
 command is checked end to end on meta-test results of two models, each
 number recomputed from the result files.
 """
-import importlib.util
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from _foundation_helpers import tool_module
 from lowshot_data import make_workdir
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.compare import holm, paired_stats
@@ -202,11 +202,7 @@ def test_holm_by_hand():
 
 
 def _cli():
-    spec = importlib.util.spec_from_file_location(
-        'wsi_summarize', os.path.join(REPO, 'wsi_workdir', 'summarize.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return tool_module('wsi_workdir/summarize.py')
 
 
 def _meta_test(workdir, model, task, shots, clf, num_task=20, **kw):
@@ -825,10 +821,7 @@ def test_models_scored_on_other_images_are_not_paired(tmp_path, capsys):
         assert ' '.join(words) in err, err
     assert sorted(os.listdir(os.path.join(w, 'summary'))) == before
     # each way out is a command extract.py reads as written
-    spec = importlib.util.spec_from_file_location(
-        'wsi_extract', os.path.join(REPO, 'wsi_workdir', 'extract.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = tool_module('wsi_workdir/extract.py')
     for name, words in ways:
         args = module.parse_args(words[2:])
         assert (args.pretrained, args.output, args.data_root) == (

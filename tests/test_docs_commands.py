@@ -51,7 +51,6 @@ import functools
 import fnmatch
 import glob
 import importlib
-import importlib.util
 import itertools
 import os
 import re
@@ -61,6 +60,8 @@ from typing import Iterator, List, NamedTuple, Optional, Tuple
 from unittest import mock
 
 import pytest
+
+from _foundation_helpers import tool_module
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -367,12 +368,7 @@ def module_of(path: str):
         # a package of the checkout, also where pytest runs from elsewhere
         with mock.patch.object(sys, 'path', [REPO] + sys.path):
             return importlib.import_module(path[:-3].replace('/', '.'))
-    name = '_doc_command_' + re.sub(r'\W', '_', path[:-3])
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(REPO, path))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return tool_module(path)
 
 
 @functools.lru_cache(maxsize=None)

@@ -7,7 +7,6 @@ checkpoint reader, the MMEngine pipeline and the data preprocessor.
 """
 import glob
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from _foundation_helpers import tool_module
 from _io_helpers import ctrl_c_when_writing, named
 from lowshot_data import without_json_commands
 from openselfsup.lowshot import paths
@@ -102,11 +102,7 @@ def _full_checkpoint(path, state):
 
 
 def _cli():
-    spec = importlib.util.spec_from_file_location(
-        'wsi_extract', os.path.join(REPO, 'wsi_workdir', 'extract.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return tool_module('wsi_workdir/extract.py')
 
 
 def _config(name):

@@ -22,7 +22,7 @@ from _foundation_helpers import (CLP_DEMO, FSP_DEMO, MODEL_STACK_IMPORT, REPO,
                                  _advice_server, _checkout_env,
                                  forked_python_c, loaded_modules, run_advice,
                                  run_python_c, run_tool, run_tool_here,
-                                 small_config,
+                                 small_config, tool_module,
                                  worker_log_lines, worker_warnings_shown)
 
 
@@ -5642,11 +5642,7 @@ def test_resume_flag_takes_a_checkpoint_not_the_config(capsys):
     """--resume takes an optional CHECKPOINT; before the config
     (``train.py --resume CONFIG``, which worked when the flag took no
     value) the config is still the config."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', os.path.join(REPO, 'tools', 'train.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = tool_module('tools/train.py')
     for argv, config, resume in (
             (['c.py'], 'c.py', False),
             (['c.py', '--resume'], 'c.py', True),

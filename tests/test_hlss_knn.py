@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
+from _foundation_helpers import tool_module
+
 from openselfsup.evaluation.knn import (accuracy_metrics, aggregate_scores,
                                         format_table, knn_evaluate, knn_title,
                                         knn_scores, knn_search)
@@ -1650,13 +1652,7 @@ def _patients_here(folder, monkeypatch):
 
 def _knn_tool():
     """tools/knn_eval.py as a module (its main, as the command runs it)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'knn_eval_tool', os.path.join(os.path.dirname(HIDISC_DEMO), '..',
-                                      '..', 'tools', 'knn_eval.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+    return tool_module('tools/knn_eval.py')
 
 
 def test_a_mistyped_data_folder_is_named_as_tools_train_names_it(

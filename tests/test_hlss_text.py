@@ -1,13 +1,14 @@
 """Attribute embeddings exported once by tools/make_attribute_embeddings.py
 are the rows the model builds from its text tower; a config given the files
 builds the same heads without the text tower."""
-import importlib.util
 import json
 import os
 import shutil
 
 import numpy as np
 import pytest
+
+from _foundation_helpers import tool_module
 
 pytest.importorskip('open_clip')
 
@@ -23,10 +24,7 @@ def test_export_tool_writes_the_rows_the_model_builds(tmp_path, capsys):
     from openselfsup.models.heads import read_embedding_file
     from openselfsup.registry import MODELS
     from openselfsup.utils import InputError, run_cli
-    spec = importlib.util.spec_from_file_location(
-        'mae', os.path.join(ROOT, 'tools', 'make_attribute_embeddings.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = tool_module('tools/make_attribute_embeddings.py')
     from openselfsup.models.open_clip import build_clip
     init_default_scope('openselfsup')
     cfg = load_config(CONFIG)

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
+from _foundation_helpers import tool_module
 from lowshot_data import script_main
 from openselfsup.utils import run_cli
 
@@ -110,11 +111,7 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     ckpt = os.path.join(work, 'iter_2.pth')
     assert os.path.isfile(ckpt)
     # the standalone command on the checkpoint
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'knn_eval', os.path.join(ROOT, 'tools', 'knn_eval.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = tool_module('tools/knn_eval.py')
     cfg_path = str(tmp_path / 'cfg.py')
     cfg = Config.fromfile(CONFIGS[method])
     cfg.merge_from_dict(opts)
@@ -250,17 +247,12 @@ def test_random_init_baseline(hier_root, tmp_path, monkeypatch, capsys):
     checkpoint and --random-init exclude each other. The printed table, the
     .txt, the plot and the JSON carry one title, naming the model (its
     config) and the seed as the file names do."""
-    import importlib.util
-
     from mmengine.config import Config
     from PIL import Image
 
     from openselfsup.evaluation.knn import format_table, knn_title
     monkeypatch.chdir(ROOT)
-    spec = importlib.util.spec_from_file_location(
-        'knn_eval', os.path.join(ROOT, 'tools', 'knn_eval.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = tool_module('tools/knn_eval.py')
     opts = _options(hier_root, knn_hook=False)
     cfg = Config.fromfile(CONFIGS['hidisc'])
     cfg.merge_from_dict(opts)
@@ -749,8 +741,6 @@ def test_checkpoint_of_another_architecture_is_one_line(
     """Issue 17: a checkpoint that does not fit the config's model is one
     line naming the file and its first mismatched tensors (not the ~100
     lines of load_state_dict)."""
-    import importlib.util
-
     import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -758,10 +748,7 @@ def test_checkpoint_of_another_architecture_is_one_line(
     from openselfsup.registry import MODELS
     monkeypatch.chdir(ROOT)
     init_default_scope('openselfsup')
-    spec = importlib.util.spec_from_file_location(
-        'knn_eval', os.path.join(ROOT, 'tools', 'knn_eval.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = tool_module('tools/knn_eval.py')
     cfg = Config.fromfile(CONFIGS['hidisc'])
     cfg.merge_from_dict(_options(hier_root, knn_hook=False))
     cfg_path = str(tmp_path / 'cfg.py')

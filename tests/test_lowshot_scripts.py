@@ -5,7 +5,6 @@ Python process starts: the test reads back every command the script would
 run, parses it with the real command's parser, and (for the sweeps) expands
 it into the settings the command would run, with the spec's defaults.
 """
-import importlib.util
 import os
 import shlex
 import subprocess
@@ -13,6 +12,8 @@ import sys
 from collections import Counter
 
 import pytest
+
+from _foundation_helpers import tool_module
 
 from openselfsup.lowshot import spec as S
 from openselfsup.lowshot.sweep_settings import cli_specs
@@ -26,11 +27,7 @@ CLIS = ('wsi_workdir/extract.py', 'wsi_workdir/tools/generate_task.py',
 
 
 def _parser(rel):
-    spec = importlib.util.spec_from_file_location(
-        'cli_' + os.path.basename(rel)[:-3], os.path.join(REPO, rel))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.parse_args
+    return tool_module(rel).parse_args
 
 
 PARSERS = {rel: _parser(rel) for rel in CLIS}

@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+from _foundation_helpers import tool_module
 from lowshot_data import ROOT, make_workdir, script_main, snapshot
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.meta_test import run_meta_test
@@ -580,12 +581,7 @@ def test_sweep_names_every_store_of_the_earlier_sampler_at_once(tmp_path):
                    '--num_shots 1 2 --num_task 5 --novel_class 0 3 '
                    f'--workdir {wd} --overwrite')
     assert not os.path.isdir(os.path.join(wd, 'results'))  # nothing ran
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('gen', os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-        'wsi_workdir', 'tools', 'generate_task.py'))
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = tool_module('wsi_workdir/tools/generate_task.py')
     assert run_cli(gen.main, shlex.split(cmd)[2:]) == 0
     assert len(run_sweep(wd, specs, log=None)['results']) == 4
 
@@ -706,13 +702,7 @@ def test_a_sweep_writes_its_plot_with_the_numbers_of_its_index(
 
 def _sweep_cli():
     """``wsi_workdir/sweep.py`` as a module (its ``main``)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('sweep_cli', os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-        'wsi_workdir', 'sweep.py'))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    return cli
+    return tool_module('wsi_workdir/sweep.py')
 
 
 def test_each_model_has_an_index_of_its_own(tmp_path, capsys):

@@ -1,5 +1,4 @@
 """Summary table and plot of meta-test results, checked against hand-made numbers."""
-import importlib.util
 import glob
 import json
 import os
@@ -7,6 +6,8 @@ import re
 
 import numpy as np
 import pytest
+
+from _foundation_helpers import tool_module
 
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.metrics import format_table
@@ -334,10 +335,7 @@ def test_ci_of_few_tasks_above_one_is_read(tmp_path):
 
 
 def test_cli(workdir, tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location(
-        'wsi_summarize', os.path.join(REPO, 'wsi_workdir', 'summarize.py'))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = tool_module('wsi_workdir/summarize.py')
     prefix = str(tmp_path / 'out' / 'table')
     assert run_cli(cli.main, ['--workdir', workdir, '--output', prefix,
                               '--clf', 'Ridge']) == 0
