@@ -718,7 +718,7 @@ _PICKED_PORTS = []
 
 
 def free_port(ports: range = None) -> int:
-    """A TCP port of 127.0.0.1 that no program listens on now, as the
+    """A TCP port that no program listens on now, as the
     system picks one (bound to port 0), or, given ``ports``, one of them
     (a Slurm job's port range) that no socket holds, tried at random
     (skips the test where 200 tries found none): for a rendezvous a test
@@ -746,8 +746,12 @@ def free_port(ports: range = None) -> int:
 
 
 def keep_port(port: int):
-    """``port`` of 127.0.0.1 (0: one the system picks) kept bound by this
-    process until it ends, as :func:`free_port` gives it; None where a
+    """``port`` (0: one the system picks) kept bound by this process on
+    every IPv4 address (``0.0.0.0``: a hold of 127.0.0.1 alone let a bind
+    of another local address take it, gloo's device listener where the
+    host name resolves to the machine's network address, and a rendezvous
+    on the port was then refused, r184) until it ends, as
+    :func:`free_port` gives it; None where a
     socket holds it. Bound without ``SO_REUSEADDR``, which is refused
     where any socket holds the port (another process's kept one too), and
     then given it, so that a rendezvous binds it after (a port kept so
@@ -756,7 +760,7 @@ def keep_port(port: int):
     import socket
     sock = socket.socket()
     try:
-        sock.bind(('127.0.0.1', port))
+        sock.bind(('0.0.0.0', port))
     except OSError as exc:
         sock.close()
         if exc.errno != errno.EADDRINUSE:

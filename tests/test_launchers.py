@@ -112,17 +112,24 @@ def test_a_port_free_port_gave_is_no_other_programs_before_the_rendezvous(
 
     import torch.distributed as dist
     port = pick()
+    # every address, and one of another local address than 127.0.0.1
+    # (which a hold of 127.0.0.1 alone let take the port, r184)
     other = subprocess.run(
         [sys.executable, '-c',
-         'import socket, sys\n'
-         'sock = socket.socket()\n'
-         'try:\n'
-         f'    sock.bind(("0.0.0.0", {port}))\n'
-         'except OSError as exc:\n'
-         '    sys.exit(exc.errno)\n'
-         'sock.listen()\n'],
+         'import socket\n'
+         'for host in ("0.0.0.0", "127.0.0.2"):\n'
+         '    sock = socket.socket()\n'
+         '    try:\n'
+         f'        sock.bind((host, {port}))\n'
+         '    except OSError as exc:\n'
+         '        print(host, exc.errno)\n'
+         '    else:\n'
+         '        sock.listen()\n'
+         '        print(host, 0)\n'],
         capture_output=True, text=True, timeout=60)
-    assert other.returncode == errno.EADDRINUSE, other
+    assert other.stdout.split() == [
+        '0.0.0.0', str(errno.EADDRINUSE),
+        '127.0.0.2', str(errno.EADDRINUSE)], other
     picked = []
     try:
         for _ in range(1000):
