@@ -6596,10 +6596,12 @@ def test_a_float16_window_gradient_is_put_back_at_this_runs_loss_scale():
     assert 'rescaled from its loss scale 65536 to this run\'s 1' in logs[0]
 
 
+@pytest.mark.parametrize('runner_type', ['AtomicRunner', 'Runner'])
 @pytest.mark.parametrize('diff_rank_seed,seed', [(True, 7), (False, 7),
                                                   (True, -1)])
 def test_each_rank_seeds_the_models_generator_as_the_run(
-        crossmodal_root, tmp_path, monkeypatch, diff_rank_seed, seed):
+        crossmodal_root, tmp_path, monkeypatch, diff_rank_seed, seed,
+        runner_type):
     """A multi-process run (simulated: the runner's rank 1) seeds the
     model's own generator (captions, triplet negatives) with
     ``model.seed`` plus the rank where ``randomness.diff_rank_seed``, as
@@ -6609,17 +6611,23 @@ def test_each_rank_seeds_the_models_generator_as_the_run(
     ``model.seed``. torch takes a seed modulo 2**64 (-1 is 2**64 - 1):
     rank 1's seed wraps to 0 (before, rank 1 stopped on 'Overflow when
     unpacking long long' after the launch; one process trains with it).
-    The reference: torch's
-    generator seeded by hand."""
+    Built by the project's entry point under its runner and under
+    MMEngine's Runner (``runner_type='Runner'``), whose built model the
+    entry point seeds (before, every rank drew alike there). The
+    reference: torch's generator seeded by hand."""
+    from mmengine.runner import Runner
+
     from openselfsup.apis.train import build_runner
-    from openselfsup.engine.runner import AtomicRunner
     opts = {**demo_on_test_slides(crossmodal_root), 'model.seed': seed,
-            'randomness.diff_rank_seed': diff_rank_seed}
+            'randomness.diff_rank_seed': diff_rank_seed,
+            'runner_type': runner_type}
 
     def generator(rank):
-        monkeypatch.setattr(AtomicRunner, 'rank', property(lambda _: rank))
+        # AtomicRunner's rank is MMEngine's Runner's
+        monkeypatch.setattr(Runner, 'rank', property(lambda _: rank))
         runner = build_runner(SLIDE_DEMO, work_dir=str(tmp_path / str(rank)),
                               cfg_options=opts, trains=False)
+        assert type(runner).__name__ == runner_type
         return runner.model.generator.get_state()
 
     def seeded(seed):

@@ -2537,7 +2537,8 @@ def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
                     from None
         raise
     # MMEngine's Runner (runner_type 'Runner' or none) builds the batched
-    # views without the process's seed, which AtomicRunner gives them
+    # views without the process's seed and the model's own generator
+    # without the rank's, which AtomicRunner gives them
     give_built_process_seed(runner)
     if is_http_url(url) and hasattr(runner, 'downloaded_from'):
         runner.downloaded_from(url)

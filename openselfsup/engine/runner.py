@@ -3949,11 +3949,10 @@ def restore_one_window_gradient(window: dict, model, optim_wrapper,
         f'is restored from it{rescaled}: {steps}{lost}')
 
 
-def seed_model_generator_per_rank(model, rank: int,
-                                  diff_rank_seed: bool) -> None:
+def seed_model_generator_per_rank(model, runner) -> None:
     """Seed ``model``'s own generator (:func:`_model_generator`: a
     balanced run's captions and triplet negatives) with its seed plus
-    ``rank`` where ``diff_rank_seed`` (``randomness.diff_rank_seed``), as
+    ``runner``'s rank where its ``randomness.diff_rank_seed`` is True, as
     MMEngine seeds torch, numpy and the batched views' generator
     (``randomness.seed`` plus the rank): built from ``model.seed`` alike
     on every process, it drew the same caption and negative positions on
@@ -3961,10 +3960,15 @@ def seed_model_generator_per_rank(model, rank: int,
     wraps at 2**64, torch's seed range (``model.seed=-1`` is 2**64 - 1 to
     torch: plus the rank, rank 1 stopped on 'Overflow when unpacking long
     long' as the model was built, after the launch; one process trains
-    with it)."""
+    with it). Called on a model not yet drawn from: by
+    ``AtomicRunner.build_model``, and by :func:`give_built_process_seed`
+    for MMEngine's Runner's built model (the generator draws in the
+    training step only)."""
     own = _model_generator(model)
-    if own is not None and diff_rank_seed and rank:
-        own.manual_seed((own.initial_seed() + int(rank)) % 2 ** 64)
+    randomness = getattr(runner, '_randomness_cfg', None) or {}
+    rank = int(runner.rank)
+    if own is not None and randomness.get('diff_rank_seed') is True and rank:
+        own.manual_seed((own.initial_seed() + rank) % 2 ** 64)
 
 
 def random_streams(world_size: int, model=None) -> dict:
@@ -4199,22 +4203,26 @@ def give_process_seed(model: Any, seed: Optional[int]) -> Any:
 
 
 def give_built_process_seed(runner) -> None:
-    """Give the data preprocessor of ``runner``'s built model (unwrapped
-    from DDP) the process's seed (``runner.seed``: ``randomness.seed``,
+    """Give ``runner``'s built model (unwrapped from DDP) the per-process
+    seeds ``AtomicRunner.build_model`` gives it at its build: its data
+    preprocessor the process's seed (``runner.seed``: ``randomness.seed``,
     plus the rank under ``diff_rank_seed``) where its config leaves it
-    unset (:func:`process_seeded_arg`), as the attribute of that name:
-    for a runner that builds its model without :func:`give_process_seed`
-    (MMEngine's Runner, ``runner_type='Runner'`` or none), which the
-    project's entry points call once it is built
-    (``apis.train.build_runner``, ``train``). The batched views' generator
-    is made at its first use, in training: it is seeded with this seed,
-    as ``AtomicRunner.build_model`` seeds it (before, MMEngine's Runner
-    gave it 0: the same views under every ``randomness.seed`` and on
-    every rank). Nothing for an :class:`AtomicRunner`, which gave it at
-    its build."""
+    unset (:func:`process_seeded_arg`), as the attribute of that name,
+    and its own generator its seed plus the rank under ``diff_rank_seed``
+    (:func:`seed_model_generator_per_rank`): for a runner that builds its
+    model without them (MMEngine's Runner, ``runner_type='Runner'`` or
+    none), which the project's entry points call once it is built
+    (``apis.train.build_runner``, ``train``). Both generators first draw
+    in training: the batched views' one is made at its first use, seeded
+    with this seed (before, MMEngine's Runner gave it 0: the same views
+    under every ``randomness.seed`` and on every rank); the model's own
+    (a balanced run's captions and negatives) drew alike on every rank
+    before. Nothing for an :class:`AtomicRunner`, which gave them at its
+    build."""
     from .knn_hook import _unwrapped
     if isinstance(runner, AtomicRunner):
         return
+    seed_model_generator_per_rank(_unwrapped(runner.model), runner)
     seed = getattr(runner, 'seed', None)
     arg = process_seeded_arg((getattr(runner, 'cfg', None) or {}).get(
         'model'))
@@ -5582,9 +5590,7 @@ class AtomicRunner(Runner):
         generator; it read ``torch.initial_seed()``, which MMEngine had
         seeded with the same, and reads 0 outside a run)."""
         model = super().build_model(give_process_seed(model, self.seed))
-        randomness = getattr(self, '_randomness_cfg', None) or {}
-        seed_model_generator_per_rank(
-            model, self.rank, randomness.get('diff_rank_seed') is True)
+        seed_model_generator_per_rank(model, self)
         return model
 
     def wrap_model(self, model_wrapper_cfg, model):
