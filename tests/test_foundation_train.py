@@ -294,12 +294,14 @@ def test_a_runners_loader_workers_exit_when_asked(synthetic_root, tmp_path,
                                        [[False, False]] * 2)
 
 
-def _raising_mid_epoch(monkeypatch, seen: list):
-    """MMEngine's epoch loop raising ``RuntimeError('failed mid-epoch')``
-    at the second iteration of its first epoch; ``seen`` gets the
-    training loader's worker processes then (none without workers)."""
+def _raising_mid_epoch(monkeypatch, seen: list, loop=None):
+    """MMEngine's ``loop`` class (its epoch-based training loop where
+    None) raising ``RuntimeError('failed mid-epoch')`` at the second
+    iteration of its first epoch; ``seen`` gets the loop's loader's
+    worker processes then (none without workers)."""
     from mmengine.runner import EpochBasedTrainLoop
-    run_iter = EpochBasedTrainLoop.run_iter
+    loop = loop or EpochBasedTrainLoop
+    run_iter = loop.run_iter
 
     def raising(self, idx, data_batch):
         if idx == 1:
@@ -307,23 +309,41 @@ def _raising_mid_epoch(monkeypatch, seen: list):
             seen.extend(getattr(made, '_workers', ()))
             raise RuntimeError('failed mid-epoch')
         return run_iter(self, idx, data_batch)
-    monkeypatch.setattr(EpochBasedTrainLoop, 'run_iter', raising)
+    monkeypatch.setattr(loop, 'run_iter', raising)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('failing', ['training', 'validation'])
 def test_a_failed_trainings_loader_workers_are_shut_down(
-        synthetic_root, tmp_path, monkeypatch):
+        synthetic_root, tmp_path, monkeypatch, failing):
     """Training that raises mid-epoch shuts the training loader's
     persistent workers down before the error reaches the caller, as
-    training that ends does. Before, they were shut down only when
-    training succeeded: a caller that caught the error (a notebook, a
-    sweep), its traceback holding the runner, kept them running until
-    the runner was collected. No collection here."""
+    training that ends does; so does the validation before training
+    (``ValidateBeforeTrainHook``, ``validate_leaving_training``) raising
+    mid-way, its loader's, as a validation that ends does. Before, they
+    were shut down only when training (the validation) succeeded: a
+    caller that caught the error (a notebook, a sweep), its traceback
+    holding the runner, kept them running until the runner was
+    collected. The error raised is the failing loop's. No collection
+    here."""
+    from mmengine.runner import ValLoop
+
     from openselfsup.apis import train
     workers = []
-    _raising_mid_epoch(monkeypatch, workers)
+    validation = failing == 'validation'
+    _raising_mid_epoch(monkeypatch, workers, ValLoop if validation else None)
+    hooks = [dict(type='openselfsup.ValidateBeforeTrainHook')]
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
-                       _nct(synthetic_root), n_images=8, batch=4, workers=2)
+                       _nct(synthetic_root), n_images=8, batch=4,
+                       workers=0 if validation else 2,
+                       **(dict(custom_hooks=hooks) if validation else {}))
+    if validation:
+        with open(cfg, 'a') as f:  # a validation of the training images
+            f.write('\nval_dataloader = dict(train_dataloader, '
+                    'drop_last=False, num_workers=2, persistent_workers=True,'
+                    " sampler=dict(type='DefaultSampler', shuffle=False))\n"
+                    "val_cfg = dict()\nval_evaluator = dict(type='Accuracy')"
+                    '\n')
     with pytest.raises(RuntimeError, match='^failed mid-epoch$') as caught:
         train(cfg, work_dir=str(tmp_path / 'w'))
     assert len(workers) == 2  # they ran as the error was raised

@@ -17,6 +17,7 @@ from mmengine.model import is_model_wrapper
 from ..registry import HOOKS
 from ..utils import InputError
 from ..utils.console import shown
+from ..utils.errors import cleaned_up
 
 
 @HOOKS.register_module()
@@ -286,7 +287,10 @@ def validate_leaving_training(runner) -> None:
     its workers: the next validation would reuse it and draw nothing,
     where without this one it makes it and draws its base seed (before,
     training differed from the epoch after it on). It is shut down, so
-    the next validation makes it as without this one."""
+    the next validation makes it as without this one; also where the
+    validation raised (before, its workers ran on until the runner was
+    collected), an error of that shut-down then dropped: the
+    validation's is the one raised."""
     from .runner import (continue_random_streams, random_streams,
                          shut_down_workers)
     # this process's own streams, restored in this process: one process's
@@ -295,10 +299,13 @@ def validate_leaving_training(runner) -> None:
     schedules = _kept_schedules(runner)
     loader = getattr(runner.val_loop, 'dataloader', None)
     kept = getattr(loader, '_iterator', None)
-    runner.val_loop.run()
-    if getattr(loader, '_iterator', None) is not kept:
-        # torch's DataLoader keeps it only with persistent workers
-        shut_down_workers(loader)
+
+    def shut_down_made() -> None:
+        if getattr(loader, '_iterator', None) is not kept:
+            # torch's DataLoader keeps it only with persistent workers
+            shut_down_workers(loader)
+    with cleaned_up(shut_down_made):
+        runner.val_loop.run()
     continue_random_streams(streams, 1, runner.model)
     schedules()
 

@@ -69,8 +69,8 @@ from ..config import (accumulation_count, config_text_section,
 from ..registry import RUNNERS
 from ..utils import (InputError, count_words, file_sha1, first_line,
                      is_int, is_number, settings_refused, terminate_raises)
-from ..utils.errors import (AFTER_SAID, interruption, note_interruption,
-                             one_line, say, says_lines)
+from ..utils.errors import (AFTER_SAID, cleaned_up, interruption,
+                             note_interruption, one_line, say, says_lines)
 from ..utils.checkpoint import (damaged_pickle, load_legacy_checkpoint,
                                 register_safe_globals, unpickling_refusal)
 from ..utils.checkpoint_files import (checkpoint_folder,
@@ -5246,16 +5246,8 @@ class AtomicRunner(Runner):
         after raising that limit (no project path does it) starts new
         workers, whose augmentation streams are not the ones an
         uninterrupted run would have drawn (review r123, r125)."""
-        try:
-            model = self._guarded(super().train, training=True)
-        except BaseException:
-            try:
-                self._end_training()
-            except Exception:  # noqa: BLE001 (the training's error is raised)
-                pass
-            raise
-        self._end_training()
-        return model
+        with cleaned_up(self._end_training):
+            return self._guarded(super().train, training=True)
 
     def _end_training(self) -> None:
         """:meth:`train`'s clean-up: the side thread of ``prefetch_views``

@@ -207,6 +207,24 @@ def terminate_raising() -> Iterator[None]:
         restore()
 
 
+@contextmanager
+def cleaned_up(clean: Callable[[], Any]) -> Iterator[None]:
+    """``clean()`` once the body has ended, however it ends; where the
+    body raised (an exception, a Ctrl-C), an ``Exception`` of ``clean``
+    is dropped and the body's error is the one raised (a failed clean-up
+    does not hide why the work failed), where a ``finally`` raised the
+    clean-up's."""
+    try:
+        yield
+    except BaseException:
+        try:
+            clean()
+        except Exception:  # noqa: BLE001 (the body's error is raised)
+            pass
+        raise
+    clean()
+
+
 def given_twice(values: Iterable,
                 key: Optional[Callable[[Any], Hashable]] = None) -> List[List]:
     """The values of a list that stand for the same thing (the same
