@@ -1449,6 +1449,57 @@ def test_a_seed_change_says_the_balanced_patients_are_kept():
         'randomness.seed=1000)')
 
 
+def test_a_seed_change_says_the_evaluation_sets_patients_are_kept():
+    """The warning of a resume under another ``randomness.seed`` names
+    the class-balanced validation and test sets the config has beside the
+    training set: left to the run, they keep the checkpoint's run's
+    patients too, given the training set's seed where it takes the run's
+    (0 from a checkpoint that records none), else the one the checkpoint
+    records, else this run's (``AtomicRunner._evaluation_set_seed``); one
+    of its own seed draws with it. Before, the line spoke of the training
+    set alone. The sets here and their seeds are worked out by hand."""
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import seed_change
+    balanced = dict(type='HierarchicalPatientDataset', class_balance=True)
+
+    def line(train, meta, **loaders):
+        c = Config(dict(default_scope='openselfsup', randomness=dict(seed=7),
+                        train_dataloader=dict(num_workers=0, dataset=train),
+                        **{k: dict(dataset=v) for k, v in loaders.items()}))
+        return seed_change(dict(meta, seed=1000), c)
+
+    end = 'randomness.seed=1000); the patients the class-balanced '
+    kept = "kept from the checkpoint's run (drawn with seed {})"
+    assert line(balanced, {'dataset_seed': 1000}, val_dataloader=balanced,
+                test_dataloader=balanced).endswith(
+        end + 'training, validation and test sets repeat are '
+        + kept.format(1000))
+    assert line(balanced, {}, val_dataloader=balanced).endswith(
+        end + 'training and validation sets repeat are ' + kept.format(0))
+    # a training set that takes the run's seed unbalanced: the validation
+    # set takes its seed, 0 where the checkpoint records none
+    plain = dict(type='HierarchicalPatientDataset')
+    assert line(plain, {}, test_dataloader=balanced).endswith(
+        end + 'test set repeats are ' + kept.format(0))
+    # a training set that takes no run seed: the recorded one, else this
+    # run's
+    images = dict(type='ImageList', class_balance=True)
+    assert line(images, {'dataset_seed': 3},
+                val_dataloader=balanced).endswith(
+        end + 'validation set repeats are ' + kept.format(3))
+    assert line(images, {}, val_dataloader=balanced).endswith(
+        end + "validation set repeats are drawn with this config's seed 7, "
+        'as the checkpoint records none its sets drew with')
+    assert line(images, {}, val_dataloader=plain).endswith(
+        'randomness.seed=1000)')
+    assert line(balanced, {'dataset_seed': 1000}, val_dataloader=dict(
+        balanced, seed=5)).endswith(
+        end + 'training set repeats are ' + kept.format(1000) + '; the '
+        'patients the class-balanced validation set val_dataloader.dataset '
+        'repeats are drawn with its own seed 5')
+
+
 def test_a_seed_change_names_no_kept_patients_of_sets_not_left_to_it():
     """The warning's clause of the kept patients is for class-balanced
     sets whose class takes the run's seed and whose config leaves it

@@ -515,12 +515,14 @@ def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
     ``'device'``), come from the config's seed (``worker_init_fn`` bound
     when the loader is built), or from a ``worker_init_fn`` the loader
     names itself; batched views and a loader without
-    workers draw in the main process. A class-balanced training set
-    (``class_balance=True``) of a class that takes the run's seed
-    (:func:`run_seeded_parts`) repeats the patients of the checkpoint's
-    run, given the seed that run drew them with
-    (:meth:`AtomicRunner._training_set_seed`), which the line says; one
-    whose config sets its own seed, that seed. None
+    workers draw in the main process. A class-balanced training,
+    validation or test set (``class_balance=True``) of a class that takes
+    the run's seed (:func:`run_seeded_parts`) repeats the patients of the
+    checkpoint's run, given the seed that run drew them with
+    (:meth:`AtomicRunner._training_set_seed`,
+    :meth:`AtomicRunner._evaluation_set_seed`), which the line says for
+    the sets the config has (:func:`_balanced_patients_said`); one whose
+    config sets its own seed, that seed. None
     where the seeds agree or the checkpoint records none."""
     saved = meta.get('seed') if isinstance(meta, dict) else None
     randomness = cfg.get('randomness') or {}
@@ -559,30 +561,65 @@ def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
                   "seeded by the loader's own worker_init_fn")
         streams = (f'the random views come from the {workers} data-loader '
                    f'workers, {seeded}, {streams}')
-    dataset = loader.get('dataset') if isinstance(loader, dict) else None
-    # the class-balanced sets that take a seed (run_seeded_parts): those
-    # left to the run keep the checkpoint's run's patients, the others
-    # draw with their own seed whatever the run's
-    from mmengine.registry import DefaultScope
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        balanced = [(at, part.get(arg)) for at, part, arg in
-                    run_seeded_parts(dataset, own=True)
-                    if part.get('class_balance') is True]
-    kept = ''
-    if any(own is None for _, own in balanced):
-        kept = ("; the patients the class-balanced training set repeats are "
-                "kept from the checkpoint's run (drawn with seed "
-                f'{drawn_seed(meta)})')
-    for at, own in balanced:
-        if own is not None:
-            kept += (f'; the patients the class-balanced training set {at} '
-                     f'repeats are drawn with its own seed {own}')
     return (f"this config's randomness.seed differs from that of the run "
             f'that wrote it: {saved} -> {seed}; the data order (the '
             f"sampler's shuffle) comes from {mine}, {streams}, so the run "
             "continues neither seed's run (to "
             f'continue it as it was: --cfg-options randomness.seed={saved})'
-            f'{kept}')
+            f'{_balanced_patients_said(meta, cfg, mine)}')
+
+
+#: the loaders of a run whose class-balanced sets :func:`seed_change`
+#: names, with the words it names them by
+_SEEDED_LOADERS = (('train_dataloader', 'training'),
+                   ('val_dataloader', 'validation'),
+                   ('test_dataloader', 'test'))
+
+
+def _balanced_patients_said(meta: dict, cfg, mine: str) -> str:
+    """:func:`seed_change`'s clauses of the patients the class-balanced
+    sets of ``cfg`` that take a seed (:func:`run_seeded_parts`) repeat on
+    a resume from a checkpoint of ``meta``, for the training, validation
+    and test loaders the config has: those left to the run keep the
+    checkpoint's run's (the training set given the seed it records,
+    :meth:`AtomicRunner._training_set_seed`; the validation and test sets
+    the training set's, else the one it records,
+    :meth:`AtomicRunner._evaluation_set_seed`; drawn with ``mine``, this
+    run's seed, where the training set takes none and the checkpoint
+    records none), those of their own seed draw with it whatever the
+    run's. '' where there is none."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        parts = {}
+        for key, name in _SEEDED_LOADERS:
+            loader = cfg.get(key)
+            dataset = loader.get('dataset') if isinstance(loader, dict) \
+                else None
+            parts[name] = [(at, part.get(arg)) for at, part, arg in
+                           run_seeded_parts(dataset, f'{key}.dataset',
+                                            own=True)
+                           if part.get('class_balance') is True]
+        loader = cfg.get('train_dataloader')
+        trained = bool(run_seeded_parts(
+            loader.get('dataset') if isinstance(loader, dict) else None))
+    left = [name for name, balanced in parts.items()
+            if any(own is None for _, own in balanced)]
+    recorded = drawn_seed(meta) if trained else recorded_seed(meta)
+    said = ''
+    if left:
+        names = (f'{left[0]} set repeats' if len(left) == 1 else
+                 f'{", ".join(left[:-1])} and {left[-1]} sets repeat')
+        said = (f'; the patients the class-balanced {names} are ' + (
+            f"kept from the checkpoint's run (drawn with seed {recorded})"
+            if recorded is not None else
+            f'drawn with {mine}, as the checkpoint records none its sets '
+            'drew with'))
+    for name, balanced in parts.items():
+        for at, own in balanced:
+            if own is not None:
+                said += (f'; the patients the class-balanced {name} set '
+                         f'{at} repeats are drawn with its own seed {own}')
+    return said
 
 
 def _states_of(lines: Sequence[str], restored: dict) -> str:
