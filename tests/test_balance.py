@@ -6618,6 +6618,7 @@ def test_each_rank_seeds_the_models_generator_as_the_run(
     from mmengine.runner import Runner
 
     from openselfsup.apis.train import build_runner
+    from openselfsup.engine.runner import seed_model_generator_per_rank
     opts = {**demo_on_test_slides(crossmodal_root), 'model.seed': seed,
             'randomness.diff_rank_seed': diff_rank_seed,
             'runner_type': runner_type}
@@ -6628,7 +6629,12 @@ def test_each_rank_seeds_the_models_generator_as_the_run(
         runner = build_runner(SLIDE_DEMO, work_dir=str(tmp_path / str(rank)),
                               cfg_options=opts, trains=False)
         assert type(runner).__name__ == runner_type
-        return runner.model.generator.get_state()
+        state = runner.model.generator.get_state()
+        # a second seeding (a caller's give_built_process_seed after the
+        # entry point's) seeds it as the first did (r185)
+        seed_model_generator_per_rank(runner.model, runner)
+        assert torch.equal(runner.model.generator.get_state(), state)
+        return state
 
     def seeded(seed):
         return torch.Generator().manual_seed(seed).get_state()

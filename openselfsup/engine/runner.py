@@ -4000,12 +4000,17 @@ def seed_model_generator_per_rank(model, runner) -> None:
     with it). Called on a model not yet drawn from: by
     ``AtomicRunner.build_model``, and by :func:`give_built_process_seed`
     for MMEngine's Runner's built model (the generator draws in the
-    training step only)."""
+    training step only). A second call seeds it as the first did (the seed
+    before the rank's is kept on the model: added to the seed it had
+    given, rank 1's was 8, 9, 10 at each call, r185)."""
     own = _model_generator(model)
     randomness = getattr(runner, '_randomness_cfg', None) or {}
     rank = int(runner.rank)
     if own is not None and randomness.get('diff_rank_seed') is True and rank:
-        own.manual_seed((own.initial_seed() + rank) % 2 ** 64)
+        target = getattr(model, 'module', model)
+        base = target.__dict__.setdefault('_seed_before_rank',
+                                          own.initial_seed())
+        own.manual_seed((base + rank) % 2 ** 64)
 
 
 def random_streams(world_size: int, model=None) -> dict:
