@@ -1936,3 +1936,54 @@ def test_load_json_of_a_folder_says_it_is_a_folder(tmp_path):
     with pytest.raises(InputError) as err:
         load_json(str(folder), 'annotation file')
     assert str(err.value) == f'{folder}: is a folder, not an annotation file'
+
+
+def _cleaned_up_by_hand(body, clean):
+    """The reference: what ``AtomicRunner.train`` wrote by hand before
+    ``cleaned_up`` (h298)."""
+    try:
+        out = body()
+    except BaseException:
+        try:
+            clean()
+        except Exception:  # noqa: BLE001
+            pass
+        raise
+    clean()
+    return out
+
+
+@pytest.mark.parametrize('clean_raises', [None, OSError, StopIteration,
+                                          KeyboardInterrupt])
+@pytest.mark.parametrize('body_raises', [None, ValueError, StopIteration,
+                                         KeyboardInterrupt, SystemExit])
+def test_cleaned_up_ends_as_the_hand_written_clean_up(body_raises,
+                                                      clean_raises):
+    """``cleaned_up`` raises what the hand-written try / except it
+    replaced raised, the clean-up called once, for every pair of
+    outcomes (a generator's context manager turned a clean-up's
+    StopIteration after the body into a RuntimeError, r185)."""
+    from openselfsup.utils.errors import cleaned_up
+
+    def outcome(run):
+        calls = []
+
+        def body():
+            if body_raises:
+                raise body_raises('body')
+            return 'done'
+
+        def clean():
+            calls.append(1)
+            if clean_raises:
+                raise clean_raises('clean')
+        try:
+            got = run(body, clean)
+        except BaseException as exc:  # noqa: BLE001 (compared)
+            got = (type(exc), str(exc))
+        return got, len(calls)
+
+    def with_helper(body, clean):
+        with cleaned_up(clean):
+            return body()
+    assert outcome(with_helper) == outcome(_cleaned_up_by_hand)

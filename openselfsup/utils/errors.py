@@ -207,22 +207,30 @@ def terminate_raising() -> Iterator[None]:
         restore()
 
 
-@contextmanager
-def cleaned_up(clean: Callable[[], Any]) -> Iterator[None]:
+class cleaned_up:
     """``clean()`` once the body has ended, however it ends; where the
     body raised (an exception, a Ctrl-C), an ``Exception`` of ``clean``
     is dropped and the body's error is the one raised (a failed clean-up
     does not hide why the work failed), where a ``finally`` raised the
-    clean-up's."""
-    try:
-        yield
-    except BaseException:
+    clean-up's. A class, not a generator: a ``StopIteration`` of
+    ``clean`` after the body is raised as itself, where a generator's
+    context manager turns it into a RuntimeError (PEP 479; r185)."""
+
+    def __init__(self, clean: Callable[[], Any]):
+        self.clean = clean
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, trace) -> bool:
+        if kind is None:
+            self.clean()
+            return False
         try:
-            clean()
+            self.clean()
         except Exception:  # noqa: BLE001 (the body's error is raised)
             pass
-        raise
-    clean()
+        return False
 
 
 def given_twice(values: Iterable,
