@@ -1436,7 +1436,7 @@ def test_a_seed_change_says_the_balanced_patients_are_kept():
     from openselfsup.engine.runner import seed_change
     inner = dict(type='HierarchicalPatientDataset', class_balance=True)
     c = Config(dict(default_scope='openselfsup', randomness=dict(seed=7),
-                    train_dataloader=dict(
+                    runner_type='AtomicRunner', train_dataloader=dict(
                         num_workers=0, dataset=dict(type='RepeatDataset',
                                                     times=2, dataset=inner))))
     kept = ("; the patients the class-balanced training set repeats are "
@@ -1463,8 +1463,9 @@ def test_a_seed_change_says_the_evaluation_sets_patients_are_kept():
     from openselfsup.engine.runner import seed_change
     balanced = dict(type='HierarchicalPatientDataset', class_balance=True)
 
-    def line(train, meta, **loaders):
+    def line(train, meta, runner_type='AtomicRunner', **loaders):
         c = Config(dict(default_scope='openselfsup', randomness=dict(seed=7),
+                        runner_type=runner_type,
                         train_dataloader=dict(num_workers=0, dataset=train),
                         **{k: dict(dataset=v) for k, v in loaders.items()}))
         return seed_change(dict(meta, seed=1000), c)
@@ -1498,6 +1499,15 @@ def test_a_seed_change_says_the_evaluation_sets_patients_are_kept():
         end + 'training set repeats are ' + kept.format(1000) + '; the '
         'patients the class-balanced validation set val_dataloader.dataset '
         'repeats are drawn with its own seed 5')
+    # MMEngine's own Runner gives no data set the run's seed: each draws
+    # with its default, 0 (it was said to keep seed 1000, or to draw with
+    # this config's seed 7, r185)
+    default = ("drawn with the data set's default seed 0 (MMEngine's own "
+               'Runner gives them no run seed)')
+    for train, meta in ((balanced, {'dataset_seed': 1000}), (images, {})):
+        assert line(train, meta, 'Runner', val_dataloader=balanced).endswith(
+            'sets repeat are ' + default if train is balanced else
+            'set repeats are ' + default)
 
 
 def test_a_seed_change_names_no_kept_patients_of_sets_not_left_to_it():

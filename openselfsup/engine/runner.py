@@ -587,7 +587,9 @@ def _balanced_patients_said(meta: dict, cfg, mine: str) -> str:
     :meth:`AtomicRunner._evaluation_set_seed`; drawn with ``mine``, this
     run's seed, where the training set takes none and the checkpoint
     records none), those of their own seed draw with it whatever the
-    run's. '' where there is none."""
+    run's; under MMEngine's own Runner, which gives a data set no run
+    seed, those left to the run draw with the data set's default, 0.
+    '' where there is none."""
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         parts = {}
@@ -607,9 +609,14 @@ def _balanced_patients_said(meta: dict, cfg, mine: str) -> str:
     recorded = drawn_seed(meta) if trained else recorded_seed(meta)
     said = ''
     if left:
+        from ..config import builds_plain_runner
         names = (f'{left[0]} set repeats' if len(left) == 1 else
                  f'{", ".join(left[:-1])} and {left[-1]} sets repeat')
         said = (f'; the patients the class-balanced {names} are ' + (
+            # only the project's runner gives a data set the run's seed
+            "drawn with the data set's default seed 0 (MMEngine's own "
+            'Runner gives them no run seed)' if builds_plain_runner(cfg)
+            else
             f"kept from the checkpoint's run (drawn with seed {recorded})"
             if recorded is not None else
             f'drawn with {mine}, as the checkpoint records none its sets '
