@@ -4271,13 +4271,14 @@ def give_built_process_seed(runner) -> None:
     from .knn_hook import _unwrapped
     if isinstance(runner, AtomicRunner):
         return
-    seed_model_generator_per_rank(_unwrapped(runner.model), runner)
+    model = _unwrapped(runner.model)
+    seed_model_generator_per_rank(model, runner)
     seed = getattr(runner, 'seed', None)
     arg = process_seeded_arg((getattr(runner, 'cfg', None) or {}).get(
         'model'))
     if seed is None or arg is None:
         return
-    pre = getattr(_unwrapped(runner.model), 'data_preprocessor', None)
+    pre = getattr(model, 'data_preprocessor', None)
     if pre is not None:
         setattr(pre, arg, seed)
 
@@ -5464,14 +5465,15 @@ class AtomicRunner(Runner):
         for :meth:`_check_evaluation_seed`. Other settings as they are."""
         dataset = loader.get('dataset') if isinstance(loader, dict) \
             else None
-        if not isinstance(dataset, dict) or not run_seeded_parts(dataset):
+        parts = run_seeded_parts(dataset, f'{what}.dataset') \
+            if isinstance(dataset, dict) else []
+        if not parts:
             return loader
         seed = self._evaluation_set_seed()
-        loader = copy.deepcopy(loader)  # the config's section: kept
         self._evaluation_balanced += [
-            (at, seed) for at, part, _ in run_seeded_parts(
-                loader['dataset'], f'{what}.dataset')
+            (at, seed) for at, part, _ in parts
             if part.get('class_balance') is True]
+        loader = copy.deepcopy(loader)  # the config's section: kept
         if give_run_seed(loader['dataset'], seed) and \
                 self._drawn_seed is None:
             self._evaluation_seed = seed
