@@ -3828,6 +3828,27 @@ _KNN_IS_FOR = ('kNN evaluation is for HLSS / HiDisc encoders (model.type '
                + ', '.join(repr(t) for t in KNN_MODEL_TYPES) + ')')
 
 
+#: how an HLSS / HiDisc encoder is evaluated: kNN, during training or on
+#: a checkpoint (docs/hlss.md, "kNN evaluation")
+_KNN_EVALUATION = ('evaluate its encoder by kNN instead: a KNNEvalHook in '
+                   'custom_hooks (as configs/demo/hlss_rn50w8_synthetic.py '
+                   'has), or tools/knn_eval.py CONFIG CHECKPOINT on a '
+                   'checkpoint')
+
+
+def evaluation_instead(kind: Optional[str]) -> str:
+    """How an encoder of the algorithm ``kind`` (a ``model.type`` of
+    :data:`MODEL_METHODS`; None: a model of no algorithm this project
+    knows) is evaluated where its model cannot be (no ``'predict'``
+    mode, so no validation loop: ``apis.train.check_validated_model``):
+    kNN for HLSS / HiDisc (:data:`KNN_MODEL_TYPES`), the low-shot
+    protocol for CLP / FSP (:data:`_EVALUATED_INSTEAD`) and a user's own
+    encoder (:data:`_OWN_ENCODER`)."""
+    if kind in KNN_MODEL_TYPES:
+        return _KNN_EVALUATION
+    return _EVALUATED_INSTEAD.get(kind) or _OWN_ENCODER
+
+
 def knn_is_for(kind: Optional[str], drop: Optional[str] = None) -> str:
     """What kNN evaluation is for, and how a model of the algorithm
     ``kind`` (a ``model.type``, not one of :data:`KNN_MODEL_TYPES`) is

@@ -1879,6 +1879,9 @@ def check_config_values(cfg: Config, config_path: str,
     by ``custom_imports``, an mmpretrain model such as ``SimCLR``), by the
     model class's ancestry too, the model stack imported:
     :func:`~openselfsup.engine.knn_hook.check_knn_hook_model`),
+    a validation loop on a model without a ``'predict'`` mode
+    (:func:`check_validated_model`: a CLP or HLSS config given one
+    trained its first epoch and stopped at its validation),
     ``--auto-scale-lr``'s base
     (:func:`check_auto_scale_lr`, which sets ``enable`` before the run
     values refuse what it cannot scale), the run values
@@ -1890,6 +1893,7 @@ def check_config_values(cfg: Config, config_path: str,
     check_training_config(cfg, config_path)
     check_dropped_default_hooks(cfg, config_path)
     check_knn_hooks(cfg, config_path)
+    check_validated_model(cfg, config_path)
     if knn_hook_model_unjudged(cfg):
         # judged by ancestry, as the hook judges it when the run starts
         # (the model stack imported); a config of MMEngine's hooks alone,
@@ -1929,6 +1933,99 @@ def _refuse_unregistered_model(cfg, config: str) -> None:
     with DefaultScope.overwrite_default_scope(scope), \
             settings_refused(cfg, 'model or data', file=config):
         build_from_cfg(dict(type=kind), MODELS)  # raises: no class found
+
+
+#: the sections from which MMEngine's Runner builds a validation loop,
+#: all set or all None (``Runner.__init__`` refuses the rest)
+VALIDATION_SECTIONS = ('val_dataloader', 'val_cfg', 'val_evaluator')
+
+
+def _validation_said(cfg) -> Tuple[str, str]:
+    """What makes a training run of ``cfg`` validate, in words: the
+    validation sections (:data:`VALIDATION_SECTIONS`), the training
+    loop's ``val_begin`` / ``val_interval`` where it sets them, a
+    ``ValidateBeforeTrainHook``; and when it validates first, by the rule
+    of MMEngine's training loops (at the first ``val_interval`` multiple
+    from ``val_begin`` on, or at the run's end): ``'after epoch 1'``,
+    ``'before training'``; ``'at its first validation'`` where the
+    settings are not plain numbers."""
+    keys = list(VALIDATION_SECTIONS)
+    loop = cfg.get('train_cfg')
+    loop = loop if isinstance(loop, dict) else {}
+    keys += [f'train_cfg.{k}={loop[k]!r}' for k in ('val_begin',
+                                                   'val_interval')
+             if k in loop]
+    hooks = [f'custom_hooks.{i} (ValidateBeforeTrainHook)'
+             for i, hook in enumerate(cfg.get('custom_hooks') or ())
+             if isinstance(hook, dict) and
+             type_name(hook.get('type')) == 'ValidateBeforeTrainHook']
+    if hooks:
+        return ', '.join(keys + hooks), 'before training'
+    length = _run_length(loop)
+    begin, every = loop.get('val_begin', 1), loop.get('val_interval', 1)
+    if length is None or not (is_int(begin) and is_int(every)) or \
+            every < 1 or 'dynamic_intervals' in loop:
+        return ', '.join(keys), 'at its first validation'
+    total, unit, _ = length
+    first = next(n for n in itertools.count(max(begin, 1))
+                 if n % every == 0 or n >= total)
+    return ', '.join(keys), f'after {unit} {min(first, total)}'
+
+
+def check_validated_model(cfg: Config, config: str) -> None:
+    """Refuse a training config that validates (the three
+    :data:`VALIDATION_SECTIONS` set, as MMEngine's Runner builds its
+    validation loop, and a first validation within the run:
+    :func:`_training_validates`) whose model has no ``'predict'`` mode,
+    which MMEngine's validation loop calls: a CLP ``MoCoV3``, an
+    ``HLSS`` / HiDisc model or another of mmpretrain's self-supervisors
+    given a validation loop passed the launchers' ``--check-config``,
+    trained its first epoch and stopped there with a traceback (the
+    self-supervised data preprocessor's ``TypeError``, or
+    ``BaseSelfSupervisor.forward``'s ``RuntimeError: Invalid mode
+    "predict"``). The model's class is the one the run builds (its
+    ``type`` in the run's scope, :func:`~openselfsup.config.run_scope`),
+    judged by :func:`~openselfsup.models.algorithms.modes.
+    lacks_predict_mode` (a class that can predict is never refused); a
+    type that resolves to no class is left to the build. The test loop is
+    not judged: neither ``tools/train.py`` nor the launchers run it, and
+    the lambda sweep's ``--test`` takes ``BalancedCrossModal`` configs
+    alone, which predict. Imports the model stack, only for a config
+    that validates."""
+    import inspect
+    if any(cfg.get(k) is None for k in VALIDATION_SECTIONS) or \
+            not _training_validates(cfg):
+        return
+    model = cfg.get('model')
+    kind = model.get('type') if isinstance(model, dict) else None
+    if kind is None:
+        return
+    from ..config import MODEL_METHODS, evaluation_instead, scope_registry
+    from ..models.algorithms.modes import lacks_predict_mode
+    cls = kind
+    if isinstance(kind, str):
+        try:
+            cls = scope_registry('MODELS', run_scope(cfg)).get(kind)
+        except Exception:  # noqa: BLE001 (no class: the build says why)
+            cls = None
+    if not inspect.isclass(cls) or not lacks_predict_mode(cls):
+        return
+    name = cls.__name__
+    known = next((c.__name__ for c in cls.__mro__
+                  if c.__name__ in MODEL_METHODS), None)
+    said = '' if known is None else ' (' + (
+        '' if known == name else f'a subclass of {known}, ') + \
+        MODEL_METHODS[known] + ')'
+    keys, when = _validation_said(cfg)
+    raise InputError(
+        f"{config}: model.type {kind if isinstance(kind, str) else name!r}"
+        f"{said} has no "
+        "'predict' mode (its forward is mmpretrain's "
+        "BaseSelfSupervisor.forward: 'tensor' and 'loss' alone), but the "
+        f"run validates ({keys}): its first validation ({when}) would "
+        'stop it with a traceback; remove the validation (--cfg-options '
+        + ' '.join(f'{k}=None' for k in VALIDATION_SECTIONS)
+        + f'), and {evaluation_instead(known)}')
 
 
 def check_loaded_config(cfg: Config, config: str,

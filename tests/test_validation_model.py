@@ -1,0 +1,279 @@
+"""A training config that validates (val_dataloader, val_cfg and
+val_evaluator set) on a model without a 'predict' mode (the CLP MoCoV3,
+HLSS / HiDisc, mmpretrain's self-supervisors) passed --check-config,
+trained its first epoch and stopped at its first validation with a
+traceback. It is refused before training now, and only it: the models that
+predict (FSP's ImageClassifier, BalancedCrossModal) validate as before."""
+import glob
+import os
+import types
+
+import pytest
+
+from _foundation_helpers import (MODEL_STACK_IMPORT, REPO, error_lines,
+                                 run_tool, small_config)
+
+from openselfsup.utils import InputError
+
+CLP_DEMO = os.path.join(REPO, 'configs', 'demo', 'clp_r18_demo.py')
+FSP_DEMO = os.path.join(REPO, 'configs', 'demo', 'fsp_r18_demo.py')
+HLSS_DEMO = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+
+#: the validation sections a config gives (the training set, as the
+#: lead's reproduction; Accuracy reads the labels)
+VALIDATION = '''
+val_dataloader = dict(batch_size=4, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=_base_.train_dataloader.dataset)
+val_cfg = dict()
+val_evaluator = dict(type='Accuracy')
+'''
+
+
+def _with_validation(path, base, train_cfg):
+    with open(path, 'w') as f:
+        f.write(f'_base_ = {base!r}\n{VALIDATION}train_cfg = {train_cfg}\n')
+    return str(path)
+
+
+#: the ways on of the CLP line (config._LOW_SHOT, as the kNN hook's
+#: refusal words them)
+LOW_SHOT = (
+    'evaluate its encoder with the low-shot protocol instead: '
+    'wsi_workdir/extract.py, then the meta-test (both run by '
+    f'cd {REPO} && sh wsi_workdir/scripts/evaluate_encoder.sh MODEL '
+    'CHECKPOINT; a demo encoder by '
+    f'cd {REPO} && sh wsi_workdir/scripts/demo_lowshot.sh CHECKPOINT; '
+    'CHECKPOINT is read from the root there: give it absolute)')
+KNN = ('evaluate its encoder by kNN instead: a KNNEvalHook in custom_hooks '
+       '(as configs/demo/hlss_rn50w8_synthetic.py has), or '
+       'tools/knn_eval.py CONFIG CHECKPOINT on a checkpoint')
+
+
+def _expected(config, kind, method, keys, when, instead):
+    return (f"error: {config}: model.type {kind!r} ({method}) has no "
+            "'predict' mode (its forward is mmpretrain's "
+            "BaseSelfSupervisor.forward: 'tensor' and 'loss' alone), but "
+            f'the run validates ({keys}): its first validation ({when}) '
+            'would stop it with a traceback; remove the validation '
+            '(--cfg-options val_dataloader=None val_cfg=None '
+            f'val_evaluator=None), and {instead}')
+
+
+@pytest.mark.parametrize('demo', ['clp', 'hlss'])
+def test_a_validation_loop_on_a_model_without_predict_is_refused(tmp_path,
+                                                                 demo):
+    """The CLP demo (validating every epoch) and the HLSS demo (an
+    iteration loop validating every 100 iterations, from 50 on) given a
+    validation loop: refused by the launchers' --check-config and by the
+    run, before the runner is built (the work dir never made: no
+    checkpoint, nothing half-written), in one line naming the model, the
+    keys, when it would have failed and the ways on. (Before: the check
+    passed, exit 0, and the run trained its first epoch.) The data are
+    not needed: the line comes first."""
+    if demo == 'clp':
+        config = _with_validation(tmp_path / 'clp_val.py', CLP_DEMO,
+                                  'dict(max_epochs=1, val_interval=1)')
+        expected = _expected(
+            config, 'MoCoV3', 'MoCo-v3 contrastive pre-training',
+            'val_dataloader, val_cfg, val_evaluator, '
+            'train_cfg.val_interval=1', 'after epoch 1', LOW_SHOT)
+    else:
+        config = _with_validation(tmp_path / 'hlss_val.py', HLSS_DEMO,
+                                  'dict(val_begin=50, val_interval=100)')
+        expected = _expected(
+            config, 'HLSS', 'HLSS / HiDisc pre-training',
+            'val_dataloader, val_cfg, val_evaluator, train_cfg.val_begin=50, '
+            'train_cfg.val_interval=100', 'after iteration 100', KNN)
+    work = tmp_path / 'work'
+    for args in (['--check-config'], []):
+        rc, _, err = run_tool(['tools/train.py', config, '--work-dir',
+                               str(work), *args], first=MODEL_STACK_IMPORT)
+        assert (rc, error_lines(err)) == (2, [expected]), (args, err[-3000:])
+        assert not work.exists()
+
+
+def test_the_advised_options_drop_the_validation(tmp_path):
+    """The line's --cfg-options are a way on: with them the launchers'
+    check passes (val_cfg=None alone does not: MMEngine's Runner takes the
+    three sections all set or all None)."""
+    config = _with_validation(tmp_path / 'clp_val.py', CLP_DEMO,
+                              'dict(max_epochs=1, val_interval=1)')
+    rc, _, err = run_tool(
+        ['tools/train.py', config, '--check-config', '--no-data-check',
+         '--cfg-options', 'val_dataloader=None', 'val_cfg=None',
+         'val_evaluator=None'], first=MODEL_STACK_IMPORT)
+    assert rc == 0, err[-3000:]
+
+
+def _predict_dispatch(cls):
+    """What ``cls.forward`` does with mode 'predict', run on a stand-in
+    whose ``predict`` / ``loss`` / ``extract_feat`` answer: 'predict'
+    where it dispatches to ``predict``, 'invalid' where it raises
+    MMEngine's ``Invalid mode`` error (the reference the rule is held to;
+    a forward that reads more of its model than those is 'other')."""
+    stub = types.SimpleNamespace(predict=lambda *a, **k: 'predict',
+                                 loss=lambda *a, **k: 'loss',
+                                 extract_feat=lambda *a, **k: 'tensor')
+    try:
+        out = cls.forward(stub, None, None, mode='predict')
+    except RuntimeError as exc:
+        return 'invalid' if 'Invalid mode "predict"' in str(exc) else 'other'
+    except Exception:  # noqa: BLE001
+        return 'other'
+    return out if out == 'predict' else 'other'
+
+
+def test_the_rule_agrees_with_what_forward_does():
+    """lacks_predict_mode says a class has no predict mode only where its
+    forward raises for it, and the project's predicting classes (and a
+    self-supervisor's subclass that adds the mode) dispatch to predict and
+    are not judged: every class of mmpretrain's self-supervisors and the
+    project's algorithms, against the stand-in's call."""
+    import inspect
+
+    import mmpretrain.models.selfsup as selfsup
+    from mmpretrain.models import ImageClassifier as MMPretrainClassifier
+
+    from openselfsup.models.algorithms import (HLSS, BalancedCrossModal,
+                                               ImageClassifier, MoCoV3)
+    from openselfsup.models.algorithms.modes import lacks_predict_mode
+
+    class Predicting(MoCoV3):
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            if mode == 'predict':
+                return self.predict(inputs, data_samples)
+            return super().forward(inputs, data_samples, mode)
+
+    classes = [getattr(selfsup, n) for n in selfsup.__all__
+               if inspect.isclass(getattr(selfsup, n))]
+    classes += [HLSS, MoCoV3, BalancedCrossModal, ImageClassifier,
+                MMPretrainClassifier, Predicting]
+    seen = {}
+    for cls in classes:
+        said = lacks_predict_mode(cls)
+        done = _predict_dispatch(cls)
+        seen[cls.__name__] = said
+        if said:
+            assert done == 'invalid', cls
+    for cls in (BalancedCrossModal, ImageClassifier, MMPretrainClassifier,
+                Predicting):
+        assert _predict_dispatch(cls) == 'predict', cls
+        assert not lacks_predict_mode(cls), cls
+    assert seen['HLSS'] and seen['MoCoV3'] and seen['SimCLR']
+    assert not lacks_predict_mode('MoCoV3')  # a name is not a class
+
+
+def _validating(cfg, kind=None):
+    """``cfg`` (a loaded config) with the three validation sections set
+    and, given ``kind``, that model type."""
+    cfg.val_dataloader = dict(cfg.train_dataloader)
+    cfg.val_cfg = dict()
+    cfg.val_evaluator = dict(type='Accuracy')
+    if kind is not None:
+        cfg.model.type = kind
+    return cfg
+
+
+def test_the_model_is_the_class_the_run_builds():
+    """The type is resolved as the run resolves it (its default scope):
+    'MoCoV3' under default_scope='mmpretrain' is mmpretrain's (refused),
+    a user's subclass of MoCoV3 under its own name is judged by its class
+    (refused, named as such) and one that adds the predict mode is not; a
+    type of no class is left to the build; a run whose validation begins
+    after its end, or whose sections are not all set (the Runner's own
+    refusal), is not judged."""
+    from openselfsup.apis.train import check_validated_model
+    from openselfsup.config import load_config
+    from openselfsup.models.algorithms import MoCoV3
+    from openselfsup.registry import MODELS
+
+    @MODELS.register_module(name='H300PlainMoCoV3', force=True)
+    class Plain(MoCoV3):
+        pass
+
+    @MODELS.register_module(name='H300PredictingMoCoV3', force=True)
+    class Predicting(MoCoV3):
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            if mode == 'predict':
+                return self.predict(inputs, data_samples)
+            return super().forward(inputs, data_samples, mode)
+
+    def refusal(cfg):
+        try:
+            check_validated_model(cfg, 'c.py')
+        except InputError as exc:
+            return str(exc)
+        return None
+
+    said = refusal(_validating(load_config(CLP_DEMO)))
+    assert said.startswith("c.py: model.type 'MoCoV3' (MoCo-v3 contrastive "
+                           "pre-training) has no 'predict' mode"), said
+    assert '(val_dataloader, val_cfg, val_evaluator)' in said
+    assert 'first validation (after epoch 1)' in said
+    cfg = _validating(load_config(CLP_DEMO))
+    cfg.default_scope = 'mmpretrain'
+    assert refusal(cfg).startswith("c.py: model.type 'MoCoV3' (MoCo-v3 ")
+    said = refusal(_validating(load_config(CLP_DEMO), 'H300PlainMoCoV3'))
+    assert said.startswith(
+        "c.py: model.type 'H300PlainMoCoV3' (a subclass of MoCoV3, MoCo-v3 "
+        "contrastive pre-training) has no 'predict' mode"), said
+    assert refusal(_validating(load_config(CLP_DEMO),
+                               'H300PredictingMoCoV3')) is None
+    assert refusal(_validating(load_config(CLP_DEMO), 'NoSuchModel')) is None
+    cfg = _validating(load_config(CLP_DEMO))
+    cfg.train_cfg.val_begin = cfg.train_cfg.max_epochs + 1
+    assert refusal(cfg) is None
+    cfg.train_cfg.val_begin = 3
+    cfg.train_cfg.val_interval = 4
+    assert '(after epoch 4)' in refusal(cfg)
+    cfg = _validating(load_config(CLP_DEMO))
+    cfg.val_evaluator = None
+    assert refusal(cfg) is None
+    cfg = _validating(load_config(FSP_DEMO))
+    assert refusal(cfg) is None
+
+
+def test_no_shipped_config_is_refused():
+    """Every config under configs/ as shipped passes the check (the
+    balance configs validate, on a model that predicts), and so do the
+    balance demos through the launchers' whole check of a loaded config;
+    the FSP demo given validation sections too."""
+    from openselfsup.apis.train import (check_loaded_config,
+                                        check_validated_model)
+    from openselfsup.config import load_config
+    configs = sorted(
+        p for p in glob.glob(os.path.join(REPO, 'configs', '**', '*.py'),
+                             recursive=True)
+        if f'{os.sep}_base_{os.sep}' not in p)
+    validating = []
+    for path in configs:
+        cfg = load_config(path)
+        check_validated_model(cfg, path)
+        if cfg.get('val_cfg') is not None:
+            validating.append(os.path.basename(path))
+    assert validating == ['balance_hipt_isup.py', 'balance_vit_captions.py',
+                          'balance_slide_synthetic.py',
+                          'balance_vit_tiny_synthetic.py'], validating
+    for name in ('balance_slide_synthetic.py', 'balance_vit_tiny_synthetic.py'):
+        path = os.path.join(REPO, 'configs', 'demo', name)
+        check_loaded_config(load_config(path), path)
+    check_validated_model(_validating(load_config(FSP_DEMO)), FSP_DEMO)
+
+
+def test_a_model_the_check_passes_validates(synthetic_root, tmp_path):
+    """The rule against what happens: a tiny FSP run (ImageClassifier,
+    which the check passes) given a validation loop trains and validates,
+    its accuracy in the log."""
+    base = small_config(FSP_DEMO, str(tmp_path / 'fsp_small.py'),
+                        os.path.join(synthetic_root, 'NCT') + '/')
+    config = _with_validation(tmp_path / 'fsp_val.py', base,
+                              'dict(max_epochs=1, val_interval=1)')
+    work = tmp_path / 'work'
+    rc, out, err = run_tool(['tools/train.py', config, '--work-dir',
+                             str(work)], first=MODEL_STACK_IMPORT)
+    assert rc == 0, err[-3000:]
+    logs = glob.glob(str(work / '*' / '*.log'))
+    with open(logs[0]) as f:
+        log = f.read()
+    assert 'Epoch(val) [1]' in log and 'accuracy/top1' in log, log[-2000:]
