@@ -60,7 +60,21 @@ def _expected(config, kind, method, keys, when, instead):
             f'val_evaluator=None), and {instead}')
 
 
-@pytest.mark.parametrize('demo', ['clp', 'hlss'])
+#: per demo: its config, the training loop given, its model type and
+#: method, the validation keys and first validation the line names, and
+#: how its encoder is evaluated instead
+DEMOS = {
+    'clp': (CLP_DEMO, 'dict(max_epochs=1, val_interval=1)', 'MoCoV3',
+            'MoCo-v3 contrastive pre-training', 'train_cfg.val_interval=1',
+            'after epoch 1', LOW_SHOT),
+    'hlss': (HLSS_DEMO, 'dict(val_begin=50, val_interval=100)', 'HLSS',
+             'HLSS / HiDisc pre-training',
+             'train_cfg.val_begin=50, train_cfg.val_interval=100',
+             'after iteration 100', KNN),
+}
+
+
+@pytest.mark.parametrize('demo', sorted(DEMOS))
 def test_a_validation_loop_on_a_model_without_predict_is_refused(tmp_path,
                                                                  demo):
     """The CLP demo (validating every epoch) and the HLSS demo (an
@@ -71,20 +85,11 @@ def test_a_validation_loop_on_a_model_without_predict_is_refused(tmp_path,
     keys, when it would have failed and the ways on. (Before: the check
     passed, exit 0, and the run trained its first epoch.) The data are
     not needed: the line comes first."""
-    if demo == 'clp':
-        config = _with_validation(tmp_path / 'clp_val.py', CLP_DEMO,
-                                  'dict(max_epochs=1, val_interval=1)')
-        expected = _expected(
-            config, 'MoCoV3', 'MoCo-v3 contrastive pre-training',
-            'val_dataloader, val_cfg, val_evaluator, '
-            'train_cfg.val_interval=1', 'after epoch 1', LOW_SHOT)
-    else:
-        config = _with_validation(tmp_path / 'hlss_val.py', HLSS_DEMO,
-                                  'dict(val_begin=50, val_interval=100)')
-        expected = _expected(
-            config, 'HLSS', 'HLSS / HiDisc pre-training',
-            'val_dataloader, val_cfg, val_evaluator, train_cfg.val_begin=50, '
-            'train_cfg.val_interval=100', 'after iteration 100', KNN)
+    base, loop, kind, method, keys, when, instead = DEMOS[demo]
+    config = _with_validation(tmp_path / f'{demo}_val.py', base, loop)
+    expected = _expected(config, kind, method,
+                         f'val_dataloader, val_cfg, val_evaluator, {keys}',
+                         when, instead)
     work = tmp_path / 'work'
     for args in (['--check-config'], []):
         rc, _, err = run_tool(['tools/train.py', config, '--work-dir',
@@ -255,7 +260,8 @@ def test_no_shipped_config_is_refused():
     assert validating == ['balance_hipt_isup.py', 'balance_vit_captions.py',
                           'balance_slide_synthetic.py',
                           'balance_vit_tiny_synthetic.py'], validating
-    for name in ('balance_slide_synthetic.py', 'balance_vit_tiny_synthetic.py'):
+    for name in ('balance_slide_synthetic.py',
+                 'balance_vit_tiny_synthetic.py'):
         path = os.path.join(REPO, 'configs', 'demo', name)
         check_loaded_config(load_config(path), path)
     check_validated_model(_validating(load_config(FSP_DEMO)), FSP_DEMO)
