@@ -1122,13 +1122,36 @@ PROJECT_KEYS = frozenset({'total_batch_size', 'amp', 'channels_last',
                           'dataset', 'knn_eval', 'sweep'})
 
 
+def built_preprocessor(cfg: Any) -> Tuple[str, Any]:
+    """``(dotted key, config)`` of the data preprocessor a run of the
+    config ``cfg`` (a ``Config``, a dict, or a checkpoint's config text
+    read as data: ``{'model': ..., 'data_preprocessor': ...}``) builds, as
+    MMEngine's ``Runner.__init__`` merges them (``model.setdefault(
+    'data_preprocessor', data_preprocessor)`` where the top-level one is
+    not None; mmpretrain's ``get_model`` alike): the model's own
+    (``'model.data_preprocessor'``, None included) where the model has
+    the key, else the top-level one (``'data_preprocessor'``: mmpretrain's
+    own configs set it there only), else ``('model.data_preprocessor',
+    None)`` (the model's class default). A reader of the preprocessor the
+    run builds reads it here, not ``cfg.model.data_preprocessor`` alone;
+    a writer writes ``model.data_preprocessor``, which the run reads
+    first."""
+    model = cfg.get('model') if hasattr(cfg, 'get') else None
+    top = cfg.get('data_preprocessor') if hasattr(cfg, 'get') else None
+    if isinstance(model, dict) and 'data_preprocessor' not in model \
+            and top is not None:
+        return 'data_preprocessor', top
+    return 'model.data_preprocessor', model.get('data_preprocessor') \
+        if isinstance(model, dict) else None
+
+
 def _live(cfg: Config, top: str) -> bool:
     """Whether a top-level key is read when the run is built (MMEngine's
     Runner or this project), not only a variable of the file: a top-level
-    ``data_preprocessor`` is read only where the model has none."""
+    ``data_preprocessor`` is read only where the model has none
+    (:func:`built_preprocessor`)."""
     if top == 'data_preprocessor':
-        model = cfg.get('model')
-        return not (isinstance(model, dict) and 'data_preprocessor' in model)
+        return built_preprocessor(cfg)[0] == 'data_preprocessor'
     if top == 'dataset':  # an extraction config's; elsewhere a variable
         return 'train_dataloader' not in cfg
     return top in PROJECT_KEYS or top in _runner_keys()
@@ -1933,10 +1956,10 @@ def _built_dicts(cfg, scope: str,
     adopt = roots is None
     if roots is None:
         roots = _training_roots(cfg)
-    model, top = cfg.get('model'), cfg.get('data_preprocessor')
     # Runner.__init__: model.setdefault('data_preprocessor', ...)
-    adopted = adopt and isinstance(model, dict) and isinstance(
-        top, dict) and 'data_preprocessor' not in model
+    where, top = built_preprocessor(cfg)
+    adopted = adopt and where == 'data_preprocessor' and isinstance(
+        top, dict)
     seen = set()
 
     def below(key, node, called_on):
