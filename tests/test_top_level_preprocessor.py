@@ -4,7 +4,10 @@ none: ``model.setdefault('data_preprocessor', data_preprocessor)``) is
 read as the run builds it (``config.built_preprocessor``), each case
 against what MMEngine builds or what the shipped demo (the model's own
 preprocessor) gives."""
+import pytest
 from mmengine.config import Config
+
+from _foundation_helpers import CLP_DEMO
 
 
 def _merged(cfg) -> dict:
@@ -41,4 +44,34 @@ def test_built_preprocessor_is_the_one_mmengine_merges():
         assert got == _merged(cfg)
         at = cfg if key == 'data_preprocessor' else cfg['model']
         assert at.get('data_preprocessor') == got
+
+
+@pytest.mark.parametrize('seed', [5, 7])
+def test_a_plain_runners_top_level_batched_preprocessor_takes_the_seed(
+        tmp_path, seed):
+    """MMEngine's Runner built from a config whose batched-views
+    preprocessor is at the top level only, without ``seed``:
+    ``give_built_process_seed`` gives the built one the run's seed, as
+    the project's runner gives it at its build (before: 0 under every
+    ``randomness.seed``, ``runner.cfg`` being the copy taken before the
+    merge)."""
+    from mmengine.runner import Runner
+
+    from openselfsup.engine.runner import (AtomicRunner,
+                                           give_built_process_seed)
+    seeds = {}
+    for runner_type in (Runner, AtomicRunner):
+        cfg = _top_level(Config.fromfile(CLP_DEMO),
+                         type='BatchAugSelfSupDataPreprocessor',
+                         views=Config.fromfile(CLP_DEMO).view_pipeline,
+                         num_views=2)
+        cfg.pop('runner_type')
+        cfg.randomness = dict(seed=seed)
+        name = runner_type.__name__
+        cfg.work_dir, cfg.experiment_name = str(tmp_path / name), name
+        runner = runner_type.from_cfg(cfg)
+        assert 'data_preprocessor' not in runner.cfg.model  # the copy
+        give_built_process_seed(runner)
+        seeds[name] = runner.model.data_preprocessor.seed
+    assert seeds == {'Runner': seed, 'AtomicRunner': seed}
 

@@ -63,9 +63,9 @@ from ..config import (UNSET, _code_keys,  # noqa: F401
                       hyper_parameter_changes_said, saved_model_difference,
                       uneven_windows_refusal)
 from ..config import MMENGINE_DEFAULT_HOOKS
-from ..config import (accumulation_count, config_text_section,
-                      dataset_parts, named_wrappers, sampler_epoch_length,
-                      seeded_workers)
+from ..config import (accumulation_count, built_preprocessor,
+                      config_text_section, dataset_parts, named_wrappers,
+                      sampler_epoch_length, seeded_workers)
 from ..registry import RUNNERS
 from ..utils import (InputError, count_words, file_sha1, first_line,
                      is_int, is_number, settings_refused, terminate_raises)
@@ -4267,15 +4267,22 @@ def give_built_process_seed(runner) -> None:
     under every ``randomness.seed`` and on every rank); the model's own
     (a balanced run's captions and negatives) drew alike on every rank
     before. Nothing for an :class:`AtomicRunner`, which gave them at its
-    build."""
+    build. The preprocessor's config is the one the model was built
+    with: ``runner.cfg`` is a copy taken before ``Runner.__init__`` merged
+    a top-level ``data_preprocessor`` into a model that has none
+    (:func:`~openselfsup.config.built_preprocessor`; such a batched one
+    took 0 before, under every seed)."""
     from .knn_hook import _unwrapped
     if isinstance(runner, AtomicRunner):
         return
     model = _unwrapped(runner.model)
     seed_model_generator_per_rank(model, runner)
     seed = getattr(runner, 'seed', None)
-    arg = process_seeded_arg((getattr(runner, 'cfg', None) or {}).get(
-        'model'))
+    cfg = getattr(runner, 'cfg', None) or {}
+    built = cfg.get('model')
+    if isinstance(built, dict):  # as Runner.__init__ built it
+        built = dict(built, data_preprocessor=built_preprocessor(cfg)[1])
+    arg = process_seeded_arg(built)
     if seed is None or arg is None:
         return
     pre = getattr(model, 'data_preprocessor', None)
