@@ -4,10 +4,12 @@ none: ``model.setdefault('data_preprocessor', data_preprocessor)``) is
 read as the run builds it (``config.built_preprocessor``), each case
 against what MMEngine builds or what the shipped demo (the model's own
 preprocessor) gives."""
+import os
+
 import pytest
 from mmengine.config import Config
 
-from _foundation_helpers import CLP_DEMO
+from _foundation_helpers import CLP_DEMO, FSP_DEMO, small_config
 
 
 def _merged(cfg) -> dict:
@@ -75,3 +77,83 @@ def test_a_plain_runners_top_level_batched_preprocessor_takes_the_seed(
         seeds[name] = runner.model.data_preprocessor.seed
     assert seeds == {'Runner': seed, 'AtomicRunner': seed}
 
+
+@pytest.mark.parametrize('demo', [CLP_DEMO, FSP_DEMO])
+def test_the_batched_views_keep_a_top_level_preprocessors_settings(demo):
+    """``augment_on='device'`` with the demo's preprocessor at the top level
+    only gives the batched preprocessor of the demo as shipped (before:
+    the CLP demo's was refused as a classifier's of one view, the FSP
+    demo's mean / std dropped without a word), written where the run
+    reads it first."""
+    from openselfsup.apis.fast_path import apply_fast_path
+    shipped = Config.fromfile(demo)
+    moved = _top_level(Config.fromfile(demo))
+    for cfg in (shipped, moved):
+        cfg.augment_on = 'device'
+        apply_fast_path(cfg, cuda=False)
+    assert moved.model.data_preprocessor == shipped.model.data_preprocessor
+    assert _merged(moved) == _merged(shipped)
+    assert _merged(moved)['mean'] == \
+        Config.fromfile(demo).model.data_preprocessor.mean
+
+
+def test_prefetch_refuses_a_top_level_preprocessors_batch_augments():
+    """``prefetch_views`` refuses Mixup in a top-level-only preprocessor,
+    named where it is set, as it refuses the model's own (before: passed,
+    the preprocessor taken for none)."""
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.utils import InputError
+    mixup = [dict(type='Mixup', alpha=0.2)]
+    for cfg, key in ((Config.fromfile(FSP_DEMO), 'model.data_preprocessor'),
+                     (_top_level(Config.fromfile(FSP_DEMO)),
+                      'data_preprocessor')):
+        at = cfg if key == 'data_preprocessor' else cfg.model
+        at.data_preprocessor.batch_augments = dict(augments=mixup)
+        cfg.merge_from_dict(dict(augment_on='device', prefetch_views=True))
+        with pytest.raises(InputError, match=f'CutMix: {key}.batch_augments '
+                           'or model.train_cfg.augments'):
+            apply_fast_path(cfg, cuda=False)
+
+
+def test_channels_last_reaches_a_top_level_batched_preprocessor():
+    """``channels_last`` sets it in a batched preprocessor that is at the
+    top level only (the one the run builds), as in the model's own."""
+    from openselfsup.apis.fast_path import apply_fast_path
+    got = []
+    for move in (False, True):
+        cfg = Config.fromfile(CLP_DEMO)
+        cfg.model.data_preprocessor = dict(
+            type='BatchAugSelfSupDataPreprocessor', views=cfg.view_pipeline,
+            num_views=2)
+        if move:
+            _top_level(cfg)
+        cfg.merge_from_dict(dict(augment_on='cpu', channels_last=True))
+        apply_fast_path(cfg, cuda=False)
+        got.append(_merged(cfg).get('channels_last'))
+    assert got == [True, True]
+
+
+def _nct(root):
+    return os.path.join(root, 'NCT') + os.sep
+
+
+@pytest.mark.parametrize('runner_type', ['Runner', 'AtomicRunner'])
+def test_the_clp_demo_with_a_top_level_preprocessor_trains_as_shipped(
+        synthetic_root, tmp_path, runner_type):
+    """The CLP demo (tiny: two steps of 8) with its model's preprocessor
+    moved to the top level gives the first losses of the demo as shipped,
+    on the batched views (``augment_on='device'``) under each runner
+    (before: refused, the preprocessor taken for a classifier's)."""
+    from openselfsup.apis import train
+    losses = []
+    for move in (False, True):
+        path = small_config(CLP_DEMO, str(tmp_path / f'{move}.py'),
+                            _nct(synthetic_root), n_images=16, batch=8,
+                            augment_on='device', runner_type=runner_type,
+                            randomness=dict(seed=5))
+        if move:
+            _top_level(Config.fromfile(path)).dump(path)
+        runner = train(path, work_dir=str(tmp_path / f'w{move}'))
+        losses.append([float(v) for v in runner.message_hub.get_scalar(
+            'train/loss').data[0]])
+    assert len(losses[0]) == 2 and losses[1] == losses[0]

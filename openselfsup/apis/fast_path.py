@@ -238,10 +238,14 @@ def batched_views(cfg) -> dict:
         InputError: a pipeline or data preprocessor without a batched
             version.
     """
+    from ..config import built_preprocessor
     loader = cfg.train_dataloader
     load, views, num_views, pack = split_pipeline(
         loader.dataset.pipeline, 'train_dataloader.dataset.pipeline')
-    old = copy.deepcopy(cfg.model.get('data_preprocessor') or {})
+    # the one the run builds: the model's, else the top-level one (a
+    # top-level-only SelfSupDataPreprocessor was taken for none: a
+    # classifier's views refused, a classifier's mean / std dropped)
+    old = copy.deepcopy(built_preprocessor(cfg)[1] or {})
     kind = old.pop('type', None)
     if kind not in _PREPROCESSORS:
         raise InputError(f'augment_on: no batched version of the data '
@@ -292,8 +296,12 @@ def batched_views_config(cfg, note: List[str],
     """Move the training augmentations from the workers to the model, in
     place: the dataset pipeline becomes load + pack (decode only); the
     model's data preprocessor becomes the batched one with the same view
-    transforms. ``views``: :func:`batched_views` of ``cfg`` where the
-    caller has it already (else found here, refused before any change)."""
+    transforms, made from the preprocessor the run builds (the model's,
+    else the top-level one: :func:`~openselfsup.config.built_preprocessor`)
+    and written as ``model.data_preprocessor``, which the run reads first
+    (a top-level one is left unread). ``views``: :func:`batched_views` of
+    ``cfg`` where the caller has it already (else found here, refused
+    before any change)."""
     if views is None:
         views = batched_views(cfg)
     loader = cfg.train_dataloader
@@ -473,8 +481,10 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
         _batched_only('prefetch_views', 'makes the batched views ahead',
                       batched, 'the per-image views are made ahead by the '
                       'data-loader workers')
+        from ..config import built_preprocessor
         model = cfg.model
-        if (model.get('data_preprocessor') or {}).get('batch_augments') \
+        where, pre = built_preprocessor(cfg)
+        if (pre or {}).get('batch_augments') \
                 or 'augments' in (model.get('train_cfg') or {}):
             # Mixup / CutMix draw from numpy's and torch's global
             # generators, which the main thread's step draws from too: on
@@ -482,7 +492,7 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
             # checkpoint was saved, and a resumed run diverged
             raise InputError(
                 'prefetch_views=True cannot make batch augments (Mixup, '
-                "CutMix: model.data_preprocessor.batch_augments or "
+                f"CutMix: {where}.batch_augments or "
                 'model.train_cfg.augments) ahead: they draw from the '
                 "process's global random generators, which the step "
                 'draws from too; set prefetch_views=False '
@@ -551,7 +561,8 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
         channels_last = cuda
     cfg.channels_last = bool(channels_last)
     if channels_last:
-        pre = cfg.model.get('data_preprocessor')
+        from ..config import built_preprocessor
+        pre = built_preprocessor(cfg)[1]
         if pre is not None and str(pre.get('type', '')).startswith(
                 'BatchAug'):
             pre['channels_last'] = True
