@@ -133,6 +133,28 @@ def test_channels_last_reaches_a_top_level_batched_preprocessor():
     assert got == [True, True]
 
 
+def test_a_label_range_refusal_names_a_top_level_num_classes(tmp_path):
+    """The keys a list's labels need raised name a top-level-only
+    preprocessor's ``num_classes`` where it is set: the option offered
+    keeps its type and mean / std (``model.data_preprocessor.num_classes``
+    made the model a preprocessor of that key alone, which wins)."""
+    from openselfsup.apis.train import label_range_refusal
+    from openselfsup.config import load_config
+    lst = tmp_path / 'list.txt'
+    lst.write_text(''.join(f'a{i}.png {i}\n' for i in range(12)))
+    cfg = _top_level(Config.fromfile(FSP_DEMO), num_classes=9)
+    path = str(tmp_path / 'cfg.py')
+    cfg.dump(path)
+    said = str(label_range_refusal(
+        load_config(path), path, 'train_dataloader.dataset', str(lst), 9,
+        list(range(12)), 9))
+    option = said.split('set --cfg-options ')[1].split()[-1]
+    assert option == 'data_preprocessor.num_classes=12', said
+    key, value = option.split('=')
+    pre = _merged(load_config(path, {key: int(value)}))
+    assert pre == dict(cfg.data_preprocessor, num_classes=12)
+
+
 def _nct(root):
     return os.path.join(root, 'NCT') + os.sep
 

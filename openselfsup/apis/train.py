@@ -28,7 +28,8 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Tuple,
 from mmengine.config import Config
 
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
-                      argument_value, check_resume_meta, check_seed_reach,
+                      argument_value, built_preprocessor, check_resume_meta,
+                      check_seed_reach,
                       accumulation_count, check_dropped_default_hooks,
                       check_knn_hooks, check_scope_types,
                       knn_hook_model_unjudged,
@@ -2896,10 +2897,13 @@ def label_range_refusal(cfg: Config, config: str, key: str, path: str,
     keys = [f'{key}.num_classes']
     if outputs is not None and outputs <= top:
         keys.append('model.head.num_classes')
-    pre = ((cfg.get('model') or {}).get('data_preprocessor') or {}) \
-        .get('num_classes')
+    # the preprocessor the run builds, named where the config sets it (a
+    # model.data_preprocessor.num_classes option beside a top-level one
+    # would replace it whole: its type and mean / std dropped)
+    where, pre = built_preprocessor(cfg)
+    pre = (pre or {}).get('num_classes')
     if is_int(pre) and pre <= top:
-        keys.append('model.data_preprocessor.num_classes')
+        keys.append(f'{where}.num_classes')
     renumber = f', or number the list\'s classes from 0 (they start at ' \
         f'{low})' if low > 0 and len(set(labels)) <= bound else ''
     return InputError(
