@@ -4582,6 +4582,14 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
             node = node.get(name) if isinstance(node, dict) else None
         return node if isinstance(node, dict) else {}
 
+    # the training's as its run built it: a top-level one where its model
+    # has none (built_preprocessor; such a run's mean / std were compared
+    # as unset); this config's as the extraction and kNN build it, from
+    # its model alone
+    trained = built_preprocessor({'model': saved, 'data_preprocessor':
+                                  config_text_section(text,
+                                                      'data_preprocessor')})
+    saved = {**saved, 'data_preprocessor': trained[1]}
     there, here = (part(n, 'data_preprocessor') for n in (saved, own))
     unit = False  # trained on [0, 1] images, spelt as this config's
     if not knn_images:  # extraction: its images spell the trained ones'

@@ -155,6 +155,23 @@ def test_a_label_range_refusal_names_a_top_level_num_classes(tmp_path):
     assert pre == dict(cfg.data_preprocessor, num_classes=12)
 
 
+def test_a_trainings_top_level_normalisation_is_compared():
+    """A training whose mean / std were at the top level only is compared
+    by what its run built: the same mean / std in the evaluating model is
+    no change, another is named (before: read as unset, so warned where
+    they agreed and silent where they differed)."""
+    from openselfsup.config import trained_feature_changes
+    trained = _top_level(Config.fromfile(FSP_DEMO))
+    meta = dict(cfg=trained.pretty_text)
+    assert trained_feature_changes(meta, Config.fromfile(FSP_DEMO)) == []
+    other = Config.fromfile(FSP_DEMO)
+    other.model.data_preprocessor.mean = [0.5, 0.5, 0.5]
+    changes = [c for c, _ in trained_feature_changes(meta, other)]
+    assert changes == [
+        f'model.data_preprocessor.mean: {trained.data_preprocessor.mean!r}'
+        ' -> [0.5, 0.5, 0.5]'], changes
+
+
 def _nct(root):
     return os.path.join(root, 'NCT') + os.sep
 
