@@ -1124,8 +1124,9 @@ PROJECT_KEYS = frozenset({'total_batch_size', 'amp', 'channels_last',
 
 def built_preprocessor(cfg: Any) -> Tuple[str, Any]:
     """``(dotted key, config)`` of the data preprocessor a run of the
-    config ``cfg`` (a ``Config``, a dict, or a checkpoint's config text
-    read as data: ``{'model': ..., 'data_preprocessor': ...}``) builds, as
+    config ``cfg`` (a ``Config``, a dict, or the text of a checkpoint's
+    ``meta['cfg']``, its two sections read as data:
+    :func:`config_text_section`) builds, as
     MMEngine's ``Runner.__init__`` merges them (``model.setdefault(
     'data_preprocessor', data_preprocessor)`` where the top-level one is
     not None; mmpretrain's ``get_model`` alike): the model's own
@@ -1136,6 +1137,9 @@ def built_preprocessor(cfg: Any) -> Tuple[str, Any]:
     run builds reads it here, not ``cfg.model.data_preprocessor`` alone;
     a writer writes ``model.data_preprocessor``, which the run reads
     first."""
+    if isinstance(cfg, str):
+        cfg = {name: config_text_section(cfg, name)
+               for name in ('model', 'data_preprocessor')}
     model = cfg.get('model') if hasattr(cfg, 'get') else None
     top = cfg.get('data_preprocessor') if hasattr(cfg, 'get') else None
     if isinstance(model, dict) and 'data_preprocessor' not in model \
@@ -4586,10 +4590,7 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
     # has none (built_preprocessor; such a run's mean / std were compared
     # as unset); this config's as the extraction and kNN build it, from
     # its model alone
-    trained = built_preprocessor({'model': saved, 'data_preprocessor':
-                                  config_text_section(text,
-                                                      'data_preprocessor')})
-    saved = {**saved, 'data_preprocessor': trained[1]}
+    saved = {**saved, 'data_preprocessor': built_preprocessor(text)[1]}
     there, here = (part(n, 'data_preprocessor') for n in (saved, own))
     unit = False  # trained on [0, 1] images, spelt as this config's
     if not knn_images:  # extraction: its images spell the trained ones'

@@ -196,3 +196,33 @@ def test_the_clp_demo_with_a_top_level_preprocessor_trains_as_shipped(
         losses.append([float(v) for v in runner.message_hub.get_scalar(
             'train/loss').data[0]])
     assert len(losses[0]) == 2 and losses[1] == losses[0]
+
+
+def test_a_resume_compares_a_top_level_preprocessor_as_built(
+        synthetic_root, tmp_path):
+    """A ``--resume`` of a run whose preprocessor was at the top level only
+    says a change of it, named where this config sets it, and none where
+    the same settings moved into the model (before: neither read, the
+    change unsaid, the move said as every setting ``unset -> ...``)."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    path = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                        _nct(synthetic_root), n_images=16, batch=8,
+                        augment_on='cpu')
+    _top_level(Config.fromfile(path)).dump(path)
+    train(path, work_dir=str(tmp_path / 'w'))
+    ckpt = str(tmp_path / 'w' / 'epoch_1.pth')
+
+    def data_notes(cfg):
+        return [n for n in resume_notes(ckpt, cfg) if 'training data' in n]
+    changed = load_config(path)
+    mean = list(changed.data_preprocessor.mean)
+    changed.data_preprocessor.mean = [0.5, 0.5, 0.5]
+    said = ', '.join(f'data_preprocessor.mean.{i}: {m!r} -> 0.5'
+                     for i, m in enumerate(mean))
+    assert [n.split('wrote it: ')[1] for n in data_notes(changed)] == [
+        f"{said}; the run continues with this config's"]
+    moved = load_config(path)
+    moved.model.data_preprocessor = moved.pop('data_preprocessor')
+    assert data_notes(moved) == []

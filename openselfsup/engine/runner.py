@@ -467,8 +467,7 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     # is no change; one read from another directory is)
     moves, spelled = data_path_changes(text, cfg, meta.get('cwd'))
     data = [(key, line) for key, line in [
-        *schedule_changes(text, cfg, DATA_KEYS, batch=False), *moves]
-        if key not in spelled]
+        *data_changes(text, cfg), *moves] if key not in spelled]
     # the lists' contents, where the same files are read
     data += data_file_changes(meta.get(DATA_FILES_KEY), cfg,
                               [key for key, _ in data])
@@ -2587,9 +2586,30 @@ _WRAPPER_KEYS = tuple(k.split('.', 1)[1] for k in SCHEDULE_KEYS
 
 #: the training data keys whose change a ``--resume`` warns of (the
 #: list, its subset and the views, also those the batched views of
-#: ``augment_on`` make: ``schedule_changes(text, cfg,
-#: DATA_KEYS, batch=False)``)
+#: ``augment_on`` make: :func:`data_changes`); the data preprocessor's
+#: where the config sets the one its run builds
 DATA_KEYS = ('train_dataloader.dataset', 'model.data_preprocessor')
+
+
+def data_changes(text: Optional[str], cfg) -> List[Tuple[str, str]]:
+    """:func:`schedule_changes` of :data:`DATA_KEYS` between ``cfg`` and
+    the run whose config text is ``text``, the data preprocessors compared
+    as each run builds them (:func:`~openselfsup.config
+    .built_preprocessor`: the model's, else the top-level one, which
+    MMEngine's Runner merges into a model without one; a change of a
+    top-level-only one was not said) and named where ``cfg`` sets its
+    own."""
+    if not isinstance(text, str):
+        return []
+    where, _ = built_preprocessor(cfg)
+    there, trained = built_preprocessor(text)
+    # where both set it alike, read there as the text holds it (a model
+    # section of code is not compared)
+    saved = {} if there == where else \
+        {'model': {'data_preprocessor': trained}} \
+        if where == DATA_KEYS[1] else {where: trained}
+    return schedule_changes(text, cfg, (DATA_KEYS[0], where), batch=False,
+                            saved_sections=saved)
 
 #: the key of a checkpoint's meta that records the contents of the files
 #: its run's training datasets read (the lists: :func:`data_file_changes`)
