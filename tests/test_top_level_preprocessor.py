@@ -226,3 +226,23 @@ def test_a_resume_compares_a_top_level_preprocessor_as_built(
     moved = load_config(path)
     moved.model.data_preprocessor = moved.pop('data_preprocessor')
     assert data_notes(moved) == []
+
+
+def test_a_top_level_preprocessor_is_read_only_where_the_runner_merges_it():
+    """``config_variables`` (the top-level names no run reads) counts a
+    top-level ``data_preprocessor`` as read only where MMEngine's Runner
+    merges it: the model has none and it is not None
+    (``Runner.__init__``'s condition: before, a ``data_preprocessor =
+    None`` beside a model without one was counted as read)."""
+    from openselfsup.config import config_variables
+    top = dict(type='SelfSupDataPreprocessor')
+    for model, value, read in ((dict(type='MoCoV3'), top, True),
+                               (dict(type='MoCoV3'), None, False),
+                               (dict(type='MoCoV3', data_preprocessor=top),
+                                top, False)):
+        cfg = Config(dict(model=model, data_preprocessor=value))
+        # the reference: Runner.__init__'s merge, by hand
+        merged = value is not None and 'data_preprocessor' not in model
+        assert merged == read and (_merged(cfg) == value) == (
+            merged or value == model.get('data_preprocessor'))
+        assert ('data_preprocessor' not in config_variables(cfg)) == read
