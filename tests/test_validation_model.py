@@ -283,3 +283,56 @@ def test_a_model_the_check_passes_validates(synthetic_root, tmp_path):
     with open(logs[0]) as f:
         log = f.read()
     assert 'Epoch(val) [1]' in log and 'accuracy/top1' in log, log[-2000:]
+
+
+@pytest.mark.parametrize('loop', ['val', 'test'])
+def test_a_loop_set_in_part_is_refused_as_mmengines_runner_refuses_it(
+        tmp_path, loop, capfd):
+    """Some of a loop's three sections set and not the others
+    (``--cfg-options val_cfg=None`` on a config that validates) passed
+    ``--check-config`` and was refused by MMEngine's Runner when it was
+    built, after a launcher had started its processes. The check refuses
+    exactly the sets of sections that the Runner's own constructor refuses
+    (each of the 8, against ``Runner(...)`` built with them), and
+    ``tools/train.py --check-config`` says it in one line."""
+    import itertools
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from _foundation_helpers import run_tool_here
+    from openselfsup.apis.train import check_loop_sections
+    sections = {f'{loop}_dataloader': dict(
+        batch_size=1, dataset=dict(type='X'),
+        sampler=dict(type='DefaultSampler', shuffle=False)),
+        f'{loop}_cfg': dict(), f'{loop}_evaluator': dict(type='Accuracy')}
+    for n, chosen in enumerate(itertools.product((False, True), repeat=3)):
+        given = {k: (v if keep else None)
+                 for keep, (k, v) in zip(chosen, sections.items())}
+        try:
+            Runner(model=torch.nn.Linear(1, 1),
+                   work_dir=str(tmp_path / f'w{n}'),
+                   experiment_name=f'{loop}{n}', **given)
+            runner_refused = False
+        except ValueError as e:
+            assert 'should be either all None or not None' in str(e)
+            runner_refused = True
+        try:
+            check_loop_sections(Config(given), 'c.py')
+            refused = False
+        except InputError as e:
+            refused = True
+            unset = [k for k, v in given.items() if v is None]
+            assert str(e).startswith('c.py: ' + ', '.join(
+                k for k in given if k not in unset) + ' set but '
+                + ', '.join(unset) + ' not'), str(e)
+            assert str(e).endswith(' '.join(f'{k}=None' for k in given)
+                                   + ')'), str(e)
+        assert refused == runner_refused, given
+    # the launchers' check says it (the balance demo validates and tests)
+    config = os.path.join(REPO, 'configs', 'demo',
+                          'balance_slide_synthetic.py')
+    rc, _, err = run_tool_here(['tools/train.py', config, '--check-config',
+                                '--cfg-options', f'{loop}_cfg=None'], capfd)
+    assert rc == 2 and f'{loop}_cfg not: ' in err, (rc, err)

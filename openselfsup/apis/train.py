@@ -1880,8 +1880,9 @@ def check_config_values(cfg: Config, config_path: str,
     by ``custom_imports``, an mmpretrain model such as ``SimCLR``), by the
     model class's ancestry too, the model stack imported:
     :func:`~openselfsup.engine.knn_hook.check_knn_hook_model`),
-    a validation loop on a model without a ``'predict'`` mode
-    (:func:`check_validated_model`: a CLP or HLSS config given one
+    a loop's sections set in part (:func:`check_loop_sections`: MMEngine's
+    refusal when the runner is built), a validation loop on a model
+    without a ``'predict'`` mode (:func:`check_validated_model`: a CLP or HLSS config given one
     trained its first epoch and stopped at its validation),
     ``--auto-scale-lr``'s base
     (:func:`check_auto_scale_lr`, which sets ``enable`` before the run
@@ -1894,6 +1895,7 @@ def check_config_values(cfg: Config, config_path: str,
     check_training_config(cfg, config_path)
     check_dropped_default_hooks(cfg, config_path)
     check_knn_hooks(cfg, config_path)
+    check_loop_sections(cfg, config_path)
     check_validated_model(cfg, config_path)
     if knn_hook_model_unjudged(cfg):
         # judged by ancestry, as the hook judges it when the run starts
@@ -1939,6 +1941,31 @@ def _refuse_unregistered_model(cfg, config: str) -> None:
 #: the sections from which MMEngine's Runner builds a validation loop,
 #: all set or all None (``Runner.__init__`` refuses the rest)
 VALIDATION_SECTIONS = ('val_dataloader', 'val_cfg', 'val_evaluator')
+#: the same three of its test loop
+TEST_SECTIONS = ('test_dataloader', 'test_cfg', 'test_evaluator')
+
+
+def check_loop_sections(cfg: Config, config: str) -> None:
+    """Refuse a config that sets some of a loop's three sections and not
+    the others (:data:`VALIDATION_SECTIONS`, :data:`TEST_SECTIONS`; unset
+    and None are one): MMEngine's Runner refuses it when it is built
+    (``should be either all None or not None``), which the run said in one
+    line but ``--check-config`` passed, so a launcher started its
+    processes for that refusal (``--cfg-options val_cfg=None`` alone, on a
+    config that validates). The line names the sections set and those
+    not, and the two ways on."""
+    for sections in (VALIDATION_SECTIONS, TEST_SECTIONS):
+        unset = [k for k in sections if cfg.get(k) is None]
+        if 0 < len(unset) < len(sections):
+            given = [k for k in sections if k not in unset]
+            loop = 'validation' if sections is VALIDATION_SECTIONS \
+                else 'test'
+            raise InputError(
+                f'{config}: {", ".join(given)} set but {", ".join(unset)} '
+                f"not: MMEngine's Runner builds a {loop} loop from all "
+                'three or none and refuses the rest; set '
+                f'{" and ".join(unset)}, or none of them (--cfg-options '
+                + ' '.join(f'{k}=None' for k in sections) + ')')
 
 
 def _validation_said(cfg) -> Tuple[str, str]:
