@@ -12,6 +12,7 @@ the registries (is it an argument of the class its dict builds?).
 """
 import argparse
 import ast
+import copy
 import difflib
 import functools
 import logging
@@ -1147,6 +1148,35 @@ def built_preprocessor(cfg: Any) -> Tuple[str, Any]:
         return 'data_preprocessor', top
     return 'model.data_preprocessor', model.get('data_preprocessor') \
         if isinstance(model, dict) else None
+
+
+def built_model(cfg: Any) -> Any:
+    """The ``model`` section a run of ``cfg`` (as :func:`built_preprocessor`
+    takes it) builds, as MMEngine's ``Runner.__init__`` merges a top-level
+    ``data_preprocessor`` into a model without one: a plain dict, a copy
+    (``cfg.model.to_dict()`` where the model has its own or none is at the
+    top level: every shipped config, whose fingerprints are those of its
+    model section as before), with the top-level preprocessor set where
+    :func:`built_preprocessor` takes it; the model value itself where it
+    is no dict. What ``extract.py`` and ``knn_eval.py`` build, fingerprint
+    and compare with a checkpoint's training, as the training run built
+    its model."""
+    model = cfg.get('model') if hasattr(cfg, 'get') else None
+    if isinstance(cfg, str):
+        model = config_text_section(cfg, 'model')
+    if not isinstance(model, dict):
+        return model
+    where, pre = built_preprocessor(cfg)
+    model = _plain_copy(model)
+    if where == 'data_preprocessor':
+        model['data_preprocessor'] = _plain_copy(pre)
+    return model
+
+
+def _plain_copy(node: Any) -> Any:
+    """A copy of a config section as plain dicts (``ConfigDict.to_dict``)."""
+    to_dict = getattr(node, 'to_dict', None)
+    return to_dict() if callable(to_dict) else copy.deepcopy(node)
 
 
 def _live(cfg: Config, top: str) -> bool:
@@ -4573,7 +4603,11 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
                   'feature settings are not compared', logger='current',
                   level=logging.DEBUG)
         return found
-    own = cfg.model.to_dict() if 'model' in cfg else {}
+    # this config's model as the extraction and kNN build it (a top-level
+    # preprocessor merged: built_model; such a config's mean / std were
+    # compared as unset)
+    own = built_model(cfg) if 'model' in cfg else {}
+    own = own if isinstance(own, dict) else {}
 
     def option(key: str, value: Any) -> Optional[str]:
         if value is UNSET:  # a key only this config has: none removes it
@@ -4588,8 +4622,7 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
 
     # the training's as its run built it: a top-level one where its model
     # has none (built_preprocessor; such a run's mean / std were compared
-    # as unset); this config's as the extraction and kNN build it, from
-    # its model alone
+    # as unset)
     saved = {**saved, 'data_preprocessor': built_preprocessor(text)[1]}
     there, here = (part(n, 'data_preprocessor') for n in (saved, own))
     unit = False  # trained on [0, 1] images, spelt as this config's

@@ -4658,3 +4658,43 @@ def test_float32_extraction_sets_tf32_aside_on_a_gpu(amp):
     assert feats.shape == (4, 3)
     assert seen == [('tf32', 'tf32') if amp else ('ieee', 'ieee')] * 2
     assert after == ('tf32', 'tf32')
+
+
+def test_a_top_level_preprocessor_extracts_as_the_models_own(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """``nct_test.py`` with its model's data preprocessor moved to the top
+    level (as mmpretrain's configs set it; MMEngine's Runner merges it into
+    a model without one) gives the shipped config's features byte for
+    byte, from a checkpoint and at a seeded initialisation, under the
+    same ``model_sha1``, and a checkpoint trained with the shipped
+    normalisation is not warned (before: built from ``cfg.model`` alone,
+    without mean / std / to_rgb, other features, warned ``mean: [...] ->
+    unset``)."""
+    from mmengine.config import Config
+
+    from openselfsup.apis import extract as ex
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+    moved = Config.fromfile(_config('nct_test.py'))
+    moved.data_preprocessor = moved.model.pop('data_preprocessor')
+    config = str(tmp_path / 'nct_test_top_level.py')
+    moved.dump(config)
+    ckpt = str(tmp_path / 'trained.pth')
+    _trained_demo_checkpoint(ckpt, weights)
+    opts = _options(synthetic_root, 'NCT')
+    got = {}
+    for name, path in (('shipped', _config('nct_test.py')), ('moved', config)):
+        for source in (ckpt, None):
+            out = str(tmp_path / f'{name}_{source is None}' / 'NCT_test.npy')
+            record, = ex.extract_many([path], source, [out],
+                                      cfg_options=opts, progress=False,
+                                      random_init=source is None, seed=3)
+            with open(out, 'rb') as f:
+                got[name, source] = (f.read(), record['model_sha1'],
+                                     record['trained_settings_differ'])
+    for source in (ckpt, None):
+        assert got['moved', source][0] == got['shipped', source][0]
+        assert got['moved', source] == got['shipped', source]
+    assert lines == []
+    assert got['shipped', ckpt][2] == [] and \
+        got['shipped', ckpt][0] != got['shipped', None][0]

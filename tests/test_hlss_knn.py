@@ -2490,16 +2490,17 @@ def _trained_elsewhere(tmp_path, config, trained_options, dumped=True):
     return ckpt
 
 
-def _knn_warnings(monkeypatch):
+def _knn_warnings(monkeypatch, stand_in=True):
     """The warning lines knn_eval_checkpoint logs (mmengine's print_log at
-    WARNING), collected; its kNN a stand-in."""
+    WARNING), collected; its kNN a stand-in where ``stand_in``."""
     import mmengine.logging
 
     from openselfsup.evaluation import knn as knn_module
     said = []
     level = dict(n=1, acc=1.0, mca=1.0)
-    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: dict(
-        k=1, patch=level, slide=level, patient=level))
+    if stand_in:
+        monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: dict(
+            k=1, patch=level, slide=level, patient=level))
     real = mmengine.logging.print_log
 
     def print_log(msg, logger=None, level=logging.INFO):
@@ -3495,3 +3496,56 @@ def test_knn_eval_looks_types_up_as_the_training_run_did(
     assert judged != first and str(err.value).startswith(judged), \
         str(err.value)
     assert not out.exists()
+
+
+def test_a_top_level_preprocessor_evaluates_as_the_models_own(
+        tmp_path, monkeypatch):
+    """A checkpoint of the HiDisc demo trained with a mean / std (its
+    model's data preprocessor), evaluated with the demo whose preprocessor,
+    with them, is at the top level (as mmpretrain's configs set it;
+    MMEngine's Runner merges it into a model without one), gives the kNN
+    results of the demo with them in its model (a real kNN on synthetic
+    patients), under the same ``model_config_sha1`` and
+    ``model_settings``, and no settings warning (before: built from
+    ``cfg.model`` alone, without them: other numbers, and warned
+    ``model.data_preprocessor.mean: [0.5, 0.5, 0.5] -> unset``);
+    ``knn_summary.py``'s command for them adds no options (the config
+    now gives the settings the results record)."""
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.apis.knn_summary import evaluated_options
+    _demo_data_and_weights(tmp_path, monkeypatch)  # the data, cwd
+    said = _knn_warnings(monkeypatch, stand_in=False)
+    ckpt, config, trained = _trained_normalised_and_moved(tmp_path)
+    got = {}
+    for name, path, options in (('shipped', HIDISC_DEMO, trained),
+                                ('moved', config, None)):
+        res, _ = knn_eval_checkpoint(path, ckpt, str(tmp_path / name),
+                                     options)
+        got[name] = res
+    levels = ('patch', 'slide', 'patient')
+    assert [got['moved'][k] for k in levels] == \
+        [got['shipped'][k] for k in levels]
+    assert got['shipped']['patch']['n'] > 0
+    for key in ('model_config_sha1', 'model_settings',
+                'settings_other_than_trained'):
+        assert got['moved'][key] == got['shipped'][key], key
+    assert said == []
+    assert evaluated_options(got['moved']) == []
+
+
+def _trained_normalised_and_moved(tmp_path):
+    """A checkpoint of the HiDisc demo trained with a mean / std in its
+    model's data preprocessor, and a config file of the demo with that
+    preprocessor at the top level: their paths, and the options it was
+    trained with."""
+    from mmengine.config import Config
+    trained = {'model.data_preprocessor.mean': [0.5] * 3,
+               'model.data_preprocessor.std': [0.25] * 3}
+    ckpt = str(_trained_elsewhere(tmp_path, HIDISC_DEMO, trained))
+    moved = Config.fromfile(HIDISC_DEMO)
+    moved.data_preprocessor = dict(moved.model.pop('data_preprocessor'),
+                                   mean=[0.5] * 3, std=[0.25] * 3)
+    config = str(tmp_path / 'top_level.py')
+    moved.dump(config)
+    return ckpt, config, trained
+

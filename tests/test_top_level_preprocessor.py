@@ -246,3 +246,68 @@ def test_a_top_level_preprocessor_is_read_only_where_the_runner_merges_it():
         assert merged == read and (_merged(cfg) == value) == (
             merged or value == model.get('data_preprocessor'))
         assert ('data_preprocessor' not in config_variables(cfg)) == read
+
+
+#: the model fingerprints of the shipped configs extract.py and knn_eval.py
+#: evaluate, computed at the base commit 4601f828 with its code: per
+#: extraction config, ``extraction_settings``' ``model_sha1`` with and
+#: without a checkpoint's weights; per kNN config, knn_eval.py's
+#: ``model_config_sha1`` for a checkpoint (open_clip stand-ins) and at
+#: initialisation, then the SHA-1 of its ``model_settings`` the same two
+#: ways. Stored results are matched by them: they must not change
+_EXTRACTION_SHA1 = '2f78c92822a9c8e197b765065e178db1459fd7d2'
+BASE_FINGERPRINTS = {
+    **{f'configs/extraction/{name}.py': [_EXTRACTION_SHA1] * 2
+       for name in ('lc', 'nct_aug', 'nct_test', 'nct_train', 'paip_test',
+                    'paip_train')},
+    'configs/demo/hidisc_r18w8_synthetic.py': [
+        '414e3e323b8140b625cac4929fadc79ca57f807c',
+        '414e3e323b8140b625cac4929fadc79ca57f807c',
+        '65270eee3a5a4905b1b5609e7158c37dd7577e45',
+        '65270eee3a5a4905b1b5609e7158c37dd7577e45'],
+    'configs/demo/hlss_rn50w8_synthetic.py': [
+        '0af9c8472a53ef23317c95567cf70f215510a0b3',
+        'cd92f51a29a7ee05ef103b5a7dfbc9b341137a15',
+        '7e70e9f5a7d7efc63ff7efa9299f469780cd3d31',
+        '6f921f54b803fd1f2c8bcf22bcc0ab3edb222ef5'],
+    'configs/hlss/hidisc_r50_b10p_opensrh.py': [
+        'f974309b05ffa99dd4316399d4ea5a2e979d54d3',
+        'f974309b05ffa99dd4316399d4ea5a2e979d54d3',
+        '20c377f6a56f07f7a372464930be6369db00f2ac',
+        '20c377f6a56f07f7a372464930be6369db00f2ac'],
+    'configs/hlss/hlss_clip-rn50_b32p_opensrh.py': [
+        'aab81375a1eb90e54de04a219ba47eb385e8b210',
+        'f2a89a00f71f51d222abe8644f89d3777a91087c',
+        '2fd7f42ce4ccd00ed91529fc007ee4563cdb93cf',
+        '50ff6d260fadd7f60238c37d7ae9f00ab216c39b']}
+
+
+def _fingerprints(cfg, config: str) -> list:
+    """What extract.py (an extraction config) or knn_eval.py records of
+    ``cfg``'s model, as :data:`BASE_FINGERPRINTS` lists it."""
+    from openselfsup.apis.extract import extraction_settings
+    from openselfsup.utils import config_sha1
+    if 'dataset' in cfg:
+        return [extraction_settings(cfg, config, w)['model_sha1']
+                for w in (True, False)]
+    from openselfsup.apis.knn import model_record
+    records = [model_record(cfg, w) for w in (True, False)]
+    return [r.sha1 for r in records] + [config_sha1(r.flat) for r in records]
+
+
+def test_shipped_fingerprints_are_kept_and_a_top_level_one_shares_them():
+    """Every shipped config extract.py or knn_eval.py evaluates keeps the
+    model fingerprints the base commit recorded (stored results are
+    matched by them), and the same config with its model's data
+    preprocessor moved to the top level (the model MMEngine's Runner
+    builds is the same) has them too (before: its model without the
+    preprocessor, other fingerprints)."""
+    from openselfsup.config import load_config
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for name, base in BASE_FINGERPRINTS.items():
+        config = os.path.join(repo, name)
+        cfg = load_config(config)
+        assert _fingerprints(cfg, config) == base, name
+        cfg.data_preprocessor = cfg.model.pop('data_preprocessor')
+        assert _fingerprints(cfg, config) == base, name
+

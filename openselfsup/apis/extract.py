@@ -74,7 +74,8 @@ from ..classes import (by_name_way_out, held_out_words, lists_behind_words,
                        lists_words_rest_on,
                        model_held_out, nct_names, refusal_rests_on,
                        split_model_name, trained_on_words)
-from ..config import (argument_value, by_name_only, check_extraction_scope,
+from ..config import (argument_value, built_model, by_name_only,
+                      check_extraction_scope,
                       check_setting_types, export_again_helps, init_scope,
                       key_below,
                       kept_list_roots,
@@ -597,7 +598,11 @@ def output_paths(output: str) -> Dict[str, str]:
 
 
 def build_extractor(cfg) -> torch.nn.Module:
-    """Build the config's ``model`` (backbone, pooling neck, preprocessor).
+    """Build the config's ``model`` (backbone, pooling neck, preprocessor)
+    as a run builds it: a top-level ``data_preprocessor`` merged into a
+    model without one (:func:`~openselfsup.config.built_model`;
+    mmpretrain's configs set it there only: such a config was extracted
+    without its mean / std / channel order).
 
     Raises:
         InputError: a setting the model's classes refuse (a wrong value
@@ -611,7 +616,7 @@ def build_extractor(cfg) -> torch.nn.Module:
     init_scope(cfg, False)
     with settings_refused(cfg, 'model'):
         check_setting_types(cfg, ('model', ))
-        return MODELS.build(cfg.model)
+        return MODELS.build(built_model(cfg))
 
 
 def build_dataset(cfg):
@@ -1669,16 +1674,17 @@ def warn_other_images(records: Sequence[Dict]) -> None:
 
 def build_random_extractor(cfg, seed: int,
                            training: bool = False) -> torch.nn.Module:
-    """The config's ``model`` at its own initialisation (``init_weights``),
-    drawn from a seeded generator (:func:`~openselfsup.models.extraction.
-    build_initialised`); ``training``: ``cfg`` is a training config
+    """The config's ``model`` as a run builds it (:func:`build_extractor`)
+    at its own initialisation (``init_weights``), drawn from a seeded
+    generator (:func:`~openselfsup.models.extraction.build_initialised`);
+    ``training``: ``cfg`` is a training config
     (``knn_eval.py``'s), its types looked up as its run looked them up
     (:func:`~openselfsup.config.init_scope`)."""
     from ..models.extraction import build_initialised
     init_scope(cfg, training)
     with settings_refused(cfg, 'model'):  # as build_extractor
         check_setting_types(cfg, ('model', ))
-        return build_initialised(cfg.model, seed)
+        return build_initialised(built_model(cfg), seed)
 
 
 def _encode(model, images, labels: np.ndarray, where: str, device: str,
@@ -1938,12 +1944,13 @@ def extract_many(configs: Sequence[str],
         _check_pipeline(listing, aug_times)
         settings.append(extraction_settings(listing['cfg'], listing['config'],
                                             not random_init))
-    encoders = []  # [config's model, encoder, checkpoint in it] per model
+    encoders = []  # [model as built, encoder, checkpoint in it] per model
 
     def encoder(cfg) -> list:
-        entry = next((e for e in encoders if e[0] == cfg.model), None)
+        built = built_model(cfg)
+        entry = next((e for e in encoders if e[0] == built), None)
         if entry is None:
-            entry = [cfg.model, build_random_extractor(cfg, seed)
+            entry = [built, build_random_extractor(cfg, seed)
                      if random_init else build_extractor(cfg), None]
             encoders.append(entry)
         return entry
@@ -2040,8 +2047,11 @@ def extraction_settings(cfg, config: str, weights_loaded: bool) -> Dict:
     feature sets scored together are compared by what they were extracted
     with, not by how it was spelt: ``model_sha1``, the ``model`` section
     as the encoder is built from it (:func:`~openselfsup.config.
-    model_settings_sha1`; without what names its initial weights where a
-    checkpoint's replace them), ``pipeline_sha1``, the dataset's pipeline
+    built_model`, a top-level ``data_preprocessor`` merged into a model
+    without one: such a config's earlier sets recorded its model without
+    it; :func:`~openselfsup.config.model_settings_sha1`; without what
+    names its initial weights where a checkpoint's replace them),
+    ``pipeline_sha1``, the dataset's pipeline
     (:func:`~openselfsup.config.sized_pipeline`: ``scale=64`` is
     ``scale=(64, 64)``), and ``image_size``, ``[w, h]`` of its last crop or
     resize (:func:`~openselfsup.config.pipeline_image_size`; None where
@@ -2055,7 +2065,7 @@ def extraction_settings(cfg, config: str, weights_loaded: bool) -> Dict:
     size = pipeline_image_size(pipeline or [], 'dataset.pipeline')
     try:
         return dict(
-            model_sha1=model_settings_sha1(cfg.model.to_dict(),
+            model_sha1=model_settings_sha1(built_model(cfg),
                                            weights_loaded),
             pipeline_sha1=config_sha1(sized_pipeline(pipeline),
                                       'dataset.pipeline'),

@@ -15,7 +15,7 @@ import os
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
-                      argument_value,
+                      argument_value, built_model,
                       check_knn_model, check_scope_types,
                       check_setting_types, data_contents_change,
                       data_folder_digests, data_folders, digest_noun,
@@ -1155,6 +1155,63 @@ def _results_of(source: str, sha1: Optional[str], model_sha1: Optional[str],
 
 
 @reading_once()  # each metadata file parsed once
+class ModelRecord(NamedTuple):
+    """What a kNN result records of the model it evaluates
+    (:func:`model_record`)."""
+    #: the model section as the training run built it
+    #: (:func:`~openselfsup.config.built_model`)
+    own: dict
+    #: the section built for the evaluation (for a checkpoint, with the
+    #: stand-ins made in place)
+    built: dict
+    #: ``{dotted key: part}`` built in place of the config's
+    stand_ins: dict
+    #: ``model_config_sha1``: the SHA-1 of ``built``
+    sha1: str
+    #: ``model_settings``: ``own`` key by key
+    flat: dict
+    #: ``built`` key by key where stand-ins were made (results written
+    #: before ``model_settings`` recorded the config's own hold it), else
+    #: None
+    built_flat: Optional[dict]
+
+
+def model_record(cfg, weights_loaded: bool) -> ModelRecord:
+    """The model of the training config ``cfg`` as ``knn_eval.py`` builds,
+    fingerprints and records it (:class:`ModelRecord`): as its training
+    run built it, a top-level ``data_preprocessor`` merged into a model
+    without one (:func:`~openselfsup.config.built_model`; before, such a
+    config was evaluated without its mean / std, and its results recorded
+    the model without it: their fingerprints differ from this one's; every
+    shipped config's are as before). Where a checkpoint's weights fill it
+    (``weights_loaded``), an open_clip tower's own files (HLSS: the CC12M
+    checkpoint, the text tower) are neither read nor part of what it is, a
+    text tower a stand-in of its width (kNN reads image features only:
+    :func:`~openselfsup.models.open_clip.without_clip_weights`), and what
+    names its initial weights (``init_cfg``, ``pretrained``: replaced, the
+    features the same) is left out of the fingerprints. The SHA-1 is of
+    the section as built, stand-ins included, as results already written
+    record it; the settings key by key are the config's own (the text
+    encoder it names, not the stand-in): a refusal names the key that
+    differs.
+
+    Raises:
+        InputError: a value without a fingerprint, its key named.
+    """
+    own = built_model(cfg)
+    # a copy: own stays the config's (the stand-in text tower made in
+    # place was named as the first difference)
+    built, stand_ins, built_flat = built_model(cfg), {}, None
+    if weights_loaded:
+        from ..models.open_clip import without_clip_weights
+        stand_ins = without_clip_weights(built)
+    sha1 = model_settings_sha1(built, weights_loaded)
+    flat = model_settings(own, weights_loaded)
+    if stand_ins:
+        built_flat = model_settings(built, True)
+    return ModelRecord(own, built, stand_ins, sha1, flat, built_flat)
+
+
 def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                         out_dir: Optional[str] = None,
                         cfg_options: Optional[dict] = None,
@@ -1187,7 +1244,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         model) heads the table, the plot and what the command prints; it
         records the config, the checkpoint's path and SHA-1
         (``checkpoint_sha1``), the SHA-1 of the resolved config's
-        ``model`` section (``model_config_sha1``; for a checkpoint, of the
+        ``model`` section as its run builds it (``model_config_sha1``; a
+        top-level ``data_preprocessor`` merged into a model without one,
+        :func:`~openselfsup.config.built_model`: such a config's earlier
+        results recorded its model without it; for a checkpoint, of the
         section as built for it, :func:`~openselfsup.models.open_clip.
         without_clip_weights`, without the keys that name its initial
         weights, :func:`~openselfsup.config.without_initial_weights`), the
@@ -1256,7 +1316,6 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     import openselfsup.datasets.registered  # noqa: F401  (the datasets)
     from ..evaluation.knn import format_table, knn_title, run_knn
     from ..models import extraction  # noqa: F401  (registers the models)
-    from ..models.open_clip import without_clip_weights
     from .extract import build_random_extractor
     # the types looked up as the training run looked them up (MMEngine's
     # Runner: 'mmengine' where the config sets no scope, it was the
@@ -1281,32 +1340,11 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # the settings recorded as the check leaves them, which is what runs
     # (knn_eval.k=20.0 evaluates as 20: it was recorded as 20.0)
     settings = (*knn_settings(cfg.knn_eval.to_dict()), *settings[2:])
-    own_model = cfg.model.to_dict()  # as the config gives it
-    # the section as it is built (a copy: cfg.model stays the config's,
-    # which a checkpoint's recorded config is compared with; the stand-in
-    # text tower made in place was named as the first difference)
-    built_model = cfg.model.to_dict()
-    stand_ins, built_flat = {}, None
-    if checkpoint is not None:
-        # the model a checkpoint's weights fill, as it is built: an
-        # open_clip tower's own files (HLSS: the CC12M checkpoint, the
-        # text tower) are neither read nor part of what it is; a text
-        # tower a stand-in of its width (kNN reads image features only)
-        stand_ins = without_clip_weights(built_model)
     try:  # the model's settings identify it: two configs of one name at
         # initialisation, one checkpoint's weights in two models (what takes
-        # no weights: a pooling, out_indices), in one --out-dir. Where a
-        # checkpoint's weights fill it, not where its initial weights would
-        # come from (init_cfg, pretrained: replaced, the features the same).
-        # The SHA-1 of the section as built, stand-ins included, as results
-        # already written record it
-        model_sha1 = model_settings_sha1(built_model, checkpoint is not None)
-        # and key by key, the config's own (the text encoder it names, not
-        # the stand-in): a refusal names the key that differs
-        model_flat = model_settings(own_model, checkpoint is not None)
-        if stand_ins:  # as results written before they recorded the
-            # config's own settings hold them: the section as built
-            built_flat = model_settings(built_model, True)
+        # no weights: a pooling, out_indices), in one --out-dir
+        own_model, model_cfg, stand_ins, model_sha1, model_flat, \
+            built_flat = model_record(cfg, checkpoint is not None)
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
     if checkpoint is None:  # built once its results may be written
@@ -1317,10 +1355,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # and the files it names (a pretrained checkpoint, embeddings), by
         # their contents: the same path may hold another file, or be
         # relative to another directory
-        model_files = named_file_digests(cfg.model.to_dict(), 'model')
+        model_files = named_file_digests(own_model, 'model')
     else:
         model, trained, note, other_settings = _model_from_checkpoint(
-            built_model, checkpoint, held, cfg, config)
+            model_cfg, checkpoint, held, cfg, config)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
         where = os.path.dirname(os.path.abspath(checkpoint))
         if out_dir and os.path.abspath(out_dir) != where:

@@ -313,15 +313,16 @@ def evaluated_options(record: dict) -> Optional[List[str]]:
     config as it is now (:func:`~openselfsup.config.recorded_options`);
     None where they cannot be spelled, or the config or the record's
     settings are not there to read."""
-    from ..config import load_config, model_settings, recorded_options
+    from ..config import (built_model, load_config, model_settings,
+                          recorded_options)
     from .knn import knn_settings
     model, knn = record.get('model_settings'), record.get('knn_settings')
     if not (isinstance(model, dict) and isinstance(knn, dict)):
         return None
     try:
         cfg = load_config(record['config'])
-        now = {**model_settings(cfg.model.to_dict(),
-                                _seed(record) is None),
+        # the model as knn_eval.py records it (built_model)
+        now = {**model_settings(built_model(cfg), _seed(record) is None),
                **knn_settings(cfg.knn_eval.to_dict())[0]}
     except (InputError, OSError, KeyError, AttributeError):
         return None

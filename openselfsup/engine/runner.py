@@ -63,7 +63,7 @@ from ..config import (UNSET, _code_keys,  # noqa: F401
                       hyper_parameter_changes_said, saved_model_difference,
                       uneven_windows_refusal)
 from ..config import MMENGINE_DEFAULT_HOOKS
-from ..config import (accumulation_count, built_preprocessor,
+from ..config import (accumulation_count, built_model, built_preprocessor,
                       config_text_section, dataset_parts, named_wrappers,
                       sampler_epoch_length, seeded_workers)
 from ..registry import RUNNERS
@@ -4290,7 +4290,7 @@ def give_built_process_seed(runner) -> None:
     build. The preprocessor's config is the one the model was built
     with: ``runner.cfg`` is a copy taken before ``Runner.__init__`` merged
     a top-level ``data_preprocessor`` into a model that has none
-    (:func:`~openselfsup.config.built_preprocessor`; such a batched one
+    (:func:`~openselfsup.config.built_model`; such a batched one
     took 0 before, under every seed)."""
     from .knn_hook import _unwrapped
     if isinstance(runner, AtomicRunner):
@@ -4299,10 +4299,8 @@ def give_built_process_seed(runner) -> None:
     seed_model_generator_per_rank(model, runner)
     seed = getattr(runner, 'seed', None)
     cfg = getattr(runner, 'cfg', None) or {}
-    built = cfg.get('model')
-    if isinstance(built, dict):  # as Runner.__init__ built it
-        built = dict(built, data_preprocessor=built_preprocessor(cfg)[1])
-    arg = process_seeded_arg(built)
+    # the model as Runner.__init__ built it
+    arg = process_seeded_arg(built_model(cfg))
     if seed is None or arg is None:
         return
     pre = getattr(model, 'data_preprocessor', None)
