@@ -1811,7 +1811,10 @@ EXTRACTION_JUDGED = 'extract.py'
 def check_extraction_scope(cfg, config: str) -> List[str]:
     """The scope check (:func:`check_scope_types`) of what ``extract.py``
     builds of an extraction config, in the scope it builds in
-    (:func:`extraction_scope`): the ``model`` and the ``dataset``, each
+    (:func:`extraction_scope`): the ``model`` as a run builds it (a
+    top-level ``data_preprocessor`` merged into a model without one:
+    :func:`built_model`, as a training run's check judges it) and the
+    ``dataset``, each
     through the project's registry, and below the dataset the pipeline
     mmpretrain's ``BaseDataset`` builds (and what mmcv's ``RandomApply``
     there builds on MMEngine's root). A type the build would not find
@@ -1826,9 +1829,9 @@ def check_extraction_scope(cfg, config: str) -> List[str]:
         list[str]: the scope check's warnings (a type built as another
         scope's class).
     """
-    roots = [(key, cfg.get(key), PROJECT_SCOPE) for key in ('model',
-                                                             'dataset')
-             if isinstance(cfg.get(key), dict)]
+    roots = [(key, node, PROJECT_SCOPE) for key, node in (
+        ('model', built_model(cfg)), ('dataset', cfg.get('dataset')))
+        if isinstance(node, dict)]
     return check_scope_types(cfg, config, roots, EXTRACTION_JUDGED,
                              scope=extraction_scope(cfg))
 
@@ -1899,8 +1902,8 @@ def _nearest_typed(node: Any, key: str) -> Iterator[Tuple[str, dict]]:
 def _training_roots(cfg) -> List[Tuple[str, Any, str]]:
     """``(key, dict, 'mmengine')`` of what MMEngine's Runner builds of a
     training config through MMEngine's registries (:func:`_built_dicts`)."""
-    roots = [(k, cfg.get(k)) for k in ('model', 'log_processor',
-                                       'visualizer', 'train_cfg')]
+    roots = [('model', built_model(cfg))] + [
+        (k, cfg.get(k)) for k in ('log_processor', 'visualizer', 'train_cfg')]
     loader = cfg.get('train_dataloader')
     if isinstance(loader, dict):
         roots += [(f'train_dataloader.{k}', loader.get(k))
@@ -1946,12 +1949,14 @@ def _training_roots(cfg) -> List[Tuple[str, Any, str]]:
 def knn_scope_roots(cfg) -> List[Tuple[str, Any, str]]:
     """What ``knn_eval.py`` builds of a training config, as its training
     run built it (:func:`_built_dicts`): the model, as MMEngine's Runner
-    builds it, and the ``knn_eval`` section's data sets, as the project's
+    builds it (:func:`built_model`: a top-level ``data_preprocessor``
+    merged into a model without one, judged as the training's check
+    judges it), and the ``knn_eval`` section's data sets, as the project's
     ``KNNEvalHook`` builds them from the same arguments
     (:data:`REGISTRY_BUILT`). Imports the model stack."""
     section = cfg.get('knn_eval')
     hook = _registered('KNNEvalHook', own=True)
-    return [('model', cfg.get('model'), 'mmengine')] + [
+    return [('model', built_model(cfg), 'mmengine')] + [
         (f'knn_eval.{name}', section.get(name), on)
         for name, on in getattr(hook, REGISTRY_BUILT, {}).items()
         if isinstance(section, dict)]
@@ -1987,13 +1992,12 @@ def _built_dicts(cfg, scope: str,
     nothing, builds from its arguments. Parents are resolved in ``scope``
     (:func:`_registered`). ``roots``: ``(key, dict, called_on)`` of what
     another command builds instead (:func:`knn_scope_roots`)."""
-    adopt = roots is None
     if roots is None:
         roots = _training_roots(cfg)
-    # Runner.__init__: model.setdefault('data_preprocessor', ...)
-    where, top = built_preprocessor(cfg)
-    adopted = adopt and where == 'data_preprocessor' and isinstance(
-        top, dict)
+    # the model of each root is the one the run builds (built_model:
+    # Runner.__init__'s model.setdefault('data_preprocessor', ...)), its
+    # preprocessor named where the config sets it
+    pre_key = built_preprocessor(cfg)[0]
     seen = set()
 
     def below(key, node, called_on):
@@ -2012,18 +2016,14 @@ def _built_dicts(cfg, scope: str,
             declared = getattr(built, REGISTRY_BUILT, None) or {}
             children = [(name, node.get(name), on)
                         for name, on in declared.items()]
-            if key == 'model' and adopted and 'data_preprocessor' in declared:
-                children.append(('data_preprocessor', top,
-                                 declared['data_preprocessor']))
         elif library in _REGISTRY_BUILDERS:
             on = 'mmpretrain' if library == 'mmpretrain' else 'mmengine'
             children = [(name, value, on) for name, value in node.items()]
-            if key == 'model' and adopted:
-                children.append(('data_preprocessor', top, on))
         else:
             return
         for name, value, on in children:
-            where = name if value is top else f'{key}.{name}'
+            where = pre_key if (key, name) == ('model', 'data_preprocessor') \
+                else f'{key}.{name}'
             for child, part in _nearest_typed(value, where):
                 yield from below(child, part, on)
     for key, node, called_on in roots:

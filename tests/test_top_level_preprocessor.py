@@ -311,3 +311,51 @@ def test_shipped_fingerprints_are_kept_and_a_top_level_one_shares_them():
         cfg.data_preprocessor = cfg.model.pop('data_preprocessor')
         assert _fingerprints(cfg, config) == base, name
 
+
+def _refused_key(check) -> str:
+    """The key a scope check's refusal names first (``<key>.type``)."""
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError) as err:
+        check()
+    return str(err.value).split(': ', 1)[1].split('.type ', 1)[0]
+
+
+def test_extraction_and_knn_judge_a_top_level_preprocessors_scope():
+    """Under ``default_scope = 'mmpretrain'`` a project type in a top-level
+    data preprocessor (the model without one: MMEngine's Runner, and now
+    extract.py and knn_eval.py, build it into the model) is refused by
+    extract.py's and knn_eval.py's scope checks as by a training run's,
+    named where the config sets it (before: not judged, the build stopped
+    on ``KeyError``); the model's own is named as the model's (before the
+    model's own was named ``data_preprocessor``, the top-level key)."""
+    from openselfsup.config import (TRAINING_RUN_JUDGED,
+                                    check_extraction_scope,
+                                    check_scope_types, knn_scope_roots)
+    ours = dict(type='BatchAugSelfSupDataPreprocessor')
+    moco = dict(type='MoCoV3', base_momentum=0.01,
+                backbone=dict(type='ResNet', depth=18),
+                neck=dict(type='NonLinearNeck', in_channels=512,
+                          hid_channels=16, out_channels=8),
+                head=dict(type='MoCoV3Head',
+                          loss=dict(type='CrossEntropyLoss'),
+                          predictor=dict(type='NonLinearNeck', in_channels=8,
+                                         hid_channels=16, out_channels=8)))
+    classifier = dict(type='ImageClassifier', backbone=dict(
+        type='ResNet', depth=18), neck=dict(type='GlobalAveragePooling'))
+    dataset = dict(type='openselfsup.ImageList', pipeline=[])
+    for own, key in ((False, 'data_preprocessor'),
+                     (True, 'model.data_preprocessor')):
+        def config(model, **more):
+            model = dict(model, data_preprocessor=ours) if own else model
+            top = {} if own else dict(data_preprocessor=ours)
+            return Config(dict(default_scope='mmpretrain', model=model,
+                               **top, **more))
+        cfg = config(moco)
+        # the training run's check, the reference
+        assert _refused_key(lambda: check_scope_types(cfg, 'c.py')) == key
+        assert _refused_key(lambda: check_scope_types(
+            cfg, 'c.py', knn_scope_roots(cfg), TRAINING_RUN_JUDGED)) == key
+        cfg = config(classifier, dataset=dataset)
+        assert _refused_key(lambda: check_scope_types(cfg, 'c.py')) == key
+        assert _refused_key(lambda: check_extraction_scope(cfg, 'c.py')) == \
+            key
