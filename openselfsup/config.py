@@ -4633,11 +4633,15 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
     # as built (a left-out to_rgb at its class's default); named as written
     built = [_built_settings(n) for n in (there, here)] \
         if _same_type(there.get('type'), here.get('type')) else (there, here)
+    # named, and set by its option, where this config sets it (an option
+    # model.data_preprocessor.mean beside a top-level one would replace it
+    # whole)
+    pre_key = built_preprocessor(cfg)[0]
     for name in FEATURE_PREPROCESSING:
         old, new = (n.get(name, UNSET) for n in (there, here))
         if old is not UNREADABLE and not _same_setting(
                 *(n.get(name, UNSET) for n in built)):
-            key = f'model.data_preprocessor.{name}'
+            key = f'{pre_key}.{name}'
             change = key_change(key, old, new)
             if unit:  # not recorded: the value that spells its images here
                 change = change.replace(

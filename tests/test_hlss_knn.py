@@ -3549,3 +3549,31 @@ def _trained_normalised_and_moved(tmp_path):
     moved.dump(config)
     return ckpt, config, trained
 
+
+def test_a_top_level_preprocessors_other_mean_is_named_where_it_is_set(
+        tmp_path, monkeypatch):
+    """Evaluated with another mean in a top-level-only data preprocessor,
+    the settings warning names it, and the option that sets the trained
+    one, where the config sets it (``data_preprocessor.mean``: the
+    ``model.data_preprocessor.mean`` it offered would make the model a
+    preprocessor of its own, the top-level one's type and std dropped);
+    that option given, nothing is said."""
+    import shlex
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.config import parse_cfg_options
+    _patients_here(tmp_path, monkeypatch)
+    said = _knn_warnings(monkeypatch)
+    ckpt, config, _ = _trained_normalised_and_moved(tmp_path)
+    knn_eval_checkpoint(config, ckpt, str(tmp_path / 'other'),
+                        {'data_preprocessor.mean': [0.4] * 3})
+    assert len(said) == 1 and (
+        '(data_preprocessor.mean: [0.5, 0.5, 0.5] -> [0.4, 0.4, 0.4]); '
+        "evaluate it as trained with ") in said[0] and \
+        "--cfg-options 'data_preprocessor.mean=[0.5,0.5,0.5]'" in said[0], said
+    options = parse_cfg_options(shlex.split(said[0].split(
+        ' --cfg-options ')[1].split(' (and another --out-dir ')[0]))
+    assert options == {'data_preprocessor.mean': [0.5] * 3}
+    said.clear()
+    knn_eval_checkpoint(config, ckpt, str(tmp_path / 'as_trained'), options)
+    assert said == []
