@@ -254,7 +254,11 @@ def test_a_top_level_preprocessor_is_read_only_where_the_runner_merges_it():
 #: without a checkpoint's weights; per kNN config, knn_eval.py's
 #: ``model_config_sha1`` for a checkpoint (open_clip stand-ins) and at
 #: initialisation, then the SHA-1 of its ``model_settings`` the same two
-#: ways. Stored results are matched by them: they must not change
+#: ways. Stored results are matched by them: they must not change. The
+#: HLSS configs' attribute files are absolute paths into the checkout
+#: (``{{fileDirname}}``), part of the fingerprint: computed with the
+#: checkout's root spelt ``/checkout`` (:func:`_relocated`), so that they
+#: do not depend on where the repository is cloned
 _EXTRACTION_SHA1 = '2f78c92822a9c8e197b765065e178db1459fd7d2'
 BASE_FINGERPRINTS = {
     **{f'configs/extraction/{name}.py': [_EXTRACTION_SHA1] * 2
@@ -266,20 +270,32 @@ BASE_FINGERPRINTS = {
         '65270eee3a5a4905b1b5609e7158c37dd7577e45',
         '65270eee3a5a4905b1b5609e7158c37dd7577e45'],
     'configs/demo/hlss_rn50w8_synthetic.py': [
-        '0af9c8472a53ef23317c95567cf70f215510a0b3',
-        'cd92f51a29a7ee05ef103b5a7dfbc9b341137a15',
-        '7e70e9f5a7d7efc63ff7efa9299f469780cd3d31',
-        '6f921f54b803fd1f2c8bcf22bcc0ab3edb222ef5'],
+        'ce595d2e62328df7eb3dcc64ff35de353b0bd2dc',
+        '2bf1864cfe9038e64f069afd81a0e9680e554035',
+        '9c9b8ca9f2958f3aadd6464bf18b3be8e2f0f384',
+        '50f7605e12c366a43fd9d949378c713e39651dd7'],
     'configs/hlss/hidisc_r50_b10p_opensrh.py': [
         'f974309b05ffa99dd4316399d4ea5a2e979d54d3',
         'f974309b05ffa99dd4316399d4ea5a2e979d54d3',
         '20c377f6a56f07f7a372464930be6369db00f2ac',
         '20c377f6a56f07f7a372464930be6369db00f2ac'],
     'configs/hlss/hlss_clip-rn50_b32p_opensrh.py': [
-        'aab81375a1eb90e54de04a219ba47eb385e8b210',
-        'f2a89a00f71f51d222abe8644f89d3777a91087c',
-        '2fd7f42ce4ccd00ed91529fc007ee4563cdb93cf',
-        '50ff6d260fadd7f60238c37d7ae9f00ab216c39b']}
+        'ae1ae716bad44c6c33243e8fc3aedf16be525807',
+        'fd2f703aa36c818f450d3b17207145a766bef472',
+        '38ae3a4dd8bca3cbb7bd6d010767c54f44196bf8',
+        'b83737e255a5ab2b6d0ffd5ec107b033beeb9338']}
+
+
+def _relocated(node, repo: str):
+    """``node`` (a config section, as plain dicts and lists) with each
+    string path under ``repo`` spelt under ``/checkout`` instead."""
+    if isinstance(node, dict):
+        return {k: _relocated(v, repo) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_relocated(v, repo) for v in node)
+    if isinstance(node, str) and node.startswith(repo + os.sep):
+        return '/checkout' + node[len(repo):]
+    return node
 
 
 def _fingerprints(cfg, config: str) -> list:
@@ -307,6 +323,7 @@ def test_shipped_fingerprints_are_kept_and_a_top_level_one_shares_them():
     for name, base in BASE_FINGERPRINTS.items():
         config = os.path.join(repo, name)
         cfg = load_config(config)
+        cfg.model = _relocated(cfg.model.to_dict(), repo)
         assert _fingerprints(cfg, config) == base, name
         cfg.data_preprocessor = cfg.model.pop('data_preprocessor')
         assert _fingerprints(cfg, config) == base, name
