@@ -1153,3 +1153,25 @@ def test_extractions_scope_check_leaves_none_beside_custom_imports():
         check_extraction_scope(cfg, config)
     cfg.custom_imports = dict(imports=['openselfsup.datasets'])
     assert check_extraction_scope(cfg, config) == []
+
+
+def test_built_model_class_looks_the_type_up_as_the_build_does():
+    """``config.built_model_class``: ``model.type`` in the registry of the
+    model's ``_scope_``, else of the run's scope, as MMEngine's build
+    looks it up (mmpretrain's ``MoCoV3`` and the project's are two
+    classes); a class given as the type is itself; an unknown name
+    none."""
+    from mmengine.config import Config
+    from mmpretrain.models import MoCoV3 as Theirs
+
+    from openselfsup.config import built_model_class
+    from openselfsup.models.algorithms.mocov3 import MoCoV3 as Ours
+    got = [built_model_class(Config(dict(default_scope=scope, model=model)))
+           for scope, model in (
+               ('openselfsup', dict(type='MoCoV3')),
+               ('mmpretrain', dict(type='MoCoV3')),
+               ('openselfsup', dict(type='MoCoV3', _scope_='mmpretrain')),
+               ('mmpretrain', dict(type='MoCoV3', _scope_='openselfsup')),
+               ('openselfsup', dict(type=Theirs)),
+               ('openselfsup', dict(type='NoSuchModel')))]
+    assert got == [Ours, Theirs, Theirs, Ours, Theirs, None]

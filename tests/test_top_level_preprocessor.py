@@ -376,3 +376,52 @@ def test_extraction_and_knn_judge_a_top_level_preprocessors_scope():
         assert _refused_key(lambda: check_scope_types(cfg, 'c.py')) == key
         assert _refused_key(lambda: check_extraction_scope(cfg, 'c.py')) == \
             key
+
+
+def _class_default(cfg: Config) -> str:
+    """The type of the data preprocessor the model of ``cfg`` builds, by
+    building it (the reference: mmpretrain's ``__init__`` defaults)."""
+    from mmengine.registry import DefaultScope
+
+    from openselfsup.registry import MODELS
+    model = dict(cfg.model.to_dict(), data_preprocessor=_merged(cfg))
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        return type(MODELS.build(model).data_preprocessor).__name__
+
+
+@pytest.mark.parametrize('demo,own', [
+    (CLP_DEMO, None), (CLP_DEMO, dict(mean=[1., 2., 3.], std=[4., 5., 6.])),
+    (FSP_DEMO, None), (FSP_DEMO, dict(mean=[1., 2., 3.], std=[4., 5., 6.]))])
+def test_an_untyped_preprocessor_is_batched_as_the_models_default(demo, own):
+    """A model preprocessor that names no type (None beside a top-level
+    one, or a dict without ``type``) is batched as the default of the
+    class the run builds, its settings kept (before: taken for
+    ImageClassifier's, the CLP demo refused as a classifier's of one
+    view)."""
+    from openselfsup.apis.fast_path import batched_views
+    cfg = _top_level(Config.fromfile(demo))
+    cfg.model.data_preprocessor = own
+    got = batched_views(cfg)['data_preprocessor']
+    assert got['type'] == 'BatchAug' + _class_default(cfg)
+    assert got.get('mean') == (own or {}).get('mean')
+
+
+def test_an_untyped_preprocessor_of_a_users_model_is_refused():
+    """A model class of neither kind (an MMEngine ``BaseModel`` of the
+    user's own), given no preprocessor type, is refused with one line:
+    its default (``BaseDataPreprocessor``) has no batched version (before:
+    given a ``BatchAugClsDataPreprocessor``)."""
+    from mmengine.model import BaseModel
+
+    from openselfsup.apis.fast_path import batched_views
+    from openselfsup.utils import InputError
+
+    class Mine(BaseModel):
+        def forward(self, *args, **kwargs):
+            pass
+
+    cfg = Config.fromfile(FSP_DEMO)
+    cfg.model = dict(type=Mine, data_preprocessor=None)
+    with pytest.raises(InputError, match="model.data_preprocessor names no "
+                       "type, and model.type 'Mine' is neither"):
+        batched_views(cfg)

@@ -50,8 +50,16 @@ AMP = ('auto', 'off', 'bfloat16', 'float16')
 _PREPROCESSORS = {
     'SelfSupDataPreprocessor': 'BatchAugSelfSupDataPreprocessor',
     'ClsDataPreprocessor': 'BatchAugClsDataPreprocessor',
-    None: 'BatchAugClsDataPreprocessor',  # ImageClassifier's default
 }
+
+#: the data preprocessor type a model class builds where its config names
+#: none (None or a dict without ``type``), by the mmpretrain class it
+#: derives from: each ``__init__`` takes ``data_preprocessor or {}`` and
+#: ``setdefault('type', ...)`` of its own
+_CLASS_DEFAULTS = (('mmpretrain.models.selfsup.BaseSelfSupervisor',
+                    'SelfSupDataPreprocessor'),
+                   ('mmpretrain.models.classifiers.ImageClassifier',
+                    'ClsDataPreprocessor'))
 
 
 def amp_optim_wrapper(wrapper, dtype: str) -> None:
@@ -222,6 +230,39 @@ def collate_said(collate: Any) -> str:
         kind, '__module__', None) else repr(kind)
 
 
+def default_preprocessor_type(cfg, where: str) -> str:
+    """The data preprocessor type the model of training config ``cfg``
+    builds where the one it is given (at ``where``, the dotted key of
+    :func:`~openselfsup.config.built_preprocessor`) names none, by the
+    class the run builds (:func:`~openselfsup.config.built_model_class`):
+    a self-supervisor of mmpretrain's, ``SelfSupDataPreprocessor``; an
+    ``ImageClassifier``, ``ClsDataPreprocessor`` (:data:`_CLASS_DEFAULTS`);
+    a type that resolves to no class, ``ClsDataPreprocessor`` (the build
+    says why it has none).
+
+    Raises:
+        InputError: a class that derives from neither (a model of the
+            user's own): its default is its own, none of the batched
+            ones.
+    """
+    import importlib
+
+    from ..config import built_model_class
+    cls = built_model_class(cfg)
+    if cls is None:
+        return 'ClsDataPreprocessor'
+    for path, kind in _CLASS_DEFAULTS:
+        module, name = path.rsplit('.', 1)
+        if issubclass(cls, getattr(importlib.import_module(module), name)):
+            return kind
+    raise InputError(
+        f'augment_on: {where} names no type, and model.type '
+        f'{cls.__name__!r} is neither a self-supervisor nor an '
+        "ImageClassifier of mmpretrain's, whose defaults have batched "
+        f"versions; set {where}.type ('SelfSupDataPreprocessor' or "
+        "'ClsDataPreprocessor'), or use augment_on='cpu'")
+
+
 def batched_views(cfg) -> dict:
     """What :func:`batched_views_config` sets in the training config
     ``cfg`` to move its augmentations from the workers to the model,
@@ -245,8 +286,11 @@ def batched_views(cfg) -> dict:
     # the one the run builds: the model's, else the top-level one (a
     # top-level-only SelfSupDataPreprocessor was taken for none: a
     # classifier's views refused, a classifier's mean / std dropped)
-    old = copy.deepcopy(built_preprocessor(cfg)[1] or {})
+    where, old = built_preprocessor(cfg)
+    old = copy.deepcopy(old or {})
     kind = old.pop('type', None)
+    if kind is None:
+        kind = default_preprocessor_type(cfg, where)
     if kind not in _PREPROCESSORS:
         raise InputError(f'augment_on: no batched version of the data '
                          f'preprocessor {kind!r}; use augment_on=\'cpu\'')
