@@ -4615,7 +4615,9 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
     image size of the ``knn_eval`` bank's and query's pipelines
     (:func:`pipeline_image_size`) where the training's ``knn_eval``
     records one (extraction compares its own images:
-    :func:`~openselfsup.apis.extract.image_size_note`)."""
+    :func:`~openselfsup.apis.extract.image_size_note`). A recorded model
+    section, or data preprocessor, that cannot be read as data (code:
+    ``make_pre()``) is not compared."""
     found = []
     saved = config_text_section(text, 'model')
     if not isinstance(saved, dict):  # no model to read: not compared
@@ -4644,10 +4646,15 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
     # the training's as its run built it: a top-level one where its model
     # has none (built_preprocessor; such a run's mean / std were compared
     # as unset)
-    saved = {**saved, 'data_preprocessor': built_preprocessor(text)[1]}
+    recorded_pre = built_preprocessor(text)[1]
+    saved = {**saved, 'data_preprocessor': recorded_pre}
     there, here = (part(n, 'data_preprocessor') for n in (saved, own))
+    # one that cannot be read (code, make_pre()) is not compared, as a
+    # model section that cannot be read is not (it was compared as unset)
+    readable = recorded_pre is None or isinstance(recorded_pre, dict)
     unit = False  # trained on [0, 1] images, spelt as this config's
-    if not knn_images:  # extraction: its images spell the trained ones'
+    if not knn_images and readable:
+        # extraction: its images spell the trained ones'
         spelt = _unit_image_preprocessing(text, there, cfg)
         unit, there = spelt is not there, spelt
         saved = {**saved, 'data_preprocessor': there}
@@ -4658,7 +4665,7 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
     # model.data_preprocessor.mean beside a top-level one would replace it
     # whole)
     pre_key = built_preprocessor(cfg)[0]
-    for name in FEATURE_PREPROCESSING:
+    for name in FEATURE_PREPROCESSING if readable else ():
         old, new = (n.get(name, UNSET) for n in (there, here))
         if old is not UNREADABLE and not _same_setting(
                 *(n.get(name, UNSET) for n in built)):

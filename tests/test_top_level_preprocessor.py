@@ -172,6 +172,28 @@ def test_a_trainings_top_level_normalisation_is_compared():
         ' -> [0.5, 0.5, 0.5]'], changes
 
 
+@pytest.mark.parametrize('move', [False, True])
+def test_a_recorded_preprocessor_that_cannot_be_read_is_not_compared(move):
+    """A training's data preprocessor recorded as code (``make_pre()``,
+    the model's own or a top-level one) is not compared, as a recorded
+    model section that cannot be read is not (before: compared as unset,
+    ``mean: unset -> [...]``); the backbone still is."""
+    from openselfsup.config import trained_feature_changes
+    trained = Config.fromfile(FSP_DEMO)
+    if move:
+        _top_level(trained)
+        trained.data_preprocessor = 'CODE'
+    else:
+        trained.model.data_preprocessor = 'CODE'
+    meta = dict(cfg=trained.pretty_text.replace("'CODE'", 'make_pre()'))
+    assert 'make_pre()' in meta['cfg']
+    assert trained_feature_changes(meta, Config.fromfile(FSP_DEMO)) == []
+    other = Config.fromfile(FSP_DEMO)
+    other.model.backbone.depth = 34
+    changes = [c for c, _ in trained_feature_changes(meta, other)]
+    assert changes == ['model.backbone.depth: 18 -> 34'], changes
+
+
 def _nct(root):
     return os.path.join(root, 'NCT') + os.sep
 
