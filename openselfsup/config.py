@@ -2386,7 +2386,10 @@ def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
     (:func:`is_whole`: ``feat_dim=8.0`` ran before this check), set to
     the int it is so that ``range(depth)`` takes it; ``float``: an int or
     float; ``Optional``: None too); other packages' classes say their own
-    errors. Lists of typed dicts are read item by item (``custom_hooks``,
+    errors. With ``model``, the data preprocessor the run builds too
+    (:func:`built_preprocessor`: a top-level one merged into a model
+    without one, named ``data_preprocessor``, where it is set). Lists of
+    typed dicts are read item by item (``custom_hooks``,
     ``val_evaluator``, a pipeline), and a section of
     :data:`_SECTION_CLASSES` as the arguments of its class. Call inside
     ``settings_refused``, which makes the TypeError its one line with the
@@ -2399,8 +2402,13 @@ def check_setting_types(cfg: Any, roots: Sequence[str] = SETTING_ROOTS
             in its own words (``knn_eval.py``, which builds no hook from
             its ``knn_eval`` section).
     """
-    for root in roots:
-        for key, node in config_dicts(cfg.get(root), root):
+    sections = [(root, cfg.get(root)) for root in roots]
+    if 'model' in roots:  # and the top-level preprocessor the run merges
+        where, pre = built_preprocessor(cfg)
+        if where == 'data_preprocessor':  # named where it is set
+            sections.append((where, pre))
+    for root, section in sections:
+        for key, node in config_dicts(section, root):
             kind = node.get('type', _SECTION_CLASSES.get(key))
             name = type_name(kind)
             if name is None:
@@ -2508,8 +2516,9 @@ def options_need_type_check(cfg_options: Optional[dict]) -> bool:
             return not is_whole(value) and key in _annotated_numbers()[1]
         return (value is None or isinstance(value, (str, bool))) and (
             key == 'type' or key in _annotated_numbers()[0])
-    return any(key_below(str(key), SETTING_ROOTS) and
-               could_fail(str(key).rpartition('.')[2], value)
+    # a top-level data_preprocessor: judged where the run builds it
+    return any(key_below(str(key), SETTING_ROOTS + ('data_preprocessor', ))
+               and could_fail(str(key).rpartition('.')[2], value)
                for key, value in (cfg_options or {}).items())
 
 

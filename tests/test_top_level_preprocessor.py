@@ -194,6 +194,37 @@ def test_a_recorded_preprocessor_that_cannot_be_read_is_not_compared(move):
     assert changes == ['model.backbone.depth: 18 -> 34'], changes
 
 
+@pytest.mark.parametrize('roots', [None, ('model', )])
+def test_a_top_level_preprocessors_setting_types_are_checked(roots):
+    """``check_setting_types`` (a training's, or extraction's roots)
+    judges the preprocessor the run builds, named where it is set: a
+    top-level-only batched one's ``num_views='x'`` is refused as the
+    model's own is, and a whole float made an int; a top-level one beside
+    the model's own is not built, and not judged (before: not checked)."""
+    from openselfsup.config import check_setting_types
+    args = () if roots is None else (roots, )
+    said = {}
+    for move in (False, True):
+        cfg = Config.fromfile(CLP_DEMO)
+        cfg.model.data_preprocessor = dict(
+            type='BatchAugSelfSupDataPreprocessor', views=cfg.view_pipeline,
+            num_views='x')
+        if move:
+            _top_level(cfg)
+        with pytest.raises(TypeError) as caught:
+            check_setting_types(cfg, *args)
+        said[move] = str(caught.value)
+    assert said[True] == said[False][len('model.'):]
+    assert said[True].startswith('data_preprocessor.num_views must be ')
+    cfg = _top_level(Config.fromfile(CLP_DEMO), seed=3.0,
+                     type='BatchAugSelfSupDataPreprocessor')
+    check_setting_types(cfg, *args)
+    assert type(cfg.data_preprocessor.seed) is int
+    cfg.model.data_preprocessor = dict(type='SelfSupDataPreprocessor')
+    cfg.data_preprocessor.num_views = 'x'  # not built: MMEngine's merge
+    check_setting_types(cfg, *args)
+
+
 def _nct(root):
     return os.path.join(root, 'NCT') + os.sep
 
@@ -447,3 +478,13 @@ def test_an_untyped_preprocessor_of_a_users_model_is_refused():
     with pytest.raises(InputError, match="model.data_preprocessor names no "
                        "type, and model.type 'Mine' is neither"):
         batched_views(cfg)
+
+
+def test_a_top_level_preprocessor_option_asks_for_the_type_check():
+    """``options_need_type_check`` (the launchers' ``--check-config`` runs
+    the check only then) takes a top-level ``data_preprocessor`` option as
+    the model's (before: not asked, each started process refused it)."""
+    from openselfsup.config import options_need_type_check
+    assert [options_need_type_check({f'{at}data_preprocessor.num_views': v})
+            for at in ('model.', '') for v in ('x', 2)] == \
+        [True, False, True, False]
