@@ -1173,6 +1173,21 @@ def built_model(cfg: Any) -> Any:
     return model
 
 
+def key_where_set(cfg: Any, key: str) -> str:
+    """The dotted ``key`` of the model a run of ``cfg`` builds
+    (:func:`built_model`; ``model.data_preprocessor.mean``, as a record's
+    ``model_settings`` and the comparisons of trainings name it) where
+    ``cfg`` sets it, the key an option sets it by: a top-level-only data
+    preprocessor's under ``data_preprocessor`` (:func:`built_preprocessor`:
+    ``model.data_preprocessor.mean`` would give the model a preprocessor
+    of that key alone, which wins over the top-level one, its type and
+    std dropped); any other key as given."""
+    own = 'model.data_preprocessor'
+    if key_below(key, (own, )):
+        return built_preprocessor(cfg)[0] + key[len(own):]
+    return key
+
+
 def _plain_copy(node: Any) -> Any:
     """A copy of a config section as plain dicts (``ConfigDict.to_dict``)."""
     to_dict = getattr(node, 'to_dict', None)
@@ -3764,8 +3779,12 @@ def recorded_options(recorded: Dict[str, Any], current: Dict[str, Any],
     quoted for the shell: how a result's command evaluates what it
     evaluated. ``[]`` where they agree; None where one difference is not
     such an option (a key only one side has that no whole list sets, a
-    value :func:`option_text` cannot write)."""
+    value :func:`option_text` cannot write). A key of the model as built
+    is set where ``cfg`` sets it (:func:`key_where_set`: a top-level-only
+    data preprocessor's ``data_preprocessor.mean``)."""
     nested = cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg
+    recorded, current = ({key_where_set(cfg, k): v for k, v in n.items()}
+                         for n in (recorded, current))
     options = []
     for key in sorted(set(recorded) | set(current)):
         if _same_setting(recorded.get(key, UNSET), current.get(key, UNSET)):
@@ -4673,12 +4692,11 @@ def _saved_feature_changes(text: str, cfg, knn_images: bool = True
     # named, and set by its option, where this config sets it (an option
     # model.data_preprocessor.mean beside a top-level one would replace it
     # whole)
-    pre_key = built_preprocessor(cfg)[0]
     for name in FEATURE_PREPROCESSING if readable else ():
         old, new = (n.get(name, UNSET) for n in (there, here))
         if old is not UNREADABLE and not _same_setting(
                 *(n.get(name, UNSET) for n in built)):
-            key = f'{pre_key}.{name}'
+            key = key_where_set(cfg, f'model.data_preprocessor.{name}')
             change = key_change(key, old, new)
             if unit:  # not recorded: the value that spells its images here
                 change = change.replace(

@@ -3533,6 +3533,39 @@ def test_a_top_level_preprocessor_evaluates_as_the_models_own(
     assert evaluated_options(got['moved']) == []
 
 
+def test_a_top_level_preprocessors_recorded_mean_is_offered_where_set(
+        tmp_path, monkeypatch):
+    """Results evaluated with another mean than a top-level-only data
+    preprocessor's: ``knn_summary.py``'s options for them set it where
+    the config sets it, and given, evaluate them again (before: None, the
+    record's ``model.data_preprocessor.mean`` set by no option); the
+    refusal to replace them with the config's own names it there too
+    (before: ``model.data_preprocessor.mean.0``)."""
+    import re
+    import shlex
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.apis.knn_summary import evaluated_options
+    from openselfsup.config import parse_cfg_options
+    from openselfsup.utils import InputError
+    _patients_here(tmp_path, monkeypatch)
+    _knn_warnings(monkeypatch)
+    ckpt, config, _ = _trained_normalised_and_moved(tmp_path)
+    out = str(tmp_path / 'out')
+    res, _ = knn_eval_checkpoint(config, ckpt, out,
+                                 {'data_preprocessor.mean': [0.4] * 3})
+    options = evaluated_options(res)
+    assert options == ["'data_preprocessor.mean=[0.4,0.4,0.4]'"], options
+    again, _ = knn_eval_checkpoint(
+        config, ckpt, out, parse_cfg_options(shlex.split(options[0])))
+    assert again['model_settings'] == res['model_settings']
+    with pytest.raises(InputError) as caught:
+        knn_eval_checkpoint(config, ckpt, out)
+    said = str(caught.value)
+    assert re.search(r'; data_preprocessor\.mean\.0: 0\.4 -> 0\.5', said), \
+        said
+
+
 def _trained_normalised_and_moved(tmp_path):
     """A checkpoint of the HiDisc demo trained with a mean / std in its
     model's data preprocessor, and a config file of the demo with that

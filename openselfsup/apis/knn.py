@@ -9,10 +9,12 @@ The model stack (torch, mmpretrain) is imported where it is used:
 ``tools/knn_eval.py`` checks its command line with
 :func:`check_knn_arguments` before any of it is loaded.
 """
+import functools
 import json
 import logging
 import os
-from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import (Any, Callable, Dict, List, NamedTuple, Optional, Set,
+                    Tuple)
 
 from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
                       argument_value, built_model,
@@ -20,8 +22,9 @@ from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
                       check_setting_types, data_contents_change,
                       data_folder_digests, data_folders, digest_noun,
                       file_contents_change, first_difference, init_scope,
-                      is_patches_digest, key_change, knn_is_for,
-                      knn_is_not_for, knn_model_refusal, knn_scope_roots,
+                      is_patches_digest, key_change, key_where_set,
+                      knn_is_for, knn_is_not_for, knn_model_refusal,
+                      knn_scope_roots,
                       load_config, model_settings, model_settings_sha1,
                       named_file_digests, recorded_settings)
 from ..datasets.data_files import patch_root
@@ -892,7 +895,9 @@ def check_own_results(json_path: str, source: str,
                       model_files: Optional[Dict[str, str]] = None,
                       settings: Optional[Tuple[Dict, Dict[str, str]]] = None,
                       model_flat: Optional[Dict] = None,
-                      built_flat: Optional[Dict] = None) -> None:
+                      built_flat: Optional[Dict] = None,
+                      key_at: Optional[Callable[[str], str]] = None
+                      ) -> None:
     """Refuse to replace another model's kNN results in ``json_path``, or
     the same model's under other kNN settings.
 
@@ -973,6 +978,11 @@ def check_own_results(json_path: str, source: str,
             what a JSON written before ``model_stand_ins`` was recorded
             holds as its ``model_settings``, compared with them (None:
             ``model_flat`` for every JSON).
+        key_at (callable or None): where the config sets a key of its
+            model as built, by which the refusal names it
+            (:func:`~openselfsup.config.key_where_set` of the config: a
+            top-level-only data preprocessor's ``data_preprocessor.mean``);
+            None: as built.
 
     Raises:
         InputError: the file holds the results of another checkpoint or
@@ -1008,7 +1018,7 @@ def check_own_results(json_path: str, source: str,
     model_flat = _recorded_alike(record, model_flat, built_flat)
     if same:
         _check_same_settings(json_path, record, settings, config,
-                             model_sha1, model_flat)
+                             model_sha1, model_flat, key_at)
         return
     if sha1 and before_sha1 and before == source:
         # one path, other bytes: the checkpoint there was replaced since
@@ -1038,7 +1048,7 @@ def check_own_results(json_path: str, source: str,
                        {k: here.get(k) for k in changed},
                        _digest_nouns(changed, model_flat))
     # two initialisations of other models: which setting differs
-    key = _model_key_change(record, model_flat) if not (
+    key = _model_key_change(record, model_flat, key_at) if not (
         sha1 or before_sha1) and before_model and model_sha1 and \
         before_model != model_sha1 else None
     this += f' ({key})' if key else ''
@@ -1051,7 +1061,9 @@ def _check_same_settings(json_path: str, record: dict,
                          settings: Optional[Tuple[Dict, Dict[str, str]]],
                          config: Optional[str],
                          model_sha1: Optional[str] = None,
-                         model_flat: Optional[Dict] = None) -> None:
+                         model_flat: Optional[Dict] = None,
+                         key_at: Optional[Callable[[str], str]] = None
+                         ) -> None:
     """Refuse to replace the results of this model (``record``, the JSON
     at ``json_path``) that were evaluated under another ``model`` section
     than the one of SHA-1 ``model_sha1`` (a checkpoint's weights in
@@ -1061,14 +1073,15 @@ def _check_same_settings(json_path: str, record: dict,
     compared. Another model section is named by both SHA-1s and, where
     the record holds its settings key by key (``model_settings``) and
     ``model_flat`` gives these, the first key that differs
-    (:func:`~openselfsup.config.first_difference`)."""
+    (:func:`~openselfsup.config.first_difference`), named where the
+    config sets it (``key_at``, :func:`check_own_results`)."""
     there_model = record.get('model_config_sha1')
     there = record.get('knn_settings')
     change = None
     if model_sha1 and there_model and there_model != model_sha1:
         change = key_change('model config SHA-1', there_model, model_sha1,
                             lambda v: str(v)[:12])
-        key = _model_key_change(record, model_flat)
+        key = _model_key_change(record, model_flat, key_at)
         change += f'; {key}' if key else ''
         other, the = 'another model section', 'the model section'
     elif settings is not None and isinstance(there, dict):
@@ -1106,18 +1119,22 @@ def _recorded_alike(record: dict, model_flat: Optional[Dict],
     return model_flat
 
 
-def _model_key_change(record: dict, model_flat: Optional[Dict]
+def _model_key_change(record: dict, model_flat: Optional[Dict],
+                      key_at: Optional[Callable[[str], str]] = None
                       ) -> Optional[str]:
     """The first key in which the ``model`` section whose results
     ``record`` holds (its ``model_settings``) differs from ``model_flat``
     (:func:`~openselfsup.config.model_settings`), the recorded value
     first, and how many more differ
     (:func:`~openselfsup.config.first_difference`); None where either is
-    not known (a JSON written before they were recorded) or they agree."""
+    not known (a JSON written before they were recorded) or they agree;
+    the key named where the config sets it (``key_at``: a top-level-only
+    data preprocessor's ``data_preprocessor.mean``; None: as built)."""
     there = record.get('model_settings')
     if not isinstance(there, dict) or model_flat is None:
         return None
-    return first_difference(there, model_flat, key_change)
+    return first_difference(there, model_flat, lambda key, old, new: (
+        key_change(key_at(key) if key_at else key, old, new)))
 
 
 def _digest_nouns(keys, model_flat: Optional[Dict]) -> Dict[str, str]:
@@ -1378,7 +1395,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # config's split, data or k)
     check_own_results(json_path, source, sha1, model_sha1,
                       os.path.abspath(config), model_files, settings,
-                      model_flat, built_flat)
+                      model_flat, built_flat,
+                      functools.partial(key_where_set, cfg))
     # the table and plot written with it: a user's file of their name
     # beside no results JSON was replaced without a word
     check_replaceable(json_path, ('checkpoint',),
