@@ -1802,6 +1802,32 @@ _REGISTRY_BUILDERS = ('mmengine', 'mmpretrain', 'mmcv', 'torch')
 REGISTRY_BUILT = 'REGISTRY_BUILT'
 
 
+def build_scope(node: Any, scope: Any) -> Any:
+    """The scope MMEngine's ``build_from_cfg`` looks the ``type`` of the
+    config dict ``node`` up in: its ``_scope_`` where set (the build
+    switches to it for that dict and what it builds), else ``scope``, the
+    one in force around it (the run's default scope, a wrapper's)."""
+    own = node.get('_scope_') if isinstance(node, dict) else None
+    return own or scope
+
+
+def built_class(node: Any, registry: str, scope: str) -> Any:
+    """What MMEngine's Runner builds from the config dict ``node`` through
+    its registry ``registry`` (``'MODELS'``, ``'LOOPS'``) in the run's
+    default scope ``scope`` (:func:`run_scope`): a class given as the
+    ``type`` itself; a name as the build looks it up, in
+    :func:`build_scope` (:func:`scope_registry`); None where it finds
+    none (the build's ``KeyError`` says why) or ``node`` names no type.
+    Imports the model stack for a name."""
+    kind = node.get('type') if isinstance(node, dict) else None
+    if not isinstance(kind, str):
+        return kind
+    try:
+        return scope_registry(registry, build_scope(node, scope)).get(kind)
+    except Exception:  # noqa: BLE001 (no class: the build says why)
+        return None
+
+
 def run_scope(cfg, unset: str = 'mmengine') -> str:
     """The default scope a training run of ``cfg`` builds in, as MMEngine's
     ``Runner.from_cfg`` (and the project's ``AtomicRunner``) takes it:

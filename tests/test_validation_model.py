@@ -239,6 +239,81 @@ def test_the_model_is_the_class_the_run_builds():
     assert refusal(cfg) is None
 
 
+def _val_step_outcome(cls):
+    """What ``cls.val_step`` (the class's own code, MMEngine's
+    ``BaseModel.val_step`` or a user's) does, run on a stand-in whose
+    forward is ``cls.forward`` with the stand-in's ``predict`` / ``loss``
+    / ``extract_feat``: 'invalid' where it stops on MMEngine's ``Invalid
+    mode "predict"``, else 'ran' (the reference ``fails_validation`` is
+    held to)."""
+    stub = types.SimpleNamespace(
+        predict=lambda *a, **k: [], loss=lambda *a, **k: {},
+        extract_feat=lambda *a, **k: 'tensor',
+        data_preprocessor=lambda data, training=False: data)
+    stub._run_forward = lambda data, mode: cls.forward(stub, None, None,
+                                                       mode=mode)
+    try:
+        cls.val_step(stub, dict(inputs=[None], data_samples=[]))
+    except RuntimeError as exc:
+        if 'Invalid mode "predict"' in str(exc):
+            return 'invalid'
+        raise
+    return 'ran'
+
+
+def test_a_model_or_loop_that_validates_its_own_way_is_not_judged():
+    """Review r186: a user's MoCoV3 that writes its own val_step, and the
+    shipped MoCoV3 under a val_cfg type of a loop whose run_iter never
+    calls val_step, trained and validated (exit 0) before the check and
+    were refused by it. Judged only where MMEngine's own ValLoop (val_cfg
+    without a type, or one resolving to it, as the Runner builds it) calls
+    BaseModel.val_step unchanged; the rule against what each val_step
+    does on a stand-in."""
+    from mmengine.runner import ValLoop
+
+    from openselfsup.apis.train import check_validated_model
+    from openselfsup.config import load_config
+    from openselfsup.models.algorithms import HLSS, MoCoV3
+    from openselfsup.models.algorithms.modes import fails_validation
+    from openselfsup.registry import LOOPS, MODELS
+
+    @MODELS.register_module(name='H304ValStepMoCoV3', force=True)
+    class ValStep(MoCoV3):
+        def val_step(self, data):
+            data = self.data_preprocessor(data, False)
+            self.extract_feat(data['inputs'][0])
+            return list(data['data_samples'])
+
+    @LOOPS.register_module(name='H304FeatValLoop', force=True)
+    class FeatLoop(ValLoop):
+        def run_iter(self, idx, data_batch):
+            pass
+
+    for cls, fails in ((MoCoV3, True), (HLSS, True), (ValStep, False)):
+        assert fails_validation(cls) is fails, cls
+        assert _val_step_outcome(cls) == ('invalid' if fails else 'ran')
+
+    def said(kind=None, loop=None):
+        cfg = _validating(load_config(CLP_DEMO), kind)
+        if loop is not None:
+            cfg.val_cfg = loop
+        try:
+            check_validated_model(cfg, 'c.py')
+        except InputError:
+            return 'refused'
+        return 'passed'
+
+    assert said('H304ValStepMoCoV3') == 'passed'
+    assert said(loop=dict(type='H304FeatValLoop')) == 'passed'
+    assert said(loop=dict(type=FeatLoop)) == 'passed'
+    # MMEngine's own ValLoop, however named: refused as untyped
+    for loop in (dict(), dict(type='ValLoop'), dict(type='mmengine.ValLoop'),
+                 dict(type=ValLoop)):
+        assert said(loop=loop) == 'refused', loop
+    # a type no registry holds: left to the build's KeyError
+    assert said(loop=dict(type='NoSuchLoop')) == 'passed'
+
+
 def test_no_shipped_config_is_refused():
     """Every config under configs/ as shipped passes the check (the
     balance configs validate, on a model that predicts), and so do the

@@ -2011,11 +2011,17 @@ def check_validated_model(cfg: Config, config: str) -> None:
     trained its first epoch and stopped there with a traceback (the
     self-supervised data preprocessor's ``TypeError``, or
     ``BaseSelfSupervisor.forward``'s ``RuntimeError: Invalid mode
-    "predict"``). The model's class is the one the run builds (its
-    ``type`` in the run's scope, :func:`~openselfsup.config.run_scope`),
-    judged by :func:`~openselfsup.models.algorithms.modes.
-    lacks_predict_mode` (a class that can predict is never refused); a
-    type that resolves to no class is left to the build. The test loop is
+    "predict"``). Judged only where the loop is MMEngine's own
+    ``ValLoop`` (``val_cfg`` without a ``type``, or one the Runner's
+    ``LOOPS`` build resolves to it: :func:`~openselfsup.config.
+    built_class`; a loop of a user's runs as it says) and the model's
+    class, the one the run builds (its ``type`` in the run's scope,
+    :func:`~openselfsup.config.run_scope`), is judged by
+    :func:`~openselfsup.models.algorithms.modes.fails_validation` (its
+    ``val_step`` MMEngine's ``BaseModel.val_step`` unchanged, and no
+    predict mode: a class that can predict, or that validates by a
+    ``val_step`` of its own, is never refused); a type that resolves to
+    no class is left to the build. The test loop is
     not judged: neither ``tools/train.py`` nor the launchers run it, and
     the lambda sweep's ``--test`` takes ``BalancedCrossModal`` configs
     alone, which predict. Imports the model stack, only for a config
@@ -2028,15 +2034,24 @@ def check_validated_model(cfg: Config, config: str) -> None:
     kind = model.get('type') if isinstance(model, dict) else None
     if kind is None:
         return
-    from ..config import MODEL_METHODS, evaluation_instead, scope_registry
-    from ..models.algorithms.modes import lacks_predict_mode
+    from mmengine.runner import ValLoop
+
+    from ..config import (MODEL_METHODS, built_class, evaluation_instead,
+                          scope_registry)
+    from ..models.algorithms.modes import fails_validation
+    loop = cfg.get('val_cfg')
+    # MMEngine's Runner builds a ValLoop from a val_cfg without a type,
+    # else the loop its type names: another runs as it says
+    if not isinstance(loop, dict) or ('type' in loop and built_class(
+            loop, 'LOOPS', run_scope(cfg)) is not ValLoop):
+        return
     cls = kind
     if isinstance(kind, str):
         try:
             cls = scope_registry('MODELS', run_scope(cfg)).get(kind)
         except Exception:  # noqa: BLE001 (no class: the build says why)
             cls = None
-    if not inspect.isclass(cls) or not lacks_predict_mode(cls):
+    if not inspect.isclass(cls) or not fails_validation(cls):
         return
     name = cls.__name__
     known = next((c.__name__ for c in cls.__mro__

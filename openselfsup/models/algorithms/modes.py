@@ -18,3 +18,14 @@ def lacks_predict_mode(cls) -> bool:
     from mmpretrain.models.selfsup.base import BaseSelfSupervisor
     return (inspect.isclass(cls) and issubclass(cls, BaseSelfSupervisor)
             and cls.forward is BaseSelfSupervisor.forward)
+
+
+def fails_validation(cls) -> bool:
+    """Whether MMEngine's own ``ValLoop`` stops on a model of the class
+    ``cls`` for certain: its ``val_step`` is MMEngine's ``BaseModel.
+    val_step`` unchanged, which calls ``forward`` in mode ``'predict'``,
+    and it has no such mode (:func:`lacks_predict_mode`). A class that
+    writes its own ``val_step`` (a user's ``MoCoV3`` whose validation
+    reads ``extract_feat``) validates as it says: False."""
+    from mmengine.model import BaseModel
+    return lacks_predict_mode(cls) and cls.val_step is BaseModel.val_step
