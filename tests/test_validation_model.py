@@ -314,6 +314,64 @@ def test_a_model_or_loop_that_validates_its_own_way_is_not_judged():
     assert said(loop=dict(type='NoSuchLoop')) == 'passed'
 
 
+_SCOPED_PACKAGE = {
+    'registry.py': (
+        'from mmengine.registry import Registry\n'
+        'from openselfsup.registry import MODELS as PARENT\n'
+        "MODELS = Registry('model', parent=PARENT, scope='h304scope')\n"),
+    '__init__.py': (
+        'from mmpretrain.models.selfsup import MoCoV3 as _MoCoV3\n'
+        'from openselfsup.models.algorithms import ImageClassifier as _IC\n'
+        'from .registry import MODELS\n\n\n'
+        'class Built(Exception):\n'
+        '    """raised by a build: which class it built"""\n\n\n'
+        '@MODELS.register_module()\n'
+        'class H304Scoped(_MoCoV3):\n'
+        '    def __init__(self, *args, **kwargs):\n'
+        '        raise Built(type(self))\n\n\n'
+        "@MODELS.register_module(name='MoCoV3')\n"
+        'class Predicting(_IC):\n'
+        '    def __init__(self, *args, **kwargs):\n'
+        '        raise Built(type(self))\n'),
+}
+
+
+def test_a_models_own_scope_is_where_its_type_is_looked_up(tmp_path,
+                                                           monkeypatch):
+    """Review r186: a model dict that sets _scope_ is built in that scope
+    (MMEngine's build_from_cfg switches to it), but the check looked its
+    type up in the run's default scope alone: a self-supervisor registered
+    in a scope of its own passed, and a type named as the project's MoCoV3
+    there was refused. Each against the class MMEngine's own build of the
+    model dict makes under the run's scope (its __init__ says which)."""
+    from mmengine.registry import MODELS, DefaultScope
+
+    from openselfsup.apis.train import check_validated_model
+    from openselfsup.config import load_config
+    from openselfsup.models.algorithms.modes import fails_validation
+    package = tmp_path / 'h304scope'
+    package.mkdir()
+    for name, text in _SCOPED_PACKAGE.items():
+        (package / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import h304scope
+
+    for kind in ('H304Scoped', 'MoCoV3'):
+        model = dict(type=kind, _scope_='h304scope')
+        cfg = _validating(load_config(CLP_DEMO))
+        cfg.model = model
+        with DefaultScope.overwrite_default_scope(cfg.default_scope), \
+                pytest.raises(h304scope.Built) as built:
+            MODELS.build(dict(model))
+        try:
+            check_validated_model(cfg, 'c.py')
+            refused = False
+        except InputError:
+            refused = True
+        assert refused == fails_validation(built.value.args[0]), kind
+        assert refused == (kind == 'H304Scoped')
+
+
 def test_no_shipped_config_is_refused():
     """Every config under configs/ as shipped passes the check (the
     balance configs validate, on a model that predicts), and so do the

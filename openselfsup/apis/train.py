@@ -2015,8 +2015,10 @@ def check_validated_model(cfg: Config, config: str) -> None:
     ``ValLoop`` (``val_cfg`` without a ``type``, or one the Runner's
     ``LOOPS`` build resolves to it: :func:`~openselfsup.config.
     built_class`; a loop of a user's runs as it says) and the model's
-    class, the one the run builds (its ``type`` in the run's scope,
-    :func:`~openselfsup.config.run_scope`), is judged by
+    class, the one the run builds (its ``type`` in its own ``_scope_``
+    where it sets one, else the run's scope, :func:`~openselfsup.config.
+    run_scope`, as MMEngine's build switches: :func:`~openselfsup.config.
+    built_class`), is judged by
     :func:`~openselfsup.models.algorithms.modes.fails_validation` (its
     ``val_step`` MMEngine's ``BaseModel.val_step`` unchanged, and no
     predict mode: a class that can predict, or that validates by a
@@ -2036,8 +2038,7 @@ def check_validated_model(cfg: Config, config: str) -> None:
         return
     from mmengine.runner import ValLoop
 
-    from ..config import (MODEL_METHODS, built_class, evaluation_instead,
-                          scope_registry)
+    from ..config import MODEL_METHODS, built_class, evaluation_instead
     from ..models.algorithms.modes import fails_validation
     loop = cfg.get('val_cfg')
     # MMEngine's Runner builds a ValLoop from a val_cfg without a type,
@@ -2045,12 +2046,8 @@ def check_validated_model(cfg: Config, config: str) -> None:
     if not isinstance(loop, dict) or ('type' in loop and built_class(
             loop, 'LOOPS', run_scope(cfg)) is not ValLoop):
         return
-    cls = kind
-    if isinstance(kind, str):
-        try:
-            cls = scope_registry('MODELS', run_scope(cfg)).get(kind)
-        except Exception:  # noqa: BLE001 (no class: the build says why)
-            cls = None
+    # in the model's own _scope_ where it sets one (the build switches)
+    cls = built_class(model, 'MODELS', run_scope(cfg))
     if not inspect.isclass(cls) or not fails_validation(cls):
         return
     name = cls.__name__

@@ -63,7 +63,8 @@ from ..config import (UNSET, _code_keys,  # noqa: F401
                       hyper_parameter_changes_said, saved_model_difference,
                       uneven_windows_refusal)
 from ..config import MMENGINE_DEFAULT_HOOKS
-from ..config import (accumulation_count, built_model, built_preprocessor,
+from ..config import (accumulation_count, build_scope, built_model,
+                      built_preprocessor,
                       config_text_section, dataset_parts, named_wrappers,
                       sampler_epoch_length, seeded_workers)
 from ..registry import RUNNERS
@@ -4249,7 +4250,7 @@ def process_seeded_arg(model: Any) -> Optional[str]:
         return None
     cls = kind = pre.get('type')
     if isinstance(kind, str):
-        scope = pre.get('_scope_') or model.get('_scope_')
+        scope = build_scope(pre, build_scope(model, None))
         with MODELS.switch_scope_and_registry(scope) as registry:
             cls = registry.get(kind)
     arg = getattr(cls, PROCESS_SEEDED, None) if isinstance(cls, type) \
