@@ -2311,6 +2311,20 @@ def _loop_arguments(name: str) -> Optional[Dict[str, Any]]:
     return names
 
 
+def train_loop_default(loop: Any, arg: str) -> Any:
+    """The default the training loop MMEngine's runner builds from the
+    ``train_cfg`` ``loop`` (:func:`train_loop_kind`) gives its argument
+    ``arg``, read from its signature (:func:`_loop_arguments`):
+    ``val_begin`` 1 for both of MMEngine's loops, ``val_interval`` 1 for
+    ``EpochBasedTrainLoop`` and 1000 for ``IterBasedTrainLoop``; None for
+    another loop, or an argument without a default."""
+    import inspect
+    kind = train_loop_kind(loop)
+    names = _loop_arguments(kind) if isinstance(kind, str) else None
+    default = (names or {}).get(arg)
+    return None if default is inspect.Parameter.empty else default
+
+
 def _resolve(name: str):
     """The class or function a config ``type`` names, or None, found as
     MMEngine's ``Registry.get`` finds it: a registered name in the

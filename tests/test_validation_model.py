@@ -372,6 +372,106 @@ def test_a_models_own_scope_is_where_its_type_is_looked_up(tmp_path,
         assert refused == (kind == 'H304Scoped')
 
 
+class _Validated(Exception):
+    """raised by the stand-in validation loop: when it ran"""
+
+
+def _first_validation(train_cfg):
+    """When MMEngine's own training loop of ``train_cfg`` (the class its
+    type or ``by_epoch`` names, its ``run`` as MMEngine wrote it) first
+    runs the validation loop, on a stand-in runner whose steps do
+    nothing: ``'after epoch N'`` / ``'after iteration N'``, or None where
+    it never does (the reference for the refusal's words)."""
+    import torch.utils.data
+    from mmengine.runner import loops
+
+    from openselfsup.config import train_loop_kind
+    kind = train_loop_kind(train_cfg)
+    args = {k: v for k, v in train_cfg.items() if k not in ('type',
+                                                           'by_epoch')}
+    iters = kind == 'IterBasedTrainLoop'
+
+    def validate():
+        raise _Validated(f"after iteration {loop._iter}" if iters
+                         else f'after epoch {loop._epoch}')
+
+    runner = types.SimpleNamespace(
+        call_hook=lambda *a, **k: None, visualizer=types.SimpleNamespace(),
+        model=types.SimpleNamespace(train=lambda: None),
+        val_loop=types.SimpleNamespace(run=validate))
+    # no batch past the data (MMEngine's infinite iterator sleeps 2 s at
+    # each restart)
+    loop = getattr(loops, kind)(runner, torch.utils.data.DataLoader(
+        list(range(args.get('max_iters', 1) + 1))), **args)
+    if iters:
+        loop.run_iter = lambda batch: setattr(loop, '_iter', loop._iter + 1)
+    else:
+        loop.run_iter = lambda idx, batch: None
+    try:
+        loop.run()
+    except _Validated as exc:
+        return str(exc)
+    return None
+
+
+def test_the_loop_defaults_are_mmengines_signatures():
+    """train_loop_default, read from MMEngine's source without torch, is
+    each training loop's own signature default (val_interval 1000 for the
+    iteration loop, 1 for the epoch loop; val_begin 1)."""
+    import inspect
+
+    from mmengine.runner import loops
+
+    from openselfsup.config import train_loop_default
+    for loop in (dict(type='EpochBasedTrainLoop'), dict(by_epoch=True),
+                 dict(type='IterBasedTrainLoop'), dict(by_epoch=False)):
+        cls = getattr(loops, 'EpochBasedTrainLoop' if loop.get(
+            'by_epoch', loop.get('type') == 'EpochBasedTrainLoop')
+            else 'IterBasedTrainLoop')
+        params = inspect.signature(cls).parameters
+        for arg in ('val_begin', 'val_interval'):
+            assert train_loop_default(loop, arg) == params[arg].default
+    assert train_loop_default(dict(type='IterBasedTrainLoop'),
+                              'val_interval') == 1000
+    assert train_loop_default(dict(type='MyLoop'), 'val_interval') is None
+
+
+@pytest.mark.parametrize('demo,train_cfg', [
+    ('hlss', None),  # the demo's: 300 iterations, no val_interval
+    ('hlss', dict(val_begin=301)),
+    ('hlss', dict(val_begin=300)),
+    ('hlss', dict(val_interval=100, val_begin=50)),
+    ('clp', dict(_delete_=True, type='IterBasedTrainLoop', max_iters=3)),
+    ('clp', dict(_delete_=True, type='IterBasedTrainLoop', max_iters=2500)),
+    ('clp', dict(max_epochs=3)),
+    ('clp', dict(max_epochs=5, val_interval=2))])
+def test_the_first_validation_is_when_mmengines_loop_runs_it(demo,
+                                                             train_cfg):
+    """Review r186: the line said an iteration loop without val_interval
+    validated first after iteration 1, where MMEngine's IterBasedTrainLoop
+    defaults it to 1000 and validates at its end too (the HLSS demo after
+    iteration 300, an iteration CLP config of max_iters=3 after 3). The
+    refusal (its words of the first validation, or none where the run
+    never validates) against MMEngine's own loop run on a stand-in."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import check_validated_model
+    from openselfsup.config import load_config
+    cfg = _validating(load_config(HLSS_DEMO if demo == 'hlss'
+                                  else CLP_DEMO))
+    if train_cfg is not None:
+        merged = Config(dict(train_cfg=cfg.train_cfg))
+        merged.merge_from_dict(dict(train_cfg=train_cfg))
+        cfg.train_cfg = merged.train_cfg
+    expected = _first_validation(cfg.train_cfg.to_dict())
+    try:
+        check_validated_model(cfg, 'c.py')
+        said = None
+    except InputError as exc:
+        said = str(exc).split('its first validation (')[1].split(')')[0]
+    assert said == expected, (cfg.train_cfg, said)
+
+
 def test_no_shipped_config_is_refused():
     """Every config under configs/ as shipped passes the check (the
     balance configs validate, on a model that predicts), and so do the

@@ -43,7 +43,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       options_need_type_check,
                       option_setting, pretrained_head, pretrained_init_files,
                       process_share, run_scope, sampler_epoch_length,
-                      train_loop_kind, type_name,
+                      train_loop_default, train_loop_kind, type_name,
                       unmoved_copies_note, variable_source)
 from ..datasets.data_files import NO_ANN_FILE, dataset_paths, joins_to_root
 from ..datasets.prepare import nct_list_reader
@@ -173,19 +173,22 @@ def torchrun(argv: Sequence[str]) -> int:
 def _training_validates(cfg, resumes: bool = False) -> bool:
     """Whether training the runner of ``cfg`` runs its validation loop:
     MMEngine's training loops validate from ``train_cfg.val_begin`` on
-    (default 1; at the last epoch or iteration whatever
-    ``val_interval``), so not where it lies past the run's length (the
-    lambda sweep's runs, which it evaluates after training); a
-    ``ValidateBeforeTrainHook`` validates first whatever it says, except
-    in a run that ``resumes`` from a checkpoint (it skips there). A
-    length or ``val_begin`` that is not a number: it validates."""
+    (its default, 1 in both, from the loop's signature:
+    :func:`~openselfsup.config.train_loop_default`; at the last epoch or
+    iteration whatever ``val_interval``), so not where it lies past the
+    run's length (the lambda sweep's runs, which it evaluates after
+    training); a ``ValidateBeforeTrainHook`` validates first whatever it
+    says, except in a run that ``resumes`` from a checkpoint (it skips
+    there). A length or ``val_begin`` that is not a number (a loop not
+    MMEngine's, whose default is not read): it validates."""
     for hook in () if resumes else cfg.get('custom_hooks') or ():
         if isinstance(hook, dict) and \
                 type_name(hook.get('type')) == 'ValidateBeforeTrainHook':
             return True
     loop = cfg.get('train_cfg')
     length = _run_length(loop)
-    begin = loop.get('val_begin', 1) if isinstance(loop, dict) else 1
+    begin = loop.get('val_begin', train_loop_default(loop, 'val_begin')) \
+        if isinstance(loop, dict) else None
     return length is None or not is_int(begin) or begin <= length[0]
 
 
@@ -1974,9 +1977,12 @@ def _validation_said(cfg) -> Tuple[str, str]:
     loop's ``val_begin`` / ``val_interval`` where it sets them, a
     ``ValidateBeforeTrainHook``; and when it validates first, by the rule
     of MMEngine's training loops (at the first ``val_interval`` multiple
-    from ``val_begin`` on, or at the run's end): ``'after epoch 1'``,
-    ``'before training'``; ``'at its first validation'`` where the
-    settings are not plain numbers."""
+    from ``val_begin`` on, or at the run's end; those unset at the loop's
+    defaults, :func:`~openselfsup.config.train_loop_default`: an
+    iteration loop validates every 1000): ``'after epoch 1'``,
+    ``'after iteration 300'``, ``'before training'``; ``'at its first
+    validation'`` where the settings are not plain numbers (a loop not
+    MMEngine's)."""
     keys = list(VALIDATION_SECTIONS)
     loop = cfg.get('train_cfg')
     loop = loop if isinstance(loop, dict) else {}
@@ -1990,7 +1996,8 @@ def _validation_said(cfg) -> Tuple[str, str]:
     if hooks:
         return ', '.join(keys + hooks), 'before training'
     length = _run_length(loop)
-    begin, every = loop.get('val_begin', 1), loop.get('val_interval', 1)
+    begin, every = (loop.get(k, train_loop_default(loop, k))
+                    for k in ('val_begin', 'val_interval'))
     if length is None or not (is_int(begin) and is_int(every)) or \
             every < 1 or 'dynamic_intervals' in loop:
         return ', '.join(keys), 'at its first validation'
