@@ -11,7 +11,7 @@ import types
 import pytest
 
 from _foundation_helpers import (MODEL_STACK_IMPORT, REPO, error_lines,
-                                 run_tool, small_config)
+                                 run_tool, run_tool_here, small_config)
 
 from openselfsup.utils import InputError
 
@@ -470,6 +470,61 @@ def test_the_first_validation_is_when_mmengines_loop_runs_it(demo,
     except InputError as exc:
         said = str(exc).split('its first validation (')[1].split(')')[0]
     assert said == expected, (cfg.train_cfg, said)
+
+
+def test_a_resumed_runs_hook_does_not_validate(synthetic_root, tmp_path,
+                                              capfd):
+    """Review r186: a run resumed from a checkpoint whose only validation
+    is a ValidateBeforeTrainHook (which skips on resume) was refused. The
+    check knows it resumes from --resume (a path: it does; without one,
+    once the work dir's newest checkpoint is looked for) or the config's
+    resume = True, and names no epoch of a resumed run's first
+    validation. A tiny CLP run's checkpoint, then --check-config and the
+    run's own check (prepare_config) on the hook's config."""
+    from openselfsup.apis.train import check_validated_model, prepare_config
+    from openselfsup.config import load_config
+    base = small_config(CLP_DEMO, str(tmp_path / 'clp_small.py'),
+                        os.path.join(synthetic_root, 'NCT') + '/')
+    hooked = tmp_path / 'clp_vbt.py'
+    hooked.write_text(
+        f'_base_ = {base!r}\n{VALIDATION}'
+        'train_cfg = dict(max_epochs=2, val_begin=3)\n'
+        "custom_hooks = [dict(type='ValidateBeforeTrainHook')]\n")
+    work = tmp_path / 'work'
+    rc, _, err = run_tool(['tools/train.py', base, '--work-dir', str(work)],
+                          first=MODEL_STACK_IMPORT)
+    assert rc == 0, err[-3000:]
+    ckpt = str(work / 'epoch_1.pth')
+    empty = str(tmp_path / 'empty')
+    for args, refused in (
+            ([], True), (['--resume'], False), (['--resume', ckpt], False),
+            (['--cfg-options', 'resume=True'], False),
+            (['--resume', '--work-dir', empty], True)):  # a new run
+        args = args if '--work-dir' in args else args + ['--work-dir',
+                                                         str(work)]
+        rc, _, err = run_tool_here(['tools/train.py', str(hooked),
+                                    '--check-config', *args], capfd)
+        assert (rc == 2) == refused, (args, err[-2000:])
+        if refused:
+            assert 'first validation (before training)' in err, err
+    # the run's own check, where the checkpoint is looked for
+    for work_dir, refused in ((str(work), False), (empty, True)):
+        try:
+            prepare_config(load_config(str(hooked)), str(hooked), work_dir,
+                           resume=True)
+            said = False
+        except InputError as exc:
+            said = 'first validation (before training)' in str(exc)
+        assert said == refused, work_dir
+    # a resumed run that validates by its loop: no epoch named, no hook
+    cfg = load_config(str(hooked))
+    cfg.train_cfg.val_begin = 2
+    for resumes, when in ((False, 'before training'), (True, (
+            'the first due after the checkpoint it resumes from'))):
+        with pytest.raises(InputError) as said:
+            check_validated_model(cfg, 'c.py', resumes)
+        assert f'its first validation ({when})' in str(said.value)
+        assert ('ValidateBeforeTrainHook' in str(said.value)) != resumes
 
 
 def test_no_shipped_config_is_refused():

@@ -1705,6 +1705,20 @@ def resume_choice(cfg: Config, resume: Union[bool, str] = False
                   f'{extra}']
 
 
+def resume_asked(cfg: Config, resume: Union[bool, str] = False
+                 ) -> Optional[bool]:
+    """Whether the run of ``cfg`` given ``--resume`` ``resume`` (as
+    :func:`resume_choice` takes it, the config's ``resume = True``
+    included) continues a checkpoint, as far as the arguments tell: True
+    for a checkpoint path (the run loads it, or is refused), None for
+    ``--resume`` without one (the work dir's newest, if any: a new run
+    where there is none), False without. Refuses nothing (a config
+    ``resume`` of another value: :func:`resume_choice`'s)."""
+    if isinstance(resume, str):
+        return True
+    return None if resume or cfg.get('resume') is True else False
+
+
 def run_work_dir(cfg: Config, config_path: str,
                  work_dir: Optional[str] = None,
                  run_dir: Optional[str] = None) -> str:
@@ -1868,7 +1882,8 @@ def check_auto_scale_lr(cfg: Config, config_path: str):
 
 
 def check_config_values(cfg: Config, config_path: str,
-                        auto_scale_lr: bool) -> Optional[int]:
+                        auto_scale_lr: bool,
+                        resumes: Optional[bool] = False) -> Optional[int]:
     """The config's checks that the launchers' check
     (:func:`check_launch`) and the run (:func:`prepare_config`) share, in
     their order, torch-free: a training config
@@ -1886,7 +1901,8 @@ def check_config_values(cfg: Config, config_path: str,
     a loop's sections set in part (:func:`check_loop_sections`: MMEngine's
     refusal when the runner is built), a validation loop on a model
     without a ``'predict'`` mode (:func:`check_validated_model`: a CLP or HLSS config given one
-    trained its first epoch and stopped at its validation),
+    trained its first epoch and stopped at its validation; ``resumes``
+    as there),
     ``--auto-scale-lr``'s base
     (:func:`check_auto_scale_lr`, which sets ``enable`` before the run
     values refuse what it cannot scale), the run values
@@ -1899,7 +1915,7 @@ def check_config_values(cfg: Config, config_path: str,
     check_dropped_default_hooks(cfg, config_path)
     check_knn_hooks(cfg, config_path)
     check_loop_sections(cfg, config_path)
-    check_validated_model(cfg, config_path)
+    check_validated_model(cfg, config_path, resumes)
     if knn_hook_model_unjudged(cfg):
         # judged by ancestry, as the hook judges it when the run starts
         # (the model stack imported); a config of MMEngine's hooks alone,
@@ -1971,7 +1987,7 @@ def check_loop_sections(cfg: Config, config: str) -> None:
                 + ' '.join(f'{k}=None' for k in sections) + ')')
 
 
-def _validation_said(cfg) -> Tuple[str, str]:
+def _validation_said(cfg, resumes: bool = False) -> Tuple[str, str]:
     """What makes a training run of ``cfg`` validate, in words: the
     validation sections (:data:`VALIDATION_SECTIONS`), the training
     loop's ``val_begin`` / ``val_interval`` where it sets them, a
@@ -1982,7 +1998,9 @@ def _validation_said(cfg) -> Tuple[str, str]:
     iteration loop validates every 1000): ``'after epoch 1'``,
     ``'after iteration 300'``, ``'before training'``; ``'at its first
     validation'`` where the settings are not plain numbers (a loop not
-    MMEngine's)."""
+    MMEngine's). A run that ``resumes`` from a checkpoint: its hook skips
+    (not named), and its first validation is the first due after the
+    checkpoint's epoch or iteration, which the config does not tell."""
     keys = list(VALIDATION_SECTIONS)
     loop = cfg.get('train_cfg')
     loop = loop if isinstance(loop, dict) else {}
@@ -1990,11 +2008,15 @@ def _validation_said(cfg) -> Tuple[str, str]:
                                                    'val_interval')
              if k in loop]
     hooks = [f'custom_hooks.{i} (ValidateBeforeTrainHook)'
-             for i, hook in enumerate(cfg.get('custom_hooks') or ())
+             for i, hook in enumerate(
+                 () if resumes else cfg.get('custom_hooks') or ())
              if isinstance(hook, dict) and
              type_name(hook.get('type')) == 'ValidateBeforeTrainHook']
     if hooks:
         return ', '.join(keys + hooks), 'before training'
+    if resumes:
+        return ', '.join(keys), \
+            'the first due after the checkpoint it resumes from'
     length = _run_length(loop)
     begin, every = (loop.get(k, train_loop_default(loop, k))
                     for k in ('val_begin', 'val_interval'))
@@ -2007,7 +2029,8 @@ def _validation_said(cfg) -> Tuple[str, str]:
     return ', '.join(keys), f'after {unit} {min(first, total)}'
 
 
-def check_validated_model(cfg: Config, config: str) -> None:
+def check_validated_model(cfg: Config, config: str,
+                          resumes: Optional[bool] = False) -> None:
     """Refuse a training config that validates (the three
     :data:`VALIDATION_SECTIONS` set, as MMEngine's Runner builds its
     validation loop, and a first validation within the run:
@@ -2034,10 +2057,16 @@ def check_validated_model(cfg: Config, config: str) -> None:
     not judged: neither ``tools/train.py`` nor the launchers run it, and
     the lambda sweep's ``--test`` takes ``BalancedCrossModal`` configs
     alone, which predict. Imports the model stack, only for a config
-    that validates."""
+    that validates. ``resumes``: the run continues a checkpoint (its
+    ``ValidateBeforeTrainHook`` skips: :func:`_training_validates`);
+    None where that is not known yet (``--resume`` without a path, or
+    ``resume = True`` in the config: the work dir's newest checkpoint, if
+    any, :func:`resume_asked`), not judged: the caller judges again once
+    it has looked for the checkpoint."""
     import inspect
-    if any(cfg.get(k) is None for k in VALIDATION_SECTIONS) or \
-            not _training_validates(cfg):
+    if resumes is None or any(cfg.get(k) is None
+                              for k in VALIDATION_SECTIONS) or \
+            not _training_validates(cfg, resumes):
         return
     model = cfg.get('model')
     kind = model.get('type') if isinstance(model, dict) else None
@@ -2063,7 +2092,7 @@ def check_validated_model(cfg: Config, config: str) -> None:
     said = '' if known is None else ' (' + (
         '' if known == name else f'a subclass of {known}, ') + \
         MODEL_METHODS[known] + ')'
-    keys, when = _validation_said(cfg)
+    keys, when = _validation_said(cfg, resumes)
     raise InputError(
         f"{config}: model.type {kind if isinstance(kind, str) else name!r}"
         f"{said} has no "
@@ -2076,20 +2105,22 @@ def check_validated_model(cfg: Config, config: str) -> None:
 
 
 def check_loaded_config(cfg: Config, config: str,
-                        auto_scale_lr: bool = False) -> List[str]:
+                        auto_scale_lr: bool = False,
+                        resumes: Optional[bool] = False) -> List[str]:
     """The launchers' check of a loaded config's values, torch-free in the
     project's scope (:func:`check_launch`; ``balance_sweep.py --check``,
     of each run's config): :func:`check_config_values`, then the scope
     check (a type of the project's scope alone where the run's is
     another: refused; one the project registers again: said, the other's
-    class: :func:`~openselfsup.config.check_scope_types`).
+    class: :func:`~openselfsup.config.check_scope_types`). ``resumes``:
+    whether the run continues a checkpoint (:func:`resume_asked`).
 
     Returns:
         list[str]: the scope check's warnings and what each started
         process would warn of when it builds the views
         (:func:`~openselfsup.apis.fast_path.fast_path_warnings`).
     """
-    check_config_values(cfg, config, auto_scale_lr)
+    check_config_values(cfg, config, auto_scale_lr, resumes)
     return check_scope_types(cfg, config) + fast_path_warnings(cfg)
 
 
@@ -2144,7 +2175,8 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                          'it (dist_train.sh: pytorch, slurm_train.sh: '
                          'slurm); remove it from the arguments')
     cfg = load_config(config, cfg_options)
-    warnings = check_loaded_config(cfg, config, auto_scale_lr)
+    resumes = resume_asked(cfg, resume)
+    warnings = check_loaded_config(cfg, config, auto_scale_lr, resumes)
     resume, _ = resume_choice(cfg, resume)
     # a checkpoint's zip directory only (its last bytes: a file cut short
     # while it was written has none); the run reads the whole file, every
@@ -2165,6 +2197,8 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
         resumed = find_resumable_checkpoint(
             cfg.work_dir, is_complete=has_zip_directory)
         check_resumes_newest('--resume', cfg.work_dir, resumed)
+    if resumes is None:  # now known: a new run where none was found
+        check_validated_model(cfg, config, resumed is not None)
     # the refusals the checkpoint's meta decides (another model, the seed
     # the resume re-seeds numpy with...), the run's (resume_notes), from
     # the meta read without torch: a file without one (a state dict saved
@@ -2277,7 +2311,8 @@ def prepare_config(cfg: Config, config_path: str,
         list[str]: notes for the run's log (launcher and batch decisions).
     """
     # torch-free: reported before torch loads
-    base = check_config_values(cfg, config_path, auto_scale_lr)
+    resumes = resume_asked(cfg, resume)
+    base = check_config_values(cfg, config_path, auto_scale_lr, resumes)
     # --cfg-options that moved some copies of a data_root, not all, of
     # the loaders the run reads: the test set where the caller tests
     # (train()'s and build_runner()'s default; never tools/train.py)
@@ -2304,6 +2339,8 @@ def prepare_config(cfg: Config, config_path: str,
         if resume is not False else None
     if resume is True:  # the work dir's newest: not a legacy file's
         check_resumes_newest('--resume', cfg.work_dir, path)
+    if resumes is None:  # now known: a new run where none was found
+        check_validated_model(cfg, config_path, path is not None)
     initial_notes = check_load_from(cfg, path)
     if path is None:  # a new run: its initial weights' held-out classes
         initial_weight_lists(cfg, reader=nct_list_reader)
