@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from _foundation_helpers import run_tool_here
+from _foundation_helpers import REPO, run_tool_here
 
 TOOL = 'tools/knn_summary.py'
 LEVELS = ('patch', 'slide', 'patient')
@@ -1146,3 +1146,29 @@ def test_a_random_init_is_told_by_the_words_reader(words, random):
         assert random_init_seed(words) == int(words.split()[-1][:-1])
     else:
         assert random_init_seed(words) is None
+
+
+def test_knn_eval_checkpoint_is_one_read_once_scope(tmp_path, monkeypatch):
+    """``knn_eval_checkpoint`` (knn_eval.py's command) runs within one
+    ``reading_once`` scope, so each metadata file is parsed once per
+    evaluation, not once per reader (review r187: the decorator had slid
+    onto a class put above the function, and the HiDisc demo's metadata
+    was parsed twice in one evaluation): the scope is entered by the
+    time the model is recorded, and left after."""
+    from openselfsup.apis import knn as knn_mod
+    from openselfsup.utils import once
+    seen = []
+
+    class Seen(Exception):
+        pass
+
+    def record(*args, **kwargs):
+        seen.append(once._READ.get() is not None)
+        raise Seen
+
+    monkeypatch.setattr(knn_mod, 'model_record', record)
+    config = os.path.join(REPO, 'configs', 'demo',
+                          'hidisc_r18w8_synthetic.py')
+    with pytest.raises(Seen):
+        knn_mod.knn_eval_checkpoint(config, None, str(tmp_path / 'out'))
+    assert seen == [True] and once._READ.get() is None

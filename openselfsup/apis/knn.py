@@ -1171,7 +1171,6 @@ def _results_of(source: str, sha1: Optional[str], model_sha1: Optional[str],
     return source
 
 
-@reading_once()  # each metadata file parsed once
 class ModelRecord(NamedTuple):
     """What a kNN result records of the model it evaluates
     (:func:`model_record`)."""
@@ -1229,6 +1228,7 @@ def model_record(cfg, weights_loaded: bool) -> ModelRecord:
     return ModelRecord(own, built, stand_ins, sha1, flat, built_flat)
 
 
+@reading_once()  # each metadata file parsed once
 def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                         out_dir: Optional[str] = None,
                         cfg_options: Optional[dict] = None,
