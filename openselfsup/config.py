@@ -1766,21 +1766,12 @@ def scope_registry(name: str, scope: str, called_on: str = 'mmengine'):
 def built_model_class(cfg) -> Any:
     """The class of the model a training run of ``cfg`` builds: its
     ``model.type`` where that is a class, else the name looked up as
-    MMEngine's ``Registry.build`` looks it up, in the registry of the
-    model's own ``_scope_``, else of the run's scope (:func:`run_scope`,
-    :func:`scope_registry`); None where none is found (no model or type,
-    a name no registry holds: the build says why). Imports the model
-    stack."""
+    MMEngine's ``Registry.build`` looks it up (:func:`built_class`: the
+    registry of the model's own ``_scope_``, else of the run's scope,
+    :func:`run_scope`); None where none is found (no model or type, a name
+    no registry holds: the build says why). Imports the model stack."""
     import inspect
-    model = cfg.get('model')
-    kind = model.get('type') if isinstance(model, dict) else None
-    if inspect.isclass(kind) or not isinstance(kind, str):
-        return kind if inspect.isclass(kind) else None
-    scope = model.get('_scope_') or run_scope(cfg)
-    try:
-        found = scope_registry('MODELS', scope).get(kind)
-    except Exception:  # noqa: BLE001 (no class: the build says why)
-        return None
+    found = built_class(cfg.get('model'), 'MODELS', run_scope(cfg))
     return found if inspect.isclass(found) else None
 
 
