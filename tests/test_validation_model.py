@@ -573,7 +573,7 @@ def test_a_model_the_check_passes_validates(synthetic_root, tmp_path):
     assert 'Epoch(val) [1]' in log and 'accuracy/top1' in log, log[-2000:]
 
 
-@pytest.mark.parametrize('loop', ['val', 'test'])
+@pytest.mark.parametrize('loop', ['train', 'val', 'test'])
 def test_a_loop_set_in_part_is_refused_as_mmengines_runner_refuses_it(
         tmp_path, loop, capfd):
     """Some of a loop's three sections set and not the others
@@ -595,13 +595,17 @@ def test_a_loop_set_in_part_is_refused_as_mmengines_runner_refuses_it(
         batch_size=1, dataset=dict(type='X'),
         sampler=dict(type='DefaultSampler', shuffle=False)),
         f'{loop}_cfg': dict(), f'{loop}_evaluator': dict(type='Accuracy')}
+    if loop == 'train':  # the training loop's third is its optimiser
+        del sections['train_evaluator']
+        sections['optim_wrapper'] = dict(optimizer=dict(type='SGD', lr=0.1))
     for n, chosen in enumerate(itertools.product((False, True), repeat=3)):
         given = {k: (v if keep else None)
                  for keep, (k, v) in zip(chosen, sections.items())}
         try:
             Runner(model=torch.nn.Linear(1, 1),
                    work_dir=str(tmp_path / f'w{n}'),
-                   experiment_name=f'{loop}{n}', **given)
+                   experiment_name=f'{loop}{n}', default_scope=None,
+                   **given)
             runner_refused = False
         except ValueError as e:
             assert 'should be either all None or not None' in str(e)
@@ -615,10 +619,12 @@ def test_a_loop_set_in_part_is_refused_as_mmengines_runner_refuses_it(
             assert str(e).startswith('c.py: ' + ', '.join(
                 k for k in given if k not in unset) + ' set but '
                 + ', '.join(unset) + ' not'), str(e)
-            assert str(e).endswith(' '.join(f'{k}=None' for k in given)
-                                   + ')'), str(e)
+            assert str(e).endswith(
+                'set ' + ' and '.join(unset) if loop == 'train' else
+                ' '.join(f'{k}=None' for k in given) + ')'), str(e)
         assert refused == runner_refused, given
-    # the launchers' check says it (the balance demo validates and tests)
+    # the launchers' check says it (the balance demo trains, validates
+    # and tests)
     config = os.path.join(REPO, 'configs', 'demo',
                           'balance_slide_synthetic.py')
     rc, _, err = run_tool_here(['tools/train.py', config, '--check-config',

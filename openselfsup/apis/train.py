@@ -1962,29 +1962,35 @@ def _refuse_unregistered_model(cfg, config: str) -> None:
 VALIDATION_SECTIONS = ('val_dataloader', 'val_cfg', 'val_evaluator')
 #: the same three of its test loop
 TEST_SECTIONS = ('test_dataloader', 'test_cfg', 'test_evaluator')
+#: and of its training loop
+TRAIN_SECTIONS = ('train_dataloader', 'train_cfg', 'optim_wrapper')
 
 
 def check_loop_sections(cfg: Config, config: str) -> None:
     """Refuse a config that sets some of a loop's three sections and not
-    the others (:data:`VALIDATION_SECTIONS`, :data:`TEST_SECTIONS`; unset
-    and None are one): MMEngine's Runner refuses it when it is built
-    (``should be either all None or not None``), which the run said in one
-    line but ``--check-config`` passed, so a launcher started its
-    processes for that refusal (``--cfg-options val_cfg=None`` alone, on a
-    config that validates). The line names the sections set and those
-    not, and the two ways on."""
-    for sections in (VALIDATION_SECTIONS, TEST_SECTIONS):
+    the others (:data:`TRAIN_SECTIONS`, :data:`VALIDATION_SECTIONS`,
+    :data:`TEST_SECTIONS`; unset and None are one): MMEngine's Runner
+    refuses it when it is built (``should be either all None or not
+    None``), which the run said in one line but ``--check-config`` passed,
+    so a launcher started its processes for that refusal
+    (``--cfg-options val_cfg=None`` alone, on a config that validates;
+    ``optim_wrapper=None``, review r187). The line names the sections set
+    and those not, and the ways on: set the others, or, for a validation
+    or test loop, none of them (a training run needs its three)."""
+    for sections in (TRAIN_SECTIONS, VALIDATION_SECTIONS, TEST_SECTIONS):
         unset = [k for k in sections if cfg.get(k) is None]
         if 0 < len(unset) < len(sections):
             given = [k for k in sections if k not in unset]
-            loop = 'validation' if sections is VALIDATION_SECTIONS \
-                else 'test'
+            loop = {TRAIN_SECTIONS: 'training', VALIDATION_SECTIONS:
+                    'validation', TEST_SECTIONS: 'test'}[sections]
+            none = '' if sections is TRAIN_SECTIONS else \
+                ', or none of them (--cfg-options ' + ' '.join(
+                    f'{k}=None' for k in sections) + ')'
             raise InputError(
                 f'{config}: {", ".join(given)} set but {", ".join(unset)} '
                 f"not: MMEngine's Runner builds a {loop} loop from all "
-                'three or none and refuses the rest; set '
-                f'{" and ".join(unset)}, or none of them (--cfg-options '
-                + ' '.join(f'{k}=None' for k in sections) + ')')
+                f'three or none and refuses the rest; set '
+                f'{" and ".join(unset)}{none}')
 
 
 def _validation_said(cfg, resumes: bool = False) -> Tuple[str, str]:
@@ -2063,7 +2069,6 @@ def check_validated_model(cfg: Config, config: str,
     ``resume = True`` in the config: the work dir's newest checkpoint, if
     any, :func:`resume_asked`), not judged: the caller judges again once
     it has looked for the checkpoint."""
-    import inspect
     if resumes is None or any(cfg.get(k) is None
                               for k in VALIDATION_SECTIONS) or \
             not _training_validates(cfg, resumes):
@@ -2074,7 +2079,8 @@ def check_validated_model(cfg: Config, config: str,
         return
     from mmengine.runner import ValLoop
 
-    from ..config import MODEL_METHODS, built_class, evaluation_instead
+    from ..config import (MODEL_METHODS, built_class, built_model_class,
+                          evaluation_instead)
     from ..models.algorithms.modes import fails_validation
     loop = cfg.get('val_cfg')
     # MMEngine's Runner builds a ValLoop from a val_cfg without a type,
@@ -2083,8 +2089,8 @@ def check_validated_model(cfg: Config, config: str,
             loop, 'LOOPS', run_scope(cfg)) is not ValLoop):
         return
     # in the model's own _scope_ where it sets one (the build switches)
-    cls = built_class(model, 'MODELS', run_scope(cfg))
-    if not inspect.isclass(cls) or not fails_validation(cls):
+    cls = built_model_class(cfg)
+    if cls is None or not fails_validation(cls):
         return
     name = cls.__name__
     known = next((c.__name__ for c in cls.__mro__
