@@ -758,9 +758,45 @@ def test_byte_copies_at_other_load_from_paths_agree(tmp_path):
                            '/n0/init.pth; rank 1: /n1/init.pth)'), line
 
 
+@pytest.fixture(scope='module')
+def meta_object_digests(tmp_path_factory):
+    """Two checkpoints whose meta holds a numpy scalar (a seed: 3 in
+    ``own.pth``, 4 in ``other.pth``) and a tensor (an epoch), and the
+    digests of ``own.pth``'s facts read in a fresh interpreter (its own
+    memory layout: a fork of this process would place its objects at
+    this process's addresses), as a resume reads it and as a
+    ``load_from`` does: (own, other, {resume: digest}). One interpreter
+    for both readings: its cold start (the model stack's imports) is the
+    cost."""
+    import numpy as np
+    import torch
+    state = {'meta': {'iter': 301, 'epoch': torch.tensor(1),
+                      'time': '20261206_101010', 'experiment_name': 'run',
+                      'seed': np.int64(3)},
+             'state_dict': {'w': torch.arange(6.)}}
+    folder = tmp_path_factory.mktemp('meta_objects')
+    own, other = folder / 'own.pth', folder / 'other.pth'
+    torch.save(state, own)
+    state['meta']['seed'] = np.int64(4)
+    torch.save(state, other)
+    code = ('import sys\n'
+            'from openselfsup.engine.agreed_refusals import _digest\n'
+            'from openselfsup.engine.runner import (resumed_file_facts, '
+            'saved_checkpoint)\n'
+            'path = sys.argv[1]\n'
+            'for read in (saved_checkpoint(path), None):\n'
+            '    print(_digest(resumed_file_facts(path, read)))\n')
+    p = subprocess.run([sys.executable, '-c', code, str(own)],
+                       capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, PYTHONPATH=REPO))
+    assert p.returncode == 0, p.stderr[-3000:]
+    resumed, loaded = p.stdout.split()
+    return own, other, {True: resumed, False: loaded}
+
+
 @pytest.mark.parametrize('resume', [True, False])
 def test_meta_values_of_objects_are_the_same_facts_in_every_process(
-        tmp_path, resume):
+        meta_object_digests, resume):
     """A checkpoint whose meta holds a numpy scalar (a seed) and a tensor
     (an epoch): review r172, ``checkpoint_meta`` read each as a
     placeholder whose ``repr`` named its memory address, so the facts of
@@ -770,46 +806,20 @@ def test_meta_values_of_objects_are_the_same_facts_in_every_process(
     the seed too); read without torch (a ``load_from``'s) it is 'an
     object' (named, not left out: review r173, a missing name was said as
     None), and a file of another seed differs by its contents: the digest
-    of one file's facts is the same in two processes, the facts are the
-    ones written by hand."""
-    import numpy as np
-    import torch
-
+    of one file's facts is the same in two processes (this one and a
+    fresh interpreter), the facts are the ones written by hand."""
     from openselfsup.engine.agreed_refusals import _digest
     from openselfsup.engine.runner import (resumed_file_facts,
                                            saved_checkpoint)
-    state = {'meta': {'iter': 301, 'epoch': torch.tensor(1),
-                      'time': '20261206_101010', 'experiment_name': 'run',
-                      'seed': np.int64(3)},
-             'state_dict': {'w': torch.arange(6.)}}
-    own, other = tmp_path / 'own.pth', tmp_path / 'other.pth'
-    torch.save(state, own)
-    state['meta']['seed'] = np.int64(4)
-    torch.save(state, other)
-    read = 'saved_checkpoint(path)' if resume else 'None'
-    code = ('import sys\n'
-            'from openselfsup.engine.agreed_refusals import _digest\n'
-            'from openselfsup.engine.runner import (resumed_file_facts, '
-            'saved_checkpoint)\n'
-            'path = sys.argv[1]\n'
-            f'print(_digest(resumed_file_facts(path, {read})))\n')
-    procs = [subprocess.Popen([sys.executable, '-c', code, str(own)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=dict(os.environ,
-                                                  PYTHONPATH=REPO))
-             for _ in range(2)]
-    said = [p.communicate(timeout=300) for p in procs]
-    assert all(p.returncode == 0 for p in procs), said
-    digests = {out.strip() for out, _ in said}
-    assert len(digests) == 1, said
+    own, other, digests = meta_object_digests
     facts = resumed_file_facts(
         str(own), saved_checkpoint(str(own)) if resume else None)
+    assert digests[resume] == str(_digest(facts)), digests
     epoch, seed = (1, 3) if resume else ('an object', 'an object')
     assert facts == (('contents', zip_members_sha1(own)[:12]),
                      ('iteration', 301), ('epoch', epoch), ('run', 'run'),
                      ('saved', '20261206_101010'), ('seed', seed),
                      ('training set seed', None)), facts
-    assert digests == {str(_digest(facts))}, said
     differ, line = _loads_compared([own, other], resume)
     assert differ
     assert 'contents (rank 0: ' in line, line
