@@ -285,11 +285,13 @@ def test_a_preprocessor_of_no_seed_draws_alike_in_every_process():
     0 in every process, as a data set's ``seed=None`` is: it read
     ``torch.initial_seed()``, which a process that never seeded torch
     draws at random, so two such processes made other views of one batch.
-    Two fresh interpreters (a fork would share its parent's torch seed),
-    against a preprocessor of seed 0 here."""
-    import subprocess
-    import sys
+    Two processes that never seeded torch, forks of the tests' server
+    (``forked_python_c``: each reseeds torch's global generator at
+    random, as a fresh interpreter starts; a plain fork would share its
+    parent's seed), against a preprocessor of seed 0 here."""
+    from _foundation_helpers import MODEL_STACK_IMPORT, forked_python_c
     code = ('import sys, torch\n'
+            'torch.set_num_threads(1)\n'
             'sys.path.insert(0, "tests")\n'
             'from test_prefetch_views import _clp_preprocessor, '
             '_uint8_batches\n'
@@ -297,11 +299,11 @@ def test_a_preprocessor_of_no_seed_draws_alike_in_every_process():
             'views = pre(_uint8_batches(1)[0], True)["inputs"]\n'
             'print(pre.seed, float(sum(v.double().sum() for v in views)), '
             'torch.initial_seed())\n')
-    runs = [subprocess.run([sys.executable, '-c', code], capture_output=True,
-                           text=True, check=True, cwd=REPO,
-                           env=dict(os.environ, OMP_NUM_THREADS='1',
-                                    PYTHONPATH=REPO)
-                           ).stdout.split() for _ in range(2)]
+    runs = []
+    for _ in range(2):
+        rc, out, err = forked_python_c(MODEL_STACK_IMPORT, code, cwd=REPO)
+        assert rc == 0, err[-3000:]
+        runs.append(out.split())
     assert runs[0][-1] != runs[1][-1]  # torch's seeds differ
     pre = _clp_preprocessor(seed=0)
     views = pre(_uint8_batches(1)[0], True)['inputs']
