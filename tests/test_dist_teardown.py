@@ -4,15 +4,14 @@ gloo group still up ended, now and then, in ``terminate called without an
 active exception`` (SIGABRT) after its work was done."""
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
 import torch.distributed as dist
 
-from _foundation_helpers import (FSP_DEMO, REPO, error_lines, free_port,
-                                 run_tool, small_config)
+from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, error_lines,
+                                 forked_python_c, free_port, run_tool,
+                                 small_config)
 
 #: the variable torchrun's agent sets in its workers, whose ``env://``
 #: groups join its store (``engine.runner._on_torchruns_store``)
@@ -350,7 +349,9 @@ def test_a_group_evaluated_after_the_run_ends_at_exit(tmp_path):
     """A caller that evaluates the runner after the run (collectives)
     keeps the group until the process exits, when it is destroyed
     (before the handlers registered earlier run: atexit runs them last in
-    first out)."""
+    first out). The process: a fork of the tests' server that imported
+    the model stack (``forked_python_c``), which ends as an interpreter
+    does (its ``atexit`` handlers run), not a cold start."""
     code = (
         'import atexit\n'
         'import torch.distributed as dist\n'
@@ -360,12 +361,10 @@ def test_a_group_evaluated_after_the_run_ends_at_exit(tmp_path):
         '    dist.init_process_group("gloo", init_method="file://'
         f'{tmp_path / "store"}", rank=0, world_size=1)\n'
         'print("after the run:", dist.is_initialized())\n')
-    p = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                       text=True, timeout=120,
-                       env=dict(os.environ, PYTHONPATH=REPO))
-    assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.splitlines() == ['after the run: True',
-                                     'at exit: False'], p.stdout
+    rc, out, err = forked_python_c(MODEL_STACK_IMPORT, code, timeout=120)
+    assert rc == 0, err[-2000:]
+    assert out.splitlines() == ['after the run: True',
+                                'at exit: False'], out
 
 
 @pytest.mark.slow
