@@ -960,12 +960,12 @@ def test_outside_a_run_no_seed_balances_as_seed_0(tmp_path):
     notebook, ``knn_eval.py``'s builds), a class-balanced dataset repeats
     the patients of seed 0 in every process: the run's seed was read from
     ``torch.initial_seed()``, which a process that never seeded torch draws
-    at random, so each such build repeated other patients. Two fresh
-    interpreters, torch unseeded, against seed 0's draw by hand."""
-    import subprocess
-    import sys
-
-    from _foundation_helpers import REPO
+    at random, so each such build repeated other patients. Two processes
+    that never seeded torch, forks of the tests' server
+    (``forked_python_c``: each reseeds torch's global generator at random,
+    as a fresh interpreter starts; a plain fork would share its parent's
+    seed), against seed 0's draw by hand."""
+    from _foundation_helpers import MODEL_STACK_IMPORT, forked_python_c
     meta, split = _uneven(tmp_path)
     code = ('import sys, torch\n'
             'from openselfsup.datasets.hierarchical import '
@@ -976,11 +976,12 @@ def test_outside_a_run_no_seed_balances_as_seed_0(tmp_path):
             'for i in range(len(ds))]\n'
             "print(' '.join(sorted({p for p in names "
             'if names.count(p) > 1})), torch.initial_seed())\n')
-    runs = [subprocess.run([sys.executable, '-c', code, meta, split],
-                           capture_output=True, text=True, check=True,
-                           env=dict(os.environ, OMP_NUM_THREADS='1',
-                                    PYTHONPATH=REPO)
-                           ).stdout.split() for _ in range(2)]
+    runs = []
+    for _ in range(2):
+        rc, out, err = forked_python_c(MODEL_STACK_IMPORT, code,
+                                       [meta, split])
+        assert rc == 0, err[-3000:]
+        runs.append(out.split())
     assert runs[0][-1] != runs[1][-1]  # torch's seeds differ
     for run in runs:
         assert run[:-1] == _published_repeats(0), run
