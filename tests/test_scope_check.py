@@ -1175,3 +1175,38 @@ def test_built_model_class_looks_the_type_up_as_the_build_does():
                ('openselfsup', dict(type=Theirs)),
                ('openselfsup', dict(type='NoSuchModel')))]
     assert got == [Ours, Theirs, Theirs, Ours, Theirs, None]
+
+
+def test_a_runner_is_built_whatever_scope_an_earlier_runner_left(
+        tmp_path, synthetic_root):
+    """An MMEngine ``Runner`` built earlier in the process (a notebook's,
+    a test's) leaves its default scope current; under ``'mmengine'`` the
+    project's ``RUNNERS.build`` looked ``AtomicRunner`` up in MMEngine's
+    root registry, and ``build_runner`` / ``train()`` stopped on
+    ``KeyError: 'AtomicRunner is not in the runner registry'``. The runner
+    is the class a fresh process builds, whatever scope is current; the
+    class MMEngine's own build finds with no scope current is the
+    reference."""
+    from _foundation_helpers import small_config
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.registry import RUNNERS
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    path = small_config(CLP_DEMO, str(tmp_path / 'c.py'), nct, n_images=4,
+                        batch=4)
+    kind = Config.fromfile(path).runner_type
+    kept = dict(DefaultScope._instance_dict)
+    try:
+        DefaultScope._instance_dict.clear()
+        assert DefaultScope.get_current_instance() is None
+        reference = RUNNERS.get(kind)
+        assert reference is not None and reference.__name__ == kind
+        for left in ('mmengine', 'mmpretrain'):
+            DefaultScope.get_instance(f'left_{left}', scope_name=left)
+            runner = build_runner(path, work_dir=str(tmp_path / left))
+            assert type(runner) is reference, (left, type(runner))
+    finally:
+        DefaultScope._instance_dict.clear()
+        DefaultScope._instance_dict.update(kept)

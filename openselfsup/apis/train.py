@@ -2674,6 +2674,26 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
         return _built_in_guard(cfg, notes, config, trains, evaluates, said)
 
 
+def _runner_built(cfg: Config, registry, default):
+    """The runner of ``cfg``: its ``runner_type``'s ``from_cfg`` (a name
+    looked up in the project's runner ``registry`` and its parents, as
+    MMEngine's ``RUNNERS.build`` looks it up in a process where no default
+    scope is current), else ``default.from_cfg`` (MMEngine's Runner). Not
+    through ``registry.build``: that looks a name up in the process's
+    current MMEngine default scope, which an MMEngine ``Runner`` built
+    earlier in the process leaves behind (a notebook's, a test's):
+    ``'mmengine'`` made the project's ``train()`` a ``KeyError:
+    'AtomicRunner is not in the runner registry'``. A name found nowhere,
+    or a config with a top-level ``_scope_``, is built by ``registry.build``
+    (its own words, its scope rule)."""
+    kind = cfg.get('runner_type')
+    if kind is None:
+        return default.from_cfg(cfg)
+    found = registry.get(kind) if isinstance(kind, str) and \
+        '_scope_' not in cfg else None
+    return found.from_cfg(cfg) if found is not None else registry.build(cfg)
+
+
 def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
                     evaluates: Sequence[str], said: Sequence[str]):
     """:func:`_built`'s build, inside its guard."""
@@ -2705,8 +2725,7 @@ def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
         with settings_refused(cfg, 'model or data'), slurm_rendezvous(
                 cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg')):
             check_setting_types(cfg)
-            runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
-                Runner.from_cfg(cfg)
+            runner = _runner_built(cfg, RUNNERS, Runner)
         # the runner told that the file is this process's download (and
         # the folders made for it) inside the try: an interrupt before
         # that is the except's. A file in url_downloads/ that this process
