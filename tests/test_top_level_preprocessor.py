@@ -476,7 +476,7 @@ def test_an_untyped_preprocessor_of_a_users_model_is_refused():
     cfg = Config.fromfile(FSP_DEMO)
     cfg.model = dict(type=Mine, data_preprocessor=None)
     with pytest.raises(InputError, match="model.data_preprocessor names no "
-                       "type, and model.type 'Mine' is neither"):
+                       "type, and model.type 'Mine' is none of"):
         batched_views(cfg)
 
 
@@ -488,3 +488,42 @@ def test_a_top_level_preprocessor_option_asks_for_the_type_check():
     assert [options_need_type_check({f'{at}data_preprocessor.num_views': v})
             for at in ('model.', '') for v in ('x', 2)] == \
         [True, False, True, False]
+
+
+def test_every_mmpretrain_models_default_preprocessor_is_the_one_batched():
+    """For every model mmpretrain registers, a preprocessor that names no
+    type is batched as the one the class's ``__init__`` sets by default
+    (``data_preprocessor.setdefault('type', ...)``, read from its source
+    along the class's MRO: the reference), and refused where that default
+    has no batched version or there is none (review r188: TimmClassifier,
+    HuggingFaceClassifier and ImageToImageRetriever, which derive from
+    neither BaseSelfSupervisor nor ImageClassifier, were refused)."""
+    import inspect
+    import re
+
+    import mmpretrain.models  # noqa: F401  (registers them)
+    from mmengine.model import BaseModel
+    from mmpretrain.registry import MODELS
+
+    from openselfsup.apis.fast_path import default_preprocessor_type
+    from openselfsup.utils import InputError
+    said = re.compile(
+        r"data_preprocessor\.setdefault\('type',\s*'([^']+)'\)")
+    kinds = set()
+    for name, cls in sorted(MODELS.module_dict.items()):
+        if not (inspect.isclass(cls) and issubclass(cls, BaseModel)):
+            continue
+        default = next((m.group(1).rsplit('.', 1)[-1] for c in cls.__mro__
+                        if inspect.isfunction(vars(c).get('__init__'))
+                        for m in [said.search(inspect.getsource(c.__init__))]
+                        if m), None)
+        cfg = Config(dict(default_scope='mmpretrain',
+                          model=dict(type=name, data_preprocessor=None)))
+        if default in ('SelfSupDataPreprocessor', 'ClsDataPreprocessor'):
+            assert default_preprocessor_type(
+                cfg, 'model.data_preprocessor') == default, name
+        else:
+            with pytest.raises(InputError, match='names no type'):
+                default_preprocessor_type(cfg, 'model.data_preprocessor')
+        kinds.add(default)
+    assert {'SelfSupDataPreprocessor', 'ClsDataPreprocessor'} <= kinds

@@ -56,9 +56,18 @@ _PREPROCESSORS = {
 #: none (None or a dict without ``type``), by the mmpretrain class it
 #: derives from: each ``__init__`` takes ``data_preprocessor or {}`` and
 #: ``setdefault('type', ...)`` of its own
+#: (every mmpretrain model of a default with a batched version: review
+#: r188, TimmClassifier, HuggingFaceClassifier and ImageToImageRetriever
+#: derive from neither of the first two and were refused)
 _CLASS_DEFAULTS = (('mmpretrain.models.selfsup.BaseSelfSupervisor',
                     'SelfSupDataPreprocessor'),
                    ('mmpretrain.models.classifiers.ImageClassifier',
+                    'ClsDataPreprocessor'),
+                   ('mmpretrain.models.classifiers.TimmClassifier',
+                    'ClsDataPreprocessor'),
+                   ('mmpretrain.models.classifiers.HuggingFaceClassifier',
+                    'ClsDataPreprocessor'),
+                   ('mmpretrain.models.retrievers.ImageToImageRetriever',
                     'ClsDataPreprocessor'))
 
 
@@ -236,7 +245,9 @@ def default_preprocessor_type(cfg, where: str) -> str:
     :func:`~openselfsup.config.built_preprocessor`) names none, by the
     class the run builds (:func:`~openselfsup.config.built_model_class`):
     a self-supervisor of mmpretrain's, ``SelfSupDataPreprocessor``; an
-    ``ImageClassifier``, ``ClsDataPreprocessor`` (:data:`_CLASS_DEFAULTS`);
+    ``ImageClassifier``, ``TimmClassifier``, ``HuggingFaceClassifier`` or
+    ``ImageToImageRetriever``, ``ClsDataPreprocessor``
+    (:data:`_CLASS_DEFAULTS`);
     a type that resolves to no class, ``ClsDataPreprocessor`` (the build
     says why it has none).
 
@@ -257,9 +268,9 @@ def default_preprocessor_type(cfg, where: str) -> str:
             return kind
     raise InputError(
         f'augment_on: {where} names no type, and model.type '
-        f'{cls.__name__!r} is neither a self-supervisor nor an '
-        "ImageClassifier of mmpretrain's, whose defaults have batched "
-        f"versions; set {where}.type ('SelfSupDataPreprocessor' or "
+        f'{cls.__name__!r} is none of mmpretrain\'s models whose '
+        "defaults have batched versions (its self-supervisors and "
+        f"classifiers); set {where}.type ('SelfSupDataPreprocessor' or "
         "'ClsDataPreprocessor'), or use augment_on='cpu'")
 
 
