@@ -313,6 +313,15 @@ def test_a_model_or_loop_that_validates_its_own_way_is_not_judged():
     # a type no registry holds: left to the build's KeyError
     assert said(loop=dict(type='NoSuchLoop')) == 'passed'
 
+    # a subclass of ValLoop that keeps its run and run_iter calls the
+    # model's val_step as ValLoop does (review r188: passed, and the run
+    # stopped at its first validation)
+    @LOOPS.register_module(name='H304LoggedValLoop', force=True)
+    class LoggedLoop(ValLoop):
+        pass
+    assert said(loop=dict(type='H304LoggedValLoop')) == 'refused'
+    assert LoggedLoop.run_iter is ValLoop.run_iter
+
 
 _SCOPED_PACKAGE = {
     'registry.py': (
