@@ -5457,7 +5457,8 @@ def test_train_refuses_a_validation_set_holding_training_samples(
         first=MODEL_STACK_IMPORT)
     assert rc == 2 and len(lines) == 1 and re.match(
         'error: ' + said, lines[0]), lines
-    check_launch(SLIDE_DEMO, {**opts, 'val_cfg': None})
+    check_launch(SLIDE_DEMO, {**opts, 'val_dataloader': None, 'val_cfg': None,
+                              'val_evaluator': None})
     check_launch(SLIDE_DEMO, {**demo_on_test_slides(crossmodal_root),
                               'test_dataloader.dataset.ann_file':
                               'train.json'})

@@ -1914,7 +1914,6 @@ def check_config_values(cfg: Config, config_path: str,
     check_training_config(cfg, config_path)
     check_dropped_default_hooks(cfg, config_path)
     check_knn_hooks(cfg, config_path)
-    check_loop_sections(cfg, config_path)
     check_validated_model(cfg, config_path, resumes)
     if knn_hook_model_unjudged(cfg):
         # judged by ancestry, as the hook judges it when the run starts
@@ -1925,6 +1924,9 @@ def check_config_values(cfg: Config, config_path: str,
         check_knn_hook_model(cfg, config_path)
     base = check_auto_scale_lr(cfg, config_path) if auto_scale_lr else None
     check_run_values(cfg)
+    # after the values' checks: a config whose value is refused (a numpy
+    # array anywhere) is told that first, as before this check
+    check_loop_sections(cfg, config_path)
     return base
 
 
@@ -2089,10 +2091,10 @@ def check_validated_model(cfg: Config, config: str,
     # else the loop its type names: another runs as it says; a subclass
     # of ValLoop that keeps its run and run_iter calls val_step as it
     # does (review r188: one with no body of its own passed)
-    kind = built_class(loop, 'LOOPS', run_scope(cfg)) \
+    runs = built_class(loop, 'LOOPS', run_scope(cfg)) \
         if isinstance(loop, dict) and 'type' in loop else ValLoop
-    if not (inspect.isclass(kind) and issubclass(kind, ValLoop) and
-            kind.run is ValLoop.run and kind.run_iter is ValLoop.run_iter):
+    if not (inspect.isclass(runs) and issubclass(runs, ValLoop) and
+            runs.run is ValLoop.run and runs.run_iter is ValLoop.run_iter):
         return
     # in the model's own _scope_ where it sets one (the build switches)
     cls = built_model_class(cfg)
