@@ -170,6 +170,16 @@ def torchrun(argv: Sequence[str]) -> int:
     return 0
 
 
+def _validating_hooks(cfg, resumes: bool = False) -> List[str]:
+    """The keys of ``cfg``'s ``ValidateBeforeTrainHook`` s, which validate
+    before the first step of a run that does not resume (``resumes``: it
+    skips there); none in a run that resumes."""
+    return [f'custom_hooks.{i}' for i, hook in enumerate(
+        () if resumes else cfg.get('custom_hooks') or ())
+        if isinstance(hook, dict) and
+        type_name(hook.get('type')) == 'ValidateBeforeTrainHook']
+
+
 def _training_validates(cfg, resumes: bool = False) -> bool:
     """Whether training the runner of ``cfg`` runs its validation loop:
     MMEngine's training loops validate from ``train_cfg.val_begin`` on
@@ -181,10 +191,8 @@ def _training_validates(cfg, resumes: bool = False) -> bool:
     says, except in a run that ``resumes`` from a checkpoint (it skips
     there). A length or ``val_begin`` that is not a number (a loop not
     MMEngine's, whose default is not read): it validates."""
-    for hook in () if resumes else cfg.get('custom_hooks') or ():
-        if isinstance(hook, dict) and \
-                type_name(hook.get('type')) == 'ValidateBeforeTrainHook':
-            return True
+    if _validating_hooks(cfg, resumes):
+        return True
     loop = cfg.get('train_cfg')
     length = _run_length(loop)
     begin = loop.get('val_begin', train_loop_default(loop, 'val_begin')) \
@@ -2015,11 +2023,8 @@ def _validation_said(cfg, resumes: bool = False) -> Tuple[str, str]:
     keys += [f'train_cfg.{k}={loop[k]!r}' for k in ('val_begin',
                                                    'val_interval')
              if k in loop]
-    hooks = [f'custom_hooks.{i} (ValidateBeforeTrainHook)'
-             for i, hook in enumerate(
-                 () if resumes else cfg.get('custom_hooks') or ())
-             if isinstance(hook, dict) and
-             type_name(hook.get('type')) == 'ValidateBeforeTrainHook']
+    hooks = [f'{key} (ValidateBeforeTrainHook)'
+             for key in _validating_hooks(cfg, resumes)]
     if hooks:
         return ', '.join(keys + hooks), 'before training'
     if resumes:
