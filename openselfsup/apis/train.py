@@ -2037,8 +2037,9 @@ def _validation_said(cfg, resumes: bool = False) -> Tuple[str, str]:
             every < 1 or 'dynamic_intervals' in loop:
         return ', '.join(keys), 'at its first validation'
     total, unit, _ = length
-    first = next(n for n in itertools.count(max(begin, 1))
-                 if n % every == 0 or n >= total)
+    # the first multiple of every from begin on (counted, this was a walk
+    # of up to every steps), or the run's end
+    first = -(-max(begin, 1) // every) * every
     return ', '.join(keys), f'after {unit} {min(first, total)}'
 
 
