@@ -2057,12 +2057,13 @@ def check_validated_model(cfg: Config, config: str,
     ``BaseSelfSupervisor.forward``'s ``RuntimeError: Invalid mode
     "predict"``). Judged only where the loop is MMEngine's own
     ``ValLoop`` (``val_cfg`` without a ``type``, or one the Runner's
-    ``LOOPS`` build resolves to it: :func:`~openselfsup.config.
-    built_class`; a loop of a user's runs as it says) and the model's
-    class, the one the run builds (its ``type`` in its own ``_scope_``
-    where it sets one, else the run's scope, :func:`~openselfsup.config.
-    run_scope`, as MMEngine's build switches: :func:`~openselfsup.config.
-    built_class`), is judged by
+    ``LOOPS`` build resolves to it or to a subclass that keeps its
+    ``run`` and ``run_iter``: :func:`~openselfsup.config.built_class`; a
+    loop of a user's own runs as it says) and the model's class, the one
+    the run builds (its ``type`` in its own ``_scope_`` where it sets one,
+    else the run's scope, :func:`~openselfsup.config.run_scope`, as
+    MMEngine's build switches: :func:`~openselfsup.config.
+    built_model_class`), is judged by
     :func:`~openselfsup.models.algorithms.modes.fails_validation` (its
     ``val_step`` MMEngine's ``BaseModel.val_step`` unchanged, and no
     predict mode: a class that can predict, or that validates by a
