@@ -589,17 +589,25 @@ def without_initial_weights(node: Any) -> Any:
     return node
 
 
-def model_settings_sha1(model: Any, weights_loaded: bool) -> str:
+def model_settings_sha1(model: Any, weights_loaded: bool,
+                        paths: bool = True) -> str:
     """SHA-1 of a resolved config's ``model`` section (a plain dict, as
     ``cfg.model.to_dict()``; :func:`~openselfsup.utils.config_sha1`): the
     model as it is built, wherever its config file lies and whichever
     ``--cfg-options`` spelt it. Where a checkpoint's weights fill it
     (``weights_loaded``), without what names its initial weights
     (:func:`without_initial_weights`): those are replaced, the model the
-    same."""
+    same. Without ``paths``, the local files and model folders the
+    section names by :data:`NAMED_FILE`, not by where they lie
+    (:func:`without_file_paths`: the HLSS attribute files, named by
+    absolute paths into the checkout): for a record that holds what they
+    hold apart (``knn_eval.py``'s ``model_files_sha1``), or whose
+    checkpoint's weights replace what they initialise; a section that
+    names none has the same SHA-1 either way."""
     from .utils import config_sha1
-    return config_sha1(without_initial_weights(model) if weights_loaded
-                       else model, 'model')
+    section = without_initial_weights(model) if weights_loaded else model
+    return config_sha1(section if paths else
+                       without_file_paths(section, 'model'), 'model')
 
 
 def model_settings(model: Any, weights_loaded: bool) -> Dict[str, Any]:
@@ -647,6 +655,17 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
     file and a file a component writes (:data:`WRITTEN_FILE_ARGUMENTS`)
     are not in it.
     """
+    return {where: digest(path) if os.path.isfile(path) else
+            folder_sha1(path, digest)
+            for where, path in named_files(node, key, skip).items()}
+
+
+def named_files(node: Any, key: str = '', skip: Sequence[str] = ()
+                ) -> Dict[str, str]:
+    """``{dotted key: path}`` of each local file, and each folder that
+    counts by its files (:func:`counts_a_folder`), that the config section
+    ``node`` (at ``key``) names: those :func:`named_file_digests` digests,
+    as it finds them (the one rule of which values name local files)."""
     out = {}
     for at, section in config_dicts(node, key):
         for name, value in section.items():
@@ -656,11 +675,49 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
                 continue
             path = annotation_path(section) if name == 'ann_file' else \
                 local_file(value)
-            if path and os.path.isfile(path):
-                out[where] = digest(path)
-            elif path and counts_a_folder(where) and os.path.isdir(path):
-                out[where] = folder_sha1(path, digest)
+            if path and (os.path.isfile(path) or (
+                    counts_a_folder(where) and os.path.isdir(path))):
+                out[where] = path
     return out
+
+
+#: what a location-free fingerprint of a model section
+#: (:func:`model_settings_sha1` without ``paths``) holds in place of the
+#: path of a local file or model folder the section names
+#: (:func:`named_files`)
+NAMED_FILE = '<a local file, by its contents>'
+
+
+def without_file_paths(node: Any, key: str = '') -> Any:
+    """``node`` (a plain config section, at ``key``) with the value of
+    each local file or model folder it names (:func:`named_files`) given
+    as :data:`NAMED_FILE`: the section the same wherever its checkout, or
+    those files, lie (a path relative to the current directory too);
+    ``node`` itself where it names none."""
+    return with_file_values(node, key, lambda at, value: NAMED_FILE)
+
+
+def with_file_values(node: Any, key: str,
+                     value_of: Callable[[str, Any], Any]) -> Any:
+    """``node`` (a plain config section, at ``key``) with the value of
+    each local file or model folder it names (:func:`named_files`) given
+    as ``value_of(dotted key, value)``, lists and tuples as lists (as
+    JSON holds them); ``node`` itself where it names none."""
+    named = named_files(node, key)
+    if not named:
+        return node
+
+    def marked(value, at):
+        if at in named:
+            return value_of(at, value)
+        if isinstance(value, dict):
+            return {k: marked(v, f'{at}.{k}' if at else str(k))
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [marked(v, f'{at}.{i}' if at else str(i))
+                    for i, v in enumerate(value)]
+        return value
+    return marked(node, key)
 
 
 
