@@ -1359,15 +1359,20 @@ def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
     settings, not by the files they name: another pretrained checkpoint
     at the same path, or the same relative path run from another
     directory, replaced its results without a word. The files' SHA-1 is
-    recorded and compared (the same file elsewhere is the same model); a
-    record written before the files were recorded is compared as then.
-    The model and its kNN are stand-ins."""
+    recorded and compared (the same file elsewhere is the same model: the
+    model's SHA-1 holds a mark in place of the path of a file there, and
+    the path where none is); a record written before the files were
+    recorded is compared as then. The model and its kNN are stand-ins."""
     import hashlib
     import json
 
+    from mmengine.config import Config
+
     from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.config import NAMED_FILE
     from openselfsup.evaluation import knn as knn_module
     from openselfsup.models import extraction
+    from openselfsup.utils import config_sha1
     demo = HIDISC_DEMO
     config = tmp_path / 'pre.py'
     config.write_text(
@@ -1395,6 +1400,9 @@ def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
     with pytest.raises(InputError) as err:
         knn_eval_checkpoint(str(config), None, str(out))
     model = json.loads(kept)['model_config_sha1'][:12]
+    section = Config.fromfile(str(config)).model.to_dict()
+    section['backbone']['init_cfg']['checkpoint'] = NAMED_FILE
+    assert model == config_sha1(section)[:12]  # the mark, by hand
     init = f'random init (seed 0) of {config} (model config SHA-1 {model}'
     assert str(err.value) == (
         f'{path}: holds the kNN results of {init}; {key}: file SHA-1 '
@@ -1403,8 +1411,10 @@ def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
         'replace them')
     assert open(path).read() == kept and len(built) == 1
     os.remove(tmp_path / 'b' / 'weights' / 'w.pth')  # no file there
+    pathed = config_sha1(Config.fromfile(str(config)).model.to_dict())
     with pytest.raises(InputError, match=re.escape(
-            f'not of {init}; {key}: no file)')):
+            f'not of random init (seed 0) of {config} (model config SHA-1 '
+            f'{pathed[:12]}; {key}: no file)')):
         knn_eval_checkpoint(str(config), None, str(out))
     monkeypatch.chdir(tmp_path / 'c')  # the same file elsewhere: its own
     knn_eval_checkpoint(str(config), None, str(out))
@@ -1764,6 +1774,27 @@ def _demo_checkpoint(path):
                                            .model).state_dict(),
                 'meta': {'iter': 2}}, str(path))
     return path
+
+def _hlss_checkpoint(cfg, path):
+    """Save the weights of a freshly built model of the HLSS config
+    ``cfg`` (a ``Config``) as a training checkpoint at ``path`` (its
+    folder made), built as knn_eval.py builds it for a checkpoint (its
+    open_clip text tower a stand-in); returns that ``model`` section."""
+    import copy
+
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.models.open_clip import without_clip_weights
+    from openselfsup.registry import MODELS
+    built = copy.deepcopy(cfg.model)
+    without_clip_weights(built)
+    init_default_scope('openselfsup')
+    path.parent.mkdir()
+    torch.save({'state_dict': MODELS.build(built).state_dict(),
+                'meta': {'iter': 2}}, str(path))
+    return built
+
 
 def test_results_on_data_written_again_are_refused(tmp_path):
     """The patches written again under the same folder and names (the
@@ -2156,19 +2187,17 @@ def test_a_checkpoints_results_name_the_configs_text_encoder(
     freshly built model's weights; the kNN is a stand-in."""
     _patients_here(tmp_path, monkeypatch)  # the data the check reads
     pytest.importorskip('open_clip')
-    import copy
     import json
 
-    import torch
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
-    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.apis.knn import (MODEL_SHA1_WITH_PATHS,
+                                      knn_eval_checkpoint)
     from openselfsup.apis.knn_summary import summarize_knn
-    from openselfsup.config import model_settings, model_settings_sha1
+    from openselfsup.config import (model_settings, model_settings_sha1,
+                                    without_initial_weights)
     from openselfsup.evaluation import knn as knn_module
-    from openselfsup.models.open_clip import without_clip_weights
-    from openselfsup.registry import MODELS
+    from openselfsup.utils import config_sha1
     demo = os.path.join(os.path.dirname(HIDISC_DEMO),
                         'hlss_rn50w8_synthetic.py')
     configs = {}
@@ -2180,13 +2209,8 @@ def test_a_checkpoints_results_name_the_configs_text_encoder(
     own = Config.fromfile(str(configs['a']))
     assert own.model.text_encoder.type == 'OpenCLIPText'
     # the model as the evaluation builds it, and what it recorded before
-    built = copy.deepcopy(own.model)
-    without_clip_weights(built)
-    init_default_scope('openselfsup')
     ckpt = tmp_path / 'run' / 'iter_2.pth'
-    ckpt.parent.mkdir()
-    torch.save({'state_dict': MODELS.build(built).state_dict(),
-                'meta': {'iter': 2}}, str(ckpt))
+    built = _hlss_checkpoint(own, ckpt)
     old_sha1 = model_settings_sha1(built.to_dict(), True)
     old_flat = model_settings(built.to_dict(), True)
     assert old_flat['model.text_encoder.type'] == 'HashedBagOfWords'
@@ -2204,10 +2228,16 @@ def test_a_checkpoints_results_name_the_configs_text_encoder(
     assert 'model.text_encoder.dim' not in settings
     assert record['model_stand_ins'] == {'model.text_encoder': {
         'type': 'HashedBagOfWords', 'dim': own.embed_dim}}
-    assert record['model_config_sha1'] == old_sha1
+    # the SHA-1 results already written hold (with the attribute files'
+    # paths), and the one recorded since (a mark in their place, by hand)
+    assert record[MODEL_SHA1_WITH_PATHS] == old_sha1
+    assert record['model_config_sha1'] == config_sha1(_attributes_marked(
+        without_initial_weights(built.to_dict())))
     # a JSON of before, as it was written
     old_dir.mkdir()
-    old = {k: v for k, v in record.items() if k != 'model_stand_ins'}
+    old = {k: v for k, v in record.items()
+           if k not in ('model_stand_ins', MODEL_SHA1_WITH_PATHS)}
+    old['model_config_sha1'] = old_sha1
     old['model_settings'] = old_flat
     old_path = old_dir / os.path.basename(fresh)
     old_path.write_text(json.dumps(old))
@@ -3610,3 +3640,112 @@ def test_a_top_level_preprocessors_other_mean_is_named_where_it_is_set(
     said.clear()
     knn_eval_checkpoint(config, ckpt, str(tmp_path / 'as_trained'), options)
     assert said == []
+
+
+def _hlss_checkout(root):
+    """A copy of the repository's configs under ``root`` (a checkout moved
+    or cloned there); returns the path of its HLSS demo config."""
+    import shutil
+    shutil.copytree(os.path.join(ROOT, 'configs'), str(root / 'configs'))
+    return str(root / 'configs' / 'demo' / 'hlss_rn50w8_synthetic.py')
+
+
+def _attributes_marked(model: dict) -> dict:
+    """The HLSS ``model`` section (plain dicts) with its three attribute
+    files given as the mark a location-free fingerprint holds, by hand."""
+    from openselfsup.config import NAMED_FILE
+    heads = {level: dict(head, attributes=NAMED_FILE)
+             for level, head in model['heads'].items()}
+    return dict(model, heads=heads)
+
+
+def test_hlss_results_survive_moving_the_checkout(tmp_path, monkeypatch):
+    """The HLSS configs name their attribute files by absolute paths into
+    the checkout (``{{ fileDirname }}``), and the model's SHA-1 held them:
+    results written from one clone were refused from another clone (or the
+    same one moved) as another model, at initialisation and for a
+    checkpoint ("under another model section"). The SHA-1 holds a mark in
+    place of those paths (what the files hold is compared apart at
+    initialisation, ``model_files_sha1``; a checkpoint's weights replace
+    what they initialise): both clones' results replace each other; a file
+    whose contents changed is still another model; results written before
+    (their SHA-1 with the paths, from either clone) are accepted and
+    rewritten. The kNN is a stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
+    pytest.importorskip('open_clip')
+    import json
+
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import (MODEL_SHA1_WITH_PATHS,
+                                      knn_eval_checkpoint)
+    from openselfsup.config import without_initial_weights
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.utils import config_sha1
+    a, b = (_hlss_checkout(tmp_path / name) for name in 'ab')
+    models = {c: Config.fromfile(c).model.to_dict() for c in (a, b)}
+    assert models[a]['heads']['patch']['attributes'].startswith(
+        str(tmp_path / 'a'))
+    # the reference, by hand: the attribute files by the mark (one SHA-1
+    # for both clones), or by their paths (what results of before hold)
+    marked = config_sha1(_attributes_marked(models[a]))
+    assert marked == config_sha1(_attributes_marked(models[b]))
+    with_paths = {c: config_sha1(m) for c, m in models.items()}
+    assert with_paths[a] != with_paths[b]
+    evaluated = []
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
+        evaluated.append(1), dict(k=1, patch=level, slide=level,
+                                  patient=level))[1])
+    out = str(tmp_path / 'knn')
+    _, path = knn_eval_checkpoint(a, None, out)
+    record = json.load(open(path))
+    assert record['model_config_sha1'] == marked
+    assert record[MODEL_SHA1_WITH_PATHS] == with_paths[a]
+    knn_eval_checkpoint(b, None, out)  # before: refused, another model
+    assert len(evaluated) == 2
+    assert json.load(open(path))['config'] == b
+    # results written before, from either clone: accepted, rewritten
+    for then, now in ((a, b), (b, b), (a, a)):
+        old = dict(record, model_config_sha1=with_paths[then], config=then,
+                   model_settings={
+                       k: v.replace(os.path.dirname(os.path.dirname(
+                           os.path.dirname(a))), os.path.dirname(
+                           os.path.dirname(os.path.dirname(then))))
+                       if isinstance(v, str) else v
+                       for k, v in record['model_settings'].items()})
+        del old[MODEL_SHA1_WITH_PATHS]
+        open(path, 'w').write(json.dumps(old))
+        knn_eval_checkpoint(now, None, out)
+        assert json.load(open(path))['model_config_sha1'] == marked
+    assert len(evaluated) == 5
+    # an attribute file whose contents changed: another model, refused
+    patch = tmp_path / 'b' / 'configs' / '_base_' / 'hlss_attributes' / \
+        'patch.json'
+    text = json.loads(patch.read_text())
+    patch.write_text(json.dumps(dict(text, source='edited')))
+    with pytest.raises(InputError, match=re.escape(
+            'model.heads.patch.attributes: file SHA-1 ')):
+        knn_eval_checkpoint(b, None, out)
+    with pytest.raises(InputError, match='holds the kNN results of'):
+        old['config'] = a  # one of before from clone a, too
+        old['model_config_sha1'] = with_paths[a]
+        open(path, 'w').write(json.dumps(old))
+        knn_eval_checkpoint(b, None, out)
+    assert len(evaluated) == 5
+    patch.write_text(json.dumps(text))
+    # a checkpoint: its results from clone a replace those from clone b
+    ckpt = tmp_path / 'run' / 'iter_2.pth'
+    built = _hlss_checkpoint(Config.fromfile(a), ckpt)
+    bare = without_initial_weights(built.to_dict())
+    _, path = knn_eval_checkpoint(a, str(ckpt), out)
+    record = json.load(open(path))
+    assert record['model_config_sha1'] == config_sha1(
+        _attributes_marked(bare))
+    knn_eval_checkpoint(b, str(ckpt), out)  # before: another model section
+    # one written before from clone a (its SHA-1 with a's paths)
+    old = dict(record, model_config_sha1=config_sha1(bare))
+    del old[MODEL_SHA1_WITH_PATHS]
+    open(path, 'w').write(json.dumps(old))
+    knn_eval_checkpoint(b, str(ckpt), out)
+    assert len(evaluated) == 8

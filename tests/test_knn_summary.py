@@ -218,6 +218,41 @@ def test_two_checkpoints_of_one_model_read_apart(tmp_path):
         '/w/run/iter_300.pth (sha1 11111111)']
 
 
+def test_one_models_seeds_from_two_checkouts_are_one_model(tmp_path):
+    """The HLSS configs name their attribute files by absolute paths into
+    the checkout: a model's baselines from two clones recorded two model
+    SHA-1s, listed as two models. knn_eval.py records the SHA-1 with a mark
+    in place of those paths (the same from both) and, apart, the SHA-1
+    with the paths (``model_config_sha1_with_paths``), which is what a
+    result written before recorded as its ``model_config_sha1``: such a
+    result is listed with the model whose newer results name it (the
+    same checkout), and the same seed in both is refused as given twice;
+    one of another SHA-1 stays a model of its own."""
+    from openselfsup.utils import InputError
+    config = {c: f'/{c}/configs/demo/hlss_demo.py' for c in 'ab'}
+    new = dict(model_sha1='m' * 40)
+    paths = [write(tmp_path, 'knn_old0.json', result(  # before, from a
+        [0.5] * 6, config['a'], seed=0, model_sha1='p' * 40)),
+        write(tmp_path, 'knn_new1.json', result(
+            [0.6] * 6, config['a'], seed=1, **new,
+            model_config_sha1_with_paths='p' * 40)),
+        write(tmp_path, 'knn_new2.json', result(
+            [0.7] * 6, config['b'], seed=2, **new,
+            model_config_sha1_with_paths='q' * 40)),
+        write(tmp_path, 'knn_other3.json', result(
+            [0.8] * 6, config['a'], seed=3, model_sha1='z' * 40))]
+    summarize(paths, tmp_path / 'summary')
+    rows = json.loads((tmp_path / 'summary.json').read_text())['rows']
+    assert [(r.get('seed'), r.get('seeds')) for r in rows] == [
+        (0, None), (1, None), (2, None), (None, [0, 1, 2]), (3, None)]
+    assert rows[0]['model_config_sha1'] == 'p' * 40  # as recorded
+    twice = write(tmp_path, 'knn_new0.json', result(
+        [0.5] * 6, config['a'], seed=0, **new,
+        model_config_sha1_with_paths='p' * 40))
+    with pytest.raises(InputError, match='given twice'):
+        summarize(paths[:2] + [twice], tmp_path / 'twice')
+
+
 def test_a_checkpoint_written_over_since_is_marked(tmp_path):
     """A result whose checkpoint file now holds other bytes (the demo
     trained again into its work dir: iter_300.pth written over) is of

@@ -309,9 +309,11 @@ def test_a_top_level_preprocessor_is_read_only_where_the_runner_merges_it():
 #: initialisation, then the SHA-1 of its ``model_settings`` the same two
 #: ways. Stored results are matched by them: they must not change. The
 #: HLSS configs' attribute files are absolute paths into the checkout
-#: (``{{fileDirname}}``), part of the fingerprint: computed with the
+#: (``{{fileDirname}}``), part of the fingerprint then: computed with the
 #: checkout's root spelt ``/checkout`` (:func:`_relocated`), so that they
-#: do not depend on where the repository is cloned
+#: do not depend on where the repository is cloned; knn_eval.py records
+#: them by a mark since (``model_config_sha1``), and knows results of
+#: before by the SHA-1 with the paths (``ModelRecord.sha1_with_paths``)
 _EXTRACTION_SHA1 = '2f78c92822a9c8e197b765065e178db1459fd7d2'
 BASE_FINGERPRINTS = {
     **{f'configs/extraction/{name}.py': [_EXTRACTION_SHA1] * 2
@@ -351,9 +353,11 @@ def _relocated(node, repo: str):
     return node
 
 
-def _fingerprints(cfg, config: str) -> list:
+def _fingerprints(cfg, config: str, with_paths: bool = False) -> list:
     """What extract.py (an extraction config) or knn_eval.py records of
-    ``cfg``'s model, as :data:`BASE_FINGERPRINTS` lists it."""
+    ``cfg``'s model, as :data:`BASE_FINGERPRINTS` lists it (``with_paths``:
+    knn_eval.py's SHA-1s in the form results of before hold, the paths of
+    the files the section names in them)."""
     from openselfsup.apis.extract import extraction_settings
     from openselfsup.utils import config_sha1
     if 'dataset' in cfg:
@@ -361,7 +365,8 @@ def _fingerprints(cfg, config: str) -> list:
                 for w in (True, False)]
     from openselfsup.apis.knn import model_record
     records = [model_record(cfg, w) for w in (True, False)]
-    return [r.sha1 for r in records] + [config_sha1(r.flat) for r in records]
+    return [r.sha1_with_paths if with_paths else r.sha1 for r in records] \
+        + [config_sha1(r.flat) for r in records]
 
 
 def test_shipped_fingerprints_are_kept_and_a_top_level_one_shares_them():
@@ -377,9 +382,48 @@ def test_shipped_fingerprints_are_kept_and_a_top_level_one_shares_them():
         config = os.path.join(repo, name)
         cfg = load_config(config)
         cfg.model = _relocated(cfg.model.to_dict(), repo)
-        assert _fingerprints(cfg, config) == base, name
+        assert _fingerprints(cfg, config, True) == base, name
         cfg.data_preprocessor = cfg.model.pop('data_preprocessor')
-        assert _fingerprints(cfg, config) == base, name
+        assert _fingerprints(cfg, config, True) == base, name
+
+
+#: the shipped configs whose ``model`` names local files (the HLSS
+#: attribute files): their knn_eval.py SHA-1s hold a mark in their place
+NAMING_FILES = ('configs/demo/hlss_rn50w8_synthetic.py',
+                'configs/hlss/hlss_clip-rn50_b32p_opensrh.py')
+
+
+def test_shipped_fingerprints_are_where_the_checkout_lies(tmp_path):
+    """knn_eval.py's model SHA-1s (``model_config_sha1``) of the shipped
+    configs, from the checkout where it lies (not relocated): those of a
+    config naming no local file are the base commit's
+    (:data:`BASE_FINGERPRINTS`), as are extract.py's; those of the HLSS
+    configs, whose attribute files are absolute paths into the checkout
+    (before: another SHA-1 per clone, results from one refused from
+    another), are the same from a copy of the configs elsewhere, and at
+    initialisation the SHA-1 of the section with those three paths given
+    as the mark (by hand)."""
+    import shutil
+
+    from openselfsup.config import NAMED_FILE, load_config
+    from openselfsup.utils import config_sha1
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shutil.copytree(os.path.join(repo, 'configs'),
+                    str(tmp_path / 'configs'))
+    for name, base in BASE_FINGERPRINTS.items():
+        config = os.path.join(repo, name)
+        cfg = load_config(config)
+        here = _fingerprints(cfg, config)
+        if name not in NAMING_FILES:
+            assert here == base, name
+            continue
+        moved = str(tmp_path / name)
+        assert here[:2] == _fingerprints(load_config(moved), moved)[:2]
+        assert here[0] != base[0] and here[1] != base[1], name
+        model = cfg.model.to_dict()
+        for head in model['heads'].values():
+            head['attributes'] = NAMED_FILE
+        assert here[1] == config_sha1(model), name
 
 
 def _refused_key(check) -> str:

@@ -13,8 +13,8 @@ import functools
 import json
 import logging
 import os
-from typing import (Any, Callable, Dict, List, NamedTuple, Optional, Set,
-                    Tuple)
+from typing import (Any, Callable, Collection, Dict, List, NamedTuple,
+                    Optional, Sequence, Set, Tuple)
 
 from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
                       argument_value, built_model,
@@ -26,7 +26,8 @@ from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
                       knn_is_for, knn_is_not_for, knn_model_refusal,
                       knn_scope_roots,
                       load_config, model_settings, model_settings_sha1,
-                      named_file_digests, recorded_settings)
+                      named_file_digests, recorded_settings,
+                      with_file_values)
 from ..datasets.data_files import patch_root
 from ..utils import (InputError, check_replaceable, check_seed,
                      check_writable, is_int, read_once, reading_once,
@@ -134,6 +135,26 @@ def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
     """
     return recorded_settings(knn_eval, 'knn_eval', skip=tuple(
         f'knn_eval.{k}' for k in _NOT_THE_RESULT))
+
+
+#: the results' field of the SHA-1 of the model section with the paths
+#: of the local files it names (:class:`ModelRecord`), where it differs
+#: from ``model_config_sha1``: what results written before recorded as
+#: their ``model_config_sha1``, by which ``knn_summary.py`` knows them as
+#: this model's (:func:`same_model_sha1s`)
+MODEL_SHA1_WITH_PATHS = 'model_config_sha1_with_paths'
+
+
+def same_model_sha1s(records: Sequence[dict]) -> List[Optional[str]]:
+    """Per kNN result, its ``model_config_sha1`` as this version records
+    it: a result written before it left out where the model's local files
+    lie (their paths in its SHA-1) takes the SHA-1 of a result among
+    ``records`` that records it as :data:`MODEL_SHA1_WITH_PATHS` (the same
+    model, from the same checkout); else as recorded (None where none)."""
+    newer = {r[MODEL_SHA1_WITH_PATHS]: r.get('model_config_sha1')
+             for r in records if r.get(MODEL_SHA1_WITH_PATHS)}
+    return [newer.get(r.get('model_config_sha1'),
+                      r.get('model_config_sha1')) for r in records]
 
 
 #: the results' fields of :func:`knn_evaluation_settings`, in its order
@@ -896,8 +917,9 @@ def check_own_results(json_path: str, source: str,
                       settings: Optional[Tuple[Dict, Dict[str, str]]] = None,
                       model_flat: Optional[Dict] = None,
                       built_flat: Optional[Dict] = None,
-                      key_at: Optional[Callable[[str], str]] = None
-                      ) -> None:
+                      key_at: Optional[Callable[[str], str]] = None,
+                      earlier_sha1s: Optional[Callable[[dict], Set[str]]]
+                      = None) -> None:
     """Refuse to replace another model's kNN results in ``json_path``, or
     the same model's under other kNN settings.
 
@@ -912,7 +934,9 @@ def check_own_results(json_path: str, source: str,
     its seed (``checkpoint``: ``random init (seed S)``), its resolved
     config's ``model`` section (``model_config_sha1``,
     :func:`~openselfsup.utils.config_sha1`), wherever its config file
-    lies (the section as it resolves: not the file's comments), and the
+    lies (the section as it resolves: not the file's comments) and
+    wherever the local files it names lie (the checkout's HLSS attribute
+    files, by absolute paths: :func:`model_record`), and the
     contents of the local files that section names
     (``model_files_sha1``: a pretrained checkpoint, an
     ``embeddings_file``; :func:`~openselfsup.config.named_file_digests`),
@@ -921,7 +945,12 @@ def check_own_results(json_path: str, source: str,
     recorded is compared by what it holds: without ``model_files_sha1``
     by the seed and ``model_config_sha1``, without those by its
     ``checkpoint`` (a checkpoint's path; an initialisation's seed), as it
-    was then.
+    was then. A JSON written before the section's SHA-1 left out where
+    those files lie (its SHA-1 holds their paths) is compared by that
+    form too (``earlier_sha1s``), the paths where the files lie now and
+    where the JSON's ``model_settings`` says they lay: accepted where it
+    was then, and from another checkout too (the files' contents compared
+    apart, as ever), and replaced in the new form.
 
     A checkpoint evaluated under another config's ``model`` section (one
     that differs in what takes no weights: a pooling, ``out_indices``,
@@ -983,6 +1012,11 @@ def check_own_results(json_path: str, source: str,
             (:func:`~openselfsup.config.key_where_set` of the config: a
             top-level-only data preprocessor's ``data_preprocessor.mean``);
             None: as built.
+        earlier_sha1s (callable or None): given the JSON's record, the
+            SHA-1s of this ``model`` section in the form results written
+            before recorded as ``model_config_sha1``
+            (:func:`model_sha1s_with_paths`): a record of one is of this
+            section (None: ``model_sha1`` alone).
 
     Raises:
         InputError: the file holds the results of another checkpoint or
@@ -1004,6 +1038,10 @@ def check_own_results(json_path: str, source: str,
         record = {}
         before = before_sha1 = before_model = before_config = None
         before_files = UNSET
+    # this section's SHA-1, and those of its form of before (the paths of
+    # the files it names in it) that the record may hold
+    known = {model_sha1} | (earlier_sha1s(record) if earlier_sha1s and
+                            model_sha1 and before_model else set())
     files = (before_files, model_files)
     if model_files is None or before_files is UNSET:
         files = ({}, {})
@@ -1011,14 +1049,14 @@ def check_own_results(json_path: str, source: str,
         same = before_sha1 == sha1
     elif model_sha1 and before_model and not (sha1 or before_sha1):
         # two initialisations: the same model
-        same = before == source and before_model == model_sha1 and \
-            files[0] == files[1]
+        same = before == source and files[0] == files[1] and \
+            before_model in known
     else:  # a record of a path or a seed only
         same = before == source
     model_flat = _recorded_alike(record, model_flat, built_flat)
     if same:
         _check_same_settings(json_path, record, settings, config,
-                             model_sha1, model_flat, key_at)
+                             model_sha1, model_flat, key_at, known)
         return
     if sha1 and before_sha1 and before == source:
         # one path, other bytes: the checkpoint there was replaced since
@@ -1050,7 +1088,7 @@ def check_own_results(json_path: str, source: str,
     # two initialisations of other models: which setting differs
     key = _model_key_change(record, model_flat, key_at) if not (
         sha1 or before_sha1) and before_model and model_sha1 and \
-        before_model != model_sha1 else None
+        before_model not in known else None
     this += f' ({key})' if key else ''
     raise InputError(f'{json_path}: holds the kNN results of {what}, not of '
                      f'{this}; give another --out-dir, or delete it to '
@@ -1062,15 +1100,18 @@ def _check_same_settings(json_path: str, record: dict,
                          config: Optional[str],
                          model_sha1: Optional[str] = None,
                          model_flat: Optional[Dict] = None,
-                         key_at: Optional[Callable[[str], str]] = None
-                         ) -> None:
+                         key_at: Optional[Callable[[str], str]] = None,
+                         known: Collection[str] = ()) -> None:
     """Refuse to replace the results of this model (``record``, the JSON
     at ``json_path``) that were evaluated under another ``model`` section
     than the one of SHA-1 ``model_sha1`` (a checkpoint's weights in
     another model) or under other kNN settings than ``settings``
     (:func:`knn_settings`) of ``config``, the model first; a record
     without them (written before they were recorded), or None here: not
-    compared. Another model section is named by both SHA-1s and, where
+    compared; a record of one of ``known`` (the section's SHA-1s in the
+    form results written before recorded, the paths of the files it names
+    in it: :func:`model_sha1s_with_paths`) is of this section. Another
+    model section is named by both SHA-1s and, where
     the record holds its settings key by key (``model_settings``) and
     ``model_flat`` gives these, the first key that differs
     (:func:`~openselfsup.config.first_difference`), named where the
@@ -1078,7 +1119,8 @@ def _check_same_settings(json_path: str, record: dict,
     there_model = record.get('model_config_sha1')
     there = record.get('knn_settings')
     change = None
-    if model_sha1 and there_model and there_model != model_sha1:
+    if model_sha1 and there_model and \
+            there_model not in {model_sha1, *known}:
         change = key_change('model config SHA-1', there_model, model_sha1,
                             lambda v: str(v)[:12])
         key = _model_key_change(record, model_flat, key_at)
@@ -1182,7 +1224,9 @@ class ModelRecord(NamedTuple):
     built: dict
     #: ``{dotted key: part}`` built in place of the config's
     stand_ins: dict
-    #: ``model_config_sha1``: the SHA-1 of ``built``
+    #: ``model_config_sha1``: the SHA-1 of ``built``, the local files it
+    #: names by a mark, not by where they lie
+    #: (:func:`~openselfsup.config.without_file_paths`)
     sha1: str
     #: ``model_settings``: ``own`` key by key
     flat: dict
@@ -1190,6 +1234,29 @@ class ModelRecord(NamedTuple):
     #: before ``model_settings`` recorded the config's own hold it), else
     #: None
     built_flat: Optional[dict]
+    #: the SHA-1 of ``built`` with those files' paths in it, as results
+    #: written before recorded it (``model_config_sha1_with_paths`` where
+    #: it differs from ``sha1``): such results are of this model too
+    sha1_with_paths: str
+
+
+def model_sha1s_with_paths(built: dict, weights_loaded: bool,
+                           record: dict) -> Set[str]:
+    """The SHA-1s that results written before the files' paths were left
+    out of ``model_config_sha1`` (:func:`model_record`) recorded for the
+    ``model`` section ``built`` (:attr:`ModelRecord.built`): of the
+    section with the paths of the local files it names
+    (:func:`~openselfsup.config.model_settings_sha1` with ``paths``),
+    where they lie now and where ``record``'s ``model_settings`` says
+    they lay (the same model evaluated from another checkout; what the
+    files held is compared apart)."""
+    now = model_settings_sha1(built, weights_loaded)
+    then = record.get('model_settings')
+    if not isinstance(then, dict):
+        return {now}
+    there = with_file_values(built, 'model', lambda at, value: (
+        then[at] if isinstance(then.get(at), str) else value))
+    return {now, model_settings_sha1(there, weights_loaded)}
 
 
 def model_record(cfg, weights_loaded: bool) -> ModelRecord:
@@ -1207,9 +1274,15 @@ def model_record(cfg, weights_loaded: bool) -> ModelRecord:
     names its initial weights (``init_cfg``, ``pretrained``: replaced, the
     features the same) is left out of the fingerprints. The SHA-1 is of
     the section as built, stand-ins included, as results already written
-    record it; the settings key by key are the config's own (the text
-    encoder it names, not the stand-in): a refusal names the key that
-    differs.
+    record it, with the local files it names (the HLSS attribute files)
+    by a mark, not by their paths (:func:`~openselfsup.config.
+    without_file_paths`): the same model wherever the checkout lies (what
+    those files hold counts apart at initialisation, ``model_files_sha1``;
+    a checkpoint's weights replace what they initialise), and beside it
+    the SHA-1 with their paths, that results written before recorded
+    (``sha1_with_paths``); the settings key by key are the config's own
+    (the text encoder it names, not the stand-in, the files' paths): a
+    refusal names the key that differs.
 
     Raises:
         InputError: a value without a fingerprint, its key named.
@@ -1221,11 +1294,12 @@ def model_record(cfg, weights_loaded: bool) -> ModelRecord:
     if weights_loaded:
         from ..models.open_clip import without_clip_weights
         stand_ins = without_clip_weights(built)
-    sha1 = model_settings_sha1(built, weights_loaded)
+    sha1 = model_settings_sha1(built, weights_loaded, paths=False)
     flat = model_settings(own, weights_loaded)
     if stand_ins:
         built_flat = model_settings(built, True)
-    return ModelRecord(own, built, stand_ins, sha1, flat, built_flat)
+    return ModelRecord(own, built, stand_ins, sha1, flat, built_flat,
+                       model_settings_sha1(built, weights_loaded))
 
 
 @reading_once()  # each metadata file parsed once
@@ -1267,7 +1341,11 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         results recorded its model without it; for a checkpoint, of the
         section as built for it, :func:`~openselfsup.models.open_clip.
         without_clip_weights`, without the keys that name its initial
-        weights, :func:`~openselfsup.config.without_initial_weights`), the
+        weights, :func:`~openselfsup.config.without_initial_weights`; the
+        local files it names by a mark, not by where they lie, and the
+        SHA-1 with their paths, the form results written before recorded,
+        as ``model_config_sha1_with_paths`` where it differs:
+        :func:`model_record`), the
         config's own section key by key (``model_settings``,
         :func:`~openselfsup.config.model_settings`: a refusal names the
         key that differs; the text encoder the config names, not the
@@ -1361,7 +1439,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # initialisation, one checkpoint's weights in two models (what takes
         # no weights: a pooling, out_indices), in one --out-dir
         own_model, model_cfg, stand_ins, model_sha1, model_flat, \
-            built_flat = model_record(cfg, checkpoint is not None)
+            built_flat, sha1_with_paths = model_record(
+                cfg, checkpoint is not None)
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
     if checkpoint is None:  # built once its results may be written
@@ -1396,7 +1475,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     check_own_results(json_path, source, sha1, model_sha1,
                       os.path.abspath(config), model_files, settings,
                       model_flat, built_flat,
-                      functools.partial(key_where_set, cfg))
+                      functools.partial(key_where_set, cfg),
+                      functools.partial(model_sha1s_with_paths, model_cfg,
+                                        checkpoint is not None))
     # the table and plot written with it: a user's file of their name
     # beside no results JSON was replaced without a word
     check_replaceable(json_path, ('checkpoint',),
@@ -1443,6 +1524,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res['checkpoint'] = source
     res['checkpoint_sha1'] = sha1
     res['model_config_sha1'] = model_sha1
+    if sha1_with_paths != model_sha1:  # the form results of before hold
+        res[MODEL_SHA1_WITH_PATHS] = sha1_with_paths
     res['model_settings'] = model_flat
     # the feature settings that differ from those the checkpoint was
     # trained with (the warning's), none where the same or not known:

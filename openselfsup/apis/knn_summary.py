@@ -8,7 +8,9 @@ one report of them: a Markdown table, a JSON and a PNG, as one set.
   config's name), the weights (the checkpoint's folder and file, or
   ``random init``) and the seed of a baseline. Several seeds of one model
   at initialisation (the same ``model`` section and files:
-  ``model_config_sha1``, ``model_files_sha1``) are listed together, sorted
+  ``model_config_sha1``, ``model_files_sha1``; a result written before the
+  SHA-1 left out where the section's files lie by the newer results that
+  record its SHA-1, :func:`~.knn.same_model_sha1s`) are listed together, sorted
   by seed, and followed by a row of their mean ± the Student-t 95%
   half-width over the seeds (:data:`SPREAD`; the rule of the seeded
   balance sweeps, :func:`~openselfsup.lowshot.metrics.mean_ci`).
@@ -139,12 +141,14 @@ def check_one_setting(paths: Sequence[str], records: Sequence[dict]) -> None:
                 'one setting: summarise each setting\'s results apart')
 
 
-def _model_key(record: dict):
+def _model_key(record: dict, model_sha1: Optional[str]):
     """What a model at initialisation is (the seed aside): its ``model``
-    section and the files it names, as :func:`~.knn.check_own_results`
-    knows it; its config where the JSON records no SHA-1."""
+    section (``model_sha1``, its SHA-1 as this version records it:
+    :func:`~.knn.same_model_sha1s`) and the files it names, as
+    :func:`~.knn.check_own_results` knows it; its config where the JSON
+    records no SHA-1."""
     files = record.get('model_files_sha1')
-    return (record.get('model_config_sha1') or record['config'],
+    return (model_sha1 or record['config'],
             tuple(sorted(files.items())) if isinstance(files, dict)
             else ())
 
@@ -448,22 +452,24 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
     import numpy as np
 
     from ..lowshot.metrics import mean_ci
-    from .knn import unjudged_data_keys
+    from .knn import same_model_sha1s, unjudged_data_keys
+    model_sha1s = same_model_sha1s(records)
 
     def identity(i):
         r = records[i]
         seed = _seed(r)
-        return (('init', _model_key(r), seed) if seed is not None else
+        return (('init', _model_key(r, model_sha1s[i]), seed)
+                if seed is not None else
                 ('ckpt', r.get('checkpoint_sha1') or r['checkpoint'],
-                 r.get('model_config_sha1')))
+                 model_sha1s[i]))
     check_distinct('results', range(len(records)), identity,
                    show=lambda i: paths[i],
                    why='the same checkpoint, or the same seed of one '
                    'model at initialisation')
     groups: Dict = {}
     for i, r in enumerate(records):
-        key = (('init', _model_key(r)) if _seed(r) is not None
-               else ('ckpt', i))
+        key = (('init', _model_key(r, model_sha1s[i]))
+               if _seed(r) is not None else ('ckpt', i))
         groups.setdefault(key, []).append(i)
     labels = _model_labels(records)
     now = written_over(records)
@@ -546,7 +552,10 @@ def _model_labels(records: Sequence[dict]) -> List[str]:
     config's path (without ``.py``) where configs of one file name in
     two folders are summarised; and, where one config's baselines are of
     two models (``--cfg-options``, another file it names), the first
-    characters of each one's model config SHA-1."""
+    characters of each one's model config SHA-1 (as this version records
+    it: :func:`~.knn.same_model_sha1s`)."""
+    from .knn import same_model_sha1s
+    model_sha1s = same_model_sha1s(records)
     names = [os.path.splitext(os.path.basename(r['config']))[0]
              for r in records]
     configs: Dict[str, set] = {}
@@ -556,13 +565,13 @@ def _model_labels(records: Sequence[dict]) -> List[str]:
              if len(configs[name]) > 1 else name
              for name, r in zip(names, records)]
     models: Dict[str, set] = {}
-    for name, r in zip(names, records):
+    for name, r, sha1 in zip(names, records, model_sha1s):
         if _seed(r) is not None:
-            models.setdefault(name, set()).add(_model_key(r))
-    return [name + (f' (model {str(r.get("model_config_sha1"))[:8]})'
+            models.setdefault(name, set()).add(_model_key(r, sha1))
+    return [name + (f' (model {str(sha1)[:8]})'
                     if _seed(r) is not None and len(models[name]) > 1
                     else '')
-            for name, r in zip(names, records)]
+            for name, r, sha1 in zip(names, records, model_sha1s)]
 
 
 def _pct(value: float) -> str:
