@@ -3749,3 +3749,13 @@ def test_hlss_results_survive_moving_the_checkout(tmp_path, monkeypatch):
     open(path, 'w').write(json.dumps(old))
     knn_eval_checkpoint(b, str(ckpt), out)
     assert len(evaluated) == 8
+    # another model section from the other clone: the key that differs
+    # named, the attribute files' paths not among those that differ
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(a, str(ckpt), out, {
+            'model.data_preprocessor.mean': [1.0],
+            'model.data_preprocessor.std': [2.0]})
+    assert str(err.value).endswith(
+        '; model.data_preprocessor.mean.0: unset -> 1.0; 1 more differs); '
+        'give another --out-dir, or delete it to replace them'), \
+        str(err.value)

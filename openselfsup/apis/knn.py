@@ -26,7 +26,7 @@ from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
                       knn_is_for, knn_is_not_for, knn_model_refusal,
                       knn_scope_roots,
                       load_config, model_settings, model_settings_sha1,
-                      named_file_digests, recorded_settings,
+                      named_file_digests, named_files, recorded_settings,
                       with_file_values)
 from ..datasets.data_files import patch_root
 from ..utils import (InputError, check_replaceable, check_seed,
@@ -919,7 +919,7 @@ def check_own_results(json_path: str, source: str,
                       built_flat: Optional[Dict] = None,
                       key_at: Optional[Callable[[str], str]] = None,
                       earlier_sha1s: Optional[Callable[[dict], Set[str]]]
-                      = None) -> None:
+                      = None, file_keys: Collection[str] = ()) -> None:
     """Refuse to replace another model's kNN results in ``json_path``, or
     the same model's under other kNN settings.
 
@@ -1017,6 +1017,11 @@ def check_own_results(json_path: str, source: str,
             before recorded as ``model_config_sha1``
             (:func:`model_sha1s_with_paths`): a record of one is of this
             section (None: ``model_sha1`` alone).
+        file_keys (collection of str): the dotted keys at which the
+            ``model`` section names local files now
+            (:func:`~openselfsup.config.named_files`): their paths are not
+            named among the keys that differ where the record holds one
+            there too (the SHA-1 holds a mark in their place).
 
     Raises:
         InputError: the file holds the results of another checkpoint or
@@ -1056,7 +1061,8 @@ def check_own_results(json_path: str, source: str,
     model_flat = _recorded_alike(record, model_flat, built_flat)
     if same:
         _check_same_settings(json_path, record, settings, config,
-                             model_sha1, model_flat, key_at, known)
+                             model_sha1, model_flat, key_at, known,
+                             file_keys)
         return
     if sha1 and before_sha1 and before == source:
         # one path, other bytes: the checkpoint there was replaced since
@@ -1086,7 +1092,7 @@ def check_own_results(json_path: str, source: str,
                        {k: here.get(k) for k in changed},
                        _digest_nouns(changed, model_flat))
     # two initialisations of other models: which setting differs
-    key = _model_key_change(record, model_flat, key_at) if not (
+    key = _model_key_change(record, model_flat, key_at, file_keys) if not (
         sha1 or before_sha1) and before_model and model_sha1 and \
         before_model not in known else None
     this += f' ({key})' if key else ''
@@ -1101,7 +1107,8 @@ def _check_same_settings(json_path: str, record: dict,
                          model_sha1: Optional[str] = None,
                          model_flat: Optional[Dict] = None,
                          key_at: Optional[Callable[[str], str]] = None,
-                         known: Collection[str] = ()) -> None:
+                         known: Collection[str] = (),
+                         file_keys: Collection[str] = ()) -> None:
     """Refuse to replace the results of this model (``record``, the JSON
     at ``json_path``) that were evaluated under another ``model`` section
     than the one of SHA-1 ``model_sha1`` (a checkpoint's weights in
@@ -1115,7 +1122,8 @@ def _check_same_settings(json_path: str, record: dict,
     the record holds its settings key by key (``model_settings``) and
     ``model_flat`` gives these, the first key that differs
     (:func:`~openselfsup.config.first_difference`), named where the
-    config sets it (``key_at``, :func:`check_own_results`)."""
+    config sets it (``key_at``, :func:`check_own_results`), the paths of
+    the files it names (``file_keys``) not among them."""
     there_model = record.get('model_config_sha1')
     there = record.get('knn_settings')
     change = None
@@ -1123,7 +1131,7 @@ def _check_same_settings(json_path: str, record: dict,
             there_model not in {model_sha1, *known}:
         change = key_change('model config SHA-1', there_model, model_sha1,
                             lambda v: str(v)[:12])
-        key = _model_key_change(record, model_flat, key_at)
+        key = _model_key_change(record, model_flat, key_at, file_keys)
         change += f'; {key}' if key else ''
         other, the = 'another model section', 'the model section'
     elif settings is not None and isinstance(there, dict):
@@ -1162,8 +1170,8 @@ def _recorded_alike(record: dict, model_flat: Optional[Dict],
 
 
 def _model_key_change(record: dict, model_flat: Optional[Dict],
-                      key_at: Optional[Callable[[str], str]] = None
-                      ) -> Optional[str]:
+                      key_at: Optional[Callable[[str], str]] = None,
+                      file_keys: Collection[str] = ()) -> Optional[str]:
     """The first key in which the ``model`` section whose results
     ``record`` holds (its ``model_settings``) differs from ``model_flat``
     (:func:`~openselfsup.config.model_settings`), the recorded value
@@ -1171,12 +1179,16 @@ def _model_key_change(record: dict, model_flat: Optional[Dict],
     (:func:`~openselfsup.config.first_difference`); None where either is
     not known (a JSON written before they were recorded) or they agree;
     the key named where the config sets it (``key_at``: a top-level-only
-    data preprocessor's ``data_preprocessor.mean``; None: as built)."""
+    data preprocessor's ``data_preprocessor.mean``; None: as built). A
+    key of ``file_keys`` (where the section names a local file now) whose
+    recorded value is a path too is not compared: where the file lies is
+    not what the model is (:func:`model_record`)."""
     there = record.get('model_settings')
     if not isinstance(there, dict) or model_flat is None:
         return None
+    skip = [k for k in file_keys if isinstance(there.get(k), str)]
     return first_difference(there, model_flat, lambda key, old, new: (
-        key_change(key_at(key) if key_at else key, old, new)))
+        key_change(key_at(key) if key_at else key, old, new)), skip)
 
 
 def _digest_nouns(keys, model_flat: Optional[Dict]) -> Dict[str, str]:
@@ -1477,7 +1489,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                       model_flat, built_flat,
                       functools.partial(key_where_set, cfg),
                       functools.partial(model_sha1s_with_paths, model_cfg,
-                                        checkpoint is not None))
+                                        checkpoint is not None),
+                      list(named_files(own_model, 'model')))
     # the table and plot written with it: a user's file of their name
     # beside no results JSON was replaced without a word
     check_replaceable(json_path, ('checkpoint',),
