@@ -2104,10 +2104,6 @@ def _built_dicts(cfg, scope: str,
     another command builds instead (:func:`knn_scope_roots`)."""
     if roots is None:
         roots = _training_roots(cfg)
-    # the model of each root is the one the run builds (built_model:
-    # Runner.__init__'s model.setdefault('data_preprocessor', ...)), its
-    # preprocessor named where the config sets it
-    pre_key = built_preprocessor(cfg)[0]
     seen = set()
 
     def below(key, node, called_on):
@@ -2132,8 +2128,11 @@ def _built_dicts(cfg, scope: str,
         else:
             return
         for name, value, on in children:
-            where = pre_key if (key, name) == ('model', 'data_preprocessor') \
-                else f'{key}.{name}'
+            # the model of each root is the one the run builds
+            # (built_model: Runner.__init__'s model.setdefault(
+            # 'data_preprocessor', ...)), its keys named where the config
+            # sets them
+            where = key_where_set(cfg, f'{key}.{name}')
             for child, part in _nearest_typed(value, where):
                 yield from below(child, part, on)
     for key, node, called_on in roots:
