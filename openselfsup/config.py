@@ -1852,11 +1852,14 @@ REGISTRY_BUILT = 'REGISTRY_BUILT'
 
 def build_scope(node: Any, scope: Any) -> Any:
     """The scope MMEngine's ``build_from_cfg`` looks the ``type`` of the
-    config dict ``node`` up in: its ``_scope_`` where set (the build
-    switches to it for that dict and what it builds), else ``scope``, the
-    one in force around it (the run's default scope, a wrapper's)."""
+    config dict ``node`` up in: its ``_scope_`` where set and not None
+    (the build pops it, ``_scope_=None`` switching nothing, and switches
+    to it for that dict and what it builds), else ``scope``, the one in
+    force around it (the run's default scope, a wrapper's). A
+    ``_scope_=''`` is its own, as the build takes it (MMEngine then
+    fails importing ``'.registry'``); it was taken for unset here."""
     own = node.get('_scope_') if isinstance(node, dict) else None
-    return own or scope
+    return own if own is not None else scope
 
 
 def built_class(node: Any, registry: str, scope: str) -> Any:

@@ -832,6 +832,54 @@ def _optimizers_judged(runner, scope, kinds):
                 assert 'custom_imports' in said, said  # the way out
 
 
+def test_an_optimizers_scope_of_none_is_no_scope_of_its_own():
+    """An optimizer's ``_scope_=None`` is read as MMEngine's
+    ``build_from_cfg`` reads it (``config.build_scope``: popped, it
+    switches nothing): the project's ``OpenSelfSupLARS`` out of the run's
+    scope gets the scope check's line, as without the key (it was named
+    as no known optimizer 'in its _scope_ 'mmpretrain''). Each against
+    MMEngine's own build of the wrapper under the run's scope (the
+    reference)."""
+    import mmengine.registry as registry
+    import torch
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+
+    from openselfsup.engine.runner import AtomicRunner
+    from openselfsup.utils import InputError
+    runner = AtomicRunner.__new__(AtomicRunner)
+    runner.model = torch.nn.Linear(2, 2)
+    runner.cfg = Config(dict(default_scope='mmpretrain'))
+    runner._config_name = lambda: 'c.py'
+    said = {}
+    for kind in ('OpenSelfSupLARS', 'LARS', 'SGD'):
+        for scoped in (False, True):
+            optimizer = dict(type=kind, lr=0.1)
+            if scoped:
+                optimizer['_scope_'] = None
+            wrapper = dict(type='OptimWrapper', optimizer=optimizer)
+            with registry.DefaultScope.overwrite_default_scope('mmpretrain'):
+                try:  # the reference
+                    build_optim_wrapper(runner.model, copy.deepcopy(wrapper))
+                    builds = True
+                except KeyError:
+                    builds = False
+                except TypeError as exc:  # the lookup's None, called
+                    assert 'None is not a callable' in str(exc), exc
+                    builds = False
+                try:
+                    runner.build_optim_wrapper(copy.deepcopy(wrapper))
+                    said[kind, scoped] = None
+                except InputError as exc:
+                    said[kind, scoped] = str(exc)
+            assert (said[kind, scoped] is None) is builds, (kind, scoped)
+            assert said[kind, scoped] == said[kind, False], (kind, said)
+    assert said['OpenSelfSupLARS', True].startswith(
+        "c.py: optim_wrapper.optimizer.type 'OpenSelfSupLARS' is registered "
+        "by this project ('openselfsup'), and the run looks it up in "
+        "default_scope 'mmpretrain'"), said
+
+
 @pytest.mark.parametrize('scope', ['openselfsup', 'mmpretrain'])
 def test_a_runner_built_through_the_python_api_checks_in_its_own_scope(
         scope, tmp_path):

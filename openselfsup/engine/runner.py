@@ -3488,7 +3488,12 @@ def _check_optimizer_type(cfg, optimizer: dict, config: str,
     does not find: looked up where MMEngine's constructor builds it, in
     the optimizer's own ``_scope_`` or ``scope``, the default scope
     current when the runner builds it (``''``: none, each build on
-    MMEngine's root; :func:`~openselfsup.config.scope_registry`). It was
+    MMEngine's root; :func:`~openselfsup.config.scope_registry`), as
+    :func:`~openselfsup.config.build_scope` takes it (``_scope_=None`` is
+    none of its own, which the build pops: it was judged as one, the
+    project's optimizer out of the run's scope named as no known
+    optimizer ``in its _scope_``, not given the scope check's line). It
+    was
     looked up in the project's registry whatever the scope:
     ``OpenSelfSupLARS`` under ``'mmpretrain'`` with a constructor named
     passed, and stopped the build on KeyError, while a type only the
@@ -3503,11 +3508,15 @@ def _check_optimizer_type(cfg, optimizer: dict, config: str,
     another, the closest names there and the ways out (a known optimizer
     under the project's scope, which the line does not name; else one
     that scope's registry holds)."""
-    from ..config import PROJECT_SCOPE, _scope_said, scope_refusal, \
-        scope_registry
+    from ..config import (PROJECT_SCOPE, _scope_said, build_scope,
+                          scope_refusal, scope_registry)
     from ..registry import OPTIMIZERS, known_names
     kind = optimizer['type']
-    scope = optimizer.get('_scope_') or scope
+    # the optimizer's own scope (None: it sets none, _scope_=None
+    # included, which the build pops and switches nothing by), else the
+    # runner's
+    own_scope = build_scope(optimizer, None)
+    scope = build_scope(optimizer, scope)
     there = scope_registry('OPTIMIZERS', scope)
     if there.get(kind) is not None:
         return
@@ -3519,12 +3528,12 @@ def _check_optimizer_type(cfg, optimizer: dict, config: str,
     OPTIMIZERS.import_from_location()
     scoped = kind.startswith(f'{PROJECT_SCOPE}.')
     own = kind[len(PROJECT_SCOPE) + 1:] if scoped else kind
-    if own in OPTIMIZERS.module_dict and '_scope_' not in optimizer:
+    if own in OPTIMIZERS.module_dict and own_scope is None:
         # the project's own, out of the run's scope: the scope check's line
         raise InputError(scope_refusal(
             cfg, config, scope, key, kind, not scoped and there.get(
                 f'{PROJECT_SCOPE}.{kind}') is not None))
-    said = f'its _scope_ {scope!r}' if '_scope_' in optimizer else \
+    said = f'its _scope_ {scope!r}' if own_scope is not None else \
         _scope_said(cfg, scope)[0]
     _, near = known_names(there, kind)
     raise InputError(
@@ -4354,18 +4363,20 @@ def run_seeded_parts(dataset: Any, key: str = 'train_dataloader.dataset',
     class-balanced set of its own seed, which :func:`seed_change` names)."""
     from mmengine.registry import DATASETS
 
-    def scope(config: Any) -> Any:
-        return config.get('_scope_') if isinstance(config, dict) else None
-
-    # each part with its key and scope: its own, else its nearest
-    # wrapper's
+    # each part with its key and the dicts whose builds it is built in:
+    # itself, then each wrapper around it outwards
     parts = dataset_parts(
-        dataset, key, leaf=lambda at, part: [(at, part, scope(part))],
+        dataset, key, leaf=lambda at, part: [(at, part, [part])],
         wrapper=lambda config, inner: [
-            (at, part, own if own is not None else scope(config))
-            for results in inner for at, part, own in results])
+            (at, part, nested + [config])
+            for results in inner for at, part, nested in results])
     seeded = []
-    for at, part, part_scope in parts:
+    for at, part, nested in parts:
+        # its own _scope_, else its nearest wrapper's (config.build_scope
+        # from the outermost in), else the default scope (None)
+        part_scope = None
+        for config in reversed(nested):
+            part_scope = build_scope(config, part_scope)
         kind = part.get('type') if isinstance(part, dict) else None
         cls = kind
         if isinstance(kind, str):  # as MMEngine's build_from_cfg finds it
