@@ -571,3 +571,55 @@ def test_every_mmpretrain_models_default_preprocessor_is_the_one_batched():
                 default_preprocessor_type(cfg, 'model.data_preprocessor')
         kinds.add(default)
     assert {'SelfSupDataPreprocessor', 'ClsDataPreprocessor'} <= kinds
+
+
+@pytest.mark.parametrize('demo', [CLP_DEMO, FSP_DEMO])
+def test_a_batched_preprocessors_view_refusals_name_the_key_set(
+        demo, tmp_path):
+    """A batched-views preprocessor the config gives itself (the per-image
+    path, ``augment_on='cpu'``) whose views its build refuses (3 view
+    pipelines for 2 views; a transform without a batched version) is
+    refused when the run's config is resolved, naming the key where the
+    config sets it: ``data_preprocessor.views`` for a top-level one, as
+    ``config.built_preprocessor`` says (before: the build's line named
+    ``model.data_preprocessor.views`` for both). The key named, given as
+    an option (``load_config``, as ``--cfg-options``), changes the
+    preprocessor the run builds (MMEngine's merge, by hand) and the run
+    goes on; the model's key would give the model a preprocessor of that
+    key alone."""
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.config import built_preprocessor, load_config
+    from openselfsup.utils import InputError
+    clp = demo == CLP_DEMO
+    view = Config.fromfile(demo).get('view_pipeline') if clp else \
+        list(Config.fromfile(demo).train_dataloader.dataset.pipeline[1:-1])
+    kind = 'BatchAug' + ('SelfSup' if clp else 'Cls') + 'DataPreprocessor'
+    erasing = view + [dict(type='RandomErasing')]
+    for move in (False, True):
+        key = 'data_preprocessor' if move else 'model.data_preprocessor'
+        for views, says in (
+                ([view] * 3, f'{key}.views: 3 view pipelines for '
+                 f'{2 if clp else 1} views; give one or'),
+                (erasing, f"{key}.views: transform 'RandomErasing' has no "
+                 'batched version')):
+            cfg = Config.fromfile(demo)
+            cfg.model.data_preprocessor = dict(
+                cfg.model.data_preprocessor, type=kind, views=views)
+            if move:
+                _top_level(cfg)
+            cfg.augment_on = 'cpu'
+            assert built_preprocessor(cfg)[0] == key
+            path = str(tmp_path / f'{move}.py')
+            cfg.dump(path)
+            with pytest.raises(InputError) as caught:
+                apply_fast_path(load_config(path), cuda=False)
+            assert str(caught.value).startswith(says), str(caught.value)
+            # the key named, given as an option: resolved, and built so
+            fixed = load_config(path, {f'{key}.views': view})
+            apply_fast_path(fixed, cuda=False)
+            assert _merged(fixed) == dict(_merged(cfg), views=view)
+    # the model's key, given to the top-level layout: a preprocessor of
+    # that key alone, the top-level one not read
+    assert _merged(load_config(path, {'model.data_preprocessor.views':
+                                      view})) == dict(views=view)
+

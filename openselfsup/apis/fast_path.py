@@ -274,6 +274,46 @@ def default_preprocessor_type(cfg, where: str) -> str:
         "'ClsDataPreprocessor'), or use augment_on='cpu'")
 
 
+def check_given_batched_views(cfg) -> None:
+    """Refuse the views of a batched-views preprocessor that the training
+    config ``cfg`` gives itself (``BatchAugSelfSupDataPreprocessor`` or
+    ``BatchAugClsDataPreprocessor``, built as given on the per-image path:
+    ``augment_on='cpu'``) as its build refuses them
+    (:func:`~openselfsup.models.data_preprocessors.view_augments`: a count
+    of view pipelines that is neither one nor ``num_views``, a transform
+    without a batched version), named where the config sets it
+    (:func:`~openselfsup.config.built_preprocessor`:
+    ``data_preprocessor.views`` for a top-level one; the build names
+    ``model.data_preprocessor.views``, an option that would give the model
+    a preprocessor of that key alone, which wins over the top-level one),
+    before the runner is built. The class is the one the run builds
+    (:func:`~openselfsup.config.built_class`, in the preprocessor's
+    ``_scope_``, else the model's, else the run's scope); a
+    ``num_views`` that is no integer is the setting-type check's. Imports
+    the model stack only for a preprocessor given ``views``."""
+    from ..config import build_scope, built_class, built_preprocessor, \
+        run_scope
+    where, pre = built_preprocessor(cfg)
+    if not isinstance(pre, dict) or 'views' not in pre:
+        return
+    import inspect
+
+    from ..models.data_preprocessors import _BatchAugMixin, view_augments
+    from ..utils.log_filters import records_left_out
+    cls = built_class(pre, 'MODELS',
+                      build_scope(cfg.get('model'), run_scope(cfg)))
+    if not (inspect.isclass(cls) and issubclass(cls, _BatchAugMixin)):
+        return
+    # one view where the class takes no num_views (the classifier's)
+    takes = inspect.signature(cls).parameters.get('num_views')
+    num_views = 1 if takes is None else pre.get('num_views', takes.default)
+    if not isinstance(num_views, int):
+        return
+    # the warnings held back: the build logs them (as batched_views)
+    with records_left_out(lambda record: record.levelno == logging.WARNING):
+        view_augments(pre['views'], num_views, f'{where}.views')
+
+
 def batched_views(cfg) -> dict:
     """What :func:`batched_views_config` sets in the training config
     ``cfg`` to move its augmentations from the workers to the model,
@@ -561,6 +601,8 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                       'decoded images into reused shared memory', batched)
         _project_runner_only(cfg, 'reuse_batch_memory', "MMEngine's Runner "
                              'builds a plain data loader')
+    if not batched:  # a batched preprocessor of the config's own
+        check_given_batched_views(cfg)
     views = batched_views(cfg) if batched else None
     if views is not None and reuse:
         check_reused_batch_memory(views.get(

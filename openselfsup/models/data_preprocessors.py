@@ -54,6 +54,24 @@ def _views(views: Sequence) -> List[List[dict]]:
     return [list(v) for v in views]
 
 
+def view_augments(views: Sequence, num_views: int, where: str,
+                  compile_views: bool = False) -> List[BatchAugment]:
+    """The batched ops (:class:`~openselfsup.datasets.batch_aug.
+    BatchAugment`) of each view pipeline of ``views`` (one pipeline for
+    every view, or one per view) for ``num_views`` views, what a batched
+    preprocessor makes its views with; its refusals (a count of pipelines
+    that is neither, a transform without a batched version) name
+    ``where``, the config key of ``views``: a preprocessor built names
+    the model's, ``model.data_preprocessor.views``, and a training run
+    judges the config's first, named where the config sets it
+    (:func:`openselfsup.apis.fast_path.check_given_batched_views`)."""
+    pipelines = _views(views)
+    if len(pipelines) not in (1, num_views):
+        raise InputError(f'{where}: {len(pipelines)} view pipelines for '
+                         f'{num_views} views; give one or {num_views}')
+    return [BatchAugment(p, where, compile=compile_views) for p in pipelines]
+
+
 class _BatchAugMixin:
     """Generator, view pipelines and the final layout shared by both."""
 
@@ -66,12 +84,8 @@ class _BatchAugMixin:
 
     def _setup(self, views, num_views, seed, channels_last, where,
                compile_views=False, collate=None):
-        pipelines = _views(views)
-        if len(pipelines) not in (1, num_views):
-            raise InputError(f'{where}: {len(pipelines)} view pipelines for '
-                             f'{num_views} views; give one or {num_views}')
-        self.augments = [BatchAugment(p, where, compile=compile_views)
-                         for p in pipelines]
+        self.augments = view_augments(views, num_views, where,
+                                      compile_views)
         self.num_views = num_views
         self.channels_last = channels_last
         #: the data loader's collate, named where it gives no stacked batch
