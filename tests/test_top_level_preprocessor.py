@@ -623,3 +623,35 @@ def test_a_batched_preprocessors_view_refusals_name_the_key_set(
     assert _merged(load_config(path, {'model.data_preprocessor.views':
                                       view})) == dict(views=view)
 
+
+def test_a_preprocessor_without_a_batched_version_is_named_where_set(
+        tmp_path):
+    """``augment_on='device'`` refuses a data preprocessor type without a
+    batched version naming its type's key where the config sets it
+    (``data_preprocessor.type`` for a top-level one; before: no key);
+    that key given as an option (``load_config``, as ``--cfg-options``)
+    makes the run batch the views of the type given, as of the demo as
+    shipped."""
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    shipped = Config.fromfile(CLP_DEMO)
+    shipped.augment_on = 'device'
+    apply_fast_path(shipped, cuda=False)
+    for move in (False, True):
+        key = 'data_preprocessor' if move else 'model.data_preprocessor'
+        cfg = Config.fromfile(CLP_DEMO)
+        cfg.model.data_preprocessor.type = 'MyPreprocessor'
+        if move:
+            _top_level(cfg)
+        cfg.augment_on = 'device'
+        path = str(tmp_path / f'{move}.py')
+        cfg.dump(path)
+        with pytest.raises(InputError) as caught:
+            apply_fast_path(load_config(path), cuda=False)
+        assert str(caught.value) == (
+            "augment_on: no batched version of the data preprocessor "
+            f"'MyPreprocessor' ({key}.type); use augment_on='cpu'")
+        fixed = load_config(path, {f'{key}.type': 'SelfSupDataPreprocessor'})
+        apply_fast_path(fixed, cuda=False)
+        assert _merged(fixed) == _merged(shipped)

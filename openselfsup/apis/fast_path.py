@@ -343,8 +343,11 @@ def batched_views(cfg) -> dict:
     if kind is None:
         kind = default_preprocessor_type(cfg, where)
     if kind not in _PREPROCESSORS:
+        # named where the config sets it (a top-level one's
+        # data_preprocessor.type: config.built_preprocessor)
         raise InputError(f'augment_on: no batched version of the data '
-                         f'preprocessor {kind!r}; use augment_on=\'cpu\'')
+                         f'preprocessor {kind!r} ({where}.type); use '
+                         "augment_on='cpu'")
     new = dict(old, type=_PREPROCESSORS[kind], non_blocking=True)
     if _PREPROCESSORS[kind] == 'BatchAugSelfSupDataPreprocessor':
         # one pipeline for every view (made in one pass), else one per view
