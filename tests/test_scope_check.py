@@ -788,33 +788,42 @@ def test_the_runners_optimizer_check_looks_up_in_the_runs_scope(scope):
         registry.OPTIMIZERS._children.pop(user, None)
 
 
-def _optimizers_judged(runner, scope, kinds):
-    """The runner's optimizer check of each of ``kinds`` under ``scope``
-    beside MMEngine's own build (the test above)."""
+def _built_and_said(runner, wrapper, scope):
+    """``(builds, said)``: whether MMEngine's own build of the optimizer
+    wrapper config ``wrapper`` under the default scope ``scope`` builds
+    it (the reference), and the line of the runner's optimizer check
+    (None: passed)."""
     import mmengine.registry as registry
     from mmengine.optim import build_optim_wrapper
 
     from openselfsup.utils import InputError
+    with registry.DefaultScope.overwrite_default_scope(scope):
+        try:  # the reference: MMEngine's own build
+            build_optim_wrapper(runner.model, copy.deepcopy(wrapper))
+            builds = True
+        except KeyError:
+            builds = False
+        except TypeError as exc:  # the lookup's None, called
+            assert 'None is not a callable' in str(exc), exc
+            builds = False
+        try:
+            runner.build_optim_wrapper(copy.deepcopy(wrapper))
+            said = None
+        except InputError as exc:
+            said = str(exc)
+    return builds, said
+
+
+def _optimizers_judged(runner, scope, kinds):
+    """The runner's optimizer check of each of ``kinds`` under ``scope``
+    beside MMEngine's own build (the test above)."""
     for kind in kinds:
         for constructor in (None, 'DefaultOptimWrapperConstructor'):
             wrapper = dict(type='OptimWrapper',
                            optimizer=dict(type=kind, lr=0.1))
             if constructor:
                 wrapper['constructor'] = constructor
-            with registry.DefaultScope.overwrite_default_scope(scope):
-                try:  # the reference: MMEngine's own build
-                    build_optim_wrapper(runner.model, copy.deepcopy(wrapper))
-                    builds = True
-                except KeyError:
-                    builds = False
-                except TypeError as exc:  # the lookup's None, called
-                    assert 'None is not a callable' in str(exc), exc
-                    builds = False
-                try:
-                    runner.build_optim_wrapper(wrapper)
-                    said = None
-                except InputError as exc:
-                    said = str(exc)
+            builds, said = _built_and_said(runner, wrapper, scope)
             assert (said is None) is builds, (kind, constructor, said)
             if kind.endswith('OpenSelfSupLARS') and not builds:
                 # the project's own, as given or with its scope (r155: the
@@ -840,13 +849,10 @@ def test_an_optimizers_scope_of_none_is_no_scope_of_its_own():
     as no known optimizer 'in its _scope_ 'mmpretrain''). Each against
     MMEngine's own build of the wrapper under the run's scope (the
     reference)."""
-    import mmengine.registry as registry
     import torch
     from mmengine.config import Config
-    from mmengine.optim import build_optim_wrapper
 
     from openselfsup.engine.runner import AtomicRunner
-    from openselfsup.utils import InputError
     runner = AtomicRunner.__new__(AtomicRunner)
     runner.model = torch.nn.Linear(2, 2)
     runner.cfg = Config(dict(default_scope='mmpretrain'))
@@ -857,21 +863,9 @@ def test_an_optimizers_scope_of_none_is_no_scope_of_its_own():
             optimizer = dict(type=kind, lr=0.1)
             if scoped:
                 optimizer['_scope_'] = None
-            wrapper = dict(type='OptimWrapper', optimizer=optimizer)
-            with registry.DefaultScope.overwrite_default_scope('mmpretrain'):
-                try:  # the reference
-                    build_optim_wrapper(runner.model, copy.deepcopy(wrapper))
-                    builds = True
-                except KeyError:
-                    builds = False
-                except TypeError as exc:  # the lookup's None, called
-                    assert 'None is not a callable' in str(exc), exc
-                    builds = False
-                try:
-                    runner.build_optim_wrapper(copy.deepcopy(wrapper))
-                    said[kind, scoped] = None
-                except InputError as exc:
-                    said[kind, scoped] = str(exc)
+            builds, said[kind, scoped] = _built_and_said(
+                runner, dict(type='OptimWrapper', optimizer=optimizer),
+                'mmpretrain')
             assert (said[kind, scoped] is None) is builds, (kind, scoped)
             assert said[kind, scoped] == said[kind, False], (kind, said)
     assert said['OpenSelfSupLARS', True].startswith(
