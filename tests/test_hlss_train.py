@@ -1,6 +1,8 @@
 """Two-iteration HLSS and HiDisc runs from the demo configs, then the kNN
 command on the checkpoint (and on a checkpoint of another architecture)."""
+import copy
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -1885,6 +1887,63 @@ def test_a_model_type_is_resolved_under_the_configs_default_scope(
     cfg.model.type = 'SimCLRR'
     with pytest.raises(InputError, match='SimCLRR is not in the'):
         _refuse_unregistered_model(cfg, "c.py")
+
+
+
+def test_the_unregistered_model_check_looks_where_the_build_switches():
+    """The unregistered-type check looks the model's type up as the run's
+    build does (``config.built_class``, the ``_scope_`` rule of
+    ``config.build_scope``): in the model's own ``_scope_`` where it sets
+    one, else the config's ``default_scope``. A type registered in a
+    user's scope alone, given with ``_scope_`` of that scope under
+    ``default_scope='openselfsup'``, was looked up in the project's
+    registry and refused, where MMEngine builds it; the project's type
+    given ``_scope_='mmpretrain'`` passed, where the build stops on
+    KeyError; a config without ``default_scope`` was looked up in the
+    process's current scope, not the Runner's ``'mmengine'``. Each against
+    MMEngine's own build under the run's scope (the reference). The
+    user's registry is taken out of MMEngine's tree after."""
+    import uuid
+
+    import mmengine.registry as registry
+    import torch
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import _refuse_unregistered_model
+    from openselfsup.utils import InputError
+    scope = f'h308user{uuid.uuid4().hex[:8]}'
+    theirs = registry.Registry('model', parent=registry.MODELS, scope=scope)
+    theirs.register_module(name='H308Tiny', module=torch.nn.Identity)
+    try:
+        for run, model in itertools.product(
+                ('openselfsup', None),
+                (dict(type='H308Tiny', _scope_=scope),
+                 dict(type='H308Tiny'),
+                 dict(type='HiDisc', _scope_='mmpretrain'),
+                 dict(type='HiDisc'),
+                 dict(type='Identity', _scope_=None))):
+            cfg = Config(dict(model=model))
+            if run:
+                cfg.default_scope = run
+            with registry.DefaultScope.overwrite_default_scope(
+                    run or 'mmengine'):
+                try:  # the reference: the Runner's build
+                    registry.MODELS.build(copy.deepcopy(model))
+                    builds = True
+                except KeyError:
+                    builds = False
+                except TypeError:  # found, its arguments missing
+                    builds = True
+            try:
+                _refuse_unregistered_model(cfg, 'c.py')
+                said = None
+            except InputError as exc:
+                said = str(exc)
+            assert (said is None) is builds, (run, model, said)
+            if said:
+                assert f"{model['type']} is not in the" in said, said
+    finally:
+        registry.MODELS._children.pop(scope, None)
 
 
 def test_check_config_of_mmengines_hooks_asks_no_knn_hook_model(tmp_path):

@@ -1946,22 +1946,31 @@ def _refuse_unregistered_model(cfg, config: str) -> None:
     a ``KNNEvalHook`` anyway (review r120: ``model.type='SimCLRR'`` took
     16 s there and passed, exit 0, and the run was refused at its build).
     ``config``: the file as the user gave it, named as the other
-    refusals name it (it named ``cfg.filename``).
+    refusals name it (it named ``cfg.filename``). The type is looked up
+    as the run's build looks it up (:func:`~openselfsup.config.
+    built_class`: the model's own ``_scope_``, else the run's scope,
+    :func:`~openselfsup.config.run_scope`), as
+    :func:`check_validated_model` looks it up.
     """
     from mmengine.registry import DefaultScope, build_from_cfg
 
+    from ..config import build_scope, built_class
     from ..registry import MODELS
     kind = cfg.model.get('type')
     if not isinstance(kind, str):
         return
-    # resolved as the run's build resolves it: under the config's
+    # resolved as the run's build resolves it (config.built_class): in the
+    # model's own _scope_ where it sets one, else the config's
     # default_scope (review r124: 'openselfsup.SimCLR' under
-    # default_scope='mmpretrain' is mmpretrain's SimCLR, and a class found
-    # here must not be built: nothing is built unless it resolves to none)
-    scope = cfg.get('default_scope')
-    with MODELS.switch_scope_and_registry(scope) as registry:
-        if registry.get(kind) is not None:
-            return
+    # default_scope='mmpretrain' is mmpretrain's SimCLR; a type of a
+    # user's scope given that _scope_ was refused, looked up in the
+    # config's), and a class found here must not be built: nothing is
+    # built unless it resolves to none
+    if built_class(cfg.model, 'MODELS', run_scope(cfg)) is not None:
+        return
+    # the build's own KeyError, in the scope the run's build looks in
+    # ('' for default_scope None: none set)
+    scope = build_scope(cfg.model, run_scope(cfg)) or None
     with DefaultScope.overwrite_default_scope(scope), \
             settings_refused(cfg, 'model or data', file=config):
         build_from_cfg(dict(type=kind), MODELS)  # raises: no class found
