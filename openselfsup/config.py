@@ -1976,7 +1976,8 @@ def _scope_is_certain(cfg, scope: Optional[str] = None) -> Optional[str]:
     project's own scope (each of its types resolves there), a scope that
     is no string, a config with a ``_scope_`` anywhere (MMEngine's
     ``build_from_cfg`` switches the scope for that dict and what it
-    builds), and ``None`` beside ``custom_imports`` (None sets no scope:
+    builds; not ``_scope_=None``, which it pops and switches nothing by,
+    :func:`build_scope`: such a config was not judged), and ``None`` beside ``custom_imports`` (None sets no scope:
     each build looks up in the scope current then, which an imported
     module may have set, mmpretrain's ``register_all_modules()``; r148).
     ``None`` without them, and a scope no registry holds
@@ -1992,7 +1993,7 @@ def _scope_is_certain(cfg, scope: Optional[str] = None) -> Optional[str]:
     if scope is None or scope == PROJECT_SCOPE:
         return None
     for _, node in config_dicts(dict(cfg.items())):
-        if '_scope_' in node:
+        if build_scope(node, None) is not None:  # _scope_=None: none
             return None
     return scope
 

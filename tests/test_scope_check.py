@@ -236,7 +236,8 @@ _WHERE = {
     'validated': 'val_dataloader.dataset',
     'variable': None, 'sweep': None, 'data_preprocessor': None,
     'val': None, 'runner_type': None, 'constructor': None,
-    'users_parent': None, '_scope_': None, 'scoped_only': None}
+    'users_parent': None, '_scope_': None, 'scoped_only': None,
+    '_scope_none': 'log_processor'}
 
 
 def _case(where):
@@ -275,6 +276,8 @@ def _case(where):
         cfg['log_processor'] = ours
         if where == '_scope_':
             cfg['optim_wrapper']['_scope_'] = 'mmpretrain'
+        elif where == '_scope_none':  # popped by the build: no switch
+            cfg['optim_wrapper']['_scope_'] = None
         elif where == 'scoped':  # one dotted type elsewhere
             cfg['model']['neck']['type'] = 'mmpretrain.NonLinearNeck'
         elif where == 'unset':
@@ -340,7 +343,9 @@ def test_a_project_type_is_judged_only_where_its_scope_is_certain(
     ValueError), ``runner_type``, an
     optimizer under a constructor of its own, a dict below a user's
     class, the project's type by its scope (MMEngine builds it), nor
-    anywhere once a ``_scope_`` is in the config."""
+    anywhere once a ``_scope_`` is in the config (but ``_scope_=None``,
+    which the build pops and switches nothing by: ``_scope_none``, which
+    was not judged)."""
     from mmengine.config import Config
     from mmpretrain.registry import HOOKS
 
