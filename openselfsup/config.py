@@ -1857,8 +1857,11 @@ def build_scope(node: Any, scope: Any) -> Any:
     to it for that dict and what it builds), else ``scope``, the one in
     force around it (the run's default scope, a wrapper's). A
     ``_scope_=''`` is its own, as the build takes it (MMEngine then
-    fails importing ``'.registry'``); it was taken for unset here."""
-    own = node.get('_scope_') if isinstance(node, dict) else None
+    fails importing ``'.registry'``); it was taken for unset here.
+    ``node`` may be a whole ``Config`` (``RUNNERS.build``'s: its
+    top-level ``_scope_``)."""
+    own = node.get('_scope_') if isinstance(node, (dict, Config)) \
+        else None
     return own if own is not None else scope
 
 

@@ -1233,13 +1233,16 @@ def test_a_runner_is_built_whatever_scope_an_earlier_runner_left(
     ``KeyError: 'AtomicRunner is not in the runner registry'``. The runner
     is the class a fresh process builds, whatever scope is current; the
     class MMEngine's own build finds with no scope current is the
-    reference."""
+    reference; a top-level ``_scope_=None``, which the build pops and
+    switches nothing by (``config.build_scope``), too (it was left to
+    ``RUNNERS.build`` as a scope of the config's own: the KeyError)."""
     from _foundation_helpers import small_config
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
     from openselfsup.apis.train import build_runner
     from openselfsup.registry import RUNNERS
+    from openselfsup.utils import InputError
     nct = os.path.join(synthetic_root, 'NCT') + '/'
     path = small_config(CLP_DEMO, str(tmp_path / 'c.py'), nct, n_images=4,
                         batch=4)
@@ -1250,10 +1253,28 @@ def test_a_runner_is_built_whatever_scope_an_earlier_runner_left(
         assert DefaultScope.get_current_instance() is None
         reference = RUNNERS.get(kind)
         assert reference is not None and reference.__name__ == kind
+        unscoped = str(tmp_path / 'unscoped.py')
+        with open(unscoped, 'w') as f:
+            f.write(f'_base_ = {path!r}\n_scope_ = None\n')
         for left in ('mmengine', 'mmpretrain'):
-            DefaultScope.get_instance(f'left_{left}', scope_name=left)
-            runner = build_runner(path, work_dir=str(tmp_path / left))
-            assert type(runner) is reference, (left, type(runner))
+            for config in (path, unscoped):
+                # current again: a runner built makes its own current
+                DefaultScope.get_instance(
+                    f'left_{left}_{os.path.basename(config)}',
+                    scope_name=left)
+                runner = build_runner(config, work_dir=str(
+                    tmp_path / left / os.path.basename(config)))
+                assert type(runner) is reference, (left, config,
+                                                   type(runner))
+        # a _scope_ the build switches to: its own rule (MMEngine's root
+        # holds no AtomicRunner), as MMEngine's build of it says
+        scoped = str(tmp_path / 'scoped.py')
+        with open(scoped, 'w') as f:
+            f.write(f'_base_ = {path!r}\n_scope_ = "mmengine"\n')
+        with pytest.raises(KeyError, match='AtomicRunner is not in the'):
+            RUNNERS.build(Config.fromfile(scoped))
+        with pytest.raises(InputError, match='AtomicRunner is not in the'):
+            build_runner(scoped, work_dir=str(tmp_path / 'scoped'))
     finally:
         DefaultScope._instance_dict.clear()
         DefaultScope._instance_dict.update(kept)

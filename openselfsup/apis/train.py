@@ -2708,13 +2708,17 @@ def _runner_built(cfg: Config, registry, default):
     earlier in the process leaves behind (a notebook's, a test's):
     ``'mmengine'`` made the project's ``train()`` a ``KeyError:
     'AtomicRunner is not in the runner registry'``. A name found nowhere,
-    or a config with a top-level ``_scope_``, is built by ``registry.build``
-    (its own words, its scope rule)."""
+    or a config with a top-level ``_scope_`` the build switches to
+    (:func:`~openselfsup.config.build_scope`: not ``_scope_=None``, which
+    it pops and switches nothing by; that was left to it too, and looked
+    up in the current scope), is built by ``registry.build`` (its own
+    words, its scope rule)."""
+    from ..config import build_scope
     kind = cfg.get('runner_type')
     if kind is None:
         return default.from_cfg(cfg)
     found = registry.get(kind) if isinstance(kind, str) and \
-        '_scope_' not in cfg else None
+        build_scope(cfg, None) is None else None
     return found.from_cfg(cfg) if found is not None else registry.build(cfg)
 
 
