@@ -1980,9 +1980,10 @@ def _scope_is_certain(cfg, scope: Optional[str] = None) -> Optional[str]:
     is no string, a config with a ``_scope_`` anywhere (MMEngine's
     ``build_from_cfg`` switches the scope for that dict and what it
     builds; not ``_scope_=None``, which it pops and switches nothing by,
-    :func:`build_scope`: such a config was not judged), and ``None`` beside ``custom_imports`` (None sets no scope:
-    each build looks up in the scope current then, which an imported
-    module may have set, mmpretrain's ``register_all_modules()``; r148).
+    :func:`build_scope`: such a config was not judged), and ``None``
+    beside ``custom_imports`` (None sets no scope: each build looks up
+    in the scope current then, which an imported module may have set,
+    mmpretrain's ``register_all_modules()``; r148).
     ``None`` without them, and a scope no registry holds
     (``'mmpretrian'``), are certain: the builds fall back to the registry
     they are called on (:func:`scope_registry`). A scoped or

@@ -3493,8 +3493,7 @@ def _check_optimizer_type(cfg, optimizer: dict, config: str,
     none of its own, which the build pops: it was judged as one, the
     project's optimizer out of the run's scope named as no known
     optimizer ``in its _scope_``, not given the scope check's line). It
-    was
-    looked up in the project's registry whatever the scope:
+    was looked up in the project's registry whatever the scope:
     ``OpenSelfSupLARS`` under ``'mmpretrain'`` with a constructor named
     passed, and stopped the build on KeyError, while a type only the
     run's scope holds, a user's scope's or ``'mmengine.SGD'`` under
