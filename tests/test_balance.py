@@ -7619,6 +7619,52 @@ def test_a_ctrl_c_after_the_zero_epoch_baselines_build_leaves_nothing(
     assert signal.getsignal(signal.SIGTERM) == before
 
 
+def test_a_sweeps_loop_set_in_part_is_offered_only_what_the_sweep_takes(
+        crossmodal_root, tmp_path, capfd):
+    """``--cfg-options val_cfg=None`` (or, with ``--test``,
+    ``test_cfg=None``): the loop-sections line offered "or none of them
+    (--cfg-options val_dataloader=None val_cfg=None val_evaluator=None)",
+    which the sweep, whose lambda choice reads the validation (and whose
+    ``--test`` reads the test loop), then refused in turn. Its line, in
+    ``--check`` and in the run (refused as the baseline is built, nothing
+    trained), offers only setting the section left out; the way it no
+    longer offers is refused by the sweep (the reference), and a test
+    loop a sweep without ``--test`` does not run is still offered both."""
+    from openselfsup.utils import run_cli
+    mod = tool_module('tools/balance_sweep.py')
+    opts = [f'{k}={v}' for k, v in demo_on_test_slides(
+        crossmodal_root).items()]
+    work = tmp_path / 'sweep'
+
+    def line(*args):
+        code = run_cli(mod.main, [SLIDE_DEMO, '--lambdas', '0',
+                                  '--baseline-epochs', '0', '--work-dir',
+                                  str(work), *args])
+        err = capfd.readouterr().err.strip().splitlines()
+        assert code == 2 and not work.exists(), err
+        return err[-1]
+
+    for loop, flags in (('val', []), ('test', ['--test'])):
+        word = 'validation' if loop == 'val' else 'test'
+        for check in (['--check'], []):
+            said = line(*flags, *check, '--cfg-options', *opts,
+                        f'{loop}_cfg=None')
+            assert said.endswith(
+                f'{loop}_dataloader, {loop}_evaluator set but {loop}_cfg '
+                f"not: MMEngine's Runner builds a {word} loop from all "
+                f'three or none and refuses the rest; set {loop}_cfg (the '
+                f'run is evaluated by its {word} loop)'), said
+        # the way the line offered before: the sweep refuses it
+        said = line(*flags, '--check', '--cfg-options', *opts, *(
+            f'{loop}_{k}=None' for k in ('dataloader', 'cfg', 'evaluator')))
+        assert 'none of them' not in said and \
+            f'{loop}_evaluator' in said, said
+    said = line('--check', '--cfg-options', *opts, 'test_cfg=None')
+    assert said.endswith('set test_cfg, or none of them (--cfg-options '
+                         'test_dataloader=None test_cfg=None '
+                         'test_evaluator=None)'), said
+
+
 def test_the_sweeps_check_judges_every_runs_config_without_training(
         crossmodal_root, tmp_path, capfd, monkeypatch):
     """``balance_sweep.py`` had no ``--check`` (``tools/train.py`` has

@@ -632,6 +632,20 @@ def test_a_loop_set_in_part_is_refused_as_mmengines_runner_refuses_it(
                 'set ' + ' and '.join(unset) if loop == 'train' else
                 ' '.join(f'{k}=None' for k in given) + ')'), str(e)
         assert refused == runner_refused, given
+        # a caller that runs the loop after training (the lambda sweep's
+        # validation): the same sets refused, and only setting the others
+        # offered (its own check refuses the loop's absence)
+        try:
+            check_loop_sections(Config(given), 'c.py', evaluates=(loop,))
+            refused = False
+        except InputError as e:
+            refused = True
+            unset = [k for k in given if given[k] is None]
+            word = {'val': 'validation'}.get(loop, loop)
+            assert str(e).endswith('set ' + ' and '.join(unset) + (
+                '' if loop == 'train' else
+                f' (the run is evaluated by its {word} loop)')), str(e)
+        assert refused == runner_refused, given
     # the launchers' check says it (the balance demo trains, validates
     # and tests)
     config = os.path.join(REPO, 'configs', 'demo',

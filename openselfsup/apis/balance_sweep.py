@@ -1705,7 +1705,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         warnings = []
         for opts in [base_opts] + [opts for *_, opts in lambda_runs]:
             warnings += check_loaded_config(
-                load_config(config, opts, given=list(cfg_options)), config)
+                load_config(config, opts, given=list(cfg_options)), config,
+                evaluates=evaluated)
         return dict(checked=['the baseline'] + [
             run for _, _, run, *_ in lambda_runs],
             warnings=list(dict.fromkeys(warnings)))

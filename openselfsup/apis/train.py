@@ -1891,7 +1891,8 @@ def check_auto_scale_lr(cfg: Config, config_path: str):
 
 def check_config_values(cfg: Config, config_path: str,
                         auto_scale_lr: bool,
-                        resumes: Optional[bool] = False) -> Optional[int]:
+                        resumes: Optional[bool] = False,
+                        evaluates: Sequence[str] = ()) -> Optional[int]:
     """The config's checks that the launchers' check
     (:func:`check_launch`) and the run (:func:`prepare_config`) share, in
     their order, torch-free: a training config
@@ -1907,7 +1908,8 @@ def check_config_values(cfg: Config, config_path: str,
     model class's ancestry too, the model stack imported:
     :func:`~openselfsup.engine.knn_hook.check_knn_hook_model`),
     a loop's sections set in part (:func:`check_loop_sections`: MMEngine's
-    refusal when the runner is built), a validation loop on a model
+    refusal when the runner is built; ``evaluates``, the evaluations the
+    caller runs on the runner, as there), a validation loop on a model
     without a ``'predict'`` mode (:func:`check_validated_model`: a CLP or HLSS config given one
     trained its first epoch and stopped at its validation; ``resumes``
     as there),
@@ -1934,7 +1936,7 @@ def check_config_values(cfg: Config, config_path: str,
     check_run_values(cfg)
     # after the values' checks: a config whose value is refused (a numpy
     # array anywhere) is told that first, as before this check
-    check_loop_sections(cfg, config_path)
+    check_loop_sections(cfg, config_path, evaluates)
     return base
 
 
@@ -1985,7 +1987,8 @@ TEST_SECTIONS = ('test_dataloader', 'test_cfg', 'test_evaluator')
 TRAIN_SECTIONS = ('train_dataloader', 'train_cfg', 'optim_wrapper')
 
 
-def check_loop_sections(cfg: Config, config: str) -> None:
+def check_loop_sections(cfg: Config, config: str,
+                        evaluates: Sequence[str] = ()) -> None:
     """Refuse a config that sets some of a loop's three sections and not
     the others (:data:`TRAIN_SECTIONS`, :data:`VALIDATION_SECTIONS`,
     :data:`TEST_SECTIONS`; unset and None are one): MMEngine's Runner
@@ -1995,15 +1998,23 @@ def check_loop_sections(cfg: Config, config: str) -> None:
     (``--cfg-options val_cfg=None`` alone, on a config that validates;
     ``optim_wrapper=None``, review r187). The line names the sections set
     and those not, and the ways on: set the others, or, for a validation
-    or test loop, none of them (a training run needs its three)."""
+    or test loop, none of them (a training run needs its three), but not
+    for a loop among ``evaluates``, the evaluations the caller runs on the
+    runner (``'val'``, ``'test'``: the lambda sweep's, whose lambda choice
+    reads the validation; its own check refused the "none of them" that
+    the line offered it)."""
     for sections in (TRAIN_SECTIONS, VALIDATION_SECTIONS, TEST_SECTIONS):
         unset = [k for k in sections if cfg.get(k) is None]
         if 0 < len(unset) < len(sections):
             given = [k for k in sections if k not in unset]
             loop = {TRAIN_SECTIONS: 'training', VALIDATION_SECTIONS:
                     'validation', TEST_SECTIONS: 'test'}[sections]
-            none = '' if sections is TRAIN_SECTIONS else \
-                ', or none of them (--cfg-options ' + ' '.join(
+            if sections is TRAIN_SECTIONS:  # a training run needs them
+                none = ''
+            elif sections[0].partition('_')[0] in evaluates:
+                none = f' (the run is evaluated by its {loop} loop)'
+            else:
+                none = ', or none of them (--cfg-options ' + ' '.join(
                     f'{k}=None' for k in sections) + ')'
             raise InputError(
                 f'{config}: {", ".join(given)} set but {", ".join(unset)} '
@@ -2136,21 +2147,24 @@ def check_validated_model(cfg: Config, config: str,
 
 def check_loaded_config(cfg: Config, config: str,
                         auto_scale_lr: bool = False,
-                        resumes: Optional[bool] = False) -> List[str]:
+                        resumes: Optional[bool] = False,
+                        evaluates: Sequence[str] = ()) -> List[str]:
     """The launchers' check of a loaded config's values, torch-free in the
     project's scope (:func:`check_launch`; ``balance_sweep.py --check``,
     of each run's config): :func:`check_config_values`, then the scope
     check (a type of the project's scope alone where the run's is
     another: refused; one the project registers again: said, the other's
     class: :func:`~openselfsup.config.check_scope_types`). ``resumes``:
-    whether the run continues a checkpoint (:func:`resume_asked`).
+    whether the run continues a checkpoint (:func:`resume_asked`);
+    ``evaluates``: the evaluations the caller runs on the runner (the
+    sweep's, :func:`check_loop_sections`).
 
     Returns:
         list[str]: the scope check's warnings and what each started
         process would warn of when it builds the views
         (:func:`~openselfsup.apis.fast_path.fast_path_warnings`).
     """
-    check_config_values(cfg, config, auto_scale_lr, resumes)
+    check_config_values(cfg, config, auto_scale_lr, resumes, evaluates)
     return check_scope_types(cfg, config) + fast_path_warnings(cfg)
 
 
@@ -2335,14 +2349,17 @@ def prepare_config(cfg: Config, config_path: str,
     ``--cfg-options`` left behind (:func:`~openselfsup.config.
     unmoved_copies_note`), of the loaders the run reads alone
     (:func:`_run_loaders`: it named no test copy, which an API caller's
-    ``runner.test()`` then read from the old folder).
+    ``runner.test()`` then read from the old folder), and the ways on of
+    a loop set in part (:func:`check_loop_sections`: not "none of them"
+    for a loop it runs).
 
     Returns:
         list[str]: notes for the run's log (launcher and batch decisions).
     """
     # torch-free: reported before torch loads
     resumes = resume_asked(cfg, resume)
-    base = check_config_values(cfg, config_path, auto_scale_lr, resumes)
+    base = check_config_values(cfg, config_path, auto_scale_lr, resumes,
+                               evaluates)
     # --cfg-options that moved some copies of a data_root, not all, of
     # the loaders the run reads: the test set where the caller tests
     # (train()'s and build_runner()'s default; never tools/train.py)
