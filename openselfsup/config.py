@@ -1882,6 +1882,26 @@ def built_class(node: Any, registry: str, scope: str) -> Any:
         return None
 
 
+def runs_as(cls: Any, bases: Sequence[type],
+            kept: Sequence[str]) -> Optional[type]:
+    """The one of MMEngine's loop classes ``bases`` that the class ``cls``
+    (the loop a config's section builds: :func:`built_class`) runs as:
+    itself, or a subclass of it that keeps ``kept``, the methods through
+    which the loop decides what it calls and when (``ValLoop``'s ``run``
+    and ``run_iter``, which call the model's ``val_step``; of the training
+    loops, ``run``, which calls the validation loop, ``run_epoch`` /
+    ``run_iter``, which count, and ``__init__``, whose defaults set when):
+    a subclass that only adds something runs as its base. None for a
+    class that writes one of them (a loop of the user's own, which runs as
+    it says), for another class, or for no class."""
+    import inspect
+    if not inspect.isclass(cls):
+        return None
+    return next((base for base in bases if issubclass(cls, base) and all(
+        getattr(cls, name, None) is getattr(base, name, None)
+        for name in kept)), None)
+
+
 def run_scope(cfg, unset: str = 'mmengine') -> str:
     """The default scope a training run of ``cfg`` builds in, as MMEngine's
     ``Runner.from_cfg`` (and the project's ``AtomicRunner``) takes it:

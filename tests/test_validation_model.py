@@ -385,20 +385,22 @@ class _Validated(Exception):
     """raised by the stand-in validation loop: when it ran"""
 
 
-def _first_validation(train_cfg):
+def _first_validation(train_cfg, cls=None):
     """When MMEngine's own training loop of ``train_cfg`` (the class its
-    type or ``by_epoch`` names, its ``run`` as MMEngine wrote it) first
-    runs the validation loop, on a stand-in runner whose steps do
-    nothing: ``'after epoch N'`` / ``'after iteration N'``, or None where
-    it never does (the reference for the refusal's words)."""
+    type or ``by_epoch`` names, its ``run`` as MMEngine wrote it; given
+    ``cls``, that loop class, a user's, as it runs) first runs the
+    validation loop, on a stand-in runner whose steps do nothing:
+    ``'after epoch N'`` / ``'after iteration N'``, or None where it never
+    does (the reference for the refusal's words)."""
     import torch.utils.data
-    from mmengine.runner import loops
+    from mmengine.runner import IterBasedTrainLoop, loops
 
     from openselfsup.config import train_loop_kind
     kind = train_loop_kind(train_cfg)
     args = {k: v for k, v in train_cfg.items() if k not in ('type',
                                                            'by_epoch')}
-    iters = kind == 'IterBasedTrainLoop'
+    cls = cls or getattr(loops, kind)
+    iters = issubclass(cls, IterBasedTrainLoop)
 
     def validate():
         raise _Validated(f"after iteration {loop._iter}" if iters
@@ -410,7 +412,7 @@ def _first_validation(train_cfg):
         val_loop=types.SimpleNamespace(run=validate))
     # no batch past the data (MMEngine's infinite iterator sleeps 2 s at
     # each restart)
-    loop = getattr(loops, kind)(runner, torch.utils.data.DataLoader(
+    loop = cls(runner, torch.utils.data.DataLoader(
         list(range(args.get('max_iters', 1) + 1))), **args)
     if iters:
         loop.run_iter = lambda batch: setattr(loop, '_iter', loop._iter + 1)
@@ -479,6 +481,83 @@ def test_the_first_validation_is_when_mmengines_loop_runs_it(demo,
     except InputError as exc:
         said = str(exc).split('its first validation (')[1].split(')')[0]
     assert said == expected, (cfg.train_cfg, said)
+
+
+def test_a_users_training_loop_is_judged_as_it_runs():
+    """A train_cfg type of the user's own loop class was judged as
+    validating 'at its first validation' whatever it did: a subclass of
+    MMEngine's loop that only adds something (validating when MMEngine's
+    does, or never where val_begin lies past the run) and one with a run
+    of its own that never calls the validation loop were refused alike.
+    The first is judged as the loop it subclasses, the second (and one
+    that writes its own run_iter or __init__) is not judged. Against
+    each class's own run on the stand-in runner (_first_validation),
+    registered as a custom_imports module registers it."""
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+    from openselfsup.apis.train import check_validated_model
+    from openselfsup.config import load_config
+    from openselfsup.registry import LOOPS
+
+    @LOOPS.register_module(name='H307AddingLoop', force=True)
+    class Adding(EpochBasedTrainLoop):
+        note = 'an attribute of its own'
+
+        def described(self):
+            return f'{self.note} at epoch {self._epoch}'
+
+    @LOOPS.register_module(name='H307AddingIterLoop', force=True)
+    class AddingIter(IterBasedTrainLoop):
+        pass
+
+    @LOOPS.register_module(name='H307OwnRunLoop', force=True)
+    class OwnRun(EpochBasedTrainLoop):
+        def run(self):  # trains, never validates
+            self.runner.call_hook('before_train')
+            while self._epoch < self._max_epochs:
+                self.run_epoch()
+            self.runner.call_hook('after_train')
+            return self.runner.model
+
+    @LOOPS.register_module(name='H307OwnInitLoop', force=True)
+    class OwnInit(EpochBasedTrainLoop):
+        def __init__(self, runner, dataloader, max_epochs, val_begin=1,
+                     val_interval=1, dynamic_intervals=None):
+            super().__init__(runner, dataloader, max_epochs, max_epochs + 1,
+                             val_interval, dynamic_intervals)
+
+    def said(train_cfg, kind=None):
+        cfg = _validating(load_config(CLP_DEMO))
+        cfg.train_cfg = dict(train_cfg, **({} if kind is None else
+                                            dict(type=kind)))
+        try:
+            check_validated_model(cfg, 'c.py')
+        except InputError as exc:
+            return str(exc).split('its first validation (')[1].split(')')[0]
+        return None
+
+    for cls, train_cfg in (
+            (Adding, dict(max_epochs=3, val_begin=2)),
+            (Adding, dict(max_epochs=5, val_interval=2)),
+            (Adding, dict(max_epochs=3, val_begin=4)),  # never
+            (AddingIter, dict(max_iters=2500)),
+            (AddingIter, dict(max_iters=30, val_begin=31)),  # never
+            (AddingIter, dict(max_iters=30, val_interval=7))):
+        expected = _first_validation(dict(train_cfg), cls)
+        assert said(train_cfg, f'H307{cls.__name__}Loop') == expected, (
+            cls, train_cfg)
+        assert said(train_cfg, cls) == expected, (cls, train_cfg)
+    assert _first_validation(dict(max_epochs=3, val_begin=4), Adding) is None
+    # the loop's own: not judged (the first never validates, the second
+    # after no epoch of 3)
+    for cls in (OwnRun, OwnInit):
+        assert _first_validation(dict(max_epochs=3), cls) is None, cls
+        assert said(dict(max_epochs=3), f'H307{cls.__name__}Loop') is None
+    # MMEngine's own loop, as before
+    assert said(dict(max_epochs=3, val_begin=2),
+                'EpochBasedTrainLoop') == 'after epoch 2'
+    # a type no registry holds: left to the build's KeyError
+    assert said(dict(max_epochs=3), 'NoSuchTrainLoop') is None
 
 
 def test_a_resumed_runs_hook_does_not_validate(synthetic_root, tmp_path,

@@ -180,7 +180,8 @@ def _validating_hooks(cfg, resumes: bool = False) -> List[str]:
         type_name(hook.get('type')) == 'ValidateBeforeTrainHook']
 
 
-def _training_validates(cfg, resumes: bool = False) -> bool:
+def _training_validates(cfg, resumes: bool = False,
+                        loop: Any = None) -> bool:
     """Whether training the runner of ``cfg`` runs its validation loop:
     MMEngine's training loops validate from ``train_cfg.val_begin`` on
     (its default, 1 in both, from the loop's signature:
@@ -190,10 +191,12 @@ def _training_validates(cfg, resumes: bool = False) -> bool:
     training); a ``ValidateBeforeTrainHook`` validates first whatever it
     says, except in a run that ``resumes`` from a checkpoint (it skips
     there). A length or ``val_begin`` that is not a number (a loop not
-    MMEngine's, whose default is not read): it validates."""
+    MMEngine's, whose default is not read): it validates. ``loop``: the
+    ``train_cfg`` as judged (None: the config's; a user's loop that runs as
+    one of MMEngine's, as that one: :func:`check_validated_model`)."""
     if _validating_hooks(cfg, resumes):
         return True
-    loop = cfg.get('train_cfg')
+    loop = cfg.get('train_cfg') if loop is None else loop
     length = _run_length(loop)
     begin = loop.get('val_begin', train_loop_default(loop, 'val_begin')) \
         if isinstance(loop, dict) else None
@@ -2023,7 +2026,8 @@ def check_loop_sections(cfg: Config, config: str,
                 f'{" and ".join(unset)}{none}')
 
 
-def _validation_said(cfg, resumes: bool = False) -> Tuple[str, str]:
+def _validation_said(cfg, resumes: bool = False,
+                     loop: Any = None) -> Tuple[str, str]:
     """What makes a training run of ``cfg`` validate, in words: the
     validation sections (:data:`VALIDATION_SECTIONS`), the training
     loop's ``val_begin`` / ``val_interval`` where it sets them, a
@@ -2033,12 +2037,16 @@ def _validation_said(cfg, resumes: bool = False) -> Tuple[str, str]:
     defaults, :func:`~openselfsup.config.train_loop_default`: an
     iteration loop validates every 1000): ``'after epoch 1'``,
     ``'after iteration 300'``, ``'before training'``; ``'at its first
-    validation'`` where the settings are not plain numbers (a loop not
-    MMEngine's). A run that ``resumes`` from a checkpoint: its hook skips
+    validation'`` where the settings are not plain numbers
+    (``dynamic_intervals``; a loop not MMEngine's, which
+    :func:`check_validated_model` judges as the one it runs as, or not at
+    all). A run that ``resumes`` from a checkpoint: its hook skips
     (not named), and its first validation is the first due after the
-    checkpoint's epoch or iteration, which the config does not tell."""
+    checkpoint's epoch or iteration, which the config does not tell.
+    ``loop``: the ``train_cfg`` judged, as :func:`_training_validates`'s
+    (the keys named are the config's)."""
     keys = list(VALIDATION_SECTIONS)
-    loop = cfg.get('train_cfg')
+    loop = cfg.get('train_cfg') if loop is None else loop
     loop = loop if isinstance(loop, dict) else {}
     keys += [f'train_cfg.{k}={loop[k]!r}' for k in ('val_begin',
                                                    'val_interval')
@@ -2063,6 +2071,15 @@ def _validation_said(cfg, resumes: bool = False) -> Tuple[str, str]:
     return ', '.join(keys), f'after {unit} {min(first, total)}'
 
 
+#: the methods of MMEngine's ``ValLoop`` a subclass keeps to be judged as
+#: it (:func:`~openselfsup.config.runs_as`): they call the model's
+#: ``val_step``
+VAL_LOOP_KEPT = ('run', 'run_iter')
+#: those of its training loops: ``run`` calls the validation loop, when
+#: the counts of ``run_epoch`` / ``run_iter`` reach what ``__init__`` set
+TRAIN_LOOP_KEPT = ('__init__', 'run', 'run_epoch', 'run_iter')
+
+
 def check_validated_model(cfg: Config, config: str,
                           resumes: Optional[bool] = False) -> None:
     """Refuse a training config that validates (the three
@@ -2078,8 +2095,14 @@ def check_validated_model(cfg: Config, config: str,
     "predict"``). Judged only where the loop is MMEngine's own
     ``ValLoop`` (``val_cfg`` without a ``type``, or one the Runner's
     ``LOOPS`` build resolves to it or to a subclass that keeps its
-    ``run`` and ``run_iter``: :func:`~openselfsup.config.built_class`; a
-    loop of a user's own runs as it says) and the model's class, the one
+    ``run`` and ``run_iter``: :func:`~openselfsup.config.built_class`,
+    :func:`~openselfsup.config.runs_as`; a loop of a user's own runs as
+    it says), the training loop is one of MMEngine's (a ``train_cfg``
+    ``type`` of a user's class that keeps their ``__init__``, ``run``,
+    ``run_epoch`` and ``run_iter``, :data:`TRAIN_LOOP_KEPT`, judged as
+    the one it subclasses; one that writes its own, which may never call
+    the validation loop, is not judged: it said ``at its first
+    validation`` of any) and the model's class, the one
     the run builds (its ``type`` in its own ``_scope_`` where it sets one,
     else the run's scope, :func:`~openselfsup.config.run_scope`, as
     MMEngine's build switches: :func:`~openselfsup.config.
@@ -2106,12 +2129,11 @@ def check_validated_model(cfg: Config, config: str,
     kind = model.get('type') if isinstance(model, dict) else None
     if kind is None:
         return
-    import inspect
-
-    from mmengine.runner import ValLoop
+    from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop,
+                                 ValLoop)
 
     from ..config import (MODEL_METHODS, built_class, built_model_class,
-                          evaluation_instead)
+                          evaluation_instead, runs_as)
     from ..models.algorithms.modes import fails_validation
     loop = cfg.get('val_cfg')
     # MMEngine's Runner builds a ValLoop from a val_cfg without a type,
@@ -2120,9 +2142,22 @@ def check_validated_model(cfg: Config, config: str,
     # does (review r188: one with no body of its own passed)
     runs = built_class(loop, 'LOOPS', run_scope(cfg)) \
         if isinstance(loop, dict) and 'type' in loop else ValLoop
-    if not (inspect.isclass(runs) and issubclass(runs, ValLoop) and
-            runs.run is ValLoop.run and runs.run_iter is ValLoop.run_iter):
+    if runs_as(runs, (ValLoop,), VAL_LOOP_KEPT) is None:
         return
+    # the training loop a type names, by the same rule: a user's subclass
+    # of one of MMEngine's that keeps what decides when it validates is
+    # judged as that one (it was 'at its first validation', validating
+    # whatever it did); one that writes its own runs as it says
+    train = cfg.get('train_cfg')
+    if isinstance(train, dict) and 'type' in train:
+        base = runs_as(built_class(train, 'LOOPS', run_scope(cfg)),
+                       (EpochBasedTrainLoop, IterBasedTrainLoop),
+                       TRAIN_LOOP_KEPT)
+        if base is None:
+            return
+        train = dict(train, type=base.__name__)
+        if not _training_validates(cfg, resumes, train):
+            return
     # in the model's own _scope_ where it sets one (the build switches)
     cls = built_model_class(cfg)
     if cls is None or not fails_validation(cls):
@@ -2133,7 +2168,7 @@ def check_validated_model(cfg: Config, config: str,
     said = '' if known is None else ' (' + (
         '' if known == name else f'a subclass of {known}, ') + \
         MODEL_METHODS[known] + ')'
-    keys, when = _validation_said(cfg, resumes)
+    keys, when = _validation_said(cfg, resumes, train)
     raise InputError(
         f"{config}: model.type {kind if isinstance(kind, str) else name!r}"
         f"{said} has no "
