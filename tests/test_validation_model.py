@@ -560,10 +560,48 @@ def test_a_users_training_loop_is_judged_as_it_runs():
     assert said(dict(max_epochs=3), 'NoSuchTrainLoop') is None
 
 
+def _saved_at_start(ckpt, folder):
+    """The checkpoint ``ckpt`` as saved before the first step (meta epoch
+    0, iteration 0, no optimizer or scheduler state), as MMEngine's
+    ``CheckpointHook`` saves the best one at a validation before
+    training: its path, in ``folder``."""
+    import torch
+
+    import openselfsup.engine  # noqa: F401 (the checkpoint's classes)
+    saved = torch.load(ckpt, map_location='cpu', weights_only=False)
+    saved['meta'].update(epoch=0, iter=0)
+    for key in ('optimizer', 'param_schedulers'):
+        saved.pop(key, None)
+    path = str(folder / 'best_accuracy_top1_epoch_0.pth')
+    torch.save(saved, path)
+    return path
+
+
+def _hook_validates_resumed(path, monkeypatch):
+    """Whether the project's ValidateBeforeTrainHook validates in a run
+    resumed from the checkpoint ``path``: its own ``before_train`` on a
+    stand-in runner at the meta's iteration, as MMEngine's
+    ``Runner.resume`` sets it (the reference)."""
+    import torch
+
+    from openselfsup.engine import crossmodal_hooks
+    from openselfsup.engine.validate_first import ValidateBeforeTrainHook
+    ran = []
+    monkeypatch.setattr(crossmodal_hooks, 'validate_leaving_training',
+                        lambda runner: ran.append(runner.iter))
+    step = torch.load(path, map_location='cpu',
+                      weights_only=False)['meta']['iter']
+    ValidateBeforeTrainHook().before_train(types.SimpleNamespace(
+        iter=step, val_loop=object(),
+        logger=types.SimpleNamespace(info=lambda *a: None)))
+    return bool(ran)
+
+
 def test_a_resumed_runs_hook_does_not_validate(synthetic_root, tmp_path,
-                                              capfd):
+                                              capfd, monkeypatch):
     """Review r186: a run resumed from a checkpoint whose only validation
-    is a ValidateBeforeTrainHook (which skips on resume) was refused. The
+    is a ValidateBeforeTrainHook (which skips on resume past the first
+    step; at iteration 0 it validates) was refused. The
     check knows it resumes from --resume (a path: it does; without one,
     once the work dir's newest checkpoint is looked for) or the config's
     resume = True, and names no epoch of a resumed run's first
@@ -604,6 +642,28 @@ def test_a_resumed_runs_hook_does_not_validate(synthetic_root, tmp_path,
         except InputError as exc:
             said = 'first validation (before training)' in str(exc)
         assert said == refused, work_dir
+    # a checkpoint saved before the first step (MMEngine's CheckpointHook
+    # saves the best one at the validation before training with the meta
+    # epoch 0, iter 0: this run's, as it would be saved): resumed from it,
+    # the hook validates (it was passed, and the run stopped at the
+    # hook's validation with a traceback). The reference: the hook's own
+    # before_train on a stand-in runner at the meta's iteration, as
+    # MMEngine's Runner.resume sets it
+    start = _saved_at_start(ckpt, tmp_path)
+    for path in (ckpt, start):
+        validates = _hook_validates_resumed(path, monkeypatch)
+        assert validates == (path == start), path
+        rc, _, err = run_tool_here(['tools/train.py', str(hooked),
+                                    '--check-config', '--resume', path,
+                                    '--work-dir', empty], capfd)
+        assert (rc == 2) == validates, (path, err[-2000:])
+        try:
+            prepare_config(load_config(str(hooked)), str(hooked), empty,
+                           resume=path)
+            said = False
+        except InputError as exc:
+            said = 'first validation (before training)' in str(exc)
+        assert said == validates, path
     # a resumed run that validates by its loop: no epoch named, no hook
     cfg = load_config(str(hooked))
     cfg.train_cfg.val_begin = 2
@@ -643,7 +703,8 @@ def test_no_shipped_config_is_refused():
     check_validated_model(_validating(load_config(FSP_DEMO)), FSP_DEMO)
 
 
-def test_a_model_the_check_passes_validates(synthetic_root, tmp_path):
+def test_a_model_the_check_passes_validates(synthetic_root, tmp_path,
+                                            monkeypatch):
     """The rule against what happens: a tiny FSP run (ImageClassifier,
     which the check passes) given a validation loop trains and validates,
     its accuracy in the log."""
@@ -659,6 +720,31 @@ def test_a_model_the_check_passes_validates(synthetic_root, tmp_path):
     with open(logs[0]) as f:
         log = f.read()
     assert 'Epoch(val) [1]' in log and 'accuracy/top1' in log, log[-2000:]
+    # resumed with a ValidateBeforeTrainHook alone: the note of loaders
+    # of more workers than cores names the validation loader where the
+    # hook validates (a checkpoint saved before the first step), not past
+    # it (it named it in neither: taken to skip on every resume)
+    import re
+
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    cores = len(os.sched_getaffinity(0))
+    hooked = tmp_path / 'fsp_vbt.py'
+    hooked.write_text(
+        f'_base_ = {config!r}\n'
+        'train_cfg = dict(max_epochs=1, val_begin=2)\n'
+        f'val_dataloader = dict(num_workers={cores + 1})\n'
+        "custom_hooks = [dict(type='ValidateBeforeTrainHook')]\n")
+    ckpt = str(work / 'epoch_1.pth')
+    seen = []
+    for path in (ckpt, _saved_at_start(ckpt, tmp_path)):
+        notes = prepare_config(load_config(str(hooked)), str(hooked),
+                               str(tmp_path / 'resumed'), resume=path)
+        named = [k for n in notes if 'num_workers=' in n
+                 for k in re.findall(r'(\w+)\.num_workers=', n)]
+        seen.append(_hook_validates_resumed(path, monkeypatch))
+        assert ('val_dataloader' in named) == seen[-1], (path, notes)
+    assert seen == [False, True]
 
 
 @pytest.mark.parametrize('loop', ['train', 'val', 'test'])

@@ -172,8 +172,10 @@ def torchrun(argv: Sequence[str]) -> int:
 
 def _validating_hooks(cfg, resumes: bool = False) -> List[str]:
     """The keys of ``cfg``'s ``ValidateBeforeTrainHook`` s, which validate
-    before the first step of a run that does not resume (``resumes``: it
-    skips there); none in a run that resumes."""
+    before the first step of a run that starts at it (``resumes``: a run
+    that continues a checkpoint past its first step,
+    :func:`resumed_past_start`, where it skips); none in a run that
+    resumes so."""
     return [f'custom_hooks.{i}' for i, hook in enumerate(
         () if resumes else cfg.get('custom_hooks') or ())
         if isinstance(hook, dict) and
@@ -189,8 +191,8 @@ def _training_validates(cfg, resumes: bool = False,
     iteration whatever ``val_interval``), so not where it lies past the
     run's length (the lambda sweep's runs, which it evaluates after
     training); a ``ValidateBeforeTrainHook`` validates first whatever it
-    says, except in a run that ``resumes`` from a checkpoint (it skips
-    there). A length or ``val_begin`` that is not a number (a loop not
+    says, except in a run that ``resumes`` from a checkpoint past its
+    first step (it skips there: :func:`resumed_past_start`). A length or ``val_begin`` that is not a number (a loop not
     MMEngine's, whose default is not read): it validates. ``loop``: the
     ``train_cfg`` as judged (None: the config's; a user's loop that runs as
     one of MMEngine's, as that one: :func:`check_validated_model`)."""
@@ -367,8 +369,9 @@ def worker_count_notes(cfg, trains: bool = True,
         trains (bool): the run trains (False: a runner only evaluated).
         evaluates (Sequence[str]): the evaluations the caller runs on the
             runner itself, ``'val'`` and ``'test'``.
-        resumes (bool): the run continues a checkpoint (a
-            ``ValidateBeforeTrainHook`` skips).
+        resumes (bool): the run continues a checkpoint past its first
+            step (a ``ValidateBeforeTrainHook`` skips:
+            :func:`resumed_past_start`).
 
     Returns:
         list[str]: the note (``'warning: ...'``, one line naming every
@@ -1720,14 +1723,41 @@ def resume_asked(cfg: Config, resume: Union[bool, str] = False
                  ) -> Optional[bool]:
     """Whether the run of ``cfg`` given ``--resume`` ``resume`` (as
     :func:`resume_choice` takes it, the config's ``resume = True``
-    included) continues a checkpoint, as far as the arguments tell: True
-    for a checkpoint path (the run loads it, or is refused), None for
-    ``--resume`` without one (the work dir's newest, if any: a new run
-    where there is none), False without. Refuses nothing (a config
-    ``resume`` of another value: :func:`resume_choice`'s)."""
-    if isinstance(resume, str):
-        return True
-    return None if resume or cfg.get('resume') is True else False
+    included) continues a checkpoint past its first step, as far as the
+    arguments tell: False without ``--resume``, None with it (without a
+    path, the work dir's newest, if any: a new run where there is none;
+    with one, or once found, the checkpoint's meta tells:
+    :func:`resumed_past_start`; a path was True, and a checkpoint saved at
+    iteration 0 resumed with its ``ValidateBeforeTrainHook`` validating).
+    Refuses nothing (a config ``resume`` of another value:
+    :func:`resume_choice`'s)."""
+    return None if isinstance(resume, str) or resume or \
+        cfg.get('resume') is True else False
+
+
+def resumed_past_start(path: Optional[str]) -> bool:
+    """Whether a run that resumes from the checkpoint ``path`` (None: a
+    new run) starts past its first step, where the project's
+    ``ValidateBeforeTrainHook`` skips (it validates where ``runner.iter``
+    is 0): MMEngine's ``Runner.resume`` sets the training loop's iteration
+    to the meta's ``iter``, which is 0 in a checkpoint saved before any
+    step, as MMEngine's ``CheckpointHook`` saves the best one at the
+    validation before training (``best_<metric>_epoch_0.pth``: its meta
+    ``dict(epoch=runner.epoch, iter=runner.iter)``); a run resumed from
+    it validated before training again. The meta read without torch
+    (:func:`~openselfsup.utils.checkpoint_files.checkpoint_meta`); a file
+    not local, or whose meta's iteration does not read as a whole number:
+    True, as every checkpoint saved after a step is (the run judges it)."""
+    if path is None:
+        return False
+    meta = None
+    if local_file(path):
+        try:
+            meta = checkpoint_meta(local_file(path))
+        except MetaUnread:
+            pass
+    step = meta.get('iter') if isinstance(meta, dict) else None
+    return not (is_int(step) and step <= 0)
 
 
 def run_work_dir(cfg: Config, config_path: str,
@@ -2115,12 +2145,13 @@ def check_validated_model(cfg: Config, config: str,
     not judged: neither ``tools/train.py`` nor the launchers run it, and
     the lambda sweep's ``--test`` takes ``BalancedCrossModal`` configs
     alone, which predict. Imports the model stack, only for a config
-    that validates. ``resumes``: the run continues a checkpoint (its
-    ``ValidateBeforeTrainHook`` skips: :func:`_training_validates`);
-    None where that is not known yet (``--resume`` without a path, or
-    ``resume = True`` in the config: the work dir's newest checkpoint, if
-    any, :func:`resume_asked`), not judged: the caller judges again once
-    it has looked for the checkpoint."""
+    that validates. ``resumes``: the run continues a checkpoint past its
+    first step (its ``ValidateBeforeTrainHook`` skips:
+    :func:`resumed_past_start`); None where that is not known yet
+    (``--resume``, or ``resume = True`` in the config: the work dir's
+    newest checkpoint, if any, or the one named, whose meta tells:
+    :func:`resume_asked`), not judged: the caller judges again once it
+    has found the checkpoint."""
     if resumes is None or any(cfg.get(k) is None
                               for k in VALIDATION_SECTIONS) or \
             not _training_validates(cfg, resumes):
@@ -2190,7 +2221,8 @@ def check_loaded_config(cfg: Config, config: str,
     check (a type of the project's scope alone where the run's is
     another: refused; one the project registers again: said, the other's
     class: :func:`~openselfsup.config.check_scope_types`). ``resumes``:
-    whether the run continues a checkpoint (:func:`resume_asked`);
+    whether the run continues a checkpoint past its first step
+    (:func:`resume_asked`);
     ``evaluates``: the evaluations the caller runs on the runner (the
     sweep's, :func:`check_loop_sections`).
 
@@ -2276,8 +2308,9 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
         resumed = find_resumable_checkpoint(
             cfg.work_dir, is_complete=has_zip_directory)
         check_resumes_newest('--resume', cfg.work_dir, resumed)
-    if resumes is None:  # now known: a new run where none was found
-        check_validated_model(cfg, config, resumed is not None)
+    if resumes is None:  # now known: a new run where none was found, or
+        # the checkpoint's step (its hook validates at iteration 0)
+        check_validated_model(cfg, config, resumed_past_start(resumed))
     # the refusals the checkpoint's meta decides (another model, the seed
     # the resume re-seeds numpy with...), the run's (resume_notes), from
     # the meta read without torch: a file without one (a state dict saved
@@ -2421,8 +2454,12 @@ def prepare_config(cfg: Config, config_path: str,
         if resume is not False else None
     if resume is True:  # the work dir's newest: not a legacy file's
         check_resumes_newest('--resume', cfg.work_dir, path)
-    if resumes is None:  # now known: a new run where none was found
-        check_validated_model(cfg, config_path, path is not None)
+    # whether it starts past its first step (a new run: not), where the
+    # ValidateBeforeTrainHook skips
+    past_start = resumed_past_start(path)
+    if resumes is None:  # now known: a new run where none was found, or
+        # the checkpoint's step (its hook validates at iteration 0)
+        check_validated_model(cfg, config_path, past_start)
     initial_notes = check_load_from(cfg, path)
     if path is None:  # a new run: its initial weights' held-out classes
         initial_weight_lists(cfg, reader=nct_list_reader)
@@ -2469,7 +2506,7 @@ def prepare_config(cfg: Config, config_path: str,
         # warns at every run of the shipped r18 configs
         loader['pin_memory'] = False
     notes += worker_count_notes(cfg, trains, evaluates,
-                                resumes=path is not None)
+                                resumes=past_start)
     flag_over = None
     if amp:  # --amp is the config key amp='float16' (loss scaling included)
         flag_over = cfg.get('amp', 'off')
