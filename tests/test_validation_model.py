@@ -633,15 +633,17 @@ def test_a_resumed_runs_hook_does_not_validate(synthetic_root, tmp_path,
         assert (rc == 2) == refused, (args, err[-2000:])
         if refused:
             assert 'first validation (before training)' in err, err
-    # the run's own check, where the checkpoint is looked for
-    for work_dir, refused in ((str(work), False), (empty, True)):
+    def run_refuses(work_dir, resume):
+        # the run's own check, where the checkpoint is looked for
         try:
             prepare_config(load_config(str(hooked)), str(hooked), work_dir,
-                           resume=True)
-            said = False
+                           resume=resume)
         except InputError as exc:
-            said = 'first validation (before training)' in str(exc)
-        assert said == refused, work_dir
+            return 'first validation (before training)' in str(exc)
+        return False
+
+    for work_dir, refused in ((str(work), False), (empty, True)):
+        assert run_refuses(work_dir, True) == refused, work_dir
     # a checkpoint saved before the first step (MMEngine's CheckpointHook
     # saves the best one at the validation before training with the meta
     # epoch 0, iter 0: this run's, as it would be saved): resumed from it,
@@ -657,13 +659,7 @@ def test_a_resumed_runs_hook_does_not_validate(synthetic_root, tmp_path,
                                     '--check-config', '--resume', path,
                                     '--work-dir', empty], capfd)
         assert (rc == 2) == validates, (path, err[-2000:])
-        try:
-            prepare_config(load_config(str(hooked)), str(hooked), empty,
-                           resume=path)
-            said = False
-        except InputError as exc:
-            said = 'first validation (before training)' in str(exc)
-        assert said == validates, path
+        assert run_refuses(empty, path) == validates, path
     # a resumed run that validates by its loop: no epoch named, no hook
     cfg = load_config(str(hooked))
     cfg.train_cfg.val_begin = 2
