@@ -192,10 +192,11 @@ def _training_validates(cfg, resumes: bool = False,
     run's length (the lambda sweep's runs, which it evaluates after
     training); a ``ValidateBeforeTrainHook`` validates first whatever it
     says, except in a run that ``resumes`` from a checkpoint past its
-    first step (it skips there: :func:`resumed_past_start`). A length or ``val_begin`` that is not a number (a loop not
-    MMEngine's, whose default is not read): it validates. ``loop``: the
-    ``train_cfg`` as judged (None: the config's; a user's loop that runs as
-    one of MMEngine's, as that one: :func:`check_validated_model`)."""
+    first step (it skips there: :func:`resumed_past_start`). A length or
+    ``val_begin`` that is not a number (a loop not MMEngine's, whose
+    default is not read): it validates. ``loop``: the ``train_cfg`` as
+    judged (None: the config's; a user's loop that runs as one of
+    MMEngine's, as that one: :func:`check_validated_model`)."""
     if _validating_hooks(cfg, resumes):
         return True
     loop = cfg.get('train_cfg') if loop is None else loop
