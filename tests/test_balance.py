@@ -7632,8 +7632,11 @@ def test_a_sweeps_loop_set_in_part_is_offered_only_what_the_sweep_takes(
     loop a sweep without ``--test`` does not run is still offered both."""
     from openselfsup.utils import run_cli
     mod = tool_module('tools/balance_sweep.py')
-    opts = [f'{k}={v}' for k, v in demo_on_test_slides(
-        crossmodal_root).items()]
+    slides = str(crossmodal_root / 'slides')
+    opts = [f'{k}={v}' for k, v in {
+        **demo_on_test_slides(crossmodal_root),
+        'test_dataloader.dataset.data_root': slides,
+        'test_dataloader.dataset.feat_dim': FEAT}.items()]
     work = tmp_path / 'sweep'
 
     def line(*args):
