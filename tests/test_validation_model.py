@@ -560,6 +560,74 @@ def test_a_users_training_loop_is_judged_as_it_runs():
     assert said(dict(max_epochs=3), 'NoSuchTrainLoop') is None
 
 
+def test_a_users_own_run_loop_is_judged_by_its_validating_hook(monkeypatch):
+    """Review r190: a train_cfg type that writes its own run was not
+    judged at all, its ValidateBeforeTrainHook included, which validates
+    in before_train whatever the loop (the run calls it): the CLP demo so
+    passed --check-config and stopped at the hook's validation with a
+    traceback. The reference: the loop's own run on a stand-in runner
+    whose hooks are that hook (its own before_train, validating there)."""
+    import torch.utils.data
+    from mmengine.runner import EpochBasedTrainLoop
+
+    from openselfsup.apis.train import check_validated_model
+    from openselfsup.config import load_config
+    from openselfsup.engine import crossmodal_hooks
+    from openselfsup.engine.validate_first import ValidateBeforeTrainHook
+    from openselfsup.registry import LOOPS
+
+    @LOOPS.register_module(name='H311OwnRunLoop', force=True)
+    class OwnRun(EpochBasedTrainLoop):
+        def run(self):  # never calls the validation loop itself
+            self.runner.call_hook('before_train')
+            while self._epoch < self._max_epochs:
+                self.run_epoch()
+            self.runner.call_hook('after_train')
+            return self.runner.model
+
+    def validated(runner):
+        raise _Validated(f'at epoch {runner.epoch}')
+    monkeypatch.setattr(crossmodal_hooks, 'validate_leaving_training',
+                        validated)
+
+    def first(hooked):
+        hooks = [ValidateBeforeTrainHook()] if hooked else []
+        runner = types.SimpleNamespace(
+            iter=0, epoch=0, val_loop=object(),
+            logger=types.SimpleNamespace(info=lambda *a: None),
+            call_hook=lambda name, **k: [getattr(h, name)(runner)
+                                         for h in hooks
+                                         if hasattr(h, name)],
+            model=types.SimpleNamespace(train=lambda: None))
+        loop = OwnRun(runner, torch.utils.data.DataLoader([0]),
+                      max_epochs=2, val_begin=5)
+        loop.run_iter = lambda idx, batch: None
+        try:
+            loop.run()
+        except _Validated as exc:
+            return str(exc)
+        return None
+
+    def said(hooked):
+        cfg = _validating(load_config(CLP_DEMO))
+        cfg.train_cfg = dict(type='H311OwnRunLoop', max_epochs=2,
+                             val_begin=5)
+        cfg.custom_hooks = [dict(type='ValidateBeforeTrainHook')] \
+            if hooked else []
+        try:
+            check_validated_model(cfg, 'c.py')
+        except InputError as exc:
+            return str(exc)
+        return None
+
+    assert first(True) == 'at epoch 0' and first(False) is None
+    line = said(True)
+    assert line is not None and 'first validation (before training)' \
+        in line and '(val_dataloader, val_cfg, val_evaluator, ' \
+        'custom_hooks.0 (ValidateBeforeTrainHook))' in line, line
+    assert said(False) is None
+
+
 def _saved_at_start(ckpt, folder):
     """The checkpoint ``ckpt`` as saved before the first step (meta epoch
     0, iteration 0, no optimizer or scheduler state), as MMEngine's

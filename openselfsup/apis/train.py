@@ -2132,8 +2132,10 @@ def check_validated_model(cfg: Config, config: str,
     ``type`` of a user's class that keeps their ``__init__``, ``run``,
     ``run_epoch`` and ``run_iter``, :data:`TRAIN_LOOP_KEPT`, judged as
     the one it subclasses; one that writes its own, which may never call
-    the validation loop, is not judged: it said ``at its first
-    validation`` of any) and the model's class, the one
+    the validation loop, is judged by a ``ValidateBeforeTrainHook``
+    alone, which validates in ``before_train``, which a loop's ``run``
+    calls, whatever the loop; each loop was said to validate ``at its
+    first validation``) and the model's class, the one
     the run builds (its ``type`` in its own ``_scope_`` where it sets one,
     else the run's scope, :func:`~openselfsup.config.run_scope`, as
     MMEngine's build switches: :func:`~openselfsup.config.
@@ -2185,9 +2187,13 @@ def check_validated_model(cfg: Config, config: str,
         base = runs_as(built_class(train, 'LOOPS', run_scope(cfg)),
                        (EpochBasedTrainLoop, IterBasedTrainLoop),
                        TRAIN_LOOP_KEPT)
-        if base is None:
+        # one that writes its own: its ValidateBeforeTrainHook alone, which
+        # validates in before_train, which every loop's run calls (review
+        # r190: not judged, and the run stopped at the hook's validation);
+        # the loop's settings neither judged nor named
+        if base is None and not _validating_hooks(cfg, resumes):
             return
-        train = dict(train, type=base.__name__)
+        train = {} if base is None else dict(train, type=base.__name__)
         if not _training_validates(cfg, resumes, train):
             return
     # in the model's own _scope_ where it sets one (the build switches)
