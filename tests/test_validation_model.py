@@ -865,7 +865,7 @@ def test_a_loop_set_in_part_is_refused_as_mmengines_runner_refuses_it(
         # validation): the same sets refused, and only setting the others
         # offered (its own check refuses the loop's absence)
         try:
-            check_loop_sections(Config(given), 'c.py', evaluates=(loop,))
+            check_loop_sections(Config(given), 'c.py', needed=(loop,))
             refused = False
         except InputError as e:
             refused = True
@@ -882,3 +882,36 @@ def test_a_loop_set_in_part_is_refused_as_mmengines_runner_refuses_it(
     rc, _, err = run_tool_here(['tools/train.py', config, '--check-config',
                                 '--cfg-options', f'{loop}_cfg=None'], capfd)
     assert rc == 2 and f'{loop}_cfg not: ' in err, (rc, err)
+
+
+@pytest.mark.parametrize('loop', ['val', 'test'])
+def test_an_api_caller_is_offered_no_loop_unless_it_needs_it(tmp_path,
+                                                              loop):
+    """Review r190: train() / build_runner() with their default
+    evaluates=('val', 'test') (each where the config sets it) were told
+    "the run is evaluated by its ... loop" for a loop set in part, and not
+    offered removing all three, as the lambda sweep is (it cannot do
+    without them). A caller that needs them says so
+    (needs_evaluations=True); the default caller is offered both, and the
+    way offered goes on (the runner is built, MMEngine's constructor
+    taking the loop's three Nones)."""
+    from openselfsup.apis.train import build_runner
+    config = os.path.join(REPO, 'configs', 'demo',
+                          'balance_slide_synthetic.py')
+    word = 'validation' if loop == 'val' else 'test'
+    sections = [f'{loop}_{k}' for k in ('dataloader', 'cfg', 'evaluator')]
+    for needs, end in (
+            (False, f'set {loop}_cfg, or none of them (--cfg-options ' +
+             ' '.join(f'{k}=None' for k in sections) + ')'),
+            (True, f'set {loop}_cfg (the run is evaluated by its {word} '
+             'loop)')):
+        with pytest.raises(InputError) as said:
+            build_runner(config, work_dir=str(tmp_path / 'w'),
+                         cfg_options={f'{loop}_cfg': None},
+                         needs_evaluations=needs)
+        assert str(said.value).endswith(end), (needs, str(said.value))
+        assert not (tmp_path / 'w').exists()
+    if loop == 'val':  # the way offered: the runner is built
+        runner = build_runner(config, work_dir=str(tmp_path / 'w'),
+                              cfg_options={k: None for k in sections})
+        assert runner.val_loop is None

@@ -1706,7 +1706,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         for opts in [base_opts] + [opts for *_, opts in lambda_runs]:
             warnings += check_loaded_config(
                 load_config(config, opts, given=list(cfg_options)), config,
-                evaluates=evaluated)
+                needed=evaluated)
         return dict(checked=['the baseline'] + [
             run for _, _, run, *_ in lambda_runs],
             warnings=list(dict.fromkeys(warnings)))
@@ -1941,6 +1941,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                                    earlier_run_hint=earlier_run_hint,
                                    other_run_ways=other_run_ways,
                                    loaded=run_cfg, evaluates=evaluated,
+                                   needs_evaluations=True,
                                    says_how_to_continue=False)  # _how_to_continue's
                 else:
                     # evaluated, never trained: it writes over no
@@ -1949,7 +1950,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     runner = build_runner(config, work_dir=base_dir,
                                           amp=amp, cfg_options=base_opts,
                                           trains=False, loaded=run_cfg,
-                                          evaluates=evaluated)
+                                          evaluates=evaluated,
+                                          needs_evaluations=True)
                     # as a training run starts: its init_cfg applied
                     _initialise(runner)
                 # evaluated before its weights are saved: evaluation data
@@ -2001,6 +2003,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                                earlier_run_hint=earlier_run_hint,
                                other_run_ways=other_run_ways,
                                loaded=run_cfg, evaluates=evaluated,
+                               needs_evaluations=True,
                                says_how_to_continue=False)  # _how_to_continue's
                 metrics, noted = evaluate(runner, run, run_cfg)
             name = f'lambda={lambda_name(lam)}'

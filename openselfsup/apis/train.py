@@ -1926,7 +1926,7 @@ def check_auto_scale_lr(cfg: Config, config_path: str):
 def check_config_values(cfg: Config, config_path: str,
                         auto_scale_lr: bool,
                         resumes: Optional[bool] = False,
-                        evaluates: Sequence[str] = ()) -> Optional[int]:
+                        needed: Sequence[str] = ()) -> Optional[int]:
     """The config's checks that the launchers' check
     (:func:`check_launch`) and the run (:func:`prepare_config`) share, in
     their order, torch-free: a training config
@@ -1942,8 +1942,8 @@ def check_config_values(cfg: Config, config_path: str,
     model class's ancestry too, the model stack imported:
     :func:`~openselfsup.engine.knn_hook.check_knn_hook_model`),
     a loop's sections set in part (:func:`check_loop_sections`: MMEngine's
-    refusal when the runner is built; ``evaluates``, the evaluations the
-    caller runs on the runner, as there), a validation loop on a model
+    refusal when the runner is built; ``needed``, the evaluations the
+    caller cannot do without, as there), a validation loop on a model
     without a ``'predict'`` mode (:func:`check_validated_model`: a CLP or HLSS config given one
     trained its first epoch and stopped at its validation; ``resumes``
     as there),
@@ -1970,7 +1970,7 @@ def check_config_values(cfg: Config, config_path: str,
     check_run_values(cfg)
     # after the values' checks: a config whose value is refused (a numpy
     # array anywhere) is told that first, as before this check
-    check_loop_sections(cfg, config_path, evaluates)
+    check_loop_sections(cfg, config_path, needed)
     return base
 
 
@@ -2022,7 +2022,7 @@ TRAIN_SECTIONS = ('train_dataloader', 'train_cfg', 'optim_wrapper')
 
 
 def check_loop_sections(cfg: Config, config: str,
-                        evaluates: Sequence[str] = ()) -> None:
+                        needed: Sequence[str] = ()) -> None:
     """Refuse a config that sets some of a loop's three sections and not
     the others (:data:`TRAIN_SECTIONS`, :data:`VALIDATION_SECTIONS`,
     :data:`TEST_SECTIONS`; unset and None are one): MMEngine's Runner
@@ -2033,10 +2033,14 @@ def check_loop_sections(cfg: Config, config: str,
     ``optim_wrapper=None``, review r187). The line names the sections set
     and those not, and the ways on: set the others, or, for a validation
     or test loop, none of them (a training run needs its three), but not
-    for a loop among ``evaluates``, the evaluations the caller runs on the
-    runner (``'val'``, ``'test'``: the lambda sweep's, whose lambda choice
-    reads the validation; its own check refused the "none of them" that
-    the line offered it)."""
+    for a loop among ``needed``, the evaluations the caller cannot do
+    without (``'val'``, ``'test'``: the lambda sweep's, whose lambda choice
+    reads the validation and whose ``--test`` the test loop; its own check
+    refused the "none of them" that the line offered it). Not the
+    evaluations a caller of :func:`train` / :func:`build_runner` may run
+    (``evaluates``, by default each where the config sets it): those are
+    offered none of them, unless it says it needs them
+    (``needs_evaluations``)."""
     for sections in (TRAIN_SECTIONS, VALIDATION_SECTIONS, TEST_SECTIONS):
         unset = [k for k in sections if cfg.get(k) is None]
         if 0 < len(unset) < len(sections):
@@ -2045,7 +2049,7 @@ def check_loop_sections(cfg: Config, config: str,
                     'validation', TEST_SECTIONS: 'test'}[sections]
             if sections is TRAIN_SECTIONS:  # a training run needs them
                 none = ''
-            elif sections[0].partition('_')[0] in evaluates:
+            elif sections[0].partition('_')[0] in needed:
                 none = f' (the run is evaluated by its {loop} loop)'
             else:
                 none = ', or none of them (--cfg-options ' + ' '.join(
@@ -2221,7 +2225,7 @@ def check_validated_model(cfg: Config, config: str,
 def check_loaded_config(cfg: Config, config: str,
                         auto_scale_lr: bool = False,
                         resumes: Optional[bool] = False,
-                        evaluates: Sequence[str] = ()) -> List[str]:
+                        needed: Sequence[str] = ()) -> List[str]:
     """The launchers' check of a loaded config's values, torch-free in the
     project's scope (:func:`check_launch`; ``balance_sweep.py --check``,
     of each run's config): :func:`check_config_values`, then the scope
@@ -2230,7 +2234,7 @@ def check_loaded_config(cfg: Config, config: str,
     class: :func:`~openselfsup.config.check_scope_types`). ``resumes``:
     whether the run continues a checkpoint past its first step
     (:func:`resume_asked`);
-    ``evaluates``: the evaluations the caller runs on the runner (the
+    ``needed``: the evaluations the caller cannot do without (the
     sweep's, :func:`check_loop_sections`).
 
     Returns:
@@ -2238,7 +2242,7 @@ def check_loaded_config(cfg: Config, config: str,
         process would warn of when it builds the views
         (:func:`~openselfsup.apis.fast_path.fast_path_warnings`).
     """
-    check_config_values(cfg, config, auto_scale_lr, resumes, evaluates)
+    check_config_values(cfg, config, auto_scale_lr, resumes, needed)
     return check_scope_types(cfg, config) + fast_path_warnings(cfg)
 
 
@@ -2405,7 +2409,8 @@ def prepare_config(cfg: Config, config_path: str,
                    earlier_run_hint: str = EARLIER_RUN_HINT,
                    trains: bool = True,
                    evaluates: Sequence[str] = (),
-                   other_run_ways: Optional[str] = None) -> list:
+                   other_run_ways: Optional[str] = None,
+                   needs_evaluations: bool = False) -> list:
     """Apply the command-line choices to a loaded config, in place.
 
     ``earlier_run_hint``: what the warning about an earlier run's
@@ -2424,9 +2429,11 @@ def prepare_config(cfg: Config, config_path: str,
     ``--cfg-options`` left behind (:func:`~openselfsup.config.
     unmoved_copies_note`), of the loaders the run reads alone
     (:func:`_run_loaders`: it named no test copy, which an API caller's
-    ``runner.test()`` then read from the old folder), and the ways on of
-    a loop set in part (:func:`check_loop_sections`: not "none of them"
-    for a loop it runs).
+    ``runner.test()`` then read from the old folder). ``needs_evaluations``:
+    the caller cannot do without those evaluations (the lambda sweep), so
+    the ways on of a loop of theirs set in part do not offer "none of
+    them" (:func:`check_loop_sections`); False (``tools/train.py``, an API
+    caller's default): they do.
 
     Returns:
         list[str]: notes for the run's log (launcher and batch decisions).
@@ -2434,7 +2441,7 @@ def prepare_config(cfg: Config, config_path: str,
     # torch-free: reported before torch loads
     resumes = resume_asked(cfg, resume)
     base = check_config_values(cfg, config_path, auto_scale_lr, resumes,
-                               evaluates)
+                               evaluates if needs_evaluations else ())
     # --cfg-options that moved some copies of a data_root, not all, of
     # the loaders the run reads: the test set where the caller tests
     # (train()'s and build_runner()'s default; never tools/train.py)
@@ -2698,13 +2705,14 @@ def build_runner(config: str,
                  launcher: str = 'none', auto_scale_lr: bool = False,
                  check_data: bool = False, trains: bool = True,
                  loaded: Optional[Config] = None,
-                 evaluates: Sequence[str] = EVALUATIONS):
+                 evaluates: Sequence[str] = EVALUATIONS,
+                 needs_evaluations: bool = False):
     """The runner :func:`train` trains, built and not run (its arguments):
     e.g. ``runner.val()`` evaluates the config's model as it starts.
     ``check_data``: :func:`check_data_paths` first. ``trains`` False: the
     caller only evaluates it (:func:`prepare_config`: the work dir's
     checkpoints are not warned of, as it writes over none). ``loaded``,
-    ``evaluates``: as :func:`train`'s.
+    ``evaluates``, ``needs_evaluations``: as :func:`train`'s.
 
     Returns:
         mmengine.runner.Runner: the built runner.
@@ -2720,7 +2728,8 @@ def build_runner(config: str,
         cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
                                launcher, auto_scale_lr, check_data,
                                trains=trains, loaded=loaded,
-                               evaluates=evaluates)
+                               evaluates=evaluates,
+                               needs_evaluations=needs_evaluations)
         return _built(cfg, notes, config, trains, evaluates)
 
 
@@ -2756,7 +2765,8 @@ def _prepared(config: str, work_dir: Optional[str],
               earlier_run_hint: str = EARLIER_RUN_HINT, trains: bool = True,
               loaded: Optional[Config] = None,
               evaluates: Sequence[str] = (),
-              other_run_ways: Optional[str] = None):
+              other_run_ways: Optional[str] = None,
+              needs_evaluations: bool = False):
     """:func:`build_runner`'s config, checked, and the notes for its log:
     the config and the command line first, their mistakes reported before
     the model stack is imported. ``loaded``: the config already loaded
@@ -2764,7 +2774,7 @@ def _prepared(config: str, work_dir: Optional[str],
     cfg = loaded if loaded is not None else load_config(config, cfg_options)
     notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
                            auto_scale_lr, earlier_run_hint, trains,
-                           evaluates, other_run_ways) + \
+                           evaluates, other_run_ways, needs_evaluations) + \
         schedule_notes(cfg)
     if check_data:
         check_data_paths(cfg)
@@ -3192,7 +3202,8 @@ def train(config: str,
           loaded: Optional[Config] = None,
           evaluates: Sequence[str] = EVALUATIONS,
           other_run_ways: Optional[str] = None,
-          says_how_to_continue: bool = True):
+          says_how_to_continue: bool = True,
+          needs_evaluations: bool = False):
     """Build a runner from ``config`` and train.
 
     Args:
@@ -3272,6 +3283,13 @@ def train(config: str,
             AtomicRunner's); False where the caller says its own (the
             lambda sweep: that --resume would train with the config's
             lambda).
+        needs_evaluations (bool): whether the caller cannot do without
+            the evaluations ``evaluates`` names (the lambda sweep: its
+            lambda choice reads the validation, its ``--test`` the test
+            loop): a loop of theirs set in part is then offered only
+            setting the sections left out, not removing all three
+            (:func:`check_loop_sections`); False (the default, and
+            ``tools/train.py``): both are offered.
 
     Returns:
         mmengine.runner.Runner: the runner after training.
@@ -3314,7 +3332,8 @@ def train(config: str,
                                launcher, auto_scale_lr, check_data=True,
                                earlier_run_hint=earlier_run_hint,
                                loaded=loaded, evaluates=evaluates,
-                               other_run_ways=other_run_ways)
+                               other_run_ways=other_run_ways,
+                               needs_evaluations=needs_evaluations)
         import torch
 
         from ..engine.runner import (discard_on_failure,
