@@ -1736,7 +1736,22 @@ def resume_asked(cfg: Config, resume: Union[bool, str] = False
         cfg.get('resume') is True else False
 
 
-def resumed_past_start(path: Optional[str]) -> bool:
+def local_checkpoint_meta(path: Optional[str]) -> Tuple[Any, bool]:
+    """The meta of the checkpoint ``path`` read without torch
+    (:func:`~openselfsup.utils.checkpoint_files.checkpoint_meta`: None for
+    a file without one) and True; ``(None, False)`` for None, a URL (not
+    read here) and a file whose meta does not read so (left to the
+    run)."""
+    if path and local_file(path):
+        try:
+            return checkpoint_meta(local_file(path)), True
+        except MetaUnread:
+            pass
+    return None, False
+
+
+def resumed_past_start(path: Optional[str],
+                       read: Optional[Tuple[Any, bool]] = None) -> bool:
     """Whether a run that resumes from the checkpoint ``path`` (None: a
     new run) starts past its first step, where the project's
     ``ValidateBeforeTrainHook`` skips (it validates where ``runner.iter``
@@ -1746,17 +1761,13 @@ def resumed_past_start(path: Optional[str]) -> bool:
     validation before training (``best_<metric>_epoch_0.pth``: its meta
     ``dict(epoch=runner.epoch, iter=runner.iter)``); a run resumed from
     it validated before training again. The meta read without torch
-    (:func:`~openselfsup.utils.checkpoint_files.checkpoint_meta`); a file
-    not local, or whose meta's iteration does not read as a whole number:
-    True, as every checkpoint saved after a step is (the run judges it)."""
+    (:func:`local_checkpoint_meta`; ``read``: what it read of ``path``,
+    where the caller has it already); a file not local, or whose meta's
+    iteration does not read as a whole number: True, as every checkpoint
+    saved after a step is (the run judges it)."""
     if path is None:
         return False
-    meta = None
-    if local_file(path):
-        try:
-            meta = checkpoint_meta(local_file(path))
-        except MetaUnread:
-            pass
+    meta, _ = local_checkpoint_meta(path) if read is None else read
     step = meta.get('iter') if isinstance(meta, dict) else None
     return not (is_int(step) and step <= 0)
 
@@ -2319,21 +2330,18 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
         resumed = find_resumable_checkpoint(
             cfg.work_dir, is_complete=has_zip_directory)
         check_resumes_newest('--resume', cfg.work_dir, resumed)
+    # the checkpoint's meta, read once without torch: a file without one
+    # (a state dict saved alone) too; a file that does not read so is
+    # left to the run
+    meta, read = local_checkpoint_meta(resumed)
     if resumes is None:  # now known: a new run where none was found, or
         # the checkpoint's step (its hook validates at iteration 0)
-        check_validated_model(cfg, config, resumed_past_start(resumed))
+        check_validated_model(cfg, config,
+                              resumed_past_start(resumed, (meta, read)))
     # the refusals the checkpoint's meta decides (another model, the seed
-    # the resume re-seeds numpy with...), the run's (resume_notes), from
-    # the meta read without torch: a file without one (a state dict saved
-    # alone) too, refused as the run refuses it; a file that does not read
-    # so, or a meta or a value of it that does not (a class instance: an
-    # opaque placeholder), is left to the run
-    meta, read = None, False
-    if resumed and local_file(resumed):
-        try:
-            meta, read = checkpoint_meta(resumed), True
-        except MetaUnread:
-            pass
+    # the resume re-seeds numpy with...), the run's (resume_notes): a meta
+    # or a value of it that does not read (a class instance: an opaque
+    # placeholder) is left to the run
     if read and not is_opaque(meta) and not (
             isinstance(meta, dict) and any(is_opaque(meta.get(k)) for k in (
                 'epoch', 'iter', 'cfg', 'seed'))):

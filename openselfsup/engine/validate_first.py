@@ -10,8 +10,10 @@ class ValidateBeforeTrainHook(Hook):
 
     The baseline (the model as loaded or initialised, before any tuning) is
     then evaluated and logged first, with the same metrics as later epochs.
-    Skipped when resuming (the baseline was logged by the first run) or when
-    the config has no validation loop.
+    Skipped when resuming past the first step (``runner.iter`` above 0: the
+    baseline was logged by the first run; a checkpoint saved at iteration
+    0, as the best one saved at this validation is, is validated again) or
+    when the config has no validation loop.
 
     It runs after every other hook's ``before_train`` (``LOWEST``): the
     validation calls their ``after_val_epoch``, and the CheckpointHook's
