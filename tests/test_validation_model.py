@@ -915,3 +915,50 @@ def test_an_api_caller_is_offered_no_loop_unless_it_needs_it(tmp_path,
         runner = build_runner(config, work_dir=str(tmp_path / 'w'),
                               cfg_options={k: None for k in sections})
         assert runner.val_loop is None
+
+
+def _hooked_clp(tmp_path):
+    """The CLP demo given a validation loop it never reaches (val_begin
+    past its end) and a ValidateBeforeTrainHook: it validates where the
+    hook does alone."""
+    hooked = tmp_path / 'clp_vbt.py'
+    hooked.write_text(
+        f'_base_ = {CLP_DEMO!r}\n{VALIDATION}'
+        'train_cfg = dict(max_epochs=2, val_begin=3)\n'
+        "custom_hooks = [dict(type='ValidateBeforeTrainHook')]\n")
+    return str(hooked)
+
+
+def _meta_at(folder, step):
+    """A checkpoint file in ``folder`` saved at iteration ``step`` (the
+    training meta alone: what the validation check reads of it), as
+    MMEngine's CheckpointHook names the best one saved at the validation
+    before training."""
+    import torch
+    folder.mkdir(exist_ok=True)
+    path = folder / f'best_accuracy_top1_epoch_{step}.pth'
+    torch.save(dict(meta=dict(epoch=0, iter=step), state_dict={}), path)
+    return str(path)
+
+
+def test_the_check_and_the_run_refuse_a_resumed_config_in_one_order(
+        tmp_path, capfd):
+    """Review r190: --resume of a checkpoint saved at iteration 0 (the
+    hook validates) with a seed out of numpy's reach on two loader
+    workers: --check-config said the seed, the run the validation (the
+    check judged the seed before the checkpoint's step, the run after).
+    The check's line is the run's."""
+    from _foundation_helpers import run_tool_here
+    config = _hooked_clp(tmp_path)
+    ckpt = _meta_at(tmp_path / 'ckpts', 0)
+    lines = []
+    for check in (['--check-config'], []):
+        rc, _, err = run_tool_here([
+            'tools/train.py', config, '--resume', ckpt, '--work-dir',
+            str(tmp_path / 'w'), *check, '--cfg-options',
+            'randomness.seed=4294967295', 'train_dataloader.num_workers=2'],
+            capfd)
+        assert rc == 2, err[-2000:]
+        lines.append(err.strip().splitlines()[-1])
+    assert lines[0] == lines[1], lines
+    assert 'its first validation (before training)' in lines[0], lines

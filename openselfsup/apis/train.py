@@ -2320,11 +2320,6 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     cfg.work_dir = run_work_dir(cfg, config, work_dir, continued_run_dir(
         cfg, resume, resumed, work_dir))
     check_training_work_dir(cfg, work_dir)
-    if world is not None:  # the launchers' processes
-        split_batch(cfg, world, True)
-    # without --check-world, on one process: the least the run has
-    processes = 1 if world is None else world
-    check_seed_reach(cfg, processes)
     if resume is True:  # the work dir's latest (not the data: with or
         # without the data check, as a named checkpoint is read)
         resumed = find_resumable_checkpoint(
@@ -2335,9 +2330,16 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     # left to the run
     meta, read = local_checkpoint_meta(resumed)
     if resumes is None:  # now known: a new run where none was found, or
-        # the checkpoint's step (its hook validates at iteration 0)
+        # the checkpoint's step (its hook validates at iteration 0); here,
+        # before the seed and batch checks, as the run judges it
+        # (prepare_config): one refusal first in both (review r190)
         check_validated_model(cfg, config,
                               resumed_past_start(resumed, (meta, read)))
+    # without --check-world, on one process: the least the run has
+    processes = 1 if world is None else world
+    check_seed_reach(cfg, processes)
+    if world is not None:  # the launchers' processes
+        split_batch(cfg, world, True)
     # the refusals the checkpoint's meta decides (another model, the seed
     # the resume re-seeds numpy with...), the run's (resume_notes): a meta
     # or a value of it that does not read (a class instance: an opaque
