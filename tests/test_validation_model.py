@@ -941,6 +941,40 @@ def _meta_at(folder, step):
     return str(path)
 
 
+def test_a_url_checkpoint_is_judged_once_downloaded(tmp_path, monkeypatch):
+    """Review r190: --resume URL of a checkpoint saved at iteration 0
+    was taken to start past the first step (its meta unread before the
+    download), so the hook's config passed, and the run downloaded the
+    file, which it read locally, and stopped at the hook's validation with
+    a traceback. The run judges it again once the file is local: refused
+    before the runner is built, the download removed (the work dir made
+    for it too). The launchers' check downloads nothing: it passes, as its
+    docstring says. The reference: the hook's own before_train at the
+    meta's iteration."""
+    from _foundation_helpers import served
+
+    from openselfsup.apis.train import build_runner, check_launch
+    config = _hooked_clp(tmp_path)
+    www = tmp_path / 'www'
+    for step in (0, 5):
+        name = os.path.basename(_meta_at(www, step))
+        validates = _hook_validates_resumed(str(www / name), monkeypatch)
+        assert validates == (step == 0)
+        work = tmp_path / f'w{step}'
+        with served(www, monkeypatch) as base:
+            url = f'{base}/{name}'
+            check_launch(config, resume=url, data_check=False)
+            try:
+                build_runner(config, work_dir=str(work), resume=url)
+                said = ''
+            except InputError as exc:
+                said = str(exc)
+        assert ('its first validation (before training)' in said) == \
+            validates, (step, said)
+        if validates:
+            assert not work.exists(), list(work.rglob('*'))
+
+
 def test_the_check_and_the_run_refuse_a_resumed_config_in_one_order(
         tmp_path, capfd):
     """Review r190: --resume of a checkpoint saved at iteration 0 (the

@@ -1583,7 +1583,8 @@ def download_checkpoint(url: str, path: str, key: str = '--resume') -> str:
                      f'{fix}')
 
 
-def checkpoint_from_url(cfg: Config) -> List[str]:
+def checkpoint_from_url(cfg: Config, config: Optional[str] = None
+                        ) -> List[str]:
     """An http(s) URL the run reads as its checkpoint, in ``cfg.load_from``
     (:func:`prepare_config`'s): ``--resume http(s)://...`` (``cfg.resume``
     True), or a new run's initial weights, the config's ``load_from =
@@ -1593,9 +1594,13 @@ def checkpoint_from_url(cfg: Config) -> List[str]:
     ``<work_dir>/url_downloads/<digest of the URL>_<file name>``
     (:func:`~openselfsup.utils.checkpoint_files.url_download_path`:
     :func:`download_checkpoint`), and load it as that local file: with
-    every check of a local checkpoint (complete; for ``--resume``, a
-    training checkpoint of this config's model, the schedule and batch
-    changes since its run: :func:`~openselfsup.engine.runner.
+    every check of a local checkpoint (complete; for ``--resume``, the
+    validation check of its step, unread before: a
+    ``ValidateBeforeTrainHook`` validates on one saved at iteration 0,
+    :func:`check_validated_model` of :func:`resumed_past_start`, the line
+    naming ``config``, the config file as given (default: ``cfg``'s);
+    then a training checkpoint of this config's model, the schedule and
+    batch changes since its run: :func:`~openselfsup.engine.runner.
     resume_notes`; for ``load_from``, :func:`check_load_from`'s) and
     MMEngine's loader of local files (``torch.load`` with
     ``weights_only=True``). MMEngine's loader of an http(s) URL,
@@ -1650,6 +1655,10 @@ def checkpoint_from_url(cfg: Config) -> List[str]:
                 raise InputError(f'{key} {url}: what it serves is not a '
                                  'complete checkpoint (cut short, or another '
                                  'kind of file: a web page?)')
+            if resume:  # its step, unread before (prepare_config): a
+                # ValidateBeforeTrainHook validates at iteration 0
+                check_validated_model(cfg, config or cfg.filename,
+                                      resumed_past_start(path))
             notes = resume_notes(path, cfg, world) if resume else \
                 check_load_from(cfg)
         except InputError as exc:
@@ -1762,9 +1771,12 @@ def resumed_past_start(path: Optional[str],
     ``dict(epoch=runner.epoch, iter=runner.iter)``); a run resumed from
     it validated before training again. The meta read without torch
     (:func:`local_checkpoint_meta`; ``read``: what it read of ``path``,
-    where the caller has it already); a file not local, or whose meta's
-    iteration does not read as a whole number: True, as every checkpoint
-    saved after a step is (the run judges it)."""
+    where the caller has it already); a file whose meta's iteration does
+    not read as a whole number: True, as every checkpoint saved after a
+    step is (left to the run's own checks of the file). A URL, unread
+    before the run downloads it: True here; the run judges it again once
+    it is a local file (:func:`checkpoint_from_url`), the launchers'
+    check, which downloads nothing, passes it."""
     if path is None:
         return False
     meta, _ = local_checkpoint_meta(path) if read is None else read
@@ -2856,7 +2868,7 @@ def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
     # lock, whose clean-up train()'s failed start has)
     made = missing_dirs(cfg.work_dir)
     url = cfg.get('load_from')  # (a URL: the download's file once fetched)
-    url_notes = checkpoint_from_url(cfg)
+    url_notes = checkpoint_from_url(cfg, config)
     notes = notes + url_notes
     # a setting the model or dataset classes refuse (e.g. a ResNet depth
     # that does not exist) was a traceback from deep inside mmpretrain;
