@@ -385,13 +385,14 @@ class _Validated(Exception):
     """raised by the stand-in validation loop: when it ran"""
 
 
-def _first_validation(train_cfg, cls=None):
+def _first_validation(train_cfg, cls=None, hooks=()):
     """When MMEngine's own training loop of ``train_cfg`` (the class its
     type or ``by_epoch`` names, its ``run`` as MMEngine wrote it; given
     ``cls``, that loop class, a user's, as it runs) first runs the
-    validation loop, on a stand-in runner whose steps do nothing:
-    ``'after epoch N'`` / ``'after iteration N'``, or None where it never
-    does (the reference for the refusal's words)."""
+    validation loop, on a stand-in runner whose steps do nothing and
+    whose hooks are ``hooks`` (their own methods, called as the loop
+    calls them): ``'after epoch N'`` / ``'after iteration N'``, or None
+    where it never does (the reference for the refusal's words)."""
     import torch.utils.data
     from mmengine.runner import IterBasedTrainLoop, loops
 
@@ -407,7 +408,10 @@ def _first_validation(train_cfg, cls=None):
                          else f'after epoch {loop._epoch}')
 
     runner = types.SimpleNamespace(
-        call_hook=lambda *a, **k: None, visualizer=types.SimpleNamespace(),
+        call_hook=lambda name, **k: [getattr(h, name)(runner, **k)
+                                     for h in hooks],
+        visualizer=types.SimpleNamespace(), iter=0,
+        logger=types.SimpleNamespace(info=lambda *a: None),
         model=types.SimpleNamespace(train=lambda: None),
         val_loop=types.SimpleNamespace(run=validate))
     # no batch past the data (MMEngine's infinite iterator sleeps 2 s at
@@ -567,7 +571,6 @@ def test_a_users_own_run_loop_is_judged_by_its_validating_hook(monkeypatch):
     passed --check-config and stopped at the hook's validation with a
     traceback. The reference: the loop's own run on a stand-in runner
     whose hooks are that hook (its own before_train, validating there)."""
-    import torch.utils.data
     from mmengine.runner import EpochBasedTrainLoop
 
     from openselfsup.apis.train import check_validated_model
@@ -585,33 +588,16 @@ def test_a_users_own_run_loop_is_judged_by_its_validating_hook(monkeypatch):
             self.runner.call_hook('after_train')
             return self.runner.model
 
-    def validated(runner):
-        raise _Validated(f'at epoch {runner.epoch}')
+    def validated(runner):  # the hook's validation, as the check words it
+        raise _Validated('before training')
     monkeypatch.setattr(crossmodal_hooks, 'validate_leaving_training',
                         validated)
 
-    def first(hooked):
-        hooks = [ValidateBeforeTrainHook()] if hooked else []
-        runner = types.SimpleNamespace(
-            iter=0, epoch=0, val_loop=object(),
-            logger=types.SimpleNamespace(info=lambda *a: None),
-            call_hook=lambda name, **k: [getattr(h, name)(runner)
-                                         for h in hooks
-                                         if hasattr(h, name)],
-            model=types.SimpleNamespace(train=lambda: None))
-        loop = OwnRun(runner, torch.utils.data.DataLoader([0]),
-                      max_epochs=2, val_begin=5)
-        loop.run_iter = lambda idx, batch: None
-        try:
-            loop.run()
-        except _Validated as exc:
-            return str(exc)
-        return None
+    loop = dict(max_epochs=2, val_begin=5)  # validates after no epoch
 
     def said(hooked):
         cfg = _validating(load_config(CLP_DEMO))
-        cfg.train_cfg = dict(type='H311OwnRunLoop', max_epochs=2,
-                             val_begin=5)
+        cfg.train_cfg = dict(loop, type='H311OwnRunLoop')
         cfg.custom_hooks = [dict(type='ValidateBeforeTrainHook')] \
             if hooked else []
         try:
@@ -620,9 +606,11 @@ def test_a_users_own_run_loop_is_judged_by_its_validating_hook(monkeypatch):
             return str(exc)
         return None
 
-    assert first(True) == 'at epoch 0' and first(False) is None
+    assert _first_validation(loop, OwnRun) is None
+    first = _first_validation(loop, OwnRun, [ValidateBeforeTrainHook()])
+    assert first == 'before training'
     line = said(True)
-    assert line is not None and 'first validation (before training)' \
+    assert line is not None and f'first validation ({first})' \
         in line and '(val_dataloader, val_cfg, val_evaluator, ' \
         'custom_hooks.0 (ValidateBeforeTrainHook))' in line, line
     assert said(False) is None
