@@ -4438,13 +4438,11 @@ def test_an_extraction_scope_that_misses_a_type_is_one_line(
     ``nct_aug.py``'s data set, which fails so; each scope that misses a
     type is one line naming the key and the way out, exit 2, nothing
     written; ``nct_test.py`` under None extracts the features it extracts
-    under the project's scope. Each run in its own process (the
-    extractions: a fork of one that imported the model stack, no scope
-    current there either)."""
-    import subprocess
-    import sys
-
-    from _foundation_helpers import MODEL_STACK_IMPORT, error_lines, run_tool
+    under the project's scope. Each run in its own process, a fork of one
+    that imported the model stack (``forked_python_c``; no scope current
+    there either, as the reference asserts), not a cold start."""
+    from _foundation_helpers import (MODEL_STACK_IMPORT, error_lines,
+                                     forked_python_c, run_tool)
     code = (
         'import sys\n'
         'from mmengine.registry import DefaultScope\n'
@@ -4457,11 +4455,10 @@ def test_an_extraction_scope_that_misses_a_type_is_one_line(
         '    DATASETS.build(cfg.dataset)\n'
         'except KeyError as exc:\n'
         '    print(exc)\n')
-    seen = subprocess.run([sys.executable, '-c', code, _config('nct_aug.py')],
-                          capture_output=True, text=True, cwd=REPO,
-                          env=dict(os.environ, PYTHONPATH=REPO))
-    assert 'HueWrapColorJitter is not in the mmengine::transform' in \
-        seen.stdout, (seen.stdout, seen.stderr)
+    rc, out, err = forked_python_c(MODEL_STACK_IMPORT, code,
+                                   [_config('nct_aug.py')], cwd=REPO)
+    assert rc == 0 and 'HueWrapColorJitter is not in the mmengine::' \
+        'transform' in out, (out, err)
     ckpt = str(tmp_path / 'epoch_2.pth')
     _full_checkpoint(ckpt, weights)
     options = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
