@@ -8,7 +8,10 @@ weights' lists, the checkpoint to resume), in the training set's build and
 check, and in the resume's checks once MMEngine has loaded the checkpoint
 (the epoch length, the seed the training set drew with): rank 0 went on
 to its next collective and waited there, ending in gloo's ``Connection
-closed by peer`` traceback after rank 1's line."""
+closed by peer`` traceback after rank 1's line. The two processes
+torchrun starts run the entry in forks of an interpreter that imported
+the model stack (:func:`torchrun_script`), except in one test, where
+they are the cold starts dist_train.sh makes."""
 import os
 import re
 import subprocess
@@ -121,13 +124,14 @@ TORCHRUN = ('import sys\n'
             'sys.exit(run_cli(torchrun, sys.argv[1:]))\n')
 
 
-def _two_processes(tmp_path, synthetic_root, *args, config=None, **env):
+def _two_processes(tmp_path, synthetic_root, *args, config=None,
+                   cold=False, **env):
     """Train a one-epoch FSP config of 8 images on two gloo processes;
     ``args``: train.py's further arguments; ``config``: the config's
-    further settings; ``env``: the entry's variables. (exit status,
-    stderr)."""
+    further settings; ``cold``, ``env``: :func:`torchrun_script`'s.
+    (exit status, stderr)."""
     cfg = two_process_config(tmp_path, synthetic_root, config)
-    return _torchrun(tmp_path, cfg, *args, **env)
+    return _torchrun(tmp_path, cfg, *args, cold=cold, **env)
 
 
 def two_process_config(tmp_path, synthetic_root, config=None):
@@ -145,32 +149,45 @@ def two_process_config(tmp_path, synthetic_root, config=None):
                                device_ids=None), **config)
 
 
-def _torchrun(tmp_path, cfg, *args, **env):
+def _torchrun(tmp_path, cfg, *args, cold=False, **env):
     """Train the config ``cfg`` on two gloo processes (its model wrapper
     and process group set for the CPU), work dir ``tmp_path/w``, as
     :func:`_two_processes`. (exit status, stderr)."""
     rc, _, err = torchrun_script(
         tmp_path, os.path.join(REPO, 'tools', 'train.py'), cfg,
         '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'w'), *args,
-        **env)
+        cold=cold, **env)
     return rc, err
 
 
-def torchrun_script(tmp_path, script, *args, **env):
+def torchrun_script(tmp_path, script, *args, cold=False, **env):
     """Run the Python file ``script`` with ``args`` in two processes
     under torchrun (dist_train.sh's wrapper, one machine, its standalone
     rendezvous) with :data:`STAND_INS`, in the folder ``tmp_path``;
     ``env``: the entry's variables. The launcher is a fork of the tests'
     server that imported the model stack (its cold start, some 2 s of
-    torch's imports before the processes start, is not what is tested);
-    torchrun starts the two processes as it does, fresh interpreters.
-    (exit status, stdout, stderr)."""
+    torch's imports before the processes start, is not what is tested).
+    torchrun starts the two processes as it does; each runs the entry in
+    a fork of an interpreter that imported the model stack
+    (:data:`WORKER_PROXY`), or, with ``cold``, itself, a fresh interpreter
+    (some 10 s of two cold imports of the model stack on the shared
+    machine, most of a refusal's run). (exit status, stdout, stderr)."""
     import signal
     entry = tmp_path / 'entry.py'
     entry.write_text(ENTRY)
     variables = {k: v for k, v in os.environ.items() if k not in (
         'RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')}
     variables.update(env, PYTHONPATH=REPO)
+    factory = None
+    if not cold:
+        import tempfile
+        # a short path: a Unix socket's is at most 107 bytes
+        sock = os.path.join(tempfile.mkdtemp(prefix='workers_'), 's')
+        factory = forked_popen(MODEL_STACK_IMPORT, WORKER_FACTORY, [sock],
+                               variables, str(tmp_path))
+        proxy = tmp_path / 'proxy.py'
+        proxy.write_text(WORKER_PROXY.format(sock=sock, entry=str(entry)))
+        entry = proxy
     p = forked_popen(
         MODEL_STACK_IMPORT, TORCHRUN,
         ['--nnodes=1', '--nproc_per_node=2', '--standalone',
@@ -189,8 +206,155 @@ def torchrun_script(tmp_path, script, *args, **env):
             p.kill()
             p.output()
         raise
+    finally:
+        if factory is not None:  # its workers have ended with their proxies
+            factory.kill()
+            factory.wait(60)
+            factory_err = factory.output()[1]
     out, err = p.output()
+    if factory is not None:
+        assert 'Traceback' not in factory_err, factory_err[-3000:]
     return p.returncode, out, err
+
+
+#: the program of the two processes torchrun starts (``python -u
+#: proxy.py ARGS...``) where they are not cold starts: it hands its
+#: standard streams, environment, folder and arguments to
+#: :data:`WORKER_FACTORY` (at the Unix socket ``{sock}``), which forks a
+#: process that runs ``{entry}`` as ``python -u {entry} ARGS...`` does;
+#: it passes on the signals it gets (torchrun's SIGTERM to its session)
+#: to that process's session and exits as it did (the same status, or
+#: killed by the same signal). Only the standard library: a start of
+#: some 30 ms.
+WORKER_PROXY = r'''
+import json, os, signal, socket, sys, time
+conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+for _ in range(1200):  # the factory binds the socket as it starts
+    try:
+        conn.connect({sock!r})
+        break
+    except (FileNotFoundError, ConnectionRefusedError):
+        time.sleep(0.05)
+socket.send_fds(conn, [b'x'], [0, 1, 2])
+conn.sendall(json.dumps(dict(
+    env=dict(os.environ), cwd=os.getcwd(),
+    argv=[{entry!r}, *sys.argv[1:]])).encode() + b'\n')
+said = conn.makefile('rb')
+pid = int(said.readline())
+
+
+def pass_on(sig, frame):
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:  # its session not yet made
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
+            signal.SIGUSR1, signal.SIGUSR2):
+    signal.signal(sig, pass_on)
+status = int(said.readline())
+if status < 0:
+    signal.signal(-status, signal.SIG_DFL)
+    os.kill(os.getpid(), -status)
+os._exit(status)
+'''
+
+#: a fork of the tests' server that imported the model stack (``python -c
+#: WORKER_FACTORY SOCKET``): per :data:`WORKER_PROXY` that connects at the
+#: Unix socket SOCKET, a fork that runs the entry as ``python -u`` does in
+#: a fresh process (``__main__`` a module of its own, the interpreter's
+#: exit at its end, in a session of its own as torchrun starts its
+#: processes) with the proxy's standard streams, environment (torch's
+#: thread count from its OMP_NUM_THREADS, which torchrun sets and OpenMP
+#: reads as it loads), folder and arguments, the warnings the server's
+#: imports showed first on its stderr, torch's and numpy's generators
+#: reseeded; its pid, then its exit status, said to the proxy. A fork
+#: whose proxy has gone (killed) is killed.
+WORKER_FACTORY = r'''
+import io, json, os, select, signal, socket, sys, types
+frame = sys._getframe()
+while frame is not None and 'at_start' not in frame.f_globals:
+    frame = frame.f_back
+at_start = frame.f_globals['at_start'] if frame is not None else []
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind(sys.argv[1])
+listener.listen(8)
+proxies, forks, job = {}, {}, None
+while job is None:
+    ready = select.select([listener, *proxies], [], [], 0.02)[0]
+    while forks:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+        conn = forks.pop(pid)
+        try:
+            conn.sendall(b'%d\n' % os.waitstatus_to_exitcode(status))
+        except OSError:
+            pass
+        del proxies[conn]
+        conn.close()
+    for conn in ready:
+        if conn is listener:
+            conn, _ = listener.accept()
+            proxies[conn] = None
+            continue
+        if conn not in proxies:  # closed above
+            continue
+        if proxies[conn] is not None:  # its proxy has gone
+            try:
+                os.killpg(proxies[conn], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            continue
+        _, fds, _, _ = socket.recv_fds(conn, 1, 3)
+        req = b''
+        while not req.endswith(b'\n'):
+            req += conn.recv(1 << 16)
+        req = json.loads(req)
+        pid = os.fork()
+        if pid:
+            for fd in fds:
+                os.close(fd)
+            proxies[conn], forks[pid] = pid, conn
+            conn.sendall(b'%d\n' % pid)
+            continue
+        os.setsid()
+        listener.close()
+        for other in proxies:
+            other.close()
+        for i, fd in enumerate(fds):
+            os.dup2(fd, i)
+            os.close(fd)
+        for i, name in ((1, 'stdout'), (2, 'stderr')):  # python -u
+            setattr(sys, name, io.TextIOWrapper(
+                open(i, 'wb', buffering=0, closefd=False),
+                encoding=getattr(sys, name).encoding,
+                errors=getattr(sys, name).errors, write_through=True))
+        os.environ.clear()
+        os.environ.update(req['env'])
+        os.chdir(req['cwd'])
+        sys.argv = req['argv']
+        sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[0]))
+        import torch, numpy
+        torch.seed()
+        numpy.random.seed()
+        if os.environ.get('OMP_NUM_THREADS'):
+            torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
+        sys.stderr.write(''.join(at_start))
+        with open(sys.argv[0]) as f:
+            job = compile(f.read(), sys.argv[0], 'exec')
+        break
+sys.modules['__main__'] = main = types.ModuleType('__main__')
+main.__file__ = sys.argv[0]
+exec(job, vars(main))
+'''
 
 
 #: how long :func:`torchrun_script` waits for torchrun
@@ -249,11 +413,14 @@ def test_a_refusal_of_one_rank_is_said_by_every_rank(tmp_path, synthetic_root,
     no traceback, nothing left in the work dir. Rank 0's failed start's
     clean-up slowed: rank 1 waits for it before it exits (torchrun
     SIGTERMs the others once one has exited, and rank 0 said 'terminated
-    (SIGTERM)' instead of its line)."""
+    (SIGTERM)' instead of its line). The plain case's two processes are
+    cold starts, as dist_train.sh's are (the other tests' are forks:
+    :func:`torchrun_script`)."""
     env = dict(RANK1_DOES='refuse')
     if slow_clean_up:
         env['RANK0_SLOW_CLEAN_UP'] = '1'
-    rc, err = _two_processes(tmp_path, synthetic_root, **env)
+    rc, err = _two_processes(tmp_path, synthetic_root,
+                             cold=not slow_clean_up, **env)
     own = '/nodes/1/NCT/meta/train.txt: list file not found'
     assert rc == 2 and 'Traceback' not in err, err[-3000:]
     # torchrun's line last: the first to exit, each with status 2
