@@ -208,9 +208,11 @@ def torchrun_script(tmp_path, script, *args, cold=False, **env):
         raise
     finally:
         if factory is not None:  # its workers have ended with their proxies
+            import shutil
             factory.kill()
             factory.wait(60)
             factory_err = factory.output()[1]
+            shutil.rmtree(os.path.dirname(sock), ignore_errors=True)
     out, err = p.output()
     if factory is not None:
         assert 'Traceback' not in factory_err, factory_err[-3000:]
