@@ -330,6 +330,28 @@ def folders(path):
     return [os.path.abspath(p) for p in path.split(os.pathsep) if p]
 
 
+def as_started(env, cwd, argv):
+    # a fork as a fresh process started with the environment env in the
+    # folder cwd with sys.argv argv (a fork of a fork too: the tests' own
+    # forking programs run in a fork call it)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    given = folders(env.get('PYTHONPATH', ''))
+    sys.path[1:] = given + [p for p in sys.path[1:]
+                            if p not in started and p not in given]
+    sys.argv = argv
+    # a fresh process's seeds, not the server's: torch's and numpy's
+    # global generators (Python's random reseeds itself at a fork; the
+    # string hash seed is the server's, fixed at its start)
+    if 'torch' in sys.modules:
+        sys.modules['torch'].seed()
+    if 'numpy' in sys.modules:
+        sys.modules['numpy'].random.seed()
+    sys.stderr.write(''.join(at_start))
+    sys.stderr.flush()
+
+
 def reap(block):
     while children:
         try:
@@ -368,22 +390,7 @@ while code is None:
         os.dup2(null, 0)
         os.dup2(os.open(req['stdout'], os.O_WRONLY | os.O_TRUNC), 1)
         os.dup2(os.open(req['stderr'], os.O_WRONLY | os.O_TRUNC), 2)
-        os.environ.clear()
-        os.environ.update(req['env'])
-        os.chdir(req['cwd'])
-        given = folders(req['env'].get('PYTHONPATH', ''))
-        sys.path[1:] = given + [p for p in sys.path[1:]
-                                if p not in started and p not in given]
-        sys.argv = ['-c', *req['argv']]
-        # a fresh process's seeds, not the server's: torch's and numpy's
-        # global generators (Python's random reseeds itself at a fork; the
-        # string hash seed is the server's, fixed at its start)
-        if 'torch' in sys.modules:
-            sys.modules['torch'].seed()
-        if 'numpy' in sys.modules:
-            sys.modules['numpy'].random.seed()
-        sys.stderr.write(''.join(at_start))
-        sys.stderr.flush()
+        as_started(req['env'], req['cwd'], ['-c', *req['argv']])
         code = compile(req['code'], '<string>', 'exec')
 if code is not None:  # the fork: the command, then the interpreter's exit
     sys.modules['__main__'] = main = types.ModuleType('__main__')

@@ -272,16 +272,19 @@ os._exit(status)
 #: exit at its end, in a session of its own as torchrun starts its
 #: processes) with the proxy's standard streams, environment (torch's
 #: thread count from its OMP_NUM_THREADS, which torchrun sets and OpenMP
-#: reads as it loads), folder and arguments, the warnings the server's
-#: imports showed first on its stderr, torch's and numpy's generators
-#: reseeded; its pid, then its exit status, said to the proxy. A fork
-#: whose proxy has gone (killed) is killed.
+#: reads as it loads), folder and arguments, as the server's own forks
+#: start (``as_started``: the warnings the server's imports showed first
+#: on its stderr, torch's and numpy's generators reseeded); its pid, then
+#: its exit status, said to the proxy. A fork whose proxy has gone
+#: (killed) is killed.
 WORKER_FACTORY = r'''
 import io, json, os, select, signal, socket, sys, types
+# the server's as_started (_foundation_helpers._SERVER), in the frame
+# that runs this program
 frame = sys._getframe()
-while frame is not None and 'at_start' not in frame.f_globals:
+while 'as_started' not in frame.f_globals:
     frame = frame.f_back
-at_start = frame.f_globals['at_start'] if frame is not None else []
+as_started = frame.f_globals['as_started']
 listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 listener.bind(sys.argv[1])
 listener.listen(8)
@@ -339,17 +342,11 @@ while job is None:
                 open(i, 'wb', buffering=0, closefd=False),
                 encoding=getattr(sys, name).encoding,
                 errors=getattr(sys, name).errors, write_through=True))
-        os.environ.clear()
-        os.environ.update(req['env'])
-        os.chdir(req['cwd'])
-        sys.argv = req['argv']
+        as_started(req['env'], req['cwd'], req['argv'])
         sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[0]))
-        import torch, numpy
-        torch.seed()
-        numpy.random.seed()
         if os.environ.get('OMP_NUM_THREADS'):
+            import torch
             torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
-        sys.stderr.write(''.join(at_start))
         with open(sys.argv[0]) as f:
             job = compile(f.read(), sys.argv[0], 'exec')
         break
