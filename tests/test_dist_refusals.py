@@ -181,8 +181,11 @@ def torchrun_script(tmp_path, script, *args, cold=False, **env):
     factory = None
     if not cold:
         import tempfile
-        # a short path: a Unix socket's is at most 107 bytes
-        sock = os.path.join(tempfile.mkdtemp(prefix='workers_'), 's')
+        # a Unix socket's path is at most 107 bytes: in tmp_path where it
+        # fits, else in a short temporary folder, removed after
+        sock = str(tmp_path / 'workers.sock')
+        if len(sock) > 100:
+            sock = os.path.join(tempfile.mkdtemp(prefix='workers_'), 's')
         factory = forked_popen(MODEL_STACK_IMPORT, WORKER_FACTORY, [sock],
                                variables, str(tmp_path))
         proxy = tmp_path / 'proxy.py'
@@ -212,7 +215,8 @@ def torchrun_script(tmp_path, script, *args, cold=False, **env):
             factory.kill()
             factory.wait(60)
             factory_err = factory.output()[1]
-            shutil.rmtree(os.path.dirname(sock), ignore_errors=True)
+            if os.path.dirname(sock) != str(tmp_path):
+                shutil.rmtree(os.path.dirname(sock), ignore_errors=True)
     out, err = p.output()
     if factory is not None:
         assert 'Traceback' not in factory_err, factory_err[-3000:]
