@@ -7668,6 +7668,58 @@ def test_a_sweeps_loop_set_in_part_is_offered_only_what_the_sweep_takes(
                          'test_evaluator=None)'), said
 
 
+def test_a_sweep_without_its_evaluation_loop_says_what_it_needs_it_for(
+        crossmodal_root, tmp_path, capfd):
+    """All three validation sections None (``--cfg-options
+    val_dataloader=None val_cfg=None val_evaluator=None``; with ``--test``
+    the test sections): the sweep's evaluator check said "val_evaluator:
+    None is not a metric's dict (dict(type=...)); a list of metrics is set
+    in the config file", not that there is no validation loop, which the
+    sweep's choice of lambda reads. Its line, in ``--check`` and in the
+    run (nothing trained), names the loop missing, why the sweep needs it
+    and the three sections to set. The reference: MMEngine's Runner, whose
+    loop is its ``val_cfg`` / ``test_cfg`` (None here), refuses
+    ``val()`` / ``test()`` without one."""
+    from types import SimpleNamespace
+
+    from mmengine.runner import Runner
+
+    from openselfsup.config import load_config
+    from openselfsup.utils import run_cli
+    mod = tool_module('tools/balance_sweep.py')
+    opts = [f'{k}={v}' for k, v in {
+        **demo_on_test_slides(crossmodal_root),
+        'test_dataloader.dataset.data_root': str(crossmodal_root / 'slides'),
+        'test_dataloader.dataset.feat_dim': FEAT}.items()]
+    work = tmp_path / 'sweep'
+    why = {'val': "the sweep chooses lambda by each run's validation "
+                  'metrics (--cls-metric, --ret-metric)',
+           'test': '--test evaluates each run by it (the test/<metric> '
+                   'columns)'}
+    for loop, flags in (('val', []), ('test', ['--test'])):
+        word = 'validation' if loop == 'val' else 'test'
+        keys = [f'{loop}_{k}' for k in ('dataloader', 'cfg', 'evaluator')]
+        unset = [f'{k}=None' for k in keys]
+        # MMEngine's Runner: no loop to evaluate by
+        cfg = load_config(SLIDE_DEMO, dict.fromkeys(keys))
+        runner = SimpleNamespace(**{f'_{loop}_loop': cfg[f'{loop}_cfg']})
+        with pytest.raises(RuntimeError, match='should not be None'):
+            getattr(Runner, loop)(runner)
+        for check in (['--check'], []):
+            code = run_cli(mod.main, [
+                SLIDE_DEMO, '--lambdas', '0', '--baseline-epochs', '0',
+                '--work-dir', str(work), *flags, *check, '--cfg-options',
+                *opts, *unset])
+            said = capfd.readouterr().err.strip().splitlines()[-1]
+            assert code == 2 and not work.exists(), said
+            assert said.endswith(
+                f'{loop}_evaluator is None: no {word} loop, and {why[loop]}; '
+                f'set {loop}_dataloader, {loop}_cfg and {loop}_evaluator '
+                "(MMEngine's Runner builds the loop from all three; the "
+                "evaluator a metric's dict, dict(type=...))" +
+                (', or leave out --test' if flags else '')), said
+
+
 def test_the_sweeps_check_judges_every_runs_config_without_training(
         crossmodal_root, tmp_path, capfd, monkeypatch):
     """``balance_sweep.py`` had no ``--check`` (``tools/train.py`` has

@@ -1559,13 +1559,18 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # runner builds it: a list was a ValueError traceback here)
     from ..engine.crossmodal_hooks import (evaluator_metrics,
                                            evaluator_result_names)
-    val_metrics = evaluator_metrics(cfg.val_evaluator)
+    # each run's row is its validation metrics, by which lambda is chosen
+    val_metrics = evaluator_metrics(
+        cfg.get('val_evaluator'), why="the sweep chooses lambda by each "
+        "run's validation metrics (--cls-metric, --ret-metric)")
     available = evaluator_result_names('val_evaluator', val_metrics, outputs)
     if test:  # the test set's metrics, as the rows name them
         what = 'test_evaluator' if 'test_evaluator' in cfg else \
             'val_evaluator'
         metrics = val_metrics if what == 'val_evaluator' else \
-            evaluator_metrics(cfg.get(what), what)  # built once each
+            evaluator_metrics(  # built once each
+                cfg.get(what), what, why='--test evaluates each run by it '
+                '(the test/<metric> columns)', instead=', or leave out --test')
         available += [f'test/{k}' for k in evaluator_result_names(
             what, metrics, outputs)]
     for key in dict.fromkeys([cls_metric, ret_metric] + plot_metrics):

@@ -366,13 +366,27 @@ def _metric_names(metrics: list, num_outputs: Optional[int]
     return out
 
 
-def evaluator_metrics(evaluator, what: str = 'val_evaluator') -> list:
+def evaluator_metrics(evaluator, what: str = 'val_evaluator',
+                      why: str = 'the run is evaluated by it',
+                      instead: str = '') -> list:
     """The metrics a ``val_evaluator`` / ``test_evaluator`` setting
     (``what``) builds, each form MMEngine's ``Runner.build_evaluator``
     takes: one metric's dict, a list of them, or a dict whose ``metrics``
     is one or a list (built metrics are taken as they are).
 
+    Args:
+        why (str): why the loop is needed, in words, for the line
+            refusing a None evaluator (the lambda sweep chooses lambda by
+            its metrics).
+        instead (str): another way on for that line (``', or leave out
+            --test'``), or ''.
+
     Raises:
+        InputError: ``None`` (no loop of ``what``'s: MMEngine's Runner
+            builds none where its three sections are None, and its
+            ``val()`` / ``test()`` then raise), naming the sections to set
+            and why they are needed (it said "None is not a metric's
+            dict").
         InputError: an entry that is neither a metric's dict nor a metric
             (``--cfg-options "val_evaluator=[dict(type=...)]"`` gives a
             string, which was a ValueError traceback), naming it.
@@ -380,6 +394,14 @@ def evaluator_metrics(evaluator, what: str = 'val_evaluator') -> list:
     from mmengine.evaluator import BaseMetric
 
     from ..registry import METRICS
+    if evaluator is None:
+        loop = what.partition('_')[0]
+        word = {'val': 'validation', 'test': 'test'}.get(loop, loop)
+        raise InputError(
+            f'{what} is None: no {word} loop, and {why}; set '
+            f"{loop}_dataloader, {loop}_cfg and {what} (MMEngine's Runner "
+            "builds the loop from all three; the evaluator a metric's "
+            f'dict, dict(type=...)){instead}')
     if isinstance(evaluator, dict) and 'metrics' in evaluator:
         evaluator = evaluator['metrics']
     items = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
