@@ -385,14 +385,16 @@ class _Validated(Exception):
     """raised by the stand-in validation loop: when it ran"""
 
 
-def _first_validation(train_cfg, cls=None, hooks=()):
+def _first_validation(train_cfg, cls=None, hooks=(), meta=None):
     """When MMEngine's own training loop of ``train_cfg`` (the class its
     type or ``by_epoch`` names, its ``run`` as MMEngine wrote it; given
     ``cls``, that loop class, a user's, as it runs) first runs the
     validation loop, on a stand-in runner whose steps do nothing and
     whose hooks are ``hooks`` (their own methods, called as the loop
     calls them): ``'after epoch N'`` / ``'after iteration N'``, or None
-    where it never does (the reference for the refusal's words)."""
+    where it never does (the reference for the refusal's words).
+    ``meta``: a checkpoint's, whose ``epoch`` and ``iter`` the loop goes
+    on from, as MMEngine's ``Runner.resume`` sets them."""
     import torch.utils.data
     from mmengine.runner import IterBasedTrainLoop, loops
 
@@ -422,6 +424,8 @@ def _first_validation(train_cfg, cls=None, hooks=()):
         loop.run_iter = lambda batch: setattr(loop, '_iter', loop._iter + 1)
     else:
         loop.run_iter = lambda idx, batch: None
+    if meta is not None:  # Runner.resume's two lines
+        loop._epoch, loop._iter = meta['epoch'], meta['iter']
     try:
         loop.run()
     except _Validated as exc:
@@ -485,6 +489,56 @@ def test_the_first_validation_is_when_mmengines_loop_runs_it(demo,
     except InputError as exc:
         said = str(exc).split('its first validation (')[1].split(')')[0]
     assert said == expected, (cfg.train_cfg, said)
+
+
+@pytest.mark.parametrize('train_cfg,metas', [
+    (dict(max_epochs=10, val_interval=3),
+     [dict(epoch=e, iter=25 * e) for e in (1, 3, 4, 8, 9, 10, 12)]),
+    (dict(max_epochs=10, val_begin=5, val_interval=2),
+     [dict(epoch=e, iter=25 * e) for e in (2, 5, 6)] +
+     # a checkpoint saved within an epoch (by iteration): the epoch loop
+     # goes on from the epochs done
+     [dict(epoch=3, iter=80)]),
+    (dict(_delete_=True, type='IterBasedTrainLoop', max_iters=2500),
+     [dict(epoch=0, iter=i) for i in (1, 999, 1000, 2400, 2500)]),
+    (dict(_delete_=True, type='IterBasedTrainLoop', max_iters=30,
+          val_begin=10, val_interval=7),
+     [dict(epoch=0, iter=i) for i in (5, 14, 28, 29)])])
+def test_a_resumed_runs_first_validation_is_when_its_loop_runs_it(
+        tmp_path, train_cfg, metas):
+    """A run resumed past its start: the line said "the first due after
+    the checkpoint it resumes from", though the checkpoint's meta (epoch,
+    iter) is read for the run's hook, and a run resumed at its end, which
+    trains no step and never validates, was refused. It names the epoch
+    or iteration now, and passes the one that does not validate. The
+    reference: MMEngine's own loop, its counts set from the meta as
+    Runner.resume sets them, run on a stand-in (_first_validation); the
+    meta read from a checkpoint file as the check reads it."""
+    import torch
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import (check_validated_model,
+                                        resumed_past_start)
+    from openselfsup.config import load_config
+    cfg = _validating(load_config(CLP_DEMO))
+    merged = Config(dict(train_cfg=cfg.train_cfg))
+    merged.merge_from_dict(dict(train_cfg=train_cfg))
+    cfg.train_cfg = merged.train_cfg
+    for meta in metas:
+        path = str(tmp_path / 'ckpt.pth')
+        torch.save(dict(meta=meta, state_dict={}), path)
+        expected = _first_validation(cfg.train_cfg.to_dict(), meta=meta)
+        try:
+            check_validated_model(cfg, 'c.py', resumed_past_start(path))
+            said = None
+        except InputError as exc:
+            said = str(exc).split('its first validation (')[1].split(')')[0]
+        assert said == expected, (meta, said)
+    # a meta whose count is not a whole number: the checkpoint does not say
+    torch.save(dict(meta=dict(epoch='3', iter='75'), state_dict={}), path)
+    with pytest.raises(InputError, match=r'first validation \(the first '
+                       'due after the checkpoint it resumes from\)'):
+        check_validated_model(cfg, 'c.py', resumed_past_start(path))
 
 
 def test_a_users_training_loop_is_judged_as_it_runs():
@@ -661,7 +715,8 @@ def test_a_resumed_runs_hook_does_not_validate(synthetic_root, tmp_path,
     check knows it resumes from --resume (a path: it does; without one,
     once the work dir's newest checkpoint is looked for) or the config's
     resume = True, and names no epoch of a resumed run's first
-    validation. A tiny CLP run's checkpoint, then --check-config and the
+    validation where the checkpoint does not say it (its meta's epoch:
+    test_a_resumed_runs_first_validation_is_when_its_loop_runs_it). A tiny CLP run's checkpoint, then --check-config and the
     run's own check (prepare_config) on the hook's config."""
     from openselfsup.apis.train import check_validated_model, prepare_config
     from openselfsup.config import load_config
@@ -716,7 +771,8 @@ def test_a_resumed_runs_hook_does_not_validate(synthetic_root, tmp_path,
                                     '--work-dir', empty], capfd)
         assert (rc == 2) == validates, (path, err[-2000:])
         assert run_refuses(empty, path) == validates, path
-    # a resumed run that validates by its loop: no epoch named, no hook
+    # a resumed run that validates by its loop, its checkpoint's epoch
+    # unknown (True): no epoch named, no hook
     cfg = load_config(str(hooked))
     cfg.train_cfg.val_begin = 2
     for resumes, when in ((False, 'before training'), (True, (

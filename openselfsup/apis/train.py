@@ -22,8 +22,8 @@ import re
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import (Any, Callable, Dict, Iterator, List, Optional, Tuple,
-                    Union)
+from typing import (Any, Callable, Dict, Iterator, List, NamedTuple,
+                    Optional, Tuple, Union)
 
 from mmengine.config import Config
 
@@ -182,7 +182,7 @@ def _validating_hooks(cfg, resumes: bool = False) -> List[str]:
         type_name(hook.get('type')) == 'ValidateBeforeTrainHook']
 
 
-def _training_validates(cfg, resumes: bool = False,
+def _training_validates(cfg, resumes: Union[bool, 'ResumedAt'] = False,
                         loop: Any = None) -> bool:
     """Whether training the runner of ``cfg`` runs its validation loop:
     MMEngine's training loops validate from ``train_cfg.val_begin`` on
@@ -192,7 +192,9 @@ def _training_validates(cfg, resumes: bool = False,
     run's length (the lambda sweep's runs, which it evaluates after
     training); a ``ValidateBeforeTrainHook`` validates first whatever it
     says, except in a run that ``resumes`` from a checkpoint past its
-    first step (it skips there: :func:`resumed_past_start`). A length or
+    first step (it skips there: :func:`resumed_past_start`), and not in
+    a run resumed at or past its end (:class:`ResumedAt`: its loop trains
+    no step). A length or
     ``val_begin`` that is not a number (a loop not MMEngine's, whose
     default is not read): it validates. ``loop``: the ``train_cfg`` as
     judged (None: the config's; a user's loop that runs as one of
@@ -203,7 +205,21 @@ def _training_validates(cfg, resumes: bool = False,
     length = _run_length(loop)
     begin = loop.get('val_begin', train_loop_default(loop, 'val_begin')) \
         if isinstance(loop, dict) else None
-    return length is None or not is_int(begin) or begin <= length[0]
+    if length is None or not is_int(begin):
+        return True
+    # a run resumed at its end trains no step: its loop never validates
+    done = _resumed_count(resumes, length[1])
+    return begin <= length[0] and (done is None or done < length[0])
+
+
+def _resumed_count(resumes: Any, unit: str) -> Optional[int]:
+    """The epochs or iterations (``unit``, :func:`_run_length`'s) a run
+    that ``resumes`` (:func:`resumed_past_start`'s answer) has done
+    before it starts: 0 for a new run, None where its checkpoint does not
+    say."""
+    if not resumes:
+        return 0
+    return resumes.count(unit) if isinstance(resumes, ResumedAt) else None
 
 
 #: the config sections of the data loaders a runner builds
@@ -1759,8 +1775,25 @@ def local_checkpoint_meta(path: Optional[str]) -> Tuple[Any, bool]:
     return None, False
 
 
+class ResumedAt(NamedTuple):
+    """Where a run resumed past its first step starts: its checkpoint's
+    meta ``epoch`` and ``iter``, to which MMEngine's ``Runner.resume``
+    sets its training loop's counts (each None where it does not read as
+    a whole number). A tuple, so true, as :func:`resumed_past_start`'s
+    answer is."""
+    epoch: Optional[int]
+    iter: Optional[int]
+
+    def count(self, unit: str) -> Optional[int]:
+        """The count of ``unit`` (``'epoch'``, ``'iteration'``, as
+        :func:`_run_length` names a loop's) done before the run starts,
+        from which its training loop goes on."""
+        return self.iter if unit == 'iteration' else self.epoch
+
+
 def resumed_past_start(path: Optional[str],
-                       read: Optional[Tuple[Any, bool]] = None) -> bool:
+                       read: Optional[Tuple[Any, bool]] = None
+                       ) -> Union[bool, ResumedAt]:
     """Whether a run that resumes from the checkpoint ``path`` (None: a
     new run) starts past its first step, where the project's
     ``ValidateBeforeTrainHook`` skips (it validates where ``runner.iter``
@@ -1772,16 +1805,28 @@ def resumed_past_start(path: Optional[str],
     it validated before training again. The meta read without torch
     (:func:`local_checkpoint_meta`; ``read``: what it read of ``path``,
     where the caller has it already); a file whose meta's iteration does
-    not read as a whole number: True, as every checkpoint saved after a
-    step is (left to the run's own checks of the file). A URL, unread
-    before the run downloads it: True here; the run judges it again once
-    it is a local file (:func:`checkpoint_from_url`), the launchers'
-    check, which downloads nothing, passes it."""
+    not read as a whole number: past its start, as every checkpoint saved
+    after a step is (left to the run's own checks of the file). A URL,
+    unread before the run downloads it: past its start here; the run
+    judges it again once it is a local file (:func:`checkpoint_from_url`),
+    the launchers' check, which downloads nothing, passes it.
+
+    Returns:
+        False (a new run, or one resumed at its first step), else where
+        it resumes (:class:`ResumedAt`, the meta's epoch and iteration,
+        from which its first validation is told:
+        :func:`_validation_said`), or True where the file has no meta
+        dict to read.
+    """
     if path is None:
         return False
     meta, _ = local_checkpoint_meta(path) if read is None else read
-    step = meta.get('iter') if isinstance(meta, dict) else None
-    return not (is_int(step) and step <= 0)
+    if not isinstance(meta, dict):
+        return True
+    epoch, step = (meta.get(k) for k in ('epoch', 'iter'))
+    if is_int(step) and step <= 0:
+        return False
+    return ResumedAt(*(v if is_int(v) else None for v in (epoch, step)))
 
 
 def run_work_dir(cfg: Config, config_path: str,
@@ -2084,7 +2129,7 @@ def check_loop_sections(cfg: Config, config: str,
                 f'{" and ".join(unset)}{none}')
 
 
-def _validation_said(cfg, resumes: bool = False,
+def _validation_said(cfg, resumes: Union[bool, ResumedAt] = False,
                      loop: Any = None) -> Tuple[str, str]:
     """What makes a training run of ``cfg`` validate, in words: the
     validation sections (:data:`VALIDATION_SECTIONS`), the training
@@ -2100,7 +2145,10 @@ def _validation_said(cfg, resumes: bool = False,
     :func:`check_validated_model` judges as the one it runs as, or not at
     all). A run that ``resumes`` from a checkpoint: its hook skips
     (not named), and its first validation is the first due after the
-    checkpoint's epoch or iteration, which the config does not tell.
+    checkpoint's epoch or iteration (:class:`ResumedAt`, by the same
+    rule: the first ``val_interval`` multiple past it from ``val_begin``
+    on, or the run's end), ``'the first due after the checkpoint it
+    resumes from'`` where its meta does not say.
     ``loop``: the ``train_cfg`` judged, as :func:`_training_validates`'s
     (the keys named are the config's)."""
     keys = list(VALIDATION_SECTIONS)
@@ -2113,19 +2161,23 @@ def _validation_said(cfg, resumes: bool = False,
              for key in _validating_hooks(cfg, resumes)]
     if hooks:
         return ', '.join(keys + hooks), 'before training'
-    if resumes:
+    length = _run_length(loop)
+    done = None if length is None else _resumed_count(resumes, length[1])
+    if done is None and resumes:
         return ', '.join(keys), \
             'the first due after the checkpoint it resumes from'
-    length = _run_length(loop)
     begin, every = (loop.get(k, train_loop_default(loop, k))
                     for k in ('val_begin', 'val_interval'))
     if length is None or not (is_int(begin) and is_int(every)) or \
             every < 1 or 'dynamic_intervals' in loop:
         return ', '.join(keys), 'at its first validation'
     total, unit, _ = length
-    # the first multiple of every from begin on (counted, this was a walk
-    # of up to every steps), or the run's end
-    first = -(-max(begin, 1) // every) * every
+    # MMEngine's loops count on from the checkpoint's count (0 in a new
+    # run) and validate after a step that reaches val_begin and a
+    # multiple of every, or the run's end: the first multiple of every
+    # past done from begin on (counted, this was a walk of up to every
+    # steps), or the run's end
+    first = -(-max(begin, done + 1) // every) * every
     return ', '.join(keys), f'after {unit} {min(first, total)}'
 
 
@@ -2139,7 +2191,8 @@ TRAIN_LOOP_KEPT = ('__init__', 'run', 'run_epoch', 'run_iter')
 
 
 def check_validated_model(cfg: Config, config: str,
-                          resumes: Optional[bool] = False) -> None:
+                          resumes: Union[None, bool, ResumedAt] = False
+                          ) -> None:
     """Refuse a training config that validates (the three
     :data:`VALIDATION_SECTIONS` set, as MMEngine's Runner builds its
     validation loop, and a first validation within the run:
@@ -2177,7 +2230,10 @@ def check_validated_model(cfg: Config, config: str,
     alone, which predict. Imports the model stack, only for a config
     that validates. ``resumes``: the run continues a checkpoint past its
     first step (its ``ValidateBeforeTrainHook`` skips:
-    :func:`resumed_past_start`); None where that is not known yet
+    :func:`resumed_past_start`; where it says the checkpoint's epoch and
+    iteration, :class:`ResumedAt`, the line names the first validation
+    after them, and a run resumed at its end is not refused: it trains
+    no step); None where that is not known yet
     (``--resume``, or ``resume = True`` in the config: the work dir's
     newest checkpoint, if any, or the one named, whose meta tells:
     :func:`resume_asked`), not judged: the caller judges again once it
