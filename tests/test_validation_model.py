@@ -716,8 +716,9 @@ def test_a_resumed_runs_hook_does_not_validate(synthetic_root, tmp_path,
     once the work dir's newest checkpoint is looked for) or the config's
     resume = True, and names no epoch of a resumed run's first
     validation where the checkpoint does not say it (its meta's epoch:
-    test_a_resumed_runs_first_validation_is_when_its_loop_runs_it). A tiny CLP run's checkpoint, then --check-config and the
-    run's own check (prepare_config) on the hook's config."""
+    test_a_resumed_runs_first_validation_is_when_its_loop_runs_it). A
+    tiny CLP run's checkpoint, then --check-config and the run's own
+    check (prepare_config) on the hook's config."""
     from openselfsup.apis.train import check_validated_model, prepare_config
     from openselfsup.config import load_config
     base = small_config(CLP_DEMO, str(tmp_path / 'clp_small.py'),
