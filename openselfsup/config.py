@@ -1857,12 +1857,47 @@ def build_scope(node: Any, scope: Any) -> Any:
     to it for that dict and what it builds), else ``scope``, the one in
     force around it (the run's default scope, a wrapper's). A
     ``_scope_=''`` is its own, as the build takes it (MMEngine then
-    fails importing ``'.registry'``); it was taken for unset here.
+    fails importing ``'.registry'``; refused before the run by
+    :func:`check_scope_names`); it was taken for unset here.
     ``node`` may be a whole ``Config`` (``RUNNERS.build``'s: its
     top-level ``_scope_``)."""
     own = node.get('_scope_') if isinstance(node, (dict, Config)) \
         else None
     return own if own is not None else scope
+
+
+def check_scope_names(cfg, config: str) -> None:
+    """Refuse a ``_scope_`` that names no scope anywhere in ``cfg`` (a
+    dict's, the top level's): ``''`` or a value that is not a string.
+    MMEngine 0.10.7 pops ``_scope_`` in every registry build
+    (``build_from_cfg``, which ``build_model_from_cfg`` and
+    ``build_optimizer_from_cfg`` call; ``build_runner_from_cfg``,
+    ``build_scheduler_from_cfg``) and switches to any scope but None
+    (``Registry.switch_scope_and_registry``): ``''`` becomes the current
+    scope and ``import_module('.registry')`` raises a ``TypeError`` that
+    it does not catch (the run stopped on "the 'package' argument is
+    required to perform a relative import for '.registry'", and
+    ``--check-config`` passed: :func:`build_scope` takes ``''`` as a scope,
+    :func:`scope_registry` as none); a non-string fails
+    ``DefaultScope``'s ``AssertionError``. ``_scope_=None`` switches
+    nothing and passes. Torch-free.
+
+    Raises:
+        InputError: one line naming the config, the key and the value.
+    """
+    for key, node in config_dicts(dict(cfg.items())):
+        scope = node.get('_scope_')
+        if scope is None or (isinstance(scope, str) and scope):
+            continue
+        where = f'{key}._scope_' if key else '_scope_'
+        fails = "imports '<scope>.registry', for '' the relative " \
+            "'.registry' (TypeError)" if scope == '' else \
+            'asserts that it is a string (AssertionError)'
+        raise InputError(
+            f'{config}: {where} = {scope!r} names no scope: MMEngine\'s '
+            f'registry build switches to any _scope_ but None and {fails}; '
+            "give a scope's name ('mmpretrain', 'openselfsup') or remove "
+            'the key (the build keeps the scope in force)')
 
 
 def built_class(node: Any, registry: str, scope: str) -> Any:

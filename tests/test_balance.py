@@ -7720,6 +7720,36 @@ def test_a_sweep_without_its_evaluation_loop_says_what_it_needs_it_for(
                 (', or leave out --test' if flags else '')), said
 
 
+def test_a_sweeps_metric_of_no_scope_is_refused_before_its_build(
+        crossmodal_root, tmp_path, capfd):
+    """``val_evaluator = dict(_scope_='')``: the sweep builds its metrics
+    before each run's config check, and stopped on MMEngine's TypeError
+    traceback (importing '.registry'). The config check's line now
+    (``config.check_scope_names``), in ``--check`` and in the run, nothing
+    made; the reference: MMEngine's own build of the metric raises."""
+    from mmengine.registry import METRICS
+
+    from openselfsup.config import load_config
+    from openselfsup.utils import run_cli
+    mod = tool_module('tools/balance_sweep.py')
+    config = tmp_path / 'scoped.py'
+    config.write_text(f'_base_ = {SLIDE_DEMO!r}\n'
+                      "val_evaluator = dict(_scope_='')\n")
+    with pytest.raises(TypeError, match=r"'\.registry'"):
+        METRICS.build(dict(load_config(str(config)).val_evaluator))
+    opts = [f'{k}={v}' for k, v in demo_on_test_slides(
+        crossmodal_root).items()]
+    work = tmp_path / 'sweep'
+    for check in (['--check'], []):
+        code = run_cli(mod.main, [str(config), '--lambdas', '0',
+                                  '--baseline-epochs', '0', '--work-dir',
+                                  str(work), *check, '--cfg-options', *opts])
+        said = capfd.readouterr().err.strip().splitlines()[-1]
+        assert code == 2 and not work.exists(), said
+        assert said.startswith(f"error: {config}: val_evaluator._scope_ = "
+                               "'' names no scope: "), said
+
+
 def test_the_sweeps_check_judges_every_runs_config_without_training(
         crossmodal_root, tmp_path, capfd, monkeypatch):
     """``balance_sweep.py`` had no ``--check`` (``tools/train.py`` has

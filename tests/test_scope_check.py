@@ -1278,3 +1278,58 @@ def test_a_runner_is_built_whatever_scope_an_earlier_runner_left(
     finally:
         DefaultScope._instance_dict.clear()
         DefaultScope._instance_dict.update(kept)
+
+
+@pytest.mark.parametrize('text,key,registry', [
+    ("model = dict(_scope_='')\n", 'model', 'MODELS'),
+    ("optim_wrapper = dict(optimizer=dict(_scope_=''))\n",
+     'optim_wrapper.optimizer', 'OPTIMIZERS'),
+    ("train_dataloader = dict(dataset=dict(_scope_=''))\n",
+     'train_dataloader.dataset', 'DATASETS'),
+    ("param_scheduler = [dict(type='ConstantLR', factor=1.0, _scope_='')]\n",
+     'param_scheduler.0', 'PARAM_SCHEDULERS'),
+    ("model = dict(backbone=dict(_scope_=1))\n", 'model.backbone', 'MODELS'),
+    # the top level's, which RUNNERS.build pops where runner_type is set
+    ("_scope_ = ''\n", '', 'RUNNERS')])
+def test_a_scope_that_names_none_is_refused_as_mmengines_build_fails(
+        tmp_path, capfd, text, key, registry):
+    """A ``_scope_=''`` (or one that is no string) in a config dict:
+    ``--check-config`` passed (``config.build_scope`` took ``''`` as a
+    scope, ``scope_registry`` as none: the run's builds looked up in the
+    registry called on), and the run stopped at MMEngine's build on a
+    TypeError importing '.registry' (a non-string: an AssertionError).
+    One line now, naming the key. The reference: MMEngine's own registry
+    build of that dict, which raises; ``_scope_=None`` and a scope's name
+    are not refused, and MMEngine builds with them."""
+    import mmengine.registry as registries
+    from mmengine.config import Config
+
+    import openselfsup.registry  # noqa: F401 (the project's scope)
+    from openselfsup.config import load_config
+    path = _config(tmp_path, text)
+    said = _check_config_refuses([path], capfd)
+    node = load_config(path)  # the dict, as the config holds it
+    for part in key.split('.') if key else ():
+        node = node[int(part)] if part.isdigit() else node[part]
+    scope = node['_scope_']
+    with pytest.raises((TypeError, AssertionError)) as failed:
+        getattr(registries, registry).build(
+            node if isinstance(node, Config) else dict(node))
+    assert ('.registry' in str(failed.value)) == (scope == '')
+    where = f'{key}._scope_' if key else '_scope_'
+    fails = "imports '<scope>.registry', for '' the relative '.registry' " \
+        '(TypeError)' if scope == '' else \
+        'asserts that it is a string (AssertionError)'
+    assert said == (
+        f"error: {path}: {where} = {scope!r} names no scope: MMEngine's "
+        f'registry build switches to any _scope_ but None and {fails}; give '
+        "a scope's name ('mmpretrain', 'openselfsup') or remove the key (the "
+        'build keeps the scope in force)'), said
+    from openselfsup.config import check_scope_names
+    for given in (None, 'mmengine'):
+        cfg = load_config(_config(tmp_path, text.replace(
+            repr(scope), repr(given)), name='ok.py'))
+        check_scope_names(cfg, 'ok.py')
+        assert isinstance(registries.LOG_PROCESSORS.build(dict(
+            type='LogProcessor', _scope_=given)),
+            registries.LOG_PROCESSORS.get('LogProcessor'))

@@ -58,7 +58,8 @@ from ..utils.console import log_file, short_console, shown
 from ..utils.errors import note_interruption, one_line, terminate_raising
 from ..utils.fingerprint import file_sha1_kept, unread_digests
 from ..utils.io import json_text
-from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
+from ..config import (NUMPY_SEED_MAX, UNSET, check_scope_names,
+                      config_variables,
                       data_contents_change, data_folder_digests,
                       data_folders, default_work_dir, file_contents_change,
                       first_difference, is_int, is_number,
@@ -1526,6 +1527,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     'and model.seed of each lambda run; leave it out (the '
                     'baseline keeps the config\'s seeds)')
     cfg = load_config(config, cfg_options)
+    # before the sweep's own builds (its metrics, an early stopping hook):
+    # a _scope_ of '' was their TypeError traceback
+    check_scope_names(cfg, config)
     # the evaluations each run's runner is given after training (or, the
     # 0-epoch baseline, without it): their loaders are in the worker note
     evaluated = ('val', 'test') if test else ('val',)

@@ -31,7 +31,8 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, built_preprocessor, check_resume_meta,
                       check_seed_reach,
                       accumulation_count, check_dropped_default_hooks,
-                      check_knn_hooks, check_scope_types,
+                      check_knn_hooks, check_scope_names,
+                      check_scope_types,
                       knn_hook_model_unjudged,
                       check_model_files,
                       check_pretrained_file,
@@ -1998,7 +1999,9 @@ def check_config_values(cfg: Config, config_path: str,
     """The config's checks that the launchers' check
     (:func:`check_launch`) and the run (:func:`prepare_config`) share, in
     their order, torch-free: a training config
-    (:func:`check_training_config`), a None under ``default_hooks`` that
+    (:func:`check_training_config`), a ``_scope_`` of ``''`` or no string
+    (:func:`~openselfsup.config.check_scope_names`: MMEngine's build fails
+    on it), a None under ``default_hooks`` that
     drops no hook or that the config's runner cannot drop
     (:func:`~openselfsup.config.check_dropped_default_hooks`), a
     ``KNNEvalHook`` on a model kNN
@@ -2024,6 +2027,7 @@ def check_config_values(cfg: Config, config_path: str,
         the base batch of ``--auto-scale-lr`` (None without it).
     """
     check_training_config(cfg, config_path)
+    check_scope_names(cfg, config_path)  # '' fails every build
     check_dropped_default_hooks(cfg, config_path)
     check_knn_hooks(cfg, config_path)
     check_validated_model(cfg, config_path, resumes)
