@@ -1890,7 +1890,8 @@ def test_a_model_type_is_resolved_under_the_configs_default_scope(
 
 
 
-def test_the_unregistered_model_check_looks_where_the_build_switches():
+def test_the_unregistered_model_check_looks_where_the_build_switches(
+        monkeypatch):
     """The unregistered-type check looks the model's type up as the run's
     build does (``config.built_class``, the ``_scope_`` rule of
     ``config.build_scope``): in the model's own ``_scope_`` where it sets
@@ -1900,9 +1901,18 @@ def test_the_unregistered_model_check_looks_where_the_build_switches():
     registry and refused, where MMEngine builds it; the project's type
     given ``_scope_='mmpretrain'`` passed, where the build stops on
     KeyError; a config without ``default_scope`` was looked up in the
-    process's current scope, not the Runner's ``'mmengine'``. Each against
-    MMEngine's own build under the run's scope (the reference). The
-    user's registry is taken out of MMEngine's tree after."""
+    process's current scope, not the Runner's ``'mmengine'``. A mistyped
+    ``_scope_`` (``'mmpretrian'``, which the build falls back from to
+    MMEngine's root) was refused with the class built with no arguments
+    (``missing 'backbone'``, MoCoV3's TypeError uncaught), and the KeyError
+    named the project's registry where the build names MMEngine's (r191):
+    now the build's own KeyError. Each against MMEngine's own build under
+    the run's scope (the reference). ``default_scope = None`` beside
+    ``custom_imports`` is not judged (an imported module may set the
+    scope; r191: the HLSS demo so was refused as built with no arguments,
+    where MMEngine builds it in the scope the module set). The check
+    builds nothing: each build it asks ends in KeyError. The user's
+    registry is taken out of MMEngine's tree after."""
     import uuid
 
     import mmengine.registry as registry
@@ -1911,6 +1921,25 @@ def test_the_unregistered_model_check_looks_where_the_build_switches():
 
     from openselfsup.apis.train import _refuse_unregistered_model
     from openselfsup.utils import InputError
+    asked = []
+    real = registry.build_from_cfg
+
+    def build(*args, **kwargs):  # what the check asks built, and how
+        try:
+            real(*args, **kwargs)
+        except KeyError:
+            asked.append('KeyError')
+            raise
+        asked.append(f'built {args[0]}')  # constructed (or raised in it)
+    monkeypatch.setattr(registry, 'build_from_cfg', build)
+
+    def check(cfg):
+        try:
+            _refuse_unregistered_model(cfg, 'c.py')
+        except InputError as exc:
+            return str(exc)
+        return None
+
     scope = f'h308user{uuid.uuid4().hex[:8]}'
     theirs = registry.Registry('model', parent=registry.MODELS, scope=scope)
     theirs.register_module(name='H308Tiny', module=torch.nn.Identity)
@@ -1921,27 +1950,34 @@ def test_the_unregistered_model_check_looks_where_the_build_switches():
                  dict(type='H308Tiny'),
                  dict(type='HiDisc', _scope_='mmpretrain'),
                  dict(type='HiDisc'),
-                 dict(type='Identity', _scope_=None))):
+                 dict(type='Identity', _scope_=None),
+                 dict(type='SimCLR', _scope_='mmpretrian'),
+                 dict(type='MoCoV3', _scope_='mmpretrian'))):
             cfg = Config(dict(model=model))
             if run:
                 cfg.default_scope = run
             with registry.DefaultScope.overwrite_default_scope(
                     run or 'mmengine'):
                 try:  # the reference: the Runner's build
-                    registry.MODELS.build(copy.deepcopy(model))
-                    builds = True
-                except KeyError:
-                    builds = False
+                    real(copy.deepcopy(model), registry.MODELS)
+                    refused = None
+                except KeyError as exc:
+                    refused = str(exc).strip("'").partition('. ')[0]
                 except TypeError:  # found, its arguments missing
-                    builds = True
-            try:
-                _refuse_unregistered_model(cfg, 'c.py')
-                said = None
-            except InputError as exc:
-                said = str(exc)
-            assert (said is None) is builds, (run, model, said)
+                    refused = None
+            said = check(cfg)
+            assert (said is None) is (refused is None), (run, model, said)
             if said:
-                assert f"{model['type']} is not in the" in said, said
+                assert refused in said, (said, refused)
+        # None beside custom_imports: where the imported module sets the
+        # project's scope (/tmp/r191/usermod.py), MMEngine finds HLSS
+        cfg = Config(dict(model=dict(type='HLSS'), default_scope=None,
+                          custom_imports=dict(imports=['usermod'])))
+        with registry.DefaultScope.overwrite_default_scope('openselfsup'), \
+                pytest.raises(TypeError, match='missing 3 required'):
+            real(dict(type='HLSS'), registry.MODELS)
+        assert check(cfg) is None
+        assert set(asked) <= {'KeyError'}, asked
     finally:
         registry.MODELS._children.pop(scope, None)
 

@@ -2055,33 +2055,37 @@ def _refuse_unregistered_model(cfg, config: str) -> None:
     16 s there and passed, exit 0, and the run was refused at its build).
     ``config``: the file as the user gave it, named as the other
     refusals name it (it named ``cfg.filename``). The type is looked up
-    as the run's build looks it up (:func:`~openselfsup.config.
-    built_class`: the model's own ``_scope_``, else the run's scope,
-    :func:`~openselfsup.config.run_scope`), as
-    :func:`check_validated_model` looks it up.
+    as the Runner's build looks it up, through MMEngine's root ``MODELS``
+    (:func:`~openselfsup.config.built_class`: the model's own ``_scope_``,
+    else the run's scope as the scope check takes it,
+    :func:`~openselfsup.config.lookup_scope`), and not judged where that
+    is not told (``default_scope = None`` beside ``custom_imports``, which
+    may set the scope: r191, the HLSS demo so was refused as built with no
+    arguments). Nothing is built to find out: the build's ``KeyError`` is
+    asked of the registry the lookup found none in (a ``_scope_`` no
+    registry holds, ``'mmpretrian'``: MMEngine's root, as the build says).
     """
     from mmengine.registry import DefaultScope, build_from_cfg
 
-    from ..config import build_scope, built_class
-    from ..registry import MODELS
+    from ..config import build_scope, built_class, lookup_scope, \
+        scope_registry
     kind = cfg.model.get('type')
     if not isinstance(kind, str):
         return
-    # resolved as the run's build resolves it (config.built_class): in the
-    # model's own _scope_ where it sets one, else the config's
-    # default_scope (review r124: 'openselfsup.SimCLR' under
-    # default_scope='mmpretrain' is mmpretrain's SimCLR; a type of a
-    # user's scope given that _scope_ was refused, looked up in the
-    # config's), and a class found here must not be built: nothing is
-    # built unless it resolves to none
-    if built_class(cfg.model, 'MODELS', run_scope(cfg)) is not None:
+    # the model's own _scope_ (config.build_scope), else the run's scope
+    # where the config tells it (review r124: 'openselfsup.SimCLR' under
+    # default_scope='mmpretrain' is mmpretrain's SimCLR; r191: None beside
+    # custom_imports builds in whatever scope is current then)
+    scope = build_scope(cfg.model, lookup_scope(cfg))
+    if scope is None or built_class(cfg.model, 'MODELS', scope) is not None:
         return
-    # the build's own KeyError, in the scope the run's build looks in
-    # ('' for default_scope None: none set)
-    scope = build_scope(cfg.model, run_scope(cfg)) or None
-    with DefaultScope.overwrite_default_scope(scope), \
+    # the build's own KeyError, from the registry it found none in: with
+    # that registry's scope current, build_from_cfg looks up there again
+    # (and finds none, so constructs nothing)
+    registry = scope_registry('MODELS', scope)
+    with DefaultScope.overwrite_default_scope(registry.scope), \
             settings_refused(cfg, 'model or data', file=config):
-        build_from_cfg(dict(type=kind), MODELS)  # raises: no class found
+        build_from_cfg(dict(type=kind), registry)  # raises: no class found
 
 
 #: the sections from which MMEngine's Runner builds a validation loop,
