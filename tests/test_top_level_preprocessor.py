@@ -655,3 +655,55 @@ def test_a_preprocessor_without_a_batched_version_is_named_where_set(
         fixed = load_config(path, {f'{key}.type': 'SelfSupDataPreprocessor'})
         apply_fast_path(fixed, cuda=False)
         assert _merged(fixed) == _merged(shipped)
+
+
+def test_the_launchers_check_refuses_a_batched_preprocessors_views(
+        tmp_path, monkeypatch):
+    """The launchers' ``--check-config`` (``train.check_launch``, which
+    ``dist_train.sh`` / ``slurm_train.sh`` run before they start any
+    process) judges the views of a batched-views preprocessor the config
+    gives itself on the per-image path (``augment_on='cpu'``) as the run
+    does: review r191, 3 view pipelines for 2 views passed it, exit 0, and
+    each started process refused them. The check's line is the run's
+    (``apply_fast_path``'s, the reference), for both layouts, a count and a
+    transform without a batched version; the check runs once in each
+    (counted: one call in ``--check-config``, one in a run's
+    ``prepare_config``, which ``--check-config`` is not part of)."""
+    import importlib
+    fast_path = importlib.import_module('openselfsup.apis.fast_path')
+    train = importlib.import_module('openselfsup.apis.train')
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    view = Config.fromfile(CLP_DEMO).view_pipeline
+
+    def config(views, move, name):
+        cfg = Config.fromfile(CLP_DEMO)
+        cfg.model.data_preprocessor = dict(
+            cfg.model.data_preprocessor,
+            type='BatchAugSelfSupDataPreprocessor', views=views)
+        if move:
+            _top_level(cfg)
+        cfg.augment_on = 'cpu'
+        path = str(tmp_path / f'{name}.py')
+        cfg.dump(path)
+        return path
+
+    for move in (False, True):
+        for views in ([view] * 3, view + [dict(type='RandomErasing')]):
+            path = config(views, move, f'{move}{len(views)}')
+            with pytest.raises(InputError) as run:
+                fast_path.apply_fast_path(load_config(path), cuda=False)
+            with pytest.raises(InputError) as check:
+                train.check_launch(path, data_check=False)
+            assert str(check.value) == str(run.value)
+    calls = []
+    real = fast_path.check_given_batched_views
+    counted = lambda cfg: (calls.append(1), real(cfg))[1]  # noqa: E731
+    monkeypatch.setattr(fast_path, 'check_given_batched_views', counted)
+    monkeypatch.setattr(train, 'check_given_batched_views', counted)
+    path = config(view, False, 'one')
+    train.check_launch(path, data_check=False)
+    assert len(calls) == 1
+    train.prepare_config(load_config(path), path,
+                         work_dir=str(tmp_path / 'run'))
+    assert len(calls) == 2

@@ -59,7 +59,8 @@ from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
 from ..utils.console import to_log_file
 from ..utils.launcher import launcher_env, port_taken_line
 from .fast_path import (apply_fast_path, check_fast_path_values,
-                        fast_path_warnings, float32_block)
+                        check_given_batched_views, fast_path_warnings,
+                        float32_block)
 
 
 def check_gpu_count(requested: int) -> None:
@@ -2322,7 +2323,14 @@ def check_loaded_config(cfg: Config, config: str,
     whether the run continues a checkpoint past its first step
     (:func:`resume_asked`);
     ``needed``: the evaluations the caller cannot do without (the
-    sweep's, :func:`check_loop_sections`).
+    sweep's, :func:`check_loop_sections`). On the per-image path
+    (``augment_on='cpu'``, whatever the machine), a batched-views
+    preprocessor the config gives itself has its views judged as the
+    run's :func:`~openselfsup.apis.fast_path.apply_fast_path` judges them
+    (:func:`~openselfsup.apis.fast_path.check_given_batched_views`, which
+    imports the model stack for such a preprocessor alone; r191: 3 view
+    pipelines for 2 views passed, exit 0, and each started process
+    refused them).
 
     Returns:
         list[str]: the scope check's warnings and what each started
@@ -2330,6 +2338,9 @@ def check_loaded_config(cfg: Config, config: str,
         (:func:`~openselfsup.apis.fast_path.fast_path_warnings`).
     """
     check_config_values(cfg, config, auto_scale_lr, resumes, needed)
+    if cfg.get('augment_on', 'cpu') == 'cpu':  # 'auto': the device path
+        # on the launchers' GPUs, which replaces the preprocessor
+        check_given_batched_views(cfg)
     return check_scope_types(cfg, config) + fast_path_warnings(cfg)
 
 
