@@ -1333,3 +1333,81 @@ def test_a_scope_that_names_none_is_refused_as_mmengines_build_fails(
         assert isinstance(registries.LOG_PROCESSORS.build(dict(
             type='LogProcessor', _scope_=given)),
             registries.LOG_PROCESSORS.get('LogProcessor'))
+
+
+def test_the_optimizer_check_follows_the_constructors_two_lookups():
+    """MMEngine's ``DefaultOptimWrapperConstructor.__call__`` looks the
+    optimizer's type up in the scope current, its ``_scope_`` aside
+    (``switch_scope_and_registry(None)``), then builds it in its
+    ``_scope_``: the runner's check looked in the ``_scope_`` alone, so
+    ``LARS`` of ``_scope_='mmpretrain'`` under ``'mmengine'`` passed it
+    and the build stopped on ``None is not a callable object`` (review
+    r191). Now each optimizer, with each own scope, under each run scope,
+    behind the default constructor and mmpretrain's subclass of it, is
+    refused where MMEngine's own build of the wrapper fails (the
+    reference), in the check's line (not the build's error quoted), and
+    the name the line offers builds there. A
+    constructor of its own ``__call__``, which builds the optimizer
+    without the first lookup, is judged by the build's lookup alone (it
+    is taken out of MMEngine's tree after)."""
+    import itertools
+    import uuid
+
+    import mmengine.registry as registry
+    import torch
+    from mmengine.config import Config
+    from mmengine.optim import DefaultOptimWrapperConstructor
+
+    from openselfsup.engine.runner import AtomicRunner
+    class Layered(torch.nn.Linear):  # as mmpretrain's decay asks
+        def get_layer_depth(self, name):
+            return 0, 1
+
+    runner = AtomicRunner.__new__(AtomicRunner)
+    runner.model = Layered(2, 2)
+    runner._config_name = lambda: 'c.py'
+
+    class Direct(DefaultOptimWrapperConstructor):
+        def __call__(self, model):  # the build alone, no first lookup
+            optimizer = registry.OPTIMIZERS.build(dict(
+                self.optimizer_cfg, params=model.parameters()))
+            return registry.OPTIM_WRAPPERS.build(
+                self.optim_wrapper_cfg, default_args=dict(
+                    optimizer=optimizer))
+    direct = f'H312Direct{uuid.uuid4().hex[:8]}'
+    registry.OPTIM_WRAPPER_CONSTRUCTORS.register_module(
+        name=direct, module=Direct)
+    refused = 0
+    try:
+        for run, own, kind, constructor in itertools.product(
+                ('mmengine', 'openselfsup', 'mmpretrain'),
+                ('mmpretrain', 'openselfsup', 'mmengine', 'mmpretrian'),
+                ('LARS', 'OpenSelfSupLARS', 'SGD', 'mmpretrain.LARS'),
+                (None, 'mmpretrain.LearningRateDecayOptimWrapperConstructor',
+                 direct)):
+            runner.cfg = Config(dict(default_scope=run))
+            wrapper = dict(type='OptimWrapper', optimizer=dict(
+                type=kind, lr=0.1, weight_decay=0.0, _scope_=own))
+            if constructor:
+                wrapper['constructor'] = constructor
+                if 'Decay' in constructor:  # its layer-wise groups
+                    wrapper['paramwise_cfg'] = dict(layer_decay_rate=1.0)
+            builds, said = _built_and_said(runner, wrapper, run)
+            case = (run, own, kind, constructor, said)
+            assert (said is None) is builds, case
+            if said is None:
+                continue
+            refused += 1
+            # the check's line and its way out, not the build's quoted
+            # (the check passed it: 'None is not a callable object')
+            assert said.startswith('c.py: optim_wrapper.optimizer.type'), \
+                case
+            assert 'custom_imports' in said or 'default_scope' in said, case
+            offered = re.search(r"give it as '([^']+)'", said)
+            if offered:  # the name offered builds
+                wrapper['optimizer']['type'] = offered.group(1)
+                assert _built_and_said(runner, wrapper, run) == (
+                    True, None), case
+        assert refused
+    finally:
+        registry.OPTIM_WRAPPER_CONSTRUCTORS._module_dict.pop(direct, None)

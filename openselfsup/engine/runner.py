@@ -3482,31 +3482,60 @@ _CHILD_SIGNALS = tuple(getattr(signal, n) for n in ('SIGCHLD',)
 _FULL_DISK_BYTES = 1 << 20
 
 
+def _looks_up_first(optim_wrapper: dict, scope: str) -> bool:
+    """Whether the constructor MMEngine's ``build_optim_wrapper`` builds
+    for ``optim_wrapper`` (its ``constructor``, else
+    ``DefaultOptimWrapperConstructor``; looked up as the build looks it
+    up under the default scope ``scope``: :func:`~openselfsup.config.
+    built_class`) looks the optimizer's type up in ``scope`` before it
+    builds it: ``DefaultOptimWrapperConstructor`` and a subclass that
+    keeps its ``__call__`` (:func:`~openselfsup.config.runs_as`); a
+    constructor of its own ``__call__``, or of no class found, is not
+    taken to."""
+    from mmengine.optim import DefaultOptimWrapperConstructor
+
+    from ..config import built_class, runs_as
+    maker = dict(type=optim_wrapper.get(
+        'constructor', 'DefaultOptimWrapperConstructor'))
+    return runs_as(built_class(maker, 'OPTIM_WRAPPER_CONSTRUCTORS', scope),
+                   (DefaultOptimWrapperConstructor,),
+                   ('__call__',)) is not None
+
+
 def _check_optimizer_type(cfg, optimizer: dict, config: str,
-                          scope: str) -> None:
+                          scope: str, first_lookup: bool = True) -> None:
     """Refuse ``optim_wrapper.optimizer`` of a ``type`` the run's build
-    does not find: looked up where MMEngine's constructor builds it, in
-    the optimizer's own ``_scope_`` or ``scope``, the default scope
-    current when the runner builds it (``''``: none, each build on
-    MMEngine's root; :func:`~openselfsup.config.scope_registry`), as
+    does not find: looked up where MMEngine's constructor looks it up.
+    ``DefaultOptimWrapperConstructor.__call__`` (``first_lookup``: the
+    constructor is it or a subclass that keeps its ``__call__``,
+    mmpretrain's ``LearningRateDecayOptimWrapperConstructor``) looks the
+    type up first in ``scope``, the default scope current when the runner
+    builds it (``''``: none, MMEngine's root;
+    :func:`~openselfsup.config.scope_registry`), the optimizer's
+    ``_scope_`` aside (``switch_scope_and_registry(None)``, for the name
+    of its first argument: a miss is ``None is not a callable object``),
+    then builds it in its own ``_scope_`` or ``scope``, as
     :func:`~openselfsup.config.build_scope` takes it (``_scope_=None`` is
     none of its own, which the build pops: it was judged as one, the
     project's optimizer out of the run's scope named as no known
-    optimizer ``in its _scope_``, not given the scope check's line). It
-    was looked up in the project's registry whatever the scope:
-    ``OpenSelfSupLARS`` under ``'mmpretrain'`` with a constructor named
-    passed, and stopped the build on KeyError, while a type only the
-    run's scope holds, a user's scope's or ``'mmengine.SGD'`` under
-    ``'mmengine'``, was refused as no known optimizer; then in the scope
-    the config tells (r155: an ``AtomicRunner`` built through MMEngine's
-    Python API, ``default_scope='openselfsup'`` and no config, was
-    refused as looking up in ``'mmengine'``). A type of the project's
-    that the scope does not reach, as given or with its scope
-    (``'openselfsup.OpenSelfSupLARS'`` under ``'mmengine'``), is the
-    scope check's line (:func:`~openselfsup.config.scope_refusal`);
-    another, the closest names there and the ways out (a known optimizer
-    under the project's scope, which the line does not name; else one
-    that scope's registry holds)."""
+    optimizer ``in its _scope_``, not given the scope check's line). The
+    first lookup was not judged (r191: ``LARS`` of ``_scope_=
+    'mmpretrain'`` under ``'mmengine'`` passed, and the build stopped on
+    that TypeError). It was looked up in the project's registry whatever
+    the scope: ``OpenSelfSupLARS`` under ``'mmpretrain'`` with a
+    constructor named passed, and stopped the build on KeyError, while a
+    type only the run's scope holds, a user's scope's or
+    ``'mmengine.SGD'`` under ``'mmengine'``, was refused as no known
+    optimizer; then in the scope the config tells (r155: an
+    ``AtomicRunner`` built through MMEngine's Python API,
+    ``default_scope='openselfsup'`` and no config, was refused as looking
+    up in ``'mmengine'``). A type of the project's that the scope does
+    not reach, as given or with its scope (``'openselfsup.OpenSelfSupLARS'``
+    under ``'mmengine'``), is the scope check's line
+    (:func:`~openselfsup.config.scope_refusal`); another, the closest
+    names there and the ways out (a known optimizer under the project's
+    scope, which the line does not name; else one that scope's registry
+    holds)."""
     from ..config import (PROJECT_SCOPE, _scope_said, build_scope,
                           scope_refusal, scope_registry)
     from ..registry import OPTIMIZERS, known_names
@@ -3515,10 +3544,18 @@ def _check_optimizer_type(cfg, optimizer: dict, config: str,
     # included, which the build pops and switches nothing by), else the
     # runner's
     own_scope = build_scope(optimizer, None)
-    scope = build_scope(optimizer, scope)
-    there = scope_registry('OPTIMIZERS', scope)
-    if there.get(kind) is not None:
+    # the scopes looked in, in the constructor's order: the current one,
+    # its _scope_ aside, then the build's
+    looked = list(dict.fromkeys(
+        ([scope] if first_lookup else []) + [build_scope(optimizer, scope)]))
+    missed = [s for s in looked
+              if scope_registry('OPTIMIZERS', s).get(kind) is None]
+    if not missed:
         return
+    # missed where the constructor looks first, its _scope_ aside
+    aside = own_scope is not None and missed[0] != own_scope
+    scope = missed[0]
+    there = scope_registry('OPTIMIZERS', scope)
     key = 'optim_wrapper.optimizer'
     if cfg.get('default_scope', 'mmengine') != (scope or None):
         # the runner's scope is not the config's (built through the
@@ -3527,20 +3564,37 @@ def _check_optimizer_type(cfg, optimizer: dict, config: str,
     OPTIMIZERS.import_from_location()
     scoped = kind.startswith(f'{PROJECT_SCOPE}.')
     own = kind[len(PROJECT_SCOPE) + 1:] if scoped else kind
-    if own in OPTIMIZERS.module_dict and own_scope is None:
-        # the project's own, out of the run's scope: the scope check's line
+    if own in OPTIMIZERS.module_dict and (own_scope is None or aside):
+        # the project's own, out of the run's scope: the scope check's
+        # line, its scoped type offered where every lookup finds it
         raise InputError(scope_refusal(
-            cfg, config, scope, key, kind, not scoped and there.get(
-                f'{PROJECT_SCOPE}.{kind}') is not None))
-    said = f'its _scope_ {scope!r}' if own_scope is not None else \
-        _scope_said(cfg, scope)[0]
+            cfg, config, scope, key, kind, not scoped and all(
+                scope_registry('OPTIMIZERS', s).get(
+                    f'{PROJECT_SCOPE}.{kind}') is not None
+                for s in looked)))
+    if aside:
+        said = (f"{_scope_said(cfg, scope)[0]}, where MMEngine's "
+                'DefaultOptimWrapperConstructor looks it up first, its '
+                f'_scope_ {own_scope!r} aside')
+    elif own_scope is not None:
+        said = f'its _scope_ {scope!r}'
+    else:
+        said = _scope_said(cfg, scope)[0]
+    # its _scope_'s name for it, where every lookup finds it so
+    named = f'{own_scope}.{kind}' if aside and '.' not in kind else None
+    if named and any(scope_registry('OPTIMIZERS', s).get(named) is None
+                     for s in looked):
+        named = None
     _, near = known_names(there, kind)
     raise InputError(
         f'{config}: {key}.type={kind!r} is no known optimizer'
-        + ('' if scope == PROJECT_SCOPE else f' in {said}')
+        + ('' if scope == PROJECT_SCOPE and not aside else f' in {said}')
         + (f' (did you mean {" or ".join(near)}?)' if near else '')
         # the project's scope is not named: "that registry" had no referent
-        + ('; give a known optimizer' if scope == PROJECT_SCOPE else
+        + (f'; give it as {named!r}, its _scope_\'s name, which both '
+           'lookups find, or an optimizer that scope\'s registry holds'
+           if named else '; give a known optimizer'
+           if scope == PROJECT_SCOPE else
            "; give an optimizer that scope's registry holds")
         + ", or import the module registering yours (custom_imports = "
         "dict(imports=['<module>']))")
@@ -5562,8 +5616,10 @@ class AtomicRunner(Runner):
 
             # the scope MMEngine's constructor builds the optimizer in
             current = DefaultScope.get_current_instance()
+            scope = current.scope_name if current else ''
             _check_optimizer_type(self.cfg, optimizer, self._config_name(),
-                                  current.scope_name if current else '')
+                                  scope, _looks_up_first(optim_wrapper,
+                                                         scope))
         maker = optim_wrapper.get('constructor') \
             if isinstance(optim_wrapper, dict) else None
         what = 'optimizer' if maker is None else \
