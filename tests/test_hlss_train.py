@@ -1933,12 +1933,11 @@ def test_the_unregistered_model_check_looks_where_the_build_switches(
         asked.append(f'built {args[0]}')  # constructed (or raised in it)
     monkeypatch.setattr(registry, 'build_from_cfg', build)
 
-    def check(cfg):
+    def check(cfg):  # the check's line, None where it passes
         try:
-            _refuse_unregistered_model(cfg, 'c.py')
+            return _refuse_unregistered_model(cfg, 'c.py')
         except InputError as exc:
             return str(exc)
-        return None
 
     scope = f'h308user{uuid.uuid4().hex[:8]}'
     theirs = registry.Registry('model', parent=registry.MODELS, scope=scope)
