@@ -1359,17 +1359,17 @@ def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
     settings, not by the files they name: another pretrained checkpoint
     at the same path, or the same relative path run from another
     directory, replaced its results without a word. The files' SHA-1 is
-    recorded and compared (the same file elsewhere is the same model: the
-    model's SHA-1 holds a mark in place of the path of a file there, and
-    the path where none is); a record written before the files were
-    recorded is compared as then. The model and its kNN are stand-ins."""
+    recorded and compared (the same file elsewhere is the same model; the
+    model's SHA-1 holds the path as the config gives it, a file there or
+    not: only the files a TextInitHead initialises its text rows from are
+    given by a mark); a record written before the files were recorded is
+    compared as then. The model and its kNN are stand-ins."""
     import hashlib
     import json
 
     from mmengine.config import Config
 
     from openselfsup.apis.knn import knn_eval_checkpoint
-    from openselfsup.config import NAMED_FILE
     from openselfsup.evaluation import knn as knn_module
     from openselfsup.models import extraction
     from openselfsup.utils import config_sha1
@@ -1400,9 +1400,9 @@ def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
     with pytest.raises(InputError) as err:
         knn_eval_checkpoint(str(config), None, str(out))
     model = json.loads(kept)['model_config_sha1'][:12]
-    section = Config.fromfile(str(config)).model.to_dict()
-    section['backbone']['init_cfg']['checkpoint'] = NAMED_FILE
-    assert model == config_sha1(section)[:12]  # the mark, by hand
+    # the path as given, by hand
+    assert model == config_sha1(Config.fromfile(str(config)).model
+                                .to_dict())[:12]
     init = f'random init (seed 0) of {config} (model config SHA-1 {model}'
     assert str(err.value) == (
         f'{path}: holds the kNN results of {init}; {key}: file SHA-1 '
@@ -1411,10 +1411,8 @@ def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
         'replace them')
     assert open(path).read() == kept and len(built) == 1
     os.remove(tmp_path / 'b' / 'weights' / 'w.pth')  # no file there
-    pathed = config_sha1(Config.fromfile(str(config)).model.to_dict())
     with pytest.raises(InputError, match=re.escape(
-            f'not of random init (seed 0) of {config} (model config SHA-1 '
-            f'{pathed[:12]}; {key}: no file)')):
+            f'not of {init}; {key}: no file)')):
         knn_eval_checkpoint(str(config), None, str(out))
     monkeypatch.chdir(tmp_path / 'c')  # the same file elsewhere: its own
     knn_eval_checkpoint(str(config), None, str(out))
@@ -3759,3 +3757,66 @@ def test_hlss_results_survive_moving_the_checkout(tmp_path, monkeypatch):
         '; model.data_preprocessor.mean.0: unset -> 1.0; 1 more differs); '
         'give another --out-dir, or delete it to replace them'), \
         str(err.value)
+
+
+def test_a_value_that_names_a_file_here_is_still_a_setting(tmp_path,
+                                                            monkeypatch):
+    """Review r189: the model SHA-1 gave every value that named a file
+    relative to the current directory by the mark, not only a file
+    argument's: with empty files ``RN50-quickgelu`` and ``RN50`` there,
+    the HLSS demo's baseline (and a checkpoint's results) under
+    ``model.backbone.model_name=RN50`` replaced those of RN50-quickgelu
+    without a word, as did HiDisc's ``style=caffe`` those of
+    ``style=pytorch`` with files of those names. Only the files a
+    ``TextInitHead`` initialises its text rows from are given by the mark
+    (the attribute files): every other value is the setting it is,
+    another one refused and named. The references are by hand; the kNN
+    is a stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data, the cwd tmp_path
+    pytest.importorskip('open_clip')
+    import json
+
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.config import without_initial_weights
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.utils import config_sha1
+    for name in ('RN50-quickgelu', 'RN50', 'log', 'pytorch', 'caffe'):
+        (tmp_path / name).write_text('')  # one content: one digest
+    evaluated = []
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
+        evaluated.append(1), dict(k=1, patch=level, slide=level,
+                                  patient=level))[1])
+    demo = os.path.join(os.path.dirname(HIDISC_DEMO),
+                        'hlss_rn50w8_synthetic.py')
+    rn50 = {'model.backbone.model_name': 'RN50'}
+    other = "(model.backbone.model_name: 'RN50-quickgelu' -> 'RN50')"
+    out = str(tmp_path / 'knn')
+    _, path = knn_eval_checkpoint(demo, None, out)
+    # the attribute files by the mark, model_name and align_mode as set
+    assert json.load(open(path))['model_config_sha1'] == config_sha1(
+        _attributes_marked(Config.fromfile(demo).model.to_dict()))
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(demo, None, out, rn50)
+    assert other in str(err.value), str(err.value)
+    ckpt = tmp_path / 'run' / 'iter_2.pth'
+    built = _hlss_checkpoint(Config.fromfile(demo), ckpt)
+    _, path = knn_eval_checkpoint(demo, str(ckpt), out)
+    assert json.load(open(path))['model_config_sha1'] == config_sha1(
+        _attributes_marked(without_initial_weights(built.to_dict())))
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(demo, str(ckpt), out, rn50)
+    assert 'under another model section' in str(err.value) and \
+        other[1:-1] in str(err.value), str(err.value)
+    # HiDisc's backbone style, a checkpoint's
+    ckpt = _demo_checkpoint(tmp_path / 'hidisc' / 'iter_2.pth')
+    _, path = knn_eval_checkpoint(HIDISC_DEMO, str(ckpt), out,
+                                  {'model.backbone.style': 'pytorch'})
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(HIDISC_DEMO, str(ckpt), out,
+                            {'model.backbone.style': 'caffe'})
+    assert "model.backbone.style: 'pytorch' -> 'caffe'" in str(err.value), \
+        str(err.value)
+    assert len(evaluated) == 3

@@ -26,8 +26,8 @@ from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
                       knn_is_for, knn_is_not_for, knn_model_refusal,
                       knn_scope_roots,
                       load_config, model_settings, model_settings_sha1,
-                      named_file_digests, named_files, recorded_settings,
-                      with_file_values)
+                      named_file_digests, recorded_settings,
+                      text_row_files, with_file_values)
 from ..datasets.data_files import patch_root
 from ..utils import (InputError, check_replaceable, check_seed,
                      check_writable, is_int, read_once, reading_once,
@@ -138,7 +138,8 @@ def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
 
 
 #: the results' field of the SHA-1 of the model section with the paths
-#: of the local files it names (:class:`ModelRecord`), where it differs
+#: of the files its heads initialise their text rows from
+#: (:class:`ModelRecord`), where it differs
 #: from ``model_config_sha1``: what results written before recorded as
 #: their ``model_config_sha1``, by which ``knn_summary.py`` knows them as
 #: this model's (:func:`same_model_sha1s`)
@@ -147,8 +148,8 @@ MODEL_SHA1_WITH_PATHS = 'model_config_sha1_with_paths'
 
 def same_model_sha1s(records: Sequence[dict]) -> List[Optional[str]]:
     """Per kNN result, its ``model_config_sha1`` as this version records
-    it: a result written before it left out where the model's local files
-    lie (their paths in its SHA-1) takes the SHA-1 of a result among
+    it: a result written before it left out where the model's attribute
+    files lie (their paths in its SHA-1) takes the SHA-1 of a result among
     ``records`` that records it as :data:`MODEL_SHA1_WITH_PATHS` (the same
     model, from the same checkout); else as recorded (None where none)."""
     newer = {r[MODEL_SHA1_WITH_PATHS]: r.get('model_config_sha1')
@@ -935,8 +936,9 @@ def check_own_results(json_path: str, source: str,
     config's ``model`` section (``model_config_sha1``,
     :func:`~openselfsup.utils.config_sha1`), wherever its config file
     lies (the section as it resolves: not the file's comments) and
-    wherever the local files it names lie (the checkout's HLSS attribute
-    files, by absolute paths: :func:`model_record`), and the
+    wherever the files its heads initialise their text rows from lie
+    (the checkout's HLSS attribute files, by absolute paths:
+    :func:`model_record`), and the
     contents of the local files that section names
     (``model_files_sha1``: a pretrained checkpoint, an
     ``embeddings_file``; :func:`~openselfsup.config.named_file_digests`),
@@ -1018,8 +1020,9 @@ def check_own_results(json_path: str, source: str,
             (:func:`model_sha1s_with_paths`): a record of one is of this
             section (None: ``model_sha1`` alone).
         file_keys (collection of str): the dotted keys at which the
-            ``model`` section names local files now
-            (:func:`~openselfsup.config.named_files`): their paths are not
+            ``model`` section names the files its heads initialise their
+            text rows from now (:func:`~openselfsup.config.
+            text_row_files`): their paths are not
             named among the keys that differ where the record holds one
             there too (the SHA-1 holds a mark in their place).
 
@@ -1180,7 +1183,8 @@ def _model_key_change(record: dict, model_flat: Optional[Dict],
     not known (a JSON written before they were recorded) or they agree;
     the key named where the config sets it (``key_at``: a top-level-only
     data preprocessor's ``data_preprocessor.mean``; None: as built). A
-    key of ``file_keys`` (where the section names a local file now) whose
+    key of ``file_keys`` (where the section names a file its heads
+    initialise their text rows from now) whose
     recorded value is a path too is not compared: where the file lies is
     not what the model is (:func:`model_record`)."""
     there = record.get('model_settings')
@@ -1236,8 +1240,8 @@ class ModelRecord(NamedTuple):
     built: dict
     #: ``{dotted key: part}`` built in place of the config's
     stand_ins: dict
-    #: ``model_config_sha1``: the SHA-1 of ``built``, the local files it
-    #: names by a mark, not by where they lie
+    #: ``model_config_sha1``: the SHA-1 of ``built``, the files its heads
+    #: initialise their text rows from by a mark, not by where they lie
     #: (:func:`~openselfsup.config.without_file_paths`)
     sha1: str
     #: ``model_settings``: ``own`` key by key
@@ -1257,8 +1261,9 @@ def model_sha1s_with_paths(built: dict, weights_loaded: bool,
     """The SHA-1s that results written before the files' paths were left
     out of ``model_config_sha1`` (:func:`model_record`) recorded for the
     ``model`` section ``built`` (:attr:`ModelRecord.built`): of the
-    section with the paths of the local files it names
-    (:func:`~openselfsup.config.model_settings_sha1` with ``paths``),
+    section with the paths of the files its heads initialise their text
+    rows from (:func:`~openselfsup.config.model_settings_sha1` with
+    ``paths``),
     where they lie now and where ``record``'s ``model_settings`` says
     they lay (the same model evaluated from another checkout; what the
     files held is compared apart)."""
@@ -1286,9 +1291,12 @@ def model_record(cfg, weights_loaded: bool) -> ModelRecord:
     names its initial weights (``init_cfg``, ``pretrained``: replaced, the
     features the same) is left out of the fingerprints. The SHA-1 is of
     the section as built, stand-ins included, as results already written
-    record it, with the local files it names (the HLSS attribute files)
-    by a mark, not by their paths (:func:`~openselfsup.config.
-    without_file_paths`): the same model wherever the checkout lies (what
+    record it, with the files its ``TextInitHead`` s initialise their
+    text rows from (the HLSS attribute files) by a mark, not by their
+    paths (:func:`~openselfsup.config.without_file_paths`; no other
+    value, one that names a file only where the current directory holds
+    one of its name too: :data:`~openselfsup.config.TEXT_ROW_FILES`): the
+    same model wherever the checkout lies (what
     those files hold counts apart at initialisation, ``model_files_sha1``;
     a checkpoint's weights replace what they initialise), and beside it
     the SHA-1 with their paths, that results written before recorded
@@ -1354,7 +1362,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         section as built for it, :func:`~openselfsup.models.open_clip.
         without_clip_weights`, without the keys that name its initial
         weights, :func:`~openselfsup.config.without_initial_weights`; the
-        local files it names by a mark, not by where they lie, and the
+        files its heads initialise their text rows from by a mark, not by
+        where they lie, and the
         SHA-1 with their paths, the form results written before recorded,
         as ``model_config_sha1_with_paths`` where it differs:
         :func:`model_record`), the
@@ -1490,7 +1499,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                       functools.partial(key_where_set, cfg),
                       functools.partial(model_sha1s_with_paths, model_cfg,
                                         checkpoint is not None),
-                      list(named_files(own_model, 'model')))
+                      list(text_row_files(own_model, 'model')))
     # the table and plot written with it: a user's file of their name
     # beside no results JSON was replaced without a word
     check_replaceable(json_path, ('checkpoint',),
