@@ -3820,3 +3820,60 @@ def test_a_value_that_names_a_file_here_is_still_a_setting(tmp_path,
     assert "model.backbone.style: 'pytorch' -> 'caffe'" in str(err.value), \
         str(err.value)
     assert len(evaluated) == 3
+
+
+def test_a_refusal_of_results_of_before_names_one_form_of_sha1(
+        tmp_path, monkeypatch):
+    """Review r189: refused against results written before the model
+    SHA-1 gave the attribute files by a mark, the line named the record's
+    SHA-1 in that form (the files' paths in it) and this run's in the new
+    one, as if the model section had changed where only a file's contents
+    had. Both sides are in the record's form: the record's own SHA-1 for
+    this section (an edited attribute file, from the other clone too),
+    this section's with the paths where they lie now for another section
+    (a checkpoint's). The SHA-1s are by hand; the kNN is a stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
+    pytest.importorskip('open_clip')
+    import json
+
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import (MODEL_SHA1_WITH_PATHS,
+                                      knn_eval_checkpoint)
+    from openselfsup.config import without_initial_weights
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.utils import config_sha1
+    a, b = (_hlss_checkout(tmp_path / name) for name in 'ab')
+    with_paths = config_sha1(Config.fromfile(a).model.to_dict())
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: dict(
+        k=1, patch=level, slide=level, patient=level))
+    out = str(tmp_path / 'knn')
+    _, path = knn_eval_checkpoint(a, None, out)
+    old = json.load(open(path))  # as written before, from clone a
+    old['model_config_sha1'] = old.pop(MODEL_SHA1_WITH_PATHS)
+    assert old['model_config_sha1'] == with_paths
+    open(path, 'w').write(json.dumps(old))
+    patch = tmp_path / 'b' / 'configs' / '_base_' / 'hlss_attributes' / \
+        'patch.json'
+    patch.write_text(patch.read_text() + '\n')  # other contents, same text
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(b, None, out)
+    assert str(err.value).count(
+        f'(model config SHA-1 {with_paths[:12]}; '
+        'model.heads.patch.attributes: file SHA-1 ') == 2, str(err.value)
+    # a checkpoint's results of before, under another model section
+    ckpt = tmp_path / 'run' / 'iter_2.pth'
+    built = without_initial_weights(
+        _hlss_checkpoint(Config.fromfile(a), ckpt).to_dict())
+    _, path = knn_eval_checkpoint(a, str(ckpt), out)
+    old = json.load(open(path))
+    old['model_config_sha1'] = old.pop(MODEL_SHA1_WITH_PATHS)
+    assert old['model_config_sha1'] == config_sha1(built)
+    open(path, 'w').write(json.dumps(old))
+    built['heads']['patch']['align_mode'] = 'off'
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(a, str(ckpt), out,
+                            {'model.heads.patch.align_mode': 'off'})
+    assert (f"model config SHA-1: {old['model_config_sha1'][:12]} -> "
+            f'{config_sha1(built)[:12]}') in str(err.value), str(err.value)

@@ -919,7 +919,8 @@ def check_own_results(json_path: str, source: str,
                       model_flat: Optional[Dict] = None,
                       built_flat: Optional[Dict] = None,
                       key_at: Optional[Callable[[str], str]] = None,
-                      earlier_sha1s: Optional[Callable[[dict], Set[str]]]
+                      earlier_sha1s: Optional[Callable[[dict],
+                                                       Sequence[str]]]
                       = None, file_keys: Collection[str] = ()) -> None:
     """Refuse to replace another model's kNN results in ``json_path``, or
     the same model's under other kNN settings.
@@ -1016,9 +1017,11 @@ def check_own_results(json_path: str, source: str,
             None: as built.
         earlier_sha1s (callable or None): given the JSON's record, the
             SHA-1s of this ``model`` section in the form results written
-            before recorded as ``model_config_sha1``
-            (:func:`model_sha1s_with_paths`): a record of one is of this
-            section (None: ``model_sha1`` alone).
+            before recorded as ``model_config_sha1``, with the paths where
+            the files lie now first (:func:`model_sha1s_with_paths`): a
+            record of one is of this section, and a refusal names this
+            section's SHA-1 in the record's form
+            (:func:`_sha1_as_recorded`; None: ``model_sha1`` alone).
         file_keys (collection of str): the dotted keys at which the
             ``model`` section names the files its heads initialise their
             text rows from now (:func:`~openselfsup.config.
@@ -1048,8 +1051,11 @@ def check_own_results(json_path: str, source: str,
         before_files = UNSET
     # this section's SHA-1, and those of its form of before (the paths of
     # the files it names in it) that the record may hold
-    known = {model_sha1} | (earlier_sha1s(record) if earlier_sha1s and
-                            model_sha1 and before_model else set())
+    earlier = earlier_sha1s(record) if earlier_sha1s and model_sha1 and \
+        before_model else ()
+    known = {model_sha1, *earlier}
+    # and as a line names it beside the record's (one form on both sides)
+    shown = _sha1_as_recorded(record, model_sha1, earlier)
     files = (before_files, model_files)
     if model_files is None or before_files is UNSET:
         files = ({}, {})
@@ -1064,7 +1070,7 @@ def check_own_results(json_path: str, source: str,
     model_flat = _recorded_alike(record, model_flat, built_flat)
     if same:
         _check_same_settings(json_path, record, settings, config,
-                             model_sha1, model_flat, key_at, known,
+                             shown, model_flat, key_at, known,
                              file_keys)
         return
     if sha1 and before_sha1 and before == source:
@@ -1091,7 +1097,7 @@ def check_own_results(json_path: str, source: str,
                        {k: there.get(k) for k in changed},
                        {k: kinds.get(k) or digest_noun(None, k)
                         for k in changed}) if before else 'another file'
-    this = _results_of(source, sha1, model_sha1, config,
+    this = _results_of(source, sha1, shown, config,
                        {k: here.get(k) for k in changed},
                        _digest_nouns(changed, model_flat))
     # two initialisations of other models: which setting differs
@@ -1104,6 +1110,27 @@ def check_own_results(json_path: str, source: str,
                      'replace them')
 
 
+def _sha1_as_recorded(record: dict, model_sha1: Optional[str],
+                      earlier: Sequence[str]) -> Optional[str]:
+    """This ``model`` section's SHA-1 (``model_sha1``) in the form of the
+    one ``record`` (a kNN JSON) holds, for a line that names both: the
+    record's own where it is of this section (one written before the
+    SHA-1 left out where the files its heads initialise their text rows
+    from lie, another file's contents aside); the SHA-1 with those
+    files' paths where they lie now (``earlier[0]``:
+    :func:`model_sha1s_with_paths`) where the record holds that form (no
+    :data:`MODEL_SHA1_WITH_PATHS`: written before, or of a section that
+    names no such file, whose SHA-1 is the same in both forms); else
+    ``model_sha1``. The line named the record's in one form and this one's
+    in the other, as if the section differed where only a file did."""
+    there = record.get('model_config_sha1')
+    if there in {model_sha1, *earlier}:
+        return there
+    if earlier and MODEL_SHA1_WITH_PATHS not in record:
+        return earlier[0]
+    return model_sha1
+
+
 def _check_same_settings(json_path: str, record: dict,
                          settings: Optional[Tuple[Dict, Dict[str, str]]],
                          config: Optional[str],
@@ -1114,9 +1141,10 @@ def _check_same_settings(json_path: str, record: dict,
                          file_keys: Collection[str] = ()) -> None:
     """Refuse to replace the results of this model (``record``, the JSON
     at ``json_path``) that were evaluated under another ``model`` section
-    than the one of SHA-1 ``model_sha1`` (a checkpoint's weights in
-    another model) or under other kNN settings than ``settings``
-    (:func:`knn_settings`) of ``config``, the model first; a record
+    than the one of SHA-1 ``model_sha1`` (in the form the record holds,
+    :func:`_sha1_as_recorded`: a checkpoint's weights in another model)
+    or under other kNN settings than ``settings`` (:func:`knn_settings`)
+    of ``config``, the model first; a record
     without them (written before they were recorded), or None here: not
     compared; a record of one of ``known`` (the section's SHA-1s in the
     form results written before recorded, the paths of the files it names
@@ -1257,23 +1285,22 @@ class ModelRecord(NamedTuple):
 
 
 def model_sha1s_with_paths(built: dict, weights_loaded: bool,
-                           record: dict) -> Set[str]:
+                           record: dict) -> Tuple[str, ...]:
     """The SHA-1s that results written before the files' paths were left
     out of ``model_config_sha1`` (:func:`model_record`) recorded for the
     ``model`` section ``built`` (:attr:`ModelRecord.built`): of the
     section with the paths of the files its heads initialise their text
     rows from (:func:`~openselfsup.config.model_settings_sha1` with
-    ``paths``),
-    where they lie now and where ``record``'s ``model_settings`` says
-    they lay (the same model evaluated from another checkout; what the
-    files held is compared apart)."""
+    ``paths``), where they lie now (first) and, where ``record``'s
+    ``model_settings`` says, where they lay (the same model evaluated
+    from another checkout; what the files held is compared apart)."""
     now = model_settings_sha1(built, weights_loaded)
     then = record.get('model_settings')
     if not isinstance(then, dict):
-        return {now}
+        return (now, )
     there = with_file_values(built, 'model', lambda at, value: (
         then[at] if isinstance(then.get(at), str) else value))
-    return {now, model_settings_sha1(there, weights_loaded)}
+    return now, model_settings_sha1(there, weights_loaded)
 
 
 def model_record(cfg, weights_loaded: bool) -> ModelRecord:
