@@ -1309,9 +1309,10 @@ def model_record(cfg, weights_loaded: bool) -> ModelRecord:
     run built it, a top-level ``data_preprocessor`` merged into a model
     without one (:func:`~openselfsup.config.built_model`; before, such a
     config was evaluated without its mean / std, and its results recorded
-    the model without it: their fingerprints differ from this one's; every
-    shipped config's are as before). Where a checkpoint's weights fill it
-    (``weights_loaded``), an open_clip tower's own files (HLSS: the CC12M
+    the model without it: their fingerprints differ from this one's; no
+    shipped config's changed by it, the two HLSS configs' by the mark
+    below). Where a checkpoint's weights fill it (``weights_loaded``),
+    an open_clip tower's own files (HLSS: the CC12M
     checkpoint, the text tower) are neither read nor part of what it is, a
     text tower a stand-in of its width (kNN reads image features only:
     :func:`~openselfsup.models.open_clip.without_clip_weights`), and what
