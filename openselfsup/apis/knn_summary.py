@@ -471,7 +471,7 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
         key = (('init', _model_key(r, model_sha1s[i]))
                if _seed(r) is not None else ('ckpt', i))
         groups.setdefault(key, []).append(i)
-    labels = _model_labels(records)
+    labels = _model_labels(records, model_sha1s)
     now = written_over(records)
     weights = _weights_labels(records, labels, now)
     digests = data_now(records)
@@ -547,15 +547,14 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
     return rows
 
 
-def _model_labels(records: Sequence[dict]) -> List[str]:
+def _model_labels(records: Sequence[dict],
+                  model_sha1s: Sequence[Optional[str]]) -> List[str]:
     """Each result's model as the table names it: its config's name; its
     config's path (without ``.py``) where configs of one file name in
     two folders are summarised; and, where one config's baselines are of
     two models (``--cfg-options``, another file it names), the first
-    characters of each one's model config SHA-1 (as this version records
-    it: :func:`~.knn.same_model_sha1s`)."""
-    from .knn import same_model_sha1s
-    model_sha1s = same_model_sha1s(records)
+    characters of each one's model config SHA-1 (``model_sha1s``, per
+    result: as this version records it, :func:`~.knn.same_model_sha1s`)."""
     names = [os.path.splitext(os.path.basename(r['config']))[0]
              for r in records]
     configs: Dict[str, set] = {}
