@@ -597,13 +597,13 @@ def model_settings_sha1(model: Any, weights_loaded: bool,
     ``--cfg-options`` spelt it. Where a checkpoint's weights fill it
     (``weights_loaded``), without what names its initial weights
     (:func:`without_initial_weights`): those are replaced, the model the
-    same. Without ``paths``, the files the section's ``TextInitHead`` s
-    initialise their text rows from by :data:`NAMED_FILE`, not by where
-    they lie (:func:`without_file_paths`: the HLSS attribute files, named
-    by absolute paths into the checkout): for a record that holds what
-    they hold apart (``knn_eval.py``'s ``model_files_sha1``), or whose
-    checkpoint's weights replace those rows; a section that names none has
-    the same SHA-1 either way."""
+    same. Without ``paths``, the attribute files of the section's
+    ``TextInitHead`` s by :data:`NAMED_FILE`, not by where they lie
+    (:func:`without_file_paths`: the HLSS attribute files, named by
+    absolute paths into the checkout): for a record that holds what they
+    hold apart (``knn_eval.py``'s ``model_files_sha1``), or whose
+    checkpoint's weights replace the text rows they initialise; a section
+    that names none has the same SHA-1 either way."""
     from .utils import config_sha1
     section = without_initial_weights(model) if weights_loaded else model
     return config_sha1(section if paths else
@@ -681,47 +681,43 @@ def named_files(node: Any, key: str = '', skip: Sequence[str] = ()
     return out
 
 
-#: the arguments of a ``TextInitHead`` that name the files its text rows
-#: are initialised from (its attribute sentences, precomputed embeddings):
-#: the only values a location-free fingerprint of a model section
-#: (:func:`model_settings_sha1` without ``paths``) gives by a mark, not by
-#: where they lie. Their contents count apart at initialisation (every
-#: local file's SHA-1, :func:`named_file_digests`: ``knn_eval.py``'s
-#: ``model_files_sha1``), and a checkpoint's weights replace those rows
-#: (the head's ``text`` buffer and ``linear``: ``embeddings_file`` is an
-#: :data:`INITIAL_WEIGHT_KEYS` key, and
-#: :func:`~openselfsup.models.open_clip.without_clip_weights` builds the
-#: heads with a stand-in encoder for that reason). Another value that
-#: names a file only where the current directory holds one of its name
-#: (a ``model_name`` ``RN50``, a ``style`` ``caffe``) is not a file
-#: argument: by a mark, two settings were one model
-TEXT_ROW_FILES = ('attributes', 'embeddings_file')
-
-
-def text_row_files(node: Any, key: str = '') -> Dict[str, str]:
-    """``{dotted key: path}`` of the local files (:func:`named_files`)
-    that the ``TextInitHead`` s of the config section ``node`` (at
-    ``key``) initialise their text rows from (:data:`TEXT_ROW_FILES`: the
-    HLSS attribute files)."""
-    rows = {f'{at}.{name}' if at else name
-            for at, section in config_dicts(node, key)
-            if type_name(section.get('type')) == 'TextInitHead'
-            for name in TEXT_ROW_FILES}
+def attribute_files(node: Any, key: str = '') -> Dict[str, str]:
+    """``{dotted key: path}`` of the ``attributes`` of each
+    ``TextInitHead`` of the config section ``node`` (at ``key``) that
+    names a local file (:func:`named_files`): the HLSS attribute files,
+    named by absolute paths into the checkout, and the only values a
+    location-free fingerprint of a model section
+    (:func:`model_settings_sha1` without ``paths``) gives by a mark, not
+    by where they lie. Their contents count apart at initialisation
+    (every local file's SHA-1, :func:`named_file_digests`:
+    ``knn_eval.py``'s ``model_files_sha1``), and a checkpoint's weights
+    replace the text rows they initialise (the head's ``text`` buffer and
+    ``linear``, as they replace an ``embeddings_file``'s, an
+    :data:`INITIAL_WEIGHT_KEYS` key: :func:`~openselfsup.models.
+    open_clip.without_clip_weights` builds the heads with a stand-in
+    encoder for that reason). No other value: an ``embeddings_file`` or a
+    ``pretrained`` checkpoint keeps its path at initialisation, as
+    before, and a value that names a file only where the current
+    directory holds one of its name (a ``model_name`` ``RN50``, a
+    ``style`` ``caffe``) is no file argument (by a mark, two settings were
+    one model)."""
+    heads = {f'{at}.attributes' if at else 'attributes'
+             for at, section in config_dicts(node, key)
+             if type_name(section.get('type')) == 'TextInitHead'}
     return {where: path for where, path in named_files(node, key).items()
-            if where in rows}
+            if where in heads}
 
 
 #: what a location-free fingerprint of a model section
 #: (:func:`model_settings_sha1` without ``paths``) holds in place of the
-#: path of a file a ``TextInitHead`` initialises its text rows from
-#: (:func:`text_row_files`)
+#: path of a ``TextInitHead``'s attribute file (:func:`attribute_files`)
 NAMED_FILE = '<a local file, by its contents>'
 
 
 def without_file_paths(node: Any, key: str = '') -> Any:
     """``node`` (a plain config section, at ``key``) with the value of
-    each file its ``TextInitHead`` s initialise their text rows from
-    (:func:`text_row_files`) given as :data:`NAMED_FILE`: the section the
+    each attribute file of its ``TextInitHead`` s
+    (:func:`attribute_files`) given as :data:`NAMED_FILE`: the section the
     same wherever its checkout, or those files, lie (a path relative to
     the current directory too); ``node`` itself where it names none."""
     return with_file_values(node, key, lambda at, value: NAMED_FILE)
@@ -730,11 +726,11 @@ def without_file_paths(node: Any, key: str = '') -> Any:
 def with_file_values(node: Any, key: str,
                      value_of: Callable[[str, Any], Any]) -> Any:
     """``node`` (a plain config section, at ``key``) with the value of
-    each file its ``TextInitHead`` s initialise their text rows from
-    (:func:`text_row_files`) given as ``value_of(dotted key, value)``,
+    each attribute file of its ``TextInitHead`` s
+    (:func:`attribute_files`) given as ``value_of(dotted key, value)``,
     lists and tuples as lists (as JSON holds them); ``node`` itself where
     it names none."""
-    named = text_row_files(node, key)
+    named = attribute_files(node, key)
     if not named:
         return node
 

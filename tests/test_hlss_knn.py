@@ -1361,9 +1361,9 @@ def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
     directory, replaced its results without a word. The files' SHA-1 is
     recorded and compared (the same file elsewhere is the same model; the
     model's SHA-1 holds the path as the config gives it, a file there or
-    not: only the files a TextInitHead initialises its text rows from are
-    given by a mark); a record written before the files were recorded is
-    compared as then. The model and its kNN are stand-ins."""
+    not: only a TextInitHead's attribute files are given by a mark); a
+    record written before the files were recorded is compared as then.
+    The model and its kNN are stand-ins."""
     import hashlib
     import json
 
@@ -3767,11 +3767,11 @@ def test_a_value_that_names_a_file_here_is_still_a_setting(tmp_path,
     the HLSS demo's baseline (and a checkpoint's results) under
     ``model.backbone.model_name=RN50`` replaced those of RN50-quickgelu
     without a word, as did HiDisc's ``style=caffe`` those of
-    ``style=pytorch`` with files of those names. Only the files a
-    ``TextInitHead`` initialises its text rows from are given by the mark
-    (the attribute files): every other value is the setting it is,
-    another one refused and named. The references are by hand; the kNN
-    is a stand-in."""
+    ``style=pytorch`` with files of those names. Only a
+    ``TextInitHead``'s attribute files are given by the mark (an
+    ``embeddings_file`` keeps its path, as before): every other value is
+    the setting it is, another one refused and named. The references are
+    by hand; the kNN is a stand-in."""
     _patients_here(tmp_path, monkeypatch)  # the data, the cwd tmp_path
     pytest.importorskip('open_clip')
     import json
@@ -3820,6 +3820,15 @@ def test_a_value_that_names_a_file_here_is_still_a_setting(tmp_path,
     assert "model.backbone.style: 'pytorch' -> 'caffe'" in str(err.value), \
         str(err.value)
     assert len(evaluated) == 3
+    # a head's embeddings_file keeps its path at initialisation
+    from openselfsup.apis.knn import model_record
+    from openselfsup.config import load_config
+    embeddings = str(tmp_path / 'log')
+    cfg = load_config(demo, {'model.heads.patch.embeddings_file':
+                             embeddings})
+    model = _attributes_marked(cfg.model.to_dict())
+    assert model['heads']['patch']['embeddings_file'] == embeddings
+    assert model_record(cfg, False).sha1 == config_sha1(model)
 
 
 def test_a_refusal_of_results_of_before_names_one_form_of_sha1(

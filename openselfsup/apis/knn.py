@@ -17,7 +17,7 @@ from typing import (Any, Callable, Collection, Dict, List, NamedTuple,
                     Optional, Sequence, Set, Tuple)
 
 from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
-                      argument_value, built_model,
+                      argument_value, attribute_files, built_model,
                       check_knn_model, check_scope_types,
                       check_setting_types, data_contents_change,
                       data_folder_digests, data_folders, digest_noun,
@@ -27,7 +27,7 @@ from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
                       knn_scope_roots,
                       load_config, model_settings, model_settings_sha1,
                       named_file_digests, recorded_settings,
-                      text_row_files, with_file_values)
+                      with_file_values)
 from ..datasets.data_files import patch_root
 from ..utils import (InputError, check_replaceable, check_seed,
                      check_writable, is_int, read_once, reading_once,
@@ -138,8 +138,8 @@ def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
 
 
 #: the results' field of the SHA-1 of the model section with the paths
-#: of the files its heads initialise their text rows from
-#: (:class:`ModelRecord`), where it differs
+#: of its heads' attribute files (:class:`ModelRecord`), where it
+#: differs
 #: from ``model_config_sha1``: what results written before recorded as
 #: their ``model_config_sha1``, by which ``knn_summary.py`` knows them as
 #: this model's (:func:`same_model_sha1s`)
@@ -937,9 +937,8 @@ def check_own_results(json_path: str, source: str,
     config's ``model`` section (``model_config_sha1``,
     :func:`~openselfsup.utils.config_sha1`), wherever its config file
     lies (the section as it resolves: not the file's comments) and
-    wherever the files its heads initialise their text rows from lie
-    (the checkout's HLSS attribute files, by absolute paths:
-    :func:`model_record`), and the
+    wherever its heads' attribute files lie (the checkout's, by absolute
+    paths: :func:`model_record`), and the
     contents of the local files that section names
     (``model_files_sha1``: a pretrained checkpoint, an
     ``embeddings_file``; :func:`~openselfsup.config.named_file_digests`),
@@ -1023,9 +1022,9 @@ def check_own_results(json_path: str, source: str,
             section's SHA-1 in the record's form
             (:func:`_sha1_as_recorded`; None: ``model_sha1`` alone).
         file_keys (collection of str): the dotted keys at which the
-            ``model`` section names the files its heads initialise their
-            text rows from now (:func:`~openselfsup.config.
-            text_row_files`): their paths are not
+            ``model`` section names its heads' attribute files now
+            (:func:`~openselfsup.config.attribute_files`): their paths
+            are not
             named among the keys that differ where the record holds one
             there too (the SHA-1 holds a mark in their place).
 
@@ -1115,8 +1114,8 @@ def _sha1_as_recorded(record: dict, model_sha1: Optional[str],
     """This ``model`` section's SHA-1 (``model_sha1``) in the form of the
     one ``record`` (a kNN JSON) holds, for a line that names both: the
     record's own where it is of this section (one written before the
-    SHA-1 left out where the files its heads initialise their text rows
-    from lie, another file's contents aside); the SHA-1 with those
+    SHA-1 left out where its heads' attribute files lie, another file's
+    contents aside); the SHA-1 with those
     files' paths where they lie now (``earlier[0]``:
     :func:`model_sha1s_with_paths`) where the record holds that form (no
     :data:`MODEL_SHA1_WITH_PATHS`: written before, or of a section that
@@ -1211,8 +1210,8 @@ def _model_key_change(record: dict, model_flat: Optional[Dict],
     not known (a JSON written before they were recorded) or they agree;
     the key named where the config sets it (``key_at``: a top-level-only
     data preprocessor's ``data_preprocessor.mean``; None: as built). A
-    key of ``file_keys`` (where the section names a file its heads
-    initialise their text rows from now) whose
+    key of ``file_keys`` (where the section names its heads' attribute
+    files now) whose
     recorded value is a path too is not compared: where the file lies is
     not what the model is (:func:`model_record`)."""
     there = record.get('model_settings')
@@ -1268,8 +1267,8 @@ class ModelRecord(NamedTuple):
     built: dict
     #: ``{dotted key: part}`` built in place of the config's
     stand_ins: dict
-    #: ``model_config_sha1``: the SHA-1 of ``built``, the files its heads
-    #: initialise their text rows from by a mark, not by where they lie
+    #: ``model_config_sha1``: the SHA-1 of ``built``, its heads' attribute
+    #: files by a mark, not by where they lie
     #: (:func:`~openselfsup.config.without_file_paths`)
     sha1: str
     #: ``model_settings``: ``own`` key by key
@@ -1289,11 +1288,11 @@ def model_sha1s_with_paths(built: dict, weights_loaded: bool,
     """The SHA-1s that results written before the files' paths were left
     out of ``model_config_sha1`` (:func:`model_record`) recorded for the
     ``model`` section ``built`` (:attr:`ModelRecord.built`): of the
-    section with the paths of the files its heads initialise their text
-    rows from (:func:`~openselfsup.config.model_settings_sha1` with
-    ``paths``), where they lie now (first) and, where ``record``'s
-    ``model_settings`` says, where they lay (the same model evaluated
-    from another checkout; what the files held is compared apart)."""
+    section with the paths of its heads' attribute files
+    (:func:`~openselfsup.config.model_settings_sha1` with ``paths``),
+    where they lie now (first) and, where ``record``'s ``model_settings``
+    says, where they lay (the same model evaluated from another checkout;
+    what the files held is compared apart)."""
     now = model_settings_sha1(built, weights_loaded)
     then = record.get('model_settings')
     if not isinstance(then, dict):
@@ -1319,11 +1318,11 @@ def model_record(cfg, weights_loaded: bool) -> ModelRecord:
     names its initial weights (``init_cfg``, ``pretrained``: replaced, the
     features the same) is left out of the fingerprints. The SHA-1 is of
     the section as built, stand-ins included, as results already written
-    record it, with the files its ``TextInitHead`` s initialise their
-    text rows from (the HLSS attribute files) by a mark, not by their
-    paths (:func:`~openselfsup.config.without_file_paths`; no other
-    value, one that names a file only where the current directory holds
-    one of its name too: :data:`~openselfsup.config.TEXT_ROW_FILES`): the
+    record it, with its ``TextInitHead`` s' attribute files (the HLSS
+    ones) by a mark, not by their paths (:func:`~openselfsup.config.
+    without_file_paths`; no other value, not one that names a file only
+    because the current directory holds one of its name:
+    :func:`~openselfsup.config.attribute_files`): the
     same model wherever the checkout lies (what
     those files hold counts apart at initialisation, ``model_files_sha1``;
     a checkpoint's weights replace what they initialise), and beside it
@@ -1390,8 +1389,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         section as built for it, :func:`~openselfsup.models.open_clip.
         without_clip_weights`, without the keys that name its initial
         weights, :func:`~openselfsup.config.without_initial_weights`; the
-        files its heads initialise their text rows from by a mark, not by
-        where they lie, and the
+        heads' attribute files by a mark, not by where they lie, and the
         SHA-1 with their paths, the form results written before recorded,
         as ``model_config_sha1_with_paths`` where it differs:
         :func:`model_record`), the
@@ -1527,7 +1525,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                       functools.partial(key_where_set, cfg),
                       functools.partial(model_sha1s_with_paths, model_cfg,
                                         checkpoint is not None),
-                      list(text_row_files(own_model, 'model')))
+                      list(attribute_files(own_model, 'model')))
     # the table and plot written with it: a user's file of their name
     # beside no results JSON was replaced without a word
     check_replaceable(json_path, ('checkpoint',),
