@@ -2252,6 +2252,77 @@ def test_a_checkpoints_results_name_the_configs_text_encoder(
     assert json.load(open(again))['model_settings'] == settings
 
 
+def test_scoped_clip_types_get_their_stand_ins(tmp_path):
+    """Review r193: ``without_clip_weights`` compared a part's ``type``
+    with the bare name, so a config naming ``openselfsup.OpenCLIPText``
+    / ``openselfsup.OpenCLIPImageTower`` / ``openselfsup.TextInitHead``
+    (as MMEngine builds them) had no stand-in built for a checkpoint's
+    evaluation: its text tower and image tower's weights read, its
+    ``embeddings_file`` kept (the file read, and required), though
+    ``config.attribute_files`` marks those heads' attribute files. The
+    scoped names are the bare ones (``type_name``): the same stand-ins,
+    the same section as built but for the scope, the same weights and
+    image features, and the SHA-1 of that section. References: the
+    unscoped config's, and the stand-ins by hand."""
+    pytest.importorskip('open_clip')
+    import copy
+
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.knn import model_record
+    from openselfsup.config import (load_config, type_name,
+                                    without_initial_weights)
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import config_sha1
+    demo = os.path.join(os.path.dirname(HIDISC_DEMO),
+                        'hlss_rn50w8_synthetic.py')
+    embeddings = str(tmp_path / 'absent.npy')  # never read: a stand-in
+    kinds = {'model.backbone.type': 'OpenCLIPImageTower',
+             'model.text_encoder.type': 'OpenCLIPText',
+             **{f'model.heads.{level}.type': 'TextInitHead'
+                for level in ('patient', 'slide', 'patch')}}
+    bare = {'model.heads.patch.embeddings_file': embeddings}
+    scoped = dict(bare, **{k: f'openselfsup.{v}' for k, v in kinds.items()})
+    records = [model_record(load_config(demo, options), True)
+               for options in (bare, scoped)]
+    dim = load_config(demo).embed_dim
+    for record in records:
+        assert record.stand_ins == {
+            'model.text_encoder': {'type': 'HashedBagOfWords', 'dim': dim},
+            'model.heads.patch.encoder': {'type': 'HashedBagOfWords',
+                                          'dim': dim}}
+        assert record.built['backbone']['pretrained'] is False
+        assert record.built['heads']['patch']['embeddings_file'] is None
+
+    def unscoped(node):
+        if isinstance(node, dict):
+            return {k: type_name(v) if k == 'type' else unscoped(v)
+                    for k, v in node.items()}
+        if isinstance(node, (list, tuple)):
+            return [unscoped(v) for v in node]
+        return node
+    assert unscoped(records[1].built) == unscoped(records[0].built)
+    assert records[1].built['backbone']['type'] == \
+        'openselfsup.OpenCLIPImageTower'
+    # the SHA-1 of the section as built, the attribute files by the mark
+    assert records[1].sha1 == config_sha1(_attributes_marked(
+        without_initial_weights(copy.deepcopy(records[1].built))))
+    init_default_scope('openselfsup')
+    models = []
+    for record in records:
+        torch.manual_seed(0)
+        models.append(MODELS.build(copy.deepcopy(record.built)).eval())
+    own, other = (m.state_dict() for m in models)
+    assert own.keys() == other.keys()
+    assert all(torch.equal(own[k], other[k]) for k in own)
+    images = torch.rand(2, 3, 32, 32,
+                        generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        feats = [m.backbone(images)[0] for m in models]
+    assert torch.equal(feats[0], feats[1])
+
+
 def test_a_leak_check_not_made_is_null_in_the_json(tmp_path, monkeypatch):
     """A checkpoint whose training patients cannot be read (here: it
     records no config) had no ``trained_patients`` in its results JSON,

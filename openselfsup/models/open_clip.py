@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
-from ..config import config_dicts, model_file_problem
+from ..config import config_dicts, model_file_problem, type_name
 from ..registry import MODELS
 from ..utils import InputError, Once
 from ..utils.progress import progress_bar
@@ -180,7 +180,11 @@ def without_clip_weights(model_cfg, key: str = 'model') -> Dict[str, dict]:
     encoder of the head's width (the text tower and the files only
     initialise the heads' text rows, which the checkpoint holds; embedding
     the attribute sentences with the tower takes minutes on a CPU, and a
-    file may not be on the evaluating machine). Changes the config in place.
+    file may not be on the evaluating machine). A part is known by the
+    name its ``type`` builds, scoped or not (``openselfsup.TextInitHead``
+    is a ``TextInitHead``: :func:`~openselfsup.config.type_name`, as
+    :func:`~openselfsup.config.attribute_files` knows the heads). Changes
+    the config in place.
 
     Returns:
         dict: ``{dotted key: stand-in}``, each text encoder built in place
@@ -191,16 +195,16 @@ def without_clip_weights(model_cfg, key: str = 'model') -> Dict[str, dict]:
     """
     stand_ins = {}
     for where, node in config_dicts(model_cfg, key):
-        if node.get('type') == 'OpenCLIPImageTower':
+        kind = type_name(node.get('type'))
+        if kind == 'OpenCLIPImageTower':
             node['pretrained'] = False
-        elif node.get('type') == 'OpenCLIPText':
+        elif kind == 'OpenCLIPText':
             dim = clip_config(node.get('model_name', 'RN50-quickgelu'),
                               node.get('model_cfg'))['embed_dim']
             stand_ins[where] = dict(type='HashedBagOfWords', dim=int(dim))
             node.clear()
             node.update(stand_ins[where])
-        elif (node.get('type') == 'TextInitHead'
-              and node.get('embeddings_file')):
+        elif kind == 'TextInitHead' and node.get('embeddings_file'):
             node['embeddings_file'] = None
             stand_ins[f'{where}.encoder'] = dict(
                 type='HashedBagOfWords', dim=int(node['in_channels']))
