@@ -3902,6 +3902,60 @@ def test_a_value_that_names_a_file_here_is_still_a_setting(tmp_path,
     assert model_record(cfg, False).sha1 == config_sha1(model)
 
 
+def test_results_whose_sha1_with_paths_is_this_sections_are_its_own(
+        tmp_path, monkeypatch):
+    """Review r193: main's code of 26461db2 to 3a7a20e6 gave every local
+    file a model section named by the mark in ``model_config_sha1`` (a
+    ``model_name`` naming an empty file of the current directory too), so
+    its results of an unchanged config were refused by the code since,
+    as another model and with no key named. A record whose
+    ``model_config_sha1_with_paths`` (every value as it is) is one this
+    run computes is of this section whatever its ``model_config_sha1``,
+    at initialisation and for a checkpoint, and is replaced; one with
+    neither is refused, naming the key that differs. The SHA-1s with the
+    paths are by hand; the kNN is a stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
+    pytest.importorskip('open_clip')
+    import json
+
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import (MODEL_SHA1_WITH_PATHS,
+                                      knn_eval_checkpoint)
+    from openselfsup.config import without_initial_weights
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.utils import config_sha1
+    demo = os.path.join(os.path.dirname(HIDISC_DEMO),
+                        'hlss_rn50w8_synthetic.py')
+    evaluated = []
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
+        evaluated.append(1), dict(k=1, patch=level, slide=level,
+                                  patient=level))[1])
+    ckpt = tmp_path / 'run' / 'iter_2.pth'
+    built = without_initial_weights(
+        _hlss_checkpoint(Config.fromfile(demo), ckpt).to_dict())
+    out = str(tmp_path / 'knn')
+    other = {'model.heads.patch.align_mode': 'off'}
+    for checkpoint, with_paths in (
+            (None, config_sha1(Config.fromfile(demo).model.to_dict())),
+            (str(ckpt), config_sha1(built))):
+        _, path = knn_eval_checkpoint(demo, checkpoint, out)
+        record = json.load(open(path))
+        assert record[MODEL_SHA1_WITH_PATHS] == with_paths
+        own = record['model_config_sha1']
+        # as the code of 26461db2 to 3a7a20e6 wrote it: another form
+        open(path, 'w').write(json.dumps(dict(
+            record, model_config_sha1='f' * 40)))
+        with pytest.raises(InputError) as err:  # neither SHA-1 this one's
+            knn_eval_checkpoint(demo, checkpoint, out, other)
+        assert 'model.heads.patch.align_mode: ' in str(err.value) and \
+            "-> 'off'" in str(err.value), str(err.value)
+        knn_eval_checkpoint(demo, checkpoint, out)  # of this section
+        assert json.load(open(path))['model_config_sha1'] == own
+    assert len(evaluated) == 4
+
+
 def test_a_refusal_of_results_of_before_names_one_form_of_sha1(
         tmp_path, monkeypatch):
     """Review r189: refused against results written before the model

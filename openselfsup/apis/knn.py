@@ -1018,8 +1018,10 @@ def check_own_results(json_path: str, source: str,
             SHA-1s of this ``model`` section in the form results written
             before recorded as ``model_config_sha1``, with the paths where
             the files lie now first (:func:`model_sha1s_with_paths`): a
-            record of one is of this section, and a refusal names this
-            section's SHA-1 in the record's form
+            record of one is of this section, as is one whose
+            ``model_config_sha1_with_paths`` is one of them (whatever
+            form its ``model_config_sha1`` took), and a refusal names
+            this section's SHA-1 in the record's form
             (:func:`_sha1_as_recorded`; None: ``model_sha1`` alone).
         file_keys (collection of str): the dotted keys at which the
             ``model`` section names its heads' attribute files now
@@ -1053,6 +1055,13 @@ def check_own_results(json_path: str, source: str,
     earlier = earlier_sha1s(record) if earlier_sha1s and model_sha1 and \
         before_model else ()
     known = {model_sha1, *earlier}
+    # a record whose stricter SHA-1, with the paths (every value as it
+    # is), is one of those: of this section, whatever form its own took
+    # (main's code of 26461db2 to 3a7a20e6 gave every local file the
+    # section named by the mark, a model_name naming a file here too)
+    if isinstance(before_model, str) and \
+            record.get(MODEL_SHA1_WITH_PATHS) in earlier:
+        known.add(before_model)
     # and as a line names it beside the record's (one form on both sides)
     shown = _sha1_as_recorded(record, model_sha1, earlier)
     files = (before_files, model_files)
