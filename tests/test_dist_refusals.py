@@ -14,8 +14,10 @@ the model stack (:func:`torchrun_script`), except in one test, where
 they are the cold starts dist_train.sh makes."""
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -160,6 +162,28 @@ def _torchrun(tmp_path, cfg, *args, cold=False, **env):
     return rc, err
 
 
+#: the longest path of a Unix socket, in bytes (``sun_path``'s 108, its
+#: closing NUL aside)
+SOCKET_PATH_BYTES = 107
+
+
+def socket_path(tmp_path):
+    """A path for a Unix socket, ``s`` in a fresh folder (the socket's
+    name is not one a socket bound before, left by a run killed or not
+    removed, holds: ``bind`` would fail, 'Address already in use') in
+    ``tmp_path`` where the path fits in :data:`SOCKET_PATH_BYTES`, else in
+    the temporary folder; the caller removes that folder, socket and all.
+    A clear error where neither fits."""
+    for where in (tmp_path, None):
+        folder = tempfile.mkdtemp(prefix='workers_', dir=where)
+        sock = os.path.join(folder, 's')
+        if len(os.fsencode(sock)) <= SOCKET_PATH_BYTES:
+            return sock
+        os.rmdir(folder)
+    raise RuntimeError(f'{sock}: a Unix socket\'s path is at most '
+                       f'{SOCKET_PATH_BYTES} bytes (TMPDIR shorter)')
+
+
 def torchrun_script(tmp_path, script, *args, cold=False, **env):
     """Run the Python file ``script`` with ``args`` in two processes
     under torchrun (dist_train.sh's wrapper, one machine, its standalone
@@ -180,12 +204,7 @@ def torchrun_script(tmp_path, script, *args, cold=False, **env):
     variables.update(env, PYTHONPATH=REPO)
     factory = None
     if not cold:
-        import tempfile
-        # a Unix socket's path is at most 107 bytes: in tmp_path where it
-        # fits, else in a short temporary folder, removed after
-        sock = str(tmp_path / 'workers.sock')
-        if len(sock) > 100:
-            sock = os.path.join(tempfile.mkdtemp(prefix='workers_'), 's')
+        sock = socket_path(tmp_path)
         factory = forked_popen(MODEL_STACK_IMPORT, WORKER_FACTORY, [sock],
                                variables, str(tmp_path))
         proxy = tmp_path / 'proxy.py'
@@ -211,12 +230,10 @@ def torchrun_script(tmp_path, script, *args, cold=False, **env):
         raise
     finally:
         if factory is not None:  # its workers have ended with their proxies
-            import shutil
             factory.kill()
             factory.wait(60)
             factory_err = factory.output()[1]
-            if os.path.dirname(sock) != str(tmp_path):
-                shutil.rmtree(os.path.dirname(sock), ignore_errors=True)
+            shutil.rmtree(os.path.dirname(sock), ignore_errors=True)
     out, err = p.output()
     if factory is not None:
         assert 'Traceback' not in factory_err, factory_err[-3000:]
@@ -379,7 +396,6 @@ def _copy_of(trained, tmp_path):
     """A copy of the :func:`trained_once` work dir at ``tmp_path/w``, as
     the plain run would have left it there: ``last_checkpoint`` (the path
     MMEngine's ``--resume`` reads) names the copy's checkpoint."""
-    import shutil
     work = tmp_path / 'w'
     shutil.copytree(trained, work)
     last = work / 'last_checkpoint'
@@ -600,8 +616,6 @@ def test_ranks_that_resume_other_files_at_one_path_refuse(
     both. Now every rank refuses in one line naming the path and what
     differs (the run and its save time, told from each file's meta read
     here), nothing written; a byte copy of the file there resumes."""
-    import shutil
-
     import torch
     _copy_of(trained_once, tmp_path)
     for node in (tmp_path, tmp_path / 'node1'):
@@ -659,8 +673,6 @@ def test_ranks_that_load_other_files_at_one_load_from_path_refuse(
     one line naming the path and the contents that differ (each rank's
     digest: the reference, each member's CRC-32 by zlib), nothing
     written; a byte copy on each node trains."""
-    import shutil
-
     import torch
 
     from openselfsup.utils.checkpoint import load_checkpoint_file
@@ -818,8 +830,6 @@ def _own_copy_other(tmp_path, **changed):
     """A checkpoint of run ``run`` at iteration 301 (``own.pth``), its byte
     copy (``copy.pth``) and a file of the same weights whose meta has
     ``changed`` (``other.pth``), in ``tmp_path``."""
-    import shutil
-
     import torch
     state = {'meta': {'iter': 301, 'epoch': 1, 'time': '20261206_101010',
                       'experiment_name': 'run', 'seed': 3},
@@ -1202,3 +1212,23 @@ def test_no_rank_exits_before_every_rank_has_said_its_line(tmp_path):
     ctx.processes[1].join(120)
     assert 'error: list of rank 1 not found' in written, written
     assert [p.exitcode for p in ctx.processes] == [2, 2]
+
+
+def test_socket_paths_are_fresh_and_fit(tmp_path):
+    """:func:`socket_path`: a fresh name per call in ``tmp_path`` (a
+    test's second torchrun took the first one's, whose socket was left
+    there: 'Address already in use'), in the temporary folder where
+    ``tmp_path``'s is too long, by its bytes."""
+    sock = socket_path(tmp_path)
+    assert os.path.dirname(os.path.dirname(sock)) == str(tmp_path)
+    assert socket_path(tmp_path) != sock
+    # a socket's path there of 107 characters, more bytes
+    tail = os.path.join('', 'workers_12345678', 's')
+    n = SOCKET_PATH_BYTES - len(str(tmp_path / tail)) - 1
+    deep = tmp_path / ('\u00e9' * n)
+    deep.mkdir()
+    assert len(str(deep / tail)) == SOCKET_PATH_BYTES
+    far = socket_path(deep)
+    assert not far.startswith(str(deep))
+    assert len(os.fsencode(far)) <= SOCKET_PATH_BYTES
+    shutil.rmtree(os.path.dirname(far))
