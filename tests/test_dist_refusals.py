@@ -281,7 +281,10 @@ for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
     signal.signal(sig, pass_on)
 status = int(said.readline())
 if status < 0:
-    signal.signal(-status, signal.SIG_DFL)
+    try:
+        signal.signal(-status, signal.SIG_DFL)
+    except OSError:  # SIGKILL, SIGSTOP: never caught
+        pass
     os.kill(os.getpid(), -status)
 os._exit(status)
 '''
@@ -297,7 +300,7 @@ os._exit(status)
 #: start (``as_started``: the warnings the server's imports showed first
 #: on its stderr, torch's and numpy's generators reseeded); its pid, then
 #: its exit status, said to the proxy. A fork whose proxy has gone
-#: (killed) is killed.
+#: (killed) is killed; a proxy gone before its request is let go.
 WORKER_FACTORY = r'''
 import io, json, os, select, signal, socket, sys, types
 # the server's as_started (_foundation_helpers._SERVER), in the frame
@@ -340,9 +343,16 @@ while job is None:
                 pass
             continue
         _, fds, _, _ = socket.recv_fds(conn, 1, 3)
-        req = b''
-        while not req.endswith(b'\n'):
-            req += conn.recv(1 << 16)
+        req, more = b'', None
+        while more != b'' and not req.endswith(b'\n'):
+            more = conn.recv(1 << 16)
+            req += more
+        if not req.endswith(b'\n'):  # its proxy has gone before its request
+            for fd in fds:
+                os.close(fd)
+            del proxies[conn]
+            conn.close()
+            continue
         req = json.loads(req)
         pid = os.fork()
         if pid:
@@ -1232,3 +1242,47 @@ def test_socket_paths_are_fresh_and_fit(tmp_path):
     assert not far.startswith(str(deep))
     assert len(os.fsencode(far)) <= SOCKET_PATH_BYTES
     shutil.rmtree(os.path.dirname(far))
+
+
+def test_the_worker_proxy_exits_as_its_process_did(tmp_path):
+    """:data:`WORKER_PROXY` and :data:`WORKER_FACTORY` alone (plain
+    interpreters, ``as_started`` a stand-in that takes the folder and
+    arguments): each proxy exits as its process did, killed by SIGKILL
+    (it exited 1 with OSError's traceback: SIGKILL's action cannot be
+    set), by SIGTERM, or exiting 3, where a proxy has first connected
+    and gone before its request (the factory waited on its request for
+    ever: no proxy after it was answered)."""
+    import socket
+    import time
+    sock = socket_path(tmp_path)
+    stand_in = ('import os, sys\n'
+                'def as_started(env, cwd, argv):\n'
+                '    os.chdir(cwd)\n'
+                '    sys.argv = argv\n')
+    env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}
+    factory = subprocess.Popen(
+        [sys.executable, '-c', stand_in + WORKER_FACTORY, sock], env=env)
+    try:
+        gone = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        for _ in range(200):
+            try:
+                gone.connect(sock)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.05)
+        gone.close()
+        for code, status in (('os.kill(os.getpid(), 9)', -9),
+                             ('os.kill(os.getpid(), 15)', -15),
+                             ('sys.exit(3)', 3)):
+            entry = tmp_path / 'entry.py'
+            entry.write_text(f'import os, sys\n{code}\n')
+            proxy = tmp_path / 'proxy.py'
+            proxy.write_text(WORKER_PROXY.format(sock=sock,
+                                                 entry=str(entry)))
+            p = subprocess.run([sys.executable, str(proxy)], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=20)
+            assert (p.returncode, p.stderr) == (status, ''), code
+    finally:
+        factory.kill()
+        factory.wait()
+        shutil.rmtree(os.path.dirname(sock))
