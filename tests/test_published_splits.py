@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import os
 import pathlib
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -53,16 +54,32 @@ def _link_tree(base, paths, src):
 FULL_TREES_FILES = 184_000
 
 
+def remove_stale_trees(shm):
+    """Remove the folders :func:`memory_tmp_path` left in ``shm`` from a
+    test process no longer running (``published_trees_<pid>_...``): one
+    killed (a SIGTERM, a timeout) leaves its 100,000 files on the memory
+    file system, its ``finally`` never run. Folders named otherwise (of
+    older checkouts, no pid) are left alone."""
+    from openselfsup.utils.io import _pid_alive
+    for entry in os.scandir(shm):
+        owner = re.fullmatch(r'published_trees_(\d+)_.*', entry.name)
+        if owner and not _pid_alive(int(owner.group(1))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
 @pytest.fixture
 def memory_tmp_path(tmp_path):
     """A fresh folder on the machine's memory file system (``/dev/shm``,
-    removed after the test) where it takes :data:`FULL_TREES_FILES` more
-    files, else ``tmp_path``: the full published trees' empty files cost
-    some 100 us each to create on ext4 (about 20 s of the test, loaded),
-    some 10 us on tmpfs. The converters read the tree as on any file
-    system (``os.scandir``, ``os.stat``): only its making is quicker."""
+    removed after the test, or by the next one where its process was
+    killed: :func:`remove_stale_trees`) where it takes
+    :data:`FULL_TREES_FILES` more files, else ``tmp_path``: the full
+    published trees' empty files cost some 100 us each to create on ext4
+    (about 20 s of the test, loaded), some 10 us on tmpfs. The converters
+    read the tree as on any file system (``os.scandir``, ``os.stat``):
+    only its making is quicker."""
     shm = '/dev/shm'
     try:
+        remove_stale_trees(shm)  # first: their files take its room
         fits = os.statvfs(shm).f_favail > FULL_TREES_FILES and \
             os.access(shm, os.W_OK)
     except OSError:
@@ -70,7 +87,8 @@ def memory_tmp_path(tmp_path):
     if not fits:
         yield tmp_path
         return
-    folder = tempfile.mkdtemp(prefix='published_trees_', dir=shm)
+    folder = tempfile.mkdtemp(prefix=f'published_trees_{os.getpid()}_',
+                              dir=shm)
     try:
         yield pathlib.Path(folder)
     finally:
@@ -250,3 +268,19 @@ def test_full_published_trees_give_the_published_lists(memory_tmp_path):
     assert _lines(lc / 'meta' / 'img_list_labeled.txt') == [
         f'lung_colon_image_set/{p} {c}' for p, c in lists['lc25000']]
 
+
+def test_memory_folders_of_processes_gone_are_removed(tmp_path):
+    """:func:`remove_stale_trees`: the folder of a process no longer
+    running goes, files and all; this process's, another name's and a
+    folder of the old form (no pid) stay."""
+    import subprocess
+    gone = subprocess.Popen(['true'])
+    gone.wait()
+    names = [f'published_trees_{gone.pid}_x1',
+             f'published_trees_{os.getpid()}_x2', 'published_trees_x3',
+             f'other_{gone.pid}_x4']
+    for name in names:
+        (tmp_path / name / 'NCT').mkdir(parents=True)
+        (tmp_path / name / 'NCT' / 'a.png').write_bytes(b'')
+    remove_stale_trees(str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == sorted(names[1:])
