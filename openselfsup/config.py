@@ -1852,10 +1852,16 @@ def built_model_class(cfg) -> Any:
     ``model.type`` where that is a class, else the name looked up as
     MMEngine's ``Registry.build`` looks it up (:func:`built_class`: the
     registry of the model's own ``_scope_``, else of the run's scope,
-    :func:`run_scope`); None where none is found (no model or type, a name
-    no registry holds: the build says why). Imports the model stack."""
+    :func:`imported_scope`); None where none is found (no model or type, a
+    name no registry holds: the build says why) or the scope is not told.
+    Imports the model stack."""
     import inspect
-    found = built_class(cfg.get('model'), 'MODELS', run_scope(cfg))
+    model = cfg.get('model')
+    scope = build_scope(model, imported_scope(cfg))
+    if scope is None and isinstance(model, dict) and \
+            isinstance(model.get('type'), str):  # not told (imported_scope)
+        return None
+    found = built_class(model, 'MODELS', scope)
     return found if inspect.isclass(found) else None
 
 
@@ -2053,6 +2059,35 @@ def lookup_scope(cfg, scope: Optional[str] = None) -> Optional[str]:
                                       and cfg.get('custom_imports')):
         return None
     return scope
+
+
+def imported_scope(cfg) -> Optional[str]:
+    """The default scope a run of ``cfg`` looks a type up in, for the
+    checks that import the model stack (the model's class, the loops'):
+    :func:`lookup_scope`, and where that does not tell (``None`` beside
+    ``custom_imports``) the scope current once those modules are imported
+    (``Config.fromfile`` and the launchers' load import them, as the
+    run's does: a module of theirs that calls ``init_default_scope``
+    makes its scope the one each build looks up in; r192: the check
+    looked the HLSS demo's model up in MMEngine's root registry, found
+    none and passed, and the run built HLSS and stopped at its first
+    validation), ``''`` where none is current; None where they are not
+    all imported (not judged). The one rule of
+    :func:`built_model_class` and the training checks that look a class
+    up (``apis.train``)."""
+    import sys
+    scope = lookup_scope(cfg)
+    if scope is not None or not isinstance(run_scope(cfg), str):
+        return scope
+    imports = cfg.get('custom_imports')
+    names = imports.get('imports') if isinstance(imports, dict) else None
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(names, (list, tuple)) or \
+            not all(isinstance(n, str) and n in sys.modules for n in names):
+        return None
+    from mmengine.registry import DefaultScope
+    current = DefaultScope.get_current_instance()
+    return '' if current is None else current.scope_name
 
 
 def _scope_is_certain(cfg, scope: Optional[str] = None) -> Optional[str]:

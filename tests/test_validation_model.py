@@ -1041,3 +1041,47 @@ def test_the_check_and_the_run_refuse_a_resumed_config_in_one_order(
         lines.append(err.strip().splitlines()[-1])
     assert lines[0] == lines[1], lines
     assert 'its first validation (before training)' in lines[0], lines
+
+
+def test_a_scope_set_by_custom_imports_is_where_the_model_is_looked_up(
+        tmp_path, monkeypatch):
+    """Review r192: ``default_scope = None`` beside ``custom_imports`` whose
+    module makes the project's scope current (``init_default_scope``): the
+    run builds HLSS there and stopped at its first validation
+    (``AttributeError: 'tuple' object has no attribute 'float'``), but the
+    check looked HLSS up in MMEngine's root registry, found none and
+    passed. Refused in the line given under ``default_scope =
+    'openselfsup'``; with the module not imported, not judged."""
+    import sys
+
+    from mmengine.registry import DefaultScope
+
+    from openselfsup.apis.train import check_validated_model
+    from openselfsup.config import load_config
+    (tmp_path / 'h314usermod.py').write_text(
+        'from mmengine.registry import init_default_scope\n'
+        'import openselfsup.models  # noqa: F401\n'
+        "init_default_scope('openselfsup')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = _with_validation(tmp_path / 'hlss_val.py', HLSS_DEMO,
+                              'dict(max_iters=2, val_interval=2)')
+    lines = {}
+    kept = DefaultScope._instance_dict.copy()
+    try:
+        for scope in (None, 'openselfsup'):
+            cfg = load_config(config, allow_new_keys=True, cfg_options=dict(
+                default_scope=scope, custom_imports=dict(
+                    imports=['h314usermod'], allow_failed_imports=False)))
+            with pytest.raises(InputError) as refused:
+                check_validated_model(cfg, config)
+            lines[scope] = str(refused.value)
+        # not imported: the scope is not told, not judged
+        sys.modules.pop('h314usermod')
+        cfg.default_scope = None
+        check_validated_model(cfg, config)
+    finally:
+        sys.modules.pop('h314usermod', None)
+        DefaultScope._instance_dict = kept
+    assert lines[None] == lines['openselfsup']
+    assert "model.type 'HLSS'" in lines[None]
+    assert "has no 'predict' mode" in lines[None]

@@ -2058,17 +2058,19 @@ def _refuse_unregistered_model(cfg, config: str) -> None:
     refusals name it (it named ``cfg.filename``). The type is looked up
     as the Runner's build looks it up, through MMEngine's root ``MODELS``
     (:func:`~openselfsup.config.built_class`: the model's own ``_scope_``,
-    else the run's scope as the scope check takes it,
-    :func:`~openselfsup.config.lookup_scope`), and not judged where that
-    is not told (``default_scope = None`` beside ``custom_imports``, which
-    may set the scope: r191, the HLSS demo so was refused as built with no
-    arguments). Nothing is built to find out: the build's ``KeyError`` is
+    else the run's scope as the scope check takes it, and beside
+    ``custom_imports`` the one their import made current,
+    :func:`~openselfsup.config.imported_scope`), and not judged where that
+    is not told (``default_scope = None`` beside ``custom_imports`` not
+    imported, which may set the scope: r191, the HLSS demo so was refused
+    as built with no arguments). Nothing is built to find out: the build's
+    ``KeyError`` is
     asked of the registry the lookup found none in (a ``_scope_`` no
     registry holds, ``'mmpretrian'``: MMEngine's root, as the build says).
     """
     from mmengine.registry import DefaultScope, build_from_cfg
 
-    from ..config import build_scope, built_class, lookup_scope, \
+    from ..config import build_scope, built_class, imported_scope, \
         scope_registry
     kind = cfg.model.get('type')
     if not isinstance(kind, str):
@@ -2077,7 +2079,7 @@ def _refuse_unregistered_model(cfg, config: str) -> None:
     # where the config tells it (review r124: 'openselfsup.SimCLR' under
     # default_scope='mmpretrain' is mmpretrain's SimCLR; r191: None beside
     # custom_imports builds in whatever scope is current then)
-    scope = build_scope(cfg.model, lookup_scope(cfg))
+    scope = build_scope(cfg.model, imported_scope(cfg))
     if scope is None or built_class(cfg.model, 'MODELS', scope) is not None:
         return
     # the build's own KeyError, from the registry it found none in: with
@@ -2226,7 +2228,7 @@ def check_validated_model(cfg: Config, config: str,
     calls, whatever the loop; each loop was said to validate ``at its
     first validation``) and the model's class, the one
     the run builds (its ``type`` in its own ``_scope_`` where it sets one,
-    else the run's scope, :func:`~openselfsup.config.run_scope`, as
+    else the run's scope, :func:`~openselfsup.config.imported_scope`, as
     MMEngine's build switches: :func:`~openselfsup.config.
     built_model_class`), is judged by
     :func:`~openselfsup.models.algorithms.modes.fails_validation` (its
@@ -2259,14 +2261,20 @@ def check_validated_model(cfg: Config, config: str,
                                  ValLoop)
 
     from ..config import (MODEL_METHODS, built_class, built_model_class,
-                          evaluation_instead, runs_as)
+                          evaluation_instead, imported_scope, runs_as)
     from ..models.algorithms.modes import fails_validation
+    # the loops and the model looked up as the run's builds look them up
+    # (config.imported_scope: the model check's rule; r192: None beside
+    # custom_imports that set the scope was looked up in MMEngine's root)
+    scope = imported_scope(cfg)
+    if scope is None:  # not told: not judged
+        return
     loop = cfg.get('val_cfg')
     # MMEngine's Runner builds a ValLoop from a val_cfg without a type,
     # else the loop its type names: another runs as it says; a subclass
     # of ValLoop that keeps its run and run_iter calls val_step as it
     # does (review r188: one with no body of its own passed)
-    runs = built_class(loop, 'LOOPS', run_scope(cfg)) \
+    runs = built_class(loop, 'LOOPS', scope) \
         if isinstance(loop, dict) and 'type' in loop else ValLoop
     if runs_as(runs, (ValLoop,), VAL_LOOP_KEPT) is None:
         return
@@ -2276,7 +2284,7 @@ def check_validated_model(cfg: Config, config: str,
     # whatever it did); one that writes its own runs as it says
     train = cfg.get('train_cfg')
     if isinstance(train, dict) and 'type' in train:
-        base = runs_as(built_class(train, 'LOOPS', run_scope(cfg)),
+        base = runs_as(built_class(train, 'LOOPS', scope),
                        (EpochBasedTrainLoop, IterBasedTrainLoop),
                        TRAIN_LOOP_KEPT)
         # one that writes its own: its ValidateBeforeTrainHook alone, which
