@@ -717,3 +717,31 @@ def test_the_launchers_check_refuses_a_batched_preprocessors_views(
     train.prepare_config(load_config(path), path,
                          work_dir=str(tmp_path / 'run'))
     assert len(calls) == 2
+
+
+def test_the_check_and_the_run_judge_given_views_after_the_seed(tmp_path):
+    """Review r192: a batched preprocessor's views refused and a seed out
+    of numpy's reach: the launchers' check said the views (its
+    ``check_loaded_config``, before the seed and batch-split checks), the
+    run the seed (it judges the views in ``apply_fast_path``, after
+    them). One first line in both: the seed's, as the run orders them."""
+    import importlib
+    train = importlib.import_module('openselfsup.apis.train')
+    from openselfsup.config import NUMPY_SEED_MAX, load_config
+    from openselfsup.utils import InputError
+    cfg = Config.fromfile(CLP_DEMO)
+    cfg.model.data_preprocessor = dict(
+        cfg.model.data_preprocessor, type='BatchAugSelfSupDataPreprocessor',
+        views=[cfg.view_pipeline] * 3)
+    cfg.augment_on = 'cpu'
+    cfg.randomness = dict(cfg.get('randomness') or {}, seed=NUMPY_SEED_MAX)
+    cfg.train_dataloader.num_workers = 2
+    path = str(tmp_path / 'bad_views_seed.py')
+    cfg.dump(path)
+    with pytest.raises(InputError) as run:
+        train.prepare_config(load_config(path), path,
+                             work_dir=str(tmp_path / 'run'))
+    with pytest.raises(InputError) as check:
+        train.check_launch(path, data_check=False)
+    assert 'seed' in str(run.value)
+    assert str(check.value) == str(run.value)

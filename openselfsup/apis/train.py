@@ -2321,7 +2321,8 @@ def check_validated_model(cfg: Config, config: str,
 def check_loaded_config(cfg: Config, config: str,
                         auto_scale_lr: bool = False,
                         resumes: Optional[bool] = False,
-                        needed: Sequence[str] = ()) -> List[str]:
+                        needed: Sequence[str] = (),
+                        views: bool = True) -> List[str]:
     """The launchers' check of a loaded config's values, torch-free in the
     project's scope (:func:`check_launch`; ``balance_sweep.py --check``,
     of each run's config): :func:`check_config_values`, then the scope
@@ -2338,7 +2339,9 @@ def check_loaded_config(cfg: Config, config: str,
     (:func:`~openselfsup.apis.fast_path.check_given_batched_views`, which
     imports the model stack for such a preprocessor alone; r191: 3 view
     pipelines for 2 views passed, exit 0, and each started process
-    refused them).
+    refused them: :func:`_check_views_given`); ``views=False``: the caller
+    judges them itself, where the run does (:func:`check_launch`, after
+    the seed and batch-split checks).
 
     Returns:
         list[str]: the scope check's warnings and what each started
@@ -2346,10 +2349,20 @@ def check_loaded_config(cfg: Config, config: str,
         (:func:`~openselfsup.apis.fast_path.fast_path_warnings`).
     """
     check_config_values(cfg, config, auto_scale_lr, resumes, needed)
-    if cfg.get('augment_on', 'cpu') == 'cpu':  # 'auto': the device path
-        # on the launchers' GPUs, which replaces the preprocessor
-        check_given_batched_views(cfg)
+    if views:
+        _check_views_given(cfg)
     return check_scope_types(cfg, config) + fast_path_warnings(cfg)
+
+
+def _check_views_given(cfg: Config) -> None:
+    """On the per-image path (``augment_on='cpu'``), the views of a
+    batched-views preprocessor the config gives itself, as the run's
+    ``apply_fast_path`` judges them
+    (:func:`~openselfsup.apis.fast_path.check_given_batched_views`);
+    ``'auto'`` is the device path on the launchers' GPUs, which replaces
+    the preprocessor (judged by the started processes)."""
+    if cfg.get('augment_on', 'cpu') == 'cpu':
+        check_given_batched_views(cfg)
 
 
 def check_launch(config: str, cfg_options: Optional[dict] = None,
@@ -2404,7 +2417,9 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                          'slurm); remove it from the arguments')
     cfg = load_config(config, cfg_options)
     resumes = resume_asked(cfg, resume)
-    warnings = check_loaded_config(cfg, config, auto_scale_lr, resumes)
+    # the views judged below, where the run judges them
+    warnings = check_loaded_config(cfg, config, auto_scale_lr, resumes,
+                                   views=False)
     resume, _ = resume_choice(cfg, resume)
     # a checkpoint's zip directory only (its last bytes: a file cut short
     # while it was written has none); the run reads the whole file, every
@@ -2435,6 +2450,10 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     check_seed_reach(cfg, processes)
     if world is not None:  # the launchers' processes
         split_batch(cfg, world, True)
+    # a given preprocessor's views: after the seed and batch split, before
+    # the checkpoint's meta, as the run's apply_fast_path judges them
+    # (review r192: the check refused them first, the run last)
+    _check_views_given(cfg)
     # the refusals the checkpoint's meta decides (another model, the seed
     # the resume re-seeds numpy with...), the run's (resume_notes): a meta
     # or a value of it that does not read (a class instance: an opaque
