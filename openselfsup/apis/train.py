@@ -2225,7 +2225,9 @@ def check_validated_model(cfg: Config, config: str,
     the one it subclasses; one that writes its own, which may never call
     the validation loop, is judged by a ``ValidateBeforeTrainHook``
     alone, which validates in ``before_train``, which a loop's ``run``
-    calls, whatever the loop; each loop was said to validate ``at its
+    is assumed to call, whatever the loop: one that never does is
+    refused though it never validates, which is not told without running
+    it; each loop was said to validate ``at its
     first validation``) and the model's class, the one
     the run builds (its ``type`` in its own ``_scope_`` where it sets one,
     else the run's scope, :func:`~openselfsup.config.imported_scope`, as
