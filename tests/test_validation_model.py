@@ -1085,3 +1085,36 @@ def test_a_scope_set_by_custom_imports_is_where_the_model_is_looked_up(
     assert lines[None] == lines['openselfsup']
     assert "model.type 'HLSS'" in lines[None]
     assert "has no 'predict' mode" in lines[None]
+
+
+def test_a_url_checkpoint_saved_at_the_runs_end_is_not_refused(
+        tmp_path, monkeypatch):
+    """Review r192: --resume URL of a checkpoint saved at the run's end (it
+    trains no step, so never validates) was refused by the launchers'
+    check and by the run before its download: a URL read as past the
+    start, unknown where. Not known until downloaded
+    (``checkpoint_from_url`` judges it then); the reference, the same
+    file resumed from its local path, which both pass."""
+    from _foundation_helpers import served
+
+    from openselfsup.apis.train import build_runner, check_launch
+    import torch
+    config = _with_validation(tmp_path / 'clp_val.py', CLP_DEMO,
+                              'dict(max_epochs=1, val_interval=1)')
+    www = tmp_path / 'www'
+    www.mkdir()
+    name = 'epoch_1.pth'
+    torch.save(dict(meta=dict(epoch=1, iter=100), state_dict={}),
+               www / name)
+    said = {}
+    with served(www, monkeypatch) as base:
+        for how, resume in (('local', str(www / name)),
+                            ('url', f'{base}/{name}')):
+            try:
+                check_launch(config, resume=resume, data_check=False)
+                build_runner(config, work_dir=str(tmp_path / how),
+                             resume=resume)
+                said[how] = ''
+            except InputError as exc:
+                said[how] = str(exc)
+    assert said == dict(local='', url=''), said

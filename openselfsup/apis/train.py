@@ -1809,8 +1809,10 @@ def resumed_past_start(path: Optional[str],
     where the caller has it already); a file whose meta's iteration does
     not read as a whole number: past its start, as every checkpoint saved
     after a step is (left to the run's own checks of the file). A URL,
-    unread before the run downloads it: past its start here; the run
-    judges it again once it is a local file (:func:`checkpoint_from_url`),
+    unread before the run downloads it: past its start here, unknown
+    where, which :func:`prepare_config` and :func:`check_launch` do not
+    judge by (review r192: one saved at the run's end was refused); the
+    run judges it once it is a local file (:func:`checkpoint_from_url`),
     the launchers' check, which downloads nothing, passes it.
 
     Returns:
@@ -2441,10 +2443,14 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     # (a state dict saved alone) too; a file that does not read so is
     # left to the run
     meta, read = local_checkpoint_meta(resumed)
-    if resumes is None:  # now known: a new run where none was found, or
-        # the checkpoint's step (its hook validates at iteration 0); here,
-        # before the seed and batch checks, as the run judges it
-        # (prepare_config): one refusal first in both (review r190)
+    if resumes is None and not is_http_url(resumed):  # now known: a new
+        # run where none was found, or the checkpoint's step (its hook
+        # validates at iteration 0); here, before the seed and batch
+        # checks, as the run judges it (prepare_config): one refusal first
+        # in both (review r190); a URL's step is not known before its
+        # download (checkpoint_from_url judges it then; review r192: read
+        # as past the start, unknown where, one saved at the run's end
+        # was refused)
         check_validated_model(cfg, config,
                               resumed_past_start(resumed, (meta, read)))
     # without --check-world, on one process: the least the run has
@@ -2597,8 +2603,10 @@ def prepare_config(cfg: Config, config_path: str,
     # whether it starts past its first step (a new run: not), where the
     # ValidateBeforeTrainHook skips
     past_start = resumed_past_start(path)
-    if resumes is None:  # now known: a new run where none was found, or
-        # the checkpoint's step (its hook validates at iteration 0)
+    if resumes is None and not is_http_url(path):  # now known: a new run
+        # where none was found, or the checkpoint's step (its hook
+        # validates at iteration 0); a URL's once downloaded
+        # (checkpoint_from_url; review r192)
         check_validated_model(cfg, config_path, past_start)
     initial_notes = check_load_from(cfg, path)
     if path is None:  # a new run: its initial weights' held-out classes
