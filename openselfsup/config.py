@@ -1913,14 +1913,18 @@ def check_scope_names(cfg, config: str) -> None:
     ``--check-config`` passed: :func:`build_scope` takes ``''`` as a scope,
     :func:`scope_registry` as none); a non-string fails
     ``DefaultScope``'s ``AssertionError``. ``_scope_=None`` switches
-    nothing and passes. Torch-free.
+    nothing and passes. The top level's is judged only where
+    ``runner_type`` is set (``RUNNERS.build`` pops it): MMEngine's
+    ``Runner.from_cfg``, which builds a config without one, never reads
+    it (review r192: such a config trained, and was refused). Torch-free.
 
     Raises:
         InputError: one line naming the config, the key and the value.
     """
     for key, node in config_dicts(dict(cfg.items())):
         scope = node.get('_scope_')
-        if scope is None or (isinstance(scope, str) and scope):
+        if scope is None or (isinstance(scope, str) and scope) or \
+                (not key and cfg.get('runner_type') is None):
             continue
         where = f'{key}._scope_' if key else '_scope_'
         fails = "imports '<scope>.registry', for '' the relative " \

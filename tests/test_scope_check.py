@@ -1335,6 +1335,32 @@ def test_a_scope_that_names_none_is_refused_as_mmengines_build_fails(
             registries.LOG_PROCESSORS.get('LogProcessor'))
 
 
+def test_a_top_level_scope_is_judged_only_where_a_runner_type_reads_it(
+        tmp_path):
+    """Review r192: a top-level ``_scope_ = ''`` in a config without
+    ``runner_type`` was refused, but MMEngine's ``Runner.from_cfg``, which
+    builds such a config, never reads it (the run trained). Not refused
+    there; with ``runner_type`` set (``RUNNERS.build``, which fails on it)
+    it still is. The reference: MMEngine's Runner, built of the first."""
+    from openselfsup.apis.train import build_runner
+    from openselfsup.config import check_scope_names, load_config
+    from openselfsup.utils import InputError
+    for runner_type, refused in ((None, False), ('AtomicRunner', True)):
+        path = _config(tmp_path, f"_scope_ = ''\nrunner_type = "
+                                 f'{runner_type!r}\n',
+                       name=f'{runner_type}.py')
+        try:
+            check_scope_names(load_config(path), path)
+            said = False
+        except InputError:
+            said = True
+        assert said == refused, runner_type
+        if not refused:  # MMEngine's Runner builds it (RUNNERS.build's
+            # failure on it: the parametrized test above)
+            runner = build_runner(path, work_dir=str(tmp_path / 'w'))
+            assert type(runner).__name__ == 'Runner'
+
+
 def test_the_optimizer_check_follows_the_constructors_two_lookups():
     """MMEngine's ``DefaultOptimWrapperConstructor.__call__`` looks the
     optimizer's type up in the scope current, its ``_scope_`` aside
