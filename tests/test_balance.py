@@ -7649,14 +7649,20 @@ def test_a_sweeps_loop_set_in_part_is_offered_only_what_the_sweep_takes(
 
     for loop, flags in (('val', []), ('test', ['--test'])):
         word = 'validation' if loop == 'val' else 'test'
-        for check in (['--check'], []):
-            said = line(*flags, *check, '--cfg-options', *opts,
-                        f'{loop}_cfg=None')
-            assert said.endswith(
-                f'{loop}_dataloader, {loop}_evaluator set but {loop}_cfg '
-                f"not: MMEngine's Runner builds a {word} loop from all "
-                f'three or none and refuses the rest; set {loop}_cfg (the '
-                f'run is evaluated by its {word} loop)'), said
+        # review r192: the evaluator alone None got the sweep's line for
+        # none of the three ("no validation loop ... set val_dataloader,
+        # val_cfg and val_evaluator"), wrong where two are set
+        for left, given in (('cfg', ('dataloader', 'evaluator')),
+                            ('evaluator', ('dataloader', 'cfg'))):
+            for check in (['--check'], []):
+                said = line(*flags, *check, '--cfg-options', *opts,
+                            f'{loop}_{left}=None')
+                assert said.endswith(
+                    ', '.join(f'{loop}_{k}' for k in given) +
+                    f" set but {loop}_{left} not: MMEngine's Runner builds "
+                    f'a {word} loop from all three or none and refuses the '
+                    f'rest; set {loop}_{left} (the run is evaluated by its '
+                    f'{word} loop)'), said
         # the way the line offered before: the sweep refuses it
         said = line(*flags, '--check', '--cfg-options', *opts, *(
             f'{loop}_{k}=None' for k in ('dataloader', 'cfg', 'evaluator')))

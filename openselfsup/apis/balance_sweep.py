@@ -69,7 +69,7 @@ from ..config import (NUMPY_SEED_MAX, UNSET, check_scope_names,
 from .fast_path import float32_block, full_float32, trained_precision
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
-                    check_loaded_config,
+                    check_loaded_config, check_loop_sections,
                     check_not_sweep_run_dir, resume_choice, train,
                     read_sections, unmoved_notes, warning_words,
                     worker_warnings_left_out)
@@ -1563,6 +1563,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # runner builds it: a list was a ValueError traceback here)
     from ..engine.crossmodal_hooks import (evaluator_metrics,
                                            evaluator_result_names)
+    # a loop's sections set in part: check_loop_sections's line, naming
+    # those left out (review r192: the evaluator alone None got the line
+    # below for all three None, "set val_dataloader, val_cfg and ...")
+    check_loop_sections(cfg, config, needed=evaluated)
     # each run's row is its validation metrics, by which lambda is chosen
     val_metrics = evaluator_metrics(
         cfg.get('val_evaluator'), why="the sweep chooses lambda by each "
