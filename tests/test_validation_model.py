@@ -409,10 +409,15 @@ def _first_validation(train_cfg, cls=None, hooks=(), meta=None):
         raise _Validated(f"after iteration {loop._iter}" if iters
                          else f'after epoch {loop._epoch}')
 
-    runner = types.SimpleNamespace(
+    class Runner(types.SimpleNamespace):
+        """its ``iter`` the loop's, as MMEngine's Runner's is (review r192:
+        fixed at 0, a hook validated whatever ``meta`` said)"""
+        iter = property(lambda self: loop._iter)
+
+    runner = Runner(
         call_hook=lambda name, **k: [getattr(h, name)(runner, **k)
                                      for h in hooks],
-        visualizer=types.SimpleNamespace(), iter=0,
+        visualizer=types.SimpleNamespace(),
         logger=types.SimpleNamespace(info=lambda *a: None),
         model=types.SimpleNamespace(train=lambda: None),
         val_loop=types.SimpleNamespace(run=validate))
@@ -1118,3 +1123,33 @@ def test_a_url_checkpoint_saved_at_the_runs_end_is_not_refused(
             except InputError as exc:
                 said[how] = str(exc)
     assert said == dict(local='', url=''), said
+
+
+def test_the_stand_in_runner_counts_as_its_loop_for_a_hook():
+    """Review r192: ``_first_validation``'s stand-in runner had ``iter``
+    fixed at 0 while ``meta`` set the loop's, so with both ``hooks`` and
+    ``meta`` its ValidateBeforeTrainHook validated whatever the meta said.
+    Now as the check judges the hooked config (its loop never validates):
+    resumed at iteration 0 the hook validates, past it nothing does."""
+    from openselfsup.apis.train import ResumedAt, check_validated_model
+    from openselfsup.config import load_config
+    from openselfsup.engine.validate_first import ValidateBeforeTrainHook
+    loop = dict(type='EpochBasedTrainLoop', max_epochs=2, val_begin=3)
+    for step in (0, 5):
+        meta = dict(epoch=0, iter=step)
+        first = _first_validation(loop, hooks=[ValidateBeforeTrainHook()],
+                                  meta=meta)
+        assert (first is not None) == (step == 0), (step, first)
+    # the check's own answer, the same: refused at 0, passed past it
+    cfg = load_config(CLP_DEMO)
+    cfg.merge_from_dict(dict(
+        val_dataloader=dict(batch_size=4, num_workers=0,
+                            sampler=dict(type='DefaultSampler',
+                                         shuffle=False),
+                            dataset=cfg.train_dataloader.dataset),
+        val_cfg=dict(), val_evaluator=dict(type='Accuracy'),
+        train_cfg=dict(max_epochs=2, val_begin=3),
+        custom_hooks=[dict(type='ValidateBeforeTrainHook')]))
+    with pytest.raises(InputError):
+        check_validated_model(cfg, 'c.py', False)
+    check_validated_model(cfg, 'c.py', ResumedAt(0, 5))
