@@ -1937,19 +1937,23 @@ def check_scope_names(cfg, config: str) -> None:
             'the key (the build keeps the scope in force)')
 
 
-def built_class(node: Any, registry: str, scope: str) -> Any:
+def built_class(node: Any, registry: str, scope: str,
+                called_on: str = 'mmengine') -> Any:
     """What MMEngine's Runner builds from the config dict ``node`` through
     its registry ``registry`` (``'MODELS'``, ``'LOOPS'``) in the run's
     default scope ``scope`` (:func:`run_scope`): a class given as the
     ``type`` itself; a name as the build looks it up, in
-    :func:`build_scope` (:func:`scope_registry`); None where it finds
-    none (the build's ``KeyError`` says why) or ``node`` names no type.
-    Imports the model stack for a name."""
+    :func:`build_scope` (:func:`scope_registry`; ``called_on``: the
+    registry the build is called on, ``'mmpretrain'`` for a dataset
+    pipeline's transforms); None where it finds none (the build's
+    ``KeyError`` says why) or ``node`` names no type. Imports the model
+    stack for a name."""
     kind = node.get('type') if isinstance(node, dict) else None
     if not isinstance(kind, str):
         return kind
     try:
-        return scope_registry(registry, build_scope(node, scope)).get(kind)
+        return scope_registry(registry, build_scope(node, scope),
+                              called_on).get(kind)
     except Exception:  # noqa: BLE001 (no class: the build says why)
         return None
 

@@ -4488,3 +4488,43 @@ def test_fsp_views_labelled_without_changing_the_preprocessor():
         DataSample().set_gt_label(i) for i in range(2)]), True)
     assert seen == [own]
     assert [d.gt_label.tolist() for d in out['data_samples']] == [[0], [1]]
+
+
+@pytest.mark.parametrize('kind', ['mmpretrain.MultiView',
+                                  'openselfsup.MultiView'])
+def test_a_scoped_multiview_is_split_as_the_build_resolves_it(kind):
+    """The fast path knows ``MultiView`` by the class the dataset's build
+    resolves its type to in the run's scope (the reference: MMEngine's
+    own registry build under the CLP demo's ``default_scope``):
+    ``'mmpretrain.MultiView'`` is mmpretrain's ``MultiView`` and is split
+    as the unscoped name is (the same batched views; it was taken for a
+    plain transform and refused, 'has no batched version', though the
+    per-image path trains it); ``'openselfsup.MultiView'``, which the
+    build does not find (``KeyError``), is not split as one."""
+    from mmengine.registry import DefaultScope
+    from mmpretrain.datasets.transforms import MultiView
+    from mmpretrain.registry import TRANSFORMS
+
+    from openselfsup.apis.fast_path import batched_views, split_pipeline
+    from openselfsup.utils import InputError
+    cfg = Config.fromfile(CLP)
+    pipe = cfg.train_dataloader.dataset.pipeline
+    scoped = copy.deepcopy(pipe)
+    scoped[1].type = kind
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        try:
+            built = TRANSFORMS.build(scoped[1])
+        except KeyError:
+            built = None
+    unscoped = batched_views(cfg)
+    cfg.train_dataloader.dataset.pipeline = scoped
+    if isinstance(built, MultiView):
+        assert batched_views(cfg) == unscoped
+        assert split_pipeline(scoped, 'p', cfg.default_scope) == \
+            split_pipeline(pipe, 'p', cfg.default_scope)
+    else:
+        assert kind == 'openselfsup.MultiView'
+        with pytest.raises(InputError, match='no batched version'):
+            batched_views(cfg)
+        got = split_pipeline(scoped, 'p', cfg.default_scope)
+        assert got[1] == [scoped[1:-1]] and got[2] == 1

@@ -167,12 +167,31 @@ def fast_path_warnings(cfg) -> List[str]:
     return pipeline_warnings(cfg.train_dataloader, 'train_dataloader')
 
 
-def split_pipeline(pipeline: list, where: str):
-    """``(load, views, num_views, pack)`` of a training pipeline.
+def is_multiview(t: Any, scope: str) -> bool:
+    """Whether the pipeline transform config ``t`` builds mmpretrain's
+    ``MultiView`` where the dataset builds its pipeline, in ``scope``
+    (:func:`~openselfsup.config.built_class`, called on mmpretrain's
+    registry): ``'MultiView'`` and ``'mmpretrain.MultiView'`` under
+    ``'openselfsup'`` (the scoped name was taken for a plain transform and
+    refused as one without a batched version, though the per-image path
+    trains it), not ``'openselfsup.MultiView'``, which MMEngine does not
+    look up in the project's parents (its ``KeyError``). Imports the
+    model stack."""
+    from mmpretrain.datasets.transforms import MultiView
+
+    from ..config import built_class
+    return isinstance(t, dict) and built_class(
+        t, 'TRANSFORMS', scope, 'mmpretrain') is MultiView
+
+
+def split_pipeline(pipeline: list, where: str, scope: str):
+    """``(load, views, num_views, pack)`` of a training pipeline whose
+    transforms are built in ``scope`` (the dataset's: its ``_scope_``,
+    else the run's default scope).
 
     The pipeline must be ``[Load..., <augmentations>, PackInputs]`` where the
-    augmentations are either one ``MultiView`` (CLP) or plain transforms
-    (FSP).
+    augmentations are either one ``MultiView`` (CLP: :func:`is_multiview`)
+    or plain transforms (FSP).
 
     Returns:
         tuple: the loading transform, a list of view pipelines (lists of
@@ -183,7 +202,7 @@ def split_pipeline(pipeline: list, where: str):
         raise InputError(f'{where}: augment_on needs a pipeline that starts '
                          'with a Load... transform and ends with PackInputs')
     middle = list(pipeline[1:-1])
-    if len(middle) == 1 and middle[0].get('type') == 'MultiView':
+    if len(middle) == 1 and is_multiview(middle[0], scope):
         mv = middle[0]
         views = [list(v) for v in mv['transforms']]
         counts = mv['num_views']
@@ -191,7 +210,7 @@ def split_pipeline(pipeline: list, where: str):
             counts)
         expanded = [v for v, c in zip(views, counts) for _ in range(c)]
         return pipeline[0], expanded, len(expanded), pipeline[-1]
-    if any(t.get('type') == 'MultiView' for t in middle):
+    if any(is_multiview(t, scope) for t in middle):
         raise InputError(f'{where}: MultiView must be the only augmentation '
                          'step for augment_on')
     return pipeline[0], [middle], 1, pipeline[-1]
@@ -330,10 +349,11 @@ def batched_views(cfg) -> dict:
         InputError: a pipeline or data preprocessor without a batched
             version.
     """
-    from ..config import built_preprocessor
+    from ..config import build_scope, built_preprocessor, run_scope
     loader = cfg.train_dataloader
     load, views, num_views, pack = split_pipeline(
-        loader.dataset.pipeline, 'train_dataloader.dataset.pipeline')
+        loader.dataset.pipeline, 'train_dataloader.dataset.pipeline',
+        build_scope(loader.dataset, run_scope(cfg)))
     # the one the run builds: the model's, else the top-level one (a
     # top-level-only SelfSupDataPreprocessor was taken for none: a
     # classifier's views refused, a classifier's mean / std dropped)
