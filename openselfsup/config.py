@@ -1916,25 +1916,51 @@ def check_scope_names(cfg, config: str) -> None:
     nothing and passes. The top level's is judged only where
     ``runner_type`` is set (``RUNNERS.build`` pops it): MMEngine's
     ``Runner.from_cfg``, which builds a config without one, never reads
-    it (review r192: such a config trained, and was refused). Torch-free.
+    it (review r192: such a config trained, and was refused). So is a
+    ``default_scope`` of these values: MMEngine's ``Runner.__init__``
+    makes any but None the current ``DefaultScope`` (a non-string its
+    ``AssertionError``), and with ``''`` every registry build then fails
+    importing ``'.registry'`` (the CLP demo stopped at its model's build;
+    ``--check-config`` judged it as ``default_scope None``, which sets no
+    scope). Torch-free.
 
     Raises:
         InputError: one line naming the config, the key and the value.
     """
+    scope = cfg.get('default_scope')
+    if not _names_scope(scope):
+        raise InputError(
+            f'{config}: default_scope = {scope!r} names no scope: '
+            "MMEngine's Runner switches to any default_scope but None and "
+            f"{_no_scope_fails(scope)}; give a scope's name (default_scope "
+            f"= '{PROJECT_SCOPE}') or None (no scope)")
     for key, node in config_dicts(dict(cfg.items())):
         scope = node.get('_scope_')
-        if scope is None or (isinstance(scope, str) and scope) or \
+        if _names_scope(scope) or \
                 (not key and cfg.get('runner_type') is None):
             continue
         where = f'{key}._scope_' if key else '_scope_'
-        fails = "imports '<scope>.registry', for '' the relative " \
-            "'.registry' (TypeError)" if scope == '' else \
-            'asserts that it is a string (AssertionError)'
         raise InputError(
             f'{config}: {where} = {scope!r} names no scope: MMEngine\'s '
-            f'registry build switches to any _scope_ but None and {fails}; '
-            "give a scope's name ('mmpretrain', 'openselfsup') or remove "
-            'the key (the build keeps the scope in force)')
+            'registry build switches to any _scope_ but None and '
+            f"{_no_scope_fails(scope)}; give a scope's name ('mmpretrain', "
+            "'openselfsup') or remove the key (the build keeps the scope in "
+            'force)')
+
+
+def _names_scope(scope: Any) -> bool:
+    """Whether a ``_scope_`` or ``default_scope`` value is one MMEngine
+    builds with: None (no switch, no scope) or a scope's name, not ``''``
+    or a non-string (:func:`check_scope_names`)."""
+    return scope is None or (isinstance(scope, str) and bool(scope))
+
+
+def _no_scope_fails(scope: Any) -> str:
+    """How MMEngine fails on a scope value that names none
+    (:func:`_names_scope`), in the words of :func:`check_scope_names`."""
+    return "imports '<scope>.registry', for '' the relative '.registry' " \
+        '(TypeError)' if scope == '' else \
+        'asserts that it is a string (AssertionError)'
 
 
 def built_class(node: Any, registry: str, scope: str,

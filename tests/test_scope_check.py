@@ -1437,3 +1437,57 @@ def test_the_optimizer_check_follows_the_constructors_two_lookups():
         assert refused
     finally:
         registry.OPTIM_WRAPPER_CONSTRUCTORS._module_dict.pop(direct, None)
+
+
+@pytest.mark.parametrize('scope', ['', 1])
+def test_a_default_scope_that_names_none_is_refused_as_mmengines_runner_fails(
+        tmp_path, capfd, scope):
+    """``default_scope = ''``: ``--check-config`` judged it as
+    ``default_scope None`` (a scope line about the project's types, whose
+    way out was not the fault) and the run stopped at its first registry
+    build on MMEngine's ``TypeError`` importing '.registry'. One line now,
+    naming ``default_scope``, in the words of the ``_scope_`` refusal;
+    a non-string (``DefaultScope``'s ``AssertionError``) too. The
+    reference: MMEngine's own ``Runner`` built with that default scope,
+    which raises; with None or a scope's name it builds, and the check
+    takes them."""
+    from mmengine.model import BaseModel
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    from openselfsup.config import check_scope_names, load_config
+
+    class Model(BaseModel):
+        def forward(self, *args, **kwargs):
+            pass
+
+    kept = dict(DefaultScope._instance_dict)
+    try:
+        for given, fails in ((scope, True), (None, False),
+                             ('openselfsup', False)):
+            DefaultScope._instance_dict.clear()
+            DefaultScope._instance_dict.update(kept)
+            try:
+                Runner(model=Model(), work_dir=str(tmp_path / 'w'),
+                       default_scope=given, experiment_name=repr(given))
+                failed = None
+            except (TypeError, AssertionError) as exc:
+                failed = exc
+            assert (failed is not None) == fails, given
+            if fails:
+                assert ('.registry' in str(failed)) == (scope == '')
+    finally:
+        DefaultScope._instance_dict.clear()
+        DefaultScope._instance_dict.update(kept)
+    path = _config(tmp_path, f'default_scope = {scope!r}\n')
+    fails = "imports '<scope>.registry', for '' the relative '.registry' " \
+        '(TypeError)' if scope == '' else \
+        'asserts that it is a string (AssertionError)'
+    assert _check_config_refuses([path], capfd) == (
+        f"error: {path}: default_scope = {scope!r} names no scope: "
+        "MMEngine's Runner switches to any default_scope but None and "
+        f"{fails}; give a scope's name (default_scope = 'openselfsup') or "
+        'None (no scope)')
+    for given in (None, 'openselfsup'):
+        check_scope_names(load_config(_config(
+            tmp_path, f'default_scope = {given!r}\n', name='ok.py')), 'ok.py')

@@ -2002,9 +2002,9 @@ def check_config_values(cfg: Config, config_path: str,
     """The config's checks that the launchers' check
     (:func:`check_launch`) and the run (:func:`prepare_config`) share, in
     their order, torch-free: a training config
-    (:func:`check_training_config`), a ``_scope_`` of ``''`` or no string
-    (:func:`~openselfsup.config.check_scope_names`: MMEngine's build fails
-    on it), a None under ``default_hooks`` that
+    (:func:`check_training_config`), a ``_scope_`` or ``default_scope``
+    of ``''`` or no string (:func:`~openselfsup.config.check_scope_names`:
+    MMEngine's build fails on it), a None under ``default_hooks`` that
     drops no hook or that the config's runner cannot drop
     (:func:`~openselfsup.config.check_dropped_default_hooks`), a
     ``KNNEvalHook`` on a model kNN
