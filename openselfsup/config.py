@@ -633,6 +633,42 @@ def model_settings(model: Any, weights_loaded: bool) -> Dict[str, Any]:
 #: with other settings
 WRITTEN_FILE_ARGUMENTS = ('json_trace_path', 'out_file_path')
 
+#: the arguments of a ``model`` section's parts that the builds open as a
+#: file or folder: a ``TextInitHead``'s ``attributes`` and
+#: ``embeddings_file``, an open_clip tower's and a backbone's
+#: ``pretrained``, a timm or HIPT backbone's and a ``Pretrained``
+#: ``init_cfg``'s ``checkpoint``, a text encoder's model folder ``path``
+#: (:data:`MODEL_FILES`). Any other value of that section is a setting,
+#: wherever the current directory holds a file of its name
+#: (:func:`reads_a_file`)
+MODEL_FILE_ARGUMENTS = ('attributes', 'embeddings_file', 'pretrained',
+                        'checkpoint', 'path')
+
+
+def reads_a_file(where: str) -> bool:
+    """Whether a local file the dotted config key ``where`` names is one
+    a result depends on by its contents (:func:`named_files`): below
+    ``model``, only one of :data:`MODEL_FILE_ARGUMENTS` (a
+    ``model_name`` ``RN50-quickgelu`` or a ``style`` ``caffe`` naming a
+    file of the current directory was digested, and the same model
+    evaluated from another folder recorded other file digests); elsewhere
+    every one (an ``ann_file``, ``load_from``). The one rule of which
+    model values name files, for digests recorded before it too
+    (:func:`files_read`)."""
+    return not key_below(where, ('model', )) or \
+        where.rsplit('.', 1)[-1] in MODEL_FILE_ARGUMENTS
+
+
+def files_read(digests: Any) -> Any:
+    """A record's ``{dotted key: digest}`` of the files its config named
+    (:func:`named_file_digests`) less those :func:`reads_a_file` leaves
+    out (a ``model_name`` digested where a file of its name lay, by the
+    code before the rule): what both sides record, compared as one;
+    ``digests`` itself where it is no dict."""
+    if not isinstance(digests, dict):
+        return digests
+    return {k: v for k, v in digests.items() if reads_a_file(k)}
+
 
 def named_file_digests(node: Any, key: str = '', digest=file_sha1,
                        skip: Sequence[str] = ()) -> Dict[str, str]:
@@ -652,8 +688,10 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
     ``path`` of a part of the ``model`` section (a text encoder's model
     folder, ``model.text_encoder.path``), which counts by its files'
     contents (:func:`~.utils.fingerprint.folder_sha1`); a URL, a missing
-    file and a file a component writes (:data:`WRITTEN_FILE_ARGUMENTS`)
-    are not in it.
+    file, a file a component writes (:data:`WRITTEN_FILE_ARGUMENTS`) and
+    a ``model`` value the builds do not open as a file
+    (:func:`reads_a_file`: a ``model_name`` naming a file here) are not
+    in it.
     """
     return {where: digest(path) if os.path.isfile(path) else
             folder_sha1(path, digest)
@@ -665,13 +703,16 @@ def named_files(node: Any, key: str = '', skip: Sequence[str] = ()
     """``{dotted key: path}`` of each local file, and each folder that
     counts by its files (:func:`counts_a_folder`), that the config section
     ``node`` (at ``key``) names: those :func:`named_file_digests` digests,
-    as it finds them (the one rule of which values name local files)."""
+    as it finds them (the one rule of which values name local files; in
+    the ``model`` section, the arguments the builds open as files,
+    :func:`reads_a_file`)."""
     out = {}
     for at, section in config_dicts(node, key):
         for name, value in section.items():
             where = f'{at}.{name}' if at else str(name)
             if not isinstance(value, str) or key_below(where, skip) or \
-                    name in WRITTEN_FILE_ARGUMENTS:
+                    name in WRITTEN_FILE_ARGUMENTS or \
+                    not reads_a_file(where):
                 continue
             path = annotation_path(section) if name == 'ann_file' else \
                 local_file(value)

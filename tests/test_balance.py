@@ -4808,6 +4808,31 @@ def test_run_settings_leave_out_the_files_own_variables(tmp_path):
         if k.startswith('config.custom_imports.imports.')]
 
 
+def test_a_model_value_naming_a_file_here_is_no_file_setting(
+        tmp_path, monkeypatch):
+    """Review r193's leftover: a run's settings digested every value of
+    the model section that named a file of the current directory (the
+    slide demo's ``model.head.activation`` ``identity`` with a file
+    ``identity`` there), so the same sweep resumed from another folder
+    was refused. Only what the model's builds open as files counts
+    (config.reads_a_file); a record of before that holds such a digest
+    is compared without it, one whose weights file differs is not."""
+    from openselfsup.apis.balance_sweep import (_settings_difference,
+                                                run_settings)
+    from openselfsup.config import load_config
+    from openselfsup.utils import file_sha1
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'identity').write_text('')
+    here = run_settings(load_config(SLIDE_DEMO), epochs=0)
+    assert here['config.model.head.activation'] == 'identity'
+    assert not [k for k in here if k.startswith('file.model.')]
+    stray = {'file.model.head.activation': file_sha1('identity')}
+    assert _settings_difference(dict(here, **stray), here) is None
+    weights = dict(stray, **{'file.model.backbone.checkpoint': 'f' * 40})
+    assert 'model.backbone.checkpoint' in _settings_difference(
+        dict(here, **weights), here)
+
+
 def test_run_settings_of_objects_are_the_same_in_every_load(tmp_path):
     """A config value that is an object whose repr is a memory address (a
     functools.partial of a function, an instance) was recorded by that

@@ -4011,3 +4011,60 @@ def test_a_refusal_of_results_of_before_names_one_form_of_sha1(
                             {'model.heads.patch.align_mode': 'off'})
     assert (f"model config SHA-1: {old['model_config_sha1'][:12]} -> "
             f'{config_sha1(built)[:12]}') in str(err.value), str(err.value)
+
+
+def test_a_baseline_digests_only_the_files_its_model_reads(tmp_path,
+                                                          monkeypatch):
+    """Review r193's leftover: at initialisation ``model_files_sha1``
+    digested every value of the model section that named a file of the
+    current directory: with an empty file ``RN50-quickgelu`` there, the
+    HLSS demo's ``model.backbone.model_name`` and
+    ``model.text_encoder.model_name`` got a file SHA-1, so the same model
+    evaluated from a folder without it recorded other digests and was
+    refused. Only what the builds open as files counts
+    (config.reads_a_file: the three attribute files here); a record of
+    before that digested the stray names is this model's (what both
+    record compared), one whose attribute file differs is not. The
+    digests are by hand; the kNN is a stand-in."""
+    import json
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.utils import file_sha1
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: dict(
+        k=1, patch=level, slide=level, patient=level))
+    demo = os.path.join(os.path.dirname(HIDISC_DEMO),
+                        'hlss_rn50w8_synthetic.py')
+    pytest.importorskip('open_clip')
+    from mmengine.config import Config
+    heads = Config.fromfile(demo).model.heads
+    want = {f'model.heads.{lvl}.attributes': file_sha1(heads[lvl].attributes)
+            for lvl in heads}
+    out = str(tmp_path / 'knn')
+    here, there = tmp_path / 'here', tmp_path / 'there'
+    _patients_here(there, monkeypatch)
+    _patients_here(here, monkeypatch)
+    (here / 'RN50-quickgelu').write_text('')  # a stray file of that name
+    _, path = knn_eval_checkpoint(demo, None, out)
+    assert json.load(open(path))['model_files_sha1'] == want
+    monkeypatch.chdir(there)  # the same model from a folder without it
+    _, path = knn_eval_checkpoint(demo, None, out)
+    assert json.load(open(path))['model_files_sha1'] == want
+    # a record of before: the stray names digested beside the files
+    old = json.load(open(path))
+    stray = {'model.backbone.model_name': file_sha1(
+        str(here / 'RN50-quickgelu')),
+        'model.text_encoder.model_name': file_sha1(
+        str(here / 'RN50-quickgelu'))}
+    open(path, 'w').write(json.dumps(dict(
+        old, model_files_sha1=dict(want, **stray))))
+    knn_eval_checkpoint(demo, None, out)  # accepted, replaced
+    assert json.load(open(path))['model_files_sha1'] == want
+    edited = dict(want, **stray)
+    edited['model.heads.patch.attributes'] = 'f' * 40
+    open(path, 'w').write(json.dumps(dict(old, model_files_sha1=edited)))
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(demo, None, out)
+    assert 'model.heads.patch.attributes' in str(err.value) and \
+        'model_name' not in str(err.value), str(err.value)

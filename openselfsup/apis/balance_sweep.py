@@ -64,7 +64,8 @@ from ..config import (NUMPY_SEED_MAX, UNSET, check_scope_names,
                       data_folders, default_work_dir, file_contents_change,
                       first_difference, is_int, is_number,
                       key_change, load_config,
-                      numpy_seed, prefix_folder, recorded_settings,
+                      numpy_seed, prefix_folder, reads_a_file,
+                      recorded_settings,
                       seed_additions, type_name, unmoved_copies_said)
 from .fast_path import float32_block, full_float32, trained_precision
 from .train import (build_runner, check_data_paths,  # noqa: F401
@@ -867,9 +868,15 @@ def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
     """The first setting in which a run's recorded settings ``there``
     differ from this sweep's ``here``, in words, and how many more differ
     (:func:`~openselfsup.config.first_difference`); None when they agree
-    (but for the keys ``skip`` and those below them)."""
+    (but for the keys ``skip`` and those below them, and the digests of
+    files a record of before holds that the model does not read:
+    :func:`~openselfsup.config.reads_a_file`, a ``model_name`` naming a
+    file of the current directory)."""
+    unread = tuple(k for k in there if k.startswith('file.') and
+                   not reads_a_file(k[len('file.'):]))
     return first_difference(
-        there, here, lambda key, a, b: _describe(key, a, b, here), skip)
+        there, here, lambda key, a, b: _describe(key, a, b, here),
+        (*skip, *unread))
 
 
 def _refuse_other_settings(run: str, run_dir: str, diff: str,

@@ -21,7 +21,8 @@ from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
                       check_knn_model, check_scope_types,
                       check_setting_types, data_contents_change,
                       data_folder_digests, data_folders, digest_noun,
-                      file_contents_change, first_difference, init_scope,
+                      file_contents_change, files_read, first_difference,
+                      init_scope,
                       is_patches_digest, key_change, key_where_set,
                       knn_is_for, knn_is_not_for, knn_model_refusal,
                       knn_scope_roots,
@@ -939,20 +940,23 @@ def check_own_results(json_path: str, source: str,
     lies (the section as it resolves: not the file's comments) and
     wherever its heads' attribute files lie (the checkout's, by absolute
     paths: :func:`model_record`), and the
-    contents of the local files that section names
+    contents of the local files that section's builds open
     (``model_files_sha1``: a pretrained checkpoint, an
-    ``embeddings_file``; :func:`~openselfsup.config.named_file_digests`),
-    so another file at the same path, or the same relative path from
-    another directory, is another model. A JSON written before these were
-    recorded is compared by what it holds: without ``model_files_sha1``
-    by the seed and ``model_config_sha1``, without those by its
-    ``checkpoint`` (a checkpoint's path; an initialisation's seed), as it
-    was then. A JSON written before the section's SHA-1 left out where
-    those files lie (its SHA-1 holds their paths) is compared by that
-    form too (``earlier_sha1s``), the paths where the files lie now and
-    where the JSON's ``model_settings`` says they lay: accepted where it
-    was then, and from another checkout too (the files' contents compared
-    apart, as ever), and replaced in the new form.
+    ``embeddings_file``; :func:`~openselfsup.config.named_file_digests`,
+    :func:`~openselfsup.config.reads_a_file`: not a ``model_name`` that
+    names a file of the current directory, a record's digest of one
+    left out of the comparison), so another file at the same path, or
+    the same relative path from another directory, is another model. A
+    JSON written before these were recorded is compared by what it
+    holds: without ``model_files_sha1`` by the seed and
+    ``model_config_sha1``, without those by its ``checkpoint`` (a
+    checkpoint's path; an initialisation's seed), as it was then. A JSON
+    written before the section's SHA-1 left out where those files lie
+    (its SHA-1 holds their paths) is compared by that form too
+    (``earlier_sha1s``), the paths where the files lie now and where the
+    JSON's ``model_settings`` says they lay: accepted where it was then,
+    and from another checkout too (the files' contents compared apart, as
+    ever), and replaced in the new form.
 
     A checkpoint evaluated under another config's ``model`` section (one
     that differs in what takes no weights: a pooling, ``out_indices``,
@@ -1045,7 +1049,9 @@ def check_own_results(json_path: str, source: str,
             record.get(k) for k in ('checkpoint', 'checkpoint_sha1',
                                     'model_config_sha1', 'config'))
         # UNSET: written before the files were recorded, not compared
-        before_files = record.get('model_files_sha1', UNSET)
+        # and of the files the model reads only (config.reads_a_file): a
+        # record of before digested a model_name naming a file here too
+        before_files = files_read(record.get('model_files_sha1', UNSET))
     except (OSError, ValueError, AttributeError):
         record = {}
         before = before_sha1 = before_model = before_config = None

@@ -147,7 +147,8 @@ def _model_key(record: dict, model_sha1: Optional[str]):
     :func:`~.knn.same_model_sha1s`) and the files it names, as
     :func:`~.knn.check_own_results` knows it; its config where the JSON
     records no SHA-1."""
-    files = record.get('model_files_sha1')
+    from ..config import files_read
+    files = files_read(record.get('model_files_sha1'))
     return (model_sha1 or record['config'],
             tuple(sorted(files.items())) if isinstance(files, dict)
             else ())
