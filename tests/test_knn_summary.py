@@ -253,6 +253,36 @@ def test_one_models_seeds_from_two_checkouts_are_one_model(tmp_path):
         summarize(paths[:2] + [twice], tmp_path / 'twice')
 
 
+def test_a_result_of_the_mark_on_every_file_is_its_models(tmp_path):
+    """Review r193's leftover: main's code of 26461db2 to 3a7a20e6 gave
+    every local file a model section named by the mark (a ``model_name``
+    naming a file of the current directory too), and digested that file
+    in ``model_files_sha1``: its result and a later one of the same model
+    (one ``model_config_sha1_with_paths``) were listed as two models. They
+    are one, as knn_eval.py's check knows them (and so is a result of
+    before both, whose ``model_config_sha1`` is that SHA-1); another
+    model's result stays apart."""
+    config = '/a/configs/demo/hlss_demo.py'
+    files = {'model.heads.patch.attributes': 'f' * 40}
+    stray = dict(files, **{'model.backbone.model_name': 'e' * 40})
+    paths = [write(tmp_path, 'knn_mark0.json', result(  # 26461db2's
+        [0.5] * 6, config, seed=0, model_sha1='o' * 40,
+        model_config_sha1_with_paths='p' * 40, model_files_sha1=stray)),
+        write(tmp_path, 'knn_new1.json', result(
+            [0.6] * 6, config, seed=1, model_sha1='m' * 40,
+            model_config_sha1_with_paths='p' * 40)),
+        write(tmp_path, 'knn_old2.json', result(  # before both
+            [0.7] * 6, config, seed=2, model_sha1='p' * 40)),
+        write(tmp_path, 'knn_other3.json', result(
+            [0.8] * 6, config, seed=3, model_sha1='z' * 40,
+            model_config_sha1_with_paths='q' * 40))]
+    summarize(paths, tmp_path / 'summary')
+    rows = json.loads((tmp_path / 'summary.json').read_text())['rows']
+    assert [(r.get('seed'), r.get('seeds')) for r in rows] == [
+        (0, None), (1, None), (2, None), (None, [0, 1, 2]), (3, None)]
+    assert rows[0]['model_config_sha1'] == 'o' * 40  # as recorded
+
+
 def test_a_checkpoint_written_over_since_is_marked(tmp_path):
     """A result whose checkpoint file now holds other bytes (the demo
     trained again into its work dir: iter_300.pth written over) is of

@@ -152,10 +152,20 @@ def same_model_sha1s(records: Sequence[dict]) -> List[Optional[str]]:
     it: a result written before it left out where the model's attribute
     files lie (their paths in its SHA-1) takes the SHA-1 of a result among
     ``records`` that records it as :data:`MODEL_SHA1_WITH_PATHS` (the same
-    model, from the same checkout); else as recorded (None where none)."""
-    newer = {r[MODEL_SHA1_WITH_PATHS]: r.get('model_config_sha1')
-             for r in records if r.get(MODEL_SHA1_WITH_PATHS)}
-    return [newer.get(r.get('model_config_sha1'),
+    model, from the same checkout); results that record one
+    :data:`MODEL_SHA1_WITH_PATHS` take one SHA-1, the first of them's
+    among ``records`` (main's code of 26461db2 to 3a7a20e6 gave every
+    local file the section named by the mark, a ``model_name`` naming a
+    file of the current directory too: its result and a later one of the
+    same model were listed as two; :func:`check_own_results` knows them
+    as one alike); else as recorded (None where none)."""
+    newer: Dict[str, Any] = {}
+    for r in records:
+        if r.get(MODEL_SHA1_WITH_PATHS):
+            newer.setdefault(r[MODEL_SHA1_WITH_PATHS],
+                             r.get('model_config_sha1'))
+    return [newer.get(r.get(MODEL_SHA1_WITH_PATHS) or
+                      r.get('model_config_sha1'),
                       r.get('model_config_sha1')) for r in records]
 
 
