@@ -8,9 +8,11 @@ one report of them: a Markdown table, a JSON and a PNG, as one set.
   config's name), the weights (the checkpoint's folder and file, or
   ``random init``) and the seed of a baseline. Several seeds of one model
   at initialisation (the same ``model`` section and files:
-  ``model_config_sha1``, ``model_files_sha1``; a result written before the
-  SHA-1 left out where the section's files lie by the newer results that
-  record its SHA-1, :func:`~.knn.same_model_sha1s`) are listed together, sorted
+  ``model_config_sha1``, ``model_files_sha1`` of the files its builds
+  open, :func:`~openselfsup.config.files_read`; a result written before
+  the SHA-1 left out where the section's files lie by the newer results
+  that record its SHA-1, results of one ``model_config_sha1_with_paths``
+  as one, :func:`~.knn.same_model_sha1s`) are listed together, sorted
   by seed, and followed by a row of their mean ± the Student-t 95%
   half-width over the seeds (:data:`SPREAD`; the rule of the seeded
   balance sweeps, :func:`~openselfsup.lowshot.metrics.mean_ci`).
