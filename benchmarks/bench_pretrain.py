@@ -247,10 +247,9 @@ def _compiled_line(rate: float, eager: Optional[float],
 def views_compile(recipe: str) -> bool:
     """Whether the recipe's batched views have anything for
     ``compile_views`` to compile."""
-    from openselfsup.apis.fast_path import split_pipeline
+    from openselfsup.apis.fast_path import train_views
     from openselfsup.datasets.batch_aug import BatchAugment
-    _, views, _, _ = split_pipeline(
-        _load(recipe).train_dataloader.dataset.pipeline, 'pipeline')
+    _, views, _, _ = train_views(_load(recipe))
     return any(BatchAugment(v).compiles for v in views)
 
 

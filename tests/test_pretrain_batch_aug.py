@@ -15,6 +15,7 @@ import collections
 import copy
 import os
 import re
+import sys
 
 import mmcv
 import numpy as np
@@ -4528,3 +4529,43 @@ def test_a_scoped_multiview_is_split_as_the_build_resolves_it(kind):
             batched_views(cfg)
         got = split_pipeline(scoped, 'p', cfg.default_scope)
         assert got[1] == [scoped[1:-1]] and got[2] == 1
+
+
+def test_a_scoped_multiview_under_an_imported_scope_is_split_as_built(
+        tmp_path, monkeypatch):
+    """Under ``default_scope = None`` beside ``custom_imports`` whose module
+    makes ``'openselfsup'`` current, the dataset builds its pipeline in
+    that scope (:func:`~openselfsup.config.imported_scope`, the training
+    checks' rule): ``'openselfsup.MultiView'`` is then no MultiView (the
+    reference: MMEngine's own registry build in the current scope raises
+    ``KeyError``) and the fast path refuses it as the ``'openselfsup'``
+    run's does (review r194: split as a MultiView under ``''``, where the
+    per-image build refuses it)."""
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import TRANSFORMS
+
+    from openselfsup.apis.fast_path import batched_views, pipeline_scope
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    (tmp_path / 'r319scope.py').write_text(
+        'from mmengine.registry import init_default_scope\n'
+        "init_default_scope('openselfsup')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    kept = DefaultScope._instance_dict.copy()
+    try:
+        config = tmp_path / 'clp_none.py'
+        config.write_text(
+            f'_base_ = {str(CLP)!r}\ndefault_scope = None\n'
+            "custom_imports = dict(imports=['r319scope'], "
+            'allow_failed_imports=False)\n')
+        cfg = load_config(str(config))  # imports r319scope, as a run's
+        cfg.train_dataloader.dataset.pipeline[1].type = \
+            'openselfsup.MultiView'
+        with pytest.raises(KeyError):
+            TRANSFORMS.build(cfg.train_dataloader.dataset.pipeline[1])
+        assert pipeline_scope(cfg) == 'openselfsup'
+        with pytest.raises(InputError, match='no batched version'):
+            batched_views(cfg)
+    finally:
+        sys.modules.pop('r319scope', None)
+        DefaultScope._instance_dict = kept

@@ -216,6 +216,30 @@ def split_pipeline(pipeline: list, where: str, scope: str):
     return pipeline[0], [middle], 1, pipeline[-1]
 
 
+def pipeline_scope(cfg) -> Any:
+    """The scope the training dataset of ``cfg`` builds its pipeline in,
+    for :func:`split_pipeline`: the dataset's ``_scope_`` where set, else
+    the run's, as the training checks look a type up
+    (:func:`~openselfsup.config.imported_scope`: under ``default_scope =
+    None`` beside ``custom_imports`` the scope those modules made current),
+    :func:`~openselfsup.config.run_scope` where that does not tell (review
+    r194: ``''`` was taken there, and ``'openselfsup.MultiView'``, which the
+    per-image build refuses with ``KeyError``, was split as a MultiView).
+    The one rule of :func:`train_views` and its callers."""
+    from ..config import build_scope, imported_scope, run_scope
+    scope = imported_scope(cfg)
+    return build_scope(cfg.train_dataloader.dataset,
+                       run_scope(cfg) if scope is None else scope)
+
+
+def train_views(cfg) -> tuple:
+    """:func:`split_pipeline` of the training pipeline of ``cfg`` in the
+    scope its dataset builds it in (:func:`pipeline_scope`)."""
+    return split_pipeline(cfg.train_dataloader.dataset.pipeline,
+                          'train_dataloader.dataset.pipeline',
+                          pipeline_scope(cfg))
+
+
 def collate_function(collate: Any) -> Optional[Callable]:
     """The function a ``train_dataloader.collate_fn`` setting builds, as
     MMEngine's ``Runner.build_dataloader`` finds it: none given is
@@ -349,11 +373,9 @@ def batched_views(cfg) -> dict:
         InputError: a pipeline or data preprocessor without a batched
             version.
     """
-    from ..config import build_scope, built_preprocessor, run_scope
+    from ..config import built_preprocessor
     loader = cfg.train_dataloader
-    load, views, num_views, pack = split_pipeline(
-        loader.dataset.pipeline, 'train_dataloader.dataset.pipeline',
-        build_scope(loader.dataset, run_scope(cfg)))
+    load, views, num_views, pack = train_views(cfg)
     # the one the run builds: the model's, else the top-level one (a
     # top-level-only SelfSupDataPreprocessor was taken for none: a
     # classifier's views refused, a classifier's mean / std dropped)
