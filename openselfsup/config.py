@@ -1894,16 +1894,45 @@ def built_model_class(cfg) -> Any:
     MMEngine's ``Registry.build`` looks it up (:func:`built_class`: the
     registry of the model's own ``_scope_``, else of the run's scope,
     :func:`imported_scope`); None where none is found (no model or type, a
-    name no registry holds: the build says why) or the scope is not told.
+    name no registry holds: the build says why) or one that builds another
+    class in each scope the run's may be where that is not told
+    (:func:`told_class`).
     Imports the model stack."""
     import inspect
     model = cfg.get('model')
-    scope = build_scope(model, imported_scope(cfg))
-    if scope is None and isinstance(model, dict) and \
-            isinstance(model.get('type'), str):  # not told (imported_scope)
-        return None
-    found = built_class(model, 'MODELS', scope)
+    found = told_class(model, 'MODELS', imported_scope(cfg))
     return found if inspect.isclass(found) else None
+
+
+#: what :func:`told_class` gives for a name that builds different classes
+#: in the scopes the run's one may be (not told)
+UNTOLD = 'untold'
+
+
+def told_class(node: Any, registry: str, scope: Optional[str]) -> Any:
+    """:func:`built_class` of the config dict ``node`` in the run's scope
+    ``scope``; where that is not told (:func:`imported_scope`'s None) and
+    ``node`` names its type by a string without a ``_scope_`` of its own,
+    the class the name builds in every scope it may be (``''`` and each
+    scope of MMEngine's tree: ``'IterBasedTrainLoop'``, MMEngine's in all),
+    :data:`UNTOLD` where they differ. A class given as the type, or no
+    type, needs no lookup (review r194: a check that skipped every config
+    whose scope was not told passed a model given as a class). Imports the
+    model stack for a name."""
+    if scope is not None or build_scope(node, scope) is not None or \
+            not isinstance(node, dict) or \
+            not isinstance(node.get('type'), str):
+        return built_class(node, registry, scope)
+    import mmengine.registry as mmengine_registry
+
+    from . import registry as _  # noqa: F401 (the project's scope in the tree)
+    scopes, stack = [''], [getattr(mmengine_registry, registry)]
+    while stack:
+        found = stack.pop()
+        scopes.append(found.scope)
+        stack.extend(found.children.values())
+    built = {built_class(node, registry, each) for each in scopes}
+    return built.pop() if len(built) == 1 else UNTOLD
 
 
 #: the scope of the project's registries (:mod:`openselfsup.registry`)

@@ -1153,3 +1153,32 @@ def test_the_stand_in_runner_counts_as_its_loop_for_a_hook():
     with pytest.raises(InputError):
         check_validated_model(cfg, 'c.py', False)
     check_validated_model(cfg, 'c.py', ResumedAt(0, 5))
+
+
+def test_a_model_class_is_judged_where_the_scope_is_not_told(tmp_path):
+    """Under ``default_scope = None`` beside a ``custom_imports`` module
+    that failed to import (``allow_failed_imports=True``: the scope the run
+    looks up in is not told, ``config.imported_scope`` None), a model given
+    as a class needs no lookup and the MMEngine loop names build MMEngine's
+    loops in every scope: HLSS validated is refused as it is without the
+    import (review r194: the check returned early and passed it). The
+    reference: the same config without ``custom_imports``."""
+    from openselfsup.apis.train import check_validated_model
+    from openselfsup.config import imported_scope, load_config
+    from openselfsup.registry import MODELS
+    config = _with_validation(tmp_path / 'hv.py', HLSS_DEMO,
+                              'dict(max_iters=2, val_interval=2)')
+    said = {}
+    for imports in (None, ['r319_no_such_module']):
+        options = dict(default_scope=None)
+        if imports:
+            options['custom_imports'] = dict(imports=imports,
+                                             allow_failed_imports=True)
+        cfg = load_config(config, allow_new_keys=True, cfg_options=options)
+        if imports:
+            assert imported_scope(cfg) is None
+        cfg.model.type = MODELS.get('HLSS')
+        with pytest.raises(InputError, match="no 'predict' mode") as got:
+            check_validated_model(cfg, config)
+        said[bool(imports)] = str(got.value)
+    assert said[True] == said[False]

@@ -2264,21 +2264,27 @@ def check_validated_model(cfg: Config, config: str,
     from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop,
                                  ValLoop)
 
-    from ..config import (MODEL_METHODS, built_class, built_model_class,
-                          evaluation_instead, imported_scope, runs_as)
+    from ..config import (MODEL_METHODS, built_model_class,
+                          evaluation_instead, imported_scope, runs_as,
+                          told_class, UNTOLD)
     from ..models.algorithms.modes import fails_validation
     # the loops and the model looked up as the run's builds look them up
     # (config.imported_scope: the model check's rule; r192: None beside
-    # custom_imports that set the scope was looked up in MMEngine's root)
+    # custom_imports that set the scope was looked up in MMEngine's root);
+    # where it is not told, a name that builds different classes in the
+    # scopes it may be is not judged; a class, a default loop and a name
+    # every scope builds alike are (r194: every such config was skipped)
     scope = imported_scope(cfg)
-    if scope is None:  # not told: not judged
-        return
     loop = cfg.get('val_cfg')
+    train = cfg.get('train_cfg')
+    if UNTOLD in (told_class(loop, 'LOOPS', scope),
+                  told_class(train, 'LOOPS', scope)):
+        return
     # MMEngine's Runner builds a ValLoop from a val_cfg without a type,
     # else the loop its type names: another runs as it says; a subclass
     # of ValLoop that keeps its run and run_iter calls val_step as it
     # does (review r188: one with no body of its own passed)
-    runs = built_class(loop, 'LOOPS', scope) \
+    runs = told_class(loop, 'LOOPS', scope) \
         if isinstance(loop, dict) and 'type' in loop else ValLoop
     if runs_as(runs, (ValLoop,), VAL_LOOP_KEPT) is None:
         return
@@ -2286,9 +2292,8 @@ def check_validated_model(cfg: Config, config: str,
     # of one of MMEngine's that keeps what decides when it validates is
     # judged as that one (it was 'at its first validation', validating
     # whatever it did); one that writes its own runs as it says
-    train = cfg.get('train_cfg')
     if isinstance(train, dict) and 'type' in train:
-        base = runs_as(built_class(train, 'LOOPS', scope),
+        base = runs_as(told_class(train, 'LOOPS', scope),
                        (EpochBasedTrainLoop, IterBasedTrainLoop),
                        TRAIN_LOOP_KEPT)
         # one that writes its own: its ValidateBeforeTrainHook alone, which
