@@ -6,6 +6,7 @@ traceback. It is refused before training now, and only it: the models that
 predict (FSP's ImageClassifier, BalancedCrossModal) validate as before."""
 import glob
 import os
+import sys
 import types
 
 import pytest
@@ -1182,3 +1183,82 @@ def test_a_model_class_is_judged_where_the_scope_is_not_told(tmp_path):
             check_validated_model(cfg, config)
         said[bool(imports)] = str(got.value)
     assert said[True] == said[False]
+
+
+def _scope_setting_module(tmp_path, monkeypatch, name, body=''):
+    """A module ``name`` on the path that registers ``body`` and makes
+    ``'openselfsup'`` the current scope on import, as a user's
+    ``custom_imports`` may."""
+    (tmp_path / f'{name}.py').write_text(
+        'from mmengine.registry import init_default_scope\n'
+        'from mmengine.runner import ValLoop\n'
+        'import openselfsup.models  # noqa: F401\n'
+        'from openselfsup.registry import LOOPS\n' + body +
+        "init_default_scope('openselfsup')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+@pytest.mark.parametrize('run', [None, 'openselfsup'])
+def test_a_loop_registered_by_an_imported_module_is_judged_in_its_scope(
+        tmp_path, monkeypatch, run):
+    """A user's ``ValLoop`` subclass registered in the project's ``LOOPS``
+    by a ``custom_imports`` module that makes ``'openselfsup'`` current:
+    under ``default_scope = None`` the run looks it up there
+    (``config.imported_scope``), so HLSS validated through it is refused
+    as under ``default_scope = 'openselfsup'`` (the reference; review r194:
+    with ``run_scope`` the loop was looked up in MMEngine's root, found
+    none, and the config passed)."""
+    from mmengine.registry import DefaultScope
+
+    from openselfsup.apis.train import check_validated_model
+    from openselfsup.config import load_config
+    name = f'r319loop{run or "none"}'
+    _scope_setting_module(tmp_path, monkeypatch, name,
+                          '@LOOPS.register_module(force=True)\n'
+                          'class R319ValLoop(ValLoop):\n    pass\n')
+    config = _with_validation(tmp_path / 'hlss_val.py', HLSS_DEMO,
+                              'dict(max_iters=2, val_interval=2)')
+    kept = DefaultScope._instance_dict.copy()
+    try:
+        cfg = load_config(config, allow_new_keys=True, cfg_options=dict(
+            default_scope=run, val_cfg=dict(type='R319ValLoop'),
+            custom_imports=dict(imports=[name],
+                                allow_failed_imports=False)))
+        with pytest.raises(InputError, match="no 'predict' mode"):
+            check_validated_model(cfg, config)
+    finally:
+        sys.modules.pop(name, None)
+        DefaultScope._instance_dict = kept
+
+
+def test_a_model_named_in_an_imported_scope_is_not_refused_unregistered(
+        tmp_path, monkeypatch):
+    """``model.type='HLSS'`` under ``default_scope = None`` beside a
+    ``custom_imports`` module that makes ``'openselfsup'`` current builds
+    the project's HLSS (the reference: MMEngine's ``MODELS.build`` lookup
+    in that scope finds it), so the kNN hook's unregistered-model check
+    passes it, and refuses ``'HLSSS'``, which no scope holds (review r194:
+    looked up in MMEngine's root it was refused as unregistered)."""
+    from mmengine.registry import MODELS, DefaultScope
+
+    from openselfsup.apis.train import _refuse_unregistered_model
+    from openselfsup.config import load_config
+    from openselfsup.models.algorithms.hlss import HLSS
+    _scope_setting_module(tmp_path, monkeypatch, 'r319model')
+    config = tmp_path / 'hlss_none.py'
+    config.write_text(
+        f'_base_ = {HLSS_DEMO!r}\ndefault_scope = None\n'
+        "custom_imports = dict(imports=['r319model'], "
+        'allow_failed_imports=False)\n')
+    kept = DefaultScope._instance_dict.copy()
+    try:
+        cfg = load_config(str(config))
+        with MODELS.switch_scope_and_registry(None) as found:
+            assert found.get(cfg.model.type) is HLSS  # as the build does
+        _refuse_unregistered_model(cfg, str(config))
+        cfg.model.type = 'HLSSS'
+        with pytest.raises(InputError, match='HLSSS'):
+            _refuse_unregistered_model(cfg, str(config))
+    finally:
+        sys.modules.pop('r319model', None)
+        DefaultScope._instance_dict = kept
