@@ -5,6 +5,7 @@ read as the run builds it (``config.built_preprocessor``), each case
 against what MMEngine builds or what the shipped demo (the model's own
 preprocessor) gives."""
 import os
+import sys
 
 import pytest
 from mmengine.config import Config
@@ -745,3 +746,53 @@ def test_the_check_and_the_run_judge_given_views_after_the_seed(tmp_path):
         train.check_launch(path, data_check=False)
     assert 'seed' in str(run.value)
     assert str(check.value) == str(run.value)
+
+
+def test_given_views_are_judged_in_the_scope_custom_imports_makes_current(
+        tmp_path, monkeypatch):
+    """Under ``default_scope = None`` beside a ``custom_imports`` module that
+    makes ``'openselfsup'`` current, the run builds the preprocessor there
+    (the reference: MMEngine's own ``MODELS.build`` of it, which refuses 3
+    view pipelines for 2 views); the resolution's check looked the class up
+    in ``''``, found none and passed them (review r195). It now refuses them
+    with the build's line, as under ``default_scope = 'openselfsup'``."""
+    from mmengine.registry import MODELS, DefaultScope, init_default_scope
+
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    (tmp_path / 'r195scope.py').write_text(
+        'from mmengine.registry import init_default_scope\n'
+        "init_default_scope('openselfsup')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    kept = DefaultScope._instance_dict.copy()
+    try:
+        cfg = Config.fromfile(CLP_DEMO)
+        cfg.model.data_preprocessor = dict(
+            cfg.model.data_preprocessor,
+            type='BatchAugSelfSupDataPreprocessor',
+            views=[cfg.view_pipeline] * 3)
+        cfg.augment_on = 'cpu'
+        said = []
+        for scope, imports in (('openselfsup', None), (None, 'r195scope')):
+            cfg.default_scope = scope
+            if imports:
+                cfg.custom_imports = dict(imports=[imports],
+                                          allow_failed_imports=False)
+            path = str(tmp_path / f'{scope}.py')
+            cfg.dump(path)
+            loaded = load_config(path)  # imports the module, as a run's
+            if scope:  # as the Runner does with a default_scope
+                init_default_scope(scope)
+            with pytest.raises(InputError) as built:
+                MODELS.build(loaded.model.data_preprocessor)
+            with pytest.raises(InputError) as caught:
+                apply_fast_path(loaded, cuda=False)
+            assert str(caught.value) == str(built.value)
+            said.append(str(caught.value))
+        assert said[0] == said[1] == (
+            'model.data_preprocessor.views: 3 view pipelines for 2 views; '
+            'give one or 2'), said
+    finally:
+        sys.modules.pop('r195scope', None)
+        DefaultScope._instance_dict = kept

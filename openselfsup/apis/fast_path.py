@@ -226,10 +226,20 @@ def pipeline_scope(cfg) -> Any:
     r194: ``''`` was taken there, and ``'openselfsup.MultiView'``, which the
     per-image build refuses with ``KeyError``, was split as a MultiView).
     The one rule of :func:`train_views` and its callers."""
-    from ..config import build_scope, imported_scope, run_scope
+    from ..config import build_scope
+    return build_scope(cfg.train_dataloader.dataset, checked_scope(cfg))
+
+
+def checked_scope(cfg) -> Any:
+    """The run's scope as the training checks look a type up:
+    :func:`~openselfsup.config.imported_scope` (under ``default_scope =
+    None`` beside ``custom_imports``, the scope those modules made
+    current), :func:`~openselfsup.config.run_scope` where that does not
+    tell. The one rule of :func:`pipeline_scope` and
+    :func:`check_given_batched_views`."""
+    from ..config import imported_scope, run_scope
     scope = imported_scope(cfg)
-    return build_scope(cfg.train_dataloader.dataset,
-                       run_scope(cfg) if scope is None else scope)
+    return run_scope(cfg) if scope is None else scope
 
 
 def train_views(cfg) -> tuple:
@@ -331,11 +341,14 @@ def check_given_batched_views(cfg) -> None:
     a preprocessor of that key alone, which wins over the top-level one),
     before the runner is built. The class is the one the run builds
     (:func:`~openselfsup.config.built_class`, in the preprocessor's
-    ``_scope_``, else the model's, else the run's scope); a
+    ``_scope_``, else the model's, else the run's scope as the training
+    checks take it, :func:`checked_scope`: review r195, under
+    ``default_scope = None`` beside a ``custom_imports`` module that makes
+    ``'openselfsup'`` current it looked in ``''``, found no class and
+    passed views the run's build refuses); a
     ``num_views`` that is no integer is the setting-type check's. Imports
     the model stack only for a preprocessor given ``views``."""
-    from ..config import build_scope, built_class, built_preprocessor, \
-        run_scope
+    from ..config import build_scope, built_class, built_preprocessor
     where, pre = built_preprocessor(cfg)
     if not isinstance(pre, dict) or 'views' not in pre:
         return
@@ -344,7 +357,7 @@ def check_given_batched_views(cfg) -> None:
     from ..models.data_preprocessors import _BatchAugMixin, view_augments
     from ..utils.log_filters import records_left_out
     cls = built_class(pre, 'MODELS',
-                      build_scope(cfg.get('model'), run_scope(cfg)))
+                      build_scope(cfg.get('model'), checked_scope(cfg)))
     if not (inspect.isclass(cls) and issubclass(cls, _BatchAugMixin)):
         return
     # one view where the class takes no num_views (the classifier's)
