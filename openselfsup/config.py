@@ -788,7 +788,6 @@ def with_file_values(node: Any, key: str,
     return marked(node, key)
 
 
-
 def data_folders(node: Any, key: str = '', skip: Sequence[str] = ()
                  ) -> Dict[str, str]:
     """``{dotted key: folder}`` of the local data folders the datasets of
