@@ -701,6 +701,26 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
+def scope_setting_module(folder, monkeypatch, name: str,
+                         scope: str = 'openselfsup'):
+    """A module ``name`` in ``folder`` (put on ``sys.path``) whose import
+    makes ``scope`` MMEngine's current scope, as a ``custom_imports``
+    module of a ``default_scope = None`` config may; the module forgotten
+    and MMEngine's scopes as they were after the block."""
+    from mmengine.registry import DefaultScope
+    (folder / f'{name}.py').write_text(
+        'from mmengine.registry import init_default_scope\n'
+        f'init_default_scope({scope!r})\n')
+    monkeypatch.syspath_prepend(str(folder))
+    kept = DefaultScope._instance_dict.copy()
+    try:
+        yield name
+    finally:
+        sys.modules.pop(name, None)
+        DefaultScope._instance_dict = kept
+
+
+@contextlib.contextmanager
 def served(folder, monkeypatch):
     """Serve the files of ``folder`` over HTTP on 127.0.0.1 (a thread of
     this process) while the body runs; yields the base URL

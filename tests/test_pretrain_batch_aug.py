@@ -27,7 +27,7 @@ from PIL import Image, ImageEnhance, ImageFilter, ImageStat
 from scipy import stats
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, mixed_size_list,
-                                 small_config)
+                                 scope_setting_module, small_config)
 
 
 CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
@@ -4541,18 +4541,12 @@ def test_a_scoped_multiview_under_an_imported_scope_is_split_as_built(
     ``KeyError``) and the fast path refuses it as the ``'openselfsup'``
     run's does (review r194: split as a MultiView under ``''``, where the
     per-image build refuses it)."""
-    from mmengine.registry import DefaultScope
     from mmpretrain.registry import TRANSFORMS
 
     from openselfsup.apis.fast_path import batched_views, pipeline_scope
     from openselfsup.config import load_config
     from openselfsup.utils import InputError
-    (tmp_path / 'r319scope.py').write_text(
-        'from mmengine.registry import init_default_scope\n'
-        "init_default_scope('openselfsup')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    kept = DefaultScope._instance_dict.copy()
-    try:
+    with scope_setting_module(tmp_path, monkeypatch, 'r319scope'):
         config = tmp_path / 'clp_none.py'
         config.write_text(
             f'_base_ = {str(CLP)!r}\ndefault_scope = None\n'
@@ -4566,6 +4560,3 @@ def test_a_scoped_multiview_under_an_imported_scope_is_split_as_built(
         assert pipeline_scope(cfg) == 'openselfsup'
         with pytest.raises(InputError, match='no batched version'):
             batched_views(cfg)
-    finally:
-        sys.modules.pop('r319scope', None)
-        DefaultScope._instance_dict = kept

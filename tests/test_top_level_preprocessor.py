@@ -5,12 +5,12 @@ read as the run builds it (``config.built_preprocessor``), each case
 against what MMEngine builds or what the shipped demo (the model's own
 preprocessor) gives."""
 import os
-import sys
 
 import pytest
 from mmengine.config import Config
 
-from _foundation_helpers import CLP_DEMO, FSP_DEMO, small_config
+from _foundation_helpers import (CLP_DEMO, FSP_DEMO, scope_setting_module,
+                                 small_config)
 
 
 def _merged(cfg) -> dict:
@@ -756,17 +756,12 @@ def test_given_views_are_judged_in_the_scope_custom_imports_makes_current(
     view pipelines for 2 views); the resolution's check looked the class up
     in ``''``, found none and passed them (review r195). It now refuses them
     with the build's line, as under ``default_scope = 'openselfsup'``."""
-    from mmengine.registry import MODELS, DefaultScope, init_default_scope
+    from mmengine.registry import MODELS, init_default_scope
 
     from openselfsup.apis.fast_path import apply_fast_path
     from openselfsup.config import load_config
     from openselfsup.utils import InputError
-    (tmp_path / 'r195scope.py').write_text(
-        'from mmengine.registry import init_default_scope\n'
-        "init_default_scope('openselfsup')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    kept = DefaultScope._instance_dict.copy()
-    try:
+    with scope_setting_module(tmp_path, monkeypatch, 'r195scope'):
         cfg = Config.fromfile(CLP_DEMO)
         cfg.model.data_preprocessor = dict(
             cfg.model.data_preprocessor,
@@ -793,6 +788,3 @@ def test_given_views_are_judged_in_the_scope_custom_imports_makes_current(
         assert said[0] == said[1] == (
             'model.data_preprocessor.views: 3 view pipelines for 2 views; '
             'give one or 2'), said
-    finally:
-        sys.modules.pop('r195scope', None)
-        DefaultScope._instance_dict = kept
