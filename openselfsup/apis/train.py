@@ -2277,15 +2277,16 @@ def check_validated_model(cfg: Config, config: str,
     scope = imported_scope(cfg)
     loop = cfg.get('val_cfg')
     train = cfg.get('train_cfg')
-    if UNTOLD in (told_class(loop, 'LOOPS', scope),
-                  told_class(train, 'LOOPS', scope)):
+    loop_class, train_class = (told_class(node, 'LOOPS', scope)
+                               for node in (loop, train))
+    if UNTOLD in (loop_class, train_class):
         return
     # MMEngine's Runner builds a ValLoop from a val_cfg without a type,
     # else the loop its type names: another runs as it says; a subclass
     # of ValLoop that keeps its run and run_iter calls val_step as it
     # does (review r188: one with no body of its own passed)
-    runs = told_class(loop, 'LOOPS', scope) \
-        if isinstance(loop, dict) and 'type' in loop else ValLoop
+    runs = loop_class if isinstance(loop, dict) and 'type' in loop \
+        else ValLoop
     if runs_as(runs, (ValLoop,), VAL_LOOP_KEPT) is None:
         return
     # the training loop a type names, by the same rule: a user's subclass
@@ -2293,7 +2294,7 @@ def check_validated_model(cfg: Config, config: str,
     # judged as that one (it was 'at its first validation', validating
     # whatever it did); one that writes its own runs as it says
     if isinstance(train, dict) and 'type' in train:
-        base = runs_as(told_class(train, 'LOOPS', scope),
+        base = runs_as(train_class,
                        (EpochBasedTrainLoop, IterBasedTrainLoop),
                        TRAIN_LOOP_KEPT)
         # one that writes its own: its ValidateBeforeTrainHook alone, which
