@@ -590,7 +590,7 @@ def without_initial_weights(node: Any) -> Any:
 
 
 def model_settings_sha1(model: Any, weights_loaded: bool,
-                        paths: bool = True) -> str:
+                        paths: bool = True, present: bool = True) -> str:
     """SHA-1 of a resolved config's ``model`` section (a plain dict, as
     ``cfg.model.to_dict()``; :func:`~openselfsup.utils.config_sha1`): the
     model as it is built, wherever its config file lies and whichever
@@ -603,11 +603,14 @@ def model_settings_sha1(model: Any, weights_loaded: bool,
     absolute paths into the checkout): for a record that holds what they
     hold apart (``knn_eval.py``'s ``model_files_sha1``), or whose
     checkpoint's weights replace the text rows they initialise; a section
-    that names none has the same SHA-1 either way."""
+    that names none has the same SHA-1 either way. ``present``: as
+    :func:`attribute_files` (False: a record's section, whose files may
+    lie elsewhere now)."""
     from .utils import config_sha1
     section = without_initial_weights(model) if weights_loaded else model
     return config_sha1(section if paths else
-                       without_file_paths(section, 'model'), 'model')
+                       without_file_paths(section, 'model', present),
+                       'model')
 
 
 def model_settings(model: Any, weights_loaded: bool) -> Dict[str, Any]:
@@ -722,7 +725,8 @@ def named_files(node: Any, key: str = '', skip: Sequence[str] = ()
     return out
 
 
-def attribute_files(node: Any, key: str = '') -> Dict[str, str]:
+def attribute_files(node: Any, key: str = '', present: bool = True
+                    ) -> Dict[str, str]:
     """``{dotted key: path}`` of the ``attributes`` of each
     ``TextInitHead`` of the config section ``node`` (at ``key``) that
     names a local file (:func:`named_files`): the HLSS attribute files,
@@ -741,10 +745,17 @@ def attribute_files(node: Any, key: str = '') -> Dict[str, str]:
     before, and a value that names a file only where the current
     directory holds one of its name (a ``model_name`` ``RN50``, a
     ``style`` ``caffe``) is no file argument (by a mark, two settings were
-    one model)."""
-    heads = {f'{at}.attributes' if at else 'attributes'
-             for at, section in config_dicts(node, key)
-             if type_name(section.get('type')) == 'TextInitHead'}
+    one model). ``present`` False: each such head's ``attributes`` that
+    names a local path (:func:`local_file`), whether a file lies there
+    now or not: the section a result recorded (``knn_summary.py``), its
+    checkout moved or deleted since (the head read its file when it was
+    built)."""
+    heads = {f'{at}.attributes' if at else 'attributes': section.get(
+        'attributes') for at, section in config_dicts(node, key)
+        if type_name(section.get('type')) == 'TextInitHead'}
+    if not present:
+        return {where: local_file(value) for where, value in heads.items()
+                if isinstance(value, str) and value and local_file(value)}
     return {where: path for where, path in named_files(node, key).items()
             if where in heads}
 
@@ -755,23 +766,27 @@ def attribute_files(node: Any, key: str = '') -> Dict[str, str]:
 NAMED_FILE = '<a local file, by its contents>'
 
 
-def without_file_paths(node: Any, key: str = '') -> Any:
+def without_file_paths(node: Any, key: str = '', present: bool = True
+                       ) -> Any:
     """``node`` (a plain config section, at ``key``) with the value of
     each attribute file of its ``TextInitHead`` s
     (:func:`attribute_files`) given as :data:`NAMED_FILE`: the section the
     same wherever its checkout, or those files, lie (a path relative to
-    the current directory too); ``node`` itself where it names none."""
-    return with_file_values(node, key, lambda at, value: NAMED_FILE)
+    the current directory too); ``node`` itself where it names none.
+    ``present``: as :func:`attribute_files`."""
+    return with_file_values(node, key, lambda at, value: NAMED_FILE,
+                            present)
 
 
 def with_file_values(node: Any, key: str,
-                     value_of: Callable[[str, Any], Any]) -> Any:
+                     value_of: Callable[[str, Any], Any],
+                     present: bool = True) -> Any:
     """``node`` (a plain config section, at ``key``) with the value of
     each attribute file of its ``TextInitHead`` s
     (:func:`attribute_files`) given as ``value_of(dotted key, value)``,
     lists and tuples as lists (as JSON holds them); ``node`` itself where
-    it names none."""
-    named = attribute_files(node, key)
+    it names none. ``present``: as :func:`attribute_files`."""
+    named = attribute_files(node, key, present)
     if not named:
         return node
 
@@ -878,6 +893,39 @@ def flat_settings(node: Any, key: str = '', skip: Sequence[str] = ()
               for k, v in flat_config(node).items()
               if not key_below(f'{prefix}{k}', skip)}
     return json.loads(json_text(values))
+
+
+def unflat_settings(flat: Dict[str, Any], key: str) -> Any:
+    """The config section at ``key`` whose :func:`flat_settings` a record
+    holds (``flat``, its keys below ``key``), as nested dicts, a dict
+    whose keys are ``'0'`` to ``'n-1'`` a list; None where ``flat`` holds
+    none or gives one key both a value and keys below it. Not exact: an
+    empty dict or list has no leaf, an int key is read back a str: a
+    caller checks the section against a SHA-1 the record holds of it
+    (:func:`~openselfsup.apis.knn.located_model_sha1`)."""
+    prefix = f'{key}.'
+    root: Dict[str, Any] = {}
+    for dotted, value in flat.items():
+        if not dotted.startswith(prefix):
+            continue
+        *parents, last = dotted[len(prefix):].split('.')
+        node = root
+        for name in parents:
+            node = node.setdefault(name, {})
+            if not isinstance(node, dict):
+                return None
+        if isinstance(node.get(last), dict):
+            return None
+        node[last] = value
+
+    def listed(node):
+        if not isinstance(node, dict):
+            return node
+        items = {k: listed(v) for k, v in node.items()}
+        if items and sorted(items) == sorted(map(str, range(len(items)))):
+            return [items[str(i)] for i in range(len(items))]
+        return items
+    return listed(root) if root else None
 
 
 

@@ -4068,3 +4068,81 @@ def test_a_baseline_digests_only_the_files_its_model_reads(tmp_path,
         knn_eval_checkpoint(demo, None, out)
     assert 'model.heads.patch.attributes' in str(err.value) and \
         'model_name' not in str(err.value), str(err.value)
+
+
+def test_results_of_one_model_from_two_checkouts_are_summarised_as_one(
+        tmp_path, monkeypatch):
+    """knn_summary.py groups baselines by the model section's SHA-1
+    (``knn.same_model_sha1s``). A result written before the SHA-1 left
+    out where the attribute files lie (its SHA-1 with clone a's paths)
+    and one of this form from clone b were listed as two models, named
+    by their configs' two paths; a result of the mark on every file
+    (26461db2..3a7a20e6) took the first result's SHA-1 in the order
+    given. Results of one section in any form are one model (one
+    equivalence, also once clone a is deleted), named alike, labelled by
+    this form's SHA-1 (by hand) in every order; another section stays
+    apart. Results by the real writer; the kNN is a stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
+    pytest.importorskip('open_clip')
+    import itertools
+    import json
+    import shutil
+
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import (MODEL_SHA1_WITH_PATHS,
+                                      knn_eval_checkpoint, same_model_sha1s)
+    from openselfsup.apis.knn_summary import summarize_knn
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.utils import config_sha1
+    a, b = (_hlss_checkout(tmp_path / name) for name in 'ab')
+    marked = config_sha1(_attributes_marked(
+        Config.fromfile(b).model.to_dict()))
+    accuracy = iter([0.2, 0.4, 0.6, 0.8])
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
+        lambda level: dict(k=1, patch=level, slide=level, patient=level))(
+        dict(n=1, acc=next(accuracy), mca=0.5)))
+    out = tmp_path / 'knn'
+
+    def evaluated(config, seed, name, **options):
+        _, path = knn_eval_checkpoint(config, None, str(out / name),
+                                      options or None, seed=seed)
+        return json.load(open(path))
+    old = evaluated(a, 2, 'old')  # as written before, from clone a
+    old['model_config_sha1'] = old.pop(MODEL_SHA1_WITH_PATHS)
+    new = evaluated(b, 1, 'new')
+    mark = evaluated(b, 3, 'mark')  # the mark on every file's form
+    mark['model_config_sha1'] = 'f' * 40
+    other = evaluated(a, 0, 'other',
+                      **{'model.heads.patch.align_mode': 'off'})
+    assert new['model_config_sha1'] == marked
+    records = dict(old=old, new=new, mark=mark, other=other)
+    paths = {}
+    for name, record in records.items():
+        paths[name] = str(out / f'{name}.json')
+        open(paths[name], 'w').write(json.dumps(record))
+    want = dict(old=marked, new=marked, mark=marked,
+                other=other['model_config_sha1'])
+    for order in itertools.permutations(records):
+        assert dict(zip(order, same_model_sha1s(
+            [records[n] for n in order]))) == want, order
+
+    def summarised(names, output):
+        summarize_knn([paths[n] for n in names], str(tmp_path / output))
+        return json.loads((tmp_path / f'{output}.json').read_text())['rows']
+    for deleted in (False, True):
+        if deleted:  # clone a moved away: its paths in the records only
+            shutil.rmtree(tmp_path / 'a')
+        rows = summarised(['old', 'new'], f'two{deleted}')
+        assert [(r.get('seed'), r.get('seeds')) for r in rows] == [
+            (1, None), (2, None), (None, [1, 2])]
+        assert {r['model'] for r in rows} == {'hlss_rn50w8_synthetic'}
+        assert rows[-1]['metrics']['patch']['acc'] == pytest.approx(
+            (0.2 + 0.4) / 2)
+    rows = summarised(['mark', 'other', 'new', 'old'], 'all')
+    assert [(r.get('seed'), r.get('seeds')) for r in rows] == [
+        (1, None), (2, None), (3, None), (None, [1, 2, 3]), (0, None)]
+    labels = {r['model'] for r in rows}
+    assert labels == {f'hlss_rn50w8_synthetic (model {marked[:8]})',
+                      'hlss_rn50w8_synthetic (model '
+                      f'{other["model_config_sha1"][:8]})'}, labels

@@ -147,26 +147,85 @@ def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
 MODEL_SHA1_WITH_PATHS = 'model_config_sha1_with_paths'
 
 
+def located_model_sha1(record: dict) -> Optional[str]:
+    """The ``model_config_sha1`` this version records for the ``model``
+    section a kNN result records key by key (``model_settings``), its
+    heads' attribute files by the mark wherever they lie now
+    (:func:`~openselfsup.config.model_settings_sha1` without ``paths``,
+    ``present`` False), where the section read back from those settings
+    (:func:`~openselfsup.config.unflat_settings`) is the one whose SHA-1
+    with the paths the result records (its ``model_config_sha1`` or
+    :data:`MODEL_SHA1_WITH_PATHS`): how a result of an older form (its
+    SHA-1 with the paths of the checkout it was evaluated in) is known as
+    the same model as one of this form from another checkout. None where
+    it records no settings or they do not give back its SHA-1 (a
+    checkpoint's section as built with stand-ins, an empty dict: no
+    leaf)."""
+    from ..config import unflat_settings
+    flat = record.get('model_settings')
+    recorded = {record.get('model_config_sha1'),
+                record.get(MODEL_SHA1_WITH_PATHS)} - {None}
+    if not isinstance(flat, dict) or not recorded:
+        return None
+    section = unflat_settings(flat, 'model')
+    try:
+        if section is None or \
+                model_settings_sha1(section, False) not in recorded:
+            return None
+        return model_settings_sha1(section, False, paths=False,
+                                   present=False)
+    except InputError:
+        return None
+
+
 def same_model_sha1s(records: Sequence[dict]) -> List[Optional[str]]:
-    """Per kNN result, its ``model_config_sha1`` as this version records
-    it: a result written before it left out where the model's attribute
-    files lie (their paths in its SHA-1) takes the SHA-1 of a result among
-    ``records`` that records it as :data:`MODEL_SHA1_WITH_PATHS` (the same
-    model, from the same checkout); results that record one
-    :data:`MODEL_SHA1_WITH_PATHS` take one SHA-1, the first of them's
-    among ``records`` (main's code of 26461db2 to 3a7a20e6 gave every
-    local file the section named by the mark, a ``model_name`` naming a
-    file of the current directory too: its result and a later one of the
-    same model were listed as two; :func:`check_own_results` knows them
-    as one alike); else as recorded (None where none)."""
-    newer: Dict[str, Any] = {}
+    """Per kNN result, one SHA-1 for the ``model`` section of all of
+    ``records`` that are of one section: results that share a SHA-1 of
+    it, in any form a result records (``model_config_sha1``,
+    :data:`MODEL_SHA1_WITH_PATHS`, and the SHA-1 of this version's form
+    that its settings give, :func:`located_model_sha1`), are one model,
+    and so, in turn, are those that share one with either (one
+    equivalence: a result of an older form from one checkout, its SHA-1
+    with that checkout's paths, and one of this form from another; a
+    result of main's code of 26461db2 to 3a7a20e6, which gave every local
+    file the section named by the mark, and a later one). Each model's
+    SHA-1 is one of its results' whatever their order: the least of this
+    version's form (:func:`located_model_sha1`) where one gives it, else
+    the least ``model_config_sha1``, else the least
+    :data:`MODEL_SHA1_WITH_PATHS`; None for a result that records none.
+    What the attribute files hold is compared apart
+    (``model_files_sha1``)."""
+    forms = []
     for r in records:
-        if r.get(MODEL_SHA1_WITH_PATHS):
-            newer.setdefault(r[MODEL_SHA1_WITH_PATHS],
-                             r.get('model_config_sha1'))
-    return [newer.get(r.get(MODEL_SHA1_WITH_PATHS) or
-                      r.get('model_config_sha1'),
-                      r.get('model_config_sha1')) for r in records]
+        mine = {(0, located_model_sha1(r)), (1, r.get('model_config_sha1')),
+                (2, r.get(MODEL_SHA1_WITH_PATHS))}
+        forms.append({(rank, v) for rank, v in mine
+                      if isinstance(v, str) and v})
+    classes = linked_classes([{v for _, v in mine} for mine in forms])
+    named: Dict[int, set] = {}
+    for c, mine in zip(classes, forms):
+        named.setdefault(c, set()).update(mine)
+    return [min(named[c])[1] if named[c] else None for c in classes]
+
+
+def linked_classes(keys: Sequence[Collection]) -> List[int]:
+    """Per item, given the ``keys`` it holds, the index of the first item
+    of its class: items that share a key are of one class, and so are
+    those that share one with either (a union-find); an item without
+    keys a class of its own."""
+    parent = list(range(len(keys)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    first: Dict[Any, int] = {}
+    for i, mine in enumerate(keys):
+        for key in mine:
+            a, b = root(first.setdefault(key, i)), root(i)
+            parent[max(a, b)] = min(a, b)
+    return [root(i) for i in range(len(keys))]
 
 
 #: the results' fields of :func:`knn_evaluation_settings`, in its order

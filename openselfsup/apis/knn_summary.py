@@ -9,10 +9,11 @@ one report of them: a Markdown table, a JSON and a PNG, as one set.
   ``random init``) and the seed of a baseline. Several seeds of one model
   at initialisation (the same ``model`` section and files:
   ``model_config_sha1``, ``model_files_sha1`` of the files its builds
-  open, :func:`~openselfsup.config.files_read`; a result written before
-  the SHA-1 left out where the section's files lie by the newer results
-  that record its SHA-1, results of one ``model_config_sha1_with_paths``
-  as one, :func:`~.knn.same_model_sha1s`) are listed together, sorted
+  open, :func:`~openselfsup.config.files_read`; results that share a
+  SHA-1 of the section in any form they record, or that their settings
+  give, one model, :func:`~.knn.same_model_sha1s`: a result written
+  before the SHA-1 left out where the section's files lie, from any
+  checkout) are listed together, sorted
   by seed, and followed by a row of their mean ± the Student-t 95%
   half-width over the seeds (:data:`SPREAD`; the rule of the seeded
   balance sweeps, :func:`~openselfsup.lowshot.metrics.mean_ci`).
@@ -554,15 +555,24 @@ def _model_labels(records: Sequence[dict],
                   model_sha1s: Sequence[Optional[str]]) -> List[str]:
     """Each result's model as the table names it: its config's name; its
     config's path (without ``.py``) where configs of one file name in
-    two folders are summarised; and, where one config's baselines are of
-    two models (``--cfg-options``, another file it names), the first
-    characters of each one's model config SHA-1 (``model_sha1s``, per
-    result: as this version records it, :func:`~.knn.same_model_sha1s`)."""
+    two folders are summarised whose results are not of one model (two
+    clones' configs of one model, one SHA-1, are named alike: their rows
+    were told apart by their paths only); and, where one config's
+    baselines are of two models (``--cfg-options``, another file it
+    names), the first characters of each one's model config SHA-1
+    (``model_sha1s``, per result: as this version records it,
+    :func:`~.knn.same_model_sha1s`)."""
+    from .knn import linked_classes
     names = [os.path.splitext(os.path.basename(r['config']))[0]
              for r in records]
+    # a result links its config to its model: the configs of a name that
+    # are linked, through models shared, read as one
+    linked = linked_classes([{('config', r['config'])} | (
+        {('model', sha1)} if sha1 else set())
+        for r, sha1 in zip(records, model_sha1s)])
     configs: Dict[str, set] = {}
-    for name, r in zip(names, records):
-        configs.setdefault(name, set()).add(r['config'])
+    for name, c in zip(names, linked):
+        configs.setdefault(name, set()).add(c)
     names = [os.path.splitext(os.path.relpath(r['config']))[0]
              if len(configs[name]) > 1 else name
              for name, r in zip(names, records)]
