@@ -208,3 +208,59 @@ def test_a_file_without_its_export_record_is_said(tmp_path, monkeypatch):
     assert 'tools/make_attribute_embeddings.py' in lines[0]
     TextInitHead(16, slide, embeddings_file=copy, encoder=enc)
     assert len(lines) == 1  # once per file
+
+
+def test_a_text_encoder_value_naming_a_file_here_is_a_setting(
+        tmp_path, monkeypatch):
+    """Review r193's rule for the model section, for the text encoder an
+    export record names: only the arguments a build opens as files
+    (``config.MODEL_FILE_ARGUMENTS``) count by their contents. With an
+    empty file ``HashedBagOfWords`` in the current directory, the
+    encoder's ``type`` was digested into the export record, and the same
+    encoder's head built from a folder without it was refused as "made
+    with another text encoder"; ``model_name`` ``RN50-quickgelu`` alike.
+    A record written before with such a digest is the same encoder (by
+    its name); another ``pretrained`` file is still another encoder. The
+    identities are by hand."""
+    import hashlib
+
+    from openselfsup.models.heads import TextInitHead
+    from openselfsup.models.heads import attribute_heads as ah
+    here, there = tmp_path / 'here', tmp_path / 'there'
+    here.mkdir()
+    there.mkdir()
+    for name in ('HashedBagOfWords', 'RN50-quickgelu'):
+        (here / name).write_text('')  # stray files of those names
+    monkeypatch.chdir(here)
+    enc = dict(type='HashedBagOfWords', dim=16)
+    patch = [['dense nuclei'], ['fat cells'], ['pink stroma']]
+    made = ah.export_attribute_embeddings(
+        dict(text_encoder=enc, heads=dict(patch=dict(
+            type='TextInitHead', attributes=patch))),
+        str(tmp_path / 'out'))['patch']
+    record = json.load(open(made + '.json'))
+    assert record['text_encoder_id'] == dict(type='HashedBagOfWords',
+                                             dim=16)
+    monkeypatch.chdir(there)  # the same encoder, from a folder without it
+    TextInitHead(16, patch, embeddings_file=made, encoder=enc)
+    # a record of before: the stray file digested
+    stray = dict(__file__='HashedBagOfWords',
+                 sha256=hashlib.sha256(b'').hexdigest())
+    json.dump(dict(record, text_encoder_id=dict(type=stray, dim=16)),
+              open(made + '.json', 'w'))
+    TextInitHead(16, patch, embeddings_file=made, encoder=enc)
+    # the arguments a build opens still count by their contents
+    monkeypatch.chdir(here)
+    weights = here / 'w.pt'
+    weights.write_bytes(b'weights')
+    clip = dict(type='OpenCLIPText', model_name='RN50-quickgelu',
+                pretrained='w.pt', batch_size=8)
+    mine = ah.text_encoder_identity(clip)
+    assert mine == dict(type='OpenCLIPText', model_name='RN50-quickgelu',
+                        pretrained=dict(__file__='w.pt', sha256=hashlib.sha256(
+                            b'weights').hexdigest()))
+    assert ah.same_text_encoder(dict(mine, model_name=dict(
+        __file__='RN50-quickgelu', sha256='0' * 64)), mine)
+    assert not ah.same_text_encoder(dict(mine, model_name='RN50'), mine)
+    weights.write_bytes(b'other weights')
+    assert not ah.same_text_encoder(mine, ah.text_encoder_identity(clip))

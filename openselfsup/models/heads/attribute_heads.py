@@ -26,7 +26,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 
-from ...config import type_name
+from ...config import reads_a_file, type_name
 from ...registry import MODELS
 from ...utils import (InputError, Once, array_sha1, load_npy,
                       with_missing_note)
@@ -198,6 +198,16 @@ _WARNED_UNRECORDED = Once()
 _RUN_KEYS = ('batch_size', 'device')
 
 
+def _names_a_file(key: str) -> bool:
+    """Whether the value at ``key`` (dotted, within a text encoder's
+    config) is one the encoder's build opens as a file or folder: one of
+    :data:`~openselfsup.config.MODEL_FILE_ARGUMENTS` (``pretrained``,
+    ``path``...), the one rule of the model section
+    (:func:`~openselfsup.config.reads_a_file`; a text encoder is the
+    ``model``'s)."""
+    return bool(key) and reads_a_file(f'model.text_encoder.{key}')
+
+
 def text_encoder_identity(cfg: dict) -> dict:
     """What decides a text encoder config's embeddings: the config less
     its run settings (batch size, device), each local file (weights) as
@@ -207,32 +217,45 @@ def text_encoder_identity(cfg: dict) -> dict:
     (``{'__file__': name, 'sha1': ...}``,
     :func:`~openselfsup.utils.fingerprint.folder_sha1`, as the balance
     sweep's records compare it; before, by its name only); a path absent
-    here keeps its name only; hub names and other strings as they are."""
-    def plain(value, top=False):
+    here keeps its name only; hub names and other strings as they are.
+    Files and folders of the arguments the build opens only
+    (:func:`_names_a_file`): any other value is the setting it is,
+    wherever the current directory holds a file of its name (a
+    ``model_name`` ``RN50-quickgelu``, a ``type`` ``HashedBagOfWords``
+    was digested, and the same encoder from a folder without that file
+    was refused as another)."""
+    def plain(value, top=False, key=''):
         if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()
+            return {k: plain(v, key=f'{key}.{k}' if key else str(k))
+                    for k, v in value.items()
                     if not (top and k in _RUN_KEYS)}
         if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        if isinstance(value, str) and os.path.isfile(value):
+            return [plain(v, key=f'{key}.{i}' if key else str(i))
+                    for i, v in enumerate(value)]
+        if not (isinstance(value, str) and _names_a_file(key)):
+            return value
+        if os.path.isfile(value):
             return {'__file__': os.path.basename(value),
                     'sha256': file_sha256_kept(value)}
-        if isinstance(value, str) and os.path.isdir(value):
+        if os.path.isdir(value):
             return {'__file__': os.path.basename(value.rstrip('/')),
                     'sha1': folder_sha1(value)}
-        if isinstance(value, str) and ('/' in value or os.sep in value) \
+        if ('/' in value or os.sep in value) \
                 and ':' not in value:  # a path, not hf-hub:org/name
             return {'__file__': os.path.basename(value.rstrip('/'))}
         return value
     return plain(dict(cfg), top=True)
 
 
-def same_text_encoder(a, b) -> bool:
+def same_text_encoder(a, b, key: str = '') -> bool:
     """Whether two :func:`text_encoder_identity` values are one encoder:
     equal settings, files and folders by digest where both have one (a
     record written before folders had one: by name, which
     :func:`attribute_matrix` refuses, :func:`_folders_named_only`), else
-    by name."""
+    by name. A value of no file argument (:func:`_names_a_file`) that a
+    record written before the rule gave as a file (a ``model_name``
+    naming a file of the current directory then, or a name with a
+    ``/``) is the setting of that name: by its name."""
     if isinstance(a, dict) and isinstance(b, dict):
         if '__file__' in a and '__file__' in b:
             for digest in ('sha256', 'sha1'):
@@ -240,10 +263,18 @@ def same_text_encoder(a, b) -> bool:
                     return a[digest] == b[digest]
             return a['__file__'] == b['__file__']
         return a.keys() == b.keys() and all(
-            same_text_encoder(a[k], b[k]) for k in a)
+            same_text_encoder(a[k], b[k], f'{key}.{k}' if key else str(k))
+            for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(
-            same_text_encoder(x, y) for x, y in zip(a, b))
+            same_text_encoder(x, y, f'{key}.{i}' if key else str(i))
+            for i, (x, y) in enumerate(zip(a, b)))
+    if not _names_a_file(key):
+        for made, mine in ((a, b), (b, a)):
+            if isinstance(made, dict) and '__file__' in made and \
+                    isinstance(mine, str):
+                return made['__file__'] == os.path.basename(
+                    mine.rstrip('/'))
     return a == b
 
 
