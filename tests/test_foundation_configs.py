@@ -350,3 +350,108 @@ def test_a_config_text_is_parsed_once_and_its_sections_are_new_values(
     assert config_text_section(text, 'absent') is None
     assert config_text_section('a = (', 'a') is None  # does not parse
     assert len(parses) == 2, len(parses)  # the text, then 'a = ('
+
+
+#: a constructor argument or config key whose name suggests a file
+#: (:func:`_unlisted_file_arguments`)
+FILE_LIKE = ('file', 'path', 'checkpoint', 'ckpt', 'pretrained', 'weight',
+             'dir', 'root', 'url', 'load', 'vocab', 'tokenizer')
+#: such names that are no file, each with its reason: the values
+#: config.reads_a_file leaves out of a model's file digests on purpose
+NOT_FILE_ARGUMENTS = {
+    'weights': "HiDiscLoss's per-level loss weights (numbers)",
+    'align_weight': "TextInitHead's weight of the alignment term (a number)",
+    'loss_weight': "mmpretrain's losses' weight (a number)",
+    'class_weight': "mmpretrain's CrossEntropyLoss: per-class weights, "
+                    'numbers (a list)',
+    'pos_weight': "mmpretrain's CrossEntropyLoss: the positive classes' "
+                  'weights (numbers)',
+    'drop_path_rate': "mmpretrain's ResNet: the stochastic depth rate "
+                      '(a number)',
+}
+
+
+def _file_like(name: str) -> bool:
+    return any(part in name.lower() for part in FILE_LIKE)
+
+
+def _arguments(cls):
+    """The ``__init__`` arguments of ``cls`` and of the classes it passes
+    ``*args`` / ``**kwargs`` on to (its MRO, up to torch's Module)."""
+    import inspect
+    names = set()
+    for klass in cls.__mro__:
+        if klass.__module__.startswith(('torch', 'builtins')):
+            continue
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        try:
+            params = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        names |= {p.name for p in params if p.name != 'self' and p.kind
+                  not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return names
+
+
+def _unlisted_file_arguments(classes, sections):
+    """``'<class or config key>: <argument>'`` of each argument of
+    ``classes`` and each leaf key of the model ``sections`` (``{config:
+    plain model dict}``) whose name suggests a file and that is in
+    neither config.MODEL_FILE_ARGUMENTS nor :data:`NOT_FILE_ARGUMENTS`."""
+    from openselfsup.config import MODEL_FILE_ARGUMENTS, flat_config
+    known = set(MODEL_FILE_ARGUMENTS) | set(NOT_FILE_ARGUMENTS)
+    out = [f'{cls.__module__}.{cls.__qualname__}: {name}'
+           for cls in classes for name in sorted(_arguments(cls))
+           if _file_like(name) and name not in known]
+    for config, model in sections.items():
+        for key in flat_config(model, 'model.'):
+            name = key.rsplit('.', 1)[-1]
+            if _file_like(name) and name not in known:
+                out.append(f'{config}: {key}')
+    return sorted(set(out))
+
+
+def test_every_file_argument_of_a_model_is_known():
+    """config.MODEL_FILE_ARGUMENTS is kept by hand: the model arguments
+    whose files count by their contents (knn_eval.py's
+    ``model_files_sha1``, the text encoder of an export record); any other
+    value is a setting. A model class that opens a file under another
+    argument name would be fingerprinted by its path alone, without a
+    word. Every argument of every model class the project registers, of
+    each class the shipped configs' model sections build (mmpretrain's
+    too) and each key of those sections whose name suggests a file is in
+    that list or in :data:`NOT_FILE_ARGUMENTS`, with its reason. The
+    walk finds a class planted with a ``vocab_file``."""
+    from mmengine.registry import MODELS as ROOT_MODELS
+
+    import openselfsup.models.extraction  # noqa: F401  (the extractors)
+    from openselfsup.config import config_dicts, flat_config
+    from openselfsup.registry import MODELS
+    classes = set(MODELS.module_dict.values())
+    sections = {}
+    for config in WITH_MODEL:
+        model = Config.fromfile(os.path.join(REPO, config)).model.to_dict()
+        sections[config] = model
+        for _, node in config_dicts(model):
+            kind = node.get('type')
+            if isinstance(kind, type):
+                classes.add(kind)
+            elif isinstance(kind, str):
+                found = MODELS.get(kind) or ROOT_MODELS.get(kind)
+                if found is not None:
+                    classes.add(found)
+    names = {n for cls in classes for n in _arguments(cls)} | {
+        k.rsplit('.', 1)[-1] for m in sections.values()
+        for k in flat_config(m, 'model.')}
+    assert set(NOT_FILE_ARGUMENTS) <= names, \
+        'a reason kept for a name no model has'
+    assert _unlisted_file_arguments(classes, sections) == []
+
+    class Planted:
+        def __init__(self, in_channels, vocab_file=None):
+            pass
+    assert _unlisted_file_arguments([Planted], {}) == [
+        f'{__name__}.test_every_file_argument_of_a_model_is_known.'
+        '<locals>.Planted: vocab_file']
