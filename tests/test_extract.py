@@ -1067,6 +1067,42 @@ def test_resolved_settings_read_sizes_as_their_transforms_do():
         extraction_settings(plain, 'c.py', True)
 
 
+def test_a_checkpoints_model_sha1_is_the_same_from_two_checkouts(tmp_path):
+    """The HLSS configs name their heads' attribute files by absolute
+    paths into the checkout; ``model_sha1`` held them, so a checkpoint's
+    sets extracted in two clones (or after the checkout moved) recorded
+    two SHA-1s: another extraction, whose results the report judged
+    stale, and a meta-test refused to mix. Where a checkpoint's weights
+    fill the model, the files are given by the mark, as knn_eval.py's
+    ``model_config_sha1`` (the reference by hand); at random
+    initialisation their paths stay (no digest of their contents is
+    recorded)."""
+    from openselfsup.apis.extract import extraction_settings
+    from openselfsup.config import (NAMED_FILE, load_config,
+                                    without_initial_weights)
+    from openselfsup.utils import config_sha1
+    cfgs = []
+    for clone in 'ab':
+        shutil.copytree(os.path.join(REPO, 'configs'),
+                        str(tmp_path / clone / 'configs'))
+        cfgs.append(load_config(str(
+            tmp_path / clone / 'configs' / 'demo' /
+            'hlss_rn50w8_synthetic.py')))
+        # an extraction config of that model (the demo has no dataset)
+        cfgs[-1]['dataset'] = dict(pipeline=[dict(type='CenterCrop',
+                                                  crop_size=8)])
+    model = without_initial_weights(cfgs[0].model.to_dict())
+    model['heads'] = {lv: dict(head, attributes=NAMED_FILE)
+                      for lv, head in model['heads'].items()}
+    loaded = [extraction_settings(c, 'c.py', True)['model_sha1']
+              for c in cfgs]
+    assert loaded == [config_sha1(model)] * 2
+    drawn = [extraction_settings(c, 'c.py', False)['model_sha1']
+             for c in cfgs]
+    assert drawn == [config_sha1(c.model.to_dict()) for c in cfgs]
+    assert drawn[0] != drawn[1]
+
+
 @pytest.mark.slow  # six extraction runs of two sets (10 s)
 def test_reuse_keeps_the_sets_of_the_same_extraction(
         synthetic_root, weights, tmp_path, monkeypatch, capsys):

@@ -2050,7 +2050,13 @@ def extraction_settings(cfg, config: str, weights_loaded: bool) -> Dict:
     built_model`, a top-level ``data_preprocessor`` merged into a model
     without one: such a config's earlier sets recorded its model without
     it; :func:`~openselfsup.config.model_settings_sha1`; without what
-    names its initial weights where a checkpoint's replace them),
+    names its initial weights where a checkpoint's replace them, and
+    then with its heads' attribute files by a mark, not by where they
+    lie, as ``knn_eval.py``'s ``model_config_sha1``: the checkpoint's
+    weights replace the text rows they initialise, so the same model's
+    sets extracted in two clones, or after the checkout moved, are one
+    extraction, not a stale one; at random initialisation the paths stay,
+    no digest of those files' contents being recorded),
     ``pipeline_sha1``, the dataset's pipeline
     (:func:`~openselfsup.config.sized_pipeline`: ``scale=64`` is
     ``scale=(64, 64)``), and ``image_size``, ``[w, h]`` of its last crop or
@@ -2066,7 +2072,8 @@ def extraction_settings(cfg, config: str, weights_loaded: bool) -> Dict:
     try:
         return dict(
             model_sha1=model_settings_sha1(built_model(cfg),
-                                           weights_loaded),
+                                           weights_loaded,
+                                           paths=not weights_loaded),
             pipeline_sha1=config_sha1(sized_pipeline(pipeline),
                                       'dataset.pipeline'),
             image_size=list(size[1]) if size else None)
