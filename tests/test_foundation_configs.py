@@ -448,6 +448,10 @@ def test_every_file_argument_of_a_model_is_known():
     assert set(NOT_FILE_ARGUMENTS) <= names, \
         'a reason kept for a name no model has'
     assert _unlisted_file_arguments(classes, sections) == []
+    # the weights files the builds check for are in the list too
+    from openselfsup.config import MODEL_FILE_ARGUMENTS, MODEL_FILES
+    assert {arg for arg, *_ in MODEL_FILES.values()} <= \
+        set(MODEL_FILE_ARGUMENTS)
 
     class Planted:
         def __init__(self, in_channels, vocab_file=None):
