@@ -2016,9 +2016,18 @@ def build_scope(node: Any, scope: Any) -> Any:
     return own if own is not None else scope
 
 
-def check_scope_names(cfg, config: str) -> None:
+def check_scope_names(cfg, config: str,
+                      roots: Optional[Sequence[Tuple[str, Any]]] = None
+                      ) -> None:
     """Refuse a ``_scope_`` that names no scope anywhere in ``cfg`` (a
     dict's, the top level's): ``''`` or a value that is not a string.
+    ``roots``: ``(dotted key, section)`` of what a command that builds no
+    runner builds (``extract.py``'s model and dataset, ``knn_eval.py``'s
+    model and data sets), judged alone, each dict of theirs named by the
+    key that sets it (:func:`key_where_set`: a top-level preprocessor
+    merged into the model by ``data_preprocessor``); neither the top
+    level's ``_scope_`` nor ``default_scope`` is then judged (those
+    commands take ``''`` as None, no scope: :func:`init_scope`).
     MMEngine 0.10.7 pops ``_scope_`` in every registry build
     (``build_from_cfg``, which ``build_model_from_cfg`` and
     ``build_optimizer_from_cfg`` call; ``build_runner_from_cfg``,
@@ -2045,18 +2054,20 @@ def check_scope_names(cfg, config: str) -> None:
         InputError: one line naming the config, the key and the value.
     """
     scope = cfg.get('default_scope')
-    if not _names_scope(scope):
+    if roots is None and not _names_scope(scope):
         raise InputError(
             f'{config}: default_scope = {scope!r} names no scope: '
             "MMEngine's Runner switches to any default_scope but None and "
             f"{_no_scope_fails(scope)}; give a scope's name (default_scope "
             f"= '{PROJECT_SCOPE}') or None (no scope)")
-    for key, node in config_dicts(dict(cfg.items())):
+    found = config_dicts(dict(cfg.items())) if roots is None else (
+        each for key, node in roots for each in config_dicts(node, key))
+    for key, node in found:
         scope = node.get('_scope_')
         if _names_scope(scope) or \
                 (not key and cfg.get('runner_type') is None):
             continue
-        where = f'{key}._scope_' if key else '_scope_'
+        where = f'{key_where_set(cfg, key)}._scope_' if key else '_scope_'
         raise InputError(
             f'{config}: {where} = {scope!r} names no scope: MMEngine\'s '
             'registry build switches to any _scope_ but None and '

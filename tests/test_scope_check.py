@@ -1280,6 +1280,21 @@ def test_a_runner_is_built_whatever_scope_an_earlier_runner_left(
         DefaultScope._instance_dict.update(kept)
 
 
+def _no_scope_line(path, key, scope):
+    """The line refusing the ``_scope_`` ``scope`` of the config dict at
+    ``key`` (``''``: the top level's) of the config ``path``, written out
+    by hand: the refusal's words, the same for every command."""
+    where = f'{key}._scope_' if key else '_scope_'
+    fails = "imports '<scope>.registry', for '' the relative '.registry' " \
+        '(TypeError)' if scope == '' else \
+        'asserts that it is a string (AssertionError)'
+    return (
+        f"error: {path}: {where} = {scope!r} names no scope: MMEngine's "
+        f'registry build switches to any _scope_ but None and {fails}; give '
+        "a scope's name ('mmpretrain', 'openselfsup') or remove the key (the "
+        'build keeps the scope in force)')
+
+
 @pytest.mark.parametrize('text,key,registry', [
     ("model = dict(_scope_='')\n", 'model', 'MODELS'),
     ("optim_wrapper = dict(optimizer=dict(_scope_=''))\n",
@@ -1316,15 +1331,7 @@ def test_a_scope_that_names_none_is_refused_as_mmengines_build_fails(
         getattr(registries, registry).build(
             node if isinstance(node, Config) else dict(node))
     assert ('.registry' in str(failed.value)) == (scope == '')
-    where = f'{key}._scope_' if key else '_scope_'
-    fails = "imports '<scope>.registry', for '' the relative '.registry' " \
-        '(TypeError)' if scope == '' else \
-        'asserts that it is a string (AssertionError)'
-    assert said == (
-        f"error: {path}: {where} = {scope!r} names no scope: MMEngine's "
-        f'registry build switches to any _scope_ but None and {fails}; give '
-        "a scope's name ('mmpretrain', 'openselfsup') or remove the key (the "
-        'build keeps the scope in force)'), said
+    assert said == _no_scope_line(path, key, scope), said
     from openselfsup.config import check_scope_names
     for given in (None, 'mmengine'):
         cfg = load_config(_config(tmp_path, text.replace(
@@ -1491,3 +1498,67 @@ def test_a_default_scope_that_names_none_is_refused_as_mmengines_runner_fails(
     for given in (None, 'openselfsup'):
         check_scope_names(load_config(_config(
             tmp_path, f'default_scope = {given!r}\n', name='ok.py')), 'ok.py')
+
+
+HIDISC_DEMO = os.path.join(REPO, 'configs', 'demo',
+                           'hidisc_r18w8_synthetic.py')
+NCT_TEST = os.path.join(REPO, 'configs', 'extraction', 'nct_test.py')
+
+
+@pytest.mark.parametrize('tool,text,key,registry', [
+    ('knn_eval', "model = dict(_scope_='')\n", 'model', 'MODELS'),
+    ('knn_eval', "model = dict(backbone=dict(_scope_=1))\n",
+     'model.backbone', 'MODELS'),
+    ('knn_eval', "knn_eval = dict(bank=dict(_scope_=''))\n",
+     'knn_eval.bank', 'DATASETS'),
+    ('extract', "model = dict(_scope_='')\n", 'model', 'MODELS'),
+    # default_scope '' is None, no scope, there (not judged)
+    ('extract', "default_scope = ''\ndataset = dict(_scope_='')\n",
+     'dataset', 'DATASETS'),
+    ('extract', "dataset = dict(pipeline=[dict(type='LoadImageFromFile', "
+     "_scope_=1), dict(type='PackInputs')])\n", 'dataset.pipeline.0',
+     'TRANSFORMS')])
+def test_knn_eval_and_extract_refuse_a_scope_that_names_none_as_train_does(
+        tmp_path, capfd, synthetic_root, tool, text, key, registry):
+    """``knn_eval.py`` and ``extract.py`` did not judge a ``_scope_`` of
+    ``''`` or no string in what they build: MMEngine's build failed on it,
+    a traceback (the kNN bank's ``TypeError`` importing '.registry', the
+    extraction dataset's) or a line quoting it ("the model could not be
+    built from the config (TypeError: ..."). Now the line of
+    ``tools/train.py`` (the reference for the kNN config: its
+    ``--check-config`` on the same file), before anything is built or
+    written; MMEngine's own build of that dict fails (the reference that
+    it is no scope)."""
+    import mmengine.registry as registries
+
+    import openselfsup.registry  # noqa: F401 (the project's scope)
+    from openselfsup.config import load_config
+    base = HIDISC_DEMO if tool == 'knn_eval' else NCT_TEST
+    path = tmp_path / 'c.py'
+    path.write_text(f'_base_ = {base!r}\n' + text)
+    path = str(path)
+    node = load_config(path)
+    for part in key.split('.'):
+        node = node[int(part)] if part.isdigit() else node[part]
+    scope = node['_scope_']
+    with pytest.raises((TypeError, AssertionError)):
+        getattr(registries, registry).build(dict(node))
+    out = tmp_path / 'out'
+    if tool == 'knn_eval':  # its data where the demo reads it
+        from openselfsup.datasets.synthetic import (
+            HierarchicalSpec, make_synthetic_hierarchical)
+        make_synthetic_hierarchical(str(tmp_path / 'data' / 'hier32'),
+                                    HierarchicalSpec(
+            size=32, classes=('TUM', 'ADI'), train_patients=2,
+            val_patients=2, slides=(1, 2), patches=(2, 3), seed=0))
+    args = ['tools/knn_eval.py', path, '--random-init', '--out-dir',
+            str(out)] if tool == 'knn_eval' else [
+        'wsi_workdir/extract.py', '--config', path, '--random-init',
+        '--output', str(out / 'x.npy'), '--workers', '0', '--no-progress',
+        '--cfg-options', f'dataset.data_root={synthetic_root}/NCT']
+    rc, _, err = run_tool_here(args, capfd, cwd=str(tmp_path))
+    lines = err.strip().splitlines()
+    assert (rc, lines[-1:]) == (2, [_no_scope_line(path, key, scope)]), err
+    assert len(lines) == 1 and not out.exists(), err
+    if tool == 'knn_eval':  # the training's check says the same line
+        assert _check_config_refuses([path], capfd) == lines[0]

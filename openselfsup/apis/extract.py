@@ -75,7 +75,7 @@ from ..classes import (by_name_way_out, held_out_words, lists_behind_words,
                        model_held_out, nct_names, refusal_rests_on,
                        split_model_name, trained_on_words)
 from ..config import (argument_value, built_model, by_name_only,
-                      check_extraction_scope,
+                      check_extraction_scope, check_scope_names,
                       check_setting_types, export_again_helps, init_scope,
                       key_below,
                       kept_list_roots,
@@ -1264,6 +1264,12 @@ def _read_list(config: str, cfg_options: Optional[dict], copies: int,
         if key not in cfg:
             raise InputError(f'{config}: not an extraction config (no '
                              f'"{key}"); use one from configs/extraction/')
+    # a _scope_ of '' or no string in what it builds, in tools/train.py's
+    # line (MMEngine's build failed on it: a TypeError importing
+    # '.registry', an AssertionError; default_scope '' is None here)
+    check_scope_names(cfg, config, ([('model', built_model(cfg))] if
+                                    need_model else []) +
+                      [('dataset', cfg.dataset)])
     # a type the build would miss in the scope extract.py builds in (None
     # or '' with nct_aug.py's RandomApply, 'mmpretrain'), one line before
     # any work; the configs whose types all resolve are taken

@@ -18,7 +18,8 @@ from typing import (Any, Callable, Collection, Dict, List, NamedTuple,
 
 from ..config import (PATCHES_DIGEST, TRAINING_RUN_JUDGED, UNSET,
                       argument_value, attribute_files, built_model,
-                      check_knn_model, check_scope_types,
+                      check_knn_model, check_scope_names,
+                      check_scope_types,
                       check_setting_types, data_contents_change,
                       data_folder_digests, data_folders, digest_noun,
                       file_contents_change, files_read, first_difference,
@@ -1547,9 +1548,13 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # Runner: 'mmengine' where the config sets no scope, it was the
     # project's), and one the run's scope does not hold refused in the
     # scope check's line, before a checkpoint is loaded or a model built
+    roots = knn_scope_roots(cfg)
+    # a _scope_ of '' or no string in what it builds, in tools/train.py's
+    # line: MMEngine's build failed on it (a TypeError importing
+    # '.registry', an AssertionError), a traceback for the data sets
+    check_scope_names(cfg, config, [(key, node) for key, node, _ in roots])
     init_scope(cfg, True)
-    for line in check_scope_types(cfg, config, knn_scope_roots(cfg),
-                                  TRAINING_RUN_JUDGED):
+    for line in check_scope_types(cfg, config, roots, TRAINING_RUN_JUDGED):
         from mmengine.logging import print_log
         print_log(line, logger='current', level=logging.WARNING)
     # a model of no HLSS class by its ancestry (a user's subclass of
