@@ -1026,6 +1026,48 @@ def test_a_url_checkpoint_is_judged_once_downloaded(tmp_path, monkeypatch):
             assert not work.exists(), list(work.rglob('*'))
 
 
+def test_a_url_checkpoints_loader_note_is_judged_once_downloaded(
+        tmp_path, monkeypatch):
+    """The note of data loaders of more workers than cores took a
+    ``--resume URL`` to start past its first step (its meta unread before
+    the download), so a ValidateBeforeTrainHook's validation loader was
+    never named, also where the run, resumed from a checkpoint saved at
+    iteration 0, validates before training (the validation check judges
+    such a URL once the file is local). The note now follows the same
+    rule: the validation loader is named where the hook's own
+    ``before_train`` validates at the downloaded file's iteration (the
+    reference), in the run's log."""
+    import re
+
+    from _foundation_helpers import served
+
+    from openselfsup.apis.train import build_runner
+    cores = len(os.sched_getaffinity(0))
+    config = tmp_path / 'fsp_vbt.py'
+    config.write_text(
+        f'_base_ = {FSP_DEMO!r}\n{VALIDATION}'
+        'train_cfg = dict(max_epochs=2, val_begin=3)\n'
+        f'val_dataloader = dict(num_workers={cores + 1})\n'
+        "custom_hooks = [dict(type='ValidateBeforeTrainHook')]\n")
+    www = tmp_path / 'www'
+    seen = []
+    for step in (0, 5):
+        name = os.path.basename(_meta_at(www, step))
+        seen.append(_hook_validates_resumed(str(www / name), monkeypatch))
+        work = tmp_path / f'w{step}'
+        with served(www, monkeypatch) as base:
+            runner = build_runner(str(config), work_dir=str(work),
+                                  resume=f'{base}/{name}', evaluates=())
+        with open(os.path.join(runner.log_dir,
+                               f'{runner.timestamp}.log')) as f:
+            log = f.read()
+        named = [key for line in log.splitlines()
+                 if 'torch suggests at most' in line
+                 for key in re.findall(r'(\w+)\.num_workers=', line)]
+        assert ('val_dataloader' in named) == seen[-1], (step, named)
+    assert seen == [True, False]
+
+
 def test_the_check_and_the_run_refuse_a_resumed_config_in_one_order(
         tmp_path, capfd):
     """Review r190: --resume of a checkpoint saved at iteration 0 (the

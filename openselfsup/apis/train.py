@@ -1601,8 +1601,9 @@ def download_checkpoint(url: str, path: str, key: str = '--resume') -> str:
                      f'{fix}')
 
 
-def checkpoint_from_url(cfg: Config, config: Optional[str] = None
-                        ) -> List[str]:
+def checkpoint_from_url(cfg: Config, config: Optional[str] = None,
+                        trains: bool = True,
+                        evaluates: Sequence[str] = ()) -> List[str]:
     """An http(s) URL the run reads as its checkpoint, in ``cfg.load_from``
     (:func:`prepare_config`'s): ``--resume http(s)://...`` (``cfg.resume``
     True), or a new run's initial weights, the config's ``load_from =
@@ -1619,7 +1620,11 @@ def checkpoint_from_url(cfg: Config, config: Optional[str] = None
     naming ``config``, the config file as given (default: ``cfg``'s);
     then a training checkpoint of this config's model, the schedule and
     batch changes since its run: :func:`~openselfsup.engine.runner.
-    resume_notes`; for ``load_from``, :func:`check_load_from`'s) and
+    resume_notes`, and the note of the data loaders of more workers than
+    cores, whose validation loader starts or not by that step:
+    :func:`worker_count_notes`, ``trains`` and ``evaluates`` as there,
+    not said by :func:`prepare_config` for a URL; for ``load_from``,
+    :func:`check_load_from`'s) and
     MMEngine's loader of local files (``torch.load`` with
     ``weights_only=True``). MMEngine's loader of an http(s) URL,
     ``torch.hub.load_state_dict_from_url``, took a file of the same name
@@ -1675,10 +1680,13 @@ def checkpoint_from_url(cfg: Config, config: Optional[str] = None
                                  'kind of file: a web page?)')
             if resume:  # its step, unread before (prepare_config): a
                 # ValidateBeforeTrainHook validates at iteration 0
+                past_start = resumed_past_start(path)
                 check_validated_model(cfg, config or cfg.filename,
-                                      resumed_past_start(path))
-            notes = resume_notes(path, cfg, world) if resume else \
-                check_load_from(cfg)
+                                      past_start)
+                notes = resume_notes(path, cfg, world) + worker_count_notes(
+                    cfg, trains, evaluates, resumes=past_start)
+            else:
+                notes = check_load_from(cfg)
         except InputError as exc:
             remove_url_download(path)
             # the file is gone: the URL given
@@ -2659,8 +2667,10 @@ def prepare_config(cfg: Config, config_path: str,
         # page-locked batches are for copies to a GPU; without one torch
         # warns at every run of the shipped r18 configs
         loader['pin_memory'] = False
-    notes += worker_count_notes(cfg, trains, evaluates,
-                                resumes=past_start)
+    if not is_http_url(path):  # a URL's step once downloaded, as the
+        # validation check judges it (checkpoint_from_url)
+        notes += worker_count_notes(cfg, trains, evaluates,
+                                    resumes=past_start)
     flag_over = None
     if amp:  # --amp is the config key amp='float16' (loss scaling included)
         flag_over = cfg.get('amp', 'off')
@@ -2986,7 +2996,7 @@ def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
     # lock, whose clean-up train()'s failed start has)
     made = missing_dirs(cfg.work_dir)
     url = cfg.get('load_from')  # (a URL: the download's file once fetched)
-    url_notes = checkpoint_from_url(cfg, config)
+    url_notes = checkpoint_from_url(cfg, config, trains, evaluates)
     notes = notes + url_notes
     # a setting the model or dataset classes refuse (e.g. a ResNet depth
     # that does not exist) was a traceback from deep inside mmpretrain;
