@@ -1966,6 +1966,50 @@ def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
     raise InputError(f'{local}: {kind} ({fix})')
 
 
+def check_run_start(cfg: Config, config: str, path: Optional[str],
+                    resumes: Optional[bool],
+                    read: Optional[Tuple[Any, bool]] = None,
+                    weights: bool = True
+                    ) -> Tuple[Union[bool, 'ResumedAt'], List[str]]:
+    """The checks of where a run starts, in the one order the run
+    (:func:`prepare_config`) and the launchers' check (:func:`check_launch`)
+    both take them from here, after the work dir's checkpoint is looked
+    for and before the seed and batch-split checks: the first validation
+    of a run whose start ``--resume`` left open (``resumes`` None,
+    :func:`resume_asked`: a new run where none was found, or the step of
+    the checkpoint ``path``, whose ``ValidateBeforeTrainHook`` validates at
+    iteration 0; a URL's once downloaded, :func:`checkpoint_from_url`,
+    review r192: :func:`check_validated_model` of
+    :func:`resumed_past_start`), then the initial weights: the config's
+    ``load_from`` (:func:`check_load_from`: a new run's file, a resumed
+    run's note that it is not read) and, for a new run (``path`` None),
+    the training lists they saw (:func:`~openselfsup.config.
+    initial_weight_lists`). Before, the check judged the initial weights
+    after the seed, batch-split, views and checkpoint-meta checks, and the
+    run before them: a config with two faults got one line from each.
+    ``read``: what :func:`local_checkpoint_meta` read of ``path``, where
+    the caller has it; ``weights`` False: a new run's initial weights are
+    not judged (the launchers' check without its data check,
+    ``DATA_CHECK=0``); a resumed run's are not read, and torch's two
+    ``weights_only`` variables, which refuse the file it resumes from,
+    are judged all the same (:func:`check_load_from`).
+
+    Returns:
+        tuple: whether and where the run starts past its first step
+        (:func:`resumed_past_start` of ``path``), and
+        :func:`check_load_from`'s notes for the run's log.
+    """
+    past_start = resumed_past_start(path, read)
+    if resumes is None and not is_http_url(path):
+        check_validated_model(cfg, config, past_start)
+    if path is None and not weights:
+        return past_start, []
+    notes = check_load_from(cfg, path)
+    if path is None:  # a new run: its initial weights' held-out classes
+        initial_weight_lists(cfg, reader=nct_list_reader)
+    return past_start, notes
+
+
 def check_training_config(cfg: Config, config_path: str) -> None:
     """Refuse, torch-free, a config that does not train (no ``model``,
     ``train_dataloader`` or ``train_cfg``: an extraction config), for the
@@ -2419,7 +2463,10 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     it, and each process trained alone (``--launcher none`` under
     torchrun: every process rank 0 of one, the whole batch; the second
     on the machine refused by the work dir's lock, each machine of
-    ``NNODES=2`` training apart).
+    ``NNODES=2`` training apart). In the run's order, one first line for
+    a config with several faults: the resumed run's validation and the
+    initial weights before the seed and batch split
+    (:func:`check_run_start`, which both call).
 
     Returns:
         list[str]: what each started process would warn of when it builds
@@ -2457,16 +2504,11 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     # (a state dict saved alone) too; a file that does not read so is
     # left to the run
     meta, read = local_checkpoint_meta(resumed)
-    if resumes is None and not is_http_url(resumed):  # now known: a new
-        # run where none was found, or the checkpoint's step (its hook
-        # validates at iteration 0); here, before the seed and batch
-        # checks, as the run judges it (prepare_config): one refusal first
-        # in both (review r190); a URL's step is not known before its
-        # download (checkpoint_from_url judges it then; review r192: read
-        # as past the start, unknown where, one saved at the run's end
-        # was refused)
-        check_validated_model(cfg, config,
-                              resumed_past_start(resumed, (meta, read)))
+    # its validation (review r190) and, with the data check, the initial
+    # weights: before the seed and batch checks, as the run judges them
+    # (one function, prepare_config's), one refusal first in both
+    check_run_start(cfg, config, resumed, resumes, (meta, read),
+                    weights=data_check)
     # without --check-world, on one process: the least the run has
     processes = 1 if world is None else world
     check_seed_reach(cfg, processes)
@@ -2490,7 +2532,6 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     if not data_check:
         _check_option_types(cfg, cfg_options)
         return warnings
-    check_load_from(cfg, resumed)
     initial = cfg.get('load_from')
     if not resumed and isinstance(initial, str) and initial and \
             local_file(initial):
@@ -2505,8 +2546,6 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
             if local:
                 _check_run_reads(local, f'{pretrained_head(key, path)}: ',
                                  needs_dict=True, pretrained=True)
-    if not resumed:  # initial weights that saw a class the list leaves out
-        initial_weight_lists(cfg, reader=nct_list_reader)
     check_data_paths(cfg)  # as in a run, before it builds the model
     _check_option_types(cfg, cfg_options)
     if world is not None:  # as the run's first epoch
@@ -2615,16 +2654,10 @@ def prepare_config(cfg: Config, config_path: str,
     if resume is True:  # the work dir's newest: not a legacy file's
         check_resumes_newest('--resume', cfg.work_dir, path)
     # whether it starts past its first step (a new run: not), where the
-    # ValidateBeforeTrainHook skips
-    past_start = resumed_past_start(path)
-    if resumes is None and not is_http_url(path):  # now known: a new run
-        # where none was found, or the checkpoint's step (its hook
-        # validates at iteration 0); a URL's once downloaded
-        # (checkpoint_from_url; review r192)
-        check_validated_model(cfg, config_path, past_start)
-    initial_notes = check_load_from(cfg, path)
-    if path is None:  # a new run: its initial weights' held-out classes
-        initial_weight_lists(cfg, reader=nct_list_reader)
+    # ValidateBeforeTrainHook skips; its validation and initial weights,
+    # in the launchers' check's order (one function)
+    past_start, initial_notes = check_run_start(cfg, config_path, path,
+                                                resumes)
     # MMEngine names the run's MessageHub, Visualizer and logger
     # '<experiment_name or config stem>_<timestamp to the second>' and reuses
     # an existing instance of that name: a second run started in the same

@@ -1,0 +1,94 @@
+"""The launchers' check (``tools/train.py --check-config``, run by
+``dist_train.sh`` / ``slurm_train.sh``) and the run refuse a config with
+two faults by the same first line: the check's order is the run's
+(``apis.train.check_run_start``, which both call, for the validation and
+the initial weights before the seed)."""
+import os
+
+import pytest
+
+from _foundation_helpers import REPO, run_tool_here
+
+CLP_DEMO = os.path.join(REPO, 'configs', 'demo', 'clp_r18_demo.py')
+
+#: the second fault of most cases: a seed whose derived seeds pass numpy's
+#: bound on two loader workers (``config.check_seed_reach``)
+SEED = ['randomness.seed=4294967295', 'train_dataloader.num_workers=2']
+
+
+def _first_lines(tmp_path, capfd, config, *args):
+    """The last stderr line of ``tools/train.py config args`` with
+    ``--check-config`` and without (the run), each refused (exit 2)."""
+    lines = []
+    for check in (['--check-config'], []):
+        rc, _, err = run_tool_here(['tools/train.py', config, '--work-dir',
+                                    str(tmp_path / 'w'), *check, *args],
+                                   capfd)
+        assert rc == 2, err[-2000:]
+        lines.append(err.strip().splitlines()[-1])
+    assert not (tmp_path / 'w').exists()
+    return lines
+
+
+def _config(tmp_path, text):
+    path = tmp_path / 'c.py'
+    path.write_text(f'_base_ = {CLP_DEMO!r}\n{text}')
+    return str(path)
+
+
+def test_a_missing_load_from_is_said_before_the_seed(tmp_path, capfd):
+    """A new run's ``load_from`` missing and a seed out of numpy's reach:
+    the check said the seed (it judged ``load_from`` after the seed, the
+    batch split, the views and the checkpoint's meta), the run the
+    missing file (``check_load_from`` before the seed)."""
+    config = _config(tmp_path, f"load_from = '{tmp_path}/missing.pth'\n")
+    check, run = _first_lines(tmp_path, capfd, config, '--cfg-options',
+                              *SEED)
+    assert check == run, (check, run)
+    assert 'missing.pth: checkpoint file not found' in run, run
+
+
+def test_initial_weights_that_saw_a_held_out_class_are_said_before_the_seed(
+        tmp_path, capfd):
+    """A ``wo_3`` run (LYM held out) from weights trained on NCT's
+    all-class list, and a seed out of numpy's reach: the check said the
+    seed (it read the initial weights' lists after it), the run the
+    held-out class (``initial_weight_lists`` before the seed)."""
+    import torch
+    nct = tmp_path / 'data' / 'NCT'
+    (nct / 'meta').mkdir(parents=True)
+    for name in ('wo_3_train.txt', 'train.txt'):
+        (nct / 'meta' / name).write_text(
+            'NCT-CRC-HE-100K/ADI/ADI-AAAAAAAA.tif 0\n')
+    every = str(tmp_path / 'every.pth')
+    torch.save({'state_dict': {'conv1.weight': torch.ones(1)},
+                'meta': {'train_list': 'meta/train.txt',
+                         'data_root': str(nct)}}, every)
+    config = _config(tmp_path, (
+        f"load_from = {every!r}\n"
+        f"train_dataloader = dict(dataset=dict(data_root='{nct}', "
+        "ann_file='meta/wo_3_train.txt'))\n"))
+    check, run = _first_lines(tmp_path, capfd, config, '--cfg-options',
+                              *SEED)
+    assert check == run, (check, run)
+    assert 'it has seen LYM' in run, run
+
+
+@pytest.mark.parametrize('data_check', [[], ['--no-data-check']])
+def test_torchs_two_weights_only_variables_are_said_before_the_seed(
+        tmp_path, capfd, monkeypatch, data_check):
+    """Both of torch's ``weights_only`` variables set (its ``torch.load``
+    refuses every file), a resumed run, and a seed out of numpy's reach:
+    the check said the seed, the run the variables (``check_load_from``
+    of a resumed run, before the seed); so too without the check's data
+    check (``DATA_CHECK=0``), which leaves out a new run's initial
+    weights, not the file a run resumes from."""
+    import torch
+    ckpt = str(tmp_path / 'epoch_1.pth')
+    torch.save({'meta': {'epoch': 1, 'iter': 5}, 'state_dict': {}}, ckpt)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    monkeypatch.setenv('TORCH_FORCE_WEIGHTS_ONLY_LOAD', '1')
+    check, run = _first_lines(tmp_path, capfd, CLP_DEMO, '--resume', ckpt,
+                              *data_check, '--cfg-options', *SEED)
+    assert check == run, (check, run)
+    assert 'TORCH_FORCE_WEIGHTS_ONLY_LOAD' in run, run
