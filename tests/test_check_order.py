@@ -2,7 +2,8 @@
 ``dist_train.sh`` / ``slurm_train.sh``) and the run refuse a config with
 two faults by the same first line: the check's order is the run's
 (``apis.train.check_run_start``, which both call, for the validation and
-the initial weights before the seed)."""
+the initial weights before the seed; ``utils.checkpoint.read_resumed``,
+the run's read of a ``--resume`` file before its meta's refusals)."""
 import os
 
 import pytest
@@ -92,3 +93,25 @@ def test_torchs_two_weights_only_variables_are_said_before_the_seed(
                               *data_check, '--cfg-options', *SEED)
     assert check == run, (check, run)
     assert 'TORCH_FORCE_WEIGHTS_ONLY_LOAD' in run, run
+
+
+def test_a_resumed_file_torch_cannot_read_is_said_before_its_meta(
+        tmp_path, capfd):
+    """A ``--resume`` file of pickle protocol 4 (torch's weights-only
+    reader refuses it) whose meta, which the check reads without torch,
+    is no training checkpoint's (no epoch and iteration): the check said
+    the meta's refusal (``check_resume_meta`` before its read of the
+    file), the run the pickle's (``resume_notes`` reads the file first).
+    The reference that the file is one torch refuses: ``torch.load``
+    itself."""
+    import pickle
+
+    import torch
+    ckpt = str(tmp_path / 'p4.pth')
+    torch.save({'meta': {'note': 'weights'}, 'state_dict': {}}, ckpt,
+               pickle_protocol=4)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(ckpt, weights_only=True)
+    check, run = _first_lines(tmp_path, capfd, CLP_DEMO, '--resume', ckpt)
+    assert check == run, (check, run)
+    assert 'its pickle, of protocol 4' in run, run

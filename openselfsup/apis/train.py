@@ -2466,7 +2466,9 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     ``NNODES=2`` training apart). In the run's order, one first line for
     a config with several faults: the resumed run's validation and the
     initial weights before the seed and batch split
-    (:func:`check_run_start`, which both call).
+    (:func:`check_run_start`, which both call), the ``--resume`` file read
+    as the run reads it before its meta's refusals
+    (:func:`~openselfsup.utils.checkpoint.read_resumed`).
 
     Returns:
         list[str]: what each started process would warn of when it builds
@@ -2518,6 +2520,12 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     # the checkpoint's meta, as the run's apply_fast_path judges them
     # (review r192: the check refused them first, the run last)
     _check_views_given(cfg)
+    if resumed and local_file(resumed):  # read as the run reads it
+        # first (resume_notes): a pickle torch cannot read is refused
+        # before its meta's refusals there (a protocol 4 file without a
+        # training meta was 'not a training checkpoint' here)
+        from ..utils.checkpoint import read_resumed
+        read_resumed(resumed)
     # the refusals the checkpoint's meta decides (another model, the seed
     # the resume re-seeds numpy with...), the run's (resume_notes): a meta
     # or a value of it that does not read (a class instance: an opaque

@@ -293,14 +293,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             run on a list that holds out other classes
             (:func:`check_same_held_out`), or a seed out of numpy's reach.
     """
-    from ..utils.checkpoint import (DamagedPickle, UnreadProtocol,
-                                    checkpoint_config)
+    from ..utils.checkpoint import checkpoint_config, read_resumed
     from ..utils.checkpoint_files import saved_meta
-    try:
-        saved = saved_checkpoint(path)
-    except (DamagedPickle, UnreadProtocol) as exc:  # as the resume's
-        # load names it
-        raise InputError(f'--resume from {path}: {exc.what}') from None
+    saved = read_resumed(path)  # (the launchers' check reads it so too)
     meta = saved_meta(saved)  # as the launchers' check reads it
     # the refusals its meta decides: those of the launchers' check too
     from ..datasets.prepare import nct_list_reader

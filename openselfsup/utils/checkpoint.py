@@ -301,6 +301,29 @@ def load_checkpoint_file(path: str, map_location='cpu',
     return _torch_load(path, path, map_location, tensors_only, mmap=mmap)
 
 
+def read_resumed(path: str) -> dict:
+    """The checkpoint ``path`` a run resumes from, read for its meta and
+    keys as the run reads it before its runner is built
+    (:func:`~openselfsup.engine.runner.resume_notes`; the weights mapped,
+    not read, objects that are not allow-listed read as placeholders:
+    ``tensors_only``), which the launchers' check reads the same way
+    before the refusals its meta decides
+    (:func:`~openselfsup.config.check_resume_meta`), as the run does: a
+    file refused here (a pickle torch cannot read) got the meta's line
+    from the check and this one from the run. Imports torch.
+
+    Raises:
+        InputError: as :func:`load_checkpoint_file`; a damaged pickle or
+            one of a protocol torch's weights-only reader does not read in
+            ``--resume``'s line.
+    """
+    try:
+        return load_checkpoint_file(path, tensors_only=True, mmap=True)
+    except (DamagedPickle, UnreadProtocol) as exc:  # as the resume's load
+        # names it
+        raise InputError(f'--resume from {path}: {exc.what}') from None
+
+
 def load_legacy_checkpoint(path: str, resume: bool = False,
                            tensors_only: bool = False,
                            source: Optional[BinaryIO] = None) -> Any:
