@@ -3,7 +3,8 @@
 two faults by the same first line: the check's order is the run's
 (``apis.train.check_run_start``, which both call, for the validation and
 the initial weights before the seed; ``utils.checkpoint.read_resumed``,
-the run's read of a ``--resume`` file before its meta's refusals)."""
+the run's read of a ``--resume`` file before its meta's refusals; the
+files the runner reads once built after the data checks)."""
 import os
 
 import pytest
@@ -115,3 +116,36 @@ def test_a_resumed_file_torch_cannot_read_is_said_before_its_meta(
     check, run = _first_lines(tmp_path, capfd, CLP_DEMO, '--resume', ckpt)
     assert check == run, (check, run)
     assert 'its pickle, of protocol 4' in run, run
+
+
+@pytest.mark.parametrize('weights', ['resume', 'load_from', 'pretrained'])
+def test_the_files_the_runner_reads_are_said_after_the_data(
+        tmp_path, capfd, weights):
+    """A checkpoint file the runner reads once built (the ``--resume`` file
+    and a new run's ``load_from`` in its ``load_or_resume``, holding an
+    object torch's weights-only reader refuses; a ``Pretrained`` file,
+    missing, in its ``_init_model_weights``) and the training data folder
+    missing: the check said the file (it read the files before the data
+    paths), the run the folder (its data check comes before the runner
+    is built). The reference that the object is refused: ``torch.load``
+    itself."""
+    import argparse
+    import pickle
+
+    import torch
+    held = str(tmp_path / 'held.pth')
+    torch.save({'meta': {'epoch': 1, 'iter': 5}, 'state_dict': {},
+                'args': argparse.Namespace(lr=0.1)}, held)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(held, weights_only=True)
+    text, args = {
+        'resume': ('', ['--resume', held]),
+        'load_from': (f'load_from = {held!r}\n', []),
+        'pretrained': ('model = dict(backbone=dict(init_cfg=dict('
+                       "_delete_=True, type='Pretrained', "
+                       f"checkpoint='{tmp_path}/no.pth')))\n", [])}[weights]
+    config = _config(tmp_path, text + "train_dataloader = dict(dataset=dict("
+                     f"data_root='{tmp_path}/nodata/'))\n")
+    check, run = _first_lines(tmp_path, capfd, config, *args)
+    assert check == run, (check, run)
+    assert 'nodata/: folder not found' in run, run

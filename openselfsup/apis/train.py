@@ -2468,7 +2468,10 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     initial weights before the seed and batch split
     (:func:`check_run_start`, which both call), the ``--resume`` file read
     as the run reads it before its meta's refusals
-    (:func:`~openselfsup.utils.checkpoint.read_resumed`).
+    (:func:`~openselfsup.utils.checkpoint.read_resumed`), and what the
+    runner reads once built (the ``Pretrained`` files, then the
+    checkpoint it loads: ``torch.load``'s refusals) after the data paths,
+    setting types and the training list's batches.
 
     Returns:
         list[str]: what each started process would warn of when it builds
@@ -2535,17 +2538,19 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                 'epoch', 'iter', 'cfg', 'seed'))):
         check_resume_meta(resumed, cfg, processes, meta,
                           reader=nct_list_reader)
-    if resumed and local_file(resumed):
-        _check_run_reads(resumed, '--resume from ', resume=True)
-    if not data_check:
-        _check_option_types(cfg, cfg_options)
-        return warnings
-    initial = cfg.get('load_from')
-    if not resumed and isinstance(initial, str) and initial and \
-            local_file(initial):
-        _check_run_reads(local_file(initial), 'load_from ',
-                         needs_dict=True)
-    if cfg.get('load_from_check', True) is not False:
+    # then as the run goes on: its data paths (before it builds the
+    # model), the setting types (the runner's build), the training list's
+    # batches (its first epoch, the training set built), then, as the
+    # runner trains, the Pretrained files (its _init_model_weights) and
+    # the checkpoint it loads (load_or_resume): the check read those
+    # files first, so that a missing data folder beside a --resume file
+    # holding an object got the object's line here, the folder's there
+    if data_check:
+        check_data_paths(cfg)
+    _check_option_types(cfg, cfg_options)
+    if data_check and world is not None:  # as the run's first epoch
+        check_listed_batch(cfg, world)
+    if data_check and cfg.get('load_from_check', True) is not False:
         # the files of Pretrained init_cfgs, read when the run initialises
         # its weights (resumed or not), as the run's check refuses them
         for key, path in pretrained_init_files(cfg.get('model')):
@@ -2554,10 +2559,13 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
             if local:
                 _check_run_reads(local, f'{pretrained_head(key, path)}: ',
                                  needs_dict=True, pretrained=True)
-    check_data_paths(cfg)  # as in a run, before it builds the model
-    _check_option_types(cfg, cfg_options)
-    if world is not None:  # as the run's first epoch
-        check_listed_batch(cfg, world)
+    if resumed and local_file(resumed):
+        _check_run_reads(resumed, '--resume from ', resume=True)
+    initial = cfg.get('load_from')
+    if data_check and not resumed and isinstance(initial, str) and \
+            initial and local_file(initial):
+        _check_run_reads(local_file(initial), 'load_from ',
+                         needs_dict=True)
     return warnings
 
 
