@@ -50,11 +50,12 @@ from ..datasets.data_files import NO_ANN_FILE, dataset_paths, joins_to_root
 from ..datasets.prepare import nct_list_reader
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, reading_once, settings_refused)
-from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
-                                      checkpoint_meta,
+from ..utils.checkpoint_files import (WEIGHTS_ONLY_PROTOCOLS, MetaUnread,
+                                      checkpoint_folder, checkpoint_meta,
                                       find_resumable_checkpoint,
                                       has_zip_directory, is_http_url,
-                                      is_opaque, remove_url_download,
+                                      is_opaque, pickle_protocol,
+                                      remove_url_download,
                                       url_download_path, url_named)
 from ..utils.console import to_log_file
 from ..utils.launcher import launcher_env, port_taken_line
@@ -2523,10 +2524,14 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     # the checkpoint's meta, as the run's apply_fast_path judges them
     # (review r192: the check refused them first, the run last)
     _check_views_given(cfg)
-    if resumed and local_file(resumed):  # read as the run reads it
-        # first (resume_notes): a pickle torch cannot read is refused
-        # before its meta's refusals there (a protocol 4 file without a
-        # training meta was 'not a training checkpoint' here)
+    if resumed and local_file(resumed) and pickle_protocol(
+            local_file(resumed)) not in (None, *WEIGHTS_ONLY_PROTOCOLS):
+        # a pickle torch's weights-only reader refuses (protocol 4), read
+        # as the run reads it first (resume_notes), refused before its
+        # meta's refusals there (such a file without a training meta was
+        # 'not a training checkpoint' here); a file torch reads, or one
+        # whose pickle does not parse (whose meta is not read), is not
+        # read with torch before them
         from ..utils.checkpoint import read_resumed
         read_resumed(resumed)
     # the refusals the checkpoint's meta decides (another model, the seed

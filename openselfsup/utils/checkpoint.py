@@ -55,6 +55,7 @@ from .checkpoint_files import (cut_short, has_zip_directory,  # noqa: F401
                                is_loadable_checkpoint, is_safetensors_name,
                                is_whole_loadable, not_a_checkpoint,
                                pickle_protocol, read_checkpoint,
+                               WEIGHTS_ONLY_PROTOCOLS,
                                weights_only_opted_out)
 from .errors import InputError, first_line
 from .io import check_file
@@ -681,7 +682,7 @@ def unread_protocol(path: str, exc: BaseException, head: str = '',
     # be one of the file's protocol the others lack (FRAME of 4, INT of
     # 0): a damaged pickle of protocol 2 may still parse whole (a byte
     # turned into POP), and the line's advice would not read it
-    if opcode is None or protocol in (2, 3) or (
+    if opcode is None or protocol in WEIGHTS_ONLY_PROTOCOLS or (
             protocol >= 4 and opcode.proto < 4):
         return None
     op = opcode.name

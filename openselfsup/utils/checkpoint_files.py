@@ -848,6 +848,13 @@ _DAMAGED_ERRORS = (ValueError, EOFError, OSError, RuntimeError,
                    zipfile.BadZipFile, zlib.error, _LZMAError)
 
 
+#: the pickle protocols ``torch.load(weights_only=True)`` reads (its
+#: unpickler lacks operations of 0 and 1, and of 4 and 5: ``FRAME``...):
+#: a file of another is refused by every weights-only read of it
+#: (:func:`~openselfsup.utils.checkpoint.unread_protocol`)
+WEIGHTS_ONLY_PROTOCOLS = (2, 3)
+
+
 def pickle_protocol(source) -> Optional[int]:
     """The pickle protocol of the checkpoint ``source`` (a path, or a
     binary file of its bytes, left at its start), where its pickle parses
