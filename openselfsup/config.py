@@ -2112,6 +2112,40 @@ def built_class(node: Any, registry: str, scope: str,
         return None
 
 
+def known_type(node: Any, registry: str, scope: str,
+               called_on: str = 'mmengine') -> Optional[str]:
+    """The name by which the project's scope knows what the config dict
+    ``node`` builds in ``scope`` (:func:`built_class`, as MMEngine's
+    build looks it up): the unscoped name that builds that same class in
+    the project's scope (:data:`PROJECT_SCOPE`, the shipped configs'),
+    ``'PackInputs'`` for ``'mmpretrain.PackInputs'``, for the class
+    itself given as the type, and for ``'PackInputs'`` under
+    ``'mmpretrain'``; None where the build finds nothing (a mistyped
+    name; ``'openselfsup.MultiView'``, which MMEngine looks up in the
+    project's registry alone, not its parents: its ``KeyError``), or
+    something the project's scope knows by no name (a class of the
+    user's own). The one rule by which the fast path knows a pipeline
+    transform or a data preprocessor (``apis.fast_path``,
+    ``datasets.batch_aug``): by what it builds, not by how its name is
+    spelled (the scoped spellings that train per image were refused by
+    the batched views). Imports the model stack for a name."""
+    built = built_class(node, registry, scope, called_on)
+    if built is None:
+        return None
+    ours = scope_registry(registry, PROJECT_SCOPE)
+    names = [getattr(built, '__name__', None)]
+    held = ours
+    while held is not None:  # a name registered apart from the class's
+        names += [name for name, obj in held.module_dict.items()
+                  if obj is built]
+        held = held.parent
+    for name in names:
+        if isinstance(name, str) and built_class(
+                dict(type=name), registry, PROJECT_SCOPE) is built:
+            return name
+    return None
+
+
 def runs_as(cls: Any, bases: Sequence[type],
             kept: Sequence[str]) -> Optional[type]:
     """The one of MMEngine's loop classes ``bases`` that the class ``cls``

@@ -4560,3 +4560,146 @@ def test_a_scoped_multiview_under_an_imported_scope_is_split_as_built(
         assert pipeline_scope(cfg) == 'openselfsup'
         with pytest.raises(InputError, match='no batched version'):
             batched_views(cfg)
+
+
+def _scoped_spellings(cfg):
+    """``(key, node, scoped)`` of each typed dict of the training views of
+    ``cfg`` (the pipeline, its ``MultiView``'s view transforms, the
+    ``RandomApply``'s jitter, the model's preprocessor) with a scoped
+    spelling of its type that MMEngine's own registry lookup, in the
+    run's scope, resolves to the class the plain name builds (the
+    reference: ``Registry.get`` of the registry that MMEngine's
+    ``build_from_cfg`` switches to in that scope, called on mmpretrain's,
+    as the per-image path's builds are; the first of the scopes
+    ``mmpretrain``, ``mmcv``, ``openselfsup`` that does)."""
+    from mmpretrain.registry import MODELS, TRANSFORMS
+
+    from openselfsup.config import config_dicts
+    pipe = cfg.train_dataloader.dataset.pipeline
+    nodes = [(k, t, TRANSFORMS) for k, t in config_dicts(
+        list(pipe), 'pipeline') if 'type' in t]
+    nodes.append(('model.data_preprocessor', cfg.model.data_preprocessor,
+                  MODELS))
+    out = []
+    for key, node, called_on in nodes:
+        with called_on.switch_scope_and_registry(
+                cfg.default_scope) as registry:
+            plain = registry.get(node['type'])
+            for scope in ('mmpretrain', 'mmcv', 'openselfsup'):
+                try:
+                    found = registry.get(f'{scope}.{node["type"]}')
+                except (KeyError, RuntimeError):
+                    found = None
+                if found is not None and found is plain:
+                    out.append((key, node, f'{scope}.{node["type"]}'))
+                    break
+            else:
+                raise AssertionError(f'{key}: no scoped spelling found')
+    return out
+
+
+def _views_of(out, images, seed=3):
+    """The views the batched preprocessor of :func:`batched_views`' ``out``
+    makes of ``images`` (its ``BatchAugment`` of each view pipeline, built
+    as the run's preprocessor builds them, in the scope current)."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    views = out['data_preprocessor']['views']
+    views = [views] if isinstance(views[0], dict) else views
+    gen = torch.Generator().manual_seed(seed)
+    return [BatchAugment(v)(images, gen) for v in views]
+
+
+@pytest.mark.parametrize('recipe', [CLP_DEMO, FSP_DEMO],
+                         ids=['clp', 'fsp'])
+def test_scoped_types_are_batched_as_their_classes(recipe):
+    """A config that spells a type of its views with a scope
+    (``mmpretrain.PackInputs``, ``mmcv.LoadImageFromFile``,
+    ``mmpretrain.RandomResizedCrop``, ``openselfsup.PillowGrayscale``,
+    ``mmpretrain.SelfSupDataPreprocessor``...), which MMEngine's lookup
+    resolves to the plain name's class (the reference), is batched as
+    the plain spelling is: the same split, and views equal to the plain
+    spelling's on the same batch and generator, for each spelling alone
+    and all at once (before: each refused, 'needs a pipeline that starts
+    with a Load...', 'has no batched version', 'no batched version of
+    the data preprocessor', though the per-image path trains it)."""
+    from openselfsup.apis.fast_path import batched_views
+    cfg = Config.fromfile(recipe)
+    # FSP's names none: its classifier's default, named
+    cfg.model.data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
+    plain = batched_views(cfg)
+    images = torch.from_numpy(np.stack(_patches(4, 80))).permute(0, 3, 1, 2)
+    want = _views_of(plain, images)
+    spellings = _scoped_spellings(cfg)
+    assert len(spellings) >= (10 if recipe == CLP_DEMO else 5)
+    for chosen in [[s] for s in spellings] + [spellings]:
+        scoped = copy.deepcopy(cfg)
+        for key, node, name in chosen:
+            # the same dict in the copy: found again by its key
+            target = scoped.model.data_preprocessor \
+                if key == 'model.data_preprocessor' else _at(
+                    scoped.train_dataloader.dataset.pipeline, key)
+            assert target == node
+            target['type'] = name
+        got = batched_views(scoped)
+        assert got['num_views'] == plain['num_views']
+        assert got['data_preprocessor']['type'] == \
+            plain['data_preprocessor']['type']
+        assert len(got['pipeline']) == 2
+        for g, w in zip(_views_of(got, images), want):
+            torch.testing.assert_close(g, w, rtol=0, atol=0)
+
+
+def _at(node, key):
+    """The dict at ``key`` of ``node`` (``pipeline.1.transforms.0.2`` of
+    a pipeline, the first part its own name; a config's key of a
+    config, ``x.train_dataloader.dataset``)."""
+    for part in key.split('.')[1:]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _scoped_config(path: str) -> None:
+    """Rewrite the config file ``path`` with every type of its views
+    spelled with a scope (:func:`_scoped_spellings`)."""
+    cfg = Config.fromfile(path)
+    cfg.model.data_preprocessor.setdefault(
+        'type', 'SelfSupDataPreprocessor' if cfg.model.type == 'MoCoV3'
+        else 'ClsDataPreprocessor')
+    for key, _, name in _scoped_spellings(cfg):
+        target = cfg.model.data_preprocessor \
+            if key == 'model.data_preprocessor' else _at(
+                cfg.train_dataloader.dataset.pipeline, key)
+        target['type'] = name
+    cfg.dump(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('recipe', [CLP_DEMO, FSP_DEMO],
+                         ids=['clp', 'fsp'])
+def test_scoped_demos_train_as_the_plain_ones(recipe, synthetic_root,
+                                              tmp_path):
+    """The CLP / FSP demo (tiny: two steps of 8) with every type of its
+    views spelled with a scope trains on the per-image path
+    (``augment_on='cpu'``, MMEngine's own build: the reference that the
+    spellings are good) and on the batched one (``'device'``, refused
+    before), where its losses equal the plain spelling's."""
+    from openselfsup.apis import train
+    losses = {}
+    for scoped, augment in ((False, 'device'), (True, 'device'),
+                            (True, 'cpu')):
+        path = small_config(recipe, str(tmp_path / f'{scoped}{augment}.py'),
+                            os.path.join(synthetic_root, 'NCT') + os.sep,
+                            n_images=16, batch=8, augment_on=augment,
+                            randomness=dict(seed=5))
+        if scoped:
+            _scoped_config(path)
+        runner = train(path, work_dir=str(tmp_path / f'w{scoped}{augment}'))
+        assert (type(runner.model.data_preprocessor).__name__.startswith(
+            'BatchAug')) == (augment == 'device')
+        losses[scoped, augment] = [float(v) for v in runner.message_hub.
+                                   get_scalar('train/loss').data[0]]
+    assert len(losses[False, 'device']) == 2
+    assert losses[True, 'device'] == losses[False, 'device']
+    assert len(losses[True, 'cpu']) == 2 and np.isfinite(
+        losses[True, 'cpu']).all()
+

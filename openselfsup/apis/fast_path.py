@@ -170,18 +170,15 @@ def fast_path_warnings(cfg) -> List[str]:
 def is_multiview(t: Any, scope: str) -> bool:
     """Whether the pipeline transform config ``t`` builds mmpretrain's
     ``MultiView`` where the dataset builds its pipeline, in ``scope``
-    (:func:`~openselfsup.config.built_class`, called on mmpretrain's
-    registry): ``'MultiView'`` and ``'mmpretrain.MultiView'`` under
-    ``'openselfsup'`` (the scoped name was taken for a plain transform and
-    refused as one without a batched version, though the per-image path
-    trains it), not ``'openselfsup.MultiView'``, which MMEngine does not
-    look up in the project's parents (its ``KeyError``). Imports the
-    model stack."""
-    from mmpretrain.datasets.transforms import MultiView
-
-    from ..config import built_class
-    return isinstance(t, dict) and built_class(
-        t, 'TRANSFORMS', scope, 'mmpretrain') is MultiView
+    (:func:`~openselfsup.datasets.pipeline_checks.transform_type`):
+    ``'MultiView'`` and ``'mmpretrain.MultiView'``
+    under ``'openselfsup'`` (the scoped name was taken for a plain
+    transform and refused as one without a batched version, though the
+    per-image path trains it), not ``'openselfsup.MultiView'``, which
+    MMEngine does not look up in the project's parents (its ``KeyError``).
+    Imports the model stack."""
+    from ..datasets.pipeline_checks import transform_type
+    return isinstance(t, dict) and transform_type(t, scope) == 'MultiView'
 
 
 def split_pipeline(pipeline: list, where: str, scope: str):
@@ -197,8 +194,12 @@ def split_pipeline(pipeline: list, where: str, scope: str):
         tuple: the loading transform, a list of view pipelines (lists of
         transform dicts), the number of views, the packing transform.
     """
-    if len(pipeline) < 2 or not str(pipeline[0].get('type', '')).startswith(
-            'Load') or pipeline[-1].get('type') != 'PackInputs':
+    from ..datasets.pipeline_checks import transform_type
+    # known by what they build (transform_type): 'mmpretrain.PackInputs'
+    # and the class itself too, which the per-image path trains
+    if len(pipeline) < 2 or not (transform_type(pipeline[0], scope)
+                                 or '').startswith('Load') \
+            or transform_type(pipeline[-1], scope) != 'PackInputs':
         raise InputError(f'{where}: augment_on needs a pipeline that starts '
                          'with a Load... transform and ends with PackInputs')
     middle = list(pipeline[1:-1])
@@ -327,6 +328,29 @@ def default_preprocessor_type(cfg, where: str) -> str:
         "'ClsDataPreprocessor'), or use augment_on='cpu'")
 
 
+def batched_preprocessor_class(cfg) -> Optional[type]:
+    """The class of the data preprocessor the run of ``cfg`` builds
+    (:func:`~openselfsup.config.built_preprocessor`) where it is one of
+    the batched views' (``BatchAugSelfSupDataPreprocessor``,
+    ``BatchAugClsDataPreprocessor`` or a subclass), else None: known by
+    the class it builds where the model builds it (in its ``_scope_``,
+    else the model's, else the run's scope as the training checks take
+    it, :func:`checked_scope`), ``'openselfsup.BatchAug...'`` and the
+    class itself too (a ``type`` starting with ``'BatchAug'`` was taken
+    before). Imports the model stack."""
+    import inspect
+
+    from ..config import build_scope, built_class, built_preprocessor
+    from ..models.data_preprocessors import _BatchAugMixin
+    pre = built_preprocessor(cfg)[1]
+    if not isinstance(pre, dict):
+        return None
+    cls = built_class(pre, 'MODELS',
+                      build_scope(cfg.get('model'), checked_scope(cfg)))
+    return cls if inspect.isclass(cls) and issubclass(
+        cls, _BatchAugMixin) else None
+
+
 def check_given_batched_views(cfg) -> None:
     """Refuse the views of a batched-views preprocessor that the training
     config ``cfg`` gives itself (``BatchAugSelfSupDataPreprocessor`` or
@@ -348,17 +372,16 @@ def check_given_batched_views(cfg) -> None:
     passed views the run's build refuses); a
     ``num_views`` that is no integer is the setting-type check's. Imports
     the model stack only for a preprocessor given ``views``."""
-    from ..config import build_scope, built_class, built_preprocessor
+    from ..config import build_scope, built_preprocessor
     where, pre = built_preprocessor(cfg)
     if not isinstance(pre, dict) or 'views' not in pre:
         return
     import inspect
 
-    from ..models.data_preprocessors import _BatchAugMixin, view_augments
+    from ..models.data_preprocessors import view_augments
     from ..utils.log_filters import records_left_out
-    cls = built_class(pre, 'MODELS',
-                      build_scope(cfg.get('model'), checked_scope(cfg)))
-    if not (inspect.isclass(cls) and issubclass(cls, _BatchAugMixin)):
+    cls = batched_preprocessor_class(cfg)
+    if cls is None:
         return
     # one view where the class takes no num_views (the classifier's)
     takes = inspect.signature(cls).parameters.get('num_views')
@@ -367,7 +390,10 @@ def check_given_batched_views(cfg) -> None:
         return
     # the warnings held back: the build logs them (as batched_views)
     with records_left_out(lambda record: record.levelno == logging.WARNING):
-        view_augments(pre['views'], num_views, f'{where}.views')
+        # its types looked up where its build runs (in its own _scope_)
+        view_augments(pre['views'], num_views, f'{where}.views',
+                      scope=build_scope(pre, build_scope(
+                          cfg.get('model'), checked_scope(cfg))))
 
 
 def batched_views(cfg) -> dict:
@@ -386,7 +412,7 @@ def batched_views(cfg) -> dict:
         InputError: a pipeline or data preprocessor without a batched
             version.
     """
-    from ..config import built_preprocessor
+    from ..config import build_scope, built_preprocessor, known_type
     loader = cfg.train_dataloader
     load, views, num_views, pack = train_views(cfg)
     # the one the run builds: the model's, else the top-level one (a
@@ -394,14 +420,18 @@ def batched_views(cfg) -> dict:
     # classifier's views refused, a classifier's mean / std dropped)
     where, old = built_preprocessor(cfg)
     old = copy.deepcopy(old or {})
-    kind = old.pop('type', None)
-    if kind is None:
-        kind = default_preprocessor_type(cfg, where)
+    given = old.pop('type', None)
+    # known by the class it builds where the model builds it (the one
+    # rule: config.known_type), 'mmpretrain.SelfSupDataPreprocessor' and
+    # the class itself too
+    kind = default_preprocessor_type(cfg, where) if given is None else \
+        known_type(dict(old, type=given), 'MODELS',
+                   build_scope(cfg.get('model'), checked_scope(cfg)))
     if kind not in _PREPROCESSORS:
         # named where the config sets it (a top-level one's
         # data_preprocessor.type: config.built_preprocessor)
         raise InputError(f'augment_on: no batched version of the data '
-                         f'preprocessor {kind!r} ({where}.type); use '
+                         f'preprocessor {given!r} ({where}.type); use '
                          "augment_on='cpu'")
     new = dict(old, type=_PREPROCESSORS[kind], non_blocking=True)
     if _PREPROCESSORS[kind] == 'BatchAugSelfSupDataPreprocessor':
@@ -426,7 +456,8 @@ def batched_views(cfg) -> dict:
     with records_left_out(lambda record: record.levelno == logging.WARNING):
         for i, v in enumerate(views):
             if v not in views[:i]:
-                BatchAugment(v, 'train_dataloader.dataset.pipeline')
+                BatchAugment(v, 'train_dataloader.dataset.pipeline',
+                             scope=pipeline_scope(cfg))
     out = dict(data_preprocessor=new, pipeline=[load, pack],
                num_views=num_views)
     # the same batch, a batch of several image sizes refused in one line
@@ -717,10 +748,8 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
     cfg.channels_last = bool(channels_last)
     if channels_last:
         from ..config import built_preprocessor
-        pre = built_preprocessor(cfg)[1]
-        if pre is not None and str(pre.get('type', '')).startswith(
-                'BatchAug'):
-            pre['channels_last'] = True
+        if batched_preprocessor_class(cfg) is not None:
+            built_preprocessor(cfg)[1]['channels_last'] = True
         notes.append('channels_last: model and batches in channels-last '
                      'memory format')
     if cuda:

@@ -57,7 +57,7 @@ from mmengine.registry import FUNCTIONS
 from ..utils import InputError, is_int
 from ..utils.precision import Ieee32
 from .pipeline_checks import JITTER as _JITTER
-from .pipeline_checks import _numbers, _prob, check_settings
+from .pipeline_checks import _numbers, _prob, check_settings, transform_type
 
 #: ITU-R 601-2 luma weights (RGB order) in Pillow's 16-bit fixed point,
 #: what ``convert('L')`` computes:
@@ -1873,14 +1873,17 @@ def _built_per_image(t: Dict, where: str):
         raise InputError(f"{where}: {t.get('type')}: {why}") from None
 
 
-def build_op(t: Dict, where: str) -> _Op:
-    """The batched op of one mmpretrain transform config; refused with one
+def build_op(t: Dict, where: str, scope: Optional[str] = None) -> _Op:
+    """The batched op of one mmpretrain transform config, known by what
+    it builds in ``scope`` (:func:`~.pipeline_checks.transform_type`:
+    ``'mmpretrain.RandomResizedCrop'`` is mmpretrain's crop; None: the
+    scope current, else the project's); refused with one
     line where both paths refuse it (:func:`check_settings`), where the
     batched op would not follow it, or where the per-image transform
     refuses it (:func:`_built_per_image`)."""
     check_settings(t, where)
-    op = _build_op(t, where)
-    kind = t.get('type')
+    kind = transform_type(t, scope)
+    op = _build_op(t, where, kind, scope)
     if kind == 'RandomApply':
         # its transform is checked as built, its prob by _prob; its own
         # arguments here (built alone: mmcv builds the inner transforms in
@@ -1893,8 +1896,8 @@ def build_op(t: Dict, where: str) -> _Op:
     return op
 
 
-def _build_op(t: Dict, where: str) -> _Op:
-    kind = t.get('type')
+def _build_op(t: Dict, where: str, kind: Optional[str],
+              scope: Optional[str]) -> _Op:
     if kind == 'RandomResizedCrop':
         if t.get('interpolation', 'bilinear') != 'bilinear':
             raise InputError(f'{where}: RandomResizedCrop interpolation '
@@ -1925,10 +1928,11 @@ def _build_op(t: Dict, where: str) -> _Op:
         inner = t.get('transforms', [])
         if isinstance(inner, dict):  # mmcv's Compose takes one dict too
             inner = [inner]
-        if len(inner) != 1 or inner[0].get('type') not in _JITTER:
+        if len(inner) != 1 or not isinstance(inner[0], dict) or \
+                transform_type(inner[0], scope) not in _JITTER:
             raise InputError(f'{where}: RandomApply is batched only around '
                              "one ColorJitter; use augment_on='cpu'")
-        op = build_op(inner[0], where)
+        op = build_op(inner[0], where, scope)
         op.prob = _prob(t, 0.5, where)
         return op
     if kind in _JITTER:
@@ -1979,8 +1983,9 @@ def _build_op(t: Dict, where: str) -> _Op:
                              'fixed thr')
         thr, = _numbers(t, 'thr', None, None, where)
         return SolarizeOp(thr, _prob(t, 0.5, where))
-    raise InputError(f"{where}: transform {kind!r} has no batched version; "
-                     "use augment_on='cpu' (the per-image pipeline)")
+    raise InputError(f"{where}: transform {t.get('type')!r} has no batched "
+                     "version; use augment_on='cpu' (the per-image "
+                     'pipeline)')
 
 
 def _fold_flips(ops: List[_Op]) -> List[_Op]:
@@ -2064,6 +2069,12 @@ class BatchAugment:
             (the CUDA test allows 4, as for the eager GPU views against the
             CPU's). Default False. :attr:`compiles` says whether any op has
             something to compile.
+        scope (str, optional): the registry scope the transforms' types
+            are looked up in (:func:`~.pipeline_checks.transform_type`: a
+            type is known by the class it builds there,
+            ``'mmpretrain.RandomResizedCrop'`` as ``'RandomResizedCrop'``);
+            None: the scope current (a preprocessor built in a run: the
+            one MMEngine builds the model in), else the project's.
 
     Call with a uint8 (or integer-valued float) ``[N, 3, H, W]`` RGB batch
     in ``[0, 255]`` (the ops rely on 8-bit values, as Pillow's do, and the
@@ -2083,10 +2094,10 @@ class BatchAugment:
     """
 
     def __init__(self, transforms: Sequence[Dict], where: str = 'pipeline',
-                 compile: bool = False):
+                 compile: bool = False, scope: Optional[str] = None):
         self.transforms = [dict(t) for t in transforms]
         self.ops: List[_Op] = _fold_flips(
-            [build_op(t, where) for t in self.transforms])
+            [build_op(t, where, scope) for t in self.transforms])
         for op in self.ops:
             op.compiled = compile
 

@@ -407,6 +407,28 @@ def check_pipelines(node, where: str) -> None:
         check_pipeline(pipeline, key)
 
 
+def transform_type(t: Dict, scope: Optional[str] = None) -> Optional[str]:
+    """The name by which the project's scope knows what the pipeline
+    transform config ``t`` builds in ``scope``
+    (:func:`~openselfsup.config.known_type`, called on mmpretrain's
+    registry, as its datasets build their pipelines): ``'PackInputs'``
+    for ``'mmpretrain.PackInputs'``, ``'RandomFlip'`` for
+    ``'mmcv.RandomFlip'``; None for a type the build does not find. The
+    one rule by which the batched views (:mod:`.batch_aug`) and the fast
+    path (:mod:`openselfsup.apis.fast_path`: the loading and packing
+    steps, ``MultiView``) know a transform, not by its name as spelled
+    (the scoped spellings that train per image were refused as having no
+    batched version). ``scope`` None: the scope current (a preprocessor
+    built in a run: the one MMEngine builds the model in), else the
+    project's. Imports the model stack."""
+    from ..config import PROJECT_SCOPE, known_type
+    if scope is None:
+        from mmengine.registry import DefaultScope
+        current = DefaultScope.get_current_instance()
+        scope = PROJECT_SCOPE if current is None else current.scope_name
+    return known_type(t, 'TRANSFORMS', scope, 'mmpretrain')
+
+
 #: the colour jitters (mmpretrain's, and its subclass with a hue that wraps)
 JITTER = ('ColorJitter', 'HueWrapColorJitter')
 

@@ -55,7 +55,8 @@ def _views(views: Sequence) -> List[List[dict]]:
 
 
 def view_augments(views: Sequence, num_views: int, where: str,
-                  compile_views: bool = False) -> List[BatchAugment]:
+                  compile_views: bool = False,
+                  scope: Optional[str] = None) -> List[BatchAugment]:
     """The batched ops (:class:`~openselfsup.datasets.batch_aug.
     BatchAugment`) of each view pipeline of ``views`` (one pipeline for
     every view, or one per view) for ``num_views`` views, what a batched
@@ -64,12 +65,16 @@ def view_augments(views: Sequence, num_views: int, where: str,
     ``where``, the config key of ``views``: a preprocessor built names
     the model's, ``model.data_preprocessor.views``, and a training run
     judges the config's first, named where the config sets it
-    (:func:`openselfsup.apis.fast_path.check_given_batched_views`)."""
+    (:func:`openselfsup.apis.fast_path.check_given_batched_views`).
+    ``scope``: where the transforms' types are looked up
+    (:class:`~openselfsup.datasets.batch_aug.BatchAugment`'s; None, a
+    preprocessor built: the scope current, the one its build is in)."""
     pipelines = _views(views)
     if len(pipelines) not in (1, num_views):
         raise InputError(f'{where}: {len(pipelines)} view pipelines for '
                          f'{num_views} views; give one or {num_views}')
-    return [BatchAugment(p, where, compile=compile_views) for p in pipelines]
+    return [BatchAugment(p, where, compile=compile_views, scope=scope)
+            for p in pipelines]
 
 
 class _BatchAugMixin:
