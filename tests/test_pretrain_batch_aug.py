@@ -4703,3 +4703,66 @@ def test_scoped_demos_train_as_the_plain_ones(recipe, synthetic_root,
     assert len(losses[True, 'cpu']) == 2 and np.isfinite(
         losses[True, 'cpu']).all()
 
+
+#: types of the views that the run's builds find nothing for: a scoped
+#: name MMEngine looks up in that scope's registry alone (not its
+#: parents), and a mistyped name
+_UNFOUND = [
+    (CLP_DEMO, 'train_dataloader.dataset.pipeline.1.type',
+     'openselfsup.MultiView', True),
+    (CLP_DEMO, 'train_dataloader.dataset.pipeline.1.transforms.0.1.type',
+     'RandomFlp', False),
+    (FSP_DEMO, 'train_dataloader.dataset.pipeline.3.type',
+     'openselfsup.PackInputs', True),
+    (CLP_DEMO, 'model.data_preprocessor.type',
+     'openselfsup.SelfSupDataPreprocessor', True)]
+
+
+@pytest.mark.parametrize('recipe,key,kind,dotted', _UNFOUND,
+                         ids=['multiview', 'nested-typo', 'packinputs',
+                              'preprocessor'])
+def test_a_type_the_build_does_not_find_is_one_line_on_both_paths(
+        recipe, key, kind, dotted, synthetic_root, tmp_path):
+    """A type of the views that MMEngine's build finds nothing for (the
+    reference: its own registry build in the demo's scope raises
+    ``KeyError``) is refused with the same line on the per-image and the
+    batched path before the run (before: the per-image path stopped at
+    the build on MMEngine's ``KeyError``, the batched one said 'has no
+    batched version; use augment_on='cpu'', which failed too), and a
+    scoped one by the launchers' check too (``check_launch``, before any
+    process starts; it passed, exit 0); a plain name is not looked up
+    there (the shipped configs' check stays torch-free)."""
+    from mmpretrain.registry import MODELS, TRANSFORMS
+
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.apis.train import check_launch
+    from openselfsup.utils import InputError
+    path = small_config(recipe, str(tmp_path / 'cfg.py'),
+                        os.path.join(synthetic_root, 'NCT') + os.sep,
+                        n_images=16, batch=8)
+    cfg = Config.fromfile(path)
+    cfg.merge_from_dict({key: kind})
+    node = _at(cfg, 'cfg.' + key.rpartition('.')[0])
+    registry = MODELS if key.startswith('model') else TRANSFORMS
+    with registry.switch_scope_and_registry(cfg.default_scope) as found:
+        with pytest.raises(KeyError):
+            found.build(copy.deepcopy(node))
+    said = set()
+    for augment in ('cpu', 'device'):
+        run = copy.deepcopy(cfg)
+        run.augment_on = augment
+        with pytest.raises(InputError) as refused:
+            apply_fast_path(run, cuda=False)
+        said.add(str(refused.value))
+    assert len(said) == 1
+    line, = said
+    assert line.startswith(f'{key} {kind!r}: ') and '\n' not in line
+    assert "scope 'openselfsup'" in line and 'KeyError' in line
+    for augment in ('auto', 'cpu', 'device'):
+        options = {key: kind, 'augment_on': augment}
+        if dotted:
+            with pytest.raises(InputError, match=re.escape(line)):
+                check_launch(path, options)
+        else:
+            check_launch(path, options)
+

@@ -108,10 +108,13 @@ def check_fast_path_values(cfg) -> None:
     """Refuse an unknown ``augment_on``, ``amp``, ``channels_last``,
     ``compile_views``, ``prefetch_views``, ``reuse_batch_memory`` or
     ``compile_encoders`` of a
-    training config (one with ``train_dataloader`` and ``model``), and a
+    training config (one with ``train_dataloader`` and ``model``), a
     pipeline setting both view paths refuse
-    (:func:`~openselfsup.datasets.pipeline_checks.check_pipelines`);
-    torch-free: :func:`~openselfsup.apis.train.
+    (:func:`~openselfsup.datasets.pipeline_checks.check_pipelines`) and a
+    scoped type of the views the build finds nothing for
+    (:func:`check_view_types`, which imports the model stack only for a
+    config that gives one);
+    torch-free otherwise: :func:`~openselfsup.apis.train.
     check_run_values` runs it for the launchers' ``--check-config`` and
     before a run (:func:`~openselfsup.apis.train.prepare_config`), and
     :func:`apply_fast_path` before it resolves them unless told that it
@@ -153,6 +156,11 @@ def check_fast_path_values(cfg) -> None:
     # torch-free, before a launcher starts its processes
     from ..datasets.pipeline_checks import check_pipelines
     check_pipelines(cfg.train_dataloader, 'train_dataloader')
+    # a scoped type the build does not find ('openselfsup.MultiView'):
+    # looked up only where the views give one (torch-free otherwise);
+    # every type is looked up when the run resolves the config
+    # (apply_fast_path)
+    check_view_types(cfg, dotted_only=True)
 
 
 def fast_path_warnings(cfg) -> List[str]:
@@ -179,6 +187,129 @@ def is_multiview(t: Any, scope: str) -> bool:
     Imports the model stack."""
     from ..datasets.pipeline_checks import transform_type
     return isinstance(t, dict) and transform_type(t, scope) == 'MultiView'
+
+
+#: the modules of the wrappers whose ``transforms`` their build builds
+#: through the registry, in the scope in force (mmcv's ``Compose``,
+#: ``RandomApply``, ``RandomChoice``...; mmpretrain's ``MultiView``,
+#: ``ApplyToList``), which :func:`check_view_types` looks into; not
+#: mmpretrain's ``Albumentations`` (albumentations' own names) nor the
+#: ``torchvision/`` containers (configs never built)
+_WRAPPERS = ('mmcv.transforms.wrappers',
+             'mmpretrain.datasets.transforms.wrappers')
+
+
+def _pipeline_called_on(cfg) -> Optional[str]:
+    """The library whose registry the training dataset of ``cfg`` builds
+    its pipeline through: a class of the project's declares it
+    (:data:`~openselfsup.config.REGISTRY_BUILT`: ``ImageList``,
+    mmpretrain's), an mmpretrain dataset mmpretrain's; None for another
+    (a dataset of the user's own: not judged)."""
+    from mmpretrain.datasets import BaseDataset
+
+    from ..config import REGISTRY_BUILT, build_scope, built_class
+    dataset = cfg.train_dataloader.dataset
+    cls = built_class(dataset, 'DATASETS',
+                      build_scope(dataset, checked_scope(cfg)))
+    declared = getattr(cls, REGISTRY_BUILT, None)
+    if isinstance(declared, dict) and 'pipeline' in declared:
+        return declared['pipeline']
+    return 'mmpretrain' if isinstance(cls, type) and issubclass(
+        cls, BaseDataset) else None
+
+
+def check_view_types(cfg, dotted_only: bool = False) -> None:
+    """Refuse a type the run of training config ``cfg`` finds nothing for
+    where it builds the views: its data preprocessor's
+    (:func:`~openselfsup.config.built_preprocessor`, where the model
+    builds it, :func:`batched_preprocessor_class`'s scope), then each
+    transform of the training pipeline (nested ones that a wrapper builds
+    included, :data:`_WRAPPERS`), where the dataset builds it
+    (:func:`pipeline_scope`, through the registry the dataset builds it
+    on): a mistyped name, ``'openselfsup.MultiView'`` (MMEngine looks a
+    scoped name up in that scope's registry alone, not its parents). The
+    same line on both view paths, before the run: the per-image path
+    stopped at the build (MMEngine's ``KeyError``), the batched one said
+    "no batched version; use augment_on='cpu'", which failed as well.
+    ``dotted_only`` (the torch-free check of the launchers'
+    ``--check-config``, :func:`check_fast_path_values`): judged only
+    where one of those types has a scope or module path (the lookup
+    imports the model stack; the shipped configs give none).
+
+    Raises:
+        InputError: naming the key, the type and the scope.
+    """
+    from ..config import (build_scope, built_class, built_preprocessor,
+                          config_dicts)
+    where, pre = built_preprocessor(cfg)
+    kind = pre.get('type') if isinstance(pre, dict) else None
+    loader = cfg.get('train_dataloader') or {}
+    dataset = loader.get('dataset') if isinstance(loader, dict) else None
+    pipeline = dataset.get('pipeline') if isinstance(dataset, dict) \
+        else None
+    pipeline = list(pipeline) if isinstance(pipeline, (list, tuple)) \
+        else []
+    if dotted_only and not _dotted(kind) and not any(
+            _dotted(t.get('type')) for _, t in config_dicts(
+                pipeline, 'train_dataloader.dataset.pipeline')):
+        return
+    if isinstance(kind, str):  # built first: the runner builds the model
+        from mmengine.model import BaseModel
+
+        from ..config import built_model_class
+        model = built_model_class(cfg)
+        scope = build_scope(pre, build_scope(cfg.get('model'),
+                                             checked_scope(cfg)))
+        if isinstance(model, type) and issubclass(model, BaseModel) and \
+                built_class(pre, 'MODELS', scope) is None:
+            raise InputError(_unfound_type(
+                f'{where}.type', kind, 'MODELS', scope, 'mmengine',
+                "the model's build finds no such data preprocessor"))
+    called_on = _pipeline_called_on(cfg) if pipeline else None
+    if called_on is None:
+        return
+
+    def judge(node, key, scope):  # in the build's order: each, then its own
+        if isinstance(node, (list, tuple)):
+            for i, item in enumerate(node):
+                judge(item, f'{key}.{i}', scope)
+        elif isinstance(node, dict) and 'type' in node:
+            built = built_class(node, 'TRANSFORMS', scope, called_on)
+            if built is None:
+                raise InputError(_unfound_type(
+                    f'{key}.type', node['type'], 'TRANSFORMS',
+                    build_scope(node, scope), called_on,
+                    "the data set's build finds no such transform"))
+            if getattr(built, '__module__', None) in _WRAPPERS:
+                judge(node.get('transforms'), f'{key}.transforms',
+                      build_scope(node, scope))
+    judge(pipeline, 'train_dataloader.dataset.pipeline', pipeline_scope(cfg))
+
+
+def _dotted(kind: Any) -> bool:
+    """Whether a ``type`` is a name with a scope or a module path."""
+    return isinstance(kind, str) and '.' in kind
+
+
+def _unfound_type(key: str, kind: Any, registry: str, scope: str,
+                  called_on: str, finds: str) -> str:
+    """The line of :func:`check_view_types` for the type ``kind`` at
+    ``key`` that the build (``finds``: what it finds none of, in words)
+    finds nothing for in ``registry`` in ``scope``, with the name that
+    finds a class where a scoped one does not."""
+    from ..config import built_class
+    where = f'scope {scope!r}' if scope else \
+        f"{called_on}'s registry (no scope set)"
+    hint = '; check its spelling and scope'
+    bare = kind.rsplit('.', 1)[-1] if isinstance(kind, str) else None
+    found = built_class(dict(type=bare), registry, scope, called_on) \
+        if bare and bare != kind else None
+    if found is not None:
+        hint = (f'; {bare!r} builds {found.__module__}.{found.__name__}: '
+                'a scoped name is looked up in that scope\'s registry '
+                'alone, not in the registries it derives from')
+    return (f'{key} {kind!r}: {finds} in {where} (MMEngine\'s KeyError, '
+            f'with either augment_on){hint}')
 
 
 def split_pipeline(pipeline: list, where: str, scope: str):
@@ -690,6 +821,9 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                       'decoded images into reused shared memory', batched)
         _project_runner_only(cfg, 'reuse_batch_memory', "MMEngine's Runner "
                              'builds a plain data loader')
+    # a type the build of the views does not find: the same line on both
+    # view paths
+    check_view_types(cfg)
     if not batched:  # a batched preprocessor of the config's own
         check_given_batched_views(cfg)
     views = batched_views(cfg) if batched else None
