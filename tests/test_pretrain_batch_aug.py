@@ -4730,8 +4730,9 @@ def test_a_type_the_build_does_not_find_is_one_line_on_both_paths(
     the build on MMEngine's ``KeyError``, the batched one said 'has no
     batched version; use augment_on='cpu'', which failed too), and a
     scoped one by the launchers' check too (``check_launch``, before any
-    process starts; it passed, exit 0); a plain name is not looked up
-    there (the shipped configs' check stays torch-free)."""
+    process starts; it passed, exit 0); a plain name is looked up there
+    only under ``augment_on='device'`` (the shipped configs' check stays
+    torch-free)."""
     from mmpretrain.registry import MODELS, TRANSFORMS
 
     from openselfsup.apis.fast_path import apply_fast_path
@@ -4760,9 +4761,47 @@ def test_a_type_the_build_does_not_find_is_one_line_on_both_paths(
     assert "scope 'openselfsup'" in line and 'KeyError' in line
     for augment in ('auto', 'cpu', 'device'):
         options = {key: kind, 'augment_on': augment}
-        if dotted:
+        if dotted or augment == 'device':
             with pytest.raises(InputError, match=re.escape(line)):
                 check_launch(path, options)
         else:
             check_launch(path, options)
 
+
+@pytest.mark.parametrize('recipe,options,says', [
+    (CLP_DEMO, {'train_dataloader.dataset.pipeline.1.transforms.0.1.'
+                'direction': 'diagonal'},
+     "RandomFlip direction 'diagonal' has no batched version"),
+    (CLP_DEMO, {'train_dataloader.dataset.pipeline.2.type': 'Collect'},
+     'augment_on needs a pipeline that starts with a Load'),
+    (CLP_DEMO, {'model.data_preprocessor.type': 'ClsDataPreprocessor'},
+     'a classifier takes one view, the pipeline makes 2'),
+    (FSP_DEMO, {'model.data_preprocessor.type': 'BaseDataPreprocessor'},
+     "no batched version of the data preprocessor 'BaseDataPreprocessor'"),
+    (CLP_DEMO, {'reuse_batch_memory': True,
+                'train_dataloader.collate_fn.type': 'my_collate'},
+     'reuse_batch_memory=True collates the images as decoded_collate')],
+    ids=['flip', 'pack', 'views', 'preprocessor', 'reuse'])
+def test_the_launchers_check_judges_explicit_batched_views(
+        recipe, options, says, synthetic_root, tmp_path):
+    """Under an explicit ``augment_on='device'`` the launchers' check
+    (``check_launch``, before any process starts) refuses what the run's
+    batched views refuse (the reference: ``apply_fast_path`` of the
+    run's config on the CPU), with the same line (before: passed, exit
+    0, and each started process refused it); under ``'auto'`` it is left
+    to the started processes (the device path on a GPU, the per-image
+    one without), and passes."""
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.apis.train import check_launch
+    from openselfsup.utils import InputError
+    path = small_config(recipe, str(tmp_path / 'cfg.py'),
+                        os.path.join(synthetic_root, 'NCT') + os.sep,
+                        n_images=16, batch=8)
+    cfg = Config.fromfile(path)
+    cfg.merge_from_dict(dict(options, augment_on='device'))
+    with pytest.raises(InputError, match=re.escape(says)) as refused:
+        apply_fast_path(cfg, cuda=False)
+    with pytest.raises(InputError) as checked:
+        check_launch(path, dict(options, augment_on='device'))
+    assert str(checked.value) == str(refused.value)
+    check_launch(path, dict(options, augment_on='auto'))

@@ -59,9 +59,10 @@ from ..utils.checkpoint_files import (WEIGHTS_ONLY_PROTOCOLS, MetaUnread,
                                       url_download_path, url_named)
 from ..utils.console import to_log_file
 from ..utils.launcher import launcher_env, port_taken_line
-from .fast_path import (apply_fast_path, check_fast_path_values,
-                        check_given_batched_views, fast_path_warnings,
-                        float32_block)
+from .fast_path import (apply_fast_path, batched_views,
+                        check_fast_path_values, check_given_batched_views,
+                        check_reused_batch_memory, check_view_types,
+                        fast_path_warnings, float32_block)
 
 
 def check_gpu_count(requested: int) -> None:
@@ -2402,7 +2403,10 @@ def check_loaded_config(cfg: Config, config: str,
     (:func:`~openselfsup.apis.fast_path.check_given_batched_views`, which
     imports the model stack for such a preprocessor alone; r191: 3 view
     pipelines for 2 views passed, exit 0, and each started process
-    refused them: :func:`_check_views_given`); ``views=False``: the caller
+    refused them), and under an explicit ``augment_on='device'`` the
+    batched views the run makes (their refusals came only from the
+    started processes; ``'auto'`` is theirs to judge:
+    :func:`_check_views_given`); ``views=False``: the caller
     judges them itself, where the run does (:func:`check_launch`, after
     the seed and batch-split checks).
 
@@ -2418,14 +2422,30 @@ def check_loaded_config(cfg: Config, config: str,
 
 
 def _check_views_given(cfg: Config) -> None:
-    """On the per-image path (``augment_on='cpu'``), the views of a
-    batched-views preprocessor the config gives itself, as the run's
-    ``apply_fast_path`` judges them
-    (:func:`~openselfsup.apis.fast_path.check_given_batched_views`);
-    ``'auto'`` is the device path on the launchers' GPUs, which replaces
-    the preprocessor (judged by the started processes)."""
-    if cfg.get('augment_on', 'cpu') == 'cpu':
+    """The views as the run's ``apply_fast_path`` judges them where the
+    config says which path makes them: on the per-image path
+    (``augment_on='cpu'``), the views of a batched-views preprocessor the
+    config gives itself
+    (:func:`~openselfsup.apis.fast_path.check_given_batched_views`); on
+    the batched path set explicitly (``augment_on='device'``), every
+    type of the views found (:func:`~openselfsup.apis.fast_path.
+    check_view_types`), the pipeline split and the batched preprocessor
+    made (:func:`~openselfsup.apis.fast_path.batched_views`: a pipeline
+    or preprocessor without a batched version, refused by each started
+    process before) and, with ``reuse_batch_memory``, the collate it
+    keeps (:func:`~openselfsup.apis.fast_path.check_reused_batch_memory`);
+    each imports the model stack. ``'auto'`` is the device path on the
+    launchers' GPUs and the per-image one without: the started processes
+    judge it (the shipped configs' check stays torch-free)."""
+    augment = cfg.get('augment_on', 'cpu')
+    if augment == 'cpu':
         check_given_batched_views(cfg)
+    elif augment == 'device':
+        check_view_types(cfg)
+        views = batched_views(cfg)
+        if cfg.get('reuse_batch_memory', False):
+            check_reused_batch_memory(views.get(
+                'collate_fn', cfg.train_dataloader.get('collate_fn')))
 
 
 def check_launch(config: str, cfg_options: Optional[dict] = None,
