@@ -4805,3 +4805,36 @@ def test_the_launchers_check_judges_explicit_batched_views(
         check_launch(path, dict(options, augment_on='device'))
     assert str(checked.value) == str(refused.value)
     check_launch(path, dict(options, augment_on='auto'))
+
+
+def test_the_batched_preprocessor_is_spelled_for_the_models_scope():
+    """Under ``default_scope = 'mmpretrain'`` (the CLP demo with the
+    project's types given its scope, as the scope check asks), the
+    batched preprocessor the fast path writes is one MMEngine's own build
+    of the model finds (the reference: its registry build in that scope),
+    the project's ``BatchAugSelfSupDataPreprocessor`` (before: the plain
+    name, which mmpretrain's registry does not hold: the per-image run
+    trained, the batched one stopped at the model's build on
+    ``KeyError``); under the project's scope the plain name, as
+    before."""
+    from mmpretrain.registry import MODELS
+
+    from openselfsup.apis.fast_path import batched_views
+    from openselfsup.models.data_preprocessors import (
+        BatchAugSelfSupDataPreprocessor)
+    cfg = Config.fromfile(CLP_DEMO)
+    plain = copy.deepcopy(batched_views(cfg)['data_preprocessor'])
+    assert plain['type'] == 'BatchAugSelfSupDataPreprocessor'
+    cfg.default_scope = 'mmpretrain'
+    views = cfg.train_dataloader.dataset.pipeline[1].transforms[0]
+    views[2].transforms[0].type = 'openselfsup.HueWrapColorJitter'
+    views[3].type = 'openselfsup.PillowGrayscale'
+    pre = batched_views(cfg)['data_preprocessor']
+    # the same settings (the views as the pipeline spells them)
+    assert dict(pre, type=plain['type'], views=None) == dict(plain,
+                                                            views=None)
+    with MODELS.switch_scope_and_registry('mmpretrain') as registry:
+        with pytest.raises(KeyError):
+            registry.build(dict(plain))
+        built = registry.build(dict(pre))
+    assert type(built) is BatchAugSelfSupDataPreprocessor

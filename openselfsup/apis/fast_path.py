@@ -527,6 +527,23 @@ def check_given_batched_views(cfg) -> None:
                           cfg.get('model'), checked_scope(cfg))))
 
 
+def _project_type(name: str, registry: str, scope: str) -> str:
+    """``name``, a type the project registers, spelled so that a build
+    in ``scope`` finds the project's class (:func:`~openselfsup.config.
+    built_class`): as it is where that scope's registry reaches it (the
+    project's scope and its parents'), else with the project's scope
+    (``'openselfsup.BatchAugSelfSupDataPreprocessor'`` under
+    ``'mmpretrain'``, whose registries hold the project's as children),
+    else as it is (a scope that reaches neither: the scope check's to
+    refuse). Imports the model stack."""
+    from ..config import PROJECT_SCOPE, built_class
+    ours = built_class(dict(type=name), registry, PROJECT_SCOPE)
+    for spelled in (name, f'{PROJECT_SCOPE}.{name}'):
+        if built_class(dict(type=spelled), registry, scope) is ours:
+            return spelled
+    return name
+
+
 def batched_views(cfg) -> dict:
     """What :func:`batched_views_config` sets in the training config
     ``cfg`` to move its augmentations from the workers to the model,
@@ -564,7 +581,11 @@ def batched_views(cfg) -> dict:
         raise InputError(f'augment_on: no batched version of the data '
                          f'preprocessor {given!r} ({where}.type); use '
                          "augment_on='cpu'")
-    new = dict(old, type=_PREPROCESSORS[kind], non_blocking=True)
+    # spelled so that the model's build finds it in its scope (under
+    # 'mmpretrain' the plain name stopped the run on KeyError)
+    new = dict(old, type=_project_type(
+        _PREPROCESSORS[kind], 'MODELS', build_scope(old, build_scope(
+            cfg.get('model'), checked_scope(cfg)))), non_blocking=True)
     if _PREPROCESSORS[kind] == 'BatchAugSelfSupDataPreprocessor':
         # one pipeline for every view (made in one pass), else one per view
         # in MultiView's order: the distinct pipelines were given before,
