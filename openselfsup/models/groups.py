@@ -219,12 +219,11 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
       bfloat16 input, float32 weight and bias) the output and input
       gradient are bfloat16, as batch norm's; the statistics and the
       gradient's sums are accumulated in float32 by reductions that read
-      the bfloat16 tensors (``sum(dtype=torch.float32)`` and
-      ``linalg.vector_norm(dtype=torch.float32)``, which a CUDA device
-      reads as they are; torch's CPU reductions cast a copy first), the
-      variance as the mean square around the mean rounded to the input's
-      dtype less that rounding squared, the input less its rounded mean a
-      transient activation-sized float32 temporary (exact;
+      the bfloat16 tensors (``mean(dtype=torch.float32)`` and
+      ``sum(dtype=torch.float32)``, which a CUDA device reads as they
+      are; torch's CPU reductions cast a copy first), the variance as the
+      ``var_mean`` of the input less its mean rounded to the input's
+      dtype, a transient activation-sized float32 temporary (exact;
       :func:`_low_precision_variance`; a float32 input: ``var_mean``'s
       one pass), the multiply-adds computed in float32, the output's
       rounded once into its dtype, the input gradient's twice (``b x +
@@ -237,13 +236,14 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
       0 at 300); then the temporary in the input's dtype, rounded for
       values more than a factor 2 from the mean, biased it where |mean|
       is near the standard deviation (bfloat16 running variance 6.6e-4
-      from float64 at mean / std 0.5, float16 7.6e-5); now, at mean / std
-      0.01 to 1000, bfloat16 9e-8 to 4e-5, float16 2e-7 to 3e-5 (float32
-      sums of 6,272 squares on the CPU; the same as before from mean /
-      std 10 up; ``python -m benchmarks.grad_precision
-      --ghost-bn-variance``),
-      at one more small op a layer (the rounded mean cast back to
-      float32) and a temporary twice the bytes. On the CPU, at the CLP
+      from float64 at mean / std 0.5, float16 7.6e-5); then the mean
+      square of the float32 temporary less the rounding squared, at mean
+      / std 0.01 to 1000 bfloat16 9e-8 to 4e-5, float16 2e-7 to 3e-5
+      (float32 sums of 6,272 squares on the CPU); now (h323) its
+      ``var_mean``, bfloat16 and float16 4.5e-8 to 6.8e-8 on the CPU
+      (``python -m benchmarks.grad_precision --ghost-bn-variance``; not
+      measured on a GPU, whose float32 ``var_mean`` sums otherwise), in
+      6 small ops a layer call where that took 10. On the CPU, at the CLP
       shape, each output and gradient is as close to a float64 reference
       as the per-group calls' at mean / std 0.5 to 300 (bf16: output
       1.7e-3, input gradient 2.3-2.4e-3, weight gradient 1.6-2.9e-3
@@ -499,33 +499,34 @@ def _centred(xg: torch.Tensor, mean: torch.Tensor,
     """``xg`` (``(groups, n, C, H, W)``) less ``low``, its ``(groups, C)``
     ``mean`` rounded to ``xg``'s dtype (one temporary in that dtype:
     exact where a value is within a factor 2 of ``low``, else rounded;
-    ``exact``: in ``mean``'s dtype, exact, at one more small op), and
-    ``mean - low`` in ``mean``'s dtype: sums of the centred values in
-    place of the raw ones keep the precision that |mean| / std would take
-    from them."""
+    ``exact``: in ``mean``'s dtype, exact, at one more small op), ``low``
+    (in ``xg``'s dtype) and ``mean - low`` in ``mean``'s dtype: sums of
+    the centred values in place of the raw ones keep the precision that
+    |mean| / std would take from them."""
     low = mean.to(xg.dtype)
-    if exact:
-        low = low.to(mean.dtype)
-    return torch.sub(xg, _per_group(low)), mean - low
+    low_acc = low.to(mean.dtype) if exact else low
+    return torch.sub(xg, _per_group(low_acc)), low, mean - low_acc
 
 
-def _low_precision_variance(xg: torch.Tensor, mean: torch.Tensor,
-                            count: int) -> torch.Tensor:
+def _low_precision_variance(xg: torch.Tensor, mean: torch.Tensor) -> tuple:
     """The biased variance of each (group, channel) of ``xg`` (``(groups,
     n, C, H, W)``, a dtype below float32) around its ``mean`` (``(groups,
-    C)``, float32): the mean square of ``x - low``, ``low`` the mean
-    rounded to x's dtype (:func:`_centred`), less ``(mean - low)^2``,
-    with ``x - low`` an exact float32 temporary. Not around 0: the mean
-    square less the square mean lost (|mean| / std)^2 float32 roundings
-    (7% at 100, a negative variance at 300); not ``x - low`` in x's
-    dtype: rounded for values more than a factor 2 from ``low``, it
-    biased the bfloat16 running variance by 6.6e-4 (relative, against
-    float64) at mean / std 0.5. A difference below 0 is float32 rounding of a
-    channel constant to within it, clamped: batch norm's variance of a
-    constant channel, 0."""
-    centred, rounding = _centred(xg, mean, exact=True)
-    return torch.linalg.vector_norm(centred, 2, (1, 3, 4)).square_() \
-        .div_(count).sub_(rounding.square_()).clamp_min_(0)
+    C)``, float32): ``var_mean`` (one pass, Welford's updates on a CUDA
+    device) of ``x - low``, ``low`` the mean rounded to x's dtype
+    (:func:`_centred`), an exact float32 temporary whose values are
+    within a few standard deviations of 0 (the variance does not depend
+    on the shift). Not around 0: the mean square less the square mean
+    lost (|mean| / std)^2 float32 roundings (7% at 100, a negative
+    variance at 300); not ``x - low`` in x's dtype: rounded for values
+    more than a factor 2 from ``low``, it biased the bfloat16 running
+    variance by 6.6e-4 (relative, against float64) at mean / std 0.5.
+    (Before h323 the mean square of the temporary less ``(mean -
+    low)^2``, clamped at 0: four small ops more.) Returns the variance,
+    ``low`` and ``mean - low`` (the backward's centring: not made again
+    there)."""
+    centred, low, rounding = _centred(xg, mean, exact=True)
+    var = torch.var_mean(centred, (1, 3, 4), correction=0)[0]
+    return var, low, rounding
 
 
 class _GroupedBatchNorm(torch.autograd.Function):
@@ -542,7 +543,8 @@ class _GroupedBatchNorm(torch.autograd.Function):
     (group, channel),
     ``s = rstd * weight``, ``S1 = sum dy``, ``Sxh = sum dy * xhat =
     rstd sum dy (x - mean)``: ``dx = s dy + b x + c`` with ``b = -s rstd
-    Sxh / m`` and ``c = -s S1 / m - mean b``; ``dweight = sum_g Sxh``,
+    Sxh / m`` and ``c = -s S1 / m - mean b`` (computed as ``k rstd Sxh``
+    and ``k (S1 - mean rstd Sxh)``, ``k = -s / m``); ``dweight = sum_g Sxh``,
     ``dbias = sum_g S1`` (not differentiable twice). Autocast is off
     inside: the dtypes are chosen here, and a torch whose autocast lists
     cast one of these ops' inputs would copy an activation (torch 2.14
@@ -558,13 +560,13 @@ class _GroupedBatchNorm(torch.autograd.Function):
                 raise ValueError('Expected more than 1 value per channel '
                                  'when training, got input size '
                                  f'{torch.Size([xg.shape[1], *x.shape[1:]])}')
-            acc = torch.promote_types(x.dtype, torch.float32)
             dims = (1, 3, 4)
-            if x.dtype == acc:
+            if x.dtype.itemsize >= 4:  # float32 (float64): one pass
                 var, mean = torch.var_mean(xg, dims, correction=0)
+                low = rounding = None  # the mean is its own rounding
             else:  # float32 sums of the low-precision values
-                mean = xg.sum(dims, dtype=acc).div_(count)
-                var = _low_precision_variance(xg, mean, count)
+                mean = torch.mean(xg, dims, dtype=torch.float32)
+                var, low, rounding = _low_precision_variance(xg, mean)
             rstd = var.add(eps).rsqrt_()
             scale = rstd if weight is None else rstd * weight
             shift = torch.mul(mean, scale).neg_() if bias is None else \
@@ -572,7 +574,7 @@ class _GroupedBatchNorm(torch.autograd.Function):
             y = torch.empty_like(x)
             torch.addcmul(_per_group(shift), xg, _per_group(scale),
                           out=y.unflatten(0, (groups, -1)))
-        ctx.save_for_backward(x, mean, rstd, scale)
+        ctx.save_for_backward(x, mean, rstd, scale, low, rounding)
         ctx.groups, ctx.count = groups, count
         ctx.mark_non_differentiable(mean, var)
         # no zeros made for the statistics' gradients, which are never
@@ -583,7 +585,7 @@ class _GroupedBatchNorm(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, dy, _mean, _var):
-        x, mean, rstd, scale = ctx.saved_tensors
+        x, mean, rstd, scale, low, rounding = ctx.saved_tensors
         groups, count = ctx.groups, ctx.count
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         dx = dw = db = None
@@ -595,20 +597,27 @@ class _GroupedBatchNorm(torch.autograd.Function):
             dims = (1, 3, 4)
             s1 = dyg.sum(dims, dtype=mean.dtype)
             # sum dy (x - mean) as sum dy (x - low) - (mean - low) S1, low
-            # the mean in x's dtype: x centred before the products (which
-            # are in x's dtype: uncentred, a bfloat16 weight gradient lost
-            # about |mean| / std times more)
-            centred, rounding = _centred(xg, mean)
-            sxh = centred.mul_(dyg).sum(dims, dtype=mean.dtype) \
-                .addcmul_(rounding, s1, value=-1).mul_(rstd)
+            # the mean in x's dtype (the forward's): x centred before the
+            # products (which are in x's dtype: uncentred, a bfloat16
+            # weight gradient lost about |mean| / std times more); a
+            # float32 input is centred on its mean itself (no correction)
+            centred = torch.sub(xg, _per_group(mean if low is None else low))
+            sxh = centred.mul_(dyg).sum(dims, dtype=mean.dtype)
             del centred
+            if rounding is not None:
+                sxh.addcmul_(rounding, s1, value=-1)
+            sxh.mul_(rstd)
             if need_w:
                 dw = sxh.sum(0)
             if need_b:
                 db = s1.sum(0)
             if need_x:
-                b = (scale * rstd).mul_(sxh).mul_(-1 / count)
-                c = (scale * s1).mul_(-1 / count).addcmul_(mean, b, value=-1)
+                # b = -s rstd Sxh / m, c = -s S1 / m - mean b, as
+                # k (rstd Sxh) and k (S1 - mean rstd Sxh), k = -s / m
+                k = torch.mul(scale, -1 / count)
+                b = torch.mul(sxh, rstd)
+                c = torch.addcmul(s1, mean, b, value=-1).mul_(k)
+                b.mul_(k)
                 dx = torch.empty_like(x)
                 dxg = dx.unflatten(0, (groups, -1))
                 torch.addcmul(_per_group(c), xg, _per_group(b), out=dxg)
