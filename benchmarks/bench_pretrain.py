@@ -58,7 +58,11 @@ MiB or more one step makes at the recipe's 224 px, by source line, op,
 dtype and shape, traced with the views, backward and optimiser on the
 meta device and the forward on fake CUDA tensors under bf16 autocast,
 channels-last (``step_copies``: nothing computed, nothing timed; with
-GhostBN's grouped view too, ``step_copies_grouped_view``).
+GhostBN's grouped view too, ``step_copies_grouped_view``); and the ops of
+the model step (forward, backward, optimiser) under bfloat16 autocast,
+channels-last, per GhostBN computation, counted on the CPU (autocast has
+no meta device; ``step_ops_bf16_by_ghost_bn``, skipped alone by ``--skip
+step_ops_bf16``).
 
 A part that fails (a CUDA path never run on this machine, say) is printed
 as ``<part> FAILED:`` with its traceback, its error kept in the JSON, and
@@ -347,11 +351,13 @@ _VIEW_OPS = frozenset(
 _COPY_OPS = frozenset(('_to_copy', 'copy_'))
 
 
-def op_counter():
+def op_counter(device: str = 'meta'):
     """A dispatch mode that counts the ops of the phase named by its
     ``name`` (none while it is None) in ``counts[name]``: ``device`` (ops
-    that read or make a meta tensor: on a GPU, kernel launches, copies to
-    it and allocations), ``host`` (ops on CPU tensors only) and
+    that read or make a tensor of ``device``, the meta device: on a GPU,
+    kernel launches, copies to it and allocations; ``'cpu'``: every op on
+    a tensor, no host side told apart and no bytes copied), ``host`` (ops
+    on CPU tensors only) and
     ``h2d_bytes`` (the bytes that copies from the CPU to the device
     write: ``to(device)``, ``copy_`` of a CPU tensor into a device one;
     a copy that also changes the dtype counted in the new dtype, which
@@ -362,7 +368,7 @@ def op_counter():
     from torch.utils._pytree import tree_leaves
 
     def on_meta(t):
-        return isinstance(t, torch.Tensor) and t.device.type == 'meta'
+        return isinstance(t, torch.Tensor) and t.device.type == device
 
     class Count(TorchDispatchMode):
         def __init__(self):
@@ -383,7 +389,7 @@ def op_counter():
                 src = None if op not in _COPY_OPS else \
                     args[0] if op == '_to_copy' else args[1]
                 if on_meta(out) and isinstance(src, torch.Tensor) and \
-                        src.device.type == 'cpu':
+                        src.device.type == 'cpu' != device:
                     c['h2d_bytes'] += out.numel() * out.element_size()
                     c['h2d_copies'] += 1
             return out
@@ -552,6 +558,45 @@ def step_ops(recipe: str, batch: int,
     return count.counts
 
 
+def step_ops_bf16(recipe: str, batch: int,
+                  computation: str = 'per_group_calls') -> dict:
+    """Tensor ops of one model step (``forward``, ``backward``,
+    ``optimiser``: the views are :func:`step_ops`'s, made before autocast)
+    on the GPU path's precision and layout: the forward under bfloat16
+    autocast, as the training run's default on a GPU (autocast's casts
+    counted), the model and the views channels-last; the recipe's batch,
+    widths / 8 and 24 px crops as :func:`step_ops`. Autocast has no meta
+    device, so the step runs on the CPU (after one step there) under the
+    CPU's bfloat16 autocast (its lists of ops to cast are not CUDA's: a
+    count, not a trace of a GPU's step), and every op on a tensor is
+    counted as ``device`` (the CLP forward's few ops on the host's step
+    count too). ``computation``: GhostBN's."""
+    from contextlib import ExitStack
+
+    from mmengine.logging import MessageHub
+    from mmengine.optim import build_optim_wrapper
+
+    MessageHub.get_current_instance().update_info('max_iters', 10**6)
+    cfg, model = small_batched_model(recipe)
+    ghost_bn_computation(model, computation)
+    model.data_preprocessor.channels_last = True
+    model = model.to(memory_format=torch.channels_last)
+    wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    count = op_counter('cpu')
+
+    def phase(name):
+        stack = ExitStack()
+        if name == 'forward':  # what AmpOptimWrapper's context enters
+            stack.enter_context(torch.autocast('cpu', torch.bfloat16))
+        if name != 'views':
+            stack.enter_context(_Phase(count, name))
+        return stack
+    for counted in (False, True):  # the first: optimiser state, buffers
+        with count if counted else ExitStack():
+            training_step(cfg, model, wrapper, 'cpu', batch, phase=phase)
+    return {k: dict(device=v['device']) for k, v in count.counts.items()}
+
+
 def step_copies(recipe: str, batch: int, size: int = 224,
                 min_bytes: int = 2**20,
                 computation: str = 'per_group_calls',
@@ -659,12 +704,14 @@ def print_copies(recipe: str, rows: list) -> None:
               f'{sum(r["bytes"] for r in mine) / 1e6:.1f} MB')
 
 
-def print_ops_by_ghost_bn(recipe: str, by: dict) -> None:
+def print_ops_by_ghost_bn(recipe: str, by: dict, how: str = '') -> None:
     """One line: the device ops of one step (forward, backward, all
     phases) with each GhostBN computation (``{computation:``
-    :func:`step_ops`'s counts ``}``)."""
+    :func:`step_ops`'s counts ``}``; ``how``: the count's kind, said in
+    the line, :func:`step_ops_bf16`'s)."""
     print(f'{recipe}: device ops of one training step by GhostBN '
-          'computation (forward / backward / whole step): ' + '; '.join(
+          f'computation{" " + how if how else ""} (forward / backward / '
+          f'{"model step" if how else "whole step"}): ' + '; '.join(
               f'{c} ' + ' / '.join(f'{n:,}' for n in (
                   v.get('forward', {}).get('device', 0),
                   v.get('backward', {}).get('device', 0),
@@ -1360,9 +1407,11 @@ def main(argv=None):
                    help='time per per-worker data-path measurement')
     p.add_argument('--skip', nargs='*', default=[],
                    choices=['ceiling', 'end_to_end', 'cpu_path',
-                            'step_ops'],
+                            'step_ops', 'step_ops_bf16'],
                    help='parts not to run: (a), (b), the data path per '
-                   'worker, the ops of a step (default: none)')
+                   'worker, the ops of a step (all its counts and traces), '
+                   'its bfloat16 count alone (a CPU step per GhostBN '
+                   'computation: minutes on 2 cores) (default: none)')
     p.add_argument('--augment_on', nargs='+', default=['auto', 'cpu'],
                    choices=['auto', 'cpu', 'device'],
                    help='(b) runs: auto (the default path: views on the '
@@ -1500,6 +1549,17 @@ def main(argv=None):
                 if ops or by:
                     print_ops_by_ghost_bn(recipe, dict(
                         ops and {'per_group_calls': ops}, **by))
+                bf16 = res['step_ops_bf16_by_ghost_bn'] = {}
+                for c in ('per_group_calls', 'one_call', 'grouped_view') \
+                        if 'step_ops_bf16' not in args.skip else ():
+                    other = part(res, f'step_ops_bf16_{c}', step_ops_bf16,
+                                 recipe, batch, c)
+                    if other:
+                        bf16[c] = other
+                if bf16:
+                    print_ops_by_ghost_bn(recipe, bf16, 'under bfloat16 '
+                                          'autocast, channels-last, on the '
+                                          'CPU, model step only')
                 rows = part(res, 'step_copies', step_copies, recipe,
                             batch)
                 if rows is not None:

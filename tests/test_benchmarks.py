@@ -787,7 +787,8 @@ def _stand_in_step_ops(monkeypatch, tmp_path, before) -> dict:
     """bench_pretrain without a GPU, no images written, its ``step_ops``
     a stand-in that calls ``before(recipe)`` (to raise) and returns the
     op counts returned here; the part's other traces (fake-tensor copies,
-    the views' bytes: 4-6 s a recipe) left out."""
+    the views' bytes: 4-6 s a recipe; the bfloat16 count on the CPU:
+    minutes) left out."""
     from benchmarks import bench_pretrain
     monkeypatch.chdir(REPO)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
@@ -801,6 +802,7 @@ def _stand_in_step_ops(monkeypatch, tmp_path, before) -> dict:
     monkeypatch.setattr(bench_pretrain, 'step_ops', step_ops)
     monkeypatch.setattr(bench_pretrain, 'step_copies', lambda *a: None)
     monkeypatch.setattr(bench_pretrain, 'views_h2d_bytes', lambda *a: None)
+    monkeypatch.setattr(bench_pretrain, 'step_ops_bf16', lambda *a: None)
     return ops
 
 
