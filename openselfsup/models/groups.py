@@ -529,6 +529,24 @@ def _low_precision_variance(xg: torch.Tensor, mean: torch.Tensor) -> tuple:
     return var, low, rounding
 
 
+def _multiply_add(shift: torch.Tensor, xg: torch.Tensor,
+                  scale: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``shift + xg * scale`` (``xg``: ``x`` as ``(groups, n, C, H, W)``,
+    ``shift`` and ``scale`` per (group, channel)) as a tensor shaped,
+    typed and laid out as ``x`` (the backward's ``dx``): in ``x``'s dtype
+    (float32 all three) one op, whose output follows ``xg``'s strides
+    (torch's element-wise ops order an output's dimensions as their
+    inputs'), so ``(N, C, H, W)`` is a view of it in ``x``'s memory
+    format; else (a bfloat16 ``x``) written into ``empty_like(x)``
+    (``out=``: the cast to x's dtype in the same kernel; a float32 result
+    would be a float32 temporary and a cast)."""
+    if shift.dtype == scale.dtype == x.dtype:  # (no promote_types: an op)
+        return torch.addcmul(shift, xg, scale).flatten(0, 1)
+    y = torch.empty_like(x)
+    torch.addcmul(shift, xg, scale, out=y.unflatten(0, (xg.shape[0], -1)))
+    return y
+
+
 class _GroupedBatchNorm(torch.autograd.Function):
     """Batch norm of each of ``groups`` consecutive groups of a batch
     ``x`` (``N, C, H, W``), computed on the view ``(groups, N / groups, C,
@@ -571,6 +589,9 @@ class _GroupedBatchNorm(torch.autograd.Function):
             scale = rstd if weight is None else rstd * weight
             shift = torch.mul(mean, scale).neg_() if bias is None else \
                 torch.addcmul(bias, mean, scale, value=-1)
+            # into empty_like(x) (out=) in every dtype: the multiply-add's
+            # own result, flattened, would be a view, which a Function's
+            # output modified in place (ReLU) may not be
             y = torch.empty_like(x)
             torch.addcmul(_per_group(shift), xg, _per_group(scale),
                           out=y.unflatten(0, (groups, -1)))
@@ -618,10 +639,9 @@ class _GroupedBatchNorm(torch.autograd.Function):
                 b = torch.mul(sxh, rstd)
                 c = torch.addcmul(s1, mean, b, value=-1).mul_(k)
                 b.mul_(k)
-                dx = torch.empty_like(x)
-                dxg = dx.unflatten(0, (groups, -1))
-                torch.addcmul(_per_group(c), xg, _per_group(b), out=dxg)
-                dxg.addcmul_(dyg, _per_group(scale))
+                dx = _multiply_add(_per_group(c), xg, _per_group(b), x)
+                dx.unflatten(0, (groups, -1)).addcmul_(dyg,
+                                                       _per_group(scale))
         return dx, dw, db, None, None
 
 
