@@ -919,7 +919,7 @@ def test_grouped_view_backward_ops(dtype):
     rounding made again in bfloat16); a float32 ``dx`` the multiply-add's
     own result, no ``empty_like`` for it (a bfloat16 one is written into
     one: the cast in the same kernel; the output, in every dtype, as a
-    view may not be modified in place): 14 and 15 ops
+    view may not be modified in place): 14 and 16 ops
     (h296: 18 and 19; no ``zeros``, autograd made two a call before
     ``set_materialize_grads(False)``). Forward: the statistics (float32:
     ``var_mean``; bfloat16: the float32 mean, its rounding and the
@@ -1313,11 +1313,12 @@ def test_grouped_view_low_precision_variance_at_every_mean_to_std(dtype):
     factor 2 from the mean): bfloat16 6.6e-4 at 0.5, float16 7.6e-5
     (this CPU); around 0 (mean square less square mean, in float32) it
     was 1.2e-1 at 100 and negative at 300; the mean square of the
-    float32 temporary less the rounding squared (h292) was 2.3e-6 to
-    4.0e-5 off (float32 sums of 6,272 squares). The bound: 1e-6 at every
-    ratio (``var_mean`` of the temporary, h323; this CPU: 4.5e-8 to
-    6.8e-8); the output and input gradient within the dtype's rounding
-    (bfloat16 1.7e-3 and 2.4e-3, float16 2.1e-4 and 2.9e-4)."""
+    float32 temporary less the rounding squared (h292) was up to 4.0e-5
+    off (float32 sums of 6,272 squares; bfloat16 2.3e-6 at 0.01). The
+    bound: 1e-6 at every ratio (``var_mean`` of the temporary, h323;
+    this CPU: 4.5e-8 to 6.8e-8); the output and input gradient within
+    the dtype's rounding (bfloat16 1.7e-3 and 2.4e-3, float16 2.1e-4
+    and 2.9e-4)."""
     from benchmarks.grad_precision import ghost_bn_variance_errors
     errs = ghost_bn_variance_errors(dtype)
     assert 0.5 in errs and min(errs) == 0.01 and max(errs) == 1000

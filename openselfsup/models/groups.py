@@ -264,9 +264,11 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     the CLP step with the per-group calls was close to host-bound (the
     host issued a step in 85-92 of its 94-99 ms): the grouped view is
     meant for that host time without the one call's copies (a CLP step
-    in 1,208 device ops, forward 494 and backward 504, against 2,900
+    in 1,128 device ops, forward 494 and backward 424, against 2,900
     with the per-group calls and 988 with the one call; no copy of an
-    activation; FSP's 4 groups a layer: 827 against 744 and 586, its
+    activation; under bfloat16 autocast its model step in 1,270 ops
+    against 2,794 and 984; FSP's 4 groups a layer: 747 against 744 and
+    586, bfloat16 911 against 765 and 709, its
     training forward a one-part :func:`segments` block
     (``ImageClassifier.loss``; 924 and 624 when each layer call updated
     its own); counted on the CPU, ``benchmarks/RESULTS.md``, "GhostBN's
