@@ -337,6 +337,7 @@ class Inputs:
         self._dicts, self._metas = {}, {}
         self._disjoint = set()  # (model, support, query) checked
         self._dict_checked = set()  # (dictionary spec, support set) checked
+        self._dict_digests = {}  # dictionary spec: (digests, None)
         self.timing = Counter()
 
     def features(self, model: str, name: str):
@@ -505,6 +506,53 @@ class Inputs:
         store = self.store(spec)
         dic = self.dictionary(spec) if spec.latent else None
         return sup, qry, store, dic, self.support_aug(spec, len(sup.labels))
+
+    def recorded_now(self, spec: RunSpec) -> Callable[[str, str], object]:
+        """What :func:`evaluate` would record now of each input file of
+        ``spec`` (gathered first: :meth:`gather`), answered from what is
+        loaded and checked here, as :func:`~.report.changed_inputs` takes
+        it (its ``now``; :func:`~.report._now` reads the file): features
+        ``(digest, extraction)`` (the digest :func:`~.features.
+        load_features` computed to check it against its provenance,
+        computed once where none records it), labels ``(digest, None)``,
+        the task store (all its tasks), a latent mode's dictionary
+        ``({part: digest}, None)``. A file that is no input of ``spec``
+        is ``('not an input of this setting', None)``, which no digest
+        matches: a result recording it is not this setting's."""
+        from .features import provenance_extraction
+        known = {}
+
+        def features(model: str, name: str) -> None:
+            fs = self.features(model, name)
+            known[(os.path.abspath(fs.features_path), 'features')] = \
+                lambda: (fs.features_sha1,
+                         provenance_extraction(fs.provenance))
+            known[(os.path.abspath(fs.labels_path), 'labels')] = \
+                lambda: (fs.labels_sha1, None)
+        s = spec.setting
+        features(spec.model, s.support_set)
+        features(spec.model, s.query_set)
+        if spec.aug_times and spec.aug_times > 1:
+            features(spec.model, 'NCT_aug')
+        known[(os.path.abspath(spec.tasks.path(self.workdir)), 'tasks')] = \
+            lambda: self._stores[self._store_key(spec.tasks)]
+        if spec.latent:
+            dspec = spec.dictionary
+            features(dspec.model, dspec.features)
+            known[(os.path.abspath(dspec.path(self.workdir)),
+                   'dictionary')] = lambda: self._digests_of(dspec)
+
+        def now(path: str, kind: str):
+            get = known.get((os.path.abspath(path), kind))
+            return get() if get else ('not an input of this setting', None)
+        return now
+
+    def _digests_of(self, dspec) -> tuple:
+        """``({part: digest}, None)`` of a loaded dictionary, computed
+        once (:meth:`recorded_now`)."""
+        if dspec not in self._dict_digests:
+            self._dict_digests[dspec] = (self._dicts[dspec].digests(), None)
+        return self._dict_digests[dspec]
 
     def class_names(self, spec: RunSpec, store: TaskStore) -> List[str]:
         """Names of the store's classes: from the support set's meta JSON,

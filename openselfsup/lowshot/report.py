@@ -371,7 +371,9 @@ def _same_bytes(rec: dict, now) -> bool:
 
 
 @reading_once()  # each input file read once (also over results)
-def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
+def changed_inputs(result: dict, workdir: str,
+                   now: Optional[Callable[[str, str], object]] = None
+                   ) -> List[Tuple[str, str]]:
     """The input files of ``result`` that are not what it was computed on:
     features (support, query, image-augmented, and the base features a
     latent mode's dictionary was built from) of another digest than the
@@ -396,11 +398,18 @@ def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
     Args:
         result (dict): from :func:`load_result`.
         workdir (str): the work directory the result belongs to.
+        now (callable, optional): ``now(path, kind)``, what the meta-test
+            would record of that input file now, as :func:`_now` gives it
+            (default :func:`_now`, which reads the file): the sweep's
+            (:func:`~.sweep.reusable_result`) answers from the inputs it
+            has loaded and checked, their digests already computed, so
+            that judging a result does not read its features again.
 
     Returns:
         list: ``(path, kind)`` of each changed file.
     """
     from .features import same_extraction
+    now_of = now or _now
     from .tasks import TaskStore
     files = dict(result.get('files') or {})
     dic = files.get('dictionary')
@@ -420,13 +429,13 @@ def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
                 not rec.get('sha1'):
             continue
         path = _in_workdir(str(rec['path']), workdir, anchor)
-        now = _now(path, kind)
-        if now is None:
+        there = now_of(path, kind)
+        if there is None:
             continue
         if kind == 'tasks':
             try:
-                moved = not isinstance(now, TaskStore) or \
-                    now.head(int(result['num_task'])).sha1 != rec['sha1']
+                moved = not isinstance(there, TaskStore) or \
+                    there.head(int(result['num_task'])).sha1 != rec['sha1']
             except InputError:  # fewer tasks now
                 moved = True
         else:
@@ -435,22 +444,25 @@ def changed_inputs(result: dict, workdir: str) -> List[Tuple[str, str]]:
             # now (a checkpoint file written again, the same
             # features extracted again); other bytes are current only as
             # the same extraction run again
-            moved = not _same_bytes(rec, now) and not (
-                rec.get('extraction') and now[1]
-                and same_extraction(rec['extraction'], now[1]))
+            moved = not _same_bytes(rec, there) and not (
+                rec.get('extraction') and there[1]
+                and same_extraction(rec['extraction'], there[1]))
         if moved and (path, kind) not in changed:
             changed.append((path, kind))
     from .dictionary import MODE_READS
     reads = MODE_READS.get(result.get('mode'))
     if reads and isinstance(dic, dict) and dic.get('path'):
         path = _in_workdir(str(dic['path']), workdir, 'dictionaries')
-        if _dictionary_moved(dic, path, result.get('_file'), reads):
+        if _dictionary_moved(dic, path, result.get('_file'), reads,
+                             now_of):
             changed.append((path, 'dictionary'))
     return changed
 
 
 def _dictionary_moved(rec: dict, path: str, result_file: Optional[str],
-                      reads: Tuple[str, ...]) -> bool:
+                      reads: Tuple[str, ...],
+                      now: Optional[Callable[[str, str], object]] = None
+                      ) -> bool:
     """Whether the dictionary file ``path`` holds other parts than those
     a latent result read (``reads``, its mode's
     :data:`~.dictionary.MODE_READS`: ``latent_aug`` the prototypes and
@@ -469,7 +481,8 @@ def _dictionary_moved(rec: dict, path: str, result_file: Optional[str],
     that did not keep the times may leave such a result out, whose rerun
     records the digests: the dictionary is not read for those, review
     r123), a ``latent_aug_expected`` one is current, as it was judged
-    before the digests. Absent files are not judged."""
+    before the digests. Absent files are not judged. ``now``: as
+    :func:`changed_inputs`' (default :func:`_now`)."""
     recorded = {part: rec[f'{part}_sha1'] for part in reads
                 if rec.get(f'{part}_sha1')}
     if not recorded and rec.get('shift_bank_sha1'):
@@ -482,11 +495,11 @@ def _dictionary_moved(rec: dict, path: str, result_file: Optional[str],
                 os.stat(result_file).st_mtime_ns
         except (OSError, TypeError):
             return False
-    now = _now(path, 'dictionary')
-    if now is None:
+    there = (now or _now)(path, 'dictionary')
+    if there is None:
         return False
-    return not isinstance(now[0], dict) or any(
-        now[0].get(part) != sha for part, sha in recorded.items())
+    return not isinstance(there[0], dict) or any(
+        there[0].get(part) != sha for part, sha in recorded.items())
 
 
 def rerun_command(result: dict, workdir: str) -> str:
