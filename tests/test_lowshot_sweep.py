@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from lowshot_data import ROOT, make_workdir, script_main, snapshot
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.meta_test import run_meta_test
 from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
-from openselfsup.lowshot.sweep import run_sweep
+from openselfsup.lowshot.sweep import run_sweep, setting_header, setting_name
 from openselfsup.lowshot.sweep_settings import sweep_specs
 from openselfsup.utils import InputError, run_cli
 
@@ -1219,3 +1220,202 @@ def test_the_sweep_check_starts_without_torch(tmp_path, capsys, flags):
     assert (rc, out, lines) == (reference, said.out,
                                 said.err.splitlines()), lines
     assert not wd.exists()
+
+
+def _index_without_timings(path):
+    """A sweep index as written, less what differs between two runs of
+    the same settings on the same inputs: the random ``sweep_id``, the
+    sweep's timings and each setting's (a reused setting's is the run
+    that computed it)."""
+    with open(path) as f:
+        index = json.load(f)
+    assert set(index) == {'model', 'task', 'num_settings', 'sweep_id',
+                          'execution', 'elapsed_s', 'settings'}
+    del index['sweep_id'], index['elapsed_s']
+    for entry in index['settings']:
+        del entry['elapsed_s']
+    return index
+
+
+def _stopped_at(monkeypatch, at):
+    """The sweep's ``evaluate``, raising KeyboardInterrupt (Ctrl-C) at its
+    ``at``-th call; returns the list of the settings it was called for."""
+    from openselfsup.lowshot import sweep as sweep_mod
+    real = sweep_mod.evaluate
+    calls = []
+
+    def evaluate(inputs, spec, *args, **kwargs):
+        calls.append(spec)
+        if len(calls) == at:
+            raise KeyboardInterrupt
+        return real(inputs, spec, *args, **kwargs)
+    monkeypatch.setattr(sweep_mod, 'evaluate', evaluate)
+    return calls
+
+
+def test_an_interrupted_sweep_goes_on_where_it_stopped(tmp_path,
+                                                       monkeypatch):
+    """GETTING_STARTED said Ctrl-C keeps the results of the settings done
+    before, but the same sweep run again computed every setting again
+    (hours at the paper's scale). Run again with ``reuse`` (sweep.py's
+    default), it computes only the settings the interrupted run had not
+    written, says how many it reused in one line, and writes the index,
+    table and plot an uninterrupted sweep writes (the reference: the same
+    sweep with every setting computed, ``reuse=False``): the table and the
+    plot byte for byte, the index field for field but for the sweep's id
+    and the timings, every result file but for its ``execution`` (a reused
+    one keeps its run's) and the sweep id it names."""
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    for name in ('clp_wo_0', 'clp_wo_3'):
+        make_workdir(wd, model=name, dim=16)
+    specs = sweep_specs('clp', 'near', [0, 3], [1, 2],
+                        ['Ridge', 'logistic_regression'],
+                        ['linear', 'latent_aug'], **KW) + \
+        sweep_specs('clp', 'mixture', shots=[1], clfs=['Ridge'],
+                    modes=['latent_aug'], **KW)
+    calls = _stopped_at(monkeypatch, 6)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(wd, specs, log=None, reuse=True)
+    assert calls == specs[:6]
+    out = os.path.join(wd, 'sweeps', 'clp_near+mixture')
+    assert not os.path.exists(f'{out}.json')
+    calls = _stopped_at(monkeypatch, 0)  # never stops
+    lines, notes = [], []
+    resumed = run_sweep(wd, specs, log=lines.append, warn=notes.append,
+                        reuse=True)
+    assert calls == specs[5:], [setting_name(s) for s in calls]
+    assert resumed['reused'] == 5
+    assert notes == [
+        f'reused 5 of 17 settings: their results in {wd}/results are '
+        'current for them (the same settings, precision and device kind; '
+        'the same inputs, as summarize.py judges them; checked in '
+        + re.search(r'checked in (\d+\.\d\d) s', notes[0])[1]
+        + ' s); --recompute (RECOMPUTE=1 for the scripts) computes them '
+        'again']
+    reused = [ln for ln in lines if ', reused: computed before in ' in ln]
+    assert [ln.split('  (')[0] for ln in reused] == [
+        setting_header(s) for s in specs[:5]]
+    files = {}
+    for ext in ('json', 'md', 'png'):
+        with open(f'{out}.{ext}', 'rb') as f:
+            files[ext] = f.read()
+    results = {}
+    for spec in specs:
+        with open(spec.result_path(wd)) as f:
+            results[spec] = json.load(f)
+    index = _index_without_timings(f'{out}.json')
+    calls = _stopped_at(monkeypatch, 0)
+    whole = run_sweep(wd, specs, log=None, reuse=False)
+    assert calls == specs and whole['reused'] == 0
+    assert _index_without_timings(f'{out}.json') == index
+    for ext in ('md', 'png'):
+        with open(f'{out}.{ext}', 'rb') as f:
+            assert f.read() == files[ext], ext
+    with open(f'{out}.json') as f:
+        sweep_id = json.load(f)['sweep_id']
+    for spec in specs:
+        with open(spec.result_path(wd)) as f:
+            now = json.load(f)
+        before = results[spec]
+        assert [r['id'] for r in before['sweeps']] == [
+            json.loads(files['json'])['sweep_id']]
+        assert [r['id'] for r in now['sweeps']] == [sweep_id]
+        for r in (now, before):
+            del r['execution'], r['sweeps']
+        assert now == before, setting_name(spec)
+
+
+def test_a_sweep_reuses_only_results_of_its_very_setting(tmp_path,
+                                                         capsys):
+    """A result at a setting's file written by another setting (another
+    ``--num_task``, ``--float32``: neither is in the file name), or on
+    other inputs (features extracted again), or recorded of another
+    model's features (a file copied over), is computed again, not reused;
+    ``--recompute`` computes every setting again. The reference: which
+    settings the sweep's meta-test runs for (``evaluate``'s calls), and
+    the numbers of a workdir where every setting was computed."""
+    from openselfsup.lowshot import sweep as sweep_mod
+    from openselfsup.utils import run_cli
+    wd = make_workdir(str(tmp_path / 'w'), model='clp', dim=16)
+    fresh = make_workdir(str(tmp_path / 'f'), model='clp', dim=16)
+    cli = _sweep_cli().main
+    flags = ['--model', 'clp', '--task', 'mixture', 'out', '--shots', '1',
+             '2', '--clfs', 'Ridge', '--modes', 'linear', '--quiet']
+    real, calls = sweep_mod.evaluate, []
+
+    def evaluate(inputs, spec, *args, **kwargs):
+        calls.append((spec.task, spec.shots))
+        return real(inputs, spec, *args, **kwargs)
+
+    def sweep(*more, workdir=wd):
+        calls.clear()
+        capsys.readouterr()
+        assert run_cli(cli, [*flags, '--workdir', workdir, *more]) == 0, \
+            capsys.readouterr().err
+        return list(calls), capsys.readouterr().out
+    all4 = [(t, s) for t in ('mixture', 'out') for s in (1, 2)]
+    import unittest.mock
+    with unittest.mock.patch.object(sweep_mod, 'evaluate', evaluate):
+        assert sweep('--num_task', '4')[0] == all4
+        ran, out = sweep('--num_task', '4')
+        assert ran == [] and 'reused 4 of 4 settings' in out, out
+        assert '--recompute (RECOMPUTE=1 for the scripts)' in out
+        assert sweep('--num_task', '3')[0] == all4  # another task count
+        assert sweep('--num_task', '3', '--float32')[0] == all4
+        assert sweep('--num_task', '3')[0] == all4  # float64 again
+        assert sweep('--num_task', '3', '--recompute')[0] == all4
+        # LC extracted again (other bytes): the mixture settings only
+        _other_features(wd, 'LC')
+        ran, out = sweep('--num_task', '3')
+        assert ran == all4[:2] and 'reused 2 of 4 settings' in out, out
+        # a copy of the mixture 1-shot result of another model's
+        # features, its model field made this one's: of other inputs
+        shutil.copytree(os.path.join(wd, 'extracted_feats', 'clp'),
+                        os.path.join(wd, 'extracted_feats', 'rnd'))
+        sweep('--num_task', '3', '--model', 'rnd')
+        spec = RunSpec('clp', 'mixture', 1, num_task=3)
+        with open(spec.result_path(wd).replace(
+                f'{os.sep}clp{os.sep}', f'{os.sep}rnd{os.sep}')) as f:
+            copied = json.load(f)
+        _other_features(wd, 'LC')  # clp's LC differs from rnd's now
+        sweep('--num_task', '3')
+        with open(spec.result_path(wd), 'w') as f:
+            json.dump(dict(copied, model='clp'), f)
+        assert sweep('--num_task', '3')[0] == [('mixture', 1)]
+        # the numbers are those of a sweep that computed them all
+        sweep('--num_task', '3', workdir=fresh)
+    _other_features(fresh, 'LC')
+    _other_features(fresh, 'LC')
+    sweep('--num_task', '3', workdir=fresh)
+    for t, s in all4:
+        spec = RunSpec('clp', t, s, num_task=3)
+        with open(spec.result_path(wd)) as a, \
+                open(spec.result_path(fresh)) as b:
+            assert json.load(a)['per_task_f1'] == \
+                json.load(b)['per_task_f1']
+
+
+def test_judging_a_result_reads_no_input_file_again(tmp_path,
+                                                    monkeypatch):
+    """The sweep judges its results by what its inputs hold, loaded and
+    checked already (their digests computed once): the rule of the
+    summary (``report.changed_inputs``) reads each input file again
+    (``report._now``; a feature file of 100,000 x 512 is 205 MB). A sweep
+    of reused settings reads none (and reuses them all); the summary,
+    reading them, judges the same results current."""
+    from openselfsup.lowshot import report
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    specs = sweep_specs('clp', 'mixture', shots=[1], clfs=['Ridge'],
+                        modes=['linear', 'latent_aug'], **KW)
+    run_sweep(wd, specs, log=None)
+    read = report._read_now
+    reads = []
+
+    def counted(path, kind):
+        reads.append(path)
+        return read(path, kind)
+    monkeypatch.setattr(report, '_read_now', counted)
+    assert run_sweep(wd, specs, log=None, reuse=True)['reused'] == 2
+    assert reads == []
+    current, left_out = report.workdir_results(wd)
+    assert len(current) == 2 and not left_out and reads

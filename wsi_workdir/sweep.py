@@ -16,6 +16,17 @@ CI (the mean of the per-class CIs) where a point is one setting.
 The experiment scripts (wsi_workdir/scripts/*_domain.sh) call this once
 per model family and domain.
 
+A setting whose result JSON is current for it (of its very settings,
+--num_task, seeds, classifier and augmentation parameters among them, in
+its precision, on a device of its kind (CPU or CUDA), on the features, labels, task store and dictionary the
+sweep reads now, as summarize.py judges a result current) is reused, not
+computed again, and one line says how many: a sweep interrupted (Ctrl-C,
+a time limit) or extended (more novel classes, shots, classifiers) and run
+again goes on where it stopped; its index, table and plot are those of a
+sweep that computed every setting. --recompute computes every setting
+again (after updating the code of the meta-test, say: a result does not
+record the code that computed it).
+
 Example (near domain of CLP: features of clp_wo_0 .. clp_wo_8)::
 
     python wsi_workdir/sweep.py --model clp --task near
@@ -107,10 +118,16 @@ def parse_args(argv=None, script=None):
                    'scripts give the first family of MODELS the later '
                    "ones: a missing fsp set stops the script before clp's "
                    'sweep writes anything)')
+    p.add_argument('--recompute', action='store_true',
+                   help='compute every setting again, replacing its '
+                   'result (default: a setting whose result JSON is '
+                   'current for it, the same settings, precision, device '
+                   'kind and inputs, is reused as it is, and one line says how '
+                   'many were)')
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table (and '
-                   'the warnings: a result replaced by one over another '
-                   'number of tasks or in another precision; each summary '
+                   'the warnings: how many settings were reused; a '
+                   'result replaced by one over another number of tasks or in another precision; each summary '
                    'or comparison removed because it read a result '
                    'replaced, with the command that writes it again, and '
                    'each other sweep\'s index removed so, to be written '
@@ -146,7 +163,8 @@ def _main(args):
                       args.threads,
                       torch.float32 if args.float32 else torch.float64,
                       args.output, log=None if args.quiet else print,
-                      model=args.model, check_also=others)
+                      model=args.model, check_also=others,
+                      reuse=not args.recompute)
     print(sweep['table'], end='')
     t = sweep['elapsed_s']
     print(f'wrote {sweep["output"]}, {sweep["summary_md"]} and '

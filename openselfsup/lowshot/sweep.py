@@ -14,7 +14,11 @@ result JSON, so logs and ``summarize.py`` read alike; the sweep also writes
 one index file with every setting's summary and the timings (with its
 table and plot, when it completes; a rerun removes the previous index,
 table and plot as it writes its first result, so that an interrupted rerun
-never leaves them beside results of another run). Each result JSON names
+never leaves them beside results of another run). With ``reuse``
+(``sweep.py``'s default), a setting whose result JSON is current for it
+(:func:`reusable_result`) is taken as it is, not computed again: an
+interrupted sweep run again goes on where it stopped, and writes the
+index, table and plot of a sweep that computed every setting. Each result JSON names
 the indexes that list it (its ``sweeps`` field: each index's ``sweep_id``
 and files), and
 whoever replaces that file later with another result (a single
@@ -43,6 +47,7 @@ Sweep file (``paths.sweep_path``)::
     settings: [{spec fields, output (result JSON), average_mean,
                 average_ci, harmonic_mean, num_task, elapsed_s}]
 """
+import json
 import os
 import sys
 import time
@@ -54,7 +59,8 @@ import torch
 
 from ..classes import split_model_name
 from ..utils import (InputError, check_replaceable, check_writable,
-                     count_words, remove_set, save_json, save_set)
+                     count_words, json_text, remove_set, save_json,
+                     save_set)
 from . import paths
 from .meta_test import (Inputs, evaluate, release_result, result_table,
                         sweep_ref)
@@ -141,6 +147,72 @@ def feature_sets_read(specs: Sequence[RunSpec]) -> List[tuple]:
     return list(dict.fromkeys(sets))
 
 
+def reusable_result(inputs: Inputs, spec: RunSpec, path: str,
+                    dtype: torch.dtype, device: str = 'cpu'
+                    ) -> Optional[Dict]:
+    """The result JSON at ``path`` (``spec``'s) where it is what the
+    sweep would compute for ``spec`` now, else None: a result
+    (:func:`~.report.load_result`: readable, its numbers those of its
+    per-task F1) of exactly ``spec``'s settings (:meth:`~.spec.RunSpec.
+    info`: classifier and its parameters, seeds, ``num_task``, the
+    augmentation's and the dictionary's settings), computed in ``dtype``
+    (``--float32`` or not: other numbers) on a ``device`` of the same
+    kind (CPU or CUDA, whose last bits may differ, and the index names
+    one device for all; the threads and chunks do not change the
+    numbers), with the class names the support set's meta
+    JSON gives now, on the inputs ``inputs`` has loaded for ``spec``
+    (gathered first), judged by the rule that keeps a result in the
+    summary (:func:`~.report.changed_inputs`): the same features (by
+    digest, or the same extraction run again), labels, tasks and
+    dictionary parts. The digests are those ``inputs`` holds
+    (:meth:`~.meta_test.Inputs.recorded_now`): no feature file is read
+    again. The returned dict is the file's, less the ``_file`` the
+    reader adds."""
+    from .report import changed_inputs, load_result
+    if not os.path.isfile(path):
+        return None
+    try:
+        result = load_result(path)
+    except InputError:  # computed again, replacing it
+        return None
+    info = json.loads(json_text(spec.info(), None))
+    execution = result.get('execution')
+    if {k: result.get(k) for k in info} != info or \
+            not isinstance(execution, dict) or \
+            execution.get('dtype') != str(dtype).replace('torch.', '') or \
+            _device_kind(execution.get('device')) != _device_kind(device):
+        return None
+    store = inputs.store(spec)
+    if result.get('classes') != inputs.class_names(spec, store) or \
+            changed_inputs(result, inputs.workdir,
+                           inputs.recorded_now(spec)):
+        return None
+    result.pop('_file', None)
+    return result
+
+
+def _device_kind(device) -> Optional[str]:
+    """``'cpu'`` or ``'cuda'`` of a device as given (``cuda:1``: cuda),
+    None where it is none."""
+    try:
+        return torch.device(str(device)).type
+    except (RuntimeError, TypeError, ValueError):
+        return None
+
+
+def reuse_line(reused: int, total: int, results_dir: str,
+               seconds: float) -> str:
+    """The line that says how many settings a sweep takes from the
+    results there (:func:`reusable_result`) and how to compute them
+    again."""
+    return (f'reused {reused} of {count_words(total, "setting")}: their '
+            f'results in {results_dir} are current for them (the same '
+            'settings, precision and device kind; the same inputs, as '
+            f'summarize.py judges them; checked in {seconds:.2f} s); '
+            '--recompute '
+            '(RECOMPUTE=1 for the scripts) computes them again')
+
+
 def check_features_present(workdir: str, specs: Sequence[RunSpec]) -> None:
     """Refuse settings whose feature set (features or labels file) is not
     in ``workdir``, before anything is loaded or made: the line
@@ -170,7 +242,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
               model: Optional[str] = None,
               warn: Optional[Callable[[str], None]] = print,
               check_also: Sequence[RunSpec] = (),
-              shots_flags: Optional[str] = None) -> Dict:
+              shots_flags: Optional[str] = None,
+              reuse: bool = False) -> Dict:
     """Run every setting; write each result JSON, the index and its table.
 
     Args:
@@ -228,11 +301,21 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             shots, named where the data cannot give a setting's shots
             (the ablation's; default: the sweep's and the scripts',
             :func:`~.tasks.shots_way_out`).
+        reuse (bool): take a setting whose result JSON is current for it
+            (:func:`reusable_result`) as it is instead of computing it
+            again (``sweep.py``'s default, ``--recompute`` turns it off),
+            said in one line to ``warn`` (:func:`reuse_line`) and in its
+            block; the file is written again with this sweep in its
+            ``sweeps`` field, and the index, table and plot are those of
+            a sweep that computed every setting (but for the timings: a
+            reused setting's ``elapsed_s`` is its own run's, the
+            sweep's ``meta_test`` and ``total`` this run's). So an
+            interrupted sweep, run again, goes on where it stopped.
 
     Returns:
         dict: the index (module docstring schema) with ``output``,
-        ``summary_md``, ``table`` and ``results`` (every setting's result
-        dict, in order) added, and ``summary_png`` (the plot) where
+        ``summary_md``, ``table``, ``results`` (every setting's result
+        dict, in order) and ``reused`` (how many of them were) added, and ``summary_png`` (the plot) where
         ``write_index``.
     """
     if not specs:
@@ -283,21 +366,32 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         inputs.gather(spec)
     if log:
         log(f'inputs ready in {time.perf_counter() - t_start:.1f} s')
+    t0 = time.perf_counter()
+    reused = [reusable_result(inputs, spec, spec.result_path(
+        workdir, results_dir), dtype, device) if reuse else None
+        for spec in specs]
+    num_reused = sum(r is not None for r in reused)
+    if num_reused and warn:
+        warn(reuse_line(num_reused, len(specs),
+                        results_dir or paths.results_dir(workdir),
+                        time.perf_counter() - t0))
     results, index = [], []
     meta_time = 0.0
     sweep_id = uuid.uuid4().hex
     # the summary folder's reports by the results they read: each JSON
     # parsed once for the whole sweep, not once per result written
     reports = SummaryReports(workdir)
-    for i, spec in enumerate(specs, 1):
-        if log:
-            # a setting can take minutes (logistic regression, latent_aug):
-            # say which one runs, then its chunks' bar, as a single run
-            log(setting_start(spec, i, len(specs)))
-            sys.stdout.flush()  # print's, before the bar's stderr lines
-        result = evaluate(inputs, spec, device, chunk_size, threads, dtype,
-                          progress=log is not None)
-        meta_time += result['execution']['elapsed_s']
+    for i, (spec, result) in enumerate(zip(specs, reused), 1):
+        if result is None:
+            if log:
+                # a setting can take minutes (logistic regression,
+                # latent_aug): say which one runs, then its chunks' bar,
+                # as a single run
+                log(setting_start(spec, i, len(specs)))
+                sys.stdout.flush()  # print's, before the bar's stderr lines
+            result = evaluate(inputs, spec, device, chunk_size, threads,
+                              dtype, progress=log is not None)
+            meta_time += result['execution']['elapsed_s']
         path = spec.result_path(workdir, results_dir)
         if i == 1:
             # the previous index (and table, plot) describes the results
@@ -305,8 +399,10 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             # beside results partly of this run; written anew at the end
             gone = remove_set(own)
             if gone and log:
-                log(f'removed the previous {", ".join(gone)}: the results '
-                    'they describe are being replaced (written anew when '
+                log(f'removed the previous {", ".join(gone)}: ' + (
+                    'the results they describe are being replaced'
+                    if num_reused < len(specs) else 'this sweep reuses '
+                    'every result they describe') + ' (written anew when '
                     'this sweep completes)')
         # another sweep's index that lists this file goes, unless this is
         # the same result (then the file names that index and this one)
@@ -322,9 +418,11 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
                       'harmonic_mean': result['harmonic_mean'],
                       'elapsed_s': result['execution']['elapsed_s']})
         if log:
+            took = f'{result["execution"]["elapsed_s"]:.2f} s'
             log(f'{setting_header(spec)}  ({i}/{len(specs)}, '
                 f'{result["num_task"]} tasks, '
-                f'{result["execution"]["elapsed_s"]:.2f} s)\n'
+                + (took if reused[i - 1] is None else
+                   f'reused: computed before in {took}') + ')\n'
                 f'{result_table(result)}\nwrote {path}')
             sys.stdout.flush()
     timing = {k: float(inputs.timing[k]) for k in ('load', 'tasks',
@@ -347,7 +445,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         # the index, its table and plot together, all computed first
         save_set({out: sweep, md: table,
                   png: plot_sweep_results(results, index)})
-    sweep.update(output=out, summary_md=md, table=table, results=results)
+    sweep.update(output=out, summary_md=md, table=table, results=results,
+                 reused=num_reused)
     if write_index:
         sweep['summary_png'] = png
     return sweep
