@@ -1173,3 +1173,26 @@ def test_check_refusal_keeps_stdout_warnings_and_tracebacks(tmp_path, shell,
         assert out.stderr == ('Traceback (most recent call last):\n'
                               '  File "x", line 1\n'
                               "KeyError: 'error: --near_shots'\n"), out.stderr
+
+
+@pytest.mark.parametrize('script,args', [
+    ('near_domain.sh', ()), ('mixture_domain.sh', ()),
+    ('out_domain.sh', ()), ('evaluate_encoder.sh', ('enc', '-')),
+    ('demo_lowshot.sh', ('random',))])
+def test_the_scripts_reuse_current_results_unless_recompute(tmp_path, script,
+                                                             args):
+    """The sweeps the scripts run reuse the settings whose results are
+    current (sweep.py's default: a script run again after an
+    interruption goes on where it stopped); RECOMPUTE=1 gives every sweep
+    ``--recompute``, its check too; the script's --help says both. The
+    reference: each recorded sweep.py command as sweep.py's parser reads
+    it."""
+    for env, want in (({}, False), ({'RECOMPUTE': '1'}, True)):
+        d = tmp_path / str(want)
+        d.mkdir()
+        sweeps = [a for s, a in _record(d, script, env, args=args)
+                  if s.endswith('sweep.py')]
+        assert sweeps and all(a['recompute'] is want for a in sweeps)
+    out = subprocess.run(['sh', os.path.join(SCRIPTS, script), '--help'],
+                         cwd=REPO, capture_output=True, text=True).stdout
+    assert 'RECOMPUTE' in out and 'reused' in out, out

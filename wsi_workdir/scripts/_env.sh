@@ -44,6 +44,8 @@ NOVEL_CLASSES=${NOVEL_CLASSES:-"0 1 2 3 4 5 6 7 8"}   # held-out NCT classes (ad
                                           # none: no novel class, the families' models of all classes)
 MODES=${MODES:-"linear latent_aug"}
 CLFS=${CLFS:-"Ridge logistic_regression nearest_centroid"}
+RECOMPUTE=${RECOMPUTE:-}                  # set (RECOMPUTE=1): the sweeps compute every setting again;
+                                          # unset: a setting whose result is current for it is reused
 EXTRACT_BATCH=${EXTRACT_BATCH:-256}
 EXTRACT_OPTS=${EXTRACT_OPTS:-}            # extra --cfg-options for extraction, e.g.
                                           # "model.backbone.base_channels=16 model.backbone.stem_channels=16"
@@ -263,7 +265,11 @@ feature_sets() {
 # shots x mode of one model family on the given domains, in one process
 # (wsi_workdir/sweep.py): features, task stores and dictionaries are loaded
 # once; missing stores and dictionaries are made; each setting prints its
-# table and writes its result JSON under $WORKDIR/results/. With --check
+# table and writes its result JSON under $WORKDIR/results/; a setting whose
+# result there is current for it (same settings and precision, same
+# features, tasks and dictionary) is reused, not computed again, so a
+# script run again after an interruption goes on where it stopped
+# (RECOMPUTE=1: sweep.py --recompute, every setting computed again). With --check
 # among the extra flags: the settings checked only, the command not
 # printed; sweep.py --as_script "$0" phrases a refusal as one line of this
 # script naming the setting and its value (SHOTS="0", not the
@@ -289,7 +295,7 @@ sweep() {
         --modes $MODES \
         --device "$DEVICE" \
         --workdir "$WORKDIR" \
-        $SPEC_OPTS "$@"
+        $SPEC_OPTS ${RECOMPUTE:+--recompute} "$@"
 }
 
 # sweep_families TASK... -- [EXTRA FLAGS]: sweep for every family of
@@ -381,7 +387,7 @@ SETTINGS_READ="AUG_TIMES CLFS CLP_CKPT CLP_DIR DATA DEVICE DOMAINS \
 EXTRACT_BATCH EXTRACT_MODEL_OPTS EXTRACT_OPTS EXTRACT_SOURCE EXTRACT_WEIGHTS \
 FSP_CKPT FSP_DIR HYBRID IMAGE LATENT MODEL MODELS MODES NOVEL NOVEL_CLASSES \
 NUM_AUG_SHOTS NUM_PROTOTYPES NUM_SHIFT_VECTORS NUM_TASK OUT_HOMO_SHOTS \
-OUT_SHOTS OVERWRITE PROTOTYPES PYTHON SEED SHOTS WORKDIR"
+OUT_SHOTS OVERWRITE PROTOTYPES PYTHON RECOMPUTE SEED SHOTS WORKDIR"
 # the names set in the environment, between spaces
 _set=" $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | tr '\n' ' ') "
 # refuse_setting NAME READ WHO: NAME is set, but WHO ("the scripts read",

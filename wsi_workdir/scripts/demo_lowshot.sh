@@ -25,7 +25,8 @@
 # pairing), else none; NOVEL=none runs such a model without one on
 # purpose; a suffix that is no class id, clp_wo_99, stops the script
 # with the ways out), DATA (data),
-# DEVICE (cpu); see also _env.sh (whose MODELS and NOVEL_CLASSES this
+# DEVICE (cpu), RECOMPUTE (set: every setting computed again; unset, a
+# setting whose result is current for it is reused); see also _env.sh (whose MODELS and NOVEL_CLASSES this
 # script refuses: MODEL and NOVEL are its forms).
 set -e
 . "$(dirname "$0")/_help.sh"

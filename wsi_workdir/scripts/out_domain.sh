@@ -4,7 +4,11 @@
 # 5 10 50 100), every classifier x mode, for the models pre-trained on all
 # NCT classes; one process per family (wsi_workdir/sweep.py); a summary at
 # the end. Needs extract_mixture_and_out_domain_feats.sh first (task
-# stores and dictionaries are made if missing).
+# stores and dictionaries are made if missing). A setting whose result
+# JSON is current for it (same settings, precision, features, tasks and
+# dictionary) is reused, not computed again: run again after an
+# interruption, the script goes on where it stopped; RECOMPUTE=1 computes
+# every setting again.
 # Settings: wsi_workdir/scripts/_env.sh; OUT_SHOTS replaces the hetero
 # shots, OUT_HOMO_SHOTS the homo ones (each its own list: the published
 # scripts never ran homo 1-shot); SHOTS (the near and mixture domains')
