@@ -60,7 +60,7 @@ def _record(tmp_path, script, env=None, args=()):
     recorder = _recording_python(tmp_path, log)
     full_env = {k: v for k, v in os.environ.items()
                 if k not in ('NUM_TASK', 'SEED', 'SHOTS', 'OUT_SHOTS',
-                             'OUT_HOMO_SHOTS')}
+                             'OUT_HOMO_SHOTS', 'RECOMPUTE')}
     full_env.update(PYTHON=str(recorder), WORKDIR='wd', **(env or {}))
     subprocess.run(['sh', os.path.join(SCRIPTS, script), *args], cwd=REPO,
                    env=full_env, check=True, capture_output=True)

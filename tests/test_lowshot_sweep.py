@@ -1328,8 +1328,8 @@ def test_an_interrupted_sweep_goes_on_where_it_stopped(tmp_path,
 def test_a_sweep_reuses_only_results_of_its_very_setting(tmp_path,
                                                          capsys):
     """A result at a setting's file written by another setting (another
-    ``--num_task``, ``--float32``: neither is in the file name), or on
-    other inputs (features extracted again), or recorded of another
+    ``--num_task``, ``--float32``: neither is in the file name; a run on
+    a GPU), or on other inputs (features extracted again), or recorded of another
     model's features (a file copied over), is computed again, not reused;
     ``--recompute`` computes every setting again. The reference: which
     settings the sweep's meta-test runs for (``evaluate``'s calls), and
@@ -1364,6 +1364,14 @@ def test_a_sweep_reuses_only_results_of_its_very_setting(tmp_path,
         assert sweep('--num_task', '3', '--float32')[0] == all4
         assert sweep('--num_task', '3')[0] == all4  # float64 again
         assert sweep('--num_task', '3', '--recompute')[0] == all4
+        # a result computed on a GPU (its last bits may differ)
+        out1 = RunSpec('clp', 'out', 1, num_task=3).result_path(wd)
+        with open(out1) as f:
+            on_gpu = json.load(f)
+        on_gpu['execution']['device'] = 'cuda:0'
+        with open(out1, 'w') as f:
+            json.dump(on_gpu, f)
+        assert sweep('--num_task', '3')[0] == [('out', 1)]
         # LC extracted again (other bytes): the mixture settings only
         _other_features(wd, 'LC')
         ran, out = sweep('--num_task', '3')
