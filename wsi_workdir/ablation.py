@@ -142,7 +142,8 @@ def main(argv=None):
     # gains the table's numbers; table, index and plot are all computed
     # before they are written, as one set
     index = {k: v for k, v in sweep.items()
-             if k not in ('output', 'summary_md', 'table', 'results')}
+             if k not in ('output', 'summary_md', 'table', 'results',
+                          'reused')}
     index['ablation_rows'] = table_rows
     write_report({'md': sweep['summary_md'], 'json': sweep['output'],
                   'png': png}, table, index,
