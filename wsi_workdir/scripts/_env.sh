@@ -266,7 +266,7 @@ feature_sets() {
 # (wsi_workdir/sweep.py): features, task stores and dictionaries are loaded
 # once; missing stores and dictionaries are made; each setting prints its
 # table and writes its result JSON under $WORKDIR/results/; a setting whose
-# result there is current for it (same settings and precision, same
+# result there is current for it (same settings, precision and device kind, same
 # features, tasks and dictionary) is reused, not computed again, so a
 # script run again after an interruption goes on where it stopped
 # (RECOMPUTE=1: sweep.py --recompute, every setting computed again). With --check

@@ -8,7 +8,7 @@
 # tasks, shots 1 5 10 (out: 1 5 10 50 100, homo 5 10 50 100), novel classes
 # 0..8 (c alone for a MODEL named <family>_wo_<c>), Ridge / logistic
 # regression / nearest centroid, linear and latent_aug. A setting whose
-# result JSON is current for it (same settings, precision, features, tasks
+# result JSON is current for it (same settings, precision, device kind, features, tasks
 # and dictionary) is reused, not computed again: run again after an
 # interruption, the script goes on where it stopped; RECOMPUTE=1 computes
 # every setting again.

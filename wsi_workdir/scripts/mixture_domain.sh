@@ -6,7 +6,7 @@
 # and dictionaries are made if missing). The table reports the published
 # final metric, the harmonic mean of the colon and lung class means with
 # its CI. A setting whose result JSON is current for it (same settings,
-# precision, features, tasks and dictionary) is reused, not computed
+# precision, device kind, features, tasks and dictionary) is reused, not computed
 # again: run again after an interruption, the script goes on where it
 # stopped; RECOMPUTE=1 computes every setting again.
 # Settings: wsi_workdir/scripts/_env.sh.

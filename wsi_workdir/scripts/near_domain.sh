@@ -6,7 +6,7 @@
 # (wsi_workdir/sweep.py), one block per setting in the log; a summary at
 # the end. Needs extract_near_domain_feats.sh first (task stores and
 # dictionaries are made if missing). A setting whose result JSON is current
-# for it (same settings, precision, features, tasks and dictionary) is
+# for it (same settings, precision, device kind, features, tasks and dictionary) is
 # reused, not computed again: run again after an interruption, the script
 # goes on where it stopped; RECOMPUTE=1 computes every setting again.
 # Settings: wsi_workdir/scripts/_env.sh.

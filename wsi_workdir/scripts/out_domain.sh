@@ -5,7 +5,7 @@
 # NCT classes; one process per family (wsi_workdir/sweep.py); a summary at
 # the end. Needs extract_mixture_and_out_domain_feats.sh first (task
 # stores and dictionaries are made if missing). A setting whose result
-# JSON is current for it (same settings, precision, features, tasks and
+# JSON is current for it (same settings, precision, device kind, features, tasks and
 # dictionary) is reused, not computed again: run again after an
 # interruption, the script goes on where it stopped; RECOMPUTE=1 computes
 # every setting again.
