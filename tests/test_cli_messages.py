@@ -38,3 +38,35 @@ def test_a_runs_own_warnings_come_before_its_log_and_after_its_end(
     assert out.splitlines()[-1].startswith('finished epoch 1'), out[-500:]
     log = sorted(work.glob('*/*.log'))[-1].read_text()
     assert log.count(warning[9:]) == 1, log[-3000:]
+
+
+def test_the_helps_shorter_run_sets_the_keys_the_refusal_names():
+    """tools/train.py --help's example of --cfg-options was
+    ``train_cfg.max_epochs=5``, which trained on the CLP demo's 15-epoch
+    cosine (warned of at the log's end); ``max_epochs=5`` is refused with
+    the keys to set. The example sets those keys, and its run has no
+    schedule warning."""
+    import shlex
+
+    import pytest
+
+    from openselfsup.apis.train import schedule_notes
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    rc, out, err = run_tool(['tools/train.py', '--help'],
+                            first=MODEL_STACK_IMPORT)
+    assert rc == 0, err
+    text = out.replace('\\\n', ' ')
+    [example] = [ln for ln in text.splitlines()
+                 if ln.strip().startswith('python tools/train.py')
+                 and '--cfg-options' in ln]
+    words = shlex.split(example)
+    config = words[2]
+    opts = words[words.index('--cfg-options') + 1:]
+    given = dict(w.split('=') for w in opts)
+    with pytest.raises(InputError) as refused:
+        load_config(config, {'max_epochs': 5})
+    named = str(refused.value).split('(those holding its value: ')[1]
+    assert sorted(given) == sorted(named.split(')')[0].split(', '))
+    cfg = load_config(config, {k: int(v) for k, v in given.items()})
+    assert cfg.train_cfg.max_epochs == 5 and schedule_notes(cfg) == []

@@ -5,7 +5,10 @@ Examples:
     python tools/train.py configs/demo/clp_r18_demo.py --resume
     python tools/train.py CONFIG --resume work_dirs/a  # continues there
     python tools/train.py CONFIG --resume work_dirs/a/epoch_5.pth --work-dir work_dirs/b
-    python tools/train.py CONFIG --cfg-options train_cfg.max_epochs=5
+    python tools/train.py configs/demo/clp_r18_demo.py --cfg-options \\
+        train_cfg.max_epochs=5 param_scheduler.0.T_max=5 param_scheduler.0.end=5
+    # a shorter run sets the schedule's end too: --cfg-options max_epochs=5
+    # is refused with the keys that hold it in CONFIG (FSP: train_cfg alone)
 
 Outputs go to work_dirs/<config path without configs/ and .py> unless
 --work-dir is given, or --resume names a training run (its work dir, or a
@@ -67,9 +70,11 @@ def parse_args(argv):
                    'total_batch_size keeps its total on any GPU count)')
     p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    metavar='KEY=VALUE',
-                   help='override config keys, e.g. train_cfg.max_epochs=5 '
+                   help='override config keys, e.g. '
                    'train_dataloader.num_workers=0; every key must exist in '
-                   'the config')
+                   'the config (a shorter run: the keys of the example '
+                   'above, which --cfg-options max_epochs=N names for '
+                   'CONFIG)')
     # default None: given or not is the launchers' check's to know
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
                    help='job launcher (set by '
