@@ -70,3 +70,34 @@ def test_the_helps_shorter_run_sets_the_keys_the_refusal_names():
     assert sorted(given) == sorted(named.split(')')[0].split(', '))
     cfg = load_config(config, {k: int(v) for k, v in given.items()})
     assert cfg.train_cfg.max_epochs == 5 and schedule_notes(cfg) == []
+
+
+def test_a_misspelt_workdir_is_named_with_those_beside_it(tmp_path):
+    """``--workdir wsi_workdir/workdir/dmeo`` (the quick start's demo,
+    misspelt): summarize.py advised running distributed_meta_test.py
+    ``--workdir .../dmeo``, the other readers extract.py ``--output
+    .../dmeo/...``, all into the typo. Each says the workdir is not
+    there, the closest folder beside it and the workdirs there; nothing
+    is written."""
+    root = tmp_path / 'wsi_workdir' / 'workdir'
+    (root / 'demo' / 'results').mkdir(parents=True)
+    (root / 'real' / 'extracted_feats').mkdir(parents=True)
+    (root / 'notes').mkdir()  # no workdir: not listed
+    line = ('error: --workdir wsi_workdir/workdir/dmeo: no such workdir '
+            f'(relative to the current folder {tmp_path}; did you mean '
+            'wsi_workdir/workdir/demo?); workdirs beside it: demo, real')
+    for args in (['summarize.py'], ['summarize.py', '--compare', 'a', 'b'],
+                 ['distributed_meta_test.py', '--task', 'near', '--model',
+                  'clp', '--num_shots', '1'],
+                 ['dict_construction.py', '--model', 'clp'],
+                 ['tools/generate_task.py', '--task', 'near'],
+                 ['ablation.py', '--model', 'clp'],
+                 ['sweep.py', '--model', 'clp']):
+        rc, out, err = run_tool(
+            ['wsi_workdir/' + args[0], *args[1:], '--workdir',
+             'wsi_workdir/workdir/dmeo'], cwd=str(tmp_path),
+            first=MODEL_STACK_IMPORT)
+        assert rc == 2 and error_lines(err) == [line], (args, err)
+    assert sorted(p.name for p in root.iterdir()) == ['demo', 'notes',
+                                                      'real']
+

@@ -117,12 +117,18 @@ def _check_name(name: str) -> None:
 
 
 def _load_array(path: str, what: str, hint: Callable[[], str],
-                others: Callable[[], str] = str) -> np.ndarray:
+                others: Callable[[], str] = str,
+                workdir: Optional[str] = None) -> np.ndarray:
     """``path`` read by :func:`load_npy`; where it is missing or unreadable,
     one line with the command that makes it, ``hint()``, and ``others()``
     (both called only then: the hint may read the provenance JSONs of the
-    model's other sets, and every run loads several sets)."""
+    model's other sets, and every run loads several sets); where the
+    ``workdir`` it lies in is missing and a workdir lies near it, that
+    line instead (:func:`~.paths.check_workdir_there`: the command would
+    have written into a misspelt one)."""
     if not os.path.exists(path):
+        if workdir is not None:
+            paths.check_workdir_there(workdir)
         raise InputError(f'{what} not found: {path} ('
                          f'{way_words("make it with: ", hint())})'
                          + others())
@@ -191,7 +197,8 @@ def load_labels(workdir: str, name: str, model: str = '<model>') -> np.ndarray:
     labels = _load_array(path, 'labels', lambda: _hint(
         name, paths.features_path(workdir, model, name)),
         lambda: '' if os.path.isdir(os.path.dirname(path)) else
-        paths.workdir_nearby(workdir, 'extracted_feats', 'features'))
+        paths.workdir_nearby(workdir, 'extracted_feats', 'features'),
+        workdir)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise InputError(f'{path}: labels must be a 1-d integer array, got '
                          f'{labels.dtype} {list(labels.shape)}')
@@ -310,7 +317,7 @@ def load_features(workdir: str, model: str, name: str) -> FeatureSet:
     fpath = paths.features_path(workdir, model, name)
     feats = _load_array(fpath, 'features',
                         lambda: _hint(name, fpath, workdir, model),
-                        lambda: _other_models(workdir, model))
+                        lambda: _other_models(workdir, model), workdir)
     if feats.ndim != 2 or not np.issubdtype(feats.dtype, np.floating) or \
             feats.shape[1] == 0:
         raise InputError(f'{fpath}: features must be a 2-d float array [N, D],'

@@ -158,6 +158,54 @@ def workdir_nearby(workdir: str, sub: str, what: str) -> str:
             f'(--workdir {os.path.join(workdir, inside[0])}?)')
 
 
+#: the folders a low-shot workdir holds, one of which marks a folder as one
+WORKDIR_FOLDERS = ('extracted_feats', 'tasks', 'dictionaries', 'results',
+                   'ablation_results')
+
+
+def missing_workdir(workdir: str) -> str:
+    """The line for a ``--workdir`` that does not exist where a command
+    reads it, where a workdir lies near it: the folder beside it closest
+    to its name (``did you mean wsi_workdir/workdir/demo?`` for
+    ``.../dmeo``, :func:`~openselfsup.utils.io.close_entry`) and the
+    workdirs beside it (folders holding one of :data:`WORKDIR_FOLDERS`),
+    so that a misspelt one is not answered with the commands that would
+    write into the typo; ``''`` where it exists, or nothing lies near it
+    (the reader's own line then says how to make what it reads)."""
+    from ..utils.io import close_entry, missing_note
+    if not workdir or os.path.isdir(workdir):
+        return ''
+    parent = os.path.dirname(os.path.normpath(workdir)) or '.'
+    try:
+        beside = sorted(d for d in os.listdir(parent) if any(
+            os.path.isdir(os.path.join(parent, d, sub))
+            for sub in WORKDIR_FOLDERS))
+    except OSError:  # no such parent either
+        beside = []
+    guess = close_entry(workdir, os.path.isdir, cutoff=0.6)
+    if not beside and not guess:
+        return ''
+    note = '; '.join(n for n in (missing_note(workdir, guess=guess),) if n)
+    more = ', ...' if len(beside) > 5 else ''
+    return (f'--workdir {workdir}: no such workdir'
+            + (f' ({note})' if note else '')
+            + (f'; workdirs beside it: {", ".join(beside[:5])}{more}'
+               if beside else ''))
+
+
+def check_workdir_there(workdir: str) -> None:
+    """Refuse a ``--workdir`` that does not exist with
+    :func:`missing_workdir`'s line, where it has one.
+
+    Raises:
+        InputError: ``workdir`` is missing and a workdir lies near it.
+    """
+    line = missing_workdir(workdir)
+    if line:
+        from ..utils import InputError
+        raise InputError(line)
+
+
 def results_dir(workdir: str) -> str:
     return os.path.join(workdir, 'results')
 

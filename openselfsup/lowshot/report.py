@@ -277,6 +277,7 @@ def load_results(results_dir: str, ablation: bool = False,
     run = run or (lambda: first_run_command(workdir, ablation))
     name = os.path.basename(results_dir)
     if not os.path.isdir(results_dir):
+        paths.check_workdir_there(workdir)  # a misspelt --workdir
         raise InputError(f'{results_dir}: no results directory; run '
                          f'{run()} first{apart}'
                          + paths.workdir_nearby(workdir, name, name))

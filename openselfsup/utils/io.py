@@ -703,7 +703,7 @@ def read_from_root(*names: str) -> str:
             f'root there: give {"it" if one else "them"} absolute')
 
 
-def missing_note(path: str) -> str:
+def missing_note(path: str, guess: Optional[str] = None) -> str:
     """What a ``path`` that is not there may have meant, for its 'not
     found' line, or ``''``: a file's path ending in a separator
     (``configs/x.py/``: the file is there, the line said it was not);
@@ -713,14 +713,17 @@ def missing_note(path: str) -> str:
 
     Relative paths are the current folder's in every command, as in
     MMEngine's; run from another folder, a command said only 'not found',
-    or that the default workdir held no features."""
+    or that the default workdir held no features. ``guess``: the caller's
+    ``did you mean ...?`` (a folder's, :func:`close_entry`), in place of
+    the closest entry of the same extension."""
     path = os.fspath(path)
     bare = path.rstrip(os.sep + (os.altsep or ''))
     if bare and bare != path and os.path.isfile(bare):
         return f'{bare} is a file: drop the {path[len(bare):]!r} at the end'
     if not path or os.path.lexists(path):
         return ''
-    guess = _close_name(bare)
+    if guess is None:
+        guess = _close_name(bare)
     if os.path.isabs(path):
         return guess
     try:
