@@ -101,3 +101,67 @@ def test_a_misspelt_workdir_is_named_with_those_beside_it(tmp_path):
     assert sorted(p.name for p in root.iterdir()) == ['demo', 'notes',
                                                       'real']
 
+
+def test_the_helps_say_where_the_commands_write():
+    """generate_task.py and dict_construction.py never said where they
+    write; each --help now names the file its example writes, as the
+    library names it (``TaskSpec.path``, ``DictionarySpec.path``), and
+    tools/train.py's shows --check-config, which the docs give users
+    (it was hidden as the launchers' own)."""
+    from openselfsup.lowshot import spec as S
+    task = S.TaskSpec('near', 5, 1000, 7, 0).path('<workdir>')
+    dic = S.DictionarySpec('clp_wo_7', 7, 'NCT_train',
+                           S.default('num_prototypes'),
+                           S.default('num_shift_vectors'),
+                           S.default('dict_seed')).path('<workdir>')
+    for script, path, example in (
+            ('wsi_workdir/tools/generate_task.py', task,
+             '--task near --num_shots 5'),
+            ('wsi_workdir/dict_construction.py', dic,
+             '--model clp_wo_7 --novel_class 7')):
+        rc, out, err = run_tool([script, '--help'], first=MODEL_STACK_IMPORT)
+        assert rc == 0, err
+        assert f'(writes {path})' in out and example in out, out
+    rc, out, err = run_tool(['tools/train.py', '--help'],
+                            first=MODEL_STACK_IMPORT)
+    assert rc == 0 and '  --check-config ' in out, out
+
+
+def test_the_shared_scripts_have_a_help_of_their_own(tmp_path):
+    """``_help.sh --help`` began mid-sentence (its first line, taken for a
+    #! line, was left out) and ``_env.sh --help``, which every script's
+    help points to, printed nothing. Each prints its header from its
+    first line; _env.sh's also each setting of the file with its default;
+    _env.sh run without --help is one refusal line."""
+    import re
+    import subprocess
+
+    from _foundation_helpers import REPO
+    scripts = os.path.join(REPO, 'wsi_workdir', 'scripts')
+
+    def sh(*args):
+        return subprocess.run(['sh', *args], cwd=REPO, capture_output=True,
+                              text=True, timeout=60)
+
+    for name in ('_help.sh', '_env.sh'):
+        path = os.path.join(scripts, name)
+        with open(path) as f:
+            text = f.read()
+        first = text.splitlines()[0]
+        out = sh(path, '--help')
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines()[0] == first[2:], out.stdout[:300]
+    settings = re.findall(r'^([A-Z][A-Z_]*)=\$\{\1:-', text, re.M)
+    assert len(settings) > 10, settings
+    listed = re.findall(r'^  ([A-Z][A-Z_]*)=\$\{', out.stdout, re.M)
+    assert listed == settings, (listed, settings)
+    out = sh(path)
+    assert out.returncode == 2 and out.stdout == '' and \
+        out.stderr.splitlines() == [
+            f'error: {path}: is sourced by the low-shot scripts, not run; '
+            f'its settings: sh {path} --help'], out.stderr
+    # a script's help names it
+    out = sh(os.path.join(scripts, 'near_domain.sh'), '--help')
+    assert out.stdout.splitlines()[-1] == (
+        f'Settings shared by the scripts: {scripts}/_env.sh (sh '
+        f'{scripts}/_env.sh --help lists them)'), out.stdout

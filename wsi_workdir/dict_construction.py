@@ -10,7 +10,12 @@ meta-tests refuse a dictionary of other features or another novel class.
 An existing dictionary is reused if it belongs to the current features,
 never replaced without --overwrite.
 
-Example::
+Reads <workdir>/extracted_feats/<model>/<features>.npy; writes
+<workdir>/dictionaries/<model>/<features>_K<K>_M<M>_seed<S>_<wo<c>|all>.npz
+(wo<c>: the --novel_class left out; all: none), which the meta-test of
+--mode latent_aug reads.
+
+Example (writes <workdir>/dictionaries/clp_wo_7/NCT_train_K16_M2000_seed0_wo7.npz)::
 
     python wsi_workdir/dict_construction.py --model clp_wo_7 --novel_class 7
 """

@@ -15,6 +15,17 @@
 # a shots setting a script does not read is refused (ablation.sh,
 # evaluate_encoder.sh without near or mixture in DOMAINS), or named in a
 # note by the scripts of the protocol's chain (check_shots_settings).
+#   sh wsi_workdir/scripts/_env.sh --help    these words and every setting
+
+# run itself (sh wsi_workdir/scripts/_env.sh --help), not sourced: its
+# help, or its one line (it printed nothing, or 'refuse: command not
+# found' outside the root)
+case $0 in
+    *_env.sh)
+        . "$(dirname "$0")/_help.sh"
+        refuse "is sourced by the low-shot scripts, not run; its settings:" \
+            "sh $0 --help" ;;
+esac
 
 # the commands' paths (wsi_workdir/*.py, configs/, the defaults below) are
 # the repository root's: run from another folder, a script stopped at its

@@ -9,10 +9,23 @@
 # which a bash script (the launchers, tools/quickstart.sh) calls first.
 case "${1:-}" in
     -h|--help)
-        sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"
-        if [ -f "$(dirname "$0")/_env.sh" ]; then
-            echo "Settings shared by the scripts: $(dirname "$0")/_env.sh"
-        fi
+        # the header comment, from the first line (a #! line left out:
+        # _help.sh and _env.sh have none, and their help began mid-
+        # sentence) to the first line of code
+        sed -n '/^#!/d; /^$/q; /^[^#]/q; s/^# \{0,1\}//p' "$0"
+        case $0 in
+            *_env.sh)  # run itself (bash _env.sh --help): its settings
+                echo
+                echo "Settings (NAME=\${NAME:-default}), each read from the" \
+                    "environment:"
+                sed -n '/^[A-Z][A-Z_]*=\${/s/^/  /p; /^ \{30,\}#/p' "$0" ;;
+            *)
+                if [ -f "$(dirname "$0")/_env.sh" ]; then
+                    echo "Settings shared by the scripts:" \
+                        "$(dirname "$0")/_env.sh (sh $(dirname "$0")/_env.sh" \
+                        "--help lists them)"
+                fi ;;
+        esac
         exit 0 ;;
 esac
 

@@ -10,7 +10,12 @@ asked for more tasks than it holds is extended, its tasks kept as they are
 (results on them stay current). Several --num_shots and --novel_class
 values make several stores in one process.
 
-Example::
+Reads the labels <workdir>/extracted_feats/<SET>_labels.npy that
+wsi_workdir/extract.py writes; writes one store per setting,
+<workdir>/tasks/<task>[_homo]_<ways>way_<shots>shot[_novel<c>][_seed<S>].npz
+(no _seed part for --seed 0), which every model's meta-test reads.
+
+Example (writes <workdir>/tasks/near_9way_5shot_novel7.npz)::
 
     python wsi_workdir/tools/generate_task.py --task near --num_shots 5 \\
         --num_task 1000 --novel_class 7
