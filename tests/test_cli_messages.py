@@ -165,3 +165,105 @@ def test_the_shared_scripts_have_a_help_of_their_own(tmp_path):
     assert out.stdout.splitlines()[-1] == (
         f'Settings shared by the scripts: {scripts}/_env.sh (sh '
         f'{scripts}/_env.sh --help lists them)'), out.stdout
+
+
+def test_a_misspelt_model_gets_a_did_you_mean(tmp_path):
+    """``--model cpl`` beside a workdir's ``clp``: the line of features
+    not found named the extraction into ``cpl`` and every model of the
+    workdir, never the close one; it says ``--model cpl: did you mean
+    clp?`` first. A model with no close folder gets the line as before."""
+    w = tmp_path / 'w'
+    for model in ('clp', 'fsp_wo_7', 'random'):
+        (w / 'extracted_feats' / model).mkdir(parents=True)
+    args = ['wsi_workdir/distributed_meta_test.py', '--task', 'mixture',
+            '--num_shots', '1', '--workdir', str(w), '--model']
+    rc, out, err = run_tool(args + ['cpl'], first=MODEL_STACK_IMPORT)
+    [line] = error_lines(err)
+    path = w / 'extracted_feats' / 'cpl' / 'LC.npy'  # (mixture: LC)
+    assert rc == 2 and line.startswith(
+        f'error: features not found: {path} (--model cpl: did you mean '
+        'clp?; make it with: '), line
+    assert line.endswith(f'models with features in {w / "extracted_feats"}'
+                         ': clp, fsp_wo_7, random'), line
+    rc, out, err = run_tool(args + ['uni'], first=MODEL_STACK_IMPORT)
+    [line] = error_lines(err)
+    assert rc == 2 and 'did you mean' not in line and ' (make it with: ' \
+        in line, line
+
+
+def test_a_wrong_data_root_names_its_flag(tmp_path):
+    """``extract.py --data-root data/MIEN`` said ``data/MIEN/meta/
+    train_labeled.txt: list file not found``, naming neither the flag nor
+    the folder beside it; the scripts' ``DATA=dat`` said the same of the
+    --data-root they gave. Each names its setting; nothing is written."""
+    import subprocess
+
+    from _foundation_helpers import REPO
+    (tmp_path / 'data' / 'MINE').mkdir(parents=True)
+    config = os.path.join(REPO, 'configs', 'extraction', 'nct_train.py')
+    base = ['wsi_workdir/extract.py', '--config', config, '--random-init',
+            '--output', str(tmp_path / 'out' / 'a.npy')]
+    where = f'relative to the current folder {tmp_path}'
+    for given, said in (
+            (['--data-root', 'data/MIEN'], '--data-root data/MIEN'),
+            (['--cfg-options', 'dataset.data_root=data/MIEN'],
+             '--cfg-options dataset.data_root=data/MIEN')):
+        rc, out, err = run_tool(base + given, cwd=str(tmp_path),
+                                first=MODEL_STACK_IMPORT)
+        assert rc == 2 and error_lines(err) == [
+            f'error: {said}: folder not found ({where}; did you mean '
+            'data/MINE?)'], err
+    rc, out, err = run_tool(base, cwd=str(tmp_path),
+                            first=MODEL_STACK_IMPORT)
+    assert rc == 2 and error_lines(err) == [
+        f'error: data/NCT: folder not found (dataset.data_root of {config}: '
+        f'give the folder as --data-root; {where})'], err
+    assert sorted(os.listdir(tmp_path)) == ['data']
+    script = os.path.join(REPO, 'wsi_workdir', 'scripts',
+                          'extract_mixture_and_out_domain_feats.sh')
+    out = subprocess.run(['sh', script], cwd=REPO, capture_output=True,
+                         text=True, timeout=120,
+                         env=dict(os.environ, DATA=str(tmp_path / 'dat'),
+                                  WORKDIR=str(tmp_path / 'w')))
+    assert out.returncode == 2 and out.stderr.splitlines() == [
+        f'error: {script}: DATA={tmp_path / "dat"}: folder not found (the '
+        'folder that holds NCT, LC25000 and PAIP19; default data)'], \
+        out.stderr
+    assert sorted(os.listdir(tmp_path)) == ['data']
+
+
+def test_own_datas_lists_write_classes_as_the_converters_do(tmp_path):
+    """docs/own_data.md's one-liner wrote ``classes.txt`` as ``fat 0``
+    lines, where the converters write one name a line
+    (``list_files``), the form mmpretrain reads a ``classes`` file in
+    (``mmengine.list_from_file``: ``fat 0`` a class of that name). Run
+    as the doc gives it: classes.txt holds the names, the labelled list
+    each image with its class's index there."""
+    import re
+    import subprocess
+
+    import mmengine
+
+    from _foundation_helpers import REPO
+    from openselfsup.datasets.list_files import read_list_file
+    with open(os.path.join(REPO, 'docs', 'own_data.md')) as f:
+        doc = f.read()
+    [block] = [b for b in re.findall(r'```bash\n(.*?)```', doc, re.S)
+               if 'classes.txt' in b]
+    data = tmp_path / 'data' / 'MINE' / 'data'
+    names = ['fat', 'mucus', 'stroma']
+    for name in names:
+        (data / name).mkdir(parents=True)
+        for i in range(2):
+            (data / name / f'{name}_{i}.png').write_bytes(b'')
+    out = subprocess.run(['bash', '-c', block], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    meta = tmp_path / 'data' / 'MINE' / 'meta'
+    assert (meta / 'classes.txt').read_text() == '\n'.join(names) + '\n'
+    assert mmengine.list_from_file(str(meta / 'classes.txt')) == names
+    labelled = read_list_file(str(meta / 'train_labeled.txt'))
+    assert labelled == [(f'{n}/{n}_{i}.png', names.index(n))
+                        for n in names for i in range(2)], labelled
+    assert [e for e, _ in read_list_file(str(meta / 'train.txt'))] == [
+        e for e, _ in labelled]

@@ -1549,10 +1549,11 @@ def test_several_sets_in_one_process_equal_one_call_each(
         (['--config', _config('nct_test.py'), _config('nct_test.py'),
           '--output', paths.features_path(bad, 'm', 'NCT_test'),
           paths.features_path(bad, 'm', 'NCT_test')], 'given twice'),
+        # (the flag named, r198: it was the list's 'list file not found')
         (triples[:6] + ['--config', _config('lc.py'), '--data-root',
                         str(tmp_path / 'nowhere'), '--output',
                         paths.features_path(bad, 'm', 'LC')],
-         'list file not found'),
+         f'--data-root {tmp_path / "nowhere"}: folder not found'),
         (['--config', _config('nct_train.py'), str(wo_7),
           '--output', paths.features_path(bad, 'a', 'NCT_train'),
           paths.features_path(bad, 'b', 'NCT_train'), '--cfg-options', nct],

@@ -1253,6 +1253,38 @@ def _check_set_split(out: Dict, meta: Dict, config: str,
         f'{what}; {_own_config(name, fits)}{own}')
 
 
+def _check_data_root(cfg, config: str, cfg_options: Optional[dict],
+                     given: Optional[Sequence[str]]) -> None:
+    """Refuse a dataset ``data_root`` folder that is not there, where
+    the list file, joined to it, is not there either, naming where the
+    root was given: ``--data-root data/MIEN: folder not found (...; did
+    you mean data/MINE?)`` (``given``: as :func:`open_list`'s; the
+    ``--cfg-options`` key, or the config). The line was the dataset's
+    ``data/MIEN/meta/train_labeled.txt: list file not found``, which
+    named neither the flag nor the folder."""
+    from ..utils.io import close_entry, missing_note
+    dataset = cfg.get('dataset') or {}
+    root = dataset.get('data_root')
+    ann = dataset.get('ann_file')
+    if not isinstance(root, str) or not root or '://' in root or \
+            os.path.isdir(root) or (isinstance(ann, str) and os.path.exists(
+                os.path.join(root, ann))):
+        return
+    hint = ''
+    if 'dataset.data_root' not in (cfg_options or {}):
+        where = root
+        hint = (f'dataset.data_root of {config}: give the folder as '
+                '--data-root')
+    elif given is None or 'dataset.data_root' in given:
+        where = f'--cfg-options dataset.data_root={root}'
+    else:
+        where = f'--data-root {root}'
+    note = '; '.join(n for n in (hint, missing_note(
+        root, guess=close_entry(root, os.path.isdir, cutoff=0.6))) if n)
+    raise InputError(f'{where}: folder not found'
+                     + (f' ({note})' if note else ''))
+
+
 def _read_list(config: str, cfg_options: Optional[dict], copies: int,
                need_model: bool, check_images: Optional[str],
                given: Optional[Sequence[str]] = None) -> Dict:
@@ -1275,6 +1307,7 @@ def _read_list(config: str, cfg_options: Optional[dict], copies: int,
     # any work; the configs whose types all resolve are taken
     for line in check_extraction_scope(cfg, config):
         print_log(line, logger='current', level=logging.WARNING)
+    _check_data_root(cfg, config, cfg_options, given)
     if check_images is not None:
         cfg.dataset.check = check_images
     # the settings the training pipelines' check refuses (a prob outside

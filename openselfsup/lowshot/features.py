@@ -118,18 +118,20 @@ def _check_name(name: str) -> None:
 
 def _load_array(path: str, what: str, hint: Callable[[], str],
                 others: Callable[[], str] = str,
-                workdir: Optional[str] = None) -> np.ndarray:
+                workdir: Optional[str] = None,
+                first: Callable[[], str] = str) -> np.ndarray:
     """``path`` read by :func:`load_npy`; where it is missing or unreadable,
     one line with the command that makes it, ``hint()``, and ``others()``
     (both called only then: the hint may read the provenance JSONs of the
     model's other sets, and every run loads several sets); where the
     ``workdir`` it lies in is missing and a workdir lies near it, that
     line instead (:func:`~.paths.check_workdir_there`: the command would
-    have written into a misspelt one)."""
+    have written into a misspelt one); ``first()``: what the line says
+    before the command (:func:`_close_model`)."""
     if not os.path.exists(path):
         if workdir is not None:
             paths.check_workdir_there(workdir)
-        raise InputError(f'{what} not found: {path} ('
+        raise InputError(f'{what} not found: {path} ({first()}'
                          f'{way_words("make it with: ", hint())})'
                          + others())
     try:
@@ -146,6 +148,20 @@ def way_words(lead: str, way: str, other: str = '') -> str:
     after ``other``."""
     return f'{other}{way}' if way == no_library_copies() \
         else f'{lead}{way}'
+
+
+def _close_model(workdir: str, model: str) -> str:
+    """``--model cpl: did you mean clp?; `` where ``model`` has no folder
+    of features in ``workdir`` and another model's folder is close to its
+    name, else ``''``: said first in the line of features not found,
+    which named the extraction into the misspelt folder and then every
+    model of the workdir (a long line), without the close one."""
+    from ..utils.io import close_entry
+    folder = os.path.join(workdir, 'extracted_feats', model)
+    if os.path.isdir(folder):
+        return ''
+    guess = close_entry(folder, os.path.isdir, cutoff=0.6, as_name=True)
+    return f'--model {model}: {guess}; ' if guess else ''
 
 
 def _other_models(workdir: str, model: str) -> str:
@@ -317,7 +333,8 @@ def load_features(workdir: str, model: str, name: str) -> FeatureSet:
     fpath = paths.features_path(workdir, model, name)
     feats = _load_array(fpath, 'features',
                         lambda: _hint(name, fpath, workdir, model),
-                        lambda: _other_models(workdir, model), workdir)
+                        lambda: _other_models(workdir, model), workdir,
+                        lambda: _close_model(workdir, model))
     if feats.ndim != 2 or not np.issubdtype(feats.dtype, np.floating) or \
             feats.shape[1] == 0:
         raise InputError(f'{fpath}: features must be a 2-d float array [N, D],'

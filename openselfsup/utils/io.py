@@ -758,11 +758,13 @@ def _close_name(path: str) -> str:
 
 
 def close_entry(path: str, keep: Callable[[str], bool],
-                cutoff: float = 0.85) -> str:
+                cutoff: float = 0.85, as_name: bool = False) -> str:
     """``did you mean <folder>/<name>?`` for the entry of ``path``'s
     folder (but ``path`` itself and hidden ones) that ``keep`` (given its
     path) takes, closest to ``path``'s name (difflib ratio at least
-    ``cutoff``; 0: the closest of those ``keep`` takes), or ``''``."""
+    ``cutoff``; 0: the closest of those ``keep`` takes), or ``''``;
+    ``as_name``: ``did you mean <name>?`` (a ``--model`` named by its
+    folder's name)."""
     import difflib
     folder, name = os.path.split(os.path.normpath(path))
     try:
@@ -772,7 +774,9 @@ def close_entry(path: str, keep: Callable[[str], bool],
     except OSError:  # no such folder, or not readable
         return ''
     close = difflib.get_close_matches(name, names, n=1, cutoff=cutoff)
-    return f'did you mean {os.path.join(folder, close[0])}?' if close else ''
+    if not close:
+        return ''
+    return f'did you mean {close[0] if as_name else os.path.join(folder, close[0])}?'
 
 
 def check_file(path: str, noun: str, flag: str = '',
