@@ -220,15 +220,16 @@ def test_a_wrong_data_root_names_its_flag(tmp_path):
         f'give the folder as --data-root; {where})'], err
     assert sorted(os.listdir(tmp_path)) == ['data']
     script = os.path.join(REPO, 'wsi_workdir', 'scripts',
-                          'extract_mixture_and_out_domain_feats.sh')
-    out = subprocess.run(['sh', script], cwd=REPO, capture_output=True,
-                         text=True, timeout=120,
-                         env=dict(os.environ, DATA=str(tmp_path / 'dat'),
-                                  WORKDIR=str(tmp_path / 'w')))
-    assert out.returncode == 2 and out.stderr.splitlines() == [
-        f'error: {script}: DATA={tmp_path / "dat"}: folder not found (the '
-        'folder that holds NCT, LC25000 and PAIP19; default data)'], \
-        out.stderr
+                          'evaluate_encoder.sh')
+    out = subprocess.run(['sh', script, 'rnd', 'random', str(tmp_path / 'w')],
+                         cwd=REPO, capture_output=True, text=True,
+                         timeout=300, env=dict(
+                             os.environ, DATA=str(tmp_path / 'dat'),
+                             DOMAINS='mixture', MODES='linear'))
+    dat = tmp_path / 'dat'
+    assert out.returncode == 2 and error_lines(out.stderr) == [
+        f'error: --data-root {dat}/LC25000 (DATA={dat}): folder not found'
+        ], out.stderr
     assert sorted(os.listdir(tmp_path)) == ['data']
 
 

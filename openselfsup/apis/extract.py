@@ -1253,6 +1253,11 @@ def _check_set_split(out: Dict, meta: Dict, config: str,
         f'{what}; {_own_config(name, fits)}{own}')
 
 
+#: the environment variable by which a low-shot script says where its
+#: ``--data-root`` came from (``DATA=dat``), for :func:`_check_data_root`
+DATA_ROOT_AS = 'OPENSELFSUP_DATA_ROOT_AS'
+
+
 def _check_data_root(cfg, config: str, cfg_options: Optional[dict],
                      given: Optional[Sequence[str]]) -> None:
     """Refuse a dataset ``data_root`` folder that is not there, where
@@ -1278,7 +1283,10 @@ def _check_data_root(cfg, config: str, cfg_options: Optional[dict],
     elif given is None or 'dataset.data_root' in given:
         where = f'--cfg-options dataset.data_root={root}'
     else:
-        where = f'--data-root {root}'
+        # run by a low-shot script: the setting the root came from
+        # (DATA=dat gave --data-root dat/NCT)
+        script = os.environ.get(DATA_ROOT_AS)
+        where = f'--data-root {root}' + (f' ({script})' if script else '')
     note = '; '.join(n for n in (hint, missing_note(
         root, guess=close_entry(root, os.path.isdir, cutoff=0.6))) if n)
     raise InputError(f'{where}: folder not found'

@@ -211,13 +211,6 @@ extract_models() {
     _opts=${_opts% }                        # ("" when EXTRACT_OPTS is blank)
     # a dataset.data_root in EXTRACT_OPTS wins over $DATA, as it always did
     case " $_opts " in *" dataset.data_root="*) _roots=no ;; *) _roots=yes ;; esac
-    # DATA not there: said as the setting it is (extract.py's line named
-    # its --data-root $DATA/NCT, which the script gave, not the user)
-    if [ "$_roots" = yes ] && [ ! -d "$DATA" ]; then
-        case $DATA in /*) _where= ;; *) _where=", relative to the current folder $(pwd)" ;; esac
-        refuse "DATA=$DATA: folder not found$_where (the folder that" \
-            "holds NCT, LC25000 and PAIP19; default data)"
-    fi
     # each MODEL x NAME becomes "--config C --output O [--data-root D]
     # [--pretrained CHECKPOINT]" (appended to the arguments while the
     # MODEL CHECKPOINT pairs are shifted off the front)
@@ -244,6 +237,10 @@ extract_models() {
     # variable reaches extract.py only)
     (
     export OPENSELFSUP_CFG_OPTIONS_AS="$(cfg_options_as)"
+    # a --data-root of $DATA whose folder is not there: extract.py's line
+    # names the setting it came from (it named the --data-root the script
+    # gave, which the user never typed)
+    if [ "$_roots" = yes ]; then export OPENSELFSUP_DATA_ROOT_AS="DATA=$DATA"; fi
     run $PYTHON -u wsi_workdir/extract.py "$@" \
         $_src $_flag ${_one:+"$_one"} $EXTRACT_MODEL_OPTS ${_reuse:+--reuse} \
         --batch-size "$EXTRACT_BATCH" \
