@@ -776,7 +776,8 @@ def close_entry(path: str, keep: Callable[[str], bool],
     close = difflib.get_close_matches(name, names, n=1, cutoff=cutoff)
     if not close:
         return ''
-    return f'did you mean {close[0] if as_name else os.path.join(folder, close[0])}?'
+    near = close[0] if as_name else os.path.join(folder, close[0])
+    return f'did you mean {near}?'
 
 
 def check_file(path: str, noun: str, flag: str = '',
