@@ -95,6 +95,98 @@ def test_unreadable_image(nct_copy, tmp_path, capfd):
     assert line.endswith(f'({why}); {REPLACE_IMAGE}'), line
 
 
+def _own_folder(root, classes, per_class=5):
+    """A user's own data as docs/own_data.md lays it out: ``root/data/<c>/
+    <c>_<i>.png`` (8 px), ``meta/train.txt`` and ``meta/train_labeled.txt``
+    listing them class by class, labels in that order."""
+    from PIL import Image
+    rows = []
+    for label, name in enumerate(classes):
+        (root / 'data' / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new('RGB', (8, 8), (20 * label, 9 * i, 90)).save(
+                root / 'data' / name / f'{name}_{i}.png')
+            rows.append((f'{name}/{name}_{i}.png', label))
+    (root / 'meta').mkdir()
+    (root / 'meta' / 'train.txt').write_text(
+        ''.join(f'{rel}\n' for rel, _ in rows))
+    (root / 'meta' / 'train_labeled.txt').write_text(
+        ''.join(f'{rel} {label}\n' for rel, label in rows))
+    return rows
+
+
+def test_missing_and_empty_images_are_counted_in_one_line_before_the_log(
+        tmp_path, capfd):
+    """Review r198: a class folder left out of a user's copy (all 5 of
+    its images) and an empty image were found by the dataset's build,
+    after MMEngine's log (395 lines), one entry a run: train.py named the
+    empty file (unreadable), extract.py (its check 'exists') the first
+    missing one. Both now refuse every missing and empty file in one line
+    that counts them and says where they lie, train.py before the runner
+    is built (the data check, nothing logged, no work dir), extract.py
+    before any file is written; the counts compared with a brute-force
+    walk of the list."""
+    mine = tmp_path / 'MINE'
+    classes = ['fat', 'mucus', 'stroma', 'tumour']
+    rows = _own_folder(mine, classes)
+    shutil.rmtree(mine / 'data' / 'mucus')
+    (mine / 'data' / 'fat' / 'fat_3.png').write_bytes(b'')
+    data = mine / 'data'
+    # the reference: each entry looked at on its own
+    missing = [n for n, (rel, _) in enumerate(rows, 1)
+               if not os.path.isfile(data / rel)]
+    empty = [n for n, (rel, _) in enumerate(rows, 1)
+             if os.path.isfile(data / rel) and
+             os.path.getsize(data / rel) == 0]
+    assert len(missing) == 5 and len(empty) == 1
+    lst = mine / 'meta' / 'train.txt'
+
+    def expected(lst):
+        return (
+            f'error: {lst}: {len(missing) + len(empty)} of its {len(rows)} '
+            f'entries name missing or empty images: {len(missing)} missing, '
+            f'all in {data}/mucus/, a folder not found (first: entry '
+            f'{missing[0]}, {data}/{rows[missing[0] - 1][0]}); 1 empty '
+            f'(entry {empty[0]}, {data}/{rows[empty[0] - 1][0]}); restore '
+            'those files, or take their lines out of the list')
+    work = tmp_path / 'w'
+    rc, out, err = run_tool_here(
+        ['tools/train.py', CLP_DEMO, '--work-dir', str(work),
+         '--cfg-options', f'train_dataloader.dataset.data_root={mine}/'],
+        capfd)
+    lines = error_lines(err)
+    assert rc == 2 and lines == [expected(lst)], err[-3000:]
+    assert err.strip() == lines[0] and 'mmengine' not in out, out[-2000:]
+    assert not work.exists()
+    labeled = mine / 'meta' / 'train_labeled.txt'
+    output = tmp_path / 'feats' / 'mine.npy'
+    rc, out, err = run_tool_here(
+        ['wsi_workdir/extract.py', '--config',
+         os.path.join(REPO, 'configs/extraction/nct_test.py'),
+         '--random-init', '--data-root', str(mine), '--output', str(output),
+         '--workers', '0', '--no-progress', '--cfg-options',
+         'dataset.ann_file=meta/train_labeled.txt',
+         f'dataset.classes=[{",".join(classes)}]', 'dataset.num_classes=4',
+         'model.backbone.base_channels=8', 'model.backbone.stem_channels=8',
+         'dataset.pipeline.1.scale=8'], capfd)
+    assert rc == 2 and err.strip() == expected(labeled), err[-3000:]
+    assert not output.parent.exists()
+    # spread over folders: the folders named with their counts; one kind
+    (mine / 'data' / 'fat' / 'fat_3.png').unlink()
+    (mine / 'data' / 'stroma' / 'stroma_1.png').unlink()
+    (mine / 'data' / 'stroma' / 'stroma_2.png').unlink()
+    from openselfsup.datasets import ImageList
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError) as err:
+        ImageList(ann_file=str(lst), data_prefix=str(data))
+    assert str(err.value) == (
+        f'{lst}: 8 of its 20 entries name missing images, in 3 folders: '
+        f'{data}/mucus/, a folder not found (5), {data}/stroma/ (2), '
+        f'{data}/fat/ (1) (first: entry 4, {data}/fat/fat_3.png); '
+        'restore those files, or take their lines out of the list'), \
+        str(err.value)
+
+
 @pytest.mark.slow
 def test_corrupt_image_data_named_at_decode_time(nct_copy, tmp_path,
                                                   capfd):

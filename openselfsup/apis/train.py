@@ -1208,6 +1208,32 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
             from ..datasets.synthetic.ownership import check_finished
             for what, there, _, _ in paths:
                 check_finished(there, f'{key}.{what} in {cfg.filename}')
+            if type_name(node.get('type')) == 'ImageList' and \
+                    ann_read == 'list':
+                _check_listed_images(node, path)
+
+
+def _check_listed_images(node: dict, path: str) -> None:
+    """Refuse an ``ImageList`` config ``node`` (its list at ``path``,
+    there) whose listed image files are missing or empty, all counted in
+    one line, as the dataset refuses them when built
+    (:func:`~openselfsup.datasets.list_files.check_listed_files`, the same
+    function): that was after MMEngine's log (some 300 lines), and named
+    the first entry alone. A stat per entry, no file opened (the header
+    check, which opens each, stays with the dataset). Not where its image
+    check is ``'none'`` (the images are read by the first step), nor a
+    list the reader refuses (the dataset says why when built)."""
+    from ..datasets.data_files import list_image_root
+    from ..datasets.list_files import check_listed_files, read_list_file
+    root = list_image_root(node)
+    if node.get('check', 'header') not in ('exists', 'header') or \
+            root is None:
+        return
+    try:
+        entries = read_list_file(path)
+    except (InputError, OSError):
+        return
+    check_listed_files(root, entries, path)
 
 
 #: what a dataset reads its ``ann_file`` as (``datasets.data_files.

@@ -58,6 +58,26 @@ def classes_file(classes: Any, data_root: str = '') -> Optional[str]:
     return os.path.join(data_root, classes)
 
 
+def list_image_root(node: dict) -> Optional[str]:
+    """The folder an ``ImageList`` config ``node`` joins its list's
+    entries to (the dataset's ``img_prefix``), as mmpretrain's and
+    MMEngine's ``BaseDataset`` make it: a string ``data_prefix`` with its
+    ``~`` expanded (a dict's ``img_path`` as given), joined to a
+    ``data_root`` when relative (``''`` and ``''``: the current
+    directory, ``''``). None for a value the dataset refuses or a URL."""
+    root = node.get('data_root') or ''
+    prefix = node.get('data_prefix', '')
+    if isinstance(prefix, str):
+        prefix = os.path.expanduser(prefix)
+    elif isinstance(prefix, dict):
+        prefix = prefix.get('img_path', '')
+    if not isinstance(root, str) or not isinstance(prefix, str) or \
+            '://' in root or '://' in prefix:
+        return None
+    return os.path.join(root, prefix) if root and \
+        not os.path.isabs(prefix) else prefix
+
+
 #: ``data_prefix`` keys whose folder a dataset type of this project reads
 #: every sample from when built (each sample a file directly under it)
 _PREFIX_FOLDERS = {'CaptionedImages': 'img_path',

@@ -21,19 +21,12 @@ from ..classes import (DOMAIN_CLASSES, NCT_CLASSES, held_out_words,
 from ..registry import DATASETS
 from ..utils import InputError, first_line
 from ..utils.once import Once
-from .list_files import (CheckedIndices, ListEntry,  # noqa: F401
-                         read_list_file)  # (ListEntry re-exported)
+from .list_files import (REPLACE_IMAGE, CheckedIndices,  # noqa: F401
+                         ListEntry, check_listed_files,
+                         read_list_file)  # (ListEntry, REPLACE_IMAGE
+# re-exported)
 from .prepare import (check_list_releases, entry_nct_classes,
                       first_nct_entry, nct_list_said, own_folder)
-
-
-#: the way out of an image of a list that does not open or decode
-#: (:func:`check_images`, :meth:`NamesUndecodableImages.prepare_data`); how
-#: a training run it stopped continues is the runner's to say
-#: (:class:`UnreadableImage`): at the build no run has started, and
-#: extraction has no ``--resume``
-REPLACE_IMAGE = ('replace it with a readable copy, or take its line out of '
-                 'the list')
 
 
 class UnreadableImage(InputError):
@@ -83,30 +76,33 @@ def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
         root (str): directory the relative paths are relative to.
         entries: output of :func:`read_list_file`.
         list_path (str): the list file, for the error message.
-        mode (str): ``'none'``, ``'exists'`` (file present) or ``'header'``
-            (file present and PIL can read its header).
+        mode (str): ``'none'``, ``'exists'`` (file present and not
+            empty) or ``'header'`` (that, and PIL can read its header).
 
     Raises:
-        InputError: naming the list file, the line and the image.
+        InputError: naming the list file, the line and the image; files
+            missing or empty, all counted in one line
+            (:func:`~.list_files.check_listed_files`).
     """
     if mode == 'none':
         return
     if mode not in ('exists', 'header'):
         raise ValueError(f'check mode must be none|exists|header, got {mode}')
+    # every file missing or empty counted in one line first (a stat per
+    # entry: the training data check runs the same before the runner)
+    check_listed_files(root, entries, list_path)
+    if mode != 'header':
+        return
     for lineno, (rel, _) in enumerate(entries, 1):
         full = os.path.join(root, rel)
-        if not os.path.isfile(full):
-            raise InputError(f'{list_path}: entry {lineno} names a missing '
-                             f'image {full}')
-        if mode == 'header':
-            try:
-                with Image.open(full) as im:
-                    im.size  # noqa: B018  (reads the header)
-            except Exception as exc:  # PIL raises several types
-                raise InputError(
-                    f'{list_path}: entry {lineno} names an unreadable image '
-                    f'{full} ({first_line(exc, with_type=True)}); '
-                    f'{REPLACE_IMAGE}') from None
+        try:
+            with Image.open(full) as im:
+                im.size  # noqa: B018  (reads the header)
+        except Exception as exc:  # PIL raises several types
+            raise InputError(
+                f'{list_path}: entry {lineno} names an unreadable image '
+                f'{full} ({first_line(exc, with_type=True)}); '
+                f'{REPLACE_IMAGE}') from None
 
 
 def _decode_problem(path: str) -> Optional[str]:
