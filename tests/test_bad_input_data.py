@@ -934,7 +934,7 @@ def test_an_entry_is_read_in_the_form_its_image_is_opened(tmp_path):
     own = 'mine/normal/b.png'
     for rel in (f'{NONORM}/LYM/0001.png', f'{NONORM}/ADI/0002.png', own):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_bytes(b'')
+        (tmp_path / rel).write_bytes(b'x')
     kwargs = dict(data_prefix=str(tmp_path), num_classes=9, check='exists')
     meta = tmp_path / 'meta'
     meta.mkdir()
@@ -991,7 +991,7 @@ def test_the_release_folder_may_be_the_data_root_s(tmp_path, monkeypatch):
     for path in (release / 'LYM' / '0001.png', release / 'ADI' / '0002.png',
                  own, tmp_path / 'mine' / 'TUM' / 'a.png'):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b'')
+        path.write_bytes(b'x')
     built = functools.partial(_list_built, tmp_path / 'meta')
 
     entries = ['LYM/0001.png', 'ADI/0002.png', str(own)]
@@ -1041,7 +1041,7 @@ def test_bare_names_are_judged_by_their_own_folders_and_the_release_s(
         paths += [tmp_path / 'home' / root / n for n in ('a.png', 'b.png')]
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b'')
+        path.write_bytes(b'x')
     built = functools.partial(_list_built, tmp_path / 'meta')
 
     bare = ['a.png', 'b.png']

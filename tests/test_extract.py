@@ -2467,6 +2467,85 @@ def test_own_class_folders_of_an_nct_class_name_are_not_nct_images(
         assert first_nct_entry(entries) == line, text
 
 
+def test_own_class_folders_named_as_none_of_the_configs_are_refused(
+        synthetic_root, weights, tmp_path, capsys):
+    """Review r198: a user's own labelled list in class folders ``fat/``,
+    ``mucus/``, ... extracted with ``configs/extraction/nct_train.py``
+    (NCT's classes) was written as ``NCT_train`` of a workdir, its labels
+    read as NCT's BACK, ADI, ... without a word (a list of 9 classes was
+    caught nowhere). Refused now where every entry lies in a class folder
+    of its own and no folder is named as a config class (case aside),
+    nothing written; with the list's classes given as the line says, the
+    set is written outside a workdir. The decision compared with one made
+    by hand for each list, through the dataset that reads it."""
+    from PIL import Image
+
+    from openselfsup.datasets import ImageList
+    from openselfsup.utils import InputError
+    mine = tmp_path / 'MINE'
+    own = ['fat', 'mucus', 'stroma', 'tumour', 'a', 'b', 'c', 'd', 'e']
+    for name in own:
+        (mine / 'data' / name).mkdir(parents=True)
+        Image.new('RGB', (8, 8), (9, 90, 200)).save(
+            mine / 'data' / name / 'x.png')
+    (mine / 'data' / 'TUM').mkdir()
+    Image.new('RGB', (8, 8)).save(mine / 'data' / 'TUM' / 'x.png')
+    (mine / 'data' / '0').mkdir()
+    Image.new('RGB', (8, 8)).save(mine / 'data' / '0' / 'x.png')
+    (mine / 'meta').mkdir()
+    nct = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
+    cases = {  # folders and labels of each list -> refused with NCT's
+        # classes, decided by hand
+        'four': ([(f, i) for i, f in enumerate(own[:4])], True),
+        'nine': ([(f, i) for i, f in enumerate(own)], True),  # 9 classes
+        'tum': ([('fat', 0), ('TUM', 1)], False),  # an NCT class folder
+        'digits': ([('fat', 0), ('0', 1)], False),  # a label's number
+        'mixed': ([('fat', 0), ('fat', 1), ('mucus', 2)], False),
+        'one': ([('fat', 0)], False),  # a single folder
+    }
+    for name, (rows, refused) in cases.items():
+        lst = mine / 'meta' / f'{name}.txt'
+        lst.write_text(''.join(f'{f}/x.png {label}\n' for f, label in rows))
+        try:
+            ImageList(ann_file=str(lst), data_prefix=str(mine / 'data'),
+                      classes=nct, require_labels=True)
+            got = False
+        except InputError as exc:
+            got = 'class folder of its own' in str(exc)
+        assert got == refused, (name, got)
+    # the commands: refused in a workdir, written outside with the classes
+    out = tmp_path / 'w' / 'extracted_feats' / 'mine' / 'NCT_train.npy'
+    ckpt = str(tmp_path / 'b.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    base = ['--config', _config('nct_train.py'), '--pretrained', ckpt,
+            '--workers', '0', '--no-progress', '--cfg-options',
+            f'dataset.data_root={mine}', 'dataset.ann_file=meta/nine.txt',
+            *[f'{k}={v}' for k, v in _options(str(tmp_path), 'x').items()
+              if k != 'dataset.data_root']]
+    code, err = _run_cli(capsys, base + ['--output', str(out)])
+    lst = mine / 'meta' / 'nine.txt'
+    assert code == 2 and err == (
+        f'error: {lst}: every entry lies in a class folder of its own, '
+        'fat/ (0), mucus/ (1), stroma/ (2), tumour/ (3), a/ (4), b/ (5), '
+        'c/ (6), d/ (7), e/ (8), and none is named as a class the config '
+        'lists (BACK, ADI, DEB, LYM, MUC, MUS, NORM, STR, TUM; case aside):'
+        ' its labels would be read as those classes; give the list\'s '
+        'classes, label 0 first, in the dataset\'s classes key and their '
+        'count in num_classes (extract.py: --cfg-options '
+        "'dataset.classes=[fat,mucus,stroma,tumour,a,b,c,d,e]' "
+        'dataset.num_classes=9), and write features of your own classes '
+        'to an --output outside a workdir\'s extracted_feats/ '
+        '(docs/own_data.md)'), err
+    assert not (tmp_path / 'w').exists()
+    elsewhere = tmp_path / 'own' / 'mine.npy'
+    code, err = _run_cli(capsys, base + [
+        'dataset.classes=[fat,mucus,stroma,tumour,a,b,c,d,e]',
+        'dataset.num_classes=9', '--output', str(elsewhere)])
+    assert code == 0 and elsewhere.is_file(), err
+    assert np.load(tmp_path / 'own' / 'mine_labels.npy').tolist() == \
+        list(range(9))
+
+
 def test_an_own_data_encoder_from_nct_weights_is_judged_by_them(
         synthetic_root, weights, tmp_path, capsys):
     """A run on a user's own data (``MINE/meta/train.txt``) from NCT

@@ -164,6 +164,70 @@ def check_label_folders(entries: Sequence[ListEntry],
                 f'class {folder} (label {found}); the list numbers the '
                 f'classes in another order than {", ".join(classes)} '
                 + tail)
+    check_own_class_folders(entries, classes, list_path)
+
+
+#: the class folders :func:`check_own_class_folders` names, the others
+#: counted
+_OWN_FOLDERS_NAMED = 9
+
+
+def check_own_class_folders(entries: Sequence[ListEntry],
+                            classes: Sequence[str], list_path: str) -> None:
+    """Refuse a labelled list laid out in class folders of its own, none
+    of which is named as a class of ``classes`` (the config's), in any
+    case: its labels would be read as those classes (review r198: a
+    user's ``fat/``, ``tumour/``, ... extracted with
+    ``configs/extraction/nct_train.py`` was written as NCT's ``ADI``,
+    ``BACK``, ..., and as ``NCT_train`` of a workdir its 9 classes were
+    scored as NCT's). The rest of :func:`check_label_folders`: where some
+    folder is named as a class, that check reads the labels by it.
+
+    A class layout is read where every entry is labelled and lies in a
+    folder (:func:`~.prepare.own_folder`, the folder the image lies in
+    directly: the one the order check reads), at least two folders in
+    all, each holding one label. Not judged: folders named by numbers
+    (PAIP19's ``<slide>/<label>/``), a folder holding several labels (a
+    slide's, a flat ``images/``), bare file names.
+
+    Raises:
+        InputError: naming the list, its folders with their labels, the
+            config's classes and the keys that name the list's classes.
+    """
+    folders: dict = {}
+    for rel, label in entries:
+        folder = own_folder(rel)
+        if label is None or not folder or folder.isdigit():
+            return
+        folders.setdefault(folder, set()).add(label)
+    if len(folders) < 2 or any(len(labels) > 1
+                               for labels in folders.values()):
+        return
+    wanted = {str(name).lower() for name in classes}
+    if any(folder.lower() in wanted for folder in folders):
+        return
+    order = sorted(folders, key=lambda f: (min(folders[f]), f))
+    shown = ', '.join(f'{f}/ ({min(folders[f])})'
+                      for f in order[:_OWN_FOLDERS_NAMED])
+    more = len(order) - _OWN_FOLDERS_NAMED
+    if more > 0:
+        shown += f' and {more} more'
+    # the value to give, where each label 0..K-1 has one folder
+    by_label = {min(folders[f]): f for f in order}
+    value = ''
+    if sorted(by_label) == list(range(len(order))):
+        names = ','.join(by_label[i] for i in range(len(order)))
+        value = (f" (extract.py: --cfg-options 'dataset.classes=[{names}]' "
+                 f'dataset.num_classes={len(order)})')
+    raise InputError(
+        f'{list_path}: every entry lies in a class folder of its own, '
+        f'{shown}, and none is named as a class the config lists '
+        f'({", ".join(map(str, classes))}; case aside): its labels would '
+        'be read as those classes; give the list\'s classes, label 0 '
+        'first, in the dataset\'s classes key and their count in '
+        f'num_classes{value}, and write features of your own classes to '
+        'an --output outside a workdir\'s extracted_feats/ '
+        '(docs/own_data.md)')
 
 
 #: the lists :func:`check_held_out_folders` warned of (once a process)
