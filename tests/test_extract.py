@@ -1933,6 +1933,100 @@ write_outputs(dict(out=output_paths(paths.features_path(
         0, 1, 1]
 
 
+def test_replacing_a_set_of_another_encoder_is_said(
+        synthetic_root, weights, tmp_path, capsys):
+    """Review r198: extract.py writing over an --output extracted from
+    another checkpoint replaced it without a word (the mismatch showed
+    only in summarize.py's 'Left out: 12 result(s)'). One warning line on
+    stderr now names the old set's encoder and the new one; not refused;
+    the same encoder extracted again, or a new output, says nothing."""
+    ckpt = str(tmp_path / 'b.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    other = {k: v + 1 if v.is_floating_point() else v
+             for k, v in weights.items()}
+    ckpt2 = str(tmp_path / 'c.pth')
+    torch.save({'state_dict': other}, ckpt2)
+    out = str(tmp_path / 'own' / 'x.npy')
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+
+    def run(*encoder):
+        code, err = _run_cli(capsys, [
+            '--config', _config('nct_test.py'), *encoder, '--output', out,
+            '--workers', '0', '--no-progress', '--cfg-options', *opts])
+        assert code == 0, err
+        with open(str(tmp_path / 'own' / 'x.json')) as f:
+            return err, json.load(f)
+    err, first = run('--pretrained', ckpt)
+    assert 'warning' not in err, err
+    err, first = run('--pretrained', ckpt)  # the same weights: no word
+    assert 'warning' not in err, err
+    err, second = run('--pretrained', ckpt2)
+    assert err.splitlines() == [
+        f'warning: {out}: replacing the set of {os.path.abspath(ckpt)} '
+        f'(SHA-256 {first["checkpoint_sha256"][:12]}) (written '
+        f'{first["date"]}) with features of {os.path.abspath(ckpt2)} '
+        f'(SHA-256 {second["checkpoint_sha256"][:12]})'], err
+    assert first['checkpoint_sha256'] != second['checkpoint_sha256']
+    err, third = run('--random-init')
+    assert err.startswith(f'warning: {out}: replacing the set of ') and \
+        err.endswith(' with features of random init (seed 0)') and \
+        len(err.splitlines()) == 1, err
+
+
+def test_two_writers_of_one_output_outside_a_workdir_take_turns(
+        tmp_path, monkeypatch):
+    """Review r198: a set outside a workdir was written without the lock
+    a workdir's set takes, and its four files are moved in one rename at
+    a time: a second run writing the same --output between two of the
+    first's renames left the first's features beside the second's labels
+    (here: the second run starts once the first has moved its labels in,
+    and is given 5 s to finish). With the lock the second waits for the
+    first's whole set, and the set on disk is one run's."""
+    import threading
+
+    from openselfsup.apis.extract import output_paths, write_outputs
+    from openselfsup.utils import array_sha1, io
+    out = output_paths(str(tmp_path / 'own' / 'x.npy'))
+    assert not out['shared']
+
+    def args(run):
+        labels = np.full(3, run, dtype=np.int64)
+        feats = np.full((3, 2), run, dtype=np.float32)
+        return (dict(out=out, labels=labels,
+                     meta=dict(paths=['a', 'b', 'c'], list_file=f'{run}')),
+                feats, dict(run=run, features_sha1=array_sha1(feats),
+                            labels_sha1=array_sha1(labels)))
+    moved = io._move_in
+    second_done = threading.Event()
+    errors = []
+
+    def second():
+        try:
+            write_outputs(*args(2))
+        except Exception as exc:  # noqa: BLE001  (said by the test)
+            errors.append(exc)
+        second_done.set()
+    started = []
+
+    def move_in(tmp, path, **kw):
+        moved(tmp, path, **kw)
+        if threading.current_thread() is threading.main_thread() and \
+                not started:  # the first run, after its first rename
+            started.append(threading.Thread(target=second))
+            started[0].start()
+            second_done.wait(5)
+    monkeypatch.setattr(io, '_move_in', move_in)
+    write_outputs(*args(1))
+    started[0].join(60)
+    assert not errors and second_done.is_set(), errors
+    with open(out['provenance']) as f:
+        run = json.load(f)['run']
+    assert np.load(out['labels']).tolist() == [run] * 3
+    assert np.load(out['features']).tolist() == [[run] * 2] * 3
+    with open(out['meta']) as f:
+        assert json.load(f)['list_file'] == str(run)
+
+
 def test_non_finite_rows_are_named_by_the_source_row():
     """One check (utils.check_finite) for extracted and imported
     features (and the low-shot loader's: test_lowshot_cli): the first bad

@@ -108,7 +108,9 @@ def parse_args(argv):
                         'and provenance go beside it (or to the workdir '
                         'layout under extracted_feats/); an existing file '
                         'that extract.py or import_features.py did not '
-                        'write is refused, never replaced')
+                        'write is refused, never replaced; a set of '
+                        'another encoder is replaced with a warning line '
+                        'naming both')
     parser.add_argument('--data-root', nargs='+', action='extend',
                         default=None,
                         help='dataset.data_root of each --config, in order '

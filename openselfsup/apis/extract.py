@@ -91,6 +91,7 @@ from ..utils import (InputError, array_sha1, cfg_options_here,
                      is_number, json_object_or_none, library_version,
                      load_json, locked, save_set, settings_refused)
 from ..utils.checkpoint_files import random_init_words
+from ..utils.errors import say
 from ..utils.device import resolve_device
 from ..utils.io import to_jsonable
 
@@ -1642,21 +1643,61 @@ def write_outputs(listing: Dict, features: np.ndarray,
     old files, never features without their provenance (which a reader
     would take as imported features of no known encoder).
 
-    Labels and meta shared by the models of a workdir are checked again
-    (:func:`_check_shared`) in turn with every other writer of them
-    (:func:`~openselfsup.utils.locked`): a run of another list into the
-    same workdir that started before these files were there and wrote
-    them meanwhile is refused here, instead of replacing the labels under
-    its features."""
+    Every set is written in turn with every other writer of it
+    (:func:`~openselfsup.utils.locked` on its labels file): two runs
+    writing one ``--output`` at once each moved their four files in one
+    after the other, and could leave the features of one beside the
+    provenance of the other (the renames of a set are atomic one by
+    one, not together); outside a workdir that lock was not taken
+    (review r198). Labels and meta shared by the models of a workdir
+    are checked again (:func:`_check_shared`) under it: a run of another
+    list into the same workdir that started before these files were
+    there and wrote them meanwhile is refused here, instead of replacing
+    the labels under its features. A set of another encoder replaced is
+    said in a warning (:func:`replaced_set_note`)."""
     out = listing['out']
     files = {out['labels']: listing['labels'], out['meta']: listing['meta'],
              out['features']: features, out['provenance']: provenance}
-    if not out['shared']:
-        save_set(files)
-        return
     with locked(out['labels']):
-        _check_shared(out, listing['meta'], listing['labels'])
+        if out['shared']:
+            _check_shared(out, listing['meta'], listing['labels'])
+        note = replaced_set_note(out, provenance)
         save_set(files)
+    if note:  # one line on stderr, in one write (utils.errors.say)
+        say(f'warning: {note}')
+
+
+def replaced_set_note(out: Dict, provenance: Dict) -> Optional[str]:
+    """The line that says a set of outputs ``out`` (:func:`output_paths`)
+    about to be written with ``provenance`` replaces one of another
+    encoder (:func:`~openselfsup.lowshot.features.provenance_encoder`:
+    the weights' SHA-256, the seeded random initialisation, a library
+    model; imported features), naming the old one, when it was written,
+    and the new one; None where nothing is there, or the old set is of
+    the same encoder (extracted again). Not refused: extracting again
+    from another checkpoint is legitimate, but it went without a word,
+    and the workdir's results of the old set were found only later,
+    left out of ``summarize.py`` (review r198)."""
+    from ..lowshot.features import provenance_encoder
+    old = json_object_or_none(out['provenance']) \
+        if os.path.isfile(out['provenance']) else None
+    if old is None:
+        return None
+    was, now = provenance_encoder(old), provenance_encoder(provenance)
+    if (was or now) is None or was and now and was[0] == now[0]:
+        return None  # the same encoder, or imported features both
+
+    def words(prov, found) -> str:
+        return found[1] if found else str(
+            prov.get('checkpoint_kind') or 'features of no recorded encoder')
+    date = old.get('date')
+    results = '; results of the old set in this workdir no longer match ' \
+        'it (summarize.py leaves them out until they are run again)' \
+        if out['shared'] else ''
+    return (f'{out["features"]}: replacing the set of {words(old, was)}'
+            + (f' (written {date})' if date else '') +
+            f' with {"features of " if now else ""}'
+            f'{words(provenance, now)}{results}')
 
 
 def other_images_notes(records: Sequence[Dict]) -> List[str]:
