@@ -1082,8 +1082,10 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
     built (:func:`~openselfsup.config.check_model_files`: an open_clip
     tower's ``pretrained``, a text encoder's ``path``, a backbone's
     ``checkpoint``), found when the model was built, after those lines.
-    Images, patches, feature files and list contents are checked when
-    the datasets are built.
+    The image files an ``ImageList``'s list names are looked for too
+    (missing or empty, all counted in one line: :func:`_check_listed_images`);
+    their headers, patches, feature files and the other list contents are
+    checked when the datasets are built.
 
     Raises:
         InputError: naming the missing path and the config key, or the
