@@ -697,7 +697,7 @@ def test_an_interrupted_generator_and_the_next_command_say_what_to_rerun(
         read_list_file(str(lst))
     assert str(err.value) == f'{lst}: list file not found: {said}'
     cfg = Config(dict(train_dataloader=dict(dataset=dict(
-        type='ImageList', data_root=str(nct),
+        type='ImageList', data_root=str(nct), data_prefix='data',
         ann_file='meta/train_labeled.txt'))))
     with pytest.raises(InputError) as err:
         check_dataset_paths(cfg, ['train_dataloader'])
@@ -760,7 +760,7 @@ def test_a_folder_stopped_before_its_marker_is_not_read_as_whole(
     assert str(err.value) == said
     (tmp_path / 'cfg.py').write_text('')  # the config's file, named
     cfg = Config(dict(train_dataloader=dict(dataset=dict(
-        type='ImageList', data_root=str(nct) + '/',
+        type='ImageList', data_root=str(nct) + '/', data_prefix='data',
         ann_file='meta/train_labeled.txt'))),
         filename=str(tmp_path / 'cfg.py'))
     with pytest.raises(InputError) as err:
