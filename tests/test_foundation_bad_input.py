@@ -10216,6 +10216,7 @@ def test_the_data_check_resolves_each_datasets_paths_once(tmp_path,
     from openselfsup.datasets import data_files
     root = tmp_path / 'root'
     (root / 'imgs').mkdir(parents=True)
+    (root / 'imgs' / 'b0.png').write_bytes(b'x')  # the check stats it
     (root / 'list.txt').write_text('b0.png 0\n')
     node = dict(type='ImageList', data_root=str(root), ann_file='list.txt',
                 data_prefix='imgs/')
