@@ -309,7 +309,10 @@ def read_resumed(path: str) -> dict:
     not read, objects that are not allow-listed read as placeholders:
     ``tensors_only``), which the launchers' check reads the same way
     before the refusals its meta decides
-    (:func:`~openselfsup.config.check_resume_meta`), as the run does: a
+    (:func:`~openselfsup.config.check_resume_meta`), as the run does,
+    where its pickle is of a protocol torch's weights-only reader refuses
+    (``WEIGHTS_ONLY_PROTOCOLS``: the check reads other files without
+    torch): a
     file refused here (a pickle torch cannot read) got the meta's line
     from the check and this one from the run. Imports torch.
 
