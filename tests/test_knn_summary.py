@@ -253,6 +253,40 @@ def test_one_models_seeds_from_two_checkouts_are_one_model(tmp_path):
         summarize(paths[:2] + [twice], tmp_path / 'twice')
 
 
+def test_two_clones_models_of_other_attribute_text_are_named_apart(
+        tmp_path):
+    """Review r199: two clones' configs of one file name record one model
+    SHA-1 by the mark, but clone b's attribute file holds other text
+    (another ``model_files_sha1``): two models, each of two seeds. Their
+    rows, means included, are named by the configs' paths (as before the
+    SHA-1 left out where the files lie), not one label for both; two
+    clones' results of the same text still read alike."""
+    config = {c: str(tmp_path / c / 'configs/demo/hlss_demo.py')
+              for c in 'ab'}
+    text = {'a': {'model.heads.patch.attributes': 'f' * 40},
+            'b': {'model.heads.patch.attributes': 'e' * 40}}
+
+    def labels(clones, output):
+        paths = [write(tmp_path, f'knn_{output}_{c}{s}.json', result(
+            [0.5 + 0.1 * s] * 6, config[c], seed=s,
+            model_files_sha1=text[t])) for c, t, seeds in clones
+            for s in seeds]
+        summarize(paths, tmp_path / output)
+        rows = json.loads((tmp_path / f'{output}.json').read_text())['rows']
+        return [(r['model'], r.get('seed'), r.get('seeds')) for r in rows]
+    named = {c: os.path.splitext(os.path.relpath(config[c]))[0]
+             for c in 'ab'}
+    assert labels([('a', 'a', (0, 1)), ('b', 'b', (0, 1))], 'other') == [
+        (named['a'], 0, None), (named['a'], 1, None),
+        (named['a'], None, [0, 1]),
+        (named['b'], 0, None), (named['b'], 1, None),
+        (named['b'], None, [0, 1])]
+    assert labels([('a', 'a', (0, 1)), ('b', 'a', (2, 3))], 'same') == [
+        ('hlss_demo', 0, None), ('hlss_demo', 1, None),
+        ('hlss_demo', 2, None), ('hlss_demo', 3, None),
+        ('hlss_demo', None, [0, 1, 2, 3])]
+
+
 def test_a_result_of_the_mark_on_every_file_is_its_models(tmp_path):
     """Review r193's leftover: main's code of 26461db2 to 3a7a20e6 gave
     every local file a model section named by the mark (a ``model_name``

@@ -556,8 +556,11 @@ def _model_labels(records: Sequence[dict],
     """Each result's model as the table names it: its config's name; its
     config's path (without ``.py``) where configs of one file name in
     two folders are summarised whose results are not of one model (two
-    clones' configs of one model, one SHA-1, are named alike: their rows
-    were told apart by their paths only); and, where one config's
+    clones' configs of one model, one SHA-1 and the same contents of the
+    files it names, :func:`_model_key`, are named alike: their rows were
+    told apart by their paths only; a model whose attribute files hold
+    other text in one clone is another, though its SHA-1 by the mark is
+    the same); and, where one config's
     baselines are of two models (``--cfg-options``, another file it
     names), the first characters of each one's model config SHA-1
     (``model_sha1s``, per result: as this version records it,
@@ -568,7 +571,7 @@ def _model_labels(records: Sequence[dict],
     # a result links its config to its model: the configs of a name that
     # are linked, through models shared, read as one
     linked = linked_classes([{('config', r['config'])} | (
-        {('model', sha1)} if sha1 else set())
+        {('model', _model_key(r, sha1))} if sha1 else set())
         for r, sha1 in zip(records, model_sha1s)])
     configs: Dict[str, set] = {}
     for name, c in zip(names, linked):
