@@ -287,6 +287,30 @@ def test_two_clones_models_of_other_attribute_text_are_named_apart(
         ('hlss_demo', None, [0, 1, 2, 3])]
 
 
+def test_a_model_without_a_worked_out_key_is_labelled_by_this_form(
+        tmp_path):
+    """Review r199: where no result of a model gives this form's SHA-1
+    from its settings (the paper config, every HLSS checkpoint), its label
+    took the least ``model_config_sha1`` of all, an older result's SHA-1
+    with the paths ('0...') before a newer one's by the mark ('m...'),
+    though docs/hlss.md says the table's SHA-1 is this form's. The newer
+    one's labels both, in either order."""
+    from openselfsup.apis.knn import same_model_sha1s
+    config = '/a/configs/demo/hlss_demo.py'
+    old = result([0.5] * 6, config, seed=0, model_sha1='0' * 40)
+    new = result([0.6] * 6, config, seed=1, model_sha1='m' * 40,
+                 model_config_sha1_with_paths='0' * 40)
+    other = result([0.7] * 6, config, seed=2, model_sha1='z' * 40)
+    assert same_model_sha1s([old, new]) == ['m' * 40] * 2
+    assert same_model_sha1s([new, old]) == ['m' * 40] * 2
+    paths = [write(tmp_path, f'knn_{i}.json', r)
+             for i, r in enumerate([old, new, other])]
+    summarize(paths, tmp_path / 'summary')
+    rows = json.loads((tmp_path / 'summary.json').read_text())['rows']
+    assert [r['model'] for r in rows] == [
+        'hlss_demo (model mmmmmmmm)'] * 3 + ['hlss_demo (model zzzzzzzz)']
+
+
 def test_a_result_of_the_mark_on_every_file_is_its_models(tmp_path):
     """Review r193's leftover: main's code of 26461db2 to 3a7a20e6 gave
     every local file a model section named by the mark (a ``model_name``

@@ -192,13 +192,22 @@ def same_model_sha1s(records: Sequence[dict]) -> List[Optional[str]]:
     file the section named by the mark, and a later one). Each model's
     SHA-1 is one of its results' whatever their order: the least of this
     version's form (:func:`located_model_sha1`) where one gives it, else
-    the least ``model_config_sha1``, else the least
+    the least ``model_config_sha1`` of a result that records
+    :data:`MODEL_SHA1_WITH_PATHS` apart (this form's), else the least
+    of the others' (a result of before: its SHA-1 with the paths; of a
+    section that names no attribute file: both forms one) and the
     :data:`MODEL_SHA1_WITH_PATHS`; None for a result that records none.
     What the attribute files hold is compared apart
     (``model_files_sha1``)."""
     forms = []
     for r in records:
-        mine = {(0, located_model_sha1(r)), (1, r.get('model_config_sha1')),
+        # a model_config_sha1 is of this form where the result records
+        # the one with the paths apart; else it is the one with the paths
+        # (written before) or the model names no attribute file (the two
+        # forms one: no result of its class records the other apart)
+        ours = bool(r.get(MODEL_SHA1_WITH_PATHS))
+        mine = {(0, located_model_sha1(r)),
+                (1 if ours else 2, r.get('model_config_sha1')),
                 (2, r.get(MODEL_SHA1_WITH_PATHS))}
         forms.append({(rank, v) for rank, v in mine
                       if isinstance(v, str) and v})
