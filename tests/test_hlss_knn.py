@@ -4146,3 +4146,36 @@ def test_results_of_one_model_from_two_checkouts_are_summarised_as_one(
     assert labels == {f'hlss_rn50w8_synthetic (model {marked[:8]})',
                       'hlss_rn50w8_synthetic (model '
                       f'{other["model_config_sha1"][:8]})'}, labels
+
+
+def test_settings_that_do_not_give_the_sha1_back_give_no_worked_out_key():
+    """Review r199: ``knn.located_model_sha1`` works out this form's
+    SHA-1 only from settings whose section, read back, has the SHA-1 the
+    result records. Two records do not round-trip: the paper HLSS
+    config's (its ``model_cfg=dict()``, an empty dict, has no key in the
+    settings) and the demo HLSS checkpoint's (its SHA-1 is of the section
+    built with text-tower stand-ins, its settings the config's own); both
+    get none, in this form and as written before (the SHA-1 with the
+    paths its ``model_config_sha1``). The demo's baseline, whose settings
+    do give its SHA-1 back, gets its recorded one (by the mark)."""
+    pytest.importorskip('open_clip')
+    from openselfsup.apis.knn import (MODEL_SHA1_WITH_PATHS,
+                                      located_model_sha1, model_record)
+    from openselfsup.config import load_config
+    paper = os.path.join(ROOT, 'configs/hlss/hlss_clip-rn50_b32p_opensrh.py')
+    demo = os.path.join(ROOT, 'configs/demo/hlss_rn50w8_synthetic.py')
+
+    def records(config, weights_loaded):
+        m = model_record(load_config(config), weights_loaded)
+        assert m.sha1 != m.sha1_with_paths  # both name attribute files
+        return m, [dict(model_config_sha1=m.sha1, model_settings=m.flat,
+                        **{MODEL_SHA1_WITH_PATHS: m.sha1_with_paths}),
+                   dict(model_config_sha1=m.sha1_with_paths,
+                        model_settings=m.flat)]
+    for config, weights_loaded in ((paper, False), (demo, True)):
+        m, both = records(config, weights_loaded)
+        assert bool(m.stand_ins) == weights_loaded
+        assert [located_model_sha1(r) for r in both] == [None, None], \
+            config
+    m, both = records(demo, False)
+    assert [located_model_sha1(r) for r in both] == [m.sha1, m.sha1]
