@@ -1766,7 +1766,8 @@ def test_features_are_compared_by_their_resolved_extraction_settings(
     cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
               'were extracted with another model (model_sha1 mmmmmmmmmmmm '
               'vs nnnnnnnnnnnn, both from /c/nct.py with no such '
-              '--cfg-options: the file changed in between)')
+              "--cfg-options: the file or this project's model digest "
+              'changed in between)')
     # a side written before the digests: its literal options, as before
     provenance('NCT_test', options={'dataset.pipeline.1.scale': 32})
     cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,

@@ -741,9 +741,12 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
                 detail = f'image size {sizes}'
             elif spelt[0] != spelt[1]:
                 detail = f'{spelt[0]} vs {spelt[1]}'
-            else:  # the config file edited in between
+            else:  # the config file edited in between, or the digest
+                # this project takes of it (h322: an HLSS checkpoint's
+                # model_sha1 gives its attribute files by the mark)
                 detail = (f'{field} {x[:12]} vs {y[:12]}, both from '
-                          f'{spelt[0]}: the file changed in between')
+                          f'{spelt[0]}: the file or this project\'s '
+                          f'{words} digest changed in between')
             return (f'were extracted with another {words} ({detail}); '
                     'extract one of them again with the config and '
                     '--cfg-options of the other')
