@@ -641,11 +641,14 @@ WRITTEN_FILE_ARGUMENTS = ('json_trace_path', 'out_file_path')
 #: ``embeddings_file``, an open_clip tower's and a backbone's
 #: ``pretrained``, a timm or HIPT backbone's and a ``Pretrained``
 #: ``init_cfg``'s ``checkpoint``, a text encoder's model folder ``path``
-#: (:data:`MODEL_FILES`). Any other value of that section is a setting,
-#: wherever the current directory holds a file of its name
-#: (:func:`reads_a_file`)
+#: (:data:`MODEL_FILES`); and mmpretrain's, which a ``type`` resolves to
+#: too: ``TIMMBackbone``'s ``checkpoint_path``, ``CLIPGenerator``'s
+#: ``tokenizer_path``, ``VQAGenerationHead``'s ``answer_list_path``. Any
+#: other value of that section is a setting, wherever the current
+#: directory holds a file of its name (:func:`reads_a_file`)
 MODEL_FILE_ARGUMENTS = ('attributes', 'embeddings_file', 'pretrained',
-                        'checkpoint', 'path')
+                        'checkpoint', 'path', 'checkpoint_path',
+                        'tokenizer_path', 'answer_list_path')
 
 
 def reads_a_file(where: str) -> bool:
