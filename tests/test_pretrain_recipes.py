@@ -924,7 +924,7 @@ def test_grouped_view_backward_ops(dtype):
     ``set_materialize_grads(False)``). Forward: the statistics (float32:
     ``var_mean``; bfloat16: the float32 mean, its rounding and the
     ``var_mean`` of the input less it, 6 ops where the mean square less
-    the rounding squared took 10), scale, shift, the output's
+    the rounding squared took 12), scale, shift, the output's
     multiply-add: 7 and 12 ops (before h323 8 and 19, ``promote_types``
     a dispatched op of its own). ``dx`` is laid out as the input,
     contiguous and channels-last (the float32 one is the multiply-add's

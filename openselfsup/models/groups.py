@@ -243,10 +243,12 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
       ``var_mean``, bfloat16 and float16 4.5e-8 to 6.8e-8 on the CPU
       (``python -m benchmarks.grad_precision --ghost-bn-variance``; not
       measured on a GPU, whose float32 ``var_mean`` sums otherwise), in
-      6 small ops a layer call where that took 10. On the CPU, at the CLP
-      shape, each output and gradient is as close to a float64 reference
-      as the per-group calls' at mean / std 0.5 to 300 (bf16: output
-      1.7e-3, input gradient 2.3-2.4e-3, weight gradient 1.6-2.9e-3
+      6 ops a layer call where that took 12 (three of them, the
+      mean, the difference and the ``var_mean``, read the
+      activation). On the CPU, at the CLP shape, each output and
+      gradient is as close to a float64 reference as the per-group
+      calls' at mean / std 0.5 to 300 (bf16: output 1.7e-3, input
+      gradient 2.3-2.4e-3, weight gradient 1.6-2.9e-3
       against the per-group calls' 1.3-1.9e-3; ``tests/test_pretrain_recipes``,
       ``test_ghost_bn_paths_against_float64_reference``).
 
@@ -523,7 +525,7 @@ def _low_precision_variance(xg: torch.Tensor, mean: torch.Tensor) -> tuple:
     more than a factor 2 from ``low``, it biased the bfloat16 running
     variance by 6.6e-4 (relative, against float64) at mean / std 0.5.
     (Before h323 the mean square of the temporary less ``(mean -
-    low)^2``, clamped at 0: four small ops more.) Returns the variance,
+    low)^2``, clamped at 0: five ops more.) Returns the variance,
     ``low`` and ``mean - low`` (the backward's centring: not made again
     there)."""
     centred, low, rounding = _centred(xg, mean, exact=True)
