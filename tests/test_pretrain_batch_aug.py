@@ -4838,3 +4838,33 @@ def test_the_batched_preprocessor_is_spelled_for_the_models_scope():
             registry.build(dict(plain))
         built = registry.build(dict(pre))
     assert type(built) is BatchAugSelfSupDataPreprocessor
+
+
+def test_channels_last_reaches_a_scoped_batched_preprocessor():
+    """With ``channels_last=True`` on the batched path under
+    ``default_scope = 'mmpretrain'`` (the CLP demo, its project types of
+    the views given the project's scope), the batched preprocessor the
+    fast path writes, ``'openselfsup.BatchAugSelfSupDataPreprocessor'``,
+    is told to return channels-last views: the one MMEngine's build in
+    that scope makes (the reference) has ``channels_last`` True (review
+    r201: with the class known by a ``type`` starting with
+    ``'BatchAug'``, the scoped name was not, and its views stayed in the
+    default memory format, silently)."""
+    from mmpretrain.registry import MODELS
+
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.models.data_preprocessors import (
+        BatchAugSelfSupDataPreprocessor)
+    cfg = Config.fromfile(CLP_DEMO)
+    cfg.default_scope = 'mmpretrain'
+    views = cfg.train_dataloader.dataset.pipeline[1].transforms[0]
+    views[2].transforms[0].type = 'openselfsup.HueWrapColorJitter'
+    views[3].type = 'openselfsup.PillowGrayscale'
+    cfg.merge_from_dict(dict(augment_on='device', channels_last=True))
+    apply_fast_path(cfg, cuda=False)
+    pre = cfg.model.data_preprocessor
+    assert pre['type'] == 'openselfsup.BatchAugSelfSupDataPreprocessor'
+    with MODELS.switch_scope_and_registry('mmpretrain') as registry:
+        built = registry.build(dict(pre))
+    assert type(built) is BatchAugSelfSupDataPreprocessor
+    assert built.channels_last is True
