@@ -649,6 +649,39 @@ def batched_views_config(cfg, note: List[str],
                 'the training device; data-loader workers only decode')
 
 
+def check_views(cfg, batched: bool, types: bool = True) -> Optional[dict]:
+    """The views of training config ``cfg`` judged as the run makes them,
+    the one sequence of :func:`apply_fast_path` and of the launchers'
+    check (``train._check_views_given``): every type of the views found
+    (:func:`check_view_types`; ``types=False``: the caller judged them,
+    the launch check's torch-free per-image path), then on the per-image
+    path (``batched=False``) a batched preprocessor of the config's own
+    (:func:`check_given_batched_views`), on the batched one the pipeline
+    split and the batched preprocessor made (:func:`batched_views`) and,
+    with ``reuse_batch_memory``, the collate it keeps
+    (:func:`check_reused_batch_memory`).
+
+    Returns:
+        dict | None: :func:`batched_views`' result on the batched path,
+        else None.
+
+    Raises:
+        InputError: the first refusal of those, in that order.
+    """
+    # a type the build of the views does not find: the same line on both
+    # view paths
+    if types:
+        check_view_types(cfg)
+    if not batched:  # a batched preprocessor of the config's own
+        check_given_batched_views(cfg)
+        return None
+    views = batched_views(cfg)
+    if cfg.get('reuse_batch_memory', False):
+        check_reused_batch_memory(views.get(
+            'collate_fn', cfg.train_dataloader.get('collate_fn')))
+    return views
+
+
 def check_reused_batch_memory(collate: Any) -> None:
     """Refuse ``reuse_batch_memory`` for the training loader's collate
     setting ``collate`` (as the batched views leave it:
@@ -842,15 +875,7 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
                       'decoded images into reused shared memory', batched)
         _project_runner_only(cfg, 'reuse_batch_memory', "MMEngine's Runner "
                              'builds a plain data loader')
-    # a type the build of the views does not find: the same line on both
-    # view paths
-    check_view_types(cfg)
-    if not batched:  # a batched preprocessor of the config's own
-        check_given_batched_views(cfg)
-    views = batched_views(cfg) if batched else None
-    if views is not None and reuse:
-        check_reused_batch_memory(views.get(
-            'collate_fn', cfg.train_dataloader.get('collate_fn')))
+    views = check_views(cfg, batched)
     if amp == 'auto':
         amp = 'bfloat16' if cuda else 'off'
     if amp != 'off' and not cuda:

@@ -60,10 +60,8 @@ from ..utils.checkpoint_files import (WEIGHTS_ONLY_PROTOCOLS, MetaUnread,
 from ..utils.console import to_log_file
 from ..utils.errors import say
 from ..utils.launcher import launcher_env, port_taken_line
-from .fast_path import (apply_fast_path, batched_views,
-                        check_fast_path_values, check_given_batched_views,
-                        check_reused_batch_memory, check_view_types,
-                        fast_path_warnings, float32_block)
+from .fast_path import (apply_fast_path, check_fast_path_values,
+                        check_views, fast_path_warnings, float32_block)
 
 
 def check_gpu_count(requested: int) -> None:
@@ -2465,16 +2463,11 @@ def _check_views_given(cfg: Config) -> None:
     keeps (:func:`~openselfsup.apis.fast_path.check_reused_batch_memory`);
     each imports the model stack. ``'auto'`` is the device path on the
     launchers' GPUs and the per-image one without: the started processes
-    judge it (the shipped configs' check stays torch-free)."""
+    judge it (the shipped configs' check stays torch-free). The sequence
+    is :func:`~openselfsup.apis.fast_path.check_views`, the run's own."""
     augment = cfg.get('augment_on', 'cpu')
-    if augment == 'cpu':
-        check_given_batched_views(cfg)
-    elif augment == 'device':
-        check_view_types(cfg)
-        views = batched_views(cfg)
-        if cfg.get('reuse_batch_memory', False):
-            check_reused_batch_memory(views.get(
-                'collate_fn', cfg.train_dataloader.get('collate_fn')))
+    if augment in ('cpu', 'device'):  # apply_fast_path's own sequence
+        check_views(cfg, augment == 'device', types=augment == 'device')
 
 
 def check_launch(config: str, cfg_options: Optional[dict] = None,
