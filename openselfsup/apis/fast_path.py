@@ -536,12 +536,52 @@ def _project_type(name: str, registry: str, scope: str) -> str:
     ``'mmpretrain'``, whose registries hold the project's as children),
     else as it is (a scope that reaches neither: the scope check's to
     refuse). Imports the model stack."""
+    from ..config import PROJECT_SCOPE
+    return _spelled_for(dict(type=name), registry, PROJECT_SCOPE, scope)
+
+
+def _spelled_for(node: dict, registry: str, found: str, scope: str,
+                 called_on: str = 'mmengine') -> Any:
+    """The ``type`` of the config dict ``node`` spelled so that a build in
+    ``scope`` finds the class a build in ``found`` finds
+    (:func:`~openselfsup.config.built_class`, on ``called_on``'s
+    registry): as it is where it does, else its name plain, else with
+    the project's scope or one of the OpenMMLab scopes it builds on; as
+    it is where none does (or ``found`` finds nothing: the refusals'
+    then). Imports the model stack."""
     from ..config import PROJECT_SCOPE, built_class
-    ours = built_class(dict(type=name), registry, PROJECT_SCOPE)
-    for spelled in (name, f'{PROJECT_SCOPE}.{name}'):
-        if built_class(dict(type=spelled), registry, scope) is ours:
+    kind = node.get('type')
+    ours = built_class(node, registry, found, called_on)
+    if not isinstance(kind, str) or ours is None or built_class(
+            node, registry, scope, called_on) is ours:
+        return kind
+    name = kind.rsplit('.', 1)[-1]
+    for spelled in (name, *(f'{s}.{name}' for s in (
+            PROJECT_SCOPE, 'mmpretrain', 'mmcv', 'mmengine'))):
+        if built_class(dict(node, type=spelled), registry, scope,
+                       called_on) is ours:
             return spelled
-    return name
+    return kind
+
+
+def _views_for(views: list, found: str, scope: str) -> list:
+    """The view pipelines ``views`` (of :func:`train_views`, their types
+    judged where the dataset builds them, ``found``:
+    :func:`pipeline_scope`) with each type, nested ones too, spelled so
+    that the batched preprocessor's build in ``scope`` (the model's)
+    knows the same transform (:func:`_spelled_for`): review r201, the
+    dataset in ``_scope_='openselfsup'`` under ``default_scope =
+    'mmpretrain'``, where ``'HueWrapColorJitter'`` passed the check and
+    the model's build refused it. Imports the model stack."""
+    from ..config import config_dicts
+    views = copy.deepcopy(views)
+    if found == scope:
+        return views
+    for _, node in config_dicts(views):
+        if isinstance(node.get('type'), str):
+            node['type'] = _spelled_for(node, 'TRANSFORMS', found, scope,
+                                        'mmpretrain')
+    return views
 
 
 def batched_views(cfg) -> dict:
@@ -583,21 +623,26 @@ def batched_views(cfg) -> dict:
                          "augment_on='cpu'")
     # spelled so that the model's build finds it in its scope (under
     # 'mmpretrain' the plain name stopped the run on KeyError)
-    new = dict(old, type=_project_type(
-        _PREPROCESSORS[kind], 'MODELS', build_scope(old, build_scope(
-            cfg.get('model'), checked_scope(cfg)))), non_blocking=True)
+    built_in = build_scope(old, build_scope(cfg.get('model'),
+                                            checked_scope(cfg)))
+    new = dict(old, type=_project_type(_PREPROCESSORS[kind], 'MODELS',
+                                       built_in), non_blocking=True)
+    # the views' types as the preprocessor's build knows them: the class
+    # the dataset's scope found (they were judged there)
+    given_views = _views_for(views, pipeline_scope(cfg), built_in)
     if _PREPROCESSORS[kind] == 'BatchAugSelfSupDataPreprocessor':
         # one pipeline for every view (made in one pass), else one per view
         # in MultiView's order: the distinct pipelines were given before,
         # which num_views=[2, 2] (views A, A, B, B) made 2 pipelines for 4
         # views, refused when the model was built
         same = all(v == views[0] for v in views)
-        new.update(views=views[0] if same else views, num_views=num_views)
+        new.update(views=given_views[0] if same else given_views,
+                   num_views=num_views)
     else:
         if num_views != 1:
             raise InputError('augment_on: a classifier takes one view, the '
                              f'pipeline makes {num_views}')
-        new.update(views=views[0])
+        new.update(views=given_views[0])
     # build once here so that a transform without a batched version fails
     # now, with one line, not at the first iteration; each distinct view
     # pipeline once, its warnings held back: the model's data preprocessor
