@@ -4905,6 +4905,34 @@ def test_views_judged_in_the_datasets_scope_train_batched(synthetic_root,
     torch.testing.assert_close(got, want, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize('settings', [
+    dict(type='RandomFlip', prob=[0.5]),
+    dict(type='Resize', scale=(float('inf'), 64), keep_ratio=True)],
+    ids=['flip-prob-list', 'resize-uncapped'])
+def test_a_scoped_transforms_settings_are_judged_as_its_class(settings):
+    """The settings of a view transform spelled with a scope
+    (``'mmcv.RandomFlip'``, which MMEngine's build resolves to the plain
+    name's class) are judged as the plain spelling's: the same line
+    (the reference: the plain spelling's own; the type quoted as
+    spelled where the line quotes it), not one for a transform
+    of no known kind (review r201: ``mmcv.RandomFlip(prob=[0.5])`` was
+    'not a probability in [0, 1]', an uncapped ``mmcv.Resize`` edge 'not
+    finite')."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.utils import InputError
+    said = []
+    for kind in (settings['type'], 'mmcv.' + settings['type']):
+        with pytest.raises(InputError) as refused:
+            BatchAugment([dict(settings, type=kind)], 'views',
+                         scope='openselfsup')
+        said.append(str(refused.value))
+    # the type named as spelled where the line quotes it (no batched
+    # version), else the same line
+    plain = settings['type']
+    assert said[1] in (said[0], said[0].replace(f"'{plain}'",
+                                                f"'mmcv.{plain}'"))
+
+
 def test_channels_last_reaches_a_scoped_batched_preprocessor():
     """With ``channels_last=True`` on the batched path under
     ``default_scope = 'mmpretrain'`` (the CLP demo, its project types of

@@ -1881,8 +1881,11 @@ def build_op(t: Dict, where: str, scope: Optional[str] = None) -> _Op:
     line where both paths refuse it (:func:`check_settings`), where the
     batched op would not follow it, or where the per-image transform
     refuses it (:func:`_built_per_image`)."""
-    check_settings(t, where)
     kind = transform_type(t, scope)
+    # judged as the class it builds ('mmcv.RandomFlip' is RandomFlip: its
+    # prob list was judged as any transform's, review r201); a type it
+    # finds nothing for as spelled
+    check_settings(t if kind is None else dict(t, type=kind), where)
     op = _build_op(t, where, kind, scope)
     if kind == 'RandomApply':
         # its transform is checked as built, its prob by _prob; its own
