@@ -2586,23 +2586,39 @@ def test_own_class_folders_named_as_none_of_the_configs_are_refused(
     Image.new('RGB', (8, 8)).save(mine / 'data' / 'TUM' / 'x.png')
     (mine / 'data' / '0').mkdir()
     Image.new('RGB', (8, 8)).save(mine / 'data' / '0' / 'x.png')
+    for name in ('TCGA-01', 'TCGA-02', 'TCGA-03', 'BACK', 'ADI'):
+        (mine / 'data' / name).mkdir()
+        Image.new('RGB', (8, 8)).save(mine / 'data' / name / 'x.png')
     (mine / 'meta').mkdir()
     nct = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
     cases = {  # folders and labels of each list -> refused with NCT's
-        # classes, decided by hand
+        # classes (or the classes given), decided by hand
         'four': ([(f, i) for i, f in enumerate(own[:4])], True),
         'nine': ([(f, i) for i, f in enumerate(own)], True),  # 9 classes
         'tum': ([('fat', 0), ('TUM', 1)], False),  # an NCT class folder
         'digits': ([('fat', 0), ('0', 1)], False),  # a label's number
         'mixed': ([('fat', 0), ('fat', 1), ('mucus', 2)], False),
         'one': ([('fat', 0)], False),  # a single folder
+        # review r204: valid lists the first rule refused: slide ids of
+        # one label each, and NCT's folders under display names
+        'slides': ([('TCGA-01', 0), ('TCGA-02', 1), ('TCGA-03', 2)], False,
+                   ('normal', 'viable_tumor', 'non_viable_tumor')),
+        'display': ([('BACK', 0), ('ADI', 1)], False,
+                    ('background', 'adipose')),
+        # more folders than the classes given: not a class layout
+        'more': ([(f, i) for i, f in enumerate(own[:4])], False,
+                 ('x', 'y', 'z')),
+        # own names of the classes' count, none an id or NCT's: refused
+        'own3': ([(f, i) for i, f in enumerate(own[:3])], True,
+                 ('normal', 'viable_tumor', 'non_viable_tumor')),
     }
-    for name, (rows, refused) in cases.items():
+    for name, (rows, refused, *given) in cases.items():
         lst = mine / 'meta' / f'{name}.txt'
         lst.write_text(''.join(f'{f}/x.png {label}\n' for f, label in rows))
         try:
             ImageList(ann_file=str(lst), data_prefix=str(mine / 'data'),
-                      classes=nct, require_labels=True)
+                      classes=given[0] if given else nct,
+                      require_labels=True)
             got = False
         except InputError as exc:
             got = 'class folder of its own' in str(exc)

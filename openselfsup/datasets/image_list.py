@@ -172,6 +172,19 @@ def check_label_folders(entries: Sequence[ListEntry],
 _OWN_FOLDERS_NAMED = 9
 
 
+def _ids_of_one_pattern(names) -> bool:
+    """Whether every name of ``names`` is an id of one pattern: one prefix
+    (none too) and a number, ``TCGA-01``, ``TCGA-02`` or ``3``, ``17``
+    (:func:`check_own_class_folders` leaves such folders unjudged)."""
+    stems = set()
+    for name in names:
+        stem = name.rstrip('0123456789')
+        if stem == name:
+            return False
+        stems.add(stem)
+    return len(stems) == 1
+
+
 def check_own_class_folders(entries: Sequence[ListEntry],
                             classes: Sequence[str], list_path: str) -> None:
     """Refuse a labelled list laid out in class folders of its own, none
@@ -186,9 +199,17 @@ def check_own_class_folders(entries: Sequence[ListEntry],
     A class layout is read where every entry is labelled and lies in a
     folder (:func:`~.prepare.own_folder`, the folder the image lies in
     directly: the one the order check reads), at least two folders in
-    all, each holding one label. Not judged: folders named by numbers
-    (PAIP19's ``<slide>/<label>/``), a folder holding several labels (a
-    slide's, a flat ``images/``), bare file names.
+    all, each holding one label and each label in one folder (labels
+    onto folders one to one), no more folders than the config has
+    classes. Not judged (review r204: the first two were refused, valid
+    lists): folders named as ids of one pattern, a common prefix and a
+    number (slides or patients, ``TCGA-01/``, ``TCGA-02/``, one label
+    each; digits alone, PAIP19's ``<slide>/<label>/``); folders of which
+    one is an NCT class folder (:data:`~openselfsup.classes.NCT_CLASSES`,
+    case aside: NCT's own ``BACK/``, ``ADI/`` under display names such as
+    ``background``, ``adipose`` in ``classes``); a folder holding several
+    labels, or a label in several folders (a slide's, a flat
+    ``images/``); bare file names.
 
     Raises:
         InputError: naming the list, its folders with their labels, the
@@ -200,10 +221,15 @@ def check_own_class_folders(entries: Sequence[ListEntry],
         if label is None or not folder or folder.isdigit():
             return
         folders.setdefault(folder, set()).add(label)
-    if len(folders) < 2 or any(len(labels) > 1
-                               for labels in folders.values()):
+    if len(folders) < 2 or len(folders) > len(classes) or any(
+            len(labels) > 1 for labels in folders.values()):
         return
-    wanted = {str(name).lower() for name in classes}
+    if len({min(labels) for labels in folders.values()}) < len(folders):
+        return  # a label in several folders: not one folder a class
+    if _ids_of_one_pattern(folders):
+        return  # slide or patient ids (TCGA-01/, TCGA-02/, ...)
+    wanted = {str(name).lower() for name in classes} | {
+        name.lower() for name in NCT_CLASSES}  # NCT's folders, any names
     if any(folder.lower() in wanted for folder in folders):
         return
     order = sorted(folders, key=lambda f: (min(folders[f]), f))
