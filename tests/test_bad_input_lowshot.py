@@ -2130,7 +2130,6 @@ def test_features_not_found_name_the_models_there(wd, capsys, tmp_path):
               f"{root}: clp (clp: an encoder of all classes; sweep.py "
               "--model_template '{model}' tests it on every novel class)")
     other = str(tmp_path / 'elsewhere')
-    os.mkdir(other)  # (one not there, beside wd: 'no such workdir', r198)
     cli_fails(META, near_args(other, '--model', 'clp', num_task=10), capsys,
               str(tmp_path), f'; {other} holds no features of any model '
               '(--workdir?)')

@@ -102,6 +102,32 @@ def test_a_misspelt_workdir_is_named_with_those_beside_it(tmp_path):
                                                       'real']
 
 
+def test_a_first_run_beside_another_workdir_keeps_the_make_it_advice(
+        tmp_path):
+    """Review r204: a first run's ``--workdir wsi_workdir/workdir/mine``
+    (a new workdir, its name close to none) beside ``demo`` was refused
+    as a misspelt workdir (``no such workdir ...; workdirs beside it:
+    demo``), and lost the reader's own line that says how to make what it
+    reads. That line is kept, the workdirs beside it at its end."""
+    root = tmp_path / 'wsi_workdir' / 'workdir'
+    (root / 'demo' / 'results').mkdir(parents=True)
+    mine = 'wsi_workdir/workdir/mine'
+    for args, said in (
+            (['distributed_meta_test.py', '--task', 'near', '--model',
+              'clp', '--num_shots', '1'],
+             ('features not found: ', 'make it with: ', 'extract.py')),
+            (['summarize.py'], ('no results directory; run ',))):
+        rc, out, err = run_tool(
+            ['wsi_workdir/' + args[0], *args[1:], '--workdir', mine],
+            cwd=str(tmp_path), first=MODEL_STACK_IMPORT)
+        lines = error_lines(err)
+        assert rc == 2 and len(lines) == 1, (args, err)
+        assert 'no such workdir' not in lines[0], lines
+        assert all(w in lines[0] for w in said), lines
+        assert lines[0].endswith('; workdirs beside it: demo'), lines
+    assert sorted(p.name for p in root.iterdir()) == ['demo']
+
+
 def test_the_helps_say_where_the_commands_write():
     """generate_task.py and dict_construction.py never said where they
     write; each --help now names the file its example writes, as the

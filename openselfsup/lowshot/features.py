@@ -124,16 +124,18 @@ def _load_array(path: str, what: str, hint: Callable[[], str],
     one line with the command that makes it, ``hint()``, and ``others()``
     (both called only then: the hint may read the provenance JSONs of the
     model's other sets, and every run loads several sets); where the
-    ``workdir`` it lies in is missing and a workdir lies near it, that
-    line instead (:func:`~.paths.check_workdir_there`: the command would
-    have written into a misspelt one); ``first()``: what the line says
+    ``workdir`` it lies in is missing, its name close to a folder beside
+    it, that line instead (:func:`~.paths.check_workdir_there`: the
+    command would have written into a misspelt one), else the workdirs
+    beside it at the end (:func:`~.paths.workdirs_beside_note`); ``first()``: what the line says
     before the command (:func:`_close_model`)."""
     if not os.path.exists(path):
         if workdir is not None:
             paths.check_workdir_there(workdir)
         raise InputError(f'{what} not found: {path} ({first()}'
                          f'{way_words("make it with: ", hint())})'
-                         + others())
+                         + others() + (paths.workdirs_beside_note(workdir)
+                                       if workdir is not None else ''))
     try:
         return load_npy(path, what)
     except InputError as exc:

@@ -33,7 +33,7 @@ NAME is one of :data:`FEATURE_NAMES`. ``model`` is a name such as ``clp``,
 """
 import os
 import shlex
-from typing import Optional
+from typing import List, Optional
 
 # the toolkit's names of the checkout's scripts in printed commands
 from ..utils.io import from_root, read_from_root, script  # noqa: F401
@@ -163,42 +163,63 @@ WORKDIR_FOLDERS = ('extracted_feats', 'tasks', 'dictionaries', 'results',
                    'ablation_results')
 
 
-def missing_workdir(workdir: str) -> str:
-    """The line for a ``--workdir`` that does not exist where a command
-    reads it, where a workdir lies near it: the folder beside it closest
-    to its name (``did you mean wsi_workdir/workdir/demo?`` for
-    ``.../dmeo``, :func:`~openselfsup.utils.io.close_entry`) and the
-    workdirs beside it (folders holding one of :data:`WORKDIR_FOLDERS`),
-    so that a misspelt one is not answered with the commands that would
-    write into the typo; ``''`` where it exists, or nothing lies near it
-    (the reader's own line then says how to make what it reads)."""
-    from ..utils.io import close_entry, missing_note
+def workdirs_beside(workdir: str) -> List[str]:
+    """The workdirs (folders holding one of :data:`WORKDIR_FOLDERS`)
+    beside a ``workdir`` that does not exist, sorted; ``[]`` where it
+    exists or its parent cannot be listed."""
     if not workdir or os.path.isdir(workdir):
-        return ''
+        return []
     parent = os.path.dirname(os.path.normpath(workdir)) or '.'
     try:
-        beside = sorted(d for d in os.listdir(parent) if any(
+        return sorted(d for d in os.listdir(parent) if any(
             os.path.isdir(os.path.join(parent, d, sub))
             for sub in WORKDIR_FOLDERS))
     except OSError:  # no such parent either
-        beside = []
-    guess = close_entry(workdir, os.path.isdir, cutoff=0.6)
-    if not beside and not guess:
+        return []
+
+
+def workdirs_beside_note(workdir: str) -> str:
+    """``'; workdirs beside it: a, b'`` (five, then ``...``) for a
+    ``workdir`` that does not exist with workdirs beside it
+    (:func:`workdirs_beside`), for the end of a reader's own line; ``''``
+    otherwise."""
+    beside = workdirs_beside(workdir)
+    if not beside:
         return ''
-    note = '; '.join(n for n in (missing_note(workdir, guess=guess),) if n)
     more = ', ...' if len(beside) > 5 else ''
+    return f'; workdirs beside it: {", ".join(beside[:5])}{more}'
+
+
+def missing_workdir(workdir: str) -> str:
+    """The line for a ``--workdir`` that does not exist where a command
+    reads it, whose name is close to a folder beside it: that folder
+    (``did you mean wsi_workdir/workdir/demo?`` for ``.../dmeo``,
+    :func:`~openselfsup.utils.io.close_entry`) and the workdirs beside it,
+    so that a misspelt one is not answered with the commands that would
+    write into the typo; ``''`` where it exists or no folder's name is
+    close (review r204: any workdir beside it made the line, and a first
+    run into ``workdir/mine`` beside ``workdir/demo`` lost the reader's
+    own line, which says how to make what it reads; that line ends with
+    :func:`workdirs_beside_note` instead)."""
+    from ..utils.io import close_entry, missing_note
+    if not workdir or os.path.isdir(workdir):
+        return ''
+    guess = close_entry(workdir, os.path.isdir, cutoff=0.6)
+    if not guess:
+        return ''
+    note = missing_note(workdir, guess=guess)
     return (f'--workdir {workdir}: no such workdir'
             + (f' ({note})' if note else '')
-            + (f'; workdirs beside it: {", ".join(beside[:5])}{more}'
-               if beside else ''))
+            + workdirs_beside_note(workdir))
 
 
 def check_workdir_there(workdir: str) -> None:
-    """Refuse a ``--workdir`` that does not exist with
-    :func:`missing_workdir`'s line, where it has one.
+    """Refuse a ``--workdir`` that does not exist, its name close to a
+    folder beside it, with :func:`missing_workdir`'s line.
 
     Raises:
-        InputError: ``workdir`` is missing and a workdir lies near it.
+        InputError: ``workdir`` is missing and a folder of a close name
+            lies beside it.
     """
     line = missing_workdir(workdir)
     if line:

@@ -280,7 +280,8 @@ def load_results(results_dir: str, ablation: bool = False,
         paths.check_workdir_there(workdir)  # a misspelt --workdir
         raise InputError(f'{results_dir}: no results directory; run '
                          f'{run()} first{apart}'
-                         + paths.workdir_nearby(workdir, name, name))
+                         + paths.workdir_nearby(workdir, name, name)
+                         + paths.workdirs_beside_note(workdir))
     files = sorted(glob.glob(os.path.join(results_dir, '**', '*.json'),
                              recursive=True))
     if not files:
