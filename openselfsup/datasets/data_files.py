@@ -58,24 +58,35 @@ def classes_file(classes: Any, data_root: str = '') -> Optional[str]:
     return os.path.join(data_root, classes)
 
 
+def list_image_prefix(node: dict) -> Tuple[Any, str]:
+    """An ``ImageList`` config ``node``'s image folder as given and the
+    key it is at: a string ``data_prefix`` with its ``~`` expanded, as
+    mmpretrain's ``BaseDataset`` expands it, or a dict's ``img_path`` as
+    given (``data_prefix.img_path``; ``''`` where it has none); the one
+    reading of :func:`list_image_root` and :func:`_read_paths`."""
+    prefix = node.get('data_prefix', '')
+    if isinstance(prefix, str):
+        return os.path.expanduser(prefix), 'data_prefix'
+    if isinstance(prefix, dict):
+        return prefix.get('img_path', ''), 'data_prefix.img_path'
+    return prefix, 'data_prefix'
+
+
 def list_image_root(node: dict) -> Optional[str]:
     """The folder an ``ImageList`` config ``node`` joins its list's
     entries to (the dataset's ``img_prefix``), as mmpretrain's and
-    MMEngine's ``BaseDataset`` make it: a string ``data_prefix`` with its
-    ``~`` expanded (a dict's ``img_path`` as given), joined to a
-    ``data_root`` when relative (``''`` and ``''``: the current
-    directory, ``''``). None for a value the dataset refuses or a URL."""
+    MMEngine's ``BaseDataset`` make it: :func:`list_image_prefix` joined
+    to a ``data_root`` when relative
+    (:func:`~openselfsup.config.prefix_folder`); an empty one (or a dict
+    without ``img_path``) is the ``data_root`` itself (``''``: the
+    current directory). None for a value the dataset refuses or a
+    URL."""
     root = node.get('data_root') or ''
-    prefix = node.get('data_prefix', '')
-    if isinstance(prefix, str):
-        prefix = os.path.expanduser(prefix)
-    elif isinstance(prefix, dict):
-        prefix = prefix.get('img_path', '')
+    prefix = list_image_prefix(node)[0]
     if not isinstance(root, str) or not isinstance(prefix, str) or \
-            '://' in root or '://' in prefix:
+            '://' in root:
         return None
-    return os.path.join(root, prefix) if root and \
-        not os.path.isabs(prefix) else prefix
+    return prefix_folder(prefix, root) if prefix else root
 
 
 #: ``data_prefix`` keys whose folder a dataset type of this project reads
@@ -137,12 +148,7 @@ def _read_paths(kind: str, node: dict) -> List[Tuple[str, str, str, str]]:
         # (the images of 'none' are read by the first step); a list of
         # absolute paths does not read it (apis.train._absolute_list)
         ann_read = 'list'
-        prefix = node.get('data_prefix', '')
-        key = 'data_prefix'
-        if isinstance(prefix, str):
-            prefix = os.path.expanduser(prefix)
-        elif isinstance(prefix, dict):
-            prefix, key = prefix.get('img_path'), 'data_prefix.img_path'
+        prefix, key = list_image_prefix(node)
         folder = prefix_folder(prefix, root)
         if folder:
             out.append((key, folder, 'folder', ''))
