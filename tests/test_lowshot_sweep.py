@@ -1427,3 +1427,70 @@ def test_judging_a_result_reads_no_input_file_again(tmp_path,
     assert reads == []
     current, left_out = report.workdir_results(wd)
     assert len(current) == 2 and not left_out and reads
+
+
+def test_a_sweep_reuses_no_result_that_records_fewer_inputs(tmp_path,
+                                                             capsys):
+    """A result is reused only where it records every input the sweep
+    reads for it now, with a digest (``reusable_result``'s precondition:
+    ``changed_inputs`` judges only what a result records), is well formed
+    (``files`` a dict of records: else computed again, not a crash). The
+    reference: which settings the meta-test runs for (``evaluate``'s
+    calls) after each edit of a result, one at a time."""
+    from openselfsup.lowshot import sweep as sweep_mod
+    from openselfsup.utils import run_cli
+    wd = make_workdir(str(tmp_path / 'w'), model='clp', dim=16)
+    cli = _sweep_cli().main
+    flags = ['--model', 'clp', '--task', 'mixture', '--shots', '1',
+             '--clfs', 'Ridge', '--modes', 'linear', 'latent_aug',
+             '--num_task', '4', '--workdir', wd, '--quiet']
+    real, calls = sweep_mod.evaluate, []
+
+    def evaluate(inputs, spec, *args, **kwargs):
+        calls.append(spec.mode)
+        return real(inputs, spec, *args, **kwargs)
+
+    def sweep(*more):
+        calls.clear()
+        capsys.readouterr()
+        assert run_cli(cli, [*flags, *more]) == 0, capsys.readouterr().err
+        return list(calls), capsys.readouterr().out
+
+    def path(mode):
+        return RunSpec('clp', 'mixture', 1, mode=mode,
+                       num_task=4).result_path(wd)
+
+    def edit(mode, change):
+        with open(path(mode)) as f:
+            result = json.load(f)
+        change(result)
+        with open(path(mode), 'w') as f:
+            json.dump(result, f)
+
+    edits = [
+        ('linear', lambda r: r.pop('files')),
+        ('linear', lambda r: r['files']['support_features'].update(
+            sha1=None)),
+        ('linear', lambda r: r['files'].pop('query_labels')),
+        ('linear', lambda r: r['files'].update(task_store=None)),
+        ('latent_aug', lambda r: r['files'].pop('dictionary')),
+        ('latent_aug', lambda r: r['files'].update(support_features=None)),
+        ('latent_aug', lambda r: r['files'].update(base_features=None)),
+        ('latent_aug', lambda r: r['files'].update(task_store=None)),
+        ('latent_aug', lambda r: r['files']['dictionary'].pop(
+            'shift_bank_sha1')),
+        # malformed: computed again and replaced, not a crash
+        ('linear', lambda r: r.update(files='x')),
+        ('linear', lambda r: r['files'].update(support_features='x')),
+        ('latent_aug', lambda r: r['files'].update(dictionary='x')),
+    ]
+    import unittest.mock
+    with unittest.mock.patch.object(sweep_mod, 'evaluate', evaluate):
+        assert sweep()[0] == ['linear', 'latent_aug']
+        ran, out = sweep()
+        assert ran == [] and 'reused 2 of 2 settings: their results' in out
+        for mode, change in edits:
+            edit(mode, change)
+            ran, out = sweep()
+            assert ran == [mode], (mode, out)
+            assert 'reused 1 of 2 settings' in out, out

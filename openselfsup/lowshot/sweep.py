@@ -159,7 +159,9 @@ def reusable_result(inputs: Inputs, spec: RunSpec, path: str,
     (``--float32`` or not: other numbers) on a ``device`` of the same
     kind (CPU or CUDA, whose last bits may differ, and the index names
     one device for all; the threads and chunks do not change the
-    numbers), with the class names the support set's meta
+    numbers), recording every input it reads now
+    (:func:`records_inputs`; else computed again), with the class names
+    the support set's meta
     JSON gives now, on the inputs ``inputs`` has loaded for ``spec``
     (gathered first), judged by the rule that keeps a result in the
     summary (:func:`~.report.changed_inputs`): the same features (by
@@ -182,6 +184,8 @@ def reusable_result(inputs: Inputs, spec: RunSpec, path: str,
             execution.get('dtype') != str(dtype).replace('torch.', '') or \
             _device_kind(execution.get('device')) != _device_kind(device):
         return None
+    if not records_inputs(result, spec):
+        return None
     store = inputs.store(spec)
     if result.get('classes') != inputs.class_names(spec, store) or \
             changed_inputs(result, inputs.workdir,
@@ -189,6 +193,42 @@ def reusable_result(inputs: Inputs, spec: RunSpec, path: str,
         return None
     result.pop('_file', None)
     return result
+
+
+def records_inputs(result: Dict, spec: RunSpec) -> bool:
+    """Whether ``result`` records, with a digest, every input the sweep
+    would record of ``spec`` now (:meth:`~.meta_test.Inputs.
+    recorded_now`): the support and query features and labels and the
+    task store (each ``{path, sha1}``), the image-augmented features
+    where ``aug_times > 1``, a latent mode's base features and the
+    digests of the dictionary's parts that mode reads (:data:`~.
+    dictionary.MODE_READS`). :func:`~.report.changed_inputs` judges only
+    the inputs a result records; one that records fewer (or records them
+    in another shape: ``files`` not a dict) is not reused, but computed
+    again."""
+    from .dictionary import MODE_READS
+    files = result.get('files')
+    if not isinstance(files, dict):
+        return False
+    names = ['support_features', 'query_features', 'support_labels',
+             'query_labels', 'task_store']
+    if spec.aug_times and spec.aug_times > 1:
+        names.append('aug_features')
+    if spec.latent:
+        names.append('base_features')
+    for name in names:
+        rec = files.get(name)
+        if not isinstance(rec, dict) or not isinstance(rec.get('path'), str) \
+                or not rec.get('sha1'):
+            return False
+    if spec.latent:
+        dic = files.get('dictionary')
+        if not isinstance(dic, dict) or \
+                not isinstance(dic.get('path'), str) or \
+                not all(dic.get(f'{part}_sha1')
+                        for part in MODE_READS.get(spec.mode, ())):
+            return False
+    return True
 
 
 def _device_kind(device) -> Optional[str]:
