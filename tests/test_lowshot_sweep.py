@@ -1287,8 +1287,9 @@ def test_an_interrupted_sweep_goes_on_where_it_stopped(tmp_path,
     assert resumed['reused'] == 5
     assert notes == [
         f'reused 5 of 17 settings: their results in {wd}/results are '
-        'current for them (the same settings, precision and device kind; '
-        'the same inputs, as summarize.py judges them; checked in '
+        'current for them (the same settings, precision, device kind and '
+        'meta-test version; the same inputs, as summarize.py judges them; '
+        'checked in '
         + re.search(r'checked in (\d+\.\d\d) s', notes[0])[1]
         + ' s); --recompute (RECOMPUTE=1 for the scripts) computes them '
         'again']
@@ -1434,10 +1435,12 @@ def test_a_sweep_reuses_no_result_that_records_fewer_inputs(tmp_path,
     """A result is reused only where it records every input the sweep
     reads for it now, with a digest (``reusable_result``'s precondition:
     ``changed_inputs`` judges only what a result records), is well formed
-    (``files`` a dict of records: else computed again, not a crash). The
+    (``files`` a dict of records: else computed again, not a crash) and
+    was computed by the meta-test's code of this ``RESULT_VERSION``. The
     reference: which settings the meta-test runs for (``evaluate``'s
     calls) after each edit of a result, one at a time."""
     from openselfsup.lowshot import sweep as sweep_mod
+    from openselfsup.lowshot.meta_test import RESULT_VERSION
     from openselfsup.utils import run_cli
     wd = make_workdir(str(tmp_path / 'w'), model='clp', dim=16)
     cli = _sweep_cli().main
@@ -1483,6 +1486,10 @@ def test_a_sweep_reuses_no_result_that_records_fewer_inputs(tmp_path,
         ('linear', lambda r: r.update(files='x')),
         ('linear', lambda r: r['files'].update(support_features='x')),
         ('latent_aug', lambda r: r['files'].update(dictionary='x')),
+        # computed by the meta-test's code of another version, or of one
+        # that recorded none
+        ('linear', lambda r: r.update(version=RESULT_VERSION + 1)),
+        ('latent_aug', lambda r: r.pop('version')),
     ]
     import unittest.mock
     with unittest.mock.patch.object(sweep_mod, 'evaluate', evaluate):
@@ -1494,3 +1501,5 @@ def test_a_sweep_reuses_no_result_that_records_fewer_inputs(tmp_path,
             ran, out = sweep()
             assert ran == [mode], (mode, out)
             assert 'reused 1 of 2 settings' in out, out
+        with open(path('linear')) as f:
+            assert json.load(f)['version'] == RESULT_VERSION

@@ -23,9 +23,11 @@ sweep reads now, as summarize.py judges a result current) is reused, not
 computed again, and one line says how many: a sweep interrupted (Ctrl-C,
 a time limit) or extended (more novel classes, shots, classifiers) and run
 again goes on where it stopped; its index, table and plot are those of a
-sweep that computed every setting. --recompute computes every setting
-again (after updating the code of the meta-test, say: a result does not
-record the code that computed it).
+sweep that computed every setting. A result records the version of the
+meta-test's code that computed it (its version field): one of another
+version, or of none, is computed again. --recompute computes every
+setting again (after a change of your own to the meta-test's code, say,
+which keeps its version).
 
 Example (near domain of CLP: features of clp_wo_0 .. clp_wo_8)::
 
@@ -122,8 +124,8 @@ def parse_args(argv=None, script=None):
                    help='compute every setting again, replacing its '
                    'result (default: a setting whose result JSON is '
                    'current for it, the same settings, precision, device '
-                   'kind and inputs, is reused as it is, and one line says how '
-                   'many were)')
+                   'kind, meta-test version and inputs, is reused as it '
+                   'is, and one line says how many were)')
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table (and '
                    'the warnings: how many settings were reused; a '

@@ -37,6 +37,7 @@ fractions in [0, 1]; a CI that is undefined (one task) is null::
                         lifetime, CPU time and time spent waiting for a CPU
                         (another process on the cores; null where the OS
                         does not say)
+    version             RESULT_VERSION of the code that computed it
     sweeps              a sweep's result only (:func:`~.sweep.run_sweep`):
                         [{id, files}]: per sweep index that lists it, that
                         index's ``sweep_id`` and files (the index JSON
@@ -581,6 +582,15 @@ class Inputs:
         return class_names(self.meta(name))
 
 
+#: the version of the meta-test's results, written into every result
+#: (``version``): a sweep reuses a result only of this version
+#: (:func:`~.sweep.reusable_result`). Bump it with any change of the code
+#: that changes the numbers of a result (tasks, classifiers, augmentation,
+#: metrics) or what it records, so that a sweep computes such results
+#: again instead of keeping the old numbers. 1: the first version recorded.
+RESULT_VERSION = 1
+
+
 def build_result(spec: RunSpec, f1: np.ndarray, names: List[str],
                  files: Dict, convergence: Dict, execution: Dict) -> Dict:
     """The result dict (module docstring schema)."""
@@ -604,7 +614,8 @@ def build_result(spec: RunSpec, f1: np.ndarray, names: List[str],
         'per_task_f1': f1.tolist(), 'units': 'fraction',
         'convergence': {'max_iter': 0, 'line_search': 0, 'svd_fallback': 0,
                         **convergence},
-        'files': files, 'execution': execution})
+        'files': files, 'execution': execution,
+        'version': RESULT_VERSION})
     return out
 
 

@@ -62,8 +62,8 @@ from ..utils import (InputError, check_replaceable, check_writable,
                      count_words, json_text, remove_set, save_json,
                      save_set)
 from . import paths
-from .meta_test import (Inputs, evaluate, release_result, result_table,
-                        sweep_ref)
+from .meta_test import (RESULT_VERSION, Inputs, evaluate, release_result,
+                        result_table, sweep_ref)
 from .report import SummaryReports, tasks_words
 from .spec import CLASSIFIERS, MODES, RunSpec, check_execution
 from .tasks import check_samplers
@@ -159,7 +159,8 @@ def reusable_result(inputs: Inputs, spec: RunSpec, path: str,
     (``--float32`` or not: other numbers) on a ``device`` of the same
     kind (CPU or CUDA, whose last bits may differ, and the index names
     one device for all; the threads and chunks do not change the
-    numbers), recording every input it reads now
+    numbers), by the meta-test's code of this :data:`~.meta_test.
+    RESULT_VERSION`, recording every input it reads now
     (:func:`records_inputs`; else computed again), with the class names
     the support set's meta
     JSON gives now, on the inputs ``inputs`` has loaded for ``spec``
@@ -184,7 +185,8 @@ def reusable_result(inputs: Inputs, spec: RunSpec, path: str,
             execution.get('dtype') != str(dtype).replace('torch.', '') or \
             _device_kind(execution.get('device')) != _device_kind(device):
         return None
-    if not records_inputs(result, spec):
+    if result.get('version') != RESULT_VERSION or \
+            not records_inputs(result, spec):
         return None
     store = inputs.store(spec)
     if result.get('classes') != inputs.class_names(spec, store) or \
@@ -247,7 +249,8 @@ def reuse_line(reused: int, total: int, results_dir: str,
     again."""
     return (f'reused {reused} of {count_words(total, "setting")}: their '
             f'results in {results_dir} are current for them (the same '
-            'settings, precision and device kind; the same inputs, as '
+            'settings, precision, device kind and meta-test version; the '
+            'same inputs, as '
             f'summarize.py judges them; checked in {seconds:.2f} s); '
             '--recompute '
             '(RECOMPUTE=1 for the scripts) computes them again')
