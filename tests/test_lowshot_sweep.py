@@ -1500,6 +1500,7 @@ def test_a_sweep_reuses_no_result_that_records_fewer_inputs(tmp_path,
             edit(mode, change)
             ran, out = sweep()
             assert ran == [mode], (mode, out)
-            assert 'reused 1 of 2 settings' in out, out
+            assert 'reused 1 of 2 settings: its result in ' in out, out
+            assert 'is current for it' in out, out
         with open(path('linear')) as f:
             assert json.load(f)['version'] == RESULT_VERSION

@@ -247,13 +247,16 @@ def reuse_line(reused: int, total: int, results_dir: str,
     """The line that says how many settings a sweep takes from the
     results there (:func:`reusable_result`) and how to compute them
     again."""
-    return (f'reused {reused} of {count_words(total, "setting")}: their '
-            f'results in {results_dir} are current for them (the same '
+    their, them = ('its result', 'is current for it') if reused == 1 \
+        else ('their results', 'are current for them')
+    return (f'reused {reused} of {count_words(total, "setting")}: {their} '
+            f'in {results_dir} {them} (the same '
             'settings, precision, device kind and meta-test version; the '
             'same inputs, as '
             f'summarize.py judges them; checked in {seconds:.2f} s); '
             '--recompute '
-            '(RECOMPUTE=1 for the scripts) computes them again')
+            f'(RECOMPUTE=1 for the scripts) computes '
+            f'{"it" if reused == 1 else "them"} again')
 
 
 def check_features_present(workdir: str, specs: Sequence[RunSpec]) -> None:
