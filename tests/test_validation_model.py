@@ -818,6 +818,22 @@ def test_no_shipped_config_is_refused():
     check_validated_model(_validating(load_config(FSP_DEMO)), FSP_DEMO)
 
 
+def _validated_before_training_by_more_workers_than_cores(path, base: str,
+                                                          train_cfg: str,
+                                                          extra: str = ''):
+    """``path``, written as a config on ``base`` (with ``extra`` lines)
+    whose ``train_cfg`` is ``dict(<train_cfg>)``, validated before training
+    by ``ValidateBeforeTrainHook`` with a validation loader of one worker
+    more than this process's cores (the loader-worker note's case)."""
+    cores = len(os.sched_getaffinity(0))
+    path.write_text(
+        f'_base_ = {base!r}\n{extra}'
+        f'train_cfg = dict({train_cfg})\n'
+        f'val_dataloader = dict(num_workers={cores + 1})\n'
+        "custom_hooks = [dict(type='ValidateBeforeTrainHook')]\n")
+    return path
+
+
 def test_a_model_the_check_passes_validates(synthetic_root, tmp_path,
                                             monkeypatch):
     """The rule against what happens: a tiny FSP run (ImageClassifier,
@@ -843,13 +859,8 @@ def test_a_model_the_check_passes_validates(synthetic_root, tmp_path,
 
     from openselfsup.apis.train import prepare_config
     from openselfsup.config import load_config
-    cores = len(os.sched_getaffinity(0))
-    hooked = tmp_path / 'fsp_vbt.py'
-    hooked.write_text(
-        f'_base_ = {config!r}\n'
-        'train_cfg = dict(max_epochs=1, val_begin=2)\n'
-        f'val_dataloader = dict(num_workers={cores + 1})\n'
-        "custom_hooks = [dict(type='ValidateBeforeTrainHook')]\n")
+    hooked = _validated_before_training_by_more_workers_than_cores(
+        tmp_path / 'fsp_vbt.py', config, 'max_epochs=1, val_begin=2')
     ckpt = str(work / 'epoch_1.pth')
     seen = []
     for path in (ckpt, _saved_at_start(ckpt, tmp_path)):
@@ -1042,13 +1053,9 @@ def test_a_url_checkpoints_loader_note_is_judged_once_downloaded(
     from _foundation_helpers import served
 
     from openselfsup.apis.train import build_runner
-    cores = len(os.sched_getaffinity(0))
-    config = tmp_path / 'fsp_vbt.py'
-    config.write_text(
-        f'_base_ = {FSP_DEMO!r}\n{VALIDATION}'
-        'train_cfg = dict(max_epochs=2, val_begin=3)\n'
-        f'val_dataloader = dict(num_workers={cores + 1})\n'
-        "custom_hooks = [dict(type='ValidateBeforeTrainHook')]\n")
+    config = _validated_before_training_by_more_workers_than_cores(
+        tmp_path / 'fsp_vbt.py', FSP_DEMO, 'max_epochs=2, val_begin=3',
+        VALIDATION)
     www = tmp_path / 'www'
     seen = []
     for step in (0, 5):
