@@ -703,10 +703,7 @@ def test_a_failed_start_says_the_removal_on_stderr(tmp_path, monkeypatch,
     code, out, err = run_tool_here(
         ['tools/train.py', cfg, '--work-dir', str(work), '--cfg-options',
          'model.backbone.depth=7'], capfd)
-    # (the tiny config's schedule warning first: the run's own warnings
-    # come on stderr before its log, r198)
-    lines = [ln for ln in error_lines(err)
-             if not ln.startswith('warning: param_scheduler.0.milestones')]
+    lines = error_lines(err)
     assert code == 2 and len(lines) == 2, err[-3000:]
     assert lines[0] == f'note: {_removal_line(work, dead)}'
     assert lines[1].startswith('error: ') and 'depth' in lines[1], lines
