@@ -132,21 +132,15 @@ def main(argv=None):
             print(f'warning: {line}', file=sys.stderr)
         return
     from openselfsup.apis import train
-    from openselfsup.apis.train import finished_line, repeated_warnings
-    # the run's own warnings on stderr before MMEngine's log begins, and
-    # again after the last line (the log of some 300 lines buried them)
+    from openselfsup.apis.train import finished_line
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,
                    cfg_options=a.cfg_options,
                    launcher=a.launcher or 'none',
                    auto_scale_lr=a.auto_scale_lr,
-                   evaluates=(),  # nothing evaluated after training
-                   warnings_to=sys.stderr)
+                   evaluates=())  # nothing evaluated after training
     # one write: every rank of a distributed run says it on the
     # launcher's one stdout (print wrote the line and its newline apart)
     say(finished_line(runner), sys.stdout)
-    sys.stdout.flush()
-    for line in repeated_warnings(runner):
-        say(line)
 
 
 if __name__ == '__main__':

@@ -58,7 +58,6 @@ from ..utils.checkpoint_files import (WEIGHTS_ONLY_PROTOCOLS, MetaUnread,
                                       remove_url_download,
                                       url_download_path, url_named)
 from ..utils.console import to_log_file
-from ..utils.errors import say
 from ..utils.launcher import launcher_env, port_taken_line
 from .fast_path import (apply_fast_path, check_fast_path_values,
                         check_views, fast_path_warnings, float32_block)
@@ -3449,7 +3448,7 @@ def train(config: str,
           evaluates: Sequence[str] = EVALUATIONS,
           other_run_ways: Optional[str] = None,
           says_how_to_continue: bool = True,
-          needs_evaluations: bool = False, warnings_to=None):
+          needs_evaluations: bool = False):
     """Build a runner from ``config`` and train.
 
     Args:
@@ -3536,16 +3535,6 @@ def train(config: str,
             setting the sections left out, not removing all three
             (:func:`check_loop_sections`); False (the default, and
             ``tools/train.py``): both are offered.
-        warnings_to (file, optional): a stream (``tools/train.py``:
-            stderr) on which rank 0 says the run's own warnings of its
-            checks before the runner is built, one line each, ``warning:
-            ...`` (an earlier run's checkpoints written over, a schedule
-            that does not span the run...), before MMEngine's log of some
-            300 lines begins; the log file still holds them, its console
-            does not repeat them. They are kept as the runner's
-            ``pre_run_warnings`` (a tuple; empty on the other ranks and
-            where ``warnings_to`` is None, whose warnings are logged as
-            before). None: the log alone says them.
 
     Returns:
         mmengine.runner.Runner: the runner after training.
@@ -3590,8 +3579,6 @@ def train(config: str,
                                loaded=loaded, evaluates=evaluates,
                                other_run_ways=other_run_ways,
                                needs_evaluations=needs_evaluations)
-        warned = pre_run_warnings(notes, cfg.launcher, warnings_to)
-        notes = [note for note in notes if note not in warned]
         import torch
 
         from ..engine.runner import (discard_on_failure,
@@ -3636,11 +3623,6 @@ def train(config: str,
                     discard_on_failure():
                 runner = _built(cfg, notes, config, evaluates=evaluates,
                                 said=removed)
-                for note in warned:  # said on the console already
-                    if not to_log_file(getattr(runner, 'logger', None),
-                                       warning_words(note)):
-                        runner.logger.warning(warning_words(note))
-                runner.pre_run_warnings = warned
                 if hasattr(runner, 'says_how_to_continue'):
                     runner.says_how_to_continue = says_how_to_continue
                 when_started = getattr(runner, 'when_started', None)
@@ -3659,33 +3641,6 @@ def train(config: str,
         finally:
             restore_sigterm()
         return runner
-
-
-def pre_run_warnings(notes: Sequence[str], launcher: str,
-                     stream=None) -> Tuple[str, ...]:
-    """The warnings among ``notes`` (:func:`prepare_config`'s and
-    :func:`schedule_notes`' lines ``warning: ...``), each said on
-    ``stream`` in one write by rank 0 of the run ``launcher`` starts
-    (:func:`train`'s ``warnings_to``); ``()`` where ``stream`` is None
-    or on another rank (their log says them, as every note)."""
-    if stream is None or launcher_env(launcher)[0] != 0:
-        return ()
-    warned = tuple(note for note in notes if note.startswith('warning: '))
-    for note in warned:
-        say(note, stream)
-    return warned
-
-
-def repeated_warnings(runner) -> List[str]:
-    """The lines ``tools/train.py`` says after its last line where the
-    run began with warnings of its own (:func:`pre_run_warnings`): how
-    many, then each again, so that a warning said before MMEngine's
-    log of some 300 lines is seen at its end too."""
-    warned = list(getattr(runner, 'pre_run_warnings', ()))
-    if not warned:
-        return []
-    return [f'{len(warned)} warning(s) before the run\'s log (repeated):'
-            ] + warned
 
 
 def finished_line(runner) -> str:
