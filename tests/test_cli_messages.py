@@ -1,11 +1,9 @@
 """What the commands say to a new user (review r198): the help's
-examples run as they read, the run's own warnings are seen, a misspelt
-work dir or model is named with what exists, every ``--help`` says
-where the command writes."""
+examples run as they read, a misspelt work dir or model is named with
+what exists, every ``--help`` says where the command writes."""
 import os
 
-from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, error_lines,
-                                 run_tool, small_config)
+from _foundation_helpers import MODEL_STACK_IMPORT, error_lines, run_tool
 
 
 def test_the_helps_shorter_run_sets_the_keys_the_refusal_names():
