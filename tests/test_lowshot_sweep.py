@@ -1504,3 +1504,83 @@ def test_a_sweep_reuses_no_result_that_records_fewer_inputs(tmp_path,
             assert 'is current for it' in out, out
         with open(path('linear')) as f:
             assert json.load(f)['version'] == RESULT_VERSION
+
+
+def test_a_result_records_what_the_sweep_loads_judges_and_requires(
+        tmp_path):
+    """The input files of a setting, as one hand-written list per setting
+    (support and query features and labels, the task store; a latent
+    mode's dictionary and base features; ``NCT_aug`` where ``aug_times``
+    is above 1), are what each of the three readings of them gives: the
+    meta-test records them (``evaluate``'s ``files``, every other input
+    ``None``), the sweep requires them of a reusable result
+    (``records_inputs``: not with any one of them missing), answers them
+    as the summary reads them from disk (``Inputs.recorded_now`` against
+    ``report._now``) and loads their feature sets (``feature_sets_read``,
+    in order)."""
+    from openselfsup.lowshot import report
+    from openselfsup.lowshot.meta_test import Inputs, evaluate
+    from openselfsup.lowshot.sweep import feature_sets_read, records_inputs
+    model = 'clp_wo_78'
+    wd = make_workdir(str(tmp_path / 'w'), model=model, dim=16)
+    base = np.load(paths.features_path(wd, model, 'NCT_train'))
+    np.save(paths.features_path(wd, model, 'NCT_aug'),
+            np.concatenate([base + 0.5, base - 0.5]))
+    np.save(paths.labels_path(wd, 'NCT_aug'),
+            np.tile(np.load(paths.labels_path(wd, 'NCT_train')), 2))
+    kw = dict(num_aug_shots=5, num_prototypes=4, num_shift_vectors=30,
+              num_task=3)
+    feats = os.path.join(wd, 'extracted_feats')
+    pools = {'support_features': f'{feats}/{model}/{{}}.npy',
+             'support_labels': f'{feats}/{{}}_labels.npy',
+             'query_features': f'{feats}/{model}/{{}}.npy',
+             'query_labels': f'{feats}/{{}}_labels.npy'}
+
+    def expected(support, query, store, dictionary=None, aug=False):
+        out = {name: path.format(support if 'support' in name else query)
+               for name, path in pools.items()}
+        out['task_store'] = f'{wd}/tasks/{store}.npz'
+        if dictionary:
+            out['dictionary'] = f'{wd}/dictionaries/{model}/{dictionary}'
+            out['base_features'] = f'{feats}/{model}/NCT_train.npy'
+        if aug:
+            out['aug_features'] = f'{feats}/{model}/NCT_aug.npy'
+        return out
+    cases = [
+        (RunSpec(model, 'near', 1, novel_class=78, aug_times=2,
+                 mode='latent_aug', **kw),
+         expected('NCT_train', 'NCT_test', 'near_9way_1shot_novel78',
+                  'NCT_train_K4_M30_seed0_wo78.npz', aug=True),
+         ['NCT_train', 'NCT_test', 'NCT_aug']),
+        (RunSpec(model, 'near', 1, novel_class=78, aug_times=1, **kw),
+         expected('NCT_train', 'NCT_test', 'near_9way_1shot_novel78'),
+         ['NCT_train', 'NCT_test']),
+        (RunSpec(model, 'mixture', 1, mode='latent_aug_expected', **kw),
+         expected('LC', 'LC', 'mixture_5way_1shot',
+                  'NCT_train_K4_M30_seed0_all.npz'),
+         ['LC', 'NCT_train']),
+        (RunSpec(model, 'out', 1, **kw),
+         expected('PAIP_train', 'PAIP_test', 'out_hetero_3way_1shot'),
+         ['PAIP_train', 'PAIP_test'])]
+    inputs = Inputs(wd, make_missing=True)
+    for spec, want, sets in cases:
+        result = evaluate(inputs, spec)
+        files = result['files']
+        assert {n for n, rec in files.items() if rec is not None
+                and n != 'normalised'} == set(want), spec
+        assert {n: os.path.normpath(files[n]['path']) for n in want} == \
+            {n: os.path.normpath(p) for n, p in want.items()}
+        assert feature_sets_read([spec]) == [(model, s) for s in sets]
+        assert records_inputs(result, spec)
+        for name in want:
+            fewer = dict(result, files=dict(files, **{name: None}))
+            assert not records_inputs(fewer, spec), (spec, name)
+        now = inputs.recorded_now(spec)
+        for name, path in want.items():
+            kind = 'dictionary' if name == 'dictionary' else \
+                'tasks' if name == 'task_store' else \
+                'labels' if name.endswith('labels') else 'features'
+            got, disk = now(path, kind), report._now(path, kind)
+            if kind == 'tasks':
+                got, disk = got.sha1, disk.sha1
+            assert got == disk, (spec, name)

@@ -68,8 +68,9 @@ from .classifiers import ESTIMATORS, build_classifier
 from .metrics import format_table, per_task_f1, summarize
 from .parallel import ScratchPad, map_chunks, plan_chunks, serial_kernels
 from . import paths
-from .spec import (LATENT_MODES, RunSpec, check_execution,
-                   check_novel_pairing, class_names as domain_classes)
+from .spec import (LATENT_MODES, RESULT_INPUTS, RunSpec, SettingInput,
+                   check_execution, check_novel_pairing,
+                   class_names as domain_classes)
 from .tasks import TaskStore
 
 #: default chunk budget on the CPU (bytes of working set per chunk): small
@@ -510,7 +511,7 @@ class Inputs:
 
     def recorded_now(self, spec: RunSpec) -> Callable[[str, str], object]:
         """What :func:`evaluate` would record now of each input file of
-        ``spec`` (gathered first: :meth:`gather`), answered from what is
+        ``spec`` (:meth:`~.spec.RunSpec.inputs`; gathered first: :meth:`gather`), answered from what is
         loaded and checked here, as :func:`~.report.changed_inputs` takes
         it (its ``now``; :func:`~.report._now` reads the file): features
         ``(digest, extraction)`` (the digest :func:`~.features.
@@ -521,27 +522,19 @@ class Inputs:
         is ``('not an input of this setting', None)``, which no digest
         matches: a result recording it is not this setting's."""
         from .features import provenance_extraction
-        known = {}
 
-        def features(model: str, name: str) -> None:
-            fs = self.features(model, name)
-            known[(os.path.abspath(fs.features_path), 'features')] = \
-                lambda: (fs.features_sha1,
-                         provenance_extraction(fs.provenance))
-            known[(os.path.abspath(fs.labels_path), 'labels')] = \
-                lambda: (fs.labels_sha1, None)
-        s = spec.setting
-        features(spec.model, s.support_set)
-        features(spec.model, s.query_set)
-        if spec.aug_times and spec.aug_times > 1:
-            features(spec.model, 'NCT_aug')
-        known[(os.path.abspath(spec.tasks.path(self.workdir)), 'tasks')] = \
-            lambda: self._stores[self._store_key(spec.tasks)]
-        if spec.latent:
-            dspec = spec.dictionary
-            features(dspec.model, dspec.features)
-            known[(os.path.abspath(dspec.path(self.workdir)),
-                   'dictionary')] = lambda: self._digests_of(dspec)
+        def answer(inp: SettingInput):
+            if inp.kind == 'tasks':
+                return lambda: self._stores[self._store_key(inp.spec)]
+            if inp.kind == 'dictionary':
+                return lambda: self._digests_of(inp.spec)
+            fs = self.features(inp.model, inp.features)
+            if inp.kind == 'labels':
+                return lambda: (fs.labels_sha1, None)
+            return lambda: (fs.features_sha1,
+                            provenance_extraction(fs.provenance))
+        known = {(os.path.abspath(inp.path(self.workdir)), inp.kind):
+                 answer(inp) for inp in spec.inputs()}
 
         def now(path: str, kind: str):
             get = known.get((os.path.abspath(path), kind))
@@ -634,23 +627,19 @@ def evaluate(inputs: Inputs, spec: RunSpec, device: str = 'cpu',
                            extra, device, chunk_size, threads, dtype,
                            progress, plan)
     elapsed = time.perf_counter() - t0
-    sid, qid = sup.identity(), qry.identity()
-    files = {'support_features': sid['features'],
-             'support_labels': sid['labels'],
-             'query_features': qid['features'],
-             'query_labels': qid['labels'],
-             'normalised': sup.normalised,
-             'task_store': store.identity(),
-             'dictionary': dic.identity() if dic is not None else None,
-             # what the dictionary was built from, judged as the pools are
-             # (report.changed_inputs): the mixture and out domains read
-             # these features only through it
-             'base_features': inputs.features(
-                 spec.dictionary.model, spec.dictionary.features
-             ).identity()['features'] if dic is not None else None,
-             'aug_features': inputs.features(spec.model, 'NCT_aug'
-                                             ).identity()['features']
-             if extra is not None else None}
+    recorded = {}
+    for inp in spec.inputs():
+        if inp.kind in ('features', 'labels'):
+            recorded[inp.name] = inputs.features(
+                inp.model, inp.features).identity()[inp.kind]
+        else:
+            recorded[inp.name] = (store if inp.kind == 'tasks'
+                                  else dic).identity()
+    files = {}
+    for name in RESULT_INPUTS:  # each input, None where not read
+        if name == 'task_store':  # where results have always had it
+            files['normalised'] = sup.normalised
+        files[name] = recorded.get(name)
     execution = {'device': str(device), **plan,
                  'dtype': str(dtype).replace('torch.', ''),
                  'elapsed_s': elapsed}

@@ -42,7 +42,8 @@ from ..utils.plot import colormap, figure_png, subplots
 from . import paths
 from .metrics import ci_bound, fmt_pct, mean_ci
 from .metrics import summarize as summarize_f1
-from .spec import CLASSIFIERS, MODES, TASKS, check_novel_pairing
+from .spec import (CLASSIFIERS, MODES, RESULT_INPUTS, TASKS,
+                   check_novel_pairing)
 
 #: columns and rows in the paper's order; unknown values sort after these
 DOMAINS = TASKS
@@ -290,15 +291,16 @@ def load_results(results_dir: str, ablation: bool = False,
     return [load_result(f) for f in files]
 
 
-#: the input files a result records (``files``): kind, and the workdir
-#: folder the file lies in
-_RESULT_INPUTS = (('support_features', 'features', 'extracted_feats'),
-                  ('query_features', 'features', 'extracted_feats'),
-                  ('aug_features', 'features', 'extracted_feats'),
-                  ('base_features', 'features', 'extracted_feats'),
-                  ('support_labels', 'labels', 'extracted_feats'),
-                  ('query_labels', 'labels', 'extracted_feats'),
-                  ('task_store', 'tasks', 'tasks'))
+#: the workdir folder each kind of input file lies in
+_ANCHORS = {'features': 'extracted_feats', 'labels': 'extracted_feats',
+            'tasks': 'tasks'}
+#: the input files a result records (``files``, :data:`~.spec.
+#: RESULT_INPUTS`; the dictionary is judged on its own, by the parts its
+#: mode reads): name, kind, and the workdir folder the file lies in;
+#: features first, then labels, then the task store
+_RESULT_INPUTS = tuple(sorted(
+    ((name, kind, _ANCHORS[kind]) for name, kind in RESULT_INPUTS.items()
+     if kind in _ANCHORS), key=lambda i: list(_ANCHORS).index(i[1])))
 
 
 def _in_workdir(recorded: str, workdir: str, anchor: str) -> str:

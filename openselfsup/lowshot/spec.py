@@ -19,8 +19,8 @@ do not depend on them (``tests/test_lowshot_determinism.py``).
 """
 import argparse
 from dataclasses import MISSING, asdict, dataclass, fields
-from typing import (Collection, Dict, Iterable, List, Mapping, Optional,
-                    Sequence, Tuple)
+from typing import (Collection, Dict, Iterable, List, Mapping, NamedTuple,
+                    Optional, Sequence, Tuple, Union)
 
 from ..classes import (held_out, model_held_out, nct_names, novel_class_ids,
                        novel_class_of_name, split_model_name)
@@ -607,6 +607,49 @@ def _variant_value(value) -> str:
     return str(value) if isinstance(value, int) else repr(float(value))
 
 
+#: every input file a result records (its ``files.<name>``) -> the kind of
+#: file (``features``, ``labels``, ``tasks``, ``dictionary``), in the order
+#: a result writes them; :meth:`RunSpec.inputs` gives those of a setting
+RESULT_INPUTS = {'support_features': 'features',
+                 'support_labels': 'labels',
+                 'query_features': 'features',
+                 'query_labels': 'labels',
+                 'task_store': 'tasks',
+                 'dictionary': 'dictionary',
+                 'base_features': 'features',
+                 'aug_features': 'features'}
+
+
+class SettingInput(NamedTuple):
+    """One input file a setting reads and its result records
+    (:meth:`RunSpec.inputs`).
+
+    Attributes:
+        name (str): its key in a result's ``files`` (:data:`RESULT_INPUTS`).
+        kind (str): ``features``, ``labels``, ``tasks`` or ``dictionary``.
+        model (str | None): the feature model of features and labels (the
+            dictionary's, for its base features); None for the task store
+            and the dictionary.
+        features (str | None): the feature set of features and labels
+            (``NCT_train``); None for the task store and the dictionary.
+        spec (TaskSpec | DictionarySpec | None): the task store's or the
+            dictionary's spec; None for features and labels.
+    """
+    name: str
+    kind: str
+    model: Optional[str] = None
+    features: Optional[str] = None
+    spec: Union[TaskSpec, DictionarySpec, None] = None
+
+    def path(self, workdir: str) -> str:
+        """The file in ``workdir``."""
+        if self.kind == 'features':
+            return paths.features_path(workdir, self.model, self.features)
+        if self.kind == 'labels':
+            return paths.labels_path(workdir, self.features)
+        return self.spec.path(workdir)
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One meta-test setting: a model on one task store with one classifier.
@@ -699,6 +742,35 @@ class RunSpec:
         return DictionarySpec(self.model, self.novel_class, 'NCT_train',
                               self.num_prototypes, self.num_shift_vectors,
                               self.dict_seed)
+
+    def inputs(self) -> Tuple[SettingInput, ...]:
+        """The input files this run reads and its result records, in
+        :data:`RESULT_INPUTS`' order: the support and query features and
+        labels, the task store, a latent mode's dictionary and the base
+        features it was built from (judged as the pools are: the mixture
+        and out domains read them only through it), and the
+        image-augmented support (``NCT_aug``) where ``aug_times`` is above
+        1. The one list that the meta-test records (:func:`~.meta_test.
+        evaluate`) and the sweep loads, answers and requires of a reusable
+        result (:func:`~.sweep.feature_sets_read`, :meth:`~.meta_test.
+        Inputs.recorded_now`, :func:`~.sweep.records_inputs`)."""
+        s = self.setting
+        read = {'support_features': (self.model, s.support_set),
+                'support_labels': (self.model, s.support_set),
+                'query_features': (self.model, s.query_set),
+                'query_labels': (self.model, s.query_set),
+                'task_store': self.tasks}
+        if self.latent:
+            read['dictionary'] = self.dictionary
+            read['base_features'] = (self.dictionary.model,
+                                     self.dictionary.features)
+        if self.aug_times and self.aug_times > 1:
+            read['aug_features'] = (self.model, 'NCT_aug')
+        return tuple(
+            SettingInput(name, kind, *read[name])
+            if kind in ('features', 'labels')
+            else SettingInput(name, kind, spec=read[name])
+            for name, kind in RESULT_INPUTS.items() if name in read)
 
     @property
     def classifier_params(self) -> Dict:

@@ -134,17 +134,12 @@ def setting_start(spec: RunSpec, i: int, n: int) -> str:
 
 def feature_sets_read(specs: Sequence[RunSpec]) -> List[tuple]:
     """The ``(model, feature set)`` pairs the settings read, in order,
-    once each: support and query sets, the dictionary's base set (latent
-    modes) and ``NCT_aug`` (``aug_times`` above 1)."""
-    sets = []
-    for spec in specs:
-        s = spec.setting
-        sets += [(spec.model, s.support_set), (spec.model, s.query_set)]
-        if spec.latent:
-            sets.append((spec.dictionary.model, spec.dictionary.features))
-        if spec.aug_times and spec.aug_times > 1:
-            sets.append((spec.model, 'NCT_aug'))
-    return list(dict.fromkeys(sets))
+    once each: their features (:meth:`~.spec.RunSpec.inputs`), support
+    and query sets, the dictionary's base set (latent modes) and
+    ``NCT_aug`` (``aug_times`` above 1)."""
+    return list(dict.fromkeys(
+        (inp.model, inp.features) for spec in specs
+        for inp in spec.inputs() if inp.kind == 'features'))
 
 
 def reusable_result(inputs: Inputs, spec: RunSpec, path: str,
@@ -199,8 +194,8 @@ def reusable_result(inputs: Inputs, spec: RunSpec, path: str,
 
 def records_inputs(result: Dict, spec: RunSpec) -> bool:
     """Whether ``result`` records, with a digest, every input the sweep
-    would record of ``spec`` now (:meth:`~.meta_test.Inputs.
-    recorded_now`): the support and query features and labels and the
+    would record of ``spec`` now (:meth:`~.spec.RunSpec.inputs`, as
+    :meth:`~.meta_test.Inputs.recorded_now` answers them): the support and query features and labels and the
     task store (each ``{path, sha1}``), the image-augmented features
     where ``aug_times > 1``, a latent mode's base features and the
     digests of the dictionary's parts that mode reads (:data:`~.
@@ -212,23 +207,15 @@ def records_inputs(result: Dict, spec: RunSpec) -> bool:
     files = result.get('files')
     if not isinstance(files, dict):
         return False
-    names = ['support_features', 'query_features', 'support_labels',
-             'query_labels', 'task_store']
-    if spec.aug_times and spec.aug_times > 1:
-        names.append('aug_features')
-    if spec.latent:
-        names.append('base_features')
-    for name in names:
-        rec = files.get(name)
-        if not isinstance(rec, dict) or not isinstance(rec.get('path'), str) \
-                or not rec.get('sha1'):
+    for inp in spec.inputs():
+        rec = files.get(inp.name)
+        if not isinstance(rec, dict) or not isinstance(rec.get('path'), str):
             return False
-    if spec.latent:
-        dic = files.get('dictionary')
-        if not isinstance(dic, dict) or \
-                not isinstance(dic.get('path'), str) or \
-                not all(dic.get(f'{part}_sha1')
-                        for part in MODE_READS.get(spec.mode, ())):
+        if inp.kind == 'dictionary':  # the digests of the parts it reads
+            if not all(rec.get(f'{part}_sha1')
+                       for part in MODE_READS.get(spec.mode, ())):
+                return False
+        elif not rec.get('sha1'):
             return False
     return True
 
