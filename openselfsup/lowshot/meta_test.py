@@ -511,8 +511,8 @@ class Inputs:
 
     def recorded_now(self, spec: RunSpec) -> Callable[[str, str], object]:
         """What :func:`evaluate` would record now of each input file of
-        ``spec`` (:meth:`~.spec.RunSpec.inputs`; gathered first: :meth:`gather`), answered from what is
-        loaded and checked here, as :func:`~.report.changed_inputs` takes
+        ``spec`` (:meth:`~.spec.RunSpec.inputs`; gathered first:
+        :meth:`gather`), answered from what is loaded and checked here, as :func:`~.report.changed_inputs` takes
         it (its ``now``; :func:`~.report._now` reads the file): features
         ``(digest, extraction)`` (the digest :func:`~.features.
         load_features` computed to check it against its provenance,

@@ -195,8 +195,8 @@ def reusable_result(inputs: Inputs, spec: RunSpec, path: str,
 def records_inputs(result: Dict, spec: RunSpec) -> bool:
     """Whether ``result`` records, with a digest, every input the sweep
     would record of ``spec`` now (:meth:`~.spec.RunSpec.inputs`, as
-    :meth:`~.meta_test.Inputs.recorded_now` answers them): the support and query features and labels and the
-    task store (each ``{path, sha1}``), the image-augmented features
+    :meth:`~.meta_test.Inputs.recorded_now` answers them): the support
+    and query features and labels and the task store (each ``{path, sha1}``), the image-augmented features
     where ``aug_times > 1``, a latent mode's base features and the
     digests of the dictionary's parts that mode reads (:data:`~.
     dictionary.MODE_READS`). :func:`~.report.changed_inputs` judges only
