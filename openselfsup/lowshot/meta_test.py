@@ -512,15 +512,16 @@ class Inputs:
     def recorded_now(self, spec: RunSpec) -> Callable[[str, str], object]:
         """What :func:`evaluate` would record now of each input file of
         ``spec`` (:meth:`~.spec.RunSpec.inputs`; gathered first:
-        :meth:`gather`), answered from what is loaded and checked here, as :func:`~.report.changed_inputs` takes
-        it (its ``now``; :func:`~.report._now` reads the file): features
-        ``(digest, extraction)`` (the digest :func:`~.features.
-        load_features` computed to check it against its provenance,
-        computed once where none records it), labels ``(digest, None)``,
-        the task store (all its tasks), a latent mode's dictionary
-        ``({part: digest}, None)``. A file that is no input of ``spec``
-        is ``('not an input of this setting', None)``, which no digest
-        matches: a result recording it is not this setting's."""
+        :meth:`gather`), answered from what is loaded and checked here,
+        as :func:`~.report.changed_inputs` takes it (its ``now``;
+        :func:`~.report._now` reads the file): features ``(digest,
+        extraction)`` (the digest :func:`~.features.load_features`
+        computed to check it against its provenance, computed once where
+        none records it), labels ``(digest, None)``, the task store (all
+        its tasks), a latent mode's dictionary ``({part: digest}, None)``.
+        A file that is no input of ``spec`` is ``('not an input of this
+        setting', None)``, which no digest matches: a result recording it
+        is not this setting's."""
         from .features import provenance_extraction
 
         def answer(inp: SettingInput):

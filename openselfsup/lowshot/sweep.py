@@ -196,13 +196,13 @@ def records_inputs(result: Dict, spec: RunSpec) -> bool:
     """Whether ``result`` records, with a digest, every input the sweep
     would record of ``spec`` now (:meth:`~.spec.RunSpec.inputs`, as
     :meth:`~.meta_test.Inputs.recorded_now` answers them): the support
-    and query features and labels and the task store (each ``{path, sha1}``), the image-augmented features
-    where ``aug_times > 1``, a latent mode's base features and the
-    digests of the dictionary's parts that mode reads (:data:`~.
-    dictionary.MODE_READS`). :func:`~.report.changed_inputs` judges only
-    the inputs a result records; one that records fewer (or records them
-    in another shape: ``files`` not a dict) is not reused, but computed
-    again."""
+    and query features and labels and the task store (each ``{path,
+    sha1}``), the image-augmented features where ``aug_times > 1``, a
+    latent mode's base features and the digests of the dictionary's
+    parts that mode reads (:data:`~.dictionary.MODE_READS`).
+    :func:`~.report.changed_inputs` judges only the inputs a result
+    records; one that records fewer (or records them in another shape:
+    ``files`` not a dict) is not reused, but computed again."""
     from .dictionary import MODE_READS
     files = result.get('files')
     if not isinstance(files, dict):
