@@ -89,7 +89,8 @@ def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
     if mode not in ('exists', 'header'):
         raise ValueError(f'check mode must be none|exists|header, got {mode}')
     # every file missing or empty counted in one line first (a stat per
-    # entry: the training data check runs the same before the runner)
+    # entry: the training data check runs the same before the runner, and
+    # a list it passed is not looked at again within the run's start)
     check_listed_files(root, entries, list_path)
     if mode != 'header':
         return
