@@ -3282,6 +3282,54 @@ def test_a_flip_of_lists_mmcv_takes_is_taken():
         check_pipeline([flip], 'p')
 
 
+@pytest.mark.parametrize('kind,settings', [
+    ('mmcv.RandomFlip', dict(prob=1)),
+    ('mmpretrain.RandomFlip', dict(prob=0.5, direction='horizonal')),
+    ('mmcv.RandomChoice', dict(transforms=[
+        [dict(type='RandomGrayscale', prob=1.0)], []], prob=[0.5, 0.6])),
+    ('mmcv.Resize', dict(scale=(float('inf'), 32))),
+    ('mmpretrain.RandAugment', dict(
+        policies='timm_increasing', num_policies=2, magnitude_level=12,
+        hparams=dict(random_negative_prob=1.5)))])
+def test_a_scoped_spelling_is_checked_as_the_name_it_builds(kind, settings):
+    """A transform given by a scoped spelling (``'mmcv.RandomFlip'``),
+    which the per-image path builds and trains as the plain name, was
+    judged by the check of the per-image pipelines (``check_pipeline``:
+    the run, ``extract.py`` and ``--check-config``) by its name as
+    spelled: none of the checks of its type (an integer flip ``prob``, a
+    misspelt direction, a RandomChoice's sum, a resize's infinite edge
+    without ``keep_ratio``, RandAugment's hparams). Now it is known by
+    what it builds (``transform_type``, the batched views' lookup): the
+    reference, the line of the plain name; and in the run's config, one
+    line on both paths."""
+    from openselfsup.datasets.pipeline_checks import check_pipeline
+    from openselfsup.utils import InputError
+    plain = dict(type=kind.rsplit('.', 1)[1], **settings)
+    with pytest.raises(InputError) as ref:
+        check_pipeline([copy.deepcopy(plain)], 'p')
+    with pytest.raises(InputError) as err:
+        check_pipeline([dict(copy.deepcopy(plain), type=kind)], 'p')
+    assert str(err.value) == str(ref.value)
+    if kind.endswith('RandomFlip'):
+        cfg = _clp_with(1, type=kind, **settings)
+        assert _refused_on_both_paths(cfg) == str(ref.value).replace(
+            'p.0:', 'train_dataloader.dataset.pipeline.1.transforms.0.1:')
+
+
+def test_a_scoped_colour_jitter_gets_the_clip_warning():
+    """``pipeline_warnings`` (the launchers' ``--check-config``) said
+    mmpretrain's clip warning of a ``ColorJitter`` spelled plain alone;
+    ``'mmpretrain.ColorJitter'`` builds the same jitter, which logs it
+    (the reference: its own warnings, captured)."""
+    from openselfsup.datasets.pipeline_checks import pipeline_warnings
+    said = _jitter_warnings_logged(dict(hue=0.6))
+    assert len(said) == 1
+    for kind in ('ColorJitter', 'mmpretrain.ColorJitter',
+                 'openselfsup.HueWrapColorJitter'):
+        assert pipeline_warnings(dict(pipeline=[dict(type=kind, hue=0.6)]),
+                                 'd') == [f'd.pipeline.0: {said[0]}'], kind
+
+
 @pytest.mark.parametrize('rnp', [1.5, -0.5, True, float('nan'), 'x', None])
 def test_a_random_negative_prob_outside_0_1_is_refused(rnp):
     """mmpretrain's auto-augment ops negate the magnitude where

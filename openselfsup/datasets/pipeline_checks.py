@@ -378,14 +378,35 @@ def check_settings(t: Dict, where: str) -> None:
             f"magnitude_range {t.get('magnitude_range')!r}")
 
 
+def known_as(t: Dict) -> Dict:
+    """Transform config ``t`` as the checks here judge it: of a type
+    given with a scope or module path (``'mmcv.RandomFlip'``,
+    ``'mmpretrain.ColorJitter'``) or as a class, the name by which the
+    project's scope knows what it builds (:func:`transform_type`, the
+    batched views' lookup: the line is theirs, ``RandomFlip prob 1 is an
+    integer``), where the build finds one; else ``t`` as given (a plain
+    name is judged as spelled, torch-free, as the launchers'
+    ``--check-config`` runs it: the lookup imports the model stack, and
+    the registries know the transforms judged here by their plain names
+    alone). Before, a scoped spelling that trains per image was judged by
+    its name as spelled: none of :func:`check_settings`' checks of a
+    type, nor :func:`pipeline_warnings`, found it."""
+    kind = t.get('type')
+    if isinstance(kind, str) and '.' not in kind:
+        return t
+    known = transform_type(t)
+    return t if known is None else dict(t, type=known)
+
+
 def check_pipeline(pipeline, where: str) -> None:
     """:func:`check_settings` of every transform of a per-image
     ``pipeline`` (at config key ``where``), nested ones included
-    (``MultiView``'s views, ``RandomApply``'s transforms)."""
+    (``MultiView``'s views, ``RandomApply``'s transforms), each known by
+    what it builds (:func:`known_as`)."""
     from ..config import config_dicts
     for key, t in config_dicts(pipeline, where):
         if 'type' in t:
-            check_settings(t, key)
+            check_settings(known_as(t), key)
 
 
 def _pipelines(node, where: str):
@@ -467,12 +488,13 @@ def jitter_clip_warnings(t: Dict) -> List[str]:
 def pipeline_warnings(node, where: str) -> List[str]:
     """``'KEY: warning'`` of each colour jitter in the ``pipeline`` lists
     of config ``node`` (at key ``where``) that mmpretrain clips with a
-    warning (:func:`jitter_clip_warnings`): the launchers' check prints
-    them once, where each started process logs them."""
+    warning (:func:`jitter_clip_warnings`), known by what it builds
+    (:func:`known_as`: ``'mmpretrain.ColorJitter'`` too): the launchers'
+    check prints them once, where each started process logs them."""
     from ..config import config_dicts
     out = []
     for key, pipeline in _pipelines(node, where):
         for at, t in config_dicts(pipeline, key):
-            if t.get('type') in JITTER:
+            if 'type' in t and known_as(t).get('type') in JITTER:
                 out += [f'{at}: {w}' for w in jitter_clip_warnings(t)]
     return list(dict.fromkeys(out))
