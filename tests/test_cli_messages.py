@@ -1,9 +1,14 @@
 """What the commands say to a new user (review r198): the help's
-examples run as they read, a misspelt work dir or model is named with
-what exists, every ``--help`` says where the command writes."""
+examples run as they read, the run's own warnings are seen, a misspelt
+work dir or model is named with what exists, every ``--help`` says where
+the command writes."""
 import os
 
-from _foundation_helpers import MODEL_STACK_IMPORT, error_lines, run_tool
+import pytest
+
+from _foundation_helpers import (AS_MAIN, FSP_DEMO, MODEL_STACK_IMPORT, REPO,
+                                 error_lines, forked_python_c, run_tool,
+                                 run_tool_here, small_config)
 
 
 def test_the_helps_shorter_run_sets_the_keys_the_refusal_names():
@@ -260,3 +265,99 @@ def test_own_datas_lists_write_classes_as_the_converters_do(tmp_path):
                         for n in names for i in range(2)], labelled
     assert [e for e, _ in read_list_file(str(meta / 'train.txt'))] == [
         e for e, _ in labelled]
+
+
+#: the tiny FSP config's warning (small_config: its MultiStepLR steps at
+#: epoch 2 of a 1-epoch run)
+MILESTONES_WARNING = ('warning: param_scheduler.0.milestones 2 lie at or '
+                      'beyond train_cfg.max_epochs 1: those learning-rate '
+                      'steps never come (set the milestones too)')
+
+
+def test_a_started_runs_own_warnings_come_before_its_first_iteration(
+        tmp_path, synthetic_root):
+    """tools/train.py run again into a work dir holding a checkpoint,
+    without --resume: its warning that the run writes over it was line
+    387 of MMEngine's 395, on stdout among the log's lines. Said on
+    stderr once the run has begun: after MMEngine's log of the
+    environment, config and hooks, before the first iteration's line,
+    and again after the finished line; the log file keeps it once, the
+    console's log does not repeat it. Read as a terminal shows them:
+    stdout and stderr one stream."""
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'fsp.py'), nct, n_images=4,
+                       batch=4, ann_file='meta/train_labeled.txt')
+    work = tmp_path / 'work'
+    args = ['tools/train.py', cfg, '--work-dir', str(work)]
+    rc, out, err = run_tool(args, first=MODEL_STACK_IMPORT)
+    assert rc == 0, err[-3000:]
+    # the same run again, its stderr on its stdout (2>&1)
+    rc, both, err = forked_python_c(
+        MODEL_STACK_IMPORT, 'import os\nos.dup2(1, 2)\n' + AS_MAIN,
+        [os.path.join(REPO, args[0]), *args[1:]], cwd=str(tmp_path))
+    assert rc == 0, (both + err)[-3000:]
+    earlier = (f'warning: {work} holds 1 checkpoint(s) of an earlier run '
+               '(epoch_1.pth): this run writes over those of the same names '
+               '(--resume continues that run; --work-dir keeps both)')
+    lines = error_lines(both)
+    first = next(i for i, ln in enumerate(lines)
+                 if 'Epoch(train) [1][1/1]' in ln)
+    hooks = next(i for i, ln in enumerate(lines)
+                 if 'Hooks will be executed in the following order' in ln)
+    said = [i for i, ln in enumerate(lines)
+            if ln in (earlier, MILESTONES_WARNING)]
+    # twice each: as training began (after the log's environment, config
+    # and hooks, before the first iteration's line), and after the
+    # finished line, counted
+    assert len(said) == 4 and hooks < said[0] and said[1] < first and \
+        lines[said[0]:said[1] + 1] == [earlier, MILESTONES_WARNING], lines
+    assert lines[-4].startswith('finished epoch 1, iteration 1'), lines[-5:]
+    assert lines[-3:] == ['2 warning(s) said as training began (repeated):',
+                          earlier, MILESTONES_WARNING], lines[-5:]
+    # not in the console's log (MMEngine's "- WARNING - " line)
+    assert sum(earlier[9:] in ln for ln in lines) == 2, lines
+    log = sorted(work.glob('*/*.log'))[-1].read_text()
+    assert log.count(earlier[9:]) == 1 and \
+        log.count(MILESTONES_WARNING[9:]) == 1, log[-3000:]
+
+
+@pytest.mark.parametrize('where', ['build', 'first batch'])
+def test_a_refused_run_says_its_line_alone(tmp_path, synthetic_root, capfd,
+                                           where):
+    """A run refused after its config's checks has its one stderr line
+    alone: its own warnings (the tiny FSP config's schedule warning) came
+    first where they were said before MMEngine's log, and 21 tests of
+    refusals failed (test_foundation_bad_input.py's
+    ``test_corrupt_image_data_named_at_decode_time`` among them: an image
+    whose header reads, cut short, refused as the first batch is drawn).
+    Refused where the runner is built (a ResNet depth that does not
+    exist) and where the last refusal before the first step comes (the
+    first batch's image, once before_run, the resume or load and
+    before_train have passed): the warnings come after the first step."""
+    from PIL import Image
+
+    from openselfsup.apis.train import schedule_notes
+    from openselfsup.config import load_config
+    root = tmp_path / 'nct'
+    (root / 'meta').mkdir(parents=True)
+    (root / 'data').mkdir()
+    Image.new('RGB', (32, 32), (200, 30, 90)).save(root / 'data' / 'a.png')
+    if where == 'first batch':  # its header reads (the build's check)
+        whole = (root / 'data' / 'a.png').read_bytes()
+        (root / 'data' / 'a.png').write_bytes(whole[:len(whole) // 2])
+    (root / 'meta' / 'list.txt').write_text('a.png 1\n' * 4)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'fsp.py'), f'{root}/',
+                       n_images=4, batch=4, ann_file='meta/list.txt')
+    assert schedule_notes(load_config(cfg)) == [MILESTONES_WARNING]
+    options = ['--cfg-options', 'model.backbone.depth=7'] \
+        if where == 'build' else []
+    work = tmp_path / 'w'
+    rc, out, err = run_tool_here(['tools/train.py', cfg, '--work-dir',
+                                  str(work), *options], capfd)
+    lines = error_lines(err)
+    assert rc == 2 and len(lines) == 1, err[-3000:]
+    assert lines[0].startswith(
+        f'error: {cfg}: the model or data could not be built' if
+        where == 'build' else
+        f'error: {root}/data/a.png: corrupt image, cannot decode'), lines
+    assert not work.exists()

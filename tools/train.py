@@ -16,7 +16,11 @@ checkpoint in it: the run continues there): the config dump, the log,
 checkpoints, TensorBoard scalars; a run that fails before its first
 iteration (or a config's validation before training) ends leaves none of
 them, nor does a run refused because another one is training into the same
-work dir. Multi-GPU: tools/dist_train.sh; Slurm: tools/slurm_train.sh.
+work dir. The run's own warnings (an earlier run's checkpoints written
+over, a schedule that does not span the run...) are said on stderr once
+its first step has run, after MMEngine's log of the config, and again
+after its last line; a refused run says its one error line alone.
+Multi-GPU: tools/dist_train.sh; Slurm: tools/slurm_train.sh.
 """
 import argparse
 import sys
@@ -132,15 +136,22 @@ def main(argv=None):
             print(f'warning: {line}', file=sys.stderr)
         return
     from openselfsup.apis import train
-    from openselfsup.apis.train import finished_line
+    from openselfsup.apis.train import closing_warnings, finished_line
+    # the run's own warnings on stderr once it has begun, after MMEngine's
+    # log of some 300 lines (at its line 387 of 395 nobody saw them), and
+    # again after the last line; a refused run says its one line alone
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,
                    cfg_options=a.cfg_options,
                    launcher=a.launcher or 'none',
                    auto_scale_lr=a.auto_scale_lr,
-                   evaluates=())  # nothing evaluated after training
+                   evaluates=(),  # nothing evaluated after training
+                   warnings_to=sys.stderr)
     # one write: every rank of a distributed run says it on the
     # launcher's one stdout (print wrote the line and its newline apart)
     say(finished_line(runner), sys.stdout)
+    sys.stdout.flush()  # before the lines after it, where both are one
+    for line in closing_warnings(runner):
+        say(line)
 
 
 if __name__ == '__main__':

@@ -3027,17 +3027,21 @@ def _prepared(config: str, work_dir: Optional[str],
 
 
 def _built(cfg: Config, notes: list, config: str, trains: bool = True,
-           evaluates: Sequence[str] = (), said: Sequence[str] = ()):
+           evaluates: Sequence[str] = (), said: Sequence[str] = (),
+           told: Sequence[str] = ()):
     """:func:`build_runner`'s runner from the :func:`_prepared` config
     ``cfg`` (of the file ``config``), ``notes`` logged; ``said``: lines
     the command has printed on stderr already, written to the log file
-    alone (the console would repeat them). A failure or SIGTERM from the
-    build until this function's guard is left, as it returns, discards
-    what the runner made: one guard, taking the runner as its build
-    begins, where the guard began after the build's post-build lines (the
-    URL's notes, the warnings left out), which left the runner's log
-    folder and its SIGTERM handler for a caller without a guard of its
-    own (``train()``'s and the balance baseline's have one, open before
+    alone (the console would repeat them); ``told``: warnings among
+    ``notes`` that the command says on stderr itself once the run has
+    begun (:class:`~openselfsup.engine.console.RunWarningsHook`),
+    written to the log file alone, in their place. A failure or SIGTERM
+    from the build until this function's guard is left, as it returns,
+    discards what the runner made: one guard, taking the runner as its
+    build begins, where the guard began after the build's post-build
+    lines (the URL's notes, the warnings left out), which left the
+    runner's log folder and its SIGTERM handler for a caller without a
+    guard of its own (``train()``'s and the balance baseline's have one, open before
     the call, which take the runner as its build begins). Not beyond: a
     Terminated on the return path, once this guard is left and before
     the caller holds the runner (a SIGTERM acted upon in those few
@@ -3046,7 +3050,8 @@ def _built(cfg: Config, notes: list, config: str, trains: bool = True,
     restored by its finalizer once the runner is collected."""
     from ..engine.runner import discard_on_failure
     with discard_on_failure():
-        return _built_in_guard(cfg, notes, config, trains, evaluates, said)
+        return _built_in_guard(cfg, notes, config, trains, evaluates, said,
+                               told)
 
 
 def _runner_built(cfg: Config, registry, default):
@@ -3074,7 +3079,8 @@ def _runner_built(cfg: Config, registry, default):
 
 
 def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
-                    evaluates: Sequence[str], said: Sequence[str]):
+                    evaluates: Sequence[str], said: Sequence[str],
+                    told: Sequence[str] = ()):
     """:func:`_built`'s build, inside its guard."""
     from mmengine.runner import Runner
 
@@ -3132,6 +3138,8 @@ def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
     worker_warning_left_out(runner, cfg, trains, evaluates)
     unannounced_evaluation_notes(runner, cfg, notes, evaluates, trains)
     for note in notes:
+        if note in told and to_log_file(runner.logger, warning_words(note)):
+            continue  # (the command says it on stderr)
         if note.startswith('warning: '):
             runner.logger.warning(warning_words(note))
         else:
@@ -3448,7 +3456,7 @@ def train(config: str,
           evaluates: Sequence[str] = EVALUATIONS,
           other_run_ways: Optional[str] = None,
           says_how_to_continue: bool = True,
-          needs_evaluations: bool = False):
+          needs_evaluations: bool = False, warnings_to=None):
     """Build a runner from ``config`` and train.
 
     Args:
@@ -3535,6 +3543,19 @@ def train(config: str,
             setting the sections left out, not removing all three
             (:func:`check_loop_sections`); False (the default, and
             ``tools/train.py``): both are offered.
+        warnings_to (file, optional): a stream (``tools/train.py``:
+            stderr) on which rank 0 says the run's own warnings
+            (:func:`prepare_config`'s and :func:`schedule_notes`' lines
+            ``warning: ...``: an earlier run's checkpoints written over, a
+            schedule that does not span the run...) once its first
+            training step has run, before that iteration's log line
+            (:class:`~openselfsup.engine.console.RunWarningsHook`): after
+            every check that can refuse the run, so that a refused run
+            says its one line alone; the log file holds them once, the
+            console's log does not repeat them;
+            :func:`closing_warnings` gives the lines that repeat them
+            after the run's last line. Other ranks, and None (the
+            default): the log alone says them, as every note.
 
     Returns:
         mmengine.runner.Runner: the runner after training.
@@ -3579,6 +3600,10 @@ def train(config: str,
                                loaded=loaded, evaluates=evaluates,
                                other_run_ways=other_run_ways,
                                needs_evaluations=needs_evaluations)
+        # said on warnings_to once the run has begun (rank 0), not in the
+        # console's log
+        told = own_warnings(notes) if warnings_to is not None and \
+            launcher_env(cfg.launcher)[0] == 0 else ()
         import torch
 
         from ..engine.runner import (discard_on_failure,
@@ -3622,7 +3647,10 @@ def train(config: str,
                                   launcher_env(cfg.launcher)[0]) as removed, \
                     discard_on_failure():
                 runner = _built(cfg, notes, config, evaluates=evaluates,
-                                said=removed)
+                                said=removed, told=told)
+                if told:
+                    from ..engine.console import RunWarningsHook
+                    runner.register_hook(RunWarningsHook(told, warnings_to))
                 if hasattr(runner, 'says_how_to_continue'):
                     runner.says_how_to_continue = says_how_to_continue
                 when_started = getattr(runner, 'when_started', None)
@@ -3641,6 +3669,28 @@ def train(config: str,
         finally:
             restore_sigterm()
         return runner
+
+
+def own_warnings(notes: Sequence[str]) -> Tuple[str, ...]:
+    """The warnings among ``notes`` (:func:`_prepared`'s lines: those
+    ``'warning: ...'``), which :func:`train` says on its ``warnings_to``
+    once the run has begun."""
+    return tuple(note for note in notes if note.startswith('warning: '))
+
+
+def closing_warnings(runner) -> List[str]:
+    """The lines ``tools/train.py`` says after its last line where the
+    run has warnings of its own (:func:`train`'s ``warnings_to``): said
+    as its training began, how many, then each again, so that they are
+    seen at the end of MMEngine's log too; where no training step ran
+    (a resume at the end of its schedule), each, said there alone
+    (:meth:`~openselfsup.engine.console.RunWarningsHook.closing_lines`);
+    ``[]`` for a run without them."""
+    from ..engine.console import RunWarningsHook
+    for hook in getattr(runner, 'hooks', ()):
+        if isinstance(hook, RunWarningsHook):
+            return hook.closing_lines()
+    return []
 
 
 def finished_line(runner) -> str:

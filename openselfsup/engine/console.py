@@ -1,10 +1,15 @@
-"""The epoch line of a run built with a short console
-(:func:`openselfsup.utils.console.short_console`)."""
+"""What a run says on the console beside MMEngine's log: the epoch line
+of a run built with a short console
+(:func:`openselfsup.utils.console.short_console`), and the run's own
+warnings said where they are seen (:class:`RunWarningsHook`)."""
+import sys
 import time
+from typing import List, Sequence
 
 from mmengine.hooks import Hook
 
 from ..utils.console import shown
+from ..utils.errors import say
 
 
 class EpochLineHook(Hook):
@@ -37,3 +42,52 @@ class EpochLineHook(Hook):
                 f'  {self.label}: epoch {runner.epoch + 1} of '
                 f'{loop.max_epochs}{mean}, '
                 f'{time.monotonic() - self._start:.0f} s')
+
+
+class RunWarningsHook(Hook):
+    """The run's own warnings (lines ``warning: ...``: an earlier run's
+    checkpoints written over, a schedule that does not span the run...)
+    said on ``stream`` once the first training step of this process has
+    run, before that iteration's hooks (the logger's line of it, which
+    runs after this ``HIGHEST`` one), each in one write: every check
+    that can refuse the run has passed by then (the config's, the
+    runner's build, the training set's, the resume's and ``before_run``'s,
+    the first batch's images, the first step), so a refused run says
+    its one line alone, where the warnings said before MMEngine's log
+    came first. MMEngine's log of some 300 lines (the environment, the
+    config, the hooks) comes before them, not after, where they were
+    seen by nobody. :meth:`closing_lines` repeats them after the run's
+    last line. The run's log file holds them (written there when the
+    runner was built); the console's log does not repeat them.
+
+    Args:
+        lines (Sequence[str]): the warnings, each ``warning: ...``.
+        stream (file): where they are said (``tools/train.py``: stderr).
+    """
+
+    priority = 'HIGHEST'
+
+    def __init__(self, lines: Sequence[str], stream):
+        self.lines = tuple(lines)
+        self.stream = stream
+        #: whether :meth:`after_train_iter` has said them
+        self.said = False
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if self.said:
+            return
+        self.said = True
+        sys.stdout.flush()  # after the log's lines, where both are one
+        for line in self.lines:
+            say(line, self.stream)
+        self.stream.flush()
+
+    def closing_lines(self) -> List[str]:
+        """The lines said after the run's last line: where its first step
+        said the warnings, how many, then each again; where no step ran
+        (a resume at the end of its schedule), each, said once there."""
+        if not self.said or not self.lines:
+            return list(self.lines)
+        return [f'{len(self.lines)} warning(s) said as training began '
+                '(repeated):', *self.lines]
