@@ -402,6 +402,23 @@ def trained_once(tmp_path_factory, synthetic_root):
     return base / 'w'
 
 
+@pytest.mark.slow
+def test_a_started_run_says_its_warnings_on_rank_0_alone(tmp_path,
+                                                         synthetic_root):
+    """tools/train.py's own warnings (the tiny FSP config's schedule
+    warning), said on stderr once the run has begun and again after its
+    last line (test_cli_messages.py), by rank 0 alone, as its log is: the
+    other rank says nothing extra into the launcher's one stderr."""
+    rc, err = _two_processes(tmp_path, synthetic_root)
+    assert rc == 0, err[-3000:]
+    warning = ('warning: param_scheduler.0.milestones 2 lie at or beyond '
+               'train_cfg.max_epochs 1: those learning-rate steps never '
+               'come (set the milestones too)')
+    lines = [ln for ln in error_lines(err) if not TORCH_LOG.match(ln)]
+    assert lines == [warning, '1 warning(s) said as training began '
+                     '(repeated):', warning], lines
+
+
 def _copy_of(trained, tmp_path):
     """A copy of the :func:`trained_once` work dir at ``tmp_path/w``, as
     the plain run would have left it there: ``last_checkpoint`` (the path
