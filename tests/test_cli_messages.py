@@ -319,6 +319,11 @@ def test_a_started_runs_own_warnings_come_before_its_first_iteration(
     log = sorted(work.glob('*/*.log'))[-1].read_text()
     assert log.count(earlier[9:]) == 1 and \
         log.count(MILESTONES_WARNING[9:]) == 1, log[-3000:]
+    # --resume at the end of its schedule: no step runs, its warning is
+    # said once, after the finished line (none said as training began)
+    rc, out, err = run_tool(args + ['--resume'], first=MODEL_STACK_IMPORT)
+    assert rc == 0 and error_lines(err) == [MILESTONES_WARNING], err[-3000:]
+    assert out.splitlines()[-1].startswith('finished epoch 1, iteration 1')
 
 
 @pytest.mark.parametrize('where', ['build', 'first batch'])
