@@ -51,14 +51,20 @@ class RunWarningsHook(Hook):
     run, before that iteration's hooks (the logger's line of it, which
     runs after this ``HIGHEST`` one), each in one write: every check
     that can refuse the run has passed by then (the config's, the
-    runner's build, the training set's, the resume's and ``before_run``'s,
-    the first batch's images, the first step), so a refused run says
-    its one line alone, where the warnings said before MMEngine's log
-    came first. MMEngine's log of some 300 lines (the environment, the
-    config, the hooks) comes before them, not after, where they were
-    seen by nobody. :meth:`closing_lines` repeats them after the run's
-    last line. The run's log file holds them (written there when the
-    runner was built); the console's log does not repeat them.
+    runner's build, the training set's, the optimizer's and schedule's
+    builds, ``before_run``'s, the resume's or ``load_from``'s,
+    ``before_train``'s, the first batch's images, the first step), so a
+    refused run says its one line alone, where the warnings said before
+    MMEngine's log came first. What can stop the run after them stops a
+    run that has begun, whose warnings concern it: the first
+    iteration's other hooks (a checkpoint saved each iteration on a full
+    disk), a later batch's image, an evaluation, an interruption; their
+    line comes after the warnings. MMEngine's log of some 300 lines (the
+    environment, the config, the hooks) comes before them, not after,
+    where they were seen by nobody. :meth:`closing_lines` repeats them
+    after the run's last line. The run's log file holds them (written
+    there when the runner was built); the console's log does not repeat
+    them.
 
     Args:
         lines (Sequence[str]): the warnings, each ``warning: ...``.
