@@ -294,10 +294,11 @@ def load_results(results_dir: str, ablation: bool = False,
 #: the workdir folder each kind of input file lies in
 _ANCHORS = {'features': 'extracted_feats', 'labels': 'extracted_feats',
             'tasks': 'tasks'}
-#: the input files a result records (``files``, :data:`~.spec.
-#: RESULT_INPUTS`; the dictionary is judged on its own, by the parts its
-#: mode reads): name, kind, and the workdir folder the file lies in;
-#: features first, then labels, then the task store
+#: the input files a result records (``files``,
+#: :data:`~.spec.RESULT_INPUTS`; the dictionary is judged on its own, by
+#: the parts its mode reads): name, kind, and the workdir folder the file
+#: lies in; features first (in the order a result writes them), then
+#: labels, then the task store: the order ``changed_inputs`` names them in
 _RESULT_INPUTS = tuple(sorted(
     ((name, kind, _ANCHORS[kind]) for name, kind in RESULT_INPUTS.items()
      if kind in _ANCHORS), key=lambda i: list(_ANCHORS).index(i[1])))
