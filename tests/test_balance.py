@@ -4777,6 +4777,46 @@ def test_a_0_epoch_baseline_says_nothing_of_checkpoints_it_leaves(
         f'({api.EARLIER_RUN_HINT})']
 
 
+
+def test_a_sweeps_0_epoch_baseline_is_not_warned_of_its_schedule(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A 0-epoch baseline (built and evaluated, never trained) of a
+    config whose MultiStepLR steps at epoch 2 of a 1-epoch run logged
+    the warning that those steps never come: a run that takes no step
+    at all, warned of its schedule, and the lambda runs (which train on
+    it) warn of it. It says nothing of it; a runner built to train there
+    still warns (the reference: schedule_notes of its config). The
+    runner is a stand-in (nothing is built)."""
+    import importlib
+
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    api = importlib.import_module('openselfsup.apis.train')  # the module
+    config, _ = _warned_sweep_config(tmp_path, crossmodal_root / 'slides')
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 1}
+    names = METRICS.build(dict(load_config(config, opts).val_evaluator)
+                          ).names(1)
+    logged = []
+
+    def built(cfg, notes, config, *args):  # the runner, the notes it logs
+        logged.append(notes)
+        return SimpleNamespace(model=nn.Linear(2, 1), epoch=0,
+                               val=lambda: {k: 0.5 for k in names},
+                               _init_model_weights=lambda: None)
+
+    monkeypatch.setattr(api, '_built', built)
+    monkeypatch.setattr(bs, 'train', _StandInRuns(names))
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
+    bs.run_balance_sweep(config, [0.5], work_dir=str(tmp_path / 'sweep'),
+                         baseline_epochs=0, cfg_options=opts)
+    assert len(logged) == 1
+    assert SWEEP_MILESTONES_WARNING not in logged[0], logged[0]
+    api.build_runner(config, work_dir=str(tmp_path / 'trains'),
+                     cfg_options=opts)
+    assert SWEEP_MILESTONES_WARNING in logged[1], logged[1]
+
+
 def test_run_settings_leave_out_the_files_own_variables(tmp_path):
     """A config's own variables (``lr = 0.002`` used to build
     ``optim_wrapper``) were run settings: renaming one refused a resume
@@ -7836,3 +7876,34 @@ def test_the_sweeps_check_judges_every_runs_config_without_training(
             assert extra[0].partition('=')[0] in line[0], line
             assert code == 2 and swept.strip().splitlines()[-1] == \
                 line[0], swept
+
+
+#: the schedule warning of a lambda run of :func:`_warned_sweep_config`
+#: (its MultiStepLR steps at epoch 2 of a 1-epoch run)
+SWEEP_MILESTONES_WARNING = (
+    'warning: param_scheduler.0.milestones 2 lie at or beyond '
+    'train_cfg.max_epochs 1: those learning-rate steps never come (set '
+    'the milestones too)')
+
+
+def _warned_sweep_config(tmp_path, slides):
+    """A config of the slide demo on the test slides ``slides`` whose
+    lambda runs have a warning of their own (a MultiStepLR stepping at
+    epoch 2 of their 1 epoch): (its path, the sweep's --cfg-options
+    words)."""
+    from openselfsup.apis.train import schedule_notes
+    from openselfsup.config import load_config
+    config = tmp_path / 'warned.py'
+    config.write_text(
+        f'_base_ = [{SLIDE_DEMO!r}]\n'
+        "param_scheduler = [dict(type='MultiStepLR', by_epoch=True, "
+        'milestones=[2])]\n')
+    opts = {**demo_on_test_slides(slides.parent),
+            'train_dataloader.dataset.data_root': str(slides),
+            'val_dataloader.dataset.data_root': str(slides),
+            'train_cfg.max_epochs': 1,
+            'default_hooks.checkpoint.interval': 100}
+    assert schedule_notes(load_config(str(config), opts)) == [
+        SWEEP_MILESTONES_WARNING]
+    return str(config), [f'{k}={v}' for k, v in opts.items()]
+

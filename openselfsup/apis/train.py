@@ -2956,7 +2956,9 @@ def build_runner(config: str,
     e.g. ``runner.val()`` evaluates the config's model as it starts.
     ``check_data``: :func:`check_data_paths` first. ``trains`` False: the
     caller only evaluates it (:func:`prepare_config`: the work dir's
-    checkpoints are not warned of, as it writes over none). ``loaded``,
+    checkpoints are not warned of, as it writes over none; nor is a
+    schedule that does not span the run, :func:`schedule_notes`, as it
+    takes no step of it). ``loaded``,
     ``evaluates``, ``needs_evaluations``: as :func:`train`'s.
 
     Returns:
@@ -3017,10 +3019,13 @@ def _prepared(config: str, work_dir: Optional[str],
     the model stack is imported. ``loaded``: the config already loaded
     (:func:`train`), not read again."""
     cfg = loaded if loaded is not None else load_config(config, cfg_options)
+    # a runner built to be evaluated alone (``trains`` False: the lambda
+    # sweep's 0-epoch baseline) follows no schedule: its warning that the
+    # schedule does not span the run was a line about steps it never takes
     notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
                            auto_scale_lr, earlier_run_hint, trains,
                            evaluates, other_run_ways, needs_evaluations) + \
-        schedule_notes(cfg)
+        (schedule_notes(cfg) if trains else [])
     if check_data:
         check_data_paths(cfg)
     return cfg, notes
