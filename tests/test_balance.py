@@ -7907,3 +7907,79 @@ def _warned_sweep_config(tmp_path, slides):
         SWEEP_MILESTONES_WARNING]
     return str(config), [f'{k}={v}' for k, v in opts.items()]
 
+
+@pytest.mark.slow
+def test_a_sweeps_runs_say_their_own_warnings_on_stderr_as_each_begins(
+        crossmodal_root, tmp_path):
+    """tools/train.py says its run's own warnings on stderr once its
+    first step has run, and again after its last line; the sweep's runs
+    (each through train()) gave none: a lambda run's warning (its
+    schedule that does not span it) was a WARNING line of MMEngine's
+    log on stdout, before the run was checked to start. Now each run
+    says its own on stderr once its first step has run (after the
+    sweep's line of that run, before its epoch line), and after the
+    sweep's last line the warnings are said again, once each, with the
+    runs that said them; each run's log file holds them once, the
+    console's log does not. Read as a terminal shows them: stdout and
+    stderr one stream (the tools/train.py test's way)."""
+    from _foundation_helpers import (AS_MAIN, MODEL_STACK_IMPORT,
+                                     error_lines, forked_python_c)
+    config, opts = _warned_sweep_config(tmp_path,
+                                        crossmodal_root / 'slides')
+    work = tmp_path / 'sweep'
+    rc, both, err = forked_python_c(
+        MODEL_STACK_IMPORT, 'import os\nos.dup2(1, 2)\n' + AS_MAIN,
+        [os.path.join(ROOT, 'tools', 'balance_sweep.py'), config,
+         '--lambdas', '0', '1', '--baseline-epochs', '0', '--work-dir',
+         str(work), '--cfg-options', *opts], cwd=str(tmp_path))
+    assert rc == 0, (both + err)[-3000:]
+    lines = error_lines(both)
+    said = [i for i, ln in enumerate(lines) if ln == SWEEP_MILESTONES_WARNING]
+    assert len(said) == 2, lines
+    for k, (run, at) in enumerate(zip(('lambda 0', 'lambda 1'), said)):
+        starts = next(i for i, ln in enumerate(lines)
+                      if f'sweep: run {k + 2} of 3, {run}, training in' in ln)
+        epoch = next(i for i, ln in enumerate(lines)
+                     if f'  {run}: epoch 1 of 1' in ln)
+        assert starts < at < epoch, (run, lines)
+    words = SWEEP_MILESTONES_WARNING[len('warning: '):]
+    assert lines[-5].startswith('json') and lines[-3].startswith('png'), \
+        lines[-6:]
+    assert lines[-2:] == [
+        '1 warning(s) said as the runs began training (repeated, each '
+        'with the runs that said it):',
+        f'warning: lambda 0, lambda 1: {words}'], lines[-6:]
+    # not in the console's log (MMEngine's "- WARNING - " line)
+    assert sum(words in ln for ln in lines) == 3, lines
+    for run in ('lambda_0', 'lambda_1'):
+        log, = (work / run).glob('*/*.log')
+        assert log.read_text().count(words) == 1, run
+
+
+@pytest.mark.slow
+def test_a_sweep_refused_as_its_run_starts_says_its_line_without_warnings(
+        crossmodal_root, tmp_path, capfd):
+    """A sweep whose first lambda run is refused before its first step
+    (a training slide's features NaN, refused as the first batch is
+    drawn) says its one error line alone on stderr: the run's own
+    warning (its schedule) comes once the first step has run, which this
+    run never reached; MMEngine's console log, on stdout, said it as the
+    run was built, before the refusal."""
+    from _foundation_helpers import error_lines, run_tool_here
+    slides = tmp_path / 'slides'
+    shutil.copytree(crossmodal_root / 'slides', slides)
+    for case in json.loads((slides / 'train.json').read_text()):
+        path = slides / 'features' / f'{case}.pt'
+        torch.save(torch.full_like(torch.load(path), float('nan')), path)
+    config, opts = _warned_sweep_config(tmp_path, slides)
+    work = tmp_path / 'sweep'
+    rc, out, err = run_tool_here(
+        ['tools/balance_sweep.py', config, '--lambdas', '0',
+         '--baseline-epochs', '0', '--work-dir', str(work), '--cfg-options',
+         *opts], capfd)
+    lines = error_lines(err)
+    assert rc == 2 and len(lines) == 1, err[-3000:]
+    assert lines[0].startswith(f'error: {slides}/features/') and \
+        'feature values are NaN or inf' in lines[0], lines
+    # nor on stdout, in MMEngine's console log (as the run was built)
+    assert SWEEP_MILESTONES_WARNING[len('warning: '):] not in out + err

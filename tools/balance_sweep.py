@@ -12,6 +12,12 @@ interrupted one instead: the runs that ended there with the same settings
 are reused (named in the log), only the others train, and the report is the
 one an uninterrupted sweep writes.
 
+Each run says its own warnings (a schedule that does not span it, an
+earlier run's checkpoints written over...) on stderr once its first step
+has run, as tools/train.py does; after the sweep's last line they are said
+again, once each, with the runs that said them. A refused sweep says its
+one error line alone.
+
 Example (synthetic slides, a few minutes on a CPU):
     python tools/prepare_data/make_crossmodal.py --out data/balance
     python tools/balance_sweep.py configs/demo/balance_slide_synthetic.py \\
@@ -28,6 +34,7 @@ import sys
 
 from openselfsup.utils import run_cli
 from openselfsup.utils.cfg_options import CfgOptionsAction
+from openselfsup.utils.errors import say
 
 
 def parse_args(argv):
@@ -94,7 +101,9 @@ def parse_args(argv):
                    '(default: each run shows its warnings and one line per '
                    'epoch, the sweep which run trains, each run\'s result '
                    'and its log file, <run folder>/<timestamp>/'
-                   '<timestamp>.log, which holds all of it)')
+                   '<timestamp>.log, which holds all of it; either way a '
+                   'run\'s own warnings come on stderr once its first step '
+                   'has run)')
     p.add_argument('--check', action='store_true',
                    help='check the sweep and stop before anything trains or '
                    'is written: its own settings, then the config of every '
@@ -119,7 +128,11 @@ def main(argv=None):
                             test=a.test, resume=a.resume,
                             cfg_options=a.cfg_options, seeds=a.seeds,
                             resume_command=resume_command(argv),
-                            verbose=a.verbose, check=a.check)
+                            verbose=a.verbose, check=a.check,
+                            # each run's own warnings on stderr once it has
+                            # begun, as tools/train.py's; a refused sweep
+                            # says its one line alone
+                            warnings_to=sys.stderr)
     if a.check:
         for line in res['warnings']:
             print(f'warning: {line}', file=sys.stderr)
@@ -128,6 +141,10 @@ def main(argv=None):
     print(res['table'])
     for kind, path in res['paths'].items():
         print(f'{kind:9s} {path}')
+    sys.stdout.flush()  # before the lines after it, where both are one
+    # the runs' warnings again, with their runs, after the last line
+    for line in res['closing_warnings']:
+        say(line)
 
 
 if __name__ == '__main__':

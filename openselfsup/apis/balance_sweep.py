@@ -71,9 +71,9 @@ from .fast_path import float32_block, full_float32, trained_precision
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
                     check_loaded_config, check_loop_sections,
-                    check_not_sweep_run_dir, resume_choice, train,
-                    read_sections, unmoved_notes, warning_words,
-                    worker_warnings_left_out)
+                    check_not_sweep_run_dir, resume_choice,
+                    run_warnings_hook, train, read_sections, unmoved_notes,
+                    warning_words, worker_warnings_left_out)
 
 #: the file in a run's folder that says the run has ended and been
 #: evaluated: ``version`` (:data:`RECORD_VERSION`), ``settings``
@@ -145,6 +145,33 @@ def _say(line: str) -> None:
     and log file), shown on a short console too."""
     with shown():
         print_log(line, logger='current')
+
+
+def closing_warnings_of_runs(told: Sequence[tuple]) -> List[str]:
+    """The lines ``tools/balance_sweep.py`` says after its last line where
+    the sweep's runs had warnings of their own (:func:`run_balance_sweep`'s
+    ``warnings_to``; each run said its own as its first step had run):
+    how many, then each once, after the runs that said it (the same
+    schedule warning of every lambda run is one line, not one a run), so
+    that they are seen after the table too; a run's warnings that no step
+    said (none ran), after them, said there alone. ``[]`` where no run
+    had any.
+
+    Args:
+        told (Sequence[tuple]): ``(the run in words, its``
+            :class:`~openselfsup.engine.console.RunWarningsHook` ``)`` of
+            each run trained that had warnings, in the sweep's order.
+    """
+    said: Dict[str, List[str]] = {}
+    unsaid: Dict[str, List[str]] = {}
+    for run, hook in told:
+        for line in hook.lines:
+            (said if hook.said else unsaid).setdefault(line, []).append(run)
+    lines = [f'{len(said)} warning(s) said as the runs began training '
+             '(repeated, each with the runs that said it):'] if said else []
+    return lines + [f'warning: {", ".join(runs)}: {warning_words(line)}'
+                    for group in (said, unsaid)
+                    for line, runs in group.items()]
 
 
 def lambda_name(value: float) -> str:
@@ -1418,7 +1445,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       test: bool = False, resume: bool = False,
                       seeds: Optional[Sequence[int]] = None,
                       resume_command: Optional[str] = None,
-                      verbose: bool = False, check: bool = False) -> Dict:
+                      verbose: bool = False, check: bool = False,
+                      warnings_to=None) -> Dict:
     """Train the baseline, then one run per lambda; write table, JSON, PNG.
 
     Args:
@@ -1476,6 +1504,17 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             baseline's and each lambda's, with the options the sweep
             gives it) as ``tools/train.py --check-config`` checks one
             (:func:`~openselfsup.apis.train.check_loaded_config`).
+        warnings_to (file, optional): a stream (``tools/balance_sweep.py``:
+            stderr) on which each run that trains says its own warnings
+            (a schedule that does not span it, an earlier run's
+            checkpoints written over...) once its first step has run, as
+            ``tools/train.py`` says a run's (:func:`~openselfsup.apis.
+            train.train`'s ``warnings_to``): a run refused before then
+            says its one line alone; its log file holds them, its console
+            does not repeat them. The result's ``closing_warnings``
+            (:func:`closing_warnings_of_runs`) says them again, with their
+            runs, for after the sweep's last line. None (the default):
+            each run's log and console say them, as every note.
 
     A SIGTERM anywhere in the sweep raises
     :class:`~openselfsup.utils.Terminated` (between runs too:
@@ -1488,7 +1527,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         epochs, metrics; with ``seeds``, each
         lambda run's ``seed``), the metric names and the paths written;
         with ``seeds`` also ``seeds``, ``spread`` (:data:`SPREAD`) and
-        ``summary`` (:func:`seed_summary`).
+        ``summary`` (:func:`seed_summary`); and, not in ``sweep.json``,
+        ``table`` (``sweep.md``'s text) and ``closing_warnings``
+        (:func:`closing_warnings_of_runs`: ``[]`` without
+        ``warnings_to``, or where no run trained had warnings).
 
     Raises:
         InputError: a bad lambda or metric (checked against every metric
@@ -1887,6 +1929,15 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
 
         first = [True]
         order = ['the baseline'] + [run for _, _, run, *_ in lambda_runs]
+        # the runs trained that said warnings of their own on warnings_to
+        told = []
+
+        def trained(run: str, runner):
+            # the run that train() returned: its warnings, as they were said
+            hook = run_warnings_hook(runner)
+            if hook is not None and hook.lines:
+                told.append((run, hook))
+            return runner
 
         def starting(run: str, run_dir: str, here: dict, opts: dict,
                      skip: Sequence[str] = (), **fields):
@@ -1956,13 +2007,14 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             with console('the baseline'), contextlib.nullcontext() \
                     if baseline_epochs else discard_on_failure():
                 if baseline_epochs:
-                    runner = train(config, work_dir=base_dir, amp=amp,
-                                   cfg_options=base_opts,
-                                   earlier_run_hint=earlier_run_hint,
-                                   other_run_ways=other_run_ways,
-                                   loaded=run_cfg, evaluates=evaluated,
-                                   needs_evaluations=True,
-                                   says_how_to_continue=False)  # _how_to_continue's
+                    runner = trained('the baseline', train(
+                        config, work_dir=base_dir, amp=amp,
+                        cfg_options=base_opts,
+                        earlier_run_hint=earlier_run_hint,
+                        other_run_ways=other_run_ways, loaded=run_cfg,
+                        evaluates=evaluated, needs_evaluations=True,
+                        says_how_to_continue=False,  # _how_to_continue's
+                        warnings_to=warnings_to))
                 else:
                     # evaluated, never trained: it writes over no
                     # checkpoint of an earlier baseline there, and says
@@ -2018,13 +2070,13 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             run_cfg = starting(run, run_dir, here, opts,
                                skip=('load_from',))
             with console(run):
-                runner = train(config, work_dir=run_dir, amp=amp,
-                               cfg_options=opts,
-                               earlier_run_hint=earlier_run_hint,
-                               other_run_ways=other_run_ways,
-                               loaded=run_cfg, evaluates=evaluated,
-                               needs_evaluations=True,
-                               says_how_to_continue=False)  # _how_to_continue's
+                runner = trained(run, train(
+                    config, work_dir=run_dir, amp=amp, cfg_options=opts,
+                    earlier_run_hint=earlier_run_hint,
+                    other_run_ways=other_run_ways, loaded=run_cfg,
+                    evaluates=evaluated, needs_evaluations=True,
+                    says_how_to_continue=False,  # _how_to_continue's
+                    warnings_to=warnings_to))
                 metrics, noted = evaluate(runner, run, run_cfg)
             name = f'lambda={lambda_name(lam)}'
             seeded = {} if seed is None else dict(seed=seed)
@@ -2080,4 +2132,5 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                   paths['png']: plot_sweep(plotted, plot_metrics, cls_metric,
                                            ret_metric, title=title)})
         result['table'] = table
+        result['closing_warnings'] = closing_warnings_of_runs(told)
         return result

@@ -3691,11 +3691,18 @@ def closing_warnings(runner) -> List[str]:
     (a resume at the end of its schedule), each, said there alone
     (:meth:`~openselfsup.engine.console.RunWarningsHook.closing_lines`);
     ``[]`` for a run without them."""
+    hook = run_warnings_hook(runner)
+    return hook.closing_lines() if hook is not None else []
+
+
+def run_warnings_hook(runner):
+    """The :class:`~openselfsup.engine.console.RunWarningsHook` that
+    :func:`train` gave ``runner`` (its ``warnings_to``: the lines it says,
+    and whether its first step has said them), None where it gave none
+    (no ``warnings_to``, another rank, a run without warnings)."""
     from ..engine.console import RunWarningsHook
-    for hook in getattr(runner, 'hooks', ()):
-        if isinstance(hook, RunWarningsHook):
-            return hook.closing_lines()
-    return []
+    return next((hook for hook in getattr(runner, 'hooks', ())
+                 if isinstance(hook, RunWarningsHook)), None)
 
 
 def finished_line(runner) -> str:
