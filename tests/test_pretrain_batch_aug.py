@@ -2774,18 +2774,48 @@ def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch):
             assert v['images_per_s'] > 0 and v['synced_images_per_s'] > 0
 
 
+def _narrow_recipes(monkeypatch, tmp_path, group_size=None):
+    """The benchmark's recipes at ResNet-18 width 8 (the layers and their
+    order as published, fewer channels), CLP's ghost BN and contrastive
+    groups of ``group_size`` images where given."""
+    from benchmarks import bench_pretrain
+    extra = {'clp': 'neck=dict(in_channels=64)',
+             'fsp': 'head=dict(in_channels=64)'}
+    groups = '' if group_size is None else \
+        f', norm_cfg=dict(group_size={group_size})'
+    for recipe, rest in extra.items():
+        if recipe == 'clp' and group_size is not None:
+            rest += f', head=dict(group_size={group_size})'
+        path = tmp_path / f'{recipe}_narrow.py'
+        base = os.path.join(REPO, bench_pretrain.RECIPES[recipe]['config'])
+        bn = groups if recipe == 'clp' else ''
+        path.write_text(
+            f'_base_ = [{base!r}]\n'
+            f'model = dict(backbone=dict(base_channels=8, stem_channels=8'
+            f'{bn}), {rest})\n')
+        monkeypatch.setitem(bench_pretrain.RECIPES, recipe, dict(
+            bench_pretrain.RECIPES[recipe], config=str(path)))
+
+
 @pytest.mark.slow
-def test_bench_pretrain_ceiling_compiled_variant_on_the_cpu(monkeypatch):
+def test_bench_pretrain_ceiling_compiled_variant_on_the_cpu(monkeypatch,
+                                                           tmp_path):
     """(a)'s compiled variant (``compile_options``: the model's encoders
     through torch.compile as ``compile_encoders`` compiles them) runs for
     CLP and FSP on the CPU at stand-in sizes (AOT autograd without
     inductor's code generation, which takes minutes here), keyed apart
     from the uncompiled variant, with the graphs counted: no graph break,
     none compiled while timed after the warm-up (CLP: 4, backbone and
-    neck with and without gradients; FSP: 2, backbone and neck)."""
+    neck with and without gradients; FSP: 2, backbone and neck).
+    ResNet-18 at width 8, CLP's ghost BN and contrastive groups of 2
+    images in a batch of 4 (still 2 groups, each its own BN call): the
+    graphs are the published layers', the steps a fraction of the time
+    (100 s of a loaded machine's 180 s were full-width steps at a batch
+    of 64)."""
     from benchmarks import bench_pretrain
     monkeypatch.chdir(REPO)
-    for recipe, batch, graphs in (('clp', 64, 4), ('fsp', 2, 2)):
+    _narrow_recipes(monkeypatch, tmp_path, group_size=2)
+    for recipe, batch, graphs in (('clp', 4, 4), ('fsp', 2, 2)):
         res = bench_pretrain.compute_ceiling(
             recipe, 2, 1, batch, device='cpu', size=16,
             variants=((False, False, 'per_group_calls'), ),
