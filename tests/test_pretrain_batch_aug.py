@@ -2752,28 +2752,6 @@ def test_bench_pretrain_images_are_what_its_help_says(tmp_path, monkeypatch,
         assert len(names) == read, recipe['list']
 
 
-def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch):
-    """(a)'s training step runs for CLP (two views, momentum encoder) and
-    FSP on small batches on the CPU, every variant timed, so that a GPU
-    lease is not spent finding a step that raises. (It cannot catch a
-    tensor left on the wrong device, as the FSP labels once were: on the
-    CPU every tensor is on the one device.)"""
-    from benchmarks import bench_pretrain
-    monkeypatch.chdir(REPO)
-    for recipe, batch in (('clp', 64), ('fsp', 2)):  # CLP: 2 BN groups
-        res = bench_pretrain.compute_ceiling(
-            recipe, 1, 1, batch, device='cpu', size=16,
-            variants=((False, False, 'per_group_calls'),
-                      (False, True, 'one_call'),
-                      (False, True, 'grouped_view')))
-        assert set(res) == {  # the default, per-group calls, unmarked
-            'amp=off channels_last=False',
-            'amp=off channels_last=True ghost_bn=one_call',
-            'amp=off channels_last=True ghost_bn=grouped_view'}
-        for v in res.values():
-            assert v['images_per_s'] > 0 and v['synced_images_per_s'] > 0
-
-
 def _narrow_recipes(monkeypatch, tmp_path, group_size=None):
     """The benchmark's recipes at ResNet-18 width 8 (the layers and their
     order as published, fewer channels), CLP's ghost BN and contrastive
@@ -2795,6 +2773,30 @@ def _narrow_recipes(monkeypatch, tmp_path, group_size=None):
             f'{bn}), {rest})\n')
         monkeypatch.setitem(bench_pretrain.RECIPES, recipe, dict(
             bench_pretrain.RECIPES[recipe], config=str(path)))
+
+
+def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch, tmp_path):
+    """(a)'s training step runs for CLP (two views, momentum encoder) and
+    FSP on small batches on the CPU, every variant timed, so that a GPU
+    lease is not spent finding a step that raises. (It cannot catch a
+    tensor left on the wrong device, as the FSP labels once were: on the
+    CPU every tensor is on the one device.)"""
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    # ResNet-18 at width 8, CLP's groups of 2 images (were 32 of 64)
+    _narrow_recipes(monkeypatch, tmp_path, group_size=2)
+    for recipe, batch in (('clp', 4), ('fsp', 2)):  # CLP: 2 BN groups
+        res = bench_pretrain.compute_ceiling(
+            recipe, 1, 1, batch, device='cpu', size=16,
+            variants=((False, False, 'per_group_calls'),
+                      (False, True, 'one_call'),
+                      (False, True, 'grouped_view')))
+        assert set(res) == {  # the default, per-group calls, unmarked
+            'amp=off channels_last=False',
+            'amp=off channels_last=True ghost_bn=one_call',
+            'amp=off channels_last=True ghost_bn=grouped_view'}
+        for v in res.values():
+            assert v['images_per_s'] > 0 and v['synced_images_per_s'] > 0
 
 
 @pytest.mark.slow
