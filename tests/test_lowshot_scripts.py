@@ -506,28 +506,57 @@ def test_ablation_scripts(tmp_path):
     assert args['prototypes'] == [2, 4, 8, 16, 32, 64, 128, 256]
 
 
-def test_evaluate_encoder_runs_to_its_summary(tmp_path):
-    """evaluate_encoder.sh with its default novel classes, for real on
-    imported-style features: one encoder of all classes, nine near-domain
-    results per cell, summarised as a row per novel class (the summary
-    refused the second result of a cell before)."""
-    import json
-    import sys
-    sys.path.insert(0, os.path.join(REPO, 'tests'))
-    from lowshot_data import make_workdir
-    from openselfsup.lowshot import paths
-    w = str(tmp_path / 'w')
-    make_workdir(w, 'enc')
-    env = dict(os.environ, NUM_TASK='4', SHOTS='1', CLFS='Ridge',
-               MODES='linear', DOMAINS='near', OMP_NUM_THREADS='1')
+#: evaluate_encoder.sh's settings of the runs on imported-style features:
+#: both a plain mode and a latent one (dictionaries), the near domain alone
+_EVALUATE_ENV = dict(NUM_TASK='2', SHOTS='1', CLFS='Ridge',
+                     MODES='linear latent_aug', DOMAINS='near',
+                     NUM_PROTOTYPES='4', NUM_SHIFT_VECTORS='20',
+                     NUM_AUG_SHOTS='3', OMP_NUM_THREADS='1')
+
+
+def _evaluate_encoder(w):
+    """evaluate_encoder.sh on the features of MODEL ``enc`` under ``w``
+    (ENCODER ``-``), with ``_EVALUATE_ENV`` and the default novel classes;
+    its stdout (asserting its exit status 0)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('SEED', 'OUT_SHOTS', 'OUT_HOMO_SHOTS', 'MODELS',
+                        'NOVEL_CLASSES', 'RECOMPUTE')}
+    env.update(_EVALUATE_ENV)
     proc = subprocess.run(
         ['sh', os.path.join(SCRIPTS, 'evaluate_encoder.sh'), 'enc', '-', w],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.fixture(scope='module')
+def evaluated_workdir(tmp_path_factory):
+    """(workdir, stdout) of one evaluate_encoder.sh run on imported-style
+    features of an 8-dimensional encoder (seed 0): shared by the tests of
+    its summary and of a rerun on another encoder (each run starts two
+    interpreters, the sweep's and the summary's, seconds each); a test
+    that runs it again does so in a copy."""
+    import sys
+    sys.path.insert(0, os.path.join(REPO, 'tests'))
+    from lowshot_data import make_workdir
+    w = str(tmp_path_factory.mktemp('evaluated') / 'w')
+    make_workdir(w, 'enc', dim=8, seed=0)
+    return w, _evaluate_encoder(w)
+
+
+def test_evaluate_encoder_runs_to_its_summary(evaluated_workdir):
+    """evaluate_encoder.sh with its default novel classes, for real on
+    imported-style features: one encoder of all classes, nine near-domain
+    results per cell, summarised as a row per novel class and mode (the
+    summary refused the second result of a cell before)."""
+    import json
+    from openselfsup.lowshot import paths
+    w, stdout = evaluated_workdir
     with open(paths.summary_path(w, 'json')) as f:
         table = json.load(f)
-    assert [r['novel_row'] for r in table['rows']] == list(range(9))
-    assert '| enc (novel 8) | linear | Ridge |' in proc.stdout
+    assert [(r['mode'], r['novel_row']) for r in table['rows']] == \
+        [(m, c) for m in ('linear', 'latent_aug') for c in range(9)]
+    assert '| enc (novel 8) | linear | Ridge |' in stdout
 
 
 @pytest.mark.parametrize('script,args,bad', [
@@ -1041,7 +1070,8 @@ def test_a_family_without_features_stops_the_script_before_any_sweep(
     assert not os.path.exists(os.path.join(w, 'tasks')), out.stdout
 
 
-def test_evaluate_encoder_runs_again_on_another_encoder(tmp_path):
+def test_evaluate_encoder_runs_again_on_another_encoder(tmp_path,
+                                                        evaluated_workdir):
     """evaluate_encoder.sh run again on another encoder (features extracted
     again into the same MODEL, as the script's help says it does): the
     sweep refused the base dictionary it had made itself from the replaced
@@ -1049,7 +1079,9 @@ def test_evaluate_encoder_runs_again_on_another_encoder(tmp_path):
     novel class per rerun, so the rerun never completed in the latent
     modes. The sweep now builds its own dictionaries again, a line each;
     the reference: the dictionary build_dictionary makes from the new
-    features."""
+    features. The first run is ``evaluated_workdir``'s, run again here in
+    a copy of its workdir."""
+    import shutil
     import sys
     sys.path.insert(0, os.path.join(REPO, 'tests'))
     import numpy as np
@@ -1057,31 +1089,21 @@ def test_evaluate_encoder_runs_again_on_another_encoder(tmp_path):
     from openselfsup.lowshot import paths
     from openselfsup.lowshot.dictionary import (build_dictionary,
                                                 load_dictionary)
+    first, first_out = evaluated_workdir
     w = str(tmp_path / 'w')
-    env = {k: v for k, v in os.environ.items()
-           if k not in ('SEED', 'OUT_SHOTS', 'OUT_HOMO_SHOTS', 'MODELS')}
-    env.update(NUM_TASK='2', SHOTS='1', CLFS='Ridge', MODES='latent_aug',
-               DOMAINS='near', NOVEL_CLASSES='0 1', NUM_PROTOTYPES='4',
-               NUM_SHIFT_VECTORS='20', NUM_AUG_SHOTS='3',
-               OMP_NUM_THREADS='1')
-    outs = []
-    for seed, dim in ((0, 8), (1, 12)):  # the second: another encoder
-        make_workdir(w, 'enc', dim=dim, seed=seed)
-        proc = subprocess.run(
-            ['sh', os.path.join(SCRIPTS, 'evaluate_encoder.sh'), 'enc', '-',
-             w], cwd=REPO, env=env, capture_output=True, text=True,
-            timeout=600)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        outs.append(proc.stdout)
+    shutil.copytree(first, w)
+    make_workdir(w, 'enc', dim=12, seed=1)  # another encoder
+    again = _evaluate_encoder(w)
     from openselfsup.lowshot.spec import DictionarySpec
     feats = np.load(paths.features_path(w, 'enc', 'NCT_train'))
     labels = np.load(paths.labels_path(w, 'NCT_train'))
-    for c in (0, 1):
-        path = DictionarySpec('enc', c, num_prototypes=4,
-                              num_shift_vectors=20).path(w)
+    for c in range(9):
+        spec = DictionarySpec('enc', c, num_prototypes=4,
+                              num_shift_vectors=20)
+        path = spec.path(w)
         assert f'note: built {path} again: the sweep had made it from ' \
-            'other features than the current ' in outs[1], outs[1]
-        assert path not in outs[0]
+            'other features than the current ' in again, again
+        assert spec.path(first) not in first_out
         dic = load_dictionary(path)
         ref = build_dictionary(feats, labels, 4, 20, 0, (c,))
         np.testing.assert_allclose(dic.prototypes, ref.prototypes,
