@@ -5100,7 +5100,7 @@ def test_sweep_cli_resume_continues_and_defaults_to_replacing(monkeypatch,
 
     def sweep(config, lambdas, **kwargs):
         got.append(kwargs['resume'])
-        return dict(table='', paths={})
+        return dict(table='', paths={}, closing_warnings=[])  # as the API's
 
     monkeypatch.setattr(bs, 'run_balance_sweep', sweep)
     mod.main([SLIDE_DEMO, '--lambdas', '0.5', '--resume'])
