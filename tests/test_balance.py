@@ -4744,22 +4744,9 @@ def test_a_0_epoch_baseline_says_nothing_of_checkpoints_it_leaves(
     import importlib
 
     from openselfsup.apis import balance_sweep as bs
-    from openselfsup.config import load_config
     api = importlib.import_module('openselfsup.apis.train')  # the module
     opts = demo_on_test_slides(crossmodal_root)
-    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
-                          ).names(1)
-    logged = []
-
-    def built(cfg, notes, config, *args):  # the runner, the notes it logs
-        logged.append(notes)
-        return SimpleNamespace(model=nn.Linear(2, 1), epoch=0,
-                               val=lambda: {k: 0.5 for k in names},
-                               _init_model_weights=lambda: None)
-
-    monkeypatch.setattr(api, '_built', built)
-    monkeypatch.setattr(bs, 'train', _StandInRuns(names))
-    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
+    logged = _notes_of_stand_in_runs(monkeypatch, api, SLIDE_DEMO, opts)
     base = tmp_path / 'sweep' / 'baseline'
     base.mkdir(parents=True)
     (base / 'epoch_1.pth').write_bytes(b'an earlier baseline\'s')
@@ -4778,23 +4765,12 @@ def test_a_0_epoch_baseline_says_nothing_of_checkpoints_it_leaves(
 
 
 
-def test_a_sweeps_0_epoch_baseline_is_not_warned_of_its_schedule(
-        crossmodal_root, tmp_path, monkeypatch):
-    """A 0-epoch baseline (built and evaluated, never trained) of a
-    config whose MultiStepLR steps at epoch 2 of a 1-epoch run logged
-    the warning that those steps never come: a run that takes no step
-    at all, warned of its schedule, and the lambda runs (which train on
-    it) warn of it. It says nothing of it; a runner built to train there
-    still warns (the reference: schedule_notes of its config). The
-    runner is a stand-in (nothing is built)."""
-    import importlib
-
+def _notes_of_stand_in_runs(monkeypatch, api, config, opts) -> list:
+    """A list that gets the notes of each runner a sweep of ``config``
+    builds: the runners and the runs are stand-ins (nothing is built or
+    trained), each evaluating to 0.5 on every metric."""
     from openselfsup.apis import balance_sweep as bs
     from openselfsup.config import load_config
-    api = importlib.import_module('openselfsup.apis.train')  # the module
-    config, _ = _warned_sweep_config(tmp_path, crossmodal_root / 'slides')
-    opts = {**demo_on_test_slides(crossmodal_root),
-            'train_cfg.max_epochs': 1}
     names = METRICS.build(dict(load_config(config, opts).val_evaluator)
                           ).names(1)
     logged = []
@@ -4808,6 +4784,26 @@ def test_a_sweeps_0_epoch_baseline_is_not_warned_of_its_schedule(
     monkeypatch.setattr(api, '_built', built)
     monkeypatch.setattr(bs, 'train', _StandInRuns(names))
     monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
+    return logged
+
+
+def test_a_sweeps_0_epoch_baseline_is_not_warned_of_its_schedule(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A 0-epoch baseline (built and evaluated, never trained) of a
+    config whose MultiStepLR steps at epoch 2 of a 1-epoch run logged
+    the warning that those steps never come: a run that takes no step
+    at all, warned of its schedule, and the lambda runs (which train on
+    it) warn of it. It says nothing of it; a runner built to train there
+    still warns (the reference: schedule_notes of its config). The
+    runner is a stand-in (nothing is built)."""
+    import importlib
+
+    from openselfsup.apis import balance_sweep as bs
+    api = importlib.import_module('openselfsup.apis.train')  # the module
+    config, _ = _warned_sweep_config(tmp_path, crossmodal_root / 'slides')
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 1}
+    logged = _notes_of_stand_in_runs(monkeypatch, api, config, opts)
     bs.run_balance_sweep(config, [0.5], work_dir=str(tmp_path / 'sweep'),
                          baseline_epochs=0, cfg_options=opts)
     assert len(logged) == 1
