@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 
+from _config_text import PARSE_ONLY
 from mmengine.config import Config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -324,6 +325,9 @@ def shown_at_start(message, category, filename, lineno, file=None,
 at_start, shown = [], warnings.showwarning
 warnings.showwarning = shown_at_start
 exec(sys.argv[1], {'__name__': '__main__', '__builtins__': __builtins__})
+# yapf's formatting of config texts skipped, its parse kept
+# (tests/_config_text.py)
+exec(sys.argv[2], {'__name__': '__main__', '__builtins__': __builtins__})
 # the imports' objects out of the cyclic collector: a fork's collections
 # and its exit no longer touch (and so copy) every page of them (a fork's
 # exit took 3.4 s, 1.1 s after, on the shared machine)
@@ -411,7 +415,8 @@ class _AdviceServer:
     def __init__(self, first):
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, '-c', _SERVER, first], stdin=subprocess.PIPE,
+            [sys.executable, '-c', _SERVER, first, PARSE_ONLY],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.stderr,
             start_new_session=True,
             env=dict(os.environ, PYTHONPATH=_advice_path()))

@@ -29,6 +29,21 @@ import torch  # noqa: E402
 # code that picks its own count (the low-shot --threads) sets it itself.
 torch.set_num_threads(1)
 
+# yapf's formatting of config texts skipped, its parse kept
+# (tests/_config_text.py: a tenth of the suite's CPU time)
+import mmengine.config.config  # noqa: E402
+from _config_text import PARSE_ONLY  # noqa: E402
+_FORMAT_CODE = mmengine.config.config.FormatCode  # yapf's own
+exec(PARSE_ONLY)
+
+
+@pytest.fixture
+def yapf_formatted_configs(monkeypatch):
+    """yapf's formatting of config texts back, for a test that edits a
+    config text as yapf lays it out (``tests/_config_text.py``)."""
+    monkeypatch.setattr(mmengine.config.config, 'FormatCode',
+                        _FORMAT_CODE)
+
 
 @pytest.fixture(autouse=True, scope='module')
 def _blas_on_one_thread():

@@ -1019,6 +1019,7 @@ def test_resume_from_a_given_checkpoint(synthetic_root, tmp_path, capfd):
         a / 'epoch_2.pth')
 
 
+@pytest.mark.usefixtures('yapf_formatted_configs')
 def test_a_resume_with_epochs_of_another_length_is_refused(
         synthetic_root, tmp_path):
     """A CLP run of 16 images in batches of 8 (epochs of 2 iterations)
@@ -3461,6 +3462,7 @@ def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
         "checkpoint's last step left" in said, said
 
 
+@pytest.mark.usefixtures('yapf_formatted_configs')
 def test_a_resumes_lr_is_compared_with_what_this_config_builds_per_group():
     """The lr a resume starts again on (:func:`_restarted_on`, no
     scheduler states) and a removed scheduler's effect
