@@ -221,9 +221,17 @@ def run_python_c(code, env_extra=None, cwd=None):
 
 #: the imports of a run's model stack (torch, MMEngine, mmpretrain's
 #: models and this project's): the first statement of the interpreter
-#: that the tests' training and build commands are forked from
+#: that the tests' training and build commands are forked from. With
+#: them the third-party modules every run imports later, which register
+#: nothing: MMEngine's Visualizer makes a matplotlib figure, its
+#: ``collect_env`` imports ``torch.utils.cpp_extension`` (setuptools,
+#: distutils); some 150 modules, each fork imported them anew (a py-spy
+#: profile of the largest test files: 3.4% of their CPU time in the
+#: forks' imports)
 MODEL_STACK_IMPORT = ('import torch, torch.distributed, mmpretrain.models, '
-                      'openselfsup.apis.train, openselfsup.models')
+                      'openselfsup.apis.train, openselfsup.models, '
+                      'matplotlib.figure, matplotlib.backends.backend_agg, '
+                      'torch.utils.cpp_extension')
 
 
 def forked_python_c(first, code, argv=(), env=None, cwd=None, timeout=300):
