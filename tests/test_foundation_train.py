@@ -17,7 +17,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from _foundation_helpers import (CLP_DEMO, FSP_DEMO, MODEL_STACK_IMPORT, REPO,
+from _foundation_helpers import (AS_MAIN, CLP_DEMO, FSP_DEMO, MODEL_STACK_IMPORT, REPO,
                                  forked_popen,
                                  _advice_server, _checkout_env,
                                  forked_python_c, loaded_modules, run_advice,
@@ -849,16 +849,15 @@ def test_kill_and_resume_reaches_final_epoch(synthetic_root, tmp_path,
                                             capfd):
     """Kill a training subprocess after its first checkpoint, resume with
     --resume (torch.load weights_only=True), finish all epochs. The kill
-    needs the process; the resume's command line runs in this one."""
+    needs the process (a fork of an interpreter that imported the model
+    stack: what is killed is the training, not a start); the resume's
+    command line runs in this one."""
     cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
                        _nct(synthetic_root), n_images=16, batch=8, epochs=4)
     work = tmp_path / 'work'
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep +
-               os.environ.get('PYTHONPATH', ''))
-    cmd = [sys.executable, os.path.join(REPO, 'tools/train.py'), cfg,
-           '--work-dir', str(work)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = forked_popen(MODEL_STACK_IMPORT, AS_MAIN, [
+        os.path.join(REPO, 'tools/train.py'), cfg, '--work-dir', str(work)],
+        cwd=str(tmp_path))
     try:
         deadline = time.time() + 240
         while not (work / 'epoch_1.pth').exists():
@@ -871,6 +870,7 @@ def test_kill_and_resume_reaches_final_epoch(synthetic_root, tmp_path,
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.output()  # its output files closed
     done = sorted(p.name for p in work.glob('epoch_*.pth'))
     assert 'epoch_4.pth' not in done, 'killed too late to test resume'
     rc, out, err = run_tool_here(['tools/train.py', cfg, '--work-dir',
@@ -2469,7 +2469,9 @@ def test_a_training_checkpoint_loads_without_the_engine(fsp_epoch_1):
     (its message hub's ``HistoryBuffer`` written by MMEngine, numpy arrays
     and all) with ``weights_only=True`` in a process that never imports
     ``openselfsup.engine``, whose import allow-listed them: the readers
-    register them themselves. Neither mmpretrain nor mmcv is loaded."""
+    register them themselves. Neither mmpretrain nor mmcv is loaded. (The
+    process is a fork of an interpreter that imported torch alone, which
+    imports none of them nor registers anything with torch's unpickler.)"""
     _, work, first_lr = fsp_epoch_1
     code = (
         'import sys\n'
@@ -2480,13 +2482,12 @@ def test_a_training_checkpoint_loads_without_the_engine(fsp_epoch_1):
         '      ckpt["meta"]["epoch"])\n'
         'print(sorted(m for m in sys.modules if m.split(".")[0] in (\n'
         '    "mmpretrain", "mmcv") or m.startswith("openselfsup.engine")))\n')
-    out = subprocess.run([sys.executable, '-c', code], cwd=REPO,
-                         capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, PYTHONPATH=REPO))
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.splitlines() == [
+    rc, stdout, stderr = forked_python_c(
+        'import torch', code, env=dict(os.environ, PYTHONPATH=REPO), cwd=REPO)
+    assert rc == 0, stderr[-2000:]
+    assert stdout.splitlines() == [
         f'mmengine.logging.history_buffer HistoryBuffer {first_lr} 1',
-        '[]'], out.stdout
+        '[]'], stdout
 
 
 def test_a_resume_names_every_optimizer_setting_it_restores(fsp_epoch_1,
