@@ -30,17 +30,46 @@ def _nct(root):
     return os.path.join(root, 'NCT') + os.sep
 
 
-def _one_epoch_trained(tmp_path, synthetic_root, demo, batch):
+def _one_epoch_trained(tmp_path, synthetic_root, demo, batch, work='a'):
     """A demo config of 16 images in batches of ``batch`` written to
-    ``tmp_path/cfg.py`` and trained one epoch into ``tmp_path/a``: its
+    ``tmp_path/cfg.py`` and trained one epoch into ``tmp_path/work``: its
     path, the loaded config (to change for a resume) and ``epoch_1.pth``."""
     from openselfsup.apis import train
     from openselfsup.config import load_config
     path = str(tmp_path / 'cfg.py')
     c = load_config(small_config(demo, path, _nct(synthetic_root),
                                  n_images=16, batch=batch, epochs=1))
-    train(path, work_dir=str(tmp_path / 'a'))
-    return path, c, str(tmp_path / 'a' / 'epoch_1.pth')
+    train(path, work_dir=str(tmp_path / work))
+    return path, c, str(tmp_path / work / 'epoch_1.pth')
+
+
+@pytest.fixture(scope='module')
+def one_epoch(synthetic_root, tmp_path_factory):
+    """:func:`_one_epoch_trained` for the tests that train such a run
+    only to change or resume it: each ``(demo, batch)`` trained once for
+    this module, its work dir copied to ``tmp_path/work`` (its
+    ``last_checkpoint`` naming the copy's checkpoint, as the run's own
+    names its own), the config written to ``tmp_path/cfg.py`` as the run
+    had it. ``one_epoch(tmp_path, demo, batch, work='a')`` returns what
+    :func:`_one_epoch_trained` returns."""
+    from openselfsup.config import load_config
+    made = {}
+
+    def trained(tmp_path, demo, batch, work='a'):
+        if (demo, batch) not in made:
+            root = tmp_path_factory.mktemp('one_epoch')
+            _one_epoch_trained(root, synthetic_root, demo, batch)
+            made[demo, batch] = root
+        run = made[demo, batch] / 'a'
+        path = str(tmp_path / 'cfg.py')
+        c = load_config(small_config(demo, path, _nct(synthetic_root),
+                                     n_images=16, batch=batch, epochs=1))
+        shutil.copytree(run, tmp_path / work)
+        pointer = tmp_path / work / 'last_checkpoint'
+        pointer.write_text(pointer.read_text().replace(
+            str(run), str(tmp_path / work)))
+        return path, c, str(tmp_path / work / 'epoch_1.pth')
+    return trained
 
 
 def _losses(runner):
@@ -1021,7 +1050,7 @@ def test_resume_from_a_given_checkpoint(synthetic_root, tmp_path, capfd):
 
 @pytest.mark.usefixtures('yapf_formatted_configs')
 def test_a_resume_with_epochs_of_another_length_is_refused(
-        synthetic_root, tmp_path):
+        one_epoch, tmp_path):
     """A CLP run of 16 images in batches of 8 (epochs of 2 iterations)
     resumed in batches of 16 (epochs of 1): MMEngine took the checkpoint's
     iteration (2) and counted max_iters as 2 epochs x 1, so the key
@@ -1033,18 +1062,13 @@ def test_a_resume_with_epochs_of_another_length_is_refused(
     (HLSS's recipe) it is refused too. The epoch lengths are worked out
     by hand: 16 / 8 and 16 / 16 (drop_last), 16 / 4 for FSP."""
     from openselfsup.apis import train
-    from openselfsup.config import load_config
     from openselfsup.engine import load_checkpoint_file
     from openselfsup.utils import InputError
-    path = str(tmp_path / 'cfg.py')
-    c = load_config(small_config(CLP_DEMO, path, _nct(synthetic_root),
-                                 n_images=16, batch=8, epochs=1))
-    a, b = tmp_path / 'a', tmp_path / 'b'
-    train(path, work_dir=str(a))
+    path, c, ckpt = one_epoch(tmp_path, CLP_DEMO, 8)
+    b = tmp_path / 'b'
     c.total_batch_size = c.train_dataloader.batch_size = 16
     c.train_cfg.max_epochs = c.param_scheduler[0].end = 2
     c.dump(path)
-    ckpt = str(a / 'epoch_1.pth')
     with pytest.raises(InputError) as refused:
         train(path, work_dir=str(b), resume=ckpt)
     assert str(refused.value) == (
@@ -1091,13 +1115,10 @@ def test_a_resume_with_epochs_of_another_length_is_refused(
         train(path, work_dir=str(b), resume=ckpt)
     assert not b.exists()
     # FSP: epoch-stepped, resumed with epochs of 4 iterations
-    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
-                                 n_images=16, batch=8, epochs=1))
-    train(path, work_dir=str(tmp_path / 'f'))
+    path, c, ckpt = one_epoch(tmp_path, FSP_DEMO, 8, work='f')
     c.total_batch_size = c.train_dataloader.batch_size = 4
     c.train_cfg.max_epochs = 2
     c.dump(path)
-    ckpt = str(tmp_path / 'f' / 'epoch_1.pth')
     runner = train(path, work_dir=str(tmp_path / 'g'), resume=ckpt)
     assert (runner.epoch, runner.iter) == (2, 2 + 16 // 4)
     c.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True,
@@ -1113,7 +1134,7 @@ def test_a_resume_with_epochs_of_another_length_is_refused(
 
 
 def test_accumulation_leaves_the_momentum_schedule_counted_by_iteration(
-        synthetic_root, tmp_path, monkeypatch):
+        one_epoch, tmp_path, monkeypatch):
     """``optim_wrapper.accumulative_counts`` groups iterations into
     windows of one optimizer step, but MMEngine's loader length, its
     ``max_iters`` (``max_epochs`` x that length) and the CLP key encoder's
@@ -1129,8 +1150,7 @@ def test_accumulation_leaves_the_momentum_schedule_counted_by_iteration(
     from openselfsup.models.algorithms.mocov3 import HostStepCosineEMA
     from openselfsup.utils import InputError
     from mmengine.logging import MessageHub
-    path, c, ckpt = _one_epoch_trained(tmp_path, synthetic_root, CLP_DEMO,
-                                       8)
+    path, c, ckpt = one_epoch(tmp_path, CLP_DEMO, 8)
     c.optim_wrapper.accumulative_counts = 2
     c.train_cfg.max_epochs = c.param_scheduler[0].end = 2
     c.dump(path)
@@ -1201,7 +1221,7 @@ def test_an_fsp_resume_with_another_batch_counts_its_eta_to_its_end(
 
 
 def test_an_older_checkpoint_resumed_with_a_larger_batch_repeats_nothing(
-        synthetic_root, tmp_path):
+        one_epoch, tmp_path):
     """A checkpoint of older code (no ``epoch_progress`` record), saved
     by epoch after epoch 1 of 4 iterations (16 images, batch 4), resumed
     with batch 8 (epochs of 2): its meta's iteration 4 past 1 epoch of
@@ -1214,8 +1234,7 @@ def test_an_older_checkpoint_resumed_with_a_larger_batch_repeats_nothing(
     from openselfsup.apis import train
     from openselfsup.engine import load_checkpoint_file
     from openselfsup.engine.runner import EPOCH_PROGRESS
-    path, c, ckpt = _one_epoch_trained(tmp_path, synthetic_root, FSP_DEMO,
-                                       4)
+    path, c, ckpt = one_epoch(tmp_path, FSP_DEMO, 4)
     old = load_checkpoint_file(ckpt)
     del old[EPOCH_PROGRESS]
     torch.save(old, tmp_path / 'old.pth')
@@ -7726,8 +7745,7 @@ def test_an_added_iteration_scheduler_is_judged_against_the_runs_end(
     at every iteration (0.05: its MultiStepLR ended after epoch 1)."""
     from openselfsup.apis import train
     from openselfsup.utils import InputError
-    path, c, ckpt = _one_epoch_trained(tmp_path, synthetic_root, FSP_DEMO,
-                                       4)
+    path, c, ckpt = one_epoch(tmp_path, FSP_DEMO, 4)
     c.train_cfg.max_epochs = 3
     base = list(c.param_scheduler)
 
@@ -8169,13 +8187,13 @@ def test_an_evaluation_not_announced_is_noted_when_it_runs(
         'test_dataloader.num_workers=4'), later
 
 
-def test_an_fsp_run_records_no_drawn_seed(tmp_path, synthetic_root):
+def test_an_fsp_run_records_no_drawn_seed(tmp_path, one_epoch):
     """An FSP demo run (an ``ImageList`` of NCT patches, which takes no
     run's seed) records no ``meta['dataset_seed']``: no set drew with it
     (it recorded 0, the run's seed given to nothing)."""
     import torch
 
     from openselfsup.utils.run_seed import DRAWN_SEED_KEY
-    _, _, ckpt = _one_epoch_trained(tmp_path, synthetic_root, FSP_DEMO, 8)
+    _, _, ckpt = one_epoch(tmp_path, FSP_DEMO, 8)
     meta = torch.load(ckpt, map_location='cpu', weights_only=False)['meta']
     assert 'seed' in meta and DRAWN_SEED_KEY not in meta
