@@ -6354,6 +6354,35 @@ def _scheduled_run(root, tmp_path, schedulers, **top):
     return c, train(cfg, work_dir=str(tmp_path / 'a'))
 
 
+@pytest.fixture(scope='module')
+def scheduled_run(synthetic_root, tmp_path_factory):
+    """:func:`_scheduled_run` for the tests that make the same run of
+    the same ``schedulers`` only to read it and resume it: each trained
+    once for this module, its work dir copied to ``tmp_path / 'a'`` (its
+    ``last_checkpoint`` naming the copy's checkpoint), its config written
+    to ``tmp_path / 'cfg.py'``. ``scheduled_run(tmp_path, schedulers)``
+    returns what :func:`_scheduled_run` returns: a copy of the config and
+    the run's runner (to read, not to train again)."""
+    import copy
+    made = {}
+
+    def scheduled(tmp_path, schedulers):
+        key = repr(schedulers)
+        if key not in made:
+            root = tmp_path_factory.mktemp('scheduled_run')
+            made[key] = root, _scheduled_run(synthetic_root, root,
+                                             copy.deepcopy(schedulers))
+        root, (c, runner) = made[key]
+        c = copy.deepcopy(c)
+        c.dump(str(tmp_path / 'cfg.py'))
+        shutil.copytree(root / 'a', tmp_path / 'a')
+        pointer = tmp_path / 'a' / 'last_checkpoint'
+        pointer.write_text(pointer.read_text().replace(
+            str(root / 'a'), str(tmp_path / 'a')))
+        return c, runner
+    return scheduled
+
+
 def _resumed_with(c, tmp_path, name, schedulers, checkpoint=None):
     """The config ``c`` with ``schedulers``, resumed from ``checkpoint``
     (:func:`_scheduled_run`'s ``epoch_1.pth`` by default) in ``tmp_path /
@@ -6886,7 +6915,7 @@ def test_the_named_wrappers_are_those_mmengine_builds_from_a_config():
 
 
 def test_a_built_runners_resume_trains_the_uninterrupted_runs_lr(
-        synthetic_root, tmp_path):
+        scheduled_run, tmp_path):
     """``build_runner(..., resume=...)``, ``load_or_resume()``, then
     ``train()``: MMEngine's resume loaded the optimizer's state and only
     then built the schedulers, whose construction steps once, so a
@@ -6899,7 +6928,7 @@ def test_a_built_runners_resume_trains_the_uninterrupted_runs_lr(
     from openselfsup.apis import train
     from openselfsup.apis.train import build_runner
     warmup = dict(_WARMUP, start_factor=0.25, end=2)
-    c, whole = _scheduled_run(synthetic_root, tmp_path, [warmup, _COSINE])
+    c, whole = scheduled_run(tmp_path, [warmup, _COSINE])
     want = _lrs(whole)
     assert len(want) == 3 and len(set(want)) == 3, want
     resumed, _ = _resumed_with(c, tmp_path, 'trained', [warmup, _COSINE])
@@ -7035,7 +7064,7 @@ def test_schedulers_swapped_in_place_replay_the_schedule_once(monkeypatch):
 
 
 def test_schedulers_removed_together_are_said_in_one_sentence(
-        synthetic_root, tmp_path):
+        scheduled_run, tmp_path):
     """A run of a LinearLR warmup and a MultiStepLR resumed with a
     CosineAnnealingLR alone, mid-warmup and past the milestone (the
     cosine has no saved state of its class: it starts at the resume, the two
@@ -7050,7 +7079,7 @@ def test_schedulers_removed_together_are_said_in_one_sentence(
     warmup = dict(_WARMUP, start_factor=0.25, end=3)
     steps = dict(type='MultiStepLR', milestones=[1], gamma=0.1,
                  by_epoch=True, begin=0, end=3)
-    c, _ = _scheduled_run(synthetic_root, tmp_path, [warmup, steps])
+    c, _ = scheduled_run(tmp_path, [warmup, steps])
     lr = c.optim_wrapper.optimizer.lr
     runner, log = _resumed_with(c, tmp_path, 'cos', [dict(_COSINE)])
     logged = _lrs(runner)
@@ -7073,7 +7102,7 @@ def test_schedulers_removed_together_are_said_in_one_sentence(
 
 
 def test_a_resume_without_scheduler_states_says_the_lr_they_restart_on(
-        synthetic_root, tmp_path):
+        scheduled_run, tmp_path):
     """A checkpoint that holds the optimizer's state and no scheduler
     states (its ``param_schedulers`` left out, as a best checkpoint
     lacks them) of a run of a LinearLR warmup and a MultiStepLR, resumed
@@ -7090,7 +7119,7 @@ def test_a_resume_without_scheduler_states_says_the_lr_they_restart_on(
     warmup = dict(_WARMUP, start_factor=0.25, end=3)
     steps = dict(type='MultiStepLR', milestones=[1], gamma=0.1,
                  by_epoch=True, begin=0, end=3)
-    c, _ = _scheduled_run(synthetic_root, tmp_path, [warmup, steps])
+    c, _ = scheduled_run(tmp_path, [warmup, steps])
     lr = c.optim_wrapper.optimizer.lr
     ckpt = torch.load(tmp_path / 'a' / 'epoch_1.pth', weights_only=True)
     del ckpt['param_schedulers']
@@ -7576,7 +7605,7 @@ def test_an_added_scheduler_is_not_replayed_before_the_resume(
 
 
 def test_an_added_scheduler_takes_its_first_step_on_the_resumed_lr(
-        synthetic_root, tmp_path):
+        scheduled_run, tmp_path):
     """A cosine run resumed at epoch 1 with a scheduler added (no saved
     state: it starts at the resume, its steps counted from there).
     MMEngine builds it with a first step (a ``ConstantLR`` halves the
@@ -7589,7 +7618,7 @@ def test_an_added_scheduler_takes_its_first_step_on_the_resumed_lr(
     is taken on the restored lr, and the log says so. The references:
     the resumed run's logged lr, and the cosine by hand times each added
     scheduler's factors counted from the resume."""
-    c, _ = _scheduled_run(synthetic_root, tmp_path, [dict(_COSINE)])
+    c, _ = scheduled_run(tmp_path, [dict(_COSINE)])
     lr = c.optim_wrapper.optimizer.lr
     cosine = [lr * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)]
     added = {
@@ -7686,7 +7715,7 @@ def test_an_added_momentum_scheduler_of_adam_starts_at_the_resume(
 
 
 def test_an_added_scheduler_that_cannot_start_at_the_resume_is_refused(
-        synthetic_root, tmp_path):
+        scheduled_run, tmp_path):
     """A ``OneCycleLR`` added at a resume keeps its ``max_lr`` and
     ``min_lr`` in the optimizer's param groups, which the optimizer
     state the resume loads replaced: the run trained an epoch and
@@ -7695,7 +7724,7 @@ def test_an_added_scheduler_that_cannot_start_at_the_resume_is_refused(
     begin, not at the resume) trained an epoch and stopped on the same
     traceback at its begin: refused at the resume too."""
     from openselfsup.utils import InputError
-    c, _ = _scheduled_run(synthetic_root, tmp_path, [dict(_COSINE)])
+    c, _ = scheduled_run(tmp_path, [dict(_COSINE)])
     checkpoint = tmp_path / 'a' / 'epoch_1.pth'
     for name, begin, when in (('cycle', 0, 'at this resume'),
                               ('later', 1, 'at its begin after this resume')):
@@ -7730,7 +7759,7 @@ def test_an_added_scheduler_that_cannot_start_at_the_resume_is_refused(
 
 
 def test_an_added_iteration_scheduler_is_judged_against_the_runs_end(
-        synthetic_root, tmp_path):
+        one_epoch, tmp_path):
     """FSP, 4 iterations an epoch (16 images, batch 4), resumed after
     epoch 1 for epochs 2-3 with another total batch and a ``OneCycleLR``
     stepped each iteration (``by_epoch=False``) added: the run has (3 -
@@ -7802,7 +7831,7 @@ def test_a_swap_per_optimizer_says_each_optimizers_lr(
             'iter 1)' in log, log[-3000:]
 
 
-def test_a_built_runners_val_then_train_keeps_the_scaled_lr(synthetic_root,
+def test_a_built_runners_val_then_train_keeps_the_scaled_lr(scheduled_run,
                                                            tmp_path):
     """``build_runner(..., resume=...)`` with ``--auto-scale-lr`` (or the
     config's ``auto_scale_lr.enable=True``), then ``val()`` (which
@@ -7815,7 +7844,7 @@ def test_a_built_runners_val_then_train_keeps_the_scaled_lr(synthetic_root,
     from openselfsup.apis import train
     from openselfsup.apis.train import build_runner
     warmup = dict(_WARMUP, start_factor=0.25, end=2)
-    c, whole = _scheduled_run(synthetic_root, tmp_path, [warmup, _COSINE])
+    c, whole = scheduled_run(tmp_path, [warmup, _COSINE])
     c.val_dataloader = copy.deepcopy(c.train_dataloader)
     c.val_cfg = dict()
     c.val_evaluator = dict(type='Accuracy')
