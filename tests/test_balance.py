@@ -3489,9 +3489,20 @@ def _refused(runs, call) -> str:
     return line
 
 
+def _plot_inputs(rows, metrics, cls_metric, ret_metric, title=''):
+    """A stand-in for ``plot_sweep`` (a PNG is some 0.3 s of a stand-in
+    sweep's 0.8 s): its arguments as bytes, so that two reports' plots are
+    equal exactly where the real ones' inputs are (the real plot is a
+    function of them alone: ``test_sweep_plot_joins_the_lambdas_in_their_
+    order``)."""
+    return repr((rows, list(metrics), cls_metric, ret_metric,
+                 title)).encode()
+
+
 def _stand_in_sweep(crossmodal_root, monkeypatch):
     """The slide demo's options on the test slides, and the sweep's
-    training replaced by :class:`_StandInRuns` (returned with them)."""
+    training replaced by :class:`_StandInRuns` (returned with them), its
+    plot by :func:`_plot_inputs`."""
     from openselfsup.apis import balance_sweep as bs
     from openselfsup.config import load_config
     opts = demo_on_test_slides(crossmodal_root)
@@ -3499,6 +3510,7 @@ def _stand_in_sweep(crossmodal_root, monkeypatch):
                           ).names(1)
     runs = _StandInRuns(names)
     monkeypatch.setattr(bs, 'train', runs)
+    monkeypatch.setattr(bs, 'plot_sweep', _plot_inputs)
     return opts, runs
 
 
@@ -3521,6 +3533,7 @@ def test_a_resumed_sweep_trains_only_the_runs_that_did_not_end(
                           ).names(1)
     runs = _StandInRuns(names)
     monkeypatch.setattr(bs, 'train', runs)
+    monkeypatch.setattr(bs, 'plot_sweep', _plot_inputs)
     said = []
     monkeypatch.setattr(bs, 'print_log',
                         lambda msg, *a, **k: said.append(msg))
@@ -4017,7 +4030,7 @@ class _SeededStandInRuns(_StandInRuns):
                                val=lambda: dict(metrics))
 
 
-def _seed_stand_ins(crossmodal_root, monkeypatch):
+def _seed_stand_ins(crossmodal_root, monkeypatch, plot=False):
     from openselfsup.apis import balance_sweep as bs
     from openselfsup.config import load_config
     opts = demo_on_test_slides(crossmodal_root)
@@ -4025,6 +4038,8 @@ def _seed_stand_ins(crossmodal_root, monkeypatch):
                           ).names(1)
     runs = _SeededStandInRuns(names)
     monkeypatch.setattr(bs, 'train', runs)
+    if not plot:  # the real plot, where its PNG is looked at
+        monkeypatch.setattr(bs, 'plot_sweep', _plot_inputs)
     return bs, opts, names, runs
 
 
@@ -4039,7 +4054,8 @@ def test_a_seeded_sweep_gives_each_lambdas_mean_and_t_ci_over_its_seeds(
     the runs' records. Without ``seeds`` the report is as before (no seed
     key, no summary). The runs are stand-ins."""
     from scipy import stats
-    bs, opts, names, runs = _seed_stand_ins(crossmodal_root, monkeypatch)
+    bs, opts, names, runs = _seed_stand_ins(crossmodal_root, monkeypatch,
+                                            plot=True)
     work = tmp_path / 'sweep'
     lambdas, seeds = [0.5, 0, 1], [3, 0, 11]
     res = bs.run_balance_sweep(SLIDE_DEMO, lambdas, work_dir=str(work),
@@ -4295,6 +4311,7 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
                           ).names(1)
     runs = _StandInRuns(names)
     monkeypatch.setattr(bs, 'train', runs)
+    monkeypatch.setattr(bs, 'plot_sweep', _plot_inputs)
     work = tmp_path / 'sweep'
     bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
                          baseline_epochs=1, cfg_options=opts)
