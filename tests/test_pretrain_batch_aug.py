@@ -2185,7 +2185,29 @@ def test_compiled_views_equal_the_eager_views():
 
 
 
+@pytest.fixture
+def views_compiled_without_inductor(monkeypatch):
+    """``BatchAugment(compile=True)``'s kernels compiled through AOT
+    autograd without inductor's code generation (``backend='aot_eager'``)
+    in this test, for the tests whose point is dynamo's graphs (how many,
+    when compiled) and not inductor's CPU code, which takes most of a
+    compile: ``torch.compile`` as ``batch_aug._kernel`` calls it (its own
+    arguments, ``dynamic=True``, kept) with the backend named, and its
+    cache of compiled kernels empty (restored after: the inductor kernels
+    of ``test_compiled_views_equal_the_eager_views``, the one test of the
+    views compiled end to end, are not replaced)."""
+    import functools
+
+    from openselfsup.datasets import batch_aug
+    monkeypatch.setattr(batch_aug, '_COMPILED', {})
+    monkeypatch.setattr(torch, 'compile', functools.partial(
+        torch.compile, backend='aot_eager'))
+    yield
+    assert batch_aug._COMPILED  # the test compiled through it
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures('views_compiled_without_inductor')
 def test_compiled_views_do_not_recompile_for_new_draws():
     """``BatchAugment(compile=True)`` compiles its kernels at the first
     batch and never again for further batches of that shape with new
@@ -2222,6 +2244,7 @@ def test_compiled_views_do_not_recompile_for_new_draws():
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures('views_compiled_without_inductor')
 def test_compiled_blur_compiles_once_per_axis_for_any_width():
     """The compiled blur's passes take the width of the range's widest
     sigma (``BlurOp.widest_half``), not the batch's: batches whose widest
