@@ -1965,8 +1965,8 @@ def test_key_momentum_is_the_published_cosine_within_1_2e_5():
     update at step j (from 1) before iteration j, K = 200 x 312 (the
     short batch dropped), so the update after published iteration j - 1
     is ours at step j. At most 1.17e-5 apart, mid-run, and 0.996 and
-    about 1 at the ends: the figure docs/iclr22_protocol.md's CLP row
-    gives."""
+    about 1 at the ends: the figure of docs/iclr22_protocol.md's row "CLP
+    key momentum"."""
     from mmengine.logging import MessageHub
 
     from openselfsup.models.algorithms.mocov3 import HostStepCosineEMA
