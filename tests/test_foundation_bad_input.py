@@ -10804,8 +10804,8 @@ def _without_run_keys(text):
     """A config dump without the keys that differ between two runs of one
     config (work dir, runner, run name) and the note on the
     ``--cfg-options`` that set them (its comment lines)."""
-    return [ln for ln in text.splitlines() if not ln.startswith(
-        ('work_dir =', 'runner_type =', 'experiment_name =', '#'))]
+    return [ln for ln in text.splitlines() if not re.match(
+        r'(work_dir|runner_type|experiment_name) ?=|#', ln)]
 
 
 def _layout(paths):
