@@ -5,6 +5,7 @@ import functools
 import http.server
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,19 @@ from mmengine.config import Config
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLP_DEMO = os.path.join(REPO, 'configs', 'demo', 'clp_r18_demo.py')
 FSP_DEMO = os.path.join(REPO, 'configs', 'demo', 'fsp_r18_demo.py')
+
+
+def copied_run(trained, work):
+    """A copy of the work dir ``trained`` at ``work``, as a run of its own
+    there would have left it: ``last_checkpoint`` (the path MMEngine's
+    ``--resume`` reads) names the copy's checkpoint. ``work``."""
+    shutil.copytree(trained, work)
+    last = os.path.join(work, 'last_checkpoint')
+    with open(last) as f:
+        text = f.read()
+    with open(last, 'w') as f:
+        f.write(text.replace(str(trained), str(work)))
+    return work
 
 
 def small_config(base: str, out: str, nct_root: str, n_images: int = 16,

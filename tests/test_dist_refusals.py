@@ -22,7 +22,7 @@ import tempfile
 import pytest
 
 from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, REPO,
-                                 error_lines, forked_popen, save_two_ways,
+                                 copied_run, error_lines, forked_popen, save_two_ways,
                                  small_config, zip_members_sha1)
 
 #: what a CPU-only machine lacks, stood in for in a training process of
@@ -423,11 +423,7 @@ def _copy_of(trained, tmp_path):
     """A copy of the :func:`trained_once` work dir at ``tmp_path/w``, as
     the plain run would have left it there: ``last_checkpoint`` (the path
     MMEngine's ``--resume`` reads) names the copy's checkpoint."""
-    work = tmp_path / 'w'
-    shutil.copytree(trained, work)
-    last = work / 'last_checkpoint'
-    last.write_text(last.read_text().replace(str(trained), str(work)))
-    return work
+    return copied_run(trained, tmp_path / 'w')
 
 
 def _both_refuse(err, own, rank=1):

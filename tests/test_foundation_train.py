@@ -17,7 +17,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from _foundation_helpers import (AS_MAIN, CLP_DEMO, FSP_DEMO, MODEL_STACK_IMPORT, REPO,
+from _foundation_helpers import (AS_MAIN, CLP_DEMO, FSP_DEMO,
+                                 MODEL_STACK_IMPORT, REPO, copied_run,
                                  forked_popen,
                                  _advice_server, _checkout_env,
                                  forked_python_c, loaded_modules, run_advice,
@@ -64,10 +65,7 @@ def one_epoch(synthetic_root, tmp_path_factory):
         path = str(tmp_path / 'cfg.py')
         c = load_config(small_config(demo, path, _nct(synthetic_root),
                                      n_images=16, batch=batch, epochs=1))
-        shutil.copytree(run, tmp_path / work)
-        pointer = tmp_path / work / 'last_checkpoint'
-        pointer.write_text(pointer.read_text().replace(
-            str(run), str(tmp_path / work)))
+        copied_run(run, tmp_path / work)
         return path, c, str(tmp_path / work / 'epoch_1.pth')
     return trained
 
@@ -6374,10 +6372,7 @@ def scheduled_run(synthetic_root, tmp_path_factory):
         root, (c, runner) = made[key]
         c = copy.deepcopy(c)
         c.dump(str(tmp_path / 'cfg.py'))
-        shutil.copytree(root / 'a', tmp_path / 'a')
-        pointer = tmp_path / 'a' / 'last_checkpoint'
-        pointer.write_text(pointer.read_text().replace(
-            str(root / 'a'), str(tmp_path / 'a')))
+        copied_run(root / 'a', tmp_path / 'a')
         return c, runner
     return scheduled
 
