@@ -3499,13 +3499,14 @@ def _plot_inputs(rows, metrics, cls_metric, ret_metric, title=''):
                  title)).encode()
 
 
-def _stand_in_sweep(crossmodal_root, monkeypatch):
-    """The slide demo's options on the test slides, and the sweep's
-    training replaced by :class:`_StandInRuns` (returned with them), its
-    plot by :func:`_plot_inputs`."""
+def _stand_in_sweep(crossmodal_root, monkeypatch, opts=None):
+    """The slide demo's options on the test slides (or ``opts``), and the
+    sweep's training replaced by :class:`_StandInRuns` (returned with
+    them), its plot by :func:`_plot_inputs`."""
     from openselfsup.apis import balance_sweep as bs
     from openselfsup.config import load_config
-    opts = demo_on_test_slides(crossmodal_root)
+    if opts is None:
+        opts = demo_on_test_slides(crossmodal_root)
     names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
                           ).names(1)
     runs = _StandInRuns(names)
@@ -3527,13 +3528,8 @@ def test_a_resumed_sweep_trains_only_the_runs_that_did_not_end(
     recorded anew, the later ones hold records of the same settings and
     the same baseline weights. The runs are stand-ins."""
     from openselfsup.apis import balance_sweep as bs
-    from openselfsup.config import load_config
-    opts = demo_on_test_slides(crossmodal_root)
-    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
-                          ).names(1)
-    runs = _StandInRuns(names)
-    monkeypatch.setattr(bs, 'train', runs)
-    monkeypatch.setattr(bs, 'plot_sweep', _plot_inputs)
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+    names = runs.names
     said = []
     monkeypatch.setattr(bs, 'print_log',
                         lambda msg, *a, **k: said.append(msg))
@@ -4307,11 +4303,7 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
             # the test slides
             'test_dataloader.dataset.data_root': str(crossmodal_root /
                                                      'slides')}
-    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
-                          ).names(1)
-    runs = _StandInRuns(names)
-    monkeypatch.setattr(bs, 'train', runs)
-    monkeypatch.setattr(bs, 'plot_sweep', _plot_inputs)
+    _, runs = _stand_in_sweep(crossmodal_root, monkeypatch, opts)
     work = tmp_path / 'sweep'
     bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
                          baseline_epochs=1, cfg_options=opts)
