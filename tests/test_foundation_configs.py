@@ -485,3 +485,111 @@ def test_every_file_argument_of_a_model_is_known():
     assert _unlisted_file_arguments([Planted], {}) == [
         f'{__name__}.test_every_file_argument_of_a_model_is_known.'
         '<locals>.Planted: vocab_file']
+
+
+# --- read_config_file: each config file parsed once a process -------------
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def _same_as_mmengine(path):
+    """read_config_file gives what MMEngine's own parse gives now."""
+    from openselfsup.config import read_config_file
+    got = read_config_file(path)
+    fresh = Config.fromfile(path, import_custom_modules=False)
+    assert got.to_dict() == fresh.to_dict()
+    assert got.filename == fresh.filename and got.text == fresh.text
+    return got
+
+
+def _counting_parses(monkeypatch):
+    """The number of MMEngine parses since, as a one-item list."""
+    parses = [0]
+    original = Config.fromfile
+
+    def counted(*args, **kwargs):
+        parses[0] += 1
+        return original(*args, **kwargs)
+    monkeypatch.setattr(Config, 'fromfile', staticmethod(counted))
+    return parses
+
+
+def test_a_config_read_again_is_not_parsed_again_and_is_a_copy(
+        tmp_path, monkeypatch):
+    from openselfsup.config import load_config, read_config_file
+    base = _write(tmp_path / 'base.py', "model = dict(depth=18, w=[1, 2])\n")
+    path = _write(tmp_path / 'a.py',
+                  "_base_ = './base.py'\nlr = 0.1\nrun = dict(lr=lr)\n")
+    first = read_config_file(path)
+    parses = _counting_parses(monkeypatch)
+    first.model.w.append(3)
+    first.run.lr = 9
+    again = read_config_file(path)
+    assert parses[0] == 0
+    assert again.model.w == [1, 2] and again.run.lr == 0.1
+    assert again.filename == path and 'base.py' in again.text
+    assert load_config(path, {'run.lr': 0.5}).run.lr == 0.5
+    assert read_config_file(path).run.lr == 0.1 and parses[0] == 0
+    assert base  # the base is part of the chain: see the next test
+
+
+def test_a_file_of_the_chain_changed_in_place_is_read_anew(tmp_path):
+    """Same size, same modification time: the bytes decide."""
+    base = tmp_path / 'base.py'
+    _write(base, "depth = 18\n")
+    path = _write(tmp_path / 'a.py', "_base_ = ['./base.py']\nlr = 0.1\n")
+    assert _same_as_mmengine(path).depth == 18
+    stat = os.stat(base)
+    _write(base, "depth = 50\n")
+    os.utime(base, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert _same_as_mmengine(path).depth == 50
+    _write(tmp_path / 'a.py', "_base_ = ['./base.py']\nlr = 0.2\n")
+    assert _same_as_mmengine(path).lr == 0.2
+
+
+@pytest.mark.parametrize('text', [
+    "import os\nroot = os.environ.get('RCF_ROOT', 'none')\n",
+    "root = '{{$RCF_ROOT:none}}'\n",
+    "root = open(__import__('os').path.join('{{fileDirname}}', 'r.txt'))"
+    ".read()\n",
+], ids=['import', 'env substitution', 'open'])
+def test_a_config_reading_more_than_its_text_is_read_each_time(
+        tmp_path, monkeypatch, text):
+    (tmp_path / 'r.txt').write_text('one')
+    # with a _base_, MMEngine reads a file importing os as it is (no
+    # lazy import)
+    _write(tmp_path / 'b.py', "depth = 18\n")
+    path = _write(tmp_path / 'a.py', "_base_ = './b.py'\n" + text)
+    monkeypatch.setenv('RCF_ROOT', 'one')
+    assert _same_as_mmengine(path).root == 'one'
+    monkeypatch.setenv('RCF_ROOT', 'two')
+    (tmp_path / 'r.txt').write_text('two')
+    assert _same_as_mmengine(path).root == 'two'
+
+
+def test_a_computed_base_list_is_read_each_time(tmp_path, monkeypatch):
+    _write(tmp_path / 'b1.py', "depth = 18\n")
+    _write(tmp_path / 'b2.py', "width = 8\n")
+    path = _write(tmp_path / 'a.py',
+                  "_base_ = ['./b1.py'] + ['./b2.py']\nlr = 0.1\n")
+    assert _same_as_mmengine(path).width == 8
+    stat = os.stat(tmp_path / 'b2.py')
+    _write(tmp_path / 'b2.py', "width = 9\n")
+    os.utime(tmp_path / 'b2.py', ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert _same_as_mmengine(path).width == 9
+
+
+def test_one_text_at_two_paths_gives_each_its_own_folder(tmp_path,
+                                                         monkeypatch):
+    text = "here = '{{fileDirname}}'\n"
+    for sub in ('x', 'y'):
+        (tmp_path / sub).mkdir()
+        path = _write(tmp_path / sub / 'a.py', text)
+        assert _same_as_mmengine(path).here == str(tmp_path / sub)
+    monkeypatch.chdir(tmp_path / 'x')
+    # the same relative path from another folder is another file
+    assert _same_as_mmengine('a.py').here == str(tmp_path / 'x')
+    monkeypatch.chdir(tmp_path / 'y')
+    assert _same_as_mmengine('a.py').here == str(tmp_path / 'y')
