@@ -1562,3 +1562,43 @@ def test_knn_eval_and_extract_refuse_a_scope_that_names_none_as_train_does(
     assert len(lines) == 1 and not out.exists(), err
     if tool == 'knn_eval':  # the training's check says the same line
         assert _check_config_refuses([path], capfd) == lines[0]
+
+
+# --- _registered: MMEngine's import-path lookup once per name -------------
+
+_REGISTRY_NAMES = ('MODELS', 'OPTIM_WRAPPERS', 'OPTIMIZERS',
+                   'PARAM_SCHEDULERS', 'HOOKS', 'DATASETS', 'TRANSFORMS',
+                   'DATA_SAMPLERS', 'METRICS', 'LOOPS', 'VISBACKENDS',
+                   'VISUALIZERS', 'LOG_PROCESSORS', 'RUNNERS',
+                   'WEIGHT_INITIALIZERS')
+
+
+@pytest.mark.parametrize('name', [
+    'MoCoV3', 'RandomResizedCrop', 'CheckpointHook', 'LazyFigureVisualizer',
+    'mmpretrain.Accuracy', 'torch.nn.ReLU', 'NoSuchTypeAnywhere',
+    'no_such_package.Thing'])
+def test_a_type_is_found_as_each_registry_asked_in_turn_finds_it(
+        name, monkeypatch):
+    """What MMEngine's own ``Registry.get`` of each registry in turn
+    finds (the first), and the import-path lookup of a name asked once,
+    not once per registry that does not hold it."""
+    import mmengine.registry.registry as mm_registry
+
+    import openselfsup.engine  # noqa: F401
+    from openselfsup import registry
+    from openselfsup.config import _registered
+    expected = None
+    for each in _REGISTRY_NAMES:
+        expected = getattr(registry, each).get(name)
+        if expected is not None:
+            break
+    original = mm_registry.get_object_from_string
+    asked = []
+
+    def counted(key):
+        asked.append(key)
+        return original(key)
+    monkeypatch.setattr(mm_registry, 'get_object_from_string', counted)
+    assert _registered(name) is expected
+    assert len(asked) == len(set(asked))  # each name once
+    assert mm_registry.get_object_from_string is counted
