@@ -1574,7 +1574,7 @@ _REGISTRY_NAMES = ('MODELS', 'OPTIM_WRAPPERS', 'OPTIMIZERS',
 
 
 @pytest.mark.parametrize('name', [
-    'MoCoV3', 'RandomResizedCrop', 'CheckpointHook', 'LazyFigureVisualizer',
+    'MoCoV3', 'RandomResizedCrop', 'CheckpointHook', 'UniversalVisualizer',
     'mmpretrain.Accuracy', 'torch.nn.ReLU', 'NoSuchTypeAnywhere',
     'no_such_package.Thing'])
 def test_a_type_is_found_as_each_registry_asked_in_turn_finds_it(
