@@ -5188,6 +5188,31 @@ def test_more_gpus_than_present(tmp_path, synthetic_root, monkeypatch,
         f'asked for {n} GPUs but this machine has ' in lines[0], err[-2000:]
 
 
+def test_the_launch_checks_the_gpu_count_before_torchrun(monkeypatch):
+    """dist_train.sh's launcher (one Python start) refuses more processes
+    than this machine's GPUs before torchrun starts anything, and hands
+    torchrun its arguments unchanged otherwise."""
+    import importlib
+
+    import torch
+
+    from openselfsup.utils import InputError
+    # the module (openselfsup.apis.train is its train function there)
+    train = importlib.import_module('openselfsup.apis.train')
+    started = []
+    monkeypatch.setattr(train, 'torchrun', lambda argv: started.append(
+        list(argv)) or 0)
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    argv = ['--nnodes=1', '--node_rank=0', f'--nproc_per_node={gpus + 2}',
+            '--standalone', 'tools/train.py', 'cfg.py']
+    with pytest.raises(InputError, match=f'asked for {gpus + 2} GPUs but '
+                       f'this machine has {gpus}'):
+        train.launch(argv)
+    assert started == []
+    argv[2] = '--nproc_per_node=1'
+    assert train.launch(argv) == 0 and started == [argv]
+
+
 def test_a_failed_process_ends_the_launch_in_one_line(tmp_path, capfd):
     """A refusal raised inside the run under dist_train.sh (the model built
     from an override, a check that needs the checkpoint) was followed by
@@ -6048,14 +6073,14 @@ def test_dist_train_counts_the_machines_torchrun_waits_for():
 def _torchrun_stand_in(tmp_path, checks=True):
     """A stand-in ``python`` in ``tmp_path/bin`` that prints the arguments
     torchrun would be given, one a line, and runs every other command
-    with this Python (put ``tmp_path/bin`` first on PATH). ``checks=False``:
-    the launcher's Python checks before torchrun (``--check-config``, the
-    GPU count: two Python start-ups a run) pass without running, for
-    tests of what the shell script itself hands torchrun."""
+    with this Python (put ``tmp_path/bin`` first on PATH): the launch's
+    GPU count check (inside the launcher's Python) is not run. ``checks=
+    False``: the launcher's ``--check-config`` before it passes without
+    running either, for tests of what the shell script itself hands
+    torchrun."""
     (tmp_path / 'bin').mkdir()
     fake = tmp_path / 'bin' / 'python'
-    skip = '' if checks else \
-        '    *--check-config*|*check_gpu_count*) exit 0 ;;\n'
+    skip = '' if checks else '    *--check-config*) exit 0 ;;\n'
     fake.write_text('#!/bin/sh\n'
                     'case "$*" in *--nnodes=*) shift 2\n'
                     '    printf "%s\\n" "$@"; exit 0 ;;\n'

@@ -128,21 +128,19 @@ export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 # a new run: not read where --resume finds one), a validation set holding
 # training samples, a training list (ImageList) with fewer images per
 # process than one batch, an --auto-scale-lr without the config's
-# auto_scale_lr, a --launcher among the arguments (it would replace
-# pytorch below), or when the machine has fewer GPUs
+# auto_scale_lr, or a --launcher among the arguments (it would replace
+# pytorch below)
 python "$TOOLS/train.py" "$CONFIG" "$@" --check-config \
     --check-world $((GPUS * NODES))
-python -c 'import sys
-from openselfsup.apis.train import check_gpu_count
-from openselfsup.utils import run_cli
-sys.exit(run_cli(lambda a: check_gpu_count(int(a[0])), sys.argv[1:]))' "$GPUS"
 
-# torchrun, with a failed process's message as the last lines (not under
-# torchrun's traceback) and its exit status
+# one clear line (and no process started) where this machine has fewer
+# GPUs than GPUS (apis.train.launch); then torchrun, with a failed
+# process's message as the last lines (not under torchrun's traceback) and
+# its exit status
 exec python -c 'import sys
-from openselfsup.apis.train import torchrun
+from openselfsup.apis.train import launch
 from openselfsup.utils import run_cli
-sys.exit(run_cli(torchrun, sys.argv[1:]))' \
+sys.exit(run_cli(launch, sys.argv[1:]))' \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --nproc_per_node="$GPUS" \
