@@ -3188,7 +3188,8 @@ def _reads_only_its_text(text: str) -> bool:
     ``import`` (MMEngine's lazy ``read_base`` files included), no
     ``{{$ENV}}`` substitution, no ``_deprecation_`` (its warning is said
     as the file is read), no name of :data:`_OUTSIDE_NAMES`."""
-    if '{{$' in text:
+    # MMEngine's pattern: {{$NAME:default}}, {{ $NAME:x}}, {{'$NAME:x'}}
+    if re.search(r'\{\{[\'"]?\s*\$', text):
         return False
     try:
         tree = ast.parse(text)

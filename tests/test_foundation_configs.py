@@ -552,9 +552,10 @@ def test_a_file_of_the_chain_changed_in_place_is_read_anew(tmp_path):
 @pytest.mark.parametrize('text', [
     "import os\nroot = os.environ.get('RCF_ROOT', 'none')\n",
     "root = '{{$RCF_ROOT:none}}'\n",
+    "root = '{{ $RCF_ROOT:none}}'\n",
     "root = open(__import__('os').path.join('{{fileDirname}}', 'r.txt'))"
     ".read()\n",
-], ids=['import', 'env substitution', 'open'])
+], ids=['import', 'env substitution', 'spaced env substitution', 'open'])
 def test_a_config_reading_more_than_its_text_is_read_each_time(
         tmp_path, monkeypatch, text):
     (tmp_path / 'r.txt').write_text('one')
