@@ -1585,7 +1585,7 @@ def _trace(cfg: Config, name: str, files: Optional[List[str]]
     # the file as it reads, which the readings with other values differ
     # from where the variable set a key: cfg may hold the options since
     try:
-        read = read_config_file(cfg.filename)
+        read = Config.fromfile(cfg.filename, import_custom_modules=False)
     except Exception as exc:  # changed or gone since the run read it
         raise _Untraced(f'reading {cfg.filename} again failed: '
                         f'{first_line(exc, with_type=True)}') from None
@@ -1603,7 +1603,8 @@ def _trace(cfg: Config, name: str, files: Optional[List[str]]
         given = value
         if file != files[0]:
             try:
-                given = read_config_file(file).get(name, value)
+                given = Config.fromfile(
+                    file, import_custom_modules=False).get(name, value)
             except Exception:  # a base not readable alone: the kept value
                 pass
         for other in _trace_values(value):
@@ -1737,9 +1738,6 @@ def _variable_files(path: str, name: Optional[str],
             found.append(path)
         bases = config_text_section(text, '_base_')
         bases = [bases] if isinstance(bases, str) else bases
-        if bases is not None and not isinstance(bases, list) and \
-                unread is not None:  # computed (BASES + ['a.py']): unknown
-            unread.append(f'{path}: _base_')
         for base in bases if isinstance(bases, list) else ():
             if isinstance(base, str) and '::' not in base:
                 walk(os.path.normpath(os.path.join(os.path.dirname(path),
@@ -3173,104 +3171,6 @@ def _configs_in(folder: str, shown: int = 3) -> str:
     return f'; give a config in it ({", ".join(names[:shown])}{more})'
 
 
-#: the names a config file's own code may call or read that make what
-#: the file gives depend on more than its text (the environment, other
-#: files, the time): a file that uses one is read anew each time
-_OUTSIDE_NAMES = frozenset({
-    '__import__', '__builtins__', 'open', 'eval', 'exec', 'compile',
-    'input', 'globals', 'locals', 'vars', 'getattr', 'setattr', 'delattr',
-    'breakpoint', 'print', 'help', 'id', 'exit', 'quit'})
-
-
-def _reads_only_its_text(text: str) -> bool:
-    """Whether what MMEngine gives of a Python config file depends on its
-    text alone (and its path, for ``{{fileDirname}}`` and the like): no
-    ``import`` (MMEngine's lazy ``read_base`` files included), no
-    ``{{$ENV}}`` substitution, no ``_deprecation_`` (its warning is said
-    as the file is read), no name of :data:`_OUTSIDE_NAMES`."""
-    # MMEngine's pattern: {{$NAME:default}}, {{ $NAME:x}}, {{'$NAME:x'}}
-    if re.search(r'\{\{[\'"]?\s*\$', text):
-        return False
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError):
-        return False
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)) or (
-                isinstance(node, ast.Name) and (
-                    node.id in _OUTSIDE_NAMES or node.id == '_deprecation_')):
-            return False
-    return True
-
-
-#: the config files read in this process (:func:`read_config_file`):
-#: ``{(path as given, its absolute path): (((file, its bytes) of each
-#: file of the chain), the Config read, never handed out)}``, the most
-#: recent :data:`_READ_KEPT`
-_READ: Dict[Tuple[str, str], Tuple[Tuple[Tuple[str, bytes], ...], Config]] \
-    = {}
-_READ_KEPT = 64
-
-
-def _file_bytes(path: str) -> Optional[bytes]:
-    """The bytes of the file ``path``; None where it cannot be read."""
-    try:
-        with open(path, 'rb') as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def read_config_file(path: str) -> Config:
-    """``Config.fromfile(path, import_custom_modules=False)``, each file
-    parsed once a process: a sweep loads its config once per run, and the
-    checks of one command load it several times (MMEngine's parse is
-    some 45 ms a file chain, mostly ``ast`` and temporary copies of each
-    file). A file read before is given again, as a copy, only where the
-    bytes of every file of its chain (``_base_`` files, each read anew)
-    are those it had, and where every file of the chain reads nothing
-    but its text (:func:`_reads_only_its_text`); any other is read by
-    MMEngine each time. Exceptions are MMEngine's."""
-    key = (path, os.path.abspath(path))
-    kept = _READ.pop(key, None)
-    if kept is not None and _unchanged(kept[0]):
-        _READ[key] = kept  # the most recent
-        return copy.deepcopy(kept[1])
-    chain = _text_only_chain(key[1])
-    cfg = Config.fromfile(path, import_custom_modules=False)
-    # a file of the chain written while MMEngine read it: not kept
-    if chain is not None and _unchanged(chain):
-        _READ[key] = (chain, copy.deepcopy(cfg))
-        while len(_READ) > _READ_KEPT:
-            _READ.pop(next(iter(_READ)))
-    return cfg
-
-
-def _unchanged(chain: Tuple[Tuple[str, bytes], ...]) -> bool:
-    """Whether each file of ``chain`` (``(file, its bytes)``) holds those
-    bytes now."""
-    return all(_file_bytes(file) == data for file, data in chain)
-
-
-def _text_only_chain(path: str
-                     ) -> Optional[Tuple[Tuple[str, bytes], ...]]:
-    """``(file, its bytes)`` of each file of the config ``path``'s chain
-    (the file, its ``_base_`` files: :func:`_variable_files`), where each
-    was read and gives what it gives from its text alone
-    (:func:`_reads_only_its_text`); None where one was not (a
-    ``package::`` base, a ``_base_`` computed, a file that does not parse
-    or reads more than its text)."""
-    unread: List[str] = []
-    chain = []
-    for file in _variable_files(path, None, unread):
-        data = _file_bytes(file)
-        if data is None or not _reads_only_its_text(
-                data.decode('utf-8', errors='replace')):
-            return None
-        chain.append((file, data))
-    return tuple(chain) if chain and not unread else None
-
-
 def load_config(path: str, cfg_options: Optional[dict] = None,
                 allow_new_keys: bool = False,
                 given: Optional[Sequence[str]] = None) -> Config:
@@ -3305,7 +3205,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         # the modules custom_imports names (the model stack: seconds) are
         # imported below, after the overrides' checks: a typo is refused
         # without them
-        cfg = read_config_file(path)
+        cfg = Config.fromfile(path, import_custom_modules=False)
     except SyntaxError as exc:
         raise InputError(f'{path}:{exc.lineno}: syntax error '
                          f'in the config ({exc.msg})') from None
