@@ -1872,6 +1872,14 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
                 f'in {where} instead')
 
 
+#: the project's registries :func:`_registered` asks for a type, in turn
+LOOKED_UP_REGISTRIES = ('MODELS', 'OPTIM_WRAPPERS', 'OPTIMIZERS',
+                        'PARAM_SCHEDULERS', 'HOOKS', 'DATASETS',
+                        'TRANSFORMS', 'DATA_SAMPLERS', 'METRICS', 'LOOPS',
+                        'VISBACKENDS', 'VISUALIZERS', 'LOG_PROCESSORS',
+                        'RUNNERS', 'WEIGHT_INITIALIZERS')
+
+
 def _registered(type_name: str, scope: Optional[str] = None,
                 own: bool = False, called_on: str = 'mmengine'):
     """The class or function a config ``type`` names in the project's
@@ -1883,11 +1891,7 @@ def _registered(type_name: str, scope: Optional[str] = None,
     the model stack."""
     from . import registry
     with _import_path_lookups_once():
-        for name in ('MODELS', 'OPTIM_WRAPPERS', 'OPTIMIZERS',
-                     'PARAM_SCHEDULERS', 'HOOKS', 'DATASETS', 'TRANSFORMS',
-                     'DATA_SAMPLERS', 'METRICS', 'LOOPS', 'VISBACKENDS',
-                     'VISUALIZERS', 'LOG_PROCESSORS', 'RUNNERS',
-                     'WEIGHT_INITIALIZERS'):
+        for name in LOOKED_UP_REGISTRIES:
             try:
                 if own:
                     held = getattr(registry, name)

@@ -22,8 +22,9 @@ import tempfile
 import pytest
 
 from _foundation_helpers import (FSP_DEMO, MODEL_STACK_IMPORT, REPO,
-                                 copied_run, error_lines, forked_popen, save_two_ways,
-                                 small_config, zip_members_sha1)
+                                 copied_run, error_lines, forked_popen,
+                                 save_two_ways, small_config,
+                                 zip_members_sha1)
 
 #: what a CPU-only machine lacks, stood in for in a training process of
 #: two (the launcher's GPU check, which dist_train.sh's processes pass

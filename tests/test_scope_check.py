@@ -1566,13 +1566,6 @@ def test_knn_eval_and_extract_refuse_a_scope_that_names_none_as_train_does(
 
 # --- _registered: MMEngine's import-path lookup once per name -------------
 
-_REGISTRY_NAMES = ('MODELS', 'OPTIM_WRAPPERS', 'OPTIMIZERS',
-                   'PARAM_SCHEDULERS', 'HOOKS', 'DATASETS', 'TRANSFORMS',
-                   'DATA_SAMPLERS', 'METRICS', 'LOOPS', 'VISBACKENDS',
-                   'VISUALIZERS', 'LOG_PROCESSORS', 'RUNNERS',
-                   'WEIGHT_INITIALIZERS')
-
-
 @pytest.mark.parametrize('name', [
     'MoCoV3', 'RandomResizedCrop', 'CheckpointHook', 'UniversalVisualizer',
     'mmpretrain.Accuracy', 'torch.nn.ReLU', 'NoSuchTypeAnywhere',
@@ -1586,9 +1579,9 @@ def test_a_type_is_found_as_each_registry_asked_in_turn_finds_it(
 
     import openselfsup.engine  # noqa: F401
     from openselfsup import registry
-    from openselfsup.config import _registered
+    from openselfsup.config import LOOKED_UP_REGISTRIES, _registered
     expected = None
-    for each in _REGISTRY_NAMES:
+    for each in LOOKED_UP_REGISTRIES:
         expected = getattr(registry, each).get(name)
         if expected is not None:
             break
