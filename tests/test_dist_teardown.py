@@ -4,6 +4,7 @@ gloo group still up ended, now and then, in ``terminate called without an
 active exception`` (SIGABRT) after its work was done."""
 import os
 import re
+import time
 
 import pytest
 import torch
@@ -47,12 +48,13 @@ def no_group_left(monkeypatch):
     """No process group before the test, none left after it for the next
     one (the test's own assertions say whether the run ended it); the
     process's record of a run's group put back after it
-    (``engine.runner._RUN_HAD_GROUP``: a later ``train()`` under torchrun
-    in this process, that group ended, is refused); not under torchrun's
+    (``engine.runner._EARLIER_GROUP``: a later ``train()`` under torchrun
+    in this process, that group ended, is refused, and one on that
+    group's store); not under torchrun's
     store unless the test says so; where it does, of two processes
     (``WORLD_SIZE``: a torchrun run of one process is not refused)."""
     import openselfsup.engine.runner as runner_module
-    monkeypatch.setattr(runner_module, '_RUN_HAD_GROUP', False)
+    monkeypatch.setattr(runner_module, '_EARLIER_GROUP', None)
     monkeypatch.delenv(AGENT_STORE, raising=False)
     monkeypatch.setenv('WORLD_SIZE', '2')
     assert not dist.is_initialized()
@@ -233,6 +235,76 @@ def test_a_second_run_under_torchrun_after_its_group_ended_is_refused(
         dist.destroy_process_group()
 
 
+@pytest.mark.parametrize('exported', [None, '23456'])
+def test_a_second_group_on_the_earlier_runs_store_is_refused(
+        tmp_path, monkeypatch, no_group_left, exported):
+    """Where a run's group ended, a later group of more than one process
+    on the same ``MASTER_ADDR`` and port (``MASTER_PORT``; under Slurm,
+    the config's ``env_cfg.dist_cfg.port`` where given, else the job's
+    port) is refused as it is about to start, naming the store and the
+    setting to change; another port or address, one process (under Slurm,
+    ``SLURM_NTASKS``) and a run with no earlier group pass. A refused
+    Slurm build leaves ``MASTER_PORT`` as it found it."""
+    import openselfsup.engine.runner as runner_module
+    from openselfsup.engine.runner import (check_new_store,
+                                           ends_its_process_group,
+                                           launcher_rendezvous)
+    from openselfsup.utils import InputError
+
+    def refusal(port, setting='MASTER_PORT', launcher='pytorch'):
+        return (f'train(launcher={launcher!r}): the process group of an '
+                'earlier run in this process met on the store at '
+                f"127.0.0.1:{port}, which can still be up at a peer's start,"
+                f' and a second group there can hang: give this run a new '
+                f'{setting} in every process, or start new processes for '
+                'each distributed run')
+    for name in [k for k in os.environ if k.startswith('SLURM_')]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
+    monkeypatch.setenv('MASTER_PORT', '21567')
+    check_new_store('pytorch')  # no earlier group
+    with ends_its_process_group():
+        _start_group(tmp_path / 'store')
+    assert runner_module._EARLIER_GROUP == ('127.0.0.1', '21567')
+    for launcher in ('pytorch', 'slurm'):
+        with pytest.raises(InputError) as refused:
+            with launcher_rendezvous(launcher):
+                raise AssertionError('the group started')
+        assert str(refused.value) == refusal(21567, launcher=launcher)
+    monkeypatch.setenv('MASTER_PORT', '21568')
+    check_new_store('pytorch')
+    with pytest.raises(InputError) as refused:
+        check_new_store('slurm', 21567)  # the config's port
+    assert str(refused.value) == refusal(
+        21567, 'env_cfg.dist_cfg.port', 'slurm')
+    check_new_store('slurm', 21569)
+    monkeypatch.setenv('MASTER_PORT', '21567')
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.2')  # another host's store
+    check_new_store('pytorch')
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
+    monkeypatch.setenv('WORLD_SIZE', '1')
+    check_new_store('pytorch')  # no peer
+    monkeypatch.setenv('SLURM_NTASKS', '1')
+    check_new_store('slurm')
+    monkeypatch.setenv('SLURM_NTASKS', '2')
+    # the job's port (by hand: 1234567 + 2000 = 130 x 9500 + 1567) where
+    # none is exported: refused, MASTER_PORT left as it was
+    monkeypatch.setenv('SLURM_JOB_ID', '1234567')
+    monkeypatch.setenv('SLURM_STEP_ID', '2')
+    if exported is None:
+        monkeypatch.delenv('MASTER_PORT')
+    else:
+        monkeypatch.setenv('MASTER_PORT', exported)
+        monkeypatch.setattr(runner_module, '_EARLIER_GROUP',
+                            ('127.0.0.1', exported))
+    with pytest.raises(InputError) as refused:
+        with launcher_rendezvous('slurm'):
+            raise AssertionError('the group started')
+    assert str(refused.value) == refusal(exported or 21567,
+                                         launcher='slurm')
+    assert os.environ.get('MASTER_PORT') == exported
+
+
 def test_a_group_the_caller_destroyed_before_the_exit_is_freed(
         tmp_path, monkeypatch, no_group_left):
     """A caller that evaluates the runner after the run (its end at exit)
@@ -392,19 +464,34 @@ def test_dist_train_of_two_processes_exits_cleanly(tmp_path, synthetic_root,
         assert out.count('finished epoch 1, iteration 2') == 2, out
 
 
-def _trains_twice(rank, port, cfg, work, out):
+def _trains_twice(rank, ports, cfg, work, out):
     """One of two processes of ``launcher='pytorch'`` with MASTER_ADDR,
     MASTER_PORT, RANK, WORLD_SIZE set by hand (no torchrun: rank 0 starts
     the store of each group), training ``cfg`` twice (work dirs ``w1``,
-    ``w2`` in ``work``); its outcome into ``out``."""
+    ``w2`` in ``work``), the first on ``ports[0]``, the second on
+    ``ports[1]``; rank 0's end of its first group held back 3 s (as when
+    it saves a large checkpoint the other rank does not write), so that
+    the other rank starts its second run first. Its outcome into ``out``."""
     from test_dist_refusals import STAND_INS
+
+    import openselfsup.engine.runner as runner_module
     torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(ports[0]),
                       RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE='2')
     exec(STAND_INS, {})  # a CPU stands in for each process's GPU
     from openselfsup.apis import train
+    end = runner_module._end_process_group
+    ended = []
+
+    def held_back(*args, **kwargs):
+        if rank == 0 and not ended:
+            time.sleep(3)
+        ended.append(True)
+        return end(*args, **kwargs)
+    runner_module._end_process_group = held_back
     try:
-        for name in ('w1', 'w2'):
+        for name, port in zip(('w1', 'w2'), ports):
+            os.environ['MASTER_PORT'] = str(port)
             train(cfg, work_dir=os.path.join(work, name), launcher='pytorch',
                   evaluates=())
         out[rank] = 'trained twice'
@@ -413,27 +500,44 @@ def _trains_twice(rank, port, cfg, work, out):
 
 
 @pytest.mark.slow
-def test_a_second_run_on_stores_of_its_own_trains(tmp_path, synthetic_root,
-                                                 no_group_left):
+@pytest.mark.parametrize('new_port', [True, False])
+def test_a_second_run_on_stores_of_its_own_trains_on_a_new_port(
+        tmp_path, synthetic_root, no_group_left, new_port):
     """Two processes of ``launcher='pytorch'`` started by hand (the
     variables of MMEngine's ``env://`` set by the user, no torchrun), each
-    training twice: the second run's group, on a store rank 0 starts,
-    trains (it was refused as under torchrun's store)."""
+    training twice, rank 0 the last to end its first group: the second
+    run's group, on a new ``MASTER_PORT``, trains; on the first run's, it
+    is refused in one line in each process before its group starts
+    (rank 1 met rank 0's first store, still up, and its gloo read failed
+    or the run hung: every time in 1 of 1 runs with the hold-back, now
+    and then in the CI without it)."""
     import torch.multiprocessing as mp
 
     from test_dist_refusals import two_process_config
     cfg = two_process_config(tmp_path, synthetic_root)
+    first = free_port()
+    ports = (first, free_port() if new_port else first)
     out = mp.Manager().dict()
     ctx = mp.start_processes(
-        _trains_twice, args=(free_port(), cfg, str(tmp_path), out),
+        _trains_twice, args=(ports, cfg, str(tmp_path), out),
         nprocs=2, join=False, start_method='fork')
     for process in ctx.processes:
         process.join(240)
         if process.is_alive():  # not left to hang the test's exit
             process.kill()
-    assert dict(out) == {0: 'trained twice', 1: 'trained twice'}
-    for name in ('w1', 'w2'):
-        assert os.path.isfile(tmp_path / name / 'epoch_1.pth')
+    assert os.path.isfile(tmp_path / 'w1' / 'epoch_1.pth')
+    if new_port:
+        assert dict(out) == {0: 'trained twice', 1: 'trained twice'}
+        assert os.path.isfile(tmp_path / 'w2' / 'epoch_1.pth')
+        return
+    refusal = (
+        "InputError: train(launcher='pytorch'): the process group of an "
+        f'earlier run in this process met on the store at 127.0.0.1:{first}'
+        ", which can still be up at a peer's start, and a second group "
+        'there can hang: give this run a new MASTER_PORT in every process, '
+        'or start new processes for each distributed run')
+    assert dict(out) == {0: refusal, 1: refusal}
+    assert not (tmp_path / 'w2').exists()
 
 
 #: a caller of the library training a config twice in one process, as a

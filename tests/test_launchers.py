@@ -1,5 +1,5 @@
 """What a launch leaves to the run: the rendezvous port of a Slurm job
-(``utils.launcher.slurm_job_port``, ``engine.runner.slurm_rendezvous``);
+(``utils.launcher.slurm_job_port``, ``engine.runner.launcher_rendezvous``);
 the partial checkpoints of a save killed mid-way, removed by the next run
 in the work dir (``engine.runner.work_dir_lock``)."""
 import os
@@ -359,7 +359,7 @@ def test_a_refused_slurm_build_leaves_master_port_as_it_was(
     second refusal names the job's port as the first did."""
     from torch.distributed import DistNetworkError
 
-    from openselfsup.engine.runner import slurm_rendezvous
+    from openselfsup.engine.runner import launcher_rendezvous
     from openselfsup.utils import InputError
     for name in [k for k in os.environ if k.startswith('SLURM_')]:
         monkeypatch.delenv(name)
@@ -372,7 +372,7 @@ def test_a_refused_slurm_build_leaves_master_port_as_it_was(
     lines = []
     for _ in range(2):
         with pytest.raises(InputError) as refused:
-            with slurm_rendezvous('slurm'):
+            with launcher_rendezvous('slurm'):
                 # by hand: 1234567 + 2000 = 130 x 9500 + 1567
                 assert os.environ['MASTER_PORT'] == (exported or '21567')
                 raise DistNetworkError('bind: EADDRINUSE')

@@ -3110,8 +3110,9 @@ def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
     from ..registry import RUNNERS
 
-    from ..engine.runner import (give_built_process_seed, missing_dirs,
-                                 remove_empty_dirs, slurm_rendezvous)
+    from ..engine.runner import (give_built_process_seed,
+                                 launcher_rendezvous, missing_dirs,
+                                 remove_empty_dirs)
 
     # --resume http(s)://... or a new run's load_from http(s)://...: rank 0
     # downloads it (in train(), under the work dir's lock); the runner
@@ -3129,8 +3130,9 @@ def _built_in_guard(cfg: Config, notes: list, config: str, trains: bool,
     # schedule): AtomicRunner's build methods
     try:
         # --launcher slurm: the job's own port for every kind of runner,
-        # MMEngine's own too (a config without runner_type), not 29500
-        with settings_refused(cfg, 'model or data'), slurm_rendezvous(
+        # MMEngine's own too (a config without runner_type), not 29500;
+        # a launcher's second run on the earlier run's store refused
+        with settings_refused(cfg, 'model or data'), launcher_rendezvous(
                 cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg')):
             check_setting_types(cfg)
             runner = _runner_built(cfg, RUNNERS, Runner)
@@ -3549,8 +3551,12 @@ def train(config: str,
             or hung, in some runs; start a new process per run; one
             process under torchrun passes); under Slurm, or with
             ``MASTER_ADDR``, ``RANK``... set by hand, a second run starts
-            a new group on a new store and is let through (it trained
-            whenever tried; not a guarantee); where a group is up
+            a new group on a store of rank 0's, let through on a new
+            port and refused on the earlier run's (``MASTER_PORT``, or
+            the config's ``env_cfg.dist_cfg.port``): rank 0's first
+            store could still be up at a peer's start, and the run hung
+            (:func:`~openselfsup.engine.runner.check_new_store`), as the
+            group starts; where a group is up
             (an evaluating caller's, or one the caller started itself)
             it runs in that group, as before. No project path trains
             twice under a launcher.
@@ -3588,6 +3594,8 @@ def train(config: str,
             missing data folder or annotation file, a second run under
             torchrun in a process where an earlier run's process group
             has ended (:func:`~openselfsup.engine.runner.check_runs_once`),
+            or, under Slurm or set by hand, on its store's port
+            (:func:`~openselfsup.engine.runner.check_new_store`),
             a missing ``load_from``
             of a new run (:func:`check_load_from`), or bad data (list files
             and images are checked when the dataset is built, before the

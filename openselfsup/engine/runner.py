@@ -3084,18 +3084,21 @@ def killed_saves_note(work_dir: str,
             f'{writers}{mine}): {names}')
 
 
-#: set while a :func:`slurm_rendezvous` is open: one opened inside it
+#: set while a :func:`launcher_rendezvous` is open: one opened inside it
 #: (the AtomicRunner's, in a build that ``apis.train`` wraps for every
 #: kind of runner) leaves the port and its refusal to the outer one
 _RENDEZVOUS_OPEN: List[bool] = []
 
 
 @contextmanager
-def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
-                     ) -> Iterator[None]:
-    """Around MMEngine's ``init_dist`` of a ``--launcher slurm`` run (the
-    runner's ``setup_env``, and ``apis.train``'s build of any runner,
-    MMEngine's own of a config without ``runner_type`` too): a job whose
+def launcher_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
+                        ) -> Iterator[None]:
+    """Around MMEngine's ``init_dist`` of a ``--launcher pytorch`` or
+    ``slurm`` run (the runner's ``setup_env``, and ``apis.train``'s build
+    of any runner, MMEngine's own of a config without ``runner_type``
+    too). A second group in this process on the store of the earlier
+    run's group is refused first (:func:`check_new_store`). Under Slurm, a
+    job whose
     environment sets no ``MASTER_PORT`` meets on a port of its own,
     derived from its ``SLURM_JOB_ID`` and ``SLURM_STEP_ID``
     (:func:`~openselfsup.utils.launcher.slurm_job_port`, the same in every
@@ -3113,24 +3116,42 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
     exported: its refusal named ``MASTER_PORT``). Nothing is done under
     another launcher, where
     a process group is already up (``init_dist`` is skipped there) or
-    inside another :func:`slurm_rendezvous`.
+    inside another :func:`launcher_rendezvous`.
 
     Args:
         launcher (str): the runner's launcher.
         dist_cfg (dict, optional): the config's ``env_cfg.dist_cfg``.
 
     Raises:
-        InputError: the rendezvous port is taken.
+        InputError: the rendezvous port is taken, or is the earlier
+            run's (:func:`check_new_store`).
     """
-    if launcher != 'slurm' or is_distributed() or _RENDEZVOUS_OPEN:
+    if launcher not in ('pytorch', 'slurm') or is_distributed() \
+            or _RENDEZVOUS_OPEN:
         yield
         return
-    from torch.distributed import DistNetworkError
     given = (dist_cfg or {}).get('port')
+    if launcher == 'pytorch':
+        check_new_store(launcher)
+        _RENDEZVOUS_OPEN.append(True)
+        try:
+            yield
+        finally:
+            _RENDEZVOUS_OPEN.pop()
+        return
+    from torch.distributed import DistNetworkError
     exported = os.environ.get('MASTER_PORT')
     derived = None if given is not None else slurm_job_port()
     if derived is not None:
         os.environ['MASTER_PORT'] = str(derived)
+    try:
+        check_new_store(launcher, given)
+    except InputError:
+        if exported is None:  # the derived port no later build's
+            os.environ.pop('MASTER_PORT', None)
+        else:
+            os.environ['MASTER_PORT'] = exported
+        raise
     _RENDEZVOUS_OPEN.append(True)
     met = False
     try:
@@ -3161,12 +3182,68 @@ def slurm_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
                 os.environ['MASTER_PORT'] = exported
 
 
-#: whether a run of this process had a process group that its
-#: :func:`ends_its_process_group` body started: up at the body's end, or
-#: destroyed in the body (a runner built there was wrapped). With no
+#: where a run of this process had a process group that its
+#: :func:`ends_its_process_group` body started (up at the body's end, or
+#: destroyed in the body: a runner built there was wrapped), the last
+#: such group's store as MMEngine's ``env://`` met there:
+#: ``(MASTER_ADDR, MASTER_PORT)`` of the environment at the body's end
+#: (either None where it named none); None where no run had one. With no
 #: group up now, that group has ended, where this module ended it or
-#: its caller did (:func:`check_runs_once`)
-_RUN_HAD_GROUP = False
+#: its caller did (:func:`check_runs_once`, :func:`check_new_store`)
+_EARLIER_GROUP: Optional[Tuple[Optional[str], Optional[str]]] = None
+
+
+def _store_of_group() -> Tuple[Optional[str], Optional[str]]:
+    """``(MASTER_ADDR, MASTER_PORT)`` of the environment now: where
+    ``env://`` (MMEngine's ``init_dist`` under ``pytorch`` and ``slurm``,
+    which sets both under Slurm) meets the group's store."""
+    return os.environ.get('MASTER_ADDR'), os.environ.get('MASTER_PORT')
+
+
+def check_new_store(launcher: str, port_option: Optional[Any] = None
+                    ) -> None:
+    """Refuse a run's group, as it is about to start (in
+    :func:`launcher_rendezvous`), on the store where the group of an
+    earlier run of this process met (:data:`_EARLIER_GROUP`: the same
+    ``MASTER_ADDR`` and port; the port ``port_option``, the config's
+    ``env_cfg.dist_cfg.port``, where given, else ``MASTER_PORT``) in a
+    process of more than one (``WORLD_SIZE``; under Slurm,
+    ``SLURM_NTASKS``). Rank 0 starts that store with its group and ends it
+    with its group, which it does after the others: the last checkpoint
+    is rank 0's. A rank that left its first run earlier and started its
+    second one met rank 0's first store, still up, and the second run
+    failed or hung: rank 0 starting its new store waited for a peer that
+    had joined the old one (in the CI now and then, where the second run
+    of a two-process test hung; every time with rank 0's end of the group
+    held back 4 s, the peer's gloo read failing after the test's 60 s;
+    with a new ``MASTER_PORT`` for the second run, both trained). A new
+    port is safe: a peer early at it waits for rank 0's new store there.
+    One process (no peer) and a store elsewhere pass. A second run under
+    torchrun's agent store is refused earlier, whatever its port
+    (:func:`check_runs_once`).
+
+    Raises:
+        InputError: the earlier run's store, naming it and the setting
+            to change (``MASTER_PORT``, or ``env_cfg.dist_cfg.port``
+            where the config gave the port).
+    """
+    if _EARLIER_GROUP is None or _EARLIER_GROUP[1] is None:
+        return
+    size = os.environ.get('SLURM_NTASKS' if launcher == 'slurm'
+                          else 'WORLD_SIZE')
+    addr = os.environ.get('MASTER_ADDR')
+    port = str(port_option) if port_option is not None else \
+        os.environ.get('MASTER_PORT')
+    if size == '1' or (addr, port) != _EARLIER_GROUP:
+        return
+    setting = ('env_cfg.dist_cfg.port' if port_option is not None
+               else 'MASTER_PORT')
+    raise InputError(
+        f'train(launcher={launcher!r}): the process group of an earlier '
+        f'run in this process met on the store at {addr}:{port}, which '
+        "can still be up at a peer's start, and a second group there can "
+        f'hang: give this run a new {setting} in every process, or start '
+        'new processes for each distributed run')
 
 
 def _on_torchruns_store() -> bool:
@@ -3194,7 +3271,7 @@ def _on_torchruns_store() -> bool:
 def check_runs_once(launcher: Optional[str]) -> None:
     """Refuse a run under torchrun (``launcher='pytorch'``, torchrun's
     agent store: :func:`_on_torchruns_store`) in a process where an
-    earlier run had a process group (:data:`_RUN_HAD_GROUP`) and none is
+    earlier run had a process group (:data:`_EARLIER_GROUP`) and none is
     up now, before anything is built. The earlier group was ended by
     this module (:func:`ends_its_process_group`) or by the caller
     (``dist.destroy_process_group()`` after its ``runner.val()``, or in
@@ -3210,19 +3287,20 @@ def check_runs_once(launcher: Optional[str]) -> None:
     (ended by a 300 s timeout; the other 2 trained). Where rank 0
     starts a store of its own with each group (``env://`` with
     ``MASTER_ADDR``, ``RANK``... set by hand; Slurm's path, MMEngine's
-    ``env://``), a second run is let through: through this project's
-    ``train()`` it trained every time it was tried (review r173 under
-    Slurm's path; ``launcher='pytorch'`` with the variables set by
-    hand, two processes, 11 of 11 runs in review r176), though plain
-    torch's second group on such stores also hung now and then (r176):
-    not a guarantee. A run without a launcher, one in a group that is up
-    (the caller's own) and a torchrun run of one process (``WORLD_SIZE``
-    1: no peer to connect to; its second run trained) pass too.
+    ``env://``), a second run is let through here, and refused as its
+    group starts where it would meet on the earlier run's port
+    (:func:`check_new_store`: the hang that plain torch's second group
+    on such stores met now and then, review r176, and this project's in
+    the CI); on a new port it trains. A run without a launcher, one in
+    a group that is up (the caller's own) and a torchrun run of one
+    process (``WORLD_SIZE`` 1: no peer to connect to; its second run
+    trained) pass too.
 
     Raises:
         InputError: a second torchrun run in this process.
     """
-    if launcher == 'pytorch' and _RUN_HAD_GROUP and not is_distributed() \
+    if launcher == 'pytorch' and _EARLIER_GROUP is not None \
+            and not is_distributed() \
             and _on_torchruns_store() \
             and os.environ.get('WORLD_SIZE') != '1':
         raise InputError(
@@ -3361,7 +3439,7 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
             the process exits (``atexit``, before the interpreter shuts
             down) instead.
     """
-    global _RUN_HAD_GROUP
+    global _EARLIER_GROUP
     if is_distributed():
         yield
         return
@@ -3389,7 +3467,7 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     finally:
         built = [weakref.ref(each) for each in runners]
         if is_distributed():
-            _RUN_HAD_GROUP = True
+            _EARLIER_GROUP = _store_of_group()
             # the default group's backend: 'gloo', 'nccl', or one per
             # device type ('cpu:gloo,cuda:nccl')
             if not left_up and 'nccl' not in str(get_backend()):
@@ -3401,7 +3479,7 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
         elif _end_process_group(built):
             # the body destroyed its group itself (a caller of the
             # library): its runners' wrappers held it to the exit
-            _RUN_HAD_GROUP = True
+            _EARLIER_GROUP = _store_of_group()
 
 
 #: per thread, the runner lists of the :func:`discard_on_failure` guards
@@ -4710,7 +4788,7 @@ class AtomicRunner(Runner):
         (``<work_dir>/<timestamp>``, made right after) is new: only a
         folder this run made is removed after a failed start (a run started
         in the same second into the same work dir shares its name)."""
-        with slurm_rendezvous(self.launcher, env_cfg.get('dist_cfg')):
+        with launcher_rendezvous(self.launcher, env_cfg.get('dist_cfg')):
             super().setup_env(env_cfg)
         log_dir = os.path.join(self.work_dir, self.timestamp)
         if self.rank == 0 and not os.path.exists(log_dir):
