@@ -36,7 +36,11 @@ vis_backends = [
     dict(type='LocalVisBackend'),
     dict(type='TensorboardVisBackend'),
 ]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+# mmpretrain's UniversalVisualizer, its matplotlib figure made when it
+# first draws (a training run draws none: about 1 s less of each start);
+# scoped, as a config under default_scope = 'mmpretrain' finds it too
+visualizer = dict(type='openselfsup.LazyFigureVisualizer',
+                  vis_backends=vis_backends)
 
 # the log line (and the scalars the visualiser writes): every term a model
 # logs beside its losses (balanced tuning's task / contrastive, HLSS's

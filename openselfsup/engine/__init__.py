@@ -25,4 +25,5 @@ from .crossmodal_hooks import (NegativeTextPoolHook,  # noqa: F401,E402
 from .knn_hook import KNNEvalHook  # noqa: F401,E402
 from .checkpoint_hook import CheckpointHook  # noqa: F401,E402
 from .log_processor import TermsLogProcessor  # noqa: F401,E402
+from .visualizer import LazyFigureVisualizer  # noqa: F401,E402
 from .. import evaluation  # noqa: F401,E402  (metrics in the registry)
