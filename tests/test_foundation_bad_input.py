@@ -253,6 +253,51 @@ def test_a_bad_image_is_one_line_with_the_way_out(tmp_path):
     assert '--resume' not in line, line
 
 
+@pytest.mark.parametrize('indices', [None, 3, -2, [4, 0, 4], (1, -1)])
+def test_the_header_check_opens_the_images_the_dataset_keeps(
+        tmp_path, monkeypatch, indices):
+    """The build's header check (``check='header'``) opens the images of
+    the entries the dataset keeps (its ``indices``), each as often as it
+    is kept, the same entries as MMEngine's own subset of the data list:
+    a run on 8 images of a list of 548 read all 548 headers; an
+    unreadable image the dataset does not keep no longer refuses it, one
+    it keeps does, naming its entry of the list."""
+    from PIL import Image
+
+    from openselfsup.datasets import ImageList
+    from openselfsup.utils import InputError
+    names = [f'{i}.png' for i in range(5)]
+    for name in names:
+        Image.new('RGB', (8, 8), (200, 30, 90)).save(tmp_path / name)
+    lst = tmp_path / 'list.txt'
+    lst.write_text(''.join(f'{name} 0\n' for name in names))
+    real, opened = Image.open, []
+
+    def counted(path, *args, **kwargs):
+        opened.append(os.path.basename(path))
+        return real(path, *args, **kwargs)
+    monkeypatch.setattr(Image, 'open', counted)
+    data = ImageList(ann_file=str(lst), data_prefix=str(tmp_path),
+                     indices=indices)
+    kept = [os.path.basename(data.get_data_info(i)['img_path'])
+            for i in range(len(data))]  # MMEngine's subset
+    assert opened == kept
+    left_out = sorted(set(names) - set(kept))
+    for name in left_out[:1]:
+        (tmp_path / name).write_text('not an image')
+        ImageList(ann_file=str(lst), data_prefix=str(tmp_path),
+                  indices=indices)  # not kept: built
+        Image.new('RGB', (8, 8)).save(tmp_path / name)
+    (tmp_path / kept[-1]).write_text('not an image')
+    with pytest.raises(InputError) as refused:
+        ImageList(ann_file=str(lst), data_prefix=str(tmp_path),
+                  indices=indices)
+    entry = names.index(kept[-1]) + 1
+    assert str(refused.value).startswith(
+        f'{lst}: entry {entry} names an unreadable image '
+        f'{tmp_path / kept[-1]} ('), refused.value
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('saved', [False, True])
 def test_an_image_found_corrupt_mid_run_is_said_in_the_run_log(

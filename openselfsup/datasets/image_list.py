@@ -9,7 +9,7 @@ file, the line and the problem before any training starts.
 """
 import logging
 import os
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
@@ -22,7 +22,7 @@ from ..registry import DATASETS
 from ..utils import InputError, first_line
 from ..utils.once import Once
 from .list_files import (REPLACE_IMAGE, CheckedIndices,  # noqa: F401
-                         ListEntry, check_listed_files,
+                         ListEntry, check_listed_files, kept_entries,
                          read_list_file)  # (ListEntry, REPLACE_IMAGE
 # re-exported)
 from .prepare import (check_list_releases, entry_nct_classes,
@@ -69,7 +69,7 @@ class NamesUndecodableImages:
 
 
 def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
-                 mode: str = 'header') -> None:
+                 mode: str = 'header', indices: Any = None) -> None:
     """Check that the images a list names exist (and open).
 
     Args:
@@ -77,7 +77,15 @@ def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
         entries: output of :func:`read_list_file`.
         list_path (str): the list file, for the error message.
         mode (str): ``'none'``, ``'exists'`` (file present and not
-            empty) or ``'header'`` (that, and PIL can read its header).
+            empty) or ``'header'`` (that, and PIL can read the header of
+            each image the dataset keeps).
+        indices: the dataset's ``indices`` (MMEngine's: None, all; an int,
+            the first or last N; a sequence, those): the headers read are
+            those of the entries it keeps (:func:`kept_entries`), every
+            listed file still looked for; all of them where an index lies
+            beyond the list (refused where MMEngine applies them:
+            :class:`~.list_files.CheckedIndices`). A run on 8 entries of
+            a list of 548 read 548 headers (0.38 s of a 1.5 s build).
 
     Raises:
         InputError: naming the list file, the line and the image; files
@@ -94,7 +102,12 @@ def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
     check_listed_files(root, entries, list_path)
     if mode != 'header':
         return
-    for lineno, (rel, _) in enumerate(entries, 1):
+    numbered = list(enumerate(entries, 1))
+    try:
+        kept = kept_entries(numbered, indices)
+    except IndexError:  # refused as MMEngine applies them
+        kept = None
+    for lineno, (rel, _) in numbered if kept is None else kept:
         full = os.path.join(root, rel)
         try:
             with Image.open(full) as im:
@@ -418,7 +431,8 @@ class ImageList(CheckedIndices, NamesUndecodableImages, BaseDataset):
                             self.ann_file)
         root = self.img_prefix
         check_held_out_folders(entries, self.ann_file, root)
-        check_images(root, entries, self.ann_file, self.check)
+        check_images(root, entries, self.ann_file, self.check,
+                     self._indices)
         if self.check != 'none':  # the folders, as prepare_nct.py did
             check_list_releases(root, entries, self.ann_file)
         return [
