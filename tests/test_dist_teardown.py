@@ -184,14 +184,15 @@ def test_a_second_run_under_torchrun_after_its_group_ended_is_refused(
     store). It is refused in one line before anything is built (its work
     dir not made); before a group has ended, or without a launcher, the
     check lets the run go on (here to the refusal of a missing config).
-    Review r173: under Slurm (MMEngine's ``env://``, a new store) a
-    second run trains, and a group the caller started itself is used:
-    neither is refused (``check_runs_once`` passes them). Nor is a run
-    of ``launcher='pytorch'`` whose variables the user set by hand, not
+    Review r173: under Slurm (MMEngine's ``env://``, rank 0's store) a
+    second run, and one in a group the caller started itself, are not
+    refused here (``check_runs_once`` passes them). Nor is a run of
+    ``launcher='pytorch'`` whose variables the user set by hand, not
     torchrun's agent (``TORCHELASTIC_USE_AGENT_STORE`` unset or not
-    ``'True'``): rank 0 starts a store of its own, and it trains
-    (``test_a_second_run_on_stores_of_its_own_trains``); it was refused
-    as under torchrun."""
+    ``'True'``): rank 0 starts a store of its own, and on a new port it
+    trains (``test_a_second_run_on_stores_of_its_own_trains_on_a_new_port``;
+    on the earlier run's port it is refused as its group starts:
+    ``check_new_store``); it was refused as under torchrun."""
     from openselfsup.apis import train
     from openselfsup.engine.runner import (check_runs_once,
                                            ends_its_process_group)
@@ -223,7 +224,7 @@ def test_a_second_run_under_torchrun_after_its_group_ended_is_refused(
         train(missing, work_dir=str(tmp_path / 'w0'), launcher='pytorch')
     assert 'earlier run' not in str(by_hand.value)
     monkeypatch.setenv(AGENT_STORE, 'True')
-    check_runs_once('slurm')  # a new store: trains (r173, two processes)
+    check_runs_once('slurm')  # rank 0's store: check_new_store's to judge
     check_runs_once('none')
     with pytest.raises(InputError, match='missing.py') as none:
         train(missing, work_dir=str(tmp_path / 'w0'), launcher='none')
@@ -261,9 +262,12 @@ def test_a_second_group_on_the_earlier_runs_store_is_refused(
     for name in [k for k in os.environ if k.startswith('SLURM_')]:
         monkeypatch.delenv(name)
     monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
-    monkeypatch.setenv('MASTER_PORT', '21567')
+    monkeypatch.setenv('MASTER_PORT', '21566')
     check_new_store('pytorch')  # no earlier group
     with ends_its_process_group():
+        # the store as the build meets it (under Slurm the job's port and
+        # MMEngine's MASTER_ADDR are set there): recorded at the body's end
+        monkeypatch.setenv('MASTER_PORT', '21567')
         _start_group(tmp_path / 'store')
     assert runner_module._EARLIER_GROUP == ('127.0.0.1', '21567')
     for launcher in ('pytorch', 'slurm'):
@@ -287,6 +291,14 @@ def test_a_second_group_on_the_earlier_runs_store_is_refused(
     monkeypatch.setenv('SLURM_NTASKS', '1')
     check_new_store('slurm')
     monkeypatch.setenv('SLURM_NTASKS', '2')
+    # under Slurm, MASTER_ADDR put back to unset by a caller: MMEngine
+    # takes the job's first node again, the earlier run's store
+    monkeypatch.delenv('MASTER_ADDR')
+    with pytest.raises(InputError) as refused:
+        check_new_store('slurm')
+    assert str(refused.value) == refusal(21567, launcher='slurm')
+    check_new_store('pytorch')  # env:// of its own: no store there
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
     # the job's port (by hand: 1234567 + 2000 = 130 x 9500 + 1567) where
     # none is exported: refused, MASTER_PORT left as it was
     monkeypatch.setenv('SLURM_JOB_ID', '1234567')
@@ -351,16 +363,21 @@ def test_a_group_the_body_destroyed_is_freed(tmp_path, monkeypatch,
     after a group the run ended."""
     import weakref
 
+    import openselfsup.engine.runner as runner_module
     from openselfsup.engine.runner import (check_runs_once,
                                            ends_its_process_group)
     from openselfsup.utils import InputError
     with ends_its_process_group():
+        monkeypatch.setenv('MASTER_ADDR', '127.0.0.3')
+        monkeypatch.setenv('MASTER_PORT', '21570')
         _start_group(tmp_path / 'store')
         runners = [_Runner(), _Runner()]
         group = weakref.ref(dist.group.WORLD)
         dist.destroy_process_group()
     assert [type(r.model) for r in runners] == [torch.nn.Linear] * 2
     assert group() is None
+    # its store recorded (check_new_store)
+    assert runner_module._EARLIER_GROUP == ('127.0.0.3', '21570')
     check_runs_once('pytorch')  # not under torchrun's store
     monkeypatch.setenv(AGENT_STORE, 'True')
     with pytest.raises(InputError) as refused:

@@ -3549,8 +3549,9 @@ def train(config: str,
             (:func:`~openselfsup.engine.runner.check_runs_once`: a new
             group on torchrun's store failed, gloo's ``connectFullMesh``,
             or hung, in some runs; start a new process per run; one
-            process under torchrun passes); under Slurm, or with
-            ``MASTER_ADDR``, ``RANK``... set by hand, a second run starts
+            process under torchrun passes); under Slurm, with
+            ``MASTER_ADDR``, ``RANK``... set by hand, or under torchrun
+            with its agent's store not shared, a second run starts
             a new group on a store of rank 0's, let through on a new
             port and refused on the earlier run's (``MASTER_PORT``, or
             the config's ``env_cfg.dist_cfg.port``): rank 0's first

@@ -3130,35 +3130,21 @@ def launcher_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
             or _RENDEZVOUS_OPEN:
         yield
         return
-    given = (dist_cfg or {}).get('port')
-    if launcher == 'pytorch':
-        check_new_store(launcher)
-        _RENDEZVOUS_OPEN.append(True)
-        try:
-            yield
-        finally:
-            _RENDEZVOUS_OPEN.pop()
-        return
     from torch.distributed import DistNetworkError
+    given = (dist_cfg or {}).get('port')
+    slurm = launcher == 'slurm'
     exported = os.environ.get('MASTER_PORT')
-    derived = None if given is not None else slurm_job_port()
+    derived = None if given is not None or not slurm else slurm_job_port()
     if derived is not None:
         os.environ['MASTER_PORT'] = str(derived)
-    try:
-        check_new_store(launcher, given)
-    except InputError:
-        if exported is None:  # the derived port no later build's
-            os.environ.pop('MASTER_PORT', None)
-        else:
-            os.environ['MASTER_PORT'] = exported
-        raise
     _RENDEZVOUS_OPEN.append(True)
     met = False
     try:
+        check_new_store(launcher, given)
         yield
         met = True
     except DistNetworkError as exc:
-        if 'EADDRINUSE' not in str(exc):
+        if not slurm or 'EADDRINUSE' not in str(exc):
             raise
         port = str(given) if given is not None else \
             os.environ.get('MASTER_PORT', '29500')
@@ -3175,7 +3161,8 @@ def launcher_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
             else '')) from None
     finally:
         _RENDEZVOUS_OPEN.pop()
-        if not met:  # the port set here (or MMEngine's) no later build's
+        if slurm and not met:
+            # the port set here (or MMEngine's) no later build's
             if exported is None:
                 os.environ.pop('MASTER_PORT', None)
             else:
@@ -3215,12 +3202,16 @@ def check_new_store(launcher: str, port_option: Optional[Any] = None
     failed or hung: rank 0 starting its new store waited for a peer that
     had joined the old one (in the CI now and then, where the second run
     of a two-process test hung; every time with rank 0's end of the group
-    held back 4 s, the peer's gloo read failing after the test's 60 s;
-    with a new ``MASTER_PORT`` for the second run, both trained). A new
-    port is safe: a peer early at it waits for rank 0's new store there.
-    One process (no peer) and a store elsewhere pass. A second run under
-    torchrun's agent store is refused earlier, whatever its port
-    (:func:`check_runs_once`).
+    held back 3 or 4 s: the peer's gloo read failed, rank 0 waited; with
+    a new ``MASTER_PORT`` for the second run, both trained). A new port is
+    safe: a peer early at it waits for rank 0's new store there. One
+    process (no peer) and a store elsewhere pass. Under Slurm without
+    ``MASTER_ADDR`` (a caller that put the environment back), the store is
+    on the job's first node, as the earlier run's was: the port alone
+    decides. Torchrun's workers whose rank 0 starts the store (its agent's
+    not shared: ``TORCHELASTIC_USE_AGENT_STORE`` not ``'True'``) are
+    judged so too; a second run on torchrun's agent store is refused
+    earlier, whatever its port (:func:`check_runs_once`).
 
     Raises:
         InputError: the earlier run's store, naming it and the setting
@@ -3232,6 +3223,11 @@ def check_new_store(launcher: str, port_option: Optional[Any] = None
     size = os.environ.get('SLURM_NTASKS' if launcher == 'slurm'
                           else 'WORLD_SIZE')
     addr = os.environ.get('MASTER_ADDR')
+    if addr is None and launcher == 'slurm':
+        # MMEngine's _init_dist_slurm takes the job's first node, as the
+        # earlier run of this job's process did (it set MASTER_ADDR then;
+        # a caller may have put the environment back since)
+        addr = _EARLIER_GROUP[0]
     port = str(port_option) if port_option is not None else \
         os.environ.get('MASTER_PORT')
     if size == '1' or (addr, port) != _EARLIER_GROUP:
@@ -3258,7 +3254,9 @@ def _on_torchruns_store() -> bool:
     True for torchrun's static rendezvous, ``--master_addr`` /
     ``--master_port``, and for its c10d one, ``--standalone``, unless
     ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1``, where it is ``'False'``:
-    a second run of two processes trained, measured once). Unset where
+    rank 0 starts the store, as set by hand; a second run of two
+    processes trained, measured once, and on the same port is refused
+    now, :func:`check_new_store`). Unset where
     the user sets ``MASTER_ADDR``, ``RANK``... by hand or under Slurm:
     rank 0 starts a store of its own with each group. (torch also asks
     that the rendezvous's endpoint be the agent's own, ``MASTER_ADDR:
@@ -3411,8 +3409,10 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     its group itself (a library caller's ``dist.destroy_process_group()``
     in it) has its runners unwrapped all the same, by the same call,
     the group freed (their wrappers held it to the exit). That a run
-    here had a group is recorded for :func:`check_runs_once` (a second
-    run under torchrun, once that group has ended). A group with NCCL
+    here had a group, and its store, is recorded at the body's end
+    (:data:`_EARLIER_GROUP`) for :func:`check_runs_once` (a second run
+    under torchrun, once that group has ended) and
+    :func:`check_new_store` (a second group on that store). A group with NCCL
     (a GPU run's) is left to the process's exit, as before, with or
     without an exception: torch's ``destroy_process_group`` of NCCL
     finalizes and destroys its communicators (``ncclCommDestroy``), which
