@@ -1214,6 +1214,11 @@ RUN_VALUE_CASES = [
     ('optim_wrapper.accumulative_counts', 0, True),
     ('auto_scale_lr', dict(base_batch_size=256.0), False),  # float()
     ('auto_scale_lr', dict(base_batch_size=256), False),
+    # MMEngine's scale_lr divides by it: 0 was a ZeroDivisionError, a
+    # negative one a negative learning rate
+    ('auto_scale_lr.base_batch_size', 0, True),
+    ('auto_scale_lr.base_batch_size', -256, True),
+    ('auto_scale_lr.base_batch_size', '256', True),
     ('default_hooks.checkpoint.max_keep_ckpts', 'x', True),
     ('default_hooks.checkpoint.max_keep_ckpts', -1, False),  # keep all
     ('default_hooks.logger.interval', 0, True),
@@ -1322,10 +1327,17 @@ def _wrapper_config(cfg, key, value, named):
 
 
 def _set(cfg, key, value):
+    """``cfg``'s dotted ``key`` set to ``value``, a dict the config lacks
+    on the way made (``auto_scale_lr`` of the demo)."""
     *parents, last = key.split('.')
     node = cfg
     for part in parents:
-        node = node[int(part)] if isinstance(node, list) else node[part]
+        if isinstance(node, list):
+            node = node[int(part)]
+            continue
+        if part not in node:  # (a Config's setdefault keeps no new dict)
+            node[part] = {}
+        node = node[part]
     node[int(last) if isinstance(node, list) else last] = value
 
 
