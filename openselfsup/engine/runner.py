@@ -3098,9 +3098,8 @@ def launcher_rendezvous(launcher: str, dist_cfg: Optional[dict] = None
     of any runner, MMEngine's own of a config without ``runner_type``
     too). A second group in this process on the store of the earlier
     run's group is refused first (:func:`check_new_store`). Under Slurm, a
-    job whose
-    environment sets no ``MASTER_PORT`` meets on a port of its own,
-    derived from its ``SLURM_JOB_ID`` and ``SLURM_STEP_ID``
+    job whose environment sets no ``MASTER_PORT`` meets on a port of its
+    own, derived from its ``SLURM_JOB_ID`` and ``SLURM_STEP_ID``
     (:func:`~openselfsup.utils.launcher.slurm_job_port`, the same in every
     task of the step; MMEngine's ``_init_dist_slurm`` reads
     ``MASTER_PORT``, else takes 29500, so two jobs on one node collided);
@@ -3412,8 +3411,8 @@ def ends_its_process_group(evaluated_after: bool = False) -> Iterator[None]:
     here had a group, and its store, is recorded at the body's end
     (:data:`_EARLIER_GROUP`) for :func:`check_runs_once` (a second run
     under torchrun, once that group has ended) and
-    :func:`check_new_store` (a second group on that store). A group with NCCL
-    (a GPU run's) is left to the process's exit, as before, with or
+    :func:`check_new_store` (a second group on that store). A group with
+    NCCL (a GPU run's) is left to the process's exit, as before, with or
     without an exception: torch's ``destroy_process_group`` of NCCL
     finalizes and destroys its communicators (``ncclCommDestroy``), which
     blocks, and a rank that failed alone would wait in it for peers that
