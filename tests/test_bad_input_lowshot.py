@@ -614,6 +614,46 @@ def test_a_model_that_is_no_folder_name_is_refused(wd, capsys, model):
             make()
 
 
+@pytest.mark.parametrize('args,line', [
+    (['--num_shift_vectors', '0'],
+     '--num_shift_vectors must be a positive number, got 0'),
+    (['--num_prototypes', '0'],
+     '--num_prototypes must be a positive number, got 0'),
+    # NCT_train of make_workdir: 9 classes of 40 rows, class 7 left out
+    (['--num_prototypes', '400', '--novel_class', '7'],
+     'extracted_feats/clp/NCT_train.npy: 320 base features, fewer than '
+     '--num_prototypes 400')])
+def test_dictionary_sizes_out_of_range_are_refused(wd, capsys, args, line):
+    """dict_construction.py's own sizes (docs/refusals.md: a size below 1;
+    more prototypes than base features): one line naming the flag and the
+    value, no dictionary written."""
+    flags = ['--num_prototypes', '4', '--num_shift_vectors', '50']
+    for flag, value in zip(args[::2], args[1::2]):
+        if flag in flags:
+            flags[flags.index(flag) + 1] = value
+        else:
+            flags += [flag, value]
+    err = cli_fails(DICT, ['--model', 'clp', '--workdir', wd, *flags],
+                    capsys, wd, line)
+    assert err.endswith(line), err
+    assert not os.path.exists(os.path.join(wd, 'dictionaries'))
+
+
+def test_novel_class_of_another_domain_is_refused_on_the_command_line(
+        wd, capsys):
+    """``--novel_class`` names a class of the near domain's tasks:
+    generate_task.py and the meta-test refuse it for the mixture and out
+    domains (docs/refusals.md, flags of every low-shot command), before any
+    store is drawn."""
+    line = '--novel_class applies to near-domain tasks only, not mixture'
+    args = ['--task', 'mixture', '--num_shots', '5', '--num_task', '10',
+            '--novel_class', '3', '--workdir', wd]
+    assert cli_fails(GEN, args, capsys, wd, line) == f'error: {line}'
+    assert cli_fails(META, args + ['--model', 'clp', '--mode', 'linear'],
+                     capsys, wd, line) == f'error: {line}'
+    assert not os.path.exists(os.path.join(wd, 'tasks'))
+
+
 def test_absurd_dictionary_size_is_refused_before_allocating(wd, capsys):
     cli_fails(DICT, ['--model', 'clp', '--workdir', wd,
                   '--num_shift_vectors', str(10 ** 9)], capsys, wd,
