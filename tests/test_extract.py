@@ -1543,6 +1543,7 @@ def test_several_sets_in_one_process_equal_one_call_each(
     wo_7 = tmp_path / 'nct_wo_7.py'  # a list of another content
     wo_7.write_text(f"_base_ = {_config('nct_train.py')!r}\n"
                     "dataset = dict(ann_file='meta/wo_7_train_labeled.txt')\n")
+    to_bad = [a.replace(many, bad) for a in triples]  # the sets, into bad
     cases = [
         (['--config', _config('nct_test.py'), _config('lc.py'), '--output',
           paths.features_path(bad, 'm', 'NCT_test')], 'one output per'),
@@ -1563,6 +1564,16 @@ def test_several_sets_in_one_process_equal_one_call_each(
                         paths.features_path(bad, 'm', 'PAIP_test')],
          'ResNet-18'),
         (triples[:6] + ['--cfg-options', nct], 'give one of them'),
+        # a per-set value of another count than the sets (docs/refusals.md:
+        # counts that do not pair): two checkpoints for three sets
+        (to_bad + ['--pretrained', ckpt], '2 --pretrained for 3 --config: '
+         'give one for all sets or one per config, in order'),
+        # two data roots for three configs
+        (['--config', *[_config(c) for c, _, _ in sets], '--data-root',
+          *[os.path.join(synthetic_root, d) for d in ('NCT', 'PAIP19')],
+          '--output', *[paths.features_path(bad, 'clp', n)
+                        for _, _, n in sets]],
+         '2 --data-root for 3 --config: give one per config'),
     ]
     for extra, expected in cases:
         code, err = _run_cli(capsys, extra + base)
