@@ -3611,6 +3611,29 @@ def test_ablation_refuses_a_value_given_twice(wd, capsys):
               '--prototypes: 4 given twice')
 
 
+@pytest.mark.parametrize('part', ['prototypes', 'image', 'latent',
+                                  'hybrid'])
+def test_ablation_refuses_none_beside_values(wd, capsys, part):
+    """``none`` skips a part and goes alone (docs/refusals.md, ablation.py):
+    ``--<part> 4 none`` is refused as argparse refuses a flag's value,
+    its usage lines then the one error line, and nothing written."""
+    from lowshot_data import snapshot
+    abl = script_main('wsi_workdir/ablation.py')
+    flags = {p: ['none'] for p in ('prototypes', 'image', 'latent',
+                                   'hybrid')}
+    flags[part] = ['4', 'none']
+    before = snapshot(wd)
+    with pytest.raises(SystemExit) as stop:
+        abl(['--workdir', wd, '--model', 'clp', '--num_task', '3',
+             *[x for p, v in flags.items() for x in [f'--{p}', *v]]])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith('usage: '), err
+    assert err[-1].endswith(
+        f'error: --{part}: none goes alone (skips the part)'), err
+    assert snapshot(wd) == before
+
+
 def test_missing_set_of_imported_features_names_the_import(wd, capsys):
     """A model whose features were imported (import_features.py; then
     evaluate_encoder.sh MODEL -) and that lacks a set was told to make it
