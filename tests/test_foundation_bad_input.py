@@ -11542,7 +11542,12 @@ def test_an_unparsable_cfg_option_is_one_line(tool, args, tmp_path, capsys):
                        'its keys one by one (key.0.a=1)'),
                       ('model.x={}', 'an empty dict changes nothing '
                        "(MMEngine merges a dict into the config's); give "
-                       'the keys to change, model.x.KEY=VALUE')):
+                       'the keys to change, model.x.KEY=VALUE'),
+                      # an entry of a dict value without its key or value
+                      ('model.x={a: 1, b}',
+                       "'b' in the dict is not KEY: VALUE"),
+                      ('model.x={: 1}', "': 1' in the dict is not "
+                       'KEY: VALUE')):
         capsys.readouterr()
         assert run_cli(main, [*args, '--cfg-options', 'a=1', item]) == 2
         err = capsys.readouterr().err
