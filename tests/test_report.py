@@ -271,6 +271,24 @@ def test_duplicates_and_bad_values_are_one_line_errors(workdir, tmp_path):
     with pytest.raises(InputError, match="units 'percent'"):
         load_results(paths.results_dir(pct))
 
+    # a result that lacks keys, or holds no JSON object: the file and the
+    # keys it lacks, one line
+    for name, edit, says in (
+            ('lacks', lambda r: {k: v for k, v in r.items()
+                                 if k not in ('clf', 'average_ci')},
+             'result JSON lacks clf, average_ci'),
+            ('list', lambda r: [r], 'a result JSON must hold an object')):
+        folder = str(tmp_path / name)
+        path = _write(folder, 'clp', 'near', 'linear', 'Ridge', 1, 0.6123,
+                      0.0155, NCT)
+        with open(path) as f:
+            result = json.load(f)
+        with open(path, 'w') as f:
+            json.dump(edit(result), f)
+        with pytest.raises(InputError) as refused:
+            load_results(paths.results_dir(folder))
+        assert str(refused.value) == f'{path}: {says}'
+
     bad = str(tmp_path / 'bad')
     _edit(_write(bad, 'clp', 'near', 'linear', 'Ridge', 1, 0.612, 0.015,
                  NCT), average_mean=61.2, average_ci=1.5)
