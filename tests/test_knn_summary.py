@@ -189,6 +189,15 @@ def test_its_own_summary_and_a_users_file_are_refused(tmp_path, capfd):
     rc, _, err = run_tool_here([TOOL, a, str(tmp_path / '.' / 'a.json'),
                                 '--output', str(tmp_path / 'x')], capfd)
     assert rc == 2 and 'given twice (one file)' in err, err
+    # an --output whose JSON is one of the inputs: refused, the input kept
+    before = (tmp_path / 'a.json').read_bytes()
+    rc, _, err = run_tool_here([TOOL, a, '--output', str(tmp_path / 'a')],
+                               capfd)
+    assert rc == 2 and err.strip().splitlines() == [
+        f'error: {tmp_path / "a.json"}: an output of the summary is one of '
+        'its inputs; give another --output'], err
+    assert (tmp_path / 'a.json').read_bytes() == before
+    assert not (tmp_path / 'a.md').exists()
 
 
 def test_two_checkpoints_of_one_model_read_apart(tmp_path):
