@@ -1256,6 +1256,21 @@ RUN_VALUE_CASES = [
     ('amp', 'yes', True),
     ('amp', 'off', False),
     ('channels_last', 'yes', True),
+    # the other switches and choices docs/refusals.md lists (run settings)
+    ('train_dataloader.pin_memory', 'yes', True),
+    ('train_dataloader.pin_memory', False, False),
+    ('env_cfg.cudnn_benchmark', 'no', True),
+    ('default_hooks.checkpoint.by_epoch', 'no', True),
+    ('default_hooks.checkpoint.save_last', 'no', True),
+    ('default_hooks.checkpoint.save_last', True, False),
+    ('auto_scale_lr.enable', 'no', True),
+    ('load_from_check', 'no', True),
+    ('load_from_check', True, False),
+    ('augment_on', 'gpu', True),
+    ('augment_on', 'cpu', False),
+    ('compile_views', 'yes', True),
+    ('prefetch_views', 'yes', True),
+    ('reuse_batch_memory', 'yes', True),
 ]
 
 
