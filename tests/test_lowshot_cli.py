@@ -156,8 +156,14 @@ def test_length_mismatch_and_nan(workdir, capsys):
     fpath = paths.features_path(workdir, 'clp', 'NCT_test')
     feats = np.load(fpath)
     np.save(fpath, feats[:-1])
-    cli_fails(META, _meta(workdir, '--mode', 'linear', '--clf', 'Ridge'),
-           capsys, workdir, 'labels')
+    err = cli_fails(META, _meta(workdir, '--mode', 'linear', '--clf',
+                                'Ridge'), capsys, workdir, 'labels')
+    # the rows and labels counted, both files named (docs/refusals.md:
+    # features and labels of different lengths)
+    n = len(feats)
+    assert err == (f'error: {fpath} has {n - 1} rows but '
+                   f'{paths.labels_path(workdir, "NCT_test")} has {n} '
+                   'labels; extract both from one list'), err
     feats[3, 5] = np.nan
     feats[7, 0] = np.inf
     np.save(fpath, feats)
