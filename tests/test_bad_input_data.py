@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from _data_helpers import refused_before_writing, run_data_tool
-from _foundation_helpers import REPO, error_lines, run_tool
+from _foundation_helpers import REPO, error_lines, run_tool, tool_module
 from openselfsup.datasets.list_files import NONORM
 from openselfsup.utils import InputError
 
@@ -242,6 +242,40 @@ def test_prepare_paip19_refuses_sizes_and_seeds(synthetic_root, tmp_path,
     rc, _, lines = run_data_tool('prepare_paip19',
                                  ['--root', str(root)] + args, capsys)
     assert rc == 2 and len(lines) == 1 and expected in lines[0], lines
+    assert not (root / 'meta').exists()
+
+
+@pytest.mark.parametrize('rules', [
+    {'train_slides': 2, 'test_fraction': 0.3},
+    {'test_slides': ['01_01_0003'], 'test_fraction': 0.3},
+    {'train_slides': 2, 'test_slides': ['01_01_0003']}])
+def test_prepare_paip19_refuses_two_split_rules(synthetic_root, tmp_path,
+                                                capsys, rules):
+    """Two split rules (docs/refusals.md, prepare_paip19.py's first row):
+    the command's flags are one argparse group (its usage lines and
+    "not allowed with"), and ``prepare_paip19()`` itself names both
+    rules in one line; no list written either way."""
+    from openselfsup.datasets.prepare import prepare_paip19
+    from openselfsup.utils import InputError
+    root = tmp_path / 'PAIP19'
+    root.mkdir()
+    os.symlink(os.path.join(synthetic_root, 'PAIP19', 'data'), root / 'data')
+    flags = {k: f"--{k.replace('_', '-')}" for k in rules}
+    argv = ['--root', str(root)]
+    for key, value in rules.items():
+        argv += [flags[key], *map(str, value if isinstance(value, list)
+                                  else [value])]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        tool_module('tools/prepare_data/prepare_paip19.py').main(argv)
+    assert stop.value.code == 2
+    second, first = list(flags.values())[1], list(flags.values())[0]
+    assert capsys.readouterr().err.splitlines()[-1].endswith(
+        f'error: argument {second}: not allowed with argument {first}')
+    with pytest.raises(InputError) as refused:
+        prepare_paip19(str(root), **rules)
+    assert str(refused.value) == \
+        f'{" and ".join(flags.values())}: give one split rule'
     assert not (root / 'meta').exists()
 
 
