@@ -716,6 +716,42 @@ def test_import_names_the_source_row_and_refuses_what_is_not_features(
                                atol=1e-7)
 
 
+def test_import_refuses_a_source_of_another_type_or_without_its_key(
+        synthetic_root, tmp_path, capsys):
+    """docs/refusals.md (import_features.py): a feature file of another
+    type, an .h5 or a .pt without the ``--key`` entry, an .h5 that does
+    not read: one line naming the file (and the key), nothing written."""
+    import h5py
+    rng = np.random.default_rng(3)
+    feats = rng.normal(size=(4, 3)).astype(np.float32)
+    out = str(tmp_path / 'out' / 'x.npy')
+    opts = ['--config', _config('nct_test.py'), '--output', out,
+            '--cfg-options',
+            f'dataset.data_root={os.path.join(synthetic_root, "NCT")}']
+    csv = tmp_path / 'f.csv'
+    csv.write_text('1,2,3\n')
+    h5 = str(tmp_path / 'emb.h5')
+    with h5py.File(h5, 'w') as f:
+        f['emb'] = feats
+    pt = str(tmp_path / 'emb.pt')
+    torch.save({'emb': torch.from_numpy(feats)}, pt)
+    cut = tmp_path / 'cut.h5'  # an HDF5 file cut short after its header
+    cut.write_bytes(open(h5, 'rb').read()[:600])
+    for source, line in (
+            (str(csv), f"{csv}: unknown feature file type '.csv' (expected "
+             ".h5, .hdf5, .npy, .pt, .pth)"),
+            (h5, f"{h5}: no 'features' dataset (has emb); name it with "
+             '--key'),
+            (pt, f"{pt}: no 'features' entry (has emb); name it with "
+             '--key'),
+            (str(cut), f'{cut}: cannot read (')):
+        code, err, _ = _run(capsys, 'import_features',
+                            ['--source', source, *opts])
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert err.startswith(f'error: {line}'), err
+        assert not os.path.exists(tmp_path / 'out')
+
+
 # -- the scripts -------------------------------------------------------------
 def test_scripts_take_any_encoder(tmp_path):
     """evaluate_encoder.sh with a timm source: every extraction names the
