@@ -2949,6 +2949,20 @@ def test_an_interrupted_runs_work_dir_is_not_taken_for_its_encoder(
     assert code == 2 and err.startswith(f'error: --pretrained {run}: its '
                                         'run has not ended'), err
     assert not (tmp_path / 'w').exists()
+    # tools/extract_backbone_weights.py alike (docs/refusals.md names both
+    # commands): the one line, no weights written
+    from openselfsup.utils import run_cli
+    exported = tmp_path / 'backbone.pth'
+    assert run_cli(tool_module('tools/extract_backbone_weights.py').main,
+                   [str(run), str(exported)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [
+        f'error: {run}: its run has not ended: its newest complete '
+        'checkpoint, epoch_2.pth, is at epoch 2 of train_cfg.max_epochs = '
+        f'30 (an interrupted run); resume it (tools/train.py CONFIG '
+        f'--resume {run}), or give the checkpoint file ({ckpt}) to use it '
+        'as it is'], err
+    assert not exported.exists()
     from openselfsup.utils.checkpoint import resolve_trained_checkpoint
     with pytest.raises(InputError, match='^' + re.escape(
             f'{run}: its run has not ended: its newest complete checkpoint, '
