@@ -3221,14 +3221,14 @@ def check_new_store(launcher: str, port_option: Optional[Any] = None
         return
     size = os.environ.get('SLURM_NTASKS' if launcher == 'slurm'
                           else 'WORLD_SIZE')
-    addr = os.environ.get('MASTER_ADDR')
+    addr, port = _store_of_group()
     if addr is None and launcher == 'slurm':
         # MMEngine's _init_dist_slurm takes the job's first node, as the
         # earlier run of this job's process did (it set MASTER_ADDR then;
         # a caller may have put the environment back since)
         addr = _EARLIER_GROUP[0]
-    port = str(port_option) if port_option is not None else \
-        os.environ.get('MASTER_PORT')
+    if port_option is not None:
+        port = str(port_option)
     if size == '1' or (addr, port) != _EARLIER_GROUP:
         return
     setting = ('env_cfg.dist_cfg.port' if port_option is not None
