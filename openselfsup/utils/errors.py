@@ -628,7 +628,11 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
     (:func:`cfg_options_here`).
 
     The process's exit then skips the collector's walks over the heap
-    (:func:`freeze_heap_at_exit`). An InputError that carries
+    (:func:`freeze_heap_at_exit`). Where ``main`` is the ``main`` of the
+    process's ``__main__`` module (a command run as users run it, not a
+    call from a test or a notebook), each full collection that follows
+    new imports freezes what survives it (:func:`freeze_imports_once_collected`).
+    An InputError that carries
     :data:`AFTER_SAID` has it called with the exit status once its line
     is printed and stdout and stderr flushed (a distributed run's rank
     waits there for its peers to say theirs, then exits).
@@ -640,6 +644,8 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
         SIGTERM, what a shell reports for a process SIGTERM ended).
     """
     freeze_heap_at_exit()
+    if getattr(sys.modules.get('__main__'), 'main', None) is main:
+        freeze_imports_once_collected()
     _SAYING_LINES.append(True)
     try:
         code = main(argv)
@@ -720,6 +726,41 @@ def freeze_heap_at_exit() -> None:
     if not _HEAP_FROZEN_AT_EXIT[0]:
         _HEAP_FROZEN_AT_EXIT[0] = True
         atexit.register(gc.freeze)
+
+
+#: ``len(sys.modules)`` at the last full collection that froze the heap
+#: (:func:`freeze_imports_once_collected`)
+_MODULES_AT_FREEZE = [0]
+
+
+def freeze_imports_once_collected() -> None:
+    """From now on in this process, a full collection (generation 2, the
+    collector's own or a ``gc.collect()``) that follows new imports
+    freezes the objects that survived it (``gc.freeze``), so that later
+    collections no longer walk them. A command's start-up imports torch,
+    MMEngine and mmpretrain (some 400,000 objects, 3,500 modules): the
+    collector's full collections as they grew, walking all of them each
+    time, and MMEngine's ``gc.collect()`` at each dataset it builds
+    (``BaseDataset._serialize_data``), took 2.2 to 3.4 s of CPU in a tiny
+    ``tools/train.py`` run (of 10 to 12 s) on a loaded 2-core machine
+    (0.7 to 0.9 s with the freeze; timed by a ``gc.callbacks`` entry).
+    A full collection with no import since freezes nothing: the objects a
+    training loop makes and drops in reference cycles stay collectable as
+    before. What is given up: an object that survived such
+    a collection and later ends in a reference cycle is not freed before
+    the exit (a module's objects, made as it is imported, are kept for the
+    process's life anyway). Registered once, a ``gc.callbacks`` entry;
+    only :func:`run_cli` of a command's own process calls it."""
+    if _freeze_after_imports not in gc.callbacks:
+        gc.callbacks.append(_freeze_after_imports)
+
+
+def _freeze_after_imports(phase: str, info: dict) -> None:
+    """The ``gc.callbacks`` entry of :func:`freeze_imports_once_collected`."""
+    if phase == 'stop' and info['generation'] == 2 and \
+            len(sys.modules) != _MODULES_AT_FREEZE[0]:
+        _MODULES_AT_FREEZE[0] = len(sys.modules)
+        gc.freeze()
 
 
 def _out_of_memory(exc: BaseException) -> Optional[str]:
