@@ -146,30 +146,41 @@ def test_a_commands_line_is_one_write_with_its_newline(monkeypatch, raised,
     assert writes == [line + '\n']
 
 
-#: a command of its own: imports modules new to it, collects, makes a
-#: reference cycle, collects, drops the cycle, collects again; prints what
-#: it found
+#: a command of its own: imports a module that collects as it is imported
+#: (a full collection inside an import, as the start-up's), collects with
+#: a reference cycle alive, drops it and collects; then says its work
+#: begins, and imports another collecting module with a second cycle
+#: alive, dropped and collected after; prints what it found
 _COLLECTING = '''import gc, sys, weakref
 from openselfsup.utils import run_cli
+from openselfsup.utils.errors import work_begins
+
+
+class Node:
+    pass
+
+
+def cycle():
+    node = Node()
+    node.me = node
+    return node, weakref.ref(node)
 
 
 def main(argv=None):
-    import xml.dom.minidom
-    gc.collect()
+    import collecting_a
     walked = {id(o) for o in gc.get_objects()}
-    imported_walked = id(xml.dom.minidom.__dict__) in walked
-    frozen = gc.get_freeze_count()
-
-    class Node:
-        pass
-    node = Node()
-    node.me = node
-    ref = weakref.ref(node)
-    gc.collect()  # the cycle alive: not frozen, no import since
+    print(id(collecting_a.__dict__) in walked, gc.get_freeze_count() > 0)
+    node, ref = cycle()
+    gc.collect()  # outside an import: freezes nothing
     del node
     gc.collect()
-    print(imported_walked, frozen > 0, gc.get_freeze_count() == frozen,
-          ref() is None)
+    print(ref() is None)
+    work_begins()
+    collecting_a.node, ref = cycle()
+    import collecting_b
+    del collecting_a.node
+    gc.collect()
+    print(ref() is None)
 
 
 if __name__ == '__main__':
@@ -177,16 +188,21 @@ if __name__ == '__main__':
 '''
 
 
-def test_a_command_freezes_what_its_imports_leave_once_collected(tmp_path):
+def test_a_commands_start_up_freezes_what_its_imports_leave(tmp_path):
     """A command's process (``run_cli`` of its ``__main__``'s ``main``):
-    the full collection after new imports freezes what survived it, so
-    the collections after no longer walk the imported modules
-    (``gc.get_objects`` lists what they walk); a reference cycle alive at
-    a later full collection, with no import since, is not frozen there,
-    and once dropped is collected. Called in this test's own process, ``run_cli``
-    registers nothing: a test or a notebook keeps its collector."""
+    a full collection inside an import freezes what survived it, so the
+    collections after no longer walk the imported modules
+    (``gc.get_objects`` lists what they walk); a collection outside an
+    import freezes nothing (a reference cycle alive there is collected
+    once dropped), and once the work begins (``work_begins``) one inside
+    an import freezes nothing either. Called in this test's own process,
+    ``run_cli`` registers nothing: a test or a notebook keeps its
+    collector."""
     script = tmp_path / 'collecting.py'
     script.write_text(_COLLECTING)
+    for name in ('collecting_a', 'collecting_b'):
+        (tmp_path / f'{name}.py').write_text(
+            'import gc\nSTUFF = [{} for _ in range(1000)]\ngc.collect()\n')
     p = subprocess.run([sys.executable, str(script)], capture_output=True,
                        text=True, timeout=120, env=dict(
                            os.environ, PYTHONPATH=os.pathsep.join(filter(
@@ -200,3 +216,34 @@ def test_a_command_freezes_what_its_imports_leave_once_collected(tmp_path):
     assert run_cli(main, []) == 0
     assert gc.callbacks == before
     assert errors._freeze_after_imports not in gc.callbacks
+
+
+def test_a_training_runs_work_begins_before_its_runner(tmp_path,
+                                                       synthetic_root,
+                                                       monkeypatch):
+    """``train()`` ends the start-up's freezing (``work_begins``) before
+    it builds the runner: a collection inside a lazy import while the run
+    goes on must not freeze the runner, its model or a DDP wrapper in
+    reference cycles (``ends_its_process_group`` collects the wrapper).
+    The freezing registered here as a command's ``run_cli`` registers it;
+    the runner's class is asked, at its build, whether it is still
+    registered."""
+    from mmengine.runner import Runner
+    from openselfsup.apis.train import train
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'fsp.py'), nct, n_images=4,
+                       batch=4, ann_file='meta/train_labeled.txt')
+    registered = []
+    built = Runner.from_cfg.__func__
+
+    def from_cfg(cls, cfg):
+        registered.append(errors._freeze_after_imports in gc.callbacks)
+        return built(cls, cfg)
+    monkeypatch.setattr(Runner, 'from_cfg', classmethod(from_cfg))
+    errors.freeze_imports_once_collected()
+    try:
+        train(cfg, work_dir=str(tmp_path / 'work'))
+    finally:
+        if errors._freeze_after_imports in gc.callbacks:
+            gc.callbacks.remove(errors._freeze_after_imports)
+    assert registered == [False]

@@ -58,6 +58,7 @@ from ..utils.checkpoint_files import (WEIGHTS_ONLY_PROTOCOLS, MetaUnread,
                                       remove_url_download,
                                       url_download_path, url_named)
 from ..utils.console import to_log_file
+from ..utils.errors import work_begins
 from ..utils.launcher import launcher_env, port_taken_line
 from .fast_path import (apply_fast_path, check_fast_path_values,
                         check_views, fast_path_warnings, float32_block)
@@ -3091,8 +3092,10 @@ def _runner_built(cfg: Config, registry, default):
     (:func:`~openselfsup.config.build_scope`: not ``_scope_=None``, which
     it pops and switches nothing by; that was left to it too, and looked
     up in the current scope), is built by ``registry.build`` (its own
-    words, its scope rule)."""
+    words, its scope rule). The command's start-up ends here
+    (:func:`~openselfsup.utils.errors.work_begins`)."""
     from ..config import build_scope
+    work_begins()
     kind = cfg.get('runner_type')
     if kind is None:
         return default.from_cfg(cfg)

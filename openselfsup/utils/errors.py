@@ -630,8 +630,9 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
     The process's exit then skips the collector's walks over the heap
     (:func:`freeze_heap_at_exit`). Where ``main`` is the ``main`` of the
     process's ``__main__`` module (a command run as users run it, not a
-    call from a test or a notebook), each full collection that follows
-    new imports freezes what survives it (:func:`freeze_imports_once_collected`).
+    call from a test or a notebook), each full collection inside an import
+    freezes what survives it, up to the work's start
+    (:func:`freeze_imports_once_collected`).
     An InputError that carries
     :data:`AFTER_SAID` has it called with the exit status once its line
     is printed and stdout and stderr flushed (a distributed run's rank
@@ -728,39 +729,59 @@ def freeze_heap_at_exit() -> None:
         atexit.register(gc.freeze)
 
 
-#: ``len(sys.modules)`` at the last full collection that froze the heap
-#: (:func:`freeze_imports_once_collected`)
-_MODULES_AT_FREEZE = [0]
-
-
 def freeze_imports_once_collected() -> None:
-    """From now on in this process, a full collection (generation 2, the
-    collector's own or a ``gc.collect()``) that follows new imports
-    freezes the objects that survived it (``gc.freeze``), so that later
-    collections no longer walk them. A command's start-up imports torch,
-    MMEngine and mmpretrain (some 400,000 objects, 3,500 modules): the
-    collector's full collections as they grew, walking all of them each
-    time, and MMEngine's ``gc.collect()`` at each dataset it builds
-    (``BaseDataset._serialize_data``), took 2.2 to 3.4 s of CPU in a tiny
-    ``tools/train.py`` run (of 10 to 12 s) on a loaded 2-core machine
-    (0.7 to 0.9 s with the freeze; timed by a ``gc.callbacks`` entry).
-    A full collection with no import since freezes nothing: the objects a
-    training loop makes and drops in reference cycles stay collectable as
-    before. What is given up: an object that survived such
-    a collection and later ends in a reference cycle is not freed before
-    the exit (a module's objects, made as it is imported, are kept for the
-    process's life anyway). Registered once, a ``gc.callbacks`` entry;
-    only :func:`run_cli` of a command's own process calls it."""
+    """From now on in this process, up to :func:`work_begins`, a full
+    collection (generation 2) that runs inside an import freezes the
+    objects that survived it (``gc.freeze``), so that later collections
+    no longer walk them. A command's start-up imports torch, MMEngine and
+    mmpretrain (some 400,000 objects, 3,500 modules): the collector's full
+    collections as the imports grew the heap, each walking all of it,
+    took about 2 s of CPU of a tiny ``tools/train.py`` run (of 10 to 12 s)
+    on a loaded 2-core machine, and MMEngine's ``gc.collect()`` at each
+    dataset it builds (``BaseDataset._serialize_data``) walked it again
+    (timed by a ``gc.callbacks`` entry: 2.2 to 3.4 s in all, 0.7 to
+    0.9 s with the freeze). A collection outside an import freezes
+    nothing: the objects a command makes and drops in reference cycles
+    stay collectable as before; an import while the work runs (a lazy
+    one) freezes nothing once the work has begun. What is given up: an
+    object alive at such a collection that later ends in a reference
+    cycle is not freed before the exit (a module's objects are kept for
+    the process's life anyway). Registered once, a ``gc.callbacks``
+    entry, taken out at the exit (the shutdown's collections run with no
+    frame); only :func:`run_cli` of a command's own process calls it."""
     if _freeze_after_imports not in gc.callbacks:
         gc.callbacks.append(_freeze_after_imports)
+        atexit.register(work_begins)
+
+
+def work_begins() -> None:
+    """A command's start-up is over, its work (a training run's runner,
+    with its model, its wrapper and its process group) begins: the start-
+    up's objects are frozen one last time and no collection freezes
+    anything after (:func:`freeze_imports_once_collected`), so that what
+    the work makes in reference cycles (a runner, a DDP wrapper that holds
+    the process group: :func:`~openselfsup.engine.runner.ends_its_process_group`
+    collects it) is collected as before. Nothing where the freezing was
+    never registered (a test's or a notebook's process)."""
+    if _freeze_after_imports in gc.callbacks:
+        gc.callbacks.remove(_freeze_after_imports)
+        gc.freeze()
 
 
 def _freeze_after_imports(phase: str, info: dict) -> None:
-    """The ``gc.callbacks`` entry of :func:`freeze_imports_once_collected`."""
-    if phase == 'stop' and info['generation'] == 2 and \
-            len(sys.modules) != _MODULES_AT_FREEZE[0]:
-        _MODULES_AT_FREEZE[0] = len(sys.modules)
-        gc.freeze()
+    """The ``gc.callbacks`` entry of :func:`freeze_imports_once_collected`:
+    after a full collection run inside an import (a frame of importlib's
+    ``_find_and_load`` below), freeze."""
+    if phase != 'stop' or info['generation'] != 2:
+        return
+    frame = sys._getframe().f_back  # None at the shutdown
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == '_find_and_load' and \
+                code.co_filename == '<frozen importlib._bootstrap>':
+            gc.freeze()
+            return
+        frame = frame.f_back
 
 
 def _out_of_memory(exc: BaseException) -> Optional[str]:
