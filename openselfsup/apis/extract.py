@@ -91,7 +91,7 @@ from ..utils import (InputError, array_sha1, cfg_options_here,
                      is_number, json_object_or_none, library_version,
                      load_json, locked, save_set, settings_refused)
 from ..utils.checkpoint_files import random_init_words
-from ..utils.errors import say
+from ..utils.errors import say, work_begins
 from ..utils.device import resolve_device
 from ..utils.io import to_jsonable
 
@@ -617,6 +617,7 @@ def build_extractor(cfg) -> torch.nn.Module:
     init_scope(cfg, False)
     with settings_refused(cfg, 'model'):
         check_setting_types(cfg, ('model', ))
+        work_begins()  # the command's start-up freezing ends
         return MODELS.build(built_model(cfg))
 
 
@@ -1772,6 +1773,7 @@ def build_random_extractor(cfg, seed: int,
     init_scope(cfg, training)
     with settings_refused(cfg, 'model'):  # as build_extractor
         check_setting_types(cfg, ('model', ))
+        work_begins()  # the command's start-up freezing ends
         return build_initialised(built_model(cfg), seed)
 
 

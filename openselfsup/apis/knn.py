@@ -35,6 +35,7 @@ from ..utils import (InputError, check_replaceable, check_seed,
                      check_writable, is_int, read_once, reading_once,
                      save_set, settings_refused)
 from ..utils.checkpoint_files import random_init_words
+from ..utils.errors import work_begins
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
 #: (the DataLoader's batches and workers): not part of an evaluation's
@@ -953,6 +954,7 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
     # every weight comes from the checkpoint (loaded strictly below); a
     # setting the model's classes refuse is the line tools/train.py says
     with settings_refused(config if cfg is None else cfg, 'model'):
+        work_begins()  # the command's start-up freezing ends
         model = MODELS.build(model_cfg)
 
     def said() -> Optional[str]:

@@ -761,8 +761,10 @@ def work_begins() -> None:
     anything after (:func:`freeze_imports_once_collected`), so that what
     the work makes in reference cycles (a runner, a DDP wrapper that holds
     the process group: :func:`~openselfsup.engine.runner.ends_its_process_group`
-    collects it) is collected as before. Nothing where the freezing was
-    never registered (a test's or a notebook's process)."""
+    collects it) is collected as before. Called where a run's runner is
+    built (``train()``) and where extraction and the kNN evaluation build
+    a model. Nothing where the freezing was never registered (a test's or
+    a notebook's process)."""
     if _freeze_after_imports in gc.callbacks:
         gc.callbacks.remove(_freeze_after_imports)
         gc.freeze()
