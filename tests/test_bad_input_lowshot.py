@@ -17,7 +17,7 @@ import pytest
 
 from lowshot_data import (CHECKPOINT_PROVENANCE, cli_fails, cli_ok,
                           make_workdir, near_args, printed_output,
-                          script_main, without_fill_note,
+                          script_main, snapshot, without_fill_note,
                           without_json_commands, write_provenance)
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
@@ -652,6 +652,28 @@ def test_novel_class_of_another_domain_is_refused_on_the_command_line(
     assert cli_fails(META, args + ['--model', 'clp', '--mode', 'linear'],
                      capsys, wd, line) == f'error: {line}'
     assert not os.path.exists(os.path.join(wd, 'tasks'))
+
+
+@pytest.mark.parametrize('main,args', [
+    (META, ['--task', 'mixture', '--num_shots', '5', '--model', 'clp']),
+    (META, ['--task', 'out', '--num_shots', '5', '--model', 'clp',
+            '--mode', 'linear']),
+    # near alone takes the copies; a mixture setting beside it does not
+    (SWEEP, ['--task', 'near', 'mixture', '--shots', '5', '--model', 'clp',
+             '--modes', 'linear'])])
+def test_aug_times_off_the_near_domain_is_refused(wd, capsys, main, args):
+    """``--aug_times`` (the ablation's image-augmented support, copies of
+    the ``NCT_aug`` set) is read by near-domain tasks only: the meta-test
+    and the sweep refuse it for another domain (docs/refusals.md, flags of
+    every low-shot command) in one line, exit 2, before a task store,
+    dictionary or result is written."""
+    before = snapshot(wd)
+    assert run_cli(main, args + ['--aug_times', '2', '--num_task', '10',
+                                 '--workdir', wd]) == 2
+    assert capsys.readouterr().err == (
+        'error: --aug_times (image-augmented support) applies to '
+        'near-domain tasks only\n')
+    assert snapshot(wd) == before
 
 
 def test_absurd_dictionary_size_is_refused_before_allocating(wd, capsys):
