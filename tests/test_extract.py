@@ -298,6 +298,24 @@ def test_bad_inputs_give_one_line(synthetic_root, weights, tmp_path, capsys):
             os.path.dirname(out))
 
 
+def test_no_encoder_or_both_encoders_are_one_line(tmp_path, capsys):
+    """``extract.py`` without an encoder (no ``--pretrained``,
+    ``--model-source`` or ``--random-init``), or with a checkpoint and
+    ``--random-init`` both (docs/refusals.md, extract.py's checkpoints):
+    one line naming the three, exit 2, before any model work; nothing is
+    written (no output folder)."""
+    ckpt = tmp_path / 'clp.pth'
+    ckpt.write_bytes(b'')  # not read: the flags are refused first
+    out = str(tmp_path / 'w' / 'extracted_feats' / 'clp' / 'NCT_test.npy')
+    base = ['--config', _config('nct_test.py'), '--output', out,
+            '--workers', '0', '--no-progress']
+    for extra in ([], ['--pretrained', str(ckpt), '--random-init']):
+        assert _run_cli(capsys, base + extra) == (
+            2, 'error: give one of --pretrained CKPT, --model-source '
+            'LIB:NAME or --random-init'), extra
+        assert sorted(os.listdir(tmp_path)) == ['clp.pth']
+
+
 def test_a_model_setting_of_a_wrong_type_is_tools_train_s_one_line(
         synthetic_root, weights, tmp_path, capsys, monkeypatch):
     """--cfg-options model.backbone.base_channels=sixteen (a string where
