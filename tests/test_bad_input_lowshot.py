@@ -2633,6 +2633,31 @@ def test_extraction_scripts_refuse_a_family_before_any_output(tmp_path,
     assert not os.path.exists(tmp_path / 'w')
 
 
+@pytest.mark.parametrize('script', [
+    'extract_near_domain_feats.sh', 'extract_mixture_and_out_domain_feats.sh'])
+def test_extraction_scripts_refuse_a_library_model_without_weights(
+        tmp_path, script):
+    """``EXTRACT_SOURCE`` (a timm / open_clip model for every family)
+    without ``EXTRACT_WEIGHTS``, which the extraction scripts give as its
+    ``--weights`` (docs/refusals.md, the scripts): one line, exit 2,
+    before any command runs (the stand-in ``PYTHON`` logs each call) or
+    the workdir is made."""
+    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
+    log = tmp_path / 'commands.log'
+    recorder = tmp_path / 'python'
+    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\n')
+    recorder.chmod(0o755)
+    env = dict(os.environ, PYTHON=str(recorder), WORKDIR=str(tmp_path / 'w'),
+               EXTRACT_SOURCE='timm:resnet18')
+    env.pop('EXTRACT_WEIGHTS', None)
+    out = subprocess.run(['sh', path], cwd=ROOT, capture_output=True,
+                         text=True, env=env)
+    assert (out.returncode, out.stdout) == (2, ''), out.stdout
+    assert out.stderr == (f'error: {path}: EXTRACT_SOURCE=timm:resnet18 '
+                          'needs EXTRACT_WEIGHTS (file, folder or random)\n')
+    assert sorted(os.listdir(tmp_path)) == ['python']
+
+
 @pytest.mark.parametrize('script,name,args', [
     ('near_domain.sh', 'MODELS', ()), ('mixture_domain.sh', 'MODELS', ()),
     ('out_domain.sh', 'MODELS', ()), ('ablation.sh', 'MODELS', ()),
