@@ -4780,6 +4780,64 @@ def check_knn_hooks(cfg, config: str) -> None:
         check_knn_model(cfg, config, key)
 
 
+#: ``PatienceEarlyStoppingHook``'s rules: a lower, or a higher, score is
+#: better
+EARLY_STOPPING_RULES = ('less', 'greater')
+
+
+def check_early_stopping_args(**args: Any) -> None:
+    """Refuse, of ``rule`` and ``patience`` where given, what
+    :class:`~openselfsup.engine.crossmodal_hooks.PatienceEarlyStoppingHook`
+    refuses when it is built: a rule other than
+    :data:`EARLY_STOPPING_RULES`, a patience whose ``int()`` is below 1.
+    The hook's own check, torch-free, so that the config checks run it on
+    a config's hooks before anything is built
+    (:func:`check_early_stopping_hooks`).
+
+    Raises:
+        InputError: the setting and its value.
+    """
+    if 'rule' in args and args['rule'] not in EARLY_STOPPING_RULES:
+        raise InputError(f"early stopping rule must be 'less' or "
+                         f"'greater', got {args['rule']!r}")
+    if 'patience' in args and int(args['patience']) < 1:
+        raise InputError(f'early stopping patience must be >= 1, got '
+                         f'{args["patience"]}')
+
+
+def check_early_stopping_hooks(cfg, config: str) -> None:
+    """Refuse a ``PatienceEarlyStoppingHook`` of a training config (by its
+    type's name, scoped or not: :func:`hook_entries`) whose ``rule`` or
+    ``patience`` the hook refuses (:func:`check_early_stopping_args`),
+    torch-free, before the runner is built: the run's and the launchers'
+    config checks (``apis.train.check_config_values``: ``tools/train.py
+    --check-config``, ``balance_sweep.py --check``). The hook refused
+    them only as the runner built it, after MMEngine had logged the
+    config, in a line naming neither the config nor the key. A patience
+    that is no finite number is left to the type check
+    (:func:`check_setting_types`) and the hook.
+
+    Raises:
+        InputError: ``<key> in <config>: <the hook's line> (fix the config
+            or --cfg-options <key>.<setting>=...)``.
+    """
+    for key, hook in hook_entries(cfg):
+        if type_name(hook.get('type')) != 'PatienceEarlyStoppingHook':
+            continue
+        given = {arg: hook[arg] for arg in ('rule', 'patience')
+                 if arg in hook}
+        if not (is_number(given.get('patience', 1)) and
+                math.isfinite(given.get('patience', 1))):
+            del given['patience']
+        for arg, value in given.items():
+            try:
+                check_early_stopping_args(**{arg: value})
+            except InputError as exc:
+                raise InputError(
+                    f'{key} in {config}: {exc} (fix the config or '
+                    f'--cfg-options {key}.{arg}=...)') from None
+
+
 def saved_model_type(meta: Any, key: str = 'type') -> Optional[str]:
     """The type name at ``model.<key>`` (``'type'``: the algorithm,
     ``'backbone.type'``: its backbone) of the config whose text a

@@ -1883,6 +1883,60 @@ def test_early_stopping_refuses_a_metric_not_computed_before_training(
     hook.before_train(SimpleNamespace(val_loop=runner(grade).val_loop))
 
 
+def test_an_early_stopping_rule_or_patience_is_refused_by_the_config_check(
+        crossmodal_root, tmp_path, capfd):
+    """A ``PatienceEarlyStoppingHook`` of a rule other than ``'less'`` or
+    ``'greater'``, or of a patience below 1, passed the launchers'
+    ``tools/train.py --check-config`` (exit 0), and the run refused it as
+    the runner built the hook, after MMEngine had logged the config, in a
+    line naming neither the config nor the key (docs/refusals.md,
+    validation and early stopping); the lambda sweep said that line
+    alone. The config check refuses it now, as the run and the sweep do
+    before anything is built, with the hook's line after the key and
+    config, exit 2, nothing written; the values the hook
+    takes pass (the reference: the same check of ``'greater'`` and a
+    patience of 1, exit 0)."""
+    from _foundation_helpers import run_tool_here
+    config = tmp_path / 'early.py'
+    config.write_text(
+        f'_base_ = [{SLIDE_DEMO!r}]\n'
+        "custom_hooks = [dict(type='NegativeTextPoolHook'),\n"
+        "                dict(type='PatienceEarlyStoppingHook',\n"
+        "                     monitor='kappa', rule='lesser')]\n")
+    data = [f'{k}={v}' for k, v in demo_on_test_slides(
+        crossmodal_root).items()]
+    work = tmp_path / 'work'
+    rule = (f"error: custom_hooks.1 in {config}: early stopping rule must be "
+            "'less' or 'greater', got 'lesser' (fix the config or "
+            '--cfg-options custom_hooks.1.rule=...)\n')
+    patience = (f'error: custom_hooks.1 in {config}: early stopping '
+                'patience must be >= 1, got 0 (fix the config or '
+                '--cfg-options custom_hooks.1.patience=...)\n')
+    for options, said in (([], rule),
+                          (['custom_hooks.1.rule=less',
+                            'custom_hooks.1.patience=0'], patience)):
+        for check in (['--check-config'], []):  # the launchers', the run
+            assert run_tool_here(
+                ['tools/train.py', str(config), '--work-dir', str(work),
+                 *check, '--cfg-options', *data, *options], capfd) == (
+                2, '', said), (options, check)
+            assert not work.exists()
+        # the lambda sweep (with --check, or not) said the hook's line
+        # alone, as it built the hook to check its monitor
+        for check in (['--check'], []):
+            assert run_tool_here(
+                ['tools/balance_sweep.py', str(config), '--lambdas', '0.5',
+                 '--work-dir', str(work), *check, '--cfg-options', *data,
+                 *options], capfd) == (2, '', said), (options, check)
+            assert not work.exists()
+    assert run_tool_here(
+        ['tools/train.py', str(config), '--work-dir', str(work),
+         '--check-config', '--cfg-options', *data,
+         'custom_hooks.1.rule=greater', 'custom_hooks.1.patience=1'],
+        capfd)[0] == 0
+    assert not work.exists()
+
+
 @pytest.mark.slow
 def test_early_stopping_stops_a_training_run(crossmodal_root, tmp_path):
     from openselfsup.apis import train

@@ -58,8 +58,8 @@ from ..utils.console import log_file, short_console, shown
 from ..utils.errors import note_interruption, one_line, terminate_raising
 from ..utils.fingerprint import file_sha1_kept, unread_digests
 from ..utils.io import json_text
-from ..config import (NUMPY_SEED_MAX, UNSET, check_scope_names,
-                      config_variables,
+from ..config import (NUMPY_SEED_MAX, UNSET, check_early_stopping_hooks,
+                      check_scope_names, config_variables,
                       data_contents_change, data_folder_digests,
                       data_folders, default_work_dir, file_contents_change,
                       first_difference, is_int, is_number,
@@ -1644,6 +1644,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # by the hook when a run starts: with a 0-epoch baseline only the first
     # lambda run's, after the baseline's record (which, of the refused
     # monitor, a corrected --resume refused) was written
+    # (its rule and patience first, named by key as the config check
+    # names them: the hook's build said its line alone)
+    check_early_stopping_hooks(cfg, config)
     for hook in cfg.get('custom_hooks', []):
         if type_name(hook.get('type')) == 'PatienceEarlyStoppingHook':
             HOOKS.build(dict(hook)).check_monitor(val_metrics, outputs)

@@ -31,6 +31,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, built_preprocessor, check_resume_meta,
                       check_seed_reach,
                       accumulation_count, check_dropped_default_hooks,
+                      check_early_stopping_hooks,
                       check_knn_hooks, check_scope_names,
                       check_scope_types,
                       knn_hook_model_unjudged,
@@ -2114,6 +2115,9 @@ def check_config_values(cfg: Config, config_path: str,
     by ``custom_imports``, an mmpretrain model such as ``SimCLR``), by the
     model class's ancestry too, the model stack imported:
     :func:`~openselfsup.engine.knn_hook.check_knn_hook_model`),
+    a ``PatienceEarlyStoppingHook`` whose ``rule`` or ``patience`` the
+    hook refuses (:func:`~openselfsup.config.check_early_stopping_hooks`:
+    refused as the runner built it, after MMEngine logged the config),
     a loop's sections set in part (:func:`check_loop_sections`: MMEngine's
     refusal when the runner is built; ``needed``, the evaluations the
     caller cannot do without, as there), a validation loop on a model
@@ -2132,6 +2136,7 @@ def check_config_values(cfg: Config, config_path: str,
     check_scope_names(cfg, config_path)  # '' fails every build
     check_dropped_default_hooks(cfg, config_path)
     check_knn_hooks(cfg, config_path)
+    check_early_stopping_hooks(cfg, config_path)
     check_validated_model(cfg, config_path, resumes)
     if knn_hook_model_unjudged(cfg):
         # judged by ancestry, as the hook judges it when the run starts

@@ -14,6 +14,7 @@ from typing import Optional
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from ..config import check_early_stopping_args
 from ..registry import HOOKS
 from ..utils import InputError
 from ..utils.console import shown
@@ -91,12 +92,8 @@ class PatienceEarlyStoppingHook(Hook):
 
     def __init__(self, monitor: str, rule: str = 'less', patience: int = 10,
                  min_epoch: int = 0, enable: bool = True):
-        if rule not in ('less', 'greater'):
-            raise InputError(f"early stopping rule must be 'less' or "
-                             f"'greater', got {rule!r}")
-        if int(patience) < 1:
-            raise InputError(f'early stopping patience must be >= 1, got '
-                             f'{patience}')
+        # the config checks run the same check before the runner is built
+        check_early_stopping_args(rule=rule, patience=patience)
         self.monitor = monitor
         self.rule = rule
         self.patience = int(patience)
