@@ -4810,8 +4810,10 @@ def check_early_stopping_hooks(cfg, config: str) -> None:
     type's name, scoped or not: :func:`hook_entries`) whose ``rule`` or
     ``patience`` the hook refuses (:func:`check_early_stopping_args`),
     torch-free, before the runner is built: the run's and the launchers'
-    config checks (``apis.train.check_config_values``: ``tools/train.py
-    --check-config``, ``balance_sweep.py --check``). The hook refused
+    config checks (``apis.train.check_config_values``: ``tools/train.py``
+    and its ``--check-config``) and the lambda sweep's own
+    (``apis.balance_sweep.run_balance_sweep``, with ``--check`` or not,
+    before its work dir is made). The hook refused
     them only as the runner built it, after MMEngine had logged the
     config, in a line naming neither the config nor the key. A patience
     that is no finite number is left to the type check
