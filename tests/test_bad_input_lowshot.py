@@ -660,7 +660,8 @@ def test_novel_class_of_another_domain_is_refused_on_the_command_line(
             '--mode', 'linear']),
     # near alone takes the copies; a mixture setting beside it does not
     (SWEEP, ['--task', 'near', 'mixture', '--shots', '5', '--model', 'clp',
-             '--modes', 'linear'])])
+             '--modes', 'linear'])],
+    ids=['meta_test-mixture', 'meta_test-out', 'sweep-near+mixture'])
 def test_aug_times_off_the_near_domain_is_refused(wd, capsys, main, args):
     """``--aug_times`` (the ablation's image-augmented support, copies of
     the ``NCT_aug`` set) is read by near-domain tasks only: the meta-test
