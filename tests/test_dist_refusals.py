@@ -393,24 +393,33 @@ TORCHRUN_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope='module')
-def trained_once(tmp_path_factory, synthetic_root):
-    """The work dir of one plain run of :func:`_two_processes` (its
-    ``epoch_1.pth``), trained once per test process for the tests that
-    resume it: a two-process training is the costliest part of each."""
+def plain_run(tmp_path_factory, synthetic_root):
+    """One plain run of :func:`_two_processes`, once per test process:
+    (its work dir, exit status, stderr), for the tests that read its
+    stderr or resume its checkpoint (:func:`trained_once`): a two-process
+    training is the costliest part of each."""
     base = tmp_path_factory.mktemp('trained_once')
     rc, err = _two_processes(base, synthetic_root)
-    assert rc == 0 and (base / 'w' / 'epoch_1.pth').is_file(), err[-3000:]
-    return base / 'w'
+    return base / 'w', rc, err
+
+
+@pytest.fixture(scope='module')
+def trained_once(plain_run):
+    """The work dir of :func:`plain_run` (its ``epoch_1.pth``), for the
+    tests that resume it (each a copy: :func:`_copy_of`)."""
+    work, rc, err = plain_run
+    assert rc == 0 and (work / 'epoch_1.pth').is_file(), err[-3000:]
+    return work
 
 
 @pytest.mark.slow
-def test_a_started_run_says_its_warnings_on_rank_0_alone(tmp_path,
-                                                         synthetic_root):
+def test_a_started_run_says_its_warnings_on_rank_0_alone(plain_run):
     """tools/train.py's own warnings (the tiny FSP config's schedule
     warning), said on stderr once the run has begun and again after its
     last line (test_cli_messages.py), by rank 0 alone, as its log is: the
-    other rank says nothing extra into the launcher's one stderr."""
-    rc, err = _two_processes(tmp_path, synthetic_root)
+    other rank says nothing extra into the launcher's one stderr (the
+    plain run the resume tests share: its stderr is only read here)."""
+    _, rc, err = plain_run
     assert rc == 0, err[-3000:]
     warning = ('warning: param_scheduler.0.milestones 2 lie at or beyond '
                'train_cfg.max_epochs 1: those learning-rate steps never '
