@@ -46,6 +46,22 @@ SLIDE = 12        # slide embedding width of the tiny HIPT (3 heads)
 
 
 # ---------------------------------------------------------------- fixtures
+@pytest.fixture
+def sweep_png_not_saved(monkeypatch):
+    """For a test that reads none of ``sweep.png``: ``plot_sweep`` still
+    checks its rows and draws its panels, but the figure is not rendered
+    to PNG (``savefig``, about a second a sweep), a fixed PNG signature
+    written instead."""
+    import matplotlib.pyplot as plt
+
+    import openselfsup.utils.plot as plot
+
+    def not_saved(fig, **kwargs):
+        plt.close(fig)
+        return b'\x89PNG\r\n\x1a\n(not rendered in this test)'
+    monkeypatch.setattr(plot, 'figure_png', not_saved)
+
+
 @pytest.fixture(autouse=True, scope='module')
 def _scope():
     # datasets and pipelines built outside a Runner look up this scope
@@ -266,7 +282,7 @@ def test_a_float32_gpu_sweep_evaluates_in_the_precision_it_trained_in(
 
 @pytest.mark.slow
 def test_a_sweep_on_mmengines_runner_notes_its_evaluation_loaders_alone(
-        crossmodal_root, tmp_path):
+        sweep_png_not_saved, crossmodal_root, tmp_path):
     """The sweep evaluates each run's runner itself (``runner.val()``,
     ``runner.test()`` with ``--test``). On MMEngine's own Runner (a config
     without ``runner_type``), which cannot be asked to leave torch's
@@ -590,7 +606,7 @@ def test_vit_and_its_classifier_load_from_a_timm_file(tmp_path):
 
 @pytest.mark.slow
 def test_a_sweep_moved_to_another_folder_in_part_warns_once(
-        crossmodal_root, tmp_path, capfd, monkeypatch):
+        sweep_png_not_saved, crossmodal_root, tmp_path, capfd, monkeypatch):
     """The demo's data_root sets its training, validation and test sets'
     folders: options moving the first two trained and validated on the
     test slides and, with --test, scored the test set of the demo's
@@ -3341,7 +3357,7 @@ def test_a_corrupt_image_in_a_sweep_names_it_and_the_way_on(
 
 
 def test_an_interrupted_rerun_with_other_settings_is_not_told_to_resume(
-        crossmodal_root, tmp_path, monkeypatch, capsys):
+        sweep_png_not_saved, crossmodal_root, tmp_path, monkeypatch, capsys):
     """A finished sweep run again without --resume and with another
     setting, stopped in its baseline or its first lambda run, said
     'continue the sweep with: ... --resume', a command --resume then
@@ -3724,7 +3740,7 @@ def _left_out_sweeps(crossmodal_root, tmp_path, monkeypatch):
 
 
 def test_left_out_runs_that_no_resume_reuses_are_named_so(
-        crossmodal_root, tmp_path, monkeypatch):
+        sweep_png_not_saved, crossmodal_root, tmp_path, monkeypatch):
     """The left-out runs' way out, ``--lambdas ... --resume``, was given
     for runs it refuses: runs of another learning rate (a sweep of other
     settings in the folder since), and runs tuned from a baseline trained
@@ -3783,7 +3799,7 @@ def test_left_out_runs_that_no_resume_reuses_are_named_so(
 
 
 def test_left_out_runs_of_seeds_are_offered_the_command_that_reports_them(
-        crossmodal_root, tmp_path, monkeypatch):
+        sweep_png_not_saved, crossmodal_root, tmp_path, monkeypatch):
     """Seeded runs left out of an unseeded sweep's report (and the
     reverse) were offered ``--lambdas ... --seeds ... --resume`` 'to report
     them too', which reports no run of the other kind. The line says the
@@ -4317,7 +4333,7 @@ def test_sweep_seeds_refusals_are_one_line_before_anything_runs(
 
 @pytest.mark.slow
 def test_a_seeded_sweeps_runs_differ_by_seed_and_seed_0_is_the_configs(
-        crossmodal_root, tmp_path):
+        sweep_png_not_saved, crossmodal_root, tmp_path):
     """Trained for real (the sweep test's tiny settings): the seed reaches
     the run (its rows differ), and the run of the config's own seed (0)
     is the unseeded sweep's run of that lambda, metric for metric."""
@@ -4336,7 +4352,7 @@ def test_a_seeded_sweeps_runs_differ_by_seed_and_seed_0_is_the_configs(
 
 
 def test_a_resumed_sweep_refuses_runs_of_other_settings(
-        crossmodal_root, tmp_path, monkeypatch):
+        sweep_png_not_saved, crossmodal_root, tmp_path, monkeypatch):
     """A run that ended with settings other than the resumed sweep's is
     refused in one line naming the first that differs, before anything
     trains or the report is touched: a config value, the baseline epochs,
@@ -5828,7 +5844,7 @@ def test_a_seeded_sweep_warns_of_a_seed_that_made_a_mean_nan(
 
 
 def test_a_resumed_seeded_sweep_reuses_the_unseeded_run_of_the_configs_seed(
-        crossmodal_root, tmp_path, monkeypatch):
+        sweep_png_not_saved, crossmodal_root, tmp_path, monkeypatch):
     """The run of the config's seed (0: randomness.seed, and model.seed
     unset, BalancedCrossModal's default 0) is the run the sweep without
     --seeds trains for that lambda, the same settings (the slow test
