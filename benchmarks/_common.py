@@ -144,16 +144,8 @@ def run_main(main: Callable[[Optional[Sequence[str]]], Optional[int]]
              ) -> None:
     """Run a benchmark's ``main`` as a command: a bad input
     (:class:`openselfsup.utils.InputError`) is one ``error:`` line and
-    exit status 2, Ctrl-C one line (:func:`openselfsup.utils.run_cli`).
-    Not the start-up freezing of a command's process (``run_cli`` of the
-    ``__main__`` module's ``main``:
-    :func:`~openselfsup.utils.errors.freeze_imports_once_collected`): a
-    benchmark builds and drops models and compiled steps one after
-    another, with no run's start to end it, and a model frozen in
-    reference cycles would hold its memory (a GPU's too) for the next."""
-    def benchmark(argv=None):
-        return main(argv)
-    sys.exit(run_cli(benchmark))
+    exit status 2, Ctrl-C one line (:func:`openselfsup.utils.run_cli`)."""
+    sys.exit(run_cli(main))
 
 
 def not_a_command(name: str, used_by: Sequence[str]) -> None:

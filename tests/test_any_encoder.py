@@ -1700,3 +1700,40 @@ def test_a_hub_folder_is_printed_only_while_it_gives_the_recorded_files(
             json.dump(config, f)
         if case == 'deleted':
             os.rename(tmp_path / 'kept.bin', hub / 'pytorch_model.bin')
+
+
+@pytest.mark.parametrize('how', [['--random-init'], [
+    '--model-source', 'timm:resnet18', '--random-init',
+    '--model-kwargs', 'num_classes=0']], ids=['config', 'library'])
+def test_an_extraction_ends_the_start_up_freezing_before_its_model(
+        synthetic_root, tmp_path, capsys, monkeypatch, how):
+    """``wsi_workdir/extract.py`` asks for the start-up freezing of a
+    command's process (``run_cli(..., freeze_start_up=True)``), which
+    must end (``work_begins``) before the model is built, the config's
+    or a library's (``--model-source``): a collection inside a lazy
+    import while the sets are extracted must not freeze the model in
+    reference cycles (review r208). The freezing registered here as the
+    command registers it; the model's builder asked, when it builds,
+    whether it is still registered."""
+    import gc
+
+    import openselfsup.models.external as external
+    import openselfsup.models.extraction as extraction
+    from openselfsup.utils import errors
+    registered = []
+    for module, name in ((extraction, 'build_initialised'),
+                         (external, 'build_external_encoder')):
+        def asked(*args, _built=getattr(module, name), **kwargs):
+            registered.append(errors._freeze_after_imports in gc.callbacks)
+            return _built(*args, **kwargs)
+        monkeypatch.setattr(module, name, asked)
+    out = str(tmp_path / 'w' / 'x.npy')
+    errors.freeze_imports_once_collected()
+    try:
+        code, err, _ = _run(capsys, 'extract',
+                            _base(synthetic_root, out) + how)
+    finally:
+        if errors._freeze_after_imports in gc.callbacks:
+            gc.callbacks.remove(errors._freeze_after_imports)
+    assert code == 0, err
+    assert registered == [False]

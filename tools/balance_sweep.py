@@ -149,4 +149,4 @@ def main(argv=None):
 
 if __name__ == '__main__':
     # a training run out of memory keeps its traceback (where it ran out)
-    sys.exit(run_cli(main, memory_line=False))
+    sys.exit(run_cli(main, memory_line=False, freeze_start_up=True))

@@ -107,4 +107,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_cli(main))
+    sys.exit(run_cli(main, freeze_start_up=True))

@@ -2332,6 +2332,7 @@ def extract_external_many(configs: Sequence[str],
     dev = str(resolve_device(device))
     listings = open_lists(configs, outputs, data_roots, cfg_options,
                           need_model=False)
+    work_begins()  # the command's start-up freezing ends
     encoder = build_external_encoder(source, weights, model_kwargs,
                                      preprocess, pool, projection, seed)
     # once the model is built: a refusal of it comes alone

@@ -613,7 +613,8 @@ def say(line: str, stream=None) -> None:
 
 def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
             argv: Optional[Sequence[str]] = None,
-            memory_line: bool = True) -> int:
+            memory_line: bool = True,
+            freeze_start_up: bool = False) -> int:
     """Run ``main(argv)``; turn an :class:`InputError` into one stderr line.
 
     Args:
@@ -622,18 +623,21 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
         memory_line: a failed allocation is the one line (a count given
             far beyond the machine); False keeps its traceback (training:
             where it ran out of memory is what to read).
+        freeze_start_up: the start-up's full collections freeze what the
+            imports leave, up to the work's start
+            (:func:`freeze_imports_once_collected`): for the commands whose
+            work begins where :func:`work_begins` is called (a training
+            run's runner, an extraction's or a kNN evaluation's model:
+            ``tools/train.py``, ``tools/balance_sweep.py``,
+            ``tools/knn_eval.py``, ``wsi_workdir/extract.py``), each in its
+            own process; not for a call from a test or a notebook.
 
     An InputError's line that names ``--cfg-options`` ends with how the
     script running the command takes them, where one says so
     (:func:`cfg_options_here`).
 
     The process's exit then skips the collector's walks over the heap
-    (:func:`freeze_heap_at_exit`). Where ``main`` is the ``main`` of the
-    process's ``__main__`` module (a command run as users run it, not a
-    call from a test or a notebook), each full collection inside an import
-    freezes what survives it, up to the work's start
-    (:func:`freeze_imports_once_collected`).
-    An InputError that carries
+    (:func:`freeze_heap_at_exit`). An InputError that carries
     :data:`AFTER_SAID` has it called with the exit status once its line
     is printed and stdout and stderr flushed (a distributed run's rank
     waits there for its peers to say theirs, then exits).
@@ -645,7 +649,7 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
         SIGTERM, what a shell reports for a process SIGTERM ended).
     """
     freeze_heap_at_exit()
-    if getattr(sys.modules.get('__main__'), 'main', None) is main:
+    if freeze_start_up:
         freeze_imports_once_collected()
     _SAYING_LINES.append(True)
     try:
@@ -739,8 +743,8 @@ def freeze_imports_once_collected() -> None:
     took about 2 s of CPU of a tiny ``tools/train.py`` run (of 10 to 12 s)
     on a loaded 2-core machine, and MMEngine's ``gc.collect()`` at each
     dataset it builds (``BaseDataset._serialize_data``) walked it again
-    (timed by a ``gc.callbacks`` entry: 2.2 to 3.4 s in all, 0.7 to
-    0.9 s with the freeze). A collection outside an import freezes
+    (timed by a ``gc.callbacks`` entry: 2.2 to 3.4 s in all, 0.27 to
+    0.31 s with the freeze). A collection outside an import freezes
     nothing: the objects a command makes and drops in reference cycles
     stay collectable as before; an import while the work runs (a lazy
     one) freezes nothing once the work has begun. What is given up: an
@@ -748,7 +752,11 @@ def freeze_imports_once_collected() -> None:
     cycle is not freed before the exit (a module's objects are kept for
     the process's life anyway). Registered once, a ``gc.callbacks``
     entry, taken out at the exit (the shutdown's collections run with no
-    frame); only :func:`run_cli` of a command's own process calls it."""
+    frame); only :func:`run_cli` calls it, for the commands whose work
+    begins where :func:`work_begins` is called (``freeze_start_up``):
+    a command that never reached it would freeze at its work's lazy
+    imports too (review r208: a cycle holding a 200 MB tensor, alive at
+    such a collection, was never freed)."""
     if _freeze_after_imports not in gc.callbacks:
         gc.callbacks.append(_freeze_after_imports)
         atexit.register(work_begins)
@@ -762,8 +770,9 @@ def work_begins() -> None:
     the work makes in reference cycles (a runner, a DDP wrapper that holds
     the process group: :func:`~openselfsup.engine.runner.ends_its_process_group`
     collects it) is collected as before. Called where a run's runner is
-    built (``train()``) and where extraction and the kNN evaluation build
-    a model. Nothing where the freezing was never registered (a test's or
+    built (``train()``) and where extraction (a config's model or a
+    library's, ``--model-source``) and the kNN evaluation build a model.
+    Nothing where the freezing was never registered (a test's or
     a notebook's process)."""
     if _freeze_after_imports in gc.callbacks:
         gc.callbacks.remove(_freeze_after_imports)
