@@ -754,6 +754,24 @@ def scope_setting_module(folder, monkeypatch, name: str,
 
 
 @contextlib.contextmanager
+def start_up_freezing():
+    """The start-up freezing registered in this process while the body
+    runs, as ``run_cli(..., freeze_start_up=True)`` registers it for a
+    command (``errors.freeze_imports_once_collected``); taken out after
+    where the body left it (not by ``work_begins``: its freeze would
+    freeze this test process's heap)."""
+    import gc
+
+    from openselfsup.utils import errors
+    errors.freeze_imports_once_collected()
+    try:
+        yield
+    finally:
+        if errors._freeze_after_imports in gc.callbacks:
+            gc.callbacks.remove(errors._freeze_after_imports)
+
+
+@contextlib.contextmanager
 def served(folder, monkeypatch):
     """Serve the files of ``folder`` over HTTP on 127.0.0.1 (a thread of
     this process) while the body runs; yields the base URL

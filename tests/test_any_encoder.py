@@ -19,7 +19,7 @@ import pytest
 import torch
 from PIL import Image
 
-from _foundation_helpers import tool_module
+from _foundation_helpers import start_up_freezing, tool_module
 
 from openselfsup.lowshot import paths
 from openselfsup.utils import run_cli
@@ -1728,12 +1728,8 @@ def test_an_extraction_ends_the_start_up_freezing_before_its_model(
             return _built(*args, **kwargs)
         monkeypatch.setattr(module, name, asked)
     out = str(tmp_path / 'w' / 'x.npy')
-    errors.freeze_imports_once_collected()
-    try:
+    with start_up_freezing():
         code, err, _ = _run(capsys, 'extract',
                             _base(synthetic_root, out) + how)
-    finally:
-        if errors._freeze_after_imports in gc.callbacks:
-            gc.callbacks.remove(errors._freeze_after_imports)
     assert code == 0, err
     assert registered == [False]

@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from _foundation_helpers import FSP_DEMO, REPO, small_config, stream_writes
+from _foundation_helpers import (FSP_DEMO, REPO, small_config,
+                                 start_up_freezing, stream_writes)
 from openselfsup.utils import InputError, Terminated, errors, run_cli
 
 #: the folders of the commands users run, and the entry each goes through
@@ -243,12 +244,8 @@ def test_a_training_runs_work_begins_before_its_runner(tmp_path,
         registered.append(errors._freeze_after_imports in gc.callbacks)
         return built(cls, cfg)
     monkeypatch.setattr(Runner, 'from_cfg', classmethod(from_cfg))
-    errors.freeze_imports_once_collected()
-    try:
+    with start_up_freezing():
         train(cfg, work_dir=str(tmp_path / 'work'))
-    finally:
-        if errors._freeze_after_imports in gc.callbacks:
-            gc.callbacks.remove(errors._freeze_after_imports)
     assert registered == [False]
 
 
